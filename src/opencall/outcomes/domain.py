@@ -1,0 +1,973 @@
+"""Who benefits: pure statistics of the outcomes report.
+
+Everything here is a pure function of plain values (frozen dataclasses, dicts of
+numbers): no database, no files, no network. The services layer loads the
+records and the reference indicators and passes them in.
+
+Contents
+- ``ApplicantRecord`` and ``funnel``: counts per country group and stage, with
+  success rates and Wilson 95 % intervals, mean calibrated grade and rank, and
+  amounts requested / awarded / scheduled.
+- ``difference_tests``: each group against the rest at one stage (Fisher exact
+  or chi-square), Benjamini-Hochberg controlled.
+- ``ReviewRecord`` and ``reviewer_group_bias``: does a reviewer group grade one
+  applicant group differently (relative to the calibrated consensus) from how
+  it grades everyone else? Welch t-test or a seeded permutation test, BH
+  controlled.
+- Divide context: researcher and article counts per country from World Bank
+  indicators, group shares of the world's researchers / articles, access ratios
+  (awarded share / researcher share) per group, per country and per cycle.
+- ``suppress_small_cells``: small-cell suppression with complementary
+  suppression for public pages.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from statistics import NormalDist
+from typing import Literal
+
+import numpy as np
+from scipy import optimize, stats
+
+GroupBy = Literal["income_group", "un_region", "ldc", "host"]
+Stage = Literal["applied", "eligible", "feasible", "awarded"]
+
+#: Funnel stages in order. A record "reaches" a stage when its flag for that stage
+#: and for every earlier stage is set (see ``stage_reached``).
+STAGES: tuple[Stage, ...] = ("applied", "eligible", "feasible", "awarded")
+INCOME_GROUPS: tuple[str, ...] = ("low", "lower-middle", "upper-middle", "high", "unknown")
+GROUP_BYS: tuple[GroupBy, ...] = ("income_group", "un_region", "ldc", "host")
+LDC_LABELS = ("LDC", "non-LDC")
+HOST_LABELS = ("host", "international")
+UNKNOWN = "unknown"
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class ApplicantRecord:
+    """One proposal as it went through a call, seen from its lead applicant's country.
+
+    Amounts are in the call's capacity unit (hours, berths, mg, seats).
+    ``rank`` is 1 for the best proposal; ``calibrated_grade`` is on the call's
+    scale after calibration, ``None`` when the proposal was never reviewed.
+    """
+
+    proposal_id: str
+    country_iso3: str
+    income_group: str
+    un_region: str
+    ldc: bool
+    host: bool
+    applied: bool = True
+    eligible: bool = False
+    feasible: bool = False
+    calibrated_grade: float | None = None
+    rank: int | None = None
+    awarded: bool = False
+    amount_requested: float = 0.0
+    amount_awarded: float = 0.0
+    amount_scheduled: float = 0.0
+
+
+def group_of(record: ApplicantRecord, by: GroupBy) -> str:
+    """The group label of a record for one grouping."""
+    if by == "income_group":
+        return record.income_group if record.income_group in INCOME_GROUPS else UNKNOWN
+    if by == "un_region":
+        return record.un_region or UNKNOWN
+    if by == "ldc":
+        return LDC_LABELS[0] if record.ldc else LDC_LABELS[1]
+    if by == "host":
+        return HOST_LABELS[0] if record.host else HOST_LABELS[1]
+    raise ValueError(f"unknown grouping {by!r}; expected one of {', '.join(GROUP_BYS)}")
+
+
+def _group_order(by: GroupBy, present: Iterable[str]) -> list[str]:
+    seen = set(present)
+    if by == "income_group":
+        return [g for g in INCOME_GROUPS if g in seen]
+    if by == "ldc":
+        return [g for g in LDC_LABELS if g in seen]
+    if by == "host":
+        return [g for g in HOST_LABELS if g in seen]
+    return sorted(seen - {UNKNOWN}) + ([UNKNOWN] if UNKNOWN in seen else [])
+
+
+def stage_reached(record: ApplicantRecord, stage: Stage) -> bool:
+    """True when the record's flags for ``stage`` and every earlier stage are all set."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+    for s in STAGES:
+        if not getattr(record, s):
+            return False
+        if s == stage:
+            return True
+    return False  # pragma: no cover - unreachable
+
+
+def record_problems(records: Sequence[ApplicantRecord]) -> list[str]:
+    """Inconsistencies a caller should fix before reporting (empty list = clean)."""
+    problems: list[str] = []
+    for r in records:
+        flags = [getattr(r, s) for s in STAGES]
+        for i in range(1, len(flags)):
+            if flags[i] and not flags[i - 1]:
+                problems.append(f"{r.proposal_id}: {STAGES[i]} without {STAGES[i - 1]}")
+        if r.amount_awarded > 0 and not r.awarded:
+            problems.append(f"{r.proposal_id}: amount awarded but not awarded")
+        if r.amount_scheduled > r.amount_awarded + 1e-9:
+            problems.append(f"{r.proposal_id}: more scheduled than awarded")
+    return problems
+
+
+# --------------------------------------------------------------------------- Wilson
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (no continuity correction).
+
+    Hand-written because statsmodels (``proportion_confint(method="wilson")``) is
+    not a dependency and the formula is five lines. ``n == 0`` gives (0, 1).
+    """
+    if n < 0 or successes < 0 or successes > n:
+        raise ValueError(f"need 0 <= successes <= n, got {successes}/{n}")
+    if n == 0:
+        return (0.0, 1.0)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2.0 * n)) / denom
+    half = z * math.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+# --------------------------------------------------------------------------- funnel
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    """One group at one stage.
+
+    ``rate`` is the share of the group's applications that reached the stage;
+    ``stage_rate`` the share of those at the previous stage that passed this one
+    (equal to ``rate`` for "applied"). Both carry Wilson 95 % intervals. Means are
+    over the records at the stage that have a value (``None`` when none has).
+    """
+
+    group: str
+    stage: Stage
+    count: int
+    applied: int
+    rate: float | None
+    rate_low: float
+    rate_high: float
+    previous: int
+    stage_rate: float | None
+    stage_rate_low: float
+    stage_rate_high: float
+    mean_grade: float | None
+    mean_rank: float | None
+    amount_requested: float
+    amount_awarded: float
+    amount_scheduled: float
+
+
+def _mean(values: Iterable[float | int | None]) -> float | None:
+    xs = [float(v) for v in values if v is not None]
+    return sum(xs) / len(xs) if xs else None
+
+
+def _group_records(
+    records: Sequence[ApplicantRecord], by: GroupBy
+) -> dict[str, list[ApplicantRecord]]:
+    groups: dict[str, list[ApplicantRecord]] = {}
+    for r in records:
+        groups.setdefault(group_of(r, by), []).append(r)
+    return {g: groups[g] for g in _group_order(by, groups)}
+
+
+def funnel(
+    records: Sequence[ApplicantRecord],
+    by: GroupBy = "income_group",
+    *,
+    include_total: bool = False,
+    confidence: float = 0.95,
+) -> list[FunnelRow]:
+    """Per group (in a fixed order) and stage: counts, rates, means and amounts.
+
+    With ``include_total`` a last group "all" covers every record.
+    """
+    grouped = _group_records(records, by)
+    if include_total:
+        grouped["all"] = list(records)
+    rows: list[FunnelRow] = []
+    for group, members in grouped.items():
+        n_applied = sum(1 for r in members if stage_reached(r, "applied"))
+        previous = n_applied
+        for stage in STAGES:
+            at = [r for r in members if stage_reached(r, stage)]
+            k = len(at)
+            lo, hi = wilson_interval(k, n_applied, confidence)
+            base = n_applied if stage == "applied" else previous
+            slo, shi = wilson_interval(k, base, confidence)
+            rows.append(
+                FunnelRow(
+                    group=group,
+                    stage=stage,
+                    count=k,
+                    applied=n_applied,
+                    rate=k / n_applied if n_applied else None,
+                    rate_low=lo,
+                    rate_high=hi,
+                    previous=base,
+                    stage_rate=k / base if base else None,
+                    stage_rate_low=slo,
+                    stage_rate_high=shi,
+                    mean_grade=_mean(r.calibrated_grade for r in at),
+                    mean_rank=_mean(r.rank for r in at),
+                    amount_requested=float(sum(r.amount_requested for r in at)),
+                    amount_awarded=float(sum(r.amount_awarded for r in at)),
+                    amount_scheduled=float(sum(r.amount_scheduled for r in at)),
+                )
+            )
+            previous = k
+    return rows
+
+
+# --------------------------------------------------------------------------- group differences
+
+
+def bh_adjust(p_values: Sequence[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values (scipy.stats.false_discovery_control)."""
+    if not p_values:
+        return []
+    adjusted = stats.false_discovery_control(np.asarray(p_values, dtype=float), method="bh")
+    return [float(x) for x in np.atleast_1d(adjusted)]
+
+
+Direction = Literal["worse", "better", "same"]
+
+
+@dataclass(frozen=True)
+class DifferenceTest:
+    """A group against the rest of the applicants at one stage.
+
+    ``n``/``successes``: records of the group at the base stage / that reached
+    ``stage``. ``test`` is "fisher" (2x2 Fisher exact, used when any expected
+    count is below 5) or "chi2" (Pearson chi-square with Yates' correction).
+    ``significant`` is set only when the BH-adjusted p-value is <= q;
+    ``direction`` says whether the group fares worse or better than the rest.
+    """
+
+    group: str
+    stage: Stage
+    base_stage: Stage
+    n: int
+    successes: int
+    rate: float | None
+    n_rest: int
+    successes_rest: int
+    rate_rest: float | None
+    difference: float | None
+    test: Literal["fisher", "chi2", "none"]
+    p_value: float
+    p_adjusted: float
+    significant: bool
+    direction: Direction
+
+
+def _two_by_two_p(a: int, b: int, c: int, d: int) -> tuple[Literal["fisher", "chi2"], float]:
+    table = np.array([[a, b], [c, d]], dtype=float)
+    n = table.sum()
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
+    if (expected < 5).any():
+        res = stats.fisher_exact(table.astype(int))
+        return "fisher", float(res.pvalue)
+    chi = stats.chi2_contingency(table, correction=True)
+    return "chi2", float(chi.pvalue)
+
+
+def difference_tests(
+    records: Sequence[ApplicantRecord],
+    by: GroupBy,
+    stage: Stage,
+    *,
+    base_stage: Stage | None = None,
+    q: float = 0.05,
+) -> list[DifferenceTest]:
+    """Each group vs the rest: does it pass ``stage`` at a different rate?
+
+    The denominator is the records at ``base_stage`` (default: the stage just
+    before ``stage``, so the test isolates the step where a gap opens; pass
+    "applied" for the overall success rate). Groups whose rest is empty or whose
+    2x2 table has an empty margin get p = 1 and test "none". p-values are
+    Benjamini-Hochberg adjusted over the groups of this call.
+    """
+    if stage not in STAGES or stage == "applied":
+        raise ValueError("stage must be one of eligible, feasible, awarded")
+    if base_stage is None:
+        base_stage = STAGES[STAGES.index(stage) - 1]
+    if STAGES.index(base_stage) >= STAGES.index(stage):
+        raise ValueError("base_stage must come before stage")
+    grouped = _group_records([r for r in records if stage_reached(r, base_stage)], by)
+    totals_n = sum(len(m) for m in grouped.values())
+    totals_k = sum(1 for m in grouped.values() for r in m if stage_reached(r, stage))
+    raw: list[tuple[str, int, int, int, int, Literal["fisher", "chi2", "none"], float]] = []
+    for group, members in grouped.items():
+        n = len(members)
+        k = sum(1 for r in members if stage_reached(r, stage))
+        n_rest, k_rest = totals_n - n, totals_k - k
+        a, b, c, d = k, n - k, k_rest, n_rest - k_rest
+        if n == 0 or n_rest == 0 or (a + c) == 0 or (b + d) == 0:
+            raw.append((group, n, k, n_rest, k_rest, "none", 1.0))
+            continue
+        used, p = _two_by_two_p(a, b, c, d)
+        raw.append((group, n, k, n_rest, k_rest, used, p))
+    adjusted = bh_adjust([r[6] for r in raw])
+    out: list[DifferenceTest] = []
+    for (group, n, k, n_rest, k_rest, test, p), p_adj in zip(raw, adjusted, strict=True):
+        rate = k / n if n else None
+        rate_rest = k_rest / n_rest if n_rest else None
+        diff = rate - rate_rest if rate is not None and rate_rest is not None else None
+        significant = test != "none" and p_adj <= q
+        direction: Direction = "same"
+        if significant and diff is not None:
+            direction = "worse" if diff < 0 else "better"
+        out.append(
+            DifferenceTest(
+                group=group,
+                stage=stage,
+                base_stage=base_stage,
+                n=n,
+                successes=k,
+                rate=rate,
+                n_rest=n_rest,
+                successes_rest=k_rest,
+                rate_rest=rate_rest,
+                difference=diff,
+                test=test,
+                p_value=p,
+                p_adjusted=p_adj,
+                significant=significant,
+                direction=direction,
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- reviewer bias
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """One review: who (by group) graded whom (by group), and the proposal's consensus.
+
+    ``consensus`` is the proposal's calibrated consensus grade on the same scale
+    as ``grade``.
+    """
+
+    reviewer_id: str
+    proposal_id: str
+    reviewer_group: str
+    applicant_group: str
+    grade: float
+    consensus: float
+
+
+@dataclass(frozen=True)
+class ReviewerBiasCell:
+    """A (reviewer group, applicant group) cell.
+
+    Residual = grade - consensus (raw scale). ``favour`` turns it into "higher is
+    more favourable" whatever the scale's orientation. ``difference`` is the
+    cell's mean favour minus the same reviewer group's mean favour on other
+    applicant groups: negative = this reviewer group is harsher on this applicant
+    group than on others. ``significant`` only when BH-adjusted p <= q.
+    """
+
+    reviewer_group: str
+    applicant_group: str
+    n: int
+    n_other: int
+    mean_residual: float
+    mean_favour: float
+    other_mean_favour: float
+    difference: float
+    p_value: float
+    p_adjusted: float
+    significant: bool
+    direction: Literal["harsher", "kinder", "same"]
+    method: str
+
+    def describe(self) -> str:
+        """An English sentence (the web layer translates from the fields)."""
+        how = "less" if self.difference < 0 else "more"
+        return (
+            f"Reviewers from {self.reviewer_group} grade applicants from "
+            f"{self.applicant_group} {abs(self.difference):.2f} points {how} favourably, "
+            f"relative to consensus, than they grade other applicants "
+            f"(n={self.n}, adjusted p={self.p_adjusted:.3g})."
+        )
+
+
+def _permutation_p(x: np.ndarray, y: np.ndarray, n_resamples: int, seed: int) -> float:
+    def statistic(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
+        return np.asarray(np.mean(a, axis=axis) - np.mean(b, axis=axis))
+
+    res = stats.permutation_test(
+        (x, y),
+        statistic,
+        permutation_type="independent",
+        vectorized=True,
+        n_resamples=n_resamples,
+        alternative="two-sided",
+        rng=np.random.default_rng(seed),
+    )
+    return float(res.pvalue)
+
+
+def reviewer_group_bias(
+    reviews: Sequence[ReviewRecord],
+    *,
+    higher_is_better: bool = True,
+    q: float = 0.05,
+    method: Literal["welch", "permutation"] = "welch",
+    min_reviews: int = 3,
+    n_resamples: int = 999,
+    seed: int = 0,
+) -> list[ReviewerBiasCell]:
+    """Cells where a reviewer group grades an applicant group unlike its other applicants.
+
+    For each reviewer group R and applicant group A with at least ``min_reviews``
+    reviews of A and of other groups by R, compare R's residuals on A with R's
+    residuals on everyone else (so a reviewer group that is simply harsh or
+    lenient overall is not flagged). Welch's t-test by default; ``permutation``
+    uses a seeded permutation test (deterministic for a seed). p-values are BH
+    adjusted over all cells tested. On a lower-is-better scale
+    (``higher_is_better=False``) residuals are negated before comparing, so
+    "harsher" always means less favourable.
+    """
+    if method not in ("welch", "permutation"):
+        raise ValueError("method must be 'welch' or 'permutation'")
+    sign = 1.0 if higher_is_better else -1.0
+    by_reviewer: dict[str, dict[str, list[float]]] = {}
+    raw_by_cell: dict[tuple[str, str], list[float]] = {}
+    for r in reviews:
+        resid = float(r.grade) - float(r.consensus)
+        by_reviewer.setdefault(r.reviewer_group, {}).setdefault(r.applicant_group, []).append(
+            sign * resid
+        )
+        raw_by_cell.setdefault((r.reviewer_group, r.applicant_group), []).append(resid)
+    pending: list[tuple[str, str, np.ndarray, np.ndarray, float]] = []
+    for rg in sorted(by_reviewer):
+        cells = by_reviewer[rg]
+        for ag in sorted(cells):
+            x = np.asarray(cells[ag], dtype=float)
+            y = np.asarray([v for g, vs in cells.items() if g != ag for v in vs], dtype=float)
+            if len(x) < min_reviews or len(y) < min_reviews:
+                continue
+            if method == "welch":
+                if np.ptp(np.concatenate([x, y])) == 0.0:
+                    p = 1.0
+                else:
+                    p = float(stats.ttest_ind(x, y, equal_var=False).pvalue)
+                    if math.isnan(p):
+                        p = 1.0
+            else:
+                cell_seed = seed + len(pending)
+                p = _permutation_p(x, y, n_resamples, cell_seed)
+            pending.append((rg, ag, x, y, p))
+    adjusted = bh_adjust([t[4] for t in pending])
+    out: list[ReviewerBiasCell] = []
+    for (rg, ag, x, y, p), p_adj in zip(pending, adjusted, strict=True):
+        diff = float(x.mean() - y.mean())
+        significant = p_adj <= q
+        direction: Literal["harsher", "kinder", "same"] = "same"
+        if significant:
+            direction = "harsher" if diff < 0 else "kinder"
+        out.append(
+            ReviewerBiasCell(
+                reviewer_group=rg,
+                applicant_group=ag,
+                n=len(x),
+                n_other=len(y),
+                mean_residual=float(np.mean(raw_by_cell[(rg, ag)])),
+                mean_favour=float(x.mean()),
+                other_mean_favour=float(y.mean()),
+                difference=diff,
+                p_value=p,
+                p_adjusted=p_adj,
+                significant=significant,
+                direction=direction,
+                method=method,
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- divide context
+
+
+@dataclass(frozen=True)
+class CountryValue:
+    """An indicator-derived count for one country and the year it comes from."""
+
+    iso3: str
+    year: int
+    value: float
+
+
+def latest_in_window(
+    series: Mapping[int, float], window: tuple[int, int]
+) -> tuple[int, float] | None:
+    """The latest (year, value) with ``window[0] <= year <= window[1]`` and a finite value."""
+    years = [
+        y
+        for y, v in series.items()
+        if window[0] <= y <= window[1] and v is not None and math.isfinite(v)
+    ]
+    if not years:
+        return None
+    y = max(years)
+    return y, float(series[y])
+
+
+def researcher_counts(
+    researchers_per_million: Mapping[str, Mapping[int, float]],
+    population: Mapping[str, Mapping[int, float]],
+    window: tuple[int, int],
+) -> dict[str, CountryValue]:
+    """Researchers per country: SP.POP.SCIE.RD.P6 x SP.POP.TOTL / 1e6.
+
+    Per country the latest year within ``window`` that has both a researcher
+    density and a population for that same year; countries without one are left
+    out (the world total is then the sum over countries with data).
+    """
+    out: dict[str, CountryValue] = {}
+    for iso3, series in researchers_per_million.items():
+        pop = population.get(iso3, {})
+        both = {y: v for y, v in series.items() if y in pop}
+        found = latest_in_window(both, window)
+        if found is None:
+            continue
+        year, density = found
+        p = pop[year]
+        if p is None or not math.isfinite(p):
+            continue
+        out[iso3] = CountryValue(iso3, year, density * float(p) / 1e6)
+    return out
+
+
+def article_counts(
+    articles: Mapping[str, Mapping[int, float]], window: tuple[int, int]
+) -> dict[str, CountryValue]:
+    """Scientific articles per country (IP.JRN.ARTC.SC), latest year within ``window``."""
+    out: dict[str, CountryValue] = {}
+    for iso3, series in articles.items():
+        found = latest_in_window(series, window)
+        if found is not None:
+            out[iso3] = CountryValue(iso3, found[0], found[1])
+    return out
+
+
+def shares(amounts: Mapping[str, float]) -> dict[str, float]:
+    """Each key's share of the total (empty dict when the total is 0)."""
+    total = float(sum(amounts.values()))
+    if total <= 0:
+        return {}
+    return {k: float(v) / total for k, v in amounts.items()}
+
+
+def group_totals(values: Mapping[str, float], group_by_iso3: Mapping[str, str]) -> dict[str, float]:
+    """Sum country values per group; countries without a group count as "unknown"."""
+    out: dict[str, float] = {}
+    for iso3, v in values.items():
+        g = group_by_iso3.get(iso3) or UNKNOWN
+        out[g] = out.get(g, 0.0) + float(v)
+    return out
+
+
+@dataclass(frozen=True)
+class DivideContext:
+    """Group shares of the world's researchers and articles (countries with data)."""
+
+    researcher_share: dict[str, float]
+    article_share: dict[str, float]
+    researchers: dict[str, CountryValue]
+    articles: dict[str, CountryValue]
+    window: tuple[int, int]
+
+
+def divide_context(
+    researchers_per_million: Mapping[str, Mapping[int, float]],
+    population: Mapping[str, Mapping[int, float]],
+    articles: Mapping[str, Mapping[int, float]],
+    group_by_iso3: Mapping[str, str],
+    window: tuple[int, int],
+) -> DivideContext:
+    """Each group's share of the world's researchers and of its scientific articles."""
+    res = researcher_counts(researchers_per_million, population, window)
+    art = article_counts(articles, window)
+    return DivideContext(
+        researcher_share=shares(group_totals({k: v.value for k, v in res.items()}, group_by_iso3)),
+        article_share=shares(group_totals({k: v.value for k, v in art.items()}, group_by_iso3)),
+        researchers=res,
+        articles=art,
+        window=window,
+    )
+
+
+@dataclass(frozen=True)
+class AccessRatio:
+    """Awarded share / reference share (researchers or articles) for a group or country.
+
+    ``ratio`` is ``None`` when the reference share is missing or zero. A ratio
+    of 1 means the group gets access in proportion to its research capacity.
+    """
+
+    key: str
+    awarded_share: float
+    reference_share: float | None
+    ratio: float | None
+
+
+def access_ratios(
+    awarded_share_by_group: Mapping[str, float],
+    researcher_share_by_group: Mapping[str, float],
+) -> list[AccessRatio]:
+    """Access ratio per key, over the union of keys (sorted); missing shares count as 0."""
+    keys = sorted(set(awarded_share_by_group) | set(researcher_share_by_group))
+    out: list[AccessRatio] = []
+    for k in keys:
+        a = float(awarded_share_by_group.get(k, 0.0))
+        ref = researcher_share_by_group.get(k)
+        ratio = a / float(ref) if ref is not None and ref > 0 else None
+        out.append(AccessRatio(k, a, None if ref is None else float(ref), ratio))
+    return out
+
+
+def awarded_by(
+    records: Sequence[ApplicantRecord],
+    key: Callable[[ApplicantRecord], str] | GroupBy,
+    measure: Literal["count", "amount_awarded", "amount_scheduled"] = "amount_awarded",
+) -> dict[str, float]:
+    """Awarded totals per key (a grouping name, or a function such as lambda r: r.country_iso3)."""
+    fn: Callable[[ApplicantRecord], str]
+    if callable(key):
+        fn = key
+    else:
+        by: GroupBy = key
+
+        def fn(r: ApplicantRecord) -> str:
+            return group_of(r, by)
+
+    out: dict[str, float] = {}
+    for r in records:
+        if not stage_reached(r, "awarded"):
+            continue
+        v = 1.0 if measure == "count" else float(getattr(r, measure))
+        out[fn(r)] = out.get(fn(r), 0.0) + v
+    return out
+
+
+def country_access_ratios(
+    awarded_by_iso3: Mapping[str, float], researchers_by_iso3: Mapping[str, float]
+) -> list[AccessRatio]:
+    """Per country: its share of awards / its share of the world's researchers.
+
+    Awarded shares are over all awards (including countries without researcher
+    data); researcher shares over countries with data.
+    """
+    return access_ratios(shares(awarded_by_iso3), shares(researchers_by_iso3))
+
+
+@dataclass(frozen=True)
+class CycleAccessRatios:
+    cycle: str
+    ratios: list[AccessRatio] = field(default_factory=list)
+
+
+def access_ratio_trend(
+    awarded_by_cycle: Sequence[tuple[str, Mapping[str, float]]],
+    reference_share_by_group: Mapping[str, float],
+) -> list[CycleAccessRatios]:
+    """Access ratios per cycle, in the order given (awarded amounts per group per cycle)."""
+    return [
+        CycleAccessRatios(cycle, access_ratios(shares(amounts), reference_share_by_group))
+        for cycle, amounts in awarded_by_cycle
+    ]
+
+
+# --------------------------------------------------------------------------- suppression
+
+TOTAL = "__total__"
+
+
+@dataclass(frozen=True)
+class SuppressedTable:
+    """A count table with row/column/grand totals, safe to publish.
+
+    ``values`` maps (row, column) to the count or ``None`` when suppressed; the
+    totals use the key ``TOTAL`` in place of a row or column name. ``primary``
+    holds cells suppressed for being small, ``complementary`` those suppressed so
+    that a small one cannot be worked out.
+    """
+
+    rows: tuple[str, ...]
+    columns: tuple[str, ...]
+    values: dict[tuple[str, str], int | None]
+    primary: frozenset[tuple[str, str]]
+    complementary: frozenset[tuple[str, str]]
+    min_cell: int
+
+    def display(self, row: str, column: str) -> str:
+        """The text to show: the count, ``<5`` for a small cell, ``x`` for a complementary one."""
+        key = (row, column)
+        if key in self.primary:
+            return f"<{self.min_cell}"
+        if key in self.complementary:
+            return "x"
+        v = self.values[key]
+        return str(v)
+
+
+def suppress_small_cells(
+    table: Mapping[str, Mapping[str, int]],
+    min_cell: int = 5,
+    *,
+    suppress_zeros: bool = True,
+) -> SuppressedTable:
+    """Suppress cells counting fewer than ``min_cell`` people, and enough others.
+
+    The rule, in full:
+
+    1. The published table is the cells plus every row total, column total and
+       the grand total (all computed from the true counts).
+    2. Primary suppression: every cell or total below ``min_cell`` is suppressed
+       and shown as "<5". Zero counts too, unless ``suppress_zeros=False``
+       (a published 0 cannot identify anyone; then ``min_cell`` must be >= 3 so
+       that "<min_cell" does not pin the value).
+    3. Complementary suppression: a reader who knows every published number, that
+       each row and column adds up to its total, that a "<5" cell lies in
+       [0, 4] (or [1, 4] when zeros are published) and that an "x" cell is >= 5,
+       must not be able to determine any suppressed number exactly. Cheap first
+       pass: no row or column line (totals included) may hold exactly one
+       suppressed entry; then an exact audit solves, for every suppressed entry,
+       the linear programs min x and max x under those constraints (the
+       constraint matrix of a two-way table with margins is totally unimodular,
+       so the LP bounds are attained by integer tables: min == max is exactly
+       "recoverable"). While some entry is recoverable, one more entry on its row
+       or column (the smallest published cell, then totals) is suppressed as "x".
+    """
+    if min_cell < 2 or (not suppress_zeros and min_cell < 3):
+        raise ValueError("min_cell must be >= 2 (>= 3 when zeros are published)")
+    rows = tuple(table)
+    columns: list[str] = []
+    for r in rows:
+        for c in table[r]:
+            if c not in columns:
+                columns.append(c)
+    rr = list(rows) + [TOTAL]
+    cc = columns + [TOTAL]
+    true: dict[tuple[str, str], int] = {}
+    for r in rows:
+        for c in columns:
+            v = int(table[r].get(c, 0))
+            if v < 0:
+                raise ValueError(f"negative count at ({r}, {c})")
+            true[(r, c)] = v
+    for r in rows:
+        true[(r, TOTAL)] = sum(true[(r, c)] for c in columns)
+    for c in columns:
+        true[(TOTAL, c)] = sum(true[(r, c)] for r in rows)
+    true[(TOTAL, TOTAL)] = sum(true[(r, TOTAL)] for r in rows)
+
+    def small(v: int) -> bool:
+        return v < min_cell and (suppress_zeros or v > 0)
+
+    primary = {k for k, v in true.items() if small(v)}
+    comp: set[tuple[str, str]] = set()
+    lines = [[(r, c) for c in cc] for r in rr] + [[(r, c) for r in rr] for c in cc]
+
+    def suppressed() -> set[tuple[str, str]]:
+        return primary | comp
+
+    def pick_in(keys: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
+        sup = suppressed()
+        cand = [k for k in keys if k not in sup and true[k] >= min_cell]
+        if not cand:
+            return None
+        # Prefer inner cells to totals, then the smallest value, then table order.
+        order = {k: i for i, k in enumerate(keys)}
+        return min(cand, key=lambda k: (TOTAL in k, true[k], order[k]))
+
+    # Cheap pass: no line with exactly one suppressed entry.
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            if sum(1 for k in line if k in suppressed()) == 1:
+                extra = pick_in(line)
+                if extra is not None:
+                    comp.add(extra)
+                    changed = True
+    # Exact audit.
+    while True:
+        bad = next(
+            iter(
+                recoverable_cells(
+                    rows, tuple(columns), true, primary, comp, min_cell, suppress_zeros
+                )
+            ),
+            None,
+        )
+        if bad is None:
+            break
+        r, c = bad
+        extra = pick_in([(r, x) for x in cc] + [(x, c) for x in rr])
+        if extra is None:
+            extra = pick_in(sorted(true, key=lambda k: (TOTAL in k, true[k])))
+        if extra is None:
+            break  # everything that can be suppressed is; nothing more to do
+        comp.add(extra)
+    values: dict[tuple[str, str], int | None] = {
+        k: (None if k in primary or k in comp else v) for k, v in true.items()
+    }
+    return SuppressedTable(
+        rows=rows,
+        columns=tuple(columns),
+        values=values,
+        primary=frozenset(primary),
+        complementary=frozenset(comp),
+        min_cell=min_cell,
+    )
+
+
+def recoverable_cells(
+    rows: Sequence[str],
+    columns: Sequence[str],
+    true: Mapping[tuple[str, str], int],
+    primary: Iterable[tuple[str, str]],
+    complementary: Iterable[tuple[str, str]],
+    min_cell: int,
+    suppress_zeros: bool = True,
+) -> list[tuple[str, str]]:
+    """Suppressed entries whose value a reader could determine exactly (LP audit).
+
+    Uses scipy.optimize.linprog (HiGHS): min and max of each suppressed entry
+    over all tables consistent with what is published. ``true`` holds every
+    cell and total (keys with ``TOTAL``).
+    """
+    rr = list(rows) + [TOTAL]
+    cc = list(columns) + [TOTAL]
+    keys = [(r, c) for r in rr for c in cc]
+    index = {k: i for i, k in enumerate(keys)}
+    prim, comp = set(primary), set(complementary)
+    hidden = [k for k in keys if k in prim or k in comp]
+    if not hidden:
+        return []
+    a_eq: list[list[float]] = []
+    for r in rr:  # each row adds up to its total (the total row too)
+        row = [0.0] * len(keys)
+        for c in cc[:-1]:
+            row[index[(r, c)]] = 1.0
+        row[index[(r, TOTAL)]] = -1.0
+        a_eq.append(row)
+    for c in cc:  # each column adds up to its total
+        row = [0.0] * len(keys)
+        for r in rr[:-1]:
+            row[index[(r, c)]] = 1.0
+        row[index[(TOTAL, c)]] = -1.0
+        a_eq.append(row)
+    lo_primary = 0 if suppress_zeros else 1
+    bounds: list[tuple[float, float | None]] = []
+    for k in keys:
+        if k in prim:
+            bounds.append((lo_primary, min_cell - 1))
+        elif k in comp:
+            bounds.append((min_cell, None))
+        else:
+            bounds.append((true[k], true[k]))
+    a = np.asarray(a_eq)
+    b = np.zeros(len(a_eq))
+    out: list[tuple[str, str]] = []
+    for k in hidden:
+        cost = np.zeros(len(keys))
+        cost[index[k]] = 1.0
+        lo = optimize.linprog(cost, A_eq=a, b_eq=b, bounds=bounds, method="highs")
+        hi = optimize.linprog(-cost, A_eq=a, b_eq=b, bounds=bounds, method="highs")
+        if lo.status == 3 or hi.status == 3:  # unbounded above: cannot be pinned
+            continue
+        if lo.status != 0 or hi.status != 0:
+            raise RuntimeError(f"suppression audit failed at {k}: {lo.message} / {hi.message}")
+        if float(-hi.fun) - float(lo.fun) < 0.5:
+            out.append(k)
+    return out
+
+
+# --------------------------------------------------------------------------- suppressed funnel
+
+DISJOINT_OUTCOMES: tuple[str, ...] = (
+    "not eligible",
+    "eligible, not feasible",
+    "feasible, not awarded",
+    "awarded",
+)
+
+
+def funnel_outcome_table(
+    records: Sequence[ApplicantRecord], by: GroupBy
+) -> dict[str, dict[str, int]]:
+    """Applications per group by the last stage reached (disjoint columns, rows add to applied).
+
+    Funnel stage counts are nested (awarded within feasible within eligible), so
+    they are not additive; suppress this disjoint table and derive the stage
+    counts from it (``suppressed_funnel_counts``).
+    """
+    out: dict[str, dict[str, int]] = {}
+    for group, members in _group_records(records, by).items():
+        row = dict.fromkeys(DISJOINT_OUTCOMES, 0)
+        for r in members:
+            if not stage_reached(r, "applied"):
+                continue
+            if stage_reached(r, "awarded"):
+                row["awarded"] += 1
+            elif stage_reached(r, "feasible"):
+                row["feasible, not awarded"] += 1
+            elif stage_reached(r, "eligible"):
+                row["eligible, not feasible"] += 1
+            else:
+                row["not eligible"] += 1
+        out[group] = row
+    return out
+
+
+def suppressed_funnel_counts(
+    records: Sequence[ApplicantRecord], by: GroupBy, min_cell: int = 5
+) -> dict[str, dict[Stage, int | None]]:
+    """Stage counts per group for public pages (``None`` = suppressed).
+
+    Derived from the suppressed disjoint table: a stage count is published only
+    when every disjoint cell it sums is published (or it is the row total), so it
+    reveals nothing the suppressed table does not.
+    """
+    table = funnel_outcome_table(records, by)
+    sup = suppress_small_cells(table, min_cell)
+    parts: dict[Stage, tuple[str, ...]] = {
+        "eligible": DISJOINT_OUTCOMES[1:],
+        "feasible": DISJOINT_OUTCOMES[2:],
+        "awarded": DISJOINT_OUTCOMES[3:],
+    }
+    out: dict[str, dict[Stage, int | None]] = {}
+    for group in table:
+        row: dict[Stage, int | None] = {"applied": sup.values[(group, TOTAL)]}
+        for stage, cols in parts.items():
+            vals = [sup.values[(group, c)] for c in cols]
+            row[stage] = None if any(v is None for v in vals) else sum(v for v in vals if v)
+        out[group] = row
+    return out
