@@ -1,0 +1,1089 @@
+"""Allocation of capacity pools to ranked requests: an integer program solved with HiGHS.
+
+Every facility kind uses this one model: FAST hours split over LST-range pools, berths and
+dives per cruise leg, milligrams per lunar-sample type, seats per course session. A request
+asks for a *demand vector* (amount per pool for the full award); the programme chooses, for
+each request, an awarded fraction ``f`` that is either 0 or lies in ``[min_fraction, 1]``
+(``min_fraction == 1`` means whole awards only).
+
+Model (``y`` binary "awarded", ``f`` continuous fraction; when the effective minimum fraction
+is 1 the two are the same binary column)::
+
+    maximise   sum_i w_i * f_i                           (w_i > 0, see "Objective weights")
+    subject to sum_i d_ip * f_i <= C_p                    for every pool p
+               min_i * y_i <= f_i <= y_i                  partial awards
+               sum_{i of PI k} y_i <= max_awards_per_pi   PI cap (count)
+               sum_{i of PI k} D_i * f_i <= max_amount    PI cap (amount)
+               sum_{i in group g} D_ig * f_i >= R_g       group share (soft, see below)
+
+Objective weights
+    Merit comes calibrated (higher is better) or as a grade where lower is better
+    (``AllocationProblem.merit_higher_is_better``). It is oriented so that higher is better,
+    then rescaled affinely over the candidate requests to ``[merit_floor, 1 + merit_floor]``
+    (a positive-slope affine map keeps the ranking; calibrated scores may be negative, and a
+    weight must stay positive for an award to be worth making). ``merit_floor`` sets how much
+    the weakest candidate is worth next to the strongest. With ``objective="merit_x_amount"``
+    the weight is further multiplied by the request's total full-award amount (merit-weighted
+    hours), otherwise each request counts once, in proportion to its awarded fraction.
+
+Group share rule (soft)
+    A ``GroupShareRule`` asks that requests from proposals in a named group (e.g.
+    ``international``) receive at least ``min_share`` of the capacity of the rule's pools. It
+    must bind only when merit alone would fall below it, and it can never ask for more than the
+    group can actually receive. The solve therefore runs in up to three phases:
+
+    0. merit only, no group rows. If every rule is met, this is the answer and no rule binds.
+    1. otherwise, maximise ``sum_g min(amount_g, target_g) / target_g`` over the same feasible
+       set (capacities, PI caps, partial-award bounds, eligibility, quality threshold). For one
+       rule its optimum is exactly ``R_g = min(target_g, A_g)`` where ``A_g`` is the most the
+       eligible, feasible, above-threshold group requests can receive; with several rules the
+       phase-1 solution fixes one jointly achievable split.
+    2. maximise merit subject to ``amount_g >= R_g`` (warm-started from phase 1, so it is
+       always feasible).
+
+    So the constraint actually imposed is ``group share >= min(target, available)``, with
+    *available* meaning achievable under all other constraints, not merely requested. Requests
+    that are awarded (or awarded more) in phase 2 than in phase 0 because they belong to a
+    binding group are explained as ``awarded_by_group_share``.
+
+Nationality-blind calls
+    Groups carry ``from_nationality``; a rule declares ``nationality_based``. A policy with
+    ``nationality_blind=True`` rejects nationality-based rules at validation (the Global AI
+    Governance Initiative's non-discrimination clause, FACTS.md section 5), the problem rejects
+    a rule that claims not to be nationality-based over a nationality-derived group, and the
+    solver only ever reads the memberships of groups named by a rule, so nationality-derived
+    memberships are never read in a blind call.
+
+Ties
+    Requests are ranked by oriented merit, ties broken by a permutation drawn from ``seed``
+    (``numpy.random.default_rng(seed)``). The same permutation adds a tiny relative
+    perturbation (at most ``1e-7``) to the weights so that, between otherwise equal solutions,
+    the solver prefers the request earlier in that order. This tie-break is exact whenever the
+    solve is proven optimal to better than the perturbation (small instances); on large
+    instances stopped at a gap tolerance the choice between near-equal solutions is the
+    solver's, still deterministic for a given seed. The seed is also passed to HiGHS as its
+    ``random_seed``.
+
+The module is pure: it reads frozen dataclasses and numpy arrays and returns a result with a
+``check(problem)`` feasibility checker.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+FloatArray = npt.NDArray[np.float64]
+Backend = Literal["highspy", "scipy"]
+
+# Explanation codes (one per request).
+AWARDED = "awarded"
+AWARDED_PARTIALLY = "awarded_partially"
+AWARDED_BY_GROUP_SHARE = "awarded_by_group_share"
+NOT_AWARDED_POOL_EXHAUSTED = "not_awarded_pool_exhausted"
+NOT_FEASIBLE = "not_feasible"
+NOT_ELIGIBLE = "not_eligible"
+BELOW_QUALITY_THRESHOLD = "below_quality_threshold"
+PI_CAP_REACHED = "pi_cap_reached"
+NOT_AWARDED_SOLVER_GAP = "not_awarded_solver_gap"
+
+EXPLANATION_CODES = frozenset(
+    {
+        AWARDED,
+        AWARDED_PARTIALLY,
+        AWARDED_BY_GROUP_SHARE,
+        NOT_AWARDED_POOL_EXHAUSTED,
+        NOT_FEASIBLE,
+        NOT_ELIGIBLE,
+        BELOW_QUALITY_THRESHOLD,
+        PI_CAP_REACHED,
+        NOT_AWARDED_SOLVER_GAP,
+    }
+)
+
+_TOL = 1e-6
+_TIE_EPS = 1e-7
+
+
+class PolicyError(ValueError):
+    """An allocation policy with invalid values."""
+
+
+class ProblemError(ValueError):
+    """An allocation problem whose data is inconsistent."""
+
+
+def _frozen_mapping(data: Mapping[str, float] | Iterable[tuple[str, float]]) -> Mapping[str, float]:
+    items = data.items() if isinstance(data, Mapping) else data
+    return MappingProxyType({str(k): float(v) for k, v in items})
+
+
+# --------------------------------------------------------------------------------------------
+# Input
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A capacity pool: e.g. FAST hours in LST 04-05 h, berths on leg 2, mg of CE-5 soil."""
+
+    id: str
+    capacity: float
+    unit: str = "h"
+    kind: str = "time"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request for capacity.
+
+    ``demand`` maps pool id to the amount for the full award (sparse: only pools it uses); it
+    is copied into a read-only mapping. ``feasible=False`` (technical or suitability review
+    failed) and ``eligible=False`` exclude the request; ``infeasible_reason`` is echoed in the
+    explanation.
+    """
+
+    id: str
+    proposal_id: str
+    pi_id: str
+    merit: float
+    demand: Mapping[str, float]
+    min_fraction: float = 1.0
+    eligible: bool = True
+    feasible: bool = True
+    infeasible_reason: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "demand", _frozen_mapping(self.demand))
+
+    @property
+    def total_demand(self) -> float:
+        return float(sum(self.demand.values()))
+
+
+@dataclass(frozen=True)
+class Group:
+    """A named group of proposals, e.g. ``international`` or ``low_lmic``.
+
+    ``from_nationality`` says the membership was derived from the nationality or country of
+    the team (true for both examples); nationality-blind calls may not use such groups.
+    """
+
+    name: str
+    proposal_ids: frozenset[str]
+    from_nationality: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "proposal_ids", frozenset(self.proposal_ids))
+
+
+@dataclass(frozen=True)
+class GroupShareRule:
+    """Group ``group`` should receive at least ``min_share`` of the capacity of ``pools``.
+
+    ``pools=None`` means every pool (they must then share one unit). The rule is soft in the
+    sense explained in the module docstring: share >= min(target, achievable).
+    """
+
+    group: str
+    min_share: float
+    pools: tuple[str, ...] | None = None
+    nationality_based: bool = True
+
+
+@dataclass(frozen=True)
+class AllocationPolicy:
+    """The call's stated allocation policy; validated on construction (raises PolicyError)."""
+
+    allow_partial: bool = False
+    min_fraction: float = 1.0
+    max_awards_per_pi: int | None = None
+    max_amount_per_pi: float | None = None
+    group_share_rules: tuple[GroupShareRule, ...] = ()
+    nationality_blind: bool = False
+    quality_threshold: float | None = None
+    objective: Literal["merit", "merit_x_amount"] = "merit"
+    merit_floor: float = 0.1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "group_share_rules", tuple(self.group_share_rules))
+        if not (0.0 < self.min_fraction <= 1.0) or not math.isfinite(self.min_fraction):
+            raise PolicyError(f"min_fraction must lie in (0, 1], got {self.min_fraction!r}")
+        if self.max_awards_per_pi is not None and (
+            isinstance(self.max_awards_per_pi, bool)
+            or not isinstance(self.max_awards_per_pi, int)
+            or self.max_awards_per_pi < 1
+        ):
+            raise PolicyError(
+                f"max_awards_per_pi must be a positive integer or None, "
+                f"got {self.max_awards_per_pi!r}"
+            )
+        if self.max_amount_per_pi is not None and not (
+            math.isfinite(self.max_amount_per_pi) and self.max_amount_per_pi > 0
+        ):
+            raise PolicyError(
+                f"max_amount_per_pi must be a positive number or None, "
+                f"got {self.max_amount_per_pi!r}"
+            )
+        if self.objective not in ("merit", "merit_x_amount"):
+            raise PolicyError(
+                f"objective must be 'merit' or 'merit_x_amount', got {self.objective!r}"
+            )
+        if not (math.isfinite(self.merit_floor) and self.merit_floor > 0):
+            raise PolicyError(f"merit_floor must be a positive number, got {self.merit_floor!r}")
+        if self.quality_threshold is not None and not math.isfinite(self.quality_threshold):
+            raise PolicyError(
+                f"quality_threshold must be a finite number or None, got {self.quality_threshold!r}"
+            )
+        seen: set[tuple[str, tuple[str, ...] | None]] = set()
+        for rule in self.group_share_rules:
+            if not isinstance(rule, GroupShareRule):
+                raise PolicyError(f"group_share_rules must hold GroupShareRule, got {rule!r}")
+            if not (math.isfinite(rule.min_share) and 0.0 < rule.min_share <= 1.0):
+                raise PolicyError(
+                    f"group share rule for {rule.group!r}: min_share must lie in (0, 1], "
+                    f"got {rule.min_share!r}"
+                )
+            if rule.pools is not None and len(rule.pools) == 0:
+                raise PolicyError(
+                    f"group share rule for {rule.group!r}: pools must be None (all pools) "
+                    f"or a non-empty tuple"
+                )
+            key = (rule.group, None if rule.pools is None else tuple(sorted(rule.pools)))
+            if key in seen:
+                raise PolicyError(f"duplicate group share rule for {rule.group!r} on {key[1]}")
+            seen.add(key)
+            if self.nationality_blind and rule.nationality_based:
+                raise PolicyError(
+                    f"the policy is nationality_blind, but the group share rule for "
+                    f"{rule.group!r} is based on nationality; a nationality-blind call may not "
+                    f"use groups derived from nationality (drop the rule or the blind flag)"
+                )
+
+    @property
+    def effective_min_fraction(self) -> float:
+        return self.min_fraction if self.allow_partial else 1.0
+
+
+@dataclass(frozen=True)
+class AllocationProblem:
+    """Pools, requests, groups and the policy; validated on construction (raises ProblemError)."""
+
+    pools: tuple[Pool, ...]
+    requests: tuple[Request, ...]
+    policy: AllocationPolicy = field(default_factory=AllocationPolicy)
+    groups: tuple[Group, ...] = ()
+    merit_higher_is_better: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pools", tuple(self.pools))
+        object.__setattr__(self, "requests", tuple(self.requests))
+        object.__setattr__(self, "groups", tuple(self.groups))
+        pool_ids = [p.id for p in self.pools]
+        if len(set(pool_ids)) != len(pool_ids):
+            raise ProblemError("pool ids must be unique")
+        for p in self.pools:
+            if not (math.isfinite(p.capacity) and p.capacity >= 0):
+                raise ProblemError(f"pool {p.id!r}: capacity must be finite and >= 0")
+        known = set(pool_ids)
+        req_ids = [r.id for r in self.requests]
+        if len(set(req_ids)) != len(req_ids):
+            raise ProblemError("request ids must be unique")
+        for r in self.requests:
+            if not math.isfinite(r.merit):
+                raise ProblemError(f"request {r.id!r}: merit must be finite")
+            if not (math.isfinite(r.min_fraction) and 0.0 < r.min_fraction <= 1.0):
+                raise ProblemError(f"request {r.id!r}: min_fraction must lie in (0, 1]")
+            for pid, amount in r.demand.items():
+                if pid not in known:
+                    raise ProblemError(f"request {r.id!r} asks for unknown pool {pid!r}")
+                if not (math.isfinite(amount) and amount >= 0):
+                    raise ProblemError(f"request {r.id!r}: demand on {pid!r} must be >= 0")
+        group_names = [g.name for g in self.groups]
+        if len(set(group_names)) != len(group_names):
+            raise ProblemError("group names must be unique")
+        by_name = {g.name: g for g in self.groups}
+        units = {p.id: p.unit for p in self.pools}
+        for rule in self.policy.group_share_rules:
+            if rule.group not in by_name:
+                raise ProblemError(f"group share rule names unknown group {rule.group!r}")
+            if by_name[rule.group].from_nationality and not rule.nationality_based:
+                raise ProblemError(
+                    f"group {rule.group!r} is derived from nationality, so its share rule "
+                    f"must be declared nationality_based=True"
+                )
+            rule_pools = pool_ids if rule.pools is None else list(rule.pools)
+            for pid in rule_pools:
+                if pid not in known:
+                    raise ProblemError(f"group share rule for {rule.group!r}: unknown pool {pid}")
+            if len({units[pid] for pid in rule_pools}) > 1:
+                raise ProblemError(
+                    f"group share rule for {rule.group!r} spans pools with different units"
+                )
+        if self.policy.max_amount_per_pi is not None and len(set(units.values())) > 1:
+            raise ProblemError("max_amount_per_pi needs every pool to share one unit")
+
+    def rule_pools(self, rule: GroupShareRule) -> tuple[str, ...]:
+        return tuple(p.id for p in self.pools) if rule.pools is None else tuple(rule.pools)
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a request got what it got: a machine code, the pools concerned, a sentence."""
+
+    code: str
+    detail: str
+    pools: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupShareOutcome:
+    group: str
+    pools: tuple[str, ...]
+    target: float
+    required: float
+    merit_only_amount: float
+    achieved: float
+    binding: bool
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    status: str
+    fractions: Mapping[str, float]
+    amounts: Mapping[str, Mapping[str, float]]
+    explanations: Mapping[str, Explanation]
+    objective: float
+    bound: float
+    mip_gap: float
+    solve_time_s: float
+    merit_only_objective: float
+    group_shares: tuple[GroupShareOutcome, ...]
+    seed: int
+    backend: str
+    phases: int
+
+    def pool_usage(self) -> dict[str, float]:
+        usage: dict[str, float] = {}
+        for per_pool in self.amounts.values():
+            for pid, amount in per_pool.items():
+                usage[pid] = usage.get(pid, 0.0) + amount
+        return usage
+
+    def check(self, problem: AllocationProblem) -> list[str]:
+        """Feasibility of this result for ``problem``; an empty list means feasible."""
+        errors: list[str] = []
+        policy = problem.policy
+        cap = {p.id: p.capacity for p in problem.pools}
+        usage = {p.id: 0.0 for p in problem.pools}
+        pi_count: dict[str, int] = {}
+        pi_amount: dict[str, float] = {}
+        eff_min = policy.effective_min_fraction
+        for r in problem.requests:
+            if r.id not in self.fractions or r.id not in self.explanations:
+                errors.append(f"request {r.id}: no fraction or no explanation")
+                continue
+            if self.explanations[r.id].code not in EXPLANATION_CODES:
+                errors.append(f"request {r.id}: unknown explanation code")
+            f = self.fractions[r.id]
+            lo = max(r.min_fraction, eff_min)
+            if f > _TOL and (f < lo - _TOL or f > 1 + _TOL):
+                errors.append(f"request {r.id}: fraction {f:.6g} outside [{lo:.6g}, 1]")
+            if f < -_TOL:
+                errors.append(f"request {r.id}: negative fraction {f}")
+            if f > _TOL and not _is_candidate(r, problem):
+                errors.append(f"request {r.id}: awarded although not eligible/feasible/above bar")
+            amounts = self.amounts.get(r.id, {})
+            for pid, d in r.demand.items():
+                a = amounts.get(pid, 0.0)
+                if abs(a - f * d) > _TOL * max(1.0, d):
+                    errors.append(f"request {r.id}: amount on {pid} is not fraction x demand")
+                usage[pid] += a
+            if f > _TOL:
+                pi_count[r.pi_id] = pi_count.get(r.pi_id, 0) + 1
+                pi_amount[r.pi_id] = pi_amount.get(r.pi_id, 0.0) + f * r.total_demand
+        for pid, used in usage.items():
+            if used > cap[pid] + _TOL * max(1.0, cap[pid]):
+                errors.append(f"pool {pid} overdrawn: {used:.6g} > {cap[pid]:.6g}")
+        if policy.max_awards_per_pi is not None:
+            for pi, n in pi_count.items():
+                if n > policy.max_awards_per_pi:
+                    errors.append(f"PI {pi}: {n} awards > cap {policy.max_awards_per_pi}")
+        if policy.max_amount_per_pi is not None:
+            for pi, amount in pi_amount.items():
+                if amount > policy.max_amount_per_pi * (1 + _TOL) + _TOL:
+                    errors.append(f"PI {pi}: amount {amount:.6g} > cap {policy.max_amount_per_pi}")
+        groups = {g.name: g for g in problem.groups}
+        for outcome in self.group_shares:
+            rule_group = groups.get(outcome.group)
+            if rule_group is None:
+                errors.append(f"group share outcome for unknown group {outcome.group}")
+                continue
+            if policy.nationality_blind and rule_group.from_nationality:
+                errors.append(f"nationality-blind call used nationality group {outcome.group}")
+            got = sum(
+                self.amounts.get(r.id, {}).get(pid, 0.0)
+                for r in problem.requests
+                if r.proposal_id in rule_group.proposal_ids
+                for pid in outcome.pools
+            )
+            if got < outcome.required - _TOL * max(1.0, outcome.required) - 1e-6:
+                errors.append(
+                    f"group {outcome.group}: {got:.6g} below required {outcome.required:.6g}"
+                )
+            if outcome.required > outcome.target + _TOL * max(1.0, outcome.target):
+                errors.append(f"group {outcome.group}: required exceeds target")
+        return errors
+
+
+# --------------------------------------------------------------------------------------------
+# Generic MIP call (shared with opencall.optim.logistics)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MipSolution:
+    x: FloatArray
+    objective: float
+    bound: float
+    gap: float
+    status: str  # "optimal", "time_limit", "infeasible", "error"
+    time_s: float
+
+
+def _new_highs() -> Any:
+    # The private base class avoids the Python wrapper's logging callbacks, which print the
+    # HiGHS banner on stdout when the object is constructed; fall back to the public class.
+    try:
+        from highspy._core import _Highs
+
+        return _Highs()
+    except ImportError:  # pragma: no cover - older highspy layouts
+        import highspy
+
+        return highspy.Highs()  # type: ignore[no-untyped-call,unused-ignore]
+
+
+def solve_mip(
+    c: FloatArray,
+    a: sp.csr_matrix,
+    row_lo: FloatArray,
+    row_hi: FloatArray,
+    col_lo: FloatArray,
+    col_hi: FloatArray,
+    integer: npt.NDArray[np.bool_],
+    *,
+    maximize: bool = True,
+    backend: Backend = "highspy",
+    mip_rel_gap: float = 1e-4,
+    time_limit_s: float = 60.0,
+    seed: int = 0,
+    start: FloatArray | None = None,
+) -> MipSolution:
+    """Solve ``max/min c.x  s.t. row_lo <= A x <= row_hi, col_lo <= x <= col_hi``.
+
+    ``integer`` marks integer columns. Infinite bounds are ``numpy.inf``. ``start`` is a
+    feasible solution handed to HiGHS as a warm start (ignored by the scipy backend).
+    """
+    t0 = time.perf_counter()
+    n = int(c.shape[0])
+    if n == 0:
+        return MipSolution(np.zeros(0), 0.0, 0.0, 0.0, "optimal", 0.0)
+    if backend == "scipy":
+        return _solve_scipy(
+            c, a, row_lo, row_hi, col_lo, col_hi, integer, maximize, mip_rel_gap, time_limit_s, t0
+        )
+    import highspy
+
+    h = _new_highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    h.setOptionValue("time_limit", float(max(time_limit_s, 0.01)))
+    h.setOptionValue("random_seed", int(seed) % 2_147_483_647)
+    inf = highspy.kHighsInf
+    csc = sp.csc_matrix(a)
+    csc.sort_indices()
+    m = int(csc.shape[0])
+    sense = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+    status = h.passModel(
+        n,
+        m,
+        int(csc.nnz),
+        int(highspy.MatrixFormat.kColwise.value),
+        int(sense.value),
+        0.0,
+        np.ascontiguousarray(c, dtype=np.float64),
+        np.where(np.isfinite(col_lo), col_lo, -inf).astype(np.float64),
+        np.where(np.isfinite(col_hi), col_hi, inf).astype(np.float64),
+        np.where(np.isfinite(row_lo), row_lo, -inf).astype(np.float64),
+        np.where(np.isfinite(row_hi), row_hi, inf).astype(np.float64),
+        csc.indptr.astype(np.int32),
+        csc.indices.astype(np.int32),
+        csc.data.astype(np.float64),
+        integer.astype(np.int32),
+    )
+    if status == highspy.HighsStatus.kError:
+        raise RuntimeError("HiGHS rejected the model")
+    if start is not None:
+        h.setSolution(n, np.arange(n, dtype=np.int32), np.asarray(start, dtype=np.float64))
+    h.run()
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    elapsed = time.perf_counter() - t0
+    if model_status == highspy.HighsModelStatus.kInfeasible:
+        return MipSolution(np.zeros(n), math.nan, math.nan, math.inf, "infeasible", elapsed)
+    x = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    if x.shape[0] != n:
+        return MipSolution(np.zeros(n), math.nan, math.nan, math.inf, "error", elapsed)
+    obj = float(np.dot(c, x))
+    bound = float(info.mip_dual_bound) if integer.any() else obj
+    if not math.isfinite(bound):
+        bound = obj
+    if model_status == highspy.HighsModelStatus.kOptimal:
+        label = "optimal"
+    elif model_status == highspy.HighsModelStatus.kTimeLimit:
+        label = "time_limit"
+    else:
+        label = model_status.name.removeprefix("k").lower()
+    return MipSolution(x, obj, bound, _gap(obj, bound, maximize), label, elapsed)
+
+
+def _solve_scipy(
+    c: FloatArray,
+    a: sp.csr_matrix,
+    row_lo: FloatArray,
+    row_hi: FloatArray,
+    col_lo: FloatArray,
+    col_hi: FloatArray,
+    integer: npt.NDArray[np.bool_],
+    maximize: bool,
+    mip_rel_gap: float,
+    time_limit_s: float,
+    t0: float,
+) -> MipSolution:
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    n = int(c.shape[0])
+    sign = -1.0 if maximize else 1.0
+    constraints = [LinearConstraint(a, row_lo, row_hi)] if a.shape[0] > 0 else []
+    res = milp(
+        c=sign * c,
+        constraints=constraints,
+        integrality=integer.astype(np.int64),
+        bounds=Bounds(col_lo, col_hi),
+        options={"disp": False, "mip_rel_gap": mip_rel_gap, "time_limit": time_limit_s},
+    )
+    elapsed = time.perf_counter() - t0
+    if res.x is None:
+        label = "infeasible" if res.status == 2 else "error"
+        return MipSolution(np.zeros(n), math.nan, math.nan, math.inf, label, elapsed)
+    x = np.asarray(res.x, dtype=np.float64)
+    obj = float(np.dot(c, x))
+    raw_bound = getattr(res, "mip_dual_bound", None)
+    bound = obj if raw_bound is None or not math.isfinite(raw_bound) else sign * float(raw_bound)
+    label = "optimal" if res.status == 0 else "time_limit" if res.status == 1 else "error"
+    return MipSolution(x, obj, bound, _gap(obj, bound, maximize), label, elapsed)
+
+
+def _gap(obj: float, bound: float, maximize: bool) -> float:
+    diff = (bound - obj) if maximize else (obj - bound)
+    return max(0.0, diff) / max(abs(obj), 1e-9)
+
+
+# --------------------------------------------------------------------------------------------
+# Allocation
+# --------------------------------------------------------------------------------------------
+
+
+def _oriented(problem: AllocationProblem, merit: float) -> float:
+    return merit if problem.merit_higher_is_better else -merit
+
+
+def _meets_threshold(problem: AllocationProblem, r: Request) -> bool:
+    thr = problem.policy.quality_threshold
+    if thr is None:
+        return True
+    return _oriented(problem, r.merit) >= _oriented(problem, thr) - 1e-12
+
+
+def _is_candidate(r: Request, problem: AllocationProblem) -> bool:
+    return r.eligible and r.feasible and _meets_threshold(problem, r)
+
+
+def seeded_rank(problem: AllocationProblem, seed: int) -> list[int]:
+    """Request indices best first: oriented merit descending, ties by a seeded permutation."""
+    n = len(problem.requests)
+    perm = np.random.default_rng(seed).permutation(n)
+    tie = np.empty(n, dtype=np.int64)
+    tie[perm] = np.arange(n)
+    return sorted(
+        range(n), key=lambda i: (-_oriented(problem, problem.requests[i].merit), int(tie[i]))
+    )
+
+
+@dataclass
+class _Model:
+    cand: list[int]
+    f_col: dict[int, int]
+    y_col: dict[int, int]
+    n_cols: int
+    integer: npt.NDArray[np.bool_]
+    col_hi: FloatArray
+    rows: list[tuple[dict[int, float], float, float]]
+    weights: FloatArray
+    group_terms: list[tuple[GroupShareRule, tuple[str, ...], float, dict[int, float]]]
+
+
+def _build(problem: AllocationProblem, seed: int) -> _Model:
+    policy = problem.policy
+    reqs = problem.requests
+    cand = [i for i, r in enumerate(reqs) if _is_candidate(r, problem)]
+    eff = policy.effective_min_fraction
+    f_col: dict[int, int] = {}
+    y_col: dict[int, int] = {}
+    integer: list[bool] = []
+    col = 0
+    for i in cand:
+        lo = max(reqs[i].min_fraction, eff)
+        y_col[i] = col
+        integer.append(True)
+        col += 1
+        if lo < 1.0:
+            f_col[i] = col
+            integer.append(False)
+            col += 1
+        else:
+            f_col[i] = y_col[i]
+    rows: list[tuple[dict[int, float], float, float]] = []
+    # capacity rows
+    per_pool: dict[str, dict[int, float]] = {}
+    for i in cand:
+        for pid, d in reqs[i].demand.items():
+            if d > 0:
+                per_pool.setdefault(pid, {})[f_col[i]] = d
+    for p in problem.pools:
+        terms = per_pool.get(p.id)
+        if terms and sum(terms.values()) > p.capacity + 1e-12:
+            rows.append((terms, -math.inf, p.capacity))
+    # partial-award linking rows
+    for i in cand:
+        if f_col[i] != y_col[i]:
+            lo = max(reqs[i].min_fraction, eff)
+            rows.append(({f_col[i]: 1.0, y_col[i]: -1.0}, -math.inf, 0.0))
+            rows.append(({f_col[i]: 1.0, y_col[i]: -lo}, 0.0, math.inf))
+    # PI caps
+    by_pi: dict[str, list[int]] = {}
+    for i in cand:
+        by_pi.setdefault(reqs[i].pi_id, []).append(i)
+    for members in by_pi.values():
+        k = policy.max_awards_per_pi
+        if k is not None and len(members) > k:
+            rows.append(({y_col[i]: 1.0 for i in members}, -math.inf, float(k)))
+        amax = policy.max_amount_per_pi
+        if amax is not None and sum(reqs[i].total_demand for i in members) > amax:
+            rows.append(({f_col[i]: reqs[i].total_demand for i in members}, -math.inf, float(amax)))
+    # weights: oriented merit rescaled to [floor, 1 + floor], seeded tie perturbation
+    weights = np.zeros(col)
+    if cand:
+        s = np.array([_oriented(problem, reqs[i].merit) for i in cand])
+        lo_s, hi_s = float(s.min()), float(s.max())
+        base = (s - lo_s) / (hi_s - lo_s) if hi_s > lo_s else np.ones_like(s)
+        base = base + policy.merit_floor
+        order = seeded_rank(problem, seed)
+        position = {i: k for k, i in enumerate(order)}
+        n = max(len(reqs), 1)
+        for k, i in enumerate(cand):
+            w = float(base[k]) * (1.0 + _TIE_EPS * (n - position[i]) / n)
+            if policy.objective == "merit_x_amount":
+                w *= reqs[i].total_demand
+            weights[f_col[i]] = w
+    # group terms: memberships are read only for groups named by a rule
+    group_terms: list[tuple[GroupShareRule, tuple[str, ...], float, dict[int, float]]] = []
+    groups = {g.name: g for g in problem.groups}
+    caps = {p.id: p.capacity for p in problem.pools}
+    for rule in policy.group_share_rules:
+        group_members = groups[rule.group].proposal_ids
+        pools = problem.rule_pools(rule)
+        target = rule.min_share * sum(caps[pid] for pid in pools)
+        g_terms: dict[int, float] = {}
+        for i in cand:
+            if reqs[i].proposal_id in group_members:
+                amount = sum(reqs[i].demand.get(pid, 0.0) for pid in pools)
+                if amount > 0:
+                    g_terms[f_col[i]] = amount
+        group_terms.append((rule, pools, target, g_terms))
+    col_hi = np.ones(col)
+    return _Model(
+        cand, f_col, y_col, col, np.array(integer, dtype=bool), col_hi, rows, weights, group_terms
+    )
+
+
+def _matrix(
+    rows: Sequence[tuple[dict[int, float], float, float]], n_cols: int
+) -> tuple[sp.csr_matrix, FloatArray, FloatArray]:
+    indptr = [0]
+    indices: list[int] = []
+    data: list[float] = []
+    lo = np.empty(len(rows))
+    hi = np.empty(len(rows))
+    for k, (terms, r_lo, r_hi) in enumerate(rows):
+        indices.extend(terms.keys())
+        data.extend(terms.values())
+        indptr.append(len(indices))
+        lo[k] = r_lo
+        hi[k] = r_hi
+    a = sp.csr_matrix(
+        (np.array(data, dtype=np.float64), np.array(indices, dtype=np.int64), indptr),
+        shape=(len(rows), n_cols),
+    )
+    return a, lo, hi
+
+
+def _group_amount(terms: Mapping[int, float], x: FloatArray) -> float:
+    return float(sum(coef * x[c] for c, coef in terms.items()))
+
+
+def solve_allocation(
+    problem: AllocationProblem,
+    *,
+    seed: int = 0,
+    backend: Backend = "highspy",
+    mip_rel_gap: float = 1e-4,
+    time_limit_s: float = 60.0,
+) -> AllocationResult:
+    """Choose awarded fractions for ``problem``; see the module docstring for the model."""
+    t0 = time.perf_counter()
+    model = _build(problem, seed)
+    n = model.n_cols
+    col_lo = np.zeros(n)
+
+    def run(
+        c: FloatArray,
+        rows: Sequence[tuple[dict[int, float], float, float]],
+        integer: npt.NDArray[np.bool_],
+        lo: FloatArray,
+        hi: FloatArray,
+        start: FloatArray | None,
+    ) -> MipSolution:
+        a, r_lo, r_hi = _matrix(rows, c.shape[0])
+        remaining = max(time_limit_s - (time.perf_counter() - t0), 0.01)
+        sol = solve_mip(
+            c,
+            a,
+            r_lo,
+            r_hi,
+            lo,
+            hi,
+            integer,
+            backend=backend,
+            mip_rel_gap=mip_rel_gap,
+            time_limit_s=remaining,
+            seed=seed,
+            start=start,
+        )
+        if sol.status in ("infeasible", "error"):
+            raise RuntimeError(f"allocation MIP failed: {sol.status}")
+        return sol
+
+    # phase 0: merit only
+    sol0 = run(model.weights, model.rows, model.integer, col_lo, model.col_hi, None)
+    x0 = _clean(sol0.x, model.integer)
+    final, x, phases = sol0, x0, 1
+    merit_amounts = [_group_amount(t[3], x0) for t in model.group_terms]
+    unmet = [
+        k
+        for k, (_, _, target, _) in enumerate(model.group_terms)
+        if merit_amounts[k] < target - _TOL * max(1.0, target)
+    ]
+    required = [
+        min(target, merit_amounts[k]) for k, (_, _, target, _) in enumerate(model.group_terms)
+    ]
+    if unmet:
+        # phase 1: the most that the groups can jointly reach, capped at each target
+        g = len(model.group_terms)
+        c1 = np.zeros(n + g)
+        rows1 = list(model.rows)
+        for k, (_, _, target, terms) in enumerate(model.group_terms):
+            if target > 0:
+                c1[n + k] = 1.0 / target
+            row = dict(terms)
+            row[n + k] = -1.0
+            rows1.append((row, 0.0, math.inf))
+        hi1 = np.concatenate([model.col_hi, [t[2] for t in model.group_terms]])
+        int1 = np.concatenate([model.integer, np.zeros(g, dtype=bool)])
+        start1 = np.concatenate(
+            [x0, [min(merit_amounts[k], t[2]) for k, t in enumerate(model.group_terms)]]
+        )
+        sol1 = run(c1, rows1, int1, np.zeros(n + g), hi1, start1)
+        x1 = _clean(sol1.x[:n], model.integer)
+        required = [
+            min(target, _group_amount(terms, x1)) for (_, _, target, terms) in model.group_terms
+        ]
+        # phase 2: merit subject to the achievable group amounts
+        rows2 = list(model.rows)
+        for k, (_, _, _, terms) in enumerate(model.group_terms):
+            if required[k] > 0:
+                slack = 1e-9 * max(1.0, required[k])
+                rows2.append((dict(terms), required[k] - slack, math.inf))
+        sol2 = run(model.weights, rows2, model.integer, col_lo, model.col_hi, x1)
+        final, x, phases = sol2, _clean(sol2.x, model.integer), 3
+    return _result(
+        problem,
+        model,
+        seed,
+        backend,
+        final,
+        x,
+        x0,
+        sol0,
+        merit_amounts,
+        required,
+        phases,
+        time.perf_counter() - t0,
+    )
+
+
+def _clean(x: FloatArray, integer: npt.NDArray[np.bool_]) -> FloatArray:
+    out = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+    out[integer] = np.round(out[integer])
+    return out
+
+
+def _result(
+    problem: AllocationProblem,
+    model: _Model,
+    seed: int,
+    backend: str,
+    final: MipSolution,
+    x: FloatArray,
+    x0: FloatArray,
+    sol0: MipSolution,
+    merit_amounts: list[float],
+    required: list[float],
+    phases: int,
+    elapsed: float,
+) -> AllocationResult:
+    reqs = problem.requests
+    policy = problem.policy
+    eff = policy.effective_min_fraction
+    fractions: dict[str, float] = {}
+    f0: dict[int, float] = {}
+    for i, r in enumerate(reqs):
+        if i in model.f_col and x[model.y_col[i]] > 0.5:
+            lo = max(r.min_fraction, eff)
+            f = float(np.clip(x[model.f_col[i]], lo, 1.0))
+            fractions[r.id] = 1.0 if f > 1.0 - 1e-9 else f
+        else:
+            fractions[r.id] = 0.0
+        f0[i] = float(x0[model.f_col[i]]) if i in model.f_col and x0[model.y_col[i]] > 0.5 else 0.0
+    amounts = {
+        r.id: MappingProxyType({pid: fractions[r.id] * d for pid, d in r.demand.items()})
+        for r in reqs
+    }
+    # group outcomes
+    outcomes: list[GroupShareOutcome] = []
+    binding_members: set[int] = set()
+    groups = {g.name: g for g in problem.groups}
+    for k, (rule, pools, target, terms) in enumerate(model.group_terms):
+        achieved = sum(
+            amounts[r.id].get(pid, 0.0)
+            for r in reqs
+            if r.proposal_id in groups[rule.group].proposal_ids
+            for pid in pools
+        )
+        binding = merit_amounts[k] < target - _TOL * max(1.0, target)
+        if binding:
+            binding_members.update(i for i in model.cand if model.f_col[i] in terms)
+        outcomes.append(
+            GroupShareOutcome(
+                rule.group, pools, target, required[k], merit_amounts[k], achieved, binding
+            )
+        )
+    explanations = _explain(problem, model, seed, fractions, f0, binding_members, outcomes)
+    objective = final.objective
+    return AllocationResult(
+        status=final.status,
+        fractions=MappingProxyType(fractions),
+        amounts=MappingProxyType(amounts),
+        explanations=MappingProxyType(explanations),
+        objective=objective,
+        bound=final.bound,
+        mip_gap=final.gap,
+        solve_time_s=elapsed,
+        merit_only_objective=sol0.objective,
+        group_shares=tuple(outcomes),
+        seed=seed,
+        backend=backend,
+        phases=phases,
+    )
+
+
+def _explain(
+    problem: AllocationProblem,
+    model: _Model,
+    seed: int,
+    fractions: Mapping[str, float],
+    f0: Mapping[int, float],
+    binding_members: set[int],
+    outcomes: Sequence[GroupShareOutcome],
+) -> dict[str, Explanation]:
+    reqs = problem.requests
+    policy = problem.policy
+    eff = policy.effective_min_fraction
+    caps = {p.id: p.capacity for p in problem.pools}
+    units = {p.id: p.unit for p in problem.pools}
+    used_total = {p.id: 0.0 for p in problem.pools}
+    for r in reqs:
+        for pid, d in r.demand.items():
+            used_total[pid] += fractions[r.id] * d
+    pi_count: dict[str, int] = {}
+    pi_amount: dict[str, float] = {}
+    for r in reqs:
+        if fractions[r.id] > 0:
+            pi_count[r.pi_id] = pi_count.get(r.pi_id, 0) + 1
+            pi_amount[r.pi_id] = pi_amount.get(r.pi_id, 0.0) + fractions[r.id] * r.total_demand
+    binding_groups = ", ".join(o.group for o in outcomes if o.binding)
+    out: dict[str, Explanation] = {}
+    used_higher = {p.id: 0.0 for p in problem.pools}
+    for i in seeded_rank(problem, seed):
+        r = reqs[i]
+        f = fractions[r.id]
+        lo = max(r.min_fraction, eff)
+        if not r.eligible:
+            out[r.id] = Explanation(NOT_ELIGIBLE, "the request did not pass the eligibility check")
+        elif not r.feasible:
+            why = r.infeasible_reason or "technical or suitability review"
+            out[r.id] = Explanation(NOT_FEASIBLE, f"not feasible: {why}")
+        elif not _meets_threshold(problem, r):
+            word = "below" if problem.merit_higher_is_better else "worse than"
+            out[r.id] = Explanation(
+                BELOW_QUALITY_THRESHOLD,
+                f"merit {r.merit:.4g} is {word} the quality threshold {policy.quality_threshold}",
+            )
+        elif f > 0 and i in binding_members and f > f0.get(i, 0.0) + 1e-6:
+            out[r.id] = Explanation(
+                AWARDED_BY_GROUP_SHARE,
+                f"awarded {f:.0%} because the minimum share rule for {binding_groups} bound; "
+                f"on merit alone it would have received {f0.get(i, 0.0):.0%}",
+            )
+        elif f >= 1.0 - 1e-9:
+            out[r.id] = Explanation(AWARDED, "awarded in full")
+        elif f > 0:
+            short = [
+                pid
+                for pid, d in r.demand.items()
+                if d > 0 and used_total[pid] >= caps[pid] - _TOL * max(1.0, caps[pid])
+            ]
+            out[r.id] = Explanation(
+                AWARDED_PARTIALLY,
+                f"awarded {f:.1%} of the request (minimum {lo:.0%})"
+                + (f"; pool(s) {', '.join(short)} full" if short else ""),
+                tuple(short),
+            )
+        else:
+            out[r.id] = _explain_not_awarded(
+                r, lo, caps, units, used_higher, used_total, pi_count, pi_amount, policy, outcomes
+            )
+        for pid, d in r.demand.items():
+            used_higher[pid] += f * d
+    return out
+
+
+def _explain_not_awarded(
+    r: Request,
+    lo: float,
+    caps: Mapping[str, float],
+    units: Mapping[str, str],
+    used_higher: Mapping[str, float],
+    used_total: Mapping[str, float],
+    pi_count: Mapping[str, int],
+    pi_amount: Mapping[str, float],
+    policy: AllocationPolicy,
+    outcomes: Sequence[GroupShareOutcome],
+) -> Explanation:
+    k = policy.max_awards_per_pi
+    if k is not None and pi_count.get(r.pi_id, 0) >= k:
+        return Explanation(PI_CAP_REACHED, f"the PI already holds {k} award(s), the cap")
+    amax = policy.max_amount_per_pi
+    if amax is not None and pi_amount.get(r.pi_id, 0.0) + lo * r.total_demand > amax + _TOL:
+        return Explanation(
+            PI_CAP_REACHED,
+            f"the PI already holds {pi_amount.get(r.pi_id, 0.0):.4g} of the {amax:.4g} cap",
+        )
+    higher = [
+        pid
+        for pid, d in r.demand.items()
+        if d > 0 and caps[pid] - used_higher[pid] < lo * d - _TOL * max(1.0, d)
+    ]
+    if higher:
+        names = ", ".join(
+            f"{pid} ({caps[pid] - used_higher[pid]:.4g} of {caps[pid]:.4g} {units[pid]} left)"
+            for pid in higher
+        )
+        return Explanation(
+            NOT_AWARDED_POOL_EXHAUSTED,
+            f"pool(s) exhausted by higher-ranked requests: {names}",
+            tuple(higher),
+        )
+    short = [
+        pid
+        for pid, d in r.demand.items()
+        if d > 0 and caps[pid] - used_total[pid] < lo * d - _TOL * max(1.0, d)
+    ]
+    if short:
+        rules = [o.group for o in outcomes if o.binding and set(o.pools) & set(short)]
+        why = (
+            f"awards made under the minimum share rule for {', '.join(rules)}"
+            if rules
+            else "lower-ranked requests that fit the remaining capacity better"
+        )
+        return Explanation(
+            NOT_AWARDED_POOL_EXHAUSTED,
+            f"pool(s) {', '.join(short)} exhausted by the best combination of awards, "
+            f"including {why}",
+            tuple(short),
+        )
+    return Explanation(
+        NOT_AWARDED_SOLVER_GAP,
+        "capacity remained, but the solver stopped within its optimality-gap tolerance",
+    )
+
+
+def fast_lst_demands(
+    ra_deg: npt.ArrayLike,
+    dec_deg: npt.ArrayLike,
+    hours: npt.ArrayLike,
+    *,
+    n_bins: int = 24,
+    max_zenith_deg: float = 40.0,
+) -> FloatArray:
+    """Split each target's hours over LST bins; the sum over targets is the demand vector.
+
+    Uses ``opencall.optim.sky.lst_fraction_in_bins`` (imported lazily: the allocation model
+    itself never depends on sky geometry). Returns an array of length ``n_bins``.
+    """
+    try:
+        from opencall.optim import sky
+    except ImportError as exc:  # pragma: no cover - depends on a sibling module
+        raise ImportError("fast_lst_demands needs opencall.optim.sky") from exc
+    ra = np.atleast_1d(np.asarray(ra_deg, dtype=np.float64))
+    dec = np.atleast_1d(np.asarray(dec_deg, dtype=np.float64))
+    h = np.broadcast_to(np.asarray(hours, dtype=np.float64), ra.shape)
+    frac = np.asarray(
+        sky.lst_fraction_in_bins(ra, dec, n_bins=n_bins, max_zenith_deg=max_zenith_deg),
+        dtype=np.float64,
+    ).reshape(ra.shape[0], n_bins)
+    return np.asarray((frac * h[:, None]).sum(axis=0), dtype=np.float64)
