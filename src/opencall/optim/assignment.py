@@ -1,0 +1,1138 @@
+"""Exact reviewer assignment at conference scale.
+
+Problem: give every proposal ``p`` exactly ``k_p`` reviewers, every reviewer a load within
+``[min_load, max_load]``, never a conflicted or chair-forbidden pair, always the chair's forced
+pairs, and at most ``m`` reviewers of one proposal from one group of each diversity grouping
+(institution, UN region, ...). Objective ``"total"``: maximise the summed affinity.
+Objective ``"fair"``: maximise the lowest proposal's summed affinity first, then the total
+subject to that minimum (the aim of FairFlow / PeerReview4All, solved here by MIP).
+
+How it is solved (and which parts are exact):
+
+* **Integer costs.** Affinities are scaled and rounded, ``s = rint(a * scale)`` with
+  ``scale = 10**6`` by default. Everything below is exact *for the rounded costs*; the true
+  optimum can differ from ours by at most ``0.5 / scale`` per assigned pair.
+* **Sparse candidate graph.** Each proposal keeps its ``c`` best allowed reviewers (``c = 3k``
+  by default); when minimum loads are set, each reviewer also keeps its best few proposals.
+  The affinity is evaluated in row blocks, from the dense matrix or from the row-normalised
+  topic factors (cosine), so a 15,000 x 10,000 instance never holds a dense matrix.
+* **Min-cost flow** (OR-Tools ``SimpleMinCostFlow``) on source-free supplies: proposals supply
+  ``k_p``, reviewers demand ``min_load`` and pass up to ``max_load - min_load`` to the sink.
+  Artificial arcs of prohibitive cost ``M`` keep the restricted problem feasible; any flow left
+  on them at the end proves the full instance infeasible.
+* **Pricing = proof of optimality.** From the optimal flow, node potentials are the shortest
+  path distances in the residual graph (a vectorised Bellman-Ford; the residual graph of an
+  optimal flow has no negative cycle). Every non-candidate pair with negative reduced cost is
+  searched blockwise over the *full* affinity (proposals whose ``c+1``-th best affinity cannot
+  beat their potentials are skipped without evaluation), added, and the flow re-solved. When
+  none remains the potentials are dual-feasible for the full graph, and the dual objective,
+  computed explicitly, is the ``upper_bound``: ``gap == 0`` certifies the optimum.
+* **Diversity caps.** Groupings that form a chain under refinement (institution inside
+  country inside region, or a single grouping) become node layers ``p -> (p, g1) -> (p, g2)
+  -> r`` with arc capacity ``m``: still a flow, still exact with the same certificate.
+  Groupings outside such a chain are handled by a MIP (HiGHS) on the priced candidate graph of
+  the chain relaxation; the relaxation gives the upper bound, and the result is certified only
+  when the MIP reaches it.
+* **Fair mode.** Max-min of proposal sums is NP-hard in general, so no flow bisection is exact
+  for it. We solve the LP relaxation with column generation over the full affinity (HiGHS
+  duals), which gives a valid upper bound on the lowest proposal's affinity, then a MIP on the
+  priced candidate graph for the max-min, then a second MIP maximising the total subject to
+  that minimum. ``certified`` means the max-min reached the LP bound (rounded down to the cost
+  grid); the second stage is optimal on the candidate graph (MIP gap reported in ``timings``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from ortools.graph.python import min_cost_flow
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+_BLOCK_ENTRIES = 4_000_000  # affinity entries evaluated per block (32 MB of float64)
+
+
+class InfeasibleAssignment(ValueError):
+    """No assignment satisfies the constraints; the message says why."""
+
+
+@dataclass(frozen=True, eq=False)
+class TopicAffinity:
+    """Affinity as cosine similarity of topic (or term) vectors, never densified.
+
+    ``proposal_topics`` is P x T, ``reviewer_topics`` is R x T; either may be a dense array or a
+    scipy sparse matrix. Rows are L2-normalised internally (a zero row has affinity 0).
+    """
+
+    proposal_topics: Any
+    reviewer_topics: Any
+
+
+@dataclass(frozen=True, eq=False)
+class Grouping:
+    """A diversity rule: at most ``cap`` reviewers of one proposal share a label."""
+
+    labels: npt.ArrayLike  # one non-negative int label per reviewer
+    cap: int
+    name: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class AssignmentProblem:
+    n_proposals: int
+    n_reviewers: int
+    affinity: Any  # dense P x R float array, or TopicAffinity
+    k: int | npt.ArrayLike = 3
+    min_load: int | npt.ArrayLike = 0
+    max_load: int | npt.ArrayLike | None = None  # None: no upper limit
+    conflicts: npt.ArrayLike = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    forced: npt.ArrayLike = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    forbidden: npt.ArrayLike = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    groupings: tuple[Grouping, ...] = ()
+    objective: Literal["total", "fair"] = "total"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _normalise(self)  # raises ValueError with a clear message on bad input
+
+
+@dataclass(frozen=True, eq=False)
+class AssignmentResult:
+    proposals: IntArray  # pair i assigns reviewer reviewers[i] to proposal proposals[i]
+    reviewers: IntArray
+    total_affinity: float
+    min_proposal_affinity: float
+    proposal_affinity: FloatArray  # per proposal, summed affinity of its reviewers
+    upper_bound: float  # bound on the objective's first criterion (total, or min for fair)
+    gap: float  # upper_bound minus achieved value of that criterion, in affinity units
+    certified: bool
+    objective: str
+    method: str  # "flow", "flow+layers", "mip", "fair-mip"
+    pricing_iterations: int
+    n_candidate_edges: int
+    timings: dict[str, float]
+
+    def check(self, problem: AssignmentProblem) -> list[str]:
+        return check_assignment(problem, self.proposals, self.reviewers)
+
+
+# --------------------------------------------------------------------------------------------
+# Input normalisation
+
+
+@dataclass(frozen=True, eq=False)
+class _Norm:
+    P: int
+    R: int
+    k: IntArray
+    min_load: IntArray
+    max_load: IntArray
+    banned: IntArray  # sorted unique keys p * R + r (conflicts and forbidden)
+    forced: IntArray  # sorted unique keys
+    groupings: tuple[tuple[IntArray, int, str], ...]
+
+
+def _pairs(x: npt.ArrayLike, name: str, P: int, R: int) -> IntArray:
+    a = np.asarray(x)
+    if a.size == 0:
+        return np.zeros(0, np.int64)
+    if a.ndim != 2 or a.shape[1] != 2:
+        raise ValueError(f"{name} must be an array of (proposal, reviewer) pairs, shape (n, 2)")
+    if not np.issubdtype(a.dtype, np.integer):
+        raise ValueError(f"{name} must hold integer indices")
+    a = a.astype(np.int64)
+    if (a[:, 0] < 0).any() or (a[:, 0] >= P).any() or (a[:, 1] < 0).any() or (a[:, 1] >= R).any():
+        raise ValueError(f"{name} has a pair outside 0..{P - 1} x 0..{R - 1}")
+    return np.unique(a[:, 0] * R + a[:, 1])
+
+
+def _per(x: int | npt.ArrayLike | None, n: int, name: str, default: int) -> IntArray:
+    if x is None:
+        return np.full(n, default, np.int64)
+    a = np.asarray(x)
+    if a.ndim == 0:
+        a = np.full(n, int(a), np.int64)
+    if a.shape != (n,):
+        raise ValueError(f"{name} must be a scalar or an array of length {n}")
+    if not np.issubdtype(a.dtype, np.integer):
+        raise ValueError(f"{name} must be integers")
+    if (a < 0).any():
+        raise ValueError(f"{name} must be non-negative")
+    return a.astype(np.int64)
+
+
+def _normalise(pb: AssignmentProblem) -> _Norm:
+    P, R = int(pb.n_proposals), int(pb.n_reviewers)
+    if P < 0 or R < 1:
+        raise ValueError("need n_proposals >= 0 and n_reviewers >= 1")
+    if pb.objective not in ("total", "fair"):
+        raise ValueError("objective must be 'total' or 'fair'")
+    if isinstance(pb.affinity, TopicAffinity):
+        ps, rs = pb.affinity.proposal_topics.shape, pb.affinity.reviewer_topics.shape
+        if ps[0] != P or rs[0] != R or ps[1] != rs[1]:
+            raise ValueError(f"topic matrices must be {P} x T and {R} x T, got {ps} and {rs}")
+    else:
+        a = pb.affinity
+        if not isinstance(a, np.ndarray) or a.shape != (P, R):
+            raise ValueError(f"affinity must be a {P} x {R} numpy array or a TopicAffinity")
+        if not np.isfinite(a).all():
+            raise ValueError("affinity must be finite")
+    groupings = []
+    for g in pb.groupings:
+        lab = np.asarray(g.labels)
+        if lab.shape != (R,) or not np.issubdtype(lab.dtype, np.integer) or (lab < 0).any():
+            raise ValueError(f"grouping {g.name!r}: labels must be {R} non-negative integers")
+        if int(g.cap) < 1:
+            raise ValueError(f"grouping {g.name!r}: cap must be >= 1")
+        groupings.append((lab.astype(np.int64), int(g.cap), g.name))
+    banned = np.union1d(
+        _pairs(pb.conflicts, "conflicts", P, R), _pairs(pb.forbidden, "forbidden", P, R)
+    )
+    return _Norm(
+        P=P,
+        R=R,
+        k=_per(pb.k, P, "k", 0),
+        min_load=_per(pb.min_load, R, "min_load", 0),
+        max_load=_per(pb.max_load, R, "max_load", max(P, 1)),
+        banned=banned,
+        forced=_pairs(pb.forced, "forced", P, R),
+        groupings=tuple(groupings),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Affinity evaluation (blockwise; columns in the solver's internal, seed-permuted order)
+
+
+class _Oracle:
+    """Evaluates rows of the affinity matrix with reviewers in internal order ``perm``."""
+
+    def __init__(self, affinity: Any, perm: IntArray) -> None:
+        self.perm = perm
+        self.dense: FloatArray | None = None
+        if isinstance(affinity, TopicAffinity):
+            self.pn = _row_normalise(affinity.proposal_topics)
+            rn = _row_normalise(affinity.reviewer_topics)[perm]
+            t, r = rn.shape
+            if sp.issparse(rn) and t * r * 8 > 256 * 2**20:
+                self.rnt: Any = sp.csc_matrix(rn.T)
+            else:
+                self.rnt = rn.toarray().T.copy() if sp.issparse(rn) else np.ascontiguousarray(rn.T)
+        else:
+            self.dense = affinity
+
+    def rows(self, idx: IntArray) -> FloatArray:
+        if self.dense is not None:
+            return np.asarray(self.dense[idx][:, self.perm], dtype=np.float64)
+        out = self.pn[idx] @ self.rnt
+        if sp.issparse(out):
+            out = out.toarray()
+        return np.asarray(out, dtype=np.float64)
+
+    def pairs(self, p: IntArray, r_internal: IntArray) -> FloatArray:
+        if self.dense is not None:
+            return np.asarray(self.dense[p, self.perm[r_internal]], dtype=np.float64)
+        out = np.empty(len(p), np.float64)
+        step = 200_000
+        for lo in range(0, len(p), step):
+            a = self.pn[p[lo : lo + step]]
+            b = self.rnt[:, r_internal[lo : lo + step]]
+            b = b.T
+            if sp.issparse(a):
+                prod = a.multiply(b.toarray() if sp.issparse(b) else b)
+                out[lo : lo + step] = np.asarray(prod.sum(axis=1)).ravel()
+            else:
+                bb = b.toarray() if sp.issparse(b) else b
+                out[lo : lo + step] = np.einsum("ij,ij->i", a, bb)
+        return out
+
+
+def _row_normalise(m: Any) -> Any:
+    if sp.issparse(m):
+        c = sp.csr_matrix(m, dtype=np.float64)
+        norms = np.sqrt(np.asarray(c.multiply(c).sum(axis=1)).ravel())
+        inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+        return sp.csr_matrix(sp.diags(inv) @ c)
+    a = np.asarray(m, dtype=np.float64)
+    norms = np.linalg.norm(a, axis=1)
+    inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    return a * inv[:, None]
+
+
+def affinity_of_pairs(problem: AssignmentProblem, p: IntArray, r: IntArray) -> FloatArray:
+    """Affinity of given (proposal, reviewer) pairs, evaluated without a dense matrix."""
+    oracle = _Oracle(problem.affinity, np.arange(problem.n_reviewers, dtype=np.int64))
+    return oracle.pairs(np.asarray(p, np.int64), np.asarray(r, np.int64))
+
+
+# --------------------------------------------------------------------------------------------
+# Feasibility checker
+
+
+def check_assignment(problem: AssignmentProblem, p: npt.ArrayLike, r: npt.ArrayLike) -> list[str]:
+    """All violated constraints of an assignment, as messages; empty list = feasible."""
+    nm = _normalise(problem)
+    P, R = nm.P, nm.R
+    pp, rr = np.asarray(p, np.int64), np.asarray(r, np.int64)
+    errs: list[str] = []
+    if pp.shape != rr.shape or pp.ndim != 1:
+        return ["proposals and reviewers must be 1-D arrays of equal length"]
+    if ((pp < 0) | (pp >= P) | (rr < 0) | (rr >= R)).any():
+        return ["pair index out of range"]
+    keys = pp * R + rr
+    uk, cnt = np.unique(keys, return_counts=True)
+    if (cnt > 1).any():
+        errs.append(f"duplicate pairs: {_show(uk[cnt > 1], R)}")
+    per_p = np.bincount(pp, minlength=P)
+    bad = np.flatnonzero(per_p != nm.k)
+    if len(bad):
+        errs.append(f"{len(bad)} proposals without exactly k reviewers, e.g. {bad[:5].tolist()}")
+    load = np.bincount(rr, minlength=R)
+    bad = np.flatnonzero((load < nm.min_load) | (load > nm.max_load))
+    if len(bad):
+        errs.append(f"{len(bad)} reviewers with load outside [min, max], e.g. {bad[:5].tolist()}")
+    hit = uk[np.isin(uk, nm.banned)]
+    if len(hit):
+        errs.append(f"{len(hit)} conflicted or forbidden pairs assigned: {_show(hit, R)}")
+    miss = nm.forced[~np.isin(nm.forced, uk)]
+    if len(miss):
+        errs.append(f"{len(miss)} forced pairs missing: {_show(miss, R)}")
+    for lab, cap, name in nm.groupings:
+        gk, gc = np.unique(pp * (int(lab.max()) + 1) + lab[rr], return_counts=True)
+        if (gc > cap).any():
+            errs.append(
+                f"grouping {name!r}: {int((gc > cap).sum())} proposal-groups over cap {cap}"
+            )
+    return errs
+
+
+def _show(keys: IntArray, R: int) -> str:
+    return ", ".join(f"({int(x) // R}, {int(x) % R})" for x in keys[:5])
+
+
+# --------------------------------------------------------------------------------------------
+# Solver state (internal reviewer order)
+
+
+@dataclass
+class _State:
+    nm: _Norm
+    oracle: _Oracle
+    perm: IntArray  # internal reviewer i is original reviewer perm[i]
+    inv: IntArray
+    scale: float
+    k: IntArray  # remaining demand after forced pairs
+    lo: IntArray  # remaining min load (internal order)
+    hi: IntArray  # remaining max load (internal order)
+    banned: IntArray  # sorted internal keys p * R + r_internal, incl. forced and exhausted
+    chain: list[tuple[IntArray, int, IntArray, IntArray]]  # labels, cap, forced keys, counts
+    extra: list[tuple[IntArray, int]]  # groupings outside the chain (MIP only)
+    forced_p: IntArray
+    forced_r: IntArray  # internal order
+    blocked_groups: list[tuple[int, int, int]]  # (p, level, label) with no cap left
+    bound_s: IntArray  # per proposal: >= scaled affinity of any pair outside the first candidates
+    timings: dict[str, float]
+
+
+def _prepare(pb: AssignmentProblem, scale: float) -> _State:
+    nm = _normalise(pb)
+    P, R = nm.P, nm.R
+    rng = np.random.default_rng(pb.seed)
+    perm = rng.permutation(R).astype(np.int64)
+    inv = np.empty(R, np.int64)
+    inv[perm] = np.arange(R)
+    oracle = _Oracle(pb.affinity, perm)
+    fp, fr_orig = nm.forced // R, nm.forced % R
+    fr = inv[fr_orig]
+    k = nm.k - np.bincount(fp, minlength=P)
+    fcount_r = np.bincount(fr, minlength=R)
+    hi = nm.max_load[perm] - fcount_r
+    lo = np.maximum(nm.min_load[perm] - fcount_r, 0)
+    banned_int = (nm.banned // R) * R + inv[nm.banned % R]
+    forced_int = fp * R + fr
+    # order groupings coarse -> fine; keep the longest prefix chain that refines step by step
+    gl = sorted(
+        ((lab[perm], cap) for lab, cap, _ in nm.groupings), key=lambda x: len(np.unique(x[0]))
+    )
+    chain: list[tuple[IntArray, int, IntArray, IntArray]] = []
+    extra: list[tuple[IntArray, int]] = []
+    blocked: list[tuple[int, int, int]] = []
+    for lab, cap in gl:
+        if not chain or _refines(lab, chain[-1][0]):
+            nlab = int(lab.max()) + 1
+            fk, fc = np.unique(fp * nlab + lab[fr], return_counts=True)
+            for key in fk[fc >= cap]:
+                blocked.append((int(key) // nlab, len(chain), int(key) % nlab))
+            chain.append((lab, cap, fk, fc))
+        else:
+            extra.append((lab, cap))
+    blocked_keys = []
+    for p_, lvl, g in blocked:
+        rs = np.flatnonzero(chain[lvl][0] == g)
+        blocked_keys.append(p_ * R + rs)
+    ban = np.unique(np.concatenate([banned_int, forced_int, *blocked_keys]))
+    return _State(
+        nm=nm,
+        oracle=oracle,
+        perm=perm,
+        inv=inv,
+        scale=scale,
+        k=k,
+        lo=lo,
+        hi=hi,
+        banned=ban,
+        chain=chain,
+        extra=extra,
+        forced_p=fp,
+        forced_r=fr,
+        blocked_groups=blocked,
+        bound_s=np.full(P, np.iinfo(np.int64).min, np.int64),
+        timings={},
+    )
+
+
+def _lookup(keys: IntArray, values: IntArray, query: IntArray) -> IntArray:
+    """values[keys == query] for sorted keys, 0 where a query key is absent."""
+    if len(keys) == 0:
+        return np.zeros(len(query), np.int64)
+    pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+    return np.where(keys[pos] == query, values[pos], 0).astype(np.int64)
+
+
+def _refines(fine: IntArray, coarse: IntArray) -> bool:
+    pairs = np.unique(fine * (int(coarse.max()) + 1) + coarse)
+    return len(np.unique(pairs // (int(coarse.max()) + 1))) == len(pairs)
+
+
+def _scaled(st: _State, a: FloatArray) -> IntArray:
+    return np.rint(a * st.scale).astype(np.int64)
+
+
+def _blocks(P: int, R: int) -> list[tuple[int, int]]:
+    b = max(1, _BLOCK_ENTRIES // max(R, 1))
+    return [(lo, min(P, lo + b)) for lo in range(0, P, b)]
+
+
+def _mask_banned(st: _State, rows: IntArray, A: FloatArray, extra_keys: IntArray) -> None:
+    """Set banned pairs (and ``extra_keys``, sorted) of the given proposal rows to -inf."""
+    R = st.nm.R
+    for keys in (st.banned, extra_keys):
+        if len(keys) == 0:
+            continue
+        lo_k = np.searchsorted(keys, rows * R)
+        hi_k = np.searchsorted(keys, rows * R + R)
+        cnt = hi_k - lo_k
+        if cnt.sum() == 0:
+            continue
+        ridx = np.repeat(np.arange(len(rows)), cnt)
+        sel = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt) + np.repeat(lo_k, cnt)
+        A[ridx, keys[sel] % R] = -np.inf
+
+
+def _candidates(st: _State, c: int, per_reviewer: int) -> tuple[IntArray, IntArray]:
+    """Top-c allowed reviewers per proposal (plus top proposals per reviewer for min loads)."""
+    P, R = st.nm.P, st.nm.R
+    cp: list[IntArray] = []
+    cr: list[IntArray] = []
+    top_v = np.full((0, R), -np.inf)
+    top_i = np.zeros((0, R), np.int64)
+    empty = np.zeros(0, np.int64)
+    for lo, hi in _blocks(P, R):
+        rows = np.arange(lo, hi, dtype=np.int64)
+        A = st.oracle.rows(rows)
+        _mask_banned(st, rows, A, empty)
+        if c + 1 < R:
+            part = np.argpartition(-A, c, axis=1)[:, : c + 1]
+            vals = np.take_along_axis(A, part, axis=1)
+            order = np.lexsort((part, -vals), axis=1)
+            part = np.take_along_axis(part, order, axis=1)
+            vals = np.take_along_axis(vals, order, axis=1)
+            nb = vals[:, c]
+            st.bound_s[lo:hi] = np.where(
+                np.isfinite(nb),
+                _scaled(st, np.where(np.isfinite(nb), nb, 0.0)) + 1,
+                np.iinfo(np.int64).min,
+            )
+            part, vals = part[:, :c], vals[:, :c]
+        else:
+            part = np.tile(np.arange(R, dtype=np.int64), (hi - lo, 1))
+            vals = A
+        ok = np.isfinite(vals)
+        cp.append(np.repeat(rows, ok.sum(axis=1)))
+        cr.append(part[ok].astype(np.int64))
+        if per_reviewer > 0:
+            q = min(per_reviewer, hi - lo)
+            bi = (
+                np.argpartition(-A, q - 1, axis=0)[:q]
+                if q < hi - lo
+                else np.tile(np.arange(hi - lo)[:, None], (1, R))
+            )
+            bv = np.take_along_axis(A, bi, axis=0)
+            allv = np.concatenate([top_v, bv])
+            alli = np.concatenate([top_i, bi + lo])
+            if len(allv) > per_reviewer:
+                sel = np.argpartition(-allv, per_reviewer - 1, axis=0)[:per_reviewer]
+                allv = np.take_along_axis(allv, sel, axis=0)
+                alli = np.take_along_axis(alli, sel, axis=0)
+            top_v, top_i = allv, alli
+    p = np.concatenate(cp) if cp else empty
+    r = np.concatenate(cr) if cr else empty
+    if per_reviewer > 0 and len(top_v):
+        ok = np.isfinite(top_v)
+        rr = np.broadcast_to(np.arange(R), top_v.shape)[ok]
+        p = np.concatenate([p, top_i[ok]])
+        r = np.concatenate([r, rr])
+    keys = np.unique(p * R + r)
+    return keys // R, keys % R
+
+
+# --------------------------------------------------------------------------------------------
+# Flow on the candidate graph
+
+
+@dataclass
+class _Flow:
+    n_nodes: int
+    tails: IntArray
+    heads: IntArray
+    caps: IntArray
+    costs: IntArray
+    flows: IntArray
+    supplies: IntArray
+    edge_arc0: int  # arcs [edge_arc0, edge_arc0 + n_edges) are the candidate edges
+    n_edges: int
+    art_arc0: int  # arcs [art_arc0, art_arc0 + P) are proposal -> artificial
+    art_r0: int  # arcs [art_r0, art_r0 + R) are artificial -> reviewer
+    rev0: int  # reviewer node offset
+    sink: int
+    level_keys: list[IntArray]  # per chain level: sorted keys p * n_labels + label
+    level_nodes: list[IntArray]  # node id of each key
+
+
+def _solve_flow(st: _State, ep: IntArray, er: IntArray, es: IntArray, seed: int) -> _Flow:
+    P, R = st.nm.P, st.nm.R
+    n_levels = len(st.chain)
+    # node ids: proposals, level nodes..., reviewers, sink, artificial
+    node = P
+    level_keys: list[IntArray] = []
+    level_nodes: list[IntArray] = []
+    edge_parent = ep.copy()  # node from which each edge's arc to its reviewer leaves
+    lt: list[IntArray] = []
+    lh: list[IntArray] = []
+    lc: list[IntArray] = []
+    for lvl, (lab, cap, fk, fc) in enumerate(st.chain):
+        nlab = int(lab.max()) + 1
+        ekeys = ep * nlab + lab[er]
+        keys, first, invk = np.unique(ekeys, return_index=True, return_inverse=True)
+        ids = node + np.arange(len(keys), dtype=np.int64)
+        node += len(keys)
+        used = _lookup(fk, fc, keys)
+        lt.append(edge_parent[first])
+        lh.append(ids)
+        lc.append(cap - used)
+        edge_parent = ids[invk]
+        level_keys.append(keys)
+        level_nodes.append(ids)
+        del lvl
+    rev0 = node
+    sink = rev0 + R
+    art = sink + 1
+    n_nodes = art + 1
+    maxs = int(np.abs(es).max()) if len(es) else 0
+    big_m = (maxs + 1) * (n_nodes + 1)
+    kk = st.k
+    tails = [*lt, edge_parent, rev0 + np.arange(R), np.arange(P), np.full(R, art), [art]]
+    heads = [*lh, rev0 + er, np.full(R, sink), np.full(P, art), rev0 + np.arange(R), [sink]]
+    caps = [*lc, np.ones(len(ep)), st.hi - st.lo, kk, st.lo, [int(kk.sum())]]
+    costs = [*(np.zeros(len(x)) for x in lt), -es, np.zeros(R), np.full(P, big_m)]
+    costs += [np.zeros(R), [0]]
+    t = np.concatenate([np.asarray(x, np.int64) for x in tails])
+    h = np.concatenate([np.asarray(x, np.int64) for x in heads])
+    u = np.concatenate([np.asarray(x, np.int64) for x in caps])
+    w = np.concatenate([np.asarray(x, np.int64) for x in costs])
+    edge_arc0 = sum(len(x) for x in lt)
+    art_arc0 = edge_arc0 + len(ep) + R
+    art_r0 = art_arc0 + P
+    supplies = np.zeros(n_nodes, np.int64)
+    supplies[:P] = kk
+    supplies[rev0 : rev0 + R] = -st.lo
+    supplies[sink] = -(int(kk.sum()) - int(st.lo.sum()))
+    # seeded arc order: ties between equally good optima are broken by the seed
+    order = np.random.default_rng(seed).permutation(len(t))
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    smcf.add_arcs_with_capacity_and_unit_cost(
+        t[order].astype(np.int32), h[order].astype(np.int32), u[order], w[order]
+    )
+    smcf.set_nodes_supplies(np.arange(n_nodes, dtype=np.int32), supplies)
+    status = smcf.solve()
+    if status != smcf.OPTIMAL:
+        raise RuntimeError(f"min-cost flow failed with status {status}")
+    f = np.empty(len(t), np.int64)
+    f[order] = smcf.flows(np.arange(len(t), dtype=np.int32))
+    return _Flow(
+        n_nodes,
+        t,
+        h,
+        u,
+        w,
+        f,
+        supplies,
+        edge_arc0,
+        len(ep),
+        art_arc0,
+        art_r0,
+        rev0,
+        sink,
+        level_keys,
+        level_nodes,
+    )
+
+
+def _potentials(fl: _Flow) -> IntArray:
+    """Shortest-path distances from a virtual root in the residual graph (Bellman-Ford).
+
+    Hand-written and vectorised with numpy because scipy's csgraph drops zero-cost arcs and
+    merges parallel ones, and OR-Tools does not expose its potentials; only nodes whose
+    distance changed are relaxed again.
+    """
+    fwd = fl.flows < fl.caps
+    bwd = fl.flows > 0
+    t = np.concatenate([fl.tails[fwd], fl.heads[bwd]])
+    h = np.concatenate([fl.heads[fwd], fl.tails[bwd]])
+    w = np.concatenate([fl.costs[fwd], -fl.costs[bwd]])
+    order = np.argsort(t, kind="stable")
+    t, h, w = t[order], h[order], w[order]
+    n = fl.n_nodes
+    indptr = np.searchsorted(t, np.arange(n + 1))
+    d = np.zeros(n, np.int64)
+    active = np.arange(n)
+    for _ in range(n + 1):
+        starts = indptr[active]
+        cnt = indptr[active + 1] - starts
+        tot = int(cnt.sum())
+        if tot == 0:
+            return d
+        idx = np.arange(tot) - np.repeat(np.cumsum(cnt) - cnt, cnt) + np.repeat(starts, cnt)
+        cand = d[t[idx]] + w[idx]
+        hh = h[idx]
+        better = cand < d[hh]
+        if not better.any():
+            return d
+        hh, cand = hh[better], cand[better]
+        np.minimum.at(d, hh, cand)
+        active = np.unique(hh)
+    raise RuntimeError("negative cycle in the residual graph: flow not optimal")
+
+
+def _dual_bound(fl: _Flow, d: IntArray) -> int:
+    """Dual objective of the min-cost flow LP for potentials d (a lower bound on its cost)."""
+    rc = fl.costs + d[fl.tails] - d[fl.heads]
+    return int(-(fl.supplies * d).sum() - (fl.caps * np.maximum(0, -rc)).sum())
+
+
+def _price(
+    st: _State, fl: _Flow, d: IntArray, cand_keys: IntArray, max_new_per_row: int
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Non-candidate pairs whose reduced cost is negative under potentials d."""
+    P, R = st.nm.P, st.nm.R
+    dr = d[fl.rev0 : fl.rev0 + R]
+    node_min = d[:P].copy()
+    for lvl, keys in enumerate(fl.level_keys):
+        nlab = int(st.chain[lvl][0].max()) + 1
+        np.minimum.at(node_min, keys // nlab, d[fl.level_nodes[lvl]])
+    thr_min = node_min - int(dr.max())
+    flagged = np.flatnonzero(st.bound_s > thr_min)
+    out_p: list[IntArray] = []
+    out_r: list[IntArray] = []
+    out_s: list[IntArray] = []
+    step = max(1, _BLOCK_ENTRIES // R)
+    for lo in range(0, len(flagged), step):
+        rows = flagged[lo : lo + step]
+        A = st.oracle.rows(rows)
+        _mask_banned(st, rows, A, cand_keys)
+        thr = np.repeat(d[rows][:, None], R, axis=1)
+        for lvl, (lab, _cap, _fk, _fc) in enumerate(st.chain):
+            nlab = int(lab.max()) + 1
+            keys = fl.level_keys[lvl]
+            if len(keys) == 0:
+                continue
+            q = rows[:, None] * nlab + lab[None, :]
+            pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
+            hit = keys[pos] == q
+            thr = np.where(hit, d[fl.level_nodes[lvl][pos]], thr)
+        thr -= dr[None, :]
+        S = np.where(np.isfinite(A), np.rint(np.where(np.isfinite(A), A, 0.0) * st.scale), -np.inf)
+        viol = S - thr  # > 0: negative reduced cost
+        ii, jj = np.nonzero(viol > 0)
+        if len(ii) == 0:
+            continue
+        v = viol[ii, jj]
+        # keep the most violated few per proposal
+        order = np.lexsort((-v, ii))
+        ii, jj, v = ii[order], jj[order], v[order]
+        first = np.searchsorted(ii, ii)
+        keep = (np.arange(len(ii)) - first) < max_new_per_row
+        ii, jj = ii[keep], jj[keep]
+        out_p.append(rows[ii])
+        out_r.append(jj.astype(np.int64))
+        out_s.append(S[ii, jj].astype(np.int64))
+    if not out_p:
+        z = np.zeros(0, np.int64)
+        return z, z, z
+    return np.concatenate(out_p), np.concatenate(out_r), np.concatenate(out_s)
+
+
+# --------------------------------------------------------------------------------------------
+# Public entry points
+
+
+def solve_assignment(
+    problem: AssignmentProblem,
+    *,
+    candidates_per_proposal: int | None = None,
+    scale: float = 1e6,
+    max_pricing_rounds: int = 100,
+    mip_time_limit_s: float = 120.0,
+) -> AssignmentResult:
+    """Solve an assignment problem; raise ``InfeasibleAssignment`` with the reason if none exists."""
+    t0 = time.perf_counter()
+    st = _prepare(problem, scale)
+    _diagnose(problem, st)
+    P, R = st.nm.P, st.nm.R
+    kmax = int(st.nm.k.max()) if P else 0
+    c = candidates_per_proposal or max(1, 3 * kmax)
+    per_rev = int(st.lo.max()) + kmax if (R and st.lo.max() > 0) else 0
+    ep, er = _candidates(st, min(c, R), per_rev)
+    es = _scaled(st, st.oracle.pairs(ep, er)) if len(ep) else np.zeros(0, np.int64)
+    st.timings["candidates"] = time.perf_counter() - t0
+    fl, d, rounds, ep, er, es = _flow_with_pricing(st, ep, er, es, problem.seed, max_pricing_rounds)
+    art = fl.flows[fl.art_arc0 : fl.art_arc0 + P]
+    art_r = fl.flows[fl.art_r0 : fl.art_r0 + R]
+    certified = rounds < max_pricing_rounds
+    if art.sum() > 0 or art_r.sum() > 0:
+        if certified:
+            raise InfeasibleAssignment(_infeasible_message(st, art, art_r))
+        raise RuntimeError("pricing did not converge; raise max_pricing_rounds")
+    sel = fl.flows[fl.edge_arc0 : fl.edge_arc0 + fl.n_edges] > 0
+    ap, ar = ep[sel], er[sel]
+    scaled_total = int(es[sel].sum())
+    ub_scaled = -_dual_bound(fl, d)
+    method = "flow+layers" if st.chain else "flow"
+    forced_s = int(_scaled(st, st.oracle.pairs(st.forced_p, st.forced_r)).sum())
+    if problem.objective == "fair":
+        t1 = time.perf_counter()
+        ap, ar, ub_first, achieved, cert2, method = _fair(
+            st, ep, er, es, mip_time_limit_s, max_pricing_rounds
+        )
+        st.timings["mip"] = time.perf_counter() - t1
+        certified = certified and cert2
+        ub, gap = ub_first / scale, (ub_first - achieved) / scale
+    else:
+        achieved = float(scaled_total)
+        if st.extra:
+            t1 = time.perf_counter()
+            ap, ar, opt = _mip_total(st, ep, er, es, mip_time_limit_s)
+            st.timings["mip"] = time.perf_counter() - t1
+            method = "mip"
+            achieved = float(es[np.isin(ep * R + er, ap * R + ar)].sum())
+            certified = certified and opt
+        certified = certified and achieved >= ub_scaled
+        ub, gap = (ub_scaled + forced_s) / scale, (ub_scaled - achieved) / scale
+    # back to original indices, forced pairs included
+    fp, fr = st.forced_p, st.forced_r
+    pp = np.concatenate([ap, fp])
+    rr_int = np.concatenate([ar, fr])
+    rr = st.perm[rr_int]
+    order = np.lexsort((rr, pp))
+    pp, rr, rr_int = pp[order], rr[order], rr_int[order]
+    aff = st.oracle.pairs(pp, rr_int) if len(pp) else np.zeros(0)
+    per_p = np.bincount(pp, weights=aff, minlength=P)
+    timings = st.timings
+    timings["total"] = time.perf_counter() - t0
+    return AssignmentResult(
+        proposals=pp,
+        reviewers=rr,
+        total_affinity=float(aff.sum()),
+        min_proposal_affinity=float(per_p.min()) if P else 0.0,
+        proposal_affinity=per_p,
+        upper_bound=ub,
+        gap=max(gap, 0.0),
+        certified=bool(certified),
+        objective=problem.objective,
+        method=method,
+        pricing_iterations=rounds,
+        n_candidate_edges=len(ep),
+        timings=timings,
+    )
+
+
+def _flow_with_pricing(
+    st: _State, ep: IntArray, er: IntArray, es: IntArray, seed: int, max_rounds: int
+) -> tuple[_Flow, IntArray, int, IntArray, IntArray, IntArray]:
+    R = st.nm.R
+    rounds = 0
+    tf = tp = tpr = 0.0
+    while True:
+        t = time.perf_counter()
+        fl = _solve_flow(st, ep, er, es, seed)
+        tf += time.perf_counter() - t
+        t = time.perf_counter()
+        d = _potentials(fl)
+        tp += time.perf_counter() - t
+        t = time.perf_counter()
+        cand_keys = ep * R + er  # sorted: ep/er are kept in key order
+        np_, nr, ns = _price(st, fl, d, cand_keys, max_new_per_row=max(2, int(st.nm.k.max())))
+        tpr += time.perf_counter() - t
+        if len(np_) == 0 or rounds >= max_rounds:
+            break
+        rounds += 1
+        keys = np.concatenate([cand_keys, np_ * R + nr])
+        s_all = np.concatenate([es, ns])
+        keys, idx = np.unique(keys, return_index=True)
+        ep, er, es = keys // R, keys % R, s_all[idx]
+    st.timings.update({"flow": tf, "potentials": tp, "pricing": tpr})
+    return fl, d, rounds, ep, er, es
+
+
+def _diagnose(pb: AssignmentProblem, st: _State) -> None:
+    """Cheap necessary conditions, each with a clear message."""
+    nm = st.nm
+    P, R = nm.P, nm.R
+    why: list[str] = []
+    need = int(nm.k.sum())
+    if (nm.min_load > nm.max_load).any():
+        r = int(np.flatnonzero(nm.min_load > nm.max_load)[0])
+        why.append(f"reviewer {r} has min_load {nm.min_load[r]} > max_load {nm.max_load[r]}")
+    if int(nm.max_load.sum()) < need:
+        why.append(f"total reviewer capacity {int(nm.max_load.sum())} < {need} reviews needed")
+    if int(nm.min_load.sum()) > need:
+        why.append(f"minimum loads add up to {int(nm.min_load.sum())} > {need} reviews needed")
+    if (nm.k > R).any():
+        why.append(f"proposal {int(np.flatnonzero(nm.k > R)[0])} needs more reviewers than exist")
+    fk_hit = nm.forced[np.isin(nm.forced, nm.banned)]
+    if len(fk_hit):
+        why.append(f"forced pairs that are also conflicted or forbidden: {_show(fk_hit, R)}")
+    if (st.k < 0).any():
+        why.append(f"proposal {int(np.flatnonzero(st.k < 0)[0])} has more forced pairs than k")
+    if (st.hi < 0).any():
+        r = int(st.perm[np.flatnonzero(st.hi < 0)[0]])
+        why.append(f"reviewer {r} has more forced pairs than max_load")
+    for lab, cap, fk, fc in st.chain:
+        if (fc > cap).any():
+            why.append(f"forced pairs exceed a diversity cap of {cap}")
+        del lab, fk
+    if not why and P:
+        allowed = R - np.bincount(nm.banned // R, minlength=P)
+        bad = np.flatnonzero(allowed < nm.k)
+        if len(bad):
+            p = int(bad[0])
+            why.append(
+                f"proposal {p} has only {int(allowed[p])} non-conflicted reviewers, needs {nm.k[p]}"
+            )
+        for lab, cap, _ in nm.groupings:
+            if len(why):
+                break
+            # reviewers available per (proposal, group): at most cap count each
+            ng = int(lab.max()) + 1
+            size = np.bincount(lab, minlength=ng)
+            bk = nm.banned
+            bg = np.unique(bk // R * ng + lab[bk % R], return_counts=True)
+            avail = np.full(P, int(np.minimum(size, cap).sum()), np.int64)
+            full = np.minimum(size[bg[0] % ng], cap)
+            left = np.minimum(size[bg[0] % ng] - bg[1], cap)
+            np.add.at(avail, bg[0] // ng, left - full)
+            bad = np.flatnonzero(avail < nm.k)
+            if len(bad):
+                p = int(bad[0])
+                why.append(
+                    f"proposal {p} can get at most {int(avail[p])} reviewers under the cap of "
+                    f"{cap} per group, needs {nm.k[p]}"
+                )
+    if why:
+        raise InfeasibleAssignment("; ".join(why))
+
+
+def _infeasible_message(st: _State, art: IntArray, art_r: IntArray) -> str:
+    parts = []
+    if art.sum():
+        ps = np.flatnonzero(art)
+        parts.append(
+            f"{len(ps)} proposals cannot get k reviewers within loads, conflicts and caps "
+            f"(proved by the flow), e.g. {ps[:5].tolist()}"
+        )
+    if art_r.sum():
+        rs = st.perm[np.flatnonzero(art_r)]
+        parts.append(f"{len(rs)} reviewers cannot reach min_load, e.g. {rs[:5].tolist()}")
+    return "; ".join(parts)
+
+
+# --------------------------------------------------------------------------------------------
+# MIP paths (HiGHS through scipy.optimize.milp)
+
+
+def _mip_rows(
+    st: _State, ep: IntArray, er: IntArray
+) -> tuple[list[Any], list[FloatArray], list[FloatArray]]:
+    """Assignment constraints over candidate edges: counts, loads, every grouping's caps."""
+    P, R = st.nm.P, st.nm.R
+    n = len(ep)
+    cols = np.arange(n)
+    mats: list[Any] = [sp.csr_matrix((np.ones(n), (ep, cols)), shape=(P, n))]
+    lbs: list[FloatArray] = [st.k.astype(float)]
+    ubs: list[FloatArray] = [st.k.astype(float)]
+    mats.append(sp.csr_matrix((np.ones(n), (er, cols)), shape=(R, n)))
+    lbs.append(st.lo.astype(float))
+    ubs.append(st.hi.astype(float))
+    groups = [(lab, cap) for lab, cap, _, _ in st.chain] + list(st.extra)
+    for lab, cap in groups:
+        nlab = int(lab.max()) + 1
+        keys = ep * nlab + lab[er]
+        uk, invk = np.unique(keys, return_inverse=True)
+        fk, fc = np.unique(st.forced_p * nlab + lab[st.forced_r], return_counts=True)
+        used = _lookup(fk, fc, uk)
+        mats.append(sp.csr_matrix((np.ones(n), (invk, cols)), shape=(len(uk), n)))
+        lbs.append(np.full(len(uk), -np.inf))
+        ubs.append((cap - used).astype(float))
+    return mats, lbs, ubs
+
+
+def _mip_total(
+    st: _State,
+    ep: IntArray,
+    er: IntArray,
+    es: IntArray,
+    time_limit: float,
+) -> tuple[IntArray, IntArray, bool]:
+    mats, lbs, ubs = _mip_rows(st, ep, er)
+    A = sp.vstack(mats).tocsr()
+    res = milp(
+        -es.astype(float) / st.scale,
+        integrality=np.ones(len(ep)),
+        bounds=Bounds(0, 1),
+        constraints=LinearConstraint(A, np.concatenate(lbs), np.concatenate(ubs)),
+        options={"time_limit": time_limit, "mip_rel_gap": 0.0},
+    )
+    if res.x is None:
+        raise InfeasibleAssignment(
+            "no assignment meets all diversity groupings together on the candidate graph"
+        )
+    x = np.rint(res.x) > 0
+    return ep[x], er[x], bool(res.status == 0)
+
+
+def _fair(
+    st: _State,
+    ep: IntArray,
+    er: IntArray,
+    es: IntArray,
+    time_limit: float,
+    max_rounds: int,
+) -> tuple[IntArray, IntArray, float, float, bool, str]:
+    """Lexicographic max-min then max-total; returns (p, r, ub_min, achieved_min, cert, method).
+
+    Values are in scaled units (the forced pairs' affinity is included per proposal).
+    """
+    P, R = st.nm.P, st.nm.R
+    fs = _scaled(st, st.oracle.pairs(st.forced_p, st.forced_r)) if len(st.forced_p) else None
+    forced_aff = np.bincount(st.forced_p, weights=fs, minlength=P) if fs is not None else None
+    base = np.zeros(P) if forced_aff is None else forced_aff
+    # LP relaxation with column generation over the full affinity: a valid bound for the min
+    rounds = 0
+    cp, cr, cs = ep, er, es
+    while True:
+        lp = _fair_lp(st, cp, cr, cs, base)
+        ub_tau, y_fair, y_cnt, y_load = lp
+        new_p, new_r, new_s = _fair_price(st, cp * R + cr, y_fair, y_cnt, y_load)
+        if len(new_p) == 0 or rounds >= max_rounds:
+            break
+        rounds += 1
+        keys = np.concatenate([cp * R + cr, new_p * R + new_r])
+        s_all = np.concatenate([cs, new_s])
+        keys, idx = np.unique(keys, return_index=True)
+        cp, cr, cs = keys // R, keys % R, s_all[idx]
+    lp_certified = rounds < max_rounds
+    st.timings["fair_lp_rounds"] = float(rounds)
+    # stage 1: max-min on the candidate graph
+    mats, lbs, ubs = _mip_rows(st, cp, cr)
+    n = len(cp)
+    A = sp.vstack(mats).tocsr()
+    A1 = sp.hstack([A, sp.csr_matrix((A.shape[0], 1))])
+    cols = np.arange(n)
+    fair_rows = sp.hstack(
+        [sp.csr_matrix((cs.astype(float), (cp, cols)), shape=(P, n)), -np.ones((P, 1))]
+    ).tocsr()
+    lb = np.concatenate(lbs)
+    ubv = np.concatenate(ubs)
+    cons1 = [
+        LinearConstraint(A1, lb, ubv),
+        LinearConstraint(fair_rows, -base, np.full(P, np.inf)),
+    ]
+    c1 = np.zeros(n + 1)
+    c1[-1] = -1.0
+    integ = np.ones(n + 1)
+    integ[-1] = 0
+    ub_int = math.floor(ub_tau + 1e-6)  # affinities are integers: so is the best minimum
+    r1 = milp(
+        c1,
+        integrality=integ,
+        bounds=Bounds(np.zeros(n + 1), np.concatenate([np.ones(n), [float(ub_int)]])),
+        constraints=cons1,
+        options={"time_limit": time_limit},
+    )
+    if r1.x is None:
+        raise RuntimeError("fair stage 1 MIP found no solution within the time limit")
+    x1 = np.rint(r1.x[:n])
+    tau = float(np.min(np.bincount(cp, weights=cs * x1, minlength=P) + base))
+    st.timings["fair_stage1_gap"] = float(getattr(r1, "mip_gap", 0.0) or 0.0)
+    # stage 2: max total subject to every proposal >= tau
+    fair2 = sp.csr_matrix((cs.astype(float), (cp, cols)), shape=(P, n))
+    r2 = milp(
+        -cs.astype(float),
+        integrality=np.ones(n),
+        bounds=Bounds(0, 1),
+        constraints=[
+            LinearConstraint(A, lb, ubv),
+            LinearConstraint(fair2, tau - base - 0.5, np.full(P, np.inf)),
+        ],
+        options={"time_limit": time_limit, "mip_rel_gap": 1e-9},
+    )
+    x2 = np.rint(r2.x) if r2.x is not None else x1
+    st.timings["fair_stage2_gap"] = float(getattr(r2, "mip_gap", 0.0) or 0.0)
+    sel = x2 > 0
+    achieved = float(np.min(np.bincount(cp[sel], weights=cs[sel], minlength=P) + base))
+    certified = lp_certified and achieved >= ub_int
+    return cp[sel], cr[sel], float(ub_int), achieved, certified, "fair-mip"
+
+
+def _fair_lp(
+    st: _State, cp: IntArray, cr: IntArray, cs: IntArray, base: FloatArray
+) -> tuple[float, FloatArray, FloatArray, FloatArray]:
+    """LP: max tau s.t. proposal sums >= tau, counts, loads (caps of the chain included)."""
+    P, R = st.nm.P, st.nm.R
+    n = len(cp)
+    cols = np.arange(n)
+    # variables x (n) then tau; minimise -tau
+    c = np.zeros(n + 1)
+    c[-1] = -1.0
+    fair = sp.hstack(
+        [sp.csr_matrix((-cs.astype(float), (cp, cols)), shape=(P, n)), np.ones((P, 1))]
+    )
+    load = sp.hstack([sp.csr_matrix((np.ones(n), (cr, cols)), shape=(R, n)), np.zeros((R, 1))])
+    a_ub = sp.vstack([fair, load, -load]).tocsr()
+    b_ub = np.concatenate([base, st.hi.astype(float), -st.lo.astype(float)])
+    cnt = sp.hstack([sp.csr_matrix((np.ones(n), (cp, cols)), shape=(P, n)), np.zeros((P, 1))])
+    res = linprog(
+        c,
+        A_ub=a_ub,
+        b_ub=b_ub,
+        A_eq=cnt.tocsr(),
+        b_eq=st.k.astype(float),
+        bounds=[(0, 1)] * n + [(None, None)],
+        method="highs",
+    )
+    if res.status != 0:
+        raise InfeasibleAssignment("fair LP relaxation infeasible")
+    y = res.ineqlin.marginals
+    return float(-res.fun), y[:P], res.eqlin.marginals, y[P : P + R] - y[P + R :]
+
+
+def _fair_price(
+    st: _State, cand_keys: IntArray, y_fair: FloatArray, y_cnt: FloatArray, y_load: FloatArray
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Columns with negative reduced cost for the fair LP, over the full affinity.
+
+    Reduced cost of x_pr: 0 - (-s_pr * y_fair_p + y_cnt_p + y_load_r).
+    """
+    P, R = st.nm.P, st.nm.R
+    out_p: list[IntArray] = []
+    out_r: list[IntArray] = []
+    out_s: list[IntArray] = []
+    for lo, hi in _blocks(P, R):
+        rows = np.arange(lo, hi, dtype=np.int64)
+        A = st.oracle.rows(rows)
+        _mask_banned(st, rows, A, cand_keys)
+        ok = np.isfinite(A)
+        S = np.rint(np.where(ok, A, 0.0) * st.scale)
+        rc = S * y_fair[rows, None] - y_cnt[rows, None] - y_load[None, :]
+        rc = np.where(ok, rc, np.inf)
+        ii, jj = np.nonzero(rc < -1e-7)
+        if len(ii) == 0:
+            continue
+        v = rc[ii, jj]
+        order = np.lexsort((v, ii))
+        ii, jj = ii[order], jj[order]
+        keep = (np.arange(len(ii)) - np.searchsorted(ii, ii)) < 4
+        ii, jj = ii[keep], jj[keep]
+        out_p.append(rows[ii])
+        out_r.append(jj.astype(np.int64))
+        out_s.append(S[ii, jj].astype(np.int64))
+    if not out_p:
+        z = np.zeros(0, np.int64)
+        return z, z, z
+    return np.concatenate(out_p), np.concatenate(out_r), np.concatenate(out_s)
+
+
+# --------------------------------------------------------------------------------------------
+# Distributed review
+
+
+def distributed_reviewers(proposal_members: Sequence[Sequence[int]]) -> IntArray:
+    """The reviewer ids of a distributed review: every distinct member id, sorted."""
+    ids = [int(m) for ms in proposal_members for m in ms]
+    return np.unique(np.asarray(ids, np.int64))
+
+
+def distributed_problem(
+    proposal_members: Sequence[Sequence[int]],
+    affinity: Any,
+    *,
+    reviewer_ids: npt.ArrayLike | None = None,
+    k: int | npt.ArrayLike = 3,
+    min_load: int | npt.ArrayLike = 0,
+    max_load: int | npt.ArrayLike | None = None,
+    groupings: tuple[Grouping, ...] = (),
+    objective: Literal["total", "fair"] = "total",
+    seed: int = 0,
+) -> AssignmentProblem:
+    """Distributed peer review: the applicants review each other.
+
+    Reviewer column j is applicant ``reviewer_ids[j]`` (default ``distributed_reviewers``).
+    Each reviewer is in conflict with every proposal they are on and every proposal of any of
+    their co-investigators (anyone who shares a proposal with them).
+    """
+    rid = (
+        distributed_reviewers(proposal_members)
+        if reviewer_ids is None
+        else np.asarray(reviewer_ids, np.int64)
+    )
+    P, R = len(proposal_members), len(rid)
+    uids = np.unique(np.concatenate([rid, distributed_reviewers(proposal_members)]))
+    rows = np.repeat(np.arange(P), [len(ms) for ms in proposal_members])
+    members = np.searchsorted(uids, np.asarray([m for ms in proposal_members for m in ms], int))
+    M = sp.csr_matrix((np.ones(len(rows)), (rows, members)), shape=(P, len(uids)))
+    M.data[:] = 1.0
+    co = (M.T @ M).tocsr()  # people sharing a proposal (incl. oneself)
+    conflict = (M @ co[:, np.searchsorted(uids, rid)]).tocoo()  # P x R: p has a coinvestigator
+    pairs = np.stack([conflict.row, conflict.col], axis=1).astype(np.int64)
+    return AssignmentProblem(
+        n_proposals=P,
+        n_reviewers=R,
+        affinity=affinity,
+        k=k,
+        min_load=min_load,
+        max_load=max_load,
+        conflicts=pairs,
+        groupings=groupings,
+        objective=objective,
+        seed=seed,
+    )
