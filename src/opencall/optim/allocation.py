@@ -731,9 +731,10 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
     )
 
 
-def _matrix(
+def rows_to_csr(
     rows: Sequence[tuple[dict[int, float], float, float]], n_cols: int
 ) -> tuple[sp.csr_matrix, FloatArray, FloatArray]:
+    """Rows given as ``({column: coefficient}, lower, upper)`` -> (CSR matrix, lower, upper)."""
     indptr = [0]
     indices: list[int] = []
     data: list[float] = []
@@ -778,7 +779,7 @@ def solve_allocation(
         hi: FloatArray,
         start: FloatArray | None,
     ) -> MipSolution:
-        a, r_lo, r_hi = _matrix(rows, c.shape[0])
+        a, r_lo, r_hi = rows_to_csr(rows, c.shape[0])
         remaining = max(time_limit_s - (time.perf_counter() - t0), 0.01)
         sol = solve_mip(
             c,
