@@ -74,7 +74,6 @@ import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
@@ -121,9 +120,9 @@ class ProblemError(ValueError):
     """An allocation problem whose data is inconsistent."""
 
 
-def _frozen_mapping(data: Mapping[str, float] | Iterable[tuple[str, float]]) -> Mapping[str, float]:
+def _copy_mapping(data: Mapping[str, float] | Iterable[tuple[str, float]]) -> Mapping[str, float]:
     items = data.items() if isinstance(data, Mapping) else data
-    return MappingProxyType({str(k): float(v) for k, v in items})
+    return dict({str(k): float(v) for k, v in items})
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,7 +145,7 @@ class Request:
     """One request for capacity.
 
     ``demand`` maps pool id to the amount for the full award (sparse: only pools it uses); it
-    is copied into a read-only mapping. ``feasible=False`` (technical or suitability review
+    is copied (the caller's mapping is never shared). ``feasible=False`` (technical or suitability review
     failed) and ``eligible=False`` exclude the request; ``infeasible_reason`` is echoed in the
     explanation.
     """
@@ -162,7 +161,7 @@ class Request:
     infeasible_reason: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "demand", _frozen_mapping(self.demand))
+        object.__setattr__(self, "demand", _copy_mapping(self.demand))
 
     @property
     def total_demand(self) -> float:
@@ -890,10 +889,7 @@ def _result(
         else:
             fractions[r.id] = 0.0
         f0[i] = float(x0[model.f_col[i]]) if i in model.f_col and x0[model.y_col[i]] > 0.5 else 0.0
-    amounts = {
-        r.id: MappingProxyType({pid: fractions[r.id] * d for pid, d in r.demand.items()})
-        for r in reqs
-    }
+    amounts = {r.id: dict({pid: fractions[r.id] * d for pid, d in r.demand.items()}) for r in reqs}
     # group outcomes
     outcomes: list[GroupShareOutcome] = []
     binding_members: set[int] = set()
@@ -917,9 +913,9 @@ def _result(
     objective = final.objective
     return AllocationResult(
         status=final.status,
-        fractions=MappingProxyType(fractions),
-        amounts=MappingProxyType(amounts),
-        explanations=MappingProxyType(explanations),
+        fractions=dict(fractions),
+        amounts=dict(amounts),
+        explanations=dict(explanations),
         objective=objective,
         bound=final.bound,
         mip_gap=final.gap,

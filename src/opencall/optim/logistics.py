@@ -18,7 +18,6 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
@@ -406,10 +405,10 @@ def solve_cruise(
             dives.append(DiveAssignment(reqs[i].id, k, reqs[i].dives[k].site_id, lid, day))
     explanations, dive_reasons = _explain_cruise(problem, leg_of, dives, geo)
     return CruiseResult(
-        leg_of=MappingProxyType(leg_of),
+        leg_of=dict(leg_of),
         dives=tuple(dives),
-        explanations=MappingProxyType(explanations),
-        dive_reasons=MappingProxyType(dive_reasons),
+        explanations=dict(explanations),
+        dive_reasons=dict(dive_reasons),
         objective=sol.objective,
         bound=sol.bound,
         mip_gap=sol.gap,
@@ -864,8 +863,8 @@ def _solve_bins(
                     NOT_ASSIGNED_SOLVER_GAP, "room remained; the solver stopped within its gap"
                 )
     return PlacementResult(
-        placements=MappingProxyType(placements),
-        explanations=MappingProxyType(explanations),
+        placements=dict(placements),
+        explanations=dict(explanations),
         objective=sol.objective,
         bound=sol.bound,
         mip_gap=sol.gap,
@@ -921,9 +920,7 @@ class SampleLoan:
     min_fraction: float = 1.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "masses", MappingProxyType({str(k): float(v) for k, v in self.masses.items()})
-        )
+        object.__setattr__(self, "masses", dict({str(k): float(v) for k, v in self.masses.items()}))
 
 
 @dataclass(frozen=True)
@@ -1033,8 +1030,8 @@ def plan_shipments(
         shipments.append(Shipment(loan.id, loan.recipient, f, items))
     return ShipmentPlan(
         shipments=tuple(shipments),
-        remaining_mg=MappingProxyType({k: max(v, 0.0) for k, v in remaining.items()}),
-        explanations=MappingProxyType(explanations),
+        remaining_mg=dict({k: max(v, 0.0) for k, v in remaining.items()}),
+        explanations=dict(explanations),
         status=result.status,
         allocation=result,
     )
