@@ -145,9 +145,9 @@ class Request:
     """One request for capacity.
 
     ``demand`` maps pool id to the amount for the full award (sparse: only pools it uses); it
-    is copied (the caller's mapping is never shared). ``feasible=False`` (technical or suitability review
-    failed) and ``eligible=False`` exclude the request; ``infeasible_reason`` is echoed in the
-    explanation.
+    is copied, so the caller's mapping is never shared. ``feasible=False`` (technical or
+    suitability review failed) and ``eligible=False`` exclude the request;
+    ``infeasible_reason`` is echoed in the explanation.
     """
 
     id: str
