@@ -171,14 +171,17 @@ class FastScheduleResult:
     full_gain_fraction: float
     stats: SolverStats = field(compare=False)
 
-    def check(self, problem: FastScheduleProblem, tol_deg: float = 0.0) -> list[str]:
+    def check(
+        self, problem: FastScheduleProblem, tol_deg: float = 0.0, tol_s: float = 1e-3
+    ) -> list[str]:
         """Feasibility check at one-second resolution; an empty list means feasible.
 
         Every whole second inside every entry and the entry's exact end are tested
         against the block's zenith limits (``tol_deg`` allows for a different pointing
-        model, e.g. when checking another scheduler's output).
+        model, e.g. when checking another scheduler's output); ``tol_s`` likewise for
+        the setup + slew gaps.
         """
-        return check_schedule(problem, self, tol_deg)
+        return check_schedule(problem, self, tol_deg, tol_s)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -233,7 +236,10 @@ def _weight(priority: int, duration_s: float) -> float:
 
 
 def check_schedule(
-    problem: FastScheduleProblem, result: FastScheduleResult, tol_deg: float = 0.0
+    problem: FastScheduleProblem,
+    result: FastScheduleResult,
+    tol_deg: float = 0.0,
+    tol_s: float = 1e-3,
 ) -> list[str]:
     errors: list[str] = []
     by_id = {b.id: (i, b) for i, b in enumerate(problem.blocks)}
@@ -312,7 +318,7 @@ def check_schedule(
     if len(good) > 1:
         need = _gaps(problem, xyz[idx[:-1]], xyz[idx[1:]])
         have = st[1:] - en[:-1]
-        for k in np.flatnonzero(have < need - 1e-3):
+        for k in np.flatnonzero(have < need - tol_s):
             kind = "overlaps" if have[k] < 0 else "too close to"
             errors.append(
                 f"{good[k + 1].block_id} {kind} {good[k].block_id}: gap {have[k]:.1f} s, "
