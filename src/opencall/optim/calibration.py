@@ -22,7 +22,8 @@ The estimate minimises the penalised weighted least-squares objective::
 The ridge terms shrink a reviewer with few grades toward "average" (``b = 0``, ``s = 1``), so one
 or two grades never produce a large correction: ``lambda_b`` reads as a number of pseudo-grades
 given at the consensus.  ``lambda_q`` is tiny and only fixes the ``mu``/``q`` split.
-Identifiability: ``sum_r b_r = 0`` (an exact constraint row; the ridge alone would imply it).
+Identifiability: ``sum_r b_r = 0`` and ``sum_p q_p = 0`` (exact constraints, so ``mu`` is the
+grand mean and ``b_r`` the leniency at average quality, also when scales are fitted).
 
 Solution: for fixed ``s``, the problem is linear in ``(mu, q, b)`` and is solved as one sparse
 least-squares system with ``scipy.sparse.linalg.lsqr`` (data rows scaled by ``sqrt(w)``, ridge
@@ -298,7 +299,10 @@ class _Structure:
 
 
 def _structure(p: IntArray, r: IntArray, n_p: int, n_r: int) -> _Structure:
-    """Sparsity pattern of the lsqr system; columns are [q_0..q_{P-1}, b_0..b_{R-1}, mu]."""
+    """Sparsity pattern of the lsqr system; columns are [q_0..q_{P-1}, b_0..b_{R-1}, mu].
+
+    Rows: one per review, ridge rows on q and on b, a sum-to-zero row on b, one on q.
+    """
     n = p.shape[0]
     data_rows = np.arange(n, dtype=np.int64)
     rows = [data_rows, data_rows, data_rows]
@@ -310,6 +314,8 @@ def _structure(p: IntArray, r: IntArray, n_p: int, n_r: int) -> _Structure:
     cols.append(n_p + np.arange(n_r, dtype=np.int64))
     rows.append(np.full(n_r, n + n_p + n_r, dtype=np.int64))
     cols.append(n_p + np.arange(n_r, dtype=np.int64))
+    rows.append(np.full(n_p, n + n_p + n_r + 1, dtype=np.int64))
+    cols.append(np.arange(n_p, dtype=np.int64))
     return _Structure(
         p=p,
         r=r,
@@ -317,7 +323,7 @@ def _structure(p: IntArray, r: IntArray, n_p: int, n_r: int) -> _Structure:
         n_r=n_r,
         rows=np.concatenate(rows),
         cols=np.concatenate(cols),
-        n_rows=n + n_p + n_r + 1,
+        n_rows=n + n_p + n_r + 2,
     )
 
 
@@ -349,10 +355,11 @@ def _lsqr_step(
             np.full(n_p, math.sqrt(lam_q)),
             np.full(n_r, math.sqrt(lam_b)),
             np.ones(n_r),
+            np.full(n_p, 100.0 * math.sqrt(float(w.sum()))),  # sum q = 0, weighted to bind
         ]
     )
     a = sp.csr_array((vals, (st.rows, st.cols)), shape=(st.n_rows, n_p + n_r + 1))
-    rhs = np.concatenate([sw * y, np.zeros(n_p + n_r + 1)])
+    rhs = np.concatenate([sw * y, np.zeros(n_p + n_r + 2)])
     sol = lsqr(a, rhs, atol=1e-12, btol=1e-12, iter_lim=20 * (n_p + n_r + 1), x0=x0)
     return np.asarray(sol[0], dtype=np.float64)
 
@@ -363,8 +370,8 @@ def _normal_step(
     """(q, b, mu) for fixed s from the sparse normal equations.
 
     The q-block of ``A^T W A`` is diagonal, so q is eliminated (Schur complement) and the
-    reviewers' ``(b, mu)`` system, bordered by a Lagrange row for ``sum b = 0``, is factorised
-    with SuperLU.  Exact and ~10x faster than ``lsqr`` at these sizes, where lsqr's per-iteration
+    reviewers' ``(b, mu)`` system, bordered by Lagrange rows for ``sum b = 0`` and
+    ``sum q = 0``, is factorised with SuperLU.  Exact and ~10x faster than ``lsqr`` at these sizes, where lsqr's per-iteration
     Python overhead dominates.
     """
     n_p, n_r = st.n_p, st.n_r
@@ -394,17 +401,18 @@ def _normal_step(
                 ),
             ),
         ),
-        shape=(n_r + 2, n_r + 2),
+        shape=(n_r + 3, n_r + 3),
     )
     g = np.concatenate(
-        [np.bincount(st.r, weights=w * y, minlength=n_r), [float(np.dot(w, y))], [0.0]]
+        [np.bincount(st.r, weights=w * y, minlength=n_r), [float(np.dot(w, y))], [0.0, 0.0]]
     )
-    c_pad = sp.hstack([c, sp.csr_array((n_p, 1))], format="csr")  # no q-coupling of the border
+    # border columns: multiplier of sum b = 0 (no q coupling), multiplier of sum q = 0
+    c_pad = sp.hstack([c, sp.csr_array((n_p, 1)), sp.csr_array(np.ones((n_p, 1)))], format="csr")
     dinv = 1.0 / dq
     schur = e - c_pad.T @ sp.diags_array(dinv) @ c_pad
     rhs = g - c_pad.T @ (dinv * fq)
     v = np.asarray(splu(sp.csc_array(schur)).solve(rhs), dtype=np.float64)
-    q = dinv * (fq - c @ v[: n_r + 1])
+    q = dinv * (fq - c_pad @ v)
     return np.concatenate([q, v[: n_r + 1]])
 
 
