@@ -204,6 +204,38 @@ def evaluate(problem: FastScheduleProblem, rec: dict[str, Any]) -> dict[str, Any
     }
 
 
+def sky_timings(n: int = 100_000, repeat: int = 5) -> dict[str, float]:
+    """Microseconds per target of the closed-form sky geometry (best of ``repeat``)."""
+    from opencall.optim import sky
+
+    rng = np.random.default_rng(0)
+    ra = rng.uniform(0, 360, n)
+    dec = np.degrees(np.arcsin(rng.uniform(np.sin(np.radians(-14)), np.sin(np.radians(66)), n)))
+    t0 = WINDOW_START_UNIX
+    times = t0 + rng.uniform(0, 7 * 86400, n)
+    cases = {
+        "hour_angle_limit_hours": lambda: sky.hour_angle_limit_hours(dec),
+        "lst_windows": lambda: sky.lst_windows(ra, dec),
+        "lst_fraction_in_bins (24 bins)": lambda: sky.lst_fraction_in_bins(ra, dec),
+        "lst_hours (per time)": lambda: sky.lst_hours(times),
+        "zenith_angle_deg (per target-time)": lambda: sky.zenith_angle_deg(
+            ra, dec, times, epoch_unix=t0
+        ),
+        "visible_intervals (7-day window)": lambda: sky.visible_intervals(
+            ra, dec, t0, t0 + 7 * 86400.0
+        ),
+    }
+    out: dict[str, float] = {}
+    for name, fn in cases.items():
+        best = float("inf")
+        for _ in range(repeat):
+            t = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t)
+        out[name] = best / n * 1e6
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sizes", default="20,50,100,200,500,1000,2000")
@@ -211,6 +243,7 @@ def main() -> None:
     ap.add_argument("--skip-astroplan-above", type=int, default=None)
     ap.add_argument("--timeout", type=float, default=3600.0, help="per scheduler run, seconds")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "scheduling.json"))
+    ap.add_argument("--sky-only", action="store_true", help="only the sky-geometry timings")
     ap.add_argument("--worker", nargs=4, metavar=("WHICH", "N", "SEED", "OUT"), help="internal")
     args = ap.parse_args()
     if args.worker:
@@ -220,6 +253,11 @@ def main() -> None:
     sizes = [int(x) for x in args.sizes.split(",") if x]
     out_path = Path(args.out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    print("sky geometry, 100k targets, microseconds per target:")
+    for name, us in sky_timings().items():
+        print(f"  {name:<36} {us:8.3f} us")
+    if args.sky_only:
+        return
     rows: list[dict[str, Any]] = []
     print(
         f"{'N':>5} {'scheduler':<21} {'wall s':>8} {'peak MiB':>9} {'sched':>6} {'obs %':>6} "
