@@ -1,0 +1,39 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export OPENCALL_DATABASE_URL ?= sqlite:///./var/opencall.sqlite3
+
+.PHONY: run test install lint unit bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/opencall db upgrade
+	$(BIN)/opencall demo build --if-empty
+	$(BIN)/opencall serve --host 127.0.0.1 --port 8000
+
+lint: install
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+	$(BIN)/lint-imports
+
+unit: install
+	$(BIN)/pytest -q
+
+test: lint unit
+
+bench: install
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	@echo "see bench/README.md for each benchmark's command"
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache tests/artifacts

@@ -1,0 +1,3 @@
+from opencall.cli import main
+
+main()

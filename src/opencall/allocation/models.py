@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from opencall.db import Base, UTCDateTime, utcnow
+
+
+class Decision(Base):
+    """The outcome for one proposal in a call, with its explanation."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (UniqueConstraint("call_id", "proposal_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(30), nullable=False)
+    explanation: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    priority: Mapped[str] = mapped_column(String(4), nullable=False, default="")
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("solver_runs.id"), nullable=True)
+    override_reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    overridden_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class Award(Base):
+    __tablename__ = "awards"
+    __table_args__ = (UniqueConstraint("request_id", "pool_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("capacity_pools.id"), index=True)
+    amount: Mapped[float] = mapped_column(Float, nullable=False)
+    fraction: Mapped[float] = mapped_column(Float, nullable=False, default=1.0)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("solver_runs.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

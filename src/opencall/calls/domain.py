@@ -1,0 +1,69 @@
+"""Pure rules of calls: the life cycle state machine and the open window."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from opencall.errors import DomainError
+
+CALL_STATES = (
+    "draft",
+    "open",
+    "closed",
+    "review",
+    "ranking",
+    "allocation",
+    "scheduling",
+    "published",
+    "archived",
+)
+
+CALL_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "draft": ("open",),
+    "open": ("closed",),
+    "closed": ("review",),
+    "review": ("ranking",),
+    "ranking": ("allocation", "review"),
+    "allocation": ("scheduling", "ranking"),
+    "scheduling": ("published", "allocation"),
+    "published": ("archived",),
+    "archived": (),
+}
+
+
+def check_call_transition(current: str, target: str) -> None:
+    if target not in CALL_STATES:
+        raise DomainError(f"Unknown call status {target!r}", code="illegal_transition")
+    allowed = CALL_TRANSITIONS.get(current, ())
+    if target not in allowed:
+        nxt = ", ".join(allowed) or "nothing (final state)"
+        raise DomainError(
+            f"A call cannot move from '{current}' to '{target}'; from '{current}' it can go to: {nxt}.",
+            code="illegal_transition",
+        )
+
+
+def is_open_at(
+    status: str, opens_at: dt.datetime, closes_at: dt.datetime, now: dt.datetime
+) -> bool:
+    """Open to submissions: status 'open' and opens_at <= now < closes_at (UTC, to the second)."""
+    now = now.astimezone(dt.UTC).replace(microsecond=0)
+    return status == "open" and opens_at <= now < closes_at
+
+
+def require_open(
+    status: str, opens_at: dt.datetime, closes_at: dt.datetime, now: dt.datetime
+) -> None:
+    if is_open_at(status, opens_at, closes_at, now):
+        return
+    if status == "open" and now < opens_at:
+        raise DomainError(
+            f"This call opens at {opens_at:%Y-%m-%d %H:%M:%S} UTC; it is not open yet.",
+            code="call_not_open",
+        )
+    if status in ("open", "closed") or now >= closes_at:
+        raise DomainError(
+            f"The deadline passed at {closes_at:%Y-%m-%d %H:%M:%S} UTC; the call is closed.",
+            code="call_not_open",
+        )
+    raise DomainError(f"This call is not open (status: {status}).", code="call_not_open")

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from opencall.db import Base, JSONType, UTCDateTime, utcnow
+from opencall.facilities.models import CapacityPool, Facility, Provider
+
+
+class Call(Base):
+    __tablename__ = "calls"
+    __table_args__ = (UniqueConstraint("provider_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"), index=True)
+    slug: Mapped[str] = mapped_column(String(80), nullable=False)
+    code: Mapped[str] = mapped_column(String(20), nullable=False)
+    title: Mapped[str] = mapped_column(String(300), nullable=False)
+    cycle: Mapped[str] = mapped_column(String(40), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    opens_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    closes_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="draft", index=True)
+    anonymity: Mapped[str] = mapped_column(String(10), nullable=False, default="dual")
+    # validated documents (calls.schemas): ReviewSettings, AllocationPolicyDoc, CallForm
+    review_settings: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    allocation_policy: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    form: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    eligibility: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    ranking_frozen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decisions_released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    provider: Mapped[Provider] = relationship(lazy="joined")
+    facility: Mapped[Facility] = relationship(lazy="joined")
+    pools: Mapped[list[CallPool]] = relationship(
+        back_populates="call", lazy="selectin", order_by="CallPool.id"
+    )
+
+
+class CallPool(Base):
+    """A capacity pool offered by a call, with the amount opened to this call."""
+
+    __tablename__ = "call_pools"
+    __table_args__ = (UniqueConstraint("call_id", "pool_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("capacity_pools.id"), index=True)
+    amount: Mapped[float] = mapped_column(Float, nullable=False)
+    max_per_request: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    call: Mapped[Call] = relationship(back_populates="pools")
+    pool: Mapped[CapacityPool] = relationship(lazy="joined")

@@ -1,0 +1,343 @@
+"""The command line: ``opencall db|demo|serve|worker|calls|proposals|audit``.
+
+Commands are wired explicitly here; each command is one unit of work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall import auditlog, migrate
+from opencall.db import make_engine, make_sessionmaker, unit_of_work
+from opencall.errors import DomainError
+from opencall.settings import Settings
+
+console = Console()
+app = typer.Typer(
+    help="OpenCall: open, fair access to shared science facilities.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo world.", no_args_is_help=True)
+calls_app = typer.Typer(help="Inspect and move calls.", no_args_is_help=True)
+proposals_app = typer.Typer(help="Inspect proposals.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(calls_app, name="calls")
+app.add_typer(proposals_app, name="proposals")
+app.add_typer(audit_app, name="audit")
+
+
+class Ctx:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.database_url, echo=settings.echo_sql)
+        self.factory: sessionmaker[Session] = make_sessionmaker(self.engine)
+
+
+@app.callback()
+def _main(ctx: typer.Context) -> None:
+    ctx.obj = Ctx(Settings())
+
+
+def _fail(exc: DomainError) -> None:
+    console.print(f"[red]Error:[/red] {exc.message}")
+    raise typer.Exit(2)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply all migrations (creates the database when missing)."""
+    c: Ctx = ctx.obj
+    migrate.upgrade(c.engine)
+    console.print(f"database at revision [bold]{migrate.current(c.engine)}[/bold]")
+
+
+@db_app.command("check")
+def db_check(ctx: typer.Context) -> None:
+    """Fail when the models and the migrated schema differ."""
+    c: Ctx = ctx.obj
+    diffs = migrate.drift(c.engine)
+    if diffs:
+        for d in diffs:
+            console.print(str(d))
+        raise typer.Exit(1)
+    console.print("models and migrations agree")
+
+
+@demo_app.command("build")
+def demo_build(
+    ctx: typer.Context,
+    seed: Annotated[int, typer.Option(help="Seed of the world.")] = 1,
+    anchor: Annotated[str | None, typer.Option(help="The world's 'today' (YYYY-MM-DD).")] = None,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when data exists.")
+    ] = False,
+    scale: Annotated[float, typer.Option(help="Scale the numbers of people and proposals.")] = 1.0,
+) -> None:
+    """Build the demo world into the (migrated) database and print its counts."""
+    from opencall.demo import world
+
+    c: Ctx = ctx.obj
+    migrate.upgrade(c.engine)
+    with c.factory() as s:
+        if not world.is_empty(s):
+            if if_empty:
+                console.print("database already holds data; demo not rebuilt")
+                return
+            console.print("[red]Error:[/red] the database is not empty")
+            raise typer.Exit(2)
+    anchor_date = dt.date.fromisoformat(anchor) if anchor else None
+    t0 = time.perf_counter()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("building", total=400 * scale)
+
+        def progress(label: str, n: int) -> None:
+            if label == "proposals":
+                bar.update(task, completed=n, description="proposals")
+            else:
+                bar.update(task, description=label)
+
+        with unit_of_work(c.factory) as s:
+            counts = world.build(s, seed=seed, anchor=anchor_date, scale=scale, progress=progress)
+    table = Table(title=f"Demo world (seed {seed}) built in {time.perf_counter() - t0:.1f} s")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for k, v in [
+        ("facilities", counts.facilities),
+        ("calls", counts.calls),
+        ("countries (reference data)", counts.countries),
+        ("applicants", counts.applicants),
+        ("applicant countries", counts.applicant_countries),
+        ("proposals", counts.proposals),
+        *[(f"  proposals in {code}", n) for code, n in counts.proposals_by_call.items()],
+        ("reviewers", counts.reviewers),
+    ]:
+        table.add_row(k, str(v))
+    console.print(table)
+    print_accounts(counts.accounts)
+
+
+def print_accounts(accounts: dict[str, str]) -> None:
+    t = Table(title="Demo accounts")
+    t.add_column("role")
+    t.add_column("e-mail / password")
+    for k, v in accounts.items():
+        t.add_row(k, v)
+    console.print(t)
+
+
+@app.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Serve the web application."""
+    import uvicorn
+
+    from opencall.app import create_app
+
+    c: Ctx = ctx.obj
+    migrate.upgrade(c.engine)
+    console.print(f"OpenCall on http://{host}:{port}  (database: {c.settings.database_url})")
+    uvicorn.run(create_app(c.settings), host=host, port=port, log_level="info")
+
+
+@app.command("worker")
+def worker(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option(help="Run queued jobs and exit.")] = False,
+    poll: float = 2.0,
+) -> None:
+    """Run queued jobs (mail, long computations)."""
+    from opencall import jobs
+    from opencall.app import build_registry
+
+    c: Ctx = ctx.obj
+    registry = build_registry(c.settings)
+    while True:
+        n = jobs.run_pending(c.factory, registry)
+        if n:
+            console.print(f"ran {n} job(s)")
+        if once:
+            return
+        time.sleep(poll)
+
+
+@calls_app.command("list")
+def calls_list(ctx: typer.Context) -> None:
+    from opencall.calls.queries import list_calls
+    from opencall.proposals.queries import proposals_of_call
+
+    c: Ctx = ctx.obj
+    with c.factory() as s:
+        t = Table(title="Calls")
+        for col in ("slug", "title", "facility", "status", "closes (UTC)", "proposals"):
+            t.add_column(col)
+        for call in list_calls(s):
+            t.add_row(
+                call.slug,
+                call.title,
+                call.facility.name,
+                call.status,
+                f"{call.closes_at:%Y-%m-%d %H:%M}",
+                str(len(proposals_of_call(s, call.id))),
+            )
+        console.print(t)
+
+
+@calls_app.command("show")
+def calls_show(ctx: typer.Context, slug: str) -> None:
+    from opencall.calls.queries import call_by_slug
+
+    c: Ctx = ctx.obj
+    with c.factory() as s:
+        call = call_by_slug(s, slug)
+        if call is None:
+            console.print(f"[red]Error:[/red] no call {slug!r}")
+            raise typer.Exit(2)
+        console.print(f"[bold]{call.title}[/bold] ({call.code}, {call.status})")
+        console.print(
+            f"opens {call.opens_at:%Y-%m-%d %H:%M:%S} UTC, closes {call.closes_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
+        console.print(f"anonymity: {call.anonymity}; policy: {json.dumps(call.allocation_policy)}")
+        t = Table(title="Capacity offered")
+        for col in ("pool", "amount", "unit"):
+            t.add_column(col)
+        for cp in call.pools:
+            t.add_row(cp.pool.name, f"{cp.amount:g}", cp.pool.unit)
+        console.print(t)
+
+
+@calls_app.command("transition")
+def calls_transition(
+    ctx: typer.Context, slug: str, status: str, reason: Annotated[str, typer.Option()] = ""
+) -> None:
+    """Move a call to another status (closing also freezes its proposals)."""
+    from opencall.calls.queries import call_by_slug
+    from opencall.calls.services import transition_call
+    from opencall.proposals.services import close_call
+
+    c: Ctx = ctx.obj
+    try:
+        with unit_of_work(c.factory) as s:
+            call = call_by_slug(s, slug)
+            if call is None:
+                console.print(f"[red]Error:[/red] no call {slug!r}")
+                raise typer.Exit(2)
+            if status == "closed":
+                close_call(s, call, reason=reason)
+            else:
+                transition_call(s, call, status, reason=reason)
+            console.print(f"{slug} is now {call.status}")
+    except DomainError as exc:
+        _fail(exc)
+
+
+@proposals_app.command("list")
+def proposals_list(ctx: typer.Context, call: str, status: str | None = None) -> None:
+    from opencall.calls.queries import call_by_slug
+    from opencall.proposals.queries import proposals_of_call
+
+    c: Ctx = ctx.obj
+    with c.factory() as s:
+        cl = call_by_slug(s, call)
+        if cl is None:
+            console.print(f"[red]Error:[/red] no call {call!r}")
+            raise typer.Exit(2)
+        t = Table(title=f"Proposals of {cl.code}")
+        for col in ("code", "title", "status", "requested", "team"):
+            t.add_column(col)
+        for p in proposals_of_call(s, cl.id, statuses=(status,) if status else None):
+            t.add_row(
+                p.code,
+                p.title[:60],
+                p.status,
+                f"{sum(r.amount for r in p.requests):g}",
+                str(len(p.members)),
+            )
+        console.print(t)
+
+
+@proposals_app.command("show")
+def proposals_show(ctx: typer.Context, code: str) -> None:
+    from opencall.proposals.models import Proposal
+
+    c: Ctx = ctx.obj
+    with c.factory() as s:
+        p = s.scalar(select(Proposal).where(Proposal.code == code))
+        if p is None:
+            console.print(f"[red]Error:[/red] no proposal {code!r}")
+            raise typer.Exit(2)
+        console.print(f"[bold]{p.code}[/bold] {p.title}  ({p.status})")
+        console.print(p.abstract)
+        for m in p.members:
+            console.print(
+                f"  {m.role}: {m.name}, {m.institution_name} ({m.country_iso3}) [{m.status}]"
+            )
+        for r in p.requests:
+            console.print(f"  request {r.kind}: {r.amount:g}")
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context) -> None:
+    """Recompute the hash chain; exit 1 when any event was altered or removed."""
+    c: Ctx = ctx.obj
+    with c.factory() as s:
+        rep = auditlog.verify(s)
+    if rep.ok:
+        console.print(f"audit log intact: {rep.events} events")
+        return
+    for p in rep.problems:
+        console.print(f"[red]{p}[/red]")
+    raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(ctx: typer.Context, call_id: int | None = None) -> None:
+    """Print the audit log as JSON lines."""
+    c: Ctx = ctx.obj
+    with c.factory() as s:
+        stmt = select(auditlog.AuditEvent).order_by(auditlog.AuditEvent.id)
+        if call_id is not None:
+            stmt = stmt.where(auditlog.AuditEvent.call_id == call_id)
+        for ev in s.scalars(stmt):
+            print(
+                json.dumps(
+                    {
+                        "id": ev.id,
+                        "at": ev.at.isoformat(),
+                        "actor_id": ev.actor_id,
+                        "action": ev.action,
+                        "entity": ev.entity,
+                        "entity_id": ev.entity_id,
+                        "call_id": ev.call_id,
+                        "reason": ev.reason,
+                        "data": ev.data,
+                        "prev_hash": ev.prev_hash,
+                        "hash": ev.hash,
+                    }
+                )
+            )
+
+
+def main() -> None:
+    app()

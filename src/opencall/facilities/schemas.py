@@ -1,0 +1,147 @@
+"""Typed attributes of facilities and capacity pools (pydantic v2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from opencall.errors import DomainError
+
+POOL_UNITS = {
+    "lst_hours": "h",
+    "berths": "berths",
+    "dives": "dives",
+    "sample_mass": "mg",
+    "seats": "seats",
+    "packages": "packages",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TelescopeAttrs(_Strict):
+    lat_deg: float = Field(ge=-90, le=90)
+    lon_deg: float = Field(ge=-180, le=180)
+    height_m: float
+    max_zenith_deg: float = Field(gt=0, le=90)
+    full_gain_zenith_deg: float = Field(gt=0, le=90)
+    dec_min_deg: float = Field(ge=-90, le=90)
+    dec_max_deg: float = Field(ge=-90, le=90)
+    receivers: list[str]
+    modes: list[str]
+
+
+class VesselAttrs(_Strict):
+    vessel: str
+    submersible: str
+    max_dive_depth_m: float = Field(gt=0)
+    dives_per_day: int = Field(default=1, ge=1)
+
+
+class SamplesAttrs(_Strict):
+    missions: list[str]
+
+
+class ProgrammeAttrs(_Strict):
+    technologies: list[str]
+
+
+FACILITY_ATTRS: dict[str, type[_Strict]] = {
+    "telescope": TelescopeAttrs,
+    "vessel": VesselAttrs,
+    "samples": SamplesAttrs,
+    "programme": ProgrammeAttrs,
+}
+
+
+class LstRangeAttrs(_Strict):
+    lst_start_h: float = Field(ge=0, lt=24)
+    lst_end_h: float = Field(gt=0, le=24)
+
+    @model_validator(mode="after")
+    def _order(self) -> LstRangeAttrs:
+        if self.lst_end_h <= self.lst_start_h:
+            raise ValueError("LST range must end after it starts")
+        return self
+
+
+class LegAttrs(_Strict):
+    leg: str
+    start_date: dt.date
+    end_date: dt.date
+    from_port: str
+    to_port: str
+    route: list[tuple[float, float]] = Field(min_length=2)
+    max_depth_m: float | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> LegAttrs:
+        if self.end_date < self.start_date:
+            raise ValueError("a leg must end on or after its start date")
+        for lat, lon in self.route:
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise ValueError("route waypoints must be valid latitude/longitude pairs")
+        return self
+
+
+class SampleAttrs(_Strict):
+    mission: str
+    sample_type: str
+
+
+class SessionAttrs(_Strict):
+    technology: str
+    start_date: dt.date
+    end_date: dt.date
+    place: str
+
+
+class PackageAttrs(_Strict):
+    technology: str
+    season: str
+
+
+POOL_ATTRS: dict[str, type[_Strict]] = {
+    "lst_hours": LstRangeAttrs,
+    "berths": LegAttrs,
+    "dives": LegAttrs,
+    "sample_mass": SampleAttrs,
+    "seats": SessionAttrs,
+    "packages": PackageAttrs,
+}
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "value"
+    return f"{loc}: {err['msg']}"
+
+
+def validate_facility_attributes(kind: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    if kind not in FACILITY_ATTRS:
+        raise DomainError(f"Unknown facility kind {kind!r}", field="kind")
+    try:
+        return FACILITY_ATTRS[kind].model_validate(attrs).model_dump(mode="json")
+    except ValidationError as exc:
+        raise DomainError(f"Invalid facility attributes: {_first_error(exc)}") from exc
+
+
+def validate_pool_attributes(pool_type: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    if pool_type not in POOL_ATTRS:
+        raise DomainError(f"Unknown capacity pool type {pool_type!r}", field="pool_type")
+    try:
+        return POOL_ATTRS[pool_type].model_validate(attrs).model_dump(mode="json")
+    except ValidationError as exc:
+        raise DomainError(f"Invalid capacity pool attributes: {_first_error(exc)}") from exc
+
+
+class PoolCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=120)
+    pool_type: Literal["lst_hours", "berths", "dives", "sample_mass", "seats", "packages"]
+    amount: float = Field(gt=0)
+    attributes: dict[str, Any]

@@ -1,0 +1,171 @@
+"""Job rows: side effects and long computations, written in the same
+transaction as the request that asked for them and run by ``opencall worker``
+(or inline in the demo, right after commit).
+
+Claiming uses ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL and an
+atomic conditional UPDATE on SQLite. A job whose worker died (lease expired)
+is retried up to ``max_attempts`` and then marked failed, never silently lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Integer, String, Text, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from opencall.db import Base, JSONType, UTCDateTime, utcnow
+
+LEASE = dt.timedelta(minutes=15)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(80), nullable=False, index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=3)
+    progress: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    message: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    error: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    call_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+Handler = Callable[[Session, Job, Callable[[int, str], None]], None]
+
+
+class JobRegistry:
+    """Explicit wiring of job kinds to handlers (done in app.py / cli.py)."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, Handler] = {}
+
+    def register(self, kind: str, handler: Handler) -> None:
+        self.handlers[kind] = handler
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    call_id: int | None = None,
+    created_by: int | None = None,
+    max_attempts: int = 3,
+) -> Job:
+    job = Job(
+        kind=kind,
+        payload=payload or {},
+        call_id=call_id,
+        created_by=created_by,
+        max_attempts=max_attempts,
+        status="queued",
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def _reap_expired(session: Session) -> None:
+    now = utcnow()
+    for job in session.scalars(select(Job).where(Job.status == "running", Job.lease_until < now)):
+        if job.attempts >= job.max_attempts:
+            job.status = "failed"
+            job.error = (job.error + "\nworker lease expired; no attempts left").strip()
+            job.finished_at = now
+        else:
+            job.status = "queued"
+            job.message = "retrying after the worker stopped responding"
+
+
+def claim(session: Session, kinds: list[str] | None = None) -> Job | None:
+    """Claim one queued job atomically; returns it in status 'running'."""
+    _reap_expired(session)
+    session.flush()
+    now = utcnow()
+    stmt = select(Job).where(Job.status == "queued").order_by(Job.id).limit(1)
+    if kinds:
+        stmt = stmt.where(Job.kind.in_(kinds))
+    if session.get_bind().dialect.name == "postgresql":
+        job = session.scalars(stmt.with_for_update(skip_locked=True)).first()
+        if job is None:
+            return None
+        job.status = "running"
+    else:
+        job = session.scalars(stmt).first()
+        if job is None:
+            return None
+        res = session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.status == "queued")
+            .values(status="running")
+            .execution_options(synchronize_session=False)
+        )
+        if res.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        session.refresh(job)
+    job.attempts += 1
+    job.started_at = now
+    job.lease_until = now + LEASE
+    session.flush()
+    return job
+
+
+def run_one(
+    factory: sessionmaker[Session], registry: JobRegistry, kinds: list[str] | None = None
+) -> Job | None:
+    """Claim and run one job in its own unit of work. Returns the job or None."""
+    with factory() as s:
+        job = claim(s, kinds)
+        s.commit()
+        if job is None:
+            return None
+        job_id = job.id
+    with factory() as s:
+        job = s.get(Job, job_id)
+        assert job is not None
+        handler = registry.handlers.get(job.kind)
+
+        def progress(pct: int, message: str) -> None:
+            # progress is written in a side session so that pages see it live
+            with factory() as ps:
+                ps.execute(
+                    update(Job).where(Job.id == job_id).values(progress=pct, message=message)
+                )
+                ps.commit()
+
+        try:
+            if handler is None:
+                raise RuntimeError(f"no handler registered for job kind {job.kind!r}")
+            handler(s, job, progress)
+            job.status = "done"
+            job.progress = 100
+            job.finished_at = utcnow()
+            s.commit()
+        except Exception as exc:  # noqa: BLE001 - a job failure is recorded, never lost
+            s.rollback()
+            job = s.get(Job, job_id)
+            assert job is not None
+            job.error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            job.status = "failed" if job.attempts >= job.max_attempts else "queued"
+            job.finished_at = utcnow() if job.status == "failed" else None
+            s.commit()
+        return job
+
+
+def run_pending(factory: sessionmaker[Session], registry: JobRegistry, limit: int = 100) -> int:
+    n = 0
+    while n < limit and run_one(factory, registry) is not None:
+        n += 1
+    return n

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from opencall.db import Base, UTCDateTime, utcnow
+
+
+class Country(Base):
+    __tablename__ = "countries"
+
+    iso3: Mapped[str] = mapped_column(String(3), primary_key=True)
+    iso2: Mapped[str] = mapped_column(String(2), nullable=False, default="")
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    un_region: Mapped[str] = mapped_column(String(40), nullable=False)
+    un_subregion: Mapped[str] = mapped_column(String(80), nullable=False, default="")
+    ldc: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    income_group: Mapped[str] = mapped_column(String(20), nullable=False, default="")
+    wb_region: Mapped[str] = mapped_column(String(80), nullable=False, default="")
+
+
+class Institution(Base):
+    __tablename__ = "institutions"
+    __table_args__ = (UniqueConstraint("name_key", "country_iso3"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), nullable=False)
+    name_key: Mapped[str] = mapped_column(String(300), nullable=False, index=True)
+    country_iso3: Mapped[str] = mapped_column(ForeignKey("countries.iso3"), nullable=False)
+    ror_id: Mapped[str | None] = mapped_column(String(40), nullable=True, unique=True)
+
+    country: Mapped[Country] = relationship(lazy="joined")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
+    language: Mapped[str] = mapped_column(String(5), nullable=False, default="en")
+    institution_id: Mapped[int | None] = mapped_column(
+        ForeignKey("institutions.id"), nullable=True, index=True
+    )
+    country_iso3: Mapped[str | None] = mapped_column(ForeignKey("countries.iso3"), nullable=True)
+    expertise: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    email_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    is_site_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    institution: Mapped[Institution | None] = relationship(lazy="joined")
+
+
+ROLES = (
+    "provider_admin",
+    "call_manager",
+    "chair",
+    "reviewer",
+    "technical_reviewer",
+)
+
+
+class RoleGrant(Base):
+    """A role scoped to a provider (all its calls) or to one call."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (UniqueConstraint("user_id", "role", "provider_id", "call_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(30), nullable=False)
+    provider_id: Mapped[int | None] = mapped_column(
+        ForeignKey("providers.id", ondelete="CASCADE"), nullable=True
+    )
+    call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), nullable=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class EmailToken(Base):
+    """One-time tokens for e-mail verification, password reset and invitations."""
+
+    __tablename__ = "email_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(20), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    )
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LoginAttempt(Base):
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), nullable=False, index=True)
+    ok: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opencall.people.models import Country, RoleGrant, User
+
+
+def user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def countries(session: Session) -> list[Country]:
+    return list(session.scalars(select(Country).order_by(Country.name)))
+
+
+def roles_of(session: Session, user_id: int) -> list[RoleGrant]:
+    return list(session.scalars(select(RoleGrant).where(RoleGrant.user_id == user_id)))
+
+
+def has_role(
+    session: Session,
+    user_id: int,
+    roles: tuple[str, ...],
+    *,
+    provider_id: int | None = None,
+    call_id: int | None = None,
+) -> bool:
+    """True when the user holds one of ``roles`` on the call, or on the call's provider."""
+    conds = []
+    if call_id is not None:
+        conds.append(RoleGrant.call_id == call_id)
+    if provider_id is not None:
+        conds.append(RoleGrant.provider_id == provider_id)
+    if not conds:
+        return False
+    from sqlalchemy import or_
+
+    stmt = select(RoleGrant.id).where(
+        RoleGrant.user_id == user_id, RoleGrant.role.in_(roles), or_(*conds)
+    )
+    return session.scalar(stmt.limit(1)) is not None

@@ -1,0 +1,122 @@
+"""Pure rules of proposals: the life cycle, coordinates, limits, content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from opencall.errors import DomainError
+
+PROPOSAL_STATES = (
+    "draft",
+    "submitted",
+    "withdrawn",
+    "under_review",
+    "accepted",
+    "rejected",
+)
+
+PROPOSAL_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "draft": ("submitted", "withdrawn"),
+    "submitted": ("submitted", "withdrawn", "under_review"),
+    "withdrawn": ("draft",),
+    "under_review": ("accepted", "rejected"),
+    "accepted": ("rejected",),
+    "rejected": ("accepted",),
+}
+
+
+def check_proposal_transition(current: str, target: str) -> None:
+    if target not in PROPOSAL_STATES:
+        raise DomainError(f"Unknown proposal status {target!r}", code="illegal_transition")
+    allowed = PROPOSAL_TRANSITIONS.get(current, ())
+    if target not in allowed:
+        nxt = ", ".join(allowed) or "nothing"
+        raise DomainError(
+            f"A proposal cannot move from '{current}' to '{target}'; from '{current}' it can go to: {nxt}.",
+            code="illegal_transition",
+        )
+
+
+_SEXA = re.compile(
+    r"^\s*([+-]?)\s*(\d{1,3})(?:[\s:hd°]\s*(\d{1,2})(?:[\s:m']\s*(\d{1,2}(?:\.\d*)?))?)?\s*[s\"]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _sexagesimal(text: str) -> tuple[int, float, float, float] | None:
+    m = _SEXA.match(text)
+    if not m or (m.group(3) is None and not re.search(r"[\s:hd°]", text.strip())):
+        return None
+    sign = -1 if m.group(1) == "-" else 1
+    a = float(m.group(2))
+    b = float(m.group(3) or 0)
+    c = float(m.group(4) or 0)
+    if b >= 60 or c >= 60:
+        raise ValueError("minutes and seconds must be below 60")
+    return sign, a, b, c
+
+
+def parse_ra(value: Any) -> float:
+    """Right ascension in degrees from degrees or sexagesimal hours ("05:34:31.9", "5h34m31.9s").
+
+    Hand-written (a few lines) rather than astropy's Angle parser so that a form
+    line is judged in microseconds and every error message is our own.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        deg = float(value)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        try:
+            deg = float(text)
+        except ValueError:
+            parsed = _sexagesimal(text)
+            if parsed is None:
+                raise ValueError(
+                    "right ascension must be degrees (83.63) or hours h:m:s (05:34:31.9)"
+                ) from None
+            sign, h, m, s = parsed
+            if sign < 0:
+                raise ValueError("right ascension cannot be negative") from None
+            if h >= 24:
+                raise ValueError("right ascension hours must be below 24") from None
+            deg = (h + m / 60 + s / 3600) * 15.0
+    else:
+        raise ValueError("right ascension is required")
+    if not 0 <= deg < 360:
+        raise ValueError("right ascension must be between 0 and 360 degrees")
+    return deg
+
+
+def parse_dec(value: Any) -> float:
+    """Declination in degrees from degrees or sexagesimal ("+22:00:52", "-05d23m")."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        deg = float(value)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        try:
+            deg = float(text)
+        except ValueError:
+            parsed = _sexagesimal(text)
+            if parsed is None:
+                raise ValueError(
+                    "declination must be degrees (22.01) or d:m:s (+22:00:52)"
+                ) from None
+            sign, d, m, s = parsed
+            deg = sign * (d + m / 60 + s / 3600)
+    else:
+        raise ValueError("declination is required")
+    if not -90 <= deg <= 90:
+        raise ValueError("declination must be between -90 and +90 degrees")
+    return deg
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    blob = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()

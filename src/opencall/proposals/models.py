@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from opencall.calls.models import Call
+from opencall.db import Base, JSONType, UTCDateTime, utcnow
+
+
+class Proposal(Base):
+    __tablename__ = "proposals"
+    __table_args__ = (UniqueConstraint("call_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    code: Mapped[str] = mapped_column(String(30), nullable=False)
+    pi_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    abstract: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    science_case: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    keywords: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    area: Mapped[str] = mapped_column(String(60), nullable=False, default="")
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="draft", index=True)
+    current_revision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("proposal_revisions.id", use_alter=True), nullable=True
+    )
+    eligible: Mapped[bool | None] = mapped_column(nullable=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    call: Mapped[Call] = relationship(lazy="joined")
+    members: Mapped[list[TeamMember]] = relationship(
+        back_populates="proposal", lazy="selectin", order_by="TeamMember.id"
+    )
+    requests: Mapped[list[Request]] = relationship(
+        back_populates="proposal", lazy="selectin", order_by="Request.position"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="proposal", lazy="selectin", order_by="Attachment.id"
+    )
+
+
+class TeamMember(Base):
+    """A member of a team, with a snapshot of their institution and country."""
+
+    __tablename__ = "team_members"
+    __table_args__ = (UniqueConstraint("proposal_id", "email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposals.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    role: Mapped[str] = mapped_column(String(10), nullable=False)  # pi | coi
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), nullable=True)
+    institution_name: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    country_iso3: Mapped[str | None] = mapped_column(ForeignKey("countries.iso3"), nullable=True)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="invited")
+    invited_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="members")
+
+
+class ProposalRevision(Base):
+    """An immutable submitted snapshot; identical content gives the same revision."""
+
+    __tablename__ = "proposal_revisions"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "number"),
+        UniqueConstraint("proposal_id", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    content: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+REQUEST_KINDS = ("fast", "berth", "dive", "sample", "seat", "package")
+
+
+class Request(Base):
+    __tablename__ = "requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposals.id", ondelete="CASCADE"), index=True
+    )
+    pool_id: Mapped[int | None] = mapped_column(ForeignKey("capacity_pools.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)
+    amount: Mapped[float] = mapped_column(Float, nullable=False)
+    # typed by kind, validated by proposals.schemas
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="requests")
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposals.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(20), nullable=False, default="scientific")
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    pages: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    storage_key: Mapped[str] = mapped_column(String(200), nullable=False)
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="attachments")

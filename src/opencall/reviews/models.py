@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from opencall.db import Base, JSONType, UTCDateTime, utcnow
+
+
+class Conflict(Base):
+    """A conflict of interest between a reviewer and a proposal; enforced everywhere."""
+
+    __tablename__ = "conflicts"
+    __table_args__ = (UniqueConstraint("proposal_id", "reviewer_id", "source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # team | institution | coauthor | declared_reviewer | declared_applicant | own_proposal
+    source: Mapped[str] = mapped_column(String(30), nullable=False)
+    detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class DeclaredRelation(Base):
+    """Declared co-authorship/advising or personal conflicts between two people."""
+
+    __tablename__ = "declared_relations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    other_email: Mapped[str] = mapped_column(String(254), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)  # coauthor | advisor | personal
+    year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+class ReviewAssignment(Base):
+    __tablename__ = "review_assignments"
+    __table_args__ = (UniqueConstraint("proposal_id", "reviewer_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # assigned | accepted | declined | submitted | removed
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="assigned")
+    source: Mapped[str] = mapped_column(String(10), nullable=False, default="solver")
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("solver_runs.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class Review(Base):
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("review_assignments.id"), unique=True, nullable=False
+    )
+    grade: Mapped[float] = mapped_column(Float, nullable=False)
+    confidence: Mapped[int] = mapped_column(Integer, nullable=False, default=3)
+    comments_to_applicants: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    comments_to_panel: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class TechnicalReview(Base):
+    __tablename__ = "technical_reviews"
+    __table_args__ = (UniqueConstraint("proposal_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    verdict: Mapped[str] = mapped_column(String(24), nullable=False)
+    amount_needed: Mapped[float | None] = mapped_column(Float, nullable=True)
+    notes_to_panel: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    notes_to_applicants: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class SolverRun(Base):
+    """A record of one optimiser run: inputs hash, parameters, seed, version, result."""
+
+    __tablename__ = "solver_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    inputs_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    seed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    version: Mapped[str] = mapped_column(String(40), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    objective: Mapped[float | None] = mapped_column(Float, nullable=True)
+    bound: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gap: Mapped[float | None] = mapped_column(Float, nullable=True)
+    wall_s: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class AffinityScore(Base):
+    __tablename__ = "affinity_scores"
+    __table_args__ = (UniqueConstraint("proposal_id", "reviewer_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    score: Mapped[float] = mapped_column(Float, nullable=False)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("solver_runs.id"), nullable=True)
+
+
+class RankedProposal(Base):
+    """Calibrated consensus, interval and rank interval of a proposal in a calibration run."""
+
+    __tablename__ = "ranked_proposals"
+    __table_args__ = (UniqueConstraint("run_id", "proposal_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("solver_runs.id"), index=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
+    raw_mean: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score: Mapped[float] = mapped_column(Float, nullable=False)
+    score_lo: Mapped[float] = mapped_column(Float, nullable=False)
+    score_hi: Mapped[float] = mapped_column(Float, nullable=False)
+    rank: Mapped[int] = mapped_column(Integer, nullable=False)
+    rank_lo: Mapped[int] = mapped_column(Integer, nullable=False)
+    rank_hi: Mapped[int] = mapped_column(Integer, nullable=False)
+    discuss: Mapped[bool] = mapped_column(nullable=False, default=False)

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from opencall.db import Base, JSONType, UTCDateTime
+
+
+class ScheduleEntry(Base):
+    """One placed item of a timetable: a telescope block, a berth, a dive, a seat, a shipment."""
+
+    __tablename__ = "schedule_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
+    award_id: Mapped[int | None] = mapped_column(ForeignKey("awards.id"), nullable=True)
+    pool_id: Mapped[int | None] = mapped_column(ForeignKey("capacity_pools.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(12), nullable=False)
+    label: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    end: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    amount: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("solver_runs.id"), nullable=True)

@@ -1,0 +1,177 @@
+"""Small builders for tests (factory_boy-style functions over the real services)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from opencall.calls import services as call_services
+from opencall.calls.models import Call
+from opencall.facilities import services as fac_services
+from opencall.facilities.models import CapacityPool, Facility
+from opencall.models import metadata
+from opencall.people import services as people_services
+from opencall.people.models import User
+from opencall.proposals import services as prop_services
+from opencall.proposals.models import Proposal
+
+NOW = dt.datetime(2027, 4, 1, 12, 0, 0, tzinfo=dt.UTC)
+_seq = itertools.count(1)
+RECEIVERS = ["19-beam", "UWB"]
+MODES = ["Tracking", "ON-OFF"]
+
+PW_HASH = people_services.hash_password("correct horse battery")
+
+
+def user(
+    s: Session, *, country: str = "IND", institution: str = "University of Mumbai", **kw: Any
+) -> User:
+    n = next(_seq)
+    return people_services.register_user(
+        s,
+        email=kw.pop("email", f"user{n}@example.org"),
+        name=kw.pop("name", f"Test Person {n}"),
+        password_hash=PW_HASH,
+        institution=institution,
+        country_iso3=country,
+        verified=True,
+        **kw,
+    )
+
+
+def fast_facility(s: Session) -> Facility:
+    n = next(_seq)
+    prov = fac_services.create_provider(
+        s, name=f"Observatory {n}", slug=f"obs-{n}", country_iso3="CHN"
+    )
+    return fac_services.create_facility(
+        s,
+        prov,
+        name="FAST",
+        slug="fast",
+        kind="telescope",
+        attributes={
+            "lat_deg": 25.6529,
+            "lon_deg": 106.8567,
+            "height_m": 1110.0,
+            "max_zenith_deg": 40.0,
+            "full_gain_zenith_deg": 26.4,
+            "dec_min_deg": -14.0,
+            "dec_max_deg": 66.0,
+            "receivers": RECEIVERS,
+            "modes": MODES,
+        },
+    )
+
+
+def fast_call(s: Session, *, status: str = "open", max_hours: float = 50.0, **form: Any) -> Call:
+    fac = fast_facility(s)
+    pools = [
+        fac_services.create_pool(
+            s,
+            fac,
+            name=f"LST {h:02d}",
+            pool_type="lst_hours",
+            amount=75,
+            attributes={"lst_start_h": h, "lst_end_h": h + 1},
+        )
+        for h in range(24)
+    ]
+    n = next(_seq)
+    call = call_services.create_call(
+        s,
+        fac,
+        {
+            "slug": f"fast-{n}",
+            "code": f"F{n}",
+            "title": "FAST open time",
+            "cycle": "2027",
+            "opens_at": NOW - dt.timedelta(days=30),
+            "closes_at": NOW + dt.timedelta(days=30),
+            "form": {
+                "receivers": RECEIVERS,
+                "modes": MODES,
+                "max_amount_per_proposal": max_hours,
+                **form,
+            },
+        },
+    )
+    for p in pools:
+        call_services.offer_pool(s, call, p)
+    if status == "open":
+        call_services.transition_call(s, call, "open", now=NOW)
+    return call
+
+
+def samples_call(s: Session) -> tuple[Call, CapacityPool]:
+    n = next(_seq)
+    prov = fac_services.create_provider(
+        s, name=f"Agency {n}", slug=f"agency-{n}", country_iso3="CHN"
+    )
+    fac = fac_services.create_facility(
+        s,
+        prov,
+        name="Lunar samples",
+        slug="samples",
+        kind="samples",
+        attributes={"missions": ["CE-5"]},
+    )
+    pool = fac_services.create_pool(
+        s,
+        fac,
+        name="CE-5 regolith",
+        pool_type="sample_mass",
+        amount=1000,
+        attributes={"mission": "CE-5", "sample_type": "CE-5 regolith"},
+    )
+    call = call_services.create_call(
+        s,
+        fac,
+        {
+            "slug": f"lunar-{n}",
+            "code": f"L{n}",
+            "title": "Lunar loans",
+            "cycle": "2027",
+            "opens_at": NOW - dt.timedelta(days=30),
+            "closes_at": NOW + dt.timedelta(days=30),
+        },
+    )
+    call_services.offer_pool(s, call, pool, max_per_request=400)
+    call_services.transition_call(s, call, "open", now=NOW)
+    return call, pool
+
+
+TARGETS = [
+    {"name": "PSR J0534+2200", "ra_deg": "05:34:31.9", "dec_deg": "+22:00:52", "hours": 4},
+    {"name": "M31", "ra_deg": 10.68, "dec_deg": 41.27, "hours": 3},
+]
+
+
+def full_proposal(s: Session, call: Call, pi: User | None = None, *, hours: float = 7) -> Proposal:
+    pi = pi or user(s)
+    p = prop_services.create_proposal(
+        s,
+        call,
+        pi,
+        title="Pulsar timing with FAST",
+        abstract="We will time pulsars.",
+        science_case="Millisecond pulsars are precise clocks.",
+        now=NOW,
+    )
+    targets = [dict(t) for t in TARGETS]
+    targets[0]["hours"] = hours - 3
+    prop_services.add_request(
+        s, p, "fast", {"receiver": "19-beam", "mode": "Tracking", "targets": targets}, now=NOW
+    )
+    return p
+
+
+def table_counts(s: Session) -> dict[str, int]:
+    s.flush()
+    return {
+        t.name: s.scalar(select(func.count()).select_from(t)) or 0 for t in metadata.sorted_tables
+    }

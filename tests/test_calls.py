@@ -1,0 +1,141 @@
+import datetime as dt
+import itertools
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opencall.auditlog import AuditEvent
+from opencall.calls import services
+from opencall.calls.domain import CALL_STATES, CALL_TRANSITIONS, check_call_transition, require_open
+from opencall.errors import DomainError
+from tests import factories as f
+
+ILLEGAL = [
+    (a, b) for a, b in itertools.product(CALL_STATES, CALL_STATES) if b not in CALL_TRANSITIONS[a]
+]
+
+
+@pytest.mark.parametrize(("current", "target"), ILLEGAL)
+def test_every_illegal_call_transition_is_refused(current: str, target: str) -> None:
+    with pytest.raises(DomainError) as err:
+        check_call_transition(current, target)
+    assert err.value.code == "illegal_transition"
+    assert current in err.value.message and target in err.value.message
+
+
+def test_unknown_status_refused() -> None:
+    with pytest.raises(DomainError):
+        check_call_transition("draft", "flying")
+
+
+def test_transition_is_logged_and_illegal_one_changes_nothing(db: Session) -> None:
+    call = f.fast_call(db, status="draft")
+    services.transition_call(db, call, "open", actor_id=None, now=f.NOW)
+    assert call.status == "open"
+    ev = db.scalars(select(AuditEvent).where(AuditEvent.action == "call.transition")).all()
+    assert ev[-1].data == {"from": "draft", "to": "open"}
+    before = f.table_counts(db)
+    with pytest.raises(DomainError):
+        services.transition_call(db, call, "published", now=f.NOW)
+    assert call.status == "open"
+    assert f.table_counts(db) == before
+
+
+def test_closing_early_needs_a_reason(db: Session) -> None:
+    call = f.fast_call(db)
+    with pytest.raises(DomainError, match="reason"):
+        services.transition_call(db, call, "closed", now=f.NOW)
+    assert call.status == "open"
+    services.transition_call(db, call, "closed", now=f.NOW, reason="facility outage")
+    assert call.status == "closed"
+
+
+def test_call_cannot_open_without_pools(db: Session) -> None:
+    fac = f.fast_facility(db)
+    call = services.create_call(
+        db,
+        fac,
+        {
+            "slug": "x1",
+            "code": "X1",
+            "title": "Empty call",
+            "cycle": "1",
+            "opens_at": f.NOW,
+            "closes_at": f.NOW + dt.timedelta(days=1),
+            "form": {"receivers": ["UWB"], "modes": ["Tracking"]},
+        },
+    )
+    with pytest.raises(DomainError, match="capacity pool"):
+        services.transition_call(db, call, "open")
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ({"closes_at": f.NOW - dt.timedelta(days=1)}, "close after it opens"),
+        ({"opens_at": dt.datetime(2027, 1, 1)}, "time zone"),
+        ({"slug": "Bad Slug!"}, "slug"),
+        ({"title": ""}, "title"),
+        ({"allocation_policy": {"award_mode": "whole", "min_fraction": 0.5}}, "min_fraction"),
+        (
+            {
+                "allocation_policy": {
+                    "nationality_blind": True,
+                    "group_shares": [{"group": "international", "min_share": 0.1}],
+                }
+            },
+            "nationality",
+        ),
+        (
+            {
+                "allocation_policy": {
+                    "group_shares": [
+                        {"group": "a", "min_share": 0.7},
+                        {"group": "b", "min_share": 0.6},
+                    ]
+                }
+            },
+            "100 %",
+        ),
+        ({"review_settings": {"grade_min": 5, "grade_max": 1}}, "grade_max"),
+        ({"form": {"receivers": ["K-band"], "modes": ["Tracking"]}}, "receivers"),
+        ({"form": {"receivers": ["UWB"], "modes": ["Tracking"], "bogus": 1}}, "bogus"),
+        ({"anonymity": "triple"}, "anonymity"),
+    ],
+)
+def test_bad_call_documents_are_refused_and_change_nothing(
+    db: Session, patch: dict, message: str
+) -> None:
+    fac = f.fast_facility(db)
+    data = {
+        "slug": "ok-call",
+        "code": "OK",
+        "title": "A call",
+        "cycle": "1",
+        "opens_at": f.NOW,
+        "closes_at": f.NOW + dt.timedelta(days=2),
+        "form": {"receivers": ["UWB"], "modes": ["Tracking"]},
+    }
+    data.update(patch)
+    before = f.table_counts(db)
+    with pytest.raises(DomainError) as err:
+        services.create_call(db, fac, data)
+    assert message.lower() in err.value.message.lower()
+    assert f.table_counts(db) == before
+
+
+def test_open_window_is_judged_in_utc_to_the_second() -> None:
+    opens = dt.datetime(2027, 3, 1, tzinfo=dt.UTC)
+    closes = dt.datetime(2027, 5, 15, 16, 0, 0, tzinfo=dt.UTC)
+    require_open("open", opens, closes, closes - dt.timedelta(seconds=1))
+    with pytest.raises(DomainError, match="deadline passed"):
+        require_open("open", opens, closes, closes)
+    # the same instant written in Beijing time is still past the deadline
+    beijing = dt.timezone(dt.timedelta(hours=8))
+    with pytest.raises(DomainError):
+        require_open("open", opens, closes, dt.datetime(2027, 5, 16, 0, 0, 0, tzinfo=beijing))
+    with pytest.raises(DomainError, match="not open yet"):
+        require_open("open", opens, closes, opens - dt.timedelta(seconds=1))
+    with pytest.raises(DomainError):
+        require_open("draft", opens, closes, opens + dt.timedelta(days=1))

@@ -1,0 +1,73 @@
+import datetime as dt
+
+from sqlalchemy import update
+
+from opencall import jobs
+
+
+def test_job_runs_once_and_records_progress(factory) -> None:
+    seen: list[int] = []
+    reg = jobs.JobRegistry()
+
+    def handler(s, job, progress) -> None:
+        progress(50, "half way")
+        seen.append(job.payload["n"])
+
+    reg.register("echo", handler)
+    with factory() as s:
+        jobs.enqueue(s, "echo", {"n": 7})
+        s.commit()
+    assert jobs.run_pending(factory, reg) == 1
+    assert jobs.run_pending(factory, reg) == 0
+    assert seen == [7]
+    with factory() as s:
+        job = s.scalars(jobs.select(jobs.Job)).one()
+        assert job.status == "done" and job.progress == 100
+
+
+def test_failing_job_is_retried_then_marked_failed(factory) -> None:
+    reg = jobs.JobRegistry()
+    calls = []
+
+    def boom(s, job, progress) -> None:
+        calls.append(1)
+        raise ValueError("solver exploded")
+
+    reg.register("boom", boom)
+    with factory() as s:
+        jobs.enqueue(s, "boom", max_attempts=2)
+        s.commit()
+    jobs.run_pending(factory, reg)
+    with factory() as s:
+        job = s.scalars(jobs.select(jobs.Job)).one()
+        assert job.status == "failed" and "solver exploded" in job.error
+    assert len(calls) == 2
+
+
+def test_crashed_worker_job_is_requeued_not_lost(factory) -> None:
+    reg = jobs.JobRegistry()
+    done = []
+    reg.register("work", lambda s, j, p: done.append(j.id))
+    with factory() as s:
+        job = jobs.enqueue(s, "work")
+        s.commit()
+        claimed = jobs.claim(s)
+        assert claimed is not None and claimed.id == job.id
+        s.commit()
+        # the worker dies: its lease expires
+        s.execute(update(jobs.Job).values(lease_until=jobs.utcnow() - dt.timedelta(seconds=1)))
+        s.commit()
+    assert jobs.run_pending(factory, reg) == 1
+    assert done == [job.id]
+
+
+def test_a_claimed_job_is_not_claimed_twice(factory) -> None:
+    with factory() as s:
+        jobs.enqueue(s, "x")
+        s.commit()
+    with factory() as a, factory() as b:
+        ja = jobs.claim(a)
+        a.commit()
+        jb = jobs.claim(b)
+        b.commit()
+    assert ja is not None and jb is None
