@@ -143,7 +143,10 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2.0 * n)) / denom
     half = z * math.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # At k = 0 (k = n) the bound is exactly 0 (1); pin it against rounding.
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return (lo, hi)
 
 
 # --------------------------------------------------------------------------- funnel
@@ -895,8 +898,24 @@ def recoverable_cells(
             bounds.append((true[k], true[k]))
     a = np.asarray(a_eq)
     b = np.zeros(len(a_eq))
+    # Cheap prefilter: two vertex solutions for a random objective and its
+    # negation (fixed seed, so deterministic); an entry that differs between them
+    # is not determined, so only the others need their own min/max programs.
+    rng = np.random.default_rng(0)
+    weights = rng.uniform(0.5, 1.5, len(keys)) * rng.choice([-1.0, 1.0], len(keys))
+    free: set[tuple[str, str]] = set()
+    cap = float(2 * max(true.values(), default=0) + 2 * min_cell)
+    capped = [(lo_b, cap if hi_b is None else hi_b) for lo_b, hi_b in bounds]
+    sols = [
+        optimize.linprog(sign * weights, A_eq=a, b_eq=b, bounds=capped, method="highs")
+        for sign in (1.0, -1.0)
+    ]
+    if all(sol.status == 0 for sol in sols):
+        free = {k for k in hidden if abs(sols[0].x[index[k]] - sols[1].x[index[k]]) > 0.5}
     out: list[tuple[str, str]] = []
     for k in hidden:
+        if k in free:
+            continue
         cost = np.zeros(len(keys))
         cost[index[k]] = 1.0
         lo = optimize.linprog(cost, A_eq=a, b_eq=b, bounds=bounds, method="highs")
@@ -948,7 +967,11 @@ def funnel_outcome_table(
 
 
 def suppressed_funnel_counts(
-    records: Sequence[ApplicantRecord], by: GroupBy, min_cell: int = 5
+    records: Sequence[ApplicantRecord],
+    by: GroupBy,
+    min_cell: int = 5,
+    *,
+    suppress_zeros: bool = True,
 ) -> dict[str, dict[Stage, int | None]]:
     """Stage counts per group for public pages (``None`` = suppressed).
 
@@ -957,7 +980,7 @@ def suppressed_funnel_counts(
     reveals nothing the suppressed table does not.
     """
     table = funnel_outcome_table(records, by)
-    sup = suppress_small_cells(table, min_cell)
+    sup = suppress_small_cells(table, min_cell, suppress_zeros=suppress_zeros)
     parts: dict[Stage, tuple[str, ...]] = {
         "eligible": DISJOINT_OUTCOMES[1:],
         "feasible": DISJOINT_OUTCOMES[2:],
