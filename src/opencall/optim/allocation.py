@@ -881,9 +881,9 @@ def solve_allocation(
         return sol
 
     # phase 0: merit only
-    # with share rules, phase 0 may use at most ~half the time limit, phase 1 a fifth of the
-    # rest and phase 2 the remainder
-    share0 = 0.45 if model.group_terms else 1.0
+    # with share rules, phase 0 may use at most 70 % of the time limit, phase 1 a fifth of
+    # the rest and phase 2 the remainder
+    share0 = 0.7 if model.group_terms else 1.0
     sol0 = run(model.weights, model.rows, model.integer, col_lo, model.col_hi, None, share0)
     x0 = _clean(sol0.x, model.integer)
     final, x, phases = sol0, x0, 1
