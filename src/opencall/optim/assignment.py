@@ -215,17 +215,29 @@ def _normalise(pb: AssignmentProblem) -> _Norm:
 
 
 class _Oracle:
-    """Evaluates rows of the affinity matrix with reviewers in internal order ``perm``."""
+    """Evaluates the affinity with reviewers in internal order ``perm``.
+
+    Every entry is computed by the same sequence of floating-point operations whichever rows
+    are evaluated together (CSR proposal factors times dense reviewer factors, accumulated in
+    stored order), so a value seen while choosing candidates is bit-identical when priced or
+    reported later: the pricing bounds need no tolerance.
+    """
 
     def __init__(self, affinity: Any, perm: IntArray) -> None:
         self.perm = perm
         self.dense: FloatArray | None = None
+        self.rnt: Any = None
+        self.rn_csc: Any = None
         if isinstance(affinity, TopicAffinity):
-            self.pn = _row_normalise(affinity.proposal_topics)
+            self.pn = sp.csr_matrix(_row_normalise(affinity.proposal_topics))
+            self.pn.sort_indices()
             rn = _row_normalise(affinity.reviewer_topics)[perm]
             t, r = rn.shape
+            # sparse factors: pairs sharing no topic have affinity exactly 0 and pricing can
+            # enumerate the others from a sparse product (same accumulation order, same bits)
+            self.rn_csc = sp.csc_matrix(rn.T) if sp.issparse(rn) else None
             if sp.issparse(rn) and t * r * 8 > 256 * 2**20:
-                self.rnt: Any = sp.csc_matrix(rn.T)
+                self.rnt = sp.csc_matrix(rn.T)  # large vocabulary: keep sparse
             else:
                 self.rnt = rn.toarray().T.copy() if sp.issparse(rn) else np.ascontiguousarray(rn.T)
         else:
@@ -239,21 +251,42 @@ class _Oracle:
             out = out.toarray()
         return np.asarray(out, dtype=np.float64)
 
+    def cols(self, idx: IntArray, r_internal: IntArray) -> FloatArray:
+        """Rows ``idx`` restricted to reviewers ``r_internal`` (same values as ``rows``)."""
+        if self.dense is not None:
+            return np.asarray(self.dense[idx][:, self.perm[r_internal]], dtype=np.float64)
+        if sp.issparse(self.rnt):
+            return self.rows(idx)[:, r_internal]
+        out = self.pn[idx] @ self.rnt[:, r_internal]
+        return np.asarray(out, dtype=np.float64)
+
+    def nonzeros(self, idx: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
+        """Structurally non-zero entries of rows ``idx``: (row position, reviewer, value)."""
+        out = sp.csr_matrix(self.pn[idx] @ self.rn_csc)
+        ii = np.repeat(np.arange(len(idx)), np.diff(out.indptr))
+        return ii, out.indices.astype(np.int64), np.asarray(out.data, np.float64)
+
     def pairs(self, p: IntArray, r_internal: IntArray) -> FloatArray:
         if self.dense is not None:
             return np.asarray(self.dense[p, self.perm[r_internal]], dtype=np.float64)
-        out = np.empty(len(p), np.float64)
-        step = 200_000
-        for lo in range(0, len(p), step):
-            a = self.pn[p[lo : lo + step]]
-            b = self.rnt[:, r_internal[lo : lo + step]]
-            b = b.T
-            if sp.issparse(a):
-                prod = a.multiply(b.toarray() if sp.issparse(b) else b)
-                out[lo : lo + step] = np.asarray(prod.sum(axis=1)).ravel()
-            else:
-                bb = b.toarray() if sp.issparse(b) else b
-                out[lo : lo + step] = np.einsum("ij,ij->i", a, bb)
+        if sp.issparse(self.rnt):
+            out = np.empty(len(p), np.float64)
+            up, inv = np.unique(p, return_inverse=True)
+            step = max(1, _BLOCK_ENTRIES // self.rnt.shape[1])
+            for lo in range(0, len(up), step):
+                block = self.rows(up[lo : lo + step])
+                sel = (inv >= lo) & (inv < lo + step)
+                out[sel] = block[inv[sel] - lo, r_internal[sel]]
+            return out
+        # same accumulation order as scipy's CSR x dense kernel: y = 0; y += data * x[...]
+        indptr, indices, data = self.pn.indptr, self.pn.indices, self.pn.data
+        start = indptr[p]
+        nnz = indptr[p + 1] - start
+        out = np.zeros(len(p), np.float64)
+        for j in range(int(nnz.max()) if len(p) else 0):
+            sel = np.flatnonzero(nnz > j)
+            q = start[sel] + j
+            out[sel] += data[q] * self.rnt[indices[q], r_internal[sel]]
         return out
 
 
@@ -439,37 +472,67 @@ def _mask_banned(st: _State, rows: IntArray, A: FloatArray, extra_keys: IntArray
         A[ridx, keys[sel] % R] = -np.inf
 
 
-def _candidates(st: _State, c: int, per_reviewer: int) -> tuple[IntArray, IntArray]:
-    """Top-c allowed reviewers per proposal (plus top proposals per reviewer for min loads)."""
+def _candidates(
+    st: _State, c: int, pool: int, per_reviewer: int, seed: int
+) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
+    """Top-c allowed reviewers per proposal (plus top proposals per reviewer for min loads).
+
+    Ties (frequent with topic mixtures: many reviewers share one topic) are broken by a
+    seeded jitter below the cost grid, so tied proposals spread over tied reviewers instead of
+    all picking the same ones. The bound of each proposal is the exact largest affinity it has
+    outside its candidates.
+    """
     P, R = st.nm.P, st.nm.R
+    rng = np.random.default_rng([seed, 1])
     cp: list[IntArray] = []
     cr: list[IntArray] = []
+    cs: list[FloatArray] = []
     top_v = np.full((0, R), -np.inf)
     top_i = np.zeros((0, R), np.int64)
     empty = np.zeros(0, np.int64)
+    jit = 0.01 / st.scale
+    pool_p: list[IntArray] = []
+    pool_r: list[IntArray] = []
+    pool_v: list[FloatArray] = []
     for lo, hi in _blocks(P, R):
         rows = np.arange(lo, hi, dtype=np.int64)
         A = st.oracle.rows(rows)
         _mask_banned(st, rows, A, empty)
-        if c + 1 < R:
-            part = np.argpartition(-A, c, axis=1)[:, : c + 1]
-            vals = np.take_along_axis(A, part, axis=1)
-            order = np.lexsort((part, -vals), axis=1)
+        if c < R:
+            # A <= key everywhere (jitter >= 0), so the key of the first pair left out bounds
+            # the affinity of every pair left out: a safe bound without another pass
+            key = A + rng.random(A.shape, dtype=np.float32) * jit
+            cc = min(c + pool, R - 1)
+            part = np.argpartition(-key, cc, axis=1)[:, : cc + 1]
+            kv = np.take_along_axis(key, part, axis=1)
+            order = np.argsort(-kv, axis=1, kind="stable")
             part = np.take_along_axis(part, order, axis=1)
-            vals = np.take_along_axis(vals, order, axis=1)
-            nb = vals[:, c]
+            kv = np.take_along_axis(kv, order, axis=1)
+            nb = kv[:, cc]
             st.bound_s[lo:hi] = np.where(
                 np.isfinite(nb),
-                _scaled(st, np.where(np.isfinite(nb), nb, 0.0)) + 1,
+                _scaled(st, np.where(np.isfinite(nb), nb, 0.0)),
                 np.iinfo(np.int64).min,
             )
-            part, vals = part[:, :c], vals[:, :c]
+            if cc + 1 == R:  # nothing left out: the last one belongs to the pool
+                st.bound_s[lo:hi] = np.iinfo(np.int64).min
+                cc += 1
+            del key
+            extra = part[:, c:cc]
+            ev = np.take_along_axis(A, extra, axis=1)
+            eok = np.isfinite(ev)
+            pool_p.append(np.repeat(rows, eok.sum(axis=1)))
+            pool_r.append(extra[eok].astype(np.int64))
+            pool_v.append(ev[eok])
+            part = part[:, :c]
+            vals = np.take_along_axis(A, part, axis=1)
         else:
             part = np.tile(np.arange(R, dtype=np.int64), (hi - lo, 1))
             vals = A
         ok = np.isfinite(vals)
         cp.append(np.repeat(rows, ok.sum(axis=1)))
         cr.append(part[ok].astype(np.int64))
+        cs.append(vals[ok])
         if per_reviewer > 0:
             q = min(per_reviewer, hi - lo)
             bi = (
@@ -487,13 +550,21 @@ def _candidates(st: _State, c: int, per_reviewer: int) -> tuple[IntArray, IntArr
             top_v, top_i = allv, alli
     p = np.concatenate(cp) if cp else empty
     r = np.concatenate(cr) if cr else empty
+    v = np.concatenate(cs) if cs else np.zeros(0)
     if per_reviewer > 0 and len(top_v):
         ok = np.isfinite(top_v)
-        rr = np.broadcast_to(np.arange(R), top_v.shape)[ok]
         p = np.concatenate([p, top_i[ok]])
-        r = np.concatenate([r, rr])
-    keys = np.unique(p * R + r)
-    return keys // R, keys % R
+        r = np.concatenate([r, np.broadcast_to(np.arange(R), top_v.shape)[ok]])
+        v = np.concatenate([v, top_v[ok]])
+    keys, idx = np.unique(p * R + r, return_index=True)
+    qp = np.concatenate(pool_p) if pool_p else empty
+    qr = np.concatenate(pool_r) if pool_r else empty
+    qv = np.concatenate(pool_v) if pool_v else np.zeros(0)
+    qk, qidx = np.unique(qp * R + qr, return_index=True)
+    qs = _scaled(st, qv[qidx])
+    inpool = ~np.isin(qk, keys)
+    qk, qs = qk[inpool], qs[inpool]
+    return keys // R, keys % R, _scaled(st, v[idx]), qk // R, qk % R, qs
 
 
 # --------------------------------------------------------------------------------------------
@@ -521,7 +592,6 @@ class _Flow:
 
 def _solve_flow(st: _State, ep: IntArray, er: IntArray, es: IntArray, seed: int) -> _Flow:
     P, R = st.nm.P, st.nm.R
-    n_levels = len(st.chain)
     # node ids: proposals, level nodes..., reviewers, sink, artificial
     node = P
     level_keys: list[IntArray] = []
@@ -551,11 +621,12 @@ def _solve_flow(st: _State, ep: IntArray, er: IntArray, es: IntArray, seed: int)
     maxs = int(np.abs(es).max()) if len(es) else 0
     big_m = (maxs + 1) * (n_nodes + 1)
     kk = st.k
-    tails = [*lt, edge_parent, rev0 + np.arange(R), np.arange(P), np.full(R, art), [art]]
-    heads = [*lh, rev0 + er, np.full(R, sink), np.full(P, art), rev0 + np.arange(R), [sink]]
-    caps = [*lc, np.ones(len(ep)), st.hi - st.lo, kk, st.lo, [int(kk.sum())]]
+    one = np.ones(1, np.int64)
+    tails = [*lt, edge_parent, rev0 + np.arange(R), np.arange(P), np.full(R, art), art * one]
+    heads = [*lh, rev0 + er, np.full(R, sink), np.full(P, art), rev0 + np.arange(R), sink * one]
+    caps = [*lc, np.ones(len(ep)), st.hi - st.lo, kk, st.lo, int(kk.sum()) * one]
     costs = [*(np.zeros(len(x)) for x in lt), -es, np.zeros(R), np.full(P, big_m)]
-    costs += [np.zeros(R), [0]]
+    costs += [np.zeros(R), 0 * one]
     t = np.concatenate([np.asarray(x, np.int64) for x in tails])
     h = np.concatenate([np.asarray(x, np.int64) for x in heads])
     u = np.concatenate([np.asarray(x, np.int64) for x in caps])
@@ -599,16 +670,20 @@ def _solve_flow(st: _State, ep: IntArray, er: IntArray, es: IntArray, seed: int)
 
 
 def _potentials(fl: _Flow) -> IntArray:
-    """Shortest-path distances from a virtual root in the residual graph (Bellman-Ford).
+    """Node potentials proving the flow optimal: d(v) = -(shortest distance from v to a
+    virtual sink) in the residual graph, so every residual arc has c + d(u) - d(v) >= 0.
 
-    Hand-written and vectorised with numpy because scipy's csgraph drops zero-cost arcs and
-    merges parallel ones, and OR-Tools does not expose its potentials; only nodes whose
-    distance changed are relaxed again.
+    Distances *to* a sink (not from a source) make the potential of a proposal its best
+    marginal gain and that of a spare reviewer zero, which is what lets pricing skip almost
+    every proposal. Bellman-Ford is hand-written and vectorised with numpy because scipy's
+    csgraph drops zero-cost arcs and merges parallel ones, and OR-Tools does not expose its
+    own potentials; only nodes whose distance changed are relaxed again.
     """
     fwd = fl.flows < fl.caps
     bwd = fl.flows > 0
-    t = np.concatenate([fl.tails[fwd], fl.heads[bwd]])
-    h = np.concatenate([fl.heads[fwd], fl.tails[bwd]])
+    # reversed residual graph: arc v -> u for every residual arc u -> v
+    t = np.concatenate([fl.heads[fwd], fl.tails[bwd]])
+    h = np.concatenate([fl.tails[fwd], fl.heads[bwd]])
     w = np.concatenate([fl.costs[fwd], -fl.costs[bwd]])
     order = np.argsort(t, kind="stable")
     t, h, w = t[order], h[order], w[order]
@@ -621,13 +696,13 @@ def _potentials(fl: _Flow) -> IntArray:
         cnt = indptr[active + 1] - starts
         tot = int(cnt.sum())
         if tot == 0:
-            return d
+            return -d
         idx = np.arange(tot) - np.repeat(np.cumsum(cnt) - cnt, cnt) + np.repeat(starts, cnt)
         cand = d[t[idx]] + w[idx]
         hh = h[idx]
         better = cand < d[hh]
         if not better.any():
-            return d
+            return -d
         hh, cand = hh[better], cand[better]
         np.minimum.at(d, hh, cand)
         active = np.unique(hh)
@@ -642,54 +717,168 @@ def _dual_bound(fl: _Flow, d: IntArray) -> int:
 
 def _price(
     st: _State, fl: _Flow, d: IntArray, cand_keys: IntArray, max_new_per_row: int
-) -> tuple[IntArray, IntArray, IntArray]:
-    """Non-candidate pairs whose reduced cost is negative under potentials d."""
-    P, R = st.nm.P, st.nm.R
-    dr = d[fl.rev0 : fl.rev0 + R]
+) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
+    """Non-candidate pairs whose reduced cost is negative under potentials d, over the full
+    affinity: (p, r, s) of the most violated few per proposal, then (p, r, s) of the others.
+
+    A new arc p -> r (through p's group nodes) has negative reduced cost iff
+    ``s_pr > d(node) - d(r)``. Since ``s_pr <= bound_p`` off the candidates and stored pool,
+    only reviewers with ``d(r) > theta_p = min d(p's nodes) - bound_p`` can violate: proposals
+    are processed by decreasing theta against the matching prefix of reviewers sorted by
+    decreasing potential, so evaluated pairs are only those that could violate.
+    """
+    P = st.nm.P
     node_min = d[:P].copy()
     for lvl, keys in enumerate(fl.level_keys):
         nlab = int(st.chain[lvl][0].max()) + 1
         np.minimum.at(node_min, keys // nlab, d[fl.level_nodes[lvl]])
-    thr_min = node_min - int(dr.max())
-    flagged = np.flatnonzero(st.bound_s > thr_min)
-    out_p: list[IntArray] = []
-    out_r: list[IntArray] = []
-    out_s: list[IntArray] = []
-    step = max(1, _BLOCK_ENTRIES // R)
-    for lo in range(0, len(flagged), step):
-        rows = flagged[lo : lo + step]
-        A = st.oracle.rows(rows)
-        _mask_banned(st, rows, A, cand_keys)
-        thr = np.repeat(d[rows][:, None], R, axis=1)
-        for lvl, (lab, _cap, _fk, _fc) in enumerate(st.chain):
-            nlab = int(lab.max()) + 1
-            keys = fl.level_keys[lvl]
-            if len(keys) == 0:
-                continue
-            q = rows[:, None] * nlab + lab[None, :]
-            pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
-            hit = keys[pos] == q
-            thr = np.where(hit, d[fl.level_nodes[lvl][pos]], thr)
-        thr -= dr[None, :]
-        S = np.where(np.isfinite(A), np.rint(np.where(np.isfinite(A), A, 0.0) * st.scale), -np.inf)
-        viol = S - thr  # > 0: negative reduced cost
-        ii, jj = np.nonzero(viol > 0)
-        if len(ii) == 0:
+    if st.oracle.rn_csc is not None:
+        return _price_sparse(st, fl, d, cand_keys, max_new_per_row, node_min)
+    theta = node_min - st.bound_s  # bound_s is int64 min when nothing is left out
+    live = np.flatnonzero(st.bound_s > np.iinfo(np.int64).min)
+    live = live[np.argsort(-theta[live], kind="stable")]
+    found, evaluated = _prefix_pass(st, fl, d, live, theta[live], cand_keys)
+    st.timings["priced_pairs"] = st.timings.get("priced_pairs", 0.0) + evaluated
+    return _split_found(found, max_new_per_row)
+
+
+def _prefix_pass(
+    st: _State, fl: _Flow, d: IntArray, live: IntArray, theta: IntArray, cand_keys: IntArray
+) -> tuple[list[tuple[IntArray, IntArray, IntArray, IntArray]], int]:
+    """Evaluate each proposal of ``live`` against the reviewers with ``d(r) > theta``."""
+    R = st.nm.R
+    dr = d[fl.rev0 : fl.rev0 + R]
+    order = np.argsort(-theta, kind="stable")
+    live = live[order]
+    rev_order = np.argsort(-dr, kind="stable")
+    neg_sorted = -dr[rev_order]  # ascending
+    # number of reviewers with d(r) > theta, for each live proposal (non-decreasing in order)
+    ncols = np.searchsorted(neg_sorted, -theta[order], side="left")
+    found: list[tuple[IntArray, IntArray, IntArray, IntArray]] = []
+    i = 0
+    evaluated = 0
+    while i < len(live):
+        if ncols[i] == 0:
+            i += 1
             continue
-        v = viol[ii, jj]
-        # keep the most violated few per proposal
-        order = np.lexsort((-v, ii))
-        ii, jj, v = ii[order], jj[order], v[order]
-        first = np.searchsorted(ii, ii)
-        keep = (np.arange(len(ii)) - first) < max_new_per_row
-        ii, jj = ii[keep], jj[keep]
-        out_p.append(rows[ii])
-        out_r.append(jj.astype(np.int64))
-        out_s.append(S[ii, jj].astype(np.int64))
-    if not out_p:
-        z = np.zeros(0, np.int64)
-        return z, z, z
-    return np.concatenate(out_p), np.concatenate(out_r), np.concatenate(out_s)
+        # grow the chunk while rows x (columns of its last row) fits the block budget
+        j = i + 1
+        while j < len(live) and (j + 1 - i) * ncols[j] <= _BLOCK_ENTRIES:
+            j += 1
+        rows = live[i:j]
+        cols = rev_order[: ncols[j - 1]]
+        evaluated += len(rows) * len(cols)
+        found.append(_violations(st, fl, d, rows, cols, cand_keys))
+        i = j
+    return found, evaluated
+
+
+def _price_sparse(
+    st: _State,
+    fl: _Flow,
+    d: IntArray,
+    cand_keys: IntArray,
+    max_new_per_row: int,
+    node_min: IntArray,
+) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
+    """Pricing with sparse factors: non-zero affinities from a blockwise sparse product, and
+    zero affinities (which violate only where ``d(r) > d(node)``) by the prefix method."""
+    R = st.nm.R
+    found: list[tuple[IntArray, IntArray, IntArray, IntArray]] = []
+    live = np.flatnonzero(st.bound_s > np.iinfo(np.int64).min)
+    evaluated = 0
+    step = max(1, 4 * _BLOCK_ENTRIES // max(R, 1))
+    for lo in range(0, len(live), step):
+        rows = live[lo : lo + step]
+        ii, jj, vals = st.oracle.nonzeros(rows)
+        evaluated += len(ii)
+        p = rows[ii]
+        keys = p * R + jj
+        ok = ~(_member(st.banned, keys) | _member(cand_keys, keys))
+        p, jj, vals = p[ok], jj[ok], vals[ok]
+        S = np.rint(vals * st.scale).astype(np.int64)
+        v = S - _pair_thresholds(st, fl, d, p, jj)
+        hit = v > 0
+        found.append((p[hit], jj[hit], S[hit], v[hit]))
+    # zero affinity: violated only against reviewers whose potential exceeds the node's
+    zf, zn = _prefix_pass(st, fl, d, live, node_min[live], cand_keys)
+    found += zf
+    evaluated += zn
+    st.timings["priced_pairs"] = st.timings.get("priced_pairs", 0.0) + evaluated
+    return _split_found(found, max_new_per_row)
+
+
+def _member(sorted_keys: IntArray, q: IntArray) -> BoolArray:
+    if len(sorted_keys) == 0:
+        return np.zeros(len(q), bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, q), len(sorted_keys) - 1)
+    return np.asarray(sorted_keys[pos] == q)
+
+
+def _split_found(
+    found: list[tuple[IntArray, IntArray, IntArray, IntArray]], max_new_per_row: int
+) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
+    z = np.zeros(0, np.int64)
+    if not found:
+        return z, z, z, z, z, z
+    pp = np.concatenate([x[0] for x in found])
+    rr = np.concatenate([x[1] for x in found])
+    ss = np.concatenate([x[2] for x in found])
+    vv = np.concatenate([x[3] for x in found])
+    # the most violated few per proposal enter the graph; the rest go to the pool
+    cap = np.int64(2**40 - 1)
+    order = np.argsort(pp * (cap + 1) + (cap - np.minimum(vv, cap)))
+    pp, rr, ss = pp[order], rr[order], ss[order]
+    rank = np.arange(len(pp)) - np.searchsorted(pp, pp)
+    keep = rank < max_new_per_row
+    pool = ~keep & (rank < 4 * max_new_per_row)
+    return pp[keep], rr[keep], ss[keep], pp[pool], rr[pool], ss[pool]
+
+
+def _pair_thresholds(st: _State, fl: _Flow, d: IntArray, p: IntArray, r: IntArray) -> IntArray:
+    """d(deepest existing node of p on r's group path) - d(r), for each pair."""
+    thr = d[p].copy()
+    for lvl, (lab, _cap, _fk, _fc) in enumerate(st.chain):
+        nlab = int(lab.max()) + 1
+        keys = fl.level_keys[lvl]
+        if len(keys) == 0:
+            continue
+        q = p * nlab + lab[r]
+        pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
+        thr = np.where(keys[pos] == q, d[fl.level_nodes[lvl][pos]], thr)
+    return np.asarray(thr - d[fl.rev0 + r], dtype=np.int64)
+
+
+def _violations(
+    st: _State, fl: _Flow, d: IntArray, rows: IntArray, cols: IntArray, cand_keys: IntArray
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """(p, r, s, violation) for non-candidate pairs rows x cols with negative reduced cost."""
+    R = st.nm.R
+    A = st.oracle.cols(rows, cols)
+    colpos = np.full(R, -1, np.int64)
+    colpos[cols] = np.arange(len(cols))
+    for keys in (st.banned, cand_keys):
+        lo_k = np.searchsorted(keys, rows * R)
+        cnt = np.searchsorted(keys, rows * R + R) - lo_k
+        if cnt.sum() == 0:
+            continue
+        ridx = np.repeat(np.arange(len(rows)), cnt)
+        sel = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt) + np.repeat(lo_k, cnt)
+        cpos = colpos[keys[sel] % R]
+        ok = cpos >= 0
+        A[ridx[ok], cpos[ok]] = -np.inf
+    # scaled affinity minus threshold; the exact integer test runs on the few survivors
+    thr = d[rows][:, None] - d[fl.rev0 + cols][None, :]
+    if st.chain:
+        thr = _pair_thresholds(
+            st, fl, d, np.repeat(rows, len(cols)), np.tile(cols, len(rows))
+        ).reshape(len(rows), len(cols))
+    ii, jj = np.nonzero(A * st.scale - thr > 0.25)
+    S = np.rint(A[ii, jj] * st.scale).astype(np.int64)
+    v = S - thr[ii, jj]
+    hit = v > 0
+    ii, jj, S, v = ii[hit], jj[hit], S[hit], v[hit]
+    return rows[ii], cols[jj].astype(np.int64), S, v.astype(np.int64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -711,11 +900,14 @@ def solve_assignment(
     P, R = st.nm.P, st.nm.R
     kmax = int(st.nm.k.max()) if P else 0
     c = candidates_per_proposal or max(1, 3 * kmax)
-    per_rev = int(st.lo.max()) + kmax if (R and st.lo.max() > 0) else 0
-    ep, er = _candidates(st, min(c, R), per_rev)
-    es = _scaled(st, st.oracle.pairs(ep, er)) if len(ep) else np.zeros(0, np.int64)
+    # each reviewer also keeps its best few proposals: spare reviewers then have edges, and
+    # the first candidate graph is usually feasible (pricing would get there, slower)
+    per_rev = (int(st.lo.max()) + 2 * kmax) if R and P else 0
+    ep, er, es, qp, qr, qs = _candidates(st, min(c, R), 2 * c, per_rev, problem.seed)
     st.timings["candidates"] = time.perf_counter() - t0
-    fl, d, rounds, ep, er, es = _flow_with_pricing(st, ep, er, es, problem.seed, max_pricing_rounds)
+    fl, d, rounds, ep, er, es = _flow_with_pricing(
+        st, ep, er, es, (qp, qr, qs), problem.seed, max_pricing_rounds
+    )
     art = fl.flows[fl.art_arc0 : fl.art_arc0 + P]
     art_r = fl.flows[fl.art_r0 : fl.art_r0 + R]
     certified = rounds < max_pricing_rounds
@@ -756,7 +948,7 @@ def solve_assignment(
     order = np.lexsort((rr, pp))
     pp, rr, rr_int = pp[order], rr[order], rr_int[order]
     aff = st.oracle.pairs(pp, rr_int) if len(pp) else np.zeros(0)
-    per_p = np.bincount(pp, weights=aff, minlength=P)
+    per_p = np.bincount(pp, weights=aff, minlength=P).astype(np.float64)
     timings = st.timings
     timings["total"] = time.perf_counter() - t0
     return AssignmentResult(
@@ -777,11 +969,20 @@ def solve_assignment(
 
 
 def _flow_with_pricing(
-    st: _State, ep: IntArray, er: IntArray, es: IntArray, seed: int, max_rounds: int
+    st: _State,
+    ep: IntArray,
+    er: IntArray,
+    es: IntArray,
+    pool: tuple[IntArray, IntArray, IntArray],
+    seed: int,
+    max_rounds: int,
 ) -> tuple[_Flow, IntArray, int, IntArray, IntArray, IntArray]:
+    """Solve, price the stored pool first (cheap), then the full affinity; repeat."""
     R = st.nm.R
-    rounds = 0
+    rounds = full_passes = 0
     tf = tp = tpr = 0.0
+    qp, qr, qs = pool
+    per_row = max(2, 2 * int(st.nm.k.max()) if st.nm.P else 2)
     while True:
         t = time.perf_counter()
         fl = _solve_flow(st, ep, er, es, seed)
@@ -790,17 +991,40 @@ def _flow_with_pricing(
         d = _potentials(fl)
         tp += time.perf_counter() - t
         t = time.perf_counter()
-        cand_keys = ep * R + er  # sorted: ep/er are kept in key order
-        np_, nr, ns = _price(st, fl, d, cand_keys, max_new_per_row=max(2, int(st.nm.k.max())))
+        np_ = np.zeros(0, np.int64)
+        nr, ns = np_, np_
+        if len(qp):
+            v = qs - _pair_thresholds(st, fl, d, qp, qr)
+            hit = np.flatnonzero(v > 0)
+            if len(hit):
+                # the most violated few per proposal (qp is sorted)
+                order = hit[np.lexsort((-v[hit], qp[hit]))]
+                take = order[
+                    (np.arange(len(order)) - np.searchsorted(qp[order], qp[order])) < per_row
+                ]
+                np_, nr, ns = qp[take], qr[take], qs[take]
+                rest = np.ones(len(qp), bool)
+                rest[take] = False
+                qp, qr, qs = qp[rest], qr[rest], qs[rest]
+        if len(np_) == 0:
+            full_passes += 1
+            cand_keys = ep * R + er  # sorted: ep/er are kept in key order
+            np_, nr, ns, xp, xr, xs = _price(st, fl, d, cand_keys, per_row)
+            if len(xp):  # refill the pool with the other violators
+                keys, idx = np.unique(np.concatenate([qp * R + qr, xp * R + xr]), return_index=True)
+                qs = np.concatenate([qs, xs])[idx]
+                qp, qr = keys // R, keys % R
         tpr += time.perf_counter() - t
         if len(np_) == 0 or rounds >= max_rounds:
             break
         rounds += 1
-        keys = np.concatenate([cand_keys, np_ * R + nr])
+        keys = np.concatenate([ep * R + er, np_ * R + nr])
         s_all = np.concatenate([es, ns])
         keys, idx = np.unique(keys, return_index=True)
         ep, er, es = keys // R, keys % R, s_all[idx]
-    st.timings.update({"flow": tf, "potentials": tp, "pricing": tpr})
+    st.timings.update(
+        {"flow": tf, "potentials": tp, "pricing": tpr, "full_pricing_passes": float(full_passes)}
+    )
     return fl, d, rounds, ep, er, es
 
 
@@ -945,7 +1169,7 @@ def _fair(
     P, R = st.nm.P, st.nm.R
     fs = _scaled(st, st.oracle.pairs(st.forced_p, st.forced_r)) if len(st.forced_p) else None
     forced_aff = np.bincount(st.forced_p, weights=fs, minlength=P) if fs is not None else None
-    base = np.zeros(P) if forced_aff is None else forced_aff
+    base = np.zeros(P) if forced_aff is None else forced_aff.astype(np.float64)
     # LP relaxation with column generation over the full affinity: a valid bound for the min
     rounds = 0
     cp, cr, cs = ep, er, es
