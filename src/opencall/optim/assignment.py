@@ -1051,6 +1051,11 @@ def _diagnose(pb: AssignmentProblem, st: _State) -> None:
     if (st.hi < 0).any():
         r = int(st.perm[np.flatnonzero(st.hi < 0)[0]])
         why.append(f"reviewer {r} has more forced pairs than max_load")
+    if not why and int(st.lo.sum()) > int(st.k.sum()):
+        why.append(
+            f"after forced pairs, minimum loads still need {int(st.lo.sum())} reviews "
+            f"but only {int(st.k.sum())} remain to assign"
+        )
     for lab, cap, fk, fc in st.chain:
         if (fc > cap).any():
             why.append(f"forced pairs exceed a diversity cap of {cap}")
@@ -1234,7 +1239,12 @@ def _fair(
     st.timings["fair_stage2_gap"] = float(getattr(r2, "mip_gap", 0.0) or 0.0)
     sel = x2 > 0
     achieved = float(np.min(np.bincount(cp[sel], weights=cs[sel], minlength=P) + base))
-    certified = lp_certified and achieved >= ub_int
+    # exact when the LP bound is reached, or when the MIP was solved to optimality over a
+    # candidate graph that holds every allowed pair (small instances)
+    whole = bool((st.bound_s == np.iinfo(np.int64).min).all()) and len(cp) >= len(ep)
+    certified = lp_certified and (achieved >= ub_int or (whole and r1.status == 0))
+    if whole and r1.status == 0:
+        ub_int = math.floor(achieved)
     return cp[sel], cr[sel], float(ub_int), achieved, certified, "fair-mip"
 
 
