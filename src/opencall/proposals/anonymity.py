@@ -275,7 +275,8 @@ def _citation_patterns(member: TeamIdentity) -> list[re.Pattern[str]]:
     fam = _seq(family)
     coauthor = r"[^\W\d_][\w'\-]*"
     others = rf"(?:\s+et\s+al\.?|(?:,\s*{coauthor})*,?\s+(?:and|&)\s+{coauthor})?"
-    year = r",?\s*\(?\s*(?:19|20)\d{2}[a-z]?(?![\d\w])\)?"
+    y = r"(?:19|20)\d{2}[a-z]?(?![\d\w])"
+    year = rf",?\s*(?:\(\s*{y}\)?|{y})"
     return [re.compile(rf"{_NB}{fam}{others}{year}")]
 
 
@@ -467,8 +468,18 @@ def scan_text(
         for m in rx.finditer(t.norm):
             add_norm("term", m)
 
-    unique = {(f.kind, f.start, f.end): f for f in found}
-    return sorted(unique.values(), key=lambda f: (f.start, f.end, f.kind))
+    # One finding per place: drop exact duplicates and findings of the same kind that
+    # lie inside a longer one ("Institute X" inside "Institute X, Sanya").
+    ordered = sorted(
+        {(f.kind, f.start, f.end): f for f in found}.values(),
+        key=lambda f: (f.start, -f.end, f.kind),
+    )
+    kept: list[Finding] = []
+    for f in ordered:
+        if any(k.kind == f.kind and k.start <= f.start and f.end <= k.end for k in kept):
+            continue
+        kept.append(f)
+    return sorted(kept, key=lambda f: (f.start, f.end, f.kind))
 
 
 def extract_pdf_text(data: bytes) -> str:
