@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
+from fastapi import APIRouter, FastAPI
 
 from opencall import jobs
-from opencall.calls.queries import list_calls
+from opencall.calls import views as call_views
 from opencall.db import make_engine, make_sessionmaker
+from opencall.outcomes import views as outcome_views
+from opencall.people import views as people_views
+from opencall.people.queries import user_for_session
+from opencall.proposals import views as proposal_views
 from opencall.settings import Settings
+from opencall.web import mail
+from opencall.web.pages import install
 
-WEB = Path(__file__).parent / "web"
+# Every HTML router, in one list (the authorisation test walks app.routes).
+ROUTERS: list[APIRouter] = [
+    people_views.router,
+    call_views.router,
+    proposal_views.router,
+    outcome_views.router,
+    # routers of later features
+]
 
 
 def build_registry(settings: Settings) -> jobs.JobRegistry:
     registry = jobs.JobRegistry()
+    registry.register("mail", mail.mail_handler(settings))
     return registry
 
 
@@ -32,14 +41,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = factory
     app.state.jobs = build_registry(settings)
-    templates = Jinja2Templates(directory=str(WEB / "templates"))
-    app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
-
-    @app.get("/", response_class=HTMLResponse)
-    def home(request: Request) -> HTMLResponse:
-        with factory() as s:
-            calls = list_calls(s)
-            return templates.TemplateResponse(request, "home.html", {"calls": calls})
+    install(app, settings, user_for_session)
+    for router in ROUTERS:
+        app.include_router(router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

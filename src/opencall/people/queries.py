@@ -40,3 +40,13 @@ def has_role(
         RoleGrant.user_id == user_id, RoleGrant.role.in_(roles), or_(*conds)
     )
     return session.scalar(stmt.limit(1)) is not None
+
+
+def user_for_session(session: Session, user_id: int, key: str) -> User | None:
+    """The signed-in user, or None when the account is gone, inactive or its password changed."""
+    from opencall.people.domain import session_key
+
+    user = session.get(User, user_id)
+    if user is None or not user.is_active or session_key(user.password_hash) != key:
+        return None
+    return user

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
@@ -9,9 +15,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
+from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.domain import LANGUAGES, institution_key, normalise_email
-from opencall.people.models import Country, Institution, RoleGrant, User
+from opencall.people.models import (
+    Country,
+    EmailToken,
+    Institution,
+    LoginAttempt,
+    RoleGrant,
+    User,
+)
 from opencall.reference.loader import countries as reference_countries
 
 _hasher = PasswordHasher()
@@ -133,8 +147,6 @@ def register_user(
         expertise=expertise,
     )
     if verified:
-        from opencall.db import utcnow
-
         user.email_verified_at = utcnow()
     session.add(user)
     session.flush()
@@ -182,3 +194,223 @@ def grant_role(
         data={"role": role, "provider_id": provider_id, "call_id": call_id},
     )
     return grant
+
+
+# ---------------------------------------------------------------- accounts and sign-in
+
+VERIFY_TTL = dt.timedelta(days=3)
+RESET_TTL = dt.timedelta(hours=1)
+MAX_PASSWORD = 200
+EXPERTISE_MAX = 5000
+
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_email_token(
+    session: Session,
+    purpose: str,
+    email: str,
+    *,
+    user_id: int | None,
+    ttl: dt.timedelta,
+    now: dt.datetime | None = None,
+) -> str:
+    """Store the hash of a fresh one-time token and return the token (for the e-mail)."""
+    now = now or utcnow()
+    raw = secrets.token_urlsafe(32)
+    session.add(
+        EmailToken(
+            purpose=purpose,
+            token_hash=_token_hash(raw),
+            user_id=user_id,
+            email=email,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    session.flush()
+    return raw
+
+
+def _valid_token(
+    session: Session, purpose: str, raw: str, now: dt.datetime | None = None
+) -> EmailToken:
+    now = now or utcnow()
+    tok = session.scalar(
+        select(EmailToken).where(
+            EmailToken.token_hash == _token_hash(raw or ""), EmailToken.purpose == purpose
+        )
+    )
+    if tok is None or tok.used_at is not None or tok.expires_at <= now:
+        raise DomainError(
+            "This link is invalid or has expired. Ask for a new one.", code="bad_token"
+        )
+    return tok
+
+
+def check_email_token(session: Session, purpose: str, raw: str) -> EmailToken:
+    """Raise DomainError unless the token is valid (used by the confirmation pages)."""
+    return _valid_token(session, purpose, raw)
+
+
+def start_registration(session: Session, **fields: Any) -> tuple[User, str]:
+    """Register an unverified account; returns the user and the verification token."""
+    user = register_user(session, **fields)
+    raw = issue_email_token(session, "verify", user.email, user_id=user.id, ttl=VERIFY_TTL)
+    return user, raw
+
+
+def verify_email(session: Session, raw: str, *, now: dt.datetime | None = None) -> User:
+    tok = _valid_token(session, "verify", raw, now)
+    user = session.get(User, tok.user_id) if tok.user_id is not None else None
+    if user is None:
+        raise DomainError(
+            "This link is invalid or has expired. Ask for a new one.", code="bad_token"
+        )
+    now = now or utcnow()
+    tok.used_at = now
+    if user.email_verified_at is None:
+        user.email_verified_at = now
+    session.flush()
+    auditlog.record(session, "user.verified", "user", user.id, actor_id=user.id)
+    return user
+
+
+def request_password_reset(session: Session, email: str) -> tuple[User, str] | None:
+    """A reset token for an active account, or None (the caller says the same either way)."""
+    user = session.scalar(select(User).where(User.email == normalise_email(email or "")))
+    if user is None or not user.is_active:
+        return None
+    raw = issue_email_token(session, "reset", user.email, user_id=user.id, ttl=RESET_TTL)
+    return user, raw
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise DomainError(
+            f"Password must have at least {MIN_PASSWORD} characters.", field="password"
+        )
+    if len(password) > MAX_PASSWORD:
+        raise DomainError(
+            f"Password is too long ({MAX_PASSWORD} characters at most).", field="password"
+        )
+
+
+def reset_password(
+    session: Session, raw: str, new_password: str, *, now: dt.datetime | None = None
+) -> User:
+    """Set a new password with a reset token; this also ends the account's other sessions."""
+    tok = _valid_token(session, "reset", raw, now)
+    _check_password(new_password)
+    user = session.get(User, tok.user_id) if tok.user_id is not None else None
+    if user is None:
+        raise DomainError(
+            "This link is invalid or has expired. Ask for a new one.", code="bad_token"
+        )
+    now = now or utcnow()
+    tok.used_at = now
+    user.password_hash = hash_password(new_password)
+    # the link proves the address, so an unverified account becomes verified
+    if user.email_verified_at is None:
+        user.email_verified_at = now
+    session.flush()
+    auditlog.record(session, "user.password_reset", "user", user.id, actor_id=user.id)
+    return user
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User | None
+    # "" (signed in) | "bad_credentials" | "throttled" | "unverified"
+    error: str = ""
+    retry_after_s: int = 0
+
+
+def authenticate(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    max_attempts: int,
+    window_s: int,
+    now: dt.datetime | None = None,
+) -> LoginResult:
+    """Check a password under the login throttle; records the attempt (caller commits).
+
+    At most ``max_attempts`` failures per address within ``window_s`` seconds;
+    while throttled even the right password is refused, so guessing gains nothing.
+    """
+    now = now or utcnow()
+    email = normalise_email(email or "")[:254]
+    since = now - dt.timedelta(seconds=window_s)
+    failures = list(
+        session.scalars(
+            select(LoginAttempt.at)
+            .where(LoginAttempt.email == email, LoginAttempt.ok.is_(False), LoginAttempt.at > since)
+            .order_by(LoginAttempt.at)
+        )
+    )
+    if len(failures) >= max_attempts:
+        oldest = failures[-max_attempts]
+        retry = int((oldest + dt.timedelta(seconds=window_s) - now).total_seconds()) + 1
+        return LoginResult(None, "throttled", max(retry, 1))
+    user = session.scalar(select(User).where(User.email == email))
+    ok = (
+        user is not None
+        and user.is_active
+        and len(password) <= MAX_PASSWORD
+        and verify_password(user.password_hash, password)
+    )
+    session.add(LoginAttempt(email=email, ok=bool(ok), at=now))
+    session.flush()
+    if not ok or user is None:
+        return LoginResult(None, "bad_credentials")
+    if user.email_verified_at is None:
+        return LoginResult(None, "unverified")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return LoginResult(user)
+
+
+def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
+    """Change name, institution, country, language and expertise (validated first)."""
+    name = " ".join(str(data.get("name", user.name) or "").split())
+    if not name:
+        raise DomainError("Your name is required.", field="name")
+    if len(name) > 200:
+        raise DomainError("Name is too long (200 characters at most).", field="name")
+    language = str(data.get("language", user.language) or "")
+    if language not in LANGUAGES:
+        raise DomainError(f"Language must be one of {', '.join(LANGUAGES)}.", field="language")
+    expertise = str(data.get("expertise", user.expertise) or "")
+    if len(expertise) > EXPERTISE_MAX:
+        raise DomainError(
+            f"The expertise statement is too long ({EXPERTISE_MAX} characters at most).",
+            field="expertise",
+        )
+    country = str(data.get("country_iso3") or "").strip().upper() or None
+    if country is not None and session.get(Country, country) is None:
+        raise DomainError(f"Unknown country code {country!r}.", field="country")
+    institution = " ".join(str(data.get("institution") or "").split())
+    if institution and not country:
+        raise DomainError("Country is required with an institution.", field="country")
+    if len(institution) > 300:
+        raise DomainError(
+            "Institution name is too long (300 characters at most).", field="institution"
+        )
+    inst = (
+        get_or_create_institution(session, institution, country)
+        if institution and country
+        else None
+    )
+    user.name = name
+    user.language = language
+    user.expertise = expertise
+    user.country_iso3 = country
+    user.institution_id = inst.id if inst else None
+    session.flush()
+    session.refresh(user)
+    auditlog.record(session, "user.updated", "user", user.id, actor_id=user.id)
+    return user

@@ -7,9 +7,14 @@ caller's unit of work commits. Every change is written to the audit log.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
+from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pypdf import PdfReader
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -23,7 +28,13 @@ from opencall.facilities.models import CapacityPool
 from opencall.people.models import Country, User
 from opencall.people.services import get_or_create_institution
 from opencall.proposals.domain import check_proposal_transition, content_hash, word_count
-from opencall.proposals.models import Proposal, ProposalRevision, Request, TeamMember
+from opencall.proposals.models import (
+    Attachment,
+    Proposal,
+    ProposalRevision,
+    Request,
+    TeamMember,
+)
 from opencall.proposals.schemas import (
     DETAILS,
     POOL_TYPE_FOR_KIND,
@@ -711,3 +722,154 @@ def close_call(
 
     transition_call(session, call, "closed", actor_id=actor_id, reason=reason, now=now)
     return close_call_proposals(session, call, actor_id=actor_id)
+
+
+# ---------------------------------------------------------------- attachments (PDF)
+
+PDF_MAGIC = b"%PDF-"
+
+
+def _clean_filename(name: str) -> str:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(c for c in base if c.isprintable() and c not in '"<>|:*?').strip() or "document"
+    if not base.lower().endswith(".pdf"):
+        base += ".pdf"
+    return base[-120:]
+
+
+def attachment_path(upload_dir: Path, attachment: Attachment) -> Path:
+    """Where the bytes lie: outside the web root, under their sha256."""
+    return Path(upload_dir) / attachment.storage_key
+
+
+def add_attachment(
+    session: Session,
+    proposal: Proposal,
+    data: bytes,
+    filename: str,
+    *,
+    upload_dir: Path,
+    max_bytes: int,
+    purpose: str = "scientific",
+    actor_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Attachment:
+    """Store a PDF for the proposal (replacing an earlier one of the same purpose).
+
+    The content is checked, not the name: it must start like a PDF and parse with
+    pypdf; its page count is stored and held to the call's limit. Bytes are
+    written once under their sha256, so a frozen revision's file never changes.
+    """
+    _require_editable(proposal, now)
+    if not data:
+        raise DomainError("The file is empty.", field="pdf")
+    if len(data) > max_bytes:
+        raise DomainError(
+            f"The file is too large ({len(data) / 1e6:.1f} MB; at most {max_bytes / 1e6:.1f} MB).",
+            field="pdf",
+        )
+    if not data.startswith(PDF_MAGIC):
+        raise DomainError("This file is not a PDF.", field="pdf")
+    try:
+        reader = PdfReader(BytesIO(data))
+        if reader.is_encrypted:
+            raise DomainError("Password-protected PDFs cannot be accepted.", field="pdf")
+        pages = len(reader.pages)
+    except DomainError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any parser failure means an unreadable file
+        raise DomainError("This PDF cannot be read; it may be damaged.", field="pdf") from exc
+    if pages < 1:
+        raise DomainError("This PDF cannot be read; it may be damaged.", field="pdf")
+    form = call_form(proposal.call.form)
+    if pages > form.max_pdf_pages:
+        raise DomainError(
+            f"The PDF has {pages} pages; this call allows at most {form.max_pdf_pages}.",
+            field="pdf",
+        )
+    digest = hashlib.sha256(data).hexdigest()
+    key = f"{digest[:2]}/{digest}.pdf"
+    path = Path(upload_dir) / key
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    for old in [a for a in proposal.attachments if a.purpose == purpose]:
+        session.delete(old)
+    att = Attachment(
+        proposal_id=proposal.id,
+        purpose=purpose,
+        filename=_clean_filename(filename),
+        content_type="application/pdf",
+        size=len(data),
+        pages=pages,
+        sha256=digest,
+        storage_key=key,
+        uploaded_by=actor_id,
+    )
+    session.add(att)
+    _touch(proposal, None)
+    session.flush()
+    session.refresh(proposal)
+    auditlog.record(
+        session,
+        "attachment.added",
+        "proposal",
+        proposal.id,
+        actor_id=actor_id,
+        call_id=proposal.call_id,
+        data={"sha256": digest, "pages": pages, "size": len(data)},
+    )
+    return att
+
+
+def remove_attachment(
+    session: Session,
+    proposal: Proposal,
+    attachment: Attachment,
+    *,
+    actor_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    """Remove the row; the file stays (a submitted revision may point at it)."""
+    _require_editable(proposal, now)
+    if attachment.proposal_id != proposal.id:
+        raise DomainError("Not an attachment of this proposal.", code="not_found")
+    session.delete(attachment)
+    _touch(proposal, None)
+    session.flush()
+    session.refresh(proposal)
+    auditlog.record(
+        session,
+        "attachment.removed",
+        "proposal",
+        proposal.id,
+        actor_id=actor_id,
+        call_id=proposal.call_id,
+        data={"sha256": attachment.sha256},
+    )
+
+
+# ---------------------------------------------------------------- reads for the applicant's pages
+
+
+def member_proposals(session: Session, user_id: int) -> list[Proposal]:
+    """Proposals where the user is an accepted team member, latest first."""
+    stmt = (
+        select(Proposal)
+        .join(TeamMember, TeamMember.proposal_id == Proposal.id)
+        .where(TeamMember.user_id == user_id, TeamMember.status == "accepted")
+        .order_by(Proposal.updated_at.desc(), Proposal.id.desc())
+    )
+    return list(session.scalars(stmt).unique())
+
+
+def open_invitations(session: Session, email: str) -> list[TeamMember]:
+    """Invitations waiting for an answer from this address."""
+    stmt = (
+        select(TeamMember)
+        .where(TeamMember.email == email, TeamMember.status == "invited")
+        .order_by(TeamMember.id)
+    )
+    return list(session.scalars(stmt))

@@ -1,0 +1,54 @@
+"""Who may see and manage calls: one function per question."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from opencall.calls.domain import is_open_at
+from opencall.calls.models import Call
+from opencall.people.models import User
+from opencall.people.queries import has_role
+
+STAFF_ROLES = ("provider_admin", "call_manager", "chair")
+PUBLIC_STATES = (
+    "open",
+    "closed",
+    "review",
+    "ranking",
+    "allocation",
+    "scheduling",
+    "published",
+    "archived",
+)
+RESULTS_STATES = ("published", "archived")
+
+
+def may_manage_call(session: Session, user: User | None, call: Call) -> bool:
+    """Staff of the call's provider (or of this call), or a site administrator."""
+    if user is None:
+        return False
+    if user.is_site_admin:
+        return True
+    return has_role(session, user.id, STAFF_ROLES, provider_id=call.provider_id, call_id=call.id)
+
+
+def may_see_call(session: Session, user: User | None, call: Call) -> bool:
+    """Anyone sees a call once it is no longer a draft; drafts only its staff."""
+    return call.status in PUBLIC_STATES or may_manage_call(session, user, call)
+
+
+def may_apply_to_call(user: User | None, call: Call, now: dt.datetime) -> bool:
+    """May this person start a proposal in this call now?"""
+    return (
+        user is not None
+        and user.is_active
+        and user.email_verified_at is not None
+        and is_open_at(call.status, call.opens_at, call.closes_at, now)
+    )
+
+
+def results_are_public(call: Call) -> bool:
+    """Awarded programmes and outcome figures are public once the call is published."""
+    return call.status in RESULTS_STATES

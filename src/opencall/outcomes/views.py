@@ -1,0 +1,207 @@
+"""Public results of a call (awarded programmes, who applied and who was
+awarded by country group) and the applicant's own outcome page."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from opencall.allocation.models import Award, Decision
+from opencall.calls import policies as call_policies
+from opencall.calls.views import UNITS, visible_call
+from opencall.facilities.models import CapacityPool
+from opencall.outcomes.domain import TOTAL, suppress_small_cells
+from opencall.people.models import Country
+from opencall.proposals import policies as proposal_policies
+from opencall.proposals.models import Proposal, TeamMember
+from opencall.proposals.views import proposal_for
+from opencall.reviews.models import Review, ReviewAssignment
+from opencall.scheduling.models import ScheduleEntry
+from opencall.web.i18n import N_, country_name
+from opencall.web.pages import Page, get_page
+
+router = APIRouter()
+
+MIN_CELL = 5
+APPLIED_STATES = ("submitted", "under_review", "accepted", "rejected")
+INCOME = {
+    "low": N_("Low income"),
+    "lower-middle": N_("Lower-middle income"),
+    "upper-middle": N_("Upper-middle income"),
+    "high": N_("High income"),
+    "": N_("Not classified"),
+}
+REGIONS = {
+    "Africa": N_("Africa"),
+    "Americas": N_("Americas"),
+    "Asia": N_("Asia"),
+    "Europe": N_("Europe"),
+    "Oceania": N_("Oceania"),
+    "": N_("Not classified"),
+}
+OUTCOMES = {
+    "awarded": N_("awarded"),
+    "accepted": N_("awarded"),
+    "partial": N_("partly awarded"),
+    "waitlisted": N_("waiting list"),
+    "rejected": N_("not awarded"),
+    "not_awarded": N_("not awarded"),
+}
+COLUMNS = {"applied": N_("Applied"), "awarded": N_("Awarded")}
+
+
+def _results_call(page: Page, slug: str) -> Any:
+    call = visible_call(page, slug)
+    return call
+
+
+@router.get("/calls/{slug}/awarded", response_class=HTMLResponse)
+def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = _results_call(page, slug)
+    rows: list[dict[str, Any]] = []
+    if call_policies.results_are_public(call):
+        decisions = {
+            d.proposal_id: d
+            for d in page.db.scalars(select(Decision).where(Decision.call_id == call.id))
+        }
+        totals: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for award, pool in page.db.execute(
+            select(Award, CapacityPool)
+            .join(CapacityPool, CapacityPool.id == Award.pool_id)
+            .where(Award.call_id == call.id)
+        ):
+            totals[award.proposal_id][pool.unit] += award.amount
+        proposals = {
+            p.id: p for p in page.db.scalars(select(Proposal).where(Proposal.id.in_(list(totals))))
+        }
+        for pid, amounts in totals.items():
+            p = proposals[pid]
+            pi = next((m for m in p.members if m.role == "pi"), None)
+            country = page.db.get(Country, pi.country_iso3) if pi and pi.country_iso3 else None
+            d = decisions.get(pid)
+            rows.append(
+                {
+                    "code": p.code,
+                    "title": p.title,
+                    "country": country_name(page.lang, country.iso2, country.name)
+                    if country
+                    else "",
+                    "amount": ", ".join(
+                        f"{v:g} {page._(UNITS.get(u, u))}" for u, v in sorted(amounts.items())
+                    ),
+                    "priority": d.priority if d else "",
+                }
+            )
+        rows.sort(key=lambda r: (r["priority"] or "~", r["code"]))
+    return page.render(
+        "outcomes/awarded.html",
+        {"call": call, "rows": rows, "public": call_policies.results_are_public(call)},
+    )
+
+
+def _tables(page: Page, call_id: int) -> dict[str, Any]:
+    """PIs of submitted proposals and of awarded ones, by income group and by region."""
+    applied = list(
+        page.db.execute(
+            select(
+                Proposal.id,
+                TeamMember.user_id,
+                TeamMember.email,
+                Country.income_group,
+                Country.un_region,
+            )
+            .join(TeamMember, (TeamMember.proposal_id == Proposal.id) & (TeamMember.role == "pi"))
+            .join(Country, Country.iso3 == TeamMember.country_iso3, isouter=True)
+            .where(Proposal.call_id == call_id, Proposal.status.in_(APPLIED_STATES))
+        )
+    )
+    awarded_ids = set(page.db.scalars(select(Award.proposal_id).where(Award.call_id == call_id)))
+    out: dict[str, Any] = {}
+    for key, names in (("income", INCOME), ("region", REGIONS)):
+        people: dict[str, dict[str, set[str]]] = {
+            g: {"applied": set(), "awarded": set()} for g in names if g
+        }
+        for pid, uid, email, income, region in applied:
+            g = (income if key == "income" else region) or ""
+            cell = people.setdefault(g, {"applied": set(), "awarded": set()})
+            who = str(uid or email)
+            cell["applied"].add(who)
+            if pid in awarded_ids:
+                cell["awarded"].add(who)
+        counts = {g: {c: len(v) for c, v in cols.items()} for g, cols in people.items()}
+        table = suppress_small_cells(counts, MIN_CELL)
+        out[key] = {
+            "rows": [(g, page._(names.get(g, g))) for g in table.rows] + [(TOTAL, page._("Total"))],
+            "columns": [(c, page._(COLUMNS[c])) for c in table.columns]
+            + [(TOTAL, page._("Total"))],
+            "table": table,
+        }
+    return out
+
+
+@router.get("/calls/{slug}/figures", response_class=HTMLResponse)
+def figures(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = _results_call(page, slug)
+    public = call_policies.results_are_public(call)
+    return page.render(
+        "outcomes/figures.html",
+        {
+            "call": call,
+            "public": public,
+            "tables": _tables(page, call.id) if public else {},
+            "min_cell": MIN_CELL,
+        },
+    )
+
+
+@router.get("/proposals/{proposal_id}/outcome", response_class=HTMLResponse)
+def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = proposal_for(page, proposal_id)
+    if not proposal_policies.may_see_outcome(page.user, proposal):
+        page.not_found()
+    decision = page.db.scalar(select(Decision).where(Decision.proposal_id == proposal.id))
+    awards = list(
+        page.db.execute(
+            select(Award, CapacityPool)
+            .join(CapacityPool, CapacityPool.id == Award.pool_id)
+            .where(Award.proposal_id == proposal.id)
+            .order_by(Award.id)
+        )
+    )
+    schedule = list(
+        page.db.scalars(
+            select(ScheduleEntry)
+            .where(ScheduleEntry.proposal_id == proposal.id)
+            .order_by(ScheduleEntry.start, ScheduleEntry.id)
+        )
+    )
+    feedback = [
+        c
+        for c in page.db.scalars(
+            select(Review.comments_to_applicants)
+            .join(ReviewAssignment, ReviewAssignment.id == Review.assignment_id)
+            .where(ReviewAssignment.proposal_id == proposal.id, Review.submitted_at.is_not(None))
+            .order_by(Review.id)
+        )
+        if c and c.strip()
+    ]
+    return page.render(
+        "outcomes/outcome.html",
+        {
+            "p": proposal,
+            "decision": decision,
+            "outcome_label": (
+                page._(OUTCOMES[decision.outcome])
+                if decision and decision.outcome in OUTCOMES
+                else (decision.outcome if decision else "")
+            ),
+            "awards": awards,
+            "schedule": schedule,
+            "feedback": feedback,
+            "unit_label": lambda u: page._(UNITS[u]) if u in UNITS else u,
+        },
+    )

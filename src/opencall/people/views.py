@@ -1,0 +1,305 @@
+"""Account pages: register, verify, sign in and out, password reset, account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from opencall.errors import DomainError
+from opencall.people import queries, services
+from opencall.people.domain import session_key
+from opencall.people.models import User
+from opencall.web import security
+from opencall.web.i18n import N_, country_name
+from opencall.web.mail import queue_mail
+from opencall.web.pages import Page, get_page, render_mail, safe_next
+
+router = APIRouter()
+
+FIELDS_MAX = {"name": 200, "email": 254, "institution": 300, "password": 200}
+MSG_PASSWORDS_DIFFER = N_("The two passwords differ.")
+MSG_TOO_LONG = N_("Too long (%(max)s characters at most).")
+MSG_REQUIRED = N_("This field is required.")
+MSG_BAD_LOGIN = N_("Wrong e-mail address or password.")
+MSG_UNVERIFIED = N_("Please verify your e-mail address first: open the link we sent you.")
+MSG_THROTTLED = N_("Too many failed attempts. Try again in %(minutes)s minutes.")
+
+
+def country_options(page: Page) -> list[tuple[str, str]]:
+    opts = [(c.iso3, country_name(page.lang, c.iso2, c.name)) for c in queries.countries(page.db)]
+    return sorted(opts, key=lambda o: o[1])
+
+
+def _lengths(page: Page, names: tuple[str, ...]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for name in names:
+        limit = FIELDS_MAX.get(name)
+        if limit and len(page.form.get(name, "")) > limit:
+            errors[name] = page._(MSG_TOO_LONG, max=limit)
+    return errors
+
+
+def _send_verification(page: Page, user: User, raw: str) -> None:
+    link = f"{page.settings.base_url.rstrip('/')}/verify/{raw}"
+    body = render_mail(
+        page.request, "people/mail_verify.txt", user.language, {"name": user.name, "link": link}
+    )
+    from opencall.web.i18n import Translator
+
+    subject = Translator(user.language)("Verify your e-mail address for OpenCall")
+    queue_mail(page.db, user.email, subject, body)
+
+
+@router.get("/register", response_class=HTMLResponse)
+def register_form(page: Page = Depends(get_page)) -> Response:
+    if page.user is not None:
+        return page.redirect("/dashboard")
+    return page.render(
+        "people/register.html", {"form": {}, "errors": {}, "countries": country_options(page)}
+    )
+
+
+@router.post("/register", response_class=HTMLResponse)
+def register(page: Page = Depends(get_page)) -> Response:
+    f = page.form
+    errors = _lengths(page, ("name", "email", "institution", "password"))
+    for name in ("name", "email", "password"):
+        if not f.get(name, "").strip():
+            errors.setdefault(name, page._(MSG_REQUIRED))
+    if not errors and f.get("password") != f.get("password2"):
+        errors["password2"] = page._(MSG_PASSWORDS_DIFFER)
+    if not errors:
+        try:
+            user, raw = services.start_registration(
+                page.db,
+                email=f.get("email", ""),
+                name=f.get("name", ""),
+                password=f.get("password", ""),
+                institution=f.get("institution", "").strip() or None,
+                country_iso3=f.get("country_iso3", "").strip() or None,
+                language=f.get("language", page.lang),
+            )
+            _send_verification(page, user, raw)
+            page.commit()
+            return page.redirect("/login", "registered")
+        except DomainError as exc:
+            page.db.rollback()
+            errors[exc.field or "form"] = page.t.message(exc.message)
+    return page.render(
+        "people/register.html",
+        {"form": f, "errors": errors, "countries": country_options(page)},
+        status=400,
+    )
+
+
+@router.get("/verify/{token}", response_class=HTMLResponse)
+def verify_form(token: str, page: Page = Depends(get_page)) -> Response:
+    error = None
+    try:
+        services.check_email_token(page.db, "verify", token)
+    except DomainError as exc:
+        error = page.t.message(exc.message)
+    return page.render(
+        "people/confirm.html",
+        {
+            "heading": page._("Verify your e-mail address"),
+            "button": page._("Confirm my e-mail address"),
+            "action": f"/verify/{token}",
+            "error": error,
+        },
+        status=404 if error else 200,
+    )
+
+
+@router.post("/verify/{token}", response_class=HTMLResponse)
+def verify(token: str, page: Page = Depends(get_page)) -> Response:
+    try:
+        services.verify_email(page.db, token)
+    except DomainError as exc:
+        page.db.rollback()
+        return page.render(
+            "people/confirm.html",
+            {
+                "heading": page._("Verify your e-mail address"),
+                "error": page.t.message(exc.message),
+                "action": "",
+                "button": "",
+            },
+            status=404,
+        )
+    page.commit()
+    return page.redirect("/login", "verified")
+
+
+def _login_page(
+    page: Page, form: dict[str, Any], errors: dict[str, str], status: int = 200
+) -> Response:
+    return page.render(
+        "people/login.html",
+        {"form": form, "errors": errors, "next": safe_next(form.get("next"), "")},
+        status=status,
+    )
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(page: Page = Depends(get_page)) -> Response:
+    nxt = page.request.query_params.get("next", "")
+    return _login_page(page, {"next": nxt}, {})
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(page: Page = Depends(get_page)) -> Response:
+    f = page.form
+    email = f.get("email", "")[:254]
+    result = services.authenticate(
+        page.db,
+        email,
+        f.get("password", ""),
+        max_attempts=page.settings.login_throttle_attempts,
+        window_s=page.settings.login_throttle_window_s,
+    )
+    page.commit()  # the attempt is recorded whatever the outcome
+    if result.user is None:
+        if result.error == "throttled":
+            msg = page._(MSG_THROTTLED, minutes=max(1, -(-result.retry_after_s // 60)))
+            status = 429
+        elif result.error == "unverified":
+            msg, status = page._(MSG_UNVERIFIED), 403
+        else:
+            msg, status = page._(MSG_BAD_LOGIN), 400
+        return _login_page(
+            page, {"email": email, "next": f.get("next", "")}, {"password": msg}, status
+        )
+    user = result.user
+    security.start_session(page.request, user.id, session_key(user.password_hash))
+    carry = {k[len("carry.") :]: v for k, v in f.items() if k.startswith("carry.")}
+    target = f.get("carry_to")
+    if carry and target:
+        page.user = user
+        page.request.state.user = user
+        return page.render(
+            "resume.html", {"mode": "resend", "carry": carry, "target": safe_next(target)}
+        )
+    return page.redirect(safe_next(f.get("next")), "signed_in")
+
+
+@router.post("/logout")
+def logout(page: Page = Depends(get_page)) -> Response:
+    security.end_session(page.request)
+    return RedirectResponse("/?m=signed_out", status_code=303)
+
+
+@router.get("/password/forgot", response_class=HTMLResponse)
+def forgot_form(page: Page = Depends(get_page)) -> Response:
+    return page.render("people/forgot.html", {"form": {}, "errors": {}})
+
+
+@router.post("/password/forgot", response_class=HTMLResponse)
+def forgot(page: Page = Depends(get_page)) -> Response:
+    email = page.form.get("email", "").strip()
+    if not email or len(email) > 254:
+        msg = page._(MSG_REQUIRED) if not email else page._(MSG_TOO_LONG, max=254)
+        return page.render(
+            "people/forgot.html",
+            {"form": {"email": email[:254]}, "errors": {"email": msg}},
+            status=400,
+        )
+    found = services.request_password_reset(page.db, email)
+    if found is not None:
+        user, raw = found
+        link = f"{page.settings.base_url.rstrip('/')}/password/reset/{raw}"
+        body = render_mail(
+            page.request, "people/mail_reset.txt", user.language, {"name": user.name, "link": link}
+        )
+        from opencall.web.i18n import Translator
+
+        queue_mail(
+            page.db, user.email, Translator(user.language)("Choose a new OpenCall password"), body
+        )
+    page.commit()
+    return page.redirect("/login", "reset_sent")
+
+
+@router.get("/password/reset/{token}", response_class=HTMLResponse)
+def reset_form(token: str, page: Page = Depends(get_page)) -> Response:
+    bad = None
+    try:
+        services.check_email_token(page.db, "reset", token)
+    except DomainError as exc:
+        bad = page.t.message(exc.message)
+    return page.render(
+        "people/reset.html",
+        {"errors": {}, "bad_token": bad, "action": f"/password/reset/{token}"},
+        status=404 if bad else 200,
+    )
+
+
+@router.post("/password/reset/{token}", response_class=HTMLResponse)
+def reset(token: str, page: Page = Depends(get_page)) -> Response:
+    f = page.form
+    errors: dict[str, str] = {}
+    if f.get("password", "") != f.get("password2", ""):
+        errors["password2"] = page._(MSG_PASSWORDS_DIFFER)
+    else:
+        try:
+            services.reset_password(page.db, token, f.get("password", ""))
+            security.end_session(page.request)
+            page.commit()
+            return page.redirect("/login", "password_changed")
+        except DomainError as exc:
+            page.db.rollback()
+            if exc.code == "bad_token":
+                return page.render(
+                    "people/reset.html",
+                    {"errors": {}, "bad_token": page.t.message(exc.message), "action": ""},
+                    status=404,
+                )
+            errors[exc.field or "password"] = page.t.message(exc.message)
+    return page.render(
+        "people/reset.html",
+        {"errors": errors, "bad_token": None, "action": f"/password/reset/{token}"},
+        status=400,
+    )
+
+
+def _account_form(user: User) -> dict[str, str]:
+    return {
+        "name": user.name,
+        "institution": user.institution.name if user.institution else "",
+        "country_iso3": user.country_iso3 or "",
+        "language": user.language,
+        "expertise": user.expertise,
+    }
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_form(page: Page = Depends(get_page)) -> Response:
+    user = page.require_user()
+    return page.render(
+        "people/account.html",
+        {"form": _account_form(user), "errors": {}, "countries": country_options(page)},
+    )
+
+
+@router.post("/account", response_class=HTMLResponse)
+def account(page: Page = Depends(get_page)) -> Response:
+    user = page.require_user()
+    f = page.form
+    errors = _lengths(page, ("name", "institution"))
+    if not errors:
+        try:
+            services.update_account(page.db, user, dict(f))
+            page.commit()
+            response = page.redirect("/account", "saved")
+            security.set_language_cookie(page.request, response, user.language)
+            return response
+        except DomainError as exc:
+            page.db.rollback()
+            errors[exc.field or "form"] = page.t.message(exc.message)
+    return page.render(
+        "people/account.html",
+        {"form": f, "errors": errors, "countries": country_options(page)},
+        status=400,
+    )

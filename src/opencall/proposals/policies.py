@@ -1,0 +1,89 @@
+"""Who may see and change a proposal: one function per question.
+
+Every proposal route asks one of these; a "no" is answered 404 (not 403) by
+the routes so that whether a proposal exists does not leak.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from opencall.calls.policies import may_manage_call
+from opencall.people.models import User
+from opencall.proposals.models import Attachment, Proposal, TeamMember
+
+EDITABLE = ("draft", "submitted")
+
+
+def membership(proposal: Proposal, user: User | None) -> TeamMember | None:
+    """The user's accepted place on the team, if any."""
+    if user is None:
+        return None
+    for m in proposal.members:
+        if m.status == "accepted" and m.user_id == user.id:
+            return m
+    return None
+
+
+def pending_invitation(proposal: Proposal, user: User | None) -> TeamMember | None:
+    if user is None or user.email_verified_at is None:
+        return None
+    for m in proposal.members:
+        if m.status == "invited" and m.email == user.email:
+            return m
+    return None
+
+
+def may_see_proposal(user: User | None, proposal: Proposal) -> bool:
+    """The applicant's pages (editor, preview, outcome): accepted team members only."""
+    return membership(proposal, user) is not None
+
+
+def may_edit_proposal(user: User | None, proposal: Proposal) -> bool:
+    """Text, requests and attachments: PI and accepted co-investigators, while editable.
+    (The call's deadline is enforced by the services, with a message.)"""
+    return membership(proposal, user) is not None and proposal.status in EDITABLE
+
+
+def is_pi(user: User | None, proposal: Proposal) -> bool:
+    m = membership(proposal, user)
+    return m is not None and m.role == "pi"
+
+
+def may_manage_team(user: User | None, proposal: Proposal) -> bool:
+    return is_pi(user, proposal) and proposal.status in EDITABLE
+
+
+def may_submit_proposal(user: User | None, proposal: Proposal) -> bool:
+    return is_pi(user, proposal) and proposal.status in EDITABLE
+
+
+def may_withdraw_proposal(user: User | None, proposal: Proposal) -> bool:
+    return is_pi(user, proposal) and proposal.status in EDITABLE
+
+
+def may_respond_to_invitation(user: User | None, member: TeamMember) -> bool:
+    return (
+        user is not None
+        and user.email_verified_at is not None
+        and member.status == "invited"
+        and member.email == user.email
+    )
+
+
+def may_see_invitation(user: User | None, member: TeamMember) -> bool:
+    """The invitee (to answer) and the team (to follow it)."""
+    return may_respond_to_invitation(user, member) or may_see_proposal(user, member.proposal)
+
+
+def may_download_attachment(session: Session, user: User | None, attachment: Attachment) -> bool:
+    """The team, and the staff of the call's provider (reviewers get theirs via reviews)."""
+    proposal = attachment.proposal
+    return may_see_proposal(user, proposal) or may_manage_call(session, user, proposal.call)
+
+
+def may_see_outcome(user: User | None, proposal: Proposal) -> bool:
+    """The decision, award, schedule and feedback: the team, once decisions are released."""
+    call = proposal.call
+    released = call.decisions_released_at is not None or call.status in ("published", "archived")
+    return released and may_see_proposal(user, proposal)

@@ -1,0 +1,811 @@
+"""The applicant's pages: dashboard, proposal editor, team, requests, PDF,
+preview, submit and withdraw, invitations.
+
+Thin routes over ``proposals.services``; every route asks ``proposals.policies``
+and answers 404 when the answer is no. Saving is explicit and safe to repeat:
+the text form carries ``Proposal.version``; a stale save shows the visitor's
+text back with a message and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from pydantic import BaseModel, ValidationError
+
+from opencall.calls import policies as call_policies
+from opencall.calls.models import Call
+from opencall.calls.queries import call_by_slug
+from opencall.calls.schemas import call_form
+from opencall.calls.views import ANONYMITY, UNITS
+from opencall.calls.views import STATUS as CALL_STATUS
+from opencall.errors import DomainError
+from opencall.people.views import country_options
+from opencall.proposals import policies, services
+from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
+from opencall.proposals.schemas import POOL_TYPE_FOR_KIND, DiveSite, FastTarget
+from opencall.web.i18n import N_, Translator
+from opencall.web.mail import queue_mail
+from opencall.web.pages import Page, get_page, render_mail
+
+router = APIRouter()
+
+STATUS = {
+    "draft": N_("draft"),
+    "submitted": N_("submitted"),
+    "withdrawn": N_("withdrawn"),
+    "under_review": N_("under review"),
+    "accepted": N_("accepted"),
+    "rejected": N_("not accepted"),
+}
+MEMBER_STATUS = {"invited": N_("invited"), "accepted": N_("accepted"), "declined": N_("declined")}
+ROLES = {"pi": N_("Principal investigator"), "coi": N_("Co-investigator")}
+KINDS = {
+    "fast": N_("Telescope time"),
+    "berth": N_("Berths on the cruise"),
+    "dive": N_("Submersible dives"),
+    "sample": N_("Sample loan"),
+    "seat": N_("Course seats"),
+    "package": N_("Demonstration packages"),
+}
+MSG_REQUIRED = N_("This field is required.")
+MSG_TOO_LONG = N_("Too long (%(max)s characters at most).")
+MSG_NUMBER = N_("Enter a number.")
+MSG_WHOLE = N_("Enter a whole number.")
+MSG_MIN = N_("Must be at least %(limit)s.")
+MSG_ABOVE = N_("Must be more than %(limit)s.")
+MSG_MAX = N_("Must be at most %(limit)s.")
+MSG_BELOW = N_("Must be less than %(limit)s.")
+MSG_INVALID = N_("This value is not valid.")
+MSG_NO_ROWS = N_("Add at least one line.")
+MSG_NO_FILE = N_("Choose a PDF file.")
+MSG_CANNOT_EDIT = N_("This proposal can no longer be changed.")
+MSG_STALE = N_(
+    "This proposal was changed elsewhere since you opened it; your text is kept below — "
+    "review the latest version and save again."
+)
+TEXT_LIMITS = {"title": 300, "keywords": 300, "abstract": 20000, "science_case": 200000}
+
+
+@dataclass(frozen=True)
+class Col:
+    name: str
+    label: str
+    kind: str = "text"  # text | number | check | select
+
+
+# What each request kind asks for: scalar fields, then an optional table of rows.
+SCALARS: dict[str, list[Col]] = {
+    "fast": [
+        Col("receiver", N_("Receiver"), "select"),
+        Col("mode", N_("Observing mode"), "select"),
+    ],
+    "berth": [Col("berths", N_("Berths"), "number"), Col("purpose", N_("Purpose"))],
+    "dive": [],
+    "sample": [
+        Col("sample_type", N_("Sample type"), "select"),
+        Col("mass_mg", N_("Mass (mg)"), "number"),
+        Col("techniques", N_("Techniques")),
+        Col("destructive", N_("Destructive analysis"), "check"),
+    ],
+    "seat": [
+        Col("technology", N_("Technology"), "select"),
+        Col("seats", N_("Seats"), "number"),
+        Col("site.place", N_("Place where it will be used")),
+        Col("site.country_iso3", N_("Country"), "select"),
+        Col("site.mean_temp_c", N_("Mean temperature (°C)"), "number"),
+        Col("site.annual_rain_mm", N_("Annual rainfall (mm)"), "number"),
+        Col("site.altitude_m", N_("Altitude (m)"), "number"),
+        Col("site.water_temp_c", N_("Water temperature (°C), for aquaculture"), "number"),
+    ],
+}
+SCALARS["package"] = [
+    Col("technology", N_("Technology"), "select"),
+    Col("packages", N_("Packages"), "number"),
+    *SCALARS["seat"][2:],
+]
+ROWS: dict[str, tuple[str, type[BaseModel], list[Col]]] = {
+    "fast": (
+        "targets",
+        FastTarget,
+        [
+            Col("name", N_("Target")),
+            Col("ra_deg", N_("RA (h:m:s or degrees)")),
+            Col("dec_deg", N_("Dec (d:m:s or degrees)")),
+            Col("hours", N_("Hours"), "number"),
+        ],
+    ),
+    "dive": (
+        "sites",
+        DiveSite,
+        [
+            Col("name", N_("Site")),
+            Col("lat", N_("Latitude (°)"), "number"),
+            Col("lon", N_("Longitude (°)"), "number"),
+            Col("depth_m", N_("Depth (m)"), "number"),
+        ],
+    ),
+}
+BLANK_ROWS = 3
+
+
+def _labels(page: Page) -> dict[str, Any]:
+    return {
+        "status_label": lambda s: page._(STATUS[s]) if s in STATUS else s,
+        "call_status_label": lambda s: page._(CALL_STATUS[s]) if s in CALL_STATUS else s,
+        "member_status_label": lambda s: page._(MEMBER_STATUS[s]) if s in MEMBER_STATUS else s,
+        "role_label": lambda r: page._(ROLES[r]) if r in ROLES else r,
+        "kind_label": lambda k: page._(KINDS[k]) if k in KINDS else k,
+        "unit_label": lambda u: page._(UNITS[u]) if u in UNITS else u,
+    }
+
+
+# ---------------------------------------------------------------- access
+
+
+def proposal_for(page: Page, proposal_id: int) -> Proposal:
+    """The proposal if this person may see it; otherwise 404 (existence does not leak)."""
+    page.require_user()
+    proposal = page.db.get(Proposal, proposal_id)
+    if proposal is None or not policies.may_see_proposal(page.user, proposal):
+        page.not_found()
+    return proposal
+
+
+def editable_for(page: Page, proposal_id: int) -> Proposal:
+    proposal = proposal_for(page, proposal_id)
+    if not policies.may_edit_proposal(page.user, proposal):
+        page.not_found()
+    return proposal
+
+
+# ---------------------------------------------------------------- error messages
+
+
+def field_message(page: Page, err: Any) -> str:
+    """One pydantic error in the visitor's language (our own words, not pydantic's)."""
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind in ("missing", "string_too_short", "too_short"):
+        return page._(MSG_REQUIRED)
+    if kind == "string_too_long":
+        return page._(MSG_TOO_LONG, max=ctx.get("max_length", ""))
+    if kind in ("float_parsing", "float_type"):
+        return page._(MSG_NUMBER)
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return page._(MSG_WHOLE)
+    if kind == "greater_than_equal":
+        return page._(MSG_MIN, limit=ctx.get("ge"))
+    if kind == "greater_than":
+        return page._(MSG_ABOVE, limit=ctx.get("gt"))
+    if kind == "less_than_equal":
+        return page._(MSG_MAX, limit=ctx.get("le"))
+    if kind == "less_than":
+        return page._(MSG_BELOW, limit=ctx.get("lt"))
+    if kind == "value_error":
+        return page.t.message(str(err.get("msg", "")).removeprefix("Value error, "))
+    return page._(MSG_INVALID)
+
+
+def domain_field(field: str | None, row_map: list[int], rows_name: str | None) -> str:
+    """A service's field path (details.targets.2.dec_deg) as a form field name."""
+    if not field:
+        return "form"
+    path = field.removeprefix("details.")
+    parts = path.split(".")
+    if rows_name and len(parts) >= 3 and parts[0] == rows_name and parts[1].isdigit():
+        i = int(parts[1])
+        original = row_map[i] if i < len(row_map) else i
+        return f"{rows_name}-{original}-{parts[2]}"
+    return path
+
+
+# ---------------------------------------------------------------- request forms
+
+
+def request_values(req: Request) -> dict[str, str]:
+    """A saved request as form values."""
+    values: dict[str, str] = {"pool_id": str(req.pool_id or "")}
+    for col in SCALARS.get(req.kind, []):
+        v: Any = req.details
+        for part in col.name.split("."):
+            v = v.get(part) if isinstance(v, dict) else None
+        if col.kind == "check":
+            values[col.name] = "on" if v else ""
+        else:
+            values[col.name] = "" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
+    if req.kind in ROWS:
+        rows_name, _model, cols = ROWS[req.kind]
+        for i, row in enumerate(req.details.get(rows_name, [])):
+            for col in cols:
+                v = row.get(col.name)
+                values[f"{rows_name}-{i}-{col.name}"] = (
+                    f"{v:g}" if isinstance(v, float) else str(v if v is not None else "")
+                )
+    return values
+
+
+def row_count(kind: str, values: dict[str, str]) -> int:
+    if kind not in ROWS:
+        return 0
+    rows_name = ROWS[kind][0]
+    used = [
+        int(k.split("-")[1])
+        for k in values
+        if k.startswith(rows_name + "-") and k.split("-")[1].isdigit() and values[k].strip()
+    ]
+    return (max(used) + 1 if used else 0) + BLANK_ROWS
+
+
+@dataclass
+class Parsed:
+    details: dict[str, Any]
+    pool_id: int | None
+    errors: dict[str, str]
+    row_map: list[int]
+
+
+def parse_request_form(page: Page, call: Call, kind: str, form: dict[str, str]) -> Parsed:
+    """Form values to request details, judging every line on its own so that
+    each error is shown beside its field."""
+    errors: dict[str, str] = {}
+    details: dict[str, Any] = {}
+    for col in SCALARS.get(kind, []):
+        raw = form.get(col.name, "").strip()
+        if col.kind == "check":
+            value: Any = raw in ("on", "1", "true")
+        elif raw == "":
+            continue
+        else:
+            value = raw
+        if len(raw) > 300:
+            errors[col.name] = page._(MSG_TOO_LONG, max=300)
+            continue
+        target = details
+        parts = col.name.split(".")
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = value
+    row_map: list[int] = []
+    if kind in ROWS:
+        rows_name, model, cols = ROWS[kind]
+        rows = []
+        n = min(int(form.get("rows", "0") or 0) if form.get("rows", "0").isdigit() else 0, 500)
+        n = max(n, row_count(kind, form))
+        for i in range(n):
+            raw_row = {c.name: form.get(f"{rows_name}-{i}-{c.name}", "").strip() for c in cols}
+            if not any(raw_row.values()):
+                continue
+            too_long = [c.name for c in cols if len(raw_row[c.name]) > 100]
+            for name in too_long:
+                errors[f"{rows_name}-{i}-{name}"] = page._(MSG_TOO_LONG, max=100)
+            if too_long:
+                continue
+            try:
+                model.model_validate({k: v for k, v in raw_row.items() if v != ""})
+            except ValidationError as exc:
+                for err in exc.errors():
+                    col_name = str(err["loc"][0]) if err["loc"] else cols[0].name
+                    errors.setdefault(f"{rows_name}-{i}-{col_name}", field_message(page, err))
+            rows.append({k: v for k, v in raw_row.items() if v != ""})
+            row_map.append(i)
+        if not rows:
+            errors.setdefault(f"{rows_name}-0-{cols[0].name}", page._(MSG_NO_ROWS))
+        details[rows_name] = rows
+    pool_id: int | None = None
+    if kind != "fast":
+        raw_pool = form.get("pool_id", "")
+        if not raw_pool.isdigit():
+            errors["pool_id"] = page._(MSG_REQUIRED)
+        else:
+            pool_id = int(raw_pool)
+    if not errors:
+        from opencall.proposals.schemas import DETAILS
+
+        try:
+            DETAILS[kind].model_validate(details)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = [str(p) for p in err["loc"]]
+                name = ".".join(loc)
+                if kind in ROWS and loc and loc[0] == ROWS[kind][0] and len(loc) >= 3:
+                    name = f"{loc[0]}-{row_map[int(loc[1])]}-{loc[2]}"
+                errors.setdefault(name or "form", field_message(page, err))
+    return Parsed(details, pool_id, errors, row_map)
+
+
+def request_form_spec(page: Page, call: Call, kind: str) -> dict[str, Any]:
+    """Choices for the selects of a request form."""
+    form = call_form(call.form)
+    pools = [
+        (
+            str(cp.pool_id),
+            f"{cp.pool.name} ({cp.amount:g} {page._(UNITS.get(cp.pool.unit, cp.pool.unit))})",
+        )
+        for cp in call.pools
+        if cp.pool.pool_type == POOL_TYPE_FOR_KIND[kind]
+    ]
+    sample_types = (
+        sorted(
+            {
+                str(cp.pool.attributes.get("sample_type"))
+                for cp in call.pools
+                if cp.pool.pool_type == "sample_mass"
+            }
+        )
+        or form.sample_types
+    )
+    technologies = (
+        sorted(
+            {
+                str(cp.pool.attributes.get("technology"))
+                for cp in call.pools
+                if cp.pool.attributes.get("technology")
+            }
+        )
+        or form.technologies
+    )
+    choices: dict[str, list[tuple[str, str]]] = {
+        "receiver": [(r, r) for r in form.receivers],
+        "mode": [(m, m) for m in form.modes],
+        "sample_type": [(s, s) for s in sample_types],
+        "technology": [(t, t) for t in technologies],
+        "site.country_iso3": country_options(page),
+    }
+    rows = ROWS.get(kind)
+    return {
+        "kind": kind,
+        "scalars": SCALARS.get(kind, []),
+        "rows_name": rows[0] if rows else None,
+        "cols": rows[2] if rows else [],
+        "pools": pools,
+        "choices": choices,
+    }
+
+
+# ---------------------------------------------------------------- the editor page
+
+
+def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> Response:
+    call = proposal.call
+    kinds = services.KIND_FOR_FACILITY.get(call.facility.kind, ())
+    forms = []
+    for req in proposal.requests:
+        values = extra.get("req_values") if extra.get("req_id") == req.id else None
+        values = values or request_values(req)
+        forms.append(
+            {
+                "req": req,
+                "values": values,
+                "errors": extra.get("req_errors", {}) if extra.get("req_id") == req.id else {},
+                "n_rows": row_count(req.kind, values),
+                **request_form_spec(page, call, req.kind),
+            }
+        )
+    new_forms = []
+    for kind in kinds:
+        values = extra.get("req_values") if extra.get("new_kind") == kind else None
+        values = values or {}
+        new_forms.append(
+            {
+                "values": values,
+                "errors": extra.get("req_errors", {}) if extra.get("new_kind") == kind else {},
+                "n_rows": max(row_count(kind, values), BLANK_ROWS + 2),
+                **request_form_spec(page, call, kind),
+            }
+        )
+    text = extra.get("text") or {
+        "title": proposal.title,
+        "abstract": proposal.abstract,
+        "science_case": proposal.science_case,
+        "keywords": proposal.keywords,
+        "version": str(proposal.version),
+    }
+    problems = [page.t.message(m) for _f, m in services.submission_problems(proposal)]
+    ctx = {
+        "p": proposal,
+        "call": call,
+        "cform": call_form(call.form),
+        "text": text,
+        "text_errors": extra.get("text_errors", {}),
+        "invite": extra.get("invite", {}),
+        "invite_errors": extra.get("invite_errors", {}),
+        "req_forms": forms,
+        "new_forms": new_forms,
+        "upload_error": extra.get("upload_error"),
+        "error": extra.get("error"),
+        "problems": problems,
+        "countries": country_options(page),
+        "can_edit": policies.may_edit_proposal(page.user, proposal),
+        "can_team": policies.may_manage_team(page.user, proposal),
+        "can_submit": policies.may_submit_proposal(page.user, proposal),
+        "can_withdraw": policies.may_withdraw_proposal(page.user, proposal),
+        "outcome": policies.may_see_outcome(page.user, proposal),
+        "scripts": ["/static/htmx.min.js"],
+        **_labels(page),
+    }
+    return page.render("proposals/editor.html", ctx, status=status)
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(page: Page = Depends(get_page)) -> Response:
+    user = page.require_user()
+    proposals = services.member_proposals(page.db, user.id)
+    invitations = services.open_invitations(page.db, user.email) if user.email_verified_at else []
+    return page.render(
+        "proposals/dashboard.html",
+        {
+            "proposals": proposals,
+            "invitations": invitations,
+            "outcome": lambda p: policies.may_see_outcome(user, p),
+            **_labels(page),
+        },
+    )
+
+
+def _visible_open_call(page: Page, slug: str) -> Call:
+    call = call_by_slug(page.db, slug)
+    if call is None or not call_policies.may_see_call(page.db, page.user, call):
+        page.not_found()
+    return call
+
+
+@router.get("/calls/{slug}/apply", response_class=HTMLResponse)
+def new_proposal_form(slug: str, page: Page = Depends(get_page)) -> Response:
+    page.require_user()
+    call = _visible_open_call(page, slug)
+    return page.render("proposals/new.html", {"call": call, "form": {}, "errors": {}})
+
+
+@router.post("/calls/{slug}/apply", response_class=HTMLResponse)
+def new_proposal(slug: str, page: Page = Depends(get_page)) -> Response:
+    user = page.require_user()
+    call = _visible_open_call(page, slug)
+    title = page.form.get("title", "")
+    errors: dict[str, str] = {}
+    if len(title) > TEXT_LIMITS["title"]:
+        errors["title"] = page._(MSG_TOO_LONG, max=TEXT_LIMITS["title"])
+    else:
+        try:
+            proposal = services.create_proposal(page.db, call, user, title=title)
+            page.commit()
+            return page.redirect(f"/proposals/{proposal.id}", "created")
+        except DomainError as exc:
+            page.db.rollback()
+            errors[exc.field if exc.field in ("title",) else "form"] = page.t.message(exc.message)
+    return page.render(
+        "proposals/new.html", {"call": call, "form": {"title": title}, "errors": errors}, status=400
+    )
+
+
+@router.get("/proposals/{proposal_id}", response_class=HTMLResponse)
+def edit_form(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    return editor(page, proposal_for(page, proposal_id))
+
+
+@router.post("/proposals/{proposal_id}", response_class=HTMLResponse)
+def save_text(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = editable_for(page, proposal_id)
+    f = page.form
+    text = {k: f.get(k, "") for k in ("title", "abstract", "science_case", "keywords", "version")}
+    errors: dict[str, str] = {}
+    for name, limit in TEXT_LIMITS.items():
+        if len(text[name]) > limit:
+            errors[name] = page._(MSG_TOO_LONG, max=limit)
+    version = int(text["version"]) if text["version"].isdigit() else None
+    if not errors:
+        try:
+            services.update_proposal(
+                page.db,
+                proposal,
+                {k: text[k] for k in ("title", "abstract", "science_case", "keywords")},
+                actor_id=page.user.id,
+                expected_version=version,
+            )
+            page.commit()
+            return page.redirect(f"/proposals/{proposal.id}", "saved")
+        except DomainError as exc:
+            page.db.rollback()
+            if exc.code == "stale":
+                errors["form"] = page._(MSG_STALE)
+                text["version"] = str(proposal.version)
+            else:
+                errors[exc.field or "form"] = page.t.message(exc.message)
+    return editor(page, proposal, 409 if "form" in errors else 400, text=text, text_errors=errors)
+
+
+@router.post("/proposals/{proposal_id}/team", response_class=HTMLResponse)
+def invite(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = proposal_for(page, proposal_id)
+    if not policies.may_manage_team(page.user, proposal):
+        page.not_found()
+    f = page.form
+    data = {k: f.get(k, "").strip() for k in ("email", "name", "institution", "country_iso3")}
+    errors: dict[str, str] = {}
+    for k, limit in (("email", 254), ("name", 200), ("institution", 300), ("country_iso3", 3)):
+        if not data[k]:
+            errors[k] = page._(MSG_REQUIRED)
+        elif len(data[k]) > limit:
+            errors[k] = page._(MSG_TOO_LONG, max=limit)
+    if not errors:
+        try:
+            member = services.invite_member(page.db, proposal, data, actor_id=page.user.id)
+            _mail_invitation(page, proposal, member)
+            page.commit()
+            return page.redirect(f"/proposals/{proposal.id}#team", "invited")
+        except DomainError as exc:
+            page.db.rollback()
+            errors[exc.field if exc.field in data else "form"] = page.t.message(exc.message)
+    return editor(page, proposal, 400, invite=data, invite_errors=errors)
+
+
+def _mail_invitation(page: Page, proposal: Proposal, member: TeamMember) -> None:
+    from opencall.people.queries import user_by_email
+
+    invitee = user_by_email(page.db, member.email)
+    lang = invitee.language if invitee else page.lang
+    link = f"{page.settings.base_url.rstrip('/')}/invitations/{member.id}"
+    body = render_mail(
+        page.request,
+        "proposals/mail_invitation.txt",
+        lang,
+        {
+            "name": member.name,
+            "inviter": page.user.name,
+            "title": proposal.title,
+            "call": proposal.call.title,
+            "link": link,
+            "register": f"{page.settings.base_url.rstrip('/')}/register",
+        },
+    )
+    subject = Translator(lang)("You are invited to join a proposal on OpenCall")
+    queue_mail(page.db, member.email, subject, body)
+
+
+@router.post("/proposals/{proposal_id}/team/{member_id}/remove", response_class=HTMLResponse)
+def remove_member(proposal_id: int, member_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = proposal_for(page, proposal_id)
+    member = page.db.get(TeamMember, member_id)
+    if (
+        not policies.may_manage_team(page.user, proposal)
+        or member is None
+        or member.proposal_id != proposal.id
+    ):
+        page.not_found()
+    try:
+        services.remove_member(page.db, proposal, member, actor_id=page.user.id)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return editor(page, proposal, 400, error=page.t.message(exc.message))
+    return page.redirect(f"/proposals/{proposal.id}#team", "removed")
+
+
+def _save_request(page: Page, proposal: Proposal, kind: str, req: Request | None) -> Response:
+    values = dict(page.form)
+    if req is not None:
+        values["pool_id"] = str(req.pool_id or "")  # a saved request keeps its pool
+    parsed = parse_request_form(page, proposal.call, kind, values)
+    errors = parsed.errors
+    if not errors:
+        try:
+            if req is None:
+                services.add_request(
+                    page.db,
+                    proposal,
+                    kind,
+                    parsed.details,
+                    pool_id=parsed.pool_id,
+                    actor_id=page.user.id,
+                )
+            else:
+                services.update_request(
+                    page.db, proposal, req, parsed.details, actor_id=page.user.id
+                )
+            page.commit()
+            return page.redirect(f"/proposals/{proposal.id}#requests", "request_saved")
+        except DomainError as exc:
+            page.db.rollback()
+            rows_name = ROWS[kind][0] if kind in ROWS else None
+            errors[domain_field(exc.field, parsed.row_map, rows_name)] = page.t.message(exc.message)
+    extra: dict[str, Any] = {"req_values": values, "req_errors": errors}
+    if req is None:
+        extra["new_kind"] = kind
+    else:
+        extra["req_id"] = req.id
+    return editor(page, proposal, 400, **extra)
+
+
+@router.post("/proposals/{proposal_id}/requests", response_class=HTMLResponse)
+def add_request(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = editable_for(page, proposal_id)
+    kind = page.form.get("kind", "")
+    if kind not in services.KIND_FOR_FACILITY.get(proposal.call.facility.kind, ()):
+        return editor(page, proposal, 400, error=page._(MSG_INVALID))
+    return _save_request(page, proposal, kind, None)
+
+
+def _request_of(page: Page, proposal: Proposal, request_id: int) -> Request:
+    req = page.db.get(Request, request_id)
+    if req is None or req.proposal_id != proposal.id:
+        page.not_found()
+    return req
+
+
+@router.post("/proposals/{proposal_id}/requests/{request_id}", response_class=HTMLResponse)
+def update_request(proposal_id: int, request_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = editable_for(page, proposal_id)
+    req = _request_of(page, proposal, request_id)
+    return _save_request(page, proposal, req.kind, req)
+
+
+@router.post("/proposals/{proposal_id}/requests/{request_id}/remove", response_class=HTMLResponse)
+def remove_request(proposal_id: int, request_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = editable_for(page, proposal_id)
+    req = _request_of(page, proposal, request_id)
+    try:
+        services.remove_request(page.db, proposal, req, actor_id=page.user.id)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return editor(page, proposal, 400, error=page.t.message(exc.message))
+    return page.redirect(f"/proposals/{proposal.id}#requests", "removed")
+
+
+@router.post("/proposals/{proposal_id}/attachments", response_class=HTMLResponse)
+async def upload(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    # async so that the upload is read without a thread; the work after it is small
+    proposal = editable_for(page, proposal_id)
+    upload_file = page.files.get("pdf")
+    if upload_file is None:
+        return editor(page, proposal, 400, upload_error=page._(MSG_NO_FILE))
+    limit = page.settings.max_upload_bytes
+    data = await upload_file.read(limit + 1)
+    try:
+        services.add_attachment(
+            page.db,
+            proposal,
+            data,
+            upload_file.filename or "document.pdf",
+            upload_dir=page.settings.upload_dir,
+            max_bytes=limit,
+            actor_id=page.user.id,
+        )
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return editor(page, proposal, 400, upload_error=page.t.message(exc.message))
+    return page.redirect(f"/proposals/{proposal.id}#attachments", "uploaded")
+
+
+def _attachment_of(page: Page, proposal_id: int, attachment_id: int) -> Attachment:
+    page.require_user()
+    att = page.db.get(Attachment, attachment_id)
+    if (
+        att is None
+        or att.proposal_id != proposal_id
+        or not policies.may_download_attachment(page.db, page.user, att)
+    ):
+        page.not_found()
+    return att
+
+
+@router.get("/proposals/{proposal_id}/attachments/{attachment_id}")
+def download(proposal_id: int, attachment_id: int, page: Page = Depends(get_page)) -> Response:
+    att = _attachment_of(page, proposal_id, attachment_id)
+    path = services.attachment_path(page.settings.upload_dir, att)
+    if not path.is_file():
+        page.not_found()
+    return FileResponse(
+        path,
+        media_type="application/pdf",
+        filename=att.filename,
+        content_disposition_type="attachment",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+    )
+
+
+@router.post("/proposals/{proposal_id}/attachments/{attachment_id}/remove")
+def remove_attachment(
+    proposal_id: int, attachment_id: int, page: Page = Depends(get_page)
+) -> Response:
+    proposal = editable_for(page, proposal_id)
+    att = _attachment_of(page, proposal_id, attachment_id)
+    try:
+        services.remove_attachment(page.db, proposal, att, actor_id=page.user.id)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return editor(page, proposal, 400, upload_error=page.t.message(exc.message))
+    return page.redirect(f"/proposals/{proposal.id}#attachments", "removed")
+
+
+def reviewer_view(proposal: Proposal) -> dict[str, Any]:
+    """What reviewers will see: the frozen content, with the team removed in a
+    dual-anonymous call (no names, institutions, countries or e-mails)."""
+    content = services.snapshot(proposal)
+    if proposal.call.anonymity == "dual":
+        content["team"] = []
+    for t in content["team"]:
+        t.pop("email", None)
+        t.pop("institution_id", None)
+    return content
+
+
+@router.get("/proposals/{proposal_id}/preview", response_class=HTMLResponse)
+def preview(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = proposal_for(page, proposal_id)
+    return page.render(
+        "proposals/preview.html",
+        {
+            "p": proposal,
+            "content": reviewer_view(proposal),
+            "anonymous": proposal.call.anonymity == "dual",
+            "anonymity": page._(ANONYMITY.get(proposal.call.anonymity, ANONYMITY["dual"])),
+            **_labels(page),
+        },
+    )
+
+
+@router.post("/proposals/{proposal_id}/submit", response_class=HTMLResponse)
+def submit(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = proposal_for(page, proposal_id)
+    if not policies.may_submit_proposal(page.user, proposal):
+        page.not_found()
+    if services.submission_problems(proposal):
+        return editor(page, proposal, 400)
+    try:
+        services.submit(page.db, proposal, actor_id=page.user.id)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return editor(page, proposal, 400, error=page.t.message(exc.message))
+    return page.redirect("/dashboard", "submitted")
+
+
+@router.post("/proposals/{proposal_id}/withdraw", response_class=HTMLResponse)
+def withdraw(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = proposal_for(page, proposal_id)
+    if not policies.may_withdraw_proposal(page.user, proposal):
+        page.not_found()
+    try:
+        services.withdraw(page.db, proposal, actor_id=page.user.id)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return editor(page, proposal, 400, error=page.t.message(exc.message))
+    return page.redirect("/dashboard", "withdrawn")
+
+
+def _invitation(page: Page, member_id: int) -> TeamMember:
+    page.require_user()
+    member = page.db.get(TeamMember, member_id)
+    if member is None or not policies.may_respond_to_invitation(page.user, member):
+        page.not_found()
+    return member
+
+
+@router.get("/invitations/{member_id}", response_class=HTMLResponse)
+def invitation(member_id: int, page: Page = Depends(get_page)) -> Response:
+    member = _invitation(page, member_id)
+    pi = next((m for m in member.proposal.members if m.role == "pi"), None)
+    return page.render("proposals/invitation.html", {"m": member, "pi": pi, "error": None})
+
+
+@router.post("/invitations/{member_id}", response_class=HTMLResponse)
+def answer_invitation(member_id: int, page: Page = Depends(get_page)) -> Response:
+    member = _invitation(page, member_id)
+    action = page.form.get("action", "")
+    if action not in ("accept", "decline"):
+        pi = next((m for m in member.proposal.members if m.role == "pi"), None)
+        return page.render(
+            "proposals/invitation.html", {"m": member, "pi": pi, "error": page._(MSG_INVALID)}, 400
+        )
+    services.respond_to_invitation(page.db, member, page.user, accept=action == "accept")
+    page.commit()
+    if action == "accept":
+        return page.redirect(f"/proposals/{member.proposal_id}", "accepted")
+    return page.redirect("/dashboard", "declined")

@@ -1,0 +1,146 @@
+"""Languages: Babel catalogues, negotiation and translation of service messages.
+
+Catalogues live in ``web/locale/<lang>/LC_MESSAGES/messages.po``. They are
+compiled in memory with Babel when first used (no build step, and a ``.mo`` can
+never be stale); ``pybabel extract -F src/opencall/web/babel.cfg`` refreshes the
+template. English is the source language, so ``en`` has no catalogue.
+"""
+
+from __future__ import annotations
+
+import gettext
+import re
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGES: dict[str, str] = {"en": "English", "zh": "中文", "fr": "Français", "es": "Español"}
+HTML_LANG = {"en": "en", "zh": "zh-Hans", "fr": "fr", "es": "es"}
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+    """Mark a string for extraction; it is translated where it is shown."""
+    return message
+
+
+@lru_cache(maxsize=8)
+def translations(lang: str) -> gettext.NullTranslations:
+    po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+    if lang == "en" or not po.exists():
+        return gettext.NullTranslations()
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    buf = BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]|%\((\w+)\)\.\d+f")
+
+
+@lru_cache(maxsize=8)
+def _templates(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Message templates with placeholders, as regular expressions, for
+    translating messages that services composed in English (``DomainError``)."""
+    po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+    if lang == "en" or not po.exists():
+        return ()
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    out = []
+    for msg in catalog:
+        if not msg.id or not isinstance(msg.id, str) or "%(" not in msg.id:
+            continue
+        pattern = ""
+        pos = 0
+        for m in _PLACEHOLDER.finditer(msg.id):
+            pattern += re.escape(msg.id[pos : m.start()])
+            pattern += f"(?P<{m.group(1) or m.group(2)}>.+?)"
+            pos = m.end()
+        pattern += re.escape(msg.id[pos:])
+        out.append((re.compile(pattern + r"\Z", re.S), msg.id))
+    # longest templates first so that the most specific one wins
+    out.sort(key=lambda t: -len(t[1]))
+    return tuple(out)
+
+
+class Translator:
+    """gettext for one language, with ``%(name)s`` formatting."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang if lang in LANGUAGES else "en"
+        self._t = translations(self.lang)
+
+    def gettext(self, message: str, **params: Any) -> str:
+        text = self._t.gettext(message)
+        return text % params if params else text
+
+    __call__ = gettext
+
+    def ngettext(self, singular: str, plural: str, n: int, **params: Any) -> str:
+        text = self._t.ngettext(singular, plural, n)
+        return text % {"num": n, **params}
+
+    def message(self, text: str) -> str:
+        """Translate a message composed elsewhere in English (a service's
+        ``DomainError``): exact match first, then a catalogued template with
+        placeholders; a ``field.path: message`` prefix is kept as it is."""
+        if self.lang == "en" or not text:
+            return text
+        exact = self._t.gettext(text)
+        if exact != text:
+            return exact
+        for pattern, msgid in _templates(self.lang):
+            m = pattern.match(text)
+            if m:
+                params = {k: self.message(v) for k, v in m.groupdict().items()}
+                return self._t.gettext(msgid) % params
+        prefix, sep, rest = text.partition(": ")
+        if sep and rest and " " not in prefix:
+            return f"{prefix}: {self.message(rest)}"
+        return text
+
+
+def negotiate(accept_language: str | None) -> str | None:
+    """The best supported language from an Accept-Language header (q-values honoured)."""
+    if not accept_language:
+        return None
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate(accept_language.split(",")):
+        piece = part.strip()
+        if not piece:
+            continue
+        tag, _, params = piece.partition(";")
+        q = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                q = float(params[2:])
+            except ValueError:
+                q = 0.0
+        ranked.append((-q, i, tag.strip().lower()))
+    for neg_q, _i, tag in sorted(ranked):
+        if neg_q >= 0:
+            continue
+        primary = tag.split("-")[0]
+        if primary in LANGUAGES:
+            return primary
+    return None
+
+
+@lru_cache(maxsize=8)
+def _territories(lang: str) -> dict[str, str]:
+    from babel import Locale
+
+    return dict(Locale.parse({"zh": "zh_Hans"}.get(lang, lang)).territories)
+
+
+def country_name(lang: str, iso2: str, fallback: str) -> str:
+    """The country's name in the reader's language (Babel/CLDR), else the reference name."""
+    return _territories(lang).get(iso2, fallback) if iso2 else fallback

@@ -1,0 +1,63 @@
+"""Outgoing mail: queued as a 'mail' job in the caller's transaction, sent
+after commit by the job runner (inline right after the request when
+``settings.inline_jobs``, else by ``opencall worker``).
+
+Backends (``settings.mail_backend``): ``console`` prints, ``file`` writes one
+``.eml`` file per message into ``settings.mail_dir`` (development and the
+browser tests), ``smtp`` sends through ``settings.smtp_host:smtp_port``.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import sys
+import uuid
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from sqlalchemy.orm import Session
+
+from opencall import jobs
+from opencall.settings import Settings
+
+
+def queue_mail(session: Session, to: str, subject: str, body: str) -> jobs.Job:
+    """Enqueue one message in the caller's unit of work (sent only if it commits)."""
+    return jobs.enqueue(session, "mail", {"to": to, "subject": subject, "body": body})
+
+
+def build_message(settings: Settings, to: str, subject: str, body: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = settings.mail_from
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = make_msgid(domain="opencall")
+    msg.set_content(body, charset="utf-8")
+    return msg
+
+
+def send(settings: Settings, msg: EmailMessage) -> None:
+    backend = settings.mail_backend
+    if backend == "console":
+        sys.stdout.write(msg.as_string() + "\n")
+    elif backend == "file":
+        settings.mail_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{formatdate(usegmt=True)[5:25].replace(' ', '-').replace(':', '')}-{uuid.uuid4().hex[:12]}.eml"
+        (settings.mail_dir / name).write_bytes(msg.as_bytes())
+    elif backend == "smtp":
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
+            smtp.send_message(msg)
+    else:
+        raise RuntimeError(f"unknown mail backend {backend!r} (console, file or smtp)")
+
+
+def mail_handler(settings: Settings) -> jobs.Handler:
+    """The job handler for 'mail' jobs (registered in ``app.build_registry``)."""
+
+    def handle(_session: Session, job: jobs.Job, _progress: Callable[[int, str], None]) -> None:
+        p = job.payload
+        send(settings, build_message(settings, str(p["to"]), str(p["subject"]), str(p["body"])))
+
+    return handle

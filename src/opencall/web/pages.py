@@ -1,0 +1,416 @@
+"""The page context every HTML route receives, rendering, and the
+app-wide plumbing (middleware, exception handlers) installed by :func:`install`.
+
+A route depends on :func:`get_page`; it gets one database session (its unit of
+work: the route calls ``page.commit()``), the current user (loaded through the
+loader app.py injects, so this package imports no feature), the language, the
+posted form (already CSRF-checked) and ``render``/``redirect`` helpers.
+
+Expired session or stale form during a POST: nothing typed is lost. The posted
+text fields come back in a page (``resume.html``) as hidden fields with a fresh
+CSRF token: when the visitor is still signed in they press one button to send
+them again; when the session expired, the same page asks for the password and
+the login route then shows the resume page. Data stays in the visitor's browser,
+never stored on the server (files cannot be carried and must be chosen again).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import jinja2
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from opencall import jobs
+from opencall.errors import DomainError
+from opencall.settings import Settings
+from opencall.web import security
+from opencall.web.i18n import HTML_LANG, LANGUAGES, N_, Translator, negotiate
+
+WEB = Path(__file__).parent
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+UserLoader = Callable[[Session, int, str], Any | None]
+
+# Notices shown after a redirect (?m=code); codes, not text, travel in the URL.
+NOTICES = {
+    "saved": N_("Saved."),
+    "created": N_("Your proposal was created. Fill in the sections below and save."),
+    "submitted": N_(
+        "Your proposal was submitted. You can still edit and resubmit until the deadline."
+    ),
+    "withdrawn": N_("Your proposal was withdrawn."),
+    "registered": N_("Account created. We sent you an e-mail with a link to verify your address."),
+    "verified": N_("Your e-mail address is verified. You can now sign in."),
+    "signed_in": N_("You are signed in."),
+    "signed_out": N_("You are signed out."),
+    "reset_sent": N_(
+        "If an account exists for this address, we sent it a link to choose a new password."
+    ),
+    "password_changed": N_("Your password was changed. Please sign in."),
+    "invited": N_("Invitation sent."),
+    "accepted": N_("You joined the team."),
+    "declined": N_("You declined the invitation."),
+    "uploaded": N_("The PDF was uploaded."),
+    "removed": N_("Removed."),
+    "request_saved": N_("The request was saved."),
+}
+
+
+class LoginRequired(Exception):
+    pass
+
+
+class CsrfFailed(Exception):
+    def __init__(self, form: dict[str, str]) -> None:
+        super().__init__("stale or missing CSRF token")
+        self.form = form
+
+
+@dataclass
+class Page:
+    request: Request
+    db: Session
+    user: Any  # the signed-in account, or None
+    lang: str
+    t: Translator
+    form: dict[str, str] = field(default_factory=dict)
+    files: dict[str, UploadFile] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        settings: Settings = self.request.app.state.settings
+        return settings
+
+    def _(self, message: str, **params: Any) -> str:
+        return self.t.gettext(message, **params)
+
+    def require_user(self) -> Any:
+        if self.user is None:
+            raise LoginRequired()
+        return self.user
+
+    def not_found(self) -> NoReturn:
+        raise HTTPException(status_code=404)
+
+    def commit(self) -> None:
+        """Commit this request's unit of work, then run queued jobs inline if configured."""
+        self.db.commit()
+        if self.settings.inline_jobs:
+            jobs.run_pending(self.request.app.state.sessions, self.request.app.state.jobs)
+
+    def render(
+        self, template: str, ctx: dict[str, Any] | None = None, status: int = 200
+    ) -> HTMLResponse:
+        return render(self.request, template, ctx or {}, status=status, page=self)
+
+    def redirect(self, url: str, notice: str | None = None) -> RedirectResponse:
+        if notice:
+            base, hash_, fragment = url.partition("#")
+            url = base + ("&" if "?" in base else "?") + f"m={notice}" + hash_ + fragment
+        return RedirectResponse(url, status_code=303)
+
+
+def choose_language(request: Request, user: Any | None) -> str:
+    """Explicit choice (cookie) > the account's language > Accept-Language > default."""
+    cookie = request.cookies.get(security.LANG_COOKIE)
+    if cookie in LANGUAGES:
+        return str(cookie)
+    if user is not None and getattr(user, "language", None) in LANGUAGES:
+        return str(user.language)
+    negotiated = negotiate(request.headers.get("accept-language"))
+    if negotiated:
+        return negotiated
+    settings: Settings = request.app.state.settings
+    return settings.default_language if settings.default_language in LANGUAGES else "en"
+
+
+async def get_page(request: Request) -> AsyncIterator[Page]:
+    db: Session = request.app.state.sessions()
+    try:
+        form: dict[str, str] = {}
+        files: dict[str, UploadFile] = {}
+        if request.method not in SAFE_METHODS:
+            try:
+                data = await request.form(max_files=5, max_fields=2000)
+            except HTTPException:
+                raise
+            except Exception as exc:  # noqa: BLE001 - malformed bodies are the client's error
+                raise HTTPException(status_code=400, detail="malformed form") from exc
+            for key, value in data.multi_items():
+                if isinstance(value, UploadFile):
+                    if value.filename:
+                        files[key] = value
+                else:
+                    form.setdefault(key, value)
+            request.state.posted = _carry(form)
+        user = None
+        sess = security.read_session(request)
+        if sess is not None and sess.uid is not None:
+            loader: UserLoader = request.app.state.user_loader
+            user = loader(db, sess.uid, sess.key)
+        lang = choose_language(request, user)
+        request.state.user = user
+        request.state.lang = lang
+        page = Page(request, db, user, lang, Translator(lang), form, files)
+        if request.method not in SAFE_METHODS and not security.check_csrf(
+            request, form.get(security.CSRF_FIELD)
+        ):
+            raise CsrfFailed(form)
+        yield page
+    finally:
+        db.close()
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def fmt_utc(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def fmt_num(value: float | int | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def make_environment(directory: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(directory)),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["utc"] = fmt_utc
+    env.filters["num"] = fmt_num
+    return env
+
+
+def render(
+    request: Request,
+    template: str,
+    ctx: dict[str, Any],
+    *,
+    status: int = 200,
+    page: Page | None = None,
+) -> HTMLResponse:
+    env: jinja2.Environment = request.app.state.templates
+    lang = (
+        page.lang
+        if page
+        else getattr(request.state, "lang", None) or choose_language(request, None)
+    )
+    t = page.t if page else Translator(lang)
+    user = page.user if page else getattr(request.state, "user", None)
+    notice_code = request.query_params.get("m")
+    context: dict[str, Any] = {
+        "request": request,
+        "_": t.gettext,
+        "ngettext": t.ngettext,
+        "tmsg": t.message,
+        "lang": lang,
+        "html_lang": HTML_LANG.get(lang, lang),
+        "languages": LANGUAGES,
+        "user": user,
+        "csrf_token": lambda: security.csrf_token(request),
+        "csrf_field": security.CSRF_FIELD,
+        "notice": t.gettext(NOTICES[notice_code]) if notice_code in NOTICES else None,
+        "path": request.url.path,
+        "scripts": [],
+    }
+    context.update(ctx)
+    html = env.get_template(template).render(context)
+    return HTMLResponse(html, status_code=status)
+
+
+# ------------------------------------------------------------------ plumbing
+
+
+class BodyLimit:
+    """Refuse request bodies beyond a hard limit before they are parsed
+    (the upload service applies the exact, friendlier limit below it)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await _too_large(scope, receive, send)
+                return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise HTTPException(status_code=413)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    request = Request(scope, receive)
+    lang = choose_language(request, None)
+    t = Translator(lang)
+    text = t.gettext("The file is too large.")
+    body = f"<!doctype html><html lang='{HTML_LANG[lang]}'><meta charset='utf-8'><title>413</title><p>{text}</p></html>"
+    response = HTMLResponse(body, status_code=413)
+    await response(scope, receive, send)
+
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+def _carry(form: dict[str, str]) -> dict[str, str]:
+    """Text fields worth carrying back to the visitor (never passwords or tokens)."""
+    return {
+        k: v
+        for k, v in form.items()
+        if k != security.CSRF_FIELD and "password" not in k and not k.startswith("carry")
+    }
+
+
+def install(app: FastAPI, settings: Settings, user_loader: UserLoader) -> None:
+    """Wire the plumbing into an app: templates, session cookie, headers, errors."""
+    from fastapi.staticfiles import StaticFiles
+
+    app.state.user_loader = user_loader
+    app.state.templates = make_environment(WEB / "templates")
+    app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+
+    @app.middleware("http")
+    async def session_and_headers(request: Request, call_next: Callable[..., Any]) -> Response:
+        response: Response = await call_next(request)
+        security.write_cookie(request, response)
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        if request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "public, max-age=86400")
+        else:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.add_middleware(GZipMiddleware, minimum_size=800)
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + 1024 * 1024)
+
+    @app.get("/lang/{code}")
+    async def switch_language(code: str, request: Request) -> Response:
+        """The language switch: a cookie, so it works signed out and without JavaScript."""
+        if code not in LANGUAGES:
+            raise HTTPException(status_code=404)
+        response = RedirectResponse(safe_next(request.query_params.get("next"), "/"), 303)
+        security.set_language_cookie(request, response, code)
+        return response
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        if request.method in SAFE_METHODS:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            from urllib.parse import quote
+
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        form = getattr(request.state, "posted", {})
+        return render(
+            request,
+            "resume.html",
+            {"mode": "login", "carry": form, "target": request.url.path},
+            status=401,
+        )
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
+        carry = _carry(exc.form)
+        signed_in = getattr(request.state, "user", None) is not None
+        sess = security.read_session(request)
+        expired = not signed_in and (sess is None or sess.uid is not None)
+        return render(
+            request,
+            "resume.html",
+            {
+                "mode": "login"
+                if expired and request.url.path not in ("/login", "/register")
+                else "resend",
+                "carry": carry,
+                "target": request.url.path,
+            },
+            status=403,
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return _error_page(request, exc.status_code)
+
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def starlette_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return _error_page(request, exc.status_code)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if exc.code in ("not_found", "forbidden"):
+            return _error_page(request, 404)
+        return _error_page(request, 400, exc.message)
+
+
+ERROR_TITLES = {
+    400: N_("This request could not be handled."),
+    404: N_("Page not found."),
+    405: N_("This request could not be handled."),
+    413: N_("The file is too large."),
+}
+
+
+def _error_page(request: Request, status: int, message: str | None = None) -> Response:
+    lang = getattr(request.state, "lang", None) or choose_language(request, None)
+    t = Translator(lang)
+    title = t.gettext(ERROR_TITLES.get(status, ERROR_TITLES[400]))
+    return render(
+        request,
+        "error.html",
+        {"status": status, "title": title, "message": t.message(message) if message else ""},
+        status=status,
+    )
+
+
+def render_mail(request: Request, template: str, lang: str, ctx: dict[str, Any]) -> str:
+    """A plain-text e-mail body in the recipient's language."""
+    env: jinja2.Environment = request.app.state.templates
+    t = Translator(lang)
+    return env.get_template(template).render({"_": t.gettext, "lang": lang, **ctx})
+
+
+def safe_next(target: str | None, default: str = "/dashboard") -> str:
+    """A local path to go to after signing in (never another site)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target

@@ -1,0 +1,129 @@
+"""Session cookies and CSRF tokens.
+
+The session is a signed, timestamped cookie (itsdangerous) holding the user id,
+a key derived from the user's password hash (so a password reset ends every
+other session) and the CSRF token of this browser. Anonymous visitors get a
+session too, as soon as a page shows them a form, so that login and
+registration forms are protected as well. The cookie is HttpOnly,
+SameSite=Lax, and Secure when ``settings.secure_cookies``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.requests import Request
+from starlette.responses import Response
+
+from opencall.settings import Settings
+
+COOKIE = "oc_session"
+LANG_COOKIE = "oc_lang"
+MAX_AGE_S = 14 * 24 * 3600
+CSRF_FIELD = "csrf_token"
+
+
+@dataclass
+class SessionData:
+    uid: int | None = None
+    key: str = ""
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    issued: int = field(default_factory=lambda: int(time.time()))
+    # set when the cookie must be (re)written on the response
+    dirty: bool = False
+    cleared: bool = False
+
+
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt="opencall.session")
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def read_session(request: Request) -> SessionData | None:
+    """The session this request carries (verified and unexpired), cached on the request."""
+    if hasattr(request.state, "session_data"):
+        cached: SessionData | None = request.state.session_data
+        return cached
+    data: SessionData | None = None
+    raw = request.cookies.get(COOKIE)
+    if raw:
+        try:
+            body = _serializer(_settings(request)).loads(raw, max_age=MAX_AGE_S)
+            data = SessionData(
+                uid=body.get("u"), key=str(body.get("k", "")), csrf=str(body["c"]), issued=body["t"]
+            )
+        except (BadSignature, KeyError, TypeError, AttributeError):
+            data = None
+    request.state.session_data = data
+    return data
+
+
+def ensure_session(request: Request) -> SessionData:
+    data = read_session(request)
+    if data is None:
+        data = SessionData(dirty=True)
+        request.state.session_data = data
+    return data
+
+
+def csrf_token(request: Request) -> str:
+    return ensure_session(request).csrf
+
+
+def check_csrf(request: Request, submitted: str | None) -> bool:
+    data = read_session(request)
+    if data is None or not submitted:
+        return False
+    return hmac.compare_digest(data.csrf.encode(), submitted.encode())
+
+
+def start_session(request: Request, uid: int, key: str) -> SessionData:
+    """Log in: a fresh session (new CSRF token, against session fixation)."""
+    data = SessionData(uid=uid, key=key, dirty=True)
+    request.state.session_data = data
+    return data
+
+
+def end_session(request: Request) -> None:
+    data = SessionData(dirty=True, cleared=True)
+    request.state.session_data = data
+
+
+def write_cookie(request: Request, response: Response) -> None:
+    """Called by the middleware after the view: writes the cookie when it changed."""
+    data: SessionData | None = getattr(request.state, "session_data", None)
+    if data is None or not data.dirty:
+        return
+    settings = _settings(request)
+    value = _serializer(settings).dumps(
+        {"u": data.uid, "k": data.key, "c": data.csrf, "t": data.issued}
+    )
+    response.set_cookie(
+        COOKIE,
+        value,
+        max_age=MAX_AGE_S,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+
+
+def set_language_cookie(request: Request, response: Response, lang: str) -> None:
+    response.set_cookie(
+        LANG_COOKIE,
+        lang,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=_settings(request).secure_cookies,
+        path="/",
+    )
