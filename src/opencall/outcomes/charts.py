@@ -1,0 +1,238 @@
+"""Small, accessible SVG charts for the outcomes pages and the PDF report.
+
+Pure functions: plain data (lists, dicts) and already translated strings in,
+an SVG string out. Nothing is read or written.
+
+matplotlib is imported inside each function and used through its object API
+(``matplotlib.figure.Figure`` + ``savefig(format="svg")``), never through pyplot:
+that needs no GUI backend at all (so nothing global such as
+``matplotlib.use("Agg")`` is switched, which would affect other code in the
+process) and is safe to call from several threads.
+
+Size: text is kept as SVG ``<text>`` (``svg.fonttype = "none"``: no embedded
+glyph outlines), metadata, comments and the XML prologue are removed, and ids
+are made deterministic (``svg.hashsalt``). A typical chart is 5-15 KB.
+
+Accessibility: the root ``<svg>`` gets ``role="img"``, an ``aria-label`` and
+``<title>``/``<desc>`` children (the title passed in and a plain-text summary
+of the data, or a caller-supplied description).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape, quoteattr
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: Okabe-Ito colour-blind-safe palette.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+_RC: dict[str, Any] = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "opencall",
+    "svg.image_inline": True,
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"],
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "path.simplify": True,
+}
+
+
+def _figure(width: float, height: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=72, layout="constrained")
+
+
+def _to_svg(fig: Figure, title: str, description: str) -> str:
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context(_RC):
+        fig.savefig(
+            buf,
+            format="svg",
+            metadata={"Creator": None, "Date": None, "Format": None, "Type": None},
+        )
+    return _finish_svg(buf.getvalue(), title, description)
+
+
+def _finish_svg(svg: str, title: str, description: str) -> str:
+    svg = re.sub(r"<\?xml[^>]*\?>\s*", "", svg)
+    svg = re.sub(r"<!DOCTYPE[^>]*>\s*", "", svg)
+    svg = re.sub(r"<!--.*?-->\s*", "", svg, flags=re.S)
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    svg = re.sub(r"\n\s*", "\n", svg)
+    uid = "c" + hashlib.sha1((title + description).encode()).hexdigest()[:8]
+    head = f'<svg role="img" aria-label={quoteattr(title)} aria-labelledby="{uid}-t {uid}-d" '
+    svg = svg.replace("<svg ", head, 1)
+    close = svg.index(">", svg.index("<svg")) + 1
+    inner = (
+        f'<title id="{uid}-t">{escape(title)}</title>'
+        f'<desc id="{uid}-d">{escape(description)}</desc>'
+    )
+    return svg[:close] + "\n" + inner + svg[close:]
+
+
+def _fmt(v: float | None, pct: bool = False) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    if pct:
+        return f"{100 * v:.0f}%"
+    return f"{v:g}" if float(v).is_integer() else f"{v:.2f}"
+
+
+def funnel_chart(
+    counts: Mapping[str, Sequence[float | None]],
+    stages: Sequence[str],
+    *,
+    title: str,
+    ylabel: str = "",
+    description: str | None = None,
+    suppressed_label: str = "<5",
+) -> str:
+    """Grouped bars: for each group (x axis) one bar per stage (colour, legend).
+
+    ``counts[group][i]`` is the count at ``stages[i]``; ``None`` marks a
+    suppressed cell (drawn as a "<5" label, no bar).
+    """
+    groups = list(counts)
+    for g in groups:
+        if len(counts[g]) != len(stages):
+            raise ValueError(f"group {g!r} has {len(counts[g])} values for {len(stages)} stages")
+    fig = _figure(max(4.5, 1.1 * len(groups) + 2.0), 3.2)
+    ax = fig.add_subplot()
+    n = max(1, len(stages))
+    width = 0.8 / n
+    top = max([float(v) for g in groups for v in counts[g] if v is not None] or [1.0])
+    for i, stage in enumerate(stages):
+        xs = [j + (i - (n - 1) / 2) * width for j in range(len(groups))]
+        vals = [counts[g][i] for g in groups]
+        ax.bar(
+            [x for x, v in zip(xs, vals, strict=True) if v is not None],
+            [float(v) for v in vals if v is not None],
+            width * 0.95,
+            label=stage,
+            color=PALETTE[i % len(PALETTE)],
+        )
+        for x, v in zip(xs, vals, strict=True):
+            if v is None:
+                ax.text(x, top * 0.02, suppressed_label, ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(range(len(groups)), groups)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left", fontsize=10)
+    ax.legend(frameon=False, fontsize=8, ncols=min(n, 4), loc="upper right")
+    ax.set_ylim(0, top * 1.25)
+    if description is None:
+        parts = [
+            f"{g}: " + ", ".join(f"{s} {_fmt(v)}" for s, v in zip(stages, counts[g], strict=True))
+            for g in groups
+        ]
+        description = "; ".join(parts)
+    return _to_svg(fig, title, description)
+
+
+def success_rate_chart(
+    groups: Sequence[str],
+    rates: Sequence[float | None],
+    lows: Sequence[float],
+    highs: Sequence[float],
+    *,
+    title: str,
+    xlabel: str = "",
+    reference: float | None = None,
+    reference_label: str = "all",
+    na_label: str = "n/a",
+    description: str | None = None,
+) -> str:
+    """Success rate per group as a dot with its (Wilson) interval, on a 0-100 % axis.
+
+    ``reference`` (e.g. the overall rate) is drawn as a dashed vertical line.
+    """
+    if not (len(groups) == len(rates) == len(lows) == len(highs)):
+        raise ValueError("groups, rates, lows and highs must have the same length")
+    fig = _figure(5.5, 0.35 * len(groups) + 1.3)
+    ax = fig.add_subplot()
+    ys = list(range(len(groups)))[::-1]
+    for y, r, lo, hi in zip(ys, rates, lows, highs, strict=True):
+        if r is None:  # nobody in the group: no estimate, no interval
+            ax.text(0.01, y, na_label, va="center", fontsize=7)
+            continue
+        ax.plot([lo, hi], [y, y], color="#555555", linewidth=1.5, solid_capstyle="butt")
+        ax.plot([r], [y], "o", color=PALETTE[0], markersize=5)
+    if reference is not None:
+        ax.axvline(reference, color=PALETTE[5], linestyle="--", linewidth=1)
+        ax.text(reference, -0.65, f" {reference_label}", ha="left", va="bottom", fontsize=7)
+    ax.set_yticks(ys, list(groups))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-0.7, len(groups) - 0.2)
+    ax.xaxis.set_major_formatter(lambda v, _pos: f"{100 * v:.0f}%")
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left", fontsize=10)
+    if description is None:
+        description = "; ".join(
+            f"{g}: {_fmt(r, True)} ({_fmt(lo, True)} to {_fmt(hi, True)})"
+            for g, r, lo, hi in zip(groups, rates, lows, highs, strict=True)
+        )
+    return _to_svg(fig, title, description)
+
+
+def access_ratio_chart(
+    labels: Sequence[str],
+    ratios: Sequence[float | None],
+    *,
+    title: str,
+    xlabel: str = "",
+    log_scale: bool = False,
+    na_label: str = "n/a",
+    description: str | None = None,
+) -> str:
+    """Horizontal bars of access ratios with a reference line at 1 (parity).
+
+    Bars above parity are blue, below orange; missing ratios are labelled
+    ``na_label``. ``log_scale`` puts 0.5 and 2 at the same distance from 1.
+    """
+    if len(labels) != len(ratios):
+        raise ValueError("labels and ratios must have the same length")
+    fig = _figure(5.5, 0.35 * len(labels) + 1.3)
+    ax = fig.add_subplot()
+    ys = list(range(len(labels)))[::-1]
+    present = [float(r) for r in ratios if r is not None and r > 0]
+    hi = max(present + [1.0]) * 1.25
+    lo = min(present + [1.0]) / 2.0 if log_scale else 0.0
+    for y, r in zip(ys, ratios, strict=True):
+        if r is None:
+            ax.text(lo * 1.08 if log_scale else 0.02 * hi, y, na_label, va="center", fontsize=7)
+            continue
+        colour = PALETTE[0] if r >= 1 else PALETTE[1]
+        base = 1.0 if log_scale else 0.0
+        ax.barh(y, r - base, left=base, height=0.6, color=colour)
+        if log_scale and r < 1:
+            ax.text(max(r, lo), y, f"{r:.2f} ", va="center", ha="right", fontsize=7)
+        else:
+            ax.text(max(r, lo), y, f" {r:.2f}", va="center", fontsize=7)
+    ax.axvline(1.0, color="#333333", linewidth=1)
+    if log_scale:
+        from matplotlib.ticker import FixedLocator, NullLocator
+
+        ax.set_xscale("log")
+        ticks = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}")
+    ax.set_xlim(lo if log_scale else 0.0, hi * 1.1)
+    ax.set_yticks(ys, list(labels))
+    ax.set_ylim(-0.7, len(labels) - 0.3)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left", fontsize=10)
+    if description is None:
+        description = "; ".join(f"{k}: {_fmt(r)}" for k, r in zip(labels, ratios, strict=True))
+    return _to_svg(fig, title, description)
