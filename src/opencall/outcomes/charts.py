@@ -25,7 +25,8 @@ import io
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, cast
 from xml.sax.saxutils import escape, quoteattr
 
 if TYPE_CHECKING:
@@ -52,16 +53,20 @@ def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), dpi=72, layout="constrained")
 
 
-def _to_svg(fig: Figure, title: str, description: str) -> str:
+def _style() -> AbstractContextManager[None]:
+    """The chart style, applied while a chart is built and saved (rcParams restored after)."""
     import matplotlib
 
+    return cast(AbstractContextManager[None], matplotlib.rc_context(cast(Any, _RC)))
+
+
+def _to_svg(fig: Figure, title: str, description: str) -> str:
     buf = io.StringIO()
-    with matplotlib.rc_context(_RC):
-        fig.savefig(
-            buf,
-            format="svg",
-            metadata={"Creator": None, "Date": None, "Format": None, "Type": None},
-        )
+    fig.savefig(
+        buf,
+        format="svg",
+        metadata={"Creator": None, "Date": None, "Format": None, "Type": None},
+    )
     return _finish_svg(buf.getvalue(), title, description)
 
 
@@ -90,7 +95,7 @@ def _fmt(v: float | None, pct: bool = False) -> str:
     return f"{v:g}" if float(v).is_integer() else f"{v:.2f}"
 
 
-def funnel_chart(
+def _funnel_chart(
     counts: Mapping[str, Sequence[float | None]],
     stages: Sequence[str],
     *,
@@ -99,11 +104,7 @@ def funnel_chart(
     description: str | None = None,
     suppressed_label: str = "<5",
 ) -> str:
-    """Grouped bars: for each group (x axis) one bar per stage (colour, legend).
-
-    ``counts[group][i]`` is the count at ``stages[i]``; ``None`` marks a
-    suppressed cell (drawn as a "<5" label, no bar).
-    """
+    """See the public function of the same name without the underscore."""
     groups = list(counts)
     for g in groups:
         if len(counts[g]) != len(stages):
@@ -140,7 +141,7 @@ def funnel_chart(
     return _to_svg(fig, title, description)
 
 
-def success_rate_chart(
+def _success_rate_chart(
     groups: Sequence[str],
     rates: Sequence[float | None],
     lows: Sequence[float],
@@ -153,10 +154,7 @@ def success_rate_chart(
     na_label: str = "n/a",
     description: str | None = None,
 ) -> str:
-    """Success rate per group as a dot with its (Wilson) interval, on a 0-100 % axis.
-
-    ``reference`` (e.g. the overall rate) is drawn as a dashed vertical line.
-    """
+    """See the public function of the same name without the underscore."""
     if not (len(groups) == len(rates) == len(lows) == len(highs)):
         raise ValueError("groups, rates, lows and highs must have the same length")
     fig = _figure(5.5, 0.35 * len(groups) + 1.3)
@@ -185,7 +183,7 @@ def success_rate_chart(
     return _to_svg(fig, title, description)
 
 
-def access_ratio_chart(
+def _access_ratio_chart(
     labels: Sequence[str],
     ratios: Sequence[float | None],
     *,
@@ -195,11 +193,7 @@ def access_ratio_chart(
     na_label: str = "n/a",
     description: str | None = None,
 ) -> str:
-    """Horizontal bars of access ratios with a reference line at 1 (parity).
-
-    Bars above parity are blue, below orange; missing ratios are labelled
-    ``na_label``. ``log_scale`` puts 0.5 and 2 at the same distance from 1.
-    """
+    """See the public function of the same name without the underscore."""
     if len(labels) != len(ratios):
         raise ValueError("labels and ratios must have the same length")
     fig = _figure(5.5, 0.35 * len(labels) + 1.3)
@@ -236,3 +230,88 @@ def access_ratio_chart(
     if description is None:
         description = "; ".join(f"{k}: {_fmt(r)}" for k, r in zip(labels, ratios, strict=True))
     return _to_svg(fig, title, description)
+
+
+def funnel_chart(
+    counts: Mapping[str, Sequence[float | None]],
+    stages: Sequence[str],
+    *,
+    title: str,
+    ylabel: str = "",
+    description: str | None = None,
+    suppressed_label: str = "<5",
+) -> str:
+    """Grouped bars: for each group (x axis) one bar per stage (colour, legend).
+
+    ``counts[group][i]`` is the count at ``stages[i]``; ``None`` marks a
+    suppressed cell (drawn as a "<5" label, no bar).
+    """
+    with _style():
+        return _funnel_chart(
+            counts,
+            stages,
+            title=title,
+            ylabel=ylabel,
+            description=description,
+            suppressed_label=suppressed_label,
+        )
+
+
+def success_rate_chart(
+    groups: Sequence[str],
+    rates: Sequence[float | None],
+    lows: Sequence[float],
+    highs: Sequence[float],
+    *,
+    title: str,
+    xlabel: str = "",
+    reference: float | None = None,
+    reference_label: str = "all",
+    na_label: str = "n/a",
+    description: str | None = None,
+) -> str:
+    """Success rate per group as a dot with its (Wilson) interval, on a 0-100 % axis.
+
+    ``reference`` (e.g. the overall rate) is drawn as a dashed vertical line; a
+    group with no rate (``None``) is labelled ``na_label``.
+    """
+    with _style():
+        return _success_rate_chart(
+            groups,
+            rates,
+            lows,
+            highs,
+            title=title,
+            xlabel=xlabel,
+            reference=reference,
+            reference_label=reference_label,
+            na_label=na_label,
+            description=description,
+        )
+
+
+def access_ratio_chart(
+    labels: Sequence[str],
+    ratios: Sequence[float | None],
+    *,
+    title: str,
+    xlabel: str = "",
+    log_scale: bool = False,
+    na_label: str = "n/a",
+    description: str | None = None,
+) -> str:
+    """Horizontal bars of access ratios with a reference line at 1 (parity).
+
+    Bars above parity are blue, below orange; missing ratios are labelled
+    ``na_label``. ``log_scale`` puts 0.5 and 2 at the same distance from 1.
+    """
+    with _style():
+        return _access_ratio_chart(
+            labels,
+            ratios,
+            title=title,
+            xlabel=xlabel,
+            log_scale=log_scale,
+            na_label=na_label,
+            description=description,
+        )
