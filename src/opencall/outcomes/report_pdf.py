@@ -1,0 +1,202 @@
+"""The outcomes report as a PDF (fpdf2), from a plain dict; bytes out, nothing written.
+
+``render_report_pdf(report)`` takes:
+
+- ``title`` (str, required), ``subtitle`` (str), ``summary`` (str; blank lines
+  separate paragraphs);
+- ``funnel`` and ``access_ratios``: tables, each ``{"title": str, "columns":
+  [str, ...], "rows": [[cell, ...], ...]}`` (cells are printed with ``str``;
+  ``None`` prints as an empty cell), and ``tables``: a list of further tables;
+- ``charts``: ``[{"title": str, "svg": str}, ...]`` (e.g. from ``outcomes.charts``);
+- ``notes`` (str), ``attribution`` (str; default ``ATTRIBUTION``);
+- ``created`` (datetime, for reproducible bytes), ``font_path`` (a TTF used
+  for characters outside Latin-1 that DejaVu Sans lacks, e.g. a CJK font).
+
+Fonts: the PDF core font Helvetica when every string fits Latin-1 (country names
+such as "Côte d'Ivoire" do); otherwise DejaVu Sans, which ships with matplotlib
+(``mpl-data/fonts/ttf``), for Greek, Cyrillic, Vietnamese and the like.
+DejaVu has no CJK glyphs: pass ``font_path`` to a CJK font for Chinese text;
+without one, characters no font has are printed as "?" rather than silently
+dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+ATTRIBUTION = "World Bank, World Development Indicators; United Nations Statistics Division, M49"
+_FAMILY = "report"
+
+
+def _strings(report: Mapping[str, Any]) -> Iterable[str]:
+    for key in ("title", "subtitle", "summary", "notes", "attribution"):
+        if isinstance(report.get(key), str):
+            yield report[key]
+    for table in _tables(report):
+        yield str(table.get("title", ""))
+        yield from (str(c) for c in table.get("columns", []))
+        for row in table.get("rows", []):
+            yield from ("" if c is None else str(c) for c in row)
+    for chart in report.get("charts", []) or []:
+        yield str(chart.get("title", ""))
+
+
+def _tables(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    out = [report[k] for k in ("funnel", "access_ratios") if report.get(k)]
+    out += list(report.get("tables", []) or [])
+    return out
+
+
+def _dejavu_paths() -> tuple[Path, Path]:
+    import matplotlib
+
+    base = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    return base / "DejaVuSans.ttf", base / "DejaVuSans-Bold.ttf"
+
+
+def _cmap(path: Path) -> set[int]:
+    """Code points a font file (.ttf/.otf, or the first font of a .ttc) has glyphs for."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(path), lazy=True, fontNumber=0) as font:
+        best = font.getBestCmap() or {}
+        return set(best)
+
+
+def _strip_svg_a11y(svg: str) -> str:
+    """fpdf2 does not render <title>/<desc> (and logs a warning for each): drop them."""
+    svg = re.sub(r"<title[^>]*>.*?</title>", "", svg, flags=re.S)
+    return re.sub(r"<desc[^>]*>.*?</desc>", "", svg, flags=re.S)
+
+
+def render_report_pdf(report: Mapping[str, Any]) -> bytes:
+    """Render the report; see the module docstring for the keys of ``report``."""
+    from fpdf import FPDF
+    from fpdf.enums import TableCellFillMode
+
+    title = report.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError("report needs a non-empty 'title'")
+    attribution = str(report.get("attribution") or ATTRIBUTION)
+
+    texts = list(_strings(report)) + [attribution]
+    latin1 = all(_fits_latin1(t) for t in texts)
+
+    class Report(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font(_FAMILY if not latin1 else "Helvetica", size=7)
+            self.set_text_color(110)
+            self.cell(0, 5, f"{self.page_no()}/{{nb}}", align="R")
+
+    pdf = Report(format="A4")
+    pdf.set_margins(18, 16, 18)
+    pdf.set_auto_page_break(True, margin=16)
+    pdf.alias_nb_pages()
+    created = report.get("created")
+    if isinstance(created, dt.datetime):
+        pdf.set_creation_date(created if created.tzinfo else created.replace(tzinfo=dt.UTC))
+    pdf.set_title(title)
+    pdf.set_creator("OpenCall")
+
+    clean = _text_cleaner(latin1, pdf, report.get("font_path"))
+    family = "Helvetica" if latin1 else _FAMILY
+
+    pdf.add_page()
+    pdf.set_font(family, "B", 16)
+    pdf.multi_cell(0, 8, clean(title), new_x="LMARGIN", new_y="NEXT")
+    if report.get("subtitle"):
+        pdf.set_font(family, "", 11)
+        pdf.set_text_color(80)
+        pdf.multi_cell(0, 6, clean(str(report["subtitle"])), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0)
+    pdf.ln(3)
+    if report.get("summary"):
+        pdf.set_font(family, "", 10)
+        for para in re.split(r"\n\s*\n", str(report["summary"]).strip()):
+            pdf.multi_cell(0, 5, clean(" ".join(para.split())), new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(2)
+
+    for table in _tables(report):
+        columns = [clean(str(c)) for c in table.get("columns", [])]
+        rows: Sequence[Sequence[Any]] = table.get("rows", [])
+        if table.get("title"):
+            pdf.ln(2)
+            pdf.set_font(family, "B", 11)
+            pdf.multi_cell(0, 6, clean(str(table["title"])), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(family, "", 8.5)
+        align = tuple(["LEFT"] + ["RIGHT"] * max(0, len(columns) - 1))
+        with pdf.table(
+            text_align=align,
+            cell_fill_color=245,
+            cell_fill_mode=TableCellFillMode.ROWS,
+            line_height=5,
+            first_row_as_headings=bool(columns),
+        ) as t:
+            if columns:
+                head = t.row()
+                for c in columns:
+                    head.cell(c)
+            for row in rows:
+                r = t.row()
+                for cell in row:
+                    r.cell(clean("" if cell is None else str(cell)))
+        pdf.ln(2)
+
+    charts = report.get("charts", []) or []
+    svg_logger = logging.getLogger("fpdf.svg")
+    for chart in charts:
+        svg = _strip_svg_a11y(str(chart["svg"]))
+        if chart.get("title"):
+            pdf.set_font(family, "B", 11)
+            pdf.multi_cell(0, 6, clean(str(chart["title"])), new_x="LMARGIN", new_y="NEXT")
+        before = svg_logger.level
+        svg_logger.setLevel(logging.ERROR)  # unsupported-attribute chatter from fpdf2
+        try:
+            pdf.image(io.BytesIO(svg.encode("utf-8")), w=pdf.epw)
+        finally:
+            svg_logger.setLevel(before)
+        pdf.ln(3)
+
+    if report.get("notes"):
+        pdf.set_font(family, "", 9)
+        pdf.multi_cell(0, 4.5, clean(str(report["notes"])), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
+    pdf.set_font(family, "", 8)
+    pdf.set_text_color(90)
+    pdf.multi_cell(0, 4, clean("Sources: " + attribution), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def _fits_latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _text_cleaner(latin1: bool, pdf: Any, font_path: Any) -> Any:
+    """Register fonts when needed; return a function that makes a string printable."""
+    if latin1:
+        return lambda s: s
+    regular, bold = _dejavu_paths()
+    pdf.add_font(_FAMILY, "", str(regular))
+    pdf.add_font(_FAMILY, "B", str(bold))
+    covered = _cmap(regular)
+    if font_path:  # a .ttc collection uses its first font
+        pdf.add_font("fallback", "", str(font_path), collection_font_number=0)
+        pdf.add_font("fallback", "B", str(font_path), collection_font_number=0)
+        pdf.set_fallback_fonts(["fallback"])
+        covered |= _cmap(Path(font_path))
+
+    def clean(s: str) -> str:
+        return "".join(ch if ord(ch) in covered or ch in "\n\t" else "?" for ch in s)
+
+    return clean
