@@ -48,7 +48,7 @@ def _send_verification(page: Page, user: User, raw: str) -> None:
     )
     from opencall.web.i18n import Translator
 
-    subject = Translator(user.language)("Verify your e-mail address for OpenCall")
+    subject = Translator(user.language).gettext("Verify your e-mail address for OpenCall")
     queue_mail(page.db, user.email, subject, body)
 
 
@@ -216,7 +216,10 @@ def forgot(page: Page = Depends(get_page)) -> Response:
         from opencall.web.i18n import Translator
 
         queue_mail(
-            page.db, user.email, Translator(user.language)("Choose a new OpenCall password"), body
+            page.db,
+            user.email,
+            Translator(user.language).gettext("Choose a new OpenCall password"),
+            body,
         )
     page.commit()
     return page.redirect("/login", "reset_sent")
@@ -303,3 +306,22 @@ def account(page: Page = Depends(get_page)) -> Response:
         {"form": f, "errors": errors, "countries": country_options(page)},
         status=400,
     )
+
+
+# Messages the people services compose in English, catalogued so that
+# Translator.message shows them in the visitor's language.
+SERVICE_MESSAGES = (
+    N_("Invalid e-mail address: %(reason)s"),
+    N_("Your name is required."),
+    N_("Name is too long (200 characters at most)."),
+    N_("Language must be one of %(languages)s."),
+    N_("Password must have at least %(n)s characters."),
+    N_("Password is too long (%(n)s characters at most)."),
+    N_("An account with this e-mail address already exists."),
+    N_("Unknown country code %(code)s."),
+    N_("Country is required with an institution."),
+    N_("Institution name is required."),
+    N_("Institution name is too long (300 characters at most)."),
+    N_("This link is invalid or has expired. Ask for a new one."),
+    N_("The expertise statement is too long (%(n)s characters at most)."),
+)

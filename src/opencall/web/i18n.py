@@ -59,9 +59,12 @@ def _templates(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
             continue
         pattern = ""
         pos = 0
+        seen: set[str] = set()
         for m in _PLACEHOLDER.finditer(msg.id):
+            name = m.group(1) or m.group(2)
             pattern += re.escape(msg.id[pos : m.start()])
-            pattern += f"(?P<{m.group(1) or m.group(2)}>.+?)"
+            pattern += f"(?P={name})" if name in seen else f"(?P<{name}>.+?)"
+            seen.add(name)
             pos = m.end()
         pattern += re.escape(msg.id[pos:])
         out.append((re.compile(pattern + r"\Z", re.S), msg.id))
