@@ -25,12 +25,16 @@ given at the consensus.  ``lambda_q`` is tiny and only fixes the ``mu``/``q`` sp
 Identifiability: ``sum_r b_r = 0`` and ``sum_p q_p = 0`` (exact constraints, so ``mu`` is the
 grand mean and ``b_r`` the leniency at average quality, also when scales are fitted).
 
-Solution: for fixed ``s``, the problem is linear in ``(mu, q, b)`` and is solved as one sparse
-least-squares system with ``scipy.sparse.linalg.lsqr`` (data rows scaled by ``sqrt(w)``, ridge
-rows, and the sum-to-zero row).  With ``fit_scale=True`` it alternates with an ``s``-step: for
-fixed ``(mu, q)`` each reviewer's ``(s_r, b_r)`` minimises a 1-D function of ``t = log s_r``
-after profiling ``b_r`` out; it is minimised globally on a grid over ``scale_bounds`` and refined
-by safeguarded Newton steps.  Each step cannot increase the objective.
+Solution: for fixed ``s``, the problem is linear in ``(mu, q, b)``.  The default solver
+(``solver="normal"``) forms the sparse normal equations, eliminates ``q`` (its block is diagonal)
+and factorises the reviewers' Schur complement, bordered by Lagrange rows for the two
+sum-to-zero constraints, with SuperLU; ``solver="lsqr"`` solves the stacked sparse system
+(data rows scaled by ``sqrt(w)``, ridge rows, constraint rows) with
+``scipy.sparse.linalg.lsqr`` and serves as a cross-check.  With ``fit_scale=True`` this
+alternates with an ``s``-step: for fixed ``(mu, q)`` each reviewer's ``(s_r, b_r)`` minimises a
+1-D function of ``t = log s_r`` after profiling ``b_r`` out; it is minimised globally on a grid
+over ``scale_bounds`` and refined by safeguarded Newton steps, followed by an exact step along
+the near-gauge direction ``q -> c q, s -> s / c``.  No step increases the objective.
 
 Outputs (:class:`CalibrationResult`) are reported on the original scale and orientation:
 ``consensus_p = m + d (mu + q_p)`` (the grade a typical reviewer, ``b = 0``, ``s = 1``, would
