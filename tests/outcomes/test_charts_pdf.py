@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -52,7 +53,7 @@ def ratio_svg(log_scale: bool = False) -> str:
     )
 
 
-ALL = {
+ALL: dict[str, Callable[[], str]] = {
     "funnel": funnel_svg,
     "rate": rate_svg,
     "ratio": ratio_svg,

@@ -28,7 +28,7 @@ def rec(
     scheduled: float = 0.0,
     iso3: str = "DEU",
 ) -> ApplicantRecord:
-    upto = d.STAGES.index(stage)  # type: ignore[arg-type]
+    upto = d.STAGES.index(stage)
     return ApplicantRecord(
         proposal_id=pid,
         country_iso3=iso3,
