@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall import auditlog, migrate
+from opencall.calls.models import Call
 from opencall.db import make_engine, make_sessionmaker, unit_of_work
 from opencall.errors import DomainError
 from opencall.settings import Settings
@@ -36,6 +38,10 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(calls_app, name="calls")
 app.add_typer(proposals_app, name="proposals")
 app.add_typer(audit_app, name="audit")
+review_app = typer.Typer(
+    help="The review engine: conflicts, affinity, assignment, calibration.", no_args_is_help=True
+)
+app.add_typer(review_app, name="review")
 
 
 class Ctx:
@@ -337,6 +343,265 @@ def audit_export(ctx: typer.Context, call_id: int | None = None) -> None:
                     }
                 )
             )
+
+
+def _load_call(s: Session, slug: str) -> Call:
+    from opencall.calls.queries import call_by_slug
+
+    call = call_by_slug(s, slug)
+    if call is None:
+        console.print(f"[red]Error:[/red] no call {slug!r}")
+        raise typer.Exit(2)
+    return call
+
+
+def _step(
+    ctx: typer.Context,
+    slug: str,
+    label: str,
+    fn: Callable[[Session, Call, Callable[[int, str], None]], object],
+) -> object:
+    """Run one service step as a unit of work with a progress bar; clear errors, exit 2."""
+    c: Ctx = ctx.obj
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(label, total=100)
+
+            def progress(pct: int, message: str) -> None:
+                bar.update(task, completed=pct, description=f"{label}: {message}")
+
+            with unit_of_work(c.factory) as s:
+                return fn(s, _load_call(s, slug), progress)
+    except DomainError as exc:
+        _fail(exc)
+    return None
+
+
+def _print_run(run: object) -> None:
+    from opencall.reviews.models import SolverRun
+
+    assert isinstance(run, SolverRun)
+    extra = f", objective {run.objective:.6g}" if run.objective is not None else ""
+    gap = f", gap {run.gap:.3g}" if run.gap is not None else ""
+    console.print(
+        f"solver run {run.id} ({run.kind}): {run.status} in {run.wall_s:.2f} s{extra}{gap}"
+    )
+    for k, v in run.summary.items():
+        if isinstance(v, dict) and len(v) > 8:
+            v = f"{len(v)} entries"
+        console.print(f"  {k}: {v}")
+
+
+CallOpt = Annotated[str, typer.Option("--call", help="The call's slug.")]
+
+
+@review_app.command("conflicts")
+def review_conflicts(ctx: typer.Context, call: CallOpt) -> None:
+    """Compute conflicts of interest (enforced everywhere)."""
+    from opencall.reviews import services
+
+    _print_run(
+        _step(
+            ctx,
+            call,
+            "conflicts",
+            lambda s, c, p: (
+                services.compute_conflicts(s, c),
+                services.latest_run_or_fail(s, c, "conflicts"),
+            )[1],
+        )
+    )
+
+
+@review_app.command("affinity")
+def review_affinity(ctx: typer.Context, call: CallOpt, method: str = "tfidf") -> None:
+    """Score reviewer-proposal affinity from text (TF-IDF, or embeddings when installed)."""
+    from opencall.reviews import services
+
+    _print_run(
+        _step(
+            ctx,
+            call,
+            "affinity",
+            lambda s, c, p: services.run_affinity(s, c, method=method, progress=p),
+        )
+    )
+
+
+@review_app.command("assign")
+def review_assign(
+    ctx: typer.Context,
+    call: CallOpt,
+    seed: int = 0,
+    objective: Annotated[str, typer.Option(help="total | fair")] = "total",
+) -> None:
+    """Assign reviewers with the exact optimiser (loads, conflicts, diversity)."""
+    from opencall.reviews import services
+
+    _print_run(
+        _step(
+            ctx,
+            call,
+            "assignment",
+            lambda s, c, p: services.run_assignment(
+                s, c, objective=objective, seed=seed, progress=p
+            ),
+        )
+    )
+
+
+@review_app.command("calibrate")
+def review_calibrate(
+    ctx: typer.Context, call: CallOpt, seed: int = 0, bootstrap: int = 200
+) -> None:
+    """Calibrate grades for reviewer leniency and scale; rank with uncertainty."""
+    from opencall.reviews import services
+
+    _print_run(
+        _step(
+            ctx,
+            call,
+            "calibration",
+            lambda s, c, p: services.run_calibration(
+                s, c, seed=seed, n_bootstrap=bootstrap, progress=p
+            ),
+        )
+    )
+
+
+@review_app.command("simulate")
+def review_simulate(ctx: typer.Context, call: CallOpt, seed: int = 0) -> None:
+    """DEMO ONLY: submit simulated reviews for every assignment of a call."""
+    from opencall.demo.simulate import simulate_reviews
+
+    n = _step(ctx, call, "simulated reviews", lambda s, c, p: simulate_reviews(s, c, seed=seed))
+    console.print(f"{n} simulated reviews submitted")
+
+
+@app.command("allocate")
+def allocate(ctx: typer.Context, call: CallOpt, seed: int = 0) -> None:
+    """Choose awards under the call's pools and policy (HiGHS), with explanations."""
+    from opencall.allocation import services
+
+    _print_run(
+        _step(
+            ctx,
+            call,
+            "allocation",
+            lambda s, c, p: services.run_allocation(s, c, seed=seed, progress=p),
+        )
+    )
+
+
+@app.command("schedule")
+def schedule(
+    ctx: typer.Context,
+    call: CallOpt,
+    seed: int = 0,
+    start: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD).")] = None,
+    days: int = 120,
+) -> None:
+    """Turn awards into a timetable (telescope blocks, legs and dives, seats, shipments)."""
+    from opencall.scheduling import services
+
+    _print_run(
+        _step(
+            ctx,
+            call,
+            "scheduling",
+            lambda s, c, p: services.run_schedule(
+                s,
+                c,
+                start=dt.date.fromisoformat(start) if start else None,
+                days=days,
+                seed=seed,
+                progress=p,
+            ),
+        )
+    )
+
+
+@app.command("week")
+def week_view(
+    ctx: typer.Context,
+    call: CallOpt,
+    monday: Annotated[str, typer.Option(help="First day of the week (YYYY-MM-DD).")],
+) -> None:
+    """Print the telescope schedule of one week (UTC)."""
+    from opencall.scheduling import services
+
+    c: Ctx = ctx.obj
+    with c.factory() as s:
+        cl = _load_call(s, call)
+        day0 = dt.date.fromisoformat(monday)
+        t = Table(title=f"{cl.code}: week of {day0} (UTC)")
+        for col in ("start", "end", "h", "block"):
+            t.add_column(col)
+        for e in services.week(s, cl, day0):
+            assert e.start is not None and e.end is not None
+            t.add_row(f"{e.start:%a %m-%d %H:%M}", f"{e.end:%H:%M}", f"{e.amount:.2f}", e.label)
+        console.print(t)
+
+
+@app.command("transition")
+def transition(ctx: typer.Context, call: CallOpt, status: str, reason: str = "") -> None:
+    """Move a call to its next phase (logged)."""
+    calls_transition(ctx, call, status, reason)
+
+
+@app.command("release")
+def release(ctx: typer.Context, call: CallOpt) -> None:
+    """Release decisions to the applicants."""
+    from opencall.allocation import services
+
+    n = _step(ctx, call, "release", lambda s, c, p: services.release_decisions(s, c))
+    console.print(f"{n} decisions released")
+
+
+@demo_app.command("cycle")
+def demo_cycle(ctx: typer.Context, call: CallOpt, seed: int = 0, days: int = 120) -> None:
+    """Run a demo call through the whole cycle with SIMULATED reviews (for demonstration)."""
+    from opencall.allocation import services as al
+    from opencall.calls.services import transition_call
+    from opencall.demo.simulate import simulate_reviews
+    from opencall.proposals.services import close_call
+    from opencall.reviews import services as rv
+    from opencall.scheduling import services as sc
+
+    def go(s: Session, c: Call, p: Callable[[int, str], None]) -> None:
+        if c.status == "open":
+            close_call(s, c, reason="demo cycle")
+        if c.status == "closed":
+            transition_call(s, c, "review")
+        p(5, "conflicts")
+        rv.compute_conflicts(s, c)
+        p(15, "affinity")
+        rv.run_affinity(s, c)
+        p(30, "assignment")
+        rv.run_assignment(s, c, seed=seed)
+        p(45, "simulated reviews")
+        simulate_reviews(s, c, seed=seed)
+        p(55, "calibration")
+        rv.run_calibration(s, c, seed=seed)
+        transition_call(s, c, "ranking")
+        rv.freeze_ranking(s, c)
+        transition_call(s, c, "allocation")
+        p(70, "allocation")
+        al.run_allocation(s, c, seed=seed)
+        transition_call(s, c, "scheduling")
+        p(80, "scheduling")
+        sc.run_schedule(s, c, seed=seed, days=days)
+        al.release_decisions(s, c)
+        sc.publish(s, c)
+
+    _step(ctx, call, "cycle", go)
+    console.print(f"{call}: reviewed, allocated, scheduled and published (reviews were simulated)")
 
 
 def main() -> None:

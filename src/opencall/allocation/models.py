@@ -6,6 +6,7 @@ from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opencall.db import Base, UTCDateTime, utcnow
+from opencall.reviews import models as _review_models  # noqa: F401  (FK targets)
 
 
 class Decision(Base):

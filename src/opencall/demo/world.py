@@ -383,7 +383,7 @@ def build(
             "anonymity": "dual",
             "review_settings": {
                 "reviewers_per_proposal": 3,
-                "max_load": 8,
+                "max_load": 10,
                 "grade_min": 1,
                 "grade_max": 5,
                 "lower_is_better": False,
@@ -416,7 +416,7 @@ def build(
             "opens_at": now - dt.timedelta(days=90),
             "closes_at": now - dt.timedelta(days=5),
             "anonymity": "single",
-            "review_settings": {"reviewers_per_proposal": 3, "max_load": 6},
+            "review_settings": {"reviewers_per_proposal": 3, "max_load": 9},
             "allocation_policy": {
                 "award_mode": "whole",
                 "group_shares": [{"group": "low_lmic", "min_share": 0.2}],
@@ -436,7 +436,7 @@ def build(
             "opens_at": now - dt.timedelta(days=100),
             "closes_at": now - dt.timedelta(days=10),
             "anonymity": "dual",
-            "review_settings": {"reviewers_per_proposal": 3, "max_load": 6},
+            "review_settings": {"reviewers_per_proposal": 3, "max_load": 8},
             "allocation_policy": {"award_mode": "partial", "min_fraction": 0.5},
             "form": {"sample_types": [p.attributes["sample_type"] for p in sample_pools]},
         },
@@ -599,7 +599,7 @@ def build(
     rev_countries += by_income["lower-middle"][:20] + by_income["low"][:6]
     for fld, n, call in reviewer_split:
         areas = FIELD_AREAS[fld]
-        for j in range(int(round(n * scale))):
+        for j in range(max(5, int(round(n * scale)))):
             iso3 = rng.choice(rev_countries)
             c = countries[iso3]
             area = areas[j % len(areas)]
@@ -734,7 +734,8 @@ def _add_requests(
         route = berths.attributes["route"]
         sites = []
         for s in range(rng.randint(1, 3)):
-            a, b = rng.sample(range(len(route)), 2) if len(route) > 1 else (0, 0)
+            a = rng.randrange(len(route) - 1)
+            b = a + 1
             t = rng.random()
             lat = route[a][0] + t * (route[b][0] - route[a][0]) + rng.gauss(0, 0.2)
             lon = (

@@ -6,6 +6,7 @@ from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from opencall.db import Base, JSONType
+from opencall.people import models as _people_models  # noqa: F401  (FK targets)
 
 FACILITY_KINDS = ("telescope", "vessel", "samples", "programme")
 

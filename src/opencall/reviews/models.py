@@ -7,6 +7,7 @@ from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
+from opencall.proposals import models as _proposal_models  # noqa: F401  (FK targets)
 
 
 class Conflict(Base):

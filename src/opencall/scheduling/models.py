@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from opencall.allocation import models as _allocation_models  # noqa: F401  (FK targets)
 from opencall.db import Base, JSONType, UTCDateTime
 
 

@@ -1,0 +1,419 @@
+"""Allocation: choose awards under the call's capacity pools and stated
+policy with the HiGHS integer program in ``opencall.optim.allocation``, and
+explain every decision. Overrides need a reason and are audited."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from opencall import auditlog
+from opencall.allocation.models import Award, Decision
+from opencall.calls.models import Call
+from opencall.calls.schemas import allocation_policy, review_settings
+from opencall.db import utcnow
+from opencall.errors import DomainError
+from opencall.people.models import Country
+from opencall.proposals.models import Proposal
+from opencall.reviews import queries as rq
+from opencall.reviews.models import SolverRun
+from opencall.reviews.services import Progress, _noop, record_run, revision_content
+
+TECH_IDS = {"hybrid rice": "hybrid_rice", "tilapia": "tilapia", "juncao": "juncao"}
+
+
+def _groups_of(session: Session, call: Call, proposals: list[Proposal]) -> dict[str, set[str]]:
+    """Group memberships derived from the PI's country (nationality-based groups)."""
+    countries = {c.iso3: c for c in session.scalars(select(Country))}
+    host = call.provider.country_iso3
+    out: dict[str, set[str]] = {
+        g: set() for g in ("international", "host", "low_lmic", "low", "lower-middle", "ldc")
+    }
+    for p in proposals:
+        pi = next((m for m in p.members if m.role == "pi"), None)
+        c = countries.get(pi.country_iso3 or "") if pi else None
+        if c is None:
+            continue
+        key = str(p.id)
+        out["host" if c.iso3 == host else "international"].add(key)
+        if c.income_group in ("low", "lower-middle"):
+            out["low_lmic"].add(key)
+        if c.income_group in ("low", "lower-middle"):
+            out[c.income_group].add(key)
+        if c.ldc:
+            out["ldc"].add(key)
+    return out
+
+
+def _feasibility(
+    session: Session, call: Call, p: Proposal, req: dict[str, Any], tech: Any
+) -> tuple[bool, str]:
+    """Technical review and site rules that exclude a request from the allocation."""
+    from opencall.optim import logistics, suitability
+
+    tr = tech.get(p.id)
+    if tr is not None and tr.verdict == "not_feasible":
+        return False, "judged not feasible by the technical review"
+    kind = req["kind"]
+    details = req["details"]
+    policy = allocation_policy(call.allocation_policy)
+    if kind in ("seat", "package") and policy.require_suitability:
+        tid = TECH_IDS.get(details["technology"], details["technology"])
+        th = suitability.DEFAULT_THRESHOLDS.get(tid)
+        if th is not None:
+            site = details["site"]
+            verdict = suitability.assess(
+                suitability.SiteConditions(
+                    mean_temp_c=site.get("mean_temp_c"),
+                    annual_rain_mm=site.get("annual_rain_mm"),
+                    altitude_m=site.get("altitude_m"),
+                    water_temp_c=site.get("water_temp_c"),
+                ),
+                th,
+            )
+            if not verdict.suitable:
+                return False, "site not suitable: " + "; ".join(verdict.reasons[:2])
+    if kind == "dive":
+        pool = next((cp.pool for cp in call.pools if cp.pool_id == req["pool_id"]), None)
+        if pool is not None:
+            route = [tuple(x) for x in pool.attributes["route"]]
+            ok = [
+                logistics.route_distance_km(s["lat"], s["lon"], route)[0] <= 50.0
+                for s in details["sites"]
+            ]
+            if not any(ok):
+                return False, "no dive site lies within 50 km of the leg's route"
+    return True, ""
+
+
+def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, dict[str, Any]]:
+    from opencall.optim import allocation as al
+
+    policy_doc = allocation_policy(call.allocation_policy)
+    rs = review_settings(call.review_settings)
+    ranked = rq.ranking(session, call)
+    if not ranked:
+        raise DomainError("Calibrate and rank the proposals before allocating.")
+    merit = {r.proposal_id: r.score for r in ranked}
+    tech = rq.technical_reviews(session, call)
+    proposals = [p for p in rq.proposals_for_review(session, call) if p.id in merit]
+    pools = {cp.pool_id: cp for cp in call.pools}
+    lst_pool_by_hour: dict[int, int] = {}
+    for cp in call.pools:
+        if cp.pool.pool_type == "lst_hours":
+            lst_pool_by_hour[int(cp.pool.attributes["lst_start_h"])] = cp.pool_id
+    # pools are named in explanations, so their names are the optimiser's ids
+    pool_key = {cp.pool_id: cp.pool.name for cp in call.pools}
+    requests = []
+    index: dict[str, tuple[int, int]] = {}
+    for p in proposals:
+        content = revision_content(session, p)
+        pi = str(p.pi_user_id)
+        for i, req in enumerate(content["requests"]):
+            rid = f"{p.id}:{i}"
+            if req["kind"] == "fast":
+                targets = req["details"]["targets"]
+                demand_vec = al.fast_lst_demands(
+                    [t["ra_deg"] for t in targets],
+                    [t["dec_deg"] for t in targets],
+                    [t["hours"] for t in targets],
+                    n_bins=24,
+                    max_zenith_deg=call.facility.attributes.get("max_zenith_deg", 40.0),
+                )
+                demand = {
+                    pool_key[lst_pool_by_hour[h]]: float(v)
+                    for h, v in enumerate(demand_vec)
+                    if v > 1e-9 and h in lst_pool_by_hour
+                }
+            else:
+                demand = {pool_key[req["pool_id"]]: float(req["amount"])}
+            feasible, why = _feasibility(session, call, p, req, tech)
+            if req["kind"] == "fast" and not demand:
+                feasible, why = False, "no target is ever visible from the telescope"
+            requests.append(
+                al.Request(
+                    id=rid,
+                    proposal_id=str(p.id),
+                    pi_id=pi,
+                    merit=float(merit[p.id]),
+                    demand=demand,
+                    min_fraction=policy_doc.min_fraction
+                    if policy_doc.award_mode == "partial"
+                    else 1.0,
+                    feasible=feasible,
+                    infeasible_reason=why,
+                )
+            )
+            index[rid] = (p.id, i)
+    groups_members = _groups_of(session, call, proposals)
+    groups = tuple(
+        al.Group(name=g, proposal_ids=frozenset(m), from_nationality=True)
+        for g, m in groups_members.items()
+        if any(g == s.group for s in policy_doc.group_shares)
+    )
+    # a share is measured in one unit: the call's first pool type (FAST hours, berths, mg, seats)
+    first_type = call.pools[0].pool.pool_type if call.pools else ""
+    share_pools = tuple(
+        pool_key[cp.pool_id] for cp in call.pools if cp.pool.pool_type == first_type
+    )
+    rules = tuple(
+        al.GroupShareRule(
+            group=s.group, min_share=s.min_share, pools=share_pools, nationality_based=True
+        )
+        for s in policy_doc.group_shares
+    )
+    policy = al.AllocationPolicy(
+        allow_partial=policy_doc.award_mode == "partial",
+        min_fraction=policy_doc.min_fraction,
+        max_awards_per_pi=policy_doc.pi_cap_awards,
+        group_share_rules=rules,
+        nationality_blind=policy_doc.nationality_blind,
+        quality_threshold=policy_doc.quality_threshold,
+    )
+    pool_objs = tuple(
+        al.Pool(
+            id=pool_key[pid], capacity=float(cp.amount), unit=cp.pool.unit, kind=cp.pool.pool_type
+        )
+        for pid, cp in pools.items()
+    )
+    problem = al.AllocationProblem(
+        pools=pool_objs,
+        requests=tuple(requests),
+        policy=policy,
+        groups=groups,
+        merit_higher_is_better=not rs.lower_is_better,
+    )
+    return problem, {"index": index, "pool_id": {v: k for k, v in pool_key.items()}}
+
+
+def run_allocation(
+    session: Session,
+    call: Call,
+    *,
+    seed: int = 0,
+    actor_id: int | None = None,
+    progress: Progress = _noop,
+) -> SolverRun:
+    from opencall.optim import allocation as al
+
+    t0 = time.perf_counter()
+    progress(5, "building the allocation problem")
+    try:
+        problem, meta = build_problem(session, call, seed=seed)
+    except (al.PolicyError, al.ProblemError) as exc:
+        raise DomainError(f"The allocation problem is invalid: {exc}") from exc
+    progress(20, f"solving for {len(problem.requests)} requests over {len(problem.pools)} pools")
+    res = al.solve_allocation(problem, seed=seed)
+    errors = res.check(problem)
+    if errors:
+        raise DomainError("The allocation failed its check: " + "; ".join(errors[:5]))
+    run = record_run(
+        session,
+        call,
+        "allocation",
+        inputs={
+            "requests": [(r.id, r.merit, dict(r.demand), r.feasible) for r in problem.requests],
+            "pools": [(p.id, p.capacity) for p in problem.pools],
+            "policy": call.allocation_policy,
+        },
+        parameters={"policy": call.allocation_policy},
+        seed=seed,
+        status="ok",
+        wall_s=time.perf_counter() - t0,
+        objective=res.objective,
+        bound=res.bound,
+        gap=res.mip_gap,
+        summary={
+            "status": res.status,
+            "backend": res.backend,
+            "phases": res.phases,
+            "group_shares": [g.__dict__ for g in res.group_shares],
+            "pool_usage": res.pool_usage(),
+        },
+        actor_id=actor_id,
+    )
+    progress(80, "recording decisions")
+    session.execute(delete(Award).where(Award.call_id == call.id))
+    session.execute(delete(Decision).where(Decision.call_id == call.id))
+    index: dict[str, tuple[int, int]] = meta["index"]
+    ranked = {r.proposal_id: r for r in rq.ranking(session, call)}
+    by_proposal: dict[int, list[str]] = {}
+    for rid, (pid, _) in index.items():
+        by_proposal.setdefault(pid, []).append(rid)
+    awarded_order = sorted(
+        (
+            pid
+            for pid, rids in by_proposal.items()
+            if any(res.fractions.get(r, 0) > 0 for r in rids)
+        ),
+        key=lambda pid: ranked[pid].rank,
+    )
+    n = max(1, len(awarded_order))
+    priority = {
+        pid: "A" if i < n / 3 else ("B" if i < 2 * n / 3 else "C")
+        for i, pid in enumerate(awarded_order)
+    }
+    proposals = {p.id: p for p in rq.proposals_for_review(session, call)}
+    for pid, rids in by_proposal.items():
+        content = revision_content(session, proposals[pid])
+        fr = [res.fractions.get(r, 0.0) for r in rids]
+        expl = [res.explanations[r] for r in rids]
+        if all(f >= 1 - 1e-9 for f in fr):
+            outcome = "awarded"
+        elif any(f > 0 for f in fr):
+            outcome = "awarded_partially"
+        else:
+            outcome = "not_awarded"
+        session.add(
+            Decision(
+                call_id=call.id,
+                proposal_id=pid,
+                outcome=outcome,
+                explanation="; ".join(
+                    f"{content['requests'][index[r][1]]['kind']}: {e.detail}"
+                    if len(rids) > 1
+                    else e.detail
+                    for r, e in zip(rids, expl, strict=True)
+                ),
+                priority=priority.get(pid, ""),
+                run_id=run.id,
+            )
+        )
+        for rid in rids:
+            f = res.fractions.get(rid, 0.0)
+            if f <= 0:
+                continue
+            _, i = index[rid]
+            req_row = proposals[pid].requests[i] if i < len(proposals[pid].requests) else None
+            if req_row is None:
+                continue
+            for pool_name, amount in res.amounts.get(rid, {}).items():
+                if amount > 1e-9:
+                    session.add(
+                        Award(
+                            call_id=call.id,
+                            proposal_id=pid,
+                            request_id=req_row.id,
+                            pool_id=meta["pool_id"][pool_name],
+                            amount=float(amount),
+                            fraction=float(f),
+                            run_id=run.id,
+                        )
+                    )
+    session.flush()
+    progress(100, "allocation done")
+    return run
+
+
+def decisions(session: Session, call: Call) -> list[Decision]:
+    return list(
+        session.scalars(select(Decision).where(Decision.call_id == call.id).order_by(Decision.id))
+    )
+
+
+def override_decision(
+    session: Session,
+    call: Call,
+    proposal: Proposal,
+    *,
+    outcome: str,
+    reason: str,
+    actor_id: int | None = None,
+) -> Decision:
+    """A chair's override: needs a reason, audited, and never overdraws a pool."""
+    if not reason.strip():
+        raise DomainError("An override needs a reason.", field="reason")
+    if outcome not in ("awarded", "not_awarded"):
+        raise DomainError("Override to 'awarded' or 'not_awarded'.", field="outcome")
+    if call.decisions_released_at is not None:
+        raise DomainError("Decisions were already released; an override is no longer possible.")
+    d = session.scalar(
+        select(Decision).where(Decision.call_id == call.id, Decision.proposal_id == proposal.id)
+    )
+    if d is None:
+        raise DomainError("Run the allocation before overriding it.")
+    session.execute(delete(Award).where(Award.proposal_id == proposal.id, Award.call_id == call.id))
+    if outcome == "awarded":
+        used: dict[int, float] = {}
+        for a in session.scalars(select(Award).where(Award.call_id == call.id)):
+            used[a.pool_id] = used.get(a.pool_id, 0.0) + a.amount
+        cap = {cp.pool_id: cp.amount for cp in call.pools}
+        content = revision_content(session, proposal)
+        problem, meta = build_problem(session, call)
+        want: dict[int, float] = {}
+        for r in problem.requests:
+            if r.proposal_id == str(proposal.id):
+                for name, amt in r.demand.items():
+                    pid = meta["pool_id"][name]
+                    want[pid] = want.get(pid, 0.0) + amt
+        short = [pid for pid, amt in want.items() if used.get(pid, 0) + amt > cap[pid] + 1e-9]
+        _ = content
+        if short:
+            raise DomainError(
+                "Awarding this proposal would overdraw capacity; free capacity first by "
+                "overriding another award to 'not awarded'."
+            )
+        index = meta["index"]
+        for r in problem.requests:
+            if r.proposal_id != str(proposal.id):
+                continue
+            _, i = index[r.id]
+            for name, amt in r.demand.items():
+                session.add(
+                    Award(
+                        call_id=call.id,
+                        proposal_id=proposal.id,
+                        request_id=proposal.requests[i].id,
+                        pool_id=meta["pool_id"][name],
+                        amount=float(amt),
+                        fraction=1.0,
+                        run_id=d.run_id,
+                    )
+                )
+        _ = content
+    before = d.outcome
+    d.outcome = outcome
+    d.override_reason = reason.strip()
+    d.overridden_by = actor_id
+    d.explanation = f"overridden by the chair: {reason.strip()}"
+    session.flush()
+    auditlog.record(
+        session,
+        "decision.overridden",
+        "proposal",
+        proposal.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        reason=reason,
+        data={"from": before, "to": outcome},
+    )
+    return d
+
+
+def release_decisions(session: Session, call: Call, *, actor_id: int | None = None) -> int:
+    """Make decisions visible to applicants; proposals become accepted or rejected."""
+    ds = decisions(session, call)
+    if not ds:
+        raise DomainError("There are no decisions to release.")
+    if call.decisions_released_at is not None:
+        return len(ds)
+    props = {p.id: p for p in rq.proposals_for_review(session, call)}
+    for d in ds:
+        p = props.get(d.proposal_id)
+        if p is not None and p.status == "under_review":
+            p.status = "accepted" if d.outcome.startswith("awarded") else "rejected"
+    call.decisions_released_at = utcnow()
+    session.flush()
+    auditlog.record(
+        session,
+        "decisions.released",
+        "call",
+        call.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        data={"decisions": len(ds)},
+    )
+    return len(ds)

@@ -1,0 +1,850 @@
+"""The review engine's writes: conflicts, affinity, assignment, reviews,
+technical reviews and calibration. Each optimiser step builds its problem
+from the database, calls ``opencall.optim``, checks the result and records a
+solver run (inputs hash, parameters, seed, version, objective, time)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from opencall import auditlog
+from opencall.calls.models import Call
+from opencall.calls.schemas import review_settings
+from opencall.db import utcnow
+from opencall.errors import DomainError
+from opencall.people.domain import institution_key
+from opencall.people.models import Country, Institution, User
+from opencall.proposals.models import Proposal, ProposalRevision
+from opencall.reviews import queries as q
+from opencall.reviews.models import (
+    AffinityScore,
+    Conflict,
+    DeclaredRelation,
+    RankedProposal,
+    Review,
+    ReviewAssignment,
+    SolverRun,
+    TechnicalReview,
+)
+
+VERSION = "opencall-0.1"
+Progress = Callable[[int, str], None]
+
+
+def _noop(_p: int, _m: str) -> None:
+    return None
+
+
+def inputs_hash(obj: Any) -> str:
+    blob = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def record_run(
+    session: Session,
+    call: Call,
+    kind: str,
+    *,
+    inputs: Any,
+    parameters: dict[str, Any],
+    seed: int,
+    status: str,
+    wall_s: float,
+    objective: float | None = None,
+    bound: float | None = None,
+    gap: float | None = None,
+    summary: dict[str, Any] | None = None,
+    actor_id: int | None = None,
+) -> SolverRun:
+    run = SolverRun(
+        call_id=call.id,
+        kind=kind,
+        inputs_hash=inputs_hash(inputs),
+        parameters=json.loads(json.dumps(parameters, default=str)),
+        seed=seed,
+        version=VERSION,
+        status=status,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        wall_s=wall_s,
+        summary=json.loads(json.dumps(summary or {}, default=str)),
+        created_by=actor_id,
+    )
+    session.add(run)
+    session.flush()
+    auditlog.record(
+        session,
+        f"solver.{kind}",
+        "solver_run",
+        run.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        data={"status": status, "objective": objective, "gap": gap, "seed": seed},
+    )
+    return run
+
+
+def revision_content(session: Session, proposal: Proposal) -> dict[str, Any]:
+    if proposal.current_revision_id is None:
+        raise DomainError(f"Proposal {proposal.code} has no submitted revision.")
+    rev = session.get(ProposalRevision, proposal.current_revision_id)
+    assert rev is not None
+    return rev.content
+
+
+# --------------------------------------------------------------------------- conflicts
+
+
+def compute_conflicts(
+    session: Session, call: Call, *, actor_id: int | None = None, now: dt.datetime | None = None
+) -> dict[str, int]:
+    """Recompute the computed conflicts of a call (declared ones are kept).
+
+    Sources: ``team`` (the reviewer is on the team, also in distributed review
+    where applicants review each other), ``institution`` (same institution by
+    ROR id or normalised name), ``coauthor`` (declared co-authorship or
+    advising within ``coauthor_years``), ``personal`` (declared by either side).
+    """
+    t0 = time.perf_counter()
+    now = now or utcnow()
+    rs = review_settings(call.review_settings)
+    reviewers = q.reviewers_of_call(session, call)
+    proposals = q.proposals_for_review(session, call)
+    session.execute(
+        delete(Conflict).where(
+            Conflict.call_id == call.id,
+            Conflict.source.in_(("team", "institution", "coauthor", "personal")),
+        )
+    )
+    insts = {i.id: i for i in session.scalars(select(Institution))}
+    relations = list(session.scalars(select(DeclaredRelation)))
+    emails = {u.id: u.email for u in reviewers}
+    found: dict[tuple[int, int, str], str] = {}
+    for p in proposals:
+        content = revision_content(session, p)
+        members = [m for m in p.members if m.status in ("accepted", "invited")]
+        team_emails = {m.email for m in members} | {t["email"] for t in content["team"]}
+        team_users = {m.user_id for m in members if m.user_id}
+        team_inst_keys = set()
+        team_rors = set()
+        for t in content["team"]:
+            if t.get("institution"):
+                team_inst_keys.add(institution_key(t["institution"]))
+            inst = insts.get(t.get("institution_id") or -1)
+            if inst and inst.ror_id:
+                team_rors.add(inst.ror_id)
+        for r in reviewers:
+            if r.id in team_users or r.email in team_emails:
+                found[(p.id, r.id, "team")] = "the reviewer is a member of the team"
+                continue
+            inst = r.institution
+            if inst is not None and (
+                (inst.ror_id and inst.ror_id in team_rors) or inst.name_key in team_inst_keys
+            ):
+                found[(p.id, r.id, "institution")] = "same institution as a team member"
+            for rel in relations:
+                a_is_r = rel.user_id == r.id and rel.other_email in team_emails
+                b_is_r = rel.user_id in team_users and rel.other_email == emails[r.id]
+                if not (a_is_r or b_is_r):
+                    continue
+                if rel.kind == "personal":
+                    found[(p.id, r.id, "personal")] = rel.note or "declared personal conflict"
+                elif rel.year is None or now.year - rel.year <= rs.coauthor_years:
+                    found[(p.id, r.id, "coauthor")] = (
+                        f"declared {rel.kind} ({rel.year or 'recent'})"
+                    )
+    for (pid, rid, source), detail in sorted(found.items()):
+        session.add(
+            Conflict(
+                call_id=call.id, proposal_id=pid, reviewer_id=rid, source=source, detail=detail
+            )
+        )
+    session.flush()
+    # conflicts are enforced: an active assignment that became conflicted is removed
+    removed = 0
+    pairs = q.conflict_pairs(session, call)
+    for a in q.assignments_of_call(session, call):
+        if (a.proposal_id, a.reviewer_id) in pairs and a.status != "submitted":
+            a.status = "removed"
+            removed += 1
+    counts: dict[str, int] = {}
+    for _, _, source in found:
+        counts[source] = counts.get(source, 0) + 1
+    record_run(
+        session,
+        call,
+        "conflicts",
+        inputs={"proposals": [p.id for p in proposals], "reviewers": [r.id for r in reviewers]},
+        parameters={"coauthor_years": rs.coauthor_years},
+        seed=0,
+        status="ok",
+        wall_s=time.perf_counter() - t0,
+        summary={"by_source": counts, "assignments_removed": removed},
+        actor_id=actor_id,
+    )
+    return counts
+
+
+def declare_relation(
+    session: Session,
+    user: User,
+    other_email: str,
+    kind: str,
+    year: int | None = None,
+    note: str = "",
+) -> DeclaredRelation:
+    if kind not in ("coauthor", "advisor", "personal"):
+        raise DomainError(
+            "A declared relation is a coauthor, advisor or personal one.", field="kind"
+        )
+    rel = DeclaredRelation(
+        user_id=user.id, other_email=other_email.strip().lower(), kind=kind, year=year, note=note
+    )
+    session.add(rel)
+    session.flush()
+    auditlog.record(
+        session,
+        "conflict.declared_relation",
+        "user",
+        user.id,
+        actor_id=user.id,
+        data={"kind": kind},
+    )
+    return rel
+
+
+def declare_conflict(
+    session: Session, assignment: ReviewAssignment, reviewer: User, reason: str
+) -> Conflict:
+    """A reviewer declares a conflict before reading: the assignment is removed, the reason kept."""
+    if assignment.reviewer_id != reviewer.id:
+        raise DomainError("Not found", code="not_found")
+    if assignment.status == "submitted":
+        raise DomainError("This review was already submitted.")
+    if not reason.strip():
+        raise DomainError("Please say briefly why you are conflicted.", field="reason")
+    assignment.status = "removed"
+    c = Conflict(
+        call_id=assignment.call_id,
+        proposal_id=assignment.proposal_id,
+        reviewer_id=reviewer.id,
+        source="declared_reviewer",
+        detail=reason.strip()[:2000],
+    )
+    session.add(c)
+    session.flush()
+    auditlog.record(
+        session,
+        "conflict.declared",
+        "review_assignment",
+        assignment.id,
+        actor_id=reviewer.id,
+        call_id=assignment.call_id,
+        reason=reason,
+    )
+    return c
+
+
+# --------------------------------------------------------------------------- affinity
+
+
+def _reviewer_text(session: Session, reviewer: User, call: Call) -> str:
+    past = session.scalars(
+        select(Proposal).where(Proposal.pi_user_id == reviewer.id, Proposal.call_id != call.id)
+    ).all()
+    parts = [reviewer.expertise] + [f"{p.title}. {p.abstract}" for p in past[:5]]
+    return " ".join(x for x in parts if x) or reviewer.name
+
+
+def _proposal_text(content: dict[str, Any]) -> str:
+    return " ".join(
+        [
+            content.get("title", ""),
+            content.get("abstract", ""),
+            content.get("keywords", ""),
+            content.get("science_case", ""),
+        ]
+    )
+
+
+def run_affinity(
+    session: Session,
+    call: Call,
+    *,
+    method: str = "tfidf",
+    actor_id: int | None = None,
+    progress: Progress = _noop,
+) -> SolverRun:
+    from opencall.optim import affinity as aff
+
+    t0 = time.perf_counter()
+    reviewers = q.reviewers_of_call(session, call)
+    proposals = q.proposals_for_review(session, call)
+    if not reviewers or not proposals:
+        raise DomainError("Affinity needs reviewers and proposals under review.")
+    progress(10, "reading texts")
+    rtexts = [_reviewer_text(session, r, call) for r in reviewers]
+    ptexts = [_proposal_text(revision_content(session, p)) for p in proposals]
+    progress(30, f"scoring {len(ptexts)} proposals x {len(rtexts)} reviewers")
+    if method == "embeddings":
+        try:
+            res = aff.embedding_affinity(rtexts, ptexts)
+        except aff.EmbeddingsUnavailable as exc:
+            raise DomainError(str(exc)) from exc
+    elif method == "tfidf":
+        res = aff.tfidf_affinity(rtexts, ptexts)
+    else:
+        raise DomainError("Affinity method must be 'tfidf' or 'embeddings'.", field="method")
+    problems = res.check((len(ptexts), len(rtexts)))
+    if problems:
+        raise DomainError("Affinity result failed its check: " + "; ".join(problems))
+    progress(70, "storing scores")
+    session.execute(delete(AffinityScore).where(AffinityScore.call_id == call.id))
+    run = record_run(
+        session,
+        call,
+        "affinity",
+        inputs={"r": rtexts, "p": ptexts},
+        parameters={"method": method},
+        seed=0,
+        status="ok",
+        wall_s=time.perf_counter() - t0,
+        summary={
+            "proposals": len(ptexts),
+            "reviewers": len(rtexts),
+            "vocabulary": res.vocabulary_size,
+        },
+        actor_id=actor_id,
+    )
+    dense = res.to_dense()
+    rows = [
+        {
+            "call_id": call.id,
+            "proposal_id": p.id,
+            "reviewer_id": r.id,
+            "score": float(dense[i, j]),
+            "run_id": run.id,
+        }
+        for i, p in enumerate(proposals)
+        for j, r in enumerate(reviewers)
+    ]
+    session.execute(insert(AffinityScore), rows)
+    session.flush()
+    progress(100, "affinity done")
+    return run
+
+
+# --------------------------------------------------------------------------- assignment
+
+
+def _country_regions(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(Country.iso3, Country.un_region)).all())
+
+
+def build_assignment_problem(
+    session: Session, call: Call, *, objective: str = "total", seed: int = 0
+) -> tuple[Any, list[Proposal], list[User], dict[str, Any]]:
+    from opencall.optim.assignment import AssignmentProblem, Grouping
+
+    rs = review_settings(call.review_settings)
+    reviewers = q.reviewers_of_call(session, call)
+    proposals = q.proposals_for_review(session, call)
+    if rs.mode == "distributed":
+        # applicants review each other: every accepted team member with an account reviews
+        seen: dict[int, User] = {}
+        for p in proposals:
+            for m in p.members:
+                if m.status == "accepted" and m.user_id and m.user_id not in seen:
+                    member_user = session.get(User, m.user_id)
+                    assert member_user is not None
+                    seen[member_user.id] = member_user
+        reviewers = sorted(seen.values(), key=lambda u: u.id)
+    if not reviewers or not proposals:
+        raise DomainError("Assignment needs reviewers and proposals under review.")
+    pidx = {p.id: i for i, p in enumerate(proposals)}
+    ridx = {r.id: j for j, r in enumerate(reviewers)}
+    A = np.zeros((len(proposals), len(reviewers)), dtype=np.float64)
+    for s in session.scalars(select(AffinityScore).where(AffinityScore.call_id == call.id)):
+        if s.proposal_id in pidx and s.reviewer_id in ridx:
+            A[pidx[s.proposal_id], ridx[s.reviewer_id]] = s.score
+    conflicts = sorted(
+        (pidx[p], ridx[r]) for p, r in q.conflict_pairs(session, call) if p in pidx and r in ridx
+    )
+    if rs.mode == "distributed":
+        # one's own proposals, and those of anyone one shares a team with
+        teams = {p.id: {m.user_id for m in p.members if m.user_id} for p in proposals}
+        collaborators: dict[int, set[int]] = {}
+        for members in teams.values():
+            for uid in members:
+                collaborators.setdefault(uid, set()).update(members)
+        for p in proposals:
+            for uid, j in ridx.items():
+                if teams[p.id] & collaborators.get(uid, {uid}):
+                    conflicts.append((pidx[p.id], j))
+    forced, forbidden = [], []
+    for a in session.scalars(select(ReviewAssignment).where(ReviewAssignment.call_id == call.id)):
+        if a.proposal_id not in pidx or a.reviewer_id not in ridx:
+            continue
+        pair = (pidx[a.proposal_id], ridx[a.reviewer_id])
+        if a.status in ("removed", "declined"):
+            forbidden.append(pair)
+        elif a.source == "manual" or a.status in ("accepted", "submitted"):
+            forced.append(pair)
+    regions = _country_regions(session)
+    inst_labels: dict[object, int] = {}
+    region_labels: dict[str, int] = {}
+    inst_of = []
+    region_of = []
+    for r in reviewers:
+        key = r.institution_id if r.institution_id is not None else f"none-{r.id}"
+        inst_of.append(inst_labels.setdefault(key, len(inst_labels)))
+        reg = regions.get(r.country_iso3 or "", f"none-{r.id}")
+        region_of.append(region_labels.setdefault(reg, len(region_labels)))
+    k = min(rs.reviewers_per_proposal, len(reviewers))
+    groupings = (
+        Grouping(labels=np.array(inst_of), cap=rs.max_same_institution, name="institution"),
+        Grouping(labels=np.array(region_of), cap=rs.max_same_region, name="UN region"),
+    )
+    problem = AssignmentProblem(
+        n_proposals=len(proposals),
+        n_reviewers=len(reviewers),
+        affinity=A,
+        k=k,
+        min_load=rs.min_load,
+        max_load=rs.max_load,
+        conflicts=np.array(sorted(set(conflicts)) or np.zeros((0, 2)), dtype=np.int64).reshape(
+            -1, 2
+        ),
+        forced=np.array(forced or np.zeros((0, 2)), dtype=np.int64).reshape(-1, 2),
+        forbidden=np.array(forbidden or np.zeros((0, 2)), dtype=np.int64).reshape(-1, 2),
+        groupings=groupings,
+        objective="fair" if objective == "fair" else "total",
+        seed=seed,
+    )
+    params = {
+        "k": k,
+        "min_load": rs.min_load,
+        "max_load": rs.max_load,
+        "objective": objective,
+        "max_same_institution": rs.max_same_institution,
+        "max_same_region": rs.max_same_region,
+        "mode": rs.mode,
+    }
+    return problem, proposals, reviewers, params
+
+
+def run_assignment(
+    session: Session,
+    call: Call,
+    *,
+    objective: str = "total",
+    seed: int = 0,
+    actor_id: int | None = None,
+    progress: Progress = _noop,
+) -> SolverRun:
+    from opencall.optim.assignment import InfeasibleAssignment, solve_assignment
+
+    t0 = time.perf_counter()
+    progress(5, "building the assignment problem")
+    try:
+        problem, proposals, reviewers, params = build_assignment_problem(
+            session, call, objective=objective, seed=seed
+        )
+    except ValueError as exc:
+        raise DomainError(f"The assignment problem is malformed: {exc}") from exc
+    progress(20, "solving")
+    try:
+        res = solve_assignment(problem)
+    except InfeasibleAssignment as exc:
+        raise DomainError(f"No assignment satisfies the rules: {exc}") from exc
+    problems = res.check(problem)
+    if problems:
+        raise DomainError("The assignment failed its check: " + "; ".join(problems[:5]))
+    progress(80, "storing the assignment")
+    run = record_run(
+        session,
+        call,
+        "assignment",
+        inputs={
+            "A": problem.affinity.round(6).tolist(),
+            "params": params,
+            "conflicts": np.asarray(problem.conflicts).tolist(),
+        },
+        parameters=params,
+        seed=seed,
+        status="ok",
+        wall_s=time.perf_counter() - t0,
+        objective=res.total_affinity,
+        bound=res.upper_bound,
+        gap=res.gap,
+        summary={
+            "certified": res.certified,
+            "method": res.method,
+            "min_proposal_affinity": res.min_proposal_affinity,
+            "pairs": int(len(res.proposals)),
+        },
+        actor_id=actor_id,
+    )
+    existing = {
+        (a.proposal_id, a.reviewer_id): a
+        for a in session.scalars(
+            select(ReviewAssignment).where(ReviewAssignment.call_id == call.id)
+        )
+    }
+    chosen = set()
+    A = problem.affinity
+    for pi, rj in zip(res.proposals.tolist(), res.reviewers.tolist(), strict=True):
+        p, r = proposals[pi], reviewers[rj]
+        chosen.add((p.id, r.id))
+        a = existing.get((p.id, r.id))
+        if a is None:
+            session.add(
+                ReviewAssignment(
+                    call_id=call.id,
+                    proposal_id=p.id,
+                    reviewer_id=r.id,
+                    status="assigned",
+                    source="solver",
+                    score=float(A[pi, rj]),
+                    run_id=run.id,
+                )
+            )
+        else:
+            a.score = float(A[pi, rj])
+            if a.status in ("removed", "declined"):
+                raise DomainError("The solver chose a forbidden pair; refusing the result.")
+    # solver assignments no longer chosen and not yet started are dropped
+    for key, a in existing.items():
+        if key not in chosen and a.source == "solver" and a.status == "assigned":
+            session.delete(a)
+    session.flush()
+    progress(100, "assignment done")
+    return run
+
+
+def add_assignment(
+    session: Session, call: Call, proposal: Proposal, reviewer: User, *, actor_id: int | None = None
+) -> ReviewAssignment:
+    """A chair's manual assignment: refused when conflicted or over the reviewer's load."""
+    rs = review_settings(call.review_settings)
+    if proposal.call_id != call.id:
+        raise DomainError("Not found", code="not_found")
+    if q.is_conflicted(session, proposal.id, reviewer.id):
+        raise DomainError(
+            "This reviewer is conflicted with this proposal; the pair is refused.", code="conflict"
+        )
+    if (
+        reviewer.id not in {r.id for r in q.reviewers_of_call(session, call)}
+        and rs.mode != "distributed"
+    ):
+        raise DomainError("This person is not a reviewer of this call.")
+    if any(m.user_id == reviewer.id for m in proposal.members):
+        raise DomainError("A team member cannot review their own proposal.", code="conflict")
+    active = q.assignments_of_reviewer(session, reviewer.id)
+    if sum(1 for a in active if a.call_id == call.id) >= rs.max_load:
+        raise DomainError(f"This reviewer already has the maximum load of {rs.max_load}.")
+    existing = session.scalar(
+        select(ReviewAssignment).where(
+            ReviewAssignment.proposal_id == proposal.id, ReviewAssignment.reviewer_id == reviewer.id
+        )
+    )
+    score = session.scalar(
+        select(AffinityScore.score).where(
+            AffinityScore.proposal_id == proposal.id, AffinityScore.reviewer_id == reviewer.id
+        )
+    )
+    if existing is not None:
+        if existing.status in ("assigned", "accepted", "submitted"):
+            raise DomainError("This reviewer is already assigned to this proposal.")
+        existing.status = "assigned"
+        existing.source = "manual"
+        a = existing
+    else:
+        a = ReviewAssignment(
+            call_id=call.id,
+            proposal_id=proposal.id,
+            reviewer_id=reviewer.id,
+            status="assigned",
+            source="manual",
+            score=score,
+        )
+        session.add(a)
+    session.flush()
+    auditlog.record(
+        session, "assignment.added", "review_assignment", a.id, actor_id=actor_id, call_id=call.id
+    )
+    return a
+
+
+def remove_assignment(
+    session: Session, assignment: ReviewAssignment, *, actor_id: int | None = None, reason: str = ""
+) -> None:
+    if assignment.status == "submitted":
+        raise DomainError("A submitted review cannot be unassigned.")
+    assignment.status = "removed"
+    session.flush()
+    auditlog.record(
+        session,
+        "assignment.removed",
+        "review_assignment",
+        assignment.id,
+        actor_id=actor_id,
+        call_id=assignment.call_id,
+        reason=reason,
+    )
+
+
+# --------------------------------------------------------------------------- reviews
+
+
+def respond_to_assignment(
+    session: Session, assignment: ReviewAssignment, reviewer: User, *, accept: bool
+) -> ReviewAssignment:
+    if assignment.reviewer_id != reviewer.id:
+        raise DomainError("Not found", code="not_found")
+    if assignment.status != "assigned":
+        raise DomainError(f"This invitation was already {assignment.status}.")
+    assignment.status = "accepted" if accept else "declined"
+    session.flush()
+    auditlog.record(
+        session,
+        "assignment.accepted" if accept else "assignment.declined",
+        "review_assignment",
+        assignment.id,
+        actor_id=reviewer.id,
+        call_id=assignment.call_id,
+    )
+    return assignment
+
+
+def submit_review(
+    session: Session,
+    assignment: ReviewAssignment,
+    reviewer: User,
+    *,
+    grade: float,
+    confidence: int = 3,
+    comments_to_applicants: str = "",
+    comments_to_panel: str = "",
+    final: bool = True,
+) -> Review:
+    if assignment.reviewer_id != reviewer.id or assignment.status in ("removed", "declined"):
+        raise DomainError("Not found", code="not_found")
+    if q.is_conflicted(session, assignment.proposal_id, reviewer.id):
+        raise DomainError("Not found", code="not_found")
+    call = session.get(Call, assignment.call_id)
+    assert call is not None
+    rs = review_settings(call.review_settings)
+    if call.status not in ("closed", "review"):
+        raise DomainError("Reviews are accepted only while the call is in review.")
+    try:
+        g = float(grade)
+    except (TypeError, ValueError) as exc:
+        raise DomainError("The grade must be a number.", field="grade") from exc
+    if not rs.grade_min <= g <= rs.grade_max or g != g:
+        raise DomainError(
+            f"The grade must lie between {rs.grade_min:g} and {rs.grade_max:g}.", field="grade"
+        )
+    if confidence not in (1, 2, 3, 4, 5):
+        raise DomainError("Confidence is 1 (low) to 5 (high).", field="confidence")
+    for name, text in (
+        ("comments_to_applicants", comments_to_applicants),
+        ("comments_to_panel", comments_to_panel),
+    ):
+        if len(text) > 20000:
+            raise DomainError("Comments are limited to 20,000 characters.", field=name)
+    if final and not comments_to_applicants.strip():
+        raise DomainError(
+            "Please write comments to the applicants.", field="comments_to_applicants"
+        )
+    review = q.review_of(session, assignment.id)
+    if review is None:
+        review = Review(assignment_id=assignment.id, grade=g)
+        session.add(review)
+    review.grade = g
+    review.confidence = confidence
+    review.comments_to_applicants = comments_to_applicants
+    review.comments_to_panel = comments_to_panel
+    review.updated_at = utcnow()
+    if final:
+        review.submitted_at = utcnow()
+        assignment.status = "submitted"
+    elif assignment.status == "assigned":
+        assignment.status = "accepted"
+    session.flush()
+    auditlog.record(
+        session,
+        "review.submitted" if final else "review.saved",
+        "review_assignment",
+        assignment.id,
+        actor_id=reviewer.id,
+        call_id=assignment.call_id,
+    )
+    return review
+
+
+def submit_technical_review(
+    session: Session,
+    proposal: Proposal,
+    reviewer: User,
+    *,
+    verdict: str,
+    amount_needed: float | None = None,
+    notes_to_panel: str = "",
+    notes_to_applicants: str = "",
+) -> TechnicalReview:
+    if verdict not in ("feasible", "feasible_with_changes", "not_feasible"):
+        raise DomainError(
+            "Verdict is feasible, feasible with changes or not feasible.", field="verdict"
+        )
+    if amount_needed is not None and not amount_needed >= 0:
+        raise DomainError("The amount judged necessary cannot be negative.", field="amount_needed")
+    tr = session.scalar(select(TechnicalReview).where(TechnicalReview.proposal_id == proposal.id))
+    if tr is None:
+        tr = TechnicalReview(proposal_id=proposal.id, reviewer_id=reviewer.id, verdict=verdict)
+        session.add(tr)
+    tr.reviewer_id = reviewer.id
+    tr.verdict = verdict
+    tr.amount_needed = amount_needed
+    tr.notes_to_panel = notes_to_panel
+    tr.notes_to_applicants = notes_to_applicants
+    session.flush()
+    auditlog.record(
+        session,
+        "technical_review.saved",
+        "proposal",
+        proposal.id,
+        actor_id=reviewer.id,
+        call_id=proposal.call_id,
+        data={"verdict": verdict},
+    )
+    return tr
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def run_calibration(
+    session: Session,
+    call: Call,
+    *,
+    seed: int = 0,
+    n_bootstrap: int = 200,
+    fit_scale: bool = True,
+    actor_id: int | None = None,
+    progress: Progress = _noop,
+) -> SolverRun:
+    from opencall.optim.calibration import GradeScale, GradeSet, calibrate
+
+    t0 = time.perf_counter()
+    rs = review_settings(call.review_settings)
+    pairs = q.submitted_reviews(session, call)
+    if not pairs:
+        raise DomainError("No submitted reviews to calibrate yet.")
+    prop_ids = sorted({a.proposal_id for a, _ in pairs})
+    rev_ids = sorted({a.reviewer_id for a, _ in pairs})
+    pidx = {p: i for i, p in enumerate(prop_ids)}
+    ridx = {r: j for j, r in enumerate(rev_ids)}
+    gs = GradeSet(
+        proposal_idx=np.array([pidx[a.proposal_id] for a, _ in pairs], dtype=np.int64),
+        reviewer_idx=np.array([ridx[a.reviewer_id] for a, _ in pairs], dtype=np.int64),
+        grade=np.array([r.grade for _, r in pairs], dtype=np.float64),
+        n_proposals=len(prop_ids),
+        n_reviewers=len(rev_ids),
+        scale=GradeScale(rs.grade_min, rs.grade_max, rs.lower_is_better),
+        confidence=np.array([max(1, r.confidence) for _, r in pairs], dtype=np.float64),
+    )
+    progress(20, f"calibrating {len(pairs)} grades")
+    res = calibrate(
+        gs,
+        fit_scale=fit_scale and len(pairs) >= 3 * len(rev_ids),
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+    )
+    problems = res.check(gs)
+    if problems:
+        raise DomainError("Calibration failed its check: " + "; ".join(problems[:5]))
+    # proposals to discuss: rank interval straddles the capacity line
+    cutoff = _capacity_cutoff(
+        session, call, [pidx_inv for pidx_inv in prop_ids], res.order().tolist()
+    )
+    discuss = set(res.discuss(cutoff).tolist()) if 0 < cutoff < len(prop_ids) else set()
+    run = record_run(
+        session,
+        call,
+        "calibration",
+        inputs={"grades": [(a.proposal_id, a.reviewer_id, r.grade) for a, r in pairs]},
+        parameters={"n_bootstrap": n_bootstrap, "fit_scale": fit_scale, "level": res.level},
+        seed=seed,
+        status="ok",
+        wall_s=time.perf_counter() - t0,
+        summary={
+            "proposals": len(prop_ids),
+            "reviewers": len(rev_ids),
+            "grades": len(pairs),
+            "cutoff": cutoff,
+            "discuss": len(discuss),
+            "converged": res.converged,
+        },
+        actor_id=actor_id,
+    )
+    for i, pid in enumerate(prop_ids):
+        session.add(
+            RankedProposal(
+                call_id=call.id,
+                run_id=run.id,
+                proposal_id=pid,
+                raw_mean=float(res.raw_mean[i]),
+                score=float(res.consensus[i]),
+                score_lo=float(res.consensus_lo[i]),
+                score_hi=float(res.consensus_hi[i]),
+                rank=int(res.rank[i]),
+                rank_lo=int(res.rank_lo[i]),
+                rank_hi=int(res.rank_hi[i]),
+                discuss=i in discuss,
+            )
+        )
+    session.flush()
+    progress(100, "calibration done")
+    return run
+
+
+def _capacity_cutoff(session: Session, call: Call, prop_ids: list[int], order: list[int]) -> int:
+    """How many of the best-ranked proposals fit in the call's capacity (the funding line)."""
+    capacity = sum(cp.amount for cp in call.pools)
+    used = 0.0
+    n = 0
+    for i in order:
+        p = session.get(Proposal, prop_ids[i])
+        assert p is not None
+        used += sum(r.amount for r in p.requests)
+        if used > capacity:
+            break
+        n += 1
+    return n
+
+
+def freeze_ranking(session: Session, call: Call, *, actor_id: int | None = None) -> Call:
+    if q.latest_run(session, call, "calibration") is None:
+        raise DomainError("Calibrate the grades before freezing the ranking.")
+    call.ranking_frozen_at = utcnow()
+    session.flush()
+    auditlog.record(session, "ranking.frozen", "call", call.id, actor_id=actor_id, call_id=call.id)
+    return call
+
+
+def latest_run_or_fail(session: Session, call: Call, kind: str) -> SolverRun:
+    run = q.latest_run(session, call, kind)
+    if run is None:
+        raise DomainError(f"No {kind} run for this call yet.")
+    return run

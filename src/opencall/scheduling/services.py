@@ -1,0 +1,526 @@
+"""Scheduling: turn awards into a timetable for each facility kind —
+telescope blocks in visibility windows, berths and dives on legs, seats in
+course sessions, demonstration packages per season, sample shipments —
+each checked (nothing overdrawn, nothing outside its window) and explained."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from opencall import auditlog
+from opencall.allocation.models import Award, Decision
+from opencall.calls.models import Call
+from opencall.errors import DomainError
+from opencall.proposals.models import Proposal, Request
+from opencall.reviews import queries as rq
+from opencall.reviews.models import SolverRun
+from opencall.reviews.services import Progress, _noop, record_run
+from opencall.scheduling.models import ScheduleEntry
+
+PRIORITY = {"A": 1, "B": 2, "C": 3, "": 4}
+MAX_BLOCK_H = 4.0  # FAST tracks a source for 4-6 h at most (FACTS.md 1.2)
+
+
+def _awards_by_request(session: Session, call: Call) -> dict[int, list[Award]]:
+    out: dict[int, list[Award]] = defaultdict(list)
+    for a in session.scalars(select(Award).where(Award.call_id == call.id).order_by(Award.id)):
+        out[a.request_id].append(a)
+    return out
+
+
+def _decisions(session: Session, call: Call) -> dict[int, Decision]:
+    return {
+        d.proposal_id: d
+        for d in session.scalars(select(Decision).where(Decision.call_id == call.id))
+    }
+
+
+def _merit(session: Session, call: Call) -> dict[int, float]:
+    ranked = rq.ranking(session, call)
+    n = max(1, len(ranked))
+    return {r.proposal_id: 1.0 + (n - r.rank) / n for r in ranked}
+
+
+def _clear(session: Session, call: Call) -> None:
+    session.execute(delete(ScheduleEntry).where(ScheduleEntry.call_id == call.id))
+
+
+def run_schedule(
+    session: Session,
+    call: Call,
+    *,
+    start: dt.date | None = None,
+    days: int = 120,
+    seed: int = 0,
+    actor_id: int | None = None,
+    progress: Progress = _noop,
+) -> SolverRun:
+    kind = call.facility.kind
+    if not _awards_by_request(session, call):
+        raise DomainError("There are no awards to schedule; run the allocation first.")
+    if kind == "telescope":
+        return schedule_telescope(
+            session, call, start=start, days=days, seed=seed, actor_id=actor_id, progress=progress
+        )
+    if kind == "vessel":
+        return schedule_cruise(session, call, seed=seed, actor_id=actor_id)
+    if kind == "programme":
+        return schedule_courses(session, call, seed=seed, actor_id=actor_id)
+    return schedule_shipments(session, call, seed=seed, actor_id=actor_id)
+
+
+def schedule_telescope(
+    session: Session,
+    call: Call,
+    *,
+    start: dt.date | None = None,
+    days: int = 120,
+    seed: int = 0,
+    actor_id: int | None = None,
+    progress: Progress = _noop,
+) -> SolverRun:
+    from opencall.optim import scheduling as sch
+    from opencall.optim import sky
+
+    if not 1 <= days <= 400:
+        raise DomainError("The scheduling window must be between 1 and 400 days.", field="days")
+    t0 = time.perf_counter()
+    attrs = call.facility.attributes
+    site = sky.Site(lat_deg=attrs["lat_deg"], lon_deg=attrs["lon_deg"], height_m=attrs["height_m"])
+    start = start or (call.closes_at + dt.timedelta(days=30)).date()
+    w0 = dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC)
+    w1 = w0 + dt.timedelta(days=days)
+    decisions = _decisions(session, call)
+    awards = _awards_by_request(session, call)
+    blocks: list[Any] = []
+    meta: dict[str, dict[str, Any]] = {}
+    for req_id, aw in awards.items():
+        req = session.get(Request, req_id)
+        assert req is not None
+        prop = session.get(Proposal, req.proposal_id)
+        assert prop is not None
+        fraction = aw[0].fraction
+        pr = PRIORITY.get(decisions[prop.id].priority if prop.id in decisions else "", 4)
+        for ti, t in enumerate(req.details["targets"]):
+            hours = t["hours"] * fraction
+            n = max(1, math.ceil(hours / MAX_BLOCK_H - 1e-9))
+            for k in range(n):
+                bid = f"{prop.code}/{ti}/{k}"
+                dur = hours / n * 3600.0
+                blocks.append(
+                    sch.FastBlock(
+                        id=bid,
+                        ra_deg=t["ra_deg"],
+                        dec_deg=t["dec_deg"],
+                        duration_s=round(dur),
+                        priority=pr,
+                        max_zenith_deg=attrs.get("max_zenith_deg", 40.0),
+                        splittable=bool(req.details.get("splittable")) and dur > 3600,
+                        min_chunk_s=1800.0,
+                    )
+                )
+                meta[bid] = {
+                    "proposal_id": prop.id,
+                    "award_id": aw[0].id,
+                    "target": t["name"],
+                    "code": prop.code,
+                    "pool_id": aw[0].pool_id,
+                }
+    problem = sch.FastScheduleProblem(
+        window_start_unix=w0.timestamp(),
+        window_end_unix=w1.timestamp(),
+        blocks=tuple(blocks),
+        site=site,
+    )
+    try:
+        problem.validate()
+    except ValueError as exc:
+        raise DomainError(f"The scheduling problem is invalid: {exc}") from exc
+    progress(20, f"placing {len(blocks)} blocks over {days} days")
+    res = sch.schedule_fast(problem, seed=seed)
+    errors = res.check(problem)
+    if errors:
+        raise DomainError("The schedule failed its check: " + "; ".join(errors[:5]))
+    _clear(session, call)
+    run = record_run(
+        session,
+        call,
+        "schedule",
+        inputs={"blocks": [b.__dict__ for b in blocks], "w": [w0, w1]},
+        parameters={
+            "start": str(start),
+            "days": days,
+            "setup_s": problem.setup_s,
+            "slew_deg_per_s": problem.slew_deg_per_s,
+        },
+        seed=seed,
+        status="ok",
+        wall_s=time.perf_counter() - t0,
+        objective=res.priority_weighted_hours,
+        summary={
+            "blocks": len(blocks),
+            "placed": len({e.block_id for e in res.entries}),
+            "observed_hours": res.observed_hours,
+            "observing_fraction": res.observing_fraction,
+            "full_gain_fraction": res.full_gain_fraction,
+            "method": res.stats.method,
+            "unscheduled": {u.block_id: u.reason for u in res.unscheduled},
+        },
+        actor_id=actor_id,
+    )
+    for e in res.entries:
+        m = meta[e.block_id]
+        session.add(
+            ScheduleEntry(
+                call_id=call.id,
+                proposal_id=m["proposal_id"],
+                award_id=m["award_id"],
+                pool_id=m["pool_id"],
+                kind="fast",
+                label=f"{m['code']} {m['target']}",
+                start=dt.datetime.fromtimestamp(e.start_unix, dt.UTC),
+                end=dt.datetime.fromtimestamp(e.end_unix, dt.UTC),
+                amount=(e.end_unix - e.start_unix) / 3600.0,
+                details={"target": m["target"], "block": e.block_id, "chunk": e.chunk},
+                run_id=run.id,
+            )
+        )
+    for u in res.unscheduled:
+        m = meta[u.block_id]
+        session.add(
+            ScheduleEntry(
+                call_id=call.id,
+                proposal_id=m["proposal_id"],
+                award_id=m["award_id"],
+                pool_id=m["pool_id"],
+                kind="fast",
+                label=f"{m['code']} {m['target']}",
+                start=None,
+                end=None,
+                amount=0.0,
+                details={
+                    "target": m["target"],
+                    "block": u.block_id,
+                    "unscheduled": u.reason,
+                    "why": u.detail,
+                },
+                run_id=run.id,
+            )
+        )
+    session.flush()
+    progress(100, "schedule done")
+    return run
+
+
+def schedule_cruise(
+    session: Session, call: Call, *, seed: int = 0, actor_id: int | None = None
+) -> SolverRun:
+    from opencall.optim import logistics as lg
+
+    t0 = time.perf_counter()
+    legs: dict[str, dict[str, Any]] = {}
+    for cp in call.pools:
+        a = cp.pool.attributes
+        leg_d = legs.setdefault(a["leg"], {"attrs": a, "berths": 0, "dives": 0, "pools": {}})
+        leg_d[cp.pool.pool_type] = int(cp.amount)
+        leg_d["pools"][cp.pool.pool_type] = cp.pool_id
+    max_depth = call.facility.attributes.get("max_dive_depth_m", 11000.0)
+    leg_objs = tuple(
+        lg.Leg(
+            id=name,
+            start=dt.date.fromisoformat(v["attrs"]["start_date"]),
+            end=dt.date.fromisoformat(v["attrs"]["end_date"]),
+            ports=(v["attrs"]["from_port"], v["attrs"]["to_port"]),
+            route=tuple(tuple(x) for x in v["attrs"]["route"]),
+            berths=v["berths"],
+            dive_slots=v["dives"],
+            max_dive_depth_m=v["attrs"].get("max_depth_m") or max_depth,
+            max_dives_per_day=call.facility.attributes.get("dives_per_day", 1),
+        )
+        for name, v in legs.items()
+    )
+    pool_leg = {cp.pool_id: cp.pool.attributes["leg"] for cp in call.pools}
+    merit = _merit(session, call)
+    per_prop: dict[int, dict[str, Any]] = {}
+    for req_id, aw in _awards_by_request(session, call).items():
+        req = session.get(Request, req_id)
+        assert req is not None
+        d = per_prop.setdefault(req.proposal_id, {"berths": 0, "dives": [], "legs": set()})
+        d["legs"].add(pool_leg[aw[0].pool_id])
+        if req.kind == "berth":
+            d["berths"] += int(round(sum(a.amount for a in aw)))
+        elif req.kind == "dive":
+            n = int(round(sum(a.amount for a in aw)))
+            d["dives"] += [
+                lg.DiveSite(site_id=s["name"], lat=s["lat"], lon=s["lon"], depth_m=s["depth_m"])
+                for s in req.details["sites"][:n]
+            ]
+    requests = tuple(
+        lg.CruiseRequest(
+            id=str(pid),
+            merit=merit.get(pid, 1.0),
+            berths=d["berths"],
+            dives=tuple(d["dives"]),
+            legs=tuple(sorted(d["legs"])),
+        )
+        for pid, d in per_prop.items()
+    )
+    problem = lg.CruiseProblem(legs=leg_objs, requests=requests)
+    res = lg.solve_cruise(problem, seed=seed)
+    errors = res.check(problem)
+    if errors:
+        raise DomainError("The cruise plan failed its check: " + "; ".join(errors[:5]))
+    _clear(session, call)
+    run = record_run(
+        session,
+        call,
+        "schedule",
+        inputs={"requests": [r.id for r in requests]},
+        parameters={"max_route_distance_km": problem.max_route_distance_km},
+        seed=seed,
+        status="ok",
+        wall_s=time.perf_counter() - t0,
+        objective=res.objective,
+        bound=res.bound,
+        gap=res.mip_gap,
+        summary={"explanations": {k: v.detail for k, v in res.explanations.items()}},
+        actor_id=actor_id,
+    )
+    legs_by_id = {leg.id: leg for leg in leg_objs}
+    for r in requests:
+        lid = res.leg_of.get(r.id)
+        leg = legs_by_id.get(lid) if lid else None
+        if leg is not None and r.berths == 0:
+            label = f"dives only on {lid}"
+        else:
+            label = f"{r.berths} berth(s) on {lid}" if lid else "no berth"
+        session.add(
+            ScheduleEntry(
+                call_id=call.id,
+                proposal_id=int(r.id),
+                kind="berth",
+                label=label,
+                start=dt.datetime.combine(leg.start, dt.time(), dt.UTC) if leg else None,
+                end=dt.datetime.combine(leg.end, dt.time(23, 59), dt.UTC) if leg else None,
+                amount=float(r.berths) if leg else 0.0,
+                details={"leg": lid, "explanation": res.explanations[r.id].detail},
+                run_id=run.id,
+            )
+        )
+    for dv in res.dives:
+        session.add(
+            ScheduleEntry(
+                call_id=call.id,
+                proposal_id=int(dv.request_id),
+                kind="dive",
+                label=f"dive at {dv.site_id} ({dv.leg_id})",
+                start=dt.datetime.combine(dv.day, dt.time(), dt.UTC),
+                end=dt.datetime.combine(dv.day, dt.time(23, 59), dt.UTC),
+                amount=1.0,
+                details={"leg": dv.leg_id, "site": dv.site_id},
+                run_id=run.id,
+            )
+        )
+    session.flush()
+    return run
+
+
+def schedule_courses(
+    session: Session, call: Call, *, seed: int = 0, actor_id: int | None = None
+) -> SolverRun:
+    from opencall.optim import logistics as lg
+
+    t0 = time.perf_counter()
+    sessions, seasons = [], []
+    # sessions and seasons are named in explanations, so their names are the optimiser's ids
+    pool_by_name = {cp.pool.name: cp for cp in call.pools}
+    name_of = {cp.pool_id: cp.pool.name for cp in call.pools}
+    for cp in call.pools:
+        a = cp.pool.attributes
+        if cp.pool.pool_type == "seats":
+            sessions.append(
+                lg.CourseSession(
+                    id=cp.pool.name,
+                    start=dt.date.fromisoformat(a["start_date"]),
+                    end=dt.date.fromisoformat(a["end_date"]),
+                    place=a["place"],
+                    seats=int(cp.amount),
+                    technology=a["technology"],
+                )
+            )
+        else:
+            seasons.append(
+                lg.PackageSeason(
+                    id=cp.pool.name, technology=a["technology"], packages=int(cp.amount)
+                )
+            )
+    merit = _merit(session, call)
+    seat_reqs, pkg_reqs = [], []
+    for req_id, aw in _awards_by_request(session, call).items():
+        req = session.get(Request, req_id)
+        assert req is not None
+        amount = int(round(sum(a.amount for a in aw)))
+        if amount < 1:
+            continue
+        if req.kind == "seat":
+            seat_reqs.append(
+                lg.SeatRequest(
+                    id=str(req.id),
+                    merit=merit.get(req.proposal_id, 1.0),
+                    count=amount,
+                    preferred=(name_of[aw[0].pool_id],),
+                )
+            )
+        else:
+            pkg_reqs.append(
+                lg.PackageRequest(
+                    id=str(req.id),
+                    merit=merit.get(req.proposal_id, 1.0),
+                    technology=req.details["technology"],
+                    site_id=req.details["site"]["place"],
+                    count=amount,
+                    seasons=(name_of[aw[0].pool_id],),
+                )
+            )
+    cres = lg.solve_courses(
+        lg.CourseProblem(sessions=tuple(sessions), requests=tuple(seat_reqs)), seed=seed
+    )
+    pres = lg.solve_packages(
+        lg.PackageProblem(seasons=tuple(seasons), requests=tuple(pkg_reqs)), seed=seed
+    )
+    errors = cres.check(lg.CourseProblem(sessions=tuple(sessions), requests=tuple(seat_reqs)))
+    errors += pres.check(lg.PackageProblem(seasons=tuple(seasons), requests=tuple(pkg_reqs)))
+    if errors:
+        raise DomainError("The course plan failed its check: " + "; ".join(errors[:5]))
+    _clear(session, call)
+    run = record_run(
+        session,
+        call,
+        "schedule",
+        inputs={"seats": [r.id for r in seat_reqs], "packages": [r.id for r in pkg_reqs]},
+        parameters={},
+        seed=seed,
+        status="ok",
+        wall_s=time.perf_counter() - t0,
+        objective=cres.objective + pres.objective,
+        actor_id=actor_id,
+    )
+    for res, kind in ((cres, "seat"), (pres, "package")):
+        for rid, placement in res.placements.items():
+            req = session.get(Request, int(rid))
+            assert req is not None
+            placed_cp = pool_by_name[placement.bin_id] if placement else None
+            a = placed_cp.pool.attributes if placed_cp else {}
+            session.add(
+                ScheduleEntry(
+                    call_id=call.id,
+                    proposal_id=req.proposal_id,
+                    pool_id=placed_cp.pool_id if placed_cp else None,
+                    kind=kind,
+                    label=placed_cp.pool.name if placed_cp else "not placed",
+                    start=dt.datetime.combine(
+                        dt.date.fromisoformat(a["start_date"]), dt.time(), dt.UTC
+                    )
+                    if kind == "seat" and placed_cp
+                    else None,
+                    end=dt.datetime.combine(dt.date.fromisoformat(a["end_date"]), dt.time(), dt.UTC)
+                    if kind == "seat" and placed_cp
+                    else None,
+                    amount=float(placement.count) if placement else 0.0,
+                    details={"explanation": res.explanations[rid].detail},
+                    run_id=run.id,
+                )
+            )
+    session.flush()
+    return run
+
+
+def schedule_shipments(
+    session: Session, call: Call, *, seed: int = 0, actor_id: int | None = None
+) -> SolverRun:
+    from opencall.optim import logistics as lg
+
+    t0 = time.perf_counter()
+    types = tuple(
+        lg.SampleType(id=str(cp.pool_id), inventory_mg=float(cp.amount), label=cp.pool.name)
+        for cp in call.pools
+    )
+    merit = _merit(session, call)
+    masses: dict[int, dict[str, float]] = defaultdict(dict)
+    for _req_id, aw in _awards_by_request(session, call).items():
+        for a in aw:
+            masses[a.proposal_id][str(a.pool_id)] = (
+                masses[a.proposal_id].get(str(a.pool_id), 0.0) + a.amount
+            )
+    loans = tuple(
+        lg.SampleLoan(id=str(pid), merit=merit.get(pid, 1.0), recipient=str(pid), masses=m)
+        for pid, m in masses.items()
+    )
+    problem = lg.SampleProblem(types=types, loans=loans)
+    plan = lg.plan_shipments(problem, seed=seed)
+    errors = plan.check(problem)
+    if errors:
+        raise DomainError("The shipment plan failed its check: " + "; ".join(errors[:5]))
+    _clear(session, call)
+    run = record_run(
+        session,
+        call,
+        "schedule",
+        inputs={"loans": [(x.id, x.masses) for x in loans]},
+        parameters={},
+        seed=seed,
+        status="ok",
+        wall_s=time.perf_counter() - t0,
+        summary={"remaining_mg": dict(plan.remaining_mg)},
+        actor_id=actor_id,
+    )
+    names = {t.id: t.label for t in types}
+    for s in plan.shipments:
+        for tid, mg in s.items:
+            session.add(
+                ScheduleEntry(
+                    call_id=call.id,
+                    proposal_id=int(s.loan_id),
+                    pool_id=int(tid),
+                    kind="shipment",
+                    label=f"{mg:g} mg of {names[tid]}",
+                    amount=float(mg),
+                    details={"explanation": plan.explanations[s.loan_id].detail},
+                    run_id=run.id,
+                )
+            )
+    session.flush()
+    return run
+
+
+def entries(session: Session, call: Call, *, placed_only: bool = False) -> list[ScheduleEntry]:
+    stmt = select(ScheduleEntry).where(ScheduleEntry.call_id == call.id)
+    if placed_only:
+        stmt = stmt.where(ScheduleEntry.start.is_not(None))
+    return list(session.scalars(stmt.order_by(ScheduleEntry.start, ScheduleEntry.id)))
+
+
+def week(session: Session, call: Call, monday: dt.date) -> list[ScheduleEntry]:
+    w0 = dt.datetime(monday.year, monday.month, monday.day, tzinfo=dt.UTC)
+    w1 = w0 + dt.timedelta(days=7)
+    stmt = select(ScheduleEntry).where(
+        ScheduleEntry.call_id == call.id, ScheduleEntry.start < w1, ScheduleEntry.end > w0
+    )
+    return list(session.scalars(stmt.order_by(ScheduleEntry.start)))
+
+
+def publish(session: Session, call: Call, *, actor_id: int | None = None) -> Call:
+    from opencall.calls.services import transition_call
+
+    if call.decisions_released_at is None:
+        raise DomainError("Release the decisions before publishing the call.")
+    transition_call(session, call, "published", actor_id=actor_id)
+    auditlog.record(session, "call.published", "call", call.id, actor_id=actor_id, call_id=call.id)
+    return call
