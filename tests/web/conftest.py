@@ -1,0 +1,209 @@
+"""The web app over the test database (SQLite, and PostgreSQL when configured),
+with a small world of personas around one FAST proposal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall.app import create_app
+from opencall.calls import services as call_services
+from opencall.calls.models import Call
+from opencall.db import utcnow
+from opencall.people import services as people_services
+from opencall.proposals import services as prop_services
+from opencall.settings import Settings
+from tests import factories as F
+
+PASSWORD = "correct horse battery"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def make_open(call: Call, days: int = 30) -> None:
+    now = utcnow().replace(microsecond=0)
+    call.opens_at = now - dt.timedelta(days=days)
+    call.closes_at = now + dt.timedelta(days=days)
+
+
+def full_proposal(s: Session, call: Call, pi: Any, *, hours: float = 7) -> Any:
+    """tests.factories.full_proposal, at the real present (the web uses the clock)."""
+    p = prop_services.create_proposal(
+        s,
+        call,
+        pi,
+        title="Pulsar timing with FAST",
+        abstract="We will time pulsars.",
+        science_case="Millisecond pulsars are precise clocks.",
+    )
+    targets = [dict(t) for t in F.TARGETS]
+    targets[0]["hours"] = hours - 3
+    prop_services.add_request(
+        s, p, "fast", {"receiver": "19-beam", "mode": "Tracking", "targets": targets}
+    )
+    return p
+
+
+@dataclass
+class World:
+    ids: dict[str, int] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)
+    slugs: dict[str, str] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)  # team names/institutions
+
+
+def build_world(s: Session) -> World:
+    """PI + accepted co-I + invited (has an account) on one proposal in an open
+    FAST call; another applicant with their own proposal; a manager of another
+    provider; a published call with one award."""
+    w = World()
+    call = F.fast_call(s, requires_pdf=False)
+    make_open(call)
+    pi = F.user(
+        s,
+        name="Ximena Quispe-Tupac",
+        institution="Zanzibar Radio Institute",
+        country="TZA",
+        email="pi@example.org",
+    )
+    coi = F.user(
+        s,
+        name="Oluwaseun Adebayo-Kim",
+        institution="Quetzal Observatory",
+        country="GTM",
+        email="coi@example.org",
+    )
+    invited = F.user(s, name="Invited Person", email="invited@example.org")
+    other = F.user(s, name="Other Applicant", email="other@example.org")
+    manager = F.user(s, name="Manager Elsewhere", email="manager@example.org")
+    p = full_proposal(s, call, pi)
+    p_now = dt.datetime.now(dt.UTC)
+    m = prop_services.invite_member(
+        s,
+        p,
+        {
+            "email": coi.email,
+            "name": coi.name,
+            "institution": "Quetzal Observatory",
+            "country_iso3": "GTM",
+        },
+        now=p_now,
+    )
+    prop_services.respond_to_invitation(s, m, coi, accept=True)
+    inv = prop_services.invite_member(
+        s,
+        p,
+        {
+            "email": invited.email,
+            "name": invited.name,
+            "institution": "Pending Institute",
+            "country_iso3": "IND",
+        },
+        now=p_now,
+    )
+    other_p = full_proposal(s, call, other)
+    other_call = F.fast_call(s)
+    make_open(other_call)
+    people_services.grant_role(s, manager.id, "call_manager", provider_id=other_call.provider_id)
+    s.flush()
+    w.ids.update(
+        proposal=p.id,
+        other_proposal=other_p.id,
+        invitation=inv.id,
+        coi_member=m.id,
+        request=p.requests[0].id,
+        other_request=other_p.requests[0].id,
+        pi=pi.id,
+    )
+    w.emails.update(
+        pi=pi.email, coi=coi.email, invited=invited.email, other=other.email, manager=manager.email
+    )
+    w.slugs.update(call=call.slug, other_call=other_call.slug)
+    w.secrets = [
+        "Ximena",
+        "Quispe-Tupac",
+        "Zanzibar Radio Institute",
+        "Oluwaseun",
+        "Quetzal Observatory",
+        "pi@example.org",
+        "coi@example.org",
+    ]
+    return w
+
+
+@dataclass
+class Web:
+    app: Any
+    settings: Settings
+    factory: sessionmaker[Session]
+    tmp: Path
+
+    def client(self, lang: str | None = None) -> TestClient:
+        c = TestClient(self.app, base_url="http://testserver", follow_redirects=False)
+        if lang:
+            c.cookies.set("oc_lang", lang)
+        return c
+
+    def login(self, email: str, lang: str | None = None) -> TestClient:
+        c = self.client(lang)
+        r = c.post("/login", data={"csrf_token": csrf(c), "email": email, "password": PASSWORD})
+        assert r.status_code == 303, r.text[:2000]
+        return c
+
+    def mails(self) -> list[str]:
+        return [p.read_text() for p in sorted(self.settings.mail_dir.glob("*.eml"))]
+
+
+def csrf(client: TestClient, path: str = "/login") -> str:
+    r = client.get(path)
+    m = CSRF.search(r.text)
+    assert m, f"no CSRF token on {path}"
+    return m.group(1)
+
+
+def web_settings(engine: Engine, tmp: Path, **kw: Any) -> Settings:
+    return Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        secret_key="test-secret",
+        base_url="http://testserver",
+        mail_backend="file",
+        mail_dir=tmp / "mail",
+        upload_dir=tmp / "uploads",
+        max_upload_bytes=kw.pop("max_upload_bytes", 200_000),
+        **kw,
+    )
+
+
+@pytest.fixture
+def web(engine: Engine, factory: sessionmaker[Session], tmp_path: Path) -> Iterator[Web]:
+    settings = web_settings(engine, tmp_path)
+    app = create_app(settings)
+    yield Web(app, settings, factory, tmp_path)
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def world(factory: sessionmaker[Session]) -> World:
+    with factory() as s:
+        w = build_world(s)
+        s.commit()
+    return w
+
+
+def open_call_now(s: Session, slug: str) -> None:
+    from opencall.calls.queries import call_by_slug
+
+    call = call_by_slug(s, slug)
+    assert call is not None
+    make_open(call)
+
+
+__all__ = ["World", "Web", "csrf", "build_world", "call_services"]
