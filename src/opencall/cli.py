@@ -564,6 +564,42 @@ def release(ctx: typer.Context, call: CallOpt) -> None:
     console.print(f"{n} decisions released")
 
 
+@app.command("report")
+def report_cmd(
+    ctx: typer.Context,
+    call: CallOpt,
+    fmt: Annotated[str, typer.Option("--format", help="json | csv | pdf")] = "json",
+    out: Annotated[str | None, typer.Option(help="Write to this file (default: stdout).")] = None,
+) -> None:
+    """Who benefits: the call's outcomes report by country group."""
+    from opencall.outcomes import queries as oq
+
+    if fmt not in ("json", "csv", "pdf"):
+        console.print("[red]Error:[/red] --format must be json, csv or pdf")
+        raise typer.Exit(2)
+    if fmt == "pdf" and not out:
+        console.print("[red]Error:[/red] a PDF needs --out FILE")
+        raise typer.Exit(2)
+    c: Ctx = ctx.obj
+    with c.factory() as s:
+        data = oq.report(s, _load_call(s, call))
+    if fmt == "pdf":
+        payload: bytes | str = oq.report_pdf(data)
+    else:
+        payload = oq.report_json(data) if fmt == "json" else oq.report_csv(data)
+    if out:
+        from pathlib import Path
+
+        p = Path(out)
+        if isinstance(payload, bytes):
+            p.write_bytes(payload)
+        else:
+            p.write_text(payload, encoding="utf-8")
+        console.print(f"report written to {p}")
+    else:
+        print(payload)
+
+
 @demo_app.command("cycle")
 def demo_cycle(ctx: typer.Context, call: CallOpt, seed: int = 0, days: int = 120) -> None:
     """Run a demo call through the whole cycle with SIMULATED reviews (for demonstration)."""
