@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from opencall.proposals.anonymity import Finding, TeamIdentity, scan_pdf, scan_text
 from opencall.proposals.models import Proposal, TeamMember
 
 
@@ -23,3 +26,37 @@ def proposals_of_user(session: Session, user_id: int) -> list[Proposal]:
         .order_by(Proposal.updated_at.desc())
     )
     return list(session.scalars(stmt).unique())
+
+
+def anonymity_findings(
+    proposal: Proposal, upload_dir: Path | None = None
+) -> list[tuple[str, Finding]]:
+    """Where a proposal identifies its team, as (where, finding) pairs.
+
+    Scans the title, abstract, science case and keywords, and the text of every
+    attached PDF (read from ``upload_dir``), for the names, institutions and
+    e-mails of every team member (accepted or invited), web addresses and
+    self-identifying phrases. Shown to the applicant before submission as
+    warnings they can fix, and listed to the chair for dual-anonymous calls.
+    """
+    team = [
+        TeamIdentity(name=m.name, institution=m.institution_name, email=m.email)
+        for m in proposal.members
+        if m.status in ("accepted", "invited")
+    ]
+    out: list[tuple[str, Finding]] = []
+    for where in ("title", "abstract", "science_case", "keywords"):
+        for f in scan_text(getattr(proposal, where) or "", team):
+            out.append((where, f))
+    if upload_dir is not None:
+        for a in proposal.attachments:
+            path = Path(upload_dir) / a.storage_key
+            if not path.is_file():
+                continue
+            try:
+                findings = scan_pdf(path.read_bytes(), team)
+            except Exception:  # noqa: BLE001 - an unreadable PDF was refused at upload already
+                continue
+            for f in findings:
+                out.append((f"attachment:{a.filename}", f))
+    return out
