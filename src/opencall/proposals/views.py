@@ -496,6 +496,7 @@ def save_text(proposal_id: int, page: Page = Depends(get_page)) -> Response:
         if len(text[name]) > limit:
             errors[name] = page._(MSG_TOO_LONG, max=limit)
     version = int(text["version"]) if text["version"].isdigit() else None
+    status = 400
     if not errors:
         try:
             services.update_proposal(
@@ -512,9 +513,10 @@ def save_text(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             if exc.code == "stale":
                 errors["form"] = page._(MSG_STALE)
                 text["version"] = str(proposal.version)
+                status = 409
             else:
                 errors[exc.field or "form"] = page.t.message(exc.message)
-    return editor(page, proposal, 409 if "form" in errors else 400, text=text, text_errors=errors)
+    return editor(page, proposal, status, text=text, text_errors=errors)
 
 
 @router.post("/proposals/{proposal_id}/team", response_class=HTMLResponse)
