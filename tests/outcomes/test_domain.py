@@ -351,16 +351,20 @@ def test_suppression_never_leaves_a_recoverable_cell(cells: list[list[int]], zer
     table = as_table(cells)
     s = d.suppress_small_cells(table, 5, suppress_zeros=zeros)
     # true values are kept where published, and nothing small is published
+    zeros_hidden = s.zeros_suppressed
+    assert zeros_hidden or not zeros
     for v in s.values.values():
         if v is not None:
-            assert v >= 5 or (v == 0 and not zeros)
+            assert v >= 5 or (v == 0 and not zeros_hidden)
     for r in s.rows:
         for c in s.columns:
             assert s.values[(r, c)] in (None, table[r][c])
-    assert recoverable_by_integer_programs(s, zeros, _true(table)) == [], cells
+    assert recoverable_by_integer_programs(s, zeros_hidden, _true(table)) == [], cells
     # the LP audit agrees
     assert (
-        d.recoverable_cells(s.rows, s.columns, _true(table), s.primary, s.complementary, 5, zeros)
+        d.recoverable_cells(
+            s.rows, s.columns, _true(table), s.primary, s.complementary, 5, zeros_hidden
+        )
         == []
     )
 
@@ -420,6 +424,16 @@ def test_suppressed_funnel_counts_hide_small_and_stay_consistent() -> None:
     table = d.funnel_outcome_table(world, "income_group")
     assert sum(table["low"].values()) == 9 and table["low"]["awarded"] == 2
     assert table["high"] == dict.fromkeys(d.DISJOINT_OUTCOMES, 10)
+
+
+def test_all_ones_table_with_published_zeros_falls_back_to_hiding_zeros() -> None:
+    table = {"a": {"x": 1, "y": 1}, "b": {"x": 1, "y": 1}}
+    s = d.suppress_small_cells(table, 5, suppress_zeros=False)
+    assert all(v is None for v in s.values.values()) and s.zeros_suppressed
+    assert recoverable_by_integer_programs(s, True, _true(table)) == []
+    mixed = {"a": {"x": 1, "y": 0, "z": 30}, "b": {"x": 1, "y": 1, "z": 40}}
+    m = d.suppress_small_cells(mixed, 5, suppress_zeros=False)
+    assert all(v is None or v >= 5 or v == 0 for v in m.values.values())
 
 
 def test_integer_check_catches_naive_suppression() -> None:

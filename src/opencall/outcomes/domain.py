@@ -718,7 +718,8 @@ class SuppressedTable:
     ``values`` maps (row, column) to the count or ``None`` when suppressed; the
     totals use the key ``TOTAL`` in place of a row or column name. ``primary``
     holds cells suppressed for being small, ``complementary`` those suppressed so
-    that a small one cannot be worked out.
+    that a small one cannot be worked out. ``zeros_suppressed`` says whether a
+    "<5" may stand for 0 (False: zeros are shown as 0).
     """
 
     rows: tuple[str, ...]
@@ -727,6 +728,7 @@ class SuppressedTable:
     primary: frozenset[tuple[str, str]]
     complementary: frozenset[tuple[str, str]]
     min_cell: int
+    zeros_suppressed: bool = True
 
     def display(self, row: str, column: str) -> str:
         """The text to show: the count, ``<5`` for a small cell, ``x`` for a complementary one."""
@@ -754,7 +756,8 @@ def suppress_small_cells(
     2. Primary suppression: every cell or total below ``min_cell`` is suppressed
        and shown as "<5". Zero counts too, unless ``suppress_zeros=False``
        (a published 0 cannot identify anyone; then ``min_cell`` must be >= 3 so
-       that "<min_cell" does not pin the value).
+       that "<min_cell" does not pin the value, and if the table cannot be
+       protected while zeros are shown, zeros are suppressed as well).
     3. Complementary suppression: a reader who knows every published number, that
        each row and column adds up to its total, that a "<5" cell lies in
        [0, 4] (or [1, 4] when zeros are published) and that an "x" cell is >= 5,
@@ -836,7 +839,13 @@ def suppress_small_cells(
         if extra is None:
             extra = pick_in(sorted(true, key=lambda k: (TOTAL in k, true[k])))
         if extra is None:
-            break  # everything that can be suppressed is; nothing more to do
+            # Everything that can be hidden is, and a value is still pinned. This
+            # happens when zeros are published: the reader then knows every hidden
+            # cell is >= 1 (all-ones table: grand total "<5" = four cells >= 1).
+            # Hide the zeros too.
+            if not suppress_zeros:
+                return suppress_small_cells(table, min_cell, suppress_zeros=True)
+            raise RuntimeError("could not protect the table")  # pragma: no cover
         comp.add(extra)
     values: dict[tuple[str, str], int | None] = {
         k: (None if k in primary or k in comp else v) for k, v in true.items()
@@ -848,6 +857,7 @@ def suppress_small_cells(
         primary=frozenset(primary),
         complementary=frozenset(comp),
         min_cell=min_cell,
+        zeros_suppressed=suppress_zeros,
     )
 
 
