@@ -17,7 +17,7 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/opencall db upgrade
-	$(BIN)/opencall demo build --if-empty
+	$(BIN)/opencall demo build --if-empty --cycles
 	$(BIN)/opencall serve --host 127.0.0.1 --port 8000
 
 lint: install

@@ -90,6 +90,12 @@ def demo_build(
         bool, typer.Option("--if-empty", help="Do nothing when data exists.")
     ] = False,
     scale: Annotated[float, typer.Option(help="Scale the numbers of people and proposals.")] = 1.0,
+    cycles: Annotated[
+        bool,
+        typer.Option(
+            "--cycles", help="Run the closed calls through the cycle (simulated reviews)."
+        ),
+    ] = False,
 ) -> None:
     """Build the demo world into the (migrated) database and print its counts."""
     from opencall.demo import world
@@ -138,6 +144,14 @@ def demo_build(
     ]:
         table.add_row(k, str(v))
     console.print(table)
+    if cycles:
+        from opencall.calls.models import Call as CallModel
+        from opencall.demo.cycle import run_cycle
+
+        with unit_of_work(c.factory) as s:
+            for cl in s.scalars(select(CallModel).where(CallModel.status == "closed")):
+                run_cycle(s, cl, seed=seed)
+                console.print(f"{cl.slug}: reviewed (simulated), allocated, scheduled, published")
     print_accounts(counts.accounts)
 
 
@@ -603,40 +617,9 @@ def report_cmd(
 @demo_app.command("cycle")
 def demo_cycle(ctx: typer.Context, call: CallOpt, seed: int = 0, days: int = 120) -> None:
     """Run a demo call through the whole cycle with SIMULATED reviews (for demonstration)."""
-    from opencall.allocation import services as al
-    from opencall.calls.services import transition_call
-    from opencall.demo.simulate import simulate_reviews
-    from opencall.proposals.services import close_call
-    from opencall.reviews import services as rv
-    from opencall.scheduling import services as sc
+    from opencall.demo.cycle import run_cycle
 
-    def go(s: Session, c: Call, p: Callable[[int, str], None]) -> None:
-        if c.status == "open":
-            close_call(s, c, reason="demo cycle")
-        if c.status == "closed":
-            transition_call(s, c, "review")
-        p(5, "conflicts")
-        rv.compute_conflicts(s, c)
-        p(15, "affinity")
-        rv.run_affinity(s, c)
-        p(30, "assignment")
-        rv.run_assignment(s, c, seed=seed)
-        p(45, "simulated reviews")
-        simulate_reviews(s, c, seed=seed)
-        p(55, "calibration")
-        rv.run_calibration(s, c, seed=seed)
-        transition_call(s, c, "ranking")
-        rv.freeze_ranking(s, c)
-        transition_call(s, c, "allocation")
-        p(70, "allocation")
-        al.run_allocation(s, c, seed=seed)
-        transition_call(s, c, "scheduling")
-        p(80, "scheduling")
-        sc.run_schedule(s, c, seed=seed, days=days)
-        al.release_decisions(s, c)
-        sc.publish(s, c)
-
-    _step(ctx, call, "cycle", go)
+    _step(ctx, call, "cycle", lambda s, c, p: run_cycle(s, c, seed=seed, days=days, progress=p))
     console.print(f"{call}: reviewed, allocated, scheduled and published (reviews were simulated)")
 
 
