@@ -326,7 +326,7 @@ def request_form_spec(page: Page, call: Call, kind: str) -> dict[str, Any]:
             f"{cp.pool.name} ({cp.amount:g} {page._(UNITS.get(cp.pool.unit, cp.pool.unit))})",
         )
         for cp in call.pools
-        if cp.pool.pool_type == POOL_TYPE_FOR_KIND[kind]
+        if cp.pool.pool_type == POOL_TYPE_FOR_KIND[kind] and kind != "fast"  # FAST: by LST
     ]
     sample_types = (
         sorted(

@@ -1,0 +1,264 @@
+"""A newcomer's path in a real browser (Debian's Chromium through Playwright):
+register, verify the e-mail, sign in, create a FAST proposal with three targets
+(one wrong, corrected after the error), invite a co-investigator who accepts,
+upload a PDF, preview, submit, see it listed — in English and in Chinese.
+Screenshots of every step go to tests/artifacts/ (git-ignored)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opencall import migrate
+from opencall.db import make_engine, make_sessionmaker, utcnow
+from opencall.people.services import load_countries
+from opencall.settings import Settings
+from tests import factories as F
+from tests.web.test_authz import pdf_bytes
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.filterwarnings("ignore"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed"
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, tmp: Path) -> None:
+        import uvicorn
+
+        from opencall.app import create_app
+
+        url = f"sqlite:///{tmp / 'browser.sqlite3'}"
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        with make_sessionmaker(engine)() as s:
+            load_countries(s)
+            call = F.fast_call(s)
+            now = utcnow().replace(microsecond=0)
+            call.opens_at, call.closes_at = now - dt.timedelta(days=5), now + dt.timedelta(days=20)
+            s.commit()
+            self.slug = call.slug
+        engine.dispose()
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.settings = Settings(
+            database_url=url,
+            secret_key="browser-test",
+            base_url=self.base,
+            mail_backend="file",
+            mail_dir=tmp / "mail",
+            upload_dir=tmp / "uploads",
+        )
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(self.settings), host="127.0.0.1", port=self.port, log_level="warning"
+            )
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    def mail_link(self, to: str, prefix: str) -> str:
+        for path in sorted(self.settings.mail_dir.glob("*.eml"), reverse=True):
+            text = path.read_text()
+            if f"To: {to}" in text:
+                m = re.search(re.escape(self.base) + r"(" + re.escape(prefix) + r"\S+)", text)
+                if m:
+                    return m.group(1)
+        raise AssertionError(f"no mail to {to} with a {prefix} link")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+class Shots:
+    def __init__(self, lang: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / ".gitignore").write_text("*\n")
+        self.lang = lang
+        self.n = 0
+
+    def __call__(self, page: Any, name: str) -> None:
+        self.n += 1
+        page.screenshot(
+            path=str(ARTIFACTS / f"{self.lang}-{self.n:02d}-{name}.png"), full_page=True
+        )
+
+
+def register_and_verify(
+    srv: Server, page: Any, shot: Shots, email: str, name: str, lang: str
+) -> None:
+    page.goto(srv.base + "/register")
+    page.fill("#f-name", name)
+    page.fill("#f-email", email)
+    page.fill("#f-password", "a long password 42")
+    page.fill("#f-password2", "a long password 42")
+    page.fill("#f-institution", "Kenya Radio Astronomy Institute")
+    page.select_option("#f-country_iso3", "KEN")
+    page.select_option("#f-language", lang)
+    shot(page, f"register-{name.split()[0].lower()}")
+    page.click('form[action="/register"] button')
+    page.wait_for_url(re.compile(r"/login\?m=registered"))
+    page.goto(srv.base + srv.mail_link(email, "/verify/"))
+    page.click("main form button")
+    page.wait_for_url(re.compile(r"/login\?m=verified"))
+    shot(page, "verified")
+    page.fill("#f-email", email)
+    page.fill("#f-password", "a long password 42")
+    page.click('form[action="/login"] button')
+    page.wait_for_url(re.compile(r"/dashboard"))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_newcomer_path(browser: Any, tmp_path: Path, lang: str) -> None:
+    from opencall.web.i18n import Translator
+
+    t = Translator(lang)
+    shot = Shots(lang)
+    with Server(tmp_path) as srv:
+        ctx = browser.new_context(locale="en-GB")
+        page = ctx.new_page()
+        page.goto(srv.base + "/")
+        if lang != "en":
+            page.click(f"a[hreflang={lang}]")  # the language switch
+        assert page.locator("html").get_attribute("lang").startswith(lang)
+        shot(page, "home")
+
+        pi_email, coi_email = f"pi-{lang}@example.org", f"coi-{lang}@example.org"
+        register_and_verify(srv, page, shot, pi_email, "Wanjiru Kamau", lang)
+        shot(page, "dashboard-empty")
+
+        page.goto(f"{srv.base}/calls/{srv.slug}")
+        shot(page, "call")
+        page.click("a.button")
+        page.fill("#f-title", "Pulsar timing from Nairobi")
+        page.click("main form button")
+        page.wait_for_url(re.compile(r"/proposals/\d+"))
+        editor_url = page.url.split("?")[0]
+        page.fill("#f-abstract", "We will time millisecond pulsars.")
+        page.fill(
+            "#f-science_case", "Millisecond pulsars are precise clocks for gravitational waves."
+        )
+        page.click("#text form button")
+        page.wait_for_load_state("networkidle")
+        page.goto(editor_url)
+        assert page.input_value("#f-abstract") == "We will time millisecond pulsars."
+        shot(page, "editor-text-saved")
+
+        form = page.locator('form[action$="/requests"]')
+        form.locator("select[name=receiver]").select_option("19-beam")
+        form.locator("select[name=mode]").select_option("Tracking")
+        targets = [
+            ("Crab pulsar", "05:34:31.9", "+22:00:52", "2"),
+            ("PSR J1713+0747", "25:13:49.5", "+07:47:37", "3"),  # RA hours above 24: wrong
+            ("M31", "10.6847", "41.2690", "1.5"),
+        ]
+        for i, (name, ra, dec, hours) in enumerate(targets):
+            form.locator(f"input[name=targets-{i}-name]").fill(name)
+            form.locator(f"input[name=targets-{i}-ra_deg]").fill(ra)
+            form.locator(f"input[name=targets-{i}-dec_deg]").fill(dec)
+            form.locator(f"input[name=targets-{i}-hours]").fill(hours)
+        form.locator("button").click()
+        error = page.locator("#err-targets-1-ra_deg")
+        error.wait_for()
+        assert t.message("right ascension hours must be below 24") in error.inner_text()
+        shot(page, "target-error")
+        form = page.locator('form[action$="/requests"]')
+        form.locator("input[name=targets-1-ra_deg]").fill("17:13:49.5")
+        form.locator("button").click()
+        page.wait_for_url(re.compile(r"m=request_saved"))
+        assert page.locator("#requests").inner_text().count("M31") == 0  # saved: shown in inputs
+        assert page.locator('input[value="PSR J1713+0747"]').count() == 1
+        shot(page, "targets-saved")
+
+        team = page.locator('form[action$="/team"]')
+        team.locator("#f-email").fill(coi_email)
+        team.locator("#f-name").fill("Amina Odhiambo")
+        team.locator("#f-institution").fill("University of Nairobi")
+        team.locator("#f-country_iso3").select_option("KEN")
+        team.locator("button").click()
+        page.wait_for_url(re.compile(r"m=invited"))
+        shot(page, "invited")
+
+        coi_ctx = browser.new_context(locale="en-GB")
+        coi = coi_ctx.new_page()
+        coi.goto(srv.base + f"/lang/{lang}")
+        register_and_verify(srv, coi, shot, coi_email, "Amina Odhiambo", lang)
+        coi.click('main a[href^="/invitations/"]')
+        shot(coi, "invitation")
+        coi.click('button[value="accept"]')
+        coi.wait_for_url(re.compile(r"m=accepted"))
+        assert "Amina Odhiambo" in coi.locator("#team").inner_text()
+        shot(coi, "coi-joined")
+        coi_ctx.close()
+
+        pdf = tmp_path / "justification.pdf"
+        pdf.write_bytes(pdf_bytes(2))
+        page.goto(editor_url)
+        page.set_input_files("#f-pdf", str(pdf))
+        page.click('form[action$="/attachments"] button')
+        page.wait_for_url(re.compile(r"m=uploaded"))
+        assert "justification.pdf" in page.locator("#attachments").inner_text()
+        shot(page, "pdf-uploaded")
+
+        page.click('a[href$="/preview"]')
+        page.wait_for_url(re.compile(r"/preview"))
+        preview = page.locator("article").inner_text()
+        assert "Pulsar timing from Nairobi" in preview and "PSR J1713+0747" in preview
+        for secret in ("Wanjiru", "Kamau", "Amina", "Nairobi University", "Kenya Radio"):
+            assert secret not in preview  # dual-anonymous: no names or institutions
+        shot(page, "preview")
+
+        page.goto(editor_url)
+        page.click('form[action$="/submit"] button')
+        page.wait_for_url(re.compile(r"/dashboard\?m=submitted"))
+        row = page.locator("tbody tr", has_text="Pulsar timing from Nairobi")
+        assert t.gettext("submitted") in row.inner_text()
+        shot(page, "submitted-listed")
+        ctx.close()
