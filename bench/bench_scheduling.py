@@ -242,6 +242,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-astroplan-above", type=int, default=None)
     ap.add_argument("--timeout", type=float, default=3600.0, help="per scheduler run, seconds")
+    ap.add_argument(
+        "--sequential-timeout",
+        type=float,
+        default=None,
+        help="cap for astroplan's SequentialScheduler runs (default: --timeout)",
+    )
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "scheduling.json"))
     ap.add_argument("--sky-only", action="store_true", help="only the sky-geometry timings")
     ap.add_argument("--worker", nargs=4, metavar=("WHICH", "N", "SEED", "OUT"), help="internal")
@@ -280,13 +286,16 @@ def main() -> None:
             note = ""
             t = time.perf_counter()
             try:
+                limit = args.timeout
+                if which == "astroplan_sequential" and args.sequential_timeout is not None:
+                    limit = args.sequential_timeout
                 proc = subprocess.run(
-                    cmd, capture_output=True, text=True, timeout=args.timeout, env=os.environ
+                    cmd, capture_output=True, text=True, timeout=limit, env=os.environ
                 )
                 if proc.returncode != 0:
                     note = f"worker exit {proc.returncode}: {proc.stderr.strip()[-200:]}"
             except subprocess.TimeoutExpired:
-                note = f"timeout after {args.timeout:.0f} s"
+                note = f"timeout after {limit:.0f} s"
             outer = time.perf_counter() - t
             rec: dict[str, Any] = json.loads(tmp.read_text()) if tmp.exists() else {}
             if tmp.exists():
