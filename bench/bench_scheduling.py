@@ -15,7 +15,7 @@ so every transition costs 2 min + slew (great-circle separation in alt-az), exac
 model; the first block of the window has no transition in either.  Global constraint
 ``AltitudeConstraint(min=50 deg)``; ``time_resolution=60 s``.
 
-Each scheduler runs in its own subprocess (clean peak RSS, from ``resource.getrusage``, which
+Each scheduler runs in its own subprocess (clean peak RSS: VmHWM of the worker, which
 includes the interpreter and imported libraries), and every schedule -- ours and
 astroplan's -- is judged by OpenCall's one-second checker (``FastScheduleResult.check``),
 which tests every second of every block and its exact end.  astroplan computes altitudes
@@ -82,6 +82,14 @@ def make_problem(n: int, seed: int) -> FastScheduleProblem:
 
 
 def _peak_rss_mib() -> float:
+    """Peak RSS of this process image (VmHWM).  ``getrusage``'s ru_maxrss is not used on
+    Linux because it carries the parent's peak over fork+exec."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
