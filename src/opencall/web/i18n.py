@@ -2,8 +2,20 @@
 
 Catalogues live in ``web/locale/<lang>/LC_MESSAGES/messages.po``. They are
 compiled in memory with Babel when first used (no build step, and a ``.mo`` can
-never be stale); ``pybabel extract -F src/opencall/web/babel.cfg`` refreshes the
-template. English is the source language, so ``en`` has no catalogue.
+never be stale). English is the source language, so ``en`` has no catalogue.
+
+Adding strings (``tests/web/test_i18n.py`` fails until every language has them)::
+
+    pybabel extract -F src/opencall/web/babel.cfg -k N_ --no-location --omit-header \
+        -o src/opencall/web/locale/messages.pot src/opencall
+    pybabel update -i src/opencall/web/locale/messages.pot -d src/opencall/web/locale \
+        --no-fuzzy-matching
+    # then write the new msgstr entries in zh, fr and es (French and Spanish
+    # have three plural forms in CLDR: one, many, other)
+
+Messages that services compose in English (``DomainError``) are translated by
+:meth:`Translator.message`: list their templates with ``N_`` in the feature's
+views (``SERVICE_MESSAGES``) using ``%(name)s`` for the variable parts.
 """
 
 from __future__ import annotations
