@@ -538,7 +538,8 @@ class _Seq:
         movable = ~(np.asarray(self.pinned, dtype=bool) | np.asarray(self.chunked, dtype=bool))
         self.movable = movable
         wt = p.weight[self.blk_arr] if n else np.zeros(0)
-        self.csum_w = np.concatenate([[0.0], np.cumsum(np.where(movable, wt, np.inf))])
+        csum_w = np.concatenate([[0.0], np.cumsum(np.where(movable, wt, 0.0))])
+        csum_fix = np.concatenate([[0], np.cumsum(~movable)])
         # room freed by removing the run [r, r + m): next LS minus previous end
         prev_end = np.concatenate([[-np.inf], ends])
         next_ls = np.concatenate([self.ls, [np.inf]])
@@ -547,7 +548,9 @@ class _Seq:
         for m in range(1, 4):
             r = np.arange(0, max(n - m + 1, 0))
             self.run_room.append(next_ls[r + m] - prev_end[r])
-            self.run_w.append(self.csum_w[r + m] - self.csum_w[r])
+            # a run holding a pinned or chunked item can never be removed: weight inf
+            w_run = csum_w[r + m] - csum_w[r]
+            self.run_w.append(np.where(csum_fix[r + m] > csum_fix[r], np.inf, w_run))
 
     def insert(self, pos: int, blk: int, dur: float, lo: float, hi: float, ideal: float) -> None:
         self.blk.insert(pos, blk)
@@ -687,6 +690,7 @@ class _Seq:
 
         Returns the removed block indices (u is inserted) or None.
         """
+        max_run = min(max_run, len(self.run_w))
         p = self.prep
         lo_w, hi_w, id_w = p.win_lo[u], p.win_hi[u], p.win_ideal[u]
         n = len(self.blk)
@@ -704,12 +708,11 @@ class _Seq:
         gb = _gap_row(p.problem, p.xyz[bb], p.xyz[u])
         dur = self.dur_arr
         best: tuple[float, float, int, int, int] | None = None  # (removed w, cost, r, m, w)
-        csum_w = self.csum_w
         for m in range(1, max_run + 1):
             if m > n:
                 break
             r = np.arange(0, n - m + 1)
-            removed = csum_w[r + m] - csum_w[r]
+            removed = self.run_w[m - 1]
             ok = removed < wu - _EPS
             if not ok.any():
                 continue
