@@ -5,12 +5,27 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from opencall import jobs
+from opencall.allocation import api as allocation_api
+from opencall.allocation import jobs as allocation_jobs
+from opencall.allocation import views as allocation_views
+from opencall.calls import api as call_api
+from opencall.calls import manage_views as call_manage_views
 from opencall.calls import views as call_views
 from opencall.db import make_engine, make_sessionmaker
+from opencall.facilities import views as facility_views
+from opencall.outcomes import api as outcome_api
 from opencall.outcomes import views as outcome_views
+from opencall.people import api as people_api
 from opencall.people import views as people_views
 from opencall.people.queries import user_for_session
+from opencall.proposals import api as proposal_api
 from opencall.proposals import views as proposal_views
+from opencall.reviews import api as review_api
+from opencall.reviews import jobs as review_jobs
+from opencall.reviews import views as review_views
+from opencall.scheduling import api as scheduling_api
+from opencall.scheduling import jobs as scheduling_jobs
+from opencall.scheduling import views as scheduling_views
 from opencall.settings import Settings
 from opencall.web import mail
 from opencall.web.pages import install
@@ -22,12 +37,36 @@ ROUTERS: list[APIRouter] = [
     proposal_views.router,
     outcome_views.router,
     # routers of later features
+    # (manage_views first: /manage/calls/new before the cockpit's /manage/calls/{slug})
+    call_manage_views.router,
+    facility_views.router,
+    people_api.router,
+    review_views.router,
+    allocation_views.router,
+    scheduling_views.router,
+    outcome_api.router,
+    # the JSON API under /api/v1 (personal tokens; same services and policies)
+    people_api.api_router,
+    call_api.router,
+    proposal_api.router,
+    review_api.router,
+    allocation_api.router,
+    scheduling_api.router,
+    outcome_api.api_router,
 ]
 
 
 def build_registry(settings: Settings) -> jobs.JobRegistry:
     registry = jobs.JobRegistry()
     registry.register("mail", mail.mail_handler(settings))
+    review_jobs.register(registry)
+    # assignment, then invitations to review by e-mail
+    registry.register("review.assign", review_views.assign_and_notify(settings))
+    allocation_jobs.register(registry)
+    scheduling_jobs.register(registry)
+    for kind, handler in list(registry.handlers.items()):
+        if kind != "mail":  # live progress without deadlocking SQLite (see guard_progress)
+            registry.register(kind, call_manage_views.guard_progress(handler))
     return registry
 
 
@@ -42,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.sessions = factory
     app.state.jobs = build_registry(settings)
     install(app, settings, user_for_session)
+    people_api.install(app)
     for router in ROUTERS:
         app.include_router(router)
 

@@ -414,3 +414,71 @@ def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
     session.refresh(user)
     auditlog.record(session, "user.updated", "user", user.id, actor_id=user.id)
     return user
+
+
+# ---------------------------------------------------------------- personal API tokens
+# (hashed at rest with sha256 like the e-mail tokens: a token is random, so a
+# slow hash adds nothing; revocable; the raw value is shown once)
+
+API_TOKEN_PREFIX = "oc_"
+MAX_API_TOKENS = 20
+
+
+def create_api_token(session: Session, user: User, name: str) -> tuple[Any, str]:
+    """A new personal API token; returns the row and the raw token (shown once)."""
+    from opencall.people.models import ApiToken
+
+    name = name.strip()
+    if not name:
+        raise DomainError("Give the token a name.", field="name")
+    if len(name) > 100:
+        raise DomainError("The name is too long (100 characters at most).", field="name")
+    active = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    if len(active) >= MAX_API_TOKENS:
+        raise DomainError(f"At most {MAX_API_TOKENS} active tokens; revoke one first.")
+    raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    tok = ApiToken(user_id=user.id, name=name, token_hash=_token_hash(raw))
+    session.add(tok)
+    session.flush()
+    auditlog.record(session, "api_token.created", "api_token", tok.id, actor_id=user.id)
+    return tok, raw
+
+
+def api_tokens_of(session: Session, user_id: int) -> list[Any]:
+    from opencall.people.models import ApiToken
+
+    stmt = select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())
+    return list(session.scalars(stmt))
+
+
+def revoke_api_token(session: Session, user: User, token_id: int) -> Any:
+    from opencall.people.models import ApiToken
+
+    tok = session.get(ApiToken, token_id)
+    if tok is None or tok.user_id != user.id:
+        raise DomainError("Not found", code="not_found")
+    if tok.revoked_at is None:
+        tok.revoked_at = utcnow()
+        session.flush()
+        auditlog.record(session, "api_token.revoked", "api_token", tok.id, actor_id=user.id)
+    return tok
+
+
+def user_for_api_token(session: Session, raw: str) -> User | None:
+    """The active account behind a raw token, or None (unknown, revoked, inactive)."""
+    from opencall.people.models import ApiToken
+
+    if not raw.startswith(API_TOKEN_PREFIX) or len(raw) > 200:
+        return None
+    tok = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(raw)))
+    if tok is None or tok.revoked_at is not None:
+        return None
+    user = session.get(User, tok.user_id)
+    if user is None or not user.is_active:
+        return None
+    now = utcnow()
+    if tok.last_used_at is None or now - tok.last_used_at > dt.timedelta(minutes=5):
+        tok.last_used_at = now  # the caller's unit of work commits it
+    return user

@@ -1,0 +1,26 @@
+"""Who may see and change the decisions of a call."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from opencall.calls.models import Call
+from opencall.people.models import User
+from opencall.reviews.policies import may_chair
+
+
+def may_see_decisions(session: Session, user: User | None, call: Call) -> bool:
+    return may_chair(session, user, call)
+
+
+def may_override(session: Session, user: User | None, call: Call) -> bool:
+    """Overrides (with a required reason) until decisions are released."""
+    return may_chair(session, user, call) and call.decisions_released_at is None
+
+
+def may_release(session: Session, user: User | None, call: Call) -> bool:
+    return may_chair(session, user, call) and call.status in ("allocation", "scheduling")
+
+
+def awards_are_public(call: Call) -> bool:
+    return call.status in ("published", "archived")

@@ -1,0 +1,103 @@
+"""``/api/v1/calls``: the calls a person may see (public ones, and drafts of
+the calls they run), with their capacity pools."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel
+
+from opencall.calls import policies
+from opencall.calls.models import Call
+from opencall.calls.queries import call_by_slug, list_calls
+from opencall.people.api import Api, ApiError, Pagination, get_api, paginate, paging
+
+router = APIRouter(prefix="/api/v1", tags=["calls"])
+SLUG = Path(min_length=1, max_length=80)
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "not found (or not yours to see)"}
+}
+
+
+class PoolOut(BaseModel):
+    pool_id: int
+    name: str
+    pool_type: str
+    unit: str
+    amount: float
+    max_per_request: float | None
+
+
+class CallOut(BaseModel):
+    slug: str
+    code: str
+    title: str
+    cycle: str
+    facility: str
+    facility_kind: str
+    provider: str
+    status: str
+    anonymity: str
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    ranking_frozen_at: dt.datetime | None
+    decisions_released_at: dt.datetime | None
+    pools: list[PoolOut]
+
+
+class CallList(BaseModel):
+    items: list[CallOut]
+    page: Pagination
+
+
+def call_out(call: Call) -> CallOut:
+    return CallOut(
+        slug=call.slug,
+        code=call.code,
+        title=call.title,
+        cycle=call.cycle,
+        facility=call.facility.name,
+        facility_kind=call.facility.kind,
+        provider=call.provider.name,
+        status=call.status,
+        anonymity=call.anonymity,
+        opens_at=call.opens_at,
+        closes_at=call.closes_at,
+        ranking_frozen_at=call.ranking_frozen_at,
+        decisions_released_at=call.decisions_released_at,
+        pools=[
+            PoolOut(
+                pool_id=cp.pool_id,
+                name=cp.pool.name,
+                pool_type=cp.pool.pool_type,
+                unit=cp.pool.unit,
+                amount=cp.amount,
+                max_per_request=cp.max_per_request,
+            )
+            for cp in call.pools
+        ],
+    )
+
+
+def visible_call(api: Api, slug: str) -> Call:
+    call = call_by_slug(api.db, slug)
+    if call is None or not policies.may_see_call(api.db, api.user, call):
+        raise api.not_found()
+    return call
+
+
+@router.get("/calls", response_model=CallList)
+def calls(api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)) -> CallList:
+    visible = [c for c in list_calls(api.db) if policies.may_see_call(api.db, api.user, c)]
+    items, pg = paginate(visible, page)
+    return CallList(items=[call_out(c) for c in items], page=pg)
+
+
+@router.get("/calls/{slug}", response_model=CallOut, responses=NOT_FOUND)
+def call(slug: str = SLUG, api: Api = Depends(get_api)) -> CallOut:
+    return call_out(visible_call(api, slug))
+
+
+__all__ = ["ApiError", "router"]

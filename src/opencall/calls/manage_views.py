@@ -1,0 +1,437 @@
+"""The user office's call pages: the calls one manages, creating and
+configuring a call, offering pools, job status pages, the audit log, and the
+CSV helper every manager table uses.
+
+The cycle's cockpit (steps, transitions, assignment, ranking) lives in
+``reviews.views``; decisions in ``allocation.views``; the timetable in
+``scheduling.views``: each feature shows what it owns.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from opencall import auditlog, jobs
+from opencall.calls import policies, services
+from opencall.calls.models import Call
+from opencall.calls.queries import call_by_slug, list_calls
+from opencall.errors import DomainError
+from opencall.facilities import policies as fac_policies
+from opencall.facilities.models import CapacityPool, Facility, Provider
+from opencall.people.queries import has_role
+from opencall.web.i18n import N_
+from opencall.web.pages import Page, get_page
+
+router = APIRouter()
+
+OFFICE_ROLES = ("provider_admin", "call_manager")
+# (the same words as calls.views.STATUS; a sibling module may not import it)
+STATUS = {
+    "draft": N_("draft"),
+    "open": N_("open"),
+    "closed": N_("closed"),
+    "review": N_("in review"),
+    "ranking": N_("ranking"),
+    "allocation": N_("allocation"),
+    "scheduling": N_("scheduling"),
+    "published": N_("results published"),
+    "archived": N_("archived"),
+}
+JOB_STATUS = {
+    "queued": N_("queued"),
+    "running": N_("running"),
+    "done": N_("done"),
+    "failed": N_("failed"),
+}
+JOB_KINDS = {
+    "review.conflicts": N_("Conflict detection"),
+    "review.affinity": N_("Reviewer affinity"),
+    "review.assign": N_("Reviewer assignment"),
+    "review.calibrate": N_("Calibration and ranking"),
+    "allocation.run": N_("Allocation"),
+    "schedule.run": N_("Scheduling"),
+    "mail": N_("E-mail"),
+}
+MSG_CONFIRM = N_("Tick the box to confirm.")
+MSG_REQUIRED = N_("This field is required.")
+MSG_NUMBER = N_("Enter a number.")
+MSG_DATE = N_("Enter a date and time (YYYY-MM-DD HH:MM, UTC).")
+
+
+# ---------------------------------------------------------------- helpers shared by managers' pages
+
+
+def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
+    """A table as a CSV download (UTF-8 with BOM so that spreadsheets read CJK names)."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    for row in rows:
+        w.writerow(["" if v is None else _csv_cell(v) for v in row])
+    safe = "".join(c for c in filename if c.isalnum() or c in "-_.") or "export.csv"
+    return Response(
+        "\ufeff" + buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+    )
+
+
+def _csv_cell(v: Any) -> str:
+    text = v.isoformat() if isinstance(v, dt.datetime) else str(v)
+    # never let a spreadsheet evaluate a cell (CSV injection)
+    if text[:1] in ("=", "+", "-", "@") and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def wants_csv(page: Page) -> bool:
+    return page.request.query_params.get("format") == "csv"
+
+
+def office_call(page: Page, slug: str) -> Call:
+    """A call this person administers (user office); otherwise 404."""
+    page.require_user()
+    call = call_by_slug(page.db, slug)
+    if call is None or not may_administer(page, call):
+        page.not_found()
+    return call
+
+
+def staff_call(page: Page, slug: str) -> Call:
+    """A call this person runs (user office or chair); otherwise 404."""
+    page.require_user()
+    call = call_by_slug(page.db, slug)
+    if call is None or not policies.may_manage_call(page.db, page.user, call):
+        page.not_found()
+    return call
+
+
+def may_administer(page: Page, call: Call) -> bool:
+    user = page.user
+    if user is None:
+        return False
+    return bool(user.is_site_admin) or has_role(
+        page.db, user.id, OFFICE_ROLES, provider_id=call.provider_id, call_id=call.id
+    )
+
+
+def status_labels(page: Page) -> dict[str, Any]:
+    return {
+        "status_label": lambda s: page._(STATUS[s]) if s in STATUS else s,
+        "job_status_label": lambda s: page._(JOB_STATUS[s]) if s in JOB_STATUS else s,
+        "job_kind_label": lambda k: page._(JOB_KINDS[k]) if k in JOB_KINDS else k,
+    }
+
+
+# ---------------------------------------------------------------- the calls one manages
+
+
+@router.get("/manage", response_class=HTMLResponse)
+def manage_home(page: Page = Depends(get_page)) -> Response:
+    user = page.require_user()
+    calls = [c for c in list_calls(page.db) if policies.may_manage_call(page.db, user, c)]
+    providers = [
+        p
+        for p in page.db.scalars(select(Provider).order_by(Provider.name))
+        if fac_policies.may_create_calls(page.db, user, p)
+    ]
+    return page.render(
+        "manage/home.html",
+        {
+            "calls": calls,
+            "providers": providers,
+            "may_create_provider": fac_policies.may_create_provider(user),
+            **status_labels(page),
+        },
+    )
+
+
+# ---------------------------------------------------------------- creating a call
+
+
+def _facilities(page: Page) -> list[Facility]:
+    return [
+        f
+        for f in page.db.scalars(select(Facility).order_by(Facility.id))
+        if fac_policies.may_create_calls(page.db, page.user, f.provider)
+    ]
+
+
+def _options(facilities: list[Facility]) -> list[tuple[str, str]]:
+    return [(str(f.id), f"{f.name} ({f.provider.name})") for f in facilities]
+
+
+def _parse_when(raw: str) -> dt.datetime | None:
+    raw = raw.strip().replace("T", " ")
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(raw, fmt).replace(tzinfo=dt.UTC)
+        except ValueError:
+            continue
+    return None
+
+
+def _num(raw: str, kind: type = float) -> Any:
+    raw = raw.strip()
+    if raw == "":
+        return None
+    return kind(raw)
+
+
+def call_document(
+    page: Page, facility: Facility, f: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The create-call form as the ``CallCreate`` document, with errors per field."""
+    errors: dict[str, str] = {}
+    for name in ("slug", "code", "title", "cycle", "opens_at", "closes_at"):
+        if not f.get(name, "").strip():
+            errors[name] = page._(MSG_REQUIRED)
+    dates: dict[str, dt.datetime | None] = {}
+    for name in ("opens_at", "closes_at", "review_deadline"):
+        raw = f.get(name, "").strip()
+        dates[name] = _parse_when(raw) if raw else None
+        if raw and dates[name] is None:
+            errors[name] = page._(MSG_DATE)
+    rs: dict[str, Any] = {"mode": f.get("review_mode", "panel")}
+    ap: dict[str, Any] = {"award_mode": f.get("award_mode", "whole")}
+    form: dict[str, Any] = {"requires_pdf": f.get("requires_pdf") == "on"}
+    numeric = (
+        (rs, "reviewers_per_proposal", int),
+        (rs, "max_load", int),
+        (rs, "grade_min", float),
+        (rs, "grade_max", float),
+        (ap, "pi_cap_awards", int),
+        (ap, "min_fraction", float),
+        (ap, "quality_threshold", float),
+        (form, "max_pdf_pages", int),
+        (form, "title_max_chars", int),
+        (form, "abstract_max_words", int),
+        (form, "science_case_max_words", int),
+        (form, "max_amount_per_proposal", float),
+    )
+    for target, name, kind in numeric:
+        try:
+            v = _num(f.get(name, ""), kind)
+        except ValueError:
+            errors[name] = page._(MSG_NUMBER)
+            continue
+        if v is not None:
+            target[name] = v
+    rs["lower_is_better"] = f.get("lower_is_better") == "on"
+    if dates.get("review_deadline"):
+        rs["review_deadline"] = dates["review_deadline"].isoformat()  # type: ignore[union-attr]
+    ap["nationality_blind"] = f.get("nationality_blind") == "on"
+    shares = []
+    for part in f.get("group_shares", "").split(","):
+        if not part.strip():
+            continue
+        group, _, share = part.partition(":")
+        try:
+            shares.append({"group": group.strip(), "min_share": float(share)})
+        except ValueError:
+            errors["group_shares"] = page._(MSG_NUMBER)
+    ap["group_shares"] = shares
+    if facility.kind == "telescope":
+        form["receivers"] = [
+            x.strip() for x in f.get("receivers", "").split(",") if x.strip()
+        ] or list(facility.attributes.get("receivers", []))
+        form["modes"] = [x.strip() for x in f.get("modes", "").split(",") if x.strip()] or list(
+            facility.attributes.get("modes", [])
+        )
+    eligibility: dict[str, Any] = {}
+    groups = [x.strip() for x in f.get("eligible_income_groups", "").split(",") if x.strip()]
+    if groups:
+        eligibility["income_groups"] = groups
+    doc = {
+        "slug": f.get("slug", "").strip(),
+        "code": f.get("code", "").strip(),
+        "title": f.get("title", "").strip(),
+        "cycle": f.get("cycle", "").strip(),
+        "description": f.get("description", ""),
+        "opens_at": dates["opens_at"],
+        "closes_at": dates["closes_at"],
+        "anonymity": f.get("anonymity", "dual"),
+        "review_settings": rs,
+        "allocation_policy": ap,
+        "form": form,
+        "eligibility": eligibility,
+    }
+    return doc, errors
+
+
+@router.get("/manage/calls/new", response_class=HTMLResponse)
+def new_call_form(page: Page = Depends(get_page)) -> Response:
+    page.require_user()
+    facilities = _facilities(page)
+    if not facilities:
+        page.not_found()
+    return page.render(
+        "manage/new_call.html",
+        {"facility_options": _options(facilities), "form": {"anonymity": "dual"}, "errors": {}},
+    )
+
+
+@router.post("/manage/calls/new", response_class=HTMLResponse)
+def new_call(page: Page = Depends(get_page)) -> Response:
+    user = page.require_user()
+    facilities = {str(f.id): f for f in _facilities(page)}
+    if not facilities:
+        page.not_found()
+    f = page.form
+    facility = facilities.get(f.get("facility_id", ""))
+    errors: dict[str, str] = {}
+    if facility is None:
+        errors["facility_id"] = page._(MSG_REQUIRED)
+    else:
+        doc, errors = call_document(page, facility, f)
+        if not errors:
+            try:
+                call = services.create_call(page.db, facility, doc, actor_id=user.id)
+                if f.get("offer_all") == "on":
+                    pools = page.db.scalars(
+                        select(CapacityPool)
+                        .where(CapacityPool.facility_id == facility.id)
+                        .order_by(CapacityPool.id)
+                    )
+                    for pool in pools:
+                        services.offer_pool(page.db, call, pool, actor_id=user.id)
+                page.commit()
+                return page.redirect(f"/manage/calls/{call.slug}", "saved")
+            except DomainError as exc:
+                page.db.rollback()
+                errors[exc.field if exc.field in f else "form"] = page.t.message(exc.message)
+    return page.render(
+        "manage/new_call.html",
+        {"facility_options": _options(list(facilities.values())), "form": f, "errors": errors},
+        status=400,
+    )
+
+
+@router.post("/manage/calls/{slug}/pools", response_class=HTMLResponse)
+def offer_pool(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = office_call(page, slug)
+    raw = page.form.get("pool_id", "")
+    pool = page.db.get(CapacityPool, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    if pool is None or pool.facility_id != call.facility_id:
+        page.not_found()
+    try:
+        amount = _num(page.form.get("amount", ""))
+        cap = _num(page.form.get("max_per_request", ""))
+        services.offer_pool(page.db, call, pool, amount, cap, actor_id=page.user.id)
+        page.commit()
+    except (DomainError, ValueError) as exc:
+        page.db.rollback()
+        msg = exc.message if isinstance(exc, DomainError) else MSG_NUMBER
+        return _error(page, msg)
+    return page.redirect(f"/manage/calls/{call.slug}#pools", "saved")
+
+
+def _error(page: Page, message: str) -> Response:
+    return page.render("manage/message.html", {"message": page.t.message(message)}, status=400)
+
+
+# ---------------------------------------------------------------- jobs
+
+
+@router.get("/manage/jobs/{job_id}", response_class=HTMLResponse)
+def job_status(job_id: int, page: Page = Depends(get_page)) -> Response:
+    """A job's progress; refreshes itself (meta refresh, no JavaScript) until it ends."""
+    page.require_user()
+    job = page.db.get(jobs.Job, job_id)
+    call = page.db.get(Call, job.call_id) if job is not None and job.call_id else None
+    if job is None or call is None or not policies.may_manage_call(page.db, page.user, call):
+        page.not_found()
+    return page.render(
+        "manage/job.html",
+        {
+            "job": job,
+            "call": call,
+            "live": job.status in ("queued", "running"),
+            **status_labels(page),
+        },
+    )
+
+
+def guard_progress(handler: jobs.Handler) -> jobs.Handler:
+    """Progress reports are written from a side session (so that pages see them
+    live); on SQLite, once the job's own session holds the write lock, such a
+    side write would wait for the job itself until the busy timeout and fail
+    it ("database is locked"). Skip progress writes from then on (the runner
+    records 100 % at the end); PostgreSQL has row locks and is unaffected."""
+
+    def handle(session: Any, job: jobs.Job, progress: Any) -> None:
+        def guarded(pct: int, message: str) -> None:
+            if session.get_bind().dialect.name == "sqlite" and session.in_transaction():
+                raw = session.connection().connection.driver_connection
+                if getattr(raw, "in_transaction", False):
+                    return
+            progress(pct, message)
+
+        handler(session, job, guarded)
+
+    return handle
+
+
+def jobs_of_call(page: Page, call: Call, limit: int = 20) -> list[jobs.Job]:
+    return list(
+        page.db.scalars(
+            select(jobs.Job)
+            .where(jobs.Job.call_id == call.id, jobs.Job.kind != "mail")
+            .order_by(jobs.Job.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+# ---------------------------------------------------------------- audit log
+
+
+@router.get("/manage/calls/{slug}/audit", response_class=HTMLResponse)
+def audit(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = office_call(page, slug)
+    events = auditlog.events_for_call(page.db, call.id)
+    if wants_csv(page):
+        return csv_response(
+            f"{call.slug}-audit.csv",
+            ["id", "at", "actor_id", "action", "entity", "entity_id", "reason", "data", "hash"],
+            (
+                (
+                    e.id,
+                    e.at,
+                    e.actor_id,
+                    e.action,
+                    e.entity,
+                    e.entity_id,
+                    e.reason,
+                    json.dumps(e.data, sort_keys=True),
+                    e.hash,
+                )
+                for e in events
+            ),
+        )
+    return page.render("manage/audit.html", {"call": call, "events": events, "report": None})
+
+
+@router.post("/manage/calls/{slug}/audit/verify", response_class=HTMLResponse)
+def audit_verify(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = office_call(page, slug)
+    report = auditlog.verify(page.db)
+    events = auditlog.events_for_call(page.db, call.id)
+    return page.render("manage/audit.html", {"call": call, "events": events, "report": report})

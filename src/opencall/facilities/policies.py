@@ -1,0 +1,34 @@
+"""Who may create and change providers, facilities and capacity pools."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from opencall.facilities.models import Provider
+from opencall.people.models import User
+from opencall.people.queries import has_role
+
+PROVIDER_ROLES = ("provider_admin",)
+CALL_CREATORS = ("provider_admin", "call_manager")
+
+
+def may_create_provider(user: User | None) -> bool:
+    """New providers are created by site administrators."""
+    return user is not None and user.is_site_admin
+
+
+def may_manage_provider(session: Session, user: User | None, provider: Provider) -> bool:
+    """Facilities and pools: the provider's administrators (and site administrators)."""
+    if user is None:
+        return False
+    if user.is_site_admin:
+        return True
+    return has_role(session, user.id, PROVIDER_ROLES, provider_id=provider.id)
+
+
+def may_create_calls(session: Session, user: User | None, provider: Provider) -> bool:
+    if user is None:
+        return False
+    if user.is_site_admin:
+        return True
+    return has_role(session, user.id, CALL_CREATORS, provider_id=provider.id)

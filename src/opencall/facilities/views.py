@@ -1,0 +1,219 @@
+"""Providers, facilities and capacity pools: the provider administrator's pages.
+
+Kind-specific attributes (site coordinates, receivers, legs and routes, LST
+ranges, course sessions...) are typed documents validated by
+``facilities.schemas``; the form takes them as JSON, with an example per kind,
+and shows the validator's first error with its field path.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from opencall.errors import DomainError
+from opencall.facilities import policies, services
+from opencall.facilities.models import FACILITY_KINDS, CapacityPool, Facility, Provider
+from opencall.facilities.schemas import POOL_UNITS
+from opencall.people.queries import countries
+from opencall.web.i18n import N_
+from opencall.web.pages import Page, get_page
+
+router = APIRouter()
+
+MSG_REQUIRED = N_("This field is required.")
+MSG_JSON = N_("Attributes must be a JSON object.")
+MSG_NUMBER = N_("Enter a number.")
+EXAMPLES = {
+    "telescope": {
+        "lat_deg": 25.6529,
+        "lon_deg": 106.8567,
+        "height_m": 1110.0,
+        "max_zenith_deg": 40.0,
+        "full_gain_zenith_deg": 26.4,
+        "dec_min_deg": -14.0,
+        "dec_max_deg": 66.0,
+        "receivers": ["19-beam"],
+        "modes": ["Tracking"],
+    },
+    "vessel": {
+        "vessel": "R/V",
+        "submersible": "HOV",
+        "max_dive_depth_m": 11000,
+        "dives_per_day": 1,
+    },
+    "samples": {"missions": ["CE-5"]},
+    "programme": {"technologies": ["hybrid rice"]},
+    "lst_hours": {"lst_start_h": 0, "lst_end_h": 1},
+    "sample_mass": {"mission": "CE-5", "sample_type": "CE-5 regolith"},
+}
+
+
+def _provider(page: Page, slug: str) -> Provider:
+    page.require_user()
+    p = page.db.scalar(select(Provider).where(Provider.slug == slug))
+    if p is None or not policies.may_manage_provider(page.db, page.user, p):
+        page.not_found()
+    return p
+
+
+def _json(raw: str) -> dict[str, Any] | None:
+    try:
+        v = json.loads(raw or "{}")
+    except ValueError:
+        return None
+    return v if isinstance(v, dict) else None
+
+
+def _provider_page(page: Page, p: Provider, status: int = 200, **extra: Any) -> Response:
+    facilities = list(
+        page.db.scalars(select(Facility).where(Facility.provider_id == p.id).order_by(Facility.id))
+    )
+    pools = {
+        f.id: list(
+            page.db.scalars(
+                select(CapacityPool)
+                .where(CapacityPool.facility_id == f.id)
+                .order_by(CapacityPool.id)
+            )
+        )
+        for f in facilities
+    }
+    return page.render(
+        "manage/provider.html",
+        {
+            "provider": p,
+            "facilities": facilities,
+            "pools": pools,
+            "facility_options": [(str(f.id), f.name) for f in facilities],
+            "kind_options": [(k, k) for k in FACILITY_KINDS],
+            "pool_type_options": [(t, t) for t in POOL_UNITS],
+            "examples": {k: json.dumps(v) for k, v in EXAMPLES.items()},
+            "form": extra.get("form", {}),
+            "errors": extra.get("errors", {}),
+        },
+        status=status,
+    )
+
+
+@router.get("/manage/providers/new", response_class=HTMLResponse)
+def new_provider_form(page: Page = Depends(get_page)) -> Response:
+    if not policies.may_create_provider(page.require_user()):
+        page.not_found()
+    return page.render(
+        "manage/new_provider.html",
+        {"form": {}, "errors": {}, "countries": [(c.iso3, c.name) for c in countries(page.db)]},
+    )
+
+
+@router.post("/manage/providers/new", response_class=HTMLResponse)
+def new_provider(page: Page = Depends(get_page)) -> Response:
+    user = page.require_user()
+    if not policies.may_create_provider(user):
+        page.not_found()
+    f = page.form
+    errors: dict[str, str] = {}
+    for k in ("name", "slug", "country_iso3"):
+        if not f.get(k, "").strip():
+            errors[k] = page._(MSG_REQUIRED)
+    if not errors:
+        try:
+            p = services.create_provider(
+                page.db,
+                name=f["name"][:200],
+                slug=f["slug"].strip()[:80],
+                country_iso3=f["country_iso3"][:3],
+                description=f.get("description", "")[:5000],
+                actor_id=user.id,
+            )
+            page.commit()
+            return page.redirect(f"/manage/providers/{p.slug}", "saved")
+        except Exception as exc:  # noqa: BLE001 - unique slug or unknown country
+            page.db.rollback()
+            msg = (
+                exc.message if isinstance(exc, DomainError) else page._("This value is not valid.")
+            )
+            errors["form"] = page.t.message(msg)
+    return page.render(
+        "manage/new_provider.html",
+        {"form": f, "errors": errors, "countries": [(c.iso3, c.name) for c in countries(page.db)]},
+        status=400,
+    )
+
+
+@router.get("/manage/providers/{slug}", response_class=HTMLResponse)
+def provider(slug: str, page: Page = Depends(get_page)) -> Response:
+    return _provider_page(page, _provider(page, slug))
+
+
+@router.post("/manage/providers/{slug}/facilities", response_class=HTMLResponse)
+def add_facility(slug: str, page: Page = Depends(get_page)) -> Response:
+    p = _provider(page, slug)
+    f = page.form
+    errors: dict[str, str] = {}
+    attrs = _json(f.get("attributes", ""))
+    if attrs is None:
+        errors["attributes"] = page._(MSG_JSON)
+    for k in ("name", "slug"):
+        if not f.get(k, "").strip():
+            errors[k] = page._(MSG_REQUIRED)
+    if not errors and attrs is not None:
+        try:
+            services.create_facility(
+                page.db,
+                p,
+                name=f["name"][:200],
+                slug=f["slug"].strip()[:80],
+                kind=f.get("kind", ""),
+                attributes=attrs,
+                description=f.get("description", "")[:5000],
+                actor_id=page.user.id,
+            )
+            page.commit()
+            return page.redirect(f"/manage/providers/{p.slug}", "saved")
+        except DomainError as exc:
+            page.db.rollback()
+            errors[exc.field or "attributes"] = page.t.message(exc.message)
+    return _provider_page(page, p, 400, form=f, errors=errors)
+
+
+@router.post("/manage/providers/{slug}/pools", response_class=HTMLResponse)
+def add_pool(slug: str, page: Page = Depends(get_page)) -> Response:
+    p = _provider(page, slug)
+    f = page.form
+    raw = f.get("facility_id", "")
+    fac = page.db.get(Facility, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    if fac is None or fac.provider_id != p.id:
+        page.not_found()
+    errors: dict[str, str] = {}
+    attrs = _json(f.get("attributes", ""))
+    if attrs is None:
+        errors["pool_attributes"] = page._(MSG_JSON)
+    try:
+        amount = float(f.get("amount", ""))
+    except ValueError:
+        errors["amount"] = page._(MSG_NUMBER)
+        amount = 0.0
+    if not f.get("name", "").strip():
+        errors["pool_name"] = page._(MSG_REQUIRED)
+    if not errors and attrs is not None:
+        try:
+            services.create_pool(
+                page.db,
+                fac,
+                name=f["name"][:120],
+                pool_type=f.get("pool_type", ""),
+                amount=amount,
+                attributes=attrs,
+                actor_id=page.user.id,
+            )
+            page.commit()
+            return page.redirect(f"/manage/providers/{p.slug}", "saved")
+        except DomainError as exc:
+            page.db.rollback()
+            errors["pool_" + (exc.field or "attributes")] = page.t.message(exc.message)
+    return _provider_page(page, p, 400, form=f, errors=errors)

@@ -1,0 +1,299 @@
+"""``/api/v1``: a reviewer's assignments and reviews; a chair's view of a
+call's proposals, assignment and ranking. Same services and policies as the
+pages (identities hidden exactly as there)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, Field
+
+from opencall.calls.api import SLUG
+from opencall.calls.models import Call
+from opencall.calls.queries import call_by_slug
+from opencall.errors import DomainError
+from opencall.people.api import (
+    MAX_ID,
+    Api,
+    Pagination,
+    domain_error,
+    get_api,
+    paginate,
+    paging,
+)
+from opencall.people.models import User
+from opencall.proposals.models import Proposal
+from opencall.reviews import policies, services
+from opencall.reviews import queries as q
+from opencall.reviews.models import ReviewAssignment
+from opencall.reviews.policies import identity, reviewer_content
+
+router = APIRouter(prefix="/api/v1", tags=["reviews"])
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "not found (or not yours to see)"}
+}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    400: {"description": "refused by a rule (message says why)"},
+}
+ID = Path(ge=1, le=MAX_ID)
+
+
+class ReviewOut(BaseModel):
+    grade: float
+    confidence: int
+    comments_to_applicants: str
+    comments_to_panel: str
+    submitted: bool
+
+
+class AssignmentOut(BaseModel):
+    id: int
+    call: str
+    proposal_code: str
+    title: str
+    status: str
+
+
+class AssignmentDetail(AssignmentOut):
+    content: dict[str, Any]
+    review: ReviewOut | None
+
+
+class AssignmentList(BaseModel):
+    items: list[AssignmentOut]
+    page: Pagination
+
+
+class ReviewIn(BaseModel):
+    grade: float = Field(allow_inf_nan=False)
+    confidence: int = Field(default=3, ge=1, le=5)
+    comments_to_applicants: str = Field(default="", max_length=20000)
+    comments_to_panel: str = Field(default="", max_length=20000)
+    final: bool = True
+
+
+def _assignment_out(api: Api, a: ReviewAssignment) -> dict[str, Any]:
+    p = api.db.get(Proposal, a.proposal_id)
+    assert p is not None
+    return {
+        "id": a.id,
+        "call": p.call.slug,
+        "proposal_code": p.code,
+        "title": p.title,
+        "status": a.status,
+    }
+
+
+def _review_out(api: Api, a: ReviewAssignment) -> ReviewOut | None:
+    r = q.review_of(api.db, a.id)
+    if r is None:
+        return None
+    return ReviewOut(
+        grade=r.grade,
+        confidence=r.confidence,
+        comments_to_applicants=r.comments_to_applicants,
+        comments_to_panel=r.comments_to_panel,
+        submitted=r.submitted_at is not None,
+    )
+
+
+def _mine(api: Api, assignment_id: int) -> ReviewAssignment:
+    user = api.require_user()
+    a = api.db.get(ReviewAssignment, assignment_id)
+    if a is None or not policies.may_open_assignment(api.db, user, a):
+        raise api.not_found()
+    return a
+
+
+@router.get(
+    "/assignments", response_model=AssignmentList, responses={401: {"description": "no token"}}
+)
+def assignments(
+    api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)
+) -> AssignmentList:
+    user = api.require_user()
+    mine = [
+        a
+        for a in q.assignments_of_reviewer(api.db, user.id)
+        if not q.is_conflicted(api.db, a.proposal_id, user.id)
+    ]
+    items, pg = paginate(mine, page)
+    return AssignmentList(items=[AssignmentOut(**_assignment_out(api, a)) for a in items], page=pg)
+
+
+@router.get("/assignments/{assignment_id}", response_model=AssignmentDetail, responses=NOT_FOUND)
+def assignment(assignment_id: int = ID, api: Api = Depends(get_api)) -> AssignmentDetail:
+    a = _mine(api, assignment_id)
+    p = api.db.get(Proposal, a.proposal_id)
+    assert p is not None
+    return AssignmentDetail(
+        **_assignment_out(api, a),
+        content=reviewer_content(api.db, p),
+        review=_review_out(api, a),
+    )
+
+
+@router.post("/assignments/{assignment_id}/review", response_model=ReviewOut, responses=ERRORS)
+def review(body: ReviewIn, assignment_id: int = ID, api: Api = Depends(get_api)) -> ReviewOut:
+    a = _mine(api, assignment_id)
+    if not policies.may_write_review(api.db, api.user, a):
+        raise domain_error(DomainError("This review was already submitted."))
+    try:
+        services.submit_review(
+            api.db,
+            a,
+            api.require_user(),
+            grade=body.grade,
+            confidence=body.confidence,
+            comments_to_applicants=body.comments_to_applicants,
+            comments_to_panel=body.comments_to_panel,
+            final=body.final,
+        )
+        api.db.commit()
+    except DomainError as exc:
+        api.db.rollback()
+        raise domain_error(exc) from exc
+    out = _review_out(api, a)
+    assert out is not None
+    return out
+
+
+# ---------------------------------------------------------------- the chair's side
+
+
+def chair_call(api: Api, slug: str) -> Call:
+    user = api.require_user()
+    call = call_by_slug(api.db, slug)
+    if call is None or not policies.may_chair(api.db, user, call):
+        raise api.not_found()
+    return call
+
+
+class CallProposal(BaseModel):
+    id: int
+    code: str
+    title: str
+    status: str
+    pi: str | None = None
+    institution: str | None = None
+    country: str | None = None
+
+
+class CallProposalList(BaseModel):
+    items: list[CallProposal]
+    page: Pagination
+    identities_shown: bool
+
+
+def proposal_dicts(api: Api, call: Call, proposals: list[Proposal]) -> dict[int, dict[str, Any]]:
+    show = policies.may_see_identities(api.db, api.user, call)
+    out: dict[int, dict[str, Any]] = {}
+    for p in proposals:
+        row: dict[str, Any] = {"id": p.id, "code": p.code, "title": p.title, "status": p.status}
+        if show:
+            row.update(identity(api.db, "en", p))
+        out[p.id] = row
+    return out
+
+
+@router.get("/calls/{slug}/proposals", response_model=CallProposalList, responses=NOT_FOUND)
+def call_proposals(
+    slug: str = SLUG, api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)
+) -> CallProposalList:
+    call = chair_call(api, slug)
+    items, pg = paginate(q.proposals_for_review(api.db, call), page)
+    rows = proposal_dicts(api, call, items)
+    return CallProposalList(
+        items=[CallProposal(**rows[p.id]) for p in items],
+        page=pg,
+        identities_shown=policies.may_see_identities(api.db, api.user, call),
+    )
+
+
+class PairOut(BaseModel):
+    id: int
+    proposal_code: str
+    reviewer_id: int
+    reviewer: str
+    status: str
+    source: str
+    score: float | None
+
+
+class PairList(BaseModel):
+    items: list[PairOut]
+    page: Pagination
+
+
+@router.get("/calls/{slug}/assignments", response_model=PairList, responses=NOT_FOUND)
+def call_assignments(
+    slug: str = SLUG, api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)
+) -> PairList:
+    call = chair_call(api, slug)
+    codes = {p.id: p.code for p in q.proposals_for_review(api.db, call)}
+    items, pg = paginate(q.assignments_of_call(api.db, call), page)
+    out = []
+    for a in items:
+        r = api.db.get(User, a.reviewer_id)
+        out.append(
+            PairOut(
+                id=a.id,
+                proposal_code=codes.get(a.proposal_id, ""),
+                reviewer_id=a.reviewer_id,
+                reviewer=r.name if r else "",
+                status=a.status,
+                source=a.source,
+                score=a.score,
+            )
+        )
+    return PairList(items=out, page=pg)
+
+
+class RankOut(BaseModel):
+    proposal_code: str
+    title: str
+    rank: int
+    rank_lo: int
+    rank_hi: int
+    score: float
+    score_lo: float
+    score_hi: float
+    raw_mean: float | None
+    discuss: bool
+
+
+class RankList(BaseModel):
+    items: list[RankOut]
+    page: Pagination
+    frozen: bool
+
+
+@router.get("/calls/{slug}/ranking", response_model=RankList, responses=NOT_FOUND)
+def call_ranking(
+    slug: str = SLUG, api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)
+) -> RankList:
+    call = chair_call(api, slug)
+    props = {p.id: p for p in q.proposals_for_review(api.db, call)}
+    ranked = [r for r in q.ranking(api.db, call) if r.proposal_id in props]
+    items, pg = paginate(ranked, page)
+    return RankList(
+        items=[
+            RankOut(
+                proposal_code=props[r.proposal_id].code,
+                title=props[r.proposal_id].title,
+                rank=r.rank,
+                rank_lo=r.rank_lo,
+                rank_hi=r.rank_hi,
+                score=r.score,
+                score_lo=r.score_lo,
+                score_hi=r.score_hi,
+                raw_mean=r.raw_mean,
+                discuss=r.discuss,
+            )
+            for r in items
+        ],
+        page=pg,
+        frozen=call.ranking_frozen_at is not None,
+    )

@@ -1,0 +1,132 @@
+"""Who may do what in the review engine: one function per question.
+
+A "no" is answered 404 by the routes (existence does not leak). Identities of
+a team are hidden from reviewers in a dual-anonymous call on every page, file
+name, e-mail and API response; the chair sees them only once the ranking is
+frozen (``Call.ranking_frozen_at``), as ESO does; the user office
+(provider_admin, call_manager) handles eligibility and always sees them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from opencall.calls.models import Call
+from opencall.calls.policies import may_manage_call
+from opencall.people.models import Country, User
+from opencall.people.queries import has_role
+from opencall.proposals.models import Proposal, ProposalRevision
+from opencall.reviews import queries as q
+from opencall.reviews.models import ReviewAssignment
+from opencall.web.i18n import country_name
+
+OFFICE_ROLES = ("provider_admin", "call_manager")
+ACTIVE = ("assigned", "accepted", "submitted")
+REVIEW_STATES = ("closed", "review")
+
+
+def may_chair(session: Session, user: User | None, call: Call) -> bool:
+    """Run the cycle's steps, edit the assignment, see the ranking, override, release."""
+    return may_manage_call(session, user, call)
+
+
+def may_administer(session: Session, user: User | None, call: Call) -> bool:
+    """The user office: configure and move the call, audit log, reports, exports."""
+    if user is None:
+        return False
+    if user.is_site_admin:
+        return True
+    return has_role(session, user.id, OFFICE_ROLES, provider_id=call.provider_id, call_id=call.id)
+
+
+def may_see_identities(session: Session, user: User | None, call: Call) -> bool:
+    """Team names, institutions and countries, for the people who run the call."""
+    if not may_chair(session, user, call):
+        return False
+    if call.anonymity != "dual" or call.ranking_frozen_at is not None:
+        return True
+    return may_administer(session, user, call)
+
+
+def reviewer_sees_team(call: Call) -> bool:
+    return call.anonymity != "dual"
+
+
+def may_open_assignment(session: Session, user: User | None, a: ReviewAssignment) -> bool:
+    """The assigned reviewer, while the assignment is active and the pair is not conflicted."""
+    return (
+        user is not None
+        and a.reviewer_id == user.id
+        and a.status in ACTIVE
+        and not q.is_conflicted(session, a.proposal_id, user.id)
+    )
+
+
+def may_write_review(session: Session, user: User | None, a: ReviewAssignment) -> bool:
+    return (
+        may_open_assignment(session, user, a)
+        and a.status in ("assigned", "accepted")
+        and session.get(Call, a.call_id) is not None
+    )
+
+
+def is_technical_reviewer(session: Session, user: User | None, call: Call) -> bool:
+    if user is None:
+        return False
+    return has_role(
+        session, user.id, ("technical_reviewer",), provider_id=call.provider_id, call_id=call.id
+    )
+
+
+def may_technical_review(session: Session, user: User | None, call: Call) -> bool:
+    return is_technical_reviewer(session, user, call) and call.status in (
+        "closed",
+        "review",
+        "ranking",
+    )
+
+
+def anonymised(content: dict[str, Any], *, show_team: bool) -> dict[str, Any]:
+    """A frozen revision as a reviewer sees it: no e-mails or institution ids ever;
+    in a dual-anonymous call no team at all, and attachments without their file names."""
+    out = dict(content)
+    team = [] if not show_team else [dict(t) for t in content.get("team", [])]
+    for t in team:
+        t.pop("email", None)
+        t.pop("institution_id", None)
+    out["team"] = team
+    out["attachments"] = [
+        {"pages": a.get("pages", 0), "purpose": a.get("purpose", "")}
+        for a in content.get("attachments", [])
+    ]
+    return out
+
+
+def revision(session: Session, proposal: Proposal) -> dict[str, Any]:
+    """The frozen revision under review (the live content before any submission)."""
+    if proposal.current_revision_id is None:
+        from opencall.proposals.services import snapshot  # (only for never-submitted drafts)
+
+        return snapshot(proposal)
+    rev = session.get(ProposalRevision, proposal.current_revision_id)
+    assert rev is not None
+    return rev.content
+
+
+def reviewer_content(session: Session, proposal: Proposal) -> dict[str, Any]:
+    return anonymised(revision(session, proposal), show_team=reviewer_sees_team(proposal.call))
+
+
+def identity(session: Session, lang: str, proposal: Proposal) -> dict[str, str]:
+    """The PI's name, institution and country: only where ``may_see_identities``."""
+    pi = next((m for m in proposal.members if m.role == "pi"), None)
+    if pi is None:
+        return {"pi": "", "institution": "", "country": ""}
+    country = session.get(Country, pi.country_iso3) if pi.country_iso3 else None
+    return {
+        "pi": pi.name,
+        "institution": pi.institution_name,
+        "country": country_name(lang, country.iso2, country.name) if country else "",
+    }

@@ -1,0 +1,782 @@
+"""Reviewers', technical reviewers' and chairs' pages of the review engine.
+
+Thin routes over ``reviews.services``; every route asks ``reviews.policies``
+(or ``calls.policies``) and answers 404 when the answer is no. Long steps are
+job rows written in the request's transaction (``opencall.jobs.enqueue``) and
+run after commit (inline in the demo, else by ``opencall worker``); the job
+page shows their progress.
+
+Dual-anonymous calls: reviewers see the frozen revision without the team (no
+names, institutions, countries, e-mails, attachment file names, team size);
+the chair sees identities only once the ranking is frozen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+from fastapi import APIRouter, Depends
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opencall import jobs
+from opencall.calls import services as call_services
+from opencall.calls.domain import CALL_TRANSITIONS
+from opencall.calls.manage_views import (
+    csv_response,
+    jobs_of_call,
+    may_administer,
+    staff_call,
+    status_labels,
+    wants_csv,
+)
+from opencall.calls.models import Call
+from opencall.calls.schemas import review_settings
+from opencall.db import utcnow
+from opencall.errors import DomainError
+from opencall.people.models import User
+from opencall.proposals import services as prop_services
+from opencall.proposals.models import Attachment, Proposal
+from opencall.reviews import policies, services
+from opencall.reviews import queries as q
+from opencall.reviews.models import Conflict, ReviewAssignment, TechnicalReview
+from opencall.reviews.policies import identity, reviewer_content, revision
+from opencall.settings import Settings
+from opencall.web.i18n import N_, Translator
+from opencall.web.mail import queue_mail
+from opencall.web.pages import WEB, Page, get_page, make_environment
+
+router = APIRouter()
+
+ASSIGNMENT_STATUS = {
+    "assigned": N_("invited"),
+    "accepted": N_("accepted"),
+    "declined": N_("declined"),
+    "submitted": N_("review submitted"),
+    "removed": N_("removed"),
+}
+VERDICTS = {
+    "feasible": N_("feasible"),
+    "feasible_with_changes": N_("feasible with changes"),
+    "not_feasible": N_("not feasible"),
+}
+CONFLICT_SOURCES = {
+    "team": N_("member of the team"),
+    "institution": N_("same institution"),
+    "coauthor": N_("recent co-author or advisor"),
+    "personal": N_("personal"),
+    "declared_reviewer": N_("declared by the reviewer"),
+    "declared_applicant": N_("declared by the applicant"),
+    "own_proposal": N_("own proposal"),
+}
+# The steps of the cycle a chair runs as jobs: kind, label, call states allowed.
+STEPS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "conflicts": ("review.conflicts", N_("Detect conflicts"), ("closed", "review")),
+    "affinity": ("review.affinity", N_("Compute affinity"), ("closed", "review")),
+    "assignment": ("review.assign", N_("Assign reviewers"), ("closed", "review")),
+    "calibration": ("review.calibrate", N_("Calibrate and rank"), ("review", "ranking")),
+    "allocation": ("allocation.run", N_("Allocate capacity"), ("allocation",)),
+    "scheduling": ("schedule.run", N_("Schedule"), ("scheduling",)),
+}
+MSG_REQUIRED = N_("This field is required.")
+MSG_INVALID = N_("This value is not valid.")
+MSG_CONFIRM = N_("Tick the box to confirm.")
+MSG_STEP_STATE = N_("This step cannot run while the call is %(status)s.")
+
+
+def labels(page: Page) -> dict[str, Any]:
+    return {
+        "a_status_label": lambda s: page._(ASSIGNMENT_STATUS.get(s) or s),
+        "verdict_label": lambda s: page._(VERDICTS.get(s) or s),
+        "source_label": lambda s: page._(CONFLICT_SOURCES.get(s) or s),
+        **status_labels(page),
+    }
+
+
+# ---------------------------------------------------------------- mail (outside a request too)
+
+
+@lru_cache(maxsize=1)
+def _mail_env() -> jinja2.Environment:
+    return make_environment(WEB / "templates")
+
+
+def mail_text(template: str, lang: str, ctx: dict[str, Any]) -> str:
+    t = Translator(lang)
+    return _mail_env().get_template(template).render({"_": t.gettext, "lang": lang, **ctx})
+
+
+def mail_person(
+    session: Session, base_url: str, user: User, subject: str, template: str, ctx: dict[str, Any]
+) -> None:
+    """Queue one e-mail in the person's language (sent after commit by the job queue)."""
+    lang = user.language or "en"
+    body = mail_text(template, lang, {"name": user.name, "base": base_url.rstrip("/"), **ctx})
+    queue_mail(session, user.email, Translator(lang).gettext(subject), body)
+
+
+SUBJECT_INVITED = N_("You are invited to review for %(call)s")
+SUBJECT_REMINDER = N_("Reminder: your reviews for %(call)s are due")
+
+
+def notify_invited(session: Session, base_url: str, call: Call, since_ids: set[int]) -> int:
+    """Invitation e-mails to reviewers with new assignments (no proposal identities)."""
+    fresh: dict[int, int] = {}
+    for a in q.assignments_of_call(session, call):
+        if a.id not in since_ids and a.status == "assigned":
+            fresh[a.reviewer_id] = fresh.get(a.reviewer_id, 0) + 1
+    for rid, n in fresh.items():
+        user = session.get(User, rid)
+        if user is None:
+            continue
+        subject = Translator(user.language).gettext(SUBJECT_INVITED, call=call.title)
+        body = mail_text(
+            "reviews/mail_invited.txt",
+            user.language,
+            {"name": user.name, "call": call.title, "n": n, "base": base_url.rstrip("/")},
+        )
+        queue_mail(session, user.email, subject, body)
+    return len(fresh)
+
+
+def queue_reminders(
+    session: Session,
+    call: Call,
+    base_url: str,
+    *,
+    within_days: int = 3,
+    now: dt.datetime | None = None,
+) -> int:
+    """Reminders for unsubmitted reviews when the review deadline is within ``within_days``
+    (``opencall remind --call X``). Returns the number of e-mails queued."""
+    now = now or utcnow()
+    deadline = review_settings(call.review_settings).review_deadline
+    if deadline is None or not now <= deadline <= now + dt.timedelta(days=within_days):
+        return 0
+    pending: dict[int, int] = {}
+    for a in q.assignments_of_call(session, call):
+        if a.status in ("assigned", "accepted"):
+            pending[a.reviewer_id] = pending.get(a.reviewer_id, 0) + 1
+    for rid, n in sorted(pending.items()):
+        user = session.get(User, rid)
+        if user is None:
+            continue
+        subject = Translator(user.language).gettext(SUBJECT_REMINDER, call=call.title)
+        body = mail_text(
+            "reviews/mail_reminder.txt",
+            user.language,
+            {
+                "name": user.name,
+                "call": call.title,
+                "n": n,
+                "deadline": deadline.strftime("%Y-%m-%d %H:%M UTC"),
+                "base": base_url.rstrip("/"),
+            },
+        )
+        queue_mail(session, user.email, subject, body)
+    return len(pending)
+
+
+def assign_and_notify(settings: Settings) -> jobs.Handler:
+    """The 'review.assign' job: the solver's assignment, then invitations by e-mail."""
+
+    def handle(session: Session, job: jobs.Job, progress: Any) -> None:
+        call = session.get(Call, job.payload.get("call_id"))
+        if call is None:
+            raise DomainError("The call of this job no longer exists.")
+        before = {a.id for a in q.assignments_of_call(session, call)}
+        services.run_assignment(
+            session,
+            call,
+            objective=job.payload.get("objective", "total"),
+            seed=int(job.payload.get("seed", 0)),
+            actor_id=job.created_by,
+            progress=progress,
+        )
+        notify_invited(session, settings.base_url, call, before)
+
+    return handle
+
+
+# ---------------------------------------------------------------- what a reviewer sees
+
+
+def _assignment(page: Page, assignment_id: int) -> ReviewAssignment:
+    page.require_user()
+    a = page.db.get(ReviewAssignment, assignment_id)
+    if a is None or not policies.may_open_assignment(page.db, page.user, a):
+        page.not_found()
+    return a
+
+
+@router.get("/review", response_class=HTMLResponse)
+def workspace(page: Page = Depends(get_page)) -> Response:
+    user = page.require_user()
+    mine = q.assignments_of_reviewer(page.db, user.id)
+    rows = []
+    for a in mine:
+        if q.is_conflicted(page.db, a.proposal_id, user.id):
+            continue
+        p = page.db.get(Proposal, a.proposal_id)
+        assert p is not None
+        rows.append({"a": a, "p": p, "call": p.call})
+    technical = [
+        c
+        for c in page.db.scalars(select(Call).order_by(Call.id))
+        if policies.may_technical_review(page.db, user, c)
+    ]
+    return page.render(
+        "reviews/workspace.html", {"rows": rows, "technical": technical, **labels(page)}
+    )
+
+
+def _review_page(page: Page, a: ReviewAssignment, status: int = 200, **extra: Any) -> Response:
+    p = page.db.get(Proposal, a.proposal_id)
+    assert p is not None
+    call = p.call
+    rs = review_settings(call.review_settings)
+    review = q.review_of(page.db, a.id)
+    form = extra.pop("form", None) or {
+        "grade": f"{review.grade:g}" if review else "",
+        "confidence": str(review.confidence) if review else "3",
+        "comments_to_applicants": review.comments_to_applicants if review else "",
+        "comments_to_panel": review.comments_to_panel if review else "",
+    }
+    return page.render(
+        "reviews/assignment.html",
+        {
+            "a": a,
+            "p": p,
+            "call": call,
+            "rs": rs,
+            "content": reviewer_content(page.db, p),
+            "anonymous": not policies.reviewer_sees_team(call),
+            "review": review,
+            "form": form,
+            "errors": extra.pop("errors", {}),
+            "may_write": policies.may_write_review(page.db, page.user, a)
+            and call.status in policies.REVIEW_STATES,
+            **labels(page),
+            **extra,
+        },
+        status=status,
+    )
+
+
+@router.get("/review/assignments/{assignment_id}", response_class=HTMLResponse)
+def assignment_page(assignment_id: int, page: Page = Depends(get_page)) -> Response:
+    return _review_page(page, _assignment(page, assignment_id))
+
+
+@router.post("/review/assignments/{assignment_id}/respond", response_class=HTMLResponse)
+def respond(assignment_id: int, page: Page = Depends(get_page)) -> Response:
+    a = _assignment(page, assignment_id)
+    action = page.form.get("action", "")
+    if action not in ("accept", "decline"):
+        return _review_page(page, a, 400, errors={"form": page._(MSG_INVALID)})
+    try:
+        services.respond_to_assignment(page.db, a, page.user, accept=action == "accept")
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return _review_page(page, a, 400, errors={"form": page.t.message(exc.message)})
+    if action == "accept":
+        return page.redirect(f"/review/assignments/{a.id}", "saved")
+    return page.redirect("/review", "declined")
+
+
+@router.post("/review/assignments/{assignment_id}/conflict", response_class=HTMLResponse)
+def declare_conflict(assignment_id: int, page: Page = Depends(get_page)) -> Response:
+    a = _assignment(page, assignment_id)
+    try:
+        services.declare_conflict(page.db, a, page.user, page.form.get("reason", ""))
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return _review_page(page, a, 400, errors={"reason": page.t.message(exc.message)})
+    return page.redirect("/review", "removed")
+
+
+@router.post("/review/assignments/{assignment_id}", response_class=HTMLResponse)
+def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
+    a = _assignment(page, assignment_id)
+    if not policies.may_write_review(page.db, page.user, a):
+        page.not_found()
+    f = {
+        k: page.form.get(k, "")
+        for k in ("grade", "confidence", "comments_to_applicants", "comments_to_panel")
+    }
+    errors: dict[str, str] = {}
+    grade: float | None = None
+    try:
+        grade = float(f["grade"])
+    except ValueError:
+        errors["grade"] = page._(MSG_REQUIRED) if not f["grade"].strip() else page._(MSG_INVALID)
+    confidence = (
+        int(f["confidence"]) if f["confidence"].isdigit() and len(f["confidence"]) < 3 else 0
+    )
+    if not errors and grade is not None:
+        try:
+            services.submit_review(
+                page.db,
+                a,
+                page.user,
+                grade=grade,
+                confidence=confidence,
+                comments_to_applicants=f["comments_to_applicants"],
+                comments_to_panel=f["comments_to_panel"],
+                final=page.form.get("action") == "submit",
+            )
+            page.commit()
+            return page.redirect(f"/review/assignments/{a.id}", "saved")
+        except DomainError as exc:
+            page.db.rollback()
+            errors[exc.field or "form"] = page.t.message(exc.message)
+    return _review_page(page, a, 400, form=f, errors=errors)
+
+
+@router.get("/review/assignments/{assignment_id}/pdf/{n}")
+def assignment_pdf(assignment_id: int, n: int, page: Page = Depends(get_page)) -> Response:
+    """The n-th PDF of the reviewed revision, under a neutral file name."""
+    a = _assignment(page, assignment_id)
+    p = page.db.get(Proposal, a.proposal_id)
+    assert p is not None
+    shas = [x.get("sha256") for x in revision(page.db, p).get("attachments", [])]
+    if not 0 <= n < len(shas):
+        page.not_found()
+    att = page.db.scalar(
+        select(Attachment).where(Attachment.proposal_id == p.id, Attachment.sha256 == shas[n])
+    )
+    if att is None:
+        page.not_found()
+    path = prop_services.attachment_path(page.settings.upload_dir, att)
+    if not path.is_file():
+        page.not_found()
+    return FileResponse(
+        path,
+        media_type="application/pdf",
+        filename=f"{p.code}-{n + 1}.pdf",
+        content_disposition_type="attachment",
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+# ---------------------------------------------------------------- technical review
+
+
+@router.get("/technical/calls/{slug}", response_class=HTMLResponse)
+def technical_list(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = _technical_call(page, slug)
+    done = q.technical_reviews(page.db, call)
+    proposals = q.proposals_for_review(page.db, call)
+    return page.render(
+        "reviews/technical_list.html",
+        {"call": call, "proposals": proposals, "done": done, **labels(page)},
+    )
+
+
+def _technical_call(page: Page, slug: str) -> Call:
+    from opencall.calls.queries import call_by_slug
+
+    page.require_user()
+    call = call_by_slug(page.db, slug)
+    if call is None or not policies.may_technical_review(page.db, page.user, call):
+        page.not_found()
+    return call
+
+
+def _technical_proposal(page: Page, proposal_id: int) -> Proposal:
+    page.require_user()
+    p = page.db.get(Proposal, proposal_id)
+    if (
+        p is None
+        or p.status not in q.REVIEWABLE
+        or not policies.may_technical_review(page.db, page.user, p.call)
+    ):
+        page.not_found()
+    return p
+
+
+def _technical_page(page: Page, p: Proposal, status: int = 200, **extra: Any) -> Response:
+    tr = page.db.scalar(select(TechnicalReview).where(TechnicalReview.proposal_id == p.id))
+    form = extra.pop("form", None) or {
+        "verdict": tr.verdict if tr else "",
+        "amount_needed": f"{tr.amount_needed:g}" if tr and tr.amount_needed is not None else "",
+        "notes_to_panel": tr.notes_to_panel if tr else "",
+        "notes_to_applicants": tr.notes_to_applicants if tr else "",
+    }
+    return page.render(
+        "reviews/technical.html",
+        {
+            "p": p,
+            "call": p.call,
+            "content": reviewer_content(page.db, p),
+            "anonymous": not policies.reviewer_sees_team(p.call),
+            "form": form,
+            "verdicts": [(k, page._(v)) for k, v in VERDICTS.items()],
+            "errors": extra.pop("errors", {}),
+            **labels(page),
+        },
+        status=status,
+    )
+
+
+@router.get("/technical/proposals/{proposal_id}", response_class=HTMLResponse)
+def technical_page(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    return _technical_page(page, _technical_proposal(page, proposal_id))
+
+
+@router.post("/technical/proposals/{proposal_id}", response_class=HTMLResponse)
+def technical_save(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    p = _technical_proposal(page, proposal_id)
+    f = {
+        k: page.form.get(k, "")
+        for k in ("verdict", "amount_needed", "notes_to_panel", "notes_to_applicants")
+    }
+    errors: dict[str, str] = {}
+    amount: float | None = None
+    if f["amount_needed"].strip():
+        try:
+            amount = float(f["amount_needed"])
+        except ValueError:
+            errors["amount_needed"] = page._(MSG_INVALID)
+    if not errors:
+        try:
+            services.submit_technical_review(
+                page.db,
+                p,
+                page.user,
+                verdict=f["verdict"],
+                amount_needed=amount,
+                notes_to_panel=f["notes_to_panel"][:20000],
+                notes_to_applicants=f["notes_to_applicants"][:20000],
+            )
+            page.commit()
+            return page.redirect(f"/technical/calls/{p.call.slug}", "saved")
+        except DomainError as exc:
+            page.db.rollback()
+            errors[exc.field or "form"] = page.t.message(exc.message)
+    return _technical_page(page, p, 400, form=f, errors=errors)
+
+
+# ---------------------------------------------------------------- the chair's cockpit
+
+
+def proposal_rows(page: Page, call: Call, proposals: list[Proposal]) -> dict[int, dict[str, str]]:
+    """Code, title and — only where identities may be seen — PI, institution, country."""
+    show = policies.may_see_identities(page.db, page.user, call)
+    out = {}
+    for p in proposals:
+        row = {"code": p.code, "title": p.title}
+        if show:
+            row.update(identity(page.db, page.lang, p))
+        out[p.id] = row
+    return out
+
+
+@router.get("/manage/calls/{slug}", response_class=HTMLResponse)
+def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = staff_call(page, slug)
+    runs = {
+        kind: q.latest_run(page.db, call, kind)
+        for kind in ("conflicts", "affinity", "assignment", "calibration", "allocation", "schedule")
+    }
+    office = may_administer(page, call)
+    from opencall.facilities.models import CapacityPool
+
+    offered = {cp.pool_id for cp in call.pools}
+    spare_pools = [
+        pl
+        for pl in page.db.scalars(
+            select(CapacityPool).where(CapacityPool.facility_id == call.facility_id)
+        )
+        if pl.id not in offered
+    ]
+    return page.render(
+        "reviews/cockpit.html",
+        {
+            "call": call,
+            "office": office,
+            "runs": runs,
+            "steps": [
+                (key, page._(label), call.status in states)
+                for key, (_kind, label, states) in STEPS.items()
+            ],
+            "transitions": [t for t in CALL_TRANSITIONS.get(call.status, ()) if t != "published"],
+            "jobs": jobs_of_call(page, call),
+            "n_proposals": len(q.proposals_for_review(page.db, call)),
+            "n_assignments": len(q.assignments_of_call(page.db, call)),
+            "n_submitted": len(q.submitted_reviews(page.db, call)),
+            "spare_pools": spare_pools if office and call.status in ("draft", "open") else [],
+            "spare_options": [
+                (str(pl.id), f"{pl.name} ({pl.amount:g} {pl.unit})") for pl in spare_pools
+            ],
+            "rs": review_settings(call.review_settings),
+            **labels(page),
+        },
+    )
+
+
+@router.post("/manage/calls/{slug}/transition", response_class=HTMLResponse)
+def transition(slug: str, page: Page = Depends(get_page)) -> Response:
+    """Move the call to its next phase: confirmed by a tick, logged with the reason."""
+    call = staff_call(page, slug)
+    if not may_administer(page, call):
+        page.not_found()
+    target = page.form.get("target", "")
+    reason = page.form.get("reason", "").strip()[:2000]
+    if page.form.get("confirm") != "yes":
+        return _cockpit_error(page, call, page._(MSG_CONFIRM))
+    if target not in CALL_TRANSITIONS.get(call.status, ()) or target == "published":
+        return _cockpit_error(page, call, page._(MSG_INVALID))
+    try:
+        if target == "closed":
+            prop_services.close_call(page.db, call, actor_id=page.user.id, reason=reason)
+        else:
+            call_services.transition_call(
+                page.db, call, target, actor_id=page.user.id, reason=reason
+            )
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return _cockpit_error(page, call, page.t.message(exc.message))
+    return page.redirect(f"/manage/calls/{call.slug}", "saved")
+
+
+def _cockpit_error(page: Page, call: Call, message: str) -> Response:
+    return page.render(
+        "manage/message.html",
+        {"message": message, "back": f"/manage/calls/{call.slug}"},
+        status=400,
+    )
+
+
+@router.post("/manage/calls/{slug}/steps/{step}", response_class=HTMLResponse)
+def run_step(slug: str, step: str, page: Page = Depends(get_page)) -> Response:
+    """Enqueue one step of the cycle as a job (same transaction), then show its progress."""
+    call = staff_call(page, slug)
+    if step not in STEPS:
+        page.not_found()
+    kind, _label, states = STEPS[step]
+    if call.status not in states:
+        return _cockpit_error(page, call, page._(MSG_STEP_STATE, status=call.status))
+    payload: dict[str, Any] = {"call_id": call.id}
+    seed = page.form.get("seed", "0")
+    payload["seed"] = int(seed) if seed.isdigit() and len(seed) < 9 else 0
+    if step == "assignment" and page.form.get("objective") in ("total", "fair"):
+        payload["objective"] = page.form["objective"]
+    if step == "scheduling":
+        days = page.form.get("days", "")
+        if days.isdigit() and 1 <= int(days) <= 366:
+            payload["days"] = int(days)
+        start = page.form.get("start", "")
+        try:
+            if start:
+                payload["start"] = dt.date.fromisoformat(start).isoformat()
+        except ValueError:
+            return _cockpit_error(page, call, page._(MSG_INVALID))
+    job = jobs.enqueue(
+        page.db, kind, payload, call_id=call.id, created_by=page.user.id, max_attempts=2
+    )
+    page.commit()
+    return page.redirect(f"/manage/jobs/{job.id}")
+
+
+# ---------------------------------------------------------------- assignment by hand
+
+
+@router.get("/manage/calls/{slug}/assignment", response_class=HTMLResponse)
+def assignment(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = staff_call(page, slug)
+    return _assignment_page(page, call)
+
+
+def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "") -> Response:
+    proposals = q.proposals_for_review(page.db, call)
+    rows = proposal_rows(page, call, proposals)
+    reviewers = {u.id: u for u in q.reviewers_of_call(page.db, call)}
+    active = q.assignments_of_call(page.db, call)
+    for a in active:
+        if a.reviewer_id not in reviewers:
+            u = page.db.get(User, a.reviewer_id)
+            if u is not None:
+                reviewers[u.id] = u
+    conflicts = list(page.db.scalars(select(Conflict).where(Conflict.call_id == call.id)))
+    if wants_csv(page):
+        return csv_response(
+            f"{call.slug}-assignment.csv",
+            ["proposal", "title", "reviewer", "status", "source", "score"],
+            (
+                (
+                    rows[a.proposal_id]["code"],
+                    rows[a.proposal_id]["title"],
+                    reviewers[a.reviewer_id].name if a.reviewer_id in reviewers else a.reviewer_id,
+                    a.status,
+                    a.source,
+                    "" if a.score is None else f"{a.score:.4f}",
+                )
+                for a in active
+                if a.proposal_id in rows
+            ),
+        )
+    by_proposal: dict[int, list[ReviewAssignment]] = {p.id: [] for p in proposals}
+    for a in active:
+        by_proposal.setdefault(a.proposal_id, []).append(a)
+    return page.render(
+        "reviews/assignment_table.html",
+        {
+            "call": call,
+            "proposals": proposals,
+            "rows": rows,
+            "by_proposal": by_proposal,
+            "reviewers": reviewers,
+            "conflicts": conflicts,
+            "k": review_settings(call.review_settings).reviewers_per_proposal,
+            "error": error,
+            **labels(page),
+        },
+        status=status,
+    )
+
+
+def _int(raw: str) -> int:
+    return int(raw) if raw.isdigit() and len(raw) < 10 else 0
+
+
+@router.post("/manage/calls/{slug}/assignment/add", response_class=HTMLResponse)
+def assignment_add(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = staff_call(page, slug)
+    p = page.db.get(Proposal, _int(page.form.get("proposal_id", "")))
+    r = page.db.get(User, _int(page.form.get("reviewer_id", "")))
+    if p is None or r is None or p.call_id != call.id:
+        return _assignment_page(page, call, 400, page._(MSG_INVALID))
+    try:
+        before = {a.id for a in q.assignments_of_call(page.db, call)}
+        services.add_assignment(page.db, call, p, r, actor_id=page.user.id)
+        notify_invited(page.db, page.settings.base_url, call, before)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return _assignment_page(page, call, 400, page.t.message(exc.message))
+    return page.redirect(f"/manage/calls/{call.slug}/assignment", "saved")
+
+
+@router.post("/manage/calls/{slug}/assignment/{assignment_id}/remove", response_class=HTMLResponse)
+def assignment_remove(slug: str, assignment_id: int, page: Page = Depends(get_page)) -> Response:
+    call = staff_call(page, slug)
+    a = page.db.get(ReviewAssignment, assignment_id)
+    if a is None or a.call_id != call.id:
+        page.not_found()
+    try:
+        services.remove_assignment(
+            page.db, a, actor_id=page.user.id, reason=page.form.get("reason", "")[:2000]
+        )
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return _assignment_page(page, call, 400, page.t.message(exc.message))
+    return page.redirect(f"/manage/calls/{call.slug}/assignment", "removed")
+
+
+# ---------------------------------------------------------------- ranking
+
+
+@router.get("/manage/calls/{slug}/ranking", response_class=HTMLResponse)
+def ranking(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = staff_call(page, slug)
+    ranked = q.ranking(page.db, call)
+    proposals = {p.id: p for p in q.proposals_for_review(page.db, call)}
+    rows = proposal_rows(page, call, list(proposals.values()))
+    tech = q.technical_reviews(page.db, call)
+    if wants_csv(page):
+        return csv_response(
+            f"{call.slug}-ranking.csv",
+            [
+                "rank",
+                "rank_lo",
+                "rank_hi",
+                "proposal",
+                "title",
+                "score",
+                "score_lo",
+                "score_hi",
+                "raw_mean",
+                "discuss",
+                "technical",
+            ],
+            (
+                (
+                    r.rank,
+                    r.rank_lo,
+                    r.rank_hi,
+                    rows[r.proposal_id]["code"],
+                    rows[r.proposal_id]["title"],
+                    f"{r.score:.4f}",
+                    f"{r.score_lo:.4f}",
+                    f"{r.score_hi:.4f}",
+                    "" if r.raw_mean is None else f"{r.raw_mean:.3f}",
+                    "yes" if r.discuss else "",
+                    tech[r.proposal_id].verdict if r.proposal_id in tech else "",
+                )
+                for r in ranked
+                if r.proposal_id in rows
+            ),
+        )
+    n = max(1, len(ranked))
+    return page.render(
+        "reviews/ranking.html",
+        {
+            "call": call,
+            "ranked": [r for r in ranked if r.proposal_id in rows],
+            "rows": rows,
+            "tech": tech,
+            "n": n,
+            "identities": policies.may_see_identities(page.db, page.user, call),
+            "run": q.latest_run(page.db, call, "calibration"),
+            **labels(page),
+        },
+    )
+
+
+@router.post("/manage/calls/{slug}/ranking/freeze", response_class=HTMLResponse)
+def freeze(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = staff_call(page, slug)
+    if page.form.get("confirm") != "yes":
+        return _cockpit_error(page, call, page._(MSG_CONFIRM))
+    try:
+        services.freeze_ranking(page.db, call, actor_id=page.user.id)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return _cockpit_error(page, call, page.t.message(exc.message))
+    return page.redirect(f"/manage/calls/{call.slug}/ranking", "saved")
+
+
+# Messages the review services compose in English, catalogued for Translator.message.
+SERVICE_MESSAGES = (
+    N_("This review was already submitted."),
+    N_("Please say briefly why you are conflicted."),
+    N_("This reviewer is conflicted with this proposal; the pair is refused."),
+    N_("This person is not a reviewer of this call."),
+    N_("A team member cannot review their own proposal."),
+    N_("This reviewer already has the maximum load of %(n)s."),
+    N_("This reviewer is already assigned to this proposal."),
+    N_("A submitted review cannot be unassigned."),
+    N_("This invitation was already %(status)s."),
+    N_("Reviews are accepted only while the call is in review."),
+    N_("The grade must be a number."),
+    N_("The grade must lie between %(lo)s and %(hi)s."),
+    N_("Confidence is 1 (low) to 5 (high)."),
+    N_("Comments are limited to 20,000 characters."),
+    N_("Please write comments to the applicants."),
+    N_("Verdict is feasible, feasible with changes or not feasible."),
+    N_("The amount judged necessary cannot be negative."),
+    N_("Calibrate the grades before freezing the ranking."),
+    N_("A call cannot move from '%(a)s' to '%(b)s'; from '%(c)s' it can go to: %(next)s."),
+    N_("A call must offer at least one capacity pool before it opens."),
+    N_("Closing before the deadline needs a reason (it cuts applicants short)."),
+)

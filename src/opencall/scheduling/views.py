@@ -1,0 +1,144 @@
+"""The timetable of a call: every entry (telescope blocks, berths, dives,
+seats, packages, shipments), the FAST week view, and publishing the call."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+
+from opencall.calls.manage_views import csv_response, staff_call, wants_csv
+from opencall.calls.models import Call
+from opencall.errors import DomainError
+from opencall.reviews import queries as rq
+from opencall.reviews.views import labels, proposal_rows
+from opencall.scheduling import policies, services
+from opencall.scheduling.models import ScheduleEntry
+from opencall.web.i18n import N_
+from opencall.web.pages import Page, get_page
+
+router = APIRouter()
+
+DAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+def _call(page: Page, slug: str) -> Call:
+    call = staff_call(page, slug)
+    if not policies.may_see_schedule(page.db, page.user, call):
+        page.not_found()
+    return call
+
+
+def week_grid(entries: list[ScheduleEntry], monday: dt.date) -> list[dict[str, Any]]:
+    """Seven day columns; each entry clipped to its day, as a percentage of 24 h
+    (top and height), so that a CSS grid draws it without JavaScript."""
+    days = []
+    for i in range(7):
+        d0 = dt.datetime.combine(monday + dt.timedelta(days=i), dt.time(), dt.UTC)
+        d1 = d0 + dt.timedelta(days=1)
+        items = []
+        for e in entries:
+            if e.start is None or e.end is None or e.end <= d0 or e.start >= d1:
+                continue
+            s, t = max(e.start, d0), min(e.end, d1)
+            items.append(
+                {
+                    "e": e,
+                    "top": round((s - d0).total_seconds() / 864, 2),
+                    "height": max(0.8, round((t - s).total_seconds() / 864, 2)),
+                    "from": s.strftime("%H:%M"),
+                    "to": t.strftime("%H:%M"),
+                }
+            )
+        days.append({"date": d0.date(), "items": items})
+    return days
+
+
+@router.get("/manage/calls/{slug}/schedule", response_class=HTMLResponse)
+def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = _call(page, slug)
+    entries = services.entries(page.db, call)
+    rows = proposal_rows(page, call, rq.proposals_for_review(page.db, call))
+    if wants_csv(page):
+        return csv_response(
+            f"{call.slug}-schedule.csv",
+            ["proposal", "kind", "label", "start", "end", "amount", "explanation"],
+            (
+                (
+                    rows[e.proposal_id]["code"] if e.proposal_id in rows else "",
+                    e.kind,
+                    e.label,
+                    e.start,
+                    e.end,
+                    f"{e.amount:g}",
+                    e.details.get("explanation", ""),
+                )
+                for e in entries
+            ),
+        )
+    placed = [e for e in entries if e.start is not None]
+    raw = page.request.query_params.get("week", "")
+    monday: dt.date | None = None
+    try:
+        if raw:
+            monday = dt.date.fromisoformat(raw)
+    except ValueError:
+        monday = None
+    if monday is None and placed:
+        first = min(e.start for e in placed if e.start is not None)
+        monday = first.date()
+    grid: list[dict[str, Any]] = []
+    if monday is not None and call.facility.kind == "telescope":
+        monday = monday - dt.timedelta(days=monday.weekday())
+        grid = week_grid(services.week(page.db, call, monday), monday)
+    return page.render(
+        "scheduling/schedule.html",
+        {
+            "call": call,
+            "entries": entries,
+            "rows": rows,
+            "grid": grid,
+            "monday": monday,
+            "prev": (monday - dt.timedelta(days=7)).isoformat() if monday else "",
+            "next": (monday + dt.timedelta(days=7)).isoformat() if monday else "",
+            "day_names": [page._(d) for d in DAYS],
+            "run": rq.latest_run(page.db, call, "schedule"),
+            "may_publish": policies.may_publish(page.db, page.user, call),
+            **labels(page),
+        },
+    )
+
+
+@router.post("/manage/calls/{slug}/publish", response_class=HTMLResponse)
+def publish(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = _call(page, slug)
+    if not policies.may_publish(page.db, page.user, call):
+        page.not_found()
+    if page.form.get("confirm") != "yes":
+        return page.render(
+            "manage/message.html",
+            {
+                "message": page._("Tick the box to confirm."),
+                "back": f"/manage/calls/{slug}/schedule",
+            },
+            status=400,
+        )
+    try:
+        services.publish(page.db, call, actor_id=page.user.id)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return page.render(
+            "manage/message.html",
+            {"message": page.t.message(exc.message), "back": f"/manage/calls/{slug}/schedule"},
+            status=400,
+        )
+    return page.redirect(f"/calls/{call.slug}/awarded", "saved")
+
+
+SERVICE_MESSAGES = (
+    N_("Release the decisions before publishing the call."),
+    N_("There are no awards to schedule; run the allocation first."),
+)
