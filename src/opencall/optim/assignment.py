@@ -38,7 +38,8 @@ How it is solved (and which parts are exact):
   duals), which gives a valid upper bound on the lowest proposal's affinity, then a MIP on the
   priced candidate graph for the max-min, then a second MIP maximising the total subject to
   that minimum. ``certified`` means the max-min reached the LP bound (rounded down to the cost
-  grid), or the MIP was solved to optimality over every allowed pair; the second stage is optimal on the candidate graph (MIP gap reported in ``timings``).
+  grid), or the MIP was solved to optimality over every allowed pair; the second stage is
+  optimal on the candidate graph (MIP gap reported in ``timings``).
 """
 
 from __future__ import annotations
