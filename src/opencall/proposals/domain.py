@@ -59,32 +59,42 @@ def _sexagesimal(text: str) -> tuple[int, float, float, float] | None:
     return sign, a, b, c
 
 
+def _parse_angle(value: Any, what: str, formats: str, from_sexagesimal: Any) -> float:
+    """Degrees from a number, a decimal string or a sexagesimal string."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if not (isinstance(value, str) and value.strip()):
+        raise ValueError(f"{what} is required")
+    text = value.strip()
+    try:
+        return float(text)
+    except ValueError:
+        parsed = _sexagesimal(text)
+        if parsed is None:
+            raise ValueError(f"{what} must be {formats}") from None
+        return float(from_sexagesimal(*parsed))
+
+
+def _ra_hours(sign: int, h: float, m: float, s: float) -> float:
+    if sign < 0:
+        raise ValueError("right ascension cannot be negative")
+    if h >= 24:
+        raise ValueError("right ascension hours must be below 24")
+    return (h + m / 60 + s / 3600) * 15.0
+
+
 def parse_ra(value: Any) -> float:
     """Right ascension in degrees from degrees or sexagesimal hours ("05:34:31.9", "5h34m31.9s").
 
     Hand-written (a few lines) rather than astropy's Angle parser so that a form
     line is judged in microseconds and every error message is our own.
     """
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        deg = float(value)
-    elif isinstance(value, str) and value.strip():
-        text = value.strip()
-        try:
-            deg = float(text)
-        except ValueError:
-            parsed = _sexagesimal(text)
-            if parsed is None:
-                raise ValueError(
-                    "right ascension must be degrees (83.63) or hours h:m:s (05:34:31.9)"
-                ) from None
-            sign, h, m, s = parsed
-            if sign < 0:
-                raise ValueError("right ascension cannot be negative") from None
-            if h >= 24:
-                raise ValueError("right ascension hours must be below 24") from None
-            deg = (h + m / 60 + s / 3600) * 15.0
-    else:
-        raise ValueError("right ascension is required")
+    deg = _parse_angle(
+        value,
+        "right ascension",
+        "degrees (83.63) or hours h:m:s (05:34:31.9)",
+        _ra_hours,
+    )
     if not 0 <= deg < 360:
         raise ValueError("right ascension must be between 0 and 360 degrees")
     return deg
@@ -92,22 +102,12 @@ def parse_ra(value: Any) -> float:
 
 def parse_dec(value: Any) -> float:
     """Declination in degrees from degrees or sexagesimal ("+22:00:52", "-05d23m")."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        deg = float(value)
-    elif isinstance(value, str) and value.strip():
-        text = value.strip()
-        try:
-            deg = float(text)
-        except ValueError:
-            parsed = _sexagesimal(text)
-            if parsed is None:
-                raise ValueError(
-                    "declination must be degrees (22.01) or d:m:s (+22:00:52)"
-                ) from None
-            sign, d, m, s = parsed
-            deg = sign * (d + m / 60 + s / 3600)
-    else:
-        raise ValueError("declination is required")
+    deg = _parse_angle(
+        value,
+        "declination",
+        "degrees (22.01) or d:m:s (+22:00:52)",
+        lambda sign, d, m, s: sign * (d + m / 60 + s / 3600),
+    )
     if not -90 <= deg <= 90:
         raise ValueError("declination must be between -90 and +90 degrees")
     return deg
