@@ -15,6 +15,7 @@ from opencall.calls.services import transition_call
 from opencall.demo import world
 from opencall.demo.simulate import simulate_reviews
 from opencall.errors import DomainError
+from opencall.facilities.models import CapacityPool
 from opencall.people.models import User
 from opencall.proposals.services import close_call
 from opencall.reviews import queries as rq
@@ -88,6 +89,15 @@ def test_whole_cycle_for_every_facility_kind(small_world: Session, slug: str) ->
     assert all(len(h) == 64 for h in s.scalars(select(SolverRun.inputs_hash)))
     entries = sc.entries(s, call)
     assert entries
+    if slug == "trench-2027":
+        # a diver needs a berth: dives are never awarded without the proposal's berths
+        kinds: dict[int, set[str]] = defaultdict(set)
+        for a in s.scalars(select(Award).where(Award.call_id == call.id)):
+            kinds[a.proposal_id].add(s.get(CapacityPool, a.pool_id).pool_type)
+        for p in proposals:
+            asked = {r.kind for r in p.requests}
+            if "berth" in asked and "dives" in kinds.get(p.id, set()):
+                assert "berths" in kinds[p.id]
     al.release_decisions(s, call)
     sc.publish(s, call)
     assert call.status == "published"

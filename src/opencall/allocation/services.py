@@ -108,12 +108,14 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
     # pools are named in explanations, so their names are the optimiser's ids
     pool_key = {cp.pool_id: cp.pool.name for cp in call.pools}
     requests = []
-    index: dict[str, tuple[int, int]] = {}
+    # request id -> (proposal id, {pool name: position of the request row in the proposal})
+    index: dict[str, tuple[int, dict[str, int]]] = {}
+    kind_of: dict[str, str] = {}
     for p in proposals:
         content = revision_content(session, p)
         pi = str(p.pi_user_id)
+        parts: list[tuple[list[int], dict[str, float], bool, str, str]] = []
         for i, req in enumerate(content["requests"]):
-            rid = f"{p.id}:{i}"
             if req["kind"] == "fast":
                 targets = req["details"]["targets"]
                 demand_vec = al.fast_lst_demands(
@@ -133,6 +135,23 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
             feasible, why = _feasibility(session, call, p, req, tech)
             if req["kind"] == "fast" and not demand:
                 feasible, why = False, "no target is ever visible from the telescope"
+            parts.append(([i], demand, feasible, why, req["kind"]))
+        if call.facility.kind == "vessel" and len(parts) > 1:
+            # a diver needs a berth on the same cruise: berths and dives of one proposal are
+            # awarded together, as one request over both pools
+            demand = {k: v for _, d, _, _, _ in parts for k, v in d.items()}
+            bad = [w for _, _, ok, w, _ in parts if not ok]
+            parts = [
+                (
+                    [i for ii, _, _, _, _ in parts for i in ii],
+                    demand,
+                    not bad,
+                    "; ".join(bad),
+                    " and ".join(k for _, _, _, _, k in parts),
+                )
+            ]
+        for positions, demand, feasible, why, kind in parts:
+            rid = f"{p.id}:{positions[0]}"
             requests.append(
                 al.Request(
                     id=rid,
@@ -147,7 +166,15 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
                     infeasible_reason=why,
                 )
             )
-            index[rid] = (p.id, i)
+            pos_of_pool: dict[str, int] = {}
+            for i in positions:
+                req = content["requests"][i]
+                if req["kind"] == "fast":
+                    pos_of_pool.update({name: i for name in demand})
+                else:
+                    pos_of_pool[pool_key[req["pool_id"]]] = i
+            index[rid] = (p.id, pos_of_pool)
+            kind_of[rid] = kind
     groups_members = _groups_of(session, call, proposals)
     groups = tuple(
         al.Group(name=g, proposal_ids=frozenset(m), from_nationality=True)
@@ -186,7 +213,11 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
         groups=groups,
         merit_higher_is_better=not rs.lower_is_better,
     )
-    return problem, {"index": index, "pool_id": {v: k for k, v in pool_key.items()}}
+    return problem, {
+        "index": index,
+        "kind": kind_of,
+        "pool_id": {v: k for k, v in pool_key.items()},
+    }
 
 
 def run_allocation(
@@ -238,7 +269,7 @@ def run_allocation(
     progress(80, "recording decisions")
     session.execute(delete(Award).where(Award.call_id == call.id))
     session.execute(delete(Decision).where(Decision.call_id == call.id))
-    index: dict[str, tuple[int, int]] = meta["index"]
+    index: dict[str, tuple[int, dict[str, int]]] = meta["index"]
     ranked = {r.proposal_id: r for r in rq.ranking(session, call)}
     by_proposal: dict[int, list[str]] = {}
     for rid, (pid, _) in index.items():
@@ -258,7 +289,6 @@ def run_allocation(
     }
     proposals = {p.id: p for p in rq.proposals_for_review(session, call)}
     for pid, rids in by_proposal.items():
-        content = revision_content(session, proposals[pid])
         fr = [res.fractions.get(r, 0.0) for r in rids]
         expl = [res.explanations[r] for r in rids]
         if all(f >= 1 - 1e-9 for f in fr):
@@ -273,9 +303,7 @@ def run_allocation(
                 proposal_id=pid,
                 outcome=outcome,
                 explanation="; ".join(
-                    f"{content['requests'][index[r][1]]['kind']}: {e.detail}"
-                    if len(rids) > 1
-                    else e.detail
+                    f"{meta['kind'][r]}: {e.detail}" if len(rids) > 1 else e.detail
                     for r, e in zip(rids, expl, strict=True)
                 ),
                 priority=priority.get(pid, ""),
@@ -286,17 +314,16 @@ def run_allocation(
             f = res.fractions.get(rid, 0.0)
             if f <= 0:
                 continue
-            _, i = index[rid]
-            req_row = proposals[pid].requests[i] if i < len(proposals[pid].requests) else None
-            if req_row is None:
-                continue
+            _, positions = index[rid]
+            rows = proposals[pid].requests
             for pool_name, amount in res.amounts.get(rid, {}).items():
-                if amount > 1e-9:
+                i = positions[pool_name]
+                if amount > 1e-9 and i < len(rows):
                     session.add(
                         Award(
                             call_id=call.id,
                             proposal_id=pid,
-                            request_id=req_row.id,
+                            request_id=rows[i].id,
                             pool_id=meta["pool_id"][pool_name],
                             amount=float(amount),
                             fraction=float(f),
@@ -341,7 +368,6 @@ def override_decision(
         for a in session.scalars(select(Award).where(Award.call_id == call.id)):
             used[a.pool_id] = used.get(a.pool_id, 0.0) + a.amount
         cap = {cp.pool_id: cp.amount for cp in call.pools}
-        content = revision_content(session, proposal)
         problem, meta = build_problem(session, call)
         want: dict[int, float] = {}
         for r in problem.requests:
@@ -350,7 +376,6 @@ def override_decision(
                     pid = meta["pool_id"][name]
                     want[pid] = want.get(pid, 0.0) + amt
         short = [pid for pid, amt in want.items() if used.get(pid, 0) + amt > cap[pid] + 1e-9]
-        _ = content
         if short:
             raise DomainError(
                 "Awarding this proposal would overdraw capacity; free capacity first by "
@@ -360,20 +385,19 @@ def override_decision(
         for r in problem.requests:
             if r.proposal_id != str(proposal.id):
                 continue
-            _, i = index[r.id]
+            _, positions = index[r.id]
             for name, amt in r.demand.items():
                 session.add(
                     Award(
                         call_id=call.id,
                         proposal_id=proposal.id,
-                        request_id=proposal.requests[i].id,
+                        request_id=proposal.requests[positions[name]].id,
                         pool_id=meta["pool_id"][name],
                         amount=float(amt),
                         fraction=1.0,
                         run_id=d.run_id,
                     )
                 )
-        _ = content
     before = d.outcome
     d.outcome = outcome
     d.override_reason = reason.strip()
