@@ -26,6 +26,7 @@ from opencall.people.queries import user_by_email
 from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal, TeamMember
 from tests.web.conftest import Web, World
+from tests.web2.authz_cases import ROUTES as WORKSPACE_ROUTES  # part 2, run in tests/web2
 
 PERSONAS = ("anonymous", "other", "manager", "invited", "coi", "pi")
 EVERYONE = set(PERSONAS)
@@ -266,6 +267,7 @@ def app_routes(app: Any) -> set[tuple[str, str]]:
 
 def test_every_route_has_a_case(web: Web) -> None:
     covered = {(c.method, c.path) for c in CASES} | FRAMEWORK | {("MOUNT", "/static")}
+    covered |= WORKSPACE_ROUTES
     missing = app_routes(web.app) - covered
     assert not missing, f"routes without an authorisation case: {sorted(missing)}"
     stale = covered - app_routes(web.app)

@@ -1,0 +1,231 @@
+"""Every route of part 2 (workspaces, management, JSON API) x every persona.
+
+``tests/web/test_authz.py::test_every_route_has_a_case`` counts these cases
+too, so a new route without a case fails there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall import jobs
+from opencall.calls.queries import call_by_slug
+from opencall.people import services as people_services
+from opencall.people.models import User
+from opencall.people.queries import user_by_email
+from opencall.proposals.models import Proposal
+from opencall.reviews import services as rv
+from opencall.reviews.models import ReviewAssignment
+
+SIGNED = {
+    "applicant",
+    "assigned",
+    "conflicted",
+    "unassigned",
+    "technical",
+    "chair",
+    "manager",
+    "other_manager",
+}
+EVERYONE = SIGNED | {"anonymous"}
+STAFF = {"chair", "manager"}
+OFFICE = {"manager"}
+# who may see the teams of a dual-anonymous call before the ranking is frozen
+SEES_TEAMS = {"applicant", "manager"}
+
+Params = Callable[[sessionmaker[Session], Any], dict[str, Any]]
+
+
+@dataclass
+class Case:
+    method: str
+    path: str
+    allowed: set[str]
+    params: Params = lambda f, c: {}
+    data: dict[str, Any] = field(default_factory=dict)
+    api: bool = False
+    json: dict[str, Any] | None = None
+    anonymous: str = "login"  # what a visitor without a session or token gets
+
+
+def S(f: Any, c: Any) -> dict[str, Any]:  # noqa: N802
+    return {"slug": c.slug}
+
+
+def A(f: Any, c: Any) -> dict[str, Any]:  # noqa: N802
+    return {"assignment_id": c.ids["assignment"]}
+
+
+def P(f: Any, c: Any) -> dict[str, Any]:  # noqa: N802
+    return {"proposal_id": c.ids["proposal"]}
+
+
+def SP(f: Any, c: Any) -> dict[str, Any]:  # noqa: N802
+    return {"slug": c.slug, "proposal_id": c.ids["proposal"]}
+
+
+def _job(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    with f() as s:
+        j = jobs.enqueue(s, "noop.test", {}, call_id=c.ids["call"], max_attempts=1)
+        j.status = "failed"
+        j.error = "test"
+        s.commit()
+        return {"job_id": j.id}
+
+
+def _spare_assignment(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    with f() as s:
+        call = call_by_slug(s, c.slug)
+        assert call is not None
+        p = s.get(Proposal, c.ids["proposal"] + 1)
+        r = s.get(User, c.ids["reviewer"])
+        assert p is not None and r is not None
+        existing = s.query(ReviewAssignment).filter_by(proposal_id=p.id, reviewer_id=r.id).first()
+        a = existing if existing and existing.status != "removed" else None
+        if a is None:
+            a = rv.add_assignment(s, call, p, r)
+        s.commit()
+        return {"slug": c.slug, "assignment_id": a.id}
+
+
+def _token_of_assigned(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    with f() as s:
+        u = user_by_email(s, c.emails["assigned"])
+        assert u is not None
+        tok, _raw = people_services.create_api_token(s, u, "spare")
+        s.commit()
+        return {"token_id": tok.id}
+
+
+HTML: list[Case] = [
+    Case("GET", "/manage", SIGNED),
+    Case("GET", "/manage/calls/new", {"manager", "other_manager"}),
+    Case("POST", "/manage/calls/new", {"manager", "other_manager"}, data={"title": ""}),
+    # (no such pool: 404 for the office too; offering is exercised in test_workspaces)
+    Case("POST", "/manage/calls/{slug}/pools", set(), S, data={"pool_id": "x"}),
+    Case("GET", "/manage/jobs/{job_id}", STAFF, _job),
+    Case("GET", "/manage/calls/{slug}/audit", OFFICE, S),
+    Case("POST", "/manage/calls/{slug}/audit/verify", OFFICE, S),
+    Case("GET", "/manage/providers/new", set()),
+    Case("POST", "/manage/providers/new", set()),
+    Case(
+        "GET",
+        "/manage/providers/{slug}",
+        OFFICE,
+        lambda f, c: {"slug": _provider_slug(f, c)},
+    ),
+    Case(
+        "POST",
+        "/manage/providers/{slug}/facilities",
+        OFFICE,
+        lambda f, c: {"slug": _provider_slug(f, c)},
+        data={"attributes": "[]"},
+    ),
+    Case(
+        "POST",
+        "/manage/providers/{slug}/pools",
+        set(),  # no such facility id: 404 for everyone
+        lambda f, c: {"slug": _provider_slug(f, c)},
+        data={"facility_id": "999999"},
+    ),
+    Case("GET", "/account/tokens", SIGNED),
+    Case("POST", "/account/tokens", SIGNED, data={"name": ""}),
+    Case("POST", "/account/tokens/{token_id}/revoke", {"assigned"}, _token_of_assigned),
+    Case("GET", "/review", SIGNED),
+    Case("GET", "/review/assignments/{assignment_id}", {"assigned"}, A),
+    Case(
+        "POST",
+        "/review/assignments/{assignment_id}/respond",
+        {"assigned"},
+        A,
+        data={"action": "maybe"},
+    ),
+    Case(
+        "POST", "/review/assignments/{assignment_id}/conflict", {"assigned"}, A, data={"reason": ""}
+    ),
+    Case("POST", "/review/assignments/{assignment_id}", {"assigned"}, A, data={"grade": "x"}),
+    # the world has no PDF: 404 for everyone (file names are tested in test_anonymity)
+    Case(
+        "GET",
+        "/review/assignments/{assignment_id}/pdf/{n}",
+        set(),
+        lambda f, c: {**A(f, c), "n": 0},
+    ),
+    Case("GET", "/technical/calls/{slug}", {"technical"}, S),
+    Case("GET", "/technical/proposals/{proposal_id}", {"technical"}, P),
+    Case("POST", "/technical/proposals/{proposal_id}", {"technical"}, P, data={"verdict": "?"}),
+    Case("GET", "/manage/calls/{slug}", STAFF, S),
+    Case("POST", "/manage/calls/{slug}/transition", OFFICE, S, data={"target": "ranking"}),
+    Case(
+        "POST",
+        "/manage/calls/{slug}/steps/{step}",
+        STAFF,
+        lambda f, c: {**S(f, c), "step": "allocation"},
+    ),
+    Case("GET", "/manage/calls/{slug}/assignment", STAFF, S),
+    Case("POST", "/manage/calls/{slug}/assignment/add", STAFF, S, data={"proposal_id": "0"}),
+    Case(
+        "POST",
+        "/manage/calls/{slug}/assignment/{assignment_id}/remove",
+        STAFF,
+        _spare_assignment,
+        data={"reason": "test"},
+    ),
+    Case("GET", "/manage/calls/{slug}/ranking", STAFF, S),
+    Case("POST", "/manage/calls/{slug}/ranking/freeze", STAFF, S),
+    Case("GET", "/manage/calls/{slug}/decisions", STAFF, S),
+    Case(
+        "POST",
+        "/manage/calls/{slug}/decisions/{proposal_id}/override",
+        STAFF,
+        SP,
+        data={"outcome": "awarded", "reason": ""},
+    ),
+    Case("POST", "/manage/calls/{slug}/release", set(), S),  # not in allocation yet
+    Case("GET", "/manage/calls/{slug}/schedule", STAFF, S),
+    Case("POST", "/manage/calls/{slug}/publish", set(), S),  # not released yet
+    Case("GET", "/manage/calls/{slug}/report", OFFICE, S),
+    Case(
+        "GET", "/manage/calls/{slug}/report.{fmt}", OFFICE, lambda f, c: {**S(f, c), "fmt": "csv"}
+    ),
+]
+
+
+def _provider_slug(f: sessionmaker[Session], c: Any) -> str:
+    with f() as s:
+        call = call_by_slug(s, c.slug)
+        assert call is not None
+        return str(call.provider.slug)
+
+
+API: list[Case] = [
+    Case("GET", "/api/v1/me", SIGNED, api=True),
+    Case("GET", "/api/v1/calls", EVERYONE, api=True),
+    Case("GET", "/api/v1/calls/{slug}", EVERYONE, S, api=True),
+    Case("GET", "/api/v1/proposals", SIGNED, api=True),
+    Case("GET", "/api/v1/proposals/{proposal_id}", {"applicant"}, P, api=True),
+    Case("GET", "/api/v1/assignments", SIGNED, api=True),
+    Case("GET", "/api/v1/assignments/{assignment_id}", {"assigned"}, A, api=True),
+    Case(
+        "POST",
+        "/api/v1/assignments/{assignment_id}/review",
+        {"assigned"},
+        A,
+        api=True,
+        json={"grade": 99, "comments_to_applicants": "x"},
+    ),
+    Case("GET", "/api/v1/calls/{slug}/proposals", STAFF, S, api=True),
+    Case("GET", "/api/v1/calls/{slug}/assignments", STAFF, S, api=True),
+    Case("GET", "/api/v1/calls/{slug}/ranking", STAFF, S, api=True),
+    Case("GET", "/api/v1/calls/{slug}/decisions", STAFF, S, api=True),
+    # public once published, so an anonymous visitor is told "not found", not "sign in"
+    Case("GET", "/api/v1/calls/{slug}/awards", STAFF, S, api=True, anonymous="404"),
+    Case("GET", "/api/v1/calls/{slug}/schedule", STAFF, S, api=True),
+    Case("GET", "/api/v1/calls/{slug}/report", OFFICE, S, api=True),
+]
+CASES = HTML + API
+ROUTES = {(c.method, c.path) for c in CASES}
