@@ -204,6 +204,8 @@ def run_worker(method: str, args: argparse.Namespace) -> dict[str, float]:
         str(args.top_k),
         "--words",
         str(args.words),
+        "--blas-threads",
+        str(args.blas_threads),
     ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -249,7 +251,12 @@ def main() -> None:
     ap.add_argument("--worker", choices=["ours", "peer"])
     ap.add_argument("--skip-peer", action="store_true")
     ap.add_argument("--skip-scale", action="store_true")
+    ap.add_argument("--blas-threads", type=int, default=1, help="0 = leave BLAS alone")
     args = ap.parse_args()
+    if args.blas_threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.blas_threads)
     if args.worker:
         print(
             json.dumps(worker(args.worker, args.proposals, args.reviewers, args.top_k, args.words))

@@ -53,7 +53,13 @@ def main() -> None:
     ap.add_argument("--bootstrap", type=int, default=200)
     ap.add_argument("--gap", type=float, default=1.0)
     ap.add_argument("--scale-sd", type=float, default=0.25)
+    ap.add_argument("--scale-bootstrap", type=int, default=20, help="replicates timed with scales")
+    ap.add_argument("--blas-threads", type=int, default=1, help="0 = leave BLAS alone")
     args = ap.parse_args()
+    if args.blas_threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.blas_threads)
     print(
         f"Synthetic grades on a 1-5 scale (step 0.5), quality sd 0.8, leniency sd 0.3 plus a "
         f"planted gap of {args.gap} between two random halves of the reviewers, reviewer scale "
@@ -95,7 +101,7 @@ def main() -> None:
                 boot = calibrate(gs, n_bootstrap=args.bootstrap, seed=0)
                 assert boot.check(gs) == []
                 vals["boot_s"] = boot.timings["total_s"]
-                b_scale = max(args.bootstrap // 4, 10)
+                b_scale = min(args.scale_bootstrap, args.bootstrap)
                 boot_s = calibrate(gs, n_bootstrap=b_scale, seed=0, fit_scale=True)
                 vals["boot_scale_s"] = boot_s.timings["total_s"] * args.bootstrap / b_scale
                 vals["discuss"] = float(len(boot.discuss(n_p // 4)))
@@ -110,7 +116,8 @@ def main() -> None:
             flush=True,
         )
     print(
-        f"\nB = {args.bootstrap}. *Bootstrap with scales timed on B/4 replicates and scaled to B. "
+        f"\nB = {args.bootstrap}. *Bootstrap with scales timed on {min(args.scale_bootstrap, args.bootstrap)} replicates "
+        "and scaled to B. "
         "'discuss @25%': proposals whose 90 % rank interval straddles a capacity line at a "
         "quarter of the proposals (additive model, first seed)."
     )
