@@ -50,23 +50,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Server:
-    def __init__(self, tmp: Path) -> None:
+class LiveServer:
+    """uvicorn in a thread on a free 127.0.0.1 port, against ``url``."""
+
+    def __init__(self, url: str, tmp: Path) -> None:
         import uvicorn
 
         from opencall.app import create_app
 
-        url = f"sqlite:///{tmp / 'browser.sqlite3'}"
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        with make_sessionmaker(engine)() as s:
-            load_countries(s)
-            call = F.fast_call(s)
-            now = utcnow().replace(microsecond=0)
-            call.opens_at, call.closes_at = now - dt.timedelta(days=5), now + dt.timedelta(days=20)
-            s.commit()
-            self.slug = call.slug
-        engine.dispose()
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.settings = Settings(
@@ -84,7 +75,7 @@ class Server:
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> LiveServer:
         self.thread.start()
         deadline = time.monotonic() + 20
         while not self.server.started:
@@ -96,6 +87,24 @@ class Server:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+class Server(LiveServer):
+    """A fresh SQLite world with one open FAST call, served live."""
+
+    def __init__(self, tmp: Path) -> None:
+        url = f"sqlite:///{tmp / 'browser.sqlite3'}"
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        with make_sessionmaker(engine)() as s:
+            load_countries(s)
+            call = F.fast_call(s)
+            now = utcnow().replace(microsecond=0)
+            call.opens_at, call.closes_at = now - dt.timedelta(days=5), now + dt.timedelta(days=20)
+            s.commit()
+            self.slug = call.slug
+        engine.dispose()
+        super().__init__(url, tmp)
 
     def mail_link(self, to: str, prefix: str) -> str:
         for path in sorted(self.settings.mail_dir.glob("*.eml"), reverse=True):
@@ -262,3 +271,18 @@ def test_newcomer_path(browser: Any, tmp_path: Path, lang: str) -> None:
         assert t.gettext("submitted") in row.inner_text()
         shot(page, "submitted-listed")
         ctx.close()
+
+
+def test_main_pages_are_light(browser: Any, tmp_path: Path) -> None:
+    """Every main page, with an empty cache, transfers under 60 KB."""
+    from tests.web.page_weight import LIMIT_BYTES, main_pages, markdown, measure, small_world
+
+    url = small_world(tmp_path)
+    public, private, login = main_pages(url)
+    with LiveServer(url, tmp_path) as srv:
+        weights = measure(browser, srv.base, public) + measure(browser, srv.base, private, login)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "pages.md").write_text(markdown(weights) + "\n")
+    heavy = [w for w in weights if w.bytes >= LIMIT_BYTES]
+    assert not heavy, markdown(heavy)
+    assert len(weights) == 10
