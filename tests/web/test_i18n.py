@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
 
-from opencall.web.i18n import LOCALE_DIR, Translator, negotiate
+from opencall.web.i18n import Translator, merged_catalog, negotiate
 from tests.web.conftest import Web, World, csrf
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "opencall"
 METHODS = [
     ("**/views.py", "python"),
+    ("**/manage_views.py", "python"),
+    ("**/api.py", "python"),
     ("**/web/*.py", "python"),
     ("**/templates/**.html", "jinja2"),
     ("**/templates/**.txt", "jinja2"),
@@ -36,8 +37,9 @@ def extracted() -> set[str | tuple[str, ...]]:
 
 @pytest.mark.parametrize("lang", ["zh", "fr", "es"])
 def test_every_string_is_translated(lang: str) -> None:
-    with (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
-        catalog = read_po(fh, locale=lang)
+    # every catalogue of the language (messages.po, workspaces.po, ...), merged
+    catalog = merged_catalog(lang)
+    assert catalog is not None
     ids = extracted()
     assert len(ids) > 250
     missing, bad = [], []

@@ -1,6 +1,7 @@
 """Languages: Babel catalogues, negotiation and translation of service messages.
 
-Catalogues live in ``web/locale/<lang>/LC_MESSAGES/messages.po``. They are
+Catalogues live in ``web/locale/<lang>/LC_MESSAGES/*.po`` (``messages.po``
+and one per part of the UI, e.g. ``workspaces.po``; merged). They are
 compiled in memory with Babel when first used (no build step, and a ``.mo`` can
 never be stale). English is the source language, so ``en`` has no catalogue.
 
@@ -27,6 +28,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -40,13 +42,32 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, t
     return message
 
 
+def merged_catalog(lang: str) -> Catalog | None:
+    """Every ``*.po`` of a language merged (``messages.po`` first), or None."""
+    files = sorted(
+        (LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po"),
+        key=lambda p: (p.name != "messages.po", p.name),
+    )
+    if lang == "en" or not files:
+        return None
+    catalog: Catalog | None = None
+    for po in files:
+        with po.open("rb") as fh:
+            part = read_po(fh, locale=lang)
+        if catalog is None:
+            catalog = part
+            continue
+        for msg in part:
+            if msg.id and msg.id not in catalog:
+                catalog[msg.id] = msg
+    return catalog
+
+
 @lru_cache(maxsize=8)
 def translations(lang: str) -> gettext.NullTranslations:
-    po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
-    if lang == "en" or not po.exists():
+    catalog = merged_catalog(lang)
+    if catalog is None:
         return gettext.NullTranslations()
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=lang)
     buf = BytesIO()
     write_mo(buf, catalog)
     buf.seek(0)
@@ -60,11 +81,9 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]|%\((\w+)\)\.\d+f")
 def _templates(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
     """Message templates with placeholders, as regular expressions, for
     translating messages that services composed in English (``DomainError``)."""
-    po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
-    if lang == "en" or not po.exists():
+    catalog = merged_catalog(lang)
+    if catalog is None:
         return ()
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=lang)
     out = []
     for msg in catalog:
         if not msg.id or not isinstance(msg.id, str) or "%(" not in msg.id:
