@@ -1,0 +1,114 @@
+"""Workspaces through the pages: a reviewer's invitation e-mail (their
+language, no identity), review and conflict declaration, the chair's view
+before and after the ranking freeze, conflicted pairs refused by hand, a step
+run as a job with its status page, CSV exports without identities."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from opencall.people.models import User
+from opencall.people.queries import user_by_email
+from opencall.reviews.models import Conflict, ReviewAssignment
+from tests.web2.conftest import TEAMS, Cycle, Web, csrf
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+def post(c: Any, path: str, data: dict[str, str], page: str = "/review") -> Any:
+    return c.post(path, data={"csrf_token": csrf(c, page), **data})
+
+
+def test_reviewer_flow_and_chair_views(web: Web, cycle: Cycle) -> None:
+    with web.factory() as s:
+        u = user_by_email(s, cycle.emails["unassigned"])
+        assert isinstance(u, User)
+        u.language = "zh"
+        s.commit()
+    chair = web.login(cycle.emails["chair"])
+    # a conflicted pair is refused by hand; a free one is added and the reviewer is e-mailed
+    r = post(
+        chair,
+        f"/manage/calls/{cycle.slug}/assignment/add",
+        {"proposal_id": str(cycle.ids["proposal"]), "reviewer_id": str(_uid(web, "conflicted"))},
+    )
+    assert r.status_code == 400 and "conflicted" in r.text
+    r = post(
+        chair,
+        f"/manage/calls/{cycle.slug}/assignment/add",
+        {"proposal_id": str(cycle.ids["proposal"]), "reviewer_id": str(cycle.ids["reviewer"])},
+    )
+    assert r.status_code == 303
+    mails = [m for m in web.mails() if cycle.emails["unassigned"] in m]
+    assert len(mails) == 1
+    assert "=?utf-8?" in mails[0]  # a Chinese subject, encoded
+    for secret in cycle.secrets:
+        assert secret not in mails[0]
+    # before the freeze the chair sees no team; the ranking page says so
+    r = chair.get(f"/manage/calls/{cycle.slug}/assignment")
+    assert r.status_code == 200 and all(name not in r.text for name, _i, _c in TEAMS)
+    r = chair.get(f"/manage/calls/{cycle.slug}/assignment?format=csv")
+    assert r.headers["content-type"].startswith("text/csv")
+    assert all(s not in r.text for s in cycle.secrets)
+    # the reviewer: invitation, accept, anonymised proposal, review
+    rev = web.login(cycle.emails["unassigned"])
+    aid = re.findall(r"/review/assignments/(\d+)", rev.get("/review").text)[0]
+    page = rev.get(f"/review/assignments/{aid}")
+    assert page.status_code == 200 and all(s not in page.text for s in cycle.secrets)
+    assert post(rev, f"/review/assignments/{aid}/respond", {"action": "accept"}).status_code == 303
+    bad = post(rev, f"/review/assignments/{aid}", {"grade": "9", "action": "submit"})
+    assert bad.status_code == 400
+    ok = post(
+        rev,
+        f"/review/assignments/{aid}",
+        {"grade": "4", "confidence": "4", "comments_to_applicants": "Clear.", "action": "submit"},
+    )
+    assert ok.status_code == 303
+    with web.factory() as s:
+        a = s.get(ReviewAssignment, int(aid))
+        assert a is not None and a.status == "submitted"
+    # the other reviewer declares a conflict: the assignment is removed, the reason kept
+    other = web.login(cycle.emails["assigned"])
+    aid2 = cycle.ids["assignment"]
+    r = post(other, f"/review/assignments/{aid2}/conflict", {"reason": "My former student"})
+    assert r.status_code == 303
+    assert other.get(f"/review/assignments/{aid2}").status_code == 404
+    with web.factory() as s:
+        assert s.get(ReviewAssignment, aid2).status == "removed"  # type: ignore[union-attr]
+        c = s.query(Conflict).filter_by(source="declared_reviewer", detail="My former student")
+        assert c.count() == 1
+    # calibration as a job, with its status page
+    r = post(chair, f"/manage/calls/{cycle.slug}/steps/calibration", {}, page="/manage")
+    assert r.status_code == 303 and r.headers["location"].startswith("/manage/jobs/")
+    job = chair.get(r.headers["location"])
+    assert job.status_code == 200 and 'id="job-status"' in job.text
+    ranking = chair.get(f"/manage/calls/{cycle.slug}/ranking")
+    assert ranking.status_code == 200 and TEAMS[0][0] not in ranking.text
+    # after the freeze the chair sees the teams
+    r = post(chair, f"/manage/calls/{cycle.slug}/ranking/freeze", {"confirm": "yes"}, "/manage")
+    assert r.status_code == 303
+    assert TEAMS[0][0] in chair.get(f"/manage/calls/{cycle.slug}/ranking").text
+    # the reviewer still never does
+    assert all(s not in rev.get(f"/review/assignments/{aid}").text for s in cycle.secrets)
+
+
+def test_job_failure_is_shown_not_lost(web: Web, cycle: Cycle) -> None:
+    """Three reviewers per proposal, one conflicted: the solver refuses, and the
+    job page shows the failure with the service's message (after its attempts)."""
+    chair = web.login(cycle.emails["chair"])
+    r = post(chair, f"/manage/calls/{cycle.slug}/steps/assignment", {}, page="/manage")
+    assert r.status_code == 303
+    page = chair.get(r.headers["location"])
+    assert page.status_code == 200
+    assert "failed" in page.text and "No assignment satisfies the rules" in page.text
+    assert "2 / 2" in page.text  # retried once, then marked failed
+
+
+def _uid(web: Web, persona: str) -> int:
+    with web.factory() as s:
+        u = user_by_email(s, f"{persona}@staff.example")
+        assert u is not None
+        return u.id
