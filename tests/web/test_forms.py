@@ -416,3 +416,50 @@ def test_invitation_bad_action(web: Web, world: World) -> None:
         400,
         "此值无效。",
     )
+
+
+def test_sample_request_by_pool_with_limits(web: Web, world: World) -> None:
+    """A non-telescope request: a pool to choose, typed fields, the pool's limit."""
+    from opencall.people.queries import user_by_email
+    from opencall.proposals import services as prop_services
+    from tests import factories as F
+    from tests.web.conftest import make_open
+
+    with web.factory() as s:
+        call, pool = F.samples_call(s)
+        make_open(call)
+        pi = user_by_email(s, world.emails["other"])
+        p = prop_services.create_proposal(s, call, pi, title="Regolith grains")  # type: ignore[arg-type]
+        s.commit()
+        pid, pool_id = p.id, pool.id
+    c = web.login(world.emails["other"], "zh")
+    tok = csrf(c, f"/proposals/{pid}")
+    page = c.get(f"/proposals/{pid}").text
+    assert f'<option value="{pool_id}">' in page and "CE-5 regolith" in page
+
+    def post(**d: str) -> Callable[[], Any]:
+        data = {
+            "csrf_token": tok,
+            "kind": "sample",
+            "pool_id": str(pool_id),
+            "sample_type": "CE-5 regolith",
+            **d,
+        }
+        return lambda: c.post(f"/proposals/{pid}/requests", data=data)
+
+    refused(web, None, post(mass_mg="lots"), 400, "请输入数字。")
+    refused(web, None, post(mass_mg="500"), 400, "超过 'CE-5 regolith' 中每项申请 400 毫克 的上限")
+    refused(web, None, post(mass_mg="100", pool_id=""), 400, "此项为必填项。")
+    refused(
+        web,
+        None,
+        post(mass_mg="100", sample_type="CE-6 basalt"),
+        400,
+        "资源 'CE-5 regolith' 提供的是",
+    )
+    r = post(mass_mg="120", techniques="SEM, EPMA", destructive="on")()
+    assert r.status_code == 303
+    with web.factory() as s:
+        p = s.get(Proposal, pid)
+        assert p is not None and p.requests[0].amount == 120
+        assert p.requests[0].details["destructive"] is True
