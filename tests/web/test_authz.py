@@ -234,6 +234,27 @@ CASES: list[Case] = [
     Case("POST", "/proposals/{proposal_id}/withdraw", PI, params=P),
     Case("POST", "/logout", EVERYONE, login=False),
 ]
+
+
+def _feature_cases() -> list[Case]:
+    """Cases of later features: any ``tests/**/authz_cases.py`` exporting
+    ``cases(P, signed_in=..., team=..., pi=...) -> list[Case]`` joins the table."""
+    import importlib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out: list[Case] = []
+    for path in sorted(root.glob("**/authz_cases.py")):
+        module = ".".join(("tests", *path.relative_to(root).with_suffix("").parts))
+        out.extend(
+            importlib.import_module(module).cases(
+                Case, everyone=EVERYONE, signed_in=SIGNED_IN, team=TEAM, pi=PI
+            )
+        )
+    return out
+
+
+CASES += _feature_cases()
 # Framework routes: the API documentation (public by design) and static files.
 FRAMEWORK = {
     ("GET", "/api/docs"),
