@@ -60,6 +60,8 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
+_DEBUG = False
+_X = {"pool": 0, "m": 8, "rev": 1}
 _BLOCK_ENTRIES = 4_000_000  # affinity entries evaluated per block (32 MB of float64)
 
 
@@ -243,6 +245,32 @@ class _Oracle:
                 self.rnt = rn.toarray().T.copy() if sp.issparse(rn) else np.ascontiguousarray(rn.T)
         else:
             self.dense = affinity
+        # single-precision copies for fast screening (pricing, candidate choice); every pair a
+        # screen keeps is re-evaluated exactly in double precision by ``pairs``
+        self.pn32: Any = None
+        self.rnt32: Any = None
+        self.err: FloatArray = np.zeros(0)
+        if self.dense is None:
+            self.pn32 = sp.csr_matrix(self.pn, dtype=np.float32)
+            self.rnt32 = (
+                sp.csc_matrix(self.rnt, dtype=np.float32)
+                if sp.issparse(self.rnt)
+                else np.ascontiguousarray(self.rnt, dtype=np.float32)
+            )
+            # |float32 value - float64 value| <= (n + 3) u sum|x_t y_t| <= (n + 3) u for unit
+            # rows with n stored terms (u = 2**-24: input rounding, n products and sums)
+            nnz = np.diff(self.pn.indptr).astype(np.float64)
+            self.err = (nnz + 4.0) * 2.0**-24 * 1.01 + 1e-12
+
+    def block(self, idx: IntArray) -> tuple[npt.NDArray[Any], FloatArray]:
+        """Rows ``idx`` (all reviewers, internal order) as a screening block, and per row a bound
+        on its error against the exact values of ``pairs`` (zero for a dense affinity)."""
+        if self.dense is not None:
+            return self.rows(idx), np.zeros(len(idx))
+        out = self.pn32[idx] @ self.rnt32
+        if sp.issparse(out):
+            out = out.toarray()
+        return np.asarray(out, dtype=np.float32), self.err[idx]
 
     def rows(self, idx: IntArray) -> FloatArray:
         if self.dense is not None:
@@ -375,6 +403,7 @@ class _State:
     forced_r: IntArray  # internal order
     blocked_groups: list[tuple[int, int, int]]  # (p, level, label) with no cap left
     bound_s: IntArray  # per proposal: >= scaled affinity of any pair outside the first candidates
+    rowmax_s: IntArray  # per proposal: >= scaled affinity of any of its allowed pairs
     timings: dict[str, float]
 
 
@@ -431,6 +460,7 @@ def _prepare(pb: AssignmentProblem, scale: float) -> _State:
         forced_r=fr,
         blocked_groups=blocked,
         bound_s=np.full(P, np.iinfo(np.int64).min, np.int64),
+        rowmax_s=np.full(P, np.iinfo(np.int64).max, np.int64),
         timings={},
     )
 
@@ -476,64 +506,65 @@ def _mask_banned(st: _State, rows: IntArray, A: FloatArray, extra_keys: IntArray
 def _candidates(
     st: _State, c: int, pool: int, per_reviewer: int, seed: int
 ) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
-    """Top-c allowed reviewers per proposal (plus top proposals per reviewer for min loads).
+    """Top-c allowed reviewers per proposal (plus top proposals per reviewer), and a pool of the
+    next ``pool`` per proposal that pricing checks first.
 
-    Ties (frequent with topic mixtures: many reviewers share one topic) are broken by a
+    Blocks are screened in single precision (topic factors) and the chosen pairs re-evaluated
+    exactly. Ties (frequent with topic mixtures: many reviewers share one topic) are broken by a
     seeded jitter below the cost grid, so tied proposals spread over tied reviewers instead of
-    all picking the same ones. The bound of each proposal is the exact largest affinity it has
-    outside its candidates.
+    all picking the same ones. ``bound_s`` of each proposal is a safe upper bound on the scaled
+    affinity of every pair it has outside its candidates and pool, ``rowmax_s`` on all its pairs.
     """
     P, R = st.nm.P, st.nm.R
     rng = np.random.default_rng([seed, 1])
+    empty = np.zeros(0, np.int64)
+    jit = 0.3 / st.scale
     cp: list[IntArray] = []
     cr: list[IntArray] = []
-    cs: list[FloatArray] = []
-    top_v = np.full((0, R), -np.inf)
+    qp_: list[IntArray] = []
+    qr_: list[IntArray] = []
+    top_v = np.full((0, R), -np.inf, np.float32)
     top_i = np.zeros((0, R), np.int64)
-    empty = np.zeros(0, np.int64)
-    jit = 0.01 / st.scale
-    pool_p: list[IntArray] = []
-    pool_r: list[IntArray] = []
-    pool_v: list[FloatArray] = []
+    imin = np.iinfo(np.int64).min
     for lo, hi in _blocks(P, R):
         rows = np.arange(lo, hi, dtype=np.int64)
-        A = st.oracle.rows(rows)
+        A, err = st.oracle.block(rows)
         _mask_banned(st, rows, A, empty)
+        rmax = A.max(axis=1).astype(np.float64)
+        st.rowmax_s[lo:hi] = np.where(
+            np.isfinite(rmax),
+            np.ceil((np.where(np.isfinite(rmax), rmax, 0) + err) * st.scale),
+            imin,
+        ).astype(np.int64)
         if c < R:
-            # A <= key everywhere (jitter >= 0), so the key of the first pair left out bounds
-            # the affinity of every pair left out: a safe bound without another pass
-            key = A + rng.random(A.shape, dtype=np.float32) * jit
+            # key >= A everywhere (jitter >= 0), so the key of the first pair left out bounds
+            # every pair left out (plus the screening error): a safe bound without another pass
+            key = A + (rng.random(A.shape, dtype=np.float32) * np.float32(jit)).astype(A.dtype)
             cc = min(c + pool, R - 1)
             part = np.argpartition(-key, cc, axis=1)[:, : cc + 1]
             kv = np.take_along_axis(key, part, axis=1)
             order = np.argsort(-kv, axis=1, kind="stable")
             part = np.take_along_axis(part, order, axis=1)
             kv = np.take_along_axis(kv, order, axis=1)
-            nb = kv[:, cc]
+            nb = kv[:, cc].astype(np.float64)
+            fin = np.isfinite(nb)
             st.bound_s[lo:hi] = np.where(
-                np.isfinite(nb),
-                _scaled(st, np.where(np.isfinite(nb), nb, 0.0)),
-                np.iinfo(np.int64).min,
-            )
+                fin, np.ceil((np.where(fin, nb, 0.0) + err) * st.scale), imin
+            ).astype(np.int64)
             if cc + 1 == R:  # nothing left out: the last one belongs to the pool
-                st.bound_s[lo:hi] = np.iinfo(np.int64).min
+                st.bound_s[lo:hi] = imin
                 cc += 1
             del key
-            extra = part[:, c:cc]
-            ev = np.take_along_axis(A, extra, axis=1)
-            eok = np.isfinite(ev)
-            pool_p.append(np.repeat(rows, eok.sum(axis=1)))
-            pool_r.append(extra[eok].astype(np.int64))
-            pool_v.append(ev[eok])
-            part = part[:, :c]
-            vals = np.take_along_axis(A, part, axis=1)
+            ok = np.isfinite(np.take_along_axis(A, part[:, :cc], axis=1))
+            okc, okq = ok[:, :c], ok[:, c:cc]
+            cp.append(np.repeat(rows, okc.sum(axis=1)))
+            cr.append(part[:, :c][okc].astype(np.int64))
+            qp_.append(np.repeat(rows, okq.sum(axis=1)))
+            qr_.append(part[:, c:cc][okq].astype(np.int64))
         else:
-            part = np.tile(np.arange(R, dtype=np.int64), (hi - lo, 1))
-            vals = A
-        ok = np.isfinite(vals)
-        cp.append(np.repeat(rows, ok.sum(axis=1)))
-        cr.append(part[ok].astype(np.int64))
-        cs.append(vals[ok])
+            ok = np.isfinite(A)
+            cp.append(np.repeat(rows, ok.sum(axis=1)))
+            cr.append(np.tile(np.arange(R, dtype=np.int64), (hi - lo, 1))[ok])
         if per_reviewer > 0:
             q = min(per_reviewer, hi - lo)
             bi = (
@@ -541,7 +572,7 @@ def _candidates(
                 if q < hi - lo
                 else np.tile(np.arange(hi - lo)[:, None], (1, R))
             )
-            bv = np.take_along_axis(A, bi, axis=0)
+            bv = np.take_along_axis(A, bi, axis=0).astype(np.float32)
             allv = np.concatenate([top_v, bv])
             alli = np.concatenate([top_i, bi + lo])
             if len(allv) > per_reviewer:
@@ -551,21 +582,20 @@ def _candidates(
             top_v, top_i = allv, alli
     p = np.concatenate(cp) if cp else empty
     r = np.concatenate(cr) if cr else empty
-    v = np.concatenate(cs) if cs else np.zeros(0)
     if per_reviewer > 0 and len(top_v):
         ok = np.isfinite(top_v)
         p = np.concatenate([p, top_i[ok]])
         r = np.concatenate([r, np.broadcast_to(np.arange(R), top_v.shape)[ok]])
-        v = np.concatenate([v, top_v[ok]])
-    keys, idx = np.unique(p * R + r, return_index=True)
-    qp = np.concatenate(pool_p) if pool_p else empty
-    qr = np.concatenate(pool_r) if pool_r else empty
-    qv = np.concatenate(pool_v) if pool_v else np.zeros(0)
-    qk, qidx = np.unique(qp * R + qr, return_index=True)
-    qs = _scaled(st, qv[qidx])
-    inpool = ~np.isin(qk, keys)
-    qk, qs = qk[inpool], qs[inpool]
-    return keys // R, keys % R, _scaled(st, v[idx]), qk // R, qk % R, qs
+    keys = np.unique(p * R + r)
+    qk = np.unique(
+        (np.concatenate(qp_) if qp_ else empty) * R + (np.concatenate(qr_) if qr_ else empty)
+    )
+    qk = qk[~_member(keys, qk)]
+    ep, er = keys // R, keys % R
+    qp, qr = qk // R, qk % R
+    es = _scaled(st, st.oracle.pairs(ep, er))
+    qs = _scaled(st, st.oracle.pairs(qp, qr))
+    return ep, er, es, qp, qr, qs
 
 
 # --------------------------------------------------------------------------------------------
@@ -718,29 +748,65 @@ def _dual_bound(fl: _Flow, d: IntArray) -> int:
 
 def _price(
     st: _State, fl: _Flow, d: IntArray, cand_keys: IntArray, max_new_per_row: int
-) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
+) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray, bool]:
     """Non-candidate pairs whose reduced cost is negative under potentials d, over the full
-    affinity: (p, r, s) of the most violated few per proposal, then (p, r, s) of the others.
+    affinity: (p, r, s) of the most violated few per proposal, then (p, r, s) of the others, and
+    whether the pass was complete (no block was truncated).
 
     A new arc p -> r (through p's group nodes) has negative reduced cost iff
-    ``s_pr > d(node) - d(r)``. Since ``s_pr <= bound_p`` off the candidates and stored pool,
-    only reviewers with ``d(r) > theta_p = min d(p's nodes) - bound_p`` can violate: proposals
-    are processed by decreasing theta against the matching prefix of reviewers sorted by
-    decreasing potential, so evaluated pairs are only those that could violate.
+    ``s_pr > d(node) - d(r)`` for the deepest existing node of p on r's group path. Since
+    ``d(node) >= min d(p's nodes)``, a block of proposals is screened against that minimum in
+    single precision with an explicit error margin (every exact violation passes the screen),
+    and only the survivors are evaluated exactly. Proposals whose largest possible affinity
+    cannot beat their threshold against the most valuable reviewer are skipped.
     """
-    P = st.nm.P
+    P, R = st.nm.P, st.nm.R
     node_min = d[:P].copy()
     for lvl, keys in enumerate(fl.level_keys):
         nlab = int(st.chain[lvl][0].max()) + 1
         np.minimum.at(node_min, keys // nlab, d[fl.level_nodes[lvl]])
-    if st.oracle.rn_csc is not None:
-        return _price_sparse(st, fl, d, cand_keys, max_new_per_row, node_min)
-    theta = node_min - st.bound_s  # bound_s is int64 min when nothing is left out
-    live = np.flatnonzero(st.bound_s > np.iinfo(np.int64).min)
-    live = live[np.argsort(-theta[live], kind="stable")]
-    found, evaluated = _prefix_pass(st, fl, d, live, theta[live], cand_keys)
+    dr = d[fl.rev0 : fl.rev0 + R]
+    drmax = int(dr.max()) if R else 0
+    live = np.flatnonzero((st.rowmax_s > np.iinfo(np.int64).min) & (st.rowmax_s > node_min - drmax))
+    sc = st.scale
+    drf = dr / sc
+    drabs = float(np.abs(drf).max()) if R else 0.0
+    found: list[tuple[IntArray, IntArray, IntArray, IntArray]] = []
+    complete = True
+    evaluated = 0
+    cap_rows = 16 * (max_new_per_row + int(st.nm.k.max()) + 4)
+    step = max(1, _BLOCK_ENTRIES // max(R, 1))
+    for lo in range(0, len(live), step):
+        rows = live[lo : lo + step]
+        X, err = st.oracle.block(rows)
+        t = node_min[rows] / sc
+        # every exact violation has a64 >= (thr - d_r + 0.5) / scale, and X >= a64 - err; the
+        # last term covers rounding of the screen's own sums
+        slack = err + 4.0 * 2.0**-24 * (np.abs(t) + drabs + 2.0)
+        X += drf.astype(X.dtype)[None, :]
+        X -= (t - slack).astype(X.dtype)[:, None]
+        evaluated += X.size
+        ii, jj = np.nonzero(X > 0)
+        if len(ii) > cap_rows * len(rows):
+            # too many survivors (poor potentials): keep the best per row, pass incomplete
+            complete = False
+            v = X[ii, jj]
+            order = np.lexsort((-v, ii))
+            ii, jj = ii[order], jj[order]
+            keep = (np.arange(len(ii)) - np.searchsorted(ii, ii)) < cap_rows
+            ii, jj = ii[keep], jj[keep]
+        del X
+        p = rows[ii]
+        r = jj.astype(np.int64)
+        keys = p * R + r
+        ok = ~(_member(st.banned, keys) | _member(cand_keys, keys))
+        p, r = p[ok], r[ok]
+        S = _scaled(st, st.oracle.pairs(p, r))
+        v = S - _pair_thresholds(st, fl, d, p, r)
+        hit = v > 0
+        found.append((p[hit], r[hit], S[hit], v[hit]))
     st.timings["priced_pairs"] = st.timings.get("priced_pairs", 0.0) + evaluated
-    return _split_found(found, max_new_per_row)
+    return (*_split_found(found, max_new_per_row), complete)
 
 
 def _prefix_pass(
@@ -903,8 +969,8 @@ def solve_assignment(
     c = candidates_per_proposal or max(1, 3 * kmax)
     # each reviewer also keeps its best few proposals: spare reviewers then have edges, and
     # the first candidate graph is usually feasible (pricing would get there, slower)
-    per_rev = (int(st.lo.max()) + 2 * kmax) if R and P else 0
-    ep, er, es, qp, qr, qs = _candidates(st, min(c, R), 2 * c, per_rev, problem.seed)
+    per_rev = (int(st.lo.max()) + _X["rev"] * kmax) if R and P else 0
+    ep, er, es, qp, qr, qs = _candidates(st, min(c, R), _X["pool"] * c, per_rev, problem.seed)
     st.timings["candidates"] = time.perf_counter() - t0
     fl, d, rounds, ep, er, es = _flow_with_pricing(
         st, ep, er, es, (qp, qr, qs), problem.seed, max_pricing_rounds
@@ -978,44 +1044,73 @@ def _flow_with_pricing(
     seed: int,
     max_rounds: int,
 ) -> tuple[_Flow, IntArray, int, IntArray, IntArray, IntArray]:
-    """Solve, price the stored pool first (cheap), then the full affinity; repeat."""
+    """Solve; while artificial arcs carry flow, add edges to reviewers with spare capacity
+    (a feasibility repair, so potentials mean something); then price the stored pool first
+    (cheap), then the full affinity; repeat until a complete pass finds no violation."""
     R = st.nm.R
-    rounds = full_passes = 0
+    rounds = full_passes = repairs = 0
     tf = tp = tpr = 0.0
     qp, qr, qs = pool
-    per_row = max(2, 2 * int(st.nm.k.max()) if st.nm.P else 2)
+    per_row = max(2, _X["m"] * int(st.nm.k.max()) if st.nm.P else 2)
     while True:
         t = time.perf_counter()
         fl = _solve_flow(st, ep, er, es, seed)
         tf += time.perf_counter() - t
         t = time.perf_counter()
-        d = _potentials(fl)
-        tp += time.perf_counter() - t
-        t = time.perf_counter()
         np_ = np.zeros(0, np.int64)
         nr, ns = np_, np_
-        if len(qp):
-            v = qs - _pair_thresholds(st, fl, d, qp, qr)
-            hit = np.flatnonzero(v > 0)
-            if len(hit):
-                # the most violated few per proposal (qp is sorted)
-                order = hit[np.lexsort((-v[hit], qp[hit]))]
-                take = order[
-                    (np.arange(len(order)) - np.searchsorted(qp[order], qp[order])) < per_row
-                ]
-                np_, nr, ns = qp[take], qr[take], qs[take]
-                rest = np.ones(len(qp), bool)
-                rest[take] = False
-                qp, qr, qs = qp[rest], qr[rest], qs[rest]
-        if len(np_) == 0:
-            full_passes += 1
-            cand_keys = ep * R + er  # sorted: ep/er are kept in key order
-            np_, nr, ns, xp, xr, xs = _price(st, fl, d, cand_keys, per_row)
-            if len(xp):  # refill the pool with the other violators
-                keys, idx = np.unique(np.concatenate([qp * R + qr, xp * R + xr]), return_index=True)
-                qs = np.concatenate([qs, xs])[idx]
-                qp, qr = keys // R, keys % R
+        if repairs < 4 and rounds < max_rounds:
+            np_, nr, ns = _repair(st, fl, ep, er, per_row)
+            repairs += len(np_) > 0
         tpr += time.perf_counter() - t
+        if len(np_) == 0:
+            t = time.perf_counter()
+            d = _potentials(fl)
+            tp += time.perf_counter() - t
+            t = time.perf_counter()
+            if len(qp):
+                v = qs - _pair_thresholds(st, fl, d, qp, qr)
+                hit = np.flatnonzero(v > 0)
+                if len(hit):
+                    # the most violated few per proposal (qp is sorted)
+                    order = hit[np.lexsort((-v[hit], qp[hit]))]
+                    take = order[
+                        (np.arange(len(order)) - np.searchsorted(qp[order], qp[order])) < per_row
+                    ]
+                    np_, nr, ns = qp[take], qr[take], qs[take]
+                    rest = np.ones(len(qp), bool)
+                    rest[take] = False
+                    qp, qr, qs = qp[rest], qr[rest], qs[rest]
+            if len(np_) == 0:
+                full_passes += 1
+                cand_keys = ep * R + er  # sorted: ep/er are kept in key order
+                np_, nr, ns, xp, xr, xs, complete = _price(st, fl, d, cand_keys, per_row)
+                if len(xp) and _X["pool"]:  # refill the pool with the other violators
+                    keys, idx = np.unique(
+                        np.concatenate([qp * R + qr, xp * R + xr]), return_index=True
+                    )
+                    qs = np.concatenate([qs, xs])[idx]
+                    qp, qr = keys // R, keys % R
+                if not complete and len(np_) == 0:
+                    raise RuntimeError("pricing screen truncated without a violation")
+            tpr += time.perf_counter() - t
+        if _DEBUG:
+            print(
+                "round",
+                rounds,
+                "edges",
+                len(ep),
+                "new",
+                len(np_),
+                "pool",
+                len(qp),
+                "art",
+                int(fl.flows[fl.art_arc0 : fl.art_arc0 + st.nm.P].sum()),
+                "passes",
+                full_passes,
+                "cost",
+                int((fl.flows * fl.costs).sum()),
+            )
         if len(np_) == 0 or rounds >= max_rounds:
             break
         rounds += 1
@@ -1024,9 +1119,81 @@ def _flow_with_pricing(
         keys, idx = np.unique(keys, return_index=True)
         ep, er, es = keys // R, keys % R, s_all[idx]
     st.timings.update(
-        {"flow": tf, "potentials": tp, "pricing": tpr, "full_pricing_passes": float(full_passes)}
+        {
+            "flow": tf,
+            "potentials": tp,
+            "pricing": tpr,
+            "full_pricing_passes": float(full_passes),
+            "repairs": float(repairs),
+        }
     )
+    if rounds >= max_rounds:
+        d = _potentials(fl)
     return fl, d, rounds, ep, er, es
+
+
+def _repair(
+    st: _State, fl: _Flow, ep: IntArray, er: IntArray, m: int
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Edges that let the flow drop its artificial arcs: for every proposal short of reviewers,
+    its best reviewers among those with spare capacity; for every reviewer short of its minimum
+    load, its best proposals. Only a heuristic to reach a feasible candidate graph quickly (the
+    potentials of an infeasible one are dominated by the big-M cost); pricing stays the proof."""
+    P, R = st.nm.P, st.nm.R
+    art = fl.flows[fl.art_arc0 : fl.art_arc0 + P]
+    art_r = fl.flows[fl.art_r0 : fl.art_r0 + R]
+    z = np.zeros(0, np.int64)
+    if art.sum() == 0 and art_r.sum() == 0:
+        return z, z, z
+    cand_keys = ep * R + er
+    eflow = fl.flows[fl.edge_arc0 : fl.edge_arc0 + fl.n_edges]
+    load = np.bincount(er[eflow > 0], minlength=R)
+    spare = st.hi - load > 0
+    out_p: list[IntArray] = []
+    out_r: list[IntArray] = []
+    short = np.flatnonzero(art > 0)
+    if len(short) and spare.any():
+        cols = np.flatnonzero(spare)
+        step = max(1, _BLOCK_ENTRIES // max(R, 1))
+        for lo in range(0, len(short), step):
+            rows = short[lo : lo + step]
+            X, _ = st.oracle.block(rows)
+            _mask_banned(st, rows, X, cand_keys)
+            X = X[:, cols]
+            q = min(len(cols), m + int(art[rows].max()))
+            part = np.argpartition(-X, q - 1, axis=1)[:, :q] if q < len(cols) else None
+            if part is None:
+                part = np.tile(np.arange(len(cols)), (len(rows), 1))
+            ok = np.isfinite(np.take_along_axis(X, part, axis=1))
+            out_p.append(np.repeat(rows, ok.sum(axis=1)))
+            out_r.append(cols[part[ok]].astype(np.int64))
+    needy = np.flatnonzero(art_r > 0)
+    if len(needy):
+        q = min(P, m + int(art_r.max()))
+        best_v = np.full((0, len(needy)), -np.inf)
+        best_i = np.zeros((0, len(needy)), np.int64)
+        for lo, hi in _blocks(P, R):
+            rows = np.arange(lo, hi, dtype=np.int64)
+            X, _ = st.oracle.block(rows)
+            _mask_banned(st, rows, X, cand_keys)
+            X = X[:, needy].astype(np.float64)
+            allv = np.concatenate([best_v, X])
+            alli = np.concatenate([best_i, np.tile(rows[:, None], (1, len(needy)))])
+            if len(allv) > q:
+                sel = np.argpartition(-allv, q - 1, axis=0)[:q]
+                allv = np.take_along_axis(allv, sel, axis=0)
+                alli = np.take_along_axis(alli, sel, axis=0)
+            best_v, best_i = allv, alli
+        ok = np.isfinite(best_v)
+        out_p.append(best_i[ok])
+        out_r.append(np.broadcast_to(needy, best_v.shape)[ok].astype(np.int64))
+    if not out_p:
+        return z, z, z
+    p = np.concatenate(out_p)
+    r = np.concatenate(out_r)
+    keys = np.unique(p * R + r)
+    p, r = keys // R, keys % R
+    return p, r, _scaled(st, st.oracle.pairs(p, r))
 
 
 def _diagnose(pb: AssignmentProblem, st: _State) -> None:
