@@ -71,3 +71,20 @@ def test_a_claimed_job_is_not_claimed_twice(factory) -> None:
         jb = jobs.claim(b)
         b.commit()
     assert ja is not None and jb is None
+
+
+def test_progress_after_the_job_wrote_does_not_fail_it(factory) -> None:
+    """On SQLite the job's transaction holds the write lock; progress is best effort."""
+    reg = jobs.JobRegistry()
+
+    def writer(s, job, progress) -> None:
+        jobs.enqueue(s, "other")  # the job's own transaction now writes
+        s.flush()
+        progress(50, "half way")
+
+    reg.register("writer", writer)
+    with factory() as s:
+        jobs.enqueue(s, "writer", max_attempts=1)
+        s.commit()
+    job = jobs.run_one(factory, reg, kinds=["writer"])
+    assert job is not None and job.status == "done", job.error

@@ -14,7 +14,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, select, update
+from sqlalchemy import Integer, String, Text, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
@@ -138,12 +139,26 @@ def run_one(
         handler = registry.handlers.get(job.kind)
 
         def progress(pct: int, message: str) -> None:
-            # progress is written in a side session so that pages see it live
+            """Best effort: written in a side session so that pages see it live.
+
+            On SQLite the job's own transaction may already hold the write lock;
+            the side write then gives up at once instead of failing the job (the
+            runner records 100 % when the job ends)."""
             with factory() as ps:
-                ps.execute(
-                    update(Job).where(Job.id == job_id).values(progress=pct, message=message)
-                )
-                ps.commit()
+                sqlite = ps.get_bind().dialect.name == "sqlite"
+                try:
+                    if sqlite:
+                        ps.execute(text("PRAGMA busy_timeout = 50"))
+                    ps.execute(
+                        update(Job).where(Job.id == job_id).values(progress=pct, message=message)
+                    )
+                    ps.commit()
+                except OperationalError:
+                    ps.rollback()
+                finally:
+                    if sqlite:
+                        ps.execute(text("PRAGMA busy_timeout = 30000"))
+                        ps.commit()
 
         try:
             if handler is None:
