@@ -578,6 +578,31 @@ def release(ctx: typer.Context, call: CallOpt) -> None:
     console.print(f"{n} decisions released")
 
 
+@app.command("remind")
+def remind(
+    ctx: typer.Context,
+    call: CallOpt,
+    within_days: Annotated[
+        int, typer.Option(help="Remind when the review deadline is this close.")
+    ] = 3,
+) -> None:
+    """Queue reminder e-mails for unsubmitted reviews before the review deadline."""
+    from opencall import jobs
+    from opencall.app import build_registry
+    from opencall.reviews.views import queue_reminders
+
+    c: Ctx = ctx.obj
+    n = _step(
+        ctx,
+        call,
+        "reminders",
+        lambda s, cl, p: queue_reminders(s, cl, c.settings.base_url, within_days=within_days),
+    )
+    console.print(f"{n} reminder(s) queued")
+    if c.settings.inline_jobs:
+        jobs.run_pending(c.factory, build_registry(c.settings))
+
+
 @app.command("report")
 def report_cmd(
     ctx: typer.Context,
