@@ -53,7 +53,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from ortools.graph.python import min_cost_flow
+from ortools.graph.python import max_flow, min_cost_flow
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 IntArray = npt.NDArray[np.int64]
@@ -613,17 +613,31 @@ class _Flow:
     supplies: IntArray
     edge_arc0: int  # arcs [edge_arc0, edge_arc0 + n_edges) are the candidate edges
     n_edges: int
-    art_arc0: int  # arcs [art_arc0, art_arc0 + P) are proposal -> artificial
-    art_r0: int  # arcs [art_r0, art_r0 + R) are artificial -> reviewer
+    art: IntArray  # per proposal: flow on its artificial arc (zeros when there are none)
+    art_r: IntArray  # per reviewer: flow from the artificial node (its unmet min load)
     rev0: int  # reviewer node offset
     sink: int
     level_keys: list[IntArray]  # per chain level: sorted keys p * n_labels + label
     level_nodes: list[IntArray]  # node id of each key
 
 
-def _solve_flow(st: _State, ep: IntArray, er: IntArray, es: IntArray, seed: int) -> _Flow:
+@dataclass
+class _Net:
+    """Arcs shared by the min-cost flow and the max-flow feasibility check: proposal -> group
+    layers -> reviewer (capacity 1 per candidate edge) and reviewer -> sink (max - min load)."""
+
+    tails: IntArray
+    heads: IntArray
+    caps: IntArray
+    edge_arc0: int
+    rev0: int
+    sink: int
+    level_keys: list[IntArray]
+    level_nodes: list[IntArray]
+
+
+def _network(st: _State, ep: IntArray, er: IntArray) -> _Net:
     P, R = st.nm.P, st.nm.R
-    # node ids: proposals, level nodes..., reviewers, sink, artificial
     node = P
     level_keys: list[IntArray] = []
     level_nodes: list[IntArray] = []
@@ -631,7 +645,7 @@ def _solve_flow(st: _State, ep: IntArray, er: IntArray, es: IntArray, seed: int)
     lt: list[IntArray] = []
     lh: list[IntArray] = []
     lc: list[IntArray] = []
-    for lvl, (lab, cap, fk, fc) in enumerate(st.chain):
+    for lab, cap, fk, fc in st.chain:
         nlab = int(lab.max()) + 1
         ekeys = ep * nlab + lab[er]
         keys, first, invk = np.unique(ekeys, return_index=True, return_inverse=True)
@@ -644,27 +658,75 @@ def _solve_flow(st: _State, ep: IntArray, er: IntArray, es: IntArray, seed: int)
         edge_parent = ids[invk]
         level_keys.append(keys)
         level_nodes.append(ids)
-        del lvl
     rev0 = node
     sink = rev0 + R
-    art = sink + 1
-    n_nodes = art + 1
-    maxs = int(np.abs(es).max()) if len(es) else 0
-    big_m = (maxs + 1) * (n_nodes + 1)
+    tails = [*lt, edge_parent, rev0 + np.arange(R)]
+    heads = [*lh, rev0 + er, np.full(R, sink)]
+    caps = [*lc, np.ones(len(ep)), st.hi - st.lo]
+    return _Net(
+        np.concatenate([np.asarray(x, np.int64) for x in tails]),
+        np.concatenate([np.asarray(x, np.int64) for x in heads]),
+        np.concatenate([np.asarray(x, np.int64) for x in caps]),
+        sum(len(x) for x in lt),
+        rev0,
+        sink,
+        level_keys,
+        level_nodes,
+    )
+
+
+def _max_flow_shortfall(
+    st: _State, ep: IntArray, er: IntArray
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Max flow on the candidate graph: (per proposal reviewers missing, per reviewer min load
+    missing, per reviewer load). All zero shortfalls iff the candidate graph is feasible: the
+    arcs into the terminal (min loads, and the sink's sum k - sum min) carry at most sum k, so a
+    flow of sum k saturates every one of them."""
+    P, R = st.nm.P, st.nm.R
+    net = _network(st, ep, er)
+    src, term = net.sink + 1, net.sink + 2
+    need = int(st.k.sum())
+    t = np.concatenate([net.tails, np.full(P, src), net.rev0 + np.arange(R), [net.sink]])
+    h = np.concatenate([net.heads, np.arange(P), np.full(R, term), [term]])
+    u = np.concatenate([net.caps, st.k, st.lo, [need - int(st.lo.sum())]])
+    mf = max_flow.SimpleMaxFlow()
+    mf.add_arcs_with_capacity(t.astype(np.int32), h.astype(np.int32), u.astype(np.int64))
+    status = mf.solve(src, term)
+    if status != mf.OPTIMAL:
+        raise RuntimeError(f"max flow failed with status {status}")
+    f = np.asarray(mf.flows(np.arange(len(t), dtype=np.int32)), np.int64)
+    n0 = len(net.tails)
+    served = f[n0 : n0 + P]
+    got_min = f[n0 + P : n0 + P + R]
+    e0 = net.edge_arc0
+    load = np.bincount(er, weights=f[e0 : e0 + len(ep)], minlength=R).astype(np.int64)
+    return st.k - served, st.lo - got_min, load
+
+
+def _solve_flow(
+    st: _State, ep: IntArray, er: IntArray, es: IntArray, seed: int, artificial: bool = True
+) -> _Flow:
+    """Min-cost flow on the candidate graph. With ``artificial``, arcs of prohibitive cost keep
+    it feasible (flow left on them proves the instance infeasible once pricing is done);
+    without, the candidate graph must be feasible (checked by ``_max_flow_shortfall``)."""
+    P, R = st.nm.P, st.nm.R
+    net = _network(st, ep, er)
+    rev0, sink = net.rev0, net.sink
+    n_nodes = sink + 1 + int(artificial)
     kk = st.k
-    one = np.ones(1, np.int64)
-    tails = [*lt, edge_parent, rev0 + np.arange(R), np.arange(P), np.full(R, art), art * one]
-    heads = [*lh, rev0 + er, np.full(R, sink), np.full(P, art), rev0 + np.arange(R), sink * one]
-    caps = [*lc, np.ones(len(ep)), st.hi - st.lo, kk, st.lo, int(kk.sum()) * one]
-    costs = [*(np.zeros(len(x)) for x in lt), -es, np.zeros(R), np.full(P, big_m)]
-    costs += [np.zeros(R), 0 * one]
-    t = np.concatenate([np.asarray(x, np.int64) for x in tails])
-    h = np.concatenate([np.asarray(x, np.int64) for x in heads])
-    u = np.concatenate([np.asarray(x, np.int64) for x in caps])
-    w = np.concatenate([np.asarray(x, np.int64) for x in costs])
-    edge_arc0 = sum(len(x) for x in lt)
-    art_arc0 = edge_arc0 + len(ep) + R
-    art_r0 = art_arc0 + P
+    t, h, u = net.tails, net.heads, net.caps
+    w = np.zeros(len(t), np.int64)
+    e0 = net.edge_arc0
+    w[e0 : e0 + len(ep)] = -es
+    if artificial:
+        art = sink + 1
+        maxs = int(np.abs(es).max()) if len(es) else 0
+        big_m = (maxs + 1) * (n_nodes + 1)
+        one = np.ones(1, np.int64)
+        t = np.concatenate([t, np.arange(P), np.full(R, art), art * one])
+        h = np.concatenate([h, np.full(P, art), rev0 + np.arange(R), sink * one])
+        u = np.concatenate([u, kk, st.lo, int(kk.sum()) * one])
+        w = np.concatenate([w, np.full(P, big_m), np.zeros(R + 1, np.int64)])
     supplies = np.zeros(n_nodes, np.int64)
     supplies[:P] = kk
     supplies[rev0 : rev0 + R] = -st.lo
@@ -681,6 +743,8 @@ def _solve_flow(st: _State, ep: IntArray, er: IntArray, es: IntArray, seed: int)
         raise RuntimeError(f"min-cost flow failed with status {status}")
     f = np.empty(len(t), np.int64)
     f[order] = smcf.flows(np.arange(len(t), dtype=np.int32))
+    a0 = len(net.tails)
+    zp, zr = np.zeros(P, np.int64), np.zeros(R, np.int64)
     return _Flow(
         n_nodes,
         t,
@@ -689,14 +753,14 @@ def _solve_flow(st: _State, ep: IntArray, er: IntArray, es: IntArray, seed: int)
         w,
         f,
         supplies,
-        edge_arc0,
+        e0,
         len(ep),
-        art_arc0,
-        art_r0,
+        f[a0 : a0 + P] if artificial else zp,
+        f[a0 + P : a0 + P + R] if artificial else zr,
         rev0,
         sink,
-        level_keys,
-        level_nodes,
+        net.level_keys,
+        net.level_nodes,
     )
 
 
@@ -970,13 +1034,10 @@ def solve_assignment(
     # each reviewer also keeps its best few proposals: spare reviewers then have edges, and
     # the first candidate graph is usually feasible (pricing would get there, slower)
     per_rev = (int(st.lo.max()) + _X["rev"] * kmax) if R and P else 0
-    ep, er, es, qp, qr, qs = _candidates(st, min(c, R), _X["pool"] * c, per_rev, problem.seed)
+    ep, er, es, _, _, _ = _candidates(st, min(c, R), 0, per_rev, problem.seed)
     st.timings["candidates"] = time.perf_counter() - t0
-    fl, d, rounds, ep, er, es = _flow_with_pricing(
-        st, ep, er, es, (qp, qr, qs), problem.seed, max_pricing_rounds
-    )
-    art = fl.flows[fl.art_arc0 : fl.art_arc0 + P]
-    art_r = fl.flows[fl.art_r0 : fl.art_r0 + R]
+    fl, d, rounds, ep, er, es = _flow_with_pricing(st, ep, er, es, problem.seed, max_pricing_rounds)
+    art, art_r = fl.art, fl.art_r
     certified = rounds < max_pricing_rounds
     if art.sum() > 0 or art_r.sum() > 0:
         if certified:
@@ -1040,60 +1101,41 @@ def _flow_with_pricing(
     ep: IntArray,
     er: IntArray,
     es: IntArray,
-    pool: tuple[IntArray, IntArray, IntArray],
     seed: int,
     max_rounds: int,
 ) -> tuple[_Flow, IntArray, int, IntArray, IntArray, IntArray]:
-    """Solve; while artificial arcs carry flow, add edges to reviewers with spare capacity
-    (a feasibility repair, so potentials mean something); then price the stored pool first
-    (cheap), then the full affinity; repeat until a complete pass finds no violation."""
+    """Make the candidate graph feasible (max flow + repair edges), then solve, price the full
+    affinity and add the most violated pairs per proposal until a complete pass finds none."""
     R = st.nm.R
     rounds = full_passes = repairs = 0
     tf = tp = tpr = 0.0
-    qp, qr, qs = pool
-    per_row = max(2, _X["m"] * int(st.nm.k.max()) if st.nm.P else 2)
+    m = max(2, _X["m"] * int(st.nm.k.max()) if st.nm.P else 2)
+    t = time.perf_counter()
+    feasible = False
+    for _ in range(8):
+        short, needy, load = _max_flow_shortfall(st, ep, er)
+        if not short.any() and not needy.any():
+            feasible = True
+            break
+        np_, nr, ns = _repair(st, ep, er, short, needy, load, m)
+        if len(np_) == 0:
+            break
+        repairs += 1
+        ep, er, es = _merge(R, ep, er, es, np_, nr, ns)
+    st.timings["feasibility"] = time.perf_counter() - t
     while True:
         t = time.perf_counter()
-        fl = _solve_flow(st, ep, er, es, seed)
+        fl = _solve_flow(st, ep, er, es, seed, artificial=not feasible)
         tf += time.perf_counter() - t
         t = time.perf_counter()
-        np_ = np.zeros(0, np.int64)
-        nr, ns = np_, np_
-        if repairs < 4 and rounds < max_rounds:
-            np_, nr, ns = _repair(st, fl, ep, er, per_row)
-            repairs += len(np_) > 0
+        d = _potentials(fl)
+        tp += time.perf_counter() - t
+        t = time.perf_counter()
+        full_passes += 1
+        np_, nr, ns, _, _, _, complete = _price(st, fl, d, ep * R + er, m)
+        if not complete and len(np_) == 0:
+            raise RuntimeError("pricing screen truncated without a violation")
         tpr += time.perf_counter() - t
-        if len(np_) == 0:
-            t = time.perf_counter()
-            d = _potentials(fl)
-            tp += time.perf_counter() - t
-            t = time.perf_counter()
-            if len(qp):
-                v = qs - _pair_thresholds(st, fl, d, qp, qr)
-                hit = np.flatnonzero(v > 0)
-                if len(hit):
-                    # the most violated few per proposal (qp is sorted)
-                    order = hit[np.lexsort((-v[hit], qp[hit]))]
-                    take = order[
-                        (np.arange(len(order)) - np.searchsorted(qp[order], qp[order])) < per_row
-                    ]
-                    np_, nr, ns = qp[take], qr[take], qs[take]
-                    rest = np.ones(len(qp), bool)
-                    rest[take] = False
-                    qp, qr, qs = qp[rest], qr[rest], qs[rest]
-            if len(np_) == 0:
-                full_passes += 1
-                cand_keys = ep * R + er  # sorted: ep/er are kept in key order
-                np_, nr, ns, xp, xr, xs, complete = _price(st, fl, d, cand_keys, per_row)
-                if len(xp) and _X["pool"]:  # refill the pool with the other violators
-                    keys, idx = np.unique(
-                        np.concatenate([qp * R + qr, xp * R + xr]), return_index=True
-                    )
-                    qs = np.concatenate([qs, xs])[idx]
-                    qp, qr = keys // R, keys % R
-                if not complete and len(np_) == 0:
-                    raise RuntimeError("pricing screen truncated without a violation")
-            tpr += time.perf_counter() - t
         if _DEBUG:
             print(
                 "round",
@@ -1102,22 +1144,15 @@ def _flow_with_pricing(
                 len(ep),
                 "new",
                 len(np_),
-                "pool",
-                len(qp),
                 "art",
-                int(fl.flows[fl.art_arc0 : fl.art_arc0 + st.nm.P].sum()),
-                "passes",
-                full_passes,
+                int(fl.art.sum()),
                 "cost",
                 int((fl.flows * fl.costs).sum()),
             )
         if len(np_) == 0 or rounds >= max_rounds:
             break
         rounds += 1
-        keys = np.concatenate([ep * R + er, np_ * R + nr])
-        s_all = np.concatenate([es, ns])
-        keys, idx = np.unique(keys, return_index=True)
-        ep, er, es = keys // R, keys % R, s_all[idx]
+        ep, er, es = _merge(R, ep, er, es, np_, nr, ns)
     st.timings.update(
         {
             "flow": tf,
@@ -1127,58 +1162,68 @@ def _flow_with_pricing(
             "repairs": float(repairs),
         }
     )
-    if rounds >= max_rounds:
-        d = _potentials(fl)
     return fl, d, rounds, ep, er, es
 
 
-def _repair(
-    st: _State, fl: _Flow, ep: IntArray, er: IntArray, m: int
+def _merge(
+    R: int, ep: IntArray, er: IntArray, es: IntArray, np_: IntArray, nr: IntArray, ns: IntArray
 ) -> tuple[IntArray, IntArray, IntArray]:
-    """Edges that let the flow drop its artificial arcs: for every proposal short of reviewers,
-    its best reviewers among those with spare capacity; for every reviewer short of its minimum
-    load, its best proposals. Only a heuristic to reach a feasible candidate graph quickly (the
-    potentials of an infeasible one are dominated by the big-M cost); pricing stays the proof."""
+    """Union of two edge sets, in key order (p * R + r)."""
+    keys = np.concatenate([ep * R + er, np_ * R + nr])
+    s_all = np.concatenate([es, ns])
+    keys, idx = np.unique(keys, return_index=True)
+    return keys // R, keys % R, s_all[idx]
+
+
+def _repair(
+    st: _State,
+    ep: IntArray,
+    er: IntArray,
+    short: IntArray,
+    needy: IntArray,
+    load: IntArray,
+    m: int,
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Edges that let the candidate graph become feasible: for every proposal short of
+    reviewers, its best reviewers among those with spare capacity; for every reviewer short of
+    its minimum load, its best proposals. A heuristic only (the potentials of an infeasible
+    graph are dominated by the big-M cost, so pricing from there is slow); pricing stays the
+    proof of optimality, and of infeasibility."""
     P, R = st.nm.P, st.nm.R
-    art = fl.flows[fl.art_arc0 : fl.art_arc0 + P]
-    art_r = fl.flows[fl.art_r0 : fl.art_r0 + R]
     z = np.zeros(0, np.int64)
-    if art.sum() == 0 and art_r.sum() == 0:
-        return z, z, z
     cand_keys = ep * R + er
-    eflow = fl.flows[fl.edge_arc0 : fl.edge_arc0 + fl.n_edges]
-    load = np.bincount(er[eflow > 0], minlength=R)
     spare = st.hi - load > 0
     out_p: list[IntArray] = []
     out_r: list[IntArray] = []
-    short = np.flatnonzero(art > 0)
-    if len(short) and spare.any():
+    rows_short = np.flatnonzero(short > 0)
+    if len(rows_short) and spare.any():
         cols = np.flatnonzero(spare)
         step = max(1, _BLOCK_ENTRIES // max(R, 1))
-        for lo in range(0, len(short), step):
-            rows = short[lo : lo + step]
+        for lo in range(0, len(rows_short), step):
+            rows = rows_short[lo : lo + step]
             X, _ = st.oracle.block(rows)
             _mask_banned(st, rows, X, cand_keys)
             X = X[:, cols]
-            q = min(len(cols), m + int(art[rows].max()))
-            part = np.argpartition(-X, q - 1, axis=1)[:, :q] if q < len(cols) else None
-            if part is None:
+            q = min(len(cols), m + int(short[rows].max()))
+            if q < len(cols):
+                part = np.argpartition(-X, q - 1, axis=1)[:, :q]
+            else:
                 part = np.tile(np.arange(len(cols)), (len(rows), 1))
             ok = np.isfinite(np.take_along_axis(X, part, axis=1))
             out_p.append(np.repeat(rows, ok.sum(axis=1)))
             out_r.append(cols[part[ok]].astype(np.int64))
-    needy = np.flatnonzero(art_r > 0)
-    if len(needy):
-        q = min(P, m + int(art_r.max()))
-        best_v = np.full((0, len(needy)), -np.inf)
-        best_i = np.zeros((0, len(needy)), np.int64)
+    cols_needy = np.flatnonzero(needy > 0)
+    if len(cols_needy):
+        q = min(P, m + int(needy.max()))
+        best_v = np.full((0, len(cols_needy)), -np.inf)
+        best_i = np.zeros((0, len(cols_needy)), np.int64)
         for lo, hi in _blocks(P, R):
             rows = np.arange(lo, hi, dtype=np.int64)
             X, _ = st.oracle.block(rows)
             _mask_banned(st, rows, X, cand_keys)
-            X = X[:, needy].astype(np.float64)
-            allv = np.concatenate([best_v, X])
-            alli = np.concatenate([best_i, np.tile(rows[:, None], (1, len(needy)))])
+            Xn = X[:, cols_needy].astype(np.float64)
+            allv = np.concatenate([best_v, Xn])
+            alli = np.concatenate([best_i, np.tile(rows[:, None], (1, len(cols_needy)))])
             if len(allv) > q:
                 sel = np.argpartition(-allv, q - 1, axis=0)[:q]
                 allv = np.take_along_axis(allv, sel, axis=0)
@@ -1186,12 +1231,10 @@ def _repair(
             best_v, best_i = allv, alli
         ok = np.isfinite(best_v)
         out_p.append(best_i[ok])
-        out_r.append(np.broadcast_to(needy, best_v.shape)[ok].astype(np.int64))
+        out_r.append(np.broadcast_to(cols_needy, best_v.shape)[ok].astype(np.int64))
     if not out_p:
         return z, z, z
-    p = np.concatenate(out_p)
-    r = np.concatenate(out_r)
-    keys = np.unique(p * R + r)
+    keys = np.unique(np.concatenate(out_p) * R + np.concatenate(out_r))
     p, r = keys // R, keys % R
     return p, r, _scaled(st, st.oracle.pairs(p, r))
 
