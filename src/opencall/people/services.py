@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -320,6 +321,11 @@ def reset_password(
     return user
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
 @dataclass(frozen=True)
 class LoginResult:
     user: User | None
@@ -357,6 +363,9 @@ def authenticate(
         retry = int((oldest + dt.timedelta(seconds=window_s) - now).total_seconds()) + 1
         return LoginResult(None, "throttled", max(retry, 1))
     user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        # the same argon2 work for an unknown address, so timing does not tell who has an account
+        verify_password(_dummy_hash(), password[:MAX_PASSWORD])
     ok = (
         user is not None
         and user.is_active
