@@ -65,6 +65,22 @@ _X = {"pool": 0, "m": 8, "rev": 1}
 _BLOCK_ENTRIES = 4_000_000  # affinity entries evaluated per block (32 MB of float64)
 
 
+def _uniq(a: npt.ArrayLike) -> IntArray:
+    """Sorted unique values by sorting (numpy 2.4's hash-based ``np.unique`` is two orders of
+    magnitude slower on large int64 keys)."""
+    b = np.sort(np.asarray(a, np.int64).ravel())
+    if len(b) < 2:
+        return b
+    keep = np.empty(len(b), bool)
+    keep[0] = True
+    np.not_equal(b[1:], b[:-1], out=keep[1:])
+    return b[keep]
+
+
+def _union(a: IntArray, b: IntArray) -> IntArray:
+    return _uniq(np.concatenate([a, b]))
+
+
 class InfeasibleAssignment(ValueError):
     """No assignment satisfies the constraints; the message says why."""
 
@@ -156,7 +172,7 @@ def _pairs(x: npt.ArrayLike, name: str, P: int, R: int) -> IntArray:
     a = a.astype(np.int64)
     if (a[:, 0] < 0).any() or (a[:, 0] >= P).any() or (a[:, 1] < 0).any() or (a[:, 1] >= R).any():
         raise ValueError(f"{name} has a pair outside 0..{P - 1} x 0..{R - 1}")
-    return np.unique(a[:, 0] * R + a[:, 1])
+    return _uniq(a[:, 0] * R + a[:, 1])
 
 
 def _per(x: int | npt.ArrayLike | None, n: int, name: str, default: int) -> IntArray:
@@ -198,7 +214,7 @@ def _normalise(pb: AssignmentProblem) -> _Norm:
         if int(g.cap) < 1:
             raise ValueError(f"grouping {g.name!r}: cap must be >= 1")
         groupings.append((lab.astype(np.int64), int(g.cap), g.name))
-    banned = np.union1d(
+    banned = _union(
         _pairs(pb.conflicts, "conflicts", P, R), _pairs(pb.forbidden, "forbidden", P, R)
     )
     return _Norm(
@@ -363,10 +379,10 @@ def check_assignment(problem: AssignmentProblem, p: npt.ArrayLike, r: npt.ArrayL
     bad = np.flatnonzero((load < nm.min_load) | (load > nm.max_load))
     if len(bad):
         errs.append(f"{len(bad)} reviewers with load outside [min, max], e.g. {bad[:5].tolist()}")
-    hit = uk[np.isin(uk, nm.banned)]
+    hit = uk[_member(nm.banned, uk)]
     if len(hit):
         errs.append(f"{len(hit)} conflicted or forbidden pairs assigned: {_show(hit, R)}")
-    miss = nm.forced[~np.isin(nm.forced, uk)]
+    miss = nm.forced[~_member(uk, nm.forced)]
     if len(miss):
         errs.append(f"{len(miss)} forced pairs missing: {_show(miss, R)}")
     for lab, cap, name in nm.groupings:
@@ -424,9 +440,7 @@ def _prepare(pb: AssignmentProblem, scale: float) -> _State:
     banned_int = (nm.banned // R) * R + inv[nm.banned % R]
     forced_int = fp * R + fr
     # order groupings coarse -> fine; keep the longest prefix chain that refines step by step
-    gl = sorted(
-        ((lab[perm], cap) for lab, cap, _ in nm.groupings), key=lambda x: len(np.unique(x[0]))
-    )
+    gl = sorted(((lab[perm], cap) for lab, cap, _ in nm.groupings), key=lambda x: len(_uniq(x[0])))
     chain: list[tuple[IntArray, int, IntArray, IntArray]] = []
     extra: list[tuple[IntArray, int]] = []
     blocked: list[tuple[int, int, int]] = []
@@ -443,7 +457,7 @@ def _prepare(pb: AssignmentProblem, scale: float) -> _State:
     for p_, lvl, g in blocked:
         rs = np.flatnonzero(chain[lvl][0] == g)
         blocked_keys.append(p_ * R + rs)
-    ban = np.unique(np.concatenate([banned_int, forced_int, *blocked_keys]))
+    ban = _uniq(np.concatenate([banned_int, forced_int, *blocked_keys]))
     return _State(
         nm=nm,
         oracle=oracle,
@@ -474,8 +488,8 @@ def _lookup(keys: IntArray, values: IntArray, query: IntArray) -> IntArray:
 
 
 def _refines(fine: IntArray, coarse: IntArray) -> bool:
-    pairs = np.unique(fine * (int(coarse.max()) + 1) + coarse)
-    return len(np.unique(pairs // (int(coarse.max()) + 1))) == len(pairs)
+    pairs = _uniq(fine * (int(coarse.max()) + 1) + coarse)
+    return len(_uniq(pairs // (int(coarse.max()) + 1))) == len(pairs)
 
 
 def _scaled(st: _State, a: FloatArray) -> IntArray:
@@ -586,8 +600,8 @@ def _candidates(
         ok = np.isfinite(top_v)
         p = np.concatenate([p, top_i[ok]])
         r = np.concatenate([r, np.broadcast_to(np.arange(R), top_v.shape)[ok]])
-    keys = np.unique(p * R + r)
-    qk = np.unique(
+    keys = _uniq(p * R + r)
+    qk = _uniq(
         (np.concatenate(qp_) if qp_ else empty) * R + (np.concatenate(qr_) if qr_ else empty)
     )
     qk = qk[~_member(keys, qk)]
@@ -800,7 +814,7 @@ def _potentials(fl: _Flow) -> IntArray:
             return -d
         hh, cand = hh[better], cand[better]
         np.minimum.at(d, hh, cand)
-        active = np.unique(hh)
+        active = _uniq(hh)
     raise RuntimeError("negative cycle in the residual graph: flow not optimal")
 
 
@@ -1064,7 +1078,7 @@ def solve_assignment(
             ap, ar, opt = _mip_total(st, ep, er, es, mip_time_limit_s)
             st.timings["mip"] = time.perf_counter() - t1
             method = "mip"
-            achieved = float(es[np.isin(ep * R + er, ap * R + ar)].sum())
+            achieved = float(es[_member(_uniq(ap * R + ar), ep * R + er)].sum())
             certified = certified and opt
         certified = certified and achieved >= ub_scaled
         ub, gap = (ub_scaled + forced_s) / scale, (ub_scaled - achieved) / scale
@@ -1234,7 +1248,7 @@ def _repair(
         out_r.append(np.broadcast_to(cols_needy, best_v.shape)[ok].astype(np.int64))
     if not out_p:
         return z, z, z
-    keys = np.unique(np.concatenate(out_p) * R + np.concatenate(out_r))
+    keys = _uniq(np.concatenate(out_p) * R + np.concatenate(out_r))
     p, r = keys // R, keys % R
     return p, r, _scaled(st, st.oracle.pairs(p, r))
 
@@ -1254,7 +1268,7 @@ def _diagnose(pb: AssignmentProblem, st: _State) -> None:
         why.append(f"minimum loads add up to {int(nm.min_load.sum())} > {need} reviews needed")
     if (nm.k > R).any():
         why.append(f"proposal {int(np.flatnonzero(nm.k > R)[0])} needs more reviewers than exist")
-    fk_hit = nm.forced[np.isin(nm.forced, nm.banned)]
+    fk_hit = nm.forced[_member(nm.banned, nm.forced)]
     if len(fk_hit):
         why.append(f"forced pairs that are also conflicted or forbidden: {_show(fk_hit, R)}")
     if (st.k < 0).any():
@@ -1534,7 +1548,7 @@ def _fair_price(
 def distributed_reviewers(proposal_members: Sequence[Sequence[int]]) -> IntArray:
     """The reviewer ids of a distributed review: every distinct member id, sorted."""
     ids = [int(m) for ms in proposal_members for m in ms]
-    return np.unique(np.asarray(ids, np.int64))
+    return _uniq(np.asarray(ids, np.int64))
 
 
 def distributed_problem(
@@ -1561,7 +1575,7 @@ def distributed_problem(
         else np.asarray(reviewer_ids, np.int64)
     )
     P, R = len(proposal_members), len(rid)
-    uids = np.unique(np.concatenate([rid, distributed_reviewers(proposal_members)]))
+    uids = _uniq(np.concatenate([rid, distributed_reviewers(proposal_members)]))
     rows = np.repeat(np.arange(P), [len(ms) for ms in proposal_members])
     members = np.searchsorted(uids, np.asarray([m for ms in proposal_members for m in ms], int))
     M = sp.csr_matrix((np.ones(len(rows)), (rows, members)), shape=(P, len(uids)))
