@@ -1,0 +1,366 @@
+"""A whole small call in a real browser (Debian's Chromium through Playwright).
+
+The manager creates a FAST call through /manage/calls/new and opens it; three
+applicants (one registers, two sign in) submit proposals; the manager closes
+the call; the chair runs conflicts, affinity and assignment from the cockpit,
+each a job with its status page; three reviewers review (one declares a
+conflict instead on one proposal); the chair calibrates, freezes the ranking,
+allocates, schedules and releases the decisions; the manager publishes; an
+applicant sees the award and the reviewers' feedback on the proposal's outcome
+page. Screenshots of every step go to tests/artifacts/cycle-*.png (git-ignored).
+
+Only the provider, the facility with its capacity pools and the staff accounts
+(with their roles: no page grants roles) are prepared in the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from opencall import migrate
+from opencall.allocation.models import Award, Decision
+from opencall.calls.models import Call
+from opencall.db import make_engine, make_sessionmaker, utcnow
+from opencall.facilities import services as fac_services
+from opencall.people import services as people_services
+from opencall.people.services import load_countries
+from opencall.proposals.models import Proposal
+from opencall.reviews.models import Conflict, Review
+from tests import factories as F
+from tests.web import test_browser as tb
+from tests.web.test_browser import CHROMIUM, LiveServer, Server, Shots, register_and_verify
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.filterwarnings("ignore"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed"
+    ),
+]
+
+browser = tb.browser  # W1's module-scoped Chromium fixture
+
+PASSWORD = "correct horse battery"  # tests.factories.PW_HASH
+NEW_PASSWORD = "a long password 42"  # register_and_verify's
+SLUG = "fast-browser-2027"
+STAFF = {
+    "manager": ("Mei Lin", "FAST User Office"),
+    "chair": ("Ana Folau", "Tonga Institute of Science"),
+    "rev1": ("Ravi Menon", "Raman Research Institute"),
+    "rev2": ("Olga Petrova", "Pulkovo Observatory"),
+    "rev3": ("Kwame Mensah", "University of Ghana"),
+}
+APPLICANTS = [  # (e-mail, title); the first registers through the page
+    ("new-pi@example.org", "Pulsar timing from Nairobi"),
+    ("pi-peru@example.org", "Hydrogen in nearby dwarf galaxies"),
+    ("pi-nepal@example.org", "Fast radio bursts at low frequency"),
+]
+TARGETS = [
+    ("Crab pulsar", "05:34:31.9", "+22:00:52", "3"),
+    ("M31", "10.6847", "41.2690", "2"),
+]
+FEEDBACK = "A clear case; the timing cadence is well argued."
+
+
+class CycleServer(LiveServer):
+    """A fresh SQLite world: a FAST facility with 24 LST pools, staff with roles, two
+    applicants with accounts; no call yet (the manager creates it through the page)."""
+
+    mail_link = Server.mail_link
+
+    def __init__(self, tmp: Path) -> None:
+        url = f"sqlite:///{tmp / 'cycle.sqlite3'}"
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        with make_sessionmaker(engine)() as s:
+            load_countries(s)
+            fac = F.fast_facility(s)
+            for h in range(24):
+                fac_services.create_pool(
+                    s,
+                    fac,
+                    name=f"LST {h:02d}",
+                    pool_type="lst_hours",
+                    amount=75,
+                    attributes={"lst_start_h": h, "lst_end_h": h + 1},
+                )
+            pid = fac.provider_id
+            countries = {"manager": "CHN", "chair": "TON", "rev1": "IND", "rev2": "RUS"}
+            for key, (name, inst) in STAFF.items():
+                u = F.user(
+                    s,
+                    name=name,
+                    institution=inst,
+                    country=countries.get(key, "GHA"),
+                    email=f"{key}@staff.example",
+                )
+                roles = {
+                    "manager": ("call_manager", "provider_admin"),
+                    "chair": ("chair",),
+                }.get(key, ("reviewer",))
+                for role in roles:
+                    people_services.grant_role(s, u.id, role, provider_id=pid)
+            F.user(
+                s,
+                name="Rosa Quispe",
+                institution="Universidad Nacional de San Agustín",
+                country="PER",
+                email=APPLICANTS[1][0],
+            )
+            F.user(
+                s,
+                name="Sita Gurung",
+                institution="Tribhuvan University",
+                country="NPL",
+                email=APPLICANTS[2][0],
+            )
+            s.commit()
+        engine.dispose()
+        super().__init__(url, tmp)
+        self.url = url
+
+    def db(self) -> Any:
+        return make_sessionmaker(make_engine(self.url))()
+
+
+def sign_in(srv: CycleServer, page: Any, email: str, password: str = PASSWORD) -> None:
+    page.goto(srv.base + "/login")
+    page.fill("#f-email", email)
+    page.fill("#f-password", password)
+    page.click('form[action="/login"] button')
+    page.wait_for_url(re.compile(r"/(dashboard|manage|review)"))
+
+
+def move(page: Any, shot: Shots, target: str, reason: str = "") -> None:
+    """The manager moves the call to ``target`` from the cockpit (tick, reason, button)."""
+    form = page.locator(f'form.transition:has(input[name=target][value="{target}"])')
+    if reason:
+        form.locator("input[name=reason]").fill(reason)
+    form.locator("input[name=confirm]").check()
+    form.locator("button").click()
+    page.wait_for_url(re.compile(r"m=saved"))
+    assert page.locator("#call-status").inner_text()  # the new phase is shown
+    shot(page, f"moved-{target}")
+
+
+def run_step(page: Any, shot: Shots, step: str) -> None:
+    """The chair runs one step from the cockpit: a job, then its status page."""
+    page.goto(f"{page.url.split('/manage/')[0]}/manage/calls/{SLUG}")
+    page.click(f"#step-{step}")
+    page.wait_for_url(re.compile(r"/manage/jobs/\d+"))
+    while page.locator("meta[http-equiv=refresh]").count():  # a live job refreshes itself
+        page.wait_for_timeout(500)
+        page.reload()
+    status = page.locator("#job-status").inner_text()
+    assert "done" in status and "100 %" in status, (step, status)
+    assert page.locator("progress").get_attribute("value") == "100"
+    shot(page, f"job-{step}")
+
+
+def submit_proposal(srv: CycleServer, page: Any, shot: Shots, title: str) -> int:
+    page.goto(f"{srv.base}/calls/{SLUG}")
+    page.click("main a.button")
+    page.fill("#f-title", title)
+    page.click("main form button")
+    page.wait_for_url(re.compile(r"/proposals/\d+"))
+    editor = page.url.split("?")[0]
+    pid = int(editor.rsplit("/", 1)[1])
+    page.fill("#f-abstract", f"{title}: an abstract.")
+    page.fill("#f-science_case", f"{title}: the science case, with the observing plan.")
+    page.click("#text form button")
+    page.wait_for_load_state("networkidle")
+    page.goto(editor)
+    form = page.locator('form[action$="/requests"]')
+    form.locator("select[name=receiver]").select_option("19-beam")
+    form.locator("select[name=mode]").select_option("Tracking")
+    for i, (name, ra, dec, hours) in enumerate(TARGETS):
+        form.locator(f"input[name=targets-{i}-name]").fill(name)
+        form.locator(f"input[name=targets-{i}-ra_deg]").fill(ra)
+        form.locator(f"input[name=targets-{i}-dec_deg]").fill(dec)
+        form.locator(f"input[name=targets-{i}-hours]").fill(hours)
+    form.locator("button").click()
+    page.wait_for_url(re.compile(r"m=request_saved"))
+    page.click('form[action$="/submit"] button')
+    page.wait_for_url(re.compile(r"/dashboard\?m=submitted"))
+    assert "submitted" in page.locator("tbody tr", has_text=title).inner_text()
+    shot(page, f"submitted-{pid}")
+    return pid
+
+
+def review_all(page: Any, shot: Shots, who: str, grades: list[str], conflict: bool) -> int:
+    """Accept and review every invitation; with ``conflict``, declare one on the first."""
+    page.goto(page.url.split("/review")[0].split("/dashboard")[0] + "/review")
+    shot(page, f"{who}-workspace")
+    links = [
+        a.get_attribute("href") for a in page.locator('main a[href^="/review/assignments/"]').all()
+    ]
+    assert links, f"{who} has nothing to review"
+    base = page.url.split("/review")[0]
+    done = 0
+    for i, href in enumerate(dict.fromkeys(links)):
+        page.goto(base + href)
+        if conflict and i == 0:
+            page.fill("#f-reason", "I co-supervise a student who works on this project.")
+            shot(page, f"{who}-conflict")
+            page.click('form[action$="/conflict"] button')
+            page.wait_for_url(re.compile(r"/review\?m=removed"))
+            continue
+        page.click('form[action$="/respond"]:has(input[value=accept]) button')
+        page.wait_for_url(re.compile(r"m=saved"))
+        page.fill("#f-grade", grades[i % len(grades)])
+        page.select_option("#f-confidence", "4")
+        page.fill("#f-comments_to_applicants", f"{FEEDBACK} ({who})")
+        page.fill("#f-comments_to_panel", "Fine.")
+        if done == 0:
+            shot(page, f"{who}-review-form")
+        page.click("button[name=action][value=submit]")
+        page.wait_for_url(re.compile(r"m=saved"))
+        assert page.locator("#f-grade").count() == 0  # submitted: no longer editable
+        done += 1
+    return done
+
+
+def test_whole_small_call(browser: Any, tmp_path: Path) -> None:
+    shot = Shots("cycle")
+    with CycleServer(tmp_path) as srv:
+        staff = {k: browser.new_context(locale="en-GB") for k in ("manager", "chair")}
+        mgr = staff["manager"].new_page()
+        chair = staff["chair"].new_page()
+
+        # -- the manager creates the call and opens it
+        sign_in(srv, mgr, "manager@staff.example")
+        mgr.goto(srv.base + "/manage/calls/new")
+        now = utcnow().replace(second=0, microsecond=0)
+        mgr.select_option("#f-facility_id", index=0)
+        mgr.fill("#f-title", "FAST open time, browser cycle")
+        mgr.fill("#f-slug", SLUG)
+        mgr.fill("#f-code", "FB27")
+        mgr.fill("#f-cycle", "2027")
+        mgr.fill("#f-description", "Open time on FAST for everyone.")
+        mgr.fill("#f-opens_at", (now - dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"))
+        mgr.fill("#f-closes_at", (now + dt.timedelta(days=30)).strftime("%Y-%m-%d %H:%M"))
+        mgr.fill("#f-max_amount_per_proposal", "20")
+        mgr.fill("#f-reviewers_per_proposal", "2")
+        mgr.fill("#f-max_load", "3")
+        shot(mgr, "new-call")
+        mgr.click('form[action="/manage/calls/new"] button')
+        mgr.wait_for_url(re.compile(rf"/manage/calls/{SLUG}\?m=saved"))
+        shot(mgr, "cockpit-draft")
+        move(mgr, shot, "open", "cycle opens")
+
+        # -- three applicants submit
+        pids = []
+        for i, (email, title) in enumerate(APPLICANTS):
+            ctx = browser.new_context(locale="en-GB")
+            page = ctx.new_page()
+            if i == 0:
+                register_and_verify(srv, page, shot, email, "Wanjiru Kamau", "en")
+            else:
+                sign_in(srv, page, email)
+            pids.append(submit_proposal(srv, page, shot, title))
+            ctx.close()
+
+        # -- the manager closes the call (early: a reason is required) and starts review
+        mgr.goto(f"{srv.base}/manage/calls/{SLUG}")
+        move(mgr, shot, "closed", "all expected proposals are in (browser test)")
+        move(mgr, shot, "review")
+
+        # -- the chair runs conflicts, affinity and assignment as jobs
+        sign_in(srv, chair, "chair@staff.example")
+        chair.goto(f"{srv.base}/manage/calls/{SLUG}")
+        shot(chair, "chair-cockpit")
+        for step in ("conflicts", "affinity", "assignment"):
+            run_step(chair, shot, step)
+        chair.goto(f"{srv.base}/manage/calls/{SLUG}/assignment")
+        text = chair.locator("main").inner_text()
+        for name, _inst in STAFF.values():
+            if name in ("Mei Lin", "Ana Folau"):
+                continue
+            assert name in text  # reviewers are shown to the chair ...
+        assert "Wanjiru" not in text and "Rosa Quispe" not in text  # ... teams are not
+        shot(chair, "assignment")
+
+        # -- three reviewers: two review everything, one declares a conflict first
+        reviewed = {}
+        for who, grades, conflict in (
+            ("rev1", ["4", "3", "2"], False),
+            ("rev2", ["5", "3", "2"], False),
+            ("rev3", ["4", "2", "3"], True),
+        ):
+            ctx = browser.new_context(locale="en-GB")
+            page = ctx.new_page()
+            sign_in(srv, page, f"{who}@staff.example")
+            reviewed[who] = review_all(page, shot, who, grades, conflict)
+            ctx.close()
+        with srv.db() as s:
+            assert s.scalar(select(Conflict).where(Conflict.source == "declared_reviewer"))
+            n_reviews = len(s.scalars(select(Review).where(Review.submitted_at.is_not(None))).all())
+        assert n_reviews == sum(reviewed.values()) >= 4
+
+        # -- calibration, ranking frozen, allocation, scheduling, release
+        run_step(chair, shot, "calibration")
+        chair.goto(f"{srv.base}/manage/calls/{SLUG}/ranking")
+        assert "Wanjiru" not in chair.locator("main").inner_text()
+        shot(chair, "ranking")
+        mgr.goto(f"{srv.base}/manage/calls/{SLUG}")
+        move(mgr, shot, "ranking")
+        chair.goto(f"{srv.base}/manage/calls/{SLUG}/ranking")
+        chair.locator('form[action$="/ranking/freeze"] input[name=confirm]').check()
+        chair.click('form[action$="/ranking/freeze"] button')
+        chair.wait_for_url(re.compile(r"/ranking\?m=saved"))
+        assert "Wanjiru Kamau" in chair.locator("main").inner_text()  # after the freeze
+        shot(chair, "ranking-frozen")
+        move(mgr, shot, "allocation")
+        run_step(chair, shot, "allocation")
+        chair.goto(f"{srv.base}/manage/calls/{SLUG}/decisions")
+        shot(chair, "decisions")
+        mgr.goto(f"{srv.base}/manage/calls/{SLUG}")
+        move(mgr, shot, "scheduling")
+        run_step(chair, shot, "scheduling")
+        chair.goto(f"{srv.base}/manage/calls/{SLUG}/schedule")
+        shot(chair, "schedule")
+        chair.goto(f"{srv.base}/manage/calls/{SLUG}/decisions")
+        chair.locator('form[action$="/release"] input[name=confirm]').check()
+        chair.click("#release")
+        chair.wait_for_url(re.compile(r"/decisions\?m=saved"))
+        assert "Decisions released" in chair.locator("main").inner_text()
+        shot(chair, "released")
+        mgr.goto(f"{srv.base}/manage/calls/{SLUG}/schedule")
+        mgr.locator('form[action$="/publish"] input[name=confirm]').check()
+        mgr.click("#publish")
+        mgr.wait_for_url(re.compile(rf"/calls/{SLUG}/awarded\?m=saved"))
+        shot(mgr, "published")
+
+        # -- an awarded applicant reads the outcome and the reviewers' feedback
+        with srv.db() as s:
+            call = s.scalar(select(Call).where(Call.slug == SLUG))
+            assert call is not None and call.status == "published"
+            awarded = set(s.scalars(select(Award.proposal_id).where(Award.call_id == call.id)))
+            assert awarded, "nothing was awarded"
+            assert len(s.scalars(select(Decision).where(Decision.call_id == call.id)).all()) == 3
+            pid = min(awarded, key=pids.index)
+            p = s.get(Proposal, pid)
+            assert p is not None
+            email = next(e for e, t in APPLICANTS if t == p.title)
+        ctx = browser.new_context(locale="en-GB")
+        page = ctx.new_page()
+        sign_in(srv, page, email, NEW_PASSWORD if email == APPLICANTS[0][0] else PASSWORD)
+        page.goto(srv.base + "/dashboard")
+        page.click(f'a[href="/proposals/{pid}/outcome"]')
+        page.wait_for_url(re.compile(rf"/proposals/{pid}/outcome"))
+        text = page.locator("main").inner_text()
+        assert "awarded" in text and "LST" in text and "hours" in text.lower()
+        assert FEEDBACK in text
+        assert "Fine." not in text  # comments to the panel stay with the panel
+        for name, _inst in STAFF.values():
+            assert name not in text  # reviewers stay anonymous
+        shot(page, "outcome")
+        ctx.close()
+        for c in staff.values():
+            c.close()
