@@ -51,7 +51,8 @@ OUTCOMES = {
     "rejected": N_("not awarded"),
     "not_awarded": N_("not awarded"),
 }
-COLUMNS = {"applied": N_("Applied"), "awarded": N_("Awarded")}
+# disjoint columns (so that row totals mean something): the row total is "Applied"
+COLUMNS = {"awarded": N_("Awarded"), "not_awarded": N_("Not awarded")}
 
 
 def _results_call(page: Page, slug: str) -> Any:
@@ -132,12 +133,18 @@ def _tables(page: Page, call_id: int) -> dict[str, Any]:
             cell["applied"].add(who)
             if pid in awarded_ids:
                 cell["awarded"].add(who)
-        counts = {g: {c: len(v) for c, v in cols.items()} for g, cols in people.items()}
+        counts = {
+            g: {
+                "awarded": len(cols["awarded"]),
+                "not_awarded": len(cols["applied"] - cols["awarded"]),
+            }
+            for g, cols in people.items()
+        }
         table = suppress_small_cells(counts, MIN_CELL)
         out[key] = {
             "rows": [(g, page._(names.get(g, g))) for g in table.rows] + [(TOTAL, page._("Total"))],
             "columns": [(c, page._(COLUMNS[c])) for c in table.columns]
-            + [(TOTAL, page._("Total"))],
+            + [(TOTAL, page._("Applied"))],
             "table": table,
         }
     return out

@@ -49,4 +49,7 @@ def user_for_session(session: Session, user_id: int, key: str) -> User | None:
     user = session.get(User, user_id)
     if user is None or not user.is_active or session_key(user.password_hash) != key:
         return None
+    # which workspaces the navigation offers (a plain attribute, not a column)
+    roles = set(session.scalars(select(RoleGrant.role).where(RoleGrant.user_id == user.id)))
+    user.nav_roles = roles | ({"site_admin"} if user.is_site_admin else set())  # type: ignore[attr-defined]
     return user
