@@ -767,7 +767,7 @@ def run_calibration(
     progress(20, f"calibrating {len(pairs)} grades")
     res = calibrate(
         gs,
-        fit_scale=fit_scale and len(pairs) >= 3 * len(rev_ids),
+        fit_scale=fit_scale and len(pairs) >= 5 * len(rev_ids),
         n_bootstrap=n_bootstrap,
         seed=seed,
     )
