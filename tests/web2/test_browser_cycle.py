@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from opencall import migrate
 from opencall.allocation.models import Award, Decision
@@ -125,8 +128,14 @@ class CycleServer(LiveServer):
         super().__init__(url, tmp)
         self.url = url
 
-    def db(self) -> Any:
-        return make_sessionmaker(make_engine(self.url))()
+    @contextmanager
+    def db(self) -> Iterator[Session]:
+        engine = make_engine(self.url)
+        try:
+            with make_sessionmaker(engine)() as s:
+                yield s
+        finally:
+            engine.dispose()
 
 
 def sign_in(srv: CycleServer, page: Any, email: str, password: str = PASSWORD) -> None:
@@ -149,9 +158,9 @@ def move(page: Any, shot: Shots, target: str, reason: str = "") -> None:
     shot(page, f"moved-{target}")
 
 
-def run_step(page: Any, shot: Shots, step: str) -> None:
+def run_step(srv: CycleServer, page: Any, shot: Shots, step: str) -> None:
     """The chair runs one step from the cockpit: a job, then its status page."""
-    page.goto(f"{page.url.split('/manage/')[0]}/manage/calls/{SLUG}")
+    page.goto(f"{srv.base}/manage/calls/{SLUG}")
     page.click(f"#step-{step}")
     page.wait_for_url(re.compile(r"/manage/jobs/\d+"))
     while page.locator("meta[http-equiv=refresh]").count():  # a live job refreshes itself
@@ -193,18 +202,19 @@ def submit_proposal(srv: CycleServer, page: Any, shot: Shots, title: str) -> int
     return pid
 
 
-def review_all(page: Any, shot: Shots, who: str, grades: list[str], conflict: bool) -> int:
+def review_all(
+    srv: CycleServer, page: Any, shot: Shots, who: str, grades: list[str], conflict: bool
+) -> int:
     """Accept and review every invitation; with ``conflict``, declare one on the first."""
-    page.goto(page.url.split("/review")[0].split("/dashboard")[0] + "/review")
+    page.goto(srv.base + "/review")
     shot(page, f"{who}-workspace")
     links = [
         a.get_attribute("href") for a in page.locator('main a[href^="/review/assignments/"]').all()
     ]
     assert links, f"{who} has nothing to review"
-    base = page.url.split("/review")[0]
     done = 0
     for i, href in enumerate(dict.fromkeys(links)):
-        page.goto(base + href)
+        page.goto(srv.base + href)
         if conflict and i == 0:
             page.fill("#f-reason", "I co-supervise a student who works on this project.")
             shot(page, f"{who}-conflict")
@@ -276,7 +286,7 @@ def test_whole_small_call(browser: Any, tmp_path: Path) -> None:
         chair.goto(f"{srv.base}/manage/calls/{SLUG}")
         shot(chair, "chair-cockpit")
         for step in ("conflicts", "affinity", "assignment"):
-            run_step(chair, shot, step)
+            run_step(srv, chair, shot, step)
         chair.goto(f"{srv.base}/manage/calls/{SLUG}/assignment")
         text = chair.locator("main").inner_text()
         for name, _inst in STAFF.values():
@@ -296,7 +306,7 @@ def test_whole_small_call(browser: Any, tmp_path: Path) -> None:
             ctx = browser.new_context(locale="en-GB")
             page = ctx.new_page()
             sign_in(srv, page, f"{who}@staff.example")
-            reviewed[who] = review_all(page, shot, who, grades, conflict)
+            reviewed[who] = review_all(srv, page, shot, who, grades, conflict)
             ctx.close()
         with srv.db() as s:
             assert s.scalar(select(Conflict).where(Conflict.source == "declared_reviewer"))
@@ -304,7 +314,7 @@ def test_whole_small_call(browser: Any, tmp_path: Path) -> None:
         assert n_reviews == sum(reviewed.values()) >= 4
 
         # -- calibration, ranking frozen, allocation, scheduling, release
-        run_step(chair, shot, "calibration")
+        run_step(srv, chair, shot, "calibration")
         chair.goto(f"{srv.base}/manage/calls/{SLUG}/ranking")
         assert "Wanjiru" not in chair.locator("main").inner_text()
         shot(chair, "ranking")
@@ -317,12 +327,12 @@ def test_whole_small_call(browser: Any, tmp_path: Path) -> None:
         assert "Wanjiru Kamau" in chair.locator("main").inner_text()  # after the freeze
         shot(chair, "ranking-frozen")
         move(mgr, shot, "allocation")
-        run_step(chair, shot, "allocation")
+        run_step(srv, chair, shot, "allocation")
         chair.goto(f"{srv.base}/manage/calls/{SLUG}/decisions")
         shot(chair, "decisions")
         mgr.goto(f"{srv.base}/manage/calls/{SLUG}")
         move(mgr, shot, "scheduling")
-        run_step(chair, shot, "scheduling")
+        run_step(srv, chair, shot, "scheduling")
         chair.goto(f"{srv.base}/manage/calls/{SLUG}/schedule")
         shot(chair, "schedule")
         chair.goto(f"{srv.base}/manage/calls/{SLUG}/decisions")

@@ -69,7 +69,7 @@ def signed_in(browser: Any, srv: LiveServer) -> tuple[Any, Any]:
 def test_manager_report_renders_and_pdf_downloads(
     browser: Any, demo_server: LiveServer, tmp_path: Path
 ) -> None:
-    shot = Shots("report")
+    shot = Shots("report-manager")
     ctx, page = signed_in(browser, demo_server)
     page.goto(f"{demo_server.base}/manage/calls/{SLUG}/report")
     assert page.locator("h1").inner_text().startswith("Outcomes report")
@@ -83,7 +83,7 @@ def test_manager_report_renders_and_pdf_downloads(
         box = img.bounding_box()
         assert box is not None and box["width"] > 100 and box["height"] > 50
         assert img.get_attribute("alt")  # a text alternative for each chart
-    shot(page, "manager-report")
+    shot(page, "report")
 
     # the PDF link downloads a PDF
     with page.expect_download() as info:
@@ -112,7 +112,7 @@ def test_manager_report_renders_and_pdf_downloads(
 
 
 def test_public_figures_suppress_small_counts(browser: Any, demo_server: LiveServer) -> None:
-    shot = Shots("report")
+    shot = Shots("report-public")
     ctx = browser.new_context(locale="en-GB")
     page = ctx.new_page()
     page.goto(f"{demo_server.base}/calls/{SLUG}/figures")
@@ -126,8 +126,8 @@ def test_public_figures_suppress_small_counts(browser: Any, demo_server: LiveSer
     assert shown and any(t.isdigit() and int(t) >= 5 for t in shown)
     # the small demo world has small groups: the rule is exercised, not vacuous
     assert any(t in ("<5", "x") for t in shown)
-    shot(page, "public-figures")
+    shot(page, "figures")
     page.goto(f"{demo_server.base}/calls/{SLUG}/awarded")
     assert page.locator("main table tbody tr").count() > 0
-    shot(page, "public-awarded")
+    shot(page, "awarded")
     ctx.close()
