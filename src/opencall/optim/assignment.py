@@ -1037,6 +1037,7 @@ def solve_assignment(
     scale: float = 1e6,
     max_pricing_rounds: int = 100,
     mip_time_limit_s: float = 120.0,
+    fair_mip_max_edges: int = 20_000,
 ) -> AssignmentResult:
     """Solve an assignment problem; raise ``InfeasibleAssignment`` with the reason if none exists."""
     t0 = time.perf_counter()
@@ -1066,7 +1067,15 @@ def solve_assignment(
     if problem.objective == "fair":
         t1 = time.perf_counter()
         ap, ar, ub_first, achieved, cert2, method = _fair(
-            st, ep, er, es, mip_time_limit_s, max_pricing_rounds
+            st,
+            ep,
+            er,
+            es,
+            ap,
+            ar,
+            mip_time_limit_s,
+            max_pricing_rounds,
+            fair_mip_max_edges,
         )
         st.timings["mip"] = time.perf_counter() - t1
         certified = certified and cert2
@@ -1389,12 +1398,16 @@ def _fair(
     ep: IntArray,
     er: IntArray,
     es: IntArray,
+    x0_p: IntArray,
+    x0_r: IntArray,
     time_limit: float,
     max_rounds: int,
+    mip_max_edges: int,
 ) -> tuple[IntArray, IntArray, float, float, bool, str]:
     """Lexicographic max-min then max-total; returns (p, r, ub_min, achieved_min, cert, method).
 
-    Values are in scaled units (the forced pairs' affinity is included per proposal).
+    ``x0`` is the total-mode optimum. Values are in scaled units (the forced pairs' affinity is
+    included per proposal).
     """
     P, R = st.nm.P, st.nm.R
     fs = _scaled(st, st.oracle.pairs(st.forced_p, st.forced_r)) if len(st.forced_p) else None
@@ -1403,79 +1416,144 @@ def _fair(
     # LP relaxation with column generation over the full affinity: a valid bound for the min
     rounds = 0
     cp, cr, cs = ep, er, es
+    t0 = time.perf_counter()
     while True:
-        lp = _fair_lp(st, cp, cr, cs, base)
-        ub_tau, y_fair, y_cnt, y_load = lp
+        ub_tau, y_fair, y_cnt, y_load, x_lp = _fair_lp(st, cp, cr, cs, base)
         new_p, new_r, new_s = _fair_price(st, cp * R + cr, y_fair, y_cnt, y_load)
         if len(new_p) == 0 or rounds >= max_rounds:
             break
         rounds += 1
-        keys = np.concatenate([cp * R + cr, new_p * R + new_r])
-        s_all = np.concatenate([cs, new_s])
-        keys, idx = np.unique(keys, return_index=True)
-        cp, cr, cs = keys // R, keys % R, s_all[idx]
+        cp, cr, cs = _merge(R, cp, cr, cs, new_p, new_r, new_s)
     lp_certified = rounds < max_rounds
+    st.timings["fair_lp"] = time.perf_counter() - t0
     st.timings["fair_lp_rounds"] = float(rounds)
-    # stage 1: max-min on the candidate graph
-    mats, lbs, ubs = _mip_rows(st, cp, cr)
-    n = len(cp)
-    A = sp.vstack(mats).tocsr()
-    A1 = sp.hstack([A, sp.csr_matrix((A.shape[0], 1))])
-    cols = np.arange(n)
-    fair_rows = sp.hstack(
-        [sp.csr_matrix((cs.astype(float), (cp, cols)), shape=(P, n)), -np.ones((P, 1))]
-    ).tocsr()
-    lb = np.concatenate(lbs)
-    ubv = np.concatenate(ubs)
-    cons1 = [
-        LinearConstraint(A1, lb, ubv),
-        LinearConstraint(fair_rows, -base, np.full(P, np.inf)),
-    ]
-    c1 = np.zeros(n + 1)
-    c1[-1] = -1.0
-    integ = np.ones(n + 1)
-    integ[-1] = 0
     ub_int = math.floor(ub_tau + 1e-6)  # affinities are integers: so is the best minimum
-    r1 = milp(
-        c1,
-        integrality=integ,
-        bounds=Bounds(np.zeros(n + 1), np.concatenate([np.ones(n), [float(ub_int)]])),
-        constraints=cons1,
-        options={"time_limit": time_limit},
-    )
-    if r1.x is None:
+    n = len(cp)
+    x0 = _member(_uniq(x0_p * R + x0_r), cp * R + cr)
+    # small graphs: MIP over every candidate edge; large ones: over the support of the LP
+    # optimum plus the total-mode optimum (the LP is integral but for a few hundred edges)
+    whole_graph = n <= mip_max_edges
+    supp = np.ones(n, bool) if whole_graph else (x_lp > 1e-7) | x0
+    # stage 1: max-min
+    t0 = time.perf_counter()
+    idx = np.flatnonzero(supp)
+    sel1, tau, ok1 = _fair_mip(st, cp[idx], cr[idx], cs[idx], base, None, ub_int, time_limit)
+    if sel1 is None and not whole_graph:  # support too narrow (diversity caps): whole graph
+        idx = np.arange(n)
+        sel1, tau, ok1 = _fair_mip(st, cp, cr, cs, base, None, ub_int, time_limit)
+    if sel1 is None:
         raise RuntimeError("fair stage 1 MIP found no solution within the time limit")
-    x1 = np.rint(r1.x[:n])
-    tau = float(np.min(np.bincount(cp, weights=cs * x1, minlength=P) + base))
-    st.timings["fair_stage1_gap"] = float(getattr(r1, "mip_gap", 0.0) or 0.0)
-    # stage 2: max total subject to every proposal >= tau
-    fair2 = sp.csr_matrix((cs.astype(float), (cp, cols)), shape=(P, n))
-    r2 = milp(
-        -cs.astype(float),
-        integrality=np.ones(n),
-        bounds=Bounds(0, 1),
-        constraints=[
-            LinearConstraint(A, lb, ubv),
-            LinearConstraint(fair2, tau - base - 0.5, np.full(P, np.inf)),
-        ],
-        options={"time_limit": time_limit, "mip_rel_gap": 1e-9},
-    )
-    x2 = np.rint(r2.x) if r2.x is not None else x1
-    st.timings["fair_stage2_gap"] = float(getattr(r2, "mip_gap", 0.0) or 0.0)
-    sel = x2 > 0
-    achieved = float(np.min(np.bincount(cp[sel], weights=cs[sel], minlength=P) + base))
+    st.timings["fair_stage1"] = time.perf_counter() - t0
+    x1 = np.zeros(n, bool)
+    x1[idx[sel1]] = True
+    # stage 2: max total subject to every proposal >= tau, over the support of the stage-2 LP
+    # optimum plus both solutions found so far (whole graph when small)
+    t0 = time.perf_counter()
+    if whole_graph:
+        idx2 = np.arange(n)
+    else:
+        x2_lp = _fair_total_lp(st, cp, cr, cs, base, tau)
+        idx2 = np.flatnonzero((x2_lp > 1e-7) | x0 | x1)
+    sel2, _, ok2 = _fair_mip(st, cp[idx2], cr[idx2], cs[idx2], base, tau, ub_int, time_limit)
+    st.timings["fair_stage2"] = time.perf_counter() - t0
+    st.timings["fair_stage2_optimal_on_support"] = float(ok2)
+    x = x1
+    if sel2 is not None:
+        x = np.zeros(n, bool)
+        x[idx2[sel2]] = True
+    achieved = float(np.min(np.bincount(cp[x], weights=cs[x], minlength=P) + base))
     # exact when the LP bound is reached, or when the MIP was solved to optimality over a
     # candidate graph that holds every allowed pair (small instances)
-    whole = bool((st.bound_s == np.iinfo(np.int64).min).all()) and len(cp) >= len(ep)
-    certified = lp_certified and (achieved >= ub_int or (whole and r1.status == 0))
-    if whole and r1.status == 0:
+    whole = bool((st.bound_s == np.iinfo(np.int64).min).all()) and whole_graph
+    certified = lp_certified and (achieved >= ub_int or (whole and ok1))
+    if whole and ok1:
         ub_int = math.floor(achieved)
-    return cp[sel], cr[sel], float(ub_int), achieved, certified, "fair-mip"
+    return cp[x], cr[x], float(ub_int), achieved, certified, "fair-mip"
+
+
+def _fair_mip(
+    st: _State,
+    cp: IntArray,
+    cr: IntArray,
+    cs: IntArray,
+    base: FloatArray,
+    tau: float | None,
+    ub_int: int,
+    time_limit: float,
+) -> tuple[BoolArray | None, float, bool]:
+    """HiGHS MIP over the given edges: max-min (``tau`` None) or max total with every proposal
+    at least ``tau``. Returns (chosen edges or None, achieved minimum, solved to optimality)."""
+    P = st.nm.P
+    n = len(cp)
+    mats, lbs, ubs = _mip_rows(st, cp, cr)
+    A = sp.vstack(mats).tocsr()
+    lb = np.concatenate(lbs)
+    ubv = np.concatenate(ubs)
+    cols = np.arange(n)
+    fair = sp.csr_matrix((cs.astype(float), (cp, cols)), shape=(P, n))
+    if tau is None:
+        A1 = sp.hstack([A, sp.csr_matrix((A.shape[0], 1))]).tocsr()
+        fair_rows = sp.hstack([fair, -np.ones((P, 1))]).tocsr()
+        c1 = np.zeros(n + 1)
+        c1[-1] = -1.0
+        integ = np.ones(n + 1)
+        integ[-1] = 0
+        res = milp(
+            c1,
+            integrality=integ,
+            bounds=Bounds(np.zeros(n + 1), np.concatenate([np.ones(n), [float(ub_int)]])),
+            constraints=[
+                LinearConstraint(A1, lb, ubv),
+                LinearConstraint(fair_rows, -base, np.full(P, np.inf)),
+            ],
+            options={"time_limit": time_limit},
+        )
+        st.timings["fair_stage1_gap"] = float(getattr(res, "mip_gap", 0.0) or 0.0)
+        xs = None if res.x is None else res.x[:n]
+    else:
+        res = milp(
+            -cs.astype(float),
+            integrality=np.ones(n),
+            bounds=Bounds(0, 1),
+            constraints=[
+                LinearConstraint(A, lb, ubv),
+                LinearConstraint(fair, tau - base - 0.5, np.full(P, np.inf)),
+            ],
+            options={"time_limit": time_limit, "mip_rel_gap": 1e-9},
+        )
+        st.timings["fair_stage2_gap"] = float(getattr(res, "mip_gap", 0.0) or 0.0)
+        xs = res.x
+    if xs is None:
+        return None, -math.inf, False
+    sel = np.rint(xs) > 0
+    got = float(np.min(np.bincount(cp[sel], weights=cs[sel], minlength=P) + base))
+    return sel, got, bool(res.status == 0)
+
+
+def _fair_total_lp(
+    st: _State, cp: IntArray, cr: IntArray, cs: IntArray, base: FloatArray, tau: float
+) -> FloatArray:
+    """LP: max total s.t. proposal sums >= tau, counts, loads (its support seeds stage 2)."""
+    P, R = st.nm.P, st.nm.R
+    n = len(cp)
+    cols = np.arange(n)
+    fair = sp.csr_matrix((-cs.astype(float), (cp, cols)), shape=(P, n))
+    load = sp.csr_matrix((np.ones(n), (cr, cols)), shape=(R, n))
+    res = linprog(
+        -cs.astype(float),
+        A_ub=sp.vstack([fair, load, -load]).tocsr(),
+        b_ub=np.concatenate([base - tau, st.hi.astype(float), -st.lo.astype(float)]),
+        A_eq=sp.csr_matrix((np.ones(n), (cp, cols)), shape=(P, n)),
+        b_eq=st.k.astype(float),
+        bounds=(0, 1),
+        method="highs-ipm",
+    )
+    return np.asarray(res.x, np.float64) if res.x is not None else np.zeros(n)
 
 
 def _fair_lp(
     st: _State, cp: IntArray, cr: IntArray, cs: IntArray, base: FloatArray
-) -> tuple[float, FloatArray, FloatArray, FloatArray]:
+) -> tuple[float, FloatArray, FloatArray, FloatArray, FloatArray]:
     """LP: max tau s.t. proposal sums >= tau, counts, loads (caps dropped: still a bound)."""
     P, R = st.nm.P, st.nm.R
     n = len(cp)
@@ -1497,12 +1575,18 @@ def _fair_lp(
         A_eq=cnt.tocsr(),
         b_eq=st.k.astype(float),
         bounds=[(0, 1)] * n + [(None, None)],
-        method="highs",
+        method="highs-ipm",  # 5x faster than dual simplex here; crossover gives basic duals
     )
     if res.status != 0:
         raise InfeasibleAssignment("fair LP relaxation infeasible")
     y = res.ineqlin.marginals
-    return float(-res.fun), y[:P], res.eqlin.marginals, y[P : P + R] - y[P + R :]
+    return (
+        float(-res.fun),
+        y[:P],
+        res.eqlin.marginals,
+        y[P : P + R] - y[P + R :],
+        np.asarray(res.x[:n], np.float64),
+    )
 
 
 def _fair_price(
