@@ -104,6 +104,30 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
     )
 
 
+class FiguresTable:
+    """Public figures of one grouping: awarded, not awarded (suppressed) and applied."""
+
+    def __init__(self, not_awarded: Any, awarded: dict[str, int]) -> None:
+        self.na = not_awarded
+        self.awarded = awarded
+
+    def _awarded(self, row: str) -> int:
+        return sum(self.awarded.values()) if row == TOTAL else self.awarded.get(row, 0)
+
+    def display(self, row: str, column: str) -> str:
+        small = f"<{MIN_CELL}"
+        if column == "awarded":
+            n = self._awarded(row)
+            return small if 0 < n < MIN_CELL else str(n)
+        shown = str(self.na.display(row, "not_awarded"))
+        if column == "not_awarded":
+            return shown
+        if not shown.isdigit():
+            return "x"
+        total = int(shown) + self._awarded(row)
+        return small if 0 < total < MIN_CELL else str(total)
+
+
 def _tables(page: Page, call_id: int) -> dict[str, Any]:
     """PIs of submitted proposals and of awarded ones, by income group and by region."""
     applied = list(
@@ -133,19 +157,23 @@ def _tables(page: Page, call_id: int) -> dict[str, Any]:
             cell["applied"].add(who)
             if pid in awarded_ids:
                 cell["awarded"].add(who)
-        counts = {
-            g: {
-                "awarded": len(cols["awarded"]),
-                "not_awarded": len(cols["applied"] - cols["awarded"]),
-            }
-            for g, cols in people.items()
-        }
-        table = suppress_small_cells(counts, MIN_CELL)
+        awarded = {g: len(cols["awarded"]) for g, cols in people.items()}
+        # The awarded list names each awarded PI's country, so awarded counts per group are
+        # public anyway: the cells to protect are those who applied and were not awarded.
+        # Suppress that column (with complementary suppression), and publish a group's
+        # "applied" total only where its not-awarded count is published.
+        table = suppress_small_cells(
+            {
+                g: {"not_awarded": len(cols["applied"] - cols["awarded"])}
+                for g, cols in people.items()
+            },
+            MIN_CELL,
+        )
         out[key] = {
             "rows": [(g, page._(names.get(g, g))) for g in table.rows] + [(TOTAL, page._("Total"))],
-            "columns": [(c, page._(COLUMNS[c])) for c in table.columns]
+            "columns": [(c, page._(COLUMNS[c])) for c in ("awarded", "not_awarded")]
             + [(TOTAL, page._("Applied"))],
-            "table": table,
+            "table": FiguresTable(table, awarded),
         }
     return out
 
