@@ -60,8 +60,6 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-_DEBUG = False
-_X = {"pool": 0, "m": 8, "rev": 1}
 _BLOCK_ENTRIES = 4_000_000  # affinity entries evaluated per block (32 MB of float64)
 
 
@@ -246,15 +244,11 @@ class _Oracle:
         self.perm = perm
         self.dense: FloatArray | None = None
         self.rnt: Any = None
-        self.rn_csc: Any = None
         if isinstance(affinity, TopicAffinity):
             self.pn = sp.csr_matrix(_row_normalise(affinity.proposal_topics))
             self.pn.sort_indices()
             rn = _row_normalise(affinity.reviewer_topics)[perm]
             t, r = rn.shape
-            # sparse factors: pairs sharing no topic have affinity exactly 0 and pricing can
-            # enumerate the others from a sparse product (same accumulation order, same bits)
-            self.rn_csc = sp.csc_matrix(rn.T) if sp.issparse(rn) else None
             if sp.issparse(rn) and t * r * 8 > 256 * 2**20:
                 self.rnt = sp.csc_matrix(rn.T)  # large vocabulary: keep sparse
             else:
@@ -295,21 +289,6 @@ class _Oracle:
         if sp.issparse(out):
             out = out.toarray()
         return np.asarray(out, dtype=np.float64)
-
-    def cols(self, idx: IntArray, r_internal: IntArray) -> FloatArray:
-        """Rows ``idx`` restricted to reviewers ``r_internal`` (same values as ``rows``)."""
-        if self.dense is not None:
-            return np.asarray(self.dense[idx][:, self.perm[r_internal]], dtype=np.float64)
-        if sp.issparse(self.rnt):
-            return self.rows(idx)[:, r_internal]
-        out = self.pn[idx] @ self.rnt[:, r_internal]
-        return np.asarray(out, dtype=np.float64)
-
-    def nonzeros(self, idx: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
-        """Structurally non-zero entries of rows ``idx``: (row position, reviewer, value)."""
-        out = sp.csr_matrix(self.pn[idx] @ self.rn_csc)
-        ii = np.repeat(np.arange(len(idx)), np.diff(out.indptr))
-        return ii, out.indices.astype(np.int64), np.asarray(out.data, np.float64)
 
     def pairs(self, p: IntArray, r_internal: IntArray) -> FloatArray:
         if self.dense is not None:
@@ -518,16 +497,16 @@ def _mask_banned(st: _State, rows: IntArray, A: FloatArray, extra_keys: IntArray
 
 
 def _candidates(
-    st: _State, c: int, pool: int, per_reviewer: int, seed: int
-) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
-    """Top-c allowed reviewers per proposal (plus top proposals per reviewer), and a pool of the
-    next ``pool`` per proposal that pricing checks first.
+    st: _State, c: int, per_reviewer: int, seed: int
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Top-c allowed reviewers per proposal, plus the top ``per_reviewer`` proposals of every
+    reviewer, as edges (p, r, scaled affinity) in key order.
 
     Blocks are screened in single precision (topic factors) and the chosen pairs re-evaluated
     exactly. Ties (frequent with topic mixtures: many reviewers share one topic) are broken by a
     seeded jitter below the cost grid, so tied proposals spread over tied reviewers instead of
-    all picking the same ones. ``bound_s`` of each proposal is a safe upper bound on the scaled
-    affinity of every pair it has outside its candidates and pool, ``rowmax_s`` on all its pairs.
+    all picking the same ones. Sets ``bound_s`` (a safe upper bound on the scaled affinity of
+    every pair a proposal has outside its candidates) and ``rowmax_s`` (on all its pairs).
     """
     P, R = st.nm.P, st.nm.R
     rng = np.random.default_rng([seed, 1])
@@ -535,8 +514,6 @@ def _candidates(
     jit = 0.3 / st.scale
     cp: list[IntArray] = []
     cr: list[IntArray] = []
-    qp_: list[IntArray] = []
-    qr_: list[IntArray] = []
     top_v = np.full((0, R), -np.inf, np.float32)
     top_i = np.zeros((0, R), np.int64)
     imin = np.iinfo(np.int64).min
@@ -545,40 +522,31 @@ def _candidates(
         A, err = st.oracle.block(rows)
         _mask_banned(st, rows, A, empty)
         rmax = A.max(axis=1).astype(np.float64)
+        fin = np.isfinite(rmax)
         st.rowmax_s[lo:hi] = np.where(
-            np.isfinite(rmax),
-            np.ceil((np.where(np.isfinite(rmax), rmax, 0) + err) * st.scale),
-            imin,
+            fin, np.ceil((np.where(fin, rmax, 0.0) + err) * st.scale), imin
         ).astype(np.int64)
         if c < R:
-            # key >= A everywhere (jitter >= 0), so the key of the first pair left out bounds
-            # every pair left out (plus the screening error): a safe bound without another pass
+            # key >= A everywhere (jitter >= 0, rounding is monotone), so the key of the first
+            # pair left out bounds every pair left out, up to the screening error
             key = A + (rng.random(A.shape, dtype=np.float32) * np.float32(jit)).astype(A.dtype)
-            cc = min(c + pool, R - 1)
-            part = np.argpartition(-key, cc, axis=1)[:, : cc + 1]
+            part = np.argpartition(-key, c, axis=1)[:, : c + 1]
             kv = np.take_along_axis(key, part, axis=1)
             order = np.argsort(-kv, axis=1, kind="stable")
             part = np.take_along_axis(part, order, axis=1)
-            kv = np.take_along_axis(kv, order, axis=1)
-            nb = kv[:, cc].astype(np.float64)
+            nb = np.take_along_axis(kv, order, axis=1)[:, c].astype(np.float64)
             fin = np.isfinite(nb)
             st.bound_s[lo:hi] = np.where(
                 fin, np.ceil((np.where(fin, nb, 0.0) + err) * st.scale), imin
             ).astype(np.int64)
-            if cc + 1 == R:  # nothing left out: the last one belongs to the pool
-                st.bound_s[lo:hi] = imin
-                cc += 1
             del key
-            ok = np.isfinite(np.take_along_axis(A, part[:, :cc], axis=1))
-            okc, okq = ok[:, :c], ok[:, c:cc]
-            cp.append(np.repeat(rows, okc.sum(axis=1)))
-            cr.append(part[:, :c][okc].astype(np.int64))
-            qp_.append(np.repeat(rows, okq.sum(axis=1)))
-            qr_.append(part[:, c:cc][okq].astype(np.int64))
+            part = part[:, :c]
+            ok = np.isfinite(np.take_along_axis(A, part, axis=1))
         else:
+            part = np.tile(np.arange(R, dtype=np.int64), (hi - lo, 1))
             ok = np.isfinite(A)
-            cp.append(np.repeat(rows, ok.sum(axis=1)))
-            cr.append(np.tile(np.arange(R, dtype=np.int64), (hi - lo, 1))[ok])
+        cp.append(np.repeat(rows, ok.sum(axis=1)))
+        cr.append(part[ok].astype(np.int64))
         if per_reviewer > 0:
             q = min(per_reviewer, hi - lo)
             bi = (
@@ -601,15 +569,8 @@ def _candidates(
         p = np.concatenate([p, top_i[ok]])
         r = np.concatenate([r, np.broadcast_to(np.arange(R), top_v.shape)[ok]])
     keys = _uniq(p * R + r)
-    qk = _uniq(
-        (np.concatenate(qp_) if qp_ else empty) * R + (np.concatenate(qr_) if qr_ else empty)
-    )
-    qk = qk[~_member(keys, qk)]
     ep, er = keys // R, keys % R
-    qp, qr = qk // R, qk % R
-    es = _scaled(st, st.oracle.pairs(ep, er))
-    qs = _scaled(st, st.oracle.pairs(qp, qr))
-    return ep, er, es, qp, qr, qs
+    return ep, er, _scaled(st, st.oracle.pairs(ep, er))
 
 
 # --------------------------------------------------------------------------------------------
@@ -826,10 +787,10 @@ def _dual_bound(fl: _Flow, d: IntArray) -> int:
 
 def _price(
     st: _State, fl: _Flow, d: IntArray, cand_keys: IntArray, max_new_per_row: int
-) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray, bool]:
+) -> tuple[IntArray, IntArray, IntArray, bool]:
     """Non-candidate pairs whose reduced cost is negative under potentials d, over the full
-    affinity: (p, r, s) of the most violated few per proposal, then (p, r, s) of the others, and
-    whether the pass was complete (no block was truncated).
+    affinity: (p, r, s) of the most violated few per proposal, and whether the pass was
+    complete (no block was truncated).
 
     A new arc p -> r (through p's group nodes) has negative reduced cost iff
     ``s_pr > d(node) - d(r)`` for the deepest existing node of p on r's group path. Since
@@ -884,73 +845,7 @@ def _price(
         hit = v > 0
         found.append((p[hit], r[hit], S[hit], v[hit]))
     st.timings["priced_pairs"] = st.timings.get("priced_pairs", 0.0) + evaluated
-    return (*_split_found(found, max_new_per_row), complete)
-
-
-def _prefix_pass(
-    st: _State, fl: _Flow, d: IntArray, live: IntArray, theta: IntArray, cand_keys: IntArray
-) -> tuple[list[tuple[IntArray, IntArray, IntArray, IntArray]], int]:
-    """Evaluate each proposal of ``live`` against the reviewers with ``d(r) > theta``."""
-    R = st.nm.R
-    dr = d[fl.rev0 : fl.rev0 + R]
-    order = np.argsort(-theta, kind="stable")
-    live = live[order]
-    rev_order = np.argsort(-dr, kind="stable")
-    neg_sorted = -dr[rev_order]  # ascending
-    # number of reviewers with d(r) > theta, for each live proposal (non-decreasing in order)
-    ncols = np.searchsorted(neg_sorted, -theta[order], side="left")
-    found: list[tuple[IntArray, IntArray, IntArray, IntArray]] = []
-    i = 0
-    evaluated = 0
-    while i < len(live):
-        if ncols[i] == 0:
-            i += 1
-            continue
-        # grow the chunk while rows x (columns of its last row) fits the block budget
-        j = i + 1
-        while j < len(live) and (j + 1 - i) * ncols[j] <= _BLOCK_ENTRIES:
-            j += 1
-        rows = live[i:j]
-        cols = rev_order[: ncols[j - 1]]
-        evaluated += len(rows) * len(cols)
-        found.append(_violations(st, fl, d, rows, cols, cand_keys))
-        i = j
-    return found, evaluated
-
-
-def _price_sparse(
-    st: _State,
-    fl: _Flow,
-    d: IntArray,
-    cand_keys: IntArray,
-    max_new_per_row: int,
-    node_min: IntArray,
-) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
-    """Pricing with sparse factors: non-zero affinities from a blockwise sparse product, and
-    zero affinities (which violate only where ``d(r) > d(node)``) by the prefix method."""
-    R = st.nm.R
-    found: list[tuple[IntArray, IntArray, IntArray, IntArray]] = []
-    live = np.flatnonzero(st.bound_s > np.iinfo(np.int64).min)
-    evaluated = 0
-    step = max(1, 4 * _BLOCK_ENTRIES // max(R, 1))
-    for lo in range(0, len(live), step):
-        rows = live[lo : lo + step]
-        ii, jj, vals = st.oracle.nonzeros(rows)
-        evaluated += len(ii)
-        p = rows[ii]
-        keys = p * R + jj
-        ok = ~(_member(st.banned, keys) | _member(cand_keys, keys))
-        p, jj, vals = p[ok], jj[ok], vals[ok]
-        S = np.rint(vals * st.scale).astype(np.int64)
-        v = S - _pair_thresholds(st, fl, d, p, jj)
-        hit = v > 0
-        found.append((p[hit], jj[hit], S[hit], v[hit]))
-    # zero affinity: violated only against reviewers whose potential exceeds the node's
-    zf, zn = _prefix_pass(st, fl, d, live, node_min[live], cand_keys)
-    found += zf
-    evaluated += zn
-    st.timings["priced_pairs"] = st.timings.get("priced_pairs", 0.0) + evaluated
-    return _split_found(found, max_new_per_row)
+    return (*_top_per_proposal(found, max_new_per_row), complete)
 
 
 def _member(sorted_keys: IntArray, q: IntArray) -> BoolArray:
@@ -960,24 +855,22 @@ def _member(sorted_keys: IntArray, q: IntArray) -> BoolArray:
     return np.asarray(sorted_keys[pos] == q)
 
 
-def _split_found(
-    found: list[tuple[IntArray, IntArray, IntArray, IntArray]], max_new_per_row: int
-) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
+def _top_per_proposal(
+    found: list[tuple[IntArray, IntArray, IntArray, IntArray]], m: int
+) -> tuple[IntArray, IntArray, IntArray]:
+    """The ``m`` most violated pairs (p, r, s) of every proposal among those found."""
     z = np.zeros(0, np.int64)
     if not found:
-        return z, z, z, z, z, z
+        return z, z, z
     pp = np.concatenate([x[0] for x in found])
     rr = np.concatenate([x[1] for x in found])
     ss = np.concatenate([x[2] for x in found])
     vv = np.concatenate([x[3] for x in found])
-    # the most violated few per proposal enter the graph; the rest go to the pool
     cap = np.int64(2**40 - 1)
-    order = np.argsort(pp * (cap + 1) + (cap - np.minimum(vv, cap)))
+    order = np.argsort(pp * (cap + 1) + (cap - np.minimum(vv, cap)), kind="stable")
     pp, rr, ss = pp[order], rr[order], ss[order]
-    rank = np.arange(len(pp)) - np.searchsorted(pp, pp)
-    keep = rank < max_new_per_row
-    pool = ~keep & (rank < 4 * max_new_per_row)
-    return pp[keep], rr[keep], ss[keep], pp[pool], rr[pool], ss[pool]
+    keep = (np.arange(len(pp)) - np.searchsorted(pp, pp)) < m
+    return pp[keep], rr[keep], ss[keep]
 
 
 def _pair_thresholds(st: _State, fl: _Flow, d: IntArray, p: IntArray, r: IntArray) -> IntArray:
@@ -994,38 +887,6 @@ def _pair_thresholds(st: _State, fl: _Flow, d: IntArray, p: IntArray, r: IntArra
     return np.asarray(thr - d[fl.rev0 + r], dtype=np.int64)
 
 
-def _violations(
-    st: _State, fl: _Flow, d: IntArray, rows: IntArray, cols: IntArray, cand_keys: IntArray
-) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-    """(p, r, s, violation) for non-candidate pairs rows x cols with negative reduced cost."""
-    R = st.nm.R
-    A = st.oracle.cols(rows, cols)
-    colpos = np.full(R, -1, np.int64)
-    colpos[cols] = np.arange(len(cols))
-    for keys in (st.banned, cand_keys):
-        lo_k = np.searchsorted(keys, rows * R)
-        cnt = np.searchsorted(keys, rows * R + R) - lo_k
-        if cnt.sum() == 0:
-            continue
-        ridx = np.repeat(np.arange(len(rows)), cnt)
-        sel = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt) + np.repeat(lo_k, cnt)
-        cpos = colpos[keys[sel] % R]
-        ok = cpos >= 0
-        A[ridx[ok], cpos[ok]] = -np.inf
-    # scaled affinity minus threshold; the exact integer test runs on the few survivors
-    thr = d[rows][:, None] - d[fl.rev0 + cols][None, :]
-    if st.chain:
-        thr = _pair_thresholds(
-            st, fl, d, np.repeat(rows, len(cols)), np.tile(cols, len(rows))
-        ).reshape(len(rows), len(cols))
-    ii, jj = np.nonzero(A * st.scale - thr > 0.25)
-    S = np.rint(A[ii, jj] * st.scale).astype(np.int64)
-    v = S - thr[ii, jj]
-    hit = v > 0
-    ii, jj, S, v = ii[hit], jj[hit], S[hit], v[hit]
-    return rows[ii], cols[jj].astype(np.int64), S, v.astype(np.int64)
-
-
 # --------------------------------------------------------------------------------------------
 # Public entry points
 
@@ -1037,7 +898,7 @@ def solve_assignment(
     scale: float = 1e6,
     max_pricing_rounds: int = 100,
     mip_time_limit_s: float = 120.0,
-    fair_mip_max_edges: int = 20_000,
+    fair_mip_max_edges: int = 5_000,
 ) -> AssignmentResult:
     """Solve an assignment problem; raise ``InfeasibleAssignment`` with the reason if none exists."""
     t0 = time.perf_counter()
@@ -1048,8 +909,8 @@ def solve_assignment(
     c = candidates_per_proposal or max(1, 3 * kmax)
     # each reviewer also keeps its best few proposals: spare reviewers then have edges, and
     # the first candidate graph is usually feasible (pricing would get there, slower)
-    per_rev = (int(st.lo.max()) + _X["rev"] * kmax) if R and P else 0
-    ep, er, es, _, _, _ = _candidates(st, min(c, R), 0, per_rev, problem.seed)
+    per_rev = (int(st.lo.max()) + kmax) if R and P else 0
+    ep, er, es = _candidates(st, min(c, R), per_rev, problem.seed)
     st.timings["candidates"] = time.perf_counter() - t0
     fl, d, rounds, ep, er, es = _flow_with_pricing(st, ep, er, es, problem.seed, max_pricing_rounds)
     art, art_r = fl.art, fl.art_r
@@ -1132,7 +993,8 @@ def _flow_with_pricing(
     R = st.nm.R
     rounds = full_passes = repairs = 0
     tf = tp = tpr = 0.0
-    m = max(2, _X["m"] * int(st.nm.k.max()) if st.nm.P else 2)
+    # many violators per proposal per round: a round costs a flow solve, edges are cheap
+    m = max(2, 8 * int(st.nm.k.max()) if st.nm.P else 2)
     t = time.perf_counter()
     feasible = False
     for _ in range(8):
@@ -1155,23 +1017,10 @@ def _flow_with_pricing(
         tp += time.perf_counter() - t
         t = time.perf_counter()
         full_passes += 1
-        np_, nr, ns, _, _, _, complete = _price(st, fl, d, ep * R + er, m)
+        np_, nr, ns, complete = _price(st, fl, d, ep * R + er, m)
         if not complete and len(np_) == 0:
             raise RuntimeError("pricing screen truncated without a violation")
         tpr += time.perf_counter() - t
-        if _DEBUG:
-            print(
-                "round",
-                rounds,
-                "edges",
-                len(ep),
-                "new",
-                len(np_),
-                "art",
-                int(fl.art.sum()),
-                "cost",
-                int((fl.flows * fl.costs).sum()),
-            )
         if len(np_) == 0 or rounds >= max_rounds:
             break
         rounds += 1
