@@ -11,35 +11,49 @@ How it is solved (and which parts are exact):
 
 * **Integer costs.** Affinities are scaled and rounded, ``s = rint(a * scale)`` with
   ``scale = 10**6`` by default. Everything below is exact *for the rounded costs*; the true
-  optimum can differ from ours by at most ``0.5 / scale`` per assigned pair.
+  optimum can differ from ours by at most ``0.5 / scale`` per assigned pair. Every scaled cost
+  that enters a flow, a bound or a result is evaluated in double precision by one routine
+  (``_Oracle.pairs``), so the same pair always has the same cost.
 * **Sparse candidate graph.** Each proposal keeps its ``c`` best allowed reviewers (``c = 3k``
-  by default); when minimum loads are set, each reviewer also keeps its best few proposals.
-  The affinity is evaluated in row blocks, from the dense matrix or from the row-normalised
-  topic factors (cosine), so a 15,000 x 10,000 instance never holds a dense matrix.
+  by default) and each reviewer its best ``k + min_load`` proposals. The affinity is screened in
+  row blocks, from the dense matrix or, for topic factors, as a single-precision sparse x dense
+  product, so a 15,000 x 10,000 instance never holds a dense matrix.
+* **Feasible start.** A max flow (OR-Tools ``SimpleMaxFlow``) checks the candidate graph; while
+  some proposal is short of reviewers (or a reviewer of its minimum load) it gets its best
+  edges to reviewers with spare capacity (or its best proposals). Then the min-cost flow needs
+  no artificial arcs and its potentials are meaningful from the first round. If the repair
+  fails, artificial arcs of prohibitive cost ``M`` are used instead; flow left on them once
+  pricing is done proves the full instance infeasible.
 * **Min-cost flow** (OR-Tools ``SimpleMinCostFlow``) on source-free supplies: proposals supply
   ``k_p``, reviewers demand ``min_load`` and pass up to ``max_load - min_load`` to the sink.
-  Artificial arcs of prohibitive cost ``M`` keep the restricted problem feasible; any flow left
-  on them at the end proves the full instance infeasible.
 * **Pricing = proof of optimality.** From the optimal flow, node potentials are the shortest
   path distances in the residual graph (a vectorised Bellman-Ford; the residual graph of an
-  optimal flow has no negative cycle). Every non-candidate pair with negative reduced cost is
-  searched blockwise over the *full* affinity (proposals whose ``c+1``-th best affinity cannot
-  beat their potentials are skipped without evaluation), added, and the flow re-solved. When
-  none remains the potentials are dual-feasible for the full graph, and the dual objective,
-  computed explicitly, is the ``upper_bound``: ``gap == 0`` certifies the optimum.
+  optimal flow has no negative cycle). A pair (p, r) outside the graph can improve only if
+  ``s_pr > d(p) - d(r)``. Every pair is screened blockwise against that threshold: in single
+  precision for topic factors, with an explicit bound on the rounding error of the screen
+  (``(nnz_p + 4) 2**-24`` for unit rows, plus the sums' own rounding), so every violating pair
+  survives it; survivors are re-evaluated exactly and tested in integers. The most violated
+  ``8k`` per proposal join the graph and the flow is re-solved (3-4 rounds on the benchmark).
+  When a complete pass finds none, the potentials are dual-feasible for the full graph and the
+  dual objective, computed explicitly, is the ``upper_bound``: ``gap == 0`` certifies the
+  optimum.
 * **Diversity caps.** Groupings that form a chain under refinement (institution inside
   country inside region, or a single grouping) become node layers ``p -> (p, g1) -> (p, g2)
-  -> r`` with arc capacity ``m``: still a flow, still exact with the same certificate.
+  -> r`` with arc capacity ``m``: still a flow, still exact with the same certificate (pricing
+  screens against the smallest potential of p's nodes, a safe relaxation, and tests exactly).
   Groupings outside such a chain are handled by a MIP (HiGHS) on the priced candidate graph of
   the chain relaxation; the relaxation gives the upper bound, and the result is certified only
   when the MIP reaches it.
-* **Fair mode.** Max-min of proposal sums is NP-hard in general, so no flow bisection is exact
-  for it. We solve the LP relaxation with column generation over the full affinity (HiGHS
-  duals), which gives a valid upper bound on the lowest proposal's affinity, then a MIP on the
-  priced candidate graph for the max-min, then a second MIP maximising the total subject to
-  that minimum. ``certified`` means the max-min reached the LP bound (rounded down to the cost
-  grid), or the MIP was solved to optimality over every allowed pair; the second stage is
-  optimal on the candidate graph (MIP gap reported in ``timings``).
+* **Fair mode.** Max-min of proposal sums is NP-hard in general (the fairness rows break total
+  unimodularity), so no flow or threshold bisection is exact for it. We solve the LP relaxation
+  (HiGHS interior point with crossover) with column generation over the full affinity, which
+  gives a valid upper bound on the lowest proposal's affinity. That LP is integral but for a
+  few hundred edges, so the max-min MIP runs on the LP's support plus the total-mode optimum
+  (on the whole candidate graph when it has at most ``fair_mip_max_edges`` edges), then a second
+  MIP maximises the total subject to that minimum, on the support of the matching LP plus both
+  solutions found. ``certified`` means the max-min reached the LP bound (rounded down to the
+  cost grid), or the MIP was solved to optimality over every allowed pair; the second stage is
+  optimal on its support only (``timings["fair_stage2_optimal_on_support"]``).
 """
 
 from __future__ import annotations
@@ -786,7 +800,12 @@ def _dual_bound(fl: _Flow, d: IntArray) -> int:
 
 
 def _price(
-    st: _State, fl: _Flow, d: IntArray, cand_keys: IntArray, max_new_per_row: int
+    st: _State,
+    fl: _Flow,
+    d: IntArray,
+    cand_keys: IntArray,
+    max_new_per_row: int,
+    truncate: bool = True,
 ) -> tuple[IntArray, IntArray, IntArray, bool]:
     """Non-candidate pairs whose reduced cost is negative under potentials d, over the full
     affinity: (p, r, s) of the most violated few per proposal, and whether the pass was
@@ -826,7 +845,7 @@ def _price(
         X -= (t - slack).astype(X.dtype)[:, None]
         evaluated += X.size
         ii, jj = np.nonzero(X > 0)
-        if len(ii) > cap_rows * len(rows):
+        if truncate and len(ii) > cap_rows * len(rows):
             # too many survivors (poor potentials): keep the best per row, pass incomplete
             complete = False
             v = X[ii, jj]
@@ -1018,8 +1037,8 @@ def _flow_with_pricing(
         t = time.perf_counter()
         full_passes += 1
         np_, nr, ns, complete = _price(st, fl, d, ep * R + er, m)
-        if not complete and len(np_) == 0:
-            raise RuntimeError("pricing screen truncated without a violation")
+        if not complete and len(np_) == 0:  # the truncated screen missed: price everything
+            np_, nr, ns, complete = _price(st, fl, d, ep * R + er, m, truncate=False)
         tpr += time.perf_counter() - t
         if len(np_) == 0 or rounds >= max_rounds:
             break
