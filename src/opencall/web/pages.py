@@ -183,7 +183,10 @@ def fmt_utc(value: dt.datetime | None) -> str:
 def fmt_num(value: float | int | None) -> str:
     if value is None:
         return ""
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        # at most two decimals for amounts shown to people (hours, mg, berths)
+        return f"{round(value, 2):g}"
+    return str(value)
 
 
 def make_environment(directory: Path) -> jinja2.Environment:
