@@ -4,7 +4,9 @@ Instances (seeded): P proposals x R reviewers, 50 topics, each proposal / review
 topics with Dirichlet weights, affinity = cosine, about 1 % random conflicts, k = 3,
 max load ceil(3P/R) + 1, min load 0.
 
-Each case runs in its own subprocess; peak memory is that process's maximum RSS.
+Each case runs in its own subprocess; peak memory is that process's maximum RSS; "cpu s" is
+the process's user + system CPU time (the machine is shared, so wall time includes waiting for
+a core; the load average at the start of each case is printed).
 
     .venv/bin/python bench/bench_assignment.py                 # all sizes, markdown table
     .venv/bin/python bench/bench_assignment.py --sizes 500x400 --fair
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -70,6 +73,7 @@ def run_ours(P: int, R: int, fair: bool) -> dict[str, Any]:
 
     inst = instance(P, R)
     t0 = time.perf_counter()
+    c0 = time.process_time()
     pb = AssignmentProblem(
         P,
         R,
@@ -82,9 +86,12 @@ def run_ours(P: int, R: int, fair: bool) -> dict[str, Any]:
     )
     res = solve_assignment(pb)
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     errs = res.check(pb)
     return {
         "wall_s": wall,
+        "cpu_s": cpu,
+        "method": res.method,
         "total": res.total_affinity,
         "min": res.min_proposal_affinity,
         "bound": res.upper_bound,
@@ -102,6 +109,7 @@ def run_ortools_full(P: int, R: int) -> dict[str, Any]:
 
     inst = instance(P, R)
     t0 = time.perf_counter()
+    c0 = time.process_time()
     A = _dense_cosine(inst)
     allowed = np.ones((P, R), bool)
     allowed[inst["conflicts"][:, 0], inst["conflicts"][:, 1]] = False
@@ -124,11 +132,13 @@ def run_ortools_full(P: int, R: int) -> dict[str, Any]:
     f.set_nodes_supplies(np.arange(P + R + 1, dtype=np.int32), sup)
     status = f.solve()
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     flows = f.flows(arcs[: len(ps)])
     sel = flows > 0
     per_p = np.bincount(ps[sel], weights=A[ps[sel], rs[sel]], minlength=P)
     return {
         "wall_s": wall,
+        "cpu_s": cpu,
         "status": str(status),
         "total": float(per_p.sum()),
         "min": float(per_p.min()),
@@ -141,6 +151,7 @@ def run_highs_lp(P: int, R: int) -> dict[str, Any]:
 
     inst = instance(P, R)
     t0 = time.perf_counter()
+    c0 = time.process_time()
     A = _dense_cosine(inst)
     allowed = np.ones((P, R), bool)
     allowed[inst["conflicts"][:, 0], inst["conflicts"][:, 1]] = False
@@ -176,6 +187,7 @@ def run_highs_lp(P: int, R: int) -> dict[str, Any]:
     wall = time.perf_counter() - t0
     return {
         "wall_s": wall,
+        "cpu_s": time.process_time() - c0,
         "status": h.modelStatusToString(h.getModelStatus()),
         "lp_opt": -h.getInfo().objective_function_value,
     }
@@ -206,6 +218,7 @@ def child(args: argparse.Namespace) -> None:
 
 def run_case(solver: str, size: str, timeout: float) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--child", "--solver", solver, "--case", size]
+    print(f"{size} {solver}: load average {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -243,20 +256,38 @@ def main() -> None:
             print(size, s, json.dumps(r), file=sys.stderr, flush=True)
             rows.append((size, s, r))
     print(
-        "| size | solver | wall s | peak GiB | total affinity | lowest proposal | bound | "
+        "| size | solver | wall s | cpu s | peak GiB | total affinity | lowest proposal | bound | "
         "gap | certified / status |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for size, s, r in rows:
         if "error" in r:
-            print(f"| {size} | {s} | - | - | - | - | - | - | {r['error']} |")
+            print(f"| {size} | {s} | - | - | - | - | - | - | - | {r['error']} |")
             continue
         bound = r.get("bound", r.get("lp_opt", r.get("scaled_opt")))
         cert = r.get("certified", r.get("status", ""))
         print(
-            f"| {size} | {s} | {r['wall_s']:.2f} | {r['peak_gib']:.2f} | "
+            f"| {size} | {s} | {r['wall_s']:.2f} | {r.get('cpu_s', float('nan')):.2f} | "
+            f"{r['peak_gib']:.2f} | "
             f"{r.get('total', float('nan')):.4f} | {r.get('min', float('nan')):.4f} | "
             f"{bound:.4f} | {r.get('gap', float('nan')):.2g} | {cert} |"
+        )
+    fair_summary(rows)
+
+
+def fair_summary(rows: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Fair mode against the proxy for FairFlow (not installable): lowest proposal at least
+    total mode's, total within 1 % of the total optimum."""
+    by = {(size, s): r for size, s, r in rows}
+    for size, s, r in rows:
+        tot = by.get((size, "ours"), {})
+        if s != "ours-fair" or "error" in r or "error" in tot:
+            continue
+        loss = 100 * (1 - r["total"] / tot["total"])
+        print(
+            f"fair {size}: lowest {r['min']:.4f} vs total mode {tot['min']:.4f}; total "
+            f"{r['total']:.4f} vs optimum {tot['total']:.4f} ({loss:.3f} % lower); "
+            f"lowest-proposal bound {r['bound']:.4f}"
         )
 
 

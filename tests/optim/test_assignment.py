@@ -14,6 +14,7 @@ from opencall.optim.assignment import (
     Grouping,
     InfeasibleAssignment,
     TopicAffinity,
+    affinity_of_pairs,
     distributed_problem,
     distributed_reviewers,
     solve_assignment,
@@ -326,3 +327,148 @@ def test_distributed_problem_conflicts_cover_own_and_coinvestigator_proposals() 
         not {(int(p), int(ids[r])) for p, r in zip(res.proposals, res.reviewers, strict=True)}
         & conf
     )
+
+
+def _topic_instance(rng: np.random.Generator, n: int, T: int, dense: bool) -> sp.csr_matrix:
+    """Sparse topic mixtures (1-3 topics, Dirichlet weights) or dense random factors."""
+    if dense:
+        return sp.csr_matrix(rng.random((n, T)) ** 4)  # many small terms: largest screen error
+    nt = np.minimum(rng.integers(1, 4, n), T)
+    rows = np.repeat(np.arange(n), nt)
+    cols = np.concatenate([rng.choice(T, m, replace=False) for m in nt])
+    w = np.concatenate([rng.dirichlet(np.ones(m)) for m in nt])
+    return sp.csr_matrix((w, (rows, cols)), shape=(n, T))
+
+
+@st.composite
+def topic_instances(draw: st.DrawFn) -> tuple:
+    P = draw(st.integers(2, 14))
+    R = draw(st.integers(3, 10))
+    k = draw(st.integers(1, 3))
+    T = draw(st.integers(2, 8))
+    dense = draw(st.booleans())
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    pt, rt = _topic_instance(rng, P, T, dense), _topic_instance(rng, R, T, dense)
+    ml = int(np.ceil(k * P / R)) + draw(st.integers(0, 2))
+    min_load = np.minimum(rng.integers(0, 2, R), ml) if draw(st.booleans()) else 0
+    nconf = draw(st.integers(0, P * R // 5))
+    conflicts = np.stack([rng.integers(0, P, nconf), rng.integers(0, R, nconf)], 1)
+    kwargs: dict = {}
+    if draw(st.booleans()):
+        kwargs["groupings"] = (Grouping(rng.integers(0, 3, R), 2, "institution"),)
+    pb = AssignmentProblem(
+        P,
+        R,
+        TopicAffinity(pt, rt),
+        k=k,
+        min_load=min_load,
+        max_load=ml,
+        conflicts=conflicts,
+        seed=seed,
+        **kwargs,
+    )
+    # the solver's own double-precision values of every pair: the reference then has exactly
+    # the same rounded costs
+    pp, rr = np.divmod(np.arange(P * R), R)
+    A = affinity_of_pairs(pb, pp, rr).reshape(P, R)
+    return pb, A
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(topic_instances(), st.integers(1, 3))
+def test_topic_affinity_certificate_is_a_valid_bound_over_all_pairs(case: tuple, c: int) -> None:
+    """Single-precision screening never hides a violating pair: the certified bound equals the
+    full-graph MIP optimum (and the full-graph LP optimum, the LP being integral)."""
+    pb, A = case
+    ref = _reference(pb, A, integer=True)
+    try:
+        res = solve_assignment(pb, candidates_per_proposal=c)
+    except InfeasibleAssignment:
+        assert ref is None
+        return
+    assert ref is not None
+    assert res.check(pb) == []
+    assert res.certified and res.gap == 0.0
+    assert _scaled_total(res, A) == pytest.approx(ref, abs=0.5)
+    assert res.upper_bound == pytest.approx(ref / SCALE, abs=1e-6)
+
+
+def test_feasibility_repair_and_pricing_on_a_crowded_topic() -> None:
+    # 40 proposals all on topic 0, only 3 reviewers on it: the top-c graph is infeasible,
+    # the max-flow repair adds spare reviewers, pricing proves the optimum
+    P, R, T = 40, 30, 5
+    pt = sp.csr_matrix(np.tile([1.0, 0.0, 0.0, 0.0, 0.0], (P, 1)) + np.eye(P, T) * 0.3)
+    rt = np.zeros((R, T))
+    rt[:3, 0] = 1.0
+    rt[3:, 1:] = np.random.default_rng(0).random((R - 3, T - 1))
+    rt[3:12, 0] = 0.2
+    pb = AssignmentProblem(P, R, TopicAffinity(pt, rt), k=2, max_load=4, seed=3)
+    res = solve_assignment(pb, candidates_per_proposal=2)
+    assert res.check(pb) == [] and res.certified
+    pp, rr = np.divmod(np.arange(P * R), R)
+    A = affinity_of_pairs(pb, pp, rr).reshape(P, R)
+    ref = _reference(pb, A, integer=False)
+    assert ref is not None and _scaled_total(res, A) == pytest.approx(ref, abs=0.5)
+    assert res.timings["repairs"] >= 1
+
+
+def _max_min_reference(pb: AssignmentProblem, A: np.ndarray) -> float:
+    """Exact max-min of proposal sums over the full graph (MIP), scaled units."""
+    P, R = pb.n_proposals, pb.n_reviewers
+    allowed = np.ones((P, R), bool)
+    a = np.asarray(pb.conflicts).reshape(-1, 2)
+    allowed[a[:, 0], a[:, 1]] = False
+    ps, rs = np.nonzero(allowed)
+    n = len(ps)
+    cols = np.arange(n)
+    s = np.rint(A[ps, rs] * SCALE)
+    k = np.broadcast_to(np.asarray(pb.k), (P,)).astype(float)
+    hi = np.broadcast_to(np.asarray(pb.max_load), (R,)).astype(float)
+    rows = sp.vstack(
+        [
+            sp.hstack([sp.csr_matrix((np.ones(n), (ps, cols)), shape=(P, n)), np.zeros((P, 1))]),
+            sp.hstack([sp.csr_matrix((np.ones(n), (rs, cols)), shape=(R, n)), np.zeros((R, 1))]),
+            sp.hstack([sp.csr_matrix((s, (ps, cols)), shape=(P, n)), -np.ones((P, 1))]),
+        ]
+    ).tocsr()
+    lb = np.concatenate([k, np.zeros(R), np.zeros(P)])
+    ub = np.concatenate([k, hi, np.full(P, np.inf)])
+    c = np.zeros(n + 1)
+    c[-1] = -1
+    integ = np.ones(n + 1)
+    integ[-1] = 0
+    res = milp(
+        c,
+        integrality=integ,
+        bounds=Bounds(np.zeros(n + 1), np.concatenate([np.ones(n), [np.inf]])),
+        constraints=LinearConstraint(rows, lb, ub),
+    )
+    return float(-res.fun)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**16))
+def test_fair_mode_on_the_lp_support_is_sound(seed: int) -> None:
+    """The large-instance fair path (MIPs on the LP support): feasible, at least as fair as
+    total mode, within its bound, and when certified, equal to the full max-min MIP."""
+    rng = np.random.default_rng(seed)
+    P, R = 14, 10
+    pt, rt = _topic_instance(rng, P, 4, False), _topic_instance(rng, R, 4, False)
+    kw: dict = dict(k=2, max_load=4, conflicts=np.array([[0, 0], [1, 2]]), seed=seed)
+    tot = solve_assignment(AssignmentProblem(P, R, TopicAffinity(pt, rt), **kw))
+    fair_pb = AssignmentProblem(P, R, TopicAffinity(pt, rt), objective="fair", **kw)
+    fair = solve_assignment(fair_pb, fair_mip_max_edges=0)
+    assert fair.check(fair_pb) == []
+    assert fair.min_proposal_affinity >= tot.min_proposal_affinity - 1e-6
+    assert fair.upper_bound >= fair.min_proposal_affinity - 1e-6
+    pp, rr = np.divmod(np.arange(P * R), R)
+    A = affinity_of_pairs(fair_pb, pp, rr).reshape(P, R)
+    best = _max_min_reference(fair_pb, A)
+    assert float(np.rint(A[fair.proposals, fair.reviewers] * SCALE).reshape(-1).sum()) > 0
+    per = np.bincount(
+        fair.proposals, weights=np.rint(A[fair.proposals, fair.reviewers] * SCALE), minlength=P
+    )
+    assert per.min() <= best + 0.5
+    if fair.certified:
+        assert per.min() == pytest.approx(best, abs=0.5)
