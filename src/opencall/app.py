@@ -81,6 +81,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.sessions = factory
     app.state.jobs = build_registry(settings)
     install(app, settings, user_for_session)
+    # labels shared by the templates of several features (translated where shown)
+    app.state.templates.globals["kind_labels"] = proposal_views.KINDS
+    app.state.templates.globals["anonymity_labels"] = call_views.ANONYMITY
     people_api.install(app)
     for router in ROUTERS:
         app.include_router(router)
