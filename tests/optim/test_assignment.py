@@ -472,3 +472,10 @@ def test_fair_mode_on_the_lp_support_is_sound(seed: int) -> None:
     assert per.min() <= best + 0.5
     if fair.certified:
         assert per.min() == pytest.approx(best, abs=0.5)
+
+
+@pytest.mark.parametrize("objective", ["total", "fair"])
+def test_no_proposals_gives_an_empty_certified_assignment(objective: str) -> None:
+    pb = AssignmentProblem(0, 3, np.zeros((0, 3)), k=2, max_load=1, objective=objective)  # type: ignore[arg-type]
+    res = solve_assignment(pb)
+    assert res.check(pb) == [] and len(res.proposals) == 0 and res.certified

@@ -832,7 +832,7 @@ def _price(
     found: list[tuple[IntArray, IntArray, IntArray, IntArray]] = []
     complete = True
     evaluated = 0
-    cap_rows = 16 * (max_new_per_row + int(st.nm.k.max()) + 4)
+    cap_rows = 16 * (max_new_per_row + (int(st.nm.k.max()) if P else 0) + 4)
     step = max(1, _BLOCK_ENTRIES // max(R, 1))
     for lo in range(0, len(live), step):
         rows = live[lo : lo + step]
@@ -944,7 +944,7 @@ def solve_assignment(
     ub_scaled = -_dual_bound(fl, d)
     method = "flow+layers" if st.chain else "flow"
     forced_s = int(_scaled(st, st.oracle.pairs(st.forced_p, st.forced_r)).sum())
-    if problem.objective == "fair":
+    if problem.objective == "fair" and P:
         t1 = time.perf_counter()
         ap, ar, ub_first, achieved, cert2, method = _fair(
             st,
