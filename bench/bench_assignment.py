@@ -237,6 +237,9 @@ def main() -> None:
     ap.add_argument("--case")
     ap.add_argument("--sizes", default="500x400,2000x1500,5000x4000,15000x10000")
     ap.add_argument("--peer-max", type=int, default=5000, help="largest P for full-graph peers")
+    ap.add_argument(
+        "--lp-max", type=int, default=2000, help="largest P for the full HiGHS LP (600 s+ at 5000)"
+    )
     ap.add_argument("--fair", action="store_true", help="also fair mode up to 2000x1500")
     ap.add_argument("--timeout", type=float, default=600.0)
     args = ap.parse_args()
@@ -250,7 +253,9 @@ def main() -> None:
         if args.fair and P <= 2000:
             solvers += ["ours-fair", "openreview-minmax", "openreview-fairflow"]
         if P <= args.peer_max:
-            solvers += ["ortools-full", "highs-lp"]
+            solvers += ["ortools-full"]
+        if P <= min(args.peer_max, args.lp_max):
+            solvers += ["highs-lp"]
         for s in solvers:
             r = run_case(s, size, args.timeout)
             print(size, s, json.dumps(r), file=sys.stderr, flush=True)
