@@ -47,7 +47,7 @@ def report_page(slug: str, page: Page = Depends(get_page)) -> Response:
             "title": page._(c["title"]),
             "src": "data:image/svg+xml;base64," + base64.b64encode(c["svg"].encode()).decode(),
         }
-        for c in queries.report_charts(data)
+        for c in queries.report_charts(data, page._)
     ]
     return page.render("manage/report.html", {"call": call, "data": data, "charts": charts})
 

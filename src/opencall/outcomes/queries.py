@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -279,14 +280,33 @@ def report_csv(data: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def report_charts(data: dict[str, Any]) -> list[dict[str, str]]:
+LABELS = {
+    "low": "Low income",
+    "lower-middle": "Lower-middle income",
+    "upper-middle": "Upper-middle income",
+    "high": "High income",
+    "unknown": "Not classified",
+    "applied": "Applied",
+    "eligible": "Eligible",
+    "feasible": "Technically feasible",
+    "awarded": "Awarded",
+}
+
+
+def report_charts(
+    data: dict[str, Any], tr: Callable[[str], str] = lambda s: s
+) -> list[dict[str, str]]:
+    """The report's charts as SVG; ``tr`` translates labels and titles (the page's gettext)."""
     from opencall.outcomes import charts
+
+    def lab(key: str) -> str:
+        return tr(LABELS.get(key, key))
 
     rows = [r for r in data["funnels"]["income_group"] if r["group"] != od.TOTAL]
     groups = list(dict.fromkeys(r["group"] for r in rows))
     stages = list(od.STAGES)
     counts = {
-        g: [
+        lab(g): [
             next((r["count"] for r in rows if r["group"] == g and r["stage"] == s), 0)
             for s in stages
         ]
@@ -298,25 +318,25 @@ def report_charts(data: dict[str, Any]) -> list[dict[str, str]]:
         {
             "title": "Applications through the stages, by income group",
             "svg": charts.funnel_chart(
-                counts, stages, title="Applications by stage and income group"
+                counts, [lab(s) for s in stages], title=tr("Applications by stage and income group")
             ),
         },
         {
             "title": "Success rate by income group (Wilson 95 % interval)",
             "svg": charts.success_rate_chart(
-                [r["group"] for r in awarded],
+                [lab(r["group"]) for r in awarded],
                 [r["rate"] for r in awarded],
                 [r["rate_low"] for r in awarded],
                 [r["rate_high"] for r in awarded],
-                title="Success rate by income group",
+                title=tr("Success rate by income group"),
             ),
         },
         {
             "title": "Access ratio: awarded share over share of the world's researchers",
             "svg": charts.access_ratio_chart(
-                [a["key"] for a in ratios],
+                [lab(a["key"]) for a in ratios],
                 [a["ratio"] for a in ratios],
-                title="Access ratio by income group",
+                title=tr("Access ratio by income group"),
             ),
         },
     ]
