@@ -1020,13 +1020,14 @@ def plan_shipments(
         explanations[loan.id] = ex
         if f <= 0:
             continue
-        items = tuple(
-            (tid, result.amounts[loan.id][tid])
-            for tid in sorted(loan.masses)
-            if result.amounts[loan.id][tid] > 0
-        )
-        for tid, mg in items:
-            remaining[tid] -= mg
+        # solver round-off (a few 1e-8 mg) must never ship more than the inventory holds
+        items_list: list[tuple[str, float]] = []
+        for tid in sorted(loan.masses):
+            mg = min(result.amounts[loan.id][tid], max(remaining[tid], 0.0))
+            if mg > 1e-6:
+                items_list.append((tid, mg))
+                remaining[tid] -= mg
+        items = tuple(items_list)
         shipments.append(Shipment(loan.id, loan.recipient, f, items))
     return ShipmentPlan(
         shipments=tuple(shipments),
