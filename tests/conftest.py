@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +17,12 @@ from opencall import migrate
 from opencall.db import make_engine, make_sessionmaker
 from opencall.models import metadata
 from opencall.people.services import load_countries
+
+# CI runs property tests with a fixed seed so that a landing is reproducible; locally
+# hypothesis explores new examples on every run.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 PG_URL = os.environ.get("OPENCALL_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
