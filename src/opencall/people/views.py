@@ -52,6 +52,17 @@ def _send_verification(page: Page, user: User, raw: str) -> None:
     queue_mail(page.db, user.email, subject, body)
 
 
+def _send_exists(page: Page, user: User) -> None:
+    from opencall.web.i18n import Translator
+
+    link = f"{page.settings.base_url.rstrip('/')}/forgot"
+    body = render_mail(
+        page.request, "people/mail_exists.txt", user.language, {"name": user.name, "link": link}
+    )
+    subject = Translator(user.language).gettext("Your OpenCall account")
+    queue_mail(page.db, user.email, subject, body)
+
+
 @router.get("/register", response_class=HTMLResponse)
 def register_form(page: Page = Depends(get_page)) -> Response:
     if page.user is not None:
@@ -86,6 +97,15 @@ def register(page: Page = Depends(get_page)) -> Response:
             return page.redirect("/login", "registered")
         except DomainError as exc:
             page.db.rollback()
+            existing = (
+                queries.user_by_email(page.db, f.get("email", "")) if exc.field == "email" else None
+            )
+            if existing is not None:
+                # answer as for a new account, so the form does not tell who has one;
+                # the owner of the address is told by e-mail instead
+                _send_exists(page, existing)
+                page.commit()
+                return page.redirect("/login", "registered")
             errors[exc.field or "form"] = page.t.message(exc.message)
     return page.render(
         "people/register.html",
