@@ -48,12 +48,14 @@ How it is solved (and which parts are exact):
   unimodularity), so no flow or threshold bisection is exact for it. We solve the LP relaxation
   (HiGHS interior point with crossover) with column generation over the full affinity, which
   gives a valid upper bound on the lowest proposal's affinity. That LP is integral but for a
-  few hundred edges, so the max-min MIP runs on the LP's support plus the total-mode optimum
-  (on the whole candidate graph when it has at most ``fair_mip_max_edges`` edges), then a second
-  MIP maximises the total subject to that minimum, on the support of the matching LP plus both
-  solutions found. ``certified`` means the max-min reached the LP bound (rounded down to the
-  cost grid), or the MIP was solved to optimality over every allowed pair; the second stage is
-  optimal on its support only (``timings["fair_stage2_optimal_on_support"]``).
+  few hundred edges, so the MIPs (HiGHS) run on the LP's support plus the total-mode optimum
+  (on the whole candidate graph when it has at most ``fair_mip_max_edges`` edges). First one
+  MIP maximises the total with every proposal at the LP bound (rounded down to the cost grid):
+  when it is feasible, the max-min is proven optimal and the total is optimal on that support.
+  Otherwise a max-min MIP, then a max-total MIP at that minimum. ``certified`` means the
+  max-min reached the LP bound, or the MIP was solved to optimality over every allowed pair;
+  the total is optimal on the MIP's edges only (``timings["fair_stage2_optimal_on_support"]``),
+  not certified over all pairs.
 """
 
 from __future__ import annotations
@@ -1298,37 +1300,49 @@ def _fair(
     ub_int = math.floor(ub_tau + 1e-6)  # affinities are integers: so is the best minimum
     n = len(cp)
     x0 = _member(_uniq(x0_p * R + x0_r), cp * R + cr)
-    # small graphs: MIP over every candidate edge; large ones: over the support of the LP
-    # optimum plus the total-mode optimum (the LP is integral but for a few hundred edges)
+    # small graphs: MIPs over every candidate edge; large ones: over the support of the LP
+    # optimum plus the total-mode optimum (the LP is integral but for a few hundred edges, and
+    # the total-mode optimum adds room to round them)
     whole_graph = n <= mip_max_edges
     supp = np.ones(n, bool) if whole_graph else (x_lp > 1e-7) | x0
-    # stage 1: max-min
     t0 = time.perf_counter()
     idx = np.flatnonzero(supp)
-    sel1, tau, ok1 = _fair_mip(st, cp[idx], cr[idx], cs[idx], base, None, ub_int, time_limit)
-    if sel1 is None and not whole_graph:  # support too narrow (diversity caps): whole graph
-        idx = np.arange(n)
-        sel1, tau, ok1 = _fair_mip(st, cp, cr, cs, base, None, ub_int, time_limit)
-    if sel1 is None:
-        raise RuntimeError("fair stage 1 MIP found no solution within the time limit")
-    st.timings["fair_stage1"] = time.perf_counter() - t0
-    x1 = np.zeros(n, bool)
-    x1[idx[sel1]] = True
-    # stage 2: max total subject to every proposal >= tau, over the support of the stage-2 LP
-    # optimum plus both solutions found so far (whole graph when small)
-    t0 = time.perf_counter()
-    if whole_graph:
-        idx2 = np.arange(n)
-    else:
-        x2_lp = _fair_total_lp(st, cp, cr, cs, base, tau)
-        idx2 = np.flatnonzero((x2_lp > 1e-7) | x0 | x1)
-    sel2, _, ok2 = _fair_mip(st, cp[idx2], cr[idx2], cs[idx2], base, tau, ub_int, time_limit)
+    x: BoolArray | None = None
+    ok1 = ok2 = False
+    if not whole_graph:
+        # the LP bound is usually reached: then one MIP (max total with every proposal at the
+        # bound) settles both stages, and reaching the bound certifies the first
+        sel, got, ok2 = _fair_mip(
+            st, cp[idx], cr[idx], cs[idx], base, float(ub_int), ub_int, time_limit
+        )
+        if sel is not None and got >= ub_int:
+            x = np.zeros(n, bool)
+            x[idx[sel]] = True
+            ok1 = True
+            st.timings["fair_stage1"] = 0.0
+    if x is None:
+        # stage 1: max-min on the support (whole graph when small, or when the support is too
+        # narrow for the diversity caps)
+        sel1, tau, ok1 = _fair_mip(st, cp[idx], cr[idx], cs[idx], base, None, ub_int, time_limit)
+        if sel1 is None and not whole_graph:
+            idx = np.arange(n)
+            sel1, tau, ok1 = _fair_mip(st, cp, cr, cs, base, None, ub_int, time_limit)
+        if sel1 is None:
+            raise RuntimeError("fair stage 1 MIP found no solution within the time limit")
+        st.timings["fair_stage1"] = time.perf_counter() - t0
+        x1 = np.zeros(n, bool)
+        x1[idx[sel1]] = True
+        # stage 2: max total subject to every proposal >= tau, on the same edges (on the whole
+        # graph while that stays cheap)
+        t0 = time.perf_counter()
+        idx2 = np.arange(n) if n <= 4 * mip_max_edges else np.flatnonzero(supp | x1)
+        sel2, _, ok2 = _fair_mip(st, cp[idx2], cr[idx2], cs[idx2], base, tau, ub_int, time_limit)
+        x = x1
+        if sel2 is not None:
+            x = np.zeros(n, bool)
+            x[idx2[sel2]] = True
     st.timings["fair_stage2"] = time.perf_counter() - t0
     st.timings["fair_stage2_optimal_on_support"] = float(ok2)
-    x = x1
-    if sel2 is not None:
-        x = np.zeros(n, bool)
-        x[idx2[sel2]] = True
     achieved = float(np.min(np.bincount(cp[x], weights=cs[x], minlength=P) + base))
     # exact when the LP bound is reached, or when the MIP was solved to optimality over a
     # candidate graph that holds every allowed pair (small instances)
@@ -1396,27 +1410,6 @@ def _fair_mip(
     sel = np.rint(xs) > 0
     got = float(np.min(np.bincount(cp[sel], weights=cs[sel], minlength=P) + base))
     return sel, got, bool(res.status == 0)
-
-
-def _fair_total_lp(
-    st: _State, cp: IntArray, cr: IntArray, cs: IntArray, base: FloatArray, tau: float
-) -> FloatArray:
-    """LP: max total s.t. proposal sums >= tau, counts, loads (its support seeds stage 2)."""
-    P, R = st.nm.P, st.nm.R
-    n = len(cp)
-    cols = np.arange(n)
-    fair = sp.csr_matrix((-cs.astype(float), (cp, cols)), shape=(P, n))
-    load = sp.csr_matrix((np.ones(n), (cr, cols)), shape=(R, n))
-    res = linprog(
-        -cs.astype(float),
-        A_ub=sp.vstack([fair, load, -load]).tocsr(),
-        b_ub=np.concatenate([base - tau, st.hi.astype(float), -st.lo.astype(float)]),
-        A_eq=sp.csr_matrix((np.ones(n), (cp, cols)), shape=(P, n)),
-        b_eq=st.k.astype(float),
-        bounds=(0, 1),
-        method="highs-ipm",
-    )
-    return np.asarray(res.x, np.float64) if res.x is not None else np.zeros(n)
 
 
 def _fair_lp(
