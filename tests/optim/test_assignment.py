@@ -57,7 +57,13 @@ def _reference(pb: AssignmentProblem, A: np.ndarray, integer: bool) -> float | N
     c = -np.rint(A[ps, rs] * SCALE)
     cons = LinearConstraint(sp.vstack(rows).tocsr(), np.concatenate(lbs), np.concatenate(ubs))
     if integer:
-        res = milp(c, integrality=np.ones(n), bounds=Bounds(lower, 1), constraints=cons)
+        res = milp(
+            c,
+            integrality=np.ones(n),
+            bounds=Bounds(lower, 1),
+            constraints=cons,
+            options={"mip_rel_gap": 0.0},
+        )
         return None if res.x is None else float(-res.fun)
     big = sp.vstack(rows).tocsr()
     lb, ub = np.concatenate(lbs), np.concatenate(ubs)
@@ -443,6 +449,7 @@ def _max_min_reference(pb: AssignmentProblem, A: np.ndarray) -> float:
         integrality=integ,
         bounds=Bounds(np.zeros(n + 1), np.concatenate([np.ones(n), [np.inf]])),
         constraints=LinearConstraint(rows, lb, ub),
+        options={"mip_rel_gap": 0.0},
     )
     return float(-res.fun)
 

@@ -1388,7 +1388,7 @@ def _fair_mip(
                 LinearConstraint(A1, lb, ubv),
                 LinearConstraint(fair_rows, -base, np.full(P, np.inf)),
             ],
-            options={"time_limit": time_limit},
+            options={"time_limit": time_limit, "mip_rel_gap": 0.0},
         )
         st.timings["fair_stage1_gap"] = float(getattr(res, "mip_gap", 0.0) or 0.0)
         xs = None if res.x is None else res.x[:n]
