@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from opencall.proposals.anonymity import Finding, TeamIdentity, scan_pdf, scan_text
 from opencall.proposals.models import Proposal, TeamMember
+from opencall.web.i18n import N_
 
 
 def proposals_of_call(
@@ -26,6 +27,18 @@ def proposals_of_user(session: Session, user_id: int) -> list[Proposal]:
         .order_by(Proposal.updated_at.desc())
     )
     return list(session.scalars(stmt).unique())
+
+
+# what each kind of finding is, for the pages (translated where shown)
+FINDING_LABELS = {
+    "name": N_("a team member's name"),
+    "self_citation": N_("a citation of a team member's work"),
+    "institution": N_("a team member's institution"),
+    "email": N_("an e-mail address"),
+    "url": N_("a web address"),
+    "phrase": N_("a phrase that identifies the team"),
+    "term": N_("a term the call forbids"),
+}
 
 
 def anonymity_findings(

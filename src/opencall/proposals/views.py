@@ -24,7 +24,7 @@ from opencall.calls.views import ANONYMITY, UNITS
 from opencall.calls.views import STATUS as CALL_STATUS
 from opencall.errors import DomainError
 from opencall.people.views import country_options
-from opencall.proposals import policies, services
+from opencall.proposals import policies, queries, services
 from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
 from opencall.proposals.schemas import POOL_TYPE_FOR_KIND, DiveSite, FastTarget
 from opencall.web.i18n import N_, Translator
@@ -50,6 +50,12 @@ KINDS = {
     "sample": N_("Sample loan"),
     "seat": N_("Course seats"),
     "package": N_("Demonstration packages"),
+}
+WHERE_LABELS = {
+    "title": N_("Title"),
+    "abstract": N_("Abstract"),
+    "science_case": N_("Science case"),
+    "keywords": N_("Keywords"),
 }
 MSG_REQUIRED = N_("This field is required.")
 MSG_TOO_LONG = N_("Too long (%(max)s characters at most).")
@@ -405,6 +411,19 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
         "version": str(proposal.version),
     }
     problems = [page.t.message(m) for _f, m in services.submission_problems(proposal)]
+    findings = []
+    if call.anonymity == "dual":
+        # the team's own identifiers are shown to the team only: a warning they can fix
+        for where, finding in queries.anonymity_findings(proposal, page.settings.upload_dir):
+            findings.append(
+                {
+                    "where": page._(WHERE_LABELS.get(where, where))
+                    if not where.startswith("attachment:")
+                    else page._("the PDF"),
+                    "kind": page._(queries.FINDING_LABELS.get(finding.kind, finding.kind)),
+                    "text": finding.matched_text,
+                }
+            )
     ctx = {
         "p": proposal,
         "call": call,
@@ -418,6 +437,7 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
         "upload_error": extra.get("upload_error"),
         "error": extra.get("error"),
         "problems": problems,
+        "findings": findings,
         "countries": country_options(page),
         "can_edit": policies.may_edit_proposal(page.user, proposal),
         "can_team": policies.may_manage_team(page.user, proposal),

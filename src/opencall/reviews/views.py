@@ -496,10 +496,33 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
         )
         if pl.id not in offered
     ]
+    # remaining anonymity findings of a dual-anonymous call; the matched text may be a name,
+    # so it is shown only to those who may see identities
+    anonymity = []
+    if call.anonymity == "dual":
+        from opencall.proposals.queries import FINDING_LABELS, anonymity_findings
+
+        see = policies.may_see_identities(page.db, page.user, call)
+        for p in q.proposals_for_review(page.db, call):
+            found = anonymity_findings(p, page.settings.upload_dir)
+            if found:
+                anonymity.append(
+                    {
+                        "code": p.code,
+                        "items": [
+                            (
+                                page._(FINDING_LABELS.get(fd.kind, fd.kind)),
+                                fd.matched_text if see else "•••",
+                            )
+                            for _where, fd in found
+                        ],
+                    }
+                )
     return page.render(
         "reviews/cockpit.html",
         {
             "call": call,
+            "anonymity": anonymity,
             "office": office,
             "runs": runs,
             "steps": [
