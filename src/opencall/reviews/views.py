@@ -229,8 +229,11 @@ def workspace(page: Page = Depends(get_page)) -> Response:
         for c in page.db.scalars(select(Call).order_by(Call.id))
         if policies.may_technical_review(page.db, user, c)
     ]
+    roles: set[str] = getattr(user, "nav_roles", set())
+    manages = bool(roles & {"call_manager", "provider_admin", "chair", "site_admin"})
     return page.render(
-        "reviews/workspace.html", {"rows": rows, "technical": technical, **labels(page)}
+        "reviews/workspace.html",
+        {"rows": rows, "technical": technical, "manages": manages, **labels(page)},
     )
 
 
