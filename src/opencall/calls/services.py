@@ -130,3 +130,179 @@ def transition_call(
         data={"from": before, "to": target},
     )
     return call
+
+
+# ---------------------------------------------------------------- editing a call
+
+# What may change while a call is open: applicants are writing against everything else
+# (anonymity mode, review settings, allocation policy, the form's offers), so only these.
+OPEN_EDITABLE = frozenset(
+    {
+        "title",
+        "description",
+        "closes_at",
+        "form.title_max_chars",
+        "form.abstract_max_words",
+        "form.science_case_max_words",
+    }
+)
+# After the call has closed nothing but the description may change.
+CLOSED_EDITABLE = frozenset({"description"})
+_DOCS = ("review_settings", "allocation_policy", "form")
+
+
+def _current_document(call: Call) -> dict[str, Any]:
+    return {
+        "slug": call.slug,
+        "code": call.code,
+        "title": call.title,
+        "cycle": call.cycle,
+        "description": call.description,
+        "opens_at": call.opens_at,
+        "closes_at": call.closes_at,
+        "anonymity": call.anonymity,
+        "review_settings": dict(call.review_settings),
+        "allocation_policy": dict(call.allocation_policy),
+        "form": dict(call.form),
+        "eligibility": dict(call.eligibility),
+    }
+
+
+def _utc(d: dt.datetime) -> dt.datetime:
+    return d.astimezone(dt.UTC)
+
+
+def update_call(
+    session: Session,
+    call: Call,
+    data: dict[str, Any],
+    *,
+    actor_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Call:
+    """Change a call's configuration, within what its phase allows.
+
+    ``data`` is a (partial) ``CallCreate`` document: top-level keys replace the
+    call's values; the typed documents (review settings, allocation policy,
+    form) are merged key by key onto the stored ones; ``eligibility`` is
+    replaced whole. The slug and code never change. In ``draft`` everything
+    else may change; while ``open`` only :data:`OPEN_EDITABLE` (the closing
+    date never to a moment already past); afterwards only the description.
+    Everything is validated before anything is written; an event
+    ``call.updated`` lists the changed fields.
+    """
+    now = now or utcnow()
+    for key in ("slug", "code"):
+        if key in data and data[key] != getattr(call, key):
+            raise DomainError(
+                "The short name and code of a call cannot change "
+                "(they are in its addresses and proposal codes).",
+                field=key,
+            )
+    current = _current_document(call)
+    merged = {**current, **{k: v for k, v in data.items() if k not in _DOCS}}
+    for key in _DOCS:
+        merged[key] = {**current[key], **(data.get(key) or {})}
+    opens, closes = merged.get("opens_at"), merged.get("closes_at")
+    if isinstance(opens, dt.datetime) and isinstance(closes, dt.datetime):
+        if opens.tzinfo and closes.tzinfo and closes <= opens:
+            raise DomainError("The call must close after it opens.", field="closes_at")
+    try:
+        doc = CallCreate.model_validate(merged)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise DomainError(
+            f"{loc}: {str(err['msg']).removeprefix('Value error, ')}".lstrip(": "),
+            field=str(err["loc"][0]) if err["loc"] else None,
+        ) from exc
+    docs = {
+        "review_settings": review_settings(doc.review_settings).model_dump(mode="json"),
+        "allocation_policy": allocation_policy(doc.allocation_policy).model_dump(mode="json"),
+        "form": call_form(doc.form).model_dump(mode="json"),
+    }
+    before_docs = {
+        "review_settings": review_settings(call.review_settings).model_dump(mode="json"),
+        "allocation_policy": allocation_policy(call.allocation_policy).model_dump(mode="json"),
+        "form": call_form(call.form).model_dump(mode="json"),
+    }
+    new_values: dict[str, Any] = {
+        "title": doc.title,
+        "cycle": doc.cycle,
+        "description": doc.description,
+        "opens_at": _utc(doc.opens_at),
+        "closes_at": _utc(doc.closes_at),
+        "anonymity": doc.anonymity,
+        "eligibility": doc.eligibility,
+    }
+    changed: list[str] = [name for name, value in new_values.items() if value != current[name]]
+    for key in _DOCS:
+        for sub in sorted(set(docs[key]) | set(before_docs[key])):
+            if docs[key].get(sub) != before_docs[key].get(sub):
+                changed.append(f"{key}.{sub}")
+    if not changed:
+        return call
+    if call.status == "open":
+        locked = [f for f in changed if f not in OPEN_EDITABLE]
+        if locked:
+            raise DomainError(
+                "While the call is open only its title, description, closing date and word "
+                f"limits may change; {', '.join(locked)} cannot change, because applicants "
+                "may already have relied on them.",
+                field=locked[0],
+                code="call_locked",
+            )
+        if "closes_at" in changed and new_values["closes_at"] <= _utc(now):
+            raise DomainError(
+                f"The closing date cannot be moved to a moment already past "
+                f"({new_values['closes_at']:%Y-%m-%d %H:%M:%S} UTC).",
+                field="closes_at",
+            )
+    elif call.status != "draft":
+        locked = [f for f in changed if f not in CLOSED_EDITABLE]
+        if locked:
+            raise DomainError(
+                f"Once a call has closed only its description may change (status: "
+                f"{call.status}); {', '.join(locked)} cannot change.",
+                field=locked[0],
+                code="call_locked",
+            )
+    facility = call.facility
+    form = call_form(docs["form"])
+    if facility.kind == "telescope" and ({"form.receivers", "form.modes"} & set(changed)):
+        if not form.receivers or not set(form.receivers) <= set(
+            facility.attributes.get("receivers", [])
+        ):
+            raise DomainError("The call must offer receivers that the telescope has.", field="form")
+        if not form.modes or not set(form.modes) <= set(facility.attributes.get("modes", [])):
+            raise DomainError(
+                "The call must offer observing modes that the telescope has.", field="form"
+            )
+    audit: dict[str, Any] = {}
+    for name in changed:
+        key, _, sub = name.partition(".")
+        if sub:
+            audit[name] = {"from": before_docs[key].get(sub), "to": docs[key].get(sub)}
+        elif name != "description":
+            before, after = current[name], new_values[name]
+            audit[name] = {
+                "from": before.isoformat() if isinstance(before, dt.datetime) else before,
+                "to": after.isoformat() if isinstance(after, dt.datetime) else after,
+            }
+    for name, value in new_values.items():
+        if name in changed:
+            setattr(call, name, value)
+    for key in _DOCS:
+        if any(f.startswith(key + ".") for f in changed):
+            setattr(call, key, docs[key])
+    session.flush()
+    auditlog.record(
+        session,
+        "call.updated",
+        "call",
+        call.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        data={"fields": changed, "changes": audit},
+    )
+    return call
