@@ -108,6 +108,9 @@ HTML: list[Case] = [
     # (no such pool: 404 for the office too; offering is exercised in test_workspaces)
     Case("POST", "/manage/calls/{slug}/pools", set(), S, data={"pool_id": "x"}),
     Case("GET", "/manage/jobs/{job_id}", STAFF, _job),
+    Case("GET", "/manage/calls/{slug}/edit", OFFICE, S),
+    # (the call is in review: a new title is refused with 400, nothing changes)
+    Case("POST", "/manage/calls/{slug}/edit", OFFICE, S, data={"title": "Renamed in review"}),
     Case("GET", "/manage/calls/{slug}/audit", OFFICE, S),
     Case("POST", "/manage/calls/{slug}/audit/verify", OFFICE, S),
     Case("GET", "/manage/providers/new", set()),

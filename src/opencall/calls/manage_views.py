@@ -324,6 +324,154 @@ def new_call(page: Page = Depends(get_page)) -> Response:
     )
 
 
+# ---------------------------------------------------------------- editing a call
+
+# Messages calls.services.update_call composes in English, catalogued for Translator.message.
+SERVICE_MESSAGES = (
+    N_(
+        "The short name and code of a call cannot change "
+        "(they are in its addresses and proposal codes)."
+    ),
+    N_("The call must close after it opens."),
+    N_(
+        "While the call is open only its title, description, closing date and word limits may "
+        "change; %(fields)s cannot change, because applicants may already have relied on them."
+    ),
+    N_("The closing date cannot be moved to a moment already past (%(when)s UTC)."),
+    N_(
+        "Once a call has closed only its description may change (status: %(status)s); "
+        "%(fields)s cannot change."
+    ),
+)
+# document paths of update_call's errors -> the input beside which the error is shown
+_INPUT_OF = {
+    "review_settings.mode": "review_mode",
+    "allocation_policy": "award_mode",
+    "review_settings": "review_mode",
+    "eligibility": "eligible_income_groups",
+}
+# optional settings shown on the form: an empty input clears them (other empty inputs keep
+# the stored value, as the form is filled in with it)
+_CLEARABLE = (
+    ("review_settings", "review_deadline"),
+    ("allocation_policy", "pi_cap_awards"),
+    ("allocation_policy", "quality_threshold"),
+    ("form", "max_amount_per_proposal"),
+)
+
+
+def _when_text(d: dt.datetime | None) -> str:
+    if d is None:
+        return ""
+    d = d.astimezone(dt.UTC)
+    return d.strftime("%Y-%m-%d %H:%M:%S" if d.second else "%Y-%m-%d %H:%M")
+
+
+def _text(v: Any) -> str:
+    return "" if v is None else str(v)
+
+
+def call_form_values(call: Call) -> dict[str, str]:
+    """The call's current configuration as the inputs of the call form (round-trips)."""
+    rs, ap, fm = call.review_settings, call.allocation_policy, call.form
+    deadline = rs.get("review_deadline")
+    values = {
+        "title": call.title,
+        "cycle": call.cycle,
+        "description": call.description,
+        "opens_at": _when_text(call.opens_at),
+        "closes_at": _when_text(call.closes_at),
+        "eligible_income_groups": ", ".join(call.eligibility.get("income_groups", [])),
+        "anonymity": call.anonymity,
+        "review_mode": rs.get("mode", "panel"),
+        "lower_is_better": "on" if rs.get("lower_is_better") else "",
+        "review_deadline": _when_text(dt.datetime.fromisoformat(deadline)) if deadline else "",
+        "award_mode": ap.get("award_mode", "whole"),
+        "nationality_blind": "on" if ap.get("nationality_blind") else "",
+        "group_shares": ", ".join(
+            f"{g['group']}:{g['min_share']}" for g in ap.get("group_shares", [])
+        ),
+        "requires_pdf": "on" if fm.get("requires_pdf") else "",
+        "receivers": ", ".join(fm.get("receivers", [])),
+        "modes": ", ".join(fm.get("modes", [])),
+    }
+    for doc, names in (
+        (rs, ("reviewers_per_proposal", "max_load", "grade_min", "grade_max")),
+        (ap, ("pi_cap_awards", "min_fraction", "quality_threshold")),
+        (
+            fm,
+            (
+                "max_pdf_pages",
+                "title_max_chars",
+                "abstract_max_words",
+                "science_case_max_words",
+                "max_amount_per_proposal",
+            ),
+        ),
+    ):
+        for name in names:
+            values[name] = _text(doc.get(name))
+    return values
+
+
+def _edit_page(
+    page: Page, call: Call, form: dict[str, str], errors: dict[str, str], status: int = 200
+) -> Response:
+    return page.render(
+        "manage/edit_call.html",
+        {
+            "call": call,
+            "form": form,
+            "errors": errors,
+            "editing": True,
+            "office": True,
+            **status_labels(page),
+        },
+        status=status,
+    )
+
+
+@router.get("/manage/calls/{slug}/edit", response_class=HTMLResponse)
+def edit_call_form(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = office_call(page, slug)
+    return _edit_page(page, call, call_form_values(call), {})
+
+
+@router.post("/manage/calls/{slug}/edit", response_class=HTMLResponse)
+def edit_call(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = office_call(page, slug)
+    f = {**page.form, "slug": call.slug, "code": call.code}
+    doc, errors = call_document(page, call.facility, f)
+    if not errors:
+        for key, name in _CLEARABLE:
+            if not f.get(name, "").strip():
+                doc[key][name] = None
+        groups = doc["eligibility"].get("income_groups")
+        eligibility = {k: v for k, v in call.eligibility.items() if k != "income_groups"}
+        doc["eligibility"] = {**eligibility, **({"income_groups": groups} if groups else {})}
+        try:
+            services.update_call(page.db, call, doc, actor_id=page.user.id)
+            page.commit()
+            return page.redirect(f"/manage/calls/{call.slug}", "saved")
+        except DomainError as exc:
+            page.db.rollback()
+            page.db.refresh(call)
+            errors[_input_name(exc.field, f)] = page.t.message(exc.message)
+    return _edit_page(page, call, f, errors, status=400)
+
+
+def _input_name(path: str | None, form: dict[str, str]) -> str:
+    """The input of the call form that an error of ``update_call`` belongs beside."""
+    if not path:
+        return "form"
+    if path in _INPUT_OF:
+        return _INPUT_OF[path]
+    name = path.rpartition(".")[2]
+    if name in form:
+        return name
+    return _INPUT_OF.get(path.partition(".")[0], "form")
+
+
 @router.post("/manage/calls/{slug}/pools", response_class=HTMLResponse)
 def offer_pool(slug: str, page: Page = Depends(get_page)) -> Response:
     call = office_call(page, slug)
