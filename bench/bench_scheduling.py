@@ -244,6 +244,20 @@ def sky_timings(n: int = 100_000, repeat: int = 5) -> dict[str, float]:
     return out
 
 
+def _print_row(row: dict[str, Any]) -> None:
+    n, which, note = row["n"], row["scheduler"], row["note"]
+    if "scheduled" in row:
+        print(
+            f"{n:>5} {which:<21} {row['wall_s']:>8.2f} {row['peak_rss_mib']:>9.0f} "
+            f"{row['scheduled']:>6} {row['observing_pct']:>6.2f} "
+            f"{row['weighted_hours']:>8.1f} {row['zenith_viol_strict']:>7} "
+            f"{row['zenith_viol_0p01']:>7} {row['other_viol']:>4} {row['other_viol_1s']:>6}  {note}",
+            flush=True,
+        )
+    else:
+        print(f"{n:>5} {which:<21} {'-':>8} {'-':>9}  {note}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sizes", default="20,50,100,200,500,1000,2000")
@@ -255,6 +269,12 @@ def main() -> None:
         type=float,
         default=None,
         help="cap for astroplan's SequentialScheduler runs (default: --timeout)",
+    )
+    ap.add_argument(
+        "--astroplan-from",
+        default=None,
+        help="JSON of an earlier run (same sizes and seed): print and keep its astroplan rows "
+        "for the sizes where astroplan is skipped, labelled as stored",
     )
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "scheduling.json"))
     ap.add_argument("--sky-only", action="store_true", help="only the sky-geometry timings")
@@ -273,6 +293,9 @@ def main() -> None:
     if args.sky_only:
         return
     rows: list[dict[str, Any]] = []
+    stored: list[dict[str, Any]] = []
+    if args.astroplan_from:
+        stored = json.loads(Path(args.astroplan_from).read_text())
     print(
         f"{'N':>5} {'scheduler':<21} {'wall s':>8} {'peak MiB':>9} {'sched':>6} {'obs %':>6} "
         f"{'w-hours':>8} {'z-viol':>7} {'z>0.01':>7} {'gap':>4} {'gap>1s':>6}  note",
@@ -286,6 +309,15 @@ def main() -> None:
                 and args.skip_astroplan_above is not None
                 and n > args.skip_astroplan_above
             ):
+                for old in stored:
+                    if (
+                        old["n"] == n
+                        and old["scheduler"] == which
+                        and old.get("seed", 0) == args.seed
+                    ):
+                        row = dict(old, note=f"stored from {args.astroplan_from}: {old['note']}")
+                        rows.append(row)
+                        _print_row(row)
                 continue
             tmp = out_path.parent / f"_worker_{which}_{n}.json"
             if tmp.exists():
@@ -312,6 +344,7 @@ def main() -> None:
                 note = f"CRASHED after {rec['wall_s']:.1f} s ({rec['crash']}); partial schedule"
             row: dict[str, Any] = {
                 "n": n,
+                "seed": args.seed,
                 "scheduler": which,
                 "wall_s": rec.get("wall_s"),
                 "process_s": outer,
@@ -324,16 +357,7 @@ def main() -> None:
                 row["entries"] = rec.get("entries", [])
             rows.append(row)
             out_path.write_text(json.dumps(rows, indent=1))
-            if rec:
-                print(
-                    f"{n:>5} {which:<21} {row['wall_s']:>8.2f} {row['peak_rss_mib']:>9.0f} "
-                    f"{row['scheduled']:>6} {row['observing_pct']:>6.1f} "
-                    f"{row['weighted_hours']:>8.1f} {row['zenith_viol_strict']:>7} "
-                    f"{row['zenith_viol_0p01']:>7} {row['other_viol']:>4} {row['other_viol_1s']:>6}  {note}",
-                    flush=True,
-                )
-            else:
-                print(f"{n:>5} {which:<21} {'-':>8} {'-':>9}  {note}", flush=True)
+            _print_row(row)
     print(f"wrote {out_path}")
 
 
