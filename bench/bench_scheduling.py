@@ -358,6 +358,7 @@ def main() -> None:
             rows.append(row)
             out_path.write_text(json.dumps(rows, indent=1))
             _print_row(row)
+    out_path.write_text(json.dumps(rows, indent=1))
     print(f"wrote {out_path}")
 
 
