@@ -4,6 +4,11 @@ Usage:
     .venv/bin/python bench/bench_scheduling.py --sizes 20,50,100,200,500,1000,2000 \
         [--skip-astroplan-above N] [--timeout 3600] [--out bench/out/scheduling.json]
 
+To rerun only OpenCall and compare with the astroplan rows of an earlier run on the same
+instances (instances depend only on N and --seed):
+    .venv/bin/python bench/bench_scheduling.py --skip-astroplan-above 0 \
+        --astroplan-from bench/out/scheduling_run2.json --out bench/out/scheduling_run3.json
+
 Instances (seeded): observer at FAST, a 7-day window from 2026-12-01T00:00Z (radio: day
 and night, no twilight constraint), altitude >= 50 deg (zenith <= 40 deg), N blocks with RA
 uniform in 0..360, Dec uniform on the sphere within -14..+66, durations 30..240 min in
