@@ -69,3 +69,12 @@ def test_leg_route_must_be_valid(db: Session) -> None:
         fs.create_pool(db, fac, name="b", pool_type="berths", amount=4, attributes=leg).unit
         == "berths"
     )
+
+
+def test_a_password_too_long_to_sign_in_with_is_refused(db: Session) -> None:
+    from opencall.people import services as people
+
+    before = f.table_counts(db)
+    with pytest.raises(DomainError, match="too long"):
+        people.register_user(db, email="long@example.org", name="Long", password="x" * 201)
+    assert f.table_counts(db) == before

@@ -191,16 +191,35 @@ def test_review_validation_and_override_needs_reason(small_world: Session) -> No
     transition_call(s, call, "allocation")
     al.run_allocation(s, call)
     d = s.scalars(
-        select(Decision).where(Decision.call_id == call.id, Decision.outcome == "not_awarded")
-    ).first()
-    if d is not None:
-        p = next(p for p in rq.proposals_for_review(s, call) if p.id == d.proposal_id)
-        with pytest.raises(DomainError, match="reason"):
-            al.override_decision(s, call, p, outcome="awarded", reason="")
-    d = s.scalars(
         select(Decision).where(Decision.call_id == call.id, Decision.outcome != "not_awarded")
     ).first()
+    assert d is not None
     p = next(p for p in rq.proposals_for_review(s, call) if p.id == d.proposal_id)
+    # an override without a reason is refused and changes nothing
+    awards_before = len(s.scalars(select(Award).where(Award.proposal_id == p.id)).all())
+    for blank in ("", "   "):
+        with pytest.raises(DomainError, match="reason"):
+            al.override_decision(s, call, p, outcome="not_awarded", reason=blank)
+    assert d.outcome != "not_awarded" and awards_before > 0
+    assert len(s.scalars(select(Award).where(Award.proposal_id == p.id)).all()) == awards_before
+    # an override that would overdraw capacity is refused before anything is written
+    rest = [
+        x
+        for x in s.scalars(select(Decision).where(Decision.call_id == call.id))
+        if x.outcome == "not_awarded"
+    ]
+    for other in rest:
+        q = next(x for x in rq.proposals_for_review(s, call) if x.id == other.proposal_id)
+        n_awards = s.scalar(select(func.count(Award.id)).where(Award.call_id == call.id))
+        try:
+            al.override_decision(s, call, q, outcome="awarded", reason="strong science")
+        except DomainError as exc:
+            assert "overdraw" in exc.message
+            assert other.outcome == "not_awarded"
+            assert (
+                s.scalar(select(func.count(Award.id)).where(Award.call_id == call.id)) == n_awards
+            )
+        _pool_usage_ok(s, call)
     al.override_decision(
         s, call, p, outcome="not_awarded", reason="sample already loaned to this team"
     )

@@ -399,3 +399,43 @@ def test_cannot_create_in_closed_call_or_without_institution(db: Session) -> Non
     )
     with pytest.raises(DomainError, match="institution"):
         ps.create_proposal(db, call, lone, title="T", now=f.NOW)
+
+
+def test_close_restores_the_last_submitted_revision(db: Session) -> None:
+    """Edits after the last submission were never submitted: at close the proposal's
+    text and requests are those of the frozen revision."""
+    call = f.fast_call(db)
+    p = f.full_proposal(db, call)
+    second = ps.add_request(
+        db,
+        p,
+        "fast",
+        {
+            "receiver": "UWB",
+            "mode": "ON-OFF",
+            "targets": [{"name": "B", "ra_deg": 1, "dec_deg": 1, "hours": 2}],
+        },
+        now=f.NOW,
+    )
+    rev = ps.submit(db, p, now=f.NOW)
+    ps.remove_request(db, p, p.requests[0], now=f.NOW)
+    ps.update_proposal(db, p, {"title": "Changed after submission"}, now=f.NOW)
+    again = ps.add_request(
+        db,
+        p,
+        "fast",
+        {
+            "receiver": "UWB",
+            "mode": "ON-OFF",
+            "targets": [{"name": "C", "ra_deg": 2, "dec_deg": 2, "hours": 1}],
+        },
+        now=f.NOW,
+    )
+    assert again.position != second.position
+    ps.close_call(db, call, now=f.NOW, reason="test")
+    assert p.status == "under_review"
+    assert p.title == rev.content["title"]
+    assert [(r.kind, r.amount, r.details) for r in p.requests] == [
+        (r["kind"], r["amount"], r["details"]) for r in rev.content["requests"]
+    ]
+    assert [r.position for r in p.requests] == [0, 1]

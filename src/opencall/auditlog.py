@@ -72,7 +72,7 @@ def record(
         session.execute(text("SELECT pg_advisory_xact_lock(7262001)"))
     prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     ev = AuditEvent(
-        at=utcnow().replace(microsecond=utcnow().microsecond),
+        at=utcnow(),
         actor_id=actor_id,
         action=action,
         entity=entity,

@@ -139,7 +139,10 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
         if call.facility.kind == "vessel" and len(parts) > 1:
             # a diver needs a berth on the same cruise: berths and dives of one proposal are
             # awarded together, as one request over both pools
-            demand = {k: v for _, d, _, _, _ in parts for k, v in d.items()}
+            demand = {}
+            for _, d, _, _, _ in parts:
+                for k, v in d.items():
+                    demand[k] = demand.get(k, 0.0) + v
             bad = [w for _, _, ok, w, _ in parts if not ok]
             parts = [
                 (
@@ -362,32 +365,23 @@ def override_decision(
     )
     if d is None:
         raise DomainError("Run the allocation before overriding it.")
-    session.execute(delete(Award).where(Award.proposal_id == proposal.id, Award.call_id == call.id))
+    new_awards: list[Award] = []
     if outcome == "awarded":
+        # validate before writing: capacity used by the other proposals' awards
         used: dict[int, float] = {}
-        for a in session.scalars(select(Award).where(Award.call_id == call.id)):
+        for a in session.scalars(
+            select(Award).where(Award.call_id == call.id, Award.proposal_id != proposal.id)
+        ):
             used[a.pool_id] = used.get(a.pool_id, 0.0) + a.amount
         cap = {cp.pool_id: cp.amount for cp in call.pools}
         problem, meta = build_problem(session, call)
-        want: dict[int, float] = {}
-        for r in problem.requests:
-            if r.proposal_id == str(proposal.id):
-                for name, amt in r.demand.items():
-                    pid = meta["pool_id"][name]
-                    want[pid] = want.get(pid, 0.0) + amt
-        short = [pid for pid, amt in want.items() if used.get(pid, 0) + amt > cap[pid] + 1e-9]
-        if short:
-            raise DomainError(
-                "Awarding this proposal would overdraw capacity; free capacity first by "
-                "overriding another award to 'not awarded'."
-            )
         index = meta["index"]
         for r in problem.requests:
             if r.proposal_id != str(proposal.id):
                 continue
             _, positions = index[r.id]
             for name, amt in r.demand.items():
-                session.add(
+                new_awards.append(
                     Award(
                         call_id=call.id,
                         proposal_id=proposal.id,
@@ -398,6 +392,18 @@ def override_decision(
                         run_id=d.run_id,
                     )
                 )
+        want: dict[int, float] = {}
+        for a in new_awards:
+            want[a.pool_id] = want.get(a.pool_id, 0.0) + a.amount
+        if any(used.get(pid, 0.0) + amt > cap[pid] + 1e-9 for pid, amt in want.items()):
+            raise DomainError(
+                "Awarding this proposal would overdraw capacity; free capacity first by "
+                "overriding another award to 'not awarded'."
+            )
+    session.execute(delete(Award).where(Award.proposal_id == proposal.id, Award.call_id == call.id))
+    session.add_all(new_awards)
+    if outcome == "not_awarded":
+        d.priority = ""
     before = d.outcome
     d.outcome = outcome
     d.override_reason = reason.strip()

@@ -80,17 +80,30 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
 
 
 def review_records(
-    session: Session, call: Call, by: od.GroupBy = "un_region"
+    session: Session,
+    call: Call,
+    by: od.GroupBy = "un_region",
+    records: list[od.ApplicantRecord] | None = None,
 ) -> list[od.ReviewRecord]:
-    """Each submitted review with the reviewer's and the applicant's group, and the consensus."""
+    """Each submitted review with the reviewer's and the applicant's group, and the consensus.
+
+    ``records`` are the call's applicant records when the caller already has them."""
     countries = {c.iso3: c for c in session.scalars(select(Country))}
     ranking = {r.proposal_id: r for r in rq.ranking(session, call)}
-    records = {r.proposal_id: r for r in applicant_records(session, call)}
+    by_id = {
+        r.proposal_id: r
+        for r in (records if records is not None else applicant_records(session, call))
+    }
+    pairs = rq.submitted_reviews(session, call)
+    reviewers = {
+        u.id: u
+        for u in session.scalars(select(User).where(User.id.in_({a.reviewer_id for a, _ in pairs})))
+    }
     out = []
-    for a, review in rq.submitted_reviews(session, call):
+    for a, review in pairs:
         rank = ranking.get(a.proposal_id)
-        rec = records.get(str(a.proposal_id))
-        reviewer = session.get(User, a.reviewer_id)
+        rec = by_id.get(str(a.proposal_id))
+        reviewer = reviewers.get(a.reviewer_id)
         if rank is None or rec is None or reviewer is None:
             continue
         rc = countries.get(reviewer.country_iso3 or "")
@@ -174,8 +187,10 @@ def report(session: Session, call: Call, *, q: float = 0.05, seed: int = 0) -> d
         ]
         out["tests"][by] = tests
         out["suppressed"][by] = od.suppressed_funnel_counts(records, by)
-    for by in ("income_group", "un_region", "ldc"):
-        ctx = divide(by, year)
+    divide_by: tuple[od.GroupBy, ...] = ("income_group", "un_region", "ldc")
+    contexts = {g: divide(g, year) for g in divide_by}
+    for by in divide_by:
+        ctx = contexts[by]
         awarded = od.shares(od.awarded_by(records, by))
         applied = od.shares(
             {
@@ -193,39 +208,46 @@ def report(session: Session, call: Call, *, q: float = 0.05, seed: int = 0) -> d
             for a in ratios
         ]
     awarded_c = od.awarded_by(records, lambda r: r.country_iso3)
-    researchers = {
-        k: v.value
-        for k, v in od.researcher_counts(
-            {iso: s for (iso, c), s in loader.indicators().items() if c == "SP.POP.SCIE.RD.P6"},
-            {iso: s for (iso, c), s in loader.indicators().items() if c == "SP.POP.TOTL"},
-            (year - 10, year),
-        ).items()
-    }
+    researchers = {k: v.value for k, v in contexts["income_group"].researchers.items()}
     out["country_access_ratios"] = [
         dataclasses.asdict(a)
         for a in od.country_access_ratios(awarded_c, researchers)
         if a.awarded_share > 0
     ]
     for by in ("un_region", "income_group"):
-        reviews = review_records(session, call, by)
+        reviews = review_records(session, call, by, records)
         out["reviewer_bias"][by] = [
             {**dataclasses.asdict(c), "sentence": c.describe()}
             for c in od.reviewer_group_bias(
                 reviews, higher_is_better=not rs.lower_is_better, q=q, seed=seed
             )
         ]
-    out["trend"] = trend(session, call)
+    out["trend"] = trend(session, call, contexts["income_group"], records)
     return out
 
 
-def trend(session: Session, call: Call) -> list[dict[str, Any]]:
+def trend(
+    session: Session,
+    call: Call,
+    ctx: od.DivideContext | None = None,
+    records: list[od.ApplicantRecord] | None = None,
+) -> list[dict[str, Any]]:
     """Access ratios by income group across the cycles (calls) of the same facility."""
     calls = session.scalars(
         select(Call).where(Call.facility_id == call.facility_id).order_by(Call.opens_at)
     ).all()
-    ctx = divide("income_group", call.closes_at.year)
+    ctx = ctx or divide("income_group", call.closes_at.year)
     by_cycle = [
-        (c.cycle, od.awarded_by(applicant_records(session, c), "income_group")) for c in calls
+        (
+            c.cycle,
+            od.awarded_by(
+                records
+                if c.id == call.id and records is not None
+                else applicant_records(session, c),
+                "income_group",
+            ),
+        )
+        for c in calls
     ]
     return [
         {"cycle": t.cycle, "ratios": [dataclasses.asdict(a) for a in t.ratios]}

@@ -124,10 +124,11 @@ def register_user(
     if language not in LANGUAGES:
         raise DomainError(f"Language must be one of {', '.join(LANGUAGES)}.", field="language")
     if password_hash is None:
-        if password is None or len(password) < MIN_PASSWORD:
+        if password is None:
             raise DomainError(
                 f"Password must have at least {MIN_PASSWORD} characters.", field="password"
             )
+        _check_password(password)
         password_hash = hash_password(password)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise DomainError("An account with this e-mail address already exists.", field="email")

@@ -429,7 +429,7 @@ def add_request(
         kind=kind,
         amount=amount,
         details=clean,
-        position=len(proposal.requests),
+        position=max((r.position for r in proposal.requests), default=-1) + 1,
     )
     session.add(req)
     _touch(proposal, None)
@@ -687,13 +687,47 @@ def reopen(
     return proposal
 
 
+def _restore_revision(session: Session, proposal: Proposal) -> None:
+    rev = session.get(ProposalRevision, proposal.current_revision_id)
+    if rev is None:
+        return
+    content = rev.content
+    for key in ("title", "abstract", "science_case", "keywords", "area"):
+        setattr(proposal, key, content.get(key, getattr(proposal, key)))
+    frozen = [(r["kind"], r["pool_id"], r["amount"], r["details"]) for r in content["requests"]]
+    if [(r.kind, r.pool_id, r.amount, r.details) for r in proposal.requests] == frozen:
+        return
+    for r in list(proposal.requests):
+        session.delete(r)
+    session.flush()
+    for i, (kind, pool_id, amount, details) in enumerate(frozen):
+        session.add(
+            Request(
+                proposal_id=proposal.id,
+                pool_id=pool_id,
+                kind=kind,
+                amount=amount,
+                details=details,
+                position=i,
+            )
+        )
+    session.flush()
+    session.refresh(proposal)
+
+
 def close_call_proposals(session: Session, call: Call, *, actor_id: int | None = None) -> int:
-    """At close: submitted proposals move to review (their last revision is what counts)."""
+    """At close: submitted proposals move to review, and their last revision is what counts.
+
+    Edits made after the last submission were never submitted: the proposal's text and
+    requests are restored to the frozen revision, so that everything downstream (awards
+    on request rows, the schedule, the public list) reads what was reviewed.
+    """
     n = 0
     for p in session.scalars(
         select(Proposal).where(Proposal.call_id == call.id, Proposal.status == "submitted")
     ):
         check_proposal_transition(p.status, "under_review")
+        _restore_revision(session, p)
         p.status = "under_review"
         n += 1
     session.flush()
