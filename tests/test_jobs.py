@@ -88,24 +88,3 @@ def test_progress_after_the_job_wrote_does_not_fail_it(factory) -> None:
         s.commit()
     job = jobs.run_one(factory, reg, kinds=["writer"])
     assert job is not None and job.status == "done", job.error
-
-
-def test_a_broken_domain_rule_fails_at_once(factory) -> None:
-    from opencall.errors import DomainError
-
-    reg = jobs.JobRegistry()
-    calls = []
-
-    def refuse(s, job, progress) -> None:
-        calls.append(1)
-        raise DomainError("Calibrate the grades before allocating.")
-
-    reg.register("refuse", refuse)
-    with factory() as s:
-        jobs.enqueue(s, "refuse", max_attempts=3)
-        s.commit()
-    jobs.run_pending(factory, reg)
-    with factory() as s:
-        job = s.scalars(jobs.select(jobs.Job)).one()
-        assert job.status == "failed" and "Calibrate" in job.error
-    assert len(calls) == 1

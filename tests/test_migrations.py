@@ -13,8 +13,10 @@ def test_upgrade_from_empty_sqlite_and_no_drift(tmp_path) -> None:
     tables = set(inspect(engine).get_table_names())
     assert set(metadata.tables) <= tables
     # idempotent
+    rev = migrate.current(engine)
+    assert rev is not None
     migrate.upgrade(engine)
-    assert migrate.current(engine) is not None
+    assert migrate.current(engine) == rev and migrate.drift(engine) == []
 
 
 def test_migrated_fixture_has_no_drift(engine: Engine) -> None:

@@ -189,6 +189,9 @@ def test_review_validation_and_override_needs_reason(small_world: Session) -> No
     assert s.scalar(select(func.count(RankedProposal.id))) > 0
     transition_call(s, call, "ranking")
     transition_call(s, call, "allocation")
+    with pytest.raises(DomainError, match="Freeze the ranking"):
+        al.run_allocation(s, call)  # dual-anonymous: identities only after the freeze
+    rv.freeze_ranking(s, call)
     al.run_allocation(s, call)
     d = s.scalars(
         select(Decision).where(Decision.call_id == call.id, Decision.outcome != "not_awarded")

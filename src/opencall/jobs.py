@@ -19,7 +19,6 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
-from opencall.errors import DomainError
 
 LEASE = dt.timedelta(minutes=15)
 
@@ -174,9 +173,7 @@ def run_one(
             job = s.get(Job, job_id)
             assert job is not None
             job.error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            # a broken rule of the domain ("calibrate first") fails the same way on every try
-            final = isinstance(exc, DomainError) or job.attempts >= job.max_attempts
-            job.status = "failed" if final else "queued"
+            job.status = "failed" if job.attempts >= job.max_attempts else "queued"
             job.finished_at = utcnow() if job.status == "failed" else None
             s.commit()
         return job

@@ -233,6 +233,12 @@ def run_allocation(
 ) -> SolverRun:
     from opencall.optim import allocation as al
 
+    if call.anonymity == "dual" and call.ranking_frozen_at is None:
+        # explanations name share-rule groups and PI caps, which tell about the teams
+        raise DomainError(
+            "Freeze the ranking before allocating: in a dual-anonymous call the allocation "
+            "uses and explains facts about the teams."
+        )
     t0 = time.perf_counter()
     progress(5, "building the allocation problem")
     try:

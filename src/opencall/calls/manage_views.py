@@ -27,13 +27,11 @@ from opencall.calls.queries import call_by_slug, list_calls
 from opencall.errors import DomainError
 from opencall.facilities import policies as fac_policies
 from opencall.facilities.models import CapacityPool, Facility, Provider
-from opencall.people.queries import has_role
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
 
-OFFICE_ROLES = ("provider_admin", "call_manager")
 # (the same words as calls.views.STATUS; a sibling module may not import it)
 STATUS = {
     "draft": N_("draft"),
@@ -124,12 +122,7 @@ def staff_call(page: Page, slug: str) -> Call:
 
 
 def may_administer(page: Page, call: Call) -> bool:
-    user = page.user
-    if user is None:
-        return False
-    return bool(user.is_site_admin) or has_role(
-        page.db, user.id, OFFICE_ROLES, provider_id=call.provider_id, call_id=call.id
-    )
+    return policies.may_administer(page.db, page.user, call)
 
 
 def status_labels(page: Page) -> dict[str, Any]:
@@ -476,7 +469,7 @@ def _input_name(path: str | None, form: dict[str, str]) -> str:
 def offer_pool(slug: str, page: Page = Depends(get_page)) -> Response:
     call = office_call(page, slug)
     raw = page.form.get("pool_id", "")
-    pool = page.db.get(CapacityPool, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    pool = page.db.get(CapacityPool, int(raw)) if raw.isdecimal() and len(raw) < 10 else None
     if pool is None or pool.facility_id != call.facility_id:
         page.not_found()
     try:

@@ -12,6 +12,7 @@ from opencall.people.models import User
 from opencall.people.queries import has_role
 
 STAFF_ROLES = ("provider_admin", "call_manager", "chair")
+OFFICE_ROLES = ("provider_admin", "call_manager")
 PUBLIC_STATES = (
     "open",
     "closed",
@@ -32,6 +33,15 @@ def may_manage_call(session: Session, user: User | None, call: Call) -> bool:
     if user.is_site_admin:
         return True
     return has_role(session, user.id, STAFF_ROLES, provider_id=call.provider_id, call_id=call.id)
+
+
+def may_administer(session: Session, user: User | None, call: Call) -> bool:
+    """The user office: configure and move the call, audit log, reports, exports, files."""
+    if user is None:
+        return False
+    if user.is_site_admin:
+        return True
+    return has_role(session, user.id, OFFICE_ROLES, provider_id=call.provider_id, call_id=call.id)
 
 
 def may_see_call(session: Session, user: User | None, call: Call) -> bool:

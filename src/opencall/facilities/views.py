@@ -186,7 +186,7 @@ def add_pool(slug: str, page: Page = Depends(get_page)) -> Response:
     p = _provider(page, slug)
     f = page.form
     raw = f.get("facility_id", "")
-    fac = page.db.get(Facility, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    fac = page.db.get(Facility, int(raw)) if raw.isdecimal() and len(raw) < 10 else None
     if fac is None or fac.provider_id != p.id:
         page.not_found()
     errors: dict[str, str] = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from opencall.calls.policies import may_manage_call
+from opencall.calls.policies import may_administer
 from opencall.people.models import User
 from opencall.proposals.models import Attachment, Proposal, TeamMember
 
@@ -77,9 +77,10 @@ def may_see_invitation(user: User | None, member: TeamMember) -> bool:
 
 
 def may_download_attachment(session: Session, user: User | None, attachment: Attachment) -> bool:
-    """The team, and the staff of the call's provider (reviewers get theirs via reviews)."""
+    """The team, and the user office (the file name may identify the team: chairs and
+    reviewers get the files under neutral names through the review pages)."""
     proposal = attachment.proposal
-    return may_see_proposal(user, proposal) or may_manage_call(session, user, proposal.call)
+    return may_see_proposal(user, proposal) or may_administer(session, user, proposal.call)
 
 
 def may_see_outcome(user: User | None, proposal: Proposal) -> bool:

@@ -202,7 +202,7 @@ def domain_field(field: str | None, row_map: list[int], rows_name: str | None) -
         return "form"
     path = field.removeprefix("details.")
     parts = path.split(".")
-    if rows_name and len(parts) >= 3 and parts[0] == rows_name and parts[1].isdigit():
+    if rows_name and len(parts) >= 3 and parts[0] == rows_name and parts[1].isdecimal():
         i = int(parts[1])
         original = row_map[i] if i < len(row_map) else i
         return f"{rows_name}-{original}-{parts[2]}"
@@ -241,7 +241,7 @@ def row_count(kind: str, values: dict[str, str]) -> int:
     used = [
         int(k.split("-")[1])
         for k in values
-        if k.startswith(rows_name + "-") and k.split("-")[1].isdigit() and values[k].strip()
+        if k.startswith(rows_name + "-") and k.split("-")[1].isdecimal() and values[k].strip()
     ]
     return (max(used) + 1 if used else 0) + BLANK_ROWS
 
@@ -279,7 +279,7 @@ def parse_request_form(page: Page, call: Call, kind: str, form: dict[str, str]) 
     if kind in ROWS:
         rows_name, model, cols = ROWS[kind]
         rows = []
-        n = min(int(form.get("rows", "0") or 0) if form.get("rows", "0").isdigit() else 0, 500)
+        n = min(int(form.get("rows", "0") or 0) if form.get("rows", "0").isdecimal() else 0, 500)
         n = max(n, row_count(kind, form))
         for i in range(n):
             raw_row = {c.name: form.get(f"{rows_name}-{i}-{c.name}", "").strip() for c in cols}
@@ -304,7 +304,7 @@ def parse_request_form(page: Page, call: Call, kind: str, form: dict[str, str]) 
     pool_id: int | None = None
     if kind != "fast":
         raw_pool = form.get("pool_id", "")
-        if not raw_pool.isdigit():
+        if not raw_pool.isdecimal():
             errors["pool_id"] = page._(MSG_REQUIRED)
         else:
             pool_id = int(raw_pool)
@@ -515,7 +515,7 @@ def save_text(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     for name, limit in TEXT_LIMITS.items():
         if len(text[name]) > limit:
             errors[name] = page._(MSG_TOO_LONG, max=limit)
-    version = int(text["version"]) if text["version"].isdigit() else None
+    version = int(text["version"]) if text["version"].isdecimal() else None
     status = 400
     if not errors:
         try:

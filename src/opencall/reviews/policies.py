@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from opencall.calls import policies as call_policies
 from opencall.calls.models import Call
 from opencall.calls.policies import may_manage_call
 from opencall.people.models import Country, User
@@ -22,7 +23,6 @@ from opencall.reviews import queries as q
 from opencall.reviews.models import ReviewAssignment
 from opencall.web.i18n import country_name
 
-OFFICE_ROLES = ("provider_admin", "call_manager")
 ACTIVE = ("assigned", "accepted", "submitted")
 REVIEW_STATES = ("closed", "review")
 
@@ -34,11 +34,7 @@ def may_chair(session: Session, user: User | None, call: Call) -> bool:
 
 def may_administer(session: Session, user: User | None, call: Call) -> bool:
     """The user office: configure and move the call, audit log, reports, exports."""
-    if user is None:
-        return False
-    if user.is_site_admin:
-        return True
-    return has_role(session, user.id, OFFICE_ROLES, provider_id=call.provider_id, call_id=call.id)
+    return call_policies.may_administer(session, user, call)
 
 
 def may_see_identities(session: Session, user: User | None, call: Call) -> bool:
@@ -85,6 +81,16 @@ def may_technical_review(session: Session, user: User | None, call: Call) -> boo
         "closed",
         "review",
         "ranking",
+    )
+
+
+def may_technical_review_proposal(session: Session, user: User | None, proposal: Proposal) -> bool:
+    """A technical reviewer judges no proposal they are on or conflicted with."""
+    return (
+        user is not None
+        and may_technical_review(session, user, proposal.call)
+        and not any(m.user_id == user.id or m.email == user.email for m in proposal.members)
+        and not q.is_conflicted(session, proposal.id, user.id)
     )
 
 

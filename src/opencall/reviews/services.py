@@ -549,7 +549,10 @@ def add_assignment(
     ):
         raise DomainError("This person is not a reviewer of this call.")
     if any(m.user_id == reviewer.id for m in proposal.members):
-        raise DomainError("A team member cannot review their own proposal.", code="conflict")
+        # the same words as any conflict, so that a refusal does not tell who is on the team
+        raise DomainError(
+            "This reviewer is conflicted with this proposal; the pair is refused.", code="conflict"
+        )
     active = q.assignments_of_reviewer(session, reviewer.id)
     if sum(1 for a in active if a.call_id == call.id) >= rs.max_load:
         raise DomainError(f"This reviewer already has the maximum load of {rs.max_load}.")

@@ -73,6 +73,7 @@ CONFLICT_SOURCES = {
     "declared_applicant": N_("declared by the applicant"),
     "own_proposal": N_("own proposal"),
 }
+CONFLICT_MASKED = N_("conflict of interest")
 # The steps of the cycle a chair runs as jobs: kind, label, call states allowed.
 STEPS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "conflicts": ("review.conflicts", N_("Detect conflicts"), ("closed", "review")),
@@ -92,7 +93,6 @@ def labels(page: Page) -> dict[str, Any]:
     return {
         "a_status_label": lambda s: page._(ASSIGNMENT_STATUS.get(s) or s),
         "verdict_label": lambda s: page._(VERDICTS.get(s) or s),
-        "source_label": lambda s: page._(CONFLICT_SOURCES.get(s) or s),
         **status_labels(page),
     }
 
@@ -320,7 +320,7 @@ def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
     except ValueError:
         errors["grade"] = page._(MSG_REQUIRED) if not f["grade"].strip() else page._(MSG_INVALID)
     confidence = (
-        int(f["confidence"]) if f["confidence"].isdigit() and len(f["confidence"]) < 3 else 0
+        int(f["confidence"]) if f["confidence"].isdecimal() and len(f["confidence"]) < 3 else 0
     )
     if not errors and grade is not None:
         try:
@@ -375,7 +375,11 @@ def assignment_pdf(assignment_id: int, n: int, page: Page = Depends(get_page)) -
 def technical_list(slug: str, page: Page = Depends(get_page)) -> Response:
     call = _technical_call(page, slug)
     done = q.technical_reviews(page.db, call)
-    proposals = q.proposals_for_review(page.db, call)
+    proposals = [
+        p
+        for p in q.proposals_for_review(page.db, call)
+        if policies.may_technical_review_proposal(page.db, page.user, p)
+    ]
     return page.render(
         "reviews/technical_list.html",
         {"call": call, "proposals": proposals, "done": done, **labels(page)},
@@ -398,7 +402,7 @@ def _technical_proposal(page: Page, proposal_id: int) -> Proposal:
     if (
         p is None
         or p.status not in q.REVIEWABLE
-        or not policies.may_technical_review(page.db, page.user, p.call)
+        or not policies.may_technical_review_proposal(page.db, page.user, p)
     ):
         page.not_found()
     return p
@@ -592,12 +596,12 @@ def run_step(slug: str, step: str, page: Page = Depends(get_page)) -> Response:
         return _cockpit_error(page, call, page._(MSG_STEP_STATE, status=call.status))
     payload: dict[str, Any] = {"call_id": call.id}
     seed = page.form.get("seed", "0")
-    payload["seed"] = int(seed) if seed.isdigit() and len(seed) < 9 else 0
+    payload["seed"] = int(seed) if seed.isdecimal() and len(seed) < 9 else 0
     if step == "assignment" and page.form.get("objective") in ("total", "fair"):
         payload["objective"] = page.form["objective"]
     if step == "scheduling":
         days = page.form.get("days", "")
-        if days.isdigit() and 1 <= int(days) <= 366:
+        if days.isdecimal() and 1 <= int(days) <= 366:
             payload["days"] = int(days)
         start = page.form.get("start", "")
         try:
@@ -632,6 +636,8 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
             if u is not None:
                 reviewers[u.id] = u
     conflicts = list(page.db.scalars(select(Conflict).where(Conflict.call_id == call.id)))
+    # a source such as "member of the team" with a named reviewer tells who is on the team
+    masked = not policies.may_see_identities(page.db, page.user, call)
     if wants_csv(page):
         return csv_response(
             f"{call.slug}-assignment.csv",
@@ -661,6 +667,13 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
             "by_proposal": by_proposal,
             "reviewers": reviewers,
             "conflicts": conflicts,
+            "conflict_source": (
+                lambda src: (
+                    page._(CONFLICT_SOURCES.get(src) or src)
+                    if not masked or src == "declared_reviewer"
+                    else page._(CONFLICT_MASKED)
+                )
+            ),
             "k": review_settings(call.review_settings).reviewers_per_proposal,
             "error": error,
             **labels(page),
@@ -670,7 +683,7 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
 
 
 def _int(raw: str) -> int:
-    return int(raw) if raw.isdigit() and len(raw) < 10 else 0
+    return int(raw) if raw.isdecimal() and len(raw) < 10 else 0
 
 
 @router.post("/manage/calls/{slug}/assignment/add", response_class=HTMLResponse)

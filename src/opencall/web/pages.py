@@ -302,6 +302,15 @@ def _carry(form: dict[str, str]) -> dict[str, str]:
     }
 
 
+MAX_ID = 2**31 - 1
+
+
+def _id_out_of_range(path: str) -> bool:
+    return any(
+        part.isdecimal() and (len(part) > 10 or int(part) > MAX_ID) for part in path.split("/")
+    )
+
+
 def install(app: FastAPI, settings: Settings, user_loader: UserLoader) -> None:
     """Wire the plumbing into an app: templates, session cookie, headers, errors."""
     from fastapi.staticfiles import StaticFiles
@@ -312,7 +321,12 @@ def install(app: FastAPI, settings: Settings, user_loader: UserLoader) -> None:
 
     @app.middleware("http")
     async def session_and_headers(request: Request, call_next: Callable[..., Any]) -> Response:
-        response: Response = await call_next(request)
+        if not request.url.path.startswith("/api/") and _id_out_of_range(request.url.path):
+            # no row can have such an id (the database stores 32-bit keys): not found,
+            # instead of an overflow deep in a query (the JSON API bounds its ids itself)
+            response: Response = _error_page(request, 404)
+        else:
+            response = await call_next(request)
         security.write_cookie(request, response)
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
