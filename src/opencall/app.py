@@ -10,6 +10,7 @@ from opencall.allocation import jobs as allocation_jobs
 from opencall.allocation import views as allocation_views
 from opencall.calls import api as call_api
 from opencall.calls import manage_views as call_manage_views
+from opencall.calls import people_views as call_people_views
 from opencall.calls import views as call_views
 from opencall.db import make_engine, make_sessionmaker
 from opencall.facilities import views as facility_views
@@ -40,6 +41,7 @@ ROUTERS: list[APIRouter] = [
     # (manage_views first: /manage/calls/new before the cockpit's /manage/calls/{slug})
     call_manage_views.router,
     facility_views.router,
+    call_people_views.router,
     people_api.router,
     review_views.router,
     allocation_views.router,
@@ -48,6 +50,7 @@ ROUTERS: list[APIRouter] = [
     # the JSON API under /api/v1 (personal tokens; same services and policies)
     people_api.api_router,
     call_api.router,
+    call_people_views.api_router,
     proposal_api.router,
     review_api.router,
     allocation_api.router,

@@ -85,6 +85,8 @@ def test_workspace_routes_by_persona(web: Web, cycle: Cycle) -> None:
                 )
                 if case.method == "GET":
                     r = client.get(path, headers=headers)
+                elif case.method == "DELETE":
+                    r = client.delete(path, headers=headers)
                 else:
                     r = client.post(path, headers=headers, json=case.json or {})
             else:

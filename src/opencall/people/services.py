@@ -12,7 +12,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
@@ -25,6 +25,7 @@ from opencall.people.models import (
     Institution,
     LoginAttempt,
     RoleGrant,
+    RoleInvitation,
     User,
 )
 from opencall.reference.loader import countries as reference_countries
@@ -492,3 +493,240 @@ def user_for_api_token(session: Session, raw: str) -> User | None:
     if tok.last_used_at is None or now - tok.last_used_at > dt.timedelta(minutes=5):
         tok.last_used_at = now  # the caller's unit of work commits it
     return user
+
+
+# ---------------------------------------------------------------- operators: site administrators, roles
+
+INVITE_TTL = dt.timedelta(days=14)
+ADMIN_LINK_TTL = dt.timedelta(days=3)
+MSG_BAD_INVITATION = "This invitation is invalid, was revoked or has expired. Ask for a new one."
+
+
+def _scope_ok(role: str, provider_id: int | None, call_id: int | None) -> None:
+    from opencall.people.models import ROLES
+
+    if role not in ROLES:
+        raise DomainError(f"Unknown role {role!r}.", field="role")
+    if (provider_id is None) == (call_id is None):
+        raise DomainError("A role is scoped to exactly one provider or one call.")
+
+
+def _clean_email(email: str) -> str:
+    try:
+        valid = validate_email((email or "").strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise DomainError(f"Invalid e-mail address: {exc}", field="email") from exc
+    return normalise_email(valid)
+
+
+def create_site_admin(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    country_iso3: str | None = None,
+    password: str | None = None,
+) -> tuple[User, str | None]:
+    """Create (or promote) a site administrator.
+
+    With a password the account is ready to sign in; without one, a
+    password-setting link's token is returned (the reset form sets it), so no
+    password ever has to travel through a shell history.
+    """
+    email = _clean_email(email)
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        if password is not None:
+            _check_password(password)
+        user = register_user(
+            session,
+            email=email,
+            name=name,
+            password=password if password is not None else secrets.token_urlsafe(24),
+            country_iso3=country_iso3,
+            verified=True,
+        )
+    elif not user.is_active:
+        raise DomainError("This account is deactivated.", field="email")
+    user.is_site_admin = True
+    session.flush()
+    auditlog.record(session, "user.site_admin_granted", "user", user.id)
+    raw = None
+    if password is None:
+        raw = issue_email_token(session, "reset", user.email, user_id=user.id, ttl=ADMIN_LINK_TTL)
+    return user, raw
+
+
+def invite_to_role(
+    session: Session,
+    *,
+    email: str,
+    role: str,
+    provider_id: int | None = None,
+    call_id: int | None = None,
+    actor_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[RoleGrant | None, RoleInvitation | None, str | None]:
+    """Give ``role`` to the person with ``email``.
+
+    An existing account gets the role at once (``(grant, None, None)``); an
+    address without an account gets an invitation (``(None, invitation,
+    token)``) that it accepts after registering. Inviting the same address to
+    the same role again replaces the earlier link (one valid link at a time).
+    The caller checks that ``call_id`` belongs to the provider it manages.
+    """
+    _scope_ok(role, provider_id, call_id)
+    email = _clean_email(email)
+    user = session.scalar(select(User).where(User.email == email))
+    if user is not None:
+        if not user.is_active:
+            raise DomainError("This account is deactivated.", field="email")
+        grant = grant_role(
+            session, user.id, role, provider_id=provider_id, call_id=call_id, actor_id=actor_id
+        )
+        return grant, None, None
+    now = now or utcnow()
+    for old in _pending_invitations(session, email, role, provider_id, call_id, now):
+        old.revoked_at = now
+    raw = secrets.token_urlsafe(32)
+    inv = RoleInvitation(
+        email=email,
+        role=role,
+        provider_id=provider_id,
+        call_id=call_id,
+        token_hash=_token_hash(raw),
+        invited_by=actor_id,
+        created_at=now,
+        expires_at=now + INVITE_TTL,
+    )
+    session.add(inv)
+    session.flush()
+    auditlog.record(
+        session,
+        "role.invited",
+        "role_invitation",
+        inv.id,
+        actor_id=actor_id,
+        call_id=call_id,
+        data={"email": email, "role": role, "provider_id": provider_id, "call_id": call_id},
+    )
+    return None, inv, raw
+
+
+def _pending_invitations(
+    session: Session,
+    email: str,
+    role: str,
+    provider_id: int | None,
+    call_id: int | None,
+    now: dt.datetime,
+) -> list[RoleInvitation]:
+    stmt = select(RoleInvitation).where(
+        RoleInvitation.email == email,
+        RoleInvitation.role == role,
+        RoleInvitation.accepted_at.is_(None),
+        RoleInvitation.revoked_at.is_(None),
+        RoleInvitation.expires_at > now,
+        RoleInvitation.provider_id.is_(None)
+        if provider_id is None
+        else RoleInvitation.provider_id == provider_id,
+        RoleInvitation.call_id.is_(None) if call_id is None else RoleInvitation.call_id == call_id,
+    )
+    return list(session.scalars(stmt))
+
+
+def invitation_for_token(
+    session: Session, raw: str, *, now: dt.datetime | None = None
+) -> RoleInvitation:
+    """The pending invitation behind a link, or DomainError (code ``bad_token``)."""
+    now = now or utcnow()
+    inv = session.scalar(
+        select(RoleInvitation).where(RoleInvitation.token_hash == _token_hash(raw or ""))
+    )
+    if inv is None or inv.accepted_at or inv.revoked_at or inv.expires_at <= now:
+        raise DomainError(MSG_BAD_INVITATION, code="bad_token")
+    return inv
+
+
+def accept_role_invitation(
+    session: Session, user: User, raw: str, *, now: dt.datetime | None = None
+) -> RoleGrant:
+    """The invited person (signed in with the invited, verified address) takes the role."""
+    now = now or utcnow()
+    inv = invitation_for_token(session, raw, now=now)
+    if normalise_email(user.email) != inv.email:
+        raise DomainError(
+            "This invitation was sent to another e-mail address. "
+            "Sign in with that address to accept it.",
+            code="wrong_account",
+        )
+    if user.email_verified_at is None:
+        raise DomainError("Please verify your e-mail address first: open the link we sent you.")
+    grant = grant_role(
+        session,
+        user.id,
+        inv.role,
+        provider_id=inv.provider_id,
+        call_id=inv.call_id,
+        actor_id=user.id,
+    )
+    inv.accepted_at = now
+    inv.accepted_by = user.id
+    session.flush()
+    auditlog.record(
+        session,
+        "role.invitation_accepted",
+        "role_invitation",
+        inv.id,
+        actor_id=user.id,
+        call_id=inv.call_id,
+        data={"role": inv.role, "provider_id": inv.provider_id, "call_id": inv.call_id},
+    )
+    return grant
+
+
+def revoke_role_invitation(
+    session: Session, inv: RoleInvitation, *, actor_id: int | None = None
+) -> RoleInvitation:
+    if inv.accepted_at is not None:
+        raise DomainError("This invitation was already accepted; revoke the role instead.")
+    if inv.revoked_at is None:
+        inv.revoked_at = utcnow()
+        session.flush()
+        auditlog.record(
+            session,
+            "role.invitation_revoked",
+            "role_invitation",
+            inv.id,
+            actor_id=actor_id,
+            call_id=inv.call_id,
+            data={"role": inv.role, "provider_id": inv.provider_id, "call_id": inv.call_id},
+        )
+    return inv
+
+
+def revoke_role(session: Session, grant: RoleGrant, *, actor_id: int | None = None) -> None:
+    """Take a role back. A provider always keeps at least one administrator."""
+    if grant.role == "provider_admin" and grant.provider_id is not None:
+        admins = session.scalar(
+            select(func.count(RoleGrant.id)).where(
+                RoleGrant.role == "provider_admin", RoleGrant.provider_id == grant.provider_id
+            )
+        )
+        if (admins or 0) <= 1:
+            raise DomainError(
+                "A provider needs at least one administrator: grant the role to someone else "
+                "before revoking this one.",
+                field="role",
+            )
+    data = {
+        "role": grant.role,
+        "provider_id": grant.provider_id,
+        "call_id": grant.call_id,
+    }
+    user_id, call_id = grant.user_id, grant.call_id
+    session.delete(grant)
+    session.flush()
+    auditlog.record(
+        session, "role.revoked", "user", user_id, actor_id=actor_id, call_id=call_id, data=data
+    )
