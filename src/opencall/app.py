@@ -17,12 +17,14 @@ from opencall.facilities import views as facility_views
 from opencall.outcomes import api as outcome_api
 from opencall.outcomes import views as outcome_views
 from opencall.people import api as people_api
+from opencall.people import expertise_views as people_expertise_views
 from opencall.people import views as people_views
 from opencall.people.queries import user_for_session
 from opencall.proposals import api as proposal_api
 from opencall.proposals import views as proposal_views
 from opencall.reviews import api as review_api
 from opencall.reviews import jobs as review_jobs
+from opencall.reviews import recruitment_views as review_recruitment_views
 from opencall.reviews import views as review_views
 from opencall.scheduling import api as scheduling_api
 from opencall.scheduling import jobs as scheduling_jobs
@@ -34,6 +36,7 @@ from opencall.web.pages import install
 # Every HTML router, in one list (the authorisation test walks app.routes).
 ROUTERS: list[APIRouter] = [
     people_views.router,
+    people_expertise_views.router,
     call_views.router,
     proposal_views.router,
     outcome_views.router,
@@ -44,6 +47,7 @@ ROUTERS: list[APIRouter] = [
     call_people_views.router,
     people_api.router,
     review_views.router,
+    review_recruitment_views.router,
     allocation_views.router,
     scheduling_views.router,
     outcome_api.router,
@@ -53,6 +57,7 @@ ROUTERS: list[APIRouter] = [
     call_people_views.api_router,
     proposal_api.router,
     review_api.router,
+    review_recruitment_views.api_router,
     allocation_api.router,
     scheduling_api.router,
     outcome_api.api_router,

@@ -16,6 +16,8 @@ METHODS = [
     ("**/views.py", "python"),
     ("**/manage_views.py", "python"),
     ("**/people_views.py", "python"),
+    ("**/recruitment_views.py", "python"),
+    ("**/expertise_views.py", "python"),
     ("**/api.py", "python"),
     ("**/web/*.py", "python"),
     ("**/templates/**.html", "jinja2"),

@@ -50,6 +50,7 @@ class Case:
     api: bool = False
     json: dict[str, Any] | None = None
     anonymous: str = "login"  # what a visitor without a session or token gets
+    files: dict[str, Any] | None = None  # multipart upload for API cases
 
 
 def S(f: Any, c: Any) -> dict[str, Any]:  # noqa: N802
@@ -264,6 +265,48 @@ ROLES_HTML: list[Case] = [
 ]
 HTML += ROLES_HTML
 
+
+def _spare_review_invitation(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    import uuid
+
+    from opencall.reviews import recruitment
+
+    with f() as s:
+        call = call_by_slug(s, c.slug)
+        assert call is not None
+        ((inv, raw),) = recruitment.invite(s, call, [f"r{uuid.uuid4().hex[:10]}@example.org"])
+        s.commit()
+        return {"slug": c.slug, "inv_id": inv.id, "token": raw}
+
+
+def _spare_publication(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    with f() as s:
+        u = user_by_email(s, c.emails["assigned"])
+        assert u is not None
+        pub = people_services.add_publication(s, u, title="A spare paper")
+        s.commit()
+        return {"pub_id": pub.id}
+
+
+RECRUIT_HTML: list[Case] = [
+    Case("GET", "/manage/calls/{slug}/reviewers", STAFF, S),
+    Case("POST", "/manage/calls/{slug}/reviewers", STAFF, S, data={"emails": ""}),
+    Case(
+        "POST", "/manage/calls/{slug}/reviewers/{inv_id}/withdraw", STAFF, _spare_review_invitation
+    ),
+    Case("GET", "/review/invitations/{token}", EVERYONE, _spare_review_invitation),
+    # answering needs the invited account: any other is told so (400), nothing changes
+    Case("POST", "/review/invitations/{token}", SIGNED, _spare_review_invitation),
+    Case("GET", "/account/expertise", SIGNED),
+    Case("POST", "/account/expertise", SIGNED, data={"keywords": "pulsars"}),
+    Case("POST", "/account/expertise/publications", SIGNED, data={"title": ""}),
+    Case("POST", "/account/expertise/import", SIGNED),
+    Case(
+        "POST", "/account/expertise/publications/{pub_id}/remove", {"assigned"}, _spare_publication
+    ),
+]
+HTML += RECRUIT_HTML
+
 API: list[Case] = [
     Case("GET", "/api/v1/me", SIGNED, api=True),
     Case("GET", "/api/v1/calls", EVERYONE, api=True),
@@ -305,6 +348,33 @@ API: list[Case] = [
         _spare_role_invitation,
         api=True,
     ),
+    Case("GET", "/api/v1/calls/{slug}/reviewer-invitations", STAFF, S, api=True),
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/reviewer-invitations",
+        STAFF,
+        S,
+        api=True,
+        json={"emails": ["invitee@example.org"]},
+    ),
+    Case(
+        "POST",
+        "/api/v1/review-invitations/answer",
+        SIGNED,
+        api=True,
+        json={"token": "not-an-invitation-token", "accept": True},
+    ),
+    Case("GET", "/api/v1/me/expertise", SIGNED, api=True),
+    Case("PUT", "/api/v1/me/expertise", SIGNED, api=True, json={"keywords": "pulsars"}),
+    Case("POST", "/api/v1/me/publications", SIGNED, api=True, json={"title": "A paper"}),
+    Case(
+        "POST",
+        "/api/v1/me/publications/import",
+        SIGNED,
+        api=True,
+        files={"file": ("refs.bib", b"@article{a, title={A paper}, year={2024}}", "text/plain")},
+    ),
+    Case("DELETE", "/api/v1/me/publications/{pub_id}", {"assigned"}, _spare_publication, api=True),
     # a token that is no invitation: 400 for every account, sign-in asked otherwise
     Case(
         "POST",

@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from opencall.db import Base, UTCDateTime, utcnow
+from opencall.db import Base, JSONType, UTCDateTime, utcnow
 
 
 class Country(Base):
@@ -150,3 +150,33 @@ class RoleInvitation(Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ExpertiseProfile(Base):
+    """A reviewer's keywords (the statement is ``User.expertise``)."""
+
+    __tablename__ = "expertise_profiles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    keywords: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class ReviewerPublication(Base):
+    """A publication on a reviewer's expertise profile: used for affinity (title,
+    abstract) and for co-authorship conflicts (authors, year)."""
+
+    __tablename__ = "reviewer_publications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    doi: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    title: Mapped[str] = mapped_column(String(1000), nullable=False)
+    abstract: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # "Family, Given" strings, as the source gave them
+    authors: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
+    source: Mapped[str] = mapped_column(String(20), nullable=False, default="typed")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opencall.people.models import Country, RoleGrant, RoleInvitation, User
+from opencall.people.models import Country, ReviewerPublication, RoleGrant, RoleInvitation, User
 
 
 def user_by_email(session: Session, email: str) -> User | None:
@@ -94,5 +94,16 @@ def pending_invitations_in_scope(
                 RoleInvitation.expires_at > utcnow(),
             )
             .order_by(RoleInvitation.created_at, RoleInvitation.id)
+        )
+    )
+
+
+def publications_of(session: Session, user_id: int) -> list[ReviewerPublication]:
+    """A reviewer's publications, newest first."""
+    return list(
+        session.scalars(
+            select(ReviewerPublication)
+            .where(ReviewerPublication.user_id == user_id)
+            .order_by(ReviewerPublication.year.desc().nulls_last(), ReviewerPublication.id)
         )
     )

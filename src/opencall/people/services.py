@@ -18,12 +18,15 @@ from sqlalchemy.orm import Session
 from opencall import auditlog
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.people.bibliography import BibliographyError, Work, clean_doi, parse_publications
 from opencall.people.domain import LANGUAGES, institution_key, normalise_email
 from opencall.people.models import (
     Country,
     EmailToken,
+    ExpertiseProfile,
     Institution,
     LoginAttempt,
+    ReviewerPublication,
     RoleGrant,
     RoleInvitation,
     User,
@@ -730,3 +733,154 @@ def revoke_role(session: Session, grant: RoleGrant, *, actor_id: int | None = No
     auditlog.record(
         session, "role.revoked", "user", user_id, actor_id=actor_id, call_id=call_id, data=data
     )
+
+
+# ---------------------------------------------------------------- reviewers' expertise
+
+KEYWORDS_MAX = 1000
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+MAX_PUBLICATIONS = 500
+
+
+def update_expertise(session: Session, user: User, *, keywords: str, statement: str) -> User:
+    """Keywords and the free-text statement that affinity reads."""
+    keywords = " ".join((keywords or "").split())
+    statement = (statement or "").strip()
+    if len(keywords) > KEYWORDS_MAX:
+        raise DomainError(
+            f"Keywords are too long ({KEYWORDS_MAX} characters at most).", field="keywords"
+        )
+    if len(statement) > EXPERTISE_MAX:
+        raise DomainError(
+            f"The statement is too long ({EXPERTISE_MAX} characters at most).", field="statement"
+        )
+    prof = session.get(ExpertiseProfile, user.id)
+    if prof is None:
+        prof = ExpertiseProfile(user_id=user.id)
+        session.add(prof)
+    prof.keywords = keywords
+    prof.updated_at = utcnow()
+    user.expertise = statement
+    session.flush()
+    auditlog.record(session, "expertise.updated", "user", user.id, actor_id=user.id)
+    return user
+
+
+def _publication_count(session: Session, user_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count(ReviewerPublication.id)).where(ReviewerPublication.user_id == user_id)
+        )
+        or 0
+    )
+
+
+def _check_work(w: Work) -> Work:
+    w.title = " ".join((w.title or "").split())
+    if not w.title:
+        raise DomainError("A publication needs a title.", field="title")
+    if len(w.title) > 1000:
+        raise DomainError("The title is too long (1000 characters at most).", field="title")
+    if w.year is not None and not 1800 <= w.year <= utcnow().year + 1:
+        raise DomainError("The year is not plausible.", field="year")
+    if len(w.abstract or "") > EXPERTISE_MAX:
+        raise DomainError(
+            f"The abstract is too long ({EXPERTISE_MAX} characters at most).", field="abstract"
+        )
+    w.authors = [" ".join(a.split())[:200] for a in w.authors if a and a.strip()][:500]
+    return w
+
+
+def add_publication(
+    session: Session,
+    user: User,
+    *,
+    title: str,
+    doi: str = "",
+    abstract: str = "",
+    year: int | None = None,
+    authors: list[str] | None = None,
+    source: str = "typed",
+) -> ReviewerPublication:
+    """One publication typed in (or imported); a DOI already on the profile is refused."""
+    if doi.strip() and not clean_doi(doi):
+        raise DomainError("This is not a DOI (it starts with 10.).", field="doi")
+    w = _check_work(
+        Work(title=title, year=year, doi=clean_doi(doi), abstract=abstract, authors=authors or [])
+    )
+    if _publication_count(session, user.id) >= MAX_PUBLICATIONS:
+        raise DomainError(f"A profile holds at most {MAX_PUBLICATIONS} publications.")
+    if w.doi and session.scalar(
+        select(ReviewerPublication.id).where(
+            ReviewerPublication.user_id == user.id, ReviewerPublication.doi == w.doi
+        )
+    ):
+        raise DomainError("This DOI is already on your profile.", field="doi")
+    pub = ReviewerPublication(
+        user_id=user.id,
+        doi=w.doi,
+        title=w.title,
+        abstract=w.abstract,
+        year=w.year,
+        authors=w.authors,
+        source=source,
+    )
+    session.add(pub)
+    session.flush()
+    return pub
+
+
+def import_publications(session: Session, user: User, raw: bytes) -> int:
+    """Publications from a BibTeX, ORCID-works or CSL-JSON file; returns how many
+    were new (known DOIs and titles are skipped). A bad file changes nothing."""
+    try:
+        works = parse_publications(raw)
+    except BibliographyError as exc:
+        raise DomainError(str(exc), field="file") from exc
+    known = session.execute(
+        select(ReviewerPublication.doi, ReviewerPublication.title).where(
+            ReviewerPublication.user_id == user.id
+        )
+    ).all()
+    dois = {d for d, _ in known if d}
+    titles = {t.casefold() for _, t in known}
+    fresh = []
+    for w in works:
+        w = _check_work(w)
+        if (w.doi and w.doi in dois) or w.title.casefold() in titles:
+            continue
+        dois.add(w.doi)
+        titles.add(w.title.casefold())
+        fresh.append(w)
+    if _publication_count(session, user.id) + len(fresh) > MAX_PUBLICATIONS:
+        raise DomainError(f"A profile holds at most {MAX_PUBLICATIONS} publications.")
+    for w in fresh:
+        session.add(
+            ReviewerPublication(
+                user_id=user.id,
+                doi=w.doi,
+                title=w.title,
+                abstract=w.abstract,
+                year=w.year,
+                authors=w.authors,
+                source="import",
+            )
+        )
+    session.flush()
+    auditlog.record(
+        session,
+        "expertise.publications_imported",
+        "user",
+        user.id,
+        actor_id=user.id,
+        data={"added": len(fresh), "in_file": len(works)},
+    )
+    return len(fresh)
+
+
+def remove_publication(session: Session, user: User, pub_id: int) -> None:
+    pub = session.get(ReviewerPublication, pub_id)
+    if pub is None or pub.user_id != user.id:
+        raise DomainError("No such publication.", code="not_found")
+    session.delete(pub)
+    session.flush()
