@@ -26,6 +26,13 @@ astroplan's -- is judged by OpenCall's one-second checker (``FastScheduleResult.
 which tests every second of every block and its exact end.  astroplan computes altitudes
 with the full astropy ICRS->AltAz chain while we use a closed-form model that agrees with
 it to < 0.01 deg, so zenith violations are reported both strictly and beyond 0.01 deg.
+
+Every schedule is also judged by astropy itself (``check_zenith_with_astropy``: every whole
+second of every block and its exact end, full ICRS->AltAz chain offline, refraction off,
+astropy's ErfaAstromInterpolator at 300 s, no tolerance): column "astropy" counts the
+blocks with a second past the limit, "worst" is the worst excess in arc seconds.
+``--days 30`` gives a 30-day window; ``--no-margin`` adds OpenCall with
+``zenith_margin_deg=0`` (the closed-form model alone) on the same instances.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from opencall.optim.scheduling import (  # noqa: E402
     FastBlock,
     FastScheduleProblem,
     ScheduledEntry,
+    check_zenith_with_astropy,
     result_from_entries,
     schedule_fast,
 )
@@ -57,9 +65,14 @@ from opencall.optim.scheduling import (  # noqa: E402
 WINDOW_START_UNIX = 1796083200.0  # 2026-12-01T00:00:00Z
 WINDOW_DAYS = 7.0
 SCHEDULERS = ("opencall", "astroplan_priority", "astroplan_sequential")
+#: OpenCall with ``zenith_margin_deg=0`` (the closed-form model trusted alone, as before
+#: the astropy margin): run with --no-margin to show what the margin changes
+NO_MARGIN = "opencall_no_margin"
 
 
-def make_problem(n: int, seed: int) -> FastScheduleProblem:
+def make_problem(
+    n: int, seed: int, days: float = WINDOW_DAYS, margin: float | None = None
+) -> FastScheduleProblem:
     rng = np.random.default_rng(seed)
     lo, hi = np.sin(np.radians(-14.0)), np.sin(np.radians(66.0))
     ra = rng.uniform(0.0, 360.0, n)
@@ -79,10 +92,11 @@ def make_problem(n: int, seed: int) -> FastScheduleProblem:
     )
     return FastScheduleProblem(
         window_start_unix=WINDOW_START_UNIX,
-        window_end_unix=WINDOW_START_UNIX + WINDOW_DAYS * 86400.0,
+        window_end_unix=WINDOW_START_UNIX + days * 86400.0,
         blocks=blocks,
         setup_s=120.0,
         slew_deg_per_s=0.2,
+        zenith_margin_deg=margin,
     )
 
 
@@ -179,10 +193,10 @@ def run_astroplan(problem: FastScheduleProblem, which: str) -> dict[str, Any]:
     return {"wall_s": wall, "entries": entries, "crash": crash}
 
 
-def worker(which: str, n: int, seed: int, out: str) -> None:
-    problem = make_problem(n, seed)
+def worker(which: str, n: int, seed: int, out: str, days: float) -> None:
+    problem = make_problem(n, seed, days, 0.0 if which == NO_MARGIN else None)
     base = _peak_rss_mib()
-    if which == "opencall":
+    if which in ("opencall", NO_MARGIN):
         rec = run_opencall(problem, seed)
     else:
         rec = run_astroplan(problem, which)
@@ -204,7 +218,17 @@ def evaluate(problem: FastScheduleProblem, rec: dict[str, Any]) -> dict[str, Any
 
     zs, other = count(strict)
     zl, other_l = count(loose)
+    t = time.perf_counter()
+    by_astropy = check_zenith_with_astropy(problem, res, interpolate_s=300.0)
+    judge_s = time.perf_counter() - t
+    n_seconds = int(sum(np.floor(e.end_unix - e.start_unix) + 2 for e in entries))
+    worst = max((float(x.split("deg, ")[1].split(" arcsec")[0]) for x in by_astropy), default=0.0)
     return {
+        "zenith_viol_astropy": len(by_astropy),
+        "astropy_worst_arcsec": worst,
+        "astropy_examples": by_astropy[:3],
+        "astropy_seconds_judged": n_seconds,
+        "astropy_judge_s": judge_s,
         "scheduled": len({e.block_id for e in entries}),
         "observing_pct": 100.0 * res.observing_fraction,
         "weighted_hours": res.priority_weighted_hours,
@@ -256,7 +280,9 @@ def _print_row(row: dict[str, Any]) -> None:
             f"{n:>5} {which:<21} {row['wall_s']:>8.2f} {row['peak_rss_mib']:>9.0f} "
             f"{row['scheduled']:>6} {row['observing_pct']:>6.2f} "
             f"{row['weighted_hours']:>8.1f} {row['zenith_viol_strict']:>7} "
-            f"{row['zenith_viol_0p01']:>7} {row['other_viol']:>4} {row['other_viol_1s']:>6}  {note}",
+            f"{row['zenith_viol_0p01']:>7} {row['other_viol']:>4} {row['other_viol_1s']:>6} "
+            f"{row.get('zenith_viol_astropy', '-'):>7} {row.get('astropy_worst_arcsec', 0.0):>7.1f}"
+            f"  {note}",
             flush=True,
         )
     else:
@@ -267,6 +293,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sizes", default="20,50,100,200,500,1000,2000")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--days", type=float, default=WINDOW_DAYS, help="window length in days")
+    ap.add_argument(
+        "--no-margin",
+        action="store_true",
+        help=f"also run OpenCall with zenith_margin_deg=0 (row {NO_MARGIN!r})",
+    )
     ap.add_argument("--skip-astroplan-above", type=int, default=None)
     ap.add_argument("--timeout", type=float, default=3600.0, help="per scheduler run, seconds")
     ap.add_argument(
@@ -283,11 +315,13 @@ def main() -> None:
     )
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "scheduling.json"))
     ap.add_argument("--sky-only", action="store_true", help="only the sky-geometry timings")
-    ap.add_argument("--worker", nargs=4, metavar=("WHICH", "N", "SEED", "OUT"), help="internal")
+    ap.add_argument(
+        "--worker", nargs=5, metavar=("WHICH", "N", "SEED", "OUT", "DAYS"), help="internal"
+    )
     args = ap.parse_args()
     if args.worker:
-        which, n, seed, out = args.worker
-        worker(which, int(n), int(seed), out)
+        which, n, seed, out, days = args.worker
+        worker(which, int(n), int(seed), out, float(days))
         return
     sizes = [int(x) for x in args.sizes.split(",") if x]
     out_path = Path(args.out)
@@ -303,14 +337,15 @@ def main() -> None:
         stored = json.loads(Path(args.astroplan_from).read_text())
     print(
         f"{'N':>5} {'scheduler':<21} {'wall s':>8} {'peak MiB':>9} {'sched':>6} {'obs %':>6} "
-        f"{'w-hours':>8} {'z-viol':>7} {'z>0.01':>7} {'gap':>4} {'gap>1s':>6}  note",
+        f"{'w-hours':>8} {'z-viol':>7} {'z>0.01':>7} {'gap':>4} {'gap>1s':>6} "
+        f"{'astropy':>7} {'worst':>7}  note",
         flush=True,
     )
     for n in sizes:
-        problem = make_problem(n, args.seed)
-        for which in SCHEDULERS:
+        for which in SCHEDULERS + ((NO_MARGIN,) if args.no_margin else ()):
+            judged = make_problem(n, args.seed, args.days, 0.0 if which == NO_MARGIN else None)
             if (
-                which != "opencall"
+                which.startswith("astroplan")
                 and args.skip_astroplan_above is not None
                 and n > args.skip_astroplan_above
             ):
@@ -319,6 +354,7 @@ def main() -> None:
                         old["n"] == n
                         and old["scheduler"] == which
                         and old.get("seed", 0) == args.seed
+                        and old.get("days", WINDOW_DAYS) == args.days
                     ):
                         row = dict(old, note=f"stored from {args.astroplan_from}: {old['note']}")
                         rows.append(row)
@@ -328,6 +364,7 @@ def main() -> None:
             if tmp.exists():
                 tmp.unlink()
             cmd = [sys.executable, __file__, "--worker", which, str(n), str(args.seed), str(tmp)]
+            cmd.append(str(args.days))
             note = ""
             t = time.perf_counter()
             try:
@@ -350,6 +387,7 @@ def main() -> None:
             row: dict[str, Any] = {
                 "n": n,
                 "seed": args.seed,
+                "days": args.days,
                 "scheduler": which,
                 "wall_s": rec.get("wall_s"),
                 "process_s": outer,
@@ -358,7 +396,7 @@ def main() -> None:
                 "crash": rec.get("crash"),
             }
             if rec:
-                row.update(evaluate(problem, rec))
+                row.update(evaluate(judged, rec))
                 row["entries"] = rec.get("entries", [])
             rows.append(row)
             out_path.write_text(json.dumps(rows, indent=1))

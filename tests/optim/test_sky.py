@@ -192,3 +192,35 @@ def test_visible_intervals_min_zenith_splits_each_pass() -> None:
 def test_angular_separation() -> None:
     assert float(sky.angular_separation_deg(0.0, 0.0, 90.0, 0.0)) == pytest.approx(90.0)
     assert float(sky.angular_separation_deg(10.0, 89.0, 190.0, 89.0)) == pytest.approx(2.0)
+
+
+def test_astropy_difference_is_within_the_derived_margin() -> None:
+    """|closed form - astropy's full chain| <= apparent_place_margin_deg, over a decade
+    and 30-day windows, with targets near FAST's 40 deg limit (the case that matters)."""
+    rng = np.random.default_rng(5)
+    worst = 0.0
+    for start in (1735689600.0, 1796083200.0, 1893456000.0, 2050000000.0):
+        t0, t1 = start, start + 30 * 86400.0
+        epoch = 0.5 * (t0 + t1)
+        n = 1500
+        t = rng.uniform(t0, t1, n)
+        ra = rng.uniform(0.0, 360.0, n)
+        dec = np.degrees(np.arcsin(rng.uniform(np.sin(np.radians(-16)), np.sin(np.radians(68)), n)))
+        ref = sky.astropy_zenith_angle_deg(ra, dec, t)
+        mine = sky.zenith_angle_deg(ra, dec, t, epoch_unix=epoch)
+        diff = float(np.abs(mine - ref).max())
+        assert diff <= sky.apparent_place_margin_deg(t0, t1)
+        worst = max(worst, diff)
+    # the bound is not vacuous: the model is really off by tens of arc seconds
+    assert 15.0 / 3600 < worst < sky.apparent_place_margin_deg(0.0, 30 * 86400.0)
+
+
+def test_astropy_interpolated_reference_matches_the_unmodified_chain() -> None:
+    rng = np.random.default_rng(6)
+    t = 1796083200.0 + np.arange(0.0, 3 * 86400.0, 37.0)
+    ra = rng.uniform(0.0, 360.0, t.size)
+    dec = rng.uniform(-14.0, 66.0, t.size)
+    exact = sky.astropy_zenith_angle_deg(ra, dec, t)
+    fast = sky.astropy_zenith_angle_deg(ra, dec, t, interpolate_s=300.0)
+    assert np.abs(exact - fast).max() < 1e-6 / 3600  # a micro-arcsecond
+    assert sky.astropy_zenith_angle_deg([], [], []).shape == (0,)

@@ -16,6 +16,13 @@ Model (documented accuracy, checked in tests/optim/test_sky.py):
   and aberration (< ~40 arcsec together) and refraction (radio: negligible above 50 deg
   altitude for this purpose) are ignored.
 * Zenith angle: spherical triangle, cos z = sin(phi) sin(dec) + cos(phi) cos(dec) cos(H).
+
+Against astropy's full ICRS -> AltAz chain (IAU 2006/2000A precession-nutation, annual
+and diurnal aberration, light deflection, polar motion, UT1 from the IERS tables;
+refraction off) the model differs by at most ``apparent_place_margin_deg``, a bound
+derived term by term there (about 47 arcsec; measured maximum about 30 arcsec).  The
+scheduler shrinks its visibility windows by that bound, so a block it places stays
+inside the limit when judged by astropy too (``astropy_zenith_angle_deg``).
 """
 
 from __future__ import annotations
@@ -404,3 +411,104 @@ def visible_intervals(
                 np.asarray(out_t, dtype=np.int64), np.asarray(out_s), np.asarray(out_e)
             )
     return VisibleIntervals(tg.astype(np.int64), s, e)
+
+
+# --------------------------------------------------------------------------- margin
+
+# Upper bounds, in arc seconds, on how far the apparent position that astropy's full
+# ICRS -> AltAz chain computes can lie from this module's model (a rotation by at most
+# theta moves every direction, and so its zenith angle, by at most theta):
+#: annual aberration: kappa = 20.4955" times (1 + e) at perihelion (e = 0.0167)
+ABERRATION_ANNUAL_ARCSEC = 20.84
+#: diurnal aberration: 0.3200" cos(latitude), bounded by its value at the equator
+ABERRATION_DIURNAL_ARCSEC = 0.32
+#: nutation left over by using mean sidereal time with mean places: the rotation about the
+#: pole (dpsi cos eps) cancels against the equation of the equinoxes that mean sidereal
+#: time omits, leaving a rotation of sqrt(deps^2 + (dpsi sin eps)^2) <= 9.21" (18.6-year
+#: term: deps 9.20" cos, dpsi sin eps 6.85" sin) plus the short-period terms (< 0.9")
+NUTATION_RESIDUAL_ARCSEC = 10.2
+#: UT1 - UTC is kept within 0.9 s by leap seconds; the model takes UT1 = UTC.  0.9 s of
+#: Earth rotation (15.04"/s) moves the zenith angle by at most that times cos(latitude)
+#: (the bound used here drops the cos(latitude) factor)
+UT1_ARCSEC = 0.9 * 15.041
+#: gravitational light deflection by the Sun, at most 1.75" (at the solar limb)
+DEFLECTION_ARCSEC = 1.75
+#: polar motion (< 0.6"), frame bias (0.023"), IAU 1976 against IAU 2006 precession and
+#: the sidereal-time series (< 0.1" before 2050), floating point (< 0.01")
+SMALL_TERMS_ARCSEC = 0.75
+#: a single precession epoch per window: general precession moves a place by at most
+#: 50.29" per year away from the epoch
+PRECESSION_ARCSEC_PER_YEAR = 50.29
+
+
+def apparent_place_margin_deg(
+    t0_unix: float, t1_unix: float, epoch_unix: float | None = None
+) -> float:
+    """Bound (deg) on |closed-form zenith angle - astropy's| over [t0, t1].
+
+    The sum of the terms above (47.4") plus the precession accumulated between
+    the precession epoch (default: the middle of the window, as ``visible_intervals``
+    uses) and the farther end of the window.  Refraction is off in the reference; with
+    refraction on, a target only rises, so the limit is never crossed because of it.
+    tests/optim/test_sky.py measures the actual difference (about 30" at most).
+    """
+    if epoch_unix is None:
+        epoch_unix = 0.5 * (t0_unix + t1_unix)
+    years = max(abs(t1_unix - epoch_unix), abs(epoch_unix - t0_unix)) / (365.25 * 86400.0)
+    arcsec = (
+        ABERRATION_ANNUAL_ARCSEC
+        + ABERRATION_DIURNAL_ARCSEC
+        + NUTATION_RESIDUAL_ARCSEC
+        + UT1_ARCSEC
+        + DEFLECTION_ARCSEC
+        + SMALL_TERMS_ARCSEC
+        + PRECESSION_ARCSEC_PER_YEAR * years
+    )
+    return arcsec / 3600.0
+
+
+def astropy_zenith_angle_deg(
+    ra_deg: npt.ArrayLike,
+    dec_deg: npt.ArrayLike,
+    unix_seconds: npt.ArrayLike,
+    site: Site = FAST_SITE,
+    interpolate_s: float | None = None,
+) -> FloatArray:
+    """Reference zenith angle (deg) by astropy's full ICRS -> AltAz chain, offline.
+
+    Not used by the optimisers (milliseconds per call); it judges them in tests and
+    benchmarks.  No download: astropy's bundled IERS tables, extrapolated past their end
+    (``iers_degraded_accuracy = "ignore"``); refraction off (pressure 0, astropy's
+    default).  ``interpolate_s`` uses astropy's ``ErfaAstromInterpolator`` at that time
+    step (the per-time astrometry context interpolated; at 300 s it changes altitudes
+    by < 1e-7 arc seconds and is about 50x faster).  Arrays broadcast to one shape.
+    """
+    import warnings
+
+    import astropy.units as u
+    from astropy.coordinates import AltAz, EarthLocation, SkyCoord
+    from astropy.coordinates.erfa_astrom import ErfaAstromInterpolator, erfa_astrom
+    from astropy.time import Time
+    from astropy.utils import iers
+
+    iers.conf.auto_download = False
+    iers.conf.auto_max_age = None
+    iers.conf.iers_degraded_accuracy = "ignore"
+    ra, dec, t = np.broadcast_arrays(
+        _as_float_array(ra_deg), _as_float_array(dec_deg), _as_float_array(unix_seconds)
+    )
+    if t.size == 0:
+        return np.zeros(t.shape)
+    loc = EarthLocation(
+        lat=site.lat_deg * u.deg, lon=site.lon_deg * u.deg, height=site.height_m * u.m
+    )
+    coords = SkyCoord(ra.ravel() * u.deg, dec.ravel() * u.deg, frame="icrs")
+    frame = AltAz(obstime=Time(t.ravel(), format="unix", scale="utc"), location=loc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if interpolate_s is None:
+            alt = coords.transform_to(frame).alt.deg
+        else:
+            with erfa_astrom.set(ErfaAstromInterpolator(interpolate_s * u.s)):
+                alt = coords.transform_to(frame).alt.deg
+    return np.asarray(90.0 - np.asarray(alt, dtype=np.float64), dtype=np.float64).reshape(t.shape)
