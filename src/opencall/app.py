@@ -79,7 +79,9 @@ def build_registry(settings: Settings) -> jobs.JobRegistry:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    engine = make_engine(settings.database_url, echo=settings.echo_sql)
+    engine = make_engine(
+        settings.database_url, echo=settings.echo_sql, concurrency=settings.concurrency
+    )
     factory = make_sessionmaker(engine)
     app = FastAPI(
         title="OpenCall", version="0.1.0", docs_url="/api/docs", openapi_url="/api/v1/openapi.json"
@@ -101,3 +103,9 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for `opencall serve` (each uvicorn worker process calls this factory):
+    settings from the environment, read when called, never at import."""
+    return create_app(Settings())

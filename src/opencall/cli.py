@@ -180,16 +180,50 @@ def serve(
     ctx: typer.Context,
     host: str = "127.0.0.1",
     port: int = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes (uvicorn workers).")
+    ] = 1,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=1000,
+            help="Requests each process works on at once (OPENCALL_CONCURRENCY); "
+            "more wait in line. Sizes the thread pool and the database pool.",
+        ),
+    ] = None,
+    limit_concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Refuse (503) connections beyond this many per process (uvicorn)."
+        ),
+    ] = None,
 ) -> None:
-    """Serve the web application."""
+    """Serve the web application (run `opencall worker` beside it for the jobs)."""
+    import os
+
     import uvicorn
 
-    from opencall.app import create_app
-
     c: Ctx = ctx.obj
+    if concurrency is not None:
+        # the worker processes build their settings from the environment
+        os.environ["OPENCALL_CONCURRENCY"] = str(concurrency)
     migrate.upgrade(c.engine)
-    console.print(f"OpenCall on http://{host}:{port}  (database: {c.settings.database_url})")
-    uvicorn.run(create_app(c.settings), host=host, port=port, log_level="info")
+    c.engine.dispose()
+    n = concurrency or c.settings.concurrency
+    console.print(
+        f"OpenCall on http://{host}:{port}  (database: {c.settings.database_url}; "
+        f"{workers} process(es) x {n} requests at once)"
+    )
+    uvicorn.run(
+        "opencall.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        limit_concurrency=limit_concurrency,
+        log_level="info",
+    )
 
 
 @app.command("worker")

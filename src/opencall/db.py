@@ -64,8 +64,18 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 JSONType = JSON().with_variant(JSON(), "postgresql")
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+def pool_limits(concurrency: int) -> dict[str, int]:
+    """The connection pool for ``concurrency`` requests at once: one connection each, and
+    an overflow for the short side sessions (job progress, lease heartbeats, inline jobs)."""
+    return {"pool_size": concurrency, "max_overflow": max(4, concurrency // 2)}
+
+
+def make_engine(url: str, echo: bool = False, *, concurrency: int | None = None) -> Engine:
+    """An engine; ``concurrency`` sizes its pool (see :func:`pool_limits`)."""
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    memory = url.startswith("sqlite") and url.split("///", 1)[-1] in ("", ":memory:")
+    if concurrency is not None and not memory:
+        kwargs.update(pool_limits(concurrency), pool_timeout=30, pool_pre_ping=False)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

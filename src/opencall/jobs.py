@@ -10,6 +10,7 @@ is retried up to ``max_attempts`` and then marked failed, never silently lost.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -75,7 +76,20 @@ def enqueue(
     )
     session.add(job)
     session.flush()
+    session.info.setdefault(QUEUED_KEY, []).append(job)
     return job
+
+
+QUEUED_KEY = "opencall.queued_jobs"
+
+
+def queued_here(session: Session) -> list[int]:
+    """Ids of the jobs this session's unit of work queued and still holds (jobs of a
+    rolled-back transaction are no longer persistent and are left out); clears the list."""
+    from sqlalchemy import inspect
+
+    held = session.info.pop(QUEUED_KEY, [])
+    return [j.id for j in held if inspect(j).persistent]
 
 
 def _reap_expired(session: Session) -> None:
@@ -90,14 +104,23 @@ def _reap_expired(session: Session) -> None:
             job.message = "retrying after the worker stopped responding"
 
 
-def claim(session: Session, kinds: list[str] | None = None) -> Job | None:
-    """Claim one queued job atomically; returns it in status 'running'."""
+def claim(
+    session: Session,
+    kinds: list[str] | None = None,
+    *,
+    ids: list[int] | None = None,
+    lease: dt.timedelta = LEASE,
+) -> Job | None:
+    """Claim one queued job atomically (of ``ids`` only, when given); returns it in
+    status 'running' with a lease of ``lease``."""
     _reap_expired(session)
     session.flush()
     now = utcnow()
     stmt = select(Job).where(Job.status == "queued").order_by(Job.id).limit(1)
     if kinds:
         stmt = stmt.where(Job.kind.in_(kinds))
+    if ids is not None:
+        stmt = stmt.where(Job.id.in_(ids))
     if session.get_bind().dialect.name == "postgresql":
         job = session.scalars(stmt.with_for_update(skip_locked=True)).first()
         if job is None:
@@ -118,17 +141,75 @@ def claim(session: Session, kinds: list[str] | None = None) -> Job | None:
         session.refresh(job)
     job.attempts += 1
     job.started_at = now
-    job.lease_until = now + LEASE
+    job.lease_until = now + lease
     session.flush()
     return job
 
 
+def _side_write(factory: sessionmaker[Session], stmt: Any) -> bool:
+    """One small write in a side session, giving up at once when SQLite's write lock is
+    held by the job's own transaction. True when written."""
+    with factory() as ps:
+        sqlite = ps.get_bind().dialect.name == "sqlite"
+        try:
+            if sqlite:
+                ps.execute(text("PRAGMA busy_timeout = 50"))
+            ps.execute(stmt)
+            ps.commit()
+            return True
+        except OperationalError:
+            ps.rollback()
+            return False
+        finally:
+            if sqlite:
+                ps.execute(text("PRAGMA busy_timeout = 30000"))
+                ps.commit()
+
+
+class Heartbeat:
+    """Renews a running job's lease every third of it while the handler runs, so that a
+    long job is never taken for dead and claimed a second time."""
+
+    def __init__(self, factory: sessionmaker[Session], job_id: int, lease: dt.timedelta) -> None:
+        self.factory = factory
+        self.job_id = job_id
+        self.lease = lease
+        self.beats = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"job-{job_id}-lease", daemon=True)
+
+    def _run(self) -> None:
+        interval = self.lease.total_seconds() / 3
+        while not self._stop.wait(interval):
+            renewed = _side_write(
+                self.factory,
+                update(Job)
+                .where(Job.id == self.job_id, Job.status == "running")
+                .values(lease_until=utcnow() + self.lease),
+            )
+            self.beats += int(renewed)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def run_one(
-    factory: sessionmaker[Session], registry: JobRegistry, kinds: list[str] | None = None
+    factory: sessionmaker[Session],
+    registry: JobRegistry,
+    kinds: list[str] | None = None,
+    *,
+    ids: list[int] | None = None,
+    lease: dt.timedelta = LEASE,
 ) -> Job | None:
-    """Claim and run one job in its own unit of work. Returns the job or None."""
+    """Claim and run one job in its own unit of work, renewing its lease while it runs.
+    Returns the job or None."""
     with factory() as s:
-        job = claim(s, kinds)
+        job = claim(s, kinds, ids=ids, lease=lease)
         s.commit()
         if job is None:
             return None
@@ -144,26 +225,15 @@ def run_one(
             On SQLite the job's own transaction may already hold the write lock;
             the side write then gives up at once instead of failing the job (the
             runner records 100 % when the job ends)."""
-            with factory() as ps:
-                sqlite = ps.get_bind().dialect.name == "sqlite"
-                try:
-                    if sqlite:
-                        ps.execute(text("PRAGMA busy_timeout = 50"))
-                    ps.execute(
-                        update(Job).where(Job.id == job_id).values(progress=pct, message=message)
-                    )
-                    ps.commit()
-                except OperationalError:
-                    ps.rollback()
-                finally:
-                    if sqlite:
-                        ps.execute(text("PRAGMA busy_timeout = 30000"))
-                        ps.commit()
+            _side_write(
+                factory, update(Job).where(Job.id == job_id).values(progress=pct, message=message)
+            )
 
         try:
             if handler is None:
                 raise RuntimeError(f"no handler registered for job kind {job.kind!r}")
-            handler(s, job, progress)
+            with Heartbeat(factory, job_id, lease):
+                handler(s, job, progress)
             job.status = "done"
             job.progress = 100
             job.finished_at = utcnow()
@@ -179,8 +249,17 @@ def run_one(
         return job
 
 
-def run_pending(factory: sessionmaker[Session], registry: JobRegistry, limit: int = 100) -> int:
+def run_pending(
+    factory: sessionmaker[Session],
+    registry: JobRegistry,
+    limit: int = 100,
+    *,
+    ids: list[int] | None = None,
+) -> int:
+    """Run queued jobs (only those of ``ids``, when given) until none is left."""
     n = 0
-    while n < limit and run_one(factory, registry) is not None:
+    if ids is not None and not ids:
+        return 0
+    while n < limit and run_one(factory, registry, ids=ids) is not None:
         n += 1
     return n

@@ -26,8 +26,13 @@ class Settings(BaseSettings):
     mail_from: str = "opencall@localhost"
     upload_dir: Path = Path("./var/uploads")
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
-    # Run job rows inline right after the request commits (the demo does this).
-    inline_jobs: bool = True
+    # Run the jobs a request queued right after it commits, inside that request (the demo
+    # does this). Off by default: jobs run in ``opencall worker``, never inside another
+    # person's request.
+    inline_jobs: bool = False
+    # Requests one server process works on at once (each holds one database session in a
+    # thread); further requests wait in line. Sizes the thread pool and the database pool.
+    concurrency: int = Field(default=24, ge=1, le=1000)
     secure_cookies: bool = False
     login_throttle_attempts: int = 5
     login_throttle_window_s: int = 300

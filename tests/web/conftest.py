@@ -178,6 +178,8 @@ def web_settings(engine: Engine, tmp: Path, **kw: Any) -> Settings:
         mail_dir=tmp / "mail",
         upload_dir=tmp / "uploads",
         max_upload_bytes=kw.pop("max_upload_bytes", 200_000),
+        # the tests read the mail a request sends at once: run its jobs inline (explicitly)
+        inline_jobs=kw.pop("inline_jobs", True),
         **kw,
     )
 

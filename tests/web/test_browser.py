@@ -67,6 +67,7 @@ class LiveServer:
             mail_backend="file",
             mail_dir=tmp / "mail",
             upload_dir=tmp / "uploads",
+            inline_jobs=True,  # the browser tests follow the links of the mail a page sends
         )
         self.server = uvicorn.Server(
             uvicorn.Config(

@@ -125,3 +125,16 @@ class Attachment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     proposal: Mapped[Proposal] = relationship(back_populates="attachments")
+
+
+class ProposalCounter(Base):
+    """The last proposal number given out in a call. Taken under this row's lock
+    (``UPDATE ... SET last = last + 1 RETURNING last``), so that two drafts created at
+    the same instant never get the same code."""
+
+    __tablename__ = "proposal_counters"
+
+    call_id: Mapped[int] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True
+    )
+    last: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -15,7 +15,9 @@ from typing import Any
 
 from pydantic import ValidationError
 from pypdf import PdfReader
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
@@ -31,6 +33,7 @@ from opencall.proposals.domain import check_proposal_transition, content_hash, w
 from opencall.proposals.models import (
     Attachment,
     Proposal,
+    ProposalCounter,
     ProposalRevision,
     Request,
     TeamMember,
@@ -105,10 +108,9 @@ def create_proposal(
             "Add your institution and country to your account before creating a proposal.",
             field="institution",
         )
-    n = session.scalar(select(func.count(Proposal.id)).where(Proposal.call_id == call.id)) or 0
     prop = Proposal(
         call_id=call.id,
-        code=f"{call.code}-{n + 1:04d}",
+        code=_next_code(session, call),
         pi_user_id=pi.id,
         title=title,
         abstract=abstract,
@@ -140,6 +142,34 @@ def create_proposal(
         session, "proposal.created", "proposal", prop.id, actor_id=pi.id, call_id=call.id
     )
     return prop
+
+
+def _next_code(session: Session, call: Call) -> str:
+    """The call's next proposal code, from its counter row taken under a row lock (the
+    lock is held until the caller commits, so concurrent creations queue for it)."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    seed = select(func.count(Proposal.id)).where(Proposal.call_id == call.id).scalar_subquery()
+    session.execute(
+        insert(ProposalCounter)
+        .values(call_id=call.id, last=seed)
+        .on_conflict_do_nothing(index_elements=["call_id"])
+    )
+    while True:
+        n = session.execute(
+            update(ProposalCounter)
+            .where(ProposalCounter.call_id == call.id)
+            .values(last=ProposalCounter.last + 1)
+            .returning(ProposalCounter.last)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+        code = f"{call.code}-{n:04d}"
+        # a counter seeded after a deletion may point at a code in use: skip it
+        taken = session.scalar(
+            select(Proposal.id).where(Proposal.call_id == call.id, Proposal.code == code)
+        )
+        if taken is None:
+            return code
 
 
 def update_proposal(

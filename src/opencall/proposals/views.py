@@ -678,14 +678,15 @@ def remove_request(proposal_id: int, request_id: int, page: Page = Depends(get_p
 
 
 @router.post("/proposals/{proposal_id}/attachments", response_class=HTMLResponse)
-async def upload(proposal_id: int, page: Page = Depends(get_page)) -> Response:
-    # async so that the upload is read without a thread; the work after it is small
+def upload(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    # sync: the body was spooled by the page dependency on the event loop; reading the
+    # spooled file, parsing the PDF and the database work run in the thread pool
     proposal = editable_for(page, proposal_id)
     upload_file = page.files.get("pdf")
     if upload_file is None:
         return editor(page, proposal, 400, upload_error=page._(MSG_NO_FILE))
     limit = page.settings.max_upload_bytes
-    data = await upload_file.read(limit + 1)
+    data = upload_file.file.read(limit + 1)
     try:
         services.add_attachment(
             page.db,

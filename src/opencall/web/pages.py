@@ -17,13 +17,13 @@ never stored on the server (files cannot be carried and must be chosen again).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
 import jinja2
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from opencall import jobs
 from opencall.errors import DomainError
 from opencall.settings import Settings
-from opencall.web import security
+from opencall.web import security, serving
 from opencall.web.i18n import HTML_LANG, LANGUAGES, N_, Translator, negotiate
 
 WEB = Path(__file__).parent
@@ -102,11 +102,19 @@ class Page:
     def not_found(self) -> NoReturn:
         raise HTTPException(status_code=404)
 
+    @property
+    def received_at(self) -> dt.datetime:
+        """When this request reached the server: deadlines are judged by it, not by when a
+        request that waited in line is finally processed."""
+        return serving.received_at(self.request.scope) or dt.datetime.now(dt.UTC)
+
     def commit(self) -> None:
-        """Commit this request's unit of work, then run queued jobs inline if configured."""
+        """Commit this request's unit of work; with ``settings.inline_jobs`` (the demo) then
+        run the jobs this request queued, and only those: never another person's job."""
+        mine = jobs.queued_here(self.db)
         self.db.commit()
-        if self.settings.inline_jobs:
-            jobs.run_pending(self.request.app.state.sessions, self.request.app.state.jobs)
+        if self.settings.inline_jobs and mine:
+            jobs.run_pending(self.request.app.state.sessions, self.request.app.state.jobs, ids=mine)
 
     def render(
         self, template: str, ctx: dict[str, Any] | None = None, status: int = 200
@@ -134,25 +142,41 @@ def choose_language(request: Request, user: Any | None) -> str:
     return settings.default_language if settings.default_language in LANGUAGES else "en"
 
 
-async def get_page(request: Request) -> AsyncIterator[Page]:
+@dataclass
+class Posted:
+    """The posted form of a request, read on the event loop (no database work here)."""
+
+    form: dict[str, str] = field(default_factory=dict)
+    files: dict[str, UploadFile] = field(default_factory=dict)
+
+
+async def read_posted(request: Request) -> Posted:
+    """Read (await) the body of a POST; the database work happens in :func:`get_page`."""
+    posted = Posted()
+    if request.method in SAFE_METHODS:
+        return posted
+    try:
+        data = await request.form(max_files=5, max_fields=2000)
+    except HTTPException:
+        raise
+    except Exception as exc:  # noqa: BLE001 - malformed bodies are the client's error
+        raise HTTPException(status_code=400, detail="malformed form") from exc
+    for key, value in data.multi_items():
+        if isinstance(value, UploadFile):
+            if value.filename:
+                posted.files[key] = value
+        else:
+            posted.form.setdefault(key, value)
+    request.state.posted = _carry(posted.form)
+    return posted
+
+
+def get_page(request: Request, posted: Posted = Depends(read_posted)) -> Iterator[Page]:
+    """The page context. A plain (sync) generator: FastAPI runs it in the thread pool, so
+    the user is loaded and the session closed off the event loop (the close runs on a
+    thread of its own, never waiting for a free worker thread)."""
     db: Session = request.app.state.sessions()
     try:
-        form: dict[str, str] = {}
-        files: dict[str, UploadFile] = {}
-        if request.method not in SAFE_METHODS:
-            try:
-                data = await request.form(max_files=5, max_fields=2000)
-            except HTTPException:
-                raise
-            except Exception as exc:  # noqa: BLE001 - malformed bodies are the client's error
-                raise HTTPException(status_code=400, detail="malformed form") from exc
-            for key, value in data.multi_items():
-                if isinstance(value, UploadFile):
-                    if value.filename:
-                        files[key] = value
-                else:
-                    form.setdefault(key, value)
-            request.state.posted = _carry(form)
         user = None
         sess = security.read_session(request)
         if sess is not None and sess.uid is not None:
@@ -161,11 +185,11 @@ async def get_page(request: Request) -> AsyncIterator[Page]:
         lang = choose_language(request, user)
         request.state.user = user
         request.state.lang = lang
-        page = Page(request, db, user, lang, Translator(lang), form, files)
+        page = Page(request, db, user, lang, Translator(lang), posted.form, posted.files)
         if request.method not in SAFE_METHODS and not security.check_csrf(
-            request, form.get(security.CSRF_FIELD)
+            request, posted.form.get(security.CSRF_FIELD)
         ):
-            raise CsrfFailed(form)
+            raise CsrfFailed(posted.form)
         yield page
     finally:
         db.close()
@@ -338,6 +362,10 @@ def install(app: FastAPI, settings: Settings, user_loader: UserLoader) -> None:
 
     app.add_middleware(GZipMiddleware, minimum_size=800)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + 1024 * 1024)
+    # outermost: a line of at most settings.concurrency requests, then the receipt time
+    # and 500 answers that keep the connection (web/serving.py)
+    app.add_middleware(serving.Admission, limit=settings.concurrency)
+    app.add_middleware(serving.ServeErrors, page_500=_page_500)
 
     @app.get("/lang/{code}")
     async def switch_language(code: str, request: Request) -> Response:
@@ -397,6 +425,19 @@ def install(app: FastAPI, settings: Settings, user_loader: UserLoader) -> None:
         if exc.code in ("not_found", "forbidden"):
             return _error_page(request, 404)
         return _error_page(request, 400, exc.message)
+
+
+MSG_500 = N_("Something went wrong on our side; nothing was changed. Please try again.")
+
+
+def _page_500(scope: Scope) -> bytes:
+    request = Request(scope)
+    lang = choose_language(request, None)
+    text = Translator(lang).gettext(MSG_500)
+    return (
+        f"<!doctype html><html lang='{HTML_LANG[lang]}'><meta charset='utf-8'><title>500</title>"
+        f"<p>{text}</p></html>"
+    ).encode()
 
 
 ERROR_TITLES = {

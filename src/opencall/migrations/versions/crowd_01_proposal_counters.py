@@ -1,0 +1,35 @@
+"""proposal counters: one row per call, taken under its lock for race-free codes
+
+Revision ID: crowd_01
+Revises: 3207fae640c7
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "crowd_01"
+down_revision = "3207fae640c7"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # rows are created on a call's first new proposal, seeded from its proposals then
+    op.create_table(
+        "proposal_counters",
+        sa.Column("call_id", sa.Integer(), nullable=False),
+        sa.Column("last", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["call_id"],
+            ["calls.id"],
+            name=op.f("fk_proposal_counters_call_id_calls"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("call_id", name=op.f("pk_proposal_counters")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("proposal_counters")

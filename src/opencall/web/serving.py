@@ -1,0 +1,115 @@
+"""Serving under load: the receipt time of each request, admission control sized to the
+configured concurrency, and 500 answers that keep the connection alive.
+
+Each process works on at most ``settings.concurrency`` requests at once. Every admitted
+request can get a worker thread (the AnyIO thread pool is sized to it) and a database
+connection (the pool is sized to it, see ``db.pool_limits``), so no request ever holds a
+connection while it waits for a thread or the other way round: the lock-up of a pool
+that runs dry while its connections wait for the event loop cannot happen. Requests
+beyond the limit wait in line on the event loop, which stays free: ``/healthz`` and the
+static files bypass the line and are always answered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+
+import anyio
+import anyio.to_thread
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("opencall.web")
+
+BYPASS = ("/healthz", "/static/")
+RECEIVED_AT = "received_at"
+# thread-pool tokens beyond the admitted requests: response validation, file responses
+# and upload spooling use a worker thread besides the route's own
+SPARE_THREADS = 8
+
+
+def received_at(scope: Scope) -> dt.datetime | None:
+    """When this request reached the application (set by :class:`ServeErrors`)."""
+    value = scope.get("state", {}).get(RECEIVED_AT)
+    return value if isinstance(value, dt.datetime) else None
+
+
+class Admission:
+    """At most ``limit`` requests inside the application at once; the rest wait in line."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self._sem: anyio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(BYPASS):
+            await self.app(scope, receive, send)
+            return
+        if self._sem is None:  # created inside the running event loop (one per process)
+            self._sem = anyio.Semaphore(self.limit)
+            limiter = anyio.to_thread.current_default_thread_limiter()
+            limiter.total_tokens = max(limiter.total_tokens, self.limit + SPARE_THREADS)
+        async with self._sem:
+            await self.app(scope, receive, send)
+
+
+class ServeErrors:
+    """The outermost layer: stamps the receipt time, and answers an unhandled error with
+    a 500 itself (logged) instead of letting it reach the server, which would then close
+    the kept-alive connection although a complete answer was sent."""
+
+    def __init__(self, app: ASGIApp, page_500: Callable[[Scope], bytes] | None = None) -> None:
+        self.app = app
+        self.page_500 = page_500
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope.setdefault("state", {})[RECEIVED_AT] = dt.datetime.now(dt.UTC)
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            if started:  # part of an answer is out: only closing the connection is honest
+                raise
+            log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
+            await self._answer_500(scope, send)
+
+    async def _answer_500(self, scope: Scope, send: Send) -> None:
+        if scope["path"].startswith("/api/") or self.page_500 is None:
+            body = json.dumps({"detail": "internal error"}).encode()
+            ctype = b"application/json"
+        else:
+            try:
+                body = self.page_500(scope)
+            except Exception:  # noqa: BLE001 - the error page itself must not fail
+                log.exception("the error page failed")
+                body = b"<!doctype html><title>500</title><p>500</p>"
+            ctype = b"text/html; charset=utf-8"
+        await _send_500(send, body, ctype)
+
+
+async def _send_500(send: Send, body: bytes, ctype: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", ctype),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

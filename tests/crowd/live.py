@@ -1,0 +1,154 @@
+"""A real OpenCall server process (``python -m opencall serve``) on a free port, and the
+signed-in clients that crowd it. Used by the concurrency tests and the surge bench."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+VERSION = re.compile(r'name="version" value="(\d+)"')
+PASSWORD = "correct horse battery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pdf_of_size(n_bytes: int, seed: int = 0) -> bytes:
+    """A valid one-page PDF of about ``n_bytes`` (a noise image that does not compress)."""
+    import numpy as np
+    from fpdf import FPDF
+    from PIL import Image
+
+    side = max(8, int((n_bytes / 3) ** 0.5))
+    pixels = np.random.default_rng(seed).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(text=f"Scientific justification {seed}")
+    pdf.image(Image.fromarray(pixels), x=20, y=30, w=120)
+    return bytes(pdf.output())
+
+
+class ServerProcess:
+    """``opencall serve`` in a subprocess against ``database_url``; ``kill()`` is SIGKILL."""
+
+    def __init__(
+        self,
+        database_url: str,
+        tmp: Path,
+        *,
+        workers: int = 1,
+        concurrency: int = 16,
+        port: int | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.tmp = tmp
+        self.env = {
+            **os.environ,
+            "OPENCALL_DATABASE_URL": database_url,
+            "OPENCALL_SECRET_KEY": "crowd-test-secret",
+            "OPENCALL_BASE_URL": self.base,
+            "OPENCALL_MAIL_BACKEND": "file",
+            "OPENCALL_MAIL_DIR": str(tmp / "mail"),
+            "OPENCALL_UPLOAD_DIR": str(tmp / "uploads"),
+            "OPENCALL_INLINE_JOBS": "false",
+            "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
+        }
+        self.args = [
+            sys.executable,
+            "-m",
+            "opencall",
+            "serve",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+            "--concurrency",
+            str(concurrency),
+        ]
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = tmp / f"server-{self.port}.log"
+
+    def start(self, timeout: float = 60) -> ServerProcess:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                self.args,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the server exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.base + "/healthz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"the server did not start: {self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (uvicorn's supervisor and its workers)."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def csrf_of(html: str) -> str:
+    m = CSRF.search(html)
+    assert m, "no CSRF token in the page"
+    return m.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, email: str) -> None:
+    r = await client.get("/login")
+    r = await client.post(
+        "/login", data={"csrf_token": csrf_of(r.text), "email": email, "password": PASSWORD}
+    )
+    assert r.status_code == 303, (r.status_code, r.text[:500])
+
+
+def text_form(html: str, **fields: str) -> dict[str, Any]:
+    """The editor's text form as posted: CSRF token, version and the given fields."""
+    m = VERSION.search(html)
+    assert m, "no version in the editor"
+    data = {"csrf_token": csrf_of(html), "version": m.group(1)}
+    data.update(fields)
+    return data
+
+
+__all__ = ["ServerProcess", "csrf_of", "pdf_of_size", "sign_in", "text_form"]
