@@ -30,7 +30,7 @@ from opencall.scheduling import api as scheduling_api
 from opencall.scheduling import jobs as scheduling_jobs
 from opencall.scheduling import views as scheduling_views
 from opencall.settings import Settings
-from opencall.web import mail
+from opencall.web import apidocs, mail
 from opencall.web.pages import install
 
 # Every HTML router, in one list (the authorisation test walks app.routes).
@@ -82,7 +82,11 @@ def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.database_url, echo=settings.echo_sql)
     factory = make_sessionmaker(engine)
     app = FastAPI(
-        title="OpenCall", version="0.1.0", docs_url="/api/docs", openapi_url="/api/v1/openapi.json"
+        title="OpenCall",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -93,6 +97,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.templates.globals["kind_labels"] = proposal_views.KINDS
     app.state.templates.globals["anonymity_labels"] = call_views.ANONYMITY
     people_api.install(app)
+    apidocs.install(app)
     for router in ROUTERS:
         app.include_router(router)
 
