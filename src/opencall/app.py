@@ -30,7 +30,7 @@ from opencall.scheduling import api as scheduling_api
 from opencall.scheduling import jobs as scheduling_jobs
 from opencall.scheduling import views as scheduling_views
 from opencall.settings import Settings
-from opencall.web import apidocs, mail
+from opencall.web import apidocs, idempotency, mail
 from opencall.web.pages import install
 
 # Every HTML router, in one list (the authorisation test walks app.routes).
@@ -84,6 +84,12 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="OpenCall",
         version="0.1.0",
+        description=(
+            "Open, fair access to shared science facilities. Authenticate with a personal "
+            "token (`Authorization: Bearer <token>`, see /account/tokens). Every write "
+            "(POST, PUT, PATCH, DELETE) accepts an `Idempotency-Key` header: a retry with the "
+            "same key and request gets the first answer back without running again."
+        ),
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
@@ -98,6 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.templates.globals["anonymity_labels"] = call_views.ANONYMITY
     people_api.install(app)
     apidocs.install(app)
+    app.add_middleware(idempotency.IdempotencyMiddleware, sessions=factory)
     for router in ROUTERS:
         app.include_router(router)
 
