@@ -30,7 +30,7 @@ from opencall.scheduling import api as scheduling_api
 from opencall.scheduling import jobs as scheduling_jobs
 from opencall.scheduling import views as scheduling_views
 from opencall.settings import Settings
-from opencall.web import mail
+from opencall.web import apidocs, idempotency, mail
 from opencall.web.pages import install
 
 # Every HTML router, in one list (the authorisation test walks app.routes).
@@ -84,7 +84,17 @@ def create_app(settings: Settings) -> FastAPI:
     )
     factory = make_sessionmaker(engine)
     app = FastAPI(
-        title="OpenCall", version="0.1.0", docs_url="/api/docs", openapi_url="/api/v1/openapi.json"
+        title="OpenCall",
+        version="0.1.0",
+        description=(
+            "Open, fair access to shared science facilities. Authenticate with a personal "
+            "token (`Authorization: Bearer <token>`, see /account/tokens). Every write "
+            "(POST, PUT, PATCH, DELETE) accepts an `Idempotency-Key` header: a retry with the "
+            "same key and request gets the first answer back without running again."
+        ),
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -95,6 +105,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.templates.globals["kind_labels"] = proposal_views.KINDS
     app.state.templates.globals["anonymity_labels"] = call_views.ANONYMITY
     people_api.install(app)
+    apidocs.install(app)
+    app.add_middleware(idempotency.IdempotencyMiddleware, sessions=factory)
     for router in ROUTERS:
         app.include_router(router)
 
