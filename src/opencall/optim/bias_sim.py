@@ -87,6 +87,17 @@ class Structure:
     reviewers: tuple[str, frozenset[str]]
     victims: tuple[str, frozenset[str]]
     description: str
+    #: weights multiplied into the applicant / reviewer mix of this structure's worlds (with or
+    #: without bias), so that the biased reviewers meet the victims in >= 25 % of the reviews
+    applicant_boost: tuple[tuple[str, float], ...] = ()
+    reviewer_boost: tuple[tuple[str, float], ...] = ()
+
+    def mixes(self) -> tuple[dict[str, float], dict[str, float]]:
+        a, r = dict(self.applicant_boost), dict(self.reviewer_boost)
+        return (
+            {k: v * a.get(k, 1.0) for k, v in APPLICANT_MIX.items()},
+            {k: v * r.get(k, 1.0) for k, v in REVIEWER_MIX.items()},
+        )
 
 
 STRUCTURES: dict[str, Structure] = {
@@ -97,6 +108,7 @@ STRUCTURES: dict[str, Structure] = {
             ("un_region", frozenset({"Europe"})),
             ("income_group", frozenset({"low", "lower-middle"})),
             "reviewers from Europe grade low- and lower-middle-income applicants lower",
+            reviewer_boost=(("DEU", 1.6), ("FRA", 1.6), ("GBR", 1.6), ("SRB", 1.6)),
         ),
         Structure(
             "income-vs-lmic",
@@ -109,12 +121,15 @@ STRUCTURES: dict[str, Structure] = {
             ("income_group", frozenset({"high"})),
             ("un_region", frozenset({"Africa"})),
             "high-income reviewers grade applicants from Africa lower",
+            applicant_boost=(("ETH", 1.5), ("MWI", 1.5), ("KEN", 1.5), ("NGA", 1.5), ("ZAF", 1.5)),
         ),
         Structure(
             "region-vs-ldc",
             ("un_region", frozenset({"Europe"})),
             ("ldc", frozenset({"LDC"})),
             "reviewers from Europe grade applicants from LDCs lower",
+            applicant_boost=(("ETH", 3.5), ("MWI", 3.5), ("AFG", 3.5), ("BGD", 3.5), ("HTI", 3.5)),
+            reviewer_boost=(("DEU", 1.6), ("FRA", 1.6), ("GBR", 1.6), ("SRB", 1.6)),
         ),
     )
 }
@@ -162,11 +177,15 @@ def make_world(
     applicant_mix: Mapping[str, float] | None = None,
     reviewer_mix: Mapping[str, float] | None = None,
 ) -> World:
-    """One seeded world; ``bias`` points are taken off every affected grade (``structure``)."""
+    """One seeded world; ``bias`` points are taken off every affected grade (``structure``).
+
+    A ``structure`` with ``bias=0`` is a world without bias with that structure's mix of
+    applicants and reviewers (the matching false-alarm check)."""
     rng = np.random.default_rng(seed)
     st = STRUCTURES[structure] if isinstance(structure, str) else structure
-    a_iso = _draw(rng, applicant_mix or APPLICANT_MIX, n_proposals)
-    r_iso = _draw(rng, reviewer_mix or REVIEWER_MIX, n_reviewers)
+    a_mix, r_mix = st.mixes() if st is not None else (APPLICANT_MIX, REVIEWER_MIX)
+    a_iso = _draw(rng, applicant_mix or a_mix, n_proposals)
+    r_iso = _draw(rng, reviewer_mix or r_mix, n_reviewers)
     # assignment: distinct reviewers, never from the applicant's country, balanced loads
     load = np.zeros(n_reviewers)
     prop_idx: list[int] = []
