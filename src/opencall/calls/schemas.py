@@ -28,6 +28,10 @@ class ReviewSettings(_Doc):
     max_same_region: int = Field(default=2, ge=1)
     coauthor_years: int = Field(default=3, ge=0, le=20)
     review_deadline: dt.datetime | None = None
+    #: Remove reviewer-group x applicant-group effects flagged by ``optim.bias`` from the grades
+    #: before calibrating and ranking (recorded in the run and the audit log).
+    bias_correction: bool = False
+    bias_alpha: float = Field(default=0.05, gt=0, lt=0.5)
 
     @model_validator(mode="after")
     def _check(self) -> ReviewSettings:

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -223,6 +224,7 @@ def report(session: Session, call: Call, *, q: float = 0.05, seed: int = 0) -> d
             )
         ]
     out["trend"] = trend(session, call, contexts["income_group"], records)
+    out["reviewer_effects"] = reviewer_effects(session, call, q=q)
     return out
 
 
@@ -385,6 +387,7 @@ def report_pdf(data: dict[str, Any]) -> bytes:
             ],
         }
 
+    effects_summary, effects_tables = reviewer_effects_pdf(data)
     flagged = [t for ts in data["tests"].values() for t in ts if t["significant"]]
     bias = [c["sentence"] for cs in data["reviewer_bias"].values() for c in cs if c["significant"]]
     summary = (
@@ -399,6 +402,7 @@ def report_pdf(data: dict[str, Any]) -> bytes:
             if bias
             else "No reviewer group grades an applicant group differently from consensus."
         )
+        + effects_summary
     )
     return render_report_pdf(
         {
@@ -419,8 +423,131 @@ def report_pdf(data: dict[str, Any]) -> bytes:
                     for a in data["access_ratios"]["income_group"]
                 ],
             },
-            "tables": [table("un_region"), table("ldc"), table("host")],
+            "tables": [table("un_region"), table("ldc"), table("host"), *effects_tables],
             "charts": report_charts(data),
             "attribution": data["attribution"],
         }
     )
+
+
+# --------------------------------------------------------------------------- reviewer effects
+
+
+def reviewer_effects(session: Session, call: Call, *, q: float = 0.05) -> dict[str, Any]:
+    """Reviewer-group x applicant-group effects (``optim.bias``) with their power statement.
+
+    Each cell: the reviewer-group effect with its 95 % interval and BH-adjusted p-value (one
+    family at ``q``), the plain outcome difference between the applicant groups beside it, and
+    the minimum detectable bias; ``statement`` is the report's power sentence.  When the call's
+    policy corrects for these effects, ``correction`` summarises the latest ranking's
+    correction (counts only: which proposals moved is on the ranking page)."""
+    from opencall.optim.bias import BiasData, interaction_model
+
+    rs = review_settings(call.review_settings)
+    pairs = rq.submitted_reviews(session, call)
+    out: dict[str, Any] = {
+        "alpha": q,
+        "power": 0.8,
+        "n_reviews": len(pairs),
+        "tested": 0,
+        "flagged": 0,
+        "mdb": {"min": None, "median": None, "max": None},
+        "cells": [],
+        "method": "",
+        "statement": "No reviewer-group effect could be tested: too few reviews.",
+        "correction": {"enabled": rs.bias_correction},
+    }
+    run = rq.latest_run(session, call, "calibration")
+    if run is not None and "bias_correction" in run.summary:
+        bc = run.summary["bias_correction"]
+        out["correction"].update(
+            {
+                k: bc.get(k)
+                for k in ("flagged", "reviews_changed", "ranks_changed", "max_rank_shift")
+            }
+        )
+        out["correction"]["cells"] = [c["sentence"] for c in bc.get("cells", [])]
+    if not pairs:
+        return out
+    prop_ids = sorted({a.proposal_id for a, _ in pairs})
+    rev_ids = sorted({a.reviewer_id for a, _ in pairs})
+    pidx = {p: i for i, p in enumerate(prop_ids)}
+    ridx = {r: j for j, r in enumerate(rev_ids)}
+    rgroups, agroups = rq.bias_groups(session, prop_ids, rev_ids)
+    sign = -1.0 if rs.lower_is_better else 1.0
+    model = interaction_model(
+        BiasData(
+            proposal_idx=np.array([pidx[a.proposal_id] for a, _ in pairs], dtype=np.int64),
+            reviewer_idx=np.array([ridx[a.reviewer_id] for a, _ in pairs], dtype=np.int64),
+            grade=np.array([sign * r.grade for _, r in pairs], dtype=np.float64),
+            n_proposals=len(prop_ids),
+            n_reviewers=len(rev_ids),
+            reviewer_groups=rgroups,
+            applicant_groups=agroups,
+        ),
+        alpha=q,
+    )
+    mdb = model.mdb_summary()
+    out.update(
+        {
+            "tested": len(model.interactions),
+            "flagged": len(model.flagged),
+            "mdb": mdb,
+            "method": model.method,
+            "cells": [
+                {
+                    **dataclasses.asdict(c),
+                    "direction": c.direction,
+                    "sentence": c.describe(),
+                    "power_sentence": c.power_sentence(),
+                }
+                for c in model.interactions
+            ],
+        }
+    )
+    if mdb["min"] is not None and mdb["median"] is not None:
+        out["statement"] = (
+            f"With these reviews, a bias of at least {mdb['min']:.2f} points between a reviewer "
+            f"group and an applicant group would have been detected with 80 % probability "
+            f"(the best-covered of the {len(model.interactions)} pairs tested; "
+            f"{mdb['median']:.2f} points for the median pair)."
+        )
+    return out
+
+
+def reviewer_effects_pdf(data: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The reviewer-effects part of the PDF: a summary sentence and one table."""
+    eff = data.get("reviewer_effects")
+    if not eff:
+        return "", []
+    flagged = [c for c in eff["cells"] if c["significant"]]
+    text = " " + (
+        " ".join(c["sentence"] for c in flagged)
+        if flagged
+        else f"No reviewer-group effect is significant among the {eff['tested']} pairs tested."
+    )
+    text += " " + eff["statement"]
+    rows = [
+        [
+            c["reviewer_group"],
+            f"{c['applicant_group']} vs {c['reference_group']}",
+            f"{c['estimate']:+.2f} ({c['ci_low']:+.2f} to {c['ci_high']:+.2f})",
+            f"{c['p_adjusted']:.3g}",
+            f"{c['mdb']:.2f}",
+            f"{c['marginal_difference']:+.2f}",
+        ]
+        for c in sorted(eff["cells"], key=lambda c: c["p_value"])[:20]
+    ]
+    table = {
+        "title": "Reviewer-group effects (20 smallest p-values)",
+        "columns": [
+            "reviewers",
+            "applicants",
+            "effect (95 % interval)",
+            "adj. p",
+            "detectable",
+            "outcome diff.",
+        ],
+        "rows": rows,
+    }
+    return text, [table] if rows else []

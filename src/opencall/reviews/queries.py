@@ -4,7 +4,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
-from opencall.people.models import RoleGrant, User
+from opencall.people.models import Country, RoleGrant, User
 from opencall.proposals.models import Proposal
 from opencall.reviews.models import (
     Conflict,
@@ -130,3 +130,53 @@ def declared_max_loads(session: Session, call: Call) -> dict[int, int]:
         )
     )
     return {uid: int(n) for uid, n in rows if uid is not None and n is not None}
+
+
+# --------------------------------------------------------------------------- bias model inputs
+
+LMIC_INCOME = ("low", "lower-middle")
+
+
+def country_groups(country: Country | None) -> dict[str, str]:
+    """The groups of a country for the reviewer-bias model (``"unknown"`` when unclassified):
+    UN region, income group, LDC status and ``lmic`` (low or lower-middle income)."""
+    if country is None:
+        return {
+            "un_region": "unknown",
+            "income_group": "unknown",
+            "ldc": "unknown",
+            "lmic": "unknown",
+        }
+    income = country.income_group or "unknown"
+    region = country.un_region if country.un_region and country.un_region != "Unknown" else ""
+    lmic = "unknown"
+    if income in LMIC_INCOME:
+        lmic = "low or lower-middle"
+    elif income in ("upper-middle", "high"):
+        lmic = "upper-middle or high"
+    return {
+        "un_region": region or "unknown",
+        "income_group": income,
+        "ldc": "LDC" if country.ldc else "non-LDC",
+        "lmic": lmic,
+    }
+
+
+def bias_groups(
+    session: Session, proposal_ids: list[int], reviewer_ids: list[int]
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Group labels per reviewer (by the reviewer's country) and per proposal (by its PI's
+    country), in the order of the given ids: ``(reviewer_groups, applicant_groups)``."""
+    countries = {c.iso3: c for c in session.scalars(select(Country))}
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(reviewer_ids)))}
+    props = {
+        p.id: p for p in session.scalars(select(Proposal).where(Proposal.id.in_(proposal_ids)))
+    }
+    rg = [country_groups(countries.get(users[r].country_iso3 or "")) for r in reviewer_ids]
+    ag = []
+    for pid in proposal_ids:
+        pi = next((m for m in props[pid].members if m.role == "pi"), None)
+        ag.append(country_groups(countries.get(pi.country_iso3 or "") if pi else None))
+    reviewer_groups = {c: [g[c] for g in rg] for c in ("un_region", "income_group", "ldc")}
+    applicant_groups = {c: [g[c] for g in ag] for c in ("un_region", "income_group", "ldc", "lmic")}
+    return reviewer_groups, applicant_groups

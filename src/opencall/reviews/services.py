@@ -814,6 +814,16 @@ def run_calibration(
         scale=GradeScale(rs.grade_min, rs.grade_max, rs.lower_is_better),
         confidence=np.array([max(1, r.confidence) for _, r in pairs], dtype=np.float64),
     )
+    correction: dict[str, Any] | None = None
+    if rs.bias_correction:
+        progress(10, "testing reviewer-group x applicant-group effects")
+        gs, correction = _bias_corrected(session, gs, prop_ids, rev_ids, rs.bias_alpha)
+        correction["rank_before"] = calibrate(
+            correction.pop("raw_grades"),
+            fit_scale=fit_scale and len(pairs) >= 5 * len(rev_ids),
+            n_bootstrap=0,
+            seed=seed,
+        ).rank.tolist()
     progress(20, f"calibrating {len(pairs)} grades")
     res = calibrate(
         gs,
@@ -834,7 +844,12 @@ def run_calibration(
         call,
         "calibration",
         inputs={"grades": [(a.proposal_id, a.reviewer_id, r.grade) for a, r in pairs]},
-        parameters={"n_bootstrap": n_bootstrap, "fit_scale": fit_scale, "level": res.level},
+        parameters={
+            "n_bootstrap": n_bootstrap,
+            "fit_scale": fit_scale,
+            "level": res.level,
+            "bias_correction": rs.bias_correction,
+        },
         seed=seed,
         status="ok",
         wall_s=time.perf_counter() - t0,
@@ -845,9 +860,27 @@ def run_calibration(
             "cutoff": cutoff,
             "discuss": len(discuss),
             "converged": res.converged,
+            **({"bias_correction": _rank_changes(correction, prop_ids, res)} if correction else {}),
         },
         actor_id=actor_id,
     )
+    if correction is not None:
+        bc = run.summary["bias_correction"]
+        auditlog.record(
+            session,
+            "ranking.bias_corrected",
+            "call",
+            call.id,
+            actor_id=actor_id,
+            call_id=call.id,
+            data={
+                "run_id": run.id,
+                "cells": [c["sentence"] for c in bc["cells"]],
+                "reviews_changed": bc["reviews_changed"],
+                "ranks_changed": bc["ranks_changed"],
+                "max_rank_shift": bc["max_rank_shift"],
+            },
+        )
     for i, pid in enumerate(prop_ids):
         session.add(
             RankedProposal(
@@ -867,6 +900,82 @@ def run_calibration(
     session.flush()
     progress(100, "calibration done")
     return run
+
+
+def _bias_corrected(
+    session: Session, gs: Any, prop_ids: list[int], rev_ids: list[int], alpha: float
+) -> tuple[Any, dict[str, Any]]:
+    """The call's grades with the flagged reviewer-group x applicant-group effects removed
+    (``optim.bias``), and what was removed.  The grade scale is widened symmetrically (its
+    orientation is unchanged) when a corrected grade leaves it."""
+    from opencall.optim.bias import BiasData, correct_grades, interaction_model
+    from opencall.optim.calibration import GradeScale, GradeSet
+
+    reviewer_groups, applicant_groups = q.bias_groups(session, prop_ids, rev_ids)
+    sign = -1.0 if gs.scale.lower_is_better else 1.0
+    data = BiasData(
+        proposal_idx=gs.proposal_idx,
+        reviewer_idx=gs.reviewer_idx,
+        grade=sign * np.asarray(gs.grade, dtype=np.float64),
+        n_proposals=gs.n_proposals,
+        n_reviewers=gs.n_reviewers,
+        reviewer_groups=reviewer_groups,
+        applicant_groups=applicant_groups,
+    )
+    model = interaction_model(data, alpha=alpha)
+    corr = correct_grades(data, model)
+    grade = sign * corr.grade
+    lo, hi = gs.scale.min, gs.scale.max
+    spill = max(0.0, lo - float(grade.min()), float(grade.max()) - hi)
+    scale = gs.scale
+    if spill > 0:
+        scale = GradeScale(lo - spill - 1e-9, hi + spill + 1e-9, gs.scale.lower_is_better)
+    corrected = GradeSet(
+        proposal_idx=gs.proposal_idx,
+        reviewer_idx=gs.reviewer_idx,
+        grade=grade,
+        n_proposals=gs.n_proposals,
+        n_reviewers=gs.n_reviewers,
+        scale=scale,
+        confidence=gs.confidence,
+    )
+    info = {
+        "raw_grades": gs,
+        "alpha": alpha,
+        "tested": len(model.interactions),
+        "flagged": len(model.flagged),
+        "mdb": model.mdb_summary(),
+        "cells": [
+            {
+                "reviewer_cut": c.reviewer_cut,
+                "reviewer_group": c.reviewer_group,
+                "applicant_cut": c.applicant_cut,
+                "applicant_group": c.applicant_group,
+                "reference_group": c.reference_group,
+                "estimate": c.estimate,
+                "removed": b,
+                "sentence": c.describe(),
+            }
+            for c, b in zip(corr.cells, corr.joint_estimates, strict=True)
+        ],
+        "reviews_changed": corr.n_changed,
+    }
+    return corrected, info
+
+
+def _rank_changes(correction: dict[str, Any], prop_ids: list[int], res: Any) -> dict[str, Any]:
+    before = correction.pop("rank_before")
+    changes = [
+        [pid, int(b), int(a)]
+        for pid, b, a in zip(prop_ids, before, res.rank.tolist(), strict=True)
+        if int(b) != int(a)
+    ]
+    return {
+        **correction,
+        "ranks_changed": len(changes),
+        "max_rank_shift": max((abs(b - a) for _, b, a in changes), default=0),
+        "rank_changes": changes,
+    }
 
 
 def _capacity_cutoff(session: Session, call: Call, prop_ids: list[int], order: list[int]) -> int:
