@@ -489,6 +489,23 @@ def review_calibrate(
     )
 
 
+@review_app.command("freeze")
+def review_freeze(ctx: typer.Context, call: CallOpt) -> None:
+    """Freeze the calibrated ranking (needed before allocating a dual-anonymous call)."""
+    from opencall.reviews import services
+
+    def freeze(s: Session, c: Call, _p: Callable[[int, str], None]) -> tuple[bool, object]:
+        if c.ranking_frozen_at is not None:
+            return False, c.ranking_frozen_at
+        return True, services.freeze_ranking(s, c).ranking_frozen_at
+
+    done = _step(ctx, call, "freeze", freeze)
+    if isinstance(done, tuple):
+        fresh, when = done
+        verb = "frozen" if fresh else "was already frozen"
+        console.print(f"{call}: ranking {verb} at {when:%Y-%m-%d %H:%M} UTC")
+
+
 @review_app.command("simulate")
 def review_simulate(ctx: typer.Context, call: CallOpt, seed: int = 0) -> None:
     """DEMO ONLY: submit simulated reviews for every assignment of a call."""
