@@ -626,9 +626,12 @@ def report_cmd(
     call: CallOpt,
     fmt: Annotated[str, typer.Option("--format", help="json | csv | pdf")] = "json",
     out: Annotated[str | None, typer.Option(help="Write to this file (default: stdout).")] = None,
+    lang: Annotated[str, typer.Option(help="Language of the PDF: en | zh | fr | es")] = "en",
 ) -> None:
     """Who benefits: the call's outcomes report by country group."""
+    from opencall.outcomes import api as oa
     from opencall.outcomes import queries as oq
+    from opencall.web.i18n import Translator
 
     if fmt not in ("json", "csv", "pdf"):
         console.print("[red]Error:[/red] --format must be json, csv or pdf")
@@ -640,7 +643,7 @@ def report_cmd(
     with c.factory() as s:
         data = oq.report(s, _load_call(s, call))
     if fmt == "pdf":
-        payload: bytes | str = oq.report_pdf(data)
+        payload: bytes | str = oa.report_pdf(data, Translator(lang), lang)
     else:
         payload = oq.report_json(data) if fmt == "json" else oq.report_csv(data)
     if out:
