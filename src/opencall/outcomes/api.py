@@ -542,7 +542,7 @@ def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
             "title": tr(N_("Findings")),
             "columns": [tr(c) for c in FINDINGS_COLUMNS],
             "rows": findings_rows(tr, data),
-            "widths": (30, 20, 7, 19, 22, 18),
+            "widths": (24, 15, 6, 23, 22, 18),
             "note": tr(
                 N_(
                     "Differences are in percentage points for rates and shares, in grade points "

@@ -115,6 +115,32 @@ def _finish_svg(svg: str, title: str, description: str) -> str:
     return svg[:close] + "\n" + inner + svg[close:]
 
 
+def _wrap(text: str, width_in: float, size: float = 10.0) -> str:
+    """Break a title into lines that fit ``width_in`` inches at ``size`` points
+    (wide East Asian characters count double), so that it never runs off the chart."""
+    import unicodedata
+
+    # the title starts at the plot's left edge, after the y labels: ~70 % of the width
+    limit = max(10, int(0.7 * width_in * 72 / (size * 0.62)))
+    lines: list[str] = []
+    line = ""
+    width = 0
+    tokens: list[str] = []
+    for tok in re.findall(r"\S+\s*|\s+", text):
+        wide = any(unicodedata.east_asian_width(c) in "WF" for c in tok)
+        tokens += list(tok) if wide else [tok]
+    for tok in tokens:
+        w = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in tok)
+        if line and width + w > limit:
+            lines.append(line.rstrip())
+            line, width = "", 0
+        line += tok
+        width += w
+    if line.strip():
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
 def _fmt(v: float | None, pct: bool = False) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
@@ -157,7 +183,7 @@ def _funnel_chart(
                 ax.text(x, top * 0.02, suppressed_label, ha="center", va="bottom", fontsize=7)
     ax.set_xticks(range(len(groups)), groups)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, loc="left", fontsize=10)
+    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
     ax.legend(frameon=False, fontsize=8, ncols=min(n, 4), loc="upper right")
     ax.set_ylim(0, top * 1.25)
     if description is None:
@@ -202,7 +228,7 @@ def _success_rate_chart(
     ax.set_ylim(-0.7, len(groups) - 0.2)
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{100 * v:.0f}%")
     ax.set_xlabel(xlabel)
-    ax.set_title(title, loc="left", fontsize=10)
+    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
     if description is None:
         description = "; ".join(
             f"{g}: {_fmt(r, True)} ({_fmt(lo, True)} to {_fmt(hi, True)})"
@@ -254,7 +280,7 @@ def _access_ratio_chart(
     ax.set_yticks(ys, list(labels))
     ax.set_ylim(-0.7, len(labels) - 0.3)
     ax.set_xlabel(xlabel)
-    ax.set_title(title, loc="left", fontsize=10)
+    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
     if description is None:
         description = "; ".join(f"{k}: {_fmt(r)}" for k, r in zip(labels, ratios, strict=True))
     return _to_svg(fig, title, description)
@@ -387,7 +413,7 @@ def _difference_chart(
     ax.set_xlim(-span * 1.15, span * 1.15)
     ax.set_yticks(ys, list(labels))
     ax.set_ylim(-0.7, len(labels) - 0.3)
-    ax.set_title(title, loc="left", fontsize=10)
+    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
     description = "; ".join(
         f"{k}: {d:+.0f} ({'n/a' if lo is None else f'{lo:+.0f}'} to {'n/a' if hi is None else f'{hi:+.0f}'})"
         for k, d, lo, hi in zip(labels, diffs, lows, highs, strict=True)
@@ -434,7 +460,7 @@ def _stage_chart(
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{100 * v:.0f}%")
     ax.set_yticks(ys, list(stages))
-    ax.set_title(title, loc="left", fontsize=10)
+    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
     ax.legend(
         frameon=False,
         fontsize=7.5,
@@ -488,7 +514,7 @@ def _share_chart(
     ax.set_xlim(0, min(1.0, max(0.1, top * 1.1)))
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{100 * v:.0f}%")
     ax.set_yticks(ys, list(labels))
-    ax.set_title(title, loc="left", fontsize=10)
+    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
     ax.legend(frameon=False, fontsize=7.5, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.12))
     description = "; ".join(
         f"{k}: "

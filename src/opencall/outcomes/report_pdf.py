@@ -126,7 +126,9 @@ def render_report_pdf(report: Mapping[str, Any]) -> bytes:
     if report.get("summary"):
         pdf.set_font(family, "", 10)
         for para in re.split(r"\n\s*\n", str(report["summary"]).strip()):
-            pdf.multi_cell(0, 5, clean(" ".join(para.split())), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(
+                0, 5, clean(" ".join(para.split())), new_x="LMARGIN", new_y="NEXT", align="L"
+            )
             pdf.ln(2)
 
     for table in _tables(report):
