@@ -16,6 +16,7 @@ from opencall.calls.manage_views import office_call
 from opencall.calls.queries import call_by_slug
 from opencall.calls.views import UNITS
 from opencall.outcomes import queries
+from opencall.outcomes.stats import MIN_TEST_N
 from opencall.people.api import Api, get_api
 from opencall.reviews.api import NOT_FOUND
 from opencall.reviews.policies import may_administer
@@ -381,6 +382,14 @@ def crosstab_table(tr: Tr, name: str, cells: list[dict[str, Any]]) -> dict[str, 
         ),
         "columns": [""] + [_group(tr, g) for g in agroups],
         "rows": rows,
+        "note": tr(
+            N_(
+                "Each cell: how much more (+) or less (-) favourably these reviewers grade these "
+                "applicants than other applicants, in grade points, relative to the other "
+                "reviewers of the same proposals. * flagged; too few: under %(min)s reviews."
+            ),
+            min=MIN_TEST_N,
+        ),
     }
 
 

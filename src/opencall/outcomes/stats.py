@@ -393,10 +393,12 @@ def loo_residuals(
     """
     g = np.asarray(grades, dtype=float)
     n = len(g)
-    pids = list(dict.fromkeys(proposals))
-    pidx = np.asarray([pids.index(p) for p in proposals]) if n else np.zeros(0, int)
-    ckeys = list(dict.fromkeys(cells))
-    cidx = np.asarray([ckeys.index(c) for c in cells]) if n else np.zeros(0, int)
+    pos = {p: i for i, p in enumerate(dict.fromkeys(proposals))}
+    pids = list(pos)
+    pidx = np.asarray([pos[p] for p in proposals], dtype=int)
+    cpos = {c: i for i, c in enumerate(dict.fromkeys(cells))}
+    ckeys = list(cpos)
+    cidx = np.asarray([cpos[c] for c in cells], dtype=int)
     count = np.bincount(pidx, minlength=len(pids)).astype(float)
     effect = np.zeros(len(ckeys))
     res = np.full(n, np.nan)
