@@ -262,3 +262,45 @@ def test_cells_below_the_minimum_are_marked_not_tested() -> None:
     few = [c for c in cells if c.n < s.MIN_TEST_N or c.n_rest < s.MIN_TEST_N]
     assert few and all(c.status == "too few" and not c.flagged for c in few)
     assert all(c.p_adjusted is None and c.low is None for c in few)
+
+
+# --------------------------------------------------------------------------- context
+
+
+def test_context_keeps_older_figures_explicitly_and_bounds_shares() -> None:
+    from opencall.outcomes import context as c
+
+    values = {"A": {2020: 100.0}, "B": {2005: 50.0}, "C": {}, "D": {2021: 10.0}}
+    pop = {k: {2020: p, 2021: p} for k, p in (("A", 10.0), ("B", 10.0), ("C", 20.0), ("D", 5.0))}
+    groups = {"A": "rich", "B": "rich", "C": "poor", "D": "poor"}
+    figs = c.country_figures(values, pop, groups, 2024, window=10)
+    assert figs["A"].status == "in window" and figs["A"].value == 100.0
+    assert figs["B"].status == "older" and figs["B"].year == 2005 and figs["B"].value == 50.0
+    assert figs["C"].status == "missing" and figs["C"].value == pytest.approx(20 * 2.0)
+    shares = {
+        s.group: s for s in c.group_shares(figs, groups, {k: v[2021] for k, v in pop.items()})
+    }
+    assert sum(g.share for g in shares.values()) == pytest.approx(1.0)
+    for g in shares.values():
+        assert 0 <= g.low <= g.share <= g.high <= 1
+    assert shares["rich"].older == [("B", 2005)] and shares["poor"].missing == ["C"]
+    assert shares["rich"].coverage == pytest.approx(0.5)  # A in window, B older: half
+
+
+def test_context_from_the_shipped_world_bank_data() -> None:
+    """Australia's researchers (last figure 2010) no longer drop out: Oceania is no
+    longer 0.26 % of the world's researchers, and its interval says how unsure it is."""
+    from opencall.outcomes.queries import context
+
+    ctx = context(2026, ("un_region", "income_group"))
+    oceania = next(
+        g for g in ctx["by"]["un_region"]["researchers"]["groups"] if g["group"] == "Oceania"
+    )
+    assert ("AUS", 2010) in [tuple(x) for x in oceania["older"]]
+    assert oceania["share"] > 0.008 and oceania["low"] < oceania["share"] < oceania["high"]
+    for key in ("researchers", "rd_spending", "articles"):
+        groups = ctx["by"]["income_group"][key]["groups"]
+        assert sum(g["share"] for g in groups) == pytest.approx(1.0)
+        high = next(g for g in groups if g["group"] == "high")
+        assert high["years"] is not None and high["years"][1] >= 2020
+    assert ctx["world_bank_world"]["researchers"]["year"] >= 2015

@@ -114,6 +114,25 @@ STAGE_LABELS = {
     "awarded": N_("Awarded"),
     "scheduled": N_("Scheduled"),
 }
+FUNNEL_TITLES = {
+    "income_group": N_("Through the stages, by income group"),
+    "un_region": N_("Through the stages, by UN region"),
+    "ldc": N_("Through the stages: least developed countries and others"),
+    "host": N_("Through the stages: host country and international applicants"),
+}
+CROSSTAB_TITLES = {
+    "un_regionxincome_group": N_(
+        "Reviewers by UN region (rows), applicants by income group (columns)"
+    ),
+    "income_groupxun_region": N_(
+        "Reviewers by income group (rows), applicants by UN region (columns)"
+    ),
+    "un_regionxun_region": N_("Reviewers by UN region (rows), applicants by UN region (columns)"),
+}
+CONTEXT_TITLES = {
+    "income_group": N_("Context: shares of the world's research capacity, by income group"),
+    "un_region": N_("Context: shares of the world's research capacity, by UN region"),
+}
 CONTEXT_LABELS = {
     "researchers": N_("Share of the world's researchers"),
     "rd_spending": N_("Share of the world's R&D spending"),
@@ -348,7 +367,7 @@ def funnel_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
         if s["dropped"] == "everyone passed"
     ]
     return {
-        "title": tr(N_("Through the stages, by %(grouping)s"), grouping=tr(GROUPING_LABELS[by])),
+        "title": tr(FUNNEL_TITLES[by]),
         "columns": cols,
         "rows": out,
         "note": tr(N_("Every application passed: %(stages)s."), stages=", ".join(dropped))
@@ -375,11 +394,7 @@ def crosstab_table(tr: Tr, name: str, cells: list[dict[str, Any]]) -> dict[str, 
                 row.append(_num(c["difference"]) + (" *" if c["flagged"] else ""))
         rows.append(row)
     return {
-        "title": tr(
-            N_("Reviewers by %(reviewers)s (rows), applicants by %(applicants)s (columns)"),
-            reviewers=tr(GROUPING_LABELS[rb]),
-            applicants=tr(GROUPING_LABELS[ab]),
-        ),
+        "title": tr(CROSSTAB_TITLES.get(name, name)),
         "columns": [""] + [_group(tr, g) for g in agroups],
         "rows": rows,
         "note": tr(
@@ -413,7 +428,7 @@ def context_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
                 continue
             years = x["years"]
             row.append(
-                f"{_pct(x['share'])} ({_pct(x['low'])}–{_pct(x['high'])})"
+                f"{_pct(x['share'])} [{_pct(x['low'])}–{_pct(x['high'])}]"
                 + (
                     ""
                     if not years
@@ -425,7 +440,7 @@ def context_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
         rows.append(row)
     older = sorted({f"{iso} {y}" for g in ctx["researchers"]["groups"] for iso, y in g["older"]})
     return {
-        "title": tr(N_("Context: shares of the world's research capacity")),
+        "title": tr(CONTEXT_TITLES[by]),
         "columns": [
             tr(N_("Group")),
             tr(N_("Share of awards [95 % interval]")),
