@@ -304,3 +304,35 @@ def test_context_from_the_shipped_world_bank_data() -> None:
         high = next(g for g in groups if g["group"] == "high")
         assert high["years"] is not None and high["years"][1] >= 2020
     assert ctx["world_bank_world"]["researchers"]["year"] >= 2015
+
+
+def test_worlds_without_any_effect_are_rarely_flagged() -> None:
+    """Calibration: with no planted effect anywhere, a report (group differences and
+    the three cross-tables in one family) flags anything in about q of the worlds
+    (BH under the global null controls the chance of any flag at q). 20 worlds:
+    5 or more with a flag would happen with probability 0.003 if the rate were q."""
+    worlds_flagged = 0
+    for seed in range(20):
+        world = planted_world(100 + seed, bias=0.0, n_proposals=200, per_region=6)
+        rng = np.random.default_rng(seed)
+        records = [
+            rec(f"p{i}", INCOME[i % 4], awarded=bool(rng.random() < 0.4)) for i in range(200)
+        ]
+        boot = s.TwoWayBootstrap(
+            [r.proposal_id for r in records],
+            s.reviewers_by_proposal([(r.proposal_id, r.reviewer_id) for r in world]),
+            n=300,
+            seed=seed,
+        )
+        statements = s.group_differences(records, ["income_group"], boot)
+        for rb, ab in (("un_region", "income_group"), ("un_region", "un_region")):
+            statements += s.crosstab(world, rb, ab, boot)
+        worlds_flagged += any(x.flagged for x in s.fdr(statements))
+    assert worlds_flagged <= 4
+
+
+def test_a_zero_p_value_is_the_smallest_not_a_missing_one() -> None:
+    """Regression: ``p or 1.0`` turned an exact 0.0 (a huge effect) into 1.0."""
+    x = s.Difference("rate", "g", "a", "award_rate", 50, 50, 0.9, None, None, 0.1, 0.8,
+                     0.7, 0.9, 0.0, "tested")  # fmt: skip
+    assert s.fdr([x])[0].flagged

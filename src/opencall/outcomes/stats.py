@@ -16,12 +16,14 @@ Pure functions of plain values (no database, no files), like ``outcomes.domain``
   ``loo_residuals``). A cell's statistic is its reviewers' mean residual on that
   applicant group minus their mean residual on all other applicant groups (a
   group that is harsh on everybody is not flagged).
-- Intervals: a two-way ("pigeonhole") bootstrap, seeded and deterministic:
-  proposals and reviewers are resampled independently; a review weighs its
-  proposal's count times its reviewer's count, a proposal its count times the
-  mean count of its reviewers (Owen 2007, Ann. Appl. Stat. 1:375). The interval
-  is the percentile interval; the p-value is two-sided from the bootstrap
-  standard error (normal approximation, continuous, as BH needs).
+- Intervals, seeded and deterministic. Proposal-level measures (rates, grades,
+  shares): proposals resampled, percentile interval. Review-level cross-table
+  cells: clustered by proposal AND by reviewer, with the two-way variance
+  V_proposal + V_reviewer - V_review (Cameron, Gelbach and Miller 2011), each
+  from its own bootstrap, and a normal interval (``two_way_summary``); the
+  product-weight "pigeonhole" bootstrap was tried first and found conservative
+  (under no effect, 0.2 % of cells had p < 0.05). p-values are two-sided from
+  the bootstrap standard error (normal approximation, continuous, as BH needs).
 - ``fdr``: every tested statement of a report in one Benjamini-Hochberg family.
 - No test where the group or the rest has fewer than ``MIN_TEST_N`` units: the
   statement is kept, marked "too few to judge", and not tested.
@@ -125,31 +127,45 @@ class TwoWayBootstrap:
         self.p_index = {p: i for i, p in enumerate(self.proposals)}
         self.r_index = {r: i for i, r in enumerate(self.reviewers)}
         self.reviewers_of = reviewers_of
+        self.seed = seed
         self._cache: dict[tuple[str, ...], np.ndarray] = {}
 
     def proposal_weights(self, proposal_ids: Sequence[str]) -> np.ndarray:
-        """B x n weights for proposal-level units."""
+        """B x n weights for proposal-level units: proposals resampled."""
         key = tuple(proposal_ids)
         if key not in self._cache:
-            self._cache[key] = self._proposal_weights(key)
+            idx = np.asarray([self.p_index[p] for p in key], dtype=int)
+            self._cache[key] = self.cp[:, idx].astype(float)
         return self._cache[key]
 
-    def _proposal_weights(self, proposal_ids: Sequence[str]) -> np.ndarray:
-        cols = []
-        for p in proposal_ids:
-            w = self.cp[:, self.p_index[p]].astype(float)
-            revs = [self.r_index[r] for r in self.reviewers_of.get(p, ()) if r in self.r_index]
-            if revs:
-                w = w * self.cr[:, revs].mean(axis=1)
-            cols.append(w)
-        return np.stack(cols, axis=1) if cols else np.zeros((self.cp.shape[0], 0))
-
-    def review_weights(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
-        """B x n weights for reviews given as (proposal id, reviewer id)."""
+    def review_weights(
+        self, pairs: Sequence[tuple[str, str]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Three B x n weight sets for reviews given as (proposal id, reviewer id):
+        proposals resampled, reviewers resampled, reviews resampled (for
+        ``two_way_summary``)."""
         pi = np.asarray([self.p_index[p] for p, _ in pairs], dtype=int)
         ri = np.asarray([self.r_index[r] for _, r in pairs], dtype=int)
-        out: np.ndarray = self.cp[:, pi].astype(float) * self.cr[:, ri].astype(float)
-        return out
+        n = len(pairs)
+        rng = np.random.default_rng(self.seed + 1)
+        c0 = (
+            np.stack(
+                [np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(self.cp.shape[0])]
+            )
+            if n
+            else np.zeros((self.cp.shape[0], 0))
+        )
+        return (
+            self.cp[:, pi].astype(float),
+            self.cr[:, ri].astype(float),
+            c0.astype(float),
+        )
+
+
+def _p_value(point: float, se: float) -> float:
+    if not math.isfinite(se) or se <= 0.0:
+        return 1.0 if point == 0 else 0.0
+    return float(min(1.0, max(0.0, 2.0 * (1.0 - NormalDist().cdf(abs(point) / se)))))
 
 
 def _summarise(point: float, reps: np.ndarray) -> tuple[float, float, float]:
@@ -158,12 +174,29 @@ def _summarise(point: float, reps: np.ndarray) -> tuple[float, float, float]:
     if len(reps) < 10:
         return (math.nan, math.nan, 1.0)
     lo, hi = np.percentile(reps, [2.5, 97.5])
-    se = float(np.std(reps, ddof=1))
-    if se == 0.0:
-        p = 1.0 if point == 0 else 0.0
-    else:
-        p = 2.0 * (1.0 - NormalDist().cdf(abs(point) / se))
-    return float(lo), float(hi), float(min(1.0, max(0.0, p)))
+    return float(lo), float(hi), _p_value(point, float(np.std(reps, ddof=1)))
+
+
+def two_way_summary(
+    point: float, by_proposal: np.ndarray, by_reviewer: np.ndarray, by_review: np.ndarray
+) -> tuple[float, float, float]:
+    """Interval and p-value of a review-level statistic clustered by proposal AND by
+    reviewer: the two-way variance V_proposal + V_reviewer - V_review (Cameron,
+    Gelbach and Miller 2011, J. Bus. Econ. Stat. 29:238), each V from its own
+    bootstrap; where it comes out below the larger one-way variance, that is used.
+    Normal interval point +- 1.96 sd."""
+
+    def var(x: np.ndarray) -> float:
+        x = x[np.isfinite(x)]
+        return float(np.var(x, ddof=1)) if len(x) >= 10 else math.nan
+
+    vp, vr, v0 = var(by_proposal), var(by_reviewer), var(by_review)
+    if not all(math.isfinite(v) for v in (vp, vr, v0)):
+        return (math.nan, math.nan, 1.0)
+    v = max(vp + vr - v0, vp, vr)
+    se = math.sqrt(v)
+    z = NormalDist().inv_cdf(0.975)
+    return point - z * se, point + z * se, _p_value(point, se)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -429,7 +462,14 @@ def crosstab(
     iterations: int = LOO_ITERATIONS,
 ) -> list[Difference]:
     """Reviewer group x applicant group cells (``family`` "crosstab", grouping
-    "<reviewer_by>x<applicant_by>"); not yet adjusted (see ``fdr``)."""
+    "<reviewer_by>x<applicant_by>"); not yet adjusted (see ``fdr``).
+
+    A cell's ``value`` is the mean residual (``loo_residuals``) of its reviews;
+    ``rest`` the median of the cell means of the same reviewer group over the
+    applicant groups (those with at least ``min_n`` reviews when two or more
+    have), so that a group strict or lenient with everyone is not flagged, and a
+    group's one biased cell does not make its other cells look kind (a mean over
+    the other cells would). ``difference`` = value - rest."""
     name = f"{reviewer_by}x{applicant_by}"
     if not reviews:
         return []
@@ -438,73 +478,37 @@ def crosstab(
         [r.grade for r in reviews], [r.proposal_id for r in reviews], cells, iterations=iterations
     )
     ok = np.isfinite(res)
-    w = boot.review_weights([(r.proposal_id, r.reviewer_id) for r in reviews])
-    rgroups = list(dict.fromkeys(c[0] for c in cells))
-    agroups = list(dict.fromkeys(c[1] for c in cells))
-    out: list[Difference] = []
+    wp, wr, w0 = boot.review_weights([(r.proposal_id, r.reviewer_id) for r in reviews])
     rv = np.where(ok, res, 0.0)
-    for rg in sorted(rgroups):
-        mine = np.asarray([c[0] == rg for c in cells]) & ok
-        for ag in sorted(agroups):
-            cell = mine & np.asarray([c[1] == ag for c in cells])
-            other = mine & ~cell
-            n, n_rest = int(cell.sum()), int(other.sum())
+    rlab = np.asarray([c[0] for c in cells], dtype=object)
+    alab = np.asarray([c[1] for c in cells], dtype=object)
+    out: list[Difference] = []
+    for rg in sorted(set(rlab.tolist())):
+        mine = (rlab == rg) & ok
+        ags = sorted(set(alab[mine].tolist()))
+        masks = [mine & (alab == ag) for ag in ags]
+        ns = [int(m.sum()) for m in masks]
+        big = [i for i, n in enumerate(ns) if n >= min_n]
+        ref_cols = big if len(big) >= 2 else list(range(len(ags)))
 
-            def est(wt: np.ndarray, m1: np.ndarray = cell, m2: np.ndarray = other) -> np.ndarray:
-                a = _ratio((wt * rv * m1).sum(axis=-1), (wt * m1).sum(axis=-1))
-                b = _ratio((wt * rv * m2).sum(axis=-1), (wt * m2).sum(axis=-1))
-                return np.asarray(a - b)
+        def means(wt: np.ndarray, masks: list[np.ndarray] = masks) -> np.ndarray:
+            cols = [_ratio((wt * rv * m).sum(axis=-1), (wt * m).sum(axis=-1)) for m in masks]
+            return np.stack(cols, axis=-1)
 
-            v = float(rv[cell].mean()) if n else None
-            r = float(rv[other].mean()) if n_rest else None
-            if v is None or r is None:
-                out.append(
-                    Difference(
-                        "crosstab",
-                        name,
-                        ag,
-                        "grade_residual",
-                        n,
-                        n_rest,
-                        v,
-                        None,
-                        None,
-                        r,
-                        None,
-                        None,
-                        None,
-                        None,
-                        "no data",
-                        "",
-                        rg,
-                    )  # fmt: skip
-                )
-                continue
-            diff = v - r
-            if n < min_n or n_rest < min_n:
-                out.append(
-                    Difference(
-                        "crosstab",
-                        name,
-                        ag,
-                        "grade_residual",
-                        n,
-                        n_rest,
-                        v,
-                        None,
-                        None,
-                        r,
-                        diff,
-                        None,
-                        None,
-                        None,
-                        "too few",
-                        "",
-                        rg,
-                    )  # fmt: skip
-                )
-                continue
-            lo, hi, p = _summarise(diff, est(w))
+        point = means(np.ones(len(rv)))
+        ref = float(np.median(point[ref_cols]))
+        reps = [means(w) for w in (wp, wr, w0)]
+        for i, ag in enumerate(ags):
+            n, n_rest = ns[i], int(mine.sum()) - ns[i]
+            v = float(point[i])
+            diff = v - ref
+            status: Status = "tested"
+            lo = hi = p = None
+            if n < min_n or n_rest < min_n or len(ags) < 3:
+                status = "too few"
+            else:
+                draws = [rep[:, i] - np.median(rep[:, ref_cols], axis=1) for rep in reps]
+                lo, hi, p = two_way_summary(diff, *draws)
             out.append(
                 Difference(
                     "crosstab",
@@ -516,12 +520,12 @@ def crosstab(
                     v,
                     None,
                     None,
-                    r,
+                    ref,
                     diff,
                     lo,
                     hi,
                     p,
-                    "tested",
+                    status,
                     "",
                     rg,
                 )  # fmt: skip
@@ -532,13 +536,18 @@ def crosstab(
 # --------------------------------------------------------------------------- one family
 
 
+def _p_or_one(p: float | None) -> float:
+    """A missing or undefined p-value counts as 1 (0.0 is a p-value, not a missing one)."""
+    return 1.0 if p is None or math.isnan(p) else float(p)
+
+
 def fdr(statements: Sequence[Difference], q: float = FDR_Q) -> list[Difference]:
     """All tested statements of a report in ONE Benjamini-Hochberg family.
 
     Statements not tested ("too few", "no data") keep ``p_adjusted`` None and are
     never flagged; they do not enter the family."""
     tested = [i for i, s in enumerate(statements) if s.status == "tested"]
-    adjusted = bh_adjust([float(statements[i].p_value or 1.0) for i in tested])
+    adjusted = bh_adjust([_p_or_one(statements[i].p_value) for i in tested])
     out = list(statements)
     for i, p_adj in zip(tested, adjusted, strict=True):
         s = statements[i]
