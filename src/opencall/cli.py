@@ -534,6 +534,23 @@ def review_calibrate(
     )
 
 
+@review_app.command("freeze")
+def review_freeze(ctx: typer.Context, call: CallOpt) -> None:
+    """Freeze the calibrated ranking (needed before allocating a dual-anonymous call)."""
+    from opencall.reviews import services
+
+    def freeze(s: Session, c: Call, _p: Callable[[int, str], None]) -> tuple[bool, object]:
+        if c.ranking_frozen_at is not None:
+            return False, c.ranking_frozen_at
+        return True, services.freeze_ranking(s, c).ranking_frozen_at
+
+    done = _step(ctx, call, "freeze", freeze)
+    if isinstance(done, tuple):
+        fresh, when = done
+        verb = "frozen" if fresh else "was already frozen"
+        console.print(f"{call}: ranking {verb} at {when:%Y-%m-%d %H:%M} UTC")
+
+
 @review_app.command("simulate")
 def review_simulate(ctx: typer.Context, call: CallOpt, seed: int = 0) -> None:
     """DEMO ONLY: submit simulated reviews for every assignment of a call."""
@@ -654,9 +671,12 @@ def report_cmd(
     call: CallOpt,
     fmt: Annotated[str, typer.Option("--format", help="json | csv | pdf")] = "json",
     out: Annotated[str | None, typer.Option(help="Write to this file (default: stdout).")] = None,
+    lang: Annotated[str, typer.Option(help="Language of the PDF: en | zh | fr | es")] = "en",
 ) -> None:
     """Who benefits: the call's outcomes report by country group."""
+    from opencall.outcomes import api as oa
     from opencall.outcomes import queries as oq
+    from opencall.web.i18n import Translator
 
     if fmt not in ("json", "csv", "pdf"):
         console.print("[red]Error:[/red] --format must be json, csv or pdf")
@@ -668,7 +688,7 @@ def report_cmd(
     with c.factory() as s:
         data = oq.report(s, _load_call(s, call))
     if fmt == "pdf":
-        payload: bytes | str = oq.report_pdf(data)
+        payload: bytes | str = oa.report_pdf(data, Translator(lang), lang)
     else:
         payload = oq.report_json(data) if fmt == "json" else oq.report_csv(data)
     if out:

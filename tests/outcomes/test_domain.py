@@ -28,7 +28,7 @@ def rec(
     scheduled: float = 0.0,
     iso3: str = "DEU",
 ) -> ApplicantRecord:
-    upto = d.STAGES.index(stage)
+    upto = CHAIN.index(stage)
     return ApplicantRecord(
         proposal_id=pid,
         country_iso3=iso3,
@@ -39,13 +39,18 @@ def rec(
         applied=True,
         eligible=upto >= 1,
         feasible=upto >= 2,
+        reviewed=upto >= 3,
         calibrated_grade=grade,
         rank=rank,
-        awarded=upto >= 3,
+        awarded=upto >= 4,
         amount_requested=requested,
         amount_awarded=awarded,
         amount_scheduled=scheduled,
     )
+
+
+#: The main chain of the default funnel ("ranked in the funded range" is a side stage).
+CHAIN = ("applied", "eligible", "feasible", "reviewed", "awarded", "scheduled")
 
 
 # --------------------------------------------------------------------------- Wilson
@@ -95,11 +100,11 @@ def small_world() -> list[ApplicantRecord]:
     return [
         rec("h1", "high", stage="awarded", grade=4.5, rank=1, awarded=20, scheduled=18),
         rec("h2", "high", stage="awarded", grade=4.0, rank=2, awarded=10, scheduled=10),
-        rec("h3", "high", stage="feasible", grade=3.0, rank=5),
+        rec("h3", "high", stage="reviewed", grade=3.0, rank=5),
         rec("h4", "high", stage="applied"),
         rec("l1", "low", region="Africa", ldc=True, stage="awarded", grade=4.2, rank=3, awarded=5),
         rec("l2", "low", region="Africa", ldc=True, stage="eligible"),
-        rec("c1", "upper-middle", region="Asia", host=True, stage="feasible", grade=3.5, rank=4),
+        rec("c1", "upper-middle", region="Asia", host=True, stage="reviewed", grade=3.5, rank=4),
     ]
 
 
@@ -160,11 +165,11 @@ def test_bh_adjust_matches_hand_computation() -> None:
 def test_difference_tests_flag_worse_group_with_sign() -> None:
     world = []
     for i in range(60):
-        world.append(rec(f"h{i}", "high", stage="awarded" if i < 30 else "feasible"))
+        world.append(rec(f"h{i}", "high", stage="awarded" if i < 30 else "reviewed"))
     for i in range(60):
-        world.append(rec(f"l{i}", "low", stage="awarded" if i < 6 else "feasible"))
+        world.append(rec(f"l{i}", "low", stage="awarded" if i < 6 else "reviewed"))
     for i in range(60):
-        world.append(rec(f"m{i}", "upper-middle", stage="awarded" if i < 18 else "feasible"))
+        world.append(rec(f"m{i}", "upper-middle", stage="awarded" if i < 18 else "reviewed"))
     res = {t.group: t for t in d.difference_tests(world, "income_group", "awarded")}
     assert res["low"].significant and res["low"].direction == "worse"
     assert res["high"].significant and res["high"].direction == "better"
@@ -178,7 +183,7 @@ def test_difference_tests_flag_worse_group_with_sign() -> None:
 
 
 def test_difference_tests_small_counts_use_fisher_and_degenerate_is_none() -> None:
-    world = [rec("a", "low", stage="awarded"), rec("b", "low", stage="feasible")]
+    world = [rec("a", "low", stage="awarded"), rec("b", "low", stage="reviewed")]
     world += [rec(f"h{i}", "high", stage="awarded") for i in range(4)]
     res = {t.group: t for t in d.difference_tests(world, "income_group", "awarded")}
     assert res["low"].test == "fisher" and not res["low"].significant
@@ -423,7 +428,14 @@ def test_suppressed_funnel_counts_hide_small_and_stay_consistent() -> None:
     # disjoint table columns add up to applied
     table = d.funnel_outcome_table(world, "income_group")
     assert sum(table["low"].values()) == 9 and table["low"]["awarded"] == 2
-    assert table["high"] == dict.fromkeys(d.DISJOINT_OUTCOMES, 10)
+    assert table["high"] == {
+        "applied": 10,
+        "eligible": 10,
+        "feasible": 10,
+        "reviewed": 0,
+        "awarded": 10,
+        "scheduled": 0,
+    }
 
 
 def test_all_ones_table_with_published_zeros_falls_back_to_hiding_zeros() -> None:

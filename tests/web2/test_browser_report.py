@@ -6,6 +6,7 @@ Screenshots go to tests/artifacts/report-*.png (git-ignored)."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 from collections.abc import Iterator
@@ -130,4 +131,90 @@ def test_public_figures_suppress_small_counts(browser: Any, demo_server: LiveSer
     page.goto(f"{demo_server.base}/calls/{SLUG}/awarded")
     assert page.locator("main table tbody tr").count() > 0
     shot(page, "awarded")
+    ctx.close()
+
+
+OVERLAPS_JS = """
+() => {
+  const boxes = [...document.querySelectorAll('svg text')]
+    .filter(t => t.textContent.trim())
+    .map(t => { const r = t.getBoundingClientRect();
+                return {text: t.textContent.trim(), l: r.left, r: r.right, t: r.top, b: r.bottom}; });
+  const svg = document.querySelector('svg').getBoundingClientRect();
+  const out = [];
+  for (let i = 0; i < boxes.length; i++) {
+    const a = boxes[i];
+    if (a.l < svg.left - 1 || a.r > svg.right + 1 || a.t < svg.top - 1 || a.b > svg.bottom + 1)
+      out.push(['outside', a.text]);
+    for (let j = i + 1; j < boxes.length; j++) {
+      const b = boxes[j];
+      const w = Math.min(a.r, b.r) - Math.max(a.l, b.l), h = Math.min(a.b, b.b) - Math.max(a.t, b.t);
+      if (w > 1 && h > 1) out.push([a.text, b.text]);
+    }
+  }
+  return {n: boxes.length, overlaps: out};
+}
+"""
+TITLES = {"en": ("Findings", "Through the stages"), "zh": ("主要发现", "各阶段情况")}
+RAW_CODES = (
+    "lower-middle",
+    "upper-middle",
+    "award_rate",
+    "un_region",
+    "income_group",
+    "high grade",
+)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_report_shows_findings_first_and_charts_without_overlaps(
+    browser: Any, demo_server: LiveServer, lang: str
+) -> None:
+    """Screenshots of the manager's report page and of the PDF's first page in
+    English and Chinese (tests/artifacts/report-<lang>-*.png): the findings table
+    comes first, labels are readable (no raw codes), chart labels never overlap."""
+    ctx, page = signed_in(browser, demo_server)
+    ctx.add_cookies([{"name": "oc_lang", "value": lang, "url": demo_server.base}])
+    page.goto(f"{demo_server.base}/manage/calls/{SLUG}/report")
+    findings, funnel = TITLES[lang]
+    main = page.locator("main")
+    assert main.locator("h2").first.inner_text() == findings
+    assert main.locator("table").first.get_attribute("id") == "findings-table"
+    top = main.locator("#findings").bounding_box()
+    first_figure = main.locator("figure").first.bounding_box()
+    assert top is not None and first_figure is not None and top["y"] < first_figure["y"]
+    headers = main.locator("#findings-table thead th").all_inner_texts()
+    assert len(headers) == 6
+    assert main.locator("#findings-table tbody tr").count() > 0
+    text = main.inner_text()
+    assert funnel in text and text.index(findings) < text.index(funnel)
+    for code in RAW_CODES:
+        assert code not in text, code
+    page.screenshot(path=str(tb.ARTIFACTS / f"report-{lang}-page.png"), full_page=True)
+
+    # every chart: labels inside the picture and never on top of each other
+    srcs = [img.get_attribute("src") for img in main.locator("figure img").all()]
+    assert len(srcs) >= 4
+    check = ctx.new_page()
+    for src in srcs:
+        assert src and src.startswith("data:image/svg+xml;base64,")
+        svg = base64.b64decode(src.split(",", 1)[1]).decode()
+        check.set_content(f"<!doctype html><html><body style='margin:0'>{svg}</body></html>")
+        got = check.evaluate(OVERLAPS_JS)
+        assert got["n"] > 3 and got["overlaps"] == [], got["overlaps"]
+    check.close()
+
+    # the PDF in the same language: page 1 rendered to PNG, findings before the funnel
+    r = ctx.request.get(f"{demo_server.base}/manage/calls/{SLUG}/report.pdf")
+    assert r.status == 200 and r.body().startswith(b"%PDF")
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(r.body())
+    first = pdf[0]
+    first.render(scale=1.5).to_pil().save(tb.ARTIFACTS / f"report-{lang}-pdf-page1.png")
+    words = first.get_textpage().get_text_range()
+    assert findings in words and funnel in words
+    assert words.index(findings) < words.index(funnel)
+    for code in RAW_CODES:
+        assert code not in words, code
     ctx.close()

@@ -20,11 +20,13 @@ of the data, or a caller-supplied description).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import io
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, cast
 from xml.sax.saxutils import escape, quoteattr
@@ -53,11 +55,37 @@ def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), dpi=72, layout="constrained")
 
 
+_TEXT_AS_PATHS: contextvars.ContextVar[bool] = contextvars.ContextVar("paths", default=False)
+
+
+@contextlib.contextmanager
+def text_as_paths() -> Iterator[None]:
+    """Charts made inside draw their text as outlines (with a CJK fallback font when
+    one is installed): for renderers without SVG text support for every script,
+    such as the PDF's. The page's charts keep real text."""
+    token = _TEXT_AS_PATHS.set(True)
+    try:
+        yield
+    finally:
+        _TEXT_AS_PATHS.reset(token)
+
+
 def _style() -> AbstractContextManager[None]:
     """The chart style, applied while a chart is built and saved (rcParams restored after)."""
     import matplotlib
 
-    return cast(AbstractContextManager[None], matplotlib.rc_context(cast(Any, _RC)))
+    rc = dict(_RC)
+    if _TEXT_AS_PATHS.get():
+        from matplotlib import font_manager
+
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        cjk = sorted(
+            (n for n in names if "CJK" in n or "WenQuanYi" in n),
+            key=lambda n: ("Sans" not in n, "SC" not in n, n),
+        )
+        rc["svg.fonttype"] = "path"
+        rc["font.family"] = ["DejaVu Sans", *cjk[:1]]
+    return cast(AbstractContextManager[None], matplotlib.rc_context(cast(Any, rc)))
 
 
 def _to_svg(fig: Figure, title: str, description: str) -> str:
@@ -85,6 +113,32 @@ def _finish_svg(svg: str, title: str, description: str) -> str:
         f'<desc id="{uid}-d">{escape(description)}</desc>'
     )
     return svg[:close] + "\n" + inner + svg[close:]
+
+
+def _wrap(text: str, width_in: float, size: float = 10.0) -> str:
+    """Break a title into lines that fit ``width_in`` inches at ``size`` points
+    (wide East Asian characters count double), so that it never runs off the chart."""
+    import unicodedata
+
+    # the title starts at the plot's left edge, after the y labels: ~70 % of the width
+    limit = max(10, int(0.7 * width_in * 72 / (size * 0.62)))
+    lines: list[str] = []
+    line = ""
+    width = 0
+    tokens: list[str] = []
+    for tok in re.findall(r"\S+\s*|\s+", text):
+        wide = any(unicodedata.east_asian_width(c) in "WF" for c in tok)
+        tokens += list(tok) if wide else [tok]
+    for tok in tokens:
+        w = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in tok)
+        if line and width + w > limit:
+            lines.append(line.rstrip())
+            line, width = "", 0
+        line += tok
+        width += w
+    if line.strip():
+        lines.append(line.rstrip())
+    return "\n".join(lines)
 
 
 def _fmt(v: float | None, pct: bool = False) -> str:
@@ -129,7 +183,7 @@ def _funnel_chart(
                 ax.text(x, top * 0.02, suppressed_label, ha="center", va="bottom", fontsize=7)
     ax.set_xticks(range(len(groups)), groups)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, loc="left", fontsize=10)
+    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
     ax.legend(frameon=False, fontsize=8, ncols=min(n, 4), loc="upper right")
     ax.set_ylim(0, top * 1.25)
     if description is None:
@@ -174,7 +228,7 @@ def _success_rate_chart(
     ax.set_ylim(-0.7, len(groups) - 0.2)
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{100 * v:.0f}%")
     ax.set_xlabel(xlabel)
-    ax.set_title(title, loc="left", fontsize=10)
+    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
     if description is None:
         description = "; ".join(
             f"{g}: {_fmt(r, True)} ({_fmt(lo, True)} to {_fmt(hi, True)})"
@@ -226,7 +280,7 @@ def _access_ratio_chart(
     ax.set_yticks(ys, list(labels))
     ax.set_ylim(-0.7, len(labels) - 0.3)
     ax.set_xlabel(xlabel)
-    ax.set_title(title, loc="left", fontsize=10)
+    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
     if description is None:
         description = "; ".join(f"{k}: {_fmt(r)}" for k, r in zip(labels, ratios, strict=True))
     return _to_svg(fig, title, description)
@@ -315,3 +369,174 @@ def access_ratio_chart(
             na_label=na_label,
             description=description,
         )
+
+
+# --------------------------------------------------------------------------- report charts
+#
+# Horizontal layouts only: one label per row on the y axis (labels never share a
+# line, so they cannot overlap), legends below the plot, heights that grow with
+# the number of rows, bounded (0-100 %) or symmetric scales.
+
+
+def _difference_chart(
+    labels: Sequence[str],
+    diffs: Sequence[float],
+    lows: Sequence[float | None],
+    highs: Sequence[float | None],
+    *,
+    title: str,
+    too_few: str,
+) -> str:
+    fig = _figure(6.0, 0.32 * len(labels) + 1.2)
+    ax = fig.add_subplot()
+    ys = list(range(len(labels)))[::-1]
+    span = max(
+        [
+            abs(v)
+            for v in [
+                *diffs,
+                *(x for x in lows if x is not None),
+                *(x for x in highs if x is not None),
+            ]
+        ]
+        + [5.0]
+    )
+    for y, d, lo, hi in zip(ys, diffs, lows, highs, strict=True):
+        if lo is None or hi is None:
+            ax.plot([d], [y], "o", color="#999999", markersize=4)
+            ax.text(span * 1.12, y, too_few, va="center", ha="right", fontsize=7, color="#666666")
+            continue
+        colour = PALETTE[5] if hi < 0 else PALETTE[0] if lo > 0 else "#555555"
+        ax.plot([lo, hi], [y, y], color=colour, linewidth=1.6, solid_capstyle="butt")
+        ax.plot([d], [y], "o", color=colour, markersize=5)
+    ax.axvline(0.0, color="#333333", linewidth=1)
+    ax.set_xlim(-span * 1.15, span * 1.15)
+    ax.set_yticks(ys, list(labels))
+    ax.set_ylim(-0.7, len(labels) - 0.3)
+    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
+    description = "; ".join(
+        f"{k}: {d:+.0f} ({'n/a' if lo is None else f'{lo:+.0f}'} to {'n/a' if hi is None else f'{hi:+.0f}'})"
+        for k, d, lo, hi in zip(labels, diffs, lows, highs, strict=True)
+    )
+    return _to_svg(fig, title, description)
+
+
+def difference_chart(
+    labels: Sequence[str],
+    diffs: Sequence[float],
+    lows: Sequence[float | None],
+    highs: Sequence[float | None],
+    *,
+    title: str,
+    too_few: str = "too few",
+) -> str:
+    """Differences from the rest with intervals (a forest plot), one row per group,
+    on a scale symmetric around 0; rows without an interval are marked ``too_few``."""
+    if not (len(labels) == len(diffs) == len(lows) == len(highs)):
+        raise ValueError("labels, diffs, lows and highs must have the same length")
+    with _style():
+        return _difference_chart(labels, diffs, lows, highs, title=title, too_few=too_few)
+
+
+def _stage_chart(
+    rates: Mapping[str, Sequence[float | None]], stages: Sequence[str], *, title: str
+) -> str:
+    groups = list(rates)
+    fig = _figure(6.0, 0.42 * len(stages) + 1.1 + 0.18 * ((len(groups) + 2) // 3))
+    ax = fig.add_subplot()
+    ys = list(range(len(stages)))[::-1]
+    n = max(1, len(groups))
+    for i, g in enumerate(groups):
+        off = (i - (n - 1) / 2) * (0.7 / n)
+        vals = rates[g]
+        pts = [(v, y + off) for v, y in zip(vals, ys, strict=True) if v is not None]
+        ax.barh(
+            [y for _, y in pts],
+            [v for v, _ in pts],
+            height=0.7 / n * 0.9,
+            color=PALETTE[i % len(PALETTE)],
+            label=g,
+        )
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(lambda v, _pos: f"{100 * v:.0f}%")
+    ax.set_yticks(ys, list(stages))
+    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
+    ax.legend(
+        frameon=False,
+        fontsize=7.5,
+        ncols=min(3, n),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+    )
+    description = "; ".join(
+        f"{g}: " + ", ".join(f"{s} {_fmt(v, True)}" for s, v in zip(stages, rates[g], strict=True))
+        for g in groups
+    )
+    return _to_svg(fig, title, description)
+
+
+def stage_chart(
+    rates: Mapping[str, Sequence[float | None]], stages: Sequence[str], *, title: str
+) -> str:
+    """Share of each group's applications reaching each stage: one row per stage,
+    one bar per group, on a 0-100 % axis; the legend below the plot."""
+    for g, vals in rates.items():
+        if len(vals) != len(stages):
+            raise ValueError(f"group {g!r} has {len(vals)} values for {len(stages)} stages")
+    with _style():
+        return _stage_chart(rates, stages, title=title)
+
+
+def _share_chart(
+    labels: Sequence[str],
+    series: Mapping[str, Sequence[tuple[float, float | None, float | None] | None]],
+    *,
+    title: str,
+) -> str:
+    names = list(series)
+    fig = _figure(6.0, 0.45 * len(labels) + 1.3)
+    ax = fig.add_subplot()
+    ys = list(range(len(labels)))[::-1]
+    n = max(1, len(names))
+    top = 0.0
+    for i, name in enumerate(names):
+        off = (i - (n - 1) / 2) * (0.7 / n)
+        for y, val in zip(ys, series[name], strict=True):
+            if val is None:
+                continue
+            v, lo, hi = val
+            ax.barh(y + off, v, height=0.7 / n * 0.9, color=PALETTE[i % len(PALETTE)],
+                    label=name if y == ys[0] or not ax.get_legend_handles_labels()[1].count(name) else None)  # fmt: skip
+            if lo is not None and hi is not None:
+                ax.plot([lo, hi], [y + off, y + off], color="#333333", linewidth=1)
+                top = max(top, hi)
+            top = max(top, v)
+    ax.set_xlim(0, min(1.0, max(0.1, top * 1.1)))
+    ax.xaxis.set_major_formatter(lambda v, _pos: f"{100 * v:.0f}%")
+    ax.set_yticks(ys, list(labels))
+    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
+    ax.legend(frameon=False, fontsize=7.5, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    description = "; ".join(
+        f"{k}: "
+        + ", ".join(
+            f"{name} {'n/a' if series[name][j] is None else _fmt(series[name][j][0], True)}"  # type: ignore[index]
+            for name in names
+        )
+        for j, k in enumerate(labels)
+    )
+    return _to_svg(fig, title, description)
+
+
+def share_chart(
+    labels: Sequence[str],
+    series: Mapping[str, Sequence[tuple[float, float | None, float | None] | None]],
+    *,
+    title: str,
+) -> str:
+    """Shares (0-100 %, bounded) side by side per group, each with its interval:
+    e.g. the share of awards against the share of the world's researchers."""
+    for name, vals in series.items():
+        if len(vals) != len(labels):
+            raise ValueError(f"series {name!r} has {len(vals)} values for {len(labels)} labels")
+    with _style():
+        return _share_chart(labels, series, title=title)

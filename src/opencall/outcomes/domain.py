@@ -33,11 +33,10 @@ import numpy as np
 from scipy import optimize, stats
 
 GroupBy = Literal["income_group", "un_region", "ldc", "host"]
-Stage = Literal["applied", "eligible", "feasible", "awarded"]
+#: A funnel stage's key (see ``FUNNEL``); post-award stages are appended by data.
+Stage = str
+AmountKind = Literal["requested", "awarded", "scheduled"]
 
-#: Funnel stages in order. A record "reaches" a stage when its flag for that stage
-#: and for every earlier stage is set (see ``stage_reached``).
-STAGES: tuple[Stage, ...] = ("applied", "eligible", "feasible", "awarded")
 INCOME_GROUPS: tuple[str, ...] = ("low", "lower-middle", "upper-middle", "high", "unknown")
 GROUP_BYS: tuple[GroupBy, ...] = ("income_group", "un_region", "ldc", "host")
 LDC_LABELS = ("LDC", "non-LDC")
@@ -52,9 +51,15 @@ UNKNOWN = "unknown"
 class ApplicantRecord:
     """One proposal as it went through a call, seen from its lead applicant's country.
 
-    Amounts are in the call's capacity unit (hours, berths, mg, seats).
+    Amounts are in the call's capacity units (hours, berths, mg, seats): the
+    ``amount_*`` fields are totals over all units, ``amounts`` holds them per unit
+    as ``{unit: (requested, awarded, scheduled)}`` (empty: one unnamed unit).
     ``rank`` is 1 for the best proposal; ``calibrated_grade`` is on the call's
     scale after calibration, ``None`` when the proposal was never reviewed.
+    ``funded_range``: ranked within the funding line (the best-ranked proposals
+    whose requests fit the call's capacity). ``flags`` holds further stage keys
+    reached (e.g. post-award "used", "completed"), so that stages can be added
+    to ``FUNNEL`` without new fields.
     """
 
     proposal_id: str
@@ -72,6 +77,106 @@ class ApplicantRecord:
     amount_requested: float = 0.0
     amount_awarded: float = 0.0
     amount_scheduled: float = 0.0
+    reviewed: bool | None = None
+    funded_range: bool = False
+    amounts: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
+    flags: frozenset[str] = frozenset()
+
+    @property
+    def was_reviewed(self) -> bool:
+        """Reviewed: set explicitly, or (when ``reviewed`` is None) having a calibrated grade."""
+        return self.reviewed if self.reviewed is not None else self.calibrated_grade is not None
+
+    def unit_amounts(self) -> dict[str, tuple[float, float, float]]:
+        """Amounts per unit; a record without units has one unnamed unit ``""``."""
+        if self.amounts:
+            return {u: (float(a), float(b), float(c)) for u, (a, b, c) in self.amounts.items()}
+        return {"": (self.amount_requested, self.amount_awarded, self.amount_scheduled)}
+
+
+@dataclass(frozen=True)
+class FunnelStage:
+    """One stage of the funnel, defined by data.
+
+    ``reached`` is the stage's own condition on a record; a record reaches the
+    stage when it also reached ``base`` (the stage it is counted within: the
+    previous stage for a chain, or an earlier one for a side stage such as
+    "ranked in the funded range", which awards may bypass). ``amount`` names the
+    amount shown at this stage. ``label`` is English (the web layer translates).
+    ``keep``: an outcome shown even when every record at its base reached it
+    (that everyone was awarded is news; that everyone was eligible is not).
+    """
+
+    key: str
+    label: str
+    reached: Callable[[ApplicantRecord], bool]
+    base: str | None = None
+    amount: AmountKind | None = None
+    side: bool = False
+    keep: bool = False
+
+
+def flag(key: str) -> Callable[[ApplicantRecord], bool]:
+    """A stage condition read from ``ApplicantRecord.flags`` (for stages added by data)."""
+
+    def reached(r: ApplicantRecord) -> bool:
+        return key in r.flags
+
+    return reached
+
+
+#: The funnel, in display order. Append a ``FunnelStage`` (e.g. post-award
+#: ``FunnelStage("used", "Used the award", flag("used"), base="scheduled")``) and
+#: fill the records' ``flags``; counts, rates, suppression and tests follow.
+FUNNEL: list[FunnelStage] = [
+    FunnelStage("applied", "Applied", lambda r: r.applied, None, "requested"),
+    FunnelStage("eligible", "Eligible", lambda r: r.eligible, "applied", "requested"),
+    FunnelStage("feasible", "Technically feasible", lambda r: r.feasible, "eligible", "requested"),
+    FunnelStage("reviewed", "Reviewed", lambda r: r.was_reviewed, "feasible", "requested"),
+    FunnelStage(
+        "ranked",
+        "Ranked in the funded range",
+        lambda r: r.funded_range,
+        "reviewed",
+        "requested",
+        side=True,
+    ),
+    FunnelStage("awarded", "Awarded", lambda r: r.awarded, "reviewed", "awarded", keep=True),
+    FunnelStage(
+        "scheduled",
+        "Scheduled",
+        lambda r: r.amount_scheduled > 0 or "scheduled" in r.flags,
+        "awarded",
+        "scheduled",
+        keep=True,
+    ),
+]
+
+
+def funnel_stages(stages: Sequence[FunnelStage] | None = None) -> list[FunnelStage]:
+    """The stages to use (``FUNNEL`` by default), checked: unique keys, bases defined before."""
+    out = list(FUNNEL if stages is None else stages)
+    seen: set[str] = set()
+    for i, st in enumerate(out):
+        if st.key in seen:
+            raise ValueError(f"funnel stage {st.key!r} defined twice")
+        if (i == 0) != (st.base is None) or (st.base is not None and st.base not in seen):
+            raise ValueError(f"funnel stage {st.key!r}: its base must be an earlier stage")
+        seen.add(st.key)
+    return out
+
+
+def _stage_map(stages: Sequence[FunnelStage] | None = None) -> dict[str, FunnelStage]:
+    return {s.key: s for s in funnel_stages(stages)}
+
+
+#: Stage keys in order (of the default funnel).
+STAGES: tuple[Stage, ...] = tuple(s.key for s in FUNNEL)
+
+
+def chain(stages: Sequence[FunnelStage] | None = None) -> list[FunnelStage]:
+    """The nested main chain of the funnel (side stages left out)."""
+    return [s for s in funnel_stages(stages) if not s.side]
 
 
 def group_of(record: ApplicantRecord, by: GroupBy) -> str:
@@ -98,26 +203,32 @@ def _group_order(by: GroupBy, present: Iterable[str]) -> list[str]:
     return sorted(seen - {UNKNOWN}) + ([UNKNOWN] if UNKNOWN in seen else [])
 
 
-def stage_reached(record: ApplicantRecord, stage: Stage) -> bool:
-    """True when the record's flags for ``stage`` and every earlier stage are all set."""
-    if stage not in STAGES:
-        raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
-    for s in STAGES:
-        if not getattr(record, s):
+def stage_reached(
+    record: ApplicantRecord, stage: Stage, stages: Sequence[FunnelStage] | None = None
+) -> bool:
+    """True when the record meets ``stage``'s condition and reached its base, recursively."""
+    smap = _stage_map(stages)
+    if stage not in smap:
+        raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(smap)}")
+    key: str | None = stage
+    while key is not None:
+        st = smap[key]
+        if not st.reached(record):
             return False
-        if s == stage:
-            return True
-    return False  # pragma: no cover - unreachable
+        key = st.base
+    return True
 
 
-def record_problems(records: Sequence[ApplicantRecord]) -> list[str]:
+def record_problems(
+    records: Sequence[ApplicantRecord], stages: Sequence[FunnelStage] | None = None
+) -> list[str]:
     """Inconsistencies a caller should fix before reporting (empty list = clean)."""
     problems: list[str] = []
+    smap = _stage_map(stages)
     for r in records:
-        flags = [getattr(r, s) for s in STAGES]
-        for i in range(1, len(flags)):
-            if flags[i] and not flags[i - 1]:
-                problems.append(f"{r.proposal_id}: {STAGES[i]} without {STAGES[i - 1]}")
+        for st in smap.values():
+            if st.base is not None and st.reached(r) and not smap[st.base].reached(r):
+                problems.append(f"{r.proposal_id}: {st.key} without {st.base}")
         if r.amount_awarded > 0 and not r.awarded:
             problems.append(f"{r.proposal_id}: amount awarded but not awarded")
         if r.amount_scheduled > r.amount_awarded + 1e-9:
@@ -157,9 +268,11 @@ class FunnelRow:
     """One group at one stage.
 
     ``rate`` is the share of the group's applications that reached the stage;
-    ``stage_rate`` the share of those at the previous stage that passed this one
-    (equal to ``rate`` for "applied"). Both carry Wilson 95 % intervals. Means are
-    over the records at the stage that have a value (``None`` when none has).
+    ``stage_rate`` the share of those at the stage's base (``previous`` records)
+    that passed this one (equal to ``rate`` for "applied"). Both carry Wilson
+    95 % intervals. Means are over the records at the stage that have a value
+    (``None`` when none has). ``amounts`` are the stage's amounts (its
+    ``amount_kind``: requested, awarded or scheduled) per capacity unit.
     """
 
     group: str
@@ -178,6 +291,10 @@ class FunnelRow:
     amount_requested: float
     amount_awarded: float
     amount_scheduled: float
+    label: str = ""
+    base: str | None = None
+    amount_kind: str | None = None
+    amounts: dict[str, float] = field(default_factory=dict)
 
 
 def _mean(values: Iterable[float | int | None]) -> float | None:
@@ -194,34 +311,52 @@ def _group_records(
     return {g: groups[g] for g in _group_order(by, groups)}
 
 
+_AMOUNT_INDEX = {"requested": 0, "awarded": 1, "scheduled": 2}
+
+
+def _unit_totals(records: Iterable[ApplicantRecord], kind: str | None) -> dict[str, float]:
+    if kind is None:
+        return {}
+    i = _AMOUNT_INDEX[kind]
+    out: dict[str, float] = {}
+    for r in records:
+        for unit, values in r.unit_amounts().items():
+            out[unit] = out.get(unit, 0.0) + values[i]
+    return out
+
+
 def funnel(
     records: Sequence[ApplicantRecord],
     by: GroupBy = "income_group",
     *,
     include_total: bool = False,
     confidence: float = 0.95,
+    stages: Sequence[FunnelStage] | None = None,
 ) -> list[FunnelRow]:
     """Per group (in a fixed order) and stage: counts, rates, means and amounts.
 
-    With ``include_total`` a last group "all" covers every record.
+    With ``include_total`` a last group "all" covers every record. ``stages``
+    defaults to ``FUNNEL``.
     """
+    defs = funnel_stages(stages)
     grouped = _group_records(records, by)
     if include_total:
         grouped["all"] = list(records)
     rows: list[FunnelRow] = []
     for group, members in grouped.items():
-        n_applied = sum(1 for r in members if stage_reached(r, "applied"))
-        previous = n_applied
-        for stage in STAGES:
-            at = [r for r in members if stage_reached(r, stage)]
+        n_applied = sum(1 for r in members if stage_reached(r, defs[0].key, defs))
+        counts: dict[str, int] = {}
+        for st in defs:
+            at = [r for r in members if stage_reached(r, st.key, defs)]
             k = len(at)
+            counts[st.key] = k
             lo, hi = wilson_interval(k, n_applied, confidence)
-            base = n_applied if stage == "applied" else previous
+            base = n_applied if st.base is None else counts[st.base]
             slo, shi = wilson_interval(k, base, confidence)
             rows.append(
                 FunnelRow(
                     group=group,
-                    stage=stage,
+                    stage=st.key,
                     count=k,
                     applied=n_applied,
                     rate=k / n_applied if n_applied else None,
@@ -236,10 +371,36 @@ def funnel(
                     amount_requested=float(sum(r.amount_requested for r in at)),
                     amount_awarded=float(sum(r.amount_awarded for r in at)),
                     amount_scheduled=float(sum(r.amount_scheduled for r in at)),
+                    label=st.label,
+                    base=st.base,
+                    amount_kind=st.amount,
+                    amounts=_unit_totals(at, st.amount),
                 )
             )
-            previous = k
     return rows
+
+
+def informative_stages(
+    records: Sequence[ApplicantRecord], stages: Sequence[FunnelStage] | None = None
+) -> dict[str, str | None]:
+    """Each stage key with the reason it is left out of the report's tables, or None.
+
+    The first stage (applied) is the denominator of every rate, so its own row
+    says nothing ("denominator"); a stage that every record at its base passes
+    is tautological ("everyone passed": a 100 % row in every group), unless it
+    is an outcome marked ``keep``.
+    """
+    defs = funnel_stages(stages)
+    out: dict[str, str | None] = {}
+    for st in defs:
+        if st.base is None:
+            out[st.key] = "denominator"
+            continue
+        at_base = [r for r in records if stage_reached(r, st.base, defs)]
+        passed = sum(1 for r in at_base if st.reached(r))
+        tautological = at_base and passed == len(at_base) and not st.keep
+        out[st.key] = "everyone passed" if tautological else None
+    return out
 
 
 # --------------------------------------------------------------------------- group differences
@@ -311,12 +472,18 @@ def difference_tests(
     2x2 table has an empty margin get p = 1 and test "none". p-values are
     Benjamini-Hochberg adjusted over the groups of this call.
     """
-    if stage not in STAGES or stage == "applied":
-        raise ValueError("stage must be one of eligible, feasible, awarded")
+    smap = _stage_map()
+    if stage not in smap or smap[stage].base is None:
+        raise ValueError(f"stage must be one of {', '.join(k for k in smap if smap[k].base)}")
+    ancestors: list[str] = []
+    key = smap[stage].base
+    while key is not None:
+        ancestors.append(key)
+        key = smap[key].base
     if base_stage is None:
-        base_stage = STAGES[STAGES.index(stage) - 1]
-    if STAGES.index(base_stage) >= STAGES.index(stage):
-        raise ValueError("base_stage must come before stage")
+        base_stage = ancestors[0]
+    if base_stage not in ancestors:
+        raise ValueError("base_stage must be a stage that ``stage`` is counted within")
     grouped = _group_records([r for r in records if stage_reached(r, base_stage)], by)
     totals_n = sum(len(m) for m in grouped.values())
     totals_k = sum(1 for m in grouped.values() for r in m if stage_reached(r, stage))
@@ -941,37 +1108,35 @@ def recoverable_cells(
 
 # --------------------------------------------------------------------------- suppressed funnel
 
-DISJOINT_OUTCOMES: tuple[str, ...] = (
-    "not eligible",
-    "eligible, not feasible",
-    "feasible, not awarded",
-    "awarded",
-)
+#: Columns of the disjoint funnel table: the last stage of the main chain reached.
+DISJOINT_OUTCOMES: tuple[str, ...] = tuple(s.key for s in chain())
 
 
 def funnel_outcome_table(
-    records: Sequence[ApplicantRecord], by: GroupBy
+    records: Sequence[ApplicantRecord],
+    by: GroupBy,
+    stages: Sequence[FunnelStage] | None = None,
 ) -> dict[str, dict[str, int]]:
-    """Applications per group by the last stage reached (disjoint columns, rows add to applied).
+    """Applications per group by the last stage of the main chain reached.
 
-    Funnel stage counts are nested (awarded within feasible within eligible), so
-    they are not additive; suppress this disjoint table and derive the stage
+    Columns are disjoint (a record counts once, under the furthest chain stage
+    it reached), so rows add up to the applications. Funnel stage counts are
+    nested and not additive: suppress this disjoint table and derive the stage
     counts from it (``suppressed_funnel_counts``).
     """
+    main = chain(stages)
+    keys = [st.key for st in main]
     out: dict[str, dict[str, int]] = {}
     for group, members in _group_records(records, by).items():
-        row = dict.fromkeys(DISJOINT_OUTCOMES, 0)
+        row = dict.fromkeys(keys, 0)
         for r in members:
-            if not stage_reached(r, "applied"):
-                continue
-            if stage_reached(r, "awarded"):
-                row["awarded"] += 1
-            elif stage_reached(r, "feasible"):
-                row["feasible, not awarded"] += 1
-            elif stage_reached(r, "eligible"):
-                row["eligible, not feasible"] += 1
-            else:
-                row["not eligible"] += 1
+            last = None
+            for st in main:
+                if not st.reached(r):
+                    break
+                last = st.key
+            if last is not None:
+                row[last] += 1
         out[group] = row
     return out
 
@@ -982,25 +1147,74 @@ def suppressed_funnel_counts(
     min_cell: int = 5,
     *,
     suppress_zeros: bool = True,
+    stages: Sequence[FunnelStage] | None = None,
 ) -> dict[str, dict[Stage, int | None]]:
     """Stage counts per group for public pages (``None`` = suppressed).
 
-    Derived from the suppressed disjoint table: a stage count is published only
-    when every disjoint cell it sums is published (or it is the row total), so it
-    reveals nothing the suppressed table does not.
+    Derived from the suppressed disjoint table (``funnel_outcome_table``): a
+    stage count is published only when every disjoint cell it sums is published
+    (or it is the row total), so it reveals nothing the suppressed table does not.
+
+    So that suppression never hides a whole table:
+
+    1. columns that are zero in every group are dropped before suppressing (a
+       stage nobody stopped at, e.g. nobody ineligible: publishing those zeros
+       reveals nothing about anyone, while suppressing them as small cells
+       forced complementary suppression of everything else);
+    2. while every stage count past the first is hidden, the disjoint column
+       with the smallest total is merged into its neighbour (coarser stages,
+       fewer small cells) and the table suppressed again;
+    3. side stages (e.g. "ranked in the funded range", not on the main chain)
+       are published for a group only when its base count is published and both
+       the count and its complement at the base are at least ``min_cell``.
     """
-    table = funnel_outcome_table(records, by)
-    sup = suppress_small_cells(table, min_cell, suppress_zeros=suppress_zeros)
-    parts: dict[Stage, tuple[str, ...]] = {
-        "eligible": DISJOINT_OUTCOMES[1:],
-        "feasible": DISJOINT_OUTCOMES[2:],
-        "awarded": DISJOINT_OUTCOMES[3:],
-    }
-    out: dict[str, dict[Stage, int | None]] = {}
-    for group in table:
-        row: dict[Stage, int | None] = {"applied": sup.values[(group, TOTAL)]}
-        for stage, cols in parts.items():
-            vals = [sup.values[(group, c)] for c in cols]
-            row[stage] = None if any(v is None for v in vals) else sum(v for v in vals if v)
-        out[group] = row
-    return out
+    defs = funnel_stages(stages)
+    main = [st for st in defs if not st.side]
+    table = funnel_outcome_table(records, by, defs)
+    groups = list(table)
+    keys = [st.key for st in main]
+    nonzero = [k for k in keys if any(table[g][k] for g in groups)]
+    # columns: runs of chain keys, each column named by its first key
+    columns: list[list[str]] = [[k] for k in nonzero] or [[keys[0]]]
+
+    def derive(cols: list[list[str]]) -> dict[str, dict[Stage, int | None]]:
+        merged = {g: {col[0]: sum(table[g][k] for k in col) for col in cols} for g in groups}
+        sup = suppress_small_cells(merged, min_cell, suppress_zeros=suppress_zeros)
+        starts = [col[0] for col in cols]
+        out: dict[str, dict[Stage, int | None]] = {}
+        span = [(keys.index(col[0]), keys.index(col[-1])) for col in cols]
+        for g in groups:
+            row: dict[Stage, int | None] = {keys[0]: sup.values[(g, TOTAL)]}
+            for i, k in enumerate(keys[1:], start=1):
+                if any(lo < i <= hi for lo, hi in span):  # a merged column straddles it
+                    row[k] = None
+                    continue
+                vals = [
+                    sup.values[(g, c)] for c, (lo, _hi) in zip(starts, span, strict=True) if lo >= i
+                ]
+                row[k] = None if any(v is None for v in vals) else sum(v or 0 for v in vals)
+            out[g] = row
+        return out
+
+    result = derive(columns)
+    while len(columns) > 1 and all(
+        v is None for row in result.values() for k, v in row.items() if k != keys[0]
+    ):
+        sizes = [sum(table[g][k] for g in groups for k in col) for col in columns]
+        i = min(range(len(columns)), key=lambda j: (sizes[j], j))
+        j = i - 1 if i > 0 else i + 1
+        lo, hi = min(i, j), max(i, j)
+        columns[lo : hi + 1] = [columns[lo] + columns[hi]]
+        result = derive(columns)
+    for st in defs:
+        if not st.side:
+            continue
+        assert st.base is not None
+        for g in groups:
+            members = [r for r in records if group_of(r, by) == g]
+            at_base = [r for r in members if stage_reached(r, st.base, defs)]
+            k = sum(1 for r in at_base if st.reached(r))
+            base_shown = result[g].get(st.base)
+            ok = base_shown is not None and k >= min_cell and len(at_base) - k >= min_cell
+            result[g][st.key] = k if ok else None
+    return {g: {d.key: row[d.key] for d in defs if d.key in row} for g, row in result.items()}

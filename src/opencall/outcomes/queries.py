@@ -23,7 +23,10 @@ from sqlalchemy.orm import Session
 from opencall.allocation.models import Award, Decision
 from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
+from opencall.facilities.models import CapacityPool
+from opencall.outcomes import context as oc
 from opencall.outcomes import domain as od
+from opencall.outcomes import stats as ost
 from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal
 from opencall.reference import loader
@@ -34,21 +37,85 @@ APPLIED = ("submitted", "under_review", "accepted", "rejected")
 GROUPINGS: tuple[od.GroupBy, ...] = ("income_group", "un_region", "ldc", "host")
 
 
+#: Extra per-proposal stage flags, by data: functions (session, call) -> {proposal id: {flag}}.
+#: A feature that adds funnel stages (e.g. post-award use and results) appends a filler
+#: here and a ``domain.FunnelStage`` reading the flag to ``domain.FUNNEL``.
+STAGE_FLAGS: list[Callable[[Session, Call], dict[int, set[str]]]] = []
+
+
+#: The unit of a request that names no pool, by its kind.
+KIND_UNITS = {
+    "fast": "h",
+    "berth": "berths",
+    "dive": "dives",
+    "sample": "mg",
+    "seat": "seats",
+    "package": "packages",
+}
+
+
+def funding_line(session: Session, call: Call, ranked: list[Any]) -> int:
+    """How many of the best-ranked proposals fit the call's capacity (the funded range).
+
+    The calibration run records it (``summary["cutoff"]``); otherwise it is
+    recomputed the same way: requests of the best-ranked proposals, in rank order,
+    until the call's total capacity is used."""
+    run = rq.latest_run(session, call, "calibration")
+    cutoff = (run.summary or {}).get("cutoff") if run is not None else None
+    if isinstance(cutoff, int):
+        return cutoff
+    capacity = sum(cp.amount for cp in call.pools)
+    requested = {
+        p.id: sum(x.amount for x in p.requests)
+        for p in session.scalars(select(Proposal).where(Proposal.call_id == call.id))
+    }
+    used, n = 0.0, 0
+    for r in sorted(ranked, key=lambda r: r.rank):
+        used += requested.get(r.proposal_id, 0.0)
+        if used > capacity:
+            break
+        n += 1
+    return n
+
+
 def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
     countries = {c.iso3: c for c in session.scalars(select(Country))}
     host = call.provider.country_iso3
-    ranking = {r.proposal_id: r for r in rq.ranking(session, call)}
+    ranked = rq.ranking(session, call)
+    ranking = {r.proposal_id: r for r in ranked}
+    cutoff = funding_line(session, call, ranked) if ranked else 0
+    reviewed_ids = {a.proposal_id for a, _ in rq.submitted_reviews(session, call)}
     tech = rq.technical_reviews(session, call)
     decisions = {
         d.proposal_id: d
         for d in session.scalars(select(Decision).where(Decision.call_id == call.id))
     }
+    units = {p.id: p.unit for p in session.scalars(select(CapacityPool))}
+    amounts: dict[int, dict[str, list[float]]] = defaultdict(dict)
+
+    call_units = sorted({cp.pool.unit for cp in call.pools})
+
+    def add(pid: int, pool_id: int | None, i: int, v: float, kind: str = "") -> None:
+        if pool_id is not None and pool_id in units:
+            unit = units[pool_id]
+        elif len(call_units) == 1:
+            unit = call_units[0]
+        else:
+            unit = KIND_UNITS.get(kind, "")
+        amounts[pid].setdefault(unit, [0.0, 0.0, 0.0])[i] += v
+
     awarded: dict[int, float] = defaultdict(float)
     for a in session.scalars(select(Award).where(Award.call_id == call.id)):
         awarded[a.proposal_id] += a.amount
+        add(a.proposal_id, a.pool_id, 1, a.amount)
     scheduled: dict[int, float] = defaultdict(float)
     for e in session.scalars(select(ScheduleEntry).where(ScheduleEntry.call_id == call.id)):
         scheduled[e.proposal_id] += e.amount
+        add(e.proposal_id, e.pool_id, 2, e.amount, e.kind)
+    flags: dict[int, set[str]] = defaultdict(set)
+    for filler in STAGE_FLAGS:
+        for pid, fs in filler(session, call).items():
+            flags[pid] |= set(fs)
     out = []
     stmt = select(Proposal).where(Proposal.call_id == call.id, Proposal.status.in_(APPLIED))
     for p in session.scalars(stmt.order_by(Proposal.id)):
@@ -57,6 +124,8 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
         d = decisions.get(p.id)
         tr = tech.get(p.id)
         r = ranking.get(p.id)
+        for x in p.requests:
+            add(p.id, x.pool_id, 0, x.amount, x.kind)
         eligible = p.eligible is not False and p.status != "withdrawn"
         out.append(
             od.ApplicantRecord(
@@ -75,6 +144,10 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
                 amount_requested=float(sum(x.amount for x in p.requests)),
                 amount_awarded=awarded.get(p.id, 0.0),
                 amount_scheduled=scheduled.get(p.id, 0.0),
+                reviewed=p.id in reviewed_ids or r is not None,
+                funded_range=r is not None and r.rank <= cutoff,
+                amounts={u: (v[0], v[1], v[2]) for u, v in amounts[p.id].items()},
+                flags=frozenset(flags.get(p.id, set())),
             )
         )
     return out
@@ -152,11 +225,157 @@ def divide(by: od.GroupBy, year: int) -> od.DivideContext:
     )
 
 
-def report(session: Session, call: Call, *, q: float = 0.05, seed: int = 0) -> dict[str, Any]:
-    """The whole outcomes report of a call as plain data (JSON-ready)."""
+#: Context indicators: key -> (indicator codes, how a country's count is made).
+CONTEXT_INDICATORS = {
+    "researchers": "Researchers (R&D per million people x population)",
+    "rd_spending": "R&D spending (R&D % of GDP x GDP, current US$)",
+    "articles": "Scientific and technical journal articles",
+}
+
+
+def _aggregate(code: str, year: int) -> dict[str, Any] | None:
+    """The World Bank's world aggregate of an indicator: latest value up to ``year``."""
+    series = loader.aggregates().get(("WLD", code), {})
+    got = [(y, v) for y, v in series.items() if y <= year]
+    if not got:
+        return None
+    y, v = max(got)
+    return {"year": y, "value": v}
+
+
+def context(year: int, groupings: tuple[od.GroupBy, ...]) -> dict[str, Any]:
+    """Each group's share of the world's researchers, R&D spending and articles
+    (``outcomes.context``), with intervals, coverage and years."""
+    ind = loader.indicators()
+
+    def series(code: str) -> dict[str, dict[int, float]]:
+        return {iso: s for (iso, c), s in ind.items() if c == code}
+
+    pop = series("SP.POP.TOTL")
+    gdp = series("NY.GDP.MKTP.CD")
+    dens = series("SP.POP.SCIE.RD.P6")
+    rd = series("GB.XPD.RSDV.GD.ZS")
+    counts = {
+        "researchers": {
+            iso: oc.product_series(s, pop.get(iso, {}), 1e-6) for iso, s in dens.items()
+        },
+        "rd_spending": {iso: oc.product_series(s, gdp.get(iso, {}), 0.01) for iso, s in rd.items()},
+        "articles": series("IP.JRN.ARTC.SC"),
+    }
+    pop_now = {
+        iso: float(s[max(y for y in s if y <= year)]) if any(y <= year for y in s) else 0.0
+        for iso, s in pop.items()
+    }
+    world_researchers = _aggregate("SP.POP.SCIE.RD.P6", year)
+    world_pop = _aggregate("SP.POP.TOTL", year)
+    world_rd = _aggregate("GB.XPD.RSDV.GD.ZS", year)
+    world_gdp = _aggregate("NY.GDP.MKTP.CD", year)
+    world: dict[str, Any] = {
+        "researchers": world_researchers
+        and world_pop
+        and {
+            "year": world_researchers["year"],
+            "value": world_researchers["value"] * world_pop["value"] / 1e6,
+        },
+        "rd_spending": world_rd
+        and world_gdp
+        and {"year": world_rd["year"], "value": world_rd["value"] / 100 * world_gdp["value"]},
+        "articles": _aggregate("IP.JRN.ARTC.SC", year),
+    }
+    out: dict[str, Any] = {
+        "year": year,
+        "window_years": oc.WINDOW_YEARS,
+        "indicators": CONTEXT_INDICATORS,
+        "world_bank_world": world,
+        "by": {},
+    }
+    for by in groupings:
+        gmap = _group_map(by)
+        out["by"][by] = {}
+        for key, values in counts.items():
+            figs = oc.country_figures(values, pop, gmap, year)
+            shares_ = oc.group_shares(figs, gmap, pop_now)
+            out["by"][by][key] = {
+                "sum": sum(f.value for f in figs.values()),
+                "groups": [dataclasses.asdict(g) for g in shares_],
+            }
+    return out
+
+
+def _reviews(
+    session: Session, call: Call, records: list[od.ApplicantRecord], higher_is_better: bool
+) -> list[ost.GradeRecord]:
+    countries = {c.iso3: c for c in session.scalars(select(Country))}
+    by_id = {r.proposal_id: r for r in records}
+    pairs = rq.submitted_reviews(session, call)
+    reviewers = {
+        u.id: u
+        for u in session.scalars(select(User).where(User.id.in_({a.reviewer_id for a, _ in pairs})))
+    }
+    sign = 1.0 if higher_is_better else -1.0
+    out = []
+    for a, review in pairs:
+        rec = by_id.get(str(a.proposal_id))
+        reviewer = reviewers.get(a.reviewer_id)
+        if rec is None or reviewer is None or review.grade is None:
+            continue
+        rc = countries.get(reviewer.country_iso3 or "")
+        out.append(
+            ost.GradeRecord(
+                reviewer_id=str(a.reviewer_id),
+                proposal_id=str(a.proposal_id),
+                grade=sign * float(review.grade),
+                reviewer={
+                    "un_region": (rc.un_region if rc else "") or "unknown",
+                    "income_group": (rc.income_group if rc else "") or "unknown",
+                },
+                applicant={
+                    "un_region": od.group_of(rec, "un_region"),
+                    "income_group": od.group_of(rec, "income_group"),
+                },
+            )
+        )
+    return out
+
+
+#: The reviewer-group x applicant-group cross-tables of the report.
+CROSSTABS: tuple[tuple[str, str], ...] = (
+    ("un_region", "income_group"),
+    ("income_group", "un_region"),
+    ("un_region", "un_region"),
+)
+
+
+def statements_json(statements: list[ost.Difference], q: float = ost.FDR_Q) -> dict[str, Any]:
+    """All statements of a report adjusted in ONE family, as the report's JSON parts:
+    ``differences`` (group vs rest), ``crosstabs`` (by table), ``n_tested`` and
+    ``findings`` (the flagged ones, each with its difference and 95 % interval)."""
+    adjusted = ost.fdr(statements, q)
+    return {
+        "differences": [dataclasses.asdict(x) for x in adjusted if x.family != "crosstab"],
+        "crosstabs": {
+            f"{rb}x{ab}": [dataclasses.asdict(x) for x in adjusted if x.grouping == f"{rb}x{ab}"]
+            for rb, ab in CROSSTABS
+        },
+        "n_tested": sum(1 for x in adjusted if x.status == "tested"),
+        "findings": [dataclasses.asdict(x) for x in adjusted if x.flagged],
+    }
+
+
+def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0) -> dict[str, Any]:
+    """The whole outcomes report of a call as plain data (JSON-ready).
+
+    Every tested statement (group differences and cross-table cells) is in one
+    Benjamini-Hochberg family at level ``q``; ``findings`` lists the flagged
+    ones, each with its difference and interval."""
     rs = review_settings(call.review_settings)
+    higher = not rs.lower_is_better
     records = applicant_records(session, call)
     year = call.closes_at.year
+    stages = od.funnel_stages()
+    dropped = od.informative_stages(records, stages)
+    shown = [st.key for st in stages if dropped[st.key] is None]
+    units = sorted({u for r in records for u in r.unit_amounts() if u})
     out: dict[str, Any] = {
         "call": {
             "id": call.id,
@@ -165,65 +384,58 @@ def report(session: Session, call: Call, *, q: float = 0.05, seed: int = 0) -> d
             "status": call.status,
             "facility": call.facility.name,
             "cycle": call.cycle,
+            "units": units,
+            "higher_is_better": higher,
         },
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "n_applications": len(records),
         "attribution": loader.ATTRIBUTION,
+        "method": {
+            "min_test_n": ost.MIN_TEST_N,
+            "n_bootstrap": ost.N_BOOTSTRAP,
+            "fdr_q": q,
+            "seed": seed,
+            "bootstrap": "two-way (proposals x reviewers), percentile 95 % interval",
+            "consensus": "leave-one-out, others adjusted for their cell effect",
+        },
+        "stages": [
+            {
+                "key": st.key,
+                "label": st.label,
+                "base": st.base,
+                "side": st.side,
+                "amount_kind": st.amount,
+                "dropped": dropped[st.key],
+            }
+            for st in stages
+        ],
         "funnels": {},
-        "tests": {},
         "suppressed": {},
-        "access_ratios": {},
-        "reviewer_bias": {},
     }
     for by in GROUPINGS:
         out["funnels"][by] = [
-            dataclasses.asdict(r) for r in od.funnel(records, by, include_total=True)
+            dataclasses.asdict(r)
+            for r in od.funnel(records, by, include_total=True, stages=stages)
+            if r.stage in shown
         ]
-        tests = []
-        for stage in ("eligible", "feasible", "awarded"):
-            tests += [dataclasses.asdict(t) for t in od.difference_tests(records, by, stage, q=q)]
-        tests += [
-            dataclasses.asdict(t)
-            for t in od.difference_tests(records, by, "awarded", base_stage="applied", q=q)
-        ]
-        out["tests"][by] = tests
-        out["suppressed"][by] = od.suppressed_funnel_counts(records, by)
+        sup = od.suppressed_funnel_counts(records, by, stages=stages)
+        out["suppressed"][by] = {
+            g: {k: v for k, v in row.items() if k in shown or k == stages[0].key}
+            for g, row in sup.items()
+        }
+    reviews = _reviews(session, call, records, higher)
+    boot = ost.TwoWayBootstrap(
+        [r.proposal_id for r in records],
+        ost.reviewers_by_proposal([(r.proposal_id, r.reviewer_id) for r in reviews]),
+        seed=seed,
+    )
+    statements = ost.group_differences(records, GROUPINGS, boot, higher_is_better=higher)
+    for rb, ab in CROSSTABS:
+        statements += ost.crosstab(reviews, rb, ab, boot)
+    out.update(statements_json(statements, q))
     divide_by: tuple[od.GroupBy, ...] = ("income_group", "un_region", "ldc")
-    contexts = {g: divide(g, year) for g in divide_by}
-    for by in divide_by:
-        ctx = contexts[by]
-        awarded = od.shares(od.awarded_by(records, by))
-        applied = od.shares(
-            {
-                g: float(sum(1 for r in records if od.group_of(r, by) == g))
-                for g in {od.group_of(r, by) for r in records}
-            }
-        )
-        ratios = od.access_ratios(awarded, ctx.researcher_share)
-        out["access_ratios"][by] = [
-            {
-                **dataclasses.asdict(a),
-                "application_share": applied.get(a.key, 0.0),
-                "article_share": ctx.article_share.get(a.key),
-            }
-            for a in ratios
-        ]
-    awarded_c = od.awarded_by(records, lambda r: r.country_iso3)
-    researchers = {k: v.value for k, v in contexts["income_group"].researchers.items()}
-    out["country_access_ratios"] = [
-        dataclasses.asdict(a)
-        for a in od.country_access_ratios(awarded_c, researchers)
-        if a.awarded_share > 0
-    ]
-    for by in ("un_region", "income_group"):
-        reviews = review_records(session, call, by, records)
-        out["reviewer_bias"][by] = [
-            {**dataclasses.asdict(c), "sentence": c.describe()}
-            for c in od.reviewer_group_bias(
-                reviews, higher_is_better=not rs.lower_is_better, q=q, seed=seed
-            )
-        ]
-    out["trend"] = trend(session, call, contexts["income_group"], records)
+    out["context"] = context(year, divide_by)
+    out["trend"] = trend(session, call, divide("income_group", year), records)
     out["reviewer_effects"] = reviewer_effects(session, call, q=q)
     return out
 
@@ -302,132 +514,6 @@ def report_csv(data: dict[str, Any]) -> str:
                 ]
             )
     return buf.getvalue()
-
-
-LABELS = {
-    "low": "Low income",
-    "lower-middle": "Lower-middle income",
-    "upper-middle": "Upper-middle income",
-    "high": "High income",
-    "unknown": "Not classified",
-    "applied": "Applied",
-    "eligible": "Eligible",
-    "feasible": "Technically feasible",
-    "awarded": "Awarded",
-}
-
-
-def report_charts(
-    data: dict[str, Any], tr: Callable[[str], str] = lambda s: s
-) -> list[dict[str, str]]:
-    """The report's charts as SVG; ``tr`` translates labels and titles (the page's gettext)."""
-    from opencall.outcomes import charts
-
-    def lab(key: str) -> str:
-        return tr(LABELS.get(key, key))
-
-    rows = [r for r in data["funnels"]["income_group"] if r["group"] != od.TOTAL]
-    groups = list(dict.fromkeys(r["group"] for r in rows))
-    stages = list(od.STAGES)
-    counts = {
-        lab(g): [
-            next((r["count"] for r in rows if r["group"] == g and r["stage"] == s), 0)
-            for s in stages
-        ]
-        for g in groups
-    }
-    awarded = [r for r in rows if r["stage"] == "awarded"]
-    ratios = data["access_ratios"]["income_group"]
-    return [
-        {
-            "title": "Applications through the stages, by income group",
-            "svg": charts.funnel_chart(
-                counts, [lab(s) for s in stages], title=tr("Applications by stage and income group")
-            ),
-        },
-        {
-            "title": "Success rate by income group (Wilson 95 % interval)",
-            "svg": charts.success_rate_chart(
-                [lab(r["group"]) for r in awarded],
-                [r["rate"] for r in awarded],
-                [r["rate_low"] for r in awarded],
-                [r["rate_high"] for r in awarded],
-                title=tr("Success rate by income group"),
-            ),
-        },
-        {
-            "title": "Access ratio: awarded share over share of the world's researchers",
-            "svg": charts.access_ratio_chart(
-                [lab(a["key"]) for a in ratios],
-                [a["ratio"] for a in ratios],
-                title=tr("Access ratio by income group"),
-            ),
-        },
-    ]
-
-
-def report_pdf(data: dict[str, Any]) -> bytes:
-    from opencall.outcomes.report_pdf import render_report_pdf
-
-    def table(by: str) -> dict[str, Any]:
-        return {
-            "title": f"Funnel by {by.replace('_', ' ')}",
-            "columns": ["group", "stage", "count", "rate", "95 % interval", "awarded"],
-            "rows": [
-                [
-                    r["group"],
-                    r["stage"],
-                    r["count"],
-                    "" if r["rate"] is None else f"{r['rate']:.0%}",
-                    f"{r['rate_low']:.0%}-{r['rate_high']:.0%}",
-                    f"{r['amount_awarded']:g}",
-                ]
-                for r in data["funnels"][by]
-                if r["group"] != od.TOTAL
-            ],
-        }
-
-    effects_summary, effects_tables = reviewer_effects_pdf(data)
-    flagged = [t for ts in data["tests"].values() for t in ts if t["significant"]]
-    bias = [c["sentence"] for cs in data["reviewer_bias"].values() for c in cs if c["significant"]]
-    summary = (
-        f"{data['n_applications']} applications. "
-        + (
-            f"{len(flagged)} group differences are significant after false-discovery-rate control. "
-            if flagged
-            else "No group difference is significant after false-discovery-rate control. "
-        )
-        + (
-            " ".join(bias)
-            if bias
-            else "No reviewer group grades an applicant group differently from consensus."
-        )
-        + effects_summary
-    )
-    return render_report_pdf(
-        {
-            "title": f"Who benefits: {data['call']['title']}",
-            "subtitle": f"{data['call']['facility']}, cycle {data['call']['cycle']}",
-            "summary": summary,
-            "funnel": table("income_group"),
-            "access_ratios": {
-                "title": "Access ratio by income group",
-                "columns": ["group", "share of awards", "share of researchers", "access ratio"],
-                "rows": [
-                    [
-                        a["key"],
-                        f"{a['awarded_share']:.1%}",
-                        "" if a["reference_share"] is None else f"{a['reference_share']:.1%}",
-                        "" if a["ratio"] is None else f"{a['ratio']:.2f}",
-                    ]
-                    for a in data["access_ratios"]["income_group"]
-                ],
-            },
-            "tables": [table("un_region"), table("ldc"), table("host"), *effects_tables],
-            "charts": report_charts(data),
-            "attribution": data["attribution"],
-        }
-    )
 
 
 # --------------------------------------------------------------------------- reviewer effects

@@ -2,8 +2,10 @@
 
 ``render_report_pdf(report)`` takes:
 
-- ``title`` (str, required), ``subtitle`` (str), ``summary`` (str; blank lines
-  separate paragraphs);
+- ``title`` (str, required), ``subtitle`` (str), ``summary_title`` (str),
+  ``summary`` (str; blank lines separate paragraphs);
+- table dicts may carry ``note`` (str, printed small under the table) and
+  ``widths`` (relative column widths);
 - ``funnel`` and ``access_ratios``: tables, each ``{"title": str, "columns":
   [str, ...], "rows": [[cell, ...], ...]}`` (cells are printed with ``str``;
   ``None`` prints as an empty cell), and ``tables``: a list of further tables;
@@ -35,11 +37,12 @@ _FAMILY = "report"
 
 
 def _strings(report: Mapping[str, Any]) -> Iterable[str]:
-    for key in ("title", "subtitle", "summary", "notes", "attribution"):
+    for key in ("title", "subtitle", "summary_title", "summary", "notes", "attribution"):
         if isinstance(report.get(key), str):
             yield report[key]
     for table in _tables(report):
         yield str(table.get("title", ""))
+        yield str(table.get("note", ""))
         yield from (str(c) for c in table.get("columns", []))
         for row in table.get("rows", []):
             yield from ("" if c is None else str(c) for c in row)
@@ -117,10 +120,15 @@ def render_report_pdf(report: Mapping[str, Any]) -> bytes:
         pdf.multi_cell(0, 6, clean(str(report["subtitle"])), new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(0)
     pdf.ln(3)
+    if report.get("summary_title"):
+        pdf.set_font(family, "B", 12)
+        pdf.multi_cell(0, 7, clean(str(report["summary_title"])), new_x="LMARGIN", new_y="NEXT")
     if report.get("summary"):
         pdf.set_font(family, "", 10)
         for para in re.split(r"\n\s*\n", str(report["summary"]).strip()):
-            pdf.multi_cell(0, 5, clean(" ".join(para.split())), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(
+                0, 5, clean(" ".join(para.split())), new_x="LMARGIN", new_y="NEXT", align="L"
+            )
             pdf.ln(2)
 
     for table in _tables(report):
@@ -132,7 +140,9 @@ def render_report_pdf(report: Mapping[str, Any]) -> bytes:
             pdf.multi_cell(0, 6, clean(str(table["title"])), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(family, "", 8.5)
         align = tuple(["LEFT"] + ["RIGHT"] * max(0, len(columns) - 1))
+        widths = table.get("widths")
         with pdf.table(
+            col_widths=tuple(widths) if widths and len(widths) == len(columns) else None,
             text_align=align,
             cell_fill_color=245,
             cell_fill_mode=TableCellFillMode.ROWS,
@@ -147,6 +157,11 @@ def render_report_pdf(report: Mapping[str, Any]) -> bytes:
                 r = t.row()
                 for cell in row:
                     r.cell(clean("" if cell is None else str(cell)))
+        if table.get("note"):
+            pdf.set_font(family, "", 7.5)
+            pdf.set_text_color(90)
+            pdf.multi_cell(0, 4, clean(str(table["note"])), new_x="LMARGIN", new_y="NEXT")
+            pdf.set_text_color(0)
         pdf.ln(2)
 
     charts = report.get("charts", []) or []
@@ -172,6 +187,19 @@ def render_report_pdf(report: Mapping[str, Any]) -> bytes:
     pdf.set_text_color(90)
     pdf.multi_cell(0, 4, clean("Sources: " + attribution), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
+
+
+CJK_FONTS = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+)
+
+
+def cjk_font() -> str | None:
+    """A CJK font installed on this machine (Debian's fonts-noto-cjk), or None."""
+    return next((p for p in CJK_FONTS if Path(p).exists()), None)
 
 
 def _fits_latin1(text: str) -> bool:

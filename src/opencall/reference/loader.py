@@ -110,3 +110,12 @@ def latest_by_country(code: str, *, since: int = 2010) -> dict[str, float]:
         if v is not None:
             out[iso3] = v[1]
     return out
+
+
+@cache
+def aggregates() -> dict[tuple[str, str], dict[int, float]]:
+    """(World Bank aggregate code such as WLD or LIC, indicator code) -> {year: value}."""
+    out: dict[tuple[str, str], dict[int, float]] = {}
+    for r in _read("indicator_aggregates.csv"):
+        out.setdefault((r["wb_code"], r["indicator_code"]), {})[int(r["year"])] = float(r["value"])
+    return out
