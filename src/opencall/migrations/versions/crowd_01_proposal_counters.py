@@ -1,7 +1,7 @@
 """proposal counters: one row per call, taken under its lock for race-free codes
 
 Revision ID: crowd_01
-Revises: 3207fae640c7
+Revises: lead_03
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "crowd_01"
-down_revision = "3207fae640c7"
+down_revision = "lead_03"
 branch_labels = None
 depends_on = None
 
