@@ -11,6 +11,7 @@ from typing import Any
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
+from opencall.outcomes import api as oapi
 from opencall.outcomes import queries as oq
 from opencall.reviews import services as rv
 from opencall.web.i18n import Translator
@@ -60,7 +61,7 @@ def test_report_states_minimum_detectable_bias_and_the_planted_effect(db: Sessio
     json.loads(json.dumps(data, default=str, allow_nan=False))  # strict JSON, no NaN
 
     pdf_text = "".join(
-        p.extract_text() for p in PdfReader(io.BytesIO(oq.report_pdf(data))).pages
+        p.extract_text() for p in PdfReader(io.BytesIO(oapi.report_pdf(data))).pages
     ).replace("\n", " ")
     assert "would have been detected" in pdf_text
     assert "Reviewer-group effects" in pdf_text
