@@ -72,7 +72,7 @@ def build_registry(settings: Settings) -> jobs.JobRegistry:
 
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.database_url, echo=settings.echo_sql)
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(engine, audit_key=settings.audit_key)
     app = FastAPI(
         title="OpenCall", version="0.1.0", docs_url="/api/docs", openapi_url="/api/v1/openapi.json"
     )

@@ -5,16 +5,14 @@ API), and no team identity of a dual-anonymous call in any response, header
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
 import pytest
-from itsdangerous import URLSafeTimedSerializer
 
 from opencall.people import services as people_services
-from opencall.people.domain import session_key
 from opencall.people.queries import user_by_email
+from tests.web.conftest import session_cookie
 from tests.web2.authz_cases import CASES, SEES_TEAMS
 from tests.web2.conftest import PERSONAS, Cycle, Web
 
@@ -24,16 +22,7 @@ pytestmark = pytest.mark.filterwarnings("ignore")
 def session_client(web: Web, email: str | None) -> tuple[Any, str]:
     client = web.client()
     token = uuid.uuid4().hex
-    uid, key = None, ""
-    if email:
-        with web.factory() as s:
-            u = user_by_email(s, email)
-            assert u is not None
-            uid, key = u.id, session_key(u.password_hash)
-    value = URLSafeTimedSerializer(web.settings.secret_key, salt="opencall.session").dumps(
-        {"u": uid, "k": key, "c": token, "t": int(time.time())}
-    )
-    client.cookies.set("oc_session", value)
+    client.cookies.set("oc_session", session_cookie(web, email, token))
     return client, token
 
 

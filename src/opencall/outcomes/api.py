@@ -14,7 +14,7 @@ from opencall.calls.api import SLUG
 from opencall.calls.manage_views import office_call
 from opencall.calls.queries import call_by_slug
 from opencall.outcomes import queries
-from opencall.people.api import Api, get_api
+from opencall.people.api import MANAGE, Api, get_api
 from opencall.reviews.api import NOT_FOUND
 from opencall.reviews.policies import may_administer
 from opencall.web.pages import Page, get_page
@@ -28,6 +28,7 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json", "pdf": 
     "/calls/{slug}/report",
     responses={**NOT_FOUND, 200: {"content": {"application/json": {}}}},
     response_model=dict[str, Any],
+    dependencies=[MANAGE],
 )
 def report(slug: str = SLUG, api: Api = Depends(get_api)) -> Response:
     user = api.require_user()
