@@ -383,6 +383,27 @@ def audit_checkpoint(
         print(text)
 
 
+@app.command("revoke-sessions")
+def revoke_sessions(
+    ctx: typer.Context,
+    email: str,
+    tokens: Annotated[bool, typer.Option(help="Revoke the API tokens too")] = False,
+) -> None:
+    """End every signed-in session of an account (an administrator's action, audited)."""
+    from opencall.people import services as people_services
+    from opencall.people.queries import user_by_email
+
+    c: Ctx = ctx.obj
+    with unit_of_work(c.factory) as s:
+        user = user_by_email(s, email)
+        if user is None:
+            console.print(f"[red]Error:[/red] no account {email!r}")
+            raise typer.Exit(2)
+        n = people_services.revoke_sessions(s, user.id, reason="admin")
+        t = people_services.revoke_all_api_tokens(s, user.id) if tokens else 0
+    console.print(f"{n} sessions ended" + (f", {t} tokens revoked" if tokens else ""))
+
+
 @audit_app.command("export")
 def audit_export(ctx: typer.Context, call_id: int | None = None) -> None:
     """Print the audit log as JSON lines."""
