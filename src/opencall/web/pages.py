@@ -294,6 +294,13 @@ class BodyLimit:
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope.get("path", "").startswith("/api/"):
+        from fastapi.responses import JSONResponse
+
+        await JSONResponse({"detail": "request body too large"}, status_code=413)(
+            scope, receive, send
+        )
+        return
     request = Request(scope, receive)
     lang = choose_language(request, None)
     t = Translator(lang)
