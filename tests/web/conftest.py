@@ -172,10 +172,24 @@ def session_cookie(web: Web, email: str | None, csrf_token: str, issued: int | N
 
     sid = None
     if email:
+        import hashlib
+        import secrets
+
+        from opencall.people.models import UserSession
+
         with web.factory() as s:
             u = user_by_email(s, email)
             assert u is not None
-            sid = people_services.start_user_session(s, u)
+            sid = secrets.token_urlsafe(32)
+            now = utcnow()
+            s.add(
+                UserSession(
+                    user_id=u.id,
+                    token_hash=hashlib.sha256(sid.encode()).hexdigest(),
+                    created_at=now,
+                    expires_at=now + people_services.SESSION_TTL,
+                )
+            )
             s.commit()
     return session_cookie_value(
         web.settings, sid, csrf_token, int(time.time()) if issued is None else issued
