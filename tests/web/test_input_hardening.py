@@ -186,3 +186,20 @@ def test_a_server_error_keeps_the_connection(web: Web) -> None:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_oversized_form_fields_get_a_clear_message(web: Web, world: World) -> None:
+    before = _proposal(web, world)
+    c = web.login(world.emails["pi"])
+    pid = world.ids["proposal"]
+    tok = csrf(c, f"/proposals/{pid}")
+    r = c.post(
+        f"/proposals/{pid}",
+        data={"csrf_token": tok, "title": "T", "abstract": "x" * 1_100_000, "science_case": "S"},
+        files={"nothing": ("", b"", "application/octet-stream")},  # multipart, as browsers send
+    )
+    assert r.status_code == 400 and "The form could not be read" in r.text
+    assert _proposal(web, world) == before
+    many = {f"f{i}": "x" for i in range(2100)}
+    r = c.post(f"/proposals/{pid}", data={"csrf_token": tok, **many})
+    assert r.status_code == 400 and "The form could not be read" in r.text

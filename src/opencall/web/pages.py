@@ -76,6 +76,7 @@ GUARD_MESSAGES = (
         "and send the form from there."
     ),
     N_("The address may not contain control characters."),
+    N_("The form could not be read: %(reason)s"),
 )
 
 
@@ -158,7 +159,8 @@ async def get_page(request: Request) -> AsyncIterator[Page]:
             except HTTPException:
                 raise
             except Exception as exc:  # noqa: BLE001 - malformed bodies are the client's error
-                raise HTTPException(status_code=400, detail="malformed form") from exc
+                # (too many fields or files, a field over 1 MB, a broken multipart body)
+                raise DomainError(f"The form could not be read: {exc}") from exc
             for key, value in data.multi_items():
                 if isinstance(value, UploadFile):
                     if value.filename:
