@@ -29,7 +29,7 @@ from opencall.reviews import views as review_views
 from opencall.scheduling import api as scheduling_api
 from opencall.scheduling import jobs as scheduling_jobs
 from opencall.scheduling import views as scheduling_views
-from opencall.settings import Settings
+from opencall.settings import Settings, production_problems
 from opencall.web import apidocs, idempotency, mail
 from opencall.web.pages import install
 
@@ -79,10 +79,13 @@ def build_registry(settings: Settings) -> jobs.JobRegistry:
 
 
 def create_app(settings: Settings) -> FastAPI:
+    problems = production_problems(settings)
+    if problems:
+        raise RuntimeError("OPENCALL_ENV=production refuses to start: " + "; ".join(problems))
     engine = make_engine(
         settings.database_url, echo=settings.echo_sql, concurrency=settings.concurrency
     )
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(engine, audit_key=settings.audit_key)
     app = FastAPI(
         title="OpenCall",
         version="0.1.0",

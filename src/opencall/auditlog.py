@@ -3,17 +3,26 @@
 Each event stores the hash of the previous event; :func:`verify` recomputes
 the chain and reports the first event whose content or link was altered, so
 tampering with any row (or deleting one) is detectable.
+
+A hash chain alone can be rewritten by anyone who can write the database (change
+a row, recompute every later hash). So each event also carries a MAC:
+``HMAC(audit key, previous MAC + hash)``, with a key kept outside the database
+(``OPENCALL_AUDIT_KEY``; sessions carry it in ``session.info["audit_key"]``, see
+``db.make_sessionmaker``). Rewriting history then needs the key. Deleting the
+last events leaves a valid chain, which a signed :func:`checkpoint` (head hash,
+count, time) published or stored elsewhere detects (:func:`verify_checkpoint`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, select, text
+from sqlalchemy import ForeignKey, Integer, String, Text, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
@@ -37,6 +46,8 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    # HMAC(audit key, previous MAC + hash): None for events written without a key
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 def _canonical(ev: AuditEvent) -> bytes:
@@ -83,9 +94,21 @@ def record(
         prev_hash=prev or GENESIS,
     )
     ev.hash = hashlib.sha256(_canonical(ev)).hexdigest()
+    key = audit_key(session)
+    if key:
+        prev_mac = session.scalar(select(AuditEvent.mac).order_by(AuditEvent.id.desc()).limit(1))
+        ev.mac = _mac(key, prev_mac or "", ev.hash)
     session.add(ev)
     session.flush()
     return ev
+
+
+def audit_key(session: Session) -> str:
+    return str(session.info.get("audit_key") or "")
+
+
+def _mac(key: str, prev_mac: str, event_hash: str) -> str:
+    return hmac.new(key.encode(), f"{prev_mac}:{event_hash}".encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -93,21 +116,124 @@ class VerifyReport:
     ok: bool
     events: int
     problems: list[str]
+    # events written before a key was configured (covered by the hash chain only)
+    unkeyed: int = 0
+    head_hash: str = GENESIS
+    head_id: int = 0
 
 
-def verify(session: Session) -> VerifyReport:
+def verify(session: Session, key: str | None = None) -> VerifyReport:
+    """Recompute the chain; with the audit key (the session's unless given), the MACs too."""
+    key = audit_key(session) if key is None else key
     problems: list[str] = []
     prev = GENESIS
+    prev_mac = ""
+    keyed = False
+    unkeyed = 0
     n = 0
+    head_id = 0
     for ev in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
         n += 1
+        head_id = ev.id
         if ev.prev_hash != prev:
             problems.append(f"event {ev.id}: link broken (an earlier event was removed or altered)")
         expected = hashlib.sha256(_canonical(ev)).hexdigest()
         if expected != ev.hash:
             problems.append(f"event {ev.id}: content does not match its hash (tampered)")
         prev = ev.hash
-    return VerifyReport(ok=not problems, events=n, problems=problems)
+        if not key:
+            continue
+        if ev.mac is None:
+            if keyed:
+                problems.append(
+                    f"event {ev.id}: no MAC after keyed events (written without the audit key, "
+                    "or its MAC was removed)"
+                )
+            else:
+                unkeyed += 1
+            continue
+        keyed = True
+        if not hmac.compare_digest(ev.mac, _mac(key, prev_mac, ev.hash)):
+            problems.append(
+                f"event {ev.id}: MAC does not match (rewritten without the audit key, "
+                "or another key)"
+            )
+        prev_mac = ev.mac
+    return VerifyReport(
+        ok=not problems,
+        events=n,
+        problems=problems,
+        unkeyed=unkeyed,
+        head_hash=prev,
+        head_id=head_id,
+    )
+
+
+# ---------------------------------------------------------------- signed checkpoints
+
+
+def _sign(key: str, body: dict[str, Any]) -> str:
+    payload = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(key.encode(), b"checkpoint:" + payload, hashlib.sha256).hexdigest()
+
+
+def checkpoint(session: Session, key: str, now: dt.datetime | None = None) -> dict[str, Any]:
+    """A signed statement of the log's head: its last event, hash and event count.
+
+    Publish it or keep it outside the database; :func:`verify_checkpoint` later tells
+    whether the history up to it is still there, unchanged.
+    """
+    if not key:
+        raise ValueError("a checkpoint is signed with the audit key: set OPENCALL_AUDIT_KEY")
+    head = session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+    count = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    body: dict[str, Any] = {
+        "version": 1,
+        "count": int(count),
+        "head_id": head.id if head else 0,
+        "head_hash": head.hash if head else GENESIS,
+        "head_mac": (head.mac or "") if head else "",
+        "at": (now or utcnow()).astimezone(dt.UTC).isoformat(timespec="seconds"),
+    }
+    return {**body, "signature": _sign(key, body)}
+
+
+def verify_checkpoint(session: Session, cp: dict[str, Any], key: str) -> list[str]:
+    """Problems between the log and a checkpoint (empty: the history it covers is intact)."""
+    body = {k: v for k, v in cp.items() if k != "signature"}
+    if not key:
+        return ["no audit key: set OPENCALL_AUDIT_KEY to check a checkpoint"]
+    if not hmac.compare_digest(str(cp.get("signature", "")), _sign(key, body)):
+        return ["the checkpoint's signature does not match (altered, or another audit key)"]
+    try:
+        head_id, count = int(body["head_id"]), int(body["count"])
+        head_hash = str(body["head_hash"])
+    except (KeyError, TypeError, ValueError):
+        return ["the checkpoint is malformed"]
+    problems: list[str] = []
+    total = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    if total < count:
+        problems.append(
+            f"history truncated: the checkpoint of {body.get('at')} counted {count} events, "
+            f"the log has {total}"
+        )
+    if head_id:
+        head = session.get(AuditEvent, head_id)
+        if head is None:
+            problems.append(f"history truncated: event {head_id}, the checkpoint's head, is gone")
+        elif head.hash != head_hash:
+            problems.append(
+                f"history rewritten: event {head_id} no longer has the checkpoint's hash"
+            )
+        upto = session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.id <= head_id)
+        )
+        if head is not None and upto != count:
+            problems.append(
+                f"history rewritten: {upto} events up to event {head_id}, the checkpoint "
+                f"counted {count}"
+            )
+    return problems
 
 
 def events_for_call(session: Session, call_id: int, limit: int = 500) -> list[AuditEvent]:

@@ -53,7 +53,9 @@ class Ctx:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = make_engine(settings.database_url, echo=settings.echo_sql)
-        self.factory: sessionmaker[Session] = make_sessionmaker(self.engine)
+        self.factory: sessionmaker[Session] = make_sessionmaker(
+            self.engine, audit_key=settings.audit_key
+        )
 
 
 @app.callback()
@@ -363,17 +365,88 @@ def proposals_show(ctx: typer.Context, code: str) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(ctx: typer.Context) -> None:
-    """Recompute the hash chain; exit 1 when any event was altered or removed."""
+def audit_verify(
+    ctx: typer.Context,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(help="A checkpoint file (from `audit checkpoint`): detects lost events"),
+    ] = None,
+) -> None:
+    """Recompute the hash chain (and the MACs when OPENCALL_AUDIT_KEY is set);
+    exit 1 when any event was altered or removed."""
     c: Ctx = ctx.obj
     with c.factory() as s:
         rep = auditlog.verify(s)
-    if rep.ok:
-        console.print(f"audit log intact: {rep.events} events")
+        problems = list(rep.problems)
+        if checkpoint is not None:
+            try:
+                cp = json.loads(open(checkpoint, encoding="utf-8").read())
+            except (OSError, ValueError) as exc:
+                console.print(f"[red]Error:[/red] cannot read the checkpoint: {exc}")
+                raise typer.Exit(2) from exc
+            if not isinstance(cp, dict):
+                console.print("[red]Error:[/red] the checkpoint is not a JSON object")
+                raise typer.Exit(2)
+            problems += auditlog.verify_checkpoint(s, cp, c.settings.audit_key)
+    if not problems:
+        keyed = "" if not c.settings.audit_key else f", MACs checked ({rep.unkeyed} unkeyed)"
+        against = f", matches the checkpoint {checkpoint}" if checkpoint else ""
+        console.print(f"audit log intact: {rep.events} events{keyed}{against}")
         return
-    for p in rep.problems:
+    for p in problems:
         console.print(f"[red]{p}[/red]")
     raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    ctx: typer.Context,
+    out: Annotated[
+        str | None, typer.Option(help="Write the checkpoint to this file (default: print it)")
+    ] = None,
+) -> None:
+    """A signed checkpoint of the log's head (head hash, count, time) to publish or keep
+    outside the database; `audit verify --checkpoint FILE` checks the log against it."""
+    c: Ctx = ctx.obj
+    if not c.settings.audit_key:
+        console.print("[red]Error:[/red] set OPENCALL_AUDIT_KEY: checkpoints are signed with it")
+        raise typer.Exit(2)
+    with c.factory() as s:
+        rep = auditlog.verify(s)
+        if not rep.ok:
+            for p in rep.problems:
+                console.print(f"[red]{p}[/red]")
+            console.print("[red]Error:[/red] the log does not verify; no checkpoint written")
+            raise typer.Exit(1)
+        cp = auditlog.checkpoint(s, c.settings.audit_key)
+    text = json.dumps(cp, indent=2, sort_keys=True)
+    if out:
+        with open(out, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+        console.print(f"checkpoint of {cp['count']} events written to {out}")
+    else:
+        print(text)
+
+
+@app.command("revoke-sessions")
+def revoke_sessions(
+    ctx: typer.Context,
+    email: str,
+    tokens: Annotated[bool, typer.Option(help="Revoke the API tokens too")] = False,
+) -> None:
+    """End every signed-in session of an account (an administrator's action, audited)."""
+    from opencall.people import services as people_services
+    from opencall.people.queries import user_by_email
+
+    c: Ctx = ctx.obj
+    with unit_of_work(c.factory) as s:
+        user = user_by_email(s, email)
+        if user is None:
+            console.print(f"[red]Error:[/red] no account {email!r}")
+            raise typer.Exit(2)
+        n = people_services.revoke_sessions(s, user.id, reason="admin")
+        t = people_services.revoke_all_api_tokens(s, user.id) if tokens else 0
+    console.print(f"{n} sessions ended" + (f", {t} tokens revoked" if tokens else ""))
 
 
 @audit_app.command("export")

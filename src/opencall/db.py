@@ -97,8 +97,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, future=True)
+def make_sessionmaker(engine: Engine, audit_key: str = "") -> sessionmaker[Session]:
+    """Sessions of this engine; ``audit_key`` (kept outside the database) signs audit events."""
+    return sessionmaker(
+        bind=engine, expire_on_commit=False, future=True, info={"audit_key": audit_key}
+    )
 
 
 @contextmanager

@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPENCALL_", extra="ignore")
 
     database_url: str = "sqlite:///./var/opencall.sqlite3"
-    secret_key: str = "dev-only-change-me"
+    secret_key: str = "dev-only-change-me"  # DEFAULT_SECRET
     base_url: str = "http://127.0.0.1:8000"
     # Mail: "console" prints, "file" writes .eml files into mail_dir, "smtp" sends.
     mail_backend: str = "file"
@@ -33,11 +33,52 @@ class Settings(BaseSettings):
     # Requests one server process works on at once (each holds one database session in a
     # thread); further requests wait in line. Sizes the thread pool and the database pool.
     concurrency: int = Field(default=24, ge=1, le=1000)
-    secure_cookies: bool = False
-    login_throttle_attempts: int = 5
-    login_throttle_window_s: int = 300
+    # None: Secure cookies unless base_url points at this machine (localhost, 127.0.0.1)
+    secure_cookies: bool | None = None
+    # failures allowed per account and client address before the backoff starts
+    login_throttle_attempts: int = Field(default=5, ge=1)
+    login_throttle_window_s: int = Field(default=900, ge=1)
+    # e-mails of one kind (verification, reset, ...) sent to one address per hour
+    mail_throttle_per_hour: int = Field(default=3, ge=1)
+    # the key of the audit log's HMAC chain and checkpoints (kept outside the database)
+    audit_key: str = ""
+    # "production" refuses to start with the default secret key or insecure cookies
+    env: str = "development"
     default_language: str = "en"
     echo_sql: bool = False
+
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+DEFAULT_SECRET = "dev-only-change-me"
+
+
+def cookies_secure(settings: Settings) -> bool:
+    """The Secure flag: as configured, else on unless the site is served from this machine."""
+    if settings.secure_cookies is not None:
+        return settings.secure_cookies
+    from urllib.parse import urlsplit
+
+    url = urlsplit(settings.base_url)
+    host = (url.hostname or "").lower()
+    local = host in LOCAL_HOSTS or host.endswith(".localhost")
+    return url.scheme == "https" or not local
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What keeps a production deployment from starting (empty outside production)."""
+    if settings.env != "production":
+        return []
+    problems = []
+    if settings.secret_key == DEFAULT_SECRET or len(settings.secret_key) < 32:
+        problems.append(
+            "OPENCALL_SECRET_KEY is the default or shorter than 32 characters: "
+            "set it to a long random value"
+        )
+    if not cookies_secure(settings):
+        problems.append("OPENCALL_SECURE_COOKIES is off: serve over HTTPS and set it to true")
+    if not settings.audit_key:
+        problems.append("OPENCALL_AUDIT_KEY is not set: set it to a long random value")
+    return problems
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -162,6 +162,40 @@ class Web:
         return [p.read_text() for p in sorted(self.settings.mail_dir.glob("*.eml"))]
 
 
+def session_cookie(web: Web, email: str | None, csrf_token: str, issued: int | None = None) -> str:
+    """A valid session cookie for ``email`` (None: anonymous) without a password round
+    trip: a server-side session row, and the signed cookie that carries its id."""
+    import time
+
+    from opencall.people.queries import user_by_email
+    from opencall.web.security import session_cookie_value
+
+    sid = None
+    if email:
+        import hashlib
+        import secrets
+
+        from opencall.people.models import UserSession
+
+        with web.factory() as s:
+            u = user_by_email(s, email)
+            assert u is not None
+            sid = secrets.token_urlsafe(32)
+            now = utcnow()
+            s.add(
+                UserSession(
+                    user_id=u.id,
+                    token_hash=hashlib.sha256(sid.encode()).hexdigest(),
+                    created_at=now,
+                    expires_at=now + people_services.SESSION_TTL,
+                )
+            )
+            s.commit()
+    return session_cookie_value(
+        web.settings, sid, csrf_token, int(time.time()) if issued is None else issued
+    )
+
+
 def csrf(client: TestClient, path: str = "/login") -> str:
     r = client.get(path)
     m = CSRF.search(r.text)
@@ -170,6 +204,7 @@ def csrf(client: TestClient, path: str = "/login") -> str:
 
 
 def web_settings(engine: Engine, tmp: Path, **kw: Any) -> Settings:
+    kw.setdefault("secure_cookies", False)  # the test client speaks plain HTTP
     return Settings(
         database_url=engine.url.render_as_string(hide_password=False),
         secret_key="test-secret",
@@ -208,4 +243,4 @@ def open_call_now(s: Session, slug: str) -> None:
     make_open(call)
 
 
-__all__ = ["World", "Web", "csrf", "build_world", "call_services"]
+__all__ = ["World", "Web", "csrf", "build_world", "call_services", "session_cookie"]

@@ -7,7 +7,6 @@ fails ``test_every_route_has_a_case``.
 from __future__ import annotations
 
 import io
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,16 +15,12 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 from fpdf import FPDF
-from itsdangerous import URLSafeTimedSerializer
 from starlette.routing import Mount, Route
 
 from opencall.people import services as people_services
-from opencall.people.domain import session_key
-from opencall.people.models import User
-from opencall.people.queries import user_by_email
 from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal, TeamMember
-from tests.web.conftest import Web, World
+from tests.web.conftest import Web, World, session_cookie
 from tests.web2.authz_cases import ROUTES as WORKSPACE_ROUTES  # part 2, run in tests/web2
 
 PERSONAS = ("anonymous", "other", "manager", "invited", "coi", "pi")
@@ -294,16 +289,7 @@ def signed_client(web: Web, email: str | None) -> tuple[Any, str]:
     """A client carrying a valid session for ``email`` (no password round trip)."""
     client = web.client()
     token = uuid.uuid4().hex
-    uid, key = None, ""
-    if email:
-        with web.factory() as s:
-            u = user_by_email(s, email)
-            assert isinstance(u, User)
-            uid, key = u.id, session_key(u.password_hash)
-    value = URLSafeTimedSerializer(web.settings.secret_key, salt="opencall.session").dumps(
-        {"u": uid, "k": key, "c": token, "t": int(time.time())}
-    )
-    client.cookies.set("oc_session", value)
+    client.cookies.set("oc_session", session_cookie(web, email, token))
     return client, token
 
 

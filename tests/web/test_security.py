@@ -7,14 +7,11 @@ import re
 import time
 
 import pytest
-from itsdangerous import URLSafeTimedSerializer
 
-from opencall.people.domain import session_key
-from opencall.people.queries import user_by_email
 from opencall.proposals.models import Proposal
 from opencall.proposals.services import add_attachment
 from opencall.web.security import MAX_AGE_S
-from tests.web.conftest import PASSWORD, Web, World, csrf, web_settings
+from tests.web.conftest import PASSWORD, Web, World, csrf, session_cookie, web_settings
 from tests.web.test_authz import pdf_bytes
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -117,13 +114,7 @@ def test_expired_session_keeps_the_typed_text(web: Web, world: World) -> None:
     """The session expires while the PI writes; after signing in again, the text
     comes back in a form with a fresh token, and sending it saves it."""
     with web.factory() as s:
-        u = user_by_email(s, world.emails["pi"])
-        assert u is not None
-        uid, key = u.id, session_key(u.password_hash)
         version = s.get(Proposal, world.ids["proposal"]).version  # type: ignore[union-attr]
-    stale = URLSafeTimedSerializer(web.settings.secret_key, salt="opencall.session").dumps(
-        {"u": uid, "k": key, "c": "tok", "t": 0}
-    )
     c = web.client("fr")
     pid = world.ids["proposal"]
     # a cookie signed longer ago than MAX_AGE_S: simulate by freezing the signer's clock
@@ -132,15 +123,14 @@ def test_expired_session_keeps_the_typed_text(web: Web, world: World) -> None:
     real = timed.TimestampSigner.get_timestamp
     timed.TimestampSigner.get_timestamp = lambda self: int(time.time()) - MAX_AGE_S - 60  # type: ignore[method-assign]
     try:
-        stale = URLSafeTimedSerializer(web.settings.secret_key, salt="opencall.session").dumps(
-            {"u": uid, "k": key, "c": "tok", "t": 0}
-        )
+        stale = session_cookie(web, world.emails["pi"], "tok", issued=0)
     finally:
         timed.TimestampSigner.get_timestamp = real  # type: ignore[method-assign]
     c.cookies.set("oc_session", stale)
     words = "Des mots écrits pendant une heure <b>sans</b> perte"
     r = c.post(
         f"/proposals/{pid}",
+        headers={"Origin": "http://testserver"},  # what a browser sends from our own page
         data={
             "csrf_token": "tok",
             "title": "Pulsar timing with FAST",
@@ -159,6 +149,7 @@ def test_expired_session_keeps_the_typed_text(web: Web, world: World) -> None:
     carried = {k: html.unescape(v) for k, v in carried.items()}
     r = c.post(
         "/login",
+        headers={"Origin": "http://testserver"},
         data={"csrf_token": tok, "email": world.emails["pi"], "password": PASSWORD, **carried},
     )
     assert r.status_code == 200 and words in html.unescape(r.text)

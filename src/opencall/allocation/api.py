@@ -10,7 +10,7 @@ from opencall.allocation import policies, services
 from opencall.allocation.models import Award
 from opencall.calls.api import SLUG, visible_call
 from opencall.facilities.models import CapacityPool
-from opencall.people.api import Api, Pagination, get_api, paginate, paging
+from opencall.people.api import MANAGE, Api, Pagination, get_api, paginate, paging
 from opencall.reviews import queries as rq
 from opencall.reviews.api import NOT_FOUND, chair_call, proposal_dicts
 
@@ -35,7 +35,12 @@ class DecisionList(BaseModel):
     released: bool
 
 
-@router.get("/calls/{slug}/decisions", response_model=DecisionList, responses=NOT_FOUND)
+@router.get(
+    "/calls/{slug}/decisions",
+    response_model=DecisionList,
+    responses=NOT_FOUND,
+    dependencies=[MANAGE],
+)
 def decisions(
     slug: str = SLUG, api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)
 ) -> DecisionList:
@@ -77,7 +82,9 @@ class AwardList(BaseModel):
     page: Pagination
 
 
-@router.get("/calls/{slug}/awards", response_model=AwardList, responses=NOT_FOUND)
+@router.get(
+    "/calls/{slug}/awards", response_model=AwardList, responses=NOT_FOUND, dependencies=[MANAGE]
+)
 def awards(
     slug: str = SLUG, api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)
 ) -> AwardList:

@@ -27,6 +27,7 @@ from opencall.calls.queries import call_by_slug, list_calls
 from opencall.errors import DomainError
 from opencall.facilities import policies as fac_policies
 from opencall.facilities.models import CapacityPool, Facility, Provider
+from opencall.inputs import finite_number
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 
@@ -92,11 +93,7 @@ def _csv_cell(v: Any) -> str:
 
 
 def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return finite_number(text) is not None
 
 
 def wants_csv(page: Page) -> bool:
@@ -236,10 +233,11 @@ def call_document(
         if not part.strip():
             continue
         group, _, share = part.partition(":")
-        try:
-            shares.append({"group": group.strip(), "min_share": float(share)})
-        except ValueError:
+        min_share = finite_number(share)
+        if min_share is None:
             errors["group_shares"] = page._(MSG_NUMBER)
+        else:
+            shares.append({"group": group.strip(), "min_share": min_share})
     ap["group_shares"] = shares
     if facility.kind == "telescope":
         form["receivers"] = [

@@ -13,7 +13,7 @@ NATIONALITY_GROUPS = {"international", "host", "low_lmic", "low", "lower-middle"
 
 
 class _Doc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ReviewSettings(_Doc):

@@ -20,7 +20,7 @@ POOL_UNITS = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TelescopeAttrs(_Strict):
@@ -140,7 +140,7 @@ def validate_pool_attributes(pool_type: str, attrs: dict[str, Any]) -> dict[str,
 
 
 class PoolCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     name: str = Field(min_length=1, max_length=120)
     pool_type: Literal["lst_hours", "berths", "dives", "sample_mass", "seats", "packages"]
     amount: float = Field(gt=0)

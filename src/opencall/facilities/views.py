@@ -19,6 +19,7 @@ from opencall.errors import DomainError
 from opencall.facilities import policies, services
 from opencall.facilities.models import FACILITY_KINDS, CapacityPool, Facility, Provider
 from opencall.facilities.schemas import POOL_UNITS
+from opencall.inputs import finite_number
 from opencall.people.queries import countries
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
@@ -193,11 +194,10 @@ def add_pool(slug: str, page: Page = Depends(get_page)) -> Response:
     attrs = _json(f.get("attributes", ""))
     if attrs is None:
         errors["pool_attributes"] = page._(MSG_JSON)
-    try:
-        amount = float(f.get("amount", ""))
-    except ValueError:
+    parsed = finite_number(f.get("amount", ""))
+    if parsed is None:
         errors["amount"] = page._(MSG_NUMBER)
-        amount = 0.0
+    amount = parsed or 0.0
     if not f.get("name", "").strip():
         errors["pool_name"] = page._(MSG_REQUIRED)
     if not errors and attrs is not None:

@@ -17,7 +17,7 @@ from opencall.calls.queries import call_by_slug
 from opencall.calls.views import UNITS
 from opencall.outcomes import queries
 from opencall.outcomes.stats import MIN_TEST_N
-from opencall.people.api import Api, get_api
+from opencall.people.api import MANAGE, Api, get_api
 from opencall.reviews.api import NOT_FOUND
 from opencall.reviews.policies import may_administer
 from opencall.web.i18n import N_
@@ -32,6 +32,7 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json", "pdf": 
     "/calls/{slug}/report",
     responses={**NOT_FOUND, 200: {"content": {"application/json": {}}}},
     response_model=dict[str, Any],
+    dependencies=[MANAGE],
 )
 def report(slug: str = SLUG, api: Api = Depends(get_api)) -> Response:
     user = api.require_user()

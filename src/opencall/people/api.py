@@ -4,7 +4,10 @@ and the page where people create and revoke their API tokens.
 Every ``api.py`` of a feature uses :func:`get_api`: one database session (the
 request's unit of work), the account behind ``Authorization: Bearer <token>``
 (or None: anonymous, public data only), and the same policies as the pages.
-A refusal is 404 (existence does not leak); a bad or revoked token is 401.
+A refusal is 404 (existence does not leak); a bad, revoked or expired token is
+401. A token carries scopes: ``read`` (every token; every GET), ``review``
+(submitting reviews) and ``manage`` (a call's management data); a route that
+needs a scope the token lacks answers 403 (:func:`needs`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people import services
 from opencall.people.models import ExpertiseProfile, ReviewerPublication, User
@@ -46,6 +50,11 @@ class Api:
     db: Session
     user: User | None
     request: Request
+    scopes: frozenset[str] = frozenset()
+
+    def require_scope(self, scope: str) -> None:
+        if self.user is not None and scope not in self.scopes:
+            raise ApiError(403, f"this token lacks the {scope!r} scope")
 
     def require_user(self) -> User:
         if self.user is None:
@@ -62,14 +71,32 @@ def get_api(
     db: Session = request.app.state.sessions()
     try:
         user = None
+        scopes: frozenset[str] = frozenset()
         if creds is not None:
-            user = services.user_for_api_token(db, creds.credentials)
-            if user is None:
+            found = services.token_user(db, creds.credentials)
+            if found is None:
                 raise ApiError(401, "invalid or revoked token")
+            user, scopes = found.user, found.scopes
             db.commit()  # last_used_at
-        yield Api(db, user, request)
+        api = Api(db, user, request, scopes)
+        api.require_scope("read")
+        yield api
     finally:
         db.close()
+
+
+def needs(scope: str) -> Any:
+    """A route dependency: the token must carry ``scope`` (anonymous calls are left to
+    the route, which answers 401 or shows public data)."""
+
+    def check(api: Api = Depends(get_api)) -> None:
+        api.require_scope(scope)
+
+    return Depends(check)
+
+
+REVIEW = needs("review")
+MANAGE = needs("manage")
 
 
 def install(app: FastAPI) -> None:
@@ -150,6 +177,9 @@ def _tokens_page(page: Page, status: int = 200, **extra: Any) -> Response:
             "tokens": services.api_tokens_of(page.db, user.id),
             "new_token": extra.get("new_token"),
             "errors": extra.get("errors", {}),
+            "scopes": services.SCOPES,
+            "days": services.TOKEN_DAYS,
+            "now": utcnow(),
         },
         status=status,
     )
@@ -164,7 +194,15 @@ def tokens(page: Page = Depends(get_page)) -> Response:
 def create_token(page: Page = Depends(get_page)) -> Response:
     user = page.require_user()
     try:
-        _tok, raw = services.create_api_token(page.db, user, page.form.get("name", ""))
+        scopes = [sc for sc in services.SCOPES if page.form.get(f"scope_{sc}")]
+        days = page.form.get("days", "90")
+        _tok, raw = services.create_api_token(
+            page.db,
+            user,
+            page.form.get("name", ""),
+            scopes=scopes,
+            days=int(days) if days.isdecimal() and len(days) < 4 else 0,
+        )
         page.commit()
     except DomainError as exc:
         page.db.rollback()
@@ -188,6 +226,8 @@ def revoke_token(token_id: int, page: Page = Depends(get_page)) -> Response:
 
 
 SERVICE_MESSAGES = (
+    N_("Unknown scope %(scope)s."),
+    N_("A token lasts 30, 90 or 365 days."),
     N_("Give the token a name."),
     N_("The name is too long (100 characters at most)."),
     N_("At most %(n)s active tokens; revoke one first."),

@@ -24,11 +24,3 @@ def institution_key(name: str) -> str:
     text = re.sub(r"[^a-z0-9]+", " ", text)
     words = [w for w in text.split() if w not in _STOP]
     return " ".join(words)
-
-
-def session_key(password_hash: str) -> str:
-    """A short key derived from the password hash: a session carries it, so
-    changing the password ends every other session."""
-    import hashlib
-
-    return hashlib.sha256(("session:" + password_hash).encode()).hexdigest()[:16]

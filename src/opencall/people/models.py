@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
@@ -92,6 +92,40 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # space-separated: read (always), review (submit reviews), manage (call management data)
+    scopes: Mapped[str] = mapped_column(String(100), nullable=False, default="read")
+    # None (tokens made before expiry existed) counts as expired
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class UserSession(Base):
+    """A signed-in browser: the cookie carries a random id whose hash is stored here,
+    so logout, a password reset or an administrator can end it."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # "logout" | "password_reset" | "admin"
+    revoked_reason: Mapped[str] = mapped_column(String(30), nullable=False, default="")
+    client: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    user_agent: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+
+
+class EmailSend(Base):
+    """One e-mail of a kind sent to an address (the per-address e-mail throttle)."""
+
+    __tablename__ = "email_sends"
+    __table_args__ = (Index("ix_email_sends_email_at", "email", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
 class EmailToken(Base):
@@ -118,6 +152,8 @@ class LoginAttempt(Base):
     email: Mapped[str] = mapped_column(String(254), nullable=False, index=True)
     ok: Mapped[bool] = mapped_column(Boolean, nullable=False)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # the client address (per-address throttle across accounts)
+    client: Mapped[str] = mapped_column(String(64), nullable=False, default="", index=True)
 
 
 class RoleInvitation(Base):

@@ -42,12 +42,22 @@ def has_role(
     return session.scalar(stmt.limit(1)) is not None
 
 
-def user_for_session(session: Session, user_id: int, key: str) -> User | None:
-    """The signed-in user, or None when the account is gone, inactive or its password changed."""
-    from opencall.people.domain import session_key
+def user_for_session(session: Session, raw: str) -> User | None:
+    """The signed-in user behind a session id, or None when the session is unknown,
+    revoked (logout, password reset, an administrator), expired, or the account inactive."""
+    import hashlib
 
-    user = session.get(User, user_id)
-    if user is None or not user.is_active or session_key(user.password_hash) != key:
+    from opencall.db import utcnow
+    from opencall.people.models import UserSession
+
+    if not raw or len(raw) > 100:
+        return None
+    digest = hashlib.sha256(raw.encode()).hexdigest()
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == digest))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
         return None
     # which workspaces the navigation offers (a plain attribute, not a column)
     roles = set(session.scalars(select(RoleGrant.role).where(RoleGrant.user_id == user.id)))

@@ -284,12 +284,32 @@ def verify_email(session: Session, raw: str, *, now: dt.datetime | None = None) 
     return user
 
 
-def request_password_reset(session: Session, email: str) -> tuple[User, str] | None:
-    """A reset token for an active account, or None (the caller says the same either way)."""
+def _retire_reset_links(session: Session, user_id: int, now: dt.datetime) -> None:
+    """One reset link valid at a time: every unused one of the account stops working."""
+    for tok in session.scalars(
+        select(EmailToken).where(
+            EmailToken.user_id == user_id,
+            EmailToken.purpose == "reset",
+            EmailToken.used_at.is_(None),
+        )
+    ):
+        tok.used_at = now
+
+
+def request_password_reset(
+    session: Session, email: str, *, client: str = "", now: dt.datetime | None = None
+) -> tuple[User, str] | None:
+    """A reset token for an active account, or None (the caller says the same either way).
+    A new link retires the older ones."""
+    now = now or utcnow()
     user = session.scalar(select(User).where(User.email == normalise_email(email or "")))
     if user is None or not user.is_active:
         return None
-    raw = issue_email_token(session, "reset", user.email, user_id=user.id, ttl=RESET_TTL)
+    _retire_reset_links(session, user.id, now)
+    raw = issue_email_token(session, "reset", user.email, user_id=user.id, ttl=RESET_TTL, now=now)
+    auditlog.record(
+        session, "user.password_reset_requested", "user", user.id, data={"client": client[:64]}
+    )
     return user, raw
 
 
@@ -317,12 +337,16 @@ def reset_password(
         )
     now = now or utcnow()
     tok.used_at = now
+    _retire_reset_links(session, user.id, now)
     user.password_hash = hash_password(new_password)
     # the link proves the address, so an unverified account becomes verified
     if user.email_verified_at is None:
         user.email_verified_at = now
     session.flush()
     auditlog.record(session, "user.password_reset", "user", user.id, actor_id=user.id)
+    # whoever knew the old password may hold a session or a token: both end here
+    revoke_sessions(session, user.id, reason="password_reset", actor_id=user.id, now=now)
+    revoke_all_api_tokens(session, user.id, actor_id=user.id, now=now)
     return user
 
 
@@ -339,6 +363,46 @@ class LoginResult:
     retry_after_s: int = 0
 
 
+def _backoff_s(failures: int, free: int, base_s: int, cap_s: int) -> int:
+    """Seconds to wait after the last failure: none for the first ``free`` failures,
+    then ``base_s``, twice that, four times... never more than ``cap_s``."""
+    if failures < free:
+        return 0
+    return int(min(cap_s, base_s * 2 ** min(failures - free, 30)))
+
+
+BACKOFF_BASE_S = 30
+# the account-wide backoff (guesses from many addresses) starts later and stays short,
+# so a stranger can slow an account down but never lock its owner out
+ACCOUNT_FREE_FACTOR = 4
+ACCOUNT_BASE_S = 5
+ACCOUNT_CAP_S = 60
+
+
+def _wait(
+    session: Session,
+    cond: Any,
+    free: int,
+    base_s: int,
+    cap_s: int,
+    since: dt.datetime,
+    now: dt.datetime,
+) -> int:
+    rows = list(
+        session.scalars(
+            select(LoginAttempt.at)
+            .where(cond, LoginAttempt.ok.is_(False), LoginAttempt.at > since)
+            .order_by(LoginAttempt.at.desc())
+            .limit(64)
+        )
+    )
+    delay = _backoff_s(len(rows), free, base_s, cap_s)
+    if not delay:
+        return 0
+    left = (rows[0] + dt.timedelta(seconds=delay) - now).total_seconds()
+    return max(0, int(left + 0.999))
+
+
 def authenticate(
     session: Session,
     email: str,
@@ -346,27 +410,62 @@ def authenticate(
     *,
     max_attempts: int,
     window_s: int,
+    client: str = "",
     now: dt.datetime | None = None,
 ) -> LoginResult:
     """Check a password under the login throttle; records the attempt (caller commits).
 
-    At most ``max_attempts`` failures per address within ``window_s`` seconds;
-    while throttled even the right password is refused, so guessing gains nothing.
+    Failures within ``window_s`` are counted three ways, each with an exponential
+    backoff (the next attempt must wait longer and longer after the last failure)
+    rather than a hard lock:
+
+    - per account and client address: after ``max_attempts`` failures, 30 s, 60 s...
+      capped at the window;
+    - per client address, all accounts (a client spraying many addresses): after
+      ``2 * max_attempts`` failures, 30 s, 60 s... capped at the window;
+    - per account, all addresses: after ``4 * max_attempts`` failures, 5 s, 10 s...
+      capped at a minute, so that nobody can lock another person out of their account.
+
+    While waiting, even the right password is refused (guessing gains nothing) and
+    the refused attempt is not counted (it checks nothing).
     """
     now = now or utcnow()
     email = normalise_email(email or "")[:254]
+    client = (client or "")[:64]
     since = now - dt.timedelta(seconds=window_s)
-    failures = list(
-        session.scalars(
-            select(LoginAttempt.at)
-            .where(LoginAttempt.email == email, LoginAttempt.ok.is_(False), LoginAttempt.at > since)
-            .order_by(LoginAttempt.at)
+    waits = [
+        _wait(
+            session,
+            (LoginAttempt.email == email) & (LoginAttempt.client == client),
+            max_attempts,
+            BACKOFF_BASE_S,
+            window_s,
+            since,
+            now,
+        ),
+        _wait(
+            session,
+            LoginAttempt.client == client,
+            2 * max_attempts,
+            BACKOFF_BASE_S,
+            window_s,
+            since,
+            now,
         )
-    )
-    if len(failures) >= max_attempts:
-        oldest = failures[-max_attempts]
-        retry = int((oldest + dt.timedelta(seconds=window_s) - now).total_seconds()) + 1
-        return LoginResult(None, "throttled", max(retry, 1))
+        if client
+        else 0,
+        _wait(
+            session,
+            LoginAttempt.email == email,
+            ACCOUNT_FREE_FACTOR * max_attempts,
+            ACCOUNT_BASE_S,
+            ACCOUNT_CAP_S,
+            since,
+            now,
+        ),
+    ]
+    if max(waits) > 0:
+        return LoginResult(None, "throttled", max(waits))
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
         # the same argon2 work for an unknown address, so timing does not tell who has an account
@@ -377,15 +476,135 @@ def authenticate(
         and len(password) <= MAX_PASSWORD
         and verify_password(user.password_hash, password)
     )
-    session.add(LoginAttempt(email=email, ok=bool(ok), at=now))
+    session.add(LoginAttempt(email=email, ok=bool(ok), at=now, client=client))
     session.flush()
     if not ok or user is None:
+        auditlog.record(
+            session,
+            "user.login_failed",
+            "user",
+            user.id if user is not None else "-",
+            data={"client": client} if user is not None else {"client": client, "known": False},
+        )
         return LoginResult(None, "bad_credentials")
     if user.email_verified_at is None:
         return LoginResult(None, "unverified")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return LoginResult(user)
+
+
+# ---------------------------------------------------------------- browser sessions
+
+SESSION_TTL = dt.timedelta(days=14)
+
+
+def start_user_session(
+    session: Session,
+    user: User,
+    *,
+    client: str = "",
+    user_agent: str = "",
+    now: dt.datetime | None = None,
+) -> str:
+    """A new signed-in session; returns its raw id (for the cookie; only its hash is stored)."""
+    from opencall.people.models import UserSession
+
+    now = now or utcnow()
+    raw = secrets.token_urlsafe(32)
+    session.add(
+        UserSession(
+            user_id=user.id,
+            token_hash=_token_hash(raw),
+            created_at=now,
+            expires_at=now + SESSION_TTL,
+            client=client[:64],
+            user_agent=user_agent[:200],
+        )
+    )
+    session.flush()
+    auditlog.record(
+        session, "user.login", "user", user.id, actor_id=user.id, data={"client": client[:64]}
+    )
+    return raw
+
+
+def end_user_session(session: Session, raw: str, *, now: dt.datetime | None = None) -> None:
+    """Logout: this session stops working, wherever its cookie was copied to."""
+    from opencall.people.models import UserSession
+
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(raw)))
+    if row is None or row.revoked_at is not None:
+        return
+    row.revoked_at = now or utcnow()
+    row.revoked_reason = "logout"
+    session.flush()
+    auditlog.record(session, "user.logout", "user", row.user_id, actor_id=row.user_id)
+
+
+def revoke_sessions(
+    session: Session,
+    user_id: int,
+    *,
+    reason: str = "admin",
+    actor_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """End every session of an account (a password reset, or an administrator); returns
+    how many were open."""
+    from opencall.people.models import UserSession
+
+    now = now or utcnow()
+    rows = list(
+        session.scalars(
+            select(UserSession).where(
+                UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
+            )
+        )
+    )
+    for row in rows:
+        row.revoked_at = now
+        row.revoked_reason = reason
+    session.flush()
+    auditlog.record(
+        session,
+        "user.sessions_revoked",
+        "user",
+        user_id,
+        actor_id=actor_id,
+        data={"reason": reason, "sessions": len(rows)},
+    )
+    return len(rows)
+
+
+# ---------------------------------------------------------------- e-mail throttle
+
+
+def may_send_email(
+    session: Session, email: str, kind: str, *, per_hour: int, now: dt.datetime | None = None
+) -> bool:
+    """Whether one more e-mail of ``kind`` may go to ``email`` this hour; when it may,
+    the send is counted (caller commits)."""
+    from sqlalchemy import func
+
+    from opencall.people.models import EmailSend
+
+    now = now or utcnow()
+    email = normalise_email(email)[:254]
+    sent = session.scalar(
+        select(func.count())
+        .select_from(EmailSend)
+        .where(
+            EmailSend.email == email,
+            EmailSend.kind == kind,
+            EmailSend.at > now - dt.timedelta(hours=1),
+        )
+    )
+    if (sent or 0) >= per_hour:
+        return False
+    session.add(EmailSend(email=email, kind=kind, at=now))
+    session.flush()
+    return True
 
 
 def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
@@ -436,10 +655,22 @@ def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
 
 API_TOKEN_PREFIX = "oc_"
 MAX_API_TOKENS = 20
+# read: your own and public data; review: submit reviews; manage: a call's management data
+SCOPES = ("read", "review", "manage")
+TOKEN_DAYS = (30, 90, 365)
 
 
-def create_api_token(session: Session, user: User, name: str) -> tuple[Any, str]:
-    """A new personal API token; returns the row and the raw token (shown once)."""
+def create_api_token(
+    session: Session,
+    user: User,
+    name: str,
+    *,
+    scopes: tuple[str, ...] | list[str] = SCOPES,
+    days: int = 90,
+    now: dt.datetime | None = None,
+) -> tuple[Any, str]:
+    """A new personal API token; returns the row and the raw token (shown once).
+    Every token can read; ``review`` and ``manage`` are granted when asked for."""
     from opencall.people.models import ApiToken
 
     name = name.strip()
@@ -447,16 +678,37 @@ def create_api_token(session: Session, user: User, name: str) -> tuple[Any, str]
         raise DomainError("Give the token a name.", field="name")
     if len(name) > 100:
         raise DomainError("The name is too long (100 characters at most).", field="name")
+    unknown = [sc for sc in scopes if sc not in SCOPES]
+    if unknown:
+        raise DomainError(f"Unknown scope {unknown[0]!r}.", field="scopes")
+    if days not in TOKEN_DAYS:
+        raise DomainError("A token lasts 30, 90 or 365 days.", field="days")
+    now = now or utcnow()
     active = session.scalars(
         select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     ).all()
     if len(active) >= MAX_API_TOKENS:
         raise DomainError(f"At most {MAX_API_TOKENS} active tokens; revoke one first.")
+    granted = " ".join(sc for sc in SCOPES if sc == "read" or sc in scopes)
     raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    tok = ApiToken(user_id=user.id, name=name, token_hash=_token_hash(raw))
+    tok = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=_token_hash(raw),
+        scopes=granted,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=days),
+    )
     session.add(tok)
     session.flush()
-    auditlog.record(session, "api_token.created", "api_token", tok.id, actor_id=user.id)
+    auditlog.record(
+        session,
+        "api_token.created",
+        "api_token",
+        tok.id,
+        actor_id=user.id,
+        data={"scopes": granted, "days": days},
+    )
     return tok, raw
 
 
@@ -480,22 +732,55 @@ def revoke_api_token(session: Session, user: User, token_id: int) -> Any:
     return tok
 
 
+def revoke_all_api_tokens(
+    session: Session, user_id: int, *, actor_id: int | None = None, now: dt.datetime | None = None
+) -> int:
+    from opencall.people.models import ApiToken
+
+    now = now or utcnow()
+    n = 0
+    for tok in session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+    ):
+        tok.revoked_at = now
+        n += 1
+        session.flush()
+        auditlog.record(
+            session, "api_token.revoked", "api_token", tok.id, actor_id=actor_id, data={"all": True}
+        )
+    return n
+
+
+@dataclass(frozen=True)
+class TokenUser:
+    user: User
+    scopes: frozenset[str]
+
+
 def user_for_api_token(session: Session, raw: str) -> User | None:
-    """The active account behind a raw token, or None (unknown, revoked, inactive)."""
+    """The active account behind a raw token, or None (unknown, revoked, expired, inactive)."""
+    found = token_user(session, raw)
+    return found.user if found else None
+
+
+def token_user(session: Session, raw: str) -> TokenUser | None:
+    """The account and scopes of a raw token, or None (unknown, revoked, expired, inactive)."""
     from opencall.people.models import ApiToken
 
     if not raw.startswith(API_TOKEN_PREFIX) or len(raw) > 200:
         return None
     tok = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(raw)))
+    now = utcnow()
     if tok is None or tok.revoked_at is not None:
+        return None
+    if tok.expires_at is None or tok.expires_at <= now:
         return None
     user = session.get(User, tok.user_id)
     if user is None or not user.is_active:
         return None
-    now = utcnow()
     if tok.last_used_at is None or now - tok.last_used_at > dt.timedelta(minutes=5):
         tok.last_used_at = now  # the caller's unit of work commits it
-    return user
+    return TokenUser(user, frozenset(tok.scopes.split()))
 
 
 # ---------------------------------------------------------------- operators: site administrators, roles

@@ -9,7 +9,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from opencall.errors import DomainError
 from opencall.people import queries, services
-from opencall.people.domain import session_key
 from opencall.people.models import User
 from opencall.web import security
 from opencall.web.i18n import N_, country_name
@@ -41,7 +40,23 @@ def _lengths(page: Page, names: tuple[str, ...]) -> dict[str, str]:
     return errors
 
 
+def client_address(page: Page) -> str:
+    """The client's address (behind a proxy, uvicorn's --forwarded-allow-ips sets it)."""
+    client = page.request.client
+    return (client.host if client else "")[:64]
+
+
+def _may_mail(page: Page, email: str, kind: str) -> bool:
+    """At most ``mail_throttle_per_hour`` e-mails of a kind to an address per hour; the
+    page answers the same either way (it never tells whether a mail went out)."""
+    return services.may_send_email(
+        page.db, email, kind, per_hour=page.settings.mail_throttle_per_hour
+    )
+
+
 def _send_verification(page: Page, user: User, raw: str) -> None:
+    if not _may_mail(page, user.email, "verify"):
+        return
     link = f"{page.settings.base_url.rstrip('/')}/verify/{raw}"
     body = render_mail(
         page.request, "people/mail_verify.txt", user.language, {"name": user.name, "link": link}
@@ -55,6 +70,8 @@ def _send_verification(page: Page, user: User, raw: str) -> None:
 def _send_exists(page: Page, user: User) -> None:
     from opencall.web.i18n import Translator
 
+    if not _may_mail(page, user.email, "exists"):
+        return
     link = f"{page.settings.base_url.rstrip('/')}/forgot"
     body = render_mail(
         page.request, "people/mail_exists.txt", user.language, {"name": user.name, "link": link}
@@ -179,6 +196,7 @@ def login(page: Page = Depends(get_page)) -> Response:
         f.get("password", ""),
         max_attempts=page.settings.login_throttle_attempts,
         window_s=page.settings.login_throttle_window_s,
+        client=client_address(page),
     )
     page.commit()  # the attempt is recorded whatever the outcome
     if result.user is None:
@@ -193,7 +211,14 @@ def login(page: Page = Depends(get_page)) -> Response:
             page, {"email": email, "next": f.get("next", "")}, {"password": msg}, status
         )
     user = result.user
-    security.start_session(page.request, user.id, session_key(user.password_hash))
+    sid = services.start_user_session(
+        page.db,
+        user,
+        client=client_address(page),
+        user_agent=page.request.headers.get("user-agent", ""),
+    )
+    page.commit()
+    security.start_session(page.request, sid)
     carry = {k[len("carry.") :]: v for k, v in f.items() if k.startswith("carry.")}
     target = f.get("carry_to")
     if carry and target:
@@ -207,6 +232,10 @@ def login(page: Page = Depends(get_page)) -> Response:
 
 @router.post("/logout")
 def logout(page: Page = Depends(get_page)) -> Response:
+    sess = security.read_session(page.request)
+    if sess is not None and sess.sid:
+        services.end_user_session(page.db, sess.sid)
+        page.commit()
     security.end_session(page.request)
     return RedirectResponse("/?m=signed_out", status_code=303)
 
@@ -226,7 +255,14 @@ def forgot(page: Page = Depends(get_page)) -> Response:
             {"form": {"email": email[:254]}, "errors": {"email": msg}},
             status=400,
         )
-    found = services.request_password_reset(page.db, email)
+    # the throttle comes first: a refused request issues no link, so the last one sent
+    # stays valid (a stranger asking again and again cannot void it)
+    known = queries.user_by_email(page.db, email)
+    found = (
+        services.request_password_reset(page.db, email, client=client_address(page))
+        if known is not None and known.is_active and _may_mail(page, known.email, "reset")
+        else None
+    )
     if found is not None:
         user, raw = found
         link = f"{page.settings.base_url.rstrip('/')}/password/reset/{raw}"

@@ -10,7 +10,7 @@ from opencall.proposals.domain import parse_dec, parse_ra
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class FastTarget(_In):

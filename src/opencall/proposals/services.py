@@ -27,6 +27,7 @@ from opencall.calls.schemas import call_form
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
+from opencall.inputs import invisible_only
 from opencall.people.models import Country, User
 from opencall.people.services import get_or_create_institution
 from opencall.proposals.domain import check_proposal_transition, content_hash, word_count
@@ -94,7 +95,7 @@ def create_proposal(
     now: dt.datetime | None = None,
 ) -> Proposal:
     require_open(call.status, call.opens_at, call.closes_at, now or utcnow())
-    title = " ".join(title.split())
+    title = "" if invisible_only(title) else " ".join(title.split())
     form = call_form(call.form)
     if not title:
         raise DomainError("A title is required.", field="title")
@@ -188,7 +189,7 @@ def update_proposal(
         raise _validation_message(exc) from exc
     form = call_form(proposal.call.form)
     if upd.title is not None:
-        t = " ".join(upd.title.split())
+        t = "" if invisible_only(upd.title) else " ".join(upd.title.split())
         if not t:
             raise DomainError("A title is required.", field="title")
         if len(t) > form.title_max_chars:

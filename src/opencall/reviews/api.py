@@ -14,7 +14,9 @@ from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
 from opencall.errors import DomainError
 from opencall.people.api import (
+    MANAGE,
     MAX_ID,
+    REVIEW,
     Api,
     Pagination,
     domain_error,
@@ -135,7 +137,12 @@ def assignment(assignment_id: int = ID, api: Api = Depends(get_api)) -> Assignme
     )
 
 
-@router.post("/assignments/{assignment_id}/review", response_model=ReviewOut, responses=ERRORS)
+@router.post(
+    "/assignments/{assignment_id}/review",
+    response_model=ReviewOut,
+    responses=ERRORS,
+    dependencies=[REVIEW],
+)
 def review(body: ReviewIn, assignment_id: int = ID, api: Api = Depends(get_api)) -> ReviewOut:
     a = _mine(api, assignment_id)
     if not policies.may_write_review(api.db, api.user, a):
@@ -198,7 +205,12 @@ def proposal_dicts(api: Api, call: Call, proposals: list[Proposal]) -> dict[int,
     return out
 
 
-@router.get("/calls/{slug}/proposals", response_model=CallProposalList, responses=NOT_FOUND)
+@router.get(
+    "/calls/{slug}/proposals",
+    response_model=CallProposalList,
+    responses=NOT_FOUND,
+    dependencies=[MANAGE],
+)
 def call_proposals(
     slug: str = SLUG, api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)
 ) -> CallProposalList:
@@ -227,7 +239,9 @@ class PairList(BaseModel):
     page: Pagination
 
 
-@router.get("/calls/{slug}/assignments", response_model=PairList, responses=NOT_FOUND)
+@router.get(
+    "/calls/{slug}/assignments", response_model=PairList, responses=NOT_FOUND, dependencies=[MANAGE]
+)
 def call_assignments(
     slug: str = SLUG, api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)
 ) -> PairList:
@@ -270,7 +284,9 @@ class RankList(BaseModel):
     frozen: bool
 
 
-@router.get("/calls/{slug}/ranking", response_model=RankList, responses=NOT_FOUND)
+@router.get(
+    "/calls/{slug}/ranking", response_model=RankList, responses=NOT_FOUND, dependencies=[MANAGE]
+)
 def call_ranking(
     slug: str = SLUG, api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)
 ) -> RankList:

@@ -38,6 +38,7 @@ from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.inputs import finite_number
 from opencall.people.models import User
 from opencall.proposals import services as prop_services
 from opencall.proposals.models import Attachment, Proposal
@@ -447,9 +448,8 @@ def technical_save(proposal_id: int, page: Page = Depends(get_page)) -> Response
     errors: dict[str, str] = {}
     amount: float | None = None
     if f["amount_needed"].strip():
-        try:
-            amount = float(f["amount_needed"])
-        except ValueError:
+        amount = finite_number(f["amount_needed"])
+        if amount is None:
             errors["amount_needed"] = page._(MSG_INVALID)
     if not errors:
         try:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from opencall.calls.api import SLUG
-from opencall.people.api import Api, Pagination, get_api, paginate, paging
+from opencall.people.api import MANAGE, Api, Pagination, get_api, paginate, paging
 from opencall.reviews import queries as rq
 from opencall.reviews.api import NOT_FOUND, chair_call
 from opencall.scheduling import policies, services
@@ -31,7 +31,9 @@ class EntryList(BaseModel):
     page: Pagination
 
 
-@router.get("/calls/{slug}/schedule", response_model=EntryList, responses=NOT_FOUND)
+@router.get(
+    "/calls/{slug}/schedule", response_model=EntryList, responses=NOT_FOUND, dependencies=[MANAGE]
+)
 def schedule(
     slug: str = SLUG, api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)
 ) -> EntryList:

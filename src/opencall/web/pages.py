@@ -35,11 +35,14 @@ from opencall import jobs
 from opencall.errors import DomainError
 from opencall.settings import Settings
 from opencall.web import security, serving
+from opencall.inputs import control_char, invisible_only
+from opencall.settings import Settings, cookies_secure
+from opencall.web import guard, security
 from opencall.web.i18n import HTML_LANG, LANGUAGES, N_, Translator, negotiate
 
 WEB = Path(__file__).parent
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-UserLoader = Callable[[Session, int, str], Any | None]
+UserLoader = Callable[[Session, str], Any | None]
 
 # Notices shown after a redirect (?m=code); codes, not text, travel in the URL.
 NOTICES = {
@@ -64,6 +67,19 @@ NOTICES = {
     "removed": N_("Removed."),
     "request_saved": N_("The request was saved."),
 }
+
+
+# composed in English by the web layer, shown through Translator.message
+GUARD_MESSAGES = (
+    N_("Text may not contain control characters (%(char)s)."),
+    N_(
+        "Cross-site request refused: this form was sent from another web site. "
+        "Nothing was changed. If you meant to do this, open the page on this site "
+        "and send the form from there."
+    ),
+    N_("The address may not contain control characters."),
+    N_("The form could not be read: %(reason)s"),
+)
 
 
 class LoginRequired(Exception):
@@ -160,13 +176,14 @@ async def read_posted(request: Request) -> Posted:
     except HTTPException:
         raise
     except Exception as exc:  # noqa: BLE001 - malformed bodies are the client's error
-        raise HTTPException(status_code=400, detail="malformed form") from exc
+        # (too many fields or files, a field over 1 MB, a broken multipart body)
+        raise DomainError(f"The form could not be read: {exc}") from exc
     for key, value in data.multi_items():
         if isinstance(value, UploadFile):
             if value.filename:
                 posted.files[key] = value
         else:
-            posted.form.setdefault(key, value)
+            posted.form.setdefault(key, _clean_field(key, value))
     request.state.posted = _carry(posted.form)
     return posted
 
@@ -179,9 +196,9 @@ def get_page(request: Request, posted: Posted = Depends(read_posted)) -> Iterato
     try:
         user = None
         sess = security.read_session(request)
-        if sess is not None and sess.uid is not None:
+        if sess is not None and sess.sid is not None:
             loader: UserLoader = request.app.state.user_loader
-            user = loader(db, sess.uid, sess.key)
+            user = loader(db, sess.sid)
         lang = choose_language(request, user)
         request.state.user = user
         request.state.lang = lang
@@ -193,6 +210,14 @@ def get_page(request: Request, posted: Posted = Depends(read_posted)) -> Iterato
         yield page
     finally:
         db.close()
+
+
+def _clean_field(key: str, value: str) -> str:
+    """A posted text field: control characters refused, invisible-only text is empty."""
+    bad = control_char(value) or control_char(key)
+    if bad:
+        raise DomainError(f"Text may not contain control characters ({bad}).", field=key)
+    return "" if "password" not in key and invisible_only(value) else value
 
 
 # ------------------------------------------------------------------ rendering
@@ -297,6 +322,13 @@ class BodyLimit:
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope.get("path", "").startswith("/api/"):
+        from fastapi.responses import JSONResponse
+
+        await JSONResponse({"detail": "request body too large"}, status_code=413)(
+            scope, receive, send
+        )
+        return
     request = Request(scope, receive)
     lang = choose_language(request, None)
     t = Translator(lang)
@@ -314,7 +346,14 @@ SECURITY_HEADERS = {
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
+    "Permissions-Policy": (
+        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+        "microphone=(), payment=(), usb=(), interest-cohort=()"
+    ),
 }
+# sent when cookies are Secure (the site is served over HTTPS): browsers then refuse
+# plain HTTP to this host for two years
+HSTS = "max-age=63072000; includeSubDomains"
 
 
 def _carry(form: dict[str, str]) -> dict[str, str]:
@@ -342,6 +381,11 @@ def install(app: FastAPI, settings: Settings, user_loader: UserLoader) -> None:
     app.state.user_loader = user_loader
     app.state.templates = make_environment(WEB / "templates")
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    # innermost of the middleware below (cross-site, control characters, strict JSON)
+    app.add_middleware(guard.Guard, settings=settings, error_page=_error_page)
+    # outermost of all: an unexpected error answers 500 without dropping the connection
+    app.build_middleware_stack = guard.keep_alive(app.build_middleware_stack)  # type: ignore[method-assign]
+    hsts = cookies_secure(settings)
 
     @app.middleware("http")
     async def session_and_headers(request: Request, call_next: Callable[..., Any]) -> Response:
@@ -354,6 +398,8 @@ def install(app: FastAPI, settings: Settings, user_loader: UserLoader) -> None:
         security.write_cookie(request, response)
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         if request.url.path.startswith(("/static/", "/api/docs/assets/")):
             response.headers.setdefault("Cache-Control", "public, max-age=86400")
         else:
@@ -383,29 +429,33 @@ def install(app: FastAPI, settings: Settings, user_loader: UserLoader) -> None:
             from urllib.parse import quote
 
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-        form = getattr(request.state, "posted", {})
+        proven = guard.same_origin_proven(_headers(request), settings)
+        form = getattr(request.state, "posted", {}) if proven else {}
         return render(
             request,
             "resume.html",
-            {"mode": "login", "carry": form, "target": request.url.path},
+            {"mode": "login", "carry": form, "target": request.url.path, "proven": proven},
             status=401,
         )
 
     @app.exception_handler(CsrfFailed)
     async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
+        # only what our own pages sent is offered again: a submission whose origin the
+        # browser did not vouch for is shown, never sent again (nor carried through login)
+        proven = guard.same_origin_proven(_headers(request), settings)
         carry = _carry(exc.form)
         signed_in = getattr(request.state, "user", None) is not None
         sess = security.read_session(request)
-        expired = not signed_in and (sess is None or sess.uid is not None)
+        expired = not signed_in and (sess is None or sess.sid is not None)
+        login = expired and request.url.path not in ("/login", "/register")
         return render(
             request,
             "resume.html",
             {
-                "mode": "login"
-                if expired and request.url.path not in ("/login", "/register")
-                else "resend",
-                "carry": carry,
+                "mode": "login" if login else "resend",
+                "carry": carry if proven or not login else {},
                 "target": request.url.path,
+                "proven": proven,
             },
             status=403,
         )
@@ -442,13 +492,25 @@ def _page_500(scope: Scope) -> bytes:
 
 ERROR_TITLES = {
     400: N_("This request could not be handled."),
+    403: N_("This request was refused."),
     404: N_("Page not found."),
     405: N_("This request could not be handled."),
     413: N_("The file is too large."),
 }
 
 
+def _headers(request: Request) -> dict[str, str]:
+    return {k.lower(): v for k, v in request.headers.items()}
+
+
 def _error_page(request: Request, status: int, message: str | None = None) -> Response:
+    if request.url.path.startswith("/api/"):
+        from fastapi.responses import JSONResponse
+
+        detail = message or {413: "request body too large", 404: "not found"}.get(
+            status, "bad request"
+        )
+        return JSONResponse({"detail": detail}, status_code=status)
     lang = getattr(request.state, "lang", None) or choose_language(request, None)
     t = Translator(lang)
     title = t.gettext(ERROR_TITLES.get(status, ERROR_TITLES[400]))

@@ -1,11 +1,13 @@
 """Session cookies and CSRF tokens.
 
-The session is a signed, timestamped cookie (itsdangerous) holding the user id,
-a key derived from the user's password hash (so a password reset ends every
-other session) and the CSRF token of this browser. Anonymous visitors get a
-session too, as soon as a page shows them a form, so that login and
-registration forms are protected as well. The cookie is HttpOnly,
-SameSite=Lax, and Secure when ``settings.secure_cookies``.
+The session is a signed, timestamped cookie (itsdangerous) holding the CSRF
+token of this browser and, once signed in, a random session id. The id's hash
+is a row of ``user_sessions`` (people.models.UserSession): logout, a password
+reset or an administrator revokes the row, so a copied cookie stops working
+(the cookie alone proves nothing). Anonymous visitors get a cookie too, as soon
+as a page shows them a form, so that login and registration forms are
+protected as well. The cookie is HttpOnly, SameSite=Lax, and Secure unless
+the site runs on this machine (``settings.cookies_secure``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
-from opencall.settings import Settings
+from opencall.settings import Settings, cookies_secure
 
 COOKIE = "oc_session"
 LANG_COOKIE = "oc_lang"
@@ -29,8 +31,8 @@ CSRF_FIELD = "csrf_token"
 
 @dataclass
 class SessionData:
-    uid: int | None = None
-    key: str = ""
+    # the raw session id (its hash is the user_sessions row); None: not signed in
+    sid: str | None = None
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     issued: int = field(default_factory=lambda: int(time.time()))
     # set when the cookie must be (re)written on the response
@@ -57,8 +59,9 @@ def read_session(request: Request) -> SessionData | None:
     if raw:
         try:
             body = _serializer(_settings(request)).loads(raw, max_age=MAX_AGE_S)
+            sid = body.get("s")
             data = SessionData(
-                uid=body.get("u"), key=str(body.get("k", "")), csrf=str(body["c"]), issued=body["t"]
+                sid=sid if isinstance(sid, str) else None, csrf=str(body["c"]), issued=body["t"]
             )
         except (BadSignature, KeyError, TypeError, AttributeError):
             data = None
@@ -85,9 +88,9 @@ def check_csrf(request: Request, submitted: str | None) -> bool:
     return hmac.compare_digest(data.csrf.encode(), submitted.encode())
 
 
-def start_session(request: Request, uid: int, key: str) -> SessionData:
+def start_session(request: Request, sid: str) -> SessionData:
     """Log in: a fresh session (new CSRF token, against session fixation)."""
-    data = SessionData(uid=uid, key=key, dirty=True)
+    data = SessionData(sid=sid, dirty=True)
     request.state.session_data = data
     return data
 
@@ -103,18 +106,20 @@ def write_cookie(request: Request, response: Response) -> None:
     if data is None or not data.dirty:
         return
     settings = _settings(request)
-    value = _serializer(settings).dumps(
-        {"u": data.uid, "k": data.key, "c": data.csrf, "t": data.issued}
-    )
+    value = session_cookie_value(settings, data.sid, data.csrf, data.issued)
     response.set_cookie(
         COOKIE,
         value,
         max_age=MAX_AGE_S,
         httponly=True,
         samesite="lax",
-        secure=settings.secure_cookies,
+        secure=cookies_secure(settings),
         path="/",
     )
+
+
+def session_cookie_value(settings: Settings, sid: str | None, csrf: str, issued: int) -> str:
+    return _serializer(settings).dumps({"s": sid, "c": csrf, "t": issued})
 
 
 def set_language_cookie(request: Request, response: Response, lang: str) -> None:
@@ -124,6 +129,6 @@ def set_language_cookie(request: Request, response: Response, lang: str) -> None
         max_age=365 * 24 * 3600,
         httponly=True,
         samesite="lax",
-        secure=_settings(request).secure_cookies,
+        secure=cookies_secure(_settings(request)),
         path="/",
     )

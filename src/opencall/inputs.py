@@ -1,0 +1,35 @@
+"""Pure checks of untrusted input shared by every layer: control characters,
+text made only of invisible characters, finite numbers."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+
+# C0 controls except tab, newline and carriage return; DEL; C1 controls; lone surrogates
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# characters that show nothing, beside whitespace and the format category (Cf)
+_BLANKS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u180e"}
+
+
+def control_char(text: str) -> str | None:
+    """The first forbidden control character of ``text`` as U+XXXX, or None."""
+    m = _CONTROL.search(text)
+    return f"U+{ord(m.group()):04X}" if m else None
+
+
+def invisible_only(text: str) -> bool:
+    """True for non-empty text in which nothing would show (zero-width spaces, fillers...)."""
+    if not text.strip():
+        return False  # empty or plain whitespace: the callers' own checks see it
+    return all(c.isspace() or c in _BLANKS or unicodedata.category(c) == "Cf" for c in text)
+
+
+def finite_number(text: str) -> float | None:
+    """A finite float from user text, or None (NaN, Infinity, 1e999 and non-numbers)."""
+    try:
+        value = float(text.strip())
+    except (ValueError, AttributeError):
+        return None
+    return value if math.isfinite(value) else None
