@@ -28,7 +28,7 @@ from opencall.facilities import policies as fac_policies
 from opencall.facilities.models import Provider
 from opencall.people import queries as people_queries
 from opencall.people import services as people_services
-from opencall.people.api import Api, ApiError, domain_error, get_api
+from opencall.people.api import MANAGE, Api, ApiError, domain_error, get_api
 from opencall.people.models import ROLES, RoleGrant, RoleInvitation, User
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import queue_mail
@@ -361,7 +361,11 @@ def api_people(slug: str = SLUG, api: Api = Depends(get_api)) -> PeopleOut:
 
 
 @api_router.post(
-    "/providers/{slug}/roles", response_model=RoleGiven, status_code=201, responses=NOT_FOUND
+    "/providers/{slug}/roles",
+    response_model=RoleGiven,
+    status_code=201,
+    responses=NOT_FOUND,
+    dependencies=[MANAGE],
 )
 def api_grant(body: RoleIn, slug: str = SLUG, api: Api = Depends(get_api)) -> RoleGiven:
     """Give a role by e-mail: granted at once to an account, else an invitation is e-mailed."""
@@ -412,7 +416,12 @@ def api_grant(body: RoleIn, slug: str = SLUG, api: Api = Depends(get_api)) -> Ro
     return out
 
 
-@api_router.delete("/providers/{slug}/roles/{grant_id}", status_code=204, responses=NOT_FOUND)
+@api_router.delete(
+    "/providers/{slug}/roles/{grant_id}",
+    status_code=204,
+    responses=NOT_FOUND,
+    dependencies=[MANAGE],
+)
 def api_revoke(
     slug: str = SLUG, grant_id: int = Path(ge=1, le=2**31 - 1), api: Api = Depends(get_api)
 ) -> Response:
@@ -432,7 +441,10 @@ def api_revoke(
 
 
 @api_router.delete(
-    "/providers/{slug}/invitations/{invitation_id}", status_code=204, responses=NOT_FOUND
+    "/providers/{slug}/invitations/{invitation_id}",
+    status_code=204,
+    responses=NOT_FOUND,
+    dependencies=[MANAGE],
 )
 def api_revoke_invitation(
     slug: str = SLUG,
@@ -462,7 +474,12 @@ class AcceptIn(BaseModel):
     token: str = Field(min_length=10, max_length=100, description="from the invitation link")
 
 
-@api_router.post("/roles/invitations/accept", response_model=RoleGrantOut, responses=NOT_FOUND)
+@api_router.post(
+    "/roles/invitations/accept",
+    response_model=RoleGrantOut,
+    responses=NOT_FOUND,
+    dependencies=[MANAGE],
+)
 def api_accept(body: AcceptIn, api: Api = Depends(get_api)) -> RoleGrantOut:
     """Accept a role invitation as the signed-in (token) holder of the invited address."""
     user = api.require_user()

@@ -297,7 +297,9 @@ def api_expertise(api: Api = Depends(get_api)) -> ExpertiseOut:
     return _expertise_out(api, api.require_user())
 
 
-@api_router.put("/me/expertise", response_model=ExpertiseOut, responses=ERRORS)
+@api_router.put(
+    "/me/expertise", response_model=ExpertiseOut, responses=ERRORS, dependencies=[REVIEW]
+)
 def api_save(body: ExpertiseIn, api: Api = Depends(get_api)) -> ExpertiseOut:
     user = api.require_user()
     try:
@@ -310,7 +312,11 @@ def api_save(body: ExpertiseIn, api: Api = Depends(get_api)) -> ExpertiseOut:
 
 
 @api_router.post(
-    "/me/publications", response_model=PublicationOut, status_code=201, responses=ERRORS
+    "/me/publications",
+    response_model=PublicationOut,
+    status_code=201,
+    responses=ERRORS,
+    dependencies=[REVIEW],
 )
 def api_add(body: PublicationIn, api: Api = Depends(get_api)) -> PublicationOut:
     user = api.require_user()
@@ -325,7 +331,11 @@ def api_add(body: PublicationIn, api: Api = Depends(get_api)) -> PublicationOut:
 
 
 @api_router.post(
-    "/me/publications/import", response_model=Imported, status_code=201, responses=ERRORS
+    "/me/publications/import",
+    response_model=Imported,
+    status_code=201,
+    responses=ERRORS,
+    dependencies=[REVIEW],
 )
 def api_import(
     file: UploadFile = File(description="BibTeX, ORCID works JSON or CSL-JSON, 2 MB at most"),
@@ -344,7 +354,9 @@ def api_import(
     return Imported(added=n)
 
 
-@api_router.delete("/me/publications/{pub_id}", status_code=204, responses={404: {}})
+@api_router.delete(
+    "/me/publications/{pub_id}", status_code=204, responses={404: {}}, dependencies=[REVIEW]
+)
 def api_remove(pub_id: int = Path(ge=1, le=2**31 - 1), api: Api = Depends(get_api)) -> Response:
     user = api.require_user()
     try:

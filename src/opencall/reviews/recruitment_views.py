@@ -18,7 +18,7 @@ from opencall.calls import policies as call_policies
 from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
 from opencall.errors import DomainError
-from opencall.people.api import Api, ApiError, domain_error, get_api
+from opencall.people.api import MANAGE, REVIEW, Api, ApiError, domain_error, get_api
 from opencall.reviews import recruitment
 from opencall.reviews.models import ReviewInvitation
 from opencall.web.i18n import N_, Translator
@@ -280,6 +280,7 @@ def api_invitations(slug: str = SLUG, api: Api = Depends(get_api)) -> list[Invit
     response_model=list[InvitationOut],
     status_code=201,
     responses=ERRORS,
+    dependencies=[MANAGE],
 )
 def api_invite(
     body: InviteIn, slug: str = SLUG, api: Api = Depends(get_api)
@@ -299,7 +300,12 @@ def api_invite(
     return out
 
 
-@api_router.post("/review-invitations/answer", response_model=InvitationOut, responses=ERRORS)
+@api_router.post(
+    "/review-invitations/answer",
+    response_model=InvitationOut,
+    responses=ERRORS,
+    dependencies=[REVIEW],
+)
 def api_answer(body: AnswerIn, api: Api = Depends(get_api)) -> InvitationOut:
     """Accept (with a maximum load and availability) or decline (with a reason)."""
     user = api.require_user()

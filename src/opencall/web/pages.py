@@ -33,11 +33,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opencall import jobs
 from opencall.errors import DomainError
-from opencall.settings import Settings
-from opencall.web import security, serving
 from opencall.inputs import control_char, invisible_only
 from opencall.settings import Settings, cookies_secure
-from opencall.web import guard, security
+from opencall.web import guard, security, serving
 from opencall.web.i18n import HTML_LANG, LANGUAGES, N_, Translator, negotiate
 
 WEB = Path(__file__).parent

@@ -2,7 +2,7 @@
 e-mail throttle, audit MAC
 
 Revision ID: auth_01
-Revises: 3207fae640c7
+Revises: crowd_01
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import opencall.db
 
 revision = "auth_01"
-down_revision = "3207fae640c7"
+down_revision = "crowd_01"
 branch_labels = None
 depends_on = None
 
