@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     login_throttle_attempts: int = 5
     login_throttle_window_s: int = 300
+    # Bounds on the work one uploaded PDF may cause (proposals.pdfsafe): the rewrite at
+    # upload and the anonymity scan in the job each run in a child process.
+    pdf_time_limit_s: float = Field(default=20.0, gt=0)
+    pdf_scan_time_limit_s: float = Field(default=60.0, gt=0)
+    pdf_memory_limit_mb: int = Field(default=1024, ge=256)
+    pdf_max_stream_mb: int = Field(default=64, gt=0)
+    pdf_max_page_content_kb: int = Field(default=1024, gt=0)
     default_language: str = "en"
     echo_sql: bool = False
 

@@ -356,8 +356,10 @@ def assignment_pdf(assignment_id: int, n: int, page: Page = Depends(get_page)) -
     )
     if att is None:
         page.not_found()
-    path = prop_services.attachment_path(page.settings.upload_dir, att)
-    if not path.is_file():
+    # the rewritten copy (no metadata, scripts, embedded files, comments or forms), never
+    # the original
+    path = prop_services.clean_attachment_path(page.settings.upload_dir, att)
+    if path is None or not path.is_file():
         page.not_found()
     return FileResponse(
         path,
@@ -506,22 +508,27 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
     # remaining anonymity findings of a dual-anonymous call; the matched text may be a name,
     # so it is shown only to those who may see identities
     anonymity = []
+    anonymity_pending = 0
     if call.anonymity == "dual":
-        from opencall.proposals.queries import FINDING_LABELS, anonymity_findings
+        # cached by the anonymity-scan job: the cockpit never extracts or scans
+        from opencall.proposals.queries import FINDING_LABELS, cached_findings_of
 
         see = policies.may_see_identities(page.db, page.user, call)
-        for p in q.proposals_for_review(page.db, call):
-            found = anonymity_findings(p, page.settings.upload_dir)
-            if found:
+        reviewed = q.proposals_for_review(page.db, call)
+        cached = cached_findings_of(page.db, reviewed)
+        for p in reviewed:
+            found = cached[p.id]
+            anonymity_pending += found.pending
+            if found.findings:
                 anonymity.append(
                     {
                         "code": p.code,
                         "items": [
                             (
-                                page._(FINDING_LABELS.get(fd.kind, fd.kind)),
-                                fd.matched_text if see else "•••",
+                                page._(FINDING_LABELS.get(fd["kind"], fd["kind"])),
+                                fd["text"] if see else "•••",
                             )
-                            for _where, fd in found
+                            for _where, fd in found.findings
                         ],
                     }
                 )
@@ -530,6 +537,7 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
         {
             "call": call,
             "anonymity": anonymity,
+            "anonymity_pending": anonymity_pending,
             "office": office,
             "runs": runs,
             "steps": [
