@@ -541,10 +541,25 @@ def scan_label(
 ) -> list[Finding]:
     """Scan a short label that is not prose: a PDF's metadata value, an embedded file's
     name. Also read with separators as spaces and words capitalised, so that
-    "zhang_wei_cv.pdf" names Wei Zhang. Offsets index ``text`` only for the first pass."""
+    "zhang_wei_cv.pdf" names Wei Zhang; and, unlike in prose, a member's family name
+    alone (3 letters or more) is a finding: "wamalwa_cv.txt" names Wamalwa. Offsets
+    index ``text`` only for the first pass."""
     found = scan_text(text, team, neutral_domains=neutral_domains)
     seen = {(f.kind, f.matched_text.casefold()) for f in found}
     relaxed = " ".join(w[:1].upper() + w[1:] for w in _SEPARATORS.sub(" ", text).split())
+    t = _Text(relaxed)
+    for member in team:
+        _, family = _split_name(member)
+        parts = [p for tok in family for p in tok.split("-") if p]
+        if sum(len(p) for p in parts) < 3:
+            continue
+        rx = re.compile(_NB + r"[\s\-]+".join(re.escape(p) for p in parts) + _NA)
+        for m in rx.finditer(t.norm):
+            a, b = t.span(m.start(), m.end())
+            key = ("name", relaxed[a:b].casefold())
+            if key not in seen and not any(key[1] in k[1] for k in seen if k[0] == "name"):
+                seen.add(key)
+                found.append(Finding("name", relaxed[a:b], a, b, SUGGESTIONS["name"]))
     if relaxed != text:
         for f in scan_text(relaxed, team, neutral_domains=neutral_domains):
             if (

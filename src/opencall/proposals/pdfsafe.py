@@ -14,7 +14,8 @@ busy for minutes. So:
   over the page limit and streams that inflate beyond ``max_stream_bytes``, and
   writes a rewritten copy without Info, XMP metadata (document and objects),
   JavaScript, OpenAction/AA and other actions except in-document jumps, embedded
-  files, annotations, form fields (AcroForm/XFA) and application private data.
+  files (also PDF 2.0 associated files), annotations, form fields (AcroForm/XFA)
+  and application private data.
   Stream data is copied as it is (never decoded), and only objects reachable
   from the document are written, so bytes hidden between objects are dropped.
 - :func:`inspect` reads the original (in the anonymity job, never in a page
@@ -272,6 +273,7 @@ def _child_clean(src: str, out: str, limits: Limits) -> dict[str, Any]:
         ("/Collection", "embedded_files"),
         ("/SpiderInfo", "private_data"),
         ("/URI", "actions"),
+        ("/AF", "embedded_files"),
     ):
         if key in root:
             del root[key]
@@ -300,6 +302,7 @@ def _child_clean(src: str, out: str, limits: Limits) -> dict[str, Any]:
             ("/Metadata", "xmp"),
             ("/PieceInfo", "private_data"),
             ("/AA", "actions"),
+            ("/AF", "embedded_files"),  # PDF 2.0 associated files
         ):
             if key in obj:
                 del obj[key]

@@ -1037,7 +1037,7 @@ def run_anonymity_scan(
                 ins = pdfsafe.inspect(data, limits)
                 for f in scan_pages(ins.pages, team):
                     findings.append(_finding_doc("pdf_text", f))
-                for where, text in ins.strings:
+                for where, text in dict.fromkeys(ins.strings):
                     kind = where.split(":", 1)[0]
                     label = {"info": "pdf_metadata", "xmp": "pdf_metadata"}.get(kind, f"pdf_{kind}")
                     for f in scan_label(text, team):
