@@ -126,3 +126,54 @@ def test_bad_and_revoked_tokens_are_refused(web: Web, cycle: Cycle) -> None:
         s.commit()
     r = c.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens['chair']}"})
     assert r.status_code == 401 and r.json() == {"detail": "invalid or revoked token"}
+
+
+def test_another_provider_cannot_shadow_a_call(web: Web, cycle: Cycle) -> None:
+    """Issue 13: a manager of another provider creates a call with an existing call's
+    slug. Refused with a clear message, nothing stored, and every page that finds a
+    call by its slug still finds the original."""
+    from sqlalchemy import func, select
+
+    from opencall.calls.models import Call
+    from opencall.calls.queries import call_by_slug
+    from tests.web.conftest import csrf
+
+    with web.factory() as s:
+        original = call_by_slug(s, cycle.slug)
+        mine = call_by_slug(s, cycle.other_slug)
+        assert original is not None and mine is not None
+        title, provider = original.title, original.provider.slug
+        facility_id = mine.facility_id
+        n_calls = s.scalar(select(func.count(Call.id)))
+    c = web.login(cycle.emails["other_manager"])
+    form = {
+        "csrf_token": csrf(c, "/manage/calls/new"),
+        "facility_id": str(facility_id),
+        "slug": cycle.slug,
+        "code": "SHADOW",
+        "title": "Shadow call",
+        "cycle": "2027",
+        "opens_at": "2027-01-01 00:00",
+        "closes_at": "2027-02-01 00:00",
+        "anonymity": "dual",
+        "offer_all": "on",
+    }
+    r = c.post("/manage/calls/new", data=form)
+    assert r.status_code == 400
+    assert "is already used by another call on this site" in r.text
+    with web.factory() as s:
+        assert s.scalar(select(func.count(Call.id))) == n_calls
+    # the same form with a free slug is accepted (the refusal is about the slug only)
+    ok = c.post("/manage/calls/new", data={**form, "slug": cycle.slug + "-elsewhere"})
+    assert ok.status_code == 303
+    # every lookup by slug still resolves to the original call
+    api = web.client().get(f"/api/v1/calls/{cycle.slug}")
+    assert api.status_code in (200, 404)
+    if api.status_code == 200:
+        assert api.json()["title"] == title
+    assert web.login(cycle.emails["manager"]).get(f"/manage/calls/{cycle.slug}").status_code == 200
+    assert c.get(f"/manage/calls/{cycle.slug}").status_code == 404
+    assert title in web.login(cycle.emails["chair"]).get(f"/manage/calls/{cycle.slug}").text
+    with web.factory() as s:
+        found = call_by_slug(s, cycle.slug)
+        assert found is not None and found.provider.slug == provider
