@@ -15,6 +15,7 @@ from itsdangerous import URLSafeTimedSerializer
 from opencall.people import services as people_services
 from opencall.people.domain import session_key
 from opencall.people.queries import user_by_email
+from tests.web.conftest import csrf
 from tests.web2.authz_cases import CASES, SEES_TEAMS
 from tests.web2.conftest import PERSONAS, Cycle, Web
 
@@ -136,7 +137,6 @@ def test_another_provider_cannot_shadow_a_call(web: Web, cycle: Cycle) -> None:
 
     from opencall.calls.models import Call
     from opencall.calls.queries import call_by_slug
-    from tests.web.conftest import csrf
 
     with web.factory() as s:
         original = call_by_slug(s, cycle.slug)
@@ -177,3 +177,89 @@ def test_another_provider_cannot_shadow_a_call(web: Web, cycle: Cycle) -> None:
     with web.factory() as s:
         found = call_by_slug(s, cycle.slug)
         assert found is not None and found.provider.slug == provider
+
+
+def _technical_reviewer(web: Web, cycle: Cycle, email: str, institution: str) -> int:
+    from opencall.calls.queries import call_by_slug
+    from tests import factories as F
+
+    with web.factory() as s:
+        call = call_by_slug(s, cycle.slug)
+        assert call is not None
+        u = F.user(s, name="Tech Colleague", email=email, institution=institution)
+        people_services.grant_role(s, u.id, "technical_reviewer", call_id=call.id)
+        s.commit()
+        return u.id
+
+
+@pytest.mark.parametrize(
+    "source", ["institution", "coauthor_declared_by_reviewer", "declared_by_team", "personal"]
+)
+def test_technical_reviewers_get_every_conflict_in_every_page(
+    web: Web, cycle: Cycle, source: str
+) -> None:
+    """Issue 13 (item 5): technical reviewers are held to the conflicts panel reviewers
+    are (institution, co-authorship, team, declared), in their list, the proposal's
+    page, the save, the service, and in the conflicts the chair's step computes."""
+    from sqlalchemy import select
+
+    from opencall.calls.queries import call_by_slug
+    from opencall.errors import DomainError
+    from opencall.people.models import User
+    from opencall.proposals.models import Proposal
+    from opencall.reviews import services as rv
+    from opencall.reviews.models import Conflict
+    from tests.web2.conftest import TEAMS
+
+    email = "colleague@tech.example"
+    inst = TEAMS[0][1] if source == "institution" else "Somewhere Else Institute of Technology"
+    uid = _technical_reviewer(web, cycle, email, inst)
+    pid = cycle.ids["proposal"]
+    with web.factory() as s:
+        me = s.get(User, uid)
+        pi = s.scalar(select(User).where(User.email == cycle.emails["applicant"]))
+        assert me is not None and pi is not None
+        if source == "coauthor_declared_by_reviewer":
+            rv.declare_relation(s, me, pi.email, "coauthor", year=2026)
+        elif source == "declared_by_team":
+            rv.declare_relation(s, pi, email, "advisor", year=None)
+        elif source == "personal":
+            rv.declare_relation(s, me, pi.email, "personal", note="my sister")
+        s.commit()
+        codes = {p.id: p.code for p in s.scalars(select(Proposal))}
+    tech = web.login(email)
+    listing = tech.get(f"/technical/calls/{cycle.slug}")
+    assert listing.status_code == 200
+    assert codes[pid] not in listing.text  # the conflicted proposal is not listed
+    assert codes[pid + 1] in listing.text  # the others are
+    assert tech.get(f"/technical/proposals/{pid}").status_code == 404
+    assert tech.post(
+        f"/technical/proposals/{pid}",
+        data={"csrf_token": csrf(tech, "/review"), "verdict": "feasible"},
+    ).status_code in (403, 404)
+    assert tech.get(f"/technical/proposals/{pid + 1}").status_code == 200
+    with web.factory() as s:
+        p = s.get(Proposal, pid)
+        me = s.get(User, uid)
+        assert p is not None and me is not None
+        with pytest.raises(DomainError):
+            rv.submit_technical_review(s, p, me, verdict="feasible")
+        s.rollback()
+        # the chair's conflicts step stores it for technical reviewers too
+        call = call_by_slug(s, cycle.slug)
+        assert call is not None
+        rv.compute_conflicts(s, call)
+        s.commit()
+        sources = set(
+            s.scalars(
+                select(Conflict.source).where(
+                    Conflict.reviewer_id == uid, Conflict.proposal_id == pid
+                )
+            )
+        )
+    want = {"institution": "institution", "personal": "personal"}.get(source, "coauthor")
+    assert want in sources
+    # the original technical persona (no conflict) still judges the proposal
+    assert (
+        web.login(cycle.emails["technical"]).get(f"/technical/proposals/{pid}").status_code == 200
+    )

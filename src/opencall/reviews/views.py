@@ -377,10 +377,14 @@ def assignment_pdf(assignment_id: int, n: int, page: Page = Depends(get_page)) -
 def technical_list(slug: str, page: Page = Depends(get_page)) -> Response:
     call = _technical_call(page, slug)
     done = q.technical_reviews(page.db, call)
+    candidates = q.proposals_for_review(page.db, call)
+    # the same conflicts as panel reviewers, evaluated once for the whole list
+    blocked = policies.conflicted_proposal_ids(page.db, page.user, candidates)
     proposals = [
         p
-        for p in q.proposals_for_review(page.db, call)
-        if policies.may_technical_review_proposal(page.db, page.user, p)
+        for p in candidates
+        if p.id not in blocked
+        and not any(m.user_id == page.user.id or m.email == page.user.email for m in p.members)
     ]
     return page.render(
         "reviews/technical_list.html",
