@@ -407,3 +407,34 @@ def test_page_views_never_extract_and_read_cached_findings(
     chair = web.login("chair@staff.example").get(f"/manage/calls/{world['slug']}")
     assert "•••" in chair.text and PI_NAME not in chair.text
     assert calls == {}, calls
+
+
+def test_files_stored_before_cleaning_are_never_served_raw_then_rewritten(
+    web: Web, world: dict[str, Any]
+) -> None:
+    """A file stored before this change has no clean copy: reviewers get nothing (never
+    the original) until ``opencall proposals clean-pdfs`` rewrites it."""
+    pid = world["proposal"]
+    assert upload(web.login(PI_EMAIL), pid, identity_pdf()).status_code == 303
+    with web.factory() as s:
+        att = s.query(Attachment).filter_by(proposal_id=pid).one()
+        att.clean_storage_key = None
+        att.clean_size = None
+        s.commit()
+    aid = to_review(web, world)
+    rev = web.login("reviewer@panel.example")
+    assert rev.get(f"/review/assignments/{aid}/pdf/0").status_code == 404
+    from typer.testing import CliRunner
+
+    from opencall.cli import app as cli_app
+
+    env = {
+        "OPENCALL_DATABASE_URL": web.settings.database_url,
+        "OPENCALL_UPLOAD_DIR": str(web.settings.upload_dir),
+    }
+    out = CliRunner().invoke(cli_app, ["proposals", "clean-pdfs"], env=env)
+    assert out.exit_code == 0, out.output
+    assert "1 clean copies made" in out.output
+    got = rev.get(f"/review/assignments/{aid}/pdf/0")
+    assert got.status_code == 200
+    assert_clean(got.content)

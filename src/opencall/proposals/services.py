@@ -936,6 +936,40 @@ def add_attachment(
     return att
 
 
+def clean_stored_attachments(
+    session: Session, *, upload_dir: Path, limits: pdfsafe.Limits | None = None
+) -> tuple[int, list[tuple[int, str]]]:
+    """Make the rewritten copy of every attachment stored before copies were made
+    (until then reviewers get no file for it, never the original) and queue its
+    anonymity scan. Returns (copies made, [(attachment id, why refused)])."""
+    made, refused = 0, []
+    for att in session.scalars(
+        select(Attachment).where(Attachment.clean_storage_key.is_(None)).order_by(Attachment.id)
+    ):
+        try:
+            cleaned = pdfsafe.clean(read_blob(upload_dir, att.storage_key), limits)
+        except pdfsafe.PdfRefused as exc:
+            refused.append((att.id, exc.code))
+            continue
+        except OSError as exc:
+            refused.append((att.id, f"unreadable: {exc}"))
+            continue
+        att.clean_storage_key = store_blob(upload_dir, cleaned.data)
+        att.clean_size = len(cleaned.data)
+        made += 1
+        auditlog.record(
+            session,
+            "attachment.cleaned",
+            "proposal",
+            att.proposal_id,
+            call_id=att.proposal.call_id,
+            data={"attachment_id": att.id, "removed": list(cleaned.removed)},
+        )
+        request_anonymity_scans(session, att.proposal)
+    session.flush()
+    return made, refused
+
+
 # ---------------------------------------------------------------- anonymity scans (cached)
 
 SCAN_JOB = "proposal.anonymity_scan"
