@@ -52,6 +52,9 @@ def main() -> None:
     ap.add_argument("--out", default="bench/out/pdf.json")
     args = ap.parse_args()
 
+    from tests import factories as F
+    from tests.web.conftest import csrf, full_proposal, make_open
+
     from opencall import migrate
     from opencall.app import create_app
     from opencall.calls import services as call_services
@@ -61,8 +64,6 @@ def main() -> None:
     from opencall.proposals import services as prop_services
     from opencall.proposals.anonymity import TeamIdentity, scan_pdf
     from opencall.settings import Settings
-    from tests import factories as F
-    from tests.web.conftest import csrf, full_proposal, make_open
 
     data = probe_pdf(args.content_mb)
     team = [TeamIdentity("Ngozi Wamalwa", "Lake Turkana Radio Observatory", "n@example.org")]
