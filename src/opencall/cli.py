@@ -327,7 +327,7 @@ def proposals_clean_pdfs(ctx: typer.Context) -> None:
         made, refused = prop_services.clean_stored_attachments(
             s, upload_dir=c.settings.upload_dir, limits=prop_services.pdf_limits(c.settings)
         )
-    console.print(f"{made} clean copies made; anonymity scans queued for the worker")
+    console.print(f"{made} clean copies made; missing anonymity scans queued for the worker")
     for att_id, why in refused:
         console.print(
             f"[yellow]attachment {att_id} refused ({why}): reviewers get no file[/yellow]"

@@ -940,8 +940,9 @@ def clean_stored_attachments(
     session: Session, *, upload_dir: Path, limits: pdfsafe.Limits | None = None
 ) -> tuple[int, list[tuple[int, str]]]:
     """Make the rewritten copy of every attachment stored before copies were made
-    (until then reviewers get no file for it, never the original) and queue its
-    anonymity scan. Returns (copies made, [(attachment id, why refused)])."""
+    (until then reviewers get no file for it, never the original) and queue the
+    anonymity scans every dual-anonymous proposal lacks. Returns (copies made,
+    [(attachment id, why refused)])."""
     made, refused = 0, []
     for att in session.scalars(
         select(Attachment).where(Attachment.clean_storage_key.is_(None)).order_by(Attachment.id)
@@ -965,7 +966,15 @@ def clean_stored_attachments(
             call_id=att.proposal.call_id,
             data={"attachment_id": att.id, "removed": list(cleaned.removed)},
         )
-        request_anonymity_scans(session, att.proposal)
+    # and every proposal of a dual-anonymous call gets its cached scans (rows stored
+    # before scans were cached have none: the pages would show "still running")
+    for prop in session.scalars(
+        select(Proposal)
+        .join(Call, Call.id == Proposal.call_id)
+        .where(Call.anonymity == "dual", Proposal.status != "withdrawn")
+        .order_by(Proposal.id)
+    ):
+        request_anonymity_scans(session, prop)
     session.flush()
     return made, refused
 
