@@ -194,6 +194,16 @@ def test_reviewers_never_receive_the_identity_and_the_office_keeps_the_original(
     assert_clean(got.content)
     assert len(pikepdf.open(io.BytesIO(got.content)).pages) == 1
 
+    # the technical reviewer's copy: the same rewritten file
+    tech = web.login("tech@staff.example")
+    page = tech.get(f"/technical/proposals/{pid}")
+    assert f"/technical/proposals/{pid}/pdf/0" in page.text
+    got_tech = tech.get(f"/technical/proposals/{pid}/pdf/0")
+    assert got_tech.status_code == 200 and got_tech.content == got.content
+    assert (
+        web.login("chair@staff.example").get(f"/technical/proposals/{pid}/pdf/0").status_code == 404
+    )
+
     with web.factory() as s:
         att = s.query(Attachment).filter_by(proposal_id=pid).one()
         att_id = att.id

@@ -348,6 +348,12 @@ def assignment_pdf(assignment_id: int, n: int, page: Page = Depends(get_page)) -
     a = _assignment(page, assignment_id)
     p = page.db.get(Proposal, a.proposal_id)
     assert p is not None
+    return _revision_pdf(page, p, n)
+
+
+def _revision_pdf(page: Page, p: Proposal, n: int) -> Response:
+    """The n-th PDF of the revision under review: the rewritten copy (no metadata,
+    scripts, embedded files, comments or forms), never the original."""
     shas = [x.get("sha256") for x in revision(page.db, p).get("attachments", [])]
     if not 0 <= n < len(shas):
         page.not_found()
@@ -356,8 +362,6 @@ def assignment_pdf(assignment_id: int, n: int, page: Page = Depends(get_page)) -
     )
     if att is None:
         page.not_found()
-    # the rewritten copy (no metadata, scripts, embedded files, comments or forms), never
-    # the original
     path = prop_services.clean_attachment_path(page.settings.upload_dir, att)
     if path is None or not path.is_file():
         page.not_found()
@@ -366,7 +370,7 @@ def assignment_pdf(assignment_id: int, n: int, page: Page = Depends(get_page)) -
         media_type="application/pdf",
         filename=f"{p.code}-{n + 1}.pdf",
         content_disposition_type="attachment",
-        headers={"Cache-Control": "private, no-store"},
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
     )
 
 
@@ -441,6 +445,12 @@ def _technical_page(page: Page, p: Proposal, status: int = 200, **extra: Any) ->
 @router.get("/technical/proposals/{proposal_id}", response_class=HTMLResponse)
 def technical_page(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     return _technical_page(page, _technical_proposal(page, proposal_id))
+
+
+@router.get("/technical/proposals/{proposal_id}/pdf/{n}")
+def technical_pdf(proposal_id: int, n: int, page: Page = Depends(get_page)) -> Response:
+    """The technical reviewer's copy of the n-th PDF (rewritten, under a neutral name)."""
+    return _revision_pdf(page, _technical_proposal(page, proposal_id), n)
 
 
 @router.post("/technical/proposals/{proposal_id}", response_class=HTMLResponse)
