@@ -21,6 +21,7 @@ from opencall.people import expertise_views as people_expertise_views
 from opencall.people import views as people_views
 from opencall.people.queries import user_for_session
 from opencall.proposals import api as proposal_api
+from opencall.proposals import jobs as proposal_jobs
 from opencall.proposals import views as proposal_views
 from opencall.reviews import api as review_api
 from opencall.reviews import jobs as review_jobs
@@ -67,6 +68,7 @@ ROUTERS: list[APIRouter] = [
 def build_registry(settings: Settings) -> jobs.JobRegistry:
     registry = jobs.JobRegistry()
     registry.register("mail", mail.mail_handler(settings))
+    proposal_jobs.register(registry, settings)
     review_jobs.register(registry)
     # assignment, then invitations to review by e-mail
     registry.register("review.assign", review_views.assign_and_notify(settings))

@@ -364,6 +364,23 @@ def proposals_show(ctx: typer.Context, code: str) -> None:
             console.print(f"  request {r.kind}: {r.amount:g}")
 
 
+@proposals_app.command("clean-pdfs")
+def proposals_clean_pdfs(ctx: typer.Context) -> None:
+    """Rewrite PDFs stored before uploads were cleaned (reviewers get no file until then)."""
+    from opencall.proposals import services as prop_services
+
+    c: Ctx = ctx.obj
+    with unit_of_work(c.factory) as s:
+        made, refused = prop_services.clean_stored_attachments(
+            s, upload_dir=c.settings.upload_dir, limits=prop_services.pdf_limits(c.settings)
+        )
+    console.print(f"{made} clean copies made; missing anonymity scans queued for the worker")
+    for att_id, why in refused:
+        console.print(
+            f"[yellow]attachment {att_id} refused ({why}): reviewers get no file[/yellow]"
+        )
+
+
 @audit_app.command("verify")
 def audit_verify(
     ctx: typer.Context,

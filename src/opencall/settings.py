@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     audit_key: str = ""
     # "production" refuses to start with the default secret key or insecure cookies
     env: str = "development"
+    # Bounds on the work one uploaded PDF may cause (proposals.pdfsafe): the rewrite at
+    # upload and the anonymity scan in the job each run in a child process.
+    pdf_time_limit_s: float = Field(default=20.0, gt=0)
+    pdf_scan_time_limit_s: float = Field(default=60.0, gt=0)
+    pdf_memory_limit_mb: int = Field(default=1024, ge=256)
+    pdf_max_stream_mb: int = Field(default=64, gt=0)
+    pdf_max_page_content_kb: int = Field(default=1024, gt=0)
     default_language: str = "en"
     echo_sql: bool = False
 

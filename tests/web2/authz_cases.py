@@ -161,6 +161,13 @@ HTML: list[Case] = [
     ),
     Case("GET", "/technical/calls/{slug}", {"technical"}, S),
     Case("GET", "/technical/proposals/{proposal_id}", {"technical"}, P),
+    # no PDF in this world: 404 for everyone (the copy is tested in test_pdf_hygiene)
+    Case(
+        "GET",
+        "/technical/proposals/{proposal_id}/pdf/{n}",
+        set(),
+        lambda f, c: {**P(f, c), "n": 0},
+    ),
     Case("POST", "/technical/proposals/{proposal_id}", {"technical"}, P, data={"verdict": "?"}),
     Case("GET", "/manage/calls/{slug}", STAFF, S),
     Case("POST", "/manage/calls/{slug}/transition", OFFICE, S, data={"target": "ranking"}),

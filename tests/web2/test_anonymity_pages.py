@@ -1,8 +1,20 @@
 """The anonymity check in the pages: the chair sees which proposals still carry
 identifying passages, but not the passages themselves before the ranking is frozen."""
 
+from opencall import jobs
 from opencall.proposals.models import Proposal
+from opencall.proposals.services import request_anonymity_scans
 from tests.web2.conftest import TEAMS, Cycle, Web
+
+
+def _scan(web: Web, p: Proposal) -> None:
+    """Pages read cached findings: queue the scan of the changed text and run the job."""
+    with web.factory() as s:
+        prop = s.get(Proposal, p.id)
+        assert prop is not None
+        request_anonymity_scans(s, prop)
+        s.commit()
+    jobs.run_pending(web.factory, web.app.state.jobs)
 
 
 def _plant(web: Web, cycle: Cycle) -> str:
@@ -14,6 +26,7 @@ def _plant(web: Web, cycle: Cycle) -> str:
             f" As we showed in {name.split()[-1]} et al. (2021), our group at {TEAMS[0][1]}."
         )
         s.commit()
+    _scan(web, p)
     return name.split()[-1]
 
 
@@ -46,6 +59,7 @@ def test_applicant_is_warned_before_submission(web: Web) -> None:
             " Contact the team at pi@example.org or see https://www.zanzibar-radio.example/team."
         )
         s.commit()
+    _scan(web, p)
     c = web.login(w.emails["pi"])
     page = c.get(f"/proposals/{w.ids['proposal']}")
     assert page.status_code == 200

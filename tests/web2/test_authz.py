@@ -12,7 +12,7 @@ import pytest
 
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
-from tests.web.conftest import session_cookie
+from tests.web.conftest import csrf, session_cookie
 from tests.web2.authz_cases import CASES, SEES_TEAMS
 from tests.web2.conftest import PERSONAS, Cycle, Web
 
@@ -198,3 +198,139 @@ def test_revoked_sessions_by_persona(web: Web, cycle: Cycle) -> None:
             if persona not in SEES_TEAMS and leaks(cycle, r):
                 failures.append(f"{case.method} {case.path} as revoked {persona} leaks")
     assert not failures, "\n".join(failures)
+
+
+def test_another_provider_cannot_shadow_a_call(web: Web, cycle: Cycle) -> None:
+    """Issue 13: a manager of another provider creates a call with an existing call's
+    slug. Refused with a clear message, nothing stored, and every page that finds a
+    call by its slug still finds the original."""
+    from sqlalchemy import func, select
+
+    from opencall.calls.models import Call
+    from opencall.calls.queries import call_by_slug
+
+    with web.factory() as s:
+        original = call_by_slug(s, cycle.slug)
+        mine = call_by_slug(s, cycle.other_slug)
+        assert original is not None and mine is not None
+        title, provider = original.title, original.provider.slug
+        facility_id = mine.facility_id
+        n_calls = s.scalar(select(func.count(Call.id)))
+    c = web.login(cycle.emails["other_manager"])
+    form = {
+        "csrf_token": csrf(c, "/manage/calls/new"),
+        "facility_id": str(facility_id),
+        "slug": cycle.slug,
+        "code": "SHADOW",
+        "title": "Shadow call",
+        "cycle": "2027",
+        "opens_at": "2027-01-01 00:00",
+        "closes_at": "2027-02-01 00:00",
+        "anonymity": "dual",
+        "offer_all": "on",
+    }
+    r = c.post("/manage/calls/new", data=form)
+    assert r.status_code == 400
+    assert "is already used by another call on this site" in r.text
+    with web.factory() as s:
+        assert s.scalar(select(func.count(Call.id))) == n_calls
+    # the same form with a free slug is accepted (the refusal is about the slug only)
+    ok = c.post("/manage/calls/new", data={**form, "slug": cycle.slug + "-elsewhere"})
+    assert ok.status_code == 303
+    # every lookup by slug still resolves to the original call
+    api = web.client().get(f"/api/v1/calls/{cycle.slug}")
+    assert api.status_code in (200, 404)
+    if api.status_code == 200:
+        assert api.json()["title"] == title
+    assert web.login(cycle.emails["manager"]).get(f"/manage/calls/{cycle.slug}").status_code == 200
+    assert c.get(f"/manage/calls/{cycle.slug}").status_code == 404
+    assert title in web.login(cycle.emails["chair"]).get(f"/manage/calls/{cycle.slug}").text
+    with web.factory() as s:
+        found = call_by_slug(s, cycle.slug)
+        assert found is not None and found.provider.slug == provider
+
+
+def _technical_reviewer(web: Web, cycle: Cycle, email: str, institution: str) -> int:
+    from opencall.calls.queries import call_by_slug
+    from tests import factories as F
+
+    with web.factory() as s:
+        call = call_by_slug(s, cycle.slug)
+        assert call is not None
+        u = F.user(s, name="Tech Colleague", email=email, institution=institution)
+        people_services.grant_role(s, u.id, "technical_reviewer", call_id=call.id)
+        s.commit()
+        return u.id
+
+
+@pytest.mark.parametrize(
+    "source", ["institution", "coauthor_declared_by_reviewer", "declared_by_team", "personal"]
+)
+def test_technical_reviewers_get_every_conflict_in_every_page(
+    web: Web, cycle: Cycle, source: str
+) -> None:
+    """Issue 13 (item 5): technical reviewers are held to the conflicts panel reviewers
+    are (institution, co-authorship, team, declared), in their list, the proposal's
+    page, the save, the service, and in the conflicts the chair's step computes."""
+    from sqlalchemy import select
+
+    from opencall.calls.queries import call_by_slug
+    from opencall.errors import DomainError
+    from opencall.people.models import User
+    from opencall.proposals.models import Proposal
+    from opencall.reviews import services as rv
+    from opencall.reviews.models import Conflict
+    from tests.web2.conftest import TEAMS
+
+    email = "colleague@tech.example"
+    inst = TEAMS[0][1] if source == "institution" else "Somewhere Else Institute of Technology"
+    uid = _technical_reviewer(web, cycle, email, inst)
+    pid = cycle.ids["proposal"]
+    with web.factory() as s:
+        me = s.get(User, uid)
+        pi = s.scalar(select(User).where(User.email == cycle.emails["applicant"]))
+        assert me is not None and pi is not None
+        if source == "coauthor_declared_by_reviewer":
+            rv.declare_relation(s, me, pi.email, "coauthor", year=2026)
+        elif source == "declared_by_team":
+            rv.declare_relation(s, pi, email, "advisor", year=None)
+        elif source == "personal":
+            rv.declare_relation(s, me, pi.email, "personal", note="my sister")
+        s.commit()
+        codes = {p.id: p.code for p in s.scalars(select(Proposal))}
+    tech = web.login(email)
+    listing = tech.get(f"/technical/calls/{cycle.slug}")
+    assert listing.status_code == 200
+    assert codes[pid] not in listing.text  # the conflicted proposal is not listed
+    assert codes[pid + 1] in listing.text  # the others are
+    assert tech.get(f"/technical/proposals/{pid}").status_code == 404
+    assert tech.post(
+        f"/technical/proposals/{pid}",
+        data={"csrf_token": csrf(tech, "/review"), "verdict": "feasible"},
+    ).status_code in (403, 404)
+    assert tech.get(f"/technical/proposals/{pid + 1}").status_code == 200
+    with web.factory() as s:
+        p = s.get(Proposal, pid)
+        me = s.get(User, uid)
+        assert p is not None and me is not None
+        with pytest.raises(DomainError):
+            rv.submit_technical_review(s, p, me, verdict="feasible")
+        s.rollback()
+        # the chair's conflicts step stores it for technical reviewers too
+        call = call_by_slug(s, cycle.slug)
+        assert call is not None
+        rv.compute_conflicts(s, call)
+        s.commit()
+        sources = set(
+            s.scalars(
+                select(Conflict.source).where(
+                    Conflict.reviewer_id == uid, Conflict.proposal_id == pid
+                )
+            )
+        )
+    want = {"institution": "institution", "personal": "personal"}.get(source, "coauthor")
+    assert want in sources
+    # the original technical persona (no conflict) still judges the proposal
+    assert (
+        web.login(cycle.emails["technical"]).get(f"/technical/proposals/{pid}").status_code == 200
+    )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
@@ -12,7 +12,13 @@ from opencall.facilities.models import CapacityPool, Facility, Provider
 
 class Call(Base):
     __tablename__ = "calls"
-    __table_args__ = (UniqueConstraint("provider_id", "slug"),)
+    # Slugs name calls in every URL, so they are unique across the whole site: another
+    # provider can never shadow a call (migration pdf_01). The older per-provider
+    # constraint is implied by it and stays (dropping it would rebuild the table on SQLite).
+    __table_args__ = (
+        UniqueConstraint("provider_id", "slug"),
+        Index("uq_calls_slug", "slug", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)

@@ -14,4 +14,6 @@ def list_calls(session: Session, *, statuses: tuple[str, ...] | None = None) -> 
 
 
 def call_by_slug(session: Session, slug: str) -> Call | None:
-    return session.scalar(select(Call).where(Call.slug == slug))
+    """The call with this slug; slugs are unique across the site (``uq_calls_slug``),
+    so the answer never depends on row order."""
+    return session.execute(select(Call).where(Call.slug == slug)).unique().scalar_one_or_none()

@@ -4,6 +4,8 @@ import datetime as dt
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
@@ -13,6 +15,9 @@ from opencall.calls.schemas import CallCreate, allocation_policy, call_form, rev
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool, Facility
+
+# call slugs are unique across the site: every URL finds a call by its slug alone
+SLUG_TAKEN = "The address {slug!r} is already used by another call on this site; choose another."
 
 
 def create_call(
@@ -26,6 +31,9 @@ def create_call(
         raise DomainError(
             f"{loc}: {str(err['msg']).removeprefix('Value error, ')}".lstrip(": ")
         ) from exc
+    taken = session.scalar(select(Call.id).where(Call.slug == doc.slug).limit(1))
+    if taken is not None:
+        raise DomainError(SLUG_TAKEN.format(slug=doc.slug), field="slug")
     rs = review_settings(doc.review_settings)
     ap = allocation_policy(doc.allocation_policy)
     form = call_form(doc.form)
@@ -55,8 +63,12 @@ def create_call(
         eligibility=doc.eligibility,
         status="draft",
     )
-    session.add(call)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent create of the same slug loses here
+            session.add(call)
+            session.flush()
+    except IntegrityError as exc:
+        raise DomainError(SLUG_TAKEN.format(slug=doc.slug), field="slug") from exc
     auditlog.record(session, "call.created", "call", call.id, actor_id=actor_id, call_id=call.id)
     return call
 

@@ -506,7 +506,17 @@ def scan_pdf(
     neutral_domains: Iterable[str] = NEUTRAL_DOMAINS,
 ) -> list[Finding]:
     """Scan the text of a PDF; offsets index ``extract_pdf_text(data)``, ``page`` is 1-based."""
-    pages = _pdf_pages(data)
+    return scan_pages(_pdf_pages(data), team, extra_terms, neutral_domains=neutral_domains)
+
+
+def scan_pages(
+    pages: Sequence[str],
+    team: Sequence[TeamIdentity],
+    extra_terms: Iterable[str] = (),
+    *,
+    neutral_domains: Iterable[str] = NEUTRAL_DOMAINS,
+) -> list[Finding]:
+    """Scan the text of a document's pages together; ``page`` is 1-based."""
     text = "\n\n".join(pages)
     starts = []
     pos = 0
@@ -518,3 +528,48 @@ def scan_pdf(
         page = max(i for i, s in enumerate(starts) if s <= f.start) + 1
         out.append(replace(f, page=page))
     return out
+
+
+_SEPARATORS = re.compile(r"[_.\-+]+")
+
+
+def scan_label(
+    text: str,
+    team: Sequence[TeamIdentity],
+    *,
+    neutral_domains: Iterable[str] = NEUTRAL_DOMAINS,
+) -> list[Finding]:
+    """Scan a short label that is not prose: a PDF's metadata value, an embedded file's
+    name. Also read with separators as spaces and words capitalised, so that
+    "zhang_wei_cv.pdf" names Wei Zhang; and, unlike in prose, a member's family name
+    alone (3 letters or more) is a finding: "wamalwa_cv.txt" names Wamalwa. Offsets
+    index ``text`` only for the first pass."""
+    found = scan_text(text, team, neutral_domains=neutral_domains)
+    seen = {(f.kind, f.matched_text.casefold()) for f in found}
+    relaxed = " ".join(w[:1].upper() + w[1:] for w in _SEPARATORS.sub(" ", text).split())
+    t = _Text(relaxed)
+    for member in team:
+        _, family = _split_name(member)
+        parts = [p for tok in family for p in tok.split("-") if p]
+        if sum(len(p) for p in parts) < 3:
+            continue
+        rx = re.compile(_NB + r"[\s\-]+".join(re.escape(p) for p in parts) + _NA)
+        for m in rx.finditer(t.norm):
+            a, b = t.span(m.start(), m.end())
+            key = ("name", relaxed[a:b].casefold())
+            if key not in seen and not any(key[1] in k[1] for k in seen if k[0] == "name"):
+                seen.add(key)
+                found.append(Finding("name", relaxed[a:b], a, b, SUGGESTIONS["name"]))
+    if relaxed != text:
+        for f in scan_text(relaxed, team, neutral_domains=neutral_domains):
+            if (
+                f.kind in ("name", "institution", "term")
+                and (
+                    f.kind,
+                    f.matched_text.casefold(),
+                )
+                not in seen
+            ):
+                seen.add((f.kind, f.matched_text.casefold()))
+                found.append(f)
+    return found

@@ -121,6 +121,10 @@ class Attachment(Base):
     pages: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     storage_key: Mapped[str] = mapped_column(String(200), nullable=False)
+    # the rewritten copy (no metadata, scripts, embedded files, annotations or forms) that
+    # reviewers, technical reviewers and chairs receive; the original is the user office's
+    clean_storage_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    clean_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
@@ -138,3 +142,34 @@ class ProposalCounter(Base):
         ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True
     )
     last: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class AnonymityScan(Base):
+    """Cached anonymity findings of one version of a proposal's text or of one attachment.
+
+    ``key`` is the sha256 of what was scanned (the text fields, or the attachment's
+    sha256, together with the team's names, institutions and e-mails), so a page
+    finds the findings of what it shows without scanning anything. The scan runs as
+    the ``proposal.anonymity_scan`` job; ``status`` is queued, done or failed.
+    """
+
+    __tablename__ = "anonymity_scans"
+    __table_args__ = (UniqueConstraint("proposal_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposals.id", ondelete="CASCADE"), index=True
+    )
+    attachment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attachments.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    subject: Mapped[str] = mapped_column(String(20), nullable=False)  # text | attachment
+    key: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="queued")
+    # [{"where": ..., "kind": ..., "text": ..., "page": n | None}]
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False, default=list)
+    # why a PDF was not read in full: [{"code": "page_too_large", "page": 3}]
+    notes: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False, default=list)
+    error: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from pathlib import Path
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opencall.proposals.anonymity import Finding, TeamIdentity, scan_pdf, scan_text
-from opencall.proposals.models import Proposal, TeamMember
+from opencall.proposals.anonymity import Finding, TeamIdentity, scan_text
+from opencall.proposals.models import AnonymityScan, Attachment, Proposal, TeamMember
 from opencall.web.i18n import N_
 
 
@@ -41,35 +44,101 @@ FINDING_LABELS = {
 }
 
 
-def anonymity_findings(
-    proposal: Proposal, upload_dir: Path | None = None
-) -> list[tuple[str, Finding]]:
-    """Where a proposal identifies its team, as (where, finding) pairs.
+TEXT_FIELDS = ("title", "abstract", "science_case", "keywords")
 
-    Scans the title, abstract, science case and keywords, and the text of every
-    attached PDF (read from ``upload_dir``), for the names, institutions and
-    e-mails of every team member (accepted or invited), web addresses and
-    self-identifying phrases. Shown to the applicant before submission as
-    warnings they can fix, and listed to the chair for dual-anonymous calls.
-    """
-    team = [
+
+def team_identities(proposal: Proposal) -> list[TeamIdentity]:
+    """Every team member, accepted or invited, as the anonymity scanner sees them."""
+    return [
         TeamIdentity(name=m.name, institution=m.institution_name, email=m.email)
         for m in proposal.members
         if m.status in ("accepted", "invited")
     ]
+
+
+def anonymity_findings(proposal: Proposal) -> list[tuple[str, Finding]]:
+    """Where a proposal's text (title, abstract, science case, keywords) identifies its
+    team, as (where, finding) pairs: the names, institutions and e-mails of every
+    member (accepted or invited), web addresses and self-identifying phrases.
+
+    Run by the ``proposal.anonymity_scan`` job; pages read the cached result
+    (:func:`cached_findings`) and never scan.
+    """
+    team = team_identities(proposal)
     out: list[tuple[str, Finding]] = []
-    for where in ("title", "abstract", "science_case", "keywords"):
+    for where in TEXT_FIELDS:
         for f in scan_text(getattr(proposal, where) or "", team):
             out.append((where, f))
-    if upload_dir is not None:
-        for a in proposal.attachments:
-            path = Path(upload_dir) / a.storage_key
-            if not path.is_file():
-                continue
-            try:
-                findings = scan_pdf(path.read_bytes(), team)
-            except Exception:  # noqa: BLE001 - an unreadable PDF was refused at upload already
-                continue
-            for f in findings:
-                out.append((f"attachment:{a.filename}", f))
     return out
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+def _team_doc(proposal: Proposal) -> list[list[str]]:
+    return sorted([t.name, t.institution, t.email] for t in team_identities(proposal))
+
+
+def text_scan_key(proposal: Proposal) -> str:
+    """Identifies what a text scan read: the text fields and the team."""
+    text = {k: getattr(proposal, k) or "" for k in TEXT_FIELDS}
+    return _digest({"v": 1, "text": text, "team": _team_doc(proposal)})
+
+
+def attachment_scan_key(proposal: Proposal, attachment: Attachment) -> str:
+    """Identifies what an attachment scan read: the file's bytes (sha256) and the team."""
+    return _digest({"v": 1, "sha256": attachment.sha256, "team": _team_doc(proposal)})
+
+
+def scan_keys(proposal: Proposal) -> list[tuple[str, Attachment | None, str]]:
+    """(subject, attachment, key) of every scan the proposal's current state needs."""
+    out: list[tuple[str, Attachment | None, str]] = [("text", None, text_scan_key(proposal))]
+    for a in proposal.attachments:
+        out.append(("attachment", a, attachment_scan_key(proposal, a)))
+    return out
+
+
+@dataclass
+class CachedFindings:
+    """The cached anonymity findings of a proposal as it is now (no scanning)."""
+
+    # (where, finding): where is a text field, or "attachment:<file name>" with the
+    # finding's "where" saying page text, metadata, embedded file ...
+    findings: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    pending: int = 0  # scans queued or never requested
+    failed: int = 0
+
+
+def cached_findings_of(session: Session, proposals: list[Proposal]) -> dict[int, CachedFindings]:
+    """Cached findings of several proposals in one query, keyed by proposal id."""
+    ids = [p.id for p in proposals]
+    scans: dict[tuple[int, str], AnonymityScan] = {}
+    if ids:
+        for row in session.scalars(select(AnonymityScan).where(AnonymityScan.proposal_id.in_(ids))):
+            scans[(row.proposal_id, row.key)] = row
+    out: dict[int, CachedFindings] = {}
+    for p in proposals:
+        cf = CachedFindings()
+        for subject, att, key in scan_keys(p):
+            sc = scans.get((p.id, key))
+            if sc is None or sc.status == "queued":
+                cf.pending += 1
+                continue
+            if sc.status != "done":
+                cf.failed += 1
+                continue
+            for f in sc.findings:
+                where = (
+                    f["where"] if subject == "text" else f"attachment:{att.filename if att else ''}"
+                )
+                cf.findings.append((where, f))
+            for n in sc.notes:
+                cf.notes.append((f"attachment:{att.filename if att else ''}", n))
+        out[p.id] = cf
+    return out
+
+
+def cached_findings(session: Session, proposal: Proposal) -> CachedFindings:
+    return cached_findings_of(session, [proposal])[proposal.id]

@@ -9,18 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from io import BytesIO
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from pypdf import PdfReader
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from opencall import auditlog
+from opencall import auditlog, jobs
 from opencall.calls.domain import require_open
 from opencall.calls.models import Call
 from opencall.calls.schemas import call_form
@@ -30,8 +30,11 @@ from opencall.facilities.models import CapacityPool
 from opencall.inputs import invisible_only
 from opencall.people.models import Country, User
 from opencall.people.services import get_or_create_institution
+from opencall.proposals import pdfsafe, queries
+from opencall.proposals.anonymity import Finding, scan_label, scan_pages
 from opencall.proposals.domain import check_proposal_transition, content_hash, word_count
 from opencall.proposals.models import (
+    AnonymityScan,
     Attachment,
     Proposal,
     ProposalCounter,
@@ -45,6 +48,7 @@ from opencall.proposals.schemas import (
     MemberInvite,
     ProposalUpdate,
 )
+from opencall.settings import Settings
 
 KIND_FOR_FACILITY = {
     "telescope": ("fast",),
@@ -142,6 +146,7 @@ def create_proposal(
     auditlog.record(
         session, "proposal.created", "proposal", prop.id, actor_id=pi.id, call_id=call.id
     )
+    request_anonymity_scans(session, prop, actor_id=pi.id)
     return prop
 
 
@@ -211,6 +216,7 @@ def update_proposal(
         call_id=proposal.call_id,
         data={"fields": sorted(upd.model_dump(exclude_none=True))},
     )
+    request_anonymity_scans(session, proposal, actor_id=actor_id)
     return proposal
 
 
@@ -263,6 +269,7 @@ def invite_member(
         call_id=proposal.call_id,
         data={"member_id": member.id},
     )
+    request_anonymity_scans(session, proposal, actor_id=actor_id)
     return member
 
 
@@ -285,6 +292,7 @@ def respond_to_invitation(
         actor_id=user.id,
         call_id=member.proposal.call_id,
     )
+    request_anonymity_scans(session, member.proposal, actor_id=user.id)
     return member
 
 
@@ -313,6 +321,7 @@ def remove_member(
         actor_id=actor_id,
         call_id=proposal.call_id,
     )
+    request_anonymity_scans(session, proposal, actor_id=actor_id)
 
 
 def validate_request(
@@ -761,6 +770,7 @@ def close_call_proposals(session: Session, call: Call, *, actor_id: int | None =
         _restore_revision(session, p)
         p.status = "under_review"
         n += 1
+        request_anonymity_scans(session, p, actor_id=actor_id)
     session.flush()
     auditlog.record(
         session,
@@ -791,7 +801,22 @@ def close_call(
 
 # ---------------------------------------------------------------- attachments (PDF)
 
-PDF_MAGIC = b"%PDF-"
+PDF_MAGIC = pdfsafe.PDF_MAGIC
+MSG_NOT_PDF = "This file is not a PDF."
+MSG_UNREADABLE = "This PDF cannot be read; it may be damaged."
+MSG_ENCRYPTED = "Password-protected PDFs cannot be accepted."
+MSG_POLYGLOT = (
+    "This file is a PDF combined with another kind of file (such as a ZIP archive); "
+    "export a plain PDF and upload it again."
+)
+MSG_BOMB = (
+    "This PDF holds content that expands to more than %(mb)s MB; export it again "
+    "with smaller images or figures."
+)
+MSG_TOO_COMPLEX = (
+    "This PDF is too complex to check in reasonable time; export it again "
+    "(for example with simpler figures)."
+)
 
 
 def _clean_filename(name: str) -> str:
@@ -802,9 +827,66 @@ def _clean_filename(name: str) -> str:
     return base[-120:]
 
 
+def store_blob(upload_dir: Path, data: bytes) -> str:
+    """Write bytes once under their sha256 (outside the web root); returns the storage key.
+
+    The one place that writes attachment files (a storage backend replaces it)."""
+    digest = hashlib.sha256(data).hexdigest()
+    key = f"{digest[:2]}/{digest}.pdf"
+    path = Path(upload_dir) / key
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    return key
+
+
+def read_blob(upload_dir: Path, key: str) -> bytes:
+    """The bytes stored under ``key`` (the one place that reads attachment files)."""
+    return (Path(upload_dir) / key).read_bytes()
+
+
 def attachment_path(upload_dir: Path, attachment: Attachment) -> Path:
-    """Where the bytes lie: outside the web root, under their sha256."""
+    """The original as uploaded: for the user office (and the scan job) only."""
     return Path(upload_dir) / attachment.storage_key
+
+
+def clean_attachment_path(upload_dir: Path, attachment: Attachment) -> Path | None:
+    """The rewritten copy that reviewers, technical reviewers, chairs and the team get;
+    None for a file stored before copies were made (never fall back to the original)."""
+    if not attachment.clean_storage_key:
+        return None
+    return Path(upload_dir) / attachment.clean_storage_key
+
+
+def pdf_limits(settings: Settings) -> pdfsafe.Limits:
+    """The bounds on one PDF's work, from the settings."""
+    return pdfsafe.Limits(
+        max_stream_bytes=settings.pdf_max_stream_mb * 1024 * 1024,
+        max_page_content_bytes=settings.pdf_max_page_content_kb * 1024,
+        time_s=settings.pdf_time_limit_s,
+        scan_time_s=settings.pdf_scan_time_limit_s,
+        memory_bytes=settings.pdf_memory_limit_mb * 1024 * 1024,
+    )
+
+
+def _refusal(exc: pdfsafe.PdfRefused, max_pages: int) -> DomainError:
+    if exc.code == "not_pdf":
+        msg = MSG_NOT_PDF
+    elif exc.code == "encrypted":
+        msg = MSG_ENCRYPTED
+    elif exc.code == "polyglot":
+        msg = MSG_POLYGLOT
+    elif exc.code == "too_many_pages":
+        msg = f"The PDF has {exc.value} pages; this call allows at most {max_pages}."
+    elif exc.code == "bomb":
+        msg = MSG_BOMB % {"mb": exc.value // (1024 * 1024)}
+    elif exc.code in ("too_complex", "time_limit"):
+        msg = MSG_TOO_COMPLEX
+    else:
+        msg = MSG_UNREADABLE
+    return DomainError(msg, field="pdf")
 
 
 def add_attachment(
@@ -818,12 +900,17 @@ def add_attachment(
     purpose: str = "scientific",
     actor_id: int | None = None,
     now: dt.datetime | None = None,
+    limits: pdfsafe.Limits | None = None,
 ) -> Attachment:
     """Store a PDF for the proposal (replacing an earlier one of the same purpose).
 
-    The content is checked, not the name: it must start like a PDF and parse with
-    pypdf; its page count is stored and held to the call's limit. Bytes are
-    written once under their sha256, so a frozen revision's file never changes.
+    The content is checked, not the name (``pdfsafe``): polyglots, files whose
+    structure does not parse, encrypted files, files over the call's page limit and
+    decompression bombs are refused and nothing changes. Two files are kept: the
+    original (the user office's) and a rewritten copy without metadata, scripts,
+    actions, embedded files, annotations and form fields (everyone else's). Both
+    are written once under their sha256, so a frozen revision's file never changes.
+    The anonymity scan of the file is queued as a job.
     """
     _require_editable(proposal, now)
     if not data:
@@ -833,33 +920,16 @@ def add_attachment(
             f"The file is too large ({len(data) / 1e6:.1f} MB; at most {max_bytes / 1e6:.1f} MB).",
             field="pdf",
         )
-    if not data.startswith(PDF_MAGIC):
-        raise DomainError("This file is not a PDF.", field="pdf")
-    try:
-        reader = PdfReader(BytesIO(data))
-        if reader.is_encrypted:
-            raise DomainError("Password-protected PDFs cannot be accepted.", field="pdf")
-        pages = len(reader.pages)
-    except DomainError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any parser failure means an unreadable file
-        raise DomainError("This PDF cannot be read; it may be damaged.", field="pdf") from exc
-    if pages < 1:
-        raise DomainError("This PDF cannot be read; it may be damaged.", field="pdf")
     form = call_form(proposal.call.form)
-    if pages > form.max_pdf_pages:
-        raise DomainError(
-            f"The PDF has {pages} pages; this call allows at most {form.max_pdf_pages}.",
-            field="pdf",
-        )
+    limits = replace(limits or pdfsafe.Limits(), max_pages=form.max_pdf_pages)
+    try:
+        cleaned = pdfsafe.clean(data, limits)
+    except pdfsafe.PdfRefused as exc:
+        raise _refusal(exc, form.max_pdf_pages) from exc
+    pages = cleaned.pages
     digest = hashlib.sha256(data).hexdigest()
-    key = f"{digest[:2]}/{digest}.pdf"
-    path = Path(upload_dir) / key
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+    key = store_blob(upload_dir, data)
+    clean_key = store_blob(upload_dir, cleaned.data)
     for old in [a for a in proposal.attachments if a.purpose == purpose]:
         session.delete(old)
     att = Attachment(
@@ -871,6 +941,8 @@ def add_attachment(
         pages=pages,
         sha256=digest,
         storage_key=key,
+        clean_storage_key=clean_key,
+        clean_size=len(cleaned.data),
         uploaded_by=actor_id,
     )
     session.add(att)
@@ -884,9 +956,175 @@ def add_attachment(
         proposal.id,
         actor_id=actor_id,
         call_id=proposal.call_id,
-        data={"sha256": digest, "pages": pages, "size": len(data)},
+        data={
+            "sha256": digest,
+            "pages": pages,
+            "size": len(data),
+            "removed": list(cleaned.removed),
+        },
     )
+    request_anonymity_scans(session, proposal, actor_id=actor_id)
     return att
+
+
+def clean_stored_attachments(
+    session: Session, *, upload_dir: Path, limits: pdfsafe.Limits | None = None
+) -> tuple[int, list[tuple[int, str]]]:
+    """Make the rewritten copy of every attachment stored before copies were made
+    (until then reviewers get no file for it, never the original) and queue the
+    anonymity scans every dual-anonymous proposal lacks. Returns (copies made,
+    [(attachment id, why refused)])."""
+    made, refused = 0, []
+    for att in session.scalars(
+        select(Attachment).where(Attachment.clean_storage_key.is_(None)).order_by(Attachment.id)
+    ):
+        try:
+            cleaned = pdfsafe.clean(read_blob(upload_dir, att.storage_key), limits)
+        except pdfsafe.PdfRefused as exc:
+            refused.append((att.id, exc.code))
+            continue
+        except OSError as exc:
+            refused.append((att.id, f"unreadable: {exc}"))
+            continue
+        att.clean_storage_key = store_blob(upload_dir, cleaned.data)
+        att.clean_size = len(cleaned.data)
+        made += 1
+        auditlog.record(
+            session,
+            "attachment.cleaned",
+            "proposal",
+            att.proposal_id,
+            call_id=att.proposal.call_id,
+            data={"attachment_id": att.id, "removed": list(cleaned.removed)},
+        )
+    # and every proposal of a dual-anonymous call gets its cached scans (rows stored
+    # before scans were cached have none: the pages would show "still running")
+    for prop in session.scalars(
+        select(Proposal)
+        .join(Call, Call.id == Proposal.call_id)
+        .where(Call.anonymity == "dual", Proposal.status != "withdrawn")
+        .order_by(Proposal.id)
+    ):
+        request_anonymity_scans(session, prop)
+    session.flush()
+    return made, refused
+
+
+# ---------------------------------------------------------------- anonymity scans (cached)
+
+SCAN_JOB = "proposal.anonymity_scan"
+
+
+def request_anonymity_scans(
+    session: Session, proposal: Proposal, *, actor_id: int | None = None
+) -> int:
+    """Queue a scan for each part of a dual-anonymous proposal not scanned as it is now.
+
+    Called by every service that changes the text, the team or the files; the job
+    scans once per version (keyed by content and team), pages read the cache. The
+    jobs carry no call (they are the applicant's, not steps of the chair's cockpit)."""
+    if proposal.call.anonymity != "dual":
+        return 0
+    rows = {
+        sc.key: sc
+        for sc in session.scalars(
+            select(AnonymityScan).where(AnonymityScan.proposal_id == proposal.id)
+        )
+    }
+    n = 0
+    for subject, att, key in queries.scan_keys(proposal):
+        old = rows.get(key)
+        if old is not None and old.status != "superseded":
+            continue
+        if old is not None:  # back to a version whose scan was skipped: scan it now
+            old.status, old.error = "queued", ""
+            session.flush()
+            jobs.enqueue(session, SCAN_JOB, {"scan_id": old.id}, max_attempts=2)
+            n += 1
+            continue
+        try:
+            with session.begin_nested():  # a concurrent request may have queued it
+                scan = AnonymityScan(
+                    proposal_id=proposal.id,
+                    attachment_id=att.id if att is not None else None,
+                    subject=subject,
+                    key=key,
+                    status="queued",
+                    findings=[],
+                    notes=[],
+                )
+                session.add(scan)
+                session.flush()
+        except IntegrityError:
+            continue
+        rows[key] = scan
+        jobs.enqueue(
+            session,
+            SCAN_JOB,
+            {"scan_id": scan.id},
+            created_by=actor_id,
+            max_attempts=2,
+        )
+        n += 1
+    return n
+
+
+def _finding_doc(where: str, f: Finding) -> dict[str, Any]:
+    return {"where": where, "kind": f.kind, "text": f.matched_text[:300], "page": f.page}
+
+
+def run_anonymity_scan(
+    session: Session, scan_id: int, *, upload_dir: Path, limits: pdfsafe.Limits | None = None
+) -> AnonymityScan | None:
+    """The job: scan one version of the text or one attachment and cache the findings.
+
+    A PDF is read in a child process within ``limits`` (pages, decoded size per
+    page, time); its page text, metadata (Info, XMP), embedded-file names,
+    annotations, form fields and scripts are all scanned. What could not be read
+    in full is kept as notes for the applicant."""
+    scan = session.get(AnonymityScan, scan_id)
+    if scan is None or scan.status == "done":
+        return scan
+    proposal = session.get(Proposal, scan.proposal_id)
+    if proposal is None:
+        return None
+    team = queries.team_identities(proposal)
+    findings: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
+    if scan.subject == "text":
+        if scan.key != queries.text_scan_key(proposal):
+            scan.status, scan.error = "superseded", "the text or team changed before the scan ran"
+        else:
+            findings = [_finding_doc(w, f) for w, f in queries.anonymity_findings(proposal)]
+            scan.status = "done"
+    else:
+        att = session.get(Attachment, scan.attachment_id) if scan.attachment_id else None
+        if att is None or scan.key != queries.attachment_scan_key(proposal, att):
+            scan.status, scan.error = "superseded", "the file or team changed before the scan ran"
+        else:
+            try:
+                data = read_blob(upload_dir, att.storage_key)
+            except OSError as exc:
+                data = b""
+                scan.error = f"file not readable: {exc}"
+            if data:
+                ins = pdfsafe.inspect(data, limits)
+                for f in scan_pages(ins.pages, team):
+                    findings.append(_finding_doc("pdf_text", f))
+                for where, text in dict.fromkeys(ins.strings):
+                    kind = where.split(":", 1)[0]
+                    label = {"info": "pdf_metadata", "xmp": "pdf_metadata"}.get(kind, f"pdf_{kind}")
+                    for f in scan_label(text, team):
+                        findings.append(_finding_doc(label, f))
+                notes = [{"code": c, "page": n} for c, n in ins.notes]
+                scan.status = "done"
+            else:
+                scan.status = "failed"
+    scan.findings = findings
+    scan.notes = notes
+    scan.finished_at = utcnow()
+    session.flush()
+    return scan
 
 
 def remove_attachment(

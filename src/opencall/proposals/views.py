@@ -10,6 +10,7 @@ text back with a message and changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -56,6 +57,30 @@ WHERE_LABELS = {
     "abstract": N_("Abstract"),
     "science_case": N_("Science case"),
     "keywords": N_("Keywords"),
+}
+# where in a PDF an anonymity finding lies (metadata and the rest are removed from
+# the copy reviewers receive; the page text is not)
+PDF_WHERE = {
+    "pdf_text": N_("the PDF"),
+    "pdf_metadata": N_("the PDF's properties (metadata)"),
+    "pdf_embedded": N_("a file embedded in the PDF"),
+    "pdf_annotation": N_("a comment in the PDF"),
+    "pdf_form": N_("a form field in the PDF"),
+    "pdf_javascript": N_("a script in the PDF"),
+}
+SCAN_NOTES = {
+    "page_too_large": N_(
+        "Page %(n)s of the PDF is too complex to check automatically; check it yourself."
+    ),
+    "time_limit": N_(
+        "The PDF was checked up to page %(n)s only (time limit); check the rest yourself."
+    ),
+    "page_limit": N_("Pages from %(n)s on were not checked; check them yourself."),
+    "text_limit": N_("The PDF was checked up to page %(n)s only; check the rest yourself."),
+    "too_complex": N_(
+        "The PDF was checked up to page %(n)s only (too complex); check the rest yourself."
+    ),
+    "page_error": N_("Page %(n)s of the PDF could not be read for the check; check it yourself."),
 }
 MSG_REQUIRED = N_("This field is required.")
 MSG_TOO_LONG = N_("Too long (%(max)s characters at most).")
@@ -412,17 +437,30 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
     }
     problems = [page.t.message(m) for _f, m in services.submission_problems(proposal)]
     findings = []
+    scan_notes: list[str] = []
+    scan_pending = False
     if call.anonymity == "dual":
-        # the team's own identifiers are shown to the team only: a warning they can fix
-        for where, finding in queries.anonymity_findings(proposal, page.settings.upload_dir):
+        # the team's own identifiers are shown to the team only: a warning they can fix.
+        # Read from the cache the anonymity-scan job fills; a page view never scans.
+        cached = queries.cached_findings(page.db, proposal)
+        scan_pending = cached.pending > 0
+        for where, finding in cached.findings:
+            label = WHERE_LABELS.get(where) or PDF_WHERE.get(
+                finding["where"], PDF_WHERE["pdf_text"]
+            )
             findings.append(
                 {
-                    "where": page._(WHERE_LABELS.get(where, where))
-                    if not where.startswith("attachment:")
-                    else page._("the PDF"),
-                    "kind": page._(queries.FINDING_LABELS.get(finding.kind, finding.kind)),
-                    "text": finding.matched_text,
+                    "where": page._(label),
+                    "page": finding.get("page") if finding["where"] == "pdf_text" else None,
+                    "kind": page._(queries.FINDING_LABELS.get(finding["kind"], finding["kind"])),
+                    "text": finding["text"],
+                    "removed": finding["where"] not in WHERE_LABELS
+                    and finding["where"] != "pdf_text",
                 }
+            )
+        for _where, note in cached.notes:
+            scan_notes.append(
+                page._(SCAN_NOTES.get(note["code"], SCAN_NOTES["page_error"]), n=note["page"])
             )
     ctx = {
         "p": proposal,
@@ -438,6 +476,8 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
         "error": extra.get("error"),
         "problems": problems,
         "findings": findings,
+        "scan_notes": scan_notes,
+        "scan_pending": scan_pending,
         "countries": country_options(page),
         "can_edit": policies.may_edit_proposal(page.user, proposal),
         "can_team": policies.may_manage_team(page.user, proposal),
@@ -688,6 +728,7 @@ def upload(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     limit = page.settings.max_upload_bytes
     data = upload_file.file.read(limit + 1)
     try:
+        # the PDF is parsed and rewritten in a bounded child process (proposals.pdfsafe)
         services.add_attachment(
             page.db,
             proposal,
@@ -696,6 +737,7 @@ def upload(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             upload_dir=page.settings.upload_dir,
             max_bytes=limit,
             actor_id=page.user.id,
+            limits=services.pdf_limits(page.settings),
         )
         page.commit()
     except DomainError as exc:
@@ -718,9 +760,14 @@ def _attachment_of(page: Page, proposal_id: int, attachment_id: int) -> Attachme
 
 @router.get("/proposals/{proposal_id}/attachments/{attachment_id}")
 def download(proposal_id: int, attachment_id: int, page: Page = Depends(get_page)) -> Response:
+    """The user office gets the original as uploaded; the team gets the rewritten copy
+    (what reviewers receive: no metadata, scripts, embedded files, comments or forms)."""
     att = _attachment_of(page, proposal_id, attachment_id)
-    path = services.attachment_path(page.settings.upload_dir, att)
-    if not path.is_file():
+    if call_policies.may_administer(page.db, page.user, att.proposal.call):
+        path: Path | None = services.attachment_path(page.settings.upload_dir, att)
+    else:
+        path = services.clean_attachment_path(page.settings.upload_dir, att)
+    if path is None or not path.is_file():
         page.not_found()
     return FileResponse(
         path,

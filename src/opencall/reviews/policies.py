@@ -11,16 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall.calls import policies as call_policies
 from opencall.calls.models import Call
 from opencall.calls.policies import may_manage_call
+from opencall.calls.schemas import review_settings
+from opencall.db import utcnow
 from opencall.people.models import Country, User
 from opencall.people.queries import has_role
 from opencall.proposals.models import Proposal, ProposalRevision
 from opencall.reviews import queries as q
-from opencall.reviews.models import ReviewAssignment
+from opencall.reviews.domain import conflict_sources
+from opencall.reviews.models import Conflict, ReviewAssignment
 from opencall.web.i18n import country_name
 
 ACTIVE = ("assigned", "accepted", "submitted")
@@ -84,13 +88,56 @@ def may_technical_review(session: Session, user: User | None, call: Call) -> boo
     )
 
 
+def conflicted_proposal_ids(session: Session, user: User, proposals: list[Proposal]) -> set[int]:
+    """The proposals this person may not judge, by the rule panel reviewers are held to
+    (team, institution, declared co-authorship or personal relation), evaluated now
+    (so it holds before the chair's conflicts step has run, and for roles granted
+    since), plus every stored conflict (declared by the person or computed)."""
+    if not proposals:
+        return set()
+    from opencall.people.models import Institution
+
+    stored = {
+        pid
+        for (pid,) in session.execute(
+            select(Conflict.proposal_id).where(
+                Conflict.reviewer_id == user.id,
+                Conflict.proposal_id.in_([p.id for p in proposals]),
+            )
+        )
+    }
+    person = q.person_facts(user, q.publications_by_user(session, [user.id]).get(user.id, ()))
+    relations = q.relations(session, about=[user])
+    inst_ids = {
+        t.get("institution_id")
+        for p in proposals
+        for t in q.revision_content(session, p).get("team", [])
+        if t.get("institution_id")
+    } | {m.institution_id for p in proposals for m in p.members if m.institution_id}
+    insts = (
+        {i.id: i for i in session.scalars(select(Institution).where(Institution.id.in_(inst_ids)))}
+        if inst_ids
+        else {}
+    )
+    out = set(stored)
+    for p in proposals:
+        rs = review_settings(p.call.review_settings)
+        team = q.team_facts(p, q.revision_content(session, p), insts)
+        if conflict_sources(
+            person, team, relations, coauthor_years=rs.coauthor_years, year=utcnow().year
+        ):
+            out.add(p.id)
+    return out
+
+
 def may_technical_review_proposal(session: Session, user: User | None, proposal: Proposal) -> bool:
-    """A technical reviewer judges no proposal they are on or conflicted with."""
+    """A technical reviewer judges no proposal they are on or conflicted with: the same
+    conflicts as panel reviewers (team, institution, co-authorship, declared)."""
     return (
         user is not None
         and may_technical_review(session, user, proposal.call)
         and not any(m.user_id == user.id or m.email == user.email for m in proposal.members)
-        and not q.is_conflicted(session, proposal.id, user.id)
+        and proposal.id not in conflicted_proposal_ids(session, user, [proposal])
     )
 
 

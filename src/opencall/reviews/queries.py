@@ -1,13 +1,20 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
-from opencall.people.models import Country, RoleGrant, User
-from opencall.proposals.models import Proposal
+from opencall.people.bibliography import author_key
+from opencall.people.domain import institution_key
+from opencall.people.models import Country, Institution, ReviewerPublication, RoleGrant, User
+from opencall.proposals.models import Proposal, ProposalRevision
+from opencall.reviews.domain import REVIEWING_ROLES, PersonFacts, Relation, TeamFacts
 from opencall.reviews.models import (
     Conflict,
+    DeclaredRelation,
     RankedProposal,
     Review,
     ReviewAssignment,
@@ -30,6 +37,100 @@ def reviewers_of_call(session: Session, call: Call) -> list[User]:
         .order_by(User.id)
     )
     return list(session.scalars(stmt).unique())
+
+
+def reviewing_users_of_call(session: Session, call: Call) -> list[User]:
+    """Everyone who judges proposals of the call in any role (panel and technical
+    reviewers): conflicts are computed for all of them."""
+    stmt = (
+        select(User)
+        .join(RoleGrant, RoleGrant.user_id == User.id)
+        .where(
+            RoleGrant.role.in_(REVIEWING_ROLES),
+            or_(RoleGrant.call_id == call.id, RoleGrant.provider_id == call.provider_id),
+        )
+        .order_by(User.id)
+    )
+    return list(session.scalars(stmt).unique())
+
+
+def person_facts(user: User, publications: Sequence[ReviewerPublication] = ()) -> PersonFacts:
+    inst = user.institution
+    own = author_key(user.name)
+    coauthors = {
+        (key, pub.year)
+        for pub in publications
+        for key in (author_key(a) for a in pub.authors or [])
+        if key is not None and key != own
+    }
+    return PersonFacts(
+        user_id=user.id,
+        email=user.email,
+        institution_key=inst.name_key if inst is not None else None,
+        ror=inst.ror_id if inst is not None and inst.ror_id else None,
+        coauthors=tuple(sorted(coauthors, key=lambda c: (c[0], c[1] or 0))),
+    )
+
+
+def publications_by_user(
+    session: Session, user_ids: list[int]
+) -> dict[int, list[ReviewerPublication]]:
+    out: dict[int, list[ReviewerPublication]] = {}
+    if not user_ids:
+        return out
+    for pub in session.scalars(
+        select(ReviewerPublication).where(ReviewerPublication.user_id.in_(user_ids))
+    ):
+        out.setdefault(pub.user_id, []).append(pub)
+    return out
+
+
+def team_facts(
+    proposal: Proposal, content: dict[str, Any], institutions: dict[int, Institution]
+) -> TeamFacts:
+    """The team of the submitted revision plus every member (accepted or invited) now."""
+    members = [m for m in proposal.members if m.status in ("accepted", "invited")]
+    keys, rors = set(), set()
+    for t in content.get("team", []):
+        if t.get("institution"):
+            keys.add(institution_key(t["institution"]))
+        inst = institutions.get(t.get("institution_id") or -1)
+        if inst is not None and inst.ror_id:
+            rors.add(inst.ror_id)
+    return TeamFacts(
+        user_ids=frozenset(m.user_id for m in members if m.user_id),
+        emails=frozenset(
+            {m.email for m in members} | {t["email"] for t in content.get("team", [])}
+        ),
+        institution_keys=frozenset(keys),
+        rors=frozenset(rors),
+        name_keys=frozenset(
+            k for k in (author_key(t.get("name", "")) for t in content.get("team", [])) if k
+        ),
+    )
+
+
+def relations(session: Session, *, about: list[User] | None = None) -> list[Relation]:
+    """Declared relations (all of them, or those declared by or naming these people)."""
+    stmt = select(DeclaredRelation)
+    if about is not None:
+        stmt = stmt.where(
+            or_(
+                DeclaredRelation.user_id.in_([u.id for u in about]),
+                DeclaredRelation.other_email.in_([u.email for u in about]),
+            )
+        )
+    return [
+        Relation(r.user_id, r.other_email, r.kind, r.year, r.note) for r in session.scalars(stmt)
+    ]
+
+
+def revision_content(session: Session, proposal: Proposal) -> dict[str, Any]:
+    """The submitted revision under review (empty for a proposal never submitted)."""
+    if proposal.current_revision_id is None:
+        return {}
+    rev = session.get(ProposalRevision, proposal.current_revision_id)
+    return rev.content if rev is not None else {}
 
 
 def proposals_for_review(session: Session, call: Call) -> list[Proposal]:

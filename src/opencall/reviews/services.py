@@ -21,8 +21,6 @@ from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
 from opencall.db import utcnow
 from opencall.errors import DomainError
-from opencall.people.bibliography import author_key
-from opencall.people.domain import institution_key
 from opencall.people.models import (
     Country,
     ExpertiseProfile,
@@ -31,7 +29,9 @@ from opencall.people.models import (
     User,
 )
 from opencall.proposals.models import Proposal, ProposalRevision
+from opencall.reviews import policies
 from opencall.reviews import queries as q
+from opencall.reviews.domain import conflict_sources
 from opencall.reviews.models import (
     AffinityScore,
     Conflict,
@@ -120,12 +120,14 @@ def compute_conflicts(
     Sources: ``team`` (the reviewer is on the team, also in distributed review
     where applicants review each other), ``institution`` (same institution by
     ROR id or normalised name), ``coauthor`` (declared co-authorship or
-    advising within ``coauthor_years``), ``personal`` (declared by either side).
+    advising, or a team member among the authors of the reviewer's publications,
+    within ``coauthor_years``), ``personal`` (declared by either side).
     """
     t0 = time.perf_counter()
     now = now or utcnow()
     rs = review_settings(call.review_settings)
-    reviewers = q.reviewers_of_call(session, call)
+    # every reviewing role: panel reviewers and technical reviewers alike
+    reviewers = q.reviewing_users_of_call(session, call)
     proposals = q.proposals_for_review(session, call)
     session.execute(
         delete(Conflict).where(
@@ -134,63 +136,17 @@ def compute_conflicts(
         )
     )
     insts = {i.id: i for i in session.scalars(select(Institution))}
-    relations = list(session.scalars(select(DeclaredRelation)))
-    # co-authors from the reviewers' publication lists (recent ones), by name key
-    coauthors: dict[int, dict[tuple[str, str], int | None]] = {}
-    own_keys: dict[int, tuple[str, str] | None] = {r.id: author_key(r.name) for r in reviewers}
-    for pub in session.scalars(
-        select(ReviewerPublication).where(
-            ReviewerPublication.user_id.in_([r.id for r in reviewers])
-        )
-    ):
-        if pub.year is not None and now.year - pub.year > rs.coauthor_years:
-            continue
-        for name in pub.authors or []:
-            key = author_key(name)
-            if key is not None and key != own_keys.get(pub.user_id):
-                coauthors.setdefault(pub.user_id, {})[key] = pub.year
-    emails = {u.id: u.email for u in reviewers}
+    relations = q.relations(session)
+    pubs = q.publications_by_user(session, [r.id for r in reviewers])
+    people = [q.person_facts(r, pubs.get(r.id, ())) for r in reviewers]
     found: dict[tuple[int, int, str], str] = {}
     for p in proposals:
-        content = revision_content(session, p)
-        members = [m for m in p.members if m.status in ("accepted", "invited")]
-        team_emails = {m.email for m in members} | {t["email"] for t in content["team"]}
-        team_users = {m.user_id for m in members if m.user_id}
-        team_inst_keys = set()
-        team_rors = set()
-        for t in content["team"]:
-            if t.get("institution"):
-                team_inst_keys.add(institution_key(t["institution"]))
-            inst = insts.get(t.get("institution_id") or -1)
-            if inst and inst.ror_id:
-                team_rors.add(inst.ror_id)
-        team_keys = {k for k in (author_key(t.get("name", "")) for t in content["team"]) if k}
-        for r in reviewers:
-            if r.id in team_users or r.email in team_emails:
-                found[(p.id, r.id, "team")] = "the reviewer is a member of the team"
-                continue
-            shared = team_keys & set(coauthors.get(r.id, {}))
-            if shared:
-                year = max((coauthors[r.id][k] or 0) for k in shared)
-                found[(p.id, r.id, "coauthor")] = (
-                    f"co-author in the reviewer's publications ({year or 'recent'})"
-                )
-            inst = r.institution
-            if inst is not None and (
-                (inst.ror_id and inst.ror_id in team_rors) or inst.name_key in team_inst_keys
-            ):
-                found[(p.id, r.id, "institution")] = "same institution as a team member"
-            for rel in relations:
-                a_is_r = rel.user_id == r.id and rel.other_email in team_emails
-                b_is_r = rel.user_id in team_users and rel.other_email == emails[r.id]
-                if not (a_is_r or b_is_r):
-                    continue
-                if rel.kind == "personal":
-                    found[(p.id, r.id, "personal")] = rel.note or "declared personal conflict"
-                elif rel.year is None or now.year - rel.year <= rs.coauthor_years:
-                    found[(p.id, r.id, "coauthor")] = (
-                        f"declared {rel.kind} ({rel.year or 'recent'})"
-                    )
+        team = q.team_facts(p, revision_content(session, p), insts)
+        for person in people:
+            for source, detail in conflict_sources(
+                person, team, relations, coauthor_years=rs.coauthor_years, year=now.year
+            ).items():
+                found[(p.id, person.user_id, source)] = detail
     for (pid, rid, source), detail in sorted(found.items()):
         session.add(
             Conflict(
@@ -759,6 +715,12 @@ def submit_technical_review(
         )
     if amount_needed is not None and not amount_needed >= 0:
         raise DomainError("The amount judged necessary cannot be negative.", field="amount_needed")
+    if proposal.id in policies.conflicted_proposal_ids(session, reviewer, [proposal]) or any(
+        m.user_id == reviewer.id or m.email == reviewer.email for m in proposal.members
+    ):
+        raise DomainError(
+            "This reviewer is conflicted with this proposal; the pair is refused.", code="conflict"
+        )
     tr = session.scalar(select(TechnicalReview).where(TechnicalReview.proposal_id == proposal.id))
     if tr is None:
         tr = TechnicalReview(proposal_id=proposal.id, reviewer_id=reviewer.id, verdict=verdict)

@@ -349,6 +349,12 @@ def assignment_pdf(assignment_id: int, n: int, page: Page = Depends(get_page)) -
     a = _assignment(page, assignment_id)
     p = page.db.get(Proposal, a.proposal_id)
     assert p is not None
+    return _revision_pdf(page, p, n)
+
+
+def _revision_pdf(page: Page, p: Proposal, n: int) -> Response:
+    """The n-th PDF of the revision under review: the rewritten copy (no metadata,
+    scripts, embedded files, comments or forms), never the original."""
     shas = [x.get("sha256") for x in revision(page.db, p).get("attachments", [])]
     if not 0 <= n < len(shas):
         page.not_found()
@@ -357,15 +363,15 @@ def assignment_pdf(assignment_id: int, n: int, page: Page = Depends(get_page)) -
     )
     if att is None:
         page.not_found()
-    path = prop_services.attachment_path(page.settings.upload_dir, att)
-    if not path.is_file():
+    path = prop_services.clean_attachment_path(page.settings.upload_dir, att)
+    if path is None or not path.is_file():
         page.not_found()
     return FileResponse(
         path,
         media_type="application/pdf",
         filename=f"{p.code}-{n + 1}.pdf",
         content_disposition_type="attachment",
-        headers={"Cache-Control": "private, no-store"},
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
     )
 
 
@@ -376,10 +382,14 @@ def assignment_pdf(assignment_id: int, n: int, page: Page = Depends(get_page)) -
 def technical_list(slug: str, page: Page = Depends(get_page)) -> Response:
     call = _technical_call(page, slug)
     done = q.technical_reviews(page.db, call)
+    candidates = q.proposals_for_review(page.db, call)
+    # the same conflicts as panel reviewers, evaluated once for the whole list
+    blocked = policies.conflicted_proposal_ids(page.db, page.user, candidates)
     proposals = [
         p
-        for p in q.proposals_for_review(page.db, call)
-        if policies.may_technical_review_proposal(page.db, page.user, p)
+        for p in candidates
+        if p.id not in blocked
+        and not any(m.user_id == page.user.id or m.email == page.user.email for m in p.members)
     ]
     return page.render(
         "reviews/technical_list.html",
@@ -436,6 +446,12 @@ def _technical_page(page: Page, p: Proposal, status: int = 200, **extra: Any) ->
 @router.get("/technical/proposals/{proposal_id}", response_class=HTMLResponse)
 def technical_page(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     return _technical_page(page, _technical_proposal(page, proposal_id))
+
+
+@router.get("/technical/proposals/{proposal_id}/pdf/{n}")
+def technical_pdf(proposal_id: int, n: int, page: Page = Depends(get_page)) -> Response:
+    """The technical reviewer's copy of the n-th PDF (rewritten, under a neutral name)."""
+    return _revision_pdf(page, _technical_proposal(page, proposal_id), n)
 
 
 @router.post("/technical/proposals/{proposal_id}", response_class=HTMLResponse)
@@ -506,22 +522,27 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
     # remaining anonymity findings of a dual-anonymous call; the matched text may be a name,
     # so it is shown only to those who may see identities
     anonymity = []
+    anonymity_pending = 0
     if call.anonymity == "dual":
-        from opencall.proposals.queries import FINDING_LABELS, anonymity_findings
+        # cached by the anonymity-scan job: the cockpit never extracts or scans
+        from opencall.proposals.queries import FINDING_LABELS, cached_findings_of
 
         see = policies.may_see_identities(page.db, page.user, call)
-        for p in q.proposals_for_review(page.db, call):
-            found = anonymity_findings(p, page.settings.upload_dir)
-            if found:
+        reviewed = q.proposals_for_review(page.db, call)
+        cached = cached_findings_of(page.db, reviewed)
+        for p in reviewed:
+            found = cached[p.id]
+            anonymity_pending += found.pending
+            if found.findings:
                 anonymity.append(
                     {
                         "code": p.code,
                         "items": [
                             (
-                                page._(FINDING_LABELS.get(fd.kind, fd.kind)),
-                                fd.matched_text if see else "•••",
+                                page._(FINDING_LABELS.get(fd["kind"], fd["kind"])),
+                                fd["text"] if see else "•••",
                             )
-                            for _where, fd in found
+                            for _where, fd in found.findings
                         ],
                     }
                 )
@@ -530,6 +551,7 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
         {
             "call": call,
             "anonymity": anonymity,
+            "anonymity_pending": anonymity_pending,
             "office": office,
             "runs": runs,
             "steps": [

@@ -1,0 +1,486 @@
+"""PDF hygiene and bounded text extraction (no database; every parse in a child process).
+
+Uploaded PDFs are untrusted: a file can carry its authors' names in the Info
+dictionary, the XMP packet, embedded files, annotations and form fields; it can
+run JavaScript or actions when opened; it can be a polyglot (a PDF that is also a
+ZIP archive); and a few kilobytes can expand into gigabytes or keep a parser
+busy for minutes. So:
+
+- :func:`check_envelope` (in-process, bytes only, fast) refuses data before the
+  ``%PDF-`` header, anything but whitespace after the last ``%%EOF`` and a ZIP
+  end-of-central-directory record (what makes a file open as an archive).
+- :func:`clean` parses the file with qpdf (pikepdf) *without* repairing it
+  (a structure that does not parse is refused), refuses encrypted files, files
+  over the page limit and streams that inflate beyond ``max_stream_bytes``, and
+  writes a rewritten copy without Info, XMP metadata (document and objects),
+  JavaScript, OpenAction/AA and other actions except in-document jumps, embedded
+  files (also PDF 2.0 associated files), annotations, form fields (AcroForm/XFA)
+  and application private data.
+  Stream data is copied as it is (never decoded), and only objects reachable
+  from the document are written, so bytes hidden between objects are dropped.
+- :func:`inspect` reads the original (in the anonymity job, never in a page
+  view): the text of each page (pypdf) under a page limit, a limit on each
+  page's decoded content and a time limit, plus the strings of the Info
+  dictionary and XMP packet, embedded-file names and descriptions, annotation
+  and form-field texts and JavaScript, for the anonymity scan.
+
+Both run ``python -m opencall.proposals.pdfsafe`` with an address-space and CPU
+limit and a wall-clock timeout, so a hostile file can cost a bounded amount of
+one worker's time and memory, never the server's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+PDF_MAGIC = b"%PDF-"
+_TRAILING_OK = b" \t\r\n\x00\x0c"
+
+
+class PdfRefused(ValueError):
+    """An upload that is not accepted; ``code`` says why (the caller words the message)."""
+
+    def __init__(self, code: str, detail: str = "", value: int = 0) -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+        self.detail = detail
+        self.value = value
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on the work one PDF may cause."""
+
+    max_pages: int = 500
+    max_stream_bytes: int = 64 * 1024 * 1024  # any stream, inflated (checked at upload)
+    max_page_content_bytes: int = 1024 * 1024  # a page's decoded content (text extraction)
+    max_text_chars: int = 2_000_000
+    time_s: float = 20.0  # clean (at upload)
+    scan_time_s: float = 60.0  # inspect (in the job)
+    memory_bytes: int = 1024 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    data: bytes
+    pages: int
+    removed: tuple[str, ...]
+
+
+@dataclass
+class Inspection:
+    pages: list[str] = field(default_factory=list)
+    # (where, text): where is "info:Author", "xmp:dc:creator", "embedded", "annotation",
+    # "form", "javascript"
+    strings: list[tuple[str, str]] = field(default_factory=list)
+    # reasons the text was not checked in full: ("page_too_large", n), ("time_limit", n),
+    # ("page_limit", n), ("text_limit", n), ("page_error", n)
+    notes: list[tuple[str, int]] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- envelope
+
+
+def check_envelope(data: bytes) -> None:
+    """Refuse non-PDFs and polyglots from the bytes alone (raises :class:`PdfRefused`)."""
+    if not data.startswith(PDF_MAGIC):
+        raise PdfRefused("not_pdf")
+    eof = data.rfind(b"%%EOF")
+    if eof < 0:
+        raise PdfRefused("unparseable", "no end-of-file marker")
+    if data[eof + 5 :].strip(_TRAILING_OK):
+        raise PdfRefused("polyglot", "data after the end of the PDF")
+    # A ZIP reader looks for the end-of-central-directory record in the last 64 KiB
+    # (its comment field may cover the PDF's tail, so the check above does not see it).
+    if b"PK\x05\x06" in data[-(65536 + 22) :]:
+        raise PdfRefused("polyglot", "a ZIP archive")
+
+
+# --------------------------------------------------------------------------- parent side
+
+
+def _run_child(
+    op: str, data: bytes, limits: Limits, timeout: float
+) -> tuple[dict[str, Any], bytes, str]:
+    """Run one operation in a child process; returns (result, output bytes, output lines)."""
+    with tempfile.TemporaryDirectory(prefix="oc-pdf-") as tmp:
+        src = Path(tmp) / "in.pdf"
+        out = Path(tmp) / "out"
+        src.write_bytes(data)
+        cmd = [
+            sys.executable,
+            "-m",
+            "opencall.proposals.pdfsafe",
+            op,
+            str(src),
+            str(out),
+            json.dumps(asdict(limits)),
+        ]
+        try:
+            proc = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+                cmd,
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+                env={**os.environ, "PYTHONHASHSEED": "0"},
+            )
+        except subprocess.TimeoutExpired:
+            lines = out.read_text(errors="replace") if out.exists() else ""
+            return {"ok": False, "error": "time_limit"}, b"", lines
+        lines = ""
+        blob = b""
+        if out.exists():
+            blob = out.read_bytes()
+            lines = blob.decode("utf-8", errors="replace") if op == "inspect" else ""
+        try:
+            result = json.loads(proc.stdout.decode() or "{}")
+        except ValueError:
+            result = {}
+        if proc.returncode != 0 or not result:
+            # killed by its memory or CPU limit, or crashed inside the parser
+            return {"ok": False, "error": "too_complex"}, b"", lines
+        return result, blob, lines
+
+
+def clean(data: bytes, limits: Limits | None = None) -> Cleaned:
+    """The rewritten copy for reviewers and chairs; raises :class:`PdfRefused`."""
+    limits = limits or Limits()
+    check_envelope(data)
+    result, blob, _ = _run_child("clean", data, limits, limits.time_s)
+    if not result.get("ok"):
+        raise PdfRefused(
+            str(result.get("error", "unparseable")),
+            str(result.get("detail", "")),
+            int(result.get("value", 0)),
+        )
+    if not blob.startswith(PDF_MAGIC):
+        raise PdfRefused("unparseable", "the rewritten copy is not a PDF")
+    return Cleaned(data=blob, pages=int(result["pages"]), removed=tuple(result["removed"]))
+
+
+def inspect(data: bytes, limits: Limits | None = None) -> Inspection:
+    """Page text and identity-bearing strings of a PDF, within ``limits``."""
+    limits = limits or Limits()
+    result, _, lines = _run_child("inspect", data, limits, limits.scan_time_s + 5)
+    ins = Inspection()
+    for line in lines.splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue  # the last line of a killed child may be cut short
+        if rec.get("t") == "page":
+            ins.pages.append(str(rec["text"]))
+        elif rec.get("t") == "string":
+            ins.strings.append((str(rec["where"]), str(rec["text"])))
+        elif rec.get("t") == "note":
+            ins.notes.append((str(rec["code"]), int(rec["page"])))
+    if not result.get("ok"):
+        ins.notes.append((str(result.get("error", "too_complex")), len(ins.pages) + 1))
+    return ins
+
+
+# --------------------------------------------------------------------------- child side
+
+
+def _limit_resources(limits: Limits) -> None:
+    try:
+        import resource
+
+        mem = limits.memory_bytes
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        cpu = int(max(limits.time_s, limits.scan_time_s)) + 5
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    except (ImportError, ValueError, OSError):  # pragma: no cover - non-POSIX
+        pass
+
+
+def _filters(stream: Any) -> list[str]:
+    import pikepdf
+
+    f = stream.get("/Filter")
+    if f is None:
+        return []
+    if isinstance(f, pikepdf.Array):
+        return [str(x) for x in f]
+    return [str(f)]
+
+
+def _inflated_size(stream: Any, limit: int) -> int:
+    """Bytes a stream decodes to, counted up to ``limit + 1`` (never more in memory)."""
+    filters = _filters(stream)
+    if filters and filters[0] == "/FlateDecode":
+        raw = stream.read_raw_bytes()
+        d = zlib.decompressobj()
+        total = 0
+        chunk = raw
+        while chunk and total <= limit:
+            try:
+                out = d.decompress(chunk, 1 << 20)
+            except zlib.error:
+                return total
+            total += len(out)
+            chunk = d.unconsumed_tail
+        return total
+    if not filters:
+        return len(stream.read_raw_bytes())
+    return 0  # image codecs (DCT, JPX, JBIG2, CCITT) and others are never decoded here
+
+
+_ACTION_KEEP = {"/GoTo"}
+
+
+def _child_clean(src: str, out: str, limits: Limits) -> dict[str, Any]:
+    import pikepdf
+
+    try:
+        pdf = pikepdf.open(src, attempt_recovery=False)
+    except pikepdf.PasswordError:
+        return {"ok": False, "error": "encrypted"}
+    except Exception as exc:  # noqa: BLE001 - qpdf refuses a structure it cannot parse
+        return {"ok": False, "error": "unparseable", "detail": str(exc)[:200]}
+    if pdf.is_encrypted:
+        return {"ok": False, "error": "encrypted"}
+    try:
+        n = len(pdf.pages)
+    except Exception as exc:  # noqa: BLE001
+        return {"ok": False, "error": "unparseable", "detail": str(exc)[:200]}
+    if n < 1:
+        return {"ok": False, "error": "unparseable", "detail": "no pages"}
+    if n > limits.max_pages:
+        return {"ok": False, "error": "too_many_pages", "value": n}
+    removed: set[str] = set()
+    if "/Info" in pdf.trailer:
+        del pdf.trailer["/Info"]
+        removed.add("info")
+    root = pdf.Root
+    for key, label in (
+        ("/Metadata", "xmp"),
+        ("/OpenAction", "actions"),
+        ("/AA", "actions"),
+        ("/AcroForm", "forms"),
+        ("/PieceInfo", "private_data"),
+        ("/Perms", "forms"),
+        ("/Collection", "embedded_files"),
+        ("/SpiderInfo", "private_data"),
+        ("/URI", "actions"),
+        ("/AF", "embedded_files"),
+    ):
+        if key in root:
+            del root[key]
+            removed.add(label)
+    if "/Names" in root:
+        names = root.Names
+        for key, label in (
+            ("/JavaScript", "javascript"),
+            ("/EmbeddedFiles", "embedded_files"),
+            ("/AlternatePresentations", "embedded_files"),
+            ("/Renditions", "embedded_files"),
+        ):
+            if key in names:
+                del names[key]
+                removed.add(label)
+    for page in pdf.pages:
+        page_obj = page.obj
+        for key, label in (("/Annots", "annotations"), ("/AA", "actions")):
+            if key in page_obj:
+                del page_obj[key]
+                removed.add(label)
+    for obj in pdf.objects:
+        if not isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
+            continue
+        for key, label in (
+            ("/Metadata", "xmp"),
+            ("/PieceInfo", "private_data"),
+            ("/AA", "actions"),
+            ("/AF", "embedded_files"),  # PDF 2.0 associated files
+        ):
+            if key in obj:
+                del obj[key]
+                removed.add(label)
+        action = obj.get("/A")
+        if isinstance(action, pikepdf.Dictionary):
+            if str(action.get("/S", "")) not in _ACTION_KEEP or "/Next" in action:
+                del obj["/A"]
+                removed.add("actions")
+        if isinstance(obj, pikepdf.Stream):
+            if _inflated_size(obj, limits.max_stream_bytes) > limits.max_stream_bytes:
+                return {"ok": False, "error": "bomb", "value": limits.max_stream_bytes}
+    pdf.save(
+        out,
+        preserve_pdfa=False,
+        fix_metadata_version=False,
+        stream_decode_level=pikepdf.StreamDecodeLevel.none,
+        deterministic_id=True,
+    )
+    return {"ok": True, "pages": n, "removed": sorted(removed)}
+
+
+_XML_TEXT = re.compile(r">([^<>]+)<")
+_XML_ATTR = re.compile(r"\s([A-Za-z][\w.\-]*:[\w.\-]+)=\"([^\"]*)\"")
+
+
+def _xmp_strings(raw: bytes) -> list[tuple[str, str]]:
+    text = raw[:1_000_000].decode("utf-8", errors="replace")
+    out: list[tuple[str, str]] = []
+    for m in _XML_ATTR.finditer(text):
+        name, value = m.group(1), m.group(2).strip()
+        if value and not name.startswith(("xmlns", "rdf:", "x:", "xml:")):
+            out.append((f"xmp:{name}", value))
+    for m in _XML_TEXT.finditer(text):
+        value = " ".join(m.group(1).split())
+        if value:
+            out.append(("xmp", value))
+    return out
+
+
+def _child_inspect(src: str, out: str, limits: Limits) -> dict[str, Any]:
+    import pikepdf
+
+    started = time.monotonic()
+    sink = open(out, "w", encoding="utf-8")  # noqa: SIM115 - flushed line by line
+
+    def emit(rec: dict[str, Any]) -> None:
+        sink.write(json.dumps(rec) + "\n")
+        sink.flush()
+
+    def string(where: str, value: Any) -> None:
+        text = str(value).strip()
+        if text:
+            emit({"t": "string", "where": where, "text": text[:10_000]})
+
+    pdf = pikepdf.open(src)
+    info = pdf.trailer.get("/Info")
+    if isinstance(info, pikepdf.Dictionary):
+        for k, v in info.items():
+            if isinstance(v, pikepdf.String):
+                string(f"info:{k[1:]}", v)
+    root = pdf.Root
+    if isinstance(root.get("/Metadata"), pikepdf.Stream):
+        try:
+            for where, text in _xmp_strings(root.Metadata.read_bytes()):
+                string(where, text)
+        except Exception:  # noqa: BLE001 - a broken packet is not a reason to stop
+            pass
+    names = root.get("/Names")
+    if isinstance(names, pikepdf.Dictionary) and "/EmbeddedFiles" in names:
+        try:
+            for key, spec in pikepdf.NameTree(names.EmbeddedFiles).items():
+                string("embedded", key)
+                if isinstance(spec, pikepdf.Dictionary):
+                    for k in ("/F", "/UF", "/Desc"):
+                        if k in spec:
+                            string("embedded", spec[k])
+        except Exception:  # noqa: BLE001
+            pass
+    if isinstance(names, pikepdf.Dictionary) and "/JavaScript" in names:
+        try:
+            for _key, action in pikepdf.NameTree(names.JavaScript).items():
+                js = action.get("/JS") if isinstance(action, pikepdf.Dictionary) else None
+                if isinstance(js, pikepdf.Stream):
+                    string("javascript", js.read_bytes()[:10_000].decode("latin-1"))
+                elif js is not None:
+                    string("javascript", js)
+        except Exception:  # noqa: BLE001
+            pass
+    opening = root.get("/OpenAction")
+    if isinstance(opening, pikepdf.Dictionary) and "/JS" in opening:
+        js = opening.JS
+        string(
+            "javascript",
+            js.read_bytes()[:10_000].decode("latin-1") if isinstance(js, pikepdf.Stream) else js,
+        )
+    for page in pdf.pages[: limits.max_pages]:
+        for annot in page.obj.get("/Annots", pikepdf.Array()):
+            if not isinstance(annot, pikepdf.Dictionary):
+                continue
+            for k in ("/T", "/Contents"):
+                if isinstance(annot.get(k), pikepdf.String):
+                    string("annotation", annot[k])
+            fs = annot.get("/FS")
+            if isinstance(fs, pikepdf.Dictionary):
+                for k in ("/F", "/UF", "/Desc"):
+                    if k in fs:
+                        string("embedded", fs[k])
+    acro = root.get("/AcroForm")
+    if isinstance(acro, pikepdf.Dictionary):
+        for fld in list(acro.get("/Fields", pikepdf.Array()))[:1000]:
+            if isinstance(fld, pikepdf.Dictionary):
+                for k in ("/T", "/TU", "/V"):
+                    if isinstance(fld.get(k), pikepdf.String):
+                        string("form", fld[k])
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(src)
+    total = 0
+    n = len(reader.pages)
+    for i in range(min(n, limits.max_pages)):
+        if time.monotonic() - started > limits.scan_time_s:
+            emit({"t": "note", "code": "time_limit", "page": i + 1})
+            break
+        try:
+            contents = pdf.pages[i].obj.get("/Contents")
+            streams = (
+                list(contents)
+                if isinstance(contents, pikepdf.Array)
+                else [contents]
+                if contents
+                else []
+            )
+            size = sum(
+                _inflated_size(s, limits.max_page_content_bytes)
+                for s in streams
+                if isinstance(s, pikepdf.Stream)
+            )
+            if size > limits.max_page_content_bytes:
+                emit({"t": "note", "code": "page_too_large", "page": i + 1})
+                emit({"t": "page", "text": ""})
+                continue
+            text = reader.pages[i].extract_text() or ""
+        except Exception:  # noqa: BLE001 - one broken page does not stop the others
+            emit({"t": "note", "code": "page_error", "page": i + 1})
+            text = ""
+        text = text[: max(0, limits.max_text_chars - total)]
+        total += len(text)
+        emit({"t": "page", "text": text})
+        if total >= limits.max_text_chars:
+            emit({"t": "note", "code": "text_limit", "page": i + 1})
+            break
+    if n > limits.max_pages:
+        emit({"t": "note", "code": "page_limit", "page": limits.max_pages + 1})
+    sink.close()
+    return {"ok": True}
+
+
+def _main(argv: list[str]) -> int:
+    op, src, out, raw_limits = argv
+    limits = Limits(**json.loads(raw_limits))
+    _limit_resources(limits)
+    try:
+        if op == "clean":
+            result = _child_clean(src, out, limits)
+        elif op == "inspect":
+            result = _child_inspect(src, out, limits)
+        else:
+            result = {"ok": False, "error": "unknown_op"}
+    except MemoryError:
+        result = {"ok": False, "error": "too_complex"}
+    except Exception as exc:  # noqa: BLE001 - any parser failure is reported, not raised
+        result = {"ok": False, "error": "unparseable", "detail": str(exc)[:200]}
+    sys.stdout.write(json.dumps(result))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - the child process
+    raise SystemExit(_main(sys.argv[1:]))
