@@ -9,6 +9,8 @@ data: the call created first keeps its slug, later ones are renamed.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -72,7 +74,7 @@ def _dedupe_case(url: str) -> None:
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
         reset_pg_schema(engine)
-    migrate.upgrade(engine, "3207fae640c7")  # slugs unique per provider only
+    migrate.upgrade(engine, _before_pdf_01(engine))  # slugs unique per provider only
     factory = make_sessionmaker(engine)
     with factory() as s:
         load_countries(s)
@@ -106,6 +108,17 @@ def _dedupe_case(url: str) -> None:
             load_countries(s)
             s.commit()
     engine.dispose()
+
+
+def _before_pdf_01(engine: Any) -> str:
+    """The revision just before ``pdf_01`` (the chain is re-ordered when branches merge)."""
+    from alembic.script import ScriptDirectory
+
+    from opencall.migrate import alembic_config
+
+    rev = ScriptDirectory.from_config(alembic_config(engine)).get_revision("pdf_01")
+    assert rev is not None and isinstance(rev.down_revision, str)
+    return rev.down_revision
 
 
 def test_migration_pdf_01_dedupes_existing_duplicates_sqlite(tmp_path) -> None:

@@ -225,6 +225,9 @@ def test_the_applicant_is_warned_of_identity_in_metadata_and_embedded_files(
     web: Web, world: dict[str, Any]
 ) -> None:
     pid = world["proposal"]
+    # the worker has run the scans queued when the world was built (a request runs
+    # inline only the jobs it queued itself)
+    jobs.run_pending(web.factory, web.app.state.jobs)
     pi = web.login(PI_EMAIL)
     assert upload(pi, pid, identity_pdf()).status_code == 303
     page = pi.get(f"/proposals/{pid}")
