@@ -436,7 +436,8 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
     divide_by: tuple[od.GroupBy, ...] = ("income_group", "un_region", "ldc")
     out["context"] = context(year, divide_by)
     out["trend"] = trend(session, call, divide("income_group", year), records)
-    return _finite(out)
+    clean: dict[str, Any] = _finite(out)
+    return clean
 
 
 def _finite(value: Any) -> Any:
