@@ -437,6 +437,7 @@ def context_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
                     else f", {years[0]}–{years[1]}"
                 )
             )
+        row.append(_pct(g["coverage"]))
         rows.append(row)
     older = sorted({f"{iso} {y}" for g in ctx["researchers"]["groups"] for iso, y in g["older"]})
     return {
@@ -447,6 +448,7 @@ def context_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
             tr(CONTEXT_LABELS["researchers"]),
             tr(CONTEXT_LABELS["rd_spending"]),
             tr(CONTEXT_LABELS["articles"]),
+            tr(N_("Population with recent researcher figures")),
         ],
         "rows": rows,
         "note": tr(
