@@ -103,3 +103,11 @@ def test_report_document_reads_without_raw_codes(lang: str) -> None:
     cells = " ".join(c for r in rows for c in r)
     assert "lower-middle" not in cells and "award_rate" not in cells
     assert ("Lower-middle income" if lang == "en" else "中等偏下收入") in cells
+
+
+def test_undefined_estimates_are_json_null() -> None:
+    from opencall.outcomes.queries import _finite
+
+    got = _finite({"a": float("nan"), "b": [1.0, float("inf")], "c": (2020, 2024)})
+    assert got == {"a": None, "b": [1.0, None], "c": [2020, 2024]}
+    json.dumps(got, allow_nan=False)

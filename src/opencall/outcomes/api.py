@@ -163,8 +163,17 @@ def _num(v: float | None) -> str:
     return "–" if v is None else f"{v:+.2f}"
 
 
+def _main_unit(data: dict[str, Any]) -> str:
+    """The unit the share of awards is shown in: the one with the most awarded share
+    statements (the call's main pool), the first alphabetically on a tie."""
+    units = [x["unit"] for x in data["differences"] if x["measure"] == "award_share"]
+    return max(sorted(set(units)), key=units.count) if units else ""
+
+
 def _amount(v: float) -> str:
-    return f"{v:,.0f}" if abs(v) >= 10 else f"{v:.1f}"
+    if float(v).is_integer() or abs(v) >= 10:
+        return f"{v:,.0f}"
+    return f"{v:.1f}"
 
 
 def _group(tr: Tr, g: str) -> str:
@@ -414,7 +423,7 @@ def context_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     shares = {
         x["group"]: x
         for x in data["differences"]
-        if x["grouping"] == by and x["measure"] == "award_share"
+        if x["grouping"] == by and x["measure"] == "award_share" and x["unit"] == _main_unit(data)
     }
     groups = [g for g in ctx["researchers"]["groups"] if g["high"] > 0]
     rows = []
@@ -438,16 +447,19 @@ def context_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
                     else f", {years[0]}–{years[1]}"
                 )
             )
+        row.append(_pct(g["coverage"]))
         rows.append(row)
     older = sorted({f"{iso} {y}" for g in ctx["researchers"]["groups"] for iso, y in g["older"]})
     return {
         "title": tr(CONTEXT_TITLES[by]),
         "columns": [
             tr(N_("Group")),
-            tr(N_("Share of awards [95 % interval]")),
+            tr(N_("Share of awards [95 % interval]"))
+            + (f" ({_unit(tr, _main_unit(data))})" if len(set(data["call"]["units"])) > 1 else ""),
             tr(CONTEXT_LABELS["researchers"]),
             tr(CONTEXT_LABELS["rd_spending"]),
             tr(CONTEXT_LABELS["articles"]),
+            tr(N_("Population with recent researcher figures")),
         ],
         "rows": rows,
         "note": tr(
@@ -501,7 +513,7 @@ def report_charts(
     shares = {
         x["group"]: x
         for x in data["differences"]
-        if x["grouping"] == by and x["measure"] == "award_share"
+        if x["grouping"] == by and x["measure"] == "award_share" and x["unit"] == _main_unit(data)
     }
     return [
         {

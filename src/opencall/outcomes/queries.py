@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -437,7 +438,19 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
     out["context"] = context(year, divide_by)
     out["trend"] = trend(session, call, divide("income_group", year), records)
     out["reviewer_effects"] = reviewer_effects(session, call, q=q)
-    return out
+    clean: dict[str, Any] = _finite(out)
+    return clean
+
+
+def _finite(value: Any) -> Any:
+    """JSON-safe: NaN and infinities (an undefined estimate) become None, tuples lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def trend(

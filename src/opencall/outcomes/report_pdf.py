@@ -113,7 +113,7 @@ def render_report_pdf(report: Mapping[str, Any]) -> bytes:
 
     pdf.add_page()
     pdf.set_font(family, "B", 16)
-    pdf.multi_cell(0, 8, clean(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 8, clean(title), new_x="LMARGIN", new_y="NEXT", align="L")
     if report.get("subtitle"):
         pdf.set_font(family, "", 11)
         pdf.set_text_color(80)
@@ -160,7 +160,9 @@ def render_report_pdf(report: Mapping[str, Any]) -> bytes:
         if table.get("note"):
             pdf.set_font(family, "", 7.5)
             pdf.set_text_color(90)
-            pdf.multi_cell(0, 4, clean(str(table["note"])), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(
+                0, 4, clean(str(table["note"])), new_x="LMARGIN", new_y="NEXT", align="L"
+            )
             pdf.set_text_color(0)
         pdf.ln(2)
 

@@ -48,6 +48,7 @@ from opencall.outcomes.domain import (
     group_of,
     informative_stages,
     stage_reached,
+    wilson_interval,
 )
 
 #: No difference is tested where the group or the rest has fewer units than this
@@ -243,6 +244,9 @@ def _mean_diff(
     g_reps = est(w, in_group)
     r_reps = est(w, ~in_group)
     vlo, vhi, _ = _summarise(v or 0.0, np.asarray(g_reps))
+    if family in ("rate", "stage") and v is not None:
+        # a proportion's own interval: Wilson (honest at 0 %, 100 % and small n)
+        vlo, vhi = wilson_interval(round(v * n), n)
     if n < min_n or n_rest < min_n:
         return Difference(
             family, grouping, group, measure, n, n_rest, v, vlo, vhi, r, diff, None, None,
