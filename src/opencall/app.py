@@ -20,6 +20,9 @@ from opencall.people import views as people_views
 from opencall.people.queries import user_for_session
 from opencall.proposals import api as proposal_api
 from opencall.proposals import views as proposal_views
+from opencall.results import api as results_api
+from opencall.results import jobs as results_jobs
+from opencall.results import views as results_views
 from opencall.reviews import api as review_api
 from opencall.reviews import jobs as review_jobs
 from opencall.reviews import views as review_views
@@ -44,6 +47,7 @@ ROUTERS: list[APIRouter] = [
     review_views.router,
     allocation_views.router,
     scheduling_views.router,
+    results_views.router,
     outcome_api.router,
     # the JSON API under /api/v1 (personal tokens; same services and policies)
     people_api.api_router,
@@ -52,6 +56,7 @@ ROUTERS: list[APIRouter] = [
     review_api.router,
     allocation_api.router,
     scheduling_api.router,
+    results_api.router,
     outcome_api.api_router,
 ]
 
@@ -64,6 +69,7 @@ def build_registry(settings: Settings) -> jobs.JobRegistry:
     registry.register("review.assign", review_views.assign_and_notify(settings))
     allocation_jobs.register(registry)
     scheduling_jobs.register(registry)
+    results_jobs.register(registry, settings.base_url)
     for kind, handler in list(registry.handlers.items()):
         if kind != "mail":  # live progress without deadlocking SQLite (see guard_progress)
             registry.register(kind, call_manage_views.guard_progress(handler))
