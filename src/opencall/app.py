@@ -13,6 +13,7 @@ from opencall.calls import manage_views as call_manage_views
 from opencall.calls import views as call_views
 from opencall.db import make_engine, make_sessionmaker
 from opencall.facilities import views as facility_views
+from opencall.outcomes import after_award_views
 from opencall.outcomes import api as outcome_api
 from opencall.outcomes import views as outcome_views
 from opencall.people import api as people_api
@@ -39,6 +40,7 @@ ROUTERS: list[APIRouter] = [
     call_views.router,
     proposal_views.router,
     outcome_views.router,
+    after_award_views.router,
     # routers of later features
     # (manage_views first: /manage/calls/new before the cockpit's /manage/calls/{slug})
     call_manage_views.router,

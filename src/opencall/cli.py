@@ -152,6 +152,13 @@ def demo_build(
             for cl in s.scalars(select(CallModel).where(CallModel.status == "closed")):
                 run_cycle(s, cl, seed=seed)
                 console.print(f"{cl.slug}: reviewed (simulated), allocated, scheduled, published")
+        from opencall.demo.past import build_past_cycles
+
+        with unit_of_work(c.factory) as s:
+            for cl in build_past_cycles(s, seed=seed):
+                console.print(
+                    f"{cl.slug}: an earlier cycle, archived, with post-award records (simulated)"
+                )
     print_accounts(counts.accounts)
 
 

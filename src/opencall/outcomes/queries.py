@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from opencall.allocation.models import Award, Decision
 from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
+from opencall.outcomes import after_award_data
 from opencall.outcomes import domain as od
 from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal
@@ -223,6 +224,7 @@ def report(session: Session, call: Call, *, q: float = 0.05, seed: int = 0) -> d
             )
         ]
     out["trend"] = trend(session, call, contexts["income_group"], records)
+    out["after_award"] = after_award_data.section(session, call, records, applicant_records, divide)
     return out
 
 
