@@ -73,7 +73,6 @@ def acknowledgement_names(proposal: Proposal) -> list[str]:
     call = proposal.call
     return [
         call.facility.name,
-        call.facility.slug,
         call.provider.name,
         call.code,
         proposal.code,
