@@ -98,23 +98,23 @@ def build_past_cycle(session: Session, current: Call, *, seed: int = 0) -> Call 
         )
     )
     chosen = rng.sample(proposals, k=min(MAX_PROPOSALS, int(len(proposals) * SHARE)))
-    for old in sorted(chosen, key=lambda p: p.id):
-        pi_member = next((m for m in old.members if m.role == "pi"), None)
+    for prev in sorted(chosen, key=lambda p: p.id):
+        pi_member = next((m for m in prev.members if m.role == "pi"), None)
         pi = session.get(User, pi_member.user_id) if pi_member and pi_member.user_id else None
-        if pi is None or not old.requests:
+        if pi is None or not prev.requests:
             continue
         p = prop_services.create_proposal(
             session,
             call,
             pi,
-            title=old.title,
-            abstract=old.abstract,
-            science_case=old.science_case,
-            keywords=old.keywords,
-            area=old.area,
+            title=prev.title,
+            abstract=prev.abstract,
+            science_case=prev.science_case,
+            keywords=prev.keywords,
+            area=prev.area,
             now=when,
         )
-        for r in sorted(old.requests, key=lambda r: r.position):
+        for r in sorted(prev.requests, key=lambda r: r.position):
             prop_services.add_request(
                 session,
                 p,

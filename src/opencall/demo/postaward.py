@@ -55,7 +55,13 @@ def record_postaward(
         awards = rq.awards_of(session, p.id)
         pool_types = {pool.pool_type for _a, pool in awards}
 
-        def add(kind: str, data: dict[str, object], award_id: int | None = None) -> None:
+        def add(
+            kind: str,
+            data: dict[str, object],
+            award_id: int | None = None,
+            p: Proposal = p,
+            actor: int | None = actor,
+        ) -> None:
             nonlocal made
             rs.add_record(session, p, kind, data, actor_id=actor, award_id=award_id)
             made += 1
