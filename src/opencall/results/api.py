@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.calls.api import SLUG
@@ -20,9 +20,15 @@ from opencall.results import policies, services
 from opencall.results import queries as q
 from opencall.results.models import PostAwardRecord, ResearchOutput
 from opencall.results.schemas import OutputIn
-from opencall.reviews.api import ERRORS, ID, NOT_FOUND
+from opencall.reviews.api import ERRORS, NOT_FOUND
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
+MAX_ID = 2**31 - 1
+
+
+def _id() -> Any:
+    """A fresh path parameter for every use (FastAPI binds one to its name)."""
+    return Path(ge=1, le=MAX_ID)
 
 
 class RecordIn(BaseModel):
@@ -129,7 +135,7 @@ def _award(api: Api, proposal_id: int, *, record: bool = False) -> Proposal:
 
 
 @router.get("/awards/{proposal_id}", response_model=AwardOut, responses=NOT_FOUND)
-def award(proposal_id: int = ID, api: Api = Depends(get_api)) -> AwardOut:
+def award(proposal_id: int = _id(), api: Api = Depends(get_api)) -> AwardOut:
     p = _award(api, proposal_id)
     return AwardOut(
         proposal_code=p.code,
@@ -143,7 +149,7 @@ def award(proposal_id: int = ID, api: Api = Depends(get_api)) -> AwardOut:
 @router.post(
     "/awards/{proposal_id}/records", response_model=RecordOut, status_code=201, responses=ERRORS
 )
-def add_record(body: RecordIn, proposal_id: int = ID, api: Api = Depends(get_api)) -> RecordOut:
+def add_record(body: RecordIn, proposal_id: int = _id(), api: Api = Depends(get_api)) -> RecordOut:
     p = _award(api, proposal_id, record=True)
     try:
         rec = services.add_record(
@@ -163,7 +169,10 @@ def add_record(body: RecordIn, proposal_id: int = ID, api: Api = Depends(get_api
 
 @router.put("/awards/{proposal_id}/records/{record_id}", response_model=RecordOut, responses=ERRORS)
 def update_record(
-    body: RecordUpdate, proposal_id: int = ID, record_id: int = ID, api: Api = Depends(get_api)
+    body: RecordUpdate,
+    proposal_id: int = _id(),
+    record_id: int = _id(),
+    api: Api = Depends(get_api),
 ) -> RecordOut:
     p = _award(api, proposal_id, record=True)
     rec = api.db.get(PostAwardRecord, record_id)
@@ -181,7 +190,7 @@ def update_record(
 @router.post(
     "/awards/{proposal_id}/outputs", response_model=OutputOut, status_code=201, responses=ERRORS
 )
-def add_output(body: OutputIn, proposal_id: int = ID, api: Api = Depends(get_api)) -> OutputOut:
+def add_output(body: OutputIn, proposal_id: int = _id(), api: Api = Depends(get_api)) -> OutputOut:
     p = _award(api, proposal_id, record=True)
     try:
         o = services.add_output(
@@ -200,7 +209,9 @@ def add_output(body: OutputIn, proposal_id: int = ID, api: Api = Depends(get_api
     status_code=201,
     responses=ERRORS,
 )
-def import_outputs(body: ImportIn, proposal_id: int = ID, api: Api = Depends(get_api)) -> ImportOut:
+def import_outputs(
+    body: ImportIn, proposal_id: int = _id(), api: Api = Depends(get_api)
+) -> ImportOut:
     p = _award(api, proposal_id, record=True)
     try:
         new, skipped = services.import_outputs(
