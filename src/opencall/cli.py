@@ -155,10 +155,14 @@ def demo_build(
         from opencall.demo.past import build_past_cycles
 
         with unit_of_work(c.factory) as s:
-            for cl in build_past_cycles(s, seed=seed):
+            for cl in build_past_cycles(s, seed=seed, today=anchor_date):
                 console.print(
                     f"{cl.slug}: an earlier cycle, archived, with post-award records (simulated)"
                 )
+            from opencall.demo.postaward import example_accounts
+
+            for role, email in example_accounts(s).items():
+                console.print(f"  {role}: {email}")
     print_accounts(counts.accounts)
 
 

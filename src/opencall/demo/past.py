@@ -26,9 +26,9 @@ from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal
 
 YEAR = dt.timedelta(days=365)
-#: share of the current call's proposals that re-apply in the earlier cycle
-SHARE = 0.5
-MAX_PROPOSALS = 80
+#: share of the current call's proposals that re-apply in the earlier cycle (at most MAX)
+SHARE = 0.8
+MAX_PROPOSALS = 100
 
 
 def _earlier(value: str) -> str:
@@ -50,7 +50,9 @@ def _shift(attrs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def build_past_cycle(session: Session, current: Call, *, seed: int = 0) -> Call | None:
+def build_past_cycle(
+    session: Session, current: Call, *, seed: int = 0, today: dt.date | None = None
+) -> Call | None:
     """The cycle before ``current``, run through to published and archived, with
     post-award records. Returns None when it already exists."""
     slug = _earlier(current.slug)
@@ -129,19 +131,22 @@ def build_past_cycle(session: Session, current: Call, *, seed: int = 0) -> Call 
     # history: the decisions went out six weeks after the deadline
     call.decisions_released_at = closes + dt.timedelta(days=42)
     call_services.transition_call(session, call, "archived", reason="next cycle opened")
-    record_postaward(session, call, seed=seed)
+    record_postaward(session, call, seed=seed, today=today)
     session.flush()
     return call
 
 
-def build_past_cycles(session: Session, *, seed: int = 0) -> list[Call]:
-    """An earlier cycle for every current demo call (oldest calls skipped)."""
+def build_past_cycles(
+    session: Session, *, seed: int = 0, today: dt.date | None = None
+) -> list[Call]:
+    """An earlier cycle for every current demo call; records dated up to ``today``
+    (default: the real date)."""
     made = []
     currents = list(
         session.scalars(select(Call).where(Call.status != "archived").order_by(Call.id))
     )
     for c in currents:
-        past = build_past_cycle(session, c, seed=seed)
+        past = build_past_cycle(session, c, seed=seed, today=today)
         if past is not None:
             made.append(past)
     return made

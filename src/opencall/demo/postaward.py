@@ -19,7 +19,7 @@ from opencall.results import queries as rq
 from opencall.results import services as rs
 
 BASELINE_T_HA = {"hybrid rice": 4.2, "tilapia": 5.0, "juncao": 90.0}
-LOAN_DAYS = 365
+LOAN_DAYS = 180
 
 
 def _on(day: dt.date, today: dt.date) -> str | None:
@@ -117,7 +117,7 @@ def record_postaward(
                 received = shipped + dt.timedelta(days=rng.randint(4, 15))
                 due = shipped + dt.timedelta(days=LOAN_DAYS)
                 fate = rng.random()
-                returned = received + dt.timedelta(days=rng.randint(150, 330))
+                returned = received + dt.timedelta(days=rng.randint(100, 230))
                 add(
                     "shipment",
                     {
@@ -227,3 +227,25 @@ def calls_with_awards(session: Session) -> list[Call]:
             select(Call).where(Call.decisions_released_at.is_not(None)).order_by(Call.id)
         )
     )
+
+
+def example_accounts(session: Session) -> dict[str, str]:
+    """A PI to sign in as for each kind of record (and one with an overdue loan)."""
+    from opencall.people.models import User
+    from opencall.results import domain as d
+    from opencall.results.models import PostAwardRecord
+
+    out: dict[str, str] = {}
+    today = dt.datetime.now(dt.UTC).date()
+    for r in session.scalars(select(PostAwardRecord).order_by(PostAwardRecord.id)):
+        key = f"PI with {r.kind} records"
+        if r.kind == "loan" and d.is_overdue(r.kind, r.data, today):
+            key = "PI with an overdue loan"
+        if key in out:
+            continue
+        p = session.get(Proposal, r.proposal_id)
+        pi = next((m for m in p.members if m.role == "pi"), None) if p else None
+        u = session.get(User, pi.user_id) if pi and pi.user_id else None
+        if u is not None:
+            out[key] = f"{u.email} (/awards/{r.proposal_id})"
+    return out
