@@ -147,6 +147,9 @@ def test_used_and_complete_per_kind(
         ("berth", {"sailed_on": "2027-06-01"}, "needs arrived_on"),
         ("shipment", {"customs_status": "lost"}, "customs_status"),
         ("teleport", {}, "Unknown record kind"),
+        ("loan", {"sample": "x\x00", "mass_mg": 1}, "NUL"),
+        ("shipment", {"schedule_entry_id": 2**40}, "schedule_entry_id"),
+        ("loan", {"sample": "x", "mass_mg": 1e999}, "mass_mg"),
     ],
 )
 def test_bad_records_are_refused_with_the_field(
@@ -262,6 +265,8 @@ def test_output_validation() -> None:
         validate_output({"title": "T", "year": 2028, "doi": "doi.org/x"})
     with pytest.raises(DomainError, match="alpha-3"):
         validate_output({"title": "T", "year": 2028, "countries": ["Kenya"]})
+    with pytest.raises(DomainError, match="NUL"):
+        validate_output({"title": "T\x00", "year": 2028})
     with pytest.raises(DomainError, match="published_on is not in year"):
         validate_output({"title": "T", "year": 2028, "published_on": "2027-01-01"})
 

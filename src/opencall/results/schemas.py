@@ -15,8 +15,25 @@ from opencall.results.domain import KINDS, OUTPUT_KINDS
 Text = Field(default="", max_length=300)
 
 
+def _no_nul(value: Any) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text may not contain NUL characters")
+    if isinstance(value, dict):
+        for v in value.values():
+            _no_nul(v)
+    if isinstance(value, list):
+        for v in value:
+            _no_nul(v)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text(cls, data: Any) -> Any:
+        _no_nul(data)
+        return data
 
 
 def _order(*pairs: tuple[str, dt.date | None, str, dt.date | None]) -> None:
@@ -54,7 +71,7 @@ class LoanData(_Strict):
 class ShipmentData(_Strict):
     """A shipment, from the logistics plan to real dates."""
 
-    schedule_entry_id: int | None = Field(default=None, ge=1)
+    schedule_entry_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     description: str = Field(default="", max_length=200)
     planned_on: dt.date | None = None
     shipped_on: dt.date | None = None
