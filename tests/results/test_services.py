@@ -219,3 +219,26 @@ def test_overdue_reminders_in_the_pi_language(s: Session, a: Awarded) -> None:
     services.update_record(s, late, {**LOAN, "returned_on": "2028-06-20"}, actor_id=None)
     assert queue_overdue_reminders(s, "http://x", today + dt.timedelta(days=30)) == 0
     assert len(s.scalars(select(PostAwardRecord)).all()) == 3
+
+
+def test_shipment_from_the_logistics_plan(s: Session, a: Awarded) -> None:
+    from opencall.scheduling.models import ScheduleEntry
+
+    p, r = prop(s, a.awarded), prop(s, a.rejected)
+    mine = ScheduleEntry(call_id=a.call_id, proposal_id=p.id, kind="shipment", label="200 mg")
+    theirs = ScheduleEntry(call_id=a.call_id, proposal_id=r.id, kind="shipment", label="9 mg")
+    s.add_all([mine, theirs])
+    s.flush()
+    assert [e.id for e in q.planned_shipments(s, p.id)] == [mine.id]
+    before = table_counts(s)
+    with pytest.raises(DomainError, match="planned shipment"):
+        services.add_record(s, p, "shipment", {"schedule_entry_id": theirs.id}, actor_id=None)
+    assert table_counts(s) == before
+    services.add_record(
+        s,
+        p,
+        "shipment",
+        {"schedule_entry_id": mine.id, "shipped_on": "2027-06-01", "tracking_ref": "EE1CN"},
+        actor_id=None,
+    )
+    assert q.planned_shipments(s, p.id) == []

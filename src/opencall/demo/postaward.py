@@ -108,6 +108,7 @@ def record_postaward(
                         a.id,
                     )
         if "sample_mass" in pool_types:
+            linked: set[int] = set()
             for a, pool in awards:
                 if pool.pool_type != "sample_mass":
                     continue
@@ -118,9 +119,20 @@ def record_postaward(
                 due = shipped + dt.timedelta(days=LOAN_DAYS)
                 fate = rng.random()
                 returned = received + dt.timedelta(days=rng.randint(100, 230))
+                plan = next(
+                    (
+                        e
+                        for e in rq.planned_shipments(session, p.id)
+                        if e.pool_id == pool.id and e.id not in linked
+                    ),
+                    None,
+                )
+                if plan is not None:
+                    linked.add(plan.id)
                 add(
                     "shipment",
                     {
+                        "schedule_entry_id": plan.id if plan else None,
                         "description": f"{a.amount:g} mg of {pool.attributes['sample_type']}",
                         "planned_on": (day0 + dt.timedelta(days=20)).isoformat(),
                         "shipped_on": shipped.isoformat(),

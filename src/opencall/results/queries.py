@@ -15,6 +15,7 @@ from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal
 from opencall.results import domain as d
 from opencall.results.models import PostAwardRecord, ResearchOutput
+from opencall.scheduling.models import ScheduleEntry
 
 
 def awards_of(session: Session, proposal_id: int) -> list[tuple[Award, CapacityPool]]:
@@ -159,3 +160,21 @@ def outputs_of_call(session: Session, call: Call) -> list[ResearchOutput]:
             .order_by(ResearchOutput.proposal_id, ResearchOutput.id)
         )
     )
+
+
+def planned_shipments(session: Session, proposal_id: int) -> list[ScheduleEntry]:
+    """The logistics plan's shipments for this award not yet recorded as real ones."""
+    recorded = {
+        r.data.get("schedule_entry_id")
+        for r in records_of(session, proposal_id)
+        if r.kind == "shipment"
+    }
+    return [
+        e
+        for e in session.scalars(
+            select(ScheduleEntry)
+            .where(ScheduleEntry.proposal_id == proposal_id, ScheduleEntry.kind == "shipment")
+            .order_by(ScheduleEntry.id)
+        )
+        if e.id not in recorded
+    ]

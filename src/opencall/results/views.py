@@ -171,6 +171,7 @@ def render_award(
                 for r in records
             ],
             "outputs": q.outputs_of(page.db, proposal.id),
+            "planned": q.planned_shipments(page.db, proposal.id) if "shipment" in kinds else [],
             "summary": q.summary(page.db, proposal, today),
             "kinds": kinds,
             "specs": {k: field_specs(k) for k in kinds},
