@@ -197,6 +197,13 @@ def test_stages_of_a_proposal() -> None:
         "produced_results": True,
     }
     assert d.proposal_stages([], 0)["used"] is False
+    # sessions: the final one completes the programme; loans: every loan must be back
+    first = validate_record("session", {"observed_on": "2027-06-01", "observed_hours": 2})
+    last = validate_record(
+        "session", {"observed_on": "2027-07-01", "observed_hours": 2, "completed": True}
+    )
+    assert d.proposal_stages([("session", first), ("session", last)], 0)["completed"] is True
+    assert d.proposal_stages([("session", first)], 0)["completed"] is False
     assert (
         d.days_to_first_result(dt.date(2027, 1, 1), [dt.date(2027, 3, 2), dt.date(2027, 2, 1)])
         == 31

@@ -203,7 +203,7 @@ def record_postaward(
             continue
         countries = sorted({m.country_iso3 for m in p.members if m.country_iso3})[:6]
         for k in range(rng.choice([1, 1, 2, 3])):
-            day = day0 + dt.timedelta(days=int(rng.lognormvariate(6.0, 0.45)))
+            day = day0 + dt.timedelta(days=int(rng.lognormvariate(5.5, 0.4)))
             if day > today:
                 continue
             dataset = k == 1 and rng.random() < 0.4

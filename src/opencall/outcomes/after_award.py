@@ -184,7 +184,7 @@ def time_to_first_result(
                 idx = rng.integers(0, len(members), len(members))
                 m = km_median(times[idx], events[idx])
                 boots.append(np.inf if m is None else m)
-            lo_v, hi_v = np.quantile(np.array(boots), [0.025, 0.975])
+            lo_v, hi_v = np.quantile(np.array(boots), [0.025, 0.975], method="inverted_cdf")
             lo = float(lo_v)
             hi = None if not np.isfinite(hi_v) else float(hi_v)
         followed = [

@@ -30,6 +30,8 @@ KINDS_FOR_POOL: dict[str, tuple[str, ...]] = {
     "seats": ("course",),
     "packages": ("package", "shipment"),
 }
+#: Kinds where one completed record completes the kind (see ``proposal_stages``).
+ANY_COMPLETES = frozenset({"session", "course"})
 #: Days between reminders for one overdue loan.
 REMIND_EVERY_DAYS = 7
 
@@ -120,10 +122,17 @@ def proposal_stages(
 ) -> dict[str, bool]:
     """Used, completed and produced-results of one awarded proposal.
 
-    ``completed`` needs at least one used record and every record complete;
+    ``completed`` needs at least one used record and every record complete, except
+    for observing sessions and course participants, where one completed record
+    completes the kind (the final session; a team member who completed the course);
     ``produced_results`` needs at least one publication or dataset."""
     used = any(is_used(k, d) for k, d in records)
-    completed = used and all(is_complete(k, d) for k, d in records)
+    by_kind: dict[str, list[bool]] = {}
+    for k, d in records:
+        by_kind.setdefault(k, []).append(is_complete(k, d))
+    completed = used and all(
+        any(flags) if k in ANY_COMPLETES else all(flags) for k, flags in by_kind.items()
+    )
     return {"used": used, "completed": completed, "produced_results": n_outputs > 0}
 
 
