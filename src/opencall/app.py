@@ -10,6 +10,7 @@ from opencall.allocation import jobs as allocation_jobs
 from opencall.allocation import views as allocation_views
 from opencall.calls import api as call_api
 from opencall.calls import manage_views as call_manage_views
+from opencall.calls import people_views as call_people_views
 from opencall.calls import views as call_views
 from opencall.db import make_engine, make_sessionmaker
 from opencall.facilities import views as facility_views
@@ -17,6 +18,7 @@ from opencall.outcomes import after_award_views
 from opencall.outcomes import api as outcome_api
 from opencall.outcomes import views as outcome_views
 from opencall.people import api as people_api
+from opencall.people import expertise_views as people_expertise_views
 from opencall.people import views as people_views
 from opencall.people.queries import user_for_session
 from opencall.proposals import api as proposal_api
@@ -26,17 +28,19 @@ from opencall.results import jobs as results_jobs
 from opencall.results import views as results_views
 from opencall.reviews import api as review_api
 from opencall.reviews import jobs as review_jobs
+from opencall.reviews import recruitment_views as review_recruitment_views
 from opencall.reviews import views as review_views
 from opencall.scheduling import api as scheduling_api
 from opencall.scheduling import jobs as scheduling_jobs
 from opencall.scheduling import views as scheduling_views
 from opencall.settings import Settings
-from opencall.web import mail
+from opencall.web import apidocs, idempotency, mail
 from opencall.web.pages import install
 
 # Every HTML router, in one list (the authorisation test walks app.routes).
 ROUTERS: list[APIRouter] = [
     people_views.router,
+    people_expertise_views.router,
     call_views.router,
     proposal_views.router,
     outcome_views.router,
@@ -45,8 +49,10 @@ ROUTERS: list[APIRouter] = [
     # (manage_views first: /manage/calls/new before the cockpit's /manage/calls/{slug})
     call_manage_views.router,
     facility_views.router,
+    call_people_views.router,
     people_api.router,
     review_views.router,
+    review_recruitment_views.router,
     allocation_views.router,
     scheduling_views.router,
     results_views.router,
@@ -54,8 +60,10 @@ ROUTERS: list[APIRouter] = [
     # the JSON API under /api/v1 (personal tokens; same services and policies)
     people_api.api_router,
     call_api.router,
+    call_people_views.api_router,
     proposal_api.router,
     review_api.router,
+    review_recruitment_views.api_router,
     allocation_api.router,
     scheduling_api.router,
     results_api.router,
@@ -82,7 +90,17 @@ def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.database_url, echo=settings.echo_sql)
     factory = make_sessionmaker(engine)
     app = FastAPI(
-        title="OpenCall", version="0.1.0", docs_url="/api/docs", openapi_url="/api/v1/openapi.json"
+        title="OpenCall",
+        version="0.1.0",
+        description=(
+            "Open, fair access to shared science facilities. Authenticate with a personal "
+            "token (`Authorization: Bearer <token>`, see /account/tokens). Every write "
+            "(POST, PUT, PATCH, DELETE) accepts an `Idempotency-Key` header: a retry with the "
+            "same key and request gets the first answer back without running again."
+        ),
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -93,6 +111,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.templates.globals["kind_labels"] = proposal_views.KINDS
     app.state.templates.globals["anonymity_labels"] = call_views.ANONYMITY
     people_api.install(app)
+    apidocs.install(app)
+    app.add_middleware(idempotency.IdempotencyMiddleware, sessions=factory)
     for router in ROUTERS:
         app.include_router(router)
 

@@ -19,9 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall import auditlog, migrate
+from opencall.calls.cli import providers_app, roles_app
 from opencall.calls.models import Call
 from opencall.db import make_engine, make_sessionmaker, unit_of_work
 from opencall.errors import DomainError
+from opencall.people.cli import admin_app
 from opencall.settings import Settings
 
 console = Console()
@@ -42,6 +44,9 @@ review_app = typer.Typer(
     help="The review engine: conflicts, affinity, assignment, calibration.", no_args_is_help=True
 )
 app.add_typer(review_app, name="review")
+app.add_typer(admin_app, name="admin")
+app.add_typer(providers_app, name="providers")
+app.add_typer(roles_app, name="roles")
 
 
 class Ctx:
@@ -63,9 +68,15 @@ def _fail(exc: DomainError) -> None:
 
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
-    """Apply all migrations (creates the database when missing)."""
+    """Apply all migrations (creates the database when missing) and load the
+    shipped reference data (countries, income groups, regions, LDC status)."""
+    from opencall.people.services import load_countries
+
     c: Ctx = ctx.obj
     migrate.upgrade(c.engine)
+    with unit_of_work(c.factory) as s:
+        n = load_countries(s)
+    console.print(f"reference data: {n} countries")
     console.print(f"database at revision [bold]{migrate.current(c.engine)}[/bold]")
 
 

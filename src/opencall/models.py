@@ -10,5 +10,6 @@ from opencall.proposals import models as proposals_models  # noqa: F401
 from opencall.results import models as results_models  # noqa: F401
 from opencall.reviews import models as reviews_models  # noqa: F401
 from opencall.scheduling import models as scheduling_models  # noqa: F401
+from opencall.web import idempotency  # noqa: F401  (idempotency_keys)
 
 metadata = Base.metadata

@@ -253,8 +253,7 @@ def feature_routes() -> set[tuple[str, str]]:
 # Framework routes: the API documentation (public by design) and static files.
 FRAMEWORK = {
     ("GET", "/api/docs"),
-    ("GET", "/docs/oauth2-redirect"),
-    ("GET", "/redoc"),
+    ("MOUNT", "/api/docs/assets"),
     ("GET", "/api/v1/openapi.json"),
 }
 

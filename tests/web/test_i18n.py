@@ -15,6 +15,9 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "opencall"
 METHODS = [
     ("**/views.py", "python"),
     ("**/manage_views.py", "python"),
+    ("**/people_views.py", "python"),
+    ("**/recruitment_views.py", "python"),
+    ("**/expertise_views.py", "python"),
     ("**/api.py", "python"),
     ("**/web/*.py", "python"),
     ("**/templates/**.html", "jinja2"),

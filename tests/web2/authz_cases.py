@@ -50,6 +50,7 @@ class Case:
     api: bool = False
     json: dict[str, Any] | None = None
     anonymous: str = "login"  # what a visitor without a session or token gets
+    files: dict[str, Any] | None = None  # multipart upload for API cases
 
 
 def S(f: Any, c: Any) -> dict[str, Any]:  # noqa: N802
@@ -205,6 +206,107 @@ def _provider_slug(f: sessionmaker[Session], c: Any) -> str:
         return str(call.provider.slug)
 
 
+def _spare_grant(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    """A reviewer role on the cycle's provider, given to a fresh account."""
+    import uuid
+
+    with f() as s:
+        slug = _provider_slug(f, c)
+        call = call_by_slug(s, c.slug)
+        assert call is not None
+        u = people_services.register_user(
+            s,
+            email=f"g{uuid.uuid4().hex[:10]}@example.org",
+            name="Spare Grant",
+            password="long enough password",
+        )
+        g = people_services.grant_role(s, u.id, "reviewer", provider_id=call.provider_id)
+        s.commit()
+        return {"slug": slug, "grant_id": g.id}
+
+
+def _spare_role_invitation(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    import uuid
+
+    with f() as s:
+        slug = _provider_slug(f, c)
+        call = call_by_slug(s, c.slug)
+        assert call is not None
+        _g, inv, raw = people_services.invite_to_role(
+            s,
+            email=f"i{uuid.uuid4().hex[:10]}@example.org",
+            role="chair",
+            provider_id=call.provider_id,
+        )
+        assert inv is not None
+        s.commit()
+        return {"slug": slug, "inv_id": inv.id, "invitation_id": inv.id, "token": raw}
+
+
+def PS(f: Any, c: Any) -> dict[str, Any]:  # noqa: N802
+    return {"slug": _provider_slug(f, c)}
+
+
+# people and roles of a provider (the cycle's manager is its administrator)
+ROLES_HTML: list[Case] = [
+    Case("GET", "/manage/providers/{slug}/people", OFFICE, PS),
+    Case("POST", "/manage/providers/{slug}/people", OFFICE, PS, data={"email": "", "role": ""}),
+    Case("POST", "/manage/providers/{slug}/people/{grant_id}/revoke", OFFICE, _spare_grant),
+    Case(
+        "POST",
+        "/manage/providers/{slug}/invitations/{inv_id}/revoke",
+        OFFICE,
+        _spare_role_invitation,
+    ),
+    # the invitation page is open to whoever holds the link ...
+    Case("GET", "/roles/invitations/{token}", EVERYONE, _spare_role_invitation),
+    # ... accepting needs an account; the wrong account is told so (400), nothing changes
+    Case("POST", "/roles/invitations/{token}", SIGNED, _spare_role_invitation),
+]
+HTML += ROLES_HTML
+
+
+def _spare_review_invitation(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    import uuid
+
+    from opencall.reviews import recruitment
+
+    with f() as s:
+        call = call_by_slug(s, c.slug)
+        assert call is not None
+        ((inv, raw),) = recruitment.invite(s, call, [f"r{uuid.uuid4().hex[:10]}@example.org"])
+        s.commit()
+        return {"slug": c.slug, "inv_id": inv.id, "token": raw}
+
+
+def _spare_publication(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    with f() as s:
+        u = user_by_email(s, c.emails["assigned"])
+        assert u is not None
+        pub = people_services.add_publication(s, u, title="A spare paper")
+        s.commit()
+        return {"pub_id": pub.id}
+
+
+RECRUIT_HTML: list[Case] = [
+    Case("GET", "/manage/calls/{slug}/reviewers", STAFF, S),
+    Case("POST", "/manage/calls/{slug}/reviewers", STAFF, S, data={"emails": ""}),
+    Case(
+        "POST", "/manage/calls/{slug}/reviewers/{inv_id}/withdraw", STAFF, _spare_review_invitation
+    ),
+    Case("GET", "/review/invitations/{token}", EVERYONE, _spare_review_invitation),
+    # answering needs the invited account: any other is told so (400), nothing changes
+    Case("POST", "/review/invitations/{token}", SIGNED, _spare_review_invitation),
+    Case("GET", "/account/expertise", SIGNED),
+    Case("POST", "/account/expertise", SIGNED, data={"keywords": "pulsars"}),
+    Case("POST", "/account/expertise/publications", SIGNED, data={"title": ""}),
+    Case("POST", "/account/expertise/import", SIGNED),
+    Case(
+        "POST", "/account/expertise/publications/{pub_id}/remove", {"assigned"}, _spare_publication
+    ),
+]
+HTML += RECRUIT_HTML
+
 API: list[Case] = [
     Case("GET", "/api/v1/me", SIGNED, api=True),
     Case("GET", "/api/v1/calls", EVERYONE, api=True),
@@ -229,6 +331,58 @@ API: list[Case] = [
     Case("GET", "/api/v1/calls/{slug}/awards", STAFF, S, api=True, anonymous="404"),
     Case("GET", "/api/v1/calls/{slug}/schedule", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/report", OFFICE, S, api=True),
+    Case("GET", "/api/v1/providers/{slug}/roles", OFFICE, PS, api=True),
+    Case(
+        "POST",
+        "/api/v1/providers/{slug}/roles",
+        OFFICE,
+        PS,
+        api=True,
+        json={"email": "someone.new@example.org", "role": "reviewer"},
+    ),
+    Case("DELETE", "/api/v1/providers/{slug}/roles/{grant_id}", OFFICE, _spare_grant, api=True),
+    Case(
+        "DELETE",
+        "/api/v1/providers/{slug}/invitations/{invitation_id}",
+        OFFICE,
+        _spare_role_invitation,
+        api=True,
+    ),
+    Case("GET", "/api/v1/calls/{slug}/reviewer-invitations", STAFF, S, api=True),
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/reviewer-invitations",
+        STAFF,
+        S,
+        api=True,
+        json={"emails": ["invitee@example.org"]},
+    ),
+    Case(
+        "POST",
+        "/api/v1/review-invitations/answer",
+        SIGNED,
+        api=True,
+        json={"token": "not-an-invitation-token", "accept": True},
+    ),
+    Case("GET", "/api/v1/me/expertise", SIGNED, api=True),
+    Case("PUT", "/api/v1/me/expertise", SIGNED, api=True, json={"keywords": "pulsars"}),
+    Case("POST", "/api/v1/me/publications", SIGNED, api=True, json={"title": "A paper"}),
+    Case(
+        "POST",
+        "/api/v1/me/publications/import",
+        SIGNED,
+        api=True,
+        files={"file": ("refs.bib", b"@article{a, title={A paper}, year={2024}}", "text/plain")},
+    ),
+    Case("DELETE", "/api/v1/me/publications/{pub_id}", {"assigned"}, _spare_publication, api=True),
+    # a token that is no invitation: 400 for every account, sign-in asked otherwise
+    Case(
+        "POST",
+        "/api/v1/roles/invitations/accept",
+        SIGNED,
+        api=True,
+        json={"token": "not-an-invitation-token"},
+    ),
 ]
 CASES = HTML + API
 ROUTES = {(c.method, c.path) for c in CASES}

@@ -85,6 +85,12 @@ def test_workspace_routes_by_persona(web: Web, cycle: Cycle) -> None:
                 )
                 if case.method == "GET":
                     r = client.get(path, headers=headers)
+                elif case.method == "DELETE":
+                    r = client.delete(path, headers=headers)
+                elif case.method == "PUT":
+                    r = client.put(path, headers=headers, json=case.json or {})
+                elif case.files:
+                    r = client.post(path, headers=headers, files=case.files)
                 else:
                     r = client.post(path, headers=headers, json=case.json or {})
             else:

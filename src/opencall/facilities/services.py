@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
@@ -12,6 +14,9 @@ from opencall.facilities.schemas import (
     validate_facility_attributes,
     validate_pool_attributes,
 )
+from opencall.people.models import Country
+
+SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
 
 
 def create_provider(
@@ -25,6 +30,14 @@ def create_provider(
 ) -> Provider:
     if not name.strip():
         raise DomainError("Provider name is required.", field="name")
+    if not SLUG_RE.fullmatch(slug or ""):
+        raise DomainError(
+            "The short name may use only a-z, 0-9 and '-' (at most 80 characters).", field="slug"
+        )
+    if session.scalar(select(Provider.id).where(Provider.slug == slug)) is not None:
+        raise DomainError("This short name is already taken.", field="slug")
+    if session.get(Country, country_iso3) is None:
+        raise DomainError(f"Unknown country code {country_iso3!r}.", field="country_iso3")
     p = Provider(name=name.strip(), slug=slug, country_iso3=country_iso3, description=description)
     session.add(p)
     session.flush()

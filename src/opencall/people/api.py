@@ -13,16 +13,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, File, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from opencall.errors import DomainError
 from opencall.people import services
-from opencall.people.models import User
-from opencall.people.queries import roles_of
+from opencall.people.models import ExpertiseProfile, ReviewerPublication, User
+from opencall.people.queries import publications_of, roles_of
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 
@@ -192,3 +192,125 @@ SERVICE_MESSAGES = (
     N_("The name is too long (100 characters at most)."),
     N_("At most %(n)s active tokens; revoke one first."),
 )
+
+
+# ---------------------------------------------------------------- JSON API
+
+
+class PublicationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=1000)
+    doi: str = Field("", max_length=200)
+    abstract: str = Field("", max_length=5000)
+    year: int | None = Field(None, ge=1800, le=2200)
+    authors: list[str] = Field(default_factory=list, max_length=500)
+
+
+class PublicationOut(BaseModel):
+    id: int
+    title: str
+    doi: str
+    year: int | None
+    authors: list[str]
+    source: str
+
+
+class ExpertiseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    keywords: str = Field("", max_length=services.KEYWORDS_MAX)
+    statement: str = Field("", max_length=services.EXPERTISE_MAX)
+
+
+class ExpertiseOut(BaseModel):
+    keywords: str
+    statement: str
+    publications: list[PublicationOut]
+
+
+class Imported(BaseModel):
+    added: int
+
+
+def _pub_out(p: ReviewerPublication) -> PublicationOut:
+    return PublicationOut(
+        id=p.id, title=p.title, doi=p.doi, year=p.year, authors=list(p.authors), source=p.source
+    )
+
+
+def _expertise_out(api: Api, user: User) -> ExpertiseOut:
+    prof = api.db.get(ExpertiseProfile, user.id)
+    return ExpertiseOut(
+        keywords=prof.keywords if prof else "",
+        statement=user.expertise,
+        publications=[_pub_out(p) for p in publications_of(api.db, user.id)],
+    )
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {400: {"description": "bad input"}}
+
+
+@api_router.get("/me/expertise", response_model=ExpertiseOut)
+def api_expertise(api: Api = Depends(get_api)) -> ExpertiseOut:
+    """Your expertise profile (keywords, statement, publications)."""
+    return _expertise_out(api, api.require_user())
+
+
+@api_router.put("/me/expertise", response_model=ExpertiseOut, responses=ERRORS)
+def api_save(body: ExpertiseIn, api: Api = Depends(get_api)) -> ExpertiseOut:
+    user = api.require_user()
+    try:
+        services.update_expertise(api.db, user, keywords=body.keywords, statement=body.statement)
+    except DomainError as exc:
+        api.db.rollback()
+        raise domain_error(exc) from exc
+    api.db.commit()
+    return _expertise_out(api, user)
+
+
+@api_router.post(
+    "/me/publications", response_model=PublicationOut, status_code=201, responses=ERRORS
+)
+def api_add(body: PublicationIn, api: Api = Depends(get_api)) -> PublicationOut:
+    user = api.require_user()
+    try:
+        pub = services.add_publication(api.db, user, **body.model_dump())
+    except DomainError as exc:
+        api.db.rollback()
+        raise domain_error(exc) from exc
+    out = _pub_out(pub)
+    api.db.commit()
+    return out
+
+
+@api_router.post(
+    "/me/publications/import", response_model=Imported, status_code=201, responses=ERRORS
+)
+def api_import(
+    file: UploadFile = File(description="BibTeX, ORCID works JSON or CSL-JSON, 2 MB at most"),
+    api: Api = Depends(get_api),
+) -> Imported:
+    user = api.require_user()
+    data = file.file.read(services.MAX_IMPORT_BYTES + 1)
+    if len(data) > services.MAX_IMPORT_BYTES:
+        raise ApiError(400, "The file is too large (2 MB at most).")
+    try:
+        n = services.import_publications(api.db, user, data)
+    except DomainError as exc:
+        api.db.rollback()
+        raise domain_error(exc) from exc
+    api.db.commit()
+    return Imported(added=n)
+
+
+@api_router.delete("/me/publications/{pub_id}", status_code=204, responses={404: {}})
+def api_remove(pub_id: int = Path(ge=1, le=2**31 - 1), api: Api = Depends(get_api)) -> Response:
+    user = api.require_user()
+    try:
+        services.remove_publication(api.db, user, pub_id)
+    except DomainError as exc:
+        api.db.rollback()
+        raise domain_error(exc) from exc
+    api.db.commit()
+    return Response(status_code=204)

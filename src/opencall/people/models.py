@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from opencall.db import Base, UTCDateTime, utcnow
+from opencall.db import Base, JSONType, UTCDateTime, utcnow
 
 
 class Country(Base):
@@ -118,3 +118,65 @@ class LoginAttempt(Base):
     email: Mapped[str] = mapped_column(String(254), nullable=False, index=True)
     ok: Mapped[bool] = mapped_column(Boolean, nullable=False)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class RoleInvitation(Base):
+    """A role offered by e-mail to someone who may not have an account yet.
+
+    The invitation names its scope (a provider or one call) and is accepted by
+    the person who signs in with the invited address; it can be revoked until
+    then. Only the token's hash is stored.
+    """
+
+    __tablename__ = "role_invitations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), nullable=False, index=True)
+    role: Mapped[str] = mapped_column(String(30), nullable=False)
+    provider_id: Mapped[int | None] = mapped_column(
+        ForeignKey("providers.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), nullable=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    invited_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    accepted_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ExpertiseProfile(Base):
+    """A reviewer's keywords (the statement is ``User.expertise``)."""
+
+    __tablename__ = "expertise_profiles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    keywords: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class ReviewerPublication(Base):
+    """A publication on a reviewer's expertise profile: used for affinity (title,
+    abstract) and for co-authorship conflicts (authors, year)."""
+
+    __tablename__ = "reviewer_publications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    doi: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    title: Mapped[str] = mapped_column(String(1000), nullable=False)
+    abstract: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # "Family, Given" strings, as the source gave them
+    authors: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
+    source: Mapped[str] = mapped_column(String(20), nullable=False, default="typed")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

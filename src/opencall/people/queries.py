@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opencall.people.models import Country, RoleGrant, User
+from opencall.people.models import Country, ReviewerPublication, RoleGrant, RoleInvitation, User
 
 
 def user_by_email(session: Session, email: str) -> User | None:
@@ -53,3 +53,57 @@ def user_for_session(session: Session, user_id: int, key: str) -> User | None:
     roles = set(session.scalars(select(RoleGrant.role).where(RoleGrant.user_id == user.id)))
     user.nav_roles = roles | ({"site_admin"} if user.is_site_admin else set())  # type: ignore[attr-defined]
     return user
+
+
+def grants_in_scope(
+    session: Session, provider_id: int, call_ids: list[int]
+) -> list[tuple[RoleGrant, User]]:
+    """Role grants on a provider and on its calls, with their holders."""
+    from sqlalchemy import or_
+
+    conds = [RoleGrant.provider_id == provider_id]
+    if call_ids:
+        conds.append(RoleGrant.call_id.in_(call_ids))
+    rows = session.execute(
+        select(RoleGrant, User)
+        .join(User, User.id == RoleGrant.user_id)
+        .where(or_(*conds))
+        .order_by(RoleGrant.role, User.name, RoleGrant.id)
+    )
+    return [(g, u) for g, u in rows.tuples()]
+
+
+def pending_invitations_in_scope(
+    session: Session, provider_id: int, call_ids: list[int]
+) -> list[RoleInvitation]:
+    """Invitations neither accepted, revoked nor expired, on a provider and its calls."""
+    from sqlalchemy import or_
+
+    from opencall.db import utcnow
+
+    conds = [RoleInvitation.provider_id == provider_id]
+    if call_ids:
+        conds.append(RoleInvitation.call_id.in_(call_ids))
+    return list(
+        session.scalars(
+            select(RoleInvitation)
+            .where(
+                or_(*conds),
+                RoleInvitation.accepted_at.is_(None),
+                RoleInvitation.revoked_at.is_(None),
+                RoleInvitation.expires_at > utcnow(),
+            )
+            .order_by(RoleInvitation.created_at, RoleInvitation.id)
+        )
+    )
+
+
+def publications_of(session: Session, user_id: int) -> list[ReviewerPublication]:
+    """A reviewer's publications, newest first."""
+    return list(
+        session.scalars(
+            select(ReviewerPublication)
+            .where(ReviewerPublication.user_id == user_id)
+            .order_by(ReviewerPublication.year.desc().nulls_last(), ReviewerPublication.id)
+        )
+    )

@@ -12,19 +12,23 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.people.bibliography import BibliographyError, Work, clean_doi, parse_publications
 from opencall.people.domain import LANGUAGES, institution_key, normalise_email
 from opencall.people.models import (
     Country,
     EmailToken,
+    ExpertiseProfile,
     Institution,
     LoginAttempt,
+    ReviewerPublication,
     RoleGrant,
+    RoleInvitation,
     User,
 )
 from opencall.reference.loader import countries as reference_countries
@@ -492,3 +496,391 @@ def user_for_api_token(session: Session, raw: str) -> User | None:
     if tok.last_used_at is None or now - tok.last_used_at > dt.timedelta(minutes=5):
         tok.last_used_at = now  # the caller's unit of work commits it
     return user
+
+
+# ---------------------------------------------------------------- operators: site administrators, roles
+
+INVITE_TTL = dt.timedelta(days=14)
+ADMIN_LINK_TTL = dt.timedelta(days=3)
+MSG_BAD_INVITATION = "This invitation is invalid, was revoked or has expired. Ask for a new one."
+
+
+def _scope_ok(role: str, provider_id: int | None, call_id: int | None) -> None:
+    from opencall.people.models import ROLES
+
+    if role not in ROLES:
+        raise DomainError(f"Unknown role {role!r}.", field="role")
+    if (provider_id is None) == (call_id is None):
+        raise DomainError("A role is scoped to exactly one provider or one call.")
+
+
+def _clean_email(email: str) -> str:
+    try:
+        valid = validate_email((email or "").strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise DomainError(f"Invalid e-mail address: {exc}", field="email") from exc
+    return normalise_email(valid)
+
+
+def create_site_admin(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    country_iso3: str | None = None,
+    password: str | None = None,
+) -> tuple[User, str | None]:
+    """Create (or promote) a site administrator.
+
+    With a password the account is ready to sign in; without one, a
+    password-setting link's token is returned (the reset form sets it), so no
+    password ever has to travel through a shell history.
+    """
+    email = _clean_email(email)
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        if password is not None:
+            _check_password(password)
+        user = register_user(
+            session,
+            email=email,
+            name=name,
+            password=password if password is not None else secrets.token_urlsafe(24),
+            country_iso3=country_iso3,
+            verified=True,
+        )
+    elif not user.is_active:
+        raise DomainError("This account is deactivated.", field="email")
+    user.is_site_admin = True
+    session.flush()
+    auditlog.record(session, "user.site_admin_granted", "user", user.id)
+    raw = None
+    if password is None:
+        raw = issue_email_token(session, "reset", user.email, user_id=user.id, ttl=ADMIN_LINK_TTL)
+    return user, raw
+
+
+def invite_to_role(
+    session: Session,
+    *,
+    email: str,
+    role: str,
+    provider_id: int | None = None,
+    call_id: int | None = None,
+    actor_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[RoleGrant | None, RoleInvitation | None, str | None]:
+    """Give ``role`` to the person with ``email``.
+
+    An existing account gets the role at once (``(grant, None, None)``); an
+    address without an account gets an invitation (``(None, invitation,
+    token)``) that it accepts after registering. Inviting the same address to
+    the same role again replaces the earlier link (one valid link at a time).
+    The caller checks that ``call_id`` belongs to the provider it manages.
+    """
+    _scope_ok(role, provider_id, call_id)
+    email = _clean_email(email)
+    user = session.scalar(select(User).where(User.email == email))
+    if user is not None:
+        if not user.is_active:
+            raise DomainError("This account is deactivated.", field="email")
+        grant = grant_role(
+            session, user.id, role, provider_id=provider_id, call_id=call_id, actor_id=actor_id
+        )
+        return grant, None, None
+    now = now or utcnow()
+    for old in _pending_invitations(session, email, role, provider_id, call_id, now):
+        old.revoked_at = now
+    raw = secrets.token_urlsafe(32)
+    inv = RoleInvitation(
+        email=email,
+        role=role,
+        provider_id=provider_id,
+        call_id=call_id,
+        token_hash=_token_hash(raw),
+        invited_by=actor_id,
+        created_at=now,
+        expires_at=now + INVITE_TTL,
+    )
+    session.add(inv)
+    session.flush()
+    auditlog.record(
+        session,
+        "role.invited",
+        "role_invitation",
+        inv.id,
+        actor_id=actor_id,
+        call_id=call_id,
+        data={"email": email, "role": role, "provider_id": provider_id, "call_id": call_id},
+    )
+    return None, inv, raw
+
+
+def _pending_invitations(
+    session: Session,
+    email: str,
+    role: str,
+    provider_id: int | None,
+    call_id: int | None,
+    now: dt.datetime,
+) -> list[RoleInvitation]:
+    stmt = select(RoleInvitation).where(
+        RoleInvitation.email == email,
+        RoleInvitation.role == role,
+        RoleInvitation.accepted_at.is_(None),
+        RoleInvitation.revoked_at.is_(None),
+        RoleInvitation.expires_at > now,
+        RoleInvitation.provider_id.is_(None)
+        if provider_id is None
+        else RoleInvitation.provider_id == provider_id,
+        RoleInvitation.call_id.is_(None) if call_id is None else RoleInvitation.call_id == call_id,
+    )
+    return list(session.scalars(stmt))
+
+
+def invitation_for_token(
+    session: Session, raw: str, *, now: dt.datetime | None = None
+) -> RoleInvitation:
+    """The pending invitation behind a link, or DomainError (code ``bad_token``)."""
+    now = now or utcnow()
+    inv = session.scalar(
+        select(RoleInvitation).where(RoleInvitation.token_hash == _token_hash(raw or ""))
+    )
+    if inv is None or inv.accepted_at or inv.revoked_at or inv.expires_at <= now:
+        raise DomainError(MSG_BAD_INVITATION, code="bad_token")
+    return inv
+
+
+def accept_role_invitation(
+    session: Session, user: User, raw: str, *, now: dt.datetime | None = None
+) -> RoleGrant:
+    """The invited person (signed in with the invited, verified address) takes the role."""
+    now = now or utcnow()
+    inv = invitation_for_token(session, raw, now=now)
+    if normalise_email(user.email) != inv.email:
+        raise DomainError(
+            "This invitation was sent to another e-mail address. "
+            "Sign in with that address to accept it.",
+            code="wrong_account",
+        )
+    if user.email_verified_at is None:
+        raise DomainError("Please verify your e-mail address first: open the link we sent you.")
+    grant = grant_role(
+        session,
+        user.id,
+        inv.role,
+        provider_id=inv.provider_id,
+        call_id=inv.call_id,
+        actor_id=user.id,
+    )
+    inv.accepted_at = now
+    inv.accepted_by = user.id
+    session.flush()
+    auditlog.record(
+        session,
+        "role.invitation_accepted",
+        "role_invitation",
+        inv.id,
+        actor_id=user.id,
+        call_id=inv.call_id,
+        data={"role": inv.role, "provider_id": inv.provider_id, "call_id": inv.call_id},
+    )
+    return grant
+
+
+def revoke_role_invitation(
+    session: Session, inv: RoleInvitation, *, actor_id: int | None = None
+) -> RoleInvitation:
+    if inv.accepted_at is not None:
+        raise DomainError("This invitation was already accepted; revoke the role instead.")
+    if inv.revoked_at is None:
+        inv.revoked_at = utcnow()
+        session.flush()
+        auditlog.record(
+            session,
+            "role.invitation_revoked",
+            "role_invitation",
+            inv.id,
+            actor_id=actor_id,
+            call_id=inv.call_id,
+            data={"role": inv.role, "provider_id": inv.provider_id, "call_id": inv.call_id},
+        )
+    return inv
+
+
+def revoke_role(session: Session, grant: RoleGrant, *, actor_id: int | None = None) -> None:
+    """Take a role back. A provider always keeps at least one administrator."""
+    if grant.role == "provider_admin" and grant.provider_id is not None:
+        admins = session.scalar(
+            select(func.count(RoleGrant.id)).where(
+                RoleGrant.role == "provider_admin", RoleGrant.provider_id == grant.provider_id
+            )
+        )
+        if (admins or 0) <= 1:
+            raise DomainError(
+                "A provider needs at least one administrator: grant the role to someone else "
+                "before revoking this one.",
+                field="role",
+            )
+    data = {
+        "role": grant.role,
+        "provider_id": grant.provider_id,
+        "call_id": grant.call_id,
+    }
+    user_id, call_id = grant.user_id, grant.call_id
+    session.delete(grant)
+    session.flush()
+    auditlog.record(
+        session, "role.revoked", "user", user_id, actor_id=actor_id, call_id=call_id, data=data
+    )
+
+
+# ---------------------------------------------------------------- reviewers' expertise
+
+KEYWORDS_MAX = 1000
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+MAX_PUBLICATIONS = 500
+
+
+def update_expertise(session: Session, user: User, *, keywords: str, statement: str) -> User:
+    """Keywords and the free-text statement that affinity reads."""
+    keywords = " ".join((keywords or "").split())
+    statement = (statement or "").strip()
+    if len(keywords) > KEYWORDS_MAX:
+        raise DomainError(
+            f"Keywords are too long ({KEYWORDS_MAX} characters at most).", field="keywords"
+        )
+    if len(statement) > EXPERTISE_MAX:
+        raise DomainError(
+            f"The statement is too long ({EXPERTISE_MAX} characters at most).", field="statement"
+        )
+    prof = session.get(ExpertiseProfile, user.id)
+    if prof is None:
+        prof = ExpertiseProfile(user_id=user.id)
+        session.add(prof)
+    prof.keywords = keywords
+    prof.updated_at = utcnow()
+    user.expertise = statement
+    session.flush()
+    auditlog.record(session, "expertise.updated", "user", user.id, actor_id=user.id)
+    return user
+
+
+def _publication_count(session: Session, user_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count(ReviewerPublication.id)).where(ReviewerPublication.user_id == user_id)
+        )
+        or 0
+    )
+
+
+def _check_work(w: Work) -> Work:
+    w.title = " ".join((w.title or "").split())
+    if not w.title:
+        raise DomainError("A publication needs a title.", field="title")
+    if len(w.title) > 1000:
+        raise DomainError("The title is too long (1000 characters at most).", field="title")
+    if w.year is not None and not 1800 <= w.year <= utcnow().year + 1:
+        raise DomainError("The year is not plausible.", field="year")
+    if len(w.abstract or "") > EXPERTISE_MAX:
+        raise DomainError(
+            f"The abstract is too long ({EXPERTISE_MAX} characters at most).", field="abstract"
+        )
+    w.authors = [" ".join(a.split())[:200] for a in w.authors if a and a.strip()][:500]
+    return w
+
+
+def add_publication(
+    session: Session,
+    user: User,
+    *,
+    title: str,
+    doi: str = "",
+    abstract: str = "",
+    year: int | None = None,
+    authors: list[str] | None = None,
+    source: str = "typed",
+) -> ReviewerPublication:
+    """One publication typed in (or imported); a DOI already on the profile is refused."""
+    if doi.strip() and not clean_doi(doi):
+        raise DomainError("This is not a DOI (it starts with 10.).", field="doi")
+    w = _check_work(
+        Work(title=title, year=year, doi=clean_doi(doi), abstract=abstract, authors=authors or [])
+    )
+    if _publication_count(session, user.id) >= MAX_PUBLICATIONS:
+        raise DomainError(f"A profile holds at most {MAX_PUBLICATIONS} publications.")
+    if w.doi and session.scalar(
+        select(ReviewerPublication.id).where(
+            ReviewerPublication.user_id == user.id, ReviewerPublication.doi == w.doi
+        )
+    ):
+        raise DomainError("This DOI is already on your profile.", field="doi")
+    pub = ReviewerPublication(
+        user_id=user.id,
+        doi=w.doi,
+        title=w.title,
+        abstract=w.abstract,
+        year=w.year,
+        authors=w.authors,
+        source=source,
+    )
+    session.add(pub)
+    session.flush()
+    return pub
+
+
+def import_publications(session: Session, user: User, raw: bytes) -> int:
+    """Publications from a BibTeX, ORCID-works or CSL-JSON file; returns how many
+    were new (known DOIs and titles are skipped). A bad file changes nothing."""
+    try:
+        works = parse_publications(raw)
+    except BibliographyError as exc:
+        raise DomainError(str(exc), field="file") from exc
+    known = session.execute(
+        select(ReviewerPublication.doi, ReviewerPublication.title).where(
+            ReviewerPublication.user_id == user.id
+        )
+    ).all()
+    dois = {d for d, _ in known if d}
+    titles = {t.casefold() for _, t in known}
+    fresh = []
+    for w in works:
+        w = _check_work(w)
+        if (w.doi and w.doi in dois) or w.title.casefold() in titles:
+            continue
+        dois.add(w.doi)
+        titles.add(w.title.casefold())
+        fresh.append(w)
+    if _publication_count(session, user.id) + len(fresh) > MAX_PUBLICATIONS:
+        raise DomainError(f"A profile holds at most {MAX_PUBLICATIONS} publications.")
+    for w in fresh:
+        session.add(
+            ReviewerPublication(
+                user_id=user.id,
+                doi=w.doi,
+                title=w.title,
+                abstract=w.abstract,
+                year=w.year,
+                authors=w.authors,
+                source="import",
+            )
+        )
+    session.flush()
+    auditlog.record(
+        session,
+        "expertise.publications_imported",
+        "user",
+        user.id,
+        actor_id=user.id,
+        data={"added": len(fresh), "in_file": len(works)},
+    )
+    return len(fresh)
+
+
+def remove_publication(session: Session, user: User, pub_id: int) -> None:
+    pub = session.get(ReviewerPublication, pub_id)
+    if pub is None or pub.user_id != user.id:
+        raise DomainError("No such publication.", code="not_found")
+    session.delete(pub)
+    session.flush()

@@ -136,3 +136,34 @@ class RankedProposal(Base):
     rank_lo: Mapped[int] = mapped_column(Integer, nullable=False)
     rank_hi: Mapped[int] = mapped_column(Integer, nullable=False)
     discuss: Mapped[bool] = mapped_column(nullable=False, default=False)
+
+
+class ReviewInvitation(Base):
+    """An invitation to review one call, sent by its chair or user office.
+
+    The invited person (signed in with the invited address) accepts, with an
+    optional maximum number of proposals and their availability, or declines
+    with a reason. Accepting grants the role for this call.
+    """
+
+    __tablename__ = "review_invitations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254), nullable=False, index=True)
+    role: Mapped[str] = mapped_column(String(30), nullable=False, default="reviewer")
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    # invited | accepted | declined | revoked
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="invited")
+    reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    max_load: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    availability: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    invited_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

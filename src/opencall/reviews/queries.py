@@ -11,6 +11,7 @@ from opencall.reviews.models import (
     RankedProposal,
     Review,
     ReviewAssignment,
+    ReviewInvitation,
     SolverRun,
     TechnicalReview,
 )
@@ -116,3 +117,16 @@ def ranking(session: Session, call: Call) -> list[RankedProposal]:
         select(RankedProposal).where(RankedProposal.run_id == run.id).order_by(RankedProposal.rank)
     )
     return list(session.scalars(stmt))
+
+
+def declared_max_loads(session: Session, call: Call) -> dict[int, int]:
+    """reviewer id -> the most proposals they accepted to review in this call."""
+    rows = session.execute(
+        select(ReviewInvitation.user_id, ReviewInvitation.max_load).where(
+            ReviewInvitation.call_id == call.id,
+            ReviewInvitation.status == "accepted",
+            ReviewInvitation.max_load.is_not(None),
+            ReviewInvitation.role == "reviewer",
+        )
+    )
+    return {uid: int(n) for uid, n in rows if uid is not None and n is not None}

@@ -21,8 +21,15 @@ from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.people.bibliography import author_key
 from opencall.people.domain import institution_key
-from opencall.people.models import Country, Institution, User
+from opencall.people.models import (
+    Country,
+    ExpertiseProfile,
+    Institution,
+    ReviewerPublication,
+    User,
+)
 from opencall.proposals.models import Proposal, ProposalRevision
 from opencall.reviews import queries as q
 from opencall.reviews.models import (
@@ -128,6 +135,20 @@ def compute_conflicts(
     )
     insts = {i.id: i for i in session.scalars(select(Institution))}
     relations = list(session.scalars(select(DeclaredRelation)))
+    # co-authors from the reviewers' publication lists (recent ones), by name key
+    coauthors: dict[int, dict[tuple[str, str], int | None]] = {}
+    own_keys: dict[int, tuple[str, str] | None] = {r.id: author_key(r.name) for r in reviewers}
+    for pub in session.scalars(
+        select(ReviewerPublication).where(
+            ReviewerPublication.user_id.in_([r.id for r in reviewers])
+        )
+    ):
+        if pub.year is not None and now.year - pub.year > rs.coauthor_years:
+            continue
+        for name in pub.authors or []:
+            key = author_key(name)
+            if key is not None and key != own_keys.get(pub.user_id):
+                coauthors.setdefault(pub.user_id, {})[key] = pub.year
     emails = {u.id: u.email for u in reviewers}
     found: dict[tuple[int, int, str], str] = {}
     for p in proposals:
@@ -143,10 +164,17 @@ def compute_conflicts(
             inst = insts.get(t.get("institution_id") or -1)
             if inst and inst.ror_id:
                 team_rors.add(inst.ror_id)
+        team_keys = {k for k in (author_key(t.get("name", "")) for t in content["team"]) if k}
         for r in reviewers:
             if r.id in team_users or r.email in team_emails:
                 found[(p.id, r.id, "team")] = "the reviewer is a member of the team"
                 continue
+            shared = team_keys & set(coauthors.get(r.id, {}))
+            if shared:
+                year = max((coauthors[r.id][k] or 0) for k in shared)
+                found[(p.id, r.id, "coauthor")] = (
+                    f"co-author in the reviewer's publications ({year or 'recent'})"
+                )
             inst = r.institution
             if inst is not None and (
                 (inst.ror_id and inst.ror_id in team_rors) or inst.name_key in team_inst_keys
@@ -262,7 +290,18 @@ def _reviewer_text(session: Session, reviewer: User, call: Call) -> str:
     past = session.scalars(
         select(Proposal).where(Proposal.pi_user_id == reviewer.id, Proposal.call_id != call.id)
     ).all()
-    parts = [reviewer.expertise] + [f"{p.title}. {p.abstract}" for p in past[:5]]
+    prof = session.get(ExpertiseProfile, reviewer.id)
+    pubs = session.scalars(
+        select(ReviewerPublication)
+        .where(ReviewerPublication.user_id == reviewer.id)
+        .order_by(ReviewerPublication.year.desc().nulls_last(), ReviewerPublication.id.desc())
+        .limit(50)
+    ).all()
+    parts = (
+        [prof.keywords if prof else "", reviewer.expertise]
+        + [f"{pub.title}. {pub.abstract}" for pub in pubs]
+        + [f"{p.title}. {p.abstract}" for p in past[:5]]
+    )
     return " ".join(x for x in parts if x) or reviewer.name
 
 
@@ -411,6 +450,12 @@ def build_assignment_problem(
         reg = regions.get(r.country_iso3 or "", f"none-{r.id}")
         region_of.append(region_labels.setdefault(reg, len(region_labels)))
     k = min(rs.reviewers_per_proposal, len(reviewers))
+    # each reviewer's own limit, declared when accepting the invitation to review
+    declared = q.declared_max_loads(session, call)
+    max_loads = np.array(
+        [max(min(rs.max_load, declared.get(r.id, rs.max_load)), rs.min_load) for r in reviewers],
+        dtype=np.int64,
+    )
     groupings = (
         Grouping(labels=np.array(inst_of), cap=rs.max_same_institution, name="institution"),
         Grouping(labels=np.array(region_of), cap=rs.max_same_region, name="UN region"),
@@ -421,7 +466,7 @@ def build_assignment_problem(
         affinity=A,
         k=k,
         min_load=rs.min_load,
-        max_load=rs.max_load,
+        max_load=max_loads if declared else rs.max_load,
         conflicts=np.array(sorted(set(conflicts)) or np.zeros((0, 2)), dtype=np.int64).reshape(
             -1, 2
         ),
@@ -440,6 +485,8 @@ def build_assignment_problem(
         "max_same_region": rs.max_same_region,
         "mode": rs.mode,
     }
+    if declared:
+        params["declared_max_loads"] = {str(k): v for k, v in sorted(declared.items())}
     return problem, proposals, reviewers, params
 
 

@@ -330,7 +330,7 @@ def install(app: FastAPI, settings: Settings, user_loader: UserLoader) -> None:
         security.write_cookie(request, response)
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
-        if request.url.path.startswith("/static/"):
+        if request.url.path.startswith(("/static/", "/api/docs/assets/")):
             response.headers.setdefault("Cache-Control", "public, max-age=86400")
         else:
             response.headers.setdefault("Cache-Control", "no-store")

@@ -1,7 +1,7 @@
 """post-award records and research outputs
 
 Revision ID: postaward_01
-Revises: 3207fae640c7
+Revises: lead_03
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import opencall.db
 
 revision = "postaward_01"
-down_revision = "3207fae640c7"
+down_revision = "lead_03"
 branch_labels = None
 depends_on = None
 

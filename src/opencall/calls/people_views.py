@@ -1,0 +1,483 @@
+"""People and roles of a provider: grant a role by e-mail (an invitation when
+the person has no account yet), revoke roles and invitations, and the page
+where an invited person accepts.
+
+Roles are scoped to the provider (all its calls) or to one of its calls; only
+the provider's administrators (and site administrators) manage them
+(``facilities.policies.may_manage_provider``). Every grant, invitation,
+acceptance and revocation is written to the audit log by ``people.services``.
+
+The JSON API of the same actions (``api_router``, under ``/api/v1``) lives here
+too, because both send the same e-mail (rendered from the templates).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opencall.calls.models import Call
+from opencall.errors import DomainError
+from opencall.facilities import policies as fac_policies
+from opencall.facilities.models import Provider
+from opencall.people import queries as people_queries
+from opencall.people import services as people_services
+from opencall.people.api import Api, ApiError, domain_error, get_api
+from opencall.people.models import ROLES, RoleGrant, RoleInvitation, User
+from opencall.web.i18n import N_, Translator
+from opencall.web.mail import queue_mail
+from opencall.web.pages import Page, get_page, render_mail
+
+router = APIRouter()
+SLUG = Path(min_length=1, max_length=80)
+
+ROLE_LABELS = {
+    "provider_admin": N_("Provider administrator"),
+    "call_manager": N_("User office (call manager)"),
+    "chair": N_("Panel chair"),
+    "reviewer": N_("Reviewer"),
+    "technical_reviewer": N_("Technical reviewer"),
+}
+MSG_REQUIRED = N_("This field is required.")
+MSG_SUBJECT = N_("OpenCall: a role at %(provider)s")
+# messages of people.services / facilities.services shown on these pages (translated by tmsg)
+SERVICE_MESSAGES = (
+    N_("Choose the provider or one of its calls."),
+    N_("This invitation is invalid, was revoked or has expired. Ask for a new one."),
+    N_(
+        "This invitation was sent to another e-mail address. "
+        "Sign in with that address to accept it."
+    ),
+    N_("This invitation was already accepted; revoke the role instead."),
+    N_(
+        "A provider needs at least one administrator: grant the role to someone else "
+        "before revoking this one."
+    ),
+    N_("This account is deactivated."),
+    N_("The short name may use only a-z, 0-9 and '-' (at most 80 characters)."),
+    N_("This short name is already taken."),
+)
+
+
+def provider_calls(page: Page, p: Provider) -> list[Call]:
+    return list(page.db.scalars(select(Call).where(Call.provider_id == p.id).order_by(Call.id)))
+
+
+def managed_provider(page: Page, slug: str) -> Provider:
+    page.require_user()
+    p = page.db.scalar(select(Provider).where(Provider.slug == slug))
+    if p is None or not fac_policies.may_manage_provider(page.db, page.user, p):
+        page.not_found()
+    return p
+
+
+def resolve_scope(calls: list[Call], scope: str) -> int | None:
+    """``""``/``provider`` is the whole provider; otherwise a slug of one of its calls."""
+    if scope in ("", "provider"):
+        return None
+    for c in calls:
+        if c.slug == scope:
+            return c.id
+    raise DomainError("Choose the provider or one of its calls.", field="scope")
+
+
+def _people_page(page: Page, p: Provider, status: int = 200, **extra: Any) -> Response:
+    calls = provider_calls(page, p)
+    ids = [c.id for c in calls]
+    titles = {c.id: c.title for c in calls}
+    return page.render(
+        "manage/people.html",
+        {
+            "provider": p,
+            "grants": people_queries.grants_in_scope(page.db, p.id, ids),
+            "invitations": people_queries.pending_invitations_in_scope(page.db, p.id, ids),
+            "titles": titles,
+            "role_labels": {k: page._(v) for k, v in ROLE_LABELS.items()},
+            "role_options": [(k, page._(ROLE_LABELS[k])) for k in ROLES],
+            "scope_options": [("provider", page._("All calls of %(name)s", name=p.name))]
+            + [(c.slug, c.title) for c in calls],
+            "form": extra.get("form", {}),
+            "errors": extra.get("errors", {}),
+        },
+        status=status,
+    )
+
+
+def notify_role(
+    request: Request,
+    db: Session,
+    email: str,
+    lang: str,
+    provider: Provider,
+    role: str,
+    link: str,
+    invited: bool,
+) -> None:
+    """Tell a person about a role or an invitation, in their language (queued mail)."""
+    body = render_mail(
+        request,
+        "manage/mail_role.txt",
+        lang,
+        {
+            "provider": provider.name,
+            "role": Translator(lang)(ROLE_LABELS[role]),
+            "link": link,
+            "invited": invited,
+        },
+    )
+    subject = Translator(lang)(MSG_SUBJECT, provider=provider.name)
+    queue_mail(db, email, subject, body)
+
+
+@router.get("/manage/providers/{slug}/people", response_class=HTMLResponse)
+def people(slug: str, page: Page = Depends(get_page)) -> Response:
+    return _people_page(page, managed_provider(page, slug))
+
+
+@router.post("/manage/providers/{slug}/people", response_class=HTMLResponse)
+def grant(slug: str, page: Page = Depends(get_page)) -> Response:
+    p = managed_provider(page, slug)
+    f = page.form
+    errors: dict[str, str] = {}
+    if not f.get("email", "").strip():
+        errors["email"] = page._(MSG_REQUIRED)
+    if f.get("role", "") not in ROLES:
+        errors["role"] = page._(MSG_REQUIRED)
+    if not errors:
+        try:
+            call_id = resolve_scope(provider_calls(page, p), f.get("scope", ""))
+            g, inv, raw = people_services.invite_to_role(
+                page.db,
+                email=f["email"][:254],
+                role=f["role"],
+                provider_id=None if call_id else p.id,
+                call_id=call_id,
+                actor_id=page.user.id,
+            )
+            base = page.settings.base_url.rstrip("/")
+            if inv is not None and raw is not None:
+                link = f"{base}/roles/invitations/{raw}"
+                notify_role(page.request, page.db, inv.email, page.lang, p, inv.role, link, True)
+            elif g is not None:
+                holder = page.db.get(User, g.user_id)
+                assert holder is not None
+                notify_role(
+                    page.request,
+                    page.db,
+                    holder.email,
+                    holder.language,
+                    p,
+                    g.role,
+                    f"{base}/manage",
+                    False,
+                )
+            page.commit()
+            return page.redirect(
+                f"/manage/providers/{p.slug}/people", "invited" if inv else "saved"
+            )
+        except DomainError as exc:
+            page.db.rollback()
+            errors[exc.field or "form"] = page.t.message(exc.message)
+    return _people_page(page, p, 400, form=f, errors=errors)
+
+
+def _grant_in_scope(page: Page, p: Provider, grant_id: int) -> RoleGrant:
+    g = page.db.get(RoleGrant, grant_id) if 0 < grant_id < 2**31 else None
+    calls = {c.id for c in provider_calls(page, p)}
+    if g is None or not (g.provider_id == p.id or (g.call_id is not None and g.call_id in calls)):
+        page.not_found()
+    return g
+
+
+@router.post("/manage/providers/{slug}/people/{grant_id}/revoke", response_class=HTMLResponse)
+def revoke(slug: str, grant_id: int, page: Page = Depends(get_page)) -> Response:
+    p = managed_provider(page, slug)
+    g = _grant_in_scope(page, p, grant_id)
+    try:
+        people_services.revoke_role(page.db, g, actor_id=page.user.id)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return _people_page(page, p, 400, errors={"form": page.t.message(exc.message)})
+    return page.redirect(f"/manage/providers/{p.slug}/people", "saved")
+
+
+@router.post("/manage/providers/{slug}/invitations/{inv_id}/revoke", response_class=HTMLResponse)
+def revoke_invitation(slug: str, inv_id: int, page: Page = Depends(get_page)) -> Response:
+    p = managed_provider(page, slug)
+    inv = page.db.get(RoleInvitation, inv_id) if 0 < inv_id < 2**31 else None
+    calls = {c.id for c in provider_calls(page, p)}
+    if inv is None or not (inv.provider_id == p.id or inv.call_id in calls):
+        page.not_found()
+    try:
+        people_services.revoke_role_invitation(page.db, inv, actor_id=page.user.id)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return _people_page(page, p, 400, errors={"form": page.t.message(exc.message)})
+    return page.redirect(f"/manage/providers/{p.slug}/people", "saved")
+
+
+# ---------------------------------------------------------------- the invited person's page
+
+
+def _invitation_page(page: Page, token: str, status: int = 200, error: str = "") -> Response:
+    ctx: dict[str, Any] = {"token": token, "error": error, "inv": None}
+    try:
+        inv = people_services.invitation_for_token(page.db, token)
+    except DomainError as exc:
+        ctx["error"] = error or page.t.message(exc.message)
+        return page.render("manage/invitation.html", ctx, status=404 if not error else status)
+    provider = page.db.get(Provider, inv.provider_id) if inv.provider_id else None
+    call = page.db.get(Call, inv.call_id) if inv.call_id else None
+    if provider is None and call is not None:
+        provider = page.db.get(Provider, call.provider_id)
+    ctx.update(
+        inv=inv,
+        provider=provider,
+        call=call,
+        role=page._(ROLE_LABELS[inv.role]),
+        here=f"/roles/invitations/{token}",
+    )
+    return page.render("manage/invitation.html", ctx, status=status)
+
+
+@router.get("/roles/invitations/{token}", response_class=HTMLResponse)
+def invitation(token: str, page: Page = Depends(get_page)) -> Response:
+    return _invitation_page(page, token[:100])
+
+
+@router.post("/roles/invitations/{token}", response_class=HTMLResponse)
+def accept(token: str, page: Page = Depends(get_page)) -> Response:
+    user = page.require_user()
+    try:
+        people_services.accept_role_invitation(page.db, user, token[:100])
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return _invitation_page(page, token[:100], 400, page.t.message(exc.message))
+    return page.redirect("/manage", "saved")
+
+
+# ---------------------------------------------------------------- JSON API
+
+api_router = APIRouter(prefix="/api/v1", tags=["people and roles"])
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "not found (or not yours to manage)"},
+    400: {"description": "bad input (the message says which)"},
+}
+
+
+class RoleGrantOut(BaseModel):
+    id: int
+    role: str
+    user_id: int
+    name: str
+    email: str
+    call: str | None = Field(None, description="the call's slug; null for the whole provider")
+
+
+class InvitationOut(BaseModel):
+    id: int
+    email: str
+    role: str
+    call: str | None
+    expires_at: dt.datetime
+
+
+class PeopleOut(BaseModel):
+    roles: list[RoleGrantOut]
+    invitations: list[InvitationOut]
+
+
+class RoleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=254)
+    role: Literal["provider_admin", "call_manager", "chair", "reviewer", "technical_reviewer"]
+    call: str | None = Field(
+        None, max_length=80, description="slug of one of the provider's calls; omit for all"
+    )
+
+
+class RoleGiven(BaseModel):
+    granted: RoleGrantOut | None = Field(None, description="set when the person has an account")
+    invitation: InvitationOut | None = Field(
+        None, description="set when an invitation was e-mailed instead"
+    )
+
+
+def _api_provider(api: Api, slug: str) -> Provider:
+    user = api.require_user()
+    p = api.db.scalar(select(Provider).where(Provider.slug == slug))
+    if p is None or not fac_policies.may_manage_provider(api.db, user, p):
+        raise api.not_found()
+    return p
+
+
+def _calls_of(db: Session, p: Provider) -> list[Call]:
+    return list(db.scalars(select(Call).where(Call.provider_id == p.id).order_by(Call.id)))
+
+
+def _people_out(db: Session, p: Provider) -> PeopleOut:
+    calls = _calls_of(db, p)
+    slugs = {c.id: c.slug for c in calls}
+    ids = list(slugs)
+    return PeopleOut(
+        roles=[
+            RoleGrantOut(
+                id=g.id,
+                role=g.role,
+                user_id=u.id,
+                name=u.name,
+                email=u.email,
+                call=slugs.get(g.call_id) if g.call_id else None,
+            )
+            for g, u in people_queries.grants_in_scope(db, p.id, ids)
+        ],
+        invitations=[
+            InvitationOut(
+                id=i.id,
+                email=i.email,
+                role=i.role,
+                call=slugs.get(i.call_id) if i.call_id else None,
+                expires_at=i.expires_at,
+            )
+            for i in people_queries.pending_invitations_in_scope(db, p.id, ids)
+        ],
+    )
+
+
+@api_router.get("/providers/{slug}/roles", response_model=PeopleOut, responses=NOT_FOUND)
+def api_people(slug: str = SLUG, api: Api = Depends(get_api)) -> PeopleOut:
+    """Roles on the provider and its calls, and pending invitations (administrators)."""
+    return _people_out(api.db, _api_provider(api, slug))
+
+
+@api_router.post(
+    "/providers/{slug}/roles", response_model=RoleGiven, status_code=201, responses=NOT_FOUND
+)
+def api_grant(body: RoleIn, slug: str = SLUG, api: Api = Depends(get_api)) -> RoleGiven:
+    """Give a role by e-mail: granted at once to an account, else an invitation is e-mailed."""
+    p = _api_provider(api, slug)
+    calls = _calls_of(api.db, p)
+    try:
+        call_id = resolve_scope(calls, body.call or "")
+        g, inv, raw = people_services.invite_to_role(
+            api.db,
+            email=body.email,
+            role=body.role,
+            provider_id=None if call_id else p.id,
+            call_id=call_id,
+            actor_id=api.user.id if api.user else None,
+        )
+    except DomainError as exc:
+        api.db.rollback()
+        raise domain_error(exc) from exc
+    slug_of = {c.id: c.slug for c in calls}
+    base = api.request.app.state.settings.base_url.rstrip("/")
+    out = RoleGiven(granted=None, invitation=None)
+    if inv is not None and raw is not None:
+        lang = api.user.language if api.user else "en"
+        link = f"{base}/roles/invitations/{raw}"
+        notify_role(api.request, api.db, inv.email, lang, p, inv.role, link, True)
+        out.invitation = InvitationOut(
+            id=inv.id,
+            email=inv.email,
+            role=inv.role,
+            call=slug_of.get(inv.call_id) if inv.call_id else None,
+            expires_at=inv.expires_at,
+        )
+    elif g is not None:
+        holder = api.db.get(User, g.user_id)
+        assert holder is not None
+        notify_role(
+            api.request, api.db, holder.email, holder.language, p, g.role, f"{base}/manage", False
+        )
+        out.granted = RoleGrantOut(
+            id=g.id,
+            role=g.role,
+            user_id=holder.id,
+            name=holder.name,
+            email=holder.email,
+            call=slug_of.get(g.call_id) if g.call_id else None,
+        )
+    api.db.commit()
+    return out
+
+
+@api_router.delete("/providers/{slug}/roles/{grant_id}", status_code=204, responses=NOT_FOUND)
+def api_revoke(
+    slug: str = SLUG, grant_id: int = Path(ge=1, le=2**31 - 1), api: Api = Depends(get_api)
+) -> Response:
+    """Take a role back (a provider always keeps one administrator)."""
+    p = _api_provider(api, slug)
+    g = api.db.get(RoleGrant, grant_id)
+    calls = {c.id for c in _calls_of(api.db, p)}
+    if g is None or not (g.provider_id == p.id or (g.call_id is not None and g.call_id in calls)):
+        raise api.not_found()
+    try:
+        people_services.revoke_role(api.db, g, actor_id=api.user.id if api.user else None)
+    except DomainError as exc:
+        api.db.rollback()
+        raise domain_error(exc) from exc
+    api.db.commit()
+    return Response(status_code=204)
+
+
+@api_router.delete(
+    "/providers/{slug}/invitations/{invitation_id}", status_code=204, responses=NOT_FOUND
+)
+def api_revoke_invitation(
+    slug: str = SLUG,
+    invitation_id: int = Path(ge=1, le=2**31 - 1),
+    api: Api = Depends(get_api),
+) -> Response:
+    """Withdraw an invitation that was not accepted yet."""
+    p = _api_provider(api, slug)
+    inv = api.db.get(RoleInvitation, invitation_id)
+    calls = {c.id for c in _calls_of(api.db, p)}
+    if inv is None or not (inv.provider_id == p.id or inv.call_id in calls):
+        raise api.not_found()
+    try:
+        people_services.revoke_role_invitation(
+            api.db, inv, actor_id=api.user.id if api.user else None
+        )
+    except DomainError as exc:
+        api.db.rollback()
+        raise domain_error(exc) from exc
+    api.db.commit()
+    return Response(status_code=204)
+
+
+class AcceptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=10, max_length=100, description="from the invitation link")
+
+
+@api_router.post("/roles/invitations/accept", response_model=RoleGrantOut, responses=NOT_FOUND)
+def api_accept(body: AcceptIn, api: Api = Depends(get_api)) -> RoleGrantOut:
+    """Accept a role invitation as the signed-in (token) holder of the invited address."""
+    user = api.require_user()
+    try:
+        g = people_services.accept_role_invitation(api.db, user, body.token)
+    except DomainError as exc:
+        api.db.rollback()
+        raise ApiError(400, exc.message) from exc
+    call = api.db.get(Call, g.call_id) if g.call_id else None
+    api.db.commit()
+    return RoleGrantOut(
+        id=g.id,
+        role=g.role,
+        user_id=user.id,
+        name=user.name,
+        email=user.email,
+        call=call.slug if call else None,
+    )

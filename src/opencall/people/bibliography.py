@@ -1,0 +1,168 @@
+"""Publication lists a reviewer brings to their expertise profile, read from
+BibTeX (bibtexparser), ORCID "works" JSON or CSL-JSON, and author-name keys for
+co-authorship conflicts. Pure: no database, no web.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+DOI_RE = re.compile(r"10\.\d{4,9}/\S{1,190}")
+MAX_ENTRIES = 2000
+
+
+class BibliographyError(ValueError):
+    """A file that is none of the supported formats, or has no usable entry."""
+
+
+@dataclass
+class Work:
+    title: str
+    year: int | None = None
+    doi: str = ""
+    abstract: str = ""
+    authors: list[str] = field(default_factory=list)
+
+
+def clean_doi(raw: str) -> str:
+    """``https://doi.org/10.1/x`` or ``doi:10.1/x`` -> ``10.1/x`` (lower case); ``""`` if none."""
+    m = DOI_RE.search((raw or "").strip())
+    return m.group(0).rstrip(".,;").lower() if m else ""
+
+
+def _year(raw: Any) -> int | None:  # noqa: ANN401 - the sources give strings, ints or null
+    m = re.search(r"\b(1[89]\d\d|20\d\d|21\d\d)\b", str(raw or ""))
+    return int(m.group(1)) if m else None
+
+
+def _tex(s: str) -> str:
+    return " ".join(re.sub(r"[{}\\]", "", s or "").split())
+
+
+def parse_bibtex(text: str) -> list[Work]:
+    import bibtexparser
+    from bibtexparser.bparser import BibTexParser
+
+    parser = BibTexParser(common_strings=True)
+    parser.ignore_nonstandard_types = False
+    try:
+        db = bibtexparser.loads(text, parser=parser)
+    except Exception as exc:  # noqa: BLE001 - the parser raises many kinds on bad input
+        raise BibliographyError(f"This BibTeX file could not be read ({exc}).") from exc
+    out = []
+    for e in db.entries[:MAX_ENTRIES]:
+        title = _tex(e.get("title", ""))
+        if not title:
+            continue
+        authors = [_tex(a) for a in re.split(r"\s+and\s+", e.get("author", "")) if a.strip()]
+        out.append(
+            Work(
+                title=title,
+                year=_year(e.get("year")),
+                doi=clean_doi(e.get("doi", "") or e.get("url", "")),
+                abstract=_tex(e.get("abstract", "")),
+                authors=authors,
+            )
+        )
+    return out
+
+
+def _orcid_works(data: dict[str, Any]) -> list[Work]:
+    out = []
+    for group in data.get("group") or []:
+        summaries = group.get("work-summary") or []
+        if not summaries:
+            continue
+        s = summaries[0]
+        title = (((s.get("title") or {}).get("title") or {}).get("value")) or ""
+        year = ((s.get("publication-date") or {}).get("year") or {}).get("value")
+        doi = ""
+        for ext in ((s.get("external-ids") or {}).get("external-id")) or []:
+            if (ext.get("external-id-type") or "").lower() == "doi":
+                doi = clean_doi(ext.get("external-id-value") or "")
+                break
+        if title.strip():
+            out.append(Work(title=" ".join(title.split()), year=_year(year), doi=doi))
+    return out
+
+
+def _csl_name(a: dict[str, Any]) -> str:
+    if a.get("family"):
+        return f"{a['family']}, {a.get('given', '')}".strip().rstrip(",")
+    return str(a.get("literal") or "")
+
+
+def _csl(items: list[Any]) -> list[Work]:
+    out = []
+    for it in items:
+        if not isinstance(it, dict) or not str(it.get("title") or "").strip():
+            continue
+        issued = (it.get("issued") or {}).get("date-parts") or [[None]]
+        out.append(
+            Work(
+                title=" ".join(str(it["title"]).split()),
+                year=_year(issued[0][0] if issued and issued[0] else None),
+                doi=clean_doi(str(it.get("DOI") or "")),
+                abstract=str(it.get("abstract") or ""),
+                authors=[_csl_name(a) for a in it.get("author") or [] if isinstance(a, dict)],
+            )
+        )
+    return out
+
+
+def parse_publications(raw: bytes) -> list[Work]:
+    """Works from a BibTeX file, an ORCID works export (JSON) or CSL-JSON."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BibliographyError("The file is not UTF-8 text.") from exc
+    stripped = text.lstrip()
+    works: list[Work]
+    if stripped.startswith(("{", "[")):
+        try:
+            data = json.loads(stripped)
+        except ValueError as exc:
+            raise BibliographyError("This JSON file could not be read.") from exc
+        if isinstance(data, dict) and "group" in data:
+            works = _orcid_works(data)
+        elif isinstance(data, list):
+            works = _csl(data)
+        elif isinstance(data, dict) and isinstance(data.get("items"), list):
+            works = _csl(data["items"])
+        else:
+            raise BibliographyError("Expected an ORCID works export or a CSL-JSON list.")
+    elif "@" in stripped:
+        works = parse_bibtex(text)
+    else:
+        raise BibliographyError("Expected a BibTeX file, an ORCID works export or CSL-JSON.")
+    if not works:
+        raise BibliographyError("The file has no publication with a title.")
+    return works[:MAX_ENTRIES]
+
+
+def _ascii(s: str) -> str:
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c)
+    ).casefold()
+
+
+def author_key(name: str) -> tuple[str, str] | None:
+    """(family name, first initial), accent- and case-insensitive, from
+    ``"Family, Given"`` or ``"Given Family"``; None when there is no family name."""
+    name = " ".join((name or "").replace(".", " ").split())
+    if not name:
+        return None
+    if "," in name:
+        family, _, given = name.partition(",")
+    else:
+        parts = name.split(" ")
+        family, given = parts[-1], " ".join(parts[:-1])
+    family = re.sub(r"[^\w\-' ]", "", _ascii(family)).strip()
+    given = _ascii(given).strip()
+    if not family:
+        return None
+    return family, given[:1]

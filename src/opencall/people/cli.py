@@ -1,0 +1,63 @@
+"""``opencall admin``: the first site administrator of a fresh install.
+
+Wired into the top-level command line by ``opencall.cli``; ``ctx.obj`` carries
+the settings and the session factory.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from opencall.db import unit_of_work
+from opencall.errors import DomainError
+from opencall.people import services
+
+console = Console()
+admin_app = typer.Typer(help="Site administrators.", no_args_is_help=True)
+
+
+@admin_app.command("create")
+def create(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Option(help="The administrator's e-mail address.")],
+    name: Annotated[str, typer.Option(help="Full name.")],
+    country: Annotated[str | None, typer.Option(help="ISO 3166 alpha-3 code, e.g. KEN.")] = None,
+    link: Annotated[
+        bool,
+        typer.Option(
+            "--link",
+            help="Print a link to choose the password instead of asking for it here.",
+        ),
+    ] = False,
+) -> None:
+    """Create the site administrator (or make an existing account one).
+
+    Asks for the password (twice, hidden) unless ``--link`` is given, in which
+    case it prints a one-time link, valid three days, where the person chooses it.
+    """
+    c: Any = ctx.obj
+    password = None
+    if not link:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with unit_of_work(c.factory) as s:
+            user, raw = services.create_site_admin(
+                s,
+                email=email,
+                name=name,
+                country_iso3=country.upper() if country else None,
+                password=password,
+            )
+            uid = user.id
+    except DomainError as exc:
+        console.print(f"[red]Error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    console.print(f"site administrator [bold]{email}[/bold] (user {uid})")
+    if raw:
+        console.print(
+            "Choose the password here (valid 3 days): "
+            f"{c.settings.base_url.rstrip('/')}/password/reset/{raw}"
+        )

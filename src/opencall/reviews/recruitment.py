@@ -1,0 +1,255 @@
+"""Recruiting the reviewers of a call: the provider's reviewer pool, invitations
+to review one call (accept with a maximum load and an availability, or decline
+with a reason), and what the assignment reads from them.
+
+Services-level (writes flush, the caller commits; every change is audited).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from opencall import auditlog
+from opencall.calls.models import Call
+from opencall.db import utcnow
+from opencall.errors import DomainError
+from opencall.people import services as people_services
+from opencall.people.domain import normalise_email
+from opencall.people.models import RoleGrant, User
+from opencall.reviews.models import ReviewInvitation
+
+INVITE_TTL = dt.timedelta(days=21)
+REVIEW_ROLES = ("reviewer", "technical_reviewer")
+MAX_BATCH = 200
+MSG_BAD = "This invitation is invalid, was withdrawn or has expired. Ask the chair for a new one."
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class PoolMember:
+    user: User
+    reviewed_calls: int  # calls of this provider they held a reviewing role on
+
+
+def reviewer_pool(session: Session, call: Call) -> list[PoolMember]:
+    """The provider's reviewer pool: people with a reviewing role on the
+    provider or on any of its calls (past ones included)."""
+    calls = select(Call.id).where(Call.provider_id == call.provider_id)
+    rows = session.execute(
+        select(User, RoleGrant.call_id)
+        .join(RoleGrant, RoleGrant.user_id == User.id)
+        .where(
+            RoleGrant.role.in_(REVIEW_ROLES),
+            or_(RoleGrant.provider_id == call.provider_id, RoleGrant.call_id.in_(calls)),
+            User.is_active.is_(True),
+        )
+        .order_by(User.name, User.id)
+    ).all()
+    seen: dict[int, PoolMember] = {}
+    for user, call_id in rows:
+        prev = seen.get(user.id)
+        n = (prev.reviewed_calls if prev else 0) + (1 if call_id else 0)
+        seen[user.id] = PoolMember(user, n)
+    return list(seen.values())
+
+
+def invitations_of(session: Session, call: Call) -> list[ReviewInvitation]:
+    return list(
+        session.scalars(
+            select(ReviewInvitation)
+            .where(ReviewInvitation.call_id == call.id, ReviewInvitation.status != "revoked")
+            .order_by(ReviewInvitation.created_at, ReviewInvitation.id)
+        )
+    )
+
+
+def invite(
+    session: Session,
+    call: Call,
+    emails: list[str],
+    *,
+    role: str = "reviewer",
+    actor_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> list[tuple[ReviewInvitation, str]]:
+    """Invite people (pool members or anyone, by e-mail) to review ``call``.
+
+    Returns the new invitations with their one-time tokens (for the e-mails).
+    Addresses that already accepted are skipped; a pending invitation to the
+    same address is replaced (its old link stops working). All addresses are
+    checked before anything is written.
+    """
+    if role not in REVIEW_ROLES:
+        raise DomainError(f"Unknown role {role!r}.", field="role")
+    if call.status in ("published", "archived"):
+        raise DomainError("The review of this call is over.")
+    cleaned: list[str] = []
+    for raw in emails:
+        if not raw.strip():
+            continue
+        try:
+            email = people_services._clean_email(raw)  # noqa: SLF001 - one e-mail rule
+        except DomainError as exc:
+            raise DomainError(
+                f"Invalid e-mail address: {raw.strip()[:100]}", field="emails"
+            ) from exc
+        if email not in cleaned:
+            cleaned.append(email)
+    if not cleaned:
+        raise DomainError("Give at least one e-mail address.", field="emails")
+    if len(cleaned) > MAX_BATCH:
+        raise DomainError(f"At most {MAX_BATCH} invitations at once.", field="emails")
+    now = now or utcnow()
+    out = []
+    existing = {
+        (i.email, i.role): i
+        for i in session.scalars(
+            select(ReviewInvitation).where(
+                ReviewInvitation.call_id == call.id, ReviewInvitation.email.in_(cleaned)
+            )
+        )
+    }
+    for email in cleaned:
+        old = existing.get((email, role))
+        if old is not None and old.status == "accepted":
+            continue
+        if old is not None and old.status == "invited":
+            old.status = "revoked"
+        raw_token = secrets.token_urlsafe(32)
+        inv = ReviewInvitation(
+            call_id=call.id,
+            email=email,
+            role=role,
+            token_hash=_hash(raw_token),
+            status="invited",
+            invited_by=actor_id,
+            created_at=now,
+            expires_at=now + INVITE_TTL,
+        )
+        session.add(inv)
+        session.flush()
+        auditlog.record(
+            session,
+            "review.invited",
+            "review_invitation",
+            inv.id,
+            actor_id=actor_id,
+            call_id=call.id,
+            data={"email": email, "role": role},
+        )
+        out.append((inv, raw_token))
+    return out
+
+
+def invitation_for_token(
+    session: Session, raw: str, *, now: dt.datetime | None = None
+) -> ReviewInvitation:
+    now = now or utcnow()
+    inv = session.scalar(select(ReviewInvitation).where(ReviewInvitation.token_hash == _hash(raw)))
+    if (
+        inv is None
+        or inv.status == "revoked"
+        or (inv.status == "invited" and inv.expires_at <= now)
+    ):
+        raise DomainError(MSG_BAD, code="bad_token")
+    return inv
+
+
+def respond(
+    session: Session,
+    user: User,
+    raw: str,
+    *,
+    accept: bool,
+    reason: str = "",
+    max_load: int | None = None,
+    availability: str = "",
+    now: dt.datetime | None = None,
+) -> ReviewInvitation:
+    """Accept (with an optional maximum load and availability) or decline (with
+    an optional reason). The answer can be changed until the assignment runs;
+    accepting grants the role on the call, declining takes it back."""
+    now = now or utcnow()
+    inv = invitation_for_token(session, raw, now=now)
+    if normalise_email(user.email) != inv.email:
+        raise DomainError(
+            "This invitation was sent to another e-mail address. "
+            "Sign in with that address to answer it.",
+            code="wrong_account",
+        )
+    if user.email_verified_at is None:
+        raise DomainError("Please verify your e-mail address first: open the link we sent you.")
+    reason = " ".join((reason or "").split())
+    availability = " ".join((availability or "").split())
+    if len(reason) > 2000:
+        raise DomainError("The reason is too long (2000 characters at most).", field="reason")
+    if len(availability) > 300:
+        raise DomainError(
+            "The availability is too long (300 characters at most).", field="availability"
+        )
+    if max_load is not None and not 1 <= max_load <= 100:
+        raise DomainError(
+            "The maximum number of proposals must be between 1 and 100.", field="max_load"
+        )
+    call = session.get(Call, inv.call_id)
+    assert call is not None
+    if accept:
+        people_services.grant_role(session, user.id, inv.role, call_id=call.id, actor_id=user.id)
+        inv.status = "accepted"
+        inv.max_load = max_load
+        inv.availability = availability
+        inv.reason = ""
+    else:
+        grant = session.scalar(
+            select(RoleGrant).where(
+                RoleGrant.user_id == user.id,
+                RoleGrant.role == inv.role,
+                RoleGrant.call_id == call.id,
+            )
+        )
+        if grant is not None:
+            people_services.revoke_role(session, grant, actor_id=user.id)
+        inv.status = "declined"
+        inv.reason = reason
+        inv.max_load = None
+    inv.user_id = user.id
+    inv.responded_at = now
+    session.flush()
+    auditlog.record(
+        session,
+        "review.invitation_accepted" if accept else "review.invitation_declined",
+        "review_invitation",
+        inv.id,
+        actor_id=user.id,
+        call_id=call.id,
+        data={"max_load": max_load} if accept else {"reason": reason[:200]},
+    )
+    return inv
+
+
+def withdraw(
+    session: Session, inv: ReviewInvitation, *, actor_id: int | None = None
+) -> ReviewInvitation:
+    """The chair withdraws a pending invitation (an accepted one: revoke the role)."""
+    if inv.status != "invited":
+        raise DomainError("Only a pending invitation can be withdrawn.")
+    inv.status = "revoked"
+    session.flush()
+    auditlog.record(
+        session,
+        "review.invitation_withdrawn",
+        "review_invitation",
+        inv.id,
+        actor_id=actor_id,
+        call_id=inv.call_id,
+    )
+    return inv

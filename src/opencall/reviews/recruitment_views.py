@@ -1,0 +1,321 @@
+"""Recruiting reviewers for a call (the chair's and user office's page) and the
+invited person's answer page; the reviewer's expertise profile lives in
+``people.expertise_views``. The same actions in the JSON API are
+``api_router`` (under ``/api/v1``), here because both send the same e-mail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from opencall.calls import policies as call_policies
+from opencall.calls.models import Call
+from opencall.calls.queries import call_by_slug
+from opencall.errors import DomainError
+from opencall.people.api import Api, ApiError, domain_error, get_api
+from opencall.reviews import recruitment
+from opencall.reviews.models import ReviewInvitation
+from opencall.web.i18n import N_, Translator
+from opencall.web.mail import queue_mail
+from opencall.web.pages import Page, get_page, render_mail
+
+router = APIRouter()
+api_router = APIRouter(prefix="/api/v1", tags=["reviewer recruitment"])
+SLUG = Path(min_length=1, max_length=80)
+
+STATUS = {
+    "invited": N_("no answer yet"),
+    "accepted": N_("accepted"),
+    "declined": N_("declined"),
+}
+ROLE = {"reviewer": N_("Reviewer"), "technical_reviewer": N_("Technical reviewer")}
+MSG_SUBJECT = N_("OpenCall: will you review for %(call)s?")
+SERVICE_MESSAGES = (
+    N_("Give at least one e-mail address."),
+    N_("Invalid e-mail address: %(address)s"),
+    N_("At most %(n)s invitations at once."),
+    N_("The review of this call is over."),
+    N_("This invitation is invalid, was withdrawn or has expired. Ask the chair for a new one."),
+    N_(
+        "This invitation was sent to another e-mail address. "
+        "Sign in with that address to answer it."
+    ),
+    N_("The maximum number of proposals must be between 1 and 100."),
+    N_("Only a pending invitation can be withdrawn."),
+    N_("The reason is too long (2000 characters at most)."),
+    N_("The availability is too long (300 characters at most)."),
+)
+MSG_NUMBER = N_("Enter a whole number.")
+
+
+def _call(page: Page, slug: str) -> Call:
+    page.require_user()
+    call = call_by_slug(page.db, slug)
+    if call is None or not call_policies.may_manage_call(page.db, page.user, call):
+        page.not_found()
+    return call
+
+
+def send_invitations(
+    request: Request, db: Session, call: Call, made: list[tuple[ReviewInvitation, str]]
+) -> None:
+    """One e-mail per new invitation, in the language of the account behind the
+    address (English for people without one yet)."""
+    from opencall.people.queries import user_by_email
+
+    base = request.app.state.settings.base_url.rstrip("/")
+    for inv, raw in made:
+        u = user_by_email(db, inv.email)
+        lang = u.language if u else "en"
+        t = Translator(lang)
+        body = render_mail(
+            request,
+            "reviews/mail_recruit.txt",
+            lang,
+            {
+                "call": call.title,
+                "provider": call.provider.name,
+                "role": t(ROLE[inv.role]),
+                "deadline": call.review_settings.get("review_deadline") or "",
+                "link": f"{base}/review/invitations/{raw}",
+            },
+        )
+        queue_mail(db, inv.email, t(MSG_SUBJECT, call=call.title), body)
+
+
+def _page(page: Page, call: Call, status: int = 200, **extra: Any) -> Response:
+    invs = recruitment.invitations_of(page.db, call)
+    invited = {i.email for i in invs}
+    pool = [m for m in recruitment.reviewer_pool(page.db, call) if m.user.email not in invited]
+    return page.render(
+        "reviews/recruit.html",
+        {
+            "call": call,
+            "invitations": invs,
+            "pool": pool,
+            "accepted": sum(1 for i in invs if i.status == "accepted"),
+            "status_label": lambda s: page._(STATUS[s]) if s in STATUS else s,
+            "role_label": lambda r: page._(ROLE[r]) if r in ROLE else r,
+            "form": extra.get("form", {}),
+            "errors": extra.get("errors", {}),
+        },
+        status=status,
+    )
+
+
+@router.get("/manage/calls/{slug}/reviewers", response_class=HTMLResponse)
+def reviewers(slug: str, page: Page = Depends(get_page)) -> Response:
+    return _page(page, _call(page, slug))
+
+
+@router.post("/manage/calls/{slug}/reviewers", response_class=HTMLResponse)
+def invite(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = _call(page, slug)
+    f = page.form
+    emails = [e for e in f.get("emails", "").replace(",", "\n").splitlines() if e.strip()]
+    emails += [v for k, v in f.items() if k.startswith("pool-") and v]
+    try:
+        made = recruitment.invite(
+            page.db, call, emails, role=f.get("role", "reviewer"), actor_id=page.user.id
+        )
+        send_invitations(page.request, page.db, call, made)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        msg = page.t.message(exc.message)
+        return _page(page, call, 400, form=f, errors={exc.field or "form": msg})
+    return page.redirect(f"/manage/calls/{call.slug}/reviewers", "invited")
+
+
+@router.post("/manage/calls/{slug}/reviewers/{inv_id}/withdraw", response_class=HTMLResponse)
+def withdraw(slug: str, inv_id: int, page: Page = Depends(get_page)) -> Response:
+    call = _call(page, slug)
+    inv = page.db.get(ReviewInvitation, inv_id) if 0 < inv_id < 2**31 else None
+    if inv is None or inv.call_id != call.id:
+        page.not_found()
+    try:
+        recruitment.withdraw(page.db, inv, actor_id=page.user.id)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return _page(page, call, 400, errors={"form": page.t.message(exc.message)})
+    return page.redirect(f"/manage/calls/{call.slug}/reviewers", "removed")
+
+
+# ---------------------------------------------------------------- the invited person
+
+
+def _answer_page(page: Page, token: str, status: int = 200, **extra: Any) -> Response:
+    try:
+        inv = recruitment.invitation_for_token(page.db, token)
+    except DomainError as exc:
+        return page.render(
+            "reviews/recruit_answer.html",
+            {"inv": None, "error": page.t.message(exc.message)},
+            status=404,
+        )
+    call = page.db.get(Call, inv.call_id)
+    assert call is not None
+    return page.render(
+        "reviews/recruit_answer.html",
+        {
+            "inv": inv,
+            "call": call,
+            "role": page._(ROLE.get(inv.role, inv.role)),
+            "status_label": page._(STATUS.get(inv.status, inv.status)),
+            "here": f"/review/invitations/{token}",
+            "deadline": call.review_settings.get("review_deadline"),
+            "error": extra.get("error", ""),
+            "form": extra.get("form", {}),
+        },
+        status=status,
+    )
+
+
+@router.get("/review/invitations/{token}", response_class=HTMLResponse)
+def answer_form(token: str, page: Page = Depends(get_page)) -> Response:
+    return _answer_page(page, token[:100])
+
+
+@router.post("/review/invitations/{token}", response_class=HTMLResponse)
+def answer(token: str, page: Page = Depends(get_page)) -> Response:
+    user = page.require_user()
+    f = page.form
+    raw_load = f.get("max_load", "").strip()
+    if raw_load and not (raw_load.isdecimal() and len(raw_load) < 4):
+        return _answer_page(page, token[:100], 400, error=page._(MSG_NUMBER), form=f)
+    try:
+        recruitment.respond(
+            page.db,
+            user,
+            token[:100],
+            accept=f.get("answer") == "accept",
+            reason=f.get("reason", ""),
+            max_load=int(raw_load) if raw_load else None,
+            availability=f.get("availability", ""),
+        )
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return _answer_page(page, token[:100], 400, error=page.t.message(exc.message), form=f)
+    return page.redirect(f"/review/invitations/{token[:100]}", "saved")
+
+
+# ---------------------------------------------------------------- JSON API
+
+
+class InvitationOut(BaseModel):
+    id: int
+    email: str
+    role: str
+    status: Literal["invited", "accepted", "declined"]
+    reason: str
+    max_load: int | None
+    availability: str
+    created_at: dt.datetime
+    responded_at: dt.datetime | None
+
+
+class InviteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    emails: list[str] = Field(min_length=1, max_length=recruitment.MAX_BATCH)
+    role: Literal["reviewer", "technical_reviewer"] = "reviewer"
+
+
+class AnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=10, max_length=100)
+    accept: bool
+    reason: str = Field("", max_length=2000)
+    max_load: int | None = Field(None, ge=1, le=100)
+    availability: str = Field("", max_length=300)
+
+
+def _out(i: ReviewInvitation) -> InvitationOut:
+    return InvitationOut(
+        id=i.id,
+        email=i.email,
+        role=i.role,
+        status=i.status,  # type: ignore[arg-type]
+        reason=i.reason,
+        max_load=i.max_load,
+        availability=i.availability,
+        created_at=i.created_at,
+        responded_at=i.responded_at,
+    )
+
+
+def _api_call(api: Api, slug: str) -> Call:
+    user = api.require_user()
+    call = call_by_slug(api.db, slug)
+    if call is None or not call_policies.may_manage_call(api.db, user, call):
+        raise api.not_found()
+    return call
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "not found (or not yours to manage)"},
+    400: {"description": "bad input (the message says which)"},
+}
+
+
+@api_router.get(
+    "/calls/{slug}/reviewer-invitations", response_model=list[InvitationOut], responses=ERRORS
+)
+def api_invitations(slug: str = SLUG, api: Api = Depends(get_api)) -> list[InvitationOut]:
+    """Who was invited to review the call, and their answers (chair and user office)."""
+    return [_out(i) for i in recruitment.invitations_of(api.db, _api_call(api, slug))]
+
+
+@api_router.post(
+    "/calls/{slug}/reviewer-invitations",
+    response_model=list[InvitationOut],
+    status_code=201,
+    responses=ERRORS,
+)
+def api_invite(
+    body: InviteIn, slug: str = SLUG, api: Api = Depends(get_api)
+) -> list[InvitationOut]:
+    """Invite people by e-mail to review the call; each gets a link to answer."""
+    call = _api_call(api, slug)
+    try:
+        made = recruitment.invite(
+            api.db, call, body.emails, role=body.role, actor_id=api.user.id if api.user else None
+        )
+        send_invitations(api.request, api.db, call, made)
+    except DomainError as exc:
+        api.db.rollback()
+        raise domain_error(exc) from exc
+    out = [_out(i) for i, _raw in made]
+    api.db.commit()
+    return out
+
+
+@api_router.post("/review-invitations/answer", response_model=InvitationOut, responses=ERRORS)
+def api_answer(body: AnswerIn, api: Api = Depends(get_api)) -> InvitationOut:
+    """Accept (with a maximum load and availability) or decline (with a reason)."""
+    user = api.require_user()
+    try:
+        inv = recruitment.respond(
+            api.db,
+            user,
+            body.token,
+            accept=body.accept,
+            reason=body.reason,
+            max_load=body.max_load,
+            availability=body.availability,
+        )
+    except DomainError as exc:
+        api.db.rollback()
+        raise ApiError(400, exc.message) from exc
+    out = _out(inv)
+    api.db.commit()
+    return out

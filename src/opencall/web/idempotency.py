@@ -1,0 +1,194 @@
+"""``Idempotency-Key`` for the JSON API's writes (POST, PUT, PATCH, DELETE).
+
+A client that may retry a write (a dropped connection on a slow link) sends
+``Idempotency-Key: <any unique string>``. The first request runs and its answer
+is kept for 24 hours; a retry with the same key and the same request gets the
+same answer back (``Idempotent-Replayed: true``) without running again; the same
+key with a different request is refused (422); a retry while the first is still
+running gets 409. Keys are scoped to the credentials that sent them (the hash
+of the ``Authorization`` header), so one client cannot read another's answers.
+Server errors (5xx) are not kept: the client may retry them.
+
+An ASGI middleware (not a FastAPI dependency) because it must replay a stored
+response before any route runs; its database work runs in the threadpool.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Integer, LargeBinary, String, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from opencall.db import Base, JSONType, UTCDateTime, utcnow
+
+HEADER = b"idempotency-key"
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+TTL = dt.timedelta(hours=24)
+MAX_KEY = 200
+MAX_KEPT_BODY = 1024 * 1024
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # 0: running
+    # the response's headers worth replaying (content type and encoding, location)
+    headers: Mapped[list[list[str]]] = mapped_column(JSONType, nullable=False, default=list)
+    body: Mapped[bytes] = mapped_column(LargeBinary, nullable=False, default=b"")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+def _json(status: int, detail: str) -> tuple[int, bytes]:
+    return status, json.dumps({"detail": detail}).encode()
+
+
+class IdempotencyMiddleware:
+    def __init__(
+        self, app: ASGIApp, sessions: Callable[[], Session], prefix: str = "/api/"
+    ) -> None:
+        self.app = app
+        self.sessions = sessions
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in WRITES
+            or not scope["path"].startswith(self.prefix)
+        ):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        key = headers.get(HEADER)
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        if not key.strip() or len(key) > MAX_KEY:
+            status, text = _json(400, f"Idempotency-Key must have 1 to {MAX_KEY} characters.")
+            await _reply(send, status, text)
+            return
+        body = b""
+        more = True
+        while more:
+            msg = await receive()
+            body += msg.get("body", b"")
+            more = msg.get("more_body", False)
+        auth = headers.get(b"authorization", b"")
+        scope_hash = hashlib.sha256(auth + b"\n" + key).hexdigest()
+        request_hash = hashlib.sha256(
+            scope["method"].encode()
+            + b" "
+            + scope["path"].encode()
+            + b"?"
+            + scope.get("query_string", b"")
+            + b"\n"
+            + body
+        ).hexdigest()
+        verdict = await run_in_threadpool(self._claim, scope_hash, request_hash)
+        if verdict is not None:
+            status, kept, stored = verdict
+            await _reply(send, status, stored, kept, replayed=status not in (409, 422))
+            return
+
+        sent = False
+
+        async def replay_body() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        captured: dict[str, Any] = {"status": 500, "headers": [], "body": b""}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                captured["headers"] = [
+                    [k.decode("latin-1"), v.decode("latin-1")]
+                    for k, v in message.get("headers", [])
+                    if k.lower() in KEPT_HEADERS
+                ]
+            elif message["type"] == "http.response.body":
+                captured["body"] += message.get("body", b"")
+            await send(message)
+
+        try:
+            await self.app(scope, replay_body, capture)
+        finally:
+            await run_in_threadpool(self._finish, scope_hash, captured)
+
+    # -- database work (threadpool)
+
+    def _claim(
+        self, scope_hash: str, request_hash: str
+    ) -> tuple[int, list[list[str]], bytes] | None:
+        """None: this request runs now (a row is claimed); else what to answer."""
+        now = utcnow()
+        with self.sessions() as s:
+            s.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < now - TTL))
+            row = s.scalar(select(IdempotencyKey).where(IdempotencyKey.scope_hash == scope_hash))
+            if row is None:
+                s.add(
+                    IdempotencyKey(scope_hash=scope_hash, request_hash=request_hash, created_at=now)
+                )
+                try:
+                    s.commit()
+                    return None
+                except IntegrityError:  # the same key arrived at the same moment
+                    s.rollback()
+                    return 409, [], _json(409, IN_PROGRESS)[1]
+            s.commit()
+            if row.request_hash != request_hash:
+                return 422, [], _json(422, OTHER_REQUEST)[1]
+            if row.status == 0:
+                return 409, [], _json(409, IN_PROGRESS)[1]
+            return row.status, list(row.headers), row.body
+
+    def _finish(self, scope_hash: str, captured: dict[str, Any]) -> None:
+        with self.sessions() as s:
+            row = s.scalar(select(IdempotencyKey).where(IdempotencyKey.scope_hash == scope_hash))
+            if row is None:
+                return
+            if captured["status"] >= 500 or len(captured["body"]) > MAX_KEPT_BODY:
+                s.delete(row)  # not kept: a retry runs again
+            else:
+                row.status = captured["status"]
+                row.headers = captured["headers"]
+                row.body = captured["body"]
+            s.commit()
+
+
+IN_PROGRESS = "A request with this Idempotency-Key is still running; retry in a moment."
+OTHER_REQUEST = "This Idempotency-Key was already used for a different request."
+
+
+KEPT_HEADERS = {b"content-type", b"content-encoding", b"location", b"vary"}
+
+
+async def _reply(
+    send: Send,
+    status: int,
+    body: bytes,
+    kept: list[list[str]] | None = None,
+    replayed: bool = False,
+) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in kept or []]
+    if not any(k == b"content-type" for k, _ in headers):
+        headers.append((b"content-type", b"application/json"))
+    headers.append((b"content-length", str(len(body)).encode()))
+    if replayed:
+        headers.append((b"idempotent-replayed", b"true"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
