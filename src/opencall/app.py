@@ -14,6 +14,7 @@ from opencall.calls import people_views as call_people_views
 from opencall.calls import views as call_views
 from opencall.db import make_engine, make_sessionmaker
 from opencall.facilities import views as facility_views
+from opencall.outcomes import after_award_views
 from opencall.outcomes import api as outcome_api
 from opencall.outcomes import views as outcome_views
 from opencall.people import api as people_api
@@ -23,6 +24,9 @@ from opencall.people.queries import user_for_session
 from opencall.proposals import api as proposal_api
 from opencall.proposals import jobs as proposal_jobs
 from opencall.proposals import views as proposal_views
+from opencall.results import api as results_api
+from opencall.results import jobs as results_jobs
+from opencall.results import views as results_views
 from opencall.reviews import api as review_api
 from opencall.reviews import jobs as review_jobs
 from opencall.reviews import recruitment_views as review_recruitment_views
@@ -41,6 +45,7 @@ ROUTERS: list[APIRouter] = [
     call_views.router,
     proposal_views.router,
     outcome_views.router,
+    after_award_views.router,
     # routers of later features
     # (manage_views first: /manage/calls/new before the cockpit's /manage/calls/{slug})
     call_manage_views.router,
@@ -51,6 +56,7 @@ ROUTERS: list[APIRouter] = [
     review_recruitment_views.router,
     allocation_views.router,
     scheduling_views.router,
+    results_views.router,
     outcome_api.router,
     # the JSON API under /api/v1 (personal tokens; same services and policies)
     people_api.api_router,
@@ -61,6 +67,7 @@ ROUTERS: list[APIRouter] = [
     review_recruitment_views.api_router,
     allocation_api.router,
     scheduling_api.router,
+    results_api.router,
     outcome_api.api_router,
 ]
 
@@ -74,6 +81,7 @@ def build_registry(settings: Settings) -> jobs.JobRegistry:
     registry.register("review.assign", review_views.assign_and_notify(settings))
     allocation_jobs.register(registry)
     scheduling_jobs.register(registry)
+    results_jobs.register(registry, settings.base_url)
     for kind, handler in list(registry.handlers.items()):
         if kind != "mail":  # live progress without deadlocking SQLite (see guard_progress)
             registry.register(kind, call_manage_views.guard_progress(handler))

@@ -165,6 +165,17 @@ def demo_build(
             for cl in s.scalars(select(CallModel).where(CallModel.status == "closed")):
                 run_cycle(s, cl, seed=seed)
                 console.print(f"{cl.slug}: reviewed (simulated), allocated, scheduled, published")
+        from opencall.demo.past import build_past_cycles
+
+        with unit_of_work(c.factory) as s:
+            for cl in build_past_cycles(s, seed=seed, today=anchor_date):
+                console.print(
+                    f"{cl.slug}: an earlier cycle, archived, with post-award records (simulated)"
+                )
+            from opencall.demo.postaward import example_accounts
+
+            for role, email in example_accounts(s).items():
+                console.print(f"  {role}: {email}")
     print_accounts(counts.accounts)
 
 
@@ -801,6 +812,31 @@ def demo_cycle(ctx: typer.Context, call: CallOpt, seed: int = 0, days: int = 120
 
     _step(ctx, call, "cycle", lambda s, c, p: run_cycle(s, c, seed=seed, days=days, progress=p))
     console.print(f"{call}: reviewed, allocated, scheduled and published (reviews were simulated)")
+
+
+postaward_app = typer.Typer(
+    help="After the award: records, results, reminders.", no_args_is_help=True
+)
+app.add_typer(postaward_app, name="postaward")
+
+
+@postaward_app.command("remind")
+def postaward_remind(
+    ctx: typer.Context,
+    today: Annotated[str | None, typer.Option(help="The day to judge by (YYYY-MM-DD).")] = None,
+) -> None:
+    """Queue reminder e-mails for overdue sample loans (each PI in their language)."""
+    from opencall import jobs
+    from opencall.app import build_registry
+    from opencall.results.jobs import queue_overdue_reminders
+
+    c: Ctx = ctx.obj
+    day = dt.date.fromisoformat(today) if today else dt.datetime.now(dt.UTC).date()
+    with unit_of_work(c.factory) as s:
+        n = queue_overdue_reminders(s, c.settings.base_url, day)
+    console.print(f"{n} overdue-loan reminder(s) queued")
+    if c.settings.inline_jobs:
+        jobs.run_pending(c.factory, build_registry(c.settings))
 
 
 def main() -> None:

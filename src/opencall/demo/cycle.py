@@ -24,6 +24,7 @@ def run_cycle(
     days: int = 120,
     n_bootstrap: int = 200,
     publish: bool = True,
+    postaward: bool = True,
     progress: Callable[[int, str], None] = lambda _p, _m: None,
 ) -> None:
     if call.status == "open":
@@ -51,3 +52,7 @@ def run_cycle(
     if publish:
         al.release_decisions(session, call)
         sc.publish(session, call)
+        if postaward:  # simulated records of what happened after the award (dated up to today)
+            from opencall.demo.postaward import record_postaward
+
+            record_postaward(session, call, seed=seed)

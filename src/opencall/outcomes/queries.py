@@ -25,6 +25,7 @@ from opencall.allocation.models import Award, Decision
 from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
 from opencall.facilities.models import CapacityPool
+from opencall.outcomes import after_award_data
 from opencall.outcomes import context as oc
 from opencall.outcomes import domain as od
 from opencall.outcomes import stats as ost
@@ -438,6 +439,9 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
     out["context"] = context(year, divide_by)
     out["trend"] = trend(session, call, divide("income_group", year), records)
     out["reviewer_effects"] = reviewer_effects(session, call, q=q)
+    out["after_award"] = after_award_data.section(
+        session, call, records, applicant_records, divide
+    )
     clean: dict[str, Any] = _finite(out)
     return clean
 

@@ -1,0 +1,285 @@
+"""Who benefits after the award: pure statistics of the funnel continued past
+scheduling (used, completed, produced results), the time from award to first
+result, and cycle-over-cycle trends.
+
+Plain values in, plain dataclasses out; no database. ``after_award_data``
+loads the rows. Intervals: Wilson 95 % for shares (scipy's ``binomtest``);
+the time to first result is a Kaplan-Meier estimate (awards without a result
+yet are censored at their follow-up time, so a young cycle is not mistaken for
+a barren one), its median with a seeded bootstrap 95 % interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+#: The stages after "awarded", in order; each needs the one before it.
+AFTER_STAGES: tuple[str, ...] = ("used", "completed", "produced_results")
+
+
+@dataclass(frozen=True)
+class AfterAwardRow:
+    """One awarded proposal: its group labels, the stages reached after the award,
+    days to its first result (None: none yet) and days followed since the award."""
+
+    proposal_id: str
+    groups: Mapping[str, str]
+    used: bool = False
+    completed: bool = False
+    produced_results: bool = False
+    days_to_first_result: int | None = None
+    follow_up_days: int = 0
+
+
+def wilson(k: int, n: int) -> tuple[float, float]:
+    if n == 0:
+        return (0.0, 1.0)
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return (float(ci.low), float(ci.high))
+
+
+@dataclass(frozen=True)
+class StageRow:
+    """A group at one stage after the award: ``count`` of ``awarded`` reached it
+    (``rate`` with its Wilson interval), and ``stage_rate`` of those at the
+    previous stage."""
+
+    group: str
+    stage: str
+    awarded: int
+    count: int
+    rate: float | None
+    rate_low: float
+    rate_high: float
+    previous: int
+    stage_rate: float | None
+
+
+def reached(row: AfterAwardRow, stage: str) -> bool:
+    """Stage and every stage before it (used < completed; results need use)."""
+    if stage not in AFTER_STAGES:
+        raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(AFTER_STAGES)}")
+    if stage == "produced_results":
+        return row.produced_results
+    if stage == "completed":
+        return row.used and row.completed
+    return row.used
+
+
+def _grouped(
+    rows: Sequence[AfterAwardRow], by: str, order: Sequence[str] | None
+) -> dict[str, list[AfterAwardRow]]:
+    groups: dict[str, list[AfterAwardRow]] = {}
+    for r in rows:
+        groups.setdefault(r.groups.get(by, "unknown"), []).append(r)
+    keys = [g for g in (order or []) if g in groups] + sorted(
+        g for g in groups if g not in (order or [])
+    )
+    out = {g: groups[g] for g in keys}
+    out["all"] = list(rows)
+    return out
+
+
+def after_award_funnel(
+    rows: Sequence[AfterAwardRow], by: str, order: Sequence[str] | None = None
+) -> list[StageRow]:
+    """Per group (and "all") and stage after the award: counts and shares of the awarded."""
+    out = []
+    for g, members in _grouped(rows, by, order).items():
+        n = len(members)
+        previous = n
+        for stage in AFTER_STAGES:
+            k = sum(1 for r in members if reached(r, stage))
+            lo, hi = wilson(k, n)
+            out.append(
+                StageRow(
+                    group=g,
+                    stage=stage,
+                    awarded=n,
+                    count=k,
+                    rate=k / n if n else None,
+                    rate_low=lo,
+                    rate_high=hi,
+                    previous=previous,
+                    stage_rate=k / previous if previous else None,
+                )
+            )
+            if stage != "completed":  # results are counted over the awarded who used
+                previous = k
+            else:
+                previous = sum(1 for r in members if reached(r, "used"))
+    return out
+
+
+def km_median(times: np.ndarray, events: np.ndarray) -> float | None:
+    """Kaplan-Meier median time to event (None when the curve never reaches 0.5)."""
+    if len(times) == 0:
+        return None
+    order = np.lexsort((~events.astype(bool), times))  # events before censorings at a tie
+    t, e = times[order], events[order].astype(bool)
+    at_risk = len(t)
+    surv = 1.0
+    i = 0
+    while i < len(t):
+        j = i
+        deaths = 0
+        while j < len(t) and t[j] == t[i]:
+            deaths += int(e[j])
+            j += 1
+        if deaths:
+            surv *= 1.0 - deaths / at_risk
+            if surv <= 0.5:
+                return float(t[i])
+        at_risk -= j - i
+        i = j
+    return None
+
+
+@dataclass(frozen=True)
+class TimeToResult:
+    """Days from award to first result for a group: Kaplan-Meier median with a
+    bootstrap 95 % interval (None where not reached), and the share with a result
+    within a year (Wilson) among awards followed for at least a year."""
+
+    group: str
+    awarded: int
+    with_result: int
+    median_days: float | None
+    median_low: float | None
+    median_high: float | None
+    followed_a_year: int
+    within_a_year: int
+    within_a_year_low: float
+    within_a_year_high: float
+
+
+def time_to_first_result(
+    rows: Sequence[AfterAwardRow],
+    by: str,
+    order: Sequence[str] | None = None,
+    *,
+    n_boot: int = 500,
+    seed: int = 0,
+) -> list[TimeToResult]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for g, members in _grouped(rows, by, order).items():
+        times = np.array(
+            [
+                r.days_to_first_result if r.days_to_first_result is not None else r.follow_up_days
+                for r in members
+            ],
+            dtype=float,
+        )
+        events = np.array([r.days_to_first_result is not None for r in members])
+        med = km_median(times, events)
+        lo = hi = None
+        if med is not None and len(members) >= 2:
+            boots = []
+            for _ in range(n_boot):
+                idx = rng.integers(0, len(members), len(members))
+                m = km_median(times[idx], events[idx])
+                boots.append(np.inf if m is None else m)
+            lo_v, hi_v = np.quantile(np.array(boots), [0.025, 0.975], method="inverted_cdf")
+            lo = float(lo_v)
+            hi = None if not np.isfinite(hi_v) else float(hi_v)
+        followed = [
+            r
+            for r in members
+            if r.follow_up_days >= 365
+            or (r.days_to_first_result is not None and r.days_to_first_result <= 365)
+        ]
+        k = sum(
+            1
+            for r in followed
+            if r.days_to_first_result is not None and r.days_to_first_result <= 365
+        )
+        wlo, whi = wilson(k, len(followed))
+        out.append(
+            TimeToResult(
+                group=g,
+                awarded=len(members),
+                with_result=int(events.sum()),
+                median_days=med,
+                median_low=lo,
+                median_high=hi,
+                followed_a_year=len(followed),
+                within_a_year=k,
+                within_a_year_low=wlo,
+                within_a_year_high=whi,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class CycleRow:
+    """One cycle of a facility and one group: applied, awarded, produced results,
+    with Wilson intervals, and the group's share of the world's researchers."""
+
+    cycle: str
+    group: str
+    applied: int
+    awarded: int
+    award_rate: float | None
+    award_rate_low: float
+    award_rate_high: float
+    produced_results: int
+    result_rate: float | None
+    result_rate_low: float
+    result_rate_high: float
+    awarded_share: float | None
+    researcher_share: float | None
+
+
+@dataclass(frozen=True)
+class CycleInput:
+    cycle: str
+    applied_by_group: Mapping[str, int]
+    rows: Sequence[AfterAwardRow] = field(default_factory=tuple)
+
+
+def cycle_trend(
+    cycles: Sequence[CycleInput],
+    by: str,
+    researcher_share: Mapping[str, float],
+    order: Sequence[str] | None = None,
+) -> list[CycleRow]:
+    """Per cycle (in the order given) and group: award and result rates with
+    intervals, the group's share of the awards beside its share of researchers."""
+    out = []
+    for c in cycles:
+        groups = list(order or []) + sorted(
+            g for g in set(c.applied_by_group) if g not in (order or [])
+        )
+        total_awarded = len(c.rows)
+        for g in groups:
+            if g not in c.applied_by_group:
+                continue
+            members = [r for r in c.rows if r.groups.get(by, "unknown") == g]
+            n_app, n_aw = int(c.applied_by_group[g]), len(members)
+            k = sum(1 for r in members if r.produced_results)
+            alo, ahi = wilson(min(n_aw, n_app), n_app)
+            rlo, rhi = wilson(k, n_aw)
+            out.append(
+                CycleRow(
+                    cycle=c.cycle,
+                    group=g,
+                    applied=n_app,
+                    awarded=n_aw,
+                    award_rate=n_aw / n_app if n_app else None,
+                    award_rate_low=alo,
+                    award_rate_high=ahi,
+                    produced_results=k,
+                    result_rate=k / n_aw if n_aw else None,
+                    result_rate_low=rlo,
+                    result_rate_high=rhi,
+                    awarded_share=n_aw / total_awarded if total_awarded else None,
+                    researcher_share=researcher_share.get(g),
+                )
+            )
+    return out

@@ -1,0 +1,98 @@
+"""Loads the funnel after the award for a call (reads only) and computes it with
+``outcomes.after_award``: stages used / completed / produced results by group,
+time from award to first result, and the facility's cycle-over-cycle trend
+with the WDI researcher shares beside it."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opencall.calls.models import Call
+from opencall.outcomes import after_award as aa
+from opencall.outcomes import domain as od
+from opencall.results import queries as resq
+
+BYS: tuple[od.GroupBy, ...] = ("income_group", "un_region", "ldc")
+ORDER: dict[str, Sequence[str]] = {"income_group": od.INCOME_GROUPS, "ldc": od.LDC_LABELS}
+
+
+def rows_for_call(
+    session: Session, call: Call, records: Sequence[od.ApplicantRecord], today: dt.date
+) -> list[aa.AfterAwardRow]:
+    stages = resq.stages_of_call(session, call)
+    by_id = {r.proposal_id: r for r in records}
+    follow = max(0, (today - resq.awarded_on(call)).days)
+    rows = []
+    for pid, st in sorted(stages.items()):
+        rec = by_id.get(str(pid))
+        if rec is None:
+            continue
+        rows.append(
+            aa.AfterAwardRow(
+                proposal_id=str(pid),
+                groups={by: od.group_of(rec, by) for by in BYS},
+                used=bool(st["used"]),
+                completed=bool(st["completed"]),
+                produced_results=bool(st["produced_results"]),
+                days_to_first_result=st["days_to_first_result"],
+                follow_up_days=follow,
+            )
+        )
+    return rows
+
+
+def facility_cycles(session: Session, call: Call) -> list[Call]:
+    """The facility's calls with awards, oldest first (this call included)."""
+    return [
+        c
+        for c in session.scalars(
+            select(Call).where(Call.facility_id == call.facility_id).order_by(Call.opens_at)
+        )
+        if c.id == call.id or c.decisions_released_at is not None
+    ]
+
+
+def section(
+    session: Session,
+    call: Call,
+    records: Sequence[od.ApplicantRecord],
+    records_of: Callable[[Session, Call], list[od.ApplicantRecord]],
+    divide: Callable[[od.GroupBy, int], od.DivideContext],
+    *,
+    today: dt.date | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The report's "after the award" section as plain data."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    rows = rows_for_call(session, call, records, today)
+    out: dict[str, Any] = {"awarded": len(rows), "funnels": {}, "time_to_first_result": {}}
+    for by in BYS:
+        out["funnels"][by] = [
+            dataclasses.asdict(r) for r in aa.after_award_funnel(rows, by, ORDER.get(by))
+        ]
+        out["time_to_first_result"][by] = [
+            dataclasses.asdict(t)
+            for t in aa.time_to_first_result(rows, by, ORDER.get(by), seed=seed)
+        ]
+    cycles = []
+    for c in facility_cycles(session, call):
+        recs = list(records) if c.id == call.id else records_of(session, c)
+        applied: dict[str, int] = {}
+        for r in recs:
+            g = od.group_of(r, "income_group")
+            applied[g] = applied.get(g, 0) + 1
+        c_rows = rows if c.id == call.id else rows_for_call(session, c, recs, today)
+        cycles.append(aa.CycleInput(f"{c.code} ({c.cycle})", applied, c_rows))
+    ctx = divide("income_group", call.closes_at.year)
+    out["trend"] = [
+        dataclasses.asdict(r)
+        for r in aa.cycle_trend(cycles, "income_group", ctx.researcher_share, od.INCOME_GROUPS)
+    ]
+    out["trend_window"] = list(ctx.window)
+    return out

@@ -1,0 +1,122 @@
+"""Public figures after the award (``/calls/{slug}/after-award``): per country
+group, how many awards were used, completed and produced results, the time to a
+first result and the facility's trend over cycles. Aggregates only; counts
+under ``MIN_CELL`` are shown as "<5" and their shares are not shown."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+
+from opencall.calls.views import visible_call
+from opencall.outcomes import after_award as aa
+from opencall.outcomes import after_award_data as aad
+from opencall.outcomes import queries as oq
+from opencall.results import policies as result_policies
+from opencall.web.i18n import N_
+from opencall.web.pages import Page, get_page
+
+router = APIRouter()
+MIN_CELL = 5
+GROUP_LABELS = {
+    "low": N_("Low income"),
+    "lower-middle": N_("Lower-middle income"),
+    "upper-middle": N_("Upper-middle income"),
+    "high": N_("High income"),
+    "unknown": N_("Not classified"),
+    "all": N_("All"),
+    "Africa": N_("Africa"),
+    "Americas": N_("Americas"),
+    "Asia": N_("Asia"),
+    "Europe": N_("Europe"),
+    "Oceania": N_("Oceania"),
+}
+
+
+def shown(n: int) -> str:
+    return f"<{MIN_CELL}" if 0 < n < MIN_CELL else str(n)
+
+
+def share(k: int, n: int, lo: float, hi: float) -> str:
+    if k < MIN_CELL or n < MIN_CELL or n - k < MIN_CELL and k != n:
+        return ""
+    return f"{round(100 * k / n)} % ({round(100 * lo)}–{round(100 * hi)})"
+
+
+def public_tables(page: Page, call: Any) -> dict[str, Any]:
+    today = dt.datetime.now(dt.UTC).date()
+    records = oq.applicant_records(page.db, call)
+    rows = aad.rows_for_call(page.db, call, records, today)
+
+    def label(g: str) -> str:
+        return page._(GROUP_LABELS[g]) if g in GROUP_LABELS else g
+
+    funnels = {}
+    for by in ("income_group", "un_region"):
+        table = []
+        stage_rows = aa.after_award_funnel(rows, by, aad.ORDER.get(by))
+        for g in dict.fromkeys(r.group for r in stage_rows):
+            cells = [r for r in stage_rows if r.group == g]
+            table.append(
+                {
+                    "group": label(g),
+                    "awarded": shown(cells[0].awarded),
+                    "stages": [
+                        (shown(c.count), share(c.count, c.awarded, c.rate_low, c.rate_high))
+                        for c in cells
+                    ],
+                }
+            )
+        funnels[by] = table
+    times = [
+        {
+            "group": label(t.group),
+            "median": (
+                f"{t.median_days:.0f}"
+                if t.median_days is not None and t.with_result >= MIN_CELL
+                else "–"
+            ),
+        }
+        for t in aa.time_to_first_result(rows, "income_group", aad.ORDER["income_group"])
+    ]
+    cycles = []
+    for c in aad.facility_cycles(page.db, call):
+        if not result_policies.may_see_aggregates(c):
+            continue
+        c_rows = (
+            rows
+            if c.id == call.id
+            else aad.rows_for_call(page.db, c, oq.applicant_records(page.db, c), today)
+        )
+        awarded = len(c_rows)
+        produced = sum(1 for r in c_rows if r.produced_results)
+        low = [r for r in c_rows if r.groups.get("income_group") in ("low", "lower-middle")]
+        low_p = sum(1 for r in low if r.produced_results)
+        cycles.append(
+            {
+                "cycle": f"{c.code} ({c.cycle})",
+                "awarded": shown(awarded),
+                "produced": shown(produced),
+                "low_awarded": shown(len(low)),
+                "low_produced": shown(low_p),
+            }
+        )
+    return {"funnels": funnels, "times": times, "cycles": cycles}
+
+
+@router.get("/calls/{slug}/after-award", response_class=HTMLResponse)
+def after_award(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = visible_call(page, slug)
+    public = result_policies.may_see_aggregates(call)
+    return page.render(
+        "outcomes/after_award.html",
+        {
+            "call": call,
+            "public": public,
+            "t": public_tables(page, call) if public else {},
+            "min_cell": MIN_CELL,
+        },
+    )

@@ -1,0 +1,243 @@
+"""``/api/v1/awards/{proposal_id}``: an award's post-award records and results
+(its team and the provider's user office), and ``/api/v1/calls/{slug}/postaward``
+(the user office's overview)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from opencall.calls.api import SLUG
+from opencall.calls.queries import call_by_slug
+from opencall.errors import DomainError
+from opencall.people.api import Api, domain_error, get_api
+from opencall.proposals.models import Proposal
+from opencall.results import domain as d
+from opencall.results import policies, services
+from opencall.results import queries as q
+from opencall.results.models import PostAwardRecord, ResearchOutput
+from opencall.results.schemas import OutputIn
+from opencall.reviews.api import ERRORS, NOT_FOUND
+
+router = APIRouter(prefix="/api/v1", tags=["results"])
+MAX_ID = 2**31 - 1
+
+
+def _id() -> Any:
+    """A fresh path parameter for every use (FastAPI binds one to its name)."""
+    return Path(ge=1, le=MAX_ID)
+
+
+class RecordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["loan", "shipment", "berth", "session", "course", "package", "other"]
+    data: dict[str, Any]
+    award_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class RecordUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    data: dict[str, Any]
+
+
+class RecordOut(BaseModel):
+    id: int
+    kind: str
+    award_id: int | None
+    data: dict[str, Any]
+    used: bool
+    complete: bool
+    overdue: bool
+    reminders_sent: int
+
+
+class OutputOut(BaseModel):
+    id: int
+    kind: str
+    doi: str
+    title: str
+    year: int
+    published_on: dt.date | None
+    countries: list[str]
+    acknowledges: bool
+    source: str
+
+
+class ImportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["bibtex", "ris", "csl-json"]
+    content: str = Field(min_length=1, max_length=services.MAX_IMPORT_BYTES)
+    filename: str = Field(default="upload", max_length=200)
+
+
+class ImportOut(BaseModel):
+    added: list[OutputOut]
+    skipped: int
+
+
+class AwardOut(BaseModel):
+    proposal_code: str
+    kinds: list[str]
+    records: list[RecordOut]
+    outputs: list[OutputOut]
+    summary: dict[str, Any]
+
+
+class StageOut(BaseModel):
+    proposal_code: str
+    used: bool
+    completed: bool
+    produced_results: bool
+    days_to_first_result: int | None
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _record_out(r: PostAwardRecord) -> RecordOut:
+    return RecordOut(
+        id=r.id,
+        kind=r.kind,
+        award_id=r.award_id,
+        data=r.data,
+        used=d.is_used(r.kind, r.data),
+        complete=d.is_complete(r.kind, r.data),
+        overdue=d.is_overdue(r.kind, r.data, _today()),
+        reminders_sent=r.reminders_sent,
+    )
+
+
+def _output_out(o: ResearchOutput) -> OutputOut:
+    return OutputOut(
+        id=o.id,
+        kind=o.kind,
+        doi=o.doi,
+        title=o.title,
+        year=o.year,
+        published_on=o.published_on,
+        countries=list(o.countries),
+        acknowledges=o.acknowledges,
+        source=o.source,
+    )
+
+
+def _award(api: Api, proposal_id: int, *, record: bool = False) -> Proposal:
+    user = api.require_user()
+    p = api.db.get(Proposal, proposal_id)
+    allowed = policies.may_record if record else policies.may_see_records
+    if p is None or not allowed(api.db, user, p):
+        raise api.not_found()
+    return p
+
+
+@router.get("/awards/{proposal_id}", response_model=AwardOut, responses=NOT_FOUND)
+def award(proposal_id: int = _id(), api: Api = Depends(get_api)) -> AwardOut:
+    p = _award(api, proposal_id)
+    return AwardOut(
+        proposal_code=p.code,
+        kinds=q.record_kinds(api.db, p.id),
+        records=[_record_out(r) for r in q.records_of(api.db, p.id)],
+        outputs=[_output_out(o) for o in q.outputs_of(api.db, p.id)],
+        summary=q.summary(api.db, p, _today()),
+    )
+
+
+@router.post(
+    "/awards/{proposal_id}/records", response_model=RecordOut, status_code=201, responses=ERRORS
+)
+def add_record(body: RecordIn, proposal_id: int = _id(), api: Api = Depends(get_api)) -> RecordOut:
+    p = _award(api, proposal_id, record=True)
+    try:
+        rec = services.add_record(
+            api.db,
+            p,
+            body.kind,
+            body.data,
+            actor_id=api.user.id if api.user else None,
+            award_id=body.award_id,
+        )
+        api.db.commit()
+    except DomainError as exc:
+        api.db.rollback()
+        raise domain_error(exc) from exc
+    return _record_out(rec)
+
+
+@router.put("/awards/{proposal_id}/records/{record_id}", response_model=RecordOut, responses=ERRORS)
+def update_record(
+    body: RecordUpdate,
+    proposal_id: int = _id(),
+    record_id: int = _id(),
+    api: Api = Depends(get_api),
+) -> RecordOut:
+    p = _award(api, proposal_id, record=True)
+    rec = api.db.get(PostAwardRecord, record_id)
+    if rec is None or rec.proposal_id != p.id:
+        raise api.not_found()
+    try:
+        services.update_record(api.db, rec, body.data, actor_id=api.user.id if api.user else None)
+        api.db.commit()
+    except DomainError as exc:
+        api.db.rollback()
+        raise domain_error(exc) from exc
+    return _record_out(rec)
+
+
+@router.post(
+    "/awards/{proposal_id}/outputs", response_model=OutputOut, status_code=201, responses=ERRORS
+)
+def add_output(body: OutputIn, proposal_id: int = _id(), api: Api = Depends(get_api)) -> OutputOut:
+    p = _award(api, proposal_id, record=True)
+    try:
+        o = services.add_output(
+            api.db, p, body.model_dump(mode="json"), actor_id=api.user.id if api.user else None
+        )
+        api.db.commit()
+    except DomainError as exc:
+        api.db.rollback()
+        raise domain_error(exc) from exc
+    return _output_out(o)
+
+
+@router.post(
+    "/awards/{proposal_id}/outputs/import",
+    response_model=ImportOut,
+    status_code=201,
+    responses=ERRORS,
+)
+def import_outputs(
+    body: ImportIn, proposal_id: int = _id(), api: Api = Depends(get_api)
+) -> ImportOut:
+    p = _award(api, proposal_id, record=True)
+    try:
+        new, skipped = services.import_outputs(
+            api.db,
+            p,
+            body.filename,
+            body.content,
+            fmt=body.format,
+            actor_id=api.user.id if api.user else None,
+        )
+        api.db.commit()
+    except DomainError as exc:
+        api.db.rollback()
+        raise domain_error(exc) from exc
+    return ImportOut(added=[_output_out(o) for o in new], skipped=skipped)
+
+
+@router.get("/calls/{slug}/postaward", response_model=list[StageOut], responses=NOT_FOUND)
+def call_stages(slug: str = SLUG, api: Api = Depends(get_api)) -> list[StageOut]:
+    user = api.require_user()
+    call = call_by_slug(api.db, slug)
+    if call is None or not policies.may_see_call_records(api.db, user, call):
+        raise api.not_found()
+    stages = q.stages_of_call(api.db, call)
+    return [
+        StageOut(proposal_code=p.code, **stages[p.id])
+        for p in q.awarded_proposals(api.db, call)
+        if p.id in stages
+    ]

@@ -1,0 +1,70 @@
+"""Overdue-loan reminders: ``opencall postaward remind`` and the ``postaward.remind``
+job. Each overdue loan's PI is written to in their own language, at most once
+every ``REMIND_EVERY_DAYS`` days; each reminder is audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from opencall.jobs import Job, JobRegistry
+from opencall.people.models import User
+from opencall.proposals.models import Proposal
+from opencall.results import domain as d
+from opencall.results import queries as q
+from opencall.results import services
+from opencall.reviews.views import mail_text
+from opencall.web.i18n import N_, Translator
+from opencall.web.mail import queue_mail
+
+SUBJECT_OVERDUE = N_("Overdue: the sample loan of %(code)s is due back")
+
+
+def queue_overdue_reminders(session: Session, base_url: str, today: dt.date) -> int:
+    """Queue one reminder per overdue loan that needs one; returns how many were queued."""
+    n = 0
+    for rec in q.overdue_loans(session, today):
+        if not d.needs_reminder(rec.kind, rec.data, today, rec.last_reminded_on):
+            continue
+        proposal = session.get(Proposal, rec.proposal_id)
+        assert proposal is not None
+        pi = next((m for m in proposal.members if m.role == "pi"), None)
+        user = session.get(User, pi.user_id) if pi and pi.user_id else None
+        if user is None:
+            continue
+        lang = user.language or "en"
+        body = mail_text(
+            "results/mail_overdue.txt",
+            lang,
+            {
+                "name": user.name,
+                "code": proposal.code,
+                "sample": rec.data.get("sample", ""),
+                "mass": f"{float(rec.data.get('mass_mg') or 0):g}",
+                "due": rec.data.get("due_on", ""),
+                "days": d.days_overdue(rec.data, today),
+                "base": base_url.rstrip("/"),
+                "proposal_id": proposal.id,
+            },
+        )
+        subject = Translator(lang).gettext(SUBJECT_OVERDUE, code=proposal.code)
+        queue_mail(session, user.email, subject, body)
+        services.mark_reminded(session, rec, today, to_user_id=user.id)
+        n += 1
+    return n
+
+
+def make_remind(base_url: str) -> Callable[[Session, Job, Callable[[int, str], None]], None]:
+    def remind(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
+        today = job.payload.get("today")
+        queue_overdue_reminders(
+            session, base_url, dt.date.fromisoformat(today) if today else dt.date.today()
+        )
+
+    return remind
+
+
+def register(registry: JobRegistry, base_url: str) -> None:
+    registry.register("postaward.remind", make_remind(base_url))

@@ -1,0 +1,52 @@
+"""Who may see and record what happened after an award.
+
+The applicant's team (accepted members) and the provider's user office see and
+record an award's records and results, once the decisions are released; the
+public sees aggregates only (``may_see_aggregates``). A "no" is a 404.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opencall.allocation.models import Award
+from opencall.calls import policies as call_policies
+from opencall.calls.models import Call
+from opencall.people.models import User
+from opencall.proposals.models import Proposal
+from opencall.proposals.policies import membership
+
+
+def is_awarded(session: Session, proposal: Proposal) -> bool:
+    """The proposal holds an award and the decisions are out."""
+    call = proposal.call
+    released = call.decisions_released_at is not None or call.status in ("published", "archived")
+    return released and (
+        session.scalar(select(Award.id).where(Award.proposal_id == proposal.id).limit(1))
+        is not None
+    )
+
+
+def may_see_records(session: Session, user: User | None, proposal: Proposal) -> bool:
+    """The award's team and the provider's user office."""
+    if user is None or not is_awarded(session, proposal):
+        return False
+    return membership(proposal, user) is not None or call_policies.may_administer(
+        session, user, proposal.call
+    )
+
+
+def may_record(session: Session, user: User | None, proposal: Proposal) -> bool:
+    """Add or correct records and results: the same people who may see them."""
+    return may_see_records(session, user, proposal)
+
+
+def may_see_call_records(session: Session, user: User | None, call: Call) -> bool:
+    """Every award of a call, overdue loans included: the provider's user office."""
+    return call_policies.may_administer(session, user, call)
+
+
+def may_see_aggregates(call: Call) -> bool:
+    """Counts by country group (small cells suppressed): everyone, once results are public."""
+    return call_policies.results_are_public(call)

@@ -1,0 +1,180 @@
+"""Reads of post-award records and results (no writes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opencall.allocation.models import Award
+from opencall.calls.models import Call
+from opencall.facilities.models import CapacityPool
+from opencall.proposals.models import Proposal
+from opencall.results import domain as d
+from opencall.results.models import PostAwardRecord, ResearchOutput
+from opencall.scheduling.models import ScheduleEntry
+
+
+def awards_of(session: Session, proposal_id: int) -> list[tuple[Award, CapacityPool]]:
+    return [
+        (a, p)
+        for a, p in session.execute(
+            select(Award, CapacityPool)
+            .join(CapacityPool, CapacityPool.id == Award.pool_id)
+            .where(Award.proposal_id == proposal_id)
+            .order_by(Award.id)
+        )
+    ]
+
+
+def record_kinds(session: Session, proposal_id: int) -> list[str]:
+    """Kinds of record that fit the proposal's awards (empty without an award)."""
+    awards = awards_of(session, proposal_id)
+    return d.kinds_for(p.pool_type for _a, p in awards) if awards else []
+
+
+def records_of(session: Session, proposal_id: int) -> list[PostAwardRecord]:
+    return list(
+        session.scalars(
+            select(PostAwardRecord)
+            .where(PostAwardRecord.proposal_id == proposal_id)
+            .order_by(PostAwardRecord.id)
+        )
+    )
+
+
+def outputs_of(session: Session, proposal_id: int) -> list[ResearchOutput]:
+    return list(
+        session.scalars(
+            select(ResearchOutput)
+            .where(ResearchOutput.proposal_id == proposal_id)
+            .order_by(ResearchOutput.year, ResearchOutput.id)
+        )
+    )
+
+
+def awarded_proposals(session: Session, call: Call) -> list[Proposal]:
+    ids = select(Award.proposal_id).where(Award.call_id == call.id).distinct()
+    return list(
+        session.scalars(select(Proposal).where(Proposal.id.in_(ids)).order_by(Proposal.code))
+    )
+
+
+def awarded_on(call: Call) -> dt.date:
+    """The day the awards were made known (decisions released, else the deadline)."""
+    when = call.decisions_released_at or call.closes_at
+    return when.date()
+
+
+def acknowledgement_names(proposal: Proposal) -> list[str]:
+    """What an acknowledgement may name: the facility, its provider, the call, the award code."""
+    call = proposal.call
+    return [
+        call.facility.name,
+        call.provider.name,
+        call.code,
+        proposal.code,
+    ]
+
+
+def output_dict(o: ResearchOutput) -> dict[str, Any]:
+    return {
+        "kind": o.kind,
+        "doi": o.doi,
+        "title": o.title,
+        "year": o.year,
+        "published_on": o.published_on.isoformat() if o.published_on else None,
+        "countries": list(o.countries),
+        "acknowledges": o.acknowledges,
+        "source": o.source,
+    }
+
+
+def summary(session: Session, proposal: Proposal, today: dt.date) -> dict[str, Any]:
+    """The per-award outcome summary with its stages."""
+    recs = [(r.kind, r.data) for r in records_of(session, proposal.id)]
+    outs = outputs_of(session, proposal.id)
+    s = d.outcome_summary(recs, [output_dict(o) for o in outs], today)
+    s.update(d.proposal_stages(recs, len(outs)))
+    s["days_to_first_result"] = d.days_to_first_result(
+        awarded_on(proposal.call), [result_date(o) for o in outs]
+    )
+    return s
+
+
+def result_date(o: ResearchOutput) -> dt.date:
+    """When a result appeared: its date, else the middle of its year."""
+    return o.published_on or dt.date(o.year, 7, 1)
+
+
+def stages_of_call(session: Session, call: Call) -> dict[int, dict[str, Any]]:
+    """Per awarded proposal of a call: used, completed, produced_results and
+    days_to_first_result (None without results)."""
+    recs: dict[int, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    for r in session.scalars(select(PostAwardRecord).where(PostAwardRecord.call_id == call.id)):
+        recs[r.proposal_id].append((r.kind, r.data))
+    outs: dict[int, list[dt.date]] = defaultdict(list)
+    for o in session.scalars(select(ResearchOutput).where(ResearchOutput.call_id == call.id)):
+        outs[o.proposal_id].append(result_date(o))
+    day0 = awarded_on(call)
+    out = {}
+    for pid in session.scalars(
+        select(Award.proposal_id).where(Award.call_id == call.id).distinct()
+    ):
+        st: dict[str, Any] = dict(d.proposal_stages(recs.get(pid, []), len(outs.get(pid, []))))
+        st["days_to_first_result"] = d.days_to_first_result(day0, outs.get(pid, []))
+        out[pid] = st
+    return out
+
+
+def overdue_loans(session: Session, today: dt.date) -> list[PostAwardRecord]:
+    return [
+        r
+        for r in session.scalars(
+            select(PostAwardRecord)
+            .where(PostAwardRecord.kind == "loan")
+            .order_by(PostAwardRecord.id)
+        )
+        if d.is_overdue(r.kind, r.data, today)
+    ]
+
+
+def records_of_call(session: Session, call: Call) -> list[PostAwardRecord]:
+    return list(
+        session.scalars(
+            select(PostAwardRecord)
+            .where(PostAwardRecord.call_id == call.id)
+            .order_by(PostAwardRecord.proposal_id, PostAwardRecord.id)
+        )
+    )
+
+
+def outputs_of_call(session: Session, call: Call) -> list[ResearchOutput]:
+    return list(
+        session.scalars(
+            select(ResearchOutput)
+            .where(ResearchOutput.call_id == call.id)
+            .order_by(ResearchOutput.proposal_id, ResearchOutput.id)
+        )
+    )
+
+
+def planned_shipments(session: Session, proposal_id: int) -> list[ScheduleEntry]:
+    """The logistics plan's shipments for this award not yet recorded as real ones."""
+    recorded = {
+        r.data.get("schedule_entry_id")
+        for r in records_of(session, proposal_id)
+        if r.kind == "shipment"
+    }
+    return [
+        e
+        for e in session.scalars(
+            select(ScheduleEntry)
+            .where(ScheduleEntry.proposal_id == proposal_id, ScheduleEntry.kind == "shipment")
+            .order_by(ScheduleEntry.id)
+        )
+        if e.id not in recorded
+    ]

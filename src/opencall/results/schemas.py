@@ -1,0 +1,256 @@
+"""Typed fields of each post-award record kind and of a result, validated by
+pydantic (``extra="forbid"``); the first error is shown with its field path."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from opencall.errors import DomainError
+from opencall.results.domain import KINDS, OUTPUT_KINDS
+
+Text = Field(default="", max_length=300)
+
+
+def _no_nul(value: Any) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text may not contain NUL characters")
+    if isinstance(value, dict):
+        for v in value.values():
+            _no_nul(v)
+    if isinstance(value, list):
+        for v in value:
+            _no_nul(v)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text(cls, data: Any) -> Any:
+        _no_nul(data)
+        return data
+
+
+def _order(*pairs: tuple[str, dt.date | None, str, dt.date | None]) -> None:
+    for a_name, a, b_name, b in pairs:
+        if a is not None and b is not None and b < a:
+            raise ValueError(f"{b_name} is before {a_name}")
+
+
+class LoanData(_Strict):
+    """A sample loan: shipped, received, returned or consumed, due back."""
+
+    sample: str = Field(min_length=1, max_length=200)
+    mass_mg: float = Field(gt=0, le=1e7, allow_inf_nan=False)
+    shipped_on: dt.date | None = None
+    received_on: dt.date | None = None
+    due_on: dt.date | None = None
+    returned_on: dt.date | None = None
+    consumed: bool = False
+
+    @model_validator(mode="after")
+    def _dates(self) -> LoanData:
+        _order(
+            ("shipped_on", self.shipped_on, "received_on", self.received_on),
+            ("received_on", self.received_on, "returned_on", self.returned_on),
+            ("shipped_on", self.shipped_on, "returned_on", self.returned_on),
+            ("shipped_on", self.shipped_on, "due_on", self.due_on),
+        )
+        if self.consumed and self.returned_on is not None:
+            raise ValueError("a consumed sample cannot also be returned")
+        if self.received_on is not None and self.shipped_on is None:
+            raise ValueError("received_on needs shipped_on")
+        return self
+
+
+class ShipmentData(_Strict):
+    """A shipment, from the logistics plan to real dates."""
+
+    schedule_entry_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    description: str = Field(default="", max_length=200)
+    planned_on: dt.date | None = None
+    shipped_on: dt.date | None = None
+    delivered_on: dt.date | None = None
+    tracking_ref: str = Field(default="", max_length=80)
+    customs_status: Literal["not_required", "pending", "cleared", "held"] = "not_required"
+
+    @model_validator(mode="after")
+    def _dates(self) -> ShipmentData:
+        _order(("shipped_on", self.shipped_on, "delivered_on", self.delivered_on))
+        if self.delivered_on is not None and self.shipped_on is None:
+            raise ValueError("delivered_on needs shipped_on")
+        return self
+
+
+class BerthData(_Strict):
+    """A visit or berth: arrived, sailed, dives made."""
+
+    participant: str = Field(default="", max_length=200)
+    arrived_on: dt.date | None = None
+    sailed_on: dt.date | None = None
+    dives_made: int = Field(default=0, ge=0, le=1000)
+
+    @model_validator(mode="after")
+    def _dates(self) -> BerthData:
+        _order(("arrived_on", self.arrived_on, "sailed_on", self.sailed_on))
+        if self.sailed_on is not None and self.arrived_on is None:
+            raise ValueError("sailed_on needs arrived_on")
+        return self
+
+
+class SessionData(_Strict):
+    """An observing session: observed hours, lost time with its reason."""
+
+    observed_on: dt.date
+    observed_hours: float = Field(ge=0, le=1000, allow_inf_nan=False)
+    lost_hours: float = Field(default=0.0, ge=0, le=1000, allow_inf_nan=False)
+    lost_reason: Literal["", "weather", "rfi", "fault", "other"] = ""
+    completed: bool = False
+
+    @model_validator(mode="after")
+    def _reason(self) -> SessionData:
+        if self.lost_hours > 0 and not self.lost_reason:
+            raise ValueError("lost_hours needs a lost_reason (weather, rfi, fault, other)")
+        return self
+
+
+class CourseData(_Strict):
+    """A course seat: participant attended, completed, certificate."""
+
+    participant: str = Field(min_length=1, max_length=200)
+    attended: bool = False
+    completed: bool = False
+    certificate: str = Field(default="", max_length=80)
+
+    @model_validator(mode="after")
+    def _flow(self) -> CourseData:
+        if self.completed and not self.attended:
+            raise ValueError("completed needs attended")
+        if self.certificate and not self.completed:
+            raise ValueError("a certificate needs completed")
+        return self
+
+
+class PackageData(_Strict):
+    """A demonstration package: site, planting date, yield against the local baseline."""
+
+    site: str = Field(min_length=1, max_length=200)
+    planted_on: dt.date | None = None
+    reported_on: dt.date | None = None
+    yield_t_ha: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False)
+    baseline_t_ha: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _yield(self) -> PackageData:
+        _order(("planted_on", self.planted_on, "reported_on", self.reported_on))
+        if self.yield_t_ha is not None and (self.planted_on is None or self.baseline_t_ha is None):
+            raise ValueError("a reported yield needs planted_on and baseline_t_ha")
+        return self
+
+
+class OtherData(_Strict):
+    """Any operator-defined resource: what was used, how much, done or not."""
+
+    description: str = Field(min_length=1, max_length=300)
+    used_amount: float = Field(default=0.0, ge=0, le=1e9, allow_inf_nan=False)
+    started_on: dt.date | None = None
+    completed: bool = False
+
+
+RECORD_SCHEMAS: dict[str, type[_Strict]] = {
+    "loan": LoanData,
+    "shipment": ShipmentData,
+    "berth": BerthData,
+    "session": SessionData,
+    "course": CourseData,
+    "package": PackageData,
+    "other": OtherData,
+}
+assert set(RECORD_SCHEMAS) == set(KINDS)
+
+
+def first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "value"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return f"{loc}: {msg}"
+
+
+def validate_record(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The record's fields as stored (JSON-ready), or a DomainError naming the first problem."""
+    if kind not in RECORD_SCHEMAS:
+        raise DomainError(
+            f"Unknown record kind {kind!r}; expected one of {', '.join(KINDS)}.", field="kind"
+        )
+    try:
+        return RECORD_SCHEMAS[kind].model_validate(data).model_dump(mode="json")
+    except ValidationError as exc:
+        raise DomainError(f"Invalid {kind} record: {first_error(exc)}") from exc
+
+
+DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
+
+
+def normalise_doi(value: str) -> str:
+    v = value.strip()
+    for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "doi:"):
+        if v.lower().startswith(prefix):
+            v = v[len(prefix) :]
+    return v.lower()
+
+
+class OutputIn(_Strict):
+    """A publication or dataset linked to an award."""
+
+    kind: Literal["publication", "dataset"] = "publication"
+    doi: str = Field(default="", max_length=200)
+    title: str = Field(min_length=1, max_length=500)
+    year: int = Field(ge=1950, le=2100)
+    published_on: dt.date | None = None
+    authors: list[str] = Field(default_factory=list, max_length=500)
+    countries: list[str] = Field(default_factory=list, max_length=200)
+    abstract: str = Field(default="", max_length=20000)
+    acknowledgement: str = Field(default="", max_length=5000)
+
+    @field_validator("doi")
+    @classmethod
+    def _doi(cls, v: str) -> str:
+        if not v:
+            return ""
+        d = normalise_doi(v)
+        if not DOI_RE.match(d):
+            raise ValueError("not a DOI (10.NNNN/...)")
+        return d
+
+    @field_validator("countries")
+    @classmethod
+    def _countries(cls, v: list[str]) -> list[str]:
+        out = []
+        for c in v:
+            c = c.strip().upper()
+            if not re.fullmatch(r"[A-Z]{3}", c):
+                raise ValueError(f"{c!r} is not an ISO 3166 alpha-3 code")
+            if c not in out:
+                out.append(c)
+        return out
+
+    @model_validator(mode="after")
+    def _year(self) -> OutputIn:
+        if self.published_on is not None and self.published_on.year != self.year:
+            raise ValueError("published_on is not in year")
+        return self
+
+
+assert set(OUTPUT_KINDS) == {"publication", "dataset"}
+
+
+def validate_output(data: dict[str, Any]) -> OutputIn:
+    try:
+        return OutputIn.model_validate(data)
+    except ValidationError as exc:
+        raise DomainError(f"Invalid result: {first_error(exc)}") from exc

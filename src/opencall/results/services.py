@@ -1,0 +1,225 @@
+"""Recording what happened after an award. Every change is validated before
+anything is written (a DomainError leaves the session unchanged) and audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from opencall import auditlog
+from opencall.allocation.models import Award
+from opencall.db import utcnow
+from opencall.errors import DomainError
+from opencall.proposals.models import Proposal
+from opencall.results import domain as d
+from opencall.results import importers, policies
+from opencall.results import queries as q
+from opencall.results.models import PostAwardRecord, ResearchOutput
+from opencall.results.schemas import OutputIn, validate_output, validate_record
+
+MAX_IMPORT = 500
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+
+
+def _require_awarded(session: Session, proposal: Proposal) -> None:
+    if not policies.is_awarded(session, proposal):
+        raise DomainError("Records can be kept only for an awarded proposal.")
+
+
+def add_record(
+    session: Session,
+    proposal: Proposal,
+    kind: str,
+    data: dict[str, Any],
+    *,
+    actor_id: int | None,
+    award_id: int | None = None,
+) -> PostAwardRecord:
+    _require_awarded(session, proposal)
+    clean = validate_record(kind, data)
+    allowed = q.record_kinds(session, proposal.id)
+    if kind not in allowed:
+        raise DomainError(
+            f"A {kind} record does not fit this award; expected one of {', '.join(allowed)}.",
+            field="kind",
+        )
+    if award_id is not None:
+        award = session.get(Award, award_id)
+        if award is None or award.proposal_id != proposal.id:
+            raise DomainError("That award is not one of this proposal's.", field="award_id")
+    entry = clean.get("schedule_entry_id")
+    if entry is not None:
+        from opencall.scheduling.models import ScheduleEntry
+
+        e = session.get(ScheduleEntry, entry)
+        if e is None or e.proposal_id != proposal.id:
+            raise DomainError(
+                "That planned shipment is not one of this proposal's.", field="schedule_entry_id"
+            )
+    rec = PostAwardRecord(
+        call_id=proposal.call_id,
+        proposal_id=proposal.id,
+        award_id=award_id,
+        kind=kind,
+        data=clean,
+        reminders_sent=0,
+        created_by=actor_id,
+    )
+    session.add(rec)
+    session.flush()
+    auditlog.record(
+        session,
+        "postaward.record",
+        "postaward_record",
+        rec.id,
+        actor_id=actor_id,
+        call_id=proposal.call_id,
+        data={"proposal": proposal.code, "kind": kind, "data": clean},
+    )
+    return rec
+
+
+def update_record(
+    session: Session, rec: PostAwardRecord, data: dict[str, Any], *, actor_id: int | None
+) -> PostAwardRecord:
+    """Replace a record's fields (the kind stays)."""
+    clean = validate_record(rec.kind, data)
+    before = dict(rec.data)
+    if clean == before:
+        return rec
+    rec.data = clean
+    rec.updated_at = utcnow()
+    session.flush()
+    auditlog.record(
+        session,
+        "postaward.update",
+        "postaward_record",
+        rec.id,
+        actor_id=actor_id,
+        call_id=rec.call_id,
+        data={"before": before, "after": clean},
+    )
+    return rec
+
+
+def _is_duplicate(existing: list[ResearchOutput], item: OutputIn) -> bool:
+    for o in existing:
+        if item.doi and o.doi == item.doi:
+            return True
+        if not item.doi and o.title.casefold() == item.title.casefold() and o.year == item.year:
+            return True
+    return False
+
+
+def _new_output(
+    proposal: Proposal, item: OutputIn, source: str, actor_id: int | None
+) -> ResearchOutput:
+    text = " ".join((item.acknowledgement, item.abstract))
+    return ResearchOutput(
+        call_id=proposal.call_id,
+        proposal_id=proposal.id,
+        kind=item.kind,
+        doi=item.doi,
+        title=item.title,
+        year=item.year,
+        published_on=item.published_on,
+        authors=item.authors,
+        countries=item.countries,
+        abstract=item.abstract,
+        acknowledgement=item.acknowledgement,
+        acknowledges=bool(d.acknowledges(text, q.acknowledgement_names(proposal))),
+        source=source,
+        created_by=actor_id,
+    )
+
+
+def add_output(
+    session: Session, proposal: Proposal, data: dict[str, Any], *, actor_id: int | None
+) -> ResearchOutput:
+    """A publication or dataset typed in."""
+    _require_awarded(session, proposal)
+    item = validate_output(data)
+    if _is_duplicate(q.outputs_of(session, proposal.id), item):
+        raise DomainError("This result is already linked to the award.", field="doi")
+    o = _new_output(proposal, item, "typed", actor_id)
+    session.add(o)
+    session.flush()
+    auditlog.record(
+        session,
+        "postaward.output",
+        "research_output",
+        o.id,
+        actor_id=actor_id,
+        call_id=proposal.call_id,
+        data={"proposal": proposal.code, **q.output_dict(o)},
+    )
+    return o
+
+
+def import_outputs(
+    session: Session,
+    proposal: Proposal,
+    filename: str,
+    text: str,
+    *,
+    actor_id: int | None,
+    fmt: str | None = None,
+) -> tuple[list[ResearchOutput], int]:
+    """Every entry of a BibTeX / RIS / CSL-JSON file, all or nothing: an unreadable
+    file or one invalid entry stores none. Entries already linked are skipped.
+    Returns the new results and the number skipped."""
+    _require_awarded(session, proposal)
+    fmt = fmt or importers.detect(filename, text)
+    raw = importers.parse(fmt, text)
+    if len(raw) > MAX_IMPORT:
+        raise DomainError(f"At most {MAX_IMPORT} entries per file.")
+    items = []
+    for i, entry in enumerate(raw, start=1):
+        try:
+            items.append(validate_output(entry))
+        except DomainError as exc:
+            raise DomainError(f"Entry {i} ({entry.get('title', '')[:60]}): {exc.message}") from exc
+    existing = q.outputs_of(session, proposal.id)
+    new: list[ResearchOutput] = []
+    skipped = 0
+    for item in items:
+        if _is_duplicate(existing + new, item):
+            skipped += 1
+            continue
+        new.append(_new_output(proposal, item, fmt, actor_id))
+    session.add_all(new)
+    session.flush()
+    auditlog.record(
+        session,
+        "postaward.import",
+        "proposal",
+        proposal.id,
+        actor_id=actor_id,
+        call_id=proposal.call_id,
+        data={
+            "proposal": proposal.code,
+            "format": fmt,
+            "file": filename[:200],
+            "added": [o.id for o in new],
+            "skipped": skipped,
+        },
+    )
+    return new, skipped
+
+
+def mark_reminded(
+    session: Session, rec: PostAwardRecord, today: dt.date, *, to_user_id: int | None
+) -> None:
+    rec.reminders_sent += 1
+    rec.last_reminded_on = today
+    session.flush()
+    auditlog.record(
+        session,
+        "postaward.reminder",
+        "postaward_record",
+        rec.id,
+        call_id=rec.call_id,
+        data={"to": to_user_id, "days_overdue": d.days_overdue(rec.data, today)},
+    )

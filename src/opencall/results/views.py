@@ -1,0 +1,348 @@
+"""After the award, on the web: the award's records and results for its team and
+the provider's user office (``/awards/{proposal_id}``), and the user office's
+overview of a call (``/manage/calls/{slug}/postaward``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+import typing
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
+
+from opencall.calls.manage_views import csv_response, office_call, wants_csv
+from opencall.errors import DomainError
+from opencall.proposals.models import Proposal
+from opencall.results import domain as d
+from opencall.results import policies, services
+from opencall.results import queries as q
+from opencall.results.models import PostAwardRecord
+from opencall.results.schemas import RECORD_SCHEMAS
+from opencall.web.i18n import N_
+from opencall.web.pages import Page, get_page
+
+router = APIRouter()
+
+KIND_LABELS = {
+    "loan": N_("Sample loan"),
+    "shipment": N_("Shipment"),
+    "berth": N_("Visit or berth"),
+    "session": N_("Observing session"),
+    "course": N_("Course participant"),
+    "package": N_("Demonstration package"),
+    "other": N_("Other use"),
+}
+FIELD_LABELS = {
+    "sample": N_("Sample"),
+    "mass_mg": N_("Mass (mg)"),
+    "shipped_on": N_("Shipped on"),
+    "received_on": N_("Received on"),
+    "due_on": N_("Due back on"),
+    "returned_on": N_("Returned on"),
+    "consumed": N_("Consumed in the analysis"),
+    "schedule_entry_id": N_("Planned shipment (schedule entry)"),
+    "description": N_("Description"),
+    "planned_on": N_("Planned for"),
+    "delivered_on": N_("Delivered on"),
+    "tracking_ref": N_("Tracking reference"),
+    "customs_status": N_("Customs"),
+    "participant": N_("Participant"),
+    "arrived_on": N_("Arrived on"),
+    "sailed_on": N_("Sailed on"),
+    "dives_made": N_("Dives made"),
+    "observed_on": N_("Observed on"),
+    "observed_hours": N_("Observed hours"),
+    "lost_hours": N_("Hours lost"),
+    "lost_reason": N_("Reason for lost time"),
+    "completed": N_("Completed"),
+    "attended": N_("Attended"),
+    "certificate": N_("Certificate number"),
+    "site": N_("Site"),
+    "planted_on": N_("Planted on"),
+    "reported_on": N_("Yield reported on"),
+    "yield_t_ha": N_("Yield (t/ha)"),
+    "baseline_t_ha": N_("Local baseline (t/ha)"),
+    "used_amount": N_("Amount used"),
+    "started_on": N_("Started on"),
+}
+CHOICE_LABELS = {
+    "": N_("none"),
+    "weather": N_("weather"),
+    "rfi": N_("radio interference (RFI)"),
+    "fault": N_("fault"),
+    "other": N_("other"),
+    "not_required": N_("not required"),
+    "pending": N_("pending"),
+    "cleared": N_("cleared"),
+    "held": N_("held"),
+}
+OUTPUT_LABELS = {"publication": N_("Publication"), "dataset": N_("Dataset")}
+STAGE_LABELS = {
+    "used": N_("Used"),
+    "completed": N_("Completed"),
+    "produced_results": N_("Produced results"),
+}
+
+
+def _input_type(annotation: Any) -> tuple[str, list[str]]:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        annotation = args[0]
+    if typing.get_origin(annotation) is typing.Literal:
+        return "select", [str(a) for a in typing.get_args(annotation)]
+    if annotation is bool:
+        return "checkbox", []
+    if annotation is dt.date:
+        return "date", []
+    if annotation in (int, float):
+        return "number", []
+    return "text", []
+
+
+def field_specs(kind: str) -> list[dict[str, Any]]:
+    """The inputs of a kind's form, from its pydantic schema (any kind, any field)."""
+    model: type[BaseModel] = RECORD_SCHEMAS[kind]
+    out = []
+    for name, f in model.model_fields.items():
+        itype, options = _input_type(f.annotation)
+        out.append(
+            {
+                "name": name,
+                "label": FIELD_LABELS.get(name, name),
+                "type": itype,
+                "options": options,
+                "required": f.is_required(),
+            }
+        )
+    return out
+
+
+def form_data(page: Page, kind: str) -> dict[str, Any]:
+    """The submitted fields of a kind (empty inputs left out, so defaults apply)."""
+    data: dict[str, Any] = {}
+    for spec in field_specs(kind):
+        name = spec["name"]
+        if spec["type"] == "checkbox":
+            data[name] = page.form.get(name) in ("on", "yes", "true", "1")
+            continue
+        value = page.form.get(name, "").strip()
+        if value != "" or spec["type"] == "select":
+            data[name] = value
+    return data
+
+
+def award_for(page: Page, proposal_id: int) -> Proposal:
+    page.require_user()
+    proposal = page.db.get(Proposal, proposal_id)
+    if proposal is None or not policies.may_see_records(page.db, page.user, proposal):
+        page.not_found()
+    return proposal
+
+
+def _label(page: Page, table: dict[str, str], key: str) -> str:
+    return page._(table[key]) if key in table else str(key)
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def render_award(
+    page: Page, proposal: Proposal, *, status: int = 200, error: str = ""
+) -> HTMLResponse:
+    kinds = q.record_kinds(page.db, proposal.id)
+    today = _today()
+    records = q.records_of(page.db, proposal.id)
+    return page.render(
+        "results/award.html",
+        {
+            "p": proposal,
+            "awards": q.awards_of(page.db, proposal.id),
+            "records": [
+                {
+                    "r": r,
+                    "overdue": d.is_overdue(r.kind, r.data, today),
+                    "used": d.is_used(r.kind, r.data),
+                    "complete": d.is_complete(r.kind, r.data),
+                }
+                for r in records
+            ],
+            "outputs": q.outputs_of(page.db, proposal.id),
+            "planned": q.planned_shipments(page.db, proposal.id) if "shipment" in kinds else [],
+            "summary": q.summary(page.db, proposal, today),
+            "kinds": kinds,
+            "specs": {k: field_specs(k) for k in kinds},
+            "kind_label": lambda k: _label(page, KIND_LABELS, k),
+            "field_label": lambda n: _label(page, FIELD_LABELS, n),
+            "choice_label": lambda c: _label(page, CHOICE_LABELS, c),
+            "output_label": lambda k: _label(page, OUTPUT_LABELS, k),
+            "stage_labels": {k: page._(v) for k, v in STAGE_LABELS.items()},
+            "error": error,
+            "may_record": policies.may_record(page.db, page.user, proposal),
+        },
+        status=status,
+    )
+
+
+def _failed(page: Page, proposal: Proposal, exc: DomainError) -> HTMLResponse:
+    page.db.rollback()
+    return render_award(page, proposal, status=400, error=page.t.message(exc.message))
+
+
+@router.get("/awards/{proposal_id}", response_class=HTMLResponse)
+def award(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    return render_award(page, award_for(page, proposal_id))
+
+
+@router.post("/awards/{proposal_id}/records", response_class=HTMLResponse)
+def add_record(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = award_for(page, proposal_id)
+    if not policies.may_record(page.db, page.user, proposal):
+        page.not_found()
+    kind = page.form.get("kind", "")
+    try:
+        if kind not in RECORD_SCHEMAS:
+            raise DomainError("Choose what to record.")
+        services.add_record(page.db, proposal, kind, form_data(page, kind), actor_id=page.user.id)
+        page.commit()
+    except DomainError as exc:
+        return _failed(page, proposal, exc)
+    return page.redirect(f"/awards/{proposal.id}", "saved")
+
+
+@router.post("/awards/{proposal_id}/records/{record_id}", response_class=HTMLResponse)
+def update_record(proposal_id: int, record_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = award_for(page, proposal_id)
+    rec = page.db.get(PostAwardRecord, record_id)
+    if (
+        rec is None
+        or rec.proposal_id != proposal.id
+        or not policies.may_record(page.db, page.user, proposal)
+    ):
+        page.not_found()
+    try:
+        services.update_record(page.db, rec, form_data(page, rec.kind), actor_id=page.user.id)
+        page.commit()
+    except DomainError as exc:
+        return _failed(page, proposal, exc)
+    return page.redirect(f"/awards/{proposal.id}", "saved")
+
+
+def _lines(value: str) -> list[str]:
+    return [x.strip() for x in value.replace(";", "\n").splitlines() if x.strip()]
+
+
+@router.post("/awards/{proposal_id}/outputs", response_class=HTMLResponse)
+def add_output(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = award_for(page, proposal_id)
+    if not policies.may_record(page.db, page.user, proposal):
+        page.not_found()
+    f = page.form
+    data: dict[str, Any] = {
+        "kind": f.get("kind", "publication"),
+        "doi": f.get("doi", ""),
+        "title": f.get("title", ""),
+        "year": f.get("year", "").strip() or None,
+        "authors": _lines(f.get("authors", "")),
+        "countries": [c for c in f.get("countries", "").replace(";", ",").split(",") if c.strip()],
+        "abstract": f.get("abstract", ""),
+        "acknowledgement": f.get("acknowledgement", ""),
+    }
+    if f.get("published_on", "").strip():
+        data["published_on"] = f["published_on"].strip()
+    try:
+        services.add_output(page.db, proposal, data, actor_id=page.user.id)
+        page.commit()
+    except DomainError as exc:
+        return _failed(page, proposal, exc)
+    return page.redirect(f"/awards/{proposal.id}", "saved")
+
+
+@router.post("/awards/{proposal_id}/outputs/import", response_class=HTMLResponse)
+async def import_outputs(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    # async so that the upload is read without a thread; the work after it is small
+    proposal = award_for(page, proposal_id)
+    if not policies.may_record(page.db, page.user, proposal):
+        page.not_found()
+    upload = page.files.get("file")
+    name, text = "pasted", page.form.get("text", "")
+    try:
+        if upload is not None and upload.filename:
+            raw = await upload.read(services.MAX_IMPORT_BYTES + 1)
+            if len(raw) > services.MAX_IMPORT_BYTES:
+                raise DomainError("The file is too large.")
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise DomainError("The file is not UTF-8 text.") from exc
+            name = upload.filename
+        if not text.strip():
+            raise DomainError("Choose a BibTeX, RIS or CSL-JSON file, or paste one.")
+        services.import_outputs(page.db, proposal, name, text, actor_id=page.user.id)
+        page.commit()
+    except DomainError as exc:
+        return _failed(page, proposal, exc)
+    return page.redirect(f"/awards/{proposal.id}", "saved")
+
+
+@router.get("/manage/calls/{slug}/postaward", response_class=HTMLResponse)
+def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = office_call(page, slug)
+    if not policies.may_see_call_records(page.db, page.user, call):
+        page.not_found()
+    today = _today()
+    stages = q.stages_of_call(page.db, call)
+    overdue = {
+        r.proposal_id
+        for r in q.records_of_call(page.db, call)
+        if d.is_overdue(r.kind, r.data, today)
+    }
+    rows = [
+        {"p": p, **stages.get(p.id, {}), "overdue": p.id in overdue}
+        for p in q.awarded_proposals(page.db, call)
+    ]
+    if wants_csv(page):
+        return csv_response(
+            f"{call.slug}-postaward.csv",
+            [
+                "proposal",
+                "used",
+                "completed",
+                "produced_results",
+                "days_to_first_result",
+                "overdue",
+            ],
+            (
+                (
+                    r["p"].code,
+                    r.get("used", False),
+                    r.get("completed", False),
+                    r.get("produced_results", False),
+                    r.get("days_to_first_result"),
+                    r["overdue"],
+                )
+                for r in rows
+            ),
+        )
+    return page.render(
+        "results/call.html",
+        {
+            "call": call,
+            "rows": rows,
+            "stage_labels": {k: page._(v) for k, v in STAGE_LABELS.items()},
+        },
+    )
+
+
+SERVICE_MESSAGES = (
+    N_("Records can be kept only for an awarded proposal."),
+    N_("This result is already linked to the award."),
+    N_("Choose what to record."),
+    N_("The file is too large."),
+    N_("The file is not UTF-8 text."),
+    N_("Choose a BibTeX, RIS or CSL-JSON file, or paste one."),
+    N_("The file is not BibTeX, RIS or CSL-JSON."),
+)

@@ -1,0 +1,86 @@
+"""Every route of the post-award feature x every persona (run by
+``tests/results/test_web.py``; ``tests/web/test_authz.py`` counts ``ROUTES``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+OFFICE = {"manager"}
+AWARD = {"pi", "coi", "manager"}
+EVERYONE = {"anonymous", "pi", "coi", "other", "manager", "other_manager"}
+LOAN = {
+    "kind": "loan",
+    "sample": "CE-5 regolith",
+    "mass_mg": "100",
+    "shipped_on": "2027-06-01",
+    "received_on": "2027-06-10",
+    "due_on": "2028-06-01",
+}
+
+
+@dataclass
+class Case:
+    method: str
+    path: str
+    allowed: set[str]
+    data: dict[str, Any] = field(default_factory=dict)
+    api: bool = False
+    json: dict[str, Any] | None = None
+    anonymous: str = "login"
+    params: Callable[[Any], dict[str, Any]] = lambda a: {
+        "proposal_id": a.awarded,
+        "slug": a.slug,
+        "record_id": a.ids.get("record", 0),
+    }
+
+
+CASES: list[Case] = [
+    Case("GET", "/awards/{proposal_id}", AWARD),
+    Case("POST", "/awards/{proposal_id}/records", AWARD, data=LOAN),
+    Case(
+        "POST",
+        "/awards/{proposal_id}/records/{record_id}",
+        AWARD,
+        data={k: v for k, v in LOAN.items() if k != "kind"},
+    ),
+    Case("POST", "/awards/{proposal_id}/outputs", AWARD, data={"title": "T", "year": "2028"}),
+    Case("POST", "/awards/{proposal_id}/outputs/import", AWARD, data={"text": ""}),
+    Case("GET", "/manage/calls/{slug}/postaward", OFFICE),
+    Case("GET", "/calls/{slug}/after-award", EVERYONE),
+    Case("GET", "/api/v1/awards/{proposal_id}", AWARD, api=True),
+    Case(
+        "POST",
+        "/api/v1/awards/{proposal_id}/records",
+        AWARD,
+        api=True,
+        json={"kind": "loan", "data": {"sample": "x", "mass_mg": 5}},
+    ),
+    Case(
+        "PUT",
+        "/api/v1/awards/{proposal_id}/records/{record_id}",
+        AWARD,
+        api=True,
+        json={"data": {"sample": "x", "mass_mg": 6}},
+    ),
+    Case(
+        "POST",
+        "/api/v1/awards/{proposal_id}/outputs",
+        AWARD,
+        api=True,
+        json={"title": "T", "year": 2028},
+    ),
+    Case(
+        "POST",
+        "/api/v1/awards/{proposal_id}/outputs/import",
+        AWARD,
+        api=True,
+        json={
+            "format": "csl-json",
+            "content": '[{"title": "U", "issued": {"date-parts": [[2029]]}}]',
+        },
+    ),
+    Case("GET", "/api/v1/calls/{slug}/postaward", OFFICE, api=True),
+]
+ROUTES = {(c.method, c.path) for c in CASES}

@@ -1,0 +1,170 @@
+"""The post-award pages and API: who may see and record (every route x persona),
+recording through the forms, bad input refused, the public aggregates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from opencall.calls.models import Call
+from opencall.people import services as people_services
+from opencall.people.queries import user_by_email
+from opencall.proposals.models import Proposal
+from opencall.results import services
+from opencall.results.models import PostAwardRecord, ResearchOutput
+from tests.results.authz_cases import CASES, LOAN
+from tests.results.conftest import Awarded
+from tests.web.conftest import Web
+from tests.web2.test_authz import session_client
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+PERSONAS = ("anonymous", "pi", "coi", "other", "manager", "other_manager")
+
+
+def outcome(r: Any) -> str:
+    if r.status_code == 404:
+        return "404"
+    if r.status_code == 401 or (
+        r.status_code == 303 and r.headers.get("location", "").startswith("/login")
+    ):
+        return "login"
+    assert r.status_code < 500, r.text[:2000]
+    return "ok"
+
+
+def _record(web: Web, a: Awarded) -> None:
+    with web.factory() as s:
+        p = s.get(Proposal, a.awarded)
+        assert p is not None
+        rec = services.add_record(
+            s, p, "loan", {"sample": "x", "mass_mg": 5, "due_on": "2028-01-01"}, actor_id=None
+        )
+        s.commit()
+        a.ids["record"] = rec.id
+
+
+def test_every_route_by_persona(web: Web, aw: Awarded) -> None:
+    _record(web, aw)
+    tokens = {}
+    with web.factory() as s:
+        for k, email in aw.emails.items():
+            u = user_by_email(s, email)
+            assert u is not None
+            tokens[k] = people_services.create_api_token(s, u, "t")[1]
+        s.commit()
+    failures = []
+    for case in CASES:
+        path = case.path.format(**case.params(aw))
+        for persona in PERSONAS:
+            if case.api:
+                client = web.client()
+                headers = (
+                    {"Authorization": f"Bearer {tokens[persona]}"} if persona in tokens else {}
+                )
+                r = client.request(case.method, path, headers=headers, json=case.json)
+            else:
+                client, tok = session_client(web, aw.emails.get(persona))
+                if case.method == "GET":
+                    r = client.get(path)
+                else:
+                    r = client.post(path, data={"csrf_token": tok, **case.data})
+            got = outcome(r)
+            want = (
+                "ok"
+                if persona in case.allowed
+                else (case.anonymous if persona == "anonymous" else "404")
+            )
+            if got != want:
+                failures.append(f"{case.method} {case.path} as {persona}: {got} (want {want})")
+            if persona not in case.allowed and "Amina" in r.text:
+                failures.append(f"{case.method} {case.path} as {persona} shows the PI's name")
+    assert not failures, "\n".join(failures)
+
+
+def _count(web: Web, model: Any) -> int:
+    with web.factory() as s:
+        return s.scalar(select(func.count(model.id))) or 0
+
+
+def test_recording_on_the_web(web: Web, aw: Awarded) -> None:
+    client, tok = session_client(web, aw.emails["pi"])
+    r = client.post(f"/awards/{aw.awarded}/records", data={"csrf_token": tok, **LOAN})
+    assert r.status_code == 303
+    page = client.get(f"/awards/{aw.awarded}").text
+    assert "CE-5 regolith" in page and "2028-06-01" in page
+    # bad input: 400 with the field named, nothing stored
+    bad = {**LOAN, "received_on": "2027-05-01"}  # before shipped_on
+    r = client.post(f"/awards/{aw.awarded}/records", data={"csrf_token": tok, **bad})
+    assert r.status_code == 400 and "received_on" in r.text
+    r = client.post(f"/awards/{aw.awarded}/records", data={"csrf_token": tok, "kind": "berth"})
+    assert r.status_code == 400
+    assert _count(web, PostAwardRecord) == 1
+    # a file upload
+    bib = (
+        b"@article{a, title={Ages of grains}, year={2028}, doi={10.5555/w.1}, note={Lunar samples}}"
+    )
+    r = client.post(
+        f"/awards/{aw.awarded}/outputs/import",
+        data={"csrf_token": tok},
+        files={"file": ("refs.bib", bib, "text/plain")},
+    )
+    assert r.status_code == 303, r.text[:500]
+    r = client.post(
+        f"/awards/{aw.awarded}/outputs/import",
+        data={"csrf_token": tok},
+        files={"file": ("refs.bib", b"\xff\xfe broken", "text/plain")},
+    )
+    assert r.status_code == 400
+    assert _count(web, ResearchOutput) == 1
+    # the user office's overview, as CSV
+    office, _ = session_client(web, aw.emails["manager"])
+    csv = office.get(f"/manage/calls/{aw.slug}/postaward?format=csv").text
+    assert csv.splitlines()[1].split(",")[1:4] == ["True", "False", "True"]
+
+
+def test_api_refuses_bad_input_and_changes_nothing(web: Web, aw: Awarded) -> None:
+    with web.factory() as s:
+        u = user_by_email(s, aw.emails["pi"])
+        assert u is not None
+        token = people_services.create_api_token(s, u, "t")[1]
+        s.commit()
+    h = {"Authorization": f"Bearer {token}"}
+    c = web.client()
+    for body in (
+        {"kind": "loan", "data": {"sample": "x", "mass_mg": -1}},
+        {"kind": "loan", "data": {"sample": "x", "mass_mg": 1, "extra": 1}},
+        {"kind": "session", "data": {"observed_on": "2027-01-01", "observed_hours": 1}},
+    ):
+        r = c.post(f"/api/v1/awards/{aw.awarded}/records", json=body, headers=h)
+        assert r.status_code == 400, r.text
+    r = c.post(
+        f"/api/v1/awards/{aw.awarded}/outputs/import",
+        json={"format": "bibtex", "content": "@article{x, title={No year}}"},
+        headers=h,
+    )
+    assert r.status_code == 400 and "no year" in r.json()["detail"]
+    assert _count(web, PostAwardRecord) == 0 and _count(web, ResearchOutput) == 0
+    r = c.post(
+        f"/api/v1/awards/{aw.awarded}/records",
+        json={"kind": "loan", "data": {"sample": "x", "mass_mg": 1, "shipped_on": "2027-01-01"}},
+        headers=h,
+    )
+    assert r.status_code == 201 and r.json()["used"] is False
+    got = c.get(f"/api/v1/awards/{aw.awarded}", headers=h).json()
+    assert got["kinds"] == ["loan", "shipment", "other"] and len(got["records"]) == 1
+
+
+def test_public_sees_aggregates_only(web: Web, aw: Awarded) -> None:
+    _record(web, aw)
+    anon = web.client()
+    assert "Amina" not in anon.get(f"/calls/{aw.slug}/after-award").text
+    with web.factory() as s:
+        call = s.get(Call, aw.call_id)
+        assert call is not None
+        call.status = "published"
+        s.commit()
+    page = anon.get(f"/calls/{aw.slug}/after-award").text
+    assert "&lt;5" in page  # one award: a small cell
+    assert "Amina" not in page and "Regolith ages" not in page
