@@ -55,6 +55,8 @@ def test_readme_sequence_runs_on_a_dual_anonymous_call(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENCALL_DATABASE_URL", f"sqlite:///{tmp_path / 'readme.sqlite3'}")
+    # the README's audit checkpoint lines are signed with the operator's audit key
+    monkeypatch.setenv("OPENCALL_AUDIT_KEY", "readme-sequence-audit-key")
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     ran = []
