@@ -439,9 +439,7 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
     out["context"] = context(year, divide_by)
     out["trend"] = trend(session, call, divide("income_group", year), records)
     out["reviewer_effects"] = reviewer_effects(session, call, q=q)
-    out["after_award"] = after_award_data.section(
-        session, call, records, applicant_records, divide
-    )
+    out["after_award"] = after_award_data.section(session, call, records, applicant_records, divide)
     clean: dict[str, Any] = _finite(out)
     return clean
 
