@@ -169,6 +169,13 @@ def csrf(client: TestClient, path: str = "/login") -> str:
     return m.group(1)
 
 
+def version_of(client: TestClient, proposal_id: int) -> str:
+    """The proposal version the editor's forms carry (every edit form posts it back)."""
+    m = re.search(r'name="version" value="(\d+)"', client.get(f"/proposals/{proposal_id}").text)
+    assert m, "no version in the editor"
+    return m.group(1)
+
+
 def web_settings(engine: Engine, tmp: Path, **kw: Any) -> Settings:
     return Settings(
         database_url=engine.url.render_as_string(hide_password=False),
