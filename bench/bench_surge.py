@@ -7,9 +7,12 @@ request and PDF hashes, the file on disk too) and none is duplicated. A few appl
 submit just after the closing instant: they must be refused with the deadline's message
 and leave no revision behind.
 
-    nice .venv/bin/python bench/bench_surge.py --backend sqlite --applicants 240
-    nice .venv/bin/python bench/bench_surge.py --backend postgresql --workers 3 \\
-        --pg-url postgresql://postgres@127.0.0.1:5432/opencall_bench_surge --applicants 240
+    nice .venv/bin/python bench/bench_surge.py --backend sqlite --applicants 200
+    nice .venv/bin/python bench/bench_surge.py --backend postgresql --workers 2 --concurrency 8 \\
+        --pg-url postgresql://postgres@127.0.0.1:5432/opencall_bench_surge --applicants 200
+
+The PostgreSQL database named by --pg-url is DROPPED and created anew: name a scratch
+database, never one with data. SQLite runs in a temporary directory.
 
 Prints a JSON summary (throughput, p50/p95/p99 latency, errors, the verification) and
 writes it to bench/out/surge-<backend>.json.
@@ -439,12 +442,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/opencall_bench_surge")
-    ap.add_argument("--applicants", type=int, default=240)
-    ap.add_argument("--window", type=float, default=90, help="seconds over which they arrive")
-    ap.add_argument("--grace", type=float, default=60, help="closing instant after the window")
+    ap.add_argument("--applicants", type=int, default=200)
+    ap.add_argument("--window", type=float, default=120, help="seconds over which they arrive")
+    ap.add_argument("--grace", type=float, default=150, help="closing instant after the window")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--concurrency", type=int, default=12)
-    ap.add_argument("--kill-after", type=float, default=40, help="SIGKILL at (0: never)")
+    ap.add_argument("--kill-after", type=float, default=60, help="SIGKILL at (0: never)")
     ap.add_argument("--port", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
