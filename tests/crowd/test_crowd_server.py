@@ -73,7 +73,7 @@ async def _one_client(base: str, email: str, pid: int, i: int, statuses: list[in
             page = await c.get(f"/proposals/{pid}")
             r = await c.post(
                 f"/proposals/{pid}/attachments",
-                data={"csrf_token": csrf_of(page.text)},
+                data=text_form(page.text),  # the CSRF token and the version
                 files={"pdf": ("case.pdf", pdf_of_size(150_000, i), "application/pdf")},
             )
             statuses.append(200 if r.status_code == 303 else r.status_code)
