@@ -18,7 +18,8 @@ install: $(STAMP)
 run: install
 	$(BIN)/opencall db upgrade
 	$(BIN)/opencall demo build --if-empty --cycles
-	$(BIN)/opencall serve --host 127.0.0.1 --port 8000
+	# the demo runs each request's jobs inline (explicitly); production runs `opencall worker`
+	OPENCALL_INLINE_JOBS=true $(BIN)/opencall serve --host 127.0.0.1 --port 8000
 
 lint: install
 	$(BIN)/ruff format --check src tests bench

@@ -82,6 +82,71 @@ def db_upgrade(ctx: typer.Context) -> None:
     console.print(f"database at revision [bold]{migrate.current(c.engine)}[/bold]")
 
 
+@db_app.command("downgrade")
+def db_downgrade(
+    ctx: typer.Context,
+    revision: Annotated[
+        str, typer.Argument(help="Target revision id, or 'previous' for one step back.")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Step the schema back (take a backup first: a downgrade may drop data)."""
+    c: Ctx = ctx.obj
+    if not yes:
+        typer.confirm(f"Downgrade the database to {revision}? Tables may be dropped", abort=True)
+    migrate.downgrade(c.engine, "-1" if revision == "previous" else revision)
+    console.print(f"database at revision [bold]{migrate.current(c.engine)}[/bold]")
+
+
+@app.command("backup")
+def backup_cmd(
+    ctx: typer.Context,
+    out: Annotated[
+        str | None,
+        typer.Option(help="Archive to write (default ./var/backups/opencall-<UTC>.tar.gz)."),
+    ] = None,
+) -> None:
+    """Back up the database (SQLite online backup / pg_dump) and every uploaded file."""
+    from pathlib import Path
+
+    from opencall import backup
+
+    c: Ctx = ctx.obj
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = Path(out) if out else Path("var/backups") / f"opencall-{stamp}.tar.gz"
+    try:
+        summary = backup.backup(c.engine, c.settings.upload_dir, target)
+    except backup.BackupError as exc:
+        console.print(f"[red]Error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(
+        f"backup written to [bold]{summary.archive}[/bold]: {summary.backend} database at "
+        f"revision {summary.revision}, {summary.files} uploaded file(s), {summary.bytes} bytes"
+    )
+
+
+@app.command("restore")
+def restore_cmd(
+    ctx: typer.Context,
+    archive: Annotated[str, typer.Argument(help="An archive written by `opencall backup`.")],
+) -> None:
+    """Restore a backup into an empty database (OPENCALL_DATABASE_URL) and upload_dir."""
+    from pathlib import Path
+
+    from opencall import backup
+
+    c: Ctx = ctx.obj
+    try:
+        summary = backup.restore(c.engine, c.settings.upload_dir, Path(archive))
+    except backup.BackupError as exc:
+        console.print(f"[red]Error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(
+        f"restored {summary.backend} database at revision {summary.revision} and "
+        f"{summary.files} uploaded file(s) from [bold]{summary.archive}[/bold]"
+    )
+
+
 @db_app.command("check")
 def db_check(ctx: typer.Context) -> None:
     """Fail when the models and the migrated schema differ."""

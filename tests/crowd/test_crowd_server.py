@@ -73,7 +73,7 @@ async def _one_client(base: str, email: str, pid: int, i: int, statuses: list[in
             page = await c.get(f"/proposals/{pid}")
             r = await c.post(
                 f"/proposals/{pid}/attachments",
-                data={"csrf_token": csrf_of(page.text)},
+                data=text_form(page.text),  # the CSRF token and the version
                 files={"pdf": ("case.pdf", pdf_of_size(150_000, i), "application/pdf")},
             )
             statuses.append(200 if r.status_code == 303 else r.status_code)
@@ -172,3 +172,75 @@ def test_a_500_keeps_the_connection(engine: Engine, tmp_path: Path) -> None:
         server.should_exit = True
         thread.join(10)
         app.state.engine.dispose()
+
+
+def test_a_submit_is_judged_by_when_it_was_received(
+    engine: Engine, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """A submission that reached the server before the deadline but waited in line past
+    it is accepted (its receipt time is what counts); one that reaches it after the
+    deadline is refused with the deadline's message and leaves no revision."""
+    import datetime as dt
+
+    from opencall.calls.models import Call
+    from opencall.proposals.models import ProposalRevision
+
+    emails, ids = _world(factory, 2)
+    with ServerProcess(_url(engine), tmp_path, concurrency=1) as server:
+
+        async def go() -> tuple[int, int, str, dt.datetime]:
+            release = asyncio.Event()
+
+            async def slow_body():  # type: ignore[no-untyped-def]
+                yield b"a=1&"
+                await release.wait()
+                yield b"b=2"
+
+            async with (
+                httpx.AsyncClient(base_url=server.base, timeout=120) as hog,
+                httpx.AsyncClient(base_url=server.base, timeout=120) as b,
+                httpx.AsyncClient(base_url=server.base, timeout=120) as c,
+            ):
+                await sign_in(b, emails[0])
+                await sign_in(c, emails[1])
+                tb = csrf_of((await b.get(f"/proposals/{ids[0]}")).text)
+                tc = csrf_of((await c.get(f"/proposals/{ids[1]}")).text)
+                # the only slot of the process is held by a request whose body is slow
+                hogging = asyncio.ensure_future(
+                    hog.post(
+                        "/login",
+                        content=slow_body(),
+                        headers={"content-type": "application/x-www-form-urlencoded"},
+                    )
+                )
+                await asyncio.sleep(1)
+                late = asyncio.ensure_future(
+                    b.post(f"/proposals/{ids[0]}/submit", data={"csrf_token": tb})
+                )
+                await asyncio.sleep(2)  # B has reached the server and waits in line
+                with factory() as s:
+                    call = s.scalars(select(Call).join(Proposal).where(Proposal.id == ids[0])).one()
+                    deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+                    call.closes_at = deadline
+                    s.commit()
+                while dt.datetime.now(dt.UTC) < deadline + dt.timedelta(seconds=1):
+                    await asyncio.sleep(0.2)
+                release.set()  # the deadline has passed: now B is processed
+                await hogging
+                rb = await late
+                rc = await c.post(f"/proposals/{ids[1]}/submit", data={"csrf_token": tc})
+                return rb.status_code, rc.status_code, rc.text, deadline
+
+        code_b, code_c, text_c, deadline = asyncio.run(go())
+    assert code_b == 303
+    assert code_c == 400 and "The deadline passed" in text_c
+    with factory() as s:
+        pb, pc = s.get(Proposal, ids[0]), s.get(Proposal, ids[1])
+        assert pb is not None and pc is not None
+        assert pb.status == "submitted" and pb.submitted_at is not None
+        assert pb.submitted_at < deadline
+        assert pc.status == "draft" and pc.current_revision_id is None
+        assert (
+            s.scalars(select(ProposalRevision).where(ProposalRevision.proposal_id == pc.id)).first()
+            is None
+        )

@@ -92,3 +92,88 @@ def test_codes_continue_after_existing_proposals(factory: sessionmaker[Session])
 
 
 __all__ = ["run_together", "DomainError"]
+
+
+def _submittable(factory: sessionmaker[Session], n: int) -> tuple[int, list[int]]:
+    from tests.web.conftest import full_proposal
+
+    with factory() as s:
+        call = F.fast_call(s, requires_pdf=False)
+        make_open(call)
+        ids = [full_proposal(s, call, F.user(s)).id for _ in range(n)]
+        s.commit()
+        return call.id, ids
+
+
+def test_close_during_submits_strands_nothing(factory: sessionmaker[Session]) -> None:
+    """Submissions racing an early close: each either commits before the close (and is
+    frozen for review) or is refused with a clear message; none is left 'submitted' in a
+    closed call, where review would never see it. Before the fix a submission that had
+    read the call as open committed after the close had frozen the proposals."""
+    from opencall.calls.models import Call
+
+    n = 12
+    call_id, ids = _submittable(factory, n)
+    started = threading.Event()
+    done = [0]
+
+    def work(i: int) -> str:
+        with factory() as s:
+            if i == n:  # the closer: early, with a reason, once some submissions are in
+                started.wait(30)
+                call = s.get(Call, call_id)
+                assert call is not None
+                services.close_call(s, call, reason="closed early during the burst")
+                s.commit()
+                return "closed"
+            p = s.get(Proposal, ids[i])
+            assert p is not None
+            try:
+                services.submit(s, p)
+                s.commit()
+                return "acknowledged"
+            except DomainError as exc:
+                s.rollback()
+                assert exc.code == "call_not_open", exc.message
+                return "refused"
+            finally:
+                done[0] += 1
+                if done[0] >= 3:
+                    started.set()
+
+    results, errors = run_together(n + 1, work)
+    assert errors == []
+    with factory() as s:
+        status = dict(
+            s.execute(select(Proposal.id, Proposal.status).where(Proposal.id.in_(ids)))
+            .tuples()
+            .all()
+        )
+        call = s.get(Call, call_id)
+        assert call is not None and call.status == "closed"
+    assert "submitted" not in status.values(), status
+    for i, pid in enumerate(ids):
+        expected = "under_review" if results[i] == "acknowledged" else "draft"
+        assert status[pid] == expected, (i, results[i], status[pid])
+
+
+def test_double_submit_is_idempotent(factory: sessionmaker[Session]) -> None:
+    """Two clicks on submit at the same instant: both answered with the same revision
+    (before the fix one of them failed on the unique (proposal, content hash))."""
+    from opencall.proposals.models import ProposalRevision
+
+    _call_id, ids = _submittable(factory, 1)
+
+    def click(_i: int) -> int:
+        with factory() as s:
+            p = s.get(Proposal, ids[0])
+            assert p is not None
+            rev = services.submit(s, p)
+            s.commit()
+            return rev.id
+
+    revs, errors = run_together(4, click)
+    assert errors == []
+    assert len(set(revs)) == 1
+    with factory() as s:
+        assert len(list(s.scalars(select(ProposalRevision)))) == 1

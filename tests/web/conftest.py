@@ -203,6 +203,13 @@ def csrf(client: TestClient, path: str = "/login") -> str:
     return m.group(1)
 
 
+def version_of(client: TestClient, proposal_id: int) -> str:
+    """The proposal version the editor's forms carry (every edit form posts it back)."""
+    m = re.search(r'name="version" value="(\d+)"', client.get(f"/proposals/{proposal_id}").text)
+    assert m, "no version in the editor"
+    return m.group(1)
+
+
 def web_settings(engine: Engine, tmp: Path, **kw: Any) -> Settings:
     kw.setdefault("secure_cookies", False)  # the test client speaks plain HTTP
     return Settings(

@@ -16,7 +16,7 @@ from opencall.db import utcnow
 from opencall.proposals.models import Proposal
 from opencall.web.i18n import Translator
 from tests.factories import table_counts
-from tests.web.conftest import Web, World, csrf
+from tests.web.conftest import Web, World, csrf, version_of
 from tests.web.test_authz import pdf_bytes
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -378,7 +378,7 @@ def test_upload_bad_files(web: Web, world: World) -> None:
     # a real PDF under a misleading name is judged by content and accepted
     r = c.post(
         f"/proposals/{pid}/attachments",
-        data={"csrf_token": tok},
+        data={"csrf_token": tok, "version": version_of(c, pid)},
         files={"pdf": ("notes.txt", pdf_bytes(2), "text/plain")},
     )
     assert r.status_code == 303
@@ -440,6 +440,7 @@ def test_sample_request_by_pool_with_limits(web: Web, world: World) -> None:
     def post(**d: str) -> Callable[[], Any]:
         data = {
             "csrf_token": tok,
+            "version": version_of(c, pid),
             "kind": "sample",
             "pool_id": str(pool_id),
             "sample_type": "CE-5 regolith",

@@ -44,6 +44,9 @@ class Proposal(Base):
         back_populates="proposal", lazy="selectin", order_by="Attachment.id"
     )
 
+    # optimistic locking: every UPDATE of the row checks and bumps the version atomically
+    __mapper_args__ = {"version_id_col": version}
+
 
 class TeamMember(Base):
     """A member of a team, with a snapshot of their institution and country."""

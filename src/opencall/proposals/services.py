@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from opencall import auditlog, jobs
 from opencall.calls.domain import require_open
@@ -66,7 +67,54 @@ def _validation_message(exc: ValidationError, prefix: str = "") -> DomainError:
     return DomainError(f"{where}: {msg}" if where else msg, field=where or None)
 
 
-def _require_editable(proposal: Proposal, now: dt.datetime | None = None) -> None:
+CALL_DEADLINE = ["status", "opens_at", "closes_at"]
+PROPOSAL_STATE = ["status", "version", "current_revision_id"]
+
+
+def begin_write(session: Session) -> None:
+    """On SQLite, take the database's write lock now (``BEGIN IMMEDIATE``) unless this
+    transaction already writes, so that what is read next stays true until commit."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock_for_write(session: Session, proposal: Proposal) -> None:
+    """Serialise a write to ``proposal`` against the close of its call and against other
+    writes to it, then re-read what the checks use (the call's status and dates, the
+    proposal's status and version) inside the write transaction.
+
+    PostgreSQL: the call row ``FOR SHARE`` (many writers at once; a close takes it
+    exclusively and waits for them, and they wait for it) and the proposal row
+    ``FOR UPDATE``. SQLite: ``BEGIN IMMEDIATE`` (one writer at a time).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.refresh(proposal.call, CALL_DEADLINE, with_for_update={"read": True})
+        session.refresh(proposal, PROPOSAL_STATE, with_for_update=True)
+    else:
+        begin_write(session)
+        session.refresh(proposal.call, CALL_DEADLINE)
+        session.refresh(proposal, PROPOSAL_STATE)
+
+
+def lock_call_for_close(session: Session, call: Call) -> None:
+    """The close's side of :func:`lock_for_write`: the call row exclusively (PostgreSQL
+    ``FOR NO KEY UPDATE``; SQLite ``BEGIN IMMEDIATE``), waiting for writes in flight."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.refresh(call, CALL_DEADLINE, with_for_update={"key_share": True})
+    else:
+        begin_write(session)
+        session.refresh(call, CALL_DEADLINE)
+
+
+def _require_editable(
+    proposal: Proposal, now: dt.datetime | None = None, *, session: Session | None = None
+) -> None:
+    if session is not None:
+        lock_for_write(session, proposal)
     if proposal.status not in ("draft", "submitted"):
         raise DomainError(
             f"This proposal is {proposal.status} and can no longer be edited.", code="locked"
@@ -75,15 +123,27 @@ def _require_editable(proposal: Proposal, now: dt.datetime | None = None) -> Non
     require_open(call.status, call.opens_at, call.closes_at, now or utcnow())
 
 
+STALE = (
+    "This proposal was changed elsewhere since you opened it; your text is kept "
+    "below — review the latest version and save again."
+)
+
+
 def _touch(proposal: Proposal, expected_version: int | None) -> None:
+    """Check the version the editor saw (read again under the write lock), and mark the
+    proposal changed: its row is updated, and the mapper's ``version_id_col`` makes that
+    ``UPDATE ... SET version = v + 1 WHERE id = :id AND version = :v``."""
     if expected_version is not None and expected_version != proposal.version:
-        raise DomainError(
-            "This proposal was changed elsewhere since you opened it; your text is kept "
-            "below — review the latest version and save again.",
-            code="stale",
-        )
-    proposal.version += 1
+        raise DomainError(STALE, code="stale")
     proposal.updated_at = utcnow()
+
+
+def _flush(session: Session) -> None:
+    """Flush a versioned change; a row changed meanwhile is a stale edit, not a 500."""
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise DomainError(STALE, code="stale") from exc
 
 
 def create_proposal(
@@ -187,7 +247,7 @@ def update_proposal(
     expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> Proposal:
-    _require_editable(proposal, now)
+    _require_editable(proposal, now, session=session)
     try:
         upd = ProposalUpdate.model_validate(data)
     except ValidationError as exc:
@@ -206,7 +266,7 @@ def update_proposal(
     _touch(proposal, expected_version)
     for key, value in upd.model_dump(exclude_none=True).items():
         setattr(proposal, key, " ".join(value.split()) if key == "title" else value)
-    session.flush()
+    _flush(session)
     auditlog.record(
         session,
         "proposal.edited",
@@ -226,9 +286,10 @@ def invite_member(
     data: dict[str, Any],
     *,
     actor_id: int | None = None,
+    expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> TeamMember:
-    _require_editable(proposal, now)
+    _require_editable(proposal, now, session=session)
     try:
         inv = MemberInvite.model_validate(data)
     except ValidationError as exc:
@@ -257,8 +318,8 @@ def invite_member(
         status="invited",
     )
     session.add(member)
-    _touch(proposal, None)
-    session.flush()
+    _touch(proposal, expected_version)
+    _flush(session)
     session.refresh(proposal)
     auditlog.record(
         session,
@@ -302,16 +363,17 @@ def remove_member(
     member: TeamMember,
     *,
     actor_id: int | None = None,
+    expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> None:
-    _require_editable(proposal, now)
+    _require_editable(proposal, now, session=session)
     if member.proposal_id != proposal.id:
         raise DomainError("Not a member of this proposal.", code="not_found")
     if member.role == "pi":
         raise DomainError("The principal investigator cannot be removed.")
     session.delete(member)
-    _touch(proposal, None)
-    session.flush()
+    _touch(proposal, expected_version)
+    _flush(session)
     session.refresh(proposal)
     auditlog.record(
         session,
@@ -458,9 +520,10 @@ def add_request(
     *,
     pool_id: int | None = None,
     actor_id: int | None = None,
+    expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> Request:
-    _require_editable(proposal, now)
+    _require_editable(proposal, now, session=session)
     amount, clean, _pool = validate_request(session, proposal.call, kind, pool_id, details)
     _check_total(proposal.call, [r.amount for r in proposal.requests] + [amount])
     req = Request(
@@ -472,8 +535,8 @@ def add_request(
         position=max((r.position for r in proposal.requests), default=-1) + 1,
     )
     session.add(req)
-    _touch(proposal, None)
-    session.flush()
+    _touch(proposal, expected_version)
+    _flush(session)
     session.refresh(proposal)
     auditlog.record(
         session,
@@ -494,9 +557,10 @@ def update_request(
     details: dict[str, Any],
     *,
     actor_id: int | None = None,
+    expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> Request:
-    _require_editable(proposal, now)
+    _require_editable(proposal, now, session=session)
     if request.proposal_id != proposal.id:
         raise DomainError("Not a request of this proposal.", code="not_found")
     amount, clean, _ = validate_request(
@@ -507,8 +571,8 @@ def update_request(
     )
     request.amount = amount
     request.details = clean
-    _touch(proposal, None)
-    session.flush()
+    _touch(proposal, expected_version)
+    _flush(session)
     auditlog.record(
         session,
         "request.edited",
@@ -526,14 +590,15 @@ def remove_request(
     request: Request,
     *,
     actor_id: int | None = None,
+    expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> None:
-    _require_editable(proposal, now)
+    _require_editable(proposal, now, session=session)
     if request.proposal_id != proposal.id:
         raise DomainError("Not a request of this proposal.", code="not_found")
     session.delete(request)
-    _touch(proposal, None)
-    session.flush()
+    _touch(proposal, expected_version)
+    _flush(session)
     session.refresh(proposal)
     auditlog.record(
         session,
@@ -619,8 +684,15 @@ def submit(
     actor_id: int | None = None,
     now: dt.datetime | None = None,
 ) -> ProposalRevision:
-    """Freeze an immutable revision. Identical content returns the same revision."""
+    """Freeze an immutable revision. Identical content returns the same revision.
+
+    Serialised against the close and against a second click (:func:`lock_for_write`):
+    the call's status and the proposal's revision are read again under the lock, so a
+    submission either commits before the close freezes the call or is refused, and a
+    double submit returns the revision of the first. ``now`` is when the request was
+    received (the deadline is judged by it), not when it is processed."""
     now = now or utcnow()
+    lock_for_write(session, proposal)
     if proposal.status not in ("draft", "submitted"):
         check_proposal_transition(proposal.status, "submitted")
     require_open(proposal.call.status, proposal.call.opens_at, proposal.call.closes_at, now)
@@ -689,6 +761,7 @@ def withdraw(
     reason: str = "",
     now: dt.datetime | None = None,
 ) -> Proposal:
+    lock_for_write(session, proposal)
     check_proposal_transition(proposal.status, "withdrawn")
     if proposal.status == "submitted":
         call = proposal.call
@@ -716,6 +789,7 @@ def reopen(
     actor_id: int | None = None,
     now: dt.datetime | None = None,
 ) -> Proposal:
+    lock_for_write(session, proposal)
     check_proposal_transition(proposal.status, "draft")
     call = proposal.call
     require_open(call.status, call.opens_at, call.closes_at, now or utcnow())
@@ -792,8 +866,13 @@ def close_call(
     reason: str = "",
     now: dt.datetime | None = None,
 ) -> int:
-    """Close a call and freeze its submitted proposals for review (one unit of work)."""
+    """Close a call and freeze its submitted proposals for review (one unit of work).
+
+    The call is locked first (:func:`lock_call_for_close`): submissions in flight finish
+    before, later ones see the call closed and are refused, so none is left behind."""
     from opencall.calls.services import transition_call
+
+    lock_call_for_close(session, call)
 
     transition_call(session, call, "closed", actor_id=actor_id, reason=reason, now=now)
     return close_call_proposals(session, call, actor_id=actor_id)
@@ -899,6 +978,7 @@ def add_attachment(
     max_bytes: int,
     purpose: str = "scientific",
     actor_id: int | None = None,
+    expected_version: int | None = None,
     now: dt.datetime | None = None,
     limits: pdfsafe.Limits | None = None,
 ) -> Attachment:
@@ -912,7 +992,7 @@ def add_attachment(
     are written once under their sha256, so a frozen revision's file never changes.
     The anonymity scan of the file is queued as a job.
     """
-    _require_editable(proposal, now)
+    _require_editable(proposal, now, session=session)
     if not data:
         raise DomainError("The file is empty.", field="pdf")
     if len(data) > max_bytes:
@@ -946,8 +1026,8 @@ def add_attachment(
         uploaded_by=actor_id,
     )
     session.add(att)
-    _touch(proposal, None)
-    session.flush()
+    _touch(proposal, expected_version)
+    _flush(session)
     session.refresh(proposal)
     auditlog.record(
         session,
@@ -1133,15 +1213,16 @@ def remove_attachment(
     attachment: Attachment,
     *,
     actor_id: int | None = None,
+    expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> None:
     """Remove the row; the file stays (a submitted revision may point at it)."""
-    _require_editable(proposal, now)
+    _require_editable(proposal, now, session=session)
     if attachment.proposal_id != proposal.id:
         raise DomainError("Not an attachment of this proposal.", code="not_found")
     session.delete(attachment)
-    _touch(proposal, None)
-    session.flush()
+    _touch(proposal, expected_version)
+    _flush(session)
     session.refresh(proposal)
     auditlog.record(
         session,

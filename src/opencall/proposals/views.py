@@ -193,6 +193,25 @@ def editable_for(page: Page, proposal_id: int) -> Proposal:
     return proposal
 
 
+MISSING_VERSION = 0  # versions start at 1: a form without one is stale after validation
+
+
+def form_version(page: Page) -> int:
+    """The proposal version the posted form was rendered with (every edit form carries
+    it). A missing or malformed one never matches: the input is validated first (bad
+    input gets its own message), then the edit is refused like a stale form (409)."""
+    v = page.form.get("version", "")
+    return int(v) if v.isdecimal() and len(v) < 10 else MISSING_VERSION
+
+
+def stale(page: Page, proposal: Proposal, **extra: Any) -> Response:
+    """409: the proposal changed since the form was rendered (or the form had no
+    version); the page is shown again at the latest version, typed values kept."""
+    page.db.rollback()
+    extra.setdefault("error", page._(MSG_STALE))
+    return editor(page, proposal, 409, **extra)
+
+
 # ---------------------------------------------------------------- error messages
 
 
@@ -436,6 +455,15 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
         "version": str(proposal.version),
     }
     problems = [page.t.message(m) for _f, m in services.submission_problems(proposal)]
+    # every edit form carries the version; a text save through htmx swaps them all
+    can_edit = policies.may_edit_proposal(page.user, proposal)
+    can_team = policies.may_manage_team(page.user, proposal)
+    version_ids = ["pv-invite", *(f"pv-m{m.id}" for m in proposal.members)] if can_team else []
+    if can_edit:
+        version_ids += [f"pv-r{r.id}-" for r in proposal.requests]
+        version_ids += [f"pv-rr{r.id}" for r in proposal.requests]
+        version_ids += [f"pv-new-{k}-" for k in kinds]
+        version_ids += ["pv-upload", *(f"pv-a{a.id}" for a in proposal.attachments)]
     findings = []
     scan_notes: list[str] = []
     scan_pending = False
@@ -479,8 +507,9 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
         "scan_notes": scan_notes,
         "scan_pending": scan_pending,
         "countries": country_options(page),
-        "can_edit": policies.may_edit_proposal(page.user, proposal),
-        "can_team": policies.may_manage_team(page.user, proposal),
+        "can_edit": can_edit,
+        "can_team": can_team,
+        "version_oob": ",".join(f"#{v}" for v in version_ids),
         "can_submit": policies.may_submit_proposal(page.user, proposal),
         "can_withdraw": policies.may_withdraw_proposal(page.user, proposal),
         "outcome": policies.may_see_outcome(page.user, proposal),
@@ -555,7 +584,7 @@ def save_text(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     for name, limit in TEXT_LIMITS.items():
         if len(text[name]) > limit:
             errors[name] = page._(MSG_TOO_LONG, max=limit)
-    version = int(text["version"]) if text["version"].isdecimal() else None
+    version = form_version(page)
     status = 400
     if not errors:
         try:
@@ -565,6 +594,7 @@ def save_text(proposal_id: int, page: Page = Depends(get_page)) -> Response:
                 {k: text[k] for k in ("title", "abstract", "science_case", "keywords")},
                 actor_id=page.user.id,
                 expected_version=version,
+                now=page.received_at,
             )
             page.commit()
             return page.redirect(f"/proposals/{proposal.id}", "saved")
@@ -592,13 +622,23 @@ def invite(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             errors[k] = page._(MSG_REQUIRED)
         elif len(data[k]) > limit:
             errors[k] = page._(MSG_TOO_LONG, max=limit)
+    version = form_version(page)
     if not errors:
         try:
-            member = services.invite_member(page.db, proposal, data, actor_id=page.user.id)
+            member = services.invite_member(
+                page.db,
+                proposal,
+                data,
+                actor_id=page.user.id,
+                expected_version=version,
+                now=page.received_at,
+            )
             _mail_invitation(page, proposal, member)
             page.commit()
             return page.redirect(f"/proposals/{proposal.id}#team", "invited")
         except DomainError as exc:
+            if exc.code == "stale":
+                return stale(page, proposal, invite=data)
             page.db.rollback()
             errors[exc.field if exc.field in data else "form"] = page.t.message(exc.message)
     return editor(page, proposal, 400, invite=data, invite_errors=errors)
@@ -637,10 +677,20 @@ def remove_member(proposal_id: int, member_id: int, page: Page = Depends(get_pag
         or member.proposal_id != proposal.id
     ):
         page.not_found()
+    version = form_version(page)
     try:
-        services.remove_member(page.db, proposal, member, actor_id=page.user.id)
+        services.remove_member(
+            page.db,
+            proposal,
+            member,
+            actor_id=page.user.id,
+            expected_version=version,
+            now=page.received_at,
+        )
         page.commit()
     except DomainError as exc:
+        if exc.code == "stale":
+            return stale(page, proposal)
         page.db.rollback()
         return editor(page, proposal, 400, error=page.t.message(exc.message))
     return page.redirect(f"/proposals/{proposal.id}#team", "removed")
@@ -652,6 +702,12 @@ def _save_request(page: Page, proposal: Proposal, kind: str, req: Request | None
         values["pool_id"] = str(req.pool_id or "")  # a saved request keeps its pool
     parsed = parse_request_form(page, proposal.call, kind, values)
     errors = parsed.errors
+    extra: dict[str, Any] = {"req_values": values, "req_errors": errors}
+    if req is None:
+        extra["new_kind"] = kind
+    else:
+        extra["req_id"] = req.id
+    version = form_version(page)
     if not errors:
         try:
             if req is None:
@@ -662,22 +718,27 @@ def _save_request(page: Page, proposal: Proposal, kind: str, req: Request | None
                     parsed.details,
                     pool_id=parsed.pool_id,
                     actor_id=page.user.id,
+                    expected_version=version,
+                    now=page.received_at,
                 )
             else:
                 services.update_request(
-                    page.db, proposal, req, parsed.details, actor_id=page.user.id
+                    page.db,
+                    proposal,
+                    req,
+                    parsed.details,
+                    actor_id=page.user.id,
+                    expected_version=version,
+                    now=page.received_at,
                 )
             page.commit()
             return page.redirect(f"/proposals/{proposal.id}#requests", "request_saved")
         except DomainError as exc:
+            if exc.code == "stale":
+                return stale(page, proposal, **extra)
             page.db.rollback()
             rows_name = ROWS[kind][0] if kind in ROWS else None
             errors[domain_field(exc.field, parsed.row_map, rows_name)] = page.t.message(exc.message)
-    extra: dict[str, Any] = {"req_values": values, "req_errors": errors}
-    if req is None:
-        extra["new_kind"] = kind
-    else:
-        extra["req_id"] = req.id
     return editor(page, proposal, 400, **extra)
 
 
@@ -708,10 +769,20 @@ def update_request(proposal_id: int, request_id: int, page: Page = Depends(get_p
 def remove_request(proposal_id: int, request_id: int, page: Page = Depends(get_page)) -> Response:
     proposal = editable_for(page, proposal_id)
     req = _request_of(page, proposal, request_id)
+    version = form_version(page)
     try:
-        services.remove_request(page.db, proposal, req, actor_id=page.user.id)
+        services.remove_request(
+            page.db,
+            proposal,
+            req,
+            actor_id=page.user.id,
+            expected_version=version,
+            now=page.received_at,
+        )
         page.commit()
     except DomainError as exc:
+        if exc.code == "stale":
+            return stale(page, proposal)
         page.db.rollback()
         return editor(page, proposal, 400, error=page.t.message(exc.message))
     return page.redirect(f"/proposals/{proposal.id}#requests", "removed")
@@ -727,6 +798,7 @@ def upload(proposal_id: int, page: Page = Depends(get_page)) -> Response:
         return editor(page, proposal, 400, upload_error=page._(MSG_NO_FILE))
     limit = page.settings.max_upload_bytes
     data = upload_file.file.read(limit + 1)
+    version = form_version(page)
     try:
         # the PDF is parsed and rewritten in a bounded child process (proposals.pdfsafe)
         services.add_attachment(
@@ -738,9 +810,13 @@ def upload(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             max_bytes=limit,
             actor_id=page.user.id,
             limits=services.pdf_limits(page.settings),
+            expected_version=version,
+            now=page.received_at,
         )
         page.commit()
     except DomainError as exc:
+        if exc.code == "stale":
+            return stale(page, proposal)
         page.db.rollback()
         return editor(page, proposal, 400, upload_error=page.t.message(exc.message))
     return page.redirect(f"/proposals/{proposal.id}#attachments", "uploaded")
@@ -784,10 +860,20 @@ def remove_attachment(
 ) -> Response:
     proposal = editable_for(page, proposal_id)
     att = _attachment_of(page, proposal_id, attachment_id)
+    version = form_version(page)
     try:
-        services.remove_attachment(page.db, proposal, att, actor_id=page.user.id)
+        services.remove_attachment(
+            page.db,
+            proposal,
+            att,
+            actor_id=page.user.id,
+            expected_version=version,
+            now=page.received_at,
+        )
         page.commit()
     except DomainError as exc:
+        if exc.code == "stale":
+            return stale(page, proposal)
         page.db.rollback()
         return editor(page, proposal, 400, upload_error=page.t.message(exc.message))
     return page.redirect(f"/proposals/{proposal.id}#attachments", "removed")
@@ -828,7 +914,7 @@ def submit(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     if services.submission_problems(proposal):
         return editor(page, proposal, 400)
     try:
-        services.submit(page.db, proposal, actor_id=page.user.id)
+        services.submit(page.db, proposal, actor_id=page.user.id, now=page.received_at)
         page.commit()
     except DomainError as exc:
         page.db.rollback()

@@ -1,0 +1,260 @@
+"""``opencall backup`` / ``opencall restore``: the database and the uploaded files in one
+archive, restorable into an empty database.
+
+- SQLite: the online backup API (``sqlite3.Connection.backup``) copies a consistent
+  snapshot of a live database, committed rows still in the WAL file included. A plain
+  copy of the database file is never made (it misses what sits in the WAL).
+- PostgreSQL: ``pg_dump --format=custom`` (one consistent snapshot) and ``pg_restore``.
+- The uploaded files (``settings.upload_dir``) are always in the archive. The database is
+  dumped first: a file is written before the row that names it commits and is never
+  deleted, so every file the dump references is already on disk when they are copied.
+
+The archive is a gzip'd tar: ``manifest.json`` (format, backend, schema revision, the
+sha256 and size of every member), ``database.sqlite3`` or ``database.pgdump``, and
+``uploads/...``. Restore checks every hash before it writes anything, refuses a
+database that is not empty, and never overwrites an upload with different content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sqlalchemy import Engine, inspect
+
+from opencall import migrate
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done; nothing was changed."""
+
+
+@dataclass
+class Summary:
+    archive: Path
+    backend: str
+    revision: str | None
+    files: int
+    bytes: int
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def libpq_url(engine: Engine) -> str:
+    """The engine's URL as pg_dump/pg_restore take it (no SQLAlchemy driver name)."""
+    url = engine.url.set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def _sqlite_path(engine: Engine) -> Path:
+    database = engine.url.database
+    if not database or database == ":memory:":
+        raise BackupError("an in-memory SQLite database cannot be backed up or restored")
+    return Path(database)
+
+
+def _run(args: list[str], what: str) -> None:
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    except FileNotFoundError as exc:
+        raise BackupError(f"{args[0]} is not installed; it is needed to {what}") from exc
+    if proc.returncode != 0:
+        raise BackupError(f"{args[0]} failed: {proc.stderr.strip()[-2000:]}")
+
+
+def _dump(engine: Engine, dest_dir: Path) -> Path:
+    if engine.dialect.name == "sqlite":
+        dest = dest_dir / "database.sqlite3"
+        src = sqlite3.connect(str(_sqlite_path(engine)))
+        dst = sqlite3.connect(str(dest))
+        try:
+            with dst:
+                src.backup(dst)  # online, consistent; the WAL's committed pages included
+            dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+        finally:
+            dst.close()
+            src.close()
+        return dest
+    if engine.dialect.name == "postgresql":
+        dest = dest_dir / "database.pgdump"
+        _run(
+            [
+                "pg_dump",
+                "--format=custom",
+                "--no-owner",
+                "--no-privileges",
+                f"--file={dest}",
+                f"--dbname={libpq_url(engine)}",
+            ],
+            "back up PostgreSQL",
+        )
+        return dest
+    raise BackupError(f"no backup for the {engine.dialect.name} database")
+
+
+def backup(engine: Engine, upload_dir: Path, out: Path) -> Summary:
+    """Write the archive ``out`` (atomically: a partial archive never has its name)."""
+    upload_dir = Path(upload_dir)
+    revision = migrate.current(engine)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="opencall-backup-") as tmp:
+        dump = _dump(engine, Path(tmp))  # the database first, then the files
+        members: dict[str, dict[str, Any]] = {
+            dump.name: {"sha256": _sha256(dump), "size": dump.stat().st_size}
+        }
+        uploads: list[tuple[Path, str]] = []
+        if upload_dir.is_dir():
+            for path in sorted(p for p in upload_dir.rglob("*") if p.is_file()):
+                if path.name.endswith(".tmp"):
+                    continue  # a write in progress; its final name follows
+                name = "uploads/" + path.relative_to(upload_dir).as_posix()
+                members[name] = {"sha256": _sha256(path), "size": path.stat().st_size}
+                uploads.append((path, name))
+        manifest = {
+            "format": FORMAT,
+            "backend": engine.dialect.name,
+            "revision": revision,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "members": members,
+        }
+        manifest_path = Path(tmp) / MANIFEST
+        manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+        partial = out.with_name(out.name + ".partial")
+        with tarfile.open(partial, "w:gz") as tar:
+            tar.add(manifest_path, arcname=MANIFEST)
+            tar.add(dump, arcname=dump.name)
+            for path, name in uploads:
+                tar.add(path, arcname=name)
+        os.replace(partial, out)
+    return Summary(
+        out,
+        engine.dialect.name,
+        revision,
+        len(uploads),
+        sum(int(m["size"]) for m in members.values()),
+    )
+
+
+def _safe_name(name: str) -> PurePosixPath:
+    p = PurePosixPath(name)
+    if p.is_absolute() or ".." in p.parts or not p.parts:
+        raise BackupError(f"the archive holds an unsafe path: {name!r}")
+    return p
+
+
+def _extract_verified(archive: Path, dest: Path) -> dict[str, Any]:
+    """Extract every member into ``dest`` and check it against the manifest."""
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            names = tar.getnames()
+            if MANIFEST not in names:
+                raise BackupError("not an OpenCall backup (no manifest)")
+            for member in tar.getmembers():
+                _safe_name(member.name)
+                if not (member.isfile() or member.isdir()):
+                    raise BackupError(f"the archive holds a link or device: {member.name!r}")
+            tar.extractall(dest, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise BackupError(f"the archive cannot be read: {exc}") from exc
+    manifest: dict[str, Any] = json.loads((dest / MANIFEST).read_text())
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"unknown backup format {manifest.get('format')!r}")
+    for name, meta in manifest["members"].items():
+        path = dest / _safe_name(name)
+        if not path.is_file() or _sha256(path) != meta["sha256"]:
+            raise BackupError(f"the archive is damaged: {name} is missing or altered")
+    return manifest
+
+
+def _require_empty(engine: Engine) -> None:
+    tables = inspect(engine).get_table_names()
+    if tables:
+        raise BackupError(
+            f"the target database is not empty ({len(tables)} tables); "
+            "restore into a new, empty database"
+        )
+
+
+def restore(engine: Engine, upload_dir: Path, archive: Path) -> Summary:
+    """Restore ``archive`` into the empty database of ``engine`` and into ``upload_dir``."""
+    upload_dir = Path(upload_dir)
+    with tempfile.TemporaryDirectory(prefix="opencall-restore-") as tmp:
+        manifest = _extract_verified(Path(archive), Path(tmp))
+        backend = manifest["backend"]
+        if backend != engine.dialect.name:
+            raise BackupError(
+                f"this backup is of a {backend} database; the target is {engine.dialect.name}"
+            )
+        _require_empty(engine)
+        uploads = {n: m for n, m in manifest["members"].items() if n.startswith("uploads/")}
+        for name, meta in uploads.items():  # check before writing anything
+            target = upload_dir / _safe_name(name).relative_to("uploads")
+            if target.exists() and _sha256(target) != meta["sha256"]:
+                raise BackupError(f"{target} exists with other content; not overwritten")
+        engine.dispose()
+        if backend == "sqlite":
+            target_db = _sqlite_path(engine)
+            target_db.parent.mkdir(parents=True, exist_ok=True)
+            src = sqlite3.connect(str(Path(tmp) / "database.sqlite3"))
+            dst = sqlite3.connect(str(target_db))
+            try:
+                with dst:
+                    src.backup(dst)
+                dst.execute("PRAGMA journal_mode=WAL")
+            finally:
+                dst.close()
+                src.close()
+        else:
+            _run(
+                [
+                    "pg_restore",
+                    "--no-owner",
+                    "--no-privileges",
+                    "--exit-on-error",
+                    "--single-transaction",
+                    f"--dbname={libpq_url(engine)}",
+                    str(Path(tmp) / "database.pgdump"),
+                ],
+                "restore PostgreSQL",
+            )
+        for name in uploads:
+            rel = _safe_name(name).relative_to("uploads")
+            target = upload_dir / rel
+            if target.exists():
+                continue  # same content (checked above)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".restoring")
+            shutil.copyfile(Path(tmp) / name, partial)
+            os.replace(partial, target)
+        revision = migrate.current(engine)
+        if revision != manifest["revision"]:
+            raise BackupError(
+                f"restored revision {revision!r} differs from the backup's {manifest['revision']!r}"
+            )
+    return Summary(
+        Path(archive),
+        backend,
+        revision,
+        len(uploads),
+        sum(int(m["size"]) for m in manifest["members"].values()),
+    )
