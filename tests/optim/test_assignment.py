@@ -556,3 +556,16 @@ def test_fair_total_is_certified_on_a_small_instance() -> None:
     assert fair.total_upper_bound == pytest.approx(fair.total_affinity, abs=1e-5)
     tot = solve_assignment(AssignmentProblem(P, R, TopicAffinity(pt, rt), k=2, max_load=4))
     assert tot.total_certified and tot.total_upper_bound == pytest.approx(tot.upper_bound)
+
+
+def test_fair_total_bound_can_be_skipped() -> None:
+    rng = np.random.default_rng(7)
+    P, R = 14, 10
+    pt, rt = _topic_instance(rng, P, 4, False), _topic_instance(rng, R, 4, False)
+    pb = AssignmentProblem(P, R, TopicAffinity(pt, rt), k=2, max_load=4, objective="fair", seed=7)
+    full = solve_assignment(pb, fair_mip_max_edges=0)
+    quick = solve_assignment(pb, fair_mip_max_edges=0, fair_total_bound=False)
+    assert quick.check(pb) == [] and not quick.total_certified
+    assert quick.total_upper_bound == float("inf")
+    assert quick.min_proposal_affinity == pytest.approx(full.min_proposal_affinity)
+    assert "fair_total_bound" in full.timings and "fair_total_bound" not in quick.timings
