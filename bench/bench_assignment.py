@@ -101,6 +101,8 @@ def run_ours(P: int, R: int, fair: bool) -> dict[str, Any]:
         "rounds": res.pricing_iterations,
         "edges": res.n_candidate_edges,
         "timings": res.timings,
+        "total_bound": res.total_upper_bound,
+        "total_certified": res.total_certified,
     }
 
 
@@ -240,7 +242,8 @@ def main() -> None:
     ap.add_argument(
         "--lp-max", type=int, default=2000, help="largest P for the full HiGHS LP (600 s+ at 5000)"
     )
-    ap.add_argument("--fair", action="store_true", help="also fair mode up to 2000x1500")
+    ap.add_argument("--fair", action="store_true", help="also fair mode up to --fair-max")
+    ap.add_argument("--fair-max", type=int, default=2000, help="largest P for fair mode")
     ap.add_argument("--timeout", type=float, default=600.0)
     args = ap.parse_args()
     if args.child:
@@ -250,7 +253,7 @@ def main() -> None:
     for size in args.sizes.split(","):
         P = int(size.split("x")[0])
         solvers = ["ours"]
-        if args.fair and P <= 2000:
+        if args.fair and P <= args.fair_max:
             solvers += ["ours-fair", "openreview-minmax", "openreview-fairflow"]
         if P <= args.peer_max:
             solvers += ["ortools-full"]
@@ -289,10 +292,14 @@ def fair_summary(rows: list[tuple[str, str, dict[str, Any]]]) -> None:
         if s != "ours-fair" or "error" in r or "error" in tot:
             continue
         loss = 100 * (1 - r["total"] / tot["total"])
+        tb = r.get("total_bound", float("nan"))
         print(
             f"fair {size}: lowest {r['min']:.4f} vs total mode {tot['min']:.4f}; total "
             f"{r['total']:.4f} vs optimum {tot['total']:.4f} ({loss:.3f} % lower); "
-            f"lowest-proposal bound {r['bound']:.4f}"
+            f"lowest-proposal bound {r['bound']:.4f} (certified {r['certified']}); "
+            f"total given that lowest: bound {tb:.4f}, gap {100 * (tb - r['total']) / tb:.5f} % "
+            f"(certified optimal {r.get('total_certified')}); cpu {r['cpu_s']:.1f} s, "
+            f"wall {r['wall_s']:.1f} s, peak {r['peak_gib']:.2f} GiB"
         )
 
 

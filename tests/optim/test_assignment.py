@@ -486,3 +486,86 @@ def test_no_proposals_gives_an_empty_certified_assignment(objective: str) -> Non
     pb = AssignmentProblem(0, 3, np.zeros((0, 3)), k=2, max_load=1, objective=objective)  # type: ignore[arg-type]
     res = solve_assignment(pb)
     assert res.check(pb) == [] and len(res.proposals) == 0 and res.certified
+
+
+def _max_total_given_min_reference(pb: AssignmentProblem, A: np.ndarray, tau: float) -> float:
+    """Exact max total with every proposal sum >= tau over the full graph (MIP), scaled."""
+    P, R = pb.n_proposals, pb.n_reviewers
+    allowed = np.ones((P, R), bool)
+    a = np.asarray(pb.conflicts).reshape(-1, 2)
+    allowed[a[:, 0], a[:, 1]] = False
+    ps, rs = np.nonzero(allowed)
+    n = len(ps)
+    cols = np.arange(n)
+    s = np.rint(A[ps, rs] * SCALE)
+    k = np.broadcast_to(np.asarray(pb.k), (P,)).astype(float)
+    hi = np.broadcast_to(np.asarray(pb.max_load), (R,)).astype(float)
+    rows = sp.vstack(
+        [
+            sp.csr_matrix((np.ones(n), (ps, cols)), shape=(P, n)),
+            sp.csr_matrix((np.ones(n), (rs, cols)), shape=(R, n)),
+            sp.csr_matrix((s, (ps, cols)), shape=(P, n)),
+        ]
+    ).tocsr()
+    lb = np.concatenate([k, np.zeros(R), np.full(P, tau - 0.5)])
+    ub = np.concatenate([k, hi, np.full(P, np.inf)])
+    res = milp(
+        -s,
+        integrality=np.ones(n),
+        bounds=Bounds(0, 1),
+        constraints=LinearConstraint(rows, lb, ub),
+        options={"mip_rel_gap": 0.0},
+    )
+    return float(-res.fun)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**16))
+def test_fair_total_bound_is_valid_and_certified_totals_are_exact(seed: int) -> None:
+    """The total in fair mode: its bound is >= the full-graph optimum given the reached
+    minimum, and when ``total_certified`` the total equals that optimum (the large-instance
+    path: MIPs on the LP support, then the LP bound over every pair, then reduced-cost
+    fixing)."""
+    rng = np.random.default_rng(seed)
+    P, R = 14, 10
+    pt, rt = _topic_instance(rng, P, 4, False), _topic_instance(rng, R, 4, False)
+    kw: dict = dict(k=2, max_load=4, conflicts=np.array([[0, 0], [1, 2]]), seed=seed)
+    pb = AssignmentProblem(P, R, TopicAffinity(pt, rt), objective="fair", **kw)
+    fair = solve_assignment(pb, fair_mip_max_edges=0)
+    assert fair.check(pb) == []
+    pp, rr = np.divmod(np.arange(P * R), R)
+    A = affinity_of_pairs(pb, pp, rr).reshape(P, R)
+    s = np.rint(A[fair.proposals, fair.reviewers] * SCALE)
+    got = float(s.sum())
+    tau = float(np.bincount(fair.proposals, weights=s, minlength=P).min())
+    best = _max_total_given_min_reference(pb, A, tau)
+    assert got <= best + 0.5
+    assert fair.total_upper_bound * SCALE >= best - 1e-3
+    assert fair.total_upper_bound * SCALE >= got - 1e-3
+    if fair.total_certified:
+        assert got == pytest.approx(best, abs=0.5)
+
+
+def test_fair_total_is_certified_on_a_small_instance() -> None:
+    rng = np.random.default_rng(7)
+    P, R = 14, 10
+    pt, rt = _topic_instance(rng, P, 4, False), _topic_instance(rng, R, 4, False)
+    pb = AssignmentProblem(P, R, TopicAffinity(pt, rt), k=2, max_load=4, objective="fair", seed=7)
+    fair = solve_assignment(pb, fair_mip_max_edges=0)
+    assert fair.total_certified  # (the max-min itself has an integrality gap here)
+    assert fair.total_upper_bound == pytest.approx(fair.total_affinity, abs=1e-5)
+    tot = solve_assignment(AssignmentProblem(P, R, TopicAffinity(pt, rt), k=2, max_load=4))
+    assert tot.total_certified and tot.total_upper_bound == pytest.approx(tot.upper_bound)
+
+
+def test_fair_total_bound_can_be_skipped() -> None:
+    rng = np.random.default_rng(7)
+    P, R = 14, 10
+    pt, rt = _topic_instance(rng, P, 4, False), _topic_instance(rng, R, 4, False)
+    pb = AssignmentProblem(P, R, TopicAffinity(pt, rt), k=2, max_load=4, objective="fair", seed=7)
+    full = solve_assignment(pb, fair_mip_max_edges=0)
+    quick = solve_assignment(pb, fair_mip_max_edges=0, fair_total_bound=False)
+    assert quick.check(pb) == [] and not quick.total_certified
+    assert quick.total_upper_bound == float("inf")
+    assert quick.min_proposal_affinity == pytest.approx(full.min_proposal_affinity)
+    assert "fair_total_bound" in full.timings and "fair_total_bound" not in quick.timings

@@ -53,9 +53,15 @@ How it is solved (and which parts are exact):
   MIP maximises the total with every proposal at the LP bound (rounded down to the cost grid):
   when it is feasible, the max-min is proven optimal and the total is optimal on that support.
   Otherwise a max-min MIP, then a max-total MIP at that minimum. ``certified`` means the
-  max-min reached the LP bound, or the MIP was solved to optimality over every allowed pair;
-  the total is optimal on the MIP's edges only (``timings["fair_stage2_optimal_on_support"]``),
-  not certified over all pairs.
+  max-min reached the LP bound, or the MIP was solved to optimality over every allowed pair.
+  The total given that minimum is then bounded over every allowed pair: the LP relaxation
+  (counts, loads, every proposal at the minimum) by column generation, its bound the explicit
+  Lagrangian dual value for the LP's multipliers with the positive reduced costs summed over
+  all pairs in a full pass (``total_upper_bound``, valid whatever the LP solver's accuracy).
+  A MIP on the LP's edges tries to raise the total; when the remaining gap leaves few pairs
+  that reduced-cost fixing cannot exclude, a MIP over them solved to optimality proves the
+  total optimal over every allowed pair (``total_certified``). Otherwise the total is
+  reported with its certified gap to ``total_upper_bound``.
 """
 
 from __future__ import annotations
@@ -77,6 +83,8 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 _BLOCK_ENTRIES = 4_000_000  # affinity entries evaluated per block (32 MB of float64)
+_RC_FIX_MAX_EDGES = 50_000  # largest restricted MIP tried for an exact fair total (see _fair)
+_FAIR_TOTAL_MIP_S = 15.0  # time limit of each MIP that improves the fair total (see _fair)
 
 
 def _uniq(a: npt.ArrayLike) -> IntArray:
@@ -154,6 +162,13 @@ class AssignmentResult:
     pricing_iterations: int
     n_candidate_edges: int
     timings: dict[str, float]
+    #: bound on the total affinity; in fair mode, of any assignment whose lowest proposal
+    #: reaches ``min_proposal_affinity`` (an LP dual bound over every allowed pair; inf if its
+    #: column generation did not converge)
+    total_upper_bound: float = math.nan
+    #: the total is optimal (for the rounded costs): in fair mode, optimal among assignments
+    #: with the certified max-min, proven by ``total_upper_bound``
+    total_certified: bool = False
 
     def check(self, problem: AssignmentProblem) -> list[str]:
         return check_assignment(problem, self.proposals, self.reviewers)
@@ -920,8 +935,14 @@ def solve_assignment(
     max_pricing_rounds: int = 100,
     mip_time_limit_s: float = 120.0,
     fair_mip_max_edges: int = 5_000,
+    fair_total_bound: bool = True,
 ) -> AssignmentResult:
-    """Solve an assignment problem; raise ``InfeasibleAssignment`` with the reason if none exists."""
+    """Solve an assignment problem; raise ``InfeasibleAssignment`` with the reason if none exists.
+
+    In fair mode, ``fair_total_bound=False`` skips bounding (and improving) the total given
+    the max-min over every allowed pair (see the module docstring), which is the costly part
+    at conference scale; ``total_upper_bound`` is then inf.
+    """
     t0 = time.perf_counter()
     st = _prepare(problem, scale)
     _diagnose(problem, st)
@@ -948,7 +969,7 @@ def solve_assignment(
     forced_s = int(_scaled(st, st.oracle.pairs(st.forced_p, st.forced_r)).sum())
     if problem.objective == "fair" and P:
         t1 = time.perf_counter()
-        ap, ar, ub_first, achieved, cert2, method = _fair(
+        ap, ar, ub_first, achieved, cert2, ub_tot = _fair(
             st,
             ep,
             er,
@@ -958,11 +979,18 @@ def solve_assignment(
             mip_time_limit_s,
             max_pricing_rounds,
             fair_mip_max_edges,
+            fair_total_bound,
         )
+        method = "fair-mip"
         st.timings["mip"] = time.perf_counter() - t1
         certified = certified and cert2
         ub, gap = ub_first / scale, (ub_first - achieved) / scale
+        got_tot = int(_scaled(st, st.oracle.pairs(ap, ar)).sum()) if len(ap) else 0
+        total_ub = (ub_tot + forced_s) / scale
+        # integral totals: the best is at most floor(bound); within float noise of it
+        total_certified = bool(got_tot > ub_tot - 1.0 + 1e-6)
     else:
+        total_ub, total_certified = math.nan, False
         achieved = float(scaled_total)
         if st.extra:
             t1 = time.perf_counter()
@@ -973,6 +1001,7 @@ def solve_assignment(
             certified = certified and opt
         certified = certified and achieved >= ub_scaled
         ub, gap = (ub_scaled + forced_s) / scale, (ub_scaled - achieved) / scale
+        total_ub, total_certified = ub, certified
     # back to original indices, forced pairs included
     fp, fr = st.forced_p, st.forced_r
     pp = np.concatenate([ap, fp])
@@ -998,6 +1027,8 @@ def solve_assignment(
         pricing_iterations=rounds,
         n_candidate_edges=len(ep),
         timings=timings,
+        total_upper_bound=total_ub,
+        total_certified=total_certified,
     )
 
 
@@ -1273,11 +1304,15 @@ def _fair(
     time_limit: float,
     max_rounds: int,
     mip_max_edges: int,
-) -> tuple[IntArray, IntArray, float, float, bool, str]:
-    """Lexicographic max-min then max-total; returns (p, r, ub_min, achieved_min, cert, method).
+    total_bound: bool = True,
+) -> tuple[IntArray, IntArray, float, float, bool, float]:
+    """Lexicographic max-min then max-total.
 
-    ``x0`` is the total-mode optimum. Values are in scaled units (the forced pairs' affinity is
-    included per proposal).
+    Returns (p, r, ub_min, achieved_min, certified_min, ub_total): ``ub_total`` bounds the
+    total (forced pairs excluded) of any assignment whose lowest proposal reaches
+    ``achieved_min``, over every allowed pair (inf when its column generation did not
+    converge). ``x0`` is the total-mode optimum. Values are in scaled units (the forced
+    pairs' affinity is included per proposal).
     """
     P, R = st.nm.P, st.nm.R
     fs = _scaled(st, st.oracle.pairs(st.forced_p, st.forced_r)) if len(st.forced_p) else None
@@ -1350,7 +1385,195 @@ def _fair(
     certified = lp_certified and (achieved >= ub_int or (whole and ok1))
     if whole and ok1:
         ub_int = math.floor(achieved)
-    return cp[x], cr[x], float(ub_int), achieved, certified, "fair-mip"
+    # the total given that minimum: an LP bound over every allowed pair (column generation),
+    # and when the MIP above falls short of it, one more MIP over the LP's edges
+    if not total_bound:  # the caller skips the total's bound (and its cost)
+        return cp[x], cr[x], float(ub_int), achieved, certified, math.inf
+    t0 = time.perf_counter()
+    need = np.full(P, achieved)
+    xe = np.flatnonzero(x)
+    got_total = float(cs[x].sum())
+    ub_total, conv, bp, br, bs, duals = _fair_total_bound(
+        st, cp[xe], cr[xe], cs[xe], base, need, cp, cr, cs, max_rounds
+    )
+    st.timings["fair_total_bound"] = time.perf_counter() - t0
+    st.timings["fair_total_lp_bound"] = ub_total / st.scale
+    t0 = time.perf_counter()
+
+    def improve(mp: IntArray, mr: IntArray, ms: IntArray, gap: float) -> bool:
+        nonlocal cp, cr, cs, x, got_total
+        mp, mr, ms = _merge(R, mp, mr, ms, cp[x], cr[x], cs[x])
+        limit = min(time_limit, _FAIR_TOTAL_MIP_S)
+        sel, got, ok = _fair_mip(st, mp, mr, ms, base, achieved, ub_int, limit, gap)
+        if sel is None or got < achieved:
+            return False
+        if float(ms[sel].sum()) > got_total:
+            cp, cr, cs = _merge(R, cp, cr, cs, mp, mr, ms)
+            x = _member(_uniq(mp[sel] * R + mr[sel]), cp * R + cr)
+            got_total = float(cs[x].sum())
+        return ok
+
+    total_exact = conv and got_total > ub_total - 1.0 + 1e-6
+    if conv and not total_exact:
+        # a better total on the LP's edges, then reduced-cost fixing: every assignment better
+        # than that one uses only the pairs kept, so a MIP over them solved to optimality is
+        # the optimum over every allowed pair
+        improve(bp, br, bs, 1e-9)
+        total_exact = got_total > ub_total - 1.0 + 1e-6
+        thr = got_total + 1.0 - ub_total - 1e-6 * max(1.0, abs(ub_total))
+        keys = None if total_exact else _rc_fixed_pairs(st, duals, thr, _RC_FIX_MAX_EDGES)
+        if keys is not None:
+            fk = _uniq(keys)
+            fp, fr = fk // R, fk % R
+            st.timings["fair_total_mip_edges"] = float(len(fk))
+            total_exact = improve(fp, fr, _scaled(st, st.oracle.pairs(fp, fr)), 0.0)
+    st.timings["fair_total_mip"] = time.perf_counter() - t0
+    ub_tot = got_total if total_exact else ub_total
+    return cp[x], cr[x], float(ub_int), achieved, certified, ub_tot if conv else math.inf
+
+
+def _fair_total_bound(
+    st: _State,
+    cp: IntArray,
+    cr: IntArray,
+    cs: IntArray,
+    base: FloatArray,
+    need: FloatArray,
+    pool_p: IntArray,
+    pool_r: IntArray,
+    pool_s: IntArray,
+    max_rounds: int,
+) -> tuple[float, bool, IntArray, IntArray, IntArray, tuple[FloatArray, FloatArray, FloatArray]]:
+    """Upper bound (scaled units, forced pairs excluded) on the total affinity of any
+    assignment whose proposal sums are all at least ``need`` (forced pairs' affinity
+    ``base`` included), over every allowed pair.
+
+    The LP relaxation (counts, loads, the fairness rows; diversity caps dropped, which only
+    loosens it) is solved by column generation from the edges ``cp, cr``: first over the
+    candidate pool ``pool_*`` (in memory), then over the full affinity, blockwise. For the
+    LP's duals (alpha for counts, gamma for loads, mu >= 0 for the fairness rows) the bound
+    is the explicit Lagrangian dual value
+
+        sum_p alpha_p k_p - sum_p mu_p (need_p - base_p) + sum_r max(gamma_r hi_r, gamma_r lo_r)
+        + sum over every allowed pair of max(0, s_pr (1 + mu_p) - alpha_p - gamma_r),
+
+    valid for any multipliers with mu >= 0 (so it does not rest on the LP solver's accuracy);
+    the last sum is taken over all pairs in the final pass. Returns (bound, converged, the
+    final LP edge set, the final multipliers (mu, alpha, gamma)).
+    """
+    P, R = st.nm.P, st.nm.R
+    m = max(2, 4 * int(st.nm.k.max()))
+    rounds = 0
+    bound = math.inf
+    converged = False
+    full = False
+    while True:
+        n = len(cp)
+        cols = np.arange(n)
+        fair = sp.csr_matrix((-cs.astype(float), (cp, cols)), shape=(P, n))
+        load = sp.csr_matrix((np.ones(n), (cr, cols)), shape=(R, n))
+        res = linprog(
+            -cs.astype(float),
+            A_ub=sp.vstack([fair, load, -load]).tocsr(),
+            b_ub=np.concatenate([-(need - base), st.hi.astype(float), -st.lo.astype(float)]),
+            A_eq=sp.csr_matrix((np.ones(n), (cp, cols)), shape=(P, n)),
+            b_eq=st.k.astype(float),
+            bounds=(0, 1),
+            method="highs-ipm",
+        )
+        if res.status != 0:
+            z = np.zeros(0)
+            return math.inf, False, cp, cr, cs, (z, z, z)
+        y = res.ineqlin.marginals
+        mu = np.maximum(-y[:P], 0.0)
+        gamma = -(y[P : P + R] - y[P + R :])
+        alpha = -res.eqlin.marginals
+        const = float(
+            np.dot(alpha, st.k)
+            - np.dot(mu, need - base)
+            + np.maximum(gamma * st.hi, gamma * st.lo).sum()
+        )
+        keys = cp * R + cr
+        if not full:
+            # price the in-memory candidate pool first
+            rc = pool_s * (1.0 + mu[pool_p]) - alpha[pool_p] - gamma[pool_r]
+            new = (rc > 1e-6) & ~_member(keys, pool_p * R + pool_r)
+            if new.any() and rounds < max_rounds:
+                rounds += 1
+                cp, cr, cs = _merge(R, cp, cr, cs, pool_p[new], pool_r[new], pool_s[new])
+                continue
+            full = True
+        # full pass: the bound for these duals, and the violators outside the LP's edges
+        total_pos = 0.0
+        out_p: list[IntArray] = []
+        out_r: list[IntArray] = []
+        out_s: list[IntArray] = []
+        for lo, hi in _blocks(P, R):
+            rows = np.arange(lo, hi, dtype=np.int64)
+            A = st.oracle.rows(rows)
+            _mask_banned(st, rows, A, np.zeros(0, np.int64))
+            ok = np.isfinite(A)
+            S = np.rint(np.where(ok, A, 0.0) * st.scale)
+            rc = S * (1.0 + mu[rows, None]) - alpha[rows, None] - gamma[None, :]
+            pos = ok & (rc > 0)
+            total_pos += float(rc[pos].sum())
+            ii, jj = np.nonzero(ok & (rc > 1e-6))
+            if len(ii) == 0:
+                continue
+            kk = rows[ii] * R + jj
+            outside = ~_member(keys, kk)
+            ii, jj = ii[outside], jj[outside]
+            if len(ii) == 0:
+                continue
+            v = -rc[ii, jj]
+            order = np.lexsort((v, ii))
+            ii, jj = ii[order], jj[order]
+            keep = (np.arange(len(ii)) - np.searchsorted(ii, ii)) < m
+            ii, jj = ii[keep], jj[keep]
+            out_p.append(rows[ii])
+            out_r.append(jj.astype(np.int64))
+            out_s.append(S[ii, jj].astype(np.int64))
+        bound = const + total_pos
+        if not out_p:
+            converged = True
+            break
+        if rounds >= max_rounds:
+            break
+        rounds += 1
+        cp, cr, cs = _merge(
+            R, cp, cr, cs, np.concatenate(out_p), np.concatenate(out_r), np.concatenate(out_s)
+        )
+    st.timings["fair_total_bound_rounds"] = float(rounds)
+    return bound, converged, cp, cr, cs, (mu, alpha, gamma)
+
+
+def _rc_fixed_pairs(
+    st: _State, duals: tuple[FloatArray, FloatArray, FloatArray], thr: float, limit: int
+) -> IntArray | None:
+    """Keys of every allowed pair with reduced cost s (1 + mu_p) - alpha_p - gamma_r >= thr
+    (the pairs reduced-cost fixing cannot exclude), or None if there are more than ``limit``.
+
+    For any feasible x, total(x) <= bound - sum over its pairs of max(0, -rc) (the bound of
+    ``_fair_total_bound`` for the same multipliers), so an assignment better than an
+    incumbent by at least one cost unit uses only pairs with rc >= incumbent + 1 - bound.
+    """
+    mu, alpha, gamma = duals
+    P, R = st.nm.P, st.nm.R
+    keys: list[IntArray] = []
+    n = 0
+    for lo, hi in _blocks(P, R):
+        rows = np.arange(lo, hi, dtype=np.int64)
+        A = st.oracle.rows(rows)
+        _mask_banned(st, rows, A, np.zeros(0, np.int64))
+        ok = np.isfinite(A)
+        S = np.rint(np.where(ok, A, 0.0) * st.scale)
+        rc = S * (1.0 + mu[rows, None]) - alpha[rows, None] - gamma[None, :]
+        ii, jj = np.nonzero(ok & (rc >= thr))
+        n += len(ii)
+        if n > limit:
+            return None
+        keys.append(rows[ii] * R + jj)
+    return np.concatenate(keys) if keys else np.zeros(0, np.int64)
 
 
 def _fair_mip(
@@ -1362,6 +1585,7 @@ def _fair_mip(
     tau: float | None,
     ub_int: int,
     time_limit: float,
+    gap: float = 1e-9,
 ) -> tuple[BoolArray | None, float, bool]:
     """HiGHS MIP over the given edges: max-min (``tau`` None) or max total with every proposal
     at least ``tau``. Returns (chosen edges or None, achieved minimum, solved to optimality)."""
@@ -1401,7 +1625,7 @@ def _fair_mip(
                 LinearConstraint(A, lb, ubv),
                 LinearConstraint(fair, tau - base - 0.5, np.full(P, np.inf)),
             ],
-            options={"time_limit": time_limit, "mip_rel_gap": 1e-9},
+            options={"time_limit": time_limit, "mip_rel_gap": gap},
         )
         st.timings["fair_stage2_gap"] = float(getattr(res, "mip_gap", 0.0) or 0.0)
         xs = res.x
