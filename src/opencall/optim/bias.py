@@ -46,9 +46,10 @@ The issue asks for reviewer leniency and proposal quality as random effects.  We
 for proposal and reviewer, fixed effects for the reviewer group, the applicant group and their
 interaction; ``bench/bench_bias.py --mixedlm``) on validation worlds of 400 proposals and 1,200
 reviews: it converged without warnings and gave the same interaction and standard error as this
-module to about two decimals, but took about 1.3 s per cell, where this module fits all of a
-report's 50 to 65 cells in about 25 ms (a report would wait over a minute, and the validation
-bench, 1,000 worlds, over a day).  The two-way fixed-effects estimator is the limit of the
+module to about two decimals, but one fit of one cell took 1.3 s on a quiet machine and 25 to
+33 s under load, where this module fitted all of a report's 46 to 63 cells in 25 ms (quiet) and
+200 to 290 ms (the same loaded run): a report of about 60 cells would wait minutes, and the
+validation bench (hundreds of worlds) days.  The two-way fixed-effects estimator is the limit of the
 crossed random-effects model as the variance components grow; it is exact weighted least
 squares (no optimiser that can fail), and it stays unbiased for ``gamma`` when quality differs
 between applicant groups or leniency between reviewer groups (random effects assume them
@@ -56,10 +57,11 @@ independent of the groups, which is exactly what cannot be assumed here).  Its c
 factorisation of the reviewer graph, shared by every cell of a report.
 
 Weights: the reviews are weighted by ``1 / sigma_r^2``, each reviewer's residual variance after
-the two effects, shrunk toward the pooled one (:func:`reviewer_weights`).  Reviewers differ a lot
-in how noisy they are; unweighted, the p-values of the validation worlds without bias were a
-little too small (5.5 % below 0.05) and 6.5 % of the worlds raised a flag; weighted, 4.5 %
-below 0.05 and 4.5 % of worlds (200 worlds).
+the two effects and the group interactions, shrunk toward the pooled one
+(:func:`reviewer_weights`).  Reviewers differ a lot in how noisy they are.  Measured on 200
+worlds without bias (an earlier version, weights without the interactions): unweighted, 5.5 %
+of p-values fell below 0.05 and 6.5 % of worlds raised a flag; weighted, 4.5 % and 4.5 %.  The
+current figures are in ``bench/README.md``.
 
 Intervals and p-values: ordinary least-squares covariance with ``n - k`` degrees of freedom
 (``k`` counts the proposal and reviewer effects), Student t.  With ``cluster=True`` the
