@@ -414,6 +414,7 @@ def interaction_model(
     cluster: bool = False,
     weighting: Literal["reviewer", "none"] = "reviewer",
     weight_prior: float = 10.0,
+    weight_interactions: bool = True,
     reviewer_cuts: Sequence[str] | None = None,
     applicant_cuts: Sequence[str] | None = None,
 ) -> BiasModel:
@@ -505,7 +506,10 @@ def interaction_model(
     w = np.ones(n)
     if weighting == "reviewer":
         w = reviewer_weights(
-            fe, y, np.column_stack(cols[1:]) if len(cols) > 1 else None, prior=weight_prior
+            fe,
+            y,
+            np.column_stack(cols[1:]) if len(cols) > 1 and weight_interactions else None,
+            prior=weight_prior,
         )
         fe = FixedEffects(p, r, data.n_proposals, data.n_reviewers, weight=w)
         model.method += ", weighted by each reviewer's estimated noise"
