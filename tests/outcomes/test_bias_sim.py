@@ -126,7 +126,8 @@ def test_an_outcome_difference_from_quality_is_not_a_reviewer_group_effect() -> 
 
 def test_correction_removes_most_of_the_planted_gap_and_leaves_bias_free_worlds_alone() -> None:
     before, after = [], []
-    for seed in range(4):
+    # the leftover of one world is noisy (an estimate 1 SE off moves it by ~0.1): 8 worlds
+    for seed in range(8):
         w = make_world(seed, bias=0.5, structure="region-vs-lmic", n_proposals=N)
         m = interaction_model(w.data)
         c = correct_grades(w.data, m)
