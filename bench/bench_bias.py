@@ -201,11 +201,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--structures", default=",".join(STRUCTURES))
     ap.add_argument("--mdb-seeds", type=int, default=None, help="default: --seeds")
     ap.add_argument("--mixedlm", action="store_true")
+    ap.add_argument(
+        "--gap-sizes", default="0.5", help="sizes whose correction is measured, or 'all'"
+    )
     ap.add_argument("--out", default="bench/out/bias.json")
+    ap.add_argument(
+        "--merge", nargs="*", default=None, help="combine the JSON of runs split by structure"
+    )
     ap.add_argument("--markdown", default=None)
     args = ap.parse_args(argv)
     sizes = [float(x) for x in args.sizes.split(",")]
     structures = args.structures.split(",")
+    if args.merge:
+        return merge(args.merge, args.markdown)
     t0 = time.time()
     results: dict[str, Any] = {
         "command": "bench/bench_bias.py " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -220,14 +228,17 @@ def main(argv: list[str] | None = None) -> int:
         null_rows = [run_world(s, st, 0.0, args.proposals, False) for s in range(args.seeds)]
         results["null"][st] = summarise(null_rows)
         for size in sizes:
-            rows = [run_world(s, st, size, args.proposals, True) for s in range(args.seeds)]
+            gap = args.gap_sizes == "all" or size in [float(x) for x in args.gap_sizes.split(",")]
+            rows = [run_world(s, st, size, args.proposals, gap) for s in range(args.seeds)]
             results["bias"][f"{st}@{size}"] = summarise(rows)
         print(f"done {st} ({time.time() - t0:.0f} s)", file=sys.stderr)
     all_null = [results["null"][st] for st in structures]
     k = sum(x["any_flag"] for x in all_null)
     n = sum(x["worlds"] for x in all_null)
     results["null_total"] = {"worlds": n, "any_flag": k, "wilson95": wilson(k, n)}
-    results["mdb_check"] = mdb_check(args.mdb_seeds or args.seeds, args.proposals)
+    mdb_seeds = args.seeds if args.mdb_seeds is None else args.mdb_seeds
+    if mdb_seeds:
+        results["mdb_check"] = mdb_check(mdb_seeds, args.proposals)
     if args.mixedlm:
         results["mixedlm"] = mixedlm_timing(min(args.seeds, 3), args.proposals)
     results["wall_s"] = time.time() - t0
@@ -241,10 +252,42 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def merge(paths: list[str], out_md: str | None) -> int:
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    res: dict[str, Any] = {
+        "command": [r["command"] for r in runs],
+        "proposals": runs[0]["proposals"],
+        "seeds": runs[0]["seeds"],
+        "wall_s": max(r["wall_s"] for r in runs),
+        "bias": {},
+        "null": {},
+    }
+    for r in runs:
+        res["bias"].update(r["bias"])
+        res["null"].update(r["null"])
+        if "mdb_check" in r:
+            res["mdb_check"] = r["mdb_check"]
+        if "mixedlm" in r:
+            res["mixedlm"] = r["mixedlm"]
+    k = sum(x["any_flag"] for x in res["null"].values())
+    n = sum(x["worlds"] for x in res["null"].values())
+    res["null_total"] = {"worlds": n, "any_flag": k, "wilson95": wilson(k, n)}
+    structures = list(res["null"])
+    sizes = sorted({float(key.split("@")[1]) for key in res["bias"]})
+    for st in structures:
+        for size in sizes:
+            res["bias"].setdefault(f"{st}@{size}", None)
+    md = markdown(res, structures, sizes)
+    print(md)
+    if out_md:
+        Path(out_md).write_text(md)
+    return 0
+
+
 def markdown(res: dict[str, Any], structures: list[str], sizes: list[float]) -> str:
     lines = [
-        f"Worlds of {res['proposals']} proposals, 3 reviews each, {res['seeds']} seeds per row; "
-        f"wall {res['wall_s']:.0f} s.",
+        f"Worlds of {res['proposals']} proposals, 3 reviews each, {res['seeds']} seeds per row "
+        f"unless the worlds column says otherwise; wall {res['wall_s']:.0f} s.",
         "",
         "| structure | bias | affected reviews | detected, right sign | 95 % interval "
         "| worlds with an off-target flag | consensus gap before -> after correction "
@@ -254,13 +297,19 @@ def markdown(res: dict[str, Any], structures: list[str], sizes: list[float]) -> 
     for st in structures:
         for size in sizes:
             r = res["bias"][f"{st}@{size}"]
+            if r is None:
+                continue
             lo, hi = r["detected_wilson95"]
+            gap = (
+                f"{r['gap_before_mean']:+.3f} -> {r['gap_after_mean']:+.3f} | {r['reduction']:.0%}"
+                if "reduction" in r
+                else "| "
+            )
             lines.append(
                 f"| {st} | {size:g} | {r['affected_share']:.0%} | {r['detected']}/{r['worlds']} "
                 f"({r['detected'] / r['worlds']:.0%}) | {lo:.0%}-{hi:.0%} "
                 f"| {r['off_target_worlds']}/{r['worlds']} "
-                f"| {r['gap_before_mean']:+.3f} -> {r['gap_after_mean']:+.3f} "
-                f"| {r['reduction']:.0%} | {r['target_mdb_median']:.2f} |"
+                f"| {gap} | {r['target_mdb_median']:.2f} |"
             )
     lines += [
         "",
@@ -276,15 +325,16 @@ def markdown(res: dict[str, Any], structures: list[str], sizes: list[float]) -> 
         f"| **all** | **{t['any_flag']}/{t['worlds']} ({t['any_flag'] / t['worlds']:.1%})** "
         f"| {t['wilson95'][0]:.1%}-{t['wilson95'][1]:.1%} |"
     )
-    mc = res["mdb_check"]
-    lines += [
-        "",
-        f"Minimum detectable bias check: planting in each world exactly the MDB the model "
-        f"states for Europe reviewers x low/lower-middle applicants (median "
-        f"{mc['stated_mdb_median']:.2f} points), that cell was flagged with the right sign in "
-        f"{mc['detected']}/{mc['seeds']} worlds ({mc['rate']:.0%}, 95 % interval "
-        f"{mc['wilson95'][0]:.0%}-{mc['wilson95'][1]:.0%}; the statement promises 80 %).",
-    ]
+    mc = res.get("mdb_check")
+    if mc:
+        lines += [
+            "",
+            f"Minimum detectable bias check: planting in each world exactly the MDB the model "
+            f"states for Europe reviewers x low/lower-middle applicants (median "
+            f"{mc['stated_mdb_median']:.2f} points), that cell was flagged with the right sign "
+            f"in {mc['detected']}/{mc['seeds']} worlds ({mc['rate']:.0%}, 95 % interval "
+            f"{mc['wilson95'][0]:.0%}-{mc['wilson95'][1]:.0%}; the statement promises 80 %).",
+        ]
     if "mixedlm" in res:
         lines += [
             "",

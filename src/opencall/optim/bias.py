@@ -46,9 +46,10 @@ The issue asks for reviewer leniency and proposal quality as random effects.  We
 for proposal and reviewer, fixed effects for the reviewer group, the applicant group and their
 interaction; ``bench/bench_bias.py --mixedlm``) on validation worlds of 400 proposals and 1,200
 reviews: it converged without warnings and gave the same interaction and standard error as this
-module to about two decimals, but took about 1.3 s per cell, where this module fits all of a
-report's 50 to 65 cells in about 25 ms (a report would wait over a minute, and the validation
-bench, 1,000 worlds, over a day).  The two-way fixed-effects estimator is the limit of the
+module to about two decimals, but one fit of one cell took 1.3 s on a quiet machine and 25 to
+33 s under load, where this module fitted all of a report's 46 to 63 cells in 25 ms (quiet) and
+200 to 290 ms (the same loaded run): a report of about 60 cells would wait minutes, and the
+validation bench (hundreds of worlds) days.  The two-way fixed-effects estimator is the limit of the
 crossed random-effects model as the variance components grow; it is exact weighted least
 squares (no optimiser that can fail), and it stays unbiased for ``gamma`` when quality differs
 between applicant groups or leniency between reviewer groups (random effects assume them
@@ -56,10 +57,15 @@ independent of the groups, which is exactly what cannot be assumed here).  Its c
 factorisation of the reviewer graph, shared by every cell of a report.
 
 Weights: the reviews are weighted by ``1 / sigma_r^2``, each reviewer's residual variance after
-the two effects, shrunk toward the pooled one (:func:`reviewer_weights`).  Reviewers differ a lot
-in how noisy they are; unweighted, the p-values of the validation worlds without bias were a
-little too small (5.5 % below 0.05) and 6.5 % of the worlds raised a flag; weighted, 4.5 %
-below 0.05 and 4.5 % of worlds (200 worlds).
+the proposal and reviewer effects, shrunk toward the pooled one (:func:`reviewer_weights`);
+reviewers differ a lot in how noisy they are.  Measured on 200 worlds without bias (50 of each
+validation mix): with these weights 7 worlds raised a flag (3.5 %) and 4.9 % of p-values fell
+below 0.05; unweighted 10 (5.0 %); with weights from residuals that also fit every group
+interaction (``weight_interactions=True``) 13 (6.5 %, p-values too small: estimated weights
+that fit the data too closely).  The price of the default: a reviewer whose grades happen to
+show less of a group-level bias gets a little more weight, which pulls estimates toward zero
+(a planted -0.50 read about -0.42 on average); :func:`correct_grades` therefore sizes its
+correction with weights from residuals that include the chosen cells.
 
 Intervals and p-values: ordinary least-squares covariance with ``n - k`` degrees of freedom
 (``k`` counts the proposal and reviewer effects), Student t.  With ``cluster=True`` the
@@ -77,10 +83,11 @@ report's alpha.  ``bench/bench_bias.py`` checks it by planting a bias of exactly
 
 Correction
 ----------
-:func:`correct_grades` refits one joint model with the flagged cells only and subtracts the
-fitted interaction from the grades those cells cover (the least-squares fit of overlapping
-cells, e.g. a region's reviewers against low income and against LDC applicants, is unique even
-when the coefficients are not).  Ranking then calibrates the corrected grades as usual.
+:func:`correct_grades` chooses, among the flagged cells where a reviewer group grades an
+applicant group less favourably, a small set that explains them (forward selection in a joint
+model), and subtracts the jointly fitted effects from the grades those cells cover.  Ranking
+then calibrates the corrected grades as usual.  Why only the harsher cells, and why a
+selection: see its docstring.
 """
 
 from __future__ import annotations
@@ -368,14 +375,30 @@ def _fit_block(
     return beta, c * XtX_inv @ meat @ XtX_inv, max(G - 1, 1)
 
 
-def reviewer_weights(fe: FixedEffects, y: FloatArray, prior: float = 10.0) -> FloatArray:
+def reviewer_weights(
+    fe: FixedEffects, y: FloatArray, X: FloatArray | None = None, prior: float = 10.0
+) -> FloatArray:
     """Per-review weights ``1 / sigma_r^2``: each reviewer's residual variance after the
-    proposal and reviewer effects, shrunk toward the pooled variance with ``prior``
-    pseudo-reviews (so a reviewer with few grades gets about the pooled weight)."""
-    e = fe.residualize(y)
+    proposal and reviewer effects and, when given, the group interaction columns ``X`` (fitted
+    jointly), shrunk toward the pooled variance with ``prior`` pseudo-reviews (so a reviewer
+    with few grades gets about the pooled weight).
+
+    The interaction columns matter: without them a reviewer whose grades happen to show *less*
+    of a group-level bias has a smaller residual variance, hence a larger weight, which pulls
+    every estimate toward zero (measured: a planted -0.50 came out at -0.42 on average; with
+    them, see ``bench/bench_bias.py``)."""
     n = y.shape[0]
-    dof = max(n - fe.k, 1) / n
-    pooled = float(e @ e) / max(n - fe.k, 1)
+    if X is not None and X.shape[1]:
+        M = fe.residualize(np.column_stack([y, X]))
+        Xt = M[:, 1:]
+        beta = np.linalg.lstsq(Xt, M[:, 0], rcond=None)[0]
+        e = M[:, 0] - Xt @ beta
+        k = fe.k + int(np.linalg.matrix_rank(Xt))
+    else:
+        e = fe.residualize(y)
+        k = fe.k
+    dof = max(n - k, 1) / n
+    pooled = float(e @ e) / max(n - k, 1)
     if not pooled > 0:
         return np.ones(n)
     n_eff = np.bincount(fe.r, minlength=fe.n_r) * dof
@@ -394,6 +417,8 @@ def interaction_model(
     min_group_reviewers: int = 3,
     cluster: bool = False,
     weighting: Literal["reviewer", "none"] = "reviewer",
+    weight_prior: float = 10.0,
+    weight_interactions: bool = False,
     reviewer_cuts: Sequence[str] | None = None,
     applicant_cuts: Sequence[str] | None = None,
 ) -> BiasModel:
@@ -419,10 +444,6 @@ def interaction_model(
     if n == 0:
         return model
     fe = FixedEffects(p, r, data.n_proposals, data.n_reviewers)
-    w = reviewer_weights(fe, y) if weighting == "reviewer" else np.ones(n)
-    if weighting == "reviewer":
-        fe = FixedEffects(p, r, data.n_proposals, data.n_reviewers, weight=w)
-        model.method += ", weighted by each reviewer's estimated noise"
     rcuts = [c for c in (reviewer_cuts or list(data.reviewer_groups)) if c in data.reviewer_groups]
     acuts = [
         c for c in (applicant_cuts or list(data.applicant_groups)) if c in data.applicant_groups
@@ -486,6 +507,16 @@ def interaction_model(
         for g in b.tested + b.nuisance:
             cols.append((in_r & (alab[b.applicant_cut] == g)).astype(np.float64))
         spans.append((start, len(cols)))
+    w = np.ones(n)
+    if weighting == "reviewer":
+        w = reviewer_weights(
+            fe,
+            y,
+            np.column_stack(cols[1:]) if len(cols) > 1 and weight_interactions else None,
+            prior=weight_prior,
+        )
+        fe = FixedEffects(p, r, data.n_proposals, data.n_reviewers, weight=w)
+        model.method += ", weighted by each reviewer's estimated noise"
     M = fe.residualize(np.column_stack(cols))
     y_t = M[:, 0]
 
@@ -580,36 +611,54 @@ def _cell_column(data: BiasData, c: Interaction) -> FloatArray:
 
 
 def correct_grades(
-    data: BiasData, model: BiasModel, *, cells: Sequence[Interaction] | None = None
+    data: BiasData,
+    model: BiasModel,
+    *,
+    cells: Sequence[Interaction] | None = None,
+    direction: Literal["harsher", "both"] = "harsher",
 ) -> Correction:
     """Remove the fitted interaction of the flagged cells (or ``cells``) from the grades.
 
-    Flagged cells overlap and mirror each other: when most reviewers of a call are harsher on
-    a group, every other reviewer group is "kinder than the other reviewers" too, and low
-    income, lower-middle income and LDC applicants are nearly the same people.  The grades to
-    correct are therefore chosen by forward selection: the most significant flagged cell
-    first, then, in a joint model with proposal and reviewer effects, the next cell that is
-    still significant (p at most the family's Benjamini-Hochberg cut-off) given the cells
-    already chosen, until none is.  Each review covered by a chosen cell loses that cell's
-    jointly fitted effect; every other review is unchanged.  With ``cells`` given, exactly those
-    cells are used, without selection.
+    Flagged cells overlap and mirror each other.  Low income, lower-middle income and LDC
+    applicants are nearly the same people.  And the data only ever say that one reviewer group
+    grades a pair of applicant groups differently from the *other* reviewers: when most
+    reviewers of a call are harsher on a group, every other reviewer group is, equally truly,
+    "kinder than the other reviewers".  Which of the two is the bias cannot be told from the
+    grades.  The correction therefore makes a stated choice:
+
+    * ``direction="harsher"`` (the default, the call policy's behaviour): only cells where a
+      reviewer group grades an applicant group *less* favourably are corrected, so the
+      correction can only give an applicant group the benefit of the doubt, never take a
+      kinder grading away.  Kinder cells stay in the report.
+    * ``direction="both"``: every flagged cell is a candidate.
+
+    Among the candidates, forward selection: the most significant first, then, in a joint model
+    with proposal and reviewer effects, the next cell that is still significant (p at most the
+    family's Benjamini-Hochberg cut-off) given the cells already chosen, until none is.  Each
+    review covered by a chosen cell loses that cell's jointly fitted effect; every other review
+    is unchanged.  With ``cells`` given, exactly those cells are used, without selection.
     """
+    if direction not in ("harsher", "both"):
+        raise ValueError("direction must be 'harsher' or 'both'")
     y = np.asarray(data.grade, dtype=np.float64)
-    pool = list(model.flagged if cells is None else cells)
+    if cells is None:
+        pool = [c for c in model.flagged if direction == "both" or c.estimate < 0]
+    else:
+        pool = list(cells)
     if not pool:
         return Correction(y.copy(), np.zeros_like(y), [], [])
     p = np.asarray(data.proposal_idx, dtype=np.int64)
     r = np.asarray(data.reviewer_idx, dtype=np.int64)
     fe0 = FixedEffects(p, r, data.n_proposals, data.n_reviewers)
-    w = reviewer_weights(fe0, y)
-    fe = FixedEffects(p, r, data.n_proposals, data.n_reviewers, weight=w)
     X = np.column_stack([_cell_column(data, c) for c in pool])
+    w = reviewer_weights(fe0, y, X)
+    fe = FixedEffects(p, r, data.n_proposals, data.n_reviewers, weight=w)
     M = fe.residualize(np.column_stack([y, X]))
     y_t, X_t = M[:, 0], M[:, 1:]
     if cells is not None:
         chosen = list(range(len(pool)))
     else:
-        cut_p = max(c.p_value for c in pool)
+        cut_p = max(c.p_value for c in model.flagged)
         order = sorted(range(len(pool)), key=lambda j: pool[j].p_value)
         chosen = [order[0]]
         while True:

@@ -108,7 +108,7 @@ STRUCTURES: dict[str, Structure] = {
             ("un_region", frozenset({"Europe"})),
             ("income_group", frozenset({"low", "lower-middle"})),
             "reviewers from Europe grade low- and lower-middle-income applicants lower",
-            reviewer_boost=(("DEU", 1.6), ("FRA", 1.6), ("GBR", 1.6), ("SRB", 1.6)),
+            reviewer_boost=(("DEU", 2.0), ("FRA", 2.0), ("GBR", 2.0), ("SRB", 2.0)),
         ),
         Structure(
             "income-vs-lmic",
@@ -121,15 +121,15 @@ STRUCTURES: dict[str, Structure] = {
             ("income_group", frozenset({"high"})),
             ("un_region", frozenset({"Africa"})),
             "high-income reviewers grade applicants from Africa lower",
-            applicant_boost=(("ETH", 1.5), ("MWI", 1.5), ("KEN", 1.5), ("NGA", 1.5), ("ZAF", 1.5)),
+            applicant_boost=(("ETH", 1.8), ("MWI", 1.8), ("KEN", 1.8), ("NGA", 1.8), ("ZAF", 1.8)),
         ),
         Structure(
             "region-vs-ldc",
             ("un_region", frozenset({"Europe"})),
             ("ldc", frozenset({"LDC"})),
             "reviewers from Europe grade applicants from LDCs lower",
-            applicant_boost=(("ETH", 3.5), ("MWI", 3.5), ("AFG", 3.5), ("BGD", 3.5), ("HTI", 3.5)),
-            reviewer_boost=(("DEU", 1.6), ("FRA", 1.6), ("GBR", 1.6), ("SRB", 1.6)),
+            applicant_boost=(("ETH", 4.0), ("MWI", 4.0), ("AFG", 4.0), ("BGD", 4.0), ("HTI", 4.0)),
+            reviewer_boost=(("DEU", 1.9), ("FRA", 1.9), ("GBR", 1.9), ("SRB", 1.9)),
         ),
     )
 }
@@ -160,9 +160,17 @@ class World:
 
 
 def _draw(rng: np.random.Generator, mix: Mapping[str, float], n: int) -> list[str]:
+    """``n`` countries in the proportions of ``mix`` (quotas by largest remainder, so every
+    world of a structure has the same composition), in random order."""
     keys = list(mix)
     w = np.array([mix[k] for k in keys], dtype=float)
-    return [keys[i] for i in rng.choice(len(keys), size=n, p=w / w.sum())]
+    exact = w / w.sum() * n
+    counts = np.floor(exact).astype(int)
+    rest = n - int(counts.sum())
+    order = np.lexsort((rng.random(len(keys)), -(exact - counts)))
+    counts[order[:rest]] += 1
+    out = [k for k, c in zip(keys, counts, strict=True) for _ in range(int(c))]
+    return [out[i] for i in rng.permutation(n)]
 
 
 def make_world(
@@ -174,6 +182,9 @@ def make_world(
     per_proposal: int = 3,
     n_reviewers: int = 100,
     quality_gap: float = 0.2,
+    scale_sd: float = 0.15,
+    noise_range: tuple[float, float] = (0.35, 0.7),
+    grade_range: tuple[float, float] = (1.0, 5.0),
     applicant_mix: Mapping[str, float] | None = None,
     reviewer_mix: Mapping[str, float] | None = None,
 ) -> World:
@@ -208,8 +219,8 @@ def make_world(
     leniency = rng.normal(0.0, 0.3, n_reviewers) + np.array(
         [region_shift.get(_label(c, "un_region"), 0.0) for c in r_iso]
     )
-    scale = np.exp(rng.normal(0.0, 0.15, n_reviewers))
-    noise_sd = rng.uniform(0.35, 0.7, n_reviewers)
+    scale = np.exp(rng.normal(0.0, scale_sd, n_reviewers))
+    noise_sd = rng.uniform(*noise_range, n_reviewers)
     raw = (
         3.0 + scale[ri] * quality[pi] + leniency[ri] + rng.normal(0.0, 1.0, ri.size) * noise_sd[ri]
     )
@@ -223,7 +234,7 @@ def make_world(
         affected = biased_r[ri] & victim[pi]
 
     def grade(x: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.asarray(np.clip(np.round(x, 1), 1.0, 5.0), dtype=np.float64)
+        return np.asarray(np.clip(np.round(x, 1), *grade_range), dtype=np.float64)
 
     biased = grade(raw - bias * affected)
     unbiased = grade(raw)
