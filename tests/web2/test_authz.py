@@ -72,16 +72,7 @@ def test_workspace_routes_by_persona(web: Web, cycle: Cycle) -> None:
                 headers = (
                     {"Authorization": f"Bearer {tokens[persona]}"} if persona in tokens else {}
                 )
-                if case.method == "GET":
-                    r = client.get(path, headers=headers)
-                elif case.method == "DELETE":
-                    r = client.delete(path, headers=headers)
-                elif case.method == "PUT":
-                    r = client.put(path, headers=headers, json=case.json or {})
-                elif case.files:
-                    r = client.post(path, headers=headers, files=case.files)
-                else:
-                    r = client.post(path, headers=headers, json=case.json or {})
+                r = api_request(client, case, path, headers)
             else:
                 client, tok = session_client(web, emails[persona])
                 if case.method == "GET":
@@ -133,7 +124,29 @@ SCOPED = {
     ("GET", "/api/v1/calls/{slug}/awards"): "manage",
     ("GET", "/api/v1/calls/{slug}/schedule"): "manage",
     ("GET", "/api/v1/calls/{slug}/report"): "manage",
+    ("POST", "/api/v1/providers/{slug}/roles"): "manage",
+    ("DELETE", "/api/v1/providers/{slug}/roles/{grant_id}"): "manage",
+    ("DELETE", "/api/v1/providers/{slug}/invitations/{invitation_id}"): "manage",
+    ("POST", "/api/v1/roles/invitations/accept"): "manage",
+    ("POST", "/api/v1/calls/{slug}/reviewer-invitations"): "manage",
+    ("POST", "/api/v1/review-invitations/answer"): "review",
+    ("PUT", "/api/v1/me/expertise"): "review",
+    ("POST", "/api/v1/me/publications"): "review",
+    ("POST", "/api/v1/me/publications/import"): "review",
+    ("DELETE", "/api/v1/me/publications/{pub_id}"): "review",
 }
+
+
+def api_request(client: Any, case: Any, path: str, headers: dict[str, str]) -> Any:
+    if case.method == "GET":
+        return client.get(path, headers=headers)
+    if case.method == "DELETE":
+        return client.delete(path, headers=headers)
+    if case.method == "PUT":
+        return client.put(path, headers=headers, json=case.json or {})
+    if case.files:
+        return client.post(path, headers=headers, files=case.files)
+    return client.post(path, headers=headers, json=case.json or {})
 
 
 def test_read_only_tokens_by_persona(web: Web, cycle: Cycle) -> None:
@@ -154,10 +167,7 @@ def test_read_only_tokens_by_persona(web: Web, cycle: Cycle) -> None:
             path = case.path.format(**case.params(web.factory, cycle))
             headers = {"Authorization": f"Bearer {tokens[persona]}"}
             client = web.client()
-            if case.method == "GET":
-                r = client.get(path, headers=headers)
-            else:
-                r = client.post(path, headers=headers, json=case.json or {})
+            r = api_request(client, case, path, headers)
             scope = SCOPED.get((case.method, case.path))
             if scope:
                 want, got = f"403 {scope}", f"{r.status_code} {scope}"

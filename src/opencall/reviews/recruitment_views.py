@@ -38,7 +38,7 @@ ROLE = {"reviewer": N_("Reviewer"), "technical_reviewer": N_("Technical reviewer
 MSG_SUBJECT = N_("OpenCall: will you review for %(call)s?")
 SERVICE_MESSAGES = (
     N_("Give at least one e-mail address."),
-    N_("Invalid e-mail address: %(address)s"),
+    N_("Invalid e-mail address: %(reason)s"),
     N_("At most %(n)s invitations at once."),
     N_("The review of this call is over."),
     N_("This invitation is invalid, was withdrawn or has expired. Ask the chair for a new one."),
