@@ -186,20 +186,26 @@ def worker(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option(help="Run queued jobs and exit.")] = False,
     poll: float = 2.0,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            "-c",
+            min=1,
+            help="Worker processes claiming jobs from the same queue (SKIP LOCKED on PostgreSQL).",
+        ),
+    ] = 1,
 ) -> None:
-    """Run queued jobs (mail, long computations)."""
-    from opencall import jobs
-    from opencall.app import build_registry
+    """Run queued jobs (mail, long computations); any number of workers may share one database."""
+    from opencall import worker as worker_mod
 
     c: Ctx = ctx.obj
-    registry = build_registry(c.settings)
-    while True:
-        n = jobs.run_pending(c.factory, registry)
-        if n:
-            console.print(f"ran {n} job(s)")
-        if once:
-            return
-        time.sleep(poll)
+    c.engine.dispose()  # each worker process opens its own connections
+    n = worker_mod.run(
+        c.settings, concurrency=concurrency, once=once, poll=poll, report=console.print
+    )
+    if once:
+        console.print(f"ran {n} job(s)")
 
 
 @calls_app.command("list")

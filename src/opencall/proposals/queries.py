@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from opencall.proposals.anonymity import Finding, TeamIdentity, scan_pdf, scan_text
 from opencall.proposals.models import Proposal, TeamMember
+from opencall.storage import LocalStorage, Storage
 from opencall.web.i18n import N_
 
 
@@ -42,12 +43,12 @@ FINDING_LABELS = {
 
 
 def anonymity_findings(
-    proposal: Proposal, upload_dir: Path | None = None
+    proposal: Proposal, upload_dir: Path | Storage | None = None
 ) -> list[tuple[str, Finding]]:
     """Where a proposal identifies its team, as (where, finding) pairs.
 
     Scans the title, abstract, science case and keywords, and the text of every
-    attached PDF (read from ``upload_dir``), for the names, institutions and
+    attached PDF (read from ``upload_dir``, a directory or a :class:`Storage`), for the names, institutions and
     e-mails of every team member (accepted or invited), web addresses and
     self-identifying phrases. Shown to the applicant before submission as
     warnings they can fix, and listed to the chair for dual-anonymous calls.
@@ -62,12 +63,13 @@ def anonymity_findings(
         for f in scan_text(getattr(proposal, where) or "", team):
             out.append((where, f))
     if upload_dir is not None:
+        store = LocalStorage(upload_dir) if isinstance(upload_dir, str | Path) else upload_dir
         for a in proposal.attachments:
-            path = Path(upload_dir) / a.storage_key
-            if not path.is_file():
+            data = store.get(a.storage_key)
+            if data is None:
                 continue
             try:
-                findings = scan_pdf(path.read_bytes(), team)
+                findings = scan_pdf(data, team)
             except Exception:  # noqa: BLE001 - an unreadable PDF was refused at upload already
                 continue
             for f in findings:

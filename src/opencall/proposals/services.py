@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from opencall.proposals.schemas import (
     MemberInvite,
     ProposalUpdate,
 )
+from opencall.storage import LocalStorage, Storage
 
 KIND_FOR_FACILITY = {
     "telescope": ("fast",),
@@ -772,8 +772,13 @@ def _clean_filename(name: str) -> str:
 
 
 def attachment_path(upload_dir: Path, attachment: Attachment) -> Path:
-    """Where the bytes lie: outside the web root, under their sha256."""
+    """Where the bytes lie with the local backend: outside the web root, under their sha256."""
     return Path(upload_dir) / attachment.storage_key
+
+
+def attachment_bytes(storage: Storage, attachment: Attachment) -> bytes | None:
+    """The stored bytes of an attachment, from whichever backend holds them."""
+    return storage.get(attachment.storage_key)
 
 
 def add_attachment(
@@ -782,7 +787,8 @@ def add_attachment(
     data: bytes,
     filename: str,
     *,
-    upload_dir: Path,
+    upload_dir: Path | None = None,
+    storage: Storage | None = None,
     max_bytes: int,
     purpose: str = "scientific",
     actor_id: int | None = None,
@@ -823,12 +829,12 @@ def add_attachment(
         )
     digest = hashlib.sha256(data).hexdigest()
     key = f"{digest[:2]}/{digest}.pdf"
-    path = Path(upload_dir) / key
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+    if storage is None:
+        if upload_dir is None:
+            raise ValueError("add_attachment needs a storage (or an upload_dir)")
+        storage = LocalStorage(upload_dir)
+    if not storage.exists(key):
+        storage.put(key, data)
     for old in [a for a in proposal.attachments if a.purpose == purpose]:
         session.delete(old)
     att = Attachment(

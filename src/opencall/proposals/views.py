@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from opencall.calls import policies as call_policies
@@ -29,7 +29,7 @@ from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
 from opencall.proposals.schemas import POOL_TYPE_FOR_KIND, DiveSite, FastTarget
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import queue_mail
-from opencall.web.pages import Page, get_page, render_mail
+from opencall.web.pages import Page, download_response, get_page, render_mail
 
 router = APIRouter()
 
@@ -414,7 +414,7 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
     findings = []
     if call.anonymity == "dual":
         # the team's own identifiers are shown to the team only: a warning they can fix
-        for where, finding in queries.anonymity_findings(proposal, page.settings.upload_dir):
+        for where, finding in queries.anonymity_findings(proposal, page.storage):
             findings.append(
                 {
                     "where": page._(WHERE_LABELS.get(where, where))
@@ -692,7 +692,7 @@ async def upload(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             proposal,
             data,
             upload_file.filename or "document.pdf",
-            upload_dir=page.settings.upload_dir,
+            storage=page.storage,
             max_bytes=limit,
             actor_id=page.user.id,
         )
@@ -718,14 +718,13 @@ def _attachment_of(page: Page, proposal_id: int, attachment_id: int) -> Attachme
 @router.get("/proposals/{proposal_id}/attachments/{attachment_id}")
 def download(proposal_id: int, attachment_id: int, page: Page = Depends(get_page)) -> Response:
     att = _attachment_of(page, proposal_id, attachment_id)
-    path = services.attachment_path(page.settings.upload_dir, att)
-    if not path.is_file():
+    data = services.attachment_bytes(page.storage, att)
+    if data is None:
         page.not_found()
-    return FileResponse(
-        path,
-        media_type="application/pdf",
-        filename=att.filename,
-        content_disposition_type="attachment",
+    return download_response(
+        data,
+        att.filename,
+        "application/pdf",
         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
     )
 

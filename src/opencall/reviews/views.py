@@ -19,7 +19,7 @@ from typing import Any
 
 import jinja2
 from fastapi import APIRouter, Depends
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -48,7 +48,7 @@ from opencall.reviews.policies import identity, reviewer_content, revision
 from opencall.settings import Settings
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import queue_mail
-from opencall.web.pages import WEB, Page, get_page, make_environment
+from opencall.web.pages import WEB, Page, download_response, get_page, make_environment
 
 router = APIRouter()
 
@@ -356,15 +356,14 @@ def assignment_pdf(assignment_id: int, n: int, page: Page = Depends(get_page)) -
     )
     if att is None:
         page.not_found()
-    path = prop_services.attachment_path(page.settings.upload_dir, att)
-    if not path.is_file():
+    data = prop_services.attachment_bytes(page.storage, att)
+    if data is None:
         page.not_found()
-    return FileResponse(
-        path,
-        media_type="application/pdf",
-        filename=f"{p.code}-{n + 1}.pdf",
-        content_disposition_type="attachment",
-        headers={"Cache-Control": "private, no-store"},
+    return download_response(
+        data,
+        f"{p.code}-{n + 1}.pdf",
+        "application/pdf",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
     )
 
 
@@ -511,7 +510,7 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
 
         see = policies.may_see_identities(page.db, page.user, call)
         for p in q.proposals_for_review(page.db, call):
-            found = anonymity_findings(p, page.settings.upload_dir)
+            found = anonymity_findings(p, page.storage)
             if found:
                 anonymity.append(
                     {

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import quote
 
 import jinja2
 from fastapi import FastAPI, HTTPException, Request
@@ -34,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from opencall import jobs
 from opencall.errors import DomainError
 from opencall.settings import Settings
+from opencall.storage import Storage, storage_for
 from opencall.web import security
 from opencall.web.i18n import HTML_LANG, LANGUAGES, N_, Translator, negotiate
 
@@ -90,6 +92,11 @@ class Page:
     def settings(self) -> Settings:
         settings: Settings = self.request.app.state.settings
         return settings
+
+    @property
+    def storage(self) -> Storage:
+        """The attachment store the settings select (local directory or S3-compatible)."""
+        return storage_for(self.settings)
 
     def _(self, message: str, **params: Any) -> str:
         return self.t.gettext(message, **params)
@@ -431,3 +438,21 @@ def safe_next(target: str | None, default: str = "/dashboard") -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
+
+
+def download_response(
+    data: bytes, filename: str, media_type: str, headers: dict[str, str] | None = None
+) -> Response:
+    """Stored bytes (from any storage backend) sent as a file download, with the
+    same Content-Disposition as Starlette's FileResponse."""
+    quoted = quote(filename)
+    disposition = (
+        f'attachment; filename="{filename}"'
+        if quoted == filename
+        else f"attachment; filename*=utf-8''{quoted}"
+    )
+    return Response(
+        content=data,
+        media_type=media_type,
+        headers={**(headers or {}), "Content-Disposition": disposition},
+    )
