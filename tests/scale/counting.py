@@ -67,10 +67,12 @@ def main(argv: list[str]) -> int:
     from opencall import worker
 
     url, concurrency = argv[0], int(argv[1])
+    serve = len(argv) > 2 and argv[2] == "serve"  # until SIGTERM, else until the queue is empty
     n = worker.run(
-        Settings(database_url=url),
+        Settings(database_url=url),  # the rest from OPENCALL_* (mail, storage)
         concurrency=concurrency,
-        once=True,
+        once=not serve,
+        poll=0.2,
         registry_factory=registry,
         verbose=False,
     )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from opencall.calls.api import SLUG
-from opencall.people.api import Api, Pagination, get_api, paginate, paging
+from opencall.people.api import Api, PageRequest, Pagination, get_api, paginate, paging
 from opencall.reviews import queries as rq
 from opencall.reviews.api import NOT_FOUND, chair_call
 from opencall.scheduling import policies, services
@@ -33,7 +33,7 @@ class EntryList(BaseModel):
 
 @router.get("/calls/{slug}/schedule", response_model=EntryList, responses=NOT_FOUND)
 def schedule(
-    slug: str = SLUG, api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)
+    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
 ) -> EntryList:
     call = chair_call(api, slug)
     if not policies.may_see_schedule(api.db, api.user, call):
