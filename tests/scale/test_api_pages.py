@@ -17,7 +17,7 @@ from opencall.people import services as people_services
 from opencall.proposals import services as prop_services
 from opencall.reviews.models import Conflict, RankedProposal, ReviewAssignment, SolverRun
 from tests import factories as F
-from tests.web.conftest import Web, web  # noqa: F401  (the web fixture)
+from tests.web.conftest import Web
 
 PAGE = 7  # rows per page in these tests; both sizes span several pages
 
