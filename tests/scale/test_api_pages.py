@@ -4,6 +4,7 @@ statements per request must be the same."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +17,7 @@ from opencall.allocation.models import Award, Decision
 from opencall.people import services as people_services
 from opencall.proposals import services as prop_services
 from opencall.reviews.models import Conflict, RankedProposal, ReviewAssignment, SolverRun
+from opencall.scheduling.models import ScheduleEntry
 from tests import factories as F
 from tests.web.conftest import Web
 
@@ -86,6 +88,8 @@ def build(factory: sessionmaker[Session], n: int) -> dict[str, Any]:
                 )
             )
             s.add(Decision(call_id=call.id, proposal_id=p.id, outcome="accepted", priority="A"))
+            start = None if i % 5 == 4 else F.NOW + dt.timedelta(hours=(7 * i) % (n + 1))
+            s.add(ScheduleEntry(call_id=call.id, proposal_id=p.id, kind="block", start=start))
             s.add(
                 Award(
                     call_id=call.id,
@@ -122,6 +126,7 @@ def lists(slug: str) -> list[tuple[str, str]]:
         (f"/api/v1/calls/{slug}/ranking", "chair"),
         (f"/api/v1/calls/{slug}/decisions", "chair"),
         (f"/api/v1/calls/{slug}/awards", "chair"),
+        (f"/api/v1/calls/{slug}/schedule", "chair"),
     ]
 
 
@@ -168,6 +173,11 @@ def test_cursor_pages_cover_each_list_once_in_order(
         if path.endswith(("/proposals", "/ranking", "/decisions", "/awards")) and "calls/" in path:
             got = [i.get("proposal_code") or i.get("code") for i in items]
             assert got == reviewable, path  # the draft is not listed
+        if path.endswith("/schedule"):  # by start, unplaced entries last
+            starts = [i["start"] for i in items]
+            placed = [x for x in starts if x is not None]
+            assert len(items) == n + 1 and placed == sorted(placed)
+            assert starts == placed + [None] * (len(starts) - len(placed))
         if path == "/api/v1/assignments":
             assert len(items) == n  # the conflicted one is not listed
     # offset still works, in SQL
