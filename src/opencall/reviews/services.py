@@ -23,7 +23,7 @@ from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.domain import institution_key
 from opencall.people.models import Country, Institution, User
-from opencall.proposals.models import Proposal, ProposalRevision
+from opencall.proposals.models import Proposal, ProposalRevision, Request
 from opencall.reviews import queries as q
 from opencall.reviews.models import (
     AffinityScore,
@@ -94,6 +94,18 @@ def record_run(
     return run
 
 
+def load_revisions(session: Session, proposals: list[Proposal]) -> list[ProposalRevision]:
+    """Load the current revisions of many proposals in a few queries. While the
+    caller holds the returned list, :func:`revision_content` finds each one in the
+    session (no query per row)."""
+    ids = [p.current_revision_id for p in proposals if p.current_revision_id is not None]
+    out: list[ProposalRevision] = []
+    for i in range(0, len(ids), 5000):
+        chunk = ids[i : i + 5000]
+        out += session.scalars(select(ProposalRevision).where(ProposalRevision.id.in_(chunk)))
+    return out
+
+
 def revision_content(session: Session, proposal: Proposal) -> dict[str, Any]:
     if proposal.current_revision_id is None:
         raise DomainError(f"Proposal {proposal.code} has no submitted revision.")
@@ -130,6 +142,7 @@ def compute_conflicts(
     relations = list(session.scalars(select(DeclaredRelation)))
     emails = {u.id: u.email for u in reviewers}
     found: dict[tuple[int, int, str], str] = {}
+    _held = load_revisions(session, proposals)  # held: revision_content reads them
     for p in proposals:
         content = revision_content(session, p)
         members = [m for m in p.members if m.status in ("accepted", "invited")]
@@ -258,12 +271,21 @@ def declare_conflict(
 # --------------------------------------------------------------------------- affinity
 
 
-def _reviewer_text(session: Session, reviewer: User, call: Call) -> str:
-    past = session.scalars(
-        select(Proposal).where(Proposal.pi_user_id == reviewer.id, Proposal.call_id != call.id)
-    ).all()
-    parts = [reviewer.expertise] + [f"{p.title}. {p.abstract}" for p in past[:5]]
-    return " ".join(x for x in parts if x) or reviewer.name
+def _reviewer_texts(session: Session, reviewers: list[User], call: Call) -> list[str]:
+    """Each reviewer's expertise and up to 5 of their own proposals to other calls
+    (the first 5 by id), read for all reviewers in a few queries."""
+    past: dict[int, list[str]] = {r.id: [] for r in reviewers}
+    ids = list(past)
+    for i in range(0, len(ids), 5000):
+        rows = session.execute(
+            select(Proposal.pi_user_id, Proposal.title, Proposal.abstract)
+            .where(Proposal.pi_user_id.in_(ids[i : i + 5000]), Proposal.call_id != call.id)
+            .order_by(Proposal.id)
+        )
+        for uid, title, abstract in rows:
+            if uid is not None and len(past[uid]) < 5:
+                past[uid].append(f"{title}. {abstract}")
+    return [" ".join(x for x in [r.expertise, *past[r.id]] if x) or r.name for r in reviewers]
 
 
 def _proposal_text(content: dict[str, Any]) -> str:
@@ -293,7 +315,8 @@ def run_affinity(
     if not reviewers or not proposals:
         raise DomainError("Affinity needs reviewers and proposals under review.")
     progress(10, "reading texts")
-    rtexts = [_reviewer_text(session, r, call) for r in reviewers]
+    rtexts = _reviewer_texts(session, reviewers, call)
+    _held = load_revisions(session, proposals)  # held: revision_content reads them
     ptexts = [_proposal_text(revision_content(session, p)) for p in proposals]
     progress(30, f"scoring {len(ptexts)} proposals x {len(rtexts)} reviewers")
     if method == "embeddings":
@@ -825,12 +848,18 @@ def run_calibration(
 def _capacity_cutoff(session: Session, call: Call, prop_ids: list[int], order: list[int]) -> int:
     """How many of the best-ranked proposals fit in the call's capacity (the funding line)."""
     capacity = sum(cp.amount for cp in call.pools)
+    asked: dict[int, float] = {pid: 0.0 for pid in prop_ids}
+    for i in range(0, len(prop_ids), 5000):  # the amounts asked, in one query per 5000
+        for pid, amount in session.execute(
+            select(Request.proposal_id, Request.amount).where(
+                Request.proposal_id.in_(prop_ids[i : i + 5000])
+            )
+        ):
+            asked[pid] += amount
     used = 0.0
     n = 0
     for i in order:
-        p = session.get(Proposal, prop_ids[i])
-        assert p is not None
-        used += sum(r.amount for r in p.requests)
+        used += asked[prop_ids[i]]
         if used > capacity:
             break
         n += 1

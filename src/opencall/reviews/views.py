@@ -129,8 +129,14 @@ def notify_invited(session: Session, base_url: str, call: Call, since_ids: set[i
     for a in q.assignments_of_call(session, call):
         if a.id not in since_ids and a.status == "assigned":
             fresh[a.reviewer_id] = fresh.get(a.reviewer_id, 0) + 1
+    ids = sorted(fresh)
+    users: dict[int, User] = {}
+    for i in range(0, len(ids), 5000):  # the reviewers in one query per 5000, not one each
+        users.update(
+            (u.id, u) for u in session.scalars(select(User).where(User.id.in_(ids[i : i + 5000])))
+        )
     for rid, n in fresh.items():
-        user = session.get(User, rid)
+        user = users.get(rid)
         if user is None:
             continue
         subject = Translator(user.language).gettext(SUBJECT_INVITED, call=call.title)
