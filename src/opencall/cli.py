@@ -81,6 +81,9 @@ def db_check(ctx: typer.Context) -> None:
     console.print("models and migrations agree")
 
 
+CONFERENCE_SCALE = 80.0  # the demo world x80: 20,000 FAST proposals, 12,000 reviewers
+
+
 @demo_app.command("build")
 def demo_build(
     ctx: typer.Context,
@@ -89,7 +92,13 @@ def demo_build(
     if_empty: Annotated[
         bool, typer.Option("--if-empty", help="Do nothing when data exists.")
     ] = False,
-    scale: Annotated[float, typer.Option(help="Scale the numbers of people and proposals.")] = 1.0,
+    scale: Annotated[
+        str,
+        typer.Option(
+            help="Scale the numbers of people and proposals: a factor, or 'conference' "
+            f"(x{CONFERENCE_SCALE:g}: 20,000 FAST proposals, 12,000 reviewers)."
+        ),
+    ] = "1",
     cycles: Annotated[
         bool,
         typer.Option(
@@ -110,6 +119,13 @@ def demo_build(
             console.print("[red]Error:[/red] the database is not empty")
             raise typer.Exit(2)
     anchor_date = dt.date.fromisoformat(anchor) if anchor else None
+    try:
+        factor = CONFERENCE_SCALE if scale == "conference" else float(scale)
+        if not 0 < factor <= 1000:
+            raise ValueError
+    except ValueError:
+        console.print("[red]Error:[/red] --scale is a factor in (0, 1000] or 'conference'")
+        raise typer.Exit(2) from None
     t0 = time.perf_counter()
     with Progress(
         TextColumn("{task.description}"),
@@ -119,7 +135,7 @@ def demo_build(
         console=console,
         transient=True,
     ) as bar:
-        task = bar.add_task("building", total=400 * scale)
+        task = bar.add_task("building", total=400 * factor)
 
         def progress(label: str, n: int) -> None:
             if label == "proposals":
@@ -128,7 +144,7 @@ def demo_build(
                 bar.update(task, description=label)
 
         with unit_of_work(c.factory) as s:
-            counts = world.build(s, seed=seed, anchor=anchor_date, scale=scale, progress=progress)
+            counts = world.build(s, seed=seed, anchor=anchor_date, scale=factor, progress=progress)
     table = Table(title=f"Demo world (seed {seed}) built in {time.perf_counter() - t0:.1f} s")
     table.add_column("what")
     table.add_column("count", justify="right")

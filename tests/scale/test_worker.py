@@ -145,3 +145,25 @@ def test_worker_processes_stop_cleanly_on_sigterm(
             proc.kill()
             proc.wait()
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 10
+
+
+@pytest.mark.parametrize("scale", ["nope", "0", "-1", "1e9"])
+def test_demo_build_refuses_a_bad_scale(tmp_path: Path, scale: str) -> None:
+    db = tmp_path / "x.sqlite3"
+    r = subprocess.run(
+        [str(OPENCALL), "demo", "build", "--scale", scale],
+        cwd=tmp_path,
+        env={**os.environ, "OPENCALL_DATABASE_URL": f"sqlite:///{db}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 2 and "--scale is a factor" in r.stdout
+    # nothing was built (the database is migrated and empty)
+    from opencall.calls.models import Call
+    from opencall.db import make_engine
+
+    engine = make_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Call)).scalar_one() == 0
+    engine.dispose()
