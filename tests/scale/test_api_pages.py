@@ -190,7 +190,21 @@ def test_cursor_pages_cover_each_list_once_in_order(
     assert [i["code"] for i in r.json()["items"]] == reviewable[10:15]
 
 
-@pytest.mark.parametrize("cursor", ["nope", "W10", "WzEsMl0", "eyJ0IjogMX0", "W3siZCI6MX1d"])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "nope",
+        "W10",
+        "WzEsMl0",
+        "eyJ0IjogMX0",
+        "W3siZCI6MX1d",
+        "WzEwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDBd",
+        "Wy0xLjVd",
+        "W3RydWVd",
+        "WyI3Il0",
+        "W3sidCI6ICIyMDI2LTAxLTAxVDAwOjAwOjAwIn1d",
+    ],
+)
 def test_bad_cursors_are_refused(web: Web, factory: sessionmaker[Session], cursor: str) -> None:
     data = build(factory, 2)
     r = web.client().get(
@@ -199,6 +213,14 @@ def test_bad_cursors_are_refused(web: Web, factory: sessionmaker[Session], curso
         headers={"Authorization": f"Bearer {data['tokens']['chair']}"},
     )
     assert r.status_code == 400 and r.json() == {"detail": "invalid cursor"}
+    # a time without a zone, or a bad one, on a list keyed by (updated_at, id)
+    for bad in ("W3sidCI6ICIyMDI2LTAxLTAxVDAwOjAwOjAwIn0sIDFd", "W3sidCI6ICJ5ZXN0ZXJkYXkifSwgMV0"):
+        r = web.client().get(
+            "/api/v1/proposals",
+            params={"cursor": bad},
+            headers={"Authorization": f"Bearer {data['tokens']['applicant']}"},
+        )
+        assert r.status_code == 400 and r.json() == {"detail": "invalid cursor"}
 
 
 def test_statements_per_page_do_not_grow_with_the_rows(

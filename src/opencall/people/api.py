@@ -13,6 +13,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -142,10 +143,20 @@ def _decode_cursor(cursor: str, kinds: list[type]) -> list[Any]:
         values: list[Any] = []
         for v, kind in zip(raw, kinds, strict=True):
             if kind is dt.datetime:
-                values.append(dt.datetime.fromisoformat(v["t"]))
+                when = dt.datetime.fromisoformat(v["t"])
+                if when.tzinfo is None:
+                    raise ValueError("naive time")
+                values.append(when)
             elif kind is int and isinstance(v, int) and not isinstance(v, bool):
+                if not -(2**31) <= v < 2**31:  # ids and ranks are 32-bit columns
+                    raise ValueError("out of range")
                 values.append(v)
-            elif kind is float and isinstance(v, int | float) and not isinstance(v, bool):
+            elif (
+                kind is float
+                and isinstance(v, int | float)
+                and not isinstance(v, bool)
+                and math.isfinite(v)
+            ):
                 values.append(float(v))
             elif kind is str and isinstance(v, str):
                 values.append(v)
