@@ -159,6 +159,9 @@ def db_check(ctx: typer.Context) -> None:
     console.print("models and migrations agree")
 
 
+CONFERENCE_SCALE = 80.0  # the demo world x80: 20,000 FAST proposals, 12,000 reviewers
+
+
 @demo_app.command("build")
 def demo_build(
     ctx: typer.Context,
@@ -167,7 +170,13 @@ def demo_build(
     if_empty: Annotated[
         bool, typer.Option("--if-empty", help="Do nothing when data exists.")
     ] = False,
-    scale: Annotated[float, typer.Option(help="Scale the numbers of people and proposals.")] = 1.0,
+    scale: Annotated[
+        str,
+        typer.Option(
+            help="Scale the numbers of people and proposals: a factor, or 'conference' "
+            f"(x{CONFERENCE_SCALE:g}: 20,000 FAST proposals, 12,000 reviewers)."
+        ),
+    ] = "1",
     cycles: Annotated[
         bool,
         typer.Option(
@@ -188,6 +197,13 @@ def demo_build(
             console.print("[red]Error:[/red] the database is not empty")
             raise typer.Exit(2)
     anchor_date = dt.date.fromisoformat(anchor) if anchor else None
+    try:
+        factor = CONFERENCE_SCALE if scale == "conference" else float(scale)
+        if not 0 < factor <= 1000:
+            raise ValueError
+    except ValueError:
+        console.print("[red]Error:[/red] --scale is a factor in (0, 1000] or 'conference'")
+        raise typer.Exit(2) from None
     t0 = time.perf_counter()
     with Progress(
         TextColumn("{task.description}"),
@@ -197,7 +213,7 @@ def demo_build(
         console=console,
         transient=True,
     ) as bar:
-        task = bar.add_task("building", total=400 * scale)
+        task = bar.add_task("building", total=400 * factor)
 
         def progress(label: str, n: int) -> None:
             if label == "proposals":
@@ -206,7 +222,7 @@ def demo_build(
                 bar.update(task, description=label)
 
         with unit_of_work(c.factory) as s:
-            counts = world.build(s, seed=seed, anchor=anchor_date, scale=scale, progress=progress)
+            counts = world.build(s, seed=seed, anchor=anchor_date, scale=factor, progress=progress)
     table = Table(title=f"Demo world (seed {seed}) built in {time.perf_counter() - t0:.1f} s")
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -309,20 +325,26 @@ def worker(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option(help="Run queued jobs and exit.")] = False,
     poll: float = 2.0,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            "-c",
+            min=1,
+            help="Worker processes claiming jobs from the same queue (SKIP LOCKED on PostgreSQL).",
+        ),
+    ] = 1,
 ) -> None:
-    """Run queued jobs (mail, long computations)."""
-    from opencall import jobs
-    from opencall.app import build_registry
+    """Run queued jobs (mail, long computations); any number of workers may share one database."""
+    from opencall import worker as worker_mod
 
     c: Ctx = ctx.obj
-    registry = build_registry(c.settings)
-    while True:
-        n = jobs.run_pending(c.factory, registry)
-        if n:
-            console.print(f"ran {n} job(s)")
-        if once:
-            return
-        time.sleep(poll)
+    c.engine.dispose()  # each worker process opens its own connections
+    n = worker_mod.run(
+        c.settings, concurrency=concurrency, once=once, poll=poll, report=console.print
+    )
+    if once:
+        console.print(f"ran {n} job(s)")
 
 
 @calls_app.command("list")
@@ -444,11 +466,12 @@ def proposals_show(ctx: typer.Context, code: str) -> None:
 def proposals_clean_pdfs(ctx: typer.Context) -> None:
     """Rewrite PDFs stored before uploads were cleaned (reviewers get no file until then)."""
     from opencall.proposals import services as prop_services
+    from opencall.storage import storage_for
 
     c: Ctx = ctx.obj
     with unit_of_work(c.factory) as s:
         made, refused = prop_services.clean_stored_attachments(
-            s, upload_dir=c.settings.upload_dir, limits=prop_services.pdf_limits(c.settings)
+            s, upload_dir=storage_for(c.settings), limits=prop_services.pdf_limits(c.settings)
         )
     console.print(f"{made} clean copies made; missing anonymity scans queued for the worker")
     for att_id, why in refused:

@@ -7,6 +7,7 @@ Nothing reads the environment at import time: call :func:`Settings` (or
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,16 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     mail_from: str = "opencall@localhost"
     upload_dir: Path = Path("./var/uploads")
+    # Attachment storage (see opencall/storage.py and docs/deploy.md): "local" keeps
+    # files in upload_dir; "s3" keeps them in a bucket of an S3-compatible store.
+    storage_backend: Literal["local", "s3"] = "local"
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    s3_prefix: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_create_bucket: bool = False
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     # Run the jobs a request queued right after it commits, inside that request (the demo
     # does this). Off by default: jobs run in ``opencall worker``, never inside another

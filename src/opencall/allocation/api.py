@@ -6,11 +6,20 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from opencall.allocation import policies, services
-from opencall.allocation.models import Award
+from opencall.allocation import policies
+from opencall.allocation.models import Award, Decision
 from opencall.calls.api import SLUG, visible_call
 from opencall.facilities.models import CapacityPool
-from opencall.people.api import MANAGE, Api, Pagination, get_api, paginate, paging
+from opencall.people.api import (
+    MANAGE,
+    Api,
+    PageRequest,
+    Pagination,
+    get_api,
+    keyset_page,
+    paging,
+)
+from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
 from opencall.reviews.api import NOT_FOUND, chair_call, proposal_dicts
 
@@ -42,12 +51,18 @@ class DecisionList(BaseModel):
     dependencies=[MANAGE],
 )
 def decisions(
-    slug: str = SLUG, api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)
+    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
 ) -> DecisionList:
     call = chair_call(api, slug)
-    rows = proposal_dicts(api, call, rq.proposals_for_review(api.db, call))
-    ds = [d for d in services.decisions(api.db, call) if d.proposal_id in rows]
-    items, pg = paginate(ds, page)
+    # services.decisions of the reviewable proposals, paged in SQL
+    stmt = (
+        select(Decision, Proposal)
+        .join(Proposal, Proposal.id == Decision.proposal_id)
+        .where(Decision.call_id == call.id, Proposal.status.in_(rq.REVIEWABLE))
+    )
+    pairs, pg = keyset_page(api.db, stmt, [(Decision.id, int)], page, lambda r: (r[0].id,))
+    rows = proposal_dicts(api, call, [p for _d, p in pairs])
+    items = [d for d, _p in pairs]
     return DecisionList(
         items=[
             DecisionOut(
@@ -86,34 +101,31 @@ class AwardList(BaseModel):
     "/calls/{slug}/awards", response_model=AwardList, responses=NOT_FOUND, dependencies=[MANAGE]
 )
 def awards(
-    slug: str = SLUG, api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)
+    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
 ) -> AwardList:
     call = visible_call(api, slug)
     if not policies.awards_are_public(call) and not policies.may_see_decisions(
         api.db, api.user, call
     ):
         raise api.not_found()
-    props = {p.id: p for p in rq.proposals_for_review(api.db, call)}
-    rows = list(
-        api.db.execute(
-            select(Award, CapacityPool)
-            .join(CapacityPool, CapacityPool.id == Award.pool_id)
-            .where(Award.call_id == call.id)
-            .order_by(Award.id)
-        )
+    stmt = (
+        select(Award, CapacityPool, Proposal)
+        .join(CapacityPool, CapacityPool.id == Award.pool_id)
+        .join(Proposal, Proposal.id == Award.proposal_id)
+        .where(Award.call_id == call.id, Proposal.status.in_(rq.REVIEWABLE))
     )
-    items, pg = paginate([(a, pl) for a, pl in rows if a.proposal_id in props], page)
+    items, pg = keyset_page(api.db, stmt, [(Award.id, int)], page, lambda r: (r[0].id,))
     return AwardList(
         items=[
             AwardOut(
-                proposal_code=props[a.proposal_id].code,
-                title=props[a.proposal_id].title,
+                proposal_code=p.code,
+                title=p.title,
                 pool=pl.name,
                 unit=pl.unit,
                 amount=a.amount,
                 fraction=a.fraction,
             )
-            for a, pl in items
+            for a, pl, p in items
         ],
         page=pg,
     )

@@ -20,7 +20,13 @@ from opencall.people.models import Country
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
 from opencall.reviews.models import SolverRun
-from opencall.reviews.services import Progress, _noop, record_run, revision_content
+from opencall.reviews.services import (
+    Progress,
+    _noop,
+    load_revisions,
+    record_run,
+    revision_content,
+)
 
 TECH_IDS = {"hybrid rice": "hybrid_rice", "tilapia": "tilapia", "juncao": "juncao"}
 
@@ -100,6 +106,7 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
     merit = {r.proposal_id: r.score for r in ranked}
     tech = rq.technical_reviews(session, call)
     proposals = [p for p in rq.proposals_for_review(session, call) if p.id in merit]
+    _held = load_revisions(session, proposals)  # held: revision_content reads them
     pools = {cp.pool_id: cp for cp in call.pools}
     lst_pool_by_hour: dict[int, int] = {}
     for cp in call.pools:

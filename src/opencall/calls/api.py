@@ -8,11 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel
+from sqlalchemy import select
 
 from opencall.calls import policies
 from opencall.calls.models import Call
-from opencall.calls.queries import call_by_slug, list_calls
-from opencall.people.api import Api, ApiError, Pagination, get_api, paginate, paging
+from opencall.calls.queries import call_by_slug
+from opencall.people.api import Api, ApiError, PageRequest, Pagination, get_api, keyset_page, paging
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
 SLUG = Path(min_length=1, max_length=80)
@@ -89,9 +90,10 @@ def visible_call(api: Api, slug: str) -> Call:
 
 
 @router.get("/calls", response_model=CallList)
-def calls(api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)) -> CallList:
-    visible = [c for c in list_calls(api.db) if policies.may_see_call(api.db, api.user, c)]
-    items, pg = paginate(visible, page)
+def calls(api: Api = Depends(get_api), page: PageRequest = Depends(paging)) -> CallList:
+    stmt = select(Call).where(policies.visible_calls_clause(api.user))
+    keys = [(Call.closes_at, dt.datetime), (Call.id, int)]
+    items, pg = keyset_page(api.db, stmt, keys, page, lambda c: (c.closes_at, c.id))
     return CallList(items=[call_out(c) for c in items], page=pg)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from opencall.calls.domain import is_open_at
 from opencall.calls.models import Call
-from opencall.people.models import User
+from opencall.people.models import RoleGrant, User
 from opencall.people.queries import has_role
 
 STAFF_ROLES = ("provider_admin", "call_manager", "chair")
@@ -47,6 +48,21 @@ def may_administer(session: Session, user: User | None, call: Call) -> bool:
 def may_see_call(session: Session, user: User | None, call: Call) -> bool:
     """Anyone sees a call once it is no longer a draft; drafts only its staff."""
     return call.status in PUBLIC_STATES or may_manage_call(session, user, call)
+
+
+def visible_calls_clause(user: User | None) -> ColumnElement[bool]:
+    """``may_see_call`` as a SQL condition on ``Call`` (for lists paged in SQL)."""
+    public = Call.status.in_(PUBLIC_STATES)
+    if user is None:
+        return public
+    if user.is_site_admin:
+        return true()
+    staff = select(RoleGrant.id).where(
+        RoleGrant.user_id == user.id,
+        RoleGrant.role.in_(STAFF_ROLES),
+        or_(RoleGrant.call_id == Call.id, RoleGrant.provider_id == Call.provider_id),
+    )
+    return or_(public, staff.exists())
 
 
 def may_apply_to_call(user: User | None, call: Call, now: dt.datetime) -> bool:

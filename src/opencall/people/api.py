@@ -12,7 +12,12 @@ needs a scope the token lacks answers 403 (:func:`needs`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import base64
+import binascii
+import datetime as dt
+import json
+import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -20,6 +25,7 @@ from fastapi import APIRouter, Depends, FastAPI, File, Path, Query, Request, Upl
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from opencall.db import utcnow
@@ -110,20 +116,117 @@ def install(app: FastAPI) -> None:
 
 class Pagination(BaseModel):
     limit: int
-    offset: int
-    total: int
+    offset: int = Field(description="rows skipped (0 when paging by cursor)")
+    total: int = Field(description="rows in the whole list")
+    next_cursor: str | None = Field(
+        default=None,
+        description="pass as `cursor` for the next page; null on the last page",
+    )
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int
+    offset: int = 0
+    cursor: str | None = None
 
 
 def paging(
     limit: int = Query(50, ge=1, le=MAX_LIMIT, description=f"at most {MAX_LIMIT}"),
-    offset: int = Query(0, ge=0, le=10**7),
-) -> tuple[int, int]:
-    return limit, offset
+    offset: int = Query(
+        0,
+        ge=0,
+        le=10**7,
+        description="rows to skip; prefer `cursor`, which stays fast and stable on long lists",
+    ),
+    cursor: str | None = Query(
+        None,
+        max_length=500,
+        description="keyset cursor: the `page.next_cursor` of the previous page (opaque)",
+    ),
+) -> PageRequest:
+    return PageRequest(limit=limit, offset=0 if cursor else offset, cursor=cursor)
 
 
-def paginate(items: list[T], page: tuple[int, int]) -> tuple[list[T], Pagination]:
-    limit, offset = page
-    return items[offset : offset + limit], Pagination(limit=limit, offset=offset, total=len(items))
+def paginate(items: list[T], page: PageRequest) -> tuple[list[T], Pagination]:
+    """In-memory paging, for short lists built in Python (prefer :func:`keyset_page`)."""
+    if page.cursor:
+        raise ApiError(400, "this list pages by offset only")
+    limit, offset = page.limit, page.offset
+    rest = items[offset : offset + limit]
+    return rest[:limit], Pagination(limit=limit, offset=offset, total=len(items))
+
+
+def _encode_cursor(values: tuple[Any, ...]) -> str:
+    out = [{"t": v.isoformat()} if isinstance(v, dt.datetime) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(out).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, kinds: list[type]) -> list[Any]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(raw, list) or len(raw) != len(kinds):
+            raise ValueError("wrong length")
+        values: list[Any] = []
+        for v, kind in zip(raw, kinds, strict=True):
+            if kind is dt.datetime:
+                when = dt.datetime.fromisoformat(v["t"])
+                if when.tzinfo is None:
+                    raise ValueError("naive time")
+                values.append(when)
+            elif kind is int and isinstance(v, int) and not isinstance(v, bool):
+                if not -(2**31) <= v < 2**31:  # ids and ranks are 32-bit columns
+                    raise ValueError("out of range")
+                values.append(v)
+            elif (
+                kind is float
+                and isinstance(v, int | float)
+                and not isinstance(v, bool)
+                and math.isfinite(v)
+            ):
+                values.append(float(v))
+            elif kind is str and isinstance(v, str):
+                values.append(v)
+            else:
+                raise ValueError("wrong type")
+        return values
+    except (ValueError, TypeError, KeyError, binascii.Error) as exc:
+        raise ApiError(400, "invalid cursor") from exc
+
+
+def keyset_page(
+    session: Session,
+    stmt: Any,  # a Select of one entity or several columns
+    keys: Sequence[tuple[Any, type]],
+    page: PageRequest,
+    key_of: Callable[[Any], tuple[Any, ...]],
+    *,
+    descending: bool = False,
+) -> tuple[list[Any], Pagination]:
+    """One page of ``stmt`` done in SQL: ordered by ``keys`` (columns with their
+    Python type; the last must be unique), continued after the cursor with a row
+    comparison (``(a, b) > (:a, :b)``), at most ``limit`` rows fetched plus one to
+    know whether more follow. Two queries whatever the size: the page and the
+    total. ``key_of(row)`` gives a row's key values for the next cursor."""
+    cols = [c for c, _kind in keys]
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    q = stmt.order_by(None).order_by(*[c.desc() if descending else c.asc() for c in cols])
+    if page.cursor:
+        values = _decode_cursor(page.cursor, [k for _c, k in keys])
+        after = tuple_(*[literal(v, type_=c.type) for v, c in zip(values, cols, strict=True)])
+        q = q.where(tuple_(*cols) < after if descending else tuple_(*cols) > after)
+    elif page.offset:
+        q = q.offset(page.offset)
+    rows = list(session.execute(q.limit(page.limit + 1)))
+    single = len(stmt.column_descriptions) == 1
+    items = [r[0] if single else tuple(r) for r in rows[: page.limit]]
+    more = len(rows) > page.limit
+    return items, Pagination(
+        limit=page.limit,
+        offset=page.offset,
+        total=total,
+        next_cursor=_encode_cursor(key_of(items[-1])) if more and items else None,
+    )
 
 
 def domain_error(exc: DomainError) -> ApiError:

@@ -7,10 +7,19 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel
+from sqlalchemy import select
 
-from opencall.people.api import MAX_ID, Api, Pagination, get_api, paginate, paging
+from opencall.people.api import (
+    MAX_ID,
+    Api,
+    PageRequest,
+    Pagination,
+    get_api,
+    keyset_page,
+    paging,
+)
 from opencall.proposals import policies, services
-from opencall.proposals.models import Proposal
+from opencall.proposals.models import Proposal, TeamMember
 
 router = APIRouter(prefix="/api/v1", tags=["proposals"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -50,9 +59,18 @@ def _out(p: Proposal) -> dict[str, Any]:
 
 
 @router.get("/proposals", response_model=ProposalList, responses={401: {"description": "no token"}})
-def proposals(api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)) -> ProposalList:
+def proposals(api: Api = Depends(get_api), page: PageRequest = Depends(paging)) -> ProposalList:
     user = api.require_user()
-    items, pg = paginate(services.member_proposals(api.db, user.id), page)
+    # services.member_proposals, paged in SQL (latest first)
+    stmt = (
+        select(Proposal)
+        .join(TeamMember, TeamMember.proposal_id == Proposal.id)
+        .where(TeamMember.user_id == user.id, TeamMember.status == "accepted")
+    )
+    keys = [(Proposal.updated_at, dt.datetime), (Proposal.id, int)]
+    items, pg = keyset_page(
+        api.db, stmt, keys, page, lambda p: (p.updated_at, p.id), descending=True
+    )
     return ProposalList(items=[ProposalOut(**_out(p)) for p in items], page=pg)
 
 

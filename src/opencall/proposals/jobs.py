@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from opencall.jobs import Handler, Job, JobRegistry
 from opencall.proposals import services
 from opencall.settings import Settings
+from opencall.storage import storage_for
 
 
 def anonymity_scan(settings: Settings) -> Handler:
@@ -17,7 +18,7 @@ def anonymity_scan(settings: Settings) -> Handler:
 
     def handle(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
         services.run_anonymity_scan(
-            session, int(job.payload["scan_id"]), upload_dir=settings.upload_dir, limits=limits
+            session, int(job.payload["scan_id"]), upload_dir=storage_for(settings), limits=limits
         )
 
     return handle

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -50,6 +49,7 @@ from opencall.proposals.schemas import (
     ProposalUpdate,
 )
 from opencall.settings import Settings
+from opencall.storage import LocalStorage, Storage
 
 KIND_FOR_FACILITY = {
     "telescope": ("fast",),
@@ -906,24 +906,29 @@ def _clean_filename(name: str) -> str:
     return base[-120:]
 
 
-def store_blob(upload_dir: Path, data: bytes) -> str:
+def _store(where: Path | Storage) -> Storage:
+    return LocalStorage(where) if isinstance(where, str | Path) else where
+
+
+def store_blob(where: Path | Storage, data: bytes) -> str:
     """Write bytes once under their sha256 (outside the web root); returns the storage key.
 
-    The one place that writes attachment files (a storage backend replaces it)."""
+    The one place that writes attachment files, through the storage backend (a local
+    directory, or an S3-compatible bucket: ``opencall.storage``)."""
     digest = hashlib.sha256(data).hexdigest()
     key = f"{digest[:2]}/{digest}.pdf"
-    path = Path(upload_dir) / key
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+    store = _store(where)
+    if not store.exists(key):
+        store.put(key, data)
     return key
 
 
-def read_blob(upload_dir: Path, key: str) -> bytes:
+def read_blob(where: Path | Storage, key: str) -> bytes:
     """The bytes stored under ``key`` (the one place that reads attachment files)."""
-    return (Path(upload_dir) / key).read_bytes()
+    data = _store(where).get(key)
+    if data is None:
+        raise FileNotFoundError(key)
+    return data
 
 
 def attachment_path(upload_dir: Path, attachment: Attachment) -> Path:
@@ -968,13 +973,27 @@ def _refusal(exc: pdfsafe.PdfRefused, max_pages: int) -> DomainError:
     return DomainError(msg, field="pdf")
 
 
+def attachment_bytes(storage: Storage, attachment: Attachment) -> bytes | None:
+    """The original as uploaded, from whichever backend holds it (the user office's)."""
+    return storage.get(attachment.storage_key)
+
+
+def clean_attachment_bytes(storage: Storage, attachment: Attachment) -> bytes | None:
+    """The rewritten copy everyone but the user office gets; None for a file stored before
+    copies were made (never fall back to the original)."""
+    if not attachment.clean_storage_key:
+        return None
+    return storage.get(attachment.clean_storage_key)
+
+
 def add_attachment(
     session: Session,
     proposal: Proposal,
     data: bytes,
     filename: str,
     *,
-    upload_dir: Path,
+    upload_dir: Path | None = None,
+    storage: Storage | None = None,
     max_bytes: int,
     purpose: str = "scientific",
     actor_id: int | None = None,
@@ -1008,8 +1027,12 @@ def add_attachment(
         raise _refusal(exc, form.max_pdf_pages) from exc
     pages = cleaned.pages
     digest = hashlib.sha256(data).hexdigest()
-    key = store_blob(upload_dir, data)
-    clean_key = store_blob(upload_dir, cleaned.data)
+    if storage is None:
+        if upload_dir is None:
+            raise ValueError("add_attachment needs a storage (or an upload_dir)")
+        storage = LocalStorage(upload_dir)
+    key = store_blob(storage, data)
+    clean_key = store_blob(storage, cleaned.data)
     for old in [a for a in proposal.attachments if a.purpose == purpose]:
         session.delete(old)
     att = Attachment(
@@ -1048,7 +1071,7 @@ def add_attachment(
 
 
 def clean_stored_attachments(
-    session: Session, *, upload_dir: Path, limits: pdfsafe.Limits | None = None
+    session: Session, *, upload_dir: Path | Storage, limits: pdfsafe.Limits | None = None
 ) -> tuple[int, list[tuple[int, str]]]:
     """Make the rewritten copy of every attachment stored before copies were made
     (until then reviewers get no file for it, never the original) and queue the
@@ -1154,7 +1177,11 @@ def _finding_doc(where: str, f: Finding) -> dict[str, Any]:
 
 
 def run_anonymity_scan(
-    session: Session, scan_id: int, *, upload_dir: Path, limits: pdfsafe.Limits | None = None
+    session: Session,
+    scan_id: int,
+    *,
+    upload_dir: Path | Storage,
+    limits: pdfsafe.Limits | None = None,
 ) -> AnonymityScan | None:
     """The job: scan one version of the text or one attachment and cache the findings.
 

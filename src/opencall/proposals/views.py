@@ -10,11 +10,10 @@ text back with a message and changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from opencall.calls import policies as call_policies
@@ -30,7 +29,7 @@ from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
 from opencall.proposals.schemas import POOL_TYPE_FOR_KIND, DiveSite, FastTarget
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import queue_mail
-from opencall.web.pages import Page, get_page, render_mail
+from opencall.web.pages import Page, download_response, get_page, render_mail
 
 router = APIRouter()
 
@@ -806,7 +805,7 @@ def upload(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             proposal,
             data,
             upload_file.filename or "document.pdf",
-            upload_dir=page.settings.upload_dir,
+            storage=page.storage,
             max_bytes=limit,
             actor_id=page.user.id,
             limits=services.pdf_limits(page.settings),
@@ -840,16 +839,15 @@ def download(proposal_id: int, attachment_id: int, page: Page = Depends(get_page
     (what reviewers receive: no metadata, scripts, embedded files, comments or forms)."""
     att = _attachment_of(page, proposal_id, attachment_id)
     if call_policies.may_administer(page.db, page.user, att.proposal.call):
-        path: Path | None = services.attachment_path(page.settings.upload_dir, att)
+        data = services.attachment_bytes(page.storage, att)
     else:
-        path = services.clean_attachment_path(page.settings.upload_dir, att)
-    if path is None or not path.is_file():
+        data = services.clean_attachment_bytes(page.storage, att)
+    if data is None:
         page.not_found()
-    return FileResponse(
-        path,
-        media_type="application/pdf",
-        filename=att.filename,
-        content_disposition_type="attachment",
+    return download_response(
+        data,
+        att.filename,
+        "application/pdf",
         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
     )
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from opencall.calls.api import SLUG
 from opencall.calls.models import Call
@@ -18,17 +19,18 @@ from opencall.people.api import (
     MAX_ID,
     REVIEW,
     Api,
+    PageRequest,
     Pagination,
     domain_error,
     get_api,
-    paginate,
+    keyset_page,
     paging,
 )
-from opencall.people.models import User
+from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
-from opencall.reviews.models import ReviewAssignment
+from opencall.reviews.models import Conflict, RankedProposal, ReviewAssignment
 from opencall.reviews.policies import identity, reviewer_content
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
@@ -112,17 +114,26 @@ def _mine(api: Api, assignment_id: int) -> ReviewAssignment:
 @router.get(
     "/assignments", response_model=AssignmentList, responses={401: {"description": "no token"}}
 )
-def assignments(
-    api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)
-) -> AssignmentList:
+def assignments(api: Api = Depends(get_api), page: PageRequest = Depends(paging)) -> AssignmentList:
     user = api.require_user()
-    mine = [
-        a
-        for a in q.assignments_of_reviewer(api.db, user.id)
-        if not q.is_conflicted(api.db, a.proposal_id, user.id)
-    ]
-    items, pg = paginate(mine, page)
-    return AssignmentList(items=[AssignmentOut(**_assignment_out(api, a)) for a in items], page=pg)
+    # q.assignments_of_reviewer less the conflicted ones, paged in SQL; the
+    # proposals (and their calls) come in the same query
+    conflicted = select(Conflict.id).where(
+        Conflict.proposal_id == ReviewAssignment.proposal_id, Conflict.reviewer_id == user.id
+    )
+    stmt = (
+        select(ReviewAssignment, Proposal)
+        .join(Proposal, Proposal.id == ReviewAssignment.proposal_id)
+        .where(
+            ReviewAssignment.reviewer_id == user.id,
+            ReviewAssignment.status.in_(("assigned", "accepted", "submitted")),
+            ~conflicted.exists(),
+        )
+    )
+    rows, pg = keyset_page(api.db, stmt, [(ReviewAssignment.id, int)], page, lambda r: (r[0].id,))
+    return AssignmentList(
+        items=[AssignmentOut(**_assignment_out(api, a)) for a, _p in rows], page=pg
+    )
 
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentDetail, responses=NOT_FOUND)
@@ -196,6 +207,9 @@ class CallProposalList(BaseModel):
 
 def proposal_dicts(api: Api, call: Call, proposals: list[Proposal]) -> dict[int, dict[str, Any]]:
     show = policies.may_see_identities(api.db, api.user, call)
+    if show:  # the PIs' countries in one query (identity() then finds them in the session)
+        isos = {m.country_iso3 for p in proposals for m in p.members if m.role == "pi"}
+        list(api.db.scalars(select(Country).where(Country.iso3.in_(isos - {None}))))
     out: dict[int, dict[str, Any]] = {}
     for p in proposals:
         row: dict[str, Any] = {"id": p.id, "code": p.code, "title": p.title, "status": p.status}
@@ -212,10 +226,13 @@ def proposal_dicts(api: Api, call: Call, proposals: list[Proposal]) -> dict[int,
     dependencies=[MANAGE],
 )
 def call_proposals(
-    slug: str = SLUG, api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)
+    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
 ) -> CallProposalList:
     call = chair_call(api, slug)
-    items, pg = paginate(q.proposals_for_review(api.db, call), page)
+    stmt = select(Proposal).where(
+        Proposal.call_id == call.id, Proposal.status.in_(q.REVIEWABLE)
+    )  # q.proposals_for_review, paged in SQL
+    items, pg = keyset_page(api.db, stmt, [(Proposal.id, int)], page, lambda p: (p.id,))
     rows = proposal_dicts(api, call, items)
     return CallProposalList(
         items=[CallProposal(**rows[p.id]) for p in items],
@@ -243,20 +260,28 @@ class PairList(BaseModel):
     "/calls/{slug}/assignments", response_model=PairList, responses=NOT_FOUND, dependencies=[MANAGE]
 )
 def call_assignments(
-    slug: str = SLUG, api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)
+    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
 ) -> PairList:
     call = chair_call(api, slug)
-    codes = {p.id: p.code for p in q.proposals_for_review(api.db, call)}
-    items, pg = paginate(q.assignments_of_call(api.db, call), page)
+    # q.assignments_of_call with each proposal's code and reviewer's name, paged in SQL
+    stmt = (
+        select(ReviewAssignment, Proposal.code, Proposal.status, User.name)
+        .join(Proposal, Proposal.id == ReviewAssignment.proposal_id)
+        .join(User, User.id == ReviewAssignment.reviewer_id)
+        .where(
+            ReviewAssignment.call_id == call.id,
+            ReviewAssignment.status.in_(("assigned", "accepted", "submitted")),
+        )
+    )
+    rows, pg = keyset_page(api.db, stmt, [(ReviewAssignment.id, int)], page, lambda r: (r[0].id,))
     out = []
-    for a in items:
-        r = api.db.get(User, a.reviewer_id)
+    for a, code, status, reviewer_name in rows:
         out.append(
             PairOut(
                 id=a.id,
-                proposal_code=codes.get(a.proposal_id, ""),
+                proposal_code=code if status in q.REVIEWABLE else "",
                 reviewer_id=a.reviewer_id,
-                reviewer=r.name if r else "",
+                reviewer=reviewer_name,
                 status=a.status,
                 source=a.source,
                 score=a.score,
@@ -288,17 +313,26 @@ class RankList(BaseModel):
     "/calls/{slug}/ranking", response_model=RankList, responses=NOT_FOUND, dependencies=[MANAGE]
 )
 def call_ranking(
-    slug: str = SLUG, api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)
+    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
 ) -> RankList:
     call = chair_call(api, slug)
-    props = {p.id: p for p in q.proposals_for_review(api.db, call)}
-    ranked = [r for r in q.ranking(api.db, call) if r.proposal_id in props]
-    items, pg = paginate(ranked, page)
+    # q.ranking of the reviewable proposals, paged in SQL
+    run = q.latest_run(api.db, call, "calibration")
+    stmt = (
+        select(RankedProposal, Proposal)
+        .join(Proposal, Proposal.id == RankedProposal.proposal_id)
+        .where(
+            RankedProposal.run_id == (run.id if run else -1),
+            Proposal.status.in_(q.REVIEWABLE),
+        )
+    )
+    keys = [(RankedProposal.rank, int), (RankedProposal.id, int)]
+    rows, pg = keyset_page(api.db, stmt, keys, page, lambda r: (r[0].rank, r[0].id))
     return RankList(
         items=[
             RankOut(
-                proposal_code=props[r.proposal_id].code,
-                title=props[r.proposal_id].title,
+                proposal_code=p.code,
+                title=p.title,
                 rank=r.rank,
                 rank_lo=r.rank_lo,
                 rank_hi=r.rank_hi,
@@ -308,7 +342,7 @@ def call_ranking(
                 raw_mean=r.raw_mean,
                 discuss=r.discuss,
             )
-            for r in items
+            for r, p in rows
         ],
         page=pg,
         frozen=call.ranking_frozen_at is not None,

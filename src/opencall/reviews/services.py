@@ -28,7 +28,7 @@ from opencall.people.models import (
     ReviewerPublication,
     User,
 )
-from opencall.proposals.models import Proposal, ProposalRevision
+from opencall.proposals.models import Proposal, ProposalRevision, Request
 from opencall.reviews import policies
 from opencall.reviews import queries as q
 from opencall.reviews.domain import conflict_sources
@@ -101,6 +101,18 @@ def record_run(
     return run
 
 
+def load_revisions(session: Session, proposals: list[Proposal]) -> list[ProposalRevision]:
+    """Load the current revisions of many proposals in a few queries. While the
+    caller holds the returned list, :func:`revision_content` finds each one in the
+    session (no query per row)."""
+    ids = [p.current_revision_id for p in proposals if p.current_revision_id is not None]
+    out: list[ProposalRevision] = []
+    for i in range(0, len(ids), 5000):
+        chunk = ids[i : i + 5000]
+        out += session.scalars(select(ProposalRevision).where(ProposalRevision.id.in_(chunk)))
+    return out
+
+
 def revision_content(session: Session, proposal: Proposal) -> dict[str, Any]:
     if proposal.current_revision_id is None:
         raise DomainError(f"Proposal {proposal.code} has no submitted revision.")
@@ -140,6 +152,7 @@ def compute_conflicts(
     pubs = q.publications_by_user(session, [r.id for r in reviewers])
     people = [q.person_facts(r, pubs.get(r.id, ())) for r in reviewers]
     found: dict[tuple[int, int, str], str] = {}
+    _held = load_revisions(session, proposals)  # held: revision_content reads them
     for p in proposals:
         team = q.team_facts(p, revision_content(session, p), insts)
         for person in people:
@@ -242,23 +255,44 @@ def declare_conflict(
 # --------------------------------------------------------------------------- affinity
 
 
+def _reviewer_texts(session: Session, reviewers: list[User], call: Call) -> list[str]:
+    """Each reviewer's expertise profile (keywords, statement, up to 50 publications,
+    newest first) and up to 5 of their own proposals to other calls (the first 5 by id),
+    read for all reviewers in a few queries."""
+    past: dict[int, list[str]] = {r.id: [] for r in reviewers}
+    pubs: dict[int, list[str]] = {r.id: [] for r in reviewers}
+    ids = list(past)
+    keywords: dict[int, str] = {}
+    for i in range(0, len(ids), 5000):
+        chunk = ids[i : i + 5000]
+        rows = session.execute(
+            select(Proposal.pi_user_id, Proposal.title, Proposal.abstract)
+            .where(Proposal.pi_user_id.in_(chunk), Proposal.call_id != call.id)
+            .order_by(Proposal.id)
+        )
+        for uid, title, abstract in rows:
+            if uid is not None and len(past[uid]) < 5:
+                past[uid].append(f"{title}. {abstract}")
+        for prof in session.scalars(
+            select(ExpertiseProfile).where(ExpertiseProfile.user_id.in_(chunk))
+        ):
+            keywords[prof.user_id] = prof.keywords
+        for pub in session.scalars(
+            select(ReviewerPublication)
+            .where(ReviewerPublication.user_id.in_(chunk))
+            .order_by(ReviewerPublication.year.desc().nulls_last(), ReviewerPublication.id.desc())
+        ):
+            if len(pubs[pub.user_id]) < 50:
+                pubs[pub.user_id].append(f"{pub.title}. {pub.abstract}")
+    return [
+        " ".join(x for x in [keywords.get(r.id, ""), r.expertise, *pubs[r.id], *past[r.id]] if x)
+        or r.name
+        for r in reviewers
+    ]
+
+
 def _reviewer_text(session: Session, reviewer: User, call: Call) -> str:
-    past = session.scalars(
-        select(Proposal).where(Proposal.pi_user_id == reviewer.id, Proposal.call_id != call.id)
-    ).all()
-    prof = session.get(ExpertiseProfile, reviewer.id)
-    pubs = session.scalars(
-        select(ReviewerPublication)
-        .where(ReviewerPublication.user_id == reviewer.id)
-        .order_by(ReviewerPublication.year.desc().nulls_last(), ReviewerPublication.id.desc())
-        .limit(50)
-    ).all()
-    parts = (
-        [prof.keywords if prof else "", reviewer.expertise]
-        + [f"{pub.title}. {pub.abstract}" for pub in pubs]
-        + [f"{p.title}. {p.abstract}" for p in past[:5]]
-    )
-    return " ".join(x for x in parts if x) or reviewer.name
+    return _reviewer_texts(session, [reviewer], call)[0]
 
 
 def _proposal_text(content: dict[str, Any]) -> str:
@@ -288,7 +322,8 @@ def run_affinity(
     if not reviewers or not proposals:
         raise DomainError("Affinity needs reviewers and proposals under review.")
     progress(10, "reading texts")
-    rtexts = [_reviewer_text(session, r, call) for r in reviewers]
+    rtexts = _reviewer_texts(session, reviewers, call)
+    _held = load_revisions(session, proposals)  # held: revision_content reads them
     ptexts = [_proposal_text(revision_content(session, p)) for p in proposals]
     progress(30, f"scoring {len(ptexts)} proposals x {len(rtexts)} reviewers")
     if method == "embeddings":
@@ -943,12 +978,18 @@ def _rank_changes(correction: dict[str, Any], prop_ids: list[int], res: Any) -> 
 def _capacity_cutoff(session: Session, call: Call, prop_ids: list[int], order: list[int]) -> int:
     """How many of the best-ranked proposals fit in the call's capacity (the funding line)."""
     capacity = sum(cp.amount for cp in call.pools)
+    asked: dict[int, float] = {pid: 0.0 for pid in prop_ids}
+    for i in range(0, len(prop_ids), 5000):  # the amounts asked, in one query per 5000
+        for pid, amount in session.execute(
+            select(Request.proposal_id, Request.amount).where(
+                Request.proposal_id.in_(prop_ids[i : i + 5000])
+            )
+        ):
+            asked[pid] += amount
     used = 0.0
     n = 0
     for i in order:
-        p = session.get(Proposal, prop_ids[i])
-        assert p is not None
-        used += sum(r.amount for r in p.requests)
+        used += asked[prop_ids[i]]
         if used > capacity:
             break
         n += 1

@@ -19,7 +19,7 @@ from typing import Any
 
 import jinja2
 from fastapi import APIRouter, Depends
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -49,7 +49,7 @@ from opencall.reviews.policies import identity, reviewer_content, revision
 from opencall.settings import Settings
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import queue_mail
-from opencall.web.pages import WEB, Page, get_page, make_environment
+from opencall.web.pages import WEB, Page, download_response, get_page, make_environment
 
 router = APIRouter()
 
@@ -130,8 +130,14 @@ def notify_invited(session: Session, base_url: str, call: Call, since_ids: set[i
     for a in q.assignments_of_call(session, call):
         if a.id not in since_ids and a.status == "assigned":
             fresh[a.reviewer_id] = fresh.get(a.reviewer_id, 0) + 1
+    ids = sorted(fresh)
+    users: dict[int, User] = {}
+    for i in range(0, len(ids), 5000):  # the reviewers in one query per 5000, not one each
+        users.update(
+            (u.id, u) for u in session.scalars(select(User).where(User.id.in_(ids[i : i + 5000])))
+        )
     for rid, n in fresh.items():
-        user = session.get(User, rid)
+        user = users.get(rid)
         if user is None:
             continue
         subject = Translator(user.language).gettext(SUBJECT_INVITED, call=call.title)
@@ -363,15 +369,14 @@ def _revision_pdf(page: Page, p: Proposal, n: int) -> Response:
     )
     if att is None:
         page.not_found()
-    path = prop_services.clean_attachment_path(page.settings.upload_dir, att)
-    if path is None or not path.is_file():
+    data = prop_services.clean_attachment_bytes(page.storage, att)
+    if data is None:
         page.not_found()
-    return FileResponse(
-        path,
-        media_type="application/pdf",
-        filename=f"{p.code}-{n + 1}.pdf",
-        content_disposition_type="attachment",
-        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+    return download_response(
+        data,
+        f"{p.code}-{n + 1}.pdf",
+        "application/pdf",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
     )
 
 

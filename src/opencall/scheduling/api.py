@@ -6,14 +6,26 @@ import datetime as dt
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
+from sqlalchemy import func, select
 
 from opencall.calls.api import SLUG
-from opencall.people.api import MANAGE, Api, Pagination, get_api, paginate, paging
+from opencall.people.api import (
+    MANAGE,
+    Api,
+    PageRequest,
+    Pagination,
+    get_api,
+    keyset_page,
+    paging,
+)
+from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
 from opencall.reviews.api import NOT_FOUND, chair_call
-from opencall.scheduling import policies, services
+from opencall.scheduling import policies
+from opencall.scheduling.models import ScheduleEntry
 
 router = APIRouter(prefix="/api/v1", tags=["scheduling"])
+UNPLACED = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)  # unplaced entries sort after every start
 
 
 class EntryOut(BaseModel):
@@ -35,17 +47,24 @@ class EntryList(BaseModel):
     "/calls/{slug}/schedule", response_model=EntryList, responses=NOT_FOUND, dependencies=[MANAGE]
 )
 def schedule(
-    slug: str = SLUG, api: Api = Depends(get_api), page: tuple[int, int] = Depends(paging)
+    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
 ) -> EntryList:
     call = chair_call(api, slug)
     if not policies.may_see_schedule(api.db, api.user, call):
         raise api.not_found()
-    codes = {p.id: p.code for p in rq.proposals_for_review(api.db, call)}
-    items, pg = paginate(services.entries(api.db, call), page)
+    # services.entries with each proposal's code, paged in SQL; unplaced entries last
+    start = func.coalesce(ScheduleEntry.start, UNPLACED)
+    stmt = (
+        select(ScheduleEntry, Proposal.code, Proposal.status)
+        .join(Proposal, Proposal.id == ScheduleEntry.proposal_id)
+        .where(ScheduleEntry.call_id == call.id)
+    )
+    keys = [(start, dt.datetime), (ScheduleEntry.id, int)]
+    rows, pg = keyset_page(api.db, stmt, keys, page, lambda r: (r[0].start or UNPLACED, r[0].id))
     return EntryList(
         items=[
             EntryOut(
-                proposal_code=codes.get(e.proposal_id, ""),
+                proposal_code=code if code and status in rq.REVIEWABLE else "",
                 kind=e.kind,
                 label=e.label,
                 start=e.start,
@@ -53,7 +72,7 @@ def schedule(
                 amount=e.amount,
                 explanation=str(e.details.get("explanation", "")),
             )
-            for e in items
+            for e, code, status in rows
         ],
         page=pg,
     )

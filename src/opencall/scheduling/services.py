@@ -9,6 +9,7 @@ import datetime as dt
 import math
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -26,6 +27,16 @@ from opencall.scheduling.models import ScheduleEntry
 
 PRIORITY = {"A": 1, "B": 2, "C": 3, "": 4}
 MAX_BLOCK_H = 4.0  # FAST tracks a source for 4-6 h at most (FACTS.md 1.2)
+
+
+def _by_id(session: Session, model: Any, ids: Iterable[int]) -> dict[int, Any]:
+    """Rows of ``model`` by id, in one query per 5000 ids (not one per row)."""
+    wanted = sorted(set(ids))
+    out: dict[int, Any] = {}
+    for i in range(0, len(wanted), 5000):
+        for row in session.scalars(select(model).where(model.id.in_(wanted[i : i + 5000]))):
+            out[row.id] = row
+    return out
 
 
 def _awards_by_request(session: Session, call: Call) -> dict[int, list[Award]]:
@@ -99,12 +110,14 @@ def schedule_telescope(
     w1 = w0 + dt.timedelta(days=days)
     decisions = _decisions(session, call)
     awards = _awards_by_request(session, call)
+    reqs = _by_id(session, Request, awards)
+    props = _by_id(session, Proposal, {r.proposal_id for r in reqs.values()})
     blocks: list[Any] = []
     meta: dict[str, dict[str, Any]] = {}
     for req_id, aw in awards.items():
-        req = session.get(Request, req_id)
+        req = reqs.get(req_id)
         assert req is not None
-        prop = session.get(Proposal, req.proposal_id)
+        prop = props.get(req.proposal_id)
         assert prop is not None
         fraction = aw[0].fraction
         pr = PRIORITY.get(decisions[prop.id].priority if prop.id in decisions else "", 4)
@@ -249,8 +262,10 @@ def schedule_cruise(
     pool_leg = {cp.pool_id: cp.pool.attributes["leg"] for cp in call.pools}
     merit = _merit(session, call)
     per_prop: dict[int, dict[str, Any]] = {}
-    for req_id, aw in _awards_by_request(session, call).items():
-        req = session.get(Request, req_id)
+    awards = _awards_by_request(session, call)
+    reqs = _by_id(session, Request, awards)
+    for req_id, aw in awards.items():
+        req = reqs.get(req_id)
         assert req is not None
         d = per_prop.setdefault(req.proposal_id, {"berths": 0, "dives": [], "legs": set()})
         d["legs"].add(pool_leg[aw[0].pool_id])
@@ -363,8 +378,10 @@ def schedule_courses(
             )
     merit = _merit(session, call)
     seat_reqs, pkg_reqs = [], []
-    for req_id, aw in _awards_by_request(session, call).items():
-        req = session.get(Request, req_id)
+    awards = _awards_by_request(session, call)
+    reqs = _by_id(session, Request, awards)
+    for req_id, aw in awards.items():
+        req = reqs.get(req_id)
         assert req is not None
         amount = int(round(sum(a.amount for a in aw)))
         if amount < 1:
@@ -414,7 +431,7 @@ def schedule_courses(
     )
     for res, kind in ((cres, "seat"), (pres, "package")):
         for rid, placement in res.placements.items():
-            req = session.get(Request, int(rid))
+            req = reqs.get(int(rid))
             assert req is not None
             placed_cp = pool_by_name[placement.bin_id] if placement else None
             a = placed_cp.pool.attributes if placed_cp else {}

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import quote
 
 import jinja2
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -35,6 +36,7 @@ from opencall import jobs
 from opencall.errors import DomainError
 from opencall.inputs import control_char, invisible_only
 from opencall.settings import Settings, cookies_secure
+from opencall.storage import Storage, storage_for
 from opencall.web import guard, security, serving
 from opencall.web.i18n import HTML_LANG, LANGUAGES, N_, Translator, negotiate
 
@@ -104,6 +106,11 @@ class Page:
     def settings(self) -> Settings:
         settings: Settings = self.request.app.state.settings
         return settings
+
+    @property
+    def storage(self) -> Storage:
+        """The attachment store the settings select (local directory or S3-compatible)."""
+        return storage_for(self.settings)
 
     def _(self, message: str, **params: Any) -> str:
         return self.t.gettext(message, **params)
@@ -532,3 +539,21 @@ def safe_next(target: str | None, default: str = "/dashboard") -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
+
+
+def download_response(
+    data: bytes, filename: str, media_type: str, headers: dict[str, str] | None = None
+) -> Response:
+    """Stored bytes (from any storage backend) sent as a file download, with the
+    same Content-Disposition as Starlette's FileResponse."""
+    quoted = quote(filename)
+    disposition = (
+        f'attachment; filename="{filename}"'
+        if quoted == filename
+        else f"attachment; filename*=utf-8''{quoted}"
+    )
+    return Response(
+        content=data,
+        media_type=media_type,
+        headers={**(headers or {}), "Content-Disposition": disposition},
+    )

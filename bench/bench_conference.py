@@ -1,0 +1,182 @@
+"""A conference-sized call through the real path: the demo world built at a
+scale, then the FAST call's whole cycle through the job queue, each step a job
+run by ``opencall worker --concurrency 2`` processes (opencall.worker.run), on
+PostgreSQL. Prints per-step wall time and the peak memory of the processes.
+
+    nice .venv/bin/python bench/bench_conference.py \
+        --database-url postgresql://postgres@127.0.0.1:5432/test_scale --scale 4
+
+``--scale 80`` is the conference size (20,000 FAST proposals, 12,000 reviewers).
+The database is emptied first (DROP SCHEMA public CASCADE): use a scratch one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psutil
+from sqlalchemy import text
+
+from opencall import jobs, migrate, worker
+from opencall.allocation import services as al
+from opencall.calls.queries import call_by_slug
+from opencall.calls.services import transition_call
+from opencall.db import make_engine, make_sessionmaker
+from opencall.demo import world
+from opencall.demo.simulate import simulate_reviews
+from opencall.outcomes import queries as oq
+from opencall.people.services import load_countries
+from opencall.proposals.services import close_call
+from opencall.reviews import queries as rq
+from opencall.reviews import services as rv
+from opencall.settings import Settings
+
+SLUG = "fast-2027"
+
+
+class Peak:
+    """Peak resident memory of this process and its children, sampled every 0.1 s."""
+
+    def __init__(self) -> None:
+        self.peak_main = 0
+        self.peak_child = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            try:
+                self.peak_main = max(self.peak_main, me.memory_info().rss)
+                for c in me.children(recursive=True):
+                    self.peak_child = max(self.peak_child, c.memory_info().rss)
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+
+    def __enter__(self) -> Peak:
+        self._t.start()
+        return self
+
+    def __exit__(self, *_a: Any) -> None:
+        self._stop.set()
+        self._t.join()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--database-url", required=True)
+    ap.add_argument("--scale", type=float, default=80.0)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    url = args.database_url
+    engine = make_engine(url)
+    if engine.dialect.name != "postgresql":
+        raise SystemExit("the bench runs on PostgreSQL")
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(engine)
+    factory = make_sessionmaker(engine)
+    settings = Settings(
+        database_url=url, mail_backend="file", mail_dir=f"/tmp/bench-mail-{os.getpid()}"
+    )
+    rows: list[dict[str, Any]] = []
+
+    def step(name: str, fn: Callable[[], Any], via: str) -> None:
+        with Peak() as peak:
+            t0 = time.perf_counter()
+            fn()
+            wall = time.perf_counter() - t0
+        rows.append(
+            {
+                "step": name,
+                "via": via,
+                "wall_s": round(wall, 1),
+                "peak_main_mib": round(peak.peak_main / 2**20),
+                "peak_worker_mib": round(peak.peak_child / 2**20),
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+
+    def direct(fn: Callable[[Any, Any], Any]) -> Callable[[], None]:
+        def run() -> None:
+            with factory() as s:
+                call = call_by_slug(s, SLUG)
+                fn(s, call)
+                s.commit()
+
+        return run
+
+    def queued(kind: str, **payload: Any) -> Callable[[], None]:
+        def run() -> None:
+            with factory() as s:
+                call = call_by_slug(s, SLUG)
+                assert call is not None
+                jobs.enqueue(s, kind, {"call_id": call.id, "seed": 0, **payload})
+                s.commit()
+            worker.run(settings, concurrency=args.workers, once=True, verbose=False)
+            with factory() as s:
+                failed = s.scalars(jobs.select(jobs.Job).where(jobs.Job.status == "failed")).all()
+                if failed:
+                    raise SystemExit(f"{kind} failed: {failed[0].error}")
+
+        return run
+
+    def build() -> None:
+        with factory() as s:
+            load_countries(s)
+            world.build(s, seed=args.seed, anchor=dt.date(2026, 11, 29), scale=args.scale)
+            s.commit()
+
+    step("demo build", build, "services")
+    with factory() as s:
+        call = call_by_slug(s, SLUG)
+        assert call is not None
+        if call.status == "open":
+            close_call(s, call, reason="bench")
+        transition_call(s, call, "review")
+        s.commit()
+        n_props = len(rq.proposals_for_review(s, call))
+        n_rev = len(rq.reviewers_of_call(s, call))
+    print(json.dumps({"proposals": n_props, "reviewers": n_rev}), flush=True)
+    step("conflicts", queued("review.conflicts"), "job")
+    step("affinity", queued("review.affinity"), "job")
+    step("assignment", queued("review.assign"), "job")
+    step("simulated reviews", direct(lambda s, c: simulate_reviews(s, c, seed=0)), "demo code")
+    step("calibration", queued("review.calibrate"), "job")
+
+    def to_allocation(s: Any, c: Any) -> None:
+        transition_call(s, c, "ranking")
+        rv.freeze_ranking(s, c)
+        transition_call(s, c, "allocation")
+
+    step("freeze ranking", direct(to_allocation), "services")
+    step("allocation", queued("allocation.run"), "job")
+    step("release", direct(lambda s, c: al.release_decisions(s, c)), "services")
+    step("mail", lambda: worker.run(settings, concurrency=args.workers, once=True), "job")
+    step("report", direct(lambda s, c: oq.report_json(oq.report(s, c))), "services")
+    peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "proposals": n_props,
+                "reviewers": n_rev,
+                "max_child_rss_mib": round(peak_children),
+                "steps": rows,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""Where attachment bytes live: one small interface, two backends.
+
+Every read and write of an attachment goes through a :class:`Storage`:
+
+- :class:`LocalStorage` (the default, ``OPENCALL_STORAGE_BACKEND=local``) keeps
+  files under ``OPENCALL_UPLOAD_DIR``, written atomically (temporary file, then
+  rename). Good for one machine.
+- :class:`S3Storage` (``OPENCALL_STORAGE_BACKEND=s3``) keeps them in a bucket of
+  any S3-compatible object store (AWS S3, MinIO, Ceph RGW, Garage...) through
+  boto3, so that every web process and worker on every machine reads the same
+  bytes. Settings: ``OPENCALL_S3_BUCKET``, ``OPENCALL_S3_ENDPOINT_URL`` (empty for
+  AWS), ``OPENCALL_S3_REGION``, ``OPENCALL_S3_PREFIX``, and credentials either in
+  ``OPENCALL_S3_ACCESS_KEY_ID`` / ``OPENCALL_S3_SECRET_ACCESS_KEY`` or in boto3's
+  usual chain (``AWS_*`` variables, instance profile).
+
+Keys are relative paths chosen by the caller (attachments use
+``<sha256[:2]>/<sha256>.pdf``, so a stored object never changes). A key that is
+absolute, empty or climbs out with ``..`` is refused with ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+from opencall.settings import Settings
+
+
+class StorageError(RuntimeError):
+    """The backend could not be reached or refused the operation."""
+
+
+class Storage(Protocol):
+    def put(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key`` (replacing what was there)."""
+
+    def get(self, key: str) -> bytes | None:
+        """The bytes under ``key``, or None when there are none."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; no error if it is absent."""
+
+
+def check_key(key: str) -> str:
+    parts = key.split("/")
+    if (
+        not key
+        or key.startswith("/")
+        or "\\" in key
+        or "\x00" in key
+        or any(p in ("", ".", "..") for p in parts)
+    ):
+        raise ValueError(f"invalid storage key {key!r}")
+    return key
+
+
+class LocalStorage:
+    """Files in a directory of this machine (today's behaviour)."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+
+    def get(self, key: str) -> bytes | None:
+        path = self.path(key)
+        try:
+            return path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+
+class S3Storage:
+    """Objects in a bucket of an S3-compatible store, through boto3.
+
+    boto3 clients are thread-safe, so one instance serves every request of a
+    process. ``create_bucket=True`` creates the bucket if it is missing (for
+    tests and first deployments; production buckets are usually made by the
+    operator)."""
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        prefix: str = "",
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        create_bucket: bool = False,
+    ) -> None:
+        import boto3
+        from botocore.config import Config
+
+        if not bucket:
+            raise ValueError("the S3 backend needs a bucket (OPENCALL_S3_BUCKET)")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.client: Any = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url or None,
+            region_name=region or None,
+            aws_access_key_id=access_key_id or None,
+            aws_secret_access_key=secret_access_key or None,
+            config=Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=50),
+        )
+        if create_bucket:
+            self._ensure_bucket(region)
+
+    def _ensure_bucket(self, region: str | None) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError:
+            kwargs: dict[str, Any] = {"Bucket": self.bucket}
+            if region and region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+            self.client.create_bucket(**kwargs)
+
+    def _key(self, key: str) -> str:
+        check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put(self, key: str, data: bytes) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"could not store {key}: {exc}") from exc
+
+    def get(self, key: str) -> bytes | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            obj = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            data: bytes = obj["Body"].read()
+            return data
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise StorageError(f"could not read {key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"could not read {key}: {exc}") from exc
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise StorageError(f"could not look up {key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"could not look up {key}: {exc}") from exc
+
+    def delete(self, key: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"could not delete {key}: {exc}") from exc
+
+
+BACKENDS = ("local", "s3")
+_cache: dict[tuple[object, ...], Storage] = {}
+_lock = threading.Lock()
+
+
+def storage_for(settings: Settings) -> Storage:
+    """The attachment store the settings select (one instance per configuration
+    and process, so S3 connections are pooled across requests)."""
+    backend = settings.storage_backend
+    if backend not in BACKENDS:  # the settings model refuses others; a guard for hand-made ones
+        raise ValueError(
+            f"unknown storage backend {backend!r} (OPENCALL_STORAGE_BACKEND: one of {BACKENDS})"
+        )
+    if backend == "local":
+        return LocalStorage(settings.upload_dir)
+    ident: tuple[object, ...] = (
+        backend,
+        settings.s3_bucket,
+        settings.s3_endpoint_url,
+        settings.s3_region,
+        settings.s3_prefix,
+        settings.s3_access_key_id,
+        settings.s3_secret_access_key,
+        settings.s3_create_bucket,
+    )
+    with _lock:
+        store = _cache.get(ident)
+        if store is None:
+            store = S3Storage(
+                settings.s3_bucket,
+                endpoint_url=settings.s3_endpoint_url,
+                region=settings.s3_region,
+                prefix=settings.s3_prefix,
+                access_key_id=settings.s3_access_key_id,
+                secret_access_key=settings.s3_secret_access_key,
+                create_bucket=settings.s3_create_bucket,
+            )
+            _cache[ident] = store
+    return store

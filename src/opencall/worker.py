@@ -1,0 +1,178 @@
+"""``opencall worker --concurrency M``: M processes claiming jobs from one database.
+
+Each process has its own engine and registry and claims one job at a time with
+``jobs.run_one`` (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, an atomic
+conditional UPDATE on SQLite), so any number of workers, on any number of
+machines, share one queue and run each job once. Processes rather than threads:
+the long jobs (assignment, allocation, scheduling) are CPU-bound Python and
+numpy, and one process per core uses the cores.
+
+The parent supervises: on SIGTERM or SIGINT every process finishes the job in
+hand and exits (nothing acknowledged is lost; a job cut short by a kill is
+requeued when its lease expires); a process that dies unexpectedly is
+restarted. With ``once`` each process runs until the queue is empty.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing.synchronize import Event as MpEvent
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall import jobs
+from opencall.db import make_engine, make_sessionmaker
+from opencall.settings import Settings
+
+RegistryFactory = Callable[[Settings], jobs.JobRegistry]
+Report = Callable[[str], None]
+
+
+def _default_registry(settings: Settings) -> jobs.JobRegistry:
+    from opencall.app import build_registry
+
+    return build_registry(settings)
+
+
+def _anything_queued(factory: sessionmaker[Session]) -> bool:
+    with factory() as s:
+        return s.scalar(select(jobs.Job.id).where(jobs.Job.status == "queued").limit(1)) is not None
+
+
+def work(
+    settings: Settings,
+    *,
+    once: bool = False,
+    poll: float = 2.0,
+    registry_factory: RegistryFactory | None = None,
+    stop: threading.Event | MpEvent | None = None,
+    report: Report | None = None,
+    name: str = "worker",
+) -> int:
+    """One worker loop in this process; returns the number of jobs it ran."""
+    engine = make_engine(settings.database_url, echo=settings.echo_sql)
+    factory = make_sessionmaker(engine)
+    registry = (registry_factory or _default_registry)(settings)
+    stop = stop if stop is not None else threading.Event()
+    n = 0
+    try:
+        while not stop.is_set():
+            job = jobs.run_one(factory, registry)
+            if job is None:
+                if once:
+                    # on SQLite a claim lost to another worker also answers None:
+                    # stop only when nothing is left queued
+                    if _anything_queued(factory):
+                        stop.wait(0.01)
+                        continue
+                    break
+                stop.wait(poll)
+                continue
+            n += 1
+            if report is not None:
+                report(f"{name}: job {job.id} ({job.kind}) {job.status}")
+    finally:
+        engine.dispose()
+    return n
+
+
+def _child(
+    index: int,
+    settings: Settings,
+    once: bool,
+    poll: float,
+    registry_factory: RegistryFactory | None,
+    stop: MpEvent,
+    total: Any,
+    verbose: bool,
+) -> None:
+    # Ctrl-C reaches the whole process group: finish the job in hand, then stop.
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    name = f"worker-{index} (pid {os.getpid()})"
+    n = work(
+        settings,
+        once=once,
+        poll=poll,
+        registry_factory=registry_factory,
+        stop=stop,
+        report=(lambda line: print(line, flush=True)) if verbose else None,
+        name=name,
+    )
+    with total.get_lock():
+        total.value += n
+
+
+def run(
+    settings: Settings,
+    *,
+    concurrency: int = 1,
+    once: bool = False,
+    poll: float = 2.0,
+    registry_factory: RegistryFactory | None = None,
+    verbose: bool = True,
+    report: Report | None = None,
+) -> int:
+    """Run ``concurrency`` worker processes until stopped (or, with ``once``,
+    until the queue is empty); returns the number of jobs they ran."""
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    if concurrency == 1:
+        stop1 = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop1.set())
+        try:
+            return work(
+                settings,
+                once=once,
+                poll=poll,
+                registry_factory=registry_factory,
+                stop=stop1,
+                report=report if verbose else None,
+            )
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    ctx = mp.get_context("spawn")  # no engine or thread state crosses a fork
+    stop = ctx.Event()
+    total = ctx.Value("q", 0)
+
+    def start(i: int) -> Any:
+        p = ctx.Process(
+            target=_child,
+            args=(i, settings, once, poll, registry_factory, stop, total, verbose),
+            name=f"opencall-worker-{i}",
+        )
+        p.start()
+        return p
+
+    def on_signal(*_: Any) -> None:
+        stop.set()
+
+    prev_term = signal.signal(signal.SIGTERM, on_signal)
+    prev_int = signal.signal(signal.SIGINT, on_signal)
+    procs = {i: start(i) for i in range(concurrency)}
+    try:
+        while procs:
+            for i, p in list(procs.items()):
+                p.join(timeout=0.2)
+                if p.is_alive():
+                    continue
+                del procs[i]
+                if p.exitcode != 0 and not stop.is_set():
+                    if report is not None:
+                        report(f"worker-{i} exited with code {p.exitcode}; restarting it")
+                    time.sleep(1.0)
+                    procs[i] = start(i)
+    finally:
+        stop.set()
+        for p in procs.values():
+            p.join()
+        signal.signal(signal.SIGTERM, prev_term)
+        signal.signal(signal.SIGINT, prev_int)
+    return int(total.value)
