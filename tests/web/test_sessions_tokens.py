@@ -23,7 +23,7 @@ from opencall.people.models import ApiToken, User
 from opencall.people.queries import user_by_email
 from opencall.proposals.models import Proposal
 from opencall.settings import Settings, cookies_secure, production_problems
-from tests.web.conftest import PASSWORD, Web, World, csrf, web_settings
+from tests.web.conftest import PASSWORD, Web, World, csrf, version_of, web_settings
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -340,6 +340,7 @@ def _edit(world: World, c: Any, **headers: str) -> Any:
         headers=headers,
         data={
             "csrf_token": with_token,
+            "version": version_of(c, world.ids["proposal"]),
             "title": "Hijacked title",
             "abstract": "x",
             "science_case": "y",

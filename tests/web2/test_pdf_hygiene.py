@@ -42,7 +42,7 @@ from tests.pdf_samples import (
     identity_pdf,
     plain_pdf,
 )
-from tests.web.conftest import Web, csrf, full_proposal, make_open, web_settings
+from tests.web.conftest import Web, csrf, full_proposal, make_open, version_of, web_settings
 
 
 def zip_bytes() -> bytes:
@@ -121,7 +121,7 @@ def upload(c: TestClient, pid: int, data: bytes, name: str = "case.pdf") -> Any:
     tok = csrf(c, f"/proposals/{pid}")
     return c.post(
         f"/proposals/{pid}/attachments",
-        data={"csrf_token": tok},
+        data={"csrf_token": tok, "version": version_of(c, pid)},
         files={"pdf": (name, data, "application/pdf")},
     )
 

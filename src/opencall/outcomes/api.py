@@ -56,7 +56,14 @@ def report_page(slug: str, page: Page = Depends(get_page)) -> Response:
     ]
     return page.render(
         "manage/report.html",
-        {"call": call, "data": data, "charts": charts, "doc": report_document(data, page._)},
+        {
+            "call": call,
+            "data": data,
+            "charts": charts,
+            "doc": report_document(data, page._),
+            # readable group names for the sections included in the page
+            "group_label": lambda g: _group(page._, g),
+        },
     )
 
 
