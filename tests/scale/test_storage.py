@@ -19,7 +19,7 @@ from opencall.proposals.models import Attachment
 from opencall.settings import Settings
 from opencall.storage import LocalStorage, S3Storage, Storage, StorageError, storage_for
 from tests.scale.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
-from tests.web.conftest import Web, build_world, csrf, web_settings
+from tests.web.conftest import Web, build_world, csrf, version_of, web_settings
 from tests.web.test_authz import pdf_bytes
 
 
@@ -144,26 +144,29 @@ def test_web_upload_and_download_through_s3(
         data = pdf_bytes(2)
         r = up.post(
             f"/proposals/{pid}/attachments",
-            data={"csrf_token": csrf(up, f"/proposals/{pid}")},
+            data={"csrf_token": csrf(up, f"/proposals/{pid}"), "version": version_of(up, pid)},
             files={"pdf": ("case.pdf", data, "application/pdf")},
         )
         assert r.status_code == 303, r.text[:500]
         with factory() as s:
             att = s.query(Attachment).filter_by(proposal_id=pid).one()
-            aid, key = att.id, att.storage_key
+            aid, key, clean_key = att.id, att.storage_key, att.clean_storage_key
         digest = hashlib.sha256(data).hexdigest()
         assert key == f"{digest[:2]}/{digest}.pdf"
         raw = _raw_client(s3_server)
         assert raw.get_object(Bucket=bucket, Key=key)["Body"].read() == data
+        # the rewritten copy the team and reviewers get is in the bucket too
+        assert clean_key and clean_key != key
+        clean = raw.get_object(Bucket=bucket, Key=clean_key)["Body"].read()
         for w in apps:  # no local copy anywhere
             assert not (w.tmp / "uploads").exists()
         down = apps[1].login(world.emails["coi"])
         r = down.get(f"/proposals/{pid}/attachments/{aid}")
-        assert r.status_code == 200 and r.content == data
+        assert r.status_code == 200 and r.content == clean
         assert r.headers["content-disposition"] == 'attachment; filename="case.pdf"'
         assert r.headers["x-content-type-options"] == "nosniff"
         # an object gone from the store is a 404, not a crash
-        raw.delete_object(Bucket=bucket, Key=key)
+        raw.delete_object(Bucket=bucket, Key=clean_key)
         assert down.get(f"/proposals/{pid}/attachments/{aid}").status_code == 404
     finally:
         for w in apps:
