@@ -14,7 +14,7 @@ _BLANKS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u180e"}
 
 
 def control_char(text: str) -> str | None:
-    """The first forbidden control character of ``text`` as U+XXXX, or None."""
+    """The first forbidden control character of ``text``, written as its code point (e.g. "U+0000"), or None."""
     m = _CONTROL.search(text)
     return f"U+{ord(m.group()):04X}" if m else None
 

@@ -210,7 +210,8 @@ MAX_PASSWORD = 200
 EXPERTISE_MAX = 5000
 
 
-def _token_hash(raw: str) -> str:
+def token_hash(raw: str) -> str:
+    """What is stored for a one-time link (never the token itself)."""
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -229,7 +230,7 @@ def issue_email_token(
     session.add(
         EmailToken(
             purpose=purpose,
-            token_hash=_token_hash(raw),
+            token_hash=token_hash(raw),
             user_id=user_id,
             email=email,
             created_at=now,
@@ -246,7 +247,7 @@ def _valid_token(
     now = now or utcnow()
     tok = session.scalar(
         select(EmailToken).where(
-            EmailToken.token_hash == _token_hash(raw or ""), EmailToken.purpose == purpose
+            EmailToken.token_hash == token_hash(raw or ""), EmailToken.purpose == purpose
         )
     )
     if tok is None or tok.used_at is not None or tok.expires_at <= now:
@@ -515,7 +516,7 @@ def start_user_session(
     session.add(
         UserSession(
             user_id=user.id,
-            token_hash=_token_hash(raw),
+            token_hash=token_hash(raw),
             created_at=now,
             expires_at=now + SESSION_TTL,
             client=client[:64],
@@ -533,7 +534,7 @@ def end_user_session(session: Session, raw: str, *, now: dt.datetime | None = No
     """Logout: this session stops working, wherever its cookie was copied to."""
     from opencall.people.models import UserSession
 
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(raw)))
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(raw)))
     if row is None or row.revoked_at is not None:
         return
     row.revoked_at = now or utcnow()
@@ -694,7 +695,7 @@ def create_api_token(
     tok = ApiToken(
         user_id=user.id,
         name=name,
-        token_hash=_token_hash(raw),
+        token_hash=token_hash(raw),
         scopes=granted,
         created_at=now,
         expires_at=now + dt.timedelta(days=days),
@@ -769,7 +770,7 @@ def token_user(session: Session, raw: str) -> TokenUser | None:
 
     if not raw.startswith(API_TOKEN_PREFIX) or len(raw) > 200:
         return None
-    tok = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(raw)))
+    tok = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(raw)))
     now = utcnow()
     if tok is None or tok.revoked_at is not None:
         return None
@@ -799,7 +800,8 @@ def _scope_ok(role: str, provider_id: int | None, call_id: int | None) -> None:
         raise DomainError("A role is scoped to exactly one provider or one call.")
 
 
-def _clean_email(email: str) -> str:
+def clean_email(email: str) -> str:
+    """A valid address, normalised (the one e-mail rule for invitations)."""
     try:
         valid = validate_email((email or "").strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
@@ -821,7 +823,7 @@ def create_site_admin(
     password-setting link's token is returned (the reset form sets it), so no
     password ever has to travel through a shell history.
     """
-    email = _clean_email(email)
+    email = clean_email(email)
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
         if password is not None:
@@ -864,7 +866,7 @@ def invite_to_role(
     The caller checks that ``call_id`` belongs to the provider it manages.
     """
     _scope_ok(role, provider_id, call_id)
-    email = _clean_email(email)
+    email = clean_email(email)
     user = session.scalar(select(User).where(User.email == email))
     if user is not None:
         if not user.is_active:
@@ -882,7 +884,7 @@ def invite_to_role(
         role=role,
         provider_id=provider_id,
         call_id=call_id,
-        token_hash=_token_hash(raw),
+        token_hash=token_hash(raw),
         invited_by=actor_id,
         created_at=now,
         expires_at=now + INVITE_TTL,
@@ -929,7 +931,7 @@ def invitation_for_token(
     """The pending invitation behind a link, or DomainError (code ``bad_token``)."""
     now = now or utcnow()
     inv = session.scalar(
-        select(RoleInvitation).where(RoleInvitation.token_hash == _token_hash(raw or ""))
+        select(RoleInvitation).where(RoleInvitation.token_hash == token_hash(raw or ""))
     )
     if inv is None or inv.accepted_at or inv.revoked_at or inv.expires_at <= now:
         raise DomainError(MSG_BAD_INVITATION, code="bad_token")

@@ -8,7 +8,6 @@ Services-level (writes flush, the caller commits; every change is audited).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from dataclasses import dataclass
 
@@ -28,10 +27,6 @@ INVITE_TTL = dt.timedelta(days=21)
 REVIEW_ROLES = ("reviewer", "technical_reviewer")
 MAX_BATCH = 200
 MSG_BAD = "This invitation is invalid, was withdrawn or has expired. Ask the chair for a new one."
-
-
-def _hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -97,7 +92,7 @@ def invite(
         if not raw.strip():
             continue
         try:
-            email = people_services._clean_email(raw)  # noqa: SLF001 - one e-mail rule
+            email = people_services.clean_email(raw)
         except DomainError as exc:
             raise DomainError(
                 f"Invalid e-mail address: {raw.strip()[:100]}", field="emails"
@@ -129,7 +124,7 @@ def invite(
             call_id=call.id,
             email=email,
             role=role,
-            token_hash=_hash(raw_token),
+            token_hash=people_services.token_hash(raw_token),
             status="invited",
             invited_by=actor_id,
             created_at=now,
@@ -154,7 +149,11 @@ def invitation_for_token(
     session: Session, raw: str, *, now: dt.datetime | None = None
 ) -> ReviewInvitation:
     now = now or utcnow()
-    inv = session.scalar(select(ReviewInvitation).where(ReviewInvitation.token_hash == _hash(raw)))
+    inv = session.scalar(
+        select(ReviewInvitation).where(
+            ReviewInvitation.token_hash == people_services.token_hash(raw)
+        )
+    )
     if (
         inv is None
         or inv.status == "revoked"
