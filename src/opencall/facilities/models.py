@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from opencall.db import Base, JSONType
+from opencall.db import Base, JSONType, UTCDateTime
 from opencall.people import models as _people_models  # noqa: F401  (FK targets)
 
 FACILITY_KINDS = ("telescope", "vessel", "samples", "programme")
@@ -50,5 +51,33 @@ class CapacityPool(Base):
     amount: Mapped[float] = mapped_column(Float, nullable=False)
     # typed by pool_type, validated by facilities.schemas.validate_pool_attributes
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    # The general resource model (a pool *is* a resource): the unit's labels per UI
+    # language, {"en": {"one": "session", "other": "sessions"}, "fr": {...}, ...};
+    # empty means the preset's built-in labels for ``unit``.
+    unit_labels: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    # calendar: the period capacity is offered in and, for slot-based resources,
+    # the length of one slot (one unit of capacity) in hours
+    period_start: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    period_end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    slot_hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # the request form as data: a list of field declarations validated by the server
+    request_fields: Mapped[list[Any]] = mapped_column(JSONType, nullable=False, default=list)
 
     facility: Mapped[Facility] = relationship(lazy="joined")
+    unavailable: Mapped[list[PoolUnavailability]] = relationship(
+        cascade="all, delete-orphan", order_by="PoolUnavailability.starts_at", lazy="selectin"
+    )
+
+
+class PoolUnavailability(Base):
+    """A period in which a resource offers nothing (maintenance, refit, holiday)."""
+
+    __tablename__ = "pool_unavailability"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(
+        ForeignKey("capacity_pools.id", ondelete="CASCADE"), index=True
+    )
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    reason: Mapped[str] = mapped_column(String(200), nullable=False, default="")

@@ -105,6 +105,8 @@ class Request(Base):
     amount: Mapped[float] = mapped_column(Float, nullable=False)
     # typed by kind, validated by proposals.schemas
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    # requests of one proposal sharing a bundle key are all-or-nothing
+    bundle: Mapped[str | None] = mapped_column(String(40), nullable=True)
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
     proposal: Mapped[Proposal] = relationship(back_populates="requests")
