@@ -632,7 +632,7 @@ def _step(
 
 
 def _print_run(run: object) -> None:
-    from opencall.reviews.models import SolverRun
+    from opencall.runs import SolverRun
 
     assert isinstance(run, SolverRun)
     extra = f", objective {run.objective:.6g}" if run.objective is not None else ""

@@ -1,6 +1,6 @@
 """Imports every table so that metadata is complete (used by Alembic and tests)."""
 
-from opencall import auditlog, jobs  # noqa: F401
+from opencall import auditlog, jobs, runs  # noqa: F401
 from opencall.allocation import models as allocation_models  # noqa: F401
 from opencall.calls import models as calls_models  # noqa: F401
 from opencall.db import Base

@@ -19,14 +19,9 @@ from opencall.errors import DomainError
 from opencall.people.models import Country
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
-from opencall.reviews.models import SolverRun
-from opencall.reviews.services import (
-    Progress,
-    _noop,
-    load_revisions,
-    record_run,
-    revision_content,
-)
+from opencall.reviews.services import load_revisions, revision_content
+from opencall.runs import Progress, SolverRun, record_run
+from opencall.runs import no_progress as _noop
 
 TECH_IDS = {"hybrid rice": "hybrid_rice", "tilapia": "tilapia", "juncao": "juncao"}
 

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from opencall.db import Base, JSONType, UTCDateTime, utcnow
+from opencall.db import Base, UTCDateTime, utcnow
 from opencall.proposals import models as _proposal_models  # noqa: F401  (FK targets)
+from opencall.runs import SolverRun  # noqa: F401  (moved; this name stays importable)
 
 
 class Conflict(Base):
@@ -81,28 +81,6 @@ class TechnicalReview(Base):
     amount_needed: Mapped[float | None] = mapped_column(Float, nullable=True)
     notes_to_panel: Mapped[str] = mapped_column(Text, nullable=False, default="")
     notes_to_applicants: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-
-
-class SolverRun(Base):
-    """A record of one optimiser run: inputs hash, parameters, seed, version, result."""
-
-    __tablename__ = "solver_runs"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(30), nullable=False)
-    inputs_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    parameters: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
-    seed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    version: Mapped[str] = mapped_column(String(40), nullable=False)
-    status: Mapped[str] = mapped_column(String(20), nullable=False)
-    objective: Mapped[float | None] = mapped_column(Float, nullable=True)
-    bound: Mapped[float | None] = mapped_column(Float, nullable=True)
-    gap: Mapped[float | None] = mapped_column(Float, nullable=True)
-    wall_s: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
-    summary: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 

@@ -6,10 +6,7 @@ solver run (inputs hash, parameters, seed, version, objective, time)."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -39,66 +36,16 @@ from opencall.reviews.models import (
     RankedProposal,
     Review,
     ReviewAssignment,
-    SolverRun,
     TechnicalReview,
 )
-
-VERSION = "opencall-0.1"
-Progress = Callable[[int, str], None]
-
-
-def _noop(_p: int, _m: str) -> None:
-    return None
-
-
-def inputs_hash(obj: Any) -> str:
-    blob = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def record_run(
-    session: Session,
-    call: Call,
-    kind: str,
-    *,
-    inputs: Any,
-    parameters: dict[str, Any],
-    seed: int,
-    status: str,
-    wall_s: float,
-    objective: float | None = None,
-    bound: float | None = None,
-    gap: float | None = None,
-    summary: dict[str, Any] | None = None,
-    actor_id: int | None = None,
-) -> SolverRun:
-    run = SolverRun(
-        call_id=call.id,
-        kind=kind,
-        inputs_hash=inputs_hash(inputs),
-        parameters=json.loads(json.dumps(parameters, default=str)),
-        seed=seed,
-        version=VERSION,
-        status=status,
-        objective=objective,
-        bound=bound,
-        gap=gap,
-        wall_s=wall_s,
-        summary=json.loads(json.dumps(summary or {}, default=str)),
-        created_by=actor_id,
-    )
-    session.add(run)
-    session.flush()
-    auditlog.record(
-        session,
-        f"solver.{kind}",
-        "solver_run",
-        run.id,
-        actor_id=actor_id,
-        call_id=call.id,
-        data={"status": status, "objective": objective, "gap": gap, "seed": seed},
-    )
-    return run
+from opencall.runs import (  # noqa: F401  (VERSION, inputs_hash: importable here as before)
+    VERSION,
+    Progress,
+    SolverRun,
+    inputs_hash,
+    record_run,
+)
+from opencall.runs import no_progress as _noop
 
 
 def load_revisions(session: Session, proposals: list[Proposal]) -> list[ProposalRevision]:

@@ -21,8 +21,8 @@ from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.proposals.models import Proposal, Request
 from opencall.reviews import queries as rq
-from opencall.reviews.models import SolverRun
-from opencall.reviews.services import Progress, _noop, record_run
+from opencall.runs import Progress, SolverRun, record_run
+from opencall.runs import no_progress as _noop
 from opencall.scheduling.models import ScheduleEntry
 
 PRIORITY = {"A": 1, "B": 2, "C": 3, "": 4}

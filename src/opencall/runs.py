@@ -1,0 +1,108 @@
+"""The record of every optimiser run, below the features.
+
+Each step that calls ``opencall.optim`` (conflicts, affinity, assignment,
+calibration, allocation, scheduling) records one :class:`SolverRun`: inputs
+hash, parameters, seed, version, status, objective, bound, gap and time, and
+an audit event ``solver.<kind>``. A step reports progress through a
+:data:`Progress` callback (percent, message); :func:`no_progress` is the
+default when nobody listens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from sqlalchemy import Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from opencall import auditlog
+from opencall.db import Base, JSONType, UTCDateTime, utcnow
+
+VERSION = "opencall-0.1"
+Progress = Callable[[int, str], None]
+
+
+def no_progress(_p: int, _m: str) -> None:
+    """The :data:`Progress` callback of a step nobody watches."""
+    return None
+
+
+class SolverRun(Base):
+    """A record of one optimiser run: inputs hash, parameters, seed, version, result."""
+
+    __tablename__ = "solver_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    inputs_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    seed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    version: Mapped[str] = mapped_column(String(40), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    objective: Mapped[float | None] = mapped_column(Float, nullable=True)
+    bound: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gap: Mapped[float | None] = mapped_column(Float, nullable=True)
+    wall_s: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+def inputs_hash(obj: Any) -> str:
+    blob = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def record_run(
+    session: Session,
+    call: _HasId,
+    kind: str,
+    *,
+    inputs: Any,
+    parameters: dict[str, Any],
+    seed: int,
+    status: str,
+    wall_s: float,
+    objective: float | None = None,
+    bound: float | None = None,
+    gap: float | None = None,
+    summary: dict[str, Any] | None = None,
+    actor_id: int | None = None,
+) -> SolverRun:
+    run = SolverRun(
+        call_id=call.id,
+        kind=kind,
+        inputs_hash=inputs_hash(inputs),
+        parameters=json.loads(json.dumps(parameters, default=str)),
+        seed=seed,
+        version=VERSION,
+        status=status,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        wall_s=wall_s,
+        summary=json.loads(json.dumps(summary or {}, default=str)),
+        created_by=actor_id,
+    )
+    session.add(run)
+    session.flush()
+    auditlog.record(
+        session,
+        f"solver.{kind}",
+        "solver_run",
+        run.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        data={"status": status, "objective": objective, "gap": gap, "seed": seed},
+    )
+    return run
