@@ -21,6 +21,7 @@ from opencall.people import api as people_api
 from opencall.people import expertise_views as people_expertise_views
 from opencall.people import views as people_views
 from opencall.people.queries import user_for_session
+from opencall.people.services import token_user
 from opencall.proposals import api as proposal_api
 from opencall.proposals import jobs as proposal_jobs
 from opencall.proposals import views as proposal_views
@@ -35,6 +36,7 @@ from opencall.scheduling import api as scheduling_api
 from opencall.scheduling import jobs as scheduling_jobs
 from opencall.scheduling import views as scheduling_views
 from opencall.settings import Settings, production_problems
+from opencall.web import api as web_api
 from opencall.web import apidocs, idempotency, mail
 from opencall.web.pages import install
 
@@ -76,15 +78,13 @@ def build_registry(settings: Settings) -> jobs.JobRegistry:
     registry = jobs.JobRegistry()
     registry.register("mail", mail.mail_handler(settings))
     proposal_jobs.register(registry, settings)
-    review_jobs.register(registry)
-    # assignment, then invitations to review by e-mail
-    registry.register("review.assign", review_views.assign_and_notify(settings))
+    review_jobs.register(registry, settings)  # assignment, then invitations by e-mail
     allocation_jobs.register(registry)
     scheduling_jobs.register(registry)
     results_jobs.register(registry, settings.base_url)
     for kind, handler in list(registry.handlers.items()):
         if kind != "mail":  # live progress without deadlocking SQLite (see guard_progress)
-            registry.register(kind, call_manage_views.guard_progress(handler))
+            registry.register(kind, jobs.guard_progress(handler))
     return registry
 
 
@@ -117,7 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
     # labels shared by the templates of several features (translated where shown)
     app.state.templates.globals["kind_labels"] = proposal_views.KINDS
     app.state.templates.globals["anonymity_labels"] = call_views.ANONYMITY
-    people_api.install(app)
+    web_api.install(app, token_user)
     apidocs.install(app)
     app.add_middleware(idempotency.IdempotencyMiddleware, sessions=factory)
     for router in ROUTERS:

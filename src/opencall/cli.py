@@ -840,7 +840,7 @@ def remind(
     """Queue reminder e-mails for unsubmitted reviews before the review deadline."""
     from opencall import jobs
     from opencall.app import build_registry
-    from opencall.reviews.views import queue_reminders
+    from opencall.reviews.notify import queue_reminders
 
     c: Ctx = ctx.obj
     n = _step(

@@ -263,3 +263,35 @@ def run_pending(
     while n < limit and run_one(factory, registry, ids=ids) is not None:
         n += 1
     return n
+
+
+def guard_progress(handler: Handler) -> Handler:
+    """Progress reports are written from a side session (so that pages see them
+    live); on SQLite, once the job's own session holds the write lock, such a
+    side write would wait for the job itself until the busy timeout and fail
+    it ("database is locked"). Skip progress writes from then on (the runner
+    records 100 % at the end); PostgreSQL has row locks and is unaffected."""
+
+    def handle(session: Any, job: Job, progress: Any) -> None:
+        def guarded(pct: int, message: str) -> None:
+            if session.get_bind().dialect.name == "sqlite" and session.in_transaction():
+                raw = session.connection().connection.driver_connection
+                if getattr(raw, "in_transaction", False):
+                    return
+            progress(pct, message)
+
+        handler(session, job, guarded)
+
+    return handle
+
+
+def jobs_of_call(session: Session, call_id: int, limit: int = 20) -> list[Job]:
+    """A call's latest jobs (not its e-mails), newest first: the cockpit's list."""
+    return list(
+        session.scalars(
+            select(Job)
+            .where(Job.call_id == call_id, Job.kind != "mail")
+            .order_by(Job.id.desc())
+            .limit(limit)
+        )
+    )

@@ -8,10 +8,15 @@ from sqlalchemy import select
 
 from opencall.allocation import policies
 from opencall.allocation.models import Award, Decision
-from opencall.calls.api import SLUG, visible_call
+from opencall.calls.access import visible_call_api as visible_call
 from opencall.facilities.models import CapacityPool
-from opencall.people.api import (
+from opencall.proposals.models import Proposal
+from opencall.reviews import queries as rq
+from opencall.reviews.presenters import chair_call, proposal_dicts
+from opencall.web.api import (
     MANAGE,
+    NOT_FOUND,
+    SLUG,
     Api,
     PageRequest,
     Pagination,
@@ -19,9 +24,6 @@ from opencall.people.api import (
     keyset_page,
     paging,
 )
-from opencall.proposals.models import Proposal
-from opencall.reviews import queries as rq
-from opencall.reviews.api import NOT_FOUND, chair_call, proposal_dicts
 
 router = APIRouter(prefix="/api/v1", tags=["allocation"])
 

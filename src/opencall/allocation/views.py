@@ -13,16 +13,17 @@ from sqlalchemy import select
 
 from opencall.allocation import policies, services
 from opencall.allocation.models import Award
-from opencall.calls.manage_views import csv_response, staff_call, wants_csv
+from opencall.calls.access import staff_call
 from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
-from opencall.reviews.views import labels, mail_text, proposal_rows
+from opencall.reviews.presenters import labels, proposal_rows
+from opencall.web.csv import csv_response, wants_csv
 from opencall.web.i18n import N_, Translator
-from opencall.web.mail import queue_mail
+from opencall.web.mail import mail_text, queue_mail
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()

@@ -4,22 +4,27 @@ the calls they run), with their capacity pools."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from opencall.calls import policies
+from opencall.calls.access import visible_call_api as visible_call
 from opencall.calls.models import Call
-from opencall.calls.queries import call_by_slug
-from opencall.people.api import Api, ApiError, PageRequest, Pagination, get_api, keyset_page, paging
+from opencall.web.api import (
+    NOT_FOUND,
+    SLUG,
+    Api,
+    ApiError,
+    PageRequest,
+    Pagination,
+    get_api,
+    keyset_page,
+    paging,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
-SLUG = Path(min_length=1, max_length=80)
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "not found (or not yours to see)"}
-}
 
 
 class PoolOut(BaseModel):
@@ -80,13 +85,6 @@ def call_out(call: Call) -> CallOut:
             for cp in call.pools
         ],
     )
-
-
-def visible_call(api: Api, slug: str) -> Call:
-    call = call_by_slug(api.db, slug)
-    if call is None or not policies.may_see_call(api.db, api.user, call):
-        raise api.not_found()
-    return call
 
 
 @router.get("/calls", response_model=CallList)

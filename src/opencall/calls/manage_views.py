@@ -1,6 +1,6 @@
 """The user office's call pages: the calls one manages, creating and
-configuring a call, offering pools, job status pages, the audit log, and the
-CSV helper every manager table uses.
+configuring a call, offering pools, job status pages and the audit log (the
+CSV helper every manager table uses is ``opencall.web.csv``).
 
 The cycle's cockpit (steps, transitions, assignment, ranking) lives in
 ``reviews.views``; decisions in ``allocation.views``; the timetable in
@@ -9,11 +9,8 @@ The cycle's cockpit (steps, transitions, assignment, ranking) lives in
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -22,44 +19,20 @@ from sqlalchemy import select
 
 from opencall import auditlog, jobs
 from opencall.calls import policies, services
+from opencall.calls.access import office_call, staff_call  # noqa: F401  (importable here as before)
 from opencall.calls.models import Call
-from opencall.calls.queries import call_by_slug, list_calls
+from opencall.calls.queries import list_calls
 from opencall.errors import DomainError
 from opencall.facilities import policies as fac_policies
 from opencall.facilities.models import CapacityPool, Facility, Provider
 from opencall.inputs import finite_number
+from opencall.web.csv import csv_response, wants_csv  # noqa: F401  (importable here as before)
 from opencall.web.i18n import N_
+from opencall.web.labels import status_labels
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
 
-# (the same words as calls.views.STATUS; a sibling module may not import it)
-STATUS = {
-    "draft": N_("draft"),
-    "open": N_("open"),
-    "closed": N_("closed"),
-    "review": N_("in review"),
-    "ranking": N_("ranking"),
-    "allocation": N_("allocation"),
-    "scheduling": N_("scheduling"),
-    "published": N_("results published"),
-    "archived": N_("archived"),
-}
-JOB_STATUS = {
-    "queued": N_("queued"),
-    "running": N_("running"),
-    "done": N_("done"),
-    "failed": N_("failed"),
-}
-JOB_KINDS = {
-    "review.conflicts": N_("Conflict detection"),
-    "review.affinity": N_("Reviewer affinity"),
-    "review.assign": N_("Reviewer assignment"),
-    "review.calibrate": N_("Calibration and ranking"),
-    "allocation.run": N_("Allocation"),
-    "schedule.run": N_("Scheduling"),
-    "mail": N_("E-mail"),
-}
 MSG_CONFIRM = N_("Tick the box to confirm.")
 MSG_REQUIRED = N_("This field is required.")
 MSG_NUMBER = N_("Enter a number.")
@@ -67,67 +40,6 @@ MSG_DATE = N_("Enter a date and time (YYYY-MM-DD HH:MM, UTC).")
 
 
 # ---------------------------------------------------------------- helpers shared by managers' pages
-
-
-def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
-    """A table as a CSV download (UTF-8 with BOM so that spreadsheets read CJK names)."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(header)
-    for row in rows:
-        w.writerow(["" if v is None else _csv_cell(v) for v in row])
-    safe = "".join(c for c in filename if c.isalnum() or c in "-_.") or "export.csv"
-    return Response(
-        "\ufeff" + buf.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
-    )
-
-
-def _csv_cell(v: Any) -> str:
-    text = v.isoformat() if isinstance(v, dt.datetime) else str(v)
-    # never let a spreadsheet evaluate a cell (CSV injection)
-    if text[:1] in ("=", "+", "-", "@") and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    return finite_number(text) is not None
-
-
-def wants_csv(page: Page) -> bool:
-    return page.request.query_params.get("format") == "csv"
-
-
-def office_call(page: Page, slug: str) -> Call:
-    """A call this person administers (user office); otherwise 404."""
-    page.require_user()
-    call = call_by_slug(page.db, slug)
-    if call is None or not may_administer(page, call):
-        page.not_found()
-    return call
-
-
-def staff_call(page: Page, slug: str) -> Call:
-    """A call this person runs (user office or chair); otherwise 404."""
-    page.require_user()
-    call = call_by_slug(page.db, slug)
-    if call is None or not policies.may_manage_call(page.db, page.user, call):
-        page.not_found()
-    return call
-
-
-def may_administer(page: Page, call: Call) -> bool:
-    return policies.may_administer(page.db, page.user, call)
-
-
-def status_labels(page: Page) -> dict[str, Any]:
-    return {
-        "status_label": lambda s: page._(STATUS[s]) if s in STATUS else s,
-        "job_status_label": lambda s: page._(JOB_STATUS[s]) if s in JOB_STATUS else s,
-        "job_kind_label": lambda k: page._(JOB_KINDS[k]) if k in JOB_KINDS else k,
-    }
 
 
 # ---------------------------------------------------------------- the calls one manages
@@ -505,37 +417,6 @@ def job_status(job_id: int, page: Page = Depends(get_page)) -> Response:
             "live": job.status in ("queued", "running"),
             **status_labels(page),
         },
-    )
-
-
-def guard_progress(handler: jobs.Handler) -> jobs.Handler:
-    """Progress reports are written from a side session (so that pages see them
-    live); on SQLite, once the job's own session holds the write lock, such a
-    side write would wait for the job itself until the busy timeout and fail
-    it ("database is locked"). Skip progress writes from then on (the runner
-    records 100 % at the end); PostgreSQL has row locks and is unaffected."""
-
-    def handle(session: Any, job: jobs.Job, progress: Any) -> None:
-        def guarded(pct: int, message: str) -> None:
-            if session.get_bind().dialect.name == "sqlite" and session.in_transaction():
-                raw = session.connection().connection.driver_connection
-                if getattr(raw, "in_transaction", False):
-                    return
-            progress(pct, message)
-
-        handler(session, job, guarded)
-
-    return handle
-
-
-def jobs_of_call(page: Page, call: Call, limit: int = 20) -> list[jobs.Job]:
-    return list(
-        page.db.scalars(
-            select(jobs.Job)
-            .where(jobs.Job.call_id == call.id, jobs.Job.kind != "mail")
-            .order_by(jobs.Job.id.desc())
-            .limit(limit)
-        )
     )
 
 

@@ -28,8 +28,8 @@ from opencall.facilities import policies as fac_policies
 from opencall.facilities.models import Provider
 from opencall.people import queries as people_queries
 from opencall.people import services as people_services
-from opencall.people.api import MANAGE, Api, ApiError, domain_error, get_api
 from opencall.people.models import ROLES, RoleGrant, RoleInvitation, User
+from opencall.web.api import MANAGE, Api, ApiError, domain_error, get_api
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, get_page, render_mail

@@ -6,54 +6,19 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from opencall.calls import policies, queries
-from opencall.calls.models import Call
+from opencall.calls.access import visible_call as visible_call
 from opencall.calls.schemas import call_form
 from opencall.db import utcnow
-from opencall.web.i18n import N_
+from opencall.web.labels import ANONYMITY as ANONYMITY
+from opencall.web.labels import UNITS as UNITS
+from opencall.web.labels import call_labels
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
 
-STATUS = {
-    "draft": N_("draft"),
-    "open": N_("open"),
-    "closed": N_("closed"),
-    "review": N_("in review"),
-    "ranking": N_("ranking"),
-    "allocation": N_("allocation"),
-    "scheduling": N_("scheduling"),
-    "published": N_("results published"),
-    "archived": N_("archived"),
-}
-UNITS = {
-    "h": N_("hours"),
-    "berths": N_("berths"),
-    "dives": N_("dives"),
-    "mg": N_("mg"),
-    "seats": N_("seats"),
-    "packages": N_("packages"),
-}
-ANONYMITY = {
-    "dual": N_(
-        "Dual-anonymous review: reviewers do not see who you are, and you do not see who they are."
-    ),
-    "single": N_("Single-anonymous review: reviewers see the team; you do not see who reviewed."),
-    "open": N_("Open review: names are visible on both sides."),
-}
-
 
 def labels(page: Page) -> dict[str, object]:
-    return {
-        "status_label": lambda s: page._(STATUS[s]) if s in STATUS else s,
-        "unit_label": lambda u: page._(UNITS[u]) if u in UNITS else u,
-    }
-
-
-def visible_call(page: Page, slug: str) -> Call:
-    call = queries.call_by_slug(page.db, slug)
-    if call is None or not policies.may_see_call(page.db, page.user, call):
-        page.not_found()
-    return call
+    return call_labels(page)
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
-from opencall.calls.views import visible_call
+from opencall.calls.access import visible_call
 from opencall.outcomes import after_award as aa
 from opencall.outcomes import after_award_data as aad
 from opencall.outcomes import queries as oq

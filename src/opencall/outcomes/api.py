@@ -11,16 +11,14 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from opencall.calls.api import SLUG
-from opencall.calls.manage_views import office_call
+from opencall.calls.access import office_call
+from opencall.calls.policies import may_administer
 from opencall.calls.queries import call_by_slug
-from opencall.calls.views import UNITS
 from opencall.outcomes import queries
 from opencall.outcomes.stats import MIN_TEST_N
-from opencall.people.api import MANAGE, Api, get_api
-from opencall.reviews.api import NOT_FOUND
-from opencall.reviews.policies import may_administer
+from opencall.web.api import MANAGE, NOT_FOUND, SLUG, Api, get_api
 from opencall.web.i18n import N_
+from opencall.web.labels import UNITS
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()

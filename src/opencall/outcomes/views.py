@@ -12,16 +12,17 @@ from sqlalchemy import select
 
 from opencall.allocation.models import Award, Decision
 from opencall.calls import policies as call_policies
-from opencall.calls.views import UNITS, visible_call
+from opencall.calls.access import visible_call
 from opencall.facilities.models import CapacityPool
 from opencall.outcomes.domain import TOTAL, suppress_small_cells
 from opencall.people.models import Country
 from opencall.proposals import policies as proposal_policies
+from opencall.proposals.access import proposal_for
 from opencall.proposals.models import Proposal, TeamMember
-from opencall.proposals.views import proposal_for
 from opencall.reviews.models import Review, ReviewAssignment
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.i18n import N_, country_name
+from opencall.web.labels import UNITS
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()

@@ -9,9 +9,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from opencall.errors import DomainError
 from opencall.people import queries, services
+from opencall.people.forms import country_options
 from opencall.people.models import User
 from opencall.web import security
-from opencall.web.i18n import N_, country_name
+from opencall.web.i18n import N_
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, get_page, render_mail, safe_next
 
@@ -24,11 +25,6 @@ MSG_REQUIRED = N_("This field is required.")
 MSG_BAD_LOGIN = N_("Wrong e-mail address or password.")
 MSG_UNVERIFIED = N_("Please verify your e-mail address first: open the link we sent you.")
 MSG_THROTTLED = N_("Too many failed attempts. Try again in %(minutes)s minutes.")
-
-
-def country_options(page: Page) -> list[tuple[str, str]]:
-    opts = [(c.iso3, country_name(page.lang, c.iso2, c.name)) for c in queries.countries(page.db)]
-    return sorted(opts, key=lambda o: o[1])
 
 
 def _lengths(page: Page, names: tuple[str, ...]) -> dict[str, str]:

@@ -9,8 +9,11 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from opencall.people.api import (
+from opencall.proposals import policies, services
+from opencall.proposals.models import Proposal, TeamMember
+from opencall.web.api import (
     MAX_ID,
+    NOT_FOUND,
     Api,
     PageRequest,
     Pagination,
@@ -18,13 +21,8 @@ from opencall.people.api import (
     keyset_page,
     paging,
 )
-from opencall.proposals import policies, services
-from opencall.proposals.models import Proposal, TeamMember
 
 router = APIRouter(prefix="/api/v1", tags=["proposals"])
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "not found (or not yours to see)"}
-}
 
 
 class ProposalOut(BaseModel):

@@ -20,14 +20,14 @@ from opencall.calls import policies as call_policies
 from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
 from opencall.calls.schemas import call_form
-from opencall.calls.views import ANONYMITY, UNITS
-from opencall.calls.views import STATUS as CALL_STATUS
 from opencall.errors import DomainError
-from opencall.people.views import country_options
+from opencall.people.forms import country_options
 from opencall.proposals import policies, queries, services
+from opencall.proposals.access import proposal_for
 from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
 from opencall.proposals.schemas import POOL_TYPE_FOR_KIND, DiveSite, FastTarget
 from opencall.web.i18n import N_, Translator
+from opencall.web.labels import ANONYMITY, CALL_STATUS, UNITS
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, download_response, get_page, render_mail
 
@@ -174,15 +174,6 @@ def _labels(page: Page) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- access
-
-
-def proposal_for(page: Page, proposal_id: int) -> Proposal:
-    """The proposal if this person may see it; otherwise 404 (existence does not leak)."""
-    page.require_user()
-    proposal = page.db.get(Proposal, proposal_id)
-    if proposal is None or not policies.may_see_proposal(page.user, proposal):
-        page.not_found()
-    return proposal
 
 
 def editable_for(page: Page, proposal_id: int) -> Proposal:

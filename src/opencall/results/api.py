@@ -10,20 +10,17 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from opencall.calls.api import SLUG
 from opencall.calls.queries import call_by_slug
 from opencall.errors import DomainError
-from opencall.people.api import Api, domain_error, get_api
 from opencall.proposals.models import Proposal
 from opencall.results import domain as d
 from opencall.results import policies, services
 from opencall.results import queries as q
 from opencall.results.models import PostAwardRecord, ResearchOutput
 from opencall.results.schemas import OutputIn
-from opencall.reviews.api import ERRORS, NOT_FOUND
+from opencall.web.api import ERRORS, MAX_ID, NOT_FOUND, SLUG, Api, domain_error, get_api
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
-MAX_ID = 2**31 - 1
 
 
 def _id() -> Any:

@@ -15,9 +15,8 @@ from opencall.proposals.models import Proposal
 from opencall.results import domain as d
 from opencall.results import queries as q
 from opencall.results import services
-from opencall.reviews.views import mail_text
 from opencall.web.i18n import N_, Translator
-from opencall.web.mail import queue_mail
+from opencall.web.mail import mail_text, queue_mail
 
 SUBJECT_OVERDUE = N_("Overdue: the sample loan of %(code)s is due back")
 

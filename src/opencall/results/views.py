@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
-from opencall.calls.manage_views import csv_response, office_call, wants_csv
+from opencall.calls.access import office_call
 from opencall.errors import DomainError
 from opencall.proposals.models import Proposal
 from opencall.results import domain as d
@@ -21,6 +21,7 @@ from opencall.results import policies, services
 from opencall.results import queries as q
 from opencall.results.models import PostAwardRecord
 from opencall.results.schemas import RECORD_SCHEMAS
+from opencall.web.csv import csv_response, wants_csv
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 

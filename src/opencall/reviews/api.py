@@ -10,14 +10,21 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from opencall.calls.api import SLUG
-from opencall.calls.models import Call
-from opencall.calls.queries import call_by_slug
 from opencall.errors import DomainError
-from opencall.people.api import (
+from opencall.people.models import User
+from opencall.proposals.models import Proposal
+from opencall.reviews import policies, services
+from opencall.reviews import queries as q
+from opencall.reviews.models import Conflict, RankedProposal, ReviewAssignment
+from opencall.reviews.policies import reviewer_content
+from opencall.reviews.presenters import chair_call, proposal_dicts  # noqa: F401
+from opencall.web.api import (
+    ERRORS,
     MANAGE,
     MAX_ID,
+    NOT_FOUND,
     REVIEW,
+    SLUG,
     Api,
     PageRequest,
     Pagination,
@@ -26,21 +33,8 @@ from opencall.people.api import (
     keyset_page,
     paging,
 )
-from opencall.people.models import Country, User
-from opencall.proposals.models import Proposal
-from opencall.reviews import policies, services
-from opencall.reviews import queries as q
-from opencall.reviews.models import Conflict, RankedProposal, ReviewAssignment
-from opencall.reviews.policies import identity, reviewer_content
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "not found (or not yours to see)"}
-}
-ERRORS: dict[int | str, dict[str, Any]] = {
-    **NOT_FOUND,
-    400: {"description": "refused by a rule (message says why)"},
-}
 ID = Path(ge=1, le=MAX_ID)
 
 
@@ -181,14 +175,6 @@ def review(body: ReviewIn, assignment_id: int = ID, api: Api = Depends(get_api))
 # ---------------------------------------------------------------- the chair's side
 
 
-def chair_call(api: Api, slug: str) -> Call:
-    user = api.require_user()
-    call = call_by_slug(api.db, slug)
-    if call is None or not policies.may_chair(api.db, user, call):
-        raise api.not_found()
-    return call
-
-
 class CallProposal(BaseModel):
     id: int
     code: str
@@ -203,20 +189,6 @@ class CallProposalList(BaseModel):
     items: list[CallProposal]
     page: Pagination
     identities_shown: bool
-
-
-def proposal_dicts(api: Api, call: Call, proposals: list[Proposal]) -> dict[int, dict[str, Any]]:
-    show = policies.may_see_identities(api.db, api.user, call)
-    if show:  # the PIs' countries in one query (identity() then finds them in the session)
-        isos = {m.country_iso3 for p in proposals for m in p.members if m.role == "pi"}
-        list(api.db.scalars(select(Country).where(Country.iso3.in_(isos - {None}))))
-    out: dict[int, dict[str, Any]] = {}
-    for p in proposals:
-        row: dict[str, Any] = {"id": p.id, "code": p.code, "title": p.title, "status": p.status}
-        if show:
-            row.update(identity(api.db, "en", p))
-        out[p.id] = row
-    return out
 
 
 @router.get(

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
 from opencall.errors import DomainError
-from opencall.jobs import Job, JobRegistry
+from opencall.jobs import Handler, Job, JobRegistry
+from opencall.reviews import queries as q
 from opencall.reviews import services
+from opencall.reviews.notify import notify_invited
+from opencall.settings import Settings
 
 
 def _call(session: Session, job: Job) -> Call:
@@ -54,8 +58,30 @@ def calibrate(session: Session, job: Job, progress: Callable[[int, str], None]) 
     )
 
 
-def register(registry: JobRegistry) -> None:
+def assign_and_notify(settings: Settings) -> Handler:
+    """The 'review.assign' job: the solver's assignment, then invitations by e-mail."""
+
+    def handle(session: Session, job: Job, progress: Any) -> None:
+        call = session.get(Call, job.payload.get("call_id"))
+        if call is None:
+            raise DomainError("The call of this job no longer exists.")
+        before = {a.id for a in q.assignments_of_call(session, call)}
+        services.run_assignment(
+            session,
+            call,
+            objective=job.payload.get("objective", "total"),
+            seed=int(job.payload.get("seed", 0)),
+            actor_id=job.created_by,
+            progress=progress,
+        )
+        notify_invited(session, settings.base_url, call, before)
+
+    return handle
+
+
+def register(registry: JobRegistry, settings: Settings | None = None) -> None:
+    """The review's jobs; with ``settings``, 'review.assign' also mails the invitations."""
     registry.register("review.conflicts", conflicts)
     registry.register("review.affinity", affinity)
-    registry.register("review.assign", assign)
+    registry.register("review.assign", assign if settings is None else assign_and_notify(settings))
     registry.register("review.calibrate", calibrate)

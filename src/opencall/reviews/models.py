@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from opencall.db import Base, UTCDateTime, utcnow
 from opencall.proposals import models as _proposal_models  # noqa: F401  (FK targets)
-from opencall.runs import SolverRun  # noqa: F401  (moved; this name stays importable)
+from opencall.runs import SolverRun as SolverRun  # moved; the name stays importable here
 
 
 class Conflict(Base):

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opencall.calls import policies as call_policies
 from opencall.calls.models import Call
+from opencall.calls.policies import may_administer as may_administer  # one rule, in calls
 from opencall.calls.policies import may_manage_call
 from opencall.calls.schemas import review_settings
 from opencall.db import utcnow
@@ -34,11 +34,6 @@ REVIEW_STATES = ("closed", "review")
 def may_chair(session: Session, user: User | None, call: Call) -> bool:
     """Run the cycle's steps, edit the assignment, see the ranking, override, release."""
     return may_manage_call(session, user, call)
-
-
-def may_administer(session: Session, user: User | None, call: Call) -> bool:
-    """The user office: configure and move the call, audit log, reports, exports."""
-    return call_policies.may_administer(session, user, call)
 
 
 def may_see_identities(session: Session, user: User | None, call: Call) -> bool:

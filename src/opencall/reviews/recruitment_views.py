@@ -18,9 +18,9 @@ from opencall.calls import policies as call_policies
 from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
 from opencall.errors import DomainError
-from opencall.people.api import MANAGE, REVIEW, Api, ApiError, domain_error, get_api
 from opencall.reviews import recruitment
 from opencall.reviews.models import ReviewInvitation
+from opencall.web.api import MANAGE, REVIEW, Api, ApiError, domain_error, get_api
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, get_page, render_mail

@@ -14,29 +14,19 @@ the chair sees identities only once the ranking is frozen.
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 from typing import Any
 
-import jinja2
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from opencall import jobs
 from opencall.calls import services as call_services
+from opencall.calls.access import staff_call
 from opencall.calls.domain import CALL_TRANSITIONS
-from opencall.calls.manage_views import (
-    csv_response,
-    jobs_of_call,
-    may_administer,
-    staff_call,
-    status_labels,
-    wants_csv,
-)
 from opencall.calls.models import Call
+from opencall.calls.policies import may_administer
 from opencall.calls.schemas import review_settings
-from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.inputs import finite_number
 from opencall.people.models import User
@@ -45,26 +35,20 @@ from opencall.proposals.models import Attachment, Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.models import Conflict, ReviewAssignment, TechnicalReview
-from opencall.reviews.policies import identity, reviewer_content, revision
-from opencall.settings import Settings
-from opencall.web.i18n import N_, Translator
-from opencall.web.mail import queue_mail
-from opencall.web.pages import WEB, Page, download_response, get_page, make_environment
+from opencall.reviews.notify import notify_invited
+from opencall.reviews.policies import reviewer_content, revision
+from opencall.reviews.presenters import (  # noqa: F401  (importable here as before)
+    ASSIGNMENT_STATUS,
+    VERDICTS,
+    labels,
+    proposal_rows,
+)
+from opencall.web.csv import csv_response, wants_csv
+from opencall.web.i18n import N_
+from opencall.web.pages import Page, download_response, get_page
 
 router = APIRouter()
 
-ASSIGNMENT_STATUS = {
-    "assigned": N_("invited"),
-    "accepted": N_("accepted"),
-    "declined": N_("declined"),
-    "submitted": N_("review submitted"),
-    "removed": N_("removed"),
-}
-VERDICTS = {
-    "feasible": N_("feasible"),
-    "feasible_with_changes": N_("feasible with changes"),
-    "not_feasible": N_("not feasible"),
-}
 CONFLICT_SOURCES = {
     "team": N_("member of the team"),
     "institution": N_("same institution"),
@@ -88,125 +72,6 @@ MSG_REQUIRED = N_("This field is required.")
 MSG_INVALID = N_("This value is not valid.")
 MSG_CONFIRM = N_("Tick the box to confirm.")
 MSG_STEP_STATE = N_("This step cannot run while the call is %(status)s.")
-
-
-def labels(page: Page) -> dict[str, Any]:
-    return {
-        "a_status_label": lambda s: page._(ASSIGNMENT_STATUS.get(s) or s),
-        "verdict_label": lambda s: page._(VERDICTS.get(s) or s),
-        **status_labels(page),
-    }
-
-
-# ---------------------------------------------------------------- mail (outside a request too)
-
-
-@lru_cache(maxsize=1)
-def _mail_env() -> jinja2.Environment:
-    return make_environment(WEB / "templates")
-
-
-def mail_text(template: str, lang: str, ctx: dict[str, Any]) -> str:
-    t = Translator(lang)
-    return _mail_env().get_template(template).render({"_": t.gettext, "lang": lang, **ctx})
-
-
-def mail_person(
-    session: Session, base_url: str, user: User, subject: str, template: str, ctx: dict[str, Any]
-) -> None:
-    """Queue one e-mail in the person's language (sent after commit by the job queue)."""
-    lang = user.language or "en"
-    body = mail_text(template, lang, {"name": user.name, "base": base_url.rstrip("/"), **ctx})
-    queue_mail(session, user.email, Translator(lang).gettext(subject), body)
-
-
-SUBJECT_INVITED = N_("You are invited to review for %(call)s")
-SUBJECT_REMINDER = N_("Reminder: your reviews for %(call)s are due")
-
-
-def notify_invited(session: Session, base_url: str, call: Call, since_ids: set[int]) -> int:
-    """Invitation e-mails to reviewers with new assignments (no proposal identities)."""
-    fresh: dict[int, int] = {}
-    for a in q.assignments_of_call(session, call):
-        if a.id not in since_ids and a.status == "assigned":
-            fresh[a.reviewer_id] = fresh.get(a.reviewer_id, 0) + 1
-    ids = sorted(fresh)
-    users: dict[int, User] = {}
-    for i in range(0, len(ids), 5000):  # the reviewers in one query per 5000, not one each
-        users.update(
-            (u.id, u) for u in session.scalars(select(User).where(User.id.in_(ids[i : i + 5000])))
-        )
-    for rid, n in fresh.items():
-        user = users.get(rid)
-        if user is None:
-            continue
-        subject = Translator(user.language).gettext(SUBJECT_INVITED, call=call.title)
-        body = mail_text(
-            "reviews/mail_invited.txt",
-            user.language,
-            {"name": user.name, "call": call.title, "n": n, "base": base_url.rstrip("/")},
-        )
-        queue_mail(session, user.email, subject, body)
-    return len(fresh)
-
-
-def queue_reminders(
-    session: Session,
-    call: Call,
-    base_url: str,
-    *,
-    within_days: int = 3,
-    now: dt.datetime | None = None,
-) -> int:
-    """Reminders for unsubmitted reviews when the review deadline is within ``within_days``
-    (``opencall remind --call X``). Returns the number of e-mails queued."""
-    now = now or utcnow()
-    deadline = review_settings(call.review_settings).review_deadline
-    if deadline is None or not now <= deadline <= now + dt.timedelta(days=within_days):
-        return 0
-    pending: dict[int, int] = {}
-    for a in q.assignments_of_call(session, call):
-        if a.status in ("assigned", "accepted"):
-            pending[a.reviewer_id] = pending.get(a.reviewer_id, 0) + 1
-    for rid, n in sorted(pending.items()):
-        user = session.get(User, rid)
-        if user is None:
-            continue
-        subject = Translator(user.language).gettext(SUBJECT_REMINDER, call=call.title)
-        body = mail_text(
-            "reviews/mail_reminder.txt",
-            user.language,
-            {
-                "name": user.name,
-                "call": call.title,
-                "n": n,
-                "deadline": deadline.strftime("%Y-%m-%d %H:%M UTC"),
-                "base": base_url.rstrip("/"),
-            },
-        )
-        queue_mail(session, user.email, subject, body)
-    return len(pending)
-
-
-def assign_and_notify(settings: Settings) -> jobs.Handler:
-    """The 'review.assign' job: the solver's assignment, then invitations by e-mail."""
-
-    def handle(session: Session, job: jobs.Job, progress: Any) -> None:
-        call = session.get(Call, job.payload.get("call_id"))
-        if call is None:
-            raise DomainError("The call of this job no longer exists.")
-        before = {a.id for a in q.assignments_of_call(session, call)}
-        services.run_assignment(
-            session,
-            call,
-            objective=job.payload.get("objective", "total"),
-            seed=int(job.payload.get("seed", 0)),
-            actor_id=job.created_by,
-            progress=progress,
-        )
-        notify_invited(session, settings.base_url, call, before)
-
-    return handle
 
 
 # ---------------------------------------------------------------- what a reviewer sees
@@ -494,18 +359,6 @@ def technical_save(proposal_id: int, page: Page = Depends(get_page)) -> Response
 # ---------------------------------------------------------------- the chair's cockpit
 
 
-def proposal_rows(page: Page, call: Call, proposals: list[Proposal]) -> dict[int, dict[str, str]]:
-    """Code, title and — only where identities may be seen — PI, institution, country."""
-    show = policies.may_see_identities(page.db, page.user, call)
-    out = {}
-    for p in proposals:
-        row = {"code": p.code, "title": p.title}
-        if show:
-            row.update(identity(page.db, page.lang, p))
-        out[p.id] = row
-    return out
-
-
 @router.get("/manage/calls/{slug}", response_class=HTMLResponse)
 def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
     call = staff_call(page, slug)
@@ -513,7 +366,7 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
         kind: q.latest_run(page.db, call, kind)
         for kind in ("conflicts", "affinity", "assignment", "calibration", "allocation", "schedule")
     }
-    office = may_administer(page, call)
+    office = may_administer(page.db, page.user, call)
     from opencall.facilities.models import CapacityPool
 
     offered = {cp.pool_id for cp in call.pools}
@@ -564,7 +417,7 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
                 for key, (_kind, label, states) in STEPS.items()
             ],
             "transitions": [t for t in CALL_TRANSITIONS.get(call.status, ()) if t != "published"],
-            "jobs": jobs_of_call(page, call),
+            "jobs": jobs.jobs_of_call(page.db, call.id),
             "n_proposals": len(q.proposals_for_review(page.db, call)),
             "n_assignments": len(q.assignments_of_call(page.db, call)),
             "n_submitted": len(q.submitted_reviews(page.db, call)),
@@ -582,7 +435,7 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
 def transition(slug: str, page: Page = Depends(get_page)) -> Response:
     """Move the call to its next phase: confirmed by a tick, logged with the reason."""
     call = staff_call(page, slug)
-    if not may_administer(page, call):
+    if not may_administer(page.db, page.user, call):
         page.not_found()
     target = page.form.get("target", "")
     reason = page.form.get("reason", "").strip()[:2000]

@@ -8,9 +8,15 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
-from opencall.calls.api import SLUG
-from opencall.people.api import (
+from opencall.proposals.models import Proposal
+from opencall.reviews import queries as rq
+from opencall.reviews.presenters import chair_call
+from opencall.scheduling import policies
+from opencall.scheduling.models import ScheduleEntry
+from opencall.web.api import (
     MANAGE,
+    NOT_FOUND,
+    SLUG,
     Api,
     PageRequest,
     Pagination,
@@ -18,11 +24,6 @@ from opencall.people.api import (
     keyset_page,
     paging,
 )
-from opencall.proposals.models import Proposal
-from opencall.reviews import queries as rq
-from opencall.reviews.api import NOT_FOUND, chair_call
-from opencall.scheduling import policies
-from opencall.scheduling.models import ScheduleEntry
 
 router = APIRouter(prefix="/api/v1", tags=["scheduling"])
 UNPLACED = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)  # unplaced entries sort after every start

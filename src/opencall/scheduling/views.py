@@ -9,13 +9,14 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
-from opencall.calls.manage_views import csv_response, staff_call, wants_csv
+from opencall.calls.access import staff_call
 from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.reviews import queries as rq
-from opencall.reviews.views import labels, proposal_rows
+from opencall.reviews.presenters import labels, proposal_rows
 from opencall.scheduling import policies, services
 from opencall.scheduling.models import ScheduleEntry
+from opencall.web.csv import csv_response, wants_csv
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 

@@ -15,16 +15,31 @@ import uuid
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from functools import lru_cache
+from typing import Any
 
+import jinja2
 from sqlalchemy.orm import Session
 
 from opencall import jobs
 from opencall.settings import Settings
+from opencall.web.i18n import Translator
+from opencall.web.pages import WEB, make_environment
 
 
 def queue_mail(session: Session, to: str, subject: str, body: str) -> jobs.Job:
     """Enqueue one message in the caller's unit of work (sent only if it commits)."""
     return jobs.enqueue(session, "mail", {"to": to, "subject": subject, "body": body})
+
+
+@lru_cache(maxsize=1)
+def _mail_env() -> jinja2.Environment:
+    return make_environment(WEB / "templates")
+
+
+def mail_text(template: str, lang: str, ctx: dict[str, Any]) -> str:
+    t = Translator(lang)
+    return _mail_env().get_template(template).render({"_": t.gettext, "lang": lang, **ctx})
 
 
 def build_message(settings: Settings, to: str, subject: str, body: str) -> EmailMessage:

@@ -1,0 +1,44 @@
+"""Finding a call for the person asking, for every feature's pages and API:
+the call if this person may see (or run, or administer) it, otherwise 404
+(existence does not leak)."""
+
+from __future__ import annotations
+
+from opencall.calls import policies
+from opencall.calls.models import Call
+from opencall.calls.queries import call_by_slug
+from opencall.web.api import Api
+from opencall.web.pages import Page
+
+
+def visible_call(page: Page, slug: str) -> Call:
+    call = call_by_slug(page.db, slug)
+    if call is None or not policies.may_see_call(page.db, page.user, call):
+        page.not_found()
+    return call
+
+
+def visible_call_api(api: Api, slug: str) -> Call:
+    """:func:`visible_call` for the JSON API (raises the API's 404)."""
+    call = call_by_slug(api.db, slug)
+    if call is None or not policies.may_see_call(api.db, api.user, call):
+        raise api.not_found()
+    return call
+
+
+def office_call(page: Page, slug: str) -> Call:
+    """A call this person administers (user office); otherwise 404."""
+    page.require_user()
+    call = call_by_slug(page.db, slug)
+    if call is None or not policies.may_administer(page.db, page.user, call):
+        page.not_found()
+    return call
+
+
+def staff_call(page: Page, slug: str) -> Call:
+    """A call this person runs (user office or chair); otherwise 404."""
+    page.require_user()
+    call = call_by_slug(page.db, slug)
+    if call is None or not policies.may_manage_call(page.db, page.user, call):
+        page.not_found()
+    return call

@@ -1,0 +1,84 @@
+"""E-mails of the review (outside a request too): invitations to review after an
+assignment, and reminders before the review deadline (``opencall remind``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opencall.calls.models import Call
+from opencall.calls.schemas import review_settings
+from opencall.db import utcnow
+from opencall.people.models import User
+from opencall.reviews import queries as q
+from opencall.web.i18n import N_, Translator
+from opencall.web.mail import mail_text, queue_mail
+
+SUBJECT_INVITED = N_("You are invited to review for %(call)s")
+SUBJECT_REMINDER = N_("Reminder: your reviews for %(call)s are due")
+
+
+def notify_invited(session: Session, base_url: str, call: Call, since_ids: set[int]) -> int:
+    """Invitation e-mails to reviewers with new assignments (no proposal identities)."""
+    fresh: dict[int, int] = {}
+    for a in q.assignments_of_call(session, call):
+        if a.id not in since_ids and a.status == "assigned":
+            fresh[a.reviewer_id] = fresh.get(a.reviewer_id, 0) + 1
+    ids = sorted(fresh)
+    users: dict[int, User] = {}
+    for i in range(0, len(ids), 5000):  # the reviewers in one query per 5000, not one each
+        users.update(
+            (u.id, u) for u in session.scalars(select(User).where(User.id.in_(ids[i : i + 5000])))
+        )
+    for rid, n in fresh.items():
+        user = users.get(rid)
+        if user is None:
+            continue
+        subject = Translator(user.language).gettext(SUBJECT_INVITED, call=call.title)
+        body = mail_text(
+            "reviews/mail_invited.txt",
+            user.language,
+            {"name": user.name, "call": call.title, "n": n, "base": base_url.rstrip("/")},
+        )
+        queue_mail(session, user.email, subject, body)
+    return len(fresh)
+
+
+def queue_reminders(
+    session: Session,
+    call: Call,
+    base_url: str,
+    *,
+    within_days: int = 3,
+    now: dt.datetime | None = None,
+) -> int:
+    """Reminders for unsubmitted reviews when the review deadline is within ``within_days``
+    (``opencall remind --call X``). Returns the number of e-mails queued."""
+    now = now or utcnow()
+    deadline = review_settings(call.review_settings).review_deadline
+    if deadline is None or not now <= deadline <= now + dt.timedelta(days=within_days):
+        return 0
+    pending: dict[int, int] = {}
+    for a in q.assignments_of_call(session, call):
+        if a.status in ("assigned", "accepted"):
+            pending[a.reviewer_id] = pending.get(a.reviewer_id, 0) + 1
+    for rid, n in sorted(pending.items()):
+        user = session.get(User, rid)
+        if user is None:
+            continue
+        subject = Translator(user.language).gettext(SUBJECT_REMINDER, call=call.title)
+        body = mail_text(
+            "reviews/mail_reminder.txt",
+            user.language,
+            {
+                "name": user.name,
+                "call": call.title,
+                "n": n,
+                "deadline": deadline.strftime("%Y-%m-%d %H:%M UTC"),
+                "base": base_url.rstrip("/"),
+            },
+        )
+        queue_mail(session, user.email, subject, body)
+    return len(pending)

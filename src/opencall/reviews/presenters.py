@@ -1,0 +1,76 @@
+"""What the managers' pages and API of later features (allocation, scheduling)
+show of the review: the labels of an assignment's status and a technical
+verdict, proposal rows with identities only where this person may see them, and
+the call a chair runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from opencall.calls.models import Call
+from opencall.calls.queries import call_by_slug
+from opencall.people.models import Country
+from opencall.proposals.models import Proposal
+from opencall.reviews import policies
+from opencall.reviews.policies import identity
+from opencall.web.api import Api
+from opencall.web.i18n import N_
+from opencall.web.labels import status_labels
+from opencall.web.pages import Page
+
+ASSIGNMENT_STATUS = {
+    "assigned": N_("invited"),
+    "accepted": N_("accepted"),
+    "declined": N_("declined"),
+    "submitted": N_("review submitted"),
+    "removed": N_("removed"),
+}
+VERDICTS = {
+    "feasible": N_("feasible"),
+    "feasible_with_changes": N_("feasible with changes"),
+    "not_feasible": N_("not feasible"),
+}
+
+
+def labels(page: Page) -> dict[str, Any]:
+    return {
+        "a_status_label": lambda s: page._(ASSIGNMENT_STATUS.get(s) or s),
+        "verdict_label": lambda s: page._(VERDICTS.get(s) or s),
+        **status_labels(page),
+    }
+
+
+def proposal_rows(page: Page, call: Call, proposals: list[Proposal]) -> dict[int, dict[str, str]]:
+    """Code, title and — only where identities may be seen — PI, institution, country."""
+    show = policies.may_see_identities(page.db, page.user, call)
+    out = {}
+    for p in proposals:
+        row = {"code": p.code, "title": p.title}
+        if show:
+            row.update(identity(page.db, page.lang, p))
+        out[p.id] = row
+    return out
+
+
+def chair_call(api: Api, slug: str) -> Call:
+    user = api.require_user()
+    call = call_by_slug(api.db, slug)
+    if call is None or not policies.may_chair(api.db, user, call):
+        raise api.not_found()
+    return call
+
+
+def proposal_dicts(api: Api, call: Call, proposals: list[Proposal]) -> dict[int, dict[str, Any]]:
+    show = policies.may_see_identities(api.db, api.user, call)
+    if show:  # the PIs' countries in one query (identity() then finds them in the session)
+        isos = {m.country_iso3 for p in proposals for m in p.members if m.role == "pi"}
+        list(api.db.scalars(select(Country).where(Country.iso3.in_(isos - {None}))))
+    out: dict[int, dict[str, Any]] = {}
+    for p in proposals:
+        row: dict[str, Any] = {"id": p.id, "code": p.code, "title": p.title, "status": p.status}
+        if show:
+            row.update(identity(api.db, "en", p))
+        out[p.id] = row
+    return out

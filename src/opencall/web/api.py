@@ -1,0 +1,252 @@
+"""The JSON API's plumbing, shared by every feature's ``api.py``: personal
+tokens, errors, scopes and pagination.
+
+Every route uses :func:`get_api`: one database session (the request's unit of
+work), the account behind ``Authorization: Bearer <token>`` (or None:
+anonymous, public data only), and the same policies as the pages. A refusal is
+404 (existence does not leak); a bad, revoked or expired token is 401. A token
+carries scopes: ``read`` (every token; every GET), ``review`` (submitting
+reviews) and ``manage`` (a call's management data); a route that needs a scope
+the token lacks answers 403 (:func:`needs`).
+
+This package sits below the features: the token lookup (``people``) is
+injected by ``app.py`` through :func:`install` (see docs/adr/0008-shared-web-layer.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy.orm import Session
+
+from opencall.errors import DomainError
+
+
+class _Found(Protocol):
+    @property
+    def user(self) -> Any: ...
+    @property
+    def scopes(self) -> frozenset[str]: ...
+
+
+TokenLoader = Callable[[Session, str], "_Found | None"]
+
+bearer = HTTPBearer(auto_error=False, description="A personal API token (see /account/tokens)")
+MAX_LIMIT = 200
+MAX_ID = 2**31 - 1  # ids are 32-bit columns
+SLUG = Path(min_length=1, max_length=80)
+ID = Path(ge=1, le=MAX_ID)
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "not found (or not yours to see)"}
+}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    400: {"description": "refused by a rule (message says why)"},
+}
+T = TypeVar("T")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+@dataclass
+class Api:
+    db: Session
+    user: Any | None
+    request: Request
+    scopes: frozenset[str] = frozenset()
+
+    def require_scope(self, scope: str) -> None:
+        if self.user is not None and scope not in self.scopes:
+            raise ApiError(403, f"this token lacks the {scope!r} scope")
+
+    def require_user(self) -> Any:
+        if self.user is None:
+            raise ApiError(401, "authentication required (Authorization: Bearer <token>)")
+        return self.user
+
+    def not_found(self) -> ApiError:
+        return ApiError(404, "not found")
+
+
+def get_api(
+    request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
+) -> Iterator[Api]:
+    db: Session = request.app.state.sessions()
+    try:
+        user = None
+        scopes: frozenset[str] = frozenset()
+        if creds is not None:
+            found = request.app.state.token_user(db, creds.credentials)
+            if found is None:
+                raise ApiError(401, "invalid or revoked token")
+            user, scopes = found.user, found.scopes
+            db.commit()  # last_used_at
+        api = Api(db, user, request, scopes)
+        api.require_scope("read")
+        yield api
+    finally:
+        db.close()
+
+
+def needs(scope: str) -> Any:
+    """A route dependency: the token must carry ``scope`` (anonymous calls are left to
+    the route, which answers 401 or shows public data)."""
+
+    def check(api: Api = Depends(get_api)) -> None:
+        api.require_scope(scope)
+
+    return Depends(check)
+
+
+REVIEW = needs("review")
+MANAGE = needs("manage")
+
+
+def install(app: FastAPI, token_user: TokenLoader) -> None:
+    """JSON errors for the API (the HTML pages keep their own error pages), and the
+    function that finds a token's account and scopes (``people.services.token_user``,
+    injected by ``app.py`` so that this package imports no feature)."""
+    app.state.token_user = token_user
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> Response:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+
+
+class Pagination(BaseModel):
+    limit: int
+    offset: int = Field(description="rows skipped (0 when paging by cursor)")
+    total: int = Field(description="rows in the whole list")
+    next_cursor: str | None = Field(
+        default=None,
+        description="pass as `cursor` for the next page; null on the last page",
+    )
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int
+    offset: int = 0
+    cursor: str | None = None
+
+
+def paging(
+    limit: int = Query(50, ge=1, le=MAX_LIMIT, description=f"at most {MAX_LIMIT}"),
+    offset: int = Query(
+        0,
+        ge=0,
+        le=10**7,
+        description="rows to skip; prefer `cursor`, which stays fast and stable on long lists",
+    ),
+    cursor: str | None = Query(
+        None,
+        max_length=500,
+        description="keyset cursor: the `page.next_cursor` of the previous page (opaque)",
+    ),
+) -> PageRequest:
+    return PageRequest(limit=limit, offset=0 if cursor else offset, cursor=cursor)
+
+
+def paginate(items: list[T], page: PageRequest) -> tuple[list[T], Pagination]:
+    """In-memory paging, for short lists built in Python (prefer :func:`keyset_page`)."""
+    if page.cursor:
+        raise ApiError(400, "this list pages by offset only")
+    limit, offset = page.limit, page.offset
+    rest = items[offset : offset + limit]
+    return rest[:limit], Pagination(limit=limit, offset=offset, total=len(items))
+
+
+def _encode_cursor(values: tuple[Any, ...]) -> str:
+    out = [{"t": v.isoformat()} if isinstance(v, dt.datetime) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(out).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, kinds: list[type]) -> list[Any]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(raw, list) or len(raw) != len(kinds):
+            raise ValueError("wrong length")
+        values: list[Any] = []
+        for v, kind in zip(raw, kinds, strict=True):
+            if kind is dt.datetime:
+                when = dt.datetime.fromisoformat(v["t"])
+                if when.tzinfo is None:
+                    raise ValueError("naive time")
+                values.append(when)
+            elif kind is int and isinstance(v, int) and not isinstance(v, bool):
+                if not -(2**31) <= v < 2**31:  # ids and ranks are 32-bit columns
+                    raise ValueError("out of range")
+                values.append(v)
+            elif (
+                kind is float
+                and isinstance(v, int | float)
+                and not isinstance(v, bool)
+                and math.isfinite(v)
+            ):
+                values.append(float(v))
+            elif kind is str and isinstance(v, str):
+                values.append(v)
+            else:
+                raise ValueError("wrong type")
+        return values
+    except (ValueError, TypeError, KeyError, binascii.Error) as exc:
+        raise ApiError(400, "invalid cursor") from exc
+
+
+def keyset_page(
+    session: Session,
+    stmt: Any,  # a Select of one entity or several columns
+    keys: Sequence[tuple[Any, type]],
+    page: PageRequest,
+    key_of: Callable[[Any], tuple[Any, ...]],
+    *,
+    descending: bool = False,
+) -> tuple[list[Any], Pagination]:
+    """One page of ``stmt`` done in SQL: ordered by ``keys`` (columns with their
+    Python type; the last must be unique), continued after the cursor with a row
+    comparison (``(a, b) > (:a, :b)``), at most ``limit`` rows fetched plus one to
+    know whether more follow. Two queries whatever the size: the page and the
+    total. ``key_of(row)`` gives a row's key values for the next cursor."""
+    cols = [c for c, _kind in keys]
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    q = stmt.order_by(None).order_by(*[c.desc() if descending else c.asc() for c in cols])
+    if page.cursor:
+        values = _decode_cursor(page.cursor, [k for _c, k in keys])
+        after = tuple_(*[literal(v, type_=c.type) for v, c in zip(values, cols, strict=True)])
+        q = q.where(tuple_(*cols) < after if descending else tuple_(*cols) > after)
+    elif page.offset:
+        q = q.offset(page.offset)
+    rows = list(session.execute(q.limit(page.limit + 1)))
+    single = len(stmt.column_descriptions) == 1
+    items = [r[0] if single else tuple(r) for r in rows[: page.limit]]
+    more = len(rows) > page.limit
+    return items, Pagination(
+        limit=page.limit,
+        offset=page.offset,
+        total=total,
+        next_cursor=_encode_cursor(key_of(items[-1])) if more and items else None,
+    )
+
+
+def domain_error(exc: DomainError) -> ApiError:
+    if exc.code in ("not_found", "forbidden"):
+        return ApiError(404, "not found")
+    return ApiError(400, exc.message)
