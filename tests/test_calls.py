@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from opencall.auditlog import AuditEvent
 from opencall.calls import services
 from opencall.calls.domain import CALL_STATES, CALL_TRANSITIONS, check_call_transition, require_open
+from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from tests import factories as f
 
@@ -37,7 +38,7 @@ def test_transition_is_logged_and_illegal_one_changes_nothing(db: Session) -> No
     assert ev[-1].data == {"from": "draft", "to": "open"}
     before = f.table_counts(db)
     with pytest.raises(DomainError):
-        services.transition_call(db, call, "published", now=f.NOW)
+        cycle.transition_call(db, call, "published", now=f.NOW)
     assert call.status == "open"
     assert f.table_counts(db) == before
 
@@ -45,9 +46,9 @@ def test_transition_is_logged_and_illegal_one_changes_nothing(db: Session) -> No
 def test_closing_early_needs_a_reason(db: Session) -> None:
     call = f.fast_call(db)
     with pytest.raises(DomainError, match="reason"):
-        services.transition_call(db, call, "closed", now=f.NOW)
+        cycle.transition_call(db, call, "closed", now=f.NOW)
     assert call.status == "open"
-    services.transition_call(db, call, "closed", now=f.NOW, reason="facility outage")
+    cycle.transition_call(db, call, "closed", now=f.NOW, reason="facility outage")
     assert call.status == "closed"
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from opencall.auditlog import AuditEvent
 from opencall.calls import services
 from opencall.calls.models import Call
+from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from tests import factories as F
 
@@ -66,7 +67,7 @@ def refused(db: Session, call: Call, data: dict[str, Any], *words: str) -> Domai
 
 def _closed(db: Session, status: str = "closed") -> Call:
     call = F.fast_call(db)
-    services.transition_call(db, call, "closed", reason="test", now=NOW)
+    cycle.transition_call(db, call, "closed", reason="test", now=NOW)
     path = ["review", "ranking", "allocation", "scheduling", "published", "archived"]
     for target in path[: path.index(status) + 1] if status != "closed" else []:
         services.transition_call(db, call, target, now=NOW)

@@ -398,8 +398,7 @@ def calls_transition(
 ) -> None:
     """Move a call to another status (closing also freezes its proposals)."""
     from opencall.calls.queries import call_by_slug
-    from opencall.calls.services import transition_call
-    from opencall.proposals.services import close_call
+    from opencall.cycle.services import transition_call
 
     c: Ctx = ctx.obj
     try:
@@ -408,10 +407,7 @@ def calls_transition(
             if call is None:
                 console.print(f"[red]Error:[/red] no call {slug!r}")
                 raise typer.Exit(2)
-            if status == "closed":
-                close_call(s, call, reason=reason)
-            else:
-                transition_call(s, call, status, reason=reason)
+            transition_call(s, call, status, reason=reason)
             console.print(f"{slug} is now {call.status}")
     except DomainError as exc:
         _fail(exc)

@@ -117,6 +117,26 @@ def transition_call(
     reason: str = "",
     now: dt.datetime | None = None,
 ) -> Call:
+    """Move a call to a status that has no side effects in later features. Closing
+    freezes the proposals (``opencall.cycle.services.transition_call`` does it all):
+    asked here, it is refused rather than half done."""
+    if target == "closed":
+        raise ValueError("close a call with opencall.cycle.services.transition_call")
+    return change_status(session, call, target, actor_id=actor_id, reason=reason, now=now)
+
+
+def change_status(
+    session: Session,
+    call: Call,
+    target: str,
+    *,
+    actor_id: int | None = None,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> Call:
+    """The status change itself (rule, audit event), without the side effects of
+    later features: only ``opencall.cycle`` and ``proposals.services.close_call``
+    call it."""
     check_call_transition(call.status, target)
     now = now or utcnow()
     if target == "open" and not call.pools:

@@ -9,9 +9,8 @@ from sqlalchemy.orm import Session
 
 from opencall.allocation import services as al
 from opencall.calls.models import Call
-from opencall.calls.services import transition_call
+from opencall.cycle.services import transition_call
 from opencall.demo.simulate import simulate_reviews
-from opencall.proposals.services import close_call
 from opencall.reviews import services as rv
 from opencall.scheduling import services as sc
 
@@ -28,7 +27,7 @@ def run_cycle(
     progress: Callable[[int, str], None] = lambda _p, _m: None,
 ) -> None:
     if call.status == "open":
-        close_call(session, call, reason="demo cycle")
+        transition_call(session, call, "closed", reason="demo cycle")
     if call.status == "closed":
         transition_call(session, call, "review")
     progress(5, "conflicts")
@@ -51,7 +50,7 @@ def run_cycle(
     sc.run_schedule(session, call, seed=seed, days=days)
     if publish:
         al.release_decisions(session, call)
-        sc.publish(session, call)
+        transition_call(session, call, "published")
         if postaward:  # simulated records of what happened after the award (dated up to today)
             from opencall.demo.postaward import record_postaward
 

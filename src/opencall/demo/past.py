@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
+from opencall.cycle import services as cycle
 from opencall.demo.cycle import run_cycle
 from opencall.demo.postaward import record_postaward
 from opencall.facilities import services as fac_services
@@ -92,7 +93,7 @@ def build_past_cycle(
         pool_map[old.id] = pool.id
     for g in session.scalars(select(RoleGrant).where(RoleGrant.call_id == current.id)):
         people_services.grant_role(session, g.user_id, g.role, call_id=call.id)
-    call_services.transition_call(session, call, "open", now=opens + dt.timedelta(hours=1))
+    cycle.transition_call(session, call, "open", now=opens + dt.timedelta(hours=1))
     when = closes - dt.timedelta(days=2)
     proposals = list(
         session.scalars(
@@ -126,11 +127,13 @@ def build_past_cycle(
                 now=when,
             )
         prop_services.submit(session, p, actor_id=pi.id, now=when)
-    prop_services.close_call(session, call, now=closes + dt.timedelta(hours=1), reason="deadline")
+    cycle.transition_call(
+        session, call, "closed", now=closes + dt.timedelta(hours=1), reason="deadline"
+    )
     run_cycle(session, call, seed=seed, n_bootstrap=50, postaward=False)
     # history: the decisions went out six weeks after the deadline
     call.decisions_released_at = closes + dt.timedelta(days=42)
-    call_services.transition_call(session, call, "archived", reason="next cycle opened")
+    cycle.transition_call(session, call, "archived", reason="next cycle opened")
     record_postaward(session, call, seed=seed, today=today)
     session.flush()
     return call

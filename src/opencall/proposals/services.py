@@ -870,11 +870,11 @@ def close_call(
 
     The call is locked first (:func:`lock_call_for_close`): submissions in flight finish
     before, later ones see the call closed and are refused, so none is left behind."""
-    from opencall.calls.services import transition_call
+    from opencall.calls.services import change_status
 
     lock_call_for_close(session, call)
 
-    transition_call(session, call, "closed", actor_id=actor_id, reason=reason, now=now)
+    change_status(session, call, "closed", actor_id=actor_id, reason=reason, now=now)
     return close_call_proposals(session, call, actor_id=actor_id)
 
 

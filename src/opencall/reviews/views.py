@@ -21,12 +21,12 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from opencall import jobs
-from opencall.calls import services as call_services
 from opencall.calls.access import staff_call
 from opencall.calls.domain import CALL_TRANSITIONS
 from opencall.calls.models import Call
 from opencall.calls.policies import may_administer
 from opencall.calls.schemas import review_settings
+from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.inputs import finite_number
 from opencall.people.models import User
@@ -444,12 +444,7 @@ def transition(slug: str, page: Page = Depends(get_page)) -> Response:
     if target not in CALL_TRANSITIONS.get(call.status, ()) or target == "published":
         return _cockpit_error(page, call, page._(MSG_INVALID))
     try:
-        if target == "closed":
-            prop_services.close_call(page.db, call, actor_id=page.user.id, reason=reason)
-        else:
-            call_services.transition_call(
-                page.db, call, target, actor_id=page.user.id, reason=reason
-            )
+        cycle.transition_call(page.db, call, target, actor_id=page.user.id, reason=reason)
         page.commit()
     except DomainError as exc:
         page.db.rollback()

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from opencall import auditlog
 from opencall.allocation.models import Award, Decision
 from opencall.calls.models import Call
+from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.proposals.models import Proposal, Request
 from opencall.reviews import queries as rq
@@ -534,10 +534,5 @@ def week(session: Session, call: Call, monday: dt.date) -> list[ScheduleEntry]:
 
 
 def publish(session: Session, call: Call, *, actor_id: int | None = None) -> Call:
-    from opencall.calls.services import transition_call
-
-    if call.decisions_released_at is None:
-        raise DomainError("Release the decisions before publishing the call.")
-    transition_call(session, call, "published", actor_id=actor_id)
-    auditlog.record(session, "call.published", "call", call.id, actor_id=actor_id, call_id=call.id)
-    return call
+    """Publish the call's results (the workflow's transition, :mod:`opencall.cycle`)."""
+    return cycle.transition_call(session, call, "published", actor_id=actor_id)
