@@ -6,8 +6,8 @@ from sqlalchemy.orm import Session
 
 from opencall.calls.queries import call_by_slug
 from opencall.demo import world
-from opencall.outcomes import api as oa
 from opencall.outcomes import queries as oq
+from opencall.outcomes import report as oa
 from opencall.outcomes import stats as ost
 from opencall.web.i18n import Translator
 from tests.outcomes.test_report_stats import cross, planted_world, rec

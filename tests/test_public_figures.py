@@ -1,5 +1,5 @@
 from opencall.outcomes.domain import TOTAL, suppress_small_cells
-from opencall.outcomes.views import MIN_CELL, FiguresTable
+from opencall.outcomes.figures import MIN_CELL, FiguresTable
 
 
 def test_applied_is_hidden_where_not_awarded_is_small() -> None:

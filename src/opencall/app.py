@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from opencall import jobs
+from opencall import jobs, logging_setup
 from opencall.allocation import api as allocation_api
 from opencall.allocation import jobs as allocation_jobs
 from opencall.allocation import views as allocation_views
@@ -16,6 +16,7 @@ from opencall.db import make_engine, make_sessionmaker
 from opencall.facilities import views as facility_views
 from opencall.outcomes import after_award_views
 from opencall.outcomes import api as outcome_api
+from opencall.outcomes import report_views as outcome_report_views
 from opencall.outcomes import views as outcome_views
 from opencall.people import api as people_api
 from opencall.people import expertise_views as people_expertise_views
@@ -39,6 +40,7 @@ from opencall.settings import Settings, production_problems
 from opencall.web import api as web_api
 from opencall.web import apidocs, idempotency, mail
 from opencall.web.pages import install
+from opencall.web.requestlog import RequestLog
 
 # Every HTML router, in one list (the authorisation test walks app.routes).
 ROUTERS: list[APIRouter] = [
@@ -59,7 +61,7 @@ ROUTERS: list[APIRouter] = [
     allocation_views.router,
     scheduling_views.router,
     results_views.router,
-    outcome_api.router,
+    outcome_report_views.router,
     # the JSON API under /api/v1 (personal tokens; same services and policies)
     people_api.api_router,
     call_api.router,
@@ -122,6 +124,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(idempotency.IdempotencyMiddleware, sessions=factory)
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(RequestLog)  # outermost: the request id on every line
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -133,4 +136,5 @@ def create_app(settings: Settings) -> FastAPI:
 def app_from_environment() -> FastAPI:
     """The app for `opencall serve` (each uvicorn worker process calls this factory):
     settings from the environment, read when called, never at import."""
+    logging_setup.configure()
     return create_app(Settings())

@@ -60,6 +60,9 @@ class Ctx:
 
 @app.callback()
 def _main(ctx: typer.Context) -> None:
+    from opencall import logging_setup
+
+    logging_setup.configure()
     ctx.obj = Ctx(Settings())
 
 
@@ -859,8 +862,8 @@ def report_cmd(
     lang: Annotated[str, typer.Option(help="Language of the PDF: en | zh | fr | es")] = "en",
 ) -> None:
     """Who benefits: the call's outcomes report by country group."""
-    from opencall.outcomes import api as oa
     from opencall.outcomes import queries as oq
+    from opencall.outcomes import report as oa
     from opencall.web.i18n import Translator
 
     if fmt not in ("json", "csv", "pdf"):

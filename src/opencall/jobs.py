@@ -10,6 +10,7 @@ is retried up to ``max_attempts`` and then marked failed, never silently lost.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import traceback
 from collections.abc import Callable
@@ -19,9 +20,14 @@ from sqlalchemy import Integer, String, Text, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from opencall import logging_setup
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
+from opencall.errors import DomainError
 
 LEASE = dt.timedelta(minutes=15)
+
+
+log = logging.getLogger("opencall.jobs")
 
 
 class Job(Base):
@@ -229,23 +235,30 @@ def run_one(
                 factory, update(Job).where(Job.id == job_id).values(progress=pct, message=message)
             )
 
-        try:
-            if handler is None:
-                raise RuntimeError(f"no handler registered for job kind {job.kind!r}")
-            with Heartbeat(factory, job_id, lease):
-                handler(s, job, progress)
-            job.status = "done"
-            job.progress = 100
-            job.finished_at = utcnow()
-            s.commit()
-        except Exception as exc:  # noqa: BLE001 - a job failure is recorded, never lost
-            s.rollback()
-            job = s.get(Job, job_id)
-            assert job is not None
-            job.error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            job.status = "failed" if job.attempts >= job.max_attempts else "queued"
-            job.finished_at = utcnow() if job.status == "failed" else None
-            s.commit()
+        with logging_setup.bound(job_id=job_id):
+            try:
+                if handler is None:
+                    raise RuntimeError(f"no handler registered for job kind {job.kind!r}")
+                log.info("job %s started (attempt %s)", job.kind, job.attempts)
+                with Heartbeat(factory, job_id, lease):
+                    handler(s, job, progress)
+                job.status = "done"
+                job.progress = 100
+                job.finished_at = utcnow()
+                s.commit()
+                log.info("job %s done", job.kind)
+            except Exception as exc:  # noqa: BLE001 - a job failure is recorded, never lost
+                s.rollback()
+                job = s.get(Job, job_id)
+                assert job is not None
+                job.error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                job.status = "failed" if job.attempts >= job.max_attempts else "queued"
+                job.finished_at = utcnow() if job.status == "failed" else None
+                s.commit()
+                if isinstance(exc, DomainError):  # a refusal, said to the person who asked
+                    log.warning("job %s refused: %s (%s)", job.kind, exc, job.status)
+                else:
+                    log.error("job %s failed (%s)", job.kind, job.status, exc_info=exc)
         return job
 
 

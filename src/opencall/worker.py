@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from opencall import jobs
+from opencall import jobs, logging_setup
 from opencall.db import make_engine, make_sessionmaker
 from opencall.settings import Settings
 
@@ -57,6 +57,7 @@ def work(
     name: str = "worker",
 ) -> int:
     """One worker loop in this process; returns the number of jobs it ran."""
+    logging_setup.configure()
     engine = make_engine(settings.database_url, echo=settings.echo_sql)
     factory = make_sessionmaker(engine)
     registry = (registry_factory or _default_registry)(settings)

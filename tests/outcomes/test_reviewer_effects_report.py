@@ -11,8 +11,8 @@ from typing import Any
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
-from opencall.outcomes import api as oapi
 from opencall.outcomes import queries as oq
+from opencall.outcomes import report as oapi
 from opencall.reviews import services as rv
 from opencall.web.i18n import Translator
 from opencall.web.pages import WEB, make_environment

@@ -30,7 +30,7 @@ from opencall.outcomes import context as oc
 from opencall.outcomes import domain as od
 from opencall.outcomes import stats as ost
 from opencall.people.models import Country, User
-from opencall.proposals.models import Proposal
+from opencall.proposals.models import Proposal, TeamMember
 from opencall.reference import loader
 from opencall.reviews import queries as rq
 from opencall.scheduling.models import ScheduleEntry
@@ -652,3 +652,30 @@ def reviewer_effects_pdf(data: dict[str, Any]) -> tuple[str, list[dict[str, Any]
         "rows": rows,
     }
     return text, [table] if rows else []
+
+
+# ---------------------------------------------------------------- public figures
+
+
+def applied_pis(
+    session: Session, call_id: int, states: tuple[str, ...]
+) -> list[tuple[int, int | None, str, str | None, str | None]]:
+    """(proposal id, PI user id, PI e-mail, income group, UN region) of the call's
+    proposals in ``states`` (see :mod:`opencall.outcomes.figures`)."""
+    rows = session.execute(
+        select(
+            Proposal.id,
+            TeamMember.user_id,
+            TeamMember.email,
+            Country.income_group,
+            Country.un_region,
+        )
+        .join(TeamMember, (TeamMember.proposal_id == Proposal.id) & (TeamMember.role == "pi"))
+        .join(Country, Country.iso3 == TeamMember.country_iso3, isouter=True)
+        .where(Proposal.call_id == call_id, Proposal.status.in_(states))
+    )
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def awarded_proposal_ids(session: Session, call_id: int) -> set[int]:
+    return set(session.scalars(select(Award.proposal_id).where(Award.call_id == call_id)))

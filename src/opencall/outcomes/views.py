@@ -14,11 +14,13 @@ from opencall.allocation.models import Award, Decision
 from opencall.calls import policies as call_policies
 from opencall.calls.access import visible_call
 from opencall.facilities.models import CapacityPool
-from opencall.outcomes.domain import TOTAL, suppress_small_cells
+from opencall.outcomes import queries
+from opencall.outcomes.domain import TOTAL
+from opencall.outcomes.figures import APPLIED_STATES, MIN_CELL, figures_by_group
 from opencall.people.models import Country
 from opencall.proposals import policies as proposal_policies
 from opencall.proposals.access import proposal_for
-from opencall.proposals.models import Proposal, TeamMember
+from opencall.proposals.models import Proposal
 from opencall.reviews.models import Review, ReviewAssignment
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.i18n import N_, country_name
@@ -27,8 +29,6 @@ from opencall.web.pages import Page, get_page
 
 router = APIRouter()
 
-MIN_CELL = 5
-APPLIED_STATES = ("submitted", "under_review", "accepted", "rejected")
 INCOME = {
     "low": N_("Low income"),
     "lower-middle": N_("Lower-middle income"),
@@ -105,76 +105,18 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
     )
 
 
-class FiguresTable:
-    """Public figures of one grouping: awarded, not awarded (suppressed) and applied."""
-
-    def __init__(self, not_awarded: Any, awarded: dict[str, int]) -> None:
-        self.na = not_awarded
-        self.awarded = awarded
-
-    def _awarded(self, row: str) -> int:
-        return sum(self.awarded.values()) if row == TOTAL else self.awarded.get(row, 0)
-
-    def display(self, row: str, column: str) -> str:
-        small = f"<{MIN_CELL}"
-        if column == "awarded":
-            n = self._awarded(row)
-            return small if 0 < n < MIN_CELL else str(n)
-        shown = str(self.na.display(row, "not_awarded"))
-        if column == "not_awarded":
-            return shown
-        if not shown.isdigit():
-            return "x"
-        total = int(shown) + self._awarded(row)
-        return small if 0 < total < MIN_CELL else str(total)
-
-
 def _tables(page: Page, call_id: int) -> dict[str, Any]:
     """PIs of submitted proposals and of awarded ones, by income group and by region."""
-    applied = list(
-        page.db.execute(
-            select(
-                Proposal.id,
-                TeamMember.user_id,
-                TeamMember.email,
-                Country.income_group,
-                Country.un_region,
-            )
-            .join(TeamMember, (TeamMember.proposal_id == Proposal.id) & (TeamMember.role == "pi"))
-            .join(Country, Country.iso3 == TeamMember.country_iso3, isouter=True)
-            .where(Proposal.call_id == call_id, Proposal.status.in_(APPLIED_STATES))
-        )
-    )
-    awarded_ids = set(page.db.scalars(select(Award.proposal_id).where(Award.call_id == call_id)))
+    applied = queries.applied_pis(page.db, call_id, APPLIED_STATES)
+    awarded_ids = queries.awarded_proposal_ids(page.db, call_id)
     out: dict[str, Any] = {}
     for key, names in (("income", INCOME), ("region", REGIONS)):
-        people: dict[str, dict[str, set[str]]] = {
-            g: {"applied": set(), "awarded": set()} for g in names if g
-        }
-        for pid, uid, email, income, region in applied:
-            g = (income if key == "income" else region) or ""
-            cell = people.setdefault(g, {"applied": set(), "awarded": set()})
-            who = str(uid or email)
-            cell["applied"].add(who)
-            if pid in awarded_ids:
-                cell["awarded"].add(who)
-        awarded = {g: len(cols["awarded"]) for g, cols in people.items()}
-        # The awarded list names each awarded PI's country, so awarded counts per group are
-        # public anyway: the cells to protect are those who applied and were not awarded.
-        # Suppress that column (with complementary suppression), and publish a group's
-        # "applied" total only where its not-awarded count is published.
-        table = suppress_small_cells(
-            {
-                g: {"not_awarded": len(cols["applied"] - cols["awarded"])}
-                for g, cols in people.items()
-            },
-            MIN_CELL,
-        )
+        rows, table = figures_by_group(applied, awarded_ids, key, names)
         out[key] = {
-            "rows": [(g, page._(names.get(g, g))) for g in table.rows] + [(TOTAL, page._("Total"))],
+            "rows": [(g, page._(names.get(g, g))) for g in rows] + [(TOTAL, page._("Total"))],
             "columns": [(c, page._(COLUMNS[c])) for c in ("awarded", "not_awarded")]
             + [(TOTAL, page._("Applied"))],
-            "table": FiguresTable(table, awarded),
+            "table": table,
         }
     return out
 

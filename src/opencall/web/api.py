@@ -32,6 +32,7 @@ from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from opencall.errors import DomainError
+from opencall.logging_setup import set_user
 
 
 class _Found(Protocol):
@@ -97,6 +98,7 @@ def get_api(
             if found is None:
                 raise ApiError(401, "invalid or revoked token")
             user, scopes = found.user, found.scopes
+            set_user(user.id)
             db.commit()  # last_used_at
         api = Api(db, user, request, scopes)
         api.require_scope("read")

@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from opencall import jobs
 from opencall.errors import DomainError
 from opencall.inputs import control_char, invisible_only
+from opencall.logging_setup import set_user
 from opencall.settings import Settings, cookies_secure
 from opencall.storage import Storage, storage_for
 from opencall.web import guard, security, serving
@@ -207,6 +208,7 @@ def get_page(request: Request, posted: Posted = Depends(read_posted)) -> Iterato
         lang = choose_language(request, user)
         request.state.user = user
         request.state.lang = lang
+        set_user(getattr(user, "id", None))
         page = Page(request, db, user, lang, Translator(lang), posted.form, posted.files)
         if request.method not in SAFE_METHODS and not security.check_csrf(
             request, posted.form.get(security.CSRF_FIELD)

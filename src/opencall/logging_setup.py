@@ -1,0 +1,111 @@
+"""Application logging: one configuration for the web app, the worker and the CLI.
+
+Every line of the ``opencall`` loggers carries the context it was written in:
+``request_id`` and ``user_id`` on the lines of a web request (set by
+:class:`opencall.web.requestlog.RequestLog` and the page/API dependencies),
+``job_id`` on the lines of a job (set by ``jobs.run_one``); ``-`` where there is
+none. Quiet by default (warnings and errors only).
+
+Environment:
+
+- ``OPENCALL_LOG_LEVEL``: ``DEBUG``, ``INFO`` (one line per request and per job),
+  ``WARNING`` (the default) or ``ERROR``;
+- ``OPENCALL_LOG_FORMAT``: ``text`` (the default) or ``json`` (one JSON object a
+  line, via python-json-logger).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+FIELDS = ("request_id", "user_id", "job_id")
+TEXT_FORMAT = (
+    "%(asctime)s %(levelname)s %(name)s "
+    "[request=%(request_id)s user=%(user_id)s job=%(job_id)s] %(message)s"
+)
+JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s " + " ".join(
+    f"%({f})s" for f in FIELDS
+)
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+# One mutable dict per request or job: a sync route or dependency runs in a worker
+# thread on a *copy* of the context, so it adds the user to the same dict in place.
+_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "opencall_log_context", default=None
+)
+
+
+@contextmanager
+def bound(**values: Any) -> Iterator[dict[str, Any]]:
+    """Lines written inside carry ``values`` (and the enclosing context's)."""
+    ctx = {**(_context.get() or {}), **values}
+    token = _context.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _context.reset(token)
+
+
+def set_user(user_id: int | None) -> None:
+    """The account of the current request (no-op outside a bound context)."""
+    ctx = _context.get()
+    if ctx is not None and user_id is not None:
+        ctx["user_id"] = user_id
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        ctx = _context.get() or {}
+        for name in FIELDS:
+            if not hasattr(record, name):
+                setattr(record, name, ctx.get(name, "-"))
+        return True
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time (test runners swap it)."""
+
+    @property
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: IO[str]) -> None:
+        pass
+
+
+def _formatter(fmt: str) -> logging.Formatter:
+    if fmt == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        return JsonFormatter(JSON_FIELDS)
+    return logging.Formatter(TEXT_FORMAT)
+
+
+def configure(
+    level: str | None = None, fmt: str | None = None, stream: IO[str] | None = None
+) -> logging.Logger:
+    """Set up the ``opencall`` logger (idempotent: a second call replaces the first
+    handler). Arguments override the environment."""
+    level = (level or os.environ.get("OPENCALL_LOG_LEVEL") or "WARNING").upper()
+    fmt = (fmt or os.environ.get("OPENCALL_LOG_FORMAT") or "text").lower()
+    if level not in LEVELS:
+        raise ValueError(f"OPENCALL_LOG_LEVEL must be one of {', '.join(LEVELS)}, not {level!r}")
+    if fmt not in ("text", "json"):
+        raise ValueError(f"OPENCALL_LOG_FORMAT must be text or json, not {fmt!r}")
+    logger = logging.getLogger("opencall")
+    for old in [h for h in logger.handlers if getattr(h, "opencall", False)]:
+        logger.removeHandler(old)
+    handler: logging.Handler = logging.StreamHandler(stream) if stream else _Stderr()
+    handler.opencall = True  # type: ignore[attr-defined]
+    handler.addFilter(ContextFilter())
+    handler.setFormatter(_formatter(fmt))
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    return logger

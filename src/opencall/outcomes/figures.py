@@ -1,0 +1,68 @@
+"""The public figures of a call: who applied and who was awarded, by country
+group, with small cells suppressed. Pure (no database): the rows come from
+:func:`opencall.outcomes.queries.applied_pis`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from opencall.outcomes.domain import TOTAL, suppress_small_cells
+
+MIN_CELL = 5
+APPLIED_STATES = ("submitted", "under_review", "accepted", "rejected")
+
+
+class FiguresTable:
+    """Public figures of one grouping: awarded, not awarded (suppressed) and applied."""
+
+    def __init__(self, not_awarded: Any, awarded: dict[str, int]) -> None:
+        self.na = not_awarded
+        self.awarded = awarded
+
+    def _awarded(self, row: str) -> int:
+        return sum(self.awarded.values()) if row == TOTAL else self.awarded.get(row, 0)
+
+    def display(self, row: str, column: str) -> str:
+        small = f"<{MIN_CELL}"
+        if column == "awarded":
+            n = self._awarded(row)
+            return small if 0 < n < MIN_CELL else str(n)
+        shown = str(self.na.display(row, "not_awarded"))
+        if column == "not_awarded":
+            return shown
+        if not shown.isdigit():
+            return "x"
+        total = int(shown) + self._awarded(row)
+        return small if 0 < total < MIN_CELL else str(total)
+
+
+def figures_by_group(
+    applied: Iterable[tuple[int, int | None, str, str | None, str | None]],
+    awarded_ids: set[int],
+    key: str,
+    groups: Iterable[str],
+) -> tuple[list[str], FiguresTable]:
+    """PIs who applied and were awarded, grouped by ``key`` ("income" or "region");
+    ``applied`` rows are (proposal id, user id, e-mail, income group, region).
+    Returns the rows shown (groups, suppression applied) and the table."""
+    people: dict[str, dict[str, set[str]]] = {
+        g: {"applied": set(), "awarded": set()} for g in groups if g
+    }
+    for pid, uid, email, income, region in applied:
+        g = (income if key == "income" else region) or ""
+        cell = people.setdefault(g, {"applied": set(), "awarded": set()})
+        who = str(uid or email)
+        cell["applied"].add(who)
+        if pid in awarded_ids:
+            cell["awarded"].add(who)
+    awarded = {g: len(cols["awarded"]) for g, cols in people.items()}
+    # The awarded list names each awarded PI's country, so awarded counts per group are
+    # public anyway: the cells to protect are those who applied and were not awarded.
+    # Suppress that column (with complementary suppression), and publish a group's
+    # "applied" total only where its not-awarded count is published.
+    table = suppress_small_cells(
+        {g: {"not_awarded": len(cols["applied"] - cols["awarded"])} for g, cols in people.items()},
+        MIN_CELL,
+    )
+    return list(table.rows), FiguresTable(table, awarded)

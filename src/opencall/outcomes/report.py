@@ -1,0 +1,552 @@
+"""The outcomes report as people read it: labels, sentences, tables, charts and
+the PDF, in the reader's language (used by the report page, its downloads and
+``opencall report``). The figures themselves come from
+:func:`opencall.outcomes.queries.report`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from opencall.outcomes import queries
+from opencall.outcomes.stats import MIN_TEST_N
+from opencall.web.i18n import N_
+from opencall.web.labels import UNITS
+
+GROUP_LABELS = {
+    "low": N_("Low income"),
+    "lower-middle": N_("Lower-middle income"),
+    "upper-middle": N_("Upper-middle income"),
+    "high": N_("High income"),
+    "unknown": N_("Not classified"),
+    "Unknown": N_("Not classified"),
+    "Africa": N_("Africa"),
+    "Americas": N_("Americas"),
+    "Asia": N_("Asia"),
+    "Europe": N_("Europe"),
+    "Oceania": N_("Oceania"),
+    "LDC": N_("Least developed countries"),
+    "non-LDC": N_("Non-LDC countries"),
+    "host": N_("Host country"),
+    "international": N_("International applicants"),
+    "all": N_("All applicants"),
+}
+GROUPING_LABELS = {
+    "income_group": N_("Income group"),
+    "un_region": N_("UN region"),
+    "ldc": N_("Least developed countries"),
+    "host": N_("Host country"),
+}
+STAGE_LABELS = {
+    "applied": N_("Applied"),
+    "eligible": N_("Eligible"),
+    "feasible": N_("Technically feasible"),
+    "reviewed": N_("Reviewed"),
+    "ranked": N_("Ranked in the funded range"),
+    "awarded": N_("Awarded"),
+    "scheduled": N_("Scheduled"),
+}
+FUNNEL_TITLES = {
+    "income_group": N_("Through the stages, by income group"),
+    "un_region": N_("Through the stages, by UN region"),
+    "ldc": N_("Through the stages: least developed countries and others"),
+    "host": N_("Through the stages: host country and international applicants"),
+}
+CROSSTAB_TITLES = {
+    "un_regionxincome_group": N_(
+        "Reviewers by UN region (rows), applicants by income group (columns)"
+    ),
+    "income_groupxun_region": N_(
+        "Reviewers by income group (rows), applicants by UN region (columns)"
+    ),
+    "un_regionxun_region": N_("Reviewers by UN region (rows), applicants by UN region (columns)"),
+}
+CONTEXT_TITLES = {
+    "income_group": N_("Context: shares of the world's research capacity, by income group"),
+    "un_region": N_("Context: shares of the world's research capacity, by UN region"),
+}
+CONTEXT_LABELS = {
+    "researchers": N_("Share of the world's researchers"),
+    "rd_spending": N_("Share of the world's R&D spending"),
+    "articles": N_("Share of the world's scientific articles"),
+}
+FLAG_LABELS = {
+    "lower": N_("Lower than the rest"),
+    "higher": N_("Higher than the rest"),
+    "tested": N_("No clear difference"),
+    "too few": N_("Too few to judge"),
+    "no data": N_("No data"),
+}
+Tr = Callable[..., str]
+
+
+def _pct(v: float | None) -> str:
+    if v is None:
+        return "–"
+    return f"{100 * v:.1f} %" if 0 < v < 0.095 else f"{100 * v:.0f} %"
+
+
+def _pts(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:+.0f}"
+
+
+def _num(v: float | None) -> str:
+    return "–" if v is None else f"{v:+.2f}"
+
+
+def _main_unit(data: dict[str, Any]) -> str:
+    """The unit the share of awards is shown in: the one with the most awarded share
+    statements (the call's main pool), the first alphabetically on a tie."""
+    units = [x["unit"] for x in data["differences"] if x["measure"] == "award_share"]
+    return max(sorted(set(units)), key=units.count) if units else ""
+
+
+def _amount(v: float) -> str:
+    if float(v).is_integer() or abs(v) >= 10:
+        return f"{v:,.0f}"
+    return f"{v:.1f}"
+
+
+def _group(tr: Tr, g: str) -> str:
+    return tr(GROUP_LABELS[g]) if g in GROUP_LABELS else g
+
+
+def _unit(tr: Tr, u: str) -> str:
+    return tr(UNITS[u]) if u in UNITS else u
+
+
+def _measure(tr: Tr, x: dict[str, Any]) -> str:
+    m = x["measure"]
+    if m == "award_rate":
+        return tr(N_("Award rate"))
+    if m == "mean_grade":
+        return tr(N_("Mean calibrated grade"))
+    if m == "award_share":
+        return tr(N_("Share of awarded %(unit)s"), unit=_unit(tr, x["unit"]))
+    if m.startswith("pass:"):
+        key = m.split(":", 1)[1]
+        return tr(N_("Passed: %(stage)s"), stage=tr(STAGE_LABELS.get(key, key)))
+    return tr(N_("Grades relative to other reviewers"))
+
+
+def _is_rate(x: dict[str, Any]) -> bool:
+    return x["family"] in ("rate", "stage", "share")
+
+
+def _who(tr: Tr, x: dict[str, Any]) -> str:
+    if x["family"] == "crosstab":
+        return tr(
+            N_("Reviewers from %(reviewers)s, applicants from %(applicants)s"),
+            reviewers=_group(tr, x["reviewer_group"]),
+            applicants=_group(tr, x["group"]),
+        )
+    return _group(tr, x["group"])
+
+
+def _value_cell(x: dict[str, Any]) -> str:
+    if x["family"] == "crosstab" or x["value"] is None:
+        return "–"
+    lo, hi = x["value_low"], x["value_high"]
+    if _is_rate(x):
+        if lo is None:
+            return _pct(x["value"])
+        return f"{_pct(x['value'])} [{100 * lo:.0f}–{100 * hi:.0f} %]"
+    return f"{x['value']:.2f}" + ("" if lo is None else f" [{lo:.2f}, {hi:.2f}]")
+
+
+def _diff_cell(tr: Tr, x: dict[str, Any]) -> str:
+    """The difference (percentage points for rates and shares) with its interval."""
+    if x["difference"] is None:
+        return "–"
+    f = _pts if _is_rate(x) else _num
+    text = f(x["difference"])
+    if x["low"] is not None:
+        text += f" [{f(x['low'])}, {f(x['high'])}]"
+    return text
+
+
+def _flag(tr: Tr, x: dict[str, Any]) -> str:
+    if x["flagged"]:
+        return tr(FLAG_LABELS[x["direction"]])
+    return tr(FLAG_LABELS[x["status"]])
+
+
+def finding_sentence(tr: Tr, x: dict[str, Any]) -> str:
+    """A flagged statement in plain language, with its difference and interval."""
+    if x["family"] == "crosstab":
+        key = (
+            N_(
+                "Reviewers from %(reviewers)s grade applicants from %(applicants)s %(d)s points "
+                "less favourably than they grade other applicants, relative to the other "
+                "reviewers of the same proposals (95 %% interval %(lo)s to %(hi)s, %(n)s reviews)."
+            )
+            if x["difference"] < 0
+            else N_(
+                "Reviewers from %(reviewers)s grade applicants from %(applicants)s %(d)s points "
+                "more favourably than they grade other applicants, relative to the other "
+                "reviewers of the same proposals (95 %% interval %(lo)s to %(hi)s, %(n)s reviews)."
+            )
+        )
+        return tr(
+            key,
+            reviewers=_group(tr, x["reviewer_group"]),
+            applicants=_group(tr, x["group"]),
+            d=f"{abs(x['difference']):.2f}",
+            lo=_num(x["low"]),
+            hi=_num(x["high"]),
+            n=x["n"],
+        )
+    key = (
+        N_(
+            "%(group)s: %(measure)s is lower than for the rest, %(value)s against %(rest)s "
+            "(difference %(d)s, 95 %% interval %(lo)s to %(hi)s; %(n)s applications)."
+        )
+        if x["difference"] < 0
+        else N_(
+            "%(group)s: %(measure)s is higher than for the rest, %(value)s against %(rest)s "
+            "(difference %(d)s, 95 %% interval %(lo)s to %(hi)s; %(n)s applications)."
+        )
+    )
+    rate = _is_rate(x)
+    fmt = _pct if rate else (lambda v: f"{v:.2f}")
+    dfmt = (lambda v: tr(N_("%(d)s points"), d=_pts(v))) if rate else _num
+    return tr(
+        key,
+        group=_group(tr, x["group"]),
+        measure=_measure(tr, x),
+        value=fmt(x["value"]),
+        rest=fmt(x["rest"]),
+        d=dfmt(x["difference"]),
+        lo=dfmt(x["low"]),
+        hi=dfmt(x["high"]),
+        n=x["n"],
+    )
+
+
+def summary(tr: Tr, data: dict[str, Any]) -> list[str]:
+    """The report's findings in plain language (first thing a reader sees)."""
+    out = [
+        tr(
+            N_(
+                "%(n)s applications. %(t)s comparisons were tested together (one false-discovery "
+                "family, q = %(q)s); groups of fewer than %(min)s are too few to judge."
+            ),
+            n=data["n_applications"],
+            t=data["n_tested"],
+            q=data["method"]["fdr_q"],
+            min=data["method"]["min_test_n"],
+        )
+    ]
+    if data["findings"]:
+        out += [finding_sentence(tr, x) for x in data["findings"]]
+    else:
+        out.append(tr(N_("No difference between groups is clear after allowing for chance.")))
+    return out
+
+
+FINDINGS_COLUMNS = (
+    N_("Group"),
+    N_("Measure"),
+    N_("n"),
+    N_("Rate [95 % interval]"),
+    N_("Difference from the rest [95 % interval]"),
+    N_("Flag"),
+)
+
+
+def findings_rows(tr: Tr, data: dict[str, Any]) -> list[list[str]]:
+    """Flagged statements first, then each group's award rate (every grouping)."""
+    flagged = sorted(data["findings"], key=lambda x: x["p_adjusted"])
+    rest = sorted(
+        (
+            x
+            for x in data["differences"]
+            if x["measure"] == "award_rate" and not x["flagged"] and x["status"] != "no data"
+        ),
+        key=lambda x: (x["grouping"] != "income_group", -x["n"]),
+    )
+    return [
+        [
+            _who(tr, x),
+            _measure(tr, x),
+            str(x["n"]),
+            _value_cell(x),
+            _diff_cell(tr, x),
+            _flag(tr, x),
+        ]
+        for x in [*flagged, *rest]
+    ]
+
+
+def funnel_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    stages = [s for s in data["stages"] if s["dropped"] is None]
+    rows = [r for r in data["funnels"][by]]
+    groups = list(dict.fromkeys(r["group"] for r in rows))
+    cols = [tr(N_("Group")), tr(N_("Applied"))] + [
+        tr(STAGE_LABELS.get(s["key"], s["label"])) for s in stages
+    ]
+    out = []
+    for g in sorted(
+        groups, key=lambda g: (g == "all", -next(r["applied"] for r in rows if r["group"] == g))
+    ):
+        at = {r["stage"]: r for r in rows if r["group"] == g}
+        applied = next(r["applied"] for r in rows if r["group"] == g)
+        cells = [_group(tr, g), str(applied)]
+        for s in stages:
+            r = at[s["key"]]
+            text = f"{r['count']} ({_pct(r['rate'])})"
+            amounts = {u: v for u, v in r["amounts"].items() if v > 0}
+            if s["amount_kind"] in ("awarded", "scheduled") and amounts:
+                text += "; " + ", ".join(
+                    f"{_amount(v)} {_unit(tr, u)}".strip() for u, v in sorted(amounts.items())
+                )
+            cells.append(text)
+        out.append(cells)
+    dropped = [
+        tr(STAGE_LABELS.get(s["key"], s["label"]))
+        for s in data["stages"]
+        if s["dropped"] == "everyone passed"
+    ]
+    return {
+        "title": tr(FUNNEL_TITLES[by]),
+        "columns": cols,
+        "rows": out,
+        "note": tr(N_("Every application passed: %(stages)s."), stages=", ".join(dropped))
+        if dropped
+        else "",
+    }
+
+
+def crosstab_table(tr: Tr, name: str, cells: list[dict[str, Any]]) -> dict[str, Any]:
+    rb, ab = name.split("x")
+    rgroups = sorted({c["reviewer_group"] for c in cells}, key=lambda g: _group(tr, g))
+    agroups = sorted({c["group"] for c in cells}, key=lambda g: _group(tr, g))
+    at = {(c["reviewer_group"], c["group"]): c for c in cells}
+    rows = []
+    for rg in rgroups:
+        row = [_group(tr, rg)]
+        for ag in agroups:
+            c = at.get((rg, ag))
+            if c is None or c["status"] == "no data":
+                row.append("–")
+            elif c["status"] == "too few":
+                row.append(tr(N_("too few (%(n)s)"), n=c["n"]))
+            else:
+                row.append(_num(c["difference"]) + (" *" if c["flagged"] else ""))
+        rows.append(row)
+    return {
+        "title": tr(CROSSTAB_TITLES.get(name, name)),
+        "columns": [""] + [_group(tr, g) for g in agroups],
+        "rows": rows,
+        "note": tr(
+            N_(
+                "Each cell: how much more (+) or less (-) favourably these reviewers grade these "
+                "applicants than other applicants, in grade points, relative to the other "
+                "reviewers of the same proposals. * flagged; too few: under %(min)s reviews."
+            ),
+            min=MIN_TEST_N,
+        ),
+    }
+
+
+def context_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    ctx = data["context"]["by"][by]
+    shares = {
+        x["group"]: x
+        for x in data["differences"]
+        if x["grouping"] == by and x["measure"] == "award_share" and x["unit"] == _main_unit(data)
+    }
+    groups = [g for g in ctx["researchers"]["groups"] if g["high"] > 0]
+    rows = []
+    for g in groups:
+        row = [_group(tr, g["group"])]
+        aw = shares.get(g["group"])
+        row.append(_value_cell(aw) if aw else "–")
+        for key in ("researchers", "rd_spending", "articles"):
+            x = next((y for y in ctx[key]["groups"] if y["group"] == g["group"]), None)
+            if x is None:
+                row.append("–")
+                continue
+            years = x["years"]
+            row.append(
+                f"{_pct(x['share'])} [{_pct(x['low'])}–{_pct(x['high'])}]"
+                + (
+                    ""
+                    if not years
+                    else f", {years[0]}"
+                    if years[0] == years[1]
+                    else f", {years[0]}–{years[1]}"
+                )
+            )
+        row.append(_pct(g["coverage"]))
+        rows.append(row)
+    older = sorted({f"{iso} {y}" for g in ctx["researchers"]["groups"] for iso, y in g["older"]})
+    return {
+        "title": tr(CONTEXT_TITLES[by]),
+        "columns": [
+            tr(N_("Group")),
+            tr(N_("Share of awards [95 % interval]"))
+            + (f" ({_unit(tr, _main_unit(data))})" if len(set(data["call"]["units"])) > 1 else ""),
+            tr(CONTEXT_LABELS["researchers"]),
+            tr(CONTEXT_LABELS["rd_spending"]),
+            tr(CONTEXT_LABELS["articles"]),
+            tr(N_("Population with recent researcher figures")),
+        ],
+        "rows": rows,
+        "note": tr(
+            N_(
+                "World Bank figures: the latest within %(w)s years of %(y)s; the interval covers "
+                "countries with older or no figures. Researchers from figures older than the window: "
+                "%(older)s."
+            ),
+            w=data["context"]["window_years"],
+            y=data["context"]["year"],
+            older=", ".join(older[:40]) or "–",
+        ),
+    }
+
+
+def report_charts(
+    data: dict[str, Any], tr: Tr = lambda s, **k: s % k if k else s
+) -> list[dict[str, str]]:
+    """The report's charts as SVG, sorted by size, with bounded or log scales."""
+    from opencall.outcomes import charts
+
+    by = "income_group"
+    rates = sorted(
+        (x for x in data["differences"] if x["grouping"] == by and x["measure"] == "award_rate"),
+        key=lambda x: -(x["value"] or 0),
+    )
+    diffs = sorted(
+        (
+            x
+            for x in data["differences"]
+            if x["measure"] == "award_rate" and x["difference"] is not None
+        ),
+        key=lambda x: x["difference"],
+    )
+    shown = [s for s in data["stages"] if s["dropped"] is None]
+    funnel_rows = [r for r in data["funnels"][by] if r["group"] != "all"]
+    groups = sorted(
+        dict.fromkeys(r["group"] for r in funnel_rows),
+        key=lambda g: -next(r["applied"] for r in funnel_rows if r["group"] == g),
+    )
+    stage_rates = {
+        _group(tr, g): [
+            next(
+                (r["rate"] for r in funnel_rows if r["group"] == g and r["stage"] == s["key"]), None
+            )
+            for s in shown
+        ]
+        for g in groups
+    }
+    ctx = [g for g in data["context"]["by"][by]["researchers"]["groups"] if g["high"] > 0]
+    shares = {
+        x["group"]: x
+        for x in data["differences"]
+        if x["grouping"] == by and x["measure"] == "award_share" and x["unit"] == _main_unit(data)
+    }
+    return [
+        {
+            "title": tr(N_("Award rate by income group (95 % interval)")),
+            "svg": charts.success_rate_chart(
+                [_group(tr, x["group"]) for x in rates],
+                [x["value"] for x in rates],
+                [x["value_low"] or 0.0 for x in rates],
+                [x["value_high"] or 1.0 for x in rates],
+                title=tr(N_("Award rate by income group (95 % interval)")),
+            ),
+        },
+        {
+            "title": tr(N_("Difference in award rate from the rest (points, 95 % interval)")),
+            "svg": charts.difference_chart(
+                [f"{_group(tr, x['group'])}" for x in diffs],
+                [100 * x["difference"] for x in diffs],
+                [None if x["low"] is None else 100 * x["low"] for x in diffs],
+                [None if x["high"] is None else 100 * x["high"] for x in diffs],
+                title=tr(N_("Difference in award rate from the rest (points, 95 % interval)")),
+                too_few=tr(N_("too few")),
+            ),
+        },
+        {
+            "title": tr(N_("Share of applicants reaching each stage, by income group")),
+            "svg": charts.stage_chart(
+                stage_rates,
+                [tr(STAGE_LABELS.get(s["key"], s["label"])) for s in shown],
+                title=tr(N_("Share of applicants reaching each stage, by income group")),
+            ),
+        },
+        {
+            "title": tr(N_("Share of awards and of the world's researchers, by income group")),
+            "svg": charts.share_chart(
+                [_group(tr, g["group"]) for g in ctx],
+                {
+                    tr(N_("Share of awards")): [
+                        (
+                            shares[g["group"]]["value"],
+                            shares[g["group"]]["value_low"],
+                            shares[g["group"]]["value_high"],
+                        )
+                        if g["group"] in shares and shares[g["group"]]["value"] is not None
+                        else None
+                        for g in ctx
+                    ],
+                    tr(CONTEXT_LABELS["researchers"]): [
+                        (g["share"], g["low"], g["high"]) for g in ctx
+                    ],
+                },
+                title=tr(N_("Share of awards and of the world's researchers, by income group")),
+            ),
+        },
+    ]
+
+
+def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
+    """Everything the page and the PDF show, translated, in reading order: findings first."""
+    return {
+        "n_flagged": len(data["findings"]),
+        "summary": summary(tr, data),
+        "findings": {
+            "title": tr(N_("Findings")),
+            "columns": [tr(c) for c in FINDINGS_COLUMNS],
+            "rows": findings_rows(tr, data),
+            "widths": (24, 15, 6, 23, 22, 18),
+            "note": tr(
+                N_(
+                    "Differences are in percentage points for rates and shares, in grade points "
+                    "for grades; intervals are 95 % bootstrap intervals (proposals and reviewers "
+                    "resampled)."
+                )
+            ),
+        },
+        "funnels": [funnel_table(tr, data, by) for by in queries.GROUPINGS],
+        "crosstabs": [crosstab_table(tr, k, v) for k, v in data["crosstabs"].items()],
+        "context": [context_table(tr, data, by) for by in ("income_group", "un_region")],
+    }
+
+
+def report_pdf(
+    data: dict[str, Any], tr: Tr = lambda s, **k: s % k if k else s, lang: str = "en"
+) -> bytes:
+    from opencall.outcomes.charts import text_as_paths
+    from opencall.outcomes.report_pdf import cjk_font, render_report_pdf
+
+    doc = report_document(data, tr)
+    with text_as_paths():
+        charts = report_charts(data, tr)
+    findings = {**doc["findings"], "title": ""}  # under the summary's heading
+    # reviewer-group effects (the interaction model) and the minimum detectable bias
+    effects_summary, effects_tables = queries.reviewer_effects_pdf(data)
+    tables = [findings, *doc["funnels"], *doc["crosstabs"], *effects_tables, *doc["context"]]
+    return render_report_pdf(
+        {
+            "title": tr(N_("Who benefits: %(title)s"), title=data["call"]["title"]),
+            "subtitle": f"{data['call']['facility']}, {data['call']['cycle']}",
+            "summary_title": doc["findings"]["title"],
+            "summary": "\n\n".join([*doc["summary"], effects_summary.strip()]),
+            "tables": tables,
+            "charts": [{"svg": c["svg"]} for c in charts],  # titles are in the SVGs
+            "attribution": data["attribution"],
+            "font_path": cjk_font() if lang == "zh" else None,
+        }
+    )

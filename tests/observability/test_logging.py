@@ -1,0 +1,115 @@
+"""Application logging: one configuration, request and user ids on web lines, the
+job id on worker lines, every unhandled error with its traceback, quiet by default."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall import jobs, logging_setup
+from opencall.people.queries import user_by_email
+from tests.web.conftest import Web, World, session_cookie
+from tests.web.conftest import web as web  # noqa: F401  (fixtures)
+from tests.web.conftest import world as world  # noqa: F401
+
+
+@pytest.fixture
+def out() -> Iterator[io.StringIO]:
+    buf = io.StringIO()
+    logging_setup.configure(level="INFO", fmt="text", stream=buf)
+    yield buf
+    logging_setup.configure(level="WARNING")  # back to the quiet default
+
+
+def test_web_lines_carry_the_request_and_the_user(web: Web, world: World, out: io.StringIO) -> None:
+    c = web.client()
+    c.cookies.set("oc_session", session_cookie(web, "pi@example.org", uuid.uuid4().hex))
+    r = c.get("/dashboard", headers={"X-Request-ID": "req-abc.123"})
+    assert r.status_code == 200
+    assert r.headers["x-request-id"] == "req-abc.123"
+    with web.factory() as s:
+        user = user_by_email(s, "pi@example.org")
+        assert user is not None
+        uid = user.id
+    lines = [ln for ln in out.getvalue().splitlines() if "GET /dashboard 200" in ln]
+    assert len(lines) == 1, out.getvalue()
+    assert "request=req-abc.123" in lines[0] and f"user={uid}" in lines[0]
+
+
+def test_a_bad_request_id_is_replaced(web: Web, out: io.StringIO) -> None:
+    r = web.client().get("/healthz", headers={"X-Request-ID": "no spaces\tor tabs"})
+    rid = r.headers["x-request-id"]
+    assert rid != "no spaces\tor tabs" and len(rid) == 16
+    assert f"request={rid} user=- job=-" in out.getvalue()
+
+
+def test_an_unhandled_error_is_logged_with_its_traceback(web: Web, out: io.StringIO) -> None:
+    def boom() -> None:
+        raise RuntimeError("kaboom in a route")
+
+    web.app.add_api_route("/boom-for-test", boom)
+    r = web.client().get("/boom-for-test", headers={"X-Request-ID": "r500"})
+    assert r.status_code == 500
+    text = out.getvalue()
+    assert "ERROR opencall.web" in text and "request=r500" in text
+    assert "Traceback (most recent call last)" in text and "kaboom in a route" in text
+
+
+def test_worker_lines_carry_the_job_id(factory: sessionmaker[Session], out: io.StringIO) -> None:
+    def ok(_s: Session, _job: jobs.Job, _p: object) -> None:
+        logging.getLogger("opencall.test").info("inside the job")
+
+    def broken(_s: Session, _job: jobs.Job, _p: object) -> None:
+        raise ZeroDivisionError("job blew up")
+
+    registry = jobs.JobRegistry()
+    registry.register("test.ok", ok)
+    registry.register("test.broken", broken)
+    with factory() as s:
+        good = jobs.enqueue(s, "test.ok", {})
+        bad = jobs.enqueue(s, "test.broken", {}, max_attempts=1)
+        s.commit()
+        good_id, bad_id = good.id, bad.id
+    jobs.run_pending(factory, registry, ids=[good_id, bad_id])
+    text = out.getvalue()
+    assert f"job={good_id}] inside the job" in text
+    assert f"job={good_id}] job test.ok done" in text
+    failed = text[text.index(f"request=- user=- job={bad_id}] job test.broken failed") :]
+    assert "Traceback (most recent call last)" in failed and "job blew up" in failed
+
+
+def test_json_lines(out: io.StringIO) -> None:
+    buf = io.StringIO()
+    logging_setup.configure(level="INFO", fmt="json", stream=buf)
+    with logging_setup.bound(request_id="r1", user_id=7):
+        logging.getLogger("opencall.test").info("hello %s", "world")
+    line = json.loads(buf.getvalue().splitlines()[-1])
+    assert line["message"] == "hello world"
+    assert (line["request_id"], line["user_id"], line["job_id"]) == ("r1", 7, "-")
+    assert line["levelname"] == "INFO" and line["name"] == "opencall.test"
+
+
+def test_quiet_by_default_and_set_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    buf = io.StringIO()
+    monkeypatch.delenv("OPENCALL_LOG_LEVEL", raising=False)
+    logger = logging_setup.configure(stream=buf)
+    logging.getLogger("opencall.test").info("not shown")
+    assert logger.level == logging.WARNING and buf.getvalue() == ""
+    monkeypatch.setenv("OPENCALL_LOG_LEVEL", "debug")
+    monkeypatch.setenv("OPENCALL_LOG_FORMAT", "json")
+    logging_setup.configure(stream=buf)
+    logging.getLogger("opencall.test").debug("shown")
+    assert json.loads(buf.getvalue())["message"] == "shown"
+    monkeypatch.setenv("OPENCALL_LOG_LEVEL", "LOUD")
+    with pytest.raises(ValueError, match="OPENCALL_LOG_LEVEL"):
+        logging_setup.configure(stream=buf)
+    monkeypatch.delenv("OPENCALL_LOG_LEVEL")
+    monkeypatch.delenv("OPENCALL_LOG_FORMAT")
+    logging_setup.configure()
+    assert len([h for h in logger.handlers if getattr(h, "opencall", False)]) == 1
