@@ -236,6 +236,23 @@ def verify_checkpoint(session: Session, cp: dict[str, Any], key: str) -> list[st
     return problems
 
 
+def event_dict(ev: AuditEvent) -> dict[str, Any]:
+    """An event as JSON-ready fields (``opencall audit export``, the CSV download)."""
+    return {
+        "id": ev.id,
+        "at": ev.at.isoformat(),
+        "actor_id": ev.actor_id,
+        "action": ev.action,
+        "entity": ev.entity,
+        "entity_id": ev.entity_id,
+        "call_id": ev.call_id,
+        "reason": ev.reason,
+        "data": ev.data,
+        "prev_hash": ev.prev_hash,
+        "hash": ev.hash,
+    }
+
+
 def events_for_call(session: Session, call_id: int, limit: int = 500) -> list[AuditEvent]:
     stmt = (
         select(AuditEvent)

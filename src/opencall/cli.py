@@ -573,23 +573,7 @@ def audit_export(ctx: typer.Context, call_id: int | None = None) -> None:
         if call_id is not None:
             stmt = stmt.where(auditlog.AuditEvent.call_id == call_id)
         for ev in s.scalars(stmt):
-            print(
-                json.dumps(
-                    {
-                        "id": ev.id,
-                        "at": ev.at.isoformat(),
-                        "actor_id": ev.actor_id,
-                        "action": ev.action,
-                        "entity": ev.entity,
-                        "entity_id": ev.entity_id,
-                        "call_id": ev.call_id,
-                        "reason": ev.reason,
-                        "data": ev.data,
-                        "prev_hash": ev.prev_hash,
-                        "hash": ev.hash,
-                    }
-                )
-            )
+            print(json.dumps(auditlog.event_dict(ev)))
 
 
 def _load_call(s: Session, slug: str) -> Call:

@@ -12,14 +12,3 @@ class DomainError(Exception):
         self.field = field
         self.code = code
 
-
-class NotFound(DomainError):
-    def __init__(self, message: str = "Not found") -> None:
-        super().__init__(message, code="not_found")
-
-
-class PermissionDenied(DomainError):
-    """Answered as 404 by the web layer so that existence does not leak."""
-
-    def __init__(self, message: str = "Not found") -> None:
-        super().__init__(message, code="forbidden")

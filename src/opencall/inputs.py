@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from typing import Any
 
 # C0 controls except tab, newline and carriage return; DEL; C1 controls; lone surrogates
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -33,3 +34,19 @@ def finite_number(text: str) -> float | None:
     except (ValueError, AttributeError):
         return None
     return value if math.isfinite(value) else None
+
+
+def first_error(exc: Any, prefix: str = "", *, empty: str = "") -> tuple[str, str]:
+    """``(where, message)`` of a pydantic ``ValidationError``'s first error: the field
+    path (``prefix`` + the dotted location; ``empty`` where there is none) and the
+    message without pydantic's ``"Value error, "``."""
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    where = f"{prefix}{loc}" if loc else (prefix.rstrip(".") or empty)
+    return where, str(err["msg"]).removeprefix("Value error, ")
+
+
+def error_text(exc: Any, prefix: str = "", *, empty: str = "") -> str:
+    """The first error of a pydantic ``ValidationError`` as ``"where: message"``."""
+    where, msg = first_error(exc, prefix, empty=empty)
+    return f"{where}: {msg}" if where else msg

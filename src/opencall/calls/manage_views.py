@@ -428,24 +428,23 @@ def audit(slug: str, page: Page = Depends(get_page)) -> Response:
     call = office_call(page, slug)
     events = auditlog.events_for_call(page.db, call.id)
     if wants_csv(page):
-        return csv_response(
-            f"{call.slug}-audit.csv",
-            ["id", "at", "actor_id", "action", "entity", "entity_id", "reason", "data", "hash"],
-            (
-                (
-                    e.id,
-                    e.at,
-                    e.actor_id,
-                    e.action,
-                    e.entity,
-                    e.entity_id,
-                    e.reason,
-                    json.dumps(e.data, sort_keys=True),
-                    e.hash,
-                )
-                for e in events
-            ),
-        )
+        columns = [
+            "id",
+            "at",
+            "actor_id",
+            "action",
+            "entity",
+            "entity_id",
+            "reason",
+            "data",
+            "hash",
+        ]
+        rows = []
+        for e in events:
+            d = auditlog.event_dict(e)
+            d["data"] = json.dumps(d["data"], sort_keys=True)
+            rows.append([d[k] for k in columns])
+        return csv_response(f"{call.slug}-audit.csv", columns, rows)
     return page.render("manage/audit.html", {"call": call, "events": events, "report": None})
 
 

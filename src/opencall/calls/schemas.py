@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from opencall.errors import DomainError
+from opencall.inputs import error_text
 
 NATIONALITY_GROUPS = {"international", "host", "low_lmic", "low", "lower-middle", "ldc"}
 
@@ -87,18 +88,11 @@ class CallForm(_Doc):
     technologies: list[str] = []
 
 
-def _msg(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    return f"{loc}: {msg}" if loc else msg
-
-
 def parse_doc(model: type[_Doc], data: dict[str, Any], what: str) -> _Doc:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise DomainError(f"Invalid {what}: {_msg(exc)}", field=what) from exc
+        raise DomainError(f"Invalid {what}: {error_text(exc)}", field=what) from exc
 
 
 def review_settings(data: dict[str, Any]) -> ReviewSettings:

@@ -15,6 +15,7 @@ from opencall.calls.schemas import CallCreate, allocation_policy, call_form, rev
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool, Facility
+from opencall.inputs import error_text, first_error
 
 # call slugs are unique across the site: every URL finds a call by its slug alone
 SLUG_TAKEN = "The address {slug!r} is already used by another call on this site; choose another."
@@ -26,11 +27,7 @@ def create_call(
     try:
         doc = CallCreate.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise DomainError(
-            f"{loc}: {str(err['msg']).removeprefix('Value error, ')}".lstrip(": ")
-        ) from exc
+        raise DomainError(error_text(exc)) from exc
     taken = session.scalar(select(Call.id).where(Call.slug == doc.slug).limit(1))
     if taken is not None:
         raise DomainError(SLUG_TAKEN.format(slug=doc.slug), field="slug")
@@ -242,12 +239,8 @@ def update_call(
     try:
         doc = CallCreate.model_validate(merged)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise DomainError(
-            f"{loc}: {str(err['msg']).removeprefix('Value error, ')}".lstrip(": "),
-            field=str(err["loc"][0]) if err["loc"] else None,
-        ) from exc
+        where, _msg = first_error(exc)
+        raise DomainError(error_text(exc), field=where.split(".")[0] or None) from exc
     docs = {
         "review_settings": review_settings(doc.review_settings).model_dump(mode="json"),
         "allocation_policy": allocation_policy(doc.allocation_policy).model_dump(mode="json"),

@@ -55,18 +55,6 @@ def transition_call(
     )
 
 
-def close(
-    session: Session,
-    call: Call,
-    *,
-    actor_id: int | None = None,
-    reason: str = "",
-    now: dt.datetime | None = None,
-) -> int:
-    """Close the call; the number of proposals frozen for review."""
-    return proposal_services.close_call(session, call, actor_id=actor_id, reason=reason, now=now)
-
-
 def publish(
     session: Session, call: Call, *, actor_id: int | None = None, now: dt.datetime | None = None
 ) -> Call:

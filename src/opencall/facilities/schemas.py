@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from opencall.errors import DomainError
+from opencall.inputs import error_text
 
 POOL_UNITS = {
     "lst_hours": "h",
@@ -116,9 +117,7 @@ POOL_ATTRS: dict[str, type[_Strict]] = {
 
 
 def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "value"
-    return f"{loc}: {err['msg']}"
+    return error_text(exc, empty="value")
 
 
 def validate_facility_attributes(kind: str, attrs: dict[str, Any]) -> dict[str, Any]:

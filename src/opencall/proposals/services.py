@@ -27,7 +27,7 @@ from opencall.calls.schemas import call_form
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
-from opencall.inputs import invisible_only
+from opencall.inputs import error_text, first_error, invisible_only
 from opencall.people.models import Country, User
 from opencall.people.services import get_or_create_institution
 from opencall.proposals import pdfsafe, queries
@@ -60,11 +60,8 @@ KIND_FOR_FACILITY = {
 
 
 def _validation_message(exc: ValidationError, prefix: str = "") -> DomainError:
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    where = f"{prefix}{loc}" if loc else prefix.rstrip(".")
-    return DomainError(f"{where}: {msg}" if where else msg, field=where or None)
+    where, _msg = first_error(exc, prefix)
+    return DomainError(error_text(exc, prefix), field=where or None)
 
 
 CALL_DEADLINE = ["status", "opens_at", "closes_at"]

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from opencall.errors import DomainError
+from opencall.inputs import error_text
 from opencall.results.domain import KINDS, OUTPUT_KINDS
 
 Text = Field(default="", max_length=300)
@@ -175,10 +176,7 @@ assert set(RECORD_SCHEMAS) == set(KINDS)
 
 
 def first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "value"
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    return f"{loc}: {msg}"
+    return error_text(exc, empty="value")
 
 
 def validate_record(kind: str, data: dict[str, Any]) -> dict[str, Any]:
