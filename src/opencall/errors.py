@@ -11,4 +11,3 @@ class DomainError(Exception):
         self.message = message
         self.field = field
         self.code = code
-
