@@ -50,19 +50,13 @@ class AuditEvent(Base):
     mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
+# what an event says (hashed, exported): who did what to which entity, in which call, why
+_FIELDS = ("actor_id", "action", "entity", "entity_id", "call_id", "reason", "data")
+
+
 def _canonical(ev: AuditEvent) -> bytes:
     at = ev.at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
-    body = {
-        "at": at,
-        "actor_id": ev.actor_id,
-        "action": ev.action,
-        "entity": ev.entity,
-        "entity_id": ev.entity_id,
-        "call_id": ev.call_id,
-        "reason": ev.reason,
-        "data": ev.data,
-        "prev": ev.prev_hash,
-    }
+    body = {"at": at, **{f: getattr(ev, f) for f in _FIELDS}, "prev": ev.prev_hash}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
@@ -241,13 +235,7 @@ def event_dict(ev: AuditEvent) -> dict[str, Any]:
     return {
         "id": ev.id,
         "at": ev.at.isoformat(),
-        "actor_id": ev.actor_id,
-        "action": ev.action,
-        "entity": ev.entity,
-        "entity_id": ev.entity_id,
-        "call_id": ev.call_id,
-        "reason": ev.reason,
-        "data": ev.data,
+        **{f: getattr(ev, f) for f in _FIELDS},
         "prev_hash": ev.prev_hash,
         "hash": ev.hash,
     }

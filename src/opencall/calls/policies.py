@@ -7,23 +7,15 @@ import datetime as dt
 from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
-from opencall.calls.domain import is_open_at
+from opencall.calls.domain import CALL_STATES, is_open_at
 from opencall.calls.models import Call
 from opencall.people.models import RoleGrant, User
 from opencall.people.queries import has_role
 
 STAFF_ROLES = ("provider_admin", "call_manager", "chair")
 OFFICE_ROLES = ("provider_admin", "call_manager")
-PUBLIC_STATES = (
-    "open",
-    "closed",
-    "review",
-    "ranking",
-    "allocation",
-    "scheduling",
-    "published",
-    "archived",
-)
+# every status but a draft
+PUBLIC_STATES = tuple(s for s in CALL_STATES if s != "draft")
 RESULTS_STATES = ("published", "archived")
 
 
