@@ -32,7 +32,7 @@ class RecordIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["loan", "shipment", "berth", "session", "course", "package", "other"]
     data: dict[str, Any]
-    award_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    award_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class RecordUpdate(BaseModel):

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from opencall.errors import DomainError
 from opencall.logging_setup import set_user
+from opencall.web.pages import MAX_ID as MAX_ID  # ids are 32-bit columns
 
 
 class _Found(Protocol):
@@ -46,7 +47,6 @@ TokenLoader = Callable[[Session, str], "_Found | None"]
 
 bearer = HTTPBearer(auto_error=False, description="A personal API token (see /account/tokens)")
 MAX_LIMIT = 200
-MAX_ID = 2**31 - 1  # ids are 32-bit columns
 SLUG = Path(min_length=1, max_length=80)
 ID = Path(ge=1, le=MAX_ID)
 NOT_FOUND: dict[int | str, dict[str, Any]] = {

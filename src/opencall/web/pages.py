@@ -372,7 +372,7 @@ def _carry(form: dict[str, str]) -> dict[str, str]:
     }
 
 
-MAX_ID = 2**31 - 1
+MAX_ID = 2**31 - 1  # the largest id: keys are 32-bit columns (pages and the API)
 
 
 def _id_out_of_range(path: str) -> bool:
