@@ -597,6 +597,7 @@ def solve_mip(
     seed: int = 0,
     start: FloatArray | None = None,
     polish: bool = False,
+    options: Mapping[str, Any] | None = None,
 ) -> MipSolution:
     """Solve ``max/min c.x  s.t. row_lo <= A x <= row_hi, col_lo <= x <= col_hi``.
 
@@ -644,6 +645,8 @@ def solve_mip(
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.setOptionValue("time_limit", float(max(time_limit_s, 0.01)))
     h.setOptionValue("random_seed", int(seed) % 2_147_483_647)
+    for name, value in (options or {}).items():
+        h.setOptionValue(name, value)
     inf = highspy.kHighsInf
     csc = sp.csc_matrix(a)
     csc.sort_indices()
@@ -1036,6 +1039,7 @@ def solve_allocation(
     backend: Backend = "highspy",
     mip_rel_gap: float = 1e-4,
     time_limit_s: float = 60.0,
+    highs_options: Mapping[str, Any] | None = None,
 ) -> AllocationResult:
     """Choose awarded fractions for ``problem``; see the module docstring for the model."""
     t0 = time.perf_counter()
@@ -1068,6 +1072,7 @@ def solve_allocation(
             seed=seed,
             start=start,
             polish=True,
+            options=highs_options,
         )
         if sol.status in ("infeasible", "error"):
             raise RuntimeError(f"allocation MIP failed: {sol.status}")
