@@ -54,3 +54,19 @@ def test_policy_is_shown_to_the_chair_and_in_the_published_results(web: Web, wor
     assert "At most 12 hours of" in page and "per principal investigator" in page
     assert f"{name}: at most 40 hours awarded in total." in page
     assert "Only proposals graded at least 3 can be awarded." in page
+
+
+def test_refused_policy_messages_are_translated() -> None:
+    from opencall.web.i18n import Translator
+
+    es = Translator("es")
+    assert es.message(
+        "Invalid allocation policy: resource_limits.5.max_total: 12 is more than the 10 h that "
+        "Krios 1 offers."
+    ) == (
+        "Política de asignación no válida: resource_limits.5.max_total: 12 supera los 10 h que "
+        "ofrece Krios 1."
+    )
+    assert "hors de l’échelle de notes 1-5" in Translator("fr").message(
+        "Invalid allocation policy: quality_threshold: 7 lies outside the grade scale 1-5."
+    )

@@ -60,6 +60,23 @@ POLICY_SHARE_Q_LOW = N_(
 POLICY_LIMIT_PROPOSAL = N_("%(resource)s: at most %(amount)s per proposal.")
 POLICY_LIMIT_TOTAL = N_("%(resource)s: at most %(amount)s awarded in total.")
 POLICY_BLIND = N_("Nationality-blind: no group derived from nationality is used.")
+# Messages calls.schemas.check_policy composes in English (refused policies), catalogued for
+# Translator.message (templates are looked up across every catalogue)
+POLICY_MESSAGES = (
+    N_(
+        "Invalid allocation policy: %(field)s: %(value)s lies outside the grade scale "
+        "%(low)s-%(high)s."
+    ),
+    N_("Invalid allocation policy: %(field)s: resource %(key)s is not offered by this call."),
+    N_(
+        "Invalid allocation policy: %(field)s: %(value)s is more than the %(amount)s that "
+        "%(resource)s offers."
+    ),
+    N_(
+        "Invalid allocation policy: pi_cap_amount: the call's resources have different units; "
+        "give the cap per resource ({pool id: amount})."
+    ),
+)
 
 
 def policy_lines(t: Any, call: Call) -> list[str]:
