@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from opencall import auditlog
 from opencall.allocation.models import Award, Decision
 from opencall.calls.models import Call
-from opencall.calls.schemas import allocation_policy, review_settings
+from opencall.calls.schemas import allocation_policy, check_policy, review_settings
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.models import Country
@@ -95,6 +95,11 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
 
     policy_doc = allocation_policy(call.allocation_policy)
     rs = review_settings(call.review_settings)
+    check_policy(
+        policy_doc,
+        rs,
+        {cp.pool_id: (cp.pool.name, cp.amount, cp.pool.unit) for cp in call.pools},
+    )
     ranked = rq.ranking(session, call)
     if not ranked:
         raise DomainError("Calibrate and rank the proposals before allocating.")
@@ -117,6 +122,7 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
         content = revision_content(session, p)
         pi = str(p.pi_user_id)
         parts: list[tuple[list[int], dict[str, float], bool, str, str]] = []
+        bundle_of: dict[int, str | None] = {}
         for i, req in enumerate(content["requests"]):
             if req["kind"] == "fast":
                 targets = req["details"]["targets"]
@@ -138,6 +144,7 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
             if req["kind"] == "fast" and not demand:
                 feasible, why = False, "no target is ever visible from the telescope"
             parts.append(([i], demand, feasible, why, req["kind"]))
+            bundle_of[i] = req.get("bundle") or None
         if call.facility.kind == "vessel" and len(parts) > 1:
             # a diver needs a berth on the same cruise: berths and dives of one proposal are
             # awarded together, as one request over both pools
@@ -169,6 +176,8 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
                     else 1.0,
                     feasible=feasible,
                     infeasible_reason=why,
+                    # a merged vessel request is one request already
+                    bundle=bundle_of.get(positions[0]) if len(positions) == 1 else None,
                 )
             )
             pos_of_pool: dict[str, int] = {}
@@ -193,14 +202,27 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
     )
     rules = tuple(
         al.GroupShareRule(
-            group=s.group, min_share=s.min_share, pools=share_pools, nationality_based=True
+            group=s.group,
+            min_share=s.min_share,
+            pools=share_pools,
+            nationality_based=True,
+            min_quality=s.min_quality,
         )
         for s in policy_doc.group_shares
     )
+    cap = policy_doc.pi_cap_amount
     policy = al.AllocationPolicy(
         allow_partial=policy_doc.award_mode == "partial",
         min_fraction=policy_doc.min_fraction,
         max_awards_per_pi=policy_doc.pi_cap_awards,
+        max_amount_per_pi=cap if isinstance(cap, float | int) else None,
+        max_amount_per_pi_by_pool=(
+            {pool_key[int(k)]: v for k, v in cap.items()} if isinstance(cap, dict) else {}
+        ),
+        resource_limits={
+            pool_key[int(k)]: al.ResourceLimit(lim.max_per_proposal, lim.max_total)
+            for k, lim in policy_doc.resource_limits.items()
+        },
         group_share_rules=rules,
         nationality_blind=policy_doc.nationality_blind,
         quality_threshold=policy_doc.quality_threshold,

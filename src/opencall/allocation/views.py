@@ -15,6 +15,7 @@ from opencall.allocation import policies, services
 from opencall.allocation.models import Award
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
+from opencall.calls.views import UNITS
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
 from opencall.people.models import User
@@ -36,6 +37,116 @@ OUTCOMES = {
     "not_awarded": N_("not awarded"),
 }
 SUBJECT_DECISION = N_("The decision on your proposal %(code)s")
+POLICY_WHOLE = N_("Awards are whole: a request is awarded in full or not at all.")
+POLICY_PARTIAL = N_("Awards may be partial, down to %(pct)s of a request.")
+POLICY_BUNDLE = N_(
+    "Requests a proposal marks as one bundle are awarded all together, in full, or not at all."
+)
+POLICY_PI_AWARDS = N_("At most %(n)s awards per principal investigator.")
+POLICY_PI_AMOUNT = N_("At most %(amount)s per principal investigator.")
+POLICY_PI_AMOUNT_POOL = N_("At most %(amount)s of %(resource)s per principal investigator.")
+POLICY_THRESHOLD = N_("Only proposals graded at least %(grade)s can be awarded.")
+POLICY_THRESHOLD_LOW = N_(
+    "Only proposals graded %(grade)s or better (lower is better) can be awarded."
+)
+POLICY_SHARE = N_("At least %(share)s of the capacity goes to the group %(group)s when it can.")
+POLICY_SHARE_Q = N_(
+    "At least %(share)s of the capacity goes to the group %(group)s when it can, counting "
+    "only proposals graded at least %(grade)s."
+)
+POLICY_SHARE_Q_LOW = N_(
+    "At least %(share)s of the capacity goes to the group %(group)s when it can, counting "
+    "only proposals graded %(grade)s or better (lower is better)."
+)
+POLICY_LIMIT_PROPOSAL = N_("%(resource)s: at most %(amount)s per proposal.")
+POLICY_LIMIT_TOTAL = N_("%(resource)s: at most %(amount)s awarded in total.")
+POLICY_BLIND = N_("Nationality-blind: no group derived from nationality is used.")
+# Messages calls.schemas.check_policy composes in English (refused policies), catalogued for
+# Translator.message (templates are looked up across every catalogue)
+POLICY_MESSAGES = (
+    N_(
+        "Invalid allocation policy: %(field)s: %(value)s lies outside the grade scale "
+        "%(low)s-%(high)s."
+    ),
+    N_("Invalid allocation policy: %(field)s: resource %(key)s is not offered by this call."),
+    N_(
+        "Invalid allocation policy: %(field)s: %(value)s is more than the %(amount)s that "
+        "%(resource)s offers."
+    ),
+    N_(
+        "Invalid allocation policy: pi_cap_amount: the call's resources have different units; "
+        "give the cap per resource ({pool id: amount})."
+    ),
+)
+
+
+def policy_lines(t: Any, call: Call) -> list[str]:
+    """The call's allocation policy as translated sentences (``t`` is ``page._``)."""
+    from opencall.calls.schemas import allocation_policy, review_settings
+
+    ap = allocation_policy(call.allocation_policy)
+    low = review_settings(call.review_settings).lower_is_better
+    pools = {str(cp.pool_id): cp.pool for cp in call.pools}
+    unit = call.pools[0].pool.unit if call.pools else ""
+
+    def amount(value: float, u: str) -> str:
+        return f"{value:g} {t(UNITS[u]) if u in UNITS else u}"
+
+    lines = [
+        t(POLICY_PARTIAL, pct=f"{ap.min_fraction:.0%}")
+        if ap.award_mode == "partial"
+        else t(POLICY_WHOLE),
+        t(POLICY_BUNDLE),
+    ]
+    if ap.pi_cap_awards is not None:
+        lines.append(t(POLICY_PI_AWARDS, n=ap.pi_cap_awards))
+    if isinstance(ap.pi_cap_amount, dict):
+        for key, value in ap.pi_cap_amount.items():
+            pool = pools.get(key)
+            if pool is not None:
+                lines.append(
+                    t(POLICY_PI_AMOUNT_POOL, amount=amount(value, pool.unit), resource=pool.name)
+                )
+    elif ap.pi_cap_amount is not None:
+        lines.append(t(POLICY_PI_AMOUNT, amount=amount(ap.pi_cap_amount, unit)))
+    if ap.quality_threshold is not None:
+        lines.append(
+            t(POLICY_THRESHOLD_LOW if low else POLICY_THRESHOLD, grade=f"{ap.quality_threshold:g}")
+        )
+    for g in ap.group_shares:
+        share = f"{g.min_share:.0%}"
+        if g.min_quality is None:
+            lines.append(t(POLICY_SHARE, share=share, group=g.group))
+        else:
+            lines.append(
+                t(
+                    POLICY_SHARE_Q_LOW if low else POLICY_SHARE_Q,
+                    share=share,
+                    group=g.group,
+                    grade=f"{g.min_quality:g}",
+                )
+            )
+    for key, lim in ap.resource_limits.items():
+        pool = pools.get(key)
+        if pool is None:
+            continue
+        if lim.max_per_proposal is not None:
+            lines.append(
+                t(
+                    POLICY_LIMIT_PROPOSAL,
+                    resource=pool.name,
+                    amount=amount(lim.max_per_proposal, pool.unit),
+                )
+            )
+        if lim.max_total is not None:
+            lines.append(
+                t(POLICY_LIMIT_TOTAL, resource=pool.name, amount=amount(lim.max_total, pool.unit))
+            )
+    if ap.nationality_blind:
+        lines.append(t(POLICY_BLIND))
+    return lines
+
+
 MSG_INVALID = N_("This value is not valid.")
 
 
@@ -115,6 +226,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             and call.decisions_released_at is None
             and bool(decisions),
             "outcome_label": lambda o: page._(OUTCOMES.get(o) or o),
+            "policy_lines": policy_lines(page._, call),
             "errors": extra.pop("errors", {}),
             **labels(page),
         },

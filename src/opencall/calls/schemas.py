@@ -46,20 +46,64 @@ class ReviewSettings(_Doc):
 class GroupShare(_Doc):
     group: str = Field(min_length=1, max_length=40)
     min_share: float = Field(gt=0, le=1)
+    #: only proposals whose calibrated grade is at or above this count toward the share
+    #: (and can be pushed in by it); None: the call's quality threshold alone
+    min_quality: float | None = None
+
+
+class ResourceLimitDoc(_Doc):
+    """Limits on one resource (capacity pool) in a call's allocation."""
+
+    max_per_proposal: float | None = Field(default=None, gt=0)
+    max_total: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> ResourceLimitDoc:
+        if self.max_per_proposal is None and self.max_total is None:
+            raise ValueError("give max_per_proposal, max_total or both")
+        if (
+            self.max_per_proposal is not None
+            and self.max_total is not None
+            and self.max_per_proposal > self.max_total
+        ):
+            raise ValueError("max_per_proposal cannot exceed max_total")
+        return self
+
+
+def _pool_key(key: str, where: str) -> int:
+    if not key.isdigit() or int(key) < 1:
+        raise ValueError(f"{where}: {key!r} is not a resource (capacity pool) id")
+    return int(key)
 
 
 class AllocationPolicyDoc(_Doc):
     award_mode: Literal["whole", "partial"] = "whole"
     min_fraction: float = Field(default=1.0, gt=0, le=1)
     pi_cap_awards: int | None = Field(default=None, ge=1)
+    #: at most this amount per PI, in the call's unit, or {pool id: amount} per resource
+    pi_cap_amount: float | dict[str, float] | None = None
     group_shares: list[GroupShare] = []
     nationality_blind: bool = False
     quality_threshold: float | None = None
+    #: {pool id: {"max_per_proposal": x, "max_total": y}}
+    resource_limits: dict[str, ResourceLimitDoc] = {}
     require_suitability: bool = True
     seed: int = 0
 
     @model_validator(mode="after")
     def _check(self) -> AllocationPolicyDoc:
+        cap = self.pi_cap_amount
+        if isinstance(cap, dict):
+            if not cap:
+                raise ValueError("pi_cap_amount: give an amount or at least one resource")
+            for key, value in cap.items():
+                _pool_key(key, "pi_cap_amount")
+                if not value > 0:
+                    raise ValueError(f"pi_cap_amount.{key}: the cap must be greater than 0")
+        elif cap is not None and not cap > 0:
+            raise ValueError("pi_cap_amount: the cap must be greater than 0")
+        for key in self.resource_limits:
+            _pool_key(key, "resource_limits")
         if self.award_mode == "whole" and self.min_fraction != 1.0:
             raise ValueError("min_fraction applies only when award_mode is 'partial'")
         if self.nationality_blind:
@@ -86,6 +130,70 @@ class CallForm(_Doc):
     max_targets: int = Field(default=100, ge=1)
     sample_types: list[str] = []
     technologies: list[str] = []
+
+
+def check_policy(
+    ap: AllocationPolicyDoc,
+    rs: ReviewSettings,
+    pools: dict[int, tuple[str, float, str]] | None,
+) -> None:
+    """Refuse a policy inconsistent with the call's grade scale and resources.
+
+    ``pools`` maps the pool ids the call offers (or, before any is offered, the facility's)
+    to (name, amount, unit); None skips the resource checks. Raises DomainError naming the
+    field.
+    """
+    lo, hi = rs.grade_min, rs.grade_max
+
+    def on_scale(value: float | None, where: str) -> None:
+        if value is not None and not lo <= value <= hi:
+            raise DomainError(
+                f"Invalid allocation policy: {where}: {value:g} lies outside the grade scale "
+                f"{lo:g}-{hi:g}.",
+                field="allocation policy",
+            )
+
+    on_scale(ap.quality_threshold, "quality_threshold")
+    for k, share in enumerate(ap.group_shares):
+        on_scale(share.min_quality, f"group_shares.{k}.min_quality")
+    if pools is None:
+        return
+
+    def pool(key: str, where: str) -> tuple[str, float, str]:
+        found = pools.get(int(key))
+        if found is None:
+            raise DomainError(
+                f"Invalid allocation policy: {where}: resource {key} is not offered by this call.",
+                field="allocation policy",
+            )
+        return found
+
+    for key, lim in ap.resource_limits.items():
+        name, amount, unit = pool(key, f"resource_limits.{key}")
+        for attr in ("max_per_proposal", "max_total"):
+            value = getattr(lim, attr)
+            if value is not None and value > amount + 1e-9:
+                raise DomainError(
+                    f"Invalid allocation policy: resource_limits.{key}.{attr}: {value:g} is more "
+                    f"than the {amount:g} {unit} that {name} offers.",
+                    field="allocation policy",
+                )
+    cap = ap.pi_cap_amount
+    if isinstance(cap, dict):
+        for key, value in cap.items():
+            name, amount, unit = pool(key, f"pi_cap_amount.{key}")
+            if value > amount + 1e-9:
+                raise DomainError(
+                    f"Invalid allocation policy: pi_cap_amount.{key}: {value:g} is more than "
+                    f"the {amount:g} {unit} that {name} offers.",
+                    field="allocation policy",
+                )
+    elif cap is not None and len({unit for _, _, unit in pools.values()}) > 1:
+        raise DomainError(
+            "Invalid allocation policy: pi_cap_amount: the call's resources have different "
+            "units; give the cap per resource ({pool id: amount}).",
+            field="allocation policy",
+        )
 
 
 def parse_doc(model: type[_Doc], data: dict[str, Any], what: str) -> _Doc:

@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 from opencall import auditlog
 from opencall.calls.domain import check_call_transition
 from opencall.calls.models import Call, CallPool
-from opencall.calls.schemas import CallCreate, allocation_policy, call_form, review_settings
+from opencall.calls.schemas import (
+    CallCreate,
+    allocation_policy,
+    call_form,
+    check_policy,
+    review_settings,
+)
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool, Facility
@@ -34,6 +40,7 @@ def create_call(
     rs = review_settings(doc.review_settings)
     ap = allocation_policy(doc.allocation_policy)
     form = call_form(doc.form)
+    check_policy(ap, rs, policy_pools(session, None, facility))
     if facility.kind == "telescope":
         offered_r = set(facility.attributes.get("receivers", []))
         offered_m = set(facility.attributes.get("modes", []))
@@ -68,6 +75,21 @@ def create_call(
         raise DomainError(SLUG_TAKEN.format(slug=doc.slug), field="slug") from exc
     auditlog.record(session, "call.created", "call", call.id, actor_id=actor_id, call_id=call.id)
     return call
+
+
+def policy_pools(
+    session: Session, call: Call | None, facility: Facility
+) -> dict[int, tuple[str, float, str]]:
+    """The resources a call's allocation policy may name: those the call offers (with the
+    amount offered), or, before it offers any, the facility's (with their amounts)."""
+    if call is not None and call.pools:
+        return {cp.pool_id: (cp.pool.name, cp.amount, cp.pool.unit) for cp in call.pools}
+    return {
+        p.id: (p.name, p.amount, p.unit)
+        for p in session.scalars(
+            select(CapacityPool).where(CapacityPool.facility_id == facility.id)
+        )
+    }
 
 
 def offer_pool(
@@ -303,6 +325,12 @@ def update_call(
             raise DomainError(
                 "The call must offer observing modes that the telescope has.", field="form"
             )
+    if any(f.startswith(("allocation_policy.", "review_settings.")) for f in changed):
+        check_policy(
+            allocation_policy(docs["allocation_policy"]),
+            review_settings(docs["review_settings"]),
+            policy_pools(session, call, facility),
+        )
     audit: dict[str, Any] = {}
     for name in changed:
         key, _, sub = name.partition(".")

@@ -70,10 +70,12 @@ The module is pure: it reads frozen dataclasses and numpy arrays and returns a r
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -93,6 +95,8 @@ NOT_ELIGIBLE = "not_eligible"
 BELOW_QUALITY_THRESHOLD = "below_quality_threshold"
 PI_CAP_REACHED = "pi_cap_reached"
 NOT_AWARDED_SOLVER_GAP = "not_awarded_solver_gap"
+NOT_AWARDED_BUNDLE = "not_awarded_bundle"
+NOT_AWARDED_RESOURCE_LIMIT = "not_awarded_resource_limit"
 
 EXPLANATION_CODES = frozenset(
     {
@@ -105,6 +109,8 @@ EXPLANATION_CODES = frozenset(
         BELOW_QUALITY_THRESHOLD,
         PI_CAP_REACHED,
         NOT_AWARDED_SOLVER_GAP,
+        NOT_AWARDED_BUNDLE,
+        NOT_AWARDED_RESOURCE_LIMIT,
     }
 )
 
@@ -148,6 +154,10 @@ class Request:
     is copied, so the caller's mapping is never shared. ``feasible=False`` (technical or
     suitability review failed) and ``eligible=False`` exclude the request;
     ``infeasible_reason`` is echoed in the explanation.
+
+    ``bundle`` (a key or None): the requests of one proposal that share a bundle key are
+    all-or-nothing: every one of them is awarded in full, or none is (whatever the partial-award
+    settings). A bundle is one award for the PI's count cap.
     """
 
     id: str
@@ -159,6 +169,7 @@ class Request:
     eligible: bool = True
     feasible: bool = True
     infeasible_reason: str = ""
+    bundle: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "demand", _copy_mapping(self.demand))
@@ -196,6 +207,29 @@ class GroupShareRule:
     min_share: float
     pools: tuple[str, ...] | None = None
     nationality_based: bool = True
+    #: only requests whose merit meets this threshold (same orientation as the merit) count
+    #: toward the share, and only they can be pushed in by it; None: every candidate counts
+    min_quality: float | None = None
+
+
+@dataclass(frozen=True)
+class ResourceLimit:
+    """Limits on one pool: the most one proposal may receive and the most awarded in total."""
+
+    max_per_proposal: float | None = None
+    max_total: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_per_proposal", "max_total"):
+            v = getattr(self, name)
+            if v is not None and not (math.isfinite(v) and v > 0):
+                raise PolicyError(f"{name} must be a positive number or None, got {v!r}")
+        if (
+            self.max_per_proposal is not None
+            and self.max_total is not None
+            and self.max_per_proposal > self.max_total
+        ):
+            raise PolicyError("max_per_proposal must not exceed max_total")
 
 
 @dataclass(frozen=True)
@@ -206,6 +240,10 @@ class AllocationPolicy:
     min_fraction: float = 1.0
     max_awards_per_pi: int | None = None
     max_amount_per_pi: float | None = None
+    #: at most this much of a pool per PI, {pool id: amount}
+    max_amount_per_pi_by_pool: Mapping[str, float] = field(default_factory=dict)
+    #: per pool: the most one proposal may receive, and the most awarded in total
+    resource_limits: Mapping[str, ResourceLimit] = field(default_factory=dict)
     group_share_rules: tuple[GroupShareRule, ...] = ()
     nationality_blind: bool = False
     quality_threshold: float | None = None
@@ -214,6 +252,18 @@ class AllocationPolicy:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "group_share_rules", tuple(self.group_share_rules))
+        object.__setattr__(
+            self, "max_amount_per_pi_by_pool", _copy_mapping(self.max_amount_per_pi_by_pool)
+        )
+        object.__setattr__(self, "resource_limits", dict(self.resource_limits))
+        for pid, amount in self.max_amount_per_pi_by_pool.items():
+            if not (math.isfinite(amount) and amount > 0):
+                raise PolicyError(
+                    f"max_amount_per_pi_by_pool[{pid!r}] must be a positive number, got {amount!r}"
+                )
+        for pid, lim in self.resource_limits.items():
+            if not isinstance(lim, ResourceLimit):
+                raise PolicyError(f"resource_limits[{pid!r}] must be a ResourceLimit")
         if not (0.0 < self.min_fraction <= 1.0) or not math.isfinite(self.min_fraction):
             raise PolicyError(f"min_fraction must lie in (0, 1], got {self.min_fraction!r}")
         if self.max_awards_per_pi is not None and (
@@ -250,6 +300,10 @@ class AllocationPolicy:
                 raise PolicyError(
                     f"group share rule for {rule.group!r}: min_share must lie in (0, 1], "
                     f"got {rule.min_share!r}"
+                )
+            if rule.min_quality is not None and not math.isfinite(rule.min_quality):
+                raise PolicyError(
+                    f"group share rule for {rule.group!r}: min_quality must be finite or None"
                 )
             if rule.pools is not None and len(rule.pools) == 0:
                 raise PolicyError(
@@ -329,6 +383,33 @@ class AllocationProblem:
                 )
         if self.policy.max_amount_per_pi is not None and len(set(units.values())) > 1:
             raise ProblemError("max_amount_per_pi needs every pool to share one unit")
+        for what, keys in (
+            ("max_amount_per_pi_by_pool", self.policy.max_amount_per_pi_by_pool),
+            ("resource_limits", self.policy.resource_limits),
+        ):
+            for pid in keys:
+                if pid not in known:
+                    raise ProblemError(f"{what} names unknown pool {pid!r}")
+        for r in self.requests:
+            if r.bundle is not None and not isinstance(r.bundle, str):
+                raise ProblemError(f"request {r.id!r}: bundle must be a string or None")
+
+    @cached_property
+    def bundles(self) -> dict[tuple[str, str], list[int]]:
+        """(proposal id, bundle key) -> indices of its requests, in input order."""
+        out: dict[tuple[str, str], list[int]] = {}
+        for i, r in enumerate(self.requests):
+            if r.bundle is not None:
+                out.setdefault((r.proposal_id, r.bundle), []).append(i)
+        return out
+
+    def effective_capacity(self, pool_id: str) -> float:
+        """The pool's capacity, lowered by a ``max_total`` resource limit."""
+        cap = next(p.capacity for p in self.pools if p.id == pool_id)
+        lim = self.policy.resource_limits.get(pool_id)
+        if lim is not None and lim.max_total is not None:
+            cap = min(cap, lim.max_total)
+        return cap
 
     def rule_pools(self, rule: GroupShareRule) -> tuple[str, ...]:
         return tuple(p.id for p in self.pools) if rule.pools is None else tuple(rule.pools)
@@ -357,6 +438,7 @@ class GroupShareOutcome:
     merit_only_amount: float
     achieved: float
     binding: bool
+    min_quality: float | None = None
 
 
 @dataclass(frozen=True)
@@ -386,11 +468,12 @@ class AllocationResult:
         """Feasibility of this result for ``problem``; an empty list means feasible."""
         errors: list[str] = []
         policy = problem.policy
-        cap = {p.id: p.capacity for p in problem.pools}
+        cap = {p.id: problem.effective_capacity(p.id) for p in problem.pools}
         usage = {p.id: 0.0 for p in problem.pools}
-        pi_count: dict[str, int] = {}
+        pi_pool: dict[tuple[str, str], float] = {}
+        proposal_pool: dict[tuple[str, str], float] = {}
+        pi_awards: dict[str, set[str]] = {}
         pi_amount: dict[str, float] = {}
-        eff_min = policy.effective_min_fraction
         for r in problem.requests:
             if r.id not in self.fractions or r.id not in self.explanations:
                 errors.append(f"request {r.id}: no fraction or no explanation")
@@ -398,7 +481,7 @@ class AllocationResult:
             if self.explanations[r.id].code not in EXPLANATION_CODES:
                 errors.append(f"request {r.id}: unknown explanation code")
             f = self.fractions[r.id]
-            lo = max(r.min_fraction, eff_min)
+            lo = _min_fraction(r, policy)
             if f > _TOL and (f < lo - _TOL or f > 1 + _TOL):
                 errors.append(f"request {r.id}: fraction {f:.6g} outside [{lo:.6g}, 1]")
             if f < -_TOL:
@@ -411,9 +494,14 @@ class AllocationResult:
                 if abs(a - f * d) > _TOL * max(1.0, d):
                     errors.append(f"request {r.id}: amount on {pid} is not fraction x demand")
                 usage[pid] += a
+                pi_pool[(r.pi_id, pid)] = pi_pool.get((r.pi_id, pid), 0.0) + a
+                key = (r.proposal_id, pid)
+                proposal_pool[key] = proposal_pool.get(key, 0.0) + a
             if f > _TOL:
-                pi_count[r.pi_id] = pi_count.get(r.pi_id, 0) + 1
+                award_key = f"{r.proposal_id}\x00{r.bundle}" if r.bundle is not None else r.id
+                pi_awards.setdefault(r.pi_id, set()).add(award_key)
                 pi_amount[r.pi_id] = pi_amount.get(r.pi_id, 0.0) + f * r.total_demand
+        pi_count = {pi: len(keys) for pi, keys in pi_awards.items()}
         for pid, used in usage.items():
             if used > cap[pid] + _TOL * max(1.0, cap[pid]):
                 errors.append(f"pool {pid} overdrawn: {used:.6g} > {cap[pid]:.6g}")
@@ -425,6 +513,22 @@ class AllocationResult:
             for pi, amount in pi_amount.items():
                 if amount > policy.max_amount_per_pi * (1 + _TOL) + _TOL:
                     errors.append(f"PI {pi}: amount {amount:.6g} > cap {policy.max_amount_per_pi}")
+        for (pi, pid), amount in pi_pool.items():
+            pmax = policy.max_amount_per_pi_by_pool.get(pid)
+            if pmax is not None and amount > pmax * (1 + _TOL) + _TOL:
+                errors.append(f"PI {pi}: {amount:.6g} of pool {pid} > cap {pmax}")
+        for (prop, pid), amount in proposal_pool.items():
+            lim = policy.resource_limits.get(pid)
+            if lim is not None and lim.max_per_proposal is not None:
+                if amount > lim.max_per_proposal * (1 + _TOL) + _TOL:
+                    errors.append(
+                        f"proposal {prop}: {amount:.6g} of pool {pid} > limit "
+                        f"{lim.max_per_proposal}"
+                    )
+        for (prop, bkey), members in problem.bundles.items():
+            fs = [self.fractions.get(problem.requests[j].id, 0.0) for j in members]
+            if any(f > _TOL for f in fs) and not all(f >= 1 - _TOL for f in fs):
+                errors.append(f"proposal {prop}: bundle {bkey!r} split ({fs})")
         groups = {g.name: g for g in problem.groups}
         for outcome in self.group_shares:
             rule_group = groups.get(outcome.group)
@@ -437,6 +541,7 @@ class AllocationResult:
                 self.amounts.get(r.id, {}).get(pid, 0.0)
                 for r in problem.requests
                 if r.proposal_id in rule_group.proposal_ids
+                and _meets(problem, r.merit, outcome.min_quality)
                 for pid in outcome.pools
             )
             if got < outcome.required - _TOL * max(1.0, outcome.required) - 1e-6:
@@ -492,6 +597,7 @@ def solve_mip(
     seed: int = 0,
     start: FloatArray | None = None,
     polish: bool = False,
+    options: Mapping[str, Any] | None = None,
 ) -> MipSolution:
     """Solve ``max/min c.x  s.t. row_lo <= A x <= row_hi, col_lo <= x <= col_hi``.
 
@@ -539,6 +645,8 @@ def solve_mip(
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.setOptionValue("time_limit", float(max(time_limit_s, 0.01)))
     h.setOptionValue("random_seed", int(seed) % 2_147_483_647)
+    for name, value in (options or {}).items():
+        h.setOptionValue(name, value)
     inf = highspy.kHighsInf
     csc = sp.csc_matrix(a)
     csc.sort_indices()
@@ -702,6 +810,44 @@ def _is_candidate(r: Request, problem: AllocationProblem) -> bool:
     return r.eligible and r.feasible and _meets_threshold(problem, r)
 
 
+def _meets(problem: AllocationProblem, merit: float, threshold: float | None) -> bool:
+    if threshold is None:
+        return True
+    return _oriented(problem, merit) >= _oriented(problem, threshold) - 1e-12
+
+
+def _min_fraction(r: Request, policy: AllocationPolicy) -> float:
+    """The smallest fraction a request may receive when awarded (bundles: whole only)."""
+    if r.bundle is not None:
+        return 1.0
+    return max(r.min_fraction, policy.effective_min_fraction)
+
+
+def _bundle_blocker(problem: AllocationProblem, i: int) -> int | None:
+    """For a request in a bundle, a member that is not a candidate (so the bundle is out)."""
+    r = problem.requests[i]
+    if r.bundle is None:
+        return None
+    for j in problem.bundles[(r.proposal_id, r.bundle)]:
+        if not _is_candidate(problem.requests[j], problem):
+            return j
+    return None
+
+
+def _per_proposal_limit_blocks(problem: AllocationProblem, i: int) -> str | None:
+    """A pool on which the request, at its smallest award, exceeds ``max_per_proposal``."""
+    r = problem.requests[i]
+    lo = _min_fraction(r, problem.policy)
+    members = problem.bundles[(r.proposal_id, r.bundle)] if r.bundle is not None else [i]
+    for pid, lim in problem.policy.resource_limits.items():
+        if lim.max_per_proposal is None:
+            continue
+        need = sum(lo * problem.requests[j].demand.get(pid, 0.0) for j in members)
+        if need > lim.max_per_proposal * (1 + 1e-9) + 1e-9:
+            return pid
+    return None
+
+
 def seeded_rank(problem: AllocationProblem, seed: int) -> list[int]:
     """Request indices best first: oriented merit descending, ties by a seeded permutation."""
     n = len(problem.requests)
@@ -729,14 +875,30 @@ class _Model:
 def _build(problem: AllocationProblem, seed: int) -> _Model:
     policy = problem.policy
     reqs = problem.requests
-    cand = [i for i, r in enumerate(reqs) if _is_candidate(r, problem)]
-    eff = policy.effective_min_fraction
+    cand = [
+        i
+        for i, r in enumerate(reqs)
+        if _is_candidate(r, problem)
+        and _bundle_blocker(problem, i) is None
+        and _per_proposal_limit_blocks(problem, i) is None
+    ]
     f_col: dict[int, int] = {}
     y_col: dict[int, int] = {}
     integer: list[bool] = []
+    bundle_col: dict[tuple[str, str], int] = {}
     col = 0
     for i in cand:
-        lo = max(reqs[i].min_fraction, eff)
+        r = reqs[i]
+        lo = _min_fraction(r, policy)
+        if r.bundle is not None:
+            # every request of a bundle shares one binary column: all or nothing, in full
+            key = (r.proposal_id, r.bundle)
+            if key not in bundle_col:
+                bundle_col[key] = col
+                integer.append(True)
+                col += 1
+            y_col[i] = f_col[i] = bundle_col[key]
+            continue
         y_col[i] = col
         integer.append(True)
         col += 1
@@ -746,34 +908,66 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
             col += 1
         else:
             f_col[i] = y_col[i]
+
+    def add(terms: dict[int, float], c: int, v: float) -> None:
+        terms[c] = terms.get(c, 0.0) + v
+
     rows: list[tuple[dict[int, float], float, float]] = []
-    # capacity rows
+    # capacity rows (a max_total resource limit lowers the capacity)
     per_pool: dict[str, dict[int, float]] = {}
     for i in cand:
         for pid, d in reqs[i].demand.items():
             if d > 0:
-                per_pool.setdefault(pid, {})[f_col[i]] = d
+                add(per_pool.setdefault(pid, {}), f_col[i], d)
     for p in problem.pools:
         terms = per_pool.get(p.id)
-        if terms and sum(terms.values()) > p.capacity + 1e-12:
-            rows.append((terms, -math.inf, p.capacity))
+        cap = problem.effective_capacity(p.id)
+        if terms and sum(terms.values()) > cap + 1e-12:
+            rows.append((terms, -math.inf, cap))
     # partial-award linking rows
     for i in cand:
         if f_col[i] != y_col[i]:
-            lo = max(reqs[i].min_fraction, eff)
+            lo = _min_fraction(reqs[i], policy)
             rows.append(({f_col[i]: 1.0, y_col[i]: -1.0}, -math.inf, 0.0))
             rows.append(({f_col[i]: 1.0, y_col[i]: -lo}, 0.0, math.inf))
-    # PI caps
+    # per-proposal resource limits
+    by_proposal: dict[str, list[int]] = {}
+    for i in cand:
+        by_proposal.setdefault(reqs[i].proposal_id, []).append(i)
+    for pid, lim in policy.resource_limits.items():
+        if lim.max_per_proposal is None:
+            continue
+        for members in by_proposal.values():
+            terms = {}
+            for i in members:
+                d = reqs[i].demand.get(pid, 0.0)
+                if d > 0:
+                    add(terms, f_col[i], d)
+            if terms and sum(terms.values()) > lim.max_per_proposal + 1e-12:
+                rows.append((terms, -math.inf, float(lim.max_per_proposal)))
+    # PI caps (a bundle's members share one column, so a bundle counts as one award)
     by_pi: dict[str, list[int]] = {}
     for i in cand:
         by_pi.setdefault(reqs[i].pi_id, []).append(i)
     for members in by_pi.values():
         k = policy.max_awards_per_pi
-        if k is not None and len(members) > k:
-            rows.append(({y_col[i]: 1.0 for i in members}, -math.inf, float(k)))
+        count_terms = {y_col[i]: 1.0 for i in members}
+        if k is not None and len(count_terms) > k:
+            rows.append((count_terms, -math.inf, float(k)))
         amax = policy.max_amount_per_pi
         if amax is not None and sum(reqs[i].total_demand for i in members) > amax:
-            rows.append(({f_col[i]: reqs[i].total_demand for i in members}, -math.inf, float(amax)))
+            terms = {}
+            for i in members:
+                add(terms, f_col[i], reqs[i].total_demand)
+            rows.append((terms, -math.inf, float(amax)))
+        for pid, pmax in policy.max_amount_per_pi_by_pool.items():
+            terms = {}
+            for i in members:
+                d = reqs[i].demand.get(pid, 0.0)
+                if d > 0:
+                    add(terms, f_col[i], d)
+            if terms and sum(terms.values()) > pmax + 1e-12:
+                rows.append((terms, -math.inf, float(pmax)))
     # weights: oriented merit rescaled to [floor, 1 + floor], seeded tie perturbation
     weights = np.zeros(col)
     if cand:
@@ -788,21 +982,23 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
             w = float(base[k]) * (1.0 + _TIE_EPS * (n - position[i]) / n)
             if policy.objective == "merit_x_amount":
                 w *= reqs[i].total_demand
-            weights[f_col[i]] = w
+            weights[f_col[i]] += w
     # group terms: memberships are read only for groups named by a rule
     group_terms: list[tuple[GroupShareRule, tuple[str, ...], float, dict[int, float]]] = []
     groups = {g.name: g for g in problem.groups}
-    caps = {p.id: p.capacity for p in problem.pools}
+    caps = {p.id: problem.effective_capacity(p.id) for p in problem.pools}
     for rule in policy.group_share_rules:
         group_members = groups[rule.group].proposal_ids
         pools = problem.rule_pools(rule)
         target = rule.min_share * sum(caps[pid] for pid in pools)
         g_terms: dict[int, float] = {}
         for i in cand:
-            if reqs[i].proposal_id in group_members:
+            if reqs[i].proposal_id in group_members and _meets(
+                problem, reqs[i].merit, rule.min_quality
+            ):
                 amount = sum(reqs[i].demand.get(pid, 0.0) for pid in pools)
                 if amount > 0:
-                    g_terms[f_col[i]] = amount
+                    g_terms[f_col[i]] = g_terms.get(f_col[i], 0.0) + amount
         group_terms.append((rule, pools, target, g_terms))
     col_hi = np.ones(col)
     return _Model(
@@ -843,6 +1039,7 @@ def solve_allocation(
     backend: Backend = "highspy",
     mip_rel_gap: float = 1e-4,
     time_limit_s: float = 60.0,
+    highs_options: Mapping[str, Any] | None = None,
 ) -> AllocationResult:
     """Choose awarded fractions for ``problem``; see the module docstring for the model."""
     t0 = time.perf_counter()
@@ -875,6 +1072,7 @@ def solve_allocation(
             seed=seed,
             start=start,
             polish=True,
+            options=highs_options,
         )
         if sol.status in ("infeasible", "error"):
             raise RuntimeError(f"allocation MIP failed: {sol.status}")
@@ -963,12 +1161,11 @@ def _result(
 ) -> AllocationResult:
     reqs = problem.requests
     policy = problem.policy
-    eff = policy.effective_min_fraction
     fractions: dict[str, float] = {}
     f0: dict[int, float] = {}
     for i, r in enumerate(reqs):
         if i in model.f_col and x[model.y_col[i]] > 0.5:
-            lo = max(r.min_fraction, eff)
+            lo = _min_fraction(r, policy)
             f = float(np.clip(x[model.f_col[i]], lo, 1.0))
             fractions[r.id] = 1.0 if f > 1.0 - 1e-9 else f
         else:
@@ -984,6 +1181,7 @@ def _result(
             amounts[r.id].get(pid, 0.0)
             for r in reqs
             if r.proposal_id in groups[rule.group].proposal_ids
+            and _meets(problem, r.merit, rule.min_quality)
             for pid in pools
         )
         binding = merit_amounts[k] < target - _TOL * max(1.0, target)
@@ -991,7 +1189,14 @@ def _result(
             binding_members.update(i for i in model.cand if model.f_col[i] in terms)
         outcomes.append(
             GroupShareOutcome(
-                rule.group, pools, target, required[k], merit_amounts[k], achieved, binding
+                rule.group,
+                pools,
+                target,
+                required[k],
+                merit_amounts[k],
+                achieved,
+                binding,
+                rule.min_quality,
             )
         )
     explanations = _explain(problem, model, seed, fractions, f0, binding_members, outcomes)
@@ -1024,26 +1229,39 @@ def _explain(
 ) -> dict[str, Explanation]:
     reqs = problem.requests
     policy = problem.policy
-    eff = policy.effective_min_fraction
-    caps = {p.id: p.capacity for p in problem.pools}
+    caps = {p.id: problem.effective_capacity(p.id) for p in problem.pools}
     units = {p.id: p.unit for p in problem.pools}
     used_total = {p.id: 0.0 for p in problem.pools}
     for r in reqs:
         for pid, d in r.demand.items():
             used_total[pid] += fractions[r.id] * d
-    pi_count: dict[str, int] = {}
+    pi_awards: dict[str, set[str]] = {}
     pi_amount: dict[str, float] = {}
+    pi_pool: dict[tuple[str, str], float] = {}
     for r in reqs:
         if fractions[r.id] > 0:
-            pi_count[r.pi_id] = pi_count.get(r.pi_id, 0) + 1
+            award_key = f"{r.proposal_id}\x00{r.bundle}" if r.bundle is not None else r.id
+            pi_awards.setdefault(r.pi_id, set()).add(award_key)
             pi_amount[r.pi_id] = pi_amount.get(r.pi_id, 0.0) + fractions[r.id] * r.total_demand
+            for pid, d in r.demand.items():
+                key = (r.pi_id, pid)
+                pi_pool[key] = pi_pool.get(key, 0.0) + fractions[r.id] * d
+    pi_count = {pi: len(keys) for pi, keys in pi_awards.items()}
     binding_groups = ", ".join(o.group for o in outcomes if o.binding)
     out: dict[str, Explanation] = {}
     used_higher = {p.id: 0.0 for p in problem.pools}
     for i in seeded_rank(problem, seed):
         r = reqs[i]
         f = fractions[r.id]
-        lo = max(r.min_fraction, eff)
+        lo = _min_fraction(r, policy)
+        members = problem.bundles[(r.proposal_id, r.bundle)] if r.bundle is not None else [i]
+        in_bundle = (
+            f"the all-or-nothing bundle {r.bundle!r} ({len(members)} requests)"
+            if r.bundle is not None
+            else ""
+        )
+        blocker = _bundle_blocker(problem, i) if _is_candidate(r, problem) else None
+        limit_pool = _per_proposal_limit_blocks(problem, i) if _is_candidate(r, problem) else None
         if not r.eligible:
             out[r.id] = Explanation(NOT_ELIGIBLE, "the request did not pass the eligibility check")
         elif not r.feasible:
@@ -1055,14 +1273,43 @@ def _explain(
                 BELOW_QUALITY_THRESHOLD,
                 f"merit {r.merit:.4g} is {word} the quality threshold {policy.quality_threshold}",
             )
+        elif blocker is not None:
+            other = reqs[blocker]
+            why = (
+                "is not eligible"
+                if not other.eligible
+                else f"is not feasible ({other.infeasible_reason or 'technical review'})"
+                if not other.feasible
+                else "is below the quality threshold"
+            )
+            out[r.id] = Explanation(
+                NOT_AWARDED_BUNDLE,
+                f"not awarded: {in_bundle} was dropped as a whole, because its request "
+                f"{other.id} {why}",
+            )
+        elif limit_pool is not None:
+            lim = policy.resource_limits[limit_pool]
+            subject = in_bundle + " as a whole" if in_bundle else "the request"
+            out[r.id] = Explanation(
+                NOT_AWARDED_RESOURCE_LIMIT,
+                f"not awarded: {subject} asks for more of {limit_pool} than the limit of "
+                f"{lim.max_per_proposal:.4g} {units[limit_pool]} per proposal",
+                (limit_pool,),
+            )
         elif f > 0 and i in binding_members and f > f0.get(i, 0.0) + 1e-6:
             out[r.id] = Explanation(
                 AWARDED_BY_GROUP_SHARE,
                 f"awarded {f:.0%} because the minimum share rule for {binding_groups} bound; "
-                f"on merit alone it would have received {f0.get(i, 0.0):.0%}",
+                f"on merit alone it would have received {f0.get(i, 0.0):.0%}"
+                + (f"; awarded in full with {in_bundle}" if in_bundle else ""),
             )
         elif f >= 1.0 - 1e-9:
-            out[r.id] = Explanation(AWARDED, "awarded in full")
+            out[r.id] = Explanation(
+                AWARDED,
+                f"awarded in full, as part of {in_bundle}: all of it or none"
+                if in_bundle
+                else "awarded in full",
+            )
         elif f > 0:
             short = [
                 pid
@@ -1076,9 +1323,34 @@ def _explain(
                 tuple(short),
             )
         else:
-            out[r.id] = _explain_not_awarded(
-                r, lo, caps, units, used_higher, used_total, pi_count, pi_amount, policy, outcomes
+            whole = r
+            if in_bundle:
+                # the bundle is judged as a whole: its combined demand over every pool
+                combined: dict[str, float] = {}
+                for j in members:
+                    for pid, d in reqs[j].demand.items():
+                        combined[pid] = combined.get(pid, 0.0) + d
+                whole = dataclasses.replace(r, demand=combined)
+            e = _explain_not_awarded(
+                whole,
+                lo,
+                caps,
+                units,
+                used_higher,
+                used_total,
+                pi_count,
+                pi_amount,
+                pi_pool,
+                policy,
+                outcomes,
             )
+            if in_bundle:
+                e = Explanation(
+                    e.code,
+                    f"{in_bundle} was not awarded as a whole (all or nothing): {e.detail}",
+                    e.pools,
+                )
+            out[r.id] = e
         for pid, d in r.demand.items():
             used_higher[pid] += f * d
     return out
@@ -1093,6 +1365,7 @@ def _explain_not_awarded(
     used_total: Mapping[str, float],
     pi_count: Mapping[str, int],
     pi_amount: Mapping[str, float],
+    pi_pool: Mapping[tuple[str, str], float],
     policy: AllocationPolicy,
     outcomes: Sequence[GroupShareOutcome],
 ) -> Explanation:
@@ -1105,6 +1378,14 @@ def _explain_not_awarded(
             PI_CAP_REACHED,
             f"the PI already holds {pi_amount.get(r.pi_id, 0.0):.4g} of the {amax:.4g} cap",
         )
+    for pid, pmax in policy.max_amount_per_pi_by_pool.items():
+        held = pi_pool.get((r.pi_id, pid), 0.0)
+        if r.demand.get(pid, 0.0) > 0 and held + lo * r.demand[pid] > pmax + _TOL:
+            return Explanation(
+                PI_CAP_REACHED,
+                f"the PI already holds {held:.4g} of the cap of {pmax:.4g} {units[pid]} on {pid}",
+                (pid,),
+            )
     higher = [
         pid
         for pid, d in r.demand.items()

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from opencall.allocation.models import Award, Decision
+from opencall.allocation.views import policy_lines
 from opencall.calls import policies as call_policies
 from opencall.calls.access import visible_call
 from opencall.facilities.models import CapacityPool
@@ -101,7 +102,12 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
         rows.sort(key=lambda r: (r["priority"] or "~", r["code"]))
     return page.render(
         "outcomes/awarded.html",
-        {"call": call, "rows": rows, "public": call_policies.results_are_public(call)},
+        {
+            "call": call,
+            "rows": rows,
+            "public": call_policies.results_are_public(call),
+            "policy_lines": policy_lines(page._, call),
+        },
     )
 
 

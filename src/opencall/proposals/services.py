@@ -629,6 +629,8 @@ def snapshot(proposal: Proposal) -> dict[str, Any]:
         ],
         "requests": [
             {"kind": r.kind, "pool_id": r.pool_id, "amount": r.amount, "details": r.details}
+            # all-or-nothing bundle key, read by the allocator (only when set)
+            | ({"bundle": r.bundle} if r.bundle else {})
             for r in proposal.requests
         ],
         "attachments": [
