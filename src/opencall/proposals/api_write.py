@@ -231,10 +231,14 @@ def _editable(api: Api, proposal_id: int) -> Proposal:
     return p
 
 
-def _team(api: Api, proposal_id: int) -> Proposal:
+def _pi(api: Api, proposal_id: int) -> Proposal:
+    """The caller's proposal, where they are the PI (team, submit, withdraw), still
+    editable (a team member is told why not; anyone else gets 404)."""
     p = _mine(api, proposal_id)
-    if not policies.may_manage_team(api.user, p):
+    if not policies.is_pi(api.user, p):
         raise api.not_found()
+    if p.status not in policies.EDITABLE:
+        raise ApiError(400, f"This proposal is {p.status} and can no longer be edited.")
     return p
 
 
@@ -347,7 +351,7 @@ def _mail_invitation(api: Api, p: Proposal, member: TeamMember) -> None:
 def invite(body: MemberIn, proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
     """Invite a co-investigator by e-mail (the PI); they answer with
     ``POST /api/v1/team-invitations/{id}/answer`` or on the site."""
-    p = _team(api, proposal_id)
+    p = _pi(api, proposal_id)
     data = body.model_dump(exclude={"version"})
     try:
         member = services.invite_member(
@@ -377,7 +381,7 @@ def remove_member(
     api: Api = Depends(get_api),
 ) -> ProposalFull:
     """Take a co-investigator (or a pending invitation) off the team (the PI)."""
-    p = _team(api, proposal_id)
+    p = _pi(api, proposal_id)
     m = api.db.get(TeamMember, member_id)
     if m is None or m.proposal_id != p.id:
         raise api.not_found()
@@ -582,10 +586,11 @@ def remove_attachment(
     version: int = Query(ge=1, le=MAX_ID),
     api: Api = Depends(get_api),
 ) -> ProposalFull:
-    p = _editable(api, proposal_id)
+    p = _mine(api, proposal_id)
     att = api.db.get(Attachment, attachment_id)
     if att is None or att.proposal_id != p.id:
         raise api.not_found()
+    p = _editable(api, proposal_id)
     try:
         services.remove_attachment(
             api.db, p, att, actor_id=api.user.id if api.user else None, expected_version=version
@@ -604,9 +609,7 @@ def remove_attachment(
 )
 def submit(proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
     """Submit (the PI): freezes a revision; resubmitting before the deadline replaces it."""
-    p = _mine(api, proposal_id)
-    if not policies.may_submit_proposal(api.user, p):
-        raise api.not_found()
+    p = _pi(api, proposal_id)
     problems = services.submission_problems(p)
     if problems:
         field, message = problems[0]
@@ -627,13 +630,10 @@ def submit(proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFul
 )
 def withdraw(proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
     """Withdraw the proposal (the PI)."""
-    p = _mine(api, proposal_id)
-    if not policies.may_withdraw_proposal(api.user, p):
-        raise api.not_found()
+    p = _pi(api, proposal_id)
     try:
         services.withdraw(api.db, p, actor_id=api.user.id if api.user else None)
         return _done(api, p)
     except DomainError as exc:
         api.db.rollback()
         raise refused(exc) from exc
-
