@@ -434,7 +434,7 @@ def test_operator_journey_through_the_api(web: Web) -> None:
     if BUNDLES_HONOURED:
         assert len(bundle_awards) in (0, 2)
     # the applicants see their own outcome
-    for i, ac in applicants.items():
+    for ac in applicants.values():
         mine = ac.get("/api/v1/proposals")["items"]
         for p in mine:
             out = ac.get(f"/api/v1/proposals/{p['id']}/outcome")
