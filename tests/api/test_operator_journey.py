@@ -31,6 +31,7 @@ from sqlalchemy import select
 from opencall import jobs
 from opencall.facilities import services as fac_services
 from opencall.facilities.models import Provider
+from opencall.outcomes.api import ReportOut
 from opencall.people import services as people_services
 from opencall.people.models import Country
 from tests.web.conftest import Web
@@ -444,6 +445,7 @@ def test_operator_journey_through_the_api(web: Web) -> None:
 
     # ---- the who-benefits report matches what was awarded
     report = office.get("/api/v1/calls/lunar-2028/report")
+    ReportOut.model_validate(report)  # the typed schema of the OpenAPI document fits it
     assert report["n_applications"] == 35
     rows = report["funnels"]["income_group"]
     awarded_rows = {r["group"]: r for r in rows if r["stage"] == "awarded"}
