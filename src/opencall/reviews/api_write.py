@@ -165,7 +165,7 @@ def job_out(j: jobs.Job) -> JobOut:
     dependencies=[MANAGE],
 )
 def run_step(
-    body: StepIn,
+    body: StepIn | None = None,
     slug: str = SLUG,
     step: Literal[
         "conflicts", "affinity", "assignment", "calibration", "allocation", "scheduling"
@@ -175,6 +175,7 @@ def run_step(
     """Queue one step of the cycle as a job (chair or user office); follow it with
     ``GET /api/v1/jobs/{id}``."""
     call = chair_call(api, slug)
+    body = body or StepIn.model_validate({})
     kind, states = STEPS[step]
     if call.status not in states:
         raise ApiError(400, f"This step cannot run while the call is {call.status}.")
