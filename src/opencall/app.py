@@ -6,9 +6,11 @@ from fastapi import APIRouter, FastAPI
 
 from opencall import jobs, logging_setup
 from opencall.allocation import api as allocation_api
+from opencall.allocation import api_write as allocation_api_write
 from opencall.allocation import jobs as allocation_jobs
 from opencall.allocation import views as allocation_views
 from opencall.calls import api as call_api
+from opencall.calls import api_write as call_api_write
 from opencall.calls import manage_views as call_manage_views
 from opencall.calls import people_views as call_people_views
 from opencall.calls import views as call_views
@@ -24,16 +26,19 @@ from opencall.people import views as people_views
 from opencall.people.queries import user_for_session
 from opencall.people.services import token_user
 from opencall.proposals import api as proposal_api
+from opencall.proposals import api_write as proposal_api_write
 from opencall.proposals import jobs as proposal_jobs
 from opencall.proposals import views as proposal_views
 from opencall.results import api as results_api
 from opencall.results import jobs as results_jobs
 from opencall.results import views as results_views
 from opencall.reviews import api as review_api
+from opencall.reviews import api_write as review_api_write
 from opencall.reviews import jobs as review_jobs
 from opencall.reviews import recruitment_views as review_recruitment_views
 from opencall.reviews import views as review_views
 from opencall.scheduling import api as scheduling_api
+from opencall.scheduling import api_write as scheduling_api_write
 from opencall.scheduling import jobs as scheduling_jobs
 from opencall.scheduling import views as scheduling_views
 from opencall.settings import Settings, production_problems
@@ -73,6 +78,12 @@ ROUTERS: list[APIRouter] = [
     scheduling_api.router,
     results_api.router,
     outcome_api.api_router,
+    # the API's writes (issue 11 item 7): everything the pages do
+    call_api_write.router,
+    proposal_api_write.router,
+    review_api_write.router,
+    allocation_api_write.router,
+    scheduling_api_write.router,
 ]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.calls.policies import may_administer
 from opencall.calls.queries import call_by_slug
@@ -16,10 +17,75 @@ from opencall.web.api import MANAGE, NOT_FOUND, SLUG, Api, get_api
 api_router = APIRouter(prefix="/api/v1", tags=["outcomes"])
 
 
+class ReportCall(BaseModel):
+    id: int
+    code: str
+    title: str
+    status: str
+    facility: str
+    cycle: str
+    units: list[str] = Field(description="the capacity units of the amounts")
+    higher_is_better: bool
+
+
+class ReportStage(BaseModel):
+    key: str
+    label: str
+    base: str | None
+    side: bool
+    amount_kind: str | None
+    dropped: str | None = Field(description="why the stage is not shown (null: shown)")
+
+
+class FunnelRowOut(BaseModel):
+    """One group at one stage of the funnel (``outcomes.domain.FunnelRow``)."""
+
+    group: str = Field(description='a group of the grouping, or "all"')
+    stage: str
+    count: int = Field(description="applications of the group that reached the stage")
+    applied: int
+    rate: float | None
+    rate_low: float
+    rate_high: float
+    previous: int
+    stage_rate: float | None
+    stage_rate_low: float
+    stage_rate_high: float
+    mean_grade: float | None
+    mean_rank: float | None
+    amount_requested: float
+    amount_awarded: float
+    amount_scheduled: float
+    label: str = ""
+    base: str | None = None
+    amount_kind: str | None = None
+    amounts: dict[str, float] = Field(default_factory=dict, description="per capacity unit")
+
+
+class ReportOut(BaseModel):
+    """Who benefits: the call's funnel by income group, UN region, LDC status and host
+    country, with the tested differences (one false-discovery family), the context, the
+    trend across cycles, reviewer effects and what happened after the award."""
+
+    model_config = ConfigDict(extra="allow")
+
+    call: ReportCall
+    generated_at: str
+    n_applications: int
+    attribution: str
+    method: dict[str, Any]
+    stages: list[ReportStage]
+    funnels: dict[str, list[FunnelRowOut]] = Field(
+        description="per grouping (income_group, un_region, ldc, host): its rows"
+    )
+    suppressed: dict[str, Any]
+    findings: list[dict[str, Any]] = Field(default_factory=list)
+
+
 @api_router.get(
     "/calls/{slug}/report",
-    responses={**NOT_FOUND, 200: {"content": {"application/json": {}}}},
-    response_model=dict[str, Any],
+    responses=NOT_FOUND,
+    response_model=ReportOut,
     dependencies=[MANAGE],
 )
 def report(slug: str = SLUG, api: Api = Depends(get_api)) -> Response:

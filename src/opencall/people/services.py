@@ -656,8 +656,9 @@ def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
 
 API_TOKEN_PREFIX = "oc_"
 MAX_API_TOKENS = 20
-# read: your own and public data; review: submit reviews; manage: a call's management data
-SCOPES = ("read", "review", "manage")
+# read: your own and public data; apply: write your own proposals; review: submit reviews;
+# manage: a call's management data
+SCOPES = ("read", "apply", "review", "manage")
 TOKEN_DAYS = (30, 90, 365)
 
 

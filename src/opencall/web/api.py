@@ -119,6 +119,7 @@ def needs(scope: str) -> Any:
 
 REVIEW = needs("review")
 MANAGE = needs("manage")
+APPLY = needs("apply")  # an applicant's writes to their own proposals
 
 
 def install(app: FastAPI, token_user: TokenLoader) -> None:
@@ -251,4 +252,21 @@ def keyset_page(
 def domain_error(exc: DomainError) -> ApiError:
     if exc.code in ("not_found", "forbidden"):
         return ApiError(404, "not found")
+    return ApiError(400, exc.message)
+
+
+def refused(exc: DomainError) -> ApiError:
+    """A service's refusal as an API error that names the field: 409 for a stale
+    ``version`` (someone saved in between), 404 for what may not be seen, else 400."""
+    if exc.code in ("not_found", "forbidden"):
+        return ApiError(404, "not found")
+    if exc.code == "stale":
+        return ApiError(
+            409,
+            "version: this was changed since you read it; read it again and send its "
+            "current version.",
+        )
+    field = (exc.field or "").strip()
+    if field and not exc.message.startswith(field):
+        return ApiError(400, f"{field}: {exc.message}")
     return ApiError(400, exc.message)

@@ -1,0 +1,136 @@
+"""The JSON API of a call's decisions: a chair's override (with a reason) and the
+release of the decisions to the applicants (each accepted team member is e-mailed,
+as from the decisions page). Same services and policies as ``allocation.views``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from opencall.allocation import policies, services
+from opencall.allocation.api import DecisionOut
+from opencall.calls.api import SLUG
+from opencall.calls.models import Call
+from opencall.errors import DomainError
+from opencall.web.api import MANAGE, MAX_ID, Api, get_api, refused
+from opencall.people.models import User
+from opencall.proposals.models import Proposal
+from opencall.reviews.api import chair_call, proposal_dicts
+from opencall.reviews.api_write import PhaseOut, phase_out
+from opencall.reviews.views import mail_text
+from opencall.web.i18n import Translator
+from opencall.web.mail import queue_mail
+
+router = APIRouter(prefix="/api/v1", tags=["allocation"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "refused: the message says why (nothing changed)"},
+    404: {"description": "not found (or not yours)"},
+}
+SUBJECT_DECISION = "The decision on your proposal %(code)s"  # catalogued in allocation.views
+
+
+class OverrideIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["awarded", "not_awarded"]
+    reason: str = Field(max_length=2000, description="required; kept in the audit log")
+
+
+@router.post(
+    "/calls/{slug}/decisions/{proposal_id}/override",
+    response_model=DecisionOut,
+    responses=ERRORS,
+    dependencies=[MANAGE],
+)
+def override(
+    body: OverrideIn,
+    slug: str = SLUG,
+    proposal_id: int = Path(ge=1, le=MAX_ID),
+    api: Api = Depends(get_api),
+) -> DecisionOut:
+    """Override the allocation's decision on one proposal (never overdraws a pool)."""
+    call = chair_call(api, slug)
+    if not policies.may_override(api.db, api.user, call):
+        raise api.not_found()
+    p = api.db.get(Proposal, proposal_id)
+    if p is None or p.call_id != call.id:
+        raise api.not_found()
+    try:
+        d = services.override_decision(
+            api.db,
+            call,
+            p,
+            outcome=body.outcome,
+            reason=body.reason,
+            actor_id=api.user.id if api.user else None,
+        )
+        row = proposal_dicts(api, call, [p])[p.id]
+        out = DecisionOut(
+            proposal_code=p.code,
+            title=p.title,
+            outcome=d.outcome,
+            priority=d.priority,
+            explanation=d.explanation,
+            overridden=d.overridden_by is not None,
+            override_reason=d.override_reason,
+            pi=row.get("pi"),
+            country=row.get("country"),
+        )
+        api.db.commit()
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc
+    return out
+
+
+def notify_decisions(api: Api, call: Call) -> int:
+    """One e-mail per accepted team member: the decision is ready (read it on the site)."""
+    n = 0
+    base = api.request.app.state.settings.base_url.rstrip("/")
+    for d in services.decisions(api.db, call):
+        p = api.db.get(Proposal, d.proposal_id)
+        if p is None:
+            continue
+        for m in p.members:
+            if m.status != "accepted":
+                continue
+            user = api.db.get(User, m.user_id) if m.user_id else None
+            lang = user.language if user else "en"
+            body = mail_text(
+                "allocation/mail_decision.txt",
+                lang,
+                {
+                    "name": m.name,
+                    "code": p.code,
+                    "title": p.title,
+                    "call": call.title,
+                    "link": f"{base}/proposals/{p.id}/outcome",
+                },
+            )
+            subject = Translator(lang).gettext(SUBJECT_DECISION, code=p.code)
+            queue_mail(api.db, m.email, subject, body)
+            n += 1
+    return n
+
+
+@router.post(
+    "/calls/{slug}/release", response_model=PhaseOut, responses=ERRORS, dependencies=[MANAGE]
+)
+def release(slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
+    """Release the decisions to the applicants (e-mailed once)."""
+    call = chair_call(api, slug)
+    if not policies.may_release(api.db, api.user, call):
+        raise api.not_found()
+    try:
+        already = call.decisions_released_at is not None
+        services.release_decisions(api.db, call, actor_id=api.user.id if api.user else None)
+        if not already:
+            notify_decisions(api, call)
+        out = phase_out(call)
+        api.db.commit()
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc
+    return out

@@ -1,0 +1,234 @@
+"""The JSON API's writes of providers and calls: ``POST /api/v1/providers`` (site
+administrators), ``POST /api/v1/calls`` (a provider's call managers), ``PATCH
+/api/v1/calls/{slug}`` and ``POST /api/v1/calls/{slug}/pools`` (the user office).
+
+Same services and policies as the management pages (``facilities.views``,
+``calls.manage_views``): a refusal changes nothing and answers 400 with a message
+that names the field; what may not be seen answers 404. The phase transitions
+(which close the call's proposals) are in ``reviews.api_write``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from opencall.calls import policies, services
+from opencall.calls.api import SLUG, CallOut, call_out
+from opencall.calls.models import Call
+from opencall.calls.queries import call_by_slug
+from opencall.errors import DomainError
+from opencall.facilities import policies as fac_policies
+from opencall.facilities import services as fac_services
+from opencall.facilities.models import CapacityPool, Facility, Provider
+from opencall.web.api import MANAGE, MAX_ID, Api, ApiError, get_api, refused
+
+router = APIRouter(prefix="/api/v1", tags=["calls"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "refused: the message names the field and says why"},
+    404: {"description": "not found (or not yours to manage)"},
+}
+
+
+class ProviderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    slug: str = Field(min_length=1, max_length=80, description="a-z, 0-9 and '-'")
+    country_iso3: str = Field(min_length=3, max_length=3)
+    description: str = Field("", max_length=5000)
+
+
+class ProviderOut(BaseModel):
+    id: int
+    slug: str
+    name: str
+    country_iso3: str
+    description: str
+
+
+@router.post(
+    "/providers",
+    response_model=ProviderOut,
+    status_code=201,
+    responses=ERRORS,
+    dependencies=[MANAGE],
+)
+def create_provider(body: ProviderIn, api: Api = Depends(get_api)) -> ProviderOut:
+    """A new provider (site administrators); give it an administrator with
+    ``POST /api/v1/providers/{slug}/roles``."""
+    user = api.require_user()
+    if not fac_policies.may_create_provider(user):
+        raise api.not_found()
+    try:
+        p = fac_services.create_provider(
+            api.db,
+            name=body.name,
+            slug=body.slug.strip(),
+            country_iso3=body.country_iso3.upper(),
+            description=body.description,
+            actor_id=user.id,
+        )
+        out = ProviderOut(
+            id=p.id,
+            slug=p.slug,
+            name=p.name,
+            country_iso3=p.country_iso3,
+            description=p.description,
+        )
+        api.db.commit()
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc
+    return out
+
+
+class CallIn(BaseModel):
+    """A new call: the same document as ``calls.schemas.CallCreate`` (validated by the
+    service), and where it runs."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    provider: str = Field(min_length=1, max_length=80, description="the provider's slug")
+    facility: str = Field(min_length=1, max_length=80, description="the facility's slug")
+    slug: str = Field(min_length=2, max_length=80)
+    code: str = Field(min_length=2, max_length=20)
+    title: str = Field(min_length=3, max_length=300)
+    cycle: str = Field(min_length=1, max_length=40)
+    description: str = Field("", max_length=20000)
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    anonymity: Literal["open", "single", "dual"] = "dual"
+    review_settings: dict[str, Any] = Field(
+        default_factory=dict, description="see the call document (review settings)"
+    )
+    allocation_policy: dict[str, Any] = Field(
+        default_factory=dict,
+        description="award_mode, pi_cap_awards, group_shares, quality_threshold, ...",
+    )
+    form: dict[str, Any] = Field(default_factory=dict)
+    eligibility: dict[str, Any] = Field(default_factory=dict)
+    offer_all_pools: bool = Field(
+        False, description="offer every capacity pool of the facility, in full"
+    )
+
+
+class CallEdit(BaseModel):
+    """The fields to change (omitted ones keep their value); the service decides what
+    the call's phase still allows."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    title: str | None = Field(None, min_length=3, max_length=300)
+    cycle: str | None = Field(None, min_length=1, max_length=40)
+    description: str | None = Field(None, max_length=20000)
+    opens_at: dt.datetime | None = None
+    closes_at: dt.datetime | None = None
+    anonymity: Literal["open", "single", "dual"] | None = None
+    review_settings: dict[str, Any] | None = None
+    allocation_policy: dict[str, Any] | None = None
+    form: dict[str, Any] | None = None
+    eligibility: dict[str, Any] | None = None
+
+
+class PoolOfferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    pool_id: int = Field(ge=1, le=MAX_ID)
+    amount: float | None = Field(None, gt=0, description="default: the whole pool")
+    max_per_request: float | None = Field(None, gt=0)
+
+
+def office_call(api: Api, slug: str) -> Call:
+    """A call the token's holder administers (user office); otherwise 404."""
+    user = api.require_user()
+    call = call_by_slug(api.db, slug)
+    if call is None or not policies.may_administer(api.db, user, call):
+        raise api.not_found()
+    return call
+
+
+@router.post(
+    "/calls", response_model=CallOut, status_code=201, responses=ERRORS, dependencies=[MANAGE]
+)
+def create_call(body: CallIn, api: Api = Depends(get_api)) -> CallOut:
+    """A new call, in draft, at one of the provider's facilities (its call managers)."""
+    user = api.require_user()
+    provider = api.db.scalar(select(Provider).where(Provider.slug == body.provider))
+    if provider is None or not fac_policies.may_create_calls(api.db, user, provider):
+        raise api.not_found()
+    facility = api.db.scalar(
+        select(Facility).where(Facility.provider_id == provider.id, Facility.slug == body.facility)
+    )
+    if facility is None:
+        raise ApiError(400, f"facility: the provider has no facility {body.facility!r}.")
+    doc = body.model_dump(exclude={"provider", "facility", "offer_all_pools"})
+    try:
+        call = services.create_call(api.db, facility, doc, actor_id=user.id)
+        if body.offer_all_pools:
+            pools = api.db.scalars(
+                select(CapacityPool)
+                .where(CapacityPool.facility_id == facility.id)
+                .order_by(CapacityPool.id)
+            )
+            for pool in pools:
+                services.offer_pool(api.db, call, pool, actor_id=user.id)
+        out = call_out(call)
+        api.db.commit()
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc
+    return out
+
+
+@router.patch("/calls/{slug}", response_model=CallOut, responses=ERRORS, dependencies=[MANAGE])
+def edit_call(body: CallEdit, slug: str = SLUG, api: Api = Depends(get_api)) -> CallOut:
+    """Change a call (user office): anything in draft; while open only the title,
+    description, closing date and word limits; afterwards only the description."""
+    call = office_call(api, slug)
+    data = body.model_dump(exclude_unset=True)
+    nulls = [k for k, v in data.items() if v is None]
+    if nulls:
+        raise ApiError(400, f"{nulls[0]}: may not be null (omit it to keep the value).")
+    try:
+        services.update_call(api.db, call, data, actor_id=api.user.id if api.user else None)
+        out = call_out(call)
+        api.db.commit()
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc
+    return out
+
+
+@router.post(
+    "/calls/{slug}/pools",
+    response_model=CallOut,
+    status_code=201,
+    responses=ERRORS,
+    dependencies=[MANAGE],
+)
+def offer_pool(body: PoolOfferIn, slug: str = SLUG, api: Api = Depends(get_api)) -> CallOut:
+    """Offer (part of) one of the facility's capacity pools in the call (user office)."""
+    call = office_call(api, slug)
+    pool = api.db.get(CapacityPool, body.pool_id)
+    if pool is None or pool.facility_id != call.facility_id:
+        raise ApiError(400, "pool_id: not a capacity pool of the call's facility.")
+    try:
+        services.offer_pool(
+            api.db,
+            call,
+            pool,
+            body.amount,
+            body.max_per_request,
+            actor_id=api.user.id if api.user else None,
+        )
+        out = call_out(call)
+        api.db.commit()
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc
+    return out

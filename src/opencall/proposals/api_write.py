@@ -1,0 +1,639 @@
+"""The JSON API of an applicant's own proposals: create, edit (with ``version``:
+optimistic locking, 409 when someone saved in between), team invitations and their
+answers, requests (with an all-or-nothing ``bundle`` key), PDF attachments
+(multipart, the same content checks as the web), submit and withdraw.
+
+Same services and policies as the editor pages (``proposals.views``); writes need a
+token with the ``apply`` scope. A refusal changes nothing: 400 with a message that
+names the field, 404 for what is not the caller's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+
+from opencall.calls import policies as call_policies
+from opencall.calls.queries import call_by_slug
+from opencall.db import utcnow
+from opencall.errors import DomainError
+from opencall.web.api import APPLY, MAX_ID, Api, ApiError, get_api, refused
+from opencall.proposals import policies, services
+from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
+from opencall.storage import storage_for
+from opencall.web.i18n import Translator
+from opencall.web.mail import queue_mail
+from opencall.web.pages import render_mail
+
+router = APIRouter(prefix="/api/v1", tags=["proposals"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "refused: the message names the field and says why"},
+    404: {"description": "not found (or not yours)"},
+    409: {"description": "stale version: read the proposal again and retry"},
+}
+BUNDLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+VERSION = Field(ge=1, le=MAX_ID, description="the proposal's `version` you last read")
+
+
+def _id() -> Any:
+    return Path(ge=1, le=MAX_ID)
+
+
+class MemberOut(BaseModel):
+    id: int
+    role: str
+    name: str
+    email: str
+    institution: str
+    country_iso3: str | None
+    status: str
+
+
+class RequestOut(BaseModel):
+    id: int
+    kind: str
+    pool_id: int | None
+    amount: float
+    details: dict[str, Any]
+    bundle: str | None
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    purpose: str
+    filename: str
+    size: int
+    pages: int
+    sha256: str
+
+
+class Problem(BaseModel):
+    field: str
+    message: str
+
+
+class ProposalFull(BaseModel):
+    id: int
+    code: str
+    call: str
+    status: str
+    version: int
+    title: str
+    abstract: str
+    science_case: str
+    keywords: str
+    submitted_at: dt.datetime | None
+    members: list[MemberOut]
+    requests: list[RequestOut]
+    attachments: list[AttachmentOut]
+    problems: list[Problem] = Field(description="what still blocks submission")
+
+
+class ProposalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    call: str = Field(min_length=1, max_length=80, description="the call's slug")
+    title: str = Field(max_length=1000)
+    abstract: str = Field("", max_length=20000)
+    science_case: str = Field("", max_length=200000)
+    keywords: str = Field("", max_length=1000)
+
+
+class ProposalEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = VERSION
+    title: str | None = Field(None, max_length=1000)
+    abstract: str | None = Field(None, max_length=20000)
+    science_case: str | None = Field(None, max_length=200000)
+    keywords: str | None = Field(None, max_length=1000)
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = VERSION
+    email: str = Field(min_length=3, max_length=254)
+    name: str = Field(min_length=1, max_length=200)
+    institution: str = Field(min_length=1, max_length=300)
+    country_iso3: str = Field(min_length=3, max_length=3)
+
+
+class RequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    version: int = VERSION
+    kind: Literal["fast", "berth", "dive", "sample", "seat", "package"]
+    pool_id: int | None = Field(None, ge=1, le=MAX_ID)
+    details: dict[str, Any]
+    bundle: str | None = Field(
+        None,
+        max_length=40,
+        description="requests of the proposal with the same key are awarded all or nothing",
+    )
+
+
+class RequestEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    version: int = VERSION
+    details: dict[str, Any]
+    bundle: str | None = Field(None, max_length=40)
+
+
+class Versioned(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = VERSION
+
+
+class AnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    accept: bool
+
+
+class InvitationOut(BaseModel):
+    id: int
+    proposal_id: int
+    proposal_title: str
+    call: str
+    role: str
+    status: str
+
+
+def full(p: Proposal) -> ProposalFull:
+    return ProposalFull(
+        id=p.id,
+        code=p.code,
+        call=p.call.slug,
+        status=p.status,
+        version=p.version,
+        title=p.title,
+        abstract=p.abstract,
+        science_case=p.science_case,
+        keywords=p.keywords,
+        submitted_at=p.submitted_at,
+        members=[
+            MemberOut(
+                id=m.id,
+                role=m.role,
+                name=m.name,
+                email=m.email,
+                institution=m.institution_name,
+                country_iso3=m.country_iso3,
+                status=m.status,
+            )
+            for m in p.members
+        ],
+        requests=[
+            RequestOut(
+                id=r.id,
+                kind=r.kind,
+                pool_id=r.pool_id,
+                amount=r.amount,
+                details=dict(r.details),
+                bundle=r.bundle,
+            )
+            for r in sorted(p.requests, key=lambda r: r.position)
+        ],
+        attachments=[
+            AttachmentOut(
+                id=a.id,
+                purpose=a.purpose,
+                filename=a.filename,
+                size=a.size,
+                pages=a.pages,
+                sha256=a.sha256,
+            )
+            for a in p.attachments
+        ],
+        problems=[Problem(field=f, message=m) for f, m in services.submission_problems(p)],
+    )
+
+
+def _mine(api: Api, proposal_id: int) -> Proposal:
+    user = api.require_user()
+    p = api.db.get(Proposal, proposal_id)
+    if p is None or not policies.may_see_proposal(user, p):
+        raise api.not_found()
+    return p
+
+
+def _editable(api: Api, proposal_id: int) -> Proposal:
+    p = _mine(api, proposal_id)
+    if not policies.may_edit_proposal(api.user, p):
+        raise ApiError(400, f"This proposal is {p.status} and can no longer be edited.")
+    return p
+
+
+def _pi(api: Api, proposal_id: int) -> Proposal:
+    """The caller's proposal, where they are the PI (team, submit, withdraw), still
+    editable (a team member is told why not; anyone else gets 404)."""
+    p = _mine(api, proposal_id)
+    if not policies.is_pi(api.user, p):
+        raise api.not_found()
+    if p.status not in policies.EDITABLE:
+        raise ApiError(400, f"This proposal is {p.status} and can no longer be edited.")
+    return p
+
+
+def _bundle(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if not BUNDLE.fullmatch(value):
+        raise ApiError(
+            400,
+            "bundle: a short key of letters, digits, '.', '_' or '-' (at most 40 characters).",
+        )
+    return value
+
+
+def _done(api: Api, p: Proposal) -> ProposalFull:
+    api.db.flush()
+    api.db.refresh(p)
+    out = full(p)
+    api.db.commit()
+    return out
+
+
+@router.get("/proposals/{proposal_id}/full", response_model=ProposalFull, responses=ERRORS)
+def get_full(proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
+    """The whole proposal as its team edits it (with its ``version``)."""
+    return full(_mine(api, proposal_id))
+
+
+@router.post(
+    "/proposals",
+    response_model=ProposalFull,
+    status_code=201,
+    responses=ERRORS,
+    dependencies=[APPLY],
+)
+def create(body: ProposalIn, api: Api = Depends(get_api)) -> ProposalFull:
+    """A new draft proposal in an open call; the caller is its PI."""
+    user = api.require_user()
+    call = call_by_slug(api.db, body.call)
+    if call is None or not call_policies.may_see_call(api.db, user, call):
+        raise ApiError(400, f"call: no open call {body.call!r}.")
+    try:
+        p = services.create_proposal(
+            api.db,
+            call,
+            user,
+            title=body.title,
+            abstract=body.abstract,
+            science_case=body.science_case,
+            keywords=body.keywords,
+        )
+        return _done(api, p)
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc
+
+
+@router.patch(
+    "/proposals/{proposal_id}", response_model=ProposalFull, responses=ERRORS, dependencies=[APPLY]
+)
+def edit(body: ProposalEdit, proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
+    """Change the text (the fields sent); ``version`` must be the one last read."""
+    p = _editable(api, proposal_id)
+    data = body.model_dump(exclude={"version"}, exclude_none=True)
+    try:
+        services.update_proposal(
+            api.db,
+            p,
+            data,
+            actor_id=api.user.id if api.user else None,
+            expected_version=body.version,
+        )
+        return _done(api, p)
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc
+
+
+def _mail_invitation(api: Api, p: Proposal, member: TeamMember) -> None:
+    from opencall.people.queries import user_by_email
+
+    assert api.user is not None
+    base = api.request.app.state.settings.base_url.rstrip("/")
+    invitee = user_by_email(api.db, member.email)
+    lang = invitee.language if invitee else api.user.language
+    body = render_mail(
+        api.request,
+        "proposals/mail_invitation.txt",
+        lang,
+        {
+            "name": member.name,
+            "inviter": api.user.name,
+            "title": p.title,
+            "call": p.call.title,
+            "link": f"{base}/invitations/{member.id}",
+            "register": f"{base}/register",
+        },
+    )
+    subject = Translator(lang).gettext("You are invited to join a proposal on OpenCall")
+    queue_mail(api.db, member.email, subject, body)
+
+
+@router.post(
+    "/proposals/{proposal_id}/members",
+    response_model=ProposalFull,
+    status_code=201,
+    responses=ERRORS,
+    dependencies=[APPLY],
+)
+def invite(body: MemberIn, proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
+    """Invite a co-investigator by e-mail (the PI); they answer with
+    ``POST /api/v1/team-invitations/{id}/answer`` or on the site."""
+    p = _pi(api, proposal_id)
+    data = body.model_dump(exclude={"version"})
+    try:
+        member = services.invite_member(
+            api.db,
+            p,
+            data,
+            actor_id=api.user.id if api.user else None,
+            expected_version=body.version,
+        )
+        _mail_invitation(api, p, member)
+        return _done(api, p)
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc
+
+
+@router.delete(
+    "/proposals/{proposal_id}/members/{member_id}",
+    response_model=ProposalFull,
+    responses=ERRORS,
+    dependencies=[APPLY],
+)
+def remove_member(
+    proposal_id: int = _id(),
+    member_id: int = _id(),
+    version: int = Query(ge=1, le=MAX_ID),
+    api: Api = Depends(get_api),
+) -> ProposalFull:
+    """Take a co-investigator (or a pending invitation) off the team (the PI)."""
+    p = _pi(api, proposal_id)
+    m = api.db.get(TeamMember, member_id)
+    if m is None or m.proposal_id != p.id:
+        raise api.not_found()
+    try:
+        services.remove_member(
+            api.db, p, m, actor_id=api.user.id if api.user else None, expected_version=version
+        )
+        return _done(api, p)
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc
+
+
+@router.get("/team-invitations", response_model=list[InvitationOut])
+def my_invitations(api: Api = Depends(get_api)) -> list[InvitationOut]:
+    """Open invitations to join a proposal, sent to your (verified) address."""
+    user = api.require_user()
+    if user.email_verified_at is None:
+        return []
+    return [
+        InvitationOut(
+            id=m.id,
+            proposal_id=m.proposal_id,
+            proposal_title=m.proposal.title,
+            call=m.proposal.call.slug,
+            role=m.role,
+            status=m.status,
+        )
+        for m in services.open_invitations(api.db, user.email)
+    ]
+
+
+@router.post(
+    "/team-invitations/{member_id}/answer",
+    response_model=InvitationOut,
+    responses=ERRORS,
+    dependencies=[APPLY],
+)
+def answer(body: AnswerIn, member_id: int = _id(), api: Api = Depends(get_api)) -> InvitationOut:
+    """Accept or decline an invitation to join a proposal's team."""
+    user = api.require_user()
+    m = api.db.get(TeamMember, member_id)
+    if m is None or not policies.may_respond_to_invitation(user, m):
+        raise api.not_found()
+    try:
+        services.respond_to_invitation(api.db, m, user, accept=body.accept)
+        out = InvitationOut(
+            id=m.id,
+            proposal_id=m.proposal_id,
+            proposal_title=m.proposal.title,
+            call=m.proposal.call.slug,
+            role=m.role,
+            status=m.status,
+        )
+        api.db.commit()
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc
+    return out
+
+
+def _request_of(api: Api, p: Proposal, request_id: int) -> Request:
+    r = api.db.get(Request, request_id)
+    if r is None or r.proposal_id != p.id:
+        raise api.not_found()
+    return r
+
+
+@router.post(
+    "/proposals/{proposal_id}/requests",
+    response_model=ProposalFull,
+    status_code=201,
+    responses=ERRORS,
+    dependencies=[APPLY],
+)
+def add_request(
+    body: RequestIn, proposal_id: int = _id(), api: Api = Depends(get_api)
+) -> ProposalFull:
+    """Ask for capacity: ``details`` as the request form of the call's facility."""
+    p = _editable(api, proposal_id)
+    bundle = _bundle(body.bundle)
+    try:
+        req = services.add_request(
+            api.db,
+            p,
+            body.kind,
+            body.details,
+            pool_id=body.pool_id,
+            actor_id=api.user.id if api.user else None,
+            expected_version=body.version,
+        )
+        req.bundle = bundle
+        return _done(api, p)
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc
+
+
+@router.put(
+    "/proposals/{proposal_id}/requests/{request_id}",
+    response_model=ProposalFull,
+    responses=ERRORS,
+    dependencies=[APPLY],
+)
+def update_request(
+    body: RequestEdit,
+    proposal_id: int = _id(),
+    request_id: int = _id(),
+    api: Api = Depends(get_api),
+) -> ProposalFull:
+    """Replace a request's details (its kind and pool stay)."""
+    p = _editable(api, proposal_id)
+    req = _request_of(api, p, request_id)
+    bundle = _bundle(body.bundle)
+    try:
+        services.update_request(
+            api.db,
+            p,
+            req,
+            body.details,
+            actor_id=api.user.id if api.user else None,
+            expected_version=body.version,
+        )
+        req.bundle = bundle
+        return _done(api, p)
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc
+
+
+@router.delete(
+    "/proposals/{proposal_id}/requests/{request_id}",
+    response_model=ProposalFull,
+    responses=ERRORS,
+    dependencies=[APPLY],
+)
+def remove_request(
+    proposal_id: int = _id(),
+    request_id: int = _id(),
+    version: int = Query(ge=1, le=MAX_ID),
+    api: Api = Depends(get_api),
+) -> ProposalFull:
+    p = _editable(api, proposal_id)
+    req = _request_of(api, p, request_id)
+    try:
+        services.remove_request(
+            api.db, p, req, actor_id=api.user.id if api.user else None, expected_version=version
+        )
+        return _done(api, p)
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc
+
+
+@router.post(
+    "/proposals/{proposal_id}/attachments",
+    response_model=ProposalFull,
+    status_code=201,
+    responses=ERRORS,
+    dependencies=[APPLY],
+)
+def upload(
+    proposal_id: int = _id(),
+    file: UploadFile = File(description="the scientific justification, a PDF"),
+    version: int = Form(ge=1, le=MAX_ID),
+    api: Api = Depends(get_api),
+) -> ProposalFull:
+    """Upload the PDF (replacing the earlier one): checked and rewritten exactly as on
+    the site (structure, encryption, page limit, size; a clean copy for reviewers)."""
+    p = _editable(api, proposal_id)
+    settings = api.request.app.state.settings
+    limit = settings.max_upload_bytes
+    data = file.file.read(limit + 1)
+    try:
+        services.add_attachment(
+            api.db,
+            p,
+            data,
+            file.filename or "document.pdf",
+            storage=storage_for(settings),
+            max_bytes=limit,
+            actor_id=api.user.id if api.user else None,
+            limits=services.pdf_limits(settings),
+            expected_version=version,
+            now=utcnow(),
+        )
+        return _done(api, p)
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc
+
+
+@router.delete(
+    "/proposals/{proposal_id}/attachments/{attachment_id}",
+    response_model=ProposalFull,
+    responses=ERRORS,
+    dependencies=[APPLY],
+)
+def remove_attachment(
+    proposal_id: int = _id(),
+    attachment_id: int = _id(),
+    version: int = Query(ge=1, le=MAX_ID),
+    api: Api = Depends(get_api),
+) -> ProposalFull:
+    p = _mine(api, proposal_id)
+    att = api.db.get(Attachment, attachment_id)
+    if att is None or att.proposal_id != p.id:
+        raise api.not_found()
+    p = _editable(api, proposal_id)
+    try:
+        services.remove_attachment(
+            api.db, p, att, actor_id=api.user.id if api.user else None, expected_version=version
+        )
+        return _done(api, p)
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc
+
+
+@router.post(
+    "/proposals/{proposal_id}/submit",
+    response_model=ProposalFull,
+    responses=ERRORS,
+    dependencies=[APPLY],
+)
+def submit(proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
+    """Submit (the PI): freezes a revision; resubmitting before the deadline replaces it."""
+    p = _pi(api, proposal_id)
+    problems = services.submission_problems(p)
+    if problems:
+        field, message = problems[0]
+        raise ApiError(400, f"{field}: {message}")
+    try:
+        services.submit(api.db, p, actor_id=api.user.id if api.user else None, now=utcnow())
+        return _done(api, p)
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc
+
+
+@router.post(
+    "/proposals/{proposal_id}/withdraw",
+    response_model=ProposalFull,
+    responses=ERRORS,
+    dependencies=[APPLY],
+)
+def withdraw(proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
+    """Withdraw the proposal (the PI)."""
+    p = _pi(api, proposal_id)
+    try:
+        services.withdraw(api.db, p, actor_id=api.user.id if api.user else None)
+        return _done(api, p)
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc

@@ -1,0 +1,108 @@
+"""The JSON API of publishing a call's results (awards and timetable), and an
+applicant's own outcome: decision, awards and schedule, once released. Same
+services and policies as ``scheduling.views`` and the outcome page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from opencall.allocation.models import Award, Decision
+from opencall.calls.api import SLUG
+from opencall.errors import DomainError
+from opencall.facilities.models import CapacityPool
+from opencall.web.api import MANAGE, MAX_ID, Api, get_api, refused
+from opencall.proposals import policies as proposal_policies
+from opencall.proposals.models import Proposal
+from opencall.reviews.api import chair_call
+from opencall.reviews.api_write import PhaseOut, phase_out
+from opencall.scheduling import policies, services
+from opencall.scheduling.models import ScheduleEntry
+
+router = APIRouter(prefix="/api/v1", tags=["scheduling"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "refused: the message says why (nothing changed)"},
+    404: {"description": "not found (or not yours)"},
+}
+
+
+@router.post(
+    "/calls/{slug}/publish", response_model=PhaseOut, responses=ERRORS, dependencies=[MANAGE]
+)
+def publish(slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
+    """Publish the awards and the timetable (after the decisions were released)."""
+    call = chair_call(api, slug)
+    if not policies.may_publish(api.db, api.user, call):
+        raise api.not_found()
+    try:
+        services.publish(api.db, call, actor_id=api.user.id if api.user else None)
+        out = phase_out(call)
+        api.db.commit()
+    except DomainError as exc:
+        api.db.rollback()
+        raise refused(exc) from exc
+    return out
+
+
+class OwnAward(BaseModel):
+    pool: str
+    unit: str
+    amount: float
+    fraction: float
+
+
+class OwnEntry(BaseModel):
+    kind: str
+    label: str
+    start: dt.datetime | None
+    end: dt.datetime | None
+    amount: float
+
+
+class OutcomeOut(BaseModel):
+    proposal_id: int
+    code: str
+    outcome: str | None
+    explanation: str
+    awards: list[OwnAward]
+    schedule: list[OwnEntry]
+
+
+@router.get("/proposals/{proposal_id}/outcome", response_model=OutcomeOut, responses=ERRORS)
+def outcome(proposal_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)) -> OutcomeOut:
+    """The decision on your proposal, its awards and its schedule (the team, once the
+    decisions are released)."""
+    user = api.require_user()
+    p = api.db.get(Proposal, proposal_id)
+    if p is None or not proposal_policies.may_see_outcome(user, p):
+        raise api.not_found()
+    d = api.db.scalar(select(Decision).where(Decision.proposal_id == p.id))
+    awards = api.db.execute(
+        select(Award, CapacityPool)
+        .join(CapacityPool, CapacityPool.id == Award.pool_id)
+        .where(Award.proposal_id == p.id)
+        .order_by(Award.id)
+    ).all()
+    entries = api.db.scalars(
+        select(ScheduleEntry)
+        .where(ScheduleEntry.proposal_id == p.id)
+        .order_by(ScheduleEntry.start, ScheduleEntry.id)
+    ).all()
+    return OutcomeOut(
+        proposal_id=p.id,
+        code=p.code,
+        outcome=d.outcome if d else None,
+        explanation=d.explanation if d else "",
+        awards=[
+            OwnAward(pool=pl.name, unit=pl.unit, amount=a.amount, fraction=a.fraction)
+            for a, pl in awards
+        ],
+        schedule=[
+            OwnEntry(kind=e.kind, label=e.label, start=e.start, end=e.end, amount=e.amount)
+            for e in entries
+        ],
+    )

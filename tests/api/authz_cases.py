@@ -1,0 +1,329 @@
+"""Every route of the JSON API's writes (issue 11 item 7) x every persona of the
+small dual-anonymous cycle of ``tests.web2.conftest`` (a FAST call in review).
+
+Bodies are valid for the schema, so each case reaches the route's policy: the
+allowed personas get an answer (often a 400 from a service rule: the call is in
+review), everyone else 404, and an anonymous caller 401. Run by
+``tests/api/test_authz.py``; ``tests/web/test_authz.py`` counts ``ROUTES``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall.calls.queries import call_by_slug
+from opencall.facilities.models import CapacityPool
+from opencall.proposals.models import Proposal, Request, TeamMember
+from tests.web2.authz_cases import (
+    EVERYONE,
+    OFFICE,
+    PS,
+    SIGNED,
+    SP,
+    STAFF,
+    A,
+    P,
+    S,
+    _job,
+    _provider_slug,
+    _spare_assignment,
+)
+
+APPLICANT = {"applicant"}
+Params = Callable[[sessionmaker[Session], Any], dict[str, Any]]
+Body = Callable[[sessionmaker[Session], Any], dict[str, Any]]
+
+
+@dataclass
+class Case:
+    method: str
+    path: str
+    allowed: set[str]
+    params: Params = lambda f, c: {}
+    json: dict[str, Any] | Body | None = None
+    data: dict[str, Any] | None = None  # form fields of a multipart upload
+    files: dict[str, Any] | None = None
+    anonymous: str = "login"
+    scope: str | None = None  # the token scope the route needs beyond "read"
+
+
+def _pi_member(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    with f() as s:
+        m = s.scalar(
+            select(TeamMember).where(
+                TeamMember.proposal_id == c.ids["proposal"], TeamMember.role == "pi"
+            )
+        )
+        assert m is not None
+        return {"proposal_id": c.ids["proposal"], "member_id": m.id}
+
+
+def _request(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    with f() as s:
+        r = s.scalar(select(Request).where(Request.proposal_id == c.ids["proposal"]))
+        assert r is not None
+        return {"proposal_id": c.ids["proposal"], "request_id": r.id}
+
+
+def _version(f: sessionmaker[Session], c: Any) -> int:
+    with f() as s:
+        p = s.get(Proposal, c.ids["proposal"])
+        assert p is not None
+        return p.version
+
+
+def _spare_review_invitation(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    from opencall.reviews import recruitment
+
+    with f() as s:
+        call = call_by_slug(s, c.slug)
+        assert call is not None
+        ((inv, _raw),) = recruitment.invite(s, call, [f"r{uuid.uuid4().hex[:10]}@example.org"])
+        s.commit()
+        return {"slug": c.slug, "invitation_id": inv.id}
+
+
+def _new_call(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    return {
+        "provider": _provider_slug(f, c),
+        "facility": "fast",
+        "slug": f"api-{uuid.uuid4().hex[:8]}",
+        "code": "AP",
+        "title": "A call made through the API",
+        "cycle": "2028A",
+        "opens_at": "2028-01-01T00:00:00Z",
+        "closes_at": "2028-02-01T00:00:00Z",
+        "form": {"receivers": ["19-beam"], "modes": ["Tracking"]},
+    }
+
+
+def _pool(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    with f() as s:
+        call = call_by_slug(s, c.slug)
+        assert call is not None
+        pool = s.scalar(select(CapacityPool).where(CapacityPool.facility_id == call.facility_id))
+        assert pool is not None
+        return {"pool_id": pool.id}
+
+
+def _q(params: Params, **query: Any) -> Params:
+    return lambda f, c: {**params(f, c), **query}
+
+
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+CASES: list[Case] = [
+    # providers and calls
+    Case(
+        "POST",
+        "/api/v1/providers",
+        set(),  # site administrators only (no persona is one)
+        json={"name": "Nope", "slug": "nope-provider", "country_iso3": "ZAF"},
+        scope="manage",
+    ),
+    Case("POST", "/api/v1/calls", {"manager"}, json=_new_call, scope="manage"),
+    Case(
+        "PATCH",
+        "/api/v1/calls/{slug}",
+        OFFICE,
+        S,
+        json={"description": "Edited through the API."},
+        scope="manage",
+    ),
+    # (the call is in review: offering a pool is refused with 400, nothing changes)
+    Case("POST", "/api/v1/calls/{slug}/pools", OFFICE, S, json=_pool, scope="manage"),
+    # (review -> open is no transition: 400 for the office)
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/transition",
+        OFFICE,
+        S,
+        json={"target": "open"},
+        scope="manage",
+    ),
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/steps/{step}",
+        STAFF,
+        lambda f, c: {**S(f, c), "step": "allocation"},
+        json={},
+        scope="manage",
+    ),
+    Case("GET", "/api/v1/jobs/{job_id}", STAFF, _job),
+    Case("POST", "/api/v1/calls/{slug}/ranking/freeze", STAFF, S, scope="manage"),
+    # the conflicted pair is refused (400) for the staff
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/assignments",
+        STAFF,
+        S,
+        json=lambda f, c: {
+            "proposal_id": c.ids["proposal"],
+            "reviewer_id": _conflicted_reviewer(f, c),
+        },
+        scope="manage",
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/calls/{slug}/assignments/{assignment_id}",
+        STAFF,
+        _spare_assignment,
+        scope="manage",
+    ),
+    Case(
+        "POST",
+        "/api/v1/assignments/{assignment_id}/respond",
+        {"assigned"},
+        A,
+        json={"accept": True},
+        scope="review",
+    ),
+    # an empty reason is refused (400): the assignment stays
+    Case(
+        "POST",
+        "/api/v1/assignments/{assignment_id}/conflict",
+        {"assigned"},
+        A,
+        json={"reason": " "},
+        scope="review",
+    ),
+    Case("GET", "/api/v1/calls/{slug}/conflicts", STAFF, S, scope="manage"),
+    Case("GET", "/api/v1/calls/{slug}/reviewer-pool", STAFF, S, scope="manage"),
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/reviewer-invitations/{invitation_id}/withdraw",
+        STAFF,
+        _spare_review_invitation,
+        scope="manage",
+    ),
+    Case("GET", "/api/v1/technical/calls/{slug}", {"technical"}, S, scope="review"),
+    Case("GET", "/api/v1/technical/proposals/{proposal_id}", {"technical"}, P, scope="review"),
+    Case(
+        "POST",
+        "/api/v1/technical/proposals/{proposal_id}",
+        {"technical"},
+        P,
+        json={"verdict": "feasible", "notes_to_panel": "Fine."},
+        scope="review",
+    ),
+    # no reason: 400 for the staff, nothing changes
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/decisions/{proposal_id}/override",
+        STAFF,
+        SP,
+        json={"outcome": "awarded", "reason": ""},
+        scope="manage",
+    ),
+    Case("POST", "/api/v1/calls/{slug}/release", set(), S, scope="manage"),  # still in review
+    Case("POST", "/api/v1/calls/{slug}/publish", set(), S, scope="manage"),  # nothing released
+    Case("GET", "/api/v1/proposals/{proposal_id}/outcome", set(), P),  # nothing released
+    # the applicant's side (the call is closed: edits are refused with 400)
+    Case("GET", "/api/v1/proposals/{proposal_id}/full", APPLICANT, P),
+    Case(
+        "POST",
+        "/api/v1/proposals",
+        SIGNED,
+        json=lambda f, c: {"call": c.slug, "title": "Too late"},
+        scope="apply",
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/proposals/{proposal_id}",
+        APPLICANT,
+        P,
+        json=lambda f, c: {"version": _version(f, c), "title": "Renamed"},
+        scope="apply",
+    ),
+    Case(
+        "POST",
+        "/api/v1/proposals/{proposal_id}/members",
+        APPLICANT,
+        P,
+        json=lambda f, c: {
+            "version": _version(f, c),
+            "email": "new.coi@example.org",
+            "name": "New Coi",
+            "institution": "Somewhere",
+            "country_iso3": "KEN",
+        },
+        scope="apply",
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/proposals/{proposal_id}/members/{member_id}",
+        APPLICANT,
+        _q(_pi_member, version=1),
+        scope="apply",
+    ),
+    Case("GET", "/api/v1/team-invitations", SIGNED),
+    # the PI's own (accepted) place is no invitation: 404 for everyone
+    Case(
+        "POST",
+        "/api/v1/team-invitations/{member_id}/answer",
+        set(),
+        _pi_member,
+        json={"accept": True},
+        scope="apply",
+    ),
+    Case(
+        "POST",
+        "/api/v1/proposals/{proposal_id}/requests",
+        APPLICANT,
+        P,
+        json=lambda f, c: {"version": _version(f, c), "kind": "fast", "details": {}},
+        scope="apply",
+    ),
+    Case(
+        "PUT",
+        "/api/v1/proposals/{proposal_id}/requests/{request_id}",
+        APPLICANT,
+        _request,
+        json=lambda f, c: {"version": _version(f, c), "details": {}},
+        scope="apply",
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/proposals/{proposal_id}/requests/{request_id}",
+        APPLICANT,
+        _q(_request, version=1),
+        scope="apply",
+    ),
+    Case(
+        "POST",
+        "/api/v1/proposals/{proposal_id}/attachments",
+        APPLICANT,
+        P,
+        data={"version": "1"},
+        files={"file": ("case.pdf", PDF, "application/pdf")},
+        scope="apply",
+    ),
+    # no such attachment: 404 for everyone
+    Case(
+        "DELETE",
+        "/api/v1/proposals/{proposal_id}/attachments/{attachment_id}",
+        set(),
+        _q(P, attachment_id=999999, version=1),
+        scope="apply",
+    ),
+    Case("POST", "/api/v1/proposals/{proposal_id}/submit", APPLICANT, P, scope="apply"),
+    Case("POST", "/api/v1/proposals/{proposal_id}/withdraw", APPLICANT, P, scope="apply"),
+]
+
+
+def _conflicted_reviewer(f: sessionmaker[Session], c: Any) -> int:
+    from opencall.people.queries import user_by_email
+
+    with f() as s:
+        u = user_by_email(s, c.emails["conflicted"])
+        assert u is not None
+        return u.id
+
+
+ROUTES = {(c.method, c.path) for c in CASES}
+__all__ = ["CASES", "EVERYONE", "PS", "ROUTES", "Case"]
