@@ -13,6 +13,7 @@ from opencall.calls import manage_views as call_manage_views
 from opencall.calls import people_views as call_people_views
 from opencall.calls import views as call_views
 from opencall.db import make_engine, make_sessionmaker
+from opencall.facilities import api as facility_api
 from opencall.facilities import views as facility_views
 from opencall.outcomes import after_award_views
 from opencall.outcomes import api as outcome_api
@@ -61,6 +62,7 @@ ROUTERS: list[APIRouter] = [
     # the JSON API under /api/v1 (personal tokens; same services and policies)
     people_api.api_router,
     call_api.router,
+    facility_api.router,
     call_people_views.api_router,
     proposal_api.router,
     review_api.router,

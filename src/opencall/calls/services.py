@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,8 @@ from opencall.calls.models import Call, CallPool
 from opencall.calls.schemas import CallCreate, allocation_policy, call_form, review_settings
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.facilities import services as fac_services
+from opencall.facilities.domain import unit_label
 from opencall.facilities.models import CapacityPool, Facility
 
 # call slugs are unique across the site: every URL finds a call by its slug alone
@@ -73,6 +75,25 @@ def create_call(
     return call
 
 
+def offered_elsewhere(session: Session, pool: CapacityPool, call_id: int | None = None) -> float:
+    """What calls (other than ``call_id``) offer of a resource. Every call counts,
+    whatever its state: an archived call's awards used the resource's capacity in
+    its period. A new cycle offers a new resource (its own period), as the demo's
+    earlier cycles do."""
+    q = select(func.coalesce(func.sum(CallPool.amount), 0.0)).where(CallPool.pool_id == pool.id)
+    if call_id is not None:
+        q = q.where(CallPool.call_id != call_id)
+    return float(session.scalar(q) or 0.0)
+
+
+def _committed(session: Session, pool: CapacityPool) -> float:
+    return offered_elsewhere(session, pool)
+
+
+if _committed not in fac_services.COMMITMENT_COUNTERS:
+    fac_services.COMMITMENT_COUNTERS.append(_committed)
+
+
 def offer_pool(
     session: Session,
     call: Call,
@@ -91,6 +112,18 @@ def offer_pool(
         raise DomainError(
             f"The amount offered must be positive and at most the pool's {pool.amount:g} {pool.unit}.",
             field="amount",
+        )
+    # over-commit: what every call offers of a resource fits in what it has
+    session.execute(select(CapacityPool.id).where(CapacityPool.id == pool.id).with_for_update())
+    committed = offered_elsewhere(session, pool, call.id)
+    if committed + amount > pool.amount + 1e-9:
+        unit = unit_label(pool.unit, pool.unit_labels, None, "en")
+        raise DomainError(
+            f"Resource {pool.name!r} has {pool.amount:g} {unit}; other calls already offer "
+            f"{committed:g}, so this call can offer at most {max(pool.amount - committed, 0):g} "
+            f"(asked: {amount:g}).",
+            field="amount",
+            code="over_commit",
         )
     cp = CallPool(call_id=call.id, pool_id=pool.id, amount=amount, max_per_request=max_per_request)
     session.add(cp)
