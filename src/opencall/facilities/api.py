@@ -25,8 +25,7 @@ from opencall.facilities.models import CapacityPool, Facility, Provider
 from opencall.people.api import MANAGE, Api, ApiError, domain_error, get_api
 
 router = APIRouter(prefix="/api/v1", tags=["facilities"])
-ID = Path(ge=1, le=2**31 - 1)
-SLUG = Path(min_length=1, max_length=80)
+MAX_ID = 2**31 - 1
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "refused: the message says why (nothing changed)"},
     404: {"description": "not found (or not yours to manage)"},
@@ -219,7 +218,9 @@ def _refused(api: Api, exc: DomainError) -> ApiError:
 
 
 @router.get("/providers/{slug}/facilities", response_model=list[FacilityOut], responses=ERRORS)
-def list_facilities(slug: str = SLUG, api: Api = Depends(get_api)) -> list[FacilityOut]:
+def list_facilities(
+    slug: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
+) -> list[FacilityOut]:
     """The provider's facilities with their resources (its managers only)."""
     p = _provider(api, slug)
     facs = api.db.scalars(
@@ -235,7 +236,9 @@ def list_facilities(slug: str = SLUG, api: Api = Depends(get_api)) -> list[Facil
     responses=ERRORS,
     dependencies=[MANAGE],
 )
-def create_facility(body: FacilityIn, slug: str = SLUG, api: Api = Depends(get_api)) -> FacilityOut:
+def create_facility(
+    body: FacilityIn, slug: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
+) -> FacilityOut:
     """A facility: kind ``custom`` for one no preset describes (its resources say
     everything), or a preset kind with its typed attributes."""
     p = _provider(api, slug)
@@ -261,7 +264,9 @@ def create_facility(body: FacilityIn, slug: str = SLUG, api: Api = Depends(get_a
 
 
 @router.get("/facilities/{facility_id}", response_model=FacilityOut, responses=ERRORS)
-def get_facility(facility_id: int = ID, api: Api = Depends(get_api)) -> FacilityOut:
+def get_facility(
+    facility_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
+) -> FacilityOut:
     return facility_out(api, _facility(api, facility_id))
 
 
@@ -273,7 +278,7 @@ def get_facility(facility_id: int = ID, api: Api = Depends(get_api)) -> Facility
     dependencies=[MANAGE],
 )
 def create_resource(
-    body: ResourceIn, facility_id: int = ID, api: Api = Depends(get_api)
+    body: ResourceIn, facility_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
 ) -> ResourceOut:
     """A resource of a custom facility: unit, capacity, calendar, request form."""
     fac = _facility(api, facility_id)
@@ -299,7 +304,7 @@ def create_resource(
 
 
 @router.get("/resources/{pool_id}", response_model=ResourceOut, responses=ERRORS)
-def get_resource(pool_id: int = ID, api: Api = Depends(get_api)) -> ResourceOut:
+def get_resource(pool_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)) -> ResourceOut:
     return resource_out(api, _resource(api, pool_id))
 
 
@@ -307,7 +312,7 @@ def get_resource(pool_id: int = ID, api: Api = Depends(get_api)) -> ResourceOut:
     "/resources/{pool_id}", response_model=ResourceOut, responses=ERRORS, dependencies=[MANAGE]
 )
 def update_resource(
-    body: ResourcePatch, pool_id: int = ID, api: Api = Depends(get_api)
+    body: ResourcePatch, pool_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
 ) -> ResourceOut:
     """Change a resource; the calendar, the amount against the calendar and against
     what calls already offer are checked together."""
@@ -332,7 +337,7 @@ def update_resource(
     dependencies=[MANAGE],
 )
 def put_request_fields(
-    body: RequestFieldsIn, pool_id: int = ID, api: Api = Depends(get_api)
+    body: RequestFieldsIn, pool_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
 ) -> ResourceOut:
     """Replace the resource's request form (the fields applicants fill in)."""
     pool = _resource(api, pool_id)
@@ -350,7 +355,7 @@ def put_request_fields(
 
 
 @router.get("/resources/{pool_id}/calendar", response_model=CalendarOut, responses=ERRORS)
-def get_calendar(pool_id: int = ID, api: Api = Depends(get_api)) -> CalendarOut:
+def get_calendar(pool_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)) -> CalendarOut:
     return calendar_out(_resource(api, pool_id))
 
 
@@ -362,7 +367,7 @@ def get_calendar(pool_id: int = ID, api: Api = Depends(get_api)) -> CalendarOut:
     dependencies=[MANAGE],
 )
 def add_unavailable(
-    body: UnavailableIn, pool_id: int = ID, api: Api = Depends(get_api)
+    body: UnavailableIn, pool_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
 ) -> CalendarOut:
     """An unavailable period (maintenance...): inside the period, overlapping no
     other, and leaving room for the capacity already declared."""
@@ -390,7 +395,9 @@ def add_unavailable(
     dependencies=[MANAGE],
 )
 def remove_unavailable(
-    pool_id: int = ID, unavailable_id: int = ID, api: Api = Depends(get_api)
+    pool_id: int = Path(ge=1, le=MAX_ID),
+    unavailable_id: int = Path(ge=1, le=MAX_ID),
+    api: Api = Depends(get_api),
 ) -> Response:
     pool = _resource(api, pool_id)
     try:
