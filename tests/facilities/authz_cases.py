@@ -33,10 +33,12 @@ class Case:
         "slug": w.provider_slug,
         "unavailable_id": w.unavailable_id,
         "key": "specimen",
+        "proposal_id": w.proposal_id,
     }
 
 
 CASES: list[Case] = [
+    Case("POST", "/proposals/{proposal_id}/bundle", {"applicant"}, data={"bundle": "pair"}),
     Case("GET", "/manage/facilities/{facility_id}", OFFICE),
     Case("POST", "/manage/facilities/{facility_id}/resources", OFFICE, data=RESOURCE),
     Case("GET", "/manage/resources/{pool_id}", OFFICE),

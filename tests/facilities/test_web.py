@@ -11,14 +11,17 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from opencall.calls import services as call_services
 from opencall.facilities import services as fs
 from opencall.facilities.models import CapacityPool
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
+from opencall.proposals import services as ps
+from opencall.proposals.models import Proposal
 from tests import factories as F
 from tests.facilities.authz_cases import CASES, RESOURCE
 from tests.facilities.builders import FIELDS, cryo_call, cryo_centre
-from tests.web.conftest import Web
+from tests.web.conftest import Web, make_open, version_of
 from tests.web2.test_authz import session_client
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -33,6 +36,8 @@ class Cryo:
     glacios_id: int
     unavailable_id: int
     emails: dict[str, str]
+    proposal_id: int = 0
+    call_id: int = 0
 
 
 @pytest.fixture
@@ -45,6 +50,10 @@ def cryo(factory: sessionmaker[Session]) -> Cryo:
         om = F.user(s, email="office@other.example")
         people_services.grant_role(s, om.id, "provider_admin", provider_id=other_fac.provider_id)
         applicant = F.user(s, email="applicant@example.org")
+        call = cryo_call(s, fac, [krios, glacios], 40)
+        make_open(call)  # around the real clock: the pages use it
+        call_services.transition_call(s, call, "open")
+        p = ps.create_proposal(s, call, applicant, title="Ribosome", abstract="a", science_case="b")
         s.commit()
         return Cryo(
             fac.provider.slug,
@@ -53,6 +62,8 @@ def cryo(factory: sessionmaker[Session]) -> Cryo:
             glacios.id,
             glacios.unavailable[0].id,
             {"manager": manager.email, "other_manager": om.email, "applicant": applicant.email},
+            p.id,
+            call.id,
         )
 
 
@@ -63,7 +74,7 @@ def outcome(r: Any) -> str:
         r.status_code == 303 and r.headers.get("location", "").startswith("/login")
     ):
         return "login"
-    assert r.status_code < 400, r.text[:2000]
+    assert r.status_code < 500, r.text[:2000]
     return "ok"
 
 
@@ -272,16 +283,80 @@ def test_api_setup_and_refusals(web: Web, cryo: Cryo) -> None:
 
 
 def test_api_over_commit_names_the_resource(web: Web, cryo: Cryo) -> None:
-    with web.factory() as s:
-        krios = s.get(CapacityPool, cryo.krios_id)
-        assert krios is not None
-        cryo_call(s, krios.facility, [krios], 70)
-        s.commit()
-    tok = tokens(web, cryo)["manager"]
+    tok = tokens(web, cryo)["manager"]  # the fixture's call offers 40 of Krios's 80
+    before = _counts(web)
     r = web.client().patch(
         f"/api/v1/resources/{cryo.krios_id}",
         headers={"Authorization": f"Bearer {tok}"},
-        json={"amount": 60},
+        json={"amount": 30},
     )
     assert r.status_code == 400
-    assert "Calls already offer 70 of 'Krios G4'" in r.json()["detail"]
+    assert "Calls already offer 40 of 'Krios G4'" in r.json()["detail"]
+    assert _counts(web) == before
+
+
+def test_the_applicants_form_is_the_declared_one(web: Web, cryo: Cryo) -> None:
+    client, tok = session_client(web, cryo.emails["applicant"])
+    url = f"/proposals/{cryo.proposal_id}"
+    page = client.get(url)
+    assert page.status_code == 200
+    text = page.text
+    assert "Krios G4" in text and "Glacios" in text
+    assert "Amount (sessions)" in text and 'name="x_specimen"' in text
+    assert "screening" in text and "Dates you cannot use" in text
+    assert "seat" not in text.lower()
+    good = {"kind": "custom", "amount": "2", "x_specimen": "apoferritin", "x_grids": "4",
+            "x_mode": "screening", "impossible_dates": "2027-07-10 2027-07-12"}  # fmt: skip
+    before = _counts(web)
+    for bad, name, message in [
+        ({"x_grids": "40"}, "x_grids", "Grids: must be at most 12"),
+        ({"x_mode": "tomography"}, "x_mode", "Mode: choose one of"),
+        ({"x_specimen": ""}, "x_specimen", "Specimen: this field is required"),
+        ({"amount": "41"}, "amount", "exceeds what the call offers"),
+        ({"amount": "1.5"}, "amount", "whole number of slots"),
+        ({"impossible_dates": "2027-07-10 2027-07-11 2027-07-12"}, "impossible_dates", "Line 1"),
+        ({"impossible_dates": "2028-01-01 2028-01-02"}, "impossible_dates", "outside"),
+    ]:  # fmt: skip
+        r = client.post(
+            url + "/requests",
+            data={"csrf_token": tok, "version": version_of(client, cryo.proposal_id),
+                  "pool_id": str(cryo.krios_id), **good, **bad},
+        )  # fmt: skip
+        assert r.status_code == 400, (bad, r.status_code)
+        assert message in r.text, bad
+        assert f'name="{name}"' in r.text
+        assert 'aria-invalid="true"' in r.text
+    assert _counts(web) == before
+    ids = []
+    for pool_id, mode in ((cryo.krios_id, "screening"), (cryo.glacios_id, "data collection")):
+        r = client.post(
+            url + "/requests",
+            data={"csrf_token": tok, "version": version_of(client, cryo.proposal_id),
+                  "pool_id": str(pool_id), **good, "x_mode": mode},
+        )  # fmt: skip
+        assert r.status_code == 303, r.text[-3000:]
+    with web.factory() as s:
+        p = s.get(Proposal, cryo.proposal_id)
+        assert p is not None
+        ids = [r.id for r in p.requests]
+        assert p.requests[0].details["impossible_dates"] == [["2027-07-10", "2027-07-12"]]
+    page = client.get(url).text
+    assert "2 sessions" in page and "These requests are all-or-nothing" in page
+    # a bundle of one is refused; two make a bundle
+    r = client.post(
+        url + "/bundle",
+        data={"csrf_token": tok, "version": version_of(client, cryo.proposal_id),
+              "bundle": "pair", f"req-{ids[0]}": "on"},
+    )  # fmt: skip
+    assert r.status_code == 400 and "at least two requests" in r.text
+    r = client.post(
+        url + "/bundle",
+        data={"csrf_token": tok, "version": version_of(client, cryo.proposal_id),
+              "bundle": "pair", f"req-{ids[0]}": "on", f"req-{ids[1]}": "on"},
+    )  # fmt: skip
+    assert r.status_code == 303
+    with web.factory() as s:
+        p = s.get(Proposal, cryo.proposal_id)
+        assert p is not None
+        assert [r.bundle for r in p.requests] == ["pair", "pair"]
+    assert "all-or-nothing bundle: pair" in client.get(url).text

@@ -33,6 +33,35 @@ MSG_REQUIRED = N_("This field is required.")
 MSG_NUMBER = N_("Enter a number.")
 MSG_DATE = N_("Enter a date as YYYY-MM-DD.")
 OWN_UNIT = "own"
+# refusals composed in English by facilities.domain/services and the calls and
+# proposals services, shown translated through these templates
+SERVICE_MESSAGES = (
+    N_("%(label)s: this field is required."),
+    N_("%(label)s: must be at most %(limit)s."),
+    N_("%(label)s: must be at least %(limit)s."),
+    N_("%(label)s: enter a number."),
+    N_("%(label)s: enter a whole number."),
+    N_("%(label)s: choose one of: %(options)s."),
+    N_("Amount: enter a whole number of slots."),
+    N_("Unavailable periods overlap (%(spans)s)."),
+    N_(
+        "Unknown unit %(unit)s: use one of %(units)s, or name your own unit with its "
+        "labels in English, Chinese, French and Spanish."
+    ),
+    N_(
+        "%(n)s slots of %(h)s h do not fit in the period %(period)s less its unavailable "
+        "time: at most %(cap)s fit."
+    ),
+    N_(
+        "Resource %(name)s has %(amount)s; other calls already offer %(committed)s, so this "
+        "call can offer at most %(left)s (asked: %(asked)s)."
+    ),
+    N_(
+        "Calls already offer %(committed)s of %(name)s; its amount cannot go below that "
+        "(asked: %(asked)s)."
+    ),
+    N_("An all-or-nothing bundle needs at least two requests of this proposal."),
+)
 FIELD_TYPE_LABELS = {
     "text": N_("Text"),
     "number": N_("Number"),
