@@ -15,7 +15,9 @@ from opencall.allocation import policies, services
 from opencall.allocation.models import Award
 from opencall.calls.manage_views import csv_response, staff_call, wants_csv
 from opencall.calls.models import Call
+from opencall.calls.views import unit_text
 from opencall.errors import DomainError
+from opencall.facilities.domain import unit_label
 from opencall.facilities.models import CapacityPool
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
@@ -84,7 +86,8 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
                     d.outcome,
                     d.priority,
                     "; ".join(
-                        f"{pool.name}: {a.amount:g} {pool.unit}"
+                        f"{pool.name}: {a.amount:g} "
+                        f"{unit_label(pool.unit, pool.unit_labels, a.amount, 'en')}"
                         for a, pool in awards[d.proposal_id]
                     ),
                     d.explanation,
@@ -116,6 +119,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             "outcome_label": lambda o: page._(OUTCOMES.get(o) or o),
             "errors": extra.pop("errors", {}),
             **labels(page),
+            "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
         },
         status=status,
     )

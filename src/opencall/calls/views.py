@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
@@ -9,6 +11,7 @@ from opencall.calls import policies, queries
 from opencall.calls.models import Call
 from opencall.calls.schemas import call_form
 from opencall.db import utcnow
+from opencall.facilities.domain import unit_label
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 
@@ -42,10 +45,18 @@ ANONYMITY = {
 }
 
 
+def unit_text(page: Page, unit: str, labels: Any = None, amount: float | None = None) -> str:
+    """A pool's unit in the visitor's language: the resource's own labels when it has
+    them (facilities.domain.unit_label), the presets' catalogued words otherwise."""
+    if labels or unit not in UNITS:
+        return unit_label(unit, labels, amount, page.lang)
+    return page._(UNITS[unit])
+
+
 def labels(page: Page) -> dict[str, object]:
     return {
         "status_label": lambda s: page._(STATUS[s]) if s in STATUS else s,
-        "unit_label": lambda u: page._(UNITS[u]) if u in UNITS else u,
+        "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
     }
 
 

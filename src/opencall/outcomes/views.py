@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from opencall.allocation.models import Award, Decision
 from opencall.calls import policies as call_policies
-from opencall.calls.views import UNITS, visible_call
+from opencall.calls.views import UNITS, unit_text, visible_call
 from opencall.facilities.models import CapacityPool
 from opencall.outcomes.domain import TOTAL, suppress_small_cells
 from opencall.people.models import Country
@@ -237,6 +237,6 @@ def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             "awards": awards,
             "schedule": schedule,
             "feedback": feedback,
-            "unit_label": lambda u: page._(UNITS[u]) if u in UNITS else u,
+            "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
         },
     )

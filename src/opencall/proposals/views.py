@@ -20,7 +20,7 @@ from opencall.calls import policies as call_policies
 from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
 from opencall.calls.schemas import call_form
-from opencall.calls.views import ANONYMITY, UNITS
+from opencall.calls.views import ANONYMITY, unit_text
 from opencall.calls.views import STATUS as CALL_STATUS
 from opencall.errors import DomainError
 from opencall.facilities import domain as fac_domain
@@ -172,7 +172,7 @@ def _labels(page: Page) -> dict[str, Any]:
         "member_status_label": lambda s: page._(MEMBER_STATUS[s]) if s in MEMBER_STATUS else s,
         "role_label": lambda r: page._(ROLES[r]) if r in ROLES else r,
         "kind_label": lambda k: page._(KINDS[k]) if k in KINDS else k,
-        "unit_label": lambda u: page._(UNITS[u]) if u in UNITS else u,
+        "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
     }
 
 
@@ -375,7 +375,8 @@ def request_form_spec(page: Page, call: Call, kind: str) -> dict[str, Any]:
     pools = [
         (
             str(cp.pool_id),
-            f"{cp.pool.name} ({cp.amount:g} {page._(UNITS.get(cp.pool.unit, cp.pool.unit))})",
+            f"{cp.pool.name} ({cp.amount:g} "
+            f"{unit_text(page, cp.pool.unit, cp.pool.unit_labels, cp.amount)})",
         )
         for cp in call.pools
         if cp.pool.pool_type == POOL_TYPE_FOR_KIND[kind] and kind != "fast"  # FAST: by LST
