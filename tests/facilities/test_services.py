@@ -194,3 +194,15 @@ def test_bundles(db: Session) -> None:
     assert (a.bundle, b.bundle) == ("pair", "pair")
     ps.set_bundle(db, p, [a.id], None, now=f.NOW)
     assert (a.bundle, b.bundle) == (None, None)  # a bundle of one is dissolved
+
+
+def test_an_offer_without_amount_takes_what_is_left(db: Session) -> None:
+    fac, krios, _g = cryo_centre(db)
+    cryo_call(db, fac, [krios], 50)
+    second = cryo_call(db, fac, [krios], None)
+    assert second.pools[0].amount == 30
+    third = cryo_call(db, fac, [], None)
+    before = f.table_counts(db)
+    with pytest.raises(DomainError, match="nothing left to offer: other calls already offer all"):
+        call_services.offer_pool(db, third, krios)
+    assert f.table_counts(db) == before

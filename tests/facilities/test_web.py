@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.calls import services as call_services
 from opencall.facilities import services as fs
-from opencall.facilities.models import CapacityPool
+from opencall.facilities.models import CapacityPool, Facility
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
 from opencall.proposals import services as ps
@@ -360,3 +360,29 @@ def test_the_applicants_form_is_the_declared_one(web: Web, cryo: Cryo) -> None:
         assert p is not None
         assert [r.bundle for r in p.requests] == ["pair", "pair"]
     assert "all-or-nothing bundle: pair" in client.get(url).text
+
+
+def test_over_commit_on_the_call_page_is_refused(web: Web, cryo: Cryo) -> None:
+    with web.factory() as s:
+        u = user_by_email(s, cryo.emails["manager"])
+        assert u is not None
+        fac = s.get(Facility, cryo.facility_id)
+        assert fac is not None
+        people_services.grant_role(s, u.id, "call_manager", provider_id=fac.provider_id)
+        second = cryo_call(s, fac, [], None)
+        s.commit()
+        slug = second.slug
+    client, tok = session_client(web, cryo.emails["manager"])
+    before = _counts(web)
+    r = client.post(
+        f"/manage/calls/{slug}/pools",
+        data={"csrf_token": tok, "pool_id": str(cryo.krios_id), "amount": "41"},
+    )
+    assert r.status_code == 400
+    assert "other calls already offer 40, so this call can offer at most 40 (asked: 41)" in r.text
+    assert _counts(web) == before
+    r = client.post(
+        f"/manage/calls/{slug}/pools",
+        data={"csrf_token": tok, "pool_id": str(cryo.krios_id), "amount": "40"},
+    )
+    assert r.status_code == 303

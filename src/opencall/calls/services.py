@@ -107,21 +107,30 @@ def offer_pool(
         raise DomainError("A call can only offer pools of its own facility.", field="pool")
     if call.status not in ("draft", "open"):
         raise DomainError("Pools can only be offered while the call is a draft or open.")
-    amount = pool.amount if amount is None else float(amount)
+    # over-commit: what every call offers of a resource fits in what it has (the
+    # pool's row is locked so that two calls offering it at once are serialised)
+    session.execute(select(CapacityPool.id).where(CapacityPool.id == pool.id).with_for_update())
+    committed = offered_elsewhere(session, pool, call.id)
+    left = max(pool.amount - committed, 0.0)
+    unit = unit_label(pool.unit, pool.unit_labels, None, "en")
+    # without an amount, the call offers what is left of the resource
+    amount = left if amount is None else float(amount)
     if not 0 < amount <= pool.amount:
+        if amount == 0 and committed > 0:
+            raise DomainError(
+                f"Resource {pool.name!r} has nothing left to offer: other calls already offer "
+                f"all its {pool.amount:g} {unit}.",
+                field="amount",
+                code="over_commit",
+            )
         raise DomainError(
             f"The amount offered must be positive and at most the pool's {pool.amount:g} {pool.unit}.",
             field="amount",
         )
-    # over-commit: what every call offers of a resource fits in what it has
-    session.execute(select(CapacityPool.id).where(CapacityPool.id == pool.id).with_for_update())
-    committed = offered_elsewhere(session, pool, call.id)
     if committed + amount > pool.amount + 1e-9:
-        unit = unit_label(pool.unit, pool.unit_labels, None, "en")
         raise DomainError(
             f"Resource {pool.name!r} has {pool.amount:g} {unit}; other calls already offer "
-            f"{committed:g}, so this call can offer at most {max(pool.amount - committed, 0):g} "
-            f"(asked: {amount:g}).",
+            f"{committed:g}, so this call can offer at most {left:g} (asked: {amount:g}).",
             field="amount",
             code="over_commit",
         )

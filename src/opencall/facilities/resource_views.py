@@ -61,6 +61,9 @@ SERVICE_MESSAGES = (
         "(asked: %(asked)s)."
     ),
     N_("An all-or-nothing bundle needs at least two requests of this proposal."),
+    N_(
+        "Resource %(name)s has nothing left to offer: other calls already offer all its %(amount)s."
+    ),
 )
 FIELD_TYPE_LABELS = {
     "text": N_("Text"),

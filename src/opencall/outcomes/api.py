@@ -15,6 +15,7 @@ from opencall.calls.api import SLUG
 from opencall.calls.manage_views import office_call
 from opencall.calls.queries import call_by_slug
 from opencall.calls.views import UNITS
+from opencall.facilities.domain import unit_label
 from opencall.outcomes import queries
 from opencall.outcomes.stats import MIN_TEST_N
 from opencall.people.api import MANAGE, Api, get_api
@@ -188,7 +189,8 @@ def _group(tr: Tr, g: str) -> str:
 
 
 def _unit(tr: Tr, u: str) -> str:
-    return tr(UNITS[u]) if u in UNITS else u
+    # the presets' catalogued words; another resource's unit by its built-in label
+    return tr(UNITS[u]) if u in UNITS else unit_label(u, None, None, "en")
 
 
 def _measure(tr: Tr, x: dict[str, Any]) -> str:

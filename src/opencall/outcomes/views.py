@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from opencall.allocation.models import Award, Decision
 from opencall.calls import policies as call_policies
-from opencall.calls.views import UNITS, unit_text, visible_call
+from opencall.calls.views import unit_text, visible_call
 from opencall.facilities.models import CapacityPool
 from opencall.outcomes.domain import TOTAL, suppress_small_cells
 from opencall.people.models import Country
@@ -92,7 +92,7 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
                     if country
                     else "",
                     "amount": ", ".join(
-                        f"{v:g} {page._(UNITS.get(u, u))}" for u, v in sorted(amounts.items())
+                        f"{v:g} {unit_text(page, u, None, v)}" for u, v in sorted(amounts.items())
                     ),
                     "priority": d.priority if d else "",
                 }
