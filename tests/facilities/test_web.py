@@ -386,3 +386,16 @@ def test_over_commit_on_the_call_page_is_refused(web: Web, cryo: Cryo) -> None:
         data={"csrf_token": tok, "pool_id": str(cryo.krios_id), "amount": "40"},
     )
     assert r.status_code == 303
+
+
+def test_field_errors_speak_the_applicants_language(web: Web, cryo: Cryo) -> None:
+    client, tok = session_client(web, cryo.emails["applicant"])
+    client.cookies.set("oc_lang", "fr")
+    r = client.post(
+        f"/proposals/{cryo.proposal_id}/requests",
+        data={"csrf_token": tok, "version": version_of(client, cryo.proposal_id),
+              "kind": "custom", "pool_id": str(cryo.krios_id), "amount": "1",
+              "x_mode": "screening"},
+    )  # fmt: skip
+    assert r.status_code == 400
+    assert "Spécimen : ce champ est obligatoire." in r.text

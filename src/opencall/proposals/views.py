@@ -516,6 +516,24 @@ def parse_custom_form(page: Page, call: Call, form: dict[str, str]) -> Parsed:
         if ranges:
             details["impossible_dates"] = ranges
         details["bundle_together"] = form.get("bundle_together", "") in ("on", "1", "true")
+    if not errors:
+        # judged here too, so that the message names the field in the visitor's language
+        # (the service judges again, in English, for every other client)
+        period = (
+            (pool.period_start, pool.period_end)
+            if pool.period_start is not None and pool.period_end is not None
+            else None
+        )
+        try:
+            fac_domain.validate_details(
+                pool.request_fields,
+                details,
+                slot_based=pool.slot_hours is not None,
+                period=period,
+                lang=page.lang,
+            )
+        except fac_domain.FieldProblem as exc:
+            errors[custom_field_name(exc.field, pool)] = page.t.message(exc.message)
     return Parsed(details, pool.id, errors, [])
 
 
