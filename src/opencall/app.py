@@ -15,6 +15,8 @@ from opencall.calls import manage_views as call_manage_views
 from opencall.calls import people_views as call_people_views
 from opencall.calls import views as call_views
 from opencall.db import make_engine, make_sessionmaker
+from opencall.facilities import api as facility_api
+from opencall.facilities import resource_views as facility_resource_views
 from opencall.facilities import views as facility_views
 from opencall.outcomes import after_award_views
 from opencall.outcomes import api as outcome_api
@@ -59,6 +61,7 @@ ROUTERS: list[APIRouter] = [
     # (manage_views first: /manage/calls/new before the cockpit's /manage/calls/{slug})
     call_manage_views.router,
     facility_views.router,
+    facility_resource_views.router,
     call_people_views.router,
     people_api.router,
     review_views.router,
@@ -70,6 +73,7 @@ ROUTERS: list[APIRouter] = [
     # the JSON API under /api/v1 (personal tokens; same services and policies)
     people_api.api_router,
     call_api.router,
+    facility_api.router,
     call_people_views.api_router,
     proposal_api.router,
     review_api.router,

@@ -23,6 +23,7 @@ from opencall.calls.cli import providers_app, roles_app
 from opencall.calls.models import Call
 from opencall.db import make_engine, make_sessionmaker, unit_of_work
 from opencall.errors import DomainError
+from opencall.facilities.domain import unit_label
 from opencall.people.cli import admin_app
 from opencall.settings import Settings
 
@@ -391,7 +392,11 @@ def calls_show(ctx: typer.Context, slug: str) -> None:
         for col in ("pool", "amount", "unit"):
             t.add_column(col)
         for cp in call.pools:
-            t.add_row(cp.pool.name, f"{cp.amount:g}", cp.pool.unit)
+            t.add_row(
+                cp.pool.name,
+                f"{cp.amount:g}",
+                unit_label(cp.pool.unit, cp.pool.unit_labels, cp.amount, "en"),
+            )
         console.print(t)
 
 

@@ -15,8 +15,10 @@ from opencall.allocation import policies, services
 from opencall.allocation.models import Award
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
-from opencall.calls.views import UNITS
+from opencall.facilities.labels import unit_text
+from opencall.web.labels import UNITS
 from opencall.errors import DomainError
+from opencall.facilities.domain import unit_label
 from opencall.facilities.models import CapacityPool
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
@@ -196,7 +198,8 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
                     d.outcome,
                     d.priority,
                     "; ".join(
-                        f"{pool.name}: {a.amount:g} {pool.unit}"
+                        f"{pool.name}: {a.amount:g} "
+                        f"{unit_label(pool.unit, pool.unit_labels, a.amount, 'en')}"
                         for a, pool in awards[d.proposal_id]
                     ),
                     d.explanation,
@@ -229,6 +232,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             "policy_lines": policy_lines(page._, call),
             "errors": extra.pop("errors", {}),
             **labels(page),
+            "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
         },
         status=status,
     )

@@ -213,8 +213,9 @@ def new_call(page: Page = Depends(get_page)) -> Response:
                         .where(CapacityPool.facility_id == facility.id)
                         .order_by(CapacityPool.id)
                     )
-                    for pool in pools:
-                        services.offer_pool(page.db, call, pool, actor_id=user.id)
+                    for pool in pools:  # what is left of each (others' offers kept)
+                        if services.offered_elsewhere(page.db, pool, call.id) < pool.amount:
+                            services.offer_pool(page.db, call, pool, actor_id=user.id)
                 page.commit()
                 return page.redirect(f"/manage/calls/{call.slug}", "saved")
             except DomainError as exc:

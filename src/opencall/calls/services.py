@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,8 @@ from opencall.calls.schemas import (
 )
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.facilities import services as fac_services
+from opencall.facilities.domain import unit_label
 from opencall.facilities.models import CapacityPool, Facility
 from opencall.inputs import error_text, first_error
 
@@ -90,6 +92,23 @@ def policy_pools(
             select(CapacityPool).where(CapacityPool.facility_id == facility.id)
         )
     }
+def offered_elsewhere(session: Session, pool: CapacityPool, call_id: int | None = None) -> float:
+    """What calls (other than ``call_id``) offer of a resource. Every call counts,
+    whatever its state: an archived call's awards used the resource's capacity in
+    its period. A new cycle offers a new resource (its own period), as the demo's
+    earlier cycles do."""
+    q = select(func.coalesce(func.sum(CallPool.amount), 0.0)).where(CallPool.pool_id == pool.id)
+    if call_id is not None:
+        q = q.where(CallPool.call_id != call_id)
+    return float(session.scalar(q) or 0.0)
+
+
+def _committed(session: Session, pool: CapacityPool) -> float:
+    return offered_elsewhere(session, pool)
+
+
+if _committed not in fac_services.COMMITMENT_COUNTERS:
+    fac_services.COMMITMENT_COUNTERS.append(_committed)
 
 
 def offer_pool(
@@ -105,11 +124,32 @@ def offer_pool(
         raise DomainError("A call can only offer pools of its own facility.", field="pool")
     if call.status not in ("draft", "open"):
         raise DomainError("Pools can only be offered while the call is a draft or open.")
-    amount = pool.amount if amount is None else float(amount)
+    # over-commit: what every call offers of a resource fits in what it has (the
+    # pool's row is locked so that two calls offering it at once are serialised)
+    session.execute(select(CapacityPool.id).where(CapacityPool.id == pool.id).with_for_update())
+    committed = offered_elsewhere(session, pool, call.id)
+    left = max(pool.amount - committed, 0.0)
+    unit = unit_label(pool.unit, pool.unit_labels, None, "en")
+    # without an amount, the call offers what is left of the resource
+    amount = left if amount is None else float(amount)
     if not 0 < amount <= pool.amount:
+        if amount == 0 and committed > 0:
+            raise DomainError(
+                f"Resource {pool.name!r} has nothing left to offer: other calls already offer "
+                f"all its {pool.amount:g} {unit}.",
+                field="amount",
+                code="over_commit",
+            )
         raise DomainError(
             f"The amount offered must be positive and at most the pool's {pool.amount:g} {pool.unit}.",
             field="amount",
+        )
+    if committed + amount > pool.amount + 1e-9:
+        raise DomainError(
+            f"Resource {pool.name!r} has {pool.amount:g} {unit}; other calls already offer "
+            f"{committed:g}, so this call can offer at most {left:g} (asked: {amount:g}).",
+            field="amount",
+            code="over_commit",
         )
     cp = CallPool(call_id=call.id, pool_id=pool.id, amount=amount, max_per_request=max_per_request)
     session.add(cp)

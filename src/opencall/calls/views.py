@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
@@ -9,6 +11,7 @@ from opencall.calls import policies, queries
 from opencall.calls.access import visible_call as visible_call
 from opencall.calls.schemas import call_form
 from opencall.db import utcnow
+from opencall.facilities.labels import unit_labels, unit_text
 from opencall.web.labels import ANONYMITY as ANONYMITY
 from opencall.web.labels import UNITS as UNITS
 from opencall.web.labels import call_labels
@@ -18,7 +21,7 @@ router = APIRouter()
 
 
 def labels(page: Page) -> dict[str, object]:
-    return call_labels(page)
+    return {**call_labels(page), **unit_labels(page)}
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from opencall.db import Base, JSONType, UTCDateTime
 from opencall.people import models as _people_models  # noqa: F401  (FK targets)
 
-FACILITY_KINDS = ("telescope", "vessel", "samples", "programme")
+FACILITY_KINDS = ("telescope", "vessel", "samples", "programme", "custom")
 
 
 class Provider(Base):
@@ -45,7 +45,7 @@ class CapacityPool(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"), index=True)
     name: Mapped[str] = mapped_column(String(120), nullable=False)
-    # lst_hours | berths | dives | sample_mass | seats | packages
+    # lst_hours | berths | dives | sample_mass | seats | packages (presets) | custom
     pool_type: Mapped[str] = mapped_column(String(20), nullable=False)
     unit: Mapped[str] = mapped_column(String(20), nullable=False)
     amount: Mapped[float] = mapped_column(Float, nullable=False)

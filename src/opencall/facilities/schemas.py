@@ -51,7 +51,14 @@ class ProgrammeAttrs(_Strict):
     technologies: list[str]
 
 
+class CustomAttrs(_Strict):
+    """A facility of a kind no preset has: its resources say everything."""
+
+    site: str = Field(default="", max_length=200)
+
+
 FACILITY_ATTRS: dict[str, type[_Strict]] = {
+    "custom": CustomAttrs,
     "telescope": TelescopeAttrs,
     "vessel": VesselAttrs,
     "samples": SamplesAttrs,

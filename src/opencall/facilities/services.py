@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -8,7 +10,14 @@ from sqlalchemy.orm import Session
 
 from opencall import auditlog
 from opencall.errors import DomainError
-from opencall.facilities.models import FACILITY_KINDS, CapacityPool, Facility, Provider
+from opencall.facilities import domain
+from opencall.facilities.models import (
+    FACILITY_KINDS,
+    CapacityPool,
+    Facility,
+    PoolUnavailability,
+    Provider,
+)
 from opencall.facilities.schemas import (
     POOL_UNITS,
     validate_facility_attributes,
@@ -90,7 +99,13 @@ def create_pool(
         "vessel": ("berths", "dives"),
         "samples": ("sample_mass",),
         "programme": ("seats", "packages"),
-    }[facility.kind]
+    }.get(facility.kind, ("custom",))
+    if facility.kind == "custom":
+        raise DomainError(
+            "A custom facility's resources are described by their unit, calendar and "
+            "request form (create_resource).",
+            field="pool_type",
+        )
     if pool_type not in allowed:
         raise DomainError(
             f"A {facility.kind} offers pools of type {', '.join(allowed)}, not {pool_type!r}.",
@@ -118,3 +133,235 @@ def create_pool(
         data={"amount": amount},
     )
     return pool
+
+
+# ---------------------------------------------------------------- resources (general model)
+
+# Capacity a resource has already promised elsewhere (calls offering it). The calls
+# feature comes after facilities and registers its counter here at import, so that
+# lowering a resource's amount below what calls offer is refused too.
+COMMITMENT_COUNTERS: list[Callable[[Session, CapacityPool], float]] = []
+
+
+def committed_amount(session: Session, pool: CapacityPool) -> float:
+    return sum(counter(session, pool) for counter in COMMITMENT_COUNTERS)
+
+
+def _calendar_doc(
+    period_start: Any, period_end: Any, slot_hours: Any, unavailable: list[dict[str, Any]]
+) -> domain.Calendar:
+    return domain.check_calendar(
+        {
+            "period_start": period_start,
+            "period_end": period_end,
+            "slot_hours": slot_hours,
+            "unavailable": unavailable,
+        }
+    )
+
+
+def _resource_fields(
+    *,
+    name: str,
+    unit: str,
+    unit_labels: dict[str, Any] | None,
+    amount: float,
+    period_start: Any,
+    period_end: Any,
+    slot_hours: Any,
+    unavailable: list[dict[str, Any]],
+    request_fields: list[Any],
+) -> tuple[dict[str, Any], domain.Calendar]:
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise DomainError("A resource needs a name (at most 120 characters).", field="name")
+    labels = domain.check_unit(unit, unit_labels)
+    if unit == "day" and slot_hours in (None, "") and period_start:
+        slot_hours = 24.0
+    if unit in ("shift", "session") and slot_hours in (None, ""):
+        raise DomainError(
+            f"A resource counted in {unit}s needs the length of one {unit} in hours.",
+            field="slot_hours",
+        )
+    cal = _calendar_doc(period_start, period_end, slot_hours, unavailable)
+    domain.check_amount(float(amount), cal, unit)
+    fields = domain.check_request_fields(request_fields)
+    return (
+        {
+            "name": name,
+            "unit": unit,
+            "unit_labels": labels,
+            "amount": float(amount),
+            "period_start": cal.period_start,
+            "period_end": cal.period_end,
+            "slot_hours": cal.slot_hours,
+            "request_fields": fields,
+        },
+        cal,
+    )
+
+
+def _name_free(session: Session, facility_id: int, name: str, pool_id: int | None) -> None:
+    q = select(CapacityPool.id).where(
+        CapacityPool.facility_id == facility_id, CapacityPool.name == name
+    )
+    other = session.scalar(q.limit(1))
+    if other is not None and other != pool_id:
+        raise DomainError(f"This facility already has a resource named {name!r}.", field="name")
+
+
+def create_resource(
+    session: Session,
+    facility: Facility,
+    *,
+    name: str,
+    unit: str,
+    amount: float,
+    unit_labels: dict[str, Any] | None = None,
+    period_start: Any = None,
+    period_end: Any = None,
+    slot_hours: Any = None,
+    unavailable: list[dict[str, Any]] | None = None,
+    request_fields: list[Any] | None = None,
+    actor_id: int | None = None,
+) -> CapacityPool:
+    """A resource of a ``custom`` facility, described by data only."""
+    if facility.kind != "custom":
+        raise DomainError(
+            f"A {facility.kind} facility uses its preset pool types; resources described by "
+            "data belong to a facility of kind custom.",
+            field="kind",
+        )
+    values, cal = _resource_fields(
+        name=name,
+        unit=unit,
+        unit_labels=unit_labels,
+        amount=amount,
+        period_start=period_start,
+        period_end=period_end,
+        slot_hours=slot_hours,
+        unavailable=list(unavailable or []),
+        request_fields=list(request_fields or []),
+    )
+    _name_free(session, facility.id, values["name"], None)
+    pool = CapacityPool(facility_id=facility.id, pool_type="custom", attributes={}, **values)
+    pool.unavailable = [
+        PoolUnavailability(starts_at=u.starts_at, ends_at=u.ends_at, reason=u.reason)
+        for u in cal.unavailable
+    ]
+    session.add(pool)
+    session.flush()
+    auditlog.record(
+        session,
+        "pool.created",
+        "capacity_pool",
+        pool.id,
+        actor_id=actor_id,
+        data={"amount": pool.amount, "unit": pool.unit},
+    )
+    return pool
+
+
+def _unavailable_docs(pool: CapacityPool) -> list[dict[str, Any]]:
+    return [
+        {"starts_at": u.starts_at, "ends_at": u.ends_at, "reason": u.reason}
+        for u in pool.unavailable
+    ]
+
+
+def update_resource(
+    session: Session,
+    pool: CapacityPool,
+    *,
+    actor_id: int | None = None,
+    **changes: Any,
+) -> CapacityPool:
+    """Change a custom resource (any of name, unit, unit_labels, amount, period_start,
+    period_end, slot_hours, unavailable, request_fields). Everything is checked
+    together before anything changes: the calendar, the amount against the calendar
+    and against what calls already offer of it."""
+    allowed = {
+        "name",
+        "unit",
+        "unit_labels",
+        "amount",
+        "period_start",
+        "period_end",
+        "slot_hours",
+        "unavailable",
+        "request_fields",
+    }
+    unknown = set(changes) - allowed
+    if unknown:
+        raise DomainError(f"Unknown resource field {sorted(unknown)[0]!r}.", field="form")
+    if pool.pool_type != "custom":
+        raise DomainError("Preset pools are not edited here.", field="pool_type")
+    current: dict[str, Any] = {
+        "name": pool.name,
+        "unit": pool.unit,
+        "unit_labels": pool.unit_labels or None,
+        "amount": pool.amount,
+        "period_start": pool.period_start,
+        "period_end": pool.period_end,
+        "slot_hours": pool.slot_hours,
+        "unavailable": _unavailable_docs(pool),
+        "request_fields": pool.request_fields,
+    }
+    if "unit" in changes and "unit_labels" not in changes and changes["unit"] != pool.unit:
+        current["unit_labels"] = None
+    current.update(changes)
+    values, cal = _resource_fields(**current)
+    _name_free(session, pool.facility_id, values["name"], pool.id)
+    committed = committed_amount(session, pool)
+    if values["amount"] + 1e-9 < committed:
+        raise DomainError(
+            f"Calls already offer {committed:g} of {pool.name!r}; its amount cannot go below "
+            f"that (asked: {values['amount']:g}).",
+            field="amount",
+        )
+    for k, v in values.items():
+        setattr(pool, k, v)
+    if "unavailable" in changes:
+        pool.unavailable = [
+            PoolUnavailability(starts_at=u.starts_at, ends_at=u.ends_at, reason=u.reason)
+            for u in cal.unavailable
+        ]
+    session.flush()
+    auditlog.record(
+        session,
+        "pool.edited",
+        "capacity_pool",
+        pool.id,
+        actor_id=actor_id,
+        data={"fields": sorted(changes)},
+    )
+    return pool
+
+
+def add_unavailable(
+    session: Session,
+    pool: CapacityPool,
+    *,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    reason: str = "",
+    actor_id: int | None = None,
+) -> CapacityPool:
+    docs = [
+        *_unavailable_docs(pool),
+        {"starts_at": starts_at, "ends_at": ends_at, "reason": reason},
+    ]
+    return update_resource(session, pool, unavailable=docs, actor_id=actor_id)
+
+
+def remove_unavailable(
+    session: Session, pool: CapacityPool, unavailable_id: int, *, actor_id: int | None = None
+) -> CapacityPool:
+    docs = [
+        {"starts_at": u.starts_at, "ends_at": u.ends_at, "reason": u.reason}
+        for u in pool.unavailable
+        if u.id != unavailable_id
+    ]
+    if len(docs) == len(pool.unavailable):
+        raise DomainError("No such unavailable period.", code="not_found")
+    return update_resource(session, pool, unavailable=docs, actor_id=actor_id)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from opencall.errors import DomainError
 from opencall.facilities import policies, services
+from opencall.facilities.domain import unit_label
 from opencall.facilities.models import FACILITY_KINDS, CapacityPool, Facility, Provider
 from opencall.facilities.schemas import POOL_UNITS
 from opencall.inputs import finite_number
@@ -94,6 +95,9 @@ def _provider_page(page: Page, p: Provider, status: int = 200, **extra: Any) -> 
             "kind_options": [(k, k) for k in FACILITY_KINDS],
             "pool_type_options": [(t, t) for t in POOL_UNITS],
             "examples": {k: json.dumps(v) for k, v in EXAMPLES.items()},
+            "unit_of": lambda pool, amount=None: unit_label(
+                pool.unit, pool.unit_labels, amount, page.lang
+            ),
             "form": extra.get("form", {}),
             "errors": extra.get("errors", {}),
         },

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from opencall.facilities.domain import unit_label
 from opencall.outcomes import queries
 from opencall.outcomes.stats import MIN_TEST_N
 from opencall.web.i18n import N_
@@ -112,7 +113,8 @@ def _group(tr: Tr, g: str) -> str:
 
 
 def _unit(tr: Tr, u: str) -> str:
-    return tr(UNITS[u]) if u in UNITS else u
+    # the presets' catalogued words; another resource's unit by its built-in label
+    return tr(UNITS[u]) if u in UNITS else unit_label(u, None, None, "en")
 
 
 def _measure(tr: Tr, x: dict[str, Any]) -> str:

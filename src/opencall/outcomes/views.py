@@ -14,6 +14,7 @@ from opencall.allocation.models import Award, Decision
 from opencall.allocation.views import policy_lines
 from opencall.calls import policies as call_policies
 from opencall.calls.access import visible_call
+from opencall.facilities.labels import unit_text
 from opencall.facilities.models import CapacityPool
 from opencall.outcomes import queries
 from opencall.outcomes.domain import TOTAL
@@ -94,7 +95,7 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
                     if country
                     else "",
                     "amount": ", ".join(
-                        f"{v:g} {page._(UNITS.get(u, u))}" for u, v in sorted(amounts.items())
+                        f"{v:g} {unit_text(page, u, None, v)}" for u, v in sorted(amounts.items())
                     ),
                     "priority": d.priority if d else "",
                 }
@@ -186,6 +187,6 @@ def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             "awards": awards,
             "schedule": schedule,
             "feedback": feedback,
-            "unit_label": lambda u: page._(UNITS[u]) if u in UNITS else u,
+            "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
         },
     )

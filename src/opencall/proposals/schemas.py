@@ -99,6 +99,7 @@ POOL_TYPE_FOR_KIND = {
     "sample": "sample_mass",
     "seat": "seats",
     "package": "packages",
+    "custom": "custom",
 }
 
 
@@ -118,6 +119,7 @@ class MemberInvite(_In):
 
 
 class RequestIn(_In):
-    kind: Literal["fast", "berth", "dive", "sample", "seat", "package"]
+    kind: Literal["fast", "berth", "dive", "sample", "seat", "package", "custom"]
     pool_id: int | None = None
     details: dict[str, Any]
+    bundle: str | None = Field(default=None, max_length=40)

@@ -26,6 +26,7 @@ from opencall.calls.models import Call
 from opencall.calls.schemas import call_form
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.facilities import domain as fac_domain
 from opencall.facilities.models import CapacityPool
 from opencall.inputs import error_text, first_error, invisible_only
 from opencall.people.models import Country, User
@@ -56,6 +57,7 @@ KIND_FOR_FACILITY = {
     "vessel": ("berth", "dive"),
     "samples": ("sample",),
     "programme": ("seat", "package"),
+    "custom": ("custom",),
 }
 
 
@@ -394,6 +396,8 @@ def validate_request(
             f"{', '.join(KIND_FOR_FACILITY[facility.kind])}, not {kind!r}.",
             field="kind",
         )
+    if kind == "custom":
+        return _validate_custom(call, pool_id, details)
     model = DETAILS[kind]
     try:
         doc = model.model_validate(details)
@@ -498,6 +502,123 @@ def validate_request(
     return amount, clean, pool
 
 
+def _validate_custom(
+    call: Call, pool_id: int | None, details: dict[str, Any]
+) -> tuple[float, dict[str, Any], CapacityPool | None]:
+    """A request on a custom resource: its details against the resource's declared
+    request form (each field's message names the field by its label)."""
+    offered = {cp.pool_id: cp for cp in call.pools}
+    if pool_id is None or pool_id not in offered:
+        raise DomainError("Choose one of the resources this call offers.", field="pool_id")
+    cp = offered[pool_id]
+    pool = cp.pool
+    if pool.pool_type != "custom":
+        raise DomainError(
+            f"Resource {pool.name!r} takes requests of its preset kind.", field="pool_id"
+        )
+    period = (
+        (pool.period_start, pool.period_end)
+        if pool.period_start is not None and pool.period_end is not None
+        else None
+    )
+    try:
+        amount, clean = fac_domain.validate_details(
+            pool.request_fields,
+            details,
+            slot_based=pool.slot_hours is not None,
+            period=period,
+        )
+    except fac_domain.FieldProblem as exc:
+        raise DomainError(exc.message, field=f"details.{exc.field}") from exc
+    unit = fac_domain.unit_label(pool.unit, pool.unit_labels, amount, "en")
+    if amount > cp.amount:
+        raise DomainError(
+            f"The request ({amount:g} {unit}) exceeds what the call offers in "
+            f"{pool.name!r} ({cp.amount:g}).",
+            field="details.amount",
+        )
+    if cp.max_per_request is not None and amount > cp.max_per_request:
+        raise DomainError(
+            f"The request ({amount:g} {unit}) exceeds the limit per request of "
+            f"{cp.max_per_request:g} in {pool.name!r}.",
+            field="details.amount",
+        )
+    return amount, clean, pool
+
+
+def _check_bundle(proposal: Proposal, bundle: str | None, pool_id: int | None) -> None:
+    """At save time: a well-formed key on a resource the call offers (a bundle of
+    one is allowed while the applicant adds the others; submission needs two)."""
+    if bundle is None:
+        return
+    fac_domain.check_bundle_key(bundle)
+    if pool_id is not None and pool_id not in {cp.pool_id for cp in proposal.call.pools}:
+        raise DomainError(
+            f"Bundle {bundle!r} refers to a resource this call does not offer.", field="bundle"
+        )
+
+
+def set_bundle(
+    session: Session,
+    proposal: Proposal,
+    request_ids: list[int],
+    bundle: str | None,
+    *,
+    actor_id: int | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> list[Request]:
+    """Mark requests of one proposal all-or-nothing (``bundle`` a key), or take them
+    out of their bundle (``bundle`` None). A bundle holds at least two requests of
+    this proposal, each on a resource its call offers; nothing changes otherwise."""
+    _require_editable(proposal, now, session=session)
+    mine = {r.id: r for r in proposal.requests}
+    chosen = []
+    for rid in dict.fromkeys(request_ids):
+        if rid not in mine:
+            raise DomainError(
+                "A bundle holds requests of this proposal only (and of its call).",
+                field="bundle",
+            )
+        chosen.append(mine[rid])
+    if bundle is not None:
+        if len(chosen) < 2:
+            raise DomainError(
+                "An all-or-nothing bundle needs at least two requests of this proposal.",
+                field="bundle",
+            )
+        offered = {cp.pool_id for cp in proposal.call.pools}
+        after = {r.id: r.bundle for r in proposal.requests}
+        after.update({r.id: bundle for r in chosen})
+        fac_domain.check_bundles(
+            [
+                (after[r.id], r.pool_id, offered)
+                for r in proposal.requests
+                if after[r.id] is not None
+            ]
+        )
+    else:
+        left = {r.bundle for r in chosen} - {None}
+        for key in left:
+            rest = [r for r in proposal.requests if r.bundle == key and r not in chosen]
+            if len(rest) == 1:
+                rest[0].bundle = None
+    for r in chosen:
+        r.bundle = bundle
+    _touch(proposal, expected_version)
+    _flush(session)
+    auditlog.record(
+        session,
+        "request.bundled" if bundle else "request.unbundled",
+        "proposal",
+        proposal.id,
+        actor_id=actor_id,
+        call_id=proposal.call_id,
+        data={"requests": [r.id for r in chosen], "bundle": bundle},
+    )
+    return chosen
+
+
 def _check_total(call: Call, requests_amounts: list[float]) -> None:
     form = call_form(call.form)
     total = sum(requests_amounts)
@@ -516,12 +637,14 @@ def add_request(
     details: dict[str, Any],
     *,
     pool_id: int | None = None,
+    bundle: str | None = None,
     actor_id: int | None = None,
     expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> Request:
     _require_editable(proposal, now, session=session)
     amount, clean, _pool = validate_request(session, proposal.call, kind, pool_id, details)
+    _check_bundle(proposal, bundle, pool_id)
     _check_total(proposal.call, [r.amount for r in proposal.requests] + [amount])
     req = Request(
         proposal_id=proposal.id,
@@ -529,6 +652,7 @@ def add_request(
         kind=kind,
         amount=amount,
         details=clean,
+        bundle=bundle,
         position=max((r.position for r in proposal.requests), default=-1) + 1,
     )
     session.add(req)
@@ -628,9 +752,13 @@ def snapshot(proposal: Proposal) -> dict[str, Any]:
             if m.status == "accepted"
         ],
         "requests": [
-            {"kind": r.kind, "pool_id": r.pool_id, "amount": r.amount, "details": r.details}
-            # all-or-nothing bundle key, read by the allocator (only when set)
-            | ({"bundle": r.bundle} if r.bundle else {})
+            {
+                "kind": r.kind,
+                "pool_id": r.pool_id,
+                "amount": r.amount,
+                "details": r.details,
+                **({"bundle": r.bundle} if r.bundle else {}),
+            }
             for r in proposal.requests
         ],
         "attachments": [
@@ -668,6 +796,15 @@ def submission_problems(proposal: Proposal) -> list[tuple[str, str]]:
         )
     if not proposal.requests:
         problems.append(("requests", "Add at least one request."))
+    bundles = [r.bundle for r in proposal.requests if r.bundle]
+    for key in sorted({b for b in bundles if bundles.count(b) < 2}):
+        problems.append(
+            (
+                "bundle",
+                f"Bundle {key!r} has one request; an all-or-nothing bundle needs at least two "
+                "requests of the same proposal.",
+            )
+        )
     if form.requires_pdf and not any(a.purpose == "scientific" for a in proposal.attachments):
         problems.append(("attachment", "This call requires a PDF of the scientific justification."))
     pi = [m for m in proposal.members if m.role == "pi"]

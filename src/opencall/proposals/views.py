@@ -21,6 +21,9 @@ from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
 from opencall.calls.schemas import call_form
 from opencall.errors import DomainError
+from opencall.facilities import domain as fac_domain
+from opencall.facilities.labels import unit_text
+from opencall.facilities.models import CapacityPool
 from opencall.people.forms import country_options
 from opencall.proposals import policies, queries, services
 from opencall.proposals.access import proposal_for
@@ -50,6 +53,7 @@ KINDS = {
     "sample": N_("Sample loan"),
     "seat": N_("Course seats"),
     "package": N_("Demonstration packages"),
+    "custom": N_("Request"),
 }
 WHERE_LABELS = {
     "title": N_("Title"),
@@ -169,7 +173,7 @@ def _labels(page: Page) -> dict[str, Any]:
         "member_status_label": lambda s: page._(MEMBER_STATUS[s]) if s in MEMBER_STATUS else s,
         "role_label": lambda r: page._(ROLES[r]) if r in ROLES else r,
         "kind_label": lambda k: page._(KINDS[k]) if k in KINDS else k,
-        "unit_label": lambda u: page._(UNITS[u]) if u in UNITS else u,
+        "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
     }
 
 
@@ -363,7 +367,8 @@ def request_form_spec(page: Page, call: Call, kind: str) -> dict[str, Any]:
     pools = [
         (
             str(cp.pool_id),
-            f"{cp.pool.name} ({cp.amount:g} {page._(UNITS.get(cp.pool.unit, cp.pool.unit))})",
+            f"{cp.pool.name} ({cp.amount:g} "
+            f"{unit_text(page, cp.pool.unit, cp.pool.unit_labels, cp.amount)})",
         )
         for cp in call.pools
         if cp.pool.pool_type == POOL_TYPE_FOR_KIND[kind] and kind != "fast"  # FAST: by LST
@@ -406,6 +411,159 @@ def request_form_spec(page: Page, call: Call, kind: str) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------- custom resources
+#
+# A resource of a custom facility declares its request form as data
+# (facilities.domain): one form per offered resource, its inputs named
+# ``x_<key>`` (date ranges and coordinates take two inputs, target lists one
+# line per target), the amount in the resource's own unit, and, for slot-based
+# resources, the dates the applicant cannot use. The server judges the details
+# against the declaration and names the field by its label.
+
+MSG_TARGET_LINE = N_("Line %(n)s: give a name, optionally followed by RA and Dec in degrees.")
+MSG_DATES_LINE = N_("Line %(n)s: give a first and a last day as YYYY-MM-DD YYYY-MM-DD.")
+
+
+def pool_of(page: Page, req: Request) -> CapacityPool | None:
+    return page.db.get(CapacityPool, req.pool_id) if req.pool_id is not None else None
+
+
+def custom_values(req: Request, pool: CapacityPool | None) -> dict[str, str]:
+    """A saved custom request as form values."""
+    d = req.details
+    values = {"pool_id": str(req.pool_id or ""), "amount": f"{req.amount:g}"}
+    for fd in fac_domain.parse_fields(pool.request_fields if pool else []):
+        v = d.get(fd.key)
+        name = f"x_{fd.key}"
+        if v is None:
+            continue
+        if fd.type == "date_range":
+            values[name + "_from"], values[name + "_to"] = str(v[0]), str(v[1])
+        elif fd.type == "coordinates":
+            values[name + "_lat"], values[name + "_lon"] = f"{v['lat']:g}", f"{v['lon']:g}"
+        elif fd.type == "target_list":
+            values[name] = "\n".join(
+                ", ".join([t["name"], *(f"{t[k]:g}" for k in ("ra_deg", "dec_deg") if k in t)])
+                for t in v
+            )
+        else:
+            values[name] = f"{v:g}" if isinstance(v, float) else str(v)
+    values["impossible_dates"] = "\n".join(f"{a} {b}" for a, b in d.get("impossible_dates", []))
+    values["bundle_together"] = "on" if d.get("bundle_together") else ""
+    return values
+
+
+def parse_custom_form(page: Page, call: Call, form: dict[str, str]) -> Parsed:
+    """Form values to the details of a request on a custom resource. The form's
+    shape is checked here (lines of targets and dates); the values are judged by
+    the service against the resource's declared fields."""
+    errors: dict[str, str] = {}
+    raw_pool = form.get("pool_id", "")
+    offered = {str(cp.pool_id): cp.pool for cp in call.pools if cp.pool.pool_type == "custom"}
+    pool = offered.get(raw_pool)
+    if pool is None:
+        return Parsed({}, None, {"form": page._(MSG_INVALID)}, [])
+    details: dict[str, Any] = {"amount": form.get("amount", "").strip()[:40]}
+    for fd in fac_domain.parse_fields(pool.request_fields):
+        name = f"x_{fd.key}"
+        if fd.type == "date_range":
+            a, b = form.get(name + "_from", "").strip(), form.get(name + "_to", "").strip()
+            if a or b:
+                details[fd.key] = [a[:20], b[:20]]
+        elif fd.type == "coordinates":
+            lat, lon = form.get(name + "_lat", "").strip(), form.get(name + "_lon", "").strip()
+            if lat or lon:
+                details[fd.key] = {"lat": lat[:40], "lon": lon[:40]}
+        elif fd.type == "target_list":
+            rows = []
+            for n, line in enumerate(form.get(name, "").splitlines()[:1001], start=1):
+                parts = [x.strip() for x in line.split(",")]
+                if not parts[0]:
+                    continue
+                if len(parts) not in (1, 3):
+                    errors[name] = page._(MSG_TARGET_LINE, n=n)
+                    break
+                row: dict[str, Any] = {"name": parts[0][:300]}
+                if len(parts) == 3:
+                    row["ra_deg"], row["dec_deg"] = parts[1][:40], parts[2][:40]
+                rows.append(row)
+            if rows:
+                details[fd.key] = rows
+        else:
+            raw = form.get(name, "")
+            if len(raw) > 20000:
+                errors[name] = page._(MSG_TOO_LONG, max=20000)
+            elif raw.strip():
+                details[fd.key] = raw
+    if pool.slot_hours is not None:
+        ranges = []
+        for n, line in enumerate(form.get("impossible_dates", "").splitlines()[:101], start=1):
+            parts = line.replace(",", " ").split()
+            if not parts:
+                continue
+            if len(parts) > 2:
+                errors["impossible_dates"] = page._(MSG_DATES_LINE, n=n)
+                break
+            ranges.append([parts[0], parts[-1]])
+        if ranges:
+            details["impossible_dates"] = ranges
+        details["bundle_together"] = form.get("bundle_together", "") in ("on", "1", "true")
+    if not errors:
+        # judged here too, so that the message names the field in the visitor's language
+        # (the service judges again, in English, for every other client)
+        period = (
+            (pool.period_start, pool.period_end)
+            if pool.period_start is not None and pool.period_end is not None
+            else None
+        )
+        try:
+            fac_domain.validate_details(
+                pool.request_fields,
+                details,
+                slot_based=pool.slot_hours is not None,
+                period=period,
+                lang=page.lang,
+            )
+        except fac_domain.FieldProblem as exc:
+            errors[custom_field_name(exc.field, pool)] = page.t.message(exc.message)
+    return Parsed(details, pool.id, errors, [])
+
+
+def custom_field_name(field: str | None, pool: CapacityPool | None) -> str:
+    """A service's field path (details.<key>) as the custom form's input name."""
+    if not field:
+        return "form"
+    key = field.removeprefix("details.")
+    if key in ("amount", "impossible_dates", "bundle_together", "pool_id", "bundle"):
+        return key
+    for fd in fac_domain.parse_fields(pool.request_fields if pool else []):
+        if fd.key == key:
+            suffix = {"date_range": "_from", "coordinates": "_lat"}.get(fd.type, "")
+            return f"x_{key}{suffix}"
+    return "form"
+
+
+def custom_form_spec(page: Page, cp: Any) -> dict[str, Any]:
+    pool = cp.pool
+    return {
+        "kind": "custom",
+        "pool": pool,
+        "offered": cp.amount,
+        "unit_one": fac_domain.unit_label(pool.unit, pool.unit_labels, 1, page.lang),
+        "unit_other": fac_domain.unit_label(pool.unit, pool.unit_labels, None, page.lang),
+        "fields": fac_domain.parse_fields(pool.request_fields),
+        "slot_based": pool.slot_hours is not None,
+    }
+
+
+def request_unit(page: Page, req: Request) -> str:
+    """The unit of a request's amount in the visitor's language (the resource's own)."""
+    pool = pool_of(page, req)
+    if pool is not None:
+        return fac_domain.unit_label(pool.unit, pool.unit_labels, req.amount, page.lang)
+    return fac_domain.unit_label("h", {}, req.amount, page.lang)  # FAST: hours over LST
+
+
 # ---------------------------------------------------------------- the editor page
 
 
@@ -413,20 +571,51 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
     call = proposal.call
     kinds = services.KIND_FOR_FACILITY.get(call.facility.kind, ())
     forms = []
+    offered = {cp.pool_id: cp for cp in call.pools}
     for req in proposal.requests:
         values = extra.get("req_values") if extra.get("req_id") == req.id else None
-        values = values or request_values(req)
+        if req.kind == "custom":
+            values = values or custom_values(req, pool_of(page, req))
+            spec = (
+                custom_form_spec(page, offered[req.pool_id])
+                if req.pool_id in offered
+                else {
+                    "kind": "custom",
+                    "pool": pool_of(page, req),
+                    "fields": [],
+                    "slot_based": False,
+                    "unit_other": request_unit(page, req),
+                }
+            )
+        else:
+            values = values or request_values(req)
+            spec = request_form_spec(page, call, req.kind)
         forms.append(
             {
                 "req": req,
                 "values": values,
                 "errors": extra.get("req_errors", {}) if extra.get("req_id") == req.id else {},
                 "n_rows": row_count(req.kind, values),
-                **request_form_spec(page, call, req.kind),
+                "unit": request_unit(page, req),
+                **spec,
             }
         )
     new_forms = []
     for kind in kinds:
+        if kind == "custom":
+            for cp in call.pools:
+                if cp.pool.pool_type != "custom":
+                    continue
+                mine = extra.get("new_kind") == kind and extra.get("new_pool") == cp.pool_id
+                new_forms.append(
+                    {
+                        "values": extra.get("req_values") if mine else {"pool_id": str(cp.pool_id)},
+                        "errors": extra.get("req_errors", {}) if mine else {},
+                        "n_rows": 0,
+                        **custom_form_spec(page, cp),
+                    }
+                )
+            continue
         values = extra.get("req_values") if extra.get("new_kind") == kind else None
         values = values or {}
         new_forms.append(
@@ -452,7 +641,12 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
     if can_edit:
         version_ids += [f"pv-r{r.id}-" for r in proposal.requests]
         version_ids += [f"pv-rr{r.id}" for r in proposal.requests]
-        version_ids += [f"pv-new-{k}-" for k in kinds]
+        version_ids += [f"pv-new-{k}-" for k in kinds if k != "custom"]
+        version_ids += [
+            f"pv-new-custom-{cp.pool_id}-" for cp in call.pools if cp.pool.pool_type == "custom"
+        ]
+        if len(proposal.requests) >= 2:
+            version_ids += ["pv-bundle"]
         version_ids += ["pv-upload", *(f"pv-a{a.id}" for a in proposal.attachments)]
     findings = []
     scan_notes: list[str] = []
@@ -490,6 +684,8 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
         "invite_errors": extra.get("invite_errors", {}),
         "req_forms": forms,
         "new_forms": new_forms,
+        "bundle_form": extra.get("bundle_form", {}),
+        "bundle_errors": extra.get("bundle_errors", {}),
         "upload_error": extra.get("upload_error"),
         "error": extra.get("error"),
         "problems": problems,
@@ -690,11 +886,15 @@ def _save_request(page: Page, proposal: Proposal, kind: str, req: Request | None
     values = dict(page.form)
     if req is not None:
         values["pool_id"] = str(req.pool_id or "")  # a saved request keeps its pool
-    parsed = parse_request_form(page, proposal.call, kind, values)
+    if kind == "custom":
+        parsed = parse_custom_form(page, proposal.call, values)
+    else:
+        parsed = parse_request_form(page, proposal.call, kind, values)
     errors = parsed.errors
     extra: dict[str, Any] = {"req_values": values, "req_errors": errors}
     if req is None:
         extra["new_kind"] = kind
+        extra["new_pool"] = parsed.pool_id
     else:
         extra["req_id"] = req.id
     version = form_version(page)
@@ -728,7 +928,12 @@ def _save_request(page: Page, proposal: Proposal, kind: str, req: Request | None
                 return stale(page, proposal, **extra)
             page.db.rollback()
             rows_name = ROWS[kind][0] if kind in ROWS else None
-            errors[domain_field(exc.field, parsed.row_map, rows_name)] = page.t.message(exc.message)
+            if kind == "custom":
+                pool = page.db.get(CapacityPool, parsed.pool_id) if parsed.pool_id else None
+                name = custom_field_name(exc.field, pool)
+            else:
+                name = domain_field(exc.field, parsed.row_map, rows_name)
+            errors[name] = page.t.message(exc.message)
     return editor(page, proposal, 400, **extra)
 
 
@@ -739,6 +944,43 @@ def add_request(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     if kind not in services.KIND_FOR_FACILITY.get(proposal.call.facility.kind, ()):
         return editor(page, proposal, 400, error=page._(MSG_INVALID))
     return _save_request(page, proposal, kind, None)
+
+
+MSG_BUNDLE_NAME = N_("Give the bundle a name.")
+
+
+@router.post("/proposals/{proposal_id}/bundle", response_class=HTMLResponse)
+def bundle_requests(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    """Mark the ticked requests all-or-nothing (a bundle: awarded together or not at
+    all), or take them out of their bundle."""
+    proposal = editable_for(page, proposal_id)
+    f = page.form
+    ids = [r.id for r in proposal.requests if f.get(f"req-{r.id}", "") in ("on", "1", "true")]
+    unbundle = f.get("action", "") == "unbundle"
+    name = f.get("bundle", "").strip()
+    errors: dict[str, str] = {}
+    if not unbundle and not name:
+        errors["bundle"] = page._(MSG_BUNDLE_NAME)
+    extra: dict[str, Any] = {"bundle_form": f, "bundle_errors": errors}
+    if not errors:
+        try:
+            services.set_bundle(
+                page.db,
+                proposal,
+                ids,
+                None if unbundle else name[:60],
+                actor_id=page.user.id,
+                expected_version=form_version(page),
+                now=page.received_at,
+            )
+            page.commit()
+            return page.redirect(f"/proposals/{proposal.id}#requests", "saved")
+        except DomainError as exc:
+            if exc.code == "stale":
+                return stale(page, proposal, **extra)
+            page.db.rollback()
+            errors["bundle"] = page.t.message(exc.message)
+    return editor(page, proposal, 400, **extra)
 
 
 def _request_of(page: Page, proposal: Proposal, request_id: int) -> Request:

@@ -28,6 +28,7 @@ from opencall.calls.policies import may_administer
 from opencall.calls.schemas import review_settings
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
+from opencall.facilities.domain import unit_label
 from opencall.inputs import finite_number
 from opencall.people.models import User
 from opencall.proposals import services as prop_services
@@ -423,7 +424,12 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
             "n_submitted": len(q.submitted_reviews(page.db, call)),
             "spare_pools": spare_pools if office and call.status in ("draft", "open") else [],
             "spare_options": [
-                (str(pl.id), f"{pl.name} ({pl.amount:g} {pl.unit})") for pl in spare_pools
+                (
+                    str(pl.id),
+                    f"{pl.name} ({pl.amount:g} "
+                    f"{unit_label(pl.unit, pl.unit_labels, pl.amount, page.lang)})",
+                )
+                for pl in spare_pools
             ],
             "rs": review_settings(call.review_settings),
             **labels(page),

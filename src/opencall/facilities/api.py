@@ -1,0 +1,410 @@
+"""``/api/v1``: facilities and their resources (units, calendars, unavailable
+periods, request forms) for the people who manage a provider. Writes need a
+token with the ``manage`` scope; every refusal is a 4xx with a clear message and
+changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from opencall.errors import DomainError
+from opencall.facilities import policies, services
+from opencall.facilities.domain import (
+    RequestField,
+    UnitLabels,
+    check_calendar,
+    unit_label,
+)
+from opencall.facilities.models import CapacityPool, Facility, Provider
+from opencall.people.api import MANAGE, Api, ApiError, domain_error, get_api
+
+router = APIRouter(prefix="/api/v1", tags=["facilities"])
+MAX_ID = 2**31 - 1
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "refused: the message says why (nothing changed)"},
+    404: {"description": "not found (or not yours to manage)"},
+}
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class FacilityIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+    slug: str = Field(min_length=1, max_length=80)
+    kind: str = Field(
+        max_length=20, description="custom, or a preset: telescope, vessel, samples, programme"
+    )
+    description: str = Field(default="", max_length=5000)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class UnavailableIn(_In):
+    starts_at: dt.datetime = Field(description="UTC; the period is [starts_at, ends_at)")
+    ends_at: dt.datetime
+    reason: str = Field(default="", max_length=200)
+
+
+class UnavailableOut(BaseModel):
+    id: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    reason: str
+
+
+class ResourceIn(_In):
+    name: str = Field(min_length=1, max_length=120)
+    unit: str = Field(
+        max_length=20,
+        description="built-in: h, shift, day, berth, dive, g, mg, seat, package, session; "
+        "or your own key with unit_labels",
+    )
+    unit_labels: UnitLabels | None = None
+    amount: float = Field(gt=0, description="capacity, in the unit (slots when slot-based)")
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    slot_hours: float | None = Field(default=None, gt=0)
+    unavailable: list[UnavailableIn] = Field(default_factory=list, max_length=500)
+    request_fields: list[RequestField] = Field(default_factory=list, max_length=50)
+
+
+class ResourcePatch(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    unit: str | None = Field(default=None, max_length=20)
+    unit_labels: UnitLabels | None = None
+    amount: float | None = Field(default=None, gt=0)
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    slot_hours: float | None = Field(default=None, gt=0)
+
+
+class RequestFieldsIn(_In):
+    fields: list[RequestField] = Field(max_length=50)
+
+
+class CalendarOut(BaseModel):
+    period_start: dt.date | None
+    period_end: dt.date | None
+    slot_hours: float | None
+    slot_capacity: int | None = Field(description="whole slots outside unavailable time")
+    unavailable: list[UnavailableOut]
+
+
+class ResourceOut(BaseModel):
+    id: int
+    facility_id: int
+    name: str
+    pool_type: str
+    unit: str
+    unit_label_one: str
+    unit_label_other: str
+    unit_labels: dict[str, Any]
+    amount: float
+    committed: float = Field(description="what calls already offer of it")
+    calendar: CalendarOut
+    request_fields: list[dict[str, Any]]
+
+
+class FacilityOut(BaseModel):
+    id: int
+    provider: str
+    name: str
+    slug: str
+    kind: str
+    description: str
+    attributes: dict[str, Any]
+    resources: list[ResourceOut]
+
+
+def calendar_out(pool: CapacityPool) -> CalendarOut:
+    cap = None
+    if pool.slot_hours is not None:
+        cap = check_calendar(
+            {
+                "period_start": pool.period_start,
+                "period_end": pool.period_end,
+                "slot_hours": pool.slot_hours,
+                "unavailable": [
+                    {"starts_at": u.starts_at, "ends_at": u.ends_at} for u in pool.unavailable
+                ],
+            }
+        ).slot_capacity()
+    return CalendarOut(
+        period_start=pool.period_start,
+        period_end=pool.period_end,
+        slot_hours=pool.slot_hours,
+        slot_capacity=cap,
+        unavailable=[
+            UnavailableOut(id=u.id, starts_at=u.starts_at, ends_at=u.ends_at, reason=u.reason)
+            for u in pool.unavailable
+        ],
+    )
+
+
+def resource_out(api: Api, pool: CapacityPool) -> ResourceOut:
+    return ResourceOut(
+        id=pool.id,
+        facility_id=pool.facility_id,
+        name=pool.name,
+        pool_type=pool.pool_type,
+        unit=pool.unit,
+        unit_label_one=unit_label(pool.unit, pool.unit_labels, 1, "en"),
+        unit_label_other=unit_label(pool.unit, pool.unit_labels, None, "en"),
+        unit_labels=pool.unit_labels or {},
+        amount=pool.amount,
+        committed=services.committed_amount(api.db, pool),
+        calendar=calendar_out(pool),
+        request_fields=list(pool.request_fields or []),
+    )
+
+
+def _pools(api: Api, facility: Facility) -> list[CapacityPool]:
+    return list(
+        api.db.scalars(
+            select(CapacityPool)
+            .where(CapacityPool.facility_id == facility.id)
+            .order_by(CapacityPool.id)
+        )
+    )
+
+
+def facility_out(api: Api, fac: Facility) -> FacilityOut:
+    return FacilityOut(
+        id=fac.id,
+        provider=fac.provider.slug,
+        name=fac.name,
+        slug=fac.slug,
+        kind=fac.kind,
+        description=fac.description,
+        attributes=fac.attributes,
+        resources=[resource_out(api, p) for p in _pools(api, fac)],
+    )
+
+
+def _provider(api: Api, slug: str) -> Provider:
+    user = api.require_user()
+    p = api.db.scalar(select(Provider).where(Provider.slug == slug))
+    if p is None or not policies.may_manage_provider(api.db, user, p):
+        raise api.not_found()
+    return p
+
+
+def _facility(api: Api, facility_id: int) -> Facility:
+    user = api.require_user()
+    fac = api.db.get(Facility, facility_id)
+    if fac is None or not policies.may_manage_provider(api.db, user, fac.provider):
+        raise api.not_found()
+    return fac
+
+
+def _resource(api: Api, pool_id: int) -> CapacityPool:
+    user = api.require_user()
+    pool = api.db.get(CapacityPool, pool_id)
+    if pool is None or not policies.may_manage_provider(api.db, user, pool.facility.provider):
+        raise api.not_found()
+    return pool
+
+
+def _refused(api: Api, exc: DomainError) -> ApiError:
+    api.db.rollback()
+    return domain_error(exc)
+
+
+@router.get("/providers/{slug}/facilities", response_model=list[FacilityOut], responses=ERRORS)
+def list_facilities(
+    slug: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
+) -> list[FacilityOut]:
+    """The provider's facilities with their resources (its managers only)."""
+    p = _provider(api, slug)
+    facs = api.db.scalars(
+        select(Facility).where(Facility.provider_id == p.id).order_by(Facility.id)
+    )
+    return [facility_out(api, f) for f in facs]
+
+
+@router.post(
+    "/providers/{slug}/facilities",
+    response_model=FacilityOut,
+    status_code=201,
+    responses=ERRORS,
+    dependencies=[MANAGE],
+)
+def create_facility(
+    body: FacilityIn, slug: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
+) -> FacilityOut:
+    """A facility: kind ``custom`` for one no preset describes (its resources say
+    everything), or a preset kind with its typed attributes."""
+    p = _provider(api, slug)
+    try:
+        if api.db.scalar(
+            select(Facility.id).where(Facility.provider_id == p.id, Facility.slug == body.slug)
+        ):
+            raise DomainError("This provider already has a facility with that short name.")
+        fac = services.create_facility(
+            api.db,
+            p,
+            name=body.name,
+            slug=body.slug,
+            kind=body.kind,
+            attributes=body.attributes,
+            description=body.description,
+            actor_id=api.user.id if api.user else None,
+        )
+    except DomainError as exc:
+        raise _refused(api, exc) from exc
+    api.db.commit()
+    return facility_out(api, fac)
+
+
+@router.get("/facilities/{facility_id}", response_model=FacilityOut, responses=ERRORS)
+def get_facility(
+    facility_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
+) -> FacilityOut:
+    return facility_out(api, _facility(api, facility_id))
+
+
+@router.post(
+    "/facilities/{facility_id}/resources",
+    response_model=ResourceOut,
+    status_code=201,
+    responses=ERRORS,
+    dependencies=[MANAGE],
+)
+def create_resource(
+    body: ResourceIn, facility_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
+) -> ResourceOut:
+    """A resource of a custom facility: unit, capacity, calendar, request form."""
+    fac = _facility(api, facility_id)
+    try:
+        pool = services.create_resource(
+            api.db,
+            fac,
+            name=body.name,
+            unit=body.unit,
+            unit_labels=body.unit_labels.model_dump() if body.unit_labels else None,
+            amount=body.amount,
+            period_start=body.period_start,
+            period_end=body.period_end,
+            slot_hours=body.slot_hours,
+            unavailable=[u.model_dump() for u in body.unavailable],
+            request_fields=[f.model_dump(mode="json") for f in body.request_fields],
+            actor_id=api.user.id if api.user else None,
+        )
+    except DomainError as exc:
+        raise _refused(api, exc) from exc
+    api.db.commit()
+    return resource_out(api, pool)
+
+
+@router.get("/resources/{pool_id}", response_model=ResourceOut, responses=ERRORS)
+def get_resource(pool_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)) -> ResourceOut:
+    return resource_out(api, _resource(api, pool_id))
+
+
+@router.patch(
+    "/resources/{pool_id}", response_model=ResourceOut, responses=ERRORS, dependencies=[MANAGE]
+)
+def update_resource(
+    body: ResourcePatch, pool_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
+) -> ResourceOut:
+    """Change a resource; the calendar, the amount against the calendar and against
+    what calls already offer are checked together."""
+    pool = _resource(api, pool_id)
+    changes = body.model_dump(exclude_unset=True)
+    if "unit_labels" in changes and body.unit_labels is not None:
+        changes["unit_labels"] = body.unit_labels.model_dump()
+    try:
+        services.update_resource(
+            api.db, pool, actor_id=api.user.id if api.user else None, **changes
+        )
+    except DomainError as exc:
+        raise _refused(api, exc) from exc
+    api.db.commit()
+    return resource_out(api, pool)
+
+
+@router.put(
+    "/resources/{pool_id}/request-fields",
+    response_model=ResourceOut,
+    responses=ERRORS,
+    dependencies=[MANAGE],
+)
+def put_request_fields(
+    body: RequestFieldsIn, pool_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
+) -> ResourceOut:
+    """Replace the resource's request form (the fields applicants fill in)."""
+    pool = _resource(api, pool_id)
+    try:
+        services.update_resource(
+            api.db,
+            pool,
+            request_fields=[f.model_dump(mode="json") for f in body.fields],
+            actor_id=api.user.id if api.user else None,
+        )
+    except DomainError as exc:
+        raise _refused(api, exc) from exc
+    api.db.commit()
+    return resource_out(api, pool)
+
+
+@router.get("/resources/{pool_id}/calendar", response_model=CalendarOut, responses=ERRORS)
+def get_calendar(pool_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)) -> CalendarOut:
+    return calendar_out(_resource(api, pool_id))
+
+
+@router.post(
+    "/resources/{pool_id}/unavailable",
+    response_model=CalendarOut,
+    status_code=201,
+    responses=ERRORS,
+    dependencies=[MANAGE],
+)
+def add_unavailable(
+    body: UnavailableIn, pool_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
+) -> CalendarOut:
+    """An unavailable period (maintenance...): inside the period, overlapping no
+    other, and leaving room for the capacity already declared."""
+    pool = _resource(api, pool_id)
+    try:
+        services.add_unavailable(
+            api.db,
+            pool,
+            starts_at=body.starts_at,
+            ends_at=body.ends_at,
+            reason=body.reason,
+            actor_id=api.user.id if api.user else None,
+        )
+    except DomainError as exc:
+        raise _refused(api, exc) from exc
+    api.db.commit()
+    api.db.refresh(pool)
+    return calendar_out(pool)
+
+
+@router.delete(
+    "/resources/{pool_id}/unavailable/{unavailable_id}",
+    status_code=204,
+    responses=ERRORS,
+    dependencies=[MANAGE],
+)
+def remove_unavailable(
+    pool_id: int = Path(ge=1, le=MAX_ID),
+    unavailable_id: int = Path(ge=1, le=MAX_ID),
+    api: Api = Depends(get_api),
+) -> Response:
+    pool = _resource(api, pool_id)
+    try:
+        services.remove_unavailable(
+            api.db, pool, unavailable_id, actor_id=api.user.id if api.user else None
+        )
+    except DomainError as exc:
+        raise _refused(api, exc) from exc
+    api.db.commit()
+    return Response(status_code=204)

@@ -1,0 +1,633 @@
+"""The general resource model, pure: units of capacity and their labels, a
+resource's calendar (period, slot length, unavailable periods) and its request
+form declared as data, with the server-side validation of a request's details.
+
+A capacity pool *is* a resource. Presets (telescope LST hours, berths and dives,
+sample mass, seats and packages) keep their own pool types; a facility of kind
+``custom`` offers resources of pool type ``custom`` described only by this data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from opencall.errors import DomainError
+
+LANGS = ("en", "zh", "fr", "es")
+
+
+def _u(
+    en: tuple[str, str], zh: str, fr: tuple[str, str], es: tuple[str, str]
+) -> dict[str, dict[str, str]]:
+    return {
+        "en": {"one": en[0], "other": en[1]},
+        "zh": {"one": zh, "other": zh},
+        "fr": {"one": fr[0], "other": fr[1]},
+        "es": {"one": es[0], "other": es[1]},
+    }
+
+
+# Built-in units of capacity: key -> labels per UI language (singular/plural).
+BUILTIN_UNITS: dict[str, dict[str, dict[str, str]]] = {
+    "h": _u(("hour", "hours"), "小时", ("heure", "heures"), ("hora", "horas")),
+    "shift": _u(("shift", "shifts"), "班次", ("poste", "postes"), ("turno", "turnos")),
+    "day": _u(("day", "days"), "天", ("jour", "jours"), ("día", "días")),
+    "berth": _u(("berth", "berths"), "铺位", ("couchette", "couchettes"), ("litera", "literas")),
+    "dive": _u(("dive", "dives"), "潜次", ("plongée", "plongées"), ("inmersión", "inmersiones")),
+    "g": _u(("g", "g"), "克", ("g", "g"), ("g", "g")),
+    "mg": _u(("mg", "mg"), "毫克", ("mg", "mg"), ("mg", "mg")),
+    "seat": _u(("seat", "seats"), "席位", ("place", "places"), ("plaza", "plazas")),
+    "package": _u(("package", "packages"), "套", ("lot", "lots"), ("paquete", "paquetes")),
+    "session": _u(("session", "sessions"), "场次", ("session", "sessions"), ("sesión", "sesiones")),
+}
+# the presets' historical unit keys (plural) name the same units
+UNIT_ALIASES = {"berths": "berth", "dives": "dive", "seats": "seat", "packages": "package"}
+# units whose capacity is counted in slots of the calendar (slot_hours required)
+SLOT_UNITS = ("shift", "day", "session")
+
+UNIT_KEY_RE = re.compile(r"[a-z][a-z0-9_-]{0,19}")
+FIELD_KEY_RE = r"^[a-z][a-z0-9_]{0,39}$"
+# request detail keys the platform itself uses (common to all custom resources)
+RESERVED_KEYS = ("amount", "impossible_dates", "bundle_together")
+FIELD_TYPES = ("text", "number", "choice", "date_range", "coordinates", "target_list", "file")
+
+
+def builtin_unit(key: str) -> dict[str, dict[str, str]] | None:
+    return BUILTIN_UNITS.get(UNIT_ALIASES.get(key, key))
+
+
+def unit_label(
+    pool_unit: str, unit_labels: dict[str, Any] | None, amount: float | None, lang: str
+) -> str:
+    """The unit's label in ``lang`` for ``amount`` (singular for exactly 1, plural
+    otherwise or when no amount is given): the resource's own labels first, then
+    the built-in unit's, then the English ones, then the key itself."""
+    form = "one" if amount is not None and abs(amount - 1) < 1e-9 else "other"
+    for labels in (unit_labels or {}, builtin_unit(pool_unit) or {}):
+        for lg in (lang, "en"):
+            entry = labels.get(lg)
+            if isinstance(entry, dict):
+                text = entry.get(form) or entry.get("other") or entry.get("one")
+                if isinstance(text, str) and text.strip():
+                    return text
+    return pool_unit
+
+
+def format_amount(
+    amount: float, pool_unit: str, unit_labels: dict[str, Any] | None, lang: str
+) -> str:
+    """'3 sessions', '1 session', '12.5 hours'."""
+    return f"{amount:g} {unit_label(pool_unit, unit_labels, amount, lang)}"
+
+
+# ---------------------------------------------------------------- units
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+
+
+class UnitForms(_Doc):
+    one: str = Field(min_length=1, max_length=40)
+    other: str = Field(min_length=1, max_length=40)
+
+
+class UnitLabels(_Doc):
+    en: UnitForms
+    zh: UnitForms
+    fr: UnitForms
+    es: UnitForms
+
+
+def check_unit(key: str, labels: dict[str, Any] | None) -> dict[str, Any]:
+    """A resource's unit: a built-in key (labels optional, the built-in ones are
+    used) or an operator-named key with labels in every UI language. Returns the
+    labels to store."""
+    if not UNIT_KEY_RE.fullmatch(key or ""):
+        raise DomainError(
+            "A unit key uses a-z, 0-9, '_' and '-' and starts with a letter (at most 20).",
+            field="unit",
+        )
+    if not labels:
+        if builtin_unit(key) is None:
+            raise DomainError(
+                f"Unknown unit {key!r}: use one of {', '.join(BUILTIN_UNITS)}, "
+                "or name your own unit with its labels in English, Chinese, French and Spanish.",
+                field="unit",
+            )
+        return {}
+    try:
+        return UnitLabels.model_validate(labels).model_dump()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise DomainError(
+            f"Unit labels need a singular and a plural in en, zh, fr and es ({loc}: {err['msg']}).",
+            field="unit_labels",
+        ) from exc
+
+
+# ---------------------------------------------------------------- calendar
+
+
+def _utc(v: dt.datetime) -> dt.datetime:
+    return v.replace(tzinfo=dt.UTC) if v.tzinfo is None else v.astimezone(dt.UTC)
+
+
+class Unavailable(_Doc):
+    """Half-open [starts_at, ends_at) in UTC, with a reason (maintenance...)."""
+
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    reason: str = Field(default="", max_length=200)
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _aware(cls, v: dt.datetime) -> dt.datetime:
+        return _utc(v)
+
+    @model_validator(mode="after")
+    def _order(self) -> Unavailable:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("an unavailable period must end after it starts")
+        return self
+
+
+class Calendar(_Doc):
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    slot_hours: float | None = Field(default=None, gt=0, le=24 * 366)
+    unavailable: list[Unavailable] = Field(default_factory=list, max_length=500)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Calendar:
+        if (self.period_start is None) != (self.period_end is None):
+            raise ValueError("give both the first and the last day of the period, or neither")
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise ValueError("the period must end on or after the day it starts")
+        if self.slot_hours is not None and self.period_start is None:
+            raise ValueError("a slot-based resource needs a period")
+        lo, hi = self.bounds()
+        spans = sorted(self.unavailable, key=lambda u: u.starts_at)
+        for u in spans:
+            if lo is None or hi is None or u.starts_at < lo or u.ends_at > hi:
+                raise ValueError(
+                    f"the unavailable period {u.starts_at:%Y-%m-%d %H:%M}–"
+                    f"{u.ends_at:%Y-%m-%d %H:%M} must lie inside the resource's period"
+                )
+        for a, b in zip(spans, spans[1:], strict=False):
+            if b.starts_at < a.ends_at:
+                raise ValueError(
+                    f"unavailable periods overlap ({a.starts_at:%Y-%m-%d}–{a.ends_at:%Y-%m-%d} "
+                    f"and {b.starts_at:%Y-%m-%d}–{b.ends_at:%Y-%m-%d})"
+                )
+        return self
+
+    def bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """The period as half-open UTC datetimes [first day 00:00, day after last 00:00)."""
+        if self.period_start is None or self.period_end is None:
+            return None, None
+        lo = dt.datetime.combine(self.period_start, dt.time(), dt.UTC)
+        return lo, dt.datetime.combine(self.period_end + dt.timedelta(days=1), dt.time(), dt.UTC)
+
+    def available_hours(self) -> float:
+        lo, hi = self.bounds()
+        if lo is None or hi is None:
+            return 0.0
+        down = sum((u.ends_at - u.starts_at).total_seconds() for u in self.unavailable)
+        return ((hi - lo).total_seconds() - down) / 3600
+
+    def slot_capacity(self) -> int | None:
+        """How many whole slots fit in the period outside unavailable time (each
+        free stretch on its own: a slot does not straddle a maintenance week)."""
+        if self.slot_hours is None:
+            return None
+        lo, hi = self.bounds()
+        assert lo is not None and hi is not None
+        cursor, n = lo, 0
+        for u in sorted(self.unavailable, key=lambda u: u.starts_at):
+            n += math.floor((u.starts_at - cursor).total_seconds() / 3600 / self.slot_hours + 1e-9)
+            cursor = u.ends_at
+        n += math.floor((hi - cursor).total_seconds() / 3600 / self.slot_hours + 1e-9)
+        return n
+
+
+def _value_error(exc: ValidationError, field: str) -> DomainError:
+    err = exc.errors()[0]
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    loc = ".".join(str(p) for p in err["loc"])
+    return DomainError(f"{loc}: {msg}" if loc else msg[:1].upper() + msg[1:] + ".", field=field)
+
+
+def check_calendar(data: dict[str, Any]) -> Calendar:
+    try:
+        return Calendar.model_validate(data)
+    except ValidationError as exc:
+        raise _value_error(exc, "calendar") from exc
+
+
+def check_amount(amount: float, calendar: Calendar, unit: str) -> None:
+    """The capacity a resource declares must fit its calendar."""
+    if not (math.isfinite(amount) and amount > 0):
+        raise DomainError("A resource needs a positive amount of capacity.", field="amount")
+    cap = calendar.slot_capacity()
+    if cap is None:
+        return
+    if amount != int(amount):
+        raise DomainError(
+            f"A slot-based resource offers whole slots; {amount:g} is not a whole number.",
+            field="amount",
+        )
+    if amount > cap:
+        raise DomainError(
+            f"{amount:g} slots of {calendar.slot_hours:g} h do not fit in the period "
+            f"{calendar.period_start}–{calendar.period_end} less its unavailable time: "
+            f"at most {cap} fit.",
+            field="amount",
+        )
+
+
+# ---------------------------------------------------------------- request fields
+
+
+class _FieldBase(_Doc):
+    key: str = Field(pattern=FIELD_KEY_RE)
+    labels: dict[str, str]
+    required: bool = False
+    help: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("labels", "help")
+    @classmethod
+    def _langs(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = set(v) - set(LANGS)
+        if unknown:
+            raise ValueError(f"unknown language {sorted(unknown)[0]!r} (use en, zh, fr, es)")
+        if any(len(t) > 500 for t in v.values()):
+            raise ValueError("a label or help text has at most 500 characters")
+        return {k: t.strip() for k, t in v.items() if t.strip()}
+
+    @field_validator("labels")
+    @classmethod
+    def _english(cls, v: dict[str, str]) -> dict[str, str]:
+        if not v.get("en"):
+            raise ValueError("every field needs an English label")
+        return v
+
+    @field_validator("key")
+    @classmethod
+    def _not_reserved(cls, v: str) -> str:
+        if v in RESERVED_KEYS:
+            raise ValueError(f"the key {v!r} is reserved ({', '.join(RESERVED_KEYS)})")
+        return v
+
+    def label(self, lang: str = "en") -> str:
+        return self.labels.get(lang) or self.labels["en"]
+
+
+class TextField(_FieldBase):
+    type: Literal["text"]
+    max_length: int = Field(default=500, ge=1, le=20000)
+
+
+class NumberField(_FieldBase):
+    type: Literal["number"]
+    unit: str = Field(default="", max_length=40)
+    min: float | None = None
+    max: float | None = None
+    integer: bool = False
+
+    @model_validator(mode="after")
+    def _range(self) -> NumberField:
+        if self.min is not None and self.max is not None and self.max < self.min:
+            raise ValueError("the maximum must not be below the minimum")
+        return self
+
+
+class ChoiceField(_FieldBase):
+    type: Literal["choice"]
+    options: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=200
+    )
+
+    @field_validator("options")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("options must be distinct")
+        return v
+
+
+class DateRangeField(_FieldBase):
+    type: Literal["date_range"]
+
+
+class CoordinatesField(_FieldBase):
+    type: Literal["coordinates"]
+
+
+class TargetListField(_FieldBase):
+    type: Literal["target_list"]
+    max_items: int = Field(default=100, ge=1, le=1000)
+
+
+class FileField(_FieldBase):
+    type: Literal["file"]
+
+
+RequestField = Annotated[
+    TextField
+    | NumberField
+    | ChoiceField
+    | DateRangeField
+    | CoordinatesField
+    | TargetListField
+    | FileField,
+    Field(discriminator="type"),
+]
+
+
+class RequestForm(_Doc):
+    fields: list[RequestField] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> RequestForm:
+        keys = [f.key for f in self.fields]
+        dup = next((k for k in keys if keys.count(k) > 1), None)
+        if dup:
+            raise ValueError(f"two fields have the key {dup!r}")
+        return self
+
+
+def check_request_fields(fields: list[Any]) -> list[dict[str, Any]]:
+    """The declared request form, validated; returns the JSON to store."""
+    if not isinstance(fields, list):
+        raise DomainError("Request fields must be a list.", field="request_fields")
+    try:
+        form = RequestForm.model_validate({"fields": fields})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(p) for p in err["loc"]]
+        where = ""
+        if len(loc) >= 2 and loc[0] == "fields" and loc[1].isdecimal():
+            where = f"field {int(loc[1]) + 1}"
+            rest = [p for p in loc[2:] if p not in FIELD_TYPES]
+            if rest:
+                where += " " + ".".join(rest)
+            where += ": "
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise DomainError(f"Request form {where}{msg}.", field="request_fields") from exc
+    return [f.model_dump(mode="json") for f in form.fields]
+
+
+def parse_fields(stored: list[Any]) -> list[Any]:
+    return RequestForm.model_validate({"fields": stored or []}).fields
+
+
+class FieldProblem(DomainError):
+    """A request detail is wrong: ``field`` is the detail key, the message names
+    the field by its label."""
+
+
+def _num(v: Any) -> float | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int | float):
+        x = float(v)
+    elif isinstance(v, str) and v.strip():
+        try:
+            x = float(v.strip().replace(",", "."))
+        except ValueError:
+            return None
+    else:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _date(v: Any) -> dt.date | None:
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return v
+    if isinstance(v, str):
+        try:
+            return dt.date.fromisoformat(v.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _date_range(v: Any) -> tuple[dt.date, dt.date] | str:
+    if not isinstance(v, list | tuple) or len(v) != 2:
+        return "give a first and a last day (YYYY-MM-DD)"
+    a, b = _date(v[0]), _date(v[1])
+    if a is None or b is None:
+        return "give dates as YYYY-MM-DD"
+    if b < a:
+        return "the last day must not be before the first day"
+    return a, b
+
+
+def _coordinates(v: Any) -> dict[str, float] | str:
+    if not isinstance(v, dict):
+        return "give a latitude and a longitude"
+    lat, lon = _num(v.get("lat")), _num(v.get("lon"))
+    if lat is None or lon is None:
+        return "give a latitude and a longitude as numbers"
+    if not -90 <= lat <= 90:
+        return "the latitude must be between -90 and 90"
+    if not -180 <= lon <= 180:
+        return "the longitude must be between -180 and 180"
+    return {"lat": lat, "lon": lon}
+
+
+def _targets(v: Any, max_items: int) -> list[dict[str, Any]] | str:
+    if not isinstance(v, list):
+        return "give a list of targets"
+    if len(v) > max_items:
+        return f"at most {max_items} targets"
+    out = []
+    for i, t in enumerate(v):
+        if isinstance(t, str):
+            t = {"name": t}
+        if not isinstance(t, dict) or not str(t.get("name", "")).strip():
+            return f"target {i + 1} needs a name"
+        name = str(t["name"]).strip()
+        if len(name) > 200:
+            return f"target {i + 1}: the name is longer than 200 characters"
+        row: dict[str, Any] = {"name": name}
+        for k, lo, hi in (("ra_deg", 0.0, 360.0), ("dec_deg", -90.0, 90.0)):
+            if t.get(k) not in (None, ""):
+                x = _num(t[k])
+                if x is None or not lo <= x <= hi:
+                    return f"target {i + 1}: {k} must be a number from {lo:g} to {hi:g}"
+                row[k] = x
+        extra = set(t) - {"name", "ra_deg", "dec_deg"}
+        if extra:
+            return f"target {i + 1}: unknown column {sorted(extra)[0]!r}"
+        out.append(row)
+    return out
+
+
+def _check_field(f: Any, v: Any) -> Any:
+    """One value against its declaration; returns the clean value or raises ValueError."""
+    if f.type == "text":
+        if not isinstance(v, str):
+            raise ValueError("enter text")
+        if len(v) > f.max_length:
+            raise ValueError(f"at most {f.max_length} characters")
+        return v
+    if f.type == "number":
+        x = _num(v)
+        if x is None:
+            raise ValueError("enter a number")
+        if f.integer and x != int(x):
+            raise ValueError("enter a whole number")
+        if f.min is not None and x < f.min:
+            raise ValueError(f"must be at least {f.min:g}")
+        if f.max is not None and x > f.max:
+            raise ValueError(f"must be at most {f.max:g}")
+        return int(x) if f.integer else x
+    if f.type == "choice":
+        if v not in f.options:
+            raise ValueError(f"choose one of: {', '.join(f.options)}")
+        return v
+    if f.type == "date_range":
+        r = _date_range(v)
+        if isinstance(r, str):
+            raise ValueError(r)
+        return [r[0].isoformat(), r[1].isoformat()]
+    if f.type == "coordinates":
+        c = _coordinates(v)
+        if isinstance(c, str):
+            raise ValueError(c)
+        return c
+    if f.type == "target_list":
+        t = _targets(v, f.max_items)
+        if isinstance(t, str):
+            raise ValueError(t)
+        if f.required and not t:
+            raise ValueError("add at least one target")
+        return t
+    # file: the name of a file attached to the proposal
+    if not isinstance(v, str) or len(v) > 255 or "/" in v or "\\" in v:
+        raise ValueError("give the name of a file attached to the proposal")
+    return v
+
+
+def _empty(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip()) or v == [] or v == {}
+
+
+def validate_details(
+    stored_fields: list[Any],
+    details: dict[str, Any],
+    *,
+    slot_based: bool,
+    period: tuple[dt.date, dt.date] | None = None,
+    lang: str = "en",
+) -> tuple[float, dict[str, Any]]:
+    """A request's details for a custom resource, judged against the resource's
+    declared fields. Returns (amount, clean details); raises FieldProblem naming
+    the first wrong field by its label (``field`` is the detail key)."""
+    if not isinstance(details, dict):
+        raise FieldProblem("The request details must be an object.", field="details")
+    fields = parse_fields(stored_fields)
+    known = {f.key for f in fields} | set(RESERVED_KEYS)
+    unknown = sorted(set(details) - known)
+    if unknown:
+        raise FieldProblem(
+            f"This resource's request form has no field {unknown[0]!r}.", field=unknown[0]
+        )
+    clean: dict[str, Any] = {}
+    amount = _num(details.get("amount"))
+    what = "slots" if slot_based else "amount"
+    if amount is None or amount <= 0:
+        raise FieldProblem(f"Amount: enter a positive number of {what}.", field="amount")
+    if slot_based and amount != int(amount):
+        raise FieldProblem("Amount: enter a whole number of slots.", field="amount")
+    clean["amount"] = int(amount) if slot_based else amount
+    for f in fields:
+        v = details.get(f.key)
+        if isinstance(v, str):
+            v = v.strip()
+        if _empty(v):
+            if f.required:
+                raise FieldProblem(f"{f.label(lang)}: this field is required.", field=f.key)
+            continue
+        try:
+            clean[f.key] = _check_field(f, v)
+        except ValueError as exc:
+            raise FieldProblem(f"{f.label(lang)}: {exc}.", field=f.key) from exc
+    raw = details.get("impossible_dates")
+    if not _empty(raw):
+        if not slot_based:
+            raise FieldProblem(
+                "Impossible dates apply to resources offered in slots only.",
+                field="impossible_dates",
+            )
+        if not isinstance(raw, list) or len(raw) > 100:
+            raise FieldProblem(
+                "Impossible dates: give a list of [first day, last day] ranges (at most 100).",
+                field="impossible_dates",
+            )
+        ranges = []
+        for i, r in enumerate(raw):
+            got = _date_range(r)
+            if isinstance(got, str):
+                raise FieldProblem(
+                    f"Impossible dates, range {i + 1}: {got}.", field="impossible_dates"
+                )
+            if period and (got[1] < period[0] or got[0] > period[1]):
+                raise FieldProblem(
+                    f"Impossible dates, range {i + 1}: outside the resource's period "
+                    f"{period[0]}–{period[1]}.",
+                    field="impossible_dates",
+                )
+            ranges.append([got[0].isoformat(), got[1].isoformat()])
+        clean["impossible_dates"] = ranges
+    together = details.get("bundle_together")
+    if together is not None:
+        if not isinstance(together, bool):
+            raise FieldProblem(
+                "Schedule the bundle close together: answer true or false.",
+                field="bundle_together",
+            )
+        clean["bundle_together"] = together
+    return float(clean["amount"]), clean
+
+
+BUNDLE_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
+
+
+def check_bundle_key(key: str) -> None:
+    if not BUNDLE_KEY_RE.fullmatch(key):
+        raise DomainError(
+            "A bundle name uses letters, digits, '.', '_' and '-' (at most 40).",
+            field="bundle",
+        )
+
+
+def check_bundles(requests: list[tuple[str | None, int | None, set[int]]]) -> None:
+    """All-or-nothing bundles of one proposal: ``requests`` holds (bundle key,
+    pool id, pool ids the call offers) per request. A bundle has at least two
+    requests, each on a resource its call offers."""
+    sizes: dict[str, int] = {}
+    for key, pool_id, offered in requests:
+        if key is None:
+            continue
+        check_bundle_key(key)
+        if pool_id is not None and pool_id not in offered:
+            raise DomainError(
+                f"Bundle {key!r} refers to a resource this call does not offer.", field="bundle"
+            )
+        sizes[key] = sizes.get(key, 0) + 1
+    for key, n in sizes.items():
+        if n < 2:
+            raise DomainError(
+                f"Bundle {key!r} has one request; an all-or-nothing bundle needs at least two "
+                "requests of the same proposal.",
+                field="bundle",
+            )

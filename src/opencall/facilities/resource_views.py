@@ -1,0 +1,433 @@
+"""The operator's pages for a facility of a kind no preset has: its resources,
+each with a unit of capacity (built-in or named, with labels in every UI
+language), a calendar (period, slot length, unavailable periods with reasons)
+and a request form declared field by field. Plain forms (no script needed);
+each refusal is shown beside its field and changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from opencall.errors import DomainError
+from opencall.facilities import policies, services
+from opencall.facilities.domain import (
+    BUILTIN_UNITS,
+    FIELD_TYPES,
+    LANGS,
+    check_calendar,
+    unit_label,
+)
+from opencall.facilities.models import CapacityPool, Facility
+from opencall.inputs import finite_number
+from opencall.web.i18n import N_
+from opencall.web.pages import Page, get_page
+
+router = APIRouter()
+
+MSG_REQUIRED = N_("This field is required.")
+MSG_NUMBER = N_("Enter a number.")
+MSG_DATE = N_("Enter a date as YYYY-MM-DD.")
+OWN_UNIT = "own"
+# refusals composed in English by facilities.domain/services and the calls and
+# proposals services, shown translated through these templates
+SERVICE_MESSAGES = (
+    N_("%(label)s: this field is required."),
+    N_("%(label)s: must be at most %(limit)s."),
+    N_("%(label)s: must be at least %(limit)s."),
+    N_("%(label)s: enter a number."),
+    N_("%(label)s: enter a whole number."),
+    N_("%(label)s: choose one of: %(options)s."),
+    N_("Amount: enter a whole number of slots."),
+    N_("Unavailable periods overlap (%(spans)s)."),
+    N_(
+        "Unknown unit %(unit)s: use one of %(units)s, or name your own unit with its "
+        "labels in English, Chinese, French and Spanish."
+    ),
+    N_(
+        "%(n)s slots of %(h)s h do not fit in the period %(period)s less its unavailable "
+        "time: at most %(cap)s fit."
+    ),
+    N_(
+        "Resource %(name)s has %(amount)s; other calls already offer %(committed)s, so this "
+        "call can offer at most %(left)s (asked: %(asked)s)."
+    ),
+    N_(
+        "Calls already offer %(committed)s of %(name)s; its amount cannot go below that "
+        "(asked: %(asked)s)."
+    ),
+    N_("An all-or-nothing bundle needs at least two requests of this proposal."),
+    N_(
+        "Resource %(name)s has nothing left to offer: other calls already offer all its %(amount)s."
+    ),
+)
+FIELD_TYPE_LABELS = {
+    "text": N_("Text"),
+    "number": N_("Number"),
+    "choice": N_("Choice"),
+    "date_range": N_("Date range"),
+    "coordinates": N_("Coordinates"),
+    "target_list": N_("Target list"),
+    "file": N_("File"),
+}
+# where a service's refusal is shown on the resource form
+ERROR_INPUT = {
+    "unit_labels": "labels",
+    "calendar": "calendar",
+    "kind": "form",
+    "pool_type": "form",
+}
+
+
+def _manageable(page: Page, facility: Facility) -> None:
+    if not policies.may_manage_provider(page.db, page.user, facility.provider):
+        page.not_found()
+
+
+def _facility(page: Page, facility_id: int) -> Facility:
+    page.require_user()
+    fac = page.db.get(Facility, facility_id)
+    if fac is None:
+        page.not_found()
+    _manageable(page, fac)
+    return fac
+
+
+def _resource(page: Page, pool_id: int) -> CapacityPool:
+    page.require_user()
+    pool = page.db.get(CapacityPool, pool_id)
+    if pool is None:
+        page.not_found()
+    _manageable(page, pool.facility)
+    return pool
+
+
+def _pools(page: Page, fac: Facility) -> list[CapacityPool]:
+    return list(
+        page.db.scalars(
+            select(CapacityPool).where(CapacityPool.facility_id == fac.id).order_by(CapacityPool.id)
+        )
+    )
+
+
+def _unit_options(page: Page) -> list[tuple[str, str]]:
+    opts = [(k, unit_label(k, {}, None, page.lang)) for k in BUILTIN_UNITS]
+    return [*opts, (OWN_UNIT, page._("A unit of your own (labels below)"))]
+
+
+def _date(raw: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(raw.strip())
+    except ValueError:
+        return None
+
+
+def labels(page: Page) -> dict[str, Any]:
+    return {
+        "unit_of": lambda pool, amount=None: unit_label(
+            pool.unit, pool.unit_labels, amount, page.lang
+        ),
+        "field_type_label": lambda k: page._(FIELD_TYPE_LABELS[k]) if k in FIELD_TYPE_LABELS else k,
+        "langs": LANGS,
+    }
+
+
+def _slot_capacity(pool: CapacityPool) -> int | None:
+    if pool.slot_hours is None:
+        return None
+    return check_calendar(
+        {
+            "period_start": pool.period_start,
+            "period_end": pool.period_end,
+            "slot_hours": pool.slot_hours,
+            "unavailable": [
+                {"starts_at": u.starts_at, "ends_at": u.ends_at} for u in pool.unavailable
+            ],
+        }
+    ).slot_capacity()
+
+
+# ---------------------------------------------------------------- the facility page
+
+
+def facility_page(page: Page, fac: Facility, status: int = 200, **extra: Any) -> Response:
+    return page.render(
+        "manage/facility.html",
+        {
+            "facility": fac,
+            "pools": _pools(page, fac),
+            "unit_options": _unit_options(page),
+            "form": extra.get("form", {}),
+            "errors": extra.get("errors", {}),
+            **labels(page),
+        },
+        status=status,
+    )
+
+
+@router.get("/manage/facilities/{facility_id}", response_class=HTMLResponse)
+def facility(facility_id: int, page: Page = Depends(get_page)) -> Response:
+    return facility_page(page, _facility(page, facility_id))
+
+
+def parse_resource_form(page: Page, f: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The resource form's values as service arguments, and the errors found on the way."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {"name": f.get("name", "").strip()[:200]}
+    if not values["name"]:
+        errors["name"] = page._(MSG_REQUIRED)
+    unit = f.get("unit", "").strip()
+    own = {
+        lg: {"one": f.get(f"label_{lg}_one", "").strip(), "other": f.get(f"label_{lg}_other", "")}
+        for lg in LANGS
+    }
+    any_label = any(v["one"] or v["other"].strip() for v in own.values())
+    if unit == OWN_UNIT:
+        unit = f.get("unit_key", "").strip()[:40]
+        if not unit:
+            errors["unit_key"] = page._(MSG_REQUIRED)
+    if not unit:
+        errors.setdefault("unit", page._(MSG_REQUIRED))
+    values["unit"] = unit
+    values["unit_labels"] = own if any_label or f.get("unit") == OWN_UNIT else None
+    amount = finite_number(f.get("amount", ""))
+    if amount is None:
+        errors["amount"] = page._(MSG_NUMBER)
+    values["amount"] = amount or 0.0
+    for k in ("period_start", "period_end"):
+        raw = f.get(k, "").strip()
+        values[k] = _date(raw) if raw else None
+        if raw and values[k] is None:
+            errors[k] = page._(MSG_DATE)
+    raw = f.get("slot_hours", "").strip()
+    values["slot_hours"] = finite_number(raw) if raw else None
+    if raw and values["slot_hours"] is None:
+        errors["slot_hours"] = page._(MSG_NUMBER)
+    return values, errors
+
+
+def _refusal(page: Page, exc: DomainError, errors: dict[str, str]) -> None:
+    page.db.rollback()
+    name = ERROR_INPUT.get(exc.field or "", exc.field or "form")
+    errors[name] = page.t.message(exc.message)
+
+
+@router.post("/manage/facilities/{facility_id}/resources", response_class=HTMLResponse)
+def add_resource(facility_id: int, page: Page = Depends(get_page)) -> Response:
+    fac = _facility(page, facility_id)
+    values, errors = parse_resource_form(page, page.form)
+    if not errors:
+        try:
+            pool = services.create_resource(page.db, fac, actor_id=page.user.id, **values)
+            page.commit()
+            return page.redirect(f"/manage/resources/{pool.id}", "saved")
+        except DomainError as exc:
+            _refusal(page, exc, errors)
+    return facility_page(page, fac, 400, form=page.form, errors=errors)
+
+
+# ---------------------------------------------------------------- the resource page
+
+
+def _resource_form(pool: CapacityPool) -> dict[str, str]:
+    builtin = pool.unit in BUILTIN_UNITS and not pool.unit_labels
+    form = {
+        "name": pool.name,
+        "unit": pool.unit if builtin else OWN_UNIT,
+        "unit_key": "" if builtin else pool.unit,
+        "amount": f"{pool.amount:g}",
+        "period_start": pool.period_start.isoformat() if pool.period_start else "",
+        "period_end": pool.period_end.isoformat() if pool.period_end else "",
+        "slot_hours": f"{pool.slot_hours:g}" if pool.slot_hours is not None else "",
+    }
+    for lg, forms in (pool.unit_labels or {}).items():
+        for k in ("one", "other"):
+            form[f"label_{lg}_{k}"] = str(forms.get(k, ""))
+    return form
+
+
+def resource_page(page: Page, pool: CapacityPool, status: int = 200, **extra: Any) -> Response:
+    return page.render(
+        "manage/resource.html",
+        {
+            "pool": pool,
+            "facility": pool.facility,
+            "committed": services.committed_amount(page.db, pool),
+            "slot_capacity": _slot_capacity(pool),
+            "unit_options": _unit_options(page),
+            "type_options": [(k, page._(FIELD_TYPE_LABELS[k])) for k in FIELD_TYPES],
+            "uform": extra.get("uform", {}),
+            "uerrors": extra.get("uerrors", {}),
+            "fform": extra.get("fform", {}),
+            "ferrors": extra.get("ferrors", {}),
+            **labels(page),
+        },
+        status=status,
+    )
+
+
+@router.get("/manage/resources/{pool_id}", response_class=HTMLResponse)
+def resource(pool_id: int, page: Page = Depends(get_page)) -> Response:
+    return resource_page(page, _resource(page, pool_id))
+
+
+def edit_page(page: Page, pool: CapacityPool, status: int = 200, **extra: Any) -> Response:
+    return page.render(
+        "manage/resource_edit.html",
+        {
+            "pool": pool,
+            "facility": pool.facility,
+            "unit_options": _unit_options(page),
+            "form": extra.get("form") or _resource_form(pool),
+            "errors": extra.get("errors", {}),
+            **labels(page),
+        },
+        status=status,
+    )
+
+
+@router.get("/manage/resources/{pool_id}/edit", response_class=HTMLResponse)
+def edit_resource_form(pool_id: int, page: Page = Depends(get_page)) -> Response:
+    return edit_page(page, _resource(page, pool_id))
+
+
+@router.post("/manage/resources/{pool_id}", response_class=HTMLResponse)
+def edit_resource(pool_id: int, page: Page = Depends(get_page)) -> Response:
+    pool = _resource(page, pool_id)
+    values, errors = parse_resource_form(page, page.form)
+    if not errors:
+        try:
+            services.update_resource(page.db, pool, actor_id=page.user.id, **values)
+            page.commit()
+            return page.redirect(f"/manage/resources/{pool.id}", "saved")
+        except DomainError as exc:
+            _refusal(page, exc, errors)
+            pool = _resource(page, pool_id)
+    return edit_page(page, pool, 400, form=page.form, errors=errors)
+
+
+@router.post("/manage/resources/{pool_id}/unavailable", response_class=HTMLResponse)
+def add_unavailable(pool_id: int, page: Page = Depends(get_page)) -> Response:
+    pool = _resource(page, pool_id)
+    f = page.form
+    errors: dict[str, str] = {}
+    first, last = _date(f.get("first_day", "")), _date(f.get("last_day", ""))
+    if first is None:
+        errors["first_day"] = page._(MSG_DATE)
+    if last is None:
+        errors["last_day"] = page._(MSG_DATE)
+    if not errors and first is not None and last is not None:
+        try:
+            services.add_unavailable(
+                page.db,
+                pool,
+                starts_at=dt.datetime.combine(first, dt.time(), dt.UTC),
+                ends_at=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC),
+                reason=f.get("reason", "").strip()[:200],
+                actor_id=page.user.id,
+            )
+            page.commit()
+            return page.redirect(f"/manage/resources/{pool.id}#calendar", "saved")
+        except DomainError as exc:
+            page.db.rollback()
+            errors["first_day"] = page.t.message(exc.message)
+            pool = _resource(page, pool_id)
+    return resource_page(page, pool, 400, uform=f, uerrors=errors)
+
+
+@router.post(
+    "/manage/resources/{pool_id}/unavailable/{unavailable_id}/remove",
+    response_class=HTMLResponse,
+)
+def remove_unavailable(
+    pool_id: int, unavailable_id: int, page: Page = Depends(get_page)
+) -> Response:
+    pool = _resource(page, pool_id)
+    try:
+        services.remove_unavailable(page.db, pool, unavailable_id, actor_id=page.user.id)
+    except DomainError as exc:
+        page.db.rollback()
+        if exc.code == "not_found":
+            page.not_found()
+        return resource_page(
+            page, _resource(page, pool_id), 400, uerrors={"first_day": page.t.message(exc.message)}
+        )
+    page.commit()
+    return page.redirect(f"/manage/resources/{pool.id}#calendar", "removed")
+
+
+def parse_field_form(page: Page, f: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """One request-field declaration from the 'add a field' form."""
+    errors: dict[str, str] = {}
+    kind = f.get("type", "")
+    doc: dict[str, Any] = {
+        "key": f.get("key", "").strip()[:60],
+        "type": kind,
+        "labels": {lg: f.get(f"flabel_{lg}", "")[:500] for lg in LANGS},
+        "help": {lg: f.get(f"fhelp_{lg}", "")[:500] for lg in LANGS},
+        "required": f.get("required", "") in ("on", "1", "true"),
+    }
+    if not doc["key"]:
+        errors["key"] = page._(MSG_REQUIRED)
+    if not f.get("flabel_en", "").strip():
+        errors["flabel_en"] = page._(MSG_REQUIRED)
+    numbers = {"max_length": "text", "min": "number", "max": "number", "max_items": "target_list"}
+    for name, for_type in numbers.items():
+        raw = f.get(name, "").strip()
+        if not raw or kind != for_type:
+            continue
+        x = finite_number(raw)
+        if x is None:
+            errors[name] = page._(MSG_NUMBER)
+        else:
+            doc[name] = int(x) if name in ("max_length", "max_items") and x == int(x) else x
+    if kind == "number":
+        doc["unit"] = f.get("unit", "").strip()[:40]
+        doc["integer"] = f.get("integer", "") in ("on", "1", "true")
+    if kind == "choice":
+        doc["options"] = [
+            line.strip() for line in f.get("options", "").splitlines()[:200] if line.strip()
+        ]
+    return doc, errors
+
+
+@router.post("/manage/resources/{pool_id}/fields", response_class=HTMLResponse)
+def add_field(pool_id: int, page: Page = Depends(get_page)) -> Response:
+    pool = _resource(page, pool_id)
+    doc, errors = parse_field_form(page, page.form)
+    if not errors:
+        try:
+            services.update_resource(
+                page.db,
+                pool,
+                request_fields=[*pool.request_fields, doc],
+                actor_id=page.user.id,
+            )
+            page.commit()
+            return page.redirect(f"/manage/resources/{pool.id}#fields", "saved")
+        except DomainError as exc:
+            page.db.rollback()
+            errors["field"] = page.t.message(exc.message)
+            pool = _resource(page, pool_id)
+    return resource_page(page, pool, 400, fform=page.form, ferrors=errors)
+
+
+@router.post("/manage/resources/{pool_id}/fields/{key}/remove", response_class=HTMLResponse)
+def remove_field(pool_id: int, key: str, page: Page = Depends(get_page)) -> Response:
+    pool = _resource(page, pool_id)
+    kept = [d for d in pool.request_fields if d.get("key") != key]
+    if len(kept) == len(pool.request_fields):
+        page.not_found()
+    try:
+        services.update_resource(page.db, pool, request_fields=kept, actor_id=page.user.id)
+    except DomainError as exc:  # pragma: no cover - removing a field keeps the form valid
+        page.db.rollback()
+        return resource_page(
+            page, _resource(page, pool_id), 400, ferrors={"field": page.t.message(exc.message)}
+        )
+    page.commit()
+    return page.redirect(f"/manage/resources/{pool.id}#fields", "removed")

@@ -1,0 +1,208 @@
+"""Custom facilities and their resources through the services (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy.orm import Session
+
+from opencall.calls import services as call_services
+from opencall.errors import DomainError
+from opencall.facilities import services as fs
+from opencall.facilities.domain import unit_label
+from opencall.proposals import services as ps
+from tests import factories as f
+from tests.facilities.builders import MAINTENANCE, cryo_call, cryo_centre
+
+UTC = dt.UTC
+
+
+def test_the_cryo_em_centre(db: Session) -> None:
+    fac, krios, glacios = cryo_centre(db)
+    assert fac.kind == "custom" and krios.pool_type == "custom"
+    assert unit_label(krios.unit, krios.unit_labels, 3, "en") == "sessions"
+    assert [(u.reason, u.starts_at) for u in glacios.unavailable] == [
+        ("maintenance", MAINTENANCE["starts_at"])
+    ]
+    assert glacios.slot_hours == 24 and glacios.period_end == dt.date(2027, 9, 28)
+
+
+@pytest.mark.parametrize(
+    ("kw", "field", "message"),
+    [
+        ({"unit": "widget"}, "unit", "Unknown unit 'widget'"),
+        ({"amount": 90}, "amount", "at most 83 fit"),
+        ({"amount": 2.5}, "amount", "whole number"),
+        ({"slot_hours": None}, "slot_hours", "length of one session"),
+        (
+            {
+                "unavailable": [
+                    MAINTENANCE,
+                    {
+                        "starts_at": dt.datetime(2027, 8, 5, tzinfo=UTC),
+                        "ends_at": dt.datetime(2027, 8, 12, tzinfo=UTC),
+                    },
+                ]
+            },
+            "calendar",
+            "overlap",
+        ),
+        ({"request_fields": [{"key": "x", "type": "colour", "labels": {"en": "X"}}]},
+         "request_fields", "field 1"),
+        ({"name": "Krios G4"}, "name", "already has a resource"),
+    ],
+)  # fmt: skip
+def test_bad_resources_are_refused_and_change_nothing(
+    db: Session, kw: dict, field: str, message: str
+) -> None:
+    fac, _krios, _glacios = cryo_centre(db)
+    doc = {
+        "name": "Talos",
+        "unit": "session",
+        "amount": 10,
+        "period_start": dt.date(2027, 7, 1),
+        "period_end": dt.date(2027, 9, 28),
+        "slot_hours": 24,
+        "unavailable": [MAINTENANCE],
+    }
+    doc.update(kw)
+    before = f.table_counts(db)
+    with pytest.raises(DomainError) as err:
+        fs.create_resource(db, fac, **doc)  # type: ignore[arg-type]
+    assert err.value.field == field
+    assert message in err.value.message
+    assert f.table_counts(db) == before
+
+
+def test_presets_stay_presets(db: Session) -> None:
+    fac = f.fast_facility(db)
+    with pytest.raises(DomainError, match="kind custom"):
+        fs.create_resource(db, fac, name="x", unit="h", amount=1)
+    cfac, _k, _g = cryo_centre(db)
+    with pytest.raises(DomainError, match="create_resource"):
+        fs.create_pool(db, cfac, name="x", pool_type="seats", amount=1, attributes={})
+
+
+def test_a_maintenance_week_that_leaves_too_few_slots_is_refused(db: Session) -> None:
+    _fac, krios, _g = cryo_centre(db)  # 80 of 90 sessions
+    two_weeks = {
+        "starts_at": dt.datetime(2027, 8, 2, tzinfo=UTC),
+        "ends_at": dt.datetime(2027, 8, 16, tzinfo=UTC),
+        "reason": "refit",
+    }
+    with pytest.raises(DomainError, match="at most 76 fit"):
+        fs.add_unavailable(db, krios, **two_weeks)  # type: ignore[arg-type]
+    db.refresh(krios)
+    assert krios.unavailable == []
+    fs.add_unavailable(db, krios, **MAINTENANCE)  # type: ignore[arg-type]
+    assert len(krios.unavailable) == 1
+    fs.remove_unavailable(db, krios, krios.unavailable[0].id)
+    assert krios.unavailable == []
+
+
+def test_over_commit_across_calls_is_refused(db: Session) -> None:
+    fac, krios, glacios = cryo_centre(db)
+    first = cryo_call(db, fac, [krios], 50)
+    assert first.pools[0].amount == 50
+    second = cryo_call(db, fac, [], None)
+    before = f.table_counts(db)
+    with pytest.raises(DomainError) as err:
+        call_services.offer_pool(db, second, krios, 31)
+    assert err.value.field == "amount"
+    assert "'Krios G4' has 80 sessions; other calls already offer 50" in err.value.message
+    assert "at most 30 (asked: 31)" in err.value.message
+    assert f.table_counts(db) == before
+    call_services.offer_pool(db, second, krios, 30)
+    # the resource's amount cannot go below what calls offer
+    with pytest.raises(DomainError, match="Calls already offer 80"):
+        fs.update_resource(db, krios, amount=79)
+    assert krios.amount == 80
+    fs.update_resource(db, glacios, amount=83, name="Glacios 2")
+    assert (glacios.amount, glacios.name) == (83, "Glacios 2")
+
+
+def test_archived_calls_still_count(db: Session) -> None:
+    fac, krios, _g = cryo_centre(db)
+    old = cryo_call(db, fac, [krios], 80)
+    old.status = "archived"
+    db.flush()
+    new = cryo_call(db, fac, [], None)
+    with pytest.raises(DomainError, match="other calls already offer 80"):
+        call_services.offer_pool(db, new, krios, 1)
+
+
+def _proposal(db: Session, call):  # type: ignore[no-untyped-def]
+    call_services.transition_call(db, call, "open", now=f.NOW)
+    return ps.create_proposal(
+        db, call, f.user(db), title="Ribosome", abstract="a", science_case="b", now=f.NOW
+    )
+
+
+def test_custom_requests_are_judged_by_the_declared_form(db: Session) -> None:
+    fac, krios, glacios = cryo_centre(db)
+    call = cryo_call(db, fac, [krios, glacios], 40)
+    p = _proposal(db, call)
+    good = {"amount": 2, "specimen": "ribosome", "mode": "screening", "grids": "3"}
+    req = ps.add_request(db, p, "custom", good, pool_id=krios.id, now=f.NOW)
+    assert (req.amount, req.details["grids"]) == (2, 3)
+    before = f.table_counts(db)
+    for details, field, message in [
+        ({**good, "grids": 20}, "details.grids", "Grids: must be at most 12"),
+        ({**good, "mode": "tomography"}, "details.mode", "Mode: choose one of"),
+        ({"amount": 2, "mode": "screening"}, "details.specimen", "Specimen: this field is required"),
+        ({**good, "amount": 41}, "details.amount", "exceeds what the call offers"),
+        ({**good, "impossible_dates": [["2027-08-10", "2027-08-01"]]}, "details.impossible_dates",
+         "last day"),
+    ]:  # fmt: skip
+        with pytest.raises(DomainError) as err:
+            ps.add_request(db, p, "custom", details, pool_id=glacios.id, now=f.NOW)
+        assert err.value.field == field, details
+        assert message in err.value.message
+    assert f.table_counts(db) == before
+
+
+def test_bundles(db: Session) -> None:
+    fac, krios, glacios = cryo_centre(db)
+    call = cryo_call(db, fac, [krios, glacios], 40)
+    p = _proposal(db, call)
+    d = {"amount": 1, "specimen": "s", "mode": "screening"}
+    a = ps.add_request(db, p, "custom", d, pool_id=krios.id, bundle="pair", now=f.NOW)
+    assert ("bundle", "Bundle 'pair' has one request; an all-or-nothing bundle needs at least "
+            "two requests of the same proposal.") in ps.submission_problems(p)  # fmt: skip
+    b = ps.add_request(
+        db, p, "custom", {**d, "mode": "data collection"}, pool_id=glacios.id, now=f.NOW
+    )
+    ps.set_bundle(db, p, [a.id, b.id], "pair", now=f.NOW)
+    assert (a.bundle, b.bundle) == ("pair", "pair")
+    assert not [x for x in ps.submission_problems(p) if x[0] == "bundle"]
+    assert ps.snapshot(p)["requests"][0]["bundle"] == "pair"
+    # a bundle of one, or with a request of another proposal (another call), is refused
+    other_fac, k2, _ = cryo_centre(db)
+    other = _proposal(db, cryo_call(db, other_fac, [k2], 10))
+    c = ps.add_request(db, other, "custom", d, pool_id=k2.id, now=f.NOW)
+    before = f.table_counts(db)
+    with pytest.raises(DomainError, match="this proposal only"):
+        ps.set_bundle(db, p, [a.id, c.id], "mixed", now=f.NOW)
+    with pytest.raises(DomainError, match="at least two"):
+        ps.set_bundle(db, p, [a.id], "solo", now=f.NOW)
+    with pytest.raises(DomainError, match="bundle name"):
+        ps.set_bundle(db, p, [a.id, b.id], "a b", now=f.NOW)
+    with pytest.raises(DomainError, match="resources this call offers"):
+        ps.add_request(db, other, "custom", d, pool_id=krios.id, bundle="x", now=f.NOW)
+    assert f.table_counts(db) == before
+    assert (a.bundle, b.bundle) == ("pair", "pair")
+    ps.set_bundle(db, p, [a.id], None, now=f.NOW)
+    assert (a.bundle, b.bundle) == (None, None)  # a bundle of one is dissolved
+
+
+def test_an_offer_without_amount_takes_what_is_left(db: Session) -> None:
+    fac, krios, _g = cryo_centre(db)
+    cryo_call(db, fac, [krios], 50)
+    second = cryo_call(db, fac, [krios], None)
+    assert second.pools[0].amount == 30
+    third = cryo_call(db, fac, [], None)
+    before = f.table_counts(db)
+    with pytest.raises(DomainError, match="nothing left to offer: other calls already offer all"):
+        call_services.offer_pool(db, third, krios)
+    assert f.table_counts(db) == before

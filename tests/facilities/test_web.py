@@ -1,0 +1,401 @@
+"""The operator's pages and the JSON API of the resource model: who may use them
+(every route x persona), the setup through the forms, and bad input refused with
+a clear message that changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall.calls import services as call_services
+from opencall.facilities import services as fs
+from opencall.facilities.models import CapacityPool, Facility
+from opencall.people import services as people_services
+from opencall.people.queries import user_by_email
+from opencall.proposals import services as ps
+from opencall.proposals.models import Proposal
+from tests import factories as F
+from tests.facilities.authz_cases import CASES, RESOURCE
+from tests.facilities.builders import FIELDS, cryo_call, cryo_centre
+from tests.web.conftest import Web, make_open, version_of
+from tests.web2.test_authz import session_client
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+PERSONAS = ("anonymous", "applicant", "manager", "other_manager")
+
+
+@dataclass
+class Cryo:
+    provider_slug: str
+    facility_id: int
+    krios_id: int
+    glacios_id: int
+    unavailable_id: int
+    emails: dict[str, str]
+    proposal_id: int = 0
+    call_id: int = 0
+
+
+@pytest.fixture
+def cryo(factory: sessionmaker[Session]) -> Cryo:
+    with factory() as s:
+        fac, krios, glacios = cryo_centre(s)
+        manager = F.user(s, email="office@cryo.example")
+        people_services.grant_role(s, manager.id, "provider_admin", provider_id=fac.provider_id)
+        other_fac, _k, _g = cryo_centre(s)
+        om = F.user(s, email="office@other.example")
+        people_services.grant_role(s, om.id, "provider_admin", provider_id=other_fac.provider_id)
+        applicant = F.user(s, email="applicant@example.org")
+        call = cryo_call(s, fac, [krios, glacios], 40)
+        make_open(call)  # around the real clock: the pages use it
+        call_services.transition_call(s, call, "open")
+        p = ps.create_proposal(s, call, applicant, title="Ribosome", abstract="a", science_case="b")
+        s.commit()
+        return Cryo(
+            fac.provider.slug,
+            fac.id,
+            krios.id,
+            glacios.id,
+            glacios.unavailable[0].id,
+            {"manager": manager.email, "other_manager": om.email, "applicant": applicant.email},
+            p.id,
+            call.id,
+        )
+
+
+def outcome(r: Any) -> str:
+    if r.status_code == 404:
+        return "404"
+    if r.status_code == 401 or (
+        r.status_code == 303 and r.headers.get("location", "").startswith("/login")
+    ):
+        return "login"
+    assert r.status_code < 500, r.text[:2000]
+    return "ok"
+
+
+def _reset_krios(web: Web, w: Cryo) -> None:
+    """Before each case: Krios with its request form and one unavailable period."""
+    with web.factory() as s:
+        krios = s.get(CapacityPool, w.krios_id)
+        assert krios is not None
+        fs.update_resource(
+            s,
+            krios,
+            name="Krios G4",
+            amount=80,
+            request_fields=FIELDS,
+            unavailable=[
+                {
+                    "starts_at": dt.datetime(2027, 9, 20, tzinfo=dt.UTC),
+                    "ends_at": dt.datetime(2027, 9, 21, tzinfo=dt.UTC),
+                    "reason": "service",
+                }
+            ],
+        )
+        s.commit()
+        w.unavailable_id = krios.unavailable[0].id
+
+
+def tokens(web: Web, w: Cryo) -> dict[str, str]:
+    out = {}
+    with web.factory() as s:
+        for k, email in w.emails.items():
+            u = user_by_email(s, email)
+            assert u is not None
+            out[k] = people_services.create_api_token(s, u, "t")[1]
+        s.commit()
+    return out
+
+
+def test_every_route_by_persona(web: Web, cryo: Cryo) -> None:
+    toks = tokens(web, cryo)
+    failures = []
+    for case in CASES:
+        for persona in PERSONAS:
+            _reset_krios(web, cryo)
+            path = case.path.format(**case.params(cryo))
+            if case.api:
+                headers = {"Authorization": f"Bearer {toks[persona]}"} if persona in toks else {}
+                r = web.client().request(case.method, path, headers=headers, json=case.json)
+            else:
+                client, tok = session_client(web, cryo.emails.get(persona))
+                if case.method == "GET":
+                    r = client.get(path)
+                else:
+                    r = client.post(path, data={"csrf_token": tok, **case.data})
+            got = outcome(r)
+            want = (
+                "ok"
+                if persona in case.allowed
+                else (case.anonymous if persona == "anonymous" else "404")
+            )
+            if got != want:
+                failures.append(f"{case.method} {case.path} as {persona}: {got} (want {want})")
+    assert not failures, "\n".join(failures)
+
+
+def _counts(web: Web) -> dict[str, int]:
+    with web.factory() as s:
+        return F.table_counts(s)
+
+
+def test_setup_through_the_pages(web: Web, cryo: Cryo) -> None:
+    client, tok = session_client(web, cryo.emails["manager"])
+    r = client.post(
+        f"/manage/facilities/{cryo.facility_id}/resources", data={"csrf_token": tok, **RESOURCE}
+    )
+    assert r.status_code == 303, r.text[:2000]
+    page = client.get(r.headers["location"])
+    assert "5 sessions" in page.text and "seat" not in page.text.lower()
+    pool_url = r.headers["location"].split("?")[0]
+    r = client.post(
+        pool_url + "/unavailable",
+        data={"csrf_token": tok, "first_day": "2027-08-02", "last_day": "2027-08-08",
+              "reason": "maintenance"},
+    )  # fmt: skip
+    assert r.status_code == 303, r.text[-3000:]
+    r = client.post(
+        pool_url + "/fields",
+        data={"csrf_token": tok, "key": "grids", "type": "number", "flabel_en": "Grids",
+              "min": "1", "max": "12", "integer": "on", "required": "on"},
+    )  # fmt: skip
+    assert r.status_code == 303, r.text[:3000]
+    page = client.get(pool_url)
+    assert "maintenance" in page.text and "Grids" in page.text
+    # a unit of one's own, in the visitor's language
+    own = {**RESOURCE, "name": "Vitrobot", "unit": "own", "unit_key": "blot", "slot_hours": ""}
+    for lg, (one, other) in {"en": ("blot", "blots"), "zh": ("次", "次"),
+                             "fr": ("buvardage", "buvardages"),
+                             "es": ("secado", "secados")}.items():  # fmt: skip
+        own[f"label_{lg}_one"], own[f"label_{lg}_other"] = one, other
+    r = client.post(
+        f"/manage/facilities/{cryo.facility_id}/resources", data={"csrf_token": tok, **own}
+    )
+    assert r.status_code == 303, r.text[:3000]
+    client.cookies.set("oc_lang", "fr")
+    assert "5 buvardages" in client.get(r.headers["location"]).text
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "message"),
+    [
+        ("/manage/facilities/{facility_id}/resources", {**RESOURCE, "unit": "widget"},
+         "Unknown unit"),
+        ("/manage/facilities/{facility_id}/resources", {**RESOURCE, "amount": "91"},
+         "at most 90 fit"),
+        ("/manage/facilities/{facility_id}/resources", {**RESOURCE, "amount": "x"},
+         "Enter a number"),
+        ("/manage/facilities/{facility_id}/resources", {**RESOURCE, "unit": "own",
+         "unit_key": "blot", "label_en_one": "blot"}, "en, zh, fr and es"),
+        ("/manage/facilities/{facility_id}/resources", {**RESOURCE, "period_end": "2027-06-01"},
+         "end on or after"),
+        ("/manage/resources/{glacios_id}/unavailable",
+         {"first_day": "2027-08-05", "last_day": "2027-08-10", "reason": "x"}, "overlap"),
+        ("/manage/resources/{glacios_id}/unavailable",
+         {"first_day": "2027-10-05", "last_day": "2027-10-10", "reason": "x"}, "inside"),
+        ("/manage/resources/{glacios_id}/unavailable",
+         {"first_day": "2027-08-20", "last_day": "2027-08-10", "reason": "x"}, "end after"),
+        ("/manage/resources/{glacios_id}/fields",
+         {"key": "grids", "type": "number", "flabel_en": "G", "min": "5", "max": "1"},
+         "maximum must not be below"),
+        ("/manage/resources/{glacios_id}/fields",
+         {"key": "specimen", "type": "text", "flabel_en": "Again"}, "two fields"),
+        ("/manage/resources/{glacios_id}/fields",
+         {"key": "amount", "type": "text", "flabel_en": "Amount"}, "reserved"),
+        ("/manage/resources/{glacios_id}", {**RESOURCE, "amount": "84"}, "at most 83 fit"),
+    ],
+)  # fmt: skip
+def test_bad_input_on_the_pages(web: Web, cryo: Cryo, path: str, data: dict, message: str) -> None:
+    client, tok = session_client(web, cryo.emails["manager"])
+    before = _counts(web)
+    r = client.post(
+        path.format(facility_id=cryo.facility_id, glacios_id=cryo.glacios_id),
+        data={"csrf_token": tok, **data},
+    )
+    assert r.status_code == 400
+    assert message in r.text
+    assert 'role="alert"' in r.text
+    assert _counts(web) == before
+
+
+def test_api_setup_and_refusals(web: Web, cryo: Cryo) -> None:
+    tok = tokens(web, cryo)["manager"]
+    c = web.client()
+    h = {"Authorization": f"Bearer {tok}"}
+    r = c.post(
+        f"/api/v1/providers/{cryo.provider_slug}/facilities",
+        headers=h,
+        json={"name": "Cryo-EM 2", "slug": "cryo-2", "kind": "custom"},
+    )
+    assert r.status_code == 201, r.text
+    fid = r.json()["id"]
+    doc = {
+        "name": "Krios",
+        "unit": "session",
+        "amount": 83,
+        "period_start": "2027-07-01",
+        "period_end": "2027-09-28",
+        "slot_hours": 24,
+        "unavailable": [
+            {"starts_at": "2027-08-02T00:00:00Z", "ends_at": "2027-08-09T00:00:00Z",
+             "reason": "maintenance"}
+        ],
+        "request_fields": FIELDS,
+    }  # fmt: skip
+    r = c.post(f"/api/v1/facilities/{fid}/resources", headers=h, json=doc)
+    assert r.status_code == 201, r.text
+    res = r.json()
+    assert res["unit_label_other"] == "sessions" and res["calendar"]["slot_capacity"] == 83
+    rid = res["id"]
+    before = _counts(web)
+    for method, path, body, status, message in [
+        ("POST", f"/api/v1/facilities/{fid}/resources", {**doc, "unit": "widget"}, 400,
+         "Unknown unit"),
+        ("POST", f"/api/v1/facilities/{fid}/resources", {**doc, "name": "K2", "amount": 84}, 400,
+         "at most 83 fit"),
+        ("POST", f"/api/v1/resources/{rid}/unavailable",
+         {"starts_at": "2027-08-05T00:00:00Z", "ends_at": "2027-08-12T00:00:00Z"}, 400, "overlap"),
+        ("POST", f"/api/v1/resources/{rid}/unavailable",
+         {"starts_at": "2027-09-05T00:00:00Z", "ends_at": "2027-09-06T00:00:00Z"}, 400,
+         "at most 82 fit"),
+        ("PATCH", f"/api/v1/resources/{rid}", {"amount": 84}, 400, "at most 83 fit"),
+        ("PUT", f"/api/v1/resources/{rid}/request-fields",
+         {"fields": [{"key": "g", "type": "number", "labels": {"en": "G"}, "min": 3, "max": 1}]},
+         422, "maximum"),
+        ("POST", f"/api/v1/providers/{cryo.provider_slug}/facilities",
+         {"name": "X", "slug": "cryo-2", "kind": "custom"}, 400, "short name"),
+        ("POST", f"/api/v1/providers/{cryo.provider_slug}/facilities",
+         {"name": "X", "slug": "x", "kind": "spaceship"}, 400, "kind"),
+    ]:  # fmt: skip
+        r = c.request(method, path, headers=h, json=body)
+        assert r.status_code == status, (path, r.text)
+        assert message in r.text, r.text
+    assert _counts(web) == before
+    r = c.patch(f"/api/v1/resources/{rid}", headers=h, json={"amount": 60})
+    assert r.status_code == 200 and r.json()["amount"] == 60
+    r = c.get(f"/api/v1/resources/{rid}/calendar", headers=h)
+    assert r.json()["unavailable"][0]["reason"] == "maintenance"
+
+
+def test_api_over_commit_names_the_resource(web: Web, cryo: Cryo) -> None:
+    tok = tokens(web, cryo)["manager"]  # the fixture's call offers 40 of Krios's 80
+    before = _counts(web)
+    r = web.client().patch(
+        f"/api/v1/resources/{cryo.krios_id}",
+        headers={"Authorization": f"Bearer {tok}"},
+        json={"amount": 30},
+    )
+    assert r.status_code == 400
+    assert "Calls already offer 40 of 'Krios G4'" in r.json()["detail"]
+    assert _counts(web) == before
+
+
+def test_the_applicants_form_is_the_declared_one(web: Web, cryo: Cryo) -> None:
+    client, tok = session_client(web, cryo.emails["applicant"])
+    url = f"/proposals/{cryo.proposal_id}"
+    page = client.get(url)
+    assert page.status_code == 200
+    text = page.text
+    assert "Krios G4" in text and "Glacios" in text
+    assert "Amount (sessions)" in text and 'name="x_specimen"' in text
+    assert "screening" in text and "Dates you cannot use" in text
+    assert "seat" not in text.lower()
+    good = {"kind": "custom", "amount": "2", "x_specimen": "apoferritin", "x_grids": "4",
+            "x_mode": "screening", "impossible_dates": "2027-07-10 2027-07-12"}  # fmt: skip
+    before = _counts(web)
+    for bad, name, message in [
+        ({"x_grids": "40"}, "x_grids", "Grids: must be at most 12"),
+        ({"x_mode": "tomography"}, "x_mode", "Mode: choose one of"),
+        ({"x_specimen": ""}, "x_specimen", "Specimen: this field is required"),
+        ({"amount": "41"}, "amount", "exceeds what the call offers"),
+        ({"amount": "1.5"}, "amount", "whole number of slots"),
+        ({"impossible_dates": "2027-07-10 2027-07-11 2027-07-12"}, "impossible_dates", "Line 1"),
+        ({"impossible_dates": "2028-01-01 2028-01-02"}, "impossible_dates", "outside"),
+    ]:  # fmt: skip
+        r = client.post(
+            url + "/requests",
+            data={"csrf_token": tok, "version": version_of(client, cryo.proposal_id),
+                  "pool_id": str(cryo.krios_id), **good, **bad},
+        )  # fmt: skip
+        assert r.status_code == 400, (bad, r.status_code)
+        assert message in r.text, bad
+        assert f'name="{name}"' in r.text
+        assert 'aria-invalid="true"' in r.text
+    assert _counts(web) == before
+    ids = []
+    for pool_id, mode in ((cryo.krios_id, "screening"), (cryo.glacios_id, "data collection")):
+        r = client.post(
+            url + "/requests",
+            data={"csrf_token": tok, "version": version_of(client, cryo.proposal_id),
+                  "pool_id": str(pool_id), **good, "x_mode": mode},
+        )  # fmt: skip
+        assert r.status_code == 303, r.text[-3000:]
+    with web.factory() as s:
+        p = s.get(Proposal, cryo.proposal_id)
+        assert p is not None
+        ids = [r.id for r in p.requests]
+        assert p.requests[0].details["impossible_dates"] == [["2027-07-10", "2027-07-12"]]
+    page = client.get(url).text
+    assert "2 sessions" in page and "These requests are all-or-nothing" in page
+    # a bundle of one is refused; two make a bundle
+    r = client.post(
+        url + "/bundle",
+        data={"csrf_token": tok, "version": version_of(client, cryo.proposal_id),
+              "bundle": "pair", f"req-{ids[0]}": "on"},
+    )  # fmt: skip
+    assert r.status_code == 400 and "at least two requests" in r.text
+    r = client.post(
+        url + "/bundle",
+        data={"csrf_token": tok, "version": version_of(client, cryo.proposal_id),
+              "bundle": "pair", f"req-{ids[0]}": "on", f"req-{ids[1]}": "on"},
+    )  # fmt: skip
+    assert r.status_code == 303
+    with web.factory() as s:
+        p = s.get(Proposal, cryo.proposal_id)
+        assert p is not None
+        assert [r.bundle for r in p.requests] == ["pair", "pair"]
+    assert "all-or-nothing bundle: pair" in client.get(url).text
+
+
+def test_over_commit_on_the_call_page_is_refused(web: Web, cryo: Cryo) -> None:
+    with web.factory() as s:
+        u = user_by_email(s, cryo.emails["manager"])
+        assert u is not None
+        fac = s.get(Facility, cryo.facility_id)
+        assert fac is not None
+        people_services.grant_role(s, u.id, "call_manager", provider_id=fac.provider_id)
+        second = cryo_call(s, fac, [], None)
+        s.commit()
+        slug = second.slug
+    client, tok = session_client(web, cryo.emails["manager"])
+    before = _counts(web)
+    r = client.post(
+        f"/manage/calls/{slug}/pools",
+        data={"csrf_token": tok, "pool_id": str(cryo.krios_id), "amount": "41"},
+    )
+    assert r.status_code == 400
+    assert "other calls already offer 40, so this call can offer at most 40 (asked: 41)" in r.text
+    assert _counts(web) == before
+    r = client.post(
+        f"/manage/calls/{slug}/pools",
+        data={"csrf_token": tok, "pool_id": str(cryo.krios_id), "amount": "40"},
+    )
+    assert r.status_code == 303
+
+
+def test_field_errors_speak_the_applicants_language(web: Web, cryo: Cryo) -> None:
+    client, tok = session_client(web, cryo.emails["applicant"])
+    client.cookies.set("oc_lang", "fr")
+    r = client.post(
+        f"/proposals/{cryo.proposal_id}/requests",
+        data={"csrf_token": tok, "version": version_of(client, cryo.proposal_id),
+              "kind": "custom", "pool_id": str(cryo.krios_id), "amount": "1",
+              "x_mode": "screening"},
+    )  # fmt: skip
+    assert r.status_code == 400
+    assert "Spécimen : ce champ est obligatoire." in r.text
