@@ -18,6 +18,7 @@ METHODS = [
     ("**/people_views.py", "python"),
     ("**/recruitment_views.py", "python"),
     ("**/expertise_views.py", "python"),
+    ("**/slot_views.py", "python"),
     ("**/api.py", "python"),
     ("**/web/*.py", "python"),
     ("**/templates/**.html", "jinja2"),
