@@ -18,6 +18,7 @@ from opencall.optim import slots as sl
 from opencall.scheduling import jobs as scheduling_jobs
 from opencall.scheduling import services
 from opencall.scheduling.models import ScheduleEntry
+from opencall.web.i18n import Translator
 from tests.scheduling.conftest import IMPOSSIBLE, MAINT, SlotWorld, get_call
 
 DAY = dt.timedelta(days=1)
@@ -127,8 +128,11 @@ def test_resource_without_period_is_refused_and_changes_nothing(
         assert pool is not None
         pool.period_end = None
         s.flush()
-        with pytest.raises(DomainError, match="no calendar period"):
+        with pytest.raises(DomainError, match="no calendar period") as err:
             services.run_schedule(s, get_call(s, sw))
+        assert err.value.field == "period_start"
+        fr = Translator("fr").message(err.value.message)
+        assert fr.startswith("La ressource Krios A n’a pas de période")
         s.rollback()
         assert s.scalars(select(ScheduleEntry.id)).all() == before
 

@@ -227,3 +227,9 @@ def my_slots_ics(proposal_id: int, page: Page = Depends(get_page)) -> Response:
         f"{proposal.code}-slots.ics",
         ical.to_ics(f"{proposal.code} · {call.title}", events, stamp=_stamp(page, call)),
     )
+
+
+SERVICE_MESSAGES = (
+    N_("The resource %(name)s has no calendar period; set its period start and end."),
+    N_("Request %(id)s has malformed impossible dates: %(why)s"),
+)
