@@ -483,13 +483,14 @@ def _unit_value(unit: list[SlotAward]) -> float:
 
 
 def greedy(problem: SlotProblem) -> SlotSchedule:
-    """Priority list scheduling ([3]_) followed by a repair pass.
+    """Priority list scheduling ([3]_) followed by a repair pass and a polish.
 
     Units (bundles, single awards) are placed in decreasing order of value per slot, then
     size; each takes its earliest contiguous block (a bundle kept together takes the
     placement of least span). Repair: each unit left out is tried again after lifting one
     placed unit of lower value, which is then placed again elsewhere; the swap is kept when
-    both fit.
+    both fit. Polish: each placed unit is lifted and placed again around the others while
+    that shortens its span or its runs (``_polish``).
     """
     t0 = time.perf_counter()
     problem.validate()
@@ -535,6 +536,44 @@ def _greedy(ix: _Index) -> dict[str, list[int]]:
             placed.update(got_u)
             placed.update(got_v)
             done = True
+    return _polish(ix, placed)
+
+
+def _polish(ix: _Index, placed: dict[str, list[int]], passes: int = 3) -> dict[str, list[int]]:
+    """Local improvement of span and runs with the placed set kept: each placed unit in turn
+    is lifted and placed again (least span, earliest contiguous block) around the others;
+    the move is kept when the unit's (span, runs) gets smaller."""
+    placed = {k: list(v) for k, v in placed.items()}
+    taken: dict[str, set[int]] = {}
+    for aid, ks in placed.items():
+        taken.setdefault(ix.res_of[aid], set()).update(ks)
+    units = [u for u in ix.units if all(placed.get(a.id) for a in u)]
+
+    def score(pl: dict[str, list[int]], u: list[SlotAward]) -> tuple[float, int]:
+        together = len(u) > 1 and any(a.together for a in u)
+        return (
+            _span(ix, pl, u) if together else 0.0,
+            sum(len(_runs(sorted(pl[a.id]))) for a in u),
+        )
+
+    for _ in range(passes):
+        improved = False
+        for u in units:
+            before = score(placed, u)
+            for a in u:
+                taken[a.resource] -= set(placed[a.id])
+            got = _place_unit(ix, u, taken)
+            if got is not None and score(got, u) < before:
+                placed.update(got)
+                improved = True
+                continue
+            if got is not None:
+                for a in u:
+                    taken[a.resource] -= set(got[a.id])
+            for a in u:
+                taken.setdefault(a.resource, set()).update(placed[a.id])
+        if not improved:
+            break
     return placed
 
 
@@ -605,9 +644,12 @@ def solve_slots(
     ``b``, in hours). Rows: ``sum_k x[a, k] = slots_a * y[u(a)]``; ``sum_a x[a, k] <= 1``
     per resource slot; ``r[a, k] >= x[a, k] - x[a, k-1]`` (``k-1`` the slot just before, when
     ``a`` may take it; otherwise ``x[a, k]`` counts as a run start itself);
-    ``lo[b] <= t_k + H (1 - x[a, k])`` and ``hi[b] >= t_k + len - H (1 - x[a, k])``.
-    Levels (value, span, runs) are solved in turn, each fixing the previous optimum ([1]_).
-    Levels whose bound the greedy already reaches are not solved.
+    ``lo[b] + (H - t_k) x[a, k] <= H`` and ``hi[b] >= (t_k + len) x[a, k]`` (the smallest
+    big-M for each row, H the horizon). Levels (value, span, runs) are solved in turn, each
+    fixing the previous optimum ([1]_); the span level carries the runs as a tie-break worth
+    less than a thousandth of an hour in all. Levels whose bound the greedy already reaches
+    are not solved. After a level stopped by the time limit, the best placement is polished
+    (``_polish``) with the placed set kept.
     """
     t0 = time.perf_counter()
     problem.validate()
@@ -677,10 +719,10 @@ def solve_slots(
             for k in ix.allowed[a.id]:
                 t = ix.hours(a.resource, k)
                 j = col[(a.id, k)]
-                # lo <= t + H (1 - x)  <=>  lo + H x <= t + H
-                rows.append(({lo: 1.0, j: horizon}, -np.inf, t + horizon))
-                # hi >= t + len - H (1 - x)  <=>  hi - H x >= t + len - H
-                rows.append(({hi: 1.0, j: -horizon}, t + step - horizon, np.inf))
+                # lo <= t when x = 1, lo <= H otherwise (the smallest big-M): lo + (H - t) x <= H
+                rows.append(({lo: 1.0, j: horizon - t}, -np.inf, horizon))
+                # hi >= t + len when x = 1, hi >= 0 otherwise: hi - (t + len) x >= 0
+                rows.append(({hi: 1.0, j: -(t + step)}, 0.0, np.inf))
     col_lo = np.zeros(n)
     col_hi = np.ones(n)
     integer = np.zeros(n, dtype=bool)
@@ -735,7 +777,24 @@ def solve_slots(
         "span": sum(max(a.slots * res[a.resource].slot_hours for a in units[i]) for i in together),
         "runs": float(len(awards)),
     }
-    v0 = float(c_value @ start)
+    # The span level is solved with the runs as a tie-break too small to trade against it (so
+    # that a level stopped by the time limit still leaves contiguous awards); the level's own
+    # optimum, not the blend, is what the next level keeps.
+    max_runs = float(sum(a.slots for a in awards)) + 1.0
+    d_runs = 1e-3 / max_runs  # span is in hours; runs never outweigh a thousandth of an hour
+    blend = {
+        "value": c_value,
+        "span": c_span + d_runs * c_runs,
+        "runs": c_runs,
+    }
+
+    def key(v: np.ndarray) -> tuple[float, float, float]:
+        return (
+            round(float(c_value @ v), 9),
+            -round(float(c_span @ v), 9),
+            -round(float(c_runs @ v), 9),
+        )
+
     for name, c, maximize in (
         ("value", c_value, True),
         ("span", c_span, False),
@@ -748,7 +807,7 @@ def solve_slots(
             not maximize and cur <= bounds[name] + _EPS
         ):
             # for span and runs the bound holds only when every unit is placed
-            if name == "value" or v0 >= bounds["value"] - _EPS:
+            if name == "value" or float(c_value @ start) >= bounds["value"] - _EPS:
                 stages.append(f"{name}: greedy meets the bound")
                 extra.append(_level_row(c, cur, maximize))
                 continue
@@ -759,7 +818,7 @@ def solve_slots(
         a_rows = rows + extra
         mat, lo_r, hi_r = _csr(a_rows, n)
         sol = solve_mip(
-            c,
+            blend[name],
             mat,
             lo_r,
             hi_r,
@@ -779,18 +838,22 @@ def solve_slots(
         x = np.round(sol.x[: n_x + len(units)])
         cand = decode(np.concatenate([x, sol.x[n_x + len(units) :]]))
         cand_vec = vector(cand)
-        better = float(c @ cand_vec)
-        if not check(problem, _starts(ix, cand)) and (
-            (maximize and better >= cur - _EPS) or (not maximize and better <= cur + _EPS)
-        ):
+        if not check(problem, _starts(ix, cand)) and key(cand_vec) >= key(start):
             start = cand_vec
             placed = cand
-            cur = better
+            cur = float(c @ cand_vec)
         stages.append(f"{name}: {sol.status} {cur:g}")
         if sol.status != "optimal":
             timed_out = True
             break
         extra.append(_level_row(c, cur, maximize))
+    if timed_out:
+        polished = _polish(ix, placed)
+        if key(vector(polished)) > key(vector(placed)) and not check(
+            problem, _starts(ix, polished)
+        ):
+            placed = polished
+            stages.append("polished")
     return _result(
         ix, placed, "milp_time_limit" if timed_out else "milp", time.perf_counter() - t0, stages
     )
