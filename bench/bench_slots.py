@@ -180,6 +180,7 @@ def run_cpsat(problem: sl.SlotProblem, limit: float, workers: int, seed: int) ->
     solver.parameters.num_search_workers = workers
     solver.parameters.random_seed = seed
     got: dict[str, float] = {}
+    best: dict[tuple[str, int], int] = {}  # the last solution found (none: nothing placed)
     for name, expr, maximize in levels:
         left = limit - (time.perf_counter() - t0)
         if left <= 0.05:
@@ -192,21 +193,22 @@ def run_cpsat(problem: sl.SlotProblem, limit: float, workers: int, seed: int) ->
             m.minimize(expr)
         st = solver.solve(m)
         if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            out["status"] = solver.status_name(st).lower()
+            out["status"] = f"{name}: {solver.status_name(st).lower()}"
             break
         val = int(round(solver.objective_value))
         got[name] = val
+        best = {key: int(solver.value(v)) for key, v in x.items()}
         # hint the next level with this solution, then fix the level
         m.clear_hints()
         for v in x.values():
             m.add_hint(v, solver.value(v))
         if st != cp_model.OPTIMAL:
-            out["status"] = "time_limit"
+            out["status"] = f"{name}: time_limit"
             break
         m.add(expr >= val if maximize else expr <= val)
     starts = {}
     for a in problem.awards:
-        ks = [k for k in allowed[a.id] if solver.value(x[(a.id, k)])]
+        ks = [k for k in allowed[a.id] if best.get((a.id, k))]
         if ks:
             starts[a.id] = tuple(grids[a.resource][k].start for k in ks)
     v, s, r = sl.evaluate(problem, starts)

@@ -556,10 +556,19 @@ def _polish(ix: _Index, placed: dict[str, list[int]], passes: int = 3) -> dict[s
             sum(len(_runs(sorted(pl[a.id]))) for a in u),
         )
 
+    def bound(u: list[SlotAward]) -> tuple[float, int]:
+        together = len(u) > 1 and any(a.together for a in u)
+        return (
+            max(a.slots * ix.res[a.resource].slot_hours for a in u) if together else 0.0,
+            len(u),
+        )
+
     for _ in range(passes):
         improved = False
         for u in units:
             before = score(placed, u)
+            if before <= bound(u):
+                continue  # already as short and as contiguous as it can be
             for a in u:
                 taken[a.resource] -= set(placed[a.id])
             got = _place_unit(ix, u, taken)
