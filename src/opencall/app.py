@@ -42,6 +42,7 @@ from opencall.reviews import views as review_views
 from opencall.scheduling import api as scheduling_api
 from opencall.scheduling import api_write as scheduling_api_write
 from opencall.scheduling import jobs as scheduling_jobs
+from opencall.scheduling import slot_views as scheduling_slot_views
 from opencall.scheduling import views as scheduling_views
 from opencall.settings import Settings, production_problems
 from opencall.web import api as web_api
@@ -68,6 +69,7 @@ ROUTERS: list[APIRouter] = [
     review_recruitment_views.router,
     allocation_views.router,
     scheduling_views.router,
+    scheduling_slot_views.router,
     results_views.router,
     outcome_report_views.router,
     # the JSON API under /api/v1 (personal tokens; same services and policies)

@@ -73,9 +73,15 @@ def run_schedule(
     actor_id: int | None = None,
     progress: Progress = _noop,
 ) -> SolverRun:
+    from opencall.scheduling import slot_services
+
     kind = call.facility.kind
     if not _awards_by_request(session, call):
         raise DomainError("There are no awards to schedule; run the allocation first.")
+    if slot_services.awarded_slot_pools(session, call):
+        return slot_services.schedule_slots(
+            session, call, seed=seed, actor_id=actor_id, progress=progress
+        )
     if kind == "telescope":
         return schedule_telescope(
             session, call, start=start, days=days, seed=seed, actor_id=actor_id, progress=progress

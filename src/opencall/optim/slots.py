@@ -1,0 +1,900 @@
+"""Placing awarded slots of slot-based resources (a microscope's 24-hour sessions, a
+beamline's 8-hour shifts) into the resource's calendar.
+
+A resource offers consecutive slots of ``slot_hours`` from ``start`` to ``end``; a slot that
+overlaps an unavailable period (maintenance, a holiday) is not usable. Each award asks for a
+number of slots on one resource; the applicant may have declared dates on which a slot is
+impossible. Awards of one proposal that share a bundle key are all-or-nothing: either every
+award of the bundle is placed or none is; when the bundle asks to be kept together, its span
+(first slot start to last slot end, across resources) is made as short as possible, e.g.
+screening on one microscope and data collection on the other within a few days.
+
+Objective, lexicographic (``SlotSchedule.objective``):
+
+1. maximise the placed value ``sum(weight * slots)`` over fully placed awards;
+2. minimise the total span in hours of the placed bundles (of two awards or more) that ask
+   to be kept together;
+3. minimise the number of runs (maximal blocks of time-consecutive slots) of the awards, i.e.
+   keep each award's slots contiguous where possible.
+
+Solved exactly by a 0-1 integer program (HiGHS, one solve per level, each level's optimum
+fixed as a constraint for the next, the usual pre-emptive goal programming of [1]_) with a
+greedy construction plus repair as a warm start and as a fallback when the solver is not
+asked for or stops at its time limit. Awards that are not placed carry a reason.
+
+References
+----------
+.. [1] Ignizio, J. P. (1976). *Goal Programming and Extensions*. Lexington Books.
+.. [2] Huangfu, Q., Hall, J. A. J. (2018). Parallelizing the dual revised simplex method.
+   *Mathematical Programming Computation* 10, 119-142 (the HiGHS solver).
+.. [3] Pinedo, M. L. (2016). *Scheduling: Theory, Algorithms, and Systems*, 5th ed.,
+   Springer, ch. 3 (list scheduling by priority as a construction heuristic).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import scipy.sparse as sp
+
+from opencall.optim.allocation import solve_mip
+
+UTC = dt.UTC
+_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A slot-based resource.
+
+    Attributes
+    ----------
+    id : str
+        Identifier.
+    start, end : datetime.datetime
+        Timezone-aware; the first slot starts at ``start``; slots end at or before ``end``.
+    slot_hours : float
+        Length of one slot.
+    unavailable : tuple of (start, end, reason)
+        Half-open periods ``[start, end)`` in which the resource cannot be used.
+    """
+
+    id: str
+    start: dt.datetime
+    end: dt.datetime
+    slot_hours: float
+    unavailable: tuple[tuple[dt.datetime, dt.datetime, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class SlotAward:
+    """An award of ``slots`` slots on ``resource``.
+
+    Attributes
+    ----------
+    id : str
+        Identifier.
+    resource : str
+        The resource's id.
+    slots : int
+        Number of slots awarded (>= 1).
+    proposal : str
+        The proposal; bundles are per proposal.
+    impossible : tuple of (start, end)
+        Half-open periods the applicant cannot use; a slot overlapping one is not allowed.
+    bundle : str or None
+        All-or-nothing bundle key within the proposal.
+    together : bool
+        Keep the bundle close together in time (minimise its span); a bundle is kept together
+        when any of its awards asks for it.
+    weight : float
+        Value of one placed slot (merit); > 0.
+    """
+
+    id: str
+    resource: str
+    slots: int
+    proposal: str = ""
+    impossible: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
+    bundle: str | None = None
+    together: bool = False
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class SlotProblem:
+    resources: tuple[Resource, ...]
+    awards: tuple[SlotAward, ...]
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first malformed input."""
+        ids = [r.id for r in self.resources]
+        if len(set(ids)) != len(ids):
+            raise ValueError("resource ids must be unique")
+        for r in self.resources:
+            if r.start.tzinfo is None or r.end.tzinfo is None:
+                raise ValueError(f"resource {r.id}: start and end must be timezone-aware")
+            if not r.slot_hours > 0:
+                raise ValueError(f"resource {r.id}: slot_hours must be positive")
+            if r.end <= r.start:
+                raise ValueError(f"resource {r.id}: end must be after start")
+            for u0, u1, _ in r.unavailable:
+                if u1 <= u0:
+                    raise ValueError(
+                        f"resource {r.id}: an unavailable period ends before it starts"
+                    )
+        aids = [a.id for a in self.awards]
+        if len(set(aids)) != len(aids):
+            raise ValueError("award ids must be unique")
+        for a in self.awards:
+            if a.slots < 1:
+                raise ValueError(f"award {a.id}: slots must be at least 1")
+            if not a.weight > 0:
+                raise ValueError(f"award {a.id}: weight must be positive")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One slot of a resource's calendar."""
+
+    index: int
+    start: dt.datetime
+    end: dt.datetime
+    reason: str  # "" when usable, else the unavailable period's reason
+
+
+def slot_grid(resource: Resource) -> list[Slot]:
+    """Every slot of ``resource``; a slot overlapping an unavailable period carries its reason
+    (``"unavailable"`` when the period gives none)."""
+    step = dt.timedelta(hours=resource.slot_hours)
+    out: list[Slot] = []
+    k = 0
+    t = resource.start
+    while t + step <= resource.end:
+        reason = ""
+        for u0, u1, why in resource.unavailable:
+            if u0 < t + step and t < u1:
+                reason = why or "unavailable"
+                break
+        out.append(Slot(k, t, t + step, reason))
+        k += 1
+        t = resource.start + k * step
+    return out
+
+
+def date_ranges(
+    ranges: Iterable[Sequence[str | dt.date]],
+) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+    """Inclusive date ranges ``[first, last]`` (ISO strings or dates) as half-open UTC periods
+    ``[first 00:00, last+1 00:00)``; a range given backwards is read forwards."""
+    out = []
+    for pair in ranges:
+        d0, d1 = (p if isinstance(p, dt.date) else dt.date.fromisoformat(str(p)) for p in pair)
+        d0, d1 = min(d0, d1), max(d0, d1)
+        out.append(
+            (
+                dt.datetime.combine(d0, dt.time(), UTC),
+                dt.datetime.combine(d1 + dt.timedelta(days=1), dt.time(), UTC),
+            )
+        )
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    award: str
+    reason: str  # "no_usable_slots" | "bundle" | "unknown_resource" | "capacity"
+    detail: str
+
+
+@dataclass
+class SlotSchedule:
+    """The placement: slot start times per placed award, and why the others are not placed."""
+
+    starts: dict[str, tuple[dt.datetime, ...]]
+    unplaced: dict[str, Unplaced]
+    value: float
+    span_hours: float
+    runs: int
+    method: str  # "milp" (proved optimal), "milp_time_limit", "greedy"
+    wall_s: float = 0.0
+    stages: list[str] = field(default_factory=list)
+
+    @property
+    def objective(self) -> tuple[float, float, int]:
+        return (self.value, self.span_hours, self.runs)
+
+    def check(self, problem: SlotProblem) -> list[str]:
+        """Violated constraints, as messages (empty when the placement is feasible)."""
+        return check(problem, self.starts)
+
+
+def evaluate(
+    problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]
+) -> tuple[float, float, int]:
+    """The objective ``(value, span_hours, runs)`` of a placement (see the module doc)."""
+    res = {r.id: r for r in problem.resources}
+    value = 0.0
+    runs = 0
+    groups: dict[tuple[str, str | None], list[tuple[dt.datetime, dt.datetime]]] = {}
+    size: dict[tuple[str, str | None], int] = {}
+    for a in problem.awards:
+        size[(a.proposal, a.bundle)] = size.get((a.proposal, a.bundle), 0) + 1
+    together = {
+        (a.proposal, a.bundle)
+        for a in problem.awards
+        if a.bundle is not None and a.together and size[(a.proposal, a.bundle)] > 1
+    }
+    for a in problem.awards:
+        ts = sorted(starts.get(a.id, ()))
+        if not ts:
+            continue
+        step = dt.timedelta(hours=res[a.resource].slot_hours)
+        value += a.weight * a.slots
+        runs += 1 + sum(1 for p, q in zip(ts, ts[1:], strict=False) if q != p + step)
+        if (a.proposal, a.bundle) in together:
+            groups.setdefault((a.proposal, a.bundle), []).extend((t, t + step) for t in ts)
+    span = sum(
+        (max(e for _, e in iv) - min(s for s, _ in iv)).total_seconds() / 3600.0
+        for iv in groups.values()
+    )
+    return (value, span, runs)
+
+
+def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> list[str]:
+    """Every hard constraint of the problem, checked on a placement."""
+    errors: list[str] = []
+    res = {r.id: r for r in problem.resources}
+    grids = {r.id: {s.start: s for s in slot_grid(r)} for r in problem.resources}
+    taken: dict[tuple[str, dt.datetime], str] = {}
+    for a in problem.awards:
+        ts = list(starts.get(a.id, ()))
+        if not ts:
+            continue
+        if a.resource not in res:
+            errors.append(f"{a.id}: placed on an unknown resource")
+            continue
+        if len(ts) != a.slots or len(set(ts)) != len(ts):
+            errors.append(f"{a.id}: {len(ts)} distinct slots placed, {a.slots} awarded")
+        step = dt.timedelta(hours=res[a.resource].slot_hours)
+        for t in ts:
+            s = grids[a.resource].get(t)
+            if s is None:
+                errors.append(f"{a.id}: {t.isoformat()} is not a slot start")
+                continue
+            if s.reason:
+                errors.append(f"{a.id}: {t.isoformat()} is in an unavailable period")
+            if any(i0 < t + step and t < i1 for i0, i1 in a.impossible):
+                errors.append(f"{a.id}: {t.isoformat()} is on a date declared impossible")
+            other = taken.setdefault((a.resource, t), a.id)
+            if other != a.id:
+                errors.append(f"{a.id}: {t.isoformat()} is also given to {other}")
+    bundles: dict[tuple[str, str], list[SlotAward]] = {}
+    for a in problem.awards:
+        if a.bundle is not None:
+            bundles.setdefault((a.proposal, a.bundle), []).append(a)
+    for (p, b), members in bundles.items():
+        placed = {bool(starts.get(m.id)) for m in members}
+        if len(placed) > 1:
+            errors.append(f"bundle {b} of {p}: only part of it is placed")
+    return errors
+
+
+# ------------------------------------------------------------------------------------------
+# Internal index form
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Index:
+    problem: SlotProblem
+    grids: dict[str, list[Slot]]
+    allowed: dict[str, list[int]]  # award -> usable slot indices on its resource
+    units: list[list[SlotAward]]  # bundles (all-or-nothing) and single awards
+    epoch: dt.datetime
+    pre_unplaced: dict[str, Unplaced]
+    res: dict[str, Resource]
+    res_of: dict[str, str]
+
+    def hours(self, res_id: str, k: int) -> float:
+        return (self.grids[res_id][k].start - self.epoch).total_seconds() / 3600.0
+
+
+def _index(problem: SlotProblem) -> _Index:
+    grids = {r.id: slot_grid(r) for r in problem.resources}
+    epoch = min((r.start for r in problem.resources), default=dt.datetime(1970, 1, 1, tzinfo=UTC))
+    allowed: dict[str, list[int]] = {}
+    pre: dict[str, Unplaced] = {}
+    for a in problem.awards:
+        if a.resource not in grids:
+            pre[a.id] = Unplaced(a.id, "unknown_resource", f"resource {a.resource} is not known")
+            allowed[a.id] = []
+            continue
+        grid = grids[a.resource]
+        ok = [
+            s.index
+            for s in grid
+            if not s.reason and not any(i0 < s.end and s.start < i1 for i0, i1 in a.impossible)
+        ]
+        allowed[a.id] = ok
+        if len(ok) < a.slots:
+            usable = sum(1 for s in grid if not s.reason)
+            pre[a.id] = Unplaced(
+                a.id,
+                "no_usable_slots",
+                f"{a.slots} slots awarded but only {len(ok)} of the resource's {len(grid)} slots "
+                f"are usable ({len(grid) - usable} in unavailable periods, "
+                f"{usable - len(ok)} on dates the applicant declared impossible)",
+            )
+    units: list[list[SlotAward]] = []
+    by_bundle: dict[tuple[str, str], list[SlotAward]] = {}
+    for a in problem.awards:
+        if a.bundle is None:
+            units.append([a])
+        else:
+            key = (a.proposal, a.bundle)
+            if key not in by_bundle:
+                by_bundle[key] = []
+                units.append(by_bundle[key])
+            by_bundle[key].append(a)
+    for unit in units:
+        bad = [a.id for a in unit if a.id in pre]
+        if bad and len(unit) > 1:
+            for a in unit:
+                if a.id not in pre:
+                    pre[a.id] = Unplaced(
+                        a.id,
+                        "bundle",
+                        f"all-or-nothing with {', '.join(bad)}, which cannot be placed",
+                    )
+    res = {r.id: r for r in problem.resources}
+    res_of = {a.id: a.resource for a in problem.awards}
+    return _Index(problem, grids, allowed, units, epoch, pre, res, res_of)
+
+
+def _runs(ks: Sequence[int]) -> list[tuple[int, int]]:
+    """Maximal runs ``(first, length)`` of consecutive indices in a sorted sequence."""
+    out: list[tuple[int, int]] = []
+    for k in ks:
+        if out and out[-1][0] + out[-1][1] == k:
+            out[-1] = (out[-1][0], out[-1][1] + 1)
+        else:
+            out.append((k, 1))
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Greedy construction and repair
+# ------------------------------------------------------------------------------------------
+
+
+def _free_allowed(ix: _Index, a: SlotAward, taken: dict[str, set[int]]) -> list[int]:
+    used = taken.get(a.resource, set())
+    return [k for k in ix.allowed[a.id] if k not in used]
+
+
+def _place_single(
+    ix: _Index, a: SlotAward, taken: dict[str, set[int]], near: float | None = None
+) -> list[int] | None:
+    """Slots for ``a``: a contiguous block if any (the earliest, or the nearest to ``near``
+    hours), else the fewest runs (longest free runs first)."""
+    free = _free_allowed(ix, a, taken)
+    if len(free) < a.slots:
+        return None
+    runs = _runs(free)
+    blocks = [
+        (k0 + off)
+        for k0, n in runs
+        if n >= a.slots
+        for off in range(n - a.slots + 1)
+        if near is not None or off == 0
+    ]
+    if blocks:
+        if near is None:
+            b = blocks[0]
+        else:
+            step = ix.res[a.resource].slot_hours
+
+            def dist(k: int) -> float:
+                s = ix.hours(a.resource, k)
+                e = s + a.slots * step
+                return max(0.0, near - e, s - near) + 1e-9 * s
+
+            b = min(blocks, key=dist)
+        return list(range(b, b + a.slots))
+    chosen: list[int] = []
+    for k0, n in sorted(runs, key=lambda r: (-r[1], r[0])):
+        chosen.extend(range(k0, k0 + min(n, a.slots - len(chosen))))
+        if len(chosen) == a.slots:
+            break
+    return sorted(chosen)
+
+
+def _span(ix: _Index, placed: dict[str, list[int]], unit: list[SlotAward]) -> float:
+    lo, hi = math.inf, -math.inf
+    for a in unit:
+        step = ix.res[a.resource].slot_hours
+        for k in placed.get(a.id, ()):
+            h = ix.hours(a.resource, k)
+            lo, hi = min(lo, h), max(hi, h + step)
+    return hi - lo if hi > lo else 0.0
+
+
+def _place_unit(
+    ix: _Index, unit: list[SlotAward], taken: dict[str, set[int]]
+) -> dict[str, list[int]] | None:
+    """A placement of a whole unit with ``taken`` updated, or None (``taken`` unchanged)."""
+    together = len(unit) > 1 and any(a.together for a in unit)
+    if not together:
+        trial = {r: set(v) for r, v in taken.items()}
+        out: dict[str, list[int]] = {}
+        for a in sorted(unit, key=lambda a: (-a.slots, a.id)):
+            ks = _place_single(ix, a, trial)
+            if ks is None:
+                return None
+            trial.setdefault(a.resource, set()).update(ks)
+            out[a.id] = ks
+        taken.clear()
+        taken.update(trial)
+        return out
+    best: tuple[float, int, dict[str, list[int]]] | None = None
+    order = sorted(unit, key=lambda a: (-a.slots, a.id))
+    for first in order:
+        free_first = set(_free_allowed(ix, first, taken))
+        for k in sorted(free_first):
+            ks = list(range(k, k + first.slots))
+            if not all(j in free_first for j in ks):
+                continue
+            trial = {r: set(v) for r, v in taken.items()}
+            trial.setdefault(first.resource, set()).update(ks)
+            out = {first.id: ks}
+            ok = True
+            for a in order:
+                if a is first:
+                    continue
+                anchor = ix.hours(first.resource, k)
+                got = _place_single(ix, a, trial, near=anchor)
+                if got is None:
+                    ok = False
+                    break
+                trial.setdefault(a.resource, set()).update(got)
+                out[a.id] = got
+            if not ok:
+                continue
+            runs = sum(len(_runs(v)) for v in out.values())
+            key = (_span(ix, out, unit), runs)
+            if best is None or key < best[:2]:
+                best = (key[0], key[1], out)
+    if best is None:
+        # no contiguous block for the first award: place as a non-together unit
+        return _place_unit(ix, [replace(a, together=False) for a in unit], taken)
+    for a in unit:
+        taken.setdefault(a.resource, set()).update(best[2][a.id])
+    return best[2]
+
+
+def _unit_value(unit: list[SlotAward]) -> float:
+    return sum(a.weight * a.slots for a in unit)
+
+
+def greedy(problem: SlotProblem) -> SlotSchedule:
+    """Priority list scheduling ([3]_) followed by a repair pass and a polish.
+
+    Units (bundles, single awards) are placed in decreasing order of value per slot, then
+    size; each takes its earliest contiguous block (a bundle kept together takes the
+    placement of least span). Repair: each unit left out is tried again after lifting one
+    placed unit of lower value, which is then placed again elsewhere; the swap is kept when
+    both fit. Polish: each placed unit is lifted and placed again around the others while
+    that shortens its span or its runs (``_polish``).
+    """
+    t0 = time.perf_counter()
+    problem.validate()
+    ix = _index(problem)
+    placed = _greedy(ix)
+    return _result(ix, placed, "greedy", time.perf_counter() - t0)
+
+
+def _greedy(ix: _Index) -> dict[str, list[int]]:
+    units = [u for u in ix.units if not any(a.id in ix.pre_unplaced for a in u)]
+    units.sort(
+        key=lambda u: (-_unit_value(u) / sum(a.slots for a in u), -sum(a.slots for a in u), u[0].id)
+    )
+    taken: dict[str, set[int]] = {}
+    placed: dict[str, list[int]] = {}
+    left: list[list[SlotAward]] = []
+    for u in units:
+        got = _place_unit(ix, u, taken)
+        if got is None:
+            left.append(u)
+        else:
+            placed.update(got)
+    # repair: lift one lower-value placed unit, place the left-out one, re-place the lifted one
+    for u in left:
+        done = False
+        for v in units:
+            if done:
+                break
+            if v is u or v[0].id not in placed or _unit_value(v) > _unit_value(u):
+                continue
+            if not {a.resource for a in v} & {a.resource for a in u}:
+                continue
+            trial = {r: set(s) for r, s in taken.items()}
+            for a in v:
+                trial[a.resource] -= set(placed[a.id])
+            got_u = _place_unit(ix, u, trial)
+            if got_u is None:
+                continue
+            got_v = _place_unit(ix, v, trial)
+            if got_v is None:
+                continue
+            taken = trial
+            placed.update(got_u)
+            placed.update(got_v)
+            done = True
+    return _polish(ix, placed)
+
+
+def _polish(ix: _Index, placed: dict[str, list[int]], passes: int = 3) -> dict[str, list[int]]:
+    """Local improvement of span and runs with the placed set kept: each placed unit in turn
+    is lifted and placed again (least span, earliest contiguous block) around the others;
+    the move is kept when the unit's (span, runs) gets smaller."""
+    placed = {k: list(v) for k, v in placed.items()}
+    taken: dict[str, set[int]] = {}
+    for aid, ks in placed.items():
+        taken.setdefault(ix.res_of[aid], set()).update(ks)
+    units = [u for u in ix.units if all(placed.get(a.id) for a in u)]
+
+    def score(pl: dict[str, list[int]], u: list[SlotAward]) -> tuple[float, int]:
+        together = len(u) > 1 and any(a.together for a in u)
+        return (
+            _span(ix, pl, u) if together else 0.0,
+            sum(len(_runs(sorted(pl[a.id]))) for a in u),
+        )
+
+    def bound(u: list[SlotAward]) -> tuple[float, int]:
+        together = len(u) > 1 and any(a.together for a in u)
+        return (
+            max(a.slots * ix.res[a.resource].slot_hours for a in u) if together else 0.0,
+            len(u),
+        )
+
+    for _ in range(passes):
+        improved = False
+        for u in units:
+            before = score(placed, u)
+            if before <= bound(u):
+                continue  # already as short and as contiguous as it can be
+            for a in u:
+                taken[a.resource] -= set(placed[a.id])
+            got = _place_unit(ix, u, taken)
+            if got is not None and score(got, u) < before:
+                placed.update(got)
+                improved = True
+                continue
+            if got is not None:
+                for a in u:
+                    taken[a.resource] -= set(got[a.id])
+            for a in u:
+                taken.setdefault(a.resource, set()).update(placed[a.id])
+        if not improved:
+            break
+    return placed
+
+
+def _result(
+    ix: _Index,
+    placed: dict[str, list[int]],
+    method: str,
+    wall: float,
+    stages: list[str] | None = None,
+) -> SlotSchedule:
+    starts = {
+        aid: tuple(ix.grids[ix.res_of[aid]][k].start for k in sorted(ks))
+        for aid, ks in placed.items()
+        if ks
+    }
+    unplaced = dict(ix.pre_unplaced)
+    for a in ix.problem.awards:
+        if a.id not in starts and a.id not in unplaced:
+            unplaced[a.id] = Unplaced(
+                a.id,
+                "capacity",
+                "the usable slots it could take are given to awards of higher value"
+                + (" or its bundle could not be placed whole" if a.bundle is not None else ""),
+            )
+    v, s, r = evaluate(ix.problem, starts)
+    return SlotSchedule(starts, unplaced, v, s, r, method, wall, stages or [])
+
+
+# ------------------------------------------------------------------------------------------
+# Exact 0-1 program
+# ------------------------------------------------------------------------------------------
+
+
+def solve_slots(
+    problem: SlotProblem,
+    *,
+    exact: bool = True,
+    time_limit_s: float = 30.0,
+    max_columns: int = 200_000,
+    seed: int = 0,
+) -> SlotSchedule:
+    """Place every award's slots (see the module doc for constraints and objective).
+
+    Parameters
+    ----------
+    problem : SlotProblem
+        Resources and awards.
+    exact : bool
+        Solve the 0-1 program (HiGHS) after the greedy warm start; False returns the greedy.
+    time_limit_s : float
+        Time limit over all solver stages; when it is reached the best solution found (never
+        worse than the greedy) is returned with ``method="milp_time_limit"``.
+    max_columns : int
+        Above this number of assignment columns the greedy result is returned.
+    seed : int
+        Solver random seed.
+
+    Returns
+    -------
+    SlotSchedule
+        ``starts`` per placed award; ``unplaced`` with a reason for every other award.
+
+    Notes
+    -----
+    Columns: ``x[a, k]`` (award ``a`` takes slot ``k`` of its resource; only usable, possible
+    slots get a column), ``y[u]`` (unit ``u`` is placed), ``r[a, k]`` in [0, 1] (a run of
+    ``a`` starts at ``k``), and ``lo[b], hi[b]`` (first start, last end of a together-bundle
+    ``b``, in hours). Rows: ``sum_k x[a, k] = slots_a * y[u(a)]``; ``sum_a x[a, k] <= 1``
+    per resource slot; ``r[a, k] >= x[a, k] - x[a, k-1]`` (``k-1`` the slot just before, when
+    ``a`` may take it; otherwise ``x[a, k]`` counts as a run start itself);
+    ``lo[b] + (H - t_k) x[a, k] <= H`` and ``hi[b] >= (t_k + len) x[a, k]`` (the smallest
+    big-M for each row, H the horizon). Levels (value, span, runs) are solved in turn, each
+    fixing the previous optimum ([1]_); the span level carries the runs as a tie-break worth
+    less than a thousandth of an hour in all. Levels whose bound the greedy already reaches
+    are not solved. After a level stopped by the time limit, the best placement is polished
+    (``_polish``) with the placed set kept.
+    """
+    t0 = time.perf_counter()
+    problem.validate()
+    ix = _index(problem)
+    placed = _greedy(ix)
+    if not exact:
+        return _result(ix, placed, "greedy", time.perf_counter() - t0)
+    units = [u for u in ix.units if not any(a.id in ix.pre_unplaced for a in u)]
+    awards = [a for u in units for a in u]
+    ncols = sum(len(ix.allowed[a.id]) for a in awards)
+    if ncols == 0:
+        return _result(ix, placed, "milp", time.perf_counter() - t0)
+    if ncols > max_columns:
+        return _result(ix, placed, "greedy", time.perf_counter() - t0, ["too large for milp"])
+    res = {r.id: r for r in problem.resources}
+    # columns
+    col: dict[tuple[str, int], int] = {}
+    for a in awards:
+        for k in ix.allowed[a.id]:
+            col[(a.id, k)] = len(col)
+    n_x = len(col)
+    y_col = {i: n_x + i for i in range(len(units))}
+    unit_of = {a.id: i for i, u in enumerate(units) for a in u}
+    n = n_x + len(units)
+    run_col: dict[tuple[str, int], int] = {}
+    run_plain: list[int] = []  # x columns that count as run starts themselves
+    for a in awards:
+        allowed = set(ix.allowed[a.id])
+        grid = ix.grids[a.resource]
+        for k in ix.allowed[a.id]:
+            if k - 1 in allowed and grid[k - 1].end == grid[k].start:
+                run_col[(a.id, k)] = n
+                n += 1
+            else:
+                run_plain.append(col[(a.id, k)])
+    together = [i for i, u in enumerate(units) if len(u) > 1 and any(a.together for a in u)]
+    lohi = {}
+    for i in together:
+        lohi[i] = (n, n + 1)
+        n += 2
+    horizon = max(
+        (
+            ix.hours(r.id, len(ix.grids[r.id]) - 1) + r.slot_hours
+            for r in problem.resources
+            if ix.grids[r.id]
+        ),
+        default=0.0,
+    )
+    rows: list[tuple[dict[int, float], float, float]] = []
+    for a in awards:
+        coef = {col[(a.id, k)]: 1.0 for k in ix.allowed[a.id]}
+        coef[y_col[unit_of[a.id]]] = -float(a.slots)
+        rows.append((coef, 0.0, 0.0))
+    per_slot: dict[tuple[str, int], list[int]] = {}
+    for (aid, k), j in col.items():
+        per_slot.setdefault((ix.res_of[aid], k), []).append(j)
+    for js in per_slot.values():
+        if len(js) > 1:
+            rows.append(({j: 1.0 for j in js}, -np.inf, 1.0))
+    for (aid, k), j in run_col.items():
+        rows.append(({j: 1.0, col[(aid, k)]: -1.0, col[(aid, k - 1)]: 1.0}, 0.0, np.inf))
+    for i in together:
+        lo, hi = lohi[i]
+        rows.append(({hi: 1.0, lo: -1.0}, 0.0, np.inf))
+        for a in units[i]:
+            step = res[a.resource].slot_hours
+            for k in ix.allowed[a.id]:
+                t = ix.hours(a.resource, k)
+                j = col[(a.id, k)]
+                # lo <= t when x = 1, lo <= H otherwise (the smallest big-M): lo + (H - t) x <= H
+                rows.append(({lo: 1.0, j: horizon - t}, -np.inf, horizon))
+                # hi >= t + len when x = 1, hi >= 0 otherwise: hi - (t + len) x >= 0
+                rows.append(({hi: 1.0, j: -(t + step)}, 0.0, np.inf))
+    col_lo = np.zeros(n)
+    col_hi = np.ones(n)
+    integer = np.zeros(n, dtype=bool)
+    integer[: n_x + len(units)] = True
+    for lo, hi in lohi.values():
+        col_hi[lo] = col_hi[hi] = horizon
+    c_value = np.zeros(n)
+    for i, u in enumerate(units):
+        c_value[y_col[i]] = _unit_value(u)
+    c_span = np.zeros(n)
+    for lo, hi in lohi.values():
+        c_span[hi] += 1.0
+        c_span[lo] -= 1.0
+    c_runs = np.zeros(n)
+    c_runs[list(run_col.values())] = 1.0
+    c_runs[run_plain] = 1.0
+
+    def vector(pl: dict[str, list[int]]) -> np.ndarray:
+        x = np.zeros(n)
+        for aid, ks in pl.items():
+            for k in ks:
+                x[col[(aid, k)]] = 1.0
+        for i, u in enumerate(units):
+            x[y_col[i]] = 1.0 if all(pl.get(a.id) for a in u) else 0.0
+        for (aid, k), j in run_col.items():
+            have = set(pl.get(aid, ()))
+            x[j] = 1.0 if k in have and k - 1 not in have else 0.0
+        for i, (lo, hi) in lohi.items():
+            ivs = [
+                (ix.hours(a.resource, k), ix.hours(a.resource, k) + res[a.resource].slot_hours)
+                for a in units[i]
+                for k in pl.get(a.id, ())
+            ]
+            x[lo] = min((s for s, _ in ivs), default=0.0)
+            x[hi] = max((e for _, e in ivs), default=0.0)
+        return x
+
+    def decode(x: np.ndarray) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for (aid, k), j in col.items():
+            if x[j] > 0.5:
+                out.setdefault(aid, []).append(k)
+        return out
+
+    start = vector(placed)
+    stages: list[str] = []
+    timed_out = False
+    extra: list[tuple[dict[int, float], float, float]] = []
+    # upper bound on value: every unit that survives the pre-check placed
+    bounds = {
+        "value": float(c_value.sum()),
+        "span": sum(max(a.slots * res[a.resource].slot_hours for a in units[i]) for i in together),
+        "runs": float(len(awards)),
+    }
+    # The span level is solved with the runs as a tie-break too small to trade against it (so
+    # that a level stopped by the time limit still leaves contiguous awards); the level's own
+    # optimum, not the blend, is what the next level keeps.
+    max_runs = float(sum(a.slots for a in awards)) + 1.0
+    d_runs = 1e-3 / max_runs  # span is in hours; runs never outweigh a thousandth of an hour
+    blend = {
+        "value": c_value,
+        "span": c_span + d_runs * c_runs,
+        "runs": c_runs,
+    }
+
+    def key(v: np.ndarray) -> tuple[float, float, float]:
+        return (
+            round(float(c_value @ v), 9),
+            -round(float(c_span @ v), 9),
+            -round(float(c_runs @ v), 9),
+        )
+
+    for name, c, maximize in (
+        ("value", c_value, True),
+        ("span", c_span, False),
+        ("runs", c_runs, False),
+    ):
+        cur = float(c @ start)
+        if name == "span" and not together:
+            continue
+        if (maximize and cur >= bounds[name] - _EPS) or (
+            not maximize and cur <= bounds[name] + _EPS
+        ):
+            # for span and runs the bound holds only when every unit is placed
+            if name == "value" or float(c_value @ start) >= bounds["value"] - _EPS:
+                stages.append(f"{name}: greedy meets the bound")
+                extra.append(_level_row(c, cur, maximize))
+                continue
+        left = time_limit_s - (time.perf_counter() - t0)
+        if left <= 0.05:
+            timed_out = True
+            break
+        a_rows = rows + extra
+        mat, lo_r, hi_r = _csr(a_rows, n)
+        sol = solve_mip(
+            blend[name],
+            mat,
+            lo_r,
+            hi_r,
+            col_lo,
+            col_hi,
+            integer,
+            maximize=maximize,
+            mip_rel_gap=1e-9,
+            time_limit_s=left,
+            seed=seed,
+            start=start,
+        )
+        if sol.status not in ("optimal", "time_limit") or not math.isfinite(sol.objective):
+            timed_out = True
+            stages.append(f"{name}: {sol.status}")
+            break
+        x = np.round(sol.x[: n_x + len(units)])
+        cand = decode(np.concatenate([x, sol.x[n_x + len(units) :]]))
+        cand_vec = vector(cand)
+        if not check(problem, _starts(ix, cand)) and key(cand_vec) >= key(start):
+            start = cand_vec
+            placed = cand
+            cur = float(c @ cand_vec)
+        stages.append(f"{name}: {sol.status} {cur:g}")
+        if sol.status != "optimal":
+            timed_out = True
+            break
+        extra.append(_level_row(c, cur, maximize))
+    if timed_out:
+        polished = _polish(ix, placed)
+        if key(vector(polished)) > key(vector(placed)) and not check(
+            problem, _starts(ix, polished)
+        ):
+            placed = polished
+            stages.append("polished")
+    return _result(
+        ix, placed, "milp_time_limit" if timed_out else "milp", time.perf_counter() - t0, stages
+    )
+
+
+def _starts(ix: _Index, placed: dict[str, list[int]]) -> dict[str, tuple[dt.datetime, ...]]:
+    return {
+        aid: tuple(ix.grids[ix.res_of[aid]][k].start for k in sorted(ks))
+        for aid, ks in placed.items()
+    }
+
+
+def _level_row(
+    c: np.ndarray, value: float, maximize: bool
+) -> tuple[dict[int, float], float, float]:
+    tol = _EPS * max(1.0, abs(value))
+    coef = {int(j): float(c[j]) for j in np.flatnonzero(c)}
+    return (coef, value - tol, np.inf) if maximize else (coef, -np.inf, value + tol)
+
+
+def _csr(
+    rows: list[tuple[dict[int, float], float, float]], n: int
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    data, ri, ci = [], [], []
+    for i, (coef, _, _) in enumerate(rows):
+        for j, v in coef.items():
+            ri.append(i)
+            ci.append(j)
+            data.append(v)
+    mat = sp.csr_matrix((data, (ri, ci)), shape=(len(rows), n))
+    return (
+        mat,
+        np.array([r[1] for r in rows], dtype=float),
+        np.array([r[2] for r in rows], dtype=float),
+    )

@@ -1,0 +1,48 @@
+"""iCalendar (RFC 5545) files of slot schedules, written with the ``icalendar`` library:
+times in UTC (``...Z``), one VEVENT per slot or unavailable period, UIDs given by the caller
+(stable across exports)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from icalendar import Calendar, Event
+
+PRODID = "-//OpenCall//slot schedule//EN"
+
+
+@dataclass(frozen=True)
+class CalendarEvent:
+    uid: str
+    start: dt.datetime
+    end: dt.datetime
+    summary: str
+    description: str = ""
+    location: str = ""
+    transparent: bool = False  # an unavailable period does not make anyone busy
+
+
+def to_ics(name: str, events: Iterable[CalendarEvent], *, stamp: dt.datetime) -> bytes:
+    """The calendar as bytes; ``stamp`` (the schedule's time) is every event's DTSTAMP, so the
+    same schedule exports byte for byte the same."""
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", name)
+    for e in events:
+        ev = Event()
+        ev.add("uid", e.uid)
+        ev.add("dtstamp", stamp.astimezone(dt.UTC))
+        ev.add("dtstart", e.start.astimezone(dt.UTC))
+        ev.add("dtend", e.end.astimezone(dt.UTC))
+        ev.add("summary", e.summary)
+        if e.description:
+            ev.add("description", e.description)
+        if e.location:
+            ev.add("location", e.location)
+        ev.add("transp", "TRANSPARENT" if e.transparent else "OPAQUE")
+        cal.add_component(ev)
+    return bytes(cal.to_ical())

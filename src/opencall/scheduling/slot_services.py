@@ -1,0 +1,310 @@
+"""Scheduling for slot-based resources (``CapacityPool.slot_hours`` set): each award's slots
+are placed into the resource's calendar by ``opencall.optim.slots`` (unavailable periods,
+the applicant's impossible dates, all-or-nothing bundles kept together when asked), stored
+as one ``ScheduleEntry`` of kind ``slot`` per slot, and exported as iCalendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from opencall.allocation.models import Award
+from opencall.calls.models import Call
+from opencall.errors import DomainError
+from opencall.facilities.models import CapacityPool
+from opencall.proposals.models import Proposal, Request
+from opencall.reviews import queries as rq
+from opencall.reviews.models import SolverRun
+from opencall.reviews.services import Progress, _noop, record_run
+from opencall.scheduling.models import ScheduleEntry
+
+SLOT_KIND = "slot"
+PERIOD_KIND = "period"
+
+
+def is_slot_based(pool: CapacityPool) -> bool:
+    return pool.slot_hours is not None and pool.slot_hours > 0
+
+
+def slot_pools(session: Session, call: Call) -> list[CapacityPool]:
+    """The call's slot-based resources, in the order the call offers them."""
+    return [cp.pool for cp in call.pools if is_slot_based(cp.pool)]
+
+
+def awarded_slot_pools(session: Session, call: Call) -> bool:
+    """Whether any awarded resource of the call is slot-based."""
+    ids = set(session.scalars(select(Award.pool_id).where(Award.call_id == call.id)))
+    return any(cp.pool_id in ids and is_slot_based(cp.pool) for cp in call.pools)
+
+
+def period_bounds(pool: CapacityPool) -> tuple[dt.datetime, dt.datetime]:
+    """``[period_start 00:00 UTC, period_end + 1 day 00:00 UTC)`` (the period is inclusive)."""
+    if pool.period_start is None or pool.period_end is None:
+        raise DomainError(
+            f"The resource {pool.name} has no calendar period; set its period start and end.",
+            field="period_start",
+        )
+    return (
+        dt.datetime.combine(pool.period_start, dt.time(), dt.UTC),
+        dt.datetime.combine(pool.period_end + dt.timedelta(days=1), dt.time(), dt.UTC),
+    )
+
+
+def resource_of(pool: CapacityPool) -> Any:
+    from opencall.optim import slots as sl
+
+    w0, w1 = period_bounds(pool)
+    assert pool.slot_hours is not None
+    return sl.Resource(
+        id=str(pool.id),
+        start=w0,
+        end=w1,
+        slot_hours=float(pool.slot_hours),
+        unavailable=tuple((u.starts_at, u.ends_at, u.reason) for u in pool.unavailable),
+    )
+
+
+def _merit(session: Session, call: Call) -> dict[int, float]:
+    ranked = rq.ranking(session, call)
+    n = max(1, len(ranked))
+    return {r.proposal_id: 1.0 + (n - r.rank) / n for r in ranked}
+
+
+def schedule_slots(
+    session: Session,
+    call: Call,
+    *,
+    seed: int = 0,
+    actor_id: int | None = None,
+    progress: Progress = _noop,
+    time_limit_s: float = 60.0,
+) -> SolverRun:
+    """Place the awards of the call's slot-based resources into slots and store them.
+
+    Awards on resources that are not slot-based get one entry spanning the resource's period
+    (or no dates when it has none). Replaces the call's previous schedule.
+    """
+    from opencall.optim import slots as sl
+
+    t0 = time.perf_counter()
+    pools = {cp.pool_id: cp.pool for cp in call.pools}
+    awards_by_req: dict[int, list[Award]] = defaultdict(list)
+    for a in session.scalars(select(Award).where(Award.call_id == call.id).order_by(Award.id)):
+        awards_by_req[a.request_id].append(a)
+    if not awards_by_req:
+        raise DomainError("There are no awards to schedule; run the allocation first.")
+    reqs = {
+        r.id: r for r in session.scalars(select(Request).where(Request.id.in_(list(awards_by_req))))
+    }
+    props = {
+        p.id: p
+        for p in session.scalars(
+            select(Proposal).where(Proposal.id.in_({r.proposal_id for r in reqs.values()}))
+        )
+    }
+    merit = _merit(session, call)
+    used_pools = {aw[0].pool_id for aw in awards_by_req.values()}
+    resources = tuple(
+        resource_of(pools[pid]) for pid in sorted(used_pools) if is_slot_based(pools[pid])
+    )
+    slot_awards: list[Any] = []
+    other: list[tuple[Request, list[Award]]] = []
+    # a bundle is kept together when any of its requests asks for it
+    together: dict[tuple[int, str], bool] = defaultdict(bool)
+    for req in reqs.values():
+        if req.bundle:
+            together[(req.proposal_id, req.bundle)] |= bool(req.details.get("bundle_together"))
+    for req_id, aw in sorted(awards_by_req.items()):
+        req = reqs[req_id]
+        pool = pools.get(aw[0].pool_id)
+        if pool is None or not is_slot_based(pool):
+            other.append((req, aw))
+            continue
+        n = int(round(sum(a.amount for a in aw)))
+        if n < 1:
+            continue
+        try:
+            impossible = sl.date_ranges(req.details.get("impossible_dates") or [])
+        except (TypeError, ValueError) as exc:
+            raise DomainError(
+                f"Request {req.id} has malformed impossible dates: {exc}", field="impossible_dates"
+            ) from exc
+        slot_awards.append(
+            sl.SlotAward(
+                id=str(req.id),
+                resource=str(pool.id),
+                slots=n,
+                proposal=str(req.proposal_id),
+                impossible=impossible,
+                bundle=req.bundle or None,
+                together=together[(req.proposal_id, req.bundle)] if req.bundle else False,
+                weight=merit.get(req.proposal_id, 1.0),
+            )
+        )
+    problem = sl.SlotProblem(resources=resources, awards=tuple(slot_awards))
+    try:
+        problem.validate()
+    except ValueError as exc:
+        raise DomainError(f"The scheduling problem is invalid: {exc}") from exc
+    progress(20, f"placing {sum(a.slots for a in slot_awards)} slots of {len(slot_awards)} awards")
+    res = sl.solve_slots(problem, time_limit_s=time_limit_s, seed=seed)
+    errors = res.check(problem)
+    if errors:
+        raise DomainError("The schedule failed its check: " + "; ".join(errors[:5]))
+    session.execute(delete(ScheduleEntry).where(ScheduleEntry.call_id == call.id))
+    run = record_run(
+        session,
+        call,
+        "schedule",
+        inputs={
+            "resources": [r.__dict__ for r in resources],
+            "awards": [a.__dict__ for a in slot_awards],
+        },
+        parameters={"time_limit_s": time_limit_s},
+        seed=seed,
+        status="ok",
+        wall_s=time.perf_counter() - t0,
+        objective=res.value,
+        summary={
+            "method": res.method,
+            "stages": res.stages,
+            "placed": len(res.starts),
+            "span_hours": res.span_hours,
+            "runs": res.runs,
+            "unscheduled": {k: u.reason for k, u in res.unplaced.items()},
+        },
+        actor_id=actor_id,
+    )
+    for sa in slot_awards:
+        req = reqs[int(sa.id)]
+        aw = awards_by_req[req.id]
+        pool = pools[aw[0].pool_id]
+        code = props[req.proposal_id].code
+        assert pool.slot_hours is not None
+        step = dt.timedelta(hours=pool.slot_hours)
+        base = {"request_id": req.id, "bundle": req.bundle}
+        if sa.id in res.starts:
+            for i, t in enumerate(res.starts[sa.id]):
+                session.add(
+                    ScheduleEntry(
+                        call_id=call.id,
+                        proposal_id=req.proposal_id,
+                        award_id=aw[0].id,
+                        pool_id=pool.id,
+                        kind=SLOT_KIND,
+                        label=f"{code} · {pool.name}",
+                        start=t,
+                        end=t + step,
+                        amount=1.0,
+                        details={**base, "index": i + 1, "of": sa.slots},
+                        run_id=run.id,
+                    )
+                )
+        else:
+            u = res.unplaced[sa.id]
+            session.add(
+                ScheduleEntry(
+                    call_id=call.id,
+                    proposal_id=req.proposal_id,
+                    award_id=aw[0].id,
+                    pool_id=pool.id,
+                    kind=SLOT_KIND,
+                    label=f"{code} · {pool.name}",
+                    start=None,
+                    end=None,
+                    amount=0.0,
+                    details={**base, "unscheduled": u.reason, "explanation": u.detail},
+                    run_id=run.id,
+                )
+            )
+    for req, aw in other:
+        pool = pools.get(aw[0].pool_id)
+        bounds = period_bounds(pool) if pool and pool.period_start and pool.period_end else None
+        session.add(
+            ScheduleEntry(
+                call_id=call.id,
+                proposal_id=req.proposal_id,
+                award_id=aw[0].id,
+                pool_id=aw[0].pool_id,
+                kind=PERIOD_KIND,
+                label=f"{props[req.proposal_id].code} · {pool.name if pool else ''}",
+                start=bounds[0] if bounds else None,
+                end=bounds[1] if bounds else None,
+                amount=float(sum(a.amount for a in aw)),
+                details={"request_id": req.id, "explanation": "the whole period"},
+                run_id=run.id,
+            )
+        )
+    session.flush()
+    progress(100, "schedule done")
+    return run
+
+
+# ------------------------------------------------------------------------------ calendars
+
+
+@dataclass(frozen=True)
+class CalendarRow:
+    start: dt.datetime
+    end: dt.datetime
+    entry: ScheduleEntry | None
+    unavailable: str  # the reason, "" when the slot is usable
+
+
+def calendar(session: Session, call: Call, pool: CapacityPool) -> list[CalendarRow]:
+    """Every slot of the resource's period: who has it, or why it is unavailable."""
+    from opencall.optim import slots as sl
+
+    grid = sl.slot_grid(resource_of(pool))
+    placed = {
+        e.start: e
+        for e in session.scalars(
+            select(ScheduleEntry).where(
+                ScheduleEntry.call_id == call.id,
+                ScheduleEntry.pool_id == pool.id,
+                ScheduleEntry.kind == SLOT_KIND,
+                ScheduleEntry.start.is_not(None),
+            )
+        )
+    }
+    return [CalendarRow(s.start, s.end, placed.get(s.start), s.reason) for s in grid]
+
+
+def unplaced(session: Session, call: Call, pool: CapacityPool) -> list[ScheduleEntry]:
+    return list(
+        session.scalars(
+            select(ScheduleEntry)
+            .where(
+                ScheduleEntry.call_id == call.id,
+                ScheduleEntry.pool_id == pool.id,
+                ScheduleEntry.kind == SLOT_KIND,
+                ScheduleEntry.start.is_(None),
+            )
+            .order_by(ScheduleEntry.id)
+        )
+    )
+
+
+def proposal_slots(session: Session, proposal: Proposal) -> list[ScheduleEntry]:
+    return list(
+        session.scalars(
+            select(ScheduleEntry)
+            .where(ScheduleEntry.proposal_id == proposal.id, ScheduleEntry.kind == SLOT_KIND)
+            .order_by(ScheduleEntry.start, ScheduleEntry.id)
+        )
+    )
+
+
+def slot_uid(call: Call, pool_id: int | None, start: dt.datetime) -> str:
+    """The same slot has the same UID in every export (staff, public, applicant)."""
+    return f"{call.slug}-{pool_id}-{start.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}@opencall"
+
+
+def unavailable_uid(call: Call, pool_id: int, row_id: int) -> str:
+    return f"{call.slug}-{pool_id}-unavailable-{row_id}@opencall"

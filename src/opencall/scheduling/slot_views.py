@@ -1,0 +1,235 @@
+"""Calendars of slot-based resources: the staff calendar of a resource (who has which slot,
+unavailable periods with reasons), the applicant's own slots, and iCalendar exports of both,
+plus a public busy/free calendar of a published call.
+
+What each variant shows:
+
+* staff (chair, user office): proposal code and title; the PI, institution and country only
+  where ``may_see_identities`` (never to a chair of a dual-anonymous call before the ranking is
+  frozen);
+* applicant team: their own proposal's slots and nothing about other proposals;
+* public (call published): "booked" and the unavailable periods, no proposal at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+
+from opencall.calls.manage_views import staff_call
+from opencall.calls.models import Call
+from opencall.calls.policies import RESULTS_STATES
+from opencall.calls.queries import call_by_slug
+from opencall.facilities.models import CapacityPool
+from opencall.proposals import policies as proposal_policies
+from opencall.proposals.models import Proposal
+from opencall.proposals.views import proposal_for
+from opencall.reviews import queries as rq
+from opencall.reviews.policies import may_see_identities
+from opencall.reviews.views import proposal_rows
+from opencall.scheduling import ical, policies
+from opencall.scheduling import slot_services as ss
+from opencall.web.i18n import N_
+from opencall.web.pages import Page, get_page
+
+router = APIRouter()
+
+UNAVAILABLE = N_("Unavailable")
+BOOKED = N_("Booked")
+REASONS = {
+    "no_usable_slots": N_("not enough usable slots"),
+    "bundle": N_("its all-or-nothing bundle cannot be placed"),
+    "unknown_resource": N_("unknown resource"),
+    "capacity": N_("the slots went to higher-ranked awards"),
+}
+
+
+def unit_name(pool: CapacityPool, lang: str, n: int) -> str:
+    """The resource's own unit label (local fallback of ``facilities.domain.unit_label``)."""
+    labels = pool.unit_labels or {}
+    forms = labels.get(lang) or labels.get("en") or {}
+    key = "one" if n == 1 else "other"
+    return str(forms.get(key) or pool.unit)
+
+
+def _call(page: Page, slug: str) -> Call:
+    call = staff_call(page, slug)
+    if not policies.may_see_schedule(page.db, page.user, call):
+        page.not_found()
+    return call
+
+
+def _pool(page: Page, call: Call, pool_id: int) -> CapacityPool:
+    pool = next((cp.pool for cp in call.pools if cp.pool_id == pool_id), None)
+    if pool is None or not ss.is_slot_based(pool):
+        page.not_found()
+    return pool
+
+
+def _stamp(page: Page, call: Call) -> dt.datetime:
+    run = rq.latest_run(page.db, call, "schedule")
+    return run.created_at if run is not None else dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def _ics(filename: str, body: bytes) -> Response:
+    safe = "".join(c for c in filename if c.isalnum() or c in "-_.") or "calendar.ics"
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+    )
+
+
+def _staff_rows(page: Page, call: Call) -> dict[int, dict[str, str]]:
+    return proposal_rows(page, call, rq.proposals_for_review(page.db, call))
+
+
+@router.get("/manage/calls/{slug}/resources/{pool_id}/calendar", response_class=HTMLResponse)
+def staff_calendar(slug: str, pool_id: int, page: Page = Depends(get_page)) -> Response:
+    call = _call(page, slug)
+    pool = _pool(page, call, pool_id)
+    rows = _staff_rows(page, call)
+    cal = ss.calendar(page.db, call, pool)
+    return page.render(
+        "scheduling/resource_calendar.html",
+        {
+            "call": call,
+            "pool": pool,
+            "cal": cal,
+            "rows": rows,
+            "unplaced": ss.unplaced(page.db, call, pool),
+            "reason_label": lambda r: page._(REASONS[r]) if r in REASONS else r,
+            "show_identity": may_see_identities(page.db, page.user, call),
+            "unavailable": sorted(pool.unavailable, key=lambda u: u.starts_at),
+            "booked": sum(1 for c in cal if c.entry is not None),
+            "free": sum(1 for c in cal if c.entry is None and not c.unavailable),
+            "unit": unit_name(pool, page.lang, 2),
+        },
+    )
+
+
+@router.get("/manage/calls/{slug}/resources/{pool_id}/calendar.ics")
+def staff_calendar_ics(slug: str, pool_id: int, page: Page = Depends(get_page)) -> Response:
+    call = _call(page, slug)
+    pool = _pool(page, call, pool_id)
+    rows = _staff_rows(page, call)
+    events = []
+    for c in ss.calendar(page.db, call, pool):
+        if c.entry is None:
+            continue
+        row = rows.get(c.entry.proposal_id, {})
+        who = ", ".join(x for x in (row.get("pi"), row.get("institution")) if x)
+        events.append(
+            ical.CalendarEvent(
+                uid=ss.slot_uid(call, pool.id, c.start),
+                start=c.start,
+                end=c.end,
+                summary=f"{row.get('code', '')} · {pool.name}",
+                description="\n".join(x for x in (row.get("title", ""), who) if x),
+                location=pool.name,
+            )
+        )
+    events += _unavailable_events(page, call, pool)
+    return _ics(
+        f"{call.slug}-{pool.id}-staff.ics",
+        ical.to_ics(f"{call.title} · {pool.name}", events, stamp=_stamp(page, call)),
+    )
+
+
+def _unavailable_events(page: Page, call: Call, pool: CapacityPool) -> list[ical.CalendarEvent]:
+    return [
+        ical.CalendarEvent(
+            uid=ss.unavailable_uid(call, pool.id, u.id),
+            start=u.starts_at,
+            end=u.ends_at,
+            summary=f"{page._(UNAVAILABLE)}: {u.reason}" if u.reason else page._(UNAVAILABLE),
+            location=pool.name,
+            transparent=True,
+        )
+        for u in sorted(pool.unavailable, key=lambda u: u.starts_at)
+    ]
+
+
+@router.get("/calls/{slug}/resources/{pool_id}/calendar.ics")
+def public_calendar_ics(slug: str, pool_id: int, page: Page = Depends(get_page)) -> Response:
+    """Busy/free of a published call's resource: no proposal, code or name."""
+    call = call_by_slug(page.db, slug)
+    if call is None or call.status not in RESULTS_STATES:
+        page.not_found()
+    pool = _pool(page, call, pool_id)
+    events = [
+        ical.CalendarEvent(
+            uid=ss.slot_uid(call, pool.id, c.start),
+            start=c.start,
+            end=c.end,
+            summary=page._(BOOKED),
+            location=pool.name,
+        )
+        for c in ss.calendar(page.db, call, pool)
+        if c.entry is not None
+    ] + _unavailable_events(page, call, pool)
+    return _ics(
+        f"{call.slug}-{pool.id}.ics",
+        ical.to_ics(f"{call.title} · {pool.name}", events, stamp=_stamp(page, call)),
+    )
+
+
+def _own(page: Page, proposal_id: int) -> Proposal:
+    proposal = proposal_for(page, proposal_id)
+    if not proposal_policies.may_see_outcome(page.user, proposal):
+        page.not_found()
+    return proposal
+
+
+def _pools_of(page: Page, entries: list[Any]) -> dict[int, CapacityPool]:
+    ids = {e.pool_id for e in entries if e.pool_id is not None}
+    return {i: p for i in ids if (p := page.db.get(CapacityPool, i)) is not None}
+
+
+@router.get("/proposals/{proposal_id}/slots", response_class=HTMLResponse)
+def my_slots(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = _own(page, proposal_id)
+    entries = ss.proposal_slots(page.db, proposal)
+    return page.render(
+        "scheduling/my_slots.html",
+        {
+            "p": proposal,
+            "placed": [e for e in entries if e.start is not None],
+            "unplaced": [e for e in entries if e.start is None],
+            "pools": _pools_of(page, entries),
+            "reason_label": lambda r: page._(REASONS[r]) if r in REASONS else r,
+        },
+    )
+
+
+@router.get("/proposals/{proposal_id}/slots.ics")
+def my_slots_ics(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = _own(page, proposal_id)
+    call = proposal.call
+    entries = [e for e in ss.proposal_slots(page.db, proposal) if e.start and e.end]
+    pools = _pools_of(page, entries)
+    events = [
+        ical.CalendarEvent(
+            uid=ss.slot_uid(call, e.pool_id, e.start),
+            start=e.start,
+            end=e.end,
+            summary=f"{proposal.code} · {pools[e.pool_id].name if e.pool_id in pools else ''}",
+            description=proposal.title,
+            location=pools[e.pool_id].name if e.pool_id in pools else "",
+        )
+        for e in entries
+        if e.start is not None and e.end is not None
+    ]
+    return _ics(
+        f"{proposal.code}-slots.ics",
+        ical.to_ics(f"{proposal.code} · {call.title}", events, stamp=_stamp(page, call)),
+    )
+
+
+SERVICE_MESSAGES = (
+    N_("The resource %(name)s has no calendar period; set its period start and end."),
+    N_("Request %(id)s has malformed impossible dates: %(why)s"),
+)

@@ -1,0 +1,162 @@
+"""The slot calendars on the web: every route x persona, no identity where it may not be
+seen, and the iCalendar exports parse back (icalendar) to the stored slots with UTC times
+and UIDs that are stable across exports and variants."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import select
+
+from opencall.scheduling import services
+from opencall.scheduling.models import ScheduleEntry
+from tests.scheduling.authz_cases import CASES, PERSONAS, SEES_PI
+from tests.scheduling.conftest import SlotWorld, get_call
+from tests.web.conftest import Web
+from tests.web2.test_authz import session_client
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+PI_NAME = "Amina Otieno"
+
+
+def schedule(web: Web, w: SlotWorld) -> None:
+    with web.factory() as s:
+        services.run_schedule(s, get_call(s, w))
+        s.commit()
+
+
+def outcome(r: Any) -> str:
+    if r.status_code == 404:
+        return "404"
+    if r.status_code == 401 or (
+        r.status_code == 303 and r.headers.get("location", "").startswith("/login")
+    ):
+        return "login"
+    assert r.status_code < 500, r.text[:2000]
+    return "ok"
+
+
+def test_every_route_by_persona_and_no_identity_leak(web: Web, sw: SlotWorld) -> None:
+    schedule(web, sw)
+    failures = []
+    for case in CASES:
+        path = case.path.format(**case.params(sw))
+        for persona in PERSONAS:
+            client, _tok = session_client(web, sw.emails.get(persona))
+            r = client.get(path)
+            got = outcome(r)
+            want = (
+                "ok"
+                if persona in case.allowed
+                else (case.anonymous if persona == "anonymous" else "404")
+            )
+            if got != want:
+                failures.append(f"{case.method} {case.path} as {persona}: {got} (want {want})")
+            if persona not in SEES_PI and PI_NAME in r.text:
+                failures.append(f"{case.method} {case.path} as {persona} shows the PI's name")
+    assert not failures, "\n".join(failures)
+
+
+def events(body: bytes) -> dict[str, tuple[dt.datetime, dt.datetime, str]]:
+    cal = Calendar.from_ical(body)
+    out = {}
+    for ev in cal.walk("VEVENT"):
+        out[str(ev["UID"])] = (ev.decoded("DTSTART"), ev.decoded("DTEND"), str(ev["SUMMARY"]))
+    return out
+
+
+def test_staff_calendar_page_and_ics(web: Web, sw: SlotWorld) -> None:
+    schedule(web, sw)
+    office, _ = session_client(web, sw.emails["manager"])
+    chair, _ = session_client(web, sw.emails["chair"])
+    base = f"/manage/calls/{sw.slug}/resources/{sw.pools['b']}"
+    page = office.get(f"{base}/calendar").text
+    assert "maintenance" in page and PI_NAME in page and "Krios B" in page
+    assert page.count('class="booked"') == 7 and page.count('class="unavailable"') == 7
+    chair_page = chair.get(f"{base}/calendar").text
+    assert PI_NAME not in chair_page and page.count('class="booked"') == 7
+    r = office.get(f"{base}/calendar.ics")
+    assert r.headers["content-type"].startswith("text/calendar")
+    assert b"DTSTART:20270" in r.content  # UTC form ...Z, no floating or TZID times
+    got = events(r.content)
+    with web.factory() as s:
+        slots = list(
+            s.scalars(
+                select(ScheduleEntry).where(
+                    ScheduleEntry.pool_id == sw.pools["b"], ScheduleEntry.start.is_not(None)
+                )
+            )
+        )
+    booked = {(e.start, e.end) for e in slots}
+    exported = {(a, b) for a, b, summary in got.values() if not summary.startswith("Unavailable")}
+    assert exported == booked and len(booked) == 7
+    assert all(
+        a.tzinfo is not None and a.utcoffset() == dt.timedelta(0) for a, _, _ in got.values()
+    )
+    maint = [v for v in got.values() if v[2].startswith("Unavailable")]
+    assert maint == [
+        (
+            dt.datetime(2027, 9, 1, tzinfo=dt.UTC),
+            dt.datetime(2027, 9, 8, tzinfo=dt.UTC),
+            "Unavailable: maintenance",
+        )
+    ]
+    # UIDs are stable across exports, and the chair's export names nobody
+    assert events(office.get(f"{base}/calendar.ics").content).keys() == got.keys()
+    chair_ics = chair.get(f"{base}/calendar.ics")
+    assert events(chair_ics.content).keys() == got.keys()
+    assert PI_NAME.encode() not in chair_ics.content
+    assert PI_NAME.encode() in r.content  # the office may see who
+
+
+def test_applicant_schedule_and_ics(web: Web, sw: SlotWorld) -> None:
+    schedule(web, sw)
+    pi, _ = session_client(web, sw.emails["pi"])
+    page = pi.get(f"/proposals/{sw.bundle}/slots").text
+    assert "Krios A" in page and "Krios B" in page
+    r = pi.get(f"/proposals/{sw.bundle}/slots.ics")
+    got = events(r.content)
+    with web.factory() as s:
+        mine = sorted(
+            (e.start, e.end)
+            for e in s.scalars(
+                select(ScheduleEntry).where(
+                    ScheduleEntry.proposal_id == sw.bundle, ScheduleEntry.start.is_not(None)
+                )
+            )
+        )
+    assert sorted((a, b) for a, b, _ in got.values()) == mine and len(mine) == 3
+    # only their own: nothing of the other proposal's five sessions
+    assert len(got) == 3 and b"Other Applicant" not in r.content
+    # the same slot has the same UID in the staff export
+    office, _ = session_client(web, sw.emails["manager"])
+    staff = events(
+        office.get(f"/manage/calls/{sw.slug}/resources/{sw.pools['b']}/calendar.ics").content
+    )
+    assert {u for u, v in got.items() if v[2].endswith("Krios B")} <= staff.keys()
+    # the outcome page links to it
+    assert f"/proposals/{sw.bundle}/slots.ics" in pi.get(f"/proposals/{sw.bundle}/outcome").text
+
+
+def test_public_calendar_once_published_names_nobody(web: Web, sw: SlotWorld) -> None:
+    schedule(web, sw)
+    path = f"/calls/{sw.slug}/resources/{sw.pools['b']}/calendar.ics"
+    assert web.client().get(path).status_code == 404
+    with web.factory() as s:
+        get_call(s, sw).status = "published"
+        s.commit()
+        codes = [e.label.split(" ")[0] for e in s.scalars(select(ScheduleEntry))]
+    r = web.client().get(path)
+    assert r.status_code == 200
+    got = events(r.content)
+    assert sum(1 for v in got.values() if v[2] == "Booked") == 7
+    for leak in [PI_NAME, "Other Applicant", "Cryo-EM", *codes]:
+        assert leak.encode() not in r.content, leak
+    office, _ = session_client(web, sw.emails["manager"])
+    staff = events(
+        office.get(f"/manage/calls/{sw.slug}/resources/{sw.pools['b']}/calendar.ics").content
+    )
+    assert staff.keys() == got.keys()

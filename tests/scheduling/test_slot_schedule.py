@@ -1,0 +1,156 @@
+"""Scheduling a call whose awarded resources are slot-based: the schedule job places each
+award's sessions into the microscopes' calendars — around the maintenance week, off the
+applicant's impossible dates, the all-or-nothing bundle kept together — and stores them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall import jobs
+from opencall.allocation.models import Award
+from opencall.errors import DomainError
+from opencall.facilities.models import CapacityPool
+from opencall.optim import slots as sl
+from opencall.scheduling import jobs as scheduling_jobs
+from opencall.scheduling import services
+from opencall.scheduling.models import ScheduleEntry
+from opencall.web.i18n import Translator
+from tests.scheduling.conftest import IMPOSSIBLE, MAINT, SlotWorld, get_call
+
+DAY = dt.timedelta(days=1)
+
+
+def placed(s: Session, w: SlotWorld, key: str) -> list[ScheduleEntry]:
+    return list(
+        s.scalars(
+            select(ScheduleEntry)
+            .join(Award, Award.id == ScheduleEntry.award_id)
+            .where(Award.request_id == w.requests[key], ScheduleEntry.start.is_not(None))
+            .order_by(ScheduleEntry.start)
+        )
+    )
+
+
+def run_job(factory: sessionmaker[Session], w: SlotWorld) -> None:
+    reg = jobs.JobRegistry()
+    scheduling_jobs.register(reg)
+    with factory() as s:
+        job = jobs.enqueue(s, "schedule.run", {"call_id": w.call_id}, call_id=w.call_id)
+        s.commit()
+        job_id = job.id
+    assert jobs.run_pending(factory, reg, ids=[job_id]) == 1
+    with factory() as s:
+        job = s.get(jobs.Job, job_id)
+        assert job is not None and job.status == "done", job and job.error
+
+
+def test_schedule_job_places_sessions_around_maintenance_and_impossible_dates(
+    factory: sessionmaker[Session], sw: SlotWorld
+) -> None:
+    run_job(factory, sw)
+    with factory() as s:
+        screen, collect, loner = (placed(s, sw, k) for k in ("screen", "collect", "loner"))
+        assert [len(x) for x in (screen, collect, loner)] == [1, 2, 5]
+        for e in screen + collect + loner:
+            assert e.kind == "slot" and e.end is not None and e.start is not None
+            assert e.end - e.start == DAY
+        # nothing on Krios B in its maintenance week
+        for e in collect + loner:
+            assert e.pool_id == sw.pools["b"]
+            assert not (e.start < MAINT[1] and MAINT[0] < e.end)
+        # the PI's collection is off the declared impossible dates (inclusive range)
+        i0 = dt.datetime.fromisoformat(IMPOSSIBLE[0]).replace(tzinfo=dt.UTC)
+        i1 = dt.datetime.fromisoformat(IMPOSSIBLE[1]).replace(tzinfo=dt.UTC) + DAY
+        assert all(not (e.start < i1 and i0 < e.end) for e in collect)
+        # the bundle is kept together: screening on A next to the two collection days on B
+        starts = [e.start for e in screen + collect]
+        ends = [e.end for e in screen + collect]
+        assert max(ends) - min(starts) == 2 * DAY
+        # the collection days are contiguous, and so are the loner's five
+        assert collect[1].start == collect[0].end
+        assert all(b.start == a.end for a, b in zip(loner, loner[1:], strict=False))
+        # one slot per session per resource
+        keys = [(e.pool_id, e.start) for e in screen + collect + loner]
+        assert len(keys) == len(set(keys))
+        run = s.scalar(select(jobs.Job).where(jobs.Job.kind == "schedule.run"))
+        assert run is not None
+
+
+def test_bundle_is_all_or_nothing(factory: sessionmaker[Session], sw: SlotWorld) -> None:
+    # the collection cannot be placed (impossible over the whole period): the screening is
+    # not placed either, and both say why
+    with factory() as s:
+        from opencall.proposals.models import Request
+
+        req = s.get(Request, sw.requests["collect"])
+        assert req is not None
+        req.details = {**req.details, "impossible_dates": [["2027-09-01", "2027-11-30"]]}
+        s.commit()
+    with factory() as s:
+        services.run_schedule(s, get_call(s, sw))
+        s.commit()
+    with factory() as s:
+        assert placed(s, sw, "screen") == [] and placed(s, sw, "collect") == []
+        assert len(placed(s, sw, "loner")) == 5
+        why = {
+            e.details["request_id"]: e.details["unscheduled"]
+            for e in s.scalars(select(ScheduleEntry).where(ScheduleEntry.start.is_(None)))
+        }
+        assert why == {
+            sw.requests["collect"]: "no_usable_slots",
+            sw.requests["screen"]: "bundle",
+        }
+
+
+def test_rescheduling_replaces_and_is_stable(factory: sessionmaker[Session], sw: SlotWorld) -> None:
+    with factory() as s:
+        services.run_schedule(s, get_call(s, sw))
+        s.commit()
+        first = sorted((e.award_id, e.start) for e in s.scalars(select(ScheduleEntry)))
+        services.run_schedule(s, get_call(s, sw))
+        s.commit()
+        again = sorted((e.award_id, e.start) for e in s.scalars(select(ScheduleEntry)))
+    assert first == again and len(first) == 8
+
+
+def test_resource_without_period_is_refused_and_changes_nothing(
+    factory: sessionmaker[Session], sw: SlotWorld
+) -> None:
+    with factory() as s:
+        services.run_schedule(s, get_call(s, sw))
+        s.commit()
+        before = s.scalars(select(ScheduleEntry.id)).all()
+        pool = s.get(CapacityPool, sw.pools["a"])
+        assert pool is not None
+        pool.period_end = None
+        s.flush()
+        with pytest.raises(DomainError, match="no calendar period") as err:
+            services.run_schedule(s, get_call(s, sw))
+        assert err.value.field == "period_start"
+        fr = Translator("fr").message(err.value.message)
+        assert fr.startswith("La ressource Krios A n’a pas de période")
+        s.rollback()
+        assert s.scalars(select(ScheduleEntry.id)).all() == before
+
+
+def test_the_optimiser_agrees_with_the_stored_schedule(
+    factory: sessionmaker[Session], sw: SlotWorld
+) -> None:
+    from opencall.scheduling import slot_services as ss
+
+    with factory() as s:
+        call = get_call(s, sw)
+        run = services.run_schedule(s, call)
+        s.commit()
+        assert run.summary["method"] == "milp"
+        pool = s.get(CapacityPool, sw.pools["b"])
+        assert pool is not None
+        grid = sl.slot_grid(ss.resource_of(pool))
+        assert len(grid) == 91 and sum(1 for g in grid if g.reason == "maintenance") == 7
+        cal = ss.calendar(s, call, pool)
+        assert sum(1 for c in cal if c.entry is not None) == 7
+        assert {c.unavailable for c in cal} == {"", "maintenance"}
