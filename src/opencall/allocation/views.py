@@ -11,18 +11,17 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from opencall import jobs
 from opencall.allocation import policies, services
 from opencall.allocation.models import Award
 from opencall.calls.manage_views import csv_response, staff_call, wants_csv
 from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
-from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
-from opencall.reviews.views import labels, mail_text, proposal_rows
-from opencall.web.i18n import N_, Translator
-from opencall.web.mail import queue_mail
+from opencall.reviews.views import labels, proposal_rows
+from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
@@ -157,44 +156,39 @@ def release(slug: str, page: Page = Depends(get_page)) -> Response:
     try:
         already = call.decisions_released_at is not None
         services.release_decisions(page.db, call, actor_id=page.user.id)
-        if not already:
-            notify_decisions(page, call)
+        notify = None if already else notify_decisions(page, call)
         page.commit()
     except DomainError as exc:
         page.db.rollback()
         return _decisions_page(page, call, 400, errors={0: page.t.message(exc.message)})
+    if notify is not None:
+        _send_inline(page, notify.id)
     return page.redirect(f"/manage/calls/{call.slug}/decisions", "saved")
 
 
-def notify_decisions(page: Page, call: Call) -> int:
-    """One e-mail per accepted team member: the decision is ready (read it on the site)."""
-    n = 0
-    base = page.settings.base_url.rstrip("/")
-    for d in services.decisions(page.db, call):
-        p = page.db.get(Proposal, d.proposal_id)
-        if p is None:
-            continue
-        for m in p.members:
-            if m.status != "accepted":
-                continue
-            user = page.db.get(User, m.user_id) if m.user_id else None
-            lang = user.language if user else "en"
-            body = mail_text(
-                "allocation/mail_decision.txt",
-                lang,
-                {
-                    "name": m.name,
-                    "code": p.code,
-                    "title": p.title,
-                    "call": call.title,
-                    "link": f"{base}/proposals/{p.id}/outcome",
-                },
-            )
-            queue_mail(
-                page.db, m.email, Translator(lang).gettext(SUBJECT_DECISION, code=p.code), body
-            )
-            n += 1
-    return n
+def notify_decisions(page: Page, call: Call) -> jobs.Job:
+    """Queue the decision e-mails as one job (``allocation.notify``, run by the worker
+    after the release commits): one e-mail per accepted team member, in their language."""
+    return jobs.enqueue(
+        page.db,
+        "allocation.notify",
+        {"call_id": call.id, "base_url": page.settings.base_url},
+        call_id=call.id,
+        created_by=page.user.id,
+    )
+
+
+def _send_inline(page: Page, job_id: int) -> None:
+    """The demo (``inline_jobs``) runs a request's jobs right after it: the e-mails the
+    notification job queued go out too, all of them."""
+    if not page.settings.inline_jobs:
+        return
+    page.db.expire_all()
+    job = page.db.get(jobs.Job, job_id)
+    mails = [int(i) for i in (job.payload.get("mails", []) if job else [])]
+    if mails:
+        app = page.request.app
+        jobs.run_pending(app.state.sessions, app.state.jobs, limit=len(mails), ids=mails)
 
 
 SERVICE_MESSAGES = (

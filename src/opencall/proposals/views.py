@@ -1036,12 +1036,48 @@ def submit(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     if services.submission_problems(proposal):
         return editor(page, proposal, 400)
     try:
-        services.submit(page.db, proposal, actor_id=page.user.id, now=page.received_at)
+        rev = services.submit(page.db, proposal, actor_id=page.user.id, now=page.received_at)
+        if proposal.submitted_at == page.received_at:  # recorded now (not a repeated click)
+            _mail_receipt(page, proposal, rev)
         page.commit()
     except DomainError as exc:
         page.db.rollback()
         return editor(page, proposal, 400, error=page.t.message(exc.message))
     return page.redirect("/dashboard", "submitted")
+
+
+SUBJECT_RECEIPT = N_("Receipt: proposal %(code)s submitted")
+
+
+def _mail_receipt(page: Page, proposal: Proposal, rev: Any) -> None:
+    """A receipt to the person who submitted (and the PI, when another member did), in
+    each one's language: what was received (the revision's content hash) and when."""
+    from opencall.people.queries import user_by_email
+
+    when = page.received_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    to = {page.user.email: page.user}
+    for m in proposal.members:
+        if m.role == "pi" and m.email not in to:
+            to[m.email] = user_by_email(page.db, m.email)
+    for email, user in to.items():
+        lang = user.language if user is not None else page.lang
+        body = render_mail(
+            page.request,
+            "proposals/mail_receipt.txt",
+            lang,
+            {
+                "name": user.name if user is not None else "",
+                "code": proposal.code,
+                "title": proposal.title,
+                "call": proposal.call.title,
+                "revision": rev.number,
+                "hash": rev.content_hash,
+                "when": when,
+                "link": f"{page.settings.base_url.rstrip('/')}/proposals/{proposal.id}",
+            },
+        )
+        subject = Translator(lang).gettext(SUBJECT_RECEIPT, code=proposal.code)
+        queue_mail(page.db, email, subject, body)
 
 
 @router.post("/proposals/{proposal_id}/withdraw", response_class=HTMLResponse)
