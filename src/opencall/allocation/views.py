@@ -4,6 +4,7 @@ overrides with a required reason, and the release of decisions and feedback
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -16,12 +17,15 @@ from opencall.allocation import policies, services
 from opencall.allocation.models import Award
 from opencall.calls.manage_views import csv_response, staff_call, wants_csv
 from opencall.calls.models import Call
+from opencall.calls.views import UNITS
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
+from opencall.optim.allocation import readable
 from opencall.proposals.models import Proposal
+from opencall.proposals.views import KINDS
 from opencall.reviews import queries as rq
 from opencall.reviews.views import labels, proposal_rows
-from opencall.web.i18n import N_
+from opencall.web.i18n import N_, Translator
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
@@ -52,8 +56,71 @@ def _awards(page: Page, call: Call) -> dict[int, list[tuple[Award, CapacityPool]
         .where(Award.call_id == call.id)
         .order_by(Award.id)
     ):
-        out[a.proposal_id].append((a, pool))
+        if round(a.amount, 2) > 0:  # a zero amount is no award: no "0 hours" row
+            out[a.proposal_id].append((a, pool))
     return out
+
+
+# The allocation's explanations (composed in English by opencall.optim.allocation and
+# stored with the decision), catalogued so that :func:`explain` shows them translated.
+EXPLANATIONS = (
+    N_("the request did not pass the eligibility check"),
+    N_("not feasible: %(why)s"),
+    N_("technical or suitability review"),
+    N_("merit %(merit)s is below the quality threshold %(threshold)s"),
+    N_("merit %(merit)s is worse than the quality threshold %(threshold)s"),
+    N_(
+        "awarded %(f)s because the minimum share rule for %(groups)s bound; "
+        "on merit alone it would have received %(f0)s"
+    ),
+    N_("awarded in full"),
+    N_("awarded %(f)s of the request (minimum %(lo)s)"),
+    N_("awarded %(f)s of the request (minimum %(lo)s); pool(s) %(pools)s full"),
+    N_("the PI already holds %(k)s award(s), the cap"),
+    N_("the PI already holds %(amount)s of the %(cap)s cap"),
+    N_("pool(s) %(pools)s exhausted by the best combination of awards, including %(why)s"),
+    N_("awards made under the minimum share rule for %(rules)s"),
+    N_("lower-ranked requests that fit the remaining capacity better"),
+    N_("capacity remained, but the solver stopped within its optimality-gap tolerance"),
+    N_("overridden by the chair: %(reason)s"),
+)
+MSG_EXHAUSTED = N_("pool(s) exhausted by higher-ranked requests: %(names)s")
+MSG_LEFT = N_("%(pool)s (%(left)s of %(cap)s %(unit)s left)")
+_LEFT = re.compile(r"([^,;:()]+?) \(([-+\d.e]+) of ([-+\d.e]+) (\S+) left\)")
+_KIND_SPLIT = re.compile(r"; (?=(?:fast|berth|dive|sample|seat|package): )")
+_EXHAUSTED_EN = "pool(s) exhausted by higher-ranked requests: "
+
+
+def explain(t: Translator, text: str) -> str:
+    """A decision's explanation in the reader's language: one sentence per request
+    (prefixed by its kind when the proposal has several), amounts rounded as people
+    read them and units named in the reader's language."""
+    if not text:
+        return text
+
+    def left(m: re.Match[str]) -> str:
+        unit = m.group(4)
+        return t.gettext(
+            MSG_LEFT,
+            pool=m.group(1),
+            left=readable(float(m.group(2))),
+            cap=readable(float(m.group(3))),
+            unit=t.gettext(UNITS[unit]) if unit in UNITS else unit,
+        )
+
+    def one(sentence: str) -> str:
+        if sentence.startswith(_EXHAUSTED_EN):
+            return t.gettext(MSG_EXHAUSTED, names=_LEFT.sub(left, sentence[len(_EXHAUSTED_EN) :]))
+        return t.message(sentence)
+
+    out = []
+    for part in _KIND_SPLIT.split(text):
+        kind, sep, rest = part.partition(": ")
+        if sep and kind in KINDS:
+            out.append(f"{t.gettext(KINDS[kind])}: {one(rest)}")
+        else:
+            out.append(one(part))
+    return "; ".join(out)
 
 
 def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> Response:
@@ -113,6 +180,8 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             and call.decisions_released_at is None
             and bool(decisions),
             "outcome_label": lambda o: page._(OUTCOMES.get(o) or o),
+            "explain": lambda text: explain(page.t, text),
+            "unit_label": lambda u: page._(UNITS[u]) if u in UNITS else u,
             "errors": extra.pop("errors", {}),
             **labels(page),
         },

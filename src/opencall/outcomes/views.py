@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from opencall.allocation import views as allocation_views
 from opencall.allocation.models import Award, Decision
 from opencall.calls import policies as call_policies
 from opencall.calls.views import UNITS, visible_call
@@ -92,7 +93,9 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
                     if country
                     else "",
                     "amount": ", ".join(
-                        f"{v:g} {page._(UNITS.get(u, u))}" for u, v in sorted(amounts.items())
+                        f"{round(v, 2):g} {page._(UNITS.get(u, u))}"
+                        for u, v in sorted(amounts.items())
+                        if round(v, 2) > 0
                     ),
                     "priority": d.priority if d else "",
                 }
@@ -199,14 +202,16 @@ def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     if not proposal_policies.may_see_outcome(page.user, proposal):
         page.not_found()
     decision = page.db.scalar(select(Decision).where(Decision.proposal_id == proposal.id))
-    awards = list(
-        page.db.execute(
+    awards = [
+        (a, pool)
+        for a, pool in page.db.execute(
             select(Award, CapacityPool)
             .join(CapacityPool, CapacityPool.id == Award.pool_id)
             .where(Award.proposal_id == proposal.id)
             .order_by(Award.id)
         )
-    )
+        if round(a.amount, 2) > 0  # a zero amount is no award: no "0 hours" row
+    ]
     schedule = list(
         page.db.scalars(
             select(ScheduleEntry)
@@ -237,6 +242,9 @@ def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             "awards": awards,
             "schedule": schedule,
             "feedback": feedback,
+            "explanation": allocation_views.explain(page.t, decision.explanation)
+            if decision
+            else "",
             "unit_label": lambda u: page._(UNITS[u]) if u in UNITS else u,
         },
     )
