@@ -11,15 +11,14 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from opencall import jobs, migrate
-from opencall.auditlog import AuditEvent
 from opencall.allocation.models import Award, Decision
+from opencall.auditlog import AuditEvent
 from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
 from opencall.db import make_engine, make_sessionmaker
