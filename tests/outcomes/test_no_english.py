@@ -178,11 +178,22 @@ def test_translated_pages_show_no_english(demo: dict[str, Any], lang: str) -> No
         "awarded": (pi, f"/calls/{SLUG}/awarded"),
         "outcome": (pi, f"/proposals/{demo['proposal']}/outcome"),
     }
+    from opencall.calls.views import UNITS
+    from opencall.web.i18n import Translator
+
+    units = [Translator(lang).gettext(u) for u in UNITS.values()]
+    if lang == "fr":  # the award column: an amount awarded, not a list of winners
+        assert "Lauréat" not in pi.get(f"/proposals/{demo['proposal']}/outcome").text
     leaks: dict[str, list[str]] = {}
     for name, (client, path) in pages.items():
         r = client.get(path)
         assert r.status_code == 200, (name, r.status_code)
         text = visible(r.text)
+        # amounts as people read them: no rounding noise, no "0 hours" award rows
+        assert not re.search(r"\de-\d\d", text), (name, text[:300])
+        zero = re.compile(r"(?<![\d.,])0 (" + "|".join(map(re.escape, units)) + r")\b")
+        if name in ("decisions", "outcome", "awarded"):
+            assert not zero.search(text), (name, zero.search(text))
         for typed in [*demo["typed"], *PROPER]:
             text = text.replace(typed, " ")
         found = sorted(w for w in _words(text) if w in vocab)

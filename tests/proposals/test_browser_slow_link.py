@@ -19,7 +19,7 @@ from tests.web import test_browser as tb
 pytestmark = tb.pytestmark
 browser = tb.browser  # the module's Chromium (fixture)
 
-SLOW = {"offline": False, "latency": 1500, "downloadThroughput": 40_000, "uploadThroughput": 20_000}
+SLOW = {"offline": False, "latency": 2000, "downloadThroughput": 40_000, "uploadThroughput": 20_000}
 OFFLINE = {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
 PASSWORD = "a long password 42"
 

@@ -57,6 +57,7 @@ JOB_KINDS = {
     "review.assign": N_("Reviewer assignment"),
     "review.calibrate": N_("Calibration and ranking"),
     "allocation.run": N_("Allocation"),
+    "allocation.notify": N_("Decision e-mails"),
     "schedule.run": N_("Scheduling"),
     "mail": N_("E-mail"),
 }

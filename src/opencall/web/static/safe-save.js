@@ -12,6 +12,9 @@
 //   a reload.
 (function () {
   "use strict";
+  // a form sent with problems: the summary of all of them is read first
+  var summary = document.getElementById("error-summary");
+  if (summary && summary.focus) summary.focus();
   var form = document.querySelector("form[data-safe-save]");
   if (!form || !window.fetch || !window.FormData) return;
   var pid = form.getAttribute("data-safe-save");
