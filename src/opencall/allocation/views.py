@@ -4,6 +4,7 @@ overrides with a required reason, and the release of decisions and feedback
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from opencall import jobs
 from opencall.allocation import policies, services
 from opencall.allocation.models import Award
 from opencall.calls.access import staff_call
@@ -20,8 +22,9 @@ from opencall.web.labels import UNITS
 from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
 from opencall.facilities.models import CapacityPool
-from opencall.people.models import User
+from opencall.optim.allocation import readable
 from opencall.proposals.models import Proposal
+from opencall.proposals.views import KINDS
 from opencall.reviews import queries as rq
 from opencall.reviews.presenters import labels, proposal_rows
 from opencall.web.csv import csv_response, wants_csv
@@ -167,8 +170,71 @@ def _awards(page: Page, call: Call) -> dict[int, list[tuple[Award, CapacityPool]
         .where(Award.call_id == call.id)
         .order_by(Award.id)
     ):
-        out[a.proposal_id].append((a, pool))
+        if round(a.amount, 2) > 0:  # a zero amount is no award: no "0 hours" row
+            out[a.proposal_id].append((a, pool))
     return out
+
+
+# The allocation's explanations (composed in English by opencall.optim.allocation and
+# stored with the decision), catalogued so that :func:`explain` shows them translated.
+EXPLANATIONS = (
+    N_("the request did not pass the eligibility check"),
+    N_("not feasible: %(why)s"),
+    N_("technical or suitability review"),
+    N_("merit %(merit)s is below the quality threshold %(threshold)s"),
+    N_("merit %(merit)s is worse than the quality threshold %(threshold)s"),
+    N_(
+        "awarded %(f)s because the minimum share rule for %(groups)s bound; "
+        "on merit alone it would have received %(f0)s"
+    ),
+    N_("awarded in full"),
+    N_("awarded %(f)s of the request (minimum %(lo)s)"),
+    N_("awarded %(f)s of the request (minimum %(lo)s); pool(s) %(pools)s full"),
+    N_("the PI already holds %(k)s award(s), the cap"),
+    N_("the PI already holds %(amount)s of the %(cap)s cap"),
+    N_("pool(s) %(pools)s exhausted by the best combination of awards, including %(why)s"),
+    N_("awards made under the minimum share rule for %(rules)s"),
+    N_("lower-ranked requests that fit the remaining capacity better"),
+    N_("capacity remained, but the solver stopped within its optimality-gap tolerance"),
+    N_("overridden by the chair: %(reason)s"),
+)
+MSG_EXHAUSTED = N_("pool(s) exhausted by higher-ranked requests: %(names)s")
+MSG_LEFT = N_("%(pool)s (%(left)s of %(cap)s %(unit)s left)")
+_LEFT = re.compile(r"([^,;:()]+?) \(([-+\d.e]+) of ([-+\d.e]+) (\S+) left\)")
+_KIND_SPLIT = re.compile(r"; (?=(?:fast|berth|dive|sample|seat|package): )")
+_EXHAUSTED_EN = "pool(s) exhausted by higher-ranked requests: "
+
+
+def explain(t: Translator, text: str) -> str:
+    """A decision's explanation in the reader's language: one sentence per request
+    (prefixed by its kind when the proposal has several), amounts rounded as people
+    read them and units named in the reader's language."""
+    if not text:
+        return text
+
+    def left(m: re.Match[str]) -> str:
+        unit = m.group(4)
+        return t.gettext(
+            MSG_LEFT,
+            pool=m.group(1),
+            left=readable(float(m.group(2))),
+            cap=readable(float(m.group(3))),
+            unit=t.gettext(UNITS[unit]) if unit in UNITS else unit,
+        )
+
+    def one(sentence: str) -> str:
+        if sentence.startswith(_EXHAUSTED_EN):
+            return t.gettext(MSG_EXHAUSTED, names=_LEFT.sub(left, sentence[len(_EXHAUSTED_EN) :]))
+        return t.message(sentence)
+
+    out = []
+    for part in _KIND_SPLIT.split(text):
+        kind, sep, rest = part.partition(": ")
+        if sep and kind in KINDS:
+            out.append(f"{t.gettext(KINDS[kind])}: {one(rest)}")
+        else:
+            out.append(one(part))
+    return "; ".join(out)
 
 
 def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> Response:
@@ -230,6 +296,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             and bool(decisions),
             "outcome_label": lambda o: page._(OUTCOMES.get(o) or o),
             "policy_lines": policy_lines(page._, call),
+            "explain": lambda text: explain(page.t, text),
             "errors": extra.pop("errors", {}),
             **labels(page),
             "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
@@ -274,44 +341,39 @@ def release(slug: str, page: Page = Depends(get_page)) -> Response:
     try:
         already = call.decisions_released_at is not None
         services.release_decisions(page.db, call, actor_id=page.user.id)
-        if not already:
-            notify_decisions(page, call)
+        notify = None if already else notify_decisions(page, call)
         page.commit()
     except DomainError as exc:
         page.db.rollback()
         return _decisions_page(page, call, 400, errors={0: page.t.message(exc.message)})
+    if notify is not None:
+        _send_inline(page, notify.id)
     return page.redirect(f"/manage/calls/{call.slug}/decisions", "saved")
 
 
-def notify_decisions(page: Page, call: Call) -> int:
-    """One e-mail per accepted team member: the decision is ready (read it on the site)."""
-    n = 0
-    base = page.settings.base_url.rstrip("/")
-    for d in services.decisions(page.db, call):
-        p = page.db.get(Proposal, d.proposal_id)
-        if p is None:
-            continue
-        for m in p.members:
-            if m.status != "accepted":
-                continue
-            user = page.db.get(User, m.user_id) if m.user_id else None
-            lang = user.language if user else "en"
-            body = mail_text(
-                "allocation/mail_decision.txt",
-                lang,
-                {
-                    "name": m.name,
-                    "code": p.code,
-                    "title": p.title,
-                    "call": call.title,
-                    "link": f"{base}/proposals/{p.id}/outcome",
-                },
-            )
-            queue_mail(
-                page.db, m.email, Translator(lang).gettext(SUBJECT_DECISION, code=p.code), body
-            )
-            n += 1
-    return n
+def notify_decisions(page: Page, call: Call) -> jobs.Job:
+    """Queue the decision e-mails as one job (``allocation.notify``, run by the worker
+    after the release commits): one e-mail per accepted team member, in their language."""
+    return jobs.enqueue(
+        page.db,
+        "allocation.notify",
+        {"call_id": call.id, "base_url": page.settings.base_url},
+        call_id=call.id,
+        created_by=page.user.id,
+    )
+
+
+def _send_inline(page: Page, job_id: int) -> None:
+    """The demo (``inline_jobs``) runs a request's jobs right after it: the e-mails the
+    notification job queued go out too, all of them."""
+    if not page.settings.inline_jobs:
+        return
+    page.db.expire_all()
+    job = page.db.get(jobs.Job, job_id)
+    mails = [int(i) for i in (job.payload.get("mails", []) if job else [])]
+    if mails:
+        app = page.request.app
+        jobs.run_pending(app.state.sessions, app.state.jobs, limit=len(mails), ids=mails)
 
 
 SERVICE_MESSAGES = (

@@ -429,24 +429,28 @@ def audit(slug: str, page: Page = Depends(get_page)) -> Response:
     call = office_call(page, slug)
     events = auditlog.events_for_call(page.db, call.id)
     if wants_csv(page):
-        columns = [
-            "id",
-            "at",
-            "actor_id",
-            "action",
-            "entity",
-            "entity_id",
-            "reason",
-            "data",
-            "hash",
-        ]
-        rows = []
-        for e in events:
-            d = auditlog.event_dict(e)
-            d["data"] = json.dumps(d["data"], sort_keys=True)
-            rows.append([d[k] for k in columns])
-        return csv_response(f"{call.slug}-audit.csv", columns, rows)
-    return page.render("manage/audit.html", {"call": call, "events": events, "report": None})
+        return csv_response(
+            f"{call.slug}-audit.csv",
+            ["id", "at", "actor_id", "action", "entity", "entity_id", "reason", "data", "hash"],
+            (
+                (
+                    e.id,
+                    e.at,
+                    e.actor_id,
+                    e.action,
+                    e.entity,
+                    e.entity_id,
+                    e.reason,
+                    json.dumps(e.data, sort_keys=True),
+                    e.hash,
+                )
+                for e in events
+            ),
+        )
+    return page.render(
+        "manage/audit.html",
+        {"call": call, "events": events, "report": None, **audit_labels(page, events)},
+    )
 
 
 @router.post("/manage/calls/{slug}/audit/verify", response_class=HTMLResponse)
@@ -454,4 +458,26 @@ def audit_verify(slug: str, page: Page = Depends(get_page)) -> Response:
     call = office_call(page, slug)
     report = auditlog.verify(page.db)
     events = auditlog.events_for_call(page.db, call.id)
-    return page.render("manage/audit.html", {"call": call, "events": events, "report": report})
+    return page.render(
+        "manage/audit.html",
+        {"call": call, "events": events, "report": report, **audit_labels(page, events)},
+    )
+
+
+def audit_labels(page: Page, events: list[Any]) -> dict[str, Any]:
+    """The audit log as people read it (the office's page): translated action and entity
+    labels, and who acted by name (the office may see every name of its calls)."""
+    from opencall.people.models import User
+    from opencall.web.labels import audit_action, audit_entity
+
+    ids = {e.actor_id for e in events if e.actor_id}
+    names = (
+        dict(page.db.execute(select(User.id, User.name).where(User.id.in_(ids))).tuples().all())
+        if ids
+        else {}
+    )
+    return {
+        "action_label": lambda code: audit_action(page.t, code),
+        "entity_label": lambda code: audit_entity(page.t, code),
+        "actor_name": lambda uid: names.get(uid, "") if uid else "",
+    }

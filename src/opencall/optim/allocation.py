@@ -1356,6 +1356,13 @@ def _explain(
     return out
 
 
+def readable(x: float) -> str:
+    """An amount as a person reads it: two decimals at most, no rounding noise
+    (-5.684e-14 is 0), never negative zero."""
+    v = round(float(x), 2)
+    return f"{v:.2f}".rstrip("0").rstrip(".") if abs(v) >= 0.005 else "0"
+
+
 def _explain_not_awarded(
     r: Request,
     lo: float,
@@ -1376,7 +1383,8 @@ def _explain_not_awarded(
     if amax is not None and pi_amount.get(r.pi_id, 0.0) + lo * r.total_demand > amax + _TOL:
         return Explanation(
             PI_CAP_REACHED,
-            f"the PI already holds {pi_amount.get(r.pi_id, 0.0):.4g} of the {amax:.4g} cap",
+            f"the PI already holds {readable(pi_amount.get(r.pi_id, 0.0))} of the "
+            f"{readable(amax)} cap",
         )
     for pid, pmax in policy.max_amount_per_pi_by_pool.items():
         held = pi_pool.get((r.pi_id, pid), 0.0)
@@ -1393,7 +1401,8 @@ def _explain_not_awarded(
     ]
     if higher:
         names = ", ".join(
-            f"{pid} ({caps[pid] - used_higher[pid]:.4g} of {caps[pid]:.4g} {units[pid]} left)"
+            f"{pid} ({readable(caps[pid] - used_higher[pid])} of {readable(caps[pid])} "
+            f"{units[pid]} left)"
             for pid in higher
         )
         return Explanation(

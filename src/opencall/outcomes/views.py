@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from opencall.allocation import views as allocation_views
 from opencall.allocation.models import Award, Decision
 from opencall.allocation.views import policy_lines
 from opencall.calls import policies as call_policies
@@ -95,7 +96,9 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
                     if country
                     else "",
                     "amount": ", ".join(
-                        f"{v:g} {unit_text(page, u, None, v)}" for u, v in sorted(amounts.items())
+                        f"{round(v, 2):g} {unit_text(page, u, None, v)}"
+                        for u, v in sorted(amounts.items())
+                        if round(v, 2) > 0
                     ),
                     "priority": d.priority if d else "",
                 }
@@ -149,14 +152,16 @@ def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     if not proposal_policies.may_see_outcome(page.user, proposal):
         page.not_found()
     decision = page.db.scalar(select(Decision).where(Decision.proposal_id == proposal.id))
-    awards = list(
-        page.db.execute(
+    awards = [
+        (a, pool)
+        for a, pool in page.db.execute(
             select(Award, CapacityPool)
             .join(CapacityPool, CapacityPool.id == Award.pool_id)
             .where(Award.proposal_id == proposal.id)
             .order_by(Award.id)
         )
-    )
+        if round(a.amount, 2) > 0  # a zero amount is no award: no "0 hours" row
+    ]
     schedule = list(
         page.db.scalars(
             select(ScheduleEntry)
@@ -187,6 +192,9 @@ def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             "awards": awards,
             "schedule": schedule,
             "feedback": feedback,
+            "explanation": allocation_views.explain(page.t, decision.explanation)
+            if decision
+            else "",
             "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
         },
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -50,10 +51,18 @@ def _may_mail(page: Page, email: str, kind: str) -> bool:
     )
 
 
-def _send_verification(page: Page, user: User, raw: str) -> None:
+def with_next(url: str, target: str | None) -> str:
+    """``url`` carrying a safe, same-site return link (``next``), if there is one."""
+    nxt = safe_next(target, "")
+    if not nxt:
+        return url
+    return url + ("&" if "?" in url else "?") + "next=" + quote(nxt, safe="")
+
+
+def _send_verification(page: Page, user: User, raw: str, nxt: str = "") -> None:
     if not _may_mail(page, user.email, "verify"):
         return
-    link = f"{page.settings.base_url.rstrip('/')}/verify/{raw}"
+    link = with_next(f"{page.settings.base_url.rstrip('/')}/verify/{raw}", nxt)
     body = render_mail(
         page.request, "people/mail_verify.txt", user.language, {"name": user.name, "link": link}
     )
@@ -78,16 +87,19 @@ def _send_exists(page: Page, user: User) -> None:
 
 @router.get("/register", response_class=HTMLResponse)
 def register_form(page: Page = Depends(get_page)) -> Response:
+    nxt = safe_next(page.request.query_params.get("next"), "")
     if page.user is not None:
-        return page.redirect("/dashboard")
+        return page.redirect(nxt or "/dashboard")
     return page.render(
-        "people/register.html", {"form": {}, "errors": {}, "countries": country_options(page)}
+        "people/register.html",
+        {"form": {"next": nxt}, "errors": {}, "countries": country_options(page), "next": nxt},
     )
 
 
 @router.post("/register", response_class=HTMLResponse)
 def register(page: Page = Depends(get_page)) -> Response:
     f = page.form
+    nxt = safe_next(f.get("next"), "")
     errors = _lengths(page, ("name", "email", "institution", "password"))
     for name in ("name", "email", "password"):
         if not f.get(name, "").strip():
@@ -105,9 +117,9 @@ def register(page: Page = Depends(get_page)) -> Response:
                 country_iso3=f.get("country_iso3", "").strip() or None,
                 language=f.get("language", page.lang),
             )
-            _send_verification(page, user, raw)
+            _send_verification(page, user, raw, nxt)
             page.commit()
-            return page.redirect("/login", "registered")
+            return page.redirect(with_next("/login", nxt), "registered")
         except DomainError as exc:
             page.db.rollback()
             existing = (
@@ -118,11 +130,11 @@ def register(page: Page = Depends(get_page)) -> Response:
                 # the owner of the address is told by e-mail instead
                 _send_exists(page, existing)
                 page.commit()
-                return page.redirect("/login", "registered")
+                return page.redirect(with_next("/login", nxt), "registered")
             errors[exc.field or "form"] = page.t.message(exc.message)
     return page.render(
         "people/register.html",
-        {"form": f, "errors": errors, "countries": country_options(page)},
+        {"form": f, "errors": errors, "countries": country_options(page), "next": nxt},
         status=400,
     )
 
@@ -141,6 +153,7 @@ def verify_form(token: str, page: Page = Depends(get_page)) -> Response:
             "button": page._("Confirm my e-mail address"),
             "action": f"/verify/{token}",
             "error": error,
+            "next": safe_next(page.request.query_params.get("next"), ""),
         },
         status=404 if error else 200,
     )
@@ -159,11 +172,12 @@ def verify(token: str, page: Page = Depends(get_page)) -> Response:
                 "error": page.t.message(exc.message),
                 "action": "",
                 "button": "",
+                "next": "",
             },
             status=404,
         )
     page.commit()
-    return page.redirect("/login", "verified")
+    return page.redirect(with_next("/login", page.form.get("next")), "verified")
 
 
 def _login_page(

@@ -385,6 +385,44 @@ def remove_member(
     request_anonymity_scans(session, proposal, actor_id=actor_id)
 
 
+def row_problems(
+    call: Call, kind: str, pool_id: int | None, rows: list[tuple[int, Any]]
+) -> list[tuple[int, str, str]]:
+    """Every line of a request's table the call cannot serve, all at once, as (line,
+    column, message): targets outside the telescope's sky, dive sites deeper than the
+    submersible goes. ``rows`` are (line number, validated line) pairs."""
+    facility = call.facility
+    out: list[tuple[int, str, str]] = []
+    if kind == "fast":
+        lo, hi = facility.attributes["dec_min_deg"], facility.attributes["dec_max_deg"]
+        for i, t in rows:
+            if not lo <= t.dec_deg <= hi:
+                out.append(
+                    (
+                        i,
+                        "dec_deg",
+                        f"Target {t.name!r} at declination {t.dec_deg:+.2f}° is outside the sky "
+                        f"this telescope can reach ({lo:+.0f}° to {hi:+.0f}°).",
+                    )
+                )
+    elif kind == "dive":
+        cp = next((cp for cp in call.pools if cp.pool_id == pool_id), None)
+        max_depth = (cp.pool.attributes.get("max_depth_m") if cp else None) or (
+            facility.attributes.get("max_dive_depth_m")
+        )
+        for i, site in rows:
+            if max_depth is not None and site.depth_m > max_depth:
+                out.append(
+                    (
+                        i,
+                        "depth_m",
+                        f"Dive site {site.name!r} at {site.depth_m:g} m is deeper than the "
+                        f"submersible's limit of {max_depth:g} m.",
+                    )
+                )
+    return out
+
+
 def validate_request(
     session: Session, call: Call, kind: str, pool_id: int | None, details: dict[str, Any]
 ) -> tuple[float, dict[str, Any], CapacityPool | None]:
@@ -408,7 +446,6 @@ def validate_request(
     offered = {cp.pool_id: cp for cp in call.pools}
     pool: CapacityPool | None = None
     if kind == "fast":
-        attrs = facility.attributes
         if doc.receiver not in form.receivers:  # type: ignore[attr-defined]
             raise DomainError(
                 f"Receiver {doc.receiver!r} is not offered in this call "  # type: ignore[attr-defined]
@@ -427,14 +464,8 @@ def validate_request(
                 f"Too many targets ({len(targets)}; at most {form.max_targets}).",
                 field="details.targets",
             )
-        lo, hi = attrs["dec_min_deg"], attrs["dec_max_deg"]
-        for i, t in enumerate(targets):
-            if not lo <= t.dec_deg <= hi:
-                raise DomainError(
-                    f"Target {t.name!r} at declination {t.dec_deg:+.2f}° is outside the sky "
-                    f"this telescope can reach ({lo:+.0f}° to {hi:+.0f}°).",
-                    field=f"details.targets.{i}.dec_deg",
-                )
+        for i, col, msg in row_problems(call, kind, pool_id, list(enumerate(targets)))[:1]:
+            raise DomainError(msg, field=f"details.targets.{i}.{col}")
         amount = float(sum(t.hours for t in targets))
         if pool_id is not None:
             raise DomainError(
@@ -454,16 +485,9 @@ def validate_request(
         if kind == "berth":
             amount = float(doc.berths)  # type: ignore[attr-defined]
         elif kind == "dive":
-            max_depth = pool.attributes.get("max_depth_m") or facility.attributes.get(
-                "max_dive_depth_m"
-            )
-            for i, site in enumerate(doc.sites):  # type: ignore[attr-defined]
-                if max_depth is not None and site.depth_m > max_depth:
-                    raise DomainError(
-                        f"Dive site {site.name!r} at {site.depth_m:g} m is deeper than the "
-                        f"submersible's limit of {max_depth:g} m.",
-                        field=f"details.sites.{i}.depth_m",
-                    )
+            sites = list(enumerate(doc.sites))  # type: ignore[attr-defined]
+            for i, col, msg in row_problems(call, kind, pool_id, sites)[:1]:
+                raise DomainError(msg, field=f"details.sites.{i}.{col}")
             amount = float(len(doc.sites))  # type: ignore[attr-defined]
         elif kind == "sample":
             if doc.sample_type != pool.attributes.get("sample_type"):  # type: ignore[attr-defined]

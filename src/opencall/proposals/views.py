@@ -9,6 +9,7 @@ text back with a message and changes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from opencall.facilities.models import CapacityPool
 from opencall.people.forms import country_options
 from opencall.proposals import policies, queries, services
 from opencall.proposals.access import proposal_for
+from opencall.proposals.domain import word_count
 from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
 from opencall.proposals.schemas import POOL_TYPE_FOR_KIND, DiveSite, FastTarget
 from opencall.web.i18n import N_, Translator
@@ -314,6 +316,7 @@ def parse_request_form(page: Page, call: Call, kind: str, form: dict[str, str]) 
             target = target.setdefault(part, {})
         target[parts[-1]] = value
     row_map: list[int] = []
+    valid: list[tuple[int, Any]] = []
     if kind in ROWS:
         rows_name, model, cols = ROWS[kind]
         rows = []
@@ -329,7 +332,7 @@ def parse_request_form(page: Page, call: Call, kind: str, form: dict[str, str]) 
             if too_long:
                 continue
             try:
-                model.model_validate({k: v for k, v in raw_row.items() if v != ""})
+                valid.append((i, model.model_validate({k: v for k, v in raw_row.items() if v})))
             except ValidationError as exc:
                 for err in exc.errors():
                     col_name = str(err["loc"][0]) if err["loc"] else cols[0].name
@@ -346,6 +349,9 @@ def parse_request_form(page: Page, call: Call, kind: str, form: dict[str, str]) 
             errors["pool_id"] = page._(MSG_REQUIRED)
         else:
             pool_id = int(raw_pool)
+    # what the call cannot serve, line by line: reported with the input errors, all at once
+    for i, col_name, msg in services.row_problems(call, kind, pool_id, valid):
+        errors.setdefault(f"{ROWS[kind][0]}-{i}-{col_name}", page.t.message(msg))
     if not errors:
         from opencall.proposals.schemas import DETAILS
 
@@ -567,6 +573,53 @@ def request_unit(page: Page, req: Request) -> str:
 # ---------------------------------------------------------------- the editor page
 
 
+def _field_label(page: Page, kind: str, name: str) -> str:
+    """A request form field's label; a table cell's is its column and line number."""
+    if kind in ROWS:
+        rows_name, _model, cols = ROWS[kind]
+        parts = name.split("-")
+        if len(parts) == 3 and parts[0] == rows_name and parts[1].isdecimal():
+            col = next((c for c in cols if c.name == parts[2]), None)
+            if col is not None:
+                return f"{page._(col.label)} {int(parts[1]) + 1}"
+    col = next((c for c in SCALARS.get(kind, []) if c.name == name), None)
+    if col is not None:
+        return page._(col.label)
+    if name == "pool_id":
+        return page._("Capacity")
+    return page._(KINDS.get(kind, kind))
+
+
+def error_summary(
+    page: Page, proposal: Proposal, extra: dict[str, Any]
+) -> list[tuple[str, str, str]]:
+    """Every problem of the form just sent, as (link to the field, label, message), for the
+    summary at the top of the page: all at once, each linking to its field or table cell."""
+    out: list[tuple[str, str, str]] = []
+    for name, msg in extra.get("text_errors", {}).items():
+        label = page._(WHERE_LABELS.get(name, "Title")) if name != "form" else ""
+        out.append(("#text-form" if name == "form" else f"#f-{name}", label, msg))
+    labels = {"email": N_("E-mail"), "name": N_("Name"), "institution": N_("Institution")}
+    labels["country_iso3"] = N_("Country")
+    for name, msg in extra.get("invite_errors", {}).items():
+        out.append((f"#f-{name}", page._(labels.get(name, "Name")) if name != "form" else "", msg))
+    req_errors: dict[str, str] = extra.get("req_errors", {})
+    if req_errors:
+        if extra.get("req_id") is not None:
+            prefix = f"r{extra['req_id']}-"
+            req = next((r for r in proposal.requests if r.id == extra["req_id"]), None)
+            kind = req.kind if req is not None else ""
+        else:
+            kind = str(extra.get("new_kind", ""))
+            prefix = f"new-{kind}-"
+        for name, msg in req_errors.items():
+            href = f"#{prefix}form" if name in ("form", "amount", "kind") else f"#{prefix}{name}"
+            out.append((href, _field_label(page, kind, name), msg))
+    if extra.get("upload_error"):
+        out.append(("#f-pdf", page._("PDF file"), extra["upload_error"]))
+    return out
+
+
 def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> Response:
     call = proposal.call
     kinds = services.KIND_FOR_FACILITY.get(call.facility.kind, ())
@@ -674,9 +727,15 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
             scan_notes.append(
                 page._(SCAN_NOTES.get(note["code"], SCAN_NOTES["page_error"]), n=note["page"])
             )
+    warnings = text_warnings(page, proposal) if "text" not in extra else {}
+    summary = error_summary(page, proposal, extra)
+    if summary or page.request.query_params.get("m") == "saved":
+        summary += [("#f-" + k, page._(WHERE_LABELS[k]), v) for k, v in warnings.items()]
     ctx = {
         "p": proposal,
         "call": call,
+        "warnings": warnings,
+        "summary": summary,
         "cform": call_form(call.form),
         "text": text,
         "text_errors": extra.get("text_errors", {}),
@@ -699,7 +758,7 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
         "can_submit": policies.may_submit_proposal(page.user, proposal),
         "can_withdraw": policies.may_withdraw_proposal(page.user, proposal),
         "outcome": policies.may_see_outcome(page.user, proposal),
-        "scripts": ["/static/htmx.min.js"],
+        "scripts": ["/static/safe-save.js"],
         **_labels(page),
     }
     return page.render("proposals/editor.html", ctx, status=status)
@@ -761,6 +820,66 @@ def edit_form(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     return editor(page, proposal_for(page, proposal_id))
 
 
+MSG_WORDS_OVER = N_(
+    "%(field)s: %(n)s words, at most %(max)s. Saved as a draft; shorten it before you submit."
+)
+MSG_SAVED_AT = N_("Saved %(time)s")
+MSG_SAVING = N_("Saving…")
+MSG_NOT_SAVED = N_(
+    "Not saved: the connection failed. Your text is kept in this browser; press Save again."
+)
+MSG_RESTORED = N_(
+    "Unsaved changes from this browser were restored into the form; press Save to keep them."
+)
+MSG_RESTORE_OLD = N_(
+    "This browser holds unsaved text for this proposal, but the proposal was changed "
+    "elsewhere since."
+)
+MSG_RESTORE_BUTTON = N_("Put my unsaved text back into the form")
+
+
+def text_warnings(page: Page, proposal: Proposal) -> dict[str, str]:
+    """Word limits exceeded by the saved text: saved as a draft, but they block submit."""
+    form = call_form(proposal.call.form)
+    out: dict[str, str] = {}
+    for name, limit in (
+        ("abstract", form.abstract_max_words),
+        ("science_case", form.science_case_max_words),
+    ):
+        n = word_count(getattr(proposal, name) or "")
+        if n > limit:
+            out[name] = page._(MSG_WORDS_OVER, field=page._(WHERE_LABELS[name]), n=n, max=limit)
+    return out
+
+
+def wants_json(page: Page) -> bool:
+    """The editor's script saves in the background and asks for JSON (the page works
+    without it: the plain form posts and redirects)."""
+    return "application/json" in page.request.headers.get("accept", "")
+
+
+def save_answer(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> Response:
+    """What the editor's script needs after a save: the new version (every form on the
+    page carries it), the text as stored, the checklist and the word-limit warnings."""
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse(
+        {
+            "ok": status == 200,
+            "version": str(proposal.version),
+            "saved_at": page.received_at.astimezone(dt.UTC).isoformat(),
+            "fields": {
+                k: getattr(proposal, k) for k in ("title", "abstract", "science_case", "keywords")
+            },
+            "problems": [page.t.message(m) for _f, m in services.submission_problems(proposal)],
+            "warnings": text_warnings(page, proposal),
+            **extra,
+        },
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 @router.post("/proposals/{proposal_id}", response_class=HTMLResponse)
 def save_text(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     proposal = editable_for(page, proposal_id)
@@ -783,6 +902,8 @@ def save_text(proposal_id: int, page: Page = Depends(get_page)) -> Response:
                 now=page.received_at,
             )
             page.commit()
+            if wants_json(page):
+                return save_answer(page, proposal)
             return page.redirect(f"/proposals/{proposal.id}", "saved")
         except DomainError as exc:
             page.db.rollback()
@@ -792,6 +913,9 @@ def save_text(proposal_id: int, page: Page = Depends(get_page)) -> Response:
                 status = 409
             else:
                 errors[exc.field or "form"] = page.t.message(exc.message)
+    if wants_json(page):
+        page.db.rollback()
+        return save_answer(page, proposal, status, errors=errors)
     return editor(page, proposal, status, text=text, text_errors=errors)
 
 
@@ -1145,12 +1269,48 @@ def submit(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     if services.submission_problems(proposal):
         return editor(page, proposal, 400)
     try:
-        services.submit(page.db, proposal, actor_id=page.user.id, now=page.received_at)
+        rev = services.submit(page.db, proposal, actor_id=page.user.id, now=page.received_at)
+        if proposal.submitted_at == page.received_at:  # recorded now (not a repeated click)
+            _mail_receipt(page, proposal, rev)
         page.commit()
     except DomainError as exc:
         page.db.rollback()
         return editor(page, proposal, 400, error=page.t.message(exc.message))
     return page.redirect("/dashboard", "submitted")
+
+
+SUBJECT_RECEIPT = N_("Receipt: proposal %(code)s submitted")
+
+
+def _mail_receipt(page: Page, proposal: Proposal, rev: Any) -> None:
+    """A receipt to the person who submitted (and the PI, when another member did), in
+    each one's language: what was received (the revision's content hash) and when."""
+    from opencall.people.queries import user_by_email
+
+    when = page.received_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    to = {page.user.email: page.user}
+    for m in proposal.members:
+        if m.role == "pi" and m.email not in to:
+            to[m.email] = user_by_email(page.db, m.email)
+    for email, user in to.items():
+        lang = user.language if user is not None else page.lang
+        body = render_mail(
+            page.request,
+            "proposals/mail_receipt.txt",
+            lang,
+            {
+                "name": user.name if user is not None else "",
+                "code": proposal.code,
+                "title": proposal.title,
+                "call": proposal.call.title,
+                "revision": rev.number,
+                "hash": rev.content_hash,
+                "when": when,
+                "link": f"{page.settings.base_url.rstrip('/')}/proposals/{proposal.id}",
+            },
+        )
+        subject = Translator(lang).gettext(SUBJECT_RECEIPT, code=proposal.code)
+        queue_mail(page.db, email, subject, body)
 
 
 @router.post("/proposals/{proposal_id}/withdraw", response_class=HTMLResponse)

@@ -1,14 +1,17 @@
 """Labels shown by the pages of several features (translated where shown).
 
 One place for the words of a call's status, a pool's unit, a call's anonymity
-and a job's status and kind, so that every feature's templates say the same.
+and a job's status and kind, so that every feature's templates say the same; and
+what people read instead of codes: audit actions and entities, and the progress
+messages jobs write (composed in English by the services; shown translated through
+``Translator.message``, whose templates these lists catalogue).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from opencall.web.i18n import N_
+from opencall.web.i18n import N_, Translator
 
 CALL_STATUS = {
     "draft": N_("draft"),
@@ -48,6 +51,7 @@ JOB_KINDS = {
     "review.assign": N_("Reviewer assignment"),
     "review.calibrate": N_("Calibration and ranking"),
     "allocation.run": N_("Allocation"),
+    "allocation.notify": N_("Decision e-mails"),
     "schedule.run": N_("Scheduling"),
     "mail": N_("E-mail"),
 }
@@ -69,3 +73,131 @@ def status_labels(page: Any) -> dict[str, Any]:
         "job_status_label": _label(page, JOB_STATUS),
         "job_kind_label": _label(page, JOB_KINDS),
     }
+
+
+AUDIT_ACTIONS = {
+    "api_token.created": N_("API token created"),
+    "api_token.revoked": N_("API token revoked"),
+    "assignment.added": N_("Reviewer assigned"),
+    "assignment.removed": N_("Reviewer unassigned"),
+    "attachment.added": N_("PDF uploaded"),
+    "attachment.cleaned": N_("PDF cleaned for reviewers"),
+    "attachment.removed": N_("PDF removed"),
+    "call.created": N_("Call created"),
+    "call.pool_offered": N_("Capacity offered in the call"),
+    "call.proposals_frozen": N_("Proposals frozen at the close"),
+    "call.published": N_("Results published"),
+    "call.transition": N_("Call moved to the next step"),
+    "call.updated": N_("Call edited"),
+    "conflict.declared": N_("Conflict of interest declared"),
+    "conflict.declared_relation": N_("Relationship declared"),
+    "decision.overridden": N_("Decision overridden"),
+    "decisions.released": N_("Decisions released"),
+    "expertise.publications_imported": N_("Publications imported"),
+    "expertise.updated": N_("Expertise updated"),
+    "facility.created": N_("Facility created"),
+    "pool.created": N_("Capacity pool created"),
+    "postaward.import": N_("Post-award records imported"),
+    "postaward.output": N_("Research output recorded"),
+    "postaward.record": N_("Post-award record created"),
+    "postaward.reminder": N_("Post-award reminder sent"),
+    "postaward.update": N_("Post-award record updated"),
+    "proposal.created": N_("Proposal created"),
+    "proposal.edited": N_("Proposal edited"),
+    "proposal.reopened": N_("Proposal reopened"),
+    "proposal.submitted": N_("Proposal submitted"),
+    "proposal.withdrawn": N_("Proposal withdrawn"),
+    "provider.created": N_("Provider created"),
+    "ranking.bias_corrected": N_("Ranking corrected for reviewer bias"),
+    "ranking.frozen": N_("Ranking frozen"),
+    "request.added": N_("Request added"),
+    "request.edited": N_("Request edited"),
+    "request.removed": N_("Request removed"),
+    "review.invitation_withdrawn": N_("Invitation to review withdrawn"),
+    "review.invited": N_("Invited to review"),
+    "role.granted": N_("Role granted"),
+    "role.invitation_accepted": N_("Role invitation accepted"),
+    "role.invitation_revoked": N_("Role invitation revoked"),
+    "role.invited": N_("Invited to a role"),
+    "role.revoked": N_("Role revoked"),
+    "team.invited": N_("Co-investigator invited"),
+    "team.removed": N_("Team member removed"),
+    "technical_review.saved": N_("Technical review saved"),
+    "user.login": N_("Signed in"),
+    "user.login_failed": N_("Failed sign-in"),
+    "user.logout": N_("Signed out"),
+    "user.password_reset": N_("Password reset"),
+    "user.password_reset_requested": N_("Password reset requested"),
+    "user.registered": N_("Account created"),
+    "user.sessions_revoked": N_("Sessions signed out"),
+    "user.site_admin_granted": N_("Site administrator appointed"),
+    "user.updated": N_("Account edited"),
+    "user.verified": N_("E-mail address verified"),
+    "assignment.accepted": N_("Review assignment accepted"),
+    "assignment.declined": N_("Review assignment declined"),
+    "review.invitation_accepted": N_("Invitation to review accepted"),
+    "review.invitation_declined": N_("Invitation to review declined"),
+    "review.saved": N_("Review saved"),
+    "review.submitted": N_("Review submitted"),
+    "team.accepted": N_("Team invitation accepted"),
+    "team.declined": N_("Team invitation declined"),
+    "solver.affinity": N_("Affinity computed"),
+    "solver.allocation": N_("Allocation run"),
+    "solver.assignment": N_("Assignment run"),
+    "solver.calibration": N_("Calibration run"),
+    "solver.conflicts": N_("Conflicts computed"),
+    "solver.schedule": N_("Schedule run"),
+}
+AUDIT_ENTITIES = {
+    "api_token": N_("API token"),
+    "call": N_("Call"),
+    "capacity_pool": N_("Capacity pool"),
+    "facility": N_("Facility"),
+    "postaward_record": N_("Post-award record"),
+    "proposal": N_("Proposal"),
+    "provider": N_("Provider"),
+    "research_output": N_("Research output"),
+    "review_assignment": N_("Review assignment"),
+    "review_invitation": N_("Invitation to review"),
+    "role_invitation": N_("Role invitation"),
+    "solver_run": N_("Computation"),
+    "user": N_("Account"),
+}
+# progress messages of the jobs (opencall.jobs and the services' progress(...) calls)
+JOB_MESSAGES = (
+    N_("reading texts"),
+    N_("testing reviewer-group x applicant-group effects"),
+    N_("affinity done"),
+    N_("allocation done"),
+    N_("assignment done"),
+    N_("calibration done"),
+    N_("schedule done"),
+    N_("affinity"),
+    N_("solving"),
+    N_("calibrating %(n)s grades"),
+    N_("placing %(n)s blocks over %(days)s days"),
+    N_("solving for %(n)s requests over %(m)s pools"),
+    N_("assignment"),
+    N_("scoring %(n)s proposals x %(m)s reviewers"),
+    N_("simulated reviews"),
+    N_("building the allocation problem"),
+    N_("building the assignment problem"),
+    N_("conflicts"),
+    N_("calibration"),
+    N_("allocation"),
+    N_("storing scores"),
+    N_("recording decisions"),
+    N_("scheduling"),
+    N_("storing the assignment"),
+    N_("retrying after the worker stopped responding"),
+    N_("%(n)s decision e-mails queued"),
+    N_("decision e-mails"),
+)
+
+
+def audit_action(t: Translator, code: str) -> str:
+    return t.gettext(AUDIT_ACTIONS[code]) if code in AUDIT_ACTIONS else code
+
+
+def audit_entity(t: Translator, code: str) -> str:
+    return t.gettext(AUDIT_ENTITIES[code]) if code in AUDIT_ENTITIES else code

@@ -1,0 +1,276 @@
+// Safe saves of a proposal's text on slow links (progressive enhancement: without
+// this script the form posts and the page reloads).
+//
+// - The save runs in the background (fetch, JSON answer); the person keeps typing.
+// - The server's answer is merged only into fields not changed since the save began:
+//   nothing typed during a save is overwritten.
+// - Every form on the page gets the new version (optimistic locking), the "before you
+//   can submit" checklist and the word-limit warnings are refreshed, and a status line
+//   (aria-live) says "Saved hh:mm".
+// - Until the server confirms, the typed text is kept in this browser (localStorage,
+//   keyed by proposal and version) and restored, with a notice, after a failed save or
+//   a reload.
+(function () {
+  "use strict";
+  // a form sent with problems: the summary of all of them is read first
+  var summary = document.getElementById("error-summary");
+  if (summary && summary.focus) summary.focus();
+  var form = document.querySelector("form[data-safe-save]");
+  if (!form || !window.fetch || !window.FormData) return;
+  var pid = form.getAttribute("data-safe-save");
+  var FIELDS = ["title", "abstract", "science_case", "keywords"];
+  var PREFIX = "opencall:draft:" + pid + ":";
+  var status = document.getElementById("save-status");
+  var store = null;
+  try {
+    store = window.localStorage;
+    store.setItem(PREFIX + "probe", "1");
+    store.removeItem(PREFIX + "probe");
+  } catch (e) {
+    store = null;
+  }
+
+  function msg(name) {
+    return form.getAttribute("data-msg-" + name) || "";
+  }
+  function el(name) {
+    return form.elements[name];
+  }
+  function values() {
+    var out = {};
+    FIELDS.forEach(function (k) {
+      if (el(k)) out[k] = el(k).value;
+    });
+    return out;
+  }
+  function version() {
+    return el("version").value;
+  }
+  // what the server holds for each field (as last rendered or confirmed)
+  var base = values();
+
+  function say(text, isError) {
+    if (!status) return;
+    status.textContent = text;
+    status.className = isError ? "error" : "";
+  }
+  function hhmm(iso) {
+    var d = iso ? new Date(iso) : new Date();
+    if (isNaN(d)) d = new Date();
+    return d.toLocaleTimeString(document.documentElement.lang || undefined, {
+      hour: "2-digit",
+      minute: "2-digit",
+    });
+  }
+
+  // ------------------------------------------------------------ drafts
+  function draftKeys() {
+    var keys = [];
+    if (!store) return keys;
+    for (var i = 0; i < store.length; i++) {
+      var k = store.key(i);
+      if (k && k.indexOf(PREFIX) === 0) keys.push(k);
+    }
+    return keys;
+  }
+  function clearDrafts() {
+    draftKeys().forEach(function (k) {
+      store.removeItem(k);
+    });
+  }
+  function keepDraft() {
+    if (!store) return;
+    var now = values();
+    var changed = {};
+    var any = false;
+    FIELDS.forEach(function (k) {
+      if (k in now && now[k] !== base[k]) {
+        changed[k] = now[k];
+        any = true;
+      }
+    });
+    clearDrafts();
+    if (!any) return;
+    try {
+      store.setItem(
+        PREFIX + version(),
+        JSON.stringify({ fields: changed, base: base, at: Date.now() })
+      );
+    } catch (e) {
+      /* quota: the server copy is all there is */
+    }
+  }
+
+  function restoreDrafts() {
+    var keys = draftKeys();
+    if (!keys.length) return;
+    var draft = null;
+    try {
+      draft = JSON.parse(store.getItem(keys[keys.length - 1]));
+    } catch (e) {
+      draft = null;
+    }
+    if (!draft || !draft.fields) return;
+    var names = Object.keys(draft.fields).filter(function (k) {
+      return el(k) && draft.fields[k] !== el(k).value;
+    });
+    if (!names.length) {
+      clearDrafts();
+      return;
+    }
+    // the fields the draft changed still hold, on the server, what the draft started
+    // from: nobody else changed them, so the draft goes back in at once
+    var unchanged = names.every(function (k) {
+      return draft.base && draft.base[k] === el(k).value;
+    });
+    var notice = document.createElement("div");
+    notice.className = "notice";
+    notice.setAttribute("role", "status");
+    notice.id = "draft-restored";
+    var put = function () {
+      names.forEach(function (k) {
+        el(k).value = draft.fields[k];
+      });
+      keepDraft();
+    };
+    if (unchanged) {
+      put();
+      notice.textContent = msg("restored");
+    } else {
+      var p = document.createElement("p");
+      p.textContent = msg("restore-old");
+      var b = document.createElement("button");
+      b.type = "button";
+      b.textContent = msg("restore-button");
+      b.addEventListener("click", function () {
+        put();
+        notice.textContent = msg("restored");
+      });
+      notice.appendChild(p);
+      notice.appendChild(b);
+    }
+    form.insertBefore(notice, form.firstChild);
+  }
+
+  // ------------------------------------------------------------ after a save
+  function setVersion(v) {
+    document.querySelectorAll('input[name="version"]').forEach(function (input) {
+      input.value = v;
+    });
+  }
+  function showErrors(errors) {
+    form.querySelectorAll("span.error[data-js]").forEach(function (s) {
+      s.remove();
+    });
+    FIELDS.forEach(function (k) {
+      var input = el(k);
+      if (!input) return;
+      var old = document.getElementById("err-" + k);
+      if (old) old.remove();
+      if (errors && errors[k]) {
+        var s = document.createElement("span");
+        s.className = "error";
+        s.id = "err-" + k;
+        s.setAttribute("data-js", "1");
+        s.textContent = errors[k];
+        input.parentNode.appendChild(s);
+        input.setAttribute("aria-invalid", "true");
+        input.setAttribute("aria-describedby", "err-" + k);
+      } else {
+        input.removeAttribute("aria-invalid");
+        input.removeAttribute("aria-describedby");
+      }
+    });
+  }
+  function showWarnings(warnings) {
+    ["abstract", "science_case"].forEach(function (k) {
+      var w = document.getElementById("warn-" + k);
+      if (!w) return;
+      w.textContent = (warnings && warnings[k]) || "";
+      w.hidden = !(warnings && warnings[k]);
+    });
+  }
+  function showChecklist(problems) {
+    var box = document.getElementById("checklist");
+    if (!box) return;
+    var ul = box.querySelector("ul");
+    ul.textContent = "";
+    (problems || []).forEach(function (m) {
+      var li = document.createElement("li");
+      li.textContent = m;
+      ul.appendChild(li);
+    });
+    box.hidden = !(problems && problems.length);
+    var submit = document.querySelector('form[action$="/submit"] button');
+    if (submit) submit.disabled = !!(problems && problems.length);
+  }
+
+  // ------------------------------------------------------------ saving
+  var inFlight = false;
+  var again = false;
+
+  function save() {
+    if (inFlight) {
+      again = true;
+      return;
+    }
+    inFlight = true;
+    again = false;
+    var sent = values();
+    keepDraft();
+    say(msg("saving"), false);
+    var body = new FormData(form);
+    fetch(form.action, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
+      .then(function (r) {
+        return r.json().then(function (data) {
+          return { status: r.status, data: data };
+        });
+      })
+      .then(function (res) {
+        var data = res.data || {};
+        if (data.version) setVersion(data.version);
+        if (data.ok) {
+          // merge: only fields left alone since the save began take the stored text
+          FIELDS.forEach(function (k) {
+            if (!el(k) || !data.fields || !(k in data.fields)) return;
+            if (el(k).value === sent[k]) el(k).value = data.fields[k];
+            base[k] = data.fields[k];
+          });
+          showErrors({});
+          showWarnings(data.warnings);
+          showChecklist(data.problems);
+          keepDraft(); // only what was typed during the save stays in the browser
+          say(msg("saved").replace("%(time)s", hhmm(data.saved_at)), false);
+        } else {
+          var errors = data.errors || {};
+          showErrors(errors);
+          say(errors.form || Object.values(errors)[0] || msg("failed"), true);
+          if (res.status === 409 && data.fields) {
+            FIELDS.forEach(function (k) {
+              base[k] = data.fields[k];
+            });
+            keepDraft();
+          }
+        }
+      })
+      .catch(function () {
+        say(msg("failed"), true);
+      })
+      .then(function () {
+        inFlight = false;
+        if (again) save();
+      });
+  }
+
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    save();
+  });
+  form.addEventListener("input", keepDraft);
+  restoreDrafts();
+})();

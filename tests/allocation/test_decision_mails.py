@@ -1,0 +1,76 @@
+"""Decision e-mails after the release: queued as one job by the release (never sent
+by the web request, never capped per request), then every message goes out through
+the worker with no further web request, each in the member's language."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from opencall import jobs, worker
+from opencall.allocation.models import Decision
+from opencall.people import services as people_services
+from opencall.proposals import services as prop_services
+from opencall.web.i18n import Translator
+from tests import factories as F
+from tests.people.mailbox import mails
+from tests.web import conftest as webconf
+from tests.web.conftest import Web, csrf, web_settings
+
+web = webconf.web  # the web fixture
+N = 130  # more than the old cap of 100 messages per request
+
+
+def _world(s: Session) -> tuple[str, str, list[str]]:
+    call, pool = F.samples_call(s)
+    emails = []
+    for i in range(N):
+        who = F.user(s, email=f"applicant{i}@example.org", language=["fr", "zh", "es"][i % 3])
+        p = prop_services.create_proposal(
+            s, call, who, title=f"Ages {i}", abstract="a", science_case="b", now=F.NOW
+        )
+        s.add(Decision(call_id=call.id, proposal_id=p.id, outcome="not_awarded", explanation=""))
+        emails.append(who.email)
+    call.status = "allocation"
+    s.execute(delete(jobs.Job))  # the applicants' anonymity scans: not this test's business
+    chair = F.user(s, email="chair@example.org")
+    people_services.grant_role(s, chair.id, "call_manager", provider_id=call.provider_id)
+    s.flush()
+    return call.slug, chair.email, emails
+
+
+def test_every_decision_mail_goes_out_through_the_worker(web: Web) -> None:
+    settings = web_settings(web.factory.kw["bind"], web.tmp, inline_jobs=False)
+    from opencall.app import create_app
+
+    web = Web(create_app(settings), settings, web.factory, web.tmp)
+    with web.factory() as s:
+        slug, chair, emails = _world(s)
+        s.commit()
+    c = web.login(chair)
+    token = csrf(c, f"/manage/calls/{slug}/decisions")
+    r = c.post(f"/manage/calls/{slug}/release", data={"csrf_token": token, "confirm": "yes"})
+    assert r.status_code == 303, r.text[:1000]
+    assert not list(settings.mail_dir.glob("*.eml"))  # the request sent nothing itself
+    with web.factory() as s:
+        kinds = dict(
+            s.execute(
+                select(jobs.Job.kind, func.count())
+                .where(jobs.Job.status == "queued")
+                .group_by(jobs.Job.kind)
+            ).all()
+        )
+    assert kinds == {"allocation.notify": 1}
+    # the worker alone, no web request: every message goes out
+    worker.work(settings, once=True, poll=0.01)
+    sent = mails(settings.mail_dir)
+    assert sorted(m.to for m in sent) == sorted(emails)
+    by_to = {m.to: m for m in sent}
+    subject = by_to["applicant1@example.org"].subject  # in Chinese, with the code
+    assert subject == Translator("zh").gettext(
+        "The decision on your proposal %(code)s", code=subject.split()[1]
+    )
+    with web.factory() as s:
+        left = s.scalar(select(func.count()).select_from(jobs.Job).where(jobs.Job.status != "done"))
+    assert left == 0
+    web.app.state.engine.dispose()
