@@ -10,6 +10,7 @@ is retried up to ``max_attempts`` and then marked failed, never silently lost.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import traceback
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
+
+log = logging.getLogger("opencall.jobs")
 
 LEASE = dt.timedelta(minutes=15)
 
@@ -242,6 +245,7 @@ def run_one(
             s.rollback()
             job = s.get(Job, job_id)
             assert job is not None
+            log.error("job %s (%s) failed", job_id, job.kind, exc_info=exc)
             job.error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             job.status = "failed" if job.attempts >= job.max_attempts else "queued"
             job.finished_at = utcnow() if job.status == "failed" else None

@@ -135,7 +135,8 @@ def publish(slug: str, page: Page = Depends(get_page)) -> Response:
             {"message": page.t.message(exc.message), "back": f"/manage/calls/{slug}/schedule"},
             status=400,
         )
-    return page.redirect(f"/calls/{call.slug}/awarded", "saved")
+    # back to the call's cockpit in Manage (which links to the public page), not outside it
+    return page.redirect(f"/manage/calls/{call.slug}", "published")
 
 
 SERVICE_MESSAGES = (
