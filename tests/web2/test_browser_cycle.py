@@ -234,6 +234,7 @@ def review_all(
         page.click('form[action$="/respond"]:has(input[value=accept]) button')
         page.wait_for_url(re.compile(r"m=saved"))
         assert "days left" in page.locator("#review-deadline").inner_text()
+        assert "Feasibility" in page.locator("#criteria").inner_text()
         assert page.locator("#f-confidence").input_value() == ""  # nothing preselected
         page.fill("#f-grade", grades[i % len(grades)])
         page.select_option("#f-confidence", "4")
@@ -276,6 +277,8 @@ def whole_small_call(browser: Any, srv: Any, shot: Any) -> None:
     mgr.fill("#f-max_amount_per_proposal", "20")
     mgr.fill("#f-reviewers_per_proposal", "2")
     mgr.fill("#f-max_load", "3")
+    mgr.fill("#f-review_deadline", (now + dt.timedelta(days=60)).strftime("%Y-%m-%d %H:%M"))
+    mgr.fill("#f-review_criteria", "Scientific merit\nFeasibility")
     shot(mgr, "new-call")
     mgr.click('form[action="/manage/calls/new"] button')
     mgr.wait_for_url(re.compile(rf"/manage/calls/{SLUG}\?m=saved"))
