@@ -280,3 +280,56 @@ def test_report_charts_have_data_tables(browser: Any, demo: LiveServer) -> None:
         assert alt.startswith(title) and len(alt) > len(title) + 5  # says what it shows
         table = fig.locator("table.chart-data")
         assert table.count() == 1 and table.locator("tbody tr").count() >= 1
+
+
+@pytest.mark.parametrize(
+    ("path", "module", "table"),
+    [
+        ("decisions", "opencall.allocation.views", "#decisions"),
+        ("schedule", "opencall.scheduling.views", "#entries"),
+    ],
+)
+def test_long_pages_are_paginated(
+    browser: Any,
+    demo: LiveServer,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    module: str,
+    table: str,
+) -> None:
+    """A page's size is bounded by its page length, not by the number of proposals:
+    measured with every row on one page (before) and with pages of 5 rows (after)."""
+    import importlib
+
+    views = importlib.import_module(module)
+    chair = sign_in(browser, demo, "chair@fast.example")
+    url = f"{demo.base}/manage/calls/{SLUG}/{path}"
+
+    def get(query: str = "") -> str:
+        r = chair.context.request.get(url + query)
+        assert r.status == 200
+        return r.text()
+
+    monkeypatch.setattr(views, "PER_PAGE", 10**6)
+    before = get()
+    total = before.count("<tr", before.index(f'id="{table[1:]}"'))
+    total -= before[before.index(f'id="{table[1:]}"') :].split("</table>", 1)[1].count("<tr")
+    total -= 1  # the header row
+    monkeypatch.setattr(views, "PER_PAGE", 5)
+    assert total > 10, f"the demo call has too few rows ({total}) to page"
+    first = get()
+    row_bytes = (len(before) - len(first)) / (total - 5)  # what one row weighs
+    fixed = len(first) - 5 * row_bytes
+    pages = -(-total // 5)
+    seen = 0
+    for n in range(1, pages + 1):
+        html = get(f"?page={n}")
+        body = html[html.index(f'id="{table[1:]}"') :].split("</table>", 1)[0]
+        rows = body.count("<tr") - 1
+        assert 1 <= rows <= 5
+        seen += rows
+        # bounded by the page length: the fixed part and 5 rows, whatever the call's size
+        assert len(html) <= fixed + 5 * row_bytes * 1.5 + 2000, (n, len(html))
+        assert ('rel="next"' in html) == (n < pages)
+    assert seen == total  # every row on exactly one page
+    print(f"{path}: {total} rows, {len(before)} B on one page; {len(first)} B per page of 5")

@@ -151,7 +151,8 @@ def test_whole_cycle_repeatedly_without_a_crash(browser: Any, tmp_path: Path) ->
                     f"cycle {n}: the {name} process died ({code}):\n{srv.log(name)}"
                 )
         for name, proc in srv.procs.items():
-            assert proc.returncode is not None and proc.returncode >= 0, (
+            # 0, or uvicorn's own re-raise of our SIGTERM after a clean shutdown
+            assert proc.returncode in (0, -signal.SIGTERM), (
                 f"cycle {n}: {name} ended by signal {-proc.returncode}:\n{srv.log(name)}"
             )
             found = BAD.search(srv.log(name))

@@ -370,7 +370,7 @@ def whole_small_call(browser: Any, srv: Any, shot: Any) -> None:
     mgr.click(f'main a[href="/calls/{SLUG}/awarded"]')  # the public page, one click away
     mgr.wait_for_url(re.compile(rf"/calls/{SLUG}/awarded"))
     mgr.goto(f"{srv.base}/manage/calls/{SLUG}/report")  # charts drawn in the web process
-    assert mgr.locator("main svg[role=img]").count() >= 1
+    assert mgr.locator("main figure.chart img").count() >= 1
     shot(mgr, "report")
 
     # -- an awarded applicant reads the outcome and the reviewers' feedback

@@ -18,10 +18,14 @@ from opencall.scheduling import policies, services
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
+from opencall.web.paging import paginate
 
 router = APIRouter()
 
 DAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+#: Schedule entries listed on one page (the CSV has them all); a large call's was 340 KB.
+PER_PAGE = 100
 
 
 def _call(page: Page, slug: str) -> Call:
@@ -93,11 +97,13 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
     if monday is not None and call.facility.kind == "telescope":
         monday = monday - dt.timedelta(days=monday.weekday())
         grid = week_grid(services.week(page.db, call, monday), monday)
+    shown, pager = paginate(entries, page.request.query_params, PER_PAGE, "#entries")
     return page.render(
         "scheduling/schedule.html",
         {
             "call": call,
-            "entries": entries,
+            "entries": shown,
+            "pager": pager,
             "rows": rows,
             "grid": grid,
             "monday": monday,
