@@ -17,6 +17,7 @@ from opencall.calls import views as call_views
 from opencall.db import make_engine, make_sessionmaker
 from opencall.facilities import api as facility_api
 from opencall.facilities import resource_views as facility_resource_views
+from opencall.diagnostics import enable_crash_reports
 from opencall.facilities import views as facility_views
 from opencall.outcomes import after_award_views
 from opencall.outcomes import api as outcome_api
@@ -108,6 +109,7 @@ def build_registry(settings: Settings) -> jobs.JobRegistry:
 
 
 def create_app(settings: Settings) -> FastAPI:
+    enable_crash_reports()  # faulthandler: a native crash leaves every thread's stack
     problems = production_problems(settings)
     if problems:
         raise RuntimeError("OPENCALL_ENV=production refuses to start: " + "; ".join(problems))

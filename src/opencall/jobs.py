@@ -24,6 +24,8 @@ from opencall import logging_setup
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
 from opencall.errors import DomainError
 
+log = logging.getLogger("opencall.jobs")
+
 LEASE = dt.timedelta(minutes=15)
 
 

@@ -79,52 +79,7 @@ class CycleServer(LiveServer):
 
     def __init__(self, tmp: Path) -> None:
         url = f"sqlite:///{tmp / 'cycle.sqlite3'}"
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        with make_sessionmaker(engine)() as s:
-            load_countries(s)
-            fac = F.fast_facility(s)
-            for h in range(24):
-                fac_services.create_pool(
-                    s,
-                    fac,
-                    name=f"LST {h:02d}",
-                    pool_type="lst_hours",
-                    amount=75,
-                    attributes={"lst_start_h": h, "lst_end_h": h + 1},
-                )
-            pid = fac.provider_id
-            countries = {"manager": "CHN", "chair": "TON", "rev1": "IND", "rev2": "RUS"}
-            for key, (name, inst) in STAFF.items():
-                u = F.user(
-                    s,
-                    name=name,
-                    institution=inst,
-                    country=countries.get(key, "GHA"),
-                    email=f"{key}@staff.example",
-                )
-                roles = {
-                    "manager": ("call_manager", "provider_admin"),
-                    "chair": ("chair",),
-                }.get(key, ("reviewer",))
-                for role in roles:
-                    people_services.grant_role(s, u.id, role, provider_id=pid)
-            F.user(
-                s,
-                name="Rosa Quispe",
-                institution="Universidad Nacional de San Agustín",
-                country="PER",
-                email=APPLICANTS[1][0],
-            )
-            F.user(
-                s,
-                name="Sita Gurung",
-                institution="Tribhuvan University",
-                country="NPL",
-                email=APPLICANTS[2][0],
-            )
-            s.commit()
-        engine.dispose()
+        build_world(url)
         super().__init__(url, tmp)
         self.url = url
 
@@ -136,6 +91,56 @@ class CycleServer(LiveServer):
                 yield s
         finally:
             engine.dispose()
+
+
+def build_world(url: str) -> None:
+    """The database the cycle starts from (see :class:`CycleServer`)."""
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with make_sessionmaker(engine)() as s:
+        load_countries(s)
+        fac = F.fast_facility(s)
+        for h in range(24):
+            fac_services.create_pool(
+                s,
+                fac,
+                name=f"LST {h:02d}",
+                pool_type="lst_hours",
+                amount=75,
+                attributes={"lst_start_h": h, "lst_end_h": h + 1},
+            )
+        pid = fac.provider_id
+        countries = {"manager": "CHN", "chair": "TON", "rev1": "IND", "rev2": "RUS"}
+        for key, (name, inst) in STAFF.items():
+            u = F.user(
+                s,
+                name=name,
+                institution=inst,
+                country=countries.get(key, "GHA"),
+                email=f"{key}@staff.example",
+            )
+            roles = {
+                "manager": ("call_manager", "provider_admin"),
+                "chair": ("chair",),
+            }.get(key, ("reviewer",))
+            for role in roles:
+                people_services.grant_role(s, u.id, role, provider_id=pid)
+        F.user(
+            s,
+            name="Rosa Quispe",
+            institution="Universidad Nacional de San Agustín",
+            country="PER",
+            email=APPLICANTS[1][0],
+        )
+        F.user(
+            s,
+            name="Sita Gurung",
+            institution="Tribhuvan University",
+            country="NPL",
+            email=APPLICANTS[2][0],
+        )
+        s.commit()
+    engine.dispose()
 
 
 def sign_in(srv: CycleServer, page: Any, email: str, password: str = PASSWORD) -> None:
@@ -153,6 +158,12 @@ def move(page: Any, shot: Shots, target: str, reason: str = "") -> None:
         form.locator("input[name=reason]").fill(reason)
     form.locator("input[name=confirm]").check()
     form.locator("button").click()
+    if target == "closed" and page.locator("#close-early").count():
+        # before the deadline: a page says what closing does and asks again
+        assert "draft" in page.locator("#n-drafts").inner_text()
+        shot(page, "close-early")
+        page.check("#f-early")
+        page.click("#close-now")
     page.wait_for_url(re.compile(r"m=saved"))
     assert page.locator("#call-status").inner_text()  # the new phase is shown
     shot(page, f"moved-{target}")
@@ -162,10 +173,9 @@ def run_step(srv: CycleServer, page: Any, shot: Shots, step: str) -> None:
     """The chair runs one step from the cockpit: a job, then its status page."""
     page.goto(f"{srv.base}/manage/calls/{SLUG}")
     page.click(f"#step-{step}")
-    page.wait_for_url(re.compile(r"/manage/jobs/\d+"))
-    while page.locator("meta[http-equiv=refresh]").count():  # a live job refreshes itself
-        page.wait_for_timeout(500)
-        page.reload()
+    page.wait_for_url(re.compile(r"/manage/jobs/\d+"))  # at once: the job runs elsewhere
+    # a live job's page updates itself in place (poll.js; a meta refresh without JavaScript)
+    page.wait_for_selector("#job:not([data-live])", state="attached", timeout=180_000)
     status = page.locator("#job-status").inner_text()
     assert "done" in status and "100 %" in status, (step, status)
     assert page.locator("progress").get_attribute("value") == "100"
@@ -223,6 +233,9 @@ def review_all(
             continue
         page.click('form[action$="/respond"]:has(input[value=accept]) button')
         page.wait_for_url(re.compile(r"m=saved"))
+        assert "days left" in page.locator("#review-deadline").inner_text()
+        assert "Feasibility" in page.locator("#criteria").inner_text()
+        assert page.locator("#f-confidence").input_value() == ""  # nothing preselected
         page.fill("#f-grade", grades[i % len(grades)])
         page.select_option("#f-confidence", "4")
         page.fill("#f-comments_to_applicants", f"{FEEDBACK} ({who})")
@@ -230,147 +243,160 @@ def review_all(
         if done == 0:
             shot(page, f"{who}-review-form")
         page.click("button[name=action][value=submit]")
-        page.wait_for_url(re.compile(r"m=saved"))
+        page.wait_for_url(re.compile(r"m=review_submitted"))
+        assert "Review submitted" in page.locator("main .notice").inner_text()
         assert page.locator("#f-grade").count() == 0  # submitted: no longer editable
         done += 1
     return done
 
 
 def test_whole_small_call(browser: Any, tmp_path: Path) -> None:
-    shot = Shots("cycle")
     with CycleServer(tmp_path) as srv:
-        staff = {k: browser.new_context(locale="en-GB") for k in ("manager", "chair")}
-        mgr = staff["manager"].new_page()
-        chair = staff["chair"].new_page()
+        whole_small_call(browser, srv, Shots("cycle"))
 
-        # -- the manager creates the call and opens it
-        sign_in(srv, mgr, "manager@staff.example")
-        mgr.goto(srv.base + "/manage/calls/new")
-        now = utcnow().replace(second=0, microsecond=0)
-        mgr.select_option("#f-facility_id", index=0)
-        mgr.fill("#f-title", "FAST open time, browser cycle")
-        mgr.fill("#f-slug", SLUG)
-        mgr.fill("#f-code", "FB27")
-        mgr.fill("#f-cycle", "2027")
-        mgr.fill("#f-description", "Open time on FAST for everyone.")
-        mgr.fill("#f-opens_at", (now - dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"))
-        mgr.fill("#f-closes_at", (now + dt.timedelta(days=30)).strftime("%Y-%m-%d %H:%M"))
-        mgr.fill("#f-max_amount_per_proposal", "20")
-        mgr.fill("#f-reviewers_per_proposal", "2")
-        mgr.fill("#f-max_load", "3")
-        shot(mgr, "new-call")
-        mgr.click('form[action="/manage/calls/new"] button')
-        mgr.wait_for_url(re.compile(rf"/manage/calls/{SLUG}\?m=saved"))
-        shot(mgr, "cockpit-draft")
-        move(mgr, shot, "open", "cycle opens")
 
-        # -- three applicants submit
-        pids = []
-        for i, (email, title) in enumerate(APPLICANTS):
-            ctx = browser.new_context(locale="en-GB")
-            page = ctx.new_page()
-            if i == 0:
-                register_and_verify(srv, page, shot, email, "Wanjiru Kamau", "en")
-            else:
-                sign_in(srv, page, email)
-            pids.append(submit_proposal(srv, page, shot, title))
-            ctx.close()
+def whole_small_call(browser: Any, srv: Any, shot: Any) -> None:
+    """The whole cycle against ``srv`` (base, mail_link, db), from the world of
+    :func:`build_world`; ``shot(page, name)`` records each step."""
+    staff = {k: browser.new_context(locale="en-GB") for k in ("manager", "chair")}
+    mgr = staff["manager"].new_page()
+    chair = staff["chair"].new_page()
 
-        # -- the manager closes the call (early: a reason is required) and starts review
-        mgr.goto(f"{srv.base}/manage/calls/{SLUG}")
-        move(mgr, shot, "closed", "all expected proposals are in (browser test)")
-        move(mgr, shot, "review")
+    # -- the manager creates the call and opens it
+    sign_in(srv, mgr, "manager@staff.example")
+    mgr.goto(srv.base + "/manage/calls/new")
+    now = utcnow().replace(second=0, microsecond=0)
+    mgr.select_option("#f-facility_id", index=0)
+    mgr.fill("#f-title", "FAST open time, browser cycle")
+    mgr.fill("#f-slug", SLUG)
+    mgr.fill("#f-code", "FB27")
+    mgr.fill("#f-cycle", "2027")
+    mgr.fill("#f-description", "Open time on FAST for everyone.")
+    mgr.fill("#f-opens_at", (now - dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"))
+    mgr.fill("#f-closes_at", (now + dt.timedelta(days=30)).strftime("%Y-%m-%d %H:%M"))
+    mgr.fill("#f-max_amount_per_proposal", "20")
+    mgr.fill("#f-reviewers_per_proposal", "2")
+    mgr.fill("#f-max_load", "3")
+    mgr.fill("#f-review_deadline", (now + dt.timedelta(days=60)).strftime("%Y-%m-%d %H:%M"))
+    mgr.fill("#f-review_criteria", "Scientific merit\nFeasibility")
+    shot(mgr, "new-call")
+    mgr.click('form[action="/manage/calls/new"] button')
+    mgr.wait_for_url(re.compile(rf"/manage/calls/{SLUG}\?m=saved"))
+    shot(mgr, "cockpit-draft")
+    move(mgr, shot, "open", "cycle opens")
 
-        # -- the chair runs conflicts, affinity and assignment as jobs
-        sign_in(srv, chair, "chair@staff.example")
-        chair.goto(f"{srv.base}/manage/calls/{SLUG}")
-        shot(chair, "chair-cockpit")
-        for step in ("conflicts", "affinity", "assignment"):
-            run_step(srv, chair, shot, step)
-        chair.goto(f"{srv.base}/manage/calls/{SLUG}/assignment")
-        text = chair.locator("main").inner_text()
-        for name, _inst in STAFF.values():
-            if name in ("Mei Lin", "Ana Folau"):
-                continue
-            assert name in text  # reviewers are shown to the chair ...
-        assert "Wanjiru" not in text and "Rosa Quispe" not in text  # ... teams are not
-        shot(chair, "assignment")
-
-        # -- three reviewers: two review everything, one declares a conflict first
-        reviewed = {}
-        for who, grades, conflict in (
-            ("rev1", ["4", "3", "2"], False),
-            ("rev2", ["5", "3", "2"], False),
-            ("rev3", ["4", "2", "3"], True),
-        ):
-            ctx = browser.new_context(locale="en-GB")
-            page = ctx.new_page()
-            sign_in(srv, page, f"{who}@staff.example")
-            reviewed[who] = review_all(srv, page, shot, who, grades, conflict)
-            ctx.close()
-        with srv.db() as s:
-            assert s.scalar(select(Conflict).where(Conflict.source == "declared_reviewer"))
-            n_reviews = len(s.scalars(select(Review).where(Review.submitted_at.is_not(None))).all())
-        assert n_reviews == sum(reviewed.values()) >= 4
-
-        # -- calibration, ranking frozen, allocation, scheduling, release
-        run_step(srv, chair, shot, "calibration")
-        chair.goto(f"{srv.base}/manage/calls/{SLUG}/ranking")
-        assert "Wanjiru" not in chair.locator("main").inner_text()
-        shot(chair, "ranking")
-        mgr.goto(f"{srv.base}/manage/calls/{SLUG}")
-        move(mgr, shot, "ranking")
-        chair.goto(f"{srv.base}/manage/calls/{SLUG}/ranking")
-        chair.locator('form[action$="/ranking/freeze"] input[name=confirm]').check()
-        chair.click('form[action$="/ranking/freeze"] button')
-        chair.wait_for_url(re.compile(r"/ranking\?m=saved"))
-        assert "Wanjiru Kamau" in chair.locator("main").inner_text()  # after the freeze
-        shot(chair, "ranking-frozen")
-        move(mgr, shot, "allocation")
-        run_step(srv, chair, shot, "allocation")
-        chair.goto(f"{srv.base}/manage/calls/{SLUG}/decisions")
-        shot(chair, "decisions")
-        mgr.goto(f"{srv.base}/manage/calls/{SLUG}")
-        move(mgr, shot, "scheduling")
-        run_step(srv, chair, shot, "scheduling")
-        chair.goto(f"{srv.base}/manage/calls/{SLUG}/schedule")
-        shot(chair, "schedule")
-        chair.goto(f"{srv.base}/manage/calls/{SLUG}/decisions")
-        chair.locator('form[action$="/release"] input[name=confirm]').check()
-        chair.click("#release")
-        chair.wait_for_url(re.compile(r"/decisions\?m=saved"))
-        assert "Decisions released" in chair.locator("main").inner_text()
-        shot(chair, "released")
-        mgr.goto(f"{srv.base}/manage/calls/{SLUG}/schedule")
-        mgr.locator('form[action$="/publish"] input[name=confirm]').check()
-        mgr.click("#publish")
-        mgr.wait_for_url(re.compile(rf"/calls/{SLUG}/awarded\?m=saved"))
-        shot(mgr, "published")
-
-        # -- an awarded applicant reads the outcome and the reviewers' feedback
-        with srv.db() as s:
-            call = s.scalar(select(Call).where(Call.slug == SLUG))
-            assert call is not None and call.status == "published"
-            awarded = set(s.scalars(select(Award.proposal_id).where(Award.call_id == call.id)))
-            assert awarded, "nothing was awarded"
-            assert len(s.scalars(select(Decision).where(Decision.call_id == call.id)).all()) == 3
-            pid = min(awarded, key=pids.index)
-            p = s.get(Proposal, pid)
-            assert p is not None
-            email = next(e for e, t in APPLICANTS if t == p.title)
+    # -- three applicants submit
+    pids = []
+    for i, (email, title) in enumerate(APPLICANTS):
         ctx = browser.new_context(locale="en-GB")
         page = ctx.new_page()
-        sign_in(srv, page, email, NEW_PASSWORD if email == APPLICANTS[0][0] else PASSWORD)
-        page.goto(srv.base + "/dashboard")
-        page.click(f'a[href="/proposals/{pid}/outcome"]')
-        page.wait_for_url(re.compile(rf"/proposals/{pid}/outcome"))
-        text = page.locator("main").inner_text()
-        assert "awarded" in text and "LST" in text and "hours" in text.lower()
-        assert FEEDBACK in text
-        assert "Fine." not in text  # comments to the panel stay with the panel
-        for name, _inst in STAFF.values():
-            assert name not in text  # reviewers stay anonymous
-        shot(page, "outcome")
+        if i == 0:
+            register_and_verify(srv, page, shot, email, "Wanjiru Kamau", "en")
+        else:
+            sign_in(srv, page, email)
+        pids.append(submit_proposal(srv, page, shot, title))
         ctx.close()
-        for c in staff.values():
-            c.close()
+
+    # -- the manager closes the call (early: a reason is required) and starts review
+    mgr.goto(f"{srv.base}/manage/calls/{SLUG}")
+    move(mgr, shot, "closed", "all expected proposals are in (browser test)")
+    move(mgr, shot, "review")
+
+    # -- the chair runs conflicts, affinity and assignment as jobs
+    sign_in(srv, chair, "chair@staff.example")
+    chair.goto(f"{srv.base}/manage/calls/{SLUG}")
+    shot(chair, "chair-cockpit")
+    for step in ("conflicts", "affinity", "assignment"):
+        run_step(srv, chair, shot, step)
+    chair.goto(f"{srv.base}/manage/calls/{SLUG}/assignment")
+    text = chair.locator("main").inner_text()
+    for name, _inst in STAFF.values():
+        if name in ("Mei Lin", "Ana Folau"):
+            continue
+        assert name in text  # reviewers are shown to the chair ...
+    assert "Wanjiru" not in text and "Rosa Quispe" not in text  # ... teams are not
+    shot(chair, "assignment")
+
+    # -- three reviewers: two review everything, one declares a conflict first
+    reviewed = {}
+    for who, grades, conflict in (
+        ("rev1", ["4", "3", "2"], False),
+        ("rev2", ["5", "3", "2"], False),
+        ("rev3", ["4", "2", "3"], True),
+    ):
+        ctx = browser.new_context(locale="en-GB")
+        page = ctx.new_page()
+        sign_in(srv, page, f"{who}@staff.example")
+        reviewed[who] = review_all(srv, page, shot, who, grades, conflict)
+        ctx.close()
+    with srv.db() as s:
+        assert s.scalar(select(Conflict).where(Conflict.source == "declared_reviewer"))
+        n_reviews = len(s.scalars(select(Review).where(Review.submitted_at.is_not(None))).all())
+    assert n_reviews == sum(reviewed.values()) >= 4
+
+    # -- calibration, ranking frozen, allocation, scheduling, release
+    run_step(srv, chair, shot, "calibration")
+    chair.goto(f"{srv.base}/manage/calls/{SLUG}/ranking")
+    assert "Wanjiru" not in chair.locator("main").inner_text()
+    shot(chair, "ranking")
+    mgr.goto(f"{srv.base}/manage/calls/{SLUG}")
+    move(mgr, shot, "ranking")
+    chair.goto(f"{srv.base}/manage/calls/{SLUG}/ranking")
+    chair.locator('form[action$="/ranking/freeze"] input[name=confirm]').check()
+    chair.click('form[action$="/ranking/freeze"] button')
+    chair.wait_for_url(re.compile(r"/ranking\?m=saved"))
+    assert "Wanjiru Kamau" in chair.locator("main").inner_text()  # after the freeze
+    shot(chair, "ranking-frozen")
+    move(mgr, shot, "allocation")
+    run_step(srv, chair, shot, "allocation")
+    chair.goto(f"{srv.base}/manage/calls/{SLUG}/decisions")
+    shot(chair, "decisions")
+    mgr.goto(f"{srv.base}/manage/calls/{SLUG}")
+    move(mgr, shot, "scheduling")
+    run_step(srv, chair, shot, "scheduling")
+    chair.goto(f"{srv.base}/manage/calls/{SLUG}/schedule")
+    shot(chair, "schedule")
+    chair.goto(f"{srv.base}/manage/calls/{SLUG}/decisions")
+    chair.locator('form[action$="/release"] input[name=confirm]').check()
+    chair.click("#release")
+    chair.wait_for_url(re.compile(r"/decisions\?m=saved"))
+    assert "Decisions released" in chair.locator("main").inner_text()
+    shot(chair, "released")
+    mgr.goto(f"{srv.base}/manage/calls/{SLUG}/schedule")
+    mgr.locator('form[action$="/publish"] input[name=confirm]').check()
+    mgr.click("#publish")
+    mgr.wait_for_url(re.compile(rf"/manage/calls/{SLUG}\?m=published"))  # back in Manage
+    shot(mgr, "published")
+    mgr.click(f'main a[href="/calls/{SLUG}/awarded"]')  # the public page, one click away
+    mgr.wait_for_url(re.compile(rf"/calls/{SLUG}/awarded"))
+    mgr.goto(f"{srv.base}/manage/calls/{SLUG}/report")  # charts drawn in the web process
+    assert mgr.locator("main figure.chart img").count() >= 1
+    shot(mgr, "report")
+
+    # -- an awarded applicant reads the outcome and the reviewers' feedback
+    with srv.db() as s:
+        call = s.scalar(select(Call).where(Call.slug == SLUG))
+        assert call is not None and call.status == "published"
+        awarded = set(s.scalars(select(Award.proposal_id).where(Award.call_id == call.id)))
+        assert awarded, "nothing was awarded"
+        assert len(s.scalars(select(Decision).where(Decision.call_id == call.id)).all()) == 3
+        pid = min(awarded, key=pids.index)
+        p = s.get(Proposal, pid)
+        assert p is not None
+        email = next(e for e, t in APPLICANTS if t == p.title)
+    ctx = browser.new_context(locale="en-GB")
+    page = ctx.new_page()
+    sign_in(srv, page, email, NEW_PASSWORD if email == APPLICANTS[0][0] else PASSWORD)
+    page.goto(srv.base + "/dashboard")
+    page.click(f'a[href="/proposals/{pid}/outcome"]')
+    page.wait_for_url(re.compile(rf"/proposals/{pid}/outcome"))
+    text = page.locator("main").inner_text()
+    assert "awarded" in text and "LST" in text and "hours" in text.lower()
+    assert FEEDBACK in text
+    assert "Fine." not in text  # comments to the panel stay with the panel
+    for name, _inst in STAFF.values():
+        assert name not in text  # reviewers stay anonymous
+    shot(page, "outcome")
+    ctx.close()
+    for c in staff.values():
+        c.close()

@@ -31,6 +31,7 @@ from opencall.web.csv import csv_response, wants_csv
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import mail_text, queue_mail
 from opencall.web.pages import Page, get_page
+from opencall.web.paging import paginate
 
 router = APIRouter()
 
@@ -153,6 +154,9 @@ def policy_lines(t: Any, call: Call) -> list[str]:
 
 
 MSG_INVALID = N_("This value is not valid.")
+
+#: Decisions shown on one page (the CSV has them all); a large call's page was 251 KB.
+PER_PAGE = 50
 
 
 def _call(page: Page, slug: str) -> Call:
@@ -280,11 +284,18 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
     for lst in awards.values():
         for a, _pool in lst:
             used[a.pool_id] += a.amount
+    shown, pager = paginate(
+        [d for d in decisions if d.proposal_id in rows],
+        page.request.query_params,
+        PER_PAGE,
+        "#decisions",
+    )
     return page.render(
         "allocation/decisions.html",
         {
             "call": call,
-            "decisions": [d for d in decisions if d.proposal_id in rows],
+            "decisions": shown,
+            "pager": pager,
             "rows": rows,
             "rank": rank,
             "awards": awards,

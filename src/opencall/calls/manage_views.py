@@ -137,6 +137,11 @@ def call_document(
         if v is not None:
             target[name] = v
     rs["lower_is_better"] = f.get("lower_is_better") == "on"
+    criteria = [c.strip()[:300] for c in f.get("review_criteria", "").splitlines() if c.strip()]
+    if criteria:  # (only when given: a call saved before criteria existed keeps its settings)
+        rs["criteria"] = criteria
+    if f.get("review_guidance", "").strip():
+        rs["guidance"] = f["review_guidance"].strip()
     if dates.get("review_deadline"):
         rs["review_deadline"] = dates["review_deadline"].isoformat()  # type: ignore[union-attr]
     ap["nationality_blind"] = f.get("nationality_blind") == "on"
@@ -290,6 +295,8 @@ def call_form_values(call: Call) -> dict[str, str]:
         "review_mode": rs.get("mode", "panel"),
         "lower_is_better": "on" if rs.get("lower_is_better") else "",
         "review_deadline": _when_text(dt.datetime.fromisoformat(deadline)) if deadline else "",
+        "review_criteria": "\n".join(rs.get("criteria", [])),
+        "review_guidance": rs.get("guidance", ""),
         "award_mode": ap.get("award_mode", "whole"),
         "nationality_blind": "on" if ap.get("nationality_blind") else "",
         "group_shares": ", ".join(
@@ -416,6 +423,7 @@ def job_status(job_id: int, page: Page = Depends(get_page)) -> Response:
             "job": job,
             "call": call,
             "live": job.status in ("queued", "running"),
+            "scripts": ["/static/poll.js"] if job.status in ("queued", "running") else [],
             **status_labels(page),
         },
     )

@@ -29,6 +29,9 @@ class ReviewSettings(_Doc):
     max_same_region: int = Field(default=2, ge=1)
     coauthor_years: int = Field(default=3, ge=0, le=20)
     review_deadline: dt.datetime | None = None
+    #: What reviewers grade against (one line each) and how, shown on every review form.
+    criteria: list[str] = Field(default=[], max_length=20)
+    guidance: str = Field(default="", max_length=5000)
     #: Remove reviewer-group x applicant-group effects flagged by ``optim.bias`` from the grades
     #: before calibrating and ranking (recorded in the run and the audit log).
     bias_correction: bool = False

@@ -7,7 +7,14 @@ matplotlib is imported inside each function and used through its object API
 (``matplotlib.figure.Figure`` + ``savefig(format="svg")``), never through pyplot:
 that needs no GUI backend at all (so nothing global such as
 ``matplotlib.use("Agg")`` is switched, which would affect other code in the
-process) and is safe to call from several threads.
+process). It is NOT safe to build two charts at once from several threads:
+``rc_context`` swaps the process-wide ``rcParams`` and the FreeType font objects
+(``FT2Font``, a C extension) are cached and shared between threads, so two
+pages drawing charts at the same moment in the web process's thread pool could
+corrupt memory (the suspected cause of the server's silent crashes during a
+chair's cycle). Every chart is therefore built under
+``opencall.diagnostics.NATIVE_LOCK`` (:func:`_style`); a chart takes tens of
+milliseconds, so pages wait little.
 
 Size: text is kept as SVG ``<text>`` (``svg.fonttype = "none"``: no embedded
 glyph outlines), metadata, comments and the XML prologue are removed, and ids
@@ -30,6 +37,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, cast
 from xml.sax.saxutils import escape, quoteattr
+
+from opencall.diagnostics import NATIVE_LOCK
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -70,8 +79,15 @@ def text_as_paths() -> Iterator[None]:
         _TEXT_AS_PATHS.reset(token)
 
 
-def _style() -> AbstractContextManager[None]:
-    """The chart style, applied while a chart is built and saved (rcParams restored after)."""
+@contextlib.contextmanager
+def _style() -> Iterator[None]:
+    """The chart style, applied while a chart is built and saved (rcParams restored after),
+    under the process-wide lock for thread-unsafe native code (see the module's docstring)."""
+    with NATIVE_LOCK, _rc():
+        yield
+
+
+def _rc() -> AbstractContextManager[None]:
     import matplotlib
 
     rc = dict(_RC)

@@ -5,6 +5,8 @@ the PDF, in the reader's language (used by the report page, its downloads and
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -79,6 +81,12 @@ FLAG_LABELS = {
     "no data": N_("No data"),
 }
 Tr = Callable[..., str]
+
+
+def chart_alt(title: str, svg: str) -> str:
+    m = re.search(r"<desc[^>]*>(.*?)</desc>", svg, re.S)
+    desc = html.unescape(m.group(1)).strip() if m else ""
+    return f"{title}. {desc}" if desc else title
 
 
 def _pct(v: float | None) -> str:
@@ -410,7 +418,7 @@ def context_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
 
 def report_charts(
     data: dict[str, Any], tr: Tr = lambda s, **k: s % k if k else s
-) -> list[dict[str, str]]:
+) -> list[dict[str, Any]]:
     """The report's charts as SVG, sorted by size, with bounded or log scales."""
     from opencall.outcomes import charts
 
@@ -448,7 +456,47 @@ def report_charts(
         for x in data["differences"]
         if x["grouping"] == by and x["measure"] == "award_share" and x["unit"] == _main_unit(data)
     }
-    return [
+    group_col = tr(N_("Income group"))
+    low_col, high_col = tr(N_("95 % interval: low")), tr(N_("95 % interval: high"))
+    stage_labels = [tr(STAGE_LABELS.get(s["key"], s["label"])) for s in shown]
+    share_series = (tr(N_("Share of awards")), tr(CONTEXT_LABELS["researchers"]))
+    tables = [
+        {
+            "columns": [group_col, tr(N_("Award rate")), low_col, high_col],
+            "rows": [
+                [
+                    _group(tr, x["group"]),
+                    _pct(x["value"]),
+                    _pct(x["value_low"]),
+                    _pct(x["value_high"]),
+                ]
+                for x in rates
+            ],
+        },
+        {
+            "columns": [group_col, tr(N_("Difference (points)")), low_col, high_col],
+            "rows": [
+                [_group(tr, x["group"]), _pts(x["difference"]), _pts(x["low"]), _pts(x["high"])]
+                for x in diffs
+            ],
+        },
+        {
+            "columns": [group_col, *stage_labels],
+            "rows": [[g, *(_pct(v) for v in vs)] for g, vs in stage_rates.items()],
+        },
+        {
+            "columns": [group_col, *share_series],
+            "rows": [
+                [
+                    _group(tr, g["group"]),
+                    _pct(shares[g["group"]]["value"]) if g["group"] in shares else "–",
+                    _pct(g["share"]),
+                ]
+                for g in ctx
+            ],
+        },
+    ]
+    out: list[dict[str, Any]] = [
         {
             "title": tr(N_("Award rate by income group (95 % interval)")),
             "svg": charts.success_rate_chart(
@@ -501,6 +549,9 @@ def report_charts(
             ),
         },
     ]
+    for chart, table in zip(out, tables, strict=True):
+        chart["table"] = table  # the chart's data, shown beside it (for screen readers too)
+    return out
 
 
 def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:

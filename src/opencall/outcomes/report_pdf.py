@@ -32,6 +32,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from opencall.diagnostics import NATIVE_LOCK
+
 ATTRIBUTION = "World Bank, World Development Indicators; United Nations Statistics Division, M49"
 _FAMILY = "report"
 
@@ -79,7 +81,16 @@ def _strip_svg_a11y(svg: str) -> str:
 
 
 def render_report_pdf(report: Mapping[str, Any]) -> bytes:
-    """Render the report; see the module docstring for the keys of ``report``."""
+    """Render the report; see the module docstring for the keys of ``report``.
+
+    Under ``NATIVE_LOCK``: fpdf2 shapes and subsets fonts with fontTools and draws the
+    charts' SVG, and the charts are built with matplotlib (see ``charts``), none of it
+    safe to run twice at once from the web process's thread pool."""
+    with NATIVE_LOCK:
+        return _render_report_pdf(report)
+
+
+def _render_report_pdf(report: Mapping[str, Any]) -> bytes:
     from fpdf import FPDF
     from fpdf.enums import TableCellFillMode
 

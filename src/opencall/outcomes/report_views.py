@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from opencall.calls.access import office_call
 from opencall.outcomes import queries
-from opencall.outcomes.report import _group, report_charts, report_document, report_pdf
+from opencall.outcomes.report import _group, chart_alt, report_charts, report_document, report_pdf
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
@@ -26,6 +26,9 @@ def report_page(slug: str, page: Page = Depends(get_page)) -> Response:
         {
             "title": c["title"],
             "src": "data:image/svg+xml;base64," + base64.b64encode(c["svg"].encode()).decode(),
+            # the alt text says what the chart shows: its data, as the SVG's <desc> has it
+            "alt": chart_alt(c["title"], c["svg"]),
+            "table": c["table"],
         }
         for c in report_charts(data, page._)
     ]

@@ -72,6 +72,7 @@ STEPS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 MSG_REQUIRED = N_("This field is required.")
 MSG_INVALID = N_("This value is not valid.")
 MSG_CONFIRM = N_("Tick the box to confirm.")
+MSG_CHOOSE_CONFIDENCE = N_("Choose how confident you are in this review (1 to 5).")
 MSG_STEP_STATE = N_("This step cannot run while the call is %(status)s.")
 
 
@@ -86,6 +87,24 @@ def _assignment(page: Page, assignment_id: int) -> ReviewAssignment:
     return a
 
 
+def review_deadline(call: Call, now: dt.datetime) -> dict[str, Any] | None:
+    """The call's review deadline with what is left of it, server-side (no JavaScript):
+    ``at``, ``days`` (whole days left; 0 in the last 24 hours), ``overdue`` and
+    ``days_over`` (whole days since, when overdue)."""
+    at = review_settings(call.review_settings).review_deadline
+    if at is None:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    seconds = (at - now).total_seconds()
+    return {
+        "at": at,
+        "overdue": seconds < 0,
+        "days": int(seconds // 86400) if seconds >= 0 else 0,
+        "days_over": int(-seconds // 86400) if seconds < 0 else 0,
+    }
+
+
 @router.get("/review", response_class=HTMLResponse)
 def workspace(page: Page = Depends(get_page)) -> Response:
     user = page.require_user()
@@ -96,7 +115,9 @@ def workspace(page: Page = Depends(get_page)) -> Response:
             continue
         p = page.db.get(Proposal, a.proposal_id)
         assert p is not None
-        rows.append({"a": a, "p": p, "call": p.call})
+        rows.append(
+            {"a": a, "p": p, "call": p.call, "deadline": review_deadline(p.call, page.received_at)}
+        )
     technical = [
         c
         for c in page.db.scalars(select(Call).order_by(Call.id))
@@ -118,7 +139,7 @@ def _review_page(page: Page, a: ReviewAssignment, status: int = 200, **extra: An
     review = q.review_of(page.db, a.id)
     form = extra.pop("form", None) or {
         "grade": f"{review.grade:g}" if review else "",
-        "confidence": str(review.confidence) if review else "3",
+        "confidence": str(review.confidence) if review else "",  # nothing preselected
         "comments_to_applicants": review.comments_to_applicants if review else "",
         "comments_to_panel": review.comments_to_panel if review else "",
     }
@@ -132,6 +153,7 @@ def _review_page(page: Page, a: ReviewAssignment, status: int = 200, **extra: An
             "content": reviewer_content(page.db, p),
             "anonymous": not policies.reviewer_sees_team(call),
             "review": review,
+            "deadline": review_deadline(call, page.received_at),
             "form": form,
             "errors": extra.pop("errors", {}),
             "may_write": policies.may_write_review(page.db, page.user, a)
@@ -195,6 +217,9 @@ def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
     confidence = (
         int(f["confidence"]) if f["confidence"].isdecimal() and len(f["confidence"]) < 3 else 0
     )
+    if not f["confidence"].strip():  # never preselected: the reviewer chooses
+        errors["confidence"] = page._(MSG_CHOOSE_CONFIDENCE)
+    final = page.form.get("action") == "submit"
     if not errors and grade is not None:
         try:
             services.submit_review(
@@ -205,10 +230,12 @@ def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
                 confidence=confidence,
                 comments_to_applicants=f["comments_to_applicants"],
                 comments_to_panel=f["comments_to_panel"],
-                final=page.form.get("action") == "submit",
+                final=final,
             )
             page.commit()
-            return page.redirect(f"/review/assignments/{a.id}", "saved")
+            return page.redirect(
+                f"/review/assignments/{a.id}", "review_submitted" if final else "saved"
+            )
         except DomainError as exc:
             page.db.rollback()
             errors[exc.field or "form"] = page.t.message(exc.message)
@@ -449,6 +476,9 @@ def transition(slug: str, page: Page = Depends(get_page)) -> Response:
         return _cockpit_error(page, call, page._(MSG_CONFIRM))
     if target not in CALL_TRANSITIONS.get(call.status, ()) or target == "published":
         return _cockpit_error(page, call, page._(MSG_INVALID))
+    if target == "closed" and page.received_at < call.closes_at and page.form.get("early") != "yes":
+        # closing before the deadline cuts applicants short: say what it does, then ask again
+        return _close_early_page(page, call, reason)
     try:
         cycle.transition_call(page.db, call, target, actor_id=page.user.id, reason=reason)
         page.commit()
@@ -456,6 +486,26 @@ def transition(slug: str, page: Page = Depends(get_page)) -> Response:
         page.db.rollback()
         return _cockpit_error(page, call, page.t.message(exc.message))
     return page.redirect(f"/manage/calls/{call.slug}", "saved")
+
+
+def _close_early_page(page: Page, call: Call, reason: str) -> Response:
+    """The confirmation page of an early close: what closing does, and to how many."""
+    counts = dict.fromkeys(("draft", "submitted"), 0)
+    for status in page.db.scalars(select(Proposal.status).where(Proposal.call_id == call.id)):
+        if status in counts:
+            counts[status] += 1
+    left = call.closes_at - page.received_at
+    return page.render(
+        "reviews/close_early.html",
+        {
+            "call": call,
+            "reason": reason,
+            "n_drafts": counts["draft"],
+            "n_submitted": counts["submitted"],
+            "days_left": left.days,
+            "hours_left": left.seconds // 3600,
+        },
+    )
 
 
 def _cockpit_error(page: Page, call: Call, message: str) -> Response:
@@ -493,7 +543,7 @@ def run_step(slug: str, step: str, page: Page = Depends(get_page)) -> Response:
     job = jobs.enqueue(
         page.db, kind, payload, call_id=call.id, created_by=page.user.id, max_attempts=2
     )
-    page.commit()
+    page.commit(background=True)  # never keep the browser waiting for the job
     return page.redirect(f"/manage/jobs/{job.id}")
 
 

@@ -19,10 +19,14 @@ from opencall.scheduling.models import ScheduleEntry
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
+from opencall.web.paging import paginate
 
 router = APIRouter()
 
 DAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+#: Schedule entries listed on one page (the CSV has them all); a large call's was 340 KB.
+PER_PAGE = 100
 
 
 def _call(page: Page, slug: str) -> Call:
@@ -94,11 +98,13 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
     if monday is not None and call.facility.kind == "telescope":
         monday = monday - dt.timedelta(days=monday.weekday())
         grid = week_grid(services.week(page.db, call, monday), monday)
+    shown, pager = paginate(entries, page.request.query_params, PER_PAGE, "#entries")
     return page.render(
         "scheduling/schedule.html",
         {
             "call": call,
-            "entries": entries,
+            "entries": shown,
+            "pager": pager,
             "rows": rows,
             "grid": grid,
             "monday": monday,
@@ -136,7 +142,8 @@ def publish(slug: str, page: Page = Depends(get_page)) -> Response:
             {"message": page.t.message(exc.message), "back": f"/manage/calls/{slug}/schedule"},
             status=400,
         )
-    return page.redirect(f"/calls/{call.slug}/awarded", "saved")
+    # back to the call's cockpit in Manage (which links to the public page), not outside it
+    return page.redirect(f"/manage/calls/{call.slug}", "published")
 
 
 SERVICE_MESSAGES = (

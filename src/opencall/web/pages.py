@@ -17,7 +17,10 @@ never stored on the server (files cannot be carried and must be chosen again).
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -67,6 +70,8 @@ NOTICES = {
     "uploaded": N_("The PDF was uploaded."),
     "removed": N_("Removed."),
     "request_saved": N_("The request was saved."),
+    "published": N_("Published: the awarded programmes are now public."),
+    "review_submitted": N_("Review submitted. Thank you."),
 }
 
 
@@ -130,13 +135,27 @@ class Page:
         request that waited in line is finally processed."""
         return serving.received_at(self.request.scope) or dt.datetime.now(dt.UTC)
 
-    def commit(self) -> None:
+    def commit(self, *, background: bool = False) -> None:
         """Commit this request's unit of work; with ``settings.inline_jobs`` (the demo) then
-        run the jobs this request queued, and only those: never another person's job."""
+        run the jobs this request queued, and only those: never another person's job.
+
+        ``background=True`` (the chair's "Run" steps) hands them to the process's one
+        inline-job thread instead and returns at once, so that the browser is sent to
+        the job's progress page rather than kept waiting until the job ends (with
+        ``opencall worker`` the jobs always run elsewhere). One thread: two long jobs
+        never run their native solvers side by side in the web process."""
         mine = jobs.queued_here(self.db)
         self.db.commit()
-        if self.settings.inline_jobs and mine:
-            jobs.run_pending(self.request.app.state.sessions, self.request.app.state.jobs, ids=mine)
+        if not (self.settings.inline_jobs and mine):
+            return
+        state = self.request.app.state
+        if background:
+            future = inline_runner(state).submit(
+                jobs.run_pending, state.sessions, state.jobs, ids=mine
+            )
+            future.add_done_callback(_log_failure)
+        else:
+            jobs.run_pending(state.sessions, state.jobs, ids=mine)
 
     def render(
         self, template: str, ctx: dict[str, Any] | None = None, status: int = 200
@@ -148,6 +167,26 @@ class Page:
             base, hash_, fragment = url.partition("#")
             url = base + ("&" if "?" in base else "?") + f"m={notice}" + hash_ + fragment
         return RedirectResponse(url, status_code=303)
+
+
+_RUNNER_LOCK = threading.Lock()
+log = logging.getLogger("opencall.web")
+
+
+def _log_failure(future: Future[Any]) -> None:
+    exc = future.exception()
+    if exc is not None:  # a job's own failure is recorded on the job; this is anything else
+        log.error("inline jobs failed", exc_info=(type(exc), exc, exc.__traceback__))
+
+
+def inline_runner(state: Any) -> ThreadPoolExecutor:
+    """The app's one thread for background inline jobs (created on first use)."""
+    with _RUNNER_LOCK:
+        runner: ThreadPoolExecutor | None = getattr(state, "inline_runner", None)
+        if runner is None:
+            runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opencall-inline-job")
+            state.inline_runner = runner
+        return runner
 
 
 def choose_language(request: Request, user: Any | None) -> str:

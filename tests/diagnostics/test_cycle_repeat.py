@@ -1,0 +1,177 @@
+"""Crash hunting (issue 17): the whole browser cycle (tests.web2.test_browser_cycle:
+a call created, opened, applied to, closed, reviewed, calibrated, allocated,
+scheduled, released, published, its report drawn) run 5 times in a row on the
+production split: ``opencall serve`` and ``opencall worker`` as separate processes,
+each with faulthandler on (opencall.diagnostics). After each cycle both processes
+must still be alive, and neither may have written a fatal-error dump, a traceback
+or an "unhandled error" line. A process killed by a signal (a segmentation fault
+is -11) fails the test with its dump.
+
+OPENCALL_CYCLE_REPEAT sets the number of cycles (5 by default)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session
+
+from opencall.db import make_engine, make_sessionmaker
+from tests.web import test_browser as tb
+from tests.web.test_browser import CHROMIUM, free_port
+from tests.web2.test_browser_cycle import build_world, whole_small_call
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed"
+    ),
+]
+
+browser = tb.browser
+ROOT = Path(__file__).resolve().parents[2]
+OPENCALL = Path(sys.executable).with_name("opencall")
+CYCLES = int(os.environ.get("OPENCALL_CYCLE_REPEAT", "5"))
+BAD = re.compile(r"Fatal Python error|Segmentation fault|Traceback|unhandled error|Error in thread")
+
+
+class SplitServer:
+    """A fresh world served by two processes: the web (``opencall serve``, jobs never
+    inline) and one worker (``opencall worker``); stderr of each kept in a file."""
+
+    def __init__(self, tmp: Path) -> None:
+        tmp.mkdir(parents=True, exist_ok=True)
+        self.tmp = tmp
+        self.url = f"sqlite:///{tmp / 'cycle.sqlite3'}"
+        build_world(self.url)
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.mail_dir = tmp / "mail"
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "OPENCALL_DATABASE_URL": self.url,
+            "OPENCALL_SECRET_KEY": "one-secret-for-both-processes",
+            "OPENCALL_BASE_URL": self.base,
+            "OPENCALL_INLINE_JOBS": "false",
+            "OPENCALL_MAIL_BACKEND": "file",
+            "OPENCALL_MAIL_DIR": str(self.mail_dir),
+            "OPENCALL_UPLOAD_DIR": str(tmp / "uploads"),
+            "PYTHONFAULTHANDLER": "1",  # from the interpreter's first line on
+        }
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.errs: dict[str, Path] = {}
+
+    def _start(self, name: str, args: list[str]) -> None:
+        err = self.tmp / f"{name}.stderr"
+        self.errs[name] = err
+        self.procs[name] = subprocess.Popen(
+            [str(OPENCALL), *args],
+            cwd=self.tmp,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=err.open("wb"),
+        )
+
+    def __enter__(self) -> SplitServer:
+        self._start("web", ["serve", "--host", "127.0.0.1", "--port", str(self.port)])
+        self._start("worker", ["worker", "--poll", "0.3"])
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert self.procs["web"].poll() is None, self.log("web")
+            assert time.monotonic() < deadline, "the web process did not start"
+            time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs.values():
+            try:
+                p.wait(60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def log(self, name: str) -> str:
+        return self.errs[name].read_text(errors="replace") if name in self.errs else ""
+
+    def mail_link(self, to: str, prefix: str) -> str:
+        """The link of the newest mail to ``to`` (the worker sends it: wait for it)."""
+        deadline = time.monotonic() + 60
+        while True:
+            for path in sorted(self.mail_dir.glob("*.eml"), reverse=True):
+                text = path.read_text()
+                if f"To: {to}" in text:
+                    m = re.search(re.escape(self.base) + r"(" + re.escape(prefix) + r"\S+)", text)
+                    if m:
+                        return m.group(1)
+            assert time.monotonic() < deadline, f"no mail to {to} with a {prefix} link"
+            time.sleep(0.3)
+
+    @contextmanager
+    def db(self) -> Iterator[Session]:
+        engine = make_engine(self.url)
+        try:
+            with make_sessionmaker(engine)() as s:
+                yield s
+        finally:
+            engine.dispose()
+
+
+def _no_shot(page: Any, name: str) -> None:
+    """No screenshots in the repeated cycles (tests.web2 takes them once)."""
+
+
+def test_whole_cycle_repeatedly_without_a_crash(browser: Any, tmp_path: Path) -> None:
+    for n in range(CYCLES):
+        with SplitServer(tmp_path / f"cycle-{n}") as srv:
+            whole_small_call(browser, srv, _no_shot)
+            for name, proc in srv.procs.items():
+                code = proc.poll()
+                assert code is None, (
+                    f"cycle {n}: the {name} process died ({code}):\n{srv.log(name)}"
+                )
+        for name, proc in srv.procs.items():
+            # 0, or uvicorn's own re-raise of our SIGTERM after a clean shutdown
+            assert proc.returncode in (0, -signal.SIGTERM), (
+                f"cycle {n}: {name} ended by signal {-proc.returncode}:\n{srv.log(name)}"
+            )
+            found = BAD.search(srv.log(name))
+            assert found is None, f"cycle {n}: {name} wrote {found.group(0)!r}:\n{srv.log(name)}"
+
+
+def test_faulthandler_dumps_a_native_crash(tmp_path: Path) -> None:
+    """What the next segmentation fault will leave: every thread's Python stack on
+    stderr (the web and worker processes call enable_crash_reports at start)."""
+    code = (
+        "import ctypes, threading\n"
+        "from opencall.diagnostics import enable_crash_reports\n"
+        "enable_crash_reports()\n"
+        "def crash_here():\n"
+        "    ctypes.string_at(0)\n"
+        "crash_here()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONFAULTHANDLER"}
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60)
+    assert r.returncode == -signal.SIGSEGV
+    err = r.stderr.decode(errors="replace")
+    assert "Fatal Python error: Segmentation fault" in err and "crash_here" in err

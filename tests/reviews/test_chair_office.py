@@ -1,0 +1,101 @@
+"""Chairs and the user office (issue 17): a "Run" step is queued and the browser is sent
+to the live progress page at once (even where jobs run inline), one person may hold the
+office and chair roles, and an early close asks again on a page that says what it does."""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall import jobs
+from opencall.calls.models import Call
+from opencall.people import services as people_services
+from opencall.people.queries import user_by_email
+from tests.web.conftest import World, csrf
+from tests.web2.conftest import Cycle, Web
+
+
+def _post(c: Any, path: str, data: dict[str, str], page: str) -> Any:
+    return c.post(path, data={"csrf_token": csrf(c, page), **data})
+
+
+def test_run_step_answers_at_once_with_a_live_progress_page(
+    web: Web,
+    cycle: Cycle,
+    factory: sessionmaker[Session],
+) -> None:
+    release = threading.Event()
+    seen = threading.Event()
+
+    def slow(session: Session, job: jobs.Job, progress: Any) -> None:
+        seen.set()
+        release.wait(20)  # without the fix the request itself would wait here
+
+    web.app.state.jobs.register("review.conflicts", slow)
+    chair = web.login(cycle.emails["chair"])
+    cockpit = f"/manage/calls/{cycle.slug}"
+    r = _post(chair, f"{cockpit}/steps/conflicts", {}, cockpit)
+    assert r.status_code == 303
+    job_url = r.headers["location"]
+    assert re.fullmatch(r"/manage/jobs/\d+", job_url)
+    job_id = int(job_url.rsplit("/", 1)[1])
+    with factory() as s:
+        job = s.get(jobs.Job, job_id)
+        assert job is not None and job.status in ("queued", "running")  # not waited for
+    live = chair.get(job_url).text
+    assert 'data-live="1"' in live and "/static/poll.js" in live
+    assert '<noscript><meta http-equiv="refresh"' in live  # the no-JavaScript fallback
+    assert seen.wait(20)
+    release.set()
+    web.app.state.inline_runner.submit(lambda: None).result(timeout=30)  # the job has ended
+    done = chair.get(job_url).text
+    assert 'data-live="1"' not in done and "refresh" not in done and "100 %" in done
+
+
+def test_one_person_is_office_and_chair(
+    web: Web,
+    cycle: Cycle,
+    factory: sessionmaker[Session],
+) -> None:
+    with factory() as s:
+        u = user_by_email(s, cycle.emails["chair"])
+        call = s.get(Call, cycle.ids["call"])
+        assert u is not None and call is not None
+        people_services.grant_role(s, u.id, "call_manager", provider_id=call.provider_id)
+        s.commit()
+    both = web.login(cycle.emails["chair"])
+    page = both.get(f"/manage/calls/{cycle.slug}").text
+    assert 'class="transition"' in page  # the office's actions ...
+    assert 'id="step-calibration"' in page  # ... and the chair's, in one session
+    assert 'id="edit-call"' in page
+
+
+def test_early_close_asks_and_says_what_it_does(
+    web: Web,
+    world: World,
+    factory: sessionmaker[Session],
+) -> None:
+    slug = world.slugs["call"]
+    with factory() as s:
+        u = user_by_email(s, world.emails["manager"])
+        call = s.scalar(select(Call).where(Call.slug == slug))
+        assert u is not None and call is not None
+        people_services.grant_role(s, u.id, "call_manager", provider_id=call.provider_id)
+        s.commit()
+    mgr = web.login(world.emails["manager"])
+    cockpit = f"/manage/calls/{slug}"
+    form = {"target": "closed", "confirm": "yes", "reason": "enough proposals"}
+    r = _post(mgr, f"{cockpit}/transition", form, cockpit)
+    assert r.status_code == 200 and 'id="close-early"' in r.text
+    assert "2 proposals are still drafts" in r.text and "days" in r.text
+    assert 'name="early"' in r.text and "required" in r.text
+    with factory() as s:
+        assert s.scalar(select(Call.status).where(Call.slug == slug)) == "open"
+    r = _post(mgr, f"{cockpit}/transition", {**form, "early": "yes"}, cockpit)
+    assert r.status_code == 303
+    with factory() as s:
+        assert s.scalar(select(Call.status).where(Call.slug == slug)) == "closed"

@@ -1,0 +1,99 @@
+"""The reviewer's form (issue 17): a deadline with a countdown on every assignment,
+the call's criteria and guidance on the form, nothing preselected, errors linked to
+their fields, and a submit that answers "Review submitted"."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall.calls.models import Call
+from opencall.db import utcnow
+from opencall.reviews.models import ReviewAssignment
+from tests.web.conftest import csrf
+from tests.web2.conftest import Cycle, Web
+
+CRITERIA = ["Scientific merit", "Feasibility with FAST"]
+GUIDANCE = "Grade the science, not the team; say what would make it stronger."
+
+
+def _settings(factory: sessionmaker[Session], cycle: Cycle, **rs: object) -> None:
+    with factory() as s:
+        call = s.get(Call, cycle.ids["call"])
+        assert call is not None
+        call.review_settings = {**call.review_settings, **rs}
+        s.commit()
+
+
+def _post(c, path: str, data: dict[str, str]):  # type: ignore[no-untyped-def]
+    return c.post(path, data={"csrf_token": csrf(c, "/review"), **data})
+
+
+def test_deadline_criteria_no_preselection_and_submitted(
+    web: Web,
+    cycle: Cycle,
+    factory: sessionmaker[Session],
+) -> None:
+    due = utcnow() + dt.timedelta(days=5, hours=2)
+    _settings(factory, cycle, review_deadline=due.isoformat(), criteria=CRITERIA, guidance=GUIDANCE)
+    rev = web.login(cycle.emails["assigned"])
+    aid = cycle.ids["assignment"]
+    ws = rev.get("/review").text
+    assert "5 days left" in ws and due.strftime("%Y-%m-%d") in ws  # on the workspace row
+    path = f"/review/assignments/{aid}"
+    assert _post(rev, f"{path}/respond", {"action": "accept"}).status_code == 303
+    page = rev.get(path).text
+    box = re.search(r'<div id="review-deadline">(.*?)</div>', page, re.S)
+    assert box and "5 days left" in box.group(1)
+    for text in [*CRITERIA, GUIDANCE.replace("'", "&#39;")]:
+        assert text in page
+    select = re.search(r'<select id="f-confidence".*?</select>', page, re.S)
+    assert select and "selected" not in select.group(0)  # nothing preselected
+    assert re.search(r'<input[^>]*id="f-grade"[^>]*value=""', page)
+
+    # confidence missing: refused, the error linked to the field, nothing submitted
+    bad = _post(rev, path, {"grade": "4", "comments_to_applicants": "Fine.", "action": "submit"})
+    assert bad.status_code == 400
+    assert 'aria-describedby="err-confidence"' in bad.text and 'id="err-confidence"' in bad.text
+    assert "Choose how confident" in bad.text
+    with factory() as s:
+        assert s.get(ReviewAssignment, aid).status == "accepted"  # type: ignore[union-attr]
+
+    ok = _post(
+        rev,
+        path,
+        {"grade": "4", "confidence": "2", "comments_to_applicants": "Fine.", "action": "submit"},
+    )
+    assert ok.status_code == 303 and ok.headers["location"].endswith("m=review_submitted")
+    done = rev.get(ok.headers["location"]).text
+    assert "Review submitted" in done and "Saved." not in done
+    with factory() as s:
+        assert s.get(ReviewAssignment, aid).status == "submitted"  # type: ignore[union-attr]
+
+
+def test_overdue_and_no_deadline(
+    web: Web,
+    cycle: Cycle,
+    factory: sessionmaker[Session],
+) -> None:
+    rev = web.login(cycle.emails["assigned"])
+    assert "No review deadline has been set" in rev.get("/review").text
+    _settings(factory, cycle, review_deadline=(utcnow() - dt.timedelta(days=2)).isoformat())
+    assert "Overdue" in rev.get("/review").text
+
+
+def test_criteria_and_guidance_on_the_call_form(
+    web: Web,
+    cycle: Cycle,
+) -> None:
+    from opencall.calls.manage_views import call_form_values
+
+    with web.factory() as s:
+        call = s.get(Call, cycle.ids["call"])
+        assert call is not None
+        call.review_settings = {**call.review_settings, "criteria": CRITERIA, "guidance": GUIDANCE}
+        values = call_form_values(call)
+    assert values["review_criteria"] == "\n".join(CRITERIA)
+    assert values["review_guidance"] == GUIDANCE
