@@ -15,9 +15,9 @@ from opencall.calls import manage_views as call_manage_views
 from opencall.calls import people_views as call_people_views
 from opencall.calls import views as call_views
 from opencall.db import make_engine, make_sessionmaker
+from opencall.diagnostics import enable_crash_reports
 from opencall.facilities import api as facility_api
 from opencall.facilities import resource_views as facility_resource_views
-from opencall.diagnostics import enable_crash_reports
 from opencall.facilities import views as facility_views
 from opencall.outcomes import after_award_views
 from opencall.outcomes import api as outcome_api

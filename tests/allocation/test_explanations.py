@@ -3,7 +3,7 @@ amounts rounded (no floating-point noise) and units named in the reader's langua
 
 from __future__ import annotations
 
-from opencall.allocation.views import explain
+from opencall.allocation.presenters import explain
 from opencall.optim.allocation import readable
 from opencall.web.i18n import Translator
 

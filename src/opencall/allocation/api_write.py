@@ -11,17 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.allocation import policies, services
 from opencall.allocation.api import DecisionOut
-from opencall.calls.api import SLUG
 from opencall.calls.models import Call
+from opencall.calls.presenters import PhaseOut, phase_out
 from opencall.errors import DomainError
-from opencall.web.api import MANAGE, MAX_ID, Api, get_api, refused
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
-from opencall.reviews.api import chair_call, proposal_dicts
-from opencall.reviews.api_write import PhaseOut, phase_out
-from opencall.reviews.views import mail_text
+from opencall.reviews.presenters import chair_call, proposal_dicts
+from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, get_api, refused
 from opencall.web.i18n import Translator
-from opencall.web.mail import queue_mail
+from opencall.web.mail import mail_text, queue_mail
 
 router = APIRouter(prefix="/api/v1", tags=["allocation"])
 ERRORS: dict[int | str, dict[str, Any]] = {

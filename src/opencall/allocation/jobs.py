@@ -35,9 +35,8 @@ def notify_decisions(session: Session, job: Job, progress: Callable[[int, str], 
     of work (all or none), so none is lost and a retry sends none twice."""
     from opencall.people.models import User
     from opencall.proposals.models import Proposal
-    from opencall.reviews.views import mail_text
     from opencall.web.i18n import Translator
-    from opencall.web.mail import queue_mail
+    from opencall.web.mail import mail_text, queue_mail
 
     call = session.get(Call, job.payload.get("call_id"))
     if call is None:

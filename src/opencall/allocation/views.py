@@ -4,7 +4,6 @@ overrides with a required reason, and the release of decisions and feedback
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from typing import Any
 
@@ -15,21 +14,18 @@ from sqlalchemy import select
 from opencall import jobs
 from opencall.allocation import policies, services
 from opencall.allocation.models import Award
+from opencall.allocation.presenters import explain, policy_lines
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
-from opencall.facilities.labels import unit_text
-from opencall.web.labels import UNITS
 from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
+from opencall.facilities.labels import unit_text
 from opencall.facilities.models import CapacityPool
-from opencall.optim.allocation import readable
 from opencall.proposals.models import Proposal
-from opencall.proposals.views import KINDS
 from opencall.reviews import queries as rq
 from opencall.reviews.presenters import labels, proposal_rows
 from opencall.web.csv import csv_response, wants_csv
-from opencall.web.i18n import N_, Translator
-from opencall.web.mail import mail_text, queue_mail
+from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 from opencall.web.paging import paginate
 
@@ -43,116 +39,6 @@ OUTCOMES = {
     "not_awarded": N_("not awarded"),
 }
 SUBJECT_DECISION = N_("The decision on your proposal %(code)s")
-POLICY_WHOLE = N_("Awards are whole: a request is awarded in full or not at all.")
-POLICY_PARTIAL = N_("Awards may be partial, down to %(pct)s of a request.")
-POLICY_BUNDLE = N_(
-    "Requests a proposal marks as one bundle are awarded all together, in full, or not at all."
-)
-POLICY_PI_AWARDS = N_("At most %(n)s awards per principal investigator.")
-POLICY_PI_AMOUNT = N_("At most %(amount)s per principal investigator.")
-POLICY_PI_AMOUNT_POOL = N_("At most %(amount)s of %(resource)s per principal investigator.")
-POLICY_THRESHOLD = N_("Only proposals graded at least %(grade)s can be awarded.")
-POLICY_THRESHOLD_LOW = N_(
-    "Only proposals graded %(grade)s or better (lower is better) can be awarded."
-)
-POLICY_SHARE = N_("At least %(share)s of the capacity goes to the group %(group)s when it can.")
-POLICY_SHARE_Q = N_(
-    "At least %(share)s of the capacity goes to the group %(group)s when it can, counting "
-    "only proposals graded at least %(grade)s."
-)
-POLICY_SHARE_Q_LOW = N_(
-    "At least %(share)s of the capacity goes to the group %(group)s when it can, counting "
-    "only proposals graded %(grade)s or better (lower is better)."
-)
-POLICY_LIMIT_PROPOSAL = N_("%(resource)s: at most %(amount)s per proposal.")
-POLICY_LIMIT_TOTAL = N_("%(resource)s: at most %(amount)s awarded in total.")
-POLICY_BLIND = N_("Nationality-blind: no group derived from nationality is used.")
-# Messages calls.schemas.check_policy composes in English (refused policies), catalogued for
-# Translator.message (templates are looked up across every catalogue)
-POLICY_MESSAGES = (
-    N_(
-        "Invalid allocation policy: %(field)s: %(value)s lies outside the grade scale "
-        "%(low)s-%(high)s."
-    ),
-    N_("Invalid allocation policy: %(field)s: resource %(key)s is not offered by this call."),
-    N_(
-        "Invalid allocation policy: %(field)s: %(value)s is more than the %(amount)s that "
-        "%(resource)s offers."
-    ),
-    N_(
-        "Invalid allocation policy: pi_cap_amount: the call's resources have different units; "
-        "give the cap per resource ({pool id: amount})."
-    ),
-)
-
-
-def policy_lines(t: Any, call: Call) -> list[str]:
-    """The call's allocation policy as translated sentences (``t`` is ``page._``)."""
-    from opencall.calls.schemas import allocation_policy, review_settings
-
-    ap = allocation_policy(call.allocation_policy)
-    low = review_settings(call.review_settings).lower_is_better
-    pools = {str(cp.pool_id): cp.pool for cp in call.pools}
-    unit = call.pools[0].pool.unit if call.pools else ""
-
-    def amount(value: float, u: str) -> str:
-        return f"{value:g} {t(UNITS[u]) if u in UNITS else u}"
-
-    lines = [
-        t(POLICY_PARTIAL, pct=f"{ap.min_fraction:.0%}")
-        if ap.award_mode == "partial"
-        else t(POLICY_WHOLE),
-        t(POLICY_BUNDLE),
-    ]
-    if ap.pi_cap_awards is not None:
-        lines.append(t(POLICY_PI_AWARDS, n=ap.pi_cap_awards))
-    if isinstance(ap.pi_cap_amount, dict):
-        for key, value in ap.pi_cap_amount.items():
-            pool = pools.get(key)
-            if pool is not None:
-                lines.append(
-                    t(POLICY_PI_AMOUNT_POOL, amount=amount(value, pool.unit), resource=pool.name)
-                )
-    elif ap.pi_cap_amount is not None:
-        lines.append(t(POLICY_PI_AMOUNT, amount=amount(ap.pi_cap_amount, unit)))
-    if ap.quality_threshold is not None:
-        lines.append(
-            t(POLICY_THRESHOLD_LOW if low else POLICY_THRESHOLD, grade=f"{ap.quality_threshold:g}")
-        )
-    for g in ap.group_shares:
-        share = f"{g.min_share:.0%}"
-        if g.min_quality is None:
-            lines.append(t(POLICY_SHARE, share=share, group=g.group))
-        else:
-            lines.append(
-                t(
-                    POLICY_SHARE_Q_LOW if low else POLICY_SHARE_Q,
-                    share=share,
-                    group=g.group,
-                    grade=f"{g.min_quality:g}",
-                )
-            )
-    for key, lim in ap.resource_limits.items():
-        pool = pools.get(key)
-        if pool is None:
-            continue
-        if lim.max_per_proposal is not None:
-            lines.append(
-                t(
-                    POLICY_LIMIT_PROPOSAL,
-                    resource=pool.name,
-                    amount=amount(lim.max_per_proposal, pool.unit),
-                )
-            )
-        if lim.max_total is not None:
-            lines.append(
-                t(POLICY_LIMIT_TOTAL, resource=pool.name, amount=amount(lim.max_total, pool.unit))
-            )
-    if ap.nationality_blind:
-        lines.append(t(POLICY_BLIND))
-    return lines
-
-
 MSG_INVALID = N_("This value is not valid.")
 
 #: Decisions shown on one page (the CSV has them all); a large call's page was 251 KB.
@@ -177,68 +63,6 @@ def _awards(page: Page, call: Call) -> dict[int, list[tuple[Award, CapacityPool]
         if round(a.amount, 2) > 0:  # a zero amount is no award: no "0 hours" row
             out[a.proposal_id].append((a, pool))
     return out
-
-
-# The allocation's explanations (composed in English by opencall.optim.allocation and
-# stored with the decision), catalogued so that :func:`explain` shows them translated.
-EXPLANATIONS = (
-    N_("the request did not pass the eligibility check"),
-    N_("not feasible: %(why)s"),
-    N_("technical or suitability review"),
-    N_("merit %(merit)s is below the quality threshold %(threshold)s"),
-    N_("merit %(merit)s is worse than the quality threshold %(threshold)s"),
-    N_(
-        "awarded %(f)s because the minimum share rule for %(groups)s bound; "
-        "on merit alone it would have received %(f0)s"
-    ),
-    N_("awarded in full"),
-    N_("awarded %(f)s of the request (minimum %(lo)s)"),
-    N_("awarded %(f)s of the request (minimum %(lo)s); pool(s) %(pools)s full"),
-    N_("the PI already holds %(k)s award(s), the cap"),
-    N_("the PI already holds %(amount)s of the %(cap)s cap"),
-    N_("pool(s) %(pools)s exhausted by the best combination of awards, including %(why)s"),
-    N_("awards made under the minimum share rule for %(rules)s"),
-    N_("lower-ranked requests that fit the remaining capacity better"),
-    N_("capacity remained, but the solver stopped within its optimality-gap tolerance"),
-    N_("overridden by the chair: %(reason)s"),
-)
-MSG_EXHAUSTED = N_("pool(s) exhausted by higher-ranked requests: %(names)s")
-MSG_LEFT = N_("%(pool)s (%(left)s of %(cap)s %(unit)s left)")
-_LEFT = re.compile(r"([^,;:()]+?) \(([-+\d.e]+) of ([-+\d.e]+) (\S+) left\)")
-_KIND_SPLIT = re.compile(r"; (?=(?:fast|berth|dive|sample|seat|package): )")
-_EXHAUSTED_EN = "pool(s) exhausted by higher-ranked requests: "
-
-
-def explain(t: Translator, text: str) -> str:
-    """A decision's explanation in the reader's language: one sentence per request
-    (prefixed by its kind when the proposal has several), amounts rounded as people
-    read them and units named in the reader's language."""
-    if not text:
-        return text
-
-    def left(m: re.Match[str]) -> str:
-        unit = m.group(4)
-        return t.gettext(
-            MSG_LEFT,
-            pool=m.group(1),
-            left=readable(float(m.group(2))),
-            cap=readable(float(m.group(3))),
-            unit=t.gettext(UNITS[unit]) if unit in UNITS else unit,
-        )
-
-    def one(sentence: str) -> str:
-        if sentence.startswith(_EXHAUSTED_EN):
-            return t.gettext(MSG_EXHAUSTED, names=_LEFT.sub(left, sentence[len(_EXHAUSTED_EN) :]))
-        return t.message(sentence)
-
-    out = []
-    for part in _KIND_SPLIT.split(text):
-        kind, sep, rest = part.partition(": ")
-        if sep and kind in KINDS:
-            out.append(f"{t.gettext(KINDS[kind])}: {one(rest)}")
-        else:
-            out.append(one(part))
-    return "; ".join(out)
 
 
 def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> Response:

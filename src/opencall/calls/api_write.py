@@ -18,14 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from opencall.calls import policies, services
-from opencall.calls.api import SLUG, CallOut, call_out
+from opencall.calls.api import CallOut, call_out
 from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
 from opencall.errors import DomainError
 from opencall.facilities import policies as fac_policies
 from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool, Facility, Provider
-from opencall.web.api import MANAGE, MAX_ID, Api, ApiError, get_api, refused
+from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api, refused
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -92,6 +92,8 @@ def policy_pools(
             select(CapacityPool).where(CapacityPool.facility_id == facility.id)
         )
     }
+
+
 def offered_elsewhere(session: Session, pool: CapacityPool, call_id: int | None = None) -> float:
     """What calls (other than ``call_id``) offer of a resource. Every call counts,
     whatever its state: an archived call's awards used the resource's capacity in

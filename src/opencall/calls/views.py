@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
@@ -11,7 +9,7 @@ from opencall.calls import policies, queries
 from opencall.calls.access import visible_call as visible_call
 from opencall.calls.schemas import call_form
 from opencall.db import utcnow
-from opencall.facilities.labels import unit_labels, unit_text
+from opencall.facilities.labels import unit_labels
 from opencall.web.labels import ANONYMITY as ANONYMITY
 from opencall.web.labels import UNITS as UNITS
 from opencall.web.labels import call_labels

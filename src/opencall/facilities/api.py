@@ -22,7 +22,7 @@ from opencall.facilities.domain import (
     unit_label,
 )
 from opencall.facilities.models import CapacityPool, Facility, Provider
-from opencall.people.api import MANAGE, Api, ApiError, domain_error, get_api
+from opencall.web.api import MANAGE, Api, ApiError, domain_error, get_api
 
 router = APIRouter(prefix="/api/v1", tags=["facilities"])
 MAX_ID = 2**31 - 1

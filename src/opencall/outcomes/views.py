@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from opencall.allocation import views as allocation_views
+from opencall.allocation import presenters as allocation_views
 from opencall.allocation.models import Award, Decision
-from opencall.allocation.views import policy_lines
+from opencall.allocation.presenters import policy_lines
 from opencall.calls import policies as call_policies
 from opencall.calls.access import visible_call
 from opencall.facilities.labels import unit_text
@@ -27,7 +27,6 @@ from opencall.proposals.models import Proposal
 from opencall.reviews.models import Review, ReviewAssignment
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.i18n import N_, country_name
-from opencall.web.labels import UNITS
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()

@@ -21,10 +21,10 @@ from opencall.calls import policies as call_policies
 from opencall.calls.queries import call_by_slug
 from opencall.db import utcnow
 from opencall.errors import DomainError
-from opencall.web.api import APPLY, MAX_ID, Api, ApiError, get_api, refused
 from opencall.proposals import policies, services
 from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
 from opencall.storage import storage_for
+from opencall.web.api import APPLY, MAX_ID, Api, ApiError, get_api, refused
 from opencall.web.i18n import Translator
 from opencall.web.mail import queue_mail
 from opencall.web.pages import render_mail

@@ -32,7 +32,8 @@ from opencall.proposals.domain import word_count
 from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
 from opencall.proposals.schemas import POOL_TYPE_FOR_KIND, DiveSite, FastTarget
 from opencall.web.i18n import N_, Translator
-from opencall.web.labels import ANONYMITY, CALL_STATUS, UNITS
+from opencall.web.labels import ANONYMITY, CALL_STATUS
+from opencall.web.labels import REQUEST_KINDS as KINDS
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, download_response, get_page, render_mail
 
@@ -48,15 +49,6 @@ STATUS = {
 }
 MEMBER_STATUS = {"invited": N_("invited"), "accepted": N_("accepted"), "declined": N_("declined")}
 ROLES = {"pi": N_("Principal investigator"), "coi": N_("Co-investigator")}
-KINDS = {
-    "fast": N_("Telescope time"),
-    "berth": N_("Berths on the cruise"),
-    "dive": N_("Submersible dives"),
-    "sample": N_("Sample loan"),
-    "seat": N_("Course seats"),
-    "package": N_("Demonstration packages"),
-    "custom": N_("Request"),
-}
 WHERE_LABELS = {
     "title": N_("Title"),
     "abstract": N_("Abstract"),

@@ -22,12 +22,11 @@ from sqlalchemy import select
 from opencall import jobs
 from opencall.calls import policies as call_policies
 from opencall.calls import services as call_services
-from opencall.calls.api import SLUG
 from opencall.calls.domain import CALL_TRANSITIONS
 from opencall.calls.models import Call
+from opencall.calls.presenters import PhaseOut, phase_out
 from opencall.calls.queries import call_by_slug
 from opencall.errors import DomainError
-from opencall.web.api import MANAGE, MAX_ID, REVIEW, Api, ApiError, get_api, refused
 from opencall.people.models import User
 from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal
@@ -36,6 +35,7 @@ from opencall.reviews import queries as q
 from opencall.reviews.api import AssignmentOut, chair_call
 from opencall.reviews.models import Conflict, ReviewAssignment, ReviewInvitation, TechnicalReview
 from opencall.reviews.policies import reviewer_content
+from opencall.web.api import MANAGE, MAX_ID, REVIEW, SLUG, Api, ApiError, get_api, refused
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -75,26 +75,6 @@ class TransitionIn(BaseModel):
     target: Literal["open", "closed", "review", "ranking", "allocation", "scheduling", "archived"]
     reason: str = Field(
         "", max_length=2000, description="required to close before the deadline (logged)"
-    )
-
-
-class PhaseOut(BaseModel):
-    slug: str
-    status: str
-    next: list[str] = Field(description="the phases it may move to next")
-    ranking_frozen_at: dt.datetime | None
-    decisions_released_at: dt.datetime | None
-    published_at: dt.datetime | None
-
-
-def phase_out(call: Call) -> PhaseOut:
-    return PhaseOut(
-        slug=call.slug,
-        status=call.status,
-        next=[t for t in CALL_TRANSITIONS.get(call.status, ()) if t != "published"],
-        ranking_frozen_at=call.ranking_frozen_at,
-        decisions_released_at=call.decisions_released_at,
-        published_at=call.published_at,
     )
 
 

@@ -12,16 +12,15 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from opencall.allocation.models import Award, Decision
-from opencall.calls.api import SLUG
+from opencall.calls.presenters import PhaseOut, phase_out
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
-from opencall.web.api import MANAGE, MAX_ID, Api, get_api, refused
 from opencall.proposals import policies as proposal_policies
 from opencall.proposals.models import Proposal
-from opencall.reviews.api import chair_call
-from opencall.reviews.api_write import PhaseOut, phase_out
+from opencall.reviews.presenters import chair_call
 from opencall.scheduling import policies, services
 from opencall.scheduling.models import ScheduleEntry
+from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, get_api, refused
 
 router = APIRouter(prefix="/api/v1", tags=["scheduling"])
 ERRORS: dict[int | str, dict[str, Any]] = {

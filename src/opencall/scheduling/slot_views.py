@@ -19,17 +19,17 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
-from opencall.calls.manage_views import staff_call
+from opencall.calls.access import staff_call
 from opencall.calls.models import Call
 from opencall.calls.policies import RESULTS_STATES
 from opencall.calls.queries import call_by_slug
 from opencall.facilities.models import CapacityPool
 from opencall.proposals import policies as proposal_policies
+from opencall.proposals.access import proposal_for
 from opencall.proposals.models import Proposal
-from opencall.proposals.views import proposal_for
 from opencall.reviews import queries as rq
 from opencall.reviews.policies import may_see_identities
-from opencall.reviews.views import proposal_rows
+from opencall.reviews.presenters import proposal_rows
 from opencall.scheduling import ical, policies
 from opencall.scheduling import slot_services as ss
 from opencall.web.i18n import N_

@@ -32,6 +32,15 @@ UNITS = {
     "seats": N_("seats"),
     "packages": N_("packages"),
 }
+REQUEST_KINDS = {
+    "fast": N_("Telescope time"),
+    "berth": N_("Berths on the cruise"),
+    "dive": N_("Submersible dives"),
+    "sample": N_("Sample loan"),
+    "seat": N_("Course seats"),
+    "package": N_("Demonstration packages"),
+    "custom": N_("Request"),
+}
 ANONYMITY = {
     "dual": N_(
         "Dual-anonymous review: reviewers do not see who you are, and you do not see who they are."
