@@ -48,6 +48,7 @@ from opencall.scheduling import views as scheduling_views
 from opencall.settings import Settings, production_problems
 from opencall.web import api as web_api
 from opencall.web import apidocs, idempotency, mail
+from opencall.web.labels import REQUEST_KINDS
 from opencall.web.pages import install
 from opencall.web.requestlog import RequestLog
 
@@ -136,7 +137,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.jobs = build_registry(settings)
     install(app, settings, user_for_session)
     # labels shared by the templates of several features (translated where shown)
-    app.state.templates.globals["kind_labels"] = proposal_views.KINDS
+    app.state.templates.globals["kind_labels"] = REQUEST_KINDS
     app.state.templates.globals["anonymity_labels"] = call_views.ANONYMITY
     web_api.install(app, token_user)
     apidocs.install(app)

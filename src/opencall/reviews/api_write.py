@@ -32,9 +32,10 @@ from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, recruitment, services
 from opencall.reviews import queries as q
-from opencall.reviews.api import AssignmentOut, chair_call
+from opencall.reviews.api import AssignmentOut
 from opencall.reviews.models import Conflict, ReviewAssignment, ReviewInvitation, TechnicalReview
 from opencall.reviews.policies import reviewer_content
+from opencall.reviews.presenters import chair_call
 from opencall.web.api import MANAGE, MAX_ID, REVIEW, SLUG, Api, ApiError, get_api, refused
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])

@@ -20,8 +20,8 @@ from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal, Request
 from opencall.reviews import queries as rq
-from opencall.reviews.models import SolverRun
-from opencall.reviews.services import Progress, _noop, record_run
+
+from opencall.runs import Progress, SolverRun, no_progress, record_run
 from opencall.scheduling.models import ScheduleEntry
 
 SLOT_KIND = "slot"
@@ -82,7 +82,7 @@ def schedule_slots(
     *,
     seed: int = 0,
     actor_id: int | None = None,
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
     time_limit_s: float = 60.0,
 ) -> SolverRun:
     """Place the awards of the call's slot-based resources into slots and store them.
