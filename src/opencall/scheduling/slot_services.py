@@ -20,7 +20,6 @@ from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal, Request
 from opencall.reviews import queries as rq
-
 from opencall.runs import Progress, SolverRun, no_progress, record_run
 from opencall.scheduling.models import ScheduleEntry
 
