@@ -73,6 +73,8 @@ def test_staff_calendar_page_and_ics(web: Web, sw: SlotWorld) -> None:
     office, _ = session_client(web, sw.emails["manager"])
     chair, _ = session_client(web, sw.emails["chair"])
     base = f"/manage/calls/{sw.slug}/resources/{sw.pools['b']}"
+    sched = office.get(f"/manage/calls/{sw.slug}/schedule").text
+    assert f"{base}/calendar" in sched and f"/resources/{sw.pools['samples']}/" not in sched
     page = office.get(f"{base}/calendar").text
     assert "maintenance" in page and PI_NAME in page and "Krios B" in page
     assert page.count('class="booked"') == 7 and page.count('class="unavailable"') == 7

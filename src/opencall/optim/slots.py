@@ -851,6 +851,12 @@ def solve_slots(
             start = cand_vec
             placed = cand
             cur = float(c @ cand_vec)
+            if name == "value":
+                # a better warm start for the next levels: same placed set, shorter spans
+                polished = _polish(ix, placed)
+                if not check(problem, _starts(ix, polished)) and key(vector(polished)) > key(start):
+                    placed = polished
+                    start = vector(polished)
         stages.append(f"{name}: {sol.status} {cur:g}")
         if sol.status != "optimal":
             timed_out = True

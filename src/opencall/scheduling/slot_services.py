@@ -31,11 +31,6 @@ def is_slot_based(pool: CapacityPool) -> bool:
     return pool.slot_hours is not None and pool.slot_hours > 0
 
 
-def slot_pools(session: Session, call: Call) -> list[CapacityPool]:
-    """The call's slot-based resources, in the order the call offers them."""
-    return [cp.pool for cp in call.pools if is_slot_based(cp.pool)]
-
-
 def awarded_slot_pools(session: Session, call: Call) -> bool:
     """Whether any awarded resource of the call is slot-based."""
     ids = set(session.scalars(select(Award.pool_id).where(Award.call_id == call.id)))
