@@ -23,6 +23,7 @@ from opencall.calls.access import staff_call
 from opencall.calls.models import Call
 from opencall.calls.policies import RESULTS_STATES
 from opencall.calls.queries import call_by_slug
+from opencall.facilities.domain import unit_label
 from opencall.facilities.models import CapacityPool
 from opencall.proposals import policies as proposal_policies
 from opencall.proposals.access import proposal_for
@@ -48,11 +49,8 @@ REASONS = {
 
 
 def unit_name(pool: CapacityPool, lang: str, n: int) -> str:
-    """The resource's own unit label (local fallback of ``facilities.domain.unit_label``)."""
-    labels = pool.unit_labels or {}
-    forms = labels.get(lang) or labels.get("en") or {}
-    key = "one" if n == 1 else "other"
-    return str(forms.get(key) or pool.unit)
+    """The resource's own unit label (``facilities.domain.unit_label``)."""
+    return unit_label(pool.unit, pool.unit_labels, n, lang)
 
 
 def _call(page: Page, slug: str) -> Call:
