@@ -74,7 +74,10 @@ def _dedupe_case(url: str) -> None:
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
         reset_pg_schema(engine)
-    migrate.upgrade(engine, _before_pdf_01(engine))  # slugs unique per provider only
+    # the rows are made with today's models at the head schema, then the schema steps
+    # back to just before pdf_01 (slugs unique per provider only), where the duplicate
+    # addresses are set in SQL: the ORM never meets an older schema
+    migrate.upgrade(engine)
     factory = make_sessionmaker(engine)
     with factory() as s:
         load_countries(s)
@@ -85,12 +88,15 @@ def _dedupe_case(url: str) -> None:
         d = F.fast_call(s)
         s.flush()
         ids = {"a": a.id, "b": b.id, "c": c.id, "d": d.id}
-        s.execute(text("UPDATE calls SET slug = :s WHERE id IN (:b, :c)"), {"s": a.slug, **ids})
-        s.execute(
-            text("UPDATE calls SET slug = :s WHERE id = :d"), {"s": f"{a.slug}-{b_provider}", **ids}
-        )
         c_provider = c.provider.slug
         slug = a.slug
+        s.commit()
+    migrate.downgrade(engine, _before_pdf_01(engine))
+    with factory() as s:
+        s.execute(text("UPDATE calls SET slug = :s WHERE id IN (:b, :c)"), {"s": slug, **ids})
+        s.execute(
+            text("UPDATE calls SET slug = :s WHERE id = :d"), {"s": f"{slug}-{b_provider}", **ids}
+        )
         s.commit()
     migrate.upgrade(engine)
     assert migrate.drift(engine) == []
