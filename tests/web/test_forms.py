@@ -15,9 +15,9 @@ from opencall.calls.queries import call_by_slug
 from opencall.db import utcnow
 from opencall.proposals.models import Proposal
 from opencall.web.i18n import Translator
+from tests.authz.test_matrix import pdf_bytes
 from tests.factories import table_counts
 from tests.web.conftest import Web, World, csrf, version_of
-from tests.web.test_authz import pdf_bytes
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

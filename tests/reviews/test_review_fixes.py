@@ -9,8 +9,8 @@ from opencall.people.models import User
 from opencall.proposals.models import Attachment, Proposal
 from opencall.reviews.models import Conflict, ReviewAssignment, TechnicalReview
 from opencall.web.i18n import Translator
+from tests.cycle import Cycle, Web
 from tests.web.conftest import csrf
-from tests.web2.conftest import Cycle, Web
 
 
 def test_chair_cannot_download_the_original_file_before_the_freeze(web: Web, cycle: Cycle) -> None:
