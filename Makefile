@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export OPENCALL_DATABASE_URL ?= sqlite:///./var/opencall.sqlite3
 
-.PHONY: run test install lint unit bench clean
+.PHONY: run test install lint unit quick bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,16 @@ lint: install
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 
+# pytest-xdist: TEST_WORKERS processes (each with its own PostgreSQL database, see
+# tests/conftest.py), a file's tests on one worker so that its demo world is built once
+TEST_WORKERS ?= 2
+
 unit: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
+
+# the quick loop while working: no browser, no real server processes, no whole demo cycles
+quick: install
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow and not browser"
 
 test: lint unit
 

@@ -3,14 +3,15 @@ OPENCALL_TEST_POSTGRES_URL is set (as .ci/run sets it), on PostgreSQL too."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall import migrate
@@ -24,7 +25,24 @@ hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, prin
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
-PG_URL = os.environ.get("OPENCALL_TEST_POSTGRES_URL")
+
+def _own_database(url: str | None) -> str | None:
+    """Under pytest-xdist each worker gets its own PostgreSQL database (``test`` ->
+    ``test_gw0``), created on first use, so the workers never share tables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = make_engine(url)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+PG_URL = _own_database(os.environ.get("OPENCALL_TEST_POSTGRES_URL"))
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 KEEP = {"alembic_version", "countries"}
 
@@ -99,3 +117,104 @@ def db(factory: sessionmaker[Session]) -> Iterator[Session]:
     with factory() as s:
         yield s
         s.rollback()
+
+
+# ----------------------------------------------------------------------------- demo worlds
+
+DEMO_ANCHOR = dt.date(2026, 11, 29)
+
+
+class DemoWorlds:
+    """Each demo world (seed, scale, anchor) is built once per session and backend; a
+    test gets its own copy: the SQLite file copied, or on PostgreSQL a database cloned
+    from a template (``CREATE DATABASE ... TEMPLATE ...``). Building one is seconds to
+    minutes; copying it is milliseconds."""
+
+    def __init__(self, tmp: Path, sqlite_template: Path) -> None:
+        self.tmp = tmp
+        self.sqlite_template = sqlite_template
+        self.files: dict[tuple[int, float, dt.date], Path] = {}
+        self.templates: dict[tuple[int, float, dt.date], str] = {}
+        self.clones = 0
+
+    def _build(self, engine: Engine, key: tuple[int, float, dt.date]) -> None:
+        from opencall.demo import world
+
+        seed, scale, anchor = key
+        with make_sessionmaker(engine)() as s:
+            world.build(s, seed=seed, anchor=anchor, scale=scale)
+            s.commit()
+
+    def _admin(self) -> Engine:
+        assert PG_URL
+        url = make_url(PG_URL).set(database="postgres")
+        return make_engine(url.render_as_string(hide_password=False))
+
+    def _pg_db(self, name: str) -> str:
+        assert PG_URL
+        return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+    def engine(self, backend: str, key: tuple[int, float, dt.date]) -> Engine:
+        self.clones += 1
+        if backend == "sqlite":
+            if key not in self.files:
+                path = self.tmp / f"demo-{len(self.files)}.sqlite3"
+                shutil.copy(self.sqlite_template, path)
+                eng = make_engine(f"sqlite:///{path}")
+                self._build(eng, key)
+                with eng.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                eng.dispose()
+                self.files[key] = path
+            copy = self.tmp / f"use-{self.clones}.sqlite3"
+            shutil.copy(self.files[key], copy)
+            return make_engine(f"sqlite:///{copy}")
+        base = make_url(PG_URL or "").database
+        admin = self._admin()
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if key not in self.templates:
+                name = f"{base}_demo{len(self.templates)}"
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+                eng = make_engine(self._pg_db(name))
+                migrate.upgrade(eng)
+                with make_sessionmaker(eng)() as s:
+                    load_countries(s)
+                    s.commit()
+                self._build(eng, key)
+                eng.dispose()
+                self.templates[key] = name
+            use = f"{base}_demo_use"
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{use}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{use}" TEMPLATE "{self.templates[key]}"')
+        admin.dispose()
+        return make_engine(self._pg_db(use))
+
+
+@pytest.fixture(scope="session")
+def demo_worlds(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> DemoWorlds:
+    return DemoWorlds(tmp_path_factory.mktemp("demo"), sqlite_template)
+
+
+@pytest.fixture
+def demo(engine: Engine, demo_worlds: DemoWorlds) -> Iterator[Callable[..., sessionmaker[Session]]]:
+    """``demo(seed, scale)``: a session factory over a fresh copy of that demo world, on
+    the backend of this test's ``engine`` parameter (built once per session)."""
+    opened: list[Engine] = []
+
+    def open_world(
+        seed: int, scale: float = 1.0, anchor: dt.date = DEMO_ANCHOR
+    ) -> sessionmaker[Session]:
+        eng = demo_worlds.engine(engine.dialect.name, (seed, scale, anchor))
+        opened.append(eng)
+        return make_sessionmaker(eng)
+
+    yield open_world
+    for eng in opened:
+        eng.dispose()
+
+
+# The web fixtures and the small review cycle, for every folder (the feature folders'
+# tests use them; tests/web/conftest.py and tests/cycle.py define them).
+from tests.cycle import cycle  # noqa: E402, F401
+from tests.web.conftest import web  # noqa: E402, F401

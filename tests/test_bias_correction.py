@@ -4,7 +4,8 @@ ranking, the rank changes are kept with the run, and an audit event records it."
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +15,6 @@ from opencall.auditlog import AuditEvent
 from opencall.calls.queries import call_by_slug
 from opencall.calls.schemas import review_settings
 from opencall.calls.services import transition_call, update_call
-from opencall.demo import world
 from opencall.demo.simulate import simulate_reviews
 from opencall.errors import DomainError
 from opencall.proposals.services import close_call
@@ -22,8 +22,6 @@ from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
 from opencall.reviews.models import RankedProposal
 from tests import factories as f
-
-ANCHOR = dt.date(2026, 11, 29)
 
 
 def test_the_policy_switch_is_validated_and_off_by_default(db: Session) -> None:
@@ -42,8 +40,6 @@ def test_the_policy_switch_is_validated_and_off_by_default(db: Session) -> None:
 
 
 def _reviewed_call(s: Session) -> tuple:
-    world.build(s, seed=2, anchor=ANCHOR, scale=0.45)
-    s.flush()
     call = call_by_slug(s, "fast-2027")
     assert call is not None
     close_call(s, call, reason="test")
@@ -79,10 +75,17 @@ def _ranks(s: Session, run_id: int) -> dict[int, int]:
     return {r.proposal_id: r.rank for r in rows}
 
 
+@pytest.fixture
+def reviewed(demo: Any) -> Iterator[Session]:
+    """The demo world of seed 2 at scale 0.45 (built once per session, copied here)."""
+    with demo(2, 0.45)() as s:
+        yield s
+
+
 def test_correction_removes_a_planted_effect_shows_rank_changes_and_is_audited(
-    db: Session,
+    reviewed: Session,
 ) -> None:
-    s = db
+    s = reviewed
     call = _reviewed_call(s)
     biased, victims = _plant(s, call)
 
@@ -132,8 +135,8 @@ def test_correction_removes_a_planted_effect_shows_rank_changes_and_is_audited(
     assert any(biased in sentence for sentence in ev.data["cells"])
 
 
-def test_correction_on_without_any_flag_changes_nothing(db: Session) -> None:
-    s = db
+def test_correction_on_without_any_flag_changes_nothing(reviewed: Session) -> None:
+    s = reviewed
     call = _reviewed_call(s)
     off = rv.run_calibration(s, call, seed=0, n_bootstrap=0)
     call.review_settings = {**call.review_settings, "bias_correction": True}

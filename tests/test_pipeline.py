@@ -3,6 +3,7 @@ simulated reviews, calibration, allocation, scheduling, release, publish."""
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
@@ -12,7 +13,6 @@ from opencall.allocation import services as al
 from opencall.allocation.models import Award, Decision
 from opencall.calls.queries import call_by_slug
 from opencall.calls.services import transition_call
-from opencall.demo import world
 from opencall.demo.simulate import simulate_reviews
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
@@ -48,10 +48,10 @@ def _cycle(s: Session, slug: str, seed: int = 0):
 
 
 @pytest.fixture
-def small_world(db: Session) -> Session:
-    world.build(db, seed=2, anchor=ANCHOR, scale=0.12)
-    db.flush()
-    return db
+def small_world(demo) -> Iterator[Session]:
+    """The demo world of seed 2 at scale 0.12, built once per session and copied here."""
+    with demo(2, 0.12)() as s:
+        yield s
 
 
 def _pool_usage_ok(s: Session, call) -> None:

@@ -296,6 +296,16 @@ def serve(
             min=1, help="Refuse (503) connections beyond this many per process (uvicorn)."
         ),
     ] = None,
+    keep_alive: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Seconds an idle kept-alive connection stays open. Longer than the idle "
+            "time of the clients and proxies in front (60 s in nginx, 5 s in httpx), so "
+            "that the client, not the server, closes it: else a request sent as the "
+            "server closes is lost ('Server disconnected without sending a response').",
+        ),
+    ] = 75,
 ) -> None:
     """Serve the web application (run `opencall worker` beside it for the jobs)."""
     import os
@@ -320,6 +330,7 @@ def serve(
         port=port,
         workers=workers,
         limit_concurrency=limit_concurrency,
+        timeout_keep_alive=keep_alive,
         log_level="info",
     )
 

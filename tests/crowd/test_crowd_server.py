@@ -244,3 +244,24 @@ def test_a_submit_is_judged_by_when_it_was_received(
             s.scalars(select(ProposalRevision).where(ProposalRevision.proposal_id == pc.id)).first()
             is None
         )
+
+
+def test_a_kept_alive_connection_outlives_the_clients_idle_time(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """``opencall serve`` keeps an idle connection open longer than a client keeps it
+    in its pool (httpx: 5 s; a proxy: up to 60 s), so the client is the one that closes
+    it. With uvicorn's default of 5 s the two clocks raced: a client whose event loop
+    read a response late (a loaded machine) reused the connection just as the server
+    dropped it, and got "Server disconnected without sending a response" (the flake of
+    the crowd test above). Here a raw connection waits 6 s between two requests."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("a property of the server process, not of the database")
+    with ServerProcess(_url(engine), tmp_path, concurrency=2) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            codes = []
+            for pause in (0.0, 6.0):
+                time.sleep(pause)
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+                codes.append(_read_response(sock)[0])
+    assert codes == [200, 200]

@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from opencall.proposals.models import Proposal, ProposalRevision, Request
 from opencall.web.i18n import Translator
+from tests.authz.test_matrix import pdf_bytes
 from tests.factories import table_counts
 from tests.web.conftest import Web, World, csrf
-from tests.web.test_authz import pdf_bytes
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 VERSION = re.compile(r'name="version" value="(\d+)"')

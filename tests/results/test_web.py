@@ -14,10 +14,10 @@ from opencall.people.queries import user_by_email
 from opencall.proposals.models import Proposal
 from opencall.results import services
 from opencall.results.models import PostAwardRecord, ResearchOutput
+from tests.authz.test_workspace_matrix import session_client
 from tests.results.authz_cases import CASES, LOAN
 from tests.results.conftest import Awarded
 from tests.web.conftest import Web
-from tests.web2.test_authz import session_client
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 PERSONAS = ("anonymous", "pi", "coi", "other", "manager", "other_manager")

@@ -18,9 +18,9 @@ from opencall.app import create_app
 from opencall.proposals.models import Attachment
 from opencall.settings import Settings
 from opencall.storage import LocalStorage, S3Storage, Storage, StorageError, storage_for
+from tests.authz.test_matrix import pdf_bytes
 from tests.scale.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
 from tests.web.conftest import Web, build_world, csrf, version_of, web_settings
-from tests.web.test_authz import pdf_bytes
 
 
 def _bucket() -> str:

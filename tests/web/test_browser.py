@@ -22,7 +22,7 @@ from opencall.db import make_engine, make_sessionmaker, utcnow
 from opencall.people.services import load_countries
 from opencall.settings import Settings
 from tests import factories as F
-from tests.web.test_authz import pdf_bytes
+from tests.authz.test_matrix import pdf_bytes
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"

@@ -20,8 +20,8 @@ from opencall.people.queries import user_by_email
 from opencall.proposals.models import Proposal
 from opencall.reviews.models import Review
 from opencall.web.guard import check_json
+from tests.cycle import build_cycle
 from tests.web.conftest import Web, World, csrf
-from tests.web2.conftest import build_cycle
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

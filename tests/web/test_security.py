@@ -11,8 +11,8 @@ import pytest
 from opencall.proposals.models import Proposal
 from opencall.proposals.services import add_attachment
 from opencall.web.security import MAX_AGE_S
+from tests.authz.test_matrix import pdf_bytes
 from tests.web.conftest import PASSWORD, Web, World, csrf, session_cookie, web_settings
-from tests.web.test_authz import pdf_bytes
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

@@ -1,5 +1,5 @@
-"""Fixtures of the workspaces' tests: W1's web fixtures (re-exported), and a
-small dual-anonymous FAST call in review with a persona for every role."""
+"""The review cycle that the workspace, review and management tests share (tests/web2's
+conftest before): a small dual-anonymous FAST call in review with a persona for every role."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ import email.policy
 import re
 
 from tests import factories as F
+from tests.cycle import Cycle
 from tests.web.conftest import Web, csrf
-from tests.web2.conftest import Cycle
 
 LINK = re.compile(r"/review/invitations/([A-Za-z0-9_\-]+)")
 

@@ -9,9 +9,9 @@ import re
 
 import pytest
 
+from tests.authz.authz_cases import CASES
+from tests.cycle import Cycle, Web
 from tests.web.conftest import session_cookie
-from tests.web2.authz_cases import CASES
-from tests.web2.conftest import Cycle, Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
