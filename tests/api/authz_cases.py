@@ -1,5 +1,5 @@
 """Every route of the JSON API's writes (issue 11 item 7) x every persona of the
-small dual-anonymous cycle of ``tests.web2.conftest`` (a FAST call in review).
+small dual-anonymous cycle of ``tests.cycle`` (a FAST call in review).
 
 Bodies are valid for the schema, so each case reaches the route's policy: the
 allowed personas get an answer (often a 400 from a service rule: the call is in
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from opencall.calls.queries import call_by_slug
 from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal, Request, TeamMember
-from tests.web2.authz_cases import (
+from tests.authz.authz_cases import (
     EVERYONE,
     OFFICE,
     PS,

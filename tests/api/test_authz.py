@@ -12,9 +12,9 @@ import pytest
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
 from tests.api.authz_cases import CASES, Case
-from tests.web2.authz_cases import SEES_TEAMS
-from tests.web2.conftest import PERSONAS, Cycle, Web
-from tests.web2.test_authz import leaks
+from tests.authz.authz_cases import SEES_TEAMS
+from tests.authz.test_workspace_matrix import leaks
+from tests.cycle import PERSONAS, Cycle, Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

@@ -18,8 +18,8 @@ from opencall.people.queries import user_by_email
 from opencall.proposals.models import Proposal
 from opencall.reviews.models import Conflict, TechnicalReview
 from tests import factories as F
+from tests.cycle import Cycle
 from tests.web.conftest import Web, World
-from tests.web2.conftest import Cycle
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

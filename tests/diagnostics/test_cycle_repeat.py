@@ -1,4 +1,4 @@
-"""Crash hunting (issue 17): the whole browser cycle (tests.web2.test_browser_cycle:
+"""Crash hunting (issue 17): the whole browser cycle (tests.reviews.test_browser_cycle:
 a call created, opened, applied to, closed, reviewed, calibrated, allocated,
 scheduled, released, published, its report drawn) run 5 times in a row on the
 production split: ``opencall serve`` and ``opencall worker`` as separate processes,
@@ -27,9 +27,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from opencall.db import make_engine, make_sessionmaker
+from tests.reviews.test_browser_cycle import build_world, whole_small_call
 from tests.web import test_browser as tb
 from tests.web.test_browser import CHROMIUM, free_port
-from tests.web2.test_browser_cycle import build_world, whole_small_call
 
 pytestmark = [
     pytest.mark.browser,
@@ -138,7 +138,7 @@ class SplitServer:
 
 
 def _no_shot(page: Any, name: str) -> None:
-    """No screenshots in the repeated cycles (tests.web2 takes them once)."""
+    """No screenshots in the repeated cycles (tests.reviews.test_browser_cycle takes them once)."""
 
 
 def test_whole_cycle_repeatedly_without_a_crash(browser: Any, tmp_path: Path) -> None:

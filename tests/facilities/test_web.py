@@ -19,10 +19,10 @@ from opencall.people.queries import user_by_email
 from opencall.proposals import services as ps
 from opencall.proposals.models import Proposal
 from tests import factories as F
+from tests.authz.test_workspace_matrix import session_client
 from tests.facilities.authz_cases import CASES, RESOURCE
 from tests.facilities.builders import FIELDS, cryo_call, cryo_centre
 from tests.web.conftest import Web, make_open, version_of
-from tests.web2.test_authz import session_client
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 PERSONAS = ("anonymous", "applicant", "manager", "other_manager")

@@ -1,5 +1,5 @@
 """Fixtures of the reviews' page tests: the web app, the open-call world and the
-small call in review (re-exported from tests.web / tests.web2)."""
+small call in review (re-exported from tests.web / tests.cycle)."""
 
+from tests.cycle import cycle, web  # noqa: F401
 from tests.web.conftest import world  # noqa: F401
-from tests.web2.conftest import cycle, web  # noqa: F401

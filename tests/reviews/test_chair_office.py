@@ -15,8 +15,8 @@ from opencall import jobs
 from opencall.calls.models import Call
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
+from tests.cycle import Cycle, Web
 from tests.web.conftest import World, csrf
-from tests.web2.conftest import Cycle, Web
 
 
 def _post(c: Any, path: str, data: dict[str, str], page: str) -> Any:

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.reviews.models import ReviewAssignment
+from tests.cycle import Cycle, Web
 from tests.web.conftest import csrf
-from tests.web2.conftest import Cycle, Web
 
 CRITERIA = ["Scientific merit", "Feasibility with FAST"]
 GUIDANCE = "Grade the science, not the team; say what would make it stronger."

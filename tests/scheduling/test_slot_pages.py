@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from opencall.scheduling import services
 from opencall.scheduling.models import ScheduleEntry
+from tests.authz.test_workspace_matrix import session_client
 from tests.scheduling.authz_cases import CASES, PERSONAS, SEES_PI
 from tests.scheduling.conftest import SlotWorld, get_call
 from tests.web.conftest import Web
-from tests.web2.test_authz import session_client
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 PI_NAME = "Amina Otieno"
