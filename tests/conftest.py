@@ -216,5 +216,5 @@ def demo(engine: Engine, demo_worlds: DemoWorlds) -> Iterator[Callable[..., sess
 
 # The web fixtures and the small review cycle, for every folder (the feature folders'
 # tests use them; tests/web/conftest.py and tests/cycle.py define them).
-from tests.cycle import cycle  # noqa: E402, F401
+from tests.review_cycle import cycle  # noqa: E402, F401
 from tests.web.conftest import web  # noqa: E402, F401

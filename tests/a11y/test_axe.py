@@ -19,8 +19,8 @@ from opencall.db import make_engine, make_sessionmaker
 from opencall.demo import world
 from opencall.demo.cycle import run_cycle
 from opencall.people.services import load_countries
-from tests.cycle import build_cycle
 from tests.outcomes.test_browser_report import ANCHOR, SLUG
+from tests.review_cycle import build_cycle
 from tests.web import test_browser as tb
 from tests.web.test_browser import CHROMIUM, LiveServer
 
@@ -230,7 +230,7 @@ def test_no_critical_or_serious_violation(browser: Any, demo: LiveServer, small:
 
     # -- a call in review: the review form, its errors, the chair's job page, early close
     srv, c = small
-    from tests.cycle import PASSWORD as SMALL_PW
+    from tests.review_cycle import PASSWORD as SMALL_PW
 
     rv = sign_in(browser, srv, c.emails["assigned"], SMALL_PW)
     rv.goto(f"{srv.base}/review")

@@ -4,7 +4,7 @@ persona for every role (``tests.cycle``)."""
 
 from __future__ import annotations
 
-from tests.cycle import Cycle, cycle  # noqa: F401  (re-exported fixtures)
+from tests.review_cycle import Cycle, cycle  # noqa: F401  (re-exported fixtures)
 from tests.web.conftest import Web, World, web, world  # noqa: F401
 
 __all__ = ["Cycle", "Web", "World", "cycle", "web", "world"]

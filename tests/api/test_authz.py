@@ -14,7 +14,7 @@ from opencall.people.queries import user_by_email
 from tests.api.authz_cases import CASES, Case
 from tests.authz.authz_cases import SEES_TEAMS
 from tests.authz.test_workspace_matrix import leaks
-from tests.cycle import PERSONAS, Cycle, Web
+from tests.review_cycle import PERSONAS, Cycle, Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

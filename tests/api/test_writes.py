@@ -18,7 +18,7 @@ from opencall.people.queries import user_by_email
 from opencall.proposals.models import Proposal
 from opencall.reviews.models import Conflict, TechnicalReview
 from tests import factories as F
-from tests.cycle import Cycle
+from tests.review_cycle import Cycle
 from tests.web.conftest import Web, World
 
 pytestmark = pytest.mark.filterwarnings("ignore")

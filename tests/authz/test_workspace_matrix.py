@@ -13,7 +13,7 @@ import pytest
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
 from tests.authz.authz_cases import CASES, SEES_TEAMS
-from tests.cycle import PERSONAS, Cycle, Web
+from tests.review_cycle import PERSONAS, Cycle, Web
 from tests.web.conftest import csrf, session_cookie
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -290,7 +290,7 @@ def test_technical_reviewers_get_every_conflict_in_every_page(
     from opencall.proposals.models import Proposal
     from opencall.reviews import services as rv
     from opencall.reviews.models import Conflict
-    from tests.cycle import TEAMS
+    from tests.review_cycle import TEAMS
 
     email = "colleague@tech.example"
     inst = TEAMS[0][1] if source == "institution" else "Somewhere Else Institute of Technology"

@@ -19,7 +19,7 @@ from opencall.db import utcnow
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
 from tests import factories as F
-from tests.cycle import Cycle, Web, csrf
+from tests.review_cycle import Cycle, Web, csrf
 from tests.web.conftest import make_open
 
 pytestmark = pytest.mark.filterwarnings("ignore")

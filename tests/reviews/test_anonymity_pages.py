@@ -4,7 +4,7 @@ identifying passages, but not the passages themselves before the ranking is froz
 from opencall import jobs
 from opencall.proposals.models import Proposal
 from opencall.proposals.services import request_anonymity_scans
-from tests.cycle import TEAMS, Cycle, Web
+from tests.review_cycle import TEAMS, Cycle, Web
 
 
 def _scan(web: Web, p: Proposal) -> None:

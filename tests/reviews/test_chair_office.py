@@ -15,7 +15,7 @@ from opencall import jobs
 from opencall.calls.models import Call
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
-from tests.cycle import Cycle, Web
+from tests.review_cycle import Cycle, Web
 from tests.web.conftest import World, csrf
 
 

@@ -8,7 +8,7 @@ import email.policy
 import re
 
 from tests import factories as F
-from tests.cycle import Cycle
+from tests.review_cycle import Cycle
 from tests.web.conftest import Web, csrf
 
 LINK = re.compile(r"/review/invitations/([A-Za-z0-9_\-]+)")

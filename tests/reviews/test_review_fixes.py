@@ -9,7 +9,7 @@ from opencall.people.models import User
 from opencall.proposals.models import Attachment, Proposal
 from opencall.reviews.models import Conflict, ReviewAssignment, TechnicalReview
 from opencall.web.i18n import Translator
-from tests.cycle import Cycle, Web
+from tests.review_cycle import Cycle, Web
 from tests.web.conftest import csrf
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.reviews.models import ReviewAssignment
-from tests.cycle import Cycle, Web
+from tests.review_cycle import Cycle, Web
 from tests.web.conftest import csrf
 
 CRITERIA = ["Scientific merit", "Feasibility with FAST"]

@@ -13,7 +13,7 @@ import pytest
 from opencall.people.models import User
 from opencall.people.queries import user_by_email
 from opencall.reviews.models import Conflict, ReviewAssignment
-from tests.cycle import TEAMS, Cycle, Web, csrf
+from tests.review_cycle import TEAMS, Cycle, Web, csrf
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

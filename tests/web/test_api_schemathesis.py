@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
-from tests.cycle import Web, build_cycle
+from tests.review_cycle import Web, build_cycle
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

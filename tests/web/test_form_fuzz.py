@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.authz.authz_cases import CASES
-from tests.cycle import Cycle, Web
+from tests.review_cycle import Cycle, Web
 from tests.web.conftest import session_cookie
 
 pytestmark = pytest.mark.filterwarnings("ignore")

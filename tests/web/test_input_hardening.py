@@ -20,7 +20,7 @@ from opencall.people.queries import user_by_email
 from opencall.proposals.models import Proposal
 from opencall.reviews.models import Review
 from opencall.web.guard import check_json
-from tests.cycle import build_cycle
+from tests.review_cycle import build_cycle
 from tests.web.conftest import Web, World, csrf
 
 pytestmark = pytest.mark.filterwarnings("ignore")

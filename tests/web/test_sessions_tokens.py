@@ -114,7 +114,7 @@ def _token(web: Web, email: str, **kw: Any) -> str:
 
 
 def test_token_scopes_are_enforced(web: Web, world: World) -> None:
-    from tests.cycle import build_cycle
+    from tests.review_cycle import build_cycle
 
     with web.factory() as s:
         cycle = build_cycle(s)
