@@ -141,10 +141,24 @@ def _no_shot(page: Any, name: str) -> None:
     """No screenshots in the repeated cycles (tests.web2 takes them once)."""
 
 
+class PatientBrowser:
+    """The browser, whose pages wait up to 2 minutes for an answer: a slow answer on a
+    loaded test machine is not what this test looks for (a dead process is)."""
+
+    def __init__(self, browser: Any) -> None:
+        self.browser = browser
+
+    def new_context(self, **kw: Any) -> Any:
+        ctx = self.browser.new_context(**kw)
+        ctx.set_default_timeout(120_000)
+        ctx.set_default_navigation_timeout(120_000)
+        return ctx
+
+
 def test_whole_cycle_repeatedly_without_a_crash(browser: Any, tmp_path: Path) -> None:
     for n in range(CYCLES):
         with SplitServer(tmp_path / f"cycle-{n}") as srv:
-            whole_small_call(browser, srv, _no_shot)
+            whole_small_call(PatientBrowser(browser), srv, _no_shot)
             for name, proc in srv.procs.items():
                 code = proc.poll()
                 assert code is None, (
