@@ -13,7 +13,7 @@ thread, a timer) is logged, never lost.
 several threads at once and that the thread pool of the web process reaches:
 matplotlib (its FreeType font objects are cached and shared between threads,
 and ``rc_context`` swaps the global ``rcParams``) and fpdf2's font subsetting
-used with them in the PDF report. See docs/adr (crash hunting) and
+used with them in the PDF report. See docs/crash-hunting.md and
 ``opencall.outcomes.charts``.
 """
 
