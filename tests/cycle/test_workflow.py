@@ -64,3 +64,11 @@ def test_every_entry_point_uses_the_workflow() -> None:
         text = (src / rel).read_text()
         assert "close_call(" not in text, rel
         assert "cycle" in text, rel
+
+
+def test_publishing_an_open_call_is_refused_as_a_move(db: Session) -> None:
+    call = f.fast_call(db)
+    before = f.table_counts(db)
+    with pytest.raises(DomainError, match="cannot move"):
+        cycle.transition_call(db, call, "published", now=f.NOW)
+    assert call.status == "open" and f.table_counts(db) == before

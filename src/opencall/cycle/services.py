@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from opencall import auditlog
 from opencall.calls import services as call_services
+from opencall.calls.domain import check_call_transition
 from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.proposals import services as proposal_services
@@ -58,7 +59,9 @@ def transition_call(
 def publish(
     session: Session, call: Call, *, actor_id: int | None = None, now: dt.datetime | None = None
 ) -> Call:
-    """Publish the results: only once the decisions are released."""
+    """Publish the results: only from a status that may move there, and only once
+    the decisions are released."""
+    check_call_transition(call.status, "published")
     if call.decisions_released_at is None:
         raise DomainError(MSG_RELEASE_FIRST)
     call_services.change_status(session, call, "published", actor_id=actor_id, now=now)
