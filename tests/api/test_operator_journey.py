@@ -73,9 +73,6 @@ APPLICANTS = [
     ("USA", False),
     ("THA", False),
 ]
-# The allocator honours all-or-nothing bundles once the `alloc` branch is merged; until
-# then the bundle only travels through the API (the lead flips this at merge).
-BUNDLES_HONOURED = False
 MASS_MG = 100.0
 REGOLITH_MG = 1500.0  # 15 requests of 100 mg
 BRECCIA_MG = 200.0
@@ -432,8 +429,7 @@ def test_operator_journey_through_the_api(web: Web) -> None:
     assert low / total >= 0.3 - 1e-9
     # the bundle: both of its requests or neither
     bundle_awards = [a for a in awards if a["proposal_code"] == bundled]
-    if BUNDLES_HONOURED:
-        assert len(bundle_awards) in (0, 2)
+    assert len(bundle_awards) in (0, 2)
     # the applicants see their own outcome
     for ac in applicants.values():
         mine = ac.get("/api/v1/proposals")["items"]

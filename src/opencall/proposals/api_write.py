@@ -127,7 +127,7 @@ class RequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     version: int = VERSION
-    kind: Literal["fast", "berth", "dive", "sample", "seat", "package"]
+    kind: Literal["fast", "berth", "dive", "sample", "seat", "package", "custom"]
     pool_id: int | None = Field(None, ge=1, le=MAX_ID)
     details: dict[str, Any]
     bundle: str | None = Field(
