@@ -97,7 +97,10 @@ def test_the_unplanted_copy_keeps_every_contract(tree: Path) -> None:
     run = _lint(tree)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "0 broken" in run.stdout
-    assert "6 kept" in run.stdout  # every contract was read and checked
+    # every contract of the configuration was read and checked
+    declared = (tree / ".importlinter").read_text().count("[importlinter:contract:")
+    assert declared >= 6
+    assert f"{declared} kept" in run.stdout
 
 
 @pytest.mark.parametrize(("module", "line", "contract"), PLANTS, ids=[p[0] for p in PLANTS])

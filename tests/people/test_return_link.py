@@ -79,7 +79,7 @@ def test_new_applicant_returns_to_the_call(web: Web, world: World) -> None:
 )
 def test_an_external_return_link_is_refused(web: Web, world: World, evil: str) -> None:
     c = web.client()
-    assert "evil" not in c.get(f"/register?next={quote(evil, safe='')}").text.split("<main>")[1]
+    assert "evil" not in c.get(f"/register?next={quote(evil, safe='')}").text.split("<main")[1]
     r = _register(web, c, "someone@example.org", evil)
     assert r.status_code == 303
     assert "evil" not in r.headers["location"]
