@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from opencall import jobs
 from opencall.calls.queries import call_by_slug
+from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
@@ -238,7 +239,17 @@ def test_call_writes_and_the_close(web: Web) -> None:
         F.user(s, email="outsider@obs.example")
         F.user(s, email="pi@obs.example", country="KEN")
         prov_slug, fac_slug = call.provider.slug, fac.slug
-        pool_id = s.scalar(select(CapacityPool.id).where(CapacityPool.facility_id == fac.id))
+        # the existing call offers all of its pool: a new call offers the next period's
+        old = s.scalars(select(CapacityPool).where(CapacityPool.facility_id == fac.id)).first()
+        assert old is not None
+        pool_id = fac_services.create_pool(
+            s,
+            fac,
+            name=f"{old.name} (next period)",
+            pool_type=old.pool_type,
+            amount=old.amount,
+            attributes=dict(old.attributes),
+        ).id
         s.commit()
     c = web.client()
     h = token(web, "office@obs.example")

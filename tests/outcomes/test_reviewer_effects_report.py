@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
@@ -19,13 +21,23 @@ from opencall.web.pages import WEB, make_environment
 from tests.test_bias_correction import _plant, _reviewed_call
 
 
+@pytest.fixture
+def reviewed_world(demo: Any) -> Iterator[Session]:
+    """The demo world of seed 2 at scale 0.45 (built once per session, copied here)."""
+    with demo(2, 0.45)() as s:
+        yield s
+
+
 def _render(template: str, lang: str = "en", **ctx: Any) -> str:
     env = make_environment(WEB / "templates")
     t = Translator(lang)
     return env.get_template(template).render({"_": t.gettext, **ctx})
 
 
-def test_report_states_minimum_detectable_bias_and_the_planted_effect(db: Session) -> None:
+def test_report_states_minimum_detectable_bias_and_the_planted_effect(
+    reviewed_world: Session,
+) -> None:
+    db = reviewed_world
     call = _reviewed_call(db)
     biased, _victims = _plant(db, call)
     call.review_settings = {**call.review_settings, "bias_correction": True}
@@ -73,7 +85,10 @@ def test_report_states_minimum_detectable_bias_and_the_planted_effect(db: Sessio
     assert "评审组效应" in zh and f"{eff['mdb']['min']:.2f}" in zh
 
 
-def test_ranking_page_include_hides_rank_changes_without_identities(db: Session) -> None:
+def test_ranking_page_include_hides_rank_changes_without_identities(
+    reviewed_world: Session,
+) -> None:
+    db = reviewed_world
     call = _reviewed_call(db)
     _plant(db, call)
     call.review_settings = {**call.review_settings, "bias_correction": True}
