@@ -5,8 +5,6 @@ the PDF, in the reader's language (used by the report page, its downloads and
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -83,10 +81,15 @@ FLAG_LABELS = {
 Tr = Callable[..., str]
 
 
-def chart_alt(title: str, svg: str) -> str:
-    m = re.search(r"<desc[^>]*>(.*?)</desc>", svg, re.S)
-    desc = html.unescape(m.group(1)).strip() if m else ""
-    return f"{title}. {desc}" if desc else title
+def chart_alt(title: str, table: dict[str, Any]) -> str:
+    """A chart's alt text: its title and the data it shows, read from the chart's
+    data table (translated headers and figures), one group per clause."""
+    cols = table.get("columns", [])[1:]
+    clauses = [
+        f"{row[0]}: " + ", ".join(f"{c} {v}" for c, v in zip(cols, row[1:], strict=False))
+        for row in table.get("rows", [])
+    ]
+    return f"{title}. " + "; ".join(clauses) if clauses else title
 
 
 def _pct(v: float | None) -> str:

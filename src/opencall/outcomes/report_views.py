@@ -27,7 +27,7 @@ def report_page(slug: str, page: Page = Depends(get_page)) -> Response:
             "title": c["title"],
             "src": "data:image/svg+xml;base64," + base64.b64encode(c["svg"].encode()).decode(),
             # the alt text says what the chart shows: its data, as the SVG's <desc> has it
-            "alt": chart_alt(c["title"], c["svg"]),
+            "alt": chart_alt(c["title"], c["table"]),
             "table": c["table"],
         }
         for c in report_charts(data, page._)
