@@ -32,9 +32,12 @@ from tests.reviews.test_browser_cycle import build_world, whole_small_call
 from tests.web import test_browser as tb
 from tests.web.test_browser import CHROMIUM, free_port
 
+CYCLES = int(os.environ.get("OPENCALL_CYCLE_REPEAT", "5"))
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
+    # about a minute per cycle on an idle machine; the suite's default is 300 s a test
+    pytest.mark.timeout(60 + 300 * CYCLES),
     pytest.mark.filterwarnings("ignore"),
     pytest.mark.skipif(
         not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed"
@@ -44,7 +47,6 @@ pytestmark = [
 browser = tb.browser
 ROOT = Path(__file__).resolve().parents[2]
 OPENCALL = Path(sys.executable).with_name("opencall")
-CYCLES = int(os.environ.get("OPENCALL_CYCLE_REPEAT", "5"))
 BAD = re.compile(r"Fatal Python error|Segmentation fault|Traceback|unhandled error|Error in thread")
 
 
