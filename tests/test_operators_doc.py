@@ -1,0 +1,112 @@
+"""docs/operators.md's fresh install runs as written: every ``opencall`` command of
+its sections "Install", "The first site administrator" and "The first provider and
+its people", in order, on an empty database (no demo).
+
+The commands are read from the page, so the test breaks when the page and the CLI
+disagree. Adjustments: the ``export`` lines are applied with a local SQLite database
+and a file mail backend instead of the example servers; ``pip install`` is not run
+(the package is installed); the password prompt is answered; the role id given to
+``roles revoke`` is the one ``roles list`` shows (the page's example id is 42).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from opencall.cli import app as cli_app
+from opencall.db import make_engine, make_sessionmaker
+from opencall.facilities.models import Provider
+from opencall.people.models import Country, RoleGrant, RoleInvitation, User
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "operators.md"
+SECTIONS = ("## Install", "## The first site administrator", "## The first provider and its people")
+PASSWORD = "a long operator password"
+
+
+def doc_lines() -> list[str]:
+    """The shell lines of the fresh-install sections, continuation lines joined."""
+    text = DOC.read_text(encoding="utf-8")
+    out: list[str] = []
+    for title in SECTIONS:
+        assert title in text, f"docs/operators.md has no section {title!r}"
+        section = text.split(title, 1)[1].split("\n## ", 1)[0]
+        for block in re.findall(r"```sh\n(.*?)```", section, re.S):
+            out += [ln.strip() for ln in block.replace("\\\n", " ").splitlines() if ln.strip()]
+    return out
+
+
+def _last_grant(url: str) -> int:
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s:
+        grant = s.scalar(select(RoleGrant.id).order_by(RoleGrant.id.desc()).limit(1))
+    engine.dispose()
+    assert grant is not None, "the page revokes a role before granting one to an account"
+    return int(grant)
+
+
+def test_the_fresh_install_of_the_operators_page_runs_as_written(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'opencall.sqlite3'}"
+    env = {
+        "OPENCALL_DATABASE_URL": url,
+        "OPENCALL_SECRET_KEY": "a-test-secret-key-that-is-long-enough-for-production-0123",
+        "OPENCALL_BASE_URL": "https://opencall.example.org",
+        "OPENCALL_SECURE_COOKIES": "true",
+        "OPENCALL_MAIL_BACKEND": "file",
+        "OPENCALL_MAIL_DIR": str(tmp_path / "mail"),
+        "OPENCALL_UPLOAD_DIR": str(tmp_path / "uploads"),
+    }
+    runner = CliRunner()
+    ran: list[list[str]] = []
+    for line in doc_lines():
+        for part in line.split("&&"):
+            part = part.split("  #", 1)[0].strip()
+            if part.startswith(("export ", "python3 -m venv")) or "pip install" in part:
+                continue  # settings: given above, for this machine; install: done
+            argv = shlex.split(part)
+            assert argv[0] == ".venv/bin/opencall", part
+            answer = f"{PASSWORD}\n{PASSWORD}\n" if argv[1:3] == ["admin", "create"] else None
+            if argv[1:3] == ["roles", "revoke"]:
+                argv[-1] = str(_last_grant(url))
+            r = runner.invoke(cli_app, argv[1:], env=env, input=answer)
+            assert r.exit_code == 0, f"{part}\n{r.output}"
+            ran.append(argv[1:])
+    assert ran[0] == ["db", "upgrade"]
+    assert any(a[:2] == ["admin", "create"] for a in ran)
+    assert any(a[:2] == ["providers", "create"] for a in ran)
+    assert any(a[:2] == ["roles", "grant"] for a in ran)
+
+    # what the page promised: reference data, a site administrator, a provider with
+    # its first administrator invited, the roles given
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s:
+        assert len(s.scalars(select(Country)).all()) > 200
+        admin = s.scalar(select(User).where(User.email == "ops@example.org"))
+        assert admin is not None and admin.is_site_admin
+        provider = s.scalar(select(Provider).where(Provider.slug == "cryo"))
+        assert provider is not None and provider.country_iso3 == "ZAF"
+        granted = s.scalars(
+            select(RoleInvitation.email).where(RoleInvitation.provider_id == provider.id)
+        ).all() + [
+            u.email
+            for u in s.scalars(
+                select(User)
+                .join(RoleGrant, RoleGrant.user_id == User.id)
+                .where(RoleGrant.provider_id == provider.id)
+            )
+        ]
+        assert {"head@cryo.example.org", "office@cryo.example.org"} <= set(granted)
+        # the role revoked at the end is gone
+        assert "ops@example.org" not in granted
+    engine.dispose()
+
+
+@pytest.mark.parametrize("title", SECTIONS)
+def test_each_fresh_install_section_has_commands(title: str) -> None:
+    text = DOC.read_text(encoding="utf-8").split(title, 1)[1].split("\n## ", 1)[0]
+    assert "```sh" in text
