@@ -13,11 +13,10 @@ from opencall.allocation import policies, services
 from opencall.allocation.api import DecisionOut
 from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, phase_out
-from opencall.errors import DomainError
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews.presenters import chair_call, proposal_dicts
-from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, get_api, refused
+from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, get_api
 from opencall.web.i18n import Translator
 from opencall.web.mail import mail_text, queue_mail
 
@@ -55,7 +54,7 @@ def override(
     p = api.db.get(Proposal, proposal_id)
     if p is None or p.call_id != call.id:
         raise api.not_found()
-    try:
+    with api.refusing():
         d = services.override_decision(
             api.db,
             call,
@@ -77,9 +76,6 @@ def override(
             country=row.get("country"),
         )
         api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
     return out
 
 
@@ -121,14 +117,11 @@ def release(slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
     call = chair_call(api, slug)
     if not policies.may_release(api.db, api.user, call):
         raise api.not_found()
-    try:
+    with api.refusing():
         already = call.decisions_released_at is not None
         services.release_decisions(api.db, call, actor_id=api.user.id if api.user else None)
         if not already:
             notify_decisions(api, call)
         out = phase_out(call)
         api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
     return out

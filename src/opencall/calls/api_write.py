@@ -21,11 +21,10 @@ from opencall.calls import policies, services
 from opencall.calls.api import CallOut, call_out
 from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
-from opencall.errors import DomainError
 from opencall.facilities import policies as fac_policies
 from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool, Facility, Provider
-from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api, refused
+from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -64,7 +63,7 @@ def create_provider(body: ProviderIn, api: Api = Depends(get_api)) -> ProviderOu
     user = api.require_user()
     if not fac_policies.may_create_provider(user):
         raise api.not_found()
-    try:
+    with api.refusing():
         p = fac_services.create_provider(
             api.db,
             name=body.name,
@@ -81,9 +80,6 @@ def create_provider(body: ProviderIn, api: Api = Depends(get_api)) -> ProviderOu
             description=p.description,
         )
         api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
     return out
 
 
@@ -167,7 +163,7 @@ def create_call(body: CallIn, api: Api = Depends(get_api)) -> CallOut:
     if facility is None:
         raise ApiError(400, f"facility: the provider has no facility {body.facility!r}.")
     doc = body.model_dump(exclude={"provider", "facility", "offer_all_pools"})
-    try:
+    with api.refusing():
         call = services.create_call(api.db, facility, doc, actor_id=user.id)
         if body.offer_all_pools:
             pools = api.db.scalars(
@@ -179,9 +175,6 @@ def create_call(body: CallIn, api: Api = Depends(get_api)) -> CallOut:
                 services.offer_pool(api.db, call, pool, actor_id=user.id)
         out = call_out(call)
         api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
     return out
 
 
@@ -194,13 +187,10 @@ def edit_call(body: CallEdit, slug: str = SLUG, api: Api = Depends(get_api)) -> 
     nulls = [k for k, v in data.items() if v is None]
     if nulls:
         raise ApiError(400, f"{nulls[0]}: may not be null (omit it to keep the value).")
-    try:
+    with api.refusing():
         services.update_call(api.db, call, data, actor_id=api.user.id if api.user else None)
         out = call_out(call)
         api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
     return out
 
 
@@ -217,7 +207,7 @@ def offer_pool(body: PoolOfferIn, slug: str = SLUG, api: Api = Depends(get_api))
     pool = api.db.get(CapacityPool, body.pool_id)
     if pool is None or pool.facility_id != call.facility_id:
         raise ApiError(400, "pool_id: not a capacity pool of the call's facility.")
-    try:
+    with api.refusing():
         services.offer_pool(
             api.db,
             call,
@@ -228,7 +218,4 @@ def offer_pool(body: PoolOfferIn, slug: str = SLUG, api: Api = Depends(get_api))
         )
         out = call_out(call)
         api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
     return out

@@ -20,11 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from opencall.calls import policies as call_policies
 from opencall.calls.queries import call_by_slug
 from opencall.db import utcnow
-from opencall.errors import DomainError
 from opencall.proposals import policies, services
 from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
 from opencall.storage import storage_for
-from opencall.web.api import APPLY, MAX_ID, Api, ApiError, get_api, refused
+from opencall.web.api import APPLY, MAX_ID, Api, ApiError, get_api
 from opencall.web.i18n import Translator
 from opencall.web.mail import queue_mail
 from opencall.web.pages import render_mail
@@ -280,7 +279,7 @@ def create(body: ProposalIn, api: Api = Depends(get_api)) -> ProposalFull:
     call = call_by_slug(api.db, body.call)
     if call is None or not call_policies.may_see_call(api.db, user, call):
         raise ApiError(400, f"call: no open call {body.call!r}.")
-    try:
+    with api.refusing():
         p = services.create_proposal(
             api.db,
             call,
@@ -291,9 +290,6 @@ def create(body: ProposalIn, api: Api = Depends(get_api)) -> ProposalFull:
             keywords=body.keywords,
         )
         return _done(api, p)
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
 
 
 @router.patch(
@@ -303,7 +299,7 @@ def edit(body: ProposalEdit, proposal_id: int = _id(), api: Api = Depends(get_ap
     """Change the text (the fields sent); ``version`` must be the one last read."""
     p = _editable(api, proposal_id)
     data = body.model_dump(exclude={"version"}, exclude_none=True)
-    try:
+    with api.refusing():
         services.update_proposal(
             api.db,
             p,
@@ -312,9 +308,6 @@ def edit(body: ProposalEdit, proposal_id: int = _id(), api: Api = Depends(get_ap
             expected_version=body.version,
         )
         return _done(api, p)
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
 
 
 def _mail_invitation(api: Api, p: Proposal, member: TeamMember) -> None:
@@ -353,7 +346,7 @@ def invite(body: MemberIn, proposal_id: int = _id(), api: Api = Depends(get_api)
     ``POST /api/v1/team-invitations/{id}/answer`` or on the site."""
     p = _pi(api, proposal_id)
     data = body.model_dump(exclude={"version"})
-    try:
+    with api.refusing():
         member = services.invite_member(
             api.db,
             p,
@@ -363,9 +356,6 @@ def invite(body: MemberIn, proposal_id: int = _id(), api: Api = Depends(get_api)
         )
         _mail_invitation(api, p, member)
         return _done(api, p)
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
 
 
 @router.delete(
@@ -385,14 +375,11 @@ def remove_member(
     m = api.db.get(TeamMember, member_id)
     if m is None or m.proposal_id != p.id:
         raise api.not_found()
-    try:
+    with api.refusing():
         services.remove_member(
             api.db, p, m, actor_id=api.user.id if api.user else None, expected_version=version
         )
         return _done(api, p)
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
 
 
 @router.get("/team-invitations", response_model=list[InvitationOut])
@@ -426,7 +413,7 @@ def answer(body: AnswerIn, member_id: int = _id(), api: Api = Depends(get_api)) 
     m = api.db.get(TeamMember, member_id)
     if m is None or not policies.may_respond_to_invitation(user, m):
         raise api.not_found()
-    try:
+    with api.refusing():
         services.respond_to_invitation(api.db, m, user, accept=body.accept)
         out = InvitationOut(
             id=m.id,
@@ -437,9 +424,6 @@ def answer(body: AnswerIn, member_id: int = _id(), api: Api = Depends(get_api)) 
             status=m.status,
         )
         api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
     return out
 
 
@@ -463,7 +447,7 @@ def add_request(
     """Ask for capacity: ``details`` as the request form of the call's facility."""
     p = _editable(api, proposal_id)
     bundle = _bundle(body.bundle)
-    try:
+    with api.refusing():
         req = services.add_request(
             api.db,
             p,
@@ -475,9 +459,6 @@ def add_request(
         )
         req.bundle = bundle
         return _done(api, p)
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
 
 
 @router.put(
@@ -496,7 +477,7 @@ def update_request(
     p = _editable(api, proposal_id)
     req = _request_of(api, p, request_id)
     bundle = _bundle(body.bundle)
-    try:
+    with api.refusing():
         services.update_request(
             api.db,
             p,
@@ -507,9 +488,6 @@ def update_request(
         )
         req.bundle = bundle
         return _done(api, p)
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
 
 
 @router.delete(
@@ -526,14 +504,11 @@ def remove_request(
 ) -> ProposalFull:
     p = _editable(api, proposal_id)
     req = _request_of(api, p, request_id)
-    try:
+    with api.refusing():
         services.remove_request(
             api.db, p, req, actor_id=api.user.id if api.user else None, expected_version=version
         )
         return _done(api, p)
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
 
 
 @router.post(
@@ -555,7 +530,7 @@ def upload(
     settings = api.request.app.state.settings
     limit = settings.max_upload_bytes
     data = file.file.read(limit + 1)
-    try:
+    with api.refusing():
         services.add_attachment(
             api.db,
             p,
@@ -569,9 +544,6 @@ def upload(
             now=utcnow(),
         )
         return _done(api, p)
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
 
 
 @router.delete(
@@ -591,14 +563,11 @@ def remove_attachment(
     if att is None or att.proposal_id != p.id:
         raise api.not_found()
     p = _editable(api, proposal_id)
-    try:
+    with api.refusing():
         services.remove_attachment(
             api.db, p, att, actor_id=api.user.id if api.user else None, expected_version=version
         )
         return _done(api, p)
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
 
 
 @router.post(
@@ -614,12 +583,9 @@ def submit(proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFul
     if problems:
         field, message = problems[0]
         raise ApiError(400, f"{field}: {message}")
-    try:
+    with api.refusing():
         services.submit(api.db, p, actor_id=api.user.id if api.user else None, now=utcnow())
         return _done(api, p)
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
 
 
 @router.post(
@@ -631,9 +597,6 @@ def submit(proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFul
 def withdraw(proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
     """Withdraw the proposal (the PI)."""
     p = _pi(api, proposal_id)
-    try:
+    with api.refusing():
         services.withdraw(api.db, p, actor_id=api.user.id if api.user else None)
         return _done(api, p)
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc

@@ -26,7 +26,6 @@ from opencall.calls.domain import CALL_TRANSITIONS
 from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, phase_out
 from opencall.calls.queries import call_by_slug
-from opencall.errors import DomainError
 from opencall.people.models import User
 from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal
@@ -36,7 +35,7 @@ from opencall.reviews.api import AssignmentOut
 from opencall.reviews.models import Conflict, ReviewAssignment, ReviewInvitation, TechnicalReview
 from opencall.reviews.policies import reviewer_content
 from opencall.reviews.presenters import chair_call
-from opencall.web.api import MANAGE, MAX_ID, REVIEW, SLUG, Api, ApiError, get_api, refused
+from opencall.web.api import MANAGE, MAX_ID, REVIEW, SLUG, Api, ApiError, get_api
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -90,7 +89,7 @@ def transition(body: TransitionIn, slug: str = SLUG, api: Api = Depends(get_api)
     actor = api.user.id if api.user else None
     if body.target not in CALL_TRANSITIONS.get(call.status, ()):
         raise ApiError(400, f"target: a call that is {call.status} cannot become {body.target}.")
-    try:
+    with api.refusing():
         if body.target == "closed":
             prop_services.close_call(api.db, call, actor_id=actor, reason=body.reason.strip())
         else:
@@ -99,9 +98,6 @@ def transition(body: TransitionIn, slug: str = SLUG, api: Api = Depends(get_api)
             )
         out = phase_out(call)
         api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
     return out
 
 
@@ -201,13 +197,10 @@ def job(job_id: int = _id(), api: Api = Depends(get_api)) -> JobOut:
 def freeze(slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
     """Freeze the ranking (chair or user office): the input of the allocation."""
     call = chair_call(api, slug)
-    try:
+    with api.refusing():
         services.freeze_ranking(api.db, call, actor_id=api.user.id if api.user else None)
         out = phase_out(call)
         api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
     return out
 
 
@@ -245,7 +238,7 @@ def add_assignment(body: PairIn, slug: str = SLUG, api: Api = Depends(get_api)) 
         raise ApiError(400, "proposal_id: not a proposal of this call.")
     if r is None:
         raise ApiError(400, "reviewer_id: no such person.")
-    try:
+    with api.refusing():
         a = services.add_assignment(api.db, call, p, r, actor_id=api.user.id if api.user else None)
         out = PairMade(
             id=a.id,
@@ -255,9 +248,6 @@ def add_assignment(body: PairIn, slug: str = SLUG, api: Api = Depends(get_api)) 
             source=a.source,
         )
         api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
     return out
 
 
@@ -277,14 +267,11 @@ def remove_assignment(
     a = api.db.get(ReviewAssignment, assignment_id)
     if a is None or a.call_id != call.id:
         raise api.not_found()
-    try:
+    with api.refusing():
         services.remove_assignment(
             api.db, a, actor_id=api.user.id if api.user else None, reason=reason
         )
         api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
     return Response(status_code=204)
 
 
@@ -332,7 +319,7 @@ def respond(
     """Accept or decline an assignment."""
     a = _assignment(api, assignment_id)
     user = api.require_user()
-    try:
+    with api.refusing():
         services.respond_to_assignment(api.db, a, user, accept=body.accept)
         p = api.db.get(Proposal, a.proposal_id)
         assert p is not None
@@ -340,9 +327,6 @@ def respond(
             id=a.id, call=p.call.slug, proposal_code=p.code, title=p.title, status=a.status
         )
         api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
     return out
 
 
@@ -359,7 +343,7 @@ def declare_conflict(
     """Declare a conflict with the assigned proposal: the assignment is removed."""
     a = _assignment(api, assignment_id)
     user = api.require_user()
-    try:
+    with api.refusing():
         c = services.declare_conflict(api.db, a, user, body.reason)
         p = api.db.get(Proposal, c.proposal_id)
         assert p is not None
@@ -372,9 +356,6 @@ def declare_conflict(
             detail=c.detail,
         )
         api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
     return out
 
 
@@ -460,13 +441,10 @@ def withdraw_invitation(
     inv = api.db.get(ReviewInvitation, invitation_id)
     if inv is None or inv.call_id != call.id:
         raise api.not_found()
-    try:
+    with api.refusing():
         recruitment.withdraw(api.db, inv, actor_id=api.user.id if api.user else None)
         out = WithdrawnOut(id=inv.id, email=inv.email, status=inv.status)
         api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
     return out
 
 
@@ -575,7 +553,7 @@ def technical_save(
 ) -> TechnicalOut:
     """Record (or replace) the technical review of a proposal."""
     p = _technical_proposal(api, proposal_id)
-    try:
+    with api.refusing():
         services.submit_technical_review(
             api.db,
             p,
@@ -588,7 +566,4 @@ def technical_save(
         api.db.flush()
         out = _technical_out(api, p)
         api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
     return out

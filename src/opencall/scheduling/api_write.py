@@ -13,14 +13,13 @@ from sqlalchemy import select
 
 from opencall.allocation.models import Award, Decision
 from opencall.calls.presenters import PhaseOut, phase_out
-from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
 from opencall.proposals import policies as proposal_policies
 from opencall.proposals.models import Proposal
 from opencall.reviews.presenters import chair_call
 from opencall.scheduling import policies, services
 from opencall.scheduling.models import ScheduleEntry
-from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, get_api, refused
+from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, get_api
 
 router = APIRouter(prefix="/api/v1", tags=["scheduling"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -37,13 +36,10 @@ def publish(slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
     call = chair_call(api, slug)
     if not policies.may_publish(api.db, api.user, call):
         raise api.not_found()
-    try:
+    with api.refusing():
         services.publish(api.db, call, actor_id=api.user.id if api.user else None)
         out = phase_out(call)
         api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise refused(exc) from exc
     return out
 
 

@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -84,6 +85,16 @@ class Api:
 
     def not_found(self) -> ApiError:
         return ApiError(404, "not found")
+
+    @contextmanager
+    def refusing(self) -> Iterator[None]:
+        """A write whose service refusal rolls back and answers as :func:`refused` says
+        (400 naming the field, 404, or 409 for a stale version): nothing is changed."""
+        try:
+            yield
+        except DomainError as exc:
+            self.db.rollback()
+            raise refused(exc) from exc
 
 
 def get_api(
