@@ -157,7 +157,10 @@ def move(page: Any, shot: Shots, target: str, reason: str = "") -> None:
     if reason:
         form.locator("input[name=reason]").fill(reason)
     form.locator("input[name=confirm]").check()
-    form.locator("button").click()
+    # wait for the answer before looking at it: counting #close-early while the old
+    # page is still shown raced the navigation and missed the early-close page
+    with page.expect_navigation():
+        form.locator("button").click()
     if target == "closed" and page.locator("#close-early").count():
         # before the deadline: a page says what closing does and asks again
         assert "draft" in page.locator("#n-drafts").inner_text()
