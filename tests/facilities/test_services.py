@@ -206,3 +206,27 @@ def test_an_offer_without_amount_takes_what_is_left(db: Session) -> None:
     with pytest.raises(DomainError, match="nothing left to offer: other calls already offer all"):
         call_services.offer_pool(db, third, krios)
     assert f.table_counts(db) == before
+
+
+def test_reviewers_read_a_custom_request_in_its_unit_and_labels(db: Session) -> None:
+    """A reviewer's page shows the resource's own unit and its fields' labels (in the
+    reviewer's language where the operator gave one), not bare numbers and keys."""
+    from types import SimpleNamespace
+
+    from opencall.reviews.presenters import with_units
+
+    fac, krios, _glacios = cryo_centre(db)
+    call = cryo_call(db, fac, [krios], 40)
+    p = _proposal(db, call)
+    d = {"amount": 2, "specimen": "ribosome", "mode": "screening"}
+    ps.add_request(db, p, "custom", d, pool_id=krios.id, now=f.NOW)
+    ps.add_request(db, p, "custom", {**d, "amount": 1}, pool_id=krios.id, now=f.NOW)
+    content = ps.snapshot(p)
+    en = with_units(SimpleNamespace(db=db, lang="en"), content)["requests"]
+    assert [(r["amount"], r["unit"]) for r in en] == [(2, "sessions"), (1, "session")]
+    assert ("Specimen", "ribosome") in en[0]["rows"] and ("Mode", "screening") in en[0]["rows"]
+    fr = with_units(SimpleNamespace(db=db, lang="fr"), content)["requests"]
+    zh = with_units(SimpleNamespace(db=db, lang="zh"), content)["requests"]
+    assert zh[0]["unit"] == unit_label("session", None, 2, "zh") != "sessions"
+    assert ("Spécimen", "ribosome") in fr[0]["rows"]
+    assert ("Mode", "screening") in fr[0]["rows"]  # no French label given: the English one

@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
+from opencall.facilities import domain as fac_domain
+from opencall.facilities.models import CapacityPool
 from opencall.people.models import Country
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies
@@ -74,3 +76,25 @@ def proposal_dicts(api: Api, call: Call, proposals: list[Proposal]) -> dict[int,
             row.update(identity(api.db, "en", p))
         out[p.id] = row
     return out
+
+
+def with_units(page: Page, content: dict[str, Any]) -> dict[str, Any]:
+    """A reviewer's view of a proposal's requests in the visitor's language: each
+    request's amount with its resource's own unit (``unit``), and a custom resource's
+    details under its fields' labels (``rows``) rather than their keys."""
+    requests = []
+    for r in content.get("requests", []):
+        pool = page.db.get(CapacityPool, r["pool_id"]) if r.get("pool_id") else None
+        if pool is not None:
+            unit = fac_domain.unit_label(pool.unit, pool.unit_labels, r["amount"], page.lang)
+        else:  # FAST: hours over LST
+            unit = fac_domain.unit_label("h", {}, r["amount"], page.lang)
+        labels: dict[str, str] = {}
+        if pool is not None and pool.request_fields:
+            labels = {
+                f.key: f.label(page.lang) for f in fac_domain.parse_fields(pool.request_fields)
+            }
+        details = r.get("details") or {}
+        rows = [(labels.get(k, k), v) for k, v in details.items()]
+        requests.append({**r, "unit": unit, "rows": rows})
+    return {**content, "requests": requests}

@@ -43,6 +43,7 @@ from opencall.reviews.presenters import (  # noqa: F401  (importable here as bef
     VERDICTS,
     labels,
     proposal_rows,
+    with_units,
 )
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.i18n import N_
@@ -150,7 +151,7 @@ def _review_page(page: Page, a: ReviewAssignment, status: int = 200, **extra: An
             "p": p,
             "call": call,
             "rs": rs,
-            "content": reviewer_content(page.db, p),
+            "content": with_units(page, reviewer_content(page.db, p)),
             "anonymous": not policies.reviewer_sees_team(call),
             "review": review,
             "deadline": review_deadline(call, page.received_at),
@@ -330,7 +331,7 @@ def _technical_page(page: Page, p: Proposal, status: int = 200, **extra: Any) ->
         {
             "p": p,
             "call": p.call,
-            "content": reviewer_content(page.db, p),
+            "content": with_units(page, reviewer_content(page.db, p)),
             "anonymous": not policies.reviewer_sees_team(p.call),
             "form": form,
             "verdicts": [(k, page._(v)) for k, v in VERDICTS.items()],
