@@ -160,6 +160,8 @@ class CruiseResult:
     solve_time_s: float
 
     def check(self, problem: CruiseProblem) -> list[str]:
+        """Every broken rule (berths or dive slots overdrawn, a dive off its leg or its
+        dates, a request without an explanation); empty when the plan is valid."""
         errors: list[str] = []
         legs = {leg.id: leg for leg in problem.legs}
         reqs = {r.id: r for r in problem.requests}
@@ -236,6 +238,27 @@ def solve_cruise(
     for many dives does not crowd out several asking for few. Days are assigned after the
     solve: the dives on a leg are ordered by the position of their site along the route and
     spread over the leg's days in that order (at most ``max_dives_per_day`` a day).
+
+    Parameters
+    ----------
+    problem : CruiseProblem
+        The legs (berths, dive slots, route, depth limit) and the awarded requests.
+    seed : int, optional
+        Seeds the tie-break between requests of equal merit and the solver.
+    time_limit_s : float, optional
+        The MIP solver's time limit in seconds.
+
+    Returns
+    -------
+    CruiseResult
+        The leg of each request (None when not placed), the dives with their days, an
+        explanation per request (``code``, English ``detail`` and its translatable
+        ``message``) and a reason per dive.
+
+    Raises
+    ------
+    RuntimeError
+        When the solver reports the model infeasible or fails.
     """
     reqs = problem.requests
     w = weights([r.merit for r in reqs], seed)

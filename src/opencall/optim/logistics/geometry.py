@@ -28,15 +28,61 @@ def _angle(u: FloatArray, v: FloatArray) -> FloatArray:
 
 
 def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance on a sphere of the mean Earth radius."""
+    """Great-circle distance on a sphere of the mean Earth radius.
+
+    The angle between the two unit vectors is taken as ``atan2(|u x v|, u . v)``, which is
+    accurate for small and nearly antipodal separations alike (unlike the arccosine of the
+    dot product).
+
+    Parameters
+    ----------
+    lat1, lon1 : float
+        The first point, degrees.
+    lat2, lon2 : float
+        The second point, degrees.
+
+    Returns
+    -------
+    float
+        The distance in km (``EARTH_RADIUS_KM``, the IUGG mean radius).
+
+    References
+    ----------
+    .. [1] H. Moritz, "Geodetic Reference System 1980", Journal of Geodesy 74 (2000) 128-133
+       (the mean Earth radius R1 = 6371.0088 km).
+    """
     return float(_angle(_unit(lat1, lon1), _unit(lat2, lon2)) * EARTH_RADIUS_KM)
 
 
 def route_distance_km(
     lat: float, lon: float, route: Sequence[tuple[float, float]]
 ) -> tuple[float, float]:
-    """Distance (km) from a point to a route polyline of (lat, lon) waypoints joined by
-    great-circle arcs, and the position (km from the first waypoint) of the nearest point."""
+    """Distance from a point to a route of great-circle arcs, and where along it.
+
+    For each arc the nearest point is the foot of the perpendicular great circle when it
+    falls inside the arc (the cross-track distance, ``asin(p . n)`` with ``n`` the arc's
+    unit normal), else the nearer end point.
+
+    Parameters
+    ----------
+    lat, lon : float
+        The point, degrees.
+    route : sequence of (float, float)
+        The route's waypoints (lat, lon) in degrees, joined by great-circle arcs; one
+        waypoint is a single point.
+
+    Returns
+    -------
+    distance_km : float
+        The distance from the point to the nearest point of the route.
+    position_km : float
+        How far along the route (from the first waypoint) that nearest point lies.
+
+    References
+    ----------
+    .. [1] E. Williams, "Aviation Formulary", section "Cross track error"
+       (https://edwilliams.org/avform147.htm).
+    """
     p = _unit(lat, lon)
     pts = _unit([w[0] for w in route], [w[1] for w in route])
     if len(route) == 1:

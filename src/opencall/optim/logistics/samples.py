@@ -96,6 +96,8 @@ class ShipmentPlan:
     allocation: AllocationResult
 
     def check(self, problem: SampleProblem) -> list[str]:
+        """Every broken rule (a shipment over its loan or the inventory, a loan without an
+        explanation, the allocation's own checks); empty when the plan is valid."""
         errors = list(self.allocation.check(problem.as_allocation()))
         inventory = {t.id: t.inventory_mg for t in problem.types}
         shipped = dict.fromkeys(inventory, 0.0)
@@ -126,6 +128,22 @@ def plan_shipments(
     This is the allocation model with one pool per sample type (capacity = inventory in mg);
     when the inventory cannot cover every loan, loans of lower merit are cut (down to their
     ``min_fraction``) or dropped, and the explanation names the exhausted sample types.
+
+    Parameters
+    ----------
+    problem : SampleProblem
+        The sample types with their inventory and the awarded loans.
+    seed : int, optional
+        Seeds the allocation's tie-break and solver.
+    time_limit_s : float, optional
+        The solver's time limit in seconds.
+
+    Returns
+    -------
+    ShipmentPlan
+        One shipment per loan that gets something (mg per sample type, never more than the
+        inventory left), the inventory remaining, an explanation per loan and the
+        underlying allocation result.
     """
     result = solve_allocation(
         problem.as_allocation(), seed=seed, mip_rel_gap=1e-6, time_limit_s=time_limit_s
