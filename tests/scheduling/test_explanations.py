@@ -157,7 +157,7 @@ def test_a_nested_explanation_is_said_in_french_and_stays_english_in_the_csv() -
     assert details["explanation"] == ex.detail  # what the CSV and the API show
     fr = presenters.explanation(Translator("fr"), details)
     assert fr == (
-        "couchettes sur l’étape L1, 1 plongées sur 2 ; plongée 1 à B : créneaux de plongée épuisés"
+        "couchettes sur l’étape L1, plongées : 1 sur 2 ; plongée 1 à B : créneaux de plongée épuisés"
     )
     assert presenters.explanation(Translator("en"), details) == ex.detail
     label, said = label_details("%(n)s berth(s) on %(leg)s", n=2, leg="L1")
