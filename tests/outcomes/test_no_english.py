@@ -27,6 +27,7 @@ from opencall.demo.cycle import run_cycle
 from opencall.facilities.models import CapacityPool, Facility, Provider
 from opencall.people.models import Institution, User
 from opencall.proposals.models import Proposal, TeamMember
+from opencall.proposals.models import Request as ProposalRequest
 from opencall.reviews.models import Review
 from opencall.web.i18n import merged_catalog
 from tests.web.conftest import csrf, web_settings
@@ -35,6 +36,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore")]
 
 ANCHOR = dt.date(2026, 11, 29)
 SLUG = "fast-2027"
+# the other facilities' calls whose schedules are checked, by their manager's e-mail
+LOGISTICS = {
+    "manager@idsse.example": "trench-2027",
+    "manager@lesec.example": "lunar-2027",
+    "manager@livelihood.example": "livelihood-2027",
+}
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
 # proper nouns, codes and units that are the same in every language
 ALLOW = {
@@ -118,6 +125,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         call = call_by_slug(s, SLUG)
         assert call is not None
         run_cycle(s, call, seed=0, days=60, n_bootstrap=50, postaward=False)
+        # the logistics schedules (legs and dives, sample shipments, seats and packages)
+        for slug in LOGISTICS.values():
+            other = call_by_slug(s, slug)
+            assert other is not None
+            run_cycle(s, other, seed=0, n_bootstrap=20, publish=False)
         job = jobs.enqueue(s, "allocation.run", {"call_id": call.id}, call_id=call.id)
         job.status, job.progress, job.message = "done", 100, "allocation done"
         # what people typed: removed from the pages before looking for English
@@ -137,6 +149,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         ):
             for row in s.scalars(select(model)):
                 typed |= {str(getattr(row, c)) for c in cols if getattr(row, c, None)}
+        # names typed in requests and resources: dive sites, legs, places
+        for req in s.scalars(select(ProposalRequest)):
+            typed |= {str(x["name"]) for x in (req.details or {}).get("sites", [])}
+        for pool in s.scalars(select(CapacityPool)):
+            typed |= {str(pool.attributes[k]) for k in ("leg", "place") if k in pool.attributes}
         awarded = s.scalar(select(Award.proposal_id).where(Award.call_id == call.id))
         p = s.get(Proposal, awarded)
         assert p is not None
@@ -177,7 +194,10 @@ def test_translated_pages_show_no_english(demo: dict[str, Any], lang: str) -> No
         "report": (office, f"/manage/calls/{SLUG}/report"),
         "awarded": (pi, f"/calls/{SLUG}/awarded"),
         "outcome": (pi, f"/proposals/{demo['proposal']}/outcome"),
+        "schedule": (office, f"/manage/calls/{SLUG}/schedule"),
     }
+    for email, slug in LOGISTICS.items():
+        pages[f"schedule {slug}"] = (_client(demo, email, lang), f"/manage/calls/{slug}/schedule")
     from opencall.calls.views import UNITS
     from opencall.web.i18n import Translator
 
@@ -192,7 +212,7 @@ def test_translated_pages_show_no_english(demo: dict[str, Any], lang: str) -> No
         # amounts as people read them: no rounding noise, no "0 hours" award rows
         assert not re.search(r"\de-\d\d", text), (name, text[:300])
         zero = re.compile(r"(?<![\d.,])0 (" + "|".join(map(re.escape, units)) + r")\b")
-        if name in ("decisions", "outcome", "awarded"):
+        if name in ("decisions", "outcome", "awarded") or name.startswith("schedule"):
             assert not zero.search(text), (name, zero.search(text))
         for typed in [*demo["typed"], *PROPER]:
             text = text.replace(typed, " ")

@@ -427,6 +427,9 @@ class Explanation:
     code: str
     detail: str
     pools: tuple[str, ...] = ()
+    #: the sentence as a message id and parameters (``opencall.optim.messages``), so that a
+    #: page can show it in the reader's language; None where only the English ``detail`` exists
+    message: Mapping[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from opencall.optim.allocation import solve_mip
+from opencall.optim.messages import Message, message, render
 
 UTC = dt.UTC
 _EPS = 1e-6
@@ -190,6 +191,14 @@ class Unplaced:
     award: str
     reason: str  # "no_usable_slots" | "bundle" | "unknown_resource" | "capacity"
     detail: str
+    #: ``detail`` as a message id and parameters, for translation (``optim.messages``)
+    message: Message | None = field(default=None, compare=False)
+
+    @classmethod
+    def saying(cls, award: str, reason: str, template: str, **params: object) -> Unplaced:
+        """An unplaced award whose ``detail`` is ``template`` filled with ``params``."""
+        msg = message(template, **params)
+        return cls(award, reason, render(msg), msg)
 
 
 @dataclass
@@ -312,7 +321,9 @@ def _index(problem: SlotProblem) -> _Index:
     pre: dict[str, Unplaced] = {}
     for a in problem.awards:
         if a.resource not in grids:
-            pre[a.id] = Unplaced(a.id, "unknown_resource", f"resource {a.resource} is not known")
+            pre[a.id] = Unplaced.saying(
+                a.id, "unknown_resource", "resource %(resource)s is not known", resource=a.resource
+            )
             allowed[a.id] = []
             continue
         grid = grids[a.resource]
@@ -324,12 +335,17 @@ def _index(problem: SlotProblem) -> _Index:
         allowed[a.id] = ok
         if len(ok) < a.slots:
             usable = sum(1 for s in grid if not s.reason)
-            pre[a.id] = Unplaced(
+            pre[a.id] = Unplaced.saying(
                 a.id,
                 "no_usable_slots",
-                f"{a.slots} slots awarded but only {len(ok)} of the resource's {len(grid)} slots "
-                f"are usable ({len(grid) - usable} in unavailable periods, "
-                f"{usable - len(ok)} on dates the applicant declared impossible)",
+                "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots "
+                "are usable (%(off)s in unavailable periods, "
+                "%(impossible)s on dates the applicant declared impossible)",
+                slots=a.slots,
+                ok=len(ok),
+                grid=len(grid),
+                off=len(grid) - usable,
+                impossible=usable - len(ok),
             )
     units: list[list[SlotAward]] = []
     by_bundle: dict[tuple[str, str], list[SlotAward]] = {}
@@ -347,10 +363,11 @@ def _index(problem: SlotProblem) -> _Index:
         if bad and len(unit) > 1:
             for a in unit:
                 if a.id not in pre:
-                    pre[a.id] = Unplaced(
+                    pre[a.id] = Unplaced.saying(
                         a.id,
                         "bundle",
-                        f"all-or-nothing with {', '.join(bad)}, which cannot be placed",
+                        "all-or-nothing with %(others)s, which cannot be placed",
+                        others=", ".join(bad),
                     )
     res = {r.id: r for r in problem.resources}
     res_of = {a.id: a.resource for a in problem.awards}
@@ -601,11 +618,13 @@ def _result(
     unplaced = dict(ix.pre_unplaced)
     for a in ix.problem.awards:
         if a.id not in starts and a.id not in unplaced:
-            unplaced[a.id] = Unplaced(
+            unplaced[a.id] = Unplaced.saying(
                 a.id,
                 "capacity",
                 "the usable slots it could take are given to awards of higher value"
-                + (" or its bundle could not be placed whole" if a.bundle is not None else ""),
+                " or its bundle could not be placed whole"
+                if a.bundle is not None
+                else "the usable slots it could take are given to awards of higher value",
             )
     v, s, r = evaluate(ix.problem, starts)
     return SlotSchedule(starts, unplaced, v, s, r, method, wall, stages or [])

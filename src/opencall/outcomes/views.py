@@ -25,6 +25,7 @@ from opencall.proposals import policies as proposal_policies
 from opencall.proposals.access import proposal_for
 from opencall.proposals.models import Proposal
 from opencall.reviews.models import Review, ReviewAssignment
+from opencall.scheduling import presenters as schedule_presenters
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.i18n import N_, country_name
 from opencall.web.pages import Page, get_page
@@ -190,6 +191,7 @@ def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             ),
             "awards": awards,
             "schedule": schedule,
+            "entry_label": lambda e: schedule_presenters.label(page.t, e),
             "feedback": feedback,
             "explanation": allocation_views.explain(page.t, decision.explanation)
             if decision

@@ -21,6 +21,7 @@ from opencall.results import policies, services
 from opencall.results import queries as q
 from opencall.results.models import PostAwardRecord
 from opencall.results.schemas import RECORD_SCHEMAS
+from opencall.scheduling import presenters as schedule_presenters
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
@@ -173,6 +174,7 @@ def render_award(
             ],
             "outputs": q.outputs_of(page.db, proposal.id),
             "planned": q.planned_shipments(page.db, proposal.id) if "shipment" in kinds else [],
+            "entry_label": lambda e: schedule_presenters.label(page.t, e),
             "summary": q.summary(page.db, proposal, today),
             "kinds": kinds,
             "specs": {k: field_specs(k) for k in kinds},

@@ -23,6 +23,7 @@ from opencall.proposals.models import Proposal, Request
 from opencall.reviews import queries as rq
 from opencall.runs import Progress, SolverRun, record_run
 from opencall.runs import no_progress as _noop
+from opencall.scheduling.domain import explanation_details, label_details
 from opencall.scheduling.models import ScheduleEntry
 
 PRIORITY = {"A": 1, "B": 2, "C": 3, "": 4}
@@ -61,6 +62,39 @@ def _merit(session: Session, call: Call) -> dict[int, float]:
 
 def _clear(session: Session, call: Call) -> None:
     session.execute(delete(ScheduleEntry).where(ScheduleEntry.call_id == call.id))
+
+
+def _replace_plan(
+    session: Session,
+    call: Call,
+    *,
+    what: str,
+    errors: list[str],
+    t0: float,
+    seed: int,
+    actor_id: int | None,
+    inputs: Any,
+    parameters: dict[str, Any],
+    **result: Any,
+) -> SolverRun:
+    """What the logistics plans (cruise, courses, shipments) share once solved: refuse a
+    plan that fails its check (nothing changes), else drop the call's old entries and
+    record the run (``result``: objective, bound, gap, summary)."""
+    if errors:
+        raise DomainError(f"The {what} plan failed its check: " + "; ".join(errors[:5]))
+    _clear(session, call)
+    return record_run(
+        session,
+        call,
+        "schedule",
+        inputs=inputs,
+        parameters=parameters,
+        seed=seed,
+        status="ok",
+        wall_s=time.perf_counter() - t0,
+        actor_id=actor_id,
+        **result,
+    )
 
 
 def run_schedule(
@@ -295,33 +329,31 @@ def schedule_cruise(
     )
     problem = lg.CruiseProblem(legs=leg_objs, requests=requests)
     res = lg.solve_cruise(problem, seed=seed)
-    errors = res.check(problem)
-    if errors:
-        raise DomainError("The cruise plan failed its check: " + "; ".join(errors[:5]))
-    _clear(session, call)
-    run = record_run(
+    run = _replace_plan(
         session,
         call,
-        "schedule",
+        what="cruise",
+        errors=res.check(problem),
+        t0=t0,
+        seed=seed,
+        actor_id=actor_id,
         inputs={"requests": [r.id for r in requests]},
         parameters={"max_route_distance_km": problem.max_route_distance_km},
-        seed=seed,
-        status="ok",
-        wall_s=time.perf_counter() - t0,
         objective=res.objective,
         bound=res.bound,
         gap=res.mip_gap,
         summary={"explanations": {k: v.detail for k, v in res.explanations.items()}},
-        actor_id=actor_id,
     )
     legs_by_id = {leg.id: leg for leg in leg_objs}
     for r in requests:
         lid = res.leg_of.get(r.id)
         leg = legs_by_id.get(lid) if lid else None
         if leg is not None and r.berths == 0:
-            label = f"dives only on {lid}"
+            label, said = label_details("dives only on %(leg)s", leg=lid)
+        elif lid:
+            label, said = label_details("%(n)s berth(s) on %(leg)s", n=r.berths, leg=lid)
         else:
-            label = f"{r.berths} berth(s) on {lid}" if lid else "no berth"
+            label, said = label_details("no berth")
         session.add(
             ScheduleEntry(
                 call_id=call.id,
@@ -331,21 +363,22 @@ def schedule_cruise(
                 start=dt.datetime.combine(leg.start, dt.time(), dt.UTC) if leg else None,
                 end=dt.datetime.combine(leg.end, dt.time(23, 59), dt.UTC) if leg else None,
                 amount=float(r.berths) if leg else 0.0,
-                details={"leg": lid, "explanation": res.explanations[r.id].detail},
+                details={"leg": lid, **explanation_details(res.explanations[r.id]), **said},
                 run_id=run.id,
             )
         )
     for dv in res.dives:
+        label, said = label_details("dive at %(site)s (%(leg)s)", site=dv.site_id, leg=dv.leg_id)
         session.add(
             ScheduleEntry(
                 call_id=call.id,
                 proposal_id=int(dv.request_id),
                 kind="dive",
-                label=f"dive at {dv.site_id} ({dv.leg_id})",
+                label=label,
                 start=dt.datetime.combine(dv.day, dt.time(), dt.UTC),
                 end=dt.datetime.combine(dv.day, dt.time(23, 59), dt.UTC),
                 amount=1.0,
-                details={"leg": dv.leg_id, "site": dv.site_id},
+                details={"leg": dv.leg_id, "site": dv.site_id, **said},
                 run_id=run.id,
             )
         )
@@ -420,20 +453,17 @@ def schedule_courses(
     )
     errors = cres.check(lg.CourseProblem(sessions=tuple(sessions), requests=tuple(seat_reqs)))
     errors += pres.check(lg.PackageProblem(seasons=tuple(seasons), requests=tuple(pkg_reqs)))
-    if errors:
-        raise DomainError("The course plan failed its check: " + "; ".join(errors[:5]))
-    _clear(session, call)
-    run = record_run(
+    run = _replace_plan(
         session,
         call,
-        "schedule",
+        what="course",
+        errors=errors,
+        t0=t0,
+        seed=seed,
+        actor_id=actor_id,
         inputs={"seats": [r.id for r in seat_reqs], "packages": [r.id for r in pkg_reqs]},
         parameters={},
-        seed=seed,
-        status="ok",
-        wall_s=time.perf_counter() - t0,
         objective=cres.objective + pres.objective,
-        actor_id=actor_id,
     )
     for res, kind in ((cres, "seat"), (pres, "package")):
         for rid, placement in res.placements.items():
@@ -441,13 +471,15 @@ def schedule_courses(
             assert req is not None
             placed_cp = pool_by_name[placement.bin_id] if placement else None
             a = placed_cp.pool.attributes if placed_cp else {}
+            # a session's or season's name is what people typed: not a message
+            label, said = (placed_cp.pool.name, {}) if placed_cp else label_details("not placed")
             session.add(
                 ScheduleEntry(
                     call_id=call.id,
                     proposal_id=req.proposal_id,
                     pool_id=placed_cp.pool_id if placed_cp else None,
                     kind=kind,
-                    label=placed_cp.pool.name if placed_cp else "not placed",
+                    label=label,
                     start=dt.datetime.combine(
                         dt.date.fromisoformat(a["start_date"]), dt.time(), dt.UTC
                     )
@@ -457,7 +489,7 @@ def schedule_courses(
                     if kind == "seat" and placed_cp
                     else None,
                     amount=float(placement.count) if placement else 0.0,
-                    details={"explanation": res.explanations[rid].detail},
+                    details={**explanation_details(res.explanations[rid]), **said},
                     run_id=run.id,
                 )
             )
@@ -488,34 +520,31 @@ def schedule_shipments(
     )
     problem = lg.SampleProblem(types=types, loans=loans)
     plan = lg.plan_shipments(problem, seed=seed)
-    errors = plan.check(problem)
-    if errors:
-        raise DomainError("The shipment plan failed its check: " + "; ".join(errors[:5]))
-    _clear(session, call)
-    run = record_run(
+    run = _replace_plan(
         session,
         call,
-        "schedule",
+        what="shipment",
+        errors=plan.check(problem),
+        t0=t0,
+        seed=seed,
+        actor_id=actor_id,
         inputs={"loans": [(x.id, x.masses) for x in loans]},
         parameters={},
-        seed=seed,
-        status="ok",
-        wall_s=time.perf_counter() - t0,
         summary={"remaining_mg": dict(plan.remaining_mg)},
-        actor_id=actor_id,
     )
     names = {t.id: t.label for t in types}
     for s in plan.shipments:
         for tid, mg in s.items:
+            label, said = label_details("%(mg)s mg of %(name)s", mg=f"{mg:g}", name=names[tid])
             session.add(
                 ScheduleEntry(
                     call_id=call.id,
                     proposal_id=int(s.loan_id),
                     pool_id=int(tid),
                     kind="shipment",
-                    label=f"{mg:g} mg of {names[tid]}",
+                    label=label,
                     amount=float(mg),
-                    details={"explanation": plan.explanations[s.loan_id].detail},
+                    details={**explanation_details(plan.explanations[s.loan_id]), **said},
                     run_id=run.id,
                 )
             )

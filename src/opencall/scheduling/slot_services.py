@@ -21,6 +21,7 @@ from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal, Request
 from opencall.reviews import queries as rq
 from opencall.runs import Progress, SolverRun, no_progress, record_run
+from opencall.scheduling.domain import explanation_details
 from opencall.scheduling.models import ScheduleEntry
 
 SLOT_KIND = "slot"
@@ -213,7 +214,7 @@ def schedule_slots(
                     start=None,
                     end=None,
                     amount=0.0,
-                    details={**base, "unscheduled": u.reason, "explanation": u.detail},
+                    details={**base, "unscheduled": u.reason, **explanation_details(u)},
                     run_id=run.id,
                 )
             )

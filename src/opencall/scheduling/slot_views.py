@@ -31,7 +31,7 @@ from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
 from opencall.reviews.policies import may_see_identities
 from opencall.reviews.presenters import proposal_rows
-from opencall.scheduling import ical, policies
+from opencall.scheduling import ical, policies, presenters
 from opencall.scheduling import slot_services as ss
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
@@ -100,6 +100,7 @@ def staff_calendar(slug: str, pool_id: int, page: Page = Depends(get_page)) -> R
             "rows": rows,
             "unplaced": ss.unplaced(page.db, call, pool),
             "reason_label": lambda r: page._(REASONS[r]) if r in REASONS else r,
+            "explain": lambda e: presenters.explanation(page.t, e.details or {}),
             "show_identity": may_see_identities(page.db, page.user, call),
             "unavailable": sorted(pool.unavailable, key=lambda u: u.starts_at),
             "booked": sum(1 for c in cal if c.entry is not None),

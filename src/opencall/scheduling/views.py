@@ -14,7 +14,7 @@ from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.reviews import queries as rq
 from opencall.reviews.presenters import labels, proposal_rows
-from opencall.scheduling import policies, services
+from opencall.scheduling import policies, presenters, services
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.i18n import N_
@@ -113,6 +113,8 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
             "day_names": [page._(d) for d in DAYS],
             "run": rq.latest_run(page.db, call, "schedule"),
             "may_publish": policies.may_publish(page.db, page.user, call),
+            "explain": lambda e: presenters.explanation(page.t, e.details or {}),
+            "entry_label": lambda e: presenters.label(page.t, e),
             **labels(page),
         },
     )

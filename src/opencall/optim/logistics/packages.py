@@ -1,0 +1,108 @@
+"""Demonstrations: packages of a technology per season for suitable sites
+(``solve_packages``)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from opencall.optim.logistics._common import unique
+from opencall.optim.logistics.placement import Item, PlacementResult, solve_bins
+
+
+@dataclass(frozen=True)
+class PackageSeason:
+    """Demonstration packages of one technology available in one season."""
+
+    id: str
+    technology: str
+    packages: int
+
+    def __post_init__(self) -> None:
+        if self.packages < 0:
+            raise ValueError(f"season {self.id!r}: packages must be >= 0")
+
+
+@dataclass(frozen=True)
+class PackageRequest:
+    """``count`` packages of ``technology`` for a site, in one of ``seasons`` (best first;
+    empty: any season of that technology). ``suitable`` comes from
+    ``opencall.optim.suitability.assess``."""
+
+    id: str
+    merit: float
+    technology: str
+    site_id: str
+    count: int = 1
+    seasons: tuple[str, ...] = ()
+    suitable: bool = True
+    unsuitable_reason: str = ""
+    min_count: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "seasons", tuple(self.seasons))
+        if self.count < 1:
+            raise ValueError(f"package request {self.id!r}: count must be >= 1")
+        if self.min_count is not None and not (1 <= self.min_count <= self.count):
+            raise ValueError(f"package request {self.id!r}: min_count must be in [1, count]")
+        if not math.isfinite(self.merit):
+            raise ValueError(f"package request {self.id!r}: merit must be finite")
+
+
+@dataclass(frozen=True)
+class PackageProblem:
+    seasons: tuple[PackageSeason, ...]
+    requests: tuple[PackageRequest, ...]
+    preference_penalty: float = 0.05
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "seasons", tuple(self.seasons))
+        object.__setattr__(self, "requests", tuple(self.requests))
+        unique([s.id for s in self.seasons], "season ids")
+        unique([r.id for r in self.requests], "package request ids")
+        if not (0.0 <= self.preference_penalty < 1.0):
+            raise ValueError("preference_penalty must lie in [0, 1)")
+
+    @property
+    def kind(self) -> str:
+        return "package"
+
+    def bins_items(self) -> tuple[list[tuple[str, int]], list[Item]]:
+        """Seasons as bins of packages; each request's seasons of its technology."""
+        bins = [(s.id, s.packages) for s in self.seasons]
+        tech = {s.id: s.technology for s in self.seasons}
+        items: list[Item] = []
+        for p in self.requests:
+            wanted = p.seasons or tuple(s.id for s in self.seasons)
+            allowed = tuple(s for s in wanted if tech.get(s) == p.technology)
+            min_count = p.count if p.min_count is None else p.min_count
+            reason = "" if p.suitable else p.unsuitable_reason
+            items.append((p.id, p.merit, p.count, min_count, allowed, p.suitable, reason))
+        return bins, items
+
+
+def solve_packages(
+    problem: PackageProblem, *, seed: int = 0, time_limit_s: float = 30.0
+) -> PlacementResult:
+    """Demonstration packages per season for awarded requests.
+
+    A request gets packages of its technology in one of its seasons (between ``min_count``
+    and ``count``), only if its site is suitable, and no season is over-committed; the same
+    integer program as :func:`opencall.optim.logistics.courses.solve_courses`.
+
+    Parameters
+    ----------
+    problem : PackageProblem
+        The seasons with their packages and the package requests.
+    seed : int, optional
+        Seeds the tie-break between requests of equal merit and the solver.
+    time_limit_s : float, optional
+        The solver's time limit in seconds.
+
+    Returns
+    -------
+    PlacementResult
+        The season and package count per request (None when not placed) and an
+        explanation per request.
+    """
+    return solve_bins(problem, seed, time_limit_s)

@@ -1,0 +1,224 @@
+"""What courses (seats per session) and demonstrations (packages per season) share: a
+request goes whole or in part into one of the bins it accepts, bins never overfilled."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from opencall.optim.allocation import Explanation, rows_to_csr, solve_mip
+from opencall.optim.logistics._common import (
+    AWARDED,
+    AWARDED_PARTIALLY,
+    NOT_ASSIGNED_SOLVER_GAP,
+    SOLVER_GAP,
+    Row,
+    explained,
+    weights,
+)
+from opencall.optim.messages import message
+
+NO_SEATS = "no_seats"
+NO_PACKAGES = "no_packages"
+NOT_FEASIBLE = "not_feasible"
+
+#: (id, merit, count, min_count, allowed bins best first, feasible, why not feasible)
+Item = tuple[str, float, int, int, tuple[str, ...], bool, str]
+
+
+class BinProblem(Protocol):
+    """A course or package problem as bins (id, capacity) and items."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def preference_penalty(self) -> float: ...
+
+    def bins_items(self) -> tuple[list[tuple[str, int]], list[Item]]: ...
+
+
+@dataclass(frozen=True)
+class _Words:
+    """The sentences (message ids) one kind of bin problem explains itself with."""
+
+    placed: str
+    unmatched: str
+    full: str
+    none_code: str
+
+
+WORDS = {
+    "course": _Words(
+        placed="%(n)s of %(count)s seat(s) in %(bin)s (%(where)s)",
+        unmatched="no session matches the request",
+        full="fewer than %(n)s seat(s) left in %(bins)s",
+        none_code=NO_SEATS,
+    ),
+    "package": _Words(
+        placed="%(n)s of %(count)s package(s) in %(bin)s (%(where)s)",
+        unmatched="no season of this technology matches the request",
+        full="fewer than %(n)s package(s) left in %(bins)s",
+        none_code=NO_PACKAGES,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Placement:
+    bin_id: str
+    count: int
+    preference_rank: int  # 0 = first choice
+
+
+@dataclass(frozen=True)
+class PlacementResult:
+    """Seats per session (courses) or packages per season (demonstrations)."""
+
+    placements: Mapping[str, Placement | None]
+    explanations: Mapping[str, Explanation]
+    objective: float
+    bound: float
+    mip_gap: float
+    status: str
+    solve_time_s: float
+
+    def usage(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for p in self.placements.values():
+            if p is not None:
+                out[p.bin_id] = out.get(p.bin_id, 0) + p.count
+        return out
+
+    def check(self, problem: BinProblem) -> list[str]:
+        """Every broken rule (unknown or unwanted bin, count outside its bounds, a bin
+        overfilled, a request without an explanation); empty when the placement is valid."""
+        bins, items = problem.bins_items()
+        cap = dict(bins)
+        errors: list[str] = []
+        for item in items:
+            rid, _, count, min_count, allowed, feasible, _reason = item
+            if rid not in self.placements or rid not in self.explanations:
+                errors.append(f"request {rid}: missing placement or explanation")
+                continue
+            p = self.placements[rid]
+            if p is None:
+                continue
+            if not feasible:
+                errors.append(f"request {rid}: placed although not feasible")
+            if p.bin_id not in allowed:
+                errors.append(f"request {rid}: placed in {p.bin_id}, not one it asked for")
+            if not (min_count <= p.count <= count):
+                errors.append(f"request {rid}: {p.count} outside [{min_count}, {count}]")
+        for bin_id, used in self.usage().items():
+            if bin_id not in cap or used > cap[bin_id]:
+                errors.append(f"{bin_id}: {used} placed > capacity {cap.get(bin_id, 0)}")
+        return errors
+
+
+def solve_bins(problem: BinProblem, seed: int, time_limit_s: float) -> PlacementResult:
+    """Place each request whole-or-partly in one of its allowed bins (see
+    :func:`opencall.optim.logistics.courses.solve_courses`), with an explanation each."""
+    bins, items = problem.bins_items()
+    cap = dict(bins)
+    words = WORDS[problem.kind]
+    w = weights([it[1] for it in items], seed)
+    penalty = problem.preference_penalty
+    x_col: dict[tuple[int, str], int] = {}
+    n_col: dict[tuple[int, str], int] = {}
+    c: list[float] = []
+    integer: list[bool] = []
+    upper: list[float] = []
+    for i, (_, _, count, min_count, allowed, feasible, _reason) in enumerate(items):
+        if not feasible:
+            continue
+        for rank, b in enumerate(allowed):
+            if cap[b] < min_count:
+                continue
+            x_col[(i, b)] = len(c)
+            c.append(0.0)
+            integer.append(True)
+            upper.append(1.0)
+            n_col[(i, b)] = len(c)
+            c.append(float(w[i]) * (1.0 - penalty * rank / max(len(allowed), 1)) / count)
+            integer.append(True)
+            upper.append(float(count))
+    rows: list[Row] = []
+    for i in range(len(items)):
+        cols = [col for (ii, _), col in x_col.items() if ii == i]
+        if len(cols) > 1:
+            rows.append((dict.fromkeys(cols, 1.0), -math.inf, 1.0))
+    for (i, b), col in n_col.items():
+        rows.append(({col: 1.0, x_col[(i, b)]: -float(items[i][2])}, -math.inf, 0.0))
+        rows.append(({col: 1.0, x_col[(i, b)]: -float(items[i][3])}, 0.0, math.inf))
+    for b, capacity in bins:
+        terms = {col: 1.0 for (_, bb), col in n_col.items() if bb == b}
+        if terms:
+            rows.append((terms, -math.inf, float(capacity)))
+    n = len(c)
+    a, lo, hi = rows_to_csr(rows, n)
+    sol = solve_mip(
+        np.asarray(c, dtype=np.float64),
+        a,
+        lo,
+        hi,
+        np.zeros(n),
+        np.asarray(upper, dtype=np.float64),
+        np.asarray(integer, dtype=bool),
+        seed=seed,
+        time_limit_s=time_limit_s,
+        mip_rel_gap=1e-6,
+    )
+    if sol.status in ("infeasible", "error"):
+        raise RuntimeError(f"placement MIP failed: {sol.status}")
+    x = np.round(sol.x)
+    placements: dict[str, Placement | None] = {it[0]: None for it in items}
+    for (i, b), col in n_col.items():
+        if x[x_col[(i, b)]] > 0.5 and x[col] > 0.5:
+            placements[items[i][0]] = Placement(b, int(x[col]), items[i][4].index(b))
+    used: dict[str, int] = dict.fromkeys(cap, 0)
+    for p in placements.values():
+        if p is not None:
+            used[p.bin_id] += p.count
+    explanations: dict[str, Explanation] = {}
+    for rid, _, count, min_count, allowed, feasible, reason in items:
+        p = placements[rid]
+        if p is not None:
+            where = (
+                message("first choice")
+                if p.preference_rank == 0
+                else message("choice %(n)s", n=p.preference_rank + 1)
+            )
+            code = AWARDED if p.count == count else AWARDED_PARTIALLY
+            explanations[rid] = explained(
+                code, words.placed, (p.bin_id,), n=p.count, count=count, bin=p.bin_id, where=where
+            )
+        elif not feasible:
+            explanations[rid] = (
+                explained(NOT_FEASIBLE, "site not suitable: %(reason)s", reason=message(reason))
+                if reason
+                else explained(NOT_FEASIBLE, "site not suitable")
+            )
+        elif not allowed:
+            explanations[rid] = explained(NOT_FEASIBLE, words.unmatched)
+        else:
+            full = [b for b in allowed if cap[b] - used[b] < min_count]
+            if full:
+                explanations[rid] = explained(
+                    words.none_code, words.full, tuple(full), n=min_count, bins=", ".join(full)
+                )
+            else:
+                explanations[rid] = explained(NOT_ASSIGNED_SOLVER_GAP, SOLVER_GAP)
+    return PlacementResult(
+        placements=dict(placements),
+        explanations=dict(explanations),
+        objective=sol.objective,
+        bound=sol.bound,
+        mip_gap=sol.gap,
+        status=sol.status,
+        solve_time_s=sol.time_s,
+    )

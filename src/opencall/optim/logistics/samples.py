@@ -1,0 +1,179 @@
+"""Samples: shipments of lunar-sample mass per sample type from inventory (``plan_shipments``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from opencall.optim.allocation import (
+    AllocationPolicy,
+    AllocationProblem,
+    AllocationResult,
+    Explanation,
+    Pool,
+    Request,
+    solve_allocation,
+)
+from opencall.optim.logistics._common import unique
+
+INVENTORY_EXHAUSTED = "inventory_exhausted"
+
+
+@dataclass(frozen=True)
+class SampleType:
+    id: str
+    inventory_mg: float
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.inventory_mg) and self.inventory_mg >= 0):
+            raise ValueError(f"sample type {self.id!r}: inventory must be finite and >= 0")
+
+
+@dataclass(frozen=True)
+class SampleLoan:
+    """An awarded loan: ``masses`` maps sample type to mg; partial shipments down to
+    ``min_fraction`` of every mass are allowed when it is below 1."""
+
+    id: str
+    merit: float
+    recipient: str
+    masses: Mapping[str, float]
+    min_fraction: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "masses", dict({str(k): float(v) for k, v in self.masses.items()}))
+
+
+@dataclass(frozen=True)
+class SampleProblem:
+    types: tuple[SampleType, ...]
+    loans: tuple[SampleLoan, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "types", tuple(self.types))
+        object.__setattr__(self, "loans", tuple(self.loans))
+        unique([t.id for t in self.types], "sample type ids")
+        unique([loan.id for loan in self.loans], "loan ids")
+        self.as_allocation()  # validates masses and fractions with the allocation rules
+
+    def as_allocation(self) -> AllocationProblem:
+        pools = tuple(Pool(t.id, t.inventory_mg, unit="mg", kind="sample") for t in self.types)
+        reqs = tuple(
+            Request(
+                id=loan.id,
+                proposal_id=loan.id,
+                pi_id=loan.recipient,
+                merit=loan.merit,
+                demand=loan.masses,
+                min_fraction=loan.min_fraction,
+            )
+            for loan in self.loans
+        )
+        partial = any(loan.min_fraction < 1.0 for loan in self.loans)
+        policy = AllocationPolicy(
+            allow_partial=partial,
+            min_fraction=min((loan.min_fraction for loan in self.loans), default=1.0),
+        )
+        return AllocationProblem(pools, reqs, policy)
+
+
+@dataclass(frozen=True)
+class Shipment:
+    loan_id: str
+    recipient: str
+    fraction: float
+    items: tuple[tuple[str, float], ...]  # (sample type, mg)
+
+
+@dataclass(frozen=True)
+class ShipmentPlan:
+    shipments: tuple[Shipment, ...]
+    remaining_mg: Mapping[str, float]
+    explanations: Mapping[str, Explanation]
+    status: str
+    allocation: AllocationResult
+
+    def check(self, problem: SampleProblem) -> list[str]:
+        """Every broken rule (a shipment over its loan or the inventory, a loan without an
+        explanation, the allocation's own checks); empty when the plan is valid."""
+        errors = list(self.allocation.check(problem.as_allocation()))
+        inventory = {t.id: t.inventory_mg for t in problem.types}
+        shipped = dict.fromkeys(inventory, 0.0)
+        loans = {loan.id: loan for loan in problem.loans}
+        for s in self.shipments:
+            loan = loans.get(s.loan_id)
+            if loan is None:
+                errors.append(f"shipment for unknown loan {s.loan_id}")
+                continue
+            for tid, mg in s.items:
+                if mg < 0 or mg > loan.masses.get(tid, 0.0) * (1 + 1e-9):
+                    errors.append(f"shipment {s.loan_id}: {mg} mg of {tid} exceeds the loan")
+                shipped[tid] = shipped.get(tid, 0.0) + mg
+        for tid, mg in shipped.items():
+            if mg > inventory.get(tid, 0.0) * (1 + 1e-9) + 1e-9:
+                errors.append(f"sample type {tid}: {mg:.6g} mg shipped > {inventory[tid]} mg")
+        for loan in problem.loans:
+            if loan.id not in self.explanations:
+                errors.append(f"loan {loan.id}: no explanation")
+        return errors
+
+
+def plan_shipments(
+    problem: SampleProblem, *, seed: int = 0, time_limit_s: float = 30.0
+) -> ShipmentPlan:
+    """Turn awarded loans into shipments that never exceed the inventory of any type.
+
+    This is the allocation model with one pool per sample type (capacity = inventory in mg);
+    when the inventory cannot cover every loan, loans of lower merit are cut (down to their
+    ``min_fraction``) or dropped, and the explanation names the exhausted sample types.
+
+    Parameters
+    ----------
+    problem : SampleProblem
+        The sample types with their inventory and the awarded loans.
+    seed : int, optional
+        Seeds the allocation's tie-break and solver.
+    time_limit_s : float, optional
+        The solver's time limit in seconds.
+
+    Returns
+    -------
+    ShipmentPlan
+        One shipment per loan that gets something (mg per sample type, never more than the
+        inventory left), the inventory remaining, an explanation per loan and the
+        underlying allocation result.
+    """
+    result = solve_allocation(
+        problem.as_allocation(), seed=seed, mip_rel_gap=1e-6, time_limit_s=time_limit_s
+    )
+    shipments: list[Shipment] = []
+    remaining = {t.id: t.inventory_mg for t in problem.types}
+    explanations: dict[str, Explanation] = {}
+    for loan in problem.loans:
+        f = result.fractions[loan.id]
+        ex = result.explanations[loan.id]
+        if ex.code == "not_awarded_pool_exhausted":
+            ex = Explanation(
+                INVENTORY_EXHAUSTED, ex.detail.replace("pool(s)", "sample type(s)"), ex.pools
+            )
+        explanations[loan.id] = ex
+        if f <= 0:
+            continue
+        # solver round-off (a few 1e-8 mg) must never ship more than the inventory holds
+        items_list: list[tuple[str, float]] = []
+        for tid in sorted(loan.masses):
+            mg = min(result.amounts[loan.id][tid], max(remaining[tid], 0.0))
+            if mg > 1e-6:
+                items_list.append((tid, mg))
+                remaining[tid] -= mg
+        items = tuple(items_list)
+        shipments.append(Shipment(loan.id, loan.recipient, f, items))
+    return ShipmentPlan(
+        shipments=tuple(shipments),
+        remaining_mg=dict({k: max(v, 0.0) for k, v in remaining.items()}),
+        explanations=dict(explanations),
+        status=result.status,
+        allocation=result,
+    )

@@ -1,0 +1,119 @@
+"""The schedule's words for people: each entry's label and explanation in the reader's
+language.
+
+The optimisers keep their sentences as a message id and parameters
+(``opencall.optim.messages``), stored in an entry's ``details`` next to the English
+sentence (``detail_msg``/``detail_params``, ``label_msg``/``label_params``). Entries stored
+before that (only the English ``explanation``, or FAST's ``why``) are translated through the
+catalogued templates (:meth:`Translator.message`), so old schedules still render."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from opencall.allocation.presenters import explain
+from opencall.optim.allocation import readable
+from opencall.optim.messages import SEPARATOR, is_message, render
+from opencall.web.i18n import N_, Translator
+
+#: The sentences the optimisers compose for schedule entries (``optim.logistics``,
+#: ``optim.slots``; FAST's reasons come from ``optim.scheduling`` as English and are
+#: translated through these templates), their codes shown inside other sentences, and the
+#: entries' labels: catalogued in ``locale/*/LC_MESSAGES/xlate.po``.
+SCHEDULE_MESSAGES = (
+    N_("berths on leg %(leg)s, all dives"),
+    N_("dive %(k)s at %(site)s: %(why)s"),
+    N_("berths on leg %(leg)s, %(done)s of %(n)s dives; %(missing)s"),
+    N_("no leg is open to this request"),
+    N_("site %(site)s lies %(km)s km from the nearest route (limit %(limit)s km)"),
+    N_("site %(site)s at %(depth)s m is deeper than the %(limit)s m limit"),
+    N_("fewer than %(n)s feasible dive(s) on any leg: %(parts)s"),
+    N_("needs %(n)s berths; the largest leg has %(biggest)s"),
+    N_("berths on leg(s) %(legs)s taken by higher-valued requests"),
+    N_("dive slots on leg(s) %(legs)s exhausted; berths full on %(full)s"),
+    N_("dive slots on leg(s) %(legs)s exhausted"),
+    N_("room remained; the solver stopped within its gap"),
+    N_("dive_slots_exhausted"),
+    N_("feasible_only_on_another_leg"),
+    N_("site_off_route"),
+    N_("too_deep"),
+    N_("%(n)s of %(count)s seat(s) in %(bin)s (%(where)s)"),
+    N_("%(n)s of %(count)s package(s) in %(bin)s (%(where)s)"),
+    N_("first choice"),
+    N_("choice %(n)s"),
+    N_("site not suitable: %(reason)s"),
+    N_("site not suitable"),
+    N_("no session matches the request"),
+    N_("no season of this technology matches the request"),
+    N_("fewer than %(n)s seat(s) left in %(bins)s"),
+    N_("fewer than %(n)s package(s) left in %(bins)s"),
+    N_("resource %(resource)s is not known"),
+    N_(
+        "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots are usable (%(off)s in unavailable periods, %(impossible)s on dates the applicant declared impossible)"
+    ),
+    N_("all-or-nothing with %(others)s, which cannot be placed"),
+    N_(
+        "the usable slots it could take are given to awards of higher value or its bundle could not be placed whole"
+    ),
+    N_("the usable slots it could take are given to awards of higher value"),
+    N_("the whole period"),
+    N_("dives only on %(leg)s"),
+    N_("%(n)s berth(s) on %(leg)s"),
+    N_("no berth"),
+    N_("dive at %(site)s (%(leg)s)"),
+    N_("not placed"),
+    N_("%(mg)s mg of %(name)s"),
+    N_("never within the zenith limits during the window"),
+    N_("longest visible stretch %(longest)s min < %(need)s min"),
+    N_("visible long enough only across maintenance"),
+    N_("room taken by higher-weight blocks"),
+    N_("fixed time outside the scheduling window"),
+    N_("fixed time overlaps maintenance (or its setup)"),
+    N_("zenith reaches %(z)s deg (limits %(lo)s-%(hi)s deg, kept %(arcsec)s arcsec inside)"),
+    N_("clashes with a higher-priority fixed block"),
+)
+
+
+def say(t: Translator, msg: Mapping[str, Any]) -> str:
+    """A message (template and parameters) in the reader's language; a template the
+    catalogue lacks, or a translation that does not fit its parameters, stays English."""
+    params = msg.get("params") or {}
+    text = str(msg.get("msg", ""))
+    if not params:
+        return t.message(text)
+    values = {k: _param(t, v) for k, v in params.items()}
+    try:
+        return t.gettext(text) % values
+    except (KeyError, TypeError, ValueError):
+        try:
+            return text % values
+        except (KeyError, TypeError, ValueError):
+            return render(msg)
+
+
+def _param(t: Translator, value: Any) -> str:
+    if is_message(value):
+        return say(t, value)
+    if isinstance(value, list | tuple):
+        return SEPARATOR.join(_param(t, v) for v in value)
+    if isinstance(value, float):
+        return readable(value)
+    return str(value)
+
+
+def explanation(t: Translator, details: Mapping[str, Any]) -> str:
+    """Why an entry is where it is (or nowhere), in the reader's language."""
+    if details.get("detail_msg"):
+        return say(t, {"msg": details["detail_msg"], "params": details.get("detail_params")})
+    text = str(details.get("explanation") or details.get("why") or "")
+    return explain(t, text)
+
+
+def label(t: Translator, entry: Any) -> str:
+    """What an entry is ("2 berth(s) on Leg 1", "not placed"), in the reader's language;
+    labels made of what people typed (codes, names) are shown as they are."""
+    details = entry.details or {}
+    if details.get("label_msg"):
+        return say(t, {"msg": details["label_msg"], "params": details.get("label_params")})
+    return str(entry.label)
