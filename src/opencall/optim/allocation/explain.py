@@ -175,8 +175,19 @@ def _explain(
 
 
 def readable(x: float) -> str:
-    """An amount as a person reads it: two decimals at most, no rounding noise
-    (-5.684e-14 is 0), never negative zero."""
+    """An amount as a person reads it.
+
+    Parameters
+    ----------
+    x : float
+        The amount, in any unit.
+
+    Returns
+    -------
+    str
+        At most two decimals, trailing zeros dropped, no rounding noise (``-5.684e-14`` is
+        ``"0"``) and never a negative zero.
+    """
     v = round(float(x), 2)
     return f"{v:.2f}".rstrip("0").rstrip(".") if abs(v) >= 0.005 else "0"
 

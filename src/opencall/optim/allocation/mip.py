@@ -71,6 +71,40 @@ def solve_mip(
     models the LP bound is tight and HiGHS's own heuristics are slow to find a solution near
     it on 10^4 columns; with this start the root bound usually proves the gap at once. The
     better of ``start`` and the rounded solution is used.
+
+    Parameters
+    ----------
+    c : numpy.ndarray
+        Objective coefficients, one per column.
+    a : scipy.sparse.csr_matrix
+        Row coefficients (see ``rows_to_csr``).
+    row_lo, row_hi, col_lo, col_hi : numpy.ndarray
+        Row and column bounds; infinite bounds are ``numpy.inf``.
+    integer : numpy.ndarray of bool
+        True for the integer columns.
+    maximize : bool, optional
+        Maximise (default) or minimise.
+    backend : {"highspy", "scipy"}, optional
+        HiGHS through highspy, or ``scipy.optimize.milp`` (no warm start, no options).
+    mip_rel_gap : float, optional
+        Relative optimality gap at which the search stops.
+    time_limit_s : float, optional
+        Wall-clock limit of the whole call, LP rounding included.
+    seed : int, optional
+        HiGHS's ``random_seed``.
+    start : numpy.ndarray, optional
+        A feasible solution to start from.
+    polish : bool, optional
+        Build a warm start by LP rounding first (see above).
+    options : mapping, optional
+        Further HiGHS options, by name.
+
+    Returns
+    -------
+    MipSolution
+        The solution, its objective, the solver's dual bound (a valid bound on the optimum),
+        the relative gap between them and a status: ``"optimal"`` (within ``mip_rel_gap``),
+        ``"time_limit"``, ``"infeasible"`` or ``"error"``.
     """
     t0 = time.perf_counter()
     n = int(c.shape[0])
@@ -254,7 +288,23 @@ def _gap(obj: float, bound: float, maximize: bool) -> float:
 def rows_to_csr(
     rows: Sequence[tuple[dict[int, float], float, float]], n_cols: int
 ) -> tuple[sp.csr_matrix, FloatArray, FloatArray]:
-    """Rows given as ``({column: coefficient}, lower, upper)`` -> (CSR matrix, lower, upper)."""
+    """Stack sparse rows into a CSR matrix with their bounds.
+
+    Parameters
+    ----------
+    rows : sequence of (dict, float, float)
+        Each row as ``({column: coefficient}, lower, upper)``; infinite bounds are
+        ``math.inf``.
+    n_cols : int
+        Number of columns of the matrix.
+
+    Returns
+    -------
+    a : scipy.sparse.csr_matrix
+        The ``len(rows) x n_cols`` coefficient matrix.
+    lower, upper : numpy.ndarray
+        The row bounds, in row order.
+    """
     indptr = [0]
     indices: list[int] = []
     data: list[float] = []

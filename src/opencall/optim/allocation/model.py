@@ -111,6 +111,7 @@ class Request:
 
     @property
     def total_demand(self) -> float:
+        """The full award's amount summed over every pool (units are not converted)."""
         return float(sum(self.demand.values()))
 
 
@@ -258,6 +259,7 @@ class AllocationPolicy:
 
     @property
     def effective_min_fraction(self) -> float:
+        """The smallest awarded fraction the policy allows: ``min_fraction``, or 1 if whole."""
         return self.min_fraction if self.allow_partial else 1.0
 
 
@@ -331,7 +333,13 @@ class AllocationProblem:
 
     @cached_property
     def bundles(self) -> dict[tuple[str, str], list[int]]:
-        """(proposal id, bundle key) -> indices of its requests, in input order."""
+        """The all-or-nothing bundles of the problem.
+
+        Returns
+        -------
+        dict
+            ``(proposal id, bundle key) -> indices of its requests``, in input order.
+        """
         out: dict[tuple[str, str], list[int]] = {}
         for i, r in enumerate(self.requests):
             if r.bundle is not None:
@@ -339,7 +347,18 @@ class AllocationProblem:
         return out
 
     def effective_capacity(self, pool_id: str) -> float:
-        """The pool's capacity, lowered by a ``max_total`` resource limit."""
+        """The capacity that may be awarded from one pool.
+
+        Parameters
+        ----------
+        pool_id : str
+            A pool of the problem.
+
+        Returns
+        -------
+        float
+            The pool's capacity, lowered by a ``max_total`` resource limit on it.
+        """
         cap = next(p.capacity for p in self.pools if p.id == pool_id)
         lim = self.policy.resource_limits.get(pool_id)
         if lim is not None and lim.max_total is not None:
@@ -347,6 +366,18 @@ class AllocationProblem:
         return cap
 
     def rule_pools(self, rule: GroupShareRule) -> tuple[str, ...]:
+        """The pools a share rule covers: its own, or every pool when it names none.
+
+        Parameters
+        ----------
+        rule : GroupShareRule
+            A rule of this problem's policy.
+
+        Returns
+        -------
+        tuple of str
+            Pool ids.
+        """
         return tuple(p.id for p in self.pools) if rule.pools is None else tuple(rule.pools)
 
 
@@ -393,6 +424,14 @@ class AllocationResult:
     phases: int
 
     def pool_usage(self) -> dict[str, float]:
+        """The amount awarded from each pool.
+
+        Returns
+        -------
+        dict
+            ``pool id -> amount`` summed over every request (pools nobody asked for are left
+            out).
+        """
         usage: dict[str, float] = {}
         for per_pool in self.amounts.values():
             for pid, amount in per_pool.items():
@@ -400,7 +439,20 @@ class AllocationResult:
         return usage
 
     def check(self, problem: AllocationProblem) -> list[str]:
-        """Feasibility of this result for ``problem``; an empty list means feasible."""
+        """Check this result against every rule of ``problem``.
+
+        Parameters
+        ----------
+        problem : AllocationProblem
+            The problem the result was solved for.
+
+        Returns
+        -------
+        list of str
+            One sentence per violated rule (fractions, capacities, PI caps, resource limits,
+            bundles, group shares, nationality-blind calls); empty when the result is
+            feasible.
+        """
         errors: list[str] = []
         policy = problem.policy
         cap = {p.id: problem.effective_capacity(p.id) for p in problem.pools}
@@ -547,7 +599,20 @@ def _per_proposal_limit_blocks(problem: AllocationProblem, i: int) -> str | None
 
 
 def seeded_rank(problem: AllocationProblem, seed: int) -> list[int]:
-    """Request indices best first: oriented merit descending, ties by a seeded permutation."""
+    """Rank the requests best first.
+
+    Parameters
+    ----------
+    problem : AllocationProblem
+        The problem whose requests are ranked.
+    seed : int
+        Seed of the ``numpy.random.default_rng`` permutation that breaks ties.
+
+    Returns
+    -------
+    list of int
+        Request indices, by oriented merit descending, ties by the seeded permutation.
+    """
     n = len(problem.requests)
     perm = np.random.default_rng(seed).permutation(n)
     tie = np.empty(n, dtype=np.int64)
@@ -568,7 +633,23 @@ def fast_lst_demands(
     """Split each target's hours over LST bins; the sum over targets is the demand vector.
 
     Uses ``opencall.optim.sky.lst_fraction_in_bins`` (imported lazily: the allocation model
-    itself never depends on sky geometry). Returns an array of length ``n_bins``.
+    itself never depends on sky geometry).
+
+    Parameters
+    ----------
+    ra_deg, dec_deg : array_like
+        Target coordinates in degrees, one entry per target.
+    hours : array_like
+        Hours asked for each target (broadcast against ``ra_deg``).
+    n_bins : int, optional
+        Number of equal LST bins over the sidereal day.
+    max_zenith_deg : float, optional
+        The telescope's zenith-angle limit; a target is observable while inside it.
+
+    Returns
+    -------
+    numpy.ndarray
+        Hours per LST bin, length ``n_bins``, summed over the targets.
     """
     try:
         from opencall.optim import sky

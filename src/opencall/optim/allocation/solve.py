@@ -192,7 +192,37 @@ def solve_allocation(
     time_limit_s: float = 60.0,
     highs_options: Mapping[str, Any] | None = None,
 ) -> AllocationResult:
-    """Choose awarded fractions for ``problem``; see the module docstring for the model."""
+    """Choose awarded fractions for ``problem``.
+
+    The model, its objective weights and the phases of the group share rule are described
+    in the ``opencall.optim.allocation`` package docstring.
+
+    Parameters
+    ----------
+    problem : AllocationProblem
+        Pools, requests, groups and the call's policy.
+    seed : int, optional
+        Seed of the tie-breaking permutation and of HiGHS.
+    backend : {"highspy", "scipy"}, optional
+        The MIP solver (``"scipy"``: ``scipy.optimize.milp``, without warm starts).
+    mip_rel_gap : float, optional
+        Relative gap at which each phase stops.
+    time_limit_s : float, optional
+        Wall-clock limit of the whole solve; with share rules phase 0 gets 70 % of it.
+    highs_options : mapping, optional
+        Further HiGHS options, by name (highspy backend only).
+
+    Returns
+    -------
+    AllocationResult
+        Fractions and amounts per request, one explanation per request, the final phase's
+        objective, dual bound and gap, and the outcome of every group share rule.
+
+    Raises
+    ------
+    RuntimeError
+        If the solver reports the model infeasible or fails.
+    """
     t0 = time.perf_counter()
     model = _build(problem, seed)
     n = model.n_cols
