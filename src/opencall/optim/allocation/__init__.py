@@ -81,6 +81,7 @@ from opencall.optim.allocation.mip import (
     _lp_rounding,
     _new_highs,
     _solve_scipy,
+    improve_packing,
     rows_to_csr,
     solve_mip,
 )
@@ -162,6 +163,7 @@ __all__ = [
     "Request",
     "ResourceLimit",
     "fast_lst_demands",
+    "improve_packing",
     "readable",
     "rows_to_csr",
     "seeded_rank",

@@ -69,8 +69,11 @@ def solve_mip(
     LP relaxation, fix every integer column whose LP value is integral, and solve the small
     MIP left over the fractional ones (at most about one per binding row). On allocation
     models the LP bound is tight and HiGHS's own heuristics are slow to find a solution near
-    it on 10^4 columns; with this start the root bound usually proves the gap at once. The
-    better of ``start`` and the rounded solution is used.
+    it on 10^4 columns; with this start the root bound usually proves the gap at once. When
+    the model is a pure 0/1 packing problem (a whole-award allocation: every column binary,
+    every row an upper bound with non-negative coefficients, maximising a non-negative
+    objective), the rounded solution is then improved by ``improve_packing``'s local search.
+    The better of ``start`` and the rounded solution is used.
 
     Parameters
     ----------
@@ -128,6 +131,12 @@ def solve_mip(
             0.25 * time_limit_s,
             min(0.1 * mip_rel_gap, 1e-4),
         )
+        if (
+            rounded is not None
+            and maximize
+            and _is_binary_packing(c, a, row_lo, col_lo, col_hi, integer)
+        ):
+            rounded = improve_packing(c, a, row_hi, rounded, deadline=t0 + 0.3 * time_limit_s)
         if rounded is not None:
             sign = 1.0 if maximize else -1.0
             if start is None or sign * float(np.dot(c, rounded)) > sign * float(np.dot(c, start)):
@@ -188,6 +197,115 @@ def solve_mip(
     else:
         label = model_status.name.removeprefix("k").lower()
     return MipSolution(x, obj, bound, _gap(obj, bound, maximize), label, elapsed)
+
+
+def _is_binary_packing(
+    c: FloatArray,
+    a: sp.csr_matrix,
+    row_lo: FloatArray,
+    col_lo: FloatArray,
+    col_hi: FloatArray,
+    integer: npt.NDArray[np.bool_],
+) -> bool:
+    """Every column a free binary, every row ``A x <= b`` with ``A >= 0``, and ``c >= 0``."""
+    return bool(
+        integer.all()
+        and (col_lo == 0).all()
+        and (col_hi == 1).all()
+        and np.isneginf(row_lo).all()
+        and (sp.csr_matrix(a).data >= 0).all()
+        and (c >= 0).all()
+        and a.shape[0] * a.shape[1] <= _PACKING_DENSE_MAX
+    )
+
+
+_PACKING_DENSE_MAX = 4_000_000  # entries of the dense row matrix the local search may build
+
+
+def improve_packing(
+    c: FloatArray,
+    a: sp.csr_matrix,
+    row_hi: FloatArray,
+    x: FloatArray,
+    *,
+    deadline: float | None = None,
+    tol: float = 1e-9,
+) -> FloatArray:
+    """Improve a feasible 0/1 packing solution by local search.
+
+    For ``max c.x  s.t.  A x <= row_hi, x in {0, 1}`` with ``A >= 0`` and ``c >= 0``, repeat
+    the best move that raises the objective until none is left: add a column that fits; swap
+    one chosen column for one that then fits; swap one chosen column for two. Every move
+    keeps ``A x <= row_hi``, so the result is feasible whenever ``x`` is, and its objective is
+    never lower.
+
+    Parameters
+    ----------
+    c : numpy.ndarray
+        Non-negative objective, one entry per column.
+    a : scipy.sparse.csr_matrix
+        Non-negative row coefficients.
+    row_hi : numpy.ndarray
+        Row upper bounds.
+    x : numpy.ndarray
+        A feasible 0/1 solution (values are rounded).
+    deadline : float, optional
+        A ``time.perf_counter()`` value after which no further move is searched for.
+    tol : float, optional
+        Absolute slack allowed on every row.
+
+    Returns
+    -------
+    numpy.ndarray
+        The improved solution (a new array).
+    """
+    x = np.asarray(np.round(np.asarray(x, dtype=np.float64)), dtype=np.float64)
+    dense = np.asarray(sp.csr_matrix(a).toarray(), dtype=np.float64)
+    slack = np.asarray(row_hi, dtype=np.float64) - dense @ x
+    if (slack < -tol).any():
+        return x
+    while deadline is None or time.perf_counter() < deadline:
+        chosen = np.flatnonzero(x > 0.5)
+        free = np.flatnonzero(x < 0.5)
+        if free.size == 0:
+            break
+        fits = free[(dense[:, free] <= slack[:, None] + tol).all(axis=0)]
+        fits = fits[c[fits] > 0]
+        if fits.size:
+            j = int(fits[np.argmax(c[fits])])
+            x[j] = 1.0
+            slack -= dense[:, j]
+            continue
+        best_gain = 1e-12
+        best_move: tuple[int, int, int] | None = None
+        for i in chosen:
+            room = slack + dense[:, i]
+            ok = free[(dense[:, free] <= room[:, None] + tol).all(axis=0)]
+            if ok.size == 0:
+                continue
+            ok = ok[np.argsort(-c[ok], kind="stable")]
+            if c[ok[0]] - c[i] > best_gain:
+                best_gain, best_move = float(c[ok[0]] - c[i]), (int(i), int(ok[0]), -1)
+            # one out, two in: the first of the pair among the 40 best that fit
+            for k in range(min(ok.size, 40)):
+                first, rest = ok[k], ok[k + 1 :]
+                if rest.size == 0 or c[first] + c[rest[0]] - c[i] <= best_gain:
+                    break
+                left = room - dense[:, first]
+                ok2 = rest[(dense[:, rest] <= left[:, None] + tol).all(axis=0)]
+                if ok2.size and c[first] + c[ok2[0]] - c[i] > best_gain:
+                    best_gain = float(c[first] + c[ok2[0]] - c[i])
+                    best_move = (int(i), int(first), int(ok2[0]))
+        if best_move is None:
+            break
+        out, in1, in2 = best_move
+        x[out] = 0.0
+        slack += dense[:, out]
+        for col in (in1, in2):
+            if col >= 0:
+                x[col] = 1.0
+                slack -= dense[:, col]
+    return x
 
 
 def _lp_rounding(
