@@ -136,7 +136,9 @@ def solve_mip(
             and maximize
             and _is_binary_packing(c, a, row_lo, col_lo, col_hi, integer)
         ):
-            rounded = improve_packing(c, a, row_hi, rounded, deadline=t0 + 0.3 * time_limit_s)
+            # at most a tenth of the limit, and never past 30 % of it with the LP rounding
+            deadline = min(t0 + 0.3 * time_limit_s, time.perf_counter() + 0.1 * time_limit_s)
+            rounded = improve_packing(c, a, row_hi, rounded, deadline=deadline)
         if rounded is not None:
             sign = 1.0 if maximize else -1.0
             if start is None or sign * float(np.dot(c, rounded)) > sign * float(np.dot(c, start)):
@@ -279,6 +281,8 @@ def improve_packing(
         best_gain = 1e-12
         best_move: tuple[int, int, int] | None = None
         for i in chosen:
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
             room = slack + dense[:, i]
             ok = free[(dense[:, free] <= room[:, None] + tol).all(axis=0)]
             if ok.size == 0:
