@@ -250,7 +250,8 @@ def improve_packing(
     row_hi : numpy.ndarray
         Row upper bounds.
     x : numpy.ndarray
-        A feasible 0/1 solution (values are rounded).
+        A feasible 0/1 solution (values are rounded; if the rounded one is not feasible, a
+        copy of ``x`` is returned unchanged).
     deadline : float, optional
         A ``time.perf_counter()`` value after which no further move is searched for.
     tol : float, optional
@@ -261,11 +262,12 @@ def improve_packing(
     numpy.ndarray
         The improved solution (a new array).
     """
-    x = np.asarray(np.round(np.asarray(x, dtype=np.float64)), dtype=np.float64)
+    given = np.array(x, dtype=np.float64)
+    x = np.asarray(np.round(given), dtype=np.float64)
     dense = np.asarray(sp.csr_matrix(a).toarray(), dtype=np.float64)
     slack = np.asarray(row_hi, dtype=np.float64) - dense @ x
     if (slack < -tol).any():
-        return x
+        return given
     while deadline is None or time.perf_counter() < deadline:
         chosen = np.flatnonzero(x > 0.5)
         free = np.flatnonzero(x < 0.5)
