@@ -1,0 +1,668 @@
+"""The allocation model's inputs, outputs and the rules that read them (no solver here).
+
+Inputs (``Pool``, ``Request``, ``Group``, ``GroupShareRule``, ``ResourceLimit``,
+``AllocationPolicy``, ``AllocationProblem``) are frozen dataclasses validated on construction;
+outputs (``Explanation``, ``GroupShareOutcome``, ``AllocationResult``) carry a feasibility
+checker. See ``opencall.optim.allocation`` for the model itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+Backend = Literal["highspy", "scipy"]
+
+# Explanation codes (one per request).
+AWARDED = "awarded"
+AWARDED_PARTIALLY = "awarded_partially"
+AWARDED_BY_GROUP_SHARE = "awarded_by_group_share"
+NOT_AWARDED_POOL_EXHAUSTED = "not_awarded_pool_exhausted"
+NOT_FEASIBLE = "not_feasible"
+NOT_ELIGIBLE = "not_eligible"
+BELOW_QUALITY_THRESHOLD = "below_quality_threshold"
+PI_CAP_REACHED = "pi_cap_reached"
+NOT_AWARDED_SOLVER_GAP = "not_awarded_solver_gap"
+NOT_AWARDED_BUNDLE = "not_awarded_bundle"
+NOT_AWARDED_RESOURCE_LIMIT = "not_awarded_resource_limit"
+
+EXPLANATION_CODES = frozenset(
+    {
+        AWARDED,
+        AWARDED_PARTIALLY,
+        AWARDED_BY_GROUP_SHARE,
+        NOT_AWARDED_POOL_EXHAUSTED,
+        NOT_FEASIBLE,
+        NOT_ELIGIBLE,
+        BELOW_QUALITY_THRESHOLD,
+        PI_CAP_REACHED,
+        NOT_AWARDED_SOLVER_GAP,
+        NOT_AWARDED_BUNDLE,
+        NOT_AWARDED_RESOURCE_LIMIT,
+    }
+)
+
+_TOL = 1e-6
+_TIE_EPS = 1e-7
+
+
+class PolicyError(ValueError):
+    """An allocation policy with invalid values."""
+
+
+class ProblemError(ValueError):
+    """An allocation problem whose data is inconsistent."""
+
+
+def _copy_mapping(data: Mapping[str, float] | Iterable[tuple[str, float]]) -> Mapping[str, float]:
+    items = data.items() if isinstance(data, Mapping) else data
+    return dict({str(k): float(v) for k, v in items})
+
+
+# --------------------------------------------------------------------------------------------
+# Input
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A capacity pool: e.g. FAST hours in LST 04-05 h, berths on leg 2, mg of CE-5 soil."""
+
+    id: str
+    capacity: float
+    unit: str = "h"
+    kind: str = "time"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request for capacity.
+
+    ``demand`` maps pool id to the amount for the full award (sparse: only pools it uses); it
+    is copied, so the caller's mapping is never shared. ``feasible=False`` (technical or
+    suitability review failed) and ``eligible=False`` exclude the request;
+    ``infeasible_reason`` is echoed in the explanation.
+
+    ``bundle`` (a key or None): the requests of one proposal that share a bundle key are
+    all-or-nothing: every one of them is awarded in full, or none is (whatever the partial-award
+    settings). A bundle is one award for the PI's count cap.
+    """
+
+    id: str
+    proposal_id: str
+    pi_id: str
+    merit: float
+    demand: Mapping[str, float]
+    min_fraction: float = 1.0
+    eligible: bool = True
+    feasible: bool = True
+    infeasible_reason: str = ""
+    bundle: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "demand", _copy_mapping(self.demand))
+
+    @property
+    def total_demand(self) -> float:
+        """The full award's amount summed over every pool (units are not converted)."""
+        return float(sum(self.demand.values()))
+
+
+@dataclass(frozen=True)
+class Group:
+    """A named group of proposals, e.g. ``international`` or ``low_lmic``.
+
+    ``from_nationality`` says the membership was derived from the nationality or country of
+    the team (true for both examples); nationality-blind calls may not use such groups.
+    """
+
+    name: str
+    proposal_ids: frozenset[str]
+    from_nationality: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "proposal_ids", frozenset(self.proposal_ids))
+
+
+@dataclass(frozen=True)
+class GroupShareRule:
+    """Group ``group`` should receive at least ``min_share`` of the capacity of ``pools``.
+
+    ``pools=None`` means every pool (they must then share one unit). The rule is soft in the
+    sense explained in the module docstring: share >= min(target, achievable).
+    """
+
+    group: str
+    min_share: float
+    pools: tuple[str, ...] | None = None
+    nationality_based: bool = True
+    #: only requests whose merit meets this threshold (same orientation as the merit) count
+    #: toward the share, and only they can be pushed in by it; None: every candidate counts
+    min_quality: float | None = None
+
+
+@dataclass(frozen=True)
+class ResourceLimit:
+    """Limits on one pool: the most one proposal may receive and the most awarded in total."""
+
+    max_per_proposal: float | None = None
+    max_total: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_per_proposal", "max_total"):
+            v = getattr(self, name)
+            if v is not None and not (math.isfinite(v) and v > 0):
+                raise PolicyError(f"{name} must be a positive number or None, got {v!r}")
+        if (
+            self.max_per_proposal is not None
+            and self.max_total is not None
+            and self.max_per_proposal > self.max_total
+        ):
+            raise PolicyError("max_per_proposal must not exceed max_total")
+
+
+@dataclass(frozen=True)
+class AllocationPolicy:
+    """The call's stated allocation policy; validated on construction (raises PolicyError)."""
+
+    allow_partial: bool = False
+    min_fraction: float = 1.0
+    max_awards_per_pi: int | None = None
+    max_amount_per_pi: float | None = None
+    #: at most this much of a pool per PI, {pool id: amount}
+    max_amount_per_pi_by_pool: Mapping[str, float] = field(default_factory=dict)
+    #: per pool: the most one proposal may receive, and the most awarded in total
+    resource_limits: Mapping[str, ResourceLimit] = field(default_factory=dict)
+    group_share_rules: tuple[GroupShareRule, ...] = ()
+    nationality_blind: bool = False
+    quality_threshold: float | None = None
+    objective: Literal["merit", "merit_x_amount"] = "merit"
+    merit_floor: float = 0.1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "group_share_rules", tuple(self.group_share_rules))
+        object.__setattr__(
+            self, "max_amount_per_pi_by_pool", _copy_mapping(self.max_amount_per_pi_by_pool)
+        )
+        object.__setattr__(self, "resource_limits", dict(self.resource_limits))
+        for pid, amount in self.max_amount_per_pi_by_pool.items():
+            if not (math.isfinite(amount) and amount > 0):
+                raise PolicyError(
+                    f"max_amount_per_pi_by_pool[{pid!r}] must be a positive number, got {amount!r}"
+                )
+        for pid, lim in self.resource_limits.items():
+            if not isinstance(lim, ResourceLimit):
+                raise PolicyError(f"resource_limits[{pid!r}] must be a ResourceLimit")
+        if not (0.0 < self.min_fraction <= 1.0) or not math.isfinite(self.min_fraction):
+            raise PolicyError(f"min_fraction must lie in (0, 1], got {self.min_fraction!r}")
+        if self.max_awards_per_pi is not None and (
+            isinstance(self.max_awards_per_pi, bool)
+            or not isinstance(self.max_awards_per_pi, int)
+            or self.max_awards_per_pi < 1
+        ):
+            raise PolicyError(
+                f"max_awards_per_pi must be a positive integer or None, "
+                f"got {self.max_awards_per_pi!r}"
+            )
+        if self.max_amount_per_pi is not None and not (
+            math.isfinite(self.max_amount_per_pi) and self.max_amount_per_pi > 0
+        ):
+            raise PolicyError(
+                f"max_amount_per_pi must be a positive number or None, "
+                f"got {self.max_amount_per_pi!r}"
+            )
+        if self.objective not in ("merit", "merit_x_amount"):
+            raise PolicyError(
+                f"objective must be 'merit' or 'merit_x_amount', got {self.objective!r}"
+            )
+        if not (math.isfinite(self.merit_floor) and self.merit_floor > 0):
+            raise PolicyError(f"merit_floor must be a positive number, got {self.merit_floor!r}")
+        if self.quality_threshold is not None and not math.isfinite(self.quality_threshold):
+            raise PolicyError(
+                f"quality_threshold must be a finite number or None, got {self.quality_threshold!r}"
+            )
+        seen: set[tuple[str, tuple[str, ...] | None]] = set()
+        for rule in self.group_share_rules:
+            if not isinstance(rule, GroupShareRule):
+                raise PolicyError(f"group_share_rules must hold GroupShareRule, got {rule!r}")
+            if not (math.isfinite(rule.min_share) and 0.0 < rule.min_share <= 1.0):
+                raise PolicyError(
+                    f"group share rule for {rule.group!r}: min_share must lie in (0, 1], "
+                    f"got {rule.min_share!r}"
+                )
+            if rule.min_quality is not None and not math.isfinite(rule.min_quality):
+                raise PolicyError(
+                    f"group share rule for {rule.group!r}: min_quality must be finite or None"
+                )
+            if rule.pools is not None and len(rule.pools) == 0:
+                raise PolicyError(
+                    f"group share rule for {rule.group!r}: pools must be None (all pools) "
+                    f"or a non-empty tuple"
+                )
+            key = (rule.group, None if rule.pools is None else tuple(sorted(rule.pools)))
+            if key in seen:
+                raise PolicyError(f"duplicate group share rule for {rule.group!r} on {key[1]}")
+            seen.add(key)
+            if self.nationality_blind and rule.nationality_based:
+                raise PolicyError(
+                    f"the policy is nationality_blind, but the group share rule for "
+                    f"{rule.group!r} is based on nationality; a nationality-blind call may not "
+                    f"use groups derived from nationality (drop the rule or the blind flag)"
+                )
+
+    @property
+    def effective_min_fraction(self) -> float:
+        """The smallest awarded fraction the policy allows: ``min_fraction``, or 1 if whole."""
+        return self.min_fraction if self.allow_partial else 1.0
+
+
+@dataclass(frozen=True)
+class AllocationProblem:
+    """Pools, requests, groups and the policy; validated on construction (raises ProblemError)."""
+
+    pools: tuple[Pool, ...]
+    requests: tuple[Request, ...]
+    policy: AllocationPolicy = field(default_factory=AllocationPolicy)
+    groups: tuple[Group, ...] = ()
+    merit_higher_is_better: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pools", tuple(self.pools))
+        object.__setattr__(self, "requests", tuple(self.requests))
+        object.__setattr__(self, "groups", tuple(self.groups))
+        pool_ids = [p.id for p in self.pools]
+        if len(set(pool_ids)) != len(pool_ids):
+            raise ProblemError("pool ids must be unique")
+        for p in self.pools:
+            if not (math.isfinite(p.capacity) and p.capacity >= 0):
+                raise ProblemError(f"pool {p.id!r}: capacity must be finite and >= 0")
+        known = set(pool_ids)
+        req_ids = [r.id for r in self.requests]
+        if len(set(req_ids)) != len(req_ids):
+            raise ProblemError("request ids must be unique")
+        for r in self.requests:
+            if not math.isfinite(r.merit):
+                raise ProblemError(f"request {r.id!r}: merit must be finite")
+            if not (math.isfinite(r.min_fraction) and 0.0 < r.min_fraction <= 1.0):
+                raise ProblemError(f"request {r.id!r}: min_fraction must lie in (0, 1]")
+            for pid, amount in r.demand.items():
+                if pid not in known:
+                    raise ProblemError(f"request {r.id!r} asks for unknown pool {pid!r}")
+                if not (math.isfinite(amount) and amount >= 0):
+                    raise ProblemError(f"request {r.id!r}: demand on {pid!r} must be >= 0")
+        group_names = [g.name for g in self.groups]
+        if len(set(group_names)) != len(group_names):
+            raise ProblemError("group names must be unique")
+        by_name = {g.name: g for g in self.groups}
+        units = {p.id: p.unit for p in self.pools}
+        for rule in self.policy.group_share_rules:
+            if rule.group not in by_name:
+                raise ProblemError(f"group share rule names unknown group {rule.group!r}")
+            if by_name[rule.group].from_nationality and not rule.nationality_based:
+                raise ProblemError(
+                    f"group {rule.group!r} is derived from nationality, so its share rule "
+                    f"must be declared nationality_based=True"
+                )
+            rule_pools = pool_ids if rule.pools is None else list(rule.pools)
+            for pid in rule_pools:
+                if pid not in known:
+                    raise ProblemError(f"group share rule for {rule.group!r}: unknown pool {pid}")
+            if len({units[pid] for pid in rule_pools}) > 1:
+                raise ProblemError(
+                    f"group share rule for {rule.group!r} spans pools with different units"
+                )
+        if self.policy.max_amount_per_pi is not None and len(set(units.values())) > 1:
+            raise ProblemError("max_amount_per_pi needs every pool to share one unit")
+        for what, keys in (
+            ("max_amount_per_pi_by_pool", self.policy.max_amount_per_pi_by_pool),
+            ("resource_limits", self.policy.resource_limits),
+        ):
+            for pid in keys:
+                if pid not in known:
+                    raise ProblemError(f"{what} names unknown pool {pid!r}")
+        for r in self.requests:
+            if r.bundle is not None and not isinstance(r.bundle, str):
+                raise ProblemError(f"request {r.id!r}: bundle must be a string or None")
+
+    @cached_property
+    def bundles(self) -> dict[tuple[str, str], list[int]]:
+        """The all-or-nothing bundles of the problem.
+
+        Returns
+        -------
+        dict
+            ``(proposal id, bundle key) -> indices of its requests``, in input order.
+        """
+        out: dict[tuple[str, str], list[int]] = {}
+        for i, r in enumerate(self.requests):
+            if r.bundle is not None:
+                out.setdefault((r.proposal_id, r.bundle), []).append(i)
+        return out
+
+    def effective_capacity(self, pool_id: str) -> float:
+        """The capacity that may be awarded from one pool.
+
+        Parameters
+        ----------
+        pool_id : str
+            A pool of the problem.
+
+        Returns
+        -------
+        float
+            The pool's capacity, lowered by a ``max_total`` resource limit on it.
+        """
+        cap = next(p.capacity for p in self.pools if p.id == pool_id)
+        lim = self.policy.resource_limits.get(pool_id)
+        if lim is not None and lim.max_total is not None:
+            cap = min(cap, lim.max_total)
+        return cap
+
+    def rule_pools(self, rule: GroupShareRule) -> tuple[str, ...]:
+        """The pools a share rule covers: its own, or every pool when it names none.
+
+        Parameters
+        ----------
+        rule : GroupShareRule
+            A rule of this problem's policy.
+
+        Returns
+        -------
+        tuple of str
+            Pool ids.
+        """
+        return tuple(p.id for p in self.pools) if rule.pools is None else tuple(rule.pools)
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a request got what it got: a machine code, the pools concerned, a sentence."""
+
+    code: str
+    detail: str
+    pools: tuple[str, ...] = ()
+    #: the sentence as a message id and parameters (``opencall.optim.messages``), so that a
+    #: page can show it in the reader's language; None where only the English ``detail`` exists
+    message: Mapping[str, Any] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class GroupShareOutcome:
+    group: str
+    pools: tuple[str, ...]
+    target: float
+    required: float
+    merit_only_amount: float
+    achieved: float
+    binding: bool
+    min_quality: float | None = None
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    status: str
+    fractions: Mapping[str, float]
+    amounts: Mapping[str, Mapping[str, float]]
+    explanations: Mapping[str, Explanation]
+    objective: float
+    bound: float
+    mip_gap: float
+    solve_time_s: float
+    merit_only_objective: float
+    group_shares: tuple[GroupShareOutcome, ...]
+    seed: int
+    backend: str
+    phases: int
+
+    def pool_usage(self) -> dict[str, float]:
+        """The amount awarded from each pool.
+
+        Returns
+        -------
+        dict
+            ``pool id -> amount`` summed over every request (pools nobody asked for are left
+            out).
+        """
+        usage: dict[str, float] = {}
+        for per_pool in self.amounts.values():
+            for pid, amount in per_pool.items():
+                usage[pid] = usage.get(pid, 0.0) + amount
+        return usage
+
+    def check(self, problem: AllocationProblem) -> list[str]:
+        """Check this result against every rule of ``problem``.
+
+        Parameters
+        ----------
+        problem : AllocationProblem
+            The problem the result was solved for.
+
+        Returns
+        -------
+        list of str
+            One sentence per violated rule (fractions, capacities, PI caps, resource limits,
+            bundles, group shares, nationality-blind calls); empty when the result is
+            feasible.
+        """
+        errors: list[str] = []
+        policy = problem.policy
+        cap = {p.id: problem.effective_capacity(p.id) for p in problem.pools}
+        usage = {p.id: 0.0 for p in problem.pools}
+        pi_pool: dict[tuple[str, str], float] = {}
+        proposal_pool: dict[tuple[str, str], float] = {}
+        pi_awards: dict[str, set[str]] = {}
+        pi_amount: dict[str, float] = {}
+        for r in problem.requests:
+            if r.id not in self.fractions or r.id not in self.explanations:
+                errors.append(f"request {r.id}: no fraction or no explanation")
+                continue
+            if self.explanations[r.id].code not in EXPLANATION_CODES:
+                errors.append(f"request {r.id}: unknown explanation code")
+            f = self.fractions[r.id]
+            lo = _min_fraction(r, policy)
+            if f > _TOL and (f < lo - _TOL or f > 1 + _TOL):
+                errors.append(f"request {r.id}: fraction {f:.6g} outside [{lo:.6g}, 1]")
+            if f < -_TOL:
+                errors.append(f"request {r.id}: negative fraction {f}")
+            if f > _TOL and not _is_candidate(r, problem):
+                errors.append(f"request {r.id}: awarded although not eligible/feasible/above bar")
+            amounts = self.amounts.get(r.id, {})
+            for pid, d in r.demand.items():
+                a = amounts.get(pid, 0.0)
+                if abs(a - f * d) > _TOL * max(1.0, d):
+                    errors.append(f"request {r.id}: amount on {pid} is not fraction x demand")
+                usage[pid] += a
+                pi_pool[(r.pi_id, pid)] = pi_pool.get((r.pi_id, pid), 0.0) + a
+                key = (r.proposal_id, pid)
+                proposal_pool[key] = proposal_pool.get(key, 0.0) + a
+            if f > _TOL:
+                award_key = f"{r.proposal_id}\x00{r.bundle}" if r.bundle is not None else r.id
+                pi_awards.setdefault(r.pi_id, set()).add(award_key)
+                pi_amount[r.pi_id] = pi_amount.get(r.pi_id, 0.0) + f * r.total_demand
+        pi_count = {pi: len(keys) for pi, keys in pi_awards.items()}
+        for pid, used in usage.items():
+            if used > cap[pid] + _TOL * max(1.0, cap[pid]):
+                errors.append(f"pool {pid} overdrawn: {used:.6g} > {cap[pid]:.6g}")
+        if policy.max_awards_per_pi is not None:
+            for pi, n in pi_count.items():
+                if n > policy.max_awards_per_pi:
+                    errors.append(f"PI {pi}: {n} awards > cap {policy.max_awards_per_pi}")
+        if policy.max_amount_per_pi is not None:
+            for pi, amount in pi_amount.items():
+                if amount > policy.max_amount_per_pi * (1 + _TOL) + _TOL:
+                    errors.append(f"PI {pi}: amount {amount:.6g} > cap {policy.max_amount_per_pi}")
+        for (pi, pid), amount in pi_pool.items():
+            pmax = policy.max_amount_per_pi_by_pool.get(pid)
+            if pmax is not None and amount > pmax * (1 + _TOL) + _TOL:
+                errors.append(f"PI {pi}: {amount:.6g} of pool {pid} > cap {pmax}")
+        for (prop, pid), amount in proposal_pool.items():
+            lim = policy.resource_limits.get(pid)
+            if lim is not None and lim.max_per_proposal is not None:
+                if amount > lim.max_per_proposal * (1 + _TOL) + _TOL:
+                    errors.append(
+                        f"proposal {prop}: {amount:.6g} of pool {pid} > limit "
+                        f"{lim.max_per_proposal}"
+                    )
+        for (prop, bkey), members in problem.bundles.items():
+            fs = [self.fractions.get(problem.requests[j].id, 0.0) for j in members]
+            if any(f > _TOL for f in fs) and not all(f >= 1 - _TOL for f in fs):
+                errors.append(f"proposal {prop}: bundle {bkey!r} split ({fs})")
+        groups = {g.name: g for g in problem.groups}
+        for outcome in self.group_shares:
+            rule_group = groups.get(outcome.group)
+            if rule_group is None:
+                errors.append(f"group share outcome for unknown group {outcome.group}")
+                continue
+            if policy.nationality_blind and rule_group.from_nationality:
+                errors.append(f"nationality-blind call used nationality group {outcome.group}")
+            got = sum(
+                self.amounts.get(r.id, {}).get(pid, 0.0)
+                for r in problem.requests
+                if r.proposal_id in rule_group.proposal_ids
+                and _meets(problem, r.merit, outcome.min_quality)
+                for pid in outcome.pools
+            )
+            if got < outcome.required - _TOL * max(1.0, outcome.required) - 1e-6:
+                errors.append(
+                    f"group {outcome.group}: {got:.6g} below required {outcome.required:.6g}"
+                )
+            if outcome.required > outcome.target + _TOL * max(1.0, outcome.target):
+                errors.append(f"group {outcome.group}: required exceeds target")
+        return errors
+
+
+# --------------------------------------------------------------------------------------------
+# Allocation
+# --------------------------------------------------------------------------------------------
+
+
+def _oriented(problem: AllocationProblem, merit: float) -> float:
+    return merit if problem.merit_higher_is_better else -merit
+
+
+def _meets_threshold(problem: AllocationProblem, r: Request) -> bool:
+    thr = problem.policy.quality_threshold
+    if thr is None:
+        return True
+    return _oriented(problem, r.merit) >= _oriented(problem, thr) - 1e-12
+
+
+def _is_candidate(r: Request, problem: AllocationProblem) -> bool:
+    return r.eligible and r.feasible and _meets_threshold(problem, r)
+
+
+def _meets(problem: AllocationProblem, merit: float, threshold: float | None) -> bool:
+    if threshold is None:
+        return True
+    return _oriented(problem, merit) >= _oriented(problem, threshold) - 1e-12
+
+
+def _min_fraction(r: Request, policy: AllocationPolicy) -> float:
+    """The smallest fraction a request may receive when awarded (bundles: whole only)."""
+    if r.bundle is not None:
+        return 1.0
+    return max(r.min_fraction, policy.effective_min_fraction)
+
+
+def _bundle_blocker(problem: AllocationProblem, i: int) -> int | None:
+    """For a request in a bundle, a member that is not a candidate (so the bundle is out)."""
+    r = problem.requests[i]
+    if r.bundle is None:
+        return None
+    for j in problem.bundles[(r.proposal_id, r.bundle)]:
+        if not _is_candidate(problem.requests[j], problem):
+            return j
+    return None
+
+
+def _per_proposal_limit_blocks(problem: AllocationProblem, i: int) -> str | None:
+    """A pool on which the request, at its smallest award, exceeds ``max_per_proposal``."""
+    r = problem.requests[i]
+    lo = _min_fraction(r, problem.policy)
+    members = problem.bundles[(r.proposal_id, r.bundle)] if r.bundle is not None else [i]
+    for pid, lim in problem.policy.resource_limits.items():
+        if lim.max_per_proposal is None:
+            continue
+        need = sum(lo * problem.requests[j].demand.get(pid, 0.0) for j in members)
+        if need > lim.max_per_proposal * (1 + 1e-9) + 1e-9:
+            return pid
+    return None
+
+
+def seeded_rank(problem: AllocationProblem, seed: int) -> list[int]:
+    """Rank the requests best first.
+
+    Parameters
+    ----------
+    problem : AllocationProblem
+        The problem whose requests are ranked.
+    seed : int
+        Seed of the ``numpy.random.default_rng`` permutation that breaks ties.
+
+    Returns
+    -------
+    list of int
+        Request indices, by oriented merit descending, ties by the seeded permutation.
+    """
+    n = len(problem.requests)
+    perm = np.random.default_rng(seed).permutation(n)
+    tie = np.empty(n, dtype=np.int64)
+    tie[perm] = np.arange(n)
+    return sorted(
+        range(n), key=lambda i: (-_oriented(problem, problem.requests[i].merit), int(tie[i]))
+    )
+
+
+def fast_lst_demands(
+    ra_deg: npt.ArrayLike,
+    dec_deg: npt.ArrayLike,
+    hours: npt.ArrayLike,
+    *,
+    n_bins: int = 24,
+    max_zenith_deg: float = 40.0,
+) -> FloatArray:
+    """Split each target's hours over LST bins; the sum over targets is the demand vector.
+
+    Uses ``opencall.optim.sky.lst_fraction_in_bins`` (imported lazily: the allocation model
+    itself never depends on sky geometry).
+
+    Parameters
+    ----------
+    ra_deg, dec_deg : array_like
+        Target coordinates in degrees, one entry per target.
+    hours : array_like
+        Hours asked for each target (broadcast against ``ra_deg``).
+    n_bins : int, optional
+        Number of equal LST bins over the sidereal day.
+    max_zenith_deg : float, optional
+        The telescope's zenith-angle limit; a target is observable while inside it.
+
+    Returns
+    -------
+    numpy.ndarray
+        Hours per LST bin, length ``n_bins``, summed over the targets.
+    """
+    try:
+        from opencall.optim import sky
+    except ImportError as exc:  # pragma: no cover - depends on a sibling module
+        raise ImportError("fast_lst_demands needs opencall.optim.sky") from exc
+    ra = np.atleast_1d(np.asarray(ra_deg, dtype=np.float64))
+    dec = np.atleast_1d(np.asarray(dec_deg, dtype=np.float64))
+    h = np.broadcast_to(np.asarray(hours, dtype=np.float64), ra.shape)
+    frac = np.asarray(
+        sky.lst_fraction_in_bins(ra, dec, n_bins=n_bins, max_zenith_deg=max_zenith_deg),
+        dtype=np.float64,
+    ).reshape(ra.shape[0], n_bins)
+    return np.asarray((frac * h[:, None]).sum(axis=0), dtype=np.float64)

@@ -1,0 +1,399 @@
+"""Building the allocation integer program and solving it in phases (see the package doc)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from opencall.optim.allocation.explain import _explain
+from opencall.optim.allocation.mip import MipSolution, rows_to_csr, solve_mip
+from opencall.optim.allocation.model import (
+    _TIE_EPS,
+    _TOL,
+    AllocationProblem,
+    AllocationResult,
+    Backend,
+    FloatArray,
+    GroupShareOutcome,
+    GroupShareRule,
+    _bundle_blocker,
+    _is_candidate,
+    _meets,
+    _min_fraction,
+    _oriented,
+    _per_proposal_limit_blocks,
+    seeded_rank,
+)
+
+
+@dataclass
+class _Model:
+    cand: list[int]
+    f_col: dict[int, int]
+    y_col: dict[int, int]
+    n_cols: int
+    integer: npt.NDArray[np.bool_]
+    col_hi: FloatArray
+    rows: list[tuple[dict[int, float], float, float]]
+    weights: FloatArray
+    group_terms: list[tuple[GroupShareRule, tuple[str, ...], float, dict[int, float]]]
+
+
+def _build(problem: AllocationProblem, seed: int) -> _Model:
+    policy = problem.policy
+    reqs = problem.requests
+    cand = [
+        i
+        for i, r in enumerate(reqs)
+        if _is_candidate(r, problem)
+        and _bundle_blocker(problem, i) is None
+        and _per_proposal_limit_blocks(problem, i) is None
+    ]
+    f_col: dict[int, int] = {}
+    y_col: dict[int, int] = {}
+    integer: list[bool] = []
+    bundle_col: dict[tuple[str, str], int] = {}
+    col = 0
+    for i in cand:
+        r = reqs[i]
+        lo = _min_fraction(r, policy)
+        if r.bundle is not None:
+            # every request of a bundle shares one binary column: all or nothing, in full
+            key = (r.proposal_id, r.bundle)
+            if key not in bundle_col:
+                bundle_col[key] = col
+                integer.append(True)
+                col += 1
+            y_col[i] = f_col[i] = bundle_col[key]
+            continue
+        y_col[i] = col
+        integer.append(True)
+        col += 1
+        if lo < 1.0:
+            f_col[i] = col
+            integer.append(False)
+            col += 1
+        else:
+            f_col[i] = y_col[i]
+
+    def add(terms: dict[int, float], c: int, v: float) -> None:
+        terms[c] = terms.get(c, 0.0) + v
+
+    rows: list[tuple[dict[int, float], float, float]] = []
+    # capacity rows (a max_total resource limit lowers the capacity)
+    per_pool: dict[str, dict[int, float]] = {}
+    for i in cand:
+        for pid, d in reqs[i].demand.items():
+            if d > 0:
+                add(per_pool.setdefault(pid, {}), f_col[i], d)
+    for p in problem.pools:
+        terms = per_pool.get(p.id)
+        cap = problem.effective_capacity(p.id)
+        if terms and sum(terms.values()) > cap + 1e-12:
+            rows.append((terms, -math.inf, cap))
+    # partial-award linking rows
+    for i in cand:
+        if f_col[i] != y_col[i]:
+            lo = _min_fraction(reqs[i], policy)
+            rows.append(({f_col[i]: 1.0, y_col[i]: -1.0}, -math.inf, 0.0))
+            rows.append(({f_col[i]: 1.0, y_col[i]: -lo}, 0.0, math.inf))
+    # per-proposal resource limits
+    by_proposal: dict[str, list[int]] = {}
+    for i in cand:
+        by_proposal.setdefault(reqs[i].proposal_id, []).append(i)
+    for pid, lim in policy.resource_limits.items():
+        if lim.max_per_proposal is None:
+            continue
+        for members in by_proposal.values():
+            terms = {}
+            for i in members:
+                d = reqs[i].demand.get(pid, 0.0)
+                if d > 0:
+                    add(terms, f_col[i], d)
+            if terms and sum(terms.values()) > lim.max_per_proposal + 1e-12:
+                rows.append((terms, -math.inf, float(lim.max_per_proposal)))
+    # PI caps (a bundle's members share one column, so a bundle counts as one award)
+    by_pi: dict[str, list[int]] = {}
+    for i in cand:
+        by_pi.setdefault(reqs[i].pi_id, []).append(i)
+    for members in by_pi.values():
+        k = policy.max_awards_per_pi
+        count_terms = {y_col[i]: 1.0 for i in members}
+        if k is not None and len(count_terms) > k:
+            rows.append((count_terms, -math.inf, float(k)))
+        amax = policy.max_amount_per_pi
+        if amax is not None and sum(reqs[i].total_demand for i in members) > amax:
+            terms = {}
+            for i in members:
+                add(terms, f_col[i], reqs[i].total_demand)
+            rows.append((terms, -math.inf, float(amax)))
+        for pid, pmax in policy.max_amount_per_pi_by_pool.items():
+            terms = {}
+            for i in members:
+                d = reqs[i].demand.get(pid, 0.0)
+                if d > 0:
+                    add(terms, f_col[i], d)
+            if terms and sum(terms.values()) > pmax + 1e-12:
+                rows.append((terms, -math.inf, float(pmax)))
+    # weights: oriented merit rescaled to [floor, 1 + floor], seeded tie perturbation
+    weights = np.zeros(col)
+    if cand:
+        s = np.array([_oriented(problem, reqs[i].merit) for i in cand])
+        lo_s, hi_s = float(s.min()), float(s.max())
+        base = (s - lo_s) / (hi_s - lo_s) if hi_s > lo_s else np.ones_like(s)
+        base = base + policy.merit_floor
+        order = seeded_rank(problem, seed)
+        position = {i: k for k, i in enumerate(order)}
+        n = max(len(reqs), 1)
+        for k, i in enumerate(cand):
+            w = float(base[k]) * (1.0 + _TIE_EPS * (n - position[i]) / n)
+            if policy.objective == "merit_x_amount":
+                w *= reqs[i].total_demand
+            weights[f_col[i]] += w
+    # group terms: memberships are read only for groups named by a rule
+    group_terms: list[tuple[GroupShareRule, tuple[str, ...], float, dict[int, float]]] = []
+    groups = {g.name: g for g in problem.groups}
+    caps = {p.id: problem.effective_capacity(p.id) for p in problem.pools}
+    for rule in policy.group_share_rules:
+        group_members = groups[rule.group].proposal_ids
+        pools = problem.rule_pools(rule)
+        target = rule.min_share * sum(caps[pid] for pid in pools)
+        g_terms: dict[int, float] = {}
+        for i in cand:
+            if reqs[i].proposal_id in group_members and _meets(
+                problem, reqs[i].merit, rule.min_quality
+            ):
+                amount = sum(reqs[i].demand.get(pid, 0.0) for pid in pools)
+                if amount > 0:
+                    g_terms[f_col[i]] = g_terms.get(f_col[i], 0.0) + amount
+        group_terms.append((rule, pools, target, g_terms))
+    col_hi = np.ones(col)
+    return _Model(
+        cand, f_col, y_col, col, np.array(integer, dtype=bool), col_hi, rows, weights, group_terms
+    )
+
+
+def _group_amount(terms: Mapping[int, float], x: FloatArray) -> float:
+    return float(sum(coef * x[c] for c, coef in terms.items()))
+
+
+def solve_allocation(
+    problem: AllocationProblem,
+    *,
+    seed: int = 0,
+    backend: Backend = "highspy",
+    mip_rel_gap: float = 1e-4,
+    time_limit_s: float = 60.0,
+    highs_options: Mapping[str, Any] | None = None,
+) -> AllocationResult:
+    """Choose awarded fractions for ``problem``.
+
+    The model, its objective weights and the phases of the group share rule are described
+    in the ``opencall.optim.allocation`` package docstring.
+
+    Parameters
+    ----------
+    problem : AllocationProblem
+        Pools, requests, groups and the call's policy.
+    seed : int, optional
+        Seed of the tie-breaking permutation and of HiGHS.
+    backend : {"highspy", "scipy"}, optional
+        The MIP solver (``"scipy"``: ``scipy.optimize.milp``, without warm starts).
+    mip_rel_gap : float, optional
+        Relative gap at which each phase stops.
+    time_limit_s : float, optional
+        Wall-clock limit of the whole solve; with share rules phase 0 gets 70 % of it.
+    highs_options : mapping, optional
+        Further HiGHS options, by name (highspy backend only).
+
+    Returns
+    -------
+    AllocationResult
+        Fractions and amounts per request, one explanation per request, the final phase's
+        objective, dual bound and gap, and the outcome of every group share rule.
+
+    Raises
+    ------
+    RuntimeError
+        If the solver reports the model infeasible or fails.
+    """
+    t0 = time.perf_counter()
+    model = _build(problem, seed)
+    n = model.n_cols
+    col_lo = np.zeros(n)
+
+    def run(
+        c: FloatArray,
+        rows: Sequence[tuple[dict[int, float], float, float]],
+        integer: npt.NDArray[np.bool_],
+        lo: FloatArray,
+        hi: FloatArray,
+        start: FloatArray | None,
+        share: float = 1.0,
+    ) -> MipSolution:
+        a, r_lo, r_hi = rows_to_csr(rows, c.shape[0])
+        remaining = share * max(time_limit_s - (time.perf_counter() - t0), 0.01)
+        sol = solve_mip(
+            c,
+            a,
+            r_lo,
+            r_hi,
+            lo,
+            hi,
+            integer,
+            backend=backend,
+            mip_rel_gap=mip_rel_gap,
+            time_limit_s=remaining,
+            seed=seed,
+            start=start,
+            polish=True,
+            options=highs_options,
+        )
+        if sol.status in ("infeasible", "error"):
+            raise RuntimeError(f"allocation MIP failed: {sol.status}")
+        return sol
+
+    # phase 0: merit only
+    # with share rules, phase 0 may use at most 70 % of the time limit, phase 1 a fifth of
+    # the rest and phase 2 the remainder
+    share0 = 0.7 if model.group_terms else 1.0
+    sol0 = run(model.weights, model.rows, model.integer, col_lo, model.col_hi, None, share0)
+    x0 = _clean(sol0.x, model.integer)
+    final, x, phases = sol0, x0, 1
+    merit_amounts = [_group_amount(t[3], x0) for t in model.group_terms]
+    unmet = [
+        k
+        for k, (_, _, target, _) in enumerate(model.group_terms)
+        if merit_amounts[k] < target - _TOL * max(1.0, target)
+    ]
+    required = [
+        min(target, merit_amounts[k]) for k, (_, _, target, _) in enumerate(model.group_terms)
+    ]
+    if unmet:
+        # phase 1: the most that the groups can jointly reach, capped at each target
+        g = len(model.group_terms)
+        c1 = np.zeros(n + g)
+        rows1 = list(model.rows)
+        for k, (_, _, target, terms) in enumerate(model.group_terms):
+            if target > 0:
+                c1[n + k] = 1.0 / target
+            row = dict(terms)
+            row[n + k] = -1.0
+            rows1.append((row, 0.0, math.inf))
+        hi1 = np.concatenate([model.col_hi, [t[2] for t in model.group_terms]])
+        int1 = np.concatenate([model.integer, np.zeros(g, dtype=bool)])
+        start1 = np.concatenate(
+            [x0, [min(merit_amounts[k], t[2]) for k, t in enumerate(model.group_terms)]]
+        )
+        sol1 = run(c1, rows1, int1, np.zeros(n + g), hi1, start1, 0.2)
+        x1 = _clean(sol1.x[:n], model.integer)
+        required = [
+            min(target, _group_amount(terms, x1)) for (_, _, target, terms) in model.group_terms
+        ]
+        # phase 2: merit subject to the achievable group amounts
+        rows2 = list(model.rows)
+        for k, (_, _, _, terms) in enumerate(model.group_terms):
+            if required[k] > 0:
+                slack = 1e-9 * max(1.0, required[k])
+                rows2.append((dict(terms), required[k] - slack, math.inf))
+        sol2 = run(model.weights, rows2, model.integer, col_lo, model.col_hi, x1)
+        final, x, phases = sol2, _clean(sol2.x, model.integer), 3
+    return _result(
+        problem,
+        model,
+        seed,
+        backend,
+        final,
+        x,
+        x0,
+        sol0,
+        merit_amounts,
+        required,
+        phases,
+        time.perf_counter() - t0,
+    )
+
+
+def _clean(x: FloatArray, integer: npt.NDArray[np.bool_]) -> FloatArray:
+    out = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+    out[integer] = np.round(out[integer])
+    return out
+
+
+def _result(
+    problem: AllocationProblem,
+    model: _Model,
+    seed: int,
+    backend: str,
+    final: MipSolution,
+    x: FloatArray,
+    x0: FloatArray,
+    sol0: MipSolution,
+    merit_amounts: list[float],
+    required: list[float],
+    phases: int,
+    elapsed: float,
+) -> AllocationResult:
+    reqs = problem.requests
+    policy = problem.policy
+    fractions: dict[str, float] = {}
+    f0: dict[int, float] = {}
+    for i, r in enumerate(reqs):
+        if i in model.f_col and x[model.y_col[i]] > 0.5:
+            lo = _min_fraction(r, policy)
+            f = float(np.clip(x[model.f_col[i]], lo, 1.0))
+            fractions[r.id] = 1.0 if f > 1.0 - 1e-9 else f
+        else:
+            fractions[r.id] = 0.0
+        f0[i] = float(x0[model.f_col[i]]) if i in model.f_col and x0[model.y_col[i]] > 0.5 else 0.0
+    amounts = {r.id: dict({pid: fractions[r.id] * d for pid, d in r.demand.items()}) for r in reqs}
+    # group outcomes
+    outcomes: list[GroupShareOutcome] = []
+    binding_members: set[int] = set()
+    groups = {g.name: g for g in problem.groups}
+    for k, (rule, pools, target, terms) in enumerate(model.group_terms):
+        achieved = sum(
+            amounts[r.id].get(pid, 0.0)
+            for r in reqs
+            if r.proposal_id in groups[rule.group].proposal_ids
+            and _meets(problem, r.merit, rule.min_quality)
+            for pid in pools
+        )
+        binding = merit_amounts[k] < target - _TOL * max(1.0, target)
+        if binding:
+            binding_members.update(i for i in model.cand if model.f_col[i] in terms)
+        outcomes.append(
+            GroupShareOutcome(
+                rule.group,
+                pools,
+                target,
+                required[k],
+                merit_amounts[k],
+                achieved,
+                binding,
+                rule.min_quality,
+            )
+        )
+    explanations = _explain(problem, model, seed, fractions, f0, binding_members, outcomes)
+    objective = final.objective
+    return AllocationResult(
+        status=final.status,
+        fractions=dict(fractions),
+        amounts=dict(amounts),
+        explanations=dict(explanations),
+        objective=objective,
+        bound=final.bound,
+        mip_gap=final.gap,
+        solve_time_s=elapsed,
+        merit_only_objective=sol0.objective,
+        group_shares=tuple(outcomes),
+        seed=seed,
+        backend=backend,
+        phases=phases,
+    )
