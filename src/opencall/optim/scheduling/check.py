@@ -26,6 +26,36 @@ def check_schedule(
     tol_deg: float = 0.0,
     tol_s: float = 1e-3,
 ) -> list[str]:
+    """Check a schedule against every rule of the problem, independently of the solver.
+
+    Every whole second inside every entry and the entry's exact end are tested against
+    the block's zenith limits with the closed-form model; entries must lie in the
+    window, not overlap, keep the setup + slew gap, avoid maintenance, keep fixed
+    blocks at their times, and every block must be either placed or listed as
+    unscheduled with a known reason; the figures are recomputed.
+
+    Parameters
+    ----------
+    problem : FastScheduleProblem
+        The problem the schedule answers.
+    result : FastScheduleResult
+        The schedule (from :func:`schedule_fast` or :func:`result_from_entries`).
+    tol_deg : float, optional
+        Allowance on the zenith limits in degrees (another scheduler's pointing model).
+    tol_s : float, optional
+        Allowance on the setup + slew gaps and on the window's ends, in seconds.
+
+    Returns
+    -------
+    list of str
+        One message a violation; empty when the schedule is feasible.
+
+    References
+    ----------
+    .. [1] Morris, B. M., et al. (2018). astroplan: an open source observation
+       planning package in Python. *The Astronomical Journal* 155, 128 (the
+       constraints judged the same way for the schedulers compared in the benchmark).
+    """
     errors: list[str] = []
     by_id = {b.id: (i, b) for i, b in enumerate(problem.blocks)}
     t0, t1 = problem.window_start_unix, problem.window_end_unix
@@ -154,7 +184,29 @@ def check_zenith_with_astropy(
     ``interpolate_s`` astropy's own astrometry interpolator is used (300 s: altitudes
     within 1e-7 arcsec of the unmodified chain, about 50x faster); None runs the chain
     unmodified (about 75 us per second judged).  Entries of unknown blocks are skipped
-    (``check`` reports them).  An empty list means no second is outside the limits.
+    (``check`` reports them).
+
+    Parameters
+    ----------
+    problem : FastScheduleProblem
+        The problem (site, blocks with their targets and zenith limits).
+    result : FastScheduleResult
+        The schedule to judge.
+    interpolate_s : float or None, optional
+        Step of astropy's astrometry interpolator in seconds; None: the full chain.
+    chunk : int, optional
+        At most this many instants are transformed at once (bounds the memory).
+
+    Returns
+    -------
+    list of str
+        One message an entry with a second outside its limits; empty when none is.
+
+    References
+    ----------
+    .. [1] Astropy Collaboration (2022). The Astropy Project: sustaining and growing a
+       community-oriented open-source project and the latest major release (v5.0) of
+       the core package. *The Astrophysical Journal* 935, 167.
     """
     by_id = {b.id: (i, b) for i, b in enumerate(problem.blocks)}
     good = sorted(

@@ -108,6 +108,28 @@ def result_from_entries(
     """Wrap another scheduler's placements (e.g. astroplan's) so ``check`` can judge them.
 
     Blocks without an entry are listed as ``crowded_out`` (reasons are not known).
+
+    Parameters
+    ----------
+    problem : FastScheduleProblem
+        The problem the placements answer.
+    entries : sequence of ScheduledEntry
+        The placements (block id, start and end in Unix seconds).
+    method : str, optional
+        The name of the scheduler, kept in the result's ``stats``.
+    wall_s : float, optional
+        The scheduler's wall time in seconds, kept in ``stats``.
+
+    Returns
+    -------
+    FastScheduleResult
+        The placements with their figures (priority-weighted and observed hours,
+        observing and full-gain fractions), ready for :func:`check_schedule`.
+
+    References
+    ----------
+    .. [1] Morris, B. M., et al. (2018). astroplan: an open source observation
+       planning package in Python. *The Astronomical Journal* 155, 128.
     """
     by_id = {b.id: b for b in problem.blocks}
     placed = {e.block_id for e in entries}

@@ -44,6 +44,46 @@ def schedule_fast(
     If the instance has at most ``exact_max_blocks`` visible flexible blocks, CP-SAT
     finally tries to improve it within ``exact_deterministic_time`` (deterministic
     seconds).
+
+    Parameters
+    ----------
+    problem : FastScheduleProblem
+        The window, the site, the blocks and the maintenance windows.
+    seed : int, optional
+        Seed of the random tie-breaks, the ruin and recreate moves and CP-SAT.
+    restarts : int or None, optional
+        Constructive orderings tried (default: 4 up to 600 blocks, else 2).
+    local_search_passes : int, optional
+        Passes of replace moves and fill insertions after each construction.
+    exact : bool, optional
+        Whether CP-SAT may improve a small instance.
+    exact_max_blocks : int, optional
+        The most visible flexible blocks for which CP-SAT is tried.
+    exact_deterministic_time : float, optional
+        CP-SAT's limit in deterministic seconds (single worker: reproducible).
+    improve_iterations : int or None, optional
+        Ruin and recreate steps (None: sized to the instance; 0: none).
+
+    Returns
+    -------
+    FastScheduleResult
+        The entries (a split block has several), the unscheduled blocks each with its
+        reason and detail, the figures and the solver's statistics; ``check`` on it
+        returns no violation.
+
+    References
+    ----------
+    .. [1] Solomon, M. M. (1987). Algorithms for the vehicle routing and scheduling
+       problems with time window constraints. *Operations Research* 35(2), 254-265
+       (best insertion).
+    .. [2] Savelsbergh, M. W. P. (1992). The vehicle routing problem with time windows:
+       minimizing route duration. *ORSA Journal on Computing* 4(2), 146-154 (earliest
+       and latest starts: constant-time insertion tests).
+    .. [3] Schrimpf, G., Schneider, J., Stamm-Wilbrandt, H., Dueck, G. (2000). Record
+       breaking optimization results using the ruin and recreate principle.
+       *Journal of Computational Physics* 159(2), 139-171.
+    .. [4] Perron, L., Furnon, V. OR-Tools (CP-SAT), Google,
+       https://developers.google.com/optimization.
     """
     t_start = time.perf_counter()
     problem.validate()
