@@ -51,6 +51,11 @@ PLANTS = [
         "from opencall.reviews import services as _planted  # noqa",
         "Inside a feature",
     ),
+    (
+        "reviews/policies.py",
+        "from opencall.proposals import services as _planted  # noqa",
+        "Policies decide over data and queries",
+    ),
 ]
 
 

@@ -142,3 +142,40 @@ def cached_findings_of(session: Session, proposals: list[Proposal]) -> dict[int,
 
 def cached_findings(session: Session, proposal: Proposal) -> CachedFindings:
     return cached_findings_of(session, [proposal])[proposal.id]
+
+
+def snapshot(proposal: Proposal) -> dict[str, Any]:
+    """The content a submission freezes (and reviewers see, anonymised where required)."""
+    return {
+        "title": proposal.title,
+        "abstract": proposal.abstract,
+        "science_case": proposal.science_case,
+        "keywords": proposal.keywords,
+        "area": proposal.area,
+        "team": [
+            {
+                "role": m.role,
+                "name": m.name,
+                "email": m.email,
+                "institution": m.institution_name,
+                "institution_id": m.institution_id,
+                "country": m.country_iso3,
+            }
+            for m in proposal.members
+            if m.status == "accepted"
+        ],
+        "requests": [
+            {
+                "kind": r.kind,
+                "pool_id": r.pool_id,
+                "amount": r.amount,
+                "details": r.details,
+                **({"bundle": r.bundle} if r.bundle else {}),
+            }
+            for r in proposal.requests
+        ],
+        "attachments": [
+            {"filename": a.filename, "sha256": a.sha256, "pages": a.pages, "purpose": a.purpose}
+            for a in proposal.attachments
+        ],
+    }

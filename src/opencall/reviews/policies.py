@@ -21,10 +21,11 @@ from opencall.calls.schemas import review_settings
 from opencall.db import utcnow
 from opencall.people.models import Country, User
 from opencall.people.queries import has_role
-from opencall.proposals.models import Proposal, ProposalRevision
+from opencall.proposals.models import Proposal
 from opencall.reviews import queries as q
 from opencall.reviews.domain import conflict_sources
 from opencall.reviews.models import Conflict, ReviewAssignment
+from opencall.reviews.queries import revision as revision  # the views read it from here
 from opencall.web.i18n import country_name
 
 ACTIVE = ("assigned", "accepted", "submitted")
@@ -152,19 +153,8 @@ def anonymised(content: dict[str, Any], *, show_team: bool) -> dict[str, Any]:
     return out
 
 
-def revision(session: Session, proposal: Proposal) -> dict[str, Any]:
-    """The frozen revision under review (the live content before any submission)."""
-    if proposal.current_revision_id is None:
-        from opencall.proposals.services import snapshot  # (only for never-submitted drafts)
-
-        return snapshot(proposal)
-    rev = session.get(ProposalRevision, proposal.current_revision_id)
-    assert rev is not None
-    return rev.content
-
-
 def reviewer_content(session: Session, proposal: Proposal) -> dict[str, Any]:
-    return anonymised(revision(session, proposal), show_team=reviewer_sees_team(proposal.call))
+    return anonymised(q.revision(session, proposal), show_team=reviewer_sees_team(proposal.call))
 
 
 def identity(session: Session, lang: str, proposal: Proposal) -> dict[str, str]:

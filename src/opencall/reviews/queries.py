@@ -11,6 +11,7 @@ from opencall.people.bibliography import author_key
 from opencall.people.domain import institution_key
 from opencall.people.models import Country, Institution, ReviewerPublication, RoleGrant, User
 from opencall.proposals.models import Proposal, ProposalRevision
+from opencall.proposals.queries import snapshot
 from opencall.reviews.domain import REVIEWING_ROLES, PersonFacts, Relation, TeamFacts
 from opencall.reviews.models import (
     Conflict,
@@ -131,6 +132,15 @@ def revision_content(session: Session, proposal: Proposal) -> dict[str, Any]:
         return {}
     rev = session.get(ProposalRevision, proposal.current_revision_id)
     return rev.content if rev is not None else {}
+
+
+def revision(session: Session, proposal: Proposal) -> dict[str, Any]:
+    """The frozen revision under review (the live content before any submission)."""
+    if proposal.current_revision_id is None:
+        return snapshot(proposal)  # (only for never-submitted drafts)
+    rev = session.get(ProposalRevision, proposal.current_revision_id)
+    assert rev is not None
+    return rev.content
 
 
 def proposals_for_review(session: Session, call: Call) -> list[Proposal]:

@@ -1,0 +1,238 @@
+"""The demo world's proposals: written, teamed, requested and (mostly)
+submitted through the same services as the applicants' pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from opencall.calls.models import Call
+from opencall.demo.accounts import Applicants
+from opencall.demo.calls import DemoCalls
+from opencall.demo.facilities import FAST_RECEIVERS
+from opencall.demo.sky import fast_targets
+from opencall.demo.texts import AREAS, FIELD_AREAS, proposal_text
+from opencall.people.models import Country, User
+from opencall.proposals import services as prop_services
+from opencall.proposals.models import Proposal
+
+
+def build_proposals(
+    session: Session,
+    rng: random.Random,
+    calls: DemoCalls,
+    applicants: Applicants,
+    now: dt.datetime,
+    scale: float,
+    step: Callable[[str, int], None],
+) -> dict[str, int]:
+    """About 400 x ``scale`` proposals; returns how many per call code."""
+    fast_call, sea_call, lunar_call, prog_call = calls.all()
+    field_of = applicants.field_of
+    made_by_call: dict[str, int] = {}
+    by_field: dict[str, list[User]] = {}
+    for u in applicants.users:
+        by_field.setdefault(field_of[u.id], []).append(u)
+    plan = [
+        (fast_call, "astro", 250),
+        (sea_call, "ocean", 50),
+        (lunar_call, "lunar", 40),
+        (prog_call, "agri", 60),
+    ]
+    made = 0
+    for call, fld, n in plan:
+        n = int(round(n * scale))
+        people = by_field[fld]
+        when = min(now, call.closes_at - dt.timedelta(days=1))
+        pi_count: dict[int, int] = {}
+        for k in range(n):
+            step("proposals", made)
+            pi = people[k % len(people)] if k < len(people) else rng.choice(people)
+            if pi_count.get(pi.id, 0) >= 3:
+                pi = rng.choice(people)
+            pi_count[pi.id] = pi_count.get(pi.id, 0) + 1
+            area = rng.choice(FIELD_AREAS[fld])
+            title, abstract, case, kw = proposal_text(rng, area)
+            prop = prop_services.create_proposal(
+                session,
+                call,
+                pi,
+                title=title,
+                abstract=abstract,
+                science_case=case,
+                keywords=kw,
+                area=AREAS[area].label,
+                now=when,
+            )
+            # team: 0-4 co-investigators from the same field, some from other countries
+            for coi in rng.sample(people, k=min(len(people), rng.choice([0, 1, 1, 2, 2, 3, 4]))):
+                if coi.id == pi.id:
+                    continue
+                m = prop_services.invite_member(
+                    session,
+                    prop,
+                    {
+                        "email": coi.email,
+                        "name": coi.name,
+                        "institution": coi.institution.name if coi.institution else "Independent",
+                        "country_iso3": coi.country_iso3 or "CHN",
+                    },
+                    actor_id=pi.id,
+                    now=when,
+                )
+                if rng.random() < 0.85:
+                    prop_services.respond_to_invitation(session, m, coi, accept=True)
+            add_requests(session, rng, call, prop, fld, area, when)
+            if rng.random() < 0.9:
+                prop_services.submit(session, prop, actor_id=pi.id, now=when)
+            made += 1
+        made_by_call[call.code] = n
+    return made_by_call
+
+
+def add_requests(
+    session: Session,
+    rng: random.Random,
+    call: Call,
+    prop: Proposal,
+    fld: str,
+    area: str,
+    now: dt.datetime,
+) -> None:
+    offered = [cp.pool for cp in call.pools]
+    if fld == "astro":
+        hours = rng.choice([4, 6, 8, 10, 12, 15, 20, 24, 30, 40, 50])
+        n = rng.randint(1, 8) if area != "hi" else rng.randint(2, 12)
+        receiver = FAST_RECEIVERS[0] if rng.random() < 0.8 else FAST_RECEIVERS[1]
+        mode = {
+            "pulsars": "Tracking",
+            "frb": "Tracking",
+            "hi": rng.choice(["OTF mapping", "ON-OFF"]),
+            "ism": rng.choice(["OTF mapping", "Drift scan", "ON-OFF"]),
+        }[area]
+        prop_services.add_request(
+            session,
+            prop,
+            "fast",
+            {
+                "receiver": receiver,
+                "mode": mode,
+                "targets": fast_targets(rng, area, n, hours),
+                "splittable": rng.random() < 0.7,
+            },
+            now=now,
+        )
+    elif fld == "ocean":
+        leg = rng.randrange(3)
+        berths = [p for p in offered if p.pool_type == "berths"][leg]
+        dives = [p for p in offered if p.pool_type == "dives"][leg]
+        prop_services.add_request(
+            session, prop, "berth", {"berths": rng.randint(1, 3)}, pool_id=berths.id, now=now
+        )
+        route = berths.attributes["route"]
+        sites = []
+        for s in range(rng.randint(1, 3)):
+            a = rng.randrange(len(route) - 1)
+            b = a + 1
+            t = rng.random()
+            lat = route[a][0] + t * (route[b][0] - route[a][0]) + rng.gauss(0, 0.2)
+            lon = (
+                route[a][1] + rng.gauss(0, 0.2)
+                if abs(route[b][1] - route[a][1]) > 180
+                else route[a][1] + t * (route[b][1] - route[a][1]) + rng.gauss(0, 0.2)
+            )
+            if rng.random() < 0.1:
+                lat += rng.choice([-4, 4])  # a few sites lie well off the leg's route
+            sites.append(
+                {
+                    "name": f"Site {s + 1}",
+                    "lat": round(max(-89, min(89, lat)), 3),
+                    "lon": round(((lon + 180) % 360) - 180, 3),
+                    "depth_m": round(rng.uniform(5500, 10900)),
+                }
+            )
+        prop_services.add_request(
+            session, prop, "dive", {"sites": sites}, pool_id=dives.id, now=now
+        )
+    elif fld == "lunar":
+        pool = rng.choice(offered)
+        prop_services.add_request(
+            session,
+            prop,
+            "sample",
+            {
+                "sample_type": pool.attributes["sample_type"],
+                "mass_mg": float(rng.choice([50, 100, 200, 500, 1000, 1500])),
+                "techniques": rng.choice(
+                    ["SIMS Pb-Pb dating", "TEM of grain rims", "noble gases", "LA-ICP-MS"]
+                ),
+                "destructive": rng.random() < 0.5,
+            },
+            pool_id=pool.id,
+            now=now,
+        )
+    else:
+        tech = {"rice": "hybrid rice", "aquaculture": "tilapia", "juncao": "juncao"}[area]
+        country = session.get(Country, prop.members[0].country_iso3)
+        assert country is not None
+        seat_pool = next(
+            p for p in offered if p.pool_type == "seats" and p.attributes["technology"] == tech
+        )
+        prop_services.add_request(
+            session,
+            prop,
+            "seat",
+            {
+                "technology": tech,
+                "seats": rng.randint(1, 3),
+                "site": _site(rng, country, tech),
+            },
+            pool_id=seat_pool.id,
+            now=now,
+        )
+        if rng.random() < 0.4:
+            pkg = next(
+                p
+                for p in offered
+                if p.pool_type == "packages" and p.attributes["technology"] == tech
+            )
+            prop_services.add_request(
+                session,
+                prop,
+                "package",
+                {
+                    "technology": tech,
+                    "packages": 1,
+                    "site": _site(rng, country, tech),
+                },
+                pool_id=pkg.id,
+                now=now,
+            )
+
+
+def _site(rng: random.Random, country: Country, tech: str) -> dict[str, object]:
+    tropical = country.un_subregion in (
+        "Sub-Saharan Africa",
+        "South-eastern Asia",
+        "Southern Asia",
+        "Latin America and the Caribbean",
+        "Melanesia",
+        "Micronesia",
+        "Polynesia",
+    )
+    temp = rng.uniform(22, 29) if tropical else rng.uniform(8, 22)
+    rain = rng.uniform(900, 2600) if tropical else rng.uniform(250, 1200)
+    alt = rng.choice([rng.uniform(0, 600), rng.uniform(600, 2400)])
+    site: dict[str, object] = {
+        "place": f"{rng.choice(['North', 'South', 'East', 'West', 'Central'])} district, {country.name}",
+        "country_iso3": country.iso3,
+        "mean_temp_c": round(temp, 1),
+        "annual_rain_mm": round(rain),
+        "altitude_m": round(alt),
+    }
+    if tech == "tilapia":
+        site["water_temp_c"] = round(temp + rng.uniform(-2, 2), 1)
+    return site

@@ -1,0 +1,141 @@
+"""Preparation: each block's visibility windows inside the UTC window (less the
+maintenance windows), its weight, the pairwise gaps, and why a block can never go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from opencall.optim import sky
+from opencall.optim.scheduling.geometry import _subtract, _unit_vectors
+from opencall.optim.scheduling.problem import (
+    _EDGE_MARGIN_S,
+    REASON_CROWDED_OUT,
+    REASON_MAINTENANCE,
+    REASON_NEVER_VISIBLE,
+    REASON_NO_WINDOW_LONG_ENOUGH,
+    FastScheduleProblem,
+    FloatArray,
+)
+
+
+@dataclass
+class _Prep:
+    problem: FastScheduleProblem
+    n: int
+    dur: FloatArray
+    prio: npt.NDArray[np.int64]
+    weight: FloatArray
+    xyz: FloatArray
+    # allowed start ranges per block (for the whole block): arrays lo, hi (start bounds)
+    win_lo: list[FloatArray]
+    win_hi: list[FloatArray]
+    win_ideal: list[FloatArray]
+    # usable pieces (visibility minus maintenance) for chunking
+    pieces: list[list[tuple[float, float]]]
+    transits: list[FloatArray]
+    reason: list[str]  # reason if it ends up unplaced
+    detail: list[str]
+    fixed: list[int]
+    flexible: list[int]
+
+
+def _prepare(problem: FastScheduleProblem) -> _Prep:
+    blocks = problem.blocks
+    n = len(blocks)
+    t0, t1 = problem.window_start_unix, problem.window_end_unix
+    ra = np.array([b.ra_deg for b in blocks], dtype=np.float64)
+    dec = np.array([b.dec_deg for b in blocks], dtype=np.float64)
+    dur = np.array([b.duration_s for b in blocks], dtype=np.float64)
+    prio = np.array([b.priority for b in blocks], dtype=np.int64)
+    weight = (6 - prio) * dur / 3600.0
+    epoch = 0.5 * (t0 + t1)
+    ra_p, dec_p = sky.precess_from_j2000(ra, dec, epoch)
+    xyz = _unit_vectors(ra, dec)
+    margin = problem.margin_deg()
+    zmin_in = np.array([b.min_zenith_deg for b in blocks], dtype=np.float64)
+    vi = sky.visible_intervals(
+        ra,
+        dec,
+        t0,
+        t1,
+        problem.site,
+        np.array([b.max_zenith_deg for b in blocks]) - margin,
+        np.where(zmin_in > 0.0, zmin_in + margin, 0.0),
+        epoch_unix=epoch,
+    )
+    tr_t, tr_time = sky._transits_from_precessed_ra(ra_p, t0, t1, problem.site)
+    split_at = np.searchsorted(vi.target, np.arange(n + 1))
+    tsplit = np.searchsorted(tr_t, np.arange(n + 1))
+    cut = [
+        (m.start_unix, m.end_unix + problem.setup_s)
+        for m in sorted(problem.maintenance, key=lambda m: m.start_unix)
+    ]
+    win_lo: list[FloatArray] = []
+    win_hi: list[FloatArray] = []
+    win_ideal: list[FloatArray] = []
+    pieces_all: list[list[tuple[float, float]]] = []
+    transits: list[FloatArray] = []
+    reason: list[str] = []
+    detail: list[str] = []
+    fixed: list[int] = []
+    flexible: list[int] = []
+    for i, b in enumerate(blocks):
+        s = vi.start[split_at[i] : split_at[i + 1]]
+        e = vi.end[split_at[i] : split_at[i + 1]]
+        raw = [
+            (
+                float(a) + (_EDGE_MARGIN_S if a > t0 else 0.0),
+                float(c) - (_EDGE_MARGIN_S if c < t1 else 0.0),
+            )
+            for a, c in zip(s, e, strict=True)
+        ]
+        raw = [(a, c) for a, c in raw if c > a]
+        pieces = _subtract(raw, cut)
+        trs = tr_time[tsplit[i] : tsplit[i + 1]]
+        transits.append(trs)
+        pieces_all.append(pieces)
+        need = min(b.duration_s, b.min_chunk_s) if b.splittable else b.duration_s
+        if not raw:
+            reason.append(REASON_NEVER_VISIBLE)
+            detail.append("never within the zenith limits during the window")
+        elif not any(c - a >= need for a, c in raw):
+            reason.append(REASON_NO_WINDOW_LONG_ENOUGH)
+            longest = max(c - a for a, c in raw)
+            detail.append(f"longest visible stretch {longest / 60:.0f} min < {need / 60:.0f} min")
+        elif not any(c - a >= need for a, c in pieces):
+            reason.append(REASON_MAINTENANCE)
+            detail.append("visible long enough only across maintenance")
+        else:
+            reason.append(REASON_CROWDED_OUT)
+            detail.append("room taken by higher-weight blocks")
+        lo = np.array([a for a, c in pieces if c - a >= b.duration_s], dtype=np.float64)
+        hi = np.array([c - b.duration_s for a, c in pieces if c - a >= b.duration_s])
+        ideal = np.empty_like(lo)
+        for k in range(lo.size):
+            mid = 0.5 * (lo[k] + hi[k] + b.duration_s)
+            tt = trs[np.argmin(np.abs(trs - mid))] if trs.size else mid
+            ideal[k] = tt - 0.5 * b.duration_s
+        win_lo.append(lo)
+        win_hi.append(hi.astype(np.float64))
+        win_ideal.append(ideal)
+        (fixed if b.fixed_start_unix is not None else flexible).append(i)
+    return _Prep(
+        problem,
+        n,
+        dur,
+        prio,
+        weight,
+        xyz,
+        win_lo,
+        win_hi,
+        win_ideal,
+        pieces_all,
+        transits,
+        reason,
+        detail,
+        fixed,
+        flexible,
+    )

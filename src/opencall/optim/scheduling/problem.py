@@ -1,0 +1,159 @@
+"""The FAST scheduling problem and its result: blocks, maintenance windows, the
+reasons a block stays unscheduled, and the entries placed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from opencall.optim import sky
+from opencall.optim.sky import FAST_SITE, Site
+
+FloatArray = npt.NDArray[np.float64]
+
+REASON_NEVER_VISIBLE = "never_visible"
+REASON_NO_WINDOW_LONG_ENOUGH = "no_window_long_enough"
+REASON_CROWDED_OUT = "crowded_out"
+REASON_FIXED_NOT_VISIBLE = "fixed_time_not_visible"
+REASON_MAINTENANCE = "conflicts_with_maintenance"
+REASONS = (
+    REASON_NEVER_VISIBLE,
+    REASON_NO_WINDOW_LONG_ENOUGH,
+    REASON_CROWDED_OUT,
+    REASON_FIXED_NOT_VISIBLE,
+    REASON_MAINTENANCE,
+)
+
+_EDGE_MARGIN_S = 1.0  # visibility windows are shrunk by this much at each end
+_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class FastBlock:
+    """One observing block.  ``priority`` 1 is best, 5 worst.
+
+    A splittable block may be observed in several chunks of at least ``min_chunk_s`` each
+    (each chunk pays its own setup); it is scheduled in full or not at all.
+    ``fixed_start_unix`` pins the block (pulsar timing, coordinated observations).
+    """
+
+    id: str
+    ra_deg: float
+    dec_deg: float
+    duration_s: float
+    priority: int = 3
+    max_zenith_deg: float = sky.FAST_MAX_ZENITH_DEG
+    min_zenith_deg: float = 0.0
+    splittable: bool = False
+    min_chunk_s: float = 1800.0
+    fixed_start_unix: float | None = None
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    start_unix: float
+    end_unix: float
+    label: str = "maintenance"
+
+
+@dataclass(frozen=True)
+class FastScheduleProblem:
+    window_start_unix: float
+    window_end_unix: float
+    blocks: tuple[FastBlock, ...]
+    maintenance: tuple[MaintenanceWindow, ...] = ()
+    site: Site = FAST_SITE
+    setup_s: float = 120.0
+    slew_deg_per_s: float = 0.2
+    full_gain_zenith_deg: float = sky.FAST_FULL_GAIN_ZENITH_DEG
+    #: How far inside its zenith limits every block is kept by the closed-form model.
+    #: None (default): ``sky.apparent_place_margin_deg`` of the window, the bound on the
+    #: model's difference from astropy's full AltAz chain, so that schedules stay inside
+    #: the limits when judged by astropy; 0 trusts the closed-form model alone.
+    zenith_margin_deg: float | None = None
+
+    def margin_deg(self) -> float:
+        """The zenith margin in effect (see ``zenith_margin_deg``)."""
+        if self.zenith_margin_deg is not None:
+            return self.zenith_margin_deg
+        return sky.apparent_place_margin_deg(self.window_start_unix, self.window_end_unix)
+
+    def validate(self) -> None:
+        """Raise ValueError with a clear message on malformed input."""
+        if not self.window_end_unix > self.window_start_unix:
+            raise ValueError("window_end_unix must be after window_start_unix")
+        if self.zenith_margin_deg is not None and not 0.0 <= self.zenith_margin_deg < 1.0:
+            raise ValueError("zenith_margin_deg must be in [0, 1) degrees")
+        if self.setup_s < 0 or self.slew_deg_per_s <= 0:
+            raise ValueError("setup_s must be >= 0 and slew_deg_per_s > 0")
+        seen: set[str] = set()
+        for b in self.blocks:
+            if b.id in seen:
+                raise ValueError(f"duplicate block id {b.id!r}")
+            seen.add(b.id)
+            if not (1 <= b.priority <= 5):
+                raise ValueError(f"block {b.id!r}: priority must be 1..5")
+            if not b.duration_s > 0:
+                raise ValueError(f"block {b.id!r}: duration_s must be > 0")
+            if not (0 <= b.min_zenith_deg < b.max_zenith_deg <= 180):
+                raise ValueError(f"block {b.id!r}: need 0 <= min_zenith < max_zenith <= 180")
+            if not (-90 <= b.dec_deg <= 90):
+                raise ValueError(f"block {b.id!r}: dec_deg out of range")
+            if b.splittable and not b.min_chunk_s > 0:
+                raise ValueError(f"block {b.id!r}: min_chunk_s must be > 0")
+        for m in self.maintenance:
+            if not m.end_unix > m.start_unix:
+                raise ValueError(f"maintenance {m.label!r}: end must be after start")
+
+
+@dataclass(frozen=True)
+class ScheduledEntry:
+    block_id: str
+    start_unix: float
+    end_unix: float
+    chunk: int = 0
+
+
+@dataclass(frozen=True)
+class UnscheduledBlock:
+    block_id: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SolverStats:
+    method: str
+    wall_s: float
+    restarts: int
+    heuristic_weighted_hours: float
+    exact_status: str = "not_run"
+    exact_wall_s: float = 0.0
+    local_search_moves: int = 0
+
+
+@dataclass(frozen=True)
+class FastScheduleResult:
+    entries: tuple[ScheduledEntry, ...]
+    unscheduled: tuple[UnscheduledBlock, ...]
+    priority_weighted_hours: float
+    observed_hours: float
+    observing_fraction: float
+    full_gain_fraction: float
+    stats: SolverStats = field(compare=False)
+
+    def check(
+        self, problem: FastScheduleProblem, tol_deg: float = 0.0, tol_s: float = 1e-3
+    ) -> list[str]:
+        """Feasibility check at one-second resolution; an empty list means feasible.
+
+        Every whole second inside every entry and the entry's exact end are tested
+        against the block's zenith limits (``tol_deg`` allows for a different pointing
+        model, e.g. when checking another scheduler's output); ``tol_s`` likewise for
+        the setup + slew gaps.
+        """
+        from opencall.optim.scheduling.check import check_schedule  # (it reads this class)
+
+        return check_schedule(problem, self, tol_deg, tol_s)
