@@ -286,6 +286,14 @@ class _Oracle:
                 self.rnt = rn.toarray().T.copy() if sp.issparse(rn) else np.ascontiguousarray(rn.T)
         else:
             self.dense = affinity
+        #: bound on |affinity| (rows of a TopicAffinity are unit vectors: cosines)
+        self.amax = (
+            1.0 + 1e-6
+            if self.dense is None
+            else float(np.abs(self.dense).max())
+            if self.dense.size
+            else 0.0
+        )
         # single-precision copies for fast screening (pricing, candidate choice); every pair a
         # screen keeps is re-evaluated exactly in double precision by ``pairs``
         self.pn32: Any = None
@@ -1391,11 +1399,8 @@ def _fair(
         return cp[x], cr[x], float(ub_int), achieved, certified, math.inf
     t0 = time.perf_counter()
     need = np.full(P, achieved)
-    xe = np.flatnonzero(x)
     got_total = float(cs[x].sum())
-    ub_total, conv, bp, br, bs, duals = _fair_total_bound(
-        st, cp[xe], cr[xe], cs[xe], base, need, cp, cr, cs, max_rounds
-    )
+    ub_total, conv, bp, br, bs, duals = _fair_total_bound(st, cp, cr, cs, base, need, max_rounds)
     st.timings["fair_total_bound"] = time.perf_counter() - t0
     st.timings["fair_total_lp_bound"] = ub_total / st.scale
     t0 = time.perf_counter()
@@ -1432,6 +1437,62 @@ def _fair(
     return cp[x], cr[x], float(ub_int), achieved, certified, ub_tot if conv else math.inf
 
 
+class _TotalLP:
+    """HiGHS model of the LP "maximise the total with every proposal sum at least ``need``"
+    (counts, loads, fairness rows; diversity caps dropped), kept between column-generation
+    rounds: the first solve is by interior point with crossover, later ones restart primal
+    simplex from the previous optimal basis after the new columns are added."""
+
+    def __init__(self, st: _State, base: FloatArray, need: FloatArray) -> None:
+        import highspy
+
+        self.P, self.R = st.nm.P, st.nm.R
+        self.h: Any = highspy.Highs()  # type: ignore[no-untyped-call]
+        self.h.setOptionValue("output_flag", False)
+        inf = highspy.kHighsInf
+        lower = np.concatenate([st.k, st.lo, need - base]).astype(np.float64)
+        upper = np.concatenate([st.k, st.hi, np.full(self.P, inf)]).astype(np.float64)
+        self.h.addRows(
+            len(lower), lower, upper, 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0)
+        )
+        self.solved = False
+
+    def add(self, p: IntArray, r: IntArray, s: IntArray) -> None:
+        n = len(p)
+        if n == 0:
+            return
+        idx = np.empty(3 * n, np.int32)
+        idx[0::3] = p
+        idx[1::3] = self.P + r
+        idx[2::3] = self.P + self.R + p
+        val = np.empty(3 * n)
+        val[0::3] = 1.0
+        val[1::3] = 1.0
+        val[2::3] = s
+        starts = np.arange(0, 3 * n, 3, dtype=np.int32)
+        self.h.addCols(n, -s.astype(np.float64), np.zeros(n), np.ones(n), 3 * n, starts, idx, val)
+
+    def solve(self) -> tuple[FloatArray, FloatArray, FloatArray] | None:
+        """Multipliers (mu >= 0 for the fairness rows, alpha for counts, gamma for loads) of
+        an optimal solution, or None if the LP is not solved to optimality."""
+        import highspy
+
+        h = self.h
+        if self.solved:
+            h.setOptionValue("solver", "simplex")
+            h.setOptionValue("simplex_strategy", 4)  # primal: the old basis stays feasible
+        else:
+            h.setOptionValue("solver", "ipm")
+        h.run()
+        self.solved = True
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        y = np.asarray(h.getSolution().row_dual, np.float64)
+        P, R = self.P, self.R
+        # HiGHS duals of min -s x: reduced cost -s - y_cnt - y_load - s y_fair
+        return np.maximum(y[P + R :], 0.0), -y[:P], -y[P : P + R]
+
+
 def _fair_total_bound(
     st: _State,
     cp: IntArray,
@@ -1439,112 +1500,71 @@ def _fair_total_bound(
     cs: IntArray,
     base: FloatArray,
     need: FloatArray,
-    pool_p: IntArray,
-    pool_r: IntArray,
-    pool_s: IntArray,
     max_rounds: int,
-) -> tuple[float, bool, IntArray, IntArray, IntArray, tuple[FloatArray, FloatArray, FloatArray]]:
+) -> tuple[
+    float,
+    bool,
+    IntArray,
+    IntArray,
+    IntArray,
+    tuple[FloatArray, FloatArray, FloatArray],
+]:
     """Upper bound (scaled units, forced pairs excluded) on the total affinity of any
     assignment whose proposal sums are all at least ``need`` (forced pairs' affinity
     ``base`` included), over every allowed pair.
 
     The LP relaxation (counts, loads, the fairness rows; diversity caps dropped, which only
-    loosens it) is solved by column generation from the edges ``cp, cr``: first over the
-    candidate pool ``pool_*`` (in memory), then over the full affinity, blockwise. For the
-    LP's duals (alpha for counts, gamma for loads, mu >= 0 for the fairness rows) the bound
-    is the explicit Lagrangian dual value
+    loosens it) is solved by column generation from the edges ``cp, cr`` (``_TotalLP``: one
+    interior-point solve, then warm-started primal simplex), priced over the full affinity
+    by ``_screen``. For the LP's duals (alpha for counts, gamma for loads, mu >= 0 for the
+    fairness rows) the bound is the explicit Lagrangian dual value
 
         sum_p alpha_p k_p - sum_p mu_p (need_p - base_p) + sum_r max(gamma_r hi_r, gamma_r lo_r)
         + sum over every allowed pair of max(0, s_pr (1 + mu_p) - alpha_p - gamma_r),
 
     valid for any multipliers with mu >= 0 (so it does not rest on the LP solver's accuracy);
-    the last sum is taken over all pairs in the final pass. Returns (bound, converged, the
-    final LP edge set, the final multipliers (mu, alpha, gamma)).
+    the last sum is taken over all pairs in each pass. Returns (bound, converged, the final
+    LP edge set, the final multipliers (mu, alpha, gamma)).
     """
-    P, R = st.nm.P, st.nm.R
+    R = st.nm.R
     m = max(2, 4 * int(st.nm.k.max()))
     rounds = 0
     bound = math.inf
     converged = False
-    full = False
+    keys = _uniq(cp * R + cr)
+    cp, cr = keys // R, keys % R
+    cs = _scaled(st, st.oracle.pairs(cp, cr))
+    lp = _TotalLP(st, base, need)
+    lp.add(cp, cr, cs)
+    z = np.zeros(0)
+    duals: tuple[FloatArray, FloatArray, FloatArray] = (z, z, z)
     while True:
-        n = len(cp)
-        cols = np.arange(n)
-        fair = sp.csr_matrix((-cs.astype(float), (cp, cols)), shape=(P, n))
-        load = sp.csr_matrix((np.ones(n), (cr, cols)), shape=(R, n))
-        res = linprog(
-            -cs.astype(float),
-            A_ub=sp.vstack([fair, load, -load]).tocsr(),
-            b_ub=np.concatenate([-(need - base), st.hi.astype(float), -st.lo.astype(float)]),
-            A_eq=sp.csr_matrix((np.ones(n), (cp, cols)), shape=(P, n)),
-            b_eq=st.k.astype(float),
-            bounds=(0, 1),
-            method="highs-ipm",
-        )
-        if res.status != 0:
-            z = np.zeros(0)
+        sol = lp.solve()
+        if sol is None:
             return math.inf, False, cp, cr, cs, (z, z, z)
-        y = res.ineqlin.marginals
-        mu = np.maximum(-y[:P], 0.0)
-        gamma = -(y[P : P + R] - y[P + R :])
-        alpha = -res.eqlin.marginals
+        mu, alpha, gamma = duals = sol
         const = float(
             np.dot(alpha, st.k)
             - np.dot(mu, need - base)
             + np.maximum(gamma * st.hi, gamma * st.lo).sum()
         )
-        keys = cp * R + cr
-        if not full:
-            # price the in-memory candidate pool first
-            rc = pool_s * (1.0 + mu[pool_p]) - alpha[pool_p] - gamma[pool_r]
-            new = (rc > 1e-6) & ~_member(keys, pool_p * R + pool_r)
-            if new.any() and rounds < max_rounds:
-                rounds += 1
-                cp, cr, cs = _merge(R, cp, cr, cs, pool_p[new], pool_r[new], pool_s[new])
-                continue
-            full = True
         # full pass: the bound for these duals, and the violators outside the LP's edges
-        total_pos = 0.0
-        out_p: list[IntArray] = []
-        out_r: list[IntArray] = []
-        out_s: list[IntArray] = []
-        for lo, hi in _blocks(P, R):
-            rows = np.arange(lo, hi, dtype=np.int64)
-            A = st.oracle.rows(rows)
-            _mask_banned(st, rows, A, np.zeros(0, np.int64))
-            ok = np.isfinite(A)
-            S = np.rint(np.where(ok, A, 0.0) * st.scale)
-            rc = S * (1.0 + mu[rows, None]) - alpha[rows, None] - gamma[None, :]
-            pos = ok & (rc > 0)
-            total_pos += float(rc[pos].sum())
-            ii, jj = np.nonzero(ok & (rc > 1e-6))
-            if len(ii) == 0:
-                continue
-            kk = rows[ii] * R + jj
-            outside = ~_member(keys, kk)
-            ii, jj = ii[outside], jj[outside]
-            if len(ii) == 0:
-                continue
-            v = -rc[ii, jj]
-            order = np.lexsort((v, ii))
-            ii, jj = ii[order], jj[order]
-            keep = (np.arange(len(ii)) - np.searchsorted(ii, ii)) < m
-            ii, jj = ii[keep], jj[keep]
-            out_p.append(rows[ii])
-            out_r.append(jj.astype(np.int64))
-            out_s.append(S[ii, jj].astype(np.int64))
-        bound = const + total_pos
-        if not out_p:
+        p, r, s, f, pos, _ = _screen(
+            st, 1.0 + mu, -gamma, alpha, 0.0, keys, per_row=m, sum_positive=True
+        )
+        bound = const + pos
+        new = f > 1e-6
+        if not new.any():
             converged = True
             break
         if rounds >= max_rounds:
             break
         rounds += 1
-        cp, cr, cs = _merge(
-            R, cp, cr, cs, np.concatenate(out_p), np.concatenate(out_r), np.concatenate(out_s)
-        )
+        lp.add(p[new], r[new], s[new])
+        cp, cr, cs = _merge(R, cp, cr, cs, p[new], r[new], s[new])
+        keys = cp * R + cr
     st.timings["fair_total_bound_rounds"] = float(rounds)
-    return bound, converged, cp, cr, cs, (mu, alpha, gamma)
+    return bound, converged, cp, cr, cs, duals
 
 
 def _rc_fixed_pairs(
@@ -1558,22 +1578,11 @@ def _rc_fixed_pairs(
     incumbent by at least one cost unit uses only pairs with rc >= incumbent + 1 - bound.
     """
     mu, alpha, gamma = duals
-    P, R = st.nm.P, st.nm.R
-    keys: list[IntArray] = []
-    n = 0
-    for lo, hi in _blocks(P, R):
-        rows = np.arange(lo, hi, dtype=np.int64)
-        A = st.oracle.rows(rows)
-        _mask_banned(st, rows, A, np.zeros(0, np.int64))
-        ok = np.isfinite(A)
-        S = np.rint(np.where(ok, A, 0.0) * st.scale)
-        rc = S * (1.0 + mu[rows, None]) - alpha[rows, None] - gamma[None, :]
-        ii, jj = np.nonzero(ok & (rc >= thr))
-        n += len(ii)
-        if n > limit:
-            return None
-        keys.append(rows[ii] * R + jj)
-    return np.concatenate(keys) if keys else np.zeros(0, np.int64)
+    R = st.nm.R
+    p, r, _s, _f, _pos, complete = _screen(
+        st, 1.0 + mu, -gamma, alpha, thr, np.zeros(0, np.int64), None, limit=limit
+    )
+    return p * R + r if complete else None
 
 
 def _fair_mip(
@@ -1677,37 +1686,116 @@ def _fair_lp(
 def _fair_price(
     st: _State, cand_keys: IntArray, y_fair: FloatArray, y_cnt: FloatArray, y_load: FloatArray
 ) -> tuple[IntArray, IntArray, IntArray]:
-    """Columns with negative reduced cost for the fair LP, over the full affinity.
+    """Columns with negative reduced cost for the fair LP, over the full affinity (the 4 most
+    violated of each proposal).
 
-    Reduced cost of x_pr: 0 - (-s_pr * y_fair_p + y_cnt_p + y_load_r).
+    Reduced cost of x_pr: 0 - (-s_pr * y_fair_p + y_cnt_p + y_load_r); screened by
+    ``_screen`` as ``s_pr (-y_fair_p) - y_load_r - y_cnt_p > 1e-7``.
+    """
+    p, r, s, _f, _pos, _ok = _screen(st, -y_fair, -y_load, y_cnt, 1e-7, cand_keys, per_row=4)
+    return p, r, s
+
+
+def _screen(
+    st: _State,
+    u: FloatArray,
+    v: FloatArray,
+    t: FloatArray,
+    thr: float,
+    exclude: IntArray,
+    per_row: int | None,
+    sum_positive: bool = False,
+    limit: int | None = None,
+) -> tuple[IntArray, IntArray, IntArray, FloatArray, float, bool]:
+    """Every allowed pair outside ``exclude`` with ``f = s_pr u_p + v_r - t_p >= thr``, over
+    the full affinity, with ``s`` the scaled cost; each row blockwise, screened in single
+    precision (topic factors) with an explicit error margin so that no such pair is missed,
+    then evaluated exactly (``_Oracle.pairs``, the costs every other routine uses).
+
+    Rows whose largest possible ``f`` (from ``rowmax_s``) is below ``thr`` are skipped. With
+    ``per_row``, only the ``per_row`` largest ``f`` of each row are returned. With
+    ``sum_positive``, also the sum of ``max(0, f)`` over every allowed pair (``exclude`` does
+    not apply to it; ``thr`` must then be <= 0). With ``limit``, stop and report
+    ``complete=False`` once more than ``limit`` pairs qualify.
+
+    Returns (p, r, s, f, sum of the positive part, complete).
+
+    The margin: ``|a32 - a| <= err_p`` (``_Oracle.block``) and ``|s - a scale| <= 1/2``, so
+    ``s u_p <= a32 scale u_p + |u_p| (err_p scale + 1/2)``; the screen's own float32 products,
+    sums and conversions add at most ``4 eps (|U_p| amax + max|v| + |t_p - thr|)``, taken
+    twice.
     """
     P, R = st.nm.P, st.nm.R
-    out_p: list[IntArray] = []
-    out_r: list[IntArray] = []
-    out_s: list[IntArray] = []
-    for lo, hi in _blocks(P, R):
-        rows = np.arange(lo, hi, dtype=np.int64)
-        A = st.oracle.rows(rows)
-        _mask_banned(st, rows, A, cand_keys)
-        ok = np.isfinite(A)
-        S = np.rint(np.where(ok, A, 0.0) * st.scale)
-        rc = S * y_fair[rows, None] - y_cnt[rows, None] - y_load[None, :]
-        rc = np.where(ok, rc, np.inf)
-        ii, jj = np.nonzero(rc < -1e-7)
-        if len(ii) == 0:
-            continue
-        v = rc[ii, jj]
-        order = np.lexsort((v, ii))
-        ii, jj = ii[order], jj[order]
-        keep = (np.arange(len(ii)) - np.searchsorted(ii, ii)) < 4
-        ii, jj = ii[keep], jj[keep]
-        out_p.append(rows[ii])
-        out_r.append(jj.astype(np.int64))
-        out_s.append(S[ii, jj].astype(np.int64))
-    if not out_p:
-        z = np.zeros(0, np.int64)
-        return z, z, z
-    return np.concatenate(out_p), np.concatenate(out_r), np.concatenate(out_s)
+    z = np.zeros(0, np.int64)
+    if P == 0:
+        return z, z, z, np.zeros(0), 0.0, True
+    if sum_positive and thr > 0:
+        raise ValueError("sum_positive needs thr <= 0")
+    sc = st.scale
+    vmax = float(v.max()) if R else 0.0
+    vabs = float(np.abs(v).max()) if R else 0.0
+    imin = np.iinfo(np.int64).min
+    has = st.rowmax_s > imin
+    # f <= u_p rowmax_s + vmax - t_p when u_p >= 0 (every allowed pair's s <= rowmax_s)
+    top = np.where(u >= 0, u * np.where(has, st.rowmax_s, 0), np.inf) + vmax - t
+    live = np.flatnonzero(has & (top >= thr - 1e-9 * (np.abs(top) + abs(thr) + 1.0)))
+    orc = st.oracle
+    dense = orc.dense is not None
+    eps = 2.0**-52 if dense else 2.0**-24
+    amax = orc.amax
+    U = u * sc
+    T = t + thr
+    ftype = np.float64 if dense else np.float32
+    Vf = v.astype(ftype)
+    pos_sum = 0.0
+    complete = True
+    n_kept = 0
+    out: list[tuple[IntArray, IntArray, IntArray, FloatArray]] = []
+    step = max(1, _BLOCK_ENTRIES // max(R, 1))
+    for lo in range(0, len(live), step):
+        rows = live[lo : lo + step]
+        X, err = orc.block(rows)
+        slack = np.abs(u[rows]) * (err * sc + 0.5) + 8.0 * eps * (
+            np.abs(U[rows]) * amax + vabs + np.abs(T[rows]) + 1.0
+        )
+        X *= U[rows].astype(ftype)[:, None]
+        X += Vf[None, :]
+        ii, jj = np.nonzero(X >= (T[rows] - slack).astype(ftype)[:, None])
+        del X
+        p = rows[ii]
+        r = jj.astype(np.int64)
+        keys = p * R + r
+        ok = ~_member(st.banned, keys)
+        p, r, keys = p[ok], r[ok], keys[ok]
+        S = _scaled(st, orc.pairs(p, r))
+        f = S * u[p] + v[r] - t[p]
+        hit = f >= thr
+        p, r, S, f, keys = p[hit], r[hit], S[hit], f[hit], keys[hit]
+        if sum_positive:
+            pos_sum += float(f[f > 0].sum())
+        ok = ~_member(exclude, keys)
+        p, r, S, f = p[ok], r[ok], S[ok], f[ok]
+        if per_row is not None and len(p):
+            order = np.lexsort((-f, p))
+            p, r, S, f = p[order], r[order], S[order], f[order]
+            keep = (np.arange(len(p)) - np.searchsorted(p, p)) < per_row
+            p, r, S, f = p[keep], r[keep], S[keep], f[keep]
+        n_kept += len(p)
+        if limit is not None and n_kept > limit:
+            complete = False
+            break
+        out.append((p, r, S, f))
+    st.timings["screened_pairs"] = st.timings.get("screened_pairs", 0.0) + float(len(live)) * R
+    if not out:
+        return z, z, z, np.zeros(0), pos_sum, complete
+    return (
+        np.concatenate([o[0] for o in out]),
+        np.concatenate([o[1] for o in out]),
+        np.concatenate([o[2] for o in out]),
+        np.concatenate([o[3] for o in out]),
+        pos_sum,
+        complete,
+    )
 
 
 # --------------------------------------------------------------------------------------------
