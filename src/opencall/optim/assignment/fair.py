@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 from opencall.optim.assignment.common import (
     _BLOCK_ENTRIES,
@@ -24,6 +24,7 @@ from opencall.optim.assignment.common import (
     _mip_rows,
     _scaled,
     _State,
+    _union,
     _uniq,
 )
 
@@ -59,15 +60,22 @@ def _fair(
     base = np.zeros(P) if forced_aff is None else forced_aff.astype(np.float64)
     # LP relaxation with column generation over the full affinity: a valid bound for the min
     rounds = 0
-    cp, cr, cs = ep, er, es
     t0 = time.perf_counter()
+    lp = _FairLP(st, base)
+    lp.add(ep, er, es)
+    keys = ep * R + er  # sorted (key order)
     while True:
-        ub_tau, y_fair, y_cnt, y_load, x_lp = _fair_lp(st, cp, cr, cs, base)
-        new_p, new_r, new_s = _fair_price(st, cp * R + cr, y_fair, y_cnt, y_load)
+        if not lp.solve():
+            raise InfeasibleAssignment("fair LP relaxation infeasible")
+        y_fair, y_cnt, y_load = lp.fair_duals()
+        new_p, new_r, new_s = _fair_price(st, keys, y_fair, y_cnt, y_load)
         if len(new_p) == 0 or rounds >= max_rounds:
             break
         rounds += 1
-        cp, cr, cs = _merge(R, cp, cr, cs, new_p, new_r, new_s)
+        lp.add(new_p, new_r, new_s)
+        keys = _union(keys, new_p * R + new_r)
+    ub_tau, x_lp = lp.tau(), lp.x()
+    cp, cr, cs = lp.p, lp.r, lp.s
     lp_certified = rounds < max_rounds
     st.timings["fair_lp"] = time.perf_counter() - t0
     st.timings["fair_lp_rounds"] = float(rounds)
@@ -131,7 +139,7 @@ def _fair(
     t0 = time.perf_counter()
     need = np.full(P, achieved)
     got_total = float(cs[x].sum())
-    ub_total, conv, bp, br, bs, duals = _fair_total_bound(st, cp, cr, cs, base, need, max_rounds)
+    ub_total, conv, bp, br, bs, duals = _fair_total_bound(st, lp, base, need, max_rounds)
     st.timings["fair_total_bound"] = time.perf_counter() - t0
     st.timings["fair_total_lp_bound"] = ub_total / st.scale
     t0 = time.perf_counter()
@@ -157,9 +165,9 @@ def _fair(
         improve(bp, br, bs, 1e-9)
         total_exact = got_total > ub_total - 1.0 + 1e-6
         thr = got_total + 1.0 - ub_total - 1e-6 * max(1.0, abs(ub_total))
-        keys = None if total_exact else _rc_fixed_pairs(st, duals, thr, _RC_FIX_MAX_EDGES)
-        if keys is not None:
-            fk = _uniq(keys)
+        kept = None if total_exact else _rc_fixed_pairs(st, duals, thr, _RC_FIX_MAX_EDGES)
+        if kept is not None:
+            fk = _uniq(kept)
             fp, fr = fk // R, fk % R
             st.timings["fair_total_mip_edges"] = float(len(fk))
             total_exact = improve(fp, fr, _scaled(st, st.oracle.pairs(fp, fr)), 0.0)
@@ -168,24 +176,57 @@ def _fair(
     return cp[x], cr[x], float(ub_int), achieved, certified, ub_tot if conv else math.inf
 
 
-class _TotalLP:
-    """HiGHS model of the LP "maximise the total with every proposal sum at least ``need``"
-    (counts, loads, fairness rows; diversity caps dropped), kept between column-generation
-    rounds: the first solve is by interior point with crossover, later ones restart primal
-    simplex from the previous optimal basis after the new columns are added."""
+def _new_highs() -> Any:
+    # the private base class does not print the HiGHS banner on stdout when constructed (as
+    # in optim.allocation); fall back to the public class
+    try:
+        from highspy._core import _Highs
 
-    def __init__(self, st: _State, base: FloatArray, need: FloatArray) -> None:
+        return _Highs()
+    except ImportError:  # pragma: no cover - older highspy layouts
         import highspy
 
-        self.P, self.R = st.nm.P, st.nm.R
-        self.h: Any = highspy.Highs()  # type: ignore[no-untyped-call]
-        self.h.setOptionValue("output_flag", False)
+        return highspy.Highs()  # type: ignore[no-untyped-call,unused-ignore]
+
+
+class _FairLP:
+    """One HiGHS model for both LPs of fair mode, kept across column-generation rounds and
+    from the first LP to the second (each re-solve restarts primal simplex from the last
+    optimal basis; only the first solve is by interior point, with crossover).
+
+    Rows: counts (= k), loads ([lo, hi]), and per proposal ``sum_r s_pr x_pr - tau >= -base_p``
+    (diversity caps dropped: a relaxation). Column 0 is ``tau``, then one column per edge in
+    the order added (``p``, ``r``, ``s``). First LP: maximise ``tau`` (the max-min bound).
+    ``to_total(need)`` fixes ``tau = need`` and maximises the total instead (the LP behind
+    the total's bound); the max-min LP's optimal basis is then a warm start.
+    """
+
+    def __init__(self, st: _State, base: FloatArray) -> None:
+        import highspy
+
+        self.P, self.R = P, R = st.nm.P, st.nm.R
+        h = self.h = _new_highs()
+        h.setOptionValue("output_flag", False)
         inf = highspy.kHighsInf
-        lower = np.concatenate([st.k, st.lo, need - base]).astype(np.float64)
-        upper = np.concatenate([st.k, st.hi, np.full(self.P, inf)]).astype(np.float64)
-        self.h.addRows(
-            len(lower), lower, upper, 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0)
+        self.ok_status = highspy.HighsModelStatus.kOptimal
+        lower = np.concatenate([st.k, st.lo, -base]).astype(np.float64)
+        upper = np.concatenate([st.k, st.hi, np.full(P, inf)]).astype(np.float64)
+        e32 = np.zeros(0, np.int32)
+        h.addRows(len(lower), lower, upper, 0, e32, e32, np.zeros(0))
+        fair_rows = (P + R + np.arange(P)).astype(np.int32)
+        h.addCols(
+            1,
+            np.array([-1.0]),
+            np.array([-inf]),
+            np.array([inf]),
+            P,
+            np.zeros(1, np.int32),
+            fair_rows,
+            -np.ones(P),
         )
+        z = np.zeros(0, np.int64)
+        self.p, self.r, self.s = z, z, z
+        self.total = False
         self.solved = False
 
     def add(self, p: IntArray, r: IntArray, s: IntArray) -> None:
@@ -201,34 +242,56 @@ class _TotalLP:
         val[1::3] = 1.0
         val[2::3] = s
         starts = np.arange(0, 3 * n, 3, dtype=np.int32)
-        self.h.addCols(n, -s.astype(np.float64), np.zeros(n), np.ones(n), 3 * n, starts, idx, val)
+        cost = -s.astype(np.float64) if self.total else np.zeros(n)
+        self.h.addCols(n, cost, np.zeros(n), np.ones(n), 3 * n, starts, idx, val)
+        self.p = np.concatenate([self.p, p])
+        self.r = np.concatenate([self.r, r])
+        self.s = np.concatenate([self.s, s])
 
-    def solve(self) -> tuple[FloatArray, FloatArray, FloatArray] | None:
-        """Multipliers (mu >= 0 for the fairness rows, alpha for counts, gamma for loads) of
-        an optimal solution, or None if the LP is not solved to optimality."""
-        import highspy
-
+    def solve(self) -> bool:
+        """Solve; True if solved to optimality."""
         h = self.h
         if self.solved:
             h.setOptionValue("solver", "simplex")
-            h.setOptionValue("simplex_strategy", 4)  # primal: the old basis stays feasible
+            h.setOptionValue("simplex_strategy", 4)  # primal: the last basis stays feasible
         else:
             h.setOptionValue("solver", "ipm")
         h.run()
         self.solved = True
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
-        y = np.asarray(h.getSolution().row_dual, np.float64)
-        P, R = self.P, self.R
-        # HiGHS duals of min -s x: reduced cost -s - y_cnt - y_load - s y_fair
+        return bool(h.getModelStatus() == self.ok_status)
+
+    def _y(self) -> FloatArray:
+        return np.asarray(self.h.getSolution().row_dual, np.float64)
+
+    def tau(self) -> float:
+        return float(self.h.getSolution().col_value[0])
+
+    def x(self) -> FloatArray:
+        return np.asarray(self.h.getSolution().col_value, np.float64)[1:]
+
+    def fair_duals(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(y_fair, y_cnt, y_load) of the max-min LP, with the fairness rows' duals signed as
+        for ``-s x + tau <= base`` (scipy's convention, <= 0)."""
+        y, P, R = self._y(), self.P, self.R
+        return -y[P + R :], y[:P], y[P : P + R]
+
+    def to_total(self, need: float) -> None:
+        n = len(self.s)
+        self.h.changeColCost(0, 0.0)
+        self.h.changeColBounds(0, need, need)
+        self.h.changeColsCost(n, np.arange(1, n + 1, dtype=np.int32), -self.s.astype(np.float64))
+        self.total = True
+
+    def total_duals(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Multipliers (mu >= 0 for the fairness rows, alpha for counts, gamma for loads) of
+        the total LP: HiGHS's duals of min -s x (reduced cost -s - y_cnt - y_load - s y_fair)."""
+        y, P, R = self._y(), self.P, self.R
         return np.maximum(y[P + R :], 0.0), -y[:P], -y[P : P + R]
 
 
 def _fair_total_bound(
     st: _State,
-    cp: IntArray,
-    cr: IntArray,
-    cs: IntArray,
+    lp: _FairLP,
     base: FloatArray,
     need: FloatArray,
     max_rounds: int,
@@ -241,39 +304,36 @@ def _fair_total_bound(
     tuple[FloatArray, FloatArray, FloatArray],
 ]:
     """Upper bound (scaled units, forced pairs excluded) on the total affinity of any
-    assignment whose proposal sums are all at least ``need`` (forced pairs' affinity
-    ``base`` included), over every allowed pair.
+    assignment whose proposal sums are all at least ``need`` (one value for all; forced
+    pairs' affinity ``base`` included), over every allowed pair.
 
     The LP relaxation (counts, loads, the fairness rows; diversity caps dropped, which only
-    loosens it) is solved by column generation from the edges ``cp, cr`` (``_TotalLP``: one
-    interior-point solve, then warm-started primal simplex), priced over the full affinity
-    by ``_screen``. For the LP's duals (alpha for counts, gamma for loads, mu >= 0 for the
+    loosens it) is solved by column generation in the max-min LP's model ``lp`` (switched
+    by ``to_total``, warm-started from its basis), priced over the full affinity by
+    ``_screen``. For the LP's duals (alpha for counts, gamma for loads, mu >= 0 for the
     fairness rows) the bound is the explicit Lagrangian dual value
 
         sum_p alpha_p k_p - sum_p mu_p (need_p - base_p) + sum_r max(gamma_r hi_r, gamma_r lo_r)
         + sum over every allowed pair of max(0, s_pr (1 + mu_p) - alpha_p - gamma_r),
 
     valid for any multipliers with mu >= 0 (so it does not rest on the LP solver's accuracy);
-    the last sum is taken over all pairs in each pass. Returns (bound, converged, the final
-    LP edge set, the final multipliers (mu, alpha, gamma)).
+    the last sum is taken over all pairs in each pass. Returns (bound, converged, the edges
+    of the LP's optimal support, the final multipliers (mu, alpha, gamma)).
     """
     R = st.nm.R
     m = max(2, 4 * int(st.nm.k.max()))
     rounds = 0
     bound = math.inf
     converged = False
-    keys = _uniq(cp * R + cr)
-    cp, cr = keys // R, keys % R
-    cs = _scaled(st, st.oracle.pairs(cp, cr))
-    lp = _TotalLP(st, base, need)
-    lp.add(cp, cr, cs)
+    lp.to_total(float(need.max()) if len(need) else 0.0)
+    keys = _uniq(lp.p * R + lp.r)
     z = np.zeros(0)
     duals: tuple[FloatArray, FloatArray, FloatArray] = (z, z, z)
     while True:
-        sol = lp.solve()
-        if sol is None:
-            return math.inf, False, cp, cr, cs, (z, z, z)
-        mu, alpha, gamma = duals = sol
+        if not lp.solve():
+            zi = np.zeros(0, np.int64)
+            return math.inf, False, zi, zi, zi, (z, z, z)
+        mu, alpha, gamma = duals = lp.total_duals()
         const = float(
             np.dot(alpha, st.k)
             - np.dot(mu, need - base)
@@ -292,10 +352,10 @@ def _fair_total_bound(
             break
         rounds += 1
         lp.add(p[new], r[new], s[new])
-        cp, cr, cs = _merge(R, cp, cr, cs, p[new], r[new], s[new])
-        keys = cp * R + cr
+        keys = _union(keys, p[new] * R + r[new])
     st.timings["fair_total_bound_rounds"] = float(rounds)
-    return bound, converged, cp, cr, cs, duals
+    supp = lp.x() > 1e-7
+    return bound, converged, lp.p[supp], lp.r[supp], lp.s[supp], duals
 
 
 def _rc_fixed_pairs(
@@ -374,44 +434,6 @@ def _fair_mip(
     sel = np.rint(xs) > 0
     got = float(np.min(np.bincount(cp[sel], weights=cs[sel], minlength=P) + base))
     return sel, got, bool(res.status == 0)
-
-
-def _fair_lp(
-    st: _State, cp: IntArray, cr: IntArray, cs: IntArray, base: FloatArray
-) -> tuple[float, FloatArray, FloatArray, FloatArray, FloatArray]:
-    """LP: max tau s.t. proposal sums >= tau, counts, loads (caps dropped: still a bound)."""
-    P, R = st.nm.P, st.nm.R
-    n = len(cp)
-    cols = np.arange(n)
-    # variables x (n) then tau; minimise -tau
-    c = np.zeros(n + 1)
-    c[-1] = -1.0
-    fair = sp.hstack(
-        [sp.csr_matrix((-cs.astype(float), (cp, cols)), shape=(P, n)), np.ones((P, 1))]
-    )
-    load = sp.hstack([sp.csr_matrix((np.ones(n), (cr, cols)), shape=(R, n)), np.zeros((R, 1))])
-    a_ub = sp.vstack([fair, load, -load]).tocsr()
-    b_ub = np.concatenate([base, st.hi.astype(float), -st.lo.astype(float)])
-    cnt = sp.hstack([sp.csr_matrix((np.ones(n), (cp, cols)), shape=(P, n)), np.zeros((P, 1))])
-    res = linprog(
-        c,
-        A_ub=a_ub,
-        b_ub=b_ub,
-        A_eq=cnt.tocsr(),
-        b_eq=st.k.astype(float),
-        bounds=[(0, 1)] * n + [(None, None)],
-        method="highs-ipm",  # 5x faster than dual simplex here; crossover gives basic duals
-    )
-    if res.status != 0:
-        raise InfeasibleAssignment("fair LP relaxation infeasible")
-    y = res.ineqlin.marginals
-    return (
-        float(-res.fun),
-        y[:P],
-        res.eqlin.marginals,
-        y[P : P + R] - y[P + R :],
-        np.asarray(res.x[:n], np.float64),
-    )
 
 
 def _fair_price(
