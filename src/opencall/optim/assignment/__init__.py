@@ -46,22 +46,50 @@ How it is solved (and which parts are exact):
   when the MIP reaches it.
 * **Fair mode.** Max-min of proposal sums is NP-hard in general (the fairness rows break total
   unimodularity), so no flow or threshold bisection is exact for it. We solve the LP relaxation
-  (HiGHS interior point with crossover) with column generation over the full affinity, which
-  gives a valid upper bound on the lowest proposal's affinity. That LP is integral but for a
-  few hundred edges, so the MIPs (HiGHS) run on the LP's support plus the total-mode optimum
-  (on the whole candidate graph when it has at most ``fair_mip_max_edges`` edges). First one
-  MIP maximises the total with every proposal at the LP bound (rounded down to the cost grid):
-  when it is feasible, the max-min is proven optimal and the total is optimal on that support.
-  Otherwise a max-min MIP, then a max-total MIP at that minimum. ``certified`` means the
-  max-min reached the LP bound, or the MIP was solved to optimality over every allowed pair.
+  (HiGHS interior point with crossover, then warm-started primal simplex) with column
+  generation over the full affinity, which gives a valid upper bound on the lowest proposal's
+  affinity. That LP is integral but for a few hundred edges, so the MIPs (HiGHS) run on the
+  LP's support plus the total-mode optimum (on the whole candidate graph when it has at most
+  ``fair_mip_max_edges`` edges). First one MIP maximises the total with every proposal at the
+  LP bound (rounded down to the cost grid): when it is feasible, the max-min is proven optimal
+  and the total is optimal on that support. Otherwise a max-min MIP, then a max-total MIP at
+  that minimum. ``certified`` means the max-min reached the LP bound, or the MIP was solved to
+  optimality over every allowed pair.
   The total given that minimum is then bounded over every allowed pair: the LP relaxation
-  (counts, loads, every proposal at the minimum) by column generation, its bound the explicit
-  Lagrangian dual value for the LP's multipliers with the positive reduced costs summed over
-  all pairs in a full pass (``total_upper_bound``, valid whatever the LP solver's accuracy).
-  A MIP on the LP's edges tries to raise the total; when the remaining gap leaves few pairs
-  that reduced-cost fixing cannot exclude, a MIP over them solved to optimality proves the
-  total optimal over every allowed pair (``total_certified``). Otherwise the total is
-  reported with its certified gap to ``total_upper_bound``.
+  (counts, loads, every proposal at the minimum), solved in the same HiGHS model (``tau``
+  fixed, the objective switched; the max-min LP's basis is the warm start) by column
+  generation; its bound is the explicit Lagrangian dual value for the LP's multipliers with
+  the positive reduced costs summed over all pairs in a full pass (``total_upper_bound``,
+  valid whatever the LP solver's accuracy). A MIP on the LP's support tries to raise the
+  total; when the remaining gap leaves few pairs that reduced-cost fixing cannot exclude, a
+  MIP over them solved to optimality proves the total optimal over every allowed pair
+  (``total_certified``). Otherwise the total is reported with its certified gap to
+  ``total_upper_bound``.
+* **Full passes of fair mode** (LP pricing, the bound's sum of positive reduced costs,
+  reduced-cost fixing) evaluate ``f = s_pr u_p + v_r - t_p >= thr`` for every allowed pair by
+  the same single-precision screen as total mode's pricing, with an explicit margin for the
+  screen's error, and evaluate the survivors exactly (``fair._screen``); proposals whose
+  largest affinity cannot reach the threshold are skipped.
+
+Modules: ``common`` (problem and result types, input checks, the affinity oracle, the
+checker, the solver's state), ``total`` (candidate graph, flows, potentials, pricing),
+``fair`` (the max-min LP and MIPs, the total's bound, reduced-cost fixing) and
+``distributed`` (applicants review each other). Everything public is imported here.
+
+References
+----------
+.. [1] R. K. Ahuja, T. L. Magnanti, J. B. Orlin, *Network Flows: Theory, Algorithms, and
+   Applications*, Prentice Hall, 1993 (min-cost flow, potentials, reduced costs).
+.. [2] A. M. Geoffrion, "Lagrangean relaxation for integer programming", *Mathematical
+   Programming Study* 2 (1974) 82-114 (the total's bound for any multipliers).
+.. [3] G. Desaulniers, J. Desrosiers, M. M. Solomon (eds.), *Column Generation*, Springer,
+   2005 (pricing over the full affinity; reduced-cost fixing).
+.. [4] A. Kobren, B. Saha, A. McCallum, "Paper matching with local fairness constraints",
+   KDD 2019 (FairFlow).
+.. [5] I. Stelmakh, N. B. Shah, A. Singh, "PeerReview4All: fair and accurate reviewer
+   assignment in peer review", ALT 2019 (the max-min objective).
+.. [6] Q. Huangfu, J. A. J. Hall, "Parallelizing the dual revised simplex method",
+   *Mathematical Programming Computation* 10 (2018) 119-142 (HiGHS).
 """
 
 from __future__ import annotations
@@ -119,11 +147,48 @@ def solve_assignment(
     fair_mip_max_edges: int = 5_000,
     fair_total_bound: bool = True,
 ) -> AssignmentResult:
-    """Solve an assignment problem; raise ``InfeasibleAssignment`` with the reason if none exists.
+    """Solve an assignment problem exactly (total mode) or max-min then total (fair mode).
 
-    In fair mode, ``fair_total_bound=False`` skips bounding (and improving) the total given
-    the max-min over every allowed pair (see the module docstring), which is the costly part
-    at conference scale; ``total_upper_bound`` is then inf.
+    Parameters
+    ----------
+    problem : AssignmentProblem
+        Proposals, reviewers, affinity, counts, loads, conflicts, forced and forbidden
+        pairs, diversity groupings and the objective (``"total"`` or ``"fair"``).
+    candidates_per_proposal : int, optional
+        Reviewers per proposal in the first candidate graph (default ``3 k``); pricing adds
+        whatever else the optimum needs, so this changes the speed, never the result.
+    scale : float
+        Affinities are rounded to ``rint(a * scale)``; everything is exact for those costs.
+    max_pricing_rounds : int
+        Limit on pricing (and column-generation) rounds; when it is hit, the result is not
+        certified.
+    mip_time_limit_s : float
+        Time limit of each MIP (diversity groupings outside a chain, fair mode).
+    fair_mip_max_edges : int
+        Fair mode: the MIPs run on the whole candidate graph up to this many edges, else on
+        the LP's support plus the total-mode optimum.
+    fair_total_bound : bool
+        Fair mode: bound (and improve) the total given the max-min over every allowed pair.
+        False skips it; ``total_upper_bound`` is then inf.
+
+    Returns
+    -------
+    AssignmentResult
+        The pairs (original indices, forced pairs included), the totals, the bound on the
+        first criterion and whether it is certified; in fair mode also the bound on the total
+        given the minimum (``total_upper_bound``) and whether the total is proven optimal.
+
+    Raises
+    ------
+    InfeasibleAssignment
+        No assignment satisfies the constraints; the message says why.
+    ValueError
+        Malformed input (raised when the problem is built).
+
+    References
+    ----------
+    See the package docstring: min-cost flow and potentials [1]_, Lagrangian bound [2]_,
+    column generation [3]_, the fairness objective [4]_ [5]_, HiGHS [6]_.
     """
     t0 = time.perf_counter()
     st = _prepare(problem, scale)

@@ -68,6 +68,12 @@ class Grouping:
 
 @dataclass(frozen=True, eq=False)
 class AssignmentProblem:
+    """An assignment problem: every proposal gets exactly ``k`` reviewers, every reviewer a
+    load in ``[min_load, max_load]``, no conflicted or forbidden pair, every forced pair, at
+    most ``cap`` reviewers of a proposal per group of each grouping. Bad input raises
+    ``ValueError`` with a clear message when the problem is built.
+    """
+
     n_proposals: int
     n_reviewers: int
     affinity: Any  # dense P x R float array, or TopicAffinity
@@ -87,6 +93,9 @@ class AssignmentProblem:
 
 @dataclass(frozen=True, eq=False)
 class AssignmentResult:
+    """A solved assignment with its certificate (see ``solve_assignment``); affinities in the
+    problem's units, bounds valid for the costs rounded to the grid ``1 / scale``."""
+
     proposals: IntArray  # pair i assigns reviewer reviewers[i] to proposal proposals[i]
     reviewers: IntArray
     total_affinity: float
@@ -109,6 +118,7 @@ class AssignmentResult:
     total_certified: bool = False
 
     def check(self, problem: AssignmentProblem) -> list[str]:
+        """Violated constraints of this result for ``problem`` (see ``check_assignment``)."""
         return check_assignment(problem, self.proposals, self.reviewers)
 
 
@@ -296,13 +306,40 @@ def _row_normalise(m: Any) -> Any:
 
 
 def affinity_of_pairs(problem: AssignmentProblem, p: IntArray, r: IntArray) -> FloatArray:
-    """Affinity of given (proposal, reviewer) pairs, evaluated without a dense matrix."""
+    """Affinity of given (proposal, reviewer) pairs, evaluated without a dense matrix.
+
+    Parameters
+    ----------
+    problem : AssignmentProblem
+        Its ``affinity`` (dense array or ``TopicAffinity``) is evaluated.
+    p, r : array of int
+        Proposal and reviewer indices (original order), one pair per position.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        The affinity of each pair, bit-identical to the values the solver uses.
+    """
     oracle = _Oracle(problem.affinity, np.arange(problem.n_reviewers, dtype=np.int64))
     return oracle.pairs(np.asarray(p, np.int64), np.asarray(r, np.int64))
 
 
 def check_assignment(problem: AssignmentProblem, p: npt.ArrayLike, r: npt.ArrayLike) -> list[str]:
-    """All violated constraints of an assignment, as messages; empty list = feasible."""
+    """All violated constraints of an assignment, as messages; empty list = feasible.
+
+    Parameters
+    ----------
+    problem : AssignmentProblem
+        The constraints: counts ``k``, loads, conflicts and forbidden pairs, forced pairs,
+        diversity groupings.
+    p, r : array_like of int
+        The assignment: reviewer ``r[i]`` reviews proposal ``p[i]``.
+
+    Returns
+    -------
+    list of str
+        One message per kind of violation (with a few examples); empty when feasible.
+    """
     nm = _normalise(problem)
     P, R = nm.P, nm.R
     pp, rr = np.asarray(p, np.int64), np.asarray(r, np.int64)

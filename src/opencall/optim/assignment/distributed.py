@@ -20,7 +20,18 @@ from opencall.optim.assignment.common import (
 
 
 def distributed_reviewers(proposal_members: Sequence[Sequence[int]]) -> IntArray:
-    """The reviewer ids of a distributed review: every distinct member id, sorted."""
+    """The reviewer ids of a distributed review: every distinct member id, sorted.
+
+    Parameters
+    ----------
+    proposal_members : sequence of sequences of int
+        Per proposal, the ids of its members (applicants).
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Every distinct member id, sorted.
+    """
     ids = [int(m) for ms in proposal_members for m in ms]
     return _uniq(np.asarray(ids, np.int64))
 
@@ -39,9 +50,30 @@ def distributed_problem(
 ) -> AssignmentProblem:
     """Distributed peer review: the applicants review each other.
 
-    Reviewer column j is applicant ``reviewer_ids[j]`` (default ``distributed_reviewers``).
     Each reviewer is in conflict with every proposal they are on and every proposal of any of
     their co-investigators (anyone who shares a proposal with them).
+
+    Parameters
+    ----------
+    proposal_members : sequence of sequences of int
+        Per proposal, the ids of its members.
+    affinity : numpy.ndarray or TopicAffinity
+        Proposals x reviewers, reviewers in the order of ``reviewer_ids``.
+    reviewer_ids : array_like of int, optional
+        Reviewer column ``j`` is applicant ``reviewer_ids[j]`` (default
+        ``distributed_reviewers(proposal_members)``).
+    k, min_load, max_load, groupings, objective, seed
+        As in ``AssignmentProblem``.
+
+    Returns
+    -------
+    AssignmentProblem
+        The problem with those conflicts, ready for ``solve_assignment``.
+
+    References
+    ----------
+    .. [1] M. Merrifield, D. Saari, "Telescope time without tears: a distributed approach to
+       peer review", *Astronomy & Geophysics* 50 (2009) 4.16-4.20.
     """
     rid = (
         distributed_reviewers(proposal_members)
