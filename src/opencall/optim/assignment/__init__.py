@@ -47,8 +47,9 @@ How it is solved (and which parts are exact):
 * **Fair mode.** Max-min of proposal sums is NP-hard in general (the fairness rows break total
   unimodularity), so no flow or threshold bisection is exact for it. We solve the LP relaxation
   (HiGHS interior point with crossover, then warm-started primal simplex) with column
-  generation over the full affinity, which gives a valid upper bound on the lowest proposal's
-  affinity. That LP is integral but for a few hundred edges, so the MIPs (HiGHS) run on the
+  generation over the full affinity; for its duals, an explicit Lagrangian bound (with the
+  positive reduced costs summed over every allowed pair) is a valid upper bound on the lowest
+  proposal's affinity, whatever the LP solver's accuracy. That LP is integral but for a few hundred edges, so the MIPs (HiGHS) run on the
   LP's support plus the total-mode optimum (on the whole candidate graph when it has at most
   ``fair_mip_max_edges`` edges). First one MIP maximises the total with every proposal at the
   LP bound (rounded down to the cost grid): when it is feasible, the max-min is proven optimal
@@ -57,7 +58,8 @@ How it is solved (and which parts are exact):
   optimality over every allowed pair.
   The total given that minimum is then bounded over every allowed pair: the LP relaxation
   (counts, loads, every proposal at the minimum), solved in the same HiGHS model (``tau``
-  fixed, the objective switched; the max-min LP's basis is the warm start) by column
+  fixed, the objective switched, every column kept; interior point once, then warm-started
+  primal simplex) by column
   generation; its bound is the explicit Lagrangian dual value for the LP's multipliers with
   the positive reduced costs summed over all pairs in a full pass (``total_upper_bound``,
   valid whatever the LP solver's accuracy). A MIP on the LP's support tries to raise the
