@@ -5,6 +5,8 @@ the fair LP's convergence, the total's Lagrangian bound and reduced-cost fixing 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
@@ -86,3 +88,69 @@ def test_screen_finds_exactly_the_qualifying_pairs(
     if n:
         *_, ok = _screen(s, u, v, t, thr, exclude, None, limit=n - 1)
         assert not ok
+
+
+def _max_min_full(
+    P: int, R: int, S: np.ndarray, allowed: np.ndarray, k: int, hi: int, integer: bool = True
+) -> float:
+    """Exact max-min of the proposal sums over every allowed pair (MIP, or its LP
+    relaxation), scaled units."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    ps, rs = np.nonzero(allowed)
+    n = len(ps)
+    cols = np.arange(n)
+    s = S[ps, rs]
+    rows = sp.vstack(
+        [
+            sp.hstack([sp.csr_matrix((np.ones(n), (ps, cols)), shape=(P, n)), np.zeros((P, 1))]),
+            sp.hstack([sp.csr_matrix((np.ones(n), (rs, cols)), shape=(R, n)), np.zeros((R, 1))]),
+            sp.hstack([sp.csr_matrix((s, (ps, cols)), shape=(P, n)), -np.ones((P, 1))]),
+        ]
+    ).tocsr()
+    lb = np.concatenate([np.full(P, k), np.zeros(R), np.zeros(P)])
+    ub = np.concatenate([np.full(P, k), np.full(R, hi), np.full(P, np.inf)])
+    c = np.zeros(n + 1)
+    c[-1] = -1
+    integ = np.ones(n + 1) if integer else np.zeros(n + 1)
+    integ[-1] = 0
+    res = milp(
+        c,
+        integrality=integ,
+        bounds=Bounds(np.zeros(n + 1), np.concatenate([np.ones(n), [np.inf]])),
+        constraints=LinearConstraint(rows, lb, ub),
+        options={"mip_rel_gap": 0.0},
+    )
+    return float(-res.fun)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**20))
+def test_fair_max_min_bound_holds_over_every_pair_when_pricing_adds_columns(seed: int) -> None:
+    """One candidate per proposal, so the max-min LP needs columns from pricing: its bound
+    (the Lagrangian bound of ``_fair_price``) is at least the full-graph max-min optimum, at
+    most the full-graph LP optimum (rounded down to the cost grid: column generation
+    converged), and when certified the assignment reaches the optimum."""
+    from opencall.optim.assignment import affinity_of_pairs, solve_assignment
+
+    rng = np.random.default_rng(seed)
+    P, R, k, hi = 16, 11, 2, 4
+    pt, rt = _factors(rng, P, 5, False), _factors(rng, R, 5, False)
+    conf = np.stack([rng.integers(0, P, 8), rng.integers(0, R, 8)], 1)
+    pb = AssignmentProblem(
+        P, R, TopicAffinity(pt, rt), k=k, max_load=hi, conflicts=conf, objective="fair", seed=seed
+    )
+    res = solve_assignment(pb, candidates_per_proposal=1, fair_mip_max_edges=0)
+    assert res.check(pb) == []
+    pp, rr = np.divmod(np.arange(P * R), R)
+    S = np.rint(affinity_of_pairs(pb, pp, rr) * 1e6).reshape(P, R)
+    allowed = np.ones((P, R), bool)
+    allowed[conf[:, 0], conf[:, 1]] = False
+    best = _max_min_full(P, R, S, allowed, k, hi)
+    got = np.bincount(res.proposals, weights=S[res.proposals, res.reviewers], minlength=P).min()
+    assert got <= best + 0.5
+    assert res.upper_bound * 1e6 >= best - 1e-3
+    lp = _max_min_full(P, R, S, allowed, k, hi, integer=False)
+    assert res.upper_bound * 1e6 <= math.floor(lp + 1e-3) + 1e-3
+    if res.certified:
+        assert got == best
