@@ -72,6 +72,17 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+# what an entry keeps only to say its English sentence in another language: the English
+# ``explanation`` and label stay in the digest, these copies of them do not
+PRESENTATION_KEYS = {"detail_msg", "detail_params", "label_msg", "label_params"}
+
+
+def _results_only(details: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not details:
+        return details
+    return {k: v for k, v in details.items() if k not in PRESENTATION_KEYS}
+
+
 def _rows(rows: list[Any]) -> list[Any]:
     return sorted((_plain(r) for r in rows), key=lambda r: json.dumps(r, sort_keys=True))
 
@@ -184,7 +195,7 @@ def digest(s: Session) -> dict[str, Any]:
         "schedule": _rows(
             [
                 [pcode[e.proposal_id], pool.get(e.pool_id or 0), e.kind, e.label]
-                + [e.start, e.end, e.amount, e.details]
+                + [e.start, e.end, e.amount, _results_only(e.details)]
                 for e in s.scalars(select(ScheduleEntry))
             ]
         ),
