@@ -3,9 +3,9 @@ a call created, opened, applied to, closed, reviewed, calibrated, allocated,
 scheduled, released, published, its report drawn) run 5 times in a row on the
 production split: ``opencall serve`` and ``opencall worker`` as separate processes,
 each with faulthandler on (opencall.diagnostics). After each cycle both processes
-must still be alive, and neither may have written a fatal-error dump, a traceback
-or an "unhandled error" line. A process killed by a signal (a segmentation fault
-is -11) fails the test with its dump.
+must still be alive, neither may have written a fatal-error dump, a traceback or an
+"unhandled error" line, and the cycle must have run to its end. A process killed by a
+signal (a segmentation fault is -11) fails the test with its dump.
 
 OPENCALL_CYCLE_REPEAT sets the number of cycles (5 by default)."""
 
@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -159,17 +158,13 @@ class PatientBrowser:
 
 
 def test_whole_cycle_repeatedly_without_a_crash(browser: Any, tmp_path: Path) -> None:
-    incomplete: list[str] = []
     for n in range(CYCLES):
         with SplitServer(tmp_path / f"cycle-{n}") as srv:
+            cut_short = ""
             try:
                 whole_small_call(PatientBrowser(browser), srv, _no_shot)
-            except Exception as exc:  # noqa: BLE001 - a cycle cut short is reported below
-                # Known on SQLite with a separate worker (not a crash): an applicant's
-                # request save is sometimes not answered with its redirect while the
-                # worker writes (see the report of issue 17); the processes are still
-                # checked below.
-                incomplete.append(f"cycle {n}: {type(exc).__name__}: {str(exc)[:500]}")
+            except Exception as exc:  # noqa: BLE001 - reported with the processes' logs below
+                cut_short = f"{type(exc).__name__}: {exc}"
             for name, proc in srv.procs.items():
                 code = proc.poll()
                 assert code is None, (
@@ -182,10 +177,12 @@ def test_whole_cycle_repeatedly_without_a_crash(browser: Any, tmp_path: Path) ->
             )
             found = BAD.search(srv.log(name))
             assert found is None, f"cycle {n}: {name} wrote {found.group(0)!r}:\n{srv.log(name)}"
-    # no crash in any cycle (above); and most cycles ran to the end
-    assert len(incomplete) <= CYCLES // 2, "\n".join(incomplete)
-    if incomplete:
-        warnings.warn("incomplete cycles: " + "; ".join(incomplete), stacklevel=1)
+        # every cycle runs to the end: the cycles once cut short were the test's own race
+        # (a text save not waited for: tests.web.test_browser.save_text)
+        assert not cut_short, (
+            f"cycle {n} was cut short: {cut_short}\n"
+            f"web:\n{srv.log('web')[-3000:]}\nworker:\n{srv.log('worker')[-3000:]}"
+        )
 
 
 def test_faulthandler_dumps_a_native_crash(tmp_path: Path) -> None:

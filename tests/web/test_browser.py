@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from opencall import migrate
 from opencall.db import make_engine, make_sessionmaker, utcnow
@@ -141,6 +142,25 @@ class Shots:
         )
 
 
+def save_text(page: Any) -> None:
+    """Press Save on the editor's text and wait until the server has stored it.
+
+    safe-save.js saves in the background (a fetch, no navigation): waiting for
+    "networkidle" after the click can return before the browser has even sent the save,
+    and a page loaded next may then be drawn before the save is stored, so its forms carry
+    the old version and the next form sent is refused as stale. The save's own answer and
+    the status line that reports it are what to wait for."""
+    with page.expect_response(
+        lambda r: r.request.method == "POST"
+        and re.search(r"/proposals/\d+$", r.url.split("?")[0]) is not None
+    ) as answer:
+        page.click("#text-form button")
+    assert answer.value.ok, (answer.value.status, answer.value.text())
+    assert answer.value.json().get("ok"), answer.value.text()
+    # "Saved hh:mm" in every language: the page took the new version
+    expect(page.locator("#save-status")).to_have_text(re.compile(r"\d{1,2}:\d{2}"))
+
+
 def register_and_verify(
     srv: Server, page: Any, shot: Shots, email: str, name: str, lang: str
 ) -> None:
@@ -195,8 +215,7 @@ def test_newcomer_path(browser: Any, tmp_path: Path, lang: str) -> None:
         page.fill(
             "#f-science_case", "Millisecond pulsars are precise clocks for gravitational waves."
         )
-        page.click("#text form button")
-        page.wait_for_load_state("networkidle")
+        save_text(page)
         page.goto(editor_url)
         assert page.input_value("#f-abstract") == "We will time millisecond pulsars."
         shot(page, "editor-text-saved")
