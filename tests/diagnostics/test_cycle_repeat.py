@@ -27,6 +27,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from opencall.db import make_engine, make_sessionmaker
+from tests.crowd.live import port_taken
 from tests.reviews.test_browser_cycle import build_world, whole_small_call
 from tests.web import test_browser as tb
 from tests.web.test_browser import CHROMIUM, free_port
@@ -58,9 +59,15 @@ class SplitServer:
         self.tmp = tmp
         self.url = f"sqlite:///{tmp / 'cycle.sqlite3'}"
         build_world(self.url)
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
         self.mail_dir = tmp / "mail"
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.errs: dict[str, Path] = {}
+        self._use_port(free_port())
+
+    def _use_port(self, port: int) -> None:
+        self.port = port
+        self.base = f"http://127.0.0.1:{self.port}"
+        tmp = self.tmp
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -73,8 +80,6 @@ class SplitServer:
             "OPENCALL_UPLOAD_DIR": str(tmp / "uploads"),
             "PYTHONFAULTHANDLER": "1",  # from the interpreter's first line on
         }
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.errs: dict[str, Path] = {}
 
     def _start(self, name: str, args: list[str]) -> None:
         err = self.tmp / f"{name}.stderr"
@@ -88,19 +93,31 @@ class SplitServer:
         )
 
     def __enter__(self) -> SplitServer:
-        self._start("web", ["serve", "--host", "127.0.0.1", "--port", str(self.port)])
+        for _attempt in range(4):
+            if self._start_web():
+                break
+            self._use_port(free_port())  # the port was taken between choosing and binding
+        else:
+            raise AssertionError(f"no free port could be bound:\n{self.log('web')}")
+        # the worker after the web: both know the web's address (the links of the mails)
         self._start("worker", ["worker", "--poll", "0.3"])
+        return self
+
+    def _start_web(self) -> bool:
+        """True once the web process answers; False when its port was taken meanwhile."""
+        self._start("web", ["serve", "--host", "127.0.0.1", "--port", str(self.port)])
         deadline = time.monotonic() + 120
         while True:
             try:
                 if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
-                    break
+                    return True
             except httpx.HTTPError:
                 pass
+            if self.procs["web"].poll() is not None and port_taken(self.log("web")):
+                return False
             assert self.procs["web"].poll() is None, self.log("web")
             assert time.monotonic() < deadline, "the web process did not start"
             time.sleep(0.2)
-        return self
 
     def __exit__(self, *exc: object) -> None:
         for p in self.procs.values():
