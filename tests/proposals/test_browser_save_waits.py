@@ -7,8 +7,9 @@ carrying the old version, was refused as stale (no ``m=request_saved`` redirect)
 
 Here the browser sends the save 20 ms late (as a loaded machine does) and the server
 takes 1.5 s to store it (as when a worker holds SQLite's write lock): with save_text the
-request form that follows is saved and the text is on the server. (Waiting for
-"networkidle" instead failed both ways on this test.)"""
+request form that follows is saved and the text is on the server. With the old wait
+for "networkidle" this test fails: the text never reaches the server, or (seen under
+load) the request form is refused as stale and the redirect never comes."""
 
 from __future__ import annotations
 
