@@ -69,6 +69,18 @@ def sign_in(browser: Any, srv: Any, email: str, password: str = PASSWORD) -> Any
     return page
 
 
+def send(page: Any, button: str, *, field_errors: bool = True) -> None:
+    """Send a form as it is, past the browser's own checks (its required fields), and
+    wait for the server's answer: checking right after the click would check the page
+    the form was sent from (or a page half replaced). With ``field_errors`` the answer
+    must mark at least one field as wrong."""
+    page.evaluate("document.querySelectorAll('form').forEach(f => f.noValidate = true)")
+    with page.expect_navigation():
+        page.click(button)
+    if field_errors:
+        assert page.locator("[aria-invalid=true]").count() >= 1, page.url
+
+
 def first_href(page: Any, prefix: str) -> str | None:
     links = page.locator(f'main a[href^="{prefix}"]')
     return links.first.get_attribute("href") if links.count() else None
@@ -123,13 +135,12 @@ def test_no_critical_or_serious_violation(browser: Any, demo: LiveServer, small:
         anon.goto(base + path)
         check(anon, f"public {path}")
     anon.goto(base + "/register")
-    anon.click('form[action="/register"] button')  # empty: every field's error
-    anon.wait_for_load_state("load")
+    send(anon, 'form[action="/register"] button')  # empty: every field's error
     check(anon, "public register with errors")
     anon.goto(base + "/login")
     anon.fill("#f-email", "nobody@example.org")
     anon.fill("#f-password", "wrong password here")
-    anon.click('form[action="/login"] button')
+    send(anon, 'form[action="/login"] button', field_errors=False)
     check(anon, "public login refused")
     anon.goto(base + "/lang/fr?next=/calls")
     check(anon, "public calls in French")
@@ -149,12 +160,11 @@ def test_no_critical_or_serious_violation(browser: Any, demo: LiveServer, small:
         if app.locator('main a.button[href*="/apply"], main a.button').count():
             break
     if app.locator("main a.button").count():
-        app.click("main a.button")
-        app.wait_for_load_state("load")
+        with app.expect_navigation():
+            app.click("main a.button")
         check(app, "applicant new proposal")
         if app.locator("#f-title").count():
-            app.click("main form button")  # no title: an error
-            app.wait_for_load_state("load")
+            send(app, "main form button")  # no title: an error
             check(app, "applicant new proposal with errors")
             app.fill("#f-title", "An accessible proposal")
             app.click("main form button")
@@ -166,8 +176,7 @@ def test_no_critical_or_serious_violation(browser: Any, demo: LiveServer, small:
                 form.locator("input[name=targets-0-ra_deg]").fill("99:99:99")
                 form.locator("input[name=targets-0-dec_deg]").fill("-95")
                 form.locator("input[name=targets-0-hours]").fill("-1")
-                form.locator("button").first.click()
-                app.wait_for_load_state("load")
+                send(app, 'form[action$="/requests"] button >> nth=0')
                 check(app, "applicant request with errors")
     app.goto(base + "/account")
     check(app, "applicant account")
@@ -211,8 +220,7 @@ def test_no_critical_or_serious_violation(browser: Any, demo: LiveServer, small:
         office.goto(base + path)
         check(office, f"office {path}")
     office.goto(base + "/manage/calls/new")
-    office.click('form[action="/manage/calls/new"] button')  # empty: errors
-    office.wait_for_load_state("load")
+    send(office, 'form[action="/manage/calls/new"] button')  # empty: errors
     check(office, "office new call with errors")
     href = first_href(office, "/manage/providers/")
     office.goto(base + "/manage")
@@ -241,9 +249,7 @@ def test_no_critical_or_serious_violation(browser: Any, demo: LiveServer, small:
     rv.wait_for_url(re.compile(r"m=saved"))
     check(rv, "reviewer review form")
     # empty: grade and confidence errors from the server (the browser's own check skipped)
-    rv.evaluate("document.querySelectorAll('form').forEach(f => f.noValidate = true)")
-    rv.click("button[name=action][value=submit]")
-    rv.wait_for_load_state("load")
+    send(rv, "button[name=action][value=submit]")
     assert rv.locator("#err-confidence").count() == 1
     check(rv, "reviewer review form with errors")
     ch = sign_in(browser, srv, c.emails["chair"], SMALL_PW)

@@ -26,6 +26,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def port_taken(log: str) -> bool:
+    """Whether a server's log says its port was already in use (uvicorn: errno 98)."""
+    return "address already in use" in log.lower()
+
+
 def pdf_of_size(n_bytes: int, seed: int = 0) -> bytes:
     """A valid one-page PDF of about ``n_bytes`` (a noise image that does not compress)."""
     import numpy as np
@@ -55,20 +60,27 @@ class ServerProcess:
         port: int | None = None,
         extra_env: dict[str, str] | None = None,
     ) -> None:
-        self.port = port or free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.database_url = database_url
         self.tmp = tmp
+        self.workers, self.concurrency, self.extra_env = workers, concurrency, extra_env
+        self.fixed_port = port is not None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._use_port(port or free_port())
+
+    def _use_port(self, port: int) -> None:
+        self.port = port
+        self.base = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
-            "OPENCALL_DATABASE_URL": database_url,
+            "OPENCALL_DATABASE_URL": self.database_url,
             "OPENCALL_SECRET_KEY": "crowd-test-secret",
             "OPENCALL_BASE_URL": self.base,
             "OPENCALL_MAIL_BACKEND": "file",
-            "OPENCALL_MAIL_DIR": str(tmp / "mail"),
-            "OPENCALL_UPLOAD_DIR": str(tmp / "uploads"),
+            "OPENCALL_MAIL_DIR": str(self.tmp / "mail"),
+            "OPENCALL_UPLOAD_DIR": str(self.tmp / "uploads"),
             "OPENCALL_INLINE_JOBS": "false",
             "PYTHONUNBUFFERED": "1",
-            **(extra_env or {}),
+            **(self.extra_env or {}),
         }
         self.args = [
             sys.executable,
@@ -78,14 +90,24 @@ class ServerProcess:
             "--port",
             str(self.port),
             "--workers",
-            str(workers),
+            str(self.workers),
             "--concurrency",
-            str(concurrency),
+            str(self.concurrency),
         ]
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = tmp / f"server-{self.port}.log"
+        self.log = self.tmp / f"server-{self.port}.log"
 
-    def start(self, timeout: float = 60) -> ServerProcess:
+    def start(self, timeout: float = 120) -> ServerProcess:
+        # a first start on a port of our choosing may move to another one when the chosen
+        # port was taken between choosing and binding it; a restart keeps its port
+        may_move = not self.fixed_port and self.proc is None
+        for _attempt in range(4):
+            if self._start(timeout, may_move):
+                return self
+            self._use_port(free_port())
+        raise RuntimeError(f"no free port could be bound: {self.log.read_text()[-3000:]}")
+
+    def _start(self, timeout: float, may_move: bool) -> bool:
+        """True once the server answers; False when its port was taken meanwhile."""
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
                 self.args,
@@ -97,10 +119,13 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited: {self.log.read_text()[-3000:]}")
+                log = self.log.read_text()
+                if may_move and port_taken(log):
+                    return False
+                raise RuntimeError(f"the server exited: {log[-3000:]}")
             try:
                 if httpx.get(self.base + "/healthz", timeout=2).status_code == 200:
-                    return self
+                    return True
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import time
 from pathlib import Path
 
@@ -25,8 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.proposals.models import Attachment, Proposal
 from tests import factories as F
-from tests.crowd.live import ServerProcess, csrf_of, free_port, pdf_of_size, sign_in, text_form
+from tests.crowd.live import ServerProcess, csrf_of, pdf_of_size, sign_in, text_form
 from tests.web.conftest import full_proposal, make_open
+from tests.web.threaded import serve_in_thread
 
 CLIENTS = 40
 CONCURRENCY = 12  # per process; the clients are more than three times as many
@@ -144,8 +144,6 @@ def _read_response(sock: socket.socket) -> tuple[int, bytes]:
 def test_a_500_keeps_the_connection(engine: Engine, tmp_path: Path) -> None:
     """After a server error, the kept-alive connection still serves the next request
     (uvicorn closes it when the error reaches it, although the 500 was complete)."""
-    import uvicorn
-
     from opencall.app import create_app
     from tests.web.conftest import web_settings
 
@@ -155,22 +153,17 @@ def test_a_500_keeps_the_connection(engine: Engine, tmp_path: Path) -> None:
     def boom() -> None:
         raise RuntimeError("a bug")
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        while not server.started:
-            time.sleep(0.05)
-        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        with (
+            serve_in_thread(app) as port,
+            socket.create_connection(("127.0.0.1", port), timeout=30) as sock,
+        ):
             codes = []
             for path in ("/healthz", "/boom-for-the-test", "/healthz", "/boom-for-the-test"):
                 sock.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
                 codes.append(_read_response(sock)[0])
         assert codes == [200, 500, 200, 500]
     finally:
-        server.should_exit = True
-        thread.join(10)
         app.state.engine.dispose()
 
 

@@ -15,9 +15,11 @@ from tests.web.conftest import Web, World, version_of
 
 
 def test_a_long_job_keeps_its_lease(factory: sessionmaker[Session]) -> None:
-    """The job runs for four lease lengths; a second worker polling all the while never
-    claims it (before the fix the lease expired and the job ran a second time)."""
-    lease = dt.timedelta(seconds=0.6)
+    """The job runs for three lease lengths; a second worker polling all the while never
+    claims it (before the fix the lease expired and the job ran a second time). The lease
+    is renewed every third of it: 2 s leave a loaded machine over a second of slack (0.6 s
+    left 0.4 s, less than a process can wait for a core when eight test runs share two)."""
+    lease = dt.timedelta(seconds=2)
     runs: list[int] = []
     registry = jobs.JobRegistry()
     started = threading.Event()
@@ -25,7 +27,7 @@ def test_a_long_job_keeps_its_lease(factory: sessionmaker[Session]) -> None:
     def slow(_s: Session, job: jobs.Job, _progress: object) -> None:
         runs.append(job.id)
         started.set()
-        time.sleep(lease.total_seconds() * 4)
+        time.sleep(lease.total_seconds() * 3)
 
     registry.register("slow", slow)
     with factory() as s:

@@ -3,9 +3,9 @@ a call created, opened, applied to, closed, reviewed, calibrated, allocated,
 scheduled, released, published, its report drawn) run 5 times in a row on the
 production split: ``opencall serve`` and ``opencall worker`` as separate processes,
 each with faulthandler on (opencall.diagnostics). After each cycle both processes
-must still be alive, and neither may have written a fatal-error dump, a traceback
-or an "unhandled error" line. A process killed by a signal (a segmentation fault
-is -11) fails the test with its dump.
+must still be alive, neither may have written a fatal-error dump, a traceback or an
+"unhandled error" line, and the cycle must have run to its end. A process killed by a
+signal (a segmentation fault is -11) fails the test with its dump.
 
 OPENCALL_CYCLE_REPEAT sets the number of cycles (5 by default)."""
 
@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +27,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from opencall.db import make_engine, make_sessionmaker
+from tests.crowd.live import port_taken
 from tests.reviews.test_browser_cycle import build_world, whole_small_call
 from tests.web import test_browser as tb
 from tests.web.test_browser import CHROMIUM, free_port
@@ -59,9 +59,15 @@ class SplitServer:
         self.tmp = tmp
         self.url = f"sqlite:///{tmp / 'cycle.sqlite3'}"
         build_world(self.url)
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
         self.mail_dir = tmp / "mail"
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.errs: dict[str, Path] = {}
+        self._use_port(free_port())
+
+    def _use_port(self, port: int) -> None:
+        self.port = port
+        self.base = f"http://127.0.0.1:{self.port}"
+        tmp = self.tmp
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -74,8 +80,6 @@ class SplitServer:
             "OPENCALL_UPLOAD_DIR": str(tmp / "uploads"),
             "PYTHONFAULTHANDLER": "1",  # from the interpreter's first line on
         }
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.errs: dict[str, Path] = {}
 
     def _start(self, name: str, args: list[str]) -> None:
         err = self.tmp / f"{name}.stderr"
@@ -89,19 +93,31 @@ class SplitServer:
         )
 
     def __enter__(self) -> SplitServer:
-        self._start("web", ["serve", "--host", "127.0.0.1", "--port", str(self.port)])
+        for _attempt in range(4):
+            if self._start_web():
+                break
+            self._use_port(free_port())  # the port was taken between choosing and binding
+        else:
+            raise AssertionError(f"no free port could be bound:\n{self.log('web')}")
+        # the worker after the web: both know the web's address (the links of the mails)
         self._start("worker", ["worker", "--poll", "0.3"])
+        return self
+
+    def _start_web(self) -> bool:
+        """True once the web process answers; False when its port was taken meanwhile."""
+        self._start("web", ["serve", "--host", "127.0.0.1", "--port", str(self.port)])
         deadline = time.monotonic() + 120
         while True:
             try:
                 if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
-                    break
+                    return True
             except httpx.HTTPError:
                 pass
+            if self.procs["web"].poll() is not None and port_taken(self.log("web")):
+                return False
             assert self.procs["web"].poll() is None, self.log("web")
             assert time.monotonic() < deadline, "the web process did not start"
             time.sleep(0.2)
-        return self
 
     def __exit__(self, *exc: object) -> None:
         for p in self.procs.values():
@@ -159,17 +175,13 @@ class PatientBrowser:
 
 
 def test_whole_cycle_repeatedly_without_a_crash(browser: Any, tmp_path: Path) -> None:
-    incomplete: list[str] = []
     for n in range(CYCLES):
         with SplitServer(tmp_path / f"cycle-{n}") as srv:
+            cut_short = ""
             try:
                 whole_small_call(PatientBrowser(browser), srv, _no_shot)
-            except Exception as exc:  # noqa: BLE001 - a cycle cut short is reported below
-                # Known on SQLite with a separate worker (not a crash): an applicant's
-                # request save is sometimes not answered with its redirect while the
-                # worker writes (see the report of issue 17); the processes are still
-                # checked below.
-                incomplete.append(f"cycle {n}: {type(exc).__name__}: {str(exc)[:500]}")
+            except Exception as exc:  # noqa: BLE001 - reported with the processes' logs below
+                cut_short = f"{type(exc).__name__}: {exc}"
             for name, proc in srv.procs.items():
                 code = proc.poll()
                 assert code is None, (
@@ -182,10 +194,12 @@ def test_whole_cycle_repeatedly_without_a_crash(browser: Any, tmp_path: Path) ->
             )
             found = BAD.search(srv.log(name))
             assert found is None, f"cycle {n}: {name} wrote {found.group(0)!r}:\n{srv.log(name)}"
-    # no crash in any cycle (above); and most cycles ran to the end
-    assert len(incomplete) <= CYCLES // 2, "\n".join(incomplete)
-    if incomplete:
-        warnings.warn("incomplete cycles: " + "; ".join(incomplete), stacklevel=1)
+        # every cycle runs to the end: the cycles once cut short were the test's own race
+        # (a text save not waited for: tests.web.test_browser.save_text)
+        assert not cut_short, (
+            f"cycle {n} was cut short: {cut_short}\n"
+            f"web:\n{srv.log('web')[-3000:]}\nworker:\n{srv.log('worker')[-3000:]}"
+        )
 
 
 def test_faulthandler_dumps_a_native_crash(tmp_path: Path) -> None:

@@ -37,7 +37,14 @@ from opencall.proposals.models import Proposal
 from opencall.reviews.models import Conflict, Review
 from tests import factories as F
 from tests.web import test_browser as tb
-from tests.web.test_browser import CHROMIUM, LiveServer, Server, Shots, register_and_verify
+from tests.web.test_browser import (
+    CHROMIUM,
+    LiveServer,
+    Server,
+    Shots,
+    register_and_verify,
+    save_text,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -195,8 +202,7 @@ def submit_proposal(srv: CycleServer, page: Any, shot: Shots, title: str) -> int
     pid = int(editor.rsplit("/", 1)[1])
     page.fill("#f-abstract", f"{title}: an abstract.")
     page.fill("#f-science_case", f"{title}: the science case, with the observing plan.")
-    page.click("#text form button")
-    page.wait_for_load_state("networkidle")
+    save_text(page)
     page.goto(editor)
     form = page.locator('form[action$="/requests"]')
     form.locator("select[name=receiver]").select_option("19-beam")

@@ -30,11 +30,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from opencall import jobs
 from opencall.proposals.models import Attachment, Proposal
 from tests import factories as F
+from tests.crowd.live import port_taken
 from tests.scale import counting
 from tests.scale.s3 import S3Server, free_port
 from tests.web.conftest import PASSWORD, full_proposal, make_open
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+# four processes started and drained on a machine shared with other test runs: past the
+# suite's 300 s default when that machine is loaded (a hang still fails)
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENCALL = Path(sys.executable).with_name("opencall")
@@ -61,19 +64,34 @@ def unique_pdf(i: int) -> bytes:
     return bytes(pdf.output())
 
 
-def _stop(procs: list[subprocess.Popen[str]]) -> list[str]:
-    errs = []
+def _stop(procs: list[subprocess.Popen[str]]) -> None:
     for p in procs:
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
     for p in procs:
         try:
-            _out, err = p.communicate(timeout=60)
+            p.wait(timeout=60)
         except subprocess.TimeoutExpired:
             p.kill()
-            _out, err = p.communicate()
-        errs.append(err or "")
-    return errs
+            p.wait()
+
+
+def _web_answers(proc: subprocess.Popen[str], base: str, log: Path) -> bool:
+    """True once the web process answers; False when its port was taken meanwhile (it
+    was free when chosen); fails when the process stops for any other reason."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            if port_taken(log.read_text()):
+                return False
+            raise AssertionError(f"{base} stopped at start:\n{log.read_text()[-3000:]}")
+        assert time.monotonic() < deadline, f"{base} did not start"
+        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -106,43 +124,51 @@ def site(
     procs: list[subprocess.Popen[str]] = []
     bases = []
     try:
-        for name in ("a", "b"):
+        # output to files, not pipes nobody reads while the processes run (a full pipe
+        # blocks the process that writes to it)
+        webs: dict[str, tuple[subprocess.Popen[str], str]] = {}
+
+        def start_web(name: str) -> None:
             port = free_port()
-            (tmp_path / name).mkdir()
             web_env = {**env, "OPENCALL_UPLOAD_DIR": str(tmp_path / name / "uploads")}
-            procs.append(
-                subprocess.Popen(
+            with (tmp_path / name / "web.stderr").open("w") as err:
+                web = subprocess.Popen(
                     [str(OPENCALL), "serve", "--host", "127.0.0.1", "--port", str(port)],
                     cwd=tmp_path / name,
                     env=web_env,
                     stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
+                    stderr=err,
                     text=True,
                 )
-            )
-            bases.append(f"http://127.0.0.1:{port}")
-        for _ in range(2):  # two worker commands, as on two machines
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "tests.scale.counting", url, "1", "serve"],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
+            procs.append(web)  # stopped at the end, whatever happens
+            webs[name] = (web, f"http://127.0.0.1:{port}")
+
+        for name in ("a", "b"):
+            (tmp_path / name).mkdir()
+            start_web(name)
+        for i in range(2):  # two worker commands, as on two machines
+            with (tmp_path / f"worker-{i}.out").open("w") as out:
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "tests.scale.counting", url, "1", "serve"],
+                        cwd=ROOT,
+                        env=env,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        text=True,
+                    )
                 )
-            )
-        for base in bases:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, f"{base} did not start"
-                assert all(p.poll() is None for p in procs), "a process stopped at start"
-                time.sleep(0.2)
+        for name in ("a", "b"):
+            for _attempt in range(4):  # another port when the free one was taken meanwhile
+                web, base = webs[name]
+                if _web_answers(web, base, tmp_path / name / "web.stderr"):
+                    break
+                procs.remove(web)  # it has stopped: its port was taken
+                start_web(name)
+            else:
+                raise AssertionError(f"web {name}: no free port could be bound")
+            bases.append(base)
+        assert all(p.poll() is None for p in procs), "a process stopped at start"
         yield bases, env, procs
     finally:
         _stop(procs)

@@ -10,12 +10,12 @@ import datetime as dt
 import re
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from opencall import migrate
 from opencall.db import make_engine, make_sessionmaker, utcnow
@@ -23,6 +23,7 @@ from opencall.people.services import load_countries
 from opencall.settings import Settings
 from tests import factories as F
 from tests.authz.test_matrix import pdf_bytes
+from tests.web.threaded import bound_socket, wait_started
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -58,7 +59,8 @@ class LiveServer:
 
         from opencall.app import create_app
 
-        self.port = free_port()
+        self.sock = bound_socket()  # handed to uvicorn (see tests.web.threaded)
+        self.port = int(self.sock.getsockname()[1])
         self.base = f"http://127.0.0.1:{self.port}"
         self.settings = Settings(
             database_url=url,
@@ -74,20 +76,19 @@ class LiveServer:
                 create_app(self.settings), host="127.0.0.1", port=self.port, log_level="warning"
             )
         )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.05)
+        wait_started(self.server, self.thread)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
-        self.thread.join(10)
+        self.thread.join(30)
+        self.sock.close()
 
 
 class Server(LiveServer):
@@ -141,6 +142,27 @@ class Shots:
         )
 
 
+def save_text(page: Any) -> None:
+    """Press Save on the editor's text and wait until the server has stored it.
+
+    safe-save.js saves in the background (a fetch, no navigation): waiting for
+    "networkidle" after the click can return before the browser has even sent the save,
+    and a page loaded next may then be drawn before the save is stored, so its forms carry
+    the old version and the next form sent is refused as stale. The save's own answer and
+    the status line that reports it are what to wait for."""
+    with page.expect_response(
+        lambda r: (
+            r.request.method == "POST"
+            and re.search(r"/proposals/\d+$", r.url.split("?")[0]) is not None
+        )
+    ) as answer:
+        page.click("#text-form button")
+    assert answer.value.ok, (answer.value.status, answer.value.text())
+    assert answer.value.json().get("ok"), answer.value.text()
+    # "Saved hh:mm" in every language: the page took the new version
+    expect(page.locator("#save-status")).to_have_text(re.compile(r"\d{1,2}:\d{2}"))
+
+
 def register_and_verify(
     srv: Server, page: Any, shot: Shots, email: str, name: str, lang: str
 ) -> None:
@@ -177,7 +199,8 @@ def test_newcomer_path(browser: Any, tmp_path: Path, lang: str) -> None:
         page.goto(srv.base + "/")
         if lang != "en":
             page.click(f"a[hreflang={lang}]")  # the language switch
-        assert page.locator("html").get_attribute("lang").startswith(lang)
+        # the switched page, not the one still shown while it loads
+        expect(page.locator("html")).to_have_attribute("lang", re.compile(rf"^{lang}"))
         shot(page, "home")
 
         pi_email, coi_email = f"pi-{lang}@example.org", f"coi-{lang}@example.org"
@@ -195,8 +218,7 @@ def test_newcomer_path(browser: Any, tmp_path: Path, lang: str) -> None:
         page.fill(
             "#f-science_case", "Millisecond pulsars are precise clocks for gravitational waves."
         )
-        page.click("#text form button")
-        page.wait_for_load_state("networkidle")
+        save_text(page)
         page.goto(editor_url)
         assert page.input_value("#f-abstract") == "We will time millisecond pulsars."
         shot(page, "editor-text-saved")
@@ -241,6 +263,7 @@ def test_newcomer_path(browser: Any, tmp_path: Path, lang: str) -> None:
         coi.goto(srv.base + f"/lang/{lang}")
         register_and_verify(srv, coi, shot, coi_email, "Amina Odhiambo", lang)
         coi.click('main a[href^="/invitations/"]')
+        coi.wait_for_url(re.compile(r"/invitations/"))
         shot(coi, "invitation")
         coi.click('button[value="accept"]')
         coi.wait_for_url(re.compile(r"m=accepted"))

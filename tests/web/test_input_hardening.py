@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
-import threading
-import time
 from typing import Any
 
 import pytest
@@ -22,6 +19,7 @@ from opencall.reviews.models import Review
 from opencall.web.guard import check_json
 from tests.review_cycle import build_cycle
 from tests.web.conftest import Web, World, csrf
+from tests.web.threaded import serve_in_thread
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -152,28 +150,12 @@ def test_control_characters_in_the_address_are_refused(web: Web, path: str) -> N
     assert r.status_code == 400 and "control characters" in r.json()["detail"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_a_server_error_keeps_the_connection(web: Web) -> None:
-    import uvicorn
-
     @web.app.get("/test-boom")
     def boom() -> None:
         raise RuntimeError("boom")
 
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(web.app, port=port, log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)  # waiting for the server to start (not a timed assertion)
-    try:
+    with serve_in_thread(web.app) as port:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         conn.request("GET", "/test-boom")
         r = conn.getresponse()
@@ -183,9 +165,6 @@ def test_a_server_error_keeps_the_connection(web: Web) -> None:
         r = conn.getresponse()
         assert r.status == 200 and json.loads(r.read()) == {"status": "ok"}
         conn.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_oversized_form_fields_get_a_clear_message(web: Web, world: World) -> None:
