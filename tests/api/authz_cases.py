@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.calls.queries import call_by_slug
@@ -29,9 +29,12 @@ from tests.authz.authz_cases import (
     A,
     P,
     S,
+    _draft_with_pool,
+    _fresh_assignment,
     _job,
     _provider_slug,
     _spare_assignment,
+    _twin_call,
 )
 
 APPLICANT = {"applicant"}
@@ -50,6 +53,8 @@ class Case:
     files: dict[str, Any] | None = None
     anonymous: str = "login"
     scope: str | None = None  # the token scope the route needs beyond "read"
+    # why the allowed personas get a 400 from the call's phase in this world (else: none may)
+    phase: str = ""
 
 
 def _pi_member(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
@@ -115,6 +120,36 @@ def _q(params: Params, **query: Any) -> Params:
     return lambda f, c: {**params(f, c), **query}
 
 
+PHASE = (
+    "needs a calibrated ranking and, for an override, allocated decisions: beyond this "
+    "small cycle (its call is in review), so the staff are refused by the phase with 400 "
+    "and nothing changes; tests/test_pipeline.py and tests/allocation run them in phase"
+)
+CLOSED = (
+    "the applicant's proposal is submitted in a call that is closed and in review, so "
+    "every edit is refused by the phase with 400 and nothing changes (the open call's "
+    "writes are tested per persona, strict, in tests/authz/test_matrix.py)"
+)
+
+
+def _last_pool(f: sessionmaker[Session]) -> int:
+    with f() as s:
+        return int(s.scalar(select(func.max(CapacityPool.id))) or 0)
+
+
+def _new_reviewer(f: sessionmaker[Session], c: Any) -> int:
+    from opencall.people import services as people_services
+    from tests import factories as F
+
+    with f() as s:
+        call = call_by_slug(s, c.slug)
+        assert call is not None
+        u = F.user(s, institution="Pair Institute", country="KEN")
+        people_services.grant_role(s, u.id, "reviewer", call_id=call.id)
+        s.commit()
+        return u.id
+
+
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 CASES: list[Case] = [
@@ -135,36 +170,43 @@ CASES: list[Case] = [
         json={"description": "Edited through the API."},
         scope="manage",
     ),
-    # (the call is in review: offering a pool is refused with 400, nothing changes)
-    Case("POST", "/api/v1/calls/{slug}/pools", OFFICE, S, json=_pool, scope="manage"),
-    # (review -> open is no transition: 400 for the office)
+    # a draft call of the cycle's facility and a pool of it not offered yet
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/pools",
+        OFFICE,
+        _draft_with_pool,
+        json=lambda f, c: {"pool_id": _last_pool(f), "amount": 5},
+        scope="manage",
+    ),
+    # a twin call in review, moved to ranking (the cycle's call stays in review)
     Case(
         "POST",
         "/api/v1/calls/{slug}/transition",
         OFFICE,
-        S,
-        json={"target": "open"},
+        _twin_call,
+        json={"target": "ranking", "reason": "Reviews are in."},
         scope="manage",
     ),
     Case(
         "POST",
         "/api/v1/calls/{slug}/steps/{step}",
         STAFF,
-        lambda f, c: {**S(f, c), "step": "allocation"},
+        lambda f, c: {**S(f, c), "step": "conflicts"},
         json={},
         scope="manage",
     ),
     Case("GET", "/api/v1/jobs/{job_id}", STAFF, _job),
-    Case("POST", "/api/v1/calls/{slug}/ranking/freeze", STAFF, S, scope="manage"),
-    # the conflicted pair is refused (400) for the staff
+    Case("POST", "/api/v1/calls/{slug}/ranking/freeze", STAFF, S, scope="manage", phase=PHASE),
+    # a new pair: a fresh reviewer of the call for the cycle's second proposal
     Case(
         "POST",
         "/api/v1/calls/{slug}/assignments",
         STAFF,
         S,
         json=lambda f, c: {
-            "proposal_id": c.ids["proposal"],
-            "reviewer_id": _conflicted_reviewer(f, c),
+            "proposal_id": c.ids["proposal"] + 1,
+            "reviewer_id": _new_reviewer(f, c),
         },
         scope="manage",
     ),
@@ -183,13 +225,13 @@ CASES: list[Case] = [
         json={"accept": True},
         scope="review",
     ),
-    # an empty reason is refused (400): the assignment stays
+    # an assignment made for the request (declaring a conflict consumes it)
     Case(
         "POST",
         "/api/v1/assignments/{assignment_id}/conflict",
         {"assigned"},
-        A,
-        json={"reason": " "},
+        lambda f, c: {"assignment_id": _fresh_assignment(f, c)["assignment_id"]},
+        json={"reason": "I co-authored a paper with the team last year."},
         scope="review",
     ),
     Case("GET", "/api/v1/calls/{slug}/conflicts", STAFF, S, scope="manage"),
@@ -211,19 +253,19 @@ CASES: list[Case] = [
         json={"verdict": "feasible", "notes_to_panel": "Fine."},
         scope="review",
     ),
-    # no reason: 400 for the staff, nothing changes
     Case(
         "POST",
         "/api/v1/calls/{slug}/decisions/{proposal_id}/override",
         STAFF,
         SP,
-        json={"outcome": "awarded", "reason": ""},
+        json={"outcome": "awarded", "reason": "Strong science."},
         scope="manage",
+        phase=PHASE,
     ),
     Case("POST", "/api/v1/calls/{slug}/release", set(), S, scope="manage"),  # still in review
     Case("POST", "/api/v1/calls/{slug}/publish", set(), S, scope="manage"),  # nothing released
     Case("GET", "/api/v1/proposals/{proposal_id}/outcome", set(), P),  # nothing released
-    # the applicant's side (the call is closed: edits are refused with 400)
+    # the applicant's side (the call is closed: every edit is refused with 400, see CLOSED)
     Case("GET", "/api/v1/proposals/{proposal_id}/full", APPLICANT, P),
     Case(
         "POST",
@@ -231,6 +273,7 @@ CASES: list[Case] = [
         SIGNED,
         json=lambda f, c: {"call": c.slug, "title": "Too late"},
         scope="apply",
+        phase=CLOSED,
     ),
     Case(
         "PATCH",
@@ -239,6 +282,7 @@ CASES: list[Case] = [
         P,
         json=lambda f, c: {"version": _version(f, c), "title": "Renamed"},
         scope="apply",
+        phase=CLOSED,
     ),
     Case(
         "POST",
@@ -253,6 +297,7 @@ CASES: list[Case] = [
             "country_iso3": "KEN",
         },
         scope="apply",
+        phase=CLOSED,
     ),
     Case(
         "DELETE",
@@ -260,6 +305,7 @@ CASES: list[Case] = [
         APPLICANT,
         _q(_pi_member, version=1),
         scope="apply",
+        phase=CLOSED,
     ),
     Case("GET", "/api/v1/team-invitations", SIGNED),
     # the PI's own (accepted) place is no invitation: 404 for everyone
@@ -278,6 +324,7 @@ CASES: list[Case] = [
         P,
         json=lambda f, c: {"version": _version(f, c), "kind": "fast", "details": {}},
         scope="apply",
+        phase=CLOSED,
     ),
     Case(
         "PUT",
@@ -286,6 +333,7 @@ CASES: list[Case] = [
         _request,
         json=lambda f, c: {"version": _version(f, c), "details": {}},
         scope="apply",
+        phase=CLOSED,
     ),
     Case(
         "DELETE",
@@ -293,6 +341,7 @@ CASES: list[Case] = [
         APPLICANT,
         _q(_request, version=1),
         scope="apply",
+        phase=CLOSED,
     ),
     Case(
         "POST",
@@ -302,6 +351,7 @@ CASES: list[Case] = [
         data={"version": "1"},
         files={"file": ("case.pdf", PDF, "application/pdf")},
         scope="apply",
+        phase=CLOSED,
     ),
     # no such attachment: 404 for everyone
     Case(
@@ -311,8 +361,17 @@ CASES: list[Case] = [
         _q(P, attachment_id=999999, version=1),
         scope="apply",
     ),
-    Case("POST", "/api/v1/proposals/{proposal_id}/submit", APPLICANT, P, scope="apply"),
-    Case("POST", "/api/v1/proposals/{proposal_id}/withdraw", APPLICANT, P, scope="apply"),
+    Case(
+        "POST", "/api/v1/proposals/{proposal_id}/submit", APPLICANT, P, scope="apply", phase=CLOSED
+    ),
+    Case(
+        "POST",
+        "/api/v1/proposals/{proposal_id}/withdraw",
+        APPLICANT,
+        P,
+        scope="apply",
+        phase=CLOSED,
+    ),
 ]
 
 

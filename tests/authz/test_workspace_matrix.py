@@ -12,7 +12,7 @@ import pytest
 
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
-from tests.authz.authz_cases import CASES, SEES_TEAMS
+from tests.authz.authz_cases import CASES, SEES_TEAMS, Ctx
 from tests.review_cycle import PERSONAS, Cycle, Web
 from tests.web.conftest import csrf, session_cookie
 
@@ -51,12 +51,20 @@ def outcome(case: Any, r: Any) -> str:
     assert r.status_code < 500, r.text[:3000]
     if r.status_code == 403:
         return "403"  # refusals answer 404; a 403 would tell that the thing exists
+    if r.status_code >= 400:
+        return str(r.status_code)  # allowed means done (2xx/3xx), not refused by a check
     return "ok"
 
 
 def leaks(cycle: Cycle, r: Any) -> list[str]:
     blob = r.text + " " + " ".join(f"{k}: {v}" for k, v in r.headers.items())
     return [s for s in cycle.secrets if s in blob]
+
+
+def page_request(client: Any, case: Any, path: str, ctx: Ctx, token: str) -> Any:
+    if case.method == "GET":
+        return client.get(path)
+    return client.post(path, data={"csrf_token": token, **case.body(ctx)}, files=case.upload(ctx))
 
 
 def test_workspace_routes_by_persona(web: Web, cycle: Cycle) -> None:
@@ -67,32 +75,46 @@ def test_workspace_routes_by_persona(web: Web, cycle: Cycle) -> None:
         for persona in PERSONAS:
             params = case.params(web.factory, cycle)
             path = case.path.format(**params)
+            ctx = Ctx(web.factory, cycle, params, persona)
             if case.api:
                 client = web.client()
                 headers = (
                     {"Authorization": f"Bearer {tokens[persona]}"} if persona in tokens else {}
                 )
-                r = api_request(client, case, path, headers)
+                r = api_request(client, case, path, headers, ctx)
             else:
                 client, tok = session_client(web, emails[persona])
-                if case.method == "GET":
-                    r = client.get(path)
-                else:
-                    r = client.post(path, data={"csrf_token": tok, **case.data})
+                r = page_request(client, case, path, ctx, tok)
             got = outcome(case, r)
             if persona in case.allowed:
-                want = "ok"
+                want = "400" if case.phase else "ok"
             elif persona == "anonymous":
                 want = case.anonymous
             else:
-                want = "404"
+                want = case.refused
             if got != want:
                 failures.append(f"{case.method} {case.path} as {persona}: {got} (want {want})")
+            elif case.done is not None and case.done(ctx) != (want == "ok"):
+                failures.append(
+                    f"{case.method} {case.path} as {persona}: {got}, but the effect is "
+                    + ("missing" if want == "ok" else "there")
+                )
             if persona not in SEES_TEAMS:  # error pages too: they may show the form back
                 shown = leaks(cycle, r)
                 if shown:
                     failures.append(f"{case.method} {case.path} as {persona} shows {shown}")
     assert not failures, "\n".join(failures)
+
+
+def test_every_write_is_strict() -> None:
+    """A write without an effect to check could count a 2xx/3xx that did nothing; one
+    that no persona may make, or that the phase refuses, says so."""
+    loose = [
+        (c.method, c.path)
+        for c in CASES
+        if c.method != "GET" and c.writes and c.done is None and c.allowed and not c.phase
+    ]
+    assert not loose
 
 
 def test_bad_and_revoked_tokens_are_refused(web: Web, cycle: Cycle) -> None:
@@ -137,16 +159,16 @@ SCOPED = {
 }
 
 
-def api_request(client: Any, case: Any, path: str, headers: dict[str, str]) -> Any:
+def api_request(client: Any, case: Any, path: str, headers: dict[str, str], ctx: Ctx) -> Any:
     if case.method == "GET":
         return client.get(path, headers=headers)
     if case.method == "DELETE":
         return client.delete(path, headers=headers)
     if case.method == "PUT":
-        return client.put(path, headers=headers, json=case.json or {})
+        return client.put(path, headers=headers, json=case.json_body(ctx) or {})
     if case.files:
-        return client.post(path, headers=headers, files=case.files)
-    return client.post(path, headers=headers, json=case.json or {})
+        return client.post(path, headers=headers, files=case.upload(ctx))
+    return client.post(path, headers=headers, json=case.json_body(ctx) or {})
 
 
 def test_read_only_tokens_by_persona(web: Web, cycle: Cycle) -> None:
@@ -164,17 +186,18 @@ def test_read_only_tokens_by_persona(web: Web, cycle: Cycle) -> None:
         for persona in PERSONAS:
             if persona == "anonymous":
                 continue
-            path = case.path.format(**case.params(web.factory, cycle))
+            params = case.params(web.factory, cycle)
+            path = case.path.format(**params)
             headers = {"Authorization": f"Bearer {tokens[persona]}"}
             client = web.client()
-            r = api_request(client, case, path, headers)
+            r = api_request(client, case, path, headers, Ctx(web.factory, cycle, params, persona))
             scope = SCOPED.get((case.method, case.path))
             if scope:
                 want, got = f"403 {scope}", f"{r.status_code} {scope}"
                 if r.status_code == 403 and scope not in r.json()["detail"]:
                     got = f"403 {r.json()['detail']}"
             else:
-                want = "ok" if persona in case.allowed else "404"
+                want = "ok" if persona in case.allowed else case.refused
                 got = outcome(case, r)
             if got != want:
                 failures.append(f"{case.method} {case.path} as {persona}: {got} (want {want})")
@@ -194,11 +217,9 @@ def test_revoked_sessions_by_persona(web: Web, cycle: Cycle) -> None:
             people_services.revoke_sessions(s, u.id, reason="admin")
             s.commit()
         for case in (c for c in CASES if not c.api):
-            path = case.path.format(**case.params(web.factory, cycle))
-            if case.method == "GET":
-                r = client.get(path)
-            else:
-                r = client.post(path, data={"csrf_token": tok, **case.data})
+            params = case.params(web.factory, cycle)
+            path = case.path.format(**params)
+            r = page_request(client, case, path, Ctx(web.factory, cycle, params, persona), tok)
             got = outcome(case, r)
             want = "ok" if "anonymous" in case.allowed else case.anonymous
             if got != want:

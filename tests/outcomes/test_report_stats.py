@@ -336,3 +336,29 @@ def test_a_zero_p_value_is_the_smallest_not_a_missing_one() -> None:
     x = s.Difference("rate", "g", "a", "award_rate", 50, 50, 0.9, None, None, 0.1, 0.8,
                      0.7, 0.9, 0.0, "tested")  # fmt: skip
     assert s.fdr([x])[0].flagged
+
+
+def test_a_reviewer_group_whose_reviews_have_no_residual_gets_no_cell() -> None:
+    """A group that only reviewed proposals with one review each (no leave-one-out
+    residual) has nothing to compare: no cell for it, and the other groups' cells stay
+    (it made the report answer 500 on a call in review with one such review)."""
+
+    def rec(reviewer: str, proposal: str, grade: float, region: str) -> s.GradeRecord:
+        return s.GradeRecord(
+            reviewer, proposal, grade, {"un_region": region}, {"income_group": "High income"}
+        )
+
+    world = [
+        rec(r, p, g, region)
+        for p, g in (("p1", 3.0), ("p2", 4.0), ("p3", 2.0))
+        for r, region in (("r1", "Europe"), ("r2", "Africa"))
+    ] + [rec("r3", "p4", 5.0, "Asia")]
+    boot = s.TwoWayBootstrap(
+        [r.proposal_id for r in world],
+        s.reviewers_by_proposal([(r.proposal_id, r.reviewer_id) for r in world]),
+        n=50,
+        seed=0,
+    )
+    cells = s.crosstab(world, "un_region", "income_group", boot)
+    groups = {c.group.split(" x ")[0] if " x " in c.group else c.group for c in cells}
+    assert cells and not any("Asia" in c.group for c in cells), groups

@@ -52,7 +52,7 @@ def test_chair_invites_and_sees_who_accepted(web: Web, cycle: Cycle) -> None:
     other = web.login(cycle.emails["unassigned"])
     t3 = csrf(other, answer)
     r = other.post(answer, data={"csrf_token": t3, "answer": "decline"})
-    assert r.status_code == 400 and "another e-mail address" in r.text
+    assert r.status_code == 403 and "another e-mail address" in r.text
     assert "1 persona aceptó evaluar." in chair.get(url).text
 
 

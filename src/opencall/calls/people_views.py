@@ -261,7 +261,9 @@ def accept(token: str, page: Page = Depends(get_page)) -> Response:
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return _invitation_page(page, token[:100], 400, page.t.message(exc.message))
+        # another account than the invited one is refused (403), not told its input is bad
+        status = 403 if exc.code == "wrong_account" else 400
+        return _invitation_page(page, token[:100], status, page.t.message(exc.message))
     return page.redirect("/manage", "saved")
 
 
@@ -487,7 +489,7 @@ def api_accept(body: AcceptIn, api: Api = Depends(get_api)) -> RoleGrantOut:
         g = people_services.accept_role_invitation(api.db, user, body.token)
     except DomainError as exc:
         api.db.rollback()
-        raise ApiError(400, exc.message) from exc
+        raise ApiError(403 if exc.code == "wrong_account" else 400, exc.message) from exc
     call = api.db.get(Call, g.call_id) if g.call_id else None
     api.db.commit()
     return RoleGrantOut(

@@ -490,6 +490,8 @@ def crosstab(
     for rg in sorted(set(rlab.tolist())):
         mine = (rlab == rg) & ok
         ags = sorted(set(alab[mine].tolist()))
+        if not ags:  # no review of this group has a residual (e.g. one review per proposal)
+            continue
         masks = [mine & (alab == ag) for ag in ags]
         ns = [int(m.sum()) for m in masks]
         big = [i for i, n in enumerate(ns) if n >= min_n]

@@ -203,7 +203,9 @@ def answer(token: str, page: Page = Depends(get_page)) -> Response:
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return _answer_page(page, token[:100], 400, error=page.t.message(exc.message), form=f)
+        # another account than the invited one is refused (403), not told its input is bad
+        status = 403 if exc.code == "wrong_account" else 400
+        return _answer_page(page, token[:100], status, error=page.t.message(exc.message), form=f)
     return page.redirect(f"/review/invitations/{token[:100]}", "saved")
 
 
@@ -321,7 +323,7 @@ def api_answer(body: AnswerIn, api: Api = Depends(get_api)) -> InvitationOut:
         )
     except DomainError as exc:
         api.db.rollback()
-        raise ApiError(400, exc.message) from exc
+        raise ApiError(403 if exc.code == "wrong_account" else 400, exc.message) from exc
     out = _out(inv)
     api.db.commit()
     return out
