@@ -30,7 +30,7 @@ from opencall.allocation import services as al
 from opencall.calls.queries import call_by_slug
 from opencall.calls.services import transition_call
 from opencall.db import make_engine, make_sessionmaker
-from opencall.demo import world
+from opencall.demo import bulk, world
 from opencall.demo.simulate import simulate_reviews
 from opencall.outcomes import queries as oq
 from opencall.people.services import load_countries
@@ -138,14 +138,19 @@ def main() -> None:
             world.build(s, seed=args.seed, anchor=dt.date(2026, 11, 29), scale=args.scale)
             s.commit()
 
-    step("demo build", build, "services")
-    with factory() as s:
-        call = call_by_slug(s, SLUG)
-        assert call is not None
+    step("demo build", build, "bulk" if args.scale > bulk.BULK_ABOVE else "services")
+    # the anonymity scans the applicants' edits queued (dual-anonymous call)
+    step("anonymity scans", lambda: worker.run(settings, concurrency=args.workers, once=True), "job")
+
+    def close(s: Any, call: Any) -> None:
         if call.status == "open":
             close_call(s, call, reason="bench")
         transition_call(s, call, "review")
-        s.commit()
+
+    step("close, to review", direct(close), "services")
+    with factory() as s:
+        call = call_by_slug(s, SLUG)
+        assert call is not None
         n_props = len(rq.proposals_for_review(s, call))
         n_rev = len(rq.reviewers_of_call(s, call))
     print(json.dumps({"proposals": n_props, "reviewers": n_rev}), flush=True)
