@@ -140,7 +140,11 @@ def main() -> None:
 
     step("demo build", build, "bulk" if args.scale > bulk.BULK_ABOVE else "services")
     # the anonymity scans the applicants' edits queued (dual-anonymous call)
-    step("anonymity scans", lambda: worker.run(settings, concurrency=args.workers, once=True), "job")
+    step(
+        "anonymity scans",
+        lambda: worker.run(settings, concurrency=args.workers, once=True, verbose=False),
+        "job",
+    )
 
     def close(s: Any, call: Any) -> None:
         if call.status == "open":
