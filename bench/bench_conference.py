@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psutil
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 
 from opencall import jobs, migrate, worker
 from opencall.allocation import services as al
@@ -34,7 +34,7 @@ from opencall.demo import bulk, world
 from opencall.demo.simulate import simulate_reviews
 from opencall.outcomes import queries as oq
 from opencall.people.services import load_countries
-from opencall.proposals.services import close_call
+from opencall.proposals.services import SCAN_JOB, close_call
 from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
 from opencall.settings import Settings
@@ -77,6 +77,14 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=80.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--scans",
+        choices=["run", "hold"],
+        default="run",
+        help="the anonymity scans the applicants' edits queued (one job per version of a "
+        "dual-anonymous proposal): run them as a step, or hold them (status 'held', never "
+        "claimed) so that the cycle's steps are measured alone",
+    )
     args = ap.parse_args()
     url = args.database_url
     engine = make_engine(url)
@@ -126,7 +134,9 @@ def main() -> None:
                 s.commit()
             worker.run(settings, concurrency=args.workers, once=True, verbose=False)
             with factory() as s:
-                failed = s.scalars(jobs.select(jobs.Job).where(jobs.Job.status == "failed")).all()
+                failed = s.scalars(
+                    select(jobs.Job).where(jobs.Job.status == "failed", jobs.Job.kind == kind)
+                ).all()
                 if failed:
                     raise SystemExit(f"{kind} failed: {failed[0].error}")
 
@@ -140,11 +150,21 @@ def main() -> None:
 
     step("demo build", build, "bulk" if args.scale > bulk.BULK_ABOVE else "services")
     # the anonymity scans the applicants' edits queued (dual-anonymous call)
-    step(
-        "anonymity scans",
-        lambda: worker.run(settings, concurrency=args.workers, once=True, verbose=False),
-        "job",
-    )
+    if args.scans == "run":
+        step(
+            "anonymity scans",
+            lambda: worker.run(settings, concurrency=args.workers, once=True, verbose=False),
+            "job",
+        )
+    else:
+        with factory() as s:
+            held = s.execute(
+                update(jobs.Job)
+                .where(jobs.Job.status == "queued", jobs.Job.kind == SCAN_JOB)
+                .values(status="held", message="held by bench_conference.py --scans hold")
+            ).rowcount
+            s.commit()
+        print(json.dumps({"anonymity scans held": held}), flush=True)
 
     def close(s: Any, call: Any) -> None:
         if call.status == "open":
@@ -172,7 +192,11 @@ def main() -> None:
     step("freeze ranking", direct(to_allocation), "services")
     step("allocation", queued("allocation.run"), "job")
     step("release", direct(lambda s, c: al.release_decisions(s, c)), "services")
-    step("mail", lambda: worker.run(settings, concurrency=args.workers, once=True), "job")
+    step(
+        "mail",
+        lambda: worker.run(settings, concurrency=args.workers, once=True, verbose=False),
+        "job",
+    )
     step("report", direct(lambda s, c: oq.report_json(oq.report(s, c))), "services")
     peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
