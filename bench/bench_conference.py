@@ -77,6 +77,7 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=80.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--stop-after", default="", help="a step's name: stop after it")
     ap.add_argument(
         "--scans",
         choices=["run", "hold"],
@@ -115,6 +116,8 @@ def main() -> None:
             }
         )
         print(json.dumps(rows[-1]), flush=True)
+        if name == args.stop_after:
+            raise SystemExit(0)
 
     def direct(fn: Callable[[Any, Any], Any]) -> Callable[[], None]:
         def run() -> None:
