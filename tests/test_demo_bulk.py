@@ -98,9 +98,17 @@ def describe(s: Session) -> dict[str, Any]:
         for m in s.scalars(select(TeamMember))
     )
     out["requests"] = sorted(
-        (code[r.proposal_id], r.position, r.kind, pool.get(r.pool_id or 0), r.amount, repr(r.details))
+        (
+            code[r.proposal_id],
+            r.position,
+            r.kind,
+            pool.get(r.pool_id or 0),
+            r.amount,
+            repr(r.details),
+        )
         for r in s.scalars(select(Request))
     )
+
     def content(r: ProposalRevision) -> str:
         # the snapshot names institutions and pools by id (ids differ between the two builds on
         # PostgreSQL, whose sequences a rollback does not reset): compare by name
@@ -126,9 +134,7 @@ def describe(s: Session) -> dict[str, Any]:
         )
         for j in s.scalars(select(jobs.Job))
     )
-    out["counters"] = sorted(
-        (call[c.call_id], c.last) for c in s.scalars(select(ProposalCounter))
-    )
+    out["counters"] = sorted((call[c.call_id], c.last) for c in s.scalars(select(ProposalCounter)))
 
     def entity(ev: AuditEvent) -> str | None:
         if ev.entity == "user":

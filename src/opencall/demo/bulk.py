@@ -348,7 +348,9 @@ def populate(
             iso3 = rng.choice(rev_countries)
             c = countries[iso3]
             area = areas[j % len(areas)]
-            email = f"reviewer-{fld}{j + 1:02d}@demo.example" if j else f"reviewer-{fld}@demo.example"
+            email = (
+                f"reviewer-{fld}{j + 1:02d}@demo.example" if j else f"reviewer-{fld}@demo.example"
+            )
             name = person_name(rng, c.un_region, c.un_subregion)
             inst = institution(rng, c.name, fld)
             u = people.register(email, name, iso3, inst, expertise=expertise_statement(rng, area))
@@ -625,7 +627,9 @@ class _ProposalWriter:
 
     def finish(self, n: int) -> None:
         """The call's proposal counter, and each submitted proposal's current revision."""
-        self.session.execute(insert(_table(ProposalCounter)), [{"call_id": self.call.id, "last": n}])
+        self.session.execute(
+            insert(_table(ProposalCounter)), [{"call_id": self.call.id, "last": n}]
+        )
         rev = (
             select(ProposalRevision.id)
             .where(ProposalRevision.proposal_id == Proposal.id)
