@@ -23,18 +23,18 @@ from collections.abc import Callable
 from typing import Any
 
 import psutil
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 
 from opencall import jobs, migrate, worker
 from opencall.allocation import services as al
 from opencall.calls.queries import call_by_slug
 from opencall.calls.services import transition_call
 from opencall.db import make_engine, make_sessionmaker
-from opencall.demo import world
+from opencall.demo import bulk, world
 from opencall.demo.simulate import simulate_reviews
 from opencall.outcomes import queries as oq
 from opencall.people.services import load_countries
-from opencall.proposals.services import close_call
+from opencall.proposals.services import SCAN_JOB, close_call
 from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
 from opencall.settings import Settings
@@ -77,6 +77,15 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=80.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--stop-after", default="", help="a step's name: stop after it")
+    ap.add_argument(
+        "--scans",
+        choices=["run", "hold"],
+        default="run",
+        help="the anonymity scans the applicants' edits queued (one job per version of a "
+        "dual-anonymous proposal): run them as a step, or hold them (status 'held', never "
+        "claimed) so that the cycle's steps are measured alone",
+    )
     args = ap.parse_args()
     url = args.database_url
     engine = make_engine(url)
@@ -107,6 +116,8 @@ def main() -> None:
             }
         )
         print(json.dumps(rows[-1]), flush=True)
+        if name == args.stop_after:
+            raise SystemExit(0)
 
     def direct(fn: Callable[[Any, Any], Any]) -> Callable[[], None]:
         def run() -> None:
@@ -126,7 +137,9 @@ def main() -> None:
                 s.commit()
             worker.run(settings, concurrency=args.workers, once=True, verbose=False)
             with factory() as s:
-                failed = s.scalars(jobs.select(jobs.Job).where(jobs.Job.status == "failed")).all()
+                failed = s.scalars(
+                    select(jobs.Job).where(jobs.Job.status == "failed", jobs.Job.kind == kind)
+                ).all()
                 if failed:
                     raise SystemExit(f"{kind} failed: {failed[0].error}")
 
@@ -138,14 +151,33 @@ def main() -> None:
             world.build(s, seed=args.seed, anchor=dt.date(2026, 11, 29), scale=args.scale)
             s.commit()
 
-    step("demo build", build, "services")
-    with factory() as s:
-        call = call_by_slug(s, SLUG)
-        assert call is not None
+    step("demo build", build, "bulk" if args.scale > bulk.BULK_ABOVE else "services")
+    # the anonymity scans the applicants' edits queued (dual-anonymous call)
+    if args.scans == "run":
+        step(
+            "anonymity scans",
+            lambda: worker.run(settings, concurrency=args.workers, once=True, verbose=False),
+            "job",
+        )
+    else:
+        with factory() as s:
+            held = s.execute(
+                update(jobs.Job)
+                .where(jobs.Job.status == "queued", jobs.Job.kind == SCAN_JOB)
+                .values(status="held", message="held by bench_conference.py --scans hold")
+            ).rowcount
+            s.commit()
+        print(json.dumps({"anonymity scans held": held}), flush=True)
+
+    def close(s: Any, call: Any) -> None:
         if call.status == "open":
             close_call(s, call, reason="bench")
         transition_call(s, call, "review")
-        s.commit()
+
+    step("close, to review", direct(close), "services")
+    with factory() as s:
+        call = call_by_slug(s, SLUG)
+        assert call is not None
         n_props = len(rq.proposals_for_review(s, call))
         n_rev = len(rq.reviewers_of_call(s, call))
     print(json.dumps({"proposals": n_props, "reviewers": n_rev}), flush=True)
@@ -163,7 +195,11 @@ def main() -> None:
     step("freeze ranking", direct(to_allocation), "services")
     step("allocation", queued("allocation.run"), "job")
     step("release", direct(lambda s, c: al.release_decisions(s, c)), "services")
-    step("mail", lambda: worker.run(settings, concurrency=args.workers, once=True), "job")
+    step(
+        "mail",
+        lambda: worker.run(settings, concurrency=args.workers, once=True, verbose=False),
+        "job",
+    )
     step("report", direct(lambda s, c: oq.report_json(oq.report(s, c))), "services")
     peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(

@@ -961,14 +961,35 @@ def close_call_proposals(session: Session, call: Call, *, actor_id: int | None =
     on request rows, the schedule, the public list) reads what was reviewed.
     """
     n = 0
-    for p in session.scalars(
-        select(Proposal).where(Proposal.call_id == call.id, Proposal.status == "submitted")
-    ):
+    props = list(
+        session.scalars(
+            select(Proposal).where(Proposal.call_id == call.id, Proposal.status == "submitted")
+        )
+    )
+    # their revisions and scans in one query each (not one per proposal); the revisions
+    # stay in the identity map, where _restore_revision's session.get finds them
+    revisions = list(
+        session.scalars(
+            select(ProposalRevision)
+            .join(Proposal, Proposal.current_revision_id == ProposalRevision.id)
+            .where(Proposal.call_id == call.id, Proposal.status == "submitted")
+        )
+    )
+    scans: dict[int, list[AnonymityScan]] = {p.id: [] for p in props}
+    if call.anonymity == "dual" and props:
+        for sc in session.scalars(
+            select(AnonymityScan)
+            .join(Proposal, Proposal.id == AnonymityScan.proposal_id)
+            .where(Proposal.call_id == call.id, Proposal.status == "submitted")
+        ):
+            scans[sc.proposal_id].append(sc)
+    for p in props:
         check_proposal_transition(p.status, "under_review")
         _restore_revision(session, p)
         p.status = "under_review"
         n += 1
-        request_anonymity_scans(session, p, actor_id=actor_id)
+        request_anonymity_scans(session, p, actor_id=actor_id, existing=scans[p.id])
+    del revisions
     session.flush()
     auditlog.record(
         session,
@@ -1243,7 +1264,11 @@ SCAN_JOB = "proposal.anonymity_scan"
 
 
 def request_anonymity_scans(
-    session: Session, proposal: Proposal, *, actor_id: int | None = None
+    session: Session,
+    proposal: Proposal,
+    *,
+    actor_id: int | None = None,
+    existing: list[AnonymityScan] | None = None,
 ) -> int:
     """Queue a scan for each part of a dual-anonymous proposal not scanned as it is now.
 
@@ -1252,12 +1277,11 @@ def request_anonymity_scans(
     jobs carry no call (they are the applicant's, not steps of the chair's cockpit)."""
     if proposal.call.anonymity != "dual":
         return 0
-    rows = {
-        sc.key: sc
-        for sc in session.scalars(
-            select(AnonymityScan).where(AnonymityScan.proposal_id == proposal.id)
+    if existing is None:  # (a caller handling many proposals reads their scans at once)
+        existing = list(
+            session.scalars(select(AnonymityScan).where(AnonymityScan.proposal_id == proposal.id))
         )
-    }
+    rows = {sc.key: sc for sc in existing}
     n = 0
     for subject, att, key in queries.scan_keys(proposal):
         old = rows.get(key)

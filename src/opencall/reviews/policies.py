@@ -84,6 +84,28 @@ def may_technical_review(session: Session, user: User | None, call: Call) -> boo
     )
 
 
+def technical_review_calls(session: Session, user: User | None, calls: list[Call]) -> list[Call]:
+    """The calls of ``calls`` this person may technically review now: what
+    :func:`may_technical_review` says of each, from one query of their grants."""
+    if user is None or not calls:
+        return []
+    from opencall.people.models import RoleGrant
+
+    grants = session.execute(
+        select(RoleGrant.call_id, RoleGrant.provider_id).where(
+            RoleGrant.user_id == user.id, RoleGrant.role == "technical_reviewer"
+        )
+    ).all()
+    on_calls = {g.call_id for g in grants if g.call_id is not None}
+    on_providers = {g.provider_id for g in grants if g.provider_id is not None}
+    return [
+        c
+        for c in calls
+        if (c.id in on_calls or c.provider_id in on_providers)
+        and c.status in ("closed", "review", "ranking")
+    ]
+
+
 def conflicted_proposal_ids(session: Session, user: User, proposals: list[Proposal]) -> set[int]:
     """The proposals this person may not judge, by the rule panel reviewers are held to
     (team, institution, declared co-authorship or personal relation), evaluated now

@@ -110,20 +110,35 @@ def review_deadline(call: Call, now: dt.datetime) -> dict[str, Any] | None:
 def workspace(page: Page = Depends(get_page)) -> Response:
     user = page.require_user()
     mine = q.assignments_of_reviewer(page.db, user.id)
+    ids = [a.proposal_id for a in mine]
+    # the conflicts and the proposals of every row in one query each (not one per row)
+    conflicted = (
+        set(
+            page.db.scalars(
+                select(Conflict.proposal_id).where(
+                    Conflict.reviewer_id == user.id, Conflict.proposal_id.in_(ids)
+                )
+            )
+        )
+        if ids
+        else set()
+    )
+    props = (
+        {p.id: p for p in page.db.scalars(select(Proposal).where(Proposal.id.in_(ids)))}
+        if ids
+        else {}
+    )
     rows = []
     for a in mine:
-        if q.is_conflicted(page.db, a.proposal_id, user.id):
+        if a.proposal_id in conflicted:
             continue
-        p = page.db.get(Proposal, a.proposal_id)
-        assert p is not None
+        p = props[a.proposal_id]
         rows.append(
             {"a": a, "p": p, "call": p.call, "deadline": review_deadline(p.call, page.received_at)}
         )
-    technical = [
-        c
-        for c in page.db.scalars(select(Call).order_by(Call.id))
-        if policies.may_technical_review(page.db, user, c)
-    ]
+    technical = policies.technical_review_calls(
+        page.db, user, list(page.db.scalars(select(Call).order_by(Call.id)))
+    )
     roles: set[str] = getattr(user, "nav_roles", set())
     manages = bool(roles & {"call_manager", "provider_admin", "chair", "site_admin"})
     return page.render(

@@ -1,0 +1,749 @@
+"""The bulk path of the demo world (issue 15): applicants, reviewers and proposals
+written by batched core INSERTs instead of one service call per row.
+
+``world.build`` takes this path above :data:`BULK_ABOVE` (the conference size,
+``--scale 80``: 48,000 applicants, 12,000 reviewers, 32,000 proposals). It draws
+from the same random stream in the same order as the services path, and writes
+the same rows the services would: users with their institutions, role grants,
+proposals numbered by the call's counter, team members (invited, then accepted),
+requests validated by :func:`opencall.proposals.services.validate_request`,
+submitted revisions (the same snapshot and hash), the anonymity scans and their
+queued jobs, and one audit event per service call, hash-chained (and MACed with
+the session's audit key) as :func:`opencall.auditlog.record` would. Only the
+order of ids and the timestamps differ (``tests/test_demo_bulk.py`` compares the
+two paths at a small scale).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, cast
+
+from email_validator import validate_email
+from sqlalchemy import Table, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from opencall import jobs
+from opencall.auditlog import GENESIS, AuditEvent, _canonical, _mac, audit_key
+from opencall.calls.models import Call
+from opencall.db import utcnow
+from opencall.demo.texts import (
+    AREAS,
+    FIELD_AREAS,
+    expertise_statement,
+    institution,
+    person_name,
+    proposal_text,
+)
+from opencall.errors import DomainError
+from opencall.people.domain import institution_key, normalise_email
+from opencall.people.models import Country, Institution, RoleGrant, User
+from opencall.proposals import queries as prop_queries
+from opencall.proposals import services as prop_services
+from opencall.proposals.domain import content_hash
+from opencall.proposals.models import (
+    AnonymityScan,
+    Proposal,
+    ProposalCounter,
+    ProposalRevision,
+    Request,
+    TeamMember,
+)
+
+if TYPE_CHECKING:
+    from opencall.demo.world import DemoCounts
+
+# world.build takes the bulk path above this scale (the demo's own scale, 1, and the
+# tests' smaller ones keep the services path)
+BULK_ABOVE = 2.0
+BATCH = 1000
+
+
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
+class _Ids:
+    """Primary keys handed out ahead of the INSERTs (so rows can refer to each other
+    and the audit chain's order is its id order): PostgreSQL's sequences, in chunks;
+    on SQLite the next integers after the table's largest id."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.pg = session.get_bind().dialect.name == "postgresql"
+        self.free: dict[str, list[int]] = {}
+
+    def take(self, table: Table) -> int:
+        free = self.free.setdefault(table.name, [])
+        if not free:
+            if self.pg:
+                seq = self.session.scalar(
+                    text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}
+                )
+                got = self.session.scalars(
+                    text("SELECT nextval(CAST(:s AS regclass)) FROM generate_series(1, :n)"),
+                    {"s": seq, "n": 5000},
+                ).all()
+                free.extend(sorted(got, reverse=True))
+            else:
+                top = self.session.scalar(select(func.max(table.c.id))) or 0
+                free.extend(range(top + 5000, top, -1))
+        return free.pop()
+
+
+class _Rows:
+    """Rows waiting for their INSERT, written table by table in foreign-key order."""
+
+    ORDER = (
+        "institutions",
+        "users",
+        "role_grants",
+        "proposals",
+        "team_members",
+        "requests",
+        "proposal_revisions",
+        "anonymity_scans",
+        "jobs",
+        "audit_events",
+    )
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.ids = _Ids(session)
+        self.rows: dict[str, list[dict[str, Any]]] = {n: [] for n in self.ORDER}
+        self.tables: dict[str, Table] = {}
+
+    def add(self, model: Any, **values: Any) -> int:
+        table = _table(model)
+        self.tables[table.name] = table
+        values.setdefault("id", self.ids.take(table))
+        self.rows[table.name].append(values)
+        return int(values["id"])
+
+    def write(self) -> None:
+        for name in self.ORDER:
+            rows = self.rows[name]
+            for i in range(0, len(rows), BATCH):
+                self.session.execute(insert(self.tables[name]), rows[i : i + BATCH])
+            rows.clear()
+
+
+class _Audit:
+    """:func:`opencall.auditlog.record` for many events: the same chain, computed here."""
+
+    def __init__(self, session: Session, rows: _Rows) -> None:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(7262001)"))
+        session.flush()
+        last = session.execute(
+            select(AuditEvent.hash, AuditEvent.mac).order_by(AuditEvent.id.desc()).limit(1)
+        ).first()
+        self.prev = last.hash if last else GENESIS
+        self.prev_mac: str | None = last.mac if last else None
+        self.key = audit_key(session)
+        self.rows = rows
+
+    def record(
+        self,
+        action: str,
+        entity: str,
+        entity_id: object,
+        *,
+        actor_id: int | None = None,
+        call_id: int | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        ev = SimpleNamespace(
+            at=utcnow(),
+            actor_id=actor_id,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            call_id=call_id,
+            reason="",
+            data=json.loads(json.dumps(data or {}, default=str)),
+            prev_hash=self.prev,
+        )
+        digest = hashlib.sha256(_canonical(cast(AuditEvent, ev))).hexdigest()
+        mac = _mac(self.key, self.prev_mac or "", digest) if self.key else None
+        self.rows.add(AuditEvent, **vars(ev), hash=digest, mac=mac)
+        self.prev, self.prev_mac = digest, mac
+
+
+@dataclass
+class _Person:
+    id: int
+    email: str
+    name: str
+    country_iso3: str
+    institution_id: int
+    institution_name: str
+
+
+@dataclass
+class _Member:
+    id: int
+    user_id: int
+    role: str
+    email: str
+    name: str
+    institution_id: int
+    institution_name: str
+    country_iso3: str
+    status: str
+
+
+@dataclass
+class _Draft:
+    """What the services' Proposal holds at each step (duck-typed for their checks)."""
+
+    call: Call
+    title: str
+    abstract: str
+    science_case: str
+    keywords: str
+    area: str
+    members: list[_Member] = field(default_factory=list)
+    requests: list[SimpleNamespace] = field(default_factory=list)
+    attachments: list[Any] = field(default_factory=list)
+
+
+class _People:
+    """register_user and grant_role, batched."""
+
+    def __init__(self, session: Session, rows: _Rows, audit: _Audit, pw_hash: str) -> None:
+        self.rows, self.audit, self.pw_hash = rows, audit, pw_hash
+        self.inst: dict[tuple[str, str], tuple[int, str]] = {
+            (i.name_key, i.country_iso3): (i.id, i.name)
+            for i in session.scalars(select(Institution))
+        }
+        self.emails = set(session.scalars(select(User.email)))
+
+    def institution(self, name: str, iso3: str) -> tuple[int, str]:
+        name = " ".join(name.split())
+        if not name or len(name) > 300:
+            raise DomainError("Institution name is required (300 characters at most).")
+        key = (institution_key(name), iso3)
+        if key not in self.inst:
+            self.inst[key] = (
+                self.rows.add(Institution, name=name, name_key=key[0], country_iso3=iso3),
+                name,
+            )
+        return self.inst[key]
+
+    def register(
+        self, email: str, name: str, iso3: str, inst: str, expertise: str = "", lang: str = "en"
+    ) -> _Person:
+        email = normalise_email(validate_email(email, check_deliverability=False).normalized)
+        name = " ".join(name.split())
+        if not name or len(name) > 200 or email in self.emails:
+            raise DomainError(f"Cannot register {email!r}.")
+        self.emails.add(email)
+        inst_id, inst_name = self.institution(inst, iso3)
+        uid = self.rows.add(
+            User,
+            email=email,
+            name=name,
+            password_hash=self.pw_hash,
+            language=lang,
+            institution_id=inst_id,
+            country_iso3=iso3,
+            expertise=expertise,
+            email_verified_at=utcnow(),
+            is_active=True,
+            is_site_admin=False,
+        )
+        self.audit.record("user.registered", "user", uid, actor_id=uid)
+        return _Person(uid, email, name, iso3, inst_id, inst_name)
+
+    def grant(self, user_id: int, role: str, call_id: int) -> None:
+        self.rows.add(RoleGrant, user_id=user_id, role=role, provider_id=None, call_id=call_id)
+        self.audit.record(
+            "role.granted",
+            "user",
+            user_id,
+            call_id=call_id,
+            data={"role": role, "provider_id": None, "call_id": call_id},
+        )
+
+
+def populate(
+    session: Session,
+    rng: random.Random,
+    *,
+    scale: float,
+    now: dt.datetime,
+    countries: dict[str, Country],
+    calls: tuple[Call, Call, Call, Call],
+    pw_hash: str,
+    counts: DemoCounts,
+    step: Callable[[str, int], None],
+) -> None:
+    """The applicants, reviewers and proposals of ``world.build`` (its random draws,
+    in its order), written in batches; ``world.build`` then closes the past-deadline calls."""
+    fast_call, sea_call, lunar_call, prog_call = calls
+    rows = _Rows(session)
+    audit = _Audit(session, rows)
+    people = _People(session, rows, audit, pw_hash)
+
+    # --- applicants (as world.build) -------------------------------------------
+    step("applicants", 0)
+    classified = sorted(iso for iso, c in countries.items() if c.income_group and iso != "CHN")
+    by_income: dict[str, list[str]] = {}
+    for iso in classified:
+        by_income.setdefault(countries[iso].income_group, []).append(iso)
+    weights = {"high": 0.40, "upper-middle": 0.27, "lower-middle": 0.21, "low": 0.12}
+    n_applicants = int(round(600 * scale))
+    pool_countries: list[str] = []
+    for grp, w in weights.items():
+        members = by_income[grp]
+        k = max(1, int(round(w * 130)))
+        pool_countries += rng.sample(members, k=min(k, len(members)))
+    pool_countries.sort()
+    applicants: list[_Person] = []
+    field_of: dict[int, str] = {}
+    fields = ["astro"] * 62 + ["ocean"] * 12 + ["lunar"] * 10 + ["agri"] * 16
+    for i in range(n_applicants):
+        iso3 = pool_countries[i] if i < len(pool_countries) else rng.choice(pool_countries)
+        c = countries[iso3]
+        fld = rng.choice(fields)
+        if fld == "agri" and c.income_group == "high":
+            fld = "astro"
+        name = person_name(rng, c.un_region, c.un_subregion)
+        email = f"applicant{i + 1:03d}@demo.example"
+        if i == 0:
+            email = "applicant@demo.example"
+        inst = institution(rng, c.name, fld)
+        lang = rng.choice(["en"] * 6 + ["fr", "es", "zh"])
+        u = people.register(email, name, iso3, inst, lang=lang)
+        applicants.append(u)
+        field_of[u.id] = fld
+        if i % 100 == 0:
+            step("applicants", i)
+    counts.applicants = len(applicants)
+    counts.applicant_countries = len({u.country_iso3 for u in applicants})
+
+    # --- reviewers ----------------------------------------------------------------
+    step("reviewers", 0)
+    reviewer_split = [
+        ("astro", 90, fast_call),
+        ("ocean", 20, sea_call),
+        ("lunar", 20, lunar_call),
+        ("agri", 20, prog_call),
+    ]
+    rev_countries = [
+        iso for iso in classified if countries[iso].income_group in ("high", "upper-middle")
+    ]
+    rev_countries += by_income["lower-middle"][:20] + by_income["low"][:6]
+    n_reviewers = 0
+    for fld, n, call in reviewer_split:
+        areas = FIELD_AREAS[fld]
+        for j in range(max(5, int(round(n * scale)))):
+            iso3 = rng.choice(rev_countries)
+            c = countries[iso3]
+            area = areas[j % len(areas)]
+            email = (
+                f"reviewer-{fld}{j + 1:02d}@demo.example" if j else f"reviewer-{fld}@demo.example"
+            )
+            name = person_name(rng, c.un_region, c.un_subregion)
+            inst = institution(rng, c.name, fld)
+            u = people.register(email, name, iso3, inst, expertise=expertise_statement(rng, area))
+            people.grant(u.id, "reviewer", call.id)
+            n_reviewers += 1
+    counts.reviewers = n_reviewers
+    rows.write()
+
+    # --- proposals ------------------------------------------------------------------
+    by_field: dict[str, list[_Person]] = {}
+    for u in applicants:
+        by_field.setdefault(field_of[u.id], []).append(u)
+    plan = [
+        (fast_call, "astro", 250),
+        (sea_call, "ocean", 50),
+        (lunar_call, "lunar", 40),
+        (prog_call, "agri", 60),
+    ]
+    made = 0
+    for call, fld, n in plan:
+        n = int(round(n * scale))
+        writer = _ProposalWriter(session, rows, audit, call)
+        pool = by_field[fld]
+        when = min(now, call.closes_at - dt.timedelta(days=1))
+        pi_count: dict[int, int] = {}
+        for k in range(n):
+            step("proposals", made)
+            pi = pool[k % len(pool)] if k < len(pool) else rng.choice(pool)
+            if pi_count.get(pi.id, 0) >= 3:
+                pi = rng.choice(pool)
+            pi_count[pi.id] = pi_count.get(pi.id, 0) + 1
+            area = rng.choice(FIELD_AREAS[fld])
+            title, abstract, case, kw = proposal_text(rng, area)
+            draft = writer.create(
+                pi, title=title, abstract=abstract, case=case, keywords=kw, area=AREAS[area].label
+            )
+            for coi in rng.sample(pool, k=min(len(pool), rng.choice([0, 1, 1, 2, 2, 3, 4]))):
+                if coi.id == pi.id:
+                    continue
+                member = writer.invite(draft, coi, actor_id=pi.id)
+                if rng.random() < 0.85:
+                    writer.accept(draft, member, coi)
+            pi_country = countries[draft.members[0].country_iso3]
+            for kind, details, pool_id in _request_specs(rng, call, fld, area, pi_country):
+                writer.add_request(draft, kind, details, pool_id)
+            if rng.random() < 0.9:
+                writer.submit(draft, pi, when)
+            writer.done(draft)
+            made += 1
+            if made % BATCH == 0:
+                rows.write()
+        rows.write()
+        writer.finish(n)
+        counts.proposals_by_call[call.code] = n
+    counts.proposals = made
+
+    counts.accounts = {
+        "applicant": "applicant@demo.example",
+        "FAST call manager": "manager@fast.example",
+        "FAST TAC chair": "chair@fast.example",
+        "FAST technical reviewer": "tech@fast.example",
+        "reviewer (radio astronomy)": "reviewer-astro@demo.example",
+        "deep-sea user office (also chair)": "manager@idsse.example",
+        "site administrator": "admin@opencall.example",
+        "password (all demo accounts)": "opencall-demo",
+    }
+    session.flush()
+
+
+class _ProposalWriter:
+    """create_proposal, invite_member, respond_to_invitation, add_request and submit of
+    one call, as rows."""
+
+    def __init__(self, session: Session, rows: _Rows, audit: _Audit, call: Call) -> None:
+        self.session, self.rows, self.audit, self.call = session, rows, audit, call
+        self.dual = call.anonymity == "dual"
+        self.number = 0
+        self.pid = 0
+        self.version = 0
+        self.proposal: dict[str, Any] = {}
+        self.scan_keys: set[str] = set()
+        self.revision: dict[str, Any] = {}
+
+    def _scan(self, draft: _Draft, actor_id: int) -> None:
+        """request_anonymity_scans: a queued scan (and its job) for a version not seen yet."""
+        if not self.dual:
+            return
+        for subject, _att, key in prop_queries.scan_keys(cast(Proposal, draft)):
+            if key in self.scan_keys:
+                continue
+            self.scan_keys.add(key)
+            sid = self.rows.add(
+                AnonymityScan,
+                proposal_id=self.pid,
+                attachment_id=None,
+                subject=subject,
+                key=key,
+                status="queued",
+                findings=[],
+                notes=[],
+                error="",
+            )
+            self.rows.add(
+                jobs.Job,
+                kind=prop_services.SCAN_JOB,
+                payload={"scan_id": sid},
+                status="queued",
+                call_id=None,
+                created_by=actor_id,
+                max_attempts=2,
+            )
+
+    def create(
+        self, pi: _Person, *, title: str, abstract: str, case: str, keywords: str, area: str
+    ) -> _Draft:
+        title = " ".join(title.split())
+        if not title:
+            raise DomainError("A title is required.", field="title")
+        self.number += 1
+        self.version = 1
+        self.scan_keys = set()
+        self.pid = self.rows.ids.take(_table(Proposal))
+        self.proposal = dict(
+            id=self.pid,
+            call_id=self.call.id,
+            code=f"{self.call.code}-{self.number:04d}",
+            pi_user_id=pi.id,
+            title=title,
+            abstract=abstract,
+            science_case=case,
+            keywords=keywords,
+            area=area,
+            status="draft",
+            current_revision_id=None,
+            eligible=None,
+            submitted_at=None,
+        )
+        draft = _Draft(self.call, title, abstract, case, keywords, area)
+        mid = self.rows.ids.take(_table(TeamMember))
+        draft.members.append(
+            _Member(
+                mid,
+                pi.id,
+                "pi",
+                pi.email,
+                pi.name,
+                pi.institution_id,
+                pi.institution_name,
+                pi.country_iso3,
+                "accepted",
+            )
+        )
+        self.audit.record(
+            "proposal.created", "proposal", self.pid, actor_id=pi.id, call_id=self.call.id
+        )
+        self._scan(draft, pi.id)
+        return draft
+
+    def invite(self, draft: _Draft, coi: _Person, *, actor_id: int) -> _Member:
+        email = validate_email(coi.email, check_deliverability=False).normalized.lower()
+        if any(m.email == email for m in draft.members):
+            raise DomainError("This person is already on the team.", field="email")
+        member = _Member(
+            self.rows.ids.take(_table(TeamMember)),
+            coi.id,
+            "coi",
+            email,
+            " ".join(coi.name.split()),
+            coi.institution_id,
+            coi.institution_name,
+            coi.country_iso3,
+            "invited",
+        )
+        draft.members.append(member)
+        self.version += 1
+        self.audit.record(
+            "team.invited",
+            "proposal",
+            self.pid,
+            actor_id=actor_id,
+            call_id=self.call.id,
+            data={"member_id": member.id},
+        )
+        self._scan(draft, actor_id)
+        return member
+
+    def accept(self, draft: _Draft, member: _Member, coi: _Person) -> None:
+        member.status = "accepted"
+        self.audit.record(
+            "team.accepted", "proposal", self.pid, actor_id=coi.id, call_id=self.call.id
+        )
+        self._scan(draft, coi.id)
+
+    def add_request(
+        self, draft: _Draft, kind: str, details: dict[str, Any], pool_id: int | None
+    ) -> None:
+        amount, clean, _pool = prop_services.validate_request(
+            self.session, self.call, kind, pool_id, details
+        )
+        prop_services._check_total(self.call, [r.amount for r in draft.requests] + [amount])
+        draft.requests.append(
+            SimpleNamespace(
+                kind=kind,
+                pool_id=pool_id,
+                amount=amount,
+                details=clean,
+                bundle=None,
+                position=len(draft.requests),
+            )
+        )
+        self.version += 1
+        self.audit.record(
+            "request.added",
+            "proposal",
+            self.pid,
+            call_id=self.call.id,
+            data={"kind": kind, "amount": amount},
+        )
+
+    def submit(self, draft: _Draft, pi: _Person, when: dt.datetime) -> None:
+        problems = prop_services.submission_problems(cast(Proposal, draft))
+        if problems:
+            raise DomainError("The proposal cannot be submitted yet: " + problems[0][1])
+        content = prop_services.snapshot(cast(Proposal, draft))
+        digest = content_hash(content)
+        self.version += 1
+        self.proposal.update(status="submitted", submitted_at=when)
+        self.revision = dict(
+            proposal_id=self.pid, number=1, content=content, content_hash=digest, created_by=pi.id
+        )
+        self.audit.record(
+            "proposal.submitted",
+            "proposal",
+            self.pid,
+            actor_id=pi.id,
+            call_id=self.call.id,
+            data={"revision": 1, "hash": digest, "from": "draft"},
+        )
+
+    def done(self, draft: _Draft) -> None:
+        """The proposal's rows, in their final state."""
+        self.rows.add(Proposal, **self.proposal, version=self.version, updated_at=utcnow())
+        for m in draft.members:
+            self.rows.add(
+                TeamMember,
+                id=m.id,
+                proposal_id=self.pid,
+                user_id=m.user_id,
+                role=m.role,
+                email=m.email,
+                name=m.name,
+                institution_id=m.institution_id,
+                institution_name=m.institution_name,
+                country_iso3=m.country_iso3,
+                status=m.status,
+                responded_at=utcnow() if m.status == "accepted" else None,
+            )
+        for r in draft.requests:
+            self.rows.add(
+                Request,
+                proposal_id=self.pid,
+                pool_id=r.pool_id,
+                kind=r.kind,
+                amount=r.amount,
+                details=r.details,
+                bundle=None,
+                position=r.position,
+            )
+        if self.proposal["status"] == "submitted":
+            self.rows.add(ProposalRevision, **self.revision)
+        self.revision = {}
+
+    def finish(self, n: int) -> None:
+        """The call's proposal counter, and each submitted proposal's current revision."""
+        self.session.execute(
+            insert(_table(ProposalCounter)), [{"call_id": self.call.id, "last": n}]
+        )
+        rev = (
+            select(ProposalRevision.id)
+            .where(ProposalRevision.proposal_id == Proposal.id)
+            .scalar_subquery()
+        )
+        self.session.execute(
+            update(Proposal)
+            .where(Proposal.call_id == self.call.id, Proposal.status == "submitted")
+            .values(current_revision_id=rev)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _request_specs(
+    rng: random.Random, call: Call, fld: str, area: str, pi_country: Country
+) -> list[tuple[str, dict[str, Any], int | None]]:
+    """The requests ``demo.proposals`` adds (kind, details, pool id), drawing the
+    same random numbers in the same order."""
+    from opencall.demo.facilities import FAST_RECEIVERS
+    from opencall.demo.proposals import _site
+    from opencall.demo.sky import fast_targets as _fast_targets
+
+    offered = [cp.pool for cp in call.pools]
+    if fld == "astro":
+        hours = rng.choice([4, 6, 8, 10, 12, 15, 20, 24, 30, 40, 50])
+        n = rng.randint(1, 8) if area != "hi" else rng.randint(2, 12)
+        receiver = FAST_RECEIVERS[0] if rng.random() < 0.8 else FAST_RECEIVERS[1]
+        mode = {
+            "pulsars": "Tracking",
+            "frb": "Tracking",
+            "hi": rng.choice(["OTF mapping", "ON-OFF"]),
+            "ism": rng.choice(["OTF mapping", "Drift scan", "ON-OFF"]),
+        }[area]
+        return [
+            (
+                "fast",
+                {
+                    "receiver": receiver,
+                    "mode": mode,
+                    "targets": _fast_targets(rng, area, n, hours),
+                    "splittable": rng.random() < 0.7,
+                },
+                None,
+            )
+        ]
+    if fld == "ocean":
+        leg = rng.randrange(3)
+        berths = [p for p in offered if p.pool_type == "berths"][leg]
+        dives = [p for p in offered if p.pool_type == "dives"][leg]
+        out: list[tuple[str, dict[str, Any], int | None]] = [
+            ("berth", {"berths": rng.randint(1, 3)}, berths.id)
+        ]
+        route = berths.attributes["route"]
+        sites = []
+        for s in range(rng.randint(1, 3)):
+            a = rng.randrange(len(route) - 1)
+            b = a + 1
+            t = rng.random()
+            lat = route[a][0] + t * (route[b][0] - route[a][0]) + rng.gauss(0, 0.2)
+            lon = (
+                route[a][1] + rng.gauss(0, 0.2)
+                if abs(route[b][1] - route[a][1]) > 180
+                else route[a][1] + t * (route[b][1] - route[a][1]) + rng.gauss(0, 0.2)
+            )
+            if rng.random() < 0.1:
+                lat += rng.choice([-4, 4])
+            sites.append(
+                {
+                    "name": f"Site {s + 1}",
+                    "lat": round(max(-89, min(89, lat)), 3),
+                    "lon": round(((lon + 180) % 360) - 180, 3),
+                    "depth_m": round(rng.uniform(5500, 10900)),
+                }
+            )
+        out.append(("dive", {"sites": sites}, dives.id))
+        return out
+    if fld == "lunar":
+        pool = rng.choice(offered)
+        return [
+            (
+                "sample",
+                {
+                    "sample_type": pool.attributes["sample_type"],
+                    "mass_mg": float(rng.choice([50, 100, 200, 500, 1000, 1500])),
+                    "techniques": rng.choice(
+                        ["SIMS Pb-Pb dating", "TEM of grain rims", "noble gases", "LA-ICP-MS"]
+                    ),
+                    "destructive": rng.random() < 0.5,
+                },
+                pool.id,
+            )
+        ]
+    tech = {"rice": "hybrid rice", "aquaculture": "tilapia", "juncao": "juncao"}[area]
+    seat_pool = next(
+        p for p in offered if p.pool_type == "seats" and p.attributes["technology"] == tech
+    )
+    specs: list[tuple[str, dict[str, Any], int | None]] = [
+        (
+            "seat",
+            {
+                "technology": tech,
+                "seats": rng.randint(1, 3),
+                "site": _site(rng, pi_country, tech),
+            },
+            seat_pool.id,
+        )
+    ]
+    if rng.random() < 0.4:
+        pkg = next(
+            p for p in offered if p.pool_type == "packages" and p.attributes["technology"] == tech
+        )
+        specs.append(
+            (
+                "package",
+                {"technology": tech, "packages": 1, "site": _site(rng, pi_country, tech)},
+                pkg.id,
+            )
+        )
+    return specs

@@ -1,0 +1,86 @@
+"""No per-row query loops on any HTML list page: each page is read at two sizes of
+data (3 and 24 proposals, with their assignments, ranking, decisions, awards and
+schedule entries) and must cost the same number of SQL statements. A query per
+row (N+1) would add statements with the rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall.calls.models import Call
+from opencall.people.models import RoleGrant, User
+from opencall.proposals.models import Proposal
+from opencall.reviews.models import ReviewAssignment
+from tests.scale.test_api_pages import build, count_statements
+from tests.web.conftest import Web
+
+
+def world(factory: sessionmaker[Session], n: int) -> dict[str, Any]:
+    """``test_api_pages.build`` (a call in review with ``n`` proposals, all assigned,
+    ranked, decided, awarded and scheduled), and who is who in it."""
+    data = build(factory, n)
+    with factory() as s:
+        call = s.scalars(select(Call).where(Call.slug == data["slug"])).one()
+        chair = s.scalar(
+            select(User.email)
+            .join(RoleGrant, RoleGrant.user_id == User.id)
+            .where(RoleGrant.call_id == call.id, RoleGrant.role == "chair")
+        )
+        reviewer = s.scalar(
+            select(User.email)
+            .join(ReviewAssignment, ReviewAssignment.reviewer_id == User.id)
+            .where(ReviewAssignment.call_id == call.id)
+            .limit(1)
+        )
+        applicant = s.scalar(
+            select(User.email)
+            .join(Proposal, Proposal.pi_user_id == User.id)
+            .where(Proposal.code == data["codes"][0])
+        )
+        call.status = "allocation"
+        s.commit()
+    return {**data, "chair": chair, "reviewer": reviewer, "applicant": applicant}
+
+
+def pages(slug: str) -> list[tuple[str, str | None]]:
+    """(path, who reads it): None is an anonymous visitor."""
+    return [
+        ("/calls", None),
+        (f"/calls/{slug}", None),
+        (f"/calls/{slug}/awarded", None),
+        ("/dashboard", "applicant"),
+        ("/review", "reviewer"),
+        (f"/manage/calls/{slug}", "chair"),
+        (f"/manage/calls/{slug}/assignment", "chair"),
+        (f"/manage/calls/{slug}/ranking", "chair"),
+        (f"/manage/calls/{slug}/decisions", "chair"),
+        (f"/manage/calls/{slug}/schedule", "chair"),
+    ]
+
+
+def statements(web: Web, data: dict[str, Any]) -> dict[str, int]:
+    clients = {who: web.login(data[who]) for who in ("chair", "reviewer", "applicant")}
+    anonymous = web.client()
+    out = {}
+    for path, who in pages(data["slug"]):
+        c = clients[who] if who else anonymous
+        c.get(path)  # warm: caches filled on a first visit are not the page's rows
+        with count_statements(web) as seen:
+            r = c.get(path)
+        assert r.status_code == 200, (path, r.status_code, r.text[:300])
+        out[path.replace(data["slug"], "{slug}")] = len(seen)
+    return out
+
+
+@pytest.mark.parametrize("sizes", [(3, 24)])
+def test_statements_per_list_page_do_not_grow_with_the_rows(
+    web: Web, factory: sessionmaker[Session], sizes: tuple[int, int]
+) -> None:
+    small = statements(web, world(factory, sizes[0]))
+    big = statements(web, world(factory, sizes[1]))
+    grown = {p: (small[p], big[p]) for p in small if big[p] > small[p]}
+    assert not grown, grown
