@@ -153,4 +153,4 @@ def test_fair_max_min_bound_holds_over_every_pair_when_pricing_adds_columns(seed
     lp = _max_min_full(P, R, S, allowed, k, hi, integer=False)
     assert res.upper_bound * 1e6 <= math.floor(lp + 1e-3) + 1e-3
     if res.certified:
-        assert got == best
+        assert abs(got - best) <= 0.5  # integers on the grid (the MIP value carries float noise)
