@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -92,11 +93,9 @@ def build_cycle(s: Session) -> Cycle:
 
 
 @pytest.fixture
-def cycle(factory: sessionmaker[Session]) -> Cycle:
-    with factory() as s:
-        c = build_cycle(s)
-        s.commit()
-    return c
+def cycle(factory: sessionmaker[Session], small_worlds: Any) -> Cycle:
+    """:func:`build_cycle` (built once per session on SQLite, see tests/conftest.py)."""
+    return small_worlds.get("review-cycle", factory, build_cycle)  # type: ignore[no-any-return]
 
 
 __all__ = ["Cycle", "PASSWORD", "PERSONAS", "TEAMS", "Web", "csrf", "web"]

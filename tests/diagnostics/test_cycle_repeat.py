@@ -14,11 +14,12 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +55,16 @@ class SplitServer:
     """A fresh world served by two processes: the web (``opencall serve``, jobs never
     inline) and one worker (``opencall worker``); stderr of each kept in a file."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, world: Path) -> None:
         tmp.mkdir(parents=True, exist_ok=True)
         self.tmp = tmp
         self.url = f"sqlite:///{tmp / 'cycle.sqlite3'}"
-        build_world(self.url)
+        # a copy of the world of build_world (built once: the same for every cycle)
+        with (
+            closing(sqlite3.connect(world)) as src,
+            closing(sqlite3.connect(tmp / "cycle.sqlite3")) as dst,
+        ):
+            src.backup(dst)
         self.mail_dir = tmp / "mail"
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.errs: dict[str, Path] = {}
@@ -175,8 +181,10 @@ class PatientBrowser:
 
 
 def test_whole_cycle_repeatedly_without_a_crash(browser: Any, tmp_path: Path) -> None:
+    world = tmp_path / "world.sqlite3"
+    build_world(f"sqlite:///{world}")
     for n in range(CYCLES):
-        with SplitServer(tmp_path / f"cycle-{n}") as srv:
+        with SplitServer(tmp_path / f"cycle-{n}", world) as srv:
             cut_short = ""
             try:
                 whole_small_call(PatientBrowser(browser), srv, _no_shot)

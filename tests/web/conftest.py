@@ -235,11 +235,9 @@ def web(engine: Engine, factory: sessionmaker[Session], tmp_path: Path) -> Itera
 
 
 @pytest.fixture
-def world(factory: sessionmaker[Session]) -> World:
-    with factory() as s:
-        w = build_world(s)
-        s.commit()
-    return w
+def world(factory: sessionmaker[Session], small_worlds: Any) -> World:
+    """:func:`build_world` (built once per session on SQLite, see tests/conftest.py)."""
+    return small_worlds.get("web-world", factory, build_world)  # type: ignore[no-any-return]
 
 
 def open_call_now(s: Session, slug: str) -> None:
