@@ -150,7 +150,7 @@ def test_applicant_on_a_slow_link(browser: Any, tmp_path: Path) -> None:
         summary = page.locator("#error-summary")
         summary.wait_for()
         links = summary.locator("a")
-        assert links.count() == 3
+        expect(links).to_have_count(3)
         hrefs = [links.nth(i).get_attribute("href") or "" for i in range(3)]
         assert [h.split("-", 2)[-1] for h in hrefs] == [
             "targets-0-ra_deg",
@@ -158,7 +158,9 @@ def test_applicant_on_a_slow_link(browser: Any, tmp_path: Path) -> None:
             "targets-2-dec_deg",
         ]
         for h in hrefs:
-            assert page.locator(h).count() == 1  # the cell exists
+            # the cell exists (waited for: on the slow link the summary at the top of the
+            # answer is parsed before the table further down has arrived)
+            expect(page.locator(h)).to_have_count(1)
         links.nth(1).click()
         expect(page).to_have_url(re.compile(re.escape(hrefs[1]) + "$"))
         ctx.close()

@@ -228,7 +228,7 @@ class _People:
     def institution(self, name: str, iso3: str) -> tuple[int, str]:
         name = " ".join(name.split())
         if not name or len(name) > 300:
-            raise DomainError("Institution name is required (300 characters at most).")
+            raise ValueError(f"demo data: bad institution name {name!r}")
         key = (institution_key(name), iso3)
         if key not in self.inst:
             self.inst[key] = (
@@ -243,7 +243,7 @@ class _People:
         email = normalise_email(validate_email(email, check_deliverability=False).normalized)
         name = " ".join(name.split())
         if not name or len(name) > 200 or email in self.emails:
-            raise DomainError(f"Cannot register {email!r}.")
+            raise ValueError(f"demo data: cannot register {email!r}")
         self.emails.add(email)
         inst_id, inst_name = self.institution(inst, iso3)
         uid = self.rows.add(
