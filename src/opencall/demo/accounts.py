@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -115,7 +116,8 @@ def build_staff(
 
 @dataclass
 class Applicants:
-    users: list[User] = field(default_factory=list)
+    # the services' User rows, or the bulk path's stand-ins (``demo.bulk``)
+    users: list[Any] = field(default_factory=list)
     field_of: dict[int, str] = field(default_factory=dict)  # user id -> field
     classified: list[str] = field(default_factory=list)  # countries with an income group
     by_income: dict[str, list[str]] = field(default_factory=dict)
@@ -123,12 +125,15 @@ class Applicants:
 
 def build_applicants(
     rng: random.Random,
-    account: Accounts,
+    account: Callable[..., Any],
     countries: dict[str, Country],
     scale: float,
     step: Callable[[str, int], None],
 ) -> Applicants:
-    """600 x ``scale`` applicants, weighted towards where research communities are."""
+    """600 x ``scale`` applicants, weighted towards where research communities are.
+
+    ``account`` registers one (an :class:`Accounts`, or the bulk path's batched
+    registrar, which takes the same arguments)."""
     step("applicants", 0)
     classified = sorted(iso for iso, c in countries.items() if c.income_group and iso != "CHN")
     by_income: dict[str, list[str]] = {}
@@ -143,7 +148,7 @@ def build_applicants(
         k = max(1, int(round(w * 130)))
         pool_countries += rng.sample(members, k=min(k, len(members)))
     pool_countries.sort()
-    applicants: list[User] = []
+    applicants: list[Any] = []
     field_of: dict[int, str] = {}
     fields = ["astro"] * 62 + ["ocean"] * 12 + ["lunar"] * 10 + ["agri"] * 16
     for i in range(n_applicants):

@@ -33,6 +33,8 @@ from opencall import jobs
 from opencall.auditlog import GENESIS, AuditEvent, _canonical, _mac, audit_key
 from opencall.calls.models import Call
 from opencall.db import utcnow
+from opencall.demo.accounts import build_applicants
+from opencall.demo.proposals import request_specs
 from opencall.demo.texts import (
     AREAS,
     FIELD_AREAS,
@@ -293,39 +295,10 @@ def populate(
     people = _People(session, rows, audit, pw_hash)
 
     # --- applicants (as world.build) -------------------------------------------
-    step("applicants", 0)
-    classified = sorted(iso for iso, c in countries.items() if c.income_group and iso != "CHN")
-    by_income: dict[str, list[str]] = {}
-    for iso in classified:
-        by_income.setdefault(countries[iso].income_group, []).append(iso)
-    weights = {"high": 0.40, "upper-middle": 0.27, "lower-middle": 0.21, "low": 0.12}
-    n_applicants = int(round(600 * scale))
-    pool_countries: list[str] = []
-    for grp, w in weights.items():
-        members = by_income[grp]
-        k = max(1, int(round(w * 130)))
-        pool_countries += rng.sample(members, k=min(k, len(members)))
-    pool_countries.sort()
-    applicants: list[_Person] = []
-    field_of: dict[int, str] = {}
-    fields = ["astro"] * 62 + ["ocean"] * 12 + ["lunar"] * 10 + ["agri"] * 16
-    for i in range(n_applicants):
-        iso3 = pool_countries[i] if i < len(pool_countries) else rng.choice(pool_countries)
-        c = countries[iso3]
-        fld = rng.choice(fields)
-        if fld == "agri" and c.income_group == "high":
-            fld = "astro"
-        name = person_name(rng, c.un_region, c.un_subregion)
-        email = f"applicant{i + 1:03d}@demo.example"
-        if i == 0:
-            email = "applicant@demo.example"
-        inst = institution(rng, c.name, fld)
-        lang = rng.choice(["en"] * 6 + ["fr", "es", "zh"])
-        u = people.register(email, name, iso3, inst, lang=lang)
-        applicants.append(u)
-        field_of[u.id] = fld
-        if i % 100 == 0:
-            step("applicants", i)
+    # the same draws in the same order as the services path: only the writes differ
+    drawn = build_applicants(rng, people.register, countries, scale, step)
+    applicants, field_of = drawn.users, drawn.field_of
+    classified, by_income = drawn.classified, drawn.by_income
     counts.applicants = len(applicants)
     counts.applicant_countries = len({u.country_iso3 for u in applicants})
 
@@ -394,7 +367,7 @@ def populate(
                 if rng.random() < 0.85:
                     writer.accept(draft, member, coi)
             pi_country = countries[draft.members[0].country_iso3]
-            for kind, details, pool_id in _request_specs(rng, call, fld, area, pi_country):
+            for kind, details, pool_id in request_specs(rng, call, fld, area, pi_country):
                 writer.add_request(draft, kind, details, pool_id)
             if rng.random() < 0.9:
                 writer.submit(draft, pi, when)
@@ -639,111 +612,3 @@ class _ProposalWriter:
             .values(current_revision_id=rev)
             .execution_options(synchronize_session=False)
         )
-
-
-def _request_specs(
-    rng: random.Random, call: Call, fld: str, area: str, pi_country: Country
-) -> list[tuple[str, dict[str, Any], int | None]]:
-    """The requests ``demo.proposals`` adds (kind, details, pool id), drawing the
-    same random numbers in the same order."""
-    from opencall.demo.facilities import FAST_RECEIVERS
-    from opencall.demo.proposals import _site
-    from opencall.demo.sky import fast_targets as _fast_targets
-
-    offered = [cp.pool for cp in call.pools]
-    if fld == "astro":
-        hours = rng.choice([4, 6, 8, 10, 12, 15, 20, 24, 30, 40, 50])
-        n = rng.randint(1, 8) if area != "hi" else rng.randint(2, 12)
-        receiver = FAST_RECEIVERS[0] if rng.random() < 0.8 else FAST_RECEIVERS[1]
-        mode = {
-            "pulsars": "Tracking",
-            "frb": "Tracking",
-            "hi": rng.choice(["OTF mapping", "ON-OFF"]),
-            "ism": rng.choice(["OTF mapping", "Drift scan", "ON-OFF"]),
-        }[area]
-        return [
-            (
-                "fast",
-                {
-                    "receiver": receiver,
-                    "mode": mode,
-                    "targets": _fast_targets(rng, area, n, hours),
-                    "splittable": rng.random() < 0.7,
-                },
-                None,
-            )
-        ]
-    if fld == "ocean":
-        leg = rng.randrange(3)
-        berths = [p for p in offered if p.pool_type == "berths"][leg]
-        dives = [p for p in offered if p.pool_type == "dives"][leg]
-        out: list[tuple[str, dict[str, Any], int | None]] = [
-            ("berth", {"berths": rng.randint(1, 3)}, berths.id)
-        ]
-        route = berths.attributes["route"]
-        sites = []
-        for s in range(rng.randint(1, 3)):
-            a = rng.randrange(len(route) - 1)
-            b = a + 1
-            t = rng.random()
-            lat = route[a][0] + t * (route[b][0] - route[a][0]) + rng.gauss(0, 0.2)
-            lon = (
-                route[a][1] + rng.gauss(0, 0.2)
-                if abs(route[b][1] - route[a][1]) > 180
-                else route[a][1] + t * (route[b][1] - route[a][1]) + rng.gauss(0, 0.2)
-            )
-            if rng.random() < 0.1:
-                lat += rng.choice([-4, 4])
-            sites.append(
-                {
-                    "name": f"Site {s + 1}",
-                    "lat": round(max(-89, min(89, lat)), 3),
-                    "lon": round(((lon + 180) % 360) - 180, 3),
-                    "depth_m": round(rng.uniform(5500, 10900)),
-                }
-            )
-        out.append(("dive", {"sites": sites}, dives.id))
-        return out
-    if fld == "lunar":
-        pool = rng.choice(offered)
-        return [
-            (
-                "sample",
-                {
-                    "sample_type": pool.attributes["sample_type"],
-                    "mass_mg": float(rng.choice([50, 100, 200, 500, 1000, 1500])),
-                    "techniques": rng.choice(
-                        ["SIMS Pb-Pb dating", "TEM of grain rims", "noble gases", "LA-ICP-MS"]
-                    ),
-                    "destructive": rng.random() < 0.5,
-                },
-                pool.id,
-            )
-        ]
-    tech = {"rice": "hybrid rice", "aquaculture": "tilapia", "juncao": "juncao"}[area]
-    seat_pool = next(
-        p for p in offered if p.pool_type == "seats" and p.attributes["technology"] == tech
-    )
-    specs: list[tuple[str, dict[str, Any], int | None]] = [
-        (
-            "seat",
-            {
-                "technology": tech,
-                "seats": rng.randint(1, 3),
-                "site": _site(rng, pi_country, tech),
-            },
-            seat_pool.id,
-        )
-    ]
-    if rng.random() < 0.4:
-        pkg = next(
-            p for p in offered if p.pool_type == "packages" and p.attributes["technology"] == tech
-        )
-        specs.append(
-            (
-                "package",
-                {"technology": tech, "packages": 1, "site": _site(rng, pi_country, tech)},
-                pkg.id,
-            )
-        )
-    return specs

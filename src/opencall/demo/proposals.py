@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -102,6 +103,19 @@ def add_requests(
     area: str,
     now: dt.datetime,
 ) -> None:
+    country = session.get(Country, prop.members[0].country_iso3)
+    assert country is not None
+    for kind, details, pool_id in request_specs(rng, call, fld, area, country):
+        prop_services.add_request(session, prop, kind, details, pool_id=pool_id, now=now)
+
+
+def request_specs(
+    rng: random.Random, call: Call, fld: str, area: str, pi_country: Country
+) -> list[tuple[str, dict[str, Any], int | None]]:
+    """The requests a demo proposal of field ``fld`` (area ``area``) asks for, as
+    (kind, details, pool id): drawn here once, written by the services
+    (:func:`add_requests`) or in batches (``demo.bulk``)."""
+
     offered = [cp.pool for cp in call.pools]
     if fld == "astro":
         hours = rng.choice([4, 6, 8, 10, 12, 15, 20, 24, 30, 40, 50])
@@ -113,25 +127,25 @@ def add_requests(
             "hi": rng.choice(["OTF mapping", "ON-OFF"]),
             "ism": rng.choice(["OTF mapping", "Drift scan", "ON-OFF"]),
         }[area]
-        prop_services.add_request(
-            session,
-            prop,
-            "fast",
-            {
-                "receiver": receiver,
-                "mode": mode,
-                "targets": fast_targets(rng, area, n, hours),
-                "splittable": rng.random() < 0.7,
-            },
-            now=now,
-        )
-    elif fld == "ocean":
+        return [
+            (
+                "fast",
+                {
+                    "receiver": receiver,
+                    "mode": mode,
+                    "targets": fast_targets(rng, area, n, hours),
+                    "splittable": rng.random() < 0.7,
+                },
+                None,
+            )
+        ]
+    if fld == "ocean":
         leg = rng.randrange(3)
         berths = [p for p in offered if p.pool_type == "berths"][leg]
         dives = [p for p in offered if p.pool_type == "dives"][leg]
-        prop_services.add_request(
-            session, prop, "berth", {"berths": rng.randint(1, 3)}, pool_id=berths.id, now=now
-        )
+        out: list[tuple[str, dict[str, Any], int | None]] = [
+            ("berth", {"berths": rng.randint(1, 3)}, berths.id)
+        ]
         route = berths.attributes["route"]
         sites = []
         for s in range(rng.randint(1, 3)):
@@ -145,7 +159,7 @@ def add_requests(
                 else route[a][1] + t * (route[b][1] - route[a][1]) + rng.gauss(0, 0.2)
             )
             if rng.random() < 0.1:
-                lat += rng.choice([-4, 4])  # a few sites lie well off the leg's route
+                lat += rng.choice([-4, 4])
             sites.append(
                 {
                     "name": f"Site {s + 1}",
@@ -154,63 +168,51 @@ def add_requests(
                     "depth_m": round(rng.uniform(5500, 10900)),
                 }
             )
-        prop_services.add_request(
-            session, prop, "dive", {"sites": sites}, pool_id=dives.id, now=now
-        )
-    elif fld == "lunar":
+        out.append(("dive", {"sites": sites}, dives.id))
+        return out
+    if fld == "lunar":
         pool = rng.choice(offered)
-        prop_services.add_request(
-            session,
-            prop,
-            "sample",
-            {
-                "sample_type": pool.attributes["sample_type"],
-                "mass_mg": float(rng.choice([50, 100, 200, 500, 1000, 1500])),
-                "techniques": rng.choice(
-                    ["SIMS Pb-Pb dating", "TEM of grain rims", "noble gases", "LA-ICP-MS"]
-                ),
-                "destructive": rng.random() < 0.5,
-            },
-            pool_id=pool.id,
-            now=now,
-        )
-    else:
-        tech = {"rice": "hybrid rice", "aquaculture": "tilapia", "juncao": "juncao"}[area]
-        country = session.get(Country, prop.members[0].country_iso3)
-        assert country is not None
-        seat_pool = next(
-            p for p in offered if p.pool_type == "seats" and p.attributes["technology"] == tech
-        )
-        prop_services.add_request(
-            session,
-            prop,
+        return [
+            (
+                "sample",
+                {
+                    "sample_type": pool.attributes["sample_type"],
+                    "mass_mg": float(rng.choice([50, 100, 200, 500, 1000, 1500])),
+                    "techniques": rng.choice(
+                        ["SIMS Pb-Pb dating", "TEM of grain rims", "noble gases", "LA-ICP-MS"]
+                    ),
+                    "destructive": rng.random() < 0.5,
+                },
+                pool.id,
+            )
+        ]
+    tech = {"rice": "hybrid rice", "aquaculture": "tilapia", "juncao": "juncao"}[area]
+    seat_pool = next(
+        p for p in offered if p.pool_type == "seats" and p.attributes["technology"] == tech
+    )
+    specs: list[tuple[str, dict[str, Any], int | None]] = [
+        (
             "seat",
             {
                 "technology": tech,
                 "seats": rng.randint(1, 3),
-                "site": _site(rng, country, tech),
+                "site": _site(rng, pi_country, tech),
             },
-            pool_id=seat_pool.id,
-            now=now,
+            seat_pool.id,
         )
-        if rng.random() < 0.4:
-            pkg = next(
-                p
-                for p in offered
-                if p.pool_type == "packages" and p.attributes["technology"] == tech
-            )
-            prop_services.add_request(
-                session,
-                prop,
+    ]
+    if rng.random() < 0.4:
+        pkg = next(
+            p for p in offered if p.pool_type == "packages" and p.attributes["technology"] == tech
+        )
+        specs.append(
+            (
                 "package",
-                {
-                    "technology": tech,
-                    "packages": 1,
-                    "site": _site(rng, country, tech),
-                },
-                pool_id=pkg.id,
-                now=now,
+                {"technology": tech, "packages": 1, "site": _site(rng, pi_country, tech)},
+                pkg.id,
             )
+        )
+    return specs
 
 
 def _site(rng: random.Random, country: Country, tech: str) -> dict[str, object]:

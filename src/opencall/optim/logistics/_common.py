@@ -3,6 +3,7 @@ explanations kept as messages (``opencall.optim.messages``)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,6 +42,17 @@ def weights(merits: Sequence[float], seed: int) -> FloatArray:
 def unique(ids: Sequence[str], what: str) -> None:
     if len(set(ids)) != len(ids):
         raise ValueError(f"{what} must be unique")
+
+
+def check_counted(what: str, rid: str, count: int, min_count: int | None, merit: float) -> None:
+    """A request for ``count`` whole units (seats, packages), of which at least
+    ``min_count`` (all when None) are worth giving: refuse what cannot be placed."""
+    if count < 1:
+        raise ValueError(f"{what} {rid!r}: count must be >= 1")
+    if min_count is not None and not (1 <= min_count <= count):
+        raise ValueError(f"{what} {rid!r}: min_count must be in [1, count]")
+    if not math.isfinite(merit):
+        raise ValueError(f"{what} {rid!r}: merit must be finite")
 
 
 def explained(code: str, template: str, pools: tuple[str, ...] = (), **params: Any) -> Explanation:

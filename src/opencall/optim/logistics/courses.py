@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date
 
-from opencall.optim.logistics._common import unique
+from opencall.optim.logistics._common import check_counted, unique
 from opencall.optim.logistics.placement import Item, PlacementResult, solve_bins
 
 
@@ -39,12 +38,7 @@ class SeatRequest:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "preferred", tuple(self.preferred))
-        if self.count < 1:
-            raise ValueError(f"seat request {self.id!r}: count must be >= 1")
-        if self.min_count is not None and not (1 <= self.min_count <= self.count):
-            raise ValueError(f"seat request {self.id!r}: min_count must be in [1, count]")
-        if not math.isfinite(self.merit):
-            raise ValueError(f"seat request {self.id!r}: merit must be finite")
+        check_counted("seat request", self.id, self.count, self.min_count, self.merit)
 
 
 @dataclass(frozen=True)
