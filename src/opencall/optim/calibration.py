@@ -52,6 +52,7 @@ reviewer's effect: bootstrap intervals are narrow there by construction.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.linalg import LinAlgError, cho_factor, cho_solve, solve
 from scipy.sparse.linalg import lsqr, splu
+from threadpoolctl import threadpool_limits
 
 __all__ = [
     "CalibrationResult",
@@ -80,6 +82,11 @@ _DENSE_SCHUR_MAX = 6000  # reviewers (+3) up to which the reduced system is solv
 # True: rebuild the sparse normal equations in every step (the straightforward reference the
 # tests and bench/bench_calibration.py --reference compare the fast assembly against)
 _REBUILD_EACH_STEP = False
+# Up to this many reviewers (+3) BLAS runs single-threaded during a calibration: the dense
+# factorisations are then a millisecond or less, and a second BLAS thread only adds hand-over
+# cost, which on a busy machine (worker processes sharing the cores) made each small Cholesky
+# 10-30x slower than on one thread.
+_SINGLE_THREAD_MAX = 1000
 
 
 # --------------------------------------------------------------------------- inputs
@@ -699,6 +706,38 @@ def _ranks(merit: FloatArray, tiebreak: FloatArray | None = None) -> IntArray:
     return rank
 
 
+def _bootstrap(
+    st: _Structure,
+    y: FloatArray,
+    w: FloatArray,
+    point: _State,
+    n_bootstrap: int,
+    seed: int,
+    opts: dict[str, Any],
+) -> tuple[FloatArray, IntArray]:
+    """Stratified bootstrap: resample each proposal's reviews with replacement, as integer
+    weights on the reviews (the structure and its index arrays are reused), and refit from the
+    point estimate.  Returns the replicates' standardised merits and ranks."""
+    p, n_p, n_g = st.p, st.n_p, st.p.shape[0]
+    n_reviews = np.bincount(p, minlength=n_p).astype(np.int64)
+    rng = np.random.default_rng(seed)
+    order = np.argsort(p, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(n_reviews)[:-1]])
+    slot_p = p[order]
+    reps_merit = np.empty((n_bootstrap, n_p))
+    reps_rank = np.empty((n_bootstrap, n_p), dtype=np.int64)
+    for bi in range(n_bootstrap):
+        u = rng.random(n_g)
+        draws = starts[slot_p] + np.minimum(
+            (u * n_reviews[slot_p]).astype(np.int64), n_reviews[slot_p] - 1
+        )
+        counts = np.bincount(order[draws], minlength=n_g).astype(np.float64)
+        rep, _, _ = _fit(st, y, w * counts, point, **opts)
+        reps_merit[bi] = rep.mu + rep.q
+        reps_rank[bi] = _ranks(reps_merit[bi])
+    return reps_merit, reps_rank
+
+
 def calibrate(
     grades: GradeSet,
     *,
@@ -773,29 +812,19 @@ def calibrate(
         "tol": float(tol),
         "solver": solver,
     }
-    point, n_iter, converged = _fit(st, y, w, None, **opts)
-    t1 = time.perf_counter()
+    blas = (
+        threadpool_limits(1, user_api="blas")
+        if n_r + 3 <= _SINGLE_THREAD_MAX
+        else contextlib.nullcontext()
+    )
+    with blas:
+        point, n_iter, converged = _fit(st, y, w, None, **opts)
+        t1 = time.perf_counter()
+        reps_merit, reps_rank = _bootstrap(st, y, w, point, n_bootstrap, seed, opts)
+    t2 = time.perf_counter()
 
     merit = point.mu + point.q  # standardised, oriented
     rank = _ranks(merit, scale.orient(raw_mean))
-
-    # stratified bootstrap: resample each proposal's reviews with replacement
-    rng = np.random.default_rng(seed)
-    order = np.argsort(p, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(n_reviews)[:-1]])
-    slot_p = p[order]
-    reps_merit = np.empty((n_bootstrap, n_p))
-    reps_rank = np.empty((n_bootstrap, n_p), dtype=np.int64)
-    for bi in range(n_bootstrap):
-        u = rng.random(n_g)
-        draws = starts[slot_p] + np.minimum(
-            (u * n_reviews[slot_p]).astype(np.int64), n_reviews[slot_p] - 1
-        )
-        counts = np.bincount(order[draws], minlength=n_g).astype(np.float64)
-        rep, _, _ = _fit(st, y, w * counts, point, **opts)
-        reps_merit[bi] = rep.mu + rep.q
-        reps_rank[bi] = _ranks(reps_merit[bi])
-    t2 = time.perf_counter()
 
     alpha = (1.0 - level) / 2.0
     if n_bootstrap > 0:
