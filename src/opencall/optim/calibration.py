@@ -28,7 +28,11 @@ grand mean and ``b_r`` the leniency at average quality, also when scales are fit
 Solution: for fixed ``s``, the problem is linear in ``(mu, q, b)``.  The default solver
 (``solver="normal"``) forms the sparse normal equations, eliminates ``q`` (its block is diagonal)
 and factorises the reviewers' Schur complement, bordered by Lagrange rows for the two
-sum-to-zero constraints, with SuperLU; ``solver="lsqr"`` solves the stacked sparse system
+sum-to-zero constraints.  Up to a few thousand reviewers that bordered system is assembled
+densely from index arrays built once per grade set (every same-proposal pair of reviews), so
+a step, and a bootstrap replicate (integer weights on the reviews), costs a few ``bincount``s
+and one dense Cholesky, with BLAS on one thread; above that it is built as a sparse matrix and
+factorised with SuperLU.  ``solver="lsqr"`` solves the stacked sparse system
 (data rows scaled by ``sqrt(w)``, ridge rows, constraint rows) with
 ``scipy.sparse.linalg.lsqr`` and serves as a cross-check.  With ``fit_scale=True`` this
 alternates with an ``s``-step: for fixed ``(mu, q)`` each reviewer's ``(s_r, b_r)`` minimises a
