@@ -28,7 +28,11 @@ grand mean and ``b_r`` the leniency at average quality, also when scales are fit
 Solution: for fixed ``s``, the problem is linear in ``(mu, q, b)``.  The default solver
 (``solver="normal"``) forms the sparse normal equations, eliminates ``q`` (its block is diagonal)
 and factorises the reviewers' Schur complement, bordered by Lagrange rows for the two
-sum-to-zero constraints, with SuperLU; ``solver="lsqr"`` solves the stacked sparse system
+sum-to-zero constraints.  Up to a few thousand reviewers that bordered system is assembled
+densely from index arrays built once per grade set (every same-proposal pair of reviews), so
+a step, and a bootstrap replicate (integer weights on the reviews), costs a few ``bincount``s
+and one dense Cholesky, with BLAS on one thread; above that it is built as a sparse matrix and
+factorised with SuperLU.  ``solver="lsqr"`` solves the stacked sparse system
 (data rows scaled by ``sqrt(w)``, ridge rows, constraint rows) with
 ``scipy.sparse.linalg.lsqr`` and serves as a cross-check.  With ``fit_scale=True`` this
 alternates with an ``s``-step: for fixed ``(mu, q)`` each reviewer's ``(s_r, b_r)`` minimises a
@@ -52,6 +56,7 @@ reviewer's effect: bootstrap intervals are narrow there by construction.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -62,6 +67,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.linalg import LinAlgError, cho_factor, cho_solve, solve
 from scipy.sparse.linalg import lsqr, splu
+from threadpoolctl import threadpool_limits
 
 __all__ = [
     "CalibrationResult",
@@ -77,6 +83,14 @@ IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 
 _DENSE_SCHUR_MAX = 6000  # reviewers (+3) up to which the reduced system is solved densely
+# True: rebuild the sparse normal equations in every step (the straightforward reference the
+# tests and bench/bench_calibration.py --reference compare the fast assembly against)
+_REBUILD_EACH_STEP = False
+# Up to this many reviewers (+3) BLAS runs single-threaded during a calibration: the dense
+# factorisations are then a millisecond or less, and a second BLAS thread only adds hand-over
+# cost, which on a busy machine (worker processes sharing the cores) made each small Cholesky
+# 10-30x slower than on one thread.
+_SINGLE_THREAD_MAX = 1000
 
 
 # --------------------------------------------------------------------------- inputs
@@ -295,6 +309,18 @@ class CalibrationResult:
 
 
 @dataclass(frozen=True)
+class _Pairs:
+    """Every ordered pair ``(i, j)`` of reviews of the same proposal (``i == j`` included), built
+    once per grade set: the reviewers' block of ``C^T D^-1 C`` in the normal equations is one
+    ``bincount`` over these pairs, whatever the weights of a bootstrap replicate."""
+
+    i: IntArray
+    j: IntArray
+    p: IntArray  # proposal of the pair
+    rr: IntArray  # flat index r_i * n_r + r_j into the reviewers' block
+
+
+@dataclass(frozen=True)
 class _Structure:
     p: IntArray
     r: IntArray
@@ -303,6 +329,28 @@ class _Structure:
     rows: IntArray
     cols: IntArray
     n_rows: int
+    pairs: _Pairs | None = None
+
+
+_MAX_PAIRS = 20_000_000  # above this many same-proposal review pairs, rebuild the sparse system
+
+
+def _pairs(p: IntArray, r: IntArray, n_p: int, n_r: int) -> _Pairs | None:
+    """Same-proposal review pairs (see :class:`_Pairs`), or None when the dense reduced
+    system is not used (too many reviewers) or the pairs would not fit comfortably in memory."""
+    if n_r + 3 > _DENSE_SCHUR_MAX:
+        return None
+    cnt = np.bincount(p, minlength=n_p).astype(np.int64)
+    n_pairs = int(np.dot(cnt, cnt))
+    if n_pairs > _MAX_PAIRS:
+        return None
+    order = np.argsort(p, kind="stable")
+    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+    k = cnt[p[order]]  # size of the group of each review, in sorted order
+    pi = np.repeat(order, k)
+    offs = np.arange(n_pairs, dtype=np.int64) - np.repeat(np.cumsum(k) - k, k)
+    pj = order[start[p[pi]] + offs]
+    return _Pairs(i=pi, j=pj, p=p[pi], rr=r[pi] * n_r + r[pj])
 
 
 def _structure(p: IntArray, r: IntArray, n_p: int, n_r: int) -> _Structure:
@@ -331,6 +379,7 @@ def _structure(p: IntArray, r: IntArray, n_p: int, n_r: int) -> _Structure:
         rows=np.concatenate(rows),
         cols=np.concatenate(cols),
         n_rows=n + n_p + n_r + 2,
+        pairs=_pairs(p, r, n_p, n_r),
     )
 
 
@@ -426,6 +475,60 @@ def _normal_step(
     return np.concatenate([q, v[: n_r + 1]])
 
 
+def _normal_step_fast(
+    st: _Structure,
+    pairs: _Pairs,
+    y: FloatArray,
+    w: FloatArray,
+    s: FloatArray,
+    lam_q: float,
+    lam_b: float,
+) -> FloatArray:
+    """The same system as :func:`_normal_step`, assembled straight into the dense bordered
+    Schur complement from index arrays built once (:class:`_Pairs`): per call only weighted
+    ``bincount``s, no sparse matrix is built.  ``C`` (proposals x [b, mu, border]) has
+    ``C[p, r] = sum ws_i`` over p's reviews by r, ``C[p, mu] = a_p = sum ws_i`` and a column of
+    ones for ``sum q = 0``; the Schur complement is ``E - C^T D^-1 C``."""
+    n_p, n_r = st.n_p, st.n_r
+    p, r = st.p, st.r
+    sr = s[r]
+    ws = w * sr
+    dinv = 1.0 / (np.bincount(p, weights=ws * sr, minlength=n_p) + lam_q)
+    fq = np.bincount(p, weights=ws * y, minlength=n_p)
+    a = np.bincount(p, weights=ws, minlength=n_p)
+    h = dinv * fq
+    dp = dinv[p]
+    w_r = np.bincount(r, weights=w, minlength=n_r)
+    k = n_r + 3
+    mat = np.zeros((k, k))
+    blk = np.bincount(
+        pairs.rr, weights=ws[pairs.i] * ws[pairs.j] * dinv[pairs.p], minlength=n_r * n_r
+    )
+    mat[:n_r, :n_r] = -blk.reshape(n_r, n_r)
+    diag = np.arange(n_r)
+    mat[diag, diag] += w_r + lam_b
+    col_mu = w_r - np.bincount(r, weights=ws * dp * a[p], minlength=n_r)
+    col_q = -np.bincount(r, weights=ws * dp, minlength=n_r)
+    mat[:n_r, n_r] = col_mu
+    mat[n_r, :n_r] = col_mu
+    mat[:n_r, n_r + 1] = 1.0
+    mat[n_r + 1, :n_r] = 1.0
+    mat[:n_r, n_r + 2] = col_q
+    mat[n_r + 2, :n_r] = col_q
+    mat[n_r, n_r] = float(w.sum()) - float(np.dot(dinv, a * a))
+    mat[n_r, n_r + 2] = mat[n_r + 2, n_r] = -float(np.dot(dinv, a))
+    mat[n_r + 2, n_r + 2] = -float(dinv.sum())
+    rhs = np.empty(k)
+    rhs[:n_r] = np.bincount(r, weights=w * y - ws * h[p], minlength=n_r)
+    rhs[n_r] = float(np.dot(w, y)) - float(np.dot(a, h))
+    rhs[n_r + 1] = 0.0
+    rhs[n_r + 2] = -float(h.sum())
+    v = _bordered_dense_solve(mat, rhs, 2)
+    cv = np.bincount(p, weights=ws * v[r], minlength=n_p) + a * v[n_r] + v[n_r + 2]
+    q = dinv * (fq - cv)
+    return np.concatenate([q, v[: n_r + 1]])
+
+
 def _bordered_dense_solve(m: FloatArray, rhs: FloatArray, n_border: int) -> FloatArray:
     """Solve ``[[S, G], [G^T, H]] x = rhs`` with S symmetric positive definite.
 
@@ -458,6 +561,8 @@ def _linear_step(
 ) -> FloatArray:
     if solver == "lsqr":
         return _lsqr_step(st, y, w, s, lam_q, lam_b, x0)
+    if st.pairs is not None and not _REBUILD_EACH_STEP:
+        return _normal_step_fast(st, st.pairs, y, w, s, lam_q, lam_b)
     return _normal_step(st, y, w, s, lam_q, lam_b)
 
 
@@ -502,7 +607,10 @@ def _scale_step(
         t_hi = np.where(grad > 0, t, t_hi)
         t_lo = np.where(grad <= 0, t, t_lo)
         newton = t - grad / np.where(hess > 0, hess, 1.0)
-        ok = (hess > 0) & (newton > t_lo) & (newton < t_hi)
+        # the bracket is closed: at a root Newton returns t itself, which is also an end of
+        # the bracket (strict bounds bisected away from it, and the result of the last of the
+        # 30 steps then varied by ~1e-7 with the rounding of the inputs)
+        ok = (hess > 0) & (newton >= t_lo) & (newton <= t_hi)
         t_new = np.where(ok, newton, 0.5 * (t_lo + t_hi))
         if float(np.max(np.abs(t_new - t))) < 1e-12:
             t = t_new
@@ -602,6 +710,38 @@ def _ranks(merit: FloatArray, tiebreak: FloatArray | None = None) -> IntArray:
     return rank
 
 
+def _bootstrap(
+    st: _Structure,
+    y: FloatArray,
+    w: FloatArray,
+    point: _State,
+    n_bootstrap: int,
+    seed: int,
+    opts: dict[str, Any],
+) -> tuple[FloatArray, IntArray]:
+    """Stratified bootstrap: resample each proposal's reviews with replacement, as integer
+    weights on the reviews (the structure and its index arrays are reused), and refit from the
+    point estimate.  Returns the replicates' standardised merits and ranks."""
+    p, n_p, n_g = st.p, st.n_p, st.p.shape[0]
+    n_reviews = np.bincount(p, minlength=n_p).astype(np.int64)
+    rng = np.random.default_rng(seed)
+    order = np.argsort(p, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(n_reviews)[:-1]])
+    slot_p = p[order]
+    reps_merit = np.empty((n_bootstrap, n_p))
+    reps_rank = np.empty((n_bootstrap, n_p), dtype=np.int64)
+    for bi in range(n_bootstrap):
+        u = rng.random(n_g)
+        draws = starts[slot_p] + np.minimum(
+            (u * n_reviews[slot_p]).astype(np.int64), n_reviews[slot_p] - 1
+        )
+        counts = np.bincount(order[draws], minlength=n_g).astype(np.float64)
+        rep, _, _ = _fit(st, y, w * counts, point, **opts)
+        reps_merit[bi] = rep.mu + rep.q
+        reps_rank[bi] = _ranks(reps_merit[bi])
+    return reps_merit, reps_rank
+
+
 def calibrate(
     grades: GradeSet,
     *,
@@ -676,29 +816,19 @@ def calibrate(
         "tol": float(tol),
         "solver": solver,
     }
-    point, n_iter, converged = _fit(st, y, w, None, **opts)
-    t1 = time.perf_counter()
+    blas = (
+        threadpool_limits(1, user_api="blas")
+        if n_r + 3 <= _SINGLE_THREAD_MAX
+        else contextlib.nullcontext()
+    )
+    with blas:
+        point, n_iter, converged = _fit(st, y, w, None, **opts)
+        t1 = time.perf_counter()
+        reps_merit, reps_rank = _bootstrap(st, y, w, point, n_bootstrap, seed, opts)
+    t2 = time.perf_counter()
 
     merit = point.mu + point.q  # standardised, oriented
     rank = _ranks(merit, scale.orient(raw_mean))
-
-    # stratified bootstrap: resample each proposal's reviews with replacement
-    rng = np.random.default_rng(seed)
-    order = np.argsort(p, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(n_reviews)[:-1]])
-    slot_p = p[order]
-    reps_merit = np.empty((n_bootstrap, n_p))
-    reps_rank = np.empty((n_bootstrap, n_p), dtype=np.int64)
-    for bi in range(n_bootstrap):
-        u = rng.random(n_g)
-        draws = starts[slot_p] + np.minimum(
-            (u * n_reviews[slot_p]).astype(np.int64), n_reviews[slot_p] - 1
-        )
-        counts = np.bincount(order[draws], minlength=n_g).astype(np.float64)
-        rep, _, _ = _fit(st, y, w * counts, point, **opts)
-        reps_merit[bi] = rep.mu + rep.q
-        reps_rank[bi] = _ranks(reps_merit[bi])
-    t2 = time.perf_counter()
 
     alpha = (1.0 - level) / 2.0
     if n_bootstrap > 0:
