@@ -74,3 +74,32 @@ def test_every_decision_mail_goes_out_through_the_worker(web: Web) -> None:
         left = s.scalar(select(func.count()).select_from(jobs.Job).where(jobs.Job.status != "done"))
     assert left == 0
     web.app.state.engine.dispose()
+
+
+def test_the_decision_mails_of_one_proposal(db: Session) -> None:
+    """What both the worker's job and the API's release queue for a proposal: one mail
+    per accepted member (in their language, or English without an account), none for
+    a member who has not accepted, each linking to the proposal's outcome page."""
+    from opencall.allocation.notify import queue_decision_mails
+    from opencall.proposals.models import TeamMember
+
+    call, _pool = F.samples_call(db)
+    pi = F.user(db, email="pi@example.org", language="fr")
+    p = prop_services.create_proposal(
+        db, call, pi, title="Ages", abstract="a", science_case="b", now=F.NOW
+    )
+    for email, status in (("coi@example.org", "accepted"), ("late@example.org", "invited")):
+        db.add(TeamMember(proposal_id=p.id, role="coi", email=email, name=email, status=status))
+    db.flush()
+    db.refresh(p)
+    db.execute(delete(jobs.Job))
+    ids = queue_decision_mails(db, call, p, "https://oc.example/")
+    queued = {j.payload["to"]: j.payload for j in db.scalars(select(jobs.Job)).all()}
+    assert sorted(ids) == sorted(j.id for j in db.scalars(select(jobs.Job)).all())
+    assert set(queued) == {"pi@example.org", "coi@example.org"}
+    fr = Translator("fr").gettext("The decision on your proposal %(code)s", code=p.code)
+    en = Translator("en").gettext("The decision on your proposal %(code)s", code=p.code)
+    assert queued["pi@example.org"]["subject"] == fr != en
+    assert queued["coi@example.org"]["subject"] == en
+    for m in queued.values():
+        assert f"https://oc.example/proposals/{p.id}/outcome" in m["body"]

@@ -11,21 +11,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.allocation import policies, services
 from opencall.allocation.api import DecisionOut
+from opencall.allocation.notify import queue_decision_mails
 from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, phase_out
-from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews.presenters import chair_call, proposal_dicts
 from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, get_api
-from opencall.web.i18n import Translator
-from opencall.web.mail import mail_text, queue_mail
 
 router = APIRouter(prefix="/api/v1", tags=["allocation"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "refused: the message says why (nothing changed)"},
     404: {"description": "not found (or not yours)"},
 }
-SUBJECT_DECISION = "The decision on your proposal %(code)s"  # catalogued in allocation.views
 
 
 class OverrideIn(BaseModel):
@@ -82,30 +79,11 @@ def override(
 def notify_decisions(api: Api, call: Call) -> int:
     """One e-mail per accepted team member: the decision is ready (read it on the site)."""
     n = 0
-    base = api.request.app.state.settings.base_url.rstrip("/")
+    base = api.request.app.state.settings.base_url
     for d in services.decisions(api.db, call):
         p = api.db.get(Proposal, d.proposal_id)
-        if p is None:
-            continue
-        for m in p.members:
-            if m.status != "accepted":
-                continue
-            user = api.db.get(User, m.user_id) if m.user_id else None
-            lang = user.language if user else "en"
-            body = mail_text(
-                "allocation/mail_decision.txt",
-                lang,
-                {
-                    "name": m.name,
-                    "code": p.code,
-                    "title": p.title,
-                    "call": call.title,
-                    "link": f"{base}/proposals/{p.id}/outcome",
-                },
-            )
-            subject = Translator(lang).gettext(SUBJECT_DECISION, code=p.code)
-            queue_mail(api.db, m.email, subject, body)
-            n += 1
+        if p is not None:
+            n += len(queue_decision_mails(api.db, call, p, base))
     return n
 
 

@@ -25,47 +25,25 @@ def allocate(session: Session, job: Job, progress: Callable[[int, str], None]) -
     )
 
 
-SUBJECT_DECISION = "The decision on your proposal %(code)s"  # catalogued in allocation.views
-
-
 def notify_decisions(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
     """After the release: one e-mail per accepted team member, in their language, that
     the decision is ready (read it on the site). Run by the worker, not by the request
     that released: each message is a ``mail`` job of its own, queued here in one unit
     of work (all or none), so none is lost and a retry sends none twice."""
-    from opencall.people.models import User
+    from opencall.allocation.notify import queue_decision_mails
     from opencall.proposals.models import Proposal
-    from opencall.web.i18n import Translator
-    from opencall.web.mail import mail_text, queue_mail
 
     call = session.get(Call, job.payload.get("call_id"))
     if call is None:
         raise DomainError("The call of this job no longer exists.")
-    base = str(job.payload.get("base_url", "")).rstrip("/")
+    base = str(job.payload.get("base_url", ""))
     queued: list[int] = []
     decisions = services.decisions(session, call)
     for i, d in enumerate(decisions):
         p = session.get(Proposal, d.proposal_id)
         if p is None:
             continue
-        for m in p.members:
-            if m.status != "accepted":
-                continue
-            user = session.get(User, m.user_id) if m.user_id else None
-            lang = user.language if user else "en"
-            body = mail_text(
-                "allocation/mail_decision.txt",
-                lang,
-                {
-                    "name": m.name,
-                    "code": p.code,
-                    "title": p.title,
-                    "call": call.title,
-                    "link": f"{base}/proposals/{p.id}/outcome",
-                },
-            )
-            subject = Translator(lang).gettext(SUBJECT_DECISION, code=p.code)
-            queued.append(queue_mail(session, m.email, subject, body).id)
+        queued += queue_decision_mails(session, call, p, base)
         if i % 50 == 0:
             progress(int(100 * i / max(1, len(decisions))), "decision e-mails")
     job.payload = {**job.payload, "mails": queued}

@@ -17,7 +17,11 @@ from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.models import Conflict, RankedProposal, ReviewAssignment
 from opencall.reviews.policies import reviewer_content
-from opencall.reviews.presenters import chair_call, proposal_dicts  # noqa: F401
+from opencall.reviews.presenters import (  # noqa: F401
+    chair_call,
+    open_assignment,
+    proposal_dicts,
+)
 from opencall.web.api import (
     ERRORS,
     MANAGE,
@@ -97,14 +101,6 @@ def _review_out(api: Api, a: ReviewAssignment) -> ReviewOut | None:
     )
 
 
-def _mine(api: Api, assignment_id: int) -> ReviewAssignment:
-    user = api.require_user()
-    a = api.db.get(ReviewAssignment, assignment_id)
-    if a is None or not policies.may_open_assignment(api.db, user, a):
-        raise api.not_found()
-    return a
-
-
 @router.get(
     "/assignments", response_model=AssignmentList, responses={401: {"description": "no token"}}
 )
@@ -132,7 +128,7 @@ def assignments(api: Api = Depends(get_api), page: PageRequest = Depends(paging)
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentDetail, responses=NOT_FOUND)
 def assignment(assignment_id: int = ID, api: Api = Depends(get_api)) -> AssignmentDetail:
-    a = _mine(api, assignment_id)
+    a = open_assignment(api, assignment_id)
     p = api.db.get(Proposal, a.proposal_id)
     assert p is not None
     return AssignmentDetail(
@@ -149,7 +145,7 @@ def assignment(assignment_id: int = ID, api: Api = Depends(get_api)) -> Assignme
     dependencies=[REVIEW],
 )
 def review(body: ReviewIn, assignment_id: int = ID, api: Api = Depends(get_api)) -> ReviewOut:
-    a = _mine(api, assignment_id)
+    a = open_assignment(api, assignment_id)
     if not policies.may_write_review(api.db, api.user, a):
         raise domain_error(DomainError("This review was already submitted."))
     try:

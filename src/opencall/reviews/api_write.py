@@ -34,7 +34,7 @@ from opencall.reviews import queries as q
 from opencall.reviews.api import AssignmentOut
 from opencall.reviews.models import Conflict, ReviewAssignment, ReviewInvitation, TechnicalReview
 from opencall.reviews.policies import reviewer_content
-from opencall.reviews.presenters import chair_call
+from opencall.reviews.presenters import chair_call, open_assignment
 from opencall.web.api import MANAGE, MAX_ID, REVIEW, SLUG, Api, ApiError, get_api
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
@@ -299,14 +299,6 @@ class ConflictOut(BaseModel):
     detail: str
 
 
-def _assignment(api: Api, assignment_id: int) -> ReviewAssignment:
-    user = api.require_user()
-    a = api.db.get(ReviewAssignment, assignment_id)
-    if a is None or not policies.may_open_assignment(api.db, user, a):
-        raise api.not_found()
-    return a
-
-
 @router.post(
     "/assignments/{assignment_id}/respond",
     response_model=AssignmentOut,
@@ -317,7 +309,7 @@ def respond(
     body: RespondIn, assignment_id: int = _id(), api: Api = Depends(get_api)
 ) -> AssignmentOut:
     """Accept or decline an assignment."""
-    a = _assignment(api, assignment_id)
+    a = open_assignment(api, assignment_id)
     user = api.require_user()
     with api.refusing():
         services.respond_to_assignment(api.db, a, user, accept=body.accept)
@@ -341,7 +333,7 @@ def declare_conflict(
     body: ConflictIn, assignment_id: int = _id(), api: Api = Depends(get_api)
 ) -> ConflictOut:
     """Declare a conflict with the assigned proposal: the assignment is removed."""
-    a = _assignment(api, assignment_id)
+    a = open_assignment(api, assignment_id)
     user = api.require_user()
     with api.refusing():
         c = services.declare_conflict(api.db, a, user, body.reason)

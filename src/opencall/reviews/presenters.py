@@ -16,6 +16,7 @@ from opencall.facilities.models import CapacityPool
 from opencall.people.models import Country
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies
+from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.policies import identity
 from opencall.web.api import Api
 from opencall.web.i18n import N_
@@ -62,6 +63,15 @@ def chair_call(api: Api, slug: str) -> Call:
     if call is None or not policies.may_chair(api.db, user, call):
         raise api.not_found()
     return call
+
+
+def open_assignment(api: Api, assignment_id: int) -> ReviewAssignment:
+    """The assignment the API's user may open (their own), or not found."""
+    user = api.require_user()
+    a = api.db.get(ReviewAssignment, assignment_id)
+    if a is None or not policies.may_open_assignment(api.db, user, a):
+        raise api.not_found()
+    return a
 
 
 def proposal_dicts(api: Api, call: Call, proposals: list[Proposal]) -> dict[int, dict[str, Any]]:

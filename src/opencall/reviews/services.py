@@ -186,16 +186,7 @@ def declare_conflict(
         detail=reason.strip()[:2000],
     )
     session.add(c)
-    session.flush()
-    auditlog.record(
-        session,
-        "conflict.declared",
-        "review_assignment",
-        assignment.id,
-        actor_id=reviewer.id,
-        call_id=assignment.call_id,
-        reason=reason,
-    )
+    _audit_assignment(session, "conflict.declared", assignment, actor_id=reviewer.id, reason=reason)
     return c
 
 
@@ -574,22 +565,34 @@ def add_assignment(
     return a
 
 
-def remove_assignment(
-    session: Session, assignment: ReviewAssignment, *, actor_id: int | None = None, reason: str = ""
+def _audit_assignment(
+    session: Session,
+    action: str,
+    assignment: ReviewAssignment,
+    *,
+    actor_id: int | None,
+    reason: str = "",
 ) -> None:
-    if assignment.status == "submitted":
-        raise DomainError("A submitted review cannot be unassigned.")
-    assignment.status = "removed"
+    """Flush the change to ``assignment``, then log ``action`` on it in its call's log."""
     session.flush()
     auditlog.record(
         session,
-        "assignment.removed",
+        action,
         "review_assignment",
         assignment.id,
         actor_id=actor_id,
         call_id=assignment.call_id,
         reason=reason,
     )
+
+
+def remove_assignment(
+    session: Session, assignment: ReviewAssignment, *, actor_id: int | None = None, reason: str = ""
+) -> None:
+    if assignment.status == "submitted":
+        raise DomainError("A submitted review cannot be unassigned.")
+    assignment.status = "removed"
+    _audit_assignment(session, "assignment.removed", assignment, actor_id=actor_id, reason=reason)
 
 
 # --------------------------------------------------------------------------- reviews
@@ -603,14 +606,11 @@ def respond_to_assignment(
     if assignment.status != "assigned":
         raise DomainError(f"This invitation was already {assignment.status}.")
     assignment.status = "accepted" if accept else "declined"
-    session.flush()
-    auditlog.record(
+    _audit_assignment(
         session,
         "assignment.accepted" if accept else "assignment.declined",
-        "review_assignment",
-        assignment.id,
+        assignment,
         actor_id=reviewer.id,
-        call_id=assignment.call_id,
     )
     return assignment
 
@@ -669,14 +669,8 @@ def submit_review(
         assignment.status = "submitted"
     elif assignment.status == "assigned":
         assignment.status = "accepted"
-    session.flush()
-    auditlog.record(
-        session,
-        "review.submitted" if final else "review.saved",
-        "review_assignment",
-        assignment.id,
-        actor_id=reviewer.id,
-        call_id=assignment.call_id,
+    _audit_assignment(
+        session, "review.submitted" if final else "review.saved", assignment, actor_id=reviewer.id
     )
     return review
 

@@ -184,25 +184,17 @@ def schedule_slots(
         assert pool.slot_hours is not None
         step = dt.timedelta(hours=pool.slot_hours)
         base = {"request_id": req.id, "bundle": req.bundle}
+        # each placed slot is one entry; an unplaced request is one entry without times
+        rows: list[tuple[dt.datetime | None, dt.datetime | None, float, dict[str, Any]]]
         if sa.id in res.starts:
-            for i, t in enumerate(res.starts[sa.id]):
-                session.add(
-                    ScheduleEntry(
-                        call_id=call.id,
-                        proposal_id=req.proposal_id,
-                        award_id=aw[0].id,
-                        pool_id=pool.id,
-                        kind=SLOT_KIND,
-                        label=f"{code} · {pool.name}",
-                        start=t,
-                        end=t + step,
-                        amount=1.0,
-                        details={**base, "index": i + 1, "of": sa.slots},
-                        run_id=run.id,
-                    )
-                )
+            rows = [
+                (t, t + step, 1.0, {**base, "index": i + 1, "of": sa.slots})
+                for i, t in enumerate(res.starts[sa.id])
+            ]
         else:
             u = res.unplaced[sa.id]
+            rows = [(None, None, 0.0, {**base, "unscheduled": u.reason, **explanation_details(u)})]
+        for start, end, amount, details in rows:
             session.add(
                 ScheduleEntry(
                     call_id=call.id,
@@ -211,10 +203,10 @@ def schedule_slots(
                     pool_id=pool.id,
                     kind=SLOT_KIND,
                     label=f"{code} · {pool.name}",
-                    start=None,
-                    end=None,
-                    amount=0.0,
-                    details={**base, "unscheduled": u.reason, **explanation_details(u)},
+                    start=start,
+                    end=end,
+                    amount=amount,
+                    details=details,
                     run_id=run.id,
                 )
             )
