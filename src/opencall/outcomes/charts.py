@@ -29,19 +29,22 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import hashlib
 import io
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, cast
 from xml.sax.saxutils import escape, quoteattr
 
 from opencall.diagnostics import NATIVE_LOCK
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+P = ParamSpec("P")
 
 #: Okabe-Ito colour-blind-safe palette.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -85,6 +88,17 @@ def _style() -> Iterator[None]:
     under the process-wide lock for thread-unsafe native code (see the module's docstring)."""
     with NATIVE_LOCK, _rc():
         yield
+
+
+def _styled(draw: Callable[P, str]) -> Callable[P, str]:
+    """Draw the chart in the chart style, under the lock (``_style``)."""
+
+    @functools.wraps(draw)
+    def styled(*args: P.args, **kwargs: P.kwargs) -> str:
+        with _style():
+            return draw(*args, **kwargs)
+
+    return styled
 
 
 def _rc() -> AbstractContextManager[None]:
@@ -165,7 +179,8 @@ def _fmt(v: float | None, pct: bool = False) -> str:
     return f"{v:g}" if float(v).is_integer() else f"{v:.2f}"
 
 
-def _funnel_chart(
+@_styled
+def funnel_chart(
     counts: Mapping[str, Sequence[float | None]],
     stages: Sequence[str],
     *,
@@ -174,7 +189,11 @@ def _funnel_chart(
     description: str | None = None,
     suppressed_label: str = "<5",
 ) -> str:
-    """See the public function of the same name without the underscore."""
+    """Grouped bars: for each group (x axis) one bar per stage (colour, legend).
+
+    ``counts[group][i]`` is the count at ``stages[i]``; ``None`` marks a
+    suppressed cell (drawn as a "<5" label, no bar).
+    """
     groups = list(counts)
     for g in groups:
         if len(counts[g]) != len(stages):
@@ -211,7 +230,8 @@ def _funnel_chart(
     return _to_svg(fig, title, description)
 
 
-def _success_rate_chart(
+@_styled
+def success_rate_chart(
     groups: Sequence[str],
     rates: Sequence[float | None],
     lows: Sequence[float],
@@ -224,7 +244,11 @@ def _success_rate_chart(
     na_label: str = "n/a",
     description: str | None = None,
 ) -> str:
-    """See the public function of the same name without the underscore."""
+    """Success rate per group as a dot with its (Wilson) interval, on a 0-100 % axis.
+
+    ``reference`` (e.g. the overall rate) is drawn as a dashed vertical line; a
+    group with no rate (``None``) is labelled ``na_label``.
+    """
     if not (len(groups) == len(rates) == len(lows) == len(highs)):
         raise ValueError("groups, rates, lows and highs must have the same length")
     fig = _figure(5.5, 0.35 * len(groups) + 1.3)
@@ -253,7 +277,8 @@ def _success_rate_chart(
     return _to_svg(fig, title, description)
 
 
-def _access_ratio_chart(
+@_styled
+def access_ratio_chart(
     labels: Sequence[str],
     ratios: Sequence[float | None],
     *,
@@ -263,7 +288,11 @@ def _access_ratio_chart(
     na_label: str = "n/a",
     description: str | None = None,
 ) -> str:
-    """See the public function of the same name without the underscore."""
+    """Horizontal bars of access ratios with a reference line at 1 (parity).
+
+    Bars above parity are blue, below orange; missing ratios are labelled
+    ``na_label``. ``log_scale`` puts 0.5 and 2 at the same distance from 1.
+    """
     if len(labels) != len(ratios):
         raise ValueError("labels and ratios must have the same length")
     fig = _figure(5.5, 0.35 * len(labels) + 1.3)
@@ -300,91 +329,6 @@ def _access_ratio_chart(
     if description is None:
         description = "; ".join(f"{k}: {_fmt(r)}" for k, r in zip(labels, ratios, strict=True))
     return _to_svg(fig, title, description)
-
-
-def funnel_chart(
-    counts: Mapping[str, Sequence[float | None]],
-    stages: Sequence[str],
-    *,
-    title: str,
-    ylabel: str = "",
-    description: str | None = None,
-    suppressed_label: str = "<5",
-) -> str:
-    """Grouped bars: for each group (x axis) one bar per stage (colour, legend).
-
-    ``counts[group][i]`` is the count at ``stages[i]``; ``None`` marks a
-    suppressed cell (drawn as a "<5" label, no bar).
-    """
-    with _style():
-        return _funnel_chart(
-            counts,
-            stages,
-            title=title,
-            ylabel=ylabel,
-            description=description,
-            suppressed_label=suppressed_label,
-        )
-
-
-def success_rate_chart(
-    groups: Sequence[str],
-    rates: Sequence[float | None],
-    lows: Sequence[float],
-    highs: Sequence[float],
-    *,
-    title: str,
-    xlabel: str = "",
-    reference: float | None = None,
-    reference_label: str = "all",
-    na_label: str = "n/a",
-    description: str | None = None,
-) -> str:
-    """Success rate per group as a dot with its (Wilson) interval, on a 0-100 % axis.
-
-    ``reference`` (e.g. the overall rate) is drawn as a dashed vertical line; a
-    group with no rate (``None``) is labelled ``na_label``.
-    """
-    with _style():
-        return _success_rate_chart(
-            groups,
-            rates,
-            lows,
-            highs,
-            title=title,
-            xlabel=xlabel,
-            reference=reference,
-            reference_label=reference_label,
-            na_label=na_label,
-            description=description,
-        )
-
-
-def access_ratio_chart(
-    labels: Sequence[str],
-    ratios: Sequence[float | None],
-    *,
-    title: str,
-    xlabel: str = "",
-    log_scale: bool = False,
-    na_label: str = "n/a",
-    description: str | None = None,
-) -> str:
-    """Horizontal bars of access ratios with a reference line at 1 (parity).
-
-    Bars above parity are blue, below orange; missing ratios are labelled
-    ``na_label``. ``log_scale`` puts 0.5 and 2 at the same distance from 1.
-    """
-    with _style():
-        return _access_ratio_chart(
-            labels,
-            ratios,
-            title=title,
-            xlabel=xlabel,
-            log_scale=log_scale,
-            na_label=na_label,
-            description=description,
-        )
 
 
 # --------------------------------------------------------------------------- report charts

@@ -146,6 +146,34 @@ def _flush(session: Session) -> None:
         raise DomainError(STALE, code="stale") from exc
 
 
+def _save_edit(
+    session: Session,
+    proposal: Proposal,
+    expected_version: int | None,
+    action: str,
+    *,
+    actor_id: int | None,
+    data: dict[str, Any] | None = None,
+    refresh: bool = False,
+) -> None:
+    """Save an edit of the proposal's draft: check the version, flush (a row changed
+    meanwhile is a stale edit), reload the proposal's collections when asked, and record
+    the edit in the audit log."""
+    _touch(proposal, expected_version)
+    _flush(session)
+    if refresh:
+        session.refresh(proposal)
+    auditlog.record(
+        session,
+        action,
+        "proposal",
+        proposal.id,
+        actor_id=actor_id,
+        call_id=proposal.call_id,
+        data=data,
+    )
+
+
 def create_proposal(
     session: Session,
     call: Call,
@@ -321,7 +349,7 @@ def invite_member(
     _touch(proposal, expected_version)
     _flush(session)
     session.refresh(proposal)
-    auditlog.record(
+    auditlog.record(  # the member's id exists only after the flush
         session,
         "team.invited",
         "proposal",
@@ -372,16 +400,13 @@ def remove_member(
     if member.role == "pi":
         raise DomainError("The principal investigator cannot be removed.")
     session.delete(member)
-    _touch(proposal, expected_version)
-    _flush(session)
-    session.refresh(proposal)
-    auditlog.record(
+    _save_edit(
         session,
+        proposal,
+        expected_version,
         "team.removed",
-        "proposal",
-        proposal.id,
         actor_id=actor_id,
-        call_id=proposal.call_id,
+        refresh=True,
     )
     request_anonymity_scans(session, proposal, actor_id=actor_id)
 
@@ -630,15 +655,12 @@ def set_bundle(
                 rest[0].bundle = None
     for r in chosen:
         r.bundle = bundle
-    _touch(proposal, expected_version)
-    _flush(session)
-    auditlog.record(
+    _save_edit(
         session,
+        proposal,
+        expected_version,
         "request.bundled" if bundle else "request.unbundled",
-        "proposal",
-        proposal.id,
         actor_id=actor_id,
-        call_id=proposal.call_id,
         data={"requests": [r.id for r in chosen], "bundle": bundle},
     )
     return chosen
@@ -681,17 +703,14 @@ def add_request(
         position=max((r.position for r in proposal.requests), default=-1) + 1,
     )
     session.add(req)
-    _touch(proposal, expected_version)
-    _flush(session)
-    session.refresh(proposal)
-    auditlog.record(
+    _save_edit(
         session,
+        proposal,
+        expected_version,
         "request.added",
-        "proposal",
-        proposal.id,
         actor_id=actor_id,
-        call_id=proposal.call_id,
         data={"kind": kind, "amount": amount},
+        refresh=True,
     )
     return req
 
@@ -717,15 +736,12 @@ def update_request(
     )
     request.amount = amount
     request.details = clean
-    _touch(proposal, expected_version)
-    _flush(session)
-    auditlog.record(
+    _save_edit(
         session,
+        proposal,
+        expected_version,
         "request.edited",
-        "proposal",
-        proposal.id,
         actor_id=actor_id,
-        call_id=proposal.call_id,
     )
     return request
 
@@ -743,16 +759,13 @@ def remove_request(
     if request.proposal_id != proposal.id:
         raise DomainError("Not a request of this proposal.", code="not_found")
     session.delete(request)
-    _touch(proposal, expected_version)
-    _flush(session)
-    session.refresh(proposal)
-    auditlog.record(
+    _save_edit(
         session,
+        proposal,
+        expected_version,
         "request.removed",
-        "proposal",
-        proposal.id,
         actor_id=actor_id,
-        call_id=proposal.call_id,
+        refresh=True,
     )
 
 
@@ -1194,22 +1207,19 @@ def add_attachment(
         uploaded_by=actor_id,
     )
     session.add(att)
-    _touch(proposal, expected_version)
-    _flush(session)
-    session.refresh(proposal)
-    auditlog.record(
+    _save_edit(
         session,
+        proposal,
+        expected_version,
         "attachment.added",
-        "proposal",
-        proposal.id,
         actor_id=actor_id,
-        call_id=proposal.call_id,
         data={
             "sha256": digest,
             "pages": pages,
             "size": len(data),
             "removed": list(cleaned.removed),
         },
+        refresh=True,
     )
     request_anonymity_scans(session, proposal, actor_id=actor_id)
     return att
@@ -1396,17 +1406,14 @@ def remove_attachment(
     if attachment.proposal_id != proposal.id:
         raise DomainError("Not an attachment of this proposal.", code="not_found")
     session.delete(attachment)
-    _touch(proposal, expected_version)
-    _flush(session)
-    session.refresh(proposal)
-    auditlog.record(
+    _save_edit(
         session,
+        proposal,
+        expected_version,
         "attachment.removed",
-        "proposal",
-        proposal.id,
         actor_id=actor_id,
-        call_id=proposal.call_id,
         data={"sha256": attachment.sha256},
+        refresh=True,
     )
 
 

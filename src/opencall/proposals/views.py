@@ -10,6 +10,7 @@ text back with a message and changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,6 +199,28 @@ def stale(page: Page, proposal: Proposal, **extra: Any) -> Response:
     page.db.rollback()
     extra.setdefault("error", page._(MSG_STALE))
     return editor(page, proposal, 409, **extra)
+
+
+def _save(
+    page: Page,
+    proposal: Proposal,
+    change: Callable[[], object],
+    section: str,
+    done: str,
+    error_field: str = "error",
+) -> Response:
+    """Make one change to the draft and commit it, then go back to the editor's
+    ``section``; a stale version shows the latest draft (409), another refusal the
+    editor with the message at ``error_field`` (400), and nothing is changed."""
+    try:
+        change()
+        page.commit()
+    except DomainError as exc:
+        if exc.code == "stale":
+            return stale(page, proposal)
+        page.db.rollback()
+        return editor(page, proposal, 400, **{error_field: page.t.message(exc.message)})
+    return page.redirect(f"/proposals/{proposal.id}#{section}", done)
 
 
 # ---------------------------------------------------------------- error messages
@@ -980,22 +1003,20 @@ def remove_member(proposal_id: int, member_id: int, page: Page = Depends(get_pag
     ):
         page.not_found()
     version = form_version(page)
-    try:
-        services.remove_member(
+    return _save(
+        page,
+        proposal,
+        lambda: services.remove_member(
             page.db,
             proposal,
             member,
             actor_id=page.user.id,
             expected_version=version,
             now=page.received_at,
-        )
-        page.commit()
-    except DomainError as exc:
-        if exc.code == "stale":
-            return stale(page, proposal)
-        page.db.rollback()
-        return editor(page, proposal, 400, error=page.t.message(exc.message))
-    return page.redirect(f"/proposals/{proposal.id}#team", "removed")
+        ),
+        "team",
+        "removed",
+    )
 
 
 def _save_request(page: Page, proposal: Proposal, kind: str, req: Request | None) -> Response:
@@ -1118,22 +1139,20 @@ def remove_request(proposal_id: int, request_id: int, page: Page = Depends(get_p
     proposal = editable_for(page, proposal_id)
     req = _request_of(page, proposal, request_id)
     version = form_version(page)
-    try:
-        services.remove_request(
+    return _save(
+        page,
+        proposal,
+        lambda: services.remove_request(
             page.db,
             proposal,
             req,
             actor_id=page.user.id,
             expected_version=version,
             now=page.received_at,
-        )
-        page.commit()
-    except DomainError as exc:
-        if exc.code == "stale":
-            return stale(page, proposal)
-        page.db.rollback()
-        return editor(page, proposal, 400, error=page.t.message(exc.message))
-    return page.redirect(f"/proposals/{proposal.id}#requests", "removed")
+        ),
+        "requests",
+        "removed",
+    )
 
 
 @router.post("/proposals/{proposal_id}/attachments", response_class=HTMLResponse)
@@ -1147,9 +1166,11 @@ def upload(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     limit = page.settings.max_upload_bytes
     data = upload_file.file.read(limit + 1)
     version = form_version(page)
-    try:
-        # the PDF is parsed and rewritten in a bounded child process (proposals.pdfsafe)
-        services.add_attachment(
+    # the PDF is parsed and rewritten in a bounded child process (proposals.pdfsafe)
+    return _save(
+        page,
+        proposal,
+        lambda: services.add_attachment(
             page.db,
             proposal,
             data,
@@ -1160,14 +1181,11 @@ def upload(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             limits=services.pdf_limits(page.settings),
             expected_version=version,
             now=page.received_at,
-        )
-        page.commit()
-    except DomainError as exc:
-        if exc.code == "stale":
-            return stale(page, proposal)
-        page.db.rollback()
-        return editor(page, proposal, 400, upload_error=page.t.message(exc.message))
-    return page.redirect(f"/proposals/{proposal.id}#attachments", "uploaded")
+        ),
+        "attachments",
+        "uploaded",
+        "upload_error",
+    )
 
 
 def _attachment_of(page: Page, proposal_id: int, attachment_id: int) -> Attachment:
@@ -1208,22 +1226,21 @@ def remove_attachment(
     proposal = editable_for(page, proposal_id)
     att = _attachment_of(page, proposal_id, attachment_id)
     version = form_version(page)
-    try:
-        services.remove_attachment(
+    return _save(
+        page,
+        proposal,
+        lambda: services.remove_attachment(
             page.db,
             proposal,
             att,
             actor_id=page.user.id,
             expected_version=version,
             now=page.received_at,
-        )
-        page.commit()
-    except DomainError as exc:
-        if exc.code == "stale":
-            return stale(page, proposal)
-        page.db.rollback()
-        return editor(page, proposal, 400, upload_error=page.t.message(exc.message))
-    return page.redirect(f"/proposals/{proposal.id}#attachments", "removed")
+        ),
+        "attachments",
+        "removed",
+        "upload_error",
+    )
 
 
 def reviewer_view(proposal: Proposal) -> dict[str, Any]:

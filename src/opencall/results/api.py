@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path
@@ -95,6 +97,18 @@ def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
+@contextlib.contextmanager
+def _saving(api: Api) -> Iterator[None]:
+    """Commit the write; a service's refusal rolls back and answers 400 (404 for what
+    may not be seen): nothing is changed."""
+    try:
+        yield
+        api.db.commit()
+    except DomainError as exc:
+        api.db.rollback()
+        raise domain_error(exc) from exc
+
+
 def _record_out(r: PostAwardRecord) -> RecordOut:
     return RecordOut(
         id=r.id,
@@ -148,7 +162,7 @@ def award(proposal_id: int = _id(), api: Api = Depends(get_api)) -> AwardOut:
 )
 def add_record(body: RecordIn, proposal_id: int = _id(), api: Api = Depends(get_api)) -> RecordOut:
     p = _award(api, proposal_id, record=True)
-    try:
+    with _saving(api):
         rec = services.add_record(
             api.db,
             p,
@@ -157,10 +171,6 @@ def add_record(body: RecordIn, proposal_id: int = _id(), api: Api = Depends(get_
             actor_id=api.user.id if api.user else None,
             award_id=body.award_id,
         )
-        api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise domain_error(exc) from exc
     return _record_out(rec)
 
 
@@ -175,12 +185,8 @@ def update_record(
     rec = api.db.get(PostAwardRecord, record_id)
     if rec is None or rec.proposal_id != p.id:
         raise api.not_found()
-    try:
+    with _saving(api):
         services.update_record(api.db, rec, body.data, actor_id=api.user.id if api.user else None)
-        api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise domain_error(exc) from exc
     return _record_out(rec)
 
 
@@ -189,14 +195,10 @@ def update_record(
 )
 def add_output(body: OutputIn, proposal_id: int = _id(), api: Api = Depends(get_api)) -> OutputOut:
     p = _award(api, proposal_id, record=True)
-    try:
+    with _saving(api):
         o = services.add_output(
             api.db, p, body.model_dump(mode="json"), actor_id=api.user.id if api.user else None
         )
-        api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise domain_error(exc) from exc
     return _output_out(o)
 
 
@@ -210,7 +212,7 @@ def import_outputs(
     body: ImportIn, proposal_id: int = _id(), api: Api = Depends(get_api)
 ) -> ImportOut:
     p = _award(api, proposal_id, record=True)
-    try:
+    with _saving(api):
         new, skipped = services.import_outputs(
             api.db,
             p,
@@ -219,10 +221,6 @@ def import_outputs(
             fmt=body.format,
             actor_id=api.user.id if api.user else None,
         )
-        api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise domain_error(exc) from exc
     return ImportOut(added=[_output_out(o) for o in new], skipped=skipped)
 
 

@@ -152,16 +152,6 @@ def records_of_call(session: Session, call: Call) -> list[PostAwardRecord]:
     )
 
 
-def outputs_of_call(session: Session, call: Call) -> list[ResearchOutput]:
-    return list(
-        session.scalars(
-            select(ResearchOutput)
-            .where(ResearchOutput.call_id == call.id)
-            .order_by(ResearchOutput.proposal_id, ResearchOutput.id)
-        )
-    )
-
-
 def planned_shipments(session: Session, proposal_id: int) -> list[ScheduleEntry]:
     """The logistics plan's shipments for this award not yet recorded as real ones."""
     recorded = {
