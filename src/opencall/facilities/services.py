@@ -160,6 +160,16 @@ def _calendar_doc(
     )
 
 
+def slot_capacity(pool: CapacityPool) -> int | None:
+    """How many slots a resource's calendar offers (None when it has no slots)."""
+    if pool.slot_hours is None:
+        return None
+    unavailable = [{"starts_at": u.starts_at, "ends_at": u.ends_at} for u in pool.unavailable]
+    return _calendar_doc(
+        pool.period_start, pool.period_end, pool.slot_hours, unavailable
+    ).slot_capacity()
+
+
 def _resource_fields(
     *,
     name: str,
