@@ -386,14 +386,9 @@ def calls_list(ctx: typer.Context) -> None:
 
 @calls_app.command("show")
 def calls_show(ctx: typer.Context, slug: str) -> None:
-    from opencall.calls.queries import call_by_slug
-
     c: Ctx = ctx.obj
     with c.factory() as s:
-        call = call_by_slug(s, slug)
-        if call is None:
-            console.print(f"[red]Error:[/red] no call {slug!r}")
-            raise typer.Exit(2)
+        call = _load_call(s, slug)
         console.print(f"[bold]{call.title}[/bold] ({call.code}, {call.status})")
         console.print(
             f"opens {call.opens_at:%Y-%m-%d %H:%M:%S} UTC, closes {call.closes_at:%Y-%m-%d %H:%M:%S} UTC"
@@ -416,16 +411,12 @@ def calls_transition(
     ctx: typer.Context, slug: str, status: str, reason: Annotated[str, typer.Option()] = ""
 ) -> None:
     """Move a call to another status (closing also freezes its proposals)."""
-    from opencall.calls.queries import call_by_slug
     from opencall.cycle.services import transition_call
 
     c: Ctx = ctx.obj
     try:
         with unit_of_work(c.factory) as s:
-            call = call_by_slug(s, slug)
-            if call is None:
-                console.print(f"[red]Error:[/red] no call {slug!r}")
-                raise typer.Exit(2)
+            call = _load_call(s, slug)
             transition_call(s, call, status, reason=reason)
             console.print(f"{slug} is now {call.status}")
     except DomainError as exc:

@@ -4,9 +4,14 @@ the call if this person may see (or run, or administer) it, otherwise 404
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
 from opencall.calls import policies
 from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
+from opencall.people.models import User
 from opencall.web.api import Api
 from opencall.web.pages import Page
 
@@ -26,19 +31,22 @@ def visible_call_api(api: Api, slug: str) -> Call:
     return call
 
 
-def office_call(page: Page, slug: str) -> Call:
-    """A call this person administers (user office); otherwise 404."""
+def _signed_in_call(
+    page: Page, slug: str, may: Callable[[Session, User | None, Call], bool]
+) -> Call:
+    """The call, for a signed-in person the rule ``may`` lets in; otherwise 404."""
     page.require_user()
     call = call_by_slug(page.db, slug)
-    if call is None or not policies.may_administer(page.db, page.user, call):
+    if call is None or not may(page.db, page.user, call):
         page.not_found()
     return call
+
+
+def office_call(page: Page, slug: str) -> Call:
+    """A call this person administers (user office); otherwise 404."""
+    return _signed_in_call(page, slug, policies.may_administer)
 
 
 def staff_call(page: Page, slug: str) -> Call:
     """A call this person runs (user office or chair); otherwise 404."""
-    page.require_user()
-    call = call_by_slug(page.db, slug)
-    if call is None or not policies.may_manage_call(page.db, page.user, call):
-        page.not_found()
-    return call
+    return _signed_in_call(page, slug, policies.may_manage_call)

@@ -14,6 +14,7 @@ too, because both send the same e-mail (rendered from the templates).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -66,7 +67,19 @@ SERVICE_MESSAGES = (
 
 
 def provider_calls(page: Page, p: Provider) -> list[Call]:
-    return list(page.db.scalars(select(Call).where(Call.provider_id == p.id).order_by(Call.id)))
+    return _calls_of(page.db, p)
+
+
+def _calls_of(db: Session, p: Provider) -> list[Call]:
+    return list(db.scalars(select(Call).where(Call.provider_id == p.id).order_by(Call.id)))
+
+
+def _of_provider(db: Session, p: Provider, item: RoleGrant | RoleInvitation | None) -> bool:
+    """A role or an invitation on the provider or on one of its calls."""
+    if item is None:
+        return False
+    calls = {c.id for c in _calls_of(db, p)}
+    return item.provider_id == p.id or (item.call_id is not None and item.call_id in calls)
 
 
 def managed_provider(page: Page, slug: str) -> Provider:
@@ -189,39 +202,36 @@ def grant(slug: str, page: Page = Depends(get_page)) -> Response:
 
 def _grant_in_scope(page: Page, p: Provider, grant_id: int) -> RoleGrant:
     g = page.db.get(RoleGrant, grant_id) if 0 < grant_id < 2**31 else None
-    calls = {c.id for c in provider_calls(page, p)}
-    if g is None or not (g.provider_id == p.id or (g.call_id is not None and g.call_id in calls)):
+    if g is None or not _of_provider(page.db, p, g):
         page.not_found()
     return g
+
+
+def _revoke(page: Page, p: Provider, revoke_it: Callable[..., Any], what: Any) -> Response:
+    """Revoke a role or an invitation of the provider's people page, then show the page."""
+    try:
+        revoke_it(page.db, what, actor_id=page.user.id)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return _people_page(page, p, 400, errors={"form": page.t.message(exc.message)})
+    return page.redirect(f"/manage/providers/{p.slug}/people", "saved")
 
 
 @router.post("/manage/providers/{slug}/people/{grant_id}/revoke", response_class=HTMLResponse)
 def revoke(slug: str, grant_id: int, page: Page = Depends(get_page)) -> Response:
     p = managed_provider(page, slug)
     g = _grant_in_scope(page, p, grant_id)
-    try:
-        people_services.revoke_role(page.db, g, actor_id=page.user.id)
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
-        return _people_page(page, p, 400, errors={"form": page.t.message(exc.message)})
-    return page.redirect(f"/manage/providers/{p.slug}/people", "saved")
+    return _revoke(page, p, people_services.revoke_role, g)
 
 
 @router.post("/manage/providers/{slug}/invitations/{inv_id}/revoke", response_class=HTMLResponse)
 def revoke_invitation(slug: str, inv_id: int, page: Page = Depends(get_page)) -> Response:
     p = managed_provider(page, slug)
     inv = page.db.get(RoleInvitation, inv_id) if 0 < inv_id < 2**31 else None
-    calls = {c.id for c in provider_calls(page, p)}
-    if inv is None or not (inv.provider_id == p.id or inv.call_id in calls):
+    if inv is None or not _of_provider(page.db, p, inv):
         page.not_found()
-    try:
-        people_services.revoke_role_invitation(page.db, inv, actor_id=page.user.id)
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
-        return _people_page(page, p, 400, errors={"form": page.t.message(exc.message)})
-    return page.redirect(f"/manage/providers/{p.slug}/people", "saved")
+    return _revoke(page, p, people_services.revoke_role_invitation, inv)
 
 
 # ---------------------------------------------------------------- the invited person's page
@@ -323,8 +333,15 @@ def _api_provider(api: Api, slug: str) -> Provider:
     return p
 
 
-def _calls_of(db: Session, p: Provider) -> list[Call]:
-    return list(db.scalars(select(Call).where(Call.provider_id == p.id).order_by(Call.id)))
+def _api_revoke(api: Api, revoke_it: Callable[..., Any], what: Any) -> Response:
+    """Revoke a role or an invitation for the JSON API: 204, or the refusal."""
+    try:
+        revoke_it(api.db, what, actor_id=api.user.id if api.user else None)
+    except DomainError as exc:
+        api.db.rollback()
+        raise domain_error(exc) from exc
+    api.db.commit()
+    return Response(status_code=204)
 
 
 def _people_out(db: Session, p: Provider) -> PeopleOut:
@@ -430,16 +447,9 @@ def api_revoke(
     """Take a role back (a provider always keeps one administrator)."""
     p = _api_provider(api, slug)
     g = api.db.get(RoleGrant, grant_id)
-    calls = {c.id for c in _calls_of(api.db, p)}
-    if g is None or not (g.provider_id == p.id or (g.call_id is not None and g.call_id in calls)):
+    if g is None or not _of_provider(api.db, p, g):
         raise api.not_found()
-    try:
-        people_services.revoke_role(api.db, g, actor_id=api.user.id if api.user else None)
-    except DomainError as exc:
-        api.db.rollback()
-        raise domain_error(exc) from exc
-    api.db.commit()
-    return Response(status_code=204)
+    return _api_revoke(api, people_services.revoke_role, g)
 
 
 @api_router.delete(
@@ -456,18 +466,9 @@ def api_revoke_invitation(
     """Withdraw an invitation that was not accepted yet."""
     p = _api_provider(api, slug)
     inv = api.db.get(RoleInvitation, invitation_id)
-    calls = {c.id for c in _calls_of(api.db, p)}
-    if inv is None or not (inv.provider_id == p.id or inv.call_id in calls):
+    if inv is None or not _of_provider(api.db, p, inv):
         raise api.not_found()
-    try:
-        people_services.revoke_role_invitation(
-            api.db, inv, actor_id=api.user.id if api.user else None
-        )
-    except DomainError as exc:
-        api.db.rollback()
-        raise domain_error(exc) from exc
-    api.db.commit()
-    return Response(status_code=204)
+    return _api_revoke(api, people_services.revoke_role_invitation, inv)
 
 
 class AcceptIn(BaseModel):

@@ -19,22 +19,25 @@ PUBLIC_STATES = tuple(s for s in CALL_STATES if s != "draft")
 RESULTS_STATES = ("published", "archived")
 
 
-def may_manage_call(session: Session, user: User | None, call: Call) -> bool:
-    """Staff of the call's provider (or of this call), or a site administrator."""
+def _holds_call_role(
+    session: Session, user: User | None, call: Call, roles: tuple[str, ...]
+) -> bool:
+    """A site administrator, or one of ``roles`` on the call's provider or the call."""
     if user is None:
         return False
     if user.is_site_admin:
         return True
-    return has_role(session, user.id, STAFF_ROLES, provider_id=call.provider_id, call_id=call.id)
+    return has_role(session, user.id, roles, provider_id=call.provider_id, call_id=call.id)
+
+
+def may_manage_call(session: Session, user: User | None, call: Call) -> bool:
+    """Staff of the call's provider (or of this call), or a site administrator."""
+    return _holds_call_role(session, user, call, STAFF_ROLES)
 
 
 def may_administer(session: Session, user: User | None, call: Call) -> bool:
     """The user office: configure and move the call, audit log, reports, exports, files."""
-    if user is None:
-        return False
-    if user.is_site_admin:
-        return True
-    return has_role(session, user.id, OFFICE_ROLES, provider_id=call.provider_id, call_id=call.id)
+    return _holds_call_role(session, user, call, OFFICE_ROLES)
 
 
 def may_see_call(session: Session, user: User | None, call: Call) -> bool:

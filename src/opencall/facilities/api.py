@@ -6,7 +6,8 @@ changes nothing."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
@@ -18,11 +19,12 @@ from opencall.facilities import policies, services
 from opencall.facilities.domain import (
     RequestField,
     UnitLabels,
-    check_calendar,
     unit_label,
 )
 from opencall.facilities.models import CapacityPool, Facility, Provider
 from opencall.web.api import MANAGE, Api, ApiError, domain_error, get_api
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/api/v1", tags=["facilities"])
 MAX_ID = 2**31 - 1
@@ -124,23 +126,11 @@ class FacilityOut(BaseModel):
 
 
 def calendar_out(pool: CapacityPool) -> CalendarOut:
-    cap = None
-    if pool.slot_hours is not None:
-        cap = check_calendar(
-            {
-                "period_start": pool.period_start,
-                "period_end": pool.period_end,
-                "slot_hours": pool.slot_hours,
-                "unavailable": [
-                    {"starts_at": u.starts_at, "ends_at": u.ends_at} for u in pool.unavailable
-                ],
-            }
-        ).slot_capacity()
     return CalendarOut(
         period_start=pool.period_start,
         period_end=pool.period_end,
         slot_hours=pool.slot_hours,
-        slot_capacity=cap,
+        slot_capacity=services.slot_capacity(pool),
         unavailable=[
             UnavailableOut(id=u.id, starts_at=u.starts_at, ends_at=u.ends_at, reason=u.reason)
             for u in pool.unavailable
@@ -217,6 +207,17 @@ def _refused(api: Api, exc: DomainError) -> ApiError:
     return domain_error(exc)
 
 
+def _apply(api: Api, action: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a facilities service as the caller: committed when it succeeds, rolled
+    back and answered with the refusal when it raises a DomainError."""
+    try:
+        result = action(api.db, *args, actor_id=api.user.id if api.user else None, **kwargs)
+    except DomainError as exc:
+        raise _refused(api, exc) from exc
+    api.db.commit()
+    return result
+
+
 @router.get("/providers/{slug}/facilities", response_model=list[FacilityOut], responses=ERRORS)
 def list_facilities(
     slug: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
@@ -242,24 +243,22 @@ def create_facility(
     """A facility: kind ``custom`` for one no preset describes (its resources say
     everything), or a preset kind with its typed attributes."""
     p = _provider(api, slug)
-    try:
-        if api.db.scalar(
-            select(Facility.id).where(Facility.provider_id == p.id, Facility.slug == body.slug)
-        ):
-            raise DomainError("This provider already has a facility with that short name.")
-        fac = services.create_facility(
-            api.db,
-            p,
-            name=body.name,
-            slug=body.slug,
-            kind=body.kind,
-            attributes=body.attributes,
-            description=body.description,
-            actor_id=api.user.id if api.user else None,
+    if api.db.scalar(
+        select(Facility.id).where(Facility.provider_id == p.id, Facility.slug == body.slug)
+    ):
+        raise _refused(
+            api, DomainError("This provider already has a facility with that short name.")
         )
-    except DomainError as exc:
-        raise _refused(api, exc) from exc
-    api.db.commit()
+    fac = _apply(
+        api,
+        services.create_facility,
+        p,
+        name=body.name,
+        slug=body.slug,
+        kind=body.kind,
+        attributes=body.attributes,
+        description=body.description,
+    )
     return facility_out(api, fac)
 
 
@@ -282,24 +281,20 @@ def create_resource(
 ) -> ResourceOut:
     """A resource of a custom facility: unit, capacity, calendar, request form."""
     fac = _facility(api, facility_id)
-    try:
-        pool = services.create_resource(
-            api.db,
-            fac,
-            name=body.name,
-            unit=body.unit,
-            unit_labels=body.unit_labels.model_dump() if body.unit_labels else None,
-            amount=body.amount,
-            period_start=body.period_start,
-            period_end=body.period_end,
-            slot_hours=body.slot_hours,
-            unavailable=[u.model_dump() for u in body.unavailable],
-            request_fields=[f.model_dump(mode="json") for f in body.request_fields],
-            actor_id=api.user.id if api.user else None,
-        )
-    except DomainError as exc:
-        raise _refused(api, exc) from exc
-    api.db.commit()
+    pool = _apply(
+        api,
+        services.create_resource,
+        fac,
+        name=body.name,
+        unit=body.unit,
+        unit_labels=body.unit_labels.model_dump() if body.unit_labels else None,
+        amount=body.amount,
+        period_start=body.period_start,
+        period_end=body.period_end,
+        slot_hours=body.slot_hours,
+        unavailable=[u.model_dump() for u in body.unavailable],
+        request_fields=[f.model_dump(mode="json") for f in body.request_fields],
+    )
     return resource_out(api, pool)
 
 
@@ -320,13 +315,7 @@ def update_resource(
     changes = body.model_dump(exclude_unset=True)
     if "unit_labels" in changes and body.unit_labels is not None:
         changes["unit_labels"] = body.unit_labels.model_dump()
-    try:
-        services.update_resource(
-            api.db, pool, actor_id=api.user.id if api.user else None, **changes
-        )
-    except DomainError as exc:
-        raise _refused(api, exc) from exc
-    api.db.commit()
+    _apply(api, services.update_resource, pool, **changes)
     return resource_out(api, pool)
 
 
@@ -341,16 +330,12 @@ def put_request_fields(
 ) -> ResourceOut:
     """Replace the resource's request form (the fields applicants fill in)."""
     pool = _resource(api, pool_id)
-    try:
-        services.update_resource(
-            api.db,
-            pool,
-            request_fields=[f.model_dump(mode="json") for f in body.fields],
-            actor_id=api.user.id if api.user else None,
-        )
-    except DomainError as exc:
-        raise _refused(api, exc) from exc
-    api.db.commit()
+    _apply(
+        api,
+        services.update_resource,
+        pool,
+        request_fields=[f.model_dump(mode="json") for f in body.fields],
+    )
     return resource_out(api, pool)
 
 
@@ -372,18 +357,14 @@ def add_unavailable(
     """An unavailable period (maintenance...): inside the period, overlapping no
     other, and leaving room for the capacity already declared."""
     pool = _resource(api, pool_id)
-    try:
-        services.add_unavailable(
-            api.db,
-            pool,
-            starts_at=body.starts_at,
-            ends_at=body.ends_at,
-            reason=body.reason,
-            actor_id=api.user.id if api.user else None,
-        )
-    except DomainError as exc:
-        raise _refused(api, exc) from exc
-    api.db.commit()
+    _apply(
+        api,
+        services.add_unavailable,
+        pool,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        reason=body.reason,
+    )
     api.db.refresh(pool)
     return calendar_out(pool)
 
@@ -400,11 +381,10 @@ def remove_unavailable(
     api: Api = Depends(get_api),
 ) -> Response:
     pool = _resource(api, pool_id)
-    try:
-        services.remove_unavailable(
-            api.db, pool, unavailable_id, actor_id=api.user.id if api.user else None
-        )
-    except DomainError as exc:
-        raise _refused(api, exc) from exc
-    api.db.commit()
+    _apply(
+        api,
+        services.remove_unavailable,
+        pool,
+        unavailable_id,
+    )
     return Response(status_code=204)

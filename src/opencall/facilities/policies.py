@@ -17,18 +17,21 @@ def may_create_provider(user: User | None) -> bool:
     return user is not None and user.is_site_admin
 
 
-def may_manage_provider(session: Session, user: User | None, provider: Provider) -> bool:
-    """Facilities and pools: the provider's administrators (and site administrators)."""
+def _holds_provider_role(
+    session: Session, user: User | None, provider: Provider, roles: tuple[str, ...]
+) -> bool:
+    """A site administrator, or one of ``roles`` on the provider."""
     if user is None:
         return False
     if user.is_site_admin:
         return True
-    return has_role(session, user.id, PROVIDER_ROLES, provider_id=provider.id)
+    return has_role(session, user.id, roles, provider_id=provider.id)
+
+
+def may_manage_provider(session: Session, user: User | None, provider: Provider) -> bool:
+    """Facilities and pools: the provider's administrators (and site administrators)."""
+    return _holds_provider_role(session, user, provider, PROVIDER_ROLES)
 
 
 def may_create_calls(session: Session, user: User | None, provider: Provider) -> bool:
-    if user is None:
-        return False
-    if user.is_site_admin:
-        return True
-    return has_role(session, user.id, CALL_CREATORS, provider_id=provider.id)
+    return _holds_provider_role(session, user, provider, CALL_CREATORS)

@@ -19,7 +19,6 @@ from opencall.facilities.domain import (
     BUILTIN_UNITS,
     FIELD_TYPES,
     LANGS,
-    check_calendar,
     unit_label,
 )
 from opencall.facilities.models import CapacityPool, Facility
@@ -136,21 +135,6 @@ def labels(page: Page) -> dict[str, Any]:
     }
 
 
-def _slot_capacity(pool: CapacityPool) -> int | None:
-    if pool.slot_hours is None:
-        return None
-    return check_calendar(
-        {
-            "period_start": pool.period_start,
-            "period_end": pool.period_end,
-            "slot_hours": pool.slot_hours,
-            "unavailable": [
-                {"starts_at": u.starts_at, "ends_at": u.ends_at} for u in pool.unavailable
-            ],
-        }
-    ).slot_capacity()
-
-
 # ---------------------------------------------------------------- the facility page
 
 
@@ -257,7 +241,7 @@ def resource_page(page: Page, pool: CapacityPool, status: int = 200, **extra: An
             "pool": pool,
             "facility": pool.facility,
             "committed": services.committed_amount(page.db, pool),
-            "slot_capacity": _slot_capacity(pool),
+            "slot_capacity": services.slot_capacity(pool),
             "unit_options": _unit_options(page),
             "type_options": [(k, page._(FIELD_TYPE_LABELS[k])) for k in FIELD_TYPES],
             "uform": extra.get("uform", {}),

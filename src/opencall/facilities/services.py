@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +28,24 @@ from opencall.people.models import Country
 SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
 
 
+Created = TypeVar("Created", Provider, Facility, CapacityPool)
+
+
+def _created(
+    session: Session,
+    obj: Created,
+    event: str,
+    kind: str,
+    actor_id: int | None,
+    data: dict[str, Any] | None = None,
+) -> Created:
+    """Store a new provider, facility or resource and record its creation."""
+    session.add(obj)
+    session.flush()
+    auditlog.record(session, event, kind, obj.id, actor_id=actor_id, data=data)
+    return obj
+
+
 def create_provider(
     session: Session,
     *,
@@ -48,10 +66,7 @@ def create_provider(
     if session.get(Country, country_iso3) is None:
         raise DomainError(f"Unknown country code {country_iso3!r}.", field="country_iso3")
     p = Provider(name=name.strip(), slug=slug, country_iso3=country_iso3, description=description)
-    session.add(p)
-    session.flush()
-    auditlog.record(session, "provider.created", "provider", p.id, actor_id=actor_id)
-    return p
+    return _created(session, p, "provider.created", "provider", actor_id)
 
 
 def create_facility(
@@ -78,10 +93,7 @@ def create_facility(
         attributes=attrs,
         description=description,
     )
-    session.add(f)
-    session.flush()
-    auditlog.record(session, "facility.created", "facility", f.id, actor_id=actor_id)
-    return f
+    return _created(session, f, "facility.created", "facility", actor_id)
 
 
 def create_pool(
@@ -122,17 +134,7 @@ def create_pool(
         amount=float(amount),
         attributes=attrs,
     )
-    session.add(pool)
-    session.flush()
-    auditlog.record(
-        session,
-        "pool.created",
-        "capacity_pool",
-        pool.id,
-        actor_id=actor_id,
-        data={"amount": amount},
-    )
-    return pool
+    return _created(session, pool, "pool.created", "capacity_pool", actor_id, {"amount": amount})
 
 
 # ---------------------------------------------------------------- resources (general model)
@@ -158,6 +160,16 @@ def _calendar_doc(
             "unavailable": unavailable,
         }
     )
+
+
+def slot_capacity(pool: CapacityPool) -> int | None:
+    """How many slots a resource's calendar offers (None when it has no slots)."""
+    if pool.slot_hours is None:
+        return None
+    unavailable = [{"starts_at": u.starts_at, "ends_at": u.ends_at} for u in pool.unavailable]
+    return _calendar_doc(
+        pool.period_start, pool.period_end, pool.slot_hours, unavailable
+    ).slot_capacity()
 
 
 def _resource_fields(
@@ -249,17 +261,8 @@ def create_resource(
         PoolUnavailability(starts_at=u.starts_at, ends_at=u.ends_at, reason=u.reason)
         for u in cal.unavailable
     ]
-    session.add(pool)
-    session.flush()
-    auditlog.record(
-        session,
-        "pool.created",
-        "capacity_pool",
-        pool.id,
-        actor_id=actor_id,
-        data={"amount": pool.amount, "unit": pool.unit},
-    )
-    return pool
+    data = {"amount": pool.amount, "unit": pool.unit}
+    return _created(session, pool, "pool.created", "capacity_pool", actor_id, data)
 
 
 def _unavailable_docs(pool: CapacityPool) -> list[dict[str, Any]]:

@@ -30,6 +30,7 @@ from opencall.web.api import (
     needs,
     paginate,
     paging,
+    refused,
 )
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
@@ -50,27 +51,11 @@ __all__ = [
     "needs",
     "paginate",
     "paging",
+    "refused",
 ]
 
 router = APIRouter()
 api_router = APIRouter(prefix="/api/v1", tags=["people"])
-
-
-def refused(exc: DomainError) -> ApiError:
-    """A service's refusal as an API error that names the field: 409 for a stale
-    ``version`` (someone saved in between), 404 for what may not be seen, else 400."""
-    if exc.code in ("not_found", "forbidden"):
-        return ApiError(404, "not found")
-    if exc.code == "stale":
-        return ApiError(
-            409,
-            "version: this was changed since you read it; read it again and send its "
-            "current version.",
-        )
-    field = (exc.field or "").strip()
-    if field and not exc.message.startswith(field):
-        return ApiError(400, f"{field}: {exc.message}")
-    return ApiError(400, exc.message)
 
 
 # ---------------------------------------------------------------- /api/v1/me

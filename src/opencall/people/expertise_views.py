@@ -57,6 +57,12 @@ def _page(page: Page, status: int = 200, **extra: Any) -> Response:
     )
 
 
+def _refused(page: Page, exc: DomainError, field: str = "form", **extra: Any) -> Response:
+    """Undo the refused change and show the page again with the service's reason."""
+    page.db.rollback()
+    return _page(page, 400, errors={exc.field or field: page.t.message(exc.message)}, **extra)
+
+
 @router.get("/account/expertise", response_class=HTMLResponse)
 def expertise(page: Page = Depends(get_page)) -> Response:
     return _page(page)
@@ -72,8 +78,7 @@ def save(page: Page = Depends(get_page)) -> Response:
         )
         page.commit()
     except DomainError as exc:
-        page.db.rollback()
-        return _page(page, 400, form=f, errors={exc.field or "form": page.t.message(exc.message)})
+        return _refused(page, exc, form=f)
     return page.redirect("/account/expertise", "saved")
 
 
@@ -96,8 +101,7 @@ def add(page: Page = Depends(get_page)) -> Response:
         )
         page.commit()
     except DomainError as exc:
-        page.db.rollback()
-        return _page(page, 400, form=f, errors={exc.field or "form": page.t.message(exc.message)})
+        return _refused(page, exc, form=f)
     return page.redirect("/account/expertise#publications", "saved")
 
 
@@ -114,8 +118,7 @@ def import_file(page: Page = Depends(get_page)) -> Response:
         n = services.import_publications(page.db, user, data)
         page.commit()
     except DomainError as exc:
-        page.db.rollback()
-        return _page(page, 400, errors={exc.field or "file": page.t.message(exc.message)})
+        return _refused(page, exc, "file")
     added = page.t.ngettext("%(num)s publication was added.", "%(num)s publications were added.", n)
     return _page(page, message=added)
 

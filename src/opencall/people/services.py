@@ -257,6 +257,16 @@ def _valid_token(
     return tok
 
 
+def _token_user(session: Session, tok: EmailToken) -> User:
+    """The account a valid link was sent for; the link is bad when it has none."""
+    user = session.get(User, tok.user_id) if tok.user_id is not None else None
+    if user is None:
+        raise DomainError(
+            "This link is invalid or has expired. Ask for a new one.", code="bad_token"
+        )
+    return user
+
+
 def check_email_token(session: Session, purpose: str, raw: str) -> EmailToken:
     """Raise DomainError unless the token is valid (used by the confirmation pages)."""
     return _valid_token(session, purpose, raw)
@@ -271,11 +281,7 @@ def start_registration(session: Session, **fields: Any) -> tuple[User, str]:
 
 def verify_email(session: Session, raw: str, *, now: dt.datetime | None = None) -> User:
     tok = _valid_token(session, "verify", raw, now)
-    user = session.get(User, tok.user_id) if tok.user_id is not None else None
-    if user is None:
-        raise DomainError(
-            "This link is invalid or has expired. Ask for a new one.", code="bad_token"
-        )
+    user = _token_user(session, tok)
     now = now or utcnow()
     tok.used_at = now
     if user.email_verified_at is None:
@@ -331,11 +337,7 @@ def reset_password(
     """Set a new password with a reset token; this also ends the account's other sessions."""
     tok = _valid_token(session, "reset", raw, now)
     _check_password(new_password)
-    user = session.get(User, tok.user_id) if tok.user_id is not None else None
-    if user is None:
-        raise DomainError(
-            "This link is invalid or has expired. Ask for a new one.", code="bad_token"
-        )
+    user = _token_user(session, tok)
     now = now or utcnow()
     tok.used_at = now
     _retire_reset_links(session, user.id, now)
@@ -939,6 +941,20 @@ def invitation_for_token(
     return inv
 
 
+def _audit_invitation(
+    session: Session, event: str, inv: RoleInvitation, actor_id: int | None
+) -> None:
+    auditlog.record(
+        session,
+        event,
+        "role_invitation",
+        inv.id,
+        actor_id=actor_id,
+        call_id=inv.call_id,
+        data={"role": inv.role, "provider_id": inv.provider_id, "call_id": inv.call_id},
+    )
+
+
 def accept_role_invitation(
     session: Session, user: User, raw: str, *, now: dt.datetime | None = None
 ) -> RoleGrant:
@@ -964,15 +980,7 @@ def accept_role_invitation(
     inv.accepted_at = now
     inv.accepted_by = user.id
     session.flush()
-    auditlog.record(
-        session,
-        "role.invitation_accepted",
-        "role_invitation",
-        inv.id,
-        actor_id=user.id,
-        call_id=inv.call_id,
-        data={"role": inv.role, "provider_id": inv.provider_id, "call_id": inv.call_id},
-    )
+    _audit_invitation(session, "role.invitation_accepted", inv, user.id)
     return grant
 
 
@@ -984,15 +992,7 @@ def revoke_role_invitation(
     if inv.revoked_at is None:
         inv.revoked_at = utcnow()
         session.flush()
-        auditlog.record(
-            session,
-            "role.invitation_revoked",
-            "role_invitation",
-            inv.id,
-            actor_id=actor_id,
-            call_id=inv.call_id,
-            data={"role": inv.role, "provider_id": inv.provider_id, "call_id": inv.call_id},
-        )
+        _audit_invitation(session, "role.invitation_revoked", inv, actor_id)
     return inv
 
 

@@ -139,23 +139,40 @@ def register(page: Page = Depends(get_page)) -> Response:
     )
 
 
-@router.get("/verify/{token}", response_class=HTMLResponse)
-def verify_form(token: str, page: Page = Depends(get_page)) -> Response:
-    error = None
+def _token_error(page: Page, purpose: str, token: str) -> str | None:
+    """Why an e-mailed link no longer works (translated), or None while it does."""
     try:
-        services.check_email_token(page.db, "verify", token)
+        services.check_email_token(page.db, purpose, token)
     except DomainError as exc:
-        error = page.t.message(exc.message)
+        return page.t.message(exc.message)
+    return None
+
+
+def _verify_page(
+    page: Page, error: str | None, action: str = "", button: str = "", nxt: str = ""
+) -> Response:
+    """The e-mail confirmation page: its button, or why the link no longer works (404)."""
     return page.render(
         "people/confirm.html",
         {
             "heading": page._("Verify your e-mail address"),
-            "button": page._("Confirm my e-mail address"),
-            "action": f"/verify/{token}",
+            "button": button,
+            "action": action,
             "error": error,
-            "next": safe_next(page.request.query_params.get("next"), ""),
+            "next": nxt,
         },
         status=404 if error else 200,
+    )
+
+
+@router.get("/verify/{token}", response_class=HTMLResponse)
+def verify_form(token: str, page: Page = Depends(get_page)) -> Response:
+    return _verify_page(
+        page,
+        _token_error(page, "verify", token),
+        f"/verify/{token}",
+        page._("Confirm my e-mail address"),
+        safe_next(page.request.query_params.get("next"), ""),
     )
 
 
@@ -165,17 +182,7 @@ def verify(token: str, page: Page = Depends(get_page)) -> Response:
         services.verify_email(page.db, token)
     except DomainError as exc:
         page.db.rollback()
-        return page.render(
-            "people/confirm.html",
-            {
-                "heading": page._("Verify your e-mail address"),
-                "error": page.t.message(exc.message),
-                "action": "",
-                "button": "",
-                "next": "",
-            },
-            status=404,
-        )
+        return _verify_page(page, page.t.message(exc.message))
     page.commit()
     return page.redirect(with_next("/login", page.form.get("next")), "verified")
 
@@ -291,18 +298,24 @@ def forgot(page: Page = Depends(get_page)) -> Response:
     return page.redirect("/login", "reset_sent")
 
 
-@router.get("/password/reset/{token}", response_class=HTMLResponse)
-def reset_form(token: str, page: Page = Depends(get_page)) -> Response:
-    bad = None
-    try:
-        services.check_email_token(page.db, "reset", token)
-    except DomainError as exc:
-        bad = page.t.message(exc.message)
+def _reset_page(
+    page: Page,
+    action: str,
+    status: int,
+    errors: dict[str, str] | None = None,
+    bad: str | None = None,
+) -> Response:
     return page.render(
         "people/reset.html",
-        {"errors": {}, "bad_token": bad, "action": f"/password/reset/{token}"},
-        status=404 if bad else 200,
+        {"errors": errors or {}, "bad_token": bad, "action": action},
+        status=status,
     )
+
+
+@router.get("/password/reset/{token}", response_class=HTMLResponse)
+def reset_form(token: str, page: Page = Depends(get_page)) -> Response:
+    bad = _token_error(page, "reset", token)
+    return _reset_page(page, f"/password/reset/{token}", 404 if bad else 200, bad=bad)
 
 
 @router.post("/password/reset/{token}", response_class=HTMLResponse)
@@ -320,17 +333,9 @@ def reset(token: str, page: Page = Depends(get_page)) -> Response:
         except DomainError as exc:
             page.db.rollback()
             if exc.code == "bad_token":
-                return page.render(
-                    "people/reset.html",
-                    {"errors": {}, "bad_token": page.t.message(exc.message), "action": ""},
-                    status=404,
-                )
+                return _reset_page(page, "", 404, bad=page.t.message(exc.message))
             errors[exc.field or "password"] = page.t.message(exc.message)
-    return page.render(
-        "people/reset.html",
-        {"errors": errors, "bad_token": None, "action": f"/password/reset/{token}"},
-        status=400,
-    )
+    return _reset_page(page, f"/password/reset/{token}", 400, errors)
 
 
 def _account_form(user: User) -> dict[str, str]:
