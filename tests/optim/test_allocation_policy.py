@@ -444,3 +444,98 @@ def test_property_bundles_caps_limits_share_and_optimality(
         assert share.achieved >= brute.required - 1e-5  # share met when feasible
     # optimal: the solver's objective equals the brute-force optimum (ties differ by < 1e-6)
     assert res.objective == pytest.approx(brute.objective, rel=1e-5, abs=1e-6)
+
+
+def test_a_warm_start_highs_calls_optimal_is_not_trusted() -> None:
+    """Found by the property test below: from the LP-rounding warm start HiGHS stopped at
+    r2 alone (1.1) and called it optimal while its own bound said 1.83; r1's partial
+    two-thirds was left out. The solve must reach the optimum the bound proves."""
+    problem = AllocationProblem(
+        pools=(
+            Pool(id="p0", capacity=3.0, unit="session", kind="time"),
+            Pool(id="p1", capacity=0.0, unit="session", kind="time"),
+            Pool(id="p2", capacity=1.0, unit="session", kind="time"),
+        ),
+        requests=(
+            Request(
+                id="r0",
+                proposal_id="prop0",
+                pi_id="pi0",
+                merit=0.0,
+                demand={"p2": 1.0},
+                min_fraction=0.25,
+                eligible=True,
+                feasible=True,
+                infeasible_reason="",
+                bundle=None,
+            ),
+            Request(
+                id="r1",
+                proposal_id="prop0",
+                pi_id="pi0",
+                merit=0.0,
+                demand={"p0": 3.0},
+                min_fraction=0.25,
+                eligible=True,
+                feasible=True,
+                infeasible_reason="",
+                bundle=None,
+            ),
+            Request(
+                id="r2",
+                proposal_id="prop1",
+                pi_id="pi1",
+                merit=0.0,
+                demand={"p0": 1.0, "p2": 1.0},
+                min_fraction=0.25,
+                eligible=True,
+                feasible=True,
+                infeasible_reason="",
+                bundle=None,
+            ),
+            Request(
+                id="r3",
+                proposal_id="prop0",
+                pi_id="pi0",
+                merit=0.0,
+                demand={"p0": 3.0},
+                min_fraction=0.25,
+                eligible=True,
+                feasible=True,
+                infeasible_reason="",
+                bundle="b",
+            ),
+            Request(
+                id="r4",
+                proposal_id="prop0",
+                pi_id="pi0",
+                merit=0.0,
+                demand={"p0": 1.0},
+                min_fraction=0.25,
+                eligible=True,
+                feasible=False,
+                infeasible_reason="",
+                bundle=None,
+            ),
+        ),
+        policy=AllocationPolicy(
+            allow_partial=True,
+            min_fraction=0.25,
+            max_awards_per_pi=None,
+            max_amount_per_pi=None,
+            max_amount_per_pi_by_pool={"p0": 2.0},
+            resource_limits={},
+            group_share_rules=(),
+            nationality_blind=False,
+            quality_threshold=None,
+            objective="merit",
+            merit_floor=0.1,
+        ),
+        groups=(),
+        merit_higher_is_better=True,
+    )
+    res = solve_allocation(problem, seed=0, mip_rel_gap=EXACT)
+    assert res.check(problem) == []
+    assert res.objective == pytest.approx(_brute(problem).objective, rel=1e-6)
+    assert dict(res.fractions)["r1"] == pytest.approx(2 / 3)
+    assert res.mip_gap < 1e-6
