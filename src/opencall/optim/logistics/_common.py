@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from opencall.optim.allocation import Explanation, FloatArray
+from opencall.optim.allocation import Explanation, FloatArray, MipSolution, rows_to_csr, solve_mip
 from opencall.optim.messages import message, render
 
 _TIE_EPS = 1e-7
@@ -42,6 +43,51 @@ def weights(merits: Sequence[float], seed: int) -> FloatArray:
 def unique(ids: Sequence[str], what: str) -> None:
     if len(set(ids)) != len(ids):
         raise ValueError(f"{what} must be unique")
+
+
+def freeze(problem: Any, *fields: tuple[str, str]) -> None:
+    """Turns each sequence field of a frozen dataclass ``problem`` into a tuple and
+    refuses repeated ids in it: ``fields`` are (attribute, what its ids are called)."""
+    for attr, _ in fields:
+        object.__setattr__(problem, attr, tuple(getattr(problem, attr)))
+    for attr, what in fields:
+        unique([x.id for x in getattr(problem, attr)], what)
+
+
+def check_preference_penalty(preference_penalty: float) -> None:
+    if not (0.0 <= preference_penalty < 1.0):
+        raise ValueError("preference_penalty must lie in [0, 1)")
+
+
+def solve_rounded(
+    cost: Sequence[float],
+    rows: list[Row],
+    upper: Sequence[float] | FloatArray,
+    integer: Sequence[bool] | NDArray[np.bool_],
+    *,
+    seed: int,
+    time_limit_s: float,
+    what: str,
+) -> tuple[MipSolution, FloatArray]:
+    """HiGHS's solution of the MIP max ``cost``·x over ``rows`` (0 <= x <= ``upper``,
+    ``integer`` columns whole) and its rounded columns; a failed solve is an error."""
+    n = len(cost)
+    a, lo, hi = rows_to_csr(rows, n)
+    sol = solve_mip(
+        np.asarray(cost, dtype=np.float64),
+        a,
+        lo,
+        hi,
+        np.zeros(n),
+        np.asarray(upper, dtype=np.float64),
+        np.asarray(integer, dtype=bool),
+        seed=seed,
+        time_limit_s=time_limit_s,
+        mip_rel_gap=1e-6,
+    )
+    if sol.status in ("infeasible", "error"):
+        raise RuntimeError(f"{what} MIP failed: {sol.status}")
+    return sol, np.round(sol.x)
 
 
 def check_counted(what: str, rid: str, count: int, min_count: int | None, merit: float) -> None:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from opencall.optim.allocation import Explanation, rows_to_csr, solve_mip
+from opencall.optim.allocation import Explanation
 from opencall.optim.logistics._common import (
     AWARDED,
     AWARDED_PARTIALLY,
@@ -17,6 +17,8 @@ from opencall.optim.logistics._common import (
     SOLVER_GAP,
     Row,
     explained,
+    freeze,
+    solve_rounded,
     weights,
 )
 from opencall.optim.logistics.geometry import route_distance_km
@@ -119,14 +121,8 @@ class CruiseProblem:
     max_route_distance_km: float = 50.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "legs", tuple(self.legs))
-        object.__setattr__(self, "requests", tuple(self.requests))
+        freeze(self, ("legs", "leg ids"), ("requests", "cruise request ids"))
         ids = [leg.id for leg in self.legs]
-        if len(set(ids)) != len(ids):
-            raise ValueError("leg ids must be unique")
-        rids = [r.id for r in self.requests]
-        if len(set(rids)) != len(rids):
-            raise ValueError("cruise request ids must be unique")
         for r in self.requests:
             for lid in r.legs:
                 if lid not in ids:
@@ -302,23 +298,15 @@ def solve_cruise(
         if d:
             rows.append((d, -math.inf, float(leg.dive_capacity)))
     n = len(c)
-    cost = np.asarray(c, dtype=np.float64)
-    a, lo, hi = rows_to_csr(rows, n)
-    sol = solve_mip(
-        cost,
-        a,
-        lo,
-        hi,
-        np.zeros(n),
+    sol, x = solve_rounded(
+        c,
+        rows,
         np.ones(n),
         np.ones(n, dtype=bool),
         seed=seed,
         time_limit_s=time_limit_s,
-        mip_rel_gap=1e-6,
+        what="cruise",
     )
-    if sol.status in ("infeasible", "error"):
-        raise RuntimeError(f"cruise MIP failed: {sol.status}")
-    x = np.round(sol.x)
     leg_of: dict[str, str | None] = {r.id: None for r in reqs}
     for (i, lid), col in x_col.items():
         if x[col] > 0.5:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from opencall.optim.logistics._common import check_counted, unique
+from opencall.optim.logistics._common import check_counted, check_preference_penalty, freeze
 from opencall.optim.logistics.placement import Item, PlacementResult, solve_bins
 
 
@@ -50,12 +50,8 @@ class PackageProblem:
     preference_penalty: float = 0.05
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "seasons", tuple(self.seasons))
-        object.__setattr__(self, "requests", tuple(self.requests))
-        unique([s.id for s in self.seasons], "season ids")
-        unique([r.id for r in self.requests], "package request ids")
-        if not (0.0 <= self.preference_penalty < 1.0):
-            raise ValueError("preference_penalty must lie in [0, 1)")
+        freeze(self, ("seasons", "season ids"), ("requests", "package request ids"))
+        check_preference_penalty(self.preference_penalty)
 
     @property
     def kind(self) -> str:

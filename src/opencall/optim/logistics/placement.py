@@ -8,9 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
-
-from opencall.optim.allocation import Explanation, rows_to_csr, solve_mip
+from opencall.optim.allocation import Explanation
 from opencall.optim.logistics._common import (
     AWARDED,
     AWARDED_PARTIALLY,
@@ -18,6 +16,7 @@ from opencall.optim.logistics._common import (
     SOLVER_GAP,
     Row,
     explained,
+    solve_rounded,
     weights,
 )
 from opencall.optim.messages import message
@@ -159,23 +158,9 @@ def solve_bins(problem: BinProblem, seed: int, time_limit_s: float) -> Placement
         terms = {col: 1.0 for (_, bb), col in n_col.items() if bb == b}
         if terms:
             rows.append((terms, -math.inf, float(capacity)))
-    n = len(c)
-    a, lo, hi = rows_to_csr(rows, n)
-    sol = solve_mip(
-        np.asarray(c, dtype=np.float64),
-        a,
-        lo,
-        hi,
-        np.zeros(n),
-        np.asarray(upper, dtype=np.float64),
-        np.asarray(integer, dtype=bool),
-        seed=seed,
-        time_limit_s=time_limit_s,
-        mip_rel_gap=1e-6,
+    sol, x = solve_rounded(
+        c, rows, upper, integer, seed=seed, time_limit_s=time_limit_s, what="placement"
     )
-    if sol.status in ("infeasible", "error"):
-        raise RuntimeError(f"placement MIP failed: {sol.status}")
-    x = np.round(sol.x)
     placements: dict[str, Placement | None] = {it[0]: None for it in items}
     for (i, b), col in n_col.items():
         if x[x_col[(i, b)]] > 0.5 and x[col] > 0.5:

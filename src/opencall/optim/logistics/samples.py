@@ -15,7 +15,7 @@ from opencall.optim.allocation import (
     Request,
     solve_allocation,
 )
-from opencall.optim.logistics._common import unique
+from opencall.optim.logistics._common import freeze
 
 INVENTORY_EXHAUSTED = "inventory_exhausted"
 
@@ -52,10 +52,7 @@ class SampleProblem:
     loans: tuple[SampleLoan, ...]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "types", tuple(self.types))
-        object.__setattr__(self, "loans", tuple(self.loans))
-        unique([t.id for t in self.types], "sample type ids")
-        unique([loan.id for loan in self.loans], "loan ids")
+        freeze(self, ("types", "sample type ids"), ("loans", "loan ids"))
         self.as_allocation()  # validates masses and fractions with the allocation rules
 
     def as_allocation(self) -> AllocationProblem:
