@@ -9,7 +9,6 @@ import datetime as dt
 import math
 import time
 from collections import defaultdict
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -20,31 +19,32 @@ from opencall.calls.models import Call
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.proposals.models import Proposal, Request
-from opencall.reviews import queries as rq
 from opencall.runs import Progress, SolverRun, record_run
 from opencall.runs import no_progress as _noop
+from opencall.scheduling import queries
 from opencall.scheduling.domain import explanation_details, label_details
 from opencall.scheduling.models import ScheduleEntry
+from opencall.scheduling.queries import awards_by_request, by_id
 
 PRIORITY = {"A": 1, "B": 2, "C": 3, "": 4}
 MAX_BLOCK_H = 4.0  # FAST tracks a source for 4-6 h at most (FACTS.md 1.2)
+_END_OF_DAY = dt.time(23, 59)
 
 
-def _by_id(session: Session, model: Any, ids: Iterable[int]) -> dict[int, Any]:
-    """Rows of ``model`` by id, in one query per 5000 ids (not one per row)."""
-    wanted = sorted(set(ids))
-    out: dict[int, Any] = {}
-    for i in range(0, len(wanted), 5000):
-        for row in session.scalars(select(model).where(model.id.in_(wanted[i : i + 5000]))):
-            out[row.id] = row
-    return out
+def _awarded(session: Session, call: Call) -> list[tuple[Request, list[Award]]]:
+    """Each awarded request of the call with its awards, in award order."""
+    awards = awards_by_request(session, call)
+    reqs = by_id(session, Request, awards)
+    return [(reqs[req_id], aw) for req_id, aw in awards.items()]
 
 
-def _awards_by_request(session: Session, call: Call) -> dict[int, list[Award]]:
-    out: dict[int, list[Award]] = defaultdict(list)
-    for a in session.scalars(select(Award).where(Award.call_id == call.id).order_by(Award.id)):
-        out[a.request_id].append(a)
-    return out
+def add_entry(session: Session, run: SolverRun, **fields: Any) -> None:
+    """A schedule entry of ``run`` (and so of its call)."""
+    session.add(ScheduleEntry(call_id=run.call_id, run_id=run.id, **fields))
+
+
+def _utc(day: dt.date, at: dt.time = dt.time()) -> dt.datetime:
+    return dt.datetime.combine(day, at, dt.UTC)
 
 
 def _decisions(session: Session, call: Call) -> dict[int, Decision]:
@@ -52,12 +52,6 @@ def _decisions(session: Session, call: Call) -> dict[int, Decision]:
         d.proposal_id: d
         for d in session.scalars(select(Decision).where(Decision.call_id == call.id))
     }
-
-
-def _merit(session: Session, call: Call) -> dict[int, float]:
-    ranked = rq.ranking(session, call)
-    n = max(1, len(ranked))
-    return {r.proposal_id: 1.0 + (n - r.rank) / n for r in ranked}
 
 
 def _clear(session: Session, call: Call) -> None:
@@ -110,7 +104,7 @@ def run_schedule(
     from opencall.scheduling import slot_services
 
     kind = call.facility.kind
-    if not _awards_by_request(session, call):
+    if not awards_by_request(session, call):
         raise DomainError("There are no awards to schedule; run the allocation first.")
     if slot_services.awarded_slot_pools(session, call):
         return slot_services.schedule_slots(
@@ -149,14 +143,11 @@ def schedule_telescope(
     w0 = dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC)
     w1 = w0 + dt.timedelta(days=days)
     decisions = _decisions(session, call)
-    awards = _awards_by_request(session, call)
-    reqs = _by_id(session, Request, awards)
-    props = _by_id(session, Proposal, {r.proposal_id for r in reqs.values()})
+    awarded = _awarded(session, call)
+    props = by_id(session, Proposal, {req.proposal_id for req, _ in awarded})
     blocks: list[Any] = []
     meta: dict[str, dict[str, Any]] = {}
-    for req_id, aw in awards.items():
-        req = reqs.get(req_id)
-        assert req is not None
+    for req, aw in awarded:
         prop = props.get(req.proposal_id)
         assert prop is not None
         fraction = aw[0].fraction
@@ -230,42 +221,38 @@ def schedule_telescope(
     )
     for e in res.entries:
         m = meta[e.block_id]
-        session.add(
-            ScheduleEntry(
-                call_id=call.id,
-                proposal_id=m["proposal_id"],
-                award_id=m["award_id"],
-                pool_id=m["pool_id"],
-                kind="fast",
-                label=f"{m['code']} {m['target']}",
-                start=dt.datetime.fromtimestamp(e.start_unix, dt.UTC),
-                end=dt.datetime.fromtimestamp(e.end_unix, dt.UTC),
-                amount=(e.end_unix - e.start_unix) / 3600.0,
-                details={"target": m["target"], "block": e.block_id, "chunk": e.chunk},
-                run_id=run.id,
-            )
+        add_entry(
+            session,
+            run,
+            proposal_id=m["proposal_id"],
+            award_id=m["award_id"],
+            pool_id=m["pool_id"],
+            kind="fast",
+            label=f"{m['code']} {m['target']}",
+            start=dt.datetime.fromtimestamp(e.start_unix, dt.UTC),
+            end=dt.datetime.fromtimestamp(e.end_unix, dt.UTC),
+            amount=(e.end_unix - e.start_unix) / 3600.0,
+            details={"target": m["target"], "block": e.block_id, "chunk": e.chunk},
         )
     for u in res.unscheduled:
         m = meta[u.block_id]
-        session.add(
-            ScheduleEntry(
-                call_id=call.id,
-                proposal_id=m["proposal_id"],
-                award_id=m["award_id"],
-                pool_id=m["pool_id"],
-                kind="fast",
-                label=f"{m['code']} {m['target']}",
-                start=None,
-                end=None,
-                amount=0.0,
-                details={
-                    "target": m["target"],
-                    "block": u.block_id,
-                    "unscheduled": u.reason,
-                    "why": u.detail,
-                },
-                run_id=run.id,
-            )
+        add_entry(
+            session,
+            run,
+            proposal_id=m["proposal_id"],
+            award_id=m["award_id"],
+            pool_id=m["pool_id"],
+            kind="fast",
+            label=f"{m['code']} {m['target']}",
+            start=None,
+            end=None,
+            amount=0.0,
+            details={
+                "target": m["target"],
+                "block": u.block_id,
+                "unscheduled": u.reason,
+                "why": u.detail,
+            },
         )
     session.flush()
     progress(100, "schedule done")
@@ -300,13 +287,9 @@ def schedule_cruise(
         for name, v in legs.items()
     )
     pool_leg = {cp.pool_id: cp.pool.attributes["leg"] for cp in call.pools}
-    merit = _merit(session, call)
+    merit = queries.merit(session, call)
     per_prop: dict[int, dict[str, Any]] = {}
-    awards = _awards_by_request(session, call)
-    reqs = _by_id(session, Request, awards)
-    for req_id, aw in awards.items():
-        req = reqs.get(req_id)
-        assert req is not None
+    for req, aw in _awarded(session, call):
         d = per_prop.setdefault(req.proposal_id, {"berths": 0, "dives": [], "legs": set()})
         d["legs"].add(pool_leg[aw[0].pool_id])
         if req.kind == "berth":
@@ -354,33 +337,29 @@ def schedule_cruise(
             label, said = label_details("%(n)s berth(s) on %(leg)s", n=r.berths, leg=lid)
         else:
             label, said = label_details("no berth")
-        session.add(
-            ScheduleEntry(
-                call_id=call.id,
-                proposal_id=int(r.id),
-                kind="berth",
-                label=label,
-                start=dt.datetime.combine(leg.start, dt.time(), dt.UTC) if leg else None,
-                end=dt.datetime.combine(leg.end, dt.time(23, 59), dt.UTC) if leg else None,
-                amount=float(r.berths) if leg else 0.0,
-                details={"leg": lid, **explanation_details(res.explanations[r.id]), **said},
-                run_id=run.id,
-            )
+        add_entry(
+            session,
+            run,
+            proposal_id=int(r.id),
+            kind="berth",
+            label=label,
+            start=_utc(leg.start) if leg else None,
+            end=_utc(leg.end, _END_OF_DAY) if leg else None,
+            amount=float(r.berths) if leg else 0.0,
+            details={"leg": lid, **explanation_details(res.explanations[r.id]), **said},
         )
     for dv in res.dives:
         label, said = label_details("dive at %(site)s (%(leg)s)", site=dv.site_id, leg=dv.leg_id)
-        session.add(
-            ScheduleEntry(
-                call_id=call.id,
-                proposal_id=int(dv.request_id),
-                kind="dive",
-                label=label,
-                start=dt.datetime.combine(dv.day, dt.time(), dt.UTC),
-                end=dt.datetime.combine(dv.day, dt.time(23, 59), dt.UTC),
-                amount=1.0,
-                details={"leg": dv.leg_id, "site": dv.site_id, **said},
-                run_id=run.id,
-            )
+        add_entry(
+            session,
+            run,
+            proposal_id=int(dv.request_id),
+            kind="dive",
+            label=label,
+            start=_utc(dv.day),
+            end=_utc(dv.day, _END_OF_DAY),
+            amount=1.0,
+            details={"leg": dv.leg_id, "site": dv.site_id, **said},
         )
     session.flush()
     return run
@@ -415,13 +394,11 @@ def schedule_courses(
                     id=cp.pool.name, technology=a["technology"], packages=int(cp.amount)
                 )
             )
-    merit = _merit(session, call)
+    merit = queries.merit(session, call)
     seat_reqs, pkg_reqs = [], []
-    awards = _awards_by_request(session, call)
-    reqs = _by_id(session, Request, awards)
-    for req_id, aw in awards.items():
-        req = reqs.get(req_id)
-        assert req is not None
+    awarded = _awarded(session, call)
+    req_of = {str(req.id): req for req, _ in awarded}
+    for req, aw in awarded:
         amount = int(round(sum(a.amount for a in aw)))
         if amount < 1:
             continue
@@ -467,31 +444,23 @@ def schedule_courses(
     )
     for res, kind in ((cres, "seat"), (pres, "package")):
         for rid, placement in res.placements.items():
-            req = reqs.get(int(rid))
-            assert req is not None
+            req = req_of[rid]
             placed_cp = pool_by_name[placement.bin_id] if placement else None
             a = placed_cp.pool.attributes if placed_cp else {}
             # a session's or season's name is what people typed: not a message
             label, said = (placed_cp.pool.name, {}) if placed_cp else label_details("not placed")
-            session.add(
-                ScheduleEntry(
-                    call_id=call.id,
-                    proposal_id=req.proposal_id,
-                    pool_id=placed_cp.pool_id if placed_cp else None,
-                    kind=kind,
-                    label=label,
-                    start=dt.datetime.combine(
-                        dt.date.fromisoformat(a["start_date"]), dt.time(), dt.UTC
-                    )
-                    if kind == "seat" and placed_cp
-                    else None,
-                    end=dt.datetime.combine(dt.date.fromisoformat(a["end_date"]), dt.time(), dt.UTC)
-                    if kind == "seat" and placed_cp
-                    else None,
-                    amount=float(placement.count) if placement else 0.0,
-                    details={**explanation_details(res.explanations[rid]), **said},
-                    run_id=run.id,
-                )
+            dated = kind == "seat" and placed_cp is not None
+            add_entry(
+                session,
+                run,
+                proposal_id=req.proposal_id,
+                pool_id=placed_cp.pool_id if placed_cp else None,
+                kind=kind,
+                label=label,
+                start=_utc(dt.date.fromisoformat(a["start_date"])) if dated else None,
+                end=_utc(dt.date.fromisoformat(a["end_date"])) if dated else None,
+                amount=float(placement.count) if placement else 0.0,
+                details={**explanation_details(res.explanations[rid]), **said},
             )
     session.flush()
     return run
@@ -507,9 +476,9 @@ def schedule_shipments(
         lg.SampleType(id=str(cp.pool_id), inventory_mg=float(cp.amount), label=cp.pool.name)
         for cp in call.pools
     )
-    merit = _merit(session, call)
+    merit = queries.merit(session, call)
     masses: dict[int, dict[str, float]] = defaultdict(dict)
-    for _req_id, aw in _awards_by_request(session, call).items():
+    for _req_id, aw in awards_by_request(session, call).items():
         for a in aw:
             masses[a.proposal_id][str(a.pool_id)] = (
                 masses[a.proposal_id].get(str(a.pool_id), 0.0) + a.amount
@@ -536,17 +505,15 @@ def schedule_shipments(
     for s in plan.shipments:
         for tid, mg in s.items:
             label, said = label_details("%(mg)s mg of %(name)s", mg=f"{mg:g}", name=names[tid])
-            session.add(
-                ScheduleEntry(
-                    call_id=call.id,
-                    proposal_id=int(s.loan_id),
-                    pool_id=int(tid),
-                    kind="shipment",
-                    label=label,
-                    amount=float(mg),
-                    details={**explanation_details(plan.explanations[s.loan_id]), **said},
-                    run_id=run.id,
-                )
+            add_entry(
+                session,
+                run,
+                proposal_id=int(s.loan_id),
+                pool_id=int(tid),
+                kind="shipment",
+                label=label,
+                amount=float(mg),
+                details={**explanation_details(plan.explanations[s.loan_id]), **said},
             )
     session.flush()
     return run

@@ -19,10 +19,11 @@ from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal, Request
-from opencall.reviews import queries as rq
 from opencall.runs import Progress, SolverRun, no_progress, record_run
+from opencall.scheduling import queries
 from opencall.scheduling.domain import explanation_details
 from opencall.scheduling.models import ScheduleEntry
+from opencall.scheduling.queries import awards_by_request, by_id
 
 SLOT_KIND = "slot"
 PERIOD_KIND = "period"
@@ -65,12 +66,6 @@ def resource_of(pool: CapacityPool) -> Any:
     )
 
 
-def _merit(session: Session, call: Call) -> dict[int, float]:
-    ranked = rq.ranking(session, call)
-    n = max(1, len(ranked))
-    return {r.proposal_id: 1.0 + (n - r.rank) / n for r in ranked}
-
-
 def schedule_slots(
     session: Session,
     call: Call,
@@ -89,21 +84,12 @@ def schedule_slots(
 
     t0 = time.perf_counter()
     pools = {cp.pool_id: cp.pool for cp in call.pools}
-    awards_by_req: dict[int, list[Award]] = defaultdict(list)
-    for a in session.scalars(select(Award).where(Award.call_id == call.id).order_by(Award.id)):
-        awards_by_req[a.request_id].append(a)
+    awards_by_req = awards_by_request(session, call)
     if not awards_by_req:
         raise DomainError("There are no awards to schedule; run the allocation first.")
-    reqs = {
-        r.id: r for r in session.scalars(select(Request).where(Request.id.in_(list(awards_by_req))))
-    }
-    props = {
-        p.id: p
-        for p in session.scalars(
-            select(Proposal).where(Proposal.id.in_({r.proposal_id for r in reqs.values()}))
-        )
-    }
-    merit = _merit(session, call)
+    reqs = by_id(session, Request, awards_by_req)
+    props = by_id(session, Proposal, {r.proposal_id for r in reqs.values()})
+    merit = queries.merit(session, call)
     used_pools = {aw[0].pool_id for aw in awards_by_req.values()}
     resources = tuple(
         resource_of(pools[pid]) for pid in sorted(used_pools) if is_slot_based(pools[pid])
