@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -54,9 +54,19 @@ def freeze(problem: Any, *fields: tuple[str, str]) -> None:
         unique([x.id for x in getattr(problem, attr)], what)
 
 
-def check_preference_penalty(preference_penalty: float) -> None:
-    if not (0.0 <= preference_penalty < 1.0):
-        raise ValueError("preference_penalty must lie in [0, 1)")
+class BinsProblem:
+    """What the course and package problems (frozen dataclasses) share: their bins and
+    requests become tuples with unique ids (``ids``: the two fields and what their ids
+    are called) and the preference penalty lies in [0, 1)."""
+
+    kind: ClassVar[str]
+    ids: ClassVar[tuple[tuple[str, str], tuple[str, str]]]
+    preference_penalty: float
+
+    def __post_init__(self) -> None:
+        freeze(self, *self.ids)
+        if not (0.0 <= self.preference_penalty < 1.0):
+            raise ValueError("preference_penalty must lie in [0, 1)")
 
 
 def solve_rounded(

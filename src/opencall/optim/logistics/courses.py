@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
 
-from opencall.optim.logistics._common import check_counted, check_preference_penalty, freeze
+from opencall.optim.logistics._common import BinsProblem, check_counted
 from opencall.optim.logistics.placement import Item, PlacementResult, solve_bins
 
 
@@ -42,18 +43,12 @@ class SeatRequest:
 
 
 @dataclass(frozen=True)
-class CourseProblem:
+class CourseProblem(BinsProblem):
+    kind: ClassVar[str] = "course"
+    ids = (("sessions", "session ids"), ("requests", "seat request ids"))
     sessions: tuple[CourseSession, ...]
     requests: tuple[SeatRequest, ...]
     preference_penalty: float = 0.05
-
-    def __post_init__(self) -> None:
-        freeze(self, ("sessions", "session ids"), ("requests", "seat request ids"))
-        check_preference_penalty(self.preference_penalty)
-
-    @property
-    def kind(self) -> str:
-        return "course"
 
     def bins_items(self) -> tuple[list[tuple[str, int]], list[Item]]:
         """Sessions as bins of seats; each request's known preferred sessions, best first."""

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from opencall.optim.logistics._common import check_counted, check_preference_penalty, freeze
+from opencall.optim.logistics._common import BinsProblem, check_counted
 from opencall.optim.logistics.placement import Item, PlacementResult, solve_bins
 
 
@@ -44,18 +45,12 @@ class PackageRequest:
 
 
 @dataclass(frozen=True)
-class PackageProblem:
+class PackageProblem(BinsProblem):
+    kind: ClassVar[str] = "package"
+    ids = (("seasons", "season ids"), ("requests", "package request ids"))
     seasons: tuple[PackageSeason, ...]
     requests: tuple[PackageRequest, ...]
     preference_penalty: float = 0.05
-
-    def __post_init__(self) -> None:
-        freeze(self, ("seasons", "season ids"), ("requests", "package request ids"))
-        check_preference_penalty(self.preference_penalty)
-
-    @property
-    def kind(self) -> str:
-        return "package"
 
     def bins_items(self) -> tuple[list[tuple[str, int]], list[Item]]:
         """Seasons as bins of packages; each request's seasons of its technology."""
