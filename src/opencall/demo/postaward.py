@@ -233,14 +233,6 @@ def record_postaward(
     return made
 
 
-def calls_with_awards(session: Session) -> list[Call]:
-    return list(
-        session.scalars(
-            select(Call).where(Call.decisions_released_at.is_not(None)).order_by(Call.id)
-        )
-    )
-
-
 def example_accounts(session: Session) -> dict[str, str]:
     """A PI to sign in as for each kind of record (and one with an overdue loan)."""
     from opencall.people.models import User

@@ -47,8 +47,6 @@ BUILTIN_UNITS: dict[str, dict[str, dict[str, str]]] = {
 }
 # the presets' historical unit keys (plural) name the same units
 UNIT_ALIASES = {"berths": "berth", "dives": "dive", "seats": "seat", "packages": "package"}
-# units whose capacity is counted in slots of the calendar (slot_hours required)
-SLOT_UNITS = ("shift", "day", "session")
 
 UNIT_KEY_RE = re.compile(r"[a-z][a-z0-9_-]{0,19}")
 FIELD_KEY_RE = r"^[a-z][a-z0-9_]{0,39}$"
@@ -76,13 +74,6 @@ def unit_label(
                 if isinstance(text, str) and text.strip():
                     return text
     return pool_unit
-
-
-def format_amount(
-    amount: float, pool_unit: str, unit_labels: dict[str, Any] | None, lang: str
-) -> str:
-    """'3 sessions', '1 session', '12.5 hours'."""
-    return f"{amount:g} {unit_label(pool_unit, unit_labels, amount, lang)}"
 
 
 # ---------------------------------------------------------------- units

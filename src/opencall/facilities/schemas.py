@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -143,11 +143,3 @@ def validate_pool_attributes(pool_type: str, attrs: dict[str, Any]) -> dict[str,
         return POOL_ATTRS[pool_type].model_validate(attrs).model_dump(mode="json")
     except ValidationError as exc:
         raise DomainError(f"Invalid capacity pool attributes: {_first_error(exc)}") from exc
-
-
-class PoolCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    name: str = Field(min_length=1, max_length=120)
-    pool_type: Literal["lst_hours", "berths", "dives", "sample_mass", "seats", "packages"]
-    amount: float = Field(gt=0)
-    attributes: dict[str, Any]

@@ -119,7 +119,6 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 Cut = Literal["un_region", "income_group", "ldc"]
-CUTS: tuple[Cut, ...] = ("un_region", "income_group", "ldc")
 UNKNOWN = "unknown"
 #: Reference applicant group of a cut (``None``: each group against all the others).
 REFERENCES: dict[str, str | None] = {

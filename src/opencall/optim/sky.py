@@ -282,11 +282,6 @@ class VisibleIntervals:
     start: FloatArray
     end: FloatArray
 
-    def for_target(self, i: int) -> FloatArray:
-        """The (k, 2) array of [start, end] intervals of target ``i``."""
-        m = self.target == i
-        return np.stack([self.start[m], self.end[m]], axis=1)
-
 
 def _wrap_hours(x: FloatArray) -> FloatArray:
     return np.asarray(np.mod(x + 12.0, 24.0) - 12.0, dtype=np.float64)

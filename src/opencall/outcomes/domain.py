@@ -1108,9 +1108,6 @@ def recoverable_cells(
 
 # --------------------------------------------------------------------------- suppressed funnel
 
-#: Columns of the disjoint funnel table: the last stage of the main chain reached.
-DISJOINT_OUTCOMES: tuple[str, ...] = tuple(s.key for s in chain())
-
 
 def funnel_outcome_table(
     records: Sequence[ApplicantRecord],

@@ -155,51 +155,6 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
     return out
 
 
-def review_records(
-    session: Session,
-    call: Call,
-    by: od.GroupBy = "un_region",
-    records: list[od.ApplicantRecord] | None = None,
-) -> list[od.ReviewRecord]:
-    """Each submitted review with the reviewer's and the applicant's group, and the consensus.
-
-    ``records`` are the call's applicant records when the caller already has them."""
-    countries = {c.iso3: c for c in session.scalars(select(Country))}
-    ranking = {r.proposal_id: r for r in rq.ranking(session, call)}
-    by_id = {
-        r.proposal_id: r
-        for r in (records if records is not None else applicant_records(session, call))
-    }
-    pairs = rq.submitted_reviews(session, call)
-    reviewers = {
-        u.id: u
-        for u in session.scalars(select(User).where(User.id.in_({a.reviewer_id for a, _ in pairs})))
-    }
-    out = []
-    for a, review in pairs:
-        rank = ranking.get(a.proposal_id)
-        rec = by_id.get(str(a.proposal_id))
-        reviewer = reviewers.get(a.reviewer_id)
-        if rank is None or rec is None or reviewer is None:
-            continue
-        rc = countries.get(reviewer.country_iso3 or "")
-        if by == "income_group":
-            rgroup = (rc.income_group if rc else "") or "unknown"
-        else:
-            rgroup = rc.un_region if rc else "unknown"
-        out.append(
-            od.ReviewRecord(
-                reviewer_id=str(a.reviewer_id),
-                proposal_id=str(a.proposal_id),
-                reviewer_group=rgroup,
-                applicant_group=od.group_of(rec, by),
-                grade=review.grade,
-                consensus=rank.score,
-            )
-        )
-    return out
-
-
 def _group_map(by: od.GroupBy) -> dict[str, str]:
     out = {}
     for iso3, c in loader.countries().items():

@@ -761,12 +761,6 @@ class TokenUser:
     scopes: frozenset[str]
 
 
-def user_for_api_token(session: Session, raw: str) -> User | None:
-    """The active account behind a raw token, or None (unknown, revoked, expired, inactive)."""
-    found = token_user(session, raw)
-    return found.user if found else None
-
-
 def token_user(session: Session, raw: str) -> TokenUser | None:
     """The account and scopes of a raw token, or None (unknown, revoked, expired, inactive)."""
     from opencall.people.models import ApiToken

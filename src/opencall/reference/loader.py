@@ -20,13 +20,6 @@ ATTRIBUTION = (
 )
 
 INCOME_GROUPS = ("low", "lower-middle", "upper-middle", "high")
-INCOME_LABELS = {
-    "low": "Low income",
-    "lower-middle": "Lower-middle income",
-    "upper-middle": "Upper-middle income",
-    "high": "High income",
-    "": "Not classified",
-}
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from typing import Any
 KINDS: tuple[str, ...] = ("loan", "shipment", "berth", "session", "course", "package", "other")
 OUTPUT_KINDS: tuple[str, ...] = ("publication", "dataset")
 LOST_REASONS: tuple[str, ...] = ("weather", "rfi", "fault", "other")
-CUSTOMS: tuple[str, ...] = ("not_required", "pending", "cleared", "held")
 
 #: The record kinds that fit each pool type of a facility preset.
 KINDS_FOR_POOL: dict[str, tuple[str, ...]] = {
