@@ -300,6 +300,65 @@ def _hybrid_cosine(x_rev: Any, x_prop: Any) -> BlockScorer:
     return scorer
 
 
+def _checked(
+    reviewer_texts: Sequence[str],
+    proposal_texts: Sequence[str],
+    top_k: int | None,
+    block_size: int,
+    min_score: float,
+    bids: Any,
+    bid_weight: float,
+) -> tuple[list[str], list[str], Any]:
+    """The checked reviewer and proposal texts and the bids by proposal; bad input is a
+    ``ValueError``."""
+    reviewers = _check_texts("reviewer_texts", reviewer_texts)
+    proposals = _check_texts("proposal_texts", proposal_texts)
+    _check_options(top_k, block_size, min_score, bid_weight)
+    return reviewers, proposals, _bids_by_proposal(bids, len(reviewers), len(proposals))
+
+
+def _scored(
+    scorer: BlockScorer,
+    n_p: int,
+    n_r: int,
+    bids_pr: Any,
+    *,
+    top_k: int | None,
+    block_size: int,
+    min_score: float,
+    bid_weight: float,
+    method: str,
+    vocabulary_size: int,
+    t0: float,
+    phases: dict[str, float],
+) -> AffinityResult:
+    """The affinity matrix from ``scorer`` (scores of a block of proposals), with the
+    timings of the earlier ``phases``, of the similarity itself and in total since ``t0``."""
+    t1 = time.perf_counter()
+    matrix = _blockwise(
+        scorer,
+        n_p,
+        n_r,
+        top_k=top_k,
+        block_size=int(block_size),
+        min_score=float(min_score),
+        bids_pr=bids_pr,
+        bid_weight=float(bid_weight),
+    )
+    t2 = time.perf_counter()
+    return AffinityResult(
+        matrix=matrix,
+        method=method,
+        n_proposals=n_p,
+        n_reviewers=n_r,
+        vocabulary_size=vocabulary_size,
+        top_k=None if top_k is None else int(top_k),
+        min_score=float(min_score),
+        bid_weight=float(bid_weight),
+        timings={**phases, "similarity_s": t2 - t1, "total_s": t2 - t0},
+    )
+
+
 def tfidf_affinity(
     reviewer_texts: Sequence[str],
     proposal_texts: Sequence[str],
@@ -316,11 +375,10 @@ def tfidf_affinity(
     Raises ``ValueError`` for empty inputs, bad options, or texts without a single usable word.
     """
     t0 = time.perf_counter()
-    reviewers = _check_texts("reviewer_texts", reviewer_texts)
-    proposals = _check_texts("proposal_texts", proposal_texts)
-    _check_options(top_k, block_size, min_score, bid_weight)
+    reviewers, proposals, bids_pr = _checked(
+        reviewer_texts, proposal_texts, top_k, block_size, min_score, bids, bid_weight
+    )
     n_r, n_p = len(reviewers), len(proposals)
-    bids_pr = _bids_by_proposal(bids, n_r, n_p)
 
     vectorizer = make_vectorizer()
     try:
@@ -332,28 +390,19 @@ def tfidf_affinity(
     x = sp.csr_array(x, dtype=np.float32)
     scorer = _hybrid_cosine(sp.csr_array(x[:n_r]), sp.csr_array(x[n_r:]))
     t1 = time.perf_counter()
-
-    matrix = _blockwise(
+    return _scored(
         scorer,
         n_p,
         n_r,
+        bids_pr,
         top_k=top_k,
-        block_size=int(block_size),
-        min_score=float(min_score),
-        bids_pr=bids_pr,
-        bid_weight=float(bid_weight),
-    )
-    t2 = time.perf_counter()
-    return AffinityResult(
-        matrix=matrix,
+        block_size=block_size,
+        min_score=min_score,
+        bid_weight=bid_weight,
         method="tfidf",
-        n_proposals=n_p,
-        n_reviewers=n_r,
         vocabulary_size=len(vectorizer.vocabulary_),
-        top_k=None if top_k is None else int(top_k),
-        min_score=float(min_score),
-        bid_weight=float(bid_weight),
-        timings={"vectorize_s": t1 - t0, "similarity_s": t2 - t1, "total_s": t2 - t0},
+        t0=t0,
+        phases={"vectorize_s": t1 - t0},
     )
 
 
@@ -438,11 +487,10 @@ def embedding_affinity(
     Deterministic on CPU for a given torch build.
     """
     t0 = time.perf_counter()
-    reviewers = _check_texts("reviewer_texts", reviewer_texts)
-    proposals = _check_texts("proposal_texts", proposal_texts)
-    _check_options(top_k, block_size, min_score, bid_weight)
+    reviewers, proposals, bids_pr = _checked(
+        reviewer_texts, proposal_texts, top_k, block_size, min_score, bids, bid_weight
+    )
     n_r, n_p = len(reviewers), len(proposals)
-    bids_pr = _bids_by_proposal(bids, n_r, n_p)
     model = _load_model(model_path, device)
     t1 = time.perf_counter()
     with _offline_hub():
@@ -462,32 +510,19 @@ def embedding_affinity(
         block = np.asarray(e_prop[start:stop] @ e_rev_t, dtype=np.float32)
         return np.minimum(block, np.float32(1.0), out=block)  # float32 rounding above 1
 
-    matrix = _blockwise(
+    return _scored(
         scorer,
         n_p,
         n_r,
+        bids_pr,
         top_k=top_k,
-        block_size=int(block_size),
-        min_score=float(min_score),
-        bids_pr=bids_pr,
-        bid_weight=float(bid_weight),
-    )
-    t3 = time.perf_counter()
-    return AffinityResult(
-        matrix=matrix,
+        block_size=block_size,
+        min_score=min_score,
+        bid_weight=bid_weight,
         method="embedding:all-MiniLM-L6-v2",
-        n_proposals=n_p,
-        n_reviewers=n_r,
         vocabulary_size=int(emb.shape[1]),
-        top_k=None if top_k is None else int(top_k),
-        min_score=float(min_score),
-        bid_weight=float(bid_weight),
-        timings={
-            "load_s": t1 - t0,
-            "encode_s": t2 - t1,
-            "similarity_s": t3 - t2,
-            "total_s": t3 - t0,
-        },
+        t0=t0,
+        phases={"load_s": t1 - t0, "encode_s": t2 - t1},
     )
 
 
