@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 from opencall.settings import Settings
+
+_RAISE = object()  # no stand-in for an absent object: absence is an error too
 
 
 class StorageError(RuntimeError):
@@ -140,48 +143,48 @@ class S3Storage:
         check_key(key)
         return f"{self.prefix}/{key}" if self.prefix else key
 
-    def put(self, key: str, data: bytes) -> None:
+    def _s3(self, doing: str, key: str, op: Callable[[], Any], *, missing: Any = _RAISE) -> Any:
+        """``op()``'s result; a failure is a :class:`StorageError` (``doing`` names the
+        action), except that an absent object gives ``missing`` when one is given."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
-        except (BotoCoreError, ClientError) as exc:
-            raise StorageError(f"could not store {key}: {exc}") from exc
+            return op()
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if missing is not _RAISE and code in ("NoSuchKey", "404", "NotFound"):
+                return missing
+            raise StorageError(f"could not {doing} {key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"could not {doing} {key}: {exc}") from exc
+
+    def put(self, key: str, data: bytes) -> None:
+        k = self._key(key)
+        self._s3("store", key, lambda: self.client.put_object(Bucket=self.bucket, Key=k, Body=data))
 
     def get(self, key: str) -> bytes | None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            obj = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-            data: bytes = obj["Body"].read()
-            return data
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-                return None
-            raise StorageError(f"could not read {key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"could not read {key}: {exc}") from exc
+        k = self._key(key)
+        data: bytes | None = self._s3(
+            "read",
+            key,
+            lambda: self.client.get_object(Bucket=self.bucket, Key=k)["Body"].read(),
+            missing=None,
+        )
+        return data
 
     def exists(self, key: str) -> bool:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
-            return True
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-                return False
-            raise StorageError(f"could not look up {key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"could not look up {key}: {exc}") from exc
+        k = self._key(key)
+        found = self._s3(
+            "look up",
+            key,
+            lambda: self.client.head_object(Bucket=self.bucket, Key=k) is not None,
+            missing=False,
+        )
+        return bool(found)
 
     def delete(self, key: str) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
-        except (BotoCoreError, ClientError) as exc:
-            raise StorageError(f"could not delete {key}: {exc}") from exc
+        k = self._key(key)
+        self._s3("delete", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=k))
 
 
 BACKENDS = ("local", "s3")
