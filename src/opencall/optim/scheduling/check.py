@@ -13,6 +13,7 @@ from opencall.optim.scheduling.geometry import _gaps, _unit_vectors, _weight
 from opencall.optim.scheduling.problem import (
     _EPS,
     REASONS,
+    FastBlock,
     FastScheduleProblem,
     FastScheduleResult,
     FloatArray,
@@ -99,13 +100,7 @@ def check_schedule(
     good = [e for e in entries if e.block_id in by_id]
     if not good:
         return errors
-    idx = np.array([by_id[e.block_id][0] for e in good], dtype=np.int64)
-    st = np.array([e.start_unix for e in good])
-    en = np.array([e.end_unix for e in good])
-    ra = np.array([b.ra_deg for b in problem.blocks])
-    dec = np.array([b.dec_deg for b in problem.blocks])
-    zmax = np.array([b.max_zenith_deg for b in problem.blocks])
-    zmin = np.array([b.min_zenith_deg for b in problem.blocks])
+    idx, st, en, ra, dec, zmax, zmin = _arrays(problem, good, by_id)
     # zenith limits at one-second resolution, including each entry's exact end
     owner, ts = _second_samples(st, en)
     epoch = 0.5 * (t0 + t1)
@@ -135,6 +130,27 @@ def check_schedule(
     if abs(w - result.priority_weighted_hours) > 1e-6 * max(1.0, w):
         errors.append("priority_weighted_hours does not match the entries")
     return errors
+
+
+def _arrays(
+    problem: FastScheduleProblem,
+    good: Sequence[ScheduledEntry],
+    by_id: dict[str, tuple[int, FastBlock]],
+) -> tuple[
+    npt.NDArray[np.int64], FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray
+]:
+    """Per entry of ``good``: its block's index, start and end; per block of the problem:
+    right ascension, declination and the largest and smallest zenith angle."""
+    blocks = problem.blocks
+    return (
+        np.array([by_id[e.block_id][0] for e in good], dtype=np.int64),
+        np.array([e.start_unix for e in good]),
+        np.array([e.end_unix for e in good]),
+        np.array([b.ra_deg for b in blocks]),
+        np.array([b.dec_deg for b in blocks]),
+        np.array([b.max_zenith_deg for b in blocks]),
+        np.array([b.min_zenith_deg for b in blocks]),
+    )
 
 
 def _second_samples(st: FloatArray, en: FloatArray) -> tuple[npt.NDArray[np.int64], FloatArray]:
@@ -214,13 +230,7 @@ def check_zenith_with_astropy(
     )
     if not good:
         return []
-    idx = np.array([by_id[e.block_id][0] for e in good], dtype=np.int64)
-    st = np.array([e.start_unix for e in good])
-    en = np.array([e.end_unix for e in good])
-    ra = np.array([b.ra_deg for b in problem.blocks])
-    dec = np.array([b.dec_deg for b in problem.blocks])
-    zmax = np.array([b.max_zenith_deg for b in problem.blocks])
-    zmin = np.array([b.min_zenith_deg for b in problem.blocks])
+    idx, st, en, ra, dec, zmax, zmin = _arrays(problem, good, by_id)
     owner, ts = _second_samples(st, en)
     blk = idx[owner]
     z = np.empty_like(ts)
