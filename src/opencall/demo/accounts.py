@@ -81,36 +81,21 @@ def build_staff(
     for email, (name, iso3, inst) in staff.items():
         users[email] = account(email, name, iso3, inst)
     users["admin@opencall.example"].is_site_admin = True
-    people_services.grant_role(
-        session, users["manager@fast.example"].id, "call_manager", provider_id=naoc.id
-    )
-    people_services.grant_role(
-        session, users["manager@fast.example"].id, "provider_admin", provider_id=naoc.id
-    )
-    people_services.grant_role(
-        session, users["chair@fast.example"].id, "chair", call_id=fast_call.id
-    )
-    people_services.grant_role(
-        session, users["tech@fast.example"].id, "technical_reviewer", call_id=fast_call.id
-    )
-    people_services.grant_role(
-        session, users["manager@idsse.example"].id, "call_manager", provider_id=idsse.id
-    )
-    people_services.grant_role(
-        session, users["manager@idsse.example"].id, "chair", call_id=sea_call.id
-    )
-    people_services.grant_role(
-        session, users["manager@lesec.example"].id, "call_manager", provider_id=lesec.id
-    )
-    people_services.grant_role(
-        session, users["manager@lesec.example"].id, "chair", call_id=lunar_call.id
-    )
-    people_services.grant_role(
-        session, users["manager@livelihood.example"].id, "call_manager", provider_id=cicete.id
-    )
-    people_services.grant_role(
-        session, users["manager@livelihood.example"].id, "chair", call_id=prog_call.id
-    )
+    # (account, role, scope) in the order the roles are granted
+    grants: list[tuple[str, str, dict[str, int]]] = [
+        ("manager@fast.example", "call_manager", {"provider_id": naoc.id}),
+        ("manager@fast.example", "provider_admin", {"provider_id": naoc.id}),
+        ("chair@fast.example", "chair", {"call_id": fast_call.id}),
+        ("tech@fast.example", "technical_reviewer", {"call_id": fast_call.id}),
+        ("manager@idsse.example", "call_manager", {"provider_id": idsse.id}),
+        ("manager@idsse.example", "chair", {"call_id": sea_call.id}),
+        ("manager@lesec.example", "call_manager", {"provider_id": lesec.id}),
+        ("manager@lesec.example", "chair", {"call_id": lunar_call.id}),
+        ("manager@livelihood.example", "call_manager", {"provider_id": cicete.id}),
+        ("manager@livelihood.example", "chair", {"call_id": prog_call.id}),
+    ]
+    for email, role, scope in grants:
+        people_services.grant_role(session, users[email].id, role, **scope)
     return users
 
 

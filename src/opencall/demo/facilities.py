@@ -16,6 +16,27 @@ FAST_RECEIVERS = ["19-beam L-band (1.05-1.45 GHz)", "UWB (0.5-3.3 GHz)"]
 FAST_MODES = ["Tracking", "ON-OFF", "Drift scan", "OTF mapping", "Snapshot"]
 
 
+# the providers (all in China) by slug: (name, description)
+_PROVIDERS = {
+    "naoc": (
+        "National Astronomical Observatories, CAS",
+        "Operator of the FAST 500 m aperture spherical radio telescope.",
+    ),
+    "idsse": (
+        "Institute of Deep-sea Science and Engineering, CAS",
+        "Operator of R/V Tansuo-1 and the HOV Fendouzhe.",
+    ),
+    "lesec": (
+        "Lunar Exploration and Space Engineering Center, CNSA",
+        "Curation and international loans of Chang'e lunar samples.",
+    ),
+    "livelihood": (
+        "International Technology Cooperation Programmes",
+        "Hybrid rice, tilapia aquaculture and juncao training and demonstration.",
+    ),
+}
+
+
 @dataclass
 class DemoFacilities:
     """What the calls are built on: each provider, facility and its pools."""
@@ -35,15 +56,16 @@ class DemoFacilities:
     package_pools: list[CapacityPool]
 
 
+def _provider(session: Session, slug: str) -> Provider:
+    name, description = _PROVIDERS[slug]
+    return fac_services.create_provider(
+        session, name=name, slug=slug, country_iso3="CHN", description=description
+    )
+
+
 def build_facilities(session: Session, anchor: dt.date) -> DemoFacilities:
     """The four providers with their facilities and pools (dated from ``anchor``)."""
-    naoc = fac_services.create_provider(
-        session,
-        name="National Astronomical Observatories, CAS",
-        slug="naoc",
-        country_iso3="CHN",
-        description="Operator of the FAST 500 m aperture spherical radio telescope.",
-    )
+    naoc = _provider(session, "naoc")
     fast = fac_services.create_facility(
         session,
         naoc,
@@ -74,13 +96,7 @@ def build_facilities(session: Session, anchor: dt.date) -> DemoFacilities:
         )
         for h in range(24)
     ]
-    idsse = fac_services.create_provider(
-        session,
-        name="Institute of Deep-sea Science and Engineering, CAS",
-        slug="idsse",
-        country_iso3="CHN",
-        description="Operator of R/V Tansuo-1 and the HOV Fendouzhe.",
-    )
+    idsse = _provider(session, "idsse")
     vessel = fac_services.create_facility(
         session,
         idsse,
@@ -143,13 +159,7 @@ def build_facilities(session: Session, anchor: dt.date) -> DemoFacilities:
             attributes=attrs,
         )
         vessel_pools.append((berths, dives))
-    lesec = fac_services.create_provider(
-        session,
-        name="Lunar Exploration and Space Engineering Center, CNSA",
-        slug="lesec",
-        country_iso3="CHN",
-        description="Curation and international loans of Chang'e lunar samples.",
-    )
+    lesec = _provider(session, "lesec")
     samples = fac_services.create_facility(
         session,
         lesec,
@@ -175,13 +185,7 @@ def build_facilities(session: Session, anchor: dt.date) -> DemoFacilities:
             ("CE-6 basalt clasts", "Chang'e-6", "CE-6 basalt clasts", 2500.0),
         ]
     ]
-    cicete = fac_services.create_provider(
-        session,
-        name="International Technology Cooperation Programmes",
-        slug="livelihood",
-        country_iso3="CHN",
-        description="Hybrid rice, tilapia aquaculture and juncao training and demonstration.",
-    )
+    cicete = _provider(session, "livelihood")
     prog = fac_services.create_facility(
         session,
         cicete,
