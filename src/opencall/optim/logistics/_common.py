@@ -100,17 +100,6 @@ def solve_rounded(
     return sol, np.round(sol.x)
 
 
-def solve_stats(sol: MipSolution) -> dict[str, Any]:
-    """The solve's figures as the logistics results name them."""
-    return {
-        "objective": sol.objective,
-        "bound": sol.bound,
-        "mip_gap": sol.gap,
-        "status": sol.status,
-        "solve_time_s": sol.time_s,
-    }
-
-
 def check_counted(what: str, rid: str, count: int, min_count: int | None, merit: float) -> None:
     """A request for ``count`` whole units (seats, packages), of which at least
     ``min_count`` (all when None) are worth giving: refuse what cannot be placed."""

@@ -19,7 +19,6 @@ from opencall.optim.logistics._common import (
     explained,
     freeze,
     solve_rounded,
-    solve_stats,
     weights,
 )
 from opencall.optim.logistics.geometry import route_distance_km
@@ -329,7 +328,11 @@ def solve_cruise(
         dives=tuple(dives),
         explanations=dict(explanations),
         dive_reasons=dict(dive_reasons),
-        **solve_stats(sol),
+        objective=sol.objective,
+        bound=sol.bound,
+        mip_gap=sol.gap,
+        status=sol.status,
+        solve_time_s=sol.time_s,
     )
 
 

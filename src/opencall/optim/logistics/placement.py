@@ -17,7 +17,6 @@ from opencall.optim.logistics._common import (
     Row,
     explained,
     solve_rounded,
-    solve_stats,
     weights,
 )
 from opencall.optim.messages import message
@@ -202,5 +201,9 @@ def solve_bins(problem: BinProblem, seed: int, time_limit_s: float) -> Placement
     return PlacementResult(
         placements=dict(placements),
         explanations=dict(explanations),
-        **solve_stats(sol),
+        objective=sol.objective,
+        bound=sol.bound,
+        mip_gap=sol.gap,
+        status=sol.status,
+        solve_time_s=sol.time_s,
     )
