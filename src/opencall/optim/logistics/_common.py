@@ -100,15 +100,28 @@ def solve_rounded(
     return sol, np.round(sol.x)
 
 
-def check_counted(what: str, rid: str, count: int, min_count: int | None, merit: float) -> None:
-    """A request for ``count`` whole units (seats, packages), of which at least
-    ``min_count`` (all when None) are worth giving: refuse what cannot be placed."""
-    if count < 1:
-        raise ValueError(f"{what} {rid!r}: count must be >= 1")
-    if min_count is not None and not (1 <= min_count <= count):
-        raise ValueError(f"{what} {rid!r}: min_count must be in [1, count]")
-    if not math.isfinite(merit):
-        raise ValueError(f"{what} {rid!r}: merit must be finite")
+class CountedRequest:
+    """What the seat and package requests (frozen dataclasses) share: ``count`` whole
+    units (seats, packages), of which at least ``min_count`` (all when None) are worth
+    giving, in one of the bins named in the field ``choices`` (made a tuple). What cannot
+    be placed is refused (``what`` names the request in the error)."""
+
+    what: ClassVar[str]
+    choices: ClassVar[str]
+    id: str
+    merit: float
+    count: int
+    min_count: int | None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, self.choices, tuple(getattr(self, self.choices)))
+        what, rid = self.what, self.id
+        if self.count < 1:
+            raise ValueError(f"{what} {rid!r}: count must be >= 1")
+        if self.min_count is not None and not (1 <= self.min_count <= self.count):
+            raise ValueError(f"{what} {rid!r}: min_count must be in [1, count]")
+        if not math.isfinite(self.merit):
+            raise ValueError(f"{what} {rid!r}: merit must be finite")
 
 
 def explained(code: str, template: str, pools: tuple[str, ...] = (), **params: Any) -> Explanation:

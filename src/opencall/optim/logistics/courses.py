@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar
 
-from opencall.optim.logistics._common import BinsProblem, check_counted
+from opencall.optim.logistics._common import BinsProblem, CountedRequest
 from opencall.optim.logistics.placement import Item, PlacementResult, solve_bins
 
 
@@ -27,19 +27,17 @@ class CourseSession:
 
 
 @dataclass(frozen=True)
-class SeatRequest:
+class SeatRequest(CountedRequest):
     """``count`` seats in one of ``preferred`` sessions (best first); at least ``min_count``
     (default ``count``: all or nothing)."""
 
+    what: ClassVar[str] = "seat request"
+    choices: ClassVar[str] = "preferred"
     id: str
     merit: float
     count: int
     preferred: tuple[str, ...]
     min_count: int | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "preferred", tuple(self.preferred))
-        check_counted("seat request", self.id, self.count, self.min_count, self.merit)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from opencall.optim.logistics._common import BinsProblem, check_counted
+from opencall.optim.logistics._common import BinsProblem, CountedRequest
 from opencall.optim.logistics.placement import Item, PlacementResult, solve_bins
 
 
@@ -24,11 +24,13 @@ class PackageSeason:
 
 
 @dataclass(frozen=True)
-class PackageRequest:
+class PackageRequest(CountedRequest):
     """``count`` packages of ``technology`` for a site, in one of ``seasons`` (best first;
     empty: any season of that technology). ``suitable`` comes from
     ``opencall.optim.suitability.assess``."""
 
+    what: ClassVar[str] = "package request"
+    choices: ClassVar[str] = "seasons"
     id: str
     merit: float
     technology: str
@@ -38,10 +40,6 @@ class PackageRequest:
     suitable: bool = True
     unsuitable_reason: str = ""
     min_count: int | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "seasons", tuple(self.seasons))
-        check_counted("package request", self.id, self.count, self.min_count, self.merit)
 
 
 @dataclass(frozen=True)
