@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool, Facility, Provider
+from opencall.facilities.schemas import FAST_SITE_ATTRIBUTES
 
 FAST_RECEIVERS = ["19-beam L-band (1.05-1.45 GHz)", "UWB (0.5-3.3 GHz)"]
 FAST_MODES = ["Tracking", "ON-OFF", "Drift scan", "OTF mapping", "Snapshot"]
@@ -73,17 +74,7 @@ def build_facilities(session: Session, anchor: dt.date) -> DemoFacilities:
         slug="fast",
         kind="telescope",
         description="Dawodang, Pingtang County, Guizhou. 19-beam L-band and UWB receivers.",
-        attributes={
-            "lat_deg": 25.6529,
-            "lon_deg": 106.8567,
-            "height_m": 1110.0,
-            "max_zenith_deg": 40.0,
-            "full_gain_zenith_deg": 26.4,
-            "dec_min_deg": -14.0,
-            "dec_max_deg": 66.0,
-            "receivers": FAST_RECEIVERS,
-            "modes": FAST_MODES,
-        },
+        attributes={**FAST_SITE_ATTRIBUTES, "receivers": FAST_RECEIVERS, "modes": FAST_MODES},
     )
     fast_pools = [
         fac_services.create_pool(

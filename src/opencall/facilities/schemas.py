@@ -36,6 +36,19 @@ class TelescopeAttrs(_Strict):
     modes: list[str]
 
 
+#: FAST's site and pointing limits as telescope attributes (the demo's telescope and the
+#: facility form's example; ``opencall.optim.sky`` has the same figures for the optimiser)
+FAST_SITE_ATTRIBUTES: dict[str, float] = {
+    "lat_deg": 25.6529,
+    "lon_deg": 106.8567,
+    "height_m": 1110.0,
+    "max_zenith_deg": 40.0,
+    "full_gain_zenith_deg": 26.4,
+    "dec_min_deg": -14.0,
+    "dec_max_deg": 66.0,
+}
+
+
 class VesselAttrs(_Strict):
     vessel: str
     submersible: str

@@ -19,7 +19,7 @@ from opencall.errors import DomainError
 from opencall.facilities import policies, services
 from opencall.facilities.domain import unit_label
 from opencall.facilities.models import FACILITY_KINDS, CapacityPool, Facility, Provider
-from opencall.facilities.schemas import POOL_UNITS
+from opencall.facilities.schemas import FAST_SITE_ATTRIBUTES, POOL_UNITS
 from opencall.inputs import finite_number
 from opencall.people.queries import countries
 from opencall.web.i18n import N_
@@ -31,17 +31,7 @@ MSG_REQUIRED = N_("This field is required.")
 MSG_JSON = N_("Attributes must be a JSON object.")
 MSG_NUMBER = N_("Enter a number.")
 EXAMPLES = {
-    "telescope": {
-        "lat_deg": 25.6529,
-        "lon_deg": 106.8567,
-        "height_m": 1110.0,
-        "max_zenith_deg": 40.0,
-        "full_gain_zenith_deg": 26.4,
-        "dec_min_deg": -14.0,
-        "dec_max_deg": 66.0,
-        "receivers": ["19-beam"],
-        "modes": ["Tracking"],
-    },
+    "telescope": {**FAST_SITE_ATTRIBUTES, "receivers": ["19-beam"], "modes": ["Tracking"]},
     "vessel": {
         "vessel": "R/V",
         "submersible": "HOV",
