@@ -57,11 +57,12 @@ How it is solved (and which parts are exact):
   that minimum. ``certified`` means the max-min reached the LP bound, or the MIP was solved to
   optimality over every allowed pair.
   The total given that minimum is then bounded over every allowed pair: the LP relaxation
-  (counts, loads, every proposal at the minimum), solved in the same HiGHS model (``tau``
-  fixed, the objective switched, every column kept; interior point once, then warm-started
-  primal simplex) by column
-  generation; its bound is the explicit Lagrangian dual value for the LP's multipliers with
-  the positive reduced costs summed over all pairs in a full pass (``total_upper_bound``,
+  (counts, loads, every proposal at the minimum), solved in a new HiGHS model that starts
+  from the max-min LP's support, the fair assignment, the total-mode optimum and the
+  ``fair_lp_start`` best candidates of each proposal (interior point once, then
+  warm-started primal simplex) by column generation; its bound is the explicit Lagrangian
+  dual value for the LP's multipliers with the positive reduced costs summed over all pairs
+  in a full pass (``total_upper_bound``,
   valid whatever the LP solver's accuracy). A MIP on the LP's support tries to raise the
   total; when the remaining gap leaves few pairs that reduced-cost fixing cannot exclude, a
   MIP over them solved to optimality proves the total optimal over every allowed pair
