@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -137,6 +138,7 @@ def run_one(case: str, backend: str, gap: float, time_limit: float) -> dict[str,
     t0 = time.perf_counter()
     problem = make_problem(case)
     build_s = time.perf_counter() - t0
+    c1 = time.process_time()
     if backend == "greedy":
         t1 = time.perf_counter()
         obj = greedy_objective(problem)
@@ -172,12 +174,15 @@ def run_one(case: str, backend: str, gap: float, time_limit: float) -> dict[str,
             partial=sum(1 for f in res.fractions.values() if 0 < f < 1),
             used_h=sum(res.pool_usage().values()),
         )
+    cpu_s = time.process_time() - c1  # every thread of this process, HiGHS's included
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     out.update(
         case=case,
         backend=backend,
         build_s=build_s,
         solve_s=solve_s,
+        cpu_s=cpu_s,
+        load_1min=os.getloadavg()[0],
         peak_rss_mb=peak_mb,
         n=len(problem.requests),
         capacity_h=sum(p.capacity for p in problem.pools),
@@ -227,15 +232,16 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rows, indent=1))
     print(
-        "| case | solver | n | solve s | objective | bound | gap | phases | status | check "
-        "| peak RSS MB |"
+        "| case | solver | n | solve s | CPU s | load | objective | bound | gap | phases "
+        "| status | check | peak RSS MB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         gap = "-" if r["gap"] != r["gap"] else f"{100 * r['gap']:.4f} %"
         bound = "-" if r["bound"] != r["bound"] else f"{r['bound']:.3f}"
         print(
             f"| {r['case']} | {r['backend']} | {r['n']} | {r['solve_s']:.2f} | "
+            f"{r['cpu_s']:.2f} | {r['load_1min']:.1f} | "
             f"{r['objective']:.3f} | {bound} | {gap} | {r['phases']} | {r['status']} | "
             f"{r['check']} | {r['peak_rss_mb']:.0f} |"
         )

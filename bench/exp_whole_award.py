@@ -16,6 +16,32 @@ call with the shipped settings (LP-rounding warm start):
             for some optimum, so the bound still bounds the optimum
   lp        no MIP: the LP bound and how many requests reduced-cost fixing would leave free
             at several gaps (the core a branch and bound must still search)
+
+Variants that read LIMIT_S as a budget of CPU seconds (HiGHS is stopped by a callback once
+the process has used that much CPU, so the figures do not depend on the machine's load):
+
+  structure   what the candidate strengthenings of issue 15 item 4 have to work with: pairs
+              of requests that cannot share a pool (the clique rows), identical requests
+              (symmetry), the PI-cap groups, and the Lagrangian bound over the capacity rows
+              at the LP duals with each PI's subproblem (its best feasible award set, a
+              Dantzig-Wolfe pattern) solved exactly, next to the LP bound
+  cpu         HiGHS on the shipped phase-0 model from the shipped warm start, with the bound
+              and the incumbent recorded about every tenth of the budget
+  cardinality decomposition by the number of awards k: the LP with sum x = k bounds every
+              solution with k awards; the k whose LP bound exceeds BEST_KNOWN are each
+              solved with the rows sum x = k and w x >= BEST_KNOWN, the budget split
+              evenly; the optimum is at most max(BEST_KNOWN, the largest bound left)
+  blocks      Lagrangian decomposition into 3 blocks of 8 consecutive LST pools: each
+              request's weight is split among the blocks it touches (start: its LP dual
+              cost in each block plus an equal share of its LP reduced cost); each block
+              keeps its 8 capacity rows and the PI caps over its requests and is solved
+              by HiGHS; the sum of the blocks' dual bounds bounds the optimum for any
+              split; the split is improved by subgradient steps (Polyak, target
+              BEST_KNOWN) until the budget is spent
+  lns         the incumbent side: from the shipped warm start, free the requests of a random
+              capacity row and of the 3 rows sharing most requests with it (about 4
+              neighbouring LST pools), fix the rest, and solve that sub-MIP with HiGHS
+              (2 s wall each); keep what improves, until the budget is spent
 """
 
 from __future__ import annotations
@@ -53,6 +79,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "noheur": {"mip_heuristic_effort": 0.0},
 }
 FORMULATIONS = ("windows", "dominance", "lp")
+CPU_VARIANTS = ("structure", "cpu", "cardinality", "blocks", "lns")
+# the best solution known for phase 0 of a-whole (every solver, long runs; bench/README.md)
+BEST_KNOWN = 67.6872
 
 Rows = list[tuple[dict[int, float], float, float]]
 
@@ -132,6 +161,276 @@ def formulation(name: str, limit: float) -> dict[str, Any]:
     )
 
 
+def highs_cpu(
+    c: np.ndarray,
+    rows: Rows,
+    cpu_budget: float,
+    start: np.ndarray | None = None,
+    samples: int = 10,
+) -> dict[str, Any]:
+    """Maximise ``c.x`` over the binary ``rows`` with HiGHS until ``cpu_budget`` CPU s."""
+    import highspy
+    import scipy.sparse as sp
+
+    n = int(c.shape[0])
+    a, lo, hi = rows_to_csr(rows, n)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", 0.0009)
+    h.setOptionValue("time_limit", 3600.0)
+    inf = highspy.kHighsInf
+    csc = sp.csc_matrix(a)
+    csc.sort_indices()
+    h.passModel(
+        n,
+        int(a.shape[0]),
+        int(csc.nnz),
+        int(highspy.MatrixFormat.kColwise.value),
+        int(highspy.ObjSense.kMaximize.value),
+        0.0,
+        np.ascontiguousarray(c, dtype=np.float64),
+        np.zeros(n),
+        np.ones(n),
+        np.where(np.isfinite(lo), lo, -inf).astype(np.float64),
+        np.where(np.isfinite(hi), hi, inf).astype(np.float64),
+        csc.indptr.astype(np.int32),
+        csc.indices.astype(np.int32),
+        csc.data.astype(np.float64),
+        np.ones(n, dtype=np.int32),
+    )
+    if start is not None:
+        h.setSolution(n, np.arange(n, dtype=np.int32), np.asarray(start, dtype=np.float64))
+    c0 = time.process_time()
+    trajectory: list[tuple[float, float, float]] = []
+
+    def callback(kind: Any, msg: Any, out: Any, into: Any, user: Any) -> None:
+        used = time.process_time() - c0
+        if used >= (len(trajectory) + 1) * cpu_budget / samples:
+            trajectory.append((round(used, 2), out.mip_dual_bound, out.mip_primal_bound))
+        if used > cpu_budget:
+            into.user_interrupt = True
+
+    h.setCallback(callback, None)
+    h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
+    w0 = time.perf_counter()
+    h.run()
+    status = h.modelStatusToString(h.getModelStatus())
+    x = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    return dict(
+        status=status,
+        objective=float(c @ x) if x.size == n and status != "Infeasible" else None,
+        bound=float(h.getInfo().mip_dual_bound),
+        cpu_s=round(time.process_time() - c0, 2),
+        wall_s=round(time.perf_counter() - w0, 2),
+        trajectory=trajectory,
+    )
+
+
+def shipped_start(model: _Model) -> np.ndarray:
+    """The warm start ``solve_mip(..., polish=True)`` builds for this model."""
+    from opencall.optim.allocation.mip import _lp_rounding, improve_packing
+
+    n = model.n_cols
+    a, lo, hi = rows_to_csr(model.rows, n)
+    x = _lp_rounding(
+        model.weights, a, lo, hi, np.zeros(n), model.col_hi, model.integer, True, 0, 60.0, 1e-5
+    )
+    assert x is not None
+    return improve_packing(model.weights, a, hi, x)
+
+
+def blocks_variant(model: _Model, budget: float, size: int = 8) -> dict[str, Any]:
+    import scipy.sparse as sp
+    from scipy.optimize import linprog
+
+    n = model.n_cols
+    w = model.weights
+    a0, lo, hi = rows_to_csr(model.rows, n)
+    a = sp.csr_matrix(a0)
+    lp = linprog(-w, A_ub=a, b_ub=hi, bounds=(0, 1), method="highs")
+    u = -np.asarray(lp.ineqlin.marginals)
+    caps = [k for k, (t, _, _) in enumerate(model.rows) if any(v != 1.0 for v in t.values())]
+    pi_rows = [k for k in range(a.shape[0]) if k not in set(caps)]
+    blocks = [caps[b0 : b0 + size] for b0 in range(0, len(caps), size)]
+    touch = np.zeros((len(blocks), n), dtype=bool)
+    dual_cost = np.zeros((len(blocks), n))
+    for j, rows_j in enumerate(blocks):
+        touch[j, np.unique(a[rows_j].indices)] = True
+        dual_cost[j] = a[rows_j].T @ u[rows_j]
+    count = touch.sum(axis=0)
+    reduced = w - dual_cost.sum(axis=0)
+    split = np.where(touch, dual_cost + reduced / np.maximum(count, 1), 0.0)
+    c0 = time.process_time()
+    best = math.inf
+    history: list[tuple[float, float]] = []
+    scale = 1.0
+    it = 0
+    while time.process_time() - c0 < budget:
+        copies = np.zeros((len(blocks), n))
+        total = 0.0
+        for j, rows_j in enumerate(blocks):
+            r = list(rows_j) + pi_rows
+            # a copy with a non-positive weight is never taken in a packing problem
+            use = touch[j] & (split[j] > 0)
+            sub = solve_mip(
+                np.where(use, split[j], 0.0),
+                a[r],
+                lo[r],
+                hi[r],
+                np.zeros(n),
+                use.astype(np.float64),
+                model.integer,
+                mip_rel_gap=1e-5,
+                time_limit_s=60.0,
+            )
+            copies[j] = np.round(sub.x) * touch[j]
+            total += sub.bound
+        best = min(best, total)
+        history.append((round(time.process_time() - c0, 2), round(best, 4)))
+        mean = copies.sum(axis=0) / np.maximum(count, 1)
+        g = np.where(touch, copies - mean, 0.0)
+        norm = float((g * g).sum())
+        if norm == 0.0:
+            break
+        split = split - scale * (total - BEST_KNOWN) / norm * g
+        it += 1
+        if it % 10 == 0:
+            scale *= 0.7
+    return dict(
+        variant="blocks",
+        budget_cpu_s=budget,
+        blocks=len(blocks),
+        lp_bound=-float(lp.fun),
+        bound=best,
+        gap_to_best_known=(best - BEST_KNOWN) / BEST_KNOWN,
+        iterations=it,
+        history=history,
+        cpu_s=round(time.process_time() - c0, 2),
+    )
+
+
+def cpu_variant(name: str, budget: float) -> dict[str, Any]:
+    from scipy.optimize import linprog
+
+    problem = make_problem("a-whole")
+    model = _build(problem, 0)
+    n = model.n_cols
+    w = model.weights
+    rows: Rows = list(model.rows)
+    a, _, hi = rows_to_csr(rows, n)
+    c0 = time.process_time()
+    if name == "cpu":
+        start = shipped_start(model)
+        return dict(variant=name, start=float(w @ start), **highs_cpu(w, rows, budget, start))
+    if name == "blocks":
+        return blocks_variant(model, budget)
+    if name == "lns":
+        import scipy.sparse as sp
+
+        x = shipped_start(model)
+        start_value = float(w @ x)
+        lo = np.full(a.shape[0], -math.inf)
+        pattern = (sp.csr_matrix(a) != 0).astype(np.float64)
+        overlap = (pattern @ pattern.T).toarray()
+        csr = sp.csr_matrix(a)
+        rng = np.random.default_rng(0)
+        found: list[tuple[float, float]] = []
+        rounds = 0
+        while time.process_time() - c0 < budget:
+            seed_row = int(rng.integers(a.shape[0]))
+            near = np.argsort(-overlap[seed_row], kind="stable")[:4]
+            free = np.zeros(n, dtype=bool)
+            free[np.unique(csr[near].indices)] = True
+            sub = solve_mip(
+                w,
+                csr,
+                lo,
+                hi,
+                np.where(free, 0.0, x),
+                np.where(free, 1.0, x),
+                model.integer,
+                mip_rel_gap=1e-6,
+                time_limit_s=2.0,
+                start=x,
+            )
+            rounds += 1
+            if sub.status in ("optimal", "time_limit") and float(w @ sub.x) > float(w @ x) + 1e-9:
+                x = np.round(sub.x)
+                found.append((round(time.process_time() - c0, 2), round(float(w @ x), 4)))
+        return dict(
+            variant=name,
+            budget_cpu_s=budget,
+            start=start_value,
+            objective=float(w @ x),
+            rounds=rounds,
+            improvements=found,
+            cpu_s=round(time.process_time() - c0, 2),
+        )
+    if name == "structure":
+        # the capacity rows are the ones with demands (the PI-cap rows count awards: all 1)
+        caps = [k for k, (terms, _, _) in enumerate(rows) if any(v != 1.0 for v in terms.values())]
+        dense = a.toarray()
+        pair_conflicts = sum(
+            int(((dense[r][:, None] + dense[r][None, :]) > hi[r] + 1e-9).sum() // 2) for r in caps
+        )
+        identical = n - len({tuple(np.round(dense[:, j], 6)) for j in range(n)})
+        lp = linprog(-w, A_ub=a, b_ub=hi, bounds=(0, 1), method="highs")
+        duals = -np.asarray(lp.ineqlin.marginals)
+        # Lagrangian over the capacity rows at the LP duals: each PI's subproblem (at most
+        # max_awards_per_pi of its requests) is solved exactly by taking its best positive
+        # reduced costs; this is the Dantzig-Wolfe bound over per-PI patterns at those duals
+        u = np.zeros(a.shape[0])
+        u[caps] = duals[caps]
+        reduced = w - a.T @ u
+        k = problem.policy.max_awards_per_pi or n
+        by_pi: dict[str, list[int]] = collections.defaultdict(list)
+        for i in model.cand:
+            by_pi[problem.requests[i].pi_id].append(model.f_col[i])
+        lagrangian = float(u @ hi) + sum(
+            float(np.sort(np.maximum(reduced[cols], 0.0))[::-1][:k].sum())
+            for cols in by_pi.values()
+        )
+        return dict(
+            variant=name,
+            capacity_rows=len(caps),
+            max_demand_in_a_pool=float(dense[caps].max()),
+            pair_conflicts=pair_conflicts,
+            identical_requests=identical,
+            pis_over_cap=sum(1 for cols in by_pi.values() if len(cols) > k),
+            lp_bound=-float(lp.fun),
+            lagrangian_capacity_rows=lagrangian,
+            lp_awards=float(lp.x.sum()),
+            cpu_s=round(time.process_time() - c0, 2),
+        )
+    # cardinality
+    live: list[tuple[int, float]] = []
+    ones = np.ones((1, n))
+    for k in range(n + 1):
+        r = linprog(-w, A_ub=a, b_ub=hi, A_eq=ones, b_eq=[k], bounds=(0, 1), method="highs")
+        if r.status == 0 and -r.fun > BEST_KNOWN:
+            live.append((k, -float(r.fun)))
+    per_k = []
+    worst = BEST_KNOWN
+    for k, ub in live:
+        sub = rows + [
+            ({j: 1.0 for j in range(n)}, float(k), float(k)),
+            ({j: float(w[j]) for j in range(n)}, BEST_KNOWN, math.inf),
+        ]
+        out = highs_cpu(w, sub, budget / len(live), samples=1)
+        bound = BEST_KNOWN if out["status"] == "Infeasible" else out["bound"]
+        worst = max(worst, bound)
+        per_k.append(dict(k=k, lp=round(ub, 4), status=out["status"], bound=round(bound, 4)))
+    return dict(
+        variant=name,
+        budget_cpu_s=budget,
+        live_k=[k for k, _ in live],
+        bound=worst,
+        gap_to_best_known=(worst - BEST_KNOWN) / BEST_KNOWN,
+        cpu_s=round(time.process_time() - c0, 2),
+        per_k=per_k,
+    )
+
+
 def settings(name: str, limit: float) -> dict[str, Any]:
     problem = make_problem("a-whole")
     t0 = time.perf_counter()
@@ -155,10 +454,17 @@ def main() -> None:
     out = Path(os.environ.get("OUT", "bench/out")) / "whole_award.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
     limit = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
-    names = sys.argv[2].split(",") if len(sys.argv) > 2 else [*VARIANTS, *FORMULATIONS]
+    names = (
+        sys.argv[2].split(",") if len(sys.argv) > 2 else [*VARIANTS, *FORMULATIONS, *CPU_VARIANTS]
+    )
     for name in names:
         try:
-            row = formulation(name, limit) if name in FORMULATIONS else settings(name, limit)
+            if name in CPU_VARIANTS:
+                row = cpu_variant(name, limit)
+            elif name in FORMULATIONS:
+                row = formulation(name, limit)
+            else:
+                row = settings(name, limit)
         except Exception as exc:  # noqa: BLE001
             print(name, "error", exc, flush=True)
             continue
