@@ -1,5 +1,6 @@
-"""The JSON API of running a call's review: phase transitions (closing the call
-closes its proposals, as on the cockpit and in the CLI), the cycle's steps as jobs
+"""The JSON API of running a call's review: phase transitions (through
+``opencall.cycle``, as on the cockpit and in the CLI: closing the call closes its
+proposals), the cycle's steps as jobs
 (conflicts, affinity, assignment, calibration, allocation, scheduling) and their
 progress, assignments by hand, the ranking's freeze, the reviewer pool and
 invitations, conflicts (declared by a reviewer; listed for the chair), a reviewer's
@@ -21,20 +22,19 @@ from sqlalchemy import select
 
 from opencall import jobs
 from opencall.calls import policies as call_policies
-from opencall.calls import services as call_services
 from opencall.calls.domain import CALL_TRANSITIONS
 from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, phase_out
 from opencall.calls.queries import call_by_slug
+from opencall.cycle import services as cycle
 from opencall.people.models import User
-from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, recruitment, services
 from opencall.reviews import queries as q
 from opencall.reviews.api import AssignmentOut
 from opencall.reviews.models import Conflict, ReviewAssignment, ReviewInvitation, TechnicalReview
 from opencall.reviews.policies import reviewer_content
-from opencall.reviews.presenters import chair_call, open_assignment
+from opencall.reviews.presenters import CONFLICT_MASKED, STEPS, chair_call, open_assignment
 from opencall.web.api import MANAGE, MAX_ID, REVIEW, SLUG, Api, ApiError, get_api
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
@@ -42,16 +42,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "refused: the message says why (nothing changed)"},
     404: {"description": "not found (or not yours)"},
 }
-# the steps of the cycle a chair runs as jobs: job kind and the call states allowed
-STEPS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "conflicts": ("review.conflicts", ("closed", "review")),
-    "affinity": ("review.affinity", ("closed", "review")),
-    "assignment": ("review.assign", ("closed", "review")),
-    "calibration": ("review.calibrate", ("review", "ranking")),
-    "allocation": ("allocation.run", ("allocation",)),
-    "scheduling": ("schedule.run", ("scheduling",)),
-}
-CONFLICT_MASKED = "conflict of interest"
 
 
 def _id() -> Any:
@@ -90,12 +80,7 @@ def transition(body: TransitionIn, slug: str = SLUG, api: Api = Depends(get_api)
     if body.target not in CALL_TRANSITIONS.get(call.status, ()):
         raise ApiError(400, f"target: a call that is {call.status} cannot become {body.target}.")
     with api.refusing():
-        if body.target == "closed":
-            prop_services.close_call(api.db, call, actor_id=actor, reason=body.reason.strip())
-        else:
-            call_services.transition_call(
-                api.db, call, body.target, actor_id=actor, reason=body.reason.strip()
-            )
+        cycle.transition_call(api.db, call, body.target, actor_id=actor, reason=body.reason.strip())
         out = phase_out(call)
         api.db.commit()
     return out
@@ -153,7 +138,7 @@ def run_step(
     ``GET /api/v1/jobs/{id}``."""
     call = chair_call(api, slug)
     body = body or StepIn.model_validate({})
-    kind, states = STEPS[step]
+    kind, _label, states = STEPS[step]
     if call.status not in states:
         raise ApiError(400, f"This step cannot run while the call is {call.status}.")
     payload: dict[str, Any] = {"call_id": call.id, "seed": body.seed}
@@ -483,8 +468,6 @@ def technical_list(slug: str = SLUG, api: Api = Depends(get_api)) -> list[Techni
     if call is None or not policies.may_technical_review(api.db, user, call):
         raise api.not_found()
     done = q.technical_reviews(api.db, call)
-    candidates = q.proposals_for_review(api.db, call)
-    blocked = policies.conflicted_proposal_ids(api.db, user, candidates)
     return [
         TechnicalItem(
             proposal_id=p.id,
@@ -492,20 +475,13 @@ def technical_list(slug: str = SLUG, api: Api = Depends(get_api)) -> list[Techni
             title=p.title,
             verdict=done[p.id].verdict if p.id in done else None,
         )
-        for p in candidates
-        if p.id not in blocked
-        and not any(m.user_id == user.id or m.email == user.email for m in p.members)
+        for p in policies.technical_review_proposals(api.db, user, call)
     ]
 
 
 def _technical_proposal(api: Api, proposal_id: int) -> Proposal:
-    user = api.require_user()
-    p = api.db.get(Proposal, proposal_id)
-    if (
-        p is None
-        or p.status not in q.REVIEWABLE
-        or not policies.may_technical_review_proposal(api.db, user, p)
-    ):
+    p = policies.technical_review_proposal(api.db, api.require_user(), proposal_id)
+    if p is None:
         raise api.not_found()
     return p
 

@@ -1,7 +1,7 @@
 """What the managers' pages and API of later features (allocation, scheduling)
-show of the review: the labels of an assignment's status and a technical
-verdict, proposal rows with identities only where this person may see them, and
-the call a chair runs."""
+show of the review: the labels of an assignment's status, a technical verdict
+and a conflict's source, the cycle's steps a chair runs as jobs, proposal rows
+with identities only where this person may see them, and the call a chair runs."""
 
 from __future__ import annotations
 
@@ -34,6 +34,26 @@ VERDICTS = {
     "feasible": N_("feasible"),
     "feasible_with_changes": N_("feasible with changes"),
     "not_feasible": N_("not feasible"),
+}
+CONFLICT_SOURCES = {
+    "team": N_("member of the team"),
+    "institution": N_("same institution"),
+    "coauthor": N_("recent co-author or advisor"),
+    "personal": N_("personal"),
+    "declared_reviewer": N_("declared by the reviewer"),
+    "declared_applicant": N_("declared by the applicant"),
+    "own_proposal": N_("own proposal"),
+}
+CONFLICT_MASKED = N_("conflict of interest")
+# The steps of the cycle a chair runs as jobs (pages and API): kind, label, call states
+# allowed.
+STEPS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "conflicts": ("review.conflicts", N_("Detect conflicts"), ("closed", "review")),
+    "affinity": ("review.affinity", N_("Compute affinity"), ("closed", "review")),
+    "assignment": ("review.assign", N_("Assign reviewers"), ("closed", "review")),
+    "calibration": ("review.calibrate", N_("Calibrate and rank"), ("review", "ranking")),
+    "allocation": ("allocation.run", N_("Allocate capacity"), ("allocation",)),
+    "scheduling": ("schedule.run", N_("Schedule"), ("scheduling",)),
 }
 
 
