@@ -66,6 +66,11 @@ PLANTS = [
         "from opencall.reviews.views import chair as _planted  # noqa",
         "A feature's views and API are imported by no other feature",
     ),
+    (
+        "reviews/api_write/technical.py",
+        "from opencall.proposals import api as _planted  # noqa",
+        "reviews.api_write imports no other feature's views or API",
+    ),
 ]
 
 

@@ -3,10 +3,10 @@
 ===================== ========================================================
 ``reviewer``          a reviewer's workspace, assignment and review
 ``technical``         a technical reviewer's list and technical review
-``chair``             the chair's cockpit: phases, the cycle's steps as jobs,
-                      the ranking and its freeze
+``chair``             the chair's cockpit: phases, the cycle's steps as jobs
 ``chair_assignments`` the chair's assignment table, pairs added or removed
-``common``            form messages, the reviewer's copy of a PDF
+``chair_ranking``     the ranking and its freeze
+``common``            form messages, the reviewer's copy of a PDF, refusals
 ===================== ========================================================
 
 Thin routes over ``reviews.services``; every route asks ``reviews.policies``
@@ -25,12 +25,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from opencall.reviews.views import chair, chair_assignments, reviewer, technical
+from opencall.reviews.views import chair, chair_assignments, chair_ranking, reviewer, technical
 from opencall.reviews.views.reviewer import review_deadline
 from opencall.web.i18n import N_
 
 router = APIRouter()
-for _module in (reviewer, technical, chair, chair_assignments):
+# in this order (the routes' and the API schema's order as before the split)
+for _module in (reviewer, technical, chair, chair_assignments, chair_ranking):
     router.include_router(_module.router)
 
 __all__ = ["SERVICE_MESSAGES", "review_deadline", "router"]

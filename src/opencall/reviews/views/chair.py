@@ -1,7 +1,5 @@
-"""The chair's and user office's pages of running a call's review: the cockpit, the
-call's phase transitions, the cycle's steps as jobs, and the ranking and its freeze.
-
-The chair sees identities of a dual-anonymous call only once the ranking is frozen."""
+"""The chair's and user office's cockpit of a call's review: its state and jobs, the
+call's phase transitions (through ``opencall.cycle``), the cycle's steps as jobs."""
 
 from __future__ import annotations
 
@@ -22,11 +20,10 @@ from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
 from opencall.proposals.models import Proposal
-from opencall.reviews import policies, services
+from opencall.reviews import policies
 from opencall.reviews import queries as q
-from opencall.reviews.presenters import STEPS, labels, proposal_rows
-from opencall.reviews.views.common import MSG_CONFIRM, MSG_INVALID
-from opencall.web.csv import csv_response, wants_csv
+from opencall.reviews.presenters import STEPS, labels
+from opencall.reviews.views.common import MSG_CONFIRM, MSG_INVALID, cockpit_error
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 
@@ -120,9 +117,9 @@ def transition(slug: str, page: Page = Depends(get_page)) -> Response:
     target = page.form.get("target", "")
     reason = page.form.get("reason", "").strip()[:2000]
     if page.form.get("confirm") != "yes":
-        return _cockpit_error(page, call, page._(MSG_CONFIRM))
+        return cockpit_error(page, call, page._(MSG_CONFIRM))
     if target not in CALL_TRANSITIONS.get(call.status, ()) or target == "published":
-        return _cockpit_error(page, call, page._(MSG_INVALID))
+        return cockpit_error(page, call, page._(MSG_INVALID))
     if target == "closed" and page.received_at < call.closes_at and page.form.get("early") != "yes":
         # closing before the deadline cuts applicants short: say what it does, then ask again
         return _close_early_page(page, call, reason)
@@ -131,7 +128,7 @@ def transition(slug: str, page: Page = Depends(get_page)) -> Response:
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return _cockpit_error(page, call, page.t.message(exc.message))
+        return cockpit_error(page, call, page.t.message(exc.message))
     return page.redirect(f"/manage/calls/{call.slug}", "saved")
 
 
@@ -155,14 +152,6 @@ def _close_early_page(page: Page, call: Call, reason: str) -> Response:
     )
 
 
-def _cockpit_error(page: Page, call: Call, message: str) -> Response:
-    return page.render(
-        "manage/message.html",
-        {"message": message, "back": f"/manage/calls/{call.slug}"},
-        status=400,
-    )
-
-
 @router.post("/manage/calls/{slug}/steps/{step}", response_class=HTMLResponse)
 def run_step(slug: str, step: str, page: Page = Depends(get_page)) -> Response:
     """Enqueue one step of the cycle as a job (same transaction), then show its progress."""
@@ -171,7 +160,7 @@ def run_step(slug: str, step: str, page: Page = Depends(get_page)) -> Response:
         page.not_found()
     kind, _label, states = STEPS[step]
     if call.status not in states:
-        return _cockpit_error(page, call, page._(MSG_STEP_STATE, status=call.status))
+        return cockpit_error(page, call, page._(MSG_STEP_STATE, status=call.status))
     payload: dict[str, Any] = {"call_id": call.id}
     seed = page.form.get("seed", "0")
     payload["seed"] = int(seed) if seed.isdecimal() and len(seed) < 9 else 0
@@ -186,86 +175,9 @@ def run_step(slug: str, step: str, page: Page = Depends(get_page)) -> Response:
             if start:
                 payload["start"] = dt.date.fromisoformat(start).isoformat()
         except ValueError:
-            return _cockpit_error(page, call, page._(MSG_INVALID))
+            return cockpit_error(page, call, page._(MSG_INVALID))
     job = jobs.enqueue(
         page.db, kind, payload, call_id=call.id, created_by=page.user.id, max_attempts=2
     )
     page.commit(background=True)  # never keep the browser waiting for the job
     return page.redirect(f"/manage/jobs/{job.id}")
-
-
-# ---------------------------------------------------------------- ranking
-
-
-@router.get("/manage/calls/{slug}/ranking", response_class=HTMLResponse)
-def ranking(slug: str, page: Page = Depends(get_page)) -> Response:
-    call = staff_call(page, slug)
-    ranked = q.ranking(page.db, call)
-    proposals = {p.id: p for p in q.proposals_for_review(page.db, call)}
-    rows = proposal_rows(page, call, list(proposals.values()))
-    tech = q.technical_reviews(page.db, call)
-    if wants_csv(page):
-        return csv_response(
-            f"{call.slug}-ranking.csv",
-            [
-                "rank",
-                "rank_lo",
-                "rank_hi",
-                "proposal",
-                "title",
-                "score",
-                "score_lo",
-                "score_hi",
-                "raw_mean",
-                "discuss",
-                "technical",
-            ],
-            (
-                (
-                    r.rank,
-                    r.rank_lo,
-                    r.rank_hi,
-                    rows[r.proposal_id]["code"],
-                    rows[r.proposal_id]["title"],
-                    f"{r.score:.4f}",
-                    f"{r.score_lo:.4f}",
-                    f"{r.score_hi:.4f}",
-                    "" if r.raw_mean is None else f"{r.raw_mean:.3f}",
-                    "yes" if r.discuss else "",
-                    tech[r.proposal_id].verdict if r.proposal_id in tech else "",
-                )
-                for r in ranked
-                if r.proposal_id in rows
-            ),
-        )
-    n = max(1, len(ranked))
-    return page.render(
-        "reviews/ranking.html",
-        {
-            "call": call,
-            "ranked": [r for r in ranked if r.proposal_id in rows],
-            "rows": rows,
-            "tech": tech,
-            "n": n,
-            "identities": policies.may_see_identities(page.db, page.user, call),
-            "run": q.latest_run(page.db, call, "calibration"),
-            **labels(page),
-        },
-    )
-
-
-@router.post("/manage/calls/{slug}/ranking/freeze", response_class=HTMLResponse)
-def freeze(slug: str, page: Page = Depends(get_page)) -> Response:
-    call = staff_call(page, slug)
-    if page.form.get("confirm") != "yes":
-        return _cockpit_error(page, call, page._(MSG_CONFIRM))
-    try:
-        services.freeze_ranking(page.db, call, actor_id=page.user.id)
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
-        return _cockpit_error(page, call, page.t.message(exc.message))
-    return page.redirect(f"/manage/calls/{call.slug}/ranking", "saved")
-
-
-# Messages the review services compose in English, catalogued for Translator.message.

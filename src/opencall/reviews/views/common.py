@@ -1,11 +1,13 @@
-"""What the review's pages share: their form messages, and a reviewer's copy of a
-proposal's PDF (the rewritten one, under a neutral name)."""
+"""What the review's pages share: their form messages, a reviewer's copy of a
+proposal's PDF (the rewritten one, under a neutral name), and a refusal on the
+chair's pages."""
 
 from __future__ import annotations
 
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from opencall.calls.models import Call
 from opencall.proposals import services as prop_services
 from opencall.proposals.models import Attachment, Proposal
 from opencall.reviews.policies import revision
@@ -37,4 +39,13 @@ def revision_pdf(page: Page, p: Proposal, n: int) -> Response:
         f"{p.code}-{n + 1}.pdf",
         "application/pdf",
         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+    )
+
+
+def cockpit_error(page: Page, call: Call, message: str) -> Response:
+    """A refusal on the chair's pages, with the way back to the cockpit."""
+    return page.render(
+        "manage/message.html",
+        {"message": message, "back": f"/manage/calls/{call.slug}"},
+        status=400,
     )
