@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import services
-from opencall.reviews.api_write.common import ERRORS, id_param
+from opencall.reviews.api_write.common import ERRORS, id_param, row_of_call
 from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.presenters import chair_call
 from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api
@@ -71,9 +71,7 @@ def remove_assignment(
     api: Api = Depends(get_api),
 ) -> Response:
     call = chair_call(api, slug)
-    a = api.db.get(ReviewAssignment, assignment_id)
-    if a is None or a.call_id != call.id:
-        raise api.not_found()
+    a = row_of_call(api, ReviewAssignment, assignment_id, call)
     with api.refusing():
         services.remove_assignment(
             api.db, a, actor_id=api.user.id if api.user else None, reason=reason

@@ -15,22 +15,13 @@ from opencall.calls import policies as call_policies
 from opencall.calls.domain import CALL_TRANSITIONS
 from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, phase_out
-from opencall.calls.queries import call_by_slug
 from opencall.cycle import services as cycle
 from opencall.reviews import services
 from opencall.reviews.api_write.common import ERRORS, id_param
-from opencall.reviews.presenters import STEPS, chair_call
+from opencall.reviews.presenters import STEPS, api_call, chair_call
 from opencall.web.api import MANAGE, SLUG, Api, ApiError, get_api
 
 router = APIRouter()
-
-
-def office_call(api: Api, slug: str) -> Call:
-    user = api.require_user()
-    call = call_by_slug(api.db, slug)
-    if call is None or not call_policies.may_administer(api.db, user, call):
-        raise api.not_found()
-    return call
 
 
 class TransitionIn(BaseModel):
@@ -49,7 +40,7 @@ def transition(body: TransitionIn, slug: str = SLUG, api: Api = Depends(get_api)
     """Move the call to its next phase (user office). Closing also closes its draft
     proposals, as the cockpit and ``opencall calls transition`` do; publishing is
     ``POST /calls/{slug}/publish``."""
-    call = office_call(api, slug)
+    call = api_call(api, slug, call_policies.may_administer)
     actor = api.user.id if api.user else None
     if body.target not in CALL_TRANSITIONS.get(call.status, ()):
         raise ApiError(400, f"target: a call that is {call.status} cannot become {body.target}.")

@@ -11,7 +11,7 @@ from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, recruitment
 from opencall.reviews import queries as q
-from opencall.reviews.api_write.common import ERRORS, id_param
+from opencall.reviews.api_write.common import ERRORS, id_param, row_of_call
 from opencall.reviews.api_write.reviewer import ConflictOut
 from opencall.reviews.models import Conflict, ReviewInvitation
 from opencall.reviews.presenters import CONFLICT_MASKED, chair_call
@@ -96,9 +96,7 @@ def withdraw_invitation(
 ) -> WithdrawnOut:
     """Withdraw a pending invitation to review."""
     call = chair_call(api, slug)
-    inv = api.db.get(ReviewInvitation, invitation_id)
-    if inv is None or inv.call_id != call.id:
-        raise api.not_found()
+    inv = row_of_call(api, ReviewInvitation, invitation_id, call)
     with api.refusing():
         recruitment.withdraw(api.db, inv, actor_id=api.user.id if api.user else None)
         out = WithdrawnOut(id=inv.id, email=inv.email, status=inv.status)

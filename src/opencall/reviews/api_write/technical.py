@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from opencall.calls.queries import call_by_slug
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.api_write.common import ERRORS, id_param
 from opencall.reviews.models import TechnicalReview
 from opencall.reviews.policies import reviewer_content
+from opencall.reviews.presenters import api_call
 from opencall.web.api import REVIEW, SLUG, Api, get_api
 
 router = APIRouter()
@@ -56,10 +56,8 @@ class TechnicalOut(BaseModel):
 )
 def technical_list(slug: str = SLUG, api: Api = Depends(get_api)) -> list[TechnicalItem]:
     """The proposals a technical reviewer may assess (not their own, not conflicted)."""
+    call = api_call(api, slug, policies.may_technical_review)
     user = api.require_user()
-    call = call_by_slug(api.db, slug)
-    if call is None or not policies.may_technical_review(api.db, user, call):
-        raise api.not_found()
     done = q.technical_reviews(api.db, call)
     return [
         TechnicalItem(

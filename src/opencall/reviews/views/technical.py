@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.inputs import finite_number
 from opencall.proposals.models import Proposal
@@ -17,7 +16,7 @@ from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.models import TechnicalReview
 from opencall.reviews.policies import reviewer_content
-from opencall.reviews.presenters import VERDICTS, labels, with_units
+from opencall.reviews.presenters import VERDICTS, labels, page_call, with_units
 from opencall.reviews.views.common import MSG_INVALID, revision_pdf
 from opencall.web.pages import Page, get_page
 
@@ -26,7 +25,7 @@ router = APIRouter()
 
 @router.get("/technical/calls/{slug}", response_class=HTMLResponse)
 def technical_list(slug: str, page: Page = Depends(get_page)) -> Response:
-    call = _technical_call(page, slug)
+    call = page_call(page, slug, policies.may_technical_review)
     done = q.technical_reviews(page.db, call)
     # the same conflicts as panel reviewers
     proposals = policies.technical_review_proposals(page.db, page.user, call)
@@ -34,16 +33,6 @@ def technical_list(slug: str, page: Page = Depends(get_page)) -> Response:
         "reviews/technical_list.html",
         {"call": call, "proposals": proposals, "done": done, **labels(page)},
     )
-
-
-def _technical_call(page: Page, slug: str) -> Call:
-    from opencall.calls.queries import call_by_slug
-
-    page.require_user()
-    call = call_by_slug(page.db, slug)
-    if call is None or not policies.may_technical_review(page.db, page.user, call):
-        page.not_found()
-    return call
 
 
 def _technical_proposal(page: Page, proposal_id: int) -> Proposal:
