@@ -17,7 +17,7 @@ LINT = Path(sys.executable).parent / "lint-imports"
 # (module file, line planted, contract name that must break)
 PLANTS = [
     (
-        "reviews/services.py",
+        "reviews/services/conflicts.py",
         "from opencall.proposals import views as _planted  # noqa",
         "A feature's views and API are imported by no other feature",
     ),
@@ -55,6 +55,21 @@ PLANTS = [
         "reviews/policies.py",
         "from opencall.proposals import services as _planted  # noqa",
         "Policies decide over data and queries",
+    ),
+    (
+        "reviews/policies.py",
+        "from opencall.reviews.services import calibration as _planted  # noqa",
+        "Policies decide over data and queries",
+    ),
+    (
+        "allocation/views.py",
+        "from opencall.reviews.views import chair as _planted  # noqa",
+        "A feature's views and API are imported by no other feature",
+    ),
+    (
+        "reviews/api_write/technical.py",
+        "from opencall.proposals import api as _planted  # noqa",
+        "reviews.api_write imports no other feature's views or API",
     ),
 ]
 

@@ -21,6 +21,7 @@ from opencall.proposals import services as prop_services
 from opencall.reviews import queries as rq
 from opencall.reviews import recruitment
 from opencall.reviews import services as rv
+from opencall.reviews.services import affinity as rv_affinity
 from tests import factories as F
 
 BIB = """
@@ -201,7 +202,7 @@ def test_affinity_reads_the_profile_and_coauthors_are_conflicts(db: Session) -> 
         db, r1, keywords="pulsar timing, magnetars", statement="I time pulsars."
     )
     people_services.import_publications(db, r1, BIB.encode())
-    text = rv._reviewer_text(db, r1, call)  # noqa: SLF001
+    text = rv_affinity._reviewer_text(db, r1, call)  # noqa: SLF001
     assert "magnetars" in text and "millisecond pulsars with a single dish" in text
     rv.compute_conflicts(db, call)
     pairs = rq.conflict_pairs(db, call)

@@ -149,16 +149,7 @@ def review(body: ReviewIn, assignment_id: int = ID, api: Api = Depends(get_api))
     if not policies.may_write_review(api.db, api.user, a):
         raise domain_error(DomainError("This review was already submitted."))
     try:
-        services.submit_review(
-            api.db,
-            a,
-            api.require_user(),
-            grade=body.grade,
-            confidence=body.confidence,
-            comments_to_applicants=body.comments_to_applicants,
-            comments_to_panel=body.comments_to_panel,
-            final=body.final,
-        )
+        services.submit_review(api.db, a, api.require_user(), **body.model_dump())
         api.db.commit()
     except DomainError as exc:
         api.db.rollback()

@@ -62,18 +62,9 @@ def assign_and_notify(settings: Settings) -> Handler:
     """The 'review.assign' job: the solver's assignment, then invitations by e-mail."""
 
     def handle(session: Session, job: Job, progress: Any) -> None:
-        call = session.get(Call, job.payload.get("call_id"))
-        if call is None:
-            raise DomainError("The call of this job no longer exists.")
+        call = _call(session, job)
         before = {a.id for a in q.assignments_of_call(session, call)}
-        services.run_assignment(
-            session,
-            call,
-            objective=job.payload.get("objective", "total"),
-            seed=int(job.payload.get("seed", 0)),
-            actor_id=job.created_by,
-            progress=progress,
-        )
+        assign(session, job, progress)
         notify_invited(session, settings.base_url, call, before)
 
     return handle

@@ -34,15 +34,8 @@ def notify_invited(session: Session, base_url: str, call: Call, since_ids: set[i
         )
     for rid, n in fresh.items():
         user = users.get(rid)
-        if user is None:
-            continue
-        subject = Translator(user.language).gettext(SUBJECT_INVITED, call=call.title)
-        body = mail_text(
-            "reviews/mail_invited.txt",
-            user.language,
-            {"name": user.name, "call": call.title, "n": n, "base": base_url.rstrip("/")},
-        )
-        queue_mail(session, user.email, subject, body)
+        if user is not None:
+            _queue(session, user, call, SUBJECT_INVITED, "reviews/mail_invited.txt", n, base_url)
     return len(fresh)
 
 
@@ -66,19 +59,33 @@ def queue_reminders(
             pending[a.reviewer_id] = pending.get(a.reviewer_id, 0) + 1
     for rid, n in sorted(pending.items()):
         user = session.get(User, rid)
-        if user is None:
-            continue
-        subject = Translator(user.language).gettext(SUBJECT_REMINDER, call=call.title)
-        body = mail_text(
-            "reviews/mail_reminder.txt",
-            user.language,
-            {
-                "name": user.name,
-                "call": call.title,
-                "n": n,
-                "deadline": deadline.strftime("%Y-%m-%d %H:%M UTC"),
-                "base": base_url.rstrip("/"),
-            },
-        )
-        queue_mail(session, user.email, subject, body)
+        if user is not None:
+            _queue(
+                session,
+                user,
+                call,
+                SUBJECT_REMINDER,
+                "reviews/mail_reminder.txt",
+                n,
+                base_url,
+                deadline=deadline.strftime("%Y-%m-%d %H:%M UTC"),
+            )
     return len(pending)
+
+
+def _queue(
+    session: Session,
+    user: User,
+    call: Call,
+    subject: str,
+    template: str,
+    n: int,
+    base_url: str,
+    **extra: str,
+) -> None:
+    """Queue one review e-mail to ``user`` in their language: ``n`` reviews of ``call``."""
+    context = {"name": user.name, "call": call.title, "n": n, **extra, "base": base_url.rstrip("/")}
+    body = mail_text(template, user.language, context)
+    queue_mail(
+        session, user.email, Translator(user.language).gettext(subject, call=call.title), body
+    )

@@ -148,15 +148,43 @@ def conflicted_proposal_ids(session: Session, user: User, proposals: list[Propos
     return out
 
 
+def on_team(user: User, proposal: Proposal) -> bool:
+    """Whether ``user`` is on the proposal's team (by account or by e-mail)."""
+    return any(m.user_id == user.id or m.email == user.email for m in proposal.members)
+
+
 def may_technical_review_proposal(session: Session, user: User | None, proposal: Proposal) -> bool:
     """A technical reviewer judges no proposal they are on or conflicted with: the same
     conflicts as panel reviewers (team, institution, co-authorship, declared)."""
     return (
         user is not None
         and may_technical_review(session, user, proposal.call)
-        and not any(m.user_id == user.id or m.email == user.email for m in proposal.members)
+        and not on_team(user, proposal)
         and proposal.id not in conflicted_proposal_ids(session, user, [proposal])
     )
+
+
+def technical_review_proposals(session: Session, user: User, call: Call) -> list[Proposal]:
+    """The proposals under review of ``call`` that ``user`` may assess technically: not
+    their own, not conflicted (the conflicts evaluated once for the whole list). The
+    caller has checked :func:`may_technical_review`."""
+    candidates = q.proposals_for_review(session, call)
+    blocked = conflicted_proposal_ids(session, user, candidates)
+    return [p for p in candidates if p.id not in blocked and not on_team(user, p)]
+
+
+def technical_review_proposal(
+    session: Session, user: User | None, proposal_id: int
+) -> Proposal | None:
+    """The proposal under review that ``user`` may assess technically, or None."""
+    p = session.get(Proposal, proposal_id)
+    if (
+        p is None
+        or p.status not in q.REVIEWABLE
+        or not may_technical_review_proposal(session, user, p)
+    ):
+        return None
+    return p
 
 
 def anonymised(content: dict[str, Any], *, show_team: bool) -> dict[str, Any]:

@@ -1,19 +1,21 @@
 """What the managers' pages and API of later features (allocation, scheduling)
-show of the review: the labels of an assignment's status and a technical
-verdict, proposal rows with identities only where this person may see them, and
-the call a chair runs."""
+show of the review: the labels of an assignment's status, a technical verdict
+and a conflict's source, the cycle's steps a chair runs as jobs, proposal rows
+with identities only where this person may see them, and the call a chair runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
 from opencall.facilities import domain as fac_domain
 from opencall.facilities.models import CapacityPool
-from opencall.people.models import Country
+from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies
 from opencall.reviews.models import ReviewAssignment
@@ -34,6 +36,26 @@ VERDICTS = {
     "feasible": N_("feasible"),
     "feasible_with_changes": N_("feasible with changes"),
     "not_feasible": N_("not feasible"),
+}
+CONFLICT_SOURCES = {
+    "team": N_("member of the team"),
+    "institution": N_("same institution"),
+    "coauthor": N_("recent co-author or advisor"),
+    "personal": N_("personal"),
+    "declared_reviewer": N_("declared by the reviewer"),
+    "declared_applicant": N_("declared by the applicant"),
+    "own_proposal": N_("own proposal"),
+}
+CONFLICT_MASKED = N_("conflict of interest")
+# The steps of the cycle a chair runs as jobs (pages and API): kind, label, call states
+# allowed.
+STEPS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "conflicts": ("review.conflicts", N_("Detect conflicts"), ("closed", "review")),
+    "affinity": ("review.affinity", N_("Compute affinity"), ("closed", "review")),
+    "assignment": ("review.assign", N_("Assign reviewers"), ("closed", "review")),
+    "calibration": ("review.calibrate", N_("Calibrate and rank"), ("review", "ranking")),
+    "allocation": ("allocation.run", N_("Allocate capacity"), ("allocation",)),
+    "scheduling": ("schedule.run", N_("Schedule"), ("scheduling",)),
 }
 
 
@@ -57,12 +79,26 @@ def proposal_rows(page: Page, call: Call, proposals: list[Proposal]) -> dict[int
     return out
 
 
-def chair_call(api: Api, slug: str) -> Call:
+def api_call(api: Api, slug: str, may: Callable[[Session, User, Call], bool]) -> Call:
+    """The call ``slug`` where ``may`` lets the API's user at it, else not found."""
     user = api.require_user()
     call = call_by_slug(api.db, slug)
-    if call is None or not policies.may_chair(api.db, user, call):
+    if call is None or not may(api.db, user, call):
         raise api.not_found()
     return call
+
+
+def page_call(page: Page, slug: str, may: Callable[[Session, User, Call], bool]) -> Call:
+    """The call ``slug`` where ``may`` lets the signed-in visitor at it, else not found."""
+    page.require_user()
+    call = call_by_slug(page.db, slug)
+    if call is None or not may(page.db, page.user, call):
+        page.not_found()
+    return call
+
+
+def chair_call(api: Api, slug: str) -> Call:
+    return api_call(api, slug, policies.may_chair)
 
 
 def open_assignment(api: Api, assignment_id: int) -> ReviewAssignment:

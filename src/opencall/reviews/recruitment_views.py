@@ -20,6 +20,7 @@ from opencall.calls.queries import call_by_slug
 from opencall.errors import DomainError
 from opencall.reviews import recruitment
 from opencall.reviews.models import ReviewInvitation
+from opencall.reviews.presenters import page_call
 from opencall.web.api import MANAGE, REVIEW, Api, ApiError, domain_error, get_api
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import queue_mail
@@ -55,11 +56,7 @@ MSG_NUMBER = N_("Enter a whole number.")
 
 
 def _call(page: Page, slug: str) -> Call:
-    page.require_user()
-    call = call_by_slug(page.db, slug)
-    if call is None or not call_policies.may_manage_call(page.db, page.user, call):
-        page.not_found()
-    return call
+    return page_call(page, slug, call_policies.may_manage_call)
 
 
 def send_invitations(

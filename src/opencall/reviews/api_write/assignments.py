@@ -1,0 +1,80 @@
+"""The chair's API of assignments by hand: a pair added (conflicted pairs are refused)
+or removed."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from opencall.people.models import User
+from opencall.proposals.models import Proposal
+from opencall.reviews import services
+from opencall.reviews.api_write.common import ERRORS, id_param, row_of_call
+from opencall.reviews.models import ReviewAssignment
+from opencall.reviews.presenters import chair_call
+from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api
+
+router = APIRouter()
+
+
+class PairIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    proposal_id: int = Field(ge=1, le=MAX_ID)
+    reviewer_id: int = Field(ge=1, le=MAX_ID)
+
+
+class PairMade(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    proposal_id: int
+    reviewer_id: int
+    status: str
+    source: str
+
+
+@router.post(
+    "/calls/{slug}/assignments",
+    response_model=PairMade,
+    status_code=201,
+    responses=ERRORS,
+    dependencies=[MANAGE],
+)
+def add_assignment(body: PairIn, slug: str = SLUG, api: Api = Depends(get_api)) -> PairMade:
+    """Assign a reviewer to a proposal by hand (conflicted pairs are refused)."""
+    call = chair_call(api, slug)
+    p = api.db.get(Proposal, body.proposal_id)
+    r = api.db.get(User, body.reviewer_id)
+    if p is None or p.call_id != call.id:
+        raise ApiError(400, "proposal_id: not a proposal of this call.")
+    if r is None:
+        raise ApiError(400, "reviewer_id: no such person.")
+    with api.refusing():
+        a = services.add_assignment(api.db, call, p, r, actor_id=api.user.id if api.user else None)
+        out = PairMade.model_validate(a)
+        api.db.commit()
+    return out
+
+
+@router.delete(
+    "/calls/{slug}/assignments/{assignment_id}",
+    status_code=204,
+    responses=ERRORS,
+    dependencies=[MANAGE],
+)
+def remove_assignment(
+    slug: str = SLUG,
+    assignment_id: int = id_param(),
+    reason: str = Query("", max_length=2000),
+    api: Api = Depends(get_api),
+) -> Response:
+    call = chair_call(api, slug)
+    a = row_of_call(api, ReviewAssignment, assignment_id, call)
+    with api.refusing():
+        services.remove_assignment(
+            api.db, a, actor_id=api.user.id if api.user else None, reason=reason
+        )
+        api.db.commit()
+    return Response(status_code=204)

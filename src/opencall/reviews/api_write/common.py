@@ -1,0 +1,31 @@
+"""What the review's write API shares: its documented refusals, the id path
+parameter, and a row of the chair's call."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from fastapi import Path
+
+from opencall.calls.models import Call
+from opencall.web.api import MAX_ID, Api
+
+T = TypeVar("T")
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "refused: the message says why (nothing changed)"},
+    404: {"description": "not found (or not yours)"},
+}
+
+
+def id_param() -> Any:
+    """A path parameter that is an id (a positive number the database can hold)."""
+    return Path(ge=1, le=MAX_ID)
+
+
+def row_of_call(api: Api, model: type[T], row_id: int, call: Call) -> T:
+    """The ``model`` row ``row_id`` when it belongs to ``call``, else not found."""
+    row: Any = api.db.get(model, row_id)
+    if row is None or row.call_id != call.id:
+        raise api.not_found()
+    return row  # type: ignore[no-any-return]

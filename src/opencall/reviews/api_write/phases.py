@@ -1,0 +1,154 @@
+"""The chair's and user office's API of a call's phases: transitions (through
+``opencall.cycle``, as on the cockpit and in the CLI: closing the call closes its
+proposals), the cycle's steps as jobs and their progress, the ranking's freeze."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from opencall import jobs
+from opencall.calls import policies as call_policies
+from opencall.calls.domain import CALL_TRANSITIONS
+from opencall.calls.models import Call
+from opencall.calls.presenters import PhaseOut, phase_out
+from opencall.cycle import services as cycle
+from opencall.reviews import services
+from opencall.reviews.api_write.common import ERRORS, id_param
+from opencall.reviews.presenters import STEPS, api_call, chair_call
+from opencall.web.api import MANAGE, SLUG, Api, ApiError, get_api
+
+router = APIRouter()
+
+
+class TransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target: Literal["open", "closed", "review", "ranking", "allocation", "scheduling", "archived"]
+    reason: str = Field(
+        "", max_length=2000, description="required to close before the deadline (logged)"
+    )
+
+
+@router.post(
+    "/calls/{slug}/transition", response_model=PhaseOut, responses=ERRORS, dependencies=[MANAGE]
+)
+def transition(body: TransitionIn, slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
+    """Move the call to its next phase (user office). Closing also closes its draft
+    proposals, as the cockpit and ``opencall calls transition`` do; publishing is
+    ``POST /calls/{slug}/publish``."""
+    call = api_call(api, slug, call_policies.may_administer)
+    actor = api.user.id if api.user else None
+    if body.target not in CALL_TRANSITIONS.get(call.status, ()):
+        raise ApiError(400, f"target: a call that is {call.status} cannot become {body.target}.")
+    with api.refusing():
+        cycle.transition_call(api.db, call, body.target, actor_id=actor, reason=body.reason.strip())
+        out = phase_out(call)
+        api.db.commit()
+    return out
+
+
+class StepIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = Field(0, ge=0, le=10**8)
+    objective: Literal["total", "fair"] | None = Field(None, description="assignment only")
+    days: int | None = Field(None, ge=1, le=366, description="scheduling only")
+    start: dt.date | None = Field(None, description="scheduling only")
+
+
+class JobOut(BaseModel):
+    id: int
+    kind: str
+    status: str
+    progress: int
+    message: str
+    error: str
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+def job_out(j: jobs.Job) -> JobOut:
+    return JobOut(
+        id=j.id,
+        kind=j.kind,
+        status=j.status,
+        progress=j.progress,
+        message=j.message,
+        error=j.error,
+        created_at=j.created_at,
+        finished_at=j.finished_at,
+    )
+
+
+@router.post(
+    "/calls/{slug}/steps/{step}",
+    response_model=JobOut,
+    status_code=202,
+    responses=ERRORS,
+    dependencies=[MANAGE],
+)
+def run_step(
+    body: StepIn | None = None,
+    slug: str = SLUG,
+    step: Literal[
+        "conflicts", "affinity", "assignment", "calibration", "allocation", "scheduling"
+    ] = Path(),
+    api: Api = Depends(get_api),
+) -> JobOut:
+    """Queue one step of the cycle as a job (chair or user office); follow it with
+    ``GET /api/v1/jobs/{id}``."""
+    call = chair_call(api, slug)
+    body = body or StepIn.model_validate({})
+    kind, _label, states = STEPS[step]
+    if call.status not in states:
+        raise ApiError(400, f"This step cannot run while the call is {call.status}.")
+    payload: dict[str, Any] = {"call_id": call.id, "seed": body.seed}
+    if step == "assignment" and body.objective:
+        payload["objective"] = body.objective
+    if step == "scheduling":
+        if body.days:
+            payload["days"] = body.days
+        if body.start:
+            payload["start"] = body.start.isoformat()
+    job = jobs.enqueue(
+        api.db,
+        kind,
+        payload,
+        call_id=call.id,
+        created_by=api.user.id if api.user else None,
+        max_attempts=2,
+    )
+    out = job_out(job)
+    api.db.commit()
+    return out
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, responses=ERRORS)
+def job(job_id: int = id_param(), api: Api = Depends(get_api)) -> JobOut:
+    """A job's progress (the staff of its call)."""
+    user = api.require_user()
+    j = api.db.get(jobs.Job, job_id)
+    call = api.db.get(Call, j.call_id) if j is not None and j.call_id else None
+    if j is None or call is None or not call_policies.may_manage_call(api.db, user, call):
+        raise api.not_found()
+    return job_out(j)
+
+
+@router.post(
+    "/calls/{slug}/ranking/freeze",
+    response_model=PhaseOut,
+    responses=ERRORS,
+    dependencies=[MANAGE],
+)
+def freeze(slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
+    """Freeze the ranking (chair or user office): the input of the allocation."""
+    call = chair_call(api, slug)
+    with api.refusing():
+        services.freeze_ranking(api.db, call, actor_id=api.user.id if api.user else None)
+        out = phase_out(call)
+        api.db.commit()
+    return out

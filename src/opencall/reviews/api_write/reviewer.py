@@ -1,0 +1,89 @@
+"""A reviewer's API of an assignment: accepting or declining it, declaring a conflict
+(the assignment is removed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from opencall.proposals.models import Proposal
+from opencall.reviews import services
+from opencall.reviews.api import AssignmentOut
+from opencall.reviews.api_write.common import ERRORS, id_param
+from opencall.reviews.presenters import open_assignment
+from opencall.web.api import REVIEW, Api, get_api
+
+router = APIRouter()
+
+
+class RespondIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    accept: bool
+
+
+class ConflictIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(max_length=2000, description="why (kept for the chair)")
+
+
+class ConflictOut(BaseModel):
+    id: int
+    proposal_code: str
+    reviewer_id: int
+    reviewer: str
+    source: str
+    detail: str
+
+
+@router.post(
+    "/assignments/{assignment_id}/respond",
+    response_model=AssignmentOut,
+    responses=ERRORS,
+    dependencies=[REVIEW],
+)
+def respond(
+    body: RespondIn, assignment_id: int = id_param(), api: Api = Depends(get_api)
+) -> AssignmentOut:
+    """Accept or decline an assignment."""
+    a = open_assignment(api, assignment_id)
+    user = api.require_user()
+    with api.refusing():
+        services.respond_to_assignment(api.db, a, user, accept=body.accept)
+        p = api.db.get(Proposal, a.proposal_id)
+        assert p is not None
+        out = AssignmentOut(
+            id=a.id, call=p.call.slug, proposal_code=p.code, title=p.title, status=a.status
+        )
+        api.db.commit()
+    return out
+
+
+@router.post(
+    "/assignments/{assignment_id}/conflict",
+    response_model=ConflictOut,
+    status_code=201,
+    responses=ERRORS,
+    dependencies=[REVIEW],
+)
+def declare_conflict(
+    body: ConflictIn, assignment_id: int = id_param(), api: Api = Depends(get_api)
+) -> ConflictOut:
+    """Declare a conflict with the assigned proposal: the assignment is removed."""
+    a = open_assignment(api, assignment_id)
+    user = api.require_user()
+    with api.refusing():
+        c = services.declare_conflict(api.db, a, user, body.reason)
+        p = api.db.get(Proposal, c.proposal_id)
+        assert p is not None
+        out = ConflictOut(
+            id=c.id,
+            proposal_code=p.code,
+            reviewer_id=user.id,
+            reviewer=user.name,
+            source=c.source,
+            detail=c.detail,
+        )
+        api.db.commit()
+    return out

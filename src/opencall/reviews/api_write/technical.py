@@ -1,0 +1,120 @@
+"""A technical reviewer's API: the proposals they may assess, and the technical review
+of one (recorded or replaced)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from opencall.proposals.models import Proposal
+from opencall.reviews import policies, services
+from opencall.reviews import queries as q
+from opencall.reviews.api_write.common import ERRORS, id_param
+from opencall.reviews.models import TechnicalReview
+from opencall.reviews.policies import reviewer_content
+from opencall.reviews.presenters import api_call
+from opencall.web.api import REVIEW, SLUG, Api, get_api
+
+router = APIRouter()
+
+
+class TechnicalItem(BaseModel):
+    proposal_id: int
+    code: str
+    title: str
+    verdict: str | None
+
+
+class TechnicalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    verdict: Literal["feasible", "feasible_with_changes", "not_feasible"]
+    amount_needed: float | None = Field(None, ge=0)
+    notes_to_panel: str = Field("", max_length=20000)
+    notes_to_applicants: str = Field("", max_length=20000)
+
+
+class TechnicalOut(BaseModel):
+    proposal_id: int
+    code: str
+    title: str
+    content: dict[str, Any] = Field(description="as reviewers see it (anonymised if dual)")
+    verdict: str | None
+    amount_needed: float | None
+    notes_to_panel: str
+    notes_to_applicants: str
+
+
+@router.get(
+    "/technical/calls/{slug}",
+    response_model=list[TechnicalItem],
+    responses=ERRORS,
+    dependencies=[REVIEW],
+)
+def technical_list(slug: str = SLUG, api: Api = Depends(get_api)) -> list[TechnicalItem]:
+    """The proposals a technical reviewer may assess (not their own, not conflicted)."""
+    call = api_call(api, slug, policies.may_technical_review)
+    user = api.require_user()
+    done = q.technical_reviews(api.db, call)
+    return [
+        TechnicalItem(
+            proposal_id=p.id,
+            code=p.code,
+            title=p.title,
+            verdict=done[p.id].verdict if p.id in done else None,
+        )
+        for p in policies.technical_review_proposals(api.db, user, call)
+    ]
+
+
+def _technical_proposal(api: Api, proposal_id: int) -> Proposal:
+    p = policies.technical_review_proposal(api.db, api.require_user(), proposal_id)
+    if p is None:
+        raise api.not_found()
+    return p
+
+
+def _technical_out(api: Api, p: Proposal) -> TechnicalOut:
+    tr = api.db.scalar(select(TechnicalReview).where(TechnicalReview.proposal_id == p.id))
+    return TechnicalOut(
+        proposal_id=p.id,
+        code=p.code,
+        title=p.title,
+        content=reviewer_content(api.db, p),
+        verdict=tr.verdict if tr else None,
+        amount_needed=tr.amount_needed if tr else None,
+        notes_to_panel=tr.notes_to_panel if tr else "",
+        notes_to_applicants=tr.notes_to_applicants if tr else "",
+    )
+
+
+@router.get(
+    "/technical/proposals/{proposal_id}",
+    response_model=TechnicalOut,
+    responses=ERRORS,
+    dependencies=[REVIEW],
+)
+def technical_get(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> TechnicalOut:
+    return _technical_out(api, _technical_proposal(api, proposal_id))
+
+
+@router.post(
+    "/technical/proposals/{proposal_id}",
+    response_model=TechnicalOut,
+    responses=ERRORS,
+    dependencies=[REVIEW],
+)
+def technical_save(
+    body: TechnicalIn, proposal_id: int = id_param(), api: Api = Depends(get_api)
+) -> TechnicalOut:
+    """Record (or replace) the technical review of a proposal."""
+    p = _technical_proposal(api, proposal_id)
+    with api.refusing():
+        services.submit_technical_review(api.db, p, api.require_user(), **body.model_dump())
+        api.db.flush()
+        out = _technical_out(api, p)
+        api.db.commit()
+    return out

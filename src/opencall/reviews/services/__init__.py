@@ -1,0 +1,58 @@
+"""The review engine's writes, one module an aggregate:
+
+=============== ==============================================================
+``conflicts``   computed conflicts of a call, declared relations, a reviewer's
+                declared conflict
+``affinity``    reviewer-proposal affinity scores (``optim.affinity``)
+``assignment``  the optimiser's assignment (``optim.assignment``), assignments
+                added or removed by hand
+``reviewing``   a reviewer's answer to an assignment, the review and its grade
+``technical``   technical (feasibility) reviews
+``calibration`` calibrated grades, the ranking (``optim.calibration``,
+                ``optim.bias``) and its freeze
+``common``      the proposals' current revisions, the latest run of a step
+=============== ==============================================================
+
+Each optimiser step builds its problem from the database, calls ``opencall.optim``,
+checks the result and records a solver run (inputs hash, parameters, seed, version,
+objective, time). The names below stay importable from ``opencall.reviews.services``.
+"""
+
+from opencall.reviews.services.affinity import run_affinity
+from opencall.reviews.services.assignment import (
+    add_assignment,
+    build_assignment_problem,
+    remove_assignment,
+    run_assignment,
+)
+from opencall.reviews.services.calibration import freeze_ranking, run_calibration
+from opencall.reviews.services.common import latest_run_or_fail, load_revisions, revision_content
+from opencall.reviews.services.conflicts import (
+    compute_conflicts,
+    declare_conflict,
+    declare_relation,
+)
+from opencall.reviews.services.reviewing import respond_to_assignment, submit_review
+from opencall.reviews.services.technical import submit_technical_review
+from opencall.runs import VERSION, inputs_hash  # importable here as before
+
+__all__ = [
+    "VERSION",
+    "add_assignment",
+    "build_assignment_problem",
+    "compute_conflicts",
+    "declare_conflict",
+    "declare_relation",
+    "freeze_ranking",
+    "inputs_hash",
+    "latest_run_or_fail",
+    "load_revisions",
+    "remove_assignment",
+    "respond_to_assignment",
+    "revision_content",
+    "run_affinity",
+    "run_assignment",
+    "run_calibration",
+    "submit_review",
+    "submit_technical_review",
+]

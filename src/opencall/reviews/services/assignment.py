@@ -1,0 +1,303 @@
+"""Assignment of reviewers to proposals: the optimiser's (``optim.assignment``, with
+the call's loads, conflicts and diversity caps) and the chair's by hand (added or
+removed), each change audited in the call's log."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opencall import auditlog
+from opencall.calls.models import Call
+from opencall.calls.schemas import review_settings
+from opencall.errors import DomainError
+from opencall.people.models import Country, User
+from opencall.proposals.models import Proposal
+from opencall.reviews import queries as q
+from opencall.reviews.models import AffinityScore, ReviewAssignment
+from opencall.runs import Progress, SolverRun, record_run
+from opencall.runs import no_progress as _noop
+
+
+def _country_regions(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(Country.iso3, Country.un_region)).all())
+
+
+def build_assignment_problem(
+    session: Session, call: Call, *, objective: str = "total", seed: int = 0
+) -> tuple[Any, list[Proposal], list[User], dict[str, Any]]:
+    from opencall.optim.assignment import AssignmentProblem, Grouping
+
+    rs = review_settings(call.review_settings)
+    reviewers = q.reviewers_of_call(session, call)
+    proposals = q.proposals_for_review(session, call)
+    if rs.mode == "distributed":
+        # applicants review each other: every accepted team member with an account reviews
+        seen: dict[int, User] = {}
+        for p in proposals:
+            for m in p.members:
+                if m.status == "accepted" and m.user_id and m.user_id not in seen:
+                    member_user = session.get(User, m.user_id)
+                    assert member_user is not None
+                    seen[member_user.id] = member_user
+        reviewers = sorted(seen.values(), key=lambda u: u.id)
+    if not reviewers or not proposals:
+        raise DomainError("Assignment needs reviewers and proposals under review.")
+    pidx = {p.id: i for i, p in enumerate(proposals)}
+    ridx = {r.id: j for j, r in enumerate(reviewers)}
+    A = np.zeros((len(proposals), len(reviewers)), dtype=np.float64)
+    for s in session.scalars(select(AffinityScore).where(AffinityScore.call_id == call.id)):
+        if s.proposal_id in pidx and s.reviewer_id in ridx:
+            A[pidx[s.proposal_id], ridx[s.reviewer_id]] = s.score
+    conflicts = sorted(
+        (pidx[p], ridx[r]) for p, r in q.conflict_pairs(session, call) if p in pidx and r in ridx
+    )
+    if rs.mode == "distributed":
+        # one's own proposals, and those of anyone one shares a team with
+        teams = {p.id: {m.user_id for m in p.members if m.user_id} for p in proposals}
+        collaborators: dict[int, set[int]] = {}
+        for members in teams.values():
+            for uid in members:
+                collaborators.setdefault(uid, set()).update(members)
+        for p in proposals:
+            for uid, j in ridx.items():
+                if teams[p.id] & collaborators.get(uid, {uid}):
+                    conflicts.append((pidx[p.id], j))
+    forced, forbidden = [], []
+    for a in session.scalars(select(ReviewAssignment).where(ReviewAssignment.call_id == call.id)):
+        if a.proposal_id not in pidx or a.reviewer_id not in ridx:
+            continue
+        pair = (pidx[a.proposal_id], ridx[a.reviewer_id])
+        if a.status in ("removed", "declined"):
+            forbidden.append(pair)
+        elif a.source == "manual" or a.status in ("accepted", "submitted"):
+            forced.append(pair)
+    regions = _country_regions(session)
+    inst_labels: dict[object, int] = {}
+    region_labels: dict[str, int] = {}
+    inst_of = []
+    region_of = []
+    for r in reviewers:
+        key = r.institution_id if r.institution_id is not None else f"none-{r.id}"
+        inst_of.append(inst_labels.setdefault(key, len(inst_labels)))
+        reg = regions.get(r.country_iso3 or "", f"none-{r.id}")
+        region_of.append(region_labels.setdefault(reg, len(region_labels)))
+    k = min(rs.reviewers_per_proposal, len(reviewers))
+    # each reviewer's own limit, declared when accepting the invitation to review
+    declared = q.declared_max_loads(session, call)
+    max_loads = np.array(
+        [max(min(rs.max_load, declared.get(r.id, rs.max_load)), rs.min_load) for r in reviewers],
+        dtype=np.int64,
+    )
+    groupings = (
+        Grouping(labels=np.array(inst_of), cap=rs.max_same_institution, name="institution"),
+        Grouping(labels=np.array(region_of), cap=rs.max_same_region, name="UN region"),
+    )
+    problem = AssignmentProblem(
+        n_proposals=len(proposals),
+        n_reviewers=len(reviewers),
+        affinity=A,
+        k=k,
+        min_load=rs.min_load,
+        max_load=max_loads if declared else rs.max_load,
+        conflicts=np.array(sorted(set(conflicts)) or np.zeros((0, 2)), dtype=np.int64).reshape(
+            -1, 2
+        ),
+        forced=np.array(forced or np.zeros((0, 2)), dtype=np.int64).reshape(-1, 2),
+        forbidden=np.array(forbidden or np.zeros((0, 2)), dtype=np.int64).reshape(-1, 2),
+        groupings=groupings,
+        objective="fair" if objective == "fair" else "total",
+        seed=seed,
+    )
+    params = {
+        "k": k,
+        "min_load": rs.min_load,
+        "max_load": rs.max_load,
+        "objective": objective,
+        "max_same_institution": rs.max_same_institution,
+        "max_same_region": rs.max_same_region,
+        "mode": rs.mode,
+    }
+    if declared:
+        params["declared_max_loads"] = {str(k): v for k, v in sorted(declared.items())}
+    return problem, proposals, reviewers, params
+
+
+def run_assignment(
+    session: Session,
+    call: Call,
+    *,
+    objective: str = "total",
+    seed: int = 0,
+    actor_id: int | None = None,
+    progress: Progress = _noop,
+) -> SolverRun:
+    from opencall.optim.assignment import InfeasibleAssignment, solve_assignment
+
+    t0 = time.perf_counter()
+    progress(5, "building the assignment problem")
+    try:
+        problem, proposals, reviewers, params = build_assignment_problem(
+            session, call, objective=objective, seed=seed
+        )
+    except ValueError as exc:
+        raise DomainError(f"The assignment problem is malformed: {exc}") from exc
+    progress(20, "solving")
+    try:
+        res = solve_assignment(problem)
+    except InfeasibleAssignment as exc:
+        raise DomainError(f"No assignment satisfies the rules: {exc}") from exc
+    problems = res.check(problem)
+    if problems:
+        raise DomainError("The assignment failed its check: " + "; ".join(problems[:5]))
+    progress(80, "storing the assignment")
+    run = record_run(
+        session,
+        call,
+        "assignment",
+        inputs={
+            "A": problem.affinity.round(6).tolist(),
+            "params": params,
+            "conflicts": np.asarray(problem.conflicts).tolist(),
+        },
+        parameters=params,
+        seed=seed,
+        status="ok",
+        wall_s=time.perf_counter() - t0,
+        objective=res.total_affinity,
+        bound=res.upper_bound,
+        gap=res.gap,
+        summary={
+            "certified": res.certified,
+            "method": res.method,
+            "min_proposal_affinity": res.min_proposal_affinity,
+            "pairs": int(len(res.proposals)),
+        },
+        actor_id=actor_id,
+    )
+    existing = {
+        (a.proposal_id, a.reviewer_id): a
+        for a in session.scalars(
+            select(ReviewAssignment).where(ReviewAssignment.call_id == call.id)
+        )
+    }
+    chosen = set()
+    A = problem.affinity
+    for pi, rj in zip(res.proposals.tolist(), res.reviewers.tolist(), strict=True):
+        p, r = proposals[pi], reviewers[rj]
+        chosen.add((p.id, r.id))
+        a = existing.get((p.id, r.id))
+        if a is None:
+            session.add(
+                ReviewAssignment(
+                    call_id=call.id,
+                    proposal_id=p.id,
+                    reviewer_id=r.id,
+                    status="assigned",
+                    source="solver",
+                    score=float(A[pi, rj]),
+                    run_id=run.id,
+                )
+            )
+        else:
+            a.score = float(A[pi, rj])
+            if a.status in ("removed", "declined"):
+                raise DomainError("The solver chose a forbidden pair; refusing the result.")
+    # solver assignments no longer chosen and not yet started are dropped
+    for key, a in existing.items():
+        if key not in chosen and a.source == "solver" and a.status == "assigned":
+            session.delete(a)
+    session.flush()
+    progress(100, "assignment done")
+    return run
+
+
+def add_assignment(
+    session: Session, call: Call, proposal: Proposal, reviewer: User, *, actor_id: int | None = None
+) -> ReviewAssignment:
+    """A chair's manual assignment: refused when conflicted or over the reviewer's load."""
+    rs = review_settings(call.review_settings)
+    if proposal.call_id != call.id:
+        raise DomainError("Not found", code="not_found")
+    if q.is_conflicted(session, proposal.id, reviewer.id):
+        raise DomainError(
+            "This reviewer is conflicted with this proposal; the pair is refused.", code="conflict"
+        )
+    if (
+        reviewer.id not in {r.id for r in q.reviewers_of_call(session, call)}
+        and rs.mode != "distributed"
+    ):
+        raise DomainError("This person is not a reviewer of this call.")
+    if any(m.user_id == reviewer.id for m in proposal.members):
+        # the same words as any conflict, so that a refusal does not tell who is on the team
+        raise DomainError(
+            "This reviewer is conflicted with this proposal; the pair is refused.", code="conflict"
+        )
+    active = q.assignments_of_reviewer(session, reviewer.id)
+    if sum(1 for a in active if a.call_id == call.id) >= rs.max_load:
+        raise DomainError(f"This reviewer already has the maximum load of {rs.max_load}.")
+    existing = session.scalar(
+        select(ReviewAssignment).where(
+            ReviewAssignment.proposal_id == proposal.id, ReviewAssignment.reviewer_id == reviewer.id
+        )
+    )
+    score = session.scalar(
+        select(AffinityScore.score).where(
+            AffinityScore.proposal_id == proposal.id, AffinityScore.reviewer_id == reviewer.id
+        )
+    )
+    if existing is not None:
+        if existing.status in ("assigned", "accepted", "submitted"):
+            raise DomainError("This reviewer is already assigned to this proposal.")
+        existing.status = "assigned"
+        existing.source = "manual"
+        a = existing
+    else:
+        a = ReviewAssignment(
+            call_id=call.id,
+            proposal_id=proposal.id,
+            reviewer_id=reviewer.id,
+            status="assigned",
+            source="manual",
+            score=score,
+        )
+        session.add(a)
+    session.flush()
+    auditlog.record(
+        session, "assignment.added", "review_assignment", a.id, actor_id=actor_id, call_id=call.id
+    )
+    return a
+
+
+def _audit_assignment(
+    session: Session,
+    action: str,
+    assignment: ReviewAssignment,
+    *,
+    actor_id: int | None,
+    reason: str = "",
+) -> None:
+    """Flush the change to ``assignment``, then log ``action`` on it in its call's log."""
+    session.flush()
+    auditlog.record(
+        session,
+        action,
+        "review_assignment",
+        assignment.id,
+        actor_id=actor_id,
+        call_id=assignment.call_id,
+        reason=reason,
+    )
+
+
+def remove_assignment(
+    session: Session, assignment: ReviewAssignment, *, actor_id: int | None = None, reason: str = ""
+) -> None:
+    if assignment.status == "submitted":
+        raise DomainError("A submitted review cannot be unassigned.")
+    assignment.status = "removed"
+    _audit_assignment(session, "assignment.removed", assignment, actor_id=actor_id, reason=reason)

@@ -1,0 +1,247 @@
+"""Calibration and ranking: the submitted grades calibrated for reviewer leniency and
+scale (``optim.calibration``, optionally corrected for group effects by ``optim.bias``),
+ranked with intervals and a discussion band at the capacity line; then frozen."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opencall import auditlog
+from opencall.calls.models import Call
+from opencall.calls.schemas import review_settings
+from opencall.db import utcnow
+from opencall.errors import DomainError
+from opencall.proposals.models import Request
+from opencall.reviews import queries as q
+from opencall.reviews.models import RankedProposal
+from opencall.runs import Progress, SolverRun, record_run
+from opencall.runs import no_progress as _noop
+
+
+def run_calibration(
+    session: Session,
+    call: Call,
+    *,
+    seed: int = 0,
+    n_bootstrap: int = 200,
+    fit_scale: bool = True,
+    actor_id: int | None = None,
+    progress: Progress = _noop,
+) -> SolverRun:
+    from opencall.optim.calibration import GradeScale, GradeSet, calibrate
+
+    t0 = time.perf_counter()
+    rs = review_settings(call.review_settings)
+    pairs = q.submitted_reviews(session, call)
+    if not pairs:
+        raise DomainError("No submitted reviews to calibrate yet.")
+    prop_ids = sorted({a.proposal_id for a, _ in pairs})
+    rev_ids = sorted({a.reviewer_id for a, _ in pairs})
+    pidx = {p: i for i, p in enumerate(prop_ids)}
+    ridx = {r: j for j, r in enumerate(rev_ids)}
+    gs = GradeSet(
+        proposal_idx=np.array([pidx[a.proposal_id] for a, _ in pairs], dtype=np.int64),
+        reviewer_idx=np.array([ridx[a.reviewer_id] for a, _ in pairs], dtype=np.int64),
+        grade=np.array([r.grade for _, r in pairs], dtype=np.float64),
+        n_proposals=len(prop_ids),
+        n_reviewers=len(rev_ids),
+        scale=GradeScale(rs.grade_min, rs.grade_max, rs.lower_is_better),
+        confidence=np.array([max(1, r.confidence) for _, r in pairs], dtype=np.float64),
+    )
+    correction: dict[str, Any] | None = None
+    if rs.bias_correction:
+        progress(10, "testing reviewer-group x applicant-group effects")
+        gs, correction = _bias_corrected(session, gs, prop_ids, rev_ids, rs.bias_alpha)
+        correction["rank_before"] = calibrate(
+            correction.pop("raw_grades"),
+            fit_scale=fit_scale and len(pairs) >= 5 * len(rev_ids),
+            n_bootstrap=0,
+            seed=seed,
+        ).rank.tolist()
+    progress(20, f"calibrating {len(pairs)} grades")
+    res = calibrate(
+        gs,
+        fit_scale=fit_scale and len(pairs) >= 5 * len(rev_ids),
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+    )
+    problems = res.check(gs)
+    if problems:
+        raise DomainError("Calibration failed its check: " + "; ".join(problems[:5]))
+    # proposals to discuss: rank interval straddles the capacity line
+    cutoff = _capacity_cutoff(
+        session, call, [pidx_inv for pidx_inv in prop_ids], res.order().tolist()
+    )
+    discuss = set(res.discuss(cutoff).tolist()) if 0 < cutoff < len(prop_ids) else set()
+    run = record_run(
+        session,
+        call,
+        "calibration",
+        inputs={"grades": [(a.proposal_id, a.reviewer_id, r.grade) for a, r in pairs]},
+        parameters={
+            "n_bootstrap": n_bootstrap,
+            "fit_scale": fit_scale,
+            "level": res.level,
+            "bias_correction": rs.bias_correction,
+        },
+        seed=seed,
+        status="ok",
+        wall_s=time.perf_counter() - t0,
+        summary={
+            "proposals": len(prop_ids),
+            "reviewers": len(rev_ids),
+            "grades": len(pairs),
+            "cutoff": cutoff,
+            "discuss": len(discuss),
+            "converged": res.converged,
+            **({"bias_correction": _rank_changes(correction, prop_ids, res)} if correction else {}),
+        },
+        actor_id=actor_id,
+    )
+    if correction is not None:
+        bc = run.summary["bias_correction"]
+        auditlog.record(
+            session,
+            "ranking.bias_corrected",
+            "call",
+            call.id,
+            actor_id=actor_id,
+            call_id=call.id,
+            data={
+                "run_id": run.id,
+                "cells": [c["sentence"] for c in bc["cells"]],
+                "reviews_changed": bc["reviews_changed"],
+                "ranks_changed": bc["ranks_changed"],
+                "max_rank_shift": bc["max_rank_shift"],
+            },
+        )
+    for i, pid in enumerate(prop_ids):
+        session.add(
+            RankedProposal(
+                call_id=call.id,
+                run_id=run.id,
+                proposal_id=pid,
+                raw_mean=float(res.raw_mean[i]),
+                score=float(res.consensus[i]),
+                score_lo=float(res.consensus_lo[i]),
+                score_hi=float(res.consensus_hi[i]),
+                rank=int(res.rank[i]),
+                rank_lo=int(res.rank_lo[i]),
+                rank_hi=int(res.rank_hi[i]),
+                discuss=i in discuss,
+            )
+        )
+    session.flush()
+    progress(100, "calibration done")
+    return run
+
+
+def _bias_corrected(
+    session: Session, gs: Any, prop_ids: list[int], rev_ids: list[int], alpha: float
+) -> tuple[Any, dict[str, Any]]:
+    """The call's grades with the flagged reviewer-group x applicant-group effects removed
+    (``optim.bias``), and what was removed.  The grade scale is widened symmetrically (its
+    orientation is unchanged) when a corrected grade leaves it."""
+    from opencall.optim.bias import BiasData, correct_grades, interaction_model
+    from opencall.optim.calibration import GradeScale, GradeSet
+
+    reviewer_groups, applicant_groups = q.bias_groups(session, prop_ids, rev_ids)
+    sign = -1.0 if gs.scale.lower_is_better else 1.0
+    data = BiasData(
+        proposal_idx=gs.proposal_idx,
+        reviewer_idx=gs.reviewer_idx,
+        grade=sign * np.asarray(gs.grade, dtype=np.float64),
+        n_proposals=gs.n_proposals,
+        n_reviewers=gs.n_reviewers,
+        reviewer_groups=reviewer_groups,
+        applicant_groups=applicant_groups,
+    )
+    model = interaction_model(data, alpha=alpha)
+    corr = correct_grades(data, model)
+    grade = sign * corr.grade
+    lo, hi = gs.scale.min, gs.scale.max
+    spill = max(0.0, lo - float(grade.min()), float(grade.max()) - hi)
+    scale = gs.scale
+    if spill > 0:
+        scale = GradeScale(lo - spill - 1e-9, hi + spill + 1e-9, gs.scale.lower_is_better)
+    corrected = GradeSet(
+        proposal_idx=gs.proposal_idx,
+        reviewer_idx=gs.reviewer_idx,
+        grade=grade,
+        n_proposals=gs.n_proposals,
+        n_reviewers=gs.n_reviewers,
+        scale=scale,
+        confidence=gs.confidence,
+    )
+    info = {
+        "raw_grades": gs,
+        "alpha": alpha,
+        "tested": len(model.interactions),
+        "flagged": len(model.flagged),
+        "mdb": model.mdb_summary(),
+        "cells": [
+            {
+                "reviewer_cut": c.reviewer_cut,
+                "reviewer_group": c.reviewer_group,
+                "applicant_cut": c.applicant_cut,
+                "applicant_group": c.applicant_group,
+                "reference_group": c.reference_group,
+                "estimate": c.estimate,
+                "removed": b,
+                "sentence": c.describe(),
+            }
+            for c, b in zip(corr.cells, corr.joint_estimates, strict=True)
+        ],
+        "reviews_changed": corr.n_changed,
+    }
+    return corrected, info
+
+
+def _rank_changes(correction: dict[str, Any], prop_ids: list[int], res: Any) -> dict[str, Any]:
+    before = correction.pop("rank_before")
+    changes = [
+        [pid, int(b), int(a)]
+        for pid, b, a in zip(prop_ids, before, res.rank.tolist(), strict=True)
+        if int(b) != int(a)
+    ]
+    return {
+        **correction,
+        "ranks_changed": len(changes),
+        "max_rank_shift": max((abs(b - a) for _, b, a in changes), default=0),
+        "rank_changes": changes,
+    }
+
+
+def _capacity_cutoff(session: Session, call: Call, prop_ids: list[int], order: list[int]) -> int:
+    """How many of the best-ranked proposals fit in the call's capacity (the funding line)."""
+    capacity = sum(cp.amount for cp in call.pools)
+    asked: dict[int, float] = {pid: 0.0 for pid in prop_ids}
+    for i in range(0, len(prop_ids), 5000):  # the amounts asked, in one query per 5000
+        for pid, amount in session.execute(
+            select(Request.proposal_id, Request.amount).where(
+                Request.proposal_id.in_(prop_ids[i : i + 5000])
+            )
+        ):
+            asked[pid] += amount
+    used = 0.0
+    n = 0
+    for i in order:
+        used += asked[prop_ids[i]]
+        if used > capacity:
+            break
+        n += 1
+    return n
+
+
+def freeze_ranking(session: Session, call: Call, *, actor_id: int | None = None) -> Call:
+    if q.latest_run(session, call, "calibration") is None:
+        raise DomainError("Calibrate the grades before freezing the ranking.")
+    call.ranking_frozen_at = utcnow()
+    session.flush()
+    auditlog.record(session, "ranking.frozen", "call", call.id, actor_id=actor_id, call_id=call.id)
+    return call

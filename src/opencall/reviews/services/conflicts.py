@@ -1,0 +1,143 @@
+"""Conflicts of interest: computed for a call from teams, institutions, co-authorship
+and declared relations (a conflicted active assignment is removed), relations a
+person declares, and the conflict a reviewer declares on an assignment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from opencall import auditlog
+from opencall.calls.models import Call
+from opencall.calls.schemas import review_settings
+from opencall.db import utcnow
+from opencall.errors import DomainError
+from opencall.people.models import Institution, User
+from opencall.reviews import queries as q
+from opencall.reviews.domain import conflict_sources
+from opencall.reviews.models import Conflict, DeclaredRelation, ReviewAssignment
+from opencall.reviews.services.assignment import _audit_assignment
+from opencall.reviews.services.common import load_revisions, revision_content
+from opencall.runs import record_run
+
+
+def compute_conflicts(
+    session: Session, call: Call, *, actor_id: int | None = None, now: dt.datetime | None = None
+) -> dict[str, int]:
+    """Recompute the computed conflicts of a call (declared ones are kept).
+
+    Sources: ``team`` (the reviewer is on the team, also in distributed review
+    where applicants review each other), ``institution`` (same institution by
+    ROR id or normalised name), ``coauthor`` (declared co-authorship or
+    advising, or a team member among the authors of the reviewer's publications,
+    within ``coauthor_years``), ``personal`` (declared by either side).
+    """
+    t0 = time.perf_counter()
+    now = now or utcnow()
+    rs = review_settings(call.review_settings)
+    # every reviewing role: panel reviewers and technical reviewers alike
+    reviewers = q.reviewing_users_of_call(session, call)
+    proposals = q.proposals_for_review(session, call)
+    session.execute(
+        delete(Conflict).where(
+            Conflict.call_id == call.id,
+            Conflict.source.in_(("team", "institution", "coauthor", "personal")),
+        )
+    )
+    insts = {i.id: i for i in session.scalars(select(Institution))}
+    relations = q.relations(session)
+    pubs = q.publications_by_user(session, [r.id for r in reviewers])
+    people = [q.person_facts(r, pubs.get(r.id, ())) for r in reviewers]
+    found: dict[tuple[int, int, str], str] = {}
+    _held = load_revisions(session, proposals)  # held: revision_content reads them
+    for p in proposals:
+        team = q.team_facts(p, revision_content(session, p), insts)
+        for person in people:
+            for source, detail in conflict_sources(
+                person, team, relations, coauthor_years=rs.coauthor_years, year=now.year
+            ).items():
+                found[(p.id, person.user_id, source)] = detail
+    for (pid, rid, source), detail in sorted(found.items()):
+        session.add(
+            Conflict(
+                call_id=call.id, proposal_id=pid, reviewer_id=rid, source=source, detail=detail
+            )
+        )
+    session.flush()
+    # conflicts are enforced: an active assignment that became conflicted is removed
+    removed = 0
+    pairs = q.conflict_pairs(session, call)
+    for a in q.assignments_of_call(session, call):
+        if (a.proposal_id, a.reviewer_id) in pairs and a.status != "submitted":
+            a.status = "removed"
+            removed += 1
+    counts: dict[str, int] = {}
+    for _, _, source in found:
+        counts[source] = counts.get(source, 0) + 1
+    record_run(
+        session,
+        call,
+        "conflicts",
+        inputs={"proposals": [p.id for p in proposals], "reviewers": [r.id for r in reviewers]},
+        parameters={"coauthor_years": rs.coauthor_years},
+        seed=0,
+        status="ok",
+        wall_s=time.perf_counter() - t0,
+        summary={"by_source": counts, "assignments_removed": removed},
+        actor_id=actor_id,
+    )
+    return counts
+
+
+def declare_relation(
+    session: Session,
+    user: User,
+    other_email: str,
+    kind: str,
+    year: int | None = None,
+    note: str = "",
+) -> DeclaredRelation:
+    if kind not in ("coauthor", "advisor", "personal"):
+        raise DomainError(
+            "A declared relation is a coauthor, advisor or personal one.", field="kind"
+        )
+    rel = DeclaredRelation(
+        user_id=user.id, other_email=other_email.strip().lower(), kind=kind, year=year, note=note
+    )
+    session.add(rel)
+    session.flush()
+    auditlog.record(
+        session,
+        "conflict.declared_relation",
+        "user",
+        user.id,
+        actor_id=user.id,
+        data={"kind": kind},
+    )
+    return rel
+
+
+def declare_conflict(
+    session: Session, assignment: ReviewAssignment, reviewer: User, reason: str
+) -> Conflict:
+    """A reviewer declares a conflict before reading: the assignment is removed, the reason kept."""
+    if assignment.reviewer_id != reviewer.id:
+        raise DomainError("Not found", code="not_found")
+    if assignment.status == "submitted":
+        raise DomainError("This review was already submitted.")
+    if not reason.strip():
+        raise DomainError("Please say briefly why you are conflicted.", field="reason")
+    assignment.status = "removed"
+    c = Conflict(
+        call_id=assignment.call_id,
+        proposal_id=assignment.proposal_id,
+        reviewer_id=reviewer.id,
+        source="declared_reviewer",
+        detail=reason.strip()[:2000],
+    )
+    session.add(c)
+    _audit_assignment(session, "conflict.declared", assignment, actor_id=reviewer.id, reason=reason)
+    return c

@@ -1,0 +1,183 @@
+"""The chair's and user office's cockpit of a call's review: its state and jobs, the
+call's phase transitions (through ``opencall.cycle``), the cycle's steps as jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from opencall import jobs
+from opencall.calls.access import staff_call
+from opencall.calls.domain import CALL_TRANSITIONS
+from opencall.calls.models import Call
+from opencall.calls.policies import may_administer
+from opencall.calls.schemas import review_settings
+from opencall.cycle import services as cycle
+from opencall.errors import DomainError
+from opencall.facilities.domain import unit_label
+from opencall.proposals.models import Proposal
+from opencall.reviews import policies
+from opencall.reviews import queries as q
+from opencall.reviews.presenters import STEPS, labels
+from opencall.reviews.views.common import MSG_CONFIRM, MSG_INVALID, cockpit_error
+from opencall.web.i18n import N_
+from opencall.web.pages import Page, get_page
+
+router = APIRouter()
+MSG_STEP_STATE = N_("This step cannot run while the call is %(status)s.")
+
+
+@router.get("/manage/calls/{slug}", response_class=HTMLResponse)
+def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = staff_call(page, slug)
+    runs = {
+        kind: q.latest_run(page.db, call, kind)
+        for kind in ("conflicts", "affinity", "assignment", "calibration", "allocation", "schedule")
+    }
+    office = may_administer(page.db, page.user, call)
+    from opencall.facilities.models import CapacityPool
+
+    offered = {cp.pool_id for cp in call.pools}
+    spare_pools = [
+        pl
+        for pl in page.db.scalars(
+            select(CapacityPool).where(CapacityPool.facility_id == call.facility_id)
+        )
+        if pl.id not in offered
+    ]
+    # remaining anonymity findings of a dual-anonymous call; the matched text may be a name,
+    # so it is shown only to those who may see identities
+    anonymity = []
+    anonymity_pending = 0
+    if call.anonymity == "dual":
+        # cached by the anonymity-scan job: the cockpit never extracts or scans
+        from opencall.proposals.queries import FINDING_LABELS, cached_findings_of
+
+        see = policies.may_see_identities(page.db, page.user, call)
+        reviewed = q.proposals_for_review(page.db, call)
+        cached = cached_findings_of(page.db, reviewed)
+        for p in reviewed:
+            found = cached[p.id]
+            anonymity_pending += found.pending
+            if found.findings:
+                anonymity.append(
+                    {
+                        "code": p.code,
+                        "items": [
+                            (
+                                page._(FINDING_LABELS.get(fd["kind"], fd["kind"])),
+                                fd["text"] if see else "•••",
+                            )
+                            for _where, fd in found.findings
+                        ],
+                    }
+                )
+    return page.render(
+        "reviews/cockpit.html",
+        {
+            "call": call,
+            "anonymity": anonymity,
+            "anonymity_pending": anonymity_pending,
+            "office": office,
+            "runs": runs,
+            "steps": [
+                (key, page._(label), call.status in states)
+                for key, (_kind, label, states) in STEPS.items()
+            ],
+            "transitions": [t for t in CALL_TRANSITIONS.get(call.status, ()) if t != "published"],
+            "jobs": jobs.jobs_of_call(page.db, call.id),
+            "n_proposals": len(q.proposals_for_review(page.db, call)),
+            "n_assignments": len(q.assignments_of_call(page.db, call)),
+            "n_submitted": len(q.submitted_reviews(page.db, call)),
+            "spare_pools": spare_pools if office and call.status in ("draft", "open") else [],
+            "spare_options": [
+                (
+                    str(pl.id),
+                    f"{pl.name} ({pl.amount:g} "
+                    f"{unit_label(pl.unit, pl.unit_labels, pl.amount, page.lang)})",
+                )
+                for pl in spare_pools
+            ],
+            "rs": review_settings(call.review_settings),
+            **labels(page),
+        },
+    )
+
+
+@router.post("/manage/calls/{slug}/transition", response_class=HTMLResponse)
+def transition(slug: str, page: Page = Depends(get_page)) -> Response:
+    """Move the call to its next phase: confirmed by a tick, logged with the reason."""
+    call = staff_call(page, slug)
+    if not may_administer(page.db, page.user, call):
+        page.not_found()
+    target = page.form.get("target", "")
+    reason = page.form.get("reason", "").strip()[:2000]
+    if page.form.get("confirm") != "yes":
+        return cockpit_error(page, call, page._(MSG_CONFIRM))
+    if target not in CALL_TRANSITIONS.get(call.status, ()) or target == "published":
+        return cockpit_error(page, call, page._(MSG_INVALID))
+    if target == "closed" and page.received_at < call.closes_at and page.form.get("early") != "yes":
+        # closing before the deadline cuts applicants short: say what it does, then ask again
+        return _close_early_page(page, call, reason)
+    try:
+        cycle.transition_call(page.db, call, target, actor_id=page.user.id, reason=reason)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return cockpit_error(page, call, page.t.message(exc.message))
+    return page.redirect(f"/manage/calls/{call.slug}", "saved")
+
+
+def _close_early_page(page: Page, call: Call, reason: str) -> Response:
+    """The confirmation page of an early close: what closing does, and to how many."""
+    counts = dict.fromkeys(("draft", "submitted"), 0)
+    for status in page.db.scalars(select(Proposal.status).where(Proposal.call_id == call.id)):
+        if status in counts:
+            counts[status] += 1
+    left = call.closes_at - page.received_at
+    return page.render(
+        "reviews/close_early.html",
+        {
+            "call": call,
+            "reason": reason,
+            "n_drafts": counts["draft"],
+            "n_submitted": counts["submitted"],
+            "days_left": left.days,
+            "hours_left": left.seconds // 3600,
+        },
+    )
+
+
+@router.post("/manage/calls/{slug}/steps/{step}", response_class=HTMLResponse)
+def run_step(slug: str, step: str, page: Page = Depends(get_page)) -> Response:
+    """Enqueue one step of the cycle as a job (same transaction), then show its progress."""
+    call = staff_call(page, slug)
+    if step not in STEPS:
+        page.not_found()
+    kind, _label, states = STEPS[step]
+    if call.status not in states:
+        return cockpit_error(page, call, page._(MSG_STEP_STATE, status=call.status))
+    payload: dict[str, Any] = {"call_id": call.id}
+    seed = page.form.get("seed", "0")
+    payload["seed"] = int(seed) if seed.isdecimal() and len(seed) < 9 else 0
+    if step == "assignment" and page.form.get("objective") in ("total", "fair"):
+        payload["objective"] = page.form["objective"]
+    if step == "scheduling":
+        days = page.form.get("days", "")
+        if days.isdecimal() and 1 <= int(days) <= 366:
+            payload["days"] = int(days)
+        start = page.form.get("start", "")
+        try:
+            if start:
+                payload["start"] = dt.date.fromisoformat(start).isoformat()
+        except ValueError:
+            return cockpit_error(page, call, page._(MSG_INVALID))
+    job = jobs.enqueue(
+        page.db, kind, payload, call_id=call.id, created_by=page.user.id, max_attempts=2
+    )
+    page.commit(background=True)  # never keep the browser waiting for the job
+    return page.redirect(f"/manage/jobs/{job.id}")

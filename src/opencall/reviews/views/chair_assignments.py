@@ -1,0 +1,137 @@
+"""The chair's table of a call's assignments (also as CSV), and assignments added or
+removed by hand (conflicted pairs are refused; the invited reviewer is e-mailed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from opencall.calls.access import staff_call
+from opencall.calls.models import Call
+from opencall.calls.schemas import review_settings
+from opencall.errors import DomainError
+from opencall.people.models import User
+from opencall.proposals.models import Proposal
+from opencall.reviews import policies, services
+from opencall.reviews import queries as q
+from opencall.reviews.models import Conflict, ReviewAssignment
+from opencall.reviews.notify import notify_invited
+from opencall.reviews.presenters import CONFLICT_MASKED, CONFLICT_SOURCES, labels, proposal_rows
+from opencall.reviews.views.common import MSG_INVALID
+from opencall.web.csv import csv_response, wants_csv
+from opencall.web.pages import Page, get_page
+
+router = APIRouter()
+
+
+@router.get("/manage/calls/{slug}/assignment", response_class=HTMLResponse)
+def assignment(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = staff_call(page, slug)
+    return _assignment_page(page, call)
+
+
+def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "") -> Response:
+    proposals = q.proposals_for_review(page.db, call)
+    rows = proposal_rows(page, call, proposals)
+    reviewers = {u.id: u for u in q.reviewers_of_call(page.db, call)}
+    active = q.assignments_of_call(page.db, call)
+    for a in active:
+        if a.reviewer_id not in reviewers:
+            u = page.db.get(User, a.reviewer_id)
+            if u is not None:
+                reviewers[u.id] = u
+    conflicts = list(page.db.scalars(select(Conflict).where(Conflict.call_id == call.id)))
+    # a source such as "member of the team" with a named reviewer tells who is on the team
+    masked = not policies.may_see_identities(page.db, page.user, call)
+    if wants_csv(page):
+        return csv_response(
+            f"{call.slug}-assignment.csv",
+            ["proposal", "title", "reviewer", "status", "source", "score"],
+            (
+                (
+                    rows[a.proposal_id]["code"],
+                    rows[a.proposal_id]["title"],
+                    reviewers[a.reviewer_id].name if a.reviewer_id in reviewers else a.reviewer_id,
+                    a.status,
+                    a.source,
+                    "" if a.score is None else f"{a.score:.4f}",
+                )
+                for a in active
+                if a.proposal_id in rows
+            ),
+        )
+    by_proposal: dict[int, list[ReviewAssignment]] = {p.id: [] for p in proposals}
+    for a in active:
+        by_proposal.setdefault(a.proposal_id, []).append(a)
+    return page.render(
+        "reviews/assignment_table.html",
+        {
+            "call": call,
+            "proposals": proposals,
+            "rows": rows,
+            "by_proposal": by_proposal,
+            "reviewers": reviewers,
+            "conflicts": conflicts,
+            "conflict_source": (
+                lambda src: (
+                    page._(CONFLICT_SOURCES.get(src) or src)
+                    if not masked or src == "declared_reviewer"
+                    else page._(CONFLICT_MASKED)
+                )
+            ),
+            "k": review_settings(call.review_settings).reviewers_per_proposal,
+            "error": error,
+            **labels(page),
+        },
+        status=status,
+    )
+
+
+def _int(raw: str) -> int:
+    return int(raw) if raw.isdecimal() and len(raw) < 10 else 0
+
+
+@router.post("/manage/calls/{slug}/assignment/add", response_class=HTMLResponse)
+def assignment_add(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = staff_call(page, slug)
+    p = page.db.get(Proposal, _int(page.form.get("proposal_id", "")))
+    r = page.db.get(User, _int(page.form.get("reviewer_id", "")))
+    if p is None or r is None or p.call_id != call.id:
+        return _assignment_page(page, call, 400, page._(MSG_INVALID))
+
+    def add() -> None:
+        before = {a.id for a in q.assignments_of_call(page.db, call)}
+        services.add_assignment(page.db, call, p, r, actor_id=page.user.id)
+        notify_invited(page.db, page.settings.base_url, call, before)
+
+    return _change(page, call, add, "saved")
+
+
+@router.post("/manage/calls/{slug}/assignment/{assignment_id}/remove", response_class=HTMLResponse)
+def assignment_remove(slug: str, assignment_id: int, page: Page = Depends(get_page)) -> Response:
+    call = staff_call(page, slug)
+    a = page.db.get(ReviewAssignment, assignment_id)
+    if a is None or a.call_id != call.id:
+        page.not_found()
+    reason = page.form.get("reason", "")[:2000]
+    return _change(
+        page,
+        call,
+        lambda: services.remove_assignment(page.db, a, actor_id=page.user.id, reason=reason),
+        "removed",
+    )
+
+
+def _change(page: Page, call: Call, change: Callable[[], object], flash: str) -> Response:
+    """Make ``change`` and commit it, then back to the table; a refusal is shown on the
+    table and changes nothing."""
+    try:
+        change()
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return _assignment_page(page, call, 400, page.t.message(exc.message))
+    return page.redirect(f"/manage/calls/{call.slug}/assignment", flash)

@@ -1,0 +1,51 @@
+"""What the review's pages share: their form messages, a reviewer's copy of a
+proposal's PDF (the rewritten one, under a neutral name), and a refusal on the
+chair's pages."""
+
+from __future__ import annotations
+
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from opencall.calls.models import Call
+from opencall.proposals import services as prop_services
+from opencall.proposals.models import Attachment, Proposal
+from opencall.reviews.policies import revision
+from opencall.web.i18n import N_
+from opencall.web.pages import Page, download_response
+
+MSG_REQUIRED = N_("This field is required.")
+MSG_INVALID = N_("This value is not valid.")
+MSG_CONFIRM = N_("Tick the box to confirm.")
+MSG_CHOOSE_CONFIDENCE = N_("Choose how confident you are in this review (1 to 5).")
+
+
+def revision_pdf(page: Page, p: Proposal, n: int) -> Response:
+    """The n-th PDF of the revision under review: the rewritten copy (no metadata,
+    scripts, embedded files, comments or forms), never the original."""
+    shas = [x.get("sha256") for x in revision(page.db, p).get("attachments", [])]
+    if not 0 <= n < len(shas):
+        page.not_found()
+    att = page.db.scalar(
+        select(Attachment).where(Attachment.proposal_id == p.id, Attachment.sha256 == shas[n])
+    )
+    if att is None:
+        page.not_found()
+    data = prop_services.clean_attachment_bytes(page.storage, att)
+    if data is None:
+        page.not_found()
+    return download_response(
+        data,
+        f"{p.code}-{n + 1}.pdf",
+        "application/pdf",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+    )
+
+
+def cockpit_error(page: Page, call: Call, message: str) -> Response:
+    """A refusal on the chair's pages, with the way back to the cockpit."""
+    return page.render(
+        "manage/message.html",
+        {"message": message, "back": f"/manage/calls/{call.slug}"},
+        status=400,
+    )

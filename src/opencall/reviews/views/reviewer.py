@@ -1,0 +1,220 @@
+"""A reviewer's pages: the workspace of their assignments, an assignment (accept or
+decline it, declare a conflict, save or submit the review) and its PDFs.
+
+Dual-anonymous calls: reviewers see the frozen revision without the team (no names,
+institutions, countries, e-mails, attachment file names, team size)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from opencall.calls.models import Call
+from opencall.calls.schemas import review_settings
+from opencall.errors import DomainError
+from opencall.proposals.models import Proposal
+from opencall.reviews import policies, services
+from opencall.reviews import queries as q
+from opencall.reviews.models import Conflict, ReviewAssignment
+from opencall.reviews.policies import reviewer_content
+from opencall.reviews.presenters import labels, with_units
+from opencall.reviews.views.common import (
+    MSG_CHOOSE_CONFIDENCE,
+    MSG_INVALID,
+    MSG_REQUIRED,
+    revision_pdf,
+)
+from opencall.web.pages import Page, get_page
+
+router = APIRouter()
+
+
+def _assignment(page: Page, assignment_id: int) -> ReviewAssignment:
+    page.require_user()
+    a = page.db.get(ReviewAssignment, assignment_id)
+    if a is None or not policies.may_open_assignment(page.db, page.user, a):
+        page.not_found()
+    return a
+
+
+def review_deadline(call: Call, now: dt.datetime) -> dict[str, Any] | None:
+    """The call's review deadline with what is left of it, server-side (no JavaScript):
+    ``at``, ``days`` (whole days left; 0 in the last 24 hours), ``overdue`` and
+    ``days_over`` (whole days since, when overdue)."""
+    at = review_settings(call.review_settings).review_deadline
+    if at is None:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    seconds = (at - now).total_seconds()
+    return {
+        "at": at,
+        "overdue": seconds < 0,
+        "days": int(seconds // 86400) if seconds >= 0 else 0,
+        "days_over": int(-seconds // 86400) if seconds < 0 else 0,
+    }
+
+
+@router.get("/review", response_class=HTMLResponse)
+def workspace(page: Page = Depends(get_page)) -> Response:
+    user = page.require_user()
+    mine = q.assignments_of_reviewer(page.db, user.id)
+    ids = [a.proposal_id for a in mine]
+    # the conflicts and the proposals of every row in one query each (not one per row)
+    conflicted = (
+        set(
+            page.db.scalars(
+                select(Conflict.proposal_id).where(
+                    Conflict.reviewer_id == user.id, Conflict.proposal_id.in_(ids)
+                )
+            )
+        )
+        if ids
+        else set()
+    )
+    props = (
+        {p.id: p for p in page.db.scalars(select(Proposal).where(Proposal.id.in_(ids)))}
+        if ids
+        else {}
+    )
+    rows = []
+    for a in mine:
+        if a.proposal_id in conflicted:
+            continue
+        p = props[a.proposal_id]
+        rows.append(
+            {"a": a, "p": p, "call": p.call, "deadline": review_deadline(p.call, page.received_at)}
+        )
+    technical = policies.technical_review_calls(
+        page.db, user, list(page.db.scalars(select(Call).order_by(Call.id)))
+    )
+    roles: set[str] = getattr(user, "nav_roles", set())
+    manages = bool(roles & {"call_manager", "provider_admin", "chair", "site_admin"})
+    return page.render(
+        "reviews/workspace.html",
+        {"rows": rows, "technical": technical, "manages": manages, **labels(page)},
+    )
+
+
+def _review_page(page: Page, a: ReviewAssignment, status: int = 200, **extra: Any) -> Response:
+    p = page.db.get(Proposal, a.proposal_id)
+    assert p is not None
+    call = p.call
+    rs = review_settings(call.review_settings)
+    review = q.review_of(page.db, a.id)
+    form = extra.pop("form", None) or {
+        "grade": f"{review.grade:g}" if review else "",
+        "confidence": str(review.confidence) if review else "",  # nothing preselected
+        "comments_to_applicants": review.comments_to_applicants if review else "",
+        "comments_to_panel": review.comments_to_panel if review else "",
+    }
+    return page.render(
+        "reviews/assignment.html",
+        {
+            "a": a,
+            "p": p,
+            "call": call,
+            "rs": rs,
+            "content": with_units(page, reviewer_content(page.db, p)),
+            "anonymous": not policies.reviewer_sees_team(call),
+            "review": review,
+            "deadline": review_deadline(call, page.received_at),
+            "form": form,
+            "errors": extra.pop("errors", {}),
+            "may_write": policies.may_write_review(page.db, page.user, a)
+            and call.status in policies.REVIEW_STATES,
+            **labels(page),
+            **extra,
+        },
+        status=status,
+    )
+
+
+@router.get("/review/assignments/{assignment_id}", response_class=HTMLResponse)
+def assignment_page(assignment_id: int, page: Page = Depends(get_page)) -> Response:
+    return _review_page(page, _assignment(page, assignment_id))
+
+
+@router.post("/review/assignments/{assignment_id}/respond", response_class=HTMLResponse)
+def respond(assignment_id: int, page: Page = Depends(get_page)) -> Response:
+    a = _assignment(page, assignment_id)
+    action = page.form.get("action", "")
+    if action not in ("accept", "decline"):
+        return _review_page(page, a, 400, errors={"form": page._(MSG_INVALID)})
+    try:
+        services.respond_to_assignment(page.db, a, page.user, accept=action == "accept")
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return _review_page(page, a, 400, errors={"form": page.t.message(exc.message)})
+    if action == "accept":
+        return page.redirect(f"/review/assignments/{a.id}", "saved")
+    return page.redirect("/review", "declined")
+
+
+@router.post("/review/assignments/{assignment_id}/conflict", response_class=HTMLResponse)
+def declare_conflict(assignment_id: int, page: Page = Depends(get_page)) -> Response:
+    a = _assignment(page, assignment_id)
+    try:
+        services.declare_conflict(page.db, a, page.user, page.form.get("reason", ""))
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return _review_page(page, a, 400, errors={"reason": page.t.message(exc.message)})
+    return page.redirect("/review", "removed")
+
+
+@router.post("/review/assignments/{assignment_id}", response_class=HTMLResponse)
+def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
+    a = _assignment(page, assignment_id)
+    if not policies.may_write_review(page.db, page.user, a):
+        page.not_found()
+    f = {
+        k: page.form.get(k, "")
+        for k in ("grade", "confidence", "comments_to_applicants", "comments_to_panel")
+    }
+    errors: dict[str, str] = {}
+    grade: float | None = None
+    try:
+        grade = float(f["grade"])
+    except ValueError:
+        errors["grade"] = page._(MSG_REQUIRED) if not f["grade"].strip() else page._(MSG_INVALID)
+    confidence = (
+        int(f["confidence"]) if f["confidence"].isdecimal() and len(f["confidence"]) < 3 else 0
+    )
+    if not f["confidence"].strip():  # never preselected: the reviewer chooses
+        errors["confidence"] = page._(MSG_CHOOSE_CONFIDENCE)
+    final = page.form.get("action") == "submit"
+    if not errors and grade is not None:
+        try:
+            services.submit_review(
+                page.db,
+                a,
+                page.user,
+                grade=grade,
+                confidence=confidence,
+                comments_to_applicants=f["comments_to_applicants"],
+                comments_to_panel=f["comments_to_panel"],
+                final=final,
+            )
+            page.commit()
+            return page.redirect(
+                f"/review/assignments/{a.id}", "review_submitted" if final else "saved"
+            )
+        except DomainError as exc:
+            page.db.rollback()
+            errors[exc.field or "form"] = page.t.message(exc.message)
+    return _review_page(page, a, 400, form=f, errors=errors)
+
+
+@router.get("/review/assignments/{assignment_id}/pdf/{n}")
+def assignment_pdf(assignment_id: int, n: int, page: Page = Depends(get_page)) -> Response:
+    """The n-th PDF of the reviewed revision, under a neutral file name."""
+    a = _assignment(page, assignment_id)
+    p = page.db.get(Proposal, a.proposal_id)
+    assert p is not None
+    return revision_pdf(page, p, n)

@@ -1,0 +1,110 @@
+"""A technical reviewer's pages: the proposals of a call they may assess (not their
+own, not conflicted), and the technical review of one, with its PDFs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from opencall.errors import DomainError
+from opencall.inputs import finite_number
+from opencall.proposals.models import Proposal
+from opencall.reviews import policies, services
+from opencall.reviews import queries as q
+from opencall.reviews.models import TechnicalReview
+from opencall.reviews.policies import reviewer_content
+from opencall.reviews.presenters import VERDICTS, labels, page_call, with_units
+from opencall.reviews.views.common import MSG_INVALID, revision_pdf
+from opencall.web.pages import Page, get_page
+
+router = APIRouter()
+
+
+@router.get("/technical/calls/{slug}", response_class=HTMLResponse)
+def technical_list(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = page_call(page, slug, policies.may_technical_review)
+    done = q.technical_reviews(page.db, call)
+    # the same conflicts as panel reviewers
+    proposals = policies.technical_review_proposals(page.db, page.user, call)
+    return page.render(
+        "reviews/technical_list.html",
+        {"call": call, "proposals": proposals, "done": done, **labels(page)},
+    )
+
+
+def _technical_proposal(page: Page, proposal_id: int) -> Proposal:
+    page.require_user()
+    p = policies.technical_review_proposal(page.db, page.user, proposal_id)
+    if p is None:
+        page.not_found()
+    return p
+
+
+def _technical_page(page: Page, p: Proposal, status: int = 200, **extra: Any) -> Response:
+    tr = page.db.scalar(select(TechnicalReview).where(TechnicalReview.proposal_id == p.id))
+    form = extra.pop("form", None) or {
+        "verdict": tr.verdict if tr else "",
+        "amount_needed": f"{tr.amount_needed:g}" if tr and tr.amount_needed is not None else "",
+        "notes_to_panel": tr.notes_to_panel if tr else "",
+        "notes_to_applicants": tr.notes_to_applicants if tr else "",
+    }
+    return page.render(
+        "reviews/technical.html",
+        {
+            "p": p,
+            "call": p.call,
+            "content": with_units(page, reviewer_content(page.db, p)),
+            "anonymous": not policies.reviewer_sees_team(p.call),
+            "form": form,
+            "verdicts": [(k, page._(v)) for k, v in VERDICTS.items()],
+            "errors": extra.pop("errors", {}),
+            **labels(page),
+        },
+        status=status,
+    )
+
+
+@router.get("/technical/proposals/{proposal_id}", response_class=HTMLResponse)
+def technical_page(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    return _technical_page(page, _technical_proposal(page, proposal_id))
+
+
+@router.get("/technical/proposals/{proposal_id}/pdf/{n}")
+def technical_pdf(proposal_id: int, n: int, page: Page = Depends(get_page)) -> Response:
+    """The technical reviewer's copy of the n-th PDF (rewritten, under a neutral name)."""
+    return revision_pdf(page, _technical_proposal(page, proposal_id), n)
+
+
+@router.post("/technical/proposals/{proposal_id}", response_class=HTMLResponse)
+def technical_save(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    p = _technical_proposal(page, proposal_id)
+    f = {
+        k: page.form.get(k, "")
+        for k in ("verdict", "amount_needed", "notes_to_panel", "notes_to_applicants")
+    }
+    errors: dict[str, str] = {}
+    amount: float | None = None
+    if f["amount_needed"].strip():
+        amount = finite_number(f["amount_needed"])
+        if amount is None:
+            errors["amount_needed"] = page._(MSG_INVALID)
+    if not errors:
+        try:
+            services.submit_technical_review(
+                page.db,
+                p,
+                page.user,
+                verdict=f["verdict"],
+                amount_needed=amount,
+                notes_to_panel=f["notes_to_panel"][:20000],
+                notes_to_applicants=f["notes_to_applicants"][:20000],
+            )
+            page.commit()
+            return page.redirect(f"/technical/calls/{p.call.slug}", "saved")
+        except DomainError as exc:
+            page.db.rollback()
+            errors[exc.field or "form"] = page.t.message(exc.message)
+    return _technical_page(page, p, 400, form=f, errors=errors)
