@@ -1,0 +1,159 @@
+"""The editor's request forms posted: add, change, remove, and all-or-nothing
+bundles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+
+from opencall.errors import DomainError
+from opencall.facilities.models import CapacityPool
+from opencall.proposals import services
+from opencall.proposals.models import Proposal, Request
+from opencall.proposals.views.common import (
+    MSG_INVALID,
+)
+from opencall.proposals.views.editor import (
+    editable_for,
+    editor,
+    form_version,
+    save_change,
+    stale,
+)
+from opencall.proposals.views.request_forms import (
+    ROWS,
+    custom_field_name,
+    domain_field,
+    parse_custom_form,
+    parse_request_form,
+)
+from opencall.web.i18n import N_
+from opencall.web.pages import Page, get_page
+
+router = APIRouter()
+
+
+def _save_request(page: Page, proposal: Proposal, kind: str, req: Request | None) -> Response:
+    values = dict(page.form)
+    if req is not None:
+        values["pool_id"] = str(req.pool_id or "")  # a saved request keeps its pool
+    if kind == "custom":
+        parsed = parse_custom_form(page, proposal.call, values)
+    else:
+        parsed = parse_request_form(page, proposal.call, kind, values)
+    errors = parsed.errors
+    extra: dict[str, Any] = {"req_values": values, "req_errors": errors}
+    if req is None:
+        extra["new_kind"] = kind
+        extra["new_pool"] = parsed.pool_id
+    else:
+        extra["req_id"] = req.id
+    version = form_version(page)
+    if not errors:
+        try:
+            if req is None:
+                services.add_request(
+                    page.db,
+                    proposal,
+                    kind,
+                    parsed.details,
+                    pool_id=parsed.pool_id,
+                    actor_id=page.user.id,
+                    expected_version=version,
+                    now=page.received_at,
+                )
+            else:
+                services.update_request(
+                    page.db,
+                    proposal,
+                    req,
+                    parsed.details,
+                    actor_id=page.user.id,
+                    expected_version=version,
+                    now=page.received_at,
+                )
+            page.commit()
+            return page.redirect(f"/proposals/{proposal.id}#requests", "request_saved")
+        except DomainError as exc:
+            if exc.code == "stale":
+                return stale(page, proposal, **extra)
+            page.db.rollback()
+            rows_name = ROWS[kind][0] if kind in ROWS else None
+            if kind == "custom":
+                pool = page.db.get(CapacityPool, parsed.pool_id) if parsed.pool_id else None
+                name = custom_field_name(exc.field, pool)
+            else:
+                name = domain_field(exc.field, parsed.row_map, rows_name)
+            errors[name] = page.t.message(exc.message)
+    return editor(page, proposal, 400, **extra)
+
+
+@router.post("/proposals/{proposal_id}/requests", response_class=HTMLResponse)
+def add_request(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = editable_for(page, proposal_id)
+    kind = page.form.get("kind", "")
+    if kind not in services.KIND_FOR_FACILITY.get(proposal.call.facility.kind, ()):
+        return editor(page, proposal, 400, error=page._(MSG_INVALID))
+    return _save_request(page, proposal, kind, None)
+
+
+MSG_BUNDLE_NAME = N_("Give the bundle a name.")
+
+
+@router.post("/proposals/{proposal_id}/bundle", response_class=HTMLResponse)
+def bundle_requests(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    """Mark the ticked requests all-or-nothing (a bundle: awarded together or not at
+    all), or take them out of their bundle."""
+    proposal = editable_for(page, proposal_id)
+    f = page.form
+    ids = [r.id for r in proposal.requests if f.get(f"req-{r.id}", "") in ("on", "1", "true")]
+    unbundle = f.get("action", "") == "unbundle"
+    name = f.get("bundle", "").strip()
+    errors: dict[str, str] = {}
+    if not unbundle and not name:
+        errors["bundle"] = page._(MSG_BUNDLE_NAME)
+    extra: dict[str, Any] = {"bundle_form": f, "bundle_errors": errors}
+    if not errors:
+        try:
+            services.set_bundle(
+                page.db,
+                proposal,
+                ids,
+                None if unbundle else name[:60],
+                actor_id=page.user.id,
+                expected_version=form_version(page),
+                now=page.received_at,
+            )
+            page.commit()
+            return page.redirect(f"/proposals/{proposal.id}#requests", "saved")
+        except DomainError as exc:
+            if exc.code == "stale":
+                return stale(page, proposal, **extra)
+            page.db.rollback()
+            errors["bundle"] = page.t.message(exc.message)
+    return editor(page, proposal, 400, **extra)
+
+
+def _request_of(page: Page, proposal: Proposal, request_id: int) -> Request:
+    req = page.db.get(Request, request_id)
+    if req is None or req.proposal_id != proposal.id:
+        page.not_found()
+    return req
+
+
+@router.post("/proposals/{proposal_id}/requests/{request_id}", response_class=HTMLResponse)
+def update_request(proposal_id: int, request_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = editable_for(page, proposal_id)
+    req = _request_of(page, proposal, request_id)
+    return _save_request(page, proposal, req.kind, req)
+
+
+@router.post("/proposals/{proposal_id}/requests/{request_id}/remove", response_class=HTMLResponse)
+def remove_request(proposal_id: int, request_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = editable_for(page, proposal_id)
+    req = _request_of(page, proposal, request_id)
+    return save_change(
+        page, proposal, services.remove_request, req, section="requests", done="removed"
+    )
