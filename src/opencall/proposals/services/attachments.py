@@ -21,7 +21,7 @@ from opencall.proposals.models import (
     Proposal,
 )
 from opencall.proposals.services.blobs import read_blob, store_blob
-from opencall.proposals.services.editing import require_editable, save_edit
+from opencall.proposals.services.editing import remove_from_draft, require_editable, save_edit
 from opencall.proposals.services.scans import request_anonymity_scans
 from opencall.settings import Settings
 from opencall.storage import LocalStorage, Storage
@@ -215,16 +215,14 @@ def remove_attachment(
     now: dt.datetime | None = None,
 ) -> None:
     """Remove the row; the file stays (a submitted revision may point at it)."""
-    require_editable(proposal, now, session=session)
-    if attachment.proposal_id != proposal.id:
-        raise DomainError("Not an attachment of this proposal.", code="not_found")
-    session.delete(attachment)
-    save_edit(
+    remove_from_draft(
         session,
         proposal,
-        expected_version,
+        attachment,
+        DomainError("Not an attachment of this proposal.", code="not_found"),
         "attachment.removed",
         actor_id=actor_id,
+        expected_version=expected_version,
+        now=now,
         data={"sha256": attachment.sha256},
-        refresh=True,
     )

@@ -5,9 +5,9 @@ recorded in the audit log. Shared by the services of this package."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -21,10 +21,17 @@ from opencall.proposals.models import (
     Proposal,
 )
 
+M = TypeVar("M", bound=BaseModel)
 
-def validation_error(exc: ValidationError, prefix: str = "") -> DomainError:
-    where, _msg = first_error(exc, prefix)
-    return DomainError(error_text(exc, prefix), field=where or None)
+
+def validated(model: type[M], data: dict[str, Any], prefix: str = "") -> M:
+    """``data`` as ``model``; its first problem as a refusal naming the field (under
+    ``prefix``, where the data is part of a larger document)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        where, _msg = first_error(exc, prefix)
+        raise DomainError(error_text(exc, prefix), field=where or None) from exc
 
 
 CALL_DEADLINE = ["status", "opens_at", "closes_at"]
@@ -131,4 +138,31 @@ def save_edit(
         actor_id=actor_id,
         call_id=proposal.call_id,
         data=data,
+    )
+
+
+def remove_from_draft(
+    session: Session,
+    proposal: Proposal,
+    row: Any,
+    not_ours: DomainError,
+    action: str,
+    *,
+    actor_id: int | None,
+    expected_version: int | None,
+    now: dt.datetime | None,
+    refused: DomainError | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Delete a row of the draft (a request, a file, a team member) and save that as an
+    edit. Refused with ``not_ours`` when the row is another proposal's, with ``refused``
+    when the caller found a reason; nothing changes then."""
+    require_editable(proposal, now, session=session)
+    if row.proposal_id != proposal.id:
+        raise not_ours
+    if refused is not None:
+        raise refused
+    session.delete(row)
+    save_edit(
+        session, proposal, expected_version, action, actor_id=actor_id, data=data, refresh=True
     )

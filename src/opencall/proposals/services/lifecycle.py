@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -36,7 +35,7 @@ from opencall.proposals.services.editing import (
     lock_for_write,
     require_editable,
     touch,
-    validation_error,
+    validated,
 )
 from opencall.proposals.services.requests import _check_total, validate_request
 from opencall.proposals.services.scans import request_anonymity_scans
@@ -144,10 +143,7 @@ def update_proposal(
     now: dt.datetime | None = None,
 ) -> Proposal:
     require_editable(proposal, now, session=session)
-    try:
-        upd = ProposalUpdate.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(exc) from exc
+    upd = validated(ProposalUpdate, data)
     form = call_form(proposal.call.form)
     if upd.title is not None:
         t = "" if invisible_only(upd.title) else " ".join(upd.title.split())

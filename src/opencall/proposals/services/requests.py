@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
@@ -22,7 +21,12 @@ from opencall.proposals.schemas import (
     DETAILS,
     POOL_TYPE_FOR_KIND,
 )
-from opencall.proposals.services.editing import require_editable, save_edit, validation_error
+from opencall.proposals.services.editing import (
+    remove_from_draft,
+    require_editable,
+    save_edit,
+    validated,
+)
 
 KIND_FOR_FACILITY = {
     "telescope": ("fast",),
@@ -85,10 +89,7 @@ def validate_request(
     if kind == "custom":
         return _validate_custom(call, pool_id, details)
     model = DETAILS[kind]
-    try:
-        doc = model.model_validate(details)
-    except ValidationError as exc:
-        raise validation_error(exc, "details.") from exc
+    doc = validated(model, details, "details.")
     form = call_form(call.form)
     clean = doc.model_dump(mode="json")
     offered = {cp.pool_id: cp for cp in call.pools}
@@ -377,15 +378,13 @@ def remove_request(
     expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> None:
-    require_editable(proposal, now, session=session)
-    if request.proposal_id != proposal.id:
-        raise DomainError("Not a request of this proposal.", code="not_found")
-    session.delete(request)
-    save_edit(
+    remove_from_draft(
         session,
         proposal,
-        expected_version,
+        request,
+        DomainError("Not a request of this proposal.", code="not_found"),
         "request.removed",
         actor_id=actor_id,
-        refresh=True,
+        expected_version=expected_version,
+        now=now,
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,10 +23,10 @@ from opencall.proposals.schemas import (
 )
 from opencall.proposals.services.editing import (
     flush_edit,
+    remove_from_draft,
     require_editable,
-    save_edit,
     touch,
-    validation_error,
+    validated,
 )
 from opencall.proposals.services.scans import request_anonymity_scans
 
@@ -42,10 +41,7 @@ def invite_member(
     now: dt.datetime | None = None,
 ) -> TeamMember:
     require_editable(proposal, now, session=session)
-    try:
-        inv = MemberInvite.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(exc) from exc
+    inv = validated(MemberInvite, data)
     from email_validator import EmailNotValidError, validate_email
 
     try:
@@ -118,19 +114,20 @@ def remove_member(
     expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> None:
-    require_editable(proposal, now, session=session)
-    if member.proposal_id != proposal.id:
-        raise DomainError("Not a member of this proposal.", code="not_found")
-    if member.role == "pi":
-        raise DomainError("The principal investigator cannot be removed.")
-    session.delete(member)
-    save_edit(
+    remove_from_draft(
         session,
         proposal,
-        expected_version,
+        member,
+        DomainError("Not a member of this proposal.", code="not_found"),
         "team.removed",
         actor_id=actor_id,
-        refresh=True,
+        expected_version=expected_version,
+        now=now,
+        refused=(
+            DomainError("The principal investigator cannot be removed.")
+            if member.role == "pi"
+            else None
+        ),
     )
     request_anonymity_scans(session, proposal, actor_id=actor_id)
 
