@@ -67,11 +67,7 @@ from opencall.proposals.services.requests import (
     update_request,
     validate_request,
 )
-from opencall.proposals.services.scans import (
-    SCAN_JOB,
-    request_anonymity_scans,
-    run_anonymity_scan,
-)
+from opencall.proposals.services.scans import SCAN_JOB, request_anonymity_scans, run_anonymity_scan
 from opencall.proposals.services.team import (
     invite_member,
     member_proposals,

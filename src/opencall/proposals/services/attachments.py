@@ -16,10 +16,7 @@ from opencall.calls.models import Call
 from opencall.calls.schemas import call_form
 from opencall.errors import DomainError
 from opencall.proposals import pdfsafe
-from opencall.proposals.models import (
-    Attachment,
-    Proposal,
-)
+from opencall.proposals.models import Attachment, Proposal
 from opencall.proposals.services.blobs import read_blob, store_blob
 from opencall.proposals.services.editing import remove_from_draft, require_editable, save_edit
 from opencall.proposals.services.scans import request_anonymity_scans

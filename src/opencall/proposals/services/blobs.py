@@ -6,9 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from opencall.proposals.models import (
-    Attachment,
-)
+from opencall.proposals.models import Attachment
 from opencall.storage import LocalStorage, Storage
 
 

@@ -11,12 +11,7 @@ from sqlalchemy.orm import Session
 from opencall import auditlog
 from opencall.calls.models import Call
 from opencall.proposals.domain import check_proposal_transition
-from opencall.proposals.models import (
-    AnonymityScan,
-    Proposal,
-    ProposalRevision,
-    Request,
-)
+from opencall.proposals.models import AnonymityScan, Proposal, ProposalRevision, Request
 from opencall.proposals.services.editing import lock_call_for_close
 from opencall.proposals.services.scans import request_anonymity_scans
 

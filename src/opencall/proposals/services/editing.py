@@ -17,9 +17,7 @@ from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.inputs import error_text, first_error
-from opencall.proposals.models import (
-    Proposal,
-)
+from opencall.proposals.models import Proposal
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -20,16 +20,9 @@ from opencall.errors import DomainError
 from opencall.inputs import invisible_only
 from opencall.people.models import User
 from opencall.proposals.domain import check_proposal_transition, content_hash, word_count
-from opencall.proposals.models import (
-    Proposal,
-    ProposalCounter,
-    ProposalRevision,
-    TeamMember,
-)
+from opencall.proposals.models import Proposal, ProposalCounter, ProposalRevision, TeamMember
 from opencall.proposals.queries import snapshot
-from opencall.proposals.schemas import (
-    ProposalUpdate,
-)
+from opencall.proposals.schemas import ProposalUpdate
 from opencall.proposals.services.editing import (
     flush_edit,
     lock_for_write,

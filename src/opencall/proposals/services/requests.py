@@ -13,14 +13,8 @@ from opencall.calls.schemas import call_form
 from opencall.errors import DomainError
 from opencall.facilities import domain as fac_domain
 from opencall.facilities.models import CapacityPool
-from opencall.proposals.models import (
-    Proposal,
-    Request,
-)
-from opencall.proposals.schemas import (
-    DETAILS,
-    POOL_TYPE_FOR_KIND,
-)
+from opencall.proposals.models import Proposal, Request
+from opencall.proposals.schemas import DETAILS, POOL_TYPE_FOR_KIND
 from opencall.proposals.services.editing import (
     remove_from_draft,
     require_editable,

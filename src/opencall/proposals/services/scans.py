@@ -15,11 +15,7 @@ from opencall import jobs
 from opencall.db import utcnow
 from opencall.proposals import pdfsafe, queries
 from opencall.proposals.anonymity import Finding, scan_label, scan_pages
-from opencall.proposals.models import (
-    AnonymityScan,
-    Attachment,
-    Proposal,
-)
+from opencall.proposals.models import AnonymityScan, Attachment, Proposal
 from opencall.proposals.services.blobs import read_blob
 from opencall.storage import Storage
 

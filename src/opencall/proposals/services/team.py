@@ -14,13 +14,8 @@ from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.models import Country, User
 from opencall.people.services import get_or_create_institution
-from opencall.proposals.models import (
-    Proposal,
-    TeamMember,
-)
-from opencall.proposals.schemas import (
-    MemberInvite,
-)
+from opencall.proposals.models import Proposal, TeamMember
+from opencall.proposals.schemas import MemberInvite
 from opencall.proposals.services.editing import (
     flush_edit,
     remove_from_draft,

@@ -10,14 +10,8 @@ from opencall.calls import policies as call_policies
 from opencall.proposals import policies, services
 from opencall.proposals.access import found_for
 from opencall.proposals.models import Attachment
-from opencall.proposals.views.common import (
-    MSG_NO_FILE,
-)
-from opencall.proposals.views.editor import (
-    editable_for,
-    editor,
-    save_change,
-)
+from opencall.proposals.views.common import MSG_NO_FILE
+from opencall.proposals.views.editor import editable_for, editor, save_change
 from opencall.web.pages import Page, download_response, get_page
 
 router = APIRouter()

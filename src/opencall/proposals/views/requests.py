@@ -12,16 +12,8 @@ from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
 from opencall.proposals import services
 from opencall.proposals.models import Proposal, Request
-from opencall.proposals.views.common import (
-    MSG_INVALID,
-)
-from opencall.proposals.views.editor import (
-    editable_for,
-    editor,
-    form_version,
-    save_change,
-    stale,
-)
+from opencall.proposals.views.common import MSG_INVALID
+from opencall.proposals.views.editor import editable_for, editor, form_version, save_change, stale
 from opencall.proposals.views.request_forms import (
     ROWS,
     custom_field_name,

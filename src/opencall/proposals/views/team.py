@@ -10,17 +10,8 @@ from opencall.errors import DomainError
 from opencall.proposals import policies, services
 from opencall.proposals.access import found_for, proposal_for
 from opencall.proposals.models import Proposal, TeamMember
-from opencall.proposals.views.common import (
-    MSG_INVALID,
-    MSG_REQUIRED,
-    MSG_TOO_LONG,
-)
-from opencall.proposals.views.editor import (
-    editor,
-    form_version,
-    save_change,
-    stale,
-)
+from opencall.proposals.views.common import MSG_INVALID, MSG_REQUIRED, MSG_TOO_LONG
+from opencall.proposals.views.editor import editor, form_version, save_change, stale
 from opencall.web.i18n import Translator
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, get_page, render_mail
