@@ -71,38 +71,56 @@ def stale(page: Page, proposal: Proposal, **extra: Any) -> Response:
     return editor(page, proposal, 409, **extra)
 
 
+def try_change(
+    page: Page,
+    proposal: Proposal,
+    service: Callable[..., Any],
+    *args: Any,
+    then: Callable[[Any], object] | None = None,
+    **kwargs: Any,
+) -> DomainError | None:
+    """Make one change to the draft, ``service(db, proposal, *args, **kwargs)`` as the
+    visitor against the version the posted form carries, then ``then`` on what it
+    returns, and commit. A refusal is rolled back (nothing changes) and returned: a
+    stale version is one with ``code == "stale"``."""
+    try:
+        done = service(
+            page.db,
+            proposal,
+            *args,
+            actor_id=page.user.id,
+            expected_version=form_version(page),
+            now=page.received_at,
+            **kwargs,
+        )
+        if then is not None:
+            then(done)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return exc
+    return None
+
+
 def save_change(
     page: Page,
     proposal: Proposal,
-    service: Callable[..., object],
+    service: Callable[..., Any],
     *args: Any,
     section: str,
     done: str,
     error_field: str = "error",
     **kwargs: Any,
 ) -> Response:
-    """Make one change to the draft, ``service(db, proposal, *args, **kwargs)`` as the
-    visitor against the version the posted form carries, and commit it; then go back to
-    the editor's ``section``. A stale version shows the latest draft (409), another
-    refusal the editor with the message at ``error_field`` (400); nothing is changed."""
-    version = form_version(page)
-    try:
-        service(
-            page.db,
-            proposal,
-            *args,
-            actor_id=page.user.id,
-            expected_version=version,
-            now=page.received_at,
-            **kwargs,
-        )
-        page.commit()
-    except DomainError as exc:
-        if exc.code == "stale":
-            return stale(page, proposal)
-        page.db.rollback()
-        return editor(page, proposal, 400, **{error_field: page.t.message(exc.message)})
-    return page.redirect(f"/proposals/{proposal.id}#{section}", done)
+    """:func:`try_change`, then back to the editor's ``section``; a stale version shows
+    the latest draft (409), another refusal the editor with the message at
+    ``error_field`` (400)."""
+    refused = try_change(page, proposal, service, *args, **kwargs)
+    if refused is None:
+        return page.redirect(f"/proposals/{proposal.id}#{section}", done)
+    if refused.code == "stale":
+        return stale(page, proposal)
+    return editor(page, proposal, 400, **{error_field: page.t.message(refused.message)})
 
 
 def error_summary(
@@ -353,30 +371,24 @@ def save_text(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     for name, limit in TEXT_LIMITS.items():
         if len(text[name]) > limit:
             errors[name] = page._(MSG_TOO_LONG, max=limit)
-    version = form_version(page)
     status = 400
     if not errors:
-        try:
-            services.update_proposal(
-                page.db,
-                proposal,
-                {k: text[k] for k in ("title", "abstract", "science_case", "keywords")},
-                actor_id=page.user.id,
-                expected_version=version,
-                now=page.received_at,
-            )
-            page.commit()
+        refused = try_change(
+            page,
+            proposal,
+            services.update_proposal,
+            {k: text[k] for k in ("title", "abstract", "science_case", "keywords")},
+        )
+        if refused is None:
             if wants_json(page):
                 return save_answer(page, proposal)
             return page.redirect(f"/proposals/{proposal.id}", "saved")
-        except DomainError as exc:
-            page.db.rollback()
-            if exc.code == "stale":
-                errors["form"] = page._(MSG_STALE)
-                text["version"] = str(proposal.version)
-                status = 409
-            else:
-                errors[exc.field or "form"] = page.t.message(exc.message)
+        if refused.code == "stale":
+            errors["form"] = page._(MSG_STALE)
+            text["version"] = str(proposal.version)
+            status = 409
+        else:
+            errors[refused.field or "form"] = page.t.message(refused.message)
     if wants_json(page):
         page.db.rollback()
         return save_answer(page, proposal, status, errors=errors)

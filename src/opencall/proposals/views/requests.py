@@ -8,12 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
-from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
 from opencall.proposals import services
 from opencall.proposals.models import Proposal, Request
 from opencall.proposals.views.common import MSG_INVALID
-from opencall.proposals.views.editor import editable_for, editor, form_version, save_change, stale
+from opencall.proposals.views.editor import editable_for, editor, save_change, stale, try_change
 from opencall.proposals.views.request_forms import (
     ROWS,
     custom_field_name,
@@ -42,43 +41,29 @@ def _save_request(page: Page, proposal: Proposal, kind: str, req: Request | None
         extra["new_pool"] = parsed.pool_id
     else:
         extra["req_id"] = req.id
-    version = form_version(page)
     if not errors:
-        try:
-            if req is None:
-                services.add_request(
-                    page.db,
-                    proposal,
-                    kind,
-                    parsed.details,
-                    pool_id=parsed.pool_id,
-                    actor_id=page.user.id,
-                    expected_version=version,
-                    now=page.received_at,
-                )
-            else:
-                services.update_request(
-                    page.db,
-                    proposal,
-                    req,
-                    parsed.details,
-                    actor_id=page.user.id,
-                    expected_version=version,
-                    now=page.received_at,
-                )
-            page.commit()
+        if req is None:
+            refused = try_change(
+                page,
+                proposal,
+                services.add_request,
+                kind,
+                parsed.details,
+                pool_id=parsed.pool_id,
+            )
+        else:
+            refused = try_change(page, proposal, services.update_request, req, parsed.details)
+        if refused is None:
             return page.redirect(f"/proposals/{proposal.id}#requests", "request_saved")
-        except DomainError as exc:
-            if exc.code == "stale":
-                return stale(page, proposal, **extra)
-            page.db.rollback()
-            rows_name = ROWS[kind][0] if kind in ROWS else None
-            if kind == "custom":
-                pool = page.db.get(CapacityPool, parsed.pool_id) if parsed.pool_id else None
-                name = custom_field_name(exc.field, pool)
-            else:
-                name = domain_field(exc.field, parsed.row_map, rows_name)
-            errors[name] = page.t.message(exc.message)
+        if refused.code == "stale":
+            return stale(page, proposal, **extra)
+        rows_name = ROWS[kind][0] if kind in ROWS else None
+        if kind == "custom":
+            pool = page.db.get(CapacityPool, parsed.pool_id) if parsed.pool_id else None
+            name = custom_field_name(refused.field, pool)
+        else:
+            name = domain_field(refused.field, parsed.row_map, rows_name)
+        errors[name] = page.t.message(refused.message)
     return editor(page, proposal, 400, **extra)
 
 
@@ -108,23 +93,14 @@ def bundle_requests(proposal_id: int, page: Page = Depends(get_page)) -> Respons
         errors["bundle"] = page._(MSG_BUNDLE_NAME)
     extra: dict[str, Any] = {"bundle_form": f, "bundle_errors": errors}
     if not errors:
-        try:
-            services.set_bundle(
-                page.db,
-                proposal,
-                ids,
-                None if unbundle else name[:60],
-                actor_id=page.user.id,
-                expected_version=form_version(page),
-                now=page.received_at,
-            )
-            page.commit()
+        refused = try_change(
+            page, proposal, services.set_bundle, ids, None if unbundle else name[:60]
+        )
+        if refused is None:
             return page.redirect(f"/proposals/{proposal.id}#requests", "saved")
-        except DomainError as exc:
-            if exc.code == "stale":
-                return stale(page, proposal, **extra)
-            page.db.rollback()
-            errors["bundle"] = page.t.message(exc.message)
+        if refused.code == "stale":
+            return stale(page, proposal, **extra)
+        errors["bundle"] = page.t.message(refused.message)
     return editor(page, proposal, 400, **extra)
 
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
-from opencall.errors import DomainError
 from opencall.proposals import policies, services
 from opencall.proposals.access import found_for, proposal_for
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.proposals.views.common import MSG_INVALID, MSG_REQUIRED, MSG_TOO_LONG
-from opencall.proposals.views.editor import editor, form_version, save_change, stale
+from opencall.proposals.views.editor import editor, save_change, stale, try_change
 from opencall.web.i18n import Translator
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, get_page, render_mail
@@ -32,25 +31,19 @@ def invite(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             errors[k] = page._(MSG_REQUIRED)
         elif len(data[k]) > limit:
             errors[k] = page._(MSG_TOO_LONG, max=limit)
-    version = form_version(page)
     if not errors:
-        try:
-            member = services.invite_member(
-                page.db,
-                proposal,
-                data,
-                actor_id=page.user.id,
-                expected_version=version,
-                now=page.received_at,
-            )
-            _mail_invitation(page, proposal, member)
-            page.commit()
+        refused = try_change(
+            page,
+            proposal,
+            services.invite_member,
+            data,
+            then=lambda member: _mail_invitation(page, proposal, member),
+        )
+        if refused is None:
             return page.redirect(f"/proposals/{proposal.id}#team", "invited")
-        except DomainError as exc:
-            if exc.code == "stale":
-                return stale(page, proposal, invite=data)
-            page.db.rollback()
-            errors[exc.field if exc.field in data else "form"] = page.t.message(exc.message)
+        if refused.code == "stale":
+            return stale(page, proposal, invite=data)
+        errors[refused.field if refused.field in data else "form"] = page.t.message(refused.message)
     return editor(page, proposal, 400, invite=data, invite_errors=errors)
 
 
