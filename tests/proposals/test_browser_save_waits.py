@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from opencall.db import make_engine, make_sessionmaker
-from opencall.proposals import views
+from opencall.proposals import services
 from opencall.proposals.models import Proposal
 from tests.web import test_browser as tb
 
@@ -37,13 +37,13 @@ LATE_FETCH = """(() => {
 def test_the_next_form_waits_for_a_slow_text_save(
     browser: Any, tmp_path: Path, monkeypatch: Any
 ) -> None:
-    store = views.services.update_proposal
+    store = services.update_proposal
 
     def slowly(*args: Any, **kwargs: Any) -> Any:
         time.sleep(1.5)
         return store(*args, **kwargs)
 
-    monkeypatch.setattr(views.services, "update_proposal", slowly)
+    monkeypatch.setattr(services, "update_proposal", slowly)  # the editor calls it there
     with tb.Server(tmp_path) as srv:
         ctx = browser.new_context(locale="en-GB")
         ctx.add_init_script(LATE_FETCH)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +29,7 @@ from opencall.web.i18n import Translator
 from opencall.web.mail import queue_mail
 from opencall.web.pages import render_mail
 
+T = TypeVar("T", Request, TeamMember, Attachment)
 router = APIRouter(prefix="/api/v1", tags=["proposals"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "refused: the message names the field and says why"},
@@ -42,6 +44,11 @@ def _id() -> Any:
     return Path(ge=1, le=MAX_ID)
 
 
+def _version() -> Any:
+    """A removal's ``?version=``: the proposal's version the caller last read."""
+    return Query(ge=1, le=MAX_ID)
+
+
 class MemberOut(BaseModel):
     id: int
     role: str
@@ -53,6 +60,8 @@ class MemberOut(BaseModel):
 
 
 class RequestOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from the Request row
+
     id: int
     kind: str
     pool_id: int | None
@@ -62,6 +71,8 @@ class RequestOut(BaseModel):
 
 
 class AttachmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from the Attachment row
+
     id: int
     purpose: str
     filename: str
@@ -165,6 +176,14 @@ class InvitationOut(BaseModel):
     status: str
 
 
+# what every write answers (the proposal as it is now), its refusals, and its scope
+WRITE: dict[str, Any] = {
+    "response_model": ProposalFull,
+    "responses": ERRORS,
+    "dependencies": [APPLY],
+}
+
+
 def full(p: Proposal) -> ProposalFull:
     return ProposalFull(
         id=p.id,
@@ -190,27 +209,9 @@ def full(p: Proposal) -> ProposalFull:
             for m in p.members
         ],
         requests=[
-            RequestOut(
-                id=r.id,
-                kind=r.kind,
-                pool_id=r.pool_id,
-                amount=r.amount,
-                details=dict(r.details),
-                bundle=r.bundle,
-            )
-            for r in sorted(p.requests, key=lambda r: r.position)
+            RequestOut.model_validate(r) for r in sorted(p.requests, key=lambda r: r.position)
         ],
-        attachments=[
-            AttachmentOut(
-                id=a.id,
-                purpose=a.purpose,
-                filename=a.filename,
-                size=a.size,
-                pages=a.pages,
-                sha256=a.sha256,
-            )
-            for a in p.attachments
-        ],
+        attachments=[AttachmentOut.model_validate(a) for a in p.attachments],
         problems=[Problem(field=f, message=m) for f, m in services.submission_problems(p)],
     )
 
@@ -241,6 +242,15 @@ def _pi(api: Api, proposal_id: int) -> Proposal:
     return p
 
 
+def _bundled(bundle: str | None) -> Callable[[Request], None]:
+    """Put the request just saved in ``bundle`` (a key checked by :func:`_bundle`)."""
+
+    def put(req: Request) -> None:
+        req.bundle = bundle
+
+    return put
+
+
 def _bundle(value: str | None) -> str | None:
     if value is None or value == "":
         return None
@@ -260,19 +270,31 @@ def _done(api: Api, p: Proposal) -> ProposalFull:
     return out
 
 
+def _change(
+    api: Api,
+    p: Proposal,
+    service: Callable[..., Any],
+    *args: Any,
+    then: Callable[[Any], object] | None = None,
+    **kwargs: Any,
+) -> ProposalFull:
+    """One change through ``service(db, proposal, *args, **kwargs)`` as the caller, then
+    ``then`` on what it returns; committed, the proposal as it is now is the answer. A
+    refusal changes nothing (400, 404, or 409 for a stale version)."""
+    with api.refusing():
+        done = service(api.db, p, *args, actor_id=api.user.id if api.user else None, **kwargs)
+        if then is not None:
+            then(done)
+        return _done(api, p)
+
+
 @router.get("/proposals/{proposal_id}/full", response_model=ProposalFull, responses=ERRORS)
 def get_full(proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
     """The whole proposal as its team edits it (with its ``version``)."""
     return full(_mine(api, proposal_id))
 
 
-@router.post(
-    "/proposals",
-    response_model=ProposalFull,
-    status_code=201,
-    responses=ERRORS,
-    dependencies=[APPLY],
-)
+@router.post("/proposals", status_code=201, **WRITE)
 def create(body: ProposalIn, api: Api = Depends(get_api)) -> ProposalFull:
     """A new draft proposal in an open call; the caller is its PI."""
     user = api.require_user()
@@ -292,22 +314,12 @@ def create(body: ProposalIn, api: Api = Depends(get_api)) -> ProposalFull:
         return _done(api, p)
 
 
-@router.patch(
-    "/proposals/{proposal_id}", response_model=ProposalFull, responses=ERRORS, dependencies=[APPLY]
-)
+@router.patch("/proposals/{proposal_id}", **WRITE)
 def edit(body: ProposalEdit, proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
     """Change the text (the fields sent); ``version`` must be the one last read."""
     p = _editable(api, proposal_id)
     data = body.model_dump(exclude={"version"}, exclude_none=True)
-    with api.refusing():
-        services.update_proposal(
-            api.db,
-            p,
-            data,
-            actor_id=api.user.id if api.user else None,
-            expected_version=body.version,
-        )
-        return _done(api, p)
+    return _change(api, p, services.update_proposal, data, expected_version=body.version)
 
 
 def _mail_invitation(api: Api, p: Proposal, member: TeamMember) -> None:
@@ -334,52 +346,33 @@ def _mail_invitation(api: Api, p: Proposal, member: TeamMember) -> None:
     queue_mail(api.db, member.email, subject, body)
 
 
-@router.post(
-    "/proposals/{proposal_id}/members",
-    response_model=ProposalFull,
-    status_code=201,
-    responses=ERRORS,
-    dependencies=[APPLY],
-)
+@router.post("/proposals/{proposal_id}/members", status_code=201, **WRITE)
 def invite(body: MemberIn, proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
     """Invite a co-investigator by e-mail (the PI); they answer with
     ``POST /api/v1/team-invitations/{id}/answer`` or on the site."""
     p = _pi(api, proposal_id)
     data = body.model_dump(exclude={"version"})
-    with api.refusing():
-        member = services.invite_member(
-            api.db,
-            p,
-            data,
-            actor_id=api.user.id if api.user else None,
-            expected_version=body.version,
-        )
-        _mail_invitation(api, p, member)
-        return _done(api, p)
+    return _change(
+        api,
+        p,
+        services.invite_member,
+        data,
+        expected_version=body.version,
+        then=lambda member: _mail_invitation(api, p, member),
+    )
 
 
-@router.delete(
-    "/proposals/{proposal_id}/members/{member_id}",
-    response_model=ProposalFull,
-    responses=ERRORS,
-    dependencies=[APPLY],
-)
+@router.delete("/proposals/{proposal_id}/members/{member_id}", **WRITE)
 def remove_member(
     proposal_id: int = _id(),
     member_id: int = _id(),
-    version: int = Query(ge=1, le=MAX_ID),
+    version: int = _version(),
     api: Api = Depends(get_api),
 ) -> ProposalFull:
     """Take a co-investigator (or a pending invitation) off the team (the PI)."""
     p = _pi(api, proposal_id)
-    m = api.db.get(TeamMember, member_id)
-    if m is None or m.proposal_id != p.id:
-        raise api.not_found()
-    with api.refusing():
-        services.remove_member(
-            api.db, p, m, actor_id=api.user.id if api.user else None, expected_version=version
-        )
-        return _done(api, p)
+    m = _row_of(api, p, TeamMember, member_id)
+    return _change(api, p, services.remove_member, m, expected_version=version)
 
 
 @router.get("/team-invitations", response_model=list[InvitationOut])
@@ -427,46 +420,34 @@ def answer(body: AnswerIn, member_id: int = _id(), api: Api = Depends(get_api)) 
     return out
 
 
-def _request_of(api: Api, p: Proposal, request_id: int) -> Request:
-    r = api.db.get(Request, request_id)
-    if r is None or r.proposal_id != p.id:
+def _row_of(api: Api, p: Proposal, model: type[T], row_id: int) -> T:
+    """The proposal's row of ``model`` (a request, a member, a file); 404 otherwise."""
+    row = api.db.get(model, row_id)
+    if row is None or row.proposal_id != p.id:
         raise api.not_found()
-    return r
+    return row
 
 
-@router.post(
-    "/proposals/{proposal_id}/requests",
-    response_model=ProposalFull,
-    status_code=201,
-    responses=ERRORS,
-    dependencies=[APPLY],
-)
+@router.post("/proposals/{proposal_id}/requests", status_code=201, **WRITE)
 def add_request(
     body: RequestIn, proposal_id: int = _id(), api: Api = Depends(get_api)
 ) -> ProposalFull:
     """Ask for capacity: ``details`` as the request form of the call's facility."""
     p = _editable(api, proposal_id)
     bundle = _bundle(body.bundle)
-    with api.refusing():
-        req = services.add_request(
-            api.db,
-            p,
-            body.kind,
-            body.details,
-            pool_id=body.pool_id,
-            actor_id=api.user.id if api.user else None,
-            expected_version=body.version,
-        )
-        req.bundle = bundle
-        return _done(api, p)
+    return _change(
+        api,
+        p,
+        services.add_request,
+        body.kind,
+        body.details,
+        pool_id=body.pool_id,
+        expected_version=body.version,
+        then=_bundled(bundle),
+    )
 
 
-@router.put(
-    "/proposals/{proposal_id}/requests/{request_id}",
-    response_model=ProposalFull,
-    responses=ERRORS,
-    dependencies=[APPLY],
-)
+@router.put("/proposals/{proposal_id}/requests/{request_id}", **WRITE)
 def update_request(
     body: RequestEdit,
     proposal_id: int = _id(),
@@ -475,49 +456,32 @@ def update_request(
 ) -> ProposalFull:
     """Replace a request's details (its kind and pool stay)."""
     p = _editable(api, proposal_id)
-    req = _request_of(api, p, request_id)
+    req = _row_of(api, p, Request, request_id)
     bundle = _bundle(body.bundle)
-    with api.refusing():
-        services.update_request(
-            api.db,
-            p,
-            req,
-            body.details,
-            actor_id=api.user.id if api.user else None,
-            expected_version=body.version,
-        )
-        req.bundle = bundle
-        return _done(api, p)
+    return _change(
+        api,
+        p,
+        services.update_request,
+        req,
+        body.details,
+        expected_version=body.version,
+        then=_bundled(bundle),
+    )
 
 
-@router.delete(
-    "/proposals/{proposal_id}/requests/{request_id}",
-    response_model=ProposalFull,
-    responses=ERRORS,
-    dependencies=[APPLY],
-)
+@router.delete("/proposals/{proposal_id}/requests/{request_id}", **WRITE)
 def remove_request(
     proposal_id: int = _id(),
     request_id: int = _id(),
-    version: int = Query(ge=1, le=MAX_ID),
+    version: int = _version(),
     api: Api = Depends(get_api),
 ) -> ProposalFull:
     p = _editable(api, proposal_id)
-    req = _request_of(api, p, request_id)
-    with api.refusing():
-        services.remove_request(
-            api.db, p, req, actor_id=api.user.id if api.user else None, expected_version=version
-        )
-        return _done(api, p)
+    req = _row_of(api, p, Request, request_id)
+    return _change(api, p, services.remove_request, req, expected_version=version)
 
 
-@router.post(
-    "/proposals/{proposal_id}/attachments",
-    response_model=ProposalFull,
-    status_code=201,
-    responses=ERRORS,
-    dependencies=[APPLY],
-)
+@router.post("/proposals/{proposal_id}/attachments", status_code=201, **WRITE)
 def upload(
     proposal_id: int = _id(),
     file: UploadFile = File(description="the scientific justification, a PDF"),
@@ -530,52 +494,33 @@ def upload(
     settings = api.request.app.state.settings
     limit = settings.max_upload_bytes
     data = file.file.read(limit + 1)
-    with api.refusing():
-        services.add_attachment(
-            api.db,
-            p,
-            data,
-            file.filename or "document.pdf",
-            storage=storage_for(settings),
-            max_bytes=limit,
-            actor_id=api.user.id if api.user else None,
-            limits=services.pdf_limits(settings),
-            expected_version=version,
-            now=utcnow(),
-        )
-        return _done(api, p)
+    return _change(
+        api,
+        p,
+        services.add_attachment,
+        data,
+        file.filename or "document.pdf",
+        storage=storage_for(settings),
+        max_bytes=limit,
+        limits=services.pdf_limits(settings),
+        expected_version=version,
+        now=utcnow(),
+    )
 
 
-@router.delete(
-    "/proposals/{proposal_id}/attachments/{attachment_id}",
-    response_model=ProposalFull,
-    responses=ERRORS,
-    dependencies=[APPLY],
-)
+@router.delete("/proposals/{proposal_id}/attachments/{attachment_id}", **WRITE)
 def remove_attachment(
     proposal_id: int = _id(),
     attachment_id: int = _id(),
-    version: int = Query(ge=1, le=MAX_ID),
+    version: int = _version(),
     api: Api = Depends(get_api),
 ) -> ProposalFull:
-    p = _mine(api, proposal_id)
-    att = api.db.get(Attachment, attachment_id)
-    if att is None or att.proposal_id != p.id:
-        raise api.not_found()
+    att = _row_of(api, _mine(api, proposal_id), Attachment, attachment_id)
     p = _editable(api, proposal_id)
-    with api.refusing():
-        services.remove_attachment(
-            api.db, p, att, actor_id=api.user.id if api.user else None, expected_version=version
-        )
-        return _done(api, p)
+    return _change(api, p, services.remove_attachment, att, expected_version=version)
 
 
-@router.post(
-    "/proposals/{proposal_id}/submit",
-    response_model=ProposalFull,
-    responses=ERRORS,
-    dependencies=[APPLY],
-)
+@router.post("/proposals/{proposal_id}/submit", **WRITE)
 def submit(proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
     """Submit (the PI): freezes a revision; resubmitting before the deadline replaces it."""
     p = _pi(api, proposal_id)
@@ -583,20 +528,11 @@ def submit(proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFul
     if problems:
         field, message = problems[0]
         raise ApiError(400, f"{field}: {message}")
-    with api.refusing():
-        services.submit(api.db, p, actor_id=api.user.id if api.user else None, now=utcnow())
-        return _done(api, p)
+    return _change(api, p, services.submit, now=utcnow())
 
 
-@router.post(
-    "/proposals/{proposal_id}/withdraw",
-    response_model=ProposalFull,
-    responses=ERRORS,
-    dependencies=[APPLY],
-)
+@router.post("/proposals/{proposal_id}/withdraw", **WRITE)
 def withdraw(proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
     """Withdraw the proposal (the PI)."""
     p = _pi(api, proposal_id)
-    with api.refusing():
-        services.withdraw(api.db, p, actor_id=api.user.id if api.user else None)
-        return _done(api, p)
+    return _change(api, p, services.withdraw)

@@ -1,0 +1,128 @@
+"""The applicant's path: create, edit, team, requests, submit, withdraw.
+
+Every function validates first and changes nothing when it raises; the
+caller's unit of work commits. Every change is written to the audit log.
+
+One module per thing the services change; this package re-exports their public
+names, and callers import ``opencall.proposals.services``:
+
+- ``editing``: how every change is made (write lock, version check, audit);
+- ``lifecycle``: the proposal itself (create, edit, submit, withdraw, reopen);
+- ``team``: invitations, their answers, removal; the applicant's reads;
+- ``requests``: what a proposal asks for, validated against the call; bundles;
+- ``attachments``: the PDF (checked and rewritten on upload), and ``blobs``, where
+  the files are kept;
+- ``scans``: the cached anonymity scans and their job;
+- ``closing``: the close of a call (its proposals frozen at their last revision).
+"""
+
+from __future__ import annotations
+
+from opencall.proposals.queries import snapshot  # a read, kept in queries
+from opencall.proposals.services.attachments import (
+    MSG_BOMB,
+    MSG_ENCRYPTED,
+    MSG_NOT_PDF,
+    MSG_POLYGLOT,
+    MSG_TOO_COMPLEX,
+    MSG_UNREADABLE,
+    PDF_MAGIC,
+    add_attachment,
+    clean_stored_attachments,
+    pdf_limits,
+    remove_attachment,
+)
+from opencall.proposals.services.blobs import (
+    attachment_bytes,
+    attachment_path,
+    clean_attachment_bytes,
+    clean_attachment_path,
+    read_blob,
+    store_blob,
+)
+from opencall.proposals.services.closing import close_call, close_call_proposals
+from opencall.proposals.services.editing import (
+    CALL_DEADLINE,
+    PROPOSAL_STATE,
+    STALE,
+    begin_write,
+    lock_call_for_close,
+    lock_for_write,
+)
+from opencall.proposals.services.lifecycle import (
+    create_proposal,
+    reopen,
+    submission_problems,
+    submit,
+    update_proposal,
+    withdraw,
+)
+from opencall.proposals.services.requests import (
+    KIND_FOR_FACILITY,
+    _check_total,  # the demo's bulk generator checks a proposal's total with it
+    add_request,
+    remove_request,
+    row_problems,
+    set_bundle,
+    update_request,
+    validate_request,
+)
+from opencall.proposals.services.scans import SCAN_JOB, request_anonymity_scans, run_anonymity_scan
+from opencall.proposals.services.team import (
+    invite_member,
+    member_proposals,
+    open_invitations,
+    remove_member,
+    respond_to_invitation,
+)
+
+__all__ = [
+    "CALL_DEADLINE",
+    "KIND_FOR_FACILITY",
+    "MSG_BOMB",
+    "MSG_ENCRYPTED",
+    "MSG_NOT_PDF",
+    "MSG_POLYGLOT",
+    "MSG_TOO_COMPLEX",
+    "MSG_UNREADABLE",
+    "PDF_MAGIC",
+    "PROPOSAL_STATE",
+    "SCAN_JOB",
+    "STALE",
+    "_check_total",
+    "add_attachment",
+    "add_request",
+    "attachment_bytes",
+    "attachment_path",
+    "begin_write",
+    "clean_attachment_bytes",
+    "clean_attachment_path",
+    "clean_stored_attachments",
+    "close_call",
+    "close_call_proposals",
+    "create_proposal",
+    "invite_member",
+    "lock_call_for_close",
+    "lock_for_write",
+    "member_proposals",
+    "open_invitations",
+    "pdf_limits",
+    "read_blob",
+    "remove_attachment",
+    "remove_member",
+    "remove_request",
+    "reopen",
+    "request_anonymity_scans",
+    "respond_to_invitation",
+    "row_problems",
+    "run_anonymity_scan",
+    "set_bundle",
+    "snapshot",
+    "store_blob",
+    "submission_problems",
+    "submit",
+    "update_proposal",
+    "update_request",
+    "validate_request",
+    "withdraw",
+]

@@ -1,0 +1,114 @@
+"""The close of a call, the proposals' side: submitted proposals are frozen at
+their last revision and move to review."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opencall import auditlog
+from opencall.calls.models import Call
+from opencall.proposals.domain import check_proposal_transition
+from opencall.proposals.models import AnonymityScan, Proposal, ProposalRevision, Request
+from opencall.proposals.services.editing import lock_call_for_close
+from opencall.proposals.services.scans import request_anonymity_scans
+
+
+def _restore_revision(session: Session, proposal: Proposal) -> None:
+    rev = session.get(ProposalRevision, proposal.current_revision_id)
+    if rev is None:
+        return
+    content = rev.content
+    for key in ("title", "abstract", "science_case", "keywords", "area"):
+        setattr(proposal, key, content.get(key, getattr(proposal, key)))
+    frozen = [(r["kind"], r["pool_id"], r["amount"], r["details"]) for r in content["requests"]]
+    if [(r.kind, r.pool_id, r.amount, r.details) for r in proposal.requests] == frozen:
+        return
+    for r in list(proposal.requests):
+        session.delete(r)
+    session.flush()
+    for i, (kind, pool_id, amount, details) in enumerate(frozen):
+        session.add(
+            Request(
+                proposal_id=proposal.id,
+                pool_id=pool_id,
+                kind=kind,
+                amount=amount,
+                details=details,
+                position=i,
+            )
+        )
+    session.flush()
+    session.refresh(proposal)
+
+
+def close_call_proposals(session: Session, call: Call, *, actor_id: int | None = None) -> int:
+    """At close: submitted proposals move to review, and their last revision is what counts.
+
+    Edits made after the last submission were never submitted: the proposal's text and
+    requests are restored to the frozen revision, so that everything downstream (awards
+    on request rows, the schedule, the public list) reads what was reviewed.
+    """
+    n = 0
+    props = list(
+        session.scalars(
+            select(Proposal).where(Proposal.call_id == call.id, Proposal.status == "submitted")
+        )
+    )
+    # their revisions and scans in one query each (not one per proposal); the revisions
+    # stay in the identity map, where _restore_revision's session.get finds them
+    revisions = list(
+        session.scalars(
+            select(ProposalRevision)
+            .join(Proposal, Proposal.current_revision_id == ProposalRevision.id)
+            .where(Proposal.call_id == call.id, Proposal.status == "submitted")
+        )
+    )
+    scans: dict[int, list[AnonymityScan]] = {p.id: [] for p in props}
+    if call.anonymity == "dual" and props:
+        for sc in session.scalars(
+            select(AnonymityScan)
+            .join(Proposal, Proposal.id == AnonymityScan.proposal_id)
+            .where(Proposal.call_id == call.id, Proposal.status == "submitted")
+        ):
+            scans[sc.proposal_id].append(sc)
+    for p in props:
+        check_proposal_transition(p.status, "under_review")
+        _restore_revision(session, p)
+        p.status = "under_review"
+        n += 1
+        request_anonymity_scans(session, p, actor_id=actor_id, existing=scans[p.id])
+    del revisions
+    session.flush()
+    auditlog.record(
+        session,
+        "call.proposals_frozen",
+        "call",
+        call.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        data={"proposals": n},
+    )
+    return n
+
+
+def close_call(
+    session: Session,
+    call: Call,
+    *,
+    actor_id: int | None = None,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> int:
+    """Close a call and freeze its submitted proposals for review (one unit of work).
+
+    The call is locked first (:func:`lock_call_for_close`): submissions in flight finish
+    before, later ones see the call closed and are refused, so none is left behind."""
+    from opencall.calls.services import change_status
+
+    lock_call_for_close(session, call)
+
+    change_status(session, call, "closed", actor_id=actor_id, reason=reason, now=now)
+    return close_call_proposals(session, call, actor_id=actor_id)

@@ -1,0 +1,166 @@
+"""How every change to a proposal is made: under the write lock, against the
+version the editor saw, flushed (a row changed meanwhile is a stale edit) and
+recorded in the audit log. Shared by the services of this package."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from opencall import auditlog
+from opencall.calls.domain import require_open
+from opencall.calls.models import Call
+from opencall.db import utcnow
+from opencall.errors import DomainError
+from opencall.inputs import error_text, first_error
+from opencall.proposals.models import Proposal
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], data: dict[str, Any], prefix: str = "") -> M:
+    """``data`` as ``model``; its first problem as a refusal naming the field (under
+    ``prefix``, where the data is part of a larger document)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        where, _msg = first_error(exc, prefix)
+        raise DomainError(error_text(exc, prefix), field=where or None) from exc
+
+
+CALL_DEADLINE = ["status", "opens_at", "closes_at"]
+PROPOSAL_STATE = ["status", "version", "current_revision_id"]
+
+
+def begin_write(session: Session) -> None:
+    """On SQLite, take the database's write lock now (``BEGIN IMMEDIATE``) unless this
+    transaction already writes, so that what is read next stays true until commit."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock_for_write(session: Session, proposal: Proposal) -> None:
+    """Serialise a write to ``proposal`` against the close of its call and against other
+    writes to it, then re-read what the checks use (the call's status and dates, the
+    proposal's status and version) inside the write transaction.
+
+    PostgreSQL: the call row ``FOR SHARE`` (many writers at once; a close takes it
+    exclusively and waits for them, and they wait for it) and the proposal row
+    ``FOR UPDATE``. SQLite: ``BEGIN IMMEDIATE`` (one writer at a time).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.refresh(proposal.call, CALL_DEADLINE, with_for_update={"read": True})
+        session.refresh(proposal, PROPOSAL_STATE, with_for_update=True)
+    else:
+        begin_write(session)
+        session.refresh(proposal.call, CALL_DEADLINE)
+        session.refresh(proposal, PROPOSAL_STATE)
+
+
+def lock_call_for_close(session: Session, call: Call) -> None:
+    """The close's side of :func:`lock_for_write`: the call row exclusively (PostgreSQL
+    ``FOR NO KEY UPDATE``; SQLite ``BEGIN IMMEDIATE``), waiting for writes in flight."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.refresh(call, CALL_DEADLINE, with_for_update={"key_share": True})
+    else:
+        begin_write(session)
+        session.refresh(call, CALL_DEADLINE)
+
+
+def require_editable(
+    proposal: Proposal, now: dt.datetime | None = None, *, session: Session | None = None
+) -> None:
+    if session is not None:
+        lock_for_write(session, proposal)
+    if proposal.status not in ("draft", "submitted"):
+        raise DomainError(
+            f"This proposal is {proposal.status} and can no longer be edited.", code="locked"
+        )
+    call = proposal.call
+    require_open(call.status, call.opens_at, call.closes_at, now or utcnow())
+
+
+STALE = (
+    "This proposal was changed elsewhere since you opened it; your text is kept "
+    "below — review the latest version and save again."
+)
+
+
+def touch(proposal: Proposal, expected_version: int | None) -> None:
+    """Check the version the editor saw (read again under the write lock), and mark the
+    proposal changed: its row is updated, and the mapper's ``version_id_col`` makes that
+    ``UPDATE ... SET version = v + 1 WHERE id = :id AND version = :v``."""
+    if expected_version is not None and expected_version != proposal.version:
+        raise DomainError(STALE, code="stale")
+    proposal.updated_at = utcnow()
+
+
+def flush_edit(session: Session) -> None:
+    """Flush a versioned change; a row changed meanwhile is a stale edit, not a 500."""
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise DomainError(STALE, code="stale") from exc
+
+
+def save_edit(
+    session: Session,
+    proposal: Proposal,
+    expected_version: int | None,
+    action: str,
+    *,
+    actor_id: int | None,
+    data: dict[str, Any] | None = None,
+    refresh: bool = False,
+) -> None:
+    """Save an edit of the proposal's draft: check the version, flush (a row changed
+    meanwhile is a stale edit), reload the proposal's collections when asked, and record
+    the edit in the audit log."""
+    touch(proposal, expected_version)
+    flush_edit(session)
+    if refresh:
+        session.refresh(proposal)
+    auditlog.record(
+        session,
+        action,
+        "proposal",
+        proposal.id,
+        actor_id=actor_id,
+        call_id=proposal.call_id,
+        data=data,
+    )
+
+
+def remove_from_draft(
+    session: Session,
+    proposal: Proposal,
+    row: Any,
+    not_ours: DomainError,
+    action: str,
+    *,
+    actor_id: int | None,
+    expected_version: int | None,
+    now: dt.datetime | None,
+    refused: DomainError | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Delete a row of the draft (a request, a file, a team member) and save that as an
+    edit. Refused with ``not_ours`` when the row is another proposal's, with ``refused``
+    when the caller found a reason; nothing changes then."""
+    require_editable(proposal, now, session=session)
+    if row.proposal_id != proposal.id:
+        raise not_ours
+    if refused is not None:
+        raise refused
+    session.delete(row)
+    save_edit(
+        session, proposal, expected_version, action, actor_id=actor_id, data=data, refresh=True
+    )

@@ -1,0 +1,384 @@
+"""What a proposal asks for: its requests validated against the call (kind,
+pool, limits, the sky and depths the facility serves), all-or-nothing bundles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from opencall.calls.models import Call
+from opencall.calls.schemas import call_form
+from opencall.errors import DomainError
+from opencall.facilities import domain as fac_domain
+from opencall.facilities.models import CapacityPool
+from opencall.proposals.models import Proposal, Request
+from opencall.proposals.schemas import DETAILS, POOL_TYPE_FOR_KIND
+from opencall.proposals.services.editing import (
+    remove_from_draft,
+    require_editable,
+    save_edit,
+    validated,
+)
+
+KIND_FOR_FACILITY = {
+    "telescope": ("fast",),
+    "vessel": ("berth", "dive"),
+    "samples": ("sample",),
+    "programme": ("seat", "package"),
+    "custom": ("custom",),
+}
+
+
+def row_problems(
+    call: Call, kind: str, pool_id: int | None, rows: list[tuple[int, Any]]
+) -> list[tuple[int, str, str]]:
+    """Every line of a request's table the call cannot serve, all at once, as (line,
+    column, message): targets outside the telescope's sky, dive sites deeper than the
+    submersible goes. ``rows`` are (line number, validated line) pairs."""
+    facility = call.facility
+    out: list[tuple[int, str, str]] = []
+    if kind == "fast":
+        lo, hi = facility.attributes["dec_min_deg"], facility.attributes["dec_max_deg"]
+        for i, t in rows:
+            if not lo <= t.dec_deg <= hi:
+                out.append(
+                    (
+                        i,
+                        "dec_deg",
+                        f"Target {t.name!r} at declination {t.dec_deg:+.2f}° is outside the sky "
+                        f"this telescope can reach ({lo:+.0f}° to {hi:+.0f}°).",
+                    )
+                )
+    elif kind == "dive":
+        cp = next((cp for cp in call.pools if cp.pool_id == pool_id), None)
+        max_depth = (cp.pool.attributes.get("max_depth_m") if cp else None) or (
+            facility.attributes.get("max_dive_depth_m")
+        )
+        for i, site in rows:
+            if max_depth is not None and site.depth_m > max_depth:
+                out.append(
+                    (
+                        i,
+                        "depth_m",
+                        f"Dive site {site.name!r} at {site.depth_m:g} m is deeper than the "
+                        f"submersible's limit of {max_depth:g} m.",
+                    )
+                )
+    return out
+
+
+def validate_request(
+    session: Session, call: Call, kind: str, pool_id: int | None, details: dict[str, Any]
+) -> tuple[float, dict[str, Any], CapacityPool | None]:
+    """Validate one request against the call; returns (amount, clean details, pool)."""
+    facility = call.facility
+    if kind not in KIND_FOR_FACILITY.get(facility.kind, ()):
+        raise DomainError(
+            f"A {facility.kind} call takes requests of kind "
+            f"{', '.join(KIND_FOR_FACILITY[facility.kind])}, not {kind!r}.",
+            field="kind",
+        )
+    if kind == "custom":
+        return _validate_custom(call, pool_id, details)
+    model = DETAILS[kind]
+    doc = validated(model, details, "details.")
+    form = call_form(call.form)
+    clean = doc.model_dump(mode="json")
+    offered = {cp.pool_id: cp for cp in call.pools}
+    pool: CapacityPool | None = None
+    if kind == "fast":
+        if doc.receiver not in form.receivers:  # type: ignore[attr-defined]
+            raise DomainError(
+                f"Receiver {doc.receiver!r} is not offered in this call "  # type: ignore[attr-defined]
+                f"(offered: {', '.join(form.receivers)}).",
+                field="details.receiver",
+            )
+        if doc.mode not in form.modes:  # type: ignore[attr-defined]
+            raise DomainError(
+                f"Mode {doc.mode!r} is not offered in this call "  # type: ignore[attr-defined]
+                f"(offered: {', '.join(form.modes)}).",
+                field="details.mode",
+            )
+        targets = doc.targets  # type: ignore[attr-defined]
+        if len(targets) > form.max_targets:
+            raise DomainError(
+                f"Too many targets ({len(targets)}; at most {form.max_targets}).",
+                field="details.targets",
+            )
+        for i, col, msg in row_problems(call, kind, pool_id, list(enumerate(targets)))[:1]:
+            raise DomainError(msg, field=f"details.targets.{i}.{col}")
+        amount = float(sum(t.hours for t in targets))
+        if pool_id is not None:
+            raise DomainError(
+                "Telescope hours are split over LST ranges from the targets; do not choose a pool.",
+                field="pool_id",
+            )
+    else:
+        if pool_id is None or pool_id not in offered:
+            raise DomainError("Choose one of the capacity pools this call offers.", field="pool_id")
+        cp = offered[pool_id]
+        pool = cp.pool
+        if pool.pool_type != POOL_TYPE_FOR_KIND[kind]:
+            raise DomainError(
+                f"Pool {pool.name!r} offers {pool.unit}, which a {kind} request cannot use.",
+                field="pool_id",
+            )
+        if kind == "berth":
+            amount = float(doc.berths)  # type: ignore[attr-defined]
+        elif kind == "dive":
+            sites = list(enumerate(doc.sites))  # type: ignore[attr-defined]
+            for i, col, msg in row_problems(call, kind, pool_id, sites)[:1]:
+                raise DomainError(msg, field=f"details.sites.{i}.{col}")
+            amount = float(len(doc.sites))  # type: ignore[attr-defined]
+        elif kind == "sample":
+            if doc.sample_type != pool.attributes.get("sample_type"):  # type: ignore[attr-defined]
+                raise DomainError(
+                    f"Pool {pool.name!r} holds {pool.attributes.get('sample_type')!r}, "
+                    f"not {doc.sample_type!r}.",  # type: ignore[attr-defined]
+                    field="details.sample_type",
+                )
+            amount = float(doc.mass_mg)  # type: ignore[attr-defined]
+        elif kind == "seat":
+            if doc.technology != pool.attributes.get("technology"):  # type: ignore[attr-defined]
+                raise DomainError(
+                    f"Session {pool.name!r} teaches {pool.attributes.get('technology')!r}.",
+                    field="details.technology",
+                )
+            amount = float(doc.seats)  # type: ignore[attr-defined]
+        else:  # package
+            if doc.technology != pool.attributes.get("technology"):  # type: ignore[attr-defined]
+                raise DomainError(
+                    f"Pool {pool.name!r} offers {pool.attributes.get('technology')!r} packages.",
+                    field="details.technology",
+                )
+            amount = float(doc.packages)  # type: ignore[attr-defined]
+        if amount > cp.amount:
+            raise DomainError(
+                f"The request ({amount:g} {pool.unit}) exceeds what the call offers in "
+                f"{pool.name!r} ({cp.amount:g} {pool.unit}).",
+                field="amount",
+            )
+        if cp.max_per_request is not None and amount > cp.max_per_request:
+            raise DomainError(
+                f"The request ({amount:g} {pool.unit}) exceeds the limit per request of "
+                f"{cp.max_per_request:g} {pool.unit} in {pool.name!r}.",
+                field="amount",
+            )
+    return amount, clean, pool
+
+
+def _validate_custom(
+    call: Call, pool_id: int | None, details: dict[str, Any]
+) -> tuple[float, dict[str, Any], CapacityPool | None]:
+    """A request on a custom resource: its details against the resource's declared
+    request form (each field's message names the field by its label)."""
+    offered = {cp.pool_id: cp for cp in call.pools}
+    if pool_id is None or pool_id not in offered:
+        raise DomainError("Choose one of the resources this call offers.", field="pool_id")
+    cp = offered[pool_id]
+    pool = cp.pool
+    if pool.pool_type != "custom":
+        raise DomainError(
+            f"Resource {pool.name!r} takes requests of its preset kind.", field="pool_id"
+        )
+    period = (
+        (pool.period_start, pool.period_end)
+        if pool.period_start is not None and pool.period_end is not None
+        else None
+    )
+    try:
+        amount, clean = fac_domain.validate_details(
+            pool.request_fields,
+            details,
+            slot_based=pool.slot_hours is not None,
+            period=period,
+        )
+    except fac_domain.FieldProblem as exc:
+        raise DomainError(exc.message, field=f"details.{exc.field}") from exc
+    unit = fac_domain.unit_label(pool.unit, pool.unit_labels, amount, "en")
+    if amount > cp.amount:
+        raise DomainError(
+            f"The request ({amount:g} {unit}) exceeds what the call offers in "
+            f"{pool.name!r} ({cp.amount:g}).",
+            field="details.amount",
+        )
+    if cp.max_per_request is not None and amount > cp.max_per_request:
+        raise DomainError(
+            f"The request ({amount:g} {unit}) exceeds the limit per request of "
+            f"{cp.max_per_request:g} in {pool.name!r}.",
+            field="details.amount",
+        )
+    return amount, clean, pool
+
+
+def _check_bundle(proposal: Proposal, bundle: str | None, pool_id: int | None) -> None:
+    """At save time: a well-formed key on a resource the call offers (a bundle of
+    one is allowed while the applicant adds the others; submission needs two)."""
+    if bundle is None:
+        return
+    fac_domain.check_bundle_key(bundle)
+    if pool_id is not None and pool_id not in {cp.pool_id for cp in proposal.call.pools}:
+        raise DomainError(
+            f"Bundle {bundle!r} refers to a resource this call does not offer.", field="bundle"
+        )
+
+
+def set_bundle(
+    session: Session,
+    proposal: Proposal,
+    request_ids: list[int],
+    bundle: str | None,
+    *,
+    actor_id: int | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> list[Request]:
+    """Mark requests of one proposal all-or-nothing (``bundle`` a key), or take them
+    out of their bundle (``bundle`` None). A bundle holds at least two requests of
+    this proposal, each on a resource its call offers; nothing changes otherwise."""
+    require_editable(proposal, now, session=session)
+    mine = {r.id: r for r in proposal.requests}
+    chosen = []
+    for rid in dict.fromkeys(request_ids):
+        if rid not in mine:
+            raise DomainError(
+                "A bundle holds requests of this proposal only (and of its call).",
+                field="bundle",
+            )
+        chosen.append(mine[rid])
+    if bundle is not None:
+        if len(chosen) < 2:
+            raise DomainError(
+                "An all-or-nothing bundle needs at least two requests of this proposal.",
+                field="bundle",
+            )
+        offered = {cp.pool_id for cp in proposal.call.pools}
+        after = {r.id: r.bundle for r in proposal.requests}
+        after.update({r.id: bundle for r in chosen})
+        fac_domain.check_bundles(
+            [
+                (after[r.id], r.pool_id, offered)
+                for r in proposal.requests
+                if after[r.id] is not None
+            ]
+        )
+    else:
+        left = {r.bundle for r in chosen} - {None}
+        for key in left:
+            rest = [r for r in proposal.requests if r.bundle == key and r not in chosen]
+            if len(rest) == 1:
+                rest[0].bundle = None
+    for r in chosen:
+        r.bundle = bundle
+    save_edit(
+        session,
+        proposal,
+        expected_version,
+        "request.bundled" if bundle else "request.unbundled",
+        actor_id=actor_id,
+        data={"requests": [r.id for r in chosen], "bundle": bundle},
+    )
+    return chosen
+
+
+def _check_total(call: Call, requests_amounts: list[float]) -> None:
+    form = call_form(call.form)
+    total = sum(requests_amounts)
+    if form.max_amount_per_proposal is not None and total > form.max_amount_per_proposal + 1e-9:
+        raise DomainError(
+            f"The proposal asks for {total:g} in total; this call allows at most "
+            f"{form.max_amount_per_proposal:g} per proposal.",
+            field="amount",
+        )
+
+
+def add_request(
+    session: Session,
+    proposal: Proposal,
+    kind: str,
+    details: dict[str, Any],
+    *,
+    pool_id: int | None = None,
+    bundle: str | None = None,
+    actor_id: int | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Request:
+    require_editable(proposal, now, session=session)
+    amount, clean, _pool = validate_request(session, proposal.call, kind, pool_id, details)
+    _check_bundle(proposal, bundle, pool_id)
+    _check_total(proposal.call, [r.amount for r in proposal.requests] + [amount])
+    req = Request(
+        proposal_id=proposal.id,
+        pool_id=pool_id,
+        kind=kind,
+        amount=amount,
+        details=clean,
+        bundle=bundle,
+        position=max((r.position for r in proposal.requests), default=-1) + 1,
+    )
+    session.add(req)
+    save_edit(
+        session,
+        proposal,
+        expected_version,
+        "request.added",
+        actor_id=actor_id,
+        data={"kind": kind, "amount": amount},
+        refresh=True,
+    )
+    return req
+
+
+def update_request(
+    session: Session,
+    proposal: Proposal,
+    request: Request,
+    details: dict[str, Any],
+    *,
+    actor_id: int | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Request:
+    require_editable(proposal, now, session=session)
+    if request.proposal_id != proposal.id:
+        raise DomainError("Not a request of this proposal.", code="not_found")
+    amount, clean, _ = validate_request(
+        session, proposal.call, request.kind, request.pool_id, details
+    )
+    _check_total(
+        proposal.call, [r.amount for r in proposal.requests if r.id != request.id] + [amount]
+    )
+    request.amount = amount
+    request.details = clean
+    save_edit(
+        session,
+        proposal,
+        expected_version,
+        "request.edited",
+        actor_id=actor_id,
+    )
+    return request
+
+
+def remove_request(
+    session: Session,
+    proposal: Proposal,
+    request: Request,
+    *,
+    actor_id: int | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    remove_from_draft(
+        session,
+        proposal,
+        request,
+        DomainError("Not a request of this proposal.", code="not_found"),
+        "request.removed",
+        actor_id=actor_id,
+        expected_version=expected_version,
+        now=now,
+    )

@@ -1,0 +1,151 @@
+"""The team: invitations (sent, answered), removal, and the applicant's reads
+(their proposals, their open invitations)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opencall import auditlog
+from opencall.db import utcnow
+from opencall.errors import DomainError
+from opencall.people.models import Country, User
+from opencall.people.services import get_or_create_institution
+from opencall.proposals.models import Proposal, TeamMember
+from opencall.proposals.schemas import MemberInvite
+from opencall.proposals.services.editing import (
+    flush_edit,
+    remove_from_draft,
+    require_editable,
+    touch,
+    validated,
+)
+from opencall.proposals.services.scans import request_anonymity_scans
+
+
+def invite_member(
+    session: Session,
+    proposal: Proposal,
+    data: dict[str, Any],
+    *,
+    actor_id: int | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> TeamMember:
+    require_editable(proposal, now, session=session)
+    inv = validated(MemberInvite, data)
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        email = validate_email(inv.email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise DomainError(f"Invalid e-mail address: {exc}", field="email") from exc
+    if any(m.email == email for m in proposal.members):
+        raise DomainError("This person is already on the team.", field="email")
+    if session.get(Country, inv.country_iso3.upper()) is None:
+        raise DomainError(f"Unknown country code {inv.country_iso3!r}.", field="country_iso3")
+    inst = get_or_create_institution(session, inv.institution, inv.country_iso3.upper())
+    user = session.scalar(select(User).where(User.email == email))
+    member = TeamMember(
+        proposal_id=proposal.id,
+        user_id=user.id if user else None,
+        role="coi",
+        email=email,
+        name=" ".join(inv.name.split()),
+        institution_id=inst.id,
+        institution_name=inst.name,
+        country_iso3=inv.country_iso3.upper(),
+        status="invited",
+    )
+    session.add(member)
+    touch(proposal, expected_version)
+    flush_edit(session)
+    session.refresh(proposal)
+    auditlog.record(  # the member's id exists only after the flush
+        session,
+        "team.invited",
+        "proposal",
+        proposal.id,
+        actor_id=actor_id,
+        call_id=proposal.call_id,
+        data={"member_id": member.id},
+    )
+    request_anonymity_scans(session, proposal, actor_id=actor_id)
+    return member
+
+
+def respond_to_invitation(
+    session: Session, member: TeamMember, user: User, *, accept: bool
+) -> TeamMember:
+    if member.email != user.email:
+        raise DomainError("This invitation was sent to another e-mail address.", code="forbidden")
+    if member.status != "invited":
+        raise DomainError(f"This invitation was already {member.status}.")
+    member.status = "accepted" if accept else "declined"
+    member.user_id = user.id
+    member.responded_at = utcnow()
+    session.flush()
+    auditlog.record(
+        session,
+        "team.accepted" if accept else "team.declined",
+        "proposal",
+        member.proposal_id,
+        actor_id=user.id,
+        call_id=member.proposal.call_id,
+    )
+    request_anonymity_scans(session, member.proposal, actor_id=user.id)
+    return member
+
+
+def remove_member(
+    session: Session,
+    proposal: Proposal,
+    member: TeamMember,
+    *,
+    actor_id: int | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    remove_from_draft(
+        session,
+        proposal,
+        member,
+        DomainError("Not a member of this proposal.", code="not_found"),
+        "team.removed",
+        actor_id=actor_id,
+        expected_version=expected_version,
+        now=now,
+        refused=(
+            DomainError("The principal investigator cannot be removed.")
+            if member.role == "pi"
+            else None
+        ),
+    )
+    request_anonymity_scans(session, proposal, actor_id=actor_id)
+
+
+# ---------------------------------------------------------------- reads for the applicant's pages
+
+
+def member_proposals(session: Session, user_id: int) -> list[Proposal]:
+    """Proposals where the user is an accepted team member, latest first."""
+    stmt = (
+        select(Proposal)
+        .join(TeamMember, TeamMember.proposal_id == Proposal.id)
+        .where(TeamMember.user_id == user_id, TeamMember.status == "accepted")
+        .order_by(Proposal.updated_at.desc(), Proposal.id.desc())
+    )
+    return list(session.scalars(stmt).unique())
+
+
+def open_invitations(session: Session, email: str) -> list[TeamMember]:
+    """Invitations waiting for an answer from this address."""
+    stmt = (
+        select(TeamMember)
+        .where(TeamMember.email == email, TeamMember.status == "invited")
+        .order_by(TeamMember.id)
+    )
+    return list(session.scalars(stmt))

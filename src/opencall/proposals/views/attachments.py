@@ -1,0 +1,91 @@
+"""The proposal's PDF: upload, download (the original for the user office, the
+rewritten copy for everyone else), removal."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+
+from opencall.calls import policies as call_policies
+from opencall.proposals import policies, services
+from opencall.proposals.access import found_for
+from opencall.proposals.models import Attachment
+from opencall.proposals.views.common import MSG_NO_FILE
+from opencall.proposals.views.editor import editable_for, editor, save_change
+from opencall.web.pages import Page, download_response, get_page
+
+router = APIRouter()
+
+
+@router.post("/proposals/{proposal_id}/attachments", response_class=HTMLResponse)
+def upload(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    # sync: the body was spooled by the page dependency on the event loop; reading the
+    # spooled file, parsing the PDF and the database work run in the thread pool
+    proposal = editable_for(page, proposal_id)
+    upload_file = page.files.get("pdf")
+    if upload_file is None:
+        return editor(page, proposal, 400, upload_error=page._(MSG_NO_FILE))
+    limit = page.settings.max_upload_bytes
+    data = upload_file.file.read(limit + 1)
+    # the PDF is parsed and rewritten in a bounded child process (proposals.pdfsafe)
+    return save_change(
+        page,
+        proposal,
+        services.add_attachment,
+        data,
+        upload_file.filename or "document.pdf",
+        storage=page.storage,
+        max_bytes=limit,
+        limits=services.pdf_limits(page.settings),
+        section="attachments",
+        done="uploaded",
+        error_field="upload_error",
+    )
+
+
+def _attachment_of(page: Page, proposal_id: int, attachment_id: int) -> Attachment:
+    return found_for(
+        page,
+        Attachment,
+        attachment_id,
+        lambda att: (
+            att.proposal_id == proposal_id
+            and policies.may_download_attachment(page.db, page.user, att)
+        ),
+    )
+
+
+@router.get("/proposals/{proposal_id}/attachments/{attachment_id}")
+def download(proposal_id: int, attachment_id: int, page: Page = Depends(get_page)) -> Response:
+    """The user office gets the original as uploaded; the team gets the rewritten copy
+    (what reviewers receive: no metadata, scripts, embedded files, comments or forms)."""
+    att = _attachment_of(page, proposal_id, attachment_id)
+    if call_policies.may_administer(page.db, page.user, att.proposal.call):
+        data = services.attachment_bytes(page.storage, att)
+    else:
+        data = services.clean_attachment_bytes(page.storage, att)
+    if data is None:
+        page.not_found()
+    return download_response(
+        data,
+        att.filename,
+        "application/pdf",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+    )
+
+
+@router.post("/proposals/{proposal_id}/attachments/{attachment_id}/remove")
+def remove_attachment(
+    proposal_id: int, attachment_id: int, page: Page = Depends(get_page)
+) -> Response:
+    proposal = editable_for(page, proposal_id)
+    att = _attachment_of(page, proposal_id, attachment_id)
+    return save_change(
+        page,
+        proposal,
+        services.remove_attachment,
+        att,
+        section="attachments",
+        done="removed",
+        error_field="upload_error",
+    )

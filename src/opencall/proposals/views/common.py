@@ -1,0 +1,81 @@
+"""What the applicant's pages share: labels of statuses and roles, the messages of
+the forms, the limits on text fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opencall.facilities.labels import unit_text
+from opencall.web.i18n import N_
+from opencall.web.labels import CALL_STATUS
+from opencall.web.labels import REQUEST_KINDS as KINDS
+from opencall.web.pages import Page
+
+STATUS = {
+    "draft": N_("draft"),
+    "submitted": N_("submitted"),
+    "withdrawn": N_("withdrawn"),
+    "under_review": N_("under review"),
+    "accepted": N_("accepted"),
+    "rejected": N_("not accepted"),
+}
+MEMBER_STATUS = {"invited": N_("invited"), "accepted": N_("accepted"), "declined": N_("declined")}
+ROLES = {"pi": N_("Principal investigator"), "coi": N_("Co-investigator")}
+WHERE_LABELS = {
+    "title": N_("Title"),
+    "abstract": N_("Abstract"),
+    "science_case": N_("Science case"),
+    "keywords": N_("Keywords"),
+}
+# where in a PDF an anonymity finding lies (metadata and the rest are removed from
+# the copy reviewers receive; the page text is not)
+PDF_WHERE = {
+    "pdf_text": N_("the PDF"),
+    "pdf_metadata": N_("the PDF's properties (metadata)"),
+    "pdf_embedded": N_("a file embedded in the PDF"),
+    "pdf_annotation": N_("a comment in the PDF"),
+    "pdf_form": N_("a form field in the PDF"),
+    "pdf_javascript": N_("a script in the PDF"),
+}
+SCAN_NOTES = {
+    "page_too_large": N_(
+        "Page %(n)s of the PDF is too complex to check automatically; check it yourself."
+    ),
+    "time_limit": N_(
+        "The PDF was checked up to page %(n)s only (time limit); check the rest yourself."
+    ),
+    "page_limit": N_("Pages from %(n)s on were not checked; check them yourself."),
+    "text_limit": N_("The PDF was checked up to page %(n)s only; check the rest yourself."),
+    "too_complex": N_(
+        "The PDF was checked up to page %(n)s only (too complex); check the rest yourself."
+    ),
+    "page_error": N_("Page %(n)s of the PDF could not be read for the check; check it yourself."),
+}
+MSG_REQUIRED = N_("This field is required.")
+MSG_TOO_LONG = N_("Too long (%(max)s characters at most).")
+MSG_NUMBER = N_("Enter a number.")
+MSG_WHOLE = N_("Enter a whole number.")
+MSG_MIN = N_("Must be at least %(limit)s.")
+MSG_ABOVE = N_("Must be more than %(limit)s.")
+MSG_MAX = N_("Must be at most %(limit)s.")
+MSG_BELOW = N_("Must be less than %(limit)s.")
+MSG_INVALID = N_("This value is not valid.")
+MSG_NO_ROWS = N_("Add at least one line.")
+MSG_NO_FILE = N_("Choose a PDF file.")
+MSG_CANNOT_EDIT = N_("This proposal can no longer be changed.")
+MSG_STALE = N_(
+    "This proposal was changed elsewhere since you opened it; your text is kept below — "
+    "review the latest version and save again."
+)
+TEXT_LIMITS = {"title": 300, "keywords": 300, "abstract": 20000, "science_case": 200000}
+
+
+def label_helpers(page: Page) -> dict[str, Any]:
+    return {
+        "status_label": lambda s: page._(STATUS[s]) if s in STATUS else s,
+        "call_status_label": lambda s: page._(CALL_STATUS[s]) if s in CALL_STATUS else s,
+        "member_status_label": lambda s: page._(MEMBER_STATUS[s]) if s in MEMBER_STATUS else s,
+        "role_label": lambda r: page._(ROLES[r]) if r in ROLES else r,
+        "kind_label": lambda k: page._(KINDS[k]) if k in KINDS else k,
+        "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
+    }

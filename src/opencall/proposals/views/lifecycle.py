@@ -1,0 +1,171 @@
+"""The applicant's proposal pages outside the editor: the dashboard, a new
+proposal, the preview of what reviewers will see, submit (with a receipt) and
+withdraw."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+
+from opencall.calls import policies as call_policies
+from opencall.calls.models import Call
+from opencall.calls.queries import call_by_slug
+from opencall.errors import DomainError
+from opencall.proposals import policies, services
+from opencall.proposals.access import proposal_for
+from opencall.proposals.models import Proposal
+from opencall.proposals.views.common import MSG_TOO_LONG, TEXT_LIMITS, label_helpers
+from opencall.proposals.views.editor import editor
+from opencall.web.i18n import N_, Translator
+from opencall.web.labels import ANONYMITY
+from opencall.web.mail import queue_mail
+from opencall.web.pages import Page, get_page, render_mail
+
+router = APIRouter()
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(page: Page = Depends(get_page)) -> Response:
+    user = page.require_user()
+    proposals = services.member_proposals(page.db, user.id)
+    invitations = services.open_invitations(page.db, user.email) if user.email_verified_at else []
+    return page.render(
+        "proposals/dashboard.html",
+        {
+            "proposals": proposals,
+            "invitations": invitations,
+            "outcome": lambda p: policies.may_see_outcome(user, p),
+            **label_helpers(page),
+        },
+    )
+
+
+def _visible_open_call(page: Page, slug: str) -> Call:
+    call = call_by_slug(page.db, slug)
+    if call is None or not call_policies.may_see_call(page.db, page.user, call):
+        page.not_found()
+    return call
+
+
+@router.get("/calls/{slug}/apply", response_class=HTMLResponse)
+def new_proposal_form(slug: str, page: Page = Depends(get_page)) -> Response:
+    page.require_user()
+    call = _visible_open_call(page, slug)
+    return page.render("proposals/new.html", {"call": call, "form": {}, "errors": {}})
+
+
+@router.post("/calls/{slug}/apply", response_class=HTMLResponse)
+def new_proposal(slug: str, page: Page = Depends(get_page)) -> Response:
+    user = page.require_user()
+    call = _visible_open_call(page, slug)
+    title = page.form.get("title", "")
+    errors: dict[str, str] = {}
+    if len(title) > TEXT_LIMITS["title"]:
+        errors["title"] = page._(MSG_TOO_LONG, max=TEXT_LIMITS["title"])
+    else:
+        try:
+            proposal = services.create_proposal(page.db, call, user, title=title)
+            page.commit()
+            return page.redirect(f"/proposals/{proposal.id}", "created")
+        except DomainError as exc:
+            page.db.rollback()
+            errors[exc.field if exc.field in ("title",) else "form"] = page.t.message(exc.message)
+    return page.render(
+        "proposals/new.html", {"call": call, "form": {"title": title}, "errors": errors}, status=400
+    )
+
+
+def reviewer_view(proposal: Proposal) -> dict[str, Any]:
+    """What reviewers will see: the frozen content, with the team removed in a
+    dual-anonymous call (no names, institutions, countries or e-mails)."""
+    content = services.snapshot(proposal)
+    if proposal.call.anonymity == "dual":
+        content["team"] = []
+    for t in content["team"]:
+        t.pop("email", None)
+        t.pop("institution_id", None)
+    return content
+
+
+@router.get("/proposals/{proposal_id}/preview", response_class=HTMLResponse)
+def preview(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = proposal_for(page, proposal_id)
+    return page.render(
+        "proposals/preview.html",
+        {
+            "p": proposal,
+            "content": reviewer_view(proposal),
+            "anonymous": proposal.call.anonymity == "dual",
+            "anonymity": page._(ANONYMITY.get(proposal.call.anonymity, ANONYMITY["dual"])),
+            **label_helpers(page),
+        },
+    )
+
+
+@router.post("/proposals/{proposal_id}/submit", response_class=HTMLResponse)
+def submit(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = proposal_for(page, proposal_id)
+    if not policies.may_submit_proposal(page.user, proposal):
+        page.not_found()
+    if services.submission_problems(proposal):
+        return editor(page, proposal, 400)
+    try:
+        rev = services.submit(page.db, proposal, actor_id=page.user.id, now=page.received_at)
+        if proposal.submitted_at == page.received_at:  # recorded now (not a repeated click)
+            _mail_receipt(page, proposal, rev)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return editor(page, proposal, 400, error=page.t.message(exc.message))
+    return page.redirect("/dashboard", "submitted")
+
+
+SUBJECT_RECEIPT = N_("Receipt: proposal %(code)s submitted")
+
+
+def _mail_receipt(page: Page, proposal: Proposal, rev: Any) -> None:
+    """A receipt to the person who submitted (and the PI, when another member did), in
+    each one's language: what was received (the revision's content hash) and when."""
+    from opencall.people.queries import user_by_email
+
+    when = page.received_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    to = {page.user.email: page.user}
+    for m in proposal.members:
+        if m.role == "pi" and m.email not in to:
+            to[m.email] = user_by_email(page.db, m.email)
+    for email, user in to.items():
+        lang = user.language if user is not None else page.lang
+        body = render_mail(
+            page.request,
+            "proposals/mail_receipt.txt",
+            lang,
+            {
+                "name": user.name if user is not None else "",
+                "code": proposal.code,
+                "title": proposal.title,
+                "call": proposal.call.title,
+                "revision": rev.number,
+                "hash": rev.content_hash,
+                "when": when,
+                "link": f"{page.settings.base_url.rstrip('/')}/proposals/{proposal.id}",
+            },
+        )
+        subject = Translator(lang).gettext(SUBJECT_RECEIPT, code=proposal.code)
+        queue_mail(page.db, email, subject, body)
+
+
+@router.post("/proposals/{proposal_id}/withdraw", response_class=HTMLResponse)
+def withdraw(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = proposal_for(page, proposal_id)
+    if not policies.may_withdraw_proposal(page.user, proposal):
+        page.not_found()
+    try:
+        services.withdraw(page.db, proposal, actor_id=page.user.id)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return editor(page, proposal, 400, error=page.t.message(exc.message))
+    return page.redirect("/dashboard", "withdrawn")

@@ -1,0 +1,114 @@
+"""The team: invitations sent from the editor (and their e-mail), removal, and the
+invitee's page to answer."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+
+from opencall.proposals import policies, services
+from opencall.proposals.access import found_for, proposal_for
+from opencall.proposals.models import Proposal, TeamMember
+from opencall.proposals.views.common import MSG_INVALID, MSG_REQUIRED, MSG_TOO_LONG
+from opencall.proposals.views.editor import editor, save_change, stale, try_change
+from opencall.web.i18n import Translator
+from opencall.web.mail import queue_mail
+from opencall.web.pages import Page, get_page, render_mail
+
+router = APIRouter()
+
+
+@router.post("/proposals/{proposal_id}/team", response_class=HTMLResponse)
+def invite(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = proposal_for(page, proposal_id)
+    if not policies.may_manage_team(page.user, proposal):
+        page.not_found()
+    f = page.form
+    data = {k: f.get(k, "").strip() for k in ("email", "name", "institution", "country_iso3")}
+    errors: dict[str, str] = {}
+    for k, limit in (("email", 254), ("name", 200), ("institution", 300), ("country_iso3", 3)):
+        if not data[k]:
+            errors[k] = page._(MSG_REQUIRED)
+        elif len(data[k]) > limit:
+            errors[k] = page._(MSG_TOO_LONG, max=limit)
+    if not errors:
+        refused = try_change(
+            page,
+            proposal,
+            services.invite_member,
+            data,
+            then=lambda member: _mail_invitation(page, proposal, member),
+        )
+        if refused is None:
+            return page.redirect(f"/proposals/{proposal.id}#team", "invited")
+        if refused.code == "stale":
+            return stale(page, proposal, invite=data)
+        errors[refused.field if refused.field in data else "form"] = page.t.message(refused.message)
+    return editor(page, proposal, 400, invite=data, invite_errors=errors)
+
+
+def _mail_invitation(page: Page, proposal: Proposal, member: TeamMember) -> None:
+    from opencall.people.queries import user_by_email
+
+    invitee = user_by_email(page.db, member.email)
+    lang = invitee.language if invitee else page.lang
+    link = f"{page.settings.base_url.rstrip('/')}/invitations/{member.id}"
+    body = render_mail(
+        page.request,
+        "proposals/mail_invitation.txt",
+        lang,
+        {
+            "name": member.name,
+            "inviter": page.user.name,
+            "title": proposal.title,
+            "call": proposal.call.title,
+            "link": link,
+            "register": f"{page.settings.base_url.rstrip('/')}/register",
+        },
+    )
+    subject = Translator(lang).gettext("You are invited to join a proposal on OpenCall")
+    queue_mail(page.db, member.email, subject, body)
+
+
+@router.post("/proposals/{proposal_id}/team/{member_id}/remove", response_class=HTMLResponse)
+def remove_member(proposal_id: int, member_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = proposal_for(page, proposal_id)
+    member = page.db.get(TeamMember, member_id)
+    if (
+        not policies.may_manage_team(page.user, proposal)
+        or member is None
+        or member.proposal_id != proposal.id
+    ):
+        page.not_found()
+    return save_change(
+        page, proposal, services.remove_member, member, section="team", done="removed"
+    )
+
+
+def _invitation(page: Page, member_id: int) -> TeamMember:
+    return found_for(
+        page, TeamMember, member_id, lambda m: policies.may_respond_to_invitation(page.user, m)
+    )
+
+
+@router.get("/invitations/{member_id}", response_class=HTMLResponse)
+def invitation(member_id: int, page: Page = Depends(get_page)) -> Response:
+    member = _invitation(page, member_id)
+    pi = next((m for m in member.proposal.members if m.role == "pi"), None)
+    return page.render("proposals/invitation.html", {"m": member, "pi": pi, "error": None})
+
+
+@router.post("/invitations/{member_id}", response_class=HTMLResponse)
+def answer_invitation(member_id: int, page: Page = Depends(get_page)) -> Response:
+    member = _invitation(page, member_id)
+    action = page.form.get("action", "")
+    if action not in ("accept", "decline"):
+        pi = next((m for m in member.proposal.members if m.role == "pi"), None)
+        return page.render(
+            "proposals/invitation.html", {"m": member, "pi": pi, "error": page._(MSG_INVALID)}, 400
+        )
+    services.respond_to_invitation(page.db, member, page.user, accept=action == "accept")
+    page.commit()
+    if action == "accept":
+        return page.redirect(f"/proposals/{member.proposal_id}", "accepted")
+    return page.redirect("/dashboard", "declined")
