@@ -36,7 +36,7 @@ import re
 import string
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +52,7 @@ class Hole:
     expr: str
     conversion: str = ""
     spec: str = ""
+    line: int = field(default=0, compare=False)  # where it was written (for its comments)
 
 
 Part = str | Hole
@@ -111,7 +112,7 @@ _SENTINEL = re.compile("\x01(\\d+)\x02")
 
 def match_template(
     parts: list[Part], patterns: list[tuple[re.Pattern[str], str]]
-) -> tuple[str, list[tuple[str, str]]] | None:
+) -> tuple[str, list[tuple[str, str, int]]] | None:
     """The catalogued template the message is an instance of, and each placeholder's
     value as an expression, or None. A template whose every placeholder holds
     exactly one expression wins; failing that, one whose placeholders hold
@@ -121,7 +122,7 @@ def match_template(
     holes = list(dict.fromkeys(p for p in parts if isinstance(p, Hole)))
     sample = "".join(p if isinstance(p, str) else _sentinel(holes.index(p)) for p in parts)
     formats_of = {}
-    relaxed: tuple[str, list[tuple[str, str]]] | None = None
+    relaxed: tuple[str, list[tuple[str, str, int]]] | None = None
     for pattern, msgid in patterns:
         m = pattern.match(sample)
         if not m:
@@ -141,7 +142,8 @@ def match_template(
                 expr = _param_expr(holes[int(whole.group(1))], formats_of[name])
             else:
                 expr = _fstring(v, holes)
-            params.append((name, expr))
+            inside = [holes[int(i)].line for i in _SENTINEL.findall(v)]
+            params.append((name, expr, inside[0] if inside else 0))
         if strict:
             return msgid, params
         if relaxed is None:
@@ -204,11 +206,13 @@ def parts_of(node: ast.expr, consts: dict[str, str]) -> list[Part] | None:
                         return None
                     spec = "".join(s.value for s in v.format_spec.values)  # type: ignore[attr-defined]
                 conv = "" if v.conversion == -1 else chr(v.conversion)
-                out.append(Hole(ast.unparse(v.value), conv, spec))
+                out.append(Hole(ast.unparse(v.value), conv, spec, v.value.lineno))
         return out
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left = parts_of(node.left, consts) or [Hole(ast.unparse(node.left))]
-        right = parts_of(node.right, consts) or [Hole(ast.unparse(node.right))]
+        left = parts_of(node.left, consts) or [Hole(ast.unparse(node.left), line=node.left.lineno)]
+        right = parts_of(node.right, consts) or [
+            Hole(ast.unparse(node.right), line=node.right.lineno)
+        ]
         out = left + right
         return out if any(isinstance(p, str) and p for p in out) else None
     if (
@@ -221,14 +225,14 @@ def parts_of(node: ast.expr, consts: dict[str, str]) -> list[Part] | None:
         base = parts_of(node.func.value, consts)
         if base is None or len(base) != 1 or not isinstance(base[0], str):
             return None
-        values = {k.arg: ast.unparse(k.value) for k in node.keywords}
+        values = {k.arg: (ast.unparse(k.value), k.value.lineno) for k in node.keywords}
         out = []
         for literal, name, spec, conv in string.Formatter().parse(base[0]):
             out.append(literal)
             if name is not None:
                 if name not in values:
                     return None
-                out.append(Hole(values[name], conv or "", spec or ""))
+                out.append(Hole(values[name][0], conv or "", spec or "", values[name][1]))
         return out
     return None
 
@@ -282,18 +286,18 @@ RENAME = {"field": "field_name", "code": "code_value", "msg_id": "msg_id_value"}
 
 def build_id(
     parts: list[Part], patterns: list[tuple[re.Pattern[str], str]]
-) -> tuple[str, list[tuple[str, str]], str]:
+) -> tuple[str, list[tuple[str, str, int]], str]:
     """(msgid, [(name, expression)], kind) for a message with holes; kind is ID (a
     catalogued template), RENAMED (a template whose placeholder is one of
     DomainError's own keywords, renamed: its translations must be copied) or NEW."""
     found = match_template(parts, patterns)
     if found is not None:
         msgid, params = found
-        if not any(n in RESERVED for n, _e in params):
+        if not any(n in RESERVED for n, _e, _ln in params):
             return msgid, params, "ID"
         for old, new in RENAME.items():
             msgid = re.sub(rf"%\({old}\)", f"%({new})", msgid)
-        return msgid, [(RENAME.get(n, n), e) for n, e in params], "RENAMED"
+        return msgid, [(RENAME.get(n, n), e, ln) for n, e, ln in params], "RENAMED"
     taken: set[str] = set()
     by_expr: dict[Hole, str] = {}
     text = ""
@@ -305,12 +309,12 @@ def build_id(
             by_expr[p] = _name_for(p.expr, taken)
             taken.add(by_expr[p])
         text += f"%({by_expr[p]})s"
-    return text, [(n, _param_expr(h, "s")) for h, n in by_expr.items()], "NEW"
+    return text, [(n, _param_expr(h, "s"), h.line) for h, n in by_expr.items()], "NEW"
 
 
 def py_literal(text: str, width: int = 72) -> str:
     """A double-quoted literal; long texts as implicit concatenation split at spaces
-    (Babel joins adjacent strings as Python does)."""
+    (Babel joins adjacent strings as Python does; ruff format lays them out)."""
 
     def q(s: str) -> str:
         r = repr(s)
@@ -327,7 +331,7 @@ def py_literal(text: str, width: int = 72) -> str:
             cur = ""
         cur += word
     chunks.append(cur)
-    return "(" + " ".join(q(c) for c in chunks) + ")"
+    return " ".join(q(c) for c in chunks)
 
 
 # -- the rewrite -------------------------------------------------------------------------
@@ -369,6 +373,24 @@ def _span(source_lines: list[str], node: ast.AST) -> tuple[int, int]:
     return start, end
 
 
+def _comments(source: str, node: ast.AST) -> dict[int, str]:
+    """The comments inside a node's lines, by line (kept when the call is rewritten)."""
+    import io
+    import tokenize
+
+    out: dict[int, str] = {}
+    first, last = node.lineno, node.end_lineno or node.lineno
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.COMMENT and first <= tok.start[0] <= last:
+                out[tok.start[0]] = tok.string
+            if tok.start[0] > last:
+                break
+    except tokenize.TokenError:
+        pass
+    return out
+
+
 def rewrite(
     source: str, path: Path, patterns: list[tuple[re.Pattern[str], str]]
 ) -> tuple[str, list[Change]]:
@@ -399,8 +421,17 @@ def rewrite(
             changes.append(Change(path, node.lineno, "INLINE", text))
         else:
             msgid, params, kind = build_id(parts, patterns)
-            args = [py_literal(msgid), *kws, *(f"{n}={e}" for n, e in params)]
+            args = [py_literal(msgid), *kws, *(f"{n}={e}" for n, e, _ln in params)]
             new = f"{func}({', '.join(args)})"
+            comments = _comments(source, node)
+            if comments:  # one argument a line, each comment after the argument from its line
+                lines_out = [f"{a}," for a in args[: 1 + len(kws)]]
+                for n, e, ln in params:
+                    lines_out.append(f"{n}={e},")
+                    if ln in comments:
+                        lines_out[-1] += "  " + comments.pop(ln)
+                lines_out[0] += "".join("  " + c for c in comments.values())
+                new = f"{func}(\n" + "\n".join(lines_out) + "\n)"
             changes.append(Change(path, node.lineno, kind, msgid))
         if len(node.args) > 1:
             changes.append(Change(path, node.lineno, "ERROR", "more than one positional argument"))
