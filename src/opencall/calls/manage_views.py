@@ -225,7 +225,7 @@ def new_call(page: Page = Depends(get_page)) -> Response:
                 return page.redirect(f"/manage/calls/{call.slug}", "saved")
             except DomainError as exc:
                 page.db.rollback()
-                errors[exc.field if exc.field in f else "form"] = page.t.message(exc.message)
+                errors[exc.field if exc.field in f else "form"] = page.t.error(exc)
     return page.render(
         "manage/new_call.html",
         {"facility_options": _options(list(facilities.values())), "form": f, "errors": errors},
@@ -367,7 +367,7 @@ def edit_call(slug: str, page: Page = Depends(get_page)) -> Response:
         except DomainError as exc:
             page.db.rollback()
             page.db.refresh(call)
-            errors[_input_name(exc.field, f)] = page.t.message(exc.message)
+            errors[_input_name(exc.field, f)] = page.t.error(exc)
     return _edit_page(page, call, f, errors, status=400)
 
 

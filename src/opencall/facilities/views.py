@@ -182,7 +182,7 @@ def add_facility(slug: str, page: Page = Depends(get_page)) -> Response:
             return page.redirect(f"/manage/providers/{p.slug}", "saved")
         except DomainError as exc:
             page.db.rollback()
-            errors[exc.field or "attributes"] = page.t.message(exc.message)
+            errors[exc.field or "attributes"] = page.t.error(exc)
     return _provider_page(page, p, 400, form=f, errors=errors)
 
 
@@ -219,5 +219,5 @@ def add_pool(slug: str, page: Page = Depends(get_page)) -> Response:
             return page.redirect(f"/manage/providers/{p.slug}", "saved")
         except DomainError as exc:
             page.db.rollback()
-            errors["pool_" + (exc.field or "attributes")] = page.t.message(exc.message)
+            errors["pool_" + (exc.field or "attributes")] = page.t.error(exc)
     return _provider_page(page, p, 400, form=f, errors=errors)

@@ -64,7 +64,7 @@ KIND_FOR_FACILITY = {
 
 def _validation_message(exc: ValidationError, prefix: str = "") -> DomainError:
     where, _msg = first_error(exc, prefix)
-    return DomainError(error_text(exc, prefix), field=where or None)
+    return DomainError.composed(error_text(exc, prefix), field=where or None)
 
 
 CALL_DEADLINE = ["status", "opens_at", "closes_at"]
@@ -117,7 +117,9 @@ def _require_editable(
         lock_for_write(session, proposal)
     if proposal.status not in ("draft", "submitted"):
         raise DomainError(
-            f"This proposal is {proposal.status} and can no longer be edited.", code="locked"
+            "This proposal is %(status)s and can no longer be edited.",
+            code="locked",
+            status=proposal.status,
         )
     call = proposal.call
     require_open(call.status, call.opens_at, call.closes_at, now or utcnow())
@@ -134,7 +136,11 @@ def _touch(proposal: Proposal, expected_version: int | None) -> None:
     proposal changed: its row is updated, and the mapper's ``version_id_col`` makes that
     ``UPDATE ... SET version = v + 1 WHERE id = :id AND version = :v``."""
     if expected_version is not None and expected_version != proposal.version:
-        raise DomainError(STALE, code="stale")
+        raise DomainError(
+            "This proposal was changed elsewhere since you opened it; your text is "
+            "kept below — review the latest version and save again.",
+            code="stale",
+        )
     proposal.updated_at = utcnow()
 
 
@@ -143,7 +149,11 @@ def _flush(session: Session) -> None:
     try:
         session.flush()
     except StaleDataError as exc:
-        raise DomainError(STALE, code="stale") from exc
+        raise DomainError(
+            "This proposal was changed elsewhere since you opened it; your text is "
+            "kept below — review the latest version and save again.",
+            code="stale",
+        ) from exc
 
 
 def _save_edit(
@@ -193,8 +203,10 @@ def create_proposal(
         raise DomainError("A title is required.", field="title")
     if len(title) > form.title_max_chars:
         raise DomainError(
-            f"The title is too long ({len(title)} characters; at most {form.title_max_chars}).",
+            "The title is too long (%(n)s characters; at most %(max)s).",
             field="title",
+            n=len(title),
+            max=form.title_max_chars,
         )
     if pi.institution_id is None or pi.country_iso3 is None:
         raise DomainError(
@@ -287,8 +299,10 @@ def update_proposal(
             raise DomainError("A title is required.", field="title")
         if len(t) > form.title_max_chars:
             raise DomainError(
-                f"The title is too long ({len(t)} characters; at most {form.title_max_chars}).",
+                "The title is too long (%(n)s characters; at most %(max)s).",
                 field="title",
+                n=len(t),
+                max=form.title_max_chars,
             )
     # drafts may exceed word limits while being written; submit enforces them
     _touch(proposal, expected_version)
@@ -327,11 +341,15 @@ def invite_member(
     try:
         email = validate_email(inv.email, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise DomainError(f"Invalid e-mail address: {exc}", field="email") from exc
+        raise DomainError("Invalid e-mail address: %(reason)s", field="email", reason=exc) from exc
     if any(m.email == email for m in proposal.members):
         raise DomainError("This person is already on the team.", field="email")
     if session.get(Country, inv.country_iso3.upper()) is None:
-        raise DomainError(f"Unknown country code {inv.country_iso3!r}.", field="country_iso3")
+        raise DomainError(
+            "Unknown country code %(code_value)s.",
+            field="country_iso3",
+            code_value=repr(inv.country_iso3),
+        )
     inst = get_or_create_institution(session, inv.institution, inv.country_iso3.upper())
     user = session.scalar(select(User).where(User.email == email))
     member = TeamMember(
@@ -368,7 +386,7 @@ def respond_to_invitation(
     if member.email != user.email:
         raise DomainError("This invitation was sent to another e-mail address.", code="forbidden")
     if member.status != "invited":
-        raise DomainError(f"This invitation was already {member.status}.")
+        raise DomainError("This invitation was already %(status)s.", status=member.status)
     member.status = "accepted" if accept else "declined"
     member.user_id = user.id
     member.responded_at = utcnow()
@@ -456,9 +474,11 @@ def validate_request(
     facility = call.facility
     if kind not in KIND_FOR_FACILITY.get(facility.kind, ()):
         raise DomainError(
-            f"A {facility.kind} call takes requests of kind "
-            f"{', '.join(KIND_FOR_FACILITY[facility.kind])}, not {kind!r}.",
+            "A %(kind)s call takes requests of kind %(kinds)s, not %(request_kind)s.",
             field="kind",
+            kind=facility.kind,
+            kinds=", ".join(KIND_FOR_FACILITY[facility.kind]),
+            request_kind=repr(kind),
         )
     if kind == "custom":
         return _validate_custom(call, pool_id, details)
@@ -474,24 +494,28 @@ def validate_request(
     if kind == "fast":
         if doc.receiver not in form.receivers:  # type: ignore[attr-defined]
             raise DomainError(
-                f"Receiver {doc.receiver!r} is not offered in this call "  # type: ignore[attr-defined]
-                f"(offered: {', '.join(form.receivers)}).",
+                "Receiver %(receiver)s is not offered in this call (offered: %(offered)s).",
                 field="details.receiver",
+                receiver=repr(doc.receiver),  # type: ignore[attr-defined]
+                offered=", ".join(form.receivers),
             )
         if doc.mode not in form.modes:  # type: ignore[attr-defined]
             raise DomainError(
-                f"Mode {doc.mode!r} is not offered in this call "  # type: ignore[attr-defined]
-                f"(offered: {', '.join(form.modes)}).",
+                "Mode %(mode)s is not offered in this call (offered: %(offered)s).",
                 field="details.mode",
+                mode=repr(doc.mode),  # type: ignore[attr-defined]
+                offered=", ".join(form.modes),
             )
         targets = doc.targets  # type: ignore[attr-defined]
         if len(targets) > form.max_targets:
             raise DomainError(
-                f"Too many targets ({len(targets)}; at most {form.max_targets}).",
+                "Too many targets (%(n)s; at most %(max)s).",
                 field="details.targets",
+                n=len(targets),
+                max=form.max_targets,
             )
         for i, col, msg in row_problems(call, kind, pool_id, list(enumerate(targets)))[:1]:
-            raise DomainError(msg, field=f"details.targets.{i}.{col}")
+            raise DomainError.composed(msg, field=f"details.targets.{i}.{col}")
         amount = float(sum(t.hours for t in targets))
         if pool_id is not None:
             raise DomainError(
@@ -505,49 +529,68 @@ def validate_request(
         pool = cp.pool
         if pool.pool_type != POOL_TYPE_FOR_KIND[kind]:
             raise DomainError(
-                f"Pool {pool.name!r} offers {pool.unit}, which a {kind} request cannot use.",
+                "Pool %(pool)s offers %(unit)s, which a %(kind)s request cannot use.",
                 field="pool_id",
+                pool=repr(pool.name),
+                unit=pool.unit,
+                kind=kind,
             )
         if kind == "berth":
             amount = float(doc.berths)  # type: ignore[attr-defined]
         elif kind == "dive":
             sites = list(enumerate(doc.sites))  # type: ignore[attr-defined]
             for i, col, msg in row_problems(call, kind, pool_id, sites)[:1]:
-                raise DomainError(msg, field=f"details.sites.{i}.{col}")
+                raise DomainError.composed(msg, field=f"details.sites.{i}.{col}")
             amount = float(len(doc.sites))  # type: ignore[attr-defined]
         elif kind == "sample":
             if doc.sample_type != pool.attributes.get("sample_type"):  # type: ignore[attr-defined]
                 raise DomainError(
-                    f"Pool {pool.name!r} holds {pool.attributes.get('sample_type')!r}, "
-                    f"not {doc.sample_type!r}.",  # type: ignore[attr-defined]
+                    "Pool %(pool)s holds %(held)s, not %(asked)s.",
                     field="details.sample_type",
+                    pool=repr(pool.name),
+                    held=repr(pool.attributes.get("sample_type")),
+                    asked=repr(doc.sample_type),  # type: ignore[attr-defined]
                 )
             amount = float(doc.mass_mg)  # type: ignore[attr-defined]
         elif kind == "seat":
             if doc.technology != pool.attributes.get("technology"):  # type: ignore[attr-defined]
                 raise DomainError(
-                    f"Session {pool.name!r} teaches {pool.attributes.get('technology')!r}.",
+                    "Session %(pool)s teaches %(technology)s.",
                     field="details.technology",
+                    pool=repr(pool.name),
+                    technology=repr(pool.attributes.get("technology")),
                 )
             amount = float(doc.seats)  # type: ignore[attr-defined]
         else:  # package
             if doc.technology != pool.attributes.get("technology"):  # type: ignore[attr-defined]
                 raise DomainError(
-                    f"Pool {pool.name!r} offers {pool.attributes.get('technology')!r} packages.",
+                    "Pool %(pool)s offers %(technology)s packages.",
                     field="details.technology",
+                    pool=repr(pool.name),
+                    technology=repr(pool.attributes.get("technology")),
                 )
             amount = float(doc.packages)  # type: ignore[attr-defined]
         if amount > cp.amount:
             raise DomainError(
-                f"The request ({amount:g} {pool.unit}) exceeds what the call offers in "
-                f"{pool.name!r} ({cp.amount:g} {pool.unit}).",
+                "The request (%(amount)s %(unit)s) exceeds what the call offers in "
+                "%(pool)s (%(offered)s %(unit2)s).",
                 field="amount",
+                amount=format(amount, "g"),
+                unit=pool.unit,
+                pool=repr(pool.name),
+                offered=format(cp.amount, "g"),
+                unit2=pool.unit,
             )
         if cp.max_per_request is not None and amount > cp.max_per_request:
             raise DomainError(
-                f"The request ({amount:g} {pool.unit}) exceeds the limit per request of "
-                f"{cp.max_per_request:g} {pool.unit} in {pool.name!r}.",
+                "The request (%(amount)s %(unit)s) exceeds the limit per request of "
+                "%(limit)s %(unit2)s in %(pool)s.",
                 field="amount",
+                amount=format(amount, "g"),
+                unit=pool.unit,
+                limit=format(cp.max_per_request, "g"),
+                unit2=pool.unit,
+                pool=repr(pool.name),
             )
     return amount, clean, pool
 
@@ -564,7 +607,9 @@ def _validate_custom(
     pool = cp.pool
     if pool.pool_type != "custom":
         raise DomainError(
-            f"Resource {pool.name!r} takes requests of its preset kind.", field="pool_id"
+            "Resource %(name)s takes requests of its preset kind.",
+            field="pool_id",
+            name=repr(pool.name),
         )
     period = (
         (pool.period_start, pool.period_end)
@@ -579,19 +624,27 @@ def _validate_custom(
             period=period,
         )
     except fac_domain.FieldProblem as exc:
-        raise DomainError(exc.message, field=f"details.{exc.field}") from exc
+        raise DomainError.composed(exc.message, field=f"details.{exc.field}") from exc
     unit = fac_domain.unit_label(pool.unit, pool.unit_labels, amount, "en")
     if amount > cp.amount:
         raise DomainError(
-            f"The request ({amount:g} {unit}) exceeds what the call offers in "
-            f"{pool.name!r} ({cp.amount:g}).",
+            "The request (%(amount)s %(unit)s) exceeds what the call offers in "
+            "%(name)s (%(offered)s).",
             field="details.amount",
+            amount=format(amount, "g"),
+            unit=unit,
+            name=repr(pool.name),
+            offered=format(cp.amount, "g"),
         )
     if cp.max_per_request is not None and amount > cp.max_per_request:
         raise DomainError(
-            f"The request ({amount:g} {unit}) exceeds the limit per request of "
-            f"{cp.max_per_request:g} in {pool.name!r}.",
+            "The request (%(amount)s %(unit)s) exceeds the limit per request of "
+            "%(limit)s in %(name)s.",
             field="details.amount",
+            amount=format(amount, "g"),
+            unit=unit,
+            limit=format(cp.max_per_request, "g"),
+            name=repr(pool.name),
         )
     return amount, clean, pool
 
@@ -604,7 +657,9 @@ def _check_bundle(proposal: Proposal, bundle: str | None, pool_id: int | None) -
     fac_domain.check_bundle_key(bundle)
     if pool_id is not None and pool_id not in {cp.pool_id for cp in proposal.call.pools}:
         raise DomainError(
-            f"Bundle {bundle!r} refers to a resource this call does not offer.", field="bundle"
+            "Bundle %(key)s refers to a resource this call does not offer.",
+            field="bundle",
+            key=repr(bundle),
         )
 
 
@@ -671,9 +726,11 @@ def _check_total(call: Call, requests_amounts: list[float]) -> None:
     total = sum(requests_amounts)
     if form.max_amount_per_proposal is not None and total > form.max_amount_per_proposal + 1e-9:
         raise DomainError(
-            f"The proposal asks for {total:g} in total; this call allows at most "
-            f"{form.max_amount_per_proposal:g} per proposal.",
+            "The proposal asks for %(total)s in total; this call allows at most "
+            "%(max)s per proposal.",
             field="amount",
+            total=format(total, "g"),
+            max=format(form.max_amount_per_proposal, "g"),
         )
 
 
@@ -836,9 +893,10 @@ def submit(
     problems = submission_problems(proposal)
     if problems:
         raise DomainError(
-            "The proposal cannot be submitted yet: " + " ".join(m for _, m in problems),
+            "The proposal cannot be submitted yet: %(problems)s",
             field=problems[0][0],
             code="incomplete",
+            problems=" ".join((m for _, m in problems)),
         )
     # re-validate every request against the call as it is now
     for r in proposal.requests:
@@ -1128,7 +1186,7 @@ def _refusal(exc: pdfsafe.PdfRefused, max_pages: int) -> DomainError:
         msg = MSG_TOO_COMPLEX
     else:
         msg = MSG_UNREADABLE
-    return DomainError(msg, field="pdf")
+    return DomainError.composed(msg, field="pdf")
 
 
 def attachment_bytes(storage: Storage, attachment: Attachment) -> bytes | None:
@@ -1174,8 +1232,10 @@ def add_attachment(
         raise DomainError("The file is empty.", field="pdf")
     if len(data) > max_bytes:
         raise DomainError(
-            f"The file is too large ({len(data) / 1e6:.1f} MB; at most {max_bytes / 1e6:.1f} MB).",
+            "The file is too large (%(size)s MB; at most %(max)s MB).",
             field="pdf",
+            size=format(len(data) / 1000000.0, ".1f"),
+            max=format(max_bytes / 1000000.0, ".1f"),
         )
     form = call_form(proposal.call.form)
     limits = replace(limits or pdfsafe.Limits(), max_pages=form.max_pdf_pages)

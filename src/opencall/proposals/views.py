@@ -219,7 +219,7 @@ def _save(
         if exc.code == "stale":
             return stale(page, proposal)
         page.db.rollback()
-        return editor(page, proposal, 400, **{error_field: page.t.message(exc.message)})
+        return editor(page, proposal, 400, **{error_field: page.t.error(exc)})
     return page.redirect(f"/proposals/{proposal.id}#{section}", done)
 
 
@@ -824,7 +824,7 @@ def new_proposal(slug: str, page: Page = Depends(get_page)) -> Response:
             return page.redirect(f"/proposals/{proposal.id}", "created")
         except DomainError as exc:
             page.db.rollback()
-            errors[exc.field if exc.field in ("title",) else "form"] = page.t.message(exc.message)
+            errors[exc.field if exc.field in ("title",) else "form"] = page.t.error(exc)
     return page.render(
         "proposals/new.html", {"call": call, "form": {"title": title}, "errors": errors}, status=400
     )
@@ -927,7 +927,7 @@ def save_text(proposal_id: int, page: Page = Depends(get_page)) -> Response:
                 text["version"] = str(proposal.version)
                 status = 409
             else:
-                errors[exc.field or "form"] = page.t.message(exc.message)
+                errors[exc.field or "form"] = page.t.error(exc)
     if wants_json(page):
         page.db.rollback()
         return save_answer(page, proposal, status, errors=errors)
@@ -965,7 +965,7 @@ def invite(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             if exc.code == "stale":
                 return stale(page, proposal, invite=data)
             page.db.rollback()
-            errors[exc.field if exc.field in data else "form"] = page.t.message(exc.message)
+            errors[exc.field if exc.field in data else "form"] = page.t.error(exc)
     return editor(page, proposal, 400, invite=data, invite_errors=errors)
 
 
@@ -1070,7 +1070,7 @@ def _save_request(page: Page, proposal: Proposal, kind: str, req: Request | None
                 name = custom_field_name(exc.field, pool)
             else:
                 name = domain_field(exc.field, parsed.row_map, rows_name)
-            errors[name] = page.t.message(exc.message)
+            errors[name] = page.t.error(exc)
     return editor(page, proposal, 400, **extra)
 
 
@@ -1116,7 +1116,7 @@ def bundle_requests(proposal_id: int, page: Page = Depends(get_page)) -> Respons
             if exc.code == "stale":
                 return stale(page, proposal, **extra)
             page.db.rollback()
-            errors["bundle"] = page.t.message(exc.message)
+            errors["bundle"] = page.t.error(exc)
     return editor(page, proposal, 400, **extra)
 
 
@@ -1284,7 +1284,7 @@ def submit(proposal_id: int, page: Page = Depends(get_page)) -> Response:
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return editor(page, proposal, 400, error=page.t.message(exc.message))
+        return editor(page, proposal, 400, error=page.t.error(exc))
     return page.redirect("/dashboard", "submitted")
 
 
@@ -1332,7 +1332,7 @@ def withdraw(proposal_id: int, page: Page = Depends(get_page)) -> Response:
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return editor(page, proposal, 400, error=page.t.message(exc.message))
+        return editor(page, proposal, 400, error=page.t.error(exc))
     return page.redirect("/dashboard", "withdrawn")
 
 

@@ -62,7 +62,9 @@ def load_revisions(session: Session, proposals: list[Proposal]) -> list[Proposal
 
 def revision_content(session: Session, proposal: Proposal) -> dict[str, Any]:
     if proposal.current_revision_id is None:
-        raise DomainError(f"Proposal {proposal.code} has no submitted revision.")
+        raise DomainError(
+            "Proposal %(code_value)s has no submitted revision.", code_value=proposal.code
+        )
     rev = session.get(ProposalRevision, proposal.current_revision_id)
     assert rev is not None
     return rev.content
@@ -268,14 +270,16 @@ def run_affinity(
         try:
             res = aff.embedding_affinity(rtexts, ptexts)
         except aff.EmbeddingsUnavailable as exc:
-            raise DomainError(str(exc)) from exc
+            raise DomainError.composed(str(exc)) from exc
     elif method == "tfidf":
         res = aff.tfidf_affinity(rtexts, ptexts)
     else:
         raise DomainError("Affinity method must be 'tfidf' or 'embeddings'.", field="method")
     problems = res.check((len(ptexts), len(rtexts)))
     if problems:
-        raise DomainError("Affinity result failed its check: " + "; ".join(problems))
+        raise DomainError(
+            "Affinity result failed its check: %(problems)s", problems="; ".join(problems)
+        )
     progress(70, "storing scores")
     session.execute(delete(AffinityScore).where(AffinityScore.call_id == call.id))
     run = record_run(
@@ -437,15 +441,17 @@ def run_assignment(
             session, call, objective=objective, seed=seed
         )
     except ValueError as exc:
-        raise DomainError(f"The assignment problem is malformed: {exc}") from exc
+        raise DomainError("The assignment problem is malformed: %(error)s", error=exc) from exc
     progress(20, "solving")
     try:
         res = solve_assignment(problem)
     except InfeasibleAssignment as exc:
-        raise DomainError(f"No assignment satisfies the rules: {exc}") from exc
+        raise DomainError("No assignment satisfies the rules: %(error)s", error=exc) from exc
     problems = res.check(problem)
     if problems:
-        raise DomainError("The assignment failed its check: " + "; ".join(problems[:5]))
+        raise DomainError(
+            "The assignment failed its check: %(problems)s", problems="; ".join(problems[:5])
+        )
     progress(80, "storing the assignment")
     run = record_run(
         session,
@@ -531,7 +537,7 @@ def add_assignment(
         )
     active = q.assignments_of_reviewer(session, reviewer.id)
     if sum(1 for a in active if a.call_id == call.id) >= rs.max_load:
-        raise DomainError(f"This reviewer already has the maximum load of {rs.max_load}.")
+        raise DomainError("This reviewer already has the maximum load of %(n)s.", n=rs.max_load)
     existing = session.scalar(
         select(ReviewAssignment).where(
             ReviewAssignment.proposal_id == proposal.id, ReviewAssignment.reviewer_id == reviewer.id
@@ -604,7 +610,7 @@ def respond_to_assignment(
     if assignment.reviewer_id != reviewer.id:
         raise DomainError("Not found", code="not_found")
     if assignment.status != "assigned":
-        raise DomainError(f"This invitation was already {assignment.status}.")
+        raise DomainError("This invitation was already %(status)s.", status=assignment.status)
     assignment.status = "accepted" if accept else "declined"
     _audit_assignment(
         session,
@@ -641,7 +647,10 @@ def submit_review(
         raise DomainError("The grade must be a number.", field="grade") from exc
     if not rs.grade_min <= g <= rs.grade_max or g != g:
         raise DomainError(
-            f"The grade must lie between {rs.grade_min:g} and {rs.grade_max:g}.", field="grade"
+            "The grade must lie between %(lo)s and %(hi)s.",
+            field="grade",
+            lo=format(rs.grade_min, "g"),
+            hi=format(rs.grade_max, "g"),
         )
     if confidence not in (1, 2, 3, 4, 5):
         raise DomainError("Confidence is 1 (low) to 5 (high).", field="confidence")
@@ -771,7 +780,9 @@ def run_calibration(
     )
     problems = res.check(gs)
     if problems:
-        raise DomainError("Calibration failed its check: " + "; ".join(problems[:5]))
+        raise DomainError(
+            "Calibration failed its check: %(problems)s", problems="; ".join(problems[:5])
+        )
     # proposals to discuss: rank interval straddles the capacity line
     cutoff = _capacity_cutoff(
         session, call, [pidx_inv for pidx_inv in prop_ids], res.order().tolist()
@@ -949,5 +960,5 @@ def freeze_ranking(session: Session, call: Call, *, actor_id: int | None = None)
 def latest_run_or_fail(session: Session, call: Call, kind: str) -> SolverRun:
     run = q.latest_run(session, call, kind)
     if run is None:
-        raise DomainError(f"No {kind} run for this call yet.")
+        raise DomainError("No %(kind)s run for this call yet.", kind=kind)
     return run

@@ -197,7 +197,7 @@ def respond(assignment_id: int, page: Page = Depends(get_page)) -> Response:
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return _review_page(page, a, 400, errors={"form": page.t.message(exc.message)})
+        return _review_page(page, a, 400, errors={"form": page.t.error(exc)})
     if action == "accept":
         return page.redirect(f"/review/assignments/{a.id}", "saved")
     return page.redirect("/review", "declined")
@@ -211,7 +211,7 @@ def declare_conflict(assignment_id: int, page: Page = Depends(get_page)) -> Resp
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return _review_page(page, a, 400, errors={"reason": page.t.message(exc.message)})
+        return _review_page(page, a, 400, errors={"reason": page.t.error(exc)})
     return page.redirect("/review", "removed")
 
 
@@ -254,7 +254,7 @@ def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
             )
         except DomainError as exc:
             page.db.rollback()
-            errors[exc.field or "form"] = page.t.message(exc.message)
+            errors[exc.field or "form"] = page.t.error(exc)
     return _review_page(page, a, 400, form=f, errors=errors)
 
 
@@ -396,7 +396,7 @@ def technical_save(proposal_id: int, page: Page = Depends(get_page)) -> Response
             return page.redirect(f"/technical/calls/{p.call.slug}", "saved")
         except DomainError as exc:
             page.db.rollback()
-            errors[exc.field or "form"] = page.t.message(exc.message)
+            errors[exc.field or "form"] = page.t.error(exc)
     return _technical_page(page, p, 400, form=f, errors=errors)
 
 
@@ -500,7 +500,7 @@ def transition(slug: str, page: Page = Depends(get_page)) -> Response:
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return _cockpit_error(page, call, page.t.message(exc.message))
+        return _cockpit_error(page, call, page.t.error(exc))
     return page.redirect(f"/manage/calls/{call.slug}", "saved")
 
 
@@ -647,7 +647,7 @@ def assignment_add(slug: str, page: Page = Depends(get_page)) -> Response:
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return _assignment_page(page, call, 400, page.t.message(exc.message))
+        return _assignment_page(page, call, 400, page.t.error(exc))
     return page.redirect(f"/manage/calls/{call.slug}/assignment", "saved")
 
 
@@ -664,7 +664,7 @@ def assignment_remove(slug: str, assignment_id: int, page: Page = Depends(get_pa
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return _assignment_page(page, call, 400, page.t.message(exc.message))
+        return _assignment_page(page, call, 400, page.t.error(exc))
     return page.redirect(f"/manage/calls/{call.slug}/assignment", "removed")
 
 
@@ -738,7 +738,7 @@ def freeze(slug: str, page: Page = Depends(get_page)) -> Response:
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return _cockpit_error(page, call, page.t.message(exc.message))
+        return _cockpit_error(page, call, page.t.error(exc))
     return page.redirect(f"/manage/calls/{call.slug}/ranking", "saved")
 
 

@@ -222,7 +222,7 @@ async def read_posted(request: Request) -> Posted:
         raise
     except Exception as exc:  # noqa: BLE001 - malformed bodies are the client's error
         # (too many fields or files, a field over 1 MB, a broken multipart body)
-        raise DomainError(f"The form could not be read: {exc}") from exc
+        raise DomainError("The form could not be read: %(reason)s", reason=exc) from exc
     for key, value in data.multi_items():
         if isinstance(value, UploadFile):
             if value.filename:
@@ -262,7 +262,9 @@ def _clean_field(key: str, value: str) -> str:
     """A posted text field: control characters refused, invisible-only text is empty."""
     bad = control_char(value) or control_char(key)
     if bad:
-        raise DomainError(f"Text may not contain control characters ({bad}).", field=key)
+        raise DomainError(
+            "Text may not contain control characters (%(char)s).", field=key, char=bad
+        )
     return "" if "password" not in key and invisible_only(value) else value
 
 
@@ -571,7 +573,9 @@ def _error_page(
         text = t.error(message)
     else:
         text = t.message(message) if message else ""
-    return render(request, "error.html", {"status": status, "title": title, "message": text}, status=status)
+    return render(
+        request, "error.html", {"status": status, "title": title, "message": text}, status=status
+    )
 
 
 def render_mail(request: Request, template: str, lang: str, ctx: dict[str, Any]) -> str:
