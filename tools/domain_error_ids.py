@@ -451,6 +451,7 @@ def rewrite(
                 and node.args[0].attr == "message"
                 and isinstance(node.args[0].value, ast.Name)
                 and node.args[0].value.id == name
+                and seg(node.func.value) != "self"  # Translator.error itself
             ):
                 new = f"{seg(node.func.value)}.error({name})"
                 edits.append((*_span(lines, node), new))

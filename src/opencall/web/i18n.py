@@ -132,7 +132,7 @@ class Translator:
         translated too). An error without an id (``DomainError.composed``) goes
         through :meth:`message`."""
         if exc.msg_id is None:
-            return self.error(exc)
+            return self.message(exc.message)
         if self.lang == "en":
             return exc.message
         text = self._t.gettext(exc.msg_id)
