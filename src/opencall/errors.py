@@ -31,9 +31,7 @@ class DomainError(Exception):
         self.code = code
 
     @classmethod
-    def composed(
-        cls, text: str, *, field: str | None = None, code: str = "invalid"
-    ) -> DomainError:
+    def composed(cls, text: str, *, field: str | None = None, code: str = "invalid") -> DomainError:
         """An error whose text was composed elsewhere in English (a validator's
         message, a parser's complaint): it has no message id, and the edge
         translates it by matching the catalogued templates (``Translator.message``).

@@ -397,13 +397,13 @@ def offer_pool(slug: str, page: Page = Depends(get_page)) -> Response:
         page.commit()
     except (DomainError, ValueError) as exc:
         page.db.rollback()
-        msg = exc.message if isinstance(exc, DomainError) else MSG_NUMBER
-        return _error(page, msg)
+        return _error(page, exc if isinstance(exc, DomainError) else MSG_NUMBER)
     return page.redirect(f"/manage/calls/{call.slug}#pools", "saved")
 
 
-def _error(page: Page, message: str) -> Response:
-    return page.render("manage/message.html", {"message": page.t.message(message)}, status=400)
+def _error(page: Page, message: str | DomainError) -> Response:
+    text = page.t.error(message) if isinstance(message, DomainError) else page.t(message)
+    return page.render("manage/message.html", {"message": text}, status=400)
 
 
 # ---------------------------------------------------------------- jobs

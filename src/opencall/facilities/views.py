@@ -139,10 +139,11 @@ def new_provider(page: Page = Depends(get_page)) -> Response:
             return page.redirect(f"/manage/providers/{p.slug}", "saved")
         except Exception as exc:  # noqa: BLE001 - unique slug or unknown country
             page.db.rollback()
-            msg = (
-                exc.message if isinstance(exc, DomainError) else page._("This value is not valid.")
+            errors["form"] = (
+                page.t.error(exc)
+                if isinstance(exc, DomainError)
+                else page._("This value is not valid.")
             )
-            errors["form"] = page.t.message(msg)
     return page.render(
         "manage/new_provider.html",
         {"form": f, "errors": errors, "countries": [(c.iso3, c.name) for c in countries(page.db)]},
