@@ -19,7 +19,8 @@ It rewrites, in every ``*.py`` file under the given paths:
   the catalogued templates, as before; these are listed as COMPOSED;
 * ``t.message(exc.message)`` where ``exc`` is a ``DomainError`` (an ``except
   DomainError as exc`` or a parameter annotated ``DomainError``) into
-  ``t.error(exc)``: the translation by id; ``ApiError(status, exc.message)``
+  ``t.error(exc)``: the translation by id (and ``exc.message`` as a parameter of
+  another error into ``exc``, translated by its own id); ``ApiError(status, exc.message)``
   into ``ApiError(status, exc.message, error=exc)`` (the API translates it).
 
 It is idempotent (a literal id is left alone) and changes nothing else; run
@@ -403,12 +404,30 @@ def rewrite(
     def seg(node: ast.AST) -> str:
         return ast.get_source_segment(source, node) or ast.unparse(node)
 
+    errors_in_scope: dict[int, set[str]] = {}  # node -> names holding a DomainError there
+    for scope, name in _domain_error_names(tree):
+        for inner in ast.walk(scope):
+            errors_in_scope.setdefault(id(inner), set()).add(name)
+
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and _is_domain_error(node.func) and node.args):
             continue
         arg = node.args[0]
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-            continue  # already an id: idempotent
+            # already an id (idempotent); only another error's text as a parameter
+            held = errors_in_scope.get(id(node), set())
+            for k in node.keywords:
+                v = k.value
+                if (
+                    k.arg not in RESERVED
+                    and isinstance(v, ast.Attribute)
+                    and v.attr == "message"
+                    and isinstance(v.value, ast.Name)
+                    and v.value.id in held
+                ):
+                    edits.append((*_span(lines, v), v.value.id))
+                    changes.append(Change(path, node.lineno, "NESTED", f"{k.arg}={v.value.id}"))
+            continue
         kws = [seg(k) for k in node.keywords]
         func = seg(node.func)
         parts = parts_of(arg, consts)
@@ -421,6 +440,13 @@ def rewrite(
             changes.append(Change(path, node.lineno, "INLINE", text))
         else:
             msgid, params, kind = build_id(parts, patterns)
+            # another error's English text as a parameter: pass the error itself, so
+            # that the edge translates it by its own id (Translator.error)
+            held = errors_in_scope.get(id(node), set())
+            params = [
+                (n, e[: -len(".message")] if e.endswith(".message") and e[:-8] in held else e, ln)
+                for n, e, ln in params
+            ]
             args = [py_literal(msgid), *kws, *(f"{n}={e}" for n, e, _ln in params)]
             new = f"{func}({', '.join(args)})"
             comments = _comments(source, node)
@@ -506,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{c.kind:8} {c.path}:{c.line}: {c.detail}")
     counts = {
         k: sum(c.kind == k for c in all_changes)
-        for k in ("ID", "RENAMED", "NEW", "INLINE", "COMPOSED", "EDGE", "ERROR")
+        for k in ("ID", "RENAMED", "NEW", "INLINE", "NESTED", "COMPOSED", "EDGE", "ERROR")
     }
     print(
         f"{len(changed)} files {'to change' if ns.check else 'changed'}; "

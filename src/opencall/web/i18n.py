@@ -128,8 +128,8 @@ class Translator:
 
     def error(self, exc: DomainError) -> str:
         """A service's error in this language: its message id translated and filled
-        with its parameters (a parameter that is itself a catalogued English text is
-        translated too). An error without an id (``DomainError.composed``) goes
+        with its parameters (a parameter that is another ``DomainError`` is translated
+        by its own id, one that is a catalogued English text by the templates). An error without an id (``DomainError.composed``) goes
         through :meth:`message`."""
         if exc.msg_id is None:
             return self.message(exc.message)
@@ -138,7 +138,14 @@ class Translator:
         text = self._t.gettext(exc.msg_id)
         if not exc.params:
             return text
-        params = {k: self.message(v) if isinstance(v, str) else v for k, v in exc.params.items()}
+        params = {
+            k: self.error(v)
+            if isinstance(v, DomainError)
+            else self.message(v)
+            if isinstance(v, str)
+            else v
+            for k, v in exc.params.items()
+        }
         try:
             return text % params
         except (KeyError, ValueError, TypeError):  # a broken translation: English, not a 500
