@@ -186,7 +186,7 @@ def import_outputs(
                 "Entry %(i)s (%(title)s): %(message)s",
                 i=i,
                 title=entry.get("title", "")[:60],
-                message=exc.message,
+                message=exc,
             ) from exc
     existing = q.outputs_of(session, proposal.id)
     new: list[ResearchOutput] = []
