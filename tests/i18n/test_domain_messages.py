@@ -120,3 +120,12 @@ def test_a_composed_text_has_no_id_and_is_translated_by_template() -> None:
     assert Translator("fr").error(exc) == Translator("fr").message("Unknown role 7.")
     assert Translator("fr").error(exc) != "Unknown role 7."
     assert "message_id" not in error_json(exc, "fr")
+
+
+def test_an_error_inside_an_error_is_translated_by_its_own_id() -> None:
+    inner = DomainError("Unknown role %(role)s.", role="7")
+    outer = DomainError("Entry %(i)s (%(title)s): %(message)s", i=1, title="T", message=inner)
+    assert outer.message == "Entry 1 (T): Unknown role 7."
+    fr = Translator("fr").error(outer)
+    assert Translator("fr").error(inner) in fr and not fr.startswith("Entry")
+    assert error_json(outer, "en")["params"] == {"i": 1, "title": "T", "message": "Unknown role 7."}
