@@ -1,7 +1,7 @@
 """Codemod: ``DomainError`` messages become gettext message ids with parameters.
 
     python tools/domain_error_ids.py src/opencall          # rewrite in place
-    python tools/domain_error_ids.py --check src/opencall  # list, change nothing
+    python tools/domain_error_ids.py --check src/opencall  # list, change nothing; 1 if any
 
 It rewrites, in every ``*.py`` file under the given paths:
 
@@ -545,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         except OSError:
             pass
-    return 1 if counts["ERROR"] else 0
+    return 1 if counts["ERROR"] or (ns.check and changed) else 0
 
 
 if __name__ == "__main__":
