@@ -85,7 +85,7 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]|%\((\w+)\)\.\d+f")
 @lru_cache(maxsize=8)
 def _templates(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
     """Message templates with placeholders, as regular expressions, for
-    translating messages that services composed in English (``DomainError``)."""
+    translating texts composed in English without a message id (:meth:`Translator.message`)."""
     catalog = merged_catalog(lang)
     if catalog is None:
         return ()
@@ -152,9 +152,11 @@ class Translator:
             return exc.message
 
     def message(self, text: str) -> str:
-        """Translate a message composed elsewhere in English (a service's
-        ``DomainError``): exact match first, then a catalogued template with
-        placeholders; a ``field.path: message`` prefix is kept as it is."""
+        """Translate a text composed elsewhere in English, which has no message id
+        (``DomainError.composed``: a validator's or parser's message; a job's
+        progress note; a presenter's sentence): exact match first, then a catalogued
+        template with placeholders; a ``field.path: message`` prefix is kept as it
+        is. A ``DomainError`` with an id goes through :meth:`error` instead."""
         if self.lang == "en" or not text:
             return text
         exact = self._t.gettext(text)
