@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
-    """A rule of the domain was broken; the message is safe to show to the user."""
+    """A rule of the domain was broken; the message is safe to show to the user.
 
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
+    ``msg_id`` is the gettext message id: the English text with ``%(name)s``
+    placeholders, always a string literal at the call (Babel extracts it: the
+    ``DomainError`` keyword in ``web/babel.cfg``), and ``params`` fill them. The
+    web edge translates it into the reader's language (``Translator.error``);
+    ``message`` is the English rendering, for logs, the CLI and fallbacks::
+
+        raise DomainError("Unknown role %(role)s.", field="role", role=role)
+    """
+
+    msg_id: str | None
+
+    def __init__(
+        self, msg_id: str, *, field: str | None = None, code: str = "invalid", **params: Any
+    ) -> None:
+        message = msg_id % params if params else msg_id
         super().__init__(message)
+        self.msg_id = msg_id
+        self.params = params
         self.message = message
         self.field = field
         self.code = code
+
+    @classmethod
+    def composed(cls, text: str, *, field: str | None = None, code: str = "invalid") -> DomainError:
+        """An error whose text was composed elsewhere in English (a validator's
+        message, a parser's complaint): it has no message id, and the edge
+        translates it by matching the catalogued templates (``Translator.message``).
+        Not for texts written at the call: those take an id."""
+        err = cls(text, field=field, code=code)
+        err.msg_id = None
+        return err

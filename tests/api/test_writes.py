@@ -268,6 +268,7 @@ def test_call_writes_and_the_close(web: Web) -> None:
     }
     r = c.post("/api/v1/calls", headers=h, json=body)
     assert r.status_code == 400 and "close after it opens" in r.json()["detail"]
+    assert "message_id" not in r.json()  # a validator's text: no message id
     body["closes_at"] = (now + dt.timedelta(days=20)).isoformat()
     r = c.post("/api/v1/calls", headers=h, json={**body, "facility": "nope"})
     assert r.status_code == 400 and r.json()["detail"].startswith("facility")
@@ -280,7 +281,22 @@ def test_call_writes_and_the_close(web: Web) -> None:
     r = c.post("/api/v1/calls/api-made/transition", headers=h, json={"target": "open"})
     assert r.status_code == 400 and "pool" in r.json()["detail"]
     r = c.post("/api/v1/calls/api-made/pools", headers=h, json={"pool_id": pool_id, "amount": 1e9})
-    assert r.status_code == 400 and r.json()["detail"].startswith("amount")
+    assert r.status_code == 400 and r.json()["detail"].startswith("amount: The amount offered")
+    english = r.json()
+    assert english["message_id"] == (
+        "The amount offered must be positive and at most the pool's %(amount)s %(unit)s."
+    )
+    assert english["params"] == {"amount": "75", "unit": "h"}
+    # the service's message id, translated into the client's language (field kept)
+    r = c.post(
+        "/api/v1/calls/api-made/pools",
+        headers={**h, "Accept-Language": "fr"},
+        json={"pool_id": pool_id, "amount": 1e9},
+    )
+    assert r.status_code == 400 and r.json()["detail"].startswith("amount: ")
+    assert r.json()["detail"] != english["detail"] and "75 h" in r.json()["detail"]
+    assert r.json()["message_id"] == english["message_id"]
+    assert r.json()["params"] == english["params"]
     r = c.post("/api/v1/calls/api-made/pools", headers=h, json={"pool_id": pool_id, "amount": 50})
     assert r.status_code == 201 and r.json()["pools"][0]["amount"] == 50
     r = c.patch("/api/v1/calls/api-made", headers=h, json={"anonymity": "single"})

@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
 
 from opencall.web.i18n import Translator, merged_catalog, negotiate
+from tests.i18n.checks import extracted  # every source, as babel.cfg says
 from tests.web.conftest import Web, World, csrf
 
-SRC = Path(__file__).resolve().parents[2] / "src" / "opencall"
-METHODS = [  # every source (as babel.cfg)
-    ("**.py", "python"),
-    ("**/templates/**.html", "jinja2"),
-    ("**/templates/**.txt", "jinja2"),
-]
-KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
 
 pytestmark = pytest.mark.filterwarnings("ignore")
-
-
-def extracted() -> set[str | tuple[str, ...]]:
-    ids: set[str | tuple[str, ...]] = set()
-    for _file, _line, message, _comments, _ctx in extract_from_dir(
-        str(SRC), METHODS, keywords=KEYWORDS
-    ):
-        ids.add(message if isinstance(message, str) else tuple(message))
-    return ids
 
 
 @pytest.mark.parametrize("lang", ["zh", "fr", "es"])

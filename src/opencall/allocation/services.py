@@ -268,12 +268,14 @@ def run_allocation(
     try:
         problem, meta = build_problem(session, call, seed=seed)
     except (al.PolicyError, al.ProblemError) as exc:
-        raise DomainError(f"The allocation problem is invalid: {exc}") from exc
+        raise DomainError("The allocation problem is invalid: %(error)s", error=exc) from exc
     progress(20, f"solving for {len(problem.requests)} requests over {len(problem.pools)} pools")
     res = al.solve_allocation(problem, seed=seed)
     errors = res.check(problem)
     if errors:
-        raise DomainError("The allocation failed its check: " + "; ".join(errors[:5]))
+        raise DomainError(
+            "The allocation failed its check: %(errors)s", errors="; ".join(errors[:5])
+        )
     run = record_run(
         session,
         call,

@@ -162,7 +162,7 @@ def override(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Res
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return _decisions_page(page, call, 400, errors={p.id: page.t.message(exc.message)})
+        return _decisions_page(page, call, 400, errors={p.id: page.t.error(exc)})
     return page.redirect(f"/manage/calls/{call.slug}/decisions#p{p.id}", "saved")
 
 
@@ -180,7 +180,7 @@ def release(slug: str, page: Page = Depends(get_page)) -> Response:
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return _decisions_page(page, call, 400, errors={0: page.t.message(exc.message)})
+        return _decisions_page(page, call, 400, errors={0: page.t.error(exc)})
     if notify is not None:
         _send_inline(page, notify.id)
     return page.redirect(f"/manage/calls/{call.slug}/decisions", "saved")

@@ -33,13 +33,19 @@ CALL_TRANSITIONS: dict[str, tuple[str, ...]] = {
 
 def check_call_transition(current: str, target: str) -> None:
     if target not in CALL_STATES:
-        raise DomainError(f"Unknown call status {target!r}", code="illegal_transition")
+        raise DomainError(
+            "Unknown call status %(status)s", code="illegal_transition", status=repr(target)
+        )
     allowed = CALL_TRANSITIONS.get(current, ())
     if target not in allowed:
         nxt = ", ".join(allowed) or "nothing (final state)"
         raise DomainError(
-            f"A call cannot move from '{current}' to '{target}'; from '{current}' it can go to: {nxt}.",
+            "A call cannot move from '%(a)s' to '%(b)s'; from '%(c)s' it can go to: %(next)s.",
             code="illegal_transition",
+            a=current,
+            b=target,
+            c=current,
+            next=nxt,
         )
 
 
@@ -58,12 +64,16 @@ def require_open(
         return
     if status == "open" and now < opens_at:
         raise DomainError(
-            f"This call opens at {opens_at:%Y-%m-%d %H:%M:%S} UTC; it is not open yet.",
+            "This call opens at %(when)s UTC; it is not open yet.",
             code="call_not_open",
+            when=format(opens_at, "%Y-%m-%d %H:%M:%S"),
         )
     if status in ("open", "closed") or now >= closes_at:
         raise DomainError(
-            f"The deadline passed at {closes_at:%Y-%m-%d %H:%M:%S} UTC; the call is closed.",
+            "The deadline passed at %(when)s UTC; the call is closed.",
             code="call_not_open",
+            when=format(closes_at, "%Y-%m-%d %H:%M:%S"),
         )
-    raise DomainError(f"This call is not open (status: {status}).", code="call_not_open")
+    raise DomainError(
+        "This call is not open (status: %(status)s).", code="call_not_open", status=status
+    )

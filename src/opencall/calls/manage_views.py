@@ -225,7 +225,7 @@ def new_call(page: Page = Depends(get_page)) -> Response:
                 return page.redirect(f"/manage/calls/{call.slug}", "saved")
             except DomainError as exc:
                 page.db.rollback()
-                errors[exc.field if exc.field in f else "form"] = page.t.message(exc.message)
+                errors[exc.field if exc.field in f else "form"] = page.t.error(exc)
     return page.render(
         "manage/new_call.html",
         {"facility_options": _options(list(facilities.values())), "form": f, "errors": errors},
@@ -367,7 +367,7 @@ def edit_call(slug: str, page: Page = Depends(get_page)) -> Response:
         except DomainError as exc:
             page.db.rollback()
             page.db.refresh(call)
-            errors[_input_name(exc.field, f)] = page.t.message(exc.message)
+            errors[_input_name(exc.field, f)] = page.t.error(exc)
     return _edit_page(page, call, f, errors, status=400)
 
 
@@ -397,13 +397,13 @@ def offer_pool(slug: str, page: Page = Depends(get_page)) -> Response:
         page.commit()
     except (DomainError, ValueError) as exc:
         page.db.rollback()
-        msg = exc.message if isinstance(exc, DomainError) else MSG_NUMBER
-        return _error(page, msg)
+        return _error(page, exc if isinstance(exc, DomainError) else MSG_NUMBER)
     return page.redirect(f"/manage/calls/{call.slug}#pools", "saved")
 
 
-def _error(page: Page, message: str) -> Response:
-    return page.render("manage/message.html", {"message": page.t.message(message)}, status=400)
+def _error(page: Page, message: str | DomainError) -> Response:
+    text = page.t.error(message) if isinstance(message, DomainError) else page.t(message)
+    return page.render("manage/message.html", {"message": text}, status=400)
 
 
 # ---------------------------------------------------------------- jobs

@@ -196,7 +196,7 @@ def grant(slug: str, page: Page = Depends(get_page)) -> Response:
             )
         except DomainError as exc:
             page.db.rollback()
-            errors[exc.field or "form"] = page.t.message(exc.message)
+            errors[exc.field or "form"] = page.t.error(exc)
     return _people_page(page, p, 400, form=f, errors=errors)
 
 
@@ -214,7 +214,7 @@ def _revoke(page: Page, p: Provider, revoke_it: Callable[..., Any], what: Any) -
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return _people_page(page, p, 400, errors={"form": page.t.message(exc.message)})
+        return _people_page(page, p, 400, errors={"form": page.t.error(exc)})
     return page.redirect(f"/manage/providers/{p.slug}/people", "saved")
 
 
@@ -242,7 +242,7 @@ def _invitation_page(page: Page, token: str, status: int = 200, error: str = "")
     try:
         inv = people_services.invitation_for_token(page.db, token)
     except DomainError as exc:
-        ctx["error"] = error or page.t.message(exc.message)
+        ctx["error"] = error or page.t.error(exc)
         return page.render("manage/invitation.html", ctx, status=404 if not error else status)
     provider = page.db.get(Provider, inv.provider_id) if inv.provider_id else None
     call = page.db.get(Call, inv.call_id) if inv.call_id else None
@@ -273,7 +273,7 @@ def accept(token: str, page: Page = Depends(get_page)) -> Response:
         page.db.rollback()
         # another account than the invited one is refused (403), not told its input is bad
         status = 403 if exc.code == "wrong_account" else 400
-        return _invitation_page(page, token[:100], status, page.t.message(exc.message))
+        return _invitation_page(page, token[:100], status, page.t.error(exc))
     return page.redirect("/manage", "saved")
 
 
@@ -490,7 +490,7 @@ def api_accept(body: AcceptIn, api: Api = Depends(get_api)) -> RoleGrantOut:
         g = people_services.accept_role_invitation(api.db, user, body.token)
     except DomainError as exc:
         api.db.rollback()
-        raise ApiError(403 if exc.code == "wrong_account" else 400, exc.message) from exc
+        raise ApiError(403 if exc.code == "wrong_account" else 400, exc.message, error=exc) from exc
     call = api.db.get(Call, g.call_id) if g.call_id else None
     api.db.commit()
     return RoleGrantOut(

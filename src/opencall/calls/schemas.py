@@ -151,9 +151,13 @@ def check_policy(
     def on_scale(value: float | None, where: str) -> None:
         if value is not None and not lo <= value <= hi:
             raise DomainError(
-                f"Invalid allocation policy: {where}: {value:g} lies outside the grade scale "
-                f"{lo:g}-{hi:g}.",
+                "Invalid allocation policy: %(field_name)s: %(value)s lies outside the "
+                "grade scale %(low)s-%(high)s.",
                 field="allocation policy",
+                field_name=where,
+                value=format(value, "g"),
+                low=format(lo, "g"),
+                high=format(hi, "g"),
             )
 
     on_scale(ap.quality_threshold, "quality_threshold")
@@ -166,8 +170,11 @@ def check_policy(
         found = pools.get(int(key))
         if found is None:
             raise DomainError(
-                f"Invalid allocation policy: {where}: resource {key} is not offered by this call.",
+                "Invalid allocation policy: %(field_name)s: resource %(key)s is not "
+                "offered by this call.",
                 field="allocation policy",
+                field_name=where,
+                key=key,
             )
         return found
 
@@ -177,9 +184,13 @@ def check_policy(
             value = getattr(lim, attr)
             if value is not None and value > amount + 1e-9:
                 raise DomainError(
-                    f"Invalid allocation policy: resource_limits.{key}.{attr}: {value:g} is more "
-                    f"than the {amount:g} {unit} that {name} offers.",
+                    "Invalid allocation policy: %(field_name)s: %(value)s is more than the "
+                    "%(amount)s that %(resource)s offers.",
                     field="allocation policy",
+                    field_name=f"resource_limits.{key}.{attr}",
+                    value=format(value, "g"),
+                    amount=f"{amount:g} {unit}",
+                    resource=name,
                 )
     cap = ap.pi_cap_amount
     if isinstance(cap, dict):
@@ -187,9 +198,13 @@ def check_policy(
             name, amount, unit = pool(key, f"pi_cap_amount.{key}")
             if value > amount + 1e-9:
                 raise DomainError(
-                    f"Invalid allocation policy: pi_cap_amount.{key}: {value:g} is more than "
-                    f"the {amount:g} {unit} that {name} offers.",
+                    "Invalid allocation policy: %(field_name)s: %(value)s is more than the "
+                    "%(amount)s that %(resource)s offers.",
                     field="allocation policy",
+                    field_name=f"pi_cap_amount.{key}",
+                    value=format(value, "g"),
+                    amount=f"{amount:g} {unit}",
+                    resource=name,
                 )
     elif cap is not None and len({unit for _, _, unit in pools.values()}) > 1:
         raise DomainError(
@@ -203,7 +218,9 @@ def parse_doc(model: type[_Doc], data: dict[str, Any], what: str) -> _Doc:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise DomainError(f"Invalid {what}: {error_text(exc)}", field=what) from exc
+        raise DomainError(
+            "Invalid %(what)s: %(problem)s", field=what, what=what, problem=error_text(exc)
+        ) from exc
 
 
 def review_settings(data: dict[str, Any]) -> ReviewSettings:

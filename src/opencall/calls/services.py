@@ -35,10 +35,14 @@ def create_call(
     try:
         doc = CallCreate.model_validate(data)
     except ValidationError as exc:
-        raise DomainError(error_text(exc)) from exc
+        raise DomainError.composed(error_text(exc)) from exc
     taken = session.scalar(select(Call.id).where(Call.slug == doc.slug).limit(1))
     if taken is not None:
-        raise DomainError(SLUG_TAKEN.format(slug=doc.slug), field="slug")
+        raise DomainError(
+            "The address %(slug)s is already used by another call on this site; choose another.",
+            field="slug",
+            slug=repr(doc.slug),
+        )
     rs = review_settings(doc.review_settings)
     ap = allocation_policy(doc.allocation_policy)
     form = call_form(doc.form)
@@ -74,7 +78,11 @@ def create_call(
             session.add(call)
             session.flush()
     except IntegrityError as exc:
-        raise DomainError(SLUG_TAKEN.format(slug=doc.slug), field="slug") from exc
+        raise DomainError(
+            "The address %(slug)s is already used by another call on this site; choose another.",
+            field="slug",
+            slug=repr(doc.slug),
+        ) from exc
     auditlog.record(session, "call.created", "call", call.id, actor_id=actor_id, call_id=call.id)
     return call
 
@@ -137,21 +145,31 @@ def offer_pool(
     if not 0 < amount <= pool.amount:
         if amount == 0 and committed > 0:
             raise DomainError(
-                f"Resource {pool.name!r} has nothing left to offer: other calls already offer "
-                f"all its {pool.amount:g} {unit}.",
+                "Resource %(name)s has nothing left to offer: other calls already offer "
+                "all its %(amount)s.",
                 field="amount",
                 code="over_commit",
+                name=repr(pool.name),
+                amount=f"{pool.amount:g} {unit}",
             )
         raise DomainError(
-            f"The amount offered must be positive and at most the pool's {pool.amount:g} {pool.unit}.",
+            "The amount offered must be positive and at most the pool's %(amount)s %(unit)s.",
             field="amount",
+            amount=format(pool.amount, "g"),
+            unit=pool.unit,
         )
     if committed + amount > pool.amount + 1e-9:
         raise DomainError(
-            f"Resource {pool.name!r} has {pool.amount:g} {unit}; other calls already offer "
-            f"{committed:g}, so this call can offer at most {left:g} (asked: {amount:g}).",
+            "Resource %(name)s has %(amount)s; other calls already offer "
+            "%(committed)s, so this call can offer at most %(left)s (asked: "
+            "%(asked)s).",
             field="amount",
             code="over_commit",
+            name=repr(pool.name),
+            amount=f"{pool.amount:g} {unit}",
+            committed=format(committed, "g"),
+            left=format(left, "g"),
+            asked=format(amount, "g"),
         )
     cp = CallPool(call_id=call.id, pool_id=pool.id, amount=amount, max_per_request=max_per_request)
     session.add(cp)
@@ -304,7 +322,7 @@ def update_call(
         doc = CallCreate.model_validate(merged)
     except ValidationError as exc:
         where, _msg = first_error(exc)
-        raise DomainError(error_text(exc), field=where.split(".")[0] or None) from exc
+        raise DomainError.composed(error_text(exc), field=where.split(".")[0] or None) from exc
     docs = {
         "review_settings": review_settings(doc.review_settings).model_dump(mode="json"),
         "allocation_policy": allocation_policy(doc.allocation_policy).model_dump(mode="json"),
@@ -335,26 +353,29 @@ def update_call(
         locked = [f for f in changed if f not in OPEN_EDITABLE]
         if locked:
             raise DomainError(
-                "While the call is open only its title, description, closing date and word "
-                f"limits may change; {', '.join(locked)} cannot change, because applicants "
+                "While the call is open only its title, description, closing date and "
+                "word limits may change; %(fields)s cannot change, because applicants "
                 "may already have relied on them.",
                 field=locked[0],
                 code="call_locked",
+                fields=", ".join(locked),
             )
         if "closes_at" in changed and new_values["closes_at"] <= _utc(now):
             raise DomainError(
-                f"The closing date cannot be moved to a moment already past "
-                f"({new_values['closes_at']:%Y-%m-%d %H:%M:%S} UTC).",
+                "The closing date cannot be moved to a moment already past (%(when)s UTC).",
                 field="closes_at",
+                when=format(new_values["closes_at"], "%Y-%m-%d %H:%M:%S"),
             )
     elif call.status != "draft":
         locked = [f for f in changed if f not in CLOSED_EDITABLE]
         if locked:
             raise DomainError(
-                f"Once a call has closed only its description may change (status: "
-                f"{call.status}); {', '.join(locked)} cannot change.",
+                "Once a call has closed only its description may change (status: "
+                "%(status)s); %(fields)s cannot change.",
                 field=locked[0],
                 code="call_locked",
+                status=call.status,
+                fields=", ".join(locked),
             )
     facility = call.facility
     form = call_form(docs["form"])

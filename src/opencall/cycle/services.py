@@ -63,7 +63,7 @@ def publish(
     the decisions are released."""
     check_call_transition(call.status, "published")
     if call.decisions_released_at is None:
-        raise DomainError(MSG_RELEASE_FIRST)
+        raise DomainError("Release the decisions before publishing the call.")
     call_services.change_status(session, call, "published", actor_id=actor_id, now=now)
     auditlog.record(session, "call.published", "call", call.id, actor_id=actor_id, call_id=call.id)
     return call

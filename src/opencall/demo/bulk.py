@@ -546,7 +546,9 @@ class _ProposalWriter:
     def submit(self, draft: _Draft, pi: _Person, when: dt.datetime) -> None:
         problems = prop_services.submission_problems(cast(Proposal, draft))
         if problems:
-            raise DomainError("The proposal cannot be submitted yet: " + problems[0][1])
+            raise DomainError(
+                "The proposal cannot be submitted yet: %(problems)s", problems=problems[0][1]
+            )
         content = prop_services.snapshot(cast(Proposal, draft))
         digest = content_hash(content)
         self.version += 1

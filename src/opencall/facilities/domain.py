@@ -107,9 +107,11 @@ def check_unit(key: str, labels: dict[str, Any] | None) -> dict[str, Any]:
     if not labels:
         if builtin_unit(key) is None:
             raise DomainError(
-                f"Unknown unit {key!r}: use one of {', '.join(BUILTIN_UNITS)}, "
-                "or name your own unit with its labels in English, Chinese, French and Spanish.",
+                "Unknown unit %(unit)s: use one of %(units)s, or name your own unit with "
+                "its labels in English, Chinese, French and Spanish.",
                 field="unit",
+                unit=repr(key),
+                units=", ".join(BUILTIN_UNITS),
             )
         return {}
     try:
@@ -118,8 +120,11 @@ def check_unit(key: str, labels: dict[str, Any] | None) -> dict[str, Any]:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         raise DomainError(
-            f"Unit labels need a singular and a plural in en, zh, fr and es ({loc}: {err['msg']}).",
+            "Unit labels need a singular and a plural in en, zh, fr and es "
+            "(%(where)s: %(problem)s).",
             field="unit_labels",
+            where=loc,
+            problem=err["msg"],
         ) from exc
 
 
@@ -212,7 +217,9 @@ def _value_error(exc: ValidationError, field: str) -> DomainError:
     err = exc.errors()[0]
     msg = str(err["msg"]).removeprefix("Value error, ")
     loc = ".".join(str(p) for p in err["loc"])
-    return DomainError(f"{loc}: {msg}" if loc else msg[:1].upper() + msg[1:] + ".", field=field)
+    return DomainError.composed(
+        f"{loc}: {msg}" if loc else msg[:1].upper() + msg[1:] + ".", field=field
+    )
 
 
 def check_calendar(data: dict[str, Any]) -> Calendar:
@@ -231,15 +238,19 @@ def check_amount(amount: float, calendar: Calendar, unit: str) -> None:
         return
     if amount != int(amount):
         raise DomainError(
-            f"A slot-based resource offers whole slots; {amount:g} is not a whole number.",
+            "A slot-based resource offers whole slots; %(amount)s is not a whole number.",
             field="amount",
+            amount=format(amount, "g"),
         )
     if amount > cap:
         raise DomainError(
-            f"{amount:g} slots of {calendar.slot_hours:g} h do not fit in the period "
-            f"{calendar.period_start}–{calendar.period_end} less its unavailable time: "
-            f"at most {cap} fit.",
+            "%(n)s slots of %(h)s h do not fit in the period %(period)s less its "
+            "unavailable time: at most %(cap)s fit.",
             field="amount",
+            n=format(amount, "g"),
+            h=format(calendar.slot_hours, "g"),
+            period=f"{calendar.period_start}–{calendar.period_end}",
+            cap=cap,
         )
 
 
@@ -371,7 +382,9 @@ def check_request_fields(fields: list[Any]) -> list[dict[str, Any]]:
                 where += " " + ".".join(rest)
             where += ": "
         msg = str(err["msg"]).removeprefix("Value error, ")
-        raise DomainError(f"Request form {where}{msg}.", field="request_fields") from exc
+        raise DomainError(
+            "Request form %(where)s%(problem)s.", field="request_fields", where=where, problem=msg
+        ) from exc
     return [f.model_dump(mode="json") for f in form.fields]
 
 
@@ -612,13 +625,16 @@ def check_bundles(requests: list[tuple[str | None, int | None, set[int]]]) -> No
         check_bundle_key(key)
         if pool_id is not None and pool_id not in offered:
             raise DomainError(
-                f"Bundle {key!r} refers to a resource this call does not offer.", field="bundle"
+                "Bundle %(key)s refers to a resource this call does not offer.",
+                field="bundle",
+                key=repr(key),
             )
         sizes[key] = sizes.get(key, 0) + 1
     for key, n in sizes.items():
         if n < 2:
             raise DomainError(
-                f"Bundle {key!r} has one request; an all-or-nothing bundle needs at least two "
-                "requests of the same proposal.",
+                "Bundle %(key)s has one request; an all-or-nothing bundle needs at least "
+                "two requests of the same proposal.",
                 field="bundle",
+                key=repr(key),
             )

@@ -197,7 +197,7 @@ def parse_resource_form(page: Page, f: dict[str, str]) -> tuple[dict[str, Any], 
 def _refusal(page: Page, exc: DomainError, errors: dict[str, str]) -> None:
     page.db.rollback()
     name = ERROR_INPUT.get(exc.field or "", exc.field or "form")
-    errors[name] = page.t.message(exc.message)
+    errors[name] = page.t.error(exc)
 
 
 @router.post("/manage/facilities/{facility_id}/resources", response_class=HTMLResponse)
@@ -318,7 +318,7 @@ def add_unavailable(pool_id: int, page: Page = Depends(get_page)) -> Response:
             return page.redirect(f"/manage/resources/{pool.id}#calendar", "saved")
         except DomainError as exc:
             page.db.rollback()
-            errors["first_day"] = page.t.message(exc.message)
+            errors["first_day"] = page.t.error(exc)
             pool = _resource(page, pool_id)
     return resource_page(page, pool, 400, uform=f, uerrors=errors)
 
@@ -338,7 +338,7 @@ def remove_unavailable(
         if exc.code == "not_found":
             page.not_found()
         return resource_page(
-            page, _resource(page, pool_id), 400, uerrors={"first_day": page.t.message(exc.message)}
+            page, _resource(page, pool_id), 400, uerrors={"first_day": page.t.error(exc)}
         )
     page.commit()
     return page.redirect(f"/manage/resources/{pool.id}#calendar", "removed")
@@ -395,7 +395,7 @@ def add_field(pool_id: int, page: Page = Depends(get_page)) -> Response:
             return page.redirect(f"/manage/resources/{pool.id}#fields", "saved")
         except DomainError as exc:
             page.db.rollback()
-            errors["field"] = page.t.message(exc.message)
+            errors["field"] = page.t.error(exc)
             pool = _resource(page, pool_id)
     return resource_page(page, pool, 400, fform=page.form, ferrors=errors)
 
@@ -411,7 +411,7 @@ def remove_field(pool_id: int, key: str, page: Page = Depends(get_page)) -> Resp
     except DomainError as exc:  # pragma: no cover - removing a field keeps the form valid
         page.db.rollback()
         return resource_page(
-            page, _resource(page, pool_id), 400, ferrors={"field": page.t.message(exc.message)}
+            page, _resource(page, pool_id), 400, ferrors={"field": page.t.error(exc)}
         )
     page.commit()
     return page.redirect(f"/manage/resources/{pool.id}#fields", "removed")

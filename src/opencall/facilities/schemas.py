@@ -142,17 +142,23 @@ def _first_error(exc: ValidationError) -> str:
 
 def validate_facility_attributes(kind: str, attrs: dict[str, Any]) -> dict[str, Any]:
     if kind not in FACILITY_ATTRS:
-        raise DomainError(f"Unknown facility kind {kind!r}", field="kind")
+        raise DomainError("Unknown facility kind %(kind)s", field="kind", kind=repr(kind))
     try:
         return FACILITY_ATTRS[kind].model_validate(attrs).model_dump(mode="json")
     except ValidationError as exc:
-        raise DomainError(f"Invalid facility attributes: {_first_error(exc)}") from exc
+        raise DomainError(
+            "Invalid facility attributes: %(problem)s", problem=_first_error(exc)
+        ) from exc
 
 
 def validate_pool_attributes(pool_type: str, attrs: dict[str, Any]) -> dict[str, Any]:
     if pool_type not in POOL_ATTRS:
-        raise DomainError(f"Unknown capacity pool type {pool_type!r}", field="pool_type")
+        raise DomainError(
+            "Unknown capacity pool type %(pool_type)s", field="pool_type", pool_type=repr(pool_type)
+        )
     try:
         return POOL_ATTRS[pool_type].model_validate(attrs).model_dump(mode="json")
     except ValidationError as exc:
-        raise DomainError(f"Invalid capacity pool attributes: {_first_error(exc)}") from exc
+        raise DomainError(
+            "Invalid capacity pool attributes: %(problem)s", problem=_first_error(exc)
+        ) from exc

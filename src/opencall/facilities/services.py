@@ -64,7 +64,11 @@ def create_provider(
     if session.scalar(select(Provider.id).where(Provider.slug == slug)) is not None:
         raise DomainError("This short name is already taken.", field="slug")
     if session.get(Country, country_iso3) is None:
-        raise DomainError(f"Unknown country code {country_iso3!r}.", field="country_iso3")
+        raise DomainError(
+            "Unknown country code %(code_value)s.",
+            field="country_iso3",
+            code_value=repr(country_iso3),
+        )
     p = Provider(name=name.strip(), slug=slug, country_iso3=country_iso3, description=description)
     return _created(session, p, "provider.created", "provider", actor_id)
 
@@ -82,7 +86,7 @@ def create_facility(
 ) -> Facility:
     if kind not in FACILITY_KINDS:
         raise DomainError(
-            f"Facility kind must be one of {', '.join(FACILITY_KINDS)}.", field="kind"
+            "Facility kind must be one of %(kinds)s.", field="kind", kinds=", ".join(FACILITY_KINDS)
         )
     attrs = validate_facility_attributes(kind, attributes)
     f = Facility(
@@ -120,8 +124,11 @@ def create_pool(
         )
     if pool_type not in allowed:
         raise DomainError(
-            f"A {facility.kind} offers pools of type {', '.join(allowed)}, not {pool_type!r}.",
+            "A %(kind)s offers pools of type %(types)s, not %(pool_type)s.",
             field="pool_type",
+            kind=facility.kind,
+            types=", ".join(allowed),
+            pool_type=repr(pool_type),
         )
     if not amount > 0:
         raise DomainError("A capacity pool needs a positive amount.", field="amount")
@@ -192,8 +199,10 @@ def _resource_fields(
         slot_hours = 24.0
     if unit in ("shift", "session") and slot_hours in (None, ""):
         raise DomainError(
-            f"A resource counted in {unit}s needs the length of one {unit} in hours.",
+            "A resource counted in %(unit)ss needs the length of one %(unit2)s in hours.",
             field="slot_hours",
+            unit=unit,
+            unit2=unit,
         )
     cal = _calendar_doc(period_start, period_end, slot_hours, unavailable)
     domain.check_amount(float(amount), cal, unit)
@@ -219,7 +228,9 @@ def _name_free(session: Session, facility_id: int, name: str, pool_id: int | Non
     )
     other = session.scalar(q.limit(1))
     if other is not None and other != pool_id:
-        raise DomainError(f"This facility already has a resource named {name!r}.", field="name")
+        raise DomainError(
+            "This facility already has a resource named %(name)s.", field="name", name=repr(name)
+        )
 
 
 def create_resource(
@@ -240,9 +251,10 @@ def create_resource(
     """A resource of a ``custom`` facility, described by data only."""
     if facility.kind != "custom":
         raise DomainError(
-            f"A {facility.kind} facility uses its preset pool types; resources described by "
+            "A %(kind)s facility uses its preset pool types; resources described by "
             "data belong to a facility of kind custom.",
             field="kind",
+            kind=facility.kind,
         )
     values, cal = _resource_fields(
         name=name,
@@ -296,7 +308,11 @@ def update_resource(
     }
     unknown = set(changes) - allowed
     if unknown:
-        raise DomainError(f"Unknown resource field {sorted(unknown)[0]!r}.", field="form")
+        raise DomainError(
+            "Unknown resource field %(field_name)s.",
+            field="form",
+            field_name=repr(sorted(unknown)[0]),
+        )
     if pool.pool_type != "custom":
         raise DomainError("Preset pools are not edited here.", field="pool_type")
     current: dict[str, Any] = {
@@ -318,9 +334,12 @@ def update_resource(
     committed = committed_amount(session, pool)
     if values["amount"] + 1e-9 < committed:
         raise DomainError(
-            f"Calls already offer {committed:g} of {pool.name!r}; its amount cannot go below "
-            f"that (asked: {values['amount']:g}).",
+            "Calls already offer %(committed)s of %(name)s; its amount cannot go "
+            "below that (asked: %(asked)s).",
             field="amount",
+            committed=format(committed, "g"),
+            name=repr(pool.name),
+            asked=format(values["amount"], "g"),
         )
     for k, v in values.items():
         setattr(pool, k, v)

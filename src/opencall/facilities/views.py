@@ -129,10 +129,11 @@ def new_provider(page: Page = Depends(get_page)) -> Response:
             return page.redirect(f"/manage/providers/{p.slug}", "saved")
         except Exception as exc:  # noqa: BLE001 - unique slug or unknown country
             page.db.rollback()
-            msg = (
-                exc.message if isinstance(exc, DomainError) else page._("This value is not valid.")
+            errors["form"] = (
+                page.t.error(exc)
+                if isinstance(exc, DomainError)
+                else page._("This value is not valid.")
             )
-            errors["form"] = page.t.message(msg)
     return page.render(
         "manage/new_provider.html",
         {"form": f, "errors": errors, "countries": [(c.iso3, c.name) for c in countries(page.db)]},
@@ -172,7 +173,7 @@ def add_facility(slug: str, page: Page = Depends(get_page)) -> Response:
             return page.redirect(f"/manage/providers/{p.slug}", "saved")
         except DomainError as exc:
             page.db.rollback()
-            errors[exc.field or "attributes"] = page.t.message(exc.message)
+            errors[exc.field or "attributes"] = page.t.error(exc)
     return _provider_page(page, p, 400, form=f, errors=errors)
 
 
@@ -209,5 +210,5 @@ def add_pool(slug: str, page: Page = Depends(get_page)) -> Response:
             return page.redirect(f"/manage/providers/{p.slug}", "saved")
         except DomainError as exc:
             page.db.rollback()
-            errors["pool_" + (exc.field or "attributes")] = page.t.message(exc.message)
+            errors["pool_" + (exc.field or "attributes")] = page.t.error(exc)
     return _provider_page(page, p, 400, form=f, errors=errors)

@@ -132,7 +132,7 @@ def create_token(page: Page = Depends(get_page)) -> Response:
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return _tokens_page(page, 400, errors={"name": page.t.message(exc.message)})
+        return _tokens_page(page, 400, errors={"name": page.t.error(exc)})
     # shown once, on this response only (never stored in clear, never in a URL)
     return _tokens_page(page, new_token=raw)
 

@@ -60,7 +60,7 @@ def _page(page: Page, status: int = 200, **extra: Any) -> Response:
 def _refused(page: Page, exc: DomainError, field: str = "form", **extra: Any) -> Response:
     """Undo the refused change and show the page again with the service's reason."""
     page.db.rollback()
-    return _page(page, 400, errors={exc.field or field: page.t.message(exc.message)}, **extra)
+    return _page(page, 400, errors={exc.field or field: page.t.error(exc)}, **extra)
 
 
 @router.get("/account/expertise", response_class=HTMLResponse)

@@ -79,7 +79,9 @@ def get_or_create_institution(
             "Institution name is too long (300 characters at most).", field="institution"
         )
     if session.get(Country, country_iso3) is None:
-        raise DomainError(f"Unknown country code {country_iso3!r}.", field="country")
+        raise DomainError(
+            "Unknown country code %(code_value)s.", field="country", code_value=repr(country_iso3)
+        )
     if ror_id:
         found = session.scalar(select(Institution).where(Institution.ror_id == ror_id))
         if found:
@@ -118,7 +120,7 @@ def register_user(
     try:
         email = validate_email(email, check_deliverability=check_deliverability).normalized
     except EmailNotValidError as exc:
-        raise DomainError(f"Invalid e-mail address: {exc}", field="email") from exc
+        raise DomainError("Invalid e-mail address: %(reason)s", field="email", reason=exc) from exc
     email = normalise_email(email)
     name = " ".join((name or "").split())
     if not name:
@@ -126,11 +128,15 @@ def register_user(
     if len(name) > 200:
         raise DomainError("Name is too long (200 characters at most).", field="name")
     if language not in LANGUAGES:
-        raise DomainError(f"Language must be one of {', '.join(LANGUAGES)}.", field="language")
+        raise DomainError(
+            "Language must be one of %(languages)s.",
+            field="language",
+            languages=", ".join(LANGUAGES),
+        )
     if password_hash is None:
         if password is None:
             raise DomainError(
-                f"Password must have at least {MIN_PASSWORD} characters.", field="password"
+                "Password must have at least %(n)s characters.", field="password", n=MIN_PASSWORD
             )
         _check_password(password)
         password_hash = hash_password(password)
@@ -138,7 +144,9 @@ def register_user(
         raise DomainError("An account with this e-mail address already exists.", field="email")
     inst = None
     if country_iso3 is not None and session.get(Country, country_iso3) is None:
-        raise DomainError(f"Unknown country code {country_iso3!r}.", field="country")
+        raise DomainError(
+            "Unknown country code %(code_value)s.", field="country", code_value=repr(country_iso3)
+        )
     if institution:
         if not country_iso3:
             raise DomainError("Country is required with an institution.", field="country")
@@ -172,7 +180,7 @@ def grant_role(
     from opencall.people.models import ROLES
 
     if role not in ROLES:
-        raise DomainError(f"Unknown role {role!r}.", field="role")
+        raise DomainError("Unknown role %(role)s.", field="role", role=repr(role))
     if (provider_id is None) == (call_id is None):
         raise DomainError("A role is scoped to exactly one provider or one call.")
     existing = session.scalar(
@@ -323,11 +331,11 @@ def request_password_reset(
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise DomainError(
-            f"Password must have at least {MIN_PASSWORD} characters.", field="password"
+            "Password must have at least %(n)s characters.", field="password", n=MIN_PASSWORD
         )
     if len(password) > MAX_PASSWORD:
         raise DomainError(
-            f"Password is too long ({MAX_PASSWORD} characters at most).", field="password"
+            "Password is too long (%(n)s characters at most).", field="password", n=MAX_PASSWORD
         )
 
 
@@ -619,16 +627,23 @@ def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
         raise DomainError("Name is too long (200 characters at most).", field="name")
     language = str(data.get("language", user.language) or "")
     if language not in LANGUAGES:
-        raise DomainError(f"Language must be one of {', '.join(LANGUAGES)}.", field="language")
+        raise DomainError(
+            "Language must be one of %(languages)s.",
+            field="language",
+            languages=", ".join(LANGUAGES),
+        )
     expertise = str(data.get("expertise", user.expertise) or "")
     if len(expertise) > EXPERTISE_MAX:
         raise DomainError(
-            f"The expertise statement is too long ({EXPERTISE_MAX} characters at most).",
+            "The expertise statement is too long (%(n)s characters at most).",
             field="expertise",
+            n=EXPERTISE_MAX,
         )
     country = str(data.get("country_iso3") or "").strip().upper() or None
     if country is not None and session.get(Country, country) is None:
-        raise DomainError(f"Unknown country code {country!r}.", field="country")
+        raise DomainError(
+            "Unknown country code %(code_value)s.", field="country", code_value=repr(country)
+        )
     institution = " ".join(str(data.get("institution") or "").split())
     if institution and not country:
         raise DomainError("Country is required with an institution.", field="country")
@@ -684,7 +699,7 @@ def create_api_token(
         raise DomainError("The name is too long (100 characters at most).", field="name")
     unknown = [sc for sc in scopes if sc not in SCOPES]
     if unknown:
-        raise DomainError(f"Unknown scope {unknown[0]!r}.", field="scopes")
+        raise DomainError("Unknown scope %(scope)s.", field="scopes", scope=repr(unknown[0]))
     if days not in TOKEN_DAYS:
         raise DomainError("A token lasts 30, 90 or 365 days.", field="days")
     now = now or utcnow()
@@ -692,7 +707,7 @@ def create_api_token(
         select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     ).all()
     if len(active) >= MAX_API_TOKENS:
-        raise DomainError(f"At most {MAX_API_TOKENS} active tokens; revoke one first.")
+        raise DomainError("At most %(n)s active tokens; revoke one first.", n=MAX_API_TOKENS)
     granted = " ".join(sc for sc in SCOPES if sc == "read" or sc in scopes)
     raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     tok = ApiToken(
@@ -792,7 +807,7 @@ def _scope_ok(role: str, provider_id: int | None, call_id: int | None) -> None:
     from opencall.people.models import ROLES
 
     if role not in ROLES:
-        raise DomainError(f"Unknown role {role!r}.", field="role")
+        raise DomainError("Unknown role %(role)s.", field="role", role=repr(role))
     if (provider_id is None) == (call_id is None):
         raise DomainError("A role is scoped to exactly one provider or one call.")
 
@@ -802,7 +817,7 @@ def clean_email(email: str) -> str:
     try:
         valid = validate_email((email or "").strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise DomainError(f"Invalid e-mail address: {exc}", field="email") from exc
+        raise DomainError("Invalid e-mail address: %(reason)s", field="email", reason=exc) from exc
     return normalise_email(valid)
 
 
@@ -931,7 +946,10 @@ def invitation_for_token(
         select(RoleInvitation).where(RoleInvitation.token_hash == token_hash(raw or ""))
     )
     if inv is None or inv.accepted_at or inv.revoked_at or inv.expires_at <= now:
-        raise DomainError(MSG_BAD_INVITATION, code="bad_token")
+        raise DomainError(
+            "This invitation is invalid, was revoked or has expired. Ask for a new one.",
+            code="bad_token",
+        )
     return inv
 
 
@@ -1030,11 +1048,13 @@ def update_expertise(session: Session, user: User, *, keywords: str, statement: 
     statement = (statement or "").strip()
     if len(keywords) > KEYWORDS_MAX:
         raise DomainError(
-            f"Keywords are too long ({KEYWORDS_MAX} characters at most).", field="keywords"
+            "Keywords are too long (%(n)s characters at most).", field="keywords", n=KEYWORDS_MAX
         )
     if len(statement) > EXPERTISE_MAX:
         raise DomainError(
-            f"The statement is too long ({EXPERTISE_MAX} characters at most).", field="statement"
+            "The statement is too long (%(n)s characters at most).",
+            field="statement",
+            n=EXPERTISE_MAX,
         )
     prof = session.get(ExpertiseProfile, user.id)
     if prof is None:
@@ -1067,7 +1087,9 @@ def _check_work(w: Work) -> Work:
         raise DomainError("The year is not plausible.", field="year")
     if len(w.abstract or "") > EXPERTISE_MAX:
         raise DomainError(
-            f"The abstract is too long ({EXPERTISE_MAX} characters at most).", field="abstract"
+            "The abstract is too long (%(n)s characters at most).",
+            field="abstract",
+            n=EXPERTISE_MAX,
         )
     w.authors = [" ".join(a.split())[:200] for a in w.authors if a and a.strip()][:500]
     return w
@@ -1091,7 +1113,7 @@ def add_publication(
         Work(title=title, year=year, doi=clean_doi(doi), abstract=abstract, authors=authors or [])
     )
     if _publication_count(session, user.id) >= MAX_PUBLICATIONS:
-        raise DomainError(f"A profile holds at most {MAX_PUBLICATIONS} publications.")
+        raise DomainError("A profile holds at most %(n)s publications.", n=MAX_PUBLICATIONS)
     if w.doi and session.scalar(
         select(ReviewerPublication.id).where(
             ReviewerPublication.user_id == user.id, ReviewerPublication.doi == w.doi
@@ -1118,7 +1140,7 @@ def import_publications(session: Session, user: User, raw: bytes) -> int:
     try:
         works = parse_publications(raw)
     except BibliographyError as exc:
-        raise DomainError(str(exc), field="file") from exc
+        raise DomainError.composed(str(exc), field="file") from exc
     known = session.execute(
         select(ReviewerPublication.doi, ReviewerPublication.title).where(
             ReviewerPublication.user_id == user.id
@@ -1135,7 +1157,7 @@ def import_publications(session: Session, user: User, raw: bytes) -> int:
         titles.add(w.title.casefold())
         fresh.append(w)
     if _publication_count(session, user.id) + len(fresh) > MAX_PUBLICATIONS:
-        raise DomainError(f"A profile holds at most {MAX_PUBLICATIONS} publications.")
+        raise DomainError("A profile holds at most %(n)s publications.", n=MAX_PUBLICATIONS)
     for w in fresh:
         session.add(
             ReviewerPublication(

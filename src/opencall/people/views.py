@@ -131,7 +131,7 @@ def register(page: Page = Depends(get_page)) -> Response:
                 _send_exists(page, existing)
                 page.commit()
                 return page.redirect(with_next("/login", nxt), "registered")
-            errors[exc.field or "form"] = page.t.message(exc.message)
+            errors[exc.field or "form"] = page.t.error(exc)
     return page.render(
         "people/register.html",
         {"form": f, "errors": errors, "countries": country_options(page), "next": nxt},
@@ -144,7 +144,7 @@ def _token_error(page: Page, purpose: str, token: str) -> str | None:
     try:
         services.check_email_token(page.db, purpose, token)
     except DomainError as exc:
-        return page.t.message(exc.message)
+        return page.t.error(exc)
     return None
 
 
@@ -182,7 +182,7 @@ def verify(token: str, page: Page = Depends(get_page)) -> Response:
         services.verify_email(page.db, token)
     except DomainError as exc:
         page.db.rollback()
-        return _verify_page(page, page.t.message(exc.message))
+        return _verify_page(page, page.t.error(exc))
     page.commit()
     return page.redirect(with_next("/login", page.form.get("next")), "verified")
 
@@ -333,8 +333,8 @@ def reset(token: str, page: Page = Depends(get_page)) -> Response:
         except DomainError as exc:
             page.db.rollback()
             if exc.code == "bad_token":
-                return _reset_page(page, "", 404, bad=page.t.message(exc.message))
-            errors[exc.field or "password"] = page.t.message(exc.message)
+                return _reset_page(page, "", 404, bad=page.t.error(exc))
+            errors[exc.field or "password"] = page.t.error(exc)
     return _reset_page(page, f"/password/reset/{token}", 400, errors)
 
 
@@ -371,7 +371,7 @@ def account(page: Page = Depends(get_page)) -> Response:
             return response
         except DomainError as exc:
             page.db.rollback()
-            errors[exc.field or "form"] = page.t.message(exc.message)
+            errors[exc.field or "form"] = page.t.error(exc)
     return page.render(
         "people/account.html",
         {"form": f, "errors": errors, "countries": country_options(page)},

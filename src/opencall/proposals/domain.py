@@ -30,13 +30,19 @@ PROPOSAL_TRANSITIONS: dict[str, tuple[str, ...]] = {
 
 def check_proposal_transition(current: str, target: str) -> None:
     if target not in PROPOSAL_STATES:
-        raise DomainError(f"Unknown proposal status {target!r}", code="illegal_transition")
+        raise DomainError(
+            "Unknown proposal status %(status)s", code="illegal_transition", status=repr(target)
+        )
     allowed = PROPOSAL_TRANSITIONS.get(current, ())
     if target not in allowed:
         nxt = ", ".join(allowed) or "nothing"
         raise DomainError(
-            f"A proposal cannot move from '{current}' to '{target}'; from '{current}' it can go to: {nxt}.",
+            "A proposal cannot move from '%(a)s' to '%(b)s'; from '%(c)s' it can go to: %(next)s.",
             code="illegal_transition",
+            a=current,
+            b=target,
+            c=current,
+            next=nxt,
         )
 
 

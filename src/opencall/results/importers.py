@@ -38,7 +38,7 @@ def _codes(value: Any) -> list[str]:
 def _year(value: Any, where: str) -> int:
     m = re.search(r"\d{4}", str(value or ""))
     if not m:
-        raise DomainError(f"{where}: no year")
+        raise DomainError("%(where)s: no year", where=where)
     return int(m.group(0))
 
 
@@ -75,12 +75,16 @@ def parse(fmt: str, text: str) -> list[dict[str, Any]]:
     """Every entry of the file as a dict for ``OutputIn``; a DomainError for an
     unreadable file or an entry without a title or year (nothing is half-read)."""
     if fmt not in FORMATS:
-        raise DomainError(f"Unknown format {fmt!r}; expected one of {', '.join(FORMATS)}.")
+        raise DomainError(
+            "Unknown format %(fmt)s; expected one of %(formats)s.",
+            fmt=repr(fmt),
+            formats=", ".join(FORMATS),
+        )
     if "\x00" in text:
         raise DomainError("The file contains a NUL character.")
     entries = {"bibtex": _bibtex, "ris": _ris, "csl-json": _csl}[fmt](text)
     if not entries:
-        raise DomainError(f"No entries found in the {fmt} file.")
+        raise DomainError("No entries found in the %(fmt)s file.", fmt=fmt)
     return entries
 
 
@@ -90,12 +94,12 @@ def _bibtex(text: str) -> list[dict[str, Any]]:
     try:
         db = bibtexparser.loads(text, parser=parser)
     except Exception as exc:  # the parser raises assorted errors on broken input
-        raise DomainError(f"The BibTeX file could not be read: {exc}") from exc
+        raise DomainError("The BibTeX file could not be read: %(error)s", error=exc) from exc
     out = []
     for e in db.entries:
         where = f"BibTeX entry {e.get('ID', '?')}"
         if not _clean(e.get("title")):
-            raise DomainError(f"{where}: no title")
+            raise DomainError("%(where)s: no title", where=where)
         year = _year(e.get("year"), where)
         out.append(
             {
@@ -117,13 +121,13 @@ def _ris(text: str) -> list[dict[str, Any]]:
     try:
         entries = rispy.loads(text)
     except Exception as exc:
-        raise DomainError(f"The RIS file could not be read: {exc}") from exc
+        raise DomainError("The RIS file could not be read: %(error)s", error=exc) from exc
     out = []
     for i, e in enumerate(entries, start=1):
         where = f"RIS entry {i}"
         title = _clean(e.get("title") or e.get("primary_title"))
         if not title:
-            raise DomainError(f"{where}: no title")
+            raise DomainError("%(where)s: no title", where=where)
         year = _year(e.get("year") or e.get("publication_year") or e.get("date"), where)
         date = str(e.get("date") or e.get("publication_year") or "")
         parts = re.findall(r"\d+", date)
@@ -149,20 +153,20 @@ def _csl(text: str) -> list[dict[str, Any]]:
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise DomainError(f"The CSL-JSON file could not be read: {exc}") from exc
+        raise DomainError("The CSL-JSON file could not be read: %(error)s", error=exc) from exc
     items = data if isinstance(data, list) else [data]
     out = []
     for i, e in enumerate(items, start=1):
         where = f"CSL-JSON item {e.get('id', i) if isinstance(e, dict) else i}"
         if not isinstance(e, dict):
-            raise DomainError(f"{where}: not an object")
+            raise DomainError("%(where)s: not an object", where=where)
         title = _clean(e.get("title"))
         if not title:
-            raise DomainError(f"{where}: no title")
+            raise DomainError("%(where)s: no title", where=where)
         parts = (e.get("issued") or {}).get("date-parts") or [[]]
         first = parts[0] if parts and isinstance(parts[0], list) else []
         if not first:
-            raise DomainError(f"{where}: no year")
+            raise DomainError("%(where)s: no year", where=where)
         year = _year(first[0], where)
         authors = [
             _clean(f"{a.get('given', '')} {a.get('family', '')}") or _clean(a.get("literal"))

@@ -183,12 +183,17 @@ def validate_record(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     """The record's fields as stored (JSON-ready), or a DomainError naming the first problem."""
     if kind not in RECORD_SCHEMAS:
         raise DomainError(
-            f"Unknown record kind {kind!r}; expected one of {', '.join(KINDS)}.", field="kind"
+            "Unknown record kind %(kind)s; expected one of %(kinds)s.",
+            field="kind",
+            kind=repr(kind),
+            kinds=", ".join(KINDS),
         )
     try:
         return RECORD_SCHEMAS[kind].model_validate(data).model_dump(mode="json")
     except ValidationError as exc:
-        raise DomainError(f"Invalid {kind} record: {first_error(exc)}") from exc
+        raise DomainError(
+            "Invalid %(kind)s record: %(problem)s", kind=kind, problem=first_error(exc)
+        ) from exc
 
 
 DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -251,4 +256,4 @@ def validate_output(data: dict[str, Any]) -> OutputIn:
     try:
         return OutputIn.model_validate(data)
     except ValidationError as exc:
-        raise DomainError(f"Invalid result: {first_error(exc)}") from exc
+        raise DomainError("Invalid result: %(problem)s", problem=first_error(exc)) from exc

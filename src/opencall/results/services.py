@@ -42,8 +42,10 @@ def add_record(
     allowed = q.record_kinds(session, proposal.id)
     if kind not in allowed:
         raise DomainError(
-            f"A {kind} record does not fit this award; expected one of {', '.join(allowed)}.",
+            "A %(kind)s record does not fit this award; expected one of %(kinds)s.",
             field="kind",
+            kind=kind,
+            kinds=", ".join(allowed),
         )
     if award_id is not None:
         award = session.get(Award, award_id)
@@ -174,13 +176,18 @@ def import_outputs(
     fmt = fmt or importers.detect(filename, text)
     raw = importers.parse(fmt, text)
     if len(raw) > MAX_IMPORT:
-        raise DomainError(f"At most {MAX_IMPORT} entries per file.")
+        raise DomainError("At most %(n)s entries per file.", n=MAX_IMPORT)
     items = []
     for i, entry in enumerate(raw, start=1):
         try:
             items.append(validate_output(entry))
         except DomainError as exc:
-            raise DomainError(f"Entry {i} ({entry.get('title', '')[:60]}): {exc.message}") from exc
+            raise DomainError(
+                "Entry %(i)s (%(title)s): %(message)s",
+                i=i,
+                title=entry.get("title", "")[:60],
+                message=exc,
+            ) from exc
     existing = q.outputs_of(session, proposal.id)
     new: list[ResearchOutput] = []
     skipped = 0

@@ -192,7 +192,7 @@ def render_award(
 
 def _failed(page: Page, proposal: Proposal, exc: DomainError) -> HTMLResponse:
     page.db.rollback()
-    return render_award(page, proposal, status=400, error=page.t.message(exc.message))
+    return render_award(page, proposal, status=400, error=page.t.error(exc))
 
 
 @router.get("/awards/{proposal_id}", response_class=HTMLResponse)

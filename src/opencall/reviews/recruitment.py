@@ -84,7 +84,7 @@ def invite(
     checked before anything is written.
     """
     if role not in REVIEW_ROLES:
-        raise DomainError(f"Unknown role {role!r}.", field="role")
+        raise DomainError("Unknown role %(role)s.", field="role", role=repr(role))
     if call.status in ("published", "archived"):
         raise DomainError("The review of this call is over.")
     cleaned: list[str] = []
@@ -95,14 +95,14 @@ def invite(
             email = people_services.clean_email(raw)
         except DomainError as exc:
             raise DomainError(
-                f"Invalid e-mail address: {raw.strip()[:100]}", field="emails"
+                "Invalid e-mail address: %(reason)s", field="emails", reason=raw.strip()[:100]
             ) from exc
         if email not in cleaned:
             cleaned.append(email)
     if not cleaned:
         raise DomainError("Give at least one e-mail address.", field="emails")
     if len(cleaned) > MAX_BATCH:
-        raise DomainError(f"At most {MAX_BATCH} invitations at once.", field="emails")
+        raise DomainError("At most %(n)s invitations at once.", field="emails", n=MAX_BATCH)
     now = now or utcnow()
     out = []
     existing = {
@@ -159,7 +159,11 @@ def invitation_for_token(
         or inv.status == "revoked"
         or (inv.status == "invited" and inv.expires_at <= now)
     ):
-        raise DomainError(MSG_BAD, code="bad_token")
+        raise DomainError(
+            "This invitation is invalid, was withdrawn or has expired. Ask the chair "
+            "for a new one.",
+            code="bad_token",
+        )
     return inv
 
 

@@ -125,7 +125,7 @@ def invite(slug: str, page: Page = Depends(get_page)) -> Response:
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        msg = page.t.message(exc.message)
+        msg = page.t.error(exc)
         return _page(page, call, 400, form=f, errors={exc.field or "form": msg})
     return page.redirect(f"/manage/calls/{call.slug}/reviewers", "invited")
 
@@ -141,7 +141,7 @@ def withdraw(slug: str, inv_id: int, page: Page = Depends(get_page)) -> Response
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return _page(page, call, 400, errors={"form": page.t.message(exc.message)})
+        return _page(page, call, 400, errors={"form": page.t.error(exc)})
     return page.redirect(f"/manage/calls/{call.slug}/reviewers", "removed")
 
 
@@ -154,7 +154,7 @@ def _answer_page(page: Page, token: str, status: int = 200, **extra: Any) -> Res
     except DomainError as exc:
         return page.render(
             "reviews/recruit_answer.html",
-            {"inv": None, "error": page.t.message(exc.message)},
+            {"inv": None, "error": page.t.error(exc)},
             status=404,
         )
     call = page.db.get(Call, inv.call_id)
@@ -202,7 +202,7 @@ def answer(token: str, page: Page = Depends(get_page)) -> Response:
         page.db.rollback()
         # another account than the invited one is refused (403), not told its input is bad
         status = 403 if exc.code == "wrong_account" else 400
-        return _answer_page(page, token[:100], status, error=page.t.message(exc.message), form=f)
+        return _answer_page(page, token[:100], status, error=page.t.error(exc), form=f)
     return page.redirect(f"/review/invitations/{token[:100]}", "saved")
 
 
@@ -320,7 +320,7 @@ def api_answer(body: AnswerIn, api: Api = Depends(get_api)) -> InvitationOut:
         )
     except DomainError as exc:
         api.db.rollback()
-        raise ApiError(403 if exc.code == "wrong_account" else 400, exc.message) from exc
+        raise ApiError(403 if exc.code == "wrong_account" else 400, exc.message, error=exc) from exc
     out = _out(inv)
     api.db.commit()
     return out

@@ -75,7 +75,11 @@ def _replace_plan(
     plan that fails its check (nothing changes), else drop the call's old entries and
     record the run (``result``: objective, bound, gap, summary)."""
     if errors:
-        raise DomainError(f"The {what} plan failed its check: " + "; ".join(errors[:5]))
+        raise DomainError(
+            "The %(what)s plan failed its check: %(errors)s",
+            what=what,
+            errors="; ".join(errors[:5]),
+        )
     _clear(session, call)
     return record_run(
         session,
@@ -186,12 +190,12 @@ def schedule_telescope(
     try:
         problem.validate()
     except ValueError as exc:
-        raise DomainError(f"The scheduling problem is invalid: {exc}") from exc
+        raise DomainError("The scheduling problem is invalid: %(error)s", error=exc) from exc
     progress(20, f"placing {len(blocks)} blocks over {days} days")
     res = sch.schedule_fast(problem, seed=seed)
     errors = res.check(problem)
     if errors:
-        raise DomainError("The schedule failed its check: " + "; ".join(errors[:5]))
+        raise DomainError("The schedule failed its check: %(errors)s", errors="; ".join(errors[:5]))
     _clear(session, call)
     run = record_run(
         session,

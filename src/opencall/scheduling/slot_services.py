@@ -43,8 +43,9 @@ def period_bounds(pool: CapacityPool) -> tuple[dt.datetime, dt.datetime]:
     """``[period_start 00:00 UTC, period_end + 1 day 00:00 UTC)`` (the period is inclusive)."""
     if pool.period_start is None or pool.period_end is None:
         raise DomainError(
-            f"The resource {pool.name} has no calendar period; set its period start and end.",
+            "The resource %(name)s has no calendar period; set its period start and end.",
             field="period_start",
+            name=pool.name,
         )
     return (
         dt.datetime.combine(pool.period_start, dt.time(), dt.UTC),
@@ -114,7 +115,10 @@ def schedule_slots(
             impossible = sl.date_ranges(req.details.get("impossible_dates") or [])
         except (TypeError, ValueError) as exc:
             raise DomainError(
-                f"Request {req.id} has malformed impossible dates: {exc}", field="impossible_dates"
+                "Request %(id)s has malformed impossible dates: %(why)s",
+                field="impossible_dates",
+                id=req.id,
+                why=exc,
             ) from exc
         slot_awards.append(
             sl.SlotAward(
@@ -132,12 +136,12 @@ def schedule_slots(
     try:
         problem.validate()
     except ValueError as exc:
-        raise DomainError(f"The scheduling problem is invalid: {exc}") from exc
+        raise DomainError("The scheduling problem is invalid: %(error)s", error=exc) from exc
     progress(20, f"placing {sum(a.slots for a in slot_awards)} slots of {len(slot_awards)} awards")
     res = sl.solve_slots(problem, time_limit_s=time_limit_s, seed=seed)
     errors = res.check(problem)
     if errors:
-        raise DomainError("The schedule failed its check: " + "; ".join(errors[:5]))
+        raise DomainError("The schedule failed its check: %(errors)s", errors="; ".join(errors[:5]))
     session.execute(delete(ScheduleEntry).where(ScheduleEntry.call_id == call.id))
     run = record_run(
         session,

@@ -141,7 +141,7 @@ def publish(slug: str, page: Page = Depends(get_page)) -> Response:
         page.db.rollback()
         return page.render(
             "manage/message.html",
-            {"message": page.t.message(exc.message), "back": f"/manage/calls/{slug}/schedule"},
+            {"message": page.t.error(exc), "back": f"/manage/calls/{slug}/schedule"},
             status=400,
         )
     # back to the call's cockpit in Manage (which links to the public page), not outside it

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from opencall.errors import DomainError
 from opencall.logging_setup import set_user
+from opencall.web.i18n import error_json, negotiate
 from opencall.web.pages import MAX_ID as MAX_ID  # ids are 32-bit columns
 
 
@@ -61,10 +62,18 @@ T = TypeVar("T")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, detail: str) -> None:
+    """An API error: ``detail`` in English, or, from a service's ``DomainError``
+    (``error``), its message translated into the client's Accept-Language with
+    ``message_id`` and ``params`` beside it (``prefix`` names the field)."""
+
+    def __init__(
+        self, status: int, detail: str, *, error: DomainError | None = None, prefix: str = ""
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.error = error
+        self.prefix = prefix
 
 
 @dataclass
@@ -140,9 +149,13 @@ def install(app: FastAPI, token_user: TokenLoader) -> None:
     app.state.token_user = token_user
 
     @app.exception_handler(ApiError)
-    async def api_error(_request: Request, exc: ApiError) -> Response:
+    async def api_error(request: Request, exc: ApiError) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+        body: dict[str, Any] = {"detail": exc.detail}
+        if exc.error is not None:
+            lang = negotiate(request.headers.get("accept-language")) or "en"
+            body = error_json(exc.error, lang, exc.prefix)
+        return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
 class Pagination(BaseModel):
@@ -263,7 +276,7 @@ def keyset_page(
 def domain_error(exc: DomainError) -> ApiError:
     if exc.code in ("not_found", "forbidden"):
         return ApiError(404, "not found")
-    return ApiError(400, exc.message)
+    return ApiError(400, exc.message, error=exc)
 
 
 def refused(exc: DomainError) -> ApiError:
@@ -279,5 +292,5 @@ def refused(exc: DomainError) -> ApiError:
         )
     field = (exc.field or "").strip()
     if field and not exc.message.startswith(field):
-        return ApiError(400, f"{field}: {exc.message}")
-    return ApiError(400, exc.message)
+        return ApiError(400, f"{field}: {exc.message}", error=exc, prefix=f"{field}: ")
+    return ApiError(400, exc.message, error=exc)

@@ -7,16 +7,19 @@ never be stale). English is the source language, so ``en`` has no catalogue.
 
 Adding strings (``tests/web/test_i18n.py`` fails until every language has them)::
 
-    pybabel extract -F src/opencall/web/babel.cfg -k N_ --no-location --omit-header \
+    pybabel extract -F src/opencall/web/babel.cfg --no-location --omit-header \
         -o src/opencall/web/locale/messages.pot src/opencall
     pybabel update -i src/opencall/web/locale/messages.pot -d src/opencall/web/locale \
         --no-fuzzy-matching
     # then write the new msgstr entries in zh, fr and es (French and Spanish
     # have three plural forms in CLDR: one, many, other)
 
-Messages that services compose in English (``DomainError``) are translated by
-:meth:`Translator.message`: list their templates with ``N_`` in the feature's
-views (``SERVICE_MESSAGES``) using ``%(name)s`` for the variable parts.
+A service's ``DomainError`` carries a message id (a literal with ``%(name)s``
+placeholders, extracted by Babel: ``DomainError`` is a keyword in ``babel.cfg``)
+and its parameters; :meth:`Translator.error` translates it by id. Texts composed
+elsewhere in English (a validator's message, a solver check's findings, a job's
+progress note, ``DomainError.composed``) are still translated by matching the
+catalogued templates (:meth:`Translator.message`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from typing import Any
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+
+from opencall.errors import DomainError
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES: dict[str, str] = {"en": "English", "zh": "中文", "fr": "Français", "es": "Español"}
@@ -80,7 +85,7 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]|%\((\w+)\)\.\d+f")
 @lru_cache(maxsize=8)
 def _templates(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
     """Message templates with placeholders, as regular expressions, for
-    translating messages that services composed in English (``DomainError``)."""
+    translating texts composed in English without a message id (:meth:`Translator.message`)."""
     catalog = merged_catalog(lang)
     if catalog is None:
         return ()
@@ -121,10 +126,37 @@ class Translator:
         text = self._t.ngettext(singular, plural, n)
         return text % {"num": n, **params}
 
+    def error(self, exc: DomainError) -> str:
+        """A service's error in this language: its message id translated and filled
+        with its parameters (a parameter that is another ``DomainError`` is translated
+        by its own id, one that is a catalogued English text by the templates). An error without an id (``DomainError.composed``) goes
+        through :meth:`message`."""
+        if exc.msg_id is None:
+            return self.message(exc.message)
+        if self.lang == "en":
+            return exc.message
+        text = self._t.gettext(exc.msg_id)
+        if not exc.params:
+            return text
+        params = {
+            k: self.error(v)
+            if isinstance(v, DomainError)
+            else self.message(v)
+            if isinstance(v, str)
+            else v
+            for k, v in exc.params.items()
+        }
+        try:
+            return text % params
+        except (KeyError, ValueError, TypeError):  # a broken translation: English, not a 500
+            return exc.message
+
     def message(self, text: str) -> str:
-        """Translate a message composed elsewhere in English (a service's
-        ``DomainError``): exact match first, then a catalogued template with
-        placeholders; a ``field.path: message`` prefix is kept as it is."""
+        """Translate a text composed elsewhere in English, which has no message id
+        (``DomainError.composed``: a validator's or parser's message; a job's
+        progress note; a presenter's sentence): exact match first, then a catalogued
+        template with placeholders; a ``field.path: message`` prefix is kept as it
+        is. A ``DomainError`` with an id goes through :meth:`error` instead."""
         if self.lang == "en" or not text:
             return text
         exact = self._t.gettext(text)
@@ -139,6 +171,20 @@ class Translator:
         if sep and rest and " " not in prefix:
             return f"{prefix}: {self.message(rest)}"
         return text
+
+
+def error_json(exc: DomainError, lang: str, prefix: str = "") -> dict[str, Any]:
+    """An API error's body: ``detail`` in the reader's language (``prefix``, e.g.
+    ``"field: "``, kept as it is) and, where the error has one, its ``message_id``
+    and ``params`` (strings and numbers) for clients that translate themselves."""
+    out: dict[str, Any] = {"detail": prefix + Translator(lang).error(exc)}
+    if exc.msg_id is not None:
+        out["message_id"] = exc.msg_id
+        out["params"] = {
+            k: v if v is None or isinstance(v, str | int | float | bool) else str(v)
+            for k, v in exc.params.items()
+        }
+    return out
 
 
 def negotiate(accept_language: str | None) -> str | None:

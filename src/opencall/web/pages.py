@@ -42,7 +42,7 @@ from opencall.logging_setup import set_user
 from opencall.settings import Settings, cookies_secure
 from opencall.storage import Storage, storage_for
 from opencall.web import guard, security, serving
-from opencall.web.i18n import HTML_LANG, LANGUAGES, N_, Translator, negotiate
+from opencall.web.i18n import HTML_LANG, LANGUAGES, N_, Translator, error_json, negotiate
 
 WEB = Path(__file__).parent
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -222,7 +222,7 @@ async def read_posted(request: Request) -> Posted:
         raise
     except Exception as exc:  # noqa: BLE001 - malformed bodies are the client's error
         # (too many fields or files, a field over 1 MB, a broken multipart body)
-        raise DomainError(f"The form could not be read: {exc}") from exc
+        raise DomainError("The form could not be read: %(reason)s", reason=exc) from exc
     for key, value in data.multi_items():
         if isinstance(value, UploadFile):
             if value.filename:
@@ -262,7 +262,9 @@ def _clean_field(key: str, value: str) -> str:
     """A posted text field: control characters refused, invisible-only text is empty."""
     bad = control_char(value) or control_char(key)
     if bad:
-        raise DomainError(f"Text may not contain control characters ({bad}).", field=key)
+        raise DomainError(
+            "Text may not contain control characters (%(char)s).", field=key, char=bad
+        )
     return "" if "password" not in key and invisible_only(value) else value
 
 
@@ -520,7 +522,7 @@ def install(app: FastAPI, settings: Settings, user_loader: UserLoader) -> None:
     async def domain_error(request: Request, exc: DomainError) -> Response:
         if exc.code in ("not_found", "forbidden"):
             return _error_page(request, 404)
-        return _error_page(request, 400, exc.message)
+        return _error_page(request, 400, exc)
 
 
 MSG_500 = N_("Something went wrong on our side; nothing was changed. Please try again.")
@@ -549,10 +551,17 @@ def _headers(request: Request) -> dict[str, str]:
     return {k.lower(): v for k, v in request.headers.items()}
 
 
-def _error_page(request: Request, status: int, message: str | None = None) -> Response:
+def _error_page(
+    request: Request, status: int, message: str | DomainError | None = None
+) -> Response:
+    """The error page (or the API's JSON error); a ``DomainError`` is translated by
+    its message id, a text composed in English by the catalogued templates."""
     if request.url.path.startswith("/api/"):
         from fastapi.responses import JSONResponse
 
+        if isinstance(message, DomainError):
+            lang = negotiate(request.headers.get("accept-language")) or "en"
+            return JSONResponse(error_json(message, lang), status_code=status)
         detail = message or {413: "request body too large", 404: "not found"}.get(
             status, "bad request"
         )
@@ -560,11 +569,12 @@ def _error_page(request: Request, status: int, message: str | None = None) -> Re
     lang = getattr(request.state, "lang", None) or choose_language(request, None)
     t = Translator(lang)
     title = t.gettext(ERROR_TITLES.get(status, ERROR_TITLES[400]))
+    if isinstance(message, DomainError):
+        text = t.error(message)
+    else:
+        text = t.message(message) if message else ""
     return render(
-        request,
-        "error.html",
-        {"status": status, "title": title, "message": t.message(message) if message else ""},
-        status=status,
+        request, "error.html", {"status": status, "title": title, "message": text}, status=status
     )
 
 

@@ -75,7 +75,7 @@ def _refusal(exc: pdfsafe.PdfRefused, max_pages: int) -> DomainError:
         msg = MSG_TOO_COMPLEX
     else:
         msg = MSG_UNREADABLE
-    return DomainError(msg, field="pdf")
+    return DomainError.composed(msg, field="pdf")
 
 
 def add_attachment(
@@ -108,8 +108,10 @@ def add_attachment(
         raise DomainError("The file is empty.", field="pdf")
     if len(data) > max_bytes:
         raise DomainError(
-            f"The file is too large ({len(data) / 1e6:.1f} MB; at most {max_bytes / 1e6:.1f} MB).",
+            "The file is too large (%(size)s MB; at most %(max)s MB).",
             field="pdf",
+            size=format(len(data) / 1000000.0, ".1f"),
+            max=format(max_bytes / 1000000.0, ".1f"),
         )
     form = call_form(proposal.call.form)
     limits = replace(limits or pdfsafe.Limits(), max_pages=form.max_pdf_pages)

@@ -29,7 +29,7 @@ def validated(model: type[M], data: dict[str, Any], prefix: str = "") -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         where, _msg = first_error(exc, prefix)
-        raise DomainError(error_text(exc, prefix), field=where or None) from exc
+        raise DomainError.composed(error_text(exc, prefix), field=where or None) from exc
 
 
 CALL_DEADLINE = ["status", "opens_at", "closes_at"]
@@ -82,7 +82,9 @@ def require_editable(
         lock_for_write(session, proposal)
     if proposal.status not in ("draft", "submitted"):
         raise DomainError(
-            f"This proposal is {proposal.status} and can no longer be edited.", code="locked"
+            "This proposal is %(status)s and can no longer be edited.",
+            code="locked",
+            status=proposal.status,
         )
     call = proposal.call
     require_open(call.status, call.opens_at, call.closes_at, now or utcnow())
@@ -99,7 +101,11 @@ def touch(proposal: Proposal, expected_version: int | None) -> None:
     proposal changed: its row is updated, and the mapper's ``version_id_col`` makes that
     ``UPDATE ... SET version = v + 1 WHERE id = :id AND version = :v``."""
     if expected_version is not None and expected_version != proposal.version:
-        raise DomainError(STALE, code="stale")
+        raise DomainError(
+            "This proposal was changed elsewhere since you opened it; your text is "
+            "kept below — review the latest version and save again.",
+            code="stale",
+        )
     proposal.updated_at = utcnow()
 
 
@@ -108,7 +114,11 @@ def flush_edit(session: Session) -> None:
     try:
         session.flush()
     except StaleDataError as exc:
-        raise DomainError(STALE, code="stale") from exc
+        raise DomainError(
+            "This proposal was changed elsewhere since you opened it; your text is "
+            "kept below — review the latest version and save again.",
+            code="stale",
+        ) from exc
 
 
 def save_edit(

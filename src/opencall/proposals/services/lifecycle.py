@@ -53,8 +53,10 @@ def create_proposal(
         raise DomainError("A title is required.", field="title")
     if len(title) > form.title_max_chars:
         raise DomainError(
-            f"The title is too long ({len(title)} characters; at most {form.title_max_chars}).",
+            "The title is too long (%(n)s characters; at most %(max)s).",
             field="title",
+            n=len(title),
+            max=form.title_max_chars,
         )
     if pi.institution_id is None or pi.country_iso3 is None:
         raise DomainError(
@@ -144,8 +146,10 @@ def update_proposal(
             raise DomainError("A title is required.", field="title")
         if len(t) > form.title_max_chars:
             raise DomainError(
-                f"The title is too long ({len(t)} characters; at most {form.title_max_chars}).",
+                "The title is too long (%(n)s characters; at most %(max)s).",
                 field="title",
+                n=len(t),
+                max=form.title_max_chars,
             )
     # drafts may exceed word limits while being written; submit enforces them
     touch(proposal, expected_version)
@@ -232,9 +236,10 @@ def submit(
     problems = submission_problems(proposal)
     if problems:
         raise DomainError(
-            "The proposal cannot be submitted yet: " + " ".join(m for _, m in problems),
+            "The proposal cannot be submitted yet: %(problems)s",
             field=problems[0][0],
             code="incomplete",
+            problems=" ".join((m for _, m in problems)),
         )
     # re-validate every request against the call as it is now
     for r in proposal.requests:

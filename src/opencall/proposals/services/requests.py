@@ -76,9 +76,11 @@ def validate_request(
     facility = call.facility
     if kind not in KIND_FOR_FACILITY.get(facility.kind, ()):
         raise DomainError(
-            f"A {facility.kind} call takes requests of kind "
-            f"{', '.join(KIND_FOR_FACILITY[facility.kind])}, not {kind!r}.",
+            "A %(kind)s call takes requests of kind %(kinds)s, not %(request_kind)s.",
             field="kind",
+            kind=facility.kind,
+            kinds=", ".join(KIND_FOR_FACILITY[facility.kind]),
+            request_kind=repr(kind),
         )
     if kind == "custom":
         return _validate_custom(call, pool_id, details)
@@ -91,24 +93,28 @@ def validate_request(
     if kind == "fast":
         if doc.receiver not in form.receivers:  # type: ignore[attr-defined]
             raise DomainError(
-                f"Receiver {doc.receiver!r} is not offered in this call "  # type: ignore[attr-defined]
-                f"(offered: {', '.join(form.receivers)}).",
+                "Receiver %(receiver)s is not offered in this call (offered: %(offered)s).",
                 field="details.receiver",
+                receiver=repr(doc.receiver),  # type: ignore[attr-defined]
+                offered=", ".join(form.receivers),
             )
         if doc.mode not in form.modes:  # type: ignore[attr-defined]
             raise DomainError(
-                f"Mode {doc.mode!r} is not offered in this call "  # type: ignore[attr-defined]
-                f"(offered: {', '.join(form.modes)}).",
+                "Mode %(mode)s is not offered in this call (offered: %(offered)s).",
                 field="details.mode",
+                mode=repr(doc.mode),  # type: ignore[attr-defined]
+                offered=", ".join(form.modes),
             )
         targets = doc.targets  # type: ignore[attr-defined]
         if len(targets) > form.max_targets:
             raise DomainError(
-                f"Too many targets ({len(targets)}; at most {form.max_targets}).",
+                "Too many targets (%(n)s; at most %(max)s).",
                 field="details.targets",
+                n=len(targets),
+                max=form.max_targets,
             )
         for i, col, msg in row_problems(call, kind, pool_id, list(enumerate(targets)))[:1]:
-            raise DomainError(msg, field=f"details.targets.{i}.{col}")
+            raise DomainError.composed(msg, field=f"details.targets.{i}.{col}")
         amount = float(sum(t.hours for t in targets))
         if pool_id is not None:
             raise DomainError(
@@ -122,49 +128,68 @@ def validate_request(
         pool = cp.pool
         if pool.pool_type != POOL_TYPE_FOR_KIND[kind]:
             raise DomainError(
-                f"Pool {pool.name!r} offers {pool.unit}, which a {kind} request cannot use.",
+                "Pool %(pool)s offers %(unit)s, which a %(kind)s request cannot use.",
                 field="pool_id",
+                pool=repr(pool.name),
+                unit=pool.unit,
+                kind=kind,
             )
         if kind == "berth":
             amount = float(doc.berths)  # type: ignore[attr-defined]
         elif kind == "dive":
             sites = list(enumerate(doc.sites))  # type: ignore[attr-defined]
             for i, col, msg in row_problems(call, kind, pool_id, sites)[:1]:
-                raise DomainError(msg, field=f"details.sites.{i}.{col}")
+                raise DomainError.composed(msg, field=f"details.sites.{i}.{col}")
             amount = float(len(doc.sites))  # type: ignore[attr-defined]
         elif kind == "sample":
             if doc.sample_type != pool.attributes.get("sample_type"):  # type: ignore[attr-defined]
                 raise DomainError(
-                    f"Pool {pool.name!r} holds {pool.attributes.get('sample_type')!r}, "
-                    f"not {doc.sample_type!r}.",  # type: ignore[attr-defined]
+                    "Pool %(pool)s holds %(held)s, not %(asked)s.",
                     field="details.sample_type",
+                    pool=repr(pool.name),
+                    held=repr(pool.attributes.get("sample_type")),
+                    asked=repr(doc.sample_type),  # type: ignore[attr-defined]
                 )
             amount = float(doc.mass_mg)  # type: ignore[attr-defined]
         elif kind == "seat":
             if doc.technology != pool.attributes.get("technology"):  # type: ignore[attr-defined]
                 raise DomainError(
-                    f"Session {pool.name!r} teaches {pool.attributes.get('technology')!r}.",
+                    "Session %(pool)s teaches %(technology)s.",
                     field="details.technology",
+                    pool=repr(pool.name),
+                    technology=repr(pool.attributes.get("technology")),
                 )
             amount = float(doc.seats)  # type: ignore[attr-defined]
         else:  # package
             if doc.technology != pool.attributes.get("technology"):  # type: ignore[attr-defined]
                 raise DomainError(
-                    f"Pool {pool.name!r} offers {pool.attributes.get('technology')!r} packages.",
+                    "Pool %(pool)s offers %(technology)s packages.",
                     field="details.technology",
+                    pool=repr(pool.name),
+                    technology=repr(pool.attributes.get("technology")),
                 )
             amount = float(doc.packages)  # type: ignore[attr-defined]
         if amount > cp.amount:
             raise DomainError(
-                f"The request ({amount:g} {pool.unit}) exceeds what the call offers in "
-                f"{pool.name!r} ({cp.amount:g} {pool.unit}).",
+                "The request (%(amount)s %(unit)s) exceeds what the call offers in "
+                "%(pool)s (%(offered)s %(unit2)s).",
                 field="amount",
+                amount=format(amount, "g"),
+                unit=pool.unit,
+                pool=repr(pool.name),
+                offered=format(cp.amount, "g"),
+                unit2=pool.unit,
             )
         if cp.max_per_request is not None and amount > cp.max_per_request:
             raise DomainError(
-                f"The request ({amount:g} {pool.unit}) exceeds the limit per request of "
-                f"{cp.max_per_request:g} {pool.unit} in {pool.name!r}.",
+                "The request (%(amount)s %(unit)s) exceeds the limit per request of "
+                "%(limit)s %(unit2)s in %(pool)s.",
                 field="amount",
+                amount=format(amount, "g"),
+                unit=pool.unit,
+                limit=format(cp.max_per_request, "g"),
+                unit2=pool.unit,
+                pool=repr(pool.name),
             )
     return amount, clean, pool
 
@@ -181,7 +206,9 @@ def _validate_custom(
     pool = cp.pool
     if pool.pool_type != "custom":
         raise DomainError(
-            f"Resource {pool.name!r} takes requests of its preset kind.", field="pool_id"
+            "Resource %(name)s takes requests of its preset kind.",
+            field="pool_id",
+            name=repr(pool.name),
         )
     period = (
         (pool.period_start, pool.period_end)
@@ -196,19 +223,27 @@ def _validate_custom(
             period=period,
         )
     except fac_domain.FieldProblem as exc:
-        raise DomainError(exc.message, field=f"details.{exc.field}") from exc
+        raise DomainError.composed(exc.message, field=f"details.{exc.field}") from exc
     unit = fac_domain.unit_label(pool.unit, pool.unit_labels, amount, "en")
     if amount > cp.amount:
         raise DomainError(
-            f"The request ({amount:g} {unit}) exceeds what the call offers in "
-            f"{pool.name!r} ({cp.amount:g}).",
+            "The request (%(amount)s %(unit)s) exceeds what the call offers in "
+            "%(name)s (%(offered)s).",
             field="details.amount",
+            amount=format(amount, "g"),
+            unit=unit,
+            name=repr(pool.name),
+            offered=format(cp.amount, "g"),
         )
     if cp.max_per_request is not None and amount > cp.max_per_request:
         raise DomainError(
-            f"The request ({amount:g} {unit}) exceeds the limit per request of "
-            f"{cp.max_per_request:g} in {pool.name!r}.",
+            "The request (%(amount)s %(unit)s) exceeds the limit per request of "
+            "%(limit)s in %(name)s.",
             field="details.amount",
+            amount=format(amount, "g"),
+            unit=unit,
+            limit=format(cp.max_per_request, "g"),
+            name=repr(pool.name),
         )
     return amount, clean, pool
 
@@ -221,7 +256,9 @@ def _check_bundle(proposal: Proposal, bundle: str | None, pool_id: int | None) -
     fac_domain.check_bundle_key(bundle)
     if pool_id is not None and pool_id not in {cp.pool_id for cp in proposal.call.pools}:
         raise DomainError(
-            f"Bundle {bundle!r} refers to a resource this call does not offer.", field="bundle"
+            "Bundle %(key)s refers to a resource this call does not offer.",
+            field="bundle",
+            key=repr(bundle),
         )
 
 
@@ -288,9 +325,11 @@ def _check_total(call: Call, requests_amounts: list[float]) -> None:
     total = sum(requests_amounts)
     if form.max_amount_per_proposal is not None and total > form.max_amount_per_proposal + 1e-9:
         raise DomainError(
-            f"The proposal asks for {total:g} in total; this call allows at most "
-            f"{form.max_amount_per_proposal:g} per proposal.",
+            "The proposal asks for %(total)s in total; this call allows at most "
+            "%(max)s per proposal.",
             field="amount",
+            total=format(total, "g"),
+            max=format(form.max_amount_per_proposal, "g"),
         )
 
 

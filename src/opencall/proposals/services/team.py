@@ -42,11 +42,15 @@ def invite_member(
     try:
         email = validate_email(inv.email, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise DomainError(f"Invalid e-mail address: {exc}", field="email") from exc
+        raise DomainError("Invalid e-mail address: %(reason)s", field="email", reason=exc) from exc
     if any(m.email == email for m in proposal.members):
         raise DomainError("This person is already on the team.", field="email")
     if session.get(Country, inv.country_iso3.upper()) is None:
-        raise DomainError(f"Unknown country code {inv.country_iso3!r}.", field="country_iso3")
+        raise DomainError(
+            "Unknown country code %(code_value)s.",
+            field="country_iso3",
+            code_value=repr(inv.country_iso3),
+        )
     inst = get_or_create_institution(session, inv.institution, inv.country_iso3.upper())
     user = session.scalar(select(User).where(User.email == email))
     member = TeamMember(
@@ -83,7 +87,7 @@ def respond_to_invitation(
     if member.email != user.email:
         raise DomainError("This invitation was sent to another e-mail address.", code="forbidden")
     if member.status != "invited":
-        raise DomainError(f"This invitation was already {member.status}.")
+        raise DomainError("This invitation was already %(status)s.", status=member.status)
     member.status = "accepted" if accept else "declined"
     member.user_id = user.id
     member.responded_at = utcnow()

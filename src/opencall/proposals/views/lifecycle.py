@@ -72,7 +72,7 @@ def new_proposal(slug: str, page: Page = Depends(get_page)) -> Response:
             return page.redirect(f"/proposals/{proposal.id}", "created")
         except DomainError as exc:
             page.db.rollback()
-            errors[exc.field if exc.field in ("title",) else "form"] = page.t.message(exc.message)
+            errors[exc.field if exc.field in ("title",) else "form"] = page.t.error(exc)
     return page.render(
         "proposals/new.html", {"call": call, "form": {"title": title}, "errors": errors}, status=400
     )
@@ -119,7 +119,7 @@ def submit(proposal_id: int, page: Page = Depends(get_page)) -> Response:
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return editor(page, proposal, 400, error=page.t.message(exc.message))
+        return editor(page, proposal, 400, error=page.t.error(exc))
     return page.redirect("/dashboard", "submitted")
 
 
@@ -167,5 +167,5 @@ def withdraw(proposal_id: int, page: Page = Depends(get_page)) -> Response:
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return editor(page, proposal, 400, error=page.t.message(exc.message))
+        return editor(page, proposal, 400, error=page.t.error(exc))
     return page.redirect("/dashboard", "withdrawn")

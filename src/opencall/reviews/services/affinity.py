@@ -95,14 +95,16 @@ def run_affinity(
         try:
             res = aff.embedding_affinity(rtexts, ptexts)
         except aff.EmbeddingsUnavailable as exc:
-            raise DomainError(str(exc)) from exc
+            raise DomainError.composed(str(exc)) from exc
     elif method == "tfidf":
         res = aff.tfidf_affinity(rtexts, ptexts)
     else:
         raise DomainError("Affinity method must be 'tfidf' or 'embeddings'.", field="method")
     problems = res.check((len(ptexts), len(rtexts)))
     if problems:
-        raise DomainError("Affinity result failed its check: " + "; ".join(problems))
+        raise DomainError(
+            "Affinity result failed its check: %(problems)s", problems="; ".join(problems)
+        )
     progress(70, "storing scores")
     session.execute(delete(AffinityScore).where(AffinityScore.call_id == call.id))
     run = record_run(

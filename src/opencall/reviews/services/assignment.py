@@ -145,15 +145,17 @@ def run_assignment(
             session, call, objective=objective, seed=seed
         )
     except ValueError as exc:
-        raise DomainError(f"The assignment problem is malformed: {exc}") from exc
+        raise DomainError("The assignment problem is malformed: %(error)s", error=exc) from exc
     progress(20, "solving")
     try:
         res = solve_assignment(problem)
     except InfeasibleAssignment as exc:
-        raise DomainError(f"No assignment satisfies the rules: {exc}") from exc
+        raise DomainError("No assignment satisfies the rules: %(error)s", error=exc) from exc
     problems = res.check(problem)
     if problems:
-        raise DomainError("The assignment failed its check: " + "; ".join(problems[:5]))
+        raise DomainError(
+            "The assignment failed its check: %(problems)s", problems="; ".join(problems[:5])
+        )
     progress(80, "storing the assignment")
     run = record_run(
         session,
@@ -239,7 +241,7 @@ def add_assignment(
         )
     active = q.assignments_of_reviewer(session, reviewer.id)
     if sum(1 for a in active if a.call_id == call.id) >= rs.max_load:
-        raise DomainError(f"This reviewer already has the maximum load of {rs.max_load}.")
+        raise DomainError("This reviewer already has the maximum load of %(n)s.", n=rs.max_load)
     existing = session.scalar(
         select(ReviewAssignment).where(
             ReviewAssignment.proposal_id == proposal.id, ReviewAssignment.reviewer_id == reviewer.id

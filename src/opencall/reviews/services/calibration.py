@@ -72,7 +72,9 @@ def run_calibration(
     )
     problems = res.check(gs)
     if problems:
-        raise DomainError("Calibration failed its check: " + "; ".join(problems[:5]))
+        raise DomainError(
+            "Calibration failed its check: %(problems)s", problems="; ".join(problems[:5])
+        )
     # proposals to discuss: rank interval straddles the capacity line
     cutoff = _capacity_cutoff(
         session, call, [pidx_inv for pidx_inv in prop_ids], res.order().tolist()

@@ -29,7 +29,9 @@ def load_revisions(session: Session, proposals: list[Proposal]) -> list[Proposal
 
 def revision_content(session: Session, proposal: Proposal) -> dict[str, Any]:
     if proposal.current_revision_id is None:
-        raise DomainError(f"Proposal {proposal.code} has no submitted revision.")
+        raise DomainError(
+            "Proposal %(code_value)s has no submitted revision.", code_value=proposal.code
+        )
     rev = session.get(ProposalRevision, proposal.current_revision_id)
     assert rev is not None
     return rev.content
@@ -38,5 +40,5 @@ def revision_content(session: Session, proposal: Proposal) -> dict[str, Any]:
 def latest_run_or_fail(session: Session, call: Call, kind: str) -> SolverRun:
     run = q.latest_run(session, call, kind)
     if run is None:
-        raise DomainError(f"No {kind} run for this call yet.")
+        raise DomainError("No %(kind)s run for this call yet.", kind=kind)
     return run

@@ -21,7 +21,7 @@ def respond_to_assignment(
     if assignment.reviewer_id != reviewer.id:
         raise DomainError("Not found", code="not_found")
     if assignment.status != "assigned":
-        raise DomainError(f"This invitation was already {assignment.status}.")
+        raise DomainError("This invitation was already %(status)s.", status=assignment.status)
     assignment.status = "accepted" if accept else "declined"
     _audit_assignment(
         session,
@@ -58,7 +58,10 @@ def submit_review(
         raise DomainError("The grade must be a number.", field="grade") from exc
     if not rs.grade_min <= g <= rs.grade_max or g != g:
         raise DomainError(
-            f"The grade must lie between {rs.grade_min:g} and {rs.grade_max:g}.", field="grade"
+            "The grade must lie between %(lo)s and %(hi)s.",
+            field="grade",
+            lo=format(rs.grade_min, "g"),
+            hi=format(rs.grade_max, "g"),
         )
     if confidence not in (1, 2, 3, 4, 5):
         raise DomainError("Confidence is 1 (low) to 5 (high).", field="confidence")

@@ -128,7 +128,7 @@ def transition(slug: str, page: Page = Depends(get_page)) -> Response:
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return cockpit_error(page, call, page.t.message(exc.message))
+        return cockpit_error(page, call, page.t.error(exc))
     return page.redirect(f"/manage/calls/{call.slug}", "saved")
 
 

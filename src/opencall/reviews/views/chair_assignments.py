@@ -133,5 +133,5 @@ def _change(page: Page, call: Call, change: Callable[[], object], flash: str) ->
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return _assignment_page(page, call, 400, page.t.message(exc.message))
+        return _assignment_page(page, call, 400, page.t.error(exc))
     return page.redirect(f"/manage/calls/{call.slug}/assignment", flash)

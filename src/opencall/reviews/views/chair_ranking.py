@@ -85,7 +85,7 @@ def freeze(slug: str, page: Page = Depends(get_page)) -> Response:
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return cockpit_error(page, call, page.t.message(exc.message))
+        return cockpit_error(page, call, page.t.error(exc))
     return page.redirect(f"/manage/calls/{call.slug}/ranking", "saved")
 
 

@@ -150,7 +150,7 @@ def respond(assignment_id: int, page: Page = Depends(get_page)) -> Response:
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return _review_page(page, a, 400, errors={"form": page.t.message(exc.message)})
+        return _review_page(page, a, 400, errors={"form": page.t.error(exc)})
     if action == "accept":
         return page.redirect(f"/review/assignments/{a.id}", "saved")
     return page.redirect("/review", "declined")
@@ -164,7 +164,7 @@ def declare_conflict(assignment_id: int, page: Page = Depends(get_page)) -> Resp
         page.commit()
     except DomainError as exc:
         page.db.rollback()
-        return _review_page(page, a, 400, errors={"reason": page.t.message(exc.message)})
+        return _review_page(page, a, 400, errors={"reason": page.t.error(exc)})
     return page.redirect("/review", "removed")
 
 
@@ -207,7 +207,7 @@ def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
             )
         except DomainError as exc:
             page.db.rollback()
-            errors[exc.field or "form"] = page.t.message(exc.message)
+            errors[exc.field or "form"] = page.t.error(exc)
     return _review_page(page, a, 400, form=f, errors=errors)
 
 

@@ -106,5 +106,5 @@ def technical_save(proposal_id: int, page: Page = Depends(get_page)) -> Response
             return page.redirect(f"/technical/calls/{p.call.slug}", "saved")
         except DomainError as exc:
             page.db.rollback()
-            errors[exc.field or "form"] = page.t.message(exc.message)
+            errors[exc.field or "form"] = page.t.error(exc)
     return _technical_page(page, p, 400, form=f, errors=errors)
