@@ -22,12 +22,11 @@ from opencall.facilities.domain import (
     unit_label,
 )
 from opencall.facilities.models import CapacityPool, Facility, Provider
-from opencall.web.api import MANAGE, Api, ApiError, domain_error, get_api
+from opencall.web.api import MANAGE, MAX_ID, Api, ApiError, domain_error, get_api
 
 T = TypeVar("T")
 
 router = APIRouter(prefix="/api/v1", tags=["facilities"])
-MAX_ID = 2**31 - 1
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "refused: the message says why (nothing changed)"},
     404: {"description": "not found (or not yours to manage)"},
