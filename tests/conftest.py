@@ -88,6 +88,7 @@ if os.environ.get("CI"):
 SPREAD = ("tests/diagnostics/test_cycle_repeat.py::test_whole_cycle_repeatedly_without_a_crash[",)
 
 
+@pytest.hookimpl(optionalhook=True)  # a run with -p no:xdist has no such hook
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     if config.getvalue("dist") != "loadfile":
         return None
