@@ -74,6 +74,46 @@ if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
 
+# ----------------------------------------------------------------------------- scheduling
+#
+# `make unit` runs `pytest -n 2 --dist loadfile --no-loadscope-reorder`: a file's tests
+# on one worker (its module fixtures, demo worlds and browser built once), except the
+# tests named in SPREAD, each of which goes alone to whichever worker is free (their
+# file's module fixtures are then built once on each worker). The files with a test
+# marked `slow` or `browser` are sent first, so that a long one does not start last
+# while the other worker has nothing left to do (xdist orders the files by their number
+# of tests, which put the longest file near the end). pytest-xdist's own
+# `--dist loadgroup` is not used: with pytest 9 its group suffix on the node id has no
+# effect (it sets ``item._nodeid``, which pytest 9 no longer reads).
+SPREAD = ("tests/diagnostics/test_cycle_repeat.py::test_whole_cycle_repeatedly_without_a_crash[",)
+
+
+@pytest.hookimpl(optionalhook=True)  # a run with -p no:xdist has no such hook
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LoadFileSpreading(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith(SPREAD):
+                return nodeid
+            return super()._split_scope(nodeid)  # type: ignore[no-any-return]
+
+    return LoadFileSpreading(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    heavy = {
+        item.nodeid.split("::", 1)[0]
+        for item in items
+        if item.get_closest_marker("slow") or item.get_closest_marker("browser")
+    }
+    # a stable sort: the heavy files first, each file's tests in their own order
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in heavy)
+
+
 def _own_database(url: str | None) -> str | None:
     """Under pytest-xdist each worker gets its own PostgreSQL database (``test`` ->
     ``test_gw0``), created on first use, so the workers never share tables."""

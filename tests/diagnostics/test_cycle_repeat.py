@@ -7,7 +7,10 @@ must still be alive, neither may have written a fatal-error dump, a traceback or
 "unhandled error" line, and the cycle must have run to its end. A process killed by a
 signal (a segmentation fault is -11) fails the test with its dump.
 
-OPENCALL_CYCLE_REPEAT sets the number of cycles (5 by default)."""
+OPENCALL_CYCLE_REPEAT sets the number of cycles (5 by default). Each cycle is its own
+test (named in tests/conftest.py's SPREAD: under ``make unit`` the two xdist workers
+run them side by side); the cycles share nothing but the starting world, which each copies, so the five
+tests check what the one test of five consecutive cycles checked."""
 
 from __future__ import annotations
 
@@ -37,8 +40,8 @@ CYCLES = int(os.environ.get("OPENCALL_CYCLE_REPEAT", "5"))
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    # about a minute per cycle on an idle machine; the suite's default is 300 s a test
-    pytest.mark.timeout(60 + 300 * CYCLES),
+    # about a minute per cycle on an idle machine (the suite's default is 300 s a test)
+    pytest.mark.timeout(360),
     pytest.mark.filterwarnings("ignore"),
     pytest.mark.skipif(
         not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed"
@@ -180,34 +183,40 @@ class PatientBrowser:
         return ctx
 
 
-def test_whole_cycle_repeatedly_without_a_crash(browser: Any, tmp_path: Path) -> None:
-    world = tmp_path / "world.sqlite3"
-    build_world(f"sqlite:///{world}")
-    for n in range(CYCLES):
-        with SplitServer(tmp_path / f"cycle-{n}", world) as srv:
-            cut_short = ""
-            try:
-                whole_small_call(PatientBrowser(browser), srv, _no_shot)
-            except Exception as exc:  # noqa: BLE001 - reported with the processes' logs below
-                cut_short = f"{type(exc).__name__}: {exc}"
-            for name, proc in srv.procs.items():
-                code = proc.poll()
-                assert code is None, (
-                    f"cycle {n}: the {name} process died ({code}):\n{srv.log(name)}"
-                )
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The starting world (build_world), built once per worker; each cycle copies it."""
+    path = tmp_path_factory.mktemp("cycle-world") / "world.sqlite3"
+    build_world(f"sqlite:///{path}")
+    return path
+
+
+@pytest.mark.parametrize("n", range(CYCLES))
+def test_whole_cycle_repeatedly_without_a_crash(
+    browser: Any, world: Path, tmp_path: Path, n: int
+) -> None:
+    with SplitServer(tmp_path / f"cycle-{n}", world) as srv:
+        cut_short = ""
+        try:
+            whole_small_call(PatientBrowser(browser), srv, _no_shot)
+        except Exception as exc:  # noqa: BLE001 - reported with the processes' logs below
+            cut_short = f"{type(exc).__name__}: {exc}"
         for name, proc in srv.procs.items():
-            # 0, or uvicorn's own re-raise of our SIGTERM after a clean shutdown
-            assert proc.returncode in (0, -signal.SIGTERM), (
-                f"cycle {n}: {name} ended by signal {-proc.returncode}:\n{srv.log(name)}"
-            )
-            found = BAD.search(srv.log(name))
-            assert found is None, f"cycle {n}: {name} wrote {found.group(0)!r}:\n{srv.log(name)}"
-        # every cycle runs to the end: the cycles once cut short were the test's own race
-        # (a text save not waited for: tests.web.test_browser.save_text)
-        assert not cut_short, (
-            f"cycle {n} was cut short: {cut_short}\n"
-            f"web:\n{srv.log('web')[-3000:]}\nworker:\n{srv.log('worker')[-3000:]}"
+            code = proc.poll()
+            assert code is None, f"cycle {n}: the {name} process died ({code}):\n{srv.log(name)}"
+    for name, proc in srv.procs.items():
+        # 0, or uvicorn's own re-raise of our SIGTERM after a clean shutdown
+        assert proc.returncode in (0, -signal.SIGTERM), (
+            f"cycle {n}: {name} ended by signal {-proc.returncode}:\n{srv.log(name)}"
         )
+        found = BAD.search(srv.log(name))
+        assert found is None, f"cycle {n}: {name} wrote {found.group(0)!r}:\n{srv.log(name)}"
+    # every cycle runs to the end: the cycles once cut short were the test's own race
+    # (a text save not waited for: tests.web.test_browser.save_text)
+    assert not cut_short, (
+        f"cycle {n} was cut short: {cut_short}\n"
+        f"web:\n{srv.log('web')[-3000:]}\nworker:\n{srv.log('worker')[-3000:]}"
+    )
 
 
 def test_faulthandler_dumps_a_native_crash(tmp_path: Path) -> None:
