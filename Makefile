@@ -12,8 +12,8 @@ export OPENCALL_DATABASE_URL ?= sqlite:///./var/opencall.sqlite3
 # does it where uv cannot be had
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@if $(BIN)/python -m pip install -q uv; then \
-	  $(BIN)/uv pip install -q --python $(BIN)/python -e '.[test]'; \
+	@if $(BIN)/python -m pip install -q uv && \
+	  $(BIN)/uv pip install -q --python $(BIN)/python -e '.[test]'; then :; \
 	else \
 	  $(BIN)/python -m pip install -q -e '.[test]'; \
 	fi
