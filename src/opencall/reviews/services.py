@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,7 +30,7 @@ from opencall.people.models import (
 from opencall.proposals.models import Proposal, ProposalRevision, Request
 from opencall.reviews import policies
 from opencall.reviews import queries as q
-from opencall.reviews.domain import conflict_sources
+from opencall.reviews.domain import ConflictIndex
 from opencall.reviews.models import (
     AffinityScore,
     Conflict,
@@ -43,6 +45,7 @@ from opencall.runs import (  # noqa: F401  (VERSION, inputs_hash: importable her
     Progress,
     SolverRun,
     inputs_hash,
+    inputs_hash_with_rows,
     record_run,
 )
 from opencall.runs import no_progress as _noop
@@ -100,19 +103,25 @@ def compute_conflicts(
     people = [q.person_facts(r, pubs.get(r.id, ())) for r in reviewers]
     found: dict[tuple[int, int, str], str] = {}
     _held = load_revisions(session, proposals)  # held: revision_content reads them
+    # only the people who share a fact with a team are tested against it (not P x R pairs)
+    index = ConflictIndex(people, relations)
     for p in proposals:
         team = q.team_facts(p, revision_content(session, p), insts)
-        for person in people:
-            for source, detail in conflict_sources(
-                person, team, relations, coauthor_years=rs.coauthor_years, year=now.year
-            ).items():
+        for person, sources in index.sources(team, coauthor_years=rs.coauthor_years, year=now.year):
+            for source, detail in sources.items():
                 found[(p.id, person.user_id, source)] = detail
-    for (pid, rid, source), detail in sorted(found.items()):
-        session.add(
-            Conflict(
-                call_id=call.id, proposal_id=pid, reviewer_id=rid, source=source, detail=detail
-            )
-        )
+    rows = [
+        {
+            "call_id": call.id,
+            "proposal_id": pid,
+            "reviewer_id": rid,
+            "source": source,
+            "detail": detail,
+        }
+        for (pid, rid, source), detail in sorted(found.items())
+    ]
+    for i in range(0, len(rows), 5000):
+        session.execute(insert(Conflict), rows[i : i + 5000])
     session.flush()
     # conflicts are enforced: an active assignment that became conflicted is removed
     removed = 0
@@ -264,13 +273,17 @@ def run_affinity(
     _held = load_revisions(session, proposals)  # held: revision_content reads them
     ptexts = [_proposal_text(revision_content(session, p)) for p in proposals]
     progress(30, f"scoring {len(ptexts)} proposals x {len(rtexts)} reviewers")
+    # above AFFINITY_TOP_K reviewers only each proposal's best AFFINITY_TOP_K are kept and
+    # stored (a pair not stored has affinity 0 for the assignment); memory and rows grow
+    # with the proposals, not with proposals x reviewers
+    top_k = AFFINITY_TOP_K if len(rtexts) > AFFINITY_TOP_K else None
     if method == "embeddings":
         try:
-            res = aff.embedding_affinity(rtexts, ptexts)
+            res = aff.embedding_affinity(rtexts, ptexts, top_k=top_k)
         except aff.EmbeddingsUnavailable as exc:
             raise DomainError(str(exc)) from exc
     elif method == "tfidf":
-        res = aff.tfidf_affinity(rtexts, ptexts)
+        res = aff.tfidf_affinity(rtexts, ptexts, top_k=top_k)
     else:
         raise DomainError("Affinity method must be 'tfidf' or 'embeddings'.", field="method")
     problems = res.check((len(ptexts), len(rtexts)))
@@ -283,7 +296,7 @@ def run_affinity(
         call,
         "affinity",
         inputs={"r": rtexts, "p": ptexts},
-        parameters={"method": method},
+        parameters={"method": method} if top_k is None else {"method": method, "top_k": top_k},
         seed=0,
         status="ok",
         wall_s=time.perf_counter() - t0,
@@ -294,25 +307,39 @@ def run_affinity(
         },
         actor_id=actor_id,
     )
-    dense = res.to_dense()
-    rows = [
-        {
-            "call_id": call.id,
-            "proposal_id": p.id,
-            "reviewer_id": r.id,
-            "score": float(dense[i, j]),
-            "run_id": run.id,
-        }
-        for i, p in enumerate(proposals)
-        for j, r in enumerate(reviewers)
-    ]
-    session.execute(insert(AffinityScore), rows)
+    rids = [r.id for r in reviewers]
+    rows: list[dict[str, Any]] = []
+    for i, p in enumerate(proposals):
+        if res.is_sparse:
+            lo, hi = int(res.matrix.indptr[i]), int(res.matrix.indptr[i + 1])
+            pairs: Iterable[tuple[int, float]] = zip(
+                res.matrix.indices[lo:hi].tolist(), res.matrix.data[lo:hi].tolist(), strict=True
+            )
+        else:
+            pairs = enumerate(res.matrix[i].tolist())
+        rows.extend(
+            {
+                "call_id": call.id,
+                "proposal_id": p.id,
+                "reviewer_id": rids[j],
+                "score": v,
+                "run_id": run.id,
+            }
+            for j, v in pairs
+        )
+        if len(rows) >= 20000 or i == len(proposals) - 1:
+            session.execute(insert(AffinityScore), rows)
+            rows = []
     session.flush()
     progress(100, "affinity done")
     return run
 
 
 # --------------------------------------------------------------------------- assignment
+
+
+#: above this many reviewers, the affinity keeps each proposal's best this many reviewers
+AFFINITY_TOP_K = 100
 
 
 def _country_regions(session: Session) -> dict[str, str]:
@@ -342,9 +369,25 @@ def build_assignment_problem(
     pidx = {p.id: i for i, p in enumerate(proposals)}
     ridx = {r.id: j for j, r in enumerate(reviewers)}
     A = np.zeros((len(proposals), len(reviewers)), dtype=np.float64)
-    for s in session.scalars(select(AffinityScore).where(AffinityScore.call_id == call.id)):
-        if s.proposal_id in pidx and s.reviewer_id in ridx:
-            A[pidx[s.proposal_id], ridx[s.reviewer_id]] = s.score
+    # the stored scores as columns (not ORM rows: a conference keeps millions); ids are
+    # translated to matrix positions with sorted lookups, pairs of other people skipped
+    pid_sorted = np.array(sorted(pidx), dtype=np.int64)
+    pos_p = np.array([pidx[i] for i in pid_sorted.tolist()], dtype=np.int64)
+    rid_sorted = np.array(sorted(ridx), dtype=np.int64)
+    pos_r = np.array([ridx[i] for i in rid_sorted.tolist()], dtype=np.int64)
+    scores = session.execute(
+        select(AffinityScore.proposal_id, AffinityScore.reviewer_id, AffinityScore.score)
+        .where(AffinityScore.call_id == call.id)
+        .order_by(AffinityScore.id)
+        .execution_options(yield_per=50000)
+    )
+    for part in scores.partitions():
+        cols = np.array(part, dtype=np.float64).reshape(-1, 3)
+        sp_, sr = cols[:, 0].astype(np.int64), cols[:, 1].astype(np.int64)
+        ip = np.minimum(np.searchsorted(pid_sorted, sp_), max(len(pid_sorted) - 1, 0))
+        ir = np.minimum(np.searchsorted(rid_sorted, sr), max(len(rid_sorted) - 1, 0))
+        ok = (pid_sorted[ip] == sp_) & (rid_sorted[ir] == sr)
+        A[pos_p[ip[ok]], pos_r[ir[ok]]] = cols[ok, 2]
     conflicts = sorted(
         (pidx[p], ridx[r]) for p, r in q.conflict_pairs(session, call) if p in pidx and r in ridx
     )
@@ -451,11 +494,12 @@ def run_assignment(
         session,
         call,
         "assignment",
-        inputs={
-            "A": problem.affinity.round(6).tolist(),
-            "params": params,
-            "conflicts": np.asarray(problem.conflicts).tolist(),
-        },
+        inputs=None,
+        hashed_inputs=inputs_hash_with_rows(
+            {"params": params, "conflicts": np.asarray(problem.conflicts).tolist()},
+            "A",
+            (row.round(6).tolist() for row in problem.affinity),
+        ),
         parameters=params,
         seed=seed,
         status="ok",
@@ -632,6 +676,32 @@ def submit_review(
         raise DomainError("Not found", code="not_found")
     call = session.get(Call, assignment.call_id)
     assert call is not None
+    g = _checked_review(
+        call, grade, confidence, comments_to_applicants, comments_to_panel, final=final
+    )
+    review = q.review_of(session, assignment.id)
+    if review is None:
+        review = Review(assignment_id=assignment.id, grade=g)
+        session.add(review)
+    _fill_review(
+        review, assignment, g, confidence, comments_to_applicants, comments_to_panel, final
+    )
+    _audit_assignment(
+        session, "review.submitted" if final else "review.saved", assignment, actor_id=reviewer.id
+    )
+    return review
+
+
+def _checked_review(
+    call: Call,
+    grade: float,
+    confidence: int,
+    comments_to_applicants: str,
+    comments_to_panel: str,
+    *,
+    final: bool,
+) -> float:
+    """The grade as a float, once the call's state and the review's fields are checked."""
     rs = review_settings(call.review_settings)
     if call.status not in ("closed", "review"):
         raise DomainError("Reviews are accepted only while the call is in review.")
@@ -655,10 +725,18 @@ def submit_review(
         raise DomainError(
             "Please write comments to the applicants.", field="comments_to_applicants"
         )
-    review = q.review_of(session, assignment.id)
-    if review is None:
-        review = Review(assignment_id=assignment.id, grade=g)
-        session.add(review)
+    return g
+
+
+def _fill_review(
+    review: Review,
+    assignment: ReviewAssignment,
+    g: float,
+    confidence: int,
+    comments_to_applicants: str,
+    comments_to_panel: str,
+    final: bool,
+) -> None:
     review.grade = g
     review.confidence = confidence
     review.comments_to_applicants = comments_to_applicants
@@ -669,10 +747,85 @@ def submit_review(
         assignment.status = "submitted"
     elif assignment.status == "assigned":
         assignment.status = "accepted"
-    _audit_assignment(
-        session, "review.submitted" if final else "review.saved", assignment, actor_id=reviewer.id
+
+
+@dataclass(frozen=True)
+class ReviewInput:
+    """One review for :func:`submit_reviews`: the arguments of :func:`submit_review`."""
+
+    assignment: ReviewAssignment
+    reviewer: User
+    grade: float
+    confidence: int = 3
+    comments_to_applicants: str = ""
+    comments_to_panel: str = ""
+
+
+def submit_reviews(
+    session: Session, items: Sequence[ReviewInput], *, final: bool = True
+) -> list[Review]:
+    """:func:`submit_review` for many assignments, in order: the same checks (the first
+    failure is raised and nothing is written), the same rows and audit events in the same
+    order, in a handful of statements instead of several per review (the conflicts and
+    existing reviews are read once, the audit chain is extended in one go)."""
+    if not items:
+        return []
+    pairs = {(it.assignment.proposal_id, it.assignment.reviewer_id) for it in items}
+    conflicted = q.conflicted_among(session, pairs)
+    ids = [it.assignment.id for it in items]
+    if len(set(ids)) != len(ids):
+        raise ValueError("submit_reviews: an assignment appears twice")
+    existing = q.reviews_of(session, ids)
+    grades = []
+    for it in items:
+        a = it.assignment
+        if a.reviewer_id != it.reviewer.id or a.status in ("removed", "declined"):
+            raise DomainError("Not found", code="not_found")
+        if (a.proposal_id, a.reviewer_id) in conflicted:
+            raise DomainError("Not found", code="not_found")
+        call = session.get(Call, a.call_id)
+        assert call is not None
+        grades.append(
+            _checked_review(
+                call,
+                it.grade,
+                it.confidence,
+                it.comments_to_applicants,
+                it.comments_to_panel,
+                final=final,
+            )
+        )
+    out = []
+    for it, g in zip(items, grades, strict=True):
+        review = existing.get(it.assignment.id)
+        if review is None:
+            review = Review(assignment_id=it.assignment.id, grade=g)
+            session.add(review)
+        _fill_review(
+            review,
+            it.assignment,
+            g,
+            it.confidence,
+            it.comments_to_applicants,
+            it.comments_to_panel,
+            final,
+        )
+        out.append(review)
+    session.flush()
+    auditlog.record_many(
+        session,
+        [
+            auditlog.EventInput(
+                "review.submitted" if final else "review.saved",
+                "review_assignment",
+                it.assignment.id,
+                actor_id=it.reviewer.id,
+                call_id=it.assignment.call_id,
+            )
+            for it in items
+        ],
     )
-    return review
+    return out
 
 
 def submit_technical_review(
