@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.optim.test_calibration_fast import FIELDS, RANKS, dense_reference_step, random_grades
 
 from opencall.optim import calibration as cal
 from opencall.optim.calibration import calibrate
-from tests.optim.test_calibration_fast import FIELDS, RANKS, dense_reference_step, random_grades
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
