@@ -546,19 +546,19 @@ def _normal_step_fast(
 
 def _bordered_sparse_solve(
     pairs: _Pairs,
-    pair_w: FloatArray,
+    pair_w: NDArray[Any],
     n_r: int,
-    diag_b: FloatArray,
-    col_mu: FloatArray,
-    col_q: FloatArray,
-    y: FloatArray,
-    w: FloatArray,
-    ws: FloatArray,
-    h: FloatArray,
-    p: IntArray,
-    r: IntArray,
-    a: FloatArray,
-    dinv: FloatArray,
+    diag_b: NDArray[Any],
+    col_mu: NDArray[Any],
+    col_q: NDArray[Any],
+    y: NDArray[Any],
+    w: NDArray[Any],
+    ws: NDArray[Any],
+    h: NDArray[Any],
+    p: NDArray[Any],
+    r: NDArray[Any],
+    a: NDArray[Any],
+    dinv: NDArray[Any],
 ) -> FloatArray | None:
     """The bordered system of :func:`_normal_step_fast` with its ``[b, mu]`` block ``S``
     sparse, solved as :func:`_bordered_dense_solve` does (``S`` eliminated first) with
