@@ -42,17 +42,42 @@ from opencall.settings import Settings
 SLUG = "fast-2027"
 
 
-class Peak:
-    """Peak resident memory of this process and its children, sampled every 0.1 s."""
+def _backends(dbname: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL server process serving ``dbname`` (the
+    server runs on this machine: its process titles name the database)."""
+    out = {}
+    for p in psutil.process_iter(["cmdline"]):
+        title = " ".join(p.info["cmdline"] or ())
+        if title.startswith("postgres:") and f" {dbname} " in title:
+            try:
+                t = p.cpu_times()
+                out[p.pid] = t.user + t.system
+            except psutil.Error:
+                pass
+    return out
 
-    def __init__(self) -> None:
+
+class Peak:
+    """Peak resident memory of this process and its children, sampled every 0.1 s; the
+    CPU of the database's server processes, sampled every 0.5 s (the time a backend
+    spends after its last sample, under 0.5 s, is missed)."""
+
+    def __init__(self, dbname: str) -> None:
         self.peak_main = 0
         self.peak_child = 0
+        self.dbname = dbname
+        self.db_start = _backends(dbname)
+        self.db_last = dict(self.db_start)
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
 
+    @property
+    def db_cpu(self) -> float:
+        return sum(v - self.db_start.get(pid, 0.0) for pid, v in self.db_last.items())
+
     def _run(self) -> None:
         me = psutil.Process()
+        tick = 0
         while not self._stop.is_set():
             try:
                 self.peak_main = max(self.peak_main, me.memory_info().rss)
@@ -60,6 +85,9 @@ class Peak:
                     self.peak_child = max(self.peak_child, c.memory_info().rss)
             except psutil.Error:
                 pass
+            if tick % 5 == 0:
+                self.db_last.update(_backends(self.dbname))
+            tick += 1
             time.sleep(0.1)
 
     def __enter__(self) -> Peak:
@@ -69,6 +97,7 @@ class Peak:
     def __exit__(self, *_a: Any) -> None:
         self._stop.set()
         self._t.join()
+        self.db_last.update(_backends(self.dbname))
 
 
 def main() -> None:
@@ -78,6 +107,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--stop-after", default="", help="a step's name: stop after it")
+    ap.add_argument(
+        "--start-at",
+        default="",
+        help="a step's name: keep the database (no DROP SCHEMA) and skip the steps before it; "
+        "for a database a run with --stop-after left (or a copy: createdb -T)",
+    )
     ap.add_argument(
         "--scans",
         choices=["run", "hold"],
@@ -91,10 +126,12 @@ def main() -> None:
     engine = make_engine(url)
     if engine.dialect.name != "postgresql":
         raise SystemExit("the bench runs on PostgreSQL")
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(engine)
+    skipping = bool(args.start_at)
+    if not skipping:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        migrate.upgrade(engine)
     factory = make_sessionmaker(engine)
     settings = Settings(
         database_url=url, mail_backend="file", mail_dir=f"/tmp/bench-mail-{os.getpid()}"
@@ -102,15 +139,30 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
 
     def step(name: str, fn: Callable[[], Any], via: str) -> None:
-        with Peak() as peak:
+        nonlocal skipping
+        if skipping and name != args.start_at:
+            return
+        skipping = False
+        r0s = resource.getrusage(resource.RUSAGE_SELF)
+        r0c = resource.getrusage(resource.RUSAGE_CHILDREN)
+        with Peak(engine.url.database or "") as peak:
             t0 = time.perf_counter()
             fn()
             wall = time.perf_counter() - t0
+        r1s = resource.getrusage(resource.RUSAGE_SELF)
+        r1c = resource.getrusage(resource.RUSAGE_CHILDREN)
         rows.append(
             {
                 "step": name,
                 "via": via,
                 "wall_s": round(wall, 1),
+                # CPU seconds (user + system): this process, and the worker processes
+                # that ended during the step (all of them together)
+                "cpu_main_s": round(r1s.ru_utime + r1s.ru_stime - r0s.ru_utime - r0s.ru_stime, 1),
+                "cpu_workers_s": round(
+                    r1c.ru_utime + r1c.ru_stime - r0c.ru_utime - r0c.ru_stime, 1
+                ),
+                "cpu_postgres_s": round(peak.db_cpu, 1),
                 "peak_main_mib": round(peak.peak_main / 2**20),
                 "peak_worker_mib": round(peak.peak_child / 2**20),
             }
@@ -153,7 +205,9 @@ def main() -> None:
 
     step("demo build", build, "bulk" if args.scale > bulk.BULK_ABOVE else "services")
     # the anonymity scans the applicants' edits queued (dual-anonymous call)
-    if args.scans == "run":
+    if args.start_at:
+        pass
+    elif args.scans == "run":
         step(
             "anonymity scans",
             lambda: worker.run(settings, concurrency=args.workers, once=True, verbose=False),

@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +96,56 @@ def record(
     session.add(ev)
     session.flush()
     return ev
+
+
+@dataclass(frozen=True)
+class EventInput:
+    """The arguments of one :func:`record` call, for :func:`record_many`."""
+
+    action: str
+    entity: str
+    entity_id: object
+    actor_id: int | None = None
+    call_id: int | None = None
+    reason: str = ""
+    data: dict[str, Any] | None = None
+
+
+def record_many(session: Session, events: Sequence[EventInput]) -> list[AuditEvent]:
+    """:func:`record` for each event in turn: the same rows, chain and MACs, with one lock,
+    one read of the chain's head and one flush."""
+    if not events:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(7262001)"))
+    session.flush()
+    head = session.execute(
+        select(AuditEvent.hash, AuditEvent.mac).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    prev = head.hash if head else None
+    prev_mac = head.mac if head else None
+    key = audit_key(session)
+    out = []
+    for e in events:
+        ev = AuditEvent(
+            at=utcnow(),
+            actor_id=e.actor_id,
+            action=e.action,
+            entity=e.entity,
+            entity_id=str(e.entity_id),
+            call_id=e.call_id,
+            reason=e.reason,
+            data=json.loads(json.dumps(e.data or {}, default=str)),
+            prev_hash=prev or GENESIS,
+        )
+        ev.hash = hashlib.sha256(_canonical(ev)).hexdigest()
+        if key:
+            ev.mac = _mac(key, prev_mac or "", ev.hash)
+        session.add(ev)
+        out.append(ev)
+        prev, prev_mac = ev.hash, ev.mac
+    session.flush()
+    return out
 
 
 def audit_key(session: Session) -> str:

@@ -65,7 +65,15 @@ def cycle_statements(template: Path, tmp: Path, scale: float, slug: str) -> dict
             call = call_by_slug(s, slug)
             assert call is not None
             if kind == "review.calibrate":
-                simulate_reviews(s, call, seed=0)  # the demo's stand-in for reviewers
+                # the demo's stand-in for reviewers, through rv.submit_reviews: counted too
+                seen.clear()
+                event.listen(engine, "before_cursor_execute", count)
+                try:
+                    out["reviews"] = simulate_reviews(s, call, seed=0)
+                    s.flush()
+                finally:
+                    event.remove(engine, "before_cursor_execute", count)
+                out["simulated reviews"] = len(seen)
             if kind == "allocation.run":
                 transition_call(s, call, "ranking")
                 rv.freeze_ranking(s, call)
@@ -98,5 +106,6 @@ def test_job_statements_do_not_grow_with_the_proposals(
     small = cycle_statements(sqlite_template, tmp_path, 0.05, "fast-2027")
     big = cycle_statements(sqlite_template, tmp_path, 0.15, "fast-2027")
     assert big["proposals"] >= 2 * small["proposals"] >= 20
-    for kind in STEPS:
+    assert big["reviews"] >= 2 * small["reviews"]
+    for kind in [*STEPS, "simulated reviews"]:
         assert big[kind] <= small[kind], (kind, small, big)

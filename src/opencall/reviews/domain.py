@@ -83,3 +83,83 @@ def conflict_sources(
             recent = max((y for y in years if y is not None), default=None)
             found["coauthor"] = f"co-author in the reviewer's publications ({recent or 'recent'})"
     return found
+
+
+class ConflictIndex:
+    """:func:`conflict_sources` for every person against a team, without testing every pair.
+
+    A person can be conflicted with a team only through a fact they share with it: an
+    account or e-mail on the team, a ROR id or institution key, a declared relation
+    naming one side or the other, or a co-author's name key. The index maps each fact to
+    the people who have it, so :meth:`sources` tests only those people, each against the
+    relations that name them (in their original order), and returns exactly what calling
+    :func:`conflict_sources` on every person would return (a test compares the two).
+    """
+
+    def __init__(self, people: list[PersonFacts], relations: list[Relation]) -> None:
+        self.people = people
+        self.by_uid: dict[int, list[int]] = {}
+        self.by_email: dict[str, list[int]] = {}
+        self.by_ror: dict[str, list[int]] = {}
+        self.by_inst: dict[str, list[int]] = {}
+        self.by_coauthor: dict[tuple[str, str], list[int]] = {}
+        for i, p in enumerate(people):
+            self.by_uid.setdefault(p.user_id, []).append(i)
+            self.by_email.setdefault(p.email, []).append(i)
+            if p.ror:
+                self.by_ror.setdefault(p.ror, []).append(i)
+            if p.institution_key:
+                self.by_inst.setdefault(p.institution_key, []).append(i)
+            for key in {key for key, _ in p.coauthors}:
+                self.by_coauthor.setdefault(key, []).append(i)
+        self.relations = relations
+        self.rel_by_user: dict[int, list[int]] = {}
+        self.rel_by_email: dict[str, list[int]] = {}
+        for k, rel in enumerate(relations):
+            self.rel_by_user.setdefault(rel.user_id, []).append(k)
+            self.rel_by_email.setdefault(rel.other_email, []).append(k)
+
+    def candidates(self, team: TeamFacts) -> list[int]:
+        """Indices (in ``people``, ascending) of everyone who shares a fact with ``team``."""
+        found: set[int] = set()
+        for uid in team.user_ids:
+            found.update(self.by_uid.get(uid, ()))
+            # relations declared by a team member about a person's e-mail
+            for k in self.rel_by_user.get(uid, ()):
+                found.update(self.by_email.get(self.relations[k].other_email, ()))
+        for email in team.emails:
+            found.update(self.by_email.get(email, ()))
+            # relations declared by a person about a team member's e-mail
+            for k in self.rel_by_email.get(email, ()):
+                found.update(self.by_uid.get(self.relations[k].user_id, ()))
+        for ror in team.rors:
+            found.update(self.by_ror.get(ror, ()))
+        for key in team.institution_keys:
+            found.update(self.by_inst.get(key, ()))
+        for name in team.name_keys:
+            found.update(self.by_coauthor.get(name, ()))
+        return sorted(found)
+
+    def sources(
+        self, team: TeamFacts, *, coauthor_years: int, year: int
+    ) -> list[tuple[PersonFacts, dict[str, str]]]:
+        """(person, {source: detail}) for every person with a conflict with ``team``."""
+        out = []
+        for i in self.candidates(team):
+            person = self.people[i]
+            mine = sorted(
+                {
+                    *self.rel_by_user.get(person.user_id, ()),
+                    *self.rel_by_email.get(person.email, ()),
+                }
+            )
+            found = conflict_sources(
+                person,
+                team,
+                [self.relations[k] for k in mine],
+                coauthor_years=coauthor_years,
+                year=year,
+            )
+            if found:
+                out.append((person, found))
+        return out

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -166,6 +166,22 @@ def is_conflicted(session: Session, proposal_id: int, reviewer_id: int) -> bool:
     return session.scalar(stmt.limit(1)) is not None
 
 
+def conflicted_among(session: Session, pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The (proposal_id, reviewer_id) pairs among ``pairs`` with a conflict (as
+    :func:`is_conflicted`, for many pairs in a few queries)."""
+    wanted = set(pairs)
+    out: set[tuple[int, int]] = set()
+    proposal_ids = sorted({p for p, _ in wanted})
+    for i in range(0, len(proposal_ids), 5000):
+        rows = session.execute(
+            select(Conflict.proposal_id, Conflict.reviewer_id).where(
+                Conflict.proposal_id.in_(proposal_ids[i : i + 5000])
+            )
+        )
+        out.update(pair for pair in rows.tuples() if pair in wanted)
+    return out
+
+
 def assignments_of_call(
     session: Session, call: Call, *, active: bool = True
 ) -> list[ReviewAssignment]:
@@ -185,6 +201,16 @@ def assignments_of_reviewer(session: Session, reviewer_id: int) -> list[ReviewAs
 
 def review_of(session: Session, assignment_id: int) -> Review | None:
     return session.scalar(select(Review).where(Review.assignment_id == assignment_id))
+
+
+def reviews_of(session: Session, assignment_ids: Sequence[int]) -> dict[int, Review]:
+    """The reviews of these assignments, by assignment id (as :func:`review_of`)."""
+    out: dict[int, Review] = {}
+    ids = sorted(set(assignment_ids))
+    for i in range(0, len(ids), 5000):
+        for r in session.scalars(select(Review).where(Review.assignment_id.in_(ids[i : i + 5000]))):
+            out[r.assignment_id] = r
+    return out
 
 
 def submitted_reviews(session: Session, call: Call) -> list[tuple[ReviewAssignment, Review]]:

@@ -18,7 +18,7 @@ checks the result and records a solver run (inputs hash, parameters, seed, versi
 objective, time). The names below stay importable from ``opencall.reviews.services``.
 """
 
-from opencall.reviews.services.affinity import run_affinity
+from opencall.reviews.services.affinity import AFFINITY_TOP_K, run_affinity
 from opencall.reviews.services.assignment import (
     add_assignment,
     build_assignment_problem,
@@ -32,12 +32,19 @@ from opencall.reviews.services.conflicts import (
     declare_conflict,
     declare_relation,
 )
-from opencall.reviews.services.reviewing import respond_to_assignment, submit_review
+from opencall.reviews.services.reviewing import (
+    ReviewInput,
+    respond_to_assignment,
+    submit_review,
+    submit_reviews,
+)
 from opencall.reviews.services.technical import submit_technical_review
 from opencall.runs import VERSION, inputs_hash  # importable here as before
 
 __all__ = [
+    "AFFINITY_TOP_K",
     "VERSION",
+    "ReviewInput",
     "add_assignment",
     "build_assignment_problem",
     "compute_conflicts",
@@ -54,5 +61,6 @@ __all__ = [
     "run_assignment",
     "run_calibration",
     "submit_review",
+    "submit_reviews",
     "submit_technical_review",
 ]

@@ -4,6 +4,7 @@ text (``optim.affinity``), stored as ``AffinityScore`` rows with a solver run.""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -18,6 +19,9 @@ from opencall.reviews.models import AffinityScore
 from opencall.reviews.services.common import load_revisions, revision_content
 from opencall.runs import Progress, SolverRun, record_run
 from opencall.runs import no_progress as _noop
+
+#: above this many reviewers, the affinity keeps each proposal's best this many reviewers
+AFFINITY_TOP_K = 100
 
 
 def _reviewer_texts(session: Session, reviewers: list[User], call: Call) -> list[str]:
@@ -91,13 +95,17 @@ def run_affinity(
     _held = load_revisions(session, proposals)  # held: revision_content reads them
     ptexts = [_proposal_text(revision_content(session, p)) for p in proposals]
     progress(30, f"scoring {len(ptexts)} proposals x {len(rtexts)} reviewers")
+    # above AFFINITY_TOP_K reviewers only each proposal's best AFFINITY_TOP_K are kept and
+    # stored (a pair not stored has affinity 0 for the assignment); memory and rows grow
+    # with the proposals, not with proposals x reviewers
+    top_k = AFFINITY_TOP_K if len(rtexts) > AFFINITY_TOP_K else None
     if method == "embeddings":
         try:
-            res = aff.embedding_affinity(rtexts, ptexts)
+            res = aff.embedding_affinity(rtexts, ptexts, top_k=top_k)
         except aff.EmbeddingsUnavailable as exc:
             raise DomainError.composed(str(exc)) from exc
     elif method == "tfidf":
-        res = aff.tfidf_affinity(rtexts, ptexts)
+        res = aff.tfidf_affinity(rtexts, ptexts, top_k=top_k)
     else:
         raise DomainError("Affinity method must be 'tfidf' or 'embeddings'.", field="method")
     problems = res.check((len(ptexts), len(rtexts)))
@@ -112,7 +120,7 @@ def run_affinity(
         call,
         "affinity",
         inputs={"r": rtexts, "p": ptexts},
-        parameters={"method": method},
+        parameters={"method": method} if top_k is None else {"method": method, "top_k": top_k},
         seed=0,
         status="ok",
         wall_s=time.perf_counter() - t0,
@@ -123,19 +131,29 @@ def run_affinity(
         },
         actor_id=actor_id,
     )
-    dense = res.to_dense()
-    rows = [
-        {
-            "call_id": call.id,
-            "proposal_id": p.id,
-            "reviewer_id": r.id,
-            "score": float(dense[i, j]),
-            "run_id": run.id,
-        }
-        for i, p in enumerate(proposals)
-        for j, r in enumerate(reviewers)
-    ]
-    session.execute(insert(AffinityScore), rows)
+    rids = [r.id for r in reviewers]
+    rows: list[dict[str, Any]] = []
+    for i, p in enumerate(proposals):
+        if res.is_sparse:
+            lo, hi = int(res.matrix.indptr[i]), int(res.matrix.indptr[i + 1])
+            pairs: Iterable[tuple[int, float]] = zip(
+                res.matrix.indices[lo:hi].tolist(), res.matrix.data[lo:hi].tolist(), strict=True
+            )
+        else:
+            pairs = enumerate(res.matrix[i].tolist())
+        rows.extend(
+            {
+                "call_id": call.id,
+                "proposal_id": p.id,
+                "reviewer_id": rids[j],
+                "score": v,
+                "run_id": run.id,
+            }
+            for j, v in pairs
+        )
+        if len(rows) >= 20000 or i == len(proposals) - 1:
+            session.execute(insert(AffinityScore), rows)
+            rows = []
     session.flush()
     progress(100, "affinity done")
     return run

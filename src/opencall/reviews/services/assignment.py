@@ -19,7 +19,7 @@ from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as q
 from opencall.reviews.models import AffinityScore, ReviewAssignment
-from opencall.runs import Progress, SolverRun, record_run
+from opencall.runs import Progress, SolverRun, inputs_hash_with_rows, record_run
 from opencall.runs import no_progress as _noop
 
 
@@ -50,9 +50,25 @@ def build_assignment_problem(
     pidx = {p.id: i for i, p in enumerate(proposals)}
     ridx = {r.id: j for j, r in enumerate(reviewers)}
     A = np.zeros((len(proposals), len(reviewers)), dtype=np.float64)
-    for s in session.scalars(select(AffinityScore).where(AffinityScore.call_id == call.id)):
-        if s.proposal_id in pidx and s.reviewer_id in ridx:
-            A[pidx[s.proposal_id], ridx[s.reviewer_id]] = s.score
+    # the stored scores as columns (not ORM rows: a conference keeps millions); ids are
+    # translated to matrix positions with sorted lookups, pairs of other people skipped
+    pid_sorted = np.array(sorted(pidx), dtype=np.int64)
+    pos_p = np.array([pidx[i] for i in pid_sorted.tolist()], dtype=np.int64)
+    rid_sorted = np.array(sorted(ridx), dtype=np.int64)
+    pos_r = np.array([ridx[i] for i in rid_sorted.tolist()], dtype=np.int64)
+    scores = session.execute(
+        select(AffinityScore.proposal_id, AffinityScore.reviewer_id, AffinityScore.score)
+        .where(AffinityScore.call_id == call.id)
+        .order_by(AffinityScore.id)
+        .execution_options(yield_per=50000)
+    )
+    for part in scores.partitions():
+        cols = np.array(part, dtype=np.float64).reshape(-1, 3)
+        sp_, sr = cols[:, 0].astype(np.int64), cols[:, 1].astype(np.int64)
+        ip = np.minimum(np.searchsorted(pid_sorted, sp_), max(len(pid_sorted) - 1, 0))
+        ir = np.minimum(np.searchsorted(rid_sorted, sr), max(len(rid_sorted) - 1, 0))
+        ok = (pid_sorted[ip] == sp_) & (rid_sorted[ir] == sr)
+        A[pos_p[ip[ok]], pos_r[ir[ok]]] = cols[ok, 2]
     conflicts = sorted(
         (pidx[p], ridx[r]) for p, r in q.conflict_pairs(session, call) if p in pidx and r in ridx
     )
@@ -161,11 +177,12 @@ def run_assignment(
         session,
         call,
         "assignment",
-        inputs={
-            "A": problem.affinity.round(6).tolist(),
-            "params": params,
-            "conflicts": np.asarray(problem.conflicts).tolist(),
-        },
+        inputs=None,
+        hashed_inputs=inputs_hash_with_rows(
+            {"params": params, "conflicts": np.asarray(problem.conflicts).tolist()},
+            "A",
+            (row.round(6).tolist() for row in problem.affinity),
+        ),
         parameters=params,
         seed=seed,
         status="ok",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
@@ -17,7 +17,7 @@ from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.models import Institution, User
 from opencall.reviews import queries as q
-from opencall.reviews.domain import conflict_sources
+from opencall.reviews.domain import ConflictIndex
 from opencall.reviews.models import Conflict, DeclaredRelation, ReviewAssignment
 from opencall.reviews.services.assignment import _audit_assignment
 from opencall.reviews.services.common import load_revisions, revision_content
@@ -53,19 +53,25 @@ def compute_conflicts(
     people = [q.person_facts(r, pubs.get(r.id, ())) for r in reviewers]
     found: dict[tuple[int, int, str], str] = {}
     _held = load_revisions(session, proposals)  # held: revision_content reads them
+    # only the people who share a fact with a team are tested against it (not P x R pairs)
+    index = ConflictIndex(people, relations)
     for p in proposals:
         team = q.team_facts(p, revision_content(session, p), insts)
-        for person in people:
-            for source, detail in conflict_sources(
-                person, team, relations, coauthor_years=rs.coauthor_years, year=now.year
-            ).items():
+        for person, sources in index.sources(team, coauthor_years=rs.coauthor_years, year=now.year):
+            for source, detail in sources.items():
                 found[(p.id, person.user_id, source)] = detail
-    for (pid, rid, source), detail in sorted(found.items()):
-        session.add(
-            Conflict(
-                call_id=call.id, proposal_id=pid, reviewer_id=rid, source=source, detail=detail
-            )
-        )
+    rows = [
+        {
+            "call_id": call.id,
+            "proposal_id": pid,
+            "reviewer_id": rid,
+            "source": source,
+            "detail": detail,
+        }
+        for (pid, rid, source), detail in sorted(found.items())
+    ]
+    for i in range(0, len(rows), 5000):
+        session.execute(insert(Conflict), rows[i : i + 5000])
     session.flush()
     # conflicts are enforced: an active assignment that became conflicted is removed
     removed = 0
