@@ -446,6 +446,13 @@ def test_property_bundles_caps_limits_share_and_optimality(
     assert res.objective == pytest.approx(brute.objective, rel=1e-5, abs=1e-6)
 
 
+def _req(
+    rid: str, prop: str, pi: str, merit: float, demand: dict[str, float], bundle: str | None = None
+) -> Request:
+    """A request of the regression instance below (partial awards down to a quarter)."""
+    return Request(rid, prop, pi, merit, demand, min_fraction=0.25, bundle=bundle)
+
+
 def test_a_warm_start_highs_calls_optimal_is_not_trusted() -> None:
     """Found by the property test below: from the LP-rounding warm start HiGHS stopped at
     r2 alone (1.1) and called it optimal while its own bound said 1.83; r1's partial
@@ -457,66 +464,11 @@ def test_a_warm_start_highs_calls_optimal_is_not_trusted() -> None:
             Pool(id="p2", capacity=1.0, unit="session", kind="time"),
         ),
         requests=(
-            Request(
-                id="r0",
-                proposal_id="prop0",
-                pi_id="pi0",
-                merit=0.0,
-                demand={"p2": 1.0},
-                min_fraction=0.25,
-                eligible=True,
-                feasible=True,
-                infeasible_reason="",
-                bundle=None,
-            ),
-            Request(
-                id="r1",
-                proposal_id="prop0",
-                pi_id="pi0",
-                merit=0.0,
-                demand={"p0": 3.0},
-                min_fraction=0.25,
-                eligible=True,
-                feasible=True,
-                infeasible_reason="",
-                bundle=None,
-            ),
-            Request(
-                id="r2",
-                proposal_id="prop1",
-                pi_id="pi1",
-                merit=0.0,
-                demand={"p0": 1.0, "p2": 1.0},
-                min_fraction=0.25,
-                eligible=True,
-                feasible=True,
-                infeasible_reason="",
-                bundle=None,
-            ),
-            Request(
-                id="r3",
-                proposal_id="prop0",
-                pi_id="pi0",
-                merit=0.0,
-                demand={"p0": 3.0},
-                min_fraction=0.25,
-                eligible=True,
-                feasible=True,
-                infeasible_reason="",
-                bundle="b",
-            ),
-            Request(
-                id="r4",
-                proposal_id="prop0",
-                pi_id="pi0",
-                merit=0.0,
-                demand={"p0": 1.0},
-                min_fraction=0.25,
-                eligible=True,
-                feasible=False,
-                infeasible_reason="",
-                bundle=None,
-            ),
+            _req("r0", "prop0", "pi0", 0.0, {"p2": 1.0}),
+            _req("r1", "prop0", "pi0", 0.0, {"p0": 3.0}),
+            _req("r2", "prop1", "pi1", 0.0, {"p0": 1.0, "p2": 1.0}),
+            _req("r3", "prop0", "pi0", 0.0, {"p0": 3.0}, bundle="b"),
+            Request("r4", "prop0", "pi0", 0.0, {"p0": 1.0}, min_fraction=0.25, feasible=False),
         ),
         policy=AllocationPolicy(
             allow_partial=True,
