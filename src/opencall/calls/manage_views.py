@@ -27,6 +27,7 @@ from opencall.facilities import policies as fac_policies
 from opencall.facilities.models import CapacityPool, Facility, Provider
 from opencall.inputs import finite_number
 from opencall.web.csv import csv_response, wants_csv  # noqa: F401  (importable here as before)
+from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
 from opencall.web.i18n import N_
 from opencall.web.labels import status_labels
 from opencall.web.pages import Page, get_page
@@ -34,8 +35,6 @@ from opencall.web.pages import Page, get_page
 router = APIRouter()
 
 MSG_CONFIRM = N_("Tick the box to confirm.")
-MSG_REQUIRED = N_("This field is required.")
-MSG_NUMBER = N_("Enter a number.")
 MSG_DATE = N_("Enter a date and time (YYYY-MM-DD HH:MM, UTC).")
 
 

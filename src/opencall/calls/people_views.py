@@ -31,6 +31,7 @@ from opencall.people import queries as people_queries
 from opencall.people import services as people_services
 from opencall.people.models import ROLES, RoleGrant, RoleInvitation, User
 from opencall.web.api import MANAGE, MAX_ID, Api, ApiError, domain_error, get_api
+from opencall.web.forms import MSG_REQUIRED
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, get_page, render_mail
@@ -45,7 +46,6 @@ ROLE_LABELS = {
     "reviewer": N_("Reviewer"),
     "technical_reviewer": N_("Technical reviewer"),
 }
-MSG_REQUIRED = N_("This field is required.")
 MSG_SUBJECT = N_("OpenCall: a role at %(provider)s")
 # messages of people.services / facilities.services shown on these pages (translated by tmsg)
 SERVICE_MESSAGES = (

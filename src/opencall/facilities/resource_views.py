@@ -23,13 +23,12 @@ from opencall.facilities.domain import (
 )
 from opencall.facilities.models import CapacityPool, Facility
 from opencall.inputs import finite_number
+from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
 
-MSG_REQUIRED = N_("This field is required.")
-MSG_NUMBER = N_("Enter a number.")
 MSG_DATE = N_("Enter a date as YYYY-MM-DD.")
 OWN_UNIT = "own"
 # refusals composed in English by facilities.domain/services and the calls and

@@ -22,14 +22,13 @@ from opencall.facilities.models import FACILITY_KINDS, CapacityPool, Facility, P
 from opencall.facilities.schemas import FAST_SITE_ATTRIBUTES, POOL_UNITS
 from opencall.inputs import finite_number
 from opencall.people.queries import countries
+from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
 
-MSG_REQUIRED = N_("This field is required.")
 MSG_JSON = N_("Attributes must be a JSON object.")
-MSG_NUMBER = N_("Enter a number.")
 EXAMPLES = {
     "telescope": {**FAST_SITE_ATTRIBUTES, "receivers": ["19-beam"], "modes": ["Tracking"]},
     "vessel": {

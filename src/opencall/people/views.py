@@ -13,6 +13,7 @@ from opencall.people import queries, services
 from opencall.people.forms import country_options
 from opencall.people.models import User
 from opencall.web import security
+from opencall.web.forms import MSG_REQUIRED, MSG_TOO_LONG
 from opencall.web.i18n import N_
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, get_page, render_mail, safe_next
@@ -21,8 +22,6 @@ router = APIRouter()
 
 FIELDS_MAX = {"name": 200, "email": 254, "institution": 300, "password": 200}
 MSG_PASSWORDS_DIFFER = N_("The two passwords differ.")
-MSG_TOO_LONG = N_("Too long (%(max)s characters at most).")
-MSG_REQUIRED = N_("This field is required.")
 MSG_BAD_LOGIN = N_("Wrong e-mail address or password.")
 MSG_UNVERIFIED = N_("Please verify your e-mail address first: open the link we sent you.")
 MSG_THROTTLED = N_("Too many failed attempts. Try again in %(minutes)s minutes.")

@@ -51,10 +51,6 @@ SCAN_NOTES = {
     ),
     "page_error": N_("Page %(n)s of the PDF could not be read for the check; check it yourself."),
 }
-MSG_REQUIRED = N_("This field is required.")
-MSG_TOO_LONG = N_("Too long (%(max)s characters at most).")
-MSG_NUMBER = N_("Enter a number.")
-MSG_WHOLE = N_("Enter a whole number.")
 MSG_MIN = N_("Must be at least %(limit)s.")
 MSG_ABOVE = N_("Must be more than %(limit)s.")
 MSG_MAX = N_("Must be at most %(limit)s.")

@@ -21,7 +21,6 @@ from opencall.proposals.domain import word_count
 from opencall.proposals.models import Proposal
 from opencall.proposals.views.common import (
     MSG_STALE,
-    MSG_TOO_LONG,
     PDF_WHERE,
     SCAN_NOTES,
     TEXT_LIMITS,
@@ -39,6 +38,7 @@ from opencall.proposals.views.request_forms import (
     request_values,
     row_count,
 )
+from opencall.web.forms import MSG_TOO_LONG
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 

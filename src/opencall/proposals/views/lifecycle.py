@@ -17,8 +17,9 @@ from opencall.errors import DomainError
 from opencall.proposals import policies, services
 from opencall.proposals.access import proposal_for
 from opencall.proposals.models import Proposal
-from opencall.proposals.views.common import MSG_TOO_LONG, TEXT_LIMITS, label_helpers
+from opencall.proposals.views.common import TEXT_LIMITS, label_helpers
 from opencall.proposals.views.editor import editor
+from opencall.web.forms import MSG_TOO_LONG
 from opencall.web.i18n import N_, Translator
 from opencall.web.labels import ANONYMITY
 from opencall.web.mail import queue_mail

@@ -25,11 +25,8 @@ from opencall.proposals.views.common import (
     MSG_MAX,
     MSG_MIN,
     MSG_NO_ROWS,
-    MSG_NUMBER,
-    MSG_REQUIRED,
-    MSG_TOO_LONG,
-    MSG_WHOLE,
 )
+from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED, MSG_TOO_LONG, MSG_WHOLE
 from opencall.web.i18n import N_
 from opencall.web.labels import REQUEST_KINDS as KINDS
 from opencall.web.pages import Page
