@@ -175,6 +175,17 @@ class InvitationOut(BaseModel):
     role: str
     status: str
 
+    @classmethod
+    def of(cls, m: TeamMember) -> InvitationOut:
+        return cls(
+            id=m.id,
+            proposal_id=m.proposal_id,
+            proposal_title=m.proposal.title,
+            call=m.proposal.call.slug,
+            role=m.role,
+            status=m.status,
+        )
+
 
 # what every write answers (the proposal as it is now), its refusals, and its scope
 WRITE: dict[str, Any] = {
@@ -381,17 +392,7 @@ def my_invitations(api: Api = Depends(get_api)) -> list[InvitationOut]:
     user = api.require_user()
     if user.email_verified_at is None:
         return []
-    return [
-        InvitationOut(
-            id=m.id,
-            proposal_id=m.proposal_id,
-            proposal_title=m.proposal.title,
-            call=m.proposal.call.slug,
-            role=m.role,
-            status=m.status,
-        )
-        for m in services.open_invitations(api.db, user.email)
-    ]
+    return [InvitationOut.of(m) for m in services.open_invitations(api.db, user.email)]
 
 
 @router.post(
@@ -408,14 +409,7 @@ def answer(body: AnswerIn, member_id: int = _id(), api: Api = Depends(get_api)) 
         raise api.not_found()
     with api.refusing():
         services.respond_to_invitation(api.db, m, user, accept=body.accept)
-        out = InvitationOut(
-            id=m.id,
-            proposal_id=m.proposal_id,
-            proposal_title=m.proposal.title,
-            call=m.proposal.call.slug,
-            role=m.role,
-            status=m.status,
-        )
+        out = InvitationOut.of(m)
         api.db.commit()
     return out
 

@@ -86,7 +86,12 @@ def require_editable(
             code="locked",
             status=proposal.status,
         )
-    call = proposal.call
+    require_call_open(proposal.call, now)
+
+
+def require_call_open(call: Call, now: dt.datetime | None = None) -> None:
+    """Refused unless ``call`` takes proposals at ``now`` (when the request came; the
+    present when None): open, between its opening and its deadline."""
     require_open(call.status, call.opens_at, call.closes_at, now or utcnow())
 
 

@@ -12,7 +12,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
-from opencall.calls.domain import require_open
 from opencall.calls.models import Call
 from opencall.calls.schemas import call_form
 from opencall.db import utcnow
@@ -26,6 +25,7 @@ from opencall.proposals.schemas import ProposalUpdate
 from opencall.proposals.services.editing import (
     flush_edit,
     lock_for_write,
+    require_call_open,
     require_editable,
     touch,
     validated,
@@ -46,7 +46,7 @@ def create_proposal(
     area: str = "",
     now: dt.datetime | None = None,
 ) -> Proposal:
-    require_open(call.status, call.opens_at, call.closes_at, now or utcnow())
+    require_call_open(call, now)
     title = "" if invisible_only(title) else " ".join(title.split())
     form = call_form(call.form)
     if not title:
@@ -232,7 +232,7 @@ def submit(
     lock_for_write(session, proposal)
     if proposal.status not in ("draft", "submitted"):
         check_proposal_transition(proposal.status, "submitted")
-    require_open(proposal.call.status, proposal.call.opens_at, proposal.call.closes_at, now)
+    require_call_open(proposal.call, now)
     problems = submission_problems(proposal)
     if problems:
         raise DomainError(
@@ -302,8 +302,7 @@ def withdraw(
     lock_for_write(session, proposal)
     check_proposal_transition(proposal.status, "withdrawn")
     if proposal.status == "submitted":
-        call = proposal.call
-        require_open(call.status, call.opens_at, call.closes_at, now or utcnow())
+        require_call_open(proposal.call, now)
     before = proposal.status
     proposal.status = "withdrawn"
     session.flush()
@@ -330,7 +329,7 @@ def reopen(
     lock_for_write(session, proposal)
     check_proposal_transition(proposal.status, "draft")
     call = proposal.call
-    require_open(call.status, call.opens_at, call.closes_at, now or utcnow())
+    require_call_open(call, now)
     proposal.status = "draft"
     session.flush()
     auditlog.record(
