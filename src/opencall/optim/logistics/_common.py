@@ -123,6 +123,11 @@ class CountedRequest:
         if not math.isfinite(self.merit):
             raise ValueError(f"{what} {rid!r}: merit must be finite")
 
+    @property
+    def least(self) -> int:
+        """The fewest units worth giving: ``min_count``, or all ``count`` when None."""
+        return self.count if self.min_count is None else self.min_count
+
 
 def explained(code: str, template: str, pools: tuple[str, ...] = (), **params: Any) -> Explanation:
     """An explanation whose sentence is ``template`` filled with ``params``: kept as a

@@ -57,7 +57,7 @@ class CourseProblem(BinsProblem):
                 r.id,
                 r.merit,
                 r.count,
-                r.count if r.min_count is None else r.min_count,
+                r.least,
                 tuple(s for s in r.preferred if s in known),
                 True,
                 "",

@@ -58,9 +58,8 @@ class PackageProblem(BinsProblem):
         for p in self.requests:
             wanted = p.seasons or tuple(s.id for s in self.seasons)
             allowed = tuple(s for s in wanted if tech.get(s) == p.technology)
-            min_count = p.count if p.min_count is None else p.min_count
             reason = "" if p.suitable else p.unsuitable_reason
-            items.append((p.id, p.merit, p.count, min_count, allowed, p.suitable, reason))
+            items.append((p.id, p.merit, p.count, p.least, allowed, p.suitable, reason))
         return bins, items
 
 
