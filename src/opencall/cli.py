@@ -621,9 +621,16 @@ def _step(
     return None
 
 
-def _print_run(run: object) -> None:
+def _solver_step(
+    ctx: typer.Context,
+    slug: str,
+    label: str,
+    fn: Callable[[Session, Call, Callable[[int, str], None]], object],
+) -> None:
+    """:func:`_step` for a service that answers its solver run; prints the run."""
     from opencall.runs import SolverRun
 
+    run = _step(ctx, slug, label, fn)
     assert isinstance(run, SolverRun)
     extra = f", objective {run.objective:.6g}" if run.objective is not None else ""
     gap = f", gap {run.gap:.3g}" if run.gap is not None else ""
@@ -644,16 +651,14 @@ def review_conflicts(ctx: typer.Context, call: CallOpt) -> None:
     """Compute conflicts of interest (enforced everywhere)."""
     from opencall.reviews import services
 
-    _print_run(
-        _step(
-            ctx,
-            call,
-            "conflicts",
-            lambda s, c, p: (
-                services.compute_conflicts(s, c),
-                services.latest_run_or_fail(s, c, "conflicts"),
-            )[1],
-        )
+    _solver_step(
+        ctx,
+        call,
+        "conflicts",
+        lambda s, c, p: (
+            services.compute_conflicts(s, c),
+            services.latest_run_or_fail(s, c, "conflicts"),
+        )[1],
     )
 
 
@@ -662,13 +667,11 @@ def review_affinity(ctx: typer.Context, call: CallOpt, method: str = "tfidf") ->
     """Score reviewer-proposal affinity from text (TF-IDF, or embeddings when installed)."""
     from opencall.reviews import services
 
-    _print_run(
-        _step(
-            ctx,
-            call,
-            "affinity",
-            lambda s, c, p: services.run_affinity(s, c, method=method, progress=p),
-        )
+    _solver_step(
+        ctx,
+        call,
+        "affinity",
+        lambda s, c, p: services.run_affinity(s, c, method=method, progress=p),
     )
 
 
@@ -682,15 +685,11 @@ def review_assign(
     """Assign reviewers with the exact optimiser (loads, conflicts, diversity)."""
     from opencall.reviews import services
 
-    _print_run(
-        _step(
-            ctx,
-            call,
-            "assignment",
-            lambda s, c, p: services.run_assignment(
-                s, c, objective=objective, seed=seed, progress=p
-            ),
-        )
+    _solver_step(
+        ctx,
+        call,
+        "assignment",
+        lambda s, c, p: services.run_assignment(s, c, objective=objective, seed=seed, progress=p),
     )
 
 
@@ -701,15 +700,13 @@ def review_calibrate(
     """Calibrate grades for reviewer leniency and scale; rank with uncertainty."""
     from opencall.reviews import services
 
-    _print_run(
-        _step(
-            ctx,
-            call,
-            "calibration",
-            lambda s, c, p: services.run_calibration(
-                s, c, seed=seed, n_bootstrap=bootstrap, progress=p
-            ),
-        )
+    _solver_step(
+        ctx,
+        call,
+        "calibration",
+        lambda s, c, p: services.run_calibration(
+            s, c, seed=seed, n_bootstrap=bootstrap, progress=p
+        ),
     )
 
 
@@ -744,13 +741,11 @@ def allocate(ctx: typer.Context, call: CallOpt, seed: int = 0) -> None:
     """Choose awards under the call's pools and policy (HiGHS), with explanations."""
     from opencall.allocation import services
 
-    _print_run(
-        _step(
-            ctx,
-            call,
-            "allocation",
-            lambda s, c, p: services.run_allocation(s, c, seed=seed, progress=p),
-        )
+    _solver_step(
+        ctx,
+        call,
+        "allocation",
+        lambda s, c, p: services.run_allocation(s, c, seed=seed, progress=p),
     )
 
 
@@ -765,20 +760,18 @@ def schedule(
     """Turn awards into a timetable (telescope blocks, legs and dives, seats, shipments)."""
     from opencall.scheduling import services
 
-    _print_run(
-        _step(
-            ctx,
-            call,
-            "scheduling",
-            lambda s, c, p: services.run_schedule(
-                s,
-                c,
-                start=dt.date.fromisoformat(start) if start else None,
-                days=days,
-                seed=seed,
-                progress=p,
-            ),
-        )
+    _solver_step(
+        ctx,
+        call,
+        "scheduling",
+        lambda s, c, p: services.run_schedule(
+            s,
+            c,
+            start=dt.date.fromisoformat(start) if start else None,
+            days=days,
+            seed=seed,
+            progress=p,
+        ),
     )
 
 
