@@ -73,29 +73,8 @@ def record(
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event; the caller's unit of work commits it with the change."""
-    if session.get_bind().dialect.name == "postgresql":
-        # serialise writers so that the chain never forks
-        session.execute(text("SELECT pg_advisory_xact_lock(7262001)"))
-    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    ev = AuditEvent(
-        at=utcnow(),
-        actor_id=actor_id,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        call_id=call_id,
-        reason=reason,
-        data=json.loads(json.dumps(data or {}, default=str)),
-        prev_hash=prev or GENESIS,
-    )
-    ev.hash = hashlib.sha256(_canonical(ev)).hexdigest()
-    key = audit_key(session)
-    if key:
-        prev_mac = session.scalar(select(AuditEvent.mac).order_by(AuditEvent.id.desc()).limit(1))
-        ev.mac = _mac(key, prev_mac or "", ev.hash)
-    session.add(ev)
-    session.flush()
-    return ev
+    event = EventInput(action, entity, entity_id, actor_id, call_id, reason, data)
+    return record_many(session, [event])[0]
 
 
 @dataclass(frozen=True)
@@ -111,36 +90,48 @@ class EventInput:
     data: dict[str, Any] | None = None
 
 
-def record_many(session: Session, events: Sequence[EventInput]) -> list[AuditEvent]:
-    """:func:`record` for each event in turn: the same rows, chain and MACs, with one lock,
-    one read of the chain's head and one flush."""
-    if not events:
-        return []
+def chain_head(session: Session) -> tuple[str, str | None]:
+    """Serialise writers of the chain (PostgreSQL: so that it never forks), flush what
+    is pending, and read the chain's head: the last event's hash (:data:`GENESIS` when
+    there is none) and its MAC."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(7262001)"))
     session.flush()
     head = session.execute(
         select(AuditEvent.hash, AuditEvent.mac).order_by(AuditEvent.id.desc()).limit(1)
     ).first()
-    prev = head.hash if head else None
-    prev_mac = head.mac if head else None
+    return (head.hash, head.mac) if head else (GENESIS, None)
+
+
+def chained(e: EventInput, prev_hash: str, prev_mac: str | None, key: str) -> AuditEvent:
+    """``e`` as the event after the one of ``prev_hash`` and ``prev_mac``, stamped now:
+    hashed, and MACed when there is a ``key`` (not added to any session)."""
+    ev = AuditEvent(
+        at=utcnow(),
+        actor_id=e.actor_id,
+        action=e.action,
+        entity=e.entity,
+        entity_id=str(e.entity_id),
+        call_id=e.call_id,
+        reason=e.reason,
+        data=json.loads(json.dumps(e.data or {}, default=str)),
+        prev_hash=prev_hash,
+    )
+    ev.hash = hashlib.sha256(_canonical(ev)).hexdigest()
+    ev.mac = _mac(key, prev_mac or "", ev.hash) if key else None
+    return ev
+
+
+def record_many(session: Session, events: Sequence[EventInput]) -> list[AuditEvent]:
+    """:func:`record` for each event in turn: the same rows, chain and MACs, with one lock,
+    one read of the chain's head and one flush."""
+    if not events:
+        return []
+    prev, prev_mac = chain_head(session)
     key = audit_key(session)
     out = []
     for e in events:
-        ev = AuditEvent(
-            at=utcnow(),
-            actor_id=e.actor_id,
-            action=e.action,
-            entity=e.entity,
-            entity_id=str(e.entity_id),
-            call_id=e.call_id,
-            reason=e.reason,
-            data=json.loads(json.dumps(e.data or {}, default=str)),
-            prev_hash=prev or GENESIS,
-        )
-        ev.hash = hashlib.sha256(_canonical(ev)).hexdigest()
-        if key:
-            ev.mac = _mac(key, prev_mac or "", ev.hash)
+        ev = chained(e, prev, prev_mac, key)
         session.add(ev)
         out.append(ev)
         prev, prev_mac = ev.hash, ev.mac

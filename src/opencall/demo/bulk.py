@@ -17,8 +17,6 @@ two paths at a small scale).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +28,7 @@ from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from opencall import jobs
-from opencall.auditlog import GENESIS, AuditEvent, _canonical, _mac, audit_key
+from opencall.auditlog import AuditEvent, EventInput, audit_key, chain_head, chained
 from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.demo.accounts import build_applicants
@@ -137,19 +135,15 @@ class _Rows:
 
 
 class _Audit:
-    """:func:`opencall.auditlog.record` for many events: the same chain, computed here."""
+    """:func:`opencall.auditlog.record` for many events: the same chain, written in
+    batches."""
 
     def __init__(self, session: Session, rows: _Rows) -> None:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(7262001)"))
-        session.flush()
-        last = session.execute(
-            select(AuditEvent.hash, AuditEvent.mac).order_by(AuditEvent.id.desc()).limit(1)
-        ).first()
-        self.prev = last.hash if last else GENESIS
-        self.prev_mac: str | None = last.mac if last else None
+        self.prev, self.prev_mac = chain_head(session)
         self.key = audit_key(session)
         self.rows = rows
+        # what :func:`opencall.auditlog.chained` fills: every column but the id
+        self.columns = [c.name for c in _table(AuditEvent).columns if c.name != "id"]
 
     def record(
         self,
@@ -161,21 +155,10 @@ class _Audit:
         call_id: int | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
-        ev = SimpleNamespace(
-            at=utcnow(),
-            actor_id=actor_id,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            call_id=call_id,
-            reason="",
-            data=json.loads(json.dumps(data or {}, default=str)),
-            prev_hash=self.prev,
-        )
-        digest = hashlib.sha256(_canonical(cast(AuditEvent, ev))).hexdigest()
-        mac = _mac(self.key, self.prev_mac or "", digest) if self.key else None
-        self.rows.add(AuditEvent, **vars(ev), hash=digest, mac=mac)
-        self.prev, self.prev_mac = digest, mac
+        event = EventInput(action, entity, entity_id, actor_id=actor_id, call_id=call_id, data=data)
+        ev = chained(event, self.prev, self.prev_mac, self.key)
+        self.rows.add(AuditEvent, **{c: getattr(ev, c) for c in self.columns})
+        self.prev, self.prev_mac = ev.hash, ev.mac
 
 
 @dataclass
