@@ -17,6 +17,17 @@ from opencall.people import services as people_services
 from opencall.people.models import Country, User
 
 DEMO_PASSWORD = "opencall-demo"
+# the accounts the demo's summary names (what -> e-mail), and their password
+DEMO_ACCOUNTS = {
+    "applicant": "applicant@demo.example",
+    "FAST call manager": "manager@fast.example",
+    "FAST TAC chair": "chair@fast.example",
+    "FAST technical reviewer": "tech@fast.example",
+    "reviewer (radio astronomy)": "reviewer-astro@demo.example",
+    "deep-sea user office (also chair)": "manager@idsse.example",
+    "site administrator": "admin@opencall.example",
+    "password (all demo accounts)": DEMO_PASSWORD,
+}
 
 
 class Accounts:
@@ -106,6 +117,13 @@ class Applicants:
     field_of: dict[int, str] = field(default_factory=dict)  # user id -> field
     classified: list[str] = field(default_factory=list)  # countries with an income group
     by_income: dict[str, list[str]] = field(default_factory=dict)
+
+    def by_field(self) -> dict[str, list[Any]]:
+        """The applicants of each field, in the order they registered."""
+        out: dict[str, list[Any]] = {}
+        for u in self.users:
+            out.setdefault(self.field_of[u.id], []).append(u)
+        return out
 
 
 def build_applicants(

@@ -31,8 +31,8 @@ from opencall import jobs
 from opencall.auditlog import AuditEvent, EventInput, audit_key, chain_head, chained
 from opencall.calls.models import Call
 from opencall.db import utcnow
-from opencall.demo.accounts import build_applicants
-from opencall.demo.proposals import request_specs
+from opencall.demo.accounts import DEMO_ACCOUNTS, build_applicants
+from opencall.demo.proposals import draw_team, pick_pi, proposal_plan, request_specs
 from opencall.demo.texts import (
     AREAS,
     FIELD_AREAS,
@@ -280,7 +280,7 @@ def populate(
     # --- applicants (as world.build) -------------------------------------------
     # the same draws in the same order as the services path: only the writes differ
     drawn = build_applicants(rng, people.register, countries, scale, step)
-    applicants, field_of = drawn.users, drawn.field_of
+    applicants = drawn.users
     classified, by_income = drawn.classified, drawn.by_income
     counts.applicants = len(applicants)
     counts.applicant_countries = len({u.country_iso3 for u in applicants})
@@ -316,38 +316,24 @@ def populate(
     rows.write()
 
     # --- proposals ------------------------------------------------------------------
-    by_field: dict[str, list[_Person]] = {}
-    for u in applicants:
-        by_field.setdefault(field_of[u.id], []).append(u)
-    plan = [
-        (fast_call, "astro", 250),
-        (sea_call, "ocean", 50),
-        (lunar_call, "lunar", 40),
-        (prog_call, "agri", 60),
-    ]
+    by_field: dict[str, list[_Person]] = drawn.by_field()
     made = 0
-    for call, fld, n in plan:
-        n = int(round(n * scale))
+    for call, fld, n in proposal_plan(calls, scale):
         writer = _ProposalWriter(session, rows, audit, call)
         pool = by_field[fld]
         when = min(now, call.closes_at - dt.timedelta(days=1))
         pi_count: dict[int, int] = {}
         for k in range(n):
             step("proposals", made)
-            pi = pool[k % len(pool)] if k < len(pool) else rng.choice(pool)
-            if pi_count.get(pi.id, 0) >= 3:
-                pi = rng.choice(pool)
-            pi_count[pi.id] = pi_count.get(pi.id, 0) + 1
+            pi = pick_pi(rng, pool, k, pi_count)
             area = rng.choice(FIELD_AREAS[fld])
             title, abstract, case, kw = proposal_text(rng, area)
             draft = writer.create(
                 pi, title=title, abstract=abstract, case=case, keywords=kw, area=AREAS[area].label
             )
-            for coi in rng.sample(pool, k=min(len(pool), rng.choice([0, 1, 1, 2, 2, 3, 4]))):
-                if coi.id == pi.id:
-                    continue
+            for coi, accepts in draw_team(rng, pool, pi):
                 member = writer.invite(draft, coi, actor_id=pi.id)
-                if rng.random() < 0.85:
+                if accepts:
                     writer.accept(draft, member, coi)
             pi_country = countries[draft.members[0].country_iso3]
             for kind, details, pool_id in request_specs(rng, call, fld, area, pi_country):
@@ -363,16 +349,7 @@ def populate(
         counts.proposals_by_call[call.code] = n
     counts.proposals = made
 
-    counts.accounts = {
-        "applicant": "applicant@demo.example",
-        "FAST call manager": "manager@fast.example",
-        "FAST TAC chair": "chair@fast.example",
-        "FAST technical reviewer": "tech@fast.example",
-        "reviewer (radio astronomy)": "reviewer-astro@demo.example",
-        "deep-sea user office (also chair)": "manager@idsse.example",
-        "site administrator": "admin@opencall.example",
-        "password (all demo accounts)": "opencall-demo",
-    }
+    counts.accounts = dict(DEMO_ACCOUNTS)
     session.flush()
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,48 @@ from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal
 
 
+class _Person(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+P = TypeVar("P", bound=_Person)
+
+
+def proposal_plan(calls: Sequence[Call], scale: float) -> list[tuple[Call, str, int]]:
+    """Each of the four calls (FAST, sea, lunar, programme) with the field of its
+    applicants and how many proposals it gets at ``scale``."""
+    fast_call, sea_call, lunar_call, prog_call = calls
+    plan = [
+        (fast_call, "astro", 250),
+        (sea_call, "ocean", 50),
+        (lunar_call, "lunar", 40),
+        (prog_call, "agri", 60),
+    ]
+    return [(call, fld, int(round(n * scale))) for call, fld, n in plan]
+
+
+def pick_pi(rng: random.Random, people: Sequence[P], k: int, pi_count: dict[int, int]) -> P:
+    """The PI of a call's ``k``-th proposal: each applicant of the field in turn, then
+    drawn at random; one who already leads three is replaced by another draw.
+    ``pi_count`` (user id -> proposals led in this call) is kept up to date."""
+    pi = people[k % len(people)] if k < len(people) else rng.choice(people)
+    if pi_count.get(pi.id, 0) >= 3:
+        pi = rng.choice(people)
+    pi_count[pi.id] = pi_count.get(pi.id, 0) + 1
+    return pi
+
+
+def draw_team(rng: random.Random, people: Sequence[P], pi: P) -> list[tuple[P, bool]]:
+    """A proposal's co-investigators: 0-4 applicants of the PI's field (some from other
+    countries), each with whether they accept the invitation (85 %)."""
+    team = []
+    for coi in rng.sample(people, k=min(len(people), rng.choice([0, 1, 1, 2, 2, 3, 4]))):
+        if coi.id != pi.id:
+            team.append((coi, rng.random() < 0.85))
+    return team
+
+
 def build_proposals(
     session: Session,
     rng: random.Random,
@@ -31,30 +73,16 @@ def build_proposals(
     step: Callable[[str, int], None],
 ) -> dict[str, int]:
     """About 400 x ``scale`` proposals; returns how many per call code."""
-    fast_call, sea_call, lunar_call, prog_call = calls.all()
-    field_of = applicants.field_of
     made_by_call: dict[str, int] = {}
-    by_field: dict[str, list[User]] = {}
-    for u in applicants.users:
-        by_field.setdefault(field_of[u.id], []).append(u)
-    plan = [
-        (fast_call, "astro", 250),
-        (sea_call, "ocean", 50),
-        (lunar_call, "lunar", 40),
-        (prog_call, "agri", 60),
-    ]
+    by_field: dict[str, list[User]] = applicants.by_field()
     made = 0
-    for call, fld, n in plan:
-        n = int(round(n * scale))
+    for call, fld, n in proposal_plan(calls.all(), scale):
         people = by_field[fld]
         when = min(now, call.closes_at - dt.timedelta(days=1))
         pi_count: dict[int, int] = {}
         for k in range(n):
             step("proposals", made)
-            pi = people[k % len(people)] if k < len(people) else rng.choice(people)
-            if pi_count.get(pi.id, 0) >= 3:
-                pi = rng.choice(people)
-            pi_count[pi.id] = pi_count.get(pi.id, 0) + 1
+            pi = pick_pi(rng, people, k, pi_count)
             area = rng.choice(FIELD_AREAS[fld])
             title, abstract, case, kw = proposal_text(rng, area)
             prop = prop_services.create_proposal(
@@ -68,10 +96,7 @@ def build_proposals(
                 area=AREAS[area].label,
                 now=when,
             )
-            # team: 0-4 co-investigators from the same field, some from other countries
-            for coi in rng.sample(people, k=min(len(people), rng.choice([0, 1, 1, 2, 2, 3, 4]))):
-                if coi.id == pi.id:
-                    continue
+            for coi, accepts in draw_team(rng, people, pi):
                 m = prop_services.invite_member(
                     session,
                     prop,
@@ -84,7 +109,7 @@ def build_proposals(
                     actor_id=pi.id,
                     now=when,
                 )
-                if rng.random() < 0.85:
+                if accepts:
                     prop_services.respond_to_invitation(session, m, coi, accept=True)
             add_requests(session, rng, call, prop, fld, area, when)
             if rng.random() < 0.9:

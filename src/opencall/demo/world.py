@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from opencall.calls.models import Call
 from opencall.demo import calls as demo_calls
 from opencall.demo.accounts import (
+    DEMO_ACCOUNTS,
     DEMO_PASSWORD,
     Accounts,
     build_applicants,
@@ -130,16 +131,7 @@ def build(
 
     demo_calls.close_past_deadline(session, calls, now)
 
-    counts.accounts = {
-        "applicant": "applicant@demo.example",
-        "FAST call manager": "manager@fast.example",
-        "FAST TAC chair": "chair@fast.example",
-        "FAST technical reviewer": "tech@fast.example",
-        "reviewer (radio astronomy)": "reviewer-astro@demo.example",
-        "deep-sea user office (also chair)": "manager@idsse.example",
-        "site administrator": "admin@opencall.example",
-        "password (all demo accounts)": DEMO_PASSWORD,
-    }
+    counts.accounts = dict(DEMO_ACCOUNTS)
     session.flush()
     return counts
 
