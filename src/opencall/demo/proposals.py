@@ -21,12 +21,14 @@ from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal
 
 
-class _Person(Protocol):
+class _Applicant(Protocol):
+    """A User row, or the bulk path's stand-in."""
+
     @property
     def id(self) -> int: ...
 
 
-P = TypeVar("P", bound=_Person)
+P = TypeVar("P", bound=_Applicant)
 
 
 def proposal_plan(calls: Sequence[Call], scale: float) -> list[tuple[Call, str, int]]:
