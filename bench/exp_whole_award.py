@@ -310,7 +310,7 @@ def blocks_variant(model: _Model, budget: float, size: int = 8) -> dict[str, Any
         if it % 10 == 0:
             scale *= 0.7
     return dict(
-        variant="blocks",
+        variant="blocks" if size == 8 else f"blocks{size}",
         budget_cpu_s=budget,
         blocks=len(blocks),
         lp_bound=-float(lp.fun),
