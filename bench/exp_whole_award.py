@@ -38,6 +38,18 @@ the process has used that much CPU, so the figures do not depend on the machine'
               by HiGHS; the sum of the blocks' dual bounds bounds the optimum for any
               split; the split is improved by subgradient steps (Polyak, target
               BEST_KNOWN) until the budget is spent
+  blocks12    the same with 2 blocks of 12 pools (fifth attempt)
+  window_cg   fifth attempt: Lagrangian decomposition over all 24 cyclic windows of 4
+              consecutive pools (each window a multi-row knapsack over the requests that
+              touch it, with the PI caps among them), by column generation: master
+              max w.x over the LP polytope with x_j <= sum_p lambda_Wp p_j in every window W
+              holding j; pricing by HiGHS (gap 1e-4, 0.5 s; its dual bound is used, so the
+              Lagrangian bound stays valid); duals smoothed towards the best point found
+              (Wentges, alpha 0.8), started from the LP duals shared equally among the windows
+  gurobi, cplex, cpsat  other solvers on the same phase-0 model (2 threads, LIMIT_S of
+              wall): gurobipy and cplex (size-limited pip licences, scratch venv only, not a
+              dependency; skipped when not importable), OR-Tools CP-SAT with demands in
+              0.01 h, weights scaled by 1e5, the shipped warm start as a hint
   lns         the incumbent side: from the shipped warm start, free the requests of a random
               capacity row and of the 3 rows sharing most requests with it (about 4
               neighbouring LST pools), fix the rest, and solve that sub-MIP with HiGHS
@@ -79,7 +91,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "noheur": {"mip_heuristic_effort": 0.0},
 }
 FORMULATIONS = ("windows", "dominance", "lp")
-CPU_VARIANTS = ("structure", "cpu", "cardinality", "blocks", "lns")
+CPU_VARIANTS = ("structure", "cpu", "cardinality", "blocks", "blocks12", "window_cg", "lns")
+OTHER_SOLVERS = ("gurobi", "cplex", "cpsat")
 # the best solution known for phase 0 of a-whole (every solver, long runs; bench/README.md)
 BEST_KNOWN = 67.6872
 
@@ -297,7 +310,7 @@ def blocks_variant(model: _Model, budget: float, size: int = 8) -> dict[str, Any
         if it % 10 == 0:
             scale *= 0.7
     return dict(
-        variant="blocks",
+        variant="blocks" if size == 8 else f"blocks{size}",
         budget_cpu_s=budget,
         blocks=len(blocks),
         lp_bound=-float(lp.fun),
@@ -322,8 +335,10 @@ def cpu_variant(name: str, budget: float) -> dict[str, Any]:
     if name == "cpu":
         start = shipped_start(model)
         return dict(variant=name, start=float(w @ start), **highs_cpu(w, rows, budget, start))
-    if name == "blocks":
-        return blocks_variant(model, budget)
+    if name in ("blocks", "blocks12"):
+        return blocks_variant(model, budget, 8 if name == "blocks" else 12)
+    if name == "window_cg":
+        return window_cg(model, budget)
     if name == "lns":
         import scipy.sparse as sp
 
@@ -431,6 +446,244 @@ def cpu_variant(name: str, budget: float) -> dict[str, Any]:
     )
 
 
+def _pool_rows(model: _Model) -> tuple[Any, np.ndarray, np.ndarray, list[int]]:
+    """The phase-0 matrix, its upper bounds, the capacity rows in LST order, the PI rows."""
+    import scipy.sparse as sp
+
+    problem = make_problem("a-whole")
+    a0, _, hi = rows_to_csr(model.rows, model.n_cols)
+    a = sp.csr_matrix(a0)
+    order = []
+    for pool in problem.pools:
+        terms = {model.f_col[i]: problem.requests[i].demand.get(pool.id, 0.0) for i in model.cand}
+        for k, (t, _, _) in enumerate(model.rows):
+            if (
+                t
+                and all(abs(terms.get(c, 0.0) - v) < 1e-9 for c, v in t.items())
+                and any(v != 1.0 for v in t.values())
+            ):
+                order.append(k)
+                break
+    pis = [k for k in range(a.shape[0]) if k not in set(order)]
+    return a, hi, np.asarray(order), pis
+
+
+def window_cg(model: _Model, budget: float, length: int = 4, alpha: float = 0.8) -> dict[str, Any]:
+    import scipy.sparse as sp
+    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+    w = model.weights
+    n = model.n_cols
+    a, hi, caps, pis = _pool_rows(model)
+    cap_a = a[caps].toarray()
+    cap = hi[caps]
+    pi_a = a[pis].toarray()
+    lp = linprog(-w, A_ub=a, b_ub=hi, bounds=(0, 1), method="highs")
+    u = -np.asarray(lp.ineqlin.marginals)[caps]
+    k_pools = len(caps)
+    wins = [[(s + k) % k_pools for k in range(length)] for s in range(k_pools)]
+    req = [np.flatnonzero((cap_a[win] > 0).any(axis=0)) for win in wins]
+    offs = np.cumsum([0] + [len(r) for r in req])
+    nlink = int(offs[-1])
+    center = np.concatenate(
+        [(u[win] @ cap_a[win][:, req[k]]) / length for k, win in enumerate(wins)]
+    )
+    inc = shipped_start(model)
+    base = np.floor(lp.x + 1e-9)
+    cols: list[list[np.ndarray]] = [[np.zeros(len(r)), inc[r], base[r]] for r in req]
+
+    def price(mu: np.ndarray) -> tuple[float, list[np.ndarray]]:
+        cx = w.copy()
+        for k in range(len(wins)):
+            np.subtract.at(cx, req[k], mu[offs[k] : offs[k + 1]])
+        value = -float(linprog(-cx, A_ub=a, b_ub=hi, bounds=(0, 1), method="highs").fun)
+        pats = []
+        for k, win in enumerate(wins):
+            rk, muk = req[k], mu[offs[k] : offs[k + 1]]
+            pk = pi_a[:, rk]
+            keep = (pk > 0).sum(axis=1) > 1
+            cons = [LinearConstraint(cap_a[win][:, rk], -np.inf, cap[win])]
+            if keep.any():
+                cons.append(LinearConstraint(pk[keep], -np.inf, hi[pis][keep]))
+            if not (muk > 1e-12).any():
+                pats.append(np.zeros(len(rk)))
+                continue
+            sub = milp(
+                -muk,
+                constraints=cons,
+                integrality=np.ones(len(rk)),
+                bounds=Bounds(0, (muk > 1e-12).astype(float)),
+                options=dict(mip_rel_gap=1e-4, time_limit=0.5),
+            )
+            pat = np.round(sub.x)
+            pats.append(pat)
+            value += max(float(muk @ pat), -float(sub.mip_dual_bound))
+        return value, pats
+
+    c0 = time.process_time()
+    best, pats = price(center)
+    history = [(round(time.process_time() - c0, 1), None, round(best, 4))]
+    for k in range(len(wins)):
+        cols[k].append(pats[k])
+    while time.process_time() - c0 < budget:
+        nl = sum(len(c) for c in cols)
+        lr: list[int] = []
+        lc: list[int] = []
+        lv: list[float] = []
+        off = n
+        for k in range(len(wins)):
+            pk = np.array(cols[k])
+            for t, j in enumerate(req[k]):
+                nz = np.flatnonzero(pk[:, t])
+                lr += [int(offs[k]) + t] * (len(nz) + 1)
+                lc += [int(j), *(off + nz)]
+                lv += [1.0] + [-1.0] * len(nz)
+            lr += [nlink + k] * len(pk)
+            lc += list(range(off, off + len(pk)))
+            lv += [1.0] * len(pk)
+            off += len(pk)
+        m = sp.vstack(
+            [
+                sp.hstack([a, sp.csr_matrix((a.shape[0], nl))]),
+                sp.csr_matrix((lv, (lr, lc)), shape=(nlink + len(wins), n + nl)),
+            ]
+        ).tocsr()
+        b = np.concatenate([hi, np.zeros(nlink), np.ones(len(wins))])
+        res = linprog(
+            np.concatenate([-w, np.zeros(nl)]),
+            A_ub=m,
+            b_ub=b,
+            bounds=[(0, 1)] * n + [(0, None)] * nl,
+            method="highs",
+        )
+        y = -np.asarray(res.ineqlin.marginals)
+        mu_m = y[a.shape[0] : a.shape[0] + nlink]
+        sig = y[a.shape[0] + nlink :]
+        mu_s = alpha * center + (1 - alpha) * mu_m
+        value, pats = price(mu_s)
+        added = 0
+        for k in range(len(wins)):
+            if float(mu_m[offs[k] : offs[k + 1]] @ pats[k]) - sig[k] > 1e-7:
+                cols[k].append(pats[k])
+                added += 1
+        if value < best:
+            best, center = value, mu_s
+        history.append(
+            (round(time.process_time() - c0, 1), round(-float(res.fun), 4), round(best, 4))
+        )
+        if added == 0 or best + float(res.fun) < 1e-4:
+            break
+    return dict(
+        variant="window_cg",
+        window=length,
+        budget_cpu_s=budget,
+        lp_bound=-float(lp.fun),
+        bound=best,
+        iterations=len(history) - 1,
+        history=history[:: max(1, len(history) // 12)] + history[-1:],
+        cpu_s=round(time.process_time() - c0, 2),
+    )
+
+
+def other_solver(name: str, limit: float) -> dict[str, Any]:
+    """Another solver on the phase-0 model, 2 threads, ``limit`` s of wall."""
+    import resource
+
+    import highspy
+    import scipy.sparse as sp
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    model = _build(make_problem("a-whole"), 0)
+    n = model.n_cols
+    w = model.weights
+    a, lo, hi = rows_to_csr(model.rows, n)
+    a = sp.csr_matrix(a)
+    c0, w0 = cpu(), time.perf_counter()
+    if name == "cpsat":
+        from ortools.sat.python import cp_model
+
+        scale = 100000
+        start = shipped_start(model)
+        c0, w0 = cpu(), time.perf_counter()
+        md = cp_model.CpModel()
+        x = [md.NewBoolVar(f"x{j}") for j in range(n)]
+        for r in range(a.shape[0]):
+            s, e = a.indptr[r], a.indptr[r + 1]
+            row = sum(int(round(a.data[k] * 100)) * x[a.indices[k]] for k in range(s, e))
+            md.Add(row <= int(round(hi[r] * 100)))
+        md.Maximize(sum(int(round(w[j] * scale)) * x[j] for j in range(n)))
+        for j in range(n):
+            md.AddHint(x[j], int(start[j]))
+        sv = cp_model.CpSolver()
+        sv.parameters.num_workers = 2
+        sv.parameters.max_time_in_seconds = limit
+        sv.parameters.linearization_level = 2
+        sv.parameters.relative_gap_limit = 0.0009
+        status = sv.StatusName(sv.Solve(md))
+        obj, bound = sv.ObjectiveValue() / scale, sv.BestObjectiveBound() / scale
+    else:
+        mps = Path(os.environ.get("OUT", "bench/out")) / "a_whole_phase0.mps"
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        csc = sp.csc_matrix(a)
+        csc.sort_indices()
+        inf = highspy.kHighsInf
+        h.passModel(
+            n,
+            int(a.shape[0]),
+            int(csc.nnz),
+            int(highspy.MatrixFormat.kColwise.value),
+            int(highspy.ObjSense.kMaximize.value),
+            0.0,
+            np.ascontiguousarray(w, dtype=np.float64),
+            np.zeros(n),
+            np.ones(n),
+            np.where(np.isfinite(lo), lo, -inf).astype(np.float64),
+            np.where(np.isfinite(hi), hi, inf).astype(np.float64),
+            csc.indptr.astype(np.int32),
+            csc.indices.astype(np.int32),
+            csc.data.astype(np.float64),
+            np.ones(n, dtype=np.int32),
+        )
+        h.writeModel(str(mps))
+        c0, w0 = cpu(), time.perf_counter()
+        if name == "gurobi":
+            import gurobipy as gp
+
+            g = gp.read(str(mps))
+            g.Params.Threads, g.Params.TimeLimit, g.Params.MIPGap = 2, limit, 0.0009
+            g.Params.OutputFlag = 0
+            g.optimize()
+            obj, bound, status = g.ObjVal, g.ObjBound, str(g.Status)
+        else:
+            import cplex
+
+            c = cplex.Cplex(str(mps))
+            c.set_log_stream(None)
+            c.set_results_stream(None)
+            c.set_warning_stream(None)
+            c.parameters.threads.set(2)
+            c.parameters.timelimit.set(limit)
+            c.parameters.mip.tolerances.mipgap.set(0.0009)
+            c.solve()
+            obj = c.solution.get_objective_value()
+            bound = c.solution.MIP.get_best_objective()
+            status = c.solution.get_status_string()
+    return dict(
+        variant=name,
+        limit=limit,
+        wall=round(time.perf_counter() - w0, 2),
+        cpu_s=round(cpu() - c0, 2),
+        objective=obj,
+        bound=bound,
+        gap=(bound - obj) / obj,
+        status=status,
+    )
+
+
 def settings(name: str, limit: float) -> dict[str, Any]:
     problem = make_problem("a-whole")
     t0 = time.perf_counter()
@@ -461,6 +714,8 @@ def main() -> None:
         try:
             if name in CPU_VARIANTS:
                 row = cpu_variant(name, limit)
+            elif name in OTHER_SOLVERS:
+                row = other_solver(name, limit)
             elif name in FORMULATIONS:
                 row = formulation(name, limit)
             else:
