@@ -178,9 +178,8 @@ def facility_out(api: Api, fac: Facility) -> FacilityOut:
 
 
 def _provider(api: Api, slug: str) -> Provider:
-    user = api.require_user()
-    p = api.db.scalar(select(Provider).where(Provider.slug == slug))
-    if p is None or not policies.may_manage_provider(api.db, user, p):
+    p = policies.managed_provider(api.db, api.require_user(), slug)
+    if p is None:
         raise api.not_found()
     return p
 

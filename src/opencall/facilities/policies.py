@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall.facilities.models import Provider
@@ -31,6 +32,12 @@ def _holds_provider_role(
 def may_manage_provider(session: Session, user: User | None, provider: Provider) -> bool:
     """Facilities and pools: the provider's administrators (and site administrators)."""
     return _holds_provider_role(session, user, provider, PROVIDER_ROLES)
+
+
+def managed_provider(session: Session, user: User | None, slug: str) -> Provider | None:
+    """The provider of ``slug`` when ``user`` may manage it; else None (not found, to them)."""
+    p = session.scalar(select(Provider).where(Provider.slug == slug))
+    return p if p is not None and may_manage_provider(session, user, p) else None
 
 
 def may_create_calls(session: Session, user: User | None, provider: Provider) -> bool:
