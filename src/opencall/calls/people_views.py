@@ -83,9 +83,8 @@ def _of_provider(db: Session, p: Provider, item: RoleGrant | RoleInvitation | No
 
 
 def managed_provider(page: Page, slug: str) -> Provider:
-    page.require_user()
-    p = page.db.scalar(select(Provider).where(Provider.slug == slug))
-    if p is None or not fac_policies.may_manage_provider(page.db, page.user, p):
+    p = fac_policies.managed_provider(page.db, page.require_user(), slug)
+    if p is None:
         page.not_found()
     return p
 
@@ -294,6 +293,13 @@ class RoleGrantOut(BaseModel):
     email: str
     call: str | None = Field(None, description="the call's slug; null for the whole provider")
 
+    @classmethod
+    def of(cls, g: RoleGrant, holder: User, call: str | None) -> RoleGrantOut:
+        """``g`` held by ``holder``, on the call of slug ``call`` (None: the whole provider)."""
+        return cls(
+            id=g.id, role=g.role, user_id=holder.id, name=holder.name, email=holder.email, call=call
+        )
+
 
 class InvitationOut(BaseModel):
     id: int
@@ -301,6 +307,11 @@ class InvitationOut(BaseModel):
     role: str
     call: str | None
     expires_at: dt.datetime
+
+    @classmethod
+    def of(cls, inv: RoleInvitation, call: str | None) -> InvitationOut:
+        """``inv``, to the call of slug ``call`` (None: the whole provider)."""
+        return cls(id=inv.id, email=inv.email, role=inv.role, call=call, expires_at=inv.expires_at)
 
 
 class PeopleOut(BaseModel):
@@ -326,21 +337,16 @@ class RoleGiven(BaseModel):
 
 
 def _api_provider(api: Api, slug: str) -> Provider:
-    user = api.require_user()
-    p = api.db.scalar(select(Provider).where(Provider.slug == slug))
-    if p is None or not fac_policies.may_manage_provider(api.db, user, p):
+    p = fac_policies.managed_provider(api.db, api.require_user(), slug)
+    if p is None:
         raise api.not_found()
     return p
 
 
 def _api_revoke(api: Api, revoke_it: Callable[..., Any], what: Any) -> Response:
     """Revoke a role or an invitation for the JSON API: 204, or the refusal."""
-    try:
+    with api.saving():
         revoke_it(api.db, what, actor_id=api.user.id if api.user else None)
-    except DomainError as exc:
-        api.db.rollback()
-        raise domain_error(exc) from exc
-    api.db.commit()
     return Response(status_code=204)
 
 
@@ -350,24 +356,11 @@ def _people_out(db: Session, p: Provider) -> PeopleOut:
     ids = list(slugs)
     return PeopleOut(
         roles=[
-            RoleGrantOut(
-                id=g.id,
-                role=g.role,
-                user_id=u.id,
-                name=u.name,
-                email=u.email,
-                call=slugs.get(g.call_id) if g.call_id else None,
-            )
+            RoleGrantOut.of(g, u, slugs.get(g.call_id) if g.call_id else None)
             for g, u in people_queries.grants_in_scope(db, p.id, ids)
         ],
         invitations=[
-            InvitationOut(
-                id=i.id,
-                email=i.email,
-                role=i.role,
-                call=slugs.get(i.call_id) if i.call_id else None,
-                expires_at=i.expires_at,
-            )
+            InvitationOut.of(i, slugs.get(i.call_id) if i.call_id else None)
             for i in people_queries.pending_invitations_in_scope(db, p.id, ids)
         ],
     )
@@ -410,27 +403,14 @@ def api_grant(body: RoleIn, slug: str = SLUG, api: Api = Depends(get_api)) -> Ro
         lang = api.user.language if api.user else "en"
         link = f"{base}/roles/invitations/{raw}"
         notify_role(api.request, api.db, inv.email, lang, p, inv.role, link, True)
-        out.invitation = InvitationOut(
-            id=inv.id,
-            email=inv.email,
-            role=inv.role,
-            call=slug_of.get(inv.call_id) if inv.call_id else None,
-            expires_at=inv.expires_at,
-        )
+        out.invitation = InvitationOut.of(inv, slug_of.get(inv.call_id) if inv.call_id else None)
     elif g is not None:
         holder = api.db.get(User, g.user_id)
         assert holder is not None
         notify_role(
             api.request, api.db, holder.email, holder.language, p, g.role, f"{base}/manage", False
         )
-        out.granted = RoleGrantOut(
-            id=g.id,
-            role=g.role,
-            user_id=holder.id,
-            name=holder.name,
-            email=holder.email,
-            call=slug_of.get(g.call_id) if g.call_id else None,
-        )
+        out.granted = RoleGrantOut.of(g, holder, slug_of.get(g.call_id) if g.call_id else None)
     api.db.commit()
     return out
 
@@ -493,11 +473,4 @@ def api_accept(body: AcceptIn, api: Api = Depends(get_api)) -> RoleGrantOut:
         raise ApiError(403 if exc.code == "wrong_account" else 400, exc.message, error=exc) from exc
     call = api.db.get(Call, g.call_id) if g.call_id else None
     api.db.commit()
-    return RoleGrantOut(
-        id=g.id,
-        role=g.role,
-        user_id=user.id,
-        name=user.name,
-        email=user.email,
-        call=call.slug if call else None,
-    )
+    return RoleGrantOut.of(g, user, call.slug if call else None)
