@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, Response
@@ -37,6 +37,7 @@ from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, get_page, render_mail
 
 router = APIRouter()
+Held = TypeVar("Held", RoleGrant, RoleInvitation)  # what a provider's people page revokes
 SLUG = Path(min_length=1, max_length=80)
 
 ROLE_LABELS = {
@@ -199,15 +200,20 @@ def grant(slug: str, page: Page = Depends(get_page)) -> Response:
     return _people_page(page, p, 400, form=f, errors=errors)
 
 
-def _grant_in_scope(page: Page, p: Provider, grant_id: int) -> RoleGrant:
-    g = page.db.get(RoleGrant, grant_id) if 0 < grant_id < 2**31 else None
-    if g is None or not _of_provider(page.db, p, g):
-        page.not_found()
-    return g
+def _in_scope(db: Session, p: Provider, model: type[Held], row_id: int) -> Held | None:
+    """The role or invitation ``row_id`` if it is on the provider or one of its calls."""
+    item = db.get(model, row_id) if 0 < row_id < 2**31 else None
+    return item if _of_provider(db, p, item) else None
 
 
-def _revoke(page: Page, p: Provider, revoke_it: Callable[..., Any], what: Any) -> Response:
+def _revoke(
+    page: Page, slug: str, model: type[Held], row_id: int, revoke_it: Callable[..., Any]
+) -> Response:
     """Revoke a role or an invitation of the provider's people page, then show the page."""
+    p = managed_provider(page, slug)
+    what = _in_scope(page.db, p, model, row_id)
+    if what is None:
+        page.not_found()
     try:
         revoke_it(page.db, what, actor_id=page.user.id)
         page.commit()
@@ -219,18 +225,12 @@ def _revoke(page: Page, p: Provider, revoke_it: Callable[..., Any], what: Any) -
 
 @router.post("/manage/providers/{slug}/people/{grant_id}/revoke", response_class=HTMLResponse)
 def revoke(slug: str, grant_id: int, page: Page = Depends(get_page)) -> Response:
-    p = managed_provider(page, slug)
-    g = _grant_in_scope(page, p, grant_id)
-    return _revoke(page, p, people_services.revoke_role, g)
+    return _revoke(page, slug, RoleGrant, grant_id, people_services.revoke_role)
 
 
 @router.post("/manage/providers/{slug}/invitations/{inv_id}/revoke", response_class=HTMLResponse)
 def revoke_invitation(slug: str, inv_id: int, page: Page = Depends(get_page)) -> Response:
-    p = managed_provider(page, slug)
-    inv = page.db.get(RoleInvitation, inv_id) if 0 < inv_id < 2**31 else None
-    if inv is None or not _of_provider(page.db, p, inv):
-        page.not_found()
-    return _revoke(page, p, people_services.revoke_role_invitation, inv)
+    return _revoke(page, slug, RoleInvitation, inv_id, people_services.revoke_role_invitation)
 
 
 # ---------------------------------------------------------------- the invited person's page
@@ -343,8 +343,13 @@ def _api_provider(api: Api, slug: str) -> Provider:
     return p
 
 
-def _api_revoke(api: Api, revoke_it: Callable[..., Any], what: Any) -> Response:
+def _api_revoke(
+    api: Api, slug: str, model: type[Held], row_id: int, revoke_it: Callable[..., Any]
+) -> Response:
     """Revoke a role or an invitation for the JSON API: 204, or the refusal."""
+    what = _in_scope(api.db, _api_provider(api, slug), model, row_id)
+    if what is None:
+        raise api.not_found()
     with api.saving():
         revoke_it(api.db, what, actor_id=api.user.id if api.user else None)
     return Response(status_code=204)
@@ -425,11 +430,7 @@ def api_revoke(
     slug: str = SLUG, grant_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
 ) -> Response:
     """Take a role back (a provider always keeps one administrator)."""
-    p = _api_provider(api, slug)
-    g = api.db.get(RoleGrant, grant_id)
-    if g is None or not _of_provider(api.db, p, g):
-        raise api.not_found()
-    return _api_revoke(api, people_services.revoke_role, g)
+    return _api_revoke(api, slug, RoleGrant, grant_id, people_services.revoke_role)
 
 
 @api_router.delete(
@@ -444,11 +445,9 @@ def api_revoke_invitation(
     api: Api = Depends(get_api),
 ) -> Response:
     """Withdraw an invitation that was not accepted yet."""
-    p = _api_provider(api, slug)
-    inv = api.db.get(RoleInvitation, invitation_id)
-    if inv is None or not _of_provider(api.db, p, inv):
-        raise api.not_found()
-    return _api_revoke(api, people_services.revoke_role_invitation, inv)
+    return _api_revoke(
+        api, slug, RoleInvitation, invitation_id, people_services.revoke_role_invitation
+    )
 
 
 class AcceptIn(BaseModel):
