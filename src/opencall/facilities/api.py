@@ -208,11 +208,8 @@ def _refused(api: Api, exc: DomainError) -> ApiError:
 def _apply(api: Api, action: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a facilities service as the caller: committed when it succeeds, rolled
     back and answered with the refusal when it raises a DomainError."""
-    try:
+    with api.saving():
         result = action(api.db, *args, actor_id=api.user.id if api.user else None, **kwargs)
-    except DomainError as exc:
-        raise _refused(api, exc) from exc
-    api.db.commit()
     return result
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from opencall.facilities.models import Provider
 from opencall.people.models import User
-from opencall.people.queries import has_role
+from opencall.people.queries import site_admin_or_role
 
 PROVIDER_ROLES = ("provider_admin",)
 CALL_CREATORS = ("provider_admin", "call_manager")
@@ -22,11 +22,7 @@ def _holds_provider_role(
     session: Session, user: User | None, provider: Provider, roles: tuple[str, ...]
 ) -> bool:
     """A site administrator, or one of ``roles`` on the provider."""
-    if user is None:
-        return False
-    if user.is_site_admin:
-        return True
-    return has_role(session, user.id, roles, provider_id=provider.id)
+    return site_admin_or_role(session, user, roles, provider_id=provider.id)
 
 
 def may_manage_provider(session: Session, user: User | None, provider: Provider) -> bool:
