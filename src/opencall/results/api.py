@@ -10,7 +10,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from opencall.calls.queries import call_by_slug
+from opencall.calls.access import signed_in_call_api
 from opencall.proposals.models import Proposal
 from opencall.results import domain as d
 from opencall.results import policies, services
@@ -211,10 +211,7 @@ def import_outputs(
 
 @router.get("/calls/{slug}/postaward", response_model=list[StageOut], responses=NOT_FOUND)
 def call_stages(slug: str = SLUG, api: Api = Depends(get_api)) -> list[StageOut]:
-    user = api.require_user()
-    call = call_by_slug(api.db, slug)
-    if call is None or not policies.may_see_call_records(api.db, user, call):
-        raise api.not_found()
+    call = signed_in_call_api(api, slug, policies.may_see_call_records)
     stages = q.stages_of_call(api.db, call)
     return [
         StageOut(proposal_code=p.code, **stages[p.id])
