@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -39,6 +41,22 @@ class DecisionOut(BaseModel):
     pi: str | None = None
     country: str | None = None
 
+    @classmethod
+    def of(cls, d: Decision, row: dict[str, Any]) -> DecisionOut:
+        """``d`` on the proposal of ``row`` (``reviews.presenters.proposal_dicts``: with
+        the PI and country only where identities may be seen)."""
+        return cls(
+            proposal_code=row["code"],
+            title=row["title"],
+            outcome=d.outcome,
+            priority=d.priority,
+            explanation=d.explanation,
+            overridden=d.overridden_by is not None,
+            override_reason=d.override_reason,
+            pi=row.get("pi"),
+            country=row.get("country"),
+        )
+
 
 class DecisionList(BaseModel):
     items: list[DecisionOut]
@@ -64,22 +82,8 @@ def decisions(
     )
     pairs, pg = keyset_page(api.db, stmt, [(Decision.id, int)], page, lambda r: (r[0].id,))
     rows = proposal_dicts(api, call, [p for _d, p in pairs])
-    items = [d for d, _p in pairs]
     return DecisionList(
-        items=[
-            DecisionOut(
-                proposal_code=rows[d.proposal_id]["code"],
-                title=rows[d.proposal_id]["title"],
-                outcome=d.outcome,
-                priority=d.priority,
-                explanation=d.explanation,
-                overridden=d.overridden_by is not None,
-                override_reason=d.override_reason,
-                pi=rows[d.proposal_id].get("pi"),
-                country=rows[d.proposal_id].get("country"),
-            )
-            for d in items
-        ],
+        items=[DecisionOut.of(d, rows[d.proposal_id]) for d, _p in pairs],
         page=pg,
         released=call.decisions_released_at is not None,
     )

@@ -60,18 +60,7 @@ def override(
             reason=body.reason,
             actor_id=api.user.id if api.user else None,
         )
-        row = proposal_dicts(api, call, [p])[p.id]
-        out = DecisionOut(
-            proposal_code=p.code,
-            title=p.title,
-            outcome=d.outcome,
-            priority=d.priority,
-            explanation=d.explanation,
-            overridden=d.overridden_by is not None,
-            override_reason=d.override_reason,
-            pi=row.get("pi"),
-            country=row.get("country"),
-        )
+        out = DecisionOut.of(d, proposal_dicts(api, call, [p])[p.id])
         api.db.commit()
     return out
 

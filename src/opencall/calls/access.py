@@ -31,7 +31,7 @@ def visible_call_api(api: Api, slug: str) -> Call:
     return call
 
 
-def _signed_in_call(
+def signed_in_call(
     page: Page, slug: str, may: Callable[[Session, User | None, Call], bool]
 ) -> Call:
     """The call, for a signed-in person the rule ``may`` lets in; otherwise 404."""
@@ -42,11 +42,27 @@ def _signed_in_call(
     return call
 
 
+def signed_in_call_api(
+    api: Api, slug: str, may: Callable[[Session, User | None, Call], bool]
+) -> Call:
+    """:func:`signed_in_call` for the JSON API (401 without a token, else the API's 404)."""
+    user = api.require_user()
+    call = call_by_slug(api.db, slug)
+    if call is None or not may(api.db, user, call):
+        raise api.not_found()
+    return call
+
+
+def office_call_api(api: Api, slug: str) -> Call:
+    """:func:`office_call` for the JSON API."""
+    return signed_in_call_api(api, slug, policies.may_administer)
+
+
 def office_call(page: Page, slug: str) -> Call:
     """A call this person administers (user office); otherwise 404."""
-    return _signed_in_call(page, slug, policies.may_administer)
+    return signed_in_call(page, slug, policies.may_administer)
 
 
 def staff_call(page: Page, slug: str) -> Call:
     """A call this person runs (user office or chair); otherwise 404."""
-    return _signed_in_call(page, slug, policies.may_manage_call)
+    return signed_in_call(page, slug, policies.may_manage_call)

@@ -17,10 +17,9 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from opencall.calls import policies, services
+from opencall.calls import services
+from opencall.calls.access import office_call_api
 from opencall.calls.api import CallOut, call_out
-from opencall.calls.models import Call
-from opencall.calls.queries import call_by_slug
 from opencall.facilities import policies as fac_policies
 from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool, Facility, Provider
@@ -139,15 +138,6 @@ class PoolOfferIn(BaseModel):
     max_per_request: float | None = Field(None, gt=0)
 
 
-def office_call(api: Api, slug: str) -> Call:
-    """A call the token's holder administers (user office); otherwise 404."""
-    user = api.require_user()
-    call = call_by_slug(api.db, slug)
-    if call is None or not policies.may_administer(api.db, user, call):
-        raise api.not_found()
-    return call
-
-
 @router.post(
     "/calls", response_model=CallOut, status_code=201, responses=ERRORS, dependencies=[MANAGE]
 )
@@ -182,7 +172,7 @@ def create_call(body: CallIn, api: Api = Depends(get_api)) -> CallOut:
 def edit_call(body: CallEdit, slug: str = SLUG, api: Api = Depends(get_api)) -> CallOut:
     """Change a call (user office): anything in draft; while open only the title,
     description, closing date and word limits; afterwards only the description."""
-    call = office_call(api, slug)
+    call = office_call_api(api, slug)
     data = body.model_dump(exclude_unset=True)
     nulls = [k for k, v in data.items() if v is None]
     if nulls:
@@ -203,7 +193,7 @@ def edit_call(body: CallEdit, slug: str = SLUG, api: Api = Depends(get_api)) -> 
 )
 def offer_pool(body: PoolOfferIn, slug: str = SLUG, api: Api = Depends(get_api)) -> CallOut:
     """Offer (part of) one of the facility's capacity pools in the call (user office)."""
-    call = office_call(api, slug)
+    call = office_call_api(api, slug)
     pool = api.db.get(CapacityPool, body.pool_id)
     if pool is None or pool.facility_id != call.facility_id:
         raise ApiError(400, "pool_id: not a capacity pool of the call's facility.")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, Response
@@ -37,6 +37,7 @@ from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, get_page, render_mail
 
 router = APIRouter()
+Held = TypeVar("Held", RoleGrant, RoleInvitation)  # what a provider's people page revokes
 SLUG = Path(min_length=1, max_length=80)
 
 ROLE_LABELS = {
@@ -83,9 +84,8 @@ def _of_provider(db: Session, p: Provider, item: RoleGrant | RoleInvitation | No
 
 
 def managed_provider(page: Page, slug: str) -> Provider:
-    page.require_user()
-    p = page.db.scalar(select(Provider).where(Provider.slug == slug))
-    if p is None or not fac_policies.may_manage_provider(page.db, page.user, p):
+    p = fac_policies.managed_provider(page.db, page.require_user(), slug)
+    if p is None:
         page.not_found()
     return p
 
@@ -200,15 +200,20 @@ def grant(slug: str, page: Page = Depends(get_page)) -> Response:
     return _people_page(page, p, 400, form=f, errors=errors)
 
 
-def _grant_in_scope(page: Page, p: Provider, grant_id: int) -> RoleGrant:
-    g = page.db.get(RoleGrant, grant_id) if 0 < grant_id < 2**31 else None
-    if g is None or not _of_provider(page.db, p, g):
-        page.not_found()
-    return g
+def _in_scope(db: Session, p: Provider, model: type[Held], row_id: int) -> Held | None:
+    """The role or invitation ``row_id`` if it is on the provider or one of its calls."""
+    item = db.get(model, row_id) if 0 < row_id < 2**31 else None
+    return item if _of_provider(db, p, item) else None
 
 
-def _revoke(page: Page, p: Provider, revoke_it: Callable[..., Any], what: Any) -> Response:
+def _revoke(
+    page: Page, slug: str, model: type[Held], row_id: int, revoke_it: Callable[..., Any]
+) -> Response:
     """Revoke a role or an invitation of the provider's people page, then show the page."""
+    p = managed_provider(page, slug)
+    what = _in_scope(page.db, p, model, row_id)
+    if what is None:
+        page.not_found()
     try:
         revoke_it(page.db, what, actor_id=page.user.id)
         page.commit()
@@ -220,18 +225,12 @@ def _revoke(page: Page, p: Provider, revoke_it: Callable[..., Any], what: Any) -
 
 @router.post("/manage/providers/{slug}/people/{grant_id}/revoke", response_class=HTMLResponse)
 def revoke(slug: str, grant_id: int, page: Page = Depends(get_page)) -> Response:
-    p = managed_provider(page, slug)
-    g = _grant_in_scope(page, p, grant_id)
-    return _revoke(page, p, people_services.revoke_role, g)
+    return _revoke(page, slug, RoleGrant, grant_id, people_services.revoke_role)
 
 
 @router.post("/manage/providers/{slug}/invitations/{inv_id}/revoke", response_class=HTMLResponse)
 def revoke_invitation(slug: str, inv_id: int, page: Page = Depends(get_page)) -> Response:
-    p = managed_provider(page, slug)
-    inv = page.db.get(RoleInvitation, inv_id) if 0 < inv_id < 2**31 else None
-    if inv is None or not _of_provider(page.db, p, inv):
-        page.not_found()
-    return _revoke(page, p, people_services.revoke_role_invitation, inv)
+    return _revoke(page, slug, RoleInvitation, inv_id, people_services.revoke_role_invitation)
 
 
 # ---------------------------------------------------------------- the invited person's page
@@ -294,6 +293,13 @@ class RoleGrantOut(BaseModel):
     email: str
     call: str | None = Field(None, description="the call's slug; null for the whole provider")
 
+    @classmethod
+    def of(cls, g: RoleGrant, holder: User, call: str | None) -> RoleGrantOut:
+        """``g`` held by ``holder``, on the call of slug ``call`` (None: the whole provider)."""
+        return cls(
+            id=g.id, role=g.role, user_id=holder.id, name=holder.name, email=holder.email, call=call
+        )
+
 
 class InvitationOut(BaseModel):
     id: int
@@ -301,6 +307,11 @@ class InvitationOut(BaseModel):
     role: str
     call: str | None
     expires_at: dt.datetime
+
+    @classmethod
+    def of(cls, inv: RoleInvitation, call: str | None) -> InvitationOut:
+        """``inv``, to the call of slug ``call`` (None: the whole provider)."""
+        return cls(id=inv.id, email=inv.email, role=inv.role, call=call, expires_at=inv.expires_at)
 
 
 class PeopleOut(BaseModel):
@@ -326,21 +337,21 @@ class RoleGiven(BaseModel):
 
 
 def _api_provider(api: Api, slug: str) -> Provider:
-    user = api.require_user()
-    p = api.db.scalar(select(Provider).where(Provider.slug == slug))
-    if p is None or not fac_policies.may_manage_provider(api.db, user, p):
+    p = fac_policies.managed_provider(api.db, api.require_user(), slug)
+    if p is None:
         raise api.not_found()
     return p
 
 
-def _api_revoke(api: Api, revoke_it: Callable[..., Any], what: Any) -> Response:
+def _api_revoke(
+    api: Api, slug: str, model: type[Held], row_id: int, revoke_it: Callable[..., Any]
+) -> Response:
     """Revoke a role or an invitation for the JSON API: 204, or the refusal."""
-    try:
+    what = _in_scope(api.db, _api_provider(api, slug), model, row_id)
+    if what is None:
+        raise api.not_found()
+    with api.saving():
         revoke_it(api.db, what, actor_id=api.user.id if api.user else None)
-    except DomainError as exc:
-        api.db.rollback()
-        raise domain_error(exc) from exc
-    api.db.commit()
     return Response(status_code=204)
 
 
@@ -350,24 +361,11 @@ def _people_out(db: Session, p: Provider) -> PeopleOut:
     ids = list(slugs)
     return PeopleOut(
         roles=[
-            RoleGrantOut(
-                id=g.id,
-                role=g.role,
-                user_id=u.id,
-                name=u.name,
-                email=u.email,
-                call=slugs.get(g.call_id) if g.call_id else None,
-            )
+            RoleGrantOut.of(g, u, slugs.get(g.call_id) if g.call_id else None)
             for g, u in people_queries.grants_in_scope(db, p.id, ids)
         ],
         invitations=[
-            InvitationOut(
-                id=i.id,
-                email=i.email,
-                role=i.role,
-                call=slugs.get(i.call_id) if i.call_id else None,
-                expires_at=i.expires_at,
-            )
+            InvitationOut.of(i, slugs.get(i.call_id) if i.call_id else None)
             for i in people_queries.pending_invitations_in_scope(db, p.id, ids)
         ],
     )
@@ -410,27 +408,14 @@ def api_grant(body: RoleIn, slug: str = SLUG, api: Api = Depends(get_api)) -> Ro
         lang = api.user.language if api.user else "en"
         link = f"{base}/roles/invitations/{raw}"
         notify_role(api.request, api.db, inv.email, lang, p, inv.role, link, True)
-        out.invitation = InvitationOut(
-            id=inv.id,
-            email=inv.email,
-            role=inv.role,
-            call=slug_of.get(inv.call_id) if inv.call_id else None,
-            expires_at=inv.expires_at,
-        )
+        out.invitation = InvitationOut.of(inv, slug_of.get(inv.call_id) if inv.call_id else None)
     elif g is not None:
         holder = api.db.get(User, g.user_id)
         assert holder is not None
         notify_role(
             api.request, api.db, holder.email, holder.language, p, g.role, f"{base}/manage", False
         )
-        out.granted = RoleGrantOut(
-            id=g.id,
-            role=g.role,
-            user_id=holder.id,
-            name=holder.name,
-            email=holder.email,
-            call=slug_of.get(g.call_id) if g.call_id else None,
-        )
+        out.granted = RoleGrantOut.of(g, holder, slug_of.get(g.call_id) if g.call_id else None)
     api.db.commit()
     return out
 
@@ -445,11 +430,7 @@ def api_revoke(
     slug: str = SLUG, grant_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
 ) -> Response:
     """Take a role back (a provider always keeps one administrator)."""
-    p = _api_provider(api, slug)
-    g = api.db.get(RoleGrant, grant_id)
-    if g is None or not _of_provider(api.db, p, g):
-        raise api.not_found()
-    return _api_revoke(api, people_services.revoke_role, g)
+    return _api_revoke(api, slug, RoleGrant, grant_id, people_services.revoke_role)
 
 
 @api_router.delete(
@@ -464,11 +445,9 @@ def api_revoke_invitation(
     api: Api = Depends(get_api),
 ) -> Response:
     """Withdraw an invitation that was not accepted yet."""
-    p = _api_provider(api, slug)
-    inv = api.db.get(RoleInvitation, invitation_id)
-    if inv is None or not _of_provider(api.db, p, inv):
-        raise api.not_found()
-    return _api_revoke(api, people_services.revoke_role_invitation, inv)
+    return _api_revoke(
+        api, slug, RoleInvitation, invitation_id, people_services.revoke_role_invitation
+    )
 
 
 class AcceptIn(BaseModel):
@@ -493,11 +472,4 @@ def api_accept(body: AcceptIn, api: Api = Depends(get_api)) -> RoleGrantOut:
         raise ApiError(403 if exc.code == "wrong_account" else 400, exc.message, error=exc) from exc
     call = api.db.get(Call, g.call_id) if g.call_id else None
     api.db.commit()
-    return RoleGrantOut(
-        id=g.id,
-        role=g.role,
-        user_id=user.id,
-        name=user.name,
-        email=user.email,
-        call=call.slug if call else None,
-    )
+    return RoleGrantOut.of(g, user, call.slug if call else None)

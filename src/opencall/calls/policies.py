@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from opencall.calls.domain import CALL_STATES, is_open_at
 from opencall.calls.models import Call
 from opencall.people.models import RoleGrant, User
-from opencall.people.queries import has_role
+from opencall.people.queries import site_admin_or_role
 
 STAFF_ROLES = ("provider_admin", "call_manager", "chair")
 OFFICE_ROLES = ("provider_admin", "call_manager")
@@ -23,11 +23,7 @@ def _holds_call_role(
     session: Session, user: User | None, call: Call, roles: tuple[str, ...]
 ) -> bool:
     """A site administrator, or one of ``roles`` on the call's provider or the call."""
-    if user is None:
-        return False
-    if user.is_site_admin:
-        return True
-    return has_role(session, user.id, roles, provider_id=call.provider_id, call_id=call.id)
+    return site_admin_or_role(session, user, roles, provider_id=call.provider_id, call_id=call.id)
 
 
 def may_manage_call(session: Session, user: User | None, call: Call) -> bool:

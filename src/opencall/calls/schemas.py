@@ -178,34 +178,29 @@ def check_policy(
             )
         return found
 
+    def at_most_offered(value: float, offered: tuple[str, float, str], where: str) -> None:
+        name, amount, unit = offered
+        if value > amount + 1e-9:
+            raise DomainError(
+                "Invalid allocation policy: %(field_name)s: %(value)s is more than the "
+                "%(amount)s that %(resource)s offers.",
+                field="allocation policy",
+                field_name=where,
+                value=format(value, "g"),
+                amount=f"{amount:g} {unit}",
+                resource=name,
+            )
+
     for key, lim in ap.resource_limits.items():
-        name, amount, unit = pool(key, f"resource_limits.{key}")
+        offered = pool(key, f"resource_limits.{key}")
         for attr in ("max_per_proposal", "max_total"):
             value = getattr(lim, attr)
-            if value is not None and value > amount + 1e-9:
-                raise DomainError(
-                    "Invalid allocation policy: %(field_name)s: %(value)s is more than the "
-                    "%(amount)s that %(resource)s offers.",
-                    field="allocation policy",
-                    field_name=f"resource_limits.{key}.{attr}",
-                    value=format(value, "g"),
-                    amount=f"{amount:g} {unit}",
-                    resource=name,
-                )
+            if value is not None:
+                at_most_offered(value, offered, f"resource_limits.{key}.{attr}")
     cap = ap.pi_cap_amount
     if isinstance(cap, dict):
         for key, value in cap.items():
-            name, amount, unit = pool(key, f"pi_cap_amount.{key}")
-            if value > amount + 1e-9:
-                raise DomainError(
-                    "Invalid allocation policy: %(field_name)s: %(value)s is more than the "
-                    "%(amount)s that %(resource)s offers.",
-                    field="allocation policy",
-                    field_name=f"pi_cap_amount.{key}",
-                    value=format(value, "g"),
-                    amount=f"{amount:g} {unit}",
-                    resource=name,
-                )
+            at_most_offered(value, pool(key, f"pi_cap_amount.{key}"), f"pi_cap_amount.{key}")
     elif cap is not None and len({unit for _, _, unit in pools.values()}) > 1:
         raise DomainError(
             "Invalid allocation policy: pi_cap_amount: the call's resources have different "

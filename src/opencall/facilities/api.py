@@ -178,9 +178,8 @@ def facility_out(api: Api, fac: Facility) -> FacilityOut:
 
 
 def _provider(api: Api, slug: str) -> Provider:
-    user = api.require_user()
-    p = api.db.scalar(select(Provider).where(Provider.slug == slug))
-    if p is None or not policies.may_manage_provider(api.db, user, p):
+    p = policies.managed_provider(api.db, api.require_user(), slug)
+    if p is None:
         raise api.not_found()
     return p
 
@@ -209,11 +208,8 @@ def _refused(api: Api, exc: DomainError) -> ApiError:
 def _apply(api: Api, action: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a facilities service as the caller: committed when it succeeds, rolled
     back and answered with the refusal when it raises a DomainError."""
-    try:
+    with api.saving():
         result = action(api.db, *args, actor_id=api.user.id if api.user else None, **kwargs)
-    except DomainError as exc:
-        raise _refused(api, exc) from exc
-    api.db.commit()
     return result
 
 

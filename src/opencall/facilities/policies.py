@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall.facilities.models import Provider
 from opencall.people.models import User
-from opencall.people.queries import has_role
+from opencall.people.queries import site_admin_or_role
 
 PROVIDER_ROLES = ("provider_admin",)
 CALL_CREATORS = ("provider_admin", "call_manager")
@@ -21,16 +22,18 @@ def _holds_provider_role(
     session: Session, user: User | None, provider: Provider, roles: tuple[str, ...]
 ) -> bool:
     """A site administrator, or one of ``roles`` on the provider."""
-    if user is None:
-        return False
-    if user.is_site_admin:
-        return True
-    return has_role(session, user.id, roles, provider_id=provider.id)
+    return site_admin_or_role(session, user, roles, provider_id=provider.id)
 
 
 def may_manage_provider(session: Session, user: User | None, provider: Provider) -> bool:
     """Facilities and pools: the provider's administrators (and site administrators)."""
     return _holds_provider_role(session, user, provider, PROVIDER_ROLES)
+
+
+def managed_provider(session: Session, user: User | None, slug: str) -> Provider | None:
+    """The provider of ``slug`` when ``user`` may manage it; else None (not found, to them)."""
+    p = session.scalar(select(Provider).where(Provider.slug == slug))
+    return p if p is not None and may_manage_provider(session, user, p) else None
 
 
 def may_create_calls(session: Session, user: User | None, provider: Provider) -> bool:

@@ -45,9 +45,8 @@ EXAMPLES = {
 
 
 def _provider(page: Page, slug: str) -> Provider:
-    page.require_user()
-    p = page.db.scalar(select(Provider).where(Provider.slug == slug))
-    if p is None or not policies.may_manage_provider(page.db, page.user, p):
+    p = policies.managed_provider(page.db, page.require_user(), slug)
+    if p is None:
         page.not_found()
     return p
 

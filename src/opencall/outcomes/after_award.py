@@ -11,7 +11,7 @@ a barren one), its median with a seeded bootstrap 95 % interval.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,16 +70,21 @@ def reached(row: AfterAwardRow, stage: str) -> bool:
     return row.used
 
 
+def _in_order(groups: Iterable[str], order: Sequence[str] | None) -> list[str]:
+    """The ``groups`` there are, those of ``order`` first (in its order), then the rest
+    alphabetically."""
+    there = set(groups)
+    first = list(order or [])
+    return [g for g in first if g in there] + sorted(g for g in there if g not in first)
+
+
 def _grouped(
     rows: Sequence[AfterAwardRow], by: str, order: Sequence[str] | None
 ) -> dict[str, list[AfterAwardRow]]:
     groups: dict[str, list[AfterAwardRow]] = {}
     for r in rows:
         groups.setdefault(r.groups.get(by, "unknown"), []).append(r)
-    keys = [g for g in (order or []) if g in groups] + sorted(
-        g for g in groups if g not in (order or [])
-    )
-    out = {g: groups[g] for g in keys}
+    out = {g: groups[g] for g in _in_order(groups, order)}
     out["all"] = list(rows)
     return out
 
@@ -253,13 +258,8 @@ def cycle_trend(
     intervals, the group's share of the awards beside its share of researchers."""
     out = []
     for c in cycles:
-        groups = list(order or []) + sorted(
-            g for g in set(c.applied_by_group) if g not in (order or [])
-        )
         total_awarded = len(c.rows)
-        for g in groups:
-            if g not in c.applied_by_group:
-                continue
+        for g in _in_order(c.applied_by_group, order):
             members = [r for r in c.rows if r.groups.get(by, "unknown") == g]
             n_app, n_aw = int(c.applied_by_group[g]), len(members)
             k = sum(1 for r in members if r.produced_results)

@@ -15,25 +15,15 @@ from opencall.calls.access import visible_call
 from opencall.outcomes import after_award as aa
 from opencall.outcomes import after_award_data as aad
 from opencall.outcomes import queries as oq
+from opencall.outcomes import report
 from opencall.results import policies as result_policies
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
 MIN_CELL = 5
-GROUP_LABELS = {
-    "low": N_("Low income"),
-    "lower-middle": N_("Lower-middle income"),
-    "upper-middle": N_("Upper-middle income"),
-    "high": N_("High income"),
-    "unknown": N_("Not classified"),
-    "all": N_("All"),
-    "Africa": N_("Africa"),
-    "Americas": N_("Americas"),
-    "Asia": N_("Asia"),
-    "Europe": N_("Europe"),
-    "Oceania": N_("Oceania"),
-}
+# the report's group names, with a shorter one for the total row
+GROUP_LABELS = {**report.GROUP_LABELS, "all": N_("All")}
 
 
 def shown(n: int) -> str:

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from opencall.calls.policies import may_administer
-from opencall.calls.queries import call_by_slug
+from opencall.calls.access import office_call_api
 from opencall.outcomes import queries
 from opencall.web.api import MANAGE, NOT_FOUND, SLUG, Api, get_api
 
@@ -89,8 +88,4 @@ class ReportOut(BaseModel):
     dependencies=[MANAGE],
 )
 def report(slug: str = SLUG, api: Api = Depends(get_api)) -> Response:
-    user = api.require_user()
-    call = call_by_slug(api.db, slug)
-    if call is None or not may_administer(api.db, user, call):
-        raise api.not_found()
-    return JSONResponse(queries.report(api.db, call))
+    return JSONResponse(queries.report(api.db, office_call_api(api, slug)))

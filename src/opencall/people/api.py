@@ -228,12 +228,8 @@ def api_expertise(api: Api = Depends(get_api)) -> ExpertiseOut:
 )
 def api_save(body: ExpertiseIn, api: Api = Depends(get_api)) -> ExpertiseOut:
     user = api.require_user()
-    try:
+    with api.saving():
         services.update_expertise(api.db, user, keywords=body.keywords, statement=body.statement)
-    except DomainError as exc:
-        api.db.rollback()
-        raise domain_error(exc) from exc
-    api.db.commit()
     return _expertise_out(api, user)
 
 
@@ -246,13 +242,9 @@ def api_save(body: ExpertiseIn, api: Api = Depends(get_api)) -> ExpertiseOut:
 )
 def api_add(body: PublicationIn, api: Api = Depends(get_api)) -> PublicationOut:
     user = api.require_user()
-    try:
+    with api.saving():
         pub = services.add_publication(api.db, user, **body.model_dump())
-    except DomainError as exc:
-        api.db.rollback()
-        raise domain_error(exc) from exc
-    out = _pub_out(pub)
-    api.db.commit()
+        out = _pub_out(pub)
     return out
 
 
@@ -271,12 +263,8 @@ def api_import(
     data = file.file.read(services.MAX_IMPORT_BYTES + 1)
     if len(data) > services.MAX_IMPORT_BYTES:
         raise ApiError(400, "The file is too large (2 MB at most).")
-    try:
+    with api.saving():
         n = services.import_publications(api.db, user, data)
-    except DomainError as exc:
-        api.db.rollback()
-        raise domain_error(exc) from exc
-    api.db.commit()
     return Imported(added=n)
 
 
@@ -285,10 +273,6 @@ def api_import(
 )
 def api_remove(pub_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)) -> Response:
     user = api.require_user()
-    try:
+    with api.saving():
         services.remove_publication(api.db, user, pub_id)
-    except DomainError as exc:
-        api.db.rollback()
-        raise domain_error(exc) from exc
-    api.db.commit()
     return Response(status_code=204)

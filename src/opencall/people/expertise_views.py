@@ -6,6 +6,7 @@ The JSON API of the same is in ``people.api`` (``/api/v1/me/expertise``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -63,6 +64,16 @@ def _refused(page: Page, exc: DomainError, field: str = "form", **extra: Any) ->
     return _page(page, 400, errors={exc.field or field: page.t.error(exc)}, **extra)
 
 
+def _saved(page: Page, write: Callable[[], object], back_to: str) -> Response:
+    """Run ``write`` and commit, then back to ``back_to``; a refusal shows the form again."""
+    try:
+        write()
+        page.commit()
+    except DomainError as exc:
+        return _refused(page, exc, form=page.form)
+    return page.redirect(back_to, "saved")
+
+
 @router.get("/account/expertise", response_class=HTMLResponse)
 def expertise(page: Page = Depends(get_page)) -> Response:
     return _page(page)
@@ -72,14 +83,13 @@ def expertise(page: Page = Depends(get_page)) -> Response:
 def save(page: Page = Depends(get_page)) -> Response:
     user = page.require_user()
     f = page.form
-    try:
-        services.update_expertise(
+    return _saved(
+        page,
+        lambda: services.update_expertise(
             page.db, user, keywords=f.get("keywords", ""), statement=f.get("statement", "")
-        )
-        page.commit()
-    except DomainError as exc:
-        return _refused(page, exc, form=f)
-    return page.redirect("/account/expertise", "saved")
+        ),
+        "/account/expertise",
+    )
 
 
 @router.post("/account/expertise/publications", response_class=HTMLResponse)
@@ -89,8 +99,9 @@ def add(page: Page = Depends(get_page)) -> Response:
     raw_year = f.get("year", "").strip()
     if raw_year and not (raw_year.isdecimal() and len(raw_year) == 4):
         return _page(page, 400, form=f, errors={"year": page._(MSG_YEAR)})
-    try:
-        services.add_publication(
+    return _saved(
+        page,
+        lambda: services.add_publication(
             page.db,
             user,
             title=f.get("title", ""),
@@ -98,11 +109,9 @@ def add(page: Page = Depends(get_page)) -> Response:
             abstract=f.get("abstract", ""),
             year=int(raw_year) if raw_year else None,
             authors=[a for a in f.get("authors", "").split(";") if a.strip()],
-        )
-        page.commit()
-    except DomainError as exc:
-        return _refused(page, exc, form=f)
-    return page.redirect("/account/expertise#publications", "saved")
+        ),
+        "/account/expertise#publications",
+    )
 
 
 @router.post("/account/expertise/import", response_class=HTMLResponse)

@@ -42,6 +42,22 @@ def has_role(
     return session.scalar(stmt.limit(1)) is not None
 
 
+def site_admin_or_role(
+    session: Session,
+    user: User | None,
+    roles: tuple[str, ...],
+    *,
+    provider_id: int | None = None,
+    call_id: int | None = None,
+) -> bool:
+    """A site administrator, or a user who holds one of ``roles`` (as :func:`has_role`)."""
+    if user is None:
+        return False
+    if user.is_site_admin:
+        return True
+    return has_role(session, user.id, roles, provider_id=provider_id, call_id=call_id)
+
+
 def user_for_session(session: Session, raw: str) -> User | None:
     """The signed-in user behind a session id, or None when the session is unknown,
     revoked (logout, password reset, an administrator), expired, or the account inactive."""

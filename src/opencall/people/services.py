@@ -12,8 +12,8 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Mapped, Session
 
 from opencall import auditlog
 from opencall.db import utcnow
@@ -177,20 +177,13 @@ def grant_role(
     call_id: int | None = None,
     actor_id: int | None = None,
 ) -> RoleGrant:
-    from opencall.people.models import ROLES
-
-    if role not in ROLES:
-        raise DomainError("Unknown role %(role)s.", field="role", role=repr(role))
-    if (provider_id is None) == (call_id is None):
-        raise DomainError("A role is scoped to exactly one provider or one call.")
+    _scope_ok(role, provider_id, call_id)
     existing = session.scalar(
         select(RoleGrant).where(
             RoleGrant.user_id == user_id,
             RoleGrant.role == role,
-            RoleGrant.provider_id.is_(None)
-            if provider_id is None
-            else RoleGrant.provider_id == provider_id,
-            RoleGrant.call_id.is_(None) if call_id is None else RoleGrant.call_id == call_id,
+            _matches(RoleGrant.provider_id, provider_id),
+            _matches(RoleGrant.call_id, call_id),
         )
     )
     if existing:
@@ -812,6 +805,11 @@ def _scope_ok(role: str, provider_id: int | None, call_id: int | None) -> None:
         raise DomainError("A role is scoped to exactly one provider or one call.")
 
 
+def _matches(column: Mapped[int | None], value: int | None) -> ColumnElement[bool]:
+    """``column`` equals ``value``, where None matches NULL (a role's unused scope)."""
+    return column.is_(None) if value is None else column == value
+
+
 def clean_email(email: str) -> str:
     """A valid address, normalised (the one e-mail rule for invitations)."""
     try:
@@ -929,10 +927,8 @@ def _pending_invitations(
         RoleInvitation.accepted_at.is_(None),
         RoleInvitation.revoked_at.is_(None),
         RoleInvitation.expires_at > now,
-        RoleInvitation.provider_id.is_(None)
-        if provider_id is None
-        else RoleInvitation.provider_id == provider_id,
-        RoleInvitation.call_id.is_(None) if call_id is None else RoleInvitation.call_id == call_id,
+        _matches(RoleInvitation.provider_id, provider_id),
+        _matches(RoleInvitation.call_id, call_id),
     )
     return list(session.scalars(stmt))
 
@@ -1077,6 +1073,18 @@ def _publication_count(session: Session, user_id: int) -> int:
     )
 
 
+def _publication(user: User, w: Work, source: str) -> ReviewerPublication:
+    return ReviewerPublication(
+        user_id=user.id,
+        doi=w.doi,
+        title=w.title,
+        abstract=w.abstract,
+        year=w.year,
+        authors=w.authors,
+        source=source,
+    )
+
+
 def _check_work(w: Work) -> Work:
     w.title = " ".join((w.title or "").split())
     if not w.title:
@@ -1120,15 +1128,7 @@ def add_publication(
         )
     ):
         raise DomainError("This DOI is already on your profile.", field="doi")
-    pub = ReviewerPublication(
-        user_id=user.id,
-        doi=w.doi,
-        title=w.title,
-        abstract=w.abstract,
-        year=w.year,
-        authors=w.authors,
-        source=source,
-    )
+    pub = _publication(user, w, source)
     session.add(pub)
     session.flush()
     return pub
@@ -1159,17 +1159,7 @@ def import_publications(session: Session, user: User, raw: bytes) -> int:
     if _publication_count(session, user.id) + len(fresh) > MAX_PUBLICATIONS:
         raise DomainError("A profile holds at most %(n)s publications.", n=MAX_PUBLICATIONS)
     for w in fresh:
-        session.add(
-            ReviewerPublication(
-                user_id=user.id,
-                doi=w.doi,
-                title=w.title,
-                abstract=w.abstract,
-                year=w.year,
-                authors=w.authors,
-                source="import",
-            )
-        )
+        session.add(_publication(user, w, "import"))
     session.flush()
     auditlog.record(
         session,

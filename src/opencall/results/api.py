@@ -4,23 +4,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from opencall.calls.queries import call_by_slug
-from opencall.errors import DomainError
+from opencall.calls.access import signed_in_call_api
 from opencall.proposals.models import Proposal
 from opencall.results import domain as d
 from opencall.results import policies, services
 from opencall.results import queries as q
 from opencall.results.models import PostAwardRecord, ResearchOutput
 from opencall.results.schemas import OutputIn
-from opencall.web.api import ERRORS, MAX_ID, NOT_FOUND, SLUG, Api, domain_error, get_api
+from opencall.web.api import ERRORS, MAX_ID, NOT_FOUND, SLUG, Api, get_api
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
 
@@ -97,18 +94,6 @@ def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-@contextlib.contextmanager
-def _saving(api: Api) -> Iterator[None]:
-    """Commit the write; a service's refusal rolls back and answers 400 (404 for what
-    may not be seen): nothing is changed."""
-    try:
-        yield
-        api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise domain_error(exc) from exc
-
-
 def _record_out(r: PostAwardRecord) -> RecordOut:
     return RecordOut(
         id=r.id,
@@ -162,7 +147,7 @@ def award(proposal_id: int = _id(), api: Api = Depends(get_api)) -> AwardOut:
 )
 def add_record(body: RecordIn, proposal_id: int = _id(), api: Api = Depends(get_api)) -> RecordOut:
     p = _award(api, proposal_id, record=True)
-    with _saving(api):
+    with api.saving():
         rec = services.add_record(
             api.db,
             p,
@@ -185,7 +170,7 @@ def update_record(
     rec = api.db.get(PostAwardRecord, record_id)
     if rec is None or rec.proposal_id != p.id:
         raise api.not_found()
-    with _saving(api):
+    with api.saving():
         services.update_record(api.db, rec, body.data, actor_id=api.user.id if api.user else None)
     return _record_out(rec)
 
@@ -195,7 +180,7 @@ def update_record(
 )
 def add_output(body: OutputIn, proposal_id: int = _id(), api: Api = Depends(get_api)) -> OutputOut:
     p = _award(api, proposal_id, record=True)
-    with _saving(api):
+    with api.saving():
         o = services.add_output(
             api.db, p, body.model_dump(mode="json"), actor_id=api.user.id if api.user else None
         )
@@ -212,7 +197,7 @@ def import_outputs(
     body: ImportIn, proposal_id: int = _id(), api: Api = Depends(get_api)
 ) -> ImportOut:
     p = _award(api, proposal_id, record=True)
-    with _saving(api):
+    with api.saving():
         new, skipped = services.import_outputs(
             api.db,
             p,
@@ -226,10 +211,7 @@ def import_outputs(
 
 @router.get("/calls/{slug}/postaward", response_model=list[StageOut], responses=NOT_FOUND)
 def call_stages(slug: str = SLUG, api: Api = Depends(get_api)) -> list[StageOut]:
-    user = api.require_user()
-    call = call_by_slug(api.db, slug)
-    if call is None or not policies.may_see_call_records(api.db, user, call):
-        raise api.not_found()
+    call = signed_in_call_api(api, slug, policies.may_see_call_records)
     stages = q.stages_of_call(api.db, call)
     return [
         StageOut(proposal_code=p.code, **stages[p.id])

@@ -52,6 +52,11 @@ def _date(year: int, month: Any, day: Any = None) -> str | None:
         return None
 
 
+def _dated(year: int, parts: list[Any]) -> str | None:
+    """The date of ``[year, month, day]`` parts (the day optional; None without a month)."""
+    return _date(year, parts[1], parts[2] if len(parts) > 2 else None) if len(parts) > 1 else None
+
+
 def detect(filename: str, text: str) -> str:
     """The format of an uploaded file, from its name or else its first characters."""
     name = filename.lower()
@@ -137,9 +142,7 @@ def _ris(text: str) -> list[dict[str, Any]]:
                 "doi": _clean(e.get("doi")),
                 "title": title,
                 "year": year,
-                "published_on": _date(year, parts[1], parts[2] if len(parts) > 2 else None)
-                if len(parts) > 1
-                else None,
+                "published_on": _dated(year, parts),
                 "authors": [_clean(a) for a in e.get("authors", []) or e.get("first_authors", [])],
                 "countries": _codes(e.get("custom1", "")),
                 "abstract": _clean(e.get("abstract")),
@@ -179,9 +182,7 @@ def _csl(text: str) -> list[dict[str, Any]]:
                 "doi": _clean(e.get("DOI")),
                 "title": title,
                 "year": year,
-                "published_on": _date(year, first[1], first[2] if len(first) > 2 else None)
-                if len(first) > 1
-                else None,
+                "published_on": _dated(year, first),
                 "authors": authors,
                 "countries": _codes(e.get("countries", [])),
                 "abstract": _clean(e.get("abstract")),

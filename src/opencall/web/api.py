@@ -105,6 +105,17 @@ class Api:
             self.db.rollback()
             raise refused(exc) from exc
 
+    @contextmanager
+    def saving(self) -> Iterator[None]:
+        """A write, committed when it succeeds; a service's refusal rolls back and answers
+        as :func:`domain_error` says (400 with its message, 404 for what may not be seen)."""
+        try:
+            yield
+        except DomainError as exc:
+            self.db.rollback()
+            raise domain_error(exc) from exc
+        self.db.commit()
+
 
 def get_api(
     request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)

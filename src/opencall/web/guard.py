@@ -214,16 +214,22 @@ class Guard:
                 scope["headers"] = [
                     (k, v) for k, v in scope["headers"] if k.lower() != b"content-length"
                 ] + [(b"content-length", str(len(body)).encode())]
-        sent = False
+        return replaying(body, receive)
 
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
 
-        return replay
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the application ``body`` (already read off the wire)
+    once, then whatever ``receive`` says next (a disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 class KeepAlive:
@@ -261,4 +267,4 @@ def keep_alive(build: Callable[[], ASGIApp]) -> Callable[[], ASGIApp]:
     return wrapped
 
 
-__all__ = ["Guard", "KeepAlive", "check_json", "cross_site", "same_origin_proven"]
+__all__ = ["Guard", "KeepAlive", "check_json", "cross_site", "replaying", "same_origin_proven"]

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
+from opencall.web.guard import replaying
 
 HEADER = b"idempotency-key"
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -101,15 +102,6 @@ class IdempotencyMiddleware:
             await _reply(send, status, stored, kept, replayed=status not in (409, 422))
             return
 
-        sent = False
-
-        async def replay_body() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
         captured: dict[str, Any] = {"status": 500, "headers": [], "body": b""}
 
         async def capture(message: Message) -> None:
@@ -125,7 +117,7 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, replay_body, capture)
+            await self.app(scope, replaying(body, receive), capture)
         finally:
             await run_in_threadpool(self._finish, scope_hash, captured)
 
