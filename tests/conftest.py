@@ -266,6 +266,11 @@ class PgSnapshot:
 
     def __init__(self, engine: Engine, schema: str) -> None:
         tables = [t.name for t in metadata.sorted_tables if t.name not in KEEP]
+        columns = {
+            t.name: ", ".join(f'"{c.name}"' for c in t.columns)
+            for t in metadata.sorted_tables
+            if t.name not in KEEP
+        }
         with engine.begin() as conn:
             conn.exec_driver_sql(
                 ";\n".join(
@@ -276,9 +281,10 @@ class PgSnapshot:
             self.sequences = pg_sequence_positions(conn)
         self.script = ";\n".join(
             ["SET LOCAL session_replication_role = replica"]
-            + [  # the table names are the models' (metadata), the schema the test's
-                f'INSERT INTO public."{t}" OVERRIDING SYSTEM VALUE '  # noqa: S608
-                f'SELECT * FROM "{schema}"."{t}"'
+            + [  # the names are the models' (metadata), the schema the test's; the columns
+                # named, since a test that migrates down and up again may reorder them
+                f'INSERT INTO public."{t}" ({columns[t]}) OVERRIDING SYSTEM VALUE '  # noqa: S608
+                f'SELECT {columns[t]} FROM "{schema}"."{t}"'
                 for t in tables
             ]
             + ["SET LOCAL session_replication_role = origin"]
