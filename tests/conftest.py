@@ -19,7 +19,7 @@ import jinja2.bccache
 import pytest
 from argon2 import PasswordHasher
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import Engine, make_url, select, text
+from sqlalchemy import Connection, Engine, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall import migrate
@@ -231,17 +231,89 @@ def _sqlite_backup(src: Path, dst: Path) -> None:
         a.backup(b)
 
 
+_PG_SEQUENCES = """
+SELECT s.relname
+FROM pg_class s
+JOIN pg_namespace n ON n.oid = s.relnamespace AND n.nspname = 'public'
+LEFT JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass
+  AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+LEFT JOIN pg_class t ON t.oid = d.refobjid
+WHERE s.relkind = 'S' AND NOT coalesce(t.relname, '') = ANY(:keep)
+ORDER BY s.relname
+"""
+
+
+def pg_sequence_positions(conn: Connection) -> dict[str, tuple[int, bool]]:
+    """``(last_value, is_called)`` of every sequence of the public schema but those of
+    the tables the tests keep (``KEEP``): the ids the next inserts will get."""
+    names = conn.scalars(text(_PG_SEQUENCES), {"keep": sorted(KEEP)}).all()
+    # the names come from the catalogue (pg_sequences would not tell is_called)
+    query = 'SELECT last_value, is_called FROM public."{}"'
+    return {
+        name: cast(tuple[int, bool], tuple(conn.exec_driver_sql(query.format(name)).one()))
+        for name in names
+    }
+
+
+class PgSnapshot:
+    """The rows of every PostgreSQL table but ``KEEP``'s, copied on the server into a
+    schema of their own (``CREATE TABLE snap.t AS TABLE public.t``), and the positions
+    of their sequences. :meth:`restore` puts them back into an emptied database as one
+    script: the rows (``session_replication_role = replica``, so that the foreign keys,
+    proposals' cycle with revisions included, are not checked row by row; the tests
+    connect as a superuser), then ``setval`` of every sequence, so that the next insert
+    gets the id it would have got after the build."""
+
+    def __init__(self, engine: Engine, schema: str) -> None:
+        tables = [t.name for t in metadata.sorted_tables if t.name not in KEEP]
+        columns = {
+            t.name: ", ".join(f'"{c.name}"' for c in t.columns)
+            for t in metadata.sorted_tables
+            if t.name not in KEEP
+        }
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                ";\n".join(
+                    [f'DROP SCHEMA IF EXISTS "{schema}" CASCADE', f'CREATE SCHEMA "{schema}"']
+                    + [f'CREATE TABLE "{schema}"."{t}" AS TABLE public."{t}"' for t in tables]
+                )
+            )
+            self.sequences = pg_sequence_positions(conn)
+        self.script = ";\n".join(
+            ["SET LOCAL session_replication_role = replica"]
+            + [  # the names are the models' (metadata), the schema the test's; the columns
+                # named, since a test that migrates down and up again may reorder them
+                f'INSERT INTO public."{t}" ({columns[t]}) OVERRIDING SYSTEM VALUE '  # noqa: S608
+                f'SELECT {columns[t]} FROM "{schema}"."{t}"'
+                for t in tables
+            ]
+            + ["SET LOCAL session_replication_role = origin"]
+            + [
+                f"SELECT setval('public.\"{name}\"', {value}, {'true' if called else 'false'})"
+                for name, (value, called) in self.sequences.items()
+            ]
+        )
+
+    def restore(self, engine: Engine) -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(self.script)
+
+
 class SmallWorlds:
     """The small worlds many tests start from (tests.web's ``world``, the review
-    ``cycle``) are built through the services once per session on SQLite and copied
-    into each later test's empty database (milliseconds instead of about a second of
-    services, on a busy machine several). Only into an empty one: when the test (or a
-    fixture before it) has written anything, the world is built as usual. On
-    PostgreSQL every test builds its own."""
+    ``cycle``, the results' ``aw``, the scheduling ``sw``) are built through the services
+    once per session and backend and copied into each later test's empty database
+    (milliseconds instead of about a second of services, on a busy machine several):
+    on SQLite the file, through SQLite's backup API; on PostgreSQL the rows, from a
+    :class:`PgSnapshot` of the first build, with the sequences set where the build left
+    them, so that the test sees the same rows, ids and next ids as after a build. Only
+    into an empty database: when the test (or a fixture before it) has written
+    anything, the world is built as usual."""
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.built: dict[str, tuple[Path, Any]] = {}
+        self.pg: dict[tuple[str, str], tuple[PgSnapshot, Any]] = {}
 
     @staticmethod
     def _empty(engine: Engine) -> bool:
@@ -249,24 +321,47 @@ class SmallWorlds:
         with engine.connect() as conn:
             return not any(conn.execute(select(*[select(t).exists() for t in tables])).one())
 
+    @staticmethod
+    def _build(factory: sessionmaker[Session], build: Callable[[Session], T]) -> T:
+        with factory() as s:
+            result = build(s)
+            s.commit()
+        return result
+
     def get(self, key: str, factory: sessionmaker[Session], build: Callable[[Session], T]) -> T:
         engine = factory.kw["bind"]
+        if engine.dialect.name == "postgresql":
+            return self._get_pg(key, engine, factory, build)
         path = Path(engine.url.database or "")
         if engine.dialect.name != "sqlite" or not path.exists() or not self._empty(engine):
-            with factory() as s:
-                result = build(s)
-                s.commit()
-            return result
+            return self._build(factory, build)
         if key in self.built:
             file, result = self.built[key]
             _sqlite_backup(file, path)
             return cast(T, copy.deepcopy(result))
-        with factory() as s:
-            result = build(s)
-            s.commit()
+        result = self._build(factory, build)
         file = self.tmp / f"{key}.sqlite3"
         _sqlite_backup(path, file)
         self.built[key] = (file, copy.deepcopy(result))
+        return result
+
+    def _get_pg(
+        self,
+        key: str,
+        engine: Engine,
+        factory: sessionmaker[Session],
+        build: Callable[[Session], T],
+    ) -> T:
+        if not self._empty(engine):
+            return self._build(factory, build)
+        where = (engine.url.render_as_string(hide_password=False), key)
+        if where in self.pg:
+            snapshot, result = self.pg[where]
+            snapshot.restore(engine)
+            return cast(T, copy.deepcopy(result))
+        result = self._build(factory, build)
+        schema = "snap_" + "".join(c if c.isalnum() else "_" for c in key.lower())
+        self.pg[where] = (PgSnapshot(engine, schema), copy.deepcopy(result))
         return result
 
 

@@ -40,31 +40,35 @@ class Cryo:
     call_id: int = 0
 
 
+def build_cryo(s: Session) -> Cryo:
+    fac, krios, glacios = cryo_centre(s)
+    manager = F.user(s, email="office@cryo.example")
+    people_services.grant_role(s, manager.id, "provider_admin", provider_id=fac.provider_id)
+    other_fac, _k, _g = cryo_centre(s)
+    om = F.user(s, email="office@other.example")
+    people_services.grant_role(s, om.id, "provider_admin", provider_id=other_fac.provider_id)
+    applicant = F.user(s, email="applicant@example.org")
+    call = cryo_call(s, fac, [krios, glacios], 40)
+    make_open(call)  # around the real clock: the pages use it
+    call_services.transition_call(s, call, "open")
+    p = ps.create_proposal(s, call, applicant, title="Ribosome", abstract="a", science_case="b")
+    s.flush()
+    return Cryo(
+        fac.provider.slug,
+        fac.id,
+        krios.id,
+        glacios.id,
+        glacios.unavailable[0].id,
+        {"manager": manager.email, "other_manager": om.email, "applicant": applicant.email},
+        p.id,
+        call.id,
+    )
+
+
 @pytest.fixture
-def cryo(factory: sessionmaker[Session]) -> Cryo:
-    with factory() as s:
-        fac, krios, glacios = cryo_centre(s)
-        manager = F.user(s, email="office@cryo.example")
-        people_services.grant_role(s, manager.id, "provider_admin", provider_id=fac.provider_id)
-        other_fac, _k, _g = cryo_centre(s)
-        om = F.user(s, email="office@other.example")
-        people_services.grant_role(s, om.id, "provider_admin", provider_id=other_fac.provider_id)
-        applicant = F.user(s, email="applicant@example.org")
-        call = cryo_call(s, fac, [krios, glacios], 40)
-        make_open(call)  # around the real clock: the pages use it
-        call_services.transition_call(s, call, "open")
-        p = ps.create_proposal(s, call, applicant, title="Ribosome", abstract="a", science_case="b")
-        s.commit()
-        return Cryo(
-            fac.provider.slug,
-            fac.id,
-            krios.id,
-            glacios.id,
-            glacios.unavailable[0].id,
-            {"manager": manager.email, "other_manager": om.email, "applicant": applicant.email},
-            p.id,
-            call.id,
-        )
+def cryo(factory: sessionmaker[Session], small_worlds: Any) -> Cryo:
+    """:func:`build_cryo` (built once per session and backend, see tests/conftest.py)."""
+    return small_worlds.get("facilities-cryo", factory, build_cryo)  # type: ignore[no-any-return]
 
 
 def outcome(r: Any) -> str:

@@ -109,12 +109,16 @@ def _world(s: Session) -> dict[str, Any]:
     return {"call": call, "proposal": p, "reviewer": reviewer}
 
 
+def _world_ids(s: Session) -> dict[str, Any]:
+    w = _world(s)
+    s.flush()
+    return {"slug": w["call"].slug, "proposal": w["proposal"].id, "reviewer": w["reviewer"].id}
+
+
 @pytest.fixture
-def world(factory: sessionmaker[Session]) -> dict[str, Any]:
-    with factory() as s:
-        w = _world(s)
-        s.commit()
-        return {"slug": w["call"].slug, "proposal": w["proposal"].id, "reviewer": w["reviewer"].id}
+def world(factory: sessionmaker[Session], small_worlds: Any) -> dict[str, Any]:
+    """:func:`_world` (built once per session and backend, see tests/conftest.py)."""
+    return small_worlds.get("pdf-hygiene", factory, _world_ids)  # type: ignore[no-any-return]
 
 
 def upload(c: TestClient, pid: int, data: bytes, name: str = "case.pdf") -> Any:

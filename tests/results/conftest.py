@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -107,11 +108,9 @@ def build(s: Session) -> Awarded:
 
 
 @pytest.fixture
-def aw(factory: sessionmaker[Session]) -> Awarded:
-    with factory() as s:
-        a = build(s)
-        s.commit()
-    return a
+def aw(factory: sessionmaker[Session], small_worlds: Any) -> Awarded:
+    """:func:`build` (built once per session and backend, see tests/conftest.py)."""
+    return small_worlds.get("results-awarded", factory, build)  # type: ignore[no-any-return]
 
 
 def get_call(s: Session, a: Awarded) -> Call:

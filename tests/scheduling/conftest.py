@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -185,11 +186,9 @@ def build(s: Session) -> SlotWorld:
 
 
 @pytest.fixture
-def sw(factory: sessionmaker[Session]) -> SlotWorld:
-    with factory() as s:
-        w = build(s)
-        s.commit()
-    return w
+def sw(factory: sessionmaker[Session], small_worlds: Any) -> SlotWorld:
+    """:func:`build` (built once per session and backend, see tests/conftest.py)."""
+    return small_worlds.get("scheduling-slots", factory, build)  # type: ignore[no-any-return]
 
 
 def get_call(s: Session, w: SlotWorld) -> Call:
