@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -143,7 +145,20 @@ def test_the_scores_matrix_and_its_hashed_rows_are_the_dense_ones() -> None:
     assert np.signbit(dense).sum() > 0
     rest = {"params": {"k": 3}, "conflicts": [[0, 1]]}
     whole = inputs_hash({"A": dense.round(6).tolist(), **rest})
-    for block in (1, 7, 256):
-        assert inputs_hash_with_rows(rest, "A", affinity_rows(A, block)) == whole
+    assert inputs_hash_with_rows(rest, "A", affinity_rows(A)) == whole
+    # each row's bytes are the dense row's JSON, whatever the values (ints, tiny ones that
+    # round to 0 or -0, long decimals, exponents)
+    v = np.concatenate([v, [1.0, -2.0, 1e-7, -1e-7, 0.1 + 0.2, 123456.7891234, 5e-6, -0.0]])
+    p = np.concatenate([p, np.arange(8)])
+    r = np.concatenate([r, np.arange(8) + 3])
+    dense[p[-8:], r[-8:]] = v[-8:]
+    A = affinity_matrix(P, R, p, r, v)
+    rows = list(affinity_rows(A))
+    assert rows == [json.dumps(x, separators=(",", ":")).encode() for x in dense.round(6).tolist()]
+    assert inputs_hash_with_rows(rest, "A", rows) == inputs_hash(
+        {"A": dense.round(6).tolist(), **rest}
+    )
     empty = affinity_matrix(0, 3, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
     assert list(affinity_rows(empty)) == []
+    no_scores = affinity_matrix(2, 3, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    assert list(affinity_rows(no_scores)) == [b"[0.0,0.0,0.0]"] * 2

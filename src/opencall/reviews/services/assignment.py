@@ -51,14 +51,21 @@ def affinity_matrix(
     )
 
 
-def affinity_rows(A: sp.csr_matrix, block: int = 256) -> Iterator[list[float]]:
-    """Each row of ``A.toarray()`` rounded to 6 decimals, as lists (the rows the inputs hash
-    has always taken from the dense matrix), one block of rows densified at a time."""
-    from opencall.optim.assignment import dense_rows
-
-    for lo in range(0, A.shape[0], block):
-        for row in dense_rows(A[lo : lo + block]).round(6):
-            yield row.tolist()
+def affinity_rows(A: sp.csr_matrix) -> Iterator[bytes]:
+    """Each row of ``A``'s dense matrix rounded to 6 decimals, as the JSON of its list (the
+    rows the inputs hash has always taken from the dense matrix, the same bytes), written
+    from the stored entries: a row is all "0.0" but for its few stored scores, each
+    written as ``json.dumps`` writes a float (``float.__repr__``). ``A`` has no duplicate
+    entries (``affinity_matrix``)."""
+    zeros = ["0.0"] * A.shape[1]
+    values = [float.__repr__(v) for v in np.round(A.data, 6).tolist()]
+    indices = A.indices.tolist()
+    indptr = A.indptr.tolist()
+    for lo, hi in zip(indptr[:-1], indptr[1:], strict=True):
+        row = zeros.copy()
+        for c, v in zip(indices[lo:hi], values[lo:hi], strict=True):
+            row[c] = v
+        yield ("[" + ",".join(row) + "]").encode()
 
 
 def build_assignment_problem(
