@@ -39,7 +39,8 @@ def queue_mails(
     session: Session, messages: list[tuple[str, str, str]], per: int = MAIL_BATCH
 ) -> list[jobs.Job]:
     """Enqueue many ``(to, subject, body)`` messages as 'mail' jobs of up to ``per`` each, in
-    the caller's unit of work. Each message is sent at most once (see ``mail_handler``)."""
+    the caller's unit of work. A retry never sends again a message already sent (see
+    ``mail_handler``)."""
     return [
         jobs.enqueue(
             session,
