@@ -58,13 +58,12 @@ def affinity_rows(A: sp.csr_matrix) -> Iterator[bytes]:
     written as ``json.dumps`` writes a float (``float.__repr__``). ``A`` has no duplicate
     entries (``affinity_matrix``)."""
     zeros = ["0.0"] * A.shape[1]
-    values = [float.__repr__(v) for v in np.round(A.data, 6).tolist()]
-    indices = A.indices.tolist()
+    values = np.round(A.data, 6)
     indptr = A.indptr.tolist()
     for lo, hi in zip(indptr[:-1], indptr[1:], strict=True):
         row = zeros.copy()
-        for c, v in zip(indices[lo:hi], values[lo:hi], strict=True):
-            row[c] = v
+        for c, v in zip(A.indices[lo:hi].tolist(), values[lo:hi].tolist(), strict=True):
+            row[c] = float.__repr__(v)
         yield ("[" + ",".join(row) + "]").encode()
 
 
