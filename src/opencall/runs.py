@@ -67,10 +67,11 @@ def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, default=str, separators=(",", ":")).encode()
 
 
-def inputs_hash_with_rows(obj: dict[str, Any], key: str, rows: Iterable[list[Any]]) -> str:
+def inputs_hash_with_rows(obj: dict[str, Any], key: str, rows: Iterable[list[Any] | bytes]) -> str:
     """``inputs_hash({**obj, key: list(rows)})``, one row at a time: the same bytes are
     hashed without holding the whole matrix as JSON (a conference's affinity matrix is
-    130 million numbers)."""
+    130 million numbers). A row given as bytes is taken as its JSON already written (the
+    bytes ``json.dumps`` gives the list, compact separators)."""
     h = hashlib.sha256(b"{")
     for n, k in enumerate(sorted([*obj, key])):
         h.update(b"," if n else b"")
@@ -80,7 +81,7 @@ def inputs_hash_with_rows(obj: dict[str, Any], key: str, rows: Iterable[list[Any
             continue
         h.update(b"[")
         for i, row in enumerate(rows):
-            h.update((b"," if i else b"") + _dumps(row))
+            h.update((b"," if i else b"") + (row if isinstance(row, bytes) else _dumps(row)))
         h.update(b"]")
     h.update(b"}")
     return h.hexdigest()

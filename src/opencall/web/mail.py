@@ -26,10 +26,35 @@ from opencall.settings import Settings
 from opencall.web.i18n import Translator
 from opencall.web.pages import WEB, make_environment
 
+#: messages per 'mail' job queued by ``queue_mails`` (the invitations after an assignment)
+MAIL_BATCH = 200
+
 
 def queue_mail(session: Session, to: str, subject: str, body: str) -> jobs.Job:
     """Enqueue one message in the caller's unit of work (sent only if it commits)."""
     return jobs.enqueue(session, "mail", {"to": to, "subject": subject, "body": body})
+
+
+def queue_mails(
+    session: Session, messages: list[tuple[str, str, str]], per: int = MAIL_BATCH
+) -> list[jobs.Job]:
+    """Enqueue many ``(to, subject, body)`` messages as 'mail' jobs of up to ``per`` each, in
+    the caller's unit of work. A retry never sends again a message already sent (see
+    ``mail_handler``)."""
+    return [
+        jobs.enqueue(
+            session,
+            "mail",
+            {
+                "messages": [
+                    {"to": to, "subject": subject, "body": body}
+                    for to, subject, body in messages[lo : lo + per]
+                ],
+                "sent": [],
+            },
+        )
+        for lo in range(0, len(messages), per)
+    ]
 
 
 @lru_cache(maxsize=1)
@@ -69,10 +94,43 @@ def send(settings: Settings, msg: EmailMessage) -> None:
 
 
 def mail_handler(settings: Settings) -> jobs.Handler:
-    """The job handler for 'mail' jobs (registered in ``app.build_registry``)."""
+    """The job handler for 'mail' jobs (registered in ``app.build_registry``): one message, or
+    a batch (``queue_mails``).
 
-    def handle(_session: Session, job: jobs.Job, _progress: Callable[[int, str], None]) -> None:
-        p = job.payload
-        send(settings, build_message(settings, str(p["to"]), str(p["subject"]), str(p["body"])))
+    In a batch each message sent is recorded at once (its index in the payload's ``sent``,
+    committed), so a retry of the job sends only the messages not yet sent; a message that
+    fails does not hold the others back in that attempt. The job fails (and is retried up to
+    its ``max_attempts``, then kept as failed with the unsent messages in its payload) while
+    any message is unsent; it is done only when all are sent. As for a single message, a
+    crash between the server's acceptance and the commit of ``sent`` sends that one again.
+    """
+
+    def handle(session: Session, job: jobs.Job, _progress: Callable[[int, str], None]) -> None:
+        p = dict(job.payload)
+        if "messages" not in p:
+            send(settings, build_message(settings, str(p["to"]), str(p["subject"]), str(p["body"])))
+            return
+        messages = p["messages"]
+        sent = set(p.get("sent", []))
+        errors: list[str] = []
+        for i, m in enumerate(messages):
+            if i in sent:
+                continue
+            try:
+                send(
+                    settings,
+                    build_message(settings, str(m["to"]), str(m["subject"]), str(m["body"])),
+                )
+            except Exception as exc:  # noqa: BLE001 - recorded, the job is retried
+                errors.append(f"message {i}: {type(exc).__name__}: {exc}")
+                continue
+            sent.add(i)
+            job.payload = {**p, "sent": sorted(sent)}
+            session.commit()  # the message is sent: never again, whatever happens next
+        if errors:
+            raise RuntimeError(
+                f"{len(errors)} of {len(messages)} messages not sent (the {len(sent)} sent "
+                f"are not sent again); first: {errors[0]}"
+            )
 
     return handle

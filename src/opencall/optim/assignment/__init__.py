@@ -115,6 +115,7 @@ from opencall.optim.assignment.common import (
     _uniq,
     affinity_of_pairs,
     check_assignment,
+    dense_rows,
 )
 from opencall.optim.assignment.distributed import distributed_problem, distributed_reviewers
 from opencall.optim.assignment.fair import _fair
@@ -134,6 +135,7 @@ __all__ = [
     "TopicAffinity",
     "affinity_of_pairs",
     "check_assignment",
+    "dense_rows",
     "distributed_problem",
     "distributed_reviewers",
     "solve_assignment",

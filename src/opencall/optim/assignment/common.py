@@ -76,7 +76,9 @@ class AssignmentProblem:
 
     n_proposals: int
     n_reviewers: int
-    affinity: Any  # dense P x R float array, or TopicAffinity
+    # dense P x R float array, scipy sparse P x R (a pair not stored has affinity 0: the
+    # solver's results are those of its ``toarray()``, never materialised), or TopicAffinity
+    affinity: Any
     k: int | npt.ArrayLike = 3
     min_load: int | npt.ArrayLike = 0
     max_load: int | npt.ArrayLike | None = None  # None: no upper limit
@@ -175,9 +177,11 @@ def _normalise(pb: AssignmentProblem) -> _Norm:
             raise ValueError(f"topic matrices must be {P} x T and {R} x T, got {ps} and {rs}")
     else:
         a = pb.affinity
-        if not isinstance(a, np.ndarray) or a.shape != (P, R):
-            raise ValueError(f"affinity must be a {P} x {R} numpy array or a TopicAffinity")
-        if not np.isfinite(a).all():
+        if not (isinstance(a, np.ndarray) or sp.issparse(a)) or a.shape != (P, R):
+            raise ValueError(
+                f"affinity must be a {P} x {R} numpy array, scipy sparse matrix or a TopicAffinity"
+            )
+        if not np.isfinite(a.data if sp.issparse(a) else a).all():
             raise ValueError("affinity must be finite")
     groupings = []
     for g in pb.groupings:
@@ -214,8 +218,20 @@ class _Oracle:
     def __init__(self, affinity: Any, perm: IntArray) -> None:
         self.perm = perm
         self.dense: FloatArray | None = None
+        #: a sparse affinity: CSR with columns in internal order, and its stored entries'
+        #: sorted keys ``p * R + r_internal`` for ``pairs``
+        self.csr: Any = None
+        self.csr_keys: IntArray = np.zeros(0, np.int64)
         self.rnt: Any = None
-        if isinstance(affinity, TopicAffinity):
+        if sp.issparse(affinity):
+            c = sp.csr_matrix(affinity, dtype=np.float64, copy=True)
+            c.sum_duplicates()  # entries as ``toarray()`` has them; sorted indices
+            c = sp.csr_matrix(c[:, perm])
+            c.sort_indices()
+            self.csr = c
+            rows = np.repeat(np.arange(c.shape[0], dtype=np.int64), np.diff(c.indptr))
+            self.csr_keys = rows * c.shape[1] + c.indices.astype(np.int64)
+        elif isinstance(affinity, TopicAffinity):
             self.pn = sp.csr_matrix(_row_normalise(affinity.proposal_topics))
             self.pn.sort_indices()
             rn = _row_normalise(affinity.reviewer_topics)[perm]
@@ -226,20 +242,20 @@ class _Oracle:
                 self.rnt = rn.toarray().T.copy() if sp.issparse(rn) else np.ascontiguousarray(rn.T)
         else:
             self.dense = affinity
-        #: bound on |affinity| (rows of a TopicAffinity are unit vectors: cosines)
-        self.amax = (
-            1.0 + 1e-6
-            if self.dense is None
-            else float(np.abs(self.dense).max())
-            if self.dense.size
-            else 0.0
-        )
+        #: bound on |affinity| (rows of a TopicAffinity are unit vectors: cosines); for a
+        #: sparse affinity the largest |stored entry|, the same as over its ``toarray()``
+        if self.csr is not None:
+            self.amax = float(np.abs(self.csr.data).max()) if self.csr.nnz else 0.0
+        elif self.dense is not None:
+            self.amax = float(np.abs(self.dense).max()) if self.dense.size else 0.0
+        else:
+            self.amax = 1.0 + 1e-6
         # single-precision copies for fast screening (pricing, candidate choice); every pair a
         # screen keeps is re-evaluated exactly in double precision by ``pairs``
         self.pn32: Any = None
         self.rnt32: Any = None
         self.err: FloatArray = np.zeros(0)
-        if self.dense is None:
+        if not self.exact:
             self.pn32 = sp.csr_matrix(self.pn, dtype=np.float32)
             self.rnt32 = (
                 sp.csc_matrix(self.rnt, dtype=np.float32)
@@ -251,10 +267,16 @@ class _Oracle:
             nnz = np.diff(self.pn.indptr).astype(np.float64)
             self.err = (nnz + 4.0) * 2.0**-24 * 1.01 + 1e-12
 
+    @property
+    def exact(self) -> bool:
+        """Blocks are the exact double-precision values (a dense or sparse affinity)."""
+        return self.dense is not None or self.csr is not None
+
     def block(self, idx: IntArray) -> tuple[npt.NDArray[Any], FloatArray]:
         """Rows ``idx`` (all reviewers, internal order) as a screening block, and per row a bound
-        on its error against the exact values of ``pairs`` (zero for a dense affinity)."""
-        if self.dense is not None:
+        on its error against the exact values of ``pairs`` (zero for a dense or sparse
+        affinity)."""
+        if self.exact:
             return self.rows(idx), np.zeros(len(idx))
         out = self.pn32[idx] @ self.rnt32
         if sp.issparse(out):
@@ -262,6 +284,8 @@ class _Oracle:
         return np.asarray(out, dtype=np.float32), self.err[idx]
 
     def rows(self, idx: IntArray) -> FloatArray:
+        if self.csr is not None:
+            return dense_rows(self.csr[idx])
         if self.dense is not None:
             return np.asarray(self.dense[idx][:, self.perm], dtype=np.float64)
         out = self.pn[idx] @ self.rnt
@@ -270,6 +294,13 @@ class _Oracle:
         return np.asarray(out, dtype=np.float64)
 
     def pairs(self, p: IntArray, r_internal: IntArray) -> FloatArray:
+        if self.csr is not None:
+            keys = self.csr_keys
+            q = np.asarray(p, np.int64) * self.csr.shape[1] + np.asarray(r_internal, np.int64)
+            if len(keys) == 0:
+                return np.zeros(len(q), np.float64)
+            pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
+            return np.where(keys[pos] == q, self.csr.data[pos], 0.0)
         if self.dense is not None:
             return np.asarray(self.dense[p, self.perm[r_internal]], dtype=np.float64)
         if sp.issparse(self.rnt):
@@ -291,6 +322,15 @@ class _Oracle:
             q = start[sel] + j
             out[sel] += data[q] * self.rnt[indices[q], r_internal[sel]]
         return out
+
+
+def dense_rows(m: Any) -> FloatArray:
+    """A CSR matrix (canonical: no duplicate entries) as a dense float64 array whose entries
+    are the stored values bit for bit (``toarray()`` adds them to zeros, turning -0.0 into 0.0)."""
+    out = np.zeros(m.shape, np.float64)
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    out[rows, m.indices] = m.data
+    return out
 
 
 def _row_normalise(m: Any) -> Any:

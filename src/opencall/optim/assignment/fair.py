@@ -590,7 +590,7 @@ def _screen(
     top = np.where(u >= 0, u * np.where(has, st.rowmax_s, 0), np.inf) + vmax - t
     live = np.flatnonzero(has & (top >= thr - 1e-9 * (np.abs(top) + abs(thr) + 1.0)))
     orc = st.oracle
-    dense = orc.dense is not None
+    dense = orc.exact
     eps = 2.0**-52 if dense else 2.0**-24
     amax = orc.amax
     U = u * sc

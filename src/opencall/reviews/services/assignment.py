@@ -5,9 +5,12 @@ removed), each change audited in the call's log."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,6 +28,43 @@ from opencall.runs import no_progress as _noop
 
 def _country_regions(session: Session) -> dict[str, str]:
     return dict(session.execute(select(Country.iso3, Country.un_region)).all())
+
+
+def affinity_matrix(
+    n_proposals: int,
+    n_reviewers: int,
+    p: npt.NDArray[np.int64],
+    r: npt.NDArray[np.int64],
+    score: npt.NDArray[np.float64],
+) -> sp.csr_matrix:
+    """The affinity as a CSR matrix: ``score[i]`` at ``(p[i], r[i])``, 0 elsewhere; a pair
+    given twice keeps its last score (as assigning into a dense matrix would)."""
+    key = p * n_reviewers + r
+    # the last of equal keys: a stable sort of the reversed arrays keeps it first
+    rev = np.argsort(key[::-1], kind="stable")
+    key_r = key[::-1][rev]
+    first = np.ones(len(key_r), bool)
+    first[1:] = key_r[1:] != key_r[:-1]
+    pick = (len(key) - 1 - rev)[first]
+    return sp.csr_matrix(
+        (score[pick], (p[pick], r[pick])), shape=(n_proposals, n_reviewers), dtype=np.float64
+    )
+
+
+def affinity_rows(A: sp.csr_matrix) -> Iterator[bytes]:
+    """Each row of ``A``'s dense matrix rounded to 6 decimals, as the JSON of its list (the
+    rows the inputs hash has always taken from the dense matrix, the same bytes), written
+    from the stored entries: a row is all "0.0" but for its few stored scores, each
+    written as ``json.dumps`` writes a float (``float.__repr__``). ``A`` has no duplicate
+    entries (``affinity_matrix``)."""
+    zeros = ["0.0"] * A.shape[1]
+    values = np.round(A.data, 6)
+    indptr = A.indptr.tolist()
+    for lo, hi in zip(indptr[:-1], indptr[1:], strict=True):
+        row = zeros.copy()
+        for c, v in zip(A.indices[lo:hi].tolist(), values[lo:hi].tolist(), strict=True):
+            row[c] = float.__repr__(v)
+        yield ("[" + ",".join(row) + "]").encode()
 
 
 def build_assignment_problem(
@@ -49,9 +89,11 @@ def build_assignment_problem(
         raise DomainError("Assignment needs reviewers and proposals under review.")
     pidx = {p.id: i for i, p in enumerate(proposals)}
     ridx = {r.id: j for j, r in enumerate(reviewers)}
-    A = np.zeros((len(proposals), len(reviewers)), dtype=np.float64)
     # the stored scores as columns (not ORM rows: a conference keeps millions); ids are
-    # translated to matrix positions with sorted lookups, pairs of other people skipped
+    # translated to matrix positions with sorted lookups, pairs of other people skipped. The
+    # solver takes them as a sparse matrix: a pair not stored has affinity 0, and above
+    # AFFINITY_TOP_K reviewers only each proposal's best are stored, so the dense P x R
+    # matrix (1 GiB at conference scale) is never built
     pid_sorted = np.array(sorted(pidx), dtype=np.int64)
     pos_p = np.array([pidx[i] for i in pid_sorted.tolist()], dtype=np.int64)
     rid_sorted = np.array(sorted(ridx), dtype=np.int64)
@@ -62,13 +104,25 @@ def build_assignment_problem(
         .order_by(AffinityScore.id)
         .execution_options(yield_per=50000)
     )
+    rows_p: list[npt.NDArray[np.int64]] = []
+    rows_r: list[npt.NDArray[np.int64]] = []
+    values: list[npt.NDArray[np.float64]] = []
     for part in scores.partitions():
         cols = np.array(part, dtype=np.float64).reshape(-1, 3)
         sp_, sr = cols[:, 0].astype(np.int64), cols[:, 1].astype(np.int64)
         ip = np.minimum(np.searchsorted(pid_sorted, sp_), max(len(pid_sorted) - 1, 0))
         ir = np.minimum(np.searchsorted(rid_sorted, sr), max(len(rid_sorted) - 1, 0))
         ok = (pid_sorted[ip] == sp_) & (rid_sorted[ir] == sr)
-        A[pos_p[ip[ok]], pos_r[ir[ok]]] = cols[ok, 2]
+        rows_p.append(pos_p[ip[ok]])
+        rows_r.append(pos_r[ir[ok]])
+        values.append(cols[ok, 2])
+    A = affinity_matrix(
+        len(proposals),
+        len(reviewers),
+        np.concatenate([np.zeros(0, np.int64), *rows_p]),
+        np.concatenate([np.zeros(0, np.int64), *rows_r]),
+        np.concatenate([np.zeros(0, np.float64), *values]),
+    )
     conflicts = sorted(
         (pidx[p], ridx[r]) for p, r in q.conflict_pairs(session, call) if p in pidx and r in ridx
     )
@@ -152,7 +206,11 @@ def run_assignment(
     actor_id: int | None = None,
     progress: Progress = _noop,
 ) -> SolverRun:
-    from opencall.optim.assignment import InfeasibleAssignment, solve_assignment
+    from opencall.optim.assignment import (
+        InfeasibleAssignment,
+        affinity_of_pairs,
+        solve_assignment,
+    )
 
     t0 = time.perf_counter()
     progress(5, "building the assignment problem")
@@ -181,7 +239,7 @@ def run_assignment(
         hashed_inputs=inputs_hash_with_rows(
             {"params": params, "conflicts": np.asarray(problem.conflicts).tolist()},
             "A",
-            (row.round(6).tolist() for row in problem.affinity),
+            affinity_rows(problem.affinity),
         ),
         parameters=params,
         seed=seed,
@@ -205,8 +263,8 @@ def run_assignment(
         )
     }
     chosen = set()
-    A = problem.affinity
-    for pi, rj in zip(res.proposals.tolist(), res.reviewers.tolist(), strict=True):
+    scores = affinity_of_pairs(problem, res.proposals, res.reviewers).tolist()
+    for pi, rj, score in zip(res.proposals.tolist(), res.reviewers.tolist(), scores, strict=True):
         p, r = proposals[pi], reviewers[rj]
         chosen.add((p.id, r.id))
         a = existing.get((p.id, r.id))
@@ -218,12 +276,12 @@ def run_assignment(
                     reviewer_id=r.id,
                     status="assigned",
                     source="solver",
-                    score=float(A[pi, rj]),
+                    score=score,
                     run_id=run.id,
                 )
             )
         else:
-            a.score = float(A[pi, rj])
+            a.score = score
             if a.status in ("removed", "declined"):
                 raise DomainError("The solver chose a forbidden pair; refusing the result.")
     # solver assignments no longer chosen and not yet started are dropped
