@@ -5,15 +5,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export OPENCALL_DATABASE_URL ?= sqlite:///./var/opencall.sqlite3
 
-.PHONY: run test install bytecode lint unit quick bench clean
+.PHONY: run test install lint unit quick bench clean
 
 # uv (from PyPI, into the venv) installs the packages: on the 2-core test machine a
 # fresh clone's install took 72 s with it and 633 s with pip (docs/testing.md); pip
 # does it where uv cannot be had. --compile-bytecode: pip writes each module's .pyc at
-# install, uv does not unless asked; where PYTHONDONTWRITEBYTECODE is set (this
-# machine) nothing ever writes them, and every process (each test worker, each server
-# the tests start) compiled every imported module from source: 3.5 s of CPU a process
-# instead of 1.2 s (docs/testing.md)
+# install, uv does not unless asked; where PYTHONDONTWRITEBYTECODE is set (the test
+# machine) nothing ever wrote them, and every process compiled every imported package
+# from source: importing the app and its test tools took 3.5 s of CPU instead of 1.2 s
+# (docs/testing.md)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@if $(BIN)/python -m pip install -q uv && \
@@ -43,17 +43,19 @@ lint: install
 # the files with slow or browser tests first
 TEST_WORKERS ?= 2
 
-# the project's own modules (an editable install: not compiled by the installer), for
-# the same reason; unchanged files are skipped, so this is quick when nothing changed
-bytecode: install
-	@$(BIN)/python -m compileall -q src tests bench >/dev/null
+# PYTHONDONTWRITEBYTECODE (set on the test machine) cleared for the tests: with it each
+# test process compiled the project's modules from source and pytest rewrote the
+# asserts of every test module and of its plugins' packages (schemathesis' ~250
+# modules) again, 10.3 s of CPU for one trivial test instead of 4.6 s (docs/testing.md);
+# the caches go to __pycache__ folders, which git ignores
+TEST_ENV := PYTHONDONTWRITEBYTECODE=
 
-unit: bytecode
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+unit: install
+	$(TEST_ENV) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # the quick loop while working: no browser, no real server processes, no whole demo cycles
-quick: bytecode
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow and not browser"
+quick: install
+	$(TEST_ENV) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow and not browser"
 
 test: lint unit
 
