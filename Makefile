@@ -9,15 +9,11 @@ export OPENCALL_DATABASE_URL ?= sqlite:///./var/opencall.sqlite3
 
 # uv (from PyPI, into the venv) installs the packages: on the 2-core test machine a
 # fresh clone's install took 72 s with it and 633 s with pip (docs/testing.md); pip
-# does it where uv cannot be had. --compile-bytecode: pip writes each module's .pyc at
-# install, uv does not unless asked; where PYTHONDONTWRITEBYTECODE is set (the test
-# machine) nothing ever wrote them, and every process compiled every imported package
-# from source: importing the app and its test tools took 3.5 s of CPU instead of 1.2 s
-# (docs/testing.md)
+# does it where uv cannot be had
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@if $(BIN)/python -m pip install -q uv && \
-	  $(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -e '.[test]'; then :; \
+	  $(BIN)/uv pip install -q --python $(BIN)/python -e '.[test]'; then :; \
 	else \
 	  $(BIN)/python -m pip install -q -e '.[test]'; \
 	fi
@@ -43,11 +39,13 @@ lint: install
 # the files with slow or browser tests first
 TEST_WORKERS ?= 2
 
-# PYTHONDONTWRITEBYTECODE (set on the test machine) cleared for the tests: with it each
-# test process compiled the project's modules from source and pytest rewrote the
-# asserts of every test module and of its plugins' packages (schemathesis' ~250
-# modules) again, 10.3 s of CPU for one trivial test instead of 4.6 s (docs/testing.md);
-# the caches go to __pycache__ folders, which git ignores
+# PYTHONDONTWRITEBYTECODE (set on the test machine) cleared for the tests: with it no
+# .pyc was ever written (uv, unlike pip, writes none at install), so each test process
+# (and each server the tests start) compiled every module it imported from source, and
+# pytest rewrote the asserts of every test module and of its plugins' packages
+# (schemathesis' ~250 modules) again: 10.3 s of CPU for one trivial test instead of
+# 4.6 s (docs/testing.md). The first process to import a module now writes its .pyc
+# (to __pycache__ folders, which git ignores)
 TEST_ENV := PYTHONDONTWRITEBYTECODE=
 
 unit: install
