@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import fcntl
 import functools
 import os
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -376,17 +377,33 @@ DEMO_ANCHOR = dt.date(2026, 11, 29)
 
 
 class DemoWorlds:
-    """Each demo world (seed, scale, anchor) is built once per session and backend; a
+    """Each demo world (seed, scale, anchor) is built once per test run and backend; a
     test gets its own copy: the SQLite file copied, or on PostgreSQL a database cloned
     from a template (``CREATE DATABASE ... TEMPLATE ...``). Building one is seconds to
-    minutes; copying it is milliseconds."""
+    minutes; copying it is milliseconds. Under pytest-xdist the workers share them (a
+    folder of the run's temporary directory, a lock file a world): the first worker
+    that needs a world builds it, the others wait for it and copy it, instead of each
+    building its own."""
 
-    def __init__(self, tmp: Path, sqlite_template: Path) -> None:
+    def __init__(self, shared: Path, tmp: Path, sqlite_template: Path) -> None:
+        self.shared = shared
         self.tmp = tmp
         self.sqlite_template = sqlite_template
-        self.files: dict[tuple[int, float, dt.date], Path] = {}
-        self.templates: dict[tuple[int, float, dt.date], str] = {}
         self.clones = 0
+
+    @staticmethod
+    def _name(key: tuple[int, float, dt.date]) -> str:
+        seed, scale, anchor = key
+        return f"demo_{seed}_{scale:g}_{anchor:%Y%m%d}".replace(".", "p")
+
+    @contextmanager
+    def _lock(self, name: str) -> Iterator[None]:
+        with open(self.shared / f"{name}.lock", "w") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     def _build(self, engine: Engine, key: tuple[int, float, dt.date]) -> None:
         from opencall.demo import world
@@ -405,46 +422,70 @@ class DemoWorlds:
         assert PG_URL
         return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
 
+    def _sqlite_world(self, name: str, key: tuple[int, float, dt.date]) -> Path:
+        path = self.shared / f"{name}.sqlite3"
+        if not path.exists():
+            building = self.tmp / f"{name}.sqlite3"
+            shutil.copy(self.sqlite_template, building)
+            eng = make_engine(f"sqlite:///{building}")
+            self._build(eng, key)
+            with eng.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            eng.dispose()
+            shutil.move(building, path)
+        return path
+
+    def _pg_template(self, conn: Any, name: str, key: tuple[int, float, dt.date]) -> str:
+        # one template a run: named after the database the run was given (the
+        # workers' own databases add _gw0, _gw1 to it), rebuilt in each run
+        root = make_url(os.environ.get("OPENCALL_TEST_POSTGRES_URL", "")).database
+        template = f"{root}_{name}"
+        built = self.shared / f"{name}.postgresql"
+        if not built.exists():
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{template}"')
+            eng = make_engine(self._pg_db(template))
+            migrate.upgrade(eng)
+            with make_sessionmaker(eng)() as s:
+                load_countries(s)
+                s.commit()
+            self._build(eng, key)
+            eng.dispose()
+            built.touch()
+        return template
+
     def engine(self, backend: str, key: tuple[int, float, dt.date]) -> Engine:
         self.clones += 1
+        name = self._name(key)
         if backend == "sqlite":
-            if key not in self.files:
-                path = self.tmp / f"demo-{len(self.files)}.sqlite3"
-                shutil.copy(self.sqlite_template, path)
-                eng = make_engine(f"sqlite:///{path}")
-                self._build(eng, key)
-                with eng.connect() as conn:
-                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-                eng.dispose()
-                self.files[key] = path
+            with self._lock(name):
+                world = self._sqlite_world(name, key)
             copy = self.tmp / f"use-{self.clones}.sqlite3"
-            shutil.copy(self.files[key], copy)
+            shutil.copy(world, copy)
             return make_engine(f"sqlite:///{copy}")
         base = make_url(PG_URL or "").database
         admin = self._admin()
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            if key not in self.templates:
-                name = f"{base}_demo{len(self.templates)}"
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-                eng = make_engine(self._pg_db(name))
-                migrate.upgrade(eng)
-                with make_sessionmaker(eng)() as s:
-                    load_countries(s)
-                    s.commit()
-                self._build(eng, key)
-                eng.dispose()
-                self.templates[key] = name
+        with (
+            admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn,
+            self._lock(f"{name}.postgresql"),
+        ):
+            template = self._pg_template(conn, name, key)
             use = f"{base}_demo_use"
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{use}" WITH (FORCE)')
-            conn.exec_driver_sql(f'CREATE DATABASE "{use}" TEMPLATE "{self.templates[key]}"')
+            conn.exec_driver_sql(f'CREATE DATABASE "{use}" TEMPLATE "{template}"')
         admin.dispose()
         return make_engine(self._pg_db(use))
 
 
 @pytest.fixture(scope="session")
 def demo_worlds(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> DemoWorlds:
-    return DemoWorlds(tmp_path_factory.mktemp("demo"), sqlite_template)
+    own = tmp_path_factory.mktemp("demo")
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the run's folder, above each worker's
+        shared = tmp_path_factory.getbasetemp().parent / "demo-worlds"
+        shared.mkdir(exist_ok=True)
+    else:
+        shared = own
+    return DemoWorlds(shared, own, sqlite_template)
 
 
 @pytest.fixture

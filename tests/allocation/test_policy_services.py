@@ -7,17 +7,17 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.allocation import services as al
 from opencall.allocation.models import Award, Decision
 from opencall.calls.queries import call_by_slug
 from opencall.calls.schemas import allocation_policy
 from opencall.calls.services import transition_call, update_call
-from opencall.demo import world
 from opencall.demo.simulate import simulate_reviews
 from opencall.errors import DomainError
 from opencall.proposals.models import ProposalRevision
@@ -66,10 +66,13 @@ def test_valid_policy_round_trips() -> None:
 
 
 @pytest.fixture
-def small_world(db: Session) -> Session:
-    world.build(db, seed=2, anchor=ANCHOR, scale=0.12)
-    db.flush()
-    return db
+def small_world(demo: Callable[..., sessionmaker[Session]]) -> Iterator[Session]:
+    """The demo world of seed 2 at scale 0.12, each test on its own copy (built once per
+    session and backend by tests/conftest.py's ``demo``, which tests/test_pipeline.py and
+    tests/reviews/test_batched_review_steps.py share) instead of built again for each."""
+    with demo(2, 0.12, ANCHOR)() as s:
+        yield s
+        s.rollback()
 
 
 def test_inconsistent_policy_is_refused_and_nothing_changes(small_world: Session) -> None:

@@ -205,8 +205,12 @@ def test_cursor_pages_cover_each_list_once_in_order(
         "W3sidCI6ICIyMDI2LTAxLTAxVDAwOjAwOjAwIn1d",
     ],
 )
-def test_bad_cursors_are_refused(web: Web, factory: sessionmaker[Session], cursor: str) -> None:
-    data = build(factory, 2)
+def test_bad_cursors_are_refused(
+    web: Web, factory: sessionmaker[Session], small_worlds: Any, cursor: str
+) -> None:
+    # the same small call for each cursor: built once, then copied (tests/conftest.py's
+    # SmallWorlds) into each test's empty database
+    data = small_worlds.get("api-pages-2", factory, lambda _s: build(factory, 2))
     r = web.client().get(
         f"/api/v1/calls/{data['slug']}/proposals",
         params={"cursor": cursor},
