@@ -11,7 +11,6 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 IntArray = npt.NDArray[np.int64]
 
@@ -212,6 +211,8 @@ class _Oracle:
     """
 
     def __init__(self, affinity: Any, perm: IntArray) -> None:
+        import scipy.sparse as sp
+
         self.perm = perm
         self.dense: FloatArray | None = None
         self.rnt: Any = None
@@ -254,6 +255,8 @@ class _Oracle:
     def block(self, idx: IntArray) -> tuple[npt.NDArray[Any], FloatArray]:
         """Rows ``idx`` (all reviewers, internal order) as a screening block, and per row a bound
         on its error against the exact values of ``pairs`` (zero for a dense affinity)."""
+        import scipy.sparse as sp
+
         if self.dense is not None:
             return self.rows(idx), np.zeros(len(idx))
         out = self.pn32[idx] @ self.rnt32
@@ -262,6 +265,8 @@ class _Oracle:
         return np.asarray(out, dtype=np.float32), self.err[idx]
 
     def rows(self, idx: IntArray) -> FloatArray:
+        import scipy.sparse as sp
+
         if self.dense is not None:
             return np.asarray(self.dense[idx][:, self.perm], dtype=np.float64)
         out = self.pn[idx] @ self.rnt
@@ -270,6 +275,8 @@ class _Oracle:
         return np.asarray(out, dtype=np.float64)
 
     def pairs(self, p: IntArray, r_internal: IntArray) -> FloatArray:
+        import scipy.sparse as sp
+
         if self.dense is not None:
             return np.asarray(self.dense[p, self.perm[r_internal]], dtype=np.float64)
         if sp.issparse(self.rnt):
@@ -294,6 +301,8 @@ class _Oracle:
 
 
 def _row_normalise(m: Any) -> Any:
+    import scipy.sparse as sp
+
     if sp.issparse(m):
         c = sp.csr_matrix(m, dtype=np.float64)
         norms = np.sqrt(np.asarray(c.multiply(c).sum(axis=1)).ravel())
@@ -578,6 +587,8 @@ def _mip_rows(
     st: _State, ep: IntArray, er: IntArray
 ) -> tuple[list[Any], list[FloatArray], list[FloatArray]]:
     """Assignment constraints over candidate edges: counts, loads, every grouping's caps."""
+    import scipy.sparse as sp
+
     P, R = st.nm.P, st.nm.R
     n = len(ep)
     cols = np.arange(n)
