@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # Requests one server process works on at once (each holds one database session in a
     # thread); further requests wait in line. Sizes the thread pool and the database pool.
     concurrency: int = Field(default=24, ge=1, le=1000)
+    # How often a live job's page asks for the job's progress (poll.js), in milliseconds
+    job_poll_ms: int = Field(default=2000, ge=100)
     # None: Secure cookies unless base_url points at this machine (localhost, 127.0.0.1)
     secure_cookies: bool | None = None
     # failures allowed per account and client address before the backoff starts

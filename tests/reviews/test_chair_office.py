@@ -15,6 +15,7 @@ from opencall import jobs
 from opencall.calls.models import Call
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
+from opencall.settings import Settings
 from tests.review_cycle import Cycle, Web
 from tests.web.conftest import World, csrf
 
@@ -48,6 +49,9 @@ def test_run_step_answers_at_once_with_a_live_progress_page(
         assert job is not None and job.status in ("queued", "running")  # not waited for
     live = chair.get(job_url).text
     assert 'data-live="1"' in live and "/static/poll.js" in live
+    # every OPENCALL_JOB_POLL_MS (2 s unless set) the page asks again
+    assert f'data-poll="{web.app.state.settings.job_poll_ms}"' in live
+    assert Settings().job_poll_ms == 2000
     assert '<noscript><meta http-equiv="refresh"' in live  # the no-JavaScript fallback
     assert seen.wait(20)
     release.set()

@@ -422,6 +422,7 @@ def job_status(job_id: int, page: Page = Depends(get_page)) -> Response:
             "job": job,
             "call": call,
             "live": job.status in ("queued", "running"),
+            "poll_ms": page.settings.job_poll_ms,
             "scripts": ["/static/poll.js"] if job.status in ("queued", "running") else [],
             **status_labels(page),
         },

@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -82,6 +81,8 @@ class AffinityResult:
 
     @property
     def is_sparse(self) -> bool:
+        import scipy.sparse as sp
+
         return bool(sp.issparse(self.matrix))
 
     def to_dense(self) -> FloatArray:
@@ -159,6 +160,8 @@ def _check_options(top_k: int | None, block_size: int, min_score: float, bid_wei
 
 def _bids_by_proposal(bids: Any, n_reviewers: int, n_proposals: int) -> Any:
     """Validate an (R x P) bid array and return it transposed as CSR (P x R), or None."""
+    import scipy.sparse as sp
+
     if bids is None:
         return None
     m = sp.csr_array(bids, dtype=np.float32)
@@ -190,6 +193,8 @@ def _blockwise(
     bid_weight: float,
 ) -> Any:
     """Run ``scorer`` over proposal blocks and keep top-k per row (CSR) or everything (dense)."""
+    import scipy.sparse as sp
+
     dense_out: FloatArray | None = None
     if top_k is None:
         dense_out = np.zeros((n_proposals, n_reviewers), dtype=np.float32)
@@ -275,6 +280,8 @@ def _hybrid_cosine(x_rev: Any, x_prop: Any) -> BlockScorer:
     matrices (BLAS); the remaining, rare terms stay sparse.  The sum is the same dot product up
     to float32 rounding.
     """
+    import scipy.sparse as sp
+
     n_terms = x_rev.shape[1]
     df_r = np.bincount(x_rev.indices, minlength=n_terms) / max(x_rev.shape[0], 1)
     df_p = np.bincount(x_prop.indices, minlength=n_terms) / max(x_prop.shape[0], 1)
@@ -374,6 +381,8 @@ def tfidf_affinity(
     Deterministic: no randomness is involved, ties in top-k go to the lower reviewer index.
     Raises ``ValueError`` for empty inputs, bad options, or texts without a single usable word.
     """
+    import scipy.sparse as sp
+
     t0 = time.perf_counter()
     reviewers, proposals, bids_pr = _checked(
         reviewer_texts, proposal_texts, top_k, block_size, min_score, bids, bid_weight
@@ -546,6 +555,8 @@ def retrieval_quality(
     chance level of precision@k, and, per proposal, the share whose best reviewer is of its area.
     Labels can be any hashable values comparable with ``==``.
     """
+    import scipy.sparse as sp
+
     if isinstance(scores, AffinityResult):
         scores = scores.matrix
     r_area = np.asarray(reviewer_area)

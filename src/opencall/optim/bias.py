@@ -98,11 +98,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
-from scipy import stats
-from scipy.sparse import csgraph
-from scipy.sparse.linalg import splu
 from statsmodels.stats.multitest import multipletests
 
 __all__ = [
@@ -136,6 +132,8 @@ def minimum_detectable_bias(
 ) -> float:
     """Smallest bias (grade points) flagged with probability ``power`` at ``alpha`` among
     ``n_tests`` hypotheses (two-sided, normal approximation): ``(z_{1-a/2m} + z_power) * se``."""
+    from scipy import stats
+
     if not (se >= 0 and math.isfinite(se)):
         raise ValueError("se must be finite and >= 0")
     if not 0 < alpha < 1 or not 0 < power < 1 or n_tests < 1:
@@ -165,6 +163,10 @@ class FixedEffects:
         n_r: int,
         weight: FloatArray | None = None,
     ):
+        import scipy.sparse as sp
+        from scipy.sparse import csgraph
+        from scipy.sparse.linalg import splu
+
         self.p = np.asarray(proposal_idx, dtype=np.int64)
         self.r = np.asarray(reviewer_idx, dtype=np.int64)
         self.n_p, self.n_r = int(n_p), int(n_r)
@@ -428,6 +430,8 @@ def interaction_model(
     group.  For a cut with exactly two reviewer groups only the smaller is tested (the other
     is the same contrast with the sign flipped).
     """
+    from scipy import stats
+
     problems = data.problems()
     if problems:
         raise ValueError("invalid BiasData: " + "; ".join(problems))
@@ -637,6 +641,8 @@ def correct_grades(
     review covered by a chosen cell loses that cell's jointly fitted effect; every other review
     is unchanged.  With ``cells`` given, exactly those cells are used, without selection.
     """
+    from scipy import stats
+
     if direction not in ("harsher", "both"):
         raise ValueError("direction must be 'harsher' or 'both'")
     y = np.asarray(data.grade, dtype=np.float64)

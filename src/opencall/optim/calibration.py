@@ -63,10 +63,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
-from scipy.linalg import LinAlgError, cho_factor, cho_solve, solve
-from scipy.sparse.linalg import LinearOperator, cg, lsqr, splu
 from threadpoolctl import threadpool_limits
 
 __all__ = [
@@ -409,6 +406,9 @@ def _lsqr_step(
     x0: FloatArray | None,
 ) -> FloatArray:
     """(q, b, mu) for fixed s by ``lsqr`` on the stacked sparse system (reference solver)."""
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import lsqr
+
     sw = np.sqrt(w)
     n_p, n_r = st.n_p, st.n_r
     vals = np.concatenate(
@@ -438,6 +438,9 @@ def _normal_step(
     ``sum q = 0``, is factorised with SuperLU.  Exact and ~10x faster than ``lsqr`` at these sizes, where lsqr's per-iteration
     Python overhead dominates.
     """
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import splu
+
     n_p, n_r = st.n_p, st.n_r
     n = st.p.shape[0]
     sr = s[st.r]
@@ -564,6 +567,10 @@ def _bordered_sparse_solve(
     sparse, solved as :func:`_bordered_dense_solve` does (``S`` eliminated first) with
     Jacobi-preconditioned conjugate gradients; None if CG does not converge (the caller
     then solves densely)."""
+    import scipy.sparse as sp
+    from scipy.linalg import solve
+    from scipy.sparse.linalg import LinearOperator, cg
+
     n0 = n_r + 1
     rows = np.concatenate([pairs.rr // n_r, np.arange(n_r), np.arange(n_r), np.full(n_r, n_r)])
     cols = np.concatenate([pairs.rr % n_r, np.arange(n_r), np.full(n_r, n_r), np.arange(n_r)])
@@ -603,6 +610,8 @@ def _bordered_dense_solve(m: FloatArray, rhs: FloatArray, n_border: int) -> Floa
     rows is several times faster than SuperLU or a dense indefinite solve up to a few thousand
     reviewers.  Falls back to a dense LU if S is not numerically positive definite.
     """
+    from scipy.linalg import LinAlgError, cho_factor, cho_solve, solve
+
     n0 = m.shape[0] - n_border
     s_blk, g_blk, h_blk = m[:n0, :n0], m[:n0, n0:], m[n0:, n0:]
     try:

@@ -38,12 +38,15 @@ import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from opencall.optim.allocation import solve_mip
 from opencall.optim.messages import Message, message, render
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 UTC = dt.UTC
 _EPS = 1e-6
@@ -911,6 +914,8 @@ def _level_row(
 def _csr(
     rows: list[tuple[dict[int, float], float, float]], n: int
 ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    import scipy.sparse as sp
+
     data, ri, ci = [], [], []
     for i, (coef, _, _) in enumerate(rows):
         for j, v in coef.items():

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 #: The stages after "awarded", in order; each needs the one before it.
 AFTER_STAGES: tuple[str, ...] = ("used", "completed", "produced_results")
@@ -36,6 +35,8 @@ class AfterAwardRow:
 
 
 def wilson(k: int, n: int) -> tuple[float, float]:
+    from scipy import stats
+
     if n == 0:
         return (0.0, 1.0)
     ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")

@@ -30,7 +30,6 @@ from statistics import NormalDist
 from typing import Literal
 
 import numpy as np
-from scipy import optimize, stats
 
 GroupBy = Literal["income_group", "un_region", "ldc", "host"]
 #: A funnel stage's key (see ``FUNNEL``); post-award stages are appended by data.
@@ -408,6 +407,8 @@ def informative_stages(
 
 def bh_adjust(p_values: Sequence[float]) -> list[float]:
     """Benjamini-Hochberg adjusted p-values (scipy.stats.false_discovery_control)."""
+    from scipy import stats
+
     if not p_values:
         return []
     adjusted = stats.false_discovery_control(np.asarray(p_values, dtype=float), method="bh")
@@ -446,6 +447,8 @@ class DifferenceTest:
 
 
 def _two_by_two_p(a: int, b: int, c: int, d: int) -> tuple[Literal["fisher", "chi2"], float]:
+    from scipy import stats
+
     table = np.array([[a, b], [c, d]], dtype=float)
     n = table.sum()
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
@@ -586,6 +589,8 @@ class ReviewerBiasCell:
 
 
 def _permutation_p(x: np.ndarray, y: np.ndarray, n_resamples: int, seed: int) -> float:
+    from scipy import stats
+
     def statistic(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
         return np.asarray(np.mean(a, axis=axis) - np.mean(b, axis=axis))
 
@@ -622,6 +627,8 @@ def reviewer_group_bias(
     (``higher_is_better=False``) residuals are negated before comparing, so
     "harsher" always means less favourable.
     """
+    from scipy import stats
+
     if method not in ("welch", "permutation"):
         raise ValueError("method must be 'welch' or 'permutation'")
     sign = 1.0 if higher_is_better else -1.0
@@ -1043,6 +1050,8 @@ def recoverable_cells(
     over all tables consistent with what is published. ``true`` holds every
     cell and total (keys with ``TOTAL``).
     """
+    from scipy import optimize
+
     rr = list(rows) + [TOTAL]
     cc = list(columns) + [TOTAL]
     keys = [(r, c) for r in rr for c in cc]

@@ -14,9 +14,7 @@ import json
 import re
 from typing import Any
 
-import bibtexparser
 import rispy
-from bibtexparser.bparser import BibTexParser
 
 from opencall.errors import DomainError
 
@@ -94,6 +92,9 @@ def parse(fmt: str, text: str) -> list[dict[str, Any]]:
 
 
 def _bibtex(text: str) -> list[dict[str, Any]]:
+    import bibtexparser
+    from bibtexparser.bparser import BibTexParser
+
     parser = BibTexParser(common_strings=True)
     parser.ignore_nonstandard_types = False
     try:

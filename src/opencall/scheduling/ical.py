@@ -8,8 +8,6 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from icalendar import Calendar, Event
-
 PRODID = "-//OpenCall//slot schedule//EN"
 
 
@@ -27,6 +25,8 @@ class CalendarEvent:
 def to_ics(name: str, events: Iterable[CalendarEvent], *, stamp: dt.datetime) -> bytes:
     """The calendar as bytes; ``stamp`` (the schedule's time) is every event's DTSTAMP, so the
     same schedule exports byte for byte the same."""
+    from icalendar import Calendar, Event
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")

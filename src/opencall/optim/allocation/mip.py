@@ -6,13 +6,15 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from opencall.optim.allocation.model import Backend, FloatArray
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 # --------------------------------------------------------------------------------------------
 # Generic MIP call (shared with opencall.optim.logistics)
@@ -109,6 +111,8 @@ def solve_mip(
         the relative gap between them and a status: ``"optimal"`` (within ``mip_rel_gap``),
         ``"time_limit"``, ``"infeasible"`` or ``"error"``.
     """
+    import scipy.sparse as sp
+
     t0 = time.perf_counter()
     n = int(c.shape[0])
     if n == 0:
@@ -248,6 +252,8 @@ def _is_binary_packing(
     integer: npt.NDArray[np.bool_],
 ) -> bool:
     """Every column a free binary, every row ``A x <= b`` with ``A >= 0``, and ``c >= 0``."""
+    import scipy.sparse as sp
+
     return bool(
         integer.all()
         and (col_lo == 0).all()
@@ -300,6 +306,8 @@ def improve_packing(
     numpy.ndarray
         The improved solution (a new array).
     """
+    import scipy.sparse as sp
+
     given = np.array(x, dtype=np.float64)
     x = np.asarray(np.round(given), dtype=np.float64)
     dense = np.asarray(sp.csr_matrix(a).toarray(), dtype=np.float64)
@@ -467,6 +475,8 @@ def rows_to_csr(
     lower, upper : numpy.ndarray
         The row bounds, in row order.
     """
+    import scipy.sparse as sp
+
     indptr = [0]
     indices: list[int] = []
     data: list[float] = []

@@ -11,7 +11,6 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 IntArray = npt.NDArray[np.int64]
 
@@ -166,6 +165,8 @@ def _per(x: int | npt.ArrayLike | None, n: int, name: str, default: int) -> IntA
 
 
 def _normalise(pb: AssignmentProblem) -> _Norm:
+    import scipy.sparse as sp
+
     P, R = int(pb.n_proposals), int(pb.n_reviewers)
     if P < 0 or R < 1:
         raise ValueError("need n_proposals >= 0 and n_reviewers >= 1")
@@ -216,6 +217,8 @@ class _Oracle:
     """
 
     def __init__(self, affinity: Any, perm: IntArray) -> None:
+        import scipy.sparse as sp
+
         self.perm = perm
         self.dense: FloatArray | None = None
         #: a sparse affinity: CSR with columns in internal order, and its stored entries'
@@ -276,6 +279,8 @@ class _Oracle:
         """Rows ``idx`` (all reviewers, internal order) as a screening block, and per row a bound
         on its error against the exact values of ``pairs`` (zero for a dense or sparse
         affinity)."""
+        import scipy.sparse as sp
+
         if self.exact:
             return self.rows(idx), np.zeros(len(idx))
         out = self.pn32[idx] @ self.rnt32
@@ -284,6 +289,8 @@ class _Oracle:
         return np.asarray(out, dtype=np.float32), self.err[idx]
 
     def rows(self, idx: IntArray) -> FloatArray:
+        import scipy.sparse as sp
+
         if self.csr is not None:
             return dense_rows(self.csr[idx])
         if self.dense is not None:
@@ -294,6 +301,8 @@ class _Oracle:
         return np.asarray(out, dtype=np.float64)
 
     def pairs(self, p: IntArray, r_internal: IntArray) -> FloatArray:
+        import scipy.sparse as sp
+
         if self.csr is not None:
             keys = self.csr_keys
             q = np.asarray(p, np.int64) * self.csr.shape[1] + np.asarray(r_internal, np.int64)
@@ -334,6 +343,8 @@ def dense_rows(m: Any) -> FloatArray:
 
 
 def _row_normalise(m: Any) -> Any:
+    import scipy.sparse as sp
+
     if sp.issparse(m):
         c = sp.csr_matrix(m, dtype=np.float64)
         norms = np.sqrt(np.asarray(c.multiply(c).sum(axis=1)).ravel())
@@ -618,6 +629,8 @@ def _mip_rows(
     st: _State, ep: IntArray, er: IntArray
 ) -> tuple[list[Any], list[FloatArray], list[FloatArray]]:
     """Assignment constraints over candidate edges: counts, loads, every grouping's caps."""
+    import scipy.sparse as sp
+
     P, R = st.nm.P, st.nm.R
     n = len(ep)
     cols = np.arange(n)

@@ -9,7 +9,6 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from opencall.optim.assignment.common import (
     AssignmentProblem,
@@ -75,6 +74,8 @@ def distributed_problem(
     .. [1] M. Merrifield, D. Saari, "Telescope time without tears: a distributed approach to
        peer review", *Astronomy & Geophysics* 50 (2009) 4.16-4.20.
     """
+    import scipy.sparse as sp
+
     rid = (
         distributed_reviewers(proposal_members)
         if reviewer_ids is None

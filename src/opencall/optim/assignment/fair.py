@@ -10,8 +10,6 @@ import time
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from opencall.optim.assignment.common import (
     _BLOCK_ENTRIES,
@@ -452,6 +450,9 @@ def _fair_mip(
 ) -> tuple[BoolArray | None, float, bool]:
     """HiGHS MIP over the given edges: max-min (``tau`` None) or max total with every proposal
     at least ``tau``. Returns (chosen edges or None, achieved minimum, solved to optimality)."""
+    import scipy.sparse as sp
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     P = st.nm.P
     n = len(cp)
     mats, lbs, ubs = _mip_rows(st, cp, cr)

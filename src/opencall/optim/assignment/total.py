@@ -9,9 +9,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from ortools.graph.python import max_flow, min_cost_flow
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from opencall.optim.assignment.common import (
     _BLOCK_ENTRIES,
@@ -556,6 +554,9 @@ def _mip_total(
     es: IntArray,
     time_limit: float,
 ) -> tuple[IntArray, IntArray, bool]:
+    import scipy.sparse as sp
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     mats, lbs, ubs = _mip_rows(st, ep, er)
     A = sp.vstack(mats).tocsr()
     res = milp(

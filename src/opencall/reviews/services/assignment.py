@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,6 +23,9 @@ from opencall.reviews import queries as q
 from opencall.reviews.models import AffinityScore, ReviewAssignment
 from opencall.runs import Progress, SolverRun, inputs_hash_with_rows, record_run
 from opencall.runs import no_progress as _noop
+
+if TYPE_CHECKING:  # scipy is imported where it is used: `opencall serve` starts without it
+    import scipy.sparse as sp
 
 
 def _country_regions(session: Session) -> dict[str, str]:
@@ -39,6 +41,8 @@ def affinity_matrix(
 ) -> sp.csr_matrix:
     """The affinity as a CSR matrix: ``score[i]`` at ``(p[i], r[i])``, 0 elsewhere; a pair
     given twice keeps its last score (as assigning into a dense matrix would)."""
+    import scipy.sparse as sp
+
     key = p * n_reviewers + r
     # the last of equal keys: a stable sort of the reversed arrays keeps it first
     rev = np.argsort(key[::-1], kind="stable")
