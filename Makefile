@@ -38,13 +38,18 @@ lint: install
 # (except the tests named in tests/conftest.py's SPREAD, sent one by one),
 # the files with slow or browser tests first
 TEST_WORKERS ?= 2
+# Python's bytecode cache on for the tests even where the environment turns it off
+# (PYTHONDONTWRITEBYTECODE=1): each pytest process (the controller, every worker, the
+# servers some tests start) otherwise compiles every module it imports from source and
+# pytest rewrites every test module again, about 9 s of CPU a process (docs/testing.md)
+TEST_ENV := PYTHONDONTWRITEBYTECODE=
 
 unit: install
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(TEST_ENV) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # the quick loop while working: no browser, no real server processes, no whole demo cycles
 quick: install
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow and not browser"
+	$(TEST_ENV) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow and not browser"
 
 test: lint unit
 
