@@ -68,6 +68,54 @@ def _environment_sharing_bytecode(directory: Path) -> jinja2.Environment:
 
 web_pages.make_environment = _environment_sharing_bytecode
 
+
+def _share_route_analysis() -> None:
+    """Each app's routes analysed once per test process, not once per app.
+
+    FastAPI (0.165) works out an included route's parameters and response model (its
+    ``Dependant`` tree and pydantic ``ModelField``s) for each app, lazily, the first time
+    that app matches a request against the route, and again for every route listed
+    before it: the first request to a new app cost 10 to 150 ms of CPU (``/healthz``,
+    the last route, the most), and every ``web`` fixture makes a new app. What it works
+    out depends only on the endpoint, its path and its dependencies (the app and its
+    settings are not among them), so the apps of the test process share it here: the
+    same objects every app would have built again, equal field by field. Where FastAPI
+    no longer has these helpers nothing is shared and each app builds its own."""
+    from fastapi import routing
+
+    build = getattr(routing, "_build_dependant_with_parameterless_dependencies", None)
+    field = getattr(routing, "create_model_field", None)
+    if build is None or field is None:
+        return
+    built: dict[Any, Any] = {}
+    fields: dict[Any, Any] = {}
+
+    def shared_build(*, path: str, call: Any, dependencies: Any) -> Any:
+        try:
+            key = (path, call, tuple(dependencies))
+            hash(key)
+        except TypeError:
+            return build(path=path, call=call, dependencies=dependencies)
+        if key not in built:
+            built[key] = build(path=path, call=call, dependencies=dependencies)
+        return built[key]
+
+    def shared_field(name: str, type_: Any, *args: Any, **kw: Any) -> Any:
+        try:
+            key = (name, type_, args, tuple(sorted(kw.items())))
+            hash(key)
+        except TypeError:
+            return field(name, type_, *args, **kw)
+        if key not in fields:
+            fields[key] = field(name, type_, *args, **kw)
+        return fields[key]
+
+    routing._build_dependant_with_parameterless_dependencies = shared_build  # type: ignore[attr-defined]
+    routing.create_model_field = shared_field  # type: ignore[attr-defined]
+
+
+_share_route_analysis()
+
 # CI runs property tests with a fixed seed so that a landing is reproducible; locally
 # hypothesis explores new examples on every run.
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
