@@ -38,11 +38,6 @@ lint: install
 # (except the tests named in tests/conftest.py's SPREAD, sent one by one),
 # the files with slow or browser tests first
 TEST_WORKERS ?= 2
-# Python's bytecode cache on for the tests even where the environment turns it off
-# (PYTHONDONTWRITEBYTECODE=1): each pytest process (the controller, every worker, the
-# servers some tests start) otherwise compiles every module it imports from source and
-# pytest rewrites every test module again, about 9 s of CPU a process (docs/testing.md)
-TEST_ENV := PYTHONDONTWRITEBYTECODE=
 
 # PYTHONDONTWRITEBYTECODE (set on the test machine) cleared for the tests: with it no
 # .pyc was ever written (uv, unlike pip, writes none at install), so each test process
