@@ -174,26 +174,16 @@ def formulation(name: str, limit: float) -> dict[str, Any]:
     )
 
 
-def highs_cpu(
-    c: np.ndarray,
-    rows: Rows,
-    cpu_budget: float,
-    start: np.ndarray | None = None,
-    samples: int = 10,
-) -> dict[str, Any]:
-    """Maximise ``c.x`` over the binary ``rows`` with HiGHS until ``cpu_budget`` CPU s."""
+def _pass_binary_model(h: Any, a: Any, c: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+    """Give HiGHS ``h`` the 0-1 program max ``c.x`` with ``lo <= a x <= hi`` (inf where
+    a side is open)."""
     import highspy
     import scipy.sparse as sp
 
     n = int(c.shape[0])
-    a, lo, hi = rows_to_csr(rows, n)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", 0.0009)
-    h.setOptionValue("time_limit", 3600.0)
-    inf = highspy.kHighsInf
     csc = sp.csc_matrix(a)
     csc.sort_indices()
+    inf = highspy.kHighsInf
     h.passModel(
         n,
         int(a.shape[0]),
@@ -211,6 +201,25 @@ def highs_cpu(
         csc.data.astype(np.float64),
         np.ones(n, dtype=np.int32),
     )
+
+
+def highs_cpu(
+    c: np.ndarray,
+    rows: Rows,
+    cpu_budget: float,
+    start: np.ndarray | None = None,
+    samples: int = 10,
+) -> dict[str, Any]:
+    """Maximise ``c.x`` over the binary ``rows`` with HiGHS until ``cpu_budget`` CPU s."""
+    import highspy
+
+    n = int(c.shape[0])
+    a, lo, hi = rows_to_csr(rows, n)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", 0.0009)
+    h.setOptionValue("time_limit", 3600.0)
+    _pass_binary_model(h, a, c, lo, hi)
     if start is not None:
         h.setSolution(n, np.arange(n, dtype=np.int32), np.asarray(start, dtype=np.float64))
     c0 = time.process_time()
@@ -628,26 +637,7 @@ def other_solver(name: str, limit: float) -> dict[str, Any]:
         mps = Path(os.environ.get("OUT", "bench/out")) / "a_whole_phase0.mps"
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
-        csc = sp.csc_matrix(a)
-        csc.sort_indices()
-        inf = highspy.kHighsInf
-        h.passModel(
-            n,
-            int(a.shape[0]),
-            int(csc.nnz),
-            int(highspy.MatrixFormat.kColwise.value),
-            int(highspy.ObjSense.kMaximize.value),
-            0.0,
-            np.ascontiguousarray(w, dtype=np.float64),
-            np.zeros(n),
-            np.ones(n),
-            np.where(np.isfinite(lo), lo, -inf).astype(np.float64),
-            np.where(np.isfinite(hi), hi, inf).astype(np.float64),
-            csc.indptr.astype(np.int32),
-            csc.indices.astype(np.int32),
-            csc.data.astype(np.float64),
-            np.ones(n, dtype=np.int32),
-        )
+        _pass_binary_model(h, a, w, lo, hi)
         h.writeModel(str(mps))
         c0, w0 = cpu(), time.perf_counter()
         if name == "gurobi":
