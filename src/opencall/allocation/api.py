@@ -14,7 +14,7 @@ from opencall.calls.access import visible_call_api as visible_call
 from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
-from opencall.reviews.presenters import chair_call, proposal_dicts
+from opencall.reviews.presenters import ChairList, chair_list, proposal_dicts
 from opencall.web.api import (
     MANAGE,
     NOT_FOUND,
@@ -70,18 +70,16 @@ class DecisionList(BaseModel):
     responses=NOT_FOUND,
     dependencies=[MANAGE],
 )
-def decisions(
-    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
-) -> DecisionList:
-    call = chair_call(api, slug)
+def decisions(chair: ChairList = Depends(chair_list)) -> DecisionList:
+    call = chair.call
     # services.decisions of the reviewable proposals, paged in SQL
     stmt = (
         select(Decision, Proposal)
         .join(Proposal, Proposal.id == Decision.proposal_id)
         .where(Decision.call_id == call.id, Proposal.status.in_(rq.REVIEWABLE))
     )
-    pairs, pg = keyset_page(api.db, stmt, [(Decision.id, int)], page, lambda r: (r[0].id,))
-    rows = proposal_dicts(api, call, [p for _d, p in pairs])
+    pairs, pg = chair.rows(stmt, [(Decision.id, int)], lambda r: (r[0].id,))
+    rows = proposal_dicts(chair.api, call, [p for _d, p in pairs])
     return DecisionList(
         items=[DecisionOut.of(d, rows[d.proposal_id]) for d, _p in pairs],
         page=pg,

@@ -18,7 +18,9 @@ from opencall.reviews import queries as q
 from opencall.reviews.models import Conflict, RankedProposal, ReviewAssignment
 from opencall.reviews.policies import reviewer_content
 from opencall.reviews.presenters import (  # noqa: F401
+    ChairList,
     chair_call,
+    chair_list,
     open_assignment,
     proposal_dicts,
 )
@@ -28,7 +30,6 @@ from opencall.web.api import (
     MAX_ID,
     NOT_FOUND,
     REVIEW,
-    SLUG,
     Api,
     PageRequest,
     Pagination,
@@ -184,14 +185,12 @@ class CallProposalList(BaseModel):
     responses=NOT_FOUND,
     dependencies=[MANAGE],
 )
-def call_proposals(
-    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
-) -> CallProposalList:
-    call = chair_call(api, slug)
+def call_proposals(chair: ChairList = Depends(chair_list)) -> CallProposalList:
+    api, call = chair.api, chair.call
     stmt = select(Proposal).where(
         Proposal.call_id == call.id, Proposal.status.in_(q.REVIEWABLE)
     )  # q.proposals_for_review, paged in SQL
-    items, pg = keyset_page(api.db, stmt, [(Proposal.id, int)], page, lambda p: (p.id,))
+    items, pg = chair.rows(stmt, [(Proposal.id, int)], lambda p: (p.id,))
     rows = proposal_dicts(api, call, items)
     return CallProposalList(
         items=[CallProposal(**rows[p.id]) for p in items],
@@ -218,21 +217,18 @@ class PairList(BaseModel):
 @router.get(
     "/calls/{slug}/assignments", response_model=PairList, responses=NOT_FOUND, dependencies=[MANAGE]
 )
-def call_assignments(
-    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
-) -> PairList:
-    call = chair_call(api, slug)
+def call_assignments(chair: ChairList = Depends(chair_list)) -> PairList:
     # q.assignments_of_call with each proposal's code and reviewer's name, paged in SQL
     stmt = (
         select(ReviewAssignment, Proposal.code, Proposal.status, User.name)
         .join(Proposal, Proposal.id == ReviewAssignment.proposal_id)
         .join(User, User.id == ReviewAssignment.reviewer_id)
         .where(
-            ReviewAssignment.call_id == call.id,
+            ReviewAssignment.call_id == chair.call.id,
             ReviewAssignment.status.in_(("assigned", "accepted", "submitted")),
         )
     )
-    rows, pg = keyset_page(api.db, stmt, [(ReviewAssignment.id, int)], page, lambda r: (r[0].id,))
+    rows, pg = chair.rows(stmt, [(ReviewAssignment.id, int)], lambda r: (r[0].id,))
     out = []
     for a, code, status, reviewer_name in rows:
         out.append(
@@ -271,12 +267,10 @@ class RankList(BaseModel):
 @router.get(
     "/calls/{slug}/ranking", response_model=RankList, responses=NOT_FOUND, dependencies=[MANAGE]
 )
-def call_ranking(
-    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
-) -> RankList:
-    call = chair_call(api, slug)
+def call_ranking(chair: ChairList = Depends(chair_list)) -> RankList:
+    call = chair.call
     # q.ranking of the reviewable proposals, paged in SQL
-    run = q.latest_run(api.db, call, "calibration")
+    run = q.latest_run(chair.api.db, call, "calibration")
     stmt = (
         select(RankedProposal, Proposal)
         .join(Proposal, Proposal.id == RankedProposal.proposal_id)
@@ -286,7 +280,7 @@ def call_ranking(
         )
     )
     keys = [(RankedProposal.rank, int), (RankedProposal.id, int)]
-    rows, pg = keyset_page(api.db, stmt, keys, page, lambda r: (r[0].rank, r[0].id))
+    rows, pg = chair.rows(stmt, keys, lambda r: (r[0].rank, r[0].id))
     return RankList(
         items=[
             RankOut(

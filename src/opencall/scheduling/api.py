@@ -10,19 +10,13 @@ from sqlalchemy import func, select
 
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
-from opencall.reviews.presenters import chair_call
+from opencall.reviews.presenters import ChairList, chair_list
 from opencall.scheduling import policies
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.api import (
     MANAGE,
     NOT_FOUND,
-    SLUG,
-    Api,
-    PageRequest,
     Pagination,
-    get_api,
-    keyset_page,
-    paging,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["scheduling"])
@@ -47,10 +41,8 @@ class EntryList(BaseModel):
 @router.get(
     "/calls/{slug}/schedule", response_model=EntryList, responses=NOT_FOUND, dependencies=[MANAGE]
 )
-def schedule(
-    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
-) -> EntryList:
-    call = chair_call(api, slug)
+def schedule(chair: ChairList = Depends(chair_list)) -> EntryList:
+    api, call = chair.api, chair.call
     if not policies.may_see_schedule(api.db, api.user, call):
         raise api.not_found()
     # services.entries with each proposal's code, paged in SQL; unplaced entries last
@@ -61,7 +53,7 @@ def schedule(
         .where(ScheduleEntry.call_id == call.id)
     )
     keys = [(start, dt.datetime), (ScheduleEntry.id, int)]
-    rows, pg = keyset_page(api.db, stmt, keys, page, lambda r: (r[0].start or UNPLACED, r[0].id))
+    rows, pg = chair.rows(stmt, keys, lambda r: (r[0].start or UNPLACED, r[0].id))
     return EntryList(
         items=[
             EntryOut(
