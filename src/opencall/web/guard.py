@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opencall.inputs import control_char, invisible_only
 from opencall.settings import Settings
+from opencall.web.serving import Tracked
 
 log = logging.getLogger("opencall.web")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -240,21 +241,14 @@ class KeepAlive:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def tracking(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = Tracked(send)
         try:
-            await self.app(scope, receive, tracking)
+            await self.app(scope, receive, tracked)
         except Exception:
             if scope["type"] != "http":
                 raise
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            if not started:
+            if not tracked.started:
                 await JSONResponse({"detail": "server error"}, status_code=500)(
                     scope, receive, send
                 )

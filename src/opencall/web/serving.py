@@ -56,6 +56,20 @@ class Admission:
             await self.app(scope, receive, send)
 
 
+class Tracked:
+    """An ASGI ``send`` that remembers whether the answer has begun: once its start is
+    out, an error can no longer be answered with a 500, only by closing the connection."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
+
+
 class ServeErrors:
     """The outermost layer: stamps the receipt time, and answers an unhandled error with
     a 500 itself (logged) instead of letting it reach the server, which would then close
@@ -70,18 +84,11 @@ class ServeErrors:
             await self.app(scope, receive, send)
             return
         scope.setdefault("state", {})[RECEIVED_AT] = dt.datetime.now(dt.UTC)
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = Tracked(send)
         try:
             await self.app(scope, receive, tracked)
         except Exception:
-            if started:  # part of an answer is out: only closing the connection is honest
+            if tracked.started:  # part of an answer is out: only closing the connection is honest
                 raise
             log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
             await self._answer_500(scope, send)
