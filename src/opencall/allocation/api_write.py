@@ -13,7 +13,7 @@ from opencall.allocation import policies, services
 from opencall.allocation.api import DecisionOut
 from opencall.allocation.notify import queue_decision_mails
 from opencall.calls.models import Call
-from opencall.calls.presenters import PhaseOut, phase_out
+from opencall.calls.presenters import PhaseOut, move_call
 from opencall.proposals.models import Proposal
 from opencall.reviews.presenters import chair_call, proposal_dicts
 from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, get_api
@@ -58,7 +58,7 @@ def override(
             p,
             outcome=body.outcome,
             reason=body.reason,
-            actor_id=api.user.id if api.user else None,
+            actor_id=api.actor_id,
         )
         out = DecisionOut.of(d, proposal_dicts(api, call, [p])[p.id])
         api.db.commit()
@@ -84,11 +84,11 @@ def release(slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
     call = chair_call(api, slug)
     if not policies.may_release(api.db, api.user, call):
         raise api.not_found()
-    with api.refusing():
+
+    def release_once() -> None:
         already = call.decisions_released_at is not None
-        services.release_decisions(api.db, call, actor_id=api.user.id if api.user else None)
+        services.release_decisions(api.db, call, actor_id=api.actor_id)
         if not already:
             notify_decisions(api, call)
-        out = phase_out(call)
-        api.db.commit()
-    return out
+
+    return move_call(api, call, release_once)

@@ -178,7 +178,7 @@ def edit_call(body: CallEdit, slug: str = SLUG, api: Api = Depends(get_api)) -> 
     if nulls:
         raise ApiError(400, f"{nulls[0]}: may not be null (omit it to keep the value).")
     with api.refusing():
-        services.update_call(api.db, call, data, actor_id=api.user.id if api.user else None)
+        services.update_call(api.db, call, data, actor_id=api.actor_id)
         out = call_out(call)
         api.db.commit()
     return out
@@ -204,7 +204,7 @@ def offer_pool(body: PoolOfferIn, slug: str = SLUG, api: Api = Depends(get_api))
             pool,
             body.amount,
             body.max_per_request,
-            actor_id=api.user.id if api.user else None,
+            actor_id=api.actor_id,
         )
         out = call_out(call)
         api.db.commit()

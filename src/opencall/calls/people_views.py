@@ -351,7 +351,7 @@ def _api_revoke(
     if what is None:
         raise api.not_found()
     with api.saving():
-        revoke_it(api.db, what, actor_id=api.user.id if api.user else None)
+        revoke_it(api.db, what, actor_id=api.actor_id)
     return Response(status_code=204)
 
 
@@ -396,7 +396,7 @@ def api_grant(body: RoleIn, slug: str = SLUG, api: Api = Depends(get_api)) -> Ro
             role=body.role,
             provider_id=None if call_id else p.id,
             call_id=call_id,
-            actor_id=api.user.id if api.user else None,
+            actor_id=api.actor_id,
         )
     except DomainError as exc:
         api.db.rollback()

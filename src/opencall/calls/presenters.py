@@ -4,11 +4,13 @@ that move a call on: reviews freezes, allocation releases, scheduling publishes)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from pydantic import BaseModel, Field
 
 from opencall.calls.domain import CALL_TRANSITIONS
 from opencall.calls.models import Call
+from opencall.web.api import Api
 
 
 class PhaseOut(BaseModel):
@@ -29,3 +31,14 @@ def phase_out(call: Call) -> PhaseOut:
         decisions_released_at=call.decisions_released_at,
         published_at=call.published_at,
     )
+
+
+def move_call(api: Api, call: Call, move: Callable[[], object]) -> PhaseOut:
+    """``move`` (a freeze, a release, a publication, a transition of ``call``) done and
+    committed, answered with the call's new phase; a service's refusal changes nothing
+    (:meth:`opencall.web.api.Api.refusing`)."""
+    with api.refusing():
+        move()
+        out = phase_out(call)
+        api.db.commit()
+    return out

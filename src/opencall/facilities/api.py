@@ -209,7 +209,7 @@ def _apply(api: Api, action: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a facilities service as the caller: committed when it succeeds, rolled
     back and answered with the refusal when it raises a DomainError."""
     with api.saving():
-        result = action(api.db, *args, actor_id=api.user.id if api.user else None, **kwargs)
+        result = action(api.db, *args, actor_id=api.actor_id, **kwargs)
     return result
 
 

@@ -293,7 +293,7 @@ def _change(
     ``then`` on what it returns; committed, the proposal as it is now is the answer. A
     refusal changes nothing (400, 404, or 409 for a stale version)."""
     with api.refusing():
-        done = service(api.db, p, *args, actor_id=api.user.id if api.user else None, **kwargs)
+        done = service(api.db, p, *args, actor_id=api.actor_id, **kwargs)
         if then is not None:
             then(done)
         return _done(api, p)

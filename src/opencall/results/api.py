@@ -153,7 +153,7 @@ def add_record(body: RecordIn, proposal_id: int = _id(), api: Api = Depends(get_
             p,
             body.kind,
             body.data,
-            actor_id=api.user.id if api.user else None,
+            actor_id=api.actor_id,
             award_id=body.award_id,
         )
     return _record_out(rec)
@@ -171,7 +171,7 @@ def update_record(
     if rec is None or rec.proposal_id != p.id:
         raise api.not_found()
     with api.saving():
-        services.update_record(api.db, rec, body.data, actor_id=api.user.id if api.user else None)
+        services.update_record(api.db, rec, body.data, actor_id=api.actor_id)
     return _record_out(rec)
 
 
@@ -181,9 +181,7 @@ def update_record(
 def add_output(body: OutputIn, proposal_id: int = _id(), api: Api = Depends(get_api)) -> OutputOut:
     p = _award(api, proposal_id, record=True)
     with api.saving():
-        o = services.add_output(
-            api.db, p, body.model_dump(mode="json"), actor_id=api.user.id if api.user else None
-        )
+        o = services.add_output(api.db, p, body.model_dump(mode="json"), actor_id=api.actor_id)
     return _output_out(o)
 
 
@@ -204,7 +202,7 @@ def import_outputs(
             body.filename,
             body.content,
             fmt=body.format,
-            actor_id=api.user.id if api.user else None,
+            actor_id=api.actor_id,
         )
     return ImportOut(added=[_output_out(o) for o in new], skipped=skipped)
 

@@ -287,9 +287,7 @@ def api_invite(
     """Invite people by e-mail to review the call; each gets a link to answer."""
     call = _api_call(api, slug)
     try:
-        made = recruitment.invite(
-            api.db, call, body.emails, role=body.role, actor_id=api.user.id if api.user else None
-        )
+        made = recruitment.invite(api.db, call, body.emails, role=body.role, actor_id=api.actor_id)
         send_invitations(api.request, api.db, call, made)
     except DomainError as exc:
         api.db.rollback()

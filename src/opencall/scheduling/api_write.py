@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from opencall.allocation.models import Award, Decision
-from opencall.calls.presenters import PhaseOut, phase_out
+from opencall.calls.presenters import PhaseOut, move_call
 from opencall.facilities.models import CapacityPool
 from opencall.proposals import policies as proposal_policies
 from opencall.proposals.models import Proposal
@@ -36,11 +36,7 @@ def publish(slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
     call = chair_call(api, slug)
     if not policies.may_publish(api.db, api.user, call):
         raise api.not_found()
-    with api.refusing():
-        services.publish(api.db, call, actor_id=api.user.id if api.user else None)
-        out = phase_out(call)
-        api.db.commit()
-    return out
+    return move_call(api, call, lambda: services.publish(api.db, call, actor_id=api.actor_id))
 
 
 class OwnAward(BaseModel):

@@ -95,6 +95,11 @@ class Api:
     def not_found(self) -> ApiError:
         return ApiError(404, "not found")
 
+    @property
+    def actor_id(self) -> int | None:
+        """The account this request's writes are recorded as done by (None when anonymous)."""
+        return self.user.id if self.user else None
+
     @contextmanager
     def refusing(self) -> Iterator[None]:
         """A write whose service refusal rolls back and answers as :func:`refused` says

@@ -52,7 +52,7 @@ def add_assignment(body: PairIn, slug: str = SLUG, api: Api = Depends(get_api)) 
     if r is None:
         raise ApiError(400, "reviewer_id: no such person.")
     with api.refusing():
-        a = services.add_assignment(api.db, call, p, r, actor_id=api.user.id if api.user else None)
+        a = services.add_assignment(api.db, call, p, r, actor_id=api.actor_id)
         out = PairMade.model_validate(a)
         api.db.commit()
     return out
@@ -73,8 +73,6 @@ def remove_assignment(
     call = chair_call(api, slug)
     a = row_of_call(api, ReviewAssignment, assignment_id, call)
     with api.refusing():
-        services.remove_assignment(
-            api.db, a, actor_id=api.user.id if api.user else None, reason=reason
-        )
+        services.remove_assignment(api.db, a, actor_id=api.actor_id, reason=reason)
         api.db.commit()
     return Response(status_code=204)

@@ -14,7 +14,7 @@ from opencall import jobs
 from opencall.calls import policies as call_policies
 from opencall.calls.domain import CALL_TRANSITIONS
 from opencall.calls.models import Call
-from opencall.calls.presenters import PhaseOut, phase_out
+from opencall.calls.presenters import PhaseOut, move_call
 from opencall.cycle import services as cycle
 from opencall.reviews import services
 from opencall.reviews.api_write.common import ERRORS, id_param
@@ -41,14 +41,16 @@ def transition(body: TransitionIn, slug: str = SLUG, api: Api = Depends(get_api)
     proposals, as the cockpit and ``opencall calls transition`` do; publishing is
     ``POST /calls/{slug}/publish``."""
     call = api_call(api, slug, call_policies.may_administer)
-    actor = api.user.id if api.user else None
+    actor = api.actor_id
     if body.target not in CALL_TRANSITIONS.get(call.status, ()):
         raise ApiError(400, f"target: a call that is {call.status} cannot become {body.target}.")
-    with api.refusing():
-        cycle.transition_call(api.db, call, body.target, actor_id=actor, reason=body.reason.strip())
-        out = phase_out(call)
-        api.db.commit()
-    return out
+    return move_call(
+        api,
+        call,
+        lambda: cycle.transition_call(
+            api.db, call, body.target, actor_id=actor, reason=body.reason.strip()
+        ),
+    )
 
 
 class StepIn(BaseModel):
@@ -119,7 +121,7 @@ def run_step(
         kind,
         payload,
         call_id=call.id,
-        created_by=api.user.id if api.user else None,
+        created_by=api.actor_id,
         max_attempts=2,
     )
     out = job_out(job)
@@ -147,8 +149,6 @@ def job(job_id: int = id_param(), api: Api = Depends(get_api)) -> JobOut:
 def freeze(slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
     """Freeze the ranking (chair or user office): the input of the allocation."""
     call = chair_call(api, slug)
-    with api.refusing():
-        services.freeze_ranking(api.db, call, actor_id=api.user.id if api.user else None)
-        out = phase_out(call)
-        api.db.commit()
-    return out
+    return move_call(
+        api, call, lambda: services.freeze_ranking(api.db, call, actor_id=api.actor_id)
+    )

@@ -98,7 +98,7 @@ def withdraw_invitation(
     call = chair_call(api, slug)
     inv = row_of_call(api, ReviewInvitation, invitation_id, call)
     with api.refusing():
-        recruitment.withdraw(api.db, inv, actor_id=api.user.id if api.user else None)
+        recruitment.withdraw(api.db, inv, actor_id=api.actor_id)
         out = WithdrawnOut(id=inv.id, email=inv.email, status=inv.status)
         api.db.commit()
     return out
