@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.allocation import policies, services
@@ -16,7 +16,7 @@ from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, move_call
 from opencall.proposals.models import Proposal
 from opencall.reviews.presenters import chair_call, proposal_dicts
-from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, get_api
+from opencall.web.api import MANAGE, SLUG, Api, get_api, id_param
 
 router = APIRouter(prefix="/api/v1", tags=["allocation"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -41,7 +41,7 @@ class OverrideIn(BaseModel):
 def override(
     body: OverrideIn,
     slug: str = SLUG,
-    proposal_id: int = Path(ge=1, le=MAX_ID),
+    proposal_id: int = id_param(),
     api: Api = Depends(get_api),
 ) -> DecisionOut:
     """Override the allocation's decision on one proposal (never overdraws a pool)."""

@@ -30,7 +30,7 @@ from opencall.facilities.models import Provider
 from opencall.people import queries as people_queries
 from opencall.people import services as people_services
 from opencall.people.models import ROLES, RoleGrant, RoleInvitation, User
-from opencall.web.api import MANAGE, MAX_ID, Api, ApiError, domain_error, get_api
+from opencall.web.api import MANAGE, Api, ApiError, domain_error, get_api, id_param
 from opencall.web.forms import MSG_REQUIRED
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import queue_mail
@@ -427,7 +427,7 @@ def api_grant(body: RoleIn, slug: str = SLUG, api: Api = Depends(get_api)) -> Ro
     dependencies=[MANAGE],
 )
 def api_revoke(
-    slug: str = SLUG, grant_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
+    slug: str = SLUG, grant_id: int = id_param(), api: Api = Depends(get_api)
 ) -> Response:
     """Take a role back (a provider always keeps one administrator)."""
     return _api_revoke(api, slug, RoleGrant, grant_id, people_services.revoke_role)
@@ -441,7 +441,7 @@ def api_revoke(
 )
 def api_revoke_invitation(
     slug: str = SLUG,
-    invitation_id: int = Path(ge=1, le=MAX_ID),
+    invitation_id: int = id_param(),
     api: Api = Depends(get_api),
 ) -> Response:
     """Withdraw an invitation that was not accepted yet."""

@@ -22,7 +22,7 @@ from opencall.facilities.domain import (
     unit_label,
 )
 from opencall.facilities.models import CapacityPool, Facility, Provider
-from opencall.web.api import MANAGE, MAX_ID, Api, ApiError, domain_error, get_api
+from opencall.web.api import MANAGE, Api, ApiError, domain_error, get_api, id_param
 
 T = TypeVar("T")
 
@@ -258,9 +258,7 @@ def create_facility(
 
 
 @router.get("/facilities/{facility_id}", response_model=FacilityOut, responses=ERRORS)
-def get_facility(
-    facility_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
-) -> FacilityOut:
+def get_facility(facility_id: int = id_param(), api: Api = Depends(get_api)) -> FacilityOut:
     return facility_out(api, _facility(api, facility_id))
 
 
@@ -272,7 +270,7 @@ def get_facility(
     dependencies=[MANAGE],
 )
 def create_resource(
-    body: ResourceIn, facility_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
+    body: ResourceIn, facility_id: int = id_param(), api: Api = Depends(get_api)
 ) -> ResourceOut:
     """A resource of a custom facility: unit, capacity, calendar, request form."""
     fac = _facility(api, facility_id)
@@ -294,7 +292,7 @@ def create_resource(
 
 
 @router.get("/resources/{pool_id}", response_model=ResourceOut, responses=ERRORS)
-def get_resource(pool_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)) -> ResourceOut:
+def get_resource(pool_id: int = id_param(), api: Api = Depends(get_api)) -> ResourceOut:
     return resource_out(api, _resource(api, pool_id))
 
 
@@ -302,7 +300,7 @@ def get_resource(pool_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_ap
     "/resources/{pool_id}", response_model=ResourceOut, responses=ERRORS, dependencies=[MANAGE]
 )
 def update_resource(
-    body: ResourcePatch, pool_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
+    body: ResourcePatch, pool_id: int = id_param(), api: Api = Depends(get_api)
 ) -> ResourceOut:
     """Change a resource; the calendar, the amount against the calendar and against
     what calls already offer are checked together."""
@@ -321,7 +319,7 @@ def update_resource(
     dependencies=[MANAGE],
 )
 def put_request_fields(
-    body: RequestFieldsIn, pool_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
+    body: RequestFieldsIn, pool_id: int = id_param(), api: Api = Depends(get_api)
 ) -> ResourceOut:
     """Replace the resource's request form (the fields applicants fill in)."""
     pool = _resource(api, pool_id)
@@ -335,7 +333,7 @@ def put_request_fields(
 
 
 @router.get("/resources/{pool_id}/calendar", response_model=CalendarOut, responses=ERRORS)
-def get_calendar(pool_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)) -> CalendarOut:
+def get_calendar(pool_id: int = id_param(), api: Api = Depends(get_api)) -> CalendarOut:
     return calendar_out(_resource(api, pool_id))
 
 
@@ -347,7 +345,7 @@ def get_calendar(pool_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_ap
     dependencies=[MANAGE],
 )
 def add_unavailable(
-    body: UnavailableIn, pool_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
+    body: UnavailableIn, pool_id: int = id_param(), api: Api = Depends(get_api)
 ) -> CalendarOut:
     """An unavailable period (maintenance...): inside the period, overlapping no
     other, and leaving room for the capacity already declared."""
@@ -371,8 +369,8 @@ def add_unavailable(
     dependencies=[MANAGE],
 )
 def remove_unavailable(
-    pool_id: int = Path(ge=1, le=MAX_ID),
-    unavailable_id: int = Path(ge=1, le=MAX_ID),
+    pool_id: int = id_param(),
+    unavailable_id: int = id_param(),
     api: Api = Depends(get_api),
 ) -> Response:
     pool = _resource(api, pool_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Path, UploadFile
+from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +26,7 @@ from opencall.web.api import (
     Pagination,
     domain_error,
     get_api,
+    id_param,
     keyset_page,
     needs,
     paginate,
@@ -271,7 +272,7 @@ def api_import(
 @api_router.delete(
     "/me/publications/{pub_id}", status_code=204, responses={404: {}}, dependencies=[REVIEW]
 )
-def api_remove(pub_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)) -> Response:
+def api_remove(pub_id: int = id_param(), api: Api = Depends(get_api)) -> Response:
     user = api.require_user()
     with api.saving():
         services.remove_publication(api.db, user, pub_id)

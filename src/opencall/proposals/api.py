@@ -5,19 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from opencall.proposals import policies, services
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.web.api import (
-    MAX_ID,
     NOT_FOUND,
     Api,
     PageRequest,
     Pagination,
     get_api,
+    id_param,
     keyset_page,
     paging,
 )
@@ -73,9 +73,7 @@ def proposals(api: Api = Depends(get_api), page: PageRequest = Depends(paging)) 
 
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalDetail, responses=NOT_FOUND)
-def proposal(
-    proposal_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)
-) -> ProposalDetail:
+def proposal(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> ProposalDetail:
     user = api.require_user()
     p = api.db.get(Proposal, proposal_id)
     if p is None or not policies.may_see_proposal(user, p):

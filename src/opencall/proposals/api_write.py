@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.calls import policies as call_policies
@@ -24,7 +24,7 @@ from opencall.db import utcnow
 from opencall.proposals import policies, services
 from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
 from opencall.storage import storage_for
-from opencall.web.api import APPLY, MAX_ID, Api, ApiError, get_api
+from opencall.web.api import APPLY, MAX_ID, Api, ApiError, get_api, id_param
 from opencall.web.i18n import Translator
 from opencall.web.mail import queue_mail
 from opencall.web.pages import render_mail
@@ -38,10 +38,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 BUNDLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 VERSION = Field(ge=1, le=MAX_ID, description="the proposal's `version` you last read")
-
-
-def _id() -> Any:
-    return Path(ge=1, le=MAX_ID)
 
 
 def _version() -> Any:
@@ -300,7 +296,7 @@ def _change(
 
 
 @router.get("/proposals/{proposal_id}/full", response_model=ProposalFull, responses=ERRORS)
-def get_full(proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
+def get_full(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> ProposalFull:
     """The whole proposal as its team edits it (with its ``version``)."""
     return full(_mine(api, proposal_id))
 
@@ -326,7 +322,9 @@ def create(body: ProposalIn, api: Api = Depends(get_api)) -> ProposalFull:
 
 
 @router.patch("/proposals/{proposal_id}", **WRITE)
-def edit(body: ProposalEdit, proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
+def edit(
+    body: ProposalEdit, proposal_id: int = id_param(), api: Api = Depends(get_api)
+) -> ProposalFull:
     """Change the text (the fields sent); ``version`` must be the one last read."""
     p = _editable(api, proposal_id)
     data = body.model_dump(exclude={"version"}, exclude_none=True)
@@ -358,7 +356,9 @@ def _mail_invitation(api: Api, p: Proposal, member: TeamMember) -> None:
 
 
 @router.post("/proposals/{proposal_id}/members", status_code=201, **WRITE)
-def invite(body: MemberIn, proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
+def invite(
+    body: MemberIn, proposal_id: int = id_param(), api: Api = Depends(get_api)
+) -> ProposalFull:
     """Invite a co-investigator by e-mail (the PI); they answer with
     ``POST /api/v1/team-invitations/{id}/answer`` or on the site."""
     p = _pi(api, proposal_id)
@@ -375,8 +375,8 @@ def invite(body: MemberIn, proposal_id: int = _id(), api: Api = Depends(get_api)
 
 @router.delete("/proposals/{proposal_id}/members/{member_id}", **WRITE)
 def remove_member(
-    proposal_id: int = _id(),
-    member_id: int = _id(),
+    proposal_id: int = id_param(),
+    member_id: int = id_param(),
     version: int = _version(),
     api: Api = Depends(get_api),
 ) -> ProposalFull:
@@ -401,7 +401,9 @@ def my_invitations(api: Api = Depends(get_api)) -> list[InvitationOut]:
     responses=ERRORS,
     dependencies=[APPLY],
 )
-def answer(body: AnswerIn, member_id: int = _id(), api: Api = Depends(get_api)) -> InvitationOut:
+def answer(
+    body: AnswerIn, member_id: int = id_param(), api: Api = Depends(get_api)
+) -> InvitationOut:
     """Accept or decline an invitation to join a proposal's team."""
     user = api.require_user()
     m = api.db.get(TeamMember, member_id)
@@ -424,7 +426,7 @@ def _row_of(api: Api, p: Proposal, model: type[T], row_id: int) -> T:
 
 @router.post("/proposals/{proposal_id}/requests", status_code=201, **WRITE)
 def add_request(
-    body: RequestIn, proposal_id: int = _id(), api: Api = Depends(get_api)
+    body: RequestIn, proposal_id: int = id_param(), api: Api = Depends(get_api)
 ) -> ProposalFull:
     """Ask for capacity: ``details`` as the request form of the call's facility."""
     p = _editable(api, proposal_id)
@@ -444,8 +446,8 @@ def add_request(
 @router.put("/proposals/{proposal_id}/requests/{request_id}", **WRITE)
 def update_request(
     body: RequestEdit,
-    proposal_id: int = _id(),
-    request_id: int = _id(),
+    proposal_id: int = id_param(),
+    request_id: int = id_param(),
     api: Api = Depends(get_api),
 ) -> ProposalFull:
     """Replace a request's details (its kind and pool stay)."""
@@ -465,8 +467,8 @@ def update_request(
 
 @router.delete("/proposals/{proposal_id}/requests/{request_id}", **WRITE)
 def remove_request(
-    proposal_id: int = _id(),
-    request_id: int = _id(),
+    proposal_id: int = id_param(),
+    request_id: int = id_param(),
     version: int = _version(),
     api: Api = Depends(get_api),
 ) -> ProposalFull:
@@ -477,7 +479,7 @@ def remove_request(
 
 @router.post("/proposals/{proposal_id}/attachments", status_code=201, **WRITE)
 def upload(
-    proposal_id: int = _id(),
+    proposal_id: int = id_param(),
     file: UploadFile = File(description="the scientific justification, a PDF"),
     version: int = Form(ge=1, le=MAX_ID),
     api: Api = Depends(get_api),
@@ -504,8 +506,8 @@ def upload(
 
 @router.delete("/proposals/{proposal_id}/attachments/{attachment_id}", **WRITE)
 def remove_attachment(
-    proposal_id: int = _id(),
-    attachment_id: int = _id(),
+    proposal_id: int = id_param(),
+    attachment_id: int = id_param(),
     version: int = _version(),
     api: Api = Depends(get_api),
 ) -> ProposalFull:
@@ -515,7 +517,7 @@ def remove_attachment(
 
 
 @router.post("/proposals/{proposal_id}/submit", **WRITE)
-def submit(proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
+def submit(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> ProposalFull:
     """Submit (the PI): freezes a revision; resubmitting before the deadline replaces it."""
     p = _pi(api, proposal_id)
     problems = services.submission_problems(p)
@@ -526,7 +528,7 @@ def submit(proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFul
 
 
 @router.post("/proposals/{proposal_id}/withdraw", **WRITE)
-def withdraw(proposal_id: int = _id(), api: Api = Depends(get_api)) -> ProposalFull:
+def withdraw(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> ProposalFull:
     """Withdraw the proposal (the PI)."""
     p = _pi(api, proposal_id)
     return _change(api, p, services.withdraw)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.calls.access import signed_in_call_api
@@ -17,14 +17,9 @@ from opencall.results import policies, services
 from opencall.results import queries as q
 from opencall.results.models import PostAwardRecord, ResearchOutput
 from opencall.results.schemas import OutputIn
-from opencall.web.api import ERRORS, MAX_ID, NOT_FOUND, SLUG, Api, get_api
+from opencall.web.api import ERRORS, MAX_ID, NOT_FOUND, SLUG, Api, get_api, id_param
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
-
-
-def _id() -> Any:
-    """A fresh path parameter for every use (FastAPI binds one to its name)."""
-    return Path(ge=1, le=MAX_ID)
 
 
 class RecordIn(BaseModel):
@@ -131,7 +126,7 @@ def _award(api: Api, proposal_id: int, *, record: bool = False) -> Proposal:
 
 
 @router.get("/awards/{proposal_id}", response_model=AwardOut, responses=NOT_FOUND)
-def award(proposal_id: int = _id(), api: Api = Depends(get_api)) -> AwardOut:
+def award(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> AwardOut:
     p = _award(api, proposal_id)
     return AwardOut(
         proposal_code=p.code,
@@ -145,7 +140,9 @@ def award(proposal_id: int = _id(), api: Api = Depends(get_api)) -> AwardOut:
 @router.post(
     "/awards/{proposal_id}/records", response_model=RecordOut, status_code=201, responses=ERRORS
 )
-def add_record(body: RecordIn, proposal_id: int = _id(), api: Api = Depends(get_api)) -> RecordOut:
+def add_record(
+    body: RecordIn, proposal_id: int = id_param(), api: Api = Depends(get_api)
+) -> RecordOut:
     p = _award(api, proposal_id, record=True)
     with api.saving():
         rec = services.add_record(
@@ -162,8 +159,8 @@ def add_record(body: RecordIn, proposal_id: int = _id(), api: Api = Depends(get_
 @router.put("/awards/{proposal_id}/records/{record_id}", response_model=RecordOut, responses=ERRORS)
 def update_record(
     body: RecordUpdate,
-    proposal_id: int = _id(),
-    record_id: int = _id(),
+    proposal_id: int = id_param(),
+    record_id: int = id_param(),
     api: Api = Depends(get_api),
 ) -> RecordOut:
     p = _award(api, proposal_id, record=True)
@@ -178,7 +175,9 @@ def update_record(
 @router.post(
     "/awards/{proposal_id}/outputs", response_model=OutputOut, status_code=201, responses=ERRORS
 )
-def add_output(body: OutputIn, proposal_id: int = _id(), api: Api = Depends(get_api)) -> OutputOut:
+def add_output(
+    body: OutputIn, proposal_id: int = id_param(), api: Api = Depends(get_api)
+) -> OutputOut:
     p = _award(api, proposal_id, record=True)
     with api.saving():
         o = services.add_output(api.db, p, body.model_dump(mode="json"), actor_id=api.actor_id)
@@ -192,7 +191,7 @@ def add_output(body: OutputIn, proposal_id: int = _id(), api: Api = Depends(get_
     responses=ERRORS,
 )
 def import_outputs(
-    body: ImportIn, proposal_id: int = _id(), api: Api = Depends(get_api)
+    body: ImportIn, proposal_id: int = id_param(), api: Api = Depends(get_api)
 ) -> ImportOut:
     p = _award(api, proposal_id, record=True)
     with api.saving():

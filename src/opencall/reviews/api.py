@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -27,7 +27,6 @@ from opencall.reviews.presenters import (  # noqa: F401
 from opencall.web.api import (
     ERRORS,
     MANAGE,
-    MAX_ID,
     NOT_FOUND,
     REVIEW,
     Api,
@@ -35,12 +34,13 @@ from opencall.web.api import (
     Pagination,
     domain_error,
     get_api,
+    id_param,
     keyset_page,
     paging,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
-ID = Path(ge=1, le=MAX_ID)
+ID = id_param()
 
 
 class ReviewOut(BaseModel):

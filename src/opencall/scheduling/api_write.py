@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -19,7 +19,7 @@ from opencall.proposals.models import Proposal
 from opencall.reviews.presenters import chair_call
 from opencall.scheduling import policies, services
 from opencall.scheduling.models import ScheduleEntry
-from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, get_api
+from opencall.web.api import MANAGE, SLUG, Api, get_api, id_param
 
 router = APIRouter(prefix="/api/v1", tags=["scheduling"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -64,7 +64,7 @@ class OutcomeOut(BaseModel):
 
 
 @router.get("/proposals/{proposal_id}/outcome", response_model=OutcomeOut, responses=ERRORS)
-def outcome(proposal_id: int = Path(ge=1, le=MAX_ID), api: Api = Depends(get_api)) -> OutcomeOut:
+def outcome(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> OutcomeOut:
     """The decision on your proposal, its awards and its schedule (the team, once the
     decisions are released)."""
     user = api.require_user()

@@ -51,6 +51,14 @@ bearer = HTTPBearer(auto_error=False, description="A personal API token (see /ac
 MAX_LIMIT = 200
 SLUG = Path(min_length=1, max_length=80)
 ID = Path(ge=1, le=MAX_ID)
+
+
+def id_param() -> Any:
+    """A path parameter that is an id (a positive number the database can hold), fresh
+    for every use (FastAPI binds one to its name)."""
+    return Path(ge=1, le=MAX_ID)
+
+
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "not found (or not yours to see)"}
 }

@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import services
-from opencall.reviews.api_write.common import ERRORS, id_param, row_of_call
+from opencall.reviews.api_write.common import ERRORS, row_of_call
 from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.presenters import chair_call
-from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api
+from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api, id_param
 
 router = APIRouter()
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from fastapi import Path
-
 from opencall.calls.models import Call
-from opencall.web.api import MAX_ID, Api
+from opencall.web.api import Api
 
 T = TypeVar("T")
 
@@ -16,11 +14,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "refused: the message says why (nothing changed)"},
     404: {"description": "not found (or not yours)"},
 }
-
-
-def id_param() -> Any:
-    """A path parameter that is an id (a positive number the database can hold)."""
-    return Path(ge=1, le=MAX_ID)
 
 
 def row_of_call(api: Api, model: type[T], row_id: int, call: Call) -> T:

@@ -17,9 +17,9 @@ from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, move_call
 from opencall.cycle import services as cycle
 from opencall.reviews import services
-from opencall.reviews.api_write.common import ERRORS, id_param
+from opencall.reviews.api_write.common import ERRORS
 from opencall.reviews.presenters import STEPS, api_call, chair_call
-from opencall.web.api import MANAGE, SLUG, Api, ApiError, get_api
+from opencall.web.api import MANAGE, SLUG, Api, ApiError, get_api, id_param
 
 router = APIRouter()
 

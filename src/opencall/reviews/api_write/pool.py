@@ -11,11 +11,11 @@ from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, recruitment
 from opencall.reviews import queries as q
-from opencall.reviews.api_write.common import ERRORS, id_param, row_of_call
+from opencall.reviews.api_write.common import ERRORS, row_of_call
 from opencall.reviews.api_write.reviewer import ConflictOut
 from opencall.reviews.models import Conflict, ReviewInvitation
 from opencall.reviews.presenters import CONFLICT_MASKED, chair_call
-from opencall.web.api import MANAGE, SLUG, Api, get_api
+from opencall.web.api import MANAGE, SLUG, Api, get_api, id_param
 
 router = APIRouter()
 

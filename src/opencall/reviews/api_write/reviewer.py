@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from opencall.proposals.models import Proposal
 from opencall.reviews import services
 from opencall.reviews.api import AssignmentOut
-from opencall.reviews.api_write.common import ERRORS, id_param
+from opencall.reviews.api_write.common import ERRORS
 from opencall.reviews.presenters import open_assignment
-from opencall.web.api import REVIEW, Api, get_api
+from opencall.web.api import REVIEW, Api, get_api, id_param
 
 router = APIRouter()
 

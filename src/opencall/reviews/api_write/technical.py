@@ -12,11 +12,11 @@ from sqlalchemy import select
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
-from opencall.reviews.api_write.common import ERRORS, id_param
+from opencall.reviews.api_write.common import ERRORS
 from opencall.reviews.models import TechnicalReview
 from opencall.reviews.policies import reviewer_content
 from opencall.reviews.presenters import api_call
-from opencall.web.api import REVIEW, SLUG, Api, get_api
+from opencall.web.api import REVIEW, SLUG, Api, get_api, id_param
 
 router = APIRouter()
 
