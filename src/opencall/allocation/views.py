@@ -17,7 +17,6 @@ from opencall.allocation.models import Award
 from opencall.allocation.presenters import explain, policy_lines
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
-from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
 from opencall.facilities.labels import unit_text
 from opencall.facilities.models import CapacityPool
@@ -155,14 +154,12 @@ def override(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Res
         page.not_found()
     outcome = page.form.get("outcome", "")
     reason = page.form.get("reason", "")[:2000]
-    try:
+    with page.attempt() as refused:
         services.override_decision(
             page.db, call, p, outcome=outcome, reason=reason, actor_id=page.user.id
         )
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
-        return _decisions_page(page, call, 400, errors={p.id: page.t.error(exc)})
+    if refused:
+        return _decisions_page(page, call, 400, errors={p.id: refused.message})
     return page.redirect(f"/manage/calls/{call.slug}/decisions#p{p.id}", "saved")
 
 
@@ -173,14 +170,12 @@ def release(slug: str, page: Page = Depends(get_page)) -> Response:
         page.not_found()
     if page.form.get("confirm") != "yes":
         return _decisions_page(page, call, 400, errors={0: page._("Tick the box to confirm.")})
-    try:
+    with page.attempt() as refused:
         already = call.decisions_released_at is not None
         services.release_decisions(page.db, call, actor_id=page.user.id)
         notify = None if already else notify_decisions(page, call)
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
-        return _decisions_page(page, call, 400, errors={0: page.t.error(exc)})
+    if refused:
+        return _decisions_page(page, call, 400, errors={0: refused.message})
     if notify is not None:
         _send_inline(page, notify.id)
     return page.redirect(f"/manage/calls/{call.slug}/decisions", "saved")

@@ -214,12 +214,10 @@ def _revoke(
     what = _in_scope(page.db, p, model, row_id)
     if what is None:
         page.not_found()
-    try:
+    with page.attempt() as refused:
         revoke_it(page.db, what, actor_id=page.user.id)
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
-        return _people_page(page, p, 400, errors={"form": page.t.error(exc)})
+    if refused:
+        return _people_page(page, p, 400, errors={"form": refused.message})
     return page.redirect(f"/manage/providers/{p.slug}/people", "saved")
 
 
@@ -265,14 +263,12 @@ def invitation(token: str, page: Page = Depends(get_page)) -> Response:
 @router.post("/roles/invitations/{token}", response_class=HTMLResponse)
 def accept(token: str, page: Page = Depends(get_page)) -> Response:
     user = page.require_user()
-    try:
+    with page.attempt() as refused:
         people_services.accept_role_invitation(page.db, user, token[:100])
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
+    if refused:
         # another account than the invited one is refused (403), not told its input is bad
-        status = 403 if exc.code == "wrong_account" else 400
-        return _invitation_page(page, token[:100], status, page.t.error(exc))
+        status = 403 if refused.code == "wrong_account" else 400
+        return _invitation_page(page, token[:100], status, refused.message)
     return page.redirect("/manage", "saved")
 
 

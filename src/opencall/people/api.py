@@ -120,7 +120,7 @@ def tokens(page: Page = Depends(get_page)) -> Response:
 @router.post("/account/tokens", response_class=HTMLResponse, include_in_schema=False)
 def create_token(page: Page = Depends(get_page)) -> Response:
     user = page.require_user()
-    try:
+    with page.attempt() as refused:
         scopes = [sc for sc in services.SCOPES if page.form.get(f"scope_{sc}")]
         days = page.form.get("days", "90")
         _tok, raw = services.create_api_token(
@@ -130,10 +130,8 @@ def create_token(page: Page = Depends(get_page)) -> Response:
             scopes=scopes,
             days=int(days) if days.isdecimal() and len(days) < 4 else 0,
         )
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
-        return _tokens_page(page, 400, errors={"name": page.t.error(exc)})
+    if refused:
+        return _tokens_page(page, 400, errors={"name": refused.message})
     # shown once, on this response only (never stored in clear, never in a URL)
     return _tokens_page(page, new_token=raw)
 

@@ -117,16 +117,13 @@ def invite(slug: str, page: Page = Depends(get_page)) -> Response:
     f = page.form
     emails = [e for e in f.get("emails", "").replace(",", "\n").splitlines() if e.strip()]
     emails += [v for k, v in f.items() if k.startswith("pool-") and v]
-    try:
+    with page.attempt() as refused:
         made = recruitment.invite(
             page.db, call, emails, role=f.get("role", "reviewer"), actor_id=page.user.id
         )
         send_invitations(page.request, page.db, call, made)
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
-        msg = page.t.error(exc)
-        return _page(page, call, 400, form=f, errors={exc.field or "form": msg})
+    if refused:
+        return _page(page, call, 400, form=f, errors={refused.field or "form": refused.message})
     return page.redirect(f"/manage/calls/{call.slug}/reviewers", "invited")
 
 
@@ -136,12 +133,10 @@ def withdraw(slug: str, inv_id: int, page: Page = Depends(get_page)) -> Response
     inv = page.db.get(ReviewInvitation, inv_id) if 0 < inv_id < 2**31 else None
     if inv is None or inv.call_id != call.id:
         page.not_found()
-    try:
+    with page.attempt() as refused:
         recruitment.withdraw(page.db, inv, actor_id=page.user.id)
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
-        return _page(page, call, 400, errors={"form": page.t.error(exc)})
+    if refused:
+        return _page(page, call, 400, errors={"form": refused.message})
     return page.redirect(f"/manage/calls/{call.slug}/reviewers", "removed")
 
 
@@ -187,7 +182,7 @@ def answer(token: str, page: Page = Depends(get_page)) -> Response:
     raw_load = f.get("max_load", "").strip()
     if raw_load and not (raw_load.isdecimal() and len(raw_load) < 4):
         return _answer_page(page, token[:100], 400, error=page._(MSG_NUMBER), form=f)
-    try:
+    with page.attempt() as refused:
         recruitment.respond(
             page.db,
             user,
@@ -197,12 +192,10 @@ def answer(token: str, page: Page = Depends(get_page)) -> Response:
             max_load=int(raw_load) if raw_load else None,
             availability=f.get("availability", ""),
         )
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
+    if refused:
         # another account than the invited one is refused (403), not told its input is bad
-        status = 403 if exc.code == "wrong_account" else 400
-        return _answer_page(page, token[:100], status, error=page.t.error(exc), form=f)
+        status = 403 if refused.code == "wrong_account" else 400
+        return _answer_page(page, token[:100], status, error=refused.message, form=f)
     return page.redirect(f"/review/invitations/{token[:100]}", "saved")
 
 

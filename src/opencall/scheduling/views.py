@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
-from opencall.errors import DomainError
 from opencall.reviews import queries as rq
 from opencall.reviews.presenters import labels, proposal_rows
 from opencall.scheduling import policies, presenters, services
@@ -134,14 +133,12 @@ def publish(slug: str, page: Page = Depends(get_page)) -> Response:
             },
             status=400,
         )
-    try:
+    with page.attempt() as refused:
         services.publish(page.db, call, actor_id=page.user.id)
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
+    if refused:
         return page.render(
             "manage/message.html",
-            {"message": page.t.error(exc), "back": f"/manage/calls/{slug}/schedule"},
+            {"message": refused.message, "back": f"/manage/calls/{slug}/schedule"},
             status=400,
         )
     # back to the call's cockpit in Manage (which links to the public page), not outside it

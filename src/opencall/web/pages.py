@@ -21,6 +21,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -99,6 +100,25 @@ class CsrfFailed(Exception):
 
 
 @dataclass
+class Refusal:
+    """What a service refused in :meth:`Page.attempt`; false while nothing was refused."""
+
+    error: DomainError | None = None
+    message: str = ""  # the refusal in the reader's language
+
+    def __bool__(self) -> bool:
+        return self.error is not None
+
+    @property
+    def field(self) -> str | None:
+        return self.error.field if self.error is not None else None
+
+    @property
+    def code(self) -> str | None:
+        return self.error.code if self.error is not None else None
+
+
+@dataclass
 class Page:
     request: Request
     db: Session
@@ -156,6 +176,26 @@ class Page:
             future.add_done_callback(_log_failure)
         else:
             jobs.run_pending(state.sessions, state.jobs, ids=mine)
+
+    @contextmanager
+    def attempt(self) -> Iterator[Refusal]:
+        """A form's write: committed (:meth:`commit`) when the services accept it. A
+        service's refusal is rolled back (nothing changes) and not raised: the yielded
+        :class:`Refusal` then holds it, for the view to show the page again with it::
+
+            with page.attempt() as refused:
+                services.withdraw(page.db, proposal, actor_id=page.user.id)
+            if refused:
+                return editor(page, proposal, 400, error=refused.message)
+            return page.redirect("/dashboard", "withdrawn")
+        """
+        refused = Refusal()
+        try:
+            yield refused
+            self.commit()
+        except DomainError as exc:
+            self.db.rollback()
+            refused.error, refused.message = exc, self.t.error(exc)
 
     def render(
         self, template: str, ctx: dict[str, Any] | None = None, status: int = 200

@@ -113,14 +113,12 @@ def submit(proposal_id: int, page: Page = Depends(get_page)) -> Response:
         page.not_found()
     if services.submission_problems(proposal):
         return editor(page, proposal, 400)
-    try:
+    with page.attempt() as refused:
         rev = services.submit(page.db, proposal, actor_id=page.user.id, now=page.received_at)
         if proposal.submitted_at == page.received_at:  # recorded now (not a repeated click)
             _mail_receipt(page, proposal, rev)
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
-        return editor(page, proposal, 400, error=page.t.error(exc))
+    if refused:
+        return editor(page, proposal, 400, error=refused.message)
     return page.redirect("/dashboard", "submitted")
 
 
@@ -163,10 +161,8 @@ def withdraw(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     proposal = proposal_for(page, proposal_id)
     if not policies.may_withdraw_proposal(page.user, proposal):
         page.not_found()
-    try:
+    with page.attempt() as refused:
         services.withdraw(page.db, proposal, actor_id=page.user.id)
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
-        return editor(page, proposal, 400, error=page.t.error(exc))
+    if refused:
+        return editor(page, proposal, 400, error=refused.message)
     return page.redirect("/dashboard", "withdrawn")

@@ -17,7 +17,6 @@ from opencall.calls.models import Call
 from opencall.calls.policies import may_administer
 from opencall.calls.schemas import review_settings
 from opencall.cycle import services as cycle
-from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies
@@ -123,12 +122,10 @@ def transition(slug: str, page: Page = Depends(get_page)) -> Response:
     if target == "closed" and page.received_at < call.closes_at and page.form.get("early") != "yes":
         # closing before the deadline cuts applicants short: say what it does, then ask again
         return _close_early_page(page, call, reason)
-    try:
+    with page.attempt() as refused:
         cycle.transition_call(page.db, call, target, actor_id=page.user.id, reason=reason)
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
-        return cockpit_error(page, call, page.t.error(exc))
+    if refused:
+        return cockpit_error(page, call, refused.message)
     return page.redirect(f"/manage/calls/{call.slug}", "saved")
 
 

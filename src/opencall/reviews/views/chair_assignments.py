@@ -12,7 +12,6 @@ from sqlalchemy import select
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
-from opencall.errors import DomainError
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
@@ -128,10 +127,8 @@ def assignment_remove(slug: str, assignment_id: int, page: Page = Depends(get_pa
 def _change(page: Page, call: Call, change: Callable[[], object], flash: str) -> Response:
     """Make ``change`` and commit it, then back to the table; a refusal is shown on the
     table and changes nothing."""
-    try:
+    with page.attempt() as refused:
         change()
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
-        return _assignment_page(page, call, 400, page.t.error(exc))
+    if refused:
+        return _assignment_page(page, call, 400, refused.message)
     return page.redirect(f"/manage/calls/{call.slug}/assignment", flash)

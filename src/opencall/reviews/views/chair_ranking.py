@@ -7,7 +7,6 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from opencall.calls.access import staff_call
-from opencall.errors import DomainError
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.presenters import labels, proposal_rows
@@ -80,12 +79,10 @@ def freeze(slug: str, page: Page = Depends(get_page)) -> Response:
     call = staff_call(page, slug)
     if page.form.get("confirm") != "yes":
         return cockpit_error(page, call, page._(MSG_CONFIRM))
-    try:
+    with page.attempt() as refused:
         services.freeze_ranking(page.db, call, actor_id=page.user.id)
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
-        return cockpit_error(page, call, page.t.error(exc))
+    if refused:
+        return cockpit_error(page, call, refused.message)
     return page.redirect(f"/manage/calls/{call.slug}/ranking", "saved")
 
 

@@ -141,12 +141,10 @@ def respond(assignment_id: int, page: Page = Depends(get_page)) -> Response:
     action = page.form.get("action", "")
     if action not in ("accept", "decline"):
         return _review_page(page, a, 400, errors={"form": page._(MSG_INVALID)})
-    try:
+    with page.attempt() as refused:
         services.respond_to_assignment(page.db, a, page.user, accept=action == "accept")
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
-        return _review_page(page, a, 400, errors={"form": page.t.error(exc)})
+    if refused:
+        return _review_page(page, a, 400, errors={"form": refused.message})
     if action == "accept":
         return page.redirect(f"/review/assignments/{a.id}", "saved")
     return page.redirect("/review", "declined")
@@ -155,12 +153,10 @@ def respond(assignment_id: int, page: Page = Depends(get_page)) -> Response:
 @router.post("/review/assignments/{assignment_id}/conflict", response_class=HTMLResponse)
 def declare_conflict(assignment_id: int, page: Page = Depends(get_page)) -> Response:
     a = _assignment(page, assignment_id)
-    try:
+    with page.attempt() as refused:
         services.declare_conflict(page.db, a, page.user, page.form.get("reason", ""))
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
-        return _review_page(page, a, 400, errors={"reason": page.t.error(exc)})
+    if refused:
+        return _review_page(page, a, 400, errors={"reason": refused.message})
     return page.redirect("/review", "removed")
 
 
