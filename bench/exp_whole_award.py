@@ -250,13 +250,12 @@ def highs_cpu(
 
 def shipped_start(model: _Model) -> np.ndarray:
     """The warm start ``solve_mip(..., polish=True)`` builds for this model."""
-    from opencall.optim.allocation.mip import _lp_rounding, improve_packing
+    from opencall.optim.allocation.mip import MipModel, _lp_rounding, improve_packing
 
     n = model.n_cols
     a, lo, hi = rows_to_csr(model.rows, n)
-    x = _lp_rounding(
-        model.weights, a, lo, hi, np.zeros(n), model.col_hi, model.integer, True, 0, 60.0, 1e-5
-    )
+    mip = MipModel(model.weights, a, lo, hi, np.zeros(n), model.col_hi, model.integer)
+    x = _lp_rounding(mip, True, 0, 60.0, 1e-5)
     assert x is not None
     return improve_packing(model.weights, a, hi, x)
 

@@ -6,18 +6,17 @@ from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opencall.db import Base, UTCDateTime, utcnow
+from opencall.proposals.models import PerProposal
 from opencall.reviews import models as _review_models  # noqa: F401  (FK targets)
 
 
-class Decision(Base):
+class Decision(PerProposal, Base):
     """The outcome for one proposal in a call, with its explanation."""
 
     __tablename__ = "decisions"
     __table_args__ = (UniqueConstraint("call_id", "proposal_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
     outcome: Mapped[str] = mapped_column(String(30), nullable=False)
     explanation: Mapped[str] = mapped_column(Text, nullable=False, default="")
     priority: Mapped[str] = mapped_column(String(4), nullable=False, default="")
@@ -27,13 +26,11 @@ class Decision(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
-class Award(Base):
+class Award(PerProposal, Base):
     __tablename__ = "awards"
     __table_args__ = (UniqueConstraint("request_id", "pool_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
     pool_id: Mapped[int] = mapped_column(ForeignKey("capacity_pools.id"), index=True)
     amount: Mapped[float] = mapped_column(Float, nullable=False)

@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from opencall.outcomes.domain import latest_in_window
+
 #: A figure counts as current when it is at most this many years older than the report.
 WINDOW_YEARS = 10
 
@@ -69,14 +71,6 @@ def _finite(v: float | None) -> bool:
     return v is not None and math.isfinite(v)
 
 
-def _latest(series: Mapping[int, float], upto: int) -> tuple[int, float] | None:
-    years = [y for y, v in series.items() if y <= upto and _finite(v)]
-    if not years:
-        return None
-    y = max(years)
-    return y, float(series[y])
-
-
 def country_figures(
     values: Mapping[str, Mapping[int, float]],
     population: Mapping[str, Mapping[int, float]],
@@ -86,11 +80,12 @@ def country_figures(
 ) -> dict[str, CountryFigure]:
     """One figure per country of ``group_of_iso3`` (see the module docstring)."""
     pop_now = {
-        iso: (_latest(population.get(iso, {}), year) or (0, 0.0))[1] for iso in group_of_iso3
+        iso: (latest_in_window(population.get(iso, {}), (None, year)) or (0, 0.0))[1]
+        for iso in group_of_iso3
     }
     found: dict[str, tuple[int, float]] = {}
     for iso in group_of_iso3:
-        got = _latest(values.get(iso, {}), year)
+        got = latest_in_window(values.get(iso, {}), (None, year))
         if got is not None:
             found[iso] = got
     per_head: dict[str, list[float]] = {}

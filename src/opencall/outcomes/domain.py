@@ -700,13 +700,15 @@ class CountryValue:
 
 
 def latest_in_window(
-    series: Mapping[int, float], window: tuple[int, int]
+    series: Mapping[int, float], window: tuple[int | None, int]
 ) -> tuple[int, float] | None:
-    """The latest (year, value) with ``window[0] <= year <= window[1]`` and a finite value."""
+    """The latest (year, value) with ``window[0] <= year <= window[1]`` (no lower bound
+    when ``window[0]`` is None) and a finite value."""
+    first, last = window
     years = [
         y
         for y, v in series.items()
-        if window[0] <= y <= window[1] and v is not None and math.isfinite(v)
+        if (first is None or first <= y) and y <= last and v is not None and math.isfinite(v)
     ]
     if not years:
         return None

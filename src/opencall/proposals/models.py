@@ -10,6 +10,15 @@ from opencall.calls.models import Call
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
 
 
+class PerProposal:
+    """The columns of a row about one proposal of a call (a decision, an award, a review
+    assignment, a conflict, a schedule entry, a result): the proposal, and its call beside
+    it so that a call's rows are found by one index."""
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
+
+
 class Proposal(Base):
     __tablename__ = "proposals"
     __table_args__ = (UniqueConstraint("call_id", "code"),)

@@ -238,6 +238,43 @@ def _inflated_size(stream: Any, limit: int) -> int:
 
 _ACTION_KEEP = {"/GoTo"}
 
+#: What is removed, by where it stands: (key, what it is, as reported in ``removed``).
+_TRAILER_STRIP = (("/Info", "info"),)
+_ROOT_STRIP = (
+    ("/Metadata", "xmp"),
+    ("/OpenAction", "actions"),
+    ("/AA", "actions"),
+    ("/AcroForm", "forms"),
+    ("/PieceInfo", "private_data"),
+    ("/Perms", "forms"),
+    ("/Collection", "embedded_files"),
+    ("/SpiderInfo", "private_data"),
+    ("/URI", "actions"),
+    ("/AF", "embedded_files"),
+)
+_NAMES_STRIP = (
+    ("/JavaScript", "javascript"),
+    ("/EmbeddedFiles", "embedded_files"),
+    ("/AlternatePresentations", "embedded_files"),
+    ("/Renditions", "embedded_files"),
+)
+_PAGE_STRIP = (("/Annots", "annotations"), ("/AA", "actions"))
+_OBJECT_STRIP = (
+    ("/Metadata", "xmp"),
+    ("/PieceInfo", "private_data"),
+    ("/AA", "actions"),
+    ("/AF", "embedded_files"),  # PDF 2.0 associated files
+)
+
+
+def _strip(obj: Any, keys: tuple[tuple[str, str], ...], removed: set[str]) -> None:
+    """Deletes from the PDF dictionary ``obj`` each of ``keys`` it has, adding what it was
+    to ``removed``."""
+    for key, label in keys:
+        if key in obj:
+            del obj[key]
+            removed.add(label)
+
 
 def _child_clean(src: str, out: str, limits: Limits) -> dict[str, Any]:
     import pikepdf
@@ -259,54 +296,17 @@ def _child_clean(src: str, out: str, limits: Limits) -> dict[str, Any]:
     if n > limits.max_pages:
         return {"ok": False, "error": "too_many_pages", "value": n}
     removed: set[str] = set()
-    if "/Info" in pdf.trailer:
-        del pdf.trailer["/Info"]
-        removed.add("info")
+    _strip(pdf.trailer, _TRAILER_STRIP, removed)
     root = pdf.Root
-    for key, label in (
-        ("/Metadata", "xmp"),
-        ("/OpenAction", "actions"),
-        ("/AA", "actions"),
-        ("/AcroForm", "forms"),
-        ("/PieceInfo", "private_data"),
-        ("/Perms", "forms"),
-        ("/Collection", "embedded_files"),
-        ("/SpiderInfo", "private_data"),
-        ("/URI", "actions"),
-        ("/AF", "embedded_files"),
-    ):
-        if key in root:
-            del root[key]
-            removed.add(label)
+    _strip(root, _ROOT_STRIP, removed)
     if "/Names" in root:
-        names = root.Names
-        for key, label in (
-            ("/JavaScript", "javascript"),
-            ("/EmbeddedFiles", "embedded_files"),
-            ("/AlternatePresentations", "embedded_files"),
-            ("/Renditions", "embedded_files"),
-        ):
-            if key in names:
-                del names[key]
-                removed.add(label)
+        _strip(root.Names, _NAMES_STRIP, removed)
     for page in pdf.pages:
-        page_obj = page.obj
-        for key, label in (("/Annots", "annotations"), ("/AA", "actions")):
-            if key in page_obj:
-                del page_obj[key]
-                removed.add(label)
+        _strip(page.obj, _PAGE_STRIP, removed)
     for obj in pdf.objects:
         if not isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
             continue
-        for key, label in (
-            ("/Metadata", "xmp"),
-            ("/PieceInfo", "private_data"),
-            ("/AA", "actions"),
-            ("/AF", "embedded_files"),  # PDF 2.0 associated files
-        ):
-            if key in obj:
-                del obj[key]
-                removed.add(label)
+        _strip(obj, _OBJECT_STRIP, removed)
         action = obj.get("/A")
         if isinstance(action, pikepdf.Dictionary):
             if str(action.get("/S", "")) not in _ACTION_KEEP or "/Next" in action:

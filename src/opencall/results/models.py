@@ -7,18 +7,17 @@ from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
+from opencall.proposals.models import PerProposal
 from opencall.scheduling import models as _scheduling_models  # noqa: F401  (FK targets)
 
 
-class PostAwardRecord(Base):
+class PostAwardRecord(PerProposal, Base):
     """What happened to an award: a loan, shipment, berth, session, course,
     package or operator-defined use; typed fields in ``data`` (``results.schemas``)."""
 
     __tablename__ = "postaward_records"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
     award_id: Mapped[int | None] = mapped_column(ForeignKey("awards.id"), nullable=True)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
@@ -29,14 +28,12 @@ class PostAwardRecord(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
-class ResearchOutput(Base):
+class ResearchOutput(PerProposal, Base):
     """A publication or dataset that came from an award."""
 
     __tablename__ = "research_outputs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     doi: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     title: Mapped[str] = mapped_column(Text, nullable=False)

@@ -6,19 +6,17 @@ from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opencall.db import Base, UTCDateTime, utcnow
-from opencall.proposals import models as _proposal_models  # noqa: F401  (FK targets)
+from opencall.proposals.models import PerProposal
 from opencall.runs import SolverRun as SolverRun  # moved; the name stays importable here
 
 
-class Conflict(Base):
+class Conflict(PerProposal, Base):
     """A conflict of interest between a reviewer and a proposal; enforced everywhere."""
 
     __tablename__ = "conflicts"
     __table_args__ = (UniqueConstraint("proposal_id", "reviewer_id", "source"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     # team | institution | coauthor | declared_reviewer | declared_applicant | own_proposal
     source: Mapped[str] = mapped_column(String(30), nullable=False)
@@ -39,13 +37,11 @@ class DeclaredRelation(Base):
     note: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
 
-class ReviewAssignment(Base):
+class ReviewAssignment(PerProposal, Base):
     __tablename__ = "review_assignments"
     __table_args__ = (UniqueConstraint("proposal_id", "reviewer_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     # assigned | accepted | declined | submitted | removed
     status: Mapped[str] = mapped_column(String(12), nullable=False, default="assigned")
@@ -84,28 +80,24 @@ class TechnicalReview(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
-class AffinityScore(Base):
+class AffinityScore(PerProposal, Base):
     __tablename__ = "affinity_scores"
     __table_args__ = (UniqueConstraint("proposal_id", "reviewer_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     score: Mapped[float] = mapped_column(Float, nullable=False)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("solver_runs.id"), nullable=True)
 
 
-class RankedProposal(Base):
+class RankedProposal(PerProposal, Base):
     """Calibrated consensus, interval and rank interval of a proposal in a calibration run."""
 
     __tablename__ = "ranked_proposals"
     __table_args__ = (UniqueConstraint("run_id", "proposal_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("solver_runs.id"), index=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
     raw_mean: Mapped[float | None] = mapped_column(Float, nullable=True)
     score: Mapped[float] = mapped_column(Float, nullable=False)
     score_lo: Mapped[float] = mapped_column(Float, nullable=False)

@@ -8,16 +8,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from opencall.allocation import models as _allocation_models  # noqa: F401  (FK targets)
 from opencall.db import Base, JSONType, UTCDateTime
+from opencall.proposals.models import PerProposal
 
 
-class ScheduleEntry(Base):
+class ScheduleEntry(PerProposal, Base):
     """One placed item of a timetable: a telescope block, a berth, a dive, a seat, a shipment."""
 
     __tablename__ = "schedule_entries"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
     award_id: Mapped[int | None] = mapped_column(ForeignKey("awards.id"), nullable=True)
     pool_id: Mapped[int | None] = mapped_column(ForeignKey("capacity_pools.id"), nullable=True)
     kind: Mapped[str] = mapped_column(String(12), nullable=False)

@@ -64,7 +64,6 @@ Ties
     solver's, still deterministic for a given seed. The seed is also passed to HiGHS as its
     ``random_seed``.
 
-The module is pure: it reads frozen dataclasses and numpy arrays and returns a result with a
 The package is pure: it reads frozen dataclasses and numpy arrays and returns a result with a
 ``check(problem)`` feasibility checker. It is split into ``model`` (inputs, outputs, the rules
 that read them), ``mip`` (the generic MIP call, shared with logistics and slot placement),

@@ -6,7 +6,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,20 @@ class MipSolution:
     gap: float
     status: str  # "optimal", "time_limit", "infeasible", "error"
     time_s: float
+
+
+class MipModel(NamedTuple):
+    """The arrays of one MIP, in the order ``solve_mip`` takes them (``solve_mip(*model)``):
+    ``max/min c.x  s.t. row_lo <= A x <= row_hi, col_lo <= x <= col_hi``, ``integer``
+    marking the integer columns."""
+
+    c: FloatArray
+    a: sp.csr_matrix
+    row_lo: FloatArray
+    row_hi: FloatArray
+    col_lo: FloatArray
+    col_hi: FloatArray
+    integer: npt.NDArray[np.bool_]
 
 
 def _new_highs() -> Any:
@@ -117,29 +131,14 @@ def solve_mip(
     n = int(c.shape[0])
     if n == 0:
         return MipSolution(np.zeros(0), 0.0, 0.0, 0.0, "optimal", 0.0)
+    model = MipModel(c, a, row_lo, row_hi, col_lo, col_hi, integer)
     if backend == "scipy":
-        return _solve_scipy(
-            c, a, row_lo, row_hi, col_lo, col_hi, integer, maximize, mip_rel_gap, time_limit_s, t0
-        )
+        return _solve_scipy(model, maximize, mip_rel_gap, time_limit_s, t0)
     if polish and integer.any():
         rounded = _lp_rounding(
-            c,
-            a,
-            row_lo,
-            row_hi,
-            col_lo,
-            col_hi,
-            integer,
-            maximize,
-            seed,
-            0.25 * time_limit_s,
-            min(0.1 * mip_rel_gap, 1e-4),
+            model, maximize, seed, 0.25 * time_limit_s, min(0.1 * mip_rel_gap, 1e-4)
         )
-        if (
-            rounded is not None
-            and maximize
-            and _is_binary_packing(c, a, row_lo, col_lo, col_hi, integer)
-        ):
+        if rounded is not None and maximize and _is_binary_packing(model):
             # at most a tenth of the limit, and never past 30 % of it with the LP rounding
             deadline = min(t0 + 0.3 * time_limit_s, time.perf_counter() + 0.1 * time_limit_s)
             rounded = improve_packing(c, a, row_hi, rounded, deadline=deadline)
@@ -208,13 +207,7 @@ def solve_mip(
         # partial award left out). Such an answer is not trusted: the model is solved
         # again from scratch in the time left, and the better of the two is kept.
         again = solve_mip(
-            c,
-            a,
-            row_lo,
-            row_hi,
-            col_lo,
-            col_hi,
-            integer,
+            *model,
             maximize=maximize,
             backend=backend,
             mip_rel_gap=mip_rel_gap,
@@ -243,17 +236,11 @@ def solve_mip(
     return MipSolution(x, obj, bound, gap, label, elapsed)
 
 
-def _is_binary_packing(
-    c: FloatArray,
-    a: sp.csr_matrix,
-    row_lo: FloatArray,
-    col_lo: FloatArray,
-    col_hi: FloatArray,
-    integer: npt.NDArray[np.bool_],
-) -> bool:
+def _is_binary_packing(model: MipModel) -> bool:
     """Every column a free binary, every row ``A x <= b`` with ``A >= 0``, and ``c >= 0``."""
     import scipy.sparse as sp
 
+    c, a, row_lo, _, col_lo, col_hi, integer = model
     return bool(
         integer.all()
         and (col_lo == 0).all()
@@ -361,28 +348,16 @@ def improve_packing(
 
 
 def _lp_rounding(
-    c: FloatArray,
-    a: sp.csr_matrix,
-    row_lo: FloatArray,
-    row_hi: FloatArray,
-    col_lo: FloatArray,
-    col_hi: FloatArray,
-    integer: npt.NDArray[np.bool_],
+    model: MipModel,
     maximize: bool,
     seed: int,
     time_limit_s: float,
     sub_gap: float,
 ) -> FloatArray | None:
     """A feasible integer solution near the LP optimum, or None (see ``solve_mip``)."""
-    no_int = np.zeros_like(integer)
+    integer = model.integer
     lp = solve_mip(
-        c,
-        a,
-        row_lo,
-        row_hi,
-        col_lo,
-        col_hi,
-        no_int,
+        *model._replace(integer=np.zeros_like(integer)),
         maximize=maximize,
         seed=seed,
         time_limit_s=time_limit_s,
@@ -391,18 +366,12 @@ def _lp_rounding(
         return None
     x = lp.x
     near = integer & (np.abs(x - np.round(x)) <= 1e-7)
-    lo = col_lo.copy()
-    hi = col_hi.copy()
+    lo = model.col_lo.copy()
+    hi = model.col_hi.copy()
     lo[near] = np.round(x[near])
     hi[near] = np.round(x[near])
     sub = solve_mip(
-        c,
-        a,
-        row_lo,
-        row_hi,
-        lo,
-        hi,
-        integer,
+        *model._replace(col_lo=lo, col_hi=hi),
         maximize=maximize,
         seed=seed,
         time_limit_s=time_limit_s,
@@ -414,20 +383,11 @@ def _lp_rounding(
 
 
 def _solve_scipy(
-    c: FloatArray,
-    a: sp.csr_matrix,
-    row_lo: FloatArray,
-    row_hi: FloatArray,
-    col_lo: FloatArray,
-    col_hi: FloatArray,
-    integer: npt.NDArray[np.bool_],
-    maximize: bool,
-    mip_rel_gap: float,
-    time_limit_s: float,
-    t0: float,
+    model: MipModel, maximize: bool, mip_rel_gap: float, time_limit_s: float, t0: float
 ) -> MipSolution:
     from scipy.optimize import Bounds, LinearConstraint, milp
 
+    c, a, row_lo, row_hi, col_lo, col_hi, integer = model
     n = int(c.shape[0])
     sign = -1.0 if maximize else 1.0
     constraints = [LinearConstraint(a, row_lo, row_hi)] if a.shape[0] > 0 else []

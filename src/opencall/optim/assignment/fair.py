@@ -154,7 +154,7 @@ def _fair(
         # a new model for the total's LP on fewer columns (see _start_columns)
         on = x_lp > 1e-7
         keep = _uniq(np.concatenate([lp.p[on] * R + lp.r[on], cp[x] * R + cr[x], x0_p * R + x0_r]))
-        cols = _start_columns(st, ep, er, es, keep // R, keep % R, lp_start)
+        cols = _start_columns(st, ep, er, es, keep, lp_start)
         cols = _merge(R, *cols, cp[x], cr[x], cs[x])
         lp = _FairLP(st, base)
         lp.add(*cols)
@@ -197,25 +197,20 @@ def _fair(
 
 
 def _start_columns(
-    st: _State,
-    ep: IntArray,
-    er: IntArray,
-    es: IntArray,
-    x0_p: IntArray,
-    x0_r: IntArray,
-    per_p: int,
+    st: _State, ep: IntArray, er: IntArray, es: IntArray, x0_keys: IntArray, per_p: int
 ) -> tuple[IntArray, IntArray, IntArray]:
     """The candidate edges in ``x0`` and the ``per_p`` candidate edges of highest affinity
-    of each proposal, in key order: the first columns of the total's LP (``x0`` holds the
-    max-min LP's support and the total-mode optimum). Pricing over every allowed pair adds
-    whatever else the LP needs; the columns change the speed, never the bound."""
+    of each proposal, in key order: the first columns of the total's LP (``x0_keys``, the
+    sorted unique keys ``p * R + r`` of ``x0``, holds the max-min LP's support and the
+    total-mode optimum). Pricing over every allowed pair adds whatever else the LP needs;
+    the columns change the speed, never the bound."""
     R = st.nm.R
     order = np.lexsort((-es, ep))
     ps = ep[order]
     rank = np.arange(len(order)) - np.searchsorted(ps, ps)
     keep = np.zeros(len(ep), bool)
     keep[order[rank < per_p]] = True
-    keep |= _member(_uniq(x0_p * R + x0_r), ep * R + er)
+    keep |= _member(x0_keys, ep * R + er)
     return ep[keep], er[keep], es[keep]
 
 
