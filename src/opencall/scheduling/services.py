@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import time
 from collections import defaultdict
 from typing import Any
 
@@ -19,7 +18,7 @@ from opencall.calls.models import Call
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.proposals.models import Proposal, Request
-from opencall.runs import Progress, SolverRun, record_run
+from opencall.runs import Progress, Solve, SolverRun, record_run
 from opencall.runs import no_progress as _noop
 from opencall.scheduling import queries
 from opencall.scheduling.domain import explanation_details, label_details
@@ -61,19 +60,20 @@ def _clear(session: Session, call: Call) -> None:
 def _replace_plan(
     session: Session,
     call: Call,
+    solve: Solve,
     *,
     what: str,
     errors: list[str],
-    t0: float,
-    seed: int,
-    actor_id: int | None,
     inputs: Any,
     parameters: dict[str, Any],
-    **result: Any,
+    objective: float | None = None,
+    bound: float | None = None,
+    gap: float | None = None,
+    summary: dict[str, Any] | None = None,
 ) -> SolverRun:
     """What the logistics plans (cruise, courses, shipments) share once solved: refuse a
     plan that fails its check (nothing changes), else drop the call's old entries and
-    record the run (``result``: objective, bound, gap, summary)."""
+    record the run."""
     if errors:
         raise DomainError(
             "The %(what)s plan failed its check: %(errors)s",
@@ -85,13 +85,13 @@ def _replace_plan(
         session,
         call,
         "schedule",
+        solve,
         inputs=inputs,
         parameters=parameters,
-        seed=seed,
-        status="ok",
-        wall_s=time.perf_counter() - t0,
-        actor_id=actor_id,
-        **result,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        summary=summary,
     )
 
 
@@ -140,7 +140,7 @@ def schedule_telescope(
 
     if not 1 <= days <= 400:
         raise DomainError("The scheduling window must be between 1 and 400 days.", field="days")
-    t0 = time.perf_counter()
+    solve = Solve(seed, actor_id)
     attrs = call.facility.attributes
     site = sky.Site(lat_deg=attrs["lat_deg"], lon_deg=attrs["lon_deg"], height_m=attrs["height_m"])
     start = start or (call.closes_at + dt.timedelta(days=30)).date()
@@ -201,6 +201,7 @@ def schedule_telescope(
         session,
         call,
         "schedule",
+        solve,
         inputs={"blocks": [b.__dict__ for b in blocks], "w": [w0, w1]},
         parameters={
             "start": str(start),
@@ -208,9 +209,6 @@ def schedule_telescope(
             "setup_s": problem.setup_s,
             "slew_deg_per_s": problem.slew_deg_per_s,
         },
-        seed=seed,
-        status="ok",
-        wall_s=time.perf_counter() - t0,
         objective=res.priority_weighted_hours,
         summary={
             "blocks": len(blocks),
@@ -221,7 +219,6 @@ def schedule_telescope(
             "method": res.stats.method,
             "unscheduled": {u.block_id: u.reason for u in res.unscheduled},
         },
-        actor_id=actor_id,
     )
     for e in res.entries:
         m = meta[e.block_id]
@@ -268,7 +265,7 @@ def schedule_cruise(
 ) -> SolverRun:
     from opencall.optim import logistics as lg
 
-    t0 = time.perf_counter()
+    solve = Solve(seed, actor_id)
     legs: dict[str, dict[str, Any]] = {}
     for cp in call.pools:
         a = cp.pool.attributes
@@ -319,11 +316,9 @@ def schedule_cruise(
     run = _replace_plan(
         session,
         call,
+        solve,
         what="cruise",
         errors=res.check(problem),
-        t0=t0,
-        seed=seed,
-        actor_id=actor_id,
         inputs={"requests": [r.id for r in requests]},
         parameters={"max_route_distance_km": problem.max_route_distance_km},
         objective=res.objective,
@@ -374,7 +369,7 @@ def schedule_courses(
 ) -> SolverRun:
     from opencall.optim import logistics as lg
 
-    t0 = time.perf_counter()
+    solve = Solve(seed, actor_id)
     sessions, seasons = [], []
     # sessions and seasons are named in explanations, so their names are the optimiser's ids
     pool_by_name = {cp.pool.name: cp for cp in call.pools}
@@ -437,11 +432,9 @@ def schedule_courses(
     run = _replace_plan(
         session,
         call,
+        solve,
         what="course",
         errors=errors,
-        t0=t0,
-        seed=seed,
-        actor_id=actor_id,
         inputs={"seats": [r.id for r in seat_reqs], "packages": [r.id for r in pkg_reqs]},
         parameters={},
         objective=cres.objective + pres.objective,
@@ -475,7 +468,7 @@ def schedule_shipments(
 ) -> SolverRun:
     from opencall.optim import logistics as lg
 
-    t0 = time.perf_counter()
+    solve = Solve(seed, actor_id)
     types = tuple(
         lg.SampleType(id=str(cp.pool_id), inventory_mg=float(cp.amount), label=cp.pool.name)
         for cp in call.pools
@@ -496,11 +489,9 @@ def schedule_shipments(
     run = _replace_plan(
         session,
         call,
+        solve,
         what="shipment",
         errors=plan.check(problem),
-        t0=t0,
-        seed=seed,
-        actor_id=actor_id,
         inputs={"loans": [(x.id, x.masses) for x in loans]},
         parameters={},
         summary={"remaining_mg": dict(plan.remaining_mg)},
