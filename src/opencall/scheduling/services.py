@@ -107,32 +107,28 @@ def run_schedule(
 ) -> SolverRun:
     from opencall.scheduling import slot_services
 
+    solve = Solve(seed, actor_id)
     kind = call.facility.kind
     if not awards_by_request(session, call):
         raise DomainError("There are no awards to schedule; run the allocation first.")
     if slot_services.awarded_slot_pools(session, call):
-        return slot_services.schedule_slots(
-            session, call, seed=seed, actor_id=actor_id, progress=progress
-        )
+        return slot_services.schedule_slots(session, call, solve, progress=progress)
     if kind == "telescope":
-        return schedule_telescope(
-            session, call, start=start, days=days, seed=seed, actor_id=actor_id, progress=progress
-        )
+        return schedule_telescope(session, call, solve, start=start, days=days, progress=progress)
     if kind == "vessel":
-        return schedule_cruise(session, call, seed=seed, actor_id=actor_id)
+        return schedule_cruise(session, call, solve)
     if kind == "programme":
-        return schedule_courses(session, call, seed=seed, actor_id=actor_id)
-    return schedule_shipments(session, call, seed=seed, actor_id=actor_id)
+        return schedule_courses(session, call, solve)
+    return schedule_shipments(session, call, solve)
 
 
 def schedule_telescope(
     session: Session,
     call: Call,
+    solve: Solve,
     *,
     start: dt.date | None = None,
     days: int = 120,
-    seed: int = 0,
-    actor_id: int | None = None,
     progress: Progress = _noop,
 ) -> SolverRun:
     from opencall.optim import scheduling as sch
@@ -140,7 +136,6 @@ def schedule_telescope(
 
     if not 1 <= days <= 400:
         raise DomainError("The scheduling window must be between 1 and 400 days.", field="days")
-    solve = Solve(seed, actor_id)
     attrs = call.facility.attributes
     site = sky.Site(lat_deg=attrs["lat_deg"], lon_deg=attrs["lon_deg"], height_m=attrs["height_m"])
     start = start or (call.closes_at + dt.timedelta(days=30)).date()
@@ -192,7 +187,7 @@ def schedule_telescope(
     except ValueError as exc:
         raise DomainError("The scheduling problem is invalid: %(error)s", error=exc) from exc
     progress(20, f"placing {len(blocks)} blocks over {days} days")
-    res = sch.schedule_fast(problem, seed=seed)
+    res = sch.schedule_fast(problem, seed=solve.seed)
     errors = res.check(problem)
     if errors:
         raise DomainError("The schedule failed its check: %(errors)s", errors="; ".join(errors[:5]))
@@ -260,12 +255,9 @@ def schedule_telescope(
     return run
 
 
-def schedule_cruise(
-    session: Session, call: Call, *, seed: int = 0, actor_id: int | None = None
-) -> SolverRun:
+def schedule_cruise(session: Session, call: Call, solve: Solve) -> SolverRun:
     from opencall.optim import logistics as lg
 
-    solve = Solve(seed, actor_id)
     legs: dict[str, dict[str, Any]] = {}
     for cp in call.pools:
         a = cp.pool.attributes
@@ -312,7 +304,7 @@ def schedule_cruise(
         for pid, d in per_prop.items()
     )
     problem = lg.CruiseProblem(legs=leg_objs, requests=requests)
-    res = lg.solve_cruise(problem, seed=seed)
+    res = lg.solve_cruise(problem, seed=solve.seed)
     run = _replace_plan(
         session,
         call,
@@ -364,12 +356,9 @@ def schedule_cruise(
     return run
 
 
-def schedule_courses(
-    session: Session, call: Call, *, seed: int = 0, actor_id: int | None = None
-) -> SolverRun:
+def schedule_courses(session: Session, call: Call, solve: Solve) -> SolverRun:
     from opencall.optim import logistics as lg
 
-    solve = Solve(seed, actor_id)
     sessions, seasons = [], []
     # sessions and seasons are named in explanations, so their names are the optimiser's ids
     pool_by_name = {cp.pool.name: cp for cp in call.pools}
@@ -422,10 +411,10 @@ def schedule_courses(
                 )
             )
     cres = lg.solve_courses(
-        lg.CourseProblem(sessions=tuple(sessions), requests=tuple(seat_reqs)), seed=seed
+        lg.CourseProblem(sessions=tuple(sessions), requests=tuple(seat_reqs)), seed=solve.seed
     )
     pres = lg.solve_packages(
-        lg.PackageProblem(seasons=tuple(seasons), requests=tuple(pkg_reqs)), seed=seed
+        lg.PackageProblem(seasons=tuple(seasons), requests=tuple(pkg_reqs)), seed=solve.seed
     )
     errors = cres.check(lg.CourseProblem(sessions=tuple(sessions), requests=tuple(seat_reqs)))
     errors += pres.check(lg.PackageProblem(seasons=tuple(seasons), requests=tuple(pkg_reqs)))
@@ -463,12 +452,9 @@ def schedule_courses(
     return run
 
 
-def schedule_shipments(
-    session: Session, call: Call, *, seed: int = 0, actor_id: int | None = None
-) -> SolverRun:
+def schedule_shipments(session: Session, call: Call, solve: Solve) -> SolverRun:
     from opencall.optim import logistics as lg
 
-    solve = Solve(seed, actor_id)
     types = tuple(
         lg.SampleType(id=str(cp.pool_id), inventory_mg=float(cp.amount), label=cp.pool.name)
         for cp in call.pools
@@ -485,7 +471,7 @@ def schedule_shipments(
         for pid, m in masses.items()
     )
     problem = lg.SampleProblem(types=types, loans=loans)
-    plan = lg.plan_shipments(problem, seed=seed)
+    plan = lg.plan_shipments(problem, seed=solve.seed)
     run = _replace_plan(
         session,
         call,

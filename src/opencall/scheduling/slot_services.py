@@ -69,9 +69,8 @@ def resource_of(pool: CapacityPool) -> Any:
 def schedule_slots(
     session: Session,
     call: Call,
+    solve: Solve,
     *,
-    seed: int = 0,
-    actor_id: int | None = None,
     progress: Progress = no_progress,
     time_limit_s: float = 60.0,
 ) -> SolverRun:
@@ -82,7 +81,6 @@ def schedule_slots(
     """
     from opencall.optim import slots as sl
 
-    solve = Solve(seed, actor_id)
     pools = {cp.pool_id: cp.pool for cp in call.pools}
     awards_by_req = awards_by_request(session, call)
     if not awards_by_req:
@@ -137,7 +135,7 @@ def schedule_slots(
     except ValueError as exc:
         raise DomainError("The scheduling problem is invalid: %(error)s", error=exc) from exc
     progress(20, f"placing {sum(a.slots for a in slot_awards)} slots of {len(slot_awards)} awards")
-    res = sl.solve_slots(problem, time_limit_s=time_limit_s, seed=seed)
+    res = sl.solve_slots(problem, time_limit_s=time_limit_s, seed=solve.seed)
     errors = res.check(problem)
     if errors:
         raise DomainError("The schedule failed its check: %(errors)s", errors="; ".join(errors[:5]))
