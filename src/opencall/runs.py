@@ -13,7 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import Float, ForeignKey, Integer, String
@@ -87,23 +89,36 @@ def inputs_hash_with_rows(obj: dict[str, Any], key: str, rows: Iterable[list[Any
     return h.hexdigest()
 
 
+@dataclass(frozen=True)
+class Solve:
+    """One optimiser run in the making: its seed, who asked for it, and when it started
+    (``time.perf_counter()`` at creation: :func:`record_run` takes its wall time from
+    there). Made where a step starts its work, given to :func:`record_run` at the end."""
+
+    seed: int = 0
+    actor_id: int | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+
 def record_run(
     session: Session,
     call: _HasId,
     kind: str,
+    solve: Solve,
     *,
     inputs: Any,
     parameters: dict[str, Any],
     hashed_inputs: str | None = None,
-    seed: int,
-    status: str,
-    wall_s: float,
+    status: str = "ok",
     objective: float | None = None,
     bound: float | None = None,
     gap: float | None = None,
     summary: dict[str, Any] | None = None,
-    actor_id: int | None = None,
 ) -> SolverRun:
+    """Record ``solve`` (its wall time is measured now) and its result, with an audit
+    event ``solver.<kind>``."""
+    seed, actor_id = solve.seed, solve.actor_id
+    wall_s = time.perf_counter() - solve.started
     run = SolverRun(
         call_id=call.id,
         kind=kind,

@@ -4,7 +4,6 @@ explain every decision. Overrides need a reason and are audited."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -20,7 +19,7 @@ from opencall.people.models import Country
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
 from opencall.reviews.services import load_revisions, revision_content
-from opencall.runs import Progress, SolverRun, record_run
+from opencall.runs import Progress, Solve, SolverRun, record_run
 from opencall.runs import no_progress as _noop
 
 TECH_IDS = {"hybrid rice": "hybrid_rice", "tilapia": "tilapia", "juncao": "juncao"}
@@ -263,7 +262,7 @@ def run_allocation(
             "Freeze the ranking before allocating: in a dual-anonymous call the allocation "
             "uses and explains facts about the teams."
         )
-    t0 = time.perf_counter()
+    solve = Solve(seed, actor_id)
     progress(5, "building the allocation problem")
     try:
         problem, meta = build_problem(session, call, seed=seed)
@@ -280,15 +279,13 @@ def run_allocation(
         session,
         call,
         "allocation",
+        solve,
         inputs={
             "requests": [(r.id, r.merit, dict(r.demand), r.feasible) for r in problem.requests],
             "pools": [(p.id, p.capacity) for p in problem.pools],
             "policy": call.allocation_policy,
         },
         parameters={"policy": call.allocation_policy},
-        seed=seed,
-        status="ok",
-        wall_s=time.perf_counter() - t0,
         objective=res.objective,
         bound=res.bound,
         gap=res.mip_gap,
@@ -299,7 +296,6 @@ def run_allocation(
             "group_shares": [g.__dict__ for g in res.group_shares],
             "pool_usage": res.pool_usage(),
         },
-        actor_id=actor_id,
     )
     progress(80, "recording decisions")
     session.execute(delete(Award).where(Award.call_id == call.id))

@@ -32,14 +32,18 @@ from opencall.auditlog import AuditEvent, EventInput, audit_key, chain_head, cha
 from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.demo.accounts import DEMO_ACCOUNTS, build_applicants
-from opencall.demo.proposals import draw_team, pick_pi, proposal_plan, request_specs
+from opencall.demo.proposals import (
+    DrawnProposal,
+    draw_proposals,
+    draw_team,
+    proposal_plan,
+    request_specs,
+)
 from opencall.demo.texts import (
-    AREAS,
     FIELD_AREAS,
     expertise_statement,
     institution,
     person_name,
-    proposal_text,
 )
 from opencall.errors import DomainError
 from opencall.people.domain import institution_key, normalise_email
@@ -322,21 +326,16 @@ def populate(
         writer = _ProposalWriter(session, rows, audit, call)
         pool = by_field[fld]
         when = min(now, call.closes_at - dt.timedelta(days=1))
-        pi_count: dict[int, int] = {}
-        for k in range(n):
+        for proposal in draw_proposals(rng, pool, fld, n):
             step("proposals", made)
-            pi = pick_pi(rng, pool, k, pi_count)
-            area = rng.choice(FIELD_AREAS[fld])
-            title, abstract, case, kw = proposal_text(rng, area)
-            draft = writer.create(
-                pi, title=title, abstract=abstract, case=case, keywords=kw, area=AREAS[area].label
-            )
+            pi = proposal.pi
+            draft = writer.create(proposal)
             for coi, accepts in draw_team(rng, pool, pi):
                 member = writer.invite(draft, coi, actor_id=pi.id)
                 if accepts:
                     writer.accept(draft, member, coi)
             pi_country = countries[draft.members[0].country_iso3]
-            for kind, details, pool_id in request_specs(rng, call, fld, area, pi_country):
+            for kind, details, pool_id in request_specs(rng, call, fld, proposal.area, pi_country):
                 writer.add_request(draft, kind, details, pool_id)
             if rng.random() < 0.9:
                 writer.submit(draft, pi, when)
@@ -396,10 +395,11 @@ class _ProposalWriter:
                 max_attempts=2,
             )
 
-    def create(
-        self, pi: _Person, *, title: str, abstract: str, case: str, keywords: str, area: str
-    ) -> _Draft:
-        title = " ".join(title.split())
+    def create(self, drawn: DrawnProposal[_Person]) -> _Draft:
+        pi = drawn.pi
+        abstract, case, keywords = drawn.abstract, drawn.science_case, drawn.keywords
+        area = drawn.area_label
+        title = " ".join(drawn.title.split())
         if not title:
             raise DomainError("A title is required.", field="title")
         self.number += 1

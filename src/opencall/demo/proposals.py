@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -55,6 +56,38 @@ def pick_pi(rng: random.Random, people: Sequence[P], k: int, pi_count: dict[int,
     return pi
 
 
+@dataclass(frozen=True)
+class DrawnProposal(Generic[P]):
+    """A demo proposal as :func:`draw_proposals` draws it: its PI, its research area (a
+    key of ``AREAS``) and its texts."""
+
+    pi: P
+    area: str
+    title: str
+    abstract: str
+    science_case: str
+    keywords: str
+
+    @property
+    def area_label(self) -> str:
+        return AREAS[self.area].label
+
+
+def draw_proposals(
+    rng: random.Random, people: Sequence[P], fld: str, n: int
+) -> Iterator[DrawnProposal[P]]:
+    """The ``n`` proposals of a call whose applicants are ``people`` (of field ``fld``),
+    drawn one at a time: the caller draws each one's team and requests from ``rng``
+    before asking for the next, so that the services path (:func:`build_proposals`) and
+    the rows path (``demo.bulk``) read the stream in the same order."""
+    pi_count: dict[int, int] = {}
+    for k in range(n):
+        pi = pick_pi(rng, people, k, pi_count)
+        area = rng.choice(FIELD_AREAS[fld])
+        title, abstract, case, kw = proposal_text(rng, area)
+        yield DrawnProposal(pi, area, title, abstract, case, kw)
+
+
 def draw_team(rng: random.Random, people: Sequence[P], pi: P) -> list[tuple[P, bool]]:
     """A proposal's co-investigators: 0-4 applicants of the PI's field (some from other
     countries), each with whether they accept the invitation (85 %)."""
@@ -81,21 +114,18 @@ def build_proposals(
     for call, fld, n in proposal_plan(calls.all(), scale):
         people = by_field[fld]
         when = min(now, call.closes_at - dt.timedelta(days=1))
-        pi_count: dict[int, int] = {}
-        for k in range(n):
+        for drawn in draw_proposals(rng, people, fld, n):
             step("proposals", made)
-            pi = pick_pi(rng, people, k, pi_count)
-            area = rng.choice(FIELD_AREAS[fld])
-            title, abstract, case, kw = proposal_text(rng, area)
+            pi = drawn.pi
             prop = prop_services.create_proposal(
                 session,
                 call,
                 pi,
-                title=title,
-                abstract=abstract,
-                science_case=case,
-                keywords=kw,
-                area=AREAS[area].label,
+                title=drawn.title,
+                abstract=drawn.abstract,
+                science_case=drawn.science_case,
+                keywords=drawn.keywords,
+                area=drawn.area_label,
                 now=when,
             )
             for coi, accepts in draw_team(rng, people, pi):
@@ -113,7 +143,7 @@ def build_proposals(
                 )
                 if accepts:
                     prop_services.respond_to_invitation(session, m, coi, accept=True)
-            add_requests(session, rng, call, prop, fld, area, when)
+            add_requests(session, rng, call, prop, fld, drawn.area, when)
             if rng.random() < 0.9:
                 prop_services.submit(session, prop, actor_id=pi.id, now=when)
             made += 1

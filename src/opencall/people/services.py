@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -963,20 +963,30 @@ def _audit_invitation(
     )
 
 
+def require_invitee(user: User, invited_email: str, wrong_account: DomainError) -> None:
+    """Refused (``wrong_account``) unless ``user`` is the person an invitation was sent to
+    (``invited_email``, normalised) and has verified that address."""
+    if normalise_email(user.email) != invited_email:
+        raise wrong_account
+    if user.email_verified_at is None:
+        raise DomainError("Please verify your e-mail address first: open the link we sent you.")
+
+
 def accept_role_invitation(
     session: Session, user: User, raw: str, *, now: dt.datetime | None = None
 ) -> RoleGrant:
     """The invited person (signed in with the invited, verified address) takes the role."""
     now = now or utcnow()
     inv = invitation_for_token(session, raw, now=now)
-    if normalise_email(user.email) != inv.email:
-        raise DomainError(
+    require_invitee(
+        user,
+        inv.email,
+        DomainError(
             "This invitation was sent to another e-mail address. "
             "Sign in with that address to accept it.",
             code="wrong_account",
-        )
-    if user.email_verified_at is None:
-        raise DomainError("Please verify your e-mail address first: open the link we sent you.")
+        ),
+    )
     grant = grant_role(
         session,
         user.id,
@@ -1074,15 +1084,7 @@ def _publication_count(session: Session, user_id: int) -> int:
 
 
 def _publication(user: User, w: Work, source: str) -> ReviewerPublication:
-    return ReviewerPublication(
-        user_id=user.id,
-        doi=w.doi,
-        title=w.title,
-        abstract=w.abstract,
-        year=w.year,
-        authors=w.authors,
-        source=source,
-    )
+    return ReviewerPublication(user_id=user.id, source=source, **asdict(w))
 
 
 def _check_work(w: Work) -> Work:

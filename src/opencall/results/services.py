@@ -120,17 +120,9 @@ def _new_output(
 ) -> ResearchOutput:
     text = " ".join((item.acknowledgement, item.abstract))
     return ResearchOutput(
+        **item.model_dump(),
         call_id=proposal.call_id,
         proposal_id=proposal.id,
-        kind=item.kind,
-        doi=item.doi,
-        title=item.title,
-        year=item.year,
-        published_on=item.published_on,
-        authors=item.authors,
-        countries=item.countries,
-        abstract=item.abstract,
-        acknowledgement=item.acknowledgement,
         acknowledges=bool(d.acknowledges(text, q.acknowledgement_names(proposal))),
         source=source,
         created_by=actor_id,

@@ -19,7 +19,6 @@ from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people import services as people_services
-from opencall.people.domain import normalise_email
 from opencall.people.models import RoleGrant, User
 from opencall.reviews.models import ReviewInvitation
 
@@ -183,14 +182,15 @@ def respond(
     accepting grants the role on the call, declining takes it back."""
     now = now or utcnow()
     inv = invitation_for_token(session, raw, now=now)
-    if normalise_email(user.email) != inv.email:
-        raise DomainError(
+    people_services.require_invitee(
+        user,
+        inv.email,
+        DomainError(
             "This invitation was sent to another e-mail address. "
             "Sign in with that address to answer it.",
             code="wrong_account",
-        )
-    if user.email_verified_at is None:
-        raise DomainError("Please verify your e-mail address first: open the link we sent you.")
+        ),
+    )
     reason = " ".join((reason or "").split())
     availability = " ".join((availability or "").split())
     if len(reason) > 2000:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import time
 from collections import defaultdict
 from typing import Any
 
@@ -19,7 +18,7 @@ from opencall.calls.models import Call
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.proposals.models import Proposal, Request
-from opencall.runs import Progress, SolverRun, record_run
+from opencall.runs import Progress, Solve, SolverRun, record_run
 from opencall.runs import no_progress as _noop
 from opencall.scheduling import queries
 from opencall.scheduling.domain import explanation_details, label_details
@@ -61,19 +60,20 @@ def _clear(session: Session, call: Call) -> None:
 def _replace_plan(
     session: Session,
     call: Call,
+    solve: Solve,
     *,
     what: str,
     errors: list[str],
-    t0: float,
-    seed: int,
-    actor_id: int | None,
     inputs: Any,
     parameters: dict[str, Any],
-    **result: Any,
+    objective: float | None = None,
+    bound: float | None = None,
+    gap: float | None = None,
+    summary: dict[str, Any] | None = None,
 ) -> SolverRun:
     """What the logistics plans (cruise, courses, shipments) share once solved: refuse a
     plan that fails its check (nothing changes), else drop the call's old entries and
-    record the run (``result``: objective, bound, gap, summary)."""
+    record the run."""
     if errors:
         raise DomainError(
             "The %(what)s plan failed its check: %(errors)s",
@@ -85,13 +85,13 @@ def _replace_plan(
         session,
         call,
         "schedule",
+        solve,
         inputs=inputs,
         parameters=parameters,
-        seed=seed,
-        status="ok",
-        wall_s=time.perf_counter() - t0,
-        actor_id=actor_id,
-        **result,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        summary=summary,
     )
 
 
@@ -107,32 +107,28 @@ def run_schedule(
 ) -> SolverRun:
     from opencall.scheduling import slot_services
 
+    solve = Solve(seed, actor_id)
     kind = call.facility.kind
     if not awards_by_request(session, call):
         raise DomainError("There are no awards to schedule; run the allocation first.")
     if slot_services.awarded_slot_pools(session, call):
-        return slot_services.schedule_slots(
-            session, call, seed=seed, actor_id=actor_id, progress=progress
-        )
+        return slot_services.schedule_slots(session, call, solve, progress=progress)
     if kind == "telescope":
-        return schedule_telescope(
-            session, call, start=start, days=days, seed=seed, actor_id=actor_id, progress=progress
-        )
+        return schedule_telescope(session, call, solve, start=start, days=days, progress=progress)
     if kind == "vessel":
-        return schedule_cruise(session, call, seed=seed, actor_id=actor_id)
+        return schedule_cruise(session, call, solve)
     if kind == "programme":
-        return schedule_courses(session, call, seed=seed, actor_id=actor_id)
-    return schedule_shipments(session, call, seed=seed, actor_id=actor_id)
+        return schedule_courses(session, call, solve)
+    return schedule_shipments(session, call, solve)
 
 
 def schedule_telescope(
     session: Session,
     call: Call,
+    solve: Solve,
     *,
     start: dt.date | None = None,
     days: int = 120,
-    seed: int = 0,
-    actor_id: int | None = None,
     progress: Progress = _noop,
 ) -> SolverRun:
     from opencall.optim import scheduling as sch
@@ -140,7 +136,6 @@ def schedule_telescope(
 
     if not 1 <= days <= 400:
         raise DomainError("The scheduling window must be between 1 and 400 days.", field="days")
-    t0 = time.perf_counter()
     attrs = call.facility.attributes
     site = sky.Site(lat_deg=attrs["lat_deg"], lon_deg=attrs["lon_deg"], height_m=attrs["height_m"])
     start = start or (call.closes_at + dt.timedelta(days=30)).date()
@@ -192,7 +187,7 @@ def schedule_telescope(
     except ValueError as exc:
         raise DomainError("The scheduling problem is invalid: %(error)s", error=exc) from exc
     progress(20, f"placing {len(blocks)} blocks over {days} days")
-    res = sch.schedule_fast(problem, seed=seed)
+    res = sch.schedule_fast(problem, seed=solve.seed)
     errors = res.check(problem)
     if errors:
         raise DomainError("The schedule failed its check: %(errors)s", errors="; ".join(errors[:5]))
@@ -201,6 +196,7 @@ def schedule_telescope(
         session,
         call,
         "schedule",
+        solve,
         inputs={"blocks": [b.__dict__ for b in blocks], "w": [w0, w1]},
         parameters={
             "start": str(start),
@@ -208,9 +204,6 @@ def schedule_telescope(
             "setup_s": problem.setup_s,
             "slew_deg_per_s": problem.slew_deg_per_s,
         },
-        seed=seed,
-        status="ok",
-        wall_s=time.perf_counter() - t0,
         objective=res.priority_weighted_hours,
         summary={
             "blocks": len(blocks),
@@ -221,7 +214,6 @@ def schedule_telescope(
             "method": res.stats.method,
             "unscheduled": {u.block_id: u.reason for u in res.unscheduled},
         },
-        actor_id=actor_id,
     )
     for e in res.entries:
         m = meta[e.block_id]
@@ -263,12 +255,9 @@ def schedule_telescope(
     return run
 
 
-def schedule_cruise(
-    session: Session, call: Call, *, seed: int = 0, actor_id: int | None = None
-) -> SolverRun:
+def schedule_cruise(session: Session, call: Call, solve: Solve) -> SolverRun:
     from opencall.optim import logistics as lg
 
-    t0 = time.perf_counter()
     legs: dict[str, dict[str, Any]] = {}
     for cp in call.pools:
         a = cp.pool.attributes
@@ -315,15 +304,13 @@ def schedule_cruise(
         for pid, d in per_prop.items()
     )
     problem = lg.CruiseProblem(legs=leg_objs, requests=requests)
-    res = lg.solve_cruise(problem, seed=seed)
+    res = lg.solve_cruise(problem, seed=solve.seed)
     run = _replace_plan(
         session,
         call,
+        solve,
         what="cruise",
         errors=res.check(problem),
-        t0=t0,
-        seed=seed,
-        actor_id=actor_id,
         inputs={"requests": [r.id for r in requests]},
         parameters={"max_route_distance_km": problem.max_route_distance_km},
         objective=res.objective,
@@ -369,12 +356,9 @@ def schedule_cruise(
     return run
 
 
-def schedule_courses(
-    session: Session, call: Call, *, seed: int = 0, actor_id: int | None = None
-) -> SolverRun:
+def schedule_courses(session: Session, call: Call, solve: Solve) -> SolverRun:
     from opencall.optim import logistics as lg
 
-    t0 = time.perf_counter()
     sessions, seasons = [], []
     # sessions and seasons are named in explanations, so their names are the optimiser's ids
     pool_by_name = {cp.pool.name: cp for cp in call.pools}
@@ -427,21 +411,19 @@ def schedule_courses(
                 )
             )
     cres = lg.solve_courses(
-        lg.CourseProblem(sessions=tuple(sessions), requests=tuple(seat_reqs)), seed=seed
+        lg.CourseProblem(sessions=tuple(sessions), requests=tuple(seat_reqs)), seed=solve.seed
     )
     pres = lg.solve_packages(
-        lg.PackageProblem(seasons=tuple(seasons), requests=tuple(pkg_reqs)), seed=seed
+        lg.PackageProblem(seasons=tuple(seasons), requests=tuple(pkg_reqs)), seed=solve.seed
     )
     errors = cres.check(lg.CourseProblem(sessions=tuple(sessions), requests=tuple(seat_reqs)))
     errors += pres.check(lg.PackageProblem(seasons=tuple(seasons), requests=tuple(pkg_reqs)))
     run = _replace_plan(
         session,
         call,
+        solve,
         what="course",
         errors=errors,
-        t0=t0,
-        seed=seed,
-        actor_id=actor_id,
         inputs={"seats": [r.id for r in seat_reqs], "packages": [r.id for r in pkg_reqs]},
         parameters={},
         objective=cres.objective + pres.objective,
@@ -470,12 +452,9 @@ def schedule_courses(
     return run
 
 
-def schedule_shipments(
-    session: Session, call: Call, *, seed: int = 0, actor_id: int | None = None
-) -> SolverRun:
+def schedule_shipments(session: Session, call: Call, solve: Solve) -> SolverRun:
     from opencall.optim import logistics as lg
 
-    t0 = time.perf_counter()
     types = tuple(
         lg.SampleType(id=str(cp.pool_id), inventory_mg=float(cp.amount), label=cp.pool.name)
         for cp in call.pools
@@ -492,15 +471,13 @@ def schedule_shipments(
         for pid, m in masses.items()
     )
     problem = lg.SampleProblem(types=types, loans=loans)
-    plan = lg.plan_shipments(problem, seed=seed)
+    plan = lg.plan_shipments(problem, seed=solve.seed)
     run = _replace_plan(
         session,
         call,
+        solve,
         what="shipment",
         errors=plan.check(problem),
-        t0=t0,
-        seed=seed,
-        actor_id=actor_id,
         inputs={"loans": [(x.id, x.masses) for x in loans]},
         parameters={},
         summary={"remaining_mg": dict(plan.remaining_mg)},

@@ -6,7 +6,6 @@ as one ``ScheduleEntry`` of kind ``slot`` per slot, and exported as iCalendar.""
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,7 @@ from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal, Request
-from opencall.runs import Progress, SolverRun, no_progress, record_run
+from opencall.runs import Progress, Solve, SolverRun, no_progress, record_run
 from opencall.scheduling import queries
 from opencall.scheduling.domain import explanation_details
 from opencall.scheduling.models import ScheduleEntry
@@ -70,9 +69,8 @@ def resource_of(pool: CapacityPool) -> Any:
 def schedule_slots(
     session: Session,
     call: Call,
+    solve: Solve,
     *,
-    seed: int = 0,
-    actor_id: int | None = None,
     progress: Progress = no_progress,
     time_limit_s: float = 60.0,
 ) -> SolverRun:
@@ -83,7 +81,6 @@ def schedule_slots(
     """
     from opencall.optim import slots as sl
 
-    t0 = time.perf_counter()
     pools = {cp.pool_id: cp.pool for cp in call.pools}
     awards_by_req = awards_by_request(session, call)
     if not awards_by_req:
@@ -138,7 +135,7 @@ def schedule_slots(
     except ValueError as exc:
         raise DomainError("The scheduling problem is invalid: %(error)s", error=exc) from exc
     progress(20, f"placing {sum(a.slots for a in slot_awards)} slots of {len(slot_awards)} awards")
-    res = sl.solve_slots(problem, time_limit_s=time_limit_s, seed=seed)
+    res = sl.solve_slots(problem, time_limit_s=time_limit_s, seed=solve.seed)
     errors = res.check(problem)
     if errors:
         raise DomainError("The schedule failed its check: %(errors)s", errors="; ".join(errors[:5]))
@@ -147,14 +144,12 @@ def schedule_slots(
         session,
         call,
         "schedule",
+        solve,
         inputs={
             "resources": [r.__dict__ for r in resources],
             "awards": [a.__dict__ for a in slot_awards],
         },
         parameters={"time_limit_s": time_limit_s},
-        seed=seed,
-        status="ok",
-        wall_s=time.perf_counter() - t0,
         objective=res.value,
         summary={
             "method": res.method,
@@ -164,7 +159,6 @@ def schedule_slots(
             "runs": res.runs,
             "unscheduled": {k: u.reason for k, u in res.unplaced.items()},
         },
-        actor_id=actor_id,
     )
     for sa in slot_awards:
         req = reqs[int(sa.id)]

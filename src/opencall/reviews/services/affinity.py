@@ -3,7 +3,6 @@ text (``optim.affinity``), stored as ``AffinityScore`` rows with a solver run.""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,7 +16,7 @@ from opencall.proposals.models import Proposal
 from opencall.reviews import queries as q
 from opencall.reviews.models import AffinityScore
 from opencall.reviews.services.common import load_revisions, revision_content
-from opencall.runs import Progress, SolverRun, record_run
+from opencall.runs import Progress, Solve, SolverRun, record_run
 from opencall.runs import no_progress as _noop
 
 #: above this many reviewers, the affinity keeps each proposal's best this many reviewers
@@ -85,7 +84,7 @@ def run_affinity(
 ) -> SolverRun:
     from opencall.optim import affinity as aff
 
-    t0 = time.perf_counter()
+    solve = Solve(actor_id=actor_id)
     reviewers = q.reviewers_of_call(session, call)
     proposals = q.proposals_for_review(session, call)
     if not reviewers or not proposals:
@@ -119,17 +118,14 @@ def run_affinity(
         session,
         call,
         "affinity",
+        solve,
         inputs={"r": rtexts, "p": ptexts},
         parameters={"method": method} if top_k is None else {"method": method, "top_k": top_k},
-        seed=0,
-        status="ok",
-        wall_s=time.perf_counter() - t0,
         summary={
             "proposals": len(ptexts),
             "reviewers": len(rtexts),
             "vocabulary": res.vocabulary_size,
         },
-        actor_id=actor_id,
     )
     rids = [r.id for r in reviewers]
     rows: list[dict[str, Any]] = []

@@ -4,7 +4,6 @@ removed), each change audited in the call's log."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +20,7 @@ from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as q
 from opencall.reviews.models import AffinityScore, ReviewAssignment
-from opencall.runs import Progress, SolverRun, inputs_hash_with_rows, record_run
+from opencall.runs import Progress, Solve, SolverRun, inputs_hash_with_rows, record_run
 from opencall.runs import no_progress as _noop
 
 if TYPE_CHECKING:  # scipy is imported where it is used: `opencall serve` starts without it
@@ -216,7 +215,7 @@ def run_assignment(
         solve_assignment,
     )
 
-    t0 = time.perf_counter()
+    solve = Solve(seed, actor_id)
     progress(5, "building the assignment problem")
     try:
         problem, proposals, reviewers, params = build_assignment_problem(
@@ -239,6 +238,7 @@ def run_assignment(
         session,
         call,
         "assignment",
+        solve,
         inputs=None,
         hashed_inputs=inputs_hash_with_rows(
             {"params": params, "conflicts": np.asarray(problem.conflicts).tolist()},
@@ -246,9 +246,6 @@ def run_assignment(
             affinity_rows(problem.affinity),
         ),
         parameters=params,
-        seed=seed,
-        status="ok",
-        wall_s=time.perf_counter() - t0,
         objective=res.total_affinity,
         bound=res.upper_bound,
         gap=res.gap,
@@ -258,7 +255,6 @@ def run_assignment(
             "min_proposal_affinity": res.min_proposal_affinity,
             "pairs": int(len(res.proposals)),
         },
-        actor_id=actor_id,
     )
     existing = {
         (a.proposal_id, a.reviewer_id): a

@@ -4,7 +4,6 @@ ranked with intervals and a discussion band at the capacity line; then frozen.""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,7 @@ from opencall.errors import DomainError
 from opencall.proposals.models import Request
 from opencall.reviews import queries as q
 from opencall.reviews.models import RankedProposal
-from opencall.runs import Progress, SolverRun, record_run
+from opencall.runs import Progress, Solve, SolverRun, record_run
 from opencall.runs import no_progress as _noop
 
 
@@ -35,7 +34,7 @@ def run_calibration(
 ) -> SolverRun:
     from opencall.optim.calibration import GradeScale, GradeSet, calibrate
 
-    t0 = time.perf_counter()
+    solve = Solve(seed, actor_id)
     rs = review_settings(call.review_settings)
     pairs = q.submitted_reviews(session, call)
     if not pairs:
@@ -84,6 +83,7 @@ def run_calibration(
         session,
         call,
         "calibration",
+        solve,
         inputs={"grades": [(a.proposal_id, a.reviewer_id, r.grade) for a, r in pairs]},
         parameters={
             "n_bootstrap": n_bootstrap,
@@ -91,9 +91,6 @@ def run_calibration(
             "level": res.level,
             "bias_correction": rs.bias_correction,
         },
-        seed=seed,
-        status="ok",
-        wall_s=time.perf_counter() - t0,
         summary={
             "proposals": len(prop_ids),
             "reviewers": len(rev_ids),
@@ -103,7 +100,6 @@ def run_calibration(
             "converged": res.converged,
             **({"bias_correction": _rank_changes(correction, prop_ids, res)} if correction else {}),
         },
-        actor_id=actor_id,
     )
     if correction is not None:
         bc = run.summary["bias_correction"]

@@ -5,7 +5,6 @@ person declares, and the conflict a reviewer declares on an assignment."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
@@ -21,7 +20,7 @@ from opencall.reviews.domain import ConflictIndex
 from opencall.reviews.models import Conflict, DeclaredRelation, ReviewAssignment
 from opencall.reviews.services.assignment import _audit_assignment
 from opencall.reviews.services.common import load_revisions, revision_content
-from opencall.runs import record_run
+from opencall.runs import Solve, record_run
 
 
 def compute_conflicts(
@@ -35,7 +34,7 @@ def compute_conflicts(
     advising, or a team member among the authors of the reviewer's publications,
     within ``coauthor_years``), ``personal`` (declared by either side).
     """
-    t0 = time.perf_counter()
+    solve = Solve(actor_id=actor_id)
     now = now or utcnow()
     rs = review_settings(call.review_settings)
     # every reviewing role: panel reviewers and technical reviewers alike
@@ -87,13 +86,10 @@ def compute_conflicts(
         session,
         call,
         "conflicts",
+        solve,
         inputs={"proposals": [p.id for p in proposals], "reviewers": [r.id for r in reviewers]},
         parameters={"coauthor_years": rs.coauthor_years},
-        seed=0,
-        status="ok",
-        wall_s=time.perf_counter() - t0,
         summary={"by_source": counts, "assignments_removed": removed},
-        actor_id=actor_id,
     )
     return counts
 
