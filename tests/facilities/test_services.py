@@ -122,6 +122,21 @@ def test_over_commit_across_calls_is_refused(db: Session) -> None:
     assert (glacios.amount, glacios.name) == (83, "Glacios 2")
 
 
+def test_offering_a_resource_the_call_already_offers_is_refused(db: Session) -> None:
+    """A second offer of the same resource to one call (with or without an amount)
+    is a clear refusal naming the resource, not a database error."""
+    fac, krios, _g = cryo_centre(db)
+    call = cryo_call(db, fac, [krios], 50)
+    before = f.table_counts(db)
+    for amount in (10, None):
+        with pytest.raises(DomainError) as err:
+            call_services.offer_pool(db, call, krios, amount)
+        assert err.value.field == "pool"
+        assert "already offers 'Krios G4'" in err.value.message
+    assert f.table_counts(db) == before
+    assert [cp.amount for cp in call.pools] == [50]
+
+
 def test_archived_calls_still_count(db: Session) -> None:
     fac, krios, _g = cryo_centre(db)
     old = cryo_call(db, fac, [krios], 80)

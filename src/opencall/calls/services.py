@@ -137,6 +137,16 @@ def offer_pool(
     # over-commit: what every call offers of a resource fits in what it has (the
     # pool's row is locked so that two calls offering it at once are serialised)
     session.execute(select(CapacityPool.id).where(CapacityPool.id == pool.id).with_for_update())
+    already = session.scalar(
+        select(CallPool.amount).where(CallPool.call_id == call.id, CallPool.pool_id == pool.id)
+    )
+    if already is not None:
+        raise DomainError(
+            "This call already offers %(name)s (%(amount)s).",
+            field="pool",
+            name=repr(pool.name),
+            amount=f"{already:g} {unit_label(pool.unit, pool.unit_labels, already, 'en')}",
+        )
     committed = offered_elsewhere(session, pool, call.id)
     left = max(pool.amount - committed, 0.0)
     unit = unit_label(pool.unit, pool.unit_labels, None, "en")
