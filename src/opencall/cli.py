@@ -24,6 +24,7 @@ from opencall.calls.models import Call
 from opencall.db import make_engine, make_sessionmaker, unit_of_work
 from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
+from opencall.inputs import plain_number
 from opencall.people.cli import admin_app
 from opencall.settings import Settings
 
@@ -400,7 +401,7 @@ def calls_show(ctx: typer.Context, slug: str) -> None:
         for cp in call.pools:
             t.add_row(
                 cp.pool.name,
-                f"{cp.amount:g}",
+                plain_number(cp.amount),
                 unit_label(cp.pool.unit, cp.pool.unit_labels, cp.amount, "en"),
             )
         console.print(t)
@@ -442,7 +443,7 @@ def proposals_list(ctx: typer.Context, call: str, status: str | None = None) -> 
                 p.code,
                 p.title[:60],
                 p.status,
-                f"{sum(r.amount for r in p.requests):g}",
+                plain_number(sum(r.amount for r in p.requests)),
                 str(len(p.members)),
             )
         console.print(t)
@@ -465,7 +466,7 @@ def proposals_show(ctx: typer.Context, code: str) -> None:
                 f"  {m.role}: {m.name}, {m.institution_name} ({m.country_iso3}) [{m.status}]"
             )
         for r in p.requests:
-            console.print(f"  request {r.kind}: {r.amount:g}")
+            console.print(f"  request {r.kind}: {plain_number(r.amount)}")
 
 
 @proposals_app.command("clean-pdfs")

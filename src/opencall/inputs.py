@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from decimal import Decimal
 from typing import Any
 
 # C0 controls except tab, newline and carriage return; DEL; C1 controls; lone surrogates
@@ -34,6 +35,21 @@ def finite_number(text: str) -> float | None:
     except (ValueError, AttributeError):
         return None
     return value if math.isfinite(value) else None
+
+
+def plain_number(value: float, decimals: int | None = None) -> str:
+    """A number as people write it: no exponent (4000000, not 4e+06), every digit
+    the float holds (1234567.5, not 1.23457e+06), no trailing zeros; ``decimals``
+    rounds it first. Amounts of capacity are shown and put back in forms with it."""
+    x = float(value)
+    if decimals is not None:
+        x = round(x, decimals)
+    if not math.isfinite(x):
+        return str(x)
+    text = format(Decimal(repr(x)), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def first_error(exc: Any, prefix: str = "", *, empty: str = "") -> tuple[str, str]:

@@ -122,6 +122,21 @@ def test_over_commit_across_calls_is_refused(db: Session) -> None:
     assert (glacios.amount, glacios.name) == (83, "Glacios 2")
 
 
+def test_offering_a_resource_the_call_already_offers_is_refused(db: Session) -> None:
+    """A second offer of the same resource to one call (with or without an amount)
+    is a clear refusal naming the resource, not a database error."""
+    fac, krios, _g = cryo_centre(db)
+    call = cryo_call(db, fac, [krios], 50)
+    before = f.table_counts(db)
+    for amount in (10, None):
+        with pytest.raises(DomainError) as err:
+            call_services.offer_pool(db, call, krios, amount)
+        assert err.value.field == "pool"
+        assert "already offers 'Krios G4'" in err.value.message
+    assert f.table_counts(db) == before
+    assert [cp.amount for cp in call.pools] == [50]
+
+
 def test_archived_calls_still_count(db: Session) -> None:
     fac, krios, _g = cryo_centre(db)
     old = cryo_call(db, fac, [krios], 80)
@@ -230,3 +245,31 @@ def test_reviewers_read_a_custom_request_in_its_unit_and_labels(db: Session) -> 
     assert zh[0]["unit"] == unit_label("session", None, 2, "zh") != "sessions"
     assert ("Spécimen", "ribosome") in fr[0]["rows"]
     assert ("Mode", "screening") in fr[0]["rows"]  # no French label given: the English one
+
+
+def test_a_file_field_names_a_file_attached_to_the_proposal(db: Session) -> None:
+    """A request's file field gives the name of a file attached to the proposal
+    (docs/operators.md): naming one that is not attached blocks submission, saying
+    which field and which name, until the file is attached."""
+    from opencall.proposals.models import Attachment
+
+    fac, krios, _g = cryo_centre(db)
+    fields = [*krios.request_fields, {"key": "safety", "type": "file", "required": True,
+                                      "labels": {"en": "Safety sheet", "fr": "Fiche de sécurité"}}]  # fmt: skip
+    fs.update_resource(db, krios, request_fields=fields)
+    call = cryo_call(db, fac, [krios], 40)
+    p = _proposal(db, call)
+    details = {"amount": 1, "specimen": "s", "mode": "screening", "safety": "msds.pdf"}
+    ps.add_request(db, p, "custom", details, pool_id=krios.id, now=f.NOW)
+    problem = ("requests", "Safety sheet: no file named 'msds.pdf' is attached to this proposal.")
+    assert problem in ps.submission_problems(p)
+    from opencall.web.i18n import Translator
+
+    said = Translator("fr").message(problem[1])
+    assert said == "Safety sheet : aucun fichier nommé 'msds.pdf' n'est joint à cette proposition."
+    db.add(Attachment(proposal_id=p.id, purpose="scientific", filename="msds.pdf",
+                      content_type="application/pdf", size=10, pages=1, sha256="0" * 64,
+                      storage_key="k"))  # fmt: skip
+    db.flush()
+    db.refresh(p)
+    assert problem not in ps.submission_problems(p)

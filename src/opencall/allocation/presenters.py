@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from opencall.calls.models import Call
+from opencall.inputs import plain_number
 from opencall.optim.allocation import readable
 from opencall.web.i18n import N_, Translator
 from opencall.web.labels import REQUEST_KINDS as KINDS
@@ -66,7 +67,7 @@ def policy_lines(t: Any, call: Call) -> list[str]:
     unit = call.pools[0].pool.unit if call.pools else ""
 
     def amount(value: float, u: str) -> str:
-        return f"{value:g} {t(UNITS[u]) if u in UNITS else u}"
+        return f"{plain_number(value)} {t(UNITS[u]) if u in UNITS else u}"
 
     lines = [
         t(POLICY_PARTIAL, pct=f"{ap.min_fraction:.0%}")

@@ -20,6 +20,7 @@ from opencall.calls.models import Call
 from opencall.facilities.domain import unit_label
 from opencall.facilities.labels import unit_text
 from opencall.facilities.models import CapacityPool
+from opencall.inputs import plain_number
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
 from opencall.reviews.presenters import labels, proposal_rows
@@ -91,7 +92,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
                     d.outcome,
                     d.priority,
                     "; ".join(
-                        f"{pool.name}: {a.amount:g} "
+                        f"{pool.name}: {plain_number(a.amount)} "
                         f"{unit_label(pool.unit, pool.unit_labels, a.amount, 'en')}"
                         for a, pool in awards[d.proposal_id]
                     ),

@@ -23,7 +23,7 @@ from opencall.errors import DomainError
 from opencall.facilities import services as fac_services
 from opencall.facilities.domain import unit_label
 from opencall.facilities.models import CapacityPool, Facility
-from opencall.inputs import error_text, first_error
+from opencall.inputs import error_text, first_error, plain_number
 
 # call slugs are unique across the site: every URL finds a call by its slug alone
 SLUG_TAKEN = "The address {slug!r} is already used by another call on this site; choose another."
@@ -137,6 +137,16 @@ def offer_pool(
     # over-commit: what every call offers of a resource fits in what it has (the
     # pool's row is locked so that two calls offering it at once are serialised)
     session.execute(select(CapacityPool.id).where(CapacityPool.id == pool.id).with_for_update())
+    already = session.scalar(
+        select(CallPool.amount).where(CallPool.call_id == call.id, CallPool.pool_id == pool.id)
+    )
+    if already is not None:
+        raise DomainError(
+            "This call already offers %(name)s (%(amount)s).",
+            field="pool",
+            name=repr(pool.name),
+            amount=f"{plain_number(already)} {unit_label(pool.unit, pool.unit_labels, already, 'en')}",
+        )
     committed = offered_elsewhere(session, pool, call.id)
     left = max(pool.amount - committed, 0.0)
     unit = unit_label(pool.unit, pool.unit_labels, None, "en")
@@ -150,12 +160,12 @@ def offer_pool(
                 field="amount",
                 code="over_commit",
                 name=repr(pool.name),
-                amount=f"{pool.amount:g} {unit}",
+                amount=f"{plain_number(pool.amount)} {unit}",
             )
         raise DomainError(
             "The amount offered must be positive and at most the pool's %(amount)s %(unit)s.",
             field="amount",
-            amount=format(pool.amount, "g"),
+            amount=plain_number(pool.amount),
             unit=pool.unit,
         )
     if committed + amount > pool.amount + 1e-9:
@@ -166,10 +176,10 @@ def offer_pool(
             field="amount",
             code="over_commit",
             name=repr(pool.name),
-            amount=f"{pool.amount:g} {unit}",
-            committed=format(committed, "g"),
-            left=format(left, "g"),
-            asked=format(amount, "g"),
+            amount=f"{plain_number(pool.amount)} {unit}",
+            committed=plain_number(committed),
+            left=plain_number(left),
+            asked=plain_number(amount),
         )
     cp = CallPool(call_id=call.id, pool_id=pool.id, amount=amount, max_per_request=max_per_request)
     session.add(cp)

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from opencall.errors import DomainError
+from opencall.inputs import plain_number
 
 LANGS = ("en", "zh", "fr", "es")
 
@@ -240,15 +241,15 @@ def check_amount(amount: float, calendar: Calendar, unit: str) -> None:
         raise DomainError(
             "A slot-based resource offers whole slots; %(amount)s is not a whole number.",
             field="amount",
-            amount=format(amount, "g"),
+            amount=plain_number(amount),
         )
     if amount > cap:
         raise DomainError(
             "%(n)s slots of %(h)s h do not fit in the period %(period)s less its "
             "unavailable time: at most %(cap)s fit.",
             field="amount",
-            n=format(amount, "g"),
-            h=format(calendar.slot_hours, "g"),
+            n=plain_number(amount),
+            h=plain_number(calendar.slot_hours),
             period=f"{calendar.period_start}–{calendar.period_end}",
             cap=cap,
         )

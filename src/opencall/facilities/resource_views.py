@@ -22,7 +22,7 @@ from opencall.facilities.domain import (
     unit_label,
 )
 from opencall.facilities.models import CapacityPool, Facility
-from opencall.inputs import finite_number
+from opencall.inputs import finite_number, plain_number
 from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
@@ -222,10 +222,10 @@ def _resource_form(pool: CapacityPool) -> dict[str, str]:
         "name": pool.name,
         "unit": pool.unit if builtin else OWN_UNIT,
         "unit_key": "" if builtin else pool.unit,
-        "amount": f"{pool.amount:g}",
+        "amount": plain_number(pool.amount),
         "period_start": pool.period_start.isoformat() if pool.period_start else "",
         "period_end": pool.period_end.isoformat() if pool.period_end else "",
-        "slot_hours": f"{pool.slot_hours:g}" if pool.slot_hours is not None else "",
+        "slot_hours": plain_number(pool.slot_hours) if pool.slot_hours is not None else "",
     }
     for lg, forms in (pool.unit_labels or {}).items():
         for k in ("one", "other"):

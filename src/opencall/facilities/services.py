@@ -23,6 +23,7 @@ from opencall.facilities.schemas import (
     validate_facility_attributes,
     validate_pool_attributes,
 )
+from opencall.inputs import plain_number
 from opencall.people.models import Country
 
 SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
@@ -337,7 +338,7 @@ def update_resource(
             "Calls already offer %(committed)s of %(name)s; its amount cannot go "
             "below that (asked: %(asked)s).",
             field="amount",
-            committed=format(committed, "g"),
+            committed=plain_number(committed),
             name=repr(pool.name),
             asked=format(values["amount"], "g"),
         )

@@ -17,6 +17,7 @@ from opencall.calls import policies as call_policies
 from opencall.calls.access import visible_call
 from opencall.facilities.labels import unit_text
 from opencall.facilities.models import CapacityPool
+from opencall.inputs import plain_number
 from opencall.outcomes import queries
 from opencall.outcomes.domain import TOTAL
 from opencall.outcomes.figures import APPLIED_STATES, MIN_CELL, figures_by_group
@@ -74,12 +75,14 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
             for d in page.db.scalars(select(Decision).where(Decision.call_id == call.id))
         }
         totals: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        labels: dict[str, Any] = {}  # a unit's words: the resource's own, if it names them
         for award, pool in page.db.execute(
             select(Award, CapacityPool)
             .join(CapacityPool, CapacityPool.id == Award.pool_id)
             .where(Award.call_id == call.id)
         ):
             totals[award.proposal_id][pool.unit] += award.amount
+            labels[pool.unit] = labels.get(pool.unit) or pool.unit_labels
         proposals = {
             p.id: p for p in page.db.scalars(select(Proposal).where(Proposal.id.in_(list(totals))))
         }
@@ -96,7 +99,7 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
                     if country
                     else "",
                     "amount": ", ".join(
-                        f"{round(v, 2):g} {unit_text(page, u, None, v)}"
+                        f"{plain_number(v, 2)} {unit_text(page, u, labels.get(u), v)}"
                         for u, v in sorted(amounts.items())
                         if round(v, 2) > 0
                     ),

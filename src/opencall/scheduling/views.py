@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
+from opencall.inputs import plain_number
 from opencall.reviews import queries as rq
 from opencall.reviews.presenters import labels, proposal_rows
 from opencall.scheduling import policies, presenters, services
@@ -76,7 +77,7 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
                     e.label,
                     e.start,
                     e.end,
-                    f"{e.amount:g}",
+                    plain_number(e.amount),
                     e.details.get("explanation", ""),
                 )
                 for e in entries

@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opencall import jobs
 from opencall.errors import DomainError
-from opencall.inputs import control_char, invisible_only
+from opencall.inputs import control_char, invisible_only, plain_number
 from opencall.logging_setup import set_user
 from opencall.settings import Settings, cookies_secure
 from opencall.storage import Storage, storage_for
@@ -322,7 +322,7 @@ def fmt_num(value: float | int | None) -> str:
         return ""
     if isinstance(value, float):
         # at most two decimals for amounts shown to people (hours, mg, berths)
-        return f"{round(value, 2):g}"
+        return plain_number(value, 2)
     return str(value)
 
 

@@ -16,6 +16,7 @@ from opencall.calls.models import Call
 from opencall.calls.schemas import call_form
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.facilities.domain import parse_fields
 from opencall.inputs import invisible_only
 from opencall.people.models import User
 from opencall.proposals.domain import check_proposal_transition, content_hash, word_count
@@ -169,6 +170,26 @@ def update_proposal(
     return proposal
 
 
+def _missing_files(proposal: Proposal) -> list[tuple[str, str]]:
+    """A custom request's file fields name files attached to the proposal."""
+    attached = {a.filename for a in proposal.attachments}
+    forms = {cp.pool_id: cp.pool.request_fields for cp in proposal.call.pools}
+    out: list[tuple[str, str]] = []
+    for r in proposal.requests:
+        if r.kind != "custom" or r.pool_id not in forms:
+            continue
+        for fd in parse_fields(forms[r.pool_id]):
+            name = r.details.get(fd.key)
+            if fd.type == "file" and isinstance(name, str) and name and name not in attached:
+                out.append(
+                    (
+                        "requests",
+                        f"{fd.label('en')}: no file named {name!r} is attached to this proposal.",
+                    )
+                )
+    return out
+
+
 def submission_problems(proposal: Proposal) -> list[tuple[str, str]]:
     """Everything that blocks submission, as (field, message); empty when ready."""
     form = call_form(proposal.call.form)
@@ -206,6 +227,7 @@ def submission_problems(proposal: Proposal) -> list[tuple[str, str]]:
                 "requests of the same proposal.",
             )
         )
+    problems += _missing_files(proposal)
     if form.requires_pdf and not any(a.purpose == "scientific" for a in proposal.attachments):
         problems.append(("attachment", "This call requires a PDF of the scientific justification."))
     pi = [m for m in proposal.members if m.role == "pi"]

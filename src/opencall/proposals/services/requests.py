@@ -13,6 +13,7 @@ from opencall.calls.schemas import call_form
 from opencall.errors import DomainError
 from opencall.facilities import domain as fac_domain
 from opencall.facilities.models import CapacityPool
+from opencall.inputs import plain_number
 from opencall.proposals.models import Proposal, Request
 from opencall.proposals.schemas import DETAILS, POOL_TYPE_FOR_KIND
 from opencall.proposals.services.editing import (
@@ -174,10 +175,10 @@ def validate_request(
                 "The request (%(amount)s %(unit)s) exceeds what the call offers in "
                 "%(pool)s (%(offered)s %(unit2)s).",
                 field="amount",
-                amount=format(amount, "g"),
+                amount=plain_number(amount),
                 unit=pool.unit,
                 pool=repr(pool.name),
-                offered=format(cp.amount, "g"),
+                offered=plain_number(cp.amount),
                 unit2=pool.unit,
             )
         if cp.max_per_request is not None and amount > cp.max_per_request:
@@ -185,9 +186,9 @@ def validate_request(
                 "The request (%(amount)s %(unit)s) exceeds the limit per request of "
                 "%(limit)s %(unit2)s in %(pool)s.",
                 field="amount",
-                amount=format(amount, "g"),
+                amount=plain_number(amount),
                 unit=pool.unit,
-                limit=format(cp.max_per_request, "g"),
+                limit=plain_number(cp.max_per_request),
                 unit2=pool.unit,
                 pool=repr(pool.name),
             )
@@ -230,19 +231,19 @@ def _validate_custom(
             "The request (%(amount)s %(unit)s) exceeds what the call offers in "
             "%(name)s (%(offered)s).",
             field="details.amount",
-            amount=format(amount, "g"),
+            amount=plain_number(amount),
             unit=unit,
             name=repr(pool.name),
-            offered=format(cp.amount, "g"),
+            offered=plain_number(cp.amount),
         )
     if cp.max_per_request is not None and amount > cp.max_per_request:
         raise DomainError(
             "The request (%(amount)s %(unit)s) exceeds the limit per request of "
             "%(limit)s in %(name)s.",
             field="details.amount",
-            amount=format(amount, "g"),
+            amount=plain_number(amount),
             unit=unit,
-            limit=format(cp.max_per_request, "g"),
+            limit=plain_number(cp.max_per_request),
             name=repr(pool.name),
         )
     return amount, clean, pool
@@ -328,8 +329,8 @@ def _check_total(call: Call, requests_amounts: list[float]) -> None:
             "The proposal asks for %(total)s in total; this call allows at most "
             "%(max)s per proposal.",
             field="amount",
-            total=format(total, "g"),
-            max=format(form.max_amount_per_proposal, "g"),
+            total=plain_number(total),
+            max=plain_number(form.max_amount_per_proposal),
         )
 
 

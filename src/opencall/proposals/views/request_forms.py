@@ -14,6 +14,7 @@ from opencall.calls.schemas import call_form
 from opencall.facilities import domain as fac_domain
 from opencall.facilities.labels import unit_text
 from opencall.facilities.models import CapacityPool
+from opencall.inputs import plain_number
 from opencall.people.forms import country_options
 from opencall.proposals import services
 from opencall.proposals.models import Request
@@ -142,14 +143,16 @@ def request_values(req: Request) -> dict[str, str]:
         if col.kind == "check":
             values[col.name] = "on" if v else ""
         else:
-            values[col.name] = "" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
+            values[col.name] = (
+                "" if v is None else (plain_number(v) if isinstance(v, float) else str(v))
+            )
     if req.kind in ROWS:
         rows_name, _model, cols = ROWS[req.kind]
         for i, row in enumerate(req.details.get(rows_name, [])):
             for col in cols:
                 v = row.get(col.name)
                 values[f"{rows_name}-{i}-{col.name}"] = (
-                    f"{v:g}" if isinstance(v, float) else str(v if v is not None else "")
+                    plain_number(v) if isinstance(v, float) else str(v if v is not None else "")
                 )
     return values
 
@@ -253,7 +256,7 @@ def request_form_spec(page: Page, call: Call, kind: str) -> dict[str, Any]:
     pools = [
         (
             str(cp.pool_id),
-            f"{cp.pool.name} ({cp.amount:g} "
+            f"{cp.pool.name} ({plain_number(cp.amount)} "
             f"{unit_text(page, cp.pool.unit, cp.pool.unit_labels, cp.amount)})",
         )
         for cp in call.pools
@@ -317,7 +320,7 @@ def pool_of(page: Page, req: Request) -> CapacityPool | None:
 def custom_values(req: Request, pool: CapacityPool | None) -> dict[str, str]:
     """A saved custom request as form values."""
     d = req.details
-    values = {"pool_id": str(req.pool_id or ""), "amount": f"{req.amount:g}"}
+    values = {"pool_id": str(req.pool_id or ""), "amount": plain_number(req.amount)}
     for fd in fac_domain.parse_fields(pool.request_fields if pool else []):
         v = d.get(fd.key)
         name = f"x_{fd.key}"
@@ -326,14 +329,19 @@ def custom_values(req: Request, pool: CapacityPool | None) -> dict[str, str]:
         if fd.type == "date_range":
             values[name + "_from"], values[name + "_to"] = str(v[0]), str(v[1])
         elif fd.type == "coordinates":
-            values[name + "_lat"], values[name + "_lon"] = f"{v['lat']:g}", f"{v['lon']:g}"
+            values[name + "_lat"], values[name + "_lon"] = (
+                plain_number(v["lat"]),
+                plain_number(v["lon"]),
+            )
         elif fd.type == "target_list":
             values[name] = "\n".join(
-                ", ".join([t["name"], *(f"{t[k]:g}" for k in ("ra_deg", "dec_deg") if k in t)])
+                ", ".join(
+                    [t["name"], *(plain_number(t[k]) for k in ("ra_deg", "dec_deg") if k in t)]
+                )
                 for t in v
             )
         else:
-            values[name] = f"{v:g}" if isinstance(v, float) else str(v)
+            values[name] = plain_number(v) if isinstance(v, float) else str(v)
     values["impossible_dates"] = "\n".join(f"{a} {b}" for a, b in d.get("impossible_dates", []))
     values["bundle_together"] = "on" if d.get("bundle_together") else ""
     return values

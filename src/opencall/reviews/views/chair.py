@@ -18,6 +18,7 @@ from opencall.calls.policies import may_administer
 from opencall.calls.schemas import review_settings
 from opencall.cycle import services as cycle
 from opencall.facilities.domain import unit_label
+from opencall.inputs import plain_number
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies
 from opencall.reviews import queries as q
@@ -96,7 +97,7 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
             "spare_options": [
                 (
                     str(pl.id),
-                    f"{pl.name} ({pl.amount:g} "
+                    f"{pl.name} ({plain_number(pl.amount)} "
                     f"{unit_label(pl.unit, pl.unit_labels, pl.amount, page.lang)})",
                 )
                 for pl in spare_pools

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from opencall.errors import DomainError
-from opencall.inputs import finite_number
+from opencall.inputs import finite_number, plain_number
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
@@ -47,7 +47,9 @@ def _technical_page(page: Page, p: Proposal, status: int = 200, **extra: Any) ->
     tr = page.db.scalar(select(TechnicalReview).where(TechnicalReview.proposal_id == p.id))
     form = extra.pop("form", None) or {
         "verdict": tr.verdict if tr else "",
-        "amount_needed": f"{tr.amount_needed:g}" if tr and tr.amount_needed is not None else "",
+        "amount_needed": plain_number(tr.amount_needed)
+        if tr and tr.amount_needed is not None
+        else "",
         "notes_to_panel": tr.notes_to_panel if tr else "",
         "notes_to_applicants": tr.notes_to_applicants if tr else "",
     }
