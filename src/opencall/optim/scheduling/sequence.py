@@ -255,10 +255,7 @@ class _Seq:
         after_prev = np.concatenate([[-np.inf], es + dur + gb])
         before_next = np.concatenate([np.asarray(self.ls, dtype=np.float64) - gb, [np.inf]])
         rooms = np.concatenate(
-            [
-                np.minimum(c, before_next) - np.maximum(a, after_prev)
-                for a, c in pieces
-            ]
+            [np.minimum(c, before_next) - np.maximum(a, after_prev) for a, c in pieces]
         )
         fits = np.flatnonzero(rooms >= cmin - _EPS)
         if fits.size == 0:
