@@ -224,3 +224,19 @@ def test_astropy_interpolated_reference_matches_the_unmodified_chain() -> None:
     fast = sky.astropy_zenith_angle_deg(ra, dec, t, interpolate_s=300.0)
     assert np.abs(exact - fast).max() < 1e-6 / 3600  # a micro-arcsecond
     assert sky.astropy_zenith_angle_deg([], [], []).shape == (0,)
+
+
+def test_zenith_of_targets_precessed_once_is_the_same_bit_for_bit() -> None:
+    """The schedule check precesses each block once, then judges its many seconds
+    (``precessed=True``): the same angles as precessing every sample."""
+    rng = np.random.default_rng(7)
+    ra, dec = rng.uniform(0, 360, 40), rng.uniform(-14, 66, 40)
+    owner = rng.integers(0, 40, 100_003)
+    t = 1893456000.0 + np.sort(rng.uniform(0, 7 * 86400, owner.size))
+    epoch = 1893456000.0 + 3.5 * 86400
+    each = sky.zenith_angle_deg(ra[owner], dec[owner], t, epoch_unix=epoch)
+    ra_p, dec_p = sky.precess_from_j2000(ra, dec, epoch)
+    once = sky.zenith_angle_deg(ra_p[owner], dec_p[owner], t, precessed=True)
+    assert once.tobytes() == each.tobytes()
+    # the J2000 coordinates taken as already precessed are not the same angles
+    assert not np.array_equal(sky.zenith_angle_deg(ra[owner], dec[owner], t, precessed=True), each)

@@ -237,17 +237,25 @@ def zenith_angle_deg(
     unix_seconds: npt.ArrayLike,
     site: Site = FAST_SITE,
     epoch_unix: float | None = None,
+    *,
+    precessed: bool = False,
 ) -> FloatArray:
     """Zenith angle in degrees of J2000 targets at the given UTC times (broadcasting).
 
     Coordinates are precessed to ``epoch_unix`` (default: the mean of ``unix_seconds``);
     precession moves a target by ~0.014 deg per year, so one epoch per week-long
-    schedule is exact to far better than the one-second checks need.
+    schedule is exact to far better than the one-second checks need.  With
+    ``precessed`` the coordinates are already of that epoch (from
+    :func:`precess_from_j2000`: a caller judging many times of few targets precesses
+    each target once, with the same result).
     """
     t = _as_float_array(unix_seconds)
-    if epoch_unix is None:
-        epoch_unix = float(np.mean(t)) if t.size else J2000_UNIX
-    ra, dec = precess_from_j2000(ra_deg, dec_deg, epoch_unix)
+    if precessed:
+        ra, dec = _as_float_array(ra_deg), _as_float_array(dec_deg)
+    else:
+        if epoch_unix is None:
+            epoch_unix = float(np.mean(t)) if t.size else J2000_UNIX
+        ra, dec = precess_from_j2000(ra_deg, dec_deg, epoch_unix)
     ha = np.radians(lst_hours(t, site.lon_deg) * 15.0 - ra)
     phi = np.radians(site.lat_deg)
     d = np.radians(dec)

@@ -105,7 +105,9 @@ def check_schedule(
     owner, ts = _second_samples(st, en)
     epoch = 0.5 * (t0 + t1)
     blk = idx[owner]
-    z = sky.zenith_angle_deg(ra[blk], dec[blk], ts, problem.site, epoch_unix=epoch)
+    # each block precessed once (not once a second sample): the same angles
+    ra_p, dec_p = sky.precess_from_j2000(ra, dec, epoch)
+    z = sky.zenith_angle_deg(ra_p[blk], dec_p[blk], ts, problem.site, precessed=True)
     errors.extend(_zenith_errors(good, owner, z, zmax[blk], zmin[blk], tol_deg))
     # overlaps and setup + slew gaps between consecutive entries
     xyz = _unit_vectors(ra, dec)

@@ -209,21 +209,7 @@ class _Seq:
         for _ in range(64):
             if remaining <= _EPS:
                 break
-            n = len(self.blk)
-            best: tuple[float, int, float, float] | None = None  # (avail, pos, a, c)
-            bb = np.asarray(self.blk, dtype=np.int64)
-            gb = _gap_row(p.problem, p.xyz[bb], p.xyz[b]) if n else np.zeros(0)
-            for a, c in p.pieces[b]:
-                for pos in range(n + 1):
-                    start = a
-                    if pos > 0:
-                        start = max(start, self.es[pos - 1] + self.dur[pos - 1] + gb[pos - 1])
-                    end = c
-                    if pos < n:
-                        end = min(end, self.ls[pos] - gb[pos])
-                    avail = end - start
-                    if avail >= cmin - _EPS and (best is None or avail > best[0] + _EPS):
-                        best = (avail, pos, start, end)
+            best = self._widest_gap(b, cmin)
             if best is None:
                 break
             avail, pos, a, c = best
@@ -243,6 +229,53 @@ class _Seq:
             return True
         self._restore(backup)
         return False
+
+    def _widest_gap(self, b: int, cmin: float) -> tuple[float, int, float, float] | None:
+        """The first room of at least ``cmin`` for a chunk of ``b``, over its pieces and
+        the insertion positions in order, replaced only by a room wider by more than
+        ``_EPS``: (room, position, start, end), or None.
+
+        The rooms of all (piece, position) pairs are computed as arrays (the same float
+        operations as one pair at a time), then scanned for the first and each later
+        strictly wider room."""
+        p = self.prep
+        n = len(self.blk)
+        pieces = p.pieces[b]
+        if not pieces:
+            return None
+        gb = (
+            _gap_row(p.problem, p.xyz[np.asarray(self.blk, dtype=np.int64)], p.xyz[b])
+            if n
+            else np.zeros(0)
+        )
+        es = np.asarray(self.es, dtype=np.float64)
+        dur = np.asarray(self.dur, dtype=np.float64)
+        # per position 0..n: the end of the item before plus its gap, the latest start of
+        # the item after minus its gap (no bound beyond either end of the sequence)
+        after_prev = np.concatenate([[-np.inf], es + dur + gb])
+        before_next = np.concatenate([np.asarray(self.ls, dtype=np.float64) - gb, [np.inf]])
+        rooms = np.concatenate(
+            [np.minimum(c, before_next) - np.maximum(a, after_prev) for a, c in pieces]
+        )
+        fits = np.flatnonzero(rooms >= cmin - _EPS)
+        if fits.size == 0:
+            return None
+        k = int(fits[0])
+        while True:
+            wider = rooms[k + 1 :] > rooms[k] + _EPS
+            if not wider.any():
+                break
+            k = k + 1 + int(np.argmax(wider))
+        piece, pos = divmod(k, n + 1)
+        a, c = pieces[piece]
+        # the winner's bounds as the one-pair computation gives them
+        start = a
+        if pos > 0:
+            start = max(start, self.es[pos - 1] + self.dur[pos - 1] + gb[pos - 1])
+        end = c
+        if pos < n:
+            end = min(end, self.ls[pos] - gb[pos])
+        return (end - start, pos, start, end)
 
     def _restore(self, other: _Seq) -> None:
         self.blk, self.dur, self.lo, self.hi = other.blk, other.dur, other.lo, other.hi
