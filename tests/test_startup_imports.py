@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
+
+import pytest
 
 HEAVY = ("scipy", "icalendar", "bibtexparser")
 
+# One interpreter for both checks (each start imports the app: about 2 s of CPU): the
+# first line is what the app, the worker and the CLI imported at start; then scipy is
+# imported eagerly, and the second line must show it (the check can fail).
 PROBE = """
 import sys
 from opencall.app import create_app
@@ -18,27 +22,30 @@ from opencall.settings import Settings
 from opencall import cli, worker
 worker._default_registry(Settings(database_url="sqlite:///" + sys.argv[1]))
 create_app(Settings(database_url="sqlite:///" + sys.argv[1]))
-print(",".join(m for m in {heavy!r} if m in sys.modules))
+print("start:" + ",".join(m for m in {heavy!r} if m in sys.modules))
+import scipy.sparse
+print("eager:" + ",".join(m for m in {heavy!r} if m in sys.modules))
 """
 
 
-def test_app_worker_and_cli_start_without_the_heavy_libraries(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def probed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    db = tmp_path_factory.mktemp("probe") / "db.sqlite3"
     out = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=HEAVY), str(tmp_path / "db.sqlite3")],
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), str(db)],
         capture_output=True,
         text=True,
         check=True,
     )
-    assert out.stdout.strip() == "", f"imported at start: {out.stdout.strip()}"
+    lines = dict(line.split(":", 1) for line in out.stdout.split())
+    assert set(lines) == {"start", "eager"}, out.stdout
+    return lines
 
 
-def test_the_probe_sees_an_eager_import(tmp_path: Path) -> None:
-    # the check above can fail: an eager import at start shows in the probe's output
-    probe = "import scipy.sparse\n" + PROBE.format(heavy=HEAVY)
-    out = subprocess.run(
-        [sys.executable, "-c", probe, str(tmp_path / "db.sqlite3")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == "scipy"
+def test_app_worker_and_cli_start_without_the_heavy_libraries(probed: dict[str, str]) -> None:
+    assert probed["start"] == "", f"imported at start: {probed['start']}"
+
+
+def test_the_probe_sees_an_eager_import(probed: dict[str, str]) -> None:
+    # the check above can fail: a heavy library imported shows in the probe's output
+    assert probed["eager"] == "scipy"

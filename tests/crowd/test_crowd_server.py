@@ -17,14 +17,20 @@ import socket
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.proposals.models import Attachment, Proposal
 from tests import factories as F
-from tests.crowd.live import ServerProcess, csrf_of, pdf_of_size, sign_in, text_form
+from tests.crowd.live import (
+    ServerProcess,
+    async_client,
+    csrf_of,
+    pdf_of_size,
+    sign_in,
+    text_form,
+)
 from tests.web.conftest import full_proposal, make_open
 from tests.web.threaded import serve_in_thread
 
@@ -52,7 +58,7 @@ def _url(engine: Engine) -> str:
 
 
 async def _one_client(base: str, email: str, pid: int, i: int, statuses: list[int]) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=120) as c:
+    async with async_client(base, timeout=120) as c:
         await sign_in(c, email)
         for path in ("/dashboard", f"/proposals/{pid}", f"/proposals/{pid}/preview"):
             statuses.append((await c.get(path)).status_code)
@@ -89,7 +95,7 @@ async def _crowd(base: str, emails: list[str], ids: list[int]) -> tuple[list[int
         )
     )
     task = asyncio.ensure_future(crowd)
-    async with httpx.AsyncClient(base_url=base, timeout=60) as probe:
+    async with async_client(base, timeout=60) as probe:
         await asyncio.sleep(0.5)
         while not task.done():
             r = await probe.get("/healthz")
@@ -182,17 +188,18 @@ def test_a_submit_is_judged_by_when_it_was_received(
     with ServerProcess(_url(engine), tmp_path, concurrency=1) as server:
 
         async def go() -> tuple[int, int, str, dt.datetime]:
-            release = asyncio.Event()
+            release, hog_sent = asyncio.Event(), asyncio.Event()
 
             async def slow_body():  # type: ignore[no-untyped-def]
                 yield b"a=1&"
+                hog_sent.set()  # httpx asks for more: the head and first chunk are sent
                 await release.wait()
                 yield b"b=2"
 
             async with (
-                httpx.AsyncClient(base_url=server.base, timeout=120) as hog,
-                httpx.AsyncClient(base_url=server.base, timeout=120) as b,
-                httpx.AsyncClient(base_url=server.base, timeout=120) as c,
+                async_client(server.base, timeout=120) as hog,
+                async_client(server.base, timeout=120) as b,
+                async_client(server.base, timeout=120) as c,
             ):
                 await sign_in(b, emails[0])
                 await sign_in(c, emails[1])
@@ -206,7 +213,10 @@ def test_a_submit_is_judged_by_when_it_was_received(
                         headers={"content-type": "application/x-www-form-urlencoded"},
                     )
                 )
-                await asyncio.sleep(1)
+                # the hog holds the slot once the server has read its head: /healthz
+                # (outside the line) answered after that means it has
+                await asyncio.wait_for(hog_sent.wait(), 60)
+                assert (await c.get("/healthz")).status_code == 200
                 late = asyncio.ensure_future(
                     b.post(f"/proposals/{ids[0]}/submit", data={"csrf_token": tb})
                 )

@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fpdf import FPDF
 from sqlalchemy import Engine, func, select, text
@@ -30,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from opencall import jobs
 from opencall.proposals.models import Attachment, Proposal
 from tests import factories as F
-from tests.crowd.live import port_taken
+from tests.crowd.live import client, port_taken, wait_until_serving
 from tests.scale import counting
 from tests.scale.s3 import S3Server, free_port
 from tests.web.conftest import PASSWORD, full_proposal, make_open
@@ -79,19 +78,14 @@ def _stop(procs: list[subprocess.Popen[str]]) -> None:
 def _web_answers(proc: subprocess.Popen[str], base: str, log: Path) -> bool:
     """True once the web process answers; False when its port was taken meanwhile (it
     was free when chosen); fails when the process stops for any other reason."""
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return True
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            if port_taken(log.read_text()):
-                return False
-            raise AssertionError(f"{base} stopped at start:\n{log.read_text()[-3000:]}")
-        assert time.monotonic() < deadline, f"{base} did not start"
-        time.sleep(0.2)
+    try:
+        if wait_until_serving(proc, base, int(base.rsplit(":", 1)[1]), timeout=120):
+            return True
+    except TimeoutError:
+        raise AssertionError(f"{base} did not start") from None
+    if port_taken(log.read_text()):
+        return False
+    raise AssertionError(f"{base} stopped at start:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture
@@ -200,7 +194,7 @@ def test_two_webs_two_workers_share_postgres_and_s3(
     # sign in (a few at a time: each login verifies an argon2 hash)
 
     def login(k: int) -> dict[str, str]:
-        with httpx.Client(base_url=bases[k % 2], timeout=60, follow_redirects=False) as c:
+        with client(bases[k % 2], timeout=60, follow_redirects=False) as c:
             token = CSRF.search(c.get("/login").text).group(1)  # type: ignore[union-attr]
             r = c.post(
                 "/login", data={"csrf_token": token, "email": emails[k], "password": PASSWORD}
@@ -215,7 +209,7 @@ def test_two_webs_two_workers_share_postgres_and_s3(
     def submit(i: int) -> tuple[int, int, bytes, bytes]:
         k, pid = people[i]
         # the applicant's browser, talking to web process i % 2 for this submission
-        c = httpx.Client(base_url=bases[i % 2], cookies=cookies[k], timeout=60)
+        c = client(bases[i % 2], cookies=cookies[k], timeout=60)
         editor = c.get(f"/proposals/{pid}").text
         token = CSRF.search(editor).group(1)  # type: ignore[union-attr]
         version = VERSION.search(editor).group(1)  # type: ignore[union-attr]
@@ -233,7 +227,7 @@ def test_two_webs_two_workers_share_postgres_and_s3(
                 select(Attachment.id, Attachment.clean_size).where(Attachment.proposal_id == pid)
             ).one()
         # the same signed-in browser, served by the OTHER process
-        with httpx.Client(base_url=bases[(i + 1) % 2], cookies=c.cookies, timeout=60) as other:
+        with client(bases[(i + 1) % 2], cookies=c.cookies, timeout=60) as other:
             got = other.get(f"/proposals/{pid}/attachments/{aid}")
         assert got.status_code == 200, got.text[:500]
         c.close()
@@ -269,7 +263,7 @@ def test_two_webs_two_workers_share_postgres_and_s3(
         if left == 0:
             break
         assert all(p.poll() is None for p in procs), "a process died"
-        time.sleep(0.5)
+        time.sleep(0.1)
     print("phase drain", time.monotonic(), flush=True)
     with pg.connect() as conn:
         runs = conn.execute(text("SELECT job_id, pid FROM job_runs")).all()
