@@ -169,7 +169,8 @@ class SplitServer:
 
 
 def _no_shot(page: Any, name: str) -> None:
-    """No screenshots in the repeated cycles (tests.reviews.test_browser_cycle takes them once)."""
+    """No screenshots in the repeated cycles (tests.reviews.test_browser_cycle takes them
+    once, with OPENCALL_SCREENSHOTS=1)."""
 
 
 class PatientBrowser:
