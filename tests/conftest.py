@@ -445,7 +445,7 @@ class DemoWorlds:
         return f"demo_{seed}_{scale:g}_{anchor:%Y%m%d}".replace(".", "p")
 
     @contextmanager
-    def _lock(self, name: str) -> Iterator[None]:
+    def lock(self, name: str) -> Iterator[None]:
         with open(self.shared / f"{name}.lock", "w") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
             try:
@@ -506,7 +506,7 @@ class DemoWorlds:
         self.clones += 1
         name = self._name(key)
         if backend == "sqlite":
-            with self._lock(name):
+            with self.lock(name):
                 world = self._sqlite_world(name, key)
             copy = self.tmp / f"use-{self.clones}.sqlite3"
             shutil.copy(world, copy)
@@ -515,7 +515,7 @@ class DemoWorlds:
         admin = self._admin()
         with (
             admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn,
-            self._lock(f"{name}.postgresql"),
+            self.lock(f"{name}.postgresql"),
         ):
             template = self._pg_template(conn, name, key)
             use = f"{base}_demo_use"

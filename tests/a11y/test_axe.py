@@ -14,12 +14,11 @@ from typing import Any
 import pytest
 
 from opencall import migrate
-from opencall.calls.queries import call_by_slug
 from opencall.db import make_engine, make_sessionmaker
 from opencall.demo import world
-from opencall.demo.cycle import run_cycle
 from opencall.people.services import load_countries
-from tests.outcomes.test_browser_report import ANCHOR, SLUG
+from tests.conftest import DemoWorlds
+from tests.outcomes.test_browser_report import SLUG, published_demo
 from tests.review_cycle import build_cycle
 from tests.web import test_browser as tb
 from tests.web.test_browser import CHROMIUM, LiveServer
@@ -38,7 +37,12 @@ PASSWORD = world.DEMO_PASSWORD
 
 
 class Checked:
-    """Runs axe on each state and collects the critical/serious violations."""
+    """Runs axe on each state and collects the critical/serious violations.
+
+    axe-core (half a megabyte of script) is handed to each browser context once
+    (:meth:`browser`: an init script, present in every page the context loads) instead
+    of being sent and compiled again for each state checked; a page without it (from a
+    context not made here) gets it injected as axe-playwright-python does."""
 
     def __init__(self) -> None:
         from axe_playwright_python.sync_playwright import Axe
@@ -47,12 +51,27 @@ class Checked:
         self.states: list[str] = []
         self.problems: list[str] = []
 
+    def browser(self, browser: Any) -> Any:
+        """``browser`` whose new contexts carry axe-core in every page."""
+        axe_script = self.axe.axe_script
+
+        class WithAxe:
+            def new_context(self, **kw: Any) -> Any:
+                ctx = browser.new_context(**kw)
+                ctx.add_init_script(axe_script)
+                return ctx
+
+        return WithAxe()
+
     def __call__(self, page: Any, state: str) -> None:
         page.wait_for_load_state("load")
         assert page.locator("a.skip-link[href='#main']").count() == 1, state
-        results = self.axe.run(page)
+        if not page.evaluate("typeof window.axe === 'object'"):
+            page.evaluate(self.axe.axe_script)
+        # axe-playwright-python's Axe.run with its default options (violations only)
+        response = page.evaluate("axe.run({resultTypes: ['violations']})")
         self.states.append(state)
-        for v in results.response["violations"]:
+        for v in response["violations"]:
             if v.get("impact") in BLOCKING:
                 nodes = "; ".join(n["target"][0] for n in v["nodes"][:3] if n.get("target"))
                 self.problems.append(f"{state} {page.url}: {v['impact']} {v['id']} ({nodes})")
@@ -87,19 +106,10 @@ def first_href(page: Any, prefix: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_worlds: DemoWorlds) -> Iterator[LiveServer]:
+    """The published demo world of tests.outcomes.test_browser_report (built once a run)."""
     tmp = tmp_path_factory.mktemp("axe-demo")
-    url = f"sqlite:///{tmp / 'demo.sqlite3'}"
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    with make_sessionmaker(engine)() as s:
-        world.build(s, seed=3, anchor=ANCHOR, scale=0.1)
-        call = call_by_slug(s, SLUG)
-        assert call is not None
-        run_cycle(s, call, seed=0, days=60, n_bootstrap=20)
-        s.commit()
-    engine.dispose()
-    with LiveServer(url, tmp) as srv:
+    with LiveServer(published_demo(tmp, demo_worlds), tmp) as srv:
         yield srv
 
 
@@ -120,6 +130,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer
 
 def test_no_critical_or_serious_violation(browser: Any, demo: LiveServer, small: Any) -> None:
     check = Checked()
+    browser = check.browser(browser)
     base = demo.base
     # -- the public
     anon = browser.new_context(locale="en-GB").new_page()

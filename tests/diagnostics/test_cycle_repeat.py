@@ -105,15 +105,34 @@ class SplitServer:
         )
 
     def __enter__(self) -> SplitServer:
+        try:
+            self._start_both()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _start_both(self) -> None:
         for _attempt in range(4):
+            # both at once: the worker's start (importing the app) need not wait for the
+            # web's; both know the web's address (the links of the mails), so a port
+            # taken meanwhile restarts the worker too, with the new address
+            self._start("worker", ["worker", "--poll", "0.3"])
             if self._start_web():
                 break
+            self._stop("worker")
             self._use_port(free_port())  # the port was taken between choosing and binding
         else:
             raise AssertionError(f"no free port could be bound:\n{self.log('web')}")
-        # the worker after the web: both know the web's address (the links of the mails)
-        self._start("worker", ["worker", "--poll", "0.3"])
-        return self
+
+    def _stop(self, name: str) -> None:
+        proc = self.procs.pop(name)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
     def _start_web(self) -> bool:
         """True once the web process answers; False when its port was taken meanwhile."""
@@ -169,7 +188,8 @@ class SplitServer:
 
 
 def _no_shot(page: Any, name: str) -> None:
-    """No screenshots in the repeated cycles (tests.reviews.test_browser_cycle takes them once)."""
+    """No screenshots in the repeated cycles (tests.reviews.test_browser_cycle takes them
+    once, with OPENCALL_SCREENSHOTS=1)."""
 
 
 class PatientBrowser:

@@ -2,24 +2,25 @@
 real browser (Debian's Chromium through Playwright): the manager's outcomes
 report renders with its charts, the PDF download works, and the public figures
 page never shows a count between 1 and 4 for any group cell.
-Screenshots go to tests/artifacts/report-*.png (git-ignored)."""
+With OPENCALL_SCREENSHOTS=1, screenshots go to tests/artifacts/report-*.png (git-ignored)."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from opencall import migrate
 from opencall.calls.queries import call_by_slug
-from opencall.db import make_engine, make_sessionmaker
+from opencall.db import make_sessionmaker
 from opencall.demo import world
 from opencall.demo.cycle import run_cycle
+from tests.conftest import DemoWorlds
 from tests.web import test_browser as tb
 from tests.web.test_browser import CHROMIUM, LiveServer, Shots
 
@@ -38,21 +39,38 @@ SLUG = "fast-2027"
 MANAGER = ("manager@fast.example", world.DEMO_PASSWORD)
 
 
+PUBLISHED = "demo_3_0p1_20261129_published"  # the demo worlds' folder (tests/conftest.py)
+
+
+def published_demo(tmp: Path, demo_worlds: DemoWorlds) -> str:
+    """A copy of the demo world (seed 3, scale 0.1, ANCHOR) whose FAST call has run
+    through the whole cycle; built once a test run and shared (under pytest-xdist, by
+    the workers too) with tests.a11y.test_axe, which checks the same world's pages."""
+    shared = demo_worlds.shared / f"{PUBLISHED}.sqlite3"
+    with demo_worlds.lock(PUBLISHED):
+        if not shared.exists():
+            engine = demo_worlds.engine("sqlite", (3, 0.1, ANCHOR))
+            with make_sessionmaker(engine)() as s:
+                call = call_by_slug(s, SLUG)
+                assert call is not None
+                run_cycle(s, call, seed=0, days=60, n_bootstrap=50)
+                assert call.status == "published"
+                s.commit()
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            built = Path(str(engine.url.database))
+            engine.dispose()
+            shutil.move(built, shared)
+    shutil.copy(shared, tmp / "demo.sqlite3")
+    return f"sqlite:///{tmp / 'demo.sqlite3'}"
+
+
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def demo_server(
+    tmp_path_factory: pytest.TempPathFactory, demo_worlds: DemoWorlds
+) -> Iterator[LiveServer]:
     tmp = tmp_path_factory.mktemp("report")
-    url = f"sqlite:///{tmp / 'demo.sqlite3'}"
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    with make_sessionmaker(engine)() as s:
-        world.build(s, seed=3, anchor=ANCHOR, scale=0.1)
-        call = call_by_slug(s, SLUG)
-        assert call is not None
-        run_cycle(s, call, seed=0, days=60, n_bootstrap=50)
-        assert call.status == "published"
-        s.commit()
-    engine.dispose()
-    with LiveServer(url, tmp) as srv:
+    with LiveServer(published_demo(tmp, demo_worlds), tmp) as srv:
         yield srv
 
 
@@ -190,7 +208,9 @@ def test_report_shows_findings_first_and_charts_without_overlaps(
     assert funnel in text and text.index(findings) < text.index(funnel)
     for code in RAW_CODES:
         assert code not in text, code
-    page.screenshot(path=str(tb.ARTIFACTS / f"report-{lang}-page.png"), full_page=True)
+    if tb.SCREENSHOTS:
+        tb.ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(tb.ARTIFACTS / f"report-{lang}-page.png"), full_page=True)
 
     # every chart: labels inside the picture and never on top of each other
     srcs = [img.get_attribute("src") for img in main.locator("figure img").all()]
@@ -211,7 +231,9 @@ def test_report_shows_findings_first_and_charts_without_overlaps(
 
     pdf = pypdfium2.PdfDocument(r.body())
     first = pdf[0]
-    first.render(scale=1.5).to_pil().save(tb.ARTIFACTS / f"report-{lang}-pdf-page1.png")
+    if tb.SCREENSHOTS:
+        tb.ARTIFACTS.mkdir(exist_ok=True)
+        first.render(scale=1.5).to_pil().save(tb.ARTIFACTS / f"report-{lang}-pdf-page1.png")
     words = first.get_textpage().get_text_range()
     assert findings in words and funnel in words
     assert words.index(findings) < words.index(funnel)

@@ -7,7 +7,8 @@ each a job with its status page; three reviewers review (one declares a
 conflict instead on one proposal); the chair calibrates, freezes the ranking,
 allocates, schedules and releases the decisions; the manager publishes; an
 applicant sees the award and the reviewers' feedback on the proposal's outcome
-page. Screenshots of every step go to tests/artifacts/cycle-*.png (git-ignored).
+page. With OPENCALL_SCREENSHOTS=1, screenshots of every step go to
+tests/artifacts/cycle-*.png (git-ignored).
 
 Only the provider, the facility with its capacity pools and the staff accounts
 (with their roles: no page grants roles) are prepared in the database.

@@ -2,11 +2,13 @@
 register, verify the e-mail, sign in, create a FAST proposal with three targets
 (one wrong, corrected after the error), invite a co-investigator who accepts,
 upload a PDF, preview, submit, see it listed — in English and in Chinese.
-Screenshots of every step go to tests/artifacts/ (git-ignored)."""
+With OPENCALL_SCREENSHOTS=1, screenshots of every step go to tests/artifacts/
+(git-ignored); without it none is taken (see :class:`Shots`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import socket
 import threading
@@ -27,6 +29,9 @@ from tests.web.threaded import bound_socket, wait_started
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+# the steps' screenshots, for a person to look at (no test reads them): taken only when
+# asked for, each full-page shot costs the browser a layout of the whole page and a PNG
+SCREENSHOTS = os.environ.get("OPENCALL_SCREENSHOTS", "") not in ("", "0")
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -70,6 +75,9 @@ class LiveServer:
             mail_dir=tmp / "mail",
             upload_dir=tmp / "uploads",
             inline_jobs=True,  # the browser tests follow the links of the mail a page sends
+            # a live job's page asks every 0.25 s, not 2 s: the cycle's six job pages stop
+            # waiting for a job that has already ended (the default is checked elsewhere)
+            job_poll_ms=250,
         )
         self.server = uvicorn.Server(
             uvicorn.Config(
@@ -129,6 +137,9 @@ def browser() -> Iterator[Any]:
 
 
 class Shots:
+    """``shot(page, name)``: a full-page screenshot in tests/artifacts/ when
+    OPENCALL_SCREENSHOTS is set, else nothing."""
+
     def __init__(self, lang: str) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / ".gitignore").write_text("*\n")
@@ -137,6 +148,8 @@ class Shots:
 
     def __call__(self, page: Any, name: str) -> None:
         self.n += 1
+        if not SCREENSHOTS:
+            return
         page.screenshot(
             path=str(ARTIFACTS / f"{self.lang}-{self.n:02d}-{name}.png"), full_page=True
         )
