@@ -557,4 +557,4 @@ def demo(engine: Engine, demo_worlds: DemoWorlds) -> Iterator[Callable[..., sess
 # The web fixtures and the small review cycle, for every folder (the feature folders'
 # tests use them; tests/web/conftest.py and tests/cycle.py define them).
 from tests.review_cycle import cycle  # noqa: E402, F401
-from tests.web.conftest import web  # noqa: E402, F401
+from tests.web.conftest import one_loop, web  # noqa: E402, F401

@@ -58,7 +58,7 @@ def outcome(r: Any) -> str:
     return "ok"
 
 
-def test_api_write_routes_by_persona(web: Web, cycle: Cycle) -> None:
+def test_api_write_routes_by_persona(web: Web, cycle: Cycle, one_loop: None) -> None:
     toks = tokens(web, cycle)
     failures = []
     for case in CASES:
@@ -80,7 +80,7 @@ def test_api_write_routes_by_persona(web: Web, cycle: Cycle) -> None:
     assert not failures, "\n".join(failures)
 
 
-def test_tokens_without_the_scope_are_refused(web: Web, cycle: Cycle) -> None:
+def test_tokens_without_the_scope_are_refused(web: Web, cycle: Cycle, one_loop: None) -> None:
     """A read-only token gets 403 on every write that needs a scope, even where its
     holder may act (and nothing runs)."""
     read_only = tokens(web, cycle, scopes=["read"])

@@ -103,7 +103,7 @@ def request(version: int, pool_id: int, sessions: int, bundle: str | None = None
     }
 
 
-def test_a_cryo_em_centre_through_the_api(web: Web) -> None:
+def test_a_cryo_em_centre_through_the_api(web: Web, one_loop: None) -> None:
     with web.factory() as s:
         income = {c.iso3: c.income_group for c in s.scalars(select(Country))}
         root, _link = people_services.create_site_admin(

@@ -184,7 +184,7 @@ def request_body(version: int, pool: dict[str, Any], bundle: str | None = None) 
     }
 
 
-def test_operator_journey_through_the_api(web: Web) -> None:
+def test_operator_journey_through_the_api(web: Web, one_loop: None) -> None:
     # ---- a fresh install: reference data, no demo, no one
     with web.factory() as s:
         income = {c.iso3: c.income_group for c in s.scalars(select(Country))}

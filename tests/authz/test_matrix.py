@@ -617,7 +617,7 @@ def strict_outcome(method: str, r: Any) -> str:
     return got if got != "ok" or r.status_code < 400 else str(r.status_code)
 
 
-def test_routes_by_persona(web: Web, world: World) -> None:
+def test_routes_by_persona(web: Web, world: World, one_loop: None) -> None:
     emails = {"anonymous": None, **world.emails}
     failures = []
     for case in CASES:

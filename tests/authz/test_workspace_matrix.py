@@ -67,7 +67,7 @@ def page_request(client: Any, case: Any, path: str, ctx: Ctx, token: str) -> Any
     return client.post(path, data={"csrf_token": token, **case.body(ctx)}, files=case.upload(ctx))
 
 
-def test_workspace_routes_by_persona(web: Web, cycle: Cycle) -> None:
+def test_workspace_routes_by_persona(web: Web, cycle: Cycle, one_loop: None) -> None:
     tokens = api_tokens(web, cycle)
     emails: dict[str, str | None] = {"anonymous": None, **cycle.emails}
     failures = []
@@ -171,7 +171,7 @@ def api_request(client: Any, case: Any, path: str, headers: dict[str, str], ctx:
     return client.post(path, headers=headers, json=case.json_body(ctx) or {})
 
 
-def test_read_only_tokens_by_persona(web: Web, cycle: Cycle) -> None:
+def test_read_only_tokens_by_persona(web: Web, cycle: Cycle, one_loop: None) -> None:
     """Every API route x every persona with a token that may only read: the scoped
     routes answer 403 (the route, not the thing, is refused), the others as before."""
     tokens = {}
@@ -204,7 +204,7 @@ def test_read_only_tokens_by_persona(web: Web, cycle: Cycle) -> None:
     assert not failures, "\n".join(failures)
 
 
-def test_revoked_sessions_by_persona(web: Web, cycle: Cycle) -> None:
+def test_revoked_sessions_by_persona(web: Web, cycle: Cycle, one_loop: None) -> None:
     """Every page and form with a session that was ended (logout, reset or an
     administrator): the answer an anonymous visitor gets, never the persona's."""
     failures = []

@@ -116,7 +116,7 @@ def tokens(web: Web, w: Cryo) -> dict[str, str]:
     return out
 
 
-def test_every_route_by_persona(web: Web, cryo: Cryo) -> None:
+def test_every_route_by_persona(web: Web, cryo: Cryo, one_loop: None) -> None:
     toks = tokens(web, cryo)
     failures = []
     for case in CASES:

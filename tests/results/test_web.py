@@ -45,7 +45,7 @@ def _record(web: Web, a: Awarded) -> None:
         a.ids["record"] = rec.id
 
 
-def test_every_route_by_persona(web: Web, aw: Awarded) -> None:
+def test_every_route_by_persona(web: Web, aw: Awarded, one_loop: None) -> None:
     _record(web, aw)
     tokens = {}
     with web.factory() as s:

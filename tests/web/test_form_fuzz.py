@@ -32,7 +32,7 @@ def _forms(text: str) -> list[tuple[str, dict[str, str]]]:
     return out
 
 
-def test_every_form_survives_hostile_values(web: Web, cycle: Cycle) -> None:
+def test_every_form_survives_hostile_values(web: Web, cycle: Cycle, one_loop: None) -> None:
     failures: list[str] = []
     posted = 0
     seen: set[tuple[str, str]] = set()
