@@ -335,7 +335,9 @@ def populate(
                 if accepts:
                     writer.accept(draft, member, coi)
             pi_country = countries[draft.members[0].country_iso3]
-            for kind, details, pool_id in request_specs(rng, call, fld, proposal.area, pi_country):
+            for kind, details, pool_id in request_specs(
+                rng, call, fld, proposal.area_key, pi_country
+            ):
                 writer.add_request(draft, kind, details, pool_id)
             if rng.random() < 0.9:
                 writer.submit(draft, pi, when)
@@ -398,7 +400,7 @@ class _ProposalWriter:
     def create(self, drawn: DrawnProposal[_Person]) -> _Draft:
         pi = drawn.pi
         abstract, case, keywords = drawn.abstract, drawn.science_case, drawn.keywords
-        area = drawn.area_label
+        area = drawn.area
         title = " ".join(drawn.title.split())
         if not title:
             raise DomainError("A title is required.", field="title")

@@ -20,6 +20,7 @@ from opencall.calls.queries import call_by_slug
 from opencall.cycle import services as cycle
 from opencall.demo.cycle import run_cycle
 from opencall.demo.postaward import record_postaward
+from opencall.demo.proposals import create_draft
 from opencall.facilities import services as fac_services
 from opencall.people import services as people_services
 from opencall.people.models import RoleGrant, User
@@ -106,17 +107,7 @@ def build_past_cycle(
         pi = session.get(User, pi_member.user_id) if pi_member and pi_member.user_id else None
         if pi is None or not prev.requests:
             continue
-        p = prop_services.create_proposal(
-            session,
-            call,
-            pi,
-            title=prev.title,
-            abstract=prev.abstract,
-            science_case=prev.science_case,
-            keywords=prev.keywords,
-            area=prev.area,
-            now=when,
-        )
+        p = create_draft(session, call, pi, prev, when)
         for r in sorted(prev.requests, key=lambda r: r.position):
             prop_services.add_request(
                 session,

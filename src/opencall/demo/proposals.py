@@ -62,15 +62,48 @@ class DrawnProposal(Generic[P]):
     key of ``AREAS``) and its texts."""
 
     pi: P
-    area: str
+    area_key: str
     title: str
     abstract: str
     science_case: str
     keywords: str
 
     @property
-    def area_label(self) -> str:
-        return AREAS[self.area].label
+    def area(self) -> str:
+        """The area's label, as a proposal carries it."""
+        return AREAS[self.area_key].label
+
+
+class _Texts(Protocol):
+    """What a proposal says: a drawn one, or an earlier one written again."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def abstract(self) -> str: ...
+    @property
+    def science_case(self) -> str: ...
+    @property
+    def keywords(self) -> str: ...
+    @property
+    def area(self) -> str: ...
+
+
+def create_draft(
+    session: Session, call: Call, pi: User, texts: _Texts, now: dt.datetime
+) -> Proposal:
+    """A draft proposal in ``call`` led by ``pi`` that says what ``texts`` says."""
+    return prop_services.create_proposal(
+        session,
+        call,
+        pi,
+        title=texts.title,
+        abstract=texts.abstract,
+        science_case=texts.science_case,
+        keywords=texts.keywords,
+        area=texts.area,
+        now=now,
+    )
 
 
 def draw_proposals(
@@ -117,17 +150,7 @@ def build_proposals(
         for drawn in draw_proposals(rng, people, fld, n):
             step("proposals", made)
             pi = drawn.pi
-            prop = prop_services.create_proposal(
-                session,
-                call,
-                pi,
-                title=drawn.title,
-                abstract=drawn.abstract,
-                science_case=drawn.science_case,
-                keywords=drawn.keywords,
-                area=drawn.area_label,
-                now=when,
-            )
+            prop = create_draft(session, call, pi, drawn, when)
             for coi, accepts in draw_team(rng, people, pi):
                 m = prop_services.invite_member(
                     session,
@@ -143,7 +166,7 @@ def build_proposals(
                 )
                 if accepts:
                     prop_services.respond_to_invitation(session, m, coi, accept=True)
-            add_requests(session, rng, call, prop, fld, drawn.area, when)
+            add_requests(session, rng, call, prop, fld, drawn.area_key, when)
             if rng.random() < 0.9:
                 prop_services.submit(session, prop, actor_id=pi.id, now=when)
             made += 1
