@@ -548,9 +548,13 @@ def validate_details(
         )
     clean: dict[str, Any] = {}
     amount = _num(details.get("amount"))
-    what = "slots" if slot_based else "amount"
     if amount is None or amount <= 0:
-        raise FieldProblem(f"Amount: enter a positive number of {what}.", field="amount")
+        raise FieldProblem(
+            "Amount: enter a positive number of slots."
+            if slot_based
+            else "Amount: enter a positive number.",
+            field="amount",
+        )
     if slot_based and amount != int(amount):
         raise FieldProblem("Amount: enter a whole number of slots.", field="amount")
     clean["amount"] = int(amount) if slot_based else amount
