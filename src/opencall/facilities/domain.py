@@ -249,7 +249,7 @@ def check_amount(amount: float, calendar: Calendar, unit: str) -> None:
             "unavailable time: at most %(cap)s fit.",
             field="amount",
             n=plain_number(amount),
-            h=plain_number(calendar.slot_hours),
+            h=plain_number(calendar.slot_hours or 0),
             period=f"{calendar.period_start}–{calendar.period_end}",
             cap=cap,
         )
