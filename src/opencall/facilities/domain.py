@@ -249,7 +249,7 @@ def check_amount(amount: float, calendar: Calendar, unit: str) -> None:
             "unavailable time: at most %(cap)s fit.",
             field="amount",
             n=plain_number(amount),
-            h=plain_number(calendar.slot_hours),
+            h=plain_number(calendar.slot_hours or 0),
             period=f"{calendar.period_start}–{calendar.period_end}",
             cap=cap,
         )
@@ -548,9 +548,13 @@ def validate_details(
         )
     clean: dict[str, Any] = {}
     amount = _num(details.get("amount"))
-    what = "slots" if slot_based else "amount"
     if amount is None or amount <= 0:
-        raise FieldProblem(f"Amount: enter a positive number of {what}.", field="amount")
+        raise FieldProblem(
+            "Amount: enter a positive number of slots."
+            if slot_based
+            else "Amount: enter a positive number.",
+            field="amount",
+        )
     if slot_based and amount != int(amount):
         raise FieldProblem("Amount: enter a whole number of slots.", field="amount")
     clean["amount"] = int(amount) if slot_based else amount
