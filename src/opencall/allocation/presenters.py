@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from opencall.calls.models import Call
+from opencall.facilities.domain import unit_label
 from opencall.inputs import plain_number
 from opencall.optim.allocation import readable
 from opencall.web.i18n import N_, Translator
@@ -57,17 +58,22 @@ POLICY_MESSAGES = (
 )
 
 
-def policy_lines(t: Any, call: Call) -> list[str]:
-    """The call's allocation policy as translated sentences (``t`` is ``page._``)."""
+def policy_lines(t: Any, call: Call, lang: str = "en") -> list[str]:
+    """The call's allocation policy as translated sentences (``t`` is ``page._``,
+    ``lang`` the page's language: an operator-named unit is shown by its label in it)."""
     from opencall.calls.schemas import allocation_policy, review_settings
 
     ap = allocation_policy(call.allocation_policy)
     low = review_settings(call.review_settings).lower_is_better
     pools = {str(cp.pool_id): cp.pool for cp in call.pools}
-    unit = call.pools[0].pool.unit if call.pools else ""
+    first = call.pools[0].pool if call.pools else None
 
-    def amount(value: float, u: str) -> str:
-        return f"{plain_number(value)} {t(UNITS[u]) if u in UNITS else u}"
+    def amount(value: float, pool: Any) -> str:
+        if pool is None:
+            return plain_number(value)
+        if pool.unit in UNITS:
+            return f"{plain_number(value)} {t(UNITS[pool.unit])}"
+        return f"{plain_number(value)} {unit_label(pool.unit, pool.unit_labels, value, lang)}"
 
     lines = [
         t(POLICY_PARTIAL, pct=f"{ap.min_fraction:.0%}")
@@ -82,10 +88,10 @@ def policy_lines(t: Any, call: Call) -> list[str]:
             pool = pools.get(key)
             if pool is not None:
                 lines.append(
-                    t(POLICY_PI_AMOUNT_POOL, amount=amount(value, pool.unit), resource=pool.name)
+                    t(POLICY_PI_AMOUNT_POOL, amount=amount(value, pool), resource=pool.name)
                 )
     elif ap.pi_cap_amount is not None:
-        lines.append(t(POLICY_PI_AMOUNT, amount=amount(ap.pi_cap_amount, unit)))
+        lines.append(t(POLICY_PI_AMOUNT, amount=amount(ap.pi_cap_amount, first)))
     if ap.quality_threshold is not None:
         lines.append(
             t(POLICY_THRESHOLD_LOW if low else POLICY_THRESHOLD, grade=f"{ap.quality_threshold:g}")
@@ -112,12 +118,12 @@ def policy_lines(t: Any, call: Call) -> list[str]:
                 t(
                     POLICY_LIMIT_PROPOSAL,
                     resource=pool.name,
-                    amount=amount(lim.max_per_proposal, pool.unit),
+                    amount=amount(lim.max_per_proposal, pool),
                 )
             )
         if lim.max_total is not None:
             lines.append(
-                t(POLICY_LIMIT_TOTAL, resource=pool.name, amount=amount(lim.max_total, pool.unit))
+                t(POLICY_LIMIT_TOTAL, resource=pool.name, amount=amount(lim.max_total, pool))
             )
     if ap.nationality_blind:
         lines.append(t(POLICY_BLIND))

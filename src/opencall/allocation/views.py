@@ -130,7 +130,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             and call.decisions_released_at is None
             and bool(decisions),
             "outcome_label": lambda o: page._(OUTCOMES.get(o) or o),
-            "policy_lines": policy_lines(page._, call),
+            "policy_lines": policy_lines(page._, call, page.lang),
             "explain": lambda text: explain(page.t, text),
             "errors": extra.pop("errors", {}),
             **labels(page),

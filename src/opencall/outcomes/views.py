@@ -113,7 +113,7 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
             "call": call,
             "rows": rows,
             "public": call_policies.results_are_public(call),
-            "policy_lines": policy_lines(page._, call),
+            "policy_lines": policy_lines(page._, call, page.lang),
         },
     )
 
