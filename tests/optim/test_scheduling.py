@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import numpy as np
 import pytest
@@ -475,3 +476,73 @@ def test_fixed_block_too_close_to_the_limit_is_refused() -> None:
     assert _reasons(res) == {"edge": REASON_FIXED_NOT_VISIBLE}
     ok = FastScheduleProblem(T0, T0 + 86400.0, p.blocks, zenith_margin_deg=0.0)
     assert _placed(schedule_fast(ok)) == {"edge"}
+
+
+def _widest_gap_by_loops(
+    seq: object, b: int, cmin: float
+) -> tuple[float, int, float, float] | None:
+    """The chunk placement's search as it was written first: every piece of ``b``, every
+    insertion position, the first room of ``cmin`` replaced only by one wider by more
+    than ``_EPS``."""
+    from opencall.optim.scheduling.geometry import _gap_row
+    from opencall.optim.scheduling.problem import _EPS
+
+    s: Any = seq
+    p = s.prep
+    n = len(s.blk)
+    best: tuple[float, int, float, float] | None = None
+    gb = _gap_row(p.problem, p.xyz[np.asarray(s.blk, dtype=np.int64)], p.xyz[b]) if n else []
+    for a, c in p.pieces[b]:
+        for pos in range(n + 1):
+            start = a
+            if pos > 0:
+                start = max(start, s.es[pos - 1] + s.dur[pos - 1] + gb[pos - 1])
+            end = c
+            if pos < n:
+                end = min(end, s.ls[pos] - gb[pos])
+            avail = end - start
+            if avail >= cmin - _EPS and (best is None or avail > best[0] + _EPS):
+                best = (avail, pos, start, end)
+    return best
+
+
+def _compare_chunk_rooms(p: FastScheduleProblem, seed: int = 0) -> int:
+    """Schedule ``p`` with ``_Seq._widest_gap`` (arrays) checked against the nested loops
+    it replaced on every call; returns how many calls found a room."""
+    from opencall.optim.scheduling import sequence
+
+    fast = sequence._Seq._widest_gap
+    found: list[int] = []
+
+    def both(self: Any, b: int, cmin: float) -> tuple[float, int, float, float] | None:
+        got, want = fast(self, b, cmin), _widest_gap_by_loops(self, b, cmin)
+        assert got == want
+        if got is not None:
+            found.append(b)
+        return got
+
+    sequence._Seq._widest_gap = both  # type: ignore[method-assign]
+    try:
+        schedule_fast(p, seed=seed, exact_deterministic_time=0.3)
+    finally:
+        sequence._Seq._widest_gap = fast  # type: ignore[method-assign]
+    return len(found)
+
+
+def test_chunk_rooms_as_arrays_match_the_loops() -> None:
+    """The same room, with the same floats, as the loops: here a split block's chunks."""
+    t0, t1, ra = _three_hour_window()
+    blocks = (
+        _block("F", ra, 30, 1, fixed_start_unix=t0 + 75 * 60.0),
+        _block("S", ra, 120, 2, splittable=True, min_chunk_s=40 * 60.0),
+        _block("N", ra, 120, 2),
+    )
+    assert _compare_chunk_rooms(FastScheduleProblem(t0, t1, blocks)) >= 2
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(p=problems(), seed=st.integers(0, 3))
+def test_chunk_rooms_as_arrays_match_the_loops_on_random_problems(
+    p: FastScheduleProblem, seed: int
+) -> None:
+    _compare_chunk_rooms(p, seed)
