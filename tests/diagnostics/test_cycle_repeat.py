@@ -31,8 +31,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from opencall.db import make_engine, make_sessionmaker
+from tests.conftest import DemoWorlds
 from tests.crowd.live import port_taken
-from tests.reviews.test_browser_cycle import build_world, whole_small_call
+from tests.reviews.test_browser_cycle import shared_world, whole_small_call
 from tests.web import test_browser as tb
 from tests.web.test_browser import CHROMIUM, free_port
 
@@ -207,11 +208,10 @@ class PatientBrowser:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The starting world (build_world), built once per worker; each cycle copies it."""
-    path = tmp_path_factory.mktemp("cycle-world") / "world.sqlite3"
-    build_world(f"sqlite:///{path}")
-    return path
+def world(demo_worlds: DemoWorlds) -> Path:
+    """The starting world (build_world), built once a run (shared by the xdist workers
+    and tests.reviews.test_browser_cycle); each cycle copies it."""
+    return shared_world(demo_worlds)
 
 
 @pytest.mark.parametrize("n", range(CYCLES))

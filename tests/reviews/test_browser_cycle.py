@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from opencall.people.services import load_countries
 from opencall.proposals.models import Proposal
 from opencall.reviews.models import Conflict, Review
 from tests import factories as F
+from tests.conftest import DemoWorlds
 from tests.web import test_browser as tb
 from tests.web.test_browser import (
     CHROMIUM,
@@ -81,13 +83,16 @@ FEEDBACK = "A clear case; the timing cadence is well argued."
 
 class CycleServer(LiveServer):
     """A fresh SQLite world: a FAST facility with 24 LST pools, staff with roles, two
-    applicants with accounts; no call yet (the manager creates it through the page)."""
+    applicants with accounts; no call yet (the manager creates it through the page).
+    The world is a copy of ``world`` (:func:`shared_world`)."""
 
     mail_link = Server.mail_link
 
-    def __init__(self, tmp: Path) -> None:
-        url = f"sqlite:///{tmp / 'cycle.sqlite3'}"
-        build_world(url)
+    def __init__(self, tmp: Path, world: Path) -> None:
+        path = tmp / "cycle.sqlite3"
+        with closing(sqlite3.connect(world)) as src, closing(sqlite3.connect(path)) as dst:
+            src.backup(dst)
+        url = f"sqlite:///{path}"
         super().__init__(url, tmp)
         self.url = url
 
@@ -99,6 +104,25 @@ class CycleServer(LiveServer):
                 yield s
         finally:
             engine.dispose()
+
+
+def shared_world(demo_worlds: DemoWorlds) -> Path:
+    """The database of :func:`build_world`, built once a test run (under pytest-xdist,
+    once for all the workers: the demo worlds' shared folder and lock) and copied by
+    each cycle (this module's and tests.diagnostics.test_cycle_repeat's)."""
+    path = demo_worlds.shared / "browser_cycle_world.sqlite3"
+    with demo_worlds.lock("browser_cycle_world"):
+        if not path.exists():
+            building = demo_worlds.tmp / "browser_cycle_world.sqlite3"
+            build_world(f"sqlite:///{building}")
+            with closing(sqlite3.connect(building)) as src, closing(sqlite3.connect(path)) as dst:
+                src.backup(dst)
+    return path
+
+
+@pytest.fixture(scope="module")
+def world(demo_worlds: DemoWorlds) -> Path:
+    return shared_world(demo_worlds)
 
 
 def build_world(url: str) -> None:
@@ -260,8 +284,8 @@ def review_all(
     return done
 
 
-def test_whole_small_call(browser: Any, tmp_path: Path) -> None:
-    with CycleServer(tmp_path) as srv:
+def test_whole_small_call(browser: Any, world: Path, tmp_path: Path) -> None:
+    with CycleServer(tmp_path, world) as srv:
         whole_small_call(browser, srv, Shots("cycle"))
 
 
