@@ -24,7 +24,7 @@ from sqlalchemy import select
 from opencall.people import services as people_services
 from opencall.people.models import Country
 from opencall.scheduling.models import ScheduleEntry
-from tests.api.test_operator_journey import PASSWORD, Client, account, run_jobs
+from tests.api.test_operator_journey import PASSWORD, Client, account, run_jobs, run_step
 from tests.pdf_samples import plain_pdf
 from tests.web.conftest import Web
 
@@ -245,19 +245,13 @@ def test_a_light_source_with_a_cluster_through_the_api(web: Web) -> None:
                 f"/api/v1/assignments/{a['id']}/review",
                 {"grade": grade, "confidence": 4, "comments_to_applicants": "Sound plan."},
             )
-    job = office.post("/api/v1/calls/ls-2028/steps/calibration", {"seed": 1})
-    run_jobs(web)
-    assert office.get(f"/api/v1/jobs/{job['id']}")["status"] == "done"
+    run_step(web, office, "ls-2028", "calibration")
     office.post("/api/v1/calls/ls-2028/transition", {"target": "ranking"})
     office.post("/api/v1/calls/ls-2028/ranking/freeze")
     office.post("/api/v1/calls/ls-2028/transition", {"target": "allocation"})
-    job = office.post("/api/v1/calls/ls-2028/steps/allocation", {"seed": 1})
-    run_jobs(web)
-    assert office.get(f"/api/v1/jobs/{job['id']}")["status"] == "done"
+    run_step(web, office, "ls-2028", "allocation")
     office.post("/api/v1/calls/ls-2028/transition", {"target": "scheduling"})
-    job = office.post("/api/v1/calls/ls-2028/steps/scheduling", {"seed": 1})
-    run_jobs(web)
-    assert office.get(f"/api/v1/jobs/{job['id']}")["status"] == "done"
+    run_step(web, office, "ls-2028", "scheduling")
     office.post("/api/v1/calls/ls-2028/release")
     assert office.post("/api/v1/calls/ls-2028/publish")["status"] == "published"
 

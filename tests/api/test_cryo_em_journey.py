@@ -33,6 +33,7 @@ from tests.api.test_operator_journey import (
     account,
     mail_links,
     run_jobs,
+    run_step,
 )
 from tests.web.conftest import Web
 
@@ -279,19 +280,13 @@ def test_a_cryo_em_centre_through_the_api(web: Web, one_loop: None) -> None:
                     "comments_to_applicants": "A clear plan for the sessions asked for.",
                 },
             )
-    job = chair.post("/api/v1/calls/cryo-2028/steps/calibration", {"seed": 1})
-    run_jobs(web)
-    assert chair.get(f"/api/v1/jobs/{job['id']}")["status"] == "done"
+    run_step(web, chair, "cryo-2028", "calibration")
     office.post("/api/v1/calls/cryo-2028/transition", {"target": "ranking"})
     chair.post("/api/v1/calls/cryo-2028/ranking/freeze")
     office.post("/api/v1/calls/cryo-2028/transition", {"target": "allocation"})
-    job = chair.post("/api/v1/calls/cryo-2028/steps/allocation", {"seed": 1})
-    run_jobs(web)
-    assert chair.get(f"/api/v1/jobs/{job['id']}")["status"] == "done"
+    run_step(web, chair, "cryo-2028", "allocation")
     office.post("/api/v1/calls/cryo-2028/transition", {"target": "scheduling"})
-    job = chair.post("/api/v1/calls/cryo-2028/steps/scheduling", {"seed": 1})
-    run_jobs(web)
-    assert chair.get(f"/api/v1/jobs/{job['id']}")["status"] == "done"
+    run_step(web, chair, "cryo-2028", "scheduling")
     chair.post("/api/v1/calls/cryo-2028/release")
     assert office.post("/api/v1/calls/cryo-2028/publish")["status"] == "published"
 

@@ -122,6 +122,15 @@ def run_jobs(web: Web) -> None:
     jobs.run_pending(web.factory, web.app.state.jobs, limit=10_000)
 
 
+def run_step(web: Web, client: Client, slug: str, step: str) -> None:
+    """Start a cycle step of the call as ``client``, run the queue, and check the
+    step's job ended done (its record in the failure message otherwise)."""
+    job = client.post(f"/api/v1/calls/{slug}/steps/{step}", {"seed": 1})
+    run_jobs(web)
+    done = client.get(f"/api/v1/jobs/{job['id']}")
+    assert done["status"] == "done", done
+
+
 def mail_links(web: Web, pattern: str) -> dict[str, str]:
     """{recipient: first match of ``pattern``} over the outgoing mail."""
     out = {}
@@ -352,10 +361,7 @@ def test_operator_journey_through_the_api(web: Web, one_loop: None) -> None:
     assert closed["status"] == "closed"
     office.post("/api/v1/calls/lunar-2028/transition", {"target": "review"})
     for step in ("conflicts", "affinity", "assignment"):
-        job = chair.post(f"/api/v1/calls/lunar-2028/steps/{step}", {"seed": 1})
-        run_jobs(web)
-        done = chair.get(f"/api/v1/jobs/{job['id']}")
-        assert done["status"] == "done", done
+        run_step(web, chair, "lunar-2028", step)
 
     # ---- review: nothing of the team reaches a reviewer
     grade_of: dict[str, float] = {}
@@ -388,25 +394,19 @@ def test_operator_journey_through_the_api(web: Web, one_loop: None) -> None:
     assert not any(s in listed.text for secrets in team_secrets.values() for s in secrets)
 
     # ---- rank, freeze, allocate
-    job = chair.post("/api/v1/calls/lunar-2028/steps/calibration", {"seed": 1})
-    run_jobs(web)
-    assert chair.get(f"/api/v1/jobs/{job['id']}")["status"] == "done"
+    run_step(web, chair, "lunar-2028", "calibration")
     office.post("/api/v1/calls/lunar-2028/transition", {"target": "ranking"})
     ranking = chair.get("/api/v1/calls/lunar-2028/ranking", limit=200)["items"]
     assert len(ranking) == 35
     assert chair.post("/api/v1/calls/lunar-2028/ranking/freeze")["ranking_frozen_at"]
     office.post("/api/v1/calls/lunar-2028/transition", {"target": "allocation"})
-    job = chair.post("/api/v1/calls/lunar-2028/steps/allocation", {"seed": 1})
-    run_jobs(web)
-    assert chair.get(f"/api/v1/jobs/{job['id']}")["status"] == "done"
+    run_step(web, chair, "lunar-2028", "allocation")
     decisions = chair.get("/api/v1/calls/lunar-2028/decisions", limit=200)["items"]
     assert len(decisions) == 35
 
     # ---- schedule, release, publish
     office.post("/api/v1/calls/lunar-2028/transition", {"target": "scheduling"})
-    job = chair.post("/api/v1/calls/lunar-2028/steps/scheduling", {"seed": 1})
-    run_jobs(web)
-    assert chair.get(f"/api/v1/jobs/{job['id']}")["status"] == "done"
+    run_step(web, chair, "lunar-2028", "scheduling")
     office.post("/api/v1/calls/lunar-2028/publish", status=404)  # not released yet
     assert chair.post("/api/v1/calls/lunar-2028/release")["decisions_released_at"]
     assert office.post("/api/v1/calls/lunar-2028/publish")["status"] == "published"
