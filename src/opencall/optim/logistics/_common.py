@@ -100,6 +100,18 @@ def solve_rounded(
     return sol, np.round(sol.x)
 
 
+def mip_figures(sol: MipSolution) -> dict[str, Any]:
+    """The solver's figures every logistics result carries (its ``objective``, ``bound``,
+    ``mip_gap``, ``status`` and ``solve_time_s`` fields)."""
+    return {
+        "objective": sol.objective,
+        "bound": sol.bound,
+        "mip_gap": sol.gap,
+        "status": sol.status,
+        "solve_time_s": sol.time_s,
+    }
+
+
 class CountedRequest:
     """What the seat and package requests (frozen dataclasses) share: ``count`` whole
     units (seats, packages), of which at least ``min_count`` (all when None) are worth

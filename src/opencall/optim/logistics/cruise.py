@@ -18,6 +18,7 @@ from opencall.optim.logistics._common import (
     Row,
     explained,
     freeze,
+    mip_figures,
     solve_rounded,
     weights,
 )
@@ -328,11 +329,7 @@ def solve_cruise(
         dives=tuple(dives),
         explanations=dict(explanations),
         dive_reasons=dict(dive_reasons),
-        objective=sol.objective,
-        bound=sol.bound,
-        mip_gap=sol.gap,
-        status=sol.status,
-        solve_time_s=sol.time_s,
+        **mip_figures(sol),
     )
 
 

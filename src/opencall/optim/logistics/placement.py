@@ -16,6 +16,7 @@ from opencall.optim.logistics._common import (
     SOLVER_GAP,
     Row,
     explained,
+    mip_figures,
     solve_rounded,
     weights,
 )
@@ -201,9 +202,5 @@ def solve_bins(problem: BinProblem, seed: int, time_limit_s: float) -> Placement
     return PlacementResult(
         placements=dict(placements),
         explanations=dict(explanations),
-        objective=sol.objective,
-        bound=sol.bound,
-        mip_gap=sol.gap,
-        status=sol.status,
-        solve_time_s=sol.time_s,
+        **mip_figures(sol),
     )
