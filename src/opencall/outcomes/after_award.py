@@ -3,10 +3,10 @@ scheduling (used, completed, produced results), the time from award to first
 result, and cycle-over-cycle trends.
 
 Plain values in, plain dataclasses out; no database. ``after_award_data``
-loads the rows. Intervals: Wilson 95 % for shares (scipy's ``binomtest``);
-the time to first result is a Kaplan-Meier estimate (awards without a result
-yet are censored at their follow-up time, so a young cycle is not mistaken for
-a barren one), its median with a seeded bootstrap 95 % interval.
+loads the rows. Intervals: Wilson 95 % for shares (``domain.wilson_interval``,
+the funnel's); the time to first result is a Kaplan-Meier estimate (awards
+without a result yet are censored at their follow-up time, so a young cycle is
+not mistaken for a barren one), its median with a seeded bootstrap 95 % interval.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from opencall.outcomes.domain import wilson_interval
 
 #: The stages after "awarded", in order; each needs the one before it.
 AFTER_STAGES: tuple[str, ...] = ("used", "completed", "produced_results")
@@ -32,15 +34,6 @@ class AfterAwardRow:
     produced_results: bool = False
     days_to_first_result: int | None = None
     follow_up_days: int = 0
-
-
-def wilson(k: int, n: int) -> tuple[float, float]:
-    from scipy import stats
-
-    if n == 0:
-        return (0.0, 1.0)
-    ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
-    return (float(ci.low), float(ci.high))
 
 
 @dataclass(frozen=True)
@@ -100,7 +93,7 @@ def after_award_funnel(
         previous = n
         for stage in AFTER_STAGES:
             k = sum(1 for r in members if reached(r, stage))
-            lo, hi = wilson(k, n)
+            lo, hi = wilson_interval(k, n)
             out.append(
                 StageRow(
                     group=g,
@@ -204,7 +197,7 @@ def time_to_first_result(
             for r in followed
             if r.days_to_first_result is not None and r.days_to_first_result <= 365
         )
-        wlo, whi = wilson(k, len(followed))
+        wlo, whi = wilson_interval(k, len(followed))
         out.append(
             TimeToResult(
                 group=g,
@@ -264,8 +257,8 @@ def cycle_trend(
             members = [r for r in c.rows if r.groups.get(by, "unknown") == g]
             n_app, n_aw = int(c.applied_by_group[g]), len(members)
             k = sum(1 for r in members if r.produced_results)
-            alo, ahi = wilson(min(n_aw, n_app), n_app)
-            rlo, rhi = wilson(k, n_aw)
+            alo, ahi = wilson_interval(min(n_aw, n_app), n_app)
+            rlo, rhi = wilson_interval(k, n_aw)
             out.append(
                 CycleRow(
                     cycle=c.cycle,

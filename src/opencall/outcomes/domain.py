@@ -241,8 +241,10 @@ def record_problems(
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion (no continuity correction).
 
-    Hand-written because statsmodels (``proportion_confint(method="wilson")``) is
-    not a dependency and the formula is five lines. ``n == 0`` gives (0, 1).
+    The one Wilson interval of the reports (funnel and after the award). statsmodels'
+    ``proportion_confint(method="wilson")`` and scipy's ``binomtest`` agree with it to
+    ~4e-16; the formula is five lines and keeps the exported figures as they were.
+    ``n == 0`` gives (0, 1).
     """
     if n < 0 or successes < 0 or successes > n:
         raise ValueError(f"need 0 <= successes <= n, got {successes}/{n}")
