@@ -338,15 +338,20 @@ def access_ratio_chart(
 # the number of rows, bounded (0-100 %) or symmetric scales.
 
 
-def _difference_chart(
+@_styled
+def difference_chart(
     labels: Sequence[str],
     diffs: Sequence[float],
     lows: Sequence[float | None],
     highs: Sequence[float | None],
     *,
     title: str,
-    too_few: str,
+    too_few: str = "too few",
 ) -> str:
+    """Differences from the rest with intervals (a forest plot), one row per group,
+    on a scale symmetric around 0; rows without an interval are marked ``too_few``."""
+    if not (len(labels) == len(diffs) == len(lows) == len(highs)):
+        raise ValueError("labels, diffs, lows and highs must have the same length")
     fig = _figure(6.0, 0.32 * len(labels) + 1.2)
     ax = fig.add_subplot()
     ys = list(range(len(labels)))[::-1]
@@ -381,26 +386,15 @@ def _difference_chart(
     return _to_svg(fig, title, description)
 
 
-def difference_chart(
-    labels: Sequence[str],
-    diffs: Sequence[float],
-    lows: Sequence[float | None],
-    highs: Sequence[float | None],
-    *,
-    title: str,
-    too_few: str = "too few",
-) -> str:
-    """Differences from the rest with intervals (a forest plot), one row per group,
-    on a scale symmetric around 0; rows without an interval are marked ``too_few``."""
-    if not (len(labels) == len(diffs) == len(lows) == len(highs)):
-        raise ValueError("labels, diffs, lows and highs must have the same length")
-    with _style():
-        return _difference_chart(labels, diffs, lows, highs, title=title, too_few=too_few)
-
-
-def _stage_chart(
+@_styled
+def stage_chart(
     rates: Mapping[str, Sequence[float | None]], stages: Sequence[str], *, title: str
 ) -> str:
+    """Share of each group's applications reaching each stage: one row per stage,
+    one bar per group, on a 0-100 % axis; the legend below the plot."""
+    for g, vals in rates.items():
+        if len(vals) != len(stages):
+            raise ValueError(f"group {g!r} has {len(vals)} values for {len(stages)} stages")
     groups = list(rates)
     fig = _figure(6.0, 0.42 * len(stages) + 1.1 + 0.18 * ((len(groups) + 2) // 3))
     ax = fig.add_subplot()
@@ -435,24 +429,18 @@ def _stage_chart(
     return _to_svg(fig, title, description)
 
 
-def stage_chart(
-    rates: Mapping[str, Sequence[float | None]], stages: Sequence[str], *, title: str
-) -> str:
-    """Share of each group's applications reaching each stage: one row per stage,
-    one bar per group, on a 0-100 % axis; the legend below the plot."""
-    for g, vals in rates.items():
-        if len(vals) != len(stages):
-            raise ValueError(f"group {g!r} has {len(vals)} values for {len(stages)} stages")
-    with _style():
-        return _stage_chart(rates, stages, title=title)
-
-
-def _share_chart(
+@_styled
+def share_chart(
     labels: Sequence[str],
     series: Mapping[str, Sequence[tuple[float, float | None, float | None] | None]],
     *,
     title: str,
 ) -> str:
+    """Shares (0-100 %, bounded) side by side per group, each with its interval:
+    e.g. the share of awards against the share of the world's researchers."""
+    for name, vals in series.items():
+        if len(vals) != len(labels):
+            raise ValueError(f"series {name!r} has {len(vals)} values for {len(labels)} labels")
     names = list(series)
     fig = _figure(6.0, 0.45 * len(labels) + 1.3)
     ax = fig.add_subplot()
@@ -485,18 +473,3 @@ def _share_chart(
         for j, k in enumerate(labels)
     )
     return _to_svg(fig, title, description)
-
-
-def share_chart(
-    labels: Sequence[str],
-    series: Mapping[str, Sequence[tuple[float, float | None, float | None] | None]],
-    *,
-    title: str,
-) -> str:
-    """Shares (0-100 %, bounded) side by side per group, each with its interval:
-    e.g. the share of awards against the share of the world's researchers."""
-    for name, vals in series.items():
-        if len(vals) != len(labels):
-            raise ValueError(f"series {name!r} has {len(vals)} values for {len(labels)} labels")
-    with _style():
-        return _share_chart(labels, series, title=title)
