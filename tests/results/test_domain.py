@@ -11,6 +11,7 @@ import pytest
 
 from opencall.errors import DomainError
 from opencall.outcomes import after_award as aa
+from opencall.outcomes.domain import wilson_interval
 from opencall.results import domain as d
 from opencall.results import importers
 from opencall.results.schemas import validate_output, validate_record
@@ -308,6 +309,19 @@ def test_after_award_funnel_counts_and_intervals() -> None:
     assert out[("all", "used")].count == 16 and out[("all", "used")].awarded == 20
     # completed without use does not count
     assert aa.reached(row(0, "low", False, True, False), "completed") is False
+
+
+def test_after_award_intervals_are_the_funnels_wilson_intervals() -> None:
+    rows = [row(i, "low", i < 6, i < 3, i < 2, 200 if i < 2 else None) for i in range(10)]
+    funnel = aa.after_award_funnel(rows, "income_group")
+    assert [(r.rate_low, r.rate_high) for r in funnel] == [
+        wilson_interval(r.count, r.awarded) for r in funnel
+    ]
+    (t, *_) = aa.time_to_first_result(rows, "income_group")
+    assert (t.within_a_year_low, t.within_a_year_high) == wilson_interval(2, 10)
+    trend = aa.cycle_trend([aa.CycleInput("A27", {"low": 12}, rows)], "income_group", {})
+    assert (trend[0].award_rate_low, trend[0].award_rate_high) == wilson_interval(10, 12)
+    assert (trend[0].result_rate_low, trend[0].result_rate_high) == wilson_interval(2, 10)
 
 
 def test_kaplan_meier_median_with_censoring() -> None:
