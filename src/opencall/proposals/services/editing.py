@@ -5,6 +5,7 @@ recorded in the audit log. Shared by the services of this package."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -133,12 +134,13 @@ def save_edit(
     action: str,
     *,
     actor_id: int | None,
-    data: dict[str, Any] | None = None,
+    data: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
     refresh: bool = False,
 ) -> None:
     """Save an edit of the proposal's draft: check the version, flush (a row changed
     meanwhile is a stale edit), reload the proposal's collections when asked, and record
-    the edit in the audit log."""
+    the edit in the audit log (``data`` a function when it names a row's id, which
+    exists only after the flush)."""
     touch(proposal, expected_version)
     flush_edit(session)
     if refresh:
@@ -150,7 +152,7 @@ def save_edit(
         proposal.id,
         actor_id=actor_id,
         call_id=proposal.call_id,
-        data=data,
+        data=data() if callable(data) else data,
     )
 
 

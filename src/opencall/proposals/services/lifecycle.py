@@ -48,17 +48,7 @@ def create_proposal(
     now: dt.datetime | None = None,
 ) -> Proposal:
     require_call_open(call, now)
-    title = "" if invisible_only(title) else " ".join(title.split())
-    form = call_form(call.form)
-    if not title:
-        raise DomainError("A title is required.", field="title")
-    if len(title) > form.title_max_chars:
-        raise DomainError(
-            "The title is too long (%(n)s characters; at most %(max)s).",
-            field="title",
-            n=len(title),
-            max=form.title_max_chars,
-        )
+    title = _clean_title(call, title)
     if pi.institution_id is None or pi.country_iso3 is None:
         raise DomainError(
             "Add your institution and country to your account before creating a proposal.",
@@ -101,6 +91,22 @@ def create_proposal(
     return prop
 
 
+def _clean_title(call: Call, title: str) -> str:
+    """``title`` on one line, refused when empty (or invisible) or over the call's limit."""
+    title = "" if invisible_only(title) else " ".join(title.split())
+    if not title:
+        raise DomainError("A title is required.", field="title")
+    max_chars = call_form(call.form).title_max_chars
+    if len(title) > max_chars:
+        raise DomainError(
+            "The title is too long (%(n)s characters; at most %(max)s).",
+            field="title",
+            n=len(title),
+            max=max_chars,
+        )
+    return title
+
+
 def _next_code(session: Session, call: Call) -> str:
     """The call's next proposal code, from its counter row taken under a row lock (the
     lock is held until the caller commits, so concurrent creations queue for it)."""
@@ -140,22 +146,13 @@ def update_proposal(
 ) -> Proposal:
     require_editable(proposal, now, session=session)
     upd = validated(ProposalUpdate, data)
-    form = call_form(proposal.call.form)
+    changes = upd.model_dump(exclude_none=True)
     if upd.title is not None:
-        t = "" if invisible_only(upd.title) else " ".join(upd.title.split())
-        if not t:
-            raise DomainError("A title is required.", field="title")
-        if len(t) > form.title_max_chars:
-            raise DomainError(
-                "The title is too long (%(n)s characters; at most %(max)s).",
-                field="title",
-                n=len(t),
-                max=form.title_max_chars,
-            )
+        changes["title"] = _clean_title(proposal.call, upd.title)
     # drafts may exceed word limits while being written; submit enforces them
-    touch(proposal, expected_version)
-    for key, value in upd.model_dump(exclude_none=True).items():
-        setattr(proposal, key, " ".join(value.split()) if key == "title" else value)
+    touch(proposal, expected_version)  # before the change: a stale edit leaves it as it was
+    for key, value in changes.items():
+        setattr(proposal, key, value)
     flush_edit(session)
     auditlog.record(
         session,
@@ -164,7 +161,7 @@ def update_proposal(
         proposal.id,
         actor_id=actor_id,
         call_id=proposal.call_id,
-        data={"fields": sorted(upd.model_dump(exclude_none=True))},
+        data={"fields": sorted(changes)},
     )
     request_anonymity_scans(session, proposal, actor_id=actor_id)
     return proposal

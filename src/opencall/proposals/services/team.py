@@ -17,10 +17,9 @@ from opencall.people.services import get_or_create_institution
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.proposals.schemas import MemberInvite
 from opencall.proposals.services.editing import (
-    flush_edit,
     remove_from_draft,
     require_editable,
-    touch,
+    save_edit,
     validated,
 )
 from opencall.proposals.services.scans import request_anonymity_scans
@@ -65,17 +64,14 @@ def invite_member(
         status="invited",
     )
     session.add(member)
-    touch(proposal, expected_version)
-    flush_edit(session)
-    session.refresh(proposal)
-    auditlog.record(  # the member's id exists only after the flush
+    save_edit(
         session,
+        proposal,
+        expected_version,
         "team.invited",
-        "proposal",
-        proposal.id,
         actor_id=actor_id,
-        call_id=proposal.call_id,
-        data={"member_id": member.id},
+        data=lambda: {"member_id": member.id},
+        refresh=True,
     )
     request_anonymity_scans(session, proposal, actor_id=actor_id)
     return member
