@@ -102,16 +102,21 @@ STALE = (
 )
 
 
+def stale_edit() -> DomainError:
+    """The refusal of an edit made against an older version (the editor keeps the text)."""
+    return DomainError(
+        "This proposal was changed elsewhere since you opened it; your text is "
+        "kept below — review the latest version and save again.",
+        code="stale",
+    )
+
+
 def touch(proposal: Proposal, expected_version: int | None) -> None:
     """Check the version the editor saw (read again under the write lock), and mark the
     proposal changed: its row is updated, and the mapper's ``version_id_col`` makes that
     ``UPDATE ... SET version = v + 1 WHERE id = :id AND version = :v``."""
     if expected_version is not None and expected_version != proposal.version:
-        raise DomainError(
-            "This proposal was changed elsewhere since you opened it; your text is "
-            "kept below — review the latest version and save again.",
-            code="stale",
-        )
+        raise stale_edit()
     proposal.updated_at = utcnow()
 
 
@@ -120,11 +125,7 @@ def flush_edit(session: Session) -> None:
     try:
         session.flush()
     except StaleDataError as exc:
-        raise DomainError(
-            "This proposal was changed elsewhere since you opened it; your text is "
-            "kept below — review the latest version and save again.",
-            code="stale",
-        ) from exc
+        raise stale_edit() from exc
 
 
 def save_edit(
