@@ -128,6 +128,28 @@ def flush_edit(session: Session) -> None:
         raise stale_edit() from exc
 
 
+def audit(
+    session: Session,
+    proposal: Proposal,
+    action: str,
+    *,
+    actor_id: int | None = None,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Record ``action`` in the audit log as an event of ``proposal`` (and its call)."""
+    auditlog.record(
+        session,
+        action,
+        "proposal",
+        proposal.id,
+        actor_id=actor_id,
+        call_id=proposal.call_id,
+        reason=reason,
+        data=data,
+    )
+
+
 def save_edit(
     session: Session,
     proposal: Proposal,
@@ -146,15 +168,7 @@ def save_edit(
     flush_edit(session)
     if refresh:
         session.refresh(proposal)
-    auditlog.record(
-        session,
-        action,
-        "proposal",
-        proposal.id,
-        actor_id=actor_id,
-        call_id=proposal.call_id,
-        data=data() if callable(data) else data,
-    )
+    audit(session, proposal, action, actor_id=actor_id, data=data() if callable(data) else data)
 
 
 def remove_from_draft(

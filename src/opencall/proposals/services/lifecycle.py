@@ -11,7 +11,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from opencall import auditlog
 from opencall.calls.models import Call
 from opencall.calls.schemas import call_form
 from opencall.db import utcnow
@@ -24,6 +23,7 @@ from opencall.proposals.models import Proposal, ProposalCounter, ProposalRevisio
 from opencall.proposals.queries import snapshot
 from opencall.proposals.schemas import ProposalUpdate
 from opencall.proposals.services.editing import (
+    audit,
     flush_edit,
     lock_for_write,
     require_call_open,
@@ -84,9 +84,7 @@ def create_proposal(
     )
     session.flush()
     session.refresh(prop)
-    auditlog.record(
-        session, "proposal.created", "proposal", prop.id, actor_id=pi.id, call_id=call.id
-    )
+    audit(session, prop, "proposal.created", actor_id=pi.id)
     request_anonymity_scans(session, prop, actor_id=pi.id)
     return prop
 
@@ -154,15 +152,7 @@ def update_proposal(
     for key, value in changes.items():
         setattr(proposal, key, value)
     flush_edit(session)
-    auditlog.record(
-        session,
-        "proposal.edited",
-        "proposal",
-        proposal.id,
-        actor_id=actor_id,
-        call_id=proposal.call_id,
-        data={"fields": sorted(changes)},
-    )
+    audit(session, proposal, "proposal.edited", actor_id=actor_id, data={"fields": sorted(changes)})
     request_anonymity_scans(session, proposal, actor_id=actor_id)
     return proposal
 
@@ -298,13 +288,11 @@ def submit(
     proposal.current_revision_id = rev.id
     proposal.submitted_at = now
     session.flush()
-    auditlog.record(
+    audit(
         session,
+        proposal,
         "proposal.submitted",
-        "proposal",
-        proposal.id,
         actor_id=actor_id,
-        call_id=proposal.call_id,
         data={"revision": rev.number, "hash": digest, "from": before},
     )
     return rev
@@ -325,13 +313,11 @@ def withdraw(
     before = proposal.status
     proposal.status = "withdrawn"
     session.flush()
-    auditlog.record(
+    audit(
         session,
+        proposal,
         "proposal.withdrawn",
-        "proposal",
-        proposal.id,
         actor_id=actor_id,
-        call_id=proposal.call_id,
         reason=reason,
         data={"from": before},
     )
@@ -351,7 +337,5 @@ def reopen(
     require_call_open(call, now)
     proposal.status = "draft"
     session.flush()
-    auditlog.record(
-        session, "proposal.reopened", "proposal", proposal.id, actor_id=actor_id, call_id=call.id
-    )
+    audit(session, proposal, "proposal.reopened", actor_id=actor_id)
     return proposal

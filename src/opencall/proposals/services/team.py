@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opencall import auditlog
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.models import Country, User
@@ -17,6 +16,7 @@ from opencall.people.services import get_or_create_institution
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.proposals.schemas import MemberInvite
 from opencall.proposals.services.editing import (
+    audit,
     remove_from_draft,
     require_editable,
     save_edit,
@@ -88,13 +88,8 @@ def respond_to_invitation(
     member.user_id = user.id
     member.responded_at = utcnow()
     session.flush()
-    auditlog.record(
-        session,
-        "team.accepted" if accept else "team.declined",
-        "proposal",
-        member.proposal_id,
-        actor_id=user.id,
-        call_id=member.proposal.call_id,
+    audit(
+        session, member.proposal, "team.accepted" if accept else "team.declined", actor_id=user.id
     )
     request_anonymity_scans(session, member.proposal, actor_id=user.id)
     return member
