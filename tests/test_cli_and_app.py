@@ -33,3 +33,23 @@ def test_cli_upgrade_demo_list_and_verify(tmp_path, monkeypatch) -> None:
     client = TestClient(create_app(Settings(database_url=url)))
     page = client.get("/")
     assert page.status_code == 200 and "FAST open time" in page.text
+
+
+def test_cli_refusals_say_what_is_wrong_and_exit_2(tmp_path, monkeypatch) -> None:
+    """A command's own refusals: one line 'Error: ...' and exit status 2, nothing written."""
+    monkeypatch.setenv("OPENCALL_DATABASE_URL", f"sqlite:///{tmp_path / 'refusals.sqlite3'}")
+    monkeypatch.delenv("OPENCALL_AUDIT_KEY", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(cli_app, ["db", "upgrade"]).exit_code == 0
+    for args, said in [
+        (["proposals", "list", "nope"], "no call 'nope'"),
+        (["proposals", "show", "NOPE-0001"], "no proposal 'NOPE-0001'"),
+        (["revoke-sessions", "nobody@example.org"], "no account 'nobody@example.org'"),
+        (["report", "--call", "nope", "--format", "xml"], "--format must be json, csv or pdf"),
+        (["report", "--call", "nope", "--format", "pdf"], "a PDF needs --out FILE"),
+        (["audit", "checkpoint"], "set OPENCALL_AUDIT_KEY"),
+        (["demo", "build", "--scale", "0"], "--scale is a factor in (0, 1000]"),
+    ]:
+        r = runner.invoke(cli_app, args)
+        assert r.exit_code == 2, (args, r.output)
+        assert r.output.startswith("Error: ") and said in r.output, (args, r.output)

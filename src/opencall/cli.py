@@ -9,7 +9,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -68,8 +68,10 @@ def _main(ctx: typer.Context) -> None:
     ctx.obj = Ctx(Settings())
 
 
-def _fail(exc: DomainError) -> None:
-    console.print(f"[red]Error:[/red] {exc.message}")
+def _fail(problem: DomainError | str) -> NoReturn:
+    """Say what went wrong (a service's refusal, or the command's own words) and exit 2."""
+    message = problem.message if isinstance(problem, DomainError) else problem
+    console.print(f"[red]Error:[/red] {message}")
     raise typer.Exit(2)
 
 
@@ -122,8 +124,7 @@ def backup_cmd(
     try:
         summary = backup.backup(c.engine, c.settings.upload_dir, target)
     except backup.BackupError as exc:
-        console.print(f"[red]Error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        _fail(str(exc))
     console.print(
         f"backup written to [bold]{summary.archive}[/bold]: {summary.backend} database at "
         f"revision {summary.revision}, {summary.files} uploaded file(s), {summary.bytes} bytes"
@@ -144,8 +145,7 @@ def restore_cmd(
     try:
         summary = backup.restore(c.engine, c.settings.upload_dir, Path(archive))
     except backup.BackupError as exc:
-        console.print(f"[red]Error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        _fail(str(exc))
     console.print(
         f"restored {summary.backend} database at revision {summary.revision} and "
         f"{summary.files} uploaded file(s) from [bold]{summary.archive}[/bold]"
@@ -199,16 +199,14 @@ def demo_build(
             if if_empty:
                 console.print("database already holds data; demo not rebuilt")
                 return
-            console.print("[red]Error:[/red] the database is not empty")
-            raise typer.Exit(2)
+            _fail("the database is not empty")
     anchor_date = dt.date.fromisoformat(anchor) if anchor else None
     try:
         factor = CONFERENCE_SCALE if scale == "conference" else float(scale)
         if not 0 < factor <= 1000:
             raise ValueError
     except ValueError:
-        console.print("[red]Error:[/red] --scale is a factor in (0, 1000] or 'conference'")
-        raise typer.Exit(2) from None
+        _fail("--scale is a factor in (0, 1000] or 'conference'")
     t0 = time.perf_counter()
     with Progress(
         TextColumn("{task.description}"),
@@ -433,8 +431,7 @@ def proposals_list(ctx: typer.Context, call: str, status: str | None = None) -> 
     with c.factory() as s:
         cl = call_by_slug(s, call)
         if cl is None:
-            console.print(f"[red]Error:[/red] no call {call!r}")
-            raise typer.Exit(2)
+            _fail(f"no call {call!r}")
         t = Table(title=f"Proposals of {cl.code}")
         for col in ("code", "title", "status", "requested", "team"):
             t.add_column(col)
@@ -457,8 +454,7 @@ def proposals_show(ctx: typer.Context, code: str) -> None:
     with c.factory() as s:
         p = s.scalar(select(Proposal).where(Proposal.code == code))
         if p is None:
-            console.print(f"[red]Error:[/red] no proposal {code!r}")
-            raise typer.Exit(2)
+            _fail(f"no proposal {code!r}")
         console.print(f"[bold]{p.code}[/bold] {p.title}  ({p.status})")
         console.print(p.abstract)
         for m in p.members:
@@ -505,11 +501,9 @@ def audit_verify(
             try:
                 cp = json.loads(open(checkpoint, encoding="utf-8").read())
             except (OSError, ValueError) as exc:
-                console.print(f"[red]Error:[/red] cannot read the checkpoint: {exc}")
-                raise typer.Exit(2) from exc
+                _fail(f"cannot read the checkpoint: {exc}")
             if not isinstance(cp, dict):
-                console.print("[red]Error:[/red] the checkpoint is not a JSON object")
-                raise typer.Exit(2)
+                _fail("the checkpoint is not a JSON object")
             problems += auditlog.verify_checkpoint(s, cp, c.settings.audit_key)
     if not problems:
         keyed = "" if not c.settings.audit_key else f", MACs checked ({rep.unkeyed} unkeyed)"
@@ -532,8 +526,7 @@ def audit_checkpoint(
     outside the database; `audit verify --checkpoint FILE` checks the log against it."""
     c: Ctx = ctx.obj
     if not c.settings.audit_key:
-        console.print("[red]Error:[/red] set OPENCALL_AUDIT_KEY: checkpoints are signed with it")
-        raise typer.Exit(2)
+        _fail("set OPENCALL_AUDIT_KEY: checkpoints are signed with it")
     with c.factory() as s:
         rep = auditlog.verify(s)
         if not rep.ok:
@@ -565,8 +558,7 @@ def revoke_sessions(
     with unit_of_work(c.factory) as s:
         user = user_by_email(s, email)
         if user is None:
-            console.print(f"[red]Error:[/red] no account {email!r}")
-            raise typer.Exit(2)
+            _fail(f"no account {email!r}")
         n = people_services.revoke_sessions(s, user.id, reason="admin")
         t = people_services.revoke_all_api_tokens(s, user.id) if tokens else 0
     console.print(f"{n} sessions ended" + (f", {t} tokens revoked" if tokens else ""))
@@ -589,8 +581,7 @@ def _load_call(s: Session, slug: str) -> Call:
 
     call = call_by_slug(s, slug)
     if call is None:
-        console.print(f"[red]Error:[/red] no call {slug!r}")
-        raise typer.Exit(2)
+        _fail(f"no call {slug!r}")
     return call
 
 
@@ -852,11 +843,9 @@ def report_cmd(
     from opencall.web.i18n import Translator
 
     if fmt not in ("json", "csv", "pdf"):
-        console.print("[red]Error:[/red] --format must be json, csv or pdf")
-        raise typer.Exit(2)
+        _fail("--format must be json, csv or pdf")
     if fmt == "pdf" and not out:
-        console.print("[red]Error:[/red] a PDF needs --out FILE")
-        raise typer.Exit(2)
+        _fail("a PDF needs --out FILE")
     c: Ctx = ctx.obj
     with c.factory() as s:
         data = oq.report(s, _load_call(s, call))

@@ -45,6 +45,8 @@ FINDING_LABELS = {
 
 
 TEXT_FIELDS = ("title", "abstract", "science_case", "keywords")
+# the text a submission freezes into its revision (and the close restores from it)
+REVISION_TEXT = (*TEXT_FIELDS, "area")
 
 
 def team_identities(proposal: Proposal) -> list[TeamIdentity]:
@@ -147,11 +149,7 @@ def cached_findings(session: Session, proposal: Proposal) -> CachedFindings:
 def snapshot(proposal: Proposal) -> dict[str, Any]:
     """The content a submission freezes (and reviewers see, anonymised where required)."""
     return {
-        "title": proposal.title,
-        "abstract": proposal.abstract,
-        "science_case": proposal.science_case,
-        "keywords": proposal.keywords,
-        "area": proposal.area,
+        **{key: getattr(proposal, key) for key in REVISION_TEXT},
         "team": [
             {
                 "role": m.role,

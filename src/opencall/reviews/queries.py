@@ -27,32 +27,29 @@ from opencall.reviews.models import (
 REVIEWABLE = ("under_review", "accepted", "rejected")
 
 
-def reviewers_of_call(session: Session, call: Call) -> list[User]:
+def users_of_call(session: Session, call: Call, roles: Sequence[str]) -> list[User]:
+    """Everyone who holds one of ``roles`` on the call or on its provider."""
     stmt = (
         select(User)
         .join(RoleGrant, RoleGrant.user_id == User.id)
         .where(
-            RoleGrant.role == "reviewer",
+            RoleGrant.role.in_(roles),
             or_(RoleGrant.call_id == call.id, RoleGrant.provider_id == call.provider_id),
         )
         .order_by(User.id)
     )
     return list(session.scalars(stmt).unique())
+
+
+def reviewers_of_call(session: Session, call: Call) -> list[User]:
+    """The call's panel reviewers."""
+    return users_of_call(session, call, ("reviewer",))
 
 
 def reviewing_users_of_call(session: Session, call: Call) -> list[User]:
     """Everyone who judges proposals of the call in any role (panel and technical
     reviewers): conflicts are computed for all of them."""
-    stmt = (
-        select(User)
-        .join(RoleGrant, RoleGrant.user_id == User.id)
-        .where(
-            RoleGrant.role.in_(REVIEWING_ROLES),
-            or_(RoleGrant.call_id == call.id, RoleGrant.provider_id == call.provider_id),
-        )
-        .order_by(User.id)
-    )
-    return list(session.scalars(stmt).unique())
+    return users_of_call(session, call, REVIEWING_ROLES)
 
 
 def person_facts(user: User, publications: Sequence[ReviewerPublication] = ()) -> PersonFacts:

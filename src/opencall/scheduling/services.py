@@ -215,8 +215,10 @@ def schedule_telescope(
             "unscheduled": {u.block_id: u.reason for u in res.unscheduled},
         },
     )
-    for e in res.entries:
-        m = meta[e.block_id]
+
+    def add_block(block_id: str, *, details: dict[str, Any], **fields: Any) -> None:
+        """The entry of one telescope block: placed, or unscheduled with its reason."""
+        m = meta[block_id]
         add_entry(
             session,
             run,
@@ -225,30 +227,25 @@ def schedule_telescope(
             pool_id=m["pool_id"],
             kind="fast",
             label=f"{m['code']} {m['target']}",
+            details={"target": m["target"], "block": block_id, **details},
+            **fields,
+        )
+
+    for e in res.entries:
+        add_block(
+            e.block_id,
             start=dt.datetime.fromtimestamp(e.start_unix, dt.UTC),
             end=dt.datetime.fromtimestamp(e.end_unix, dt.UTC),
             amount=(e.end_unix - e.start_unix) / 3600.0,
-            details={"target": m["target"], "block": e.block_id, "chunk": e.chunk},
+            details={"chunk": e.chunk},
         )
     for u in res.unscheduled:
-        m = meta[u.block_id]
-        add_entry(
-            session,
-            run,
-            proposal_id=m["proposal_id"],
-            award_id=m["award_id"],
-            pool_id=m["pool_id"],
-            kind="fast",
-            label=f"{m['code']} {m['target']}",
+        add_block(
+            u.block_id,
             start=None,
             end=None,
             amount=0.0,
-            details={
-                "target": m["target"],
-                "block": u.block_id,
-                "unscheduled": u.reason,
-                "why": u.detail,
-            },
+            details={"unscheduled": u.reason, "why": u.detail},
         )
     session.flush()
     progress(100, "schedule done")

@@ -11,14 +11,18 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opencall import auditlog
 from opencall.calls.models import Call
 from opencall.calls.schemas import call_form
 from opencall.errors import DomainError
 from opencall.proposals import pdfsafe
 from opencall.proposals.models import Attachment, Proposal
 from opencall.proposals.services.blobs import read_blob, store_blob
-from opencall.proposals.services.editing import remove_from_draft, require_editable, save_edit
+from opencall.proposals.services.editing import (
+    audit,
+    remove_from_draft,
+    require_editable,
+    save_edit,
+)
 from opencall.proposals.services.scans import request_anonymity_scans
 from opencall.settings import Settings
 from opencall.storage import LocalStorage, Storage
@@ -183,12 +187,10 @@ def clean_stored_attachments(
         att.clean_storage_key = store_blob(upload_dir, cleaned.data)
         att.clean_size = len(cleaned.data)
         made += 1
-        auditlog.record(
+        audit(
             session,
+            att.proposal,
             "attachment.cleaned",
-            "proposal",
-            att.proposal_id,
-            call_id=att.proposal.call_id,
             data={"attachment_id": att.id, "removed": list(cleaned.removed)},
         )
     # and every proposal of a dual-anonymous call gets its cached scans (rows stored

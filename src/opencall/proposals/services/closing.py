@@ -12,6 +12,7 @@ from opencall import auditlog
 from opencall.calls.models import Call
 from opencall.proposals.domain import check_proposal_transition
 from opencall.proposals.models import AnonymityScan, Proposal, ProposalRevision, Request
+from opencall.proposals.queries import REVISION_TEXT
 from opencall.proposals.services.editing import lock_call_for_close
 from opencall.proposals.services.scans import request_anonymity_scans
 
@@ -21,7 +22,7 @@ def _restore_revision(session: Session, proposal: Proposal) -> None:
     if rev is None:
         return
     content = rev.content
-    for key in ("title", "abstract", "science_case", "keywords", "area"):
+    for key in REVISION_TEXT:
         setattr(proposal, key, content.get(key, getattr(proposal, key)))
     frozen = [(r["kind"], r["pool_id"], r["amount"], r["details"]) for r in content["requests"]]
     if [(r.kind, r.pool_id, r.amount, r.details) for r in proposal.requests] == frozen:

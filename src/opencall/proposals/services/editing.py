@@ -5,6 +5,7 @@ recorded in the audit log. Shared by the services of this package."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -101,16 +102,21 @@ STALE = (
 )
 
 
+def stale_edit() -> DomainError:
+    """The refusal of an edit made against an older version (the editor keeps the text)."""
+    return DomainError(
+        "This proposal was changed elsewhere since you opened it; your text is "
+        "kept below — review the latest version and save again.",
+        code="stale",
+    )
+
+
 def touch(proposal: Proposal, expected_version: int | None) -> None:
     """Check the version the editor saw (read again under the write lock), and mark the
     proposal changed: its row is updated, and the mapper's ``version_id_col`` makes that
     ``UPDATE ... SET version = v + 1 WHERE id = :id AND version = :v``."""
     if expected_version is not None and expected_version != proposal.version:
-        raise DomainError(
-            "This proposal was changed elsewhere since you opened it; your text is "
-            "kept below — review the latest version and save again.",
-            code="stale",
-        )
+        raise stale_edit()
     proposal.updated_at = utcnow()
 
 
@@ -119,11 +125,29 @@ def flush_edit(session: Session) -> None:
     try:
         session.flush()
     except StaleDataError as exc:
-        raise DomainError(
-            "This proposal was changed elsewhere since you opened it; your text is "
-            "kept below — review the latest version and save again.",
-            code="stale",
-        ) from exc
+        raise stale_edit() from exc
+
+
+def audit(
+    session: Session,
+    proposal: Proposal,
+    action: str,
+    *,
+    actor_id: int | None = None,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Record ``action`` in the audit log as an event of ``proposal`` (and its call)."""
+    auditlog.record(
+        session,
+        action,
+        "proposal",
+        proposal.id,
+        actor_id=actor_id,
+        call_id=proposal.call_id,
+        reason=reason,
+        data=data,
+    )
 
 
 def save_edit(
@@ -133,25 +157,18 @@ def save_edit(
     action: str,
     *,
     actor_id: int | None,
-    data: dict[str, Any] | None = None,
+    data: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
     refresh: bool = False,
 ) -> None:
     """Save an edit of the proposal's draft: check the version, flush (a row changed
     meanwhile is a stale edit), reload the proposal's collections when asked, and record
-    the edit in the audit log."""
+    the edit in the audit log (``data`` a function when it names a row's id, which
+    exists only after the flush)."""
     touch(proposal, expected_version)
     flush_edit(session)
     if refresh:
         session.refresh(proposal)
-    auditlog.record(
-        session,
-        action,
-        "proposal",
-        proposal.id,
-        actor_id=actor_id,
-        call_id=proposal.call_id,
-        data=data,
-    )
+    audit(session, proposal, action, actor_id=actor_id, data=data() if callable(data) else data)
 
 
 def remove_from_draft(

@@ -11,7 +11,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from opencall import auditlog
 from opencall.calls.models import Call
 from opencall.calls.schemas import call_form
 from opencall.db import utcnow
@@ -24,6 +23,7 @@ from opencall.proposals.models import Proposal, ProposalCounter, ProposalRevisio
 from opencall.proposals.queries import snapshot
 from opencall.proposals.schemas import ProposalUpdate
 from opencall.proposals.services.editing import (
+    audit,
     flush_edit,
     lock_for_write,
     require_call_open,
@@ -48,17 +48,7 @@ def create_proposal(
     now: dt.datetime | None = None,
 ) -> Proposal:
     require_call_open(call, now)
-    title = "" if invisible_only(title) else " ".join(title.split())
-    form = call_form(call.form)
-    if not title:
-        raise DomainError("A title is required.", field="title")
-    if len(title) > form.title_max_chars:
-        raise DomainError(
-            "The title is too long (%(n)s characters; at most %(max)s).",
-            field="title",
-            n=len(title),
-            max=form.title_max_chars,
-        )
+    title = _clean_title(call, title)
     if pi.institution_id is None or pi.country_iso3 is None:
         raise DomainError(
             "Add your institution and country to your account before creating a proposal.",
@@ -94,11 +84,25 @@ def create_proposal(
     )
     session.flush()
     session.refresh(prop)
-    auditlog.record(
-        session, "proposal.created", "proposal", prop.id, actor_id=pi.id, call_id=call.id
-    )
+    audit(session, prop, "proposal.created", actor_id=pi.id)
     request_anonymity_scans(session, prop, actor_id=pi.id)
     return prop
+
+
+def _clean_title(call: Call, title: str) -> str:
+    """``title`` on one line, refused when empty (or invisible) or over the call's limit."""
+    title = "" if invisible_only(title) else " ".join(title.split())
+    if not title:
+        raise DomainError("A title is required.", field="title")
+    max_chars = call_form(call.form).title_max_chars
+    if len(title) > max_chars:
+        raise DomainError(
+            "The title is too long (%(n)s characters; at most %(max)s).",
+            field="title",
+            n=len(title),
+            max=max_chars,
+        )
+    return title
 
 
 def _next_code(session: Session, call: Call) -> str:
@@ -140,32 +144,15 @@ def update_proposal(
 ) -> Proposal:
     require_editable(proposal, now, session=session)
     upd = validated(ProposalUpdate, data)
-    form = call_form(proposal.call.form)
+    changes = upd.model_dump(exclude_none=True)
     if upd.title is not None:
-        t = "" if invisible_only(upd.title) else " ".join(upd.title.split())
-        if not t:
-            raise DomainError("A title is required.", field="title")
-        if len(t) > form.title_max_chars:
-            raise DomainError(
-                "The title is too long (%(n)s characters; at most %(max)s).",
-                field="title",
-                n=len(t),
-                max=form.title_max_chars,
-            )
+        changes["title"] = _clean_title(proposal.call, upd.title)
     # drafts may exceed word limits while being written; submit enforces them
-    touch(proposal, expected_version)
-    for key, value in upd.model_dump(exclude_none=True).items():
-        setattr(proposal, key, " ".join(value.split()) if key == "title" else value)
+    touch(proposal, expected_version)  # before the change: a stale edit leaves it as it was
+    for key, value in changes.items():
+        setattr(proposal, key, value)
     flush_edit(session)
-    auditlog.record(
-        session,
-        "proposal.edited",
-        "proposal",
-        proposal.id,
-        actor_id=actor_id,
-        call_id=proposal.call_id,
-        data={"fields": sorted(upd.model_dump(exclude_none=True))},
-    )
+    audit(session, proposal, "proposal.edited", actor_id=actor_id, data={"fields": sorted(changes)})
     request_anonymity_scans(session, proposal, actor_id=actor_id)
     return proposal
 
@@ -301,13 +288,11 @@ def submit(
     proposal.current_revision_id = rev.id
     proposal.submitted_at = now
     session.flush()
-    auditlog.record(
+    audit(
         session,
+        proposal,
         "proposal.submitted",
-        "proposal",
-        proposal.id,
         actor_id=actor_id,
-        call_id=proposal.call_id,
         data={"revision": rev.number, "hash": digest, "from": before},
     )
     return rev
@@ -328,13 +313,11 @@ def withdraw(
     before = proposal.status
     proposal.status = "withdrawn"
     session.flush()
-    auditlog.record(
+    audit(
         session,
+        proposal,
         "proposal.withdrawn",
-        "proposal",
-        proposal.id,
         actor_id=actor_id,
-        call_id=proposal.call_id,
         reason=reason,
         data={"from": before},
     )
@@ -354,7 +337,5 @@ def reopen(
     require_call_open(call, now)
     proposal.status = "draft"
     session.flush()
-    auditlog.record(
-        session, "proposal.reopened", "proposal", proposal.id, actor_id=actor_id, call_id=call.id
-    )
+    audit(session, proposal, "proposal.reopened", actor_id=actor_id)
     return proposal

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opencall import auditlog
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.models import Country, User
@@ -17,10 +16,10 @@ from opencall.people.services import get_or_create_institution
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.proposals.schemas import MemberInvite
 from opencall.proposals.services.editing import (
-    flush_edit,
+    audit,
     remove_from_draft,
     require_editable,
-    touch,
+    save_edit,
     validated,
 )
 from opencall.proposals.services.scans import request_anonymity_scans
@@ -65,17 +64,14 @@ def invite_member(
         status="invited",
     )
     session.add(member)
-    touch(proposal, expected_version)
-    flush_edit(session)
-    session.refresh(proposal)
-    auditlog.record(  # the member's id exists only after the flush
+    save_edit(
         session,
+        proposal,
+        expected_version,
         "team.invited",
-        "proposal",
-        proposal.id,
         actor_id=actor_id,
-        call_id=proposal.call_id,
-        data={"member_id": member.id},
+        data=lambda: {"member_id": member.id},
+        refresh=True,
     )
     request_anonymity_scans(session, proposal, actor_id=actor_id)
     return member
@@ -92,13 +88,8 @@ def respond_to_invitation(
     member.user_id = user.id
     member.responded_at = utcnow()
     session.flush()
-    auditlog.record(
-        session,
-        "team.accepted" if accept else "team.declined",
-        "proposal",
-        member.proposal_id,
-        actor_id=user.id,
-        call_id=member.proposal.call_id,
+    audit(
+        session, member.proposal, "team.accepted" if accept else "team.declined", actor_id=user.id
     )
     request_anonymity_scans(session, member.proposal, actor_id=user.id)
     return member
