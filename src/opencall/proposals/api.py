@@ -14,8 +14,8 @@ from opencall.proposals.models import Proposal, TeamMember
 from opencall.web.api import (
     NOT_FOUND,
     Api,
+    Paged,
     PageRequest,
-    Pagination,
     get_api,
     id_param,
     keyset_page,
@@ -39,9 +39,8 @@ class ProposalDetail(ProposalOut):
     content: dict[str, Any]
 
 
-class ProposalList(BaseModel):
-    items: list[ProposalOut]
-    page: Pagination
+class ProposalList(Paged[ProposalOut]):
+    pass
 
 
 def _out(p: Proposal) -> dict[str, Any]:

@@ -30,8 +30,8 @@ from opencall.web.api import (
     NOT_FOUND,
     REVIEW,
     Api,
+    Paged,
     PageRequest,
-    Pagination,
     domain_error,
     get_api,
     id_param,
@@ -64,9 +64,8 @@ class AssignmentDetail(AssignmentOut):
     review: ReviewOut | None
 
 
-class AssignmentList(BaseModel):
-    items: list[AssignmentOut]
-    page: Pagination
+class AssignmentList(Paged[AssignmentOut]):
+    pass
 
 
 class ReviewIn(BaseModel):
@@ -173,9 +172,7 @@ class CallProposal(BaseModel):
     country: str | None = None
 
 
-class CallProposalList(BaseModel):
-    items: list[CallProposal]
-    page: Pagination
+class CallProposalList(Paged[CallProposal]):
     identities_shown: bool
 
 
@@ -209,9 +206,8 @@ class PairOut(BaseModel):
     score: float | None
 
 
-class PairList(BaseModel):
-    items: list[PairOut]
-    page: Pagination
+class PairList(Paged[PairOut]):
+    pass
 
 
 @router.get(
@@ -258,9 +254,7 @@ class RankOut(BaseModel):
     discuss: bool
 
 
-class RankList(BaseModel):
-    items: list[RankOut]
-    page: Pagination
+class RankList(Paged[RankOut]):
     frozen: bool
 
 

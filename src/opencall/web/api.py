@@ -23,7 +23,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -190,6 +190,15 @@ class Pagination(BaseModel):
         default=None,
         description="pass as `cursor` for the next page; null on the last page",
     )
+
+
+class Paged(BaseModel, Generic[T]):
+    """A page of a list, the answer of every paged route: its rows and where it stands.
+    A route's answer subclasses it with its row model (``class CallList(Paged[CallOut])``)
+    and adds what it says of the whole list after these two fields."""
+
+    items: list[T]
+    page: Pagination
 
 
 @dataclass(frozen=True)
