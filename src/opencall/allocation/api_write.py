@@ -51,7 +51,7 @@ def override(
     p = api.db.get(Proposal, proposal_id)
     if p is None or p.call_id != call.id:
         raise api.not_found()
-    with api.refusing():
+    with api.refusing(commit=True):
         d = services.override_decision(
             api.db,
             call,
@@ -61,7 +61,6 @@ def override(
             actor_id=api.actor_id,
         )
         out = DecisionOut.of(d, proposal_dicts(api, call, [p])[p.id])
-        api.db.commit()
     return out
 
 

@@ -62,7 +62,7 @@ def create_provider(body: ProviderIn, api: Api = Depends(get_api)) -> ProviderOu
     user = api.require_user()
     if not fac_policies.may_create_provider(user):
         raise api.not_found()
-    with api.refusing():
+    with api.refusing(commit=True):
         p = fac_services.create_provider(
             api.db,
             name=body.name,
@@ -78,7 +78,6 @@ def create_provider(body: ProviderIn, api: Api = Depends(get_api)) -> ProviderOu
             country_iso3=p.country_iso3,
             description=p.description,
         )
-        api.db.commit()
     return out
 
 
@@ -153,7 +152,7 @@ def create_call(body: CallIn, api: Api = Depends(get_api)) -> CallOut:
     if facility is None:
         raise ApiError(400, f"facility: the provider has no facility {body.facility!r}.")
     doc = body.model_dump(exclude={"provider", "facility", "offer_all_pools"})
-    with api.refusing():
+    with api.refusing(commit=True):
         call = services.create_call(api.db, facility, doc, actor_id=user.id)
         if body.offer_all_pools:
             pools = api.db.scalars(
@@ -164,7 +163,6 @@ def create_call(body: CallIn, api: Api = Depends(get_api)) -> CallOut:
             for pool in pools:
                 services.offer_pool(api.db, call, pool, actor_id=user.id)
         out = call_out(call)
-        api.db.commit()
     return out
 
 
@@ -177,10 +175,9 @@ def edit_call(body: CallEdit, slug: str = SLUG, api: Api = Depends(get_api)) -> 
     nulls = [k for k, v in data.items() if v is None]
     if nulls:
         raise ApiError(400, f"{nulls[0]}: may not be null (omit it to keep the value).")
-    with api.refusing():
+    with api.refusing(commit=True):
         services.update_call(api.db, call, data, actor_id=api.actor_id)
         out = call_out(call)
-        api.db.commit()
     return out
 
 
@@ -197,7 +194,7 @@ def offer_pool(body: PoolOfferIn, slug: str = SLUG, api: Api = Depends(get_api))
     pool = api.db.get(CapacityPool, body.pool_id)
     if pool is None or pool.facility_id != call.facility_id:
         raise ApiError(400, "pool_id: not a capacity pool of the call's facility.")
-    with api.refusing():
+    with api.refusing(commit=True):
         services.offer_pool(
             api.db,
             call,
@@ -207,5 +204,4 @@ def offer_pool(body: PoolOfferIn, slug: str = SLUG, api: Api = Depends(get_api))
             actor_id=api.actor_id,
         )
         out = call_out(call)
-        api.db.commit()
     return out

@@ -409,10 +409,9 @@ def answer(
     m = api.db.get(TeamMember, member_id)
     if m is None or not policies.may_respond_to_invitation(user, m):
         raise api.not_found()
-    with api.refusing():
+    with api.refusing(commit=True):
         services.respond_to_invitation(api.db, m, user, accept=body.accept)
         out = InvitationOut.of(m)
-        api.db.commit()
     return out
 
 

@@ -148,12 +148,8 @@ def review(body: ReviewIn, assignment_id: int = ID, api: Api = Depends(get_api))
     a = open_assignment(api, assignment_id)
     if not policies.may_write_review(api.db, api.user, a):
         raise domain_error(DomainError("This review was already submitted."))
-    try:
+    with api.saving():
         services.submit_review(api.db, a, api.require_user(), **body.model_dump())
-        api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise domain_error(exc) from exc
     out = _review_out(api, a)
     assert out is not None
     return out

@@ -109,14 +109,18 @@ class Api:
         return self.user.id if self.user else None
 
     @contextmanager
-    def refusing(self) -> Iterator[None]:
+    def refusing(self, *, commit: bool = False) -> Iterator[None]:
         """A write whose service refusal rolls back and answers as :func:`refused` says
-        (400 naming the field, 404, or 409 for a stale version): nothing is changed."""
+        (400 naming the field, 404, or 409 for a stale version): nothing is changed.
+        With ``commit``, the write is committed when the block succeeds (build the
+        answer inside the block, from the rows as they are before the commit)."""
         try:
             yield
         except DomainError as exc:
             self.db.rollback()
             raise refused(exc) from exc
+        if commit:
+            self.db.commit()
 
     @contextmanager
     def saving(self) -> Iterator[None]:

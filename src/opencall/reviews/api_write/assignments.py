@@ -51,10 +51,9 @@ def add_assignment(body: PairIn, slug: str = SLUG, api: Api = Depends(get_api)) 
         raise ApiError(400, "proposal_id: not a proposal of this call.")
     if r is None:
         raise ApiError(400, "reviewer_id: no such person.")
-    with api.refusing():
+    with api.refusing(commit=True):
         a = services.add_assignment(api.db, call, p, r, actor_id=api.actor_id)
         out = PairMade.model_validate(a)
-        api.db.commit()
     return out
 
 
@@ -72,7 +71,6 @@ def remove_assignment(
 ) -> Response:
     call = chair_call(api, slug)
     a = row_of_call(api, ReviewAssignment, assignment_id, call)
-    with api.refusing():
+    with api.refusing(commit=True):
         services.remove_assignment(api.db, a, actor_id=api.actor_id, reason=reason)
-        api.db.commit()
     return Response(status_code=204)

@@ -97,8 +97,7 @@ def withdraw_invitation(
     """Withdraw a pending invitation to review."""
     call = chair_call(api, slug)
     inv = row_of_call(api, ReviewInvitation, invitation_id, call)
-    with api.refusing():
+    with api.refusing(commit=True):
         recruitment.withdraw(api.db, inv, actor_id=api.actor_id)
         out = WithdrawnOut(id=inv.id, email=inv.email, status=inv.status)
-        api.db.commit()
     return out

@@ -49,14 +49,13 @@ def respond(
     """Accept or decline an assignment."""
     a = open_assignment(api, assignment_id)
     user = api.require_user()
-    with api.refusing():
+    with api.refusing(commit=True):
         services.respond_to_assignment(api.db, a, user, accept=body.accept)
         p = api.db.get(Proposal, a.proposal_id)
         assert p is not None
         out = AssignmentOut(
             id=a.id, call=p.call.slug, proposal_code=p.code, title=p.title, status=a.status
         )
-        api.db.commit()
     return out
 
 
@@ -73,7 +72,7 @@ def declare_conflict(
     """Declare a conflict with the assigned proposal: the assignment is removed."""
     a = open_assignment(api, assignment_id)
     user = api.require_user()
-    with api.refusing():
+    with api.refusing(commit=True):
         c = services.declare_conflict(api.db, a, user, body.reason)
         p = api.db.get(Proposal, c.proposal_id)
         assert p is not None
@@ -85,5 +84,4 @@ def declare_conflict(
             source=c.source,
             detail=c.detail,
         )
-        api.db.commit()
     return out

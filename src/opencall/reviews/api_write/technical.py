@@ -112,9 +112,8 @@ def technical_save(
 ) -> TechnicalOut:
     """Record (or replace) the technical review of a proposal."""
     p = _technical_proposal(api, proposal_id)
-    with api.refusing():
+    with api.refusing(commit=True):
         services.submit_technical_review(api.db, p, api.require_user(), **body.model_dump())
         api.db.flush()
         out = _technical_out(api, p)
-        api.db.commit()
     return out
