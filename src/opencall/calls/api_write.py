@@ -25,11 +25,12 @@ from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool, Facility, Provider
 from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api
 
-router = APIRouter(prefix="/api/v1", tags=["calls"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "refused: the message names the field and says why"},
     404: {"description": "not found (or not yours to manage)"},
 }
+# every route is a write of a manager: the manage scope, and the refusals documented
+router = APIRouter(prefix="/api/v1", tags=["calls"], responses=ERRORS, dependencies=[MANAGE])
 
 
 class ProviderIn(BaseModel):
@@ -49,13 +50,7 @@ class ProviderOut(BaseModel):
     description: str
 
 
-@router.post(
-    "/providers",
-    response_model=ProviderOut,
-    status_code=201,
-    responses=ERRORS,
-    dependencies=[MANAGE],
-)
+@router.post("/providers", response_model=ProviderOut, status_code=201)
 def create_provider(body: ProviderIn, api: Api = Depends(get_api)) -> ProviderOut:
     """A new provider (site administrators); give it an administrator with
     ``POST /api/v1/providers/{slug}/roles``."""
@@ -137,9 +132,7 @@ class PoolOfferIn(BaseModel):
     max_per_request: float | None = Field(None, gt=0)
 
 
-@router.post(
-    "/calls", response_model=CallOut, status_code=201, responses=ERRORS, dependencies=[MANAGE]
-)
+@router.post("/calls", response_model=CallOut, status_code=201)
 def create_call(body: CallIn, api: Api = Depends(get_api)) -> CallOut:
     """A new call, in draft, at one of the provider's facilities (its call managers)."""
     user = api.require_user()
@@ -166,7 +159,7 @@ def create_call(body: CallIn, api: Api = Depends(get_api)) -> CallOut:
     return out
 
 
-@router.patch("/calls/{slug}", response_model=CallOut, responses=ERRORS, dependencies=[MANAGE])
+@router.patch("/calls/{slug}", response_model=CallOut)
 def edit_call(body: CallEdit, slug: str = SLUG, api: Api = Depends(get_api)) -> CallOut:
     """Change a call (user office): anything in draft; while open only the title,
     description, closing date and word limits; afterwards only the description."""
@@ -181,13 +174,7 @@ def edit_call(body: CallEdit, slug: str = SLUG, api: Api = Depends(get_api)) -> 
     return out
 
 
-@router.post(
-    "/calls/{slug}/pools",
-    response_model=CallOut,
-    status_code=201,
-    responses=ERRORS,
-    dependencies=[MANAGE],
-)
+@router.post("/calls/{slug}/pools", response_model=CallOut, status_code=201)
 def offer_pool(body: PoolOfferIn, slug: str = SLUG, api: Api = Depends(get_api)) -> CallOut:
     """Offer (part of) one of the facility's capacity pools in the call (user office)."""
     call = office_call_api(api, slug)

@@ -26,11 +26,12 @@ from opencall.web.api import MANAGE, Api, ApiError, domain_error, get_api, id_pa
 
 T = TypeVar("T")
 
-router = APIRouter(prefix="/api/v1", tags=["facilities"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "refused: the message says why (nothing changed)"},
     404: {"description": "not found (or not yours to manage)"},
 }
+# every route answers these refusals
+router = APIRouter(prefix="/api/v1", tags=["facilities"], responses=ERRORS)
 
 
 class _In(BaseModel):
@@ -213,7 +214,7 @@ def _apply(api: Api, action: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return result
 
 
-@router.get("/providers/{slug}/facilities", response_model=list[FacilityOut], responses=ERRORS)
+@router.get("/providers/{slug}/facilities", response_model=list[FacilityOut])
 def list_facilities(
     slug: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
 ) -> list[FacilityOut]:
@@ -229,7 +230,6 @@ def list_facilities(
     "/providers/{slug}/facilities",
     response_model=FacilityOut,
     status_code=201,
-    responses=ERRORS,
     dependencies=[MANAGE],
 )
 def create_facility(
@@ -257,7 +257,7 @@ def create_facility(
     return facility_out(api, fac)
 
 
-@router.get("/facilities/{facility_id}", response_model=FacilityOut, responses=ERRORS)
+@router.get("/facilities/{facility_id}", response_model=FacilityOut)
 def get_facility(facility_id: int = id_param(), api: Api = Depends(get_api)) -> FacilityOut:
     return facility_out(api, _facility(api, facility_id))
 
@@ -266,7 +266,6 @@ def get_facility(facility_id: int = id_param(), api: Api = Depends(get_api)) -> 
     "/facilities/{facility_id}/resources",
     response_model=ResourceOut,
     status_code=201,
-    responses=ERRORS,
     dependencies=[MANAGE],
 )
 def create_resource(
@@ -291,14 +290,12 @@ def create_resource(
     return resource_out(api, pool)
 
 
-@router.get("/resources/{pool_id}", response_model=ResourceOut, responses=ERRORS)
+@router.get("/resources/{pool_id}", response_model=ResourceOut)
 def get_resource(pool_id: int = id_param(), api: Api = Depends(get_api)) -> ResourceOut:
     return resource_out(api, _resource(api, pool_id))
 
 
-@router.patch(
-    "/resources/{pool_id}", response_model=ResourceOut, responses=ERRORS, dependencies=[MANAGE]
-)
+@router.patch("/resources/{pool_id}", response_model=ResourceOut, dependencies=[MANAGE])
 def update_resource(
     body: ResourcePatch, pool_id: int = id_param(), api: Api = Depends(get_api)
 ) -> ResourceOut:
@@ -313,10 +310,7 @@ def update_resource(
 
 
 @router.put(
-    "/resources/{pool_id}/request-fields",
-    response_model=ResourceOut,
-    responses=ERRORS,
-    dependencies=[MANAGE],
+    "/resources/{pool_id}/request-fields", response_model=ResourceOut, dependencies=[MANAGE]
 )
 def put_request_fields(
     body: RequestFieldsIn, pool_id: int = id_param(), api: Api = Depends(get_api)
@@ -332,7 +326,7 @@ def put_request_fields(
     return resource_out(api, pool)
 
 
-@router.get("/resources/{pool_id}/calendar", response_model=CalendarOut, responses=ERRORS)
+@router.get("/resources/{pool_id}/calendar", response_model=CalendarOut)
 def get_calendar(pool_id: int = id_param(), api: Api = Depends(get_api)) -> CalendarOut:
     return calendar_out(_resource(api, pool_id))
 
@@ -341,7 +335,6 @@ def get_calendar(pool_id: int = id_param(), api: Api = Depends(get_api)) -> Cale
     "/resources/{pool_id}/unavailable",
     response_model=CalendarOut,
     status_code=201,
-    responses=ERRORS,
     dependencies=[MANAGE],
 )
 def add_unavailable(
@@ -363,10 +356,7 @@ def add_unavailable(
 
 
 @router.delete(
-    "/resources/{pool_id}/unavailable/{unavailable_id}",
-    status_code=204,
-    responses=ERRORS,
-    dependencies=[MANAGE],
+    "/resources/{pool_id}/unavailable/{unavailable_id}", status_code=204, dependencies=[MANAGE]
 )
 def remove_unavailable(
     pool_id: int = id_param(),

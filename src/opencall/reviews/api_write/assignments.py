@@ -15,7 +15,8 @@ from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.presenters import chair_call
 from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api, id_param
 
-router = APIRouter()
+# every route is the chair's: the manage scope, and the refusals documented
+router = APIRouter(responses=ERRORS, dependencies=[MANAGE])
 
 
 class PairIn(BaseModel):
@@ -35,13 +36,7 @@ class PairMade(BaseModel):
     source: str
 
 
-@router.post(
-    "/calls/{slug}/assignments",
-    response_model=PairMade,
-    status_code=201,
-    responses=ERRORS,
-    dependencies=[MANAGE],
-)
+@router.post("/calls/{slug}/assignments", response_model=PairMade, status_code=201)
 def add_assignment(body: PairIn, slug: str = SLUG, api: Api = Depends(get_api)) -> PairMade:
     """Assign a reviewer to a proposal by hand (conflicted pairs are refused)."""
     call = chair_call(api, slug)
@@ -57,12 +52,7 @@ def add_assignment(body: PairIn, slug: str = SLUG, api: Api = Depends(get_api)) 
     return out
 
 
-@router.delete(
-    "/calls/{slug}/assignments/{assignment_id}",
-    status_code=204,
-    responses=ERRORS,
-    dependencies=[MANAGE],
-)
+@router.delete("/calls/{slug}/assignments/{assignment_id}", status_code=204)
 def remove_assignment(
     slug: str = SLUG,
     assignment_id: int = id_param(),

@@ -17,15 +17,11 @@ from opencall.reviews.models import Conflict, ReviewInvitation
 from opencall.reviews.presenters import CONFLICT_MASKED, chair_call
 from opencall.web.api import MANAGE, SLUG, Api, get_api, id_param
 
-router = APIRouter()
+# every route is the chair's: the manage scope, and the refusals documented
+router = APIRouter(responses=ERRORS, dependencies=[MANAGE])
 
 
-@router.get(
-    "/calls/{slug}/conflicts",
-    response_model=list[ConflictOut],
-    responses=ERRORS,
-    dependencies=[MANAGE],
-)
+@router.get("/calls/{slug}/conflicts", response_model=list[ConflictOut])
 def conflicts(slug: str = SLUG, api: Api = Depends(get_api)) -> list[ConflictOut]:
     """The call's conflicts (chair and user office). Where the caller may not see the
     teams, a detected conflict's source and detail are masked (a source such as "member
@@ -62,12 +58,7 @@ class PoolMemberOut(BaseModel):
     reviewed_calls: int
 
 
-@router.get(
-    "/calls/{slug}/reviewer-pool",
-    response_model=list[PoolMemberOut],
-    responses=ERRORS,
-    dependencies=[MANAGE],
-)
+@router.get("/calls/{slug}/reviewer-pool", response_model=list[PoolMemberOut])
 def reviewer_pool(slug: str = SLUG, api: Api = Depends(get_api)) -> list[PoolMemberOut]:
     """The provider's reviewer pool (anyone who held a reviewing role on it)."""
     call = chair_call(api, slug)
@@ -86,10 +77,7 @@ class WithdrawnOut(BaseModel):
 
 
 @router.post(
-    "/calls/{slug}/reviewer-invitations/{invitation_id}/withdraw",
-    response_model=WithdrawnOut,
-    responses=ERRORS,
-    dependencies=[MANAGE],
+    "/calls/{slug}/reviewer-invitations/{invitation_id}/withdraw", response_model=WithdrawnOut
 )
 def withdraw_invitation(
     slug: str = SLUG, invitation_id: int = id_param(), api: Api = Depends(get_api)

@@ -13,7 +13,8 @@ from opencall.reviews.api_write.common import ERRORS
 from opencall.reviews.presenters import open_assignment
 from opencall.web.api import REVIEW, Api, get_api, id_param
 
-router = APIRouter()
+# every route is the reviewer's: the review scope, and the refusals documented
+router = APIRouter(responses=ERRORS, dependencies=[REVIEW])
 
 
 class RespondIn(BaseModel):
@@ -37,12 +38,7 @@ class ConflictOut(BaseModel):
     detail: str
 
 
-@router.post(
-    "/assignments/{assignment_id}/respond",
-    response_model=AssignmentOut,
-    responses=ERRORS,
-    dependencies=[REVIEW],
-)
+@router.post("/assignments/{assignment_id}/respond", response_model=AssignmentOut)
 def respond(
     body: RespondIn, assignment_id: int = id_param(), api: Api = Depends(get_api)
 ) -> AssignmentOut:
@@ -59,13 +55,7 @@ def respond(
     return out
 
 
-@router.post(
-    "/assignments/{assignment_id}/conflict",
-    response_model=ConflictOut,
-    status_code=201,
-    responses=ERRORS,
-    dependencies=[REVIEW],
-)
+@router.post("/assignments/{assignment_id}/conflict", response_model=ConflictOut, status_code=201)
 def declare_conflict(
     body: ConflictIn, assignment_id: int = id_param(), api: Api = Depends(get_api)
 ) -> ConflictOut:

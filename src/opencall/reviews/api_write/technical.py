@@ -18,7 +18,8 @@ from opencall.reviews.policies import reviewer_content
 from opencall.reviews.presenters import api_call
 from opencall.web.api import REVIEW, SLUG, Api, get_api, id_param
 
-router = APIRouter()
+# every route is the technical reviewer's: the review scope, and the refusals documented
+router = APIRouter(responses=ERRORS, dependencies=[REVIEW])
 
 
 class TechnicalItem(BaseModel):
@@ -48,12 +49,7 @@ class TechnicalOut(BaseModel):
     notes_to_applicants: str
 
 
-@router.get(
-    "/technical/calls/{slug}",
-    response_model=list[TechnicalItem],
-    responses=ERRORS,
-    dependencies=[REVIEW],
-)
+@router.get("/technical/calls/{slug}", response_model=list[TechnicalItem])
 def technical_list(slug: str = SLUG, api: Api = Depends(get_api)) -> list[TechnicalItem]:
     """The proposals a technical reviewer may assess (not their own, not conflicted)."""
     call = api_call(api, slug, policies.may_technical_review)
@@ -91,22 +87,12 @@ def _technical_out(api: Api, p: Proposal) -> TechnicalOut:
     )
 
 
-@router.get(
-    "/technical/proposals/{proposal_id}",
-    response_model=TechnicalOut,
-    responses=ERRORS,
-    dependencies=[REVIEW],
-)
+@router.get("/technical/proposals/{proposal_id}", response_model=TechnicalOut)
 def technical_get(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> TechnicalOut:
     return _technical_out(api, _technical_proposal(api, proposal_id))
 
 
-@router.post(
-    "/technical/proposals/{proposal_id}",
-    response_model=TechnicalOut,
-    responses=ERRORS,
-    dependencies=[REVIEW],
-)
+@router.post("/technical/proposals/{proposal_id}", response_model=TechnicalOut)
 def technical_save(
     body: TechnicalIn, proposal_id: int = id_param(), api: Api = Depends(get_api)
 ) -> TechnicalOut:
