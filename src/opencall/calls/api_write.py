@@ -43,6 +43,8 @@ class ProviderIn(BaseModel):
 
 
 class ProviderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from the Provider row
+
     id: int
     slug: str
     name: str
@@ -66,13 +68,7 @@ def create_provider(body: ProviderIn, api: Api = Depends(get_api)) -> ProviderOu
             description=body.description,
             actor_id=user.id,
         )
-        out = ProviderOut(
-            id=p.id,
-            slug=p.slug,
-            name=p.name,
-            country_iso3=p.country_iso3,
-            description=p.description,
-        )
+        out = ProviderOut.model_validate(p)
     return out
 
 

@@ -55,6 +55,8 @@ class UnavailableIn(_In):
 
 
 class UnavailableOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from the PoolUnavailability row
+
     id: int
     starts_at: dt.datetime
     ends_at: dt.datetime
@@ -131,10 +133,7 @@ def calendar_out(pool: CapacityPool) -> CalendarOut:
         period_end=pool.period_end,
         slot_hours=pool.slot_hours,
         slot_capacity=services.slot_capacity(pool),
-        unavailable=[
-            UnavailableOut(id=u.id, starts_at=u.starts_at, ends_at=u.ends_at, reason=u.reason)
-            for u in pool.unavailable
-        ],
+        unavailable=[UnavailableOut.model_validate(u) for u in pool.unavailable],
     )
 
 

@@ -63,6 +63,8 @@ class StepIn(BaseModel):
 
 
 class JobOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from the Job row
+
     id: int
     kind: str
     status: str
@@ -71,19 +73,6 @@ class JobOut(BaseModel):
     error: str
     created_at: dt.datetime
     finished_at: dt.datetime | None
-
-
-def job_out(j: jobs.Job) -> JobOut:
-    return JobOut(
-        id=j.id,
-        kind=j.kind,
-        status=j.status,
-        progress=j.progress,
-        message=j.message,
-        error=j.error,
-        created_at=j.created_at,
-        finished_at=j.finished_at,
-    )
 
 
 @router.post(
@@ -124,7 +113,7 @@ def run_step(
         created_by=api.actor_id,
         max_attempts=2,
     )
-    out = job_out(job)
+    out = JobOut.model_validate(job)
     api.db.commit()
     return out
 
@@ -137,7 +126,7 @@ def job(job_id: int = id_param(), api: Api = Depends(get_api)) -> JobOut:
     call = api.db.get(Call, j.call_id) if j is not None and j.call_id else None
     if j is None or call is None or not call_policies.may_manage_call(api.db, user, call):
         raise api.not_found()
-    return job_out(j)
+    return JobOut.model_validate(j)
 
 
 @router.post(

@@ -4,7 +4,7 @@ not be seen), the provider's reviewer pool, and invitations withdrawn."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from opencall.people.models import User
@@ -71,6 +71,8 @@ def reviewer_pool(slug: str = SLUG, api: Api = Depends(get_api)) -> list[PoolMem
 
 
 class WithdrawnOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from the ReviewInvitation row
+
     id: int
     email: str
     status: str
@@ -87,5 +89,5 @@ def withdraw_invitation(
     inv = row_of_call(api, ReviewInvitation, invitation_id, call)
     with api.refusing(commit=True):
         recruitment.withdraw(api.db, inv, actor_id=api.actor_id)
-        out = WithdrawnOut(id=inv.id, email=inv.email, status=inv.status)
+        out = WithdrawnOut.model_validate(inv)
     return out
