@@ -4,7 +4,7 @@ as from the decisions page). Same services and policies as ``allocation.views``.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,14 +16,12 @@ from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, move_call
 from opencall.proposals.models import Proposal
 from opencall.reviews.presenters import chair_call, proposal_dicts
-from opencall.web.api import MANAGE, SLUG, Api, get_api, id_param
+from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, get_api, id_param
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "refused: the message says why (nothing changed)"},
-    404: {"description": "not found (or not yours)"},
-}
 # every route is the chair's: the manage scope, and the refusals documented
-router = APIRouter(prefix="/api/v1", tags=["allocation"], responses=ERRORS, dependencies=[MANAGE])
+router = APIRouter(
+    prefix="/api/v1", tags=["allocation"], responses=WRITE_ERRORS, dependencies=[MANAGE]
+)
 
 
 class OverrideIn(BaseModel):

@@ -76,7 +76,8 @@ class ReviewIn(BaseModel):
     final: bool = True
 
 
-def _assignment_out(api: Api, a: ReviewAssignment) -> dict[str, Any]:
+def assignment_fields(api: Api, a: ReviewAssignment) -> dict[str, Any]:
+    """The fields of ``AssignmentOut`` for ``a`` (``AssignmentDetail`` adds to them)."""
     p = api.db.get(Proposal, a.proposal_id)
     assert p is not None
     return {
@@ -122,7 +123,7 @@ def assignments(api: Api = Depends(get_api), page: PageRequest = Depends(paging)
     )
     rows, pg = keyset_page(api.db, stmt, [(ReviewAssignment.id, int)], page, lambda r: (r[0].id,))
     return AssignmentList(
-        items=[AssignmentOut(**_assignment_out(api, a)) for a, _p in rows], page=pg
+        items=[AssignmentOut(**assignment_fields(api, a)) for a, _p in rows], page=pg
     )
 
 
@@ -132,7 +133,7 @@ def assignment(assignment_id: int = ID, api: Api = Depends(get_api)) -> Assignme
     p = api.db.get(Proposal, a.proposal_id)
     assert p is not None
     return AssignmentDetail(
-        **_assignment_out(api, a),
+        **assignment_fields(api, a),
         content=reviewer_content(api.db, p),
         review=_review_out(api, a),
     )

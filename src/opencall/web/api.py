@@ -66,6 +66,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND,
     400: {"description": "refused by a rule (message says why)"},
 }
+# a write's documented refusals (a service's refusal changes nothing)
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "refused: the message says why (nothing changed)"},
+    404: {"description": "not found (or not yours)"},
+}
 T = TypeVar("T")
 
 

@@ -10,13 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import services
-from opencall.reviews.api_write.common import ERRORS, row_of_call
+from opencall.reviews.api_write.common import row_of_call
 from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.presenters import chair_call
-from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api, id_param
+from opencall.web.api import MANAGE, MAX_ID, SLUG, WRITE_ERRORS, Api, ApiError, get_api, id_param
 
 # every route is the chair's: the manage scope, and the refusals documented
-router = APIRouter(responses=ERRORS, dependencies=[MANAGE])
+router = APIRouter(responses=WRITE_ERRORS, dependencies=[MANAGE])
 
 
 class PairIn(BaseModel):

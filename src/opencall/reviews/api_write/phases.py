@@ -17,11 +17,11 @@ from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, move_call
 from opencall.cycle import services as cycle
 from opencall.reviews import services
-from opencall.reviews.api_write.common import ERRORS
 from opencall.reviews.presenters import STEPS, api_call, chair_call
-from opencall.web.api import MANAGE, SLUG, Api, ApiError, get_api, id_param
+from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, ApiError, get_api, id_param
 
-router = APIRouter()
+# every route answers these refusals
+router = APIRouter(responses=WRITE_ERRORS)
 
 
 class TransitionIn(BaseModel):
@@ -33,9 +33,7 @@ class TransitionIn(BaseModel):
     )
 
 
-@router.post(
-    "/calls/{slug}/transition", response_model=PhaseOut, responses=ERRORS, dependencies=[MANAGE]
-)
+@router.post("/calls/{slug}/transition", response_model=PhaseOut, dependencies=[MANAGE])
 def transition(body: TransitionIn, slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
     """Move the call to its next phase (user office). Closing also closes its draft
     proposals, as the cockpit and ``opencall calls transition`` do; publishing is
@@ -76,11 +74,7 @@ class JobOut(BaseModel):
 
 
 @router.post(
-    "/calls/{slug}/steps/{step}",
-    response_model=JobOut,
-    status_code=202,
-    responses=ERRORS,
-    dependencies=[MANAGE],
+    "/calls/{slug}/steps/{step}", response_model=JobOut, status_code=202, dependencies=[MANAGE]
 )
 def run_step(
     body: StepIn | None = None,
@@ -118,7 +112,7 @@ def run_step(
     return out
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut, responses=ERRORS)
+@router.get("/jobs/{job_id}", response_model=JobOut)
 def job(job_id: int = id_param(), api: Api = Depends(get_api)) -> JobOut:
     """A job's progress (the staff of its call)."""
     user = api.require_user()
@@ -129,12 +123,7 @@ def job(job_id: int = id_param(), api: Api = Depends(get_api)) -> JobOut:
     return JobOut.model_validate(j)
 
 
-@router.post(
-    "/calls/{slug}/ranking/freeze",
-    response_model=PhaseOut,
-    responses=ERRORS,
-    dependencies=[MANAGE],
-)
+@router.post("/calls/{slug}/ranking/freeze", response_model=PhaseOut, dependencies=[MANAGE])
 def freeze(slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
     """Freeze the ranking (chair or user office): the input of the allocation."""
     call = chair_call(api, slug)

@@ -11,14 +11,14 @@ from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, recruitment
 from opencall.reviews import queries as q
-from opencall.reviews.api_write.common import ERRORS, row_of_call
+from opencall.reviews.api_write.common import row_of_call
 from opencall.reviews.api_write.reviewer import ConflictOut
 from opencall.reviews.models import Conflict, ReviewInvitation
-from opencall.reviews.presenters import CONFLICT_MASKED, chair_call
-from opencall.web.api import MANAGE, SLUG, Api, get_api, id_param
+from opencall.reviews.presenters import chair_call
+from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, get_api, id_param
 
 # every route is the chair's: the manage scope, and the refusals documented
-router = APIRouter(responses=ERRORS, dependencies=[MANAGE])
+router = APIRouter(responses=WRITE_ERRORS, dependencies=[MANAGE])
 
 
 @router.get("/calls/{slug}/conflicts", response_model=list[ConflictOut])
@@ -35,20 +35,15 @@ def conflicts(slug: str = SLUG, api: Api = Depends(get_api)) -> list[ConflictOut
         .where(Conflict.call_id == call.id)
         .order_by(Conflict.id)
     ).all()
-    out = []
-    for c, code, status, name in rows:
-        plain = show or c.source == "declared_reviewer"
-        out.append(
-            ConflictOut(
-                id=c.id,
-                proposal_code=code if status in q.REVIEWABLE else "",
-                reviewer_id=c.reviewer_id,
-                reviewer=name,
-                source=c.source if plain else CONFLICT_MASKED,
-                detail=c.detail if plain else "",
-            )
+    return [
+        ConflictOut.of(
+            c,
+            code if status in q.REVIEWABLE else "",
+            name,
+            plain=show or c.source == "declared_reviewer",
         )
-    return out
+        for c, code, status, name in rows
+    ]
 
 
 class PoolMemberOut(BaseModel):

@@ -8,13 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.proposals.models import Proposal
 from opencall.reviews import services
-from opencall.reviews.api import AssignmentOut
-from opencall.reviews.api_write.common import ERRORS
-from opencall.reviews.presenters import open_assignment
-from opencall.web.api import REVIEW, Api, get_api, id_param
+from opencall.reviews.api import AssignmentOut, assignment_fields
+from opencall.reviews.models import Conflict
+from opencall.reviews.presenters import CONFLICT_MASKED, open_assignment
+from opencall.web.api import REVIEW, WRITE_ERRORS, Api, get_api, id_param
 
 # every route is the reviewer's: the review scope, and the refusals documented
-router = APIRouter(responses=ERRORS, dependencies=[REVIEW])
+router = APIRouter(responses=WRITE_ERRORS, dependencies=[REVIEW])
 
 
 class RespondIn(BaseModel):
@@ -37,6 +37,21 @@ class ConflictOut(BaseModel):
     source: str
     detail: str
 
+    @classmethod
+    def of(
+        cls, c: Conflict, proposal_code: str, reviewer: str, *, plain: bool = True
+    ) -> ConflictOut:
+        """``c`` with its proposal's code and its reviewer's name; unless ``plain``, its
+        source and detail masked (where the caller may not see the teams)."""
+        return cls(
+            id=c.id,
+            proposal_code=proposal_code,
+            reviewer_id=c.reviewer_id,
+            reviewer=reviewer,
+            source=c.source if plain else CONFLICT_MASKED,
+            detail=c.detail if plain else "",
+        )
+
 
 @router.post("/assignments/{assignment_id}/respond", response_model=AssignmentOut)
 def respond(
@@ -47,11 +62,7 @@ def respond(
     user = api.require_user()
     with api.refusing(commit=True):
         services.respond_to_assignment(api.db, a, user, accept=body.accept)
-        p = api.db.get(Proposal, a.proposal_id)
-        assert p is not None
-        out = AssignmentOut(
-            id=a.id, call=p.call.slug, proposal_code=p.code, title=p.title, status=a.status
-        )
+        out = AssignmentOut(**assignment_fields(api, a))
     return out
 
 
@@ -66,12 +77,5 @@ def declare_conflict(
         c = services.declare_conflict(api.db, a, user, body.reason)
         p = api.db.get(Proposal, c.proposal_id)
         assert p is not None
-        out = ConflictOut(
-            id=c.id,
-            proposal_code=p.code,
-            reviewer_id=user.id,
-            reviewer=user.name,
-            source=c.source,
-            detail=c.detail,
-        )
+        out = ConflictOut.of(c, p.code, user.name)
     return out

@@ -12,14 +12,13 @@ from sqlalchemy import select
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
-from opencall.reviews.api_write.common import ERRORS
 from opencall.reviews.models import TechnicalReview
 from opencall.reviews.policies import reviewer_content
 from opencall.reviews.presenters import api_call
-from opencall.web.api import REVIEW, SLUG, Api, get_api, id_param
+from opencall.web.api import REVIEW, SLUG, WRITE_ERRORS, Api, get_api, id_param
 
 # every route is the technical reviewer's: the review scope, and the refusals documented
-router = APIRouter(responses=ERRORS, dependencies=[REVIEW])
+router = APIRouter(responses=WRITE_ERRORS, dependencies=[REVIEW])
 
 
 class TechnicalItem(BaseModel):
