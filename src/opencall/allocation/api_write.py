@@ -42,9 +42,7 @@ def override(
     call = chair_call(api, slug)
     if not policies.may_override(api.db, api.user, call):
         raise api.not_found()
-    p = api.db.get(Proposal, proposal_id)
-    if p is None or p.call_id != call.id:
-        raise api.not_found()
+    p = api.get_visible(Proposal, proposal_id, lambda row: row.call_id == call.id)
     with api.refusing(commit=True):
         d = services.override_decision(
             api.db,

@@ -186,18 +186,18 @@ def _provider(api: Api, slug: str) -> Provider:
 
 def _facility(api: Api, facility_id: int) -> Facility:
     user = api.require_user()
-    fac = api.db.get(Facility, facility_id)
-    if fac is None or not policies.may_manage_provider(api.db, user, fac.provider):
-        raise api.not_found()
-    return fac
+    return api.get_visible(
+        Facility, facility_id, lambda fac: policies.may_manage_provider(api.db, user, fac.provider)
+    )
 
 
 def _resource(api: Api, pool_id: int) -> CapacityPool:
     user = api.require_user()
-    pool = api.db.get(CapacityPool, pool_id)
-    if pool is None or not policies.may_manage_provider(api.db, user, pool.facility.provider):
-        raise api.not_found()
-    return pool
+    return api.get_visible(
+        CapacityPool,
+        pool_id,
+        lambda pool: policies.may_manage_provider(api.db, user, pool.facility.provider),
+    )
 
 
 def _refused(api: Api, exc: DomainError) -> ApiError:

@@ -106,11 +106,8 @@ def _record_out(r: PostAwardRecord) -> RecordOut:
 
 def _award(api: Api, proposal_id: int, *, record: bool = False) -> Proposal:
     user = api.require_user()
-    p = api.db.get(Proposal, proposal_id)
     allowed = policies.may_record if record else policies.may_see_records
-    if p is None or not allowed(api.db, user, p):
-        raise api.not_found()
-    return p
+    return api.get_visible(Proposal, proposal_id, lambda p: allowed(api.db, user, p))
 
 
 @router.get("/awards/{proposal_id}", response_model=AwardOut, responses=NOT_FOUND)
@@ -152,9 +149,7 @@ def update_record(
     api: Api = Depends(get_api),
 ) -> RecordOut:
     p = _award(api, proposal_id, record=True)
-    rec = api.db.get(PostAwardRecord, record_id)
-    if rec is None or rec.proposal_id != p.id:
-        raise api.not_found()
+    rec = api.get_visible(PostAwardRecord, record_id, lambda r: r.proposal_id == p.id)
     with api.saving():
         services.update_record(api.db, rec, body.data, actor_id=api.actor_id)
     return _record_out(rec)

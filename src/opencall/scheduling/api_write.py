@@ -62,9 +62,9 @@ def outcome(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> Outco
     """The decision on your proposal, its awards and its schedule (the team, once the
     decisions are released)."""
     user = api.require_user()
-    p = api.db.get(Proposal, proposal_id)
-    if p is None or not proposal_policies.may_see_outcome(user, p):
-        raise api.not_found()
+    p = api.get_visible(
+        Proposal, proposal_id, lambda row: proposal_policies.may_see_outcome(user, row)
+    )
     d = api.db.scalar(select(Decision).where(Decision.proposal_id == p.id))
     awards = api.db.execute(
         select(Award, CapacityPool)

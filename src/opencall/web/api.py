@@ -72,6 +72,7 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "not found (or not yours)"},
 }
 T = TypeVar("T")
+R = TypeVar("R")  # a row of some table
 
 
 class ApiError(Exception):
@@ -107,6 +108,14 @@ class Api:
 
     def not_found(self) -> ApiError:
         return ApiError(404, "not found")
+
+    def get_visible(self, model: type[R], row_id: int, visible: Callable[[R], bool]) -> R:
+        """The ``model`` row ``row_id`` when it exists and ``visible(row)`` holds, else
+        404 either way (whether it exists does not leak)."""
+        row = self.db.get(model, row_id)
+        if row is None or not visible(row):
+            raise self.not_found()
+        return row
 
     @property
     def actor_id(self) -> int | None:
