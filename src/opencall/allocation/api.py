@@ -20,8 +20,8 @@ from opencall.web.api import (
     NOT_FOUND,
     SLUG,
     Api,
+    Paged,
     PageRequest,
-    Pagination,
     get_api,
     keyset_page,
     paging,
@@ -58,9 +58,7 @@ class DecisionOut(BaseModel):
         )
 
 
-class DecisionList(BaseModel):
-    items: list[DecisionOut]
-    page: Pagination
+class DecisionList(Paged[DecisionOut]):
     released: bool
 
 
@@ -96,9 +94,8 @@ class AwardOut(BaseModel):
     fraction: float
 
 
-class AwardList(BaseModel):
-    items: list[AwardOut]
-    page: Pagination
+class AwardList(Paged[AwardOut]):
+    pass
 
 
 @router.get(

@@ -4,7 +4,7 @@ as from the decisions page). Same services and policies as ``allocation.views``.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,13 +16,12 @@ from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, move_call
 from opencall.proposals.models import Proposal
 from opencall.reviews.presenters import chair_call, proposal_dicts
-from opencall.web.api import MANAGE, SLUG, Api, get_api, id_param
+from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, get_api, id_param
 
-router = APIRouter(prefix="/api/v1", tags=["allocation"])
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "refused: the message says why (nothing changed)"},
-    404: {"description": "not found (or not yours)"},
-}
+# every route is the chair's: the manage scope, and the refusals documented
+router = APIRouter(
+    prefix="/api/v1", tags=["allocation"], responses=WRITE_ERRORS, dependencies=[MANAGE]
+)
 
 
 class OverrideIn(BaseModel):
@@ -32,12 +31,7 @@ class OverrideIn(BaseModel):
     reason: str = Field(max_length=2000, description="required; kept in the audit log")
 
 
-@router.post(
-    "/calls/{slug}/decisions/{proposal_id}/override",
-    response_model=DecisionOut,
-    responses=ERRORS,
-    dependencies=[MANAGE],
-)
+@router.post("/calls/{slug}/decisions/{proposal_id}/override", response_model=DecisionOut)
 def override(
     body: OverrideIn,
     slug: str = SLUG,
@@ -48,10 +42,8 @@ def override(
     call = chair_call(api, slug)
     if not policies.may_override(api.db, api.user, call):
         raise api.not_found()
-    p = api.db.get(Proposal, proposal_id)
-    if p is None or p.call_id != call.id:
-        raise api.not_found()
-    with api.refusing():
+    p = api.get_visible(Proposal, proposal_id, lambda row: row.call_id == call.id)
+    with api.refusing(commit=True):
         d = services.override_decision(
             api.db,
             call,
@@ -61,7 +53,6 @@ def override(
             actor_id=api.actor_id,
         )
         out = DecisionOut.of(d, proposal_dicts(api, call, [p])[p.id])
-        api.db.commit()
     return out
 
 
@@ -76,9 +67,7 @@ def notify_decisions(api: Api, call: Call) -> int:
     return n
 
 
-@router.post(
-    "/calls/{slug}/release", response_model=PhaseOut, responses=ERRORS, dependencies=[MANAGE]
-)
+@router.post("/calls/{slug}/release", response_model=PhaseOut)
 def release(slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
     """Release the decisions to the applicants (e-mailed once)."""
     call = chair_call(api, slug)

@@ -17,8 +17,8 @@ from opencall.web.api import (
     SLUG,
     Api,
     ApiError,
+    Paged,
     PageRequest,
-    Pagination,
     get_api,
     keyset_page,
     paging,
@@ -53,9 +53,8 @@ class CallOut(BaseModel):
     pools: list[PoolOut]
 
 
-class CallList(BaseModel):
-    items: list[CallOut]
-    page: Pagination
+class CallList(Paged[CallOut]):
+    pass
 
 
 def call_out(call: Call) -> CallOut:

@@ -25,11 +25,12 @@ from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool, Facility, Provider
 from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api
 
-router = APIRouter(prefix="/api/v1", tags=["calls"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "refused: the message names the field and says why"},
     404: {"description": "not found (or not yours to manage)"},
 }
+# every route is a write of a manager: the manage scope, and the refusals documented
+router = APIRouter(prefix="/api/v1", tags=["calls"], responses=ERRORS, dependencies=[MANAGE])
 
 
 class ProviderIn(BaseModel):
@@ -42,6 +43,8 @@ class ProviderIn(BaseModel):
 
 
 class ProviderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from the Provider row
+
     id: int
     slug: str
     name: str
@@ -49,20 +52,14 @@ class ProviderOut(BaseModel):
     description: str
 
 
-@router.post(
-    "/providers",
-    response_model=ProviderOut,
-    status_code=201,
-    responses=ERRORS,
-    dependencies=[MANAGE],
-)
+@router.post("/providers", response_model=ProviderOut, status_code=201)
 def create_provider(body: ProviderIn, api: Api = Depends(get_api)) -> ProviderOut:
     """A new provider (site administrators); give it an administrator with
     ``POST /api/v1/providers/{slug}/roles``."""
     user = api.require_user()
     if not fac_policies.may_create_provider(user):
         raise api.not_found()
-    with api.refusing():
+    with api.refusing(commit=True):
         p = fac_services.create_provider(
             api.db,
             name=body.name,
@@ -71,14 +68,7 @@ def create_provider(body: ProviderIn, api: Api = Depends(get_api)) -> ProviderOu
             description=body.description,
             actor_id=user.id,
         )
-        out = ProviderOut(
-            id=p.id,
-            slug=p.slug,
-            name=p.name,
-            country_iso3=p.country_iso3,
-            description=p.description,
-        )
-        api.db.commit()
+        out = ProviderOut.model_validate(p)
     return out
 
 
@@ -138,9 +128,7 @@ class PoolOfferIn(BaseModel):
     max_per_request: float | None = Field(None, gt=0)
 
 
-@router.post(
-    "/calls", response_model=CallOut, status_code=201, responses=ERRORS, dependencies=[MANAGE]
-)
+@router.post("/calls", response_model=CallOut, status_code=201)
 def create_call(body: CallIn, api: Api = Depends(get_api)) -> CallOut:
     """A new call, in draft, at one of the provider's facilities (its call managers)."""
     user = api.require_user()
@@ -153,7 +141,7 @@ def create_call(body: CallIn, api: Api = Depends(get_api)) -> CallOut:
     if facility is None:
         raise ApiError(400, f"facility: the provider has no facility {body.facility!r}.")
     doc = body.model_dump(exclude={"provider", "facility", "offer_all_pools"})
-    with api.refusing():
+    with api.refusing(commit=True):
         call = services.create_call(api.db, facility, doc, actor_id=user.id)
         if body.offer_all_pools:
             pools = api.db.scalars(
@@ -164,11 +152,10 @@ def create_call(body: CallIn, api: Api = Depends(get_api)) -> CallOut:
             for pool in pools:
                 services.offer_pool(api.db, call, pool, actor_id=user.id)
         out = call_out(call)
-        api.db.commit()
     return out
 
 
-@router.patch("/calls/{slug}", response_model=CallOut, responses=ERRORS, dependencies=[MANAGE])
+@router.patch("/calls/{slug}", response_model=CallOut)
 def edit_call(body: CallEdit, slug: str = SLUG, api: Api = Depends(get_api)) -> CallOut:
     """Change a call (user office): anything in draft; while open only the title,
     description, closing date and word limits; afterwards only the description."""
@@ -177,27 +164,20 @@ def edit_call(body: CallEdit, slug: str = SLUG, api: Api = Depends(get_api)) -> 
     nulls = [k for k, v in data.items() if v is None]
     if nulls:
         raise ApiError(400, f"{nulls[0]}: may not be null (omit it to keep the value).")
-    with api.refusing():
+    with api.refusing(commit=True):
         services.update_call(api.db, call, data, actor_id=api.actor_id)
         out = call_out(call)
-        api.db.commit()
     return out
 
 
-@router.post(
-    "/calls/{slug}/pools",
-    response_model=CallOut,
-    status_code=201,
-    responses=ERRORS,
-    dependencies=[MANAGE],
-)
+@router.post("/calls/{slug}/pools", response_model=CallOut, status_code=201)
 def offer_pool(body: PoolOfferIn, slug: str = SLUG, api: Api = Depends(get_api)) -> CallOut:
     """Offer (part of) one of the facility's capacity pools in the call (user office)."""
     call = office_call_api(api, slug)
     pool = api.db.get(CapacityPool, body.pool_id)
     if pool is None or pool.facility_id != call.facility_id:
         raise ApiError(400, "pool_id: not a capacity pool of the call's facility.")
-    with api.refusing():
+    with api.refusing(commit=True):
         services.offer_pool(
             api.db,
             call,
@@ -207,5 +187,4 @@ def offer_pool(body: PoolOfferIn, slug: str = SLUG, api: Api = Depends(get_api))
             actor_id=api.actor_id,
         )
         out = call_out(call)
-        api.db.commit()
     return out

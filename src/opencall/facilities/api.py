@@ -26,11 +26,12 @@ from opencall.web.api import MANAGE, Api, ApiError, domain_error, get_api, id_pa
 
 T = TypeVar("T")
 
-router = APIRouter(prefix="/api/v1", tags=["facilities"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "refused: the message says why (nothing changed)"},
     404: {"description": "not found (or not yours to manage)"},
 }
+# every route answers these refusals
+router = APIRouter(prefix="/api/v1", tags=["facilities"], responses=ERRORS)
 
 
 class _In(BaseModel):
@@ -54,6 +55,8 @@ class UnavailableIn(_In):
 
 
 class UnavailableOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from the PoolUnavailability row
+
     id: int
     starts_at: dt.datetime
     ends_at: dt.datetime
@@ -130,10 +133,7 @@ def calendar_out(pool: CapacityPool) -> CalendarOut:
         period_end=pool.period_end,
         slot_hours=pool.slot_hours,
         slot_capacity=services.slot_capacity(pool),
-        unavailable=[
-            UnavailableOut(id=u.id, starts_at=u.starts_at, ends_at=u.ends_at, reason=u.reason)
-            for u in pool.unavailable
-        ],
+        unavailable=[UnavailableOut.model_validate(u) for u in pool.unavailable],
     )
 
 
@@ -186,18 +186,18 @@ def _provider(api: Api, slug: str) -> Provider:
 
 def _facility(api: Api, facility_id: int) -> Facility:
     user = api.require_user()
-    fac = api.db.get(Facility, facility_id)
-    if fac is None or not policies.may_manage_provider(api.db, user, fac.provider):
-        raise api.not_found()
-    return fac
+    return api.get_visible(
+        Facility, facility_id, lambda fac: policies.may_manage_provider(api.db, user, fac.provider)
+    )
 
 
 def _resource(api: Api, pool_id: int) -> CapacityPool:
     user = api.require_user()
-    pool = api.db.get(CapacityPool, pool_id)
-    if pool is None or not policies.may_manage_provider(api.db, user, pool.facility.provider):
-        raise api.not_found()
-    return pool
+    return api.get_visible(
+        CapacityPool,
+        pool_id,
+        lambda pool: policies.may_manage_provider(api.db, user, pool.facility.provider),
+    )
 
 
 def _refused(api: Api, exc: DomainError) -> ApiError:
@@ -213,7 +213,7 @@ def _apply(api: Api, action: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return result
 
 
-@router.get("/providers/{slug}/facilities", response_model=list[FacilityOut], responses=ERRORS)
+@router.get("/providers/{slug}/facilities", response_model=list[FacilityOut])
 def list_facilities(
     slug: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
 ) -> list[FacilityOut]:
@@ -229,7 +229,6 @@ def list_facilities(
     "/providers/{slug}/facilities",
     response_model=FacilityOut,
     status_code=201,
-    responses=ERRORS,
     dependencies=[MANAGE],
 )
 def create_facility(
@@ -257,7 +256,7 @@ def create_facility(
     return facility_out(api, fac)
 
 
-@router.get("/facilities/{facility_id}", response_model=FacilityOut, responses=ERRORS)
+@router.get("/facilities/{facility_id}", response_model=FacilityOut)
 def get_facility(facility_id: int = id_param(), api: Api = Depends(get_api)) -> FacilityOut:
     return facility_out(api, _facility(api, facility_id))
 
@@ -266,7 +265,6 @@ def get_facility(facility_id: int = id_param(), api: Api = Depends(get_api)) -> 
     "/facilities/{facility_id}/resources",
     response_model=ResourceOut,
     status_code=201,
-    responses=ERRORS,
     dependencies=[MANAGE],
 )
 def create_resource(
@@ -291,14 +289,12 @@ def create_resource(
     return resource_out(api, pool)
 
 
-@router.get("/resources/{pool_id}", response_model=ResourceOut, responses=ERRORS)
+@router.get("/resources/{pool_id}", response_model=ResourceOut)
 def get_resource(pool_id: int = id_param(), api: Api = Depends(get_api)) -> ResourceOut:
     return resource_out(api, _resource(api, pool_id))
 
 
-@router.patch(
-    "/resources/{pool_id}", response_model=ResourceOut, responses=ERRORS, dependencies=[MANAGE]
-)
+@router.patch("/resources/{pool_id}", response_model=ResourceOut, dependencies=[MANAGE])
 def update_resource(
     body: ResourcePatch, pool_id: int = id_param(), api: Api = Depends(get_api)
 ) -> ResourceOut:
@@ -313,10 +309,7 @@ def update_resource(
 
 
 @router.put(
-    "/resources/{pool_id}/request-fields",
-    response_model=ResourceOut,
-    responses=ERRORS,
-    dependencies=[MANAGE],
+    "/resources/{pool_id}/request-fields", response_model=ResourceOut, dependencies=[MANAGE]
 )
 def put_request_fields(
     body: RequestFieldsIn, pool_id: int = id_param(), api: Api = Depends(get_api)
@@ -332,7 +325,7 @@ def put_request_fields(
     return resource_out(api, pool)
 
 
-@router.get("/resources/{pool_id}/calendar", response_model=CalendarOut, responses=ERRORS)
+@router.get("/resources/{pool_id}/calendar", response_model=CalendarOut)
 def get_calendar(pool_id: int = id_param(), api: Api = Depends(get_api)) -> CalendarOut:
     return calendar_out(_resource(api, pool_id))
 
@@ -341,7 +334,6 @@ def get_calendar(pool_id: int = id_param(), api: Api = Depends(get_api)) -> Cale
     "/resources/{pool_id}/unavailable",
     response_model=CalendarOut,
     status_code=201,
-    responses=ERRORS,
     dependencies=[MANAGE],
 )
 def add_unavailable(
@@ -363,10 +355,7 @@ def add_unavailable(
 
 
 @router.delete(
-    "/resources/{pool_id}/unavailable/{unavailable_id}",
-    status_code=204,
-    responses=ERRORS,
-    dependencies=[MANAGE],
+    "/resources/{pool_id}/unavailable/{unavailable_id}", status_code=204, dependencies=[MANAGE]
 )
 def remove_unavailable(
     pool_id: int = id_param(),

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people import services
-from opencall.people.models import ExpertiseProfile, ReviewerPublication, User
+from opencall.people.models import ExpertiseProfile, User
 from opencall.people.queries import publications_of, roles_of
 from opencall.web.api import (
     MANAGE,
@@ -173,6 +173,8 @@ class PublicationIn(BaseModel):
 
 
 class PublicationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from the ReviewerPublication row
+
     id: int
     title: str
     doi: str
@@ -198,18 +200,12 @@ class Imported(BaseModel):
     added: int
 
 
-def _pub_out(p: ReviewerPublication) -> PublicationOut:
-    return PublicationOut(
-        id=p.id, title=p.title, doi=p.doi, year=p.year, authors=list(p.authors), source=p.source
-    )
-
-
 def _expertise_out(api: Api, user: User) -> ExpertiseOut:
     prof = api.db.get(ExpertiseProfile, user.id)
     return ExpertiseOut(
         keywords=prof.keywords if prof else "",
         statement=user.expertise,
-        publications=[_pub_out(p) for p in publications_of(api.db, user.id)],
+        publications=[PublicationOut.model_validate(p) for p in publications_of(api.db, user.id)],
     )
 
 
@@ -243,7 +239,7 @@ def api_add(body: PublicationIn, api: Api = Depends(get_api)) -> PublicationOut:
     user = api.require_user()
     with api.saving():
         pub = services.add_publication(api.db, user, **body.model_dump())
-        out = _pub_out(pub)
+        out = PublicationOut.model_validate(pub)
     return out
 
 

@@ -14,8 +14,8 @@ from opencall.proposals.models import Proposal, TeamMember
 from opencall.web.api import (
     NOT_FOUND,
     Api,
+    Paged,
     PageRequest,
-    Pagination,
     get_api,
     id_param,
     keyset_page,
@@ -39,9 +39,8 @@ class ProposalDetail(ProposalOut):
     content: dict[str, Any]
 
 
-class ProposalList(BaseModel):
-    items: list[ProposalOut]
-    page: Pagination
+class ProposalList(Paged[ProposalOut]):
+    pass
 
 
 def _out(p: Proposal) -> dict[str, Any]:
@@ -75,7 +74,5 @@ def proposals(api: Api = Depends(get_api), page: PageRequest = Depends(paging)) 
 @router.get("/proposals/{proposal_id}", response_model=ProposalDetail, responses=NOT_FOUND)
 def proposal(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> ProposalDetail:
     user = api.require_user()
-    p = api.db.get(Proposal, proposal_id)
-    if p is None or not policies.may_see_proposal(user, p):
-        raise api.not_found()
+    p = api.get_visible(Proposal, proposal_id, lambda row: policies.may_see_proposal(user, row))
     return ProposalDetail(**_out(p), content=services.snapshot(p))

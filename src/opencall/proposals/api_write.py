@@ -225,10 +225,7 @@ def full(p: Proposal) -> ProposalFull:
 
 def _mine(api: Api, proposal_id: int) -> Proposal:
     user = api.require_user()
-    p = api.db.get(Proposal, proposal_id)
-    if p is None or not policies.may_see_proposal(user, p):
-        raise api.not_found()
-    return p
+    return api.get_visible(Proposal, proposal_id, lambda p: policies.may_see_proposal(user, p))
 
 
 def _editable(api: Api, proposal_id: int) -> Proposal:
@@ -406,22 +403,18 @@ def answer(
 ) -> InvitationOut:
     """Accept or decline an invitation to join a proposal's team."""
     user = api.require_user()
-    m = api.db.get(TeamMember, member_id)
-    if m is None or not policies.may_respond_to_invitation(user, m):
-        raise api.not_found()
-    with api.refusing():
+    m = api.get_visible(
+        TeamMember, member_id, lambda row: policies.may_respond_to_invitation(user, row)
+    )
+    with api.refusing(commit=True):
         services.respond_to_invitation(api.db, m, user, accept=body.accept)
         out = InvitationOut.of(m)
-        api.db.commit()
     return out
 
 
 def _row_of(api: Api, p: Proposal, model: type[T], row_id: int) -> T:
     """The proposal's row of ``model`` (a request, a member, a file); 404 otherwise."""
-    row = api.db.get(model, row_id)
-    if row is None or row.proposal_id != p.id:
-        raise api.not_found()
-    return row
+    return api.get_visible(model, row_id, lambda row: row.proposal_id == p.id)
 
 
 @router.post("/proposals/{proposal_id}/requests", status_code=201, **WRITE)

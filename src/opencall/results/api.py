@@ -15,7 +15,7 @@ from opencall.proposals.models import Proposal
 from opencall.results import domain as d
 from opencall.results import policies, services
 from opencall.results import queries as q
-from opencall.results.models import PostAwardRecord, ResearchOutput
+from opencall.results.models import PostAwardRecord
 from opencall.results.schemas import OutputIn
 from opencall.web.api import ERRORS, MAX_ID, NOT_FOUND, SLUG, Api, get_api, id_param
 
@@ -46,6 +46,8 @@ class RecordOut(BaseModel):
 
 
 class OutputOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from the ResearchOutput row
+
     id: int
     kind: str
     doi: str
@@ -102,27 +104,10 @@ def _record_out(r: PostAwardRecord) -> RecordOut:
     )
 
 
-def _output_out(o: ResearchOutput) -> OutputOut:
-    return OutputOut(
-        id=o.id,
-        kind=o.kind,
-        doi=o.doi,
-        title=o.title,
-        year=o.year,
-        published_on=o.published_on,
-        countries=list(o.countries),
-        acknowledges=o.acknowledges,
-        source=o.source,
-    )
-
-
 def _award(api: Api, proposal_id: int, *, record: bool = False) -> Proposal:
     user = api.require_user()
-    p = api.db.get(Proposal, proposal_id)
     allowed = policies.may_record if record else policies.may_see_records
-    if p is None or not allowed(api.db, user, p):
-        raise api.not_found()
-    return p
+    return api.get_visible(Proposal, proposal_id, lambda p: allowed(api.db, user, p))
 
 
 @router.get("/awards/{proposal_id}", response_model=AwardOut, responses=NOT_FOUND)
@@ -132,7 +117,7 @@ def award(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> AwardOu
         proposal_code=p.code,
         kinds=q.record_kinds(api.db, p.id),
         records=[_record_out(r) for r in q.records_of(api.db, p.id)],
-        outputs=[_output_out(o) for o in q.outputs_of(api.db, p.id)],
+        outputs=[OutputOut.model_validate(o) for o in q.outputs_of(api.db, p.id)],
         summary=q.summary(api.db, p, _today()),
     )
 
@@ -164,9 +149,7 @@ def update_record(
     api: Api = Depends(get_api),
 ) -> RecordOut:
     p = _award(api, proposal_id, record=True)
-    rec = api.db.get(PostAwardRecord, record_id)
-    if rec is None or rec.proposal_id != p.id:
-        raise api.not_found()
+    rec = api.get_visible(PostAwardRecord, record_id, lambda r: r.proposal_id == p.id)
     with api.saving():
         services.update_record(api.db, rec, body.data, actor_id=api.actor_id)
     return _record_out(rec)
@@ -181,7 +164,7 @@ def add_output(
     p = _award(api, proposal_id, record=True)
     with api.saving():
         o = services.add_output(api.db, p, body.model_dump(mode="json"), actor_id=api.actor_id)
-    return _output_out(o)
+    return OutputOut.model_validate(o)
 
 
 @router.post(
@@ -203,7 +186,7 @@ def import_outputs(
             fmt=body.format,
             actor_id=api.actor_id,
         )
-    return ImportOut(added=[_output_out(o) for o in new], skipped=skipped)
+    return ImportOut(added=[OutputOut.model_validate(o) for o in new], skipped=skipped)
 
 
 @router.get("/calls/{slug}/postaward", response_model=list[StageOut], responses=NOT_FOUND)

@@ -30,8 +30,8 @@ from opencall.web.api import (
     NOT_FOUND,
     REVIEW,
     Api,
+    Paged,
     PageRequest,
-    Pagination,
     domain_error,
     get_api,
     id_param,
@@ -64,9 +64,8 @@ class AssignmentDetail(AssignmentOut):
     review: ReviewOut | None
 
 
-class AssignmentList(BaseModel):
-    items: list[AssignmentOut]
-    page: Pagination
+class AssignmentList(Paged[AssignmentOut]):
+    pass
 
 
 class ReviewIn(BaseModel):
@@ -77,7 +76,8 @@ class ReviewIn(BaseModel):
     final: bool = True
 
 
-def _assignment_out(api: Api, a: ReviewAssignment) -> dict[str, Any]:
+def assignment_fields(api: Api, a: ReviewAssignment) -> dict[str, Any]:
+    """The fields of ``AssignmentOut`` for ``a`` (``AssignmentDetail`` adds to them)."""
     p = api.db.get(Proposal, a.proposal_id)
     assert p is not None
     return {
@@ -123,7 +123,7 @@ def assignments(api: Api = Depends(get_api), page: PageRequest = Depends(paging)
     )
     rows, pg = keyset_page(api.db, stmt, [(ReviewAssignment.id, int)], page, lambda r: (r[0].id,))
     return AssignmentList(
-        items=[AssignmentOut(**_assignment_out(api, a)) for a, _p in rows], page=pg
+        items=[AssignmentOut(**assignment_fields(api, a)) for a, _p in rows], page=pg
     )
 
 
@@ -133,7 +133,7 @@ def assignment(assignment_id: int = ID, api: Api = Depends(get_api)) -> Assignme
     p = api.db.get(Proposal, a.proposal_id)
     assert p is not None
     return AssignmentDetail(
-        **_assignment_out(api, a),
+        **assignment_fields(api, a),
         content=reviewer_content(api.db, p),
         review=_review_out(api, a),
     )
@@ -149,12 +149,8 @@ def review(body: ReviewIn, assignment_id: int = ID, api: Api = Depends(get_api))
     a = open_assignment(api, assignment_id)
     if not policies.may_write_review(api.db, api.user, a):
         raise domain_error(DomainError("This review was already submitted."))
-    try:
+    with api.saving():
         services.submit_review(api.db, a, api.require_user(), **body.model_dump())
-        api.db.commit()
-    except DomainError as exc:
-        api.db.rollback()
-        raise domain_error(exc) from exc
     out = _review_out(api, a)
     assert out is not None
     return out
@@ -173,9 +169,7 @@ class CallProposal(BaseModel):
     country: str | None = None
 
 
-class CallProposalList(BaseModel):
-    items: list[CallProposal]
-    page: Pagination
+class CallProposalList(Paged[CallProposal]):
     identities_shown: bool
 
 
@@ -209,9 +203,8 @@ class PairOut(BaseModel):
     score: float | None
 
 
-class PairList(BaseModel):
-    items: list[PairOut]
-    page: Pagination
+class PairList(Paged[PairOut]):
+    pass
 
 
 @router.get(
@@ -258,9 +251,7 @@ class RankOut(BaseModel):
     discuss: bool
 
 
-class RankList(BaseModel):
-    items: list[RankOut]
-    page: Pagination
+class RankList(Paged[RankOut]):
     frozen: bool
 
 

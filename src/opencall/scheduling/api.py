@@ -16,7 +16,7 @@ from opencall.scheduling.models import ScheduleEntry
 from opencall.web.api import (
     MANAGE,
     NOT_FOUND,
-    Pagination,
+    Paged,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["scheduling"])
@@ -33,9 +33,8 @@ class EntryOut(BaseModel):
     explanation: str
 
 
-class EntryList(BaseModel):
-    items: list[EntryOut]
-    page: Pagination
+class EntryList(Paged[EntryOut]):
+    pass
 
 
 @router.get(

@@ -5,7 +5,6 @@ services and policies as ``scheduling.views`` and the outcome page."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
@@ -19,18 +18,13 @@ from opencall.proposals.models import Proposal
 from opencall.reviews.presenters import chair_call
 from opencall.scheduling import policies, services
 from opencall.scheduling.models import ScheduleEntry
-from opencall.web.api import MANAGE, SLUG, Api, get_api, id_param
+from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, get_api, id_param
 
-router = APIRouter(prefix="/api/v1", tags=["scheduling"])
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "refused: the message says why (nothing changed)"},
-    404: {"description": "not found (or not yours)"},
-}
+# every route answers these refusals
+router = APIRouter(prefix="/api/v1", tags=["scheduling"], responses=WRITE_ERRORS)
 
 
-@router.post(
-    "/calls/{slug}/publish", response_model=PhaseOut, responses=ERRORS, dependencies=[MANAGE]
-)
+@router.post("/calls/{slug}/publish", response_model=PhaseOut, dependencies=[MANAGE])
 def publish(slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
     """Publish the awards and the timetable (after the decisions were released)."""
     call = chair_call(api, slug)
@@ -63,14 +57,14 @@ class OutcomeOut(BaseModel):
     schedule: list[OwnEntry]
 
 
-@router.get("/proposals/{proposal_id}/outcome", response_model=OutcomeOut, responses=ERRORS)
+@router.get("/proposals/{proposal_id}/outcome", response_model=OutcomeOut)
 def outcome(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> OutcomeOut:
     """The decision on your proposal, its awards and its schedule (the team, once the
     decisions are released)."""
     user = api.require_user()
-    p = api.db.get(Proposal, proposal_id)
-    if p is None or not proposal_policies.may_see_outcome(user, p):
-        raise api.not_found()
+    p = api.get_visible(
+        Proposal, proposal_id, lambda row: proposal_policies.may_see_outcome(user, row)
+    )
     d = api.db.scalar(select(Decision).where(Decision.proposal_id == p.id))
     awards = api.db.execute(
         select(Award, CapacityPool)

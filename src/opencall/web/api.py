@@ -23,7 +23,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -66,7 +66,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND,
     400: {"description": "refused by a rule (message says why)"},
 }
+# a write's documented refusals (a service's refusal changes nothing)
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "refused: the message says why (nothing changed)"},
+    404: {"description": "not found (or not yours)"},
+}
 T = TypeVar("T")
+R = TypeVar("R")  # a row of some table
 
 
 class ApiError(Exception):
@@ -103,20 +109,32 @@ class Api:
     def not_found(self) -> ApiError:
         return ApiError(404, "not found")
 
+    def get_visible(self, model: type[R], row_id: int, visible: Callable[[R], bool]) -> R:
+        """The ``model`` row ``row_id`` when it exists and ``visible(row)`` holds, else
+        404 either way (whether it exists does not leak)."""
+        row = self.db.get(model, row_id)
+        if row is None or not visible(row):
+            raise self.not_found()
+        return row
+
     @property
     def actor_id(self) -> int | None:
         """The account this request's writes are recorded as done by (None when anonymous)."""
         return self.user.id if self.user else None
 
     @contextmanager
-    def refusing(self) -> Iterator[None]:
+    def refusing(self, *, commit: bool = False) -> Iterator[None]:
         """A write whose service refusal rolls back and answers as :func:`refused` says
-        (400 naming the field, 404, or 409 for a stale version): nothing is changed."""
+        (400 naming the field, 404, or 409 for a stale version): nothing is changed.
+        With ``commit``, the write is committed when the block succeeds (build the
+        answer inside the block, from the rows as they are before the commit)."""
         try:
             yield
         except DomainError as exc:
             self.db.rollback()
             raise refused(exc) from exc
+        if commit:
+            self.db.commit()
 
     @contextmanager
     def saving(self) -> Iterator[None]:
@@ -190,6 +208,15 @@ class Pagination(BaseModel):
         default=None,
         description="pass as `cursor` for the next page; null on the last page",
     )
+
+
+class Paged(BaseModel, Generic[T]):
+    """A page of a list, the answer of every paged route: its rows and where it stands.
+    A route's answer subclasses it with its row model (``class CallList(Paged[CallOut])``)
+    and adds what it says of the whole list after these two fields."""
+
+    items: list[T]
+    page: Pagination
 
 
 @dataclass(frozen=True)

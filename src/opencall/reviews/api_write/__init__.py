@@ -9,7 +9,7 @@
 ``reviewer``    reviewer: the answer to an assignment, a declared conflict
 ``pool``        chair: the call's conflicts, the reviewer pool, invitations
 ``technical``   technical reviewer: technical reviews
-``common``      the documented refusals, the id path parameter
+``common``      a row of the chair's call
 =============== ===============================================================
 
 Same services and policies as ``reviews.views`` and ``reviews.recruitment_views``:

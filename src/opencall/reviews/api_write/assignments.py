@@ -10,12 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import services
-from opencall.reviews.api_write.common import ERRORS, row_of_call
+from opencall.reviews.api_write.common import row_of_call
 from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.presenters import chair_call
-from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api, id_param
+from opencall.web.api import MANAGE, MAX_ID, SLUG, WRITE_ERRORS, Api, ApiError, get_api, id_param
 
-router = APIRouter()
+# every route is the chair's: the manage scope, and the refusals documented
+router = APIRouter(responses=WRITE_ERRORS, dependencies=[MANAGE])
 
 
 class PairIn(BaseModel):
@@ -35,13 +36,7 @@ class PairMade(BaseModel):
     source: str
 
 
-@router.post(
-    "/calls/{slug}/assignments",
-    response_model=PairMade,
-    status_code=201,
-    responses=ERRORS,
-    dependencies=[MANAGE],
-)
+@router.post("/calls/{slug}/assignments", response_model=PairMade, status_code=201)
 def add_assignment(body: PairIn, slug: str = SLUG, api: Api = Depends(get_api)) -> PairMade:
     """Assign a reviewer to a proposal by hand (conflicted pairs are refused)."""
     call = chair_call(api, slug)
@@ -51,19 +46,13 @@ def add_assignment(body: PairIn, slug: str = SLUG, api: Api = Depends(get_api)) 
         raise ApiError(400, "proposal_id: not a proposal of this call.")
     if r is None:
         raise ApiError(400, "reviewer_id: no such person.")
-    with api.refusing():
+    with api.refusing(commit=True):
         a = services.add_assignment(api.db, call, p, r, actor_id=api.actor_id)
         out = PairMade.model_validate(a)
-        api.db.commit()
     return out
 
 
-@router.delete(
-    "/calls/{slug}/assignments/{assignment_id}",
-    status_code=204,
-    responses=ERRORS,
-    dependencies=[MANAGE],
-)
+@router.delete("/calls/{slug}/assignments/{assignment_id}", status_code=204)
 def remove_assignment(
     slug: str = SLUG,
     assignment_id: int = id_param(),
@@ -72,7 +61,6 @@ def remove_assignment(
 ) -> Response:
     call = chair_call(api, slug)
     a = row_of_call(api, ReviewAssignment, assignment_id, call)
-    with api.refusing():
+    with api.refusing(commit=True):
         services.remove_assignment(api.db, a, actor_id=api.actor_id, reason=reason)
-        api.db.commit()
     return Response(status_code=204)

@@ -1,5 +1,5 @@
-"""What the review's write API shares: its documented refusals, the id path
-parameter, and a row of the chair's call."""
+"""What the review's write API shares: a row of the chair's call (its documented
+refusals are ``opencall.web.api.WRITE_ERRORS``)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,6 @@ from opencall.calls.models import Call
 from opencall.web.api import Api
 
 T = TypeVar("T")
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "refused: the message says why (nothing changed)"},
-    404: {"description": "not found (or not yours)"},
-}
 
 
 def row_of_call(api: Api, model: type[T], row_id: int, call: Call) -> T:

@@ -17,11 +17,11 @@ from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, move_call
 from opencall.cycle import services as cycle
 from opencall.reviews import services
-from opencall.reviews.api_write.common import ERRORS
 from opencall.reviews.presenters import STEPS, api_call, chair_call
-from opencall.web.api import MANAGE, SLUG, Api, ApiError, get_api, id_param
+from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, ApiError, get_api, id_param
 
-router = APIRouter()
+# every route answers these refusals
+router = APIRouter(responses=WRITE_ERRORS)
 
 
 class TransitionIn(BaseModel):
@@ -33,9 +33,7 @@ class TransitionIn(BaseModel):
     )
 
 
-@router.post(
-    "/calls/{slug}/transition", response_model=PhaseOut, responses=ERRORS, dependencies=[MANAGE]
-)
+@router.post("/calls/{slug}/transition", response_model=PhaseOut, dependencies=[MANAGE])
 def transition(body: TransitionIn, slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
     """Move the call to its next phase (user office). Closing also closes its draft
     proposals, as the cockpit and ``opencall calls transition`` do; publishing is
@@ -63,6 +61,8 @@ class StepIn(BaseModel):
 
 
 class JobOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from the Job row
+
     id: int
     kind: str
     status: str
@@ -73,25 +73,8 @@ class JobOut(BaseModel):
     finished_at: dt.datetime | None
 
 
-def job_out(j: jobs.Job) -> JobOut:
-    return JobOut(
-        id=j.id,
-        kind=j.kind,
-        status=j.status,
-        progress=j.progress,
-        message=j.message,
-        error=j.error,
-        created_at=j.created_at,
-        finished_at=j.finished_at,
-    )
-
-
 @router.post(
-    "/calls/{slug}/steps/{step}",
-    response_model=JobOut,
-    status_code=202,
-    responses=ERRORS,
-    dependencies=[MANAGE],
+    "/calls/{slug}/steps/{step}", response_model=JobOut, status_code=202, dependencies=[MANAGE]
 )
 def run_step(
     body: StepIn | None = None,
@@ -124,12 +107,12 @@ def run_step(
         created_by=api.actor_id,
         max_attempts=2,
     )
-    out = job_out(job)
+    out = JobOut.model_validate(job)
     api.db.commit()
     return out
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut, responses=ERRORS)
+@router.get("/jobs/{job_id}", response_model=JobOut)
 def job(job_id: int = id_param(), api: Api = Depends(get_api)) -> JobOut:
     """A job's progress (the staff of its call)."""
     user = api.require_user()
@@ -137,15 +120,10 @@ def job(job_id: int = id_param(), api: Api = Depends(get_api)) -> JobOut:
     call = api.db.get(Call, j.call_id) if j is not None and j.call_id else None
     if j is None or call is None or not call_policies.may_manage_call(api.db, user, call):
         raise api.not_found()
-    return job_out(j)
+    return JobOut.model_validate(j)
 
 
-@router.post(
-    "/calls/{slug}/ranking/freeze",
-    response_model=PhaseOut,
-    responses=ERRORS,
-    dependencies=[MANAGE],
-)
+@router.post("/calls/{slug}/ranking/freeze", response_model=PhaseOut, dependencies=[MANAGE])
 def freeze(slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
     """Freeze the ranking (chair or user office): the input of the allocation."""
     call = chair_call(api, slug)

@@ -4,28 +4,24 @@ not be seen), the provider's reviewer pool, and invitations withdrawn."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, recruitment
 from opencall.reviews import queries as q
-from opencall.reviews.api_write.common import ERRORS, row_of_call
+from opencall.reviews.api_write.common import row_of_call
 from opencall.reviews.api_write.reviewer import ConflictOut
 from opencall.reviews.models import Conflict, ReviewInvitation
-from opencall.reviews.presenters import CONFLICT_MASKED, chair_call
-from opencall.web.api import MANAGE, SLUG, Api, get_api, id_param
+from opencall.reviews.presenters import chair_call
+from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, get_api, id_param
 
-router = APIRouter()
+# every route is the chair's: the manage scope, and the refusals documented
+router = APIRouter(responses=WRITE_ERRORS, dependencies=[MANAGE])
 
 
-@router.get(
-    "/calls/{slug}/conflicts",
-    response_model=list[ConflictOut],
-    responses=ERRORS,
-    dependencies=[MANAGE],
-)
+@router.get("/calls/{slug}/conflicts", response_model=list[ConflictOut])
 def conflicts(slug: str = SLUG, api: Api = Depends(get_api)) -> list[ConflictOut]:
     """The call's conflicts (chair and user office). Where the caller may not see the
     teams, a detected conflict's source and detail are masked (a source such as "member
@@ -39,20 +35,15 @@ def conflicts(slug: str = SLUG, api: Api = Depends(get_api)) -> list[ConflictOut
         .where(Conflict.call_id == call.id)
         .order_by(Conflict.id)
     ).all()
-    out = []
-    for c, code, status, name in rows:
-        plain = show or c.source == "declared_reviewer"
-        out.append(
-            ConflictOut(
-                id=c.id,
-                proposal_code=code if status in q.REVIEWABLE else "",
-                reviewer_id=c.reviewer_id,
-                reviewer=name,
-                source=c.source if plain else CONFLICT_MASKED,
-                detail=c.detail if plain else "",
-            )
+    return [
+        ConflictOut.of(
+            c,
+            code if status in q.REVIEWABLE else "",
+            name,
+            plain=show or c.source == "declared_reviewer",
         )
-    return out
+        for c, code, status, name in rows
+    ]
 
 
 class PoolMemberOut(BaseModel):
@@ -62,12 +53,7 @@ class PoolMemberOut(BaseModel):
     reviewed_calls: int
 
 
-@router.get(
-    "/calls/{slug}/reviewer-pool",
-    response_model=list[PoolMemberOut],
-    responses=ERRORS,
-    dependencies=[MANAGE],
-)
+@router.get("/calls/{slug}/reviewer-pool", response_model=list[PoolMemberOut])
 def reviewer_pool(slug: str = SLUG, api: Api = Depends(get_api)) -> list[PoolMemberOut]:
     """The provider's reviewer pool (anyone who held a reviewing role on it)."""
     call = chair_call(api, slug)
@@ -80,16 +66,15 @@ def reviewer_pool(slug: str = SLUG, api: Api = Depends(get_api)) -> list[PoolMem
 
 
 class WithdrawnOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from the ReviewInvitation row
+
     id: int
     email: str
     status: str
 
 
 @router.post(
-    "/calls/{slug}/reviewer-invitations/{invitation_id}/withdraw",
-    response_model=WithdrawnOut,
-    responses=ERRORS,
-    dependencies=[MANAGE],
+    "/calls/{slug}/reviewer-invitations/{invitation_id}/withdraw", response_model=WithdrawnOut
 )
 def withdraw_invitation(
     slug: str = SLUG, invitation_id: int = id_param(), api: Api = Depends(get_api)
@@ -97,8 +82,7 @@ def withdraw_invitation(
     """Withdraw a pending invitation to review."""
     call = chair_call(api, slug)
     inv = row_of_call(api, ReviewInvitation, invitation_id, call)
-    with api.refusing():
+    with api.refusing(commit=True):
         recruitment.withdraw(api.db, inv, actor_id=api.actor_id)
-        out = WithdrawnOut(id=inv.id, email=inv.email, status=inv.status)
-        api.db.commit()
+        out = WithdrawnOut.model_validate(inv)
     return out

@@ -8,12 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.proposals.models import Proposal
 from opencall.reviews import services
-from opencall.reviews.api import AssignmentOut
-from opencall.reviews.api_write.common import ERRORS
-from opencall.reviews.presenters import open_assignment
-from opencall.web.api import REVIEW, Api, get_api, id_param
+from opencall.reviews.api import AssignmentOut, assignment_fields
+from opencall.reviews.models import Conflict
+from opencall.reviews.presenters import CONFLICT_MASKED, open_assignment
+from opencall.web.api import REVIEW, WRITE_ERRORS, Api, get_api, id_param
 
-router = APIRouter()
+# every route is the reviewer's: the review scope, and the refusals documented
+router = APIRouter(responses=WRITE_ERRORS, dependencies=[REVIEW])
 
 
 class RespondIn(BaseModel):
@@ -36,54 +37,45 @@ class ConflictOut(BaseModel):
     source: str
     detail: str
 
+    @classmethod
+    def of(
+        cls, c: Conflict, proposal_code: str, reviewer: str, *, plain: bool = True
+    ) -> ConflictOut:
+        """``c`` with its proposal's code and its reviewer's name; unless ``plain``, its
+        source and detail masked (where the caller may not see the teams)."""
+        return cls(
+            id=c.id,
+            proposal_code=proposal_code,
+            reviewer_id=c.reviewer_id,
+            reviewer=reviewer,
+            source=c.source if plain else CONFLICT_MASKED,
+            detail=c.detail if plain else "",
+        )
 
-@router.post(
-    "/assignments/{assignment_id}/respond",
-    response_model=AssignmentOut,
-    responses=ERRORS,
-    dependencies=[REVIEW],
-)
+
+@router.post("/assignments/{assignment_id}/respond", response_model=AssignmentOut)
 def respond(
     body: RespondIn, assignment_id: int = id_param(), api: Api = Depends(get_api)
 ) -> AssignmentOut:
     """Accept or decline an assignment."""
     a = open_assignment(api, assignment_id)
     user = api.require_user()
-    with api.refusing():
+    with api.refusing(commit=True):
         services.respond_to_assignment(api.db, a, user, accept=body.accept)
-        p = api.db.get(Proposal, a.proposal_id)
-        assert p is not None
-        out = AssignmentOut(
-            id=a.id, call=p.call.slug, proposal_code=p.code, title=p.title, status=a.status
-        )
-        api.db.commit()
+        out = AssignmentOut(**assignment_fields(api, a))
     return out
 
 
-@router.post(
-    "/assignments/{assignment_id}/conflict",
-    response_model=ConflictOut,
-    status_code=201,
-    responses=ERRORS,
-    dependencies=[REVIEW],
-)
+@router.post("/assignments/{assignment_id}/conflict", response_model=ConflictOut, status_code=201)
 def declare_conflict(
     body: ConflictIn, assignment_id: int = id_param(), api: Api = Depends(get_api)
 ) -> ConflictOut:
     """Declare a conflict with the assigned proposal: the assignment is removed."""
     a = open_assignment(api, assignment_id)
     user = api.require_user()
-    with api.refusing():
+    with api.refusing(commit=True):
         c = services.declare_conflict(api.db, a, user, body.reason)
         p = api.db.get(Proposal, c.proposal_id)
         assert p is not None
-        out = ConflictOut(
-            id=c.id,
-            proposal_code=p.code,
-            reviewer_id=user.id,
-            reviewer=user.name,
-            source=c.source,
-            detail=c.detail,
-        )
-        api.db.commit()
+        out = ConflictOut.of(c, p.code, user.name)
     return out

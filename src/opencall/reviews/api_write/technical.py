@@ -12,13 +12,13 @@ from sqlalchemy import select
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
-from opencall.reviews.api_write.common import ERRORS
 from opencall.reviews.models import TechnicalReview
 from opencall.reviews.policies import reviewer_content
 from opencall.reviews.presenters import api_call
-from opencall.web.api import REVIEW, SLUG, Api, get_api, id_param
+from opencall.web.api import REVIEW, SLUG, WRITE_ERRORS, Api, get_api, id_param
 
-router = APIRouter()
+# every route is the technical reviewer's: the review scope, and the refusals documented
+router = APIRouter(responses=WRITE_ERRORS, dependencies=[REVIEW])
 
 
 class TechnicalItem(BaseModel):
@@ -48,12 +48,7 @@ class TechnicalOut(BaseModel):
     notes_to_applicants: str
 
 
-@router.get(
-    "/technical/calls/{slug}",
-    response_model=list[TechnicalItem],
-    responses=ERRORS,
-    dependencies=[REVIEW],
-)
+@router.get("/technical/calls/{slug}", response_model=list[TechnicalItem])
 def technical_list(slug: str = SLUG, api: Api = Depends(get_api)) -> list[TechnicalItem]:
     """The proposals a technical reviewer may assess (not their own, not conflicted)."""
     call = api_call(api, slug, policies.may_technical_review)
@@ -91,30 +86,19 @@ def _technical_out(api: Api, p: Proposal) -> TechnicalOut:
     )
 
 
-@router.get(
-    "/technical/proposals/{proposal_id}",
-    response_model=TechnicalOut,
-    responses=ERRORS,
-    dependencies=[REVIEW],
-)
+@router.get("/technical/proposals/{proposal_id}", response_model=TechnicalOut)
 def technical_get(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> TechnicalOut:
     return _technical_out(api, _technical_proposal(api, proposal_id))
 
 
-@router.post(
-    "/technical/proposals/{proposal_id}",
-    response_model=TechnicalOut,
-    responses=ERRORS,
-    dependencies=[REVIEW],
-)
+@router.post("/technical/proposals/{proposal_id}", response_model=TechnicalOut)
 def technical_save(
     body: TechnicalIn, proposal_id: int = id_param(), api: Api = Depends(get_api)
 ) -> TechnicalOut:
     """Record (or replace) the technical review of a proposal."""
     p = _technical_proposal(api, proposal_id)
-    with api.refusing():
+    with api.refusing(commit=True):
         services.submit_technical_review(api.db, p, api.require_user(), **body.model_dump())
         api.db.flush()
         out = _technical_out(api, p)
-        api.db.commit()
     return out
