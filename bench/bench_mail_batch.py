@@ -61,12 +61,16 @@ def before_handler(settings: Settings) -> jobs.Handler:
 
 
 def _size(params: Any) -> int:
+    """Characters of the parameters sent (a JSON parameter counted as its JSON text: psycopg
+    wraps it in an adapter whose ``obj`` is the document)."""
     if params is None:
         return 0
     if isinstance(params, dict):
-        return sum(len(str(v)) for v in params.values())
+        return sum(_size(v) for v in params.values())
     if isinstance(params, list | tuple):
-        return sum(_size(p) if isinstance(p, dict | list | tuple) else len(str(p)) for p in params)
+        return sum(_size(p) for p in params)
+    if hasattr(params, "obj"):
+        return len(json.dumps(params.obj, default=str))
     return len(str(params))
 
 
