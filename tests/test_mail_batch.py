@@ -70,7 +70,7 @@ def test_a_failure_in_the_middle_resends_nothing_already_sent(
     assert smtp.delivered == [f"r{i}@uni.example" for i in range(10) if i not in (3, 7)]
     with factory() as s:
         row = s.scalars(select(jobs.Job)).one()
-        assert row.payload["sent"] == [0, 1, 2, 4, 5, 6, 8, 9]
+        assert mail.sent_indices(s, row) == [0, 1, 2, 4, 5, 6, 8, 9]
     job = jobs.run_one(factory, reg)
     assert job is not None and job.status == "done" and job.attempts == 2
     # exactly once each
@@ -90,7 +90,7 @@ def test_a_message_that_never_goes_leaves_the_job_failed_with_it_unsent(
     with factory() as s:
         row = s.scalars(select(jobs.Job)).one()
         assert row.status == "failed" and row.attempts == row.max_attempts == 3
-        assert row.payload["sent"] == [0, 2, 3]  # the unsent one is kept, not lost
+        assert mail.sent_indices(s, row) == [0, 2, 3]  # the unsent one is kept, not lost
         assert row.payload["messages"][1]["to"] == "r1@uni.example"
     assert smtp.delivered == ["r0@uni.example", "r2@uni.example", "r3@uni.example"]
 
@@ -133,3 +133,53 @@ def test_a_single_message_job_is_sent_as_before(
         s.commit()
     assert jobs.run_pending(factory, _registry(settings)) == 1
     assert smtp.delivered == ["one@uni.example"]
+
+
+def test_progress_is_one_small_insert_a_message_not_a_payload_rewrite(
+    engine: Any, factory: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recording that a message went out costs the same for the 1st and the 5,000th: one
+    row of ``job_steps_done``, never a rewrite of the job's payload (which holds every
+    message: rewriting it after each one made a mailing O(n^2) in bytes written)."""
+    from sqlalchemy import event
+
+    smtp = FlakySMTP(set())
+    monkeypatch.setattr(mail, "send", smtp.send)
+    with factory() as s:
+        mail.queue_mails(s, _messages(30), per=30)
+        s.commit()
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert jobs.run_pending(factory, _registry(settings)) == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(smtp.delivered) == 30
+    assert not [q for q in statements if q.startswith("update jobs") and "payload" in q]
+    assert sum(1 for q in statements if q.startswith("insert into job_steps_done")) == 30
+    with factory() as s:
+        row = s.scalars(select(jobs.Job)).one()
+        assert row.status == "done" and mail.sent_indices(s, row) == list(range(30))
+        assert "sent" not in row.payload
+
+
+def test_a_job_queued_before_the_table_keeps_its_recorded_progress(
+    factory: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch queued (and partly sent) by the previous version recorded its progress in
+    the payload's ``sent``: those messages are not sent again."""
+    smtp = FlakySMTP(set())
+    monkeypatch.setattr(mail, "send", smtp.send)
+    messages = [{"to": to, "subject": sj, "body": b} for to, sj, b in _messages(4)]
+    with factory() as s:
+        jobs.enqueue(s, "mail", {"messages": messages, "sent": [0, 2]})
+        s.commit()
+    assert jobs.run_pending(factory, _registry(settings)) == 1
+    assert smtp.delivered == ["r1@uni.example", "r3@uni.example"]
+    with factory() as s:
+        row = s.scalars(select(jobs.Job)).one()
+        assert row.status == "done" and mail.sent_indices(s, row) == [0, 1, 2, 3]

@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+
+class Localized(str):
+    """A text an operator gave in several languages (a resource's field label) used
+    as a message parameter: the string is the default text (the English label, what
+    ``DomainError.message`` and the API's ``params`` show); ``Translator.error`` puts
+    the reader's language in its place, falling back to the default::
+
+        raise DomainError("%(label)s: ...", label=Localized("Safety sheet", labels))
+    """
+
+    by_lang: dict[str, str]
+
+    def __new__(cls, default: str, by_lang: Mapping[str, str] | None = None) -> Localized:
+        obj = super().__new__(cls, default)
+        obj.by_lang = {k: v for k, v in (by_lang or {}).items() if v}
+        return obj
+
+    def in_lang(self, lang: str) -> str:
+        return self.by_lang.get(lang) or str.__str__(self)
 
 
 class DomainError(Exception):

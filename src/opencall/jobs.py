@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, select, text, update
+from sqlalchemy import ForeignKey, Integer, String, Text, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -50,6 +50,30 @@ class Job(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class JobStepDone(Base):
+    """One step of a job done for good (a message of a batch sent), a row of its own: a
+    handler records each step with one small insert, whatever the size of the job, and a
+    retry skips the steps recorded (:func:`mark_done`, :func:`done_keys`)."""
+
+    __tablename__ = "job_steps_done"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    done_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+def mark_done(session: Session, job: Job, key: str) -> None:
+    """Record a step of ``job`` as done (the caller commits); a key recorded twice is an
+    error (the primary key), never a silent second step."""
+    session.add(JobStepDone(job_id=job.id, key=key))
+    session.flush()
+
+
+def done_keys(session: Session, job: Job) -> set[str]:
+    """The keys of the steps of ``job`` recorded as done."""
+    return set(session.scalars(select(JobStepDone.key).where(JobStepDone.job_id == job.id)))
 
 
 Handler = Callable[[Session, Job, Callable[[int, str], None]], None]

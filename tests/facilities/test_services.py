@@ -263,10 +263,23 @@ def test_a_file_field_names_a_file_attached_to_the_proposal(db: Session) -> None
     ps.add_request(db, p, "custom", details, pool_id=krios.id, now=f.NOW)
     problem = ("requests", "Safety sheet: no file named 'msds.pdf' is attached to this proposal.")
     assert problem in ps.submission_problems(p)
-    from opencall.web.i18n import Translator
+    from opencall.web.i18n import Translator, error_json
 
-    said = Translator("fr").message(problem[1])
-    assert said == "Safety sheet : aucun fichier nommé 'msds.pdf' n'est joint à cette proposition."
+    # said in the reader's language with the resource's label in that language (the
+    # English one where the operator gave none)
+    [(field, error)] = [x for x in ps.submission_errors(p) if x[0] == "requests"]
+    said = {lang: Translator(lang).error(error) for lang in ("en", "fr", "zh", "es")}
+    assert said == {
+        "en": problem[1],
+        "fr": "Fiche de sécurité : aucun fichier nommé 'msds.pdf' n'est joint à cette proposition.",
+        "zh": "Safety sheet：本提案未附有名为 'msds.pdf' 的文件。",
+        "es": "Safety sheet: no hay ningún archivo llamado 'msds.pdf' adjunto a esta propuesta.",
+    }
+    # for API clients: a stable id and plain parameters (the default label)
+    body = error_json(error, "fr", "requests: ")
+    assert body["message_id"] == "%(label)s: no file named %(name)s is attached to this proposal."
+    assert body["params"] == {"label": "Safety sheet", "name": "'msds.pdf'"}
+    assert type(body["params"]["label"]) is str
     db.add(Attachment(proposal_id=p.id, purpose="scientific", filename="msds.pdf",
                       content_type="application/pdf", size=10, pages=1, sha256="0" * 64,
                       storage_key="k"))  # fmt: skip

@@ -403,3 +403,54 @@ def test_field_errors_speak_the_applicants_language(web: Web, cryo: Cryo) -> Non
     )  # fmt: skip
     assert r.status_code == 400
     assert "Spécimen : ce champ est obligatoire." in r.text
+
+
+def test_a_missing_file_is_named_by_the_resources_label_in_each_language(web: Web) -> None:
+    """The "no file named …" problem carries the resource's own label for the field in
+    the page's language (the English one where the operator gave none), on the editor
+    in en/fr/zh/es and in the API's refusal (stable id, parameters and English detail
+    for clients that send no Accept-Language)."""
+    labels = {"en": "Safety sheet", "fr": "Fiche de sécurité", "zh": "安全数据表"}
+    with web.factory() as s:
+        fac, krios, _g = cryo_centre(s)
+        fields = [*FIELDS, {"key": "safety", "type": "file", "labels": labels}]
+        fs.update_resource(s, krios, request_fields=fields)
+        applicant = F.user(s, email="safety-sheet@example.org")
+        call = cryo_call(s, fac, [krios], 40)
+        make_open(call)
+        call_services.transition_call(s, call, "open")
+        p = ps.create_proposal(s, call, applicant, title="Ribosome", abstract="a", science_case="b")
+        details = {"amount": 1, "specimen": "s", "mode": "screening", "safety": "msds.pdf"}
+        ps.add_request(s, p, "custom", details, pool_id=krios.id)
+        raw = people_services.create_api_token(s, applicant, "t")[1]
+        s.commit()
+        pid = p.id
+    client, _tok = session_client(web, applicant.email)
+    expected = {
+        "en": "Safety sheet: no file named &#39;msds.pdf&#39; is attached to this proposal.",
+        "fr": "Fiche de sécurité : aucun fichier nommé &#39;msds.pdf&#39; n&#39;est joint",
+        "zh": "安全数据表：本提案未附有名为 &#39;msds.pdf&#39; 的文件。",
+        "es": "Safety sheet: no hay ningún archivo llamado &#39;msds.pdf&#39; adjunto",
+    }
+    for lang, said in expected.items():
+        client.cookies.set("oc_lang", lang)
+        page = client.get(f"/proposals/{pid}")
+        assert page.status_code == 200
+        assert said in page.text, lang
+    h = {"Authorization": f"Bearer {raw}"}
+    url = f"/api/v1/proposals/{pid}/submit"
+    english = "requests: Safety sheet: no file named 'msds.pdf' is attached to this proposal."
+    r = web.client().post(url, headers=h)
+    assert r.status_code == 400 and r.json()["detail"] == english
+    assert r.json()["message_id"] == (
+        "%(label)s: no file named %(name)s is attached to this proposal."
+    )
+    assert r.json()["params"] == {"label": "Safety sheet", "name": "'msds.pdf'"}
+    r = web.client().post(url, headers={**h, "Accept-Language": "fr"})
+    assert r.status_code == 400
+    assert r.json()["detail"] == (
+        "requests: Fiche de sécurité : aucun fichier nommé 'msds.pdf' n'est joint à cette "
+        "proposition."
+    )
+    with web.factory() as s:
+        assert s.get(Proposal, pid).status == "draft"  # type: ignore[union-attr]

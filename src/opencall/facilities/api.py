@@ -101,6 +101,25 @@ class CalendarOut(BaseModel):
     unavailable: list[UnavailableOut]
 
 
+class ClashOut(BaseModel):
+    call: str = Field(description="the call's slug")
+    proposal_code: str
+    award_id: int | None
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+class UnavailableAdded(CalendarOut):
+    clashes: list[ClashOut] = Field(
+        default_factory=list,
+        description="booked slots of running calls inside the new period: the period is "
+        "recorded all the same (an outage is a fact) and these need rescheduling",
+    )
+    hidden_clashes: int = Field(
+        default=0, description="more such slots, in calls whose schedule you may not see"
+    )
+
+
 class ResourceOut(BaseModel):
     id: int
     facility_id: int
@@ -332,15 +351,18 @@ def get_calendar(pool_id: int = id_param(), api: Api = Depends(get_api)) -> Cale
 
 @router.post(
     "/resources/{pool_id}/unavailable",
-    response_model=CalendarOut,
+    response_model=UnavailableAdded,
     status_code=201,
     dependencies=[MANAGE],
 )
 def add_unavailable(
     body: UnavailableIn, pool_id: int = id_param(), api: Api = Depends(get_api)
-) -> CalendarOut:
+) -> UnavailableAdded:
     """An unavailable period (maintenance...): inside the period, overlapping no
-    other, and leaving room for the capacity already declared."""
+    other, and leaving room for the capacity already declared. Accepted even over
+    slots already booked (an unplanned outage): the answer lists them (``clashes``),
+    the audit log records them and the call's schedule shows them as needing
+    rescheduling."""
     pool = _resource(api, pool_id)
     _apply(
         api,
@@ -351,7 +373,24 @@ def add_unavailable(
         reason=body.reason,
     )
     api.db.refresh(pool)
-    return calendar_out(pool)
+    clashes = services.schedule_clashes(
+        api.db, pool, [(body.starts_at, body.ends_at)], viewer=api.user
+    )
+    return UnavailableAdded(
+        **calendar_out(pool).model_dump(),
+        clashes=[
+            ClashOut(
+                call=c.call_slug,
+                proposal_code=c.proposal_code,
+                award_id=c.award_id,
+                starts_at=c.starts_at,
+                ends_at=c.ends_at,
+            )
+            for c in clashes
+            if c.visible
+        ],
+        hidden_clashes=sum(1 for c in clashes if not c.visible),
+    )
 
 
 @router.delete(

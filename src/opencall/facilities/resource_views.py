@@ -243,6 +243,12 @@ def resource_page(page: Page, pool: CapacityPool, status: int = 200, **extra: An
             "slot_capacity": services.slot_capacity(pool),
             "unit_options": _unit_options(page),
             "type_options": [(k, page._(FIELD_TYPE_LABELS[k])) for k in FIELD_TYPES],
+            "clashes": services.schedule_clashes(
+                page.db,
+                pool,
+                [(u.starts_at, u.ends_at) for u in pool.unavailable],
+                viewer=page.user,
+            ),
             "uform": extra.get("uform", {}),
             "uerrors": extra.get("uerrors", {}),
             "fform": extra.get("fform", {}),
@@ -304,17 +310,22 @@ def add_unavailable(pool_id: int, page: Page = Depends(get_page)) -> Response:
     if last is None:
         errors["last_day"] = page._(MSG_DATE)
     if not errors and first is not None and last is not None:
+        starts_at = dt.datetime.combine(first, dt.time(), dt.UTC)
+        ends_at = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC)
         try:
             services.add_unavailable(
                 page.db,
                 pool,
-                starts_at=dt.datetime.combine(first, dt.time(), dt.UTC),
-                ends_at=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC),
+                starts_at=starts_at,
+                ends_at=ends_at,
                 reason=f.get("reason", "").strip()[:200],
                 actor_id=page.user.id,
             )
+            # accepted even over booked slots (an outage is a fact): the page lists them
+            clashes = services.schedule_clashes(page.db, pool, [(starts_at, ends_at)])
             page.commit()
-            return page.redirect(f"/manage/resources/{pool.id}#calendar", "saved")
+            where = "#clashes" if clashes else "#calendar"
+            return page.redirect(f"/manage/resources/{pool.id}{where}", "saved")
         except DomainError as exc:
             page.db.rollback()
             errors["first_day"] = page.t.error(exc)

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -155,6 +156,49 @@ COMMITMENT_COUNTERS: list[Callable[[Session, CapacityPool], float]] = []
 
 def committed_amount(session: Session, pool: CapacityPool) -> float:
     return sum(counter(session, pool) for counter in COMMITMENT_COUNTERS)
+
+
+@dataclass(frozen=True)
+class ScheduleClash:
+    """A scheduled item (a booked slot) of a call inside an unavailable period of its
+    resource: it needs rescheduling. ``visible`` is False where the person asking may
+    not see that call's schedule; then only the times are given (no call, no code)."""
+
+    call_id: int
+    call_slug: str
+    call_title: str
+    proposal_id: int
+    proposal_code: str
+    award_id: int | None
+    entry_id: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    visible: bool = True
+
+
+#: Finders of the scheduled items that fall in given periods of a resource. The
+#: scheduling feature comes after facilities and registers its finder here at import
+#: (as the calls feature registers its commitment counter).
+ClashFinder = Callable[
+    [Session, CapacityPool, Sequence[tuple[dt.datetime, dt.datetime]], Any], list[ScheduleClash]
+]
+SCHEDULE_CLASH_FINDERS: list[ClashFinder] = []
+
+
+def schedule_clashes(
+    session: Session,
+    pool: CapacityPool,
+    periods: Sequence[tuple[dt.datetime, dt.datetime]],
+    *,
+    viewer: Any = None,
+) -> list[ScheduleClash]:
+    """The scheduled items of calls still running (not archived) that fall in one of
+    ``periods`` of the resource, by start. With ``viewer``, items of calls whose
+    schedule that person may not see carry no call or proposal."""
+    if not periods:
+        return []
+    out = [c for finder in SCHEDULE_CLASH_FINDERS for c in finder(session, pool, periods, viewer)]
+    return sorted(out, key=lambda c: (c.starts_at, c.call_id, c.entry_id))
 
 
 def _calendar_doc(
@@ -370,11 +414,44 @@ def add_unavailable(
     reason: str = "",
     actor_id: int | None = None,
 ) -> CapacityPool:
+    """Record an unavailable period (maintenance, an unplanned outage). It is accepted
+    even when calls have already booked slots in it (reality cannot be refused); those
+    slots are recorded in the audit log, one event per call
+    (``pool.unavailable_clashes``), and :func:`schedule_clashes` lists them for the
+    answer and the schedule pages, which show them as needing rescheduling."""
     docs = [
         *_unavailable_docs(pool),
         {"starts_at": starts_at, "ends_at": ends_at, "reason": reason},
     ]
-    return update_resource(session, pool, unavailable=docs, actor_id=actor_id)
+    update_resource(session, pool, unavailable=docs, actor_id=actor_id)
+    by_call: dict[int, list[ScheduleClash]] = {}
+    for c in schedule_clashes(session, pool, [(starts_at, ends_at)]):
+        by_call.setdefault(c.call_id, []).append(c)
+    for call_id, clashes in by_call.items():
+        auditlog.record(
+            session,
+            "pool.unavailable_clashes",
+            "capacity_pool",
+            pool.id,
+            actor_id=actor_id,
+            call_id=call_id,
+            data={
+                "starts_at": starts_at.astimezone(dt.UTC).isoformat(),
+                "ends_at": ends_at.astimezone(dt.UTC).isoformat(),
+                "reason": reason,
+                "slots": [
+                    {
+                        "entry": c.entry_id,
+                        "proposal": c.proposal_id,
+                        "award": c.award_id,
+                        "start": c.starts_at.isoformat(),
+                        "end": c.ends_at.isoformat(),
+                    }
+                    for c in clashes
+                ],
+            },
+        )
+    return pool
 
 
 def remove_unavailable(

@@ -513,10 +513,10 @@ def remove_attachment(
 def submit(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> ProposalFull:
     """Submit (the PI): freezes a revision; resubmitting before the deadline replaces it."""
     p = _pi(api, proposal_id)
-    problems = services.submission_problems(p)
+    problems = services.submission_errors(p)
     if problems:
-        field, message = problems[0]
-        raise ApiError(400, f"{field}: {message}")
+        field, error = problems[0]
+        raise ApiError(400, f"{field}: {error.message}", error=error, prefix=f"{field}: ")
     return _change(api, p, services.submit, now=utcnow())
 
 

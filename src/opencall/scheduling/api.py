@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from opencall.proposals.models import Proposal
@@ -13,6 +13,7 @@ from opencall.reviews import queries as rq
 from opencall.reviews.presenters import ChairList, chair_list
 from opencall.scheduling import policies
 from opencall.scheduling.models import ScheduleEntry
+from opencall.scheduling.slot_services import needs_rescheduling
 from opencall.web.api import (
     MANAGE,
     NOT_FOUND,
@@ -31,6 +32,11 @@ class EntryOut(BaseModel):
     end: dt.datetime | None
     amount: float
     explanation: str
+    needs_rescheduling: bool = Field(
+        default=False,
+        description="booked inside an unavailable period of its resource recorded since "
+        "(an outage): to be rescheduled",
+    )
 
 
 class EntryList(Paged[EntryOut]):
@@ -53,6 +59,7 @@ def schedule(chair: ChairList = Depends(chair_list)) -> EntryList:
     )
     keys = [(start, dt.datetime), (ScheduleEntry.id, int)]
     rows, pg = chair.rows(stmt, keys, lambda r: (r[0].start or UNPLACED, r[0].id))
+    reschedule = needs_rescheduling(api.db, call)
     return EntryList(
         items=[
             EntryOut(
@@ -63,6 +70,7 @@ def schedule(chair: ChairList = Depends(chair_list)) -> EntryList:
                 end=e.end,
                 amount=e.amount,
                 explanation=str(e.details.get("explanation", "")),
+                needs_rescheduling=e.id in reschedule,
             )
             for e, code, status in rows
         ],

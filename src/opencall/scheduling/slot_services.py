@@ -7,19 +7,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award
 from opencall.calls.models import Call
 from opencall.errors import DomainError
-from opencall.facilities.models import CapacityPool
+from opencall.facilities import services as fac_services
+from opencall.facilities.models import CapacityPool, PoolUnavailability
+from opencall.facilities.services import ScheduleClash
 from opencall.proposals.models import Proposal, Request
+from opencall.reviews.queries import REVIEWABLE
 from opencall.runs import Progress, Solve, SolverRun, no_progress, record_run
-from opencall.scheduling import queries
+from opencall.scheduling import policies, queries
 from opencall.scheduling.domain import explanation_details
 from opencall.scheduling.models import ScheduleEntry
 from opencall.scheduling.queries import awards_by_request, by_id
@@ -279,3 +283,86 @@ def slot_uid(call: Call, pool_id: int | None, start: dt.datetime) -> str:
 
 def unavailable_uid(call: Call, pool_id: int, row_id: int) -> str:
     return f"{call.slug}-{pool_id}-unavailable-{row_id}@opencall"
+
+
+# ------------------------------------------------------------------ unavailable after the fact
+
+
+def _clash_rows(session: Session, where: Any) -> list[tuple[ScheduleEntry, Proposal, Call]]:
+    stmt = (
+        select(ScheduleEntry, Proposal, Call)
+        .join(Proposal, Proposal.id == ScheduleEntry.proposal_id)
+        .join(Call, Call.id == ScheduleEntry.call_id)
+        .where(
+            ScheduleEntry.kind != PERIOD_KIND,
+            ScheduleEntry.start.is_not(None),
+            ScheduleEntry.end.is_not(None),
+            where,
+        )
+        .order_by(ScheduleEntry.start, ScheduleEntry.id)
+    )
+    return [(e, p, c) for e, p, c in session.execute(stmt).tuples()]
+
+
+def _clash(entry: ScheduleEntry, proposal: Proposal, call: Call, visible: bool) -> ScheduleClash:
+    assert entry.start is not None and entry.end is not None
+    shown = visible and proposal.status in REVIEWABLE
+    return ScheduleClash(
+        call_id=call.id if visible else 0,
+        call_slug=call.slug if visible else "",
+        call_title=call.title if visible else "",
+        proposal_id=proposal.id if visible else 0,
+        proposal_code=proposal.code if shown else "",
+        award_id=entry.award_id if visible else None,
+        entry_id=entry.id if visible else 0,
+        starts_at=entry.start,
+        ends_at=entry.end,
+        visible=visible,
+    )
+
+
+def outage_clashes(
+    session: Session,
+    pool: CapacityPool,
+    periods: Sequence[tuple[dt.datetime, dt.datetime]],
+    viewer: Any = None,
+) -> list[ScheduleClash]:
+    """The booked items of the resource, in calls not archived, that overlap one of
+    ``periods`` (registered in ``facilities.services.SCHEDULE_CLASH_FINDERS``). With a
+    ``viewer``, an item of a call whose schedule that person may not see keeps only its
+    times; a proposal's code is given only as the schedule pages give it."""
+    overlap = or_(*(and_(ScheduleEntry.start < e, ScheduleEntry.end > s) for s, e in periods))
+    rows = _clash_rows(
+        session, and_(ScheduleEntry.pool_id == pool.id, Call.status != "archived", overlap)
+    )
+    seen: dict[int, bool] = {}
+    out = []
+    for entry, proposal, call in rows:
+        if call.id not in seen:
+            seen[call.id] = viewer is None or policies.may_see_schedule(session, viewer, call)
+        out.append(_clash(entry, proposal, call, seen[call.id]))
+    return out
+
+
+if outage_clashes not in fac_services.SCHEDULE_CLASH_FINDERS:
+    fac_services.SCHEDULE_CLASH_FINDERS.append(outage_clashes)
+
+
+def needs_rescheduling(session: Session, call: Call) -> dict[int, str]:
+    """The call's booked items that now fall in an unavailable period of their resource
+    (an outage recorded after the schedule was made): entry id -> the period's reason."""
+    stmt = (
+        select(ScheduleEntry.id, PoolUnavailability.reason)
+        .join(PoolUnavailability, PoolUnavailability.pool_id == ScheduleEntry.pool_id)
+        .where(
+            ScheduleEntry.call_id == call.id,
+            ScheduleEntry.kind != PERIOD_KIND,
+            ScheduleEntry.start < PoolUnavailability.ends_at,
+            ScheduleEntry.end > PoolUnavailability.starts_at,
+        )
+        .order_by(ScheduleEntry.id, PoolUnavailability.starts_at)
+    )
+    out: dict[int, str] = {}
+    for entry_id, reason in session.execute(stmt).tuples():
+        out.setdefault(entry_id, reason or "")
+    return out

@@ -15,6 +15,7 @@ from opencall.inputs import plain_number
 from opencall.reviews import queries as rq
 from opencall.reviews.presenters import labels, proposal_rows
 from opencall.scheduling import policies, presenters, services
+from opencall.scheduling import slot_services as ss
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.i18n import N_
@@ -99,11 +100,15 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
         monday = monday - dt.timedelta(days=monday.weekday())
         grid = week_grid(services.week(page.db, call, monday), monday)
     shown, pager = paginate(entries, page.request.query_params, PER_PAGE, "#entries")
+    # booked items that an unavailable period recorded since (an outage) now covers
+    reschedule = ss.needs_rescheduling(page.db, call)
     return page.render(
         "scheduling/schedule.html",
         {
             "call": call,
             "entries": shown,
+            "reschedule": reschedule,
+            "to_reschedule": [e for e in entries if e.id in reschedule],
             "pager": pager,
             "rows": rows,
             "grid": grid,

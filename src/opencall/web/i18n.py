@@ -35,7 +35,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from opencall.errors import DomainError
+from opencall.errors import DomainError, Localized
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES: dict[str, str] = {"en": "English", "zh": "中文", "fr": "Français", "es": "Español"}
@@ -141,6 +141,8 @@ class Translator:
         params = {
             k: self.error(v)
             if isinstance(v, DomainError)
+            else v.in_lang(self.lang)
+            if isinstance(v, Localized)
             else self.message(v)
             if isinstance(v, str)
             else v
@@ -181,7 +183,11 @@ def error_json(exc: DomainError, lang: str, prefix: str = "") -> dict[str, Any]:
     if exc.msg_id is not None:
         out["message_id"] = exc.msg_id
         out["params"] = {
-            k: v if v is None or isinstance(v, str | int | float | bool) else str(v)
+            k: str.__str__(v)
+            if isinstance(v, Localized)
+            else v
+            if v is None or isinstance(v, str | int | float | bool)
+            else str(v)
             for k, v in exc.params.items()
         }
     return out

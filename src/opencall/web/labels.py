@@ -106,6 +106,7 @@ AUDIT_ACTIONS = {
     "expertise.updated": N_("Expertise updated"),
     "facility.created": N_("Facility created"),
     "pool.created": N_("Capacity pool created"),
+    "pool.unavailable_clashes": N_("Unavailable period recorded over booked slots"),
     "postaward.import": N_("Post-award records imported"),
     "postaward.output": N_("Research output recorded"),
     "postaward.record": N_("Post-award record created"),

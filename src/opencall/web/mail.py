@@ -35,6 +35,12 @@ def queue_mail(session: Session, to: str, subject: str, body: str) -> jobs.Job:
     return jobs.enqueue(session, "mail", {"to": to, "subject": subject, "body": body})
 
 
+def sent_indices(session: Session, job: jobs.Job) -> list[int]:
+    """The messages of a batch 'mail' job recorded as sent, by index."""
+    legacy = set((job.payload or {}).get("sent", []))
+    return sorted(legacy | {int(k) for k in jobs.done_keys(session, job)})
+
+
 def queue_mails(
     session: Session, messages: list[tuple[str, str, str]], per: int = MAIL_BATCH
 ) -> list[jobs.Job]:
@@ -50,7 +56,6 @@ def queue_mails(
                     {"to": to, "subject": subject, "body": body}
                     for to, subject, body in messages[lo : lo + per]
                 ],
-                "sent": [],
             },
         )
         for lo in range(0, len(messages), per)
@@ -97,12 +102,15 @@ def mail_handler(settings: Settings) -> jobs.Handler:
     """The job handler for 'mail' jobs (registered in ``app.build_registry``): one message, or
     a batch (``queue_mails``).
 
-    In a batch each message sent is recorded at once (its index in the payload's ``sent``,
-    committed), so a retry of the job sends only the messages not yet sent; a message that
+    In a batch each message sent is recorded at once (its index, one row of
+    ``jobs.JobStepDone``, committed: one small insert a message, not a rewrite of the
+    payload), so a retry of the job sends only the messages not yet sent; a message that
     fails does not hold the others back in that attempt. The job fails (and is retried up to
     its ``max_attempts``, then kept as failed with the unsent messages in its payload) while
     any message is unsent; it is done only when all are sent. As for a single message, a
-    crash between the server's acceptance and the commit of ``sent`` sends that one again.
+    crash between the server's acceptance and the commit of its row sends that one again.
+    Indices in the payload's ``sent`` (how jobs queued before the table recorded them)
+    count as sent too.
     """
 
     def handle(session: Session, job: jobs.Job, _progress: Callable[[int, str], None]) -> None:
@@ -111,7 +119,7 @@ def mail_handler(settings: Settings) -> jobs.Handler:
             send(settings, build_message(settings, str(p["to"]), str(p["subject"]), str(p["body"])))
             return
         messages = p["messages"]
-        sent = set(p.get("sent", []))
+        sent = set(p.get("sent", [])) | {int(k) for k in jobs.done_keys(session, job)}
         errors: list[str] = []
         for i, m in enumerate(messages):
             if i in sent:
@@ -125,7 +133,7 @@ def mail_handler(settings: Settings) -> jobs.Handler:
                 errors.append(f"message {i}: {type(exc).__name__}: {exc}")
                 continue
             sent.add(i)
-            job.payload = {**p, "sent": sorted(sent)}
+            jobs.mark_done(session, job, str(i))
             session.commit()  # the message is sent: never again, whatever happens next
         if errors:
             raise RuntimeError(

@@ -52,6 +52,7 @@ from opencall.proposals.services.editing import (
 from opencall.proposals.services.lifecycle import (
     create_proposal,
     reopen,
+    submission_errors,
     submission_problems,
     submit,
     update_proposal,
@@ -119,6 +120,7 @@ __all__ = [
     "set_bundle",
     "snapshot",
     "store_blob",
+    "submission_errors",
     "submission_problems",
     "submit",
     "update_proposal",

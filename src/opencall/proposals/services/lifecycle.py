@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from opencall.calls.models import Call
 from opencall.calls.schemas import call_form
 from opencall.db import utcnow
-from opencall.errors import DomainError
+from opencall.errors import DomainError, Localized
 from opencall.facilities.domain import parse_fields
 from opencall.inputs import invisible_only
 from opencall.people.models import User
@@ -157,11 +157,12 @@ def update_proposal(
     return proposal
 
 
-def _missing_files(proposal: Proposal) -> list[tuple[str, str]]:
-    """A custom request's file fields name files attached to the proposal."""
+def _missing_files(proposal: Proposal) -> list[tuple[str, DomainError]]:
+    """A custom request's file fields name files attached to the proposal. The field's
+    label is the resource's own, in the reader's language (:class:`Localized`)."""
     attached = {a.filename for a in proposal.attachments}
     forms = {cp.pool_id: cp.pool.request_fields for cp in proposal.call.pools}
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, DomainError]] = []
     for r in proposal.requests:
         if r.kind != "custom" or r.pool_id not in forms:
             continue
@@ -171,56 +172,84 @@ def _missing_files(proposal: Proposal) -> list[tuple[str, str]]:
                 out.append(
                     (
                         "requests",
-                        f"{fd.label('en')}: no file named {name!r} is attached to this proposal.",
+                        DomainError(
+                            "%(label)s: no file named %(name)s is attached to this proposal.",
+                            field="requests",
+                            label=Localized(fd.label("en"), fd.labels),
+                            name=repr(name),
+                        ),
                     )
                 )
     return out
 
 
-def submission_problems(proposal: Proposal) -> list[tuple[str, str]]:
-    """Everything that blocks submission, as (field, message); empty when ready."""
+def submission_errors(proposal: Proposal) -> list[tuple[str, DomainError]]:
+    """Everything that blocks submission, as (field, error); empty when ready. Each
+    error carries its message id and parameters, so that the edge says it in the
+    reader's language (``page.t.error``), resource labels included."""
     form = call_form(proposal.call.form)
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, DomainError]] = []
+
+    def problem(field: str, err: DomainError) -> None:
+        problems.append((field, err))
+
     if not proposal.title.strip():
-        problems.append(("title", "A title is required."))
+        problem("title", DomainError("A title is required.", field="title"))
     if not proposal.abstract.strip():
-        problems.append(("abstract", "An abstract is required."))
+        problem("abstract", DomainError("An abstract is required.", field="abstract"))
     elif word_count(proposal.abstract) > form.abstract_max_words:
-        problems.append(
-            (
-                "abstract",
-                f"The abstract has {word_count(proposal.abstract)} words; "
-                f"at most {form.abstract_max_words}.",
-            )
+        problem(
+            "abstract",
+            DomainError(
+                "The abstract has %(n)s words; at most %(max)s.",
+                field="abstract",
+                n=word_count(proposal.abstract),
+                max=form.abstract_max_words,
+            ),
         )
     if not proposal.science_case.strip():
-        problems.append(("science_case", "A science case is required."))
+        problem("science_case", DomainError("A science case is required.", field="science_case"))
     elif word_count(proposal.science_case) > form.science_case_max_words:
-        problems.append(
-            (
-                "science_case",
-                f"The science case has {word_count(proposal.science_case)} words; "
-                f"at most {form.science_case_max_words}.",
-            )
+        problem(
+            "science_case",
+            DomainError(
+                "The science case has %(n)s words; at most %(max)s.",
+                field="science_case",
+                n=word_count(proposal.science_case),
+                max=form.science_case_max_words,
+            ),
         )
     if not proposal.requests:
-        problems.append(("requests", "Add at least one request."))
+        problem("requests", DomainError("Add at least one request.", field="requests"))
     bundles = [r.bundle for r in proposal.requests if r.bundle]
     for key in sorted({b for b in bundles if bundles.count(b) < 2}):
-        problems.append(
-            (
-                "bundle",
-                f"Bundle {key!r} has one request; an all-or-nothing bundle needs at least two "
+        problem(
+            "bundle",
+            DomainError(
+                "Bundle %(key)s has one request; an all-or-nothing bundle needs at least two "
                 "requests of the same proposal.",
-            )
+                field="bundle",
+                key=repr(key),
+            ),
         )
     problems += _missing_files(proposal)
     if form.requires_pdf and not any(a.purpose == "scientific" for a in proposal.attachments):
-        problems.append(("attachment", "This call requires a PDF of the scientific justification."))
+        problem(
+            "attachment",
+            DomainError(
+                "This call requires a PDF of the scientific justification.", field="attachment"
+            ),
+        )
     pi = [m for m in proposal.members if m.role == "pi"]
     if not pi or not pi[0].institution_name or not pi[0].country_iso3:
-        problems.append(("team", "The PI needs an institution and a country."))
+        problem("team", DomainError("The PI needs an institution and a country.", field="team"))
     return problems
+
+
+def submission_problems(proposal: Proposal) -> list[tuple[str, str]]:
+    """Everything that blocks submission, as (field, message in English); empty when
+    ready. Pages say them in the reader's language from :func:`submission_errors`."""
+    return [(f, e.message) for f, e in submission_errors(proposal)]
 
 
 def submit(
@@ -242,13 +271,16 @@ def submit(
     if proposal.status not in ("draft", "submitted"):
         check_proposal_transition(proposal.status, "submitted")
     require_call_open(proposal.call, now)
-    problems = submission_problems(proposal)
+    problems = submission_errors(proposal)
     if problems:
         raise DomainError(
             "The proposal cannot be submitted yet: %(problems)s",
             field=problems[0][0],
             code="incomplete",
-            problems=" ".join((m for _, m in problems)),
+            # one problem is said in the reader's language by its own id
+            problems=problems[0][1]
+            if len(problems) == 1
+            else " ".join(e.message for _, e in problems),
         )
     # re-validate every request against the call as it is now
     for r in proposal.requests:

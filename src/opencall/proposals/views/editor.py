@@ -219,7 +219,7 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
         "keywords": proposal.keywords,
         "version": str(proposal.version),
     }
-    problems = [page.t.message(m) for _f, m in services.submission_problems(proposal)]
+    problems = [page.t.error(e) for _f, e in services.submission_errors(proposal)]
     # every edit form carries the version; a text save through htmx swaps them all
     can_edit = policies.may_edit_proposal(page.user, proposal)
     can_team = policies.may_manage_team(page.user, proposal)
@@ -353,7 +353,7 @@ def save_answer(page: Page, proposal: Proposal, status: int = 200, **extra: Any)
             "fields": {
                 k: getattr(proposal, k) for k in ("title", "abstract", "science_case", "keywords")
             },
-            "problems": [page.t.message(m) for _f, m in services.submission_problems(proposal)],
+            "problems": [page.t.error(e) for _f, e in services.submission_errors(proposal)],
             "warnings": text_warnings(page, proposal),
             **extra,
         },
