@@ -333,6 +333,8 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
     dropped = od.informative_stages(records, stages)
     shown = [st.key for st in stages if dropped[st.key] is None]
     units = sorted({u for r in records for u in r.unit_amounts() if u})
+    # the words of units the call's resources name themselves (none for the presets)
+    own_units = {cp.pool.unit: cp.pool.unit_labels for cp in call.pools if cp.pool.unit_labels}
     out: dict[str, Any] = {
         "call": {
             "id": call.id,
@@ -343,6 +345,7 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
             "cycle": call.cycle,
             "units": units,
             "higher_is_better": higher,
+            **({"unit_labels": own_units} if own_units else {}),
         },
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "n_applications": len(records),
