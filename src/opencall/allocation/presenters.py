@@ -160,10 +160,16 @@ _KIND_SPLIT = re.compile(r"; (?=(?:fast|berth|dive|sample|seat|package): )")
 _EXHAUSTED_EN = "pool(s) exhausted by higher-ranked requests: "
 
 
-def explain(t: Translator, text: str) -> str:
+def unit_words(call: Call) -> dict[str, Any]:
+    """{unit key: its labels} for the units the call's resources name themselves."""
+    return {cp.pool.unit: cp.pool.unit_labels for cp in call.pools if cp.pool.unit_labels}
+
+
+def explain(t: Translator, text: str, units: dict[str, Any] | None = None) -> str:
     """A decision's explanation in the reader's language: one sentence per request
     (prefixed by its kind when the proposal has several), amounts rounded as people
-    read them and units named in the reader's language."""
+    read them and units named in the reader's language (``units``: the words a call's
+    resources give their own units, :func:`unit_words`)."""
     if not text:
         return text
 
@@ -174,7 +180,9 @@ def explain(t: Translator, text: str) -> str:
             pool=m.group(1),
             left=readable(float(m.group(2))),
             cap=readable(float(m.group(3))),
-            unit=t.gettext(UNITS[unit]) if unit in UNITS else unit,
+            unit=t.gettext(UNITS[unit])
+            if unit in UNITS
+            else unit_label(unit, (units or {}).get(unit), None, t.lang),
         )
 
     def one(sentence: str) -> str:
