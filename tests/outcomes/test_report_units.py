@@ -38,3 +38,19 @@ def test_amounts_in_the_readers_words() -> None:
     for lang, text in want.items():
         cells = funnel_table(Translator(lang), data(), "ldc")["rows"][0]
         assert cells[-1].endswith(text), (lang, cells)
+
+
+def test_csv_gives_each_unit_its_own_column() -> None:
+    """The CSV's amount_* columns add berths and dives together; each unit of a call
+    with several also has a column of its own, so the figures can be read."""
+    from opencall.outcomes.queries import report_csv
+
+    d = data()
+    row = d["funnels"]["ldc"][0]
+    row.update(mean_grade=4.0, mean_rank=1.0, rate_low=0.1, rate_high=0.9,
+               amount_requested=20.0, amount_awarded=13.0, amount_scheduled=13.0)  # fmt: skip
+    head, line = report_csv(d).splitlines()
+    assert head.endswith("amount_scheduled,amount:berth,amount:shot")
+    assert line.endswith(",13.0,13.0,12.0,1.0")
+    d["call"]["units"] = ["shot"]
+    assert report_csv(d).splitlines()[0].endswith(",amount_scheduled")

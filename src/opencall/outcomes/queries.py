@@ -447,7 +447,12 @@ def report_json(data: dict[str, Any]) -> str:
 
 
 def report_csv(data: dict[str, Any]) -> str:
-    """The funnel tables as one CSV (grouping, group, stage, counts, rates, amounts)."""
+    """The funnel tables as one CSV (grouping, group, stage, counts, rates, amounts).
+
+    The ``amount_*`` columns add every unit together; a call with resources in several
+    units (berths and dives) also gets one ``amount:<unit>`` column per unit, the stage's
+    amount (requested, awarded or scheduled) in that unit alone."""
+    units = [u for u in data["call"]["units"] if u] if len(data["call"]["units"]) > 1 else []
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(
@@ -465,6 +470,7 @@ def report_csv(data: dict[str, Any]) -> str:
             "amount_requested",
             "amount_awarded",
             "amount_scheduled",
+            *(f"amount:{u}" for u in units),
         ]
     )
     for by, rows in data["funnels"].items():
@@ -484,6 +490,7 @@ def report_csv(data: dict[str, Any]) -> str:
                     r["amount_requested"],
                     r["amount_awarded"],
                     r["amount_scheduled"],
+                    *(r["amounts"].get(u, 0.0) for u in units),
                 ]
             )
     return buf.getvalue()
