@@ -50,3 +50,16 @@ def test_units_of_custom_resources_in_the_readers_words() -> None:
     assert "Shots (quedan 0 de 3 disparos)" in es and "ROV (quedan 1 de 14 inmersiones)" in es
     assert "3 炮次" in explain(Translator("zh"), text, {"shot": shots})
     assert "(0 of 3 shots left)" in explain(Translator("en"), text, {"shot": shots})
+
+
+def test_resource_names_with_parentheses() -> None:
+    """"Cohort B (Sept) (1 of 10 seats left)" was left in English on zh/fr/es pages."""
+    text = (
+        "pool(s) exhausted by higher-ranked requests: Cohort A (June) (0 of 10 seat left), "
+        "Cohort B (Sept) (1 of 10 seat left)"
+    )
+    fr = explain(Translator("fr"), text)
+    assert fr == (
+        "réserve(s) épuisée(s) par des demandes mieux classées : Cohort A (June) "
+        "(reste 0 sur 10 places), Cohort B (Sept) (reste 1 sur 10 places)"
+    )

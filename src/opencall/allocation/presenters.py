@@ -155,7 +155,8 @@ EXPLANATIONS = (
 )
 MSG_EXHAUSTED = N_("pool(s) exhausted by higher-ranked requests: %(names)s")
 MSG_LEFT = N_("%(pool)s (%(left)s of %(cap)s %(unit)s left)")
-_LEFT = re.compile(r"([^,;:()]+?) \(([-+\d.e]+) of ([-+\d.e]+) (\S+) left\)")
+# a resource's name may hold parentheses ("Cohort B (Sept)"), not ",", ";" or ":"
+_LEFT = re.compile(r"([^,;:]+?) \(([-+\d.e]+) of ([-+\d.e]+) (\S+) left\)")
 _KIND_SPLIT = re.compile(r"; (?=(?:fast|berth|dive|sample|seat|package): )")
 _EXHAUSTED_EN = "pool(s) exhausted by higher-ranked requests: "
 
