@@ -53,7 +53,7 @@ def test_units_of_custom_resources_in_the_readers_words() -> None:
 
 
 def test_resource_names_with_parentheses() -> None:
-    """"Cohort B (Sept) (1 of 10 seats left)" was left in English on zh/fr/es pages."""
+    """ "Cohort B (Sept) (1 of 10 seats left)" was left in English on zh/fr/es pages."""
     text = (
         "pool(s) exhausted by higher-ranked requests: Cohort A (June) (0 of 10 seat left), "
         "Cohort B (Sept) (1 of 10 seat left)"

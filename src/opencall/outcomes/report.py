@@ -322,7 +322,8 @@ def funnel_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
             amounts = {u: v for u, v in r["amounts"].items() if v > 0}
             if s["amount_kind"] in ("awarded", "scheduled") and amounts:
                 text += "; " + ", ".join(
-                    f"{_amount(v)} {_unit(tr, u, data, v)}".strip() for u, v in sorted(amounts.items())
+                    f"{_amount(v)} {_unit(tr, u, data, v)}".strip()
+                    for u, v in sorted(amounts.items())
                 )
             cells.append(text)
         out.append(cells)
@@ -410,7 +411,11 @@ def context_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
         "columns": [
             tr(N_("Group")),
             tr(N_("Share of awards [95 % interval]"))
-            + (f" ({_unit(tr, _main_unit(data), data)})" if len(set(data["call"]["units"])) > 1 else ""),
+            + (
+                f" ({_unit(tr, _main_unit(data), data)})"
+                if len(set(data["call"]["units"])) > 1
+                else ""
+            ),
             tr(CONTEXT_LABELS["researchers"]),
             tr(CONTEXT_LABELS["rd_spending"]),
             tr(CONTEXT_LABELS["articles"]),
