@@ -55,9 +55,9 @@ NAMES = ["فاطمة الزهراء", "王小明", "Nguyễn Thị Hương", "�
 
 
 def ask(ac: Client, pid: int, pool: int, amount: float, status: int | None = None,
-        **details: Any) -> Any:  # fmt: skip
+        bundle: str | None = None, **details: Any) -> Any:  # fmt: skip
     version = ac.get(f"/api/v1/proposals/{pid}/full")["version"]
-    body = {"version": version, "kind": "custom", "pool_id": pool,
+    body = {"version": version, "kind": "custom", "pool_id": pool, "bundle": bundle,
             "details": {"amount": amount, **details}}  # fmt: skip
     return ac.post(f"/api/v1/proposals/{pid}/requests", body, status=status)
 
@@ -187,11 +187,13 @@ def test_a_vessel_and_a_plasma_device_through_the_api(web: Web, one_loop: None) 
             r = ask(ac, pid, dives["id"], 1, status=400, site={"lat": 95, "lon": 10})
             assert "Dive site" in r["detail"]
             assert ac.get(f"/api/v1/proposals/{pid}/full") == before
-        leg = [leg1, leg2][i % 2]
-        p = ask(ac, pid, leg["id"], 2, travel_support="full" if iso3 in ldc else "none",
-                port="Manila")  # fmt: skip
-        if i % 2:
-            p = ask(ac, pid, dives["id"], 2, site={"lat": -12.5 - i, "lon": 170.1}, depth=3000)
+        # a dive needs a berth on leg 2: the two are one all-or-nothing bundle
+        leg, bundle = [(leg1, None), (leg2, "cruise")][i % 2]
+        p = ask(ac, pid, leg["id"], 2, bundle=bundle,
+                travel_support="full" if iso3 in ldc else "none", port="Manila")  # fmt: skip
+        if bundle:
+            p = ask(ac, pid, dives["id"], 2, bundle=bundle, site={"lat": -12.5 - i, "lon": 170.1},
+                    depth=3000)  # fmt: skip
         p = ac.post(f"/api/v1/proposals/{pid}/submit")
         assert p["status"] == "submitted", p
         country_of[p["code"]] = iso3
@@ -255,22 +257,27 @@ def test_a_vessel_and_a_plasma_device_through_the_api(web: Web, one_loop: None) 
     by_pool: dict[str, float] = defaultdict(float)
     ldc_berths = 0.0
     awarded_codes = set()
+    pools_of: dict[str, set[str]] = defaultdict(set)
     for slug in ("star-2028", "shots-2028"):
         for a in anyone.get(f"/api/v1/calls/{slug}/awards?limit=200").json()["items"]:
             by_pool[a["pool"]] += a["amount"]
             awarded_codes.add(a["proposal_code"])
+            pools_of[a["proposal_code"]].add(a["pool"])
             if a["unit"] == "berth" and country_of[a["proposal_code"]] in ldc:
                 ldc_berths += a["amount"]
     berths = by_pool[leg1["name"]] + by_pool[leg2["name"]]
     assert by_pool[leg1["name"]] <= 8 and by_pool[leg2["name"]] <= 8 and berths == 16
     assert ldc_berths >= 0.4 * berths
-    assert by_pool["ROV dives (leg 2)"] == 12 and by_pool["Shots"] == 2
+    # nobody dives without a berth on leg 2, and every leg-2 berth holder dives
+    assert by_pool["ROV dives (leg 2)"] == by_pool[leg2["name"]] and by_pool["Shots"] == 2
+    for code, names in pools_of.items():
+        assert (dives["name"] in names) == (leg2["name"] in names), code
 
     # ---- schedule: dives one a day inside leg 2, shots in the two slots of the day
     with web.factory() as s:
         slots = list(s.scalars(select(ScheduleEntry).where(ScheduleEntry.kind == "slot")))
     dive_days = sorted(e.start for e in slots if e.pool_id == dives["id"])
-    assert len(dive_days) == len(set(dive_days)) == 12
+    assert len(dive_days) == len(set(dive_days)) == by_pool[dives["name"]]
     for e in slots:
         if e.pool_id == dives["id"]:
             assert e.end - e.start == dt.timedelta(hours=24)
@@ -318,6 +325,6 @@ def test_a_vessel_and_a_plasma_device_through_the_api(web: Web, one_loop: None) 
     report = office.get("/api/v1/calls/star-2028/report")
     assert sorted(report["call"]["units"]) == ["berth", "dive"]
     awarded = {r["group"]: r for r in report["funnels"]["ldc"] if r["stage"] == "awarded"}
-    assert awarded["all"]["amounts"] == {"berth": berths, "dive": 12}
+    assert awarded["all"]["amounts"] == {"berth": berths, "dive": by_pool[dives["name"]]}
     assert awarded["LDC"]["amounts"]["berth"] == ldc_berths
     assert {"income_group", "un_region", "ldc"} <= set(report["funnels"])
