@@ -224,3 +224,22 @@ def test_bundles_need_two_requests_on_offered_resources() -> None:
         d.check_bundles([("b", 1, {1, 2}), ("b", 9, {1, 2})])
     with pytest.raises(DomainError, match="bundle name"):
         d.check_bundles([("a b", 1, {1}), ("a b", 1, {1})])
+
+
+def test_countable_units_take_whole_numbers_only() -> None:
+    """Half a berth (a person on a cruise), a dive or a seat is refused, in the capacity
+    and in a request, also without a calendar; hours and grams may be fractional."""
+    no_calendar = d.check_calendar({})
+    for unit in ("berth", "dive", "seat", "package", "berths"):
+        with pytest.raises(DomainError, match="not a whole number"):
+            d.check_amount(12.5, no_calendar, unit)
+        d.check_amount(12, no_calendar, unit)
+        with pytest.raises(d.FieldProblem, match="Amount: enter a whole number"):
+            d.validate_details([], {"amount": 1.5}, slot_based=False, whole=d.countable(unit))
+        amount, clean = d.validate_details([], {"amount": 2.0}, slot_based=False, whole=True)
+        assert amount == 2 and clean["amount"] == 2
+    for unit in ("h", "g", "mg", "core-h"):
+        assert not d.countable(unit)
+        d.check_amount(12.5, no_calendar, unit)
+    amount, _ = d.validate_details([], {"amount": 1.5}, slot_based=False, whole=False)
+    assert amount == 1.5

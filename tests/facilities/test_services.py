@@ -137,6 +137,23 @@ def test_offering_a_resource_the_call_already_offers_is_refused(db: Session) -> 
     assert [cp.amount for cp in call.pools] == [50]
 
 
+def test_a_call_offers_whole_slots_and_whole_berths(db: Session) -> None:
+    """Offering 2.5 sessions of a slot-based resource, or 2.5 berths (people) of one
+    without a calendar, is refused with a message and changes nothing."""
+    fac, krios, _g = cryo_centre(db)
+    berths = fs.create_resource(db, fac, name="Berths", unit="berth", amount=12)
+    call = cryo_call(db, fac, [], None)
+    before = f.table_counts(db)
+    with pytest.raises(DomainError, match="whole slots; 2.5 is not a whole number") as err:
+        call_services.offer_pool(db, call, krios, 2.5)
+    assert err.value.field == "amount"
+    with pytest.raises(DomainError, match="counted in berths offers whole units; 2.5"):
+        call_services.offer_pool(db, call, berths, 2.5)
+    assert f.table_counts(db) == before
+    call_services.offer_pool(db, call, berths, 3)
+    assert [cp.amount for cp in call.pools] == [3]
+
+
 def test_archived_calls_still_count(db: Session) -> None:
     fac, krios, _g = cryo_centre(db)
     old = cryo_call(db, fac, [krios], 80)

@@ -154,3 +154,29 @@ def test_the_optimiser_agrees_with_the_stored_schedule(
         cal = ss.calendar(s, call, pool)
         assert sum(1 for c in cal if c.entry is not None) == 7
         assert {c.unavailable for c in cal} == {"", "maintenance"}
+
+
+def test_a_custom_facility_without_slots_is_scheduled_by_period_not_shipped_in_mg(
+    factory: sessionmaker[Session], sw: SlotWorld
+) -> None:
+    """Course seats (a custom facility's resources with a period and no slots) get one
+    entry over their period each; they were scheduled as sample shipments ("3 mg of
+    Cohort A")."""
+    with factory() as s:
+        call = get_call(s, sw)
+        call.facility.kind = "custom"
+        for key in ("a", "b"):
+            pool = s.get(CapacityPool, sw.pools[key])
+            assert pool is not None
+            pool.slot_hours, pool.unit, pool.unit_labels = None, "seat", {}
+        s.flush()
+        services.run_schedule(s, call)
+        entries = list(s.scalars(select(ScheduleEntry).where(ScheduleEntry.call_id == call.id)))
+        assert entries and {e.kind for e in entries} == {"period"}
+        assert not any("mg" in e.label for e in entries)
+        krios = [e for e in entries if e.pool_id in (sw.pools["a"], sw.pools["b"])]
+        assert len(krios) == 3
+        for e in krios:
+            assert e.start == dt.datetime(2027, 9, 1, tzinfo=dt.UTC)
+            assert e.end == dt.datetime(2027, 12, 1, tzinfo=dt.UTC)
+        s.rollback()

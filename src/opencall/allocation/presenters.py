@@ -155,15 +155,22 @@ EXPLANATIONS = (
 )
 MSG_EXHAUSTED = N_("pool(s) exhausted by higher-ranked requests: %(names)s")
 MSG_LEFT = N_("%(pool)s (%(left)s of %(cap)s %(unit)s left)")
-_LEFT = re.compile(r"([^,;:()]+?) \(([-+\d.e]+) of ([-+\d.e]+) (\S+) left\)")
+# a resource's name may hold parentheses ("Cohort B (Sept)"), not ",", ";" or ":"
+_LEFT = re.compile(r"([^,;:]+?) \(([-+\d.e]+) of ([-+\d.e]+) (\S+) left\)")
 _KIND_SPLIT = re.compile(r"; (?=(?:fast|berth|dive|sample|seat|package): )")
 _EXHAUSTED_EN = "pool(s) exhausted by higher-ranked requests: "
 
 
-def explain(t: Translator, text: str) -> str:
+def unit_words(call: Call) -> dict[str, Any]:
+    """{unit key: its labels} for the units the call's resources name themselves."""
+    return {cp.pool.unit: cp.pool.unit_labels for cp in call.pools if cp.pool.unit_labels}
+
+
+def explain(t: Translator, text: str, units: dict[str, Any] | None = None) -> str:
     """A decision's explanation in the reader's language: one sentence per request
     (prefixed by its kind when the proposal has several), amounts rounded as people
-    read them and units named in the reader's language."""
+    read them and units named in the reader's language (``units``: the words a call's
+    resources give their own units, :func:`unit_words`)."""
     if not text:
         return text
 
@@ -174,7 +181,9 @@ def explain(t: Translator, text: str) -> str:
             pool=m.group(1),
             left=readable(float(m.group(2))),
             cap=readable(float(m.group(3))),
-            unit=t.gettext(UNITS[unit]) if unit in UNITS else unit,
+            unit=t.gettext(UNITS[unit])
+            if unit in UNITS
+            else unit_label(unit, (units or {}).get(unit), None, t.lang),
         )
 
     def one(sentence: str) -> str:

@@ -194,10 +194,11 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
         for g, m in groups_members.items()
         if any(g == s.group for s in policy_doc.group_shares)
     )
-    # a share is measured in one unit: the call's first pool type (FAST hours, berths, mg, seats)
-    first_type = call.pools[0].pool.pool_type if call.pools else ""
+    # a share is measured in one unit: the call's first pool type (FAST hours, berths, mg,
+    # seats) and, for custom resources (all of type "custom"), the first resource's unit
+    first = (call.pools[0].pool.pool_type, call.pools[0].pool.unit) if call.pools else None
     share_pools = tuple(
-        pool_key[cp.pool_id] for cp in call.pools if cp.pool.pool_type == first_type
+        pool_key[cp.pool_id] for cp in call.pools if (cp.pool.pool_type, cp.pool.unit) == first
     )
     rules = tuple(
         al.GroupShareRule(

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from opencall import jobs
 from opencall.allocation import policies, services
 from opencall.allocation.models import Award
-from opencall.allocation.presenters import explain, policy_lines
+from opencall.allocation.presenters import explain, policy_lines, unit_words
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
 from opencall.facilities.domain import unit_label
@@ -131,7 +131,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             and bool(decisions),
             "outcome_label": lambda o: page._(OUTCOMES.get(o) or o),
             "policy_lines": policy_lines(page._, call, page.lang),
-            "explain": lambda text: explain(page.t, text),
+            "explain": lambda text, units=unit_words(call): explain(page.t, text, units),
             "errors": extra.pop("errors", {}),
             **labels(page),
             "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),

@@ -21,7 +21,7 @@ from opencall.calls.schemas import (
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities import services as fac_services
-from opencall.facilities.domain import unit_label
+from opencall.facilities.domain import countable, unit_label
 from opencall.facilities.models import CapacityPool, Facility
 from opencall.inputs import error_text, first_error, plain_number
 
@@ -168,6 +168,21 @@ def offer_pool(
             amount=plain_number(pool.amount),
             unit=pool.unit,
         )
+    if amount != int(amount):
+        if pool.slot_hours is not None:
+            raise DomainError(
+                "A slot-based resource offers whole slots; %(amount)s is not a whole number.",
+                field="amount",
+                amount=plain_number(amount),
+            )
+        if countable(pool.unit):
+            raise DomainError(
+                "A resource counted in %(unit)s offers whole units; %(amount)s is not a "
+                "whole number.",
+                field="amount",
+                unit=unit,
+                amount=plain_number(amount),
+            )
     if committed + amount > pool.amount + 1e-9:
         raise DomainError(
             "Resource %(name)s has %(amount)s; other calls already offer "

@@ -49,6 +49,9 @@ BUILTIN_UNITS: dict[str, dict[str, dict[str, str]]] = {
 # the presets' historical unit keys (plural) name the same units
 UNIT_ALIASES = {"berths": "berth", "dives": "dive", "seats": "seat", "packages": "package"}
 
+# built-in units that count whole things (people, dives, places, slots): never a fraction
+COUNTABLE_UNITS = frozenset({"shift", "berth", "dive", "seat", "package", "session"})
+
 UNIT_KEY_RE = re.compile(r"[a-z][a-z0-9_-]{0,19}")
 FIELD_KEY_RE = r"^[a-z][a-z0-9_]{0,39}$"
 # request detail keys the platform itself uses (common to all custom resources)
@@ -58,6 +61,11 @@ FIELD_TYPES = ("text", "number", "choice", "date_range", "coordinates", "target_
 
 def builtin_unit(key: str) -> dict[str, dict[str, str]] | None:
     return BUILTIN_UNITS.get(UNIT_ALIASES.get(key, key))
+
+
+def countable(unit: str) -> bool:
+    """Whether a resource counted in ``unit`` offers and awards whole units only."""
+    return UNIT_ALIASES.get(unit, unit) in COUNTABLE_UNITS
 
 
 def unit_label(
@@ -236,6 +244,14 @@ def check_amount(amount: float, calendar: Calendar, unit: str) -> None:
         raise DomainError("A resource needs a positive amount of capacity.", field="amount")
     cap = calendar.slot_capacity()
     if cap is None:
+        if countable(unit) and amount != int(amount):
+            raise DomainError(
+                "A resource counted in %(unit)s offers whole units; %(amount)s is not a "
+                "whole number.",
+                field="amount",
+                unit=unit_label(unit, None, None, "en"),
+                amount=plain_number(amount),
+            )
         return
     if amount != int(amount):
         raise DomainError(
@@ -533,6 +549,7 @@ def validate_details(
     slot_based: bool,
     period: tuple[dt.date, dt.date] | None = None,
     lang: str = "en",
+    whole: bool = False,
 ) -> tuple[float, dict[str, Any]]:
     """A request's details for a custom resource, judged against the resource's
     declared fields. Returns (amount, clean details); raises FieldProblem naming
@@ -557,7 +574,9 @@ def validate_details(
         )
     if slot_based and amount != int(amount):
         raise FieldProblem("Amount: enter a whole number of slots.", field="amount")
-    clean["amount"] = int(amount) if slot_based else amount
+    if whole and amount != int(amount):
+        raise FieldProblem("Amount: enter a whole number.", field="amount")
+    clean["amount"] = int(amount) if slot_based or whole else amount
     for f in fields:
         v = details.get(f.key)
         if isinstance(v, str):

@@ -41,6 +41,7 @@ SERVICE_MESSAGES = (
     N_("%(label)s: enter a whole number."),
     N_("%(label)s: choose one of: %(options)s."),
     N_("Amount: enter a whole number of slots."),
+    N_("Amount: enter a whole number."),
     N_("Unavailable periods overlap (%(spans)s)."),
     N_(
         "Unknown unit %(unit)s: use one of %(units)s, or name your own unit with its "

@@ -333,6 +333,8 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
     dropped = od.informative_stages(records, stages)
     shown = [st.key for st in stages if dropped[st.key] is None]
     units = sorted({u for r in records for u in r.unit_amounts() if u})
+    # the words of units the call's resources name themselves (none for the presets)
+    own_units = {cp.pool.unit: cp.pool.unit_labels for cp in call.pools if cp.pool.unit_labels}
     out: dict[str, Any] = {
         "call": {
             "id": call.id,
@@ -343,6 +345,7 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
             "cycle": call.cycle,
             "units": units,
             "higher_is_better": higher,
+            **({"unit_labels": own_units} if own_units else {}),
         },
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "n_applications": len(records),
@@ -444,7 +447,12 @@ def report_json(data: dict[str, Any]) -> str:
 
 
 def report_csv(data: dict[str, Any]) -> str:
-    """The funnel tables as one CSV (grouping, group, stage, counts, rates, amounts)."""
+    """The funnel tables as one CSV (grouping, group, stage, counts, rates, amounts).
+
+    The ``amount_*`` columns add every unit together; a call with resources in several
+    units (berths and dives) also gets one ``amount:<unit>`` column per unit, the stage's
+    amount (requested, awarded or scheduled) in that unit alone."""
+    units = [u for u in data["call"]["units"] if u] if len(data["call"]["units"]) > 1 else []
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(
@@ -462,6 +470,7 @@ def report_csv(data: dict[str, Any]) -> str:
             "amount_requested",
             "amount_awarded",
             "amount_scheduled",
+            *(f"amount:{u}" for u in units),
         ]
     )
     for by, rows in data["funnels"].items():
@@ -481,6 +490,7 @@ def report_csv(data: dict[str, Any]) -> str:
                     r["amount_requested"],
                     r["amount_awarded"],
                     r["amount_scheduled"],
+                    *(r["amounts"].get(u, 0.0) for u in units),
                 ]
             )
     return buf.getvalue()

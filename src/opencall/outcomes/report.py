@@ -123,9 +123,20 @@ def _group(tr: Tr, g: str) -> str:
     return tr(GROUP_LABELS[g]) if g in GROUP_LABELS else g
 
 
-def _unit(tr: Tr, u: str) -> str:
-    # the presets' catalogued words; another resource's unit by its built-in label
-    return tr(UNITS[u]) if u in UNITS else unit_label(u, None, None, "en")
+def _lang(tr: Tr) -> str:
+    """The language ``tr`` translates into: a ``Translator`` or a page's ``_``."""
+    owner = getattr(tr, "__self__", tr)
+    lang = getattr(owner, "lang", "en")
+    return lang if isinstance(lang, str) else "en"
+
+
+def _unit(tr: Tr, u: str, data: dict[str, Any] | None = None, amount: float | None = None) -> str:
+    """A unit in the reader's language: the words a resource names for its own unit
+    (``call.unit_labels``), the presets' catalogued words, a built-in unit's labels."""
+    own = (data or {}).get("call", {}).get("unit_labels", {}).get(u)
+    if own or u not in UNITS:
+        return unit_label(u, own, amount, _lang(tr))
+    return tr(UNITS[u])
 
 
 def _measure(tr: Tr, x: dict[str, Any]) -> str:
@@ -311,7 +322,8 @@ def funnel_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
             amounts = {u: v for u, v in r["amounts"].items() if v > 0}
             if s["amount_kind"] in ("awarded", "scheduled") and amounts:
                 text += "; " + ", ".join(
-                    f"{_amount(v)} {_unit(tr, u)}".strip() for u, v in sorted(amounts.items())
+                    f"{_amount(v)} {_unit(tr, u, data, v)}".strip()
+                    for u, v in sorted(amounts.items())
                 )
             cells.append(text)
         out.append(cells)
@@ -399,7 +411,11 @@ def context_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
         "columns": [
             tr(N_("Group")),
             tr(N_("Share of awards [95 % interval]"))
-            + (f" ({_unit(tr, _main_unit(data))})" if len(set(data["call"]["units"])) > 1 else ""),
+            + (
+                f" ({_unit(tr, _main_unit(data), data)})"
+                if len(set(data["call"]["units"])) > 1
+                else ""
+            ),
             tr(CONTEXT_LABELS["researchers"]),
             tr(CONTEXT_LABELS["rd_spending"]),
             tr(CONTEXT_LABELS["articles"]),

@@ -196,7 +196,9 @@ def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             "schedule": schedule,
             "entry_label": lambda e: schedule_presenters.label(page.t, e),
             "feedback": feedback,
-            "explanation": allocation_views.explain(page.t, decision.explanation)
+            "explanation": allocation_views.explain(
+                page.t, decision.explanation, allocation_views.unit_words(proposal.call)
+            )
             if decision
             else "",
             "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),

@@ -111,7 +111,9 @@ def run_schedule(
     kind = call.facility.kind
     if not awards_by_request(session, call):
         raise DomainError("There are no awards to schedule; run the allocation first.")
-    if slot_services.awarded_slot_pools(session, call):
+    # a custom facility's resources are scheduled by their calendars (slots, or the
+    # whole period), never as sample shipments in mg
+    if kind == "custom" or slot_services.awarded_slot_pools(session, call):
         return slot_services.schedule_slots(session, call, solve, progress=progress)
     if kind == "telescope":
         return schedule_telescope(session, call, solve, start=start, days=days, progress=progress)

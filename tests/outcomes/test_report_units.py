@@ -1,0 +1,56 @@
+"""The report's amounts in the reader's language: a built-in unit of a custom resource
+(``berth``) by its built-in words, a unit the operator names (``shot``) by the words
+it gave, never the unit's key or the English word on a zh, fr or es page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opencall.outcomes.report import funnel_table
+from opencall.web.i18n import Translator
+
+SHOTS = {
+    "en": {"one": "shot", "other": "shots"},
+    "zh": {"one": "炮次", "other": "炮次"},
+    "fr": {"one": "tir", "other": "tirs"},
+    "es": {"one": "disparo", "other": "disparos"},
+}
+
+
+def data() -> dict[str, Any]:
+    row = {"group": "LDC", "stage": "awarded", "count": 2, "applied": 4, "rate": 0.5}
+    return {
+        "call": {"units": ["berth", "shot"], "unit_labels": {"shot": SHOTS}},
+        "stages": [
+            {"key": "awarded", "label": "Awarded", "dropped": None, "amount_kind": "awarded"}
+        ],
+        "funnels": {"ldc": [{**row, "amounts": {"berth": 12.0, "shot": 1.0}}]},
+    }
+
+
+def test_amounts_in_the_readers_words() -> None:
+    want = {
+        "en": "12 berths, 1 shot",
+        "zh": "12 铺位, 1 炮次",
+        "fr": "12 couchettes, 1 tir",
+        "es": "12 literas, 1 disparo",
+    }
+    for lang, text in want.items():
+        cells = funnel_table(Translator(lang), data(), "ldc")["rows"][0]
+        assert cells[-1].endswith(text), (lang, cells)
+
+
+def test_csv_gives_each_unit_its_own_column() -> None:
+    """The CSV's amount_* columns add berths and dives together; each unit of a call
+    with several also has a column of its own, so the figures can be read."""
+    from opencall.outcomes.queries import report_csv
+
+    d = data()
+    row = d["funnels"]["ldc"][0]
+    row.update(mean_grade=4.0, mean_rank=1.0, rate_low=0.1, rate_high=0.9,
+               amount_requested=20.0, amount_awarded=13.0, amount_scheduled=13.0)  # fmt: skip
+    head, line = report_csv(d).splitlines()
+    assert head.endswith("amount_scheduled,amount:berth,amount:shot")
+    assert line.endswith(",13.0,13.0,12.0,1.0")
+    d["call"]["units"] = ["shot"]
+    assert report_csv(d).splitlines()[0].endswith(",amount_scheduled")
