@@ -236,7 +236,7 @@ def pair(world: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Spli
     for name, proc in srv.procs.items():
         # 0, or uvicorn's own re-raise of our SIGTERM after a clean shutdown
         assert proc.returncode in (0, -signal.SIGTERM), (
-            f"{name} ended by signal {-proc.returncode}:\n{srv.log(name)}"
+            f"{name} ended with {proc.returncode} (-N: signal N):\n{srv.log(name)}"
         )
         found = BAD.search(srv.log(name))
         assert found is None, f"{name} wrote {found.group(0)!r}:\n{srv.log(name)}"
