@@ -43,10 +43,15 @@ def user(
     )
 
 
-def fast_facility(s: Session) -> Facility:
+def fast_facility(s: Session, *, provider: str | None = None) -> Facility:
+    """FAST, of a new provider (``obs-N``, or the slug ``provider`` where several
+    processes add providers to one database and a counter of its own could repeat)."""
     n = next(_seq)
     prov = fac_services.create_provider(
-        s, name=f"Observatory {n}", slug=f"obs-{n}", country_iso3="CHN"
+        s,
+        name=f"Observatory {provider or n}",
+        slug=provider or f"obs-{n}",
+        country_iso3="CHN",
     )
     return fac_services.create_facility(
         s,

@@ -4,13 +4,18 @@ scheduled, released, published, its report drawn) run 5 times in a row on the
 production split: ``opencall serve`` and ``opencall worker`` as separate processes,
 each with faulthandler on (opencall.diagnostics). After each cycle both processes
 must still be alive, neither may have written a fatal-error dump, a traceback or an
-"unhandled error" line, and the cycle must have run to its end. A process killed by a
-signal (a segmentation fault is -11) fails the test with its dump.
+"unhandled error" line during it, and the cycle must have run to its end; when the
+processes are stopped after the last cycle, each must end cleanly. A process killed
+by a signal (a segmentation fault is -11) fails the test with its dump.
 
 OPENCALL_CYCLE_REPEAT sets the number of cycles (5 by default). Each cycle is its own
 test (named in tests/conftest.py's SPREAD: under ``make unit`` the two xdist workers
-run them side by side); the cycles share nothing but the starting world, which each copies, so the five
-tests check what the one test of five consecutive cycles checked."""
+run them side by side). The cycles of one test process run one after the other on
+one pair of long-lived processes, as in production (a web and a worker that serve
+many calls, their memory and caches growing from one cycle to the next: what a crash
+hunt should exercise), each cycle on a call and accounts of its own
+(:class:`tests.reviews.test_browser_cycle.Cast`, added to the database before the
+cycle), so that no cycle sees another's proposals, reviewers or mails."""
 
 from __future__ import annotations
 
@@ -26,14 +31,13 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy.orm import Session
 
 from opencall.db import make_engine, make_sessionmaker
 from tests.conftest import DemoWorlds
-from tests.crowd.live import port_taken
-from tests.reviews.test_browser_cycle import shared_world, whole_small_call
+from tests.crowd.live import port_taken, wait_until_serving
+from tests.reviews.test_browser_cycle import Cast, add_cast, shared_world, whole_small_call
 from tests.web import test_browser as tb
 from tests.web.test_browser import CHROMIUM, free_port
 
@@ -138,18 +142,12 @@ class SplitServer:
     def _start_web(self) -> bool:
         """True once the web process answers; False when its port was taken meanwhile."""
         self._start("web", ["serve", "--host", "127.0.0.1", "--port", str(self.port)])
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
-                    return True
-            except httpx.HTTPError:
-                pass
-            if self.procs["web"].poll() is not None and port_taken(self.log("web")):
-                return False
-            assert self.procs["web"].poll() is None, self.log("web")
-            assert time.monotonic() < deadline, "the web process did not start"
-            time.sleep(0.2)
+        # plain connects until the port accepts, then /healthz (tests.crowd.live): a new
+        # httpx.get for each poll cost 24 ms of CPU, hundreds of polls on a loaded machine
+        if wait_until_serving(self.procs["web"], self.base, self.port, timeout=120):
+            return True
+        assert port_taken(self.log("web")), f"the web process ended:\n{self.log('web')}"
+        return False
 
     def __exit__(self, *exc: object) -> None:
         for p in self.procs.values():
@@ -162,8 +160,16 @@ class SplitServer:
                 p.kill()
                 p.wait()
 
-    def log(self, name: str) -> str:
-        return self.errs[name].read_text(errors="replace") if name in self.errs else ""
+    def log(self, name: str, since: int = 0) -> str:
+        """What ``name`` wrote to stderr (from byte ``since`` on: see :meth:`log_sizes`)."""
+        if name not in self.errs:
+            return ""
+        with self.errs[name].open("rb") as f:
+            f.seek(since)
+            return f.read().decode(errors="replace")
+
+    def log_sizes(self) -> dict[str, int]:
+        return {name: err.stat().st_size for name, err in self.errs.items()}
 
     def mail_link(self, to: str, prefix: str) -> str:
         """The link of the newest mail to ``to`` (the worker sends it: wait for it)."""
@@ -214,31 +220,50 @@ def world(demo_worlds: DemoWorlds) -> Path:
     return shared_world(demo_worlds)
 
 
-@pytest.mark.parametrize("n", range(CYCLES))
-def test_whole_cycle_repeatedly_without_a_crash(
-    browser: Any, world: Path, tmp_path: Path, n: int
-) -> None:
-    with SplitServer(tmp_path / f"cycle-{n}", world) as srv:
-        cut_short = ""
-        try:
-            whole_small_call(PatientBrowser(browser), srv, _no_shot)
-        except Exception as exc:  # noqa: BLE001 - reported with the processes' logs below
-            cut_short = f"{type(exc).__name__}: {exc}"
-        for name, proc in srv.procs.items():
-            code = proc.poll()
-            assert code is None, f"cycle {n}: the {name} process died ({code}):\n{srv.log(name)}"
+@pytest.fixture(scope="module")
+def pair(world: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SplitServer]:
+    """One web and one worker process for all the cycles this test process runs (a copy
+    of the starting world); stopped after the last, when each must end cleanly."""
+    with SplitServer(tmp_path_factory.mktemp("cycles"), world) as srv:
+        yield srv
     for name, proc in srv.procs.items():
         # 0, or uvicorn's own re-raise of our SIGTERM after a clean shutdown
         assert proc.returncode in (0, -signal.SIGTERM), (
-            f"cycle {n}: {name} ended by signal {-proc.returncode}:\n{srv.log(name)}"
+            f"{name} ended with {proc.returncode} (-N: signal N):\n{srv.log(name)}"
         )
         found = BAD.search(srv.log(name))
-        assert found is None, f"cycle {n}: {name} wrote {found.group(0)!r}:\n{srv.log(name)}"
+        assert found is None, f"{name} wrote {found.group(0)!r}:\n{srv.log(name)}"
+
+
+@pytest.mark.parametrize("n", range(CYCLES))
+def test_whole_cycle_repeatedly_without_a_crash(browser: Any, pair: SplitServer, n: int) -> None:
+    srv = pair
+    for name, proc in srv.procs.items():
+        code = proc.poll()
+        assert code is None, f"before cycle {n}: the {name} process died ({code}):\n{srv.log(name)}"
+    cast = Cast(f"c{n}")
+    with srv.db() as s:
+        add_cast(s, cast)
+        s.commit()
+    since = srv.log_sizes()
+    cut_short = ""
+    try:
+        whole_small_call(PatientBrowser(browser), srv, _no_shot, cast)
+    except Exception as exc:  # noqa: BLE001 - reported with the processes' logs below
+        cut_short = f"{type(exc).__name__}: {exc}"
+    for name, proc in srv.procs.items():
+        code = proc.poll()
+        assert code is None, f"cycle {n}: the {name} process died ({code}):\n{srv.log(name)}"
+    for name in srv.procs:
+        log = srv.log(name, since[name])
+        found = BAD.search(log)
+        assert found is None, f"cycle {n}: {name} wrote {found.group(0)!r}:\n{log}"
     # every cycle runs to the end: the cycles once cut short were the test's own race
     # (a text save not waited for: tests.web.test_browser.save_text)
     assert not cut_short, (
         f"cycle {n} was cut short: {cut_short}\n"
-        f"web:\n{srv.log('web')[-3000:]}\nworker:\n{srv.log('worker')[-3000:]}"
+        f"web:\n{srv.log('web', since['web'])[-3000:]}\n"
+        f"worker:\n{srv.log('worker', since['worker'])[-3000:]}"
     )
 
 

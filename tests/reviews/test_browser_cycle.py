@@ -21,6 +21,7 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from opencall.facilities import services as fac_services
 from opencall.people import services as people_services
 from opencall.people.services import load_countries
 from opencall.proposals.models import Proposal
-from opencall.reviews.models import Conflict, Review
+from opencall.reviews.models import Conflict, Review, ReviewAssignment
 from tests import factories as F
 from tests.conftest import DemoWorlds
 from tests.web import test_browser as tb
@@ -79,6 +80,29 @@ TARGETS = [
     ("M31", "10.6847", "41.2690", "2"),
 ]
 FEEDBACK = "A clear case; the timing cadence is well argued."
+
+
+@dataclass(frozen=True)
+class Cast:
+    """The call's slug and everyone's e-mail in one cycle: with a ``tag``, the cycle's
+    own (several cycles in one database: tests.diagnostics.test_cycle_repeat), without
+    one the world of :func:`build_world` (SLUG, STAFF's and APPLICANTS' addresses)."""
+
+    tag: str = ""
+
+    def _add(self, text: str) -> str:
+        return f"{text}-{self.tag}" if self.tag else text
+
+    @property
+    def slug(self) -> str:
+        return self._add(SLUG)
+
+    def staff(self, key: str) -> str:
+        return f"{self._add(key)}@staff.example"
+
+    @property
+    def applicants(self) -> list[tuple[str, str]]:
+        return [(f"{self._add(e.split('@')[0])}@example.org", t) for e, t in APPLICANTS]
 
 
 class CycleServer(LiveServer):
@@ -131,48 +155,54 @@ def build_world(url: str) -> None:
     migrate.upgrade(engine)
     with make_sessionmaker(engine)() as s:
         load_countries(s)
-        fac = F.fast_facility(s)
-        for h in range(24):
-            fac_services.create_pool(
-                s,
-                fac,
-                name=f"LST {h:02d}",
-                pool_type="lst_hours",
-                amount=75,
-                attributes={"lst_start_h": h, "lst_end_h": h + 1},
-            )
-        pid = fac.provider_id
-        countries = {"manager": "CHN", "chair": "TON", "rev1": "IND", "rev2": "RUS"}
-        for key, (name, inst) in STAFF.items():
-            u = F.user(
-                s,
-                name=name,
-                institution=inst,
-                country=countries.get(key, "GHA"),
-                email=f"{key}@staff.example",
-            )
-            roles = {
-                "manager": ("call_manager", "provider_admin"),
-                "chair": ("chair",),
-            }.get(key, ("reviewer",))
-            for role in roles:
-                people_services.grant_role(s, u.id, role, provider_id=pid)
-        F.user(
-            s,
-            name="Rosa Quispe",
-            institution="Universidad Nacional de San Agustín",
-            country="PER",
-            email=APPLICANTS[1][0],
-        )
-        F.user(
-            s,
-            name="Sita Gurung",
-            institution="Tribhuvan University",
-            country="NPL",
-            email=APPLICANTS[2][0],
-        )
+        add_cast(s, Cast())
         s.commit()
     engine.dispose()
+
+
+def add_cast(s: Session, cast: Cast) -> None:
+    """A FAST facility of its own provider with 24 LST pools, the staff with their roles
+    on it and two applicants with accounts (``cast``'s addresses)."""
+    fac = F.fast_facility(s, provider=f"obs-{cast.tag}" if cast.tag else None)
+    for h in range(24):
+        fac_services.create_pool(
+            s,
+            fac,
+            name=f"LST {h:02d}",
+            pool_type="lst_hours",
+            amount=75,
+            attributes={"lst_start_h": h, "lst_end_h": h + 1},
+        )
+    pid = fac.provider_id
+    countries = {"manager": "CHN", "chair": "TON", "rev1": "IND", "rev2": "RUS"}
+    for key, (name, inst) in STAFF.items():
+        u = F.user(
+            s,
+            name=name,
+            institution=inst,
+            country=countries.get(key, "GHA"),
+            email=cast.staff(key),
+        )
+        roles = {
+            "manager": ("call_manager", "provider_admin"),
+            "chair": ("chair",),
+        }.get(key, ("reviewer",))
+        for role in roles:
+            people_services.grant_role(s, u.id, role, provider_id=pid)
+    F.user(
+        s,
+        name="Rosa Quispe",
+        institution="Universidad Nacional de San Agustín",
+        country="PER",
+        email=cast.applicants[1][0],
+    )
+    F.user(
+        s,
+        name="Sita Gurung",
+        institution="Tribhuvan University",
+        country="NPL",
+        email=cast.applicants[2][0],
+    )
 
 
 def sign_in(srv: CycleServer, page: Any, email: str, password: str = PASSWORD) -> None:
@@ -204,9 +234,9 @@ def move(page: Any, shot: Shots, target: str, reason: str = "") -> None:
     shot(page, f"moved-{target}")
 
 
-def run_step(srv: CycleServer, page: Any, shot: Shots, step: str) -> None:
+def run_step(srv: CycleServer, page: Any, shot: Shots, step: str, slug: str = SLUG) -> None:
     """The chair runs one step from the cockpit: a job, then its status page."""
-    page.goto(f"{srv.base}/manage/calls/{SLUG}")
+    page.goto(f"{srv.base}/manage/calls/{slug}")
     page.click(f"#step-{step}")
     page.wait_for_url(re.compile(r"/manage/jobs/\d+"))  # at once: the job runs elsewhere
     # a live job's page updates itself in place (poll.js; a meta refresh without JavaScript)
@@ -217,8 +247,8 @@ def run_step(srv: CycleServer, page: Any, shot: Shots, step: str) -> None:
     shot(page, f"job-{step}")
 
 
-def submit_proposal(srv: CycleServer, page: Any, shot: Shots, title: str) -> int:
-    page.goto(f"{srv.base}/calls/{SLUG}")
+def submit_proposal(srv: CycleServer, page: Any, shot: Shots, title: str, slug: str = SLUG) -> int:
+    page.goto(f"{srv.base}/calls/{slug}")
     page.click("main a.button")
     page.fill("#f-title", title)
     page.click("main form button")
@@ -289,20 +319,22 @@ def test_whole_small_call(browser: Any, world: Path, tmp_path: Path) -> None:
         whole_small_call(browser, srv, Shots("cycle"))
 
 
-def whole_small_call(browser: Any, srv: Any, shot: Any) -> None:
+def whole_small_call(browser: Any, srv: Any, shot: Any, cast: Cast = Cast()) -> None:
     """The whole cycle against ``srv`` (base, mail_link, db), from the world of
-    :func:`build_world`; ``shot(page, name)`` records each step."""
+    :func:`build_world` (or with ``cast``'s call and people, added by :func:`add_cast`);
+    ``shot(page, name)`` records each step."""
+    slug, applicants = cast.slug, cast.applicants
     staff = {k: browser.new_context(locale="en-GB") for k in ("manager", "chair")}
     mgr = staff["manager"].new_page()
     chair = staff["chair"].new_page()
 
     # -- the manager creates the call and opens it
-    sign_in(srv, mgr, "manager@staff.example")
+    sign_in(srv, mgr, cast.staff("manager"))
     mgr.goto(srv.base + "/manage/calls/new")
     now = utcnow().replace(second=0, microsecond=0)
     mgr.select_option("#f-facility_id", index=0)
     mgr.fill("#f-title", "FAST open time, browser cycle")
-    mgr.fill("#f-slug", SLUG)
+    mgr.fill("#f-slug", slug)
     mgr.fill("#f-code", "FB27")
     mgr.fill("#f-cycle", "2027")
     mgr.fill("#f-description", "Open time on FAST for everyone.")
@@ -315,34 +347,34 @@ def whole_small_call(browser: Any, srv: Any, shot: Any) -> None:
     mgr.fill("#f-review_criteria", "Scientific merit\nFeasibility")
     shot(mgr, "new-call")
     mgr.click('form[action="/manage/calls/new"] button')
-    mgr.wait_for_url(re.compile(rf"/manage/calls/{SLUG}\?m=saved"))
+    mgr.wait_for_url(re.compile(rf"/manage/calls/{slug}\?m=saved"))
     shot(mgr, "cockpit-draft")
     move(mgr, shot, "open", "cycle opens")
 
     # -- three applicants submit
     pids = []
-    for i, (email, title) in enumerate(APPLICANTS):
+    for i, (email, title) in enumerate(applicants):
         ctx = browser.new_context(locale="en-GB")
         page = ctx.new_page()
         if i == 0:
             register_and_verify(srv, page, shot, email, "Wanjiru Kamau", "en")
         else:
             sign_in(srv, page, email)
-        pids.append(submit_proposal(srv, page, shot, title))
+        pids.append(submit_proposal(srv, page, shot, title, slug))
         ctx.close()
 
     # -- the manager closes the call (early: a reason is required) and starts review
-    mgr.goto(f"{srv.base}/manage/calls/{SLUG}")
+    mgr.goto(f"{srv.base}/manage/calls/{slug}")
     move(mgr, shot, "closed", "all expected proposals are in (browser test)")
     move(mgr, shot, "review")
 
     # -- the chair runs conflicts, affinity and assignment as jobs
-    sign_in(srv, chair, "chair@staff.example")
-    chair.goto(f"{srv.base}/manage/calls/{SLUG}")
+    sign_in(srv, chair, cast.staff("chair"))
+    chair.goto(f"{srv.base}/manage/calls/{slug}")
     shot(chair, "chair-cockpit")
     for step in ("conflicts", "affinity", "assignment"):
-        run_step(srv, chair, shot, step)
-    chair.goto(f"{srv.base}/manage/calls/{SLUG}/assignment")
+        run_step(srv, chair, shot, step, slug)
+    chair.goto(f"{srv.base}/manage/calls/{slug}/assignment")
     text = chair.locator("main").inner_text()
     for name, _inst in STAFF.values():
         if name in ("Mei Lin", "Ana Folau"):
@@ -360,56 +392,68 @@ def whole_small_call(browser: Any, srv: Any, shot: Any) -> None:
     ):
         ctx = browser.new_context(locale="en-GB")
         page = ctx.new_page()
-        sign_in(srv, page, f"{who}@staff.example")
+        sign_in(srv, page, cast.staff(who))
         reviewed[who] = review_all(srv, page, shot, who, grades, conflict)
         ctx.close()
     with srv.db() as s:
-        assert s.scalar(select(Conflict).where(Conflict.source == "declared_reviewer"))
-        n_reviews = len(s.scalars(select(Review).where(Review.submitted_at.is_not(None))).all())
+        call_id = s.scalar(select(Call.id).where(Call.slug == slug))
+        of_call = select(Proposal.id).where(Proposal.call_id == call_id)
+        assert s.scalar(
+            select(Conflict).where(
+                Conflict.source == "declared_reviewer", Conflict.proposal_id.in_(of_call)
+            )
+        )
+        n_reviews = len(
+            s.scalars(
+                select(Review)
+                .join(ReviewAssignment, ReviewAssignment.id == Review.assignment_id)
+                .where(Review.submitted_at.is_not(None), ReviewAssignment.proposal_id.in_(of_call))
+            ).all()
+        )
     assert n_reviews == sum(reviewed.values()) >= 4
 
     # -- calibration, ranking frozen, allocation, scheduling, release
-    run_step(srv, chair, shot, "calibration")
-    chair.goto(f"{srv.base}/manage/calls/{SLUG}/ranking")
+    run_step(srv, chair, shot, "calibration", slug)
+    chair.goto(f"{srv.base}/manage/calls/{slug}/ranking")
     assert "Wanjiru" not in chair.locator("main").inner_text()
     shot(chair, "ranking")
-    mgr.goto(f"{srv.base}/manage/calls/{SLUG}")
+    mgr.goto(f"{srv.base}/manage/calls/{slug}")
     move(mgr, shot, "ranking")
-    chair.goto(f"{srv.base}/manage/calls/{SLUG}/ranking")
+    chair.goto(f"{srv.base}/manage/calls/{slug}/ranking")
     chair.locator('form[action$="/ranking/freeze"] input[name=confirm]').check()
     chair.click('form[action$="/ranking/freeze"] button')
     chair.wait_for_url(re.compile(r"/ranking\?m=saved"))
     assert "Wanjiru Kamau" in chair.locator("main").inner_text()  # after the freeze
     shot(chair, "ranking-frozen")
     move(mgr, shot, "allocation")
-    run_step(srv, chair, shot, "allocation")
-    chair.goto(f"{srv.base}/manage/calls/{SLUG}/decisions")
+    run_step(srv, chair, shot, "allocation", slug)
+    chair.goto(f"{srv.base}/manage/calls/{slug}/decisions")
     shot(chair, "decisions")
-    mgr.goto(f"{srv.base}/manage/calls/{SLUG}")
+    mgr.goto(f"{srv.base}/manage/calls/{slug}")
     move(mgr, shot, "scheduling")
-    run_step(srv, chair, shot, "scheduling")
-    chair.goto(f"{srv.base}/manage/calls/{SLUG}/schedule")
+    run_step(srv, chair, shot, "scheduling", slug)
+    chair.goto(f"{srv.base}/manage/calls/{slug}/schedule")
     shot(chair, "schedule")
-    chair.goto(f"{srv.base}/manage/calls/{SLUG}/decisions")
+    chair.goto(f"{srv.base}/manage/calls/{slug}/decisions")
     chair.locator('form[action$="/release"] input[name=confirm]').check()
     chair.click("#release")
     chair.wait_for_url(re.compile(r"/decisions\?m=saved"))
     assert "Decisions released" in chair.locator("main").inner_text()
     shot(chair, "released")
-    mgr.goto(f"{srv.base}/manage/calls/{SLUG}/schedule")
+    mgr.goto(f"{srv.base}/manage/calls/{slug}/schedule")
     mgr.locator('form[action$="/publish"] input[name=confirm]').check()
     mgr.click("#publish")
-    mgr.wait_for_url(re.compile(rf"/manage/calls/{SLUG}\?m=published"))  # back in Manage
+    mgr.wait_for_url(re.compile(rf"/manage/calls/{slug}\?m=published"))  # back in Manage
     shot(mgr, "published")
-    mgr.click(f'main a[href="/calls/{SLUG}/awarded"]')  # the public page, one click away
-    mgr.wait_for_url(re.compile(rf"/calls/{SLUG}/awarded"))
-    mgr.goto(f"{srv.base}/manage/calls/{SLUG}/report")  # charts drawn in the web process
+    mgr.click(f'main a[href="/calls/{slug}/awarded"]')  # the public page, one click away
+    mgr.wait_for_url(re.compile(rf"/calls/{slug}/awarded"))
+    mgr.goto(f"{srv.base}/manage/calls/{slug}/report")  # charts drawn in the web process
     assert mgr.locator("main figure.chart img").count() >= 1
     shot(mgr, "report")
 
     # -- an awarded applicant reads the outcome and the reviewers' feedback
     with srv.db() as s:
-        call = s.scalar(select(Call).where(Call.slug == SLUG))
+        call = s.scalar(select(Call).where(Call.slug == slug))
         assert call is not None and call.status == "published"
         awarded = set(s.scalars(select(Award.proposal_id).where(Award.call_id == call.id)))
         assert awarded, "nothing was awarded"
@@ -417,10 +461,10 @@ def whole_small_call(browser: Any, srv: Any, shot: Any) -> None:
         pid = min(awarded, key=pids.index)
         p = s.get(Proposal, pid)
         assert p is not None
-        email = next(e for e, t in APPLICANTS if t == p.title)
+        email = next(e for e, t in applicants if t == p.title)
     ctx = browser.new_context(locale="en-GB")
     page = ctx.new_page()
-    sign_in(srv, page, email, NEW_PASSWORD if email == APPLICANTS[0][0] else PASSWORD)
+    sign_in(srv, page, email, NEW_PASSWORD if email == applicants[0][0] else PASSWORD)
     page.goto(srv.base + "/dashboard")
     page.click(f'a[href="/proposals/{pid}/outcome"]')
     page.wait_for_url(re.compile(rf"/proposals/{pid}/outcome"))
