@@ -499,7 +499,7 @@ def install(app: FastAPI, settings: Settings, user_loader: UserLoader) -> None:
     # outermost: a line of at most settings.concurrency requests, then the receipt time
     # and 500 answers that keep the connection (web/serving.py)
     app.add_middleware(serving.Admission, limit=settings.concurrency)
-    app.add_middleware(serving.ServeErrors, page_500=_page_500)
+    app.add_middleware(serving.ServeErrors, page_500=_page_500, page_503=_page_503)
 
     @app.get("/lang/{code}")
     async def switch_language(code: str, request: Request) -> Response:
@@ -568,14 +568,28 @@ def install(app: FastAPI, settings: Settings, user_loader: UserLoader) -> None:
 MSG_500 = N_("Something went wrong on our side; nothing was changed. Please try again.")
 
 
-def _page_500(scope: Scope) -> bytes:
+MSG_503 = N_(
+    "The site is very busy right now and could not handle this request; nothing was "
+    "changed. Please try again in a few seconds."
+)
+
+
+def _plain_page(scope: Scope, status: int, msg: str) -> bytes:
     request = Request(scope)
     lang = choose_language(request, None)
-    text = Translator(lang).gettext(MSG_500)
+    text = Translator(lang).gettext(msg)
     return (
-        f"<!doctype html><html lang='{HTML_LANG[lang]}'><meta charset='utf-8'><title>500</title>"
-        f"<p>{text}</p></html>"
+        f"<!doctype html><html lang='{HTML_LANG[lang]}'><meta charset='utf-8'>"
+        f"<title>{status}</title><p>{text}</p></html>"
     ).encode()
+
+
+def _page_500(scope: Scope) -> bytes:
+    return _plain_page(scope, 500, MSG_500)
+
+
+def _page_503(scope: Scope) -> bytes:
+    return _plain_page(scope, 503, MSG_503)
 
 
 ERROR_TITLES = {
