@@ -356,6 +356,8 @@ def reset_password(
 
 @functools.cache
 def _dummy_hash() -> str:
+    """A hash no password matches, made once per process: checking a password against it
+    costs one argon2 verification, as against a real account's hash."""
     return hash_password(secrets.token_urlsafe(16))
 
 
@@ -471,15 +473,12 @@ def authenticate(
     if max(waits) > 0:
         return LoginResult(None, "throttled", max(waits))
     user = session.scalar(select(User).where(User.email == email))
-    if user is None:
-        # the same argon2 work for an unknown address, so timing does not tell who has an account
-        verify_password(_dummy_hash(), password[:MAX_PASSWORD])
-    ok = (
-        user is not None
-        and user.is_active
-        and len(password) <= MAX_PASSWORD
-        and verify_password(user.password_hash, password)
-    )
+    candidate = user is not None and user.is_active and len(password) <= MAX_PASSWORD
+    # exactly one argon2 verification whatever the address (unknown, deactivated, an
+    # over-long password): the time of the answer does not tell who has an account
+    stored = user.password_hash if candidate and user is not None else _dummy_hash()
+    verified = verify_password(stored, password[:MAX_PASSWORD])
+    ok = candidate and verified
     session.add(LoginAttempt(email=email, ok=bool(ok), at=now, client=client))
     session.flush()
     if not ok or user is None:
