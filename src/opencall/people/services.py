@@ -19,7 +19,13 @@ from opencall import auditlog
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.bibliography import BibliographyError, Work, clean_doi, parse_publications
-from opencall.people.domain import LANGUAGES, institution_key, normalise_email
+from opencall.people.domain import (
+    LANGUAGES,
+    email_lookalike,
+    fold_email,
+    institution_key,
+    normalise_email,
+)
 from opencall.people.models import (
     Country,
     EmailToken,
@@ -117,11 +123,7 @@ def register_user(
     check_deliverability: bool = False,
 ) -> User:
     """Create an account. Raises DomainError with a clear message on bad input."""
-    try:
-        email = validate_email(email, check_deliverability=check_deliverability).normalized
-    except EmailNotValidError as exc:
-        raise DomainError("Invalid e-mail address: %(reason)s", field="email", reason=exc) from exc
-    email = normalise_email(email)
+    email = clean_email(email, check_deliverability=check_deliverability)
     name = " ".join((name or "").split())
     if not name:
         raise DomainError("Your name is required.", field="name")
@@ -809,13 +811,24 @@ def _matches(column: Mapped[int | None], value: int | None) -> ColumnElement[boo
     return column.is_(None) if value is None else column == value
 
 
-def clean_email(email: str) -> str:
-    """A valid address, normalised (the one e-mail rule for invitations)."""
+def clean_email(email: str, *, check_deliverability: bool = False) -> str:
+    """A valid address, normalised (the one e-mail rule for accounts and invitations):
+    compatibility forms folded, and no address that passes for another (look-alike
+    letters of other alphabets) accepted."""
     try:
-        valid = validate_email((email or "").strip(), check_deliverability=False).normalized
+        valid = validate_email(
+            fold_email(email), check_deliverability=check_deliverability
+        ).normalized
     except EmailNotValidError as exc:
         raise DomainError("Invalid e-mail address: %(reason)s", field="email", reason=exc) from exc
-    return normalise_email(valid)
+    valid = normalise_email(valid)
+    if email_lookalike(valid):
+        raise DomainError(
+            "This e-mail address mixes letters of different alphabets that look alike (such "
+            "as Latin and Cyrillic); type it with the letters of one alphabet.",
+            field="email",
+        )
+    return valid
 
 
 def create_site_admin(
