@@ -192,4 +192,3 @@ def test_a_busy_api_answers_json_503(engine: Engine, tmp_path: Path) -> None:
         assert "retry-after" not in got["other"].headers
     finally:
         app.state.engine.dispose()
-
