@@ -261,6 +261,11 @@ async def read_posted(request: Request) -> Posted:
     except HTTPException:
         raise
     except Exception as exc:  # noqa: BLE001 - malformed bodies are the client's error
+        # a body over the limit while a file part was being spooled: the limit's 413
+        # comes wrapped in the parser's task group
+        too_large = _http_error_in(exc)
+        if too_large is not None:
+            raise too_large from exc
         # (too many fields or files, a field over 1 MB, a broken multipart body)
         raise DomainError("The form could not be read: %(reason)s", reason=exc) from exc
     for key, value in data.multi_items():
@@ -271,6 +276,23 @@ async def read_posted(request: Request) -> Posted:
             posted.form.setdefault(key, _clean_field(key, value))
     request.state.posted = _carry(posted.form)
     return posted
+
+
+def _http_error_in(exc: BaseException) -> HTTPException | None:
+    """The HTTPException inside an exception group (or its causes), if any."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, HTTPException):
+            return e
+        if isinstance(e, BaseExceptionGroup):
+            todo.extend(e.exceptions)
+        todo.extend(x for x in (e.__cause__, e.__context__) if x is not None)
+    return None
 
 
 def get_page(request: Request, posted: Posted = Depends(read_posted)) -> Iterator[Page]:
