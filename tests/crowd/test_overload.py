@@ -191,3 +191,27 @@ def test_a_busy_api_answers_json_503(engine: Engine, tmp_path: Path) -> None:
         assert "retry-after" not in got["other"].headers
     finally:
         app.state.engine.dispose()
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # SQLite's one write lock
+def test_an_idempotency_key_not_claimed_in_time_answers_503(
+    engine: Engine, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """The Idempotency-Key layer claims the key (a write) before the request runs, outside
+    the layer that answers busy requests: a claim that could not get the lock in time
+    answered 500; now 503 with Retry-After, and the retry with the same key runs."""
+    app = create_app(web_settings(engine, tmp_path))
+    _impatient(app)
+    try:
+        c = Web(app, app.state.settings, factory, tmp_path).client()
+        headers = {"Idempotency-Key": "busy-1"}
+        with _database_held(engine):
+            r = c.post("/api/v1/proposals", json={}, headers=headers)
+        assert r.status_code == 503, r.text
+        assert r.headers["retry-after"] == "5"
+        assert r.json() == {"detail": "server busy, retry later"}
+        again = c.post("/api/v1/proposals", json={}, headers=headers)
+        # the request itself ran (refused for its own reasons, not for the key)
+        assert again.status_code in (401, 422) and "Idempotency" not in again.text
+    finally:
+        app.state.engine.dispose()

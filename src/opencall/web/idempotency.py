@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
 from opencall.web.guard import replaying
+from opencall.web.serving import RETRY_AFTER_S, overloaded
 
 HEADER = b"idempotency-key"
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -110,7 +111,15 @@ class IdempotencyMiddleware:
             + b"\n"
             + body
         ).hexdigest()
-        verdict = await run_in_threadpool(self._claim, scope_hash, request_hash)
+        try:
+            verdict = await run_in_threadpool(self._claim, scope_hash, request_hash)
+        except Exception as exc:
+            if not overloaded(exc):
+                raise
+            # the key could not be claimed in time (this layer is outside the one that
+            # answers busy requests): nothing ran, a retry with the same key is safe
+            await _reply(send, 503, _json(503, BUSY)[1], [["retry-after", str(RETRY_AFTER_S)]])
+            return
         if verdict is not None:
             status, kept, stored = verdict
             await _reply(send, status, stored, kept, replayed=status not in (409, 422))
@@ -177,6 +186,7 @@ class IdempotencyMiddleware:
 
 
 TOO_LARGE = "request body too large"
+BUSY = "server busy, retry later"
 IN_PROGRESS = "A request with this Idempotency-Key is still running; retry in a moment."
 OTHER_REQUEST = "This Idempotency-Key was already used for a different request."
 
