@@ -141,7 +141,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.templates.globals["anonymity_labels"] = call_views.ANONYMITY
     web_api.install(app, token_user)
     apidocs.install(app)
-    app.add_middleware(idempotency.IdempotencyMiddleware, sessions=factory)
+    app.add_middleware(
+        idempotency.IdempotencyMiddleware,
+        sessions=factory,
+        max_body=settings.max_upload_bytes + 1024 * 1024,  # as web.pages.BodyLimit
+    )
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(RequestLog)  # outermost: the request id on every line

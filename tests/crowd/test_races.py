@@ -177,3 +177,55 @@ def test_double_submit_is_idempotent(factory: sessionmaker[Session]) -> None:
     assert len(set(revs)) == 1
     with factory() as s:
         assert len(list(s.scalars(select(ProposalRevision)))) == 1
+
+
+def test_a_retry_after_the_deadline_of_a_counted_submission(
+    factory: sessionmaker[Session],
+) -> None:
+    """A submission acknowledged before the deadline, sent again after it (a slow link's
+    retry, a lost answer): answered with the revision that counts, nothing written. Changed
+    content sent after the deadline is refused with the deadline's message, and nothing
+    changes either. Before the fix the retry was refused as too late, telling an applicant
+    whose proposal counts that it was refused."""
+    import datetime as dt
+
+    from sqlalchemy import func
+
+    from opencall.auditlog import AuditEvent
+    from opencall.calls.models import Call
+    from opencall.proposals.models import ProposalRevision
+
+    call_id, ids = _submittable(factory, 1)
+    with factory() as s:
+        p = s.get(Proposal, ids[0])
+        assert p is not None
+        first = services.submit(s, p)
+        s.commit()
+        call = s.get(Call, call_id)
+        assert call is not None
+        call.closes_at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=1)
+        s.commit()
+
+    def counts(s: Session) -> tuple[int, int]:
+        return (
+            s.scalar(select(func.count()).select_from(ProposalRevision)) or 0,
+            s.scalar(select(func.count()).select_from(AuditEvent)) or 0,
+        )
+
+    with factory() as s:
+        before = counts(s)
+        p = s.get(Proposal, ids[0])
+        assert p is not None
+        assert services.submit(s, p).id == first.id
+        s.commit()
+        assert counts(s) == before
+        p.title = "Changed after the deadline"
+        try:
+            services.submit(s, p)
+        except DomainError as exc:
+            assert "deadline passed" in str(exc.message)
+        else:
+            raise AssertionError("changed content was accepted after the deadline")
+        s.rollback()
+        assert counts(s) == before
+        assert p.current_revision_id == first.id and p.status == "submitted"

@@ -7,6 +7,38 @@ import unicodedata
 
 LANGUAGES = ("en", "zh", "fr", "es")
 
+# lowercase Cyrillic and Greek letters drawn like Latin ones (from Unicode's confusables):
+# an address part made only of these passes for a Latin one ("раураl" for "paypal")
+LATIN_LOOKALIKES = frozenset("аеорсухіјѕԁһԛԝӏєԍοαιντυκρχ")
+SPOOFABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+
+
+def fold_email(email: str) -> str:
+    """An address as typed, with compatibility forms folded (NFKC: fullwidth "ａ" is "a",
+    the ligature "ﬁ" is "fi"), so it cannot pass for an account it is not."""
+    return unicodedata.normalize("NFKC", email or "").strip()
+
+
+def _script(ch: str) -> str | None:
+    first = unicodedata.name(ch, "").split(" ", 1)[0]
+    return first if first in SPOOFABLE_SCRIPTS else None
+
+
+def email_lookalike(email: str) -> bool:
+    """Whether an address could pass for another one: a part of it (the local part or a
+    domain label) mixes Latin, Cyrillic and Greek letters ("pаul" with a Cyrillic "а"),
+    or is made only of Cyrillic or Greek letters drawn like Latin ones."""
+    local, _, domain = email.rpartition("@")
+    for part in (local, *domain.split(".")):
+        letters = [c for c in part if c.isalpha()]
+        scripts = {s for c in letters if (s := _script(c)) is not None}
+        if len(scripts) > 1:
+            return True
+        if scripts and scripts != {"LATIN"} and all(c in LATIN_LOOKALIKES for c in letters):
+            return True
+    return False
+
+
 _STOP = {"the", "of", "and", "for", "de", "la", "le", "des", "du", "del", "di", "at", "&"}
 
 

@@ -19,7 +19,13 @@ from opencall import auditlog
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.bibliography import BibliographyError, Work, clean_doi, parse_publications
-from opencall.people.domain import LANGUAGES, institution_key, normalise_email
+from opencall.people.domain import (
+    LANGUAGES,
+    email_lookalike,
+    fold_email,
+    institution_key,
+    normalise_email,
+)
 from opencall.people.models import (
     Country,
     EmailToken,
@@ -117,11 +123,7 @@ def register_user(
     check_deliverability: bool = False,
 ) -> User:
     """Create an account. Raises DomainError with a clear message on bad input."""
-    try:
-        email = validate_email(email, check_deliverability=check_deliverability).normalized
-    except EmailNotValidError as exc:
-        raise DomainError("Invalid e-mail address: %(reason)s", field="email", reason=exc) from exc
-    email = normalise_email(email)
+    email = clean_email(email, check_deliverability=check_deliverability)
     name = " ".join((name or "").split())
     if not name:
         raise DomainError("Your name is required.", field="name")
@@ -356,6 +358,8 @@ def reset_password(
 
 @functools.cache
 def _dummy_hash() -> str:
+    """A hash no password matches, made once per process: checking a password against it
+    costs one argon2 verification, as against a real account's hash."""
     return hash_password(secrets.token_urlsafe(16))
 
 
@@ -471,15 +475,12 @@ def authenticate(
     if max(waits) > 0:
         return LoginResult(None, "throttled", max(waits))
     user = session.scalar(select(User).where(User.email == email))
-    if user is None:
-        # the same argon2 work for an unknown address, so timing does not tell who has an account
-        verify_password(_dummy_hash(), password[:MAX_PASSWORD])
-    ok = (
-        user is not None
-        and user.is_active
-        and len(password) <= MAX_PASSWORD
-        and verify_password(user.password_hash, password)
-    )
+    candidate = user is not None and user.is_active and len(password) <= MAX_PASSWORD
+    # exactly one argon2 verification whatever the address (unknown, deactivated, an
+    # over-long password): the time of the answer does not tell who has an account
+    stored = user.password_hash if candidate and user is not None else _dummy_hash()
+    verified = verify_password(stored, password[:MAX_PASSWORD])
+    ok = candidate and verified
     session.add(LoginAttempt(email=email, ok=bool(ok), at=now, client=client))
     session.flush()
     if not ok or user is None:
@@ -810,13 +811,24 @@ def _matches(column: Mapped[int | None], value: int | None) -> ColumnElement[boo
     return column.is_(None) if value is None else column == value
 
 
-def clean_email(email: str) -> str:
-    """A valid address, normalised (the one e-mail rule for invitations)."""
+def clean_email(email: str, *, check_deliverability: bool = False) -> str:
+    """A valid address, normalised (the one e-mail rule for accounts and invitations):
+    compatibility forms folded, and no address that passes for another (look-alike
+    letters of other alphabets) accepted."""
     try:
-        valid = validate_email((email or "").strip(), check_deliverability=False).normalized
+        valid = validate_email(
+            fold_email(email), check_deliverability=check_deliverability
+        ).normalized
     except EmailNotValidError as exc:
         raise DomainError("Invalid e-mail address: %(reason)s", field="email", reason=exc) from exc
-    return normalise_email(valid)
+    valid = normalise_email(valid)
+    if email_lookalike(valid):
+        raise DomainError(
+            "This e-mail address mixes letters of different alphabets that look alike (such "
+            "as Latin and Cyrillic); type it with the letters of one alphabet.",
+            field="email",
+        )
+    return valid
 
 
 def create_site_admin(

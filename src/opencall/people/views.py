@@ -214,8 +214,8 @@ def login(page: Page = Depends(get_page)) -> Response:
         window_s=page.settings.login_throttle_window_s,
         client=client_address(page),
     )
-    page.commit()  # the attempt is recorded whatever the outcome
     if result.user is None:
+        page.commit()  # a refused attempt is recorded (the throttle counts it)
         if result.error == "throttled":
             msg = page._(MSG_THROTTLED, minutes=max(1, -(-result.retry_after_s // 60)))
             status = 429
@@ -233,7 +233,7 @@ def login(page: Page = Depends(get_page)) -> Response:
         client=client_address(page),
         user_agent=page.request.headers.get("user-agent", ""),
     )
-    page.commit()
+    page.commit()  # one unit of work: the attempt and the session are recorded together
     security.start_session(page.request, sid)
     carry = {k[len("carry.") :]: v for k, v in f.items() if k.startswith("carry.")}
     target = f.get("carry_to")

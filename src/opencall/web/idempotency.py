@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
 from opencall.web.guard import replaying
+from opencall.web.serving import RETRY_AFTER_S, overloaded
 
 HEADER = b"idempotency-key"
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -56,11 +57,16 @@ def _json(status: int, detail: str) -> tuple[int, bytes]:
 
 class IdempotencyMiddleware:
     def __init__(
-        self, app: ASGIApp, sessions: Callable[[], Session], prefix: str = "/api/"
+        self,
+        app: ASGIApp,
+        sessions: Callable[[], Session],
+        prefix: str = "/api/",
+        max_body: int = 11 * 1024 * 1024,
     ) -> None:
         self.app = app
         self.sessions = sessions
         self.prefix = prefix
+        self.max_body = max_body  # the body is read here whole: never more than this
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -79,11 +85,20 @@ class IdempotencyMiddleware:
             status, text = _json(400, f"Idempotency-Key must have 1 to {MAX_KEY} characters.")
             await _reply(send, status, text)
             return
+        # the body is read whole (to compare a retry with the first request), so its
+        # limit is enforced here, before it is read: by the declared length, then as read
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_body:
+            await _reply(send, *_json(413, TOO_LARGE))
+            return
         body = b""
         more = True
         while more:
             msg = await receive()
             body += msg.get("body", b"")
+            if len(body) > self.max_body:
+                await _reply(send, *_json(413, TOO_LARGE))
+                return
             more = msg.get("more_body", False)
         auth = headers.get(b"authorization", b"")
         scope_hash = hashlib.sha256(auth + b"\n" + key).hexdigest()
@@ -96,7 +111,15 @@ class IdempotencyMiddleware:
             + b"\n"
             + body
         ).hexdigest()
-        verdict = await run_in_threadpool(self._claim, scope_hash, request_hash)
+        try:
+            verdict = await run_in_threadpool(self._claim, scope_hash, request_hash)
+        except Exception as exc:
+            if not overloaded(exc):
+                raise
+            # the key could not be claimed in time (this layer is outside the one that
+            # answers busy requests): nothing ran, a retry with the same key is safe
+            await _reply(send, 503, _json(503, BUSY)[1], [["retry-after", str(RETRY_AFTER_S)]])
+            return
         if verdict is not None:
             status, kept, stored = verdict
             await _reply(send, status, stored, kept, replayed=status not in (409, 422))
@@ -162,6 +185,8 @@ class IdempotencyMiddleware:
             s.commit()
 
 
+TOO_LARGE = "request body too large"
+BUSY = "server busy, retry later"
 IN_PROGRESS = "A request with this Idempotency-Key is still running; retry in a moment."
 OTHER_REQUEST = "This Idempotency-Key was already used for a different request."
 

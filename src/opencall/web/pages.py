@@ -261,6 +261,11 @@ async def read_posted(request: Request) -> Posted:
     except HTTPException:
         raise
     except Exception as exc:  # noqa: BLE001 - malformed bodies are the client's error
+        # a body over the limit while a file part was being spooled: the limit's 413
+        # comes wrapped in the parser's task group
+        too_large = _http_error_in(exc)
+        if too_large is not None:
+            raise too_large from exc
         # (too many fields or files, a field over 1 MB, a broken multipart body)
         raise DomainError("The form could not be read: %(reason)s", reason=exc) from exc
     for key, value in data.multi_items():
@@ -271,6 +276,23 @@ async def read_posted(request: Request) -> Posted:
             posted.form.setdefault(key, _clean_field(key, value))
     request.state.posted = _carry(posted.form)
     return posted
+
+
+def _http_error_in(exc: BaseException) -> HTTPException | None:
+    """The HTTPException inside an exception group (or its causes), if any."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, HTTPException):
+            return e
+        if isinstance(e, BaseExceptionGroup):
+            todo.extend(e.exceptions)
+        todo.extend(x for x in (e.__cause__, e.__context__) if x is not None)
+    return None
 
 
 def get_page(request: Request, posted: Posted = Depends(read_posted)) -> Iterator[Page]:
@@ -499,7 +521,7 @@ def install(app: FastAPI, settings: Settings, user_loader: UserLoader) -> None:
     # outermost: a line of at most settings.concurrency requests, then the receipt time
     # and 500 answers that keep the connection (web/serving.py)
     app.add_middleware(serving.Admission, limit=settings.concurrency)
-    app.add_middleware(serving.ServeErrors, page_500=_page_500)
+    app.add_middleware(serving.ServeErrors, page_500=_page_500, page_503=_page_503)
 
     @app.get("/lang/{code}")
     async def switch_language(code: str, request: Request) -> Response:
@@ -568,14 +590,28 @@ def install(app: FastAPI, settings: Settings, user_loader: UserLoader) -> None:
 MSG_500 = N_("Something went wrong on our side; nothing was changed. Please try again.")
 
 
-def _page_500(scope: Scope) -> bytes:
+MSG_503 = N_(
+    "The site is very busy right now and could not handle this request; nothing was "
+    "changed. Please try again in a few seconds."
+)
+
+
+def _plain_page(scope: Scope, status: int, msg: str) -> bytes:
     request = Request(scope)
     lang = choose_language(request, None)
-    text = Translator(lang).gettext(MSG_500)
+    text = Translator(lang).gettext(msg)
     return (
-        f"<!doctype html><html lang='{HTML_LANG[lang]}'><meta charset='utf-8'><title>500</title>"
-        f"<p>{text}</p></html>"
+        f"<!doctype html><html lang='{HTML_LANG[lang]}'><meta charset='utf-8'>"
+        f"<title>{status}</title><p>{text}</p></html>"
     ).encode()
+
+
+def _page_500(scope: Scope) -> bytes:
+    return _plain_page(scope, 500, MSG_500)
+
+
+def _page_503(scope: Scope) -> bytes:
+    return _plain_page(scope, 503, MSG_503)
 
 
 ERROR_TITLES = {

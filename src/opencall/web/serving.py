@@ -1,5 +1,6 @@
 """Serving under load: the receipt time of each request, admission control sized to the
-configured concurrency, and 500 answers that keep the connection alive.
+configured concurrency, 500 answers that keep the connection alive, and 503 (with
+``Retry-After``) when the database is too busy to answer in time.
 
 Each process works on at most ``settings.concurrency`` requests at once. Every admitted
 request can get a worker thread (the AnyIO thread pool is sized to it) and a database
@@ -75,9 +76,15 @@ class ServeErrors:
     a 500 itself (logged) instead of letting it reach the server, which would then close
     the kept-alive connection although a complete answer was sent."""
 
-    def __init__(self, app: ASGIApp, page_500: Callable[[Scope], bytes] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        page_500: Callable[[Scope], bytes] | None = None,
+        page_503: Callable[[Scope], bytes] | None = None,
+    ) -> None:
         self.app = app
         self.page_500 = page_500
+        self.page_503 = page_503
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,36 +94,66 @@ class ServeErrors:
         tracked = Tracked(send)
         try:
             await self.app(scope, receive, tracked)
-        except Exception:
+        except Exception as exc:
             if tracked.started:  # part of an answer is out: only closing the connection is honest
                 raise
+            if overloaded(exc):
+                # the database's lock or a connection could not be had in time: the unit
+                # of work was rolled back, nothing is acknowledged, the client may retry
+                log.warning(
+                    "busy: %s %s answered 503 (%s)",
+                    scope.get("method"),
+                    scope.get("path"),
+                    str(exc).splitlines()[0][:200],
+                )
+                await self._answer(scope, send, 503, self.page_503)
+                return
             log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
-            await self._answer_500(scope, send)
+            await self._answer(scope, send, 500, self.page_500)
 
-    async def _answer_500(self, scope: Scope, send: Send) -> None:
-        if scope["path"].startswith("/api/") or self.page_500 is None:
-            body = json.dumps({"detail": "internal error"}).encode()
+    async def _answer(
+        self, scope: Scope, send: Send, status: int, page: Callable[[Scope], bytes] | None
+    ) -> None:
+        if scope["path"].startswith("/api/") or page is None:
+            detail = "internal error" if status == 500 else "server busy, retry later"
+            body = json.dumps({"detail": detail}).encode()
             ctype = b"application/json"
         else:
             try:
-                body = self.page_500(scope)
+                body = page(scope)
             except Exception:  # noqa: BLE001 - the error page itself must not fail
                 log.exception("the error page failed")
-                body = b"<!doctype html><title>500</title><p>500</p>"
+                body = f"<!doctype html><title>{status}</title><p>{status}</p>".encode()
             ctype = b"text/html; charset=utf-8"
-        await _send_500(send, body, ctype)
+        headers = [
+            (b"content-type", ctype),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store"),
+        ]
+        if status == 503:
+            headers.append((b"retry-after", str(RETRY_AFTER_S).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
-async def _send_500(send: Send, body: bytes, ctype: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 500,
-            "headers": [
-                (b"content-type", ctype),
-                (b"content-length", str(len(body)).encode()),
-                (b"cache-control", b"no-store"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+# how long a client is asked to wait before retrying a request refused as busy (503)
+RETRY_AFTER_S = 5
+# PostgreSQL: lock_timeout / lock not available, serialization failure, deadlock
+BUSY_SQLSTATES = {"55P03", "40001", "40P01"}
+
+
+def overloaded(exc: BaseException) -> bool:
+    """Whether ``exc`` means "too busy right now", not a bug: no pooled connection came
+    free in time, SQLite's write lock was held past its timeout ("database is locked"),
+    or PostgreSQL gave up on a lock. Such a request changed nothing and may be retried."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.TimeoutError):  # the connection pool's wait ran out
+        return True
+    if isinstance(exc, sa_exc.OperationalError):
+        orig = exc.orig
+        if getattr(orig, "sqlstate", None) in BUSY_SQLSTATES:
+            return True
+        text = str(orig).lower()
+        return "database is locked" in text or "database table is locked" in text
+    return False

@@ -107,7 +107,10 @@ def add_attachment(
     are written once under their sha256, so a frozen revision's file never changes.
     The anonymity scan of the file is queued as a job.
     """
-    require_editable(proposal, now, session=session)
+    # the checks and the PDF's rewrite (a child process: a second or more) come before the
+    # write lock, which is then held only for the database work: on SQLite the lock is the
+    # whole database's, and every sign-in and save would wait behind each upload's parse
+    require_editable(proposal, now)
     if not data:
         raise DomainError("The file is empty.", field="pdf")
     if len(data) > max_bytes:
@@ -123,6 +126,7 @@ def add_attachment(
         cleaned = pdfsafe.clean(data, limits)
     except pdfsafe.PdfRefused as exc:
         raise _refusal(exc, form.max_pdf_pages) from exc
+    require_editable(proposal, now, session=session)  # locked, and read again
     pages = cleaned.pages
     digest = hashlib.sha256(data).hexdigest()
     if storage is None:

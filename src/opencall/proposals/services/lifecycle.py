@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from opencall.calls.domain import is_open_at
 from opencall.calls.models import Call
 from opencall.calls.schemas import call_form
 from opencall.db import utcnow
@@ -252,6 +253,17 @@ def submission_problems(proposal: Proposal) -> list[tuple[str, str]]:
     return [(f, e.message) for f, e in submission_errors(proposal)]
 
 
+def _counted_retry(session: Session, proposal: Proposal) -> ProposalRevision | None:
+    """The submitted revision, when ``proposal`` is submitted and its content is that
+    revision's (nothing changed since): submitting again would submit nothing new."""
+    if proposal.status != "submitted" or proposal.current_revision_id is None:
+        return None
+    rev = session.get(ProposalRevision, proposal.current_revision_id)
+    if rev is None or rev.content_hash != content_hash(snapshot(proposal)):
+        return None
+    return rev
+
+
 def submit(
     session: Session,
     proposal: Proposal,
@@ -270,6 +282,13 @@ def submit(
     lock_for_write(session, proposal)
     if proposal.status not in ("draft", "submitted"):
         check_proposal_transition(proposal.status, "submitted")
+    call = proposal.call
+    if not is_open_at(call.status, call.opens_at, call.closes_at, now):
+        counted = _counted_retry(session, proposal)
+        if counted is not None:
+            # a retry, after the deadline, of the submission that counts (a slow link sent
+            # it again, or its answer was lost): answered with that revision, no change
+            return counted
     require_call_open(proposal.call, now)
     problems = submission_errors(proposal)
     if problems:
