@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from opencall.errors import DomainError
+from opencall.errors import DomainError, Localized
 from opencall.inputs import plain_number
 
 LANGS = ("en", "zh", "fr", "es")
@@ -83,6 +83,18 @@ def unit_label(
                 if isinstance(text, str) and text.strip():
                     return text
     return pool_unit
+
+
+def unit_text(
+    pool_unit: str, unit_labels: dict[str, Any] | None, amount: float | None = None
+) -> Localized:
+    """The unit's label for ``amount`` as a message parameter: English by default,
+    the reader's language where the message is shown (never the bare unit key when
+    the unit has a label)."""
+    return Localized(
+        unit_label(pool_unit, unit_labels, amount, "en"),
+        {lg: unit_label(pool_unit, unit_labels, amount, lg) for lg in LANGS},
+    )
 
 
 # ---------------------------------------------------------------- units
