@@ -217,6 +217,10 @@ def test_a_unit_declared_whole_through_the_api_and_the_page(web: Web) -> None:
     pool_id = r.json()["id"]
     r = api.patch(f"/api/v1/resources/{pool_id}", headers=h, json={"amount": 19.5})
     assert r.status_code == 400 and "whole number" in r.json()["detail"]
+    r = api.patch(f"/api/v1/resources/{pool_id}", headers=h, json={"whole_units": None})
+    assert r.status_code == 422
+    r = api.patch(f"/api/v1/resources/{pool_id}", headers=h, json={"name": "Shots II"})
+    assert r.status_code == 200 and r.json()["whole_units"] is True
     r = api.patch(f"/api/v1/resources/{pool_id}", headers=h, json={"whole_units": False})
     assert r.status_code == 200 and r.json()["whole_units"] is False
     # the page: the same field, the same refusal, in the visitor's language

@@ -103,7 +103,7 @@ class ResourcePatch(_In):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     unit: str | None = Field(default=None, max_length=20)
     unit_labels: UnitLabels | None = None
-    whole_units: bool | None = None
+    whole_units: bool = False  # only what is sent changes (null is refused)
     amount: float | None = Field(default=None, gt=0)
     period_start: dt.date | None = None
     period_end: dt.date | None = None
