@@ -286,7 +286,9 @@ def test_call_writes_and_the_close(web: Web) -> None:
     assert english["message_id"] == (
         "The amount offered must be positive and at most the pool's %(amount)s %(unit)s."
     )
-    assert english["params"] == {"amount": "75", "unit": "h"}
+    # the unit's label, not its key ("h"), in the reader's language
+    assert english["params"] == {"amount": "75", "unit": "hours"}
+    assert english["detail"].endswith("at most the pool's 75 hours.")
     # the service's message id, translated into the client's language (field kept)
     r = c.post(
         "/api/v1/calls/api-made/pools",
@@ -294,7 +296,7 @@ def test_call_writes_and_the_close(web: Web) -> None:
         json={"pool_id": pool_id, "amount": 1e9},
     )
     assert r.status_code == 400 and r.json()["detail"].startswith("amount: ")
-    assert r.json()["detail"] != english["detail"] and "75 h" in r.json()["detail"]
+    assert r.json()["detail"] != english["detail"] and "75 heures" in r.json()["detail"]
     assert r.json()["message_id"] == english["message_id"]
     assert r.json()["params"] == english["params"]
     r = c.post("/api/v1/calls/api-made/pools", headers=h, json={"pool_id": pool_id, "amount": 50})

@@ -74,6 +74,14 @@ CASES: list[Case] = [
         api=True,
         json={"name": "Arctica", "unit": "day", "amount": 3},
     ),
+    Case(
+        "POST",
+        "/api/v1/facilities/{facility_id}/pools",
+        OFFICE,
+        api=True,
+        # a custom facility: its manager is refused (400, "ok"), the others get 404
+        json={"name": "Seats", "pool_type": "seats", "amount": 3},
+    ),
     Case("GET", "/api/v1/resources/{pool_id}", OFFICE, api=True),
     Case("PATCH", "/api/v1/resources/{pool_id}", OFFICE, api=True, json={"name": "Krios G4i"}),
     Case(

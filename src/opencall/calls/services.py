@@ -21,7 +21,7 @@ from opencall.calls.schemas import (
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities import services as fac_services
-from opencall.facilities.domain import countable, unit_label
+from opencall.facilities.domain import unit_label, unit_text
 from opencall.facilities.models import CapacityPool, Facility
 from opencall.inputs import error_text, first_error, plain_number
 
@@ -166,7 +166,7 @@ def offer_pool(
             "The amount offered must be positive and at most the pool's %(amount)s %(unit)s.",
             field="amount",
             amount=plain_number(pool.amount),
-            unit=pool.unit,
+            unit=unit_text(pool.unit, pool.unit_labels, pool.amount),
         )
     if amount != int(amount):
         if pool.slot_hours is not None:
@@ -175,12 +175,12 @@ def offer_pool(
                 field="amount",
                 amount=plain_number(amount),
             )
-        if countable(pool.unit):
+        if pool.whole_only:
             raise DomainError(
                 "A resource counted in %(unit)s offers whole units; %(amount)s is not a "
                 "whole number.",
                 field="amount",
-                unit=unit,
+                unit=unit_text(pool.unit, pool.unit_labels),
                 amount=plain_number(amount),
             )
     if committed + amount > pool.amount + 1e-9:

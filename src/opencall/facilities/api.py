@@ -71,6 +71,11 @@ class ResourceIn(_In):
         "or your own key with unit_labels",
     )
     unit_labels: UnitLabels | None = None
+    whole_units: bool = Field(
+        default=False,
+        description="the unit is counted in whole numbers only (capacity, offers, requests); "
+        "always so for the built-in shift, berth, dive, seat, package, session",
+    )
     amount: float = Field(gt=0, description="capacity, in the unit (slots when slot-based)")
     period_start: dt.date | None = None
     period_end: dt.date | None = None
@@ -79,10 +84,26 @@ class ResourceIn(_In):
     request_fields: list[RequestField] = Field(default_factory=list, max_length=50)
 
 
+class PoolIn(_In):
+    name: str = Field(max_length=200, description="unique in the facility (at most 120)")
+    pool_type: str = Field(
+        max_length=20,
+        description="the preset pool types of the facility's kind: telescope: lst_hours; "
+        "vessel: berths, dives; samples: sample_mass; programme: seats, packages",
+    )
+    amount: float = Field(description="capacity, in the pool type's unit (whole berths...)")
+    attributes: dict[str, Any] = Field(
+        default_factory=dict,
+        description="typed by pool_type: the LST range, the leg and its route, the sample, "
+        "the course session or the package (as on the provider's page)",
+    )
+
+
 class ResourcePatch(_In):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     unit: str | None = Field(default=None, max_length=20)
     unit_labels: UnitLabels | None = None
+    whole_units: bool = False  # only what is sent changes (null is refused)
     amount: float | None = Field(default=None, gt=0)
     period_start: dt.date | None = None
     period_end: dt.date | None = None
@@ -130,6 +151,11 @@ class ResourceOut(BaseModel):
     unit_label_other: str
     unit_labels: dict[str, Any]
     amount: float
+    whole_units: bool = Field(
+        description="capacity, offers and requests are whole numbers of the unit "
+        "(a countable built-in unit, or one declared so)"
+    )
+    attributes: dict[str, Any] = Field(description="a preset pool's typed attributes")
     committed: float = Field(description="what calls already offer of it")
     calendar: CalendarOut
     request_fields: list[dict[str, Any]]
@@ -167,6 +193,8 @@ def resource_out(api: Api, pool: CapacityPool) -> ResourceOut:
         unit_label_other=unit_label(pool.unit, pool.unit_labels, None, "en"),
         unit_labels=pool.unit_labels or {},
         amount=pool.amount,
+        whole_units=pool.whole_only,
+        attributes=pool.attributes or {},
         committed=services.committed_amount(api.db, pool),
         calendar=calendar_out(pool),
         request_fields=list(pool.request_fields or []),
@@ -298,12 +326,38 @@ def create_resource(
         name=body.name,
         unit=body.unit,
         unit_labels=body.unit_labels.model_dump() if body.unit_labels else None,
+        whole_units=body.whole_units,
         amount=body.amount,
         period_start=body.period_start,
         period_end=body.period_end,
         slot_hours=body.slot_hours,
         unavailable=[u.model_dump() for u in body.unavailable],
         request_fields=[f.model_dump(mode="json") for f in body.request_fields],
+    )
+    return resource_out(api, pool)
+
+
+@router.post(
+    "/facilities/{facility_id}/pools",
+    response_model=ResourceOut,
+    status_code=201,
+    dependencies=[MANAGE],
+)
+def create_pool(
+    body: PoolIn, facility_id: int = id_param(), api: Api = Depends(get_api)
+) -> ResourceOut:
+    """A preset pool of a telescope, vessel, samples or programme facility (LST
+    hours, berths and dives of a leg, a sample's mass, a course's seats, packages),
+    with the provider page's checks and refusals."""
+    fac = _facility(api, facility_id)
+    pool = _apply(
+        api,
+        services.create_pool,
+        fac,
+        name=body.name,
+        pool_type=body.pool_type,
+        amount=body.amount,
+        attributes=body.attributes,
     )
     return resource_out(api, pool)
 

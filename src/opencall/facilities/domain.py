@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from opencall.errors import DomainError
+from opencall.errors import DomainError, Localized
 from opencall.inputs import plain_number
 
 LANGS = ("en", "zh", "fr", "es")
@@ -83,6 +83,18 @@ def unit_label(
                 if isinstance(text, str) and text.strip():
                     return text
     return pool_unit
+
+
+def unit_text(
+    pool_unit: str, unit_labels: dict[str, Any] | None, amount: float | None = None
+) -> Localized:
+    """The unit's label for ``amount`` as a message parameter: English by default,
+    the reader's language where the message is shown (never the bare unit key when
+    the unit has a label)."""
+    return Localized(
+        unit_label(pool_unit, unit_labels, amount, "en"),
+        {lg: unit_label(pool_unit, unit_labels, amount, lg) for lg in LANGS},
+    )
 
 
 # ---------------------------------------------------------------- units
@@ -238,18 +250,26 @@ def check_calendar(data: dict[str, Any]) -> Calendar:
         raise _value_error(exc, "calendar") from exc
 
 
-def check_amount(amount: float, calendar: Calendar, unit: str) -> None:
-    """The capacity a resource declares must fit its calendar."""
+def check_amount(
+    amount: float,
+    calendar: Calendar,
+    unit: str,
+    labels: dict[str, Any] | None = None,
+    *,
+    whole: bool = False,
+) -> None:
+    """The capacity a resource declares must fit its calendar; counted in a
+    countable unit (built-in, or declared ``whole`` by the operator) it is whole."""
     if not (math.isfinite(amount) and amount > 0):
         raise DomainError("A resource needs a positive amount of capacity.", field="amount")
     cap = calendar.slot_capacity()
     if cap is None:
-        if countable(unit) and amount != int(amount):
+        if (whole or countable(unit)) and amount != int(amount):
             raise DomainError(
                 "A resource counted in %(unit)s offers whole units; %(amount)s is not a "
                 "whole number.",
                 field="amount",
-                unit=unit_label(unit, None, None, "en"),
+                unit=unit_text(unit, labels),
                 amount=plain_number(amount),
             )
         return

@@ -3,10 +3,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from opencall.db import Base, JSONType, UTCDateTime
+from opencall.facilities.domain import countable
 from opencall.people import models as _people_models  # noqa: F401  (FK targets)
 
 FACILITY_KINDS = ("telescope", "vessel", "samples", "programme", "custom")
@@ -62,11 +63,20 @@ class CapacityPool(Base):
     slot_hours: Mapped[float | None] = mapped_column(Float, nullable=True)
     # the request form as data: a list of field declarations validated by the server
     request_fields: Mapped[list[Any]] = mapped_column(JSONType, nullable=False, default=list)
+    # the operator declared the unit whole-numbered (a "shot", a "sample"): capacity,
+    # offers and requests are whole numbers, as for the built-in countable units
+    whole_units: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     facility: Mapped[Facility] = relationship(lazy="joined")
     unavailable: Mapped[list[PoolUnavailability]] = relationship(
         cascade="all, delete-orphan", order_by="PoolUnavailability.starts_at", lazy="selectin"
     )
+
+    @property
+    def whole_only(self) -> bool:
+        """Whether capacity, offers and requests are whole numbers of the unit: a
+        built-in countable unit (berth, dive, seat...) or one the operator declared so."""
+        return countable(self.unit) or bool(self.whole_units)
 
 
 class PoolUnavailability(Base):

@@ -178,6 +178,7 @@ def parse_resource_form(page: Page, f: dict[str, str]) -> tuple[dict[str, Any], 
         errors.setdefault("unit", page._(MSG_REQUIRED))
     values["unit"] = unit
     values["unit_labels"] = own if any_label or f.get("unit") == OWN_UNIT else None
+    values["whole_units"] = f.get("whole_units", "") in ("on", "1", "true")
     amount = finite_number(f.get("amount", ""))
     if amount is None:
         errors["amount"] = page._(MSG_NUMBER)
@@ -223,6 +224,7 @@ def _resource_form(pool: CapacityPool) -> dict[str, str]:
         "name": pool.name,
         "unit": pool.unit if builtin else OWN_UNIT,
         "unit_key": "" if builtin else pool.unit,
+        "whole_units": "on" if pool.whole_units else "",
         "amount": plain_number(pool.amount),
         "period_start": pool.period_start.isoformat() if pool.period_start else "",
         "period_end": pool.period_end.isoformat() if pool.period_end else "",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -132,14 +133,26 @@ def create_pool(
             types=", ".join(allowed),
             pool_type=repr(pool_type),
         )
-    if not amount > 0:
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise DomainError("A resource needs a name (at most 120 characters).", field="name")
+    if not (math.isfinite(amount) and amount > 0):
         raise DomainError("A capacity pool needs a positive amount.", field="amount")
+    unit = POOL_UNITS[pool_type]
+    if domain.countable(unit) and amount != int(amount):
+        raise DomainError(
+            "A resource counted in %(unit)s offers whole units; %(amount)s is not a whole number.",
+            field="amount",
+            unit=domain.unit_text(unit, None),
+            amount=plain_number(amount),
+        )
     attrs = validate_pool_attributes(pool_type, attributes)
+    _name_free(session, facility.id, name, None)
     pool = CapacityPool(
         facility_id=facility.id,
         name=name,
         pool_type=pool_type,
-        unit=POOL_UNITS[pool_type],
+        unit=unit,
         amount=float(amount),
         attributes=attrs,
     )
@@ -235,6 +248,7 @@ def _resource_fields(
     slot_hours: Any,
     unavailable: list[dict[str, Any]],
     request_fields: list[Any],
+    whole_units: bool = False,
 ) -> tuple[dict[str, Any], domain.Calendar]:
     name = (name or "").strip()
     if not name or len(name) > 120:
@@ -250,7 +264,8 @@ def _resource_fields(
             unit2=unit,
         )
     cal = _calendar_doc(period_start, period_end, slot_hours, unavailable)
-    domain.check_amount(float(amount), cal, unit)
+    whole_units = bool(whole_units)
+    domain.check_amount(float(amount), cal, unit, labels, whole=whole_units)
     fields = domain.check_request_fields(request_fields)
     return (
         {
@@ -262,6 +277,7 @@ def _resource_fields(
             "period_end": cal.period_end,
             "slot_hours": cal.slot_hours,
             "request_fields": fields,
+            "whole_units": whole_units,
         },
         cal,
     )
@@ -291,9 +307,12 @@ def create_resource(
     slot_hours: Any = None,
     unavailable: list[dict[str, Any]] | None = None,
     request_fields: list[Any] | None = None,
+    whole_units: bool = False,
     actor_id: int | None = None,
 ) -> CapacityPool:
-    """A resource of a ``custom`` facility, described by data only."""
+    """A resource of a ``custom`` facility, described by data only; ``whole_units``
+    declares its unit counted in whole numbers (capacity, offers and requests), as
+    the built-in countable units are."""
     if facility.kind != "custom":
         raise DomainError(
             "A %(kind)s facility uses its preset pool types; resources described by "
@@ -311,6 +330,7 @@ def create_resource(
         slot_hours=slot_hours,
         unavailable=list(unavailable or []),
         request_fields=list(request_fields or []),
+        whole_units=whole_units,
     )
     _name_free(session, facility.id, values["name"], None)
     pool = CapacityPool(facility_id=facility.id, pool_type="custom", attributes={}, **values)
@@ -337,7 +357,7 @@ def update_resource(
     **changes: Any,
 ) -> CapacityPool:
     """Change a custom resource (any of name, unit, unit_labels, amount, period_start,
-    period_end, slot_hours, unavailable, request_fields). Everything is checked
+    period_end, slot_hours, unavailable, request_fields, whole_units). Everything is checked
     together before anything changes: the calendar, the amount against the calendar
     and against what calls already offer of it."""
     allowed = {
@@ -350,6 +370,7 @@ def update_resource(
         "slot_hours",
         "unavailable",
         "request_fields",
+        "whole_units",
     }
     unknown = set(changes) - allowed
     if unknown:
@@ -370,6 +391,7 @@ def update_resource(
         "slot_hours": pool.slot_hours,
         "unavailable": _unavailable_docs(pool),
         "request_fields": pool.request_fields,
+        "whole_units": bool(pool.whole_units),
     }
     if "unit" in changes and "unit_labels" not in changes and changes["unit"] != pool.unit:
         current["unit_labels"] = None

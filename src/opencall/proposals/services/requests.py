@@ -222,7 +222,7 @@ def _validate_custom(
             details,
             slot_based=pool.slot_hours is not None,
             period=period,
-            whole=fac_domain.countable(pool.unit),
+            whole=pool.whole_only,
         )
     except fac_domain.FieldProblem as exc:
         raise DomainError.composed(exc.message, field=f"details.{exc.field}") from exc

@@ -416,7 +416,7 @@ def parse_custom_form(page: Page, call: Call, form: dict[str, str]) -> Parsed:
                 details,
                 slot_based=pool.slot_hours is not None,
                 period=period,
-                whole=fac_domain.countable(pool.unit),
+                whole=pool.whole_only,
                 lang=page.lang,
             )
         except fac_domain.FieldProblem as exc:
