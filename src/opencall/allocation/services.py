@@ -256,6 +256,12 @@ def run_allocation(
 ) -> SolverRun:
     from opencall.optim import allocation as al
 
+    if call.decisions_released_at is not None:
+        # the teams were told (and their proposals accepted or rejected): a new run would
+        # replace the decisions and awards behind what they read
+        raise DomainError(
+            "Decisions were already released; the allocation can no longer be run again."
+        )
     if call.anonymity == "dual" and call.ranking_frozen_at is None:
         # explanations name share-rule groups and PI caps, which tell about the teams
         raise DomainError(

@@ -1,0 +1,69 @@
+"""Edge cases of a real call's allocation step: what a chair may no longer re-run."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opencall.allocation import services as al
+from opencall.allocation.models import Award, Decision
+from opencall.calls.models import Call
+from opencall.cycle import services as cycle
+from opencall.errors import DomainError
+from opencall.people import services as people_services
+from opencall.proposals import services as ps
+from opencall.reviews import queries as rq
+from opencall.reviews import services as rv
+from tests import factories as F
+
+
+def ranked_call(s: Session, *, n_proposals: int = 3, n_reviewers: int = 3) -> Call:
+    """A FAST call in allocation: reviewed (every grade 3 or 4), calibrated, frozen."""
+    call = F.fast_call(s, requires_pdf=False)
+    for i in range(n_proposals):
+        p = F.full_proposal(s, call, F.user(s, institution=f"Team institute {i}", country="BRA"))
+        ps.submit(s, p, now=F.NOW)
+    reviewers = []
+    for i in range(n_reviewers):
+        u = F.user(s, institution=f"Panel institute {i}", country=("FRA", "JPN", "KEN")[i % 3])
+        people_services.grant_role(s, u.id, "reviewer", call_id=call.id)
+        reviewers.append(u)
+    cycle.transition_call(s, call, "closed", now=F.NOW + dt.timedelta(days=31), reason="t")
+    cycle.transition_call(s, call, "review")
+    rv.run_affinity(s, call)
+    rv.run_assignment(s, call)
+    by_id = {u.id: u for u in reviewers}
+    for a in rq.assignments_of_call(s, call):
+        grade = 3 + a.proposal_id % 2
+        rv.submit_review(s, a, by_id[a.reviewer_id], grade=grade, comments_to_applicants="ok")
+    rv.run_calibration(s, call, n_bootstrap=10)
+    cycle.transition_call(s, call, "ranking")
+    rv.freeze_ranking(s, call)
+    cycle.transition_call(s, call, "allocation")
+    return call
+
+
+def _decisions(s: Session, call: Call) -> list[tuple[int, str, str, int]]:
+    return sorted(
+        (d.proposal_id, d.outcome, d.explanation, d.run_id)
+        for d in s.scalars(select(Decision).where(Decision.call_id == call.id))
+    )
+
+
+def test_the_allocation_is_refused_once_decisions_are_released(db: Session) -> None:
+    """Released decisions were told to the teams: a second run would silently replace
+    them (and their awards) behind the accepted/rejected proposals."""
+    s = db
+    call = ranked_call(s)
+    al.run_allocation(s, call)
+    al.release_decisions(s, call)
+    decided, awards = _decisions(s, call), s.scalars(select(Award.id)).all()
+    before = F.table_counts(s)
+    with pytest.raises(DomainError, match="already released"):
+        al.run_allocation(s, call, seed=1)
+    assert _decisions(s, call) == decided
+    assert s.scalars(select(Award.id)).all() == awards
+    assert F.table_counts(s) == before
