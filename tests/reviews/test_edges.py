@@ -84,3 +84,39 @@ def test_reviewers_declining_leave_a_proposal_short_and_it_is_named(db: Session)
         rv.respond_to_assignment(db, a, by_id[a.reviewer_id], accept=False)
     err = _refused(db, call)
     assert f"{proposals[0].code} (1)" in err.message and proposals[1].code not in err.message
+
+
+def _reviewed(s: Session) -> Call:
+    call, _, reviewers = call_in_review(s, 3, 3)
+    rv.run_assignment(s, call)
+    by_id = {u.id: u for u in reviewers}
+    for a in rq.assignments_of_call(s, call):
+        grade = 3 + a.proposal_id % 2
+        rv.submit_review(s, a, by_id[a.reviewer_id], grade=grade, comments_to_applicants="ok")
+    rv.run_calibration(s, call, n_bootstrap=10)
+    return call
+
+
+def test_a_frozen_ranking_is_not_recalibrated(db: Session) -> None:
+    """After the freeze the ranking is the allocation's input (and, dual-anonymous, what was
+    ranked before the chair saw the teams): a new calibration is refused, nothing changes."""
+    call = _reviewed(db)
+    cycle.transition_call(db, call, "ranking")
+    rv.freeze_ranking(db, call)
+    ranked = [(r.id, r.proposal_id, r.rank, r.score) for r in rq.ranking(db, call)]
+    before = F.table_counts(db)
+    with pytest.raises(DomainError, match="ranking is frozen"):
+        rv.run_calibration(db, call, seed=1, n_bootstrap=10)
+    assert [(r.id, r.proposal_id, r.rank, r.score) for r in rq.ranking(db, call)] == ranked
+    assert F.table_counts(db) == before
+
+
+def test_freezing_twice_keeps_the_first_freeze(db: Session) -> None:
+    call = _reviewed(db)
+    cycle.transition_call(db, call, "ranking")
+    rv.freeze_ranking(db, call)
+    first = call.ranking_frozen_at
+    before = F.table_counts(db)
+    rv.freeze_ranking(db, call)
+    assert call.ranking_frozen_at == first
+    assert F.table_counts(db) == before  # no second audit event
