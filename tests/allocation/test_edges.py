@@ -67,3 +67,27 @@ def test_the_allocation_is_refused_once_decisions_are_released(db: Session) -> N
     assert _decisions(s, call) == decided
     assert s.scalars(select(Award.id)).all() == awards
     assert F.table_counts(s) == before
+
+
+def test_a_tie_at_the_capacity_line_is_explained_as_a_tie(db: Session) -> None:
+    """Two proposals with the same calibrated score, room for one: the one left out is not
+    told that lower-ranked requests took its place (none did); the result is deterministic."""
+    s = db
+    call = ranked_call(s, n_proposals=4)
+    for cp in call.pools:
+        cp.amount = 2.0
+    s.flush()
+    score = {r.proposal_id: r.score for r in rq.ranking(s, call)}
+    al.run_allocation(s, call)
+    first = [(p, o, e) for p, o, e, _ in _decisions(s, call)]
+    al.run_allocation(s, call)
+    assert [(p, o, e) for p, o, e, _ in _decisions(s, call)] == first
+    awarded = {p for p, o, _ in first if o != "not_awarded"}
+    tied_losers = [
+        (p, e)
+        for p, o, e in first
+        if o == "not_awarded" and any(score[w] == score[p] for w in awarded)
+    ]
+    assert tied_losers  # the instance has a tie at the line
+    for p, e in tied_losers:
+        assert "lower-ranked" not in e or any(score[w] < score[p] for w in awarded), e
