@@ -38,8 +38,7 @@ def run_calibration(
         # the frozen ranking is what the allocation reads (and, in a dual-anonymous call,
         # what was ranked before the chair saw the teams): a new run would replace it
         raise DomainError(
-            "The ranking is frozen; calibrating again would change the ranking the "
-            "allocation uses."
+            "The ranking is frozen; calibrating again would change the ranking the allocation uses."
         )
     solve = Solve(seed, actor_id)
     rs = review_settings(call.review_settings)
