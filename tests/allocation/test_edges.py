@@ -91,3 +91,37 @@ def test_a_tie_at_the_capacity_line_is_explained_as_a_tie(db: Session) -> None:
     assert tied_losers  # the instance has a tie at the line
     for p, e in tied_losers:
         assert "lower-ranked" not in e or any(score[w] < score[p] for w in awarded), e
+
+
+@pytest.mark.parametrize("withdrawn", [False, True])
+def test_a_call_with_nothing_to_review_can_be_published_and_archived(
+    db: Session, withdrawn: bool
+) -> None:
+    """Zero proposals at the close (or every one withdrawn): no step has anything to do, and
+    the call must still reach 'published' and 'archived' instead of being stuck."""
+    s = db
+    call = F.fast_call(s, requires_pdf=False)
+    if withdrawn:
+        p = F.full_proposal(s, call)
+        ps.submit(s, p, now=F.NOW)
+        ps.withdraw(s, p, now=F.NOW)
+    cycle.transition_call(s, call, "closed", now=F.NOW + dt.timedelta(days=31), reason="t")
+    for target in ("review", "ranking", "allocation"):
+        cycle.transition_call(s, call, target)
+    with pytest.raises(DomainError):
+        al.run_allocation(s, call)  # nothing to allocate: refused, as before
+    cycle.transition_call(s, call, "scheduling")
+    assert al.release_decisions(s, call) == 0
+    assert call.decisions_released_at is not None
+    cycle.transition_call(s, call, "published")
+    cycle.transition_call(s, call, "archived")
+    assert call.status == "archived"
+
+
+def test_releasing_before_the_allocation_is_still_refused(db: Session) -> None:
+    s = db
+    call = ranked_call(s, n_proposals=2)
+    before = F.table_counts(s)
+    with pytest.raises(DomainError, match="no decisions to release"):
+        al.release_decisions(s, call)
+    assert call.decisions_released_at is None and F.table_counts(s) == before

@@ -460,8 +460,12 @@ def override_decision(
 def release_decisions(session: Session, call: Call, *, actor_id: int | None = None) -> int:
     """Make decisions visible to applicants; proposals become accepted or rejected."""
     ds = decisions(session, call)
-    if not ds:
+    if not ds and not (
+        call.status in ("allocation", "scheduling") and not rq.proposals_for_review(session, call)
+    ):
         raise DomainError("There are no decisions to release.")
+    # a call past its ranking with nothing to review (no proposal at the close, or every one
+    # withdrawn) has no decision to make: releasing none lets it be published and archived
     if call.decisions_released_at is not None:
         return len(ds)
     props = {p.id: p for p in rq.proposals_for_review(session, call)}
