@@ -54,7 +54,7 @@ def test_a_max_load_too_small_says_which_load_would_do(db: Session) -> None:
     call, _, _ = call_in_review(db, 5, 3, max_load=1, reviewers_per_proposal=2)
     err = _refused(db, call)
     assert err.message.startswith("No assignment satisfies the rules")
-    assert "3 reviewers can write at most 3 reviews (maximum load 1 each)" in err.message
+    assert "the capacity of 3 reviewers is 3 reviews (maximum load 1 each)" in err.message
     assert "5 proposals need 10 (2 each)" in err.message
     assert "Raise the maximum load to at least 4" in err.message
     said = Translator("fr").error(err)
@@ -120,3 +120,30 @@ def test_freezing_twice_keeps_the_first_freeze(db: Session) -> None:
     rv.freeze_ranking(db, call)
     assert call.ranking_frozen_at == first
     assert F.table_counts(db) == before  # no second audit event
+
+
+def test_a_conflict_found_after_grading_keeps_the_review_but_not_its_grade(db: Session) -> None:
+    """A co-authorship declared after the reviewer graded: the conflicts step records it and
+    keeps the submitted review (nothing acknowledged is lost), but the calibration no longer
+    ranks the proposal with that grade."""
+    call, proposals, reviewers = call_in_review(db, 2, 3, reviewers_per_proposal=2)
+    rv.run_assignment(db, call)
+    by_id = {u.id: u for u in reviewers}
+    target = proposals[0]
+    graded = [a for a in rq.assignments_of_call(db, call) if a.proposal_id == target.id]
+    for a in rq.assignments_of_call(db, call):
+        low = a.id == graded[0].id  # the one grade that will turn out conflicted
+        rv.submit_review(
+            db, a, by_id[a.reviewer_id], grade=1 if low else 4, comments_to_applicants="ok"
+        )
+    late = by_id[graded[0].reviewer_id]
+    pi = db.get(User, target.members[0].user_id)
+    assert pi is not None
+    rv.declare_relation(db, late, pi.email, "coauthor", year=2026)
+    rv.compute_conflicts(db, call)
+    assert (target.id, late.id) in rq.conflict_pairs(db, call)
+    assert graded[0].status == "submitted"  # the review is kept
+    run = rv.run_calibration(db, call, n_bootstrap=0)
+    ranked = {r.proposal_id: r for r in rq.ranking(db, call)}
+    assert ranked[target.id].raw_mean == 4.0  # the conflicted grade of 1 is left out
+    assert run.summary["conflicted_grades_excluded"] == 1

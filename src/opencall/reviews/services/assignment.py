@@ -209,7 +209,7 @@ def _refuse_infeasible(problem: Any, proposals: list[Proposal], params: dict[str
     needed = k * n_p
     if int(loads.sum()) < needed:
         raise DomainError(
-            "No assignment satisfies the rules: %(reviewers)s reviewers can write at most "
+            "No assignment satisfies the rules: the capacity of %(reviewers)s reviewers is "
             "%(capacity)s reviews (maximum load %(max_load)s each), but %(proposals)s "
             "proposals need %(needed)s (%(k)s each). Raise the maximum load to at least "
             "%(load)s, invite more reviewers or lower the reviewers per proposal.",
