@@ -43,6 +43,11 @@ def run_calibration(
     solve = Solve(seed, actor_id)
     rs = review_settings(call.review_settings)
     pairs = q.submitted_reviews(session, call)
+    # a conflict found after the grade was given (a co-authorship declared late, say): the
+    # review is kept, but its grade does not rank the proposal
+    conflicted = q.conflict_pairs(session, call)
+    kept = [(a, r) for a, r in pairs if (a.proposal_id, a.reviewer_id) not in conflicted]
+    excluded, pairs = len(pairs) - len(kept), kept
     if not pairs:
         raise DomainError("No submitted reviews to calibrate yet.")
     prop_ids = sorted({a.proposal_id for a, _ in pairs})
@@ -104,6 +109,7 @@ def run_calibration(
             "cutoff": cutoff,
             "discuss": len(discuss),
             "converged": res.converged,
+            **({"conflicted_grades_excluded": excluded} if excluded else {}),
             **({"bias_correction": _rank_changes(correction, prop_ids, res)} if correction else {}),
         },
     )
