@@ -619,10 +619,20 @@ def _solver_step(
     label: str,
     fn: Callable[[Session, Call, Callable[[int, str], None]], object],
 ) -> None:
-    """:func:`_step` for a service that answers its solver run; prints the run."""
+    """:func:`_step` for a service that answers its solver run; prints the run. A step of
+    the cycle runs only in the call states the chair's pages and the API allow
+    (``reviews.presenters.STEPS``): out of order it is refused and nothing changes."""
+    from opencall.reviews.presenters import STEPS
     from opencall.runs import SolverRun
 
-    run = _step(ctx, slug, label, fn)
+    allowed = STEPS[label][2] if label in STEPS else None
+
+    def in_order(s: Session, c: Call, p: Callable[[int, str], None]) -> object:
+        if allowed is not None and c.status not in allowed:
+            raise DomainError("This step cannot run while the call is %(status)s.", status=c.status)
+        return fn(s, c, p)
+
+    run = _step(ctx, slug, label, in_order)
     assert isinstance(run, SolverRun)
     extra = f", objective {run.objective:.6g}" if run.objective is not None else ""
     gap = f", gap {run.gap:.3g}" if run.gap is not None else ""

@@ -150,6 +150,8 @@ EXPLANATIONS = (
     N_("pool(s) %(pools)s exhausted by the best combination of awards, including %(why)s"),
     N_("awards made under the minimum share rule for %(rules)s"),
     N_("lower-ranked requests that fit the remaining capacity better"),
+    N_("requests whose merit equals this one's"),
+    N_("the request asks for more than the whole capacity of %(pools)s"),
     N_("capacity remained, but the solver stopped within its optimality-gap tolerance"),
     N_("overridden by the chair: %(reason)s"),
 )

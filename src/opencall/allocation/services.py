@@ -257,6 +257,12 @@ def run_allocation(
 ) -> SolverRun:
     from opencall.optim import allocation as al
 
+    if call.decisions_released_at is not None:
+        # the teams were told (and their proposals accepted or rejected): a new run would
+        # replace the decisions and awards behind what they read
+        raise DomainError(
+            "Decisions were already released; the allocation can no longer be run again."
+        )
     if call.anonymity == "dual" and call.ranking_frozen_at is None:
         # explanations name share-rule groups and PI caps, which tell about the teams
         raise DomainError(
@@ -455,8 +461,12 @@ def override_decision(
 def release_decisions(session: Session, call: Call, *, actor_id: int | None = None) -> int:
     """Make decisions visible to applicants; proposals become accepted or rejected."""
     ds = decisions(session, call)
-    if not ds:
+    if not ds and not (
+        call.status in ("allocation", "scheduling") and not rq.proposals_for_review(session, call)
+    ):
         raise DomainError("There are no decisions to release.")
+    # a call past its ranking with nothing to review (no proposal at the close, or every one
+    # withdrawn) has no decision to make: releasing none lets it be published and archived
     if call.decisions_released_at is not None:
         return len(ds)
     props = {p.id: p for p in rq.proposals_for_review(session, call)}

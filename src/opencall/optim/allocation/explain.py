@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
 from opencall.optim.allocation.model import (
@@ -65,6 +66,12 @@ def _explain(
                 key = (r.pi_id, pid)
                 pi_pool[key] = pi_pool.get(key, 0.0) + fractions[r.id] * d
     pi_count = {pi: len(keys) for pi, keys in pi_awards.items()}
+    # merit -> (proposal, pools used) of each awarded request: who a tie at the line went to
+    awarded_by_merit: dict[float, list[tuple[str, tuple[str, ...]]]] = {}
+    for r in reqs:
+        if fractions[r.id] > 0:
+            used = tuple(pid for pid, d in r.demand.items() if d > 0)
+            awarded_by_merit.setdefault(r.merit, []).append((r.proposal_id, used))
     binding_groups = ", ".join(o.group for o in outcomes if o.binding)
     out: dict[str, Explanation] = {}
     used_higher = {p.id: 0.0 for p in problem.pools}
@@ -161,6 +168,12 @@ def _explain(
                 pi_pool,
                 policy,
                 outcomes,
+                tied={
+                    pid
+                    for proposal_id, pools in awarded_by_merit.get(r.merit, ())
+                    if proposal_id != r.proposal_id
+                    for pid in pools
+                },
             )
             if in_bundle:
                 e = Explanation(
@@ -204,7 +217,10 @@ def _explain_not_awarded(
     pi_pool: Mapping[tuple[str, str], float],
     policy: AllocationPolicy,
     outcomes: Sequence[GroupShareOutcome],
+    tied: AbstractSet[str] = frozenset(),
 ) -> Explanation:
+    """Why ``r`` got nothing; ``tied``: the pools used by awarded requests (of other
+    proposals) whose merit equals ``r``'s."""
     k = policy.max_awards_per_pi
     if k is not None and pi_count.get(r.pi_id, 0) >= k:
         return Explanation(PI_CAP_REACHED, f"the PI already holds {k} award(s), the cap")
@@ -223,6 +239,16 @@ def _explain_not_awarded(
                 f"the PI already holds {held:.4g} of the cap of {pmax:.4g} {units[pid]} on {pid}",
                 (pid,),
             )
+    whole_pool = [
+        pid for pid, d in r.demand.items() if d > 0 and caps[pid] < lo * d - _TOL * max(1.0, d)
+    ]
+    if whole_pool:
+        # nothing could have made room: not "exhausted by higher-ranked requests"
+        return Explanation(
+            NOT_AWARDED_POOL_EXHAUSTED,
+            f"the request asks for more than the whole capacity of {', '.join(whole_pool)}",
+            tuple(whole_pool),
+        )
     higher = [
         pid
         for pid, d in r.demand.items()
@@ -245,10 +271,20 @@ def _explain_not_awarded(
         if d > 0 and caps[pid] - used_total[pid] < lo * d - _TOL * max(1.0, d)
     ]
     if short:
-        rules = [o.group for o in outcomes if o.binding and set(o.pools) & set(short)]
+        # a rule that bound but pushed nobody in (no one of its group applied, say) made
+        # no award, so it is not named
+        rules = [
+            o.group
+            for o in outcomes
+            if o.binding
+            and o.achieved > o.merit_only_amount + _TOL * max(1.0, o.achieved)
+            and set(o.pools) & set(short)
+        ]
         why = (
             f"awards made under the minimum share rule for {', '.join(rules)}"
             if rules
+            else "requests whose merit equals this one's"
+            if tied & set(short)
             else "lower-ranked requests that fit the remaining capacity better"
         )
         return Explanation(

@@ -200,6 +200,42 @@ def build_assignment_problem(
     return problem, proposals, reviewers, params
 
 
+def _refuse_infeasible(problem: Any, proposals: list[Proposal], params: dict[str, Any]) -> None:
+    """The two infeasibilities a real call meets, said in the chair's terms (proposal codes,
+    the call's settings) with what to change; the solver's own diagnosis speaks of matrix
+    positions. Both are necessary conditions, so a feasible problem is never refused."""
+    n_p, n_r, k = problem.n_proposals, problem.n_reviewers, int(problem.k)
+    loads = np.broadcast_to(np.asarray(problem.max_load, dtype=np.int64), (n_r,))
+    needed = k * n_p
+    if int(loads.sum()) < needed:
+        raise DomainError(
+            "No assignment satisfies the rules: the capacity of %(reviewers)s reviewers is "
+            "%(capacity)s reviews (maximum load %(max_load)s each), but %(proposals)s "
+            "proposals need %(needed)s (%(k)s each). Raise the maximum load to at least "
+            "%(load)s, invite more reviewers or lower the reviewers per proposal.",
+            reviewers=n_r,
+            capacity=int(loads.sum()),
+            max_load=params["max_load"],
+            proposals=n_p,
+            needed=needed,
+            k=k,
+            load=-(-needed // n_r),
+        )
+    banned = np.concatenate([problem.conflicts, problem.forbidden]).reshape(-1, 2)
+    pairs = np.unique(banned[:, 0] * n_r + banned[:, 1])
+    free = n_r - np.bincount(pairs // n_r, minlength=n_p)
+    short = np.flatnonzero(free < k)
+    if len(short):
+        raise DomainError(
+            "No assignment satisfies the rules: these proposals have fewer reviewers free of "
+            "conflicts (and not declined or removed) than the %(k)s each needs: %(list)s. "
+            "Invite reviewers without a conflict with them, or lower the reviewers per "
+            "proposal.",
+            k=k,
+            list=", ".join(f"{proposals[i].code} ({int(free[i])})" for i in short.tolist()),
+        )
+
+
 def run_assignment(
     session: Session,
     call: Call,
@@ -223,6 +259,7 @@ def run_assignment(
         )
     except ValueError as exc:
         raise DomainError("The assignment problem is malformed: %(error)s", error=exc) from exc
+    _refuse_infeasible(problem, proposals, params)
     progress(20, "solving")
     try:
         res = solve_assignment(problem)

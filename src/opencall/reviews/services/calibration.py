@@ -34,9 +34,20 @@ def run_calibration(
 ) -> SolverRun:
     from opencall.optim.calibration import GradeScale, GradeSet, calibrate
 
+    if call.ranking_frozen_at is not None:
+        # the frozen ranking is what the allocation reads (and, in a dual-anonymous call,
+        # what was ranked before the chair saw the teams): a new run would replace it
+        raise DomainError(
+            "The ranking is frozen; calibrating again would change the ranking the allocation uses."
+        )
     solve = Solve(seed, actor_id)
     rs = review_settings(call.review_settings)
     pairs = q.submitted_reviews(session, call)
+    # a conflict found after the grade was given (a co-authorship declared late, say): the
+    # review is kept, but its grade does not rank the proposal
+    conflicted = q.conflict_pairs(session, call)
+    kept = [(a, r) for a, r in pairs if (a.proposal_id, a.reviewer_id) not in conflicted]
+    excluded, pairs = len(pairs) - len(kept), kept
     if not pairs:
         raise DomainError("No submitted reviews to calibrate yet.")
     prop_ids = sorted({a.proposal_id for a, _ in pairs})
@@ -98,6 +109,7 @@ def run_calibration(
             "cutoff": cutoff,
             "discuss": len(discuss),
             "converged": res.converged,
+            **({"conflicted_grades_excluded": excluded} if excluded else {}),
             **({"bias_correction": _rank_changes(correction, prop_ids, res)} if correction else {}),
         },
     )
@@ -239,6 +251,8 @@ def _capacity_cutoff(session: Session, call: Call, prop_ids: list[int], order: l
 def freeze_ranking(session: Session, call: Call, *, actor_id: int | None = None) -> Call:
     if q.latest_run(session, call, "calibration") is None:
         raise DomainError("Calibrate the grades before freezing the ranking.")
+    if call.ranking_frozen_at is not None:
+        return call  # already frozen: the first freeze (its time and audit event) stands
     call.ranking_frozen_at = utcnow()
     session.flush()
     auditlog.record(session, "ranking.frozen", "call", call.id, actor_id=actor_id, call_id=call.id)

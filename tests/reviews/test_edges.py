@@ -1,0 +1,149 @@
+"""Edge cases of a real call's review steps: an assignment that cannot be made is
+refused in the chair's terms (proposal codes, the call's settings, what to change)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy.orm import Session
+
+from opencall.calls.models import Call
+from opencall.cycle import services as cycle
+from opencall.errors import DomainError
+from opencall.people import services as people_services
+from opencall.people.models import User
+from opencall.proposals import services as ps
+from opencall.proposals.models import Proposal
+from opencall.reviews import queries as rq
+from opencall.reviews import services as rv
+from opencall.web.i18n import Translator
+from tests import factories as F
+
+
+def call_in_review(
+    s: Session, n_proposals: int, n_reviewers: int, **settings: int
+) -> tuple[Call, list[Proposal], list[User]]:
+    call = F.fast_call(s, requires_pdf=False)
+    call.review_settings = {**(call.review_settings or {}), **settings}
+    proposals = []
+    for i in range(n_proposals):
+        p = F.full_proposal(s, call, F.user(s, institution=f"Team institute {i}", country="BRA"))
+        ps.submit(s, p, now=F.NOW)
+        proposals.append(p)
+    reviewers = []
+    for i in range(n_reviewers):
+        u = F.user(s, institution=f"Panel institute {i}", country=("FRA", "JPN", "KEN")[i % 3])
+        people_services.grant_role(s, u.id, "reviewer", call_id=call.id)
+        reviewers.append(u)
+    cycle.transition_call(s, call, "closed", now=F.NOW + dt.timedelta(days=31), reason="t")
+    cycle.transition_call(s, call, "review")
+    rv.run_affinity(s, call)
+    return call, proposals, reviewers
+
+
+def _refused(s: Session, call: Call) -> DomainError:
+    before = F.table_counts(s)
+    with pytest.raises(DomainError) as err:
+        rv.run_assignment(s, call)
+    assert F.table_counts(s) == before
+    return err.value
+
+
+def test_a_max_load_too_small_says_which_load_would_do(db: Session) -> None:
+    call, _, _ = call_in_review(db, 5, 3, max_load=1, reviewers_per_proposal=2)
+    err = _refused(db, call)
+    assert err.message.startswith("No assignment satisfies the rules")
+    assert "the capacity of 3 reviewers is 3 reviews (maximum load 1 each)" in err.message
+    assert "5 proposals need 10 (2 each)" in err.message
+    assert "Raise the maximum load to at least 4" in err.message
+    said = Translator("fr").error(err)
+    assert "Portez la charge maximale à au moins 4" in said
+
+
+def test_a_proposal_every_reviewer_is_conflicted_with_is_named(db: Session) -> None:
+    call, proposals, reviewers = call_in_review(db, 3, 3, reviewers_per_proposal=2)
+    target = proposals[1]
+    pi = db.get(User, target.members[0].user_id)
+    assert pi is not None
+    for r in reviewers:
+        rv.declare_relation(db, r, pi.email, "coauthor", year=2026)
+    rv.compute_conflicts(db, call)
+    err = _refused(db, call)
+    assert f"{target.code} (0)" in err.message
+    assert all(p.code not in err.message for p in proposals if p is not target)
+    assert "proposal 1 " not in err.message  # not the solver's matrix position
+
+
+def test_reviewers_declining_leave_a_proposal_short_and_it_is_named(db: Session) -> None:
+    call, proposals, reviewers = call_in_review(db, 2, 3, reviewers_per_proposal=2)
+    rv.run_assignment(db, call)
+    by_id = {u.id: u for u in reviewers}
+    declined = [a for a in rq.assignments_of_call(db, call) if a.proposal_id == proposals[0].id]
+    for a in declined:
+        rv.respond_to_assignment(db, a, by_id[a.reviewer_id], accept=False)
+    err = _refused(db, call)
+    assert f"{proposals[0].code} (1)" in err.message and proposals[1].code not in err.message
+
+
+def _reviewed(s: Session) -> Call:
+    call, _, reviewers = call_in_review(s, 3, 3)
+    rv.run_assignment(s, call)
+    by_id = {u.id: u for u in reviewers}
+    for a in rq.assignments_of_call(s, call):
+        grade = 3 + a.proposal_id % 2
+        rv.submit_review(s, a, by_id[a.reviewer_id], grade=grade, comments_to_applicants="ok")
+    rv.run_calibration(s, call, n_bootstrap=10)
+    return call
+
+
+def test_a_frozen_ranking_is_not_recalibrated(db: Session) -> None:
+    """After the freeze the ranking is the allocation's input (and, dual-anonymous, what was
+    ranked before the chair saw the teams): a new calibration is refused, nothing changes."""
+    call = _reviewed(db)
+    cycle.transition_call(db, call, "ranking")
+    rv.freeze_ranking(db, call)
+    ranked = [(r.id, r.proposal_id, r.rank, r.score) for r in rq.ranking(db, call)]
+    before = F.table_counts(db)
+    with pytest.raises(DomainError, match="ranking is frozen"):
+        rv.run_calibration(db, call, seed=1, n_bootstrap=10)
+    assert [(r.id, r.proposal_id, r.rank, r.score) for r in rq.ranking(db, call)] == ranked
+    assert F.table_counts(db) == before
+
+
+def test_freezing_twice_keeps_the_first_freeze(db: Session) -> None:
+    call = _reviewed(db)
+    cycle.transition_call(db, call, "ranking")
+    rv.freeze_ranking(db, call)
+    first = call.ranking_frozen_at
+    before = F.table_counts(db)
+    rv.freeze_ranking(db, call)
+    assert call.ranking_frozen_at == first
+    assert F.table_counts(db) == before  # no second audit event
+
+
+def test_a_conflict_found_after_grading_keeps_the_review_but_not_its_grade(db: Session) -> None:
+    """A co-authorship declared after the reviewer graded: the conflicts step records it and
+    keeps the submitted review (nothing acknowledged is lost), but the calibration no longer
+    ranks the proposal with that grade."""
+    call, proposals, reviewers = call_in_review(db, 2, 3, reviewers_per_proposal=2)
+    rv.run_assignment(db, call)
+    by_id = {u.id: u for u in reviewers}
+    target = proposals[0]
+    graded = [a for a in rq.assignments_of_call(db, call) if a.proposal_id == target.id]
+    for a in rq.assignments_of_call(db, call):
+        low = a.id == graded[0].id  # the one grade that will turn out conflicted
+        rv.submit_review(
+            db, a, by_id[a.reviewer_id], grade=1 if low else 4, comments_to_applicants="ok"
+        )
+    late = by_id[graded[0].reviewer_id]
+    pi = db.get(User, target.members[0].user_id)
+    assert pi is not None
+    rv.declare_relation(db, late, pi.email, "coauthor", year=2026)
+    rv.compute_conflicts(db, call)
+    assert (target.id, late.id) in rq.conflict_pairs(db, call)
+    assert graded[0].status == "submitted"  # the review is kept
+    run = rv.run_calibration(db, call, n_bootstrap=0)
+    ranked = {r.proposal_id: r for r in rq.ranking(db, call)}
+    assert ranked[target.id].raw_mean == 4.0  # the conflicted grade of 1 is left out
+    assert run.summary["conflicted_grades_excluded"] == 1
