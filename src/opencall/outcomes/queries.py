@@ -632,5 +632,28 @@ def applied_pis(
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
+def awarded_programmes(
+    session: Session, call_id: int
+) -> dict[int, tuple[str, str, Country | None]]:
+    """proposal id -> (code, title, the PI's country) of every proposal of the call
+    with an award, in one query (the public list of awarded programmes)."""
+    awarded = select(Award.proposal_id).where(Award.call_id == call_id)
+    rows = session.execute(
+        select(Proposal.id, Proposal.code, Proposal.title, Country)
+        .join(
+            TeamMember,
+            (TeamMember.proposal_id == Proposal.id) & (TeamMember.role == "pi"),
+            isouter=True,
+        )
+        .join(Country, Country.iso3 == TeamMember.country_iso3, isouter=True)
+        .where(Proposal.id.in_(awarded))
+        .order_by(Proposal.id, TeamMember.id)
+    )
+    out: dict[int, tuple[str, str, Country | None]] = {}
+    for pid, code, title, country in rows:
+        out.setdefault(pid, (code, title, country))  # the first PI, as p.members has them
+    return out
+
+
 def awarded_proposal_ids(session: Session, call_id: int) -> set[int]:
     return set(session.scalars(select(Award.proposal_id).where(Award.call_id == call_id)))
