@@ -5,6 +5,7 @@ proposals: no query per proposal, PI or country."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.calls.models import Call
+from opencall.demo.postaward import record_postaward
 from opencall.people import services as people_services
 from tests import factories as F
 from tests.scale.test_api_pages import count_statements
@@ -24,6 +26,12 @@ def published(factory: sessionmaker[Session], n: int) -> dict[str, Any]:
     with factory() as s:
         call = s.scalars(select(Call).where(Call.slug == data["slug"])).one()
         call.status = "published"
+        call.decisions_released_at = F.NOW
+        s.flush()
+        # simulated records and results for every award (sessions, lost time, papers)
+        data["postaward"] = record_postaward(
+            s, call, seed=0, today=F.NOW.date() + dt.timedelta(days=700)
+        )
         office = F.user(s)
         people_services.grant_role(s, office.id, "call_manager", provider_id=call.provider_id)
         s.commit()
@@ -62,7 +70,9 @@ def test_statements_per_results_page_do_not_grow_with_the_rows(
     web: Web, factory: sessionmaker[Session], sizes: tuple[int, int]
 ) -> None:
     small = statements(web, published(factory, sizes[0]))
-    big = statements(web, published(factory, sizes[1]))
+    big_world = published(factory, sizes[1])
+    assert big_world["postaward"] > 0
+    big = statements(web, big_world)
     print(small, big)
     grown = {p: (small[p], big[p]) for p in small if big[p] > small[p]}
     assert not grown, grown
