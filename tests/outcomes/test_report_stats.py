@@ -362,3 +362,56 @@ def test_a_reviewer_group_whose_reviews_have_no_residual_gets_no_cell() -> None:
     cells = s.crosstab(world, "un_region", "income_group", boot)
     groups = {c.group.split(" x ")[0] if " x " in c.group else c.group for c in cells}
     assert cells and not any("Asia" in c.group for c in cells), groups
+
+
+# ------------------------------------------------------- replicates as one matrix product
+
+
+def _elementwise_sums(w: np.ndarray, columns: list[np.ndarray]) -> np.ndarray:
+    """The replicate sums as they were computed before: a B x n product per column."""
+    return np.stack([(w * np.asarray(c, dtype=float)).sum(axis=-1) for c in columns], axis=1)
+
+
+def _close(a: list[s.Difference], b: list[s.Difference]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        for f in x.__dataclass_fields__:
+            u, v = getattr(x, f), getattr(y, f)
+            if isinstance(u, float) and isinstance(v, float):
+                assert u == pytest.approx(v, rel=1e-9, abs=1e-12, nan_ok=True), (f, x, y)
+            else:
+                assert u == v, (f, x, y)
+
+
+def test_replicates_by_matrix_product_equal_the_elementwise_sums(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """group_differences and crosstab give the same statements (to rounding) whether the
+    B replicates are summed as one matrix product or one B x n product per column."""
+    world = planted_world(3, n_proposals=200)
+    records = [
+        ApplicantRecord(
+            f"p{p}", "XXX", INCOME[p % 4], REGIONS[p % 3], p % 5 == 0, False, True, True,
+            p % 7 != 0, calibrated_grade=float(p % 9), reviewed=True, awarded=p % 3 == 0,
+            amount_requested=10.0 + p % 4, amount_awarded=(10.0 + p % 4) * (p % 3 == 0),
+            amounts={"h": (10.0 + p % 4, (10.0 + p % 4) * (p % 3 == 0), 0.0)},
+        )
+        for p in range(200)
+    ]  # fmt: skip
+
+    def run() -> list[s.Difference]:
+        boot = s.TwoWayBootstrap(
+            [r.proposal_id for r in records],
+            s.reviewers_by_proposal([(r.proposal_id, r.reviewer_id) for r in world]),
+            n=300,
+        )
+        out = s.group_differences(records, ["income_group", "un_region", "ldc"], boot)
+        for rb, ab in (("un_region", "income_group"), ("income_group", "un_region")):
+            out += s.crosstab(world, rb, ab, boot)
+        return s.fdr(out)
+
+    fast = run()
+    monkeypatch.setattr(s, "_weighted_sums", _elementwise_sums)
+    slow = run()
+    assert sum(1 for x in fast if x.status == "tested") > 20
+    _close(fast, slow)

@@ -30,7 +30,7 @@ from opencall.outcomes import context as oc
 from opencall.outcomes import domain as od
 from opencall.outcomes import stats as ost
 from opencall.people.models import Country, User
-from opencall.proposals.models import Proposal, TeamMember
+from opencall.proposals.models import Proposal, Request, TeamMember
 from opencall.reference import loader
 from opencall.reviews import queries as rq
 from opencall.scheduling.models import ScheduleEntry
@@ -119,19 +119,39 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
         for pid, fs in filler(session, call).items():
             flags[pid] |= set(fs)
     out = []
-    stmt = select(Proposal).where(Proposal.call_id == call.id, Proposal.status.in_(APPLIED))
-    for p in session.scalars(stmt.order_by(Proposal.id)):
-        pi = next((m for m in p.members if m.role == "pi"), None)
-        c = countries.get(pi.country_iso3 or "") if pi else None
-        d = decisions.get(p.id)
-        tr = tech.get(p.id)
-        r = ranking.get(p.id)
-        for x in p.requests:
-            add(p.id, x.pool_id, 0, x.amount, x.kind)
-        eligible = p.eligible is not False and p.status != "withdrawn"
+    # columns, not ORM proposals (whose members, requests and attachments would load too):
+    # the proposals, their first PI's country, and their requests in order
+    applied = select(Proposal.id).where(Proposal.call_id == call.id, Proposal.status.in_(APPLIED))
+    pi_country: dict[int, str | None] = {}
+    for pid, iso3 in session.execute(
+        select(TeamMember.proposal_id, TeamMember.country_iso3)
+        .where(TeamMember.proposal_id.in_(applied), TeamMember.role == "pi")
+        .order_by(TeamMember.proposal_id, TeamMember.id)
+    ):
+        pi_country.setdefault(pid, iso3)
+    requests: dict[int, list[tuple[int | None, float, str]]] = defaultdict(list)
+    for pid, pool_id, amount, kind in session.execute(
+        select(Request.proposal_id, Request.pool_id, Request.amount, Request.kind)
+        .where(Request.proposal_id.in_(applied))
+        .order_by(Request.proposal_id, Request.position)
+    ):
+        requests[pid].append((pool_id, amount, kind))
+    stmt = select(Proposal.id, Proposal.status, Proposal.eligible).where(
+        Proposal.call_id == call.id, Proposal.status.in_(APPLIED)
+    )
+    for pid, status, is_eligible in session.execute(stmt.order_by(Proposal.id)):
+        iso3 = pi_country.get(pid, "")
+        c = countries.get(iso3 or "") if pid in pi_country else None
+        d = decisions.get(pid)
+        tr = tech.get(pid)
+        r = ranking.get(pid)
+        reqs = requests.get(pid, [])
+        for pool_id, amount, kind in reqs:
+            add(pid, pool_id, 0, amount, kind)
+        eligible = is_eligible is not False and status != "withdrawn"
         out.append(
             od.ApplicantRecord(
-                proposal_id=str(p.id),
+                proposal_id=str(pid),
                 country_iso3=c.iso3 if c else "",
                 income_group=(c.income_group or "unknown") if c else "unknown",
                 un_region=c.un_region if c else "unknown",
@@ -143,13 +163,13 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
                 calibrated_grade=r.score if r else None,
                 rank=r.rank if r else None,
                 awarded=bool(d and d.outcome.startswith("awarded")),
-                amount_requested=float(sum(x.amount for x in p.requests)),
-                amount_awarded=awarded.get(p.id, 0.0),
-                amount_scheduled=scheduled.get(p.id, 0.0),
-                reviewed=p.id in reviewed_ids or r is not None,
+                amount_requested=float(sum(amount for _pool, amount, _kind in reqs)),
+                amount_awarded=awarded.get(pid, 0.0),
+                amount_scheduled=scheduled.get(pid, 0.0),
+                reviewed=pid in reviewed_ids or r is not None,
                 funded_range=r is not None and r.rank <= cutoff,
-                amounts={u: (v[0], v[1], v[2]) for u, v in amounts[p.id].items()},
-                flags=frozenset(flags.get(p.id, set())),
+                amounts={u: (v[0], v[1], v[2]) for u, v in amounts[pid].items()},
+                flags=frozenset(flags.get(pid, set())),
             )
         )
     return out
@@ -640,6 +660,29 @@ def applied_pis(
         .where(Proposal.call_id == call_id, Proposal.status.in_(states))
     )
     return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def awarded_programmes(
+    session: Session, call_id: int
+) -> dict[int, tuple[str, str, Country | None]]:
+    """proposal id -> (code, title, the PI's country) of every proposal of the call
+    with an award, in one query (the public list of awarded programmes)."""
+    awarded = select(Award.proposal_id).where(Award.call_id == call_id)
+    rows = session.execute(
+        select(Proposal.id, Proposal.code, Proposal.title, Country)
+        .join(
+            TeamMember,
+            (TeamMember.proposal_id == Proposal.id) & (TeamMember.role == "pi"),
+            isouter=True,
+        )
+        .join(Country, Country.iso3 == TeamMember.country_iso3, isouter=True)
+        .where(Proposal.id.in_(awarded))
+        .order_by(Proposal.id, TeamMember.id)
+    )
+    out: dict[int, tuple[str, str, Country | None]] = {}
+    for pid, code, title, country in rows:
+        out.setdefault(pid, (code, title, country))  # the first PI, as p.members has them
+    return out
 
 
 def awarded_proposal_ids(session: Session, call_id: int) -> set[int]:

@@ -130,6 +130,7 @@ class TwoWayBootstrap:
         self.reviewers_of = reviewers_of
         self.seed = seed
         self._cache: dict[tuple[str, ...], np.ndarray] = {}
+        self._review_cache: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def proposal_weights(self, proposal_ids: Sequence[str]) -> np.ndarray:
         """B x n weights for proposal-level units: proposals resampled."""
@@ -145,6 +146,14 @@ class TwoWayBootstrap:
         """Three B x n weight sets for reviews given as (proposal id, reviewer id):
         proposals resampled, reviewers resampled, reviews resampled (for
         ``two_way_summary``)."""
+        key = ("\x00reviews", *(f"{p}\x00{r}" for p, r in pairs))
+        if key not in self._review_cache:
+            self._review_cache[key] = self._review_weights(pairs)
+        return self._review_cache[key]
+
+    def _review_weights(
+        self, pairs: Sequence[tuple[str, str]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pi = np.asarray([self.p_index[p] for p, _ in pairs], dtype=int)
         ri = np.asarray([self.r_index[r] for _, r in pairs], dtype=int)
         n = len(pairs)
@@ -200,6 +209,13 @@ def two_way_summary(
     return point - z * se, point + z * se, _p_value(point, se)
 
 
+def _weighted_sums(w: np.ndarray, columns: Sequence[np.ndarray]) -> np.ndarray:
+    """``(w * c).sum(axis=-1)`` for each column ``c``, as one B x n by n x k product
+    (B x k): no B x n temporary per column."""
+    sums: np.ndarray = w @ np.stack([np.asarray(c, dtype=float) for c in columns], axis=1)
+    return sums
+
+
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
@@ -241,8 +257,12 @@ def _mean_diff(
             None, "no data", unit,
         )  # fmt: skip
     w = boot.proposal_weights(ids)
-    g_reps = est(w, in_group)
-    r_reps = est(w, ~in_group)
+    # the B replicates at once: each is a weighted sum over the n records, so a B x n by
+    # n x 4 product (the same sums as est(w, ...), up to the order of the additions)
+    bv = base * values
+    reps = _weighted_sums(w, [bv * in_group, base * in_group, bv * ~in_group, base * ~in_group])
+    g_reps = _ratio(reps[:, 0], reps[:, 1])
+    r_reps = _ratio(reps[:, 2], reps[:, 3])
     vlo, vhi, _ = _summarise(v or 0.0, np.asarray(g_reps))
     if family in ("rate", "stage") and v is not None:
         # a proportion's own interval: Wilson (honest at 0 %, 100 % and small n)
@@ -286,7 +306,9 @@ def _share_diff(
             None, None, None, "no data", unit,
         )  # fmt: skip
     w = boot.proposal_weights(ids)
-    a, q = est(w)
+    reps = _weighted_sums(w, [awarded * in_group, awarded, requested * in_group, requested])
+    a = _ratio(reps[:, 0], reps[:, 1])
+    q = _ratio(reps[:, 2], reps[:, 3])
     vlo, vhi, _ = _summarise(v, a)
     if n < min_n or n_rest < min_n:
         return Difference(
@@ -503,7 +525,13 @@ def crosstab(
 
         point = means(np.ones(len(rv)))
         ref = float(np.median(point[ref_cols]))
-        reps = [means(w) for w in (wp, wr, w0)]
+        # the replicates of every cell at once (see _weighted_sums)
+        cols = [rv * m for m in masks] + list(masks)
+        k = len(masks)
+        reps = []
+        for w in (wp, wr, w0):
+            sums = _weighted_sums(w, cols)
+            reps.append(_ratio(sums[:, :k], sums[:, k:]))
         for i, ag in enumerate(ags):
             n, n_rest = ns[i], int(mine.sum()) - ns[i]
             v = float(point[i])

@@ -21,10 +21,8 @@ from opencall.inputs import plain_number
 from opencall.outcomes import queries
 from opencall.outcomes.domain import TOTAL
 from opencall.outcomes.figures import APPLIED_STATES, MIN_CELL, figures_by_group
-from opencall.people.models import Country
 from opencall.proposals import policies as proposal_policies
 from opencall.proposals.access import proposal_for
-from opencall.proposals.models import Proposal
 from opencall.reviews.models import Review, ReviewAssignment
 from opencall.scheduling import presenters as schedule_presenters
 from opencall.scheduling.models import ScheduleEntry
@@ -83,18 +81,14 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
         ):
             totals[award.proposal_id][pool.unit] += award.amount
             labels[pool.unit] = labels.get(pool.unit) or pool.unit_labels
-        proposals = {
-            p.id: p for p in page.db.scalars(select(Proposal).where(Proposal.id.in_(list(totals))))
-        }
+        programmes = queries.awarded_programmes(page.db, call.id)
         for pid, amounts in totals.items():
-            p = proposals[pid]
-            pi = next((m for m in p.members if m.role == "pi"), None)
-            country = page.db.get(Country, pi.country_iso3) if pi and pi.country_iso3 else None
+            code, title, country = programmes[pid]
             d = decisions.get(pid)
             rows.append(
                 {
-                    "code": p.code,
-                    "title": p.title,
+                    "code": code,
+                    "title": title,
                     "country": country_name(page.lang, country.iso2, country.name)
                     if country
                     else "",
