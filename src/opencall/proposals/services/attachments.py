@@ -18,7 +18,12 @@ from opencall.errors import DomainError
 from opencall.proposals import pdfsafe
 from opencall.proposals.models import Attachment, Proposal
 from opencall.proposals.services.blobs import read_blob, store_blob
-from opencall.proposals.services.editing import remove_from_draft, require_editable, save_edit
+from opencall.proposals.services.editing import (
+    ATTACHMENTS,
+    remove_from_draft,
+    require_editable,
+    save_edit,
+)
 from opencall.proposals.services.scans import request_anonymity_scans
 from opencall.settings import Settings
 from opencall.storage import LocalStorage, Storage
@@ -155,7 +160,7 @@ def add_attachment(
             "size": len(data),
             "removed": list(cleaned.removed),
         },
-        refresh=True,
+        refresh=[ATTACHMENTS],
     )
     request_anonymity_scans(session, proposal, actor_id=actor_id)
     return att

@@ -24,6 +24,7 @@ from opencall.proposals.models import Proposal, ProposalCounter, ProposalRevisio
 from opencall.proposals.queries import snapshot
 from opencall.proposals.schemas import ProposalUpdate
 from opencall.proposals.services.editing import (
+    COLLECTIONS,
     flush_edit,
     lock_for_write,
     require_call_open,
@@ -93,7 +94,7 @@ def create_proposal(
         )
     )
     session.flush()
-    session.refresh(prop)
+    session.refresh(prop, COLLECTIONS)  # the PI among the members
     auditlog.record(
         session, "proposal.created", "proposal", prop.id, actor_id=pi.id, call_id=call.id
     )

@@ -17,6 +17,7 @@ from opencall.people.services import get_or_create_institution
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.proposals.schemas import MemberInvite
 from opencall.proposals.services.editing import (
+    MEMBERS,
     flush_edit,
     remove_from_draft,
     require_editable,
@@ -67,7 +68,7 @@ def invite_member(
     session.add(member)
     touch(proposal, expected_version)
     flush_edit(session)
-    session.refresh(proposal)
+    session.refresh(proposal, [MEMBERS])
     auditlog.record(  # the member's id exists only after the flush
         session,
         "team.invited",
