@@ -163,18 +163,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in heavy)
 
 
+def no_durability(conn: Connection, name: str) -> None:
+    """A test database needs no durability: its commits need not wait for the WAL to
+    reach the disk (``synchronous_commit = off``, a setting of that database only, for
+    every later connection to it, the servers the tests start included; the server's own
+    settings are left alone). A crash of the server could lose the last commits, never
+    corrupt the database. Clones (``CREATE DATABASE ... TEMPLATE``) do not inherit it,
+    so each database the tests create gets it."""
+    conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+
+
 def _own_database(url: str | None) -> str | None:
     """Under pytest-xdist each worker gets its own PostgreSQL database (``test`` ->
-    ``test_gw0``), created on first use, so the workers never share tables."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if not url or not worker:
+    ``test_gw0``), created on first use, so the workers never share tables. The
+    database the tests use (a worker's, or the one given) commits without waiting for
+    the disk (:func:`no_durability`)."""
+    if not url:
         return url
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
     base = make_url(url)
-    name = f"{base.database}_{worker}"
+    name = f"{base.database}_{worker}" if worker else str(base.database)
     admin = make_engine(url)
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        no_durability(conn, name)
     admin.dispose()
     return base.set(database=name).render_as_string(hide_password=False)
 
@@ -348,6 +361,22 @@ class PgSnapshot:
             conn.exec_driver_sql(self.script)
 
 
+@functools.cache
+def _emptiness_sql(dialect: str) -> str:
+    """One ``SELECT EXISTS (...), ...`` over every table but ``KEEP``'s, compiled once per
+    backend (a SQLite test's engine is new, so its statement cache would compile the
+    60-table statement again in every test)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    tables = [t for t in metadata.sorted_tables if t.name not in KEEP]
+    stmt = select(*[select(t).exists() for t in tables])
+    compiled = stmt.compile(
+        dialect=postgresql.dialect() if dialect == "postgresql" else sqlite.dialect()  # type: ignore[no-untyped-call]
+    )
+    assert not compiled.params, compiled.params
+    return str(compiled)
+
+
 class SmallWorlds:
     """The small worlds many tests start from (tests.web's ``world``, the review
     ``cycle``, the results' ``aw``, the scheduling ``sw``) are built through the services
@@ -366,9 +395,8 @@ class SmallWorlds:
 
     @staticmethod
     def _empty(engine: Engine) -> bool:
-        tables = [t for t in metadata.sorted_tables if t.name not in KEEP]
         with engine.connect() as conn:
-            return not any(conn.execute(select(*[select(t).exists() for t in tables])).one())
+            return not any(conn.exec_driver_sql(_emptiness_sql(engine.dialect.name)).one())
 
     @staticmethod
     def _build(factory: sessionmaker[Session], build: Callable[[Session], T]) -> T:
@@ -492,6 +520,7 @@ class DemoWorlds:
         if not built.exists():
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
             conn.exec_driver_sql(f'CREATE DATABASE "{template}"')
+            no_durability(conn, template)
             eng = make_engine(self._pg_db(template))
             migrate.upgrade(eng)
             with make_sessionmaker(eng)() as s:
@@ -521,6 +550,7 @@ class DemoWorlds:
             use = f"{base}_demo_use"
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{use}" WITH (FORCE)')
             conn.exec_driver_sql(f'CREATE DATABASE "{use}" TEMPLATE "{template}"')
+            no_durability(conn, use)
         admin.dispose()
         return make_engine(self._pg_db(use))
 

@@ -8,8 +8,11 @@ from sqlalchemy.orm import Session
 from opencall.auditlog import AuditEvent
 from opencall.calls import services
 from opencall.calls.domain import CALL_STATES, CALL_TRANSITIONS, check_call_transition, require_open
+from opencall.calls.models import CallPool
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
+from opencall.facilities import services as fac_services
+from opencall.facilities.models import CapacityPool
 from tests import factories as f
 
 ILLEGAL = [
@@ -69,6 +72,45 @@ def test_call_cannot_open_without_pools(db: Session) -> None:
     )
     with pytest.raises(DomainError, match="capacity pool"):
         services.transition_call(db, call, "open")
+
+
+def test_offered_pools_are_the_calls_pools_in_order_loaded_or_not(db: Session) -> None:
+    """``offer_pool`` puts the new pool among the call's pools (appended where they are
+    loaded, read again where they are not): after each offer what the call holds is what
+    the database holds, in ``CallPool.id`` order, each with its pool."""
+    call = f.fast_call(db, status="draft")
+    assert len(call.pools) == 24
+    pools = [
+        fac_services.create_pool(
+            db,
+            call.facility,
+            name=f"Extra {i}",
+            pool_type="lst_hours",
+            amount=5,
+            attributes={"lst_start_h": i, "lst_end_h": i + 1},
+        )
+        for i in range(2)
+    ]
+
+    def held() -> list[tuple[int, int, str, float]]:
+        return [(cp.id, cp.pool_id, cp.pool.name, cp.amount) for cp in call.pools]
+
+    def stored() -> list[tuple[int, int, str, float]]:
+        rows = db.execute(
+            select(CallPool.id, CallPool.pool_id, CapacityPool.name, CallPool.amount)
+            .join(CapacityPool, CapacityPool.id == CallPool.pool_id)
+            .where(CallPool.call_id == call.id)
+            .order_by(CallPool.id)
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    services.offer_pool(db, call, pools[0])  # the call's pools loaded: appended
+    assert held() == stored()
+    assert held()[-1][2] == "Extra 0"
+    db.expire(call, ["pools"])
+    services.offer_pool(db, call, pools[1])  # not loaded: read again
+    assert held() == stored()
+    assert [name for _id, _pool, name, _amount in held()[-2:]] == ["Extra 0", "Extra 1"]
 
 
 @pytest.mark.parametrize(

@@ -59,3 +59,14 @@ def test_a_copied_world_is_the_world_a_build_gives(
     copied = worlds.get("check", factory, build_cycle)
     assert copied == built and copied is not built
     assert _state(engine) == after_build
+
+
+def test_the_postgresql_test_database_commits_without_waiting_for_the_disk(
+    pg_engine: Engine | None,
+) -> None:
+    """``no_durability`` (tests/conftest.py): the tests' own database, and so every
+    connection to it (the servers the tests start too), has ``synchronous_commit`` off."""
+    if pg_engine is None:
+        return
+    with pg_engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"

@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -198,8 +198,15 @@ def offer_pool(
         )
     cp = CallPool(call_id=call.id, pool_id=pool.id, amount=amount, max_per_request=max_per_request)
     session.add(cp)
+    # the new pool among the call's: appended to them where they are loaded (its id is
+    # the call's highest, so it comes last, as ``order_by`` puts it), not the whole call
+    # and every pool read again at each offer (a call of 24 pools read 300 of them)
+    pools_loaded = "pools" not in inspect(call).unloaded
+    if pools_loaded:
+        call.pools.append(cp)
     session.flush()
-    session.refresh(call)
+    if not pools_loaded:
+        session.refresh(call, ["pools"])
     auditlog.record(
         session,
         "call.pool_offered",

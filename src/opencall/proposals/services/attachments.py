@@ -18,6 +18,7 @@ from opencall.proposals import pdfsafe
 from opencall.proposals.models import Attachment, Proposal
 from opencall.proposals.services.blobs import read_blob, store_blob
 from opencall.proposals.services.editing import (
+    ATTACHMENTS,
     audit,
     remove_from_draft,
     require_editable,
@@ -163,7 +164,7 @@ def add_attachment(
             "size": len(data),
             "removed": list(cleaned.removed),
         },
-        refresh=True,
+        refresh=[ATTACHMENTS],
     )
     request_anonymity_scans(session, proposal, actor_id=actor_id)
     return att

@@ -35,6 +35,11 @@ def validated(model: type[M], data: dict[str, Any], prefix: str = "") -> M:
 
 CALL_DEADLINE = ["status", "opens_at", "closes_at"]
 PROPOSAL_STATE = ["status", "version", "current_revision_id"]
+# the proposal's collections (its team, requests and files): a service that adds or
+# removes a row of one reloads that one (``session.refresh(proposal, [name])``), not the
+# whole proposal with its call (a joined load) and all three collections
+MEMBERS, REQUESTS, ATTACHMENTS = "members", "requests", "attachments"
+COLLECTIONS = [MEMBERS, REQUESTS, ATTACHMENTS]
 
 
 def begin_write(session: Session) -> None:
@@ -158,16 +163,17 @@ def save_edit(
     *,
     actor_id: int | None,
     data: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
-    refresh: bool = False,
+    refresh: list[str] | None = None,
 ) -> None:
     """Save an edit of the proposal's draft: check the version, flush (a row changed
-    meanwhile is a stale edit), reload the proposal's collections when asked, and record
-    the edit in the audit log (``data`` a function when it names a row's id, which
-    exists only after the flush)."""
+    meanwhile is a stale edit), reload the proposal's collections named in ``refresh``
+    (those the edit added a row to or removed one from), and record the edit in the
+    audit log (``data`` a function when it names a row's id, which exists only after
+    the flush)."""
     touch(proposal, expected_version)
     flush_edit(session)
     if refresh:
-        session.refresh(proposal)
+        session.refresh(proposal, refresh)
     audit(session, proposal, action, actor_id=actor_id, data=data() if callable(data) else data)
 
 
@@ -194,5 +200,11 @@ def remove_from_draft(
         raise refused
     session.delete(row)
     save_edit(
-        session, proposal, expected_version, action, actor_id=actor_id, data=data, refresh=True
+        session,
+        proposal,
+        expected_version,
+        action,
+        actor_id=actor_id,
+        data=data,
+        refresh=COLLECTIONS,
     )

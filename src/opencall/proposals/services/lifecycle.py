@@ -24,6 +24,7 @@ from opencall.proposals.models import Proposal, ProposalCounter, ProposalRevisio
 from opencall.proposals.queries import snapshot
 from opencall.proposals.schemas import ProposalUpdate
 from opencall.proposals.services.editing import (
+    COLLECTIONS,
     audit,
     flush_edit,
     lock_for_write,
@@ -84,7 +85,7 @@ def create_proposal(
         )
     )
     session.flush()
-    session.refresh(prop)
+    session.refresh(prop, COLLECTIONS)  # the PI among the members
     audit(session, prop, "proposal.created", actor_id=pi.id)
     request_anonymity_scans(session, prop, actor_id=pi.id)
     return prop

@@ -17,6 +17,7 @@ from opencall.inputs import plain_number
 from opencall.proposals.models import Proposal, Request
 from opencall.proposals.schemas import DETAILS, POOL_TYPE_FOR_KIND
 from opencall.proposals.services.editing import (
+    REQUESTS,
     remove_from_draft,
     require_editable,
     save_edit,
@@ -368,7 +369,7 @@ def add_request(
         "request.added",
         actor_id=actor_id,
         data={"kind": kind, "amount": amount},
-        refresh=True,
+        refresh=[REQUESTS],
     )
     return req
 

@@ -16,6 +16,7 @@ from opencall.people.services import clean_email, get_or_create_institution
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.proposals.schemas import MemberInvite
 from opencall.proposals.services.editing import (
+    MEMBERS,
     audit,
     remove_from_draft,
     require_editable,
@@ -66,7 +67,7 @@ def invite_member(
         "team.invited",
         actor_id=actor_id,
         data=lambda: {"member_id": member.id},
-        refresh=True,
+        refresh=[MEMBERS],
     )
     request_anonymity_scans(session, proposal, actor_id=actor_id)
     return member
