@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     login_throttle_window_s: int = Field(default=900, ge=1)
     # e-mails of one kind (verification, reset, ...) sent to one address per hour
     mail_throttle_per_hour: int = Field(default=3, ge=1)
+    # password-reset requests one client address may make per hour (whatever addresses
+    # they name): beyond, 429 and nothing queued
+    reset_throttle_per_hour: int = Field(default=10, ge=1)
     # the key of the audit log's HMAC chain and checkpoints (kept outside the database)
     audit_key: str = ""
     # "production" refuses to start with the default secret key or insecure cookies
