@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     # Requests one server process works on at once (each holds one database session in a
     # thread); further requests wait in line. Sizes the thread pool and the database pool.
     concurrency: int = Field(default=24, ge=1, le=1000)
+    # Seconds an admitted request may take to send its body: a slower one is answered 408
+    # and its place freed (slow clients cannot hold every place; a buffering proxy in
+    # front is still recommended, see docs/operators.md)
+    body_timeout_s: float = Field(default=60.0, gt=0)
     # How often a live job's page asks for the job's progress (poll.js), in milliseconds
     job_poll_ms: int = Field(default=2000, ge=100)
     # None: Secure cookies unless base_url points at this machine (localhost, 127.0.0.1)
