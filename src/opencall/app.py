@@ -25,6 +25,7 @@ from opencall.outcomes import report_views as outcome_report_views
 from opencall.outcomes import views as outcome_views
 from opencall.people import api as people_api
 from opencall.people import expertise_views as people_expertise_views
+from opencall.people import jobs as people_jobs
 from opencall.people import views as people_views
 from opencall.people.queries import user_for_session
 from opencall.people.services import token_user
@@ -98,6 +99,7 @@ ROUTERS: list[APIRouter] = [
 def build_registry(settings: Settings) -> jobs.JobRegistry:
     registry = jobs.JobRegistry()
     registry.register("mail", mail.mail_handler(settings))
+    people_jobs.register(registry, settings)  # password-reset requests
     proposal_jobs.register(registry, settings)
     review_jobs.register(registry, settings)  # assignment, then invitations by e-mail
     allocation_jobs.register(registry)

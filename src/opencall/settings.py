@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     # Requests one server process works on at once (each holds one database session in a
     # thread); further requests wait in line. Sizes the thread pool and the database pool.
     concurrency: int = Field(default=24, ge=1, le=1000)
+    # Seconds an admitted request may take to send its body: a slower one is answered 408
+    # and its place freed (slow clients cannot hold every place; a buffering proxy in
+    # front is still recommended, see docs/operators.md)
+    body_timeout_s: float = Field(default=60.0, gt=0)
     # How often a live job's page asks for the job's progress (poll.js), in milliseconds
     job_poll_ms: int = Field(default=2000, ge=100)
     # None: Secure cookies unless base_url points at this machine (localhost, 127.0.0.1)
@@ -53,6 +57,9 @@ class Settings(BaseSettings):
     login_throttle_window_s: int = Field(default=900, ge=1)
     # e-mails of one kind (verification, reset, ...) sent to one address per hour
     mail_throttle_per_hour: int = Field(default=3, ge=1)
+    # password-reset requests one client address may make per hour (whatever addresses
+    # they name): beyond, 429 and nothing queued
+    reset_throttle_per_hour: int = Field(default=10, ge=1)
     # the key of the audit log's HMAC chain and checkpoints (kept outside the database)
     audit_key: str = ""
     # "production" refuses to start with the default secret key or insecure cookies

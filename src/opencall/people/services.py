@@ -15,7 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Mapped, Session
 
-from opencall import auditlog
+from opencall import auditlog, jobs
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.bibliography import BibliographyError, Work, clean_doi, parse_publications
@@ -323,6 +323,18 @@ def request_password_reset(
     return user, raw
 
 
+PASSWORD_RESET_JOB = "people.password_reset"
+
+
+def queue_password_reset(session: Session, email: str, *, client: str = "") -> None:
+    """A password-reset request, the same for every address (caller commits): one job
+    (``people.jobs.password_reset``) that looks the account up and mails the link, so
+    the request's work, answer and time do not tell who has an account."""
+    jobs.enqueue(
+        session, PASSWORD_RESET_JOB, {"email": (email or "")[:254], "client": (client or "")[:64]}
+    )
+
+
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise DomainError(
@@ -610,6 +622,41 @@ def may_send_email(
     session.add(EmailSend(email=email, kind=kind, at=now))
     session.flush()
     return True
+
+
+# reset requests from one client address are counted in ``email_sends`` too (its
+# throttle's storage and index), under this kind and a key that is no e-mail address
+RESET_CLIENT_KIND = "reset_client"
+
+
+def reset_request_wait(
+    session: Session, client: str, *, per_hour: int, now: dt.datetime | None = None
+) -> int:
+    """The per-client limit on password-reset requests (against one client mailing reset
+    links to every address): 0 when one more request from ``client`` may go through this
+    hour, and then it is counted (caller commits); else the seconds until it may."""
+    from opencall.people.models import EmailSend
+
+    now = now or utcnow()
+    key = "client:" + (client or "")[:64]
+    recent = list(
+        session.scalars(
+            select(EmailSend.at)
+            .where(
+                EmailSend.email == key,
+                EmailSend.kind == RESET_CLIENT_KIND,
+                EmailSend.at > now - dt.timedelta(hours=1),
+            )
+            .order_by(EmailSend.at.desc())
+            .limit(per_hour)
+        )
+    )
+    if len(recent) >= per_hour:
+        left = (recent[-1] + dt.timedelta(hours=1) - now).total_seconds()
+        return max(1, int(left + 0.999))
+    session.add(EmailSend(email=key, kind=RESET_CLIENT_KIND, at=now))
+    session.flush()
+    return 0
 
 
 def update_account(session: Session, user: User, data: dict[str, Any]) -> User:

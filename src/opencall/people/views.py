@@ -25,6 +25,9 @@ MSG_PASSWORDS_DIFFER = N_("The two passwords differ.")
 MSG_BAD_LOGIN = N_("Wrong e-mail address or password.")
 MSG_UNVERIFIED = N_("Please verify your e-mail address first: open the link we sent you.")
 MSG_THROTTLED = N_("Too many failed attempts. Try again in %(minutes)s minutes.")
+MSG_RESET_THROTTLED = N_(
+    "Too many password-reset requests from your network. Try again in %(minutes)s minutes."
+)
 
 
 def _lengths(page: Page, names: tuple[str, ...]) -> dict[str, str]:
@@ -271,28 +274,28 @@ def forgot(page: Page = Depends(get_page)) -> Response:
             {"form": {"email": email[:254]}, "errors": {"email": msg}},
             status=400,
         )
-    # the throttle comes first: a refused request issues no link, so the last one sent
-    # stays valid (a stranger asking again and again cannot void it)
-    known = queries.user_by_email(page.db, email)
-    found = (
-        services.request_password_reset(page.db, email, client=client_address(page))
-        if known is not None and known.is_active and _may_mail(page, known.email, "reset")
-        else None
+    client = client_address(page)
+    wait = services.reset_request_wait(
+        page.db, client, per_hour=page.settings.reset_throttle_per_hour
     )
-    if found is not None:
-        user, raw = found
-        link = f"{page.settings.base_url.rstrip('/')}/password/reset/{raw}"
-        body = render_mail(
-            page.request, "people/mail_reset.txt", user.language, {"name": user.name, "link": link}
+    if wait:
+        page.db.rollback()
+        minutes = max(1, -(-wait // 60))
+        response = page.render(
+            "people/forgot.html",
+            {
+                "form": {"email": email},
+                "errors": {"email": page._(MSG_RESET_THROTTLED, minutes=minutes)},
+            },
+            status=429,
         )
-        from opencall.web.i18n import Translator
-
-        queue_mail(
-            page.db,
-            user.email,
-            Translator(user.language).gettext("Choose a new OpenCall password"),
-            body,
-        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+    # the same work for every address, known or not (the answer and its time tell
+    # nothing): the job looks the account up, and mails a link only to an active one
+    # within the per-address e-mail throttle (a refused request issues no link, so the
+    # last one sent stays valid: a stranger asking again and again cannot void it)
+    services.queue_password_reset(page.db, email, client=client)
     page.commit()
     return page.redirect("/login", "reset_sent")
 

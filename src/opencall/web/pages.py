@@ -520,7 +520,9 @@ def install(app: FastAPI, settings: Settings, user_loader: UserLoader) -> None:
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + 1024 * 1024)
     # outermost: a line of at most settings.concurrency requests, then the receipt time
     # and 500 answers that keep the connection (web/serving.py)
-    app.add_middleware(serving.Admission, limit=settings.concurrency)
+    app.add_middleware(
+        serving.Admission, limit=settings.concurrency, body_timeout_s=settings.body_timeout_s
+    )
     app.add_middleware(serving.ServeErrors, page_500=_page_500, page_503=_page_503)
 
     @app.get("/lang/{code}")

@@ -9,6 +9,12 @@ connection while it waits for a thread or the other way round: the lock-up of a 
 that runs dry while its connections wait for the event loop cannot happen. Requests
 beyond the limit wait in line on the event loop, which stays free: ``/healthz`` and the
 static files bypass the line and are always answered.
+
+A request holds its place only so long while its body arrives: a client that sends it
+slowly, or stops half-way, is answered 408 after ``settings.body_timeout_s`` and its
+place freed, so that a few slow clients cannot hold every place (a buffering reverse
+proxy in front, which passes a request on only once its body is complete, is still
+the better defence; see docs/operators.md).
 """
 
 from __future__ import annotations
@@ -37,12 +43,25 @@ def received_at(scope: Scope) -> dt.datetime | None:
     return value if isinstance(value, dt.datetime) else None
 
 
-class Admission:
-    """At most ``limit`` requests inside the application at once; the rest wait in line."""
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip(b"0 ")):
+            return True
+    return False
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+
+class Admission:
+    """At most ``limit`` requests inside the application at once; the rest wait in line.
+
+    An admitted request's body must have arrived within ``body_timeout_s`` of its
+    admission (None: no limit): else the application is stopped, the client answered
+    408 and the place freed (nothing was done: a route runs only once its body is read).
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, body_timeout_s: float | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.body_timeout_s = body_timeout_s
         self._sem: anyio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -54,7 +73,60 @@ class Admission:
             limiter = anyio.to_thread.current_default_thread_limiter()
             limiter.total_tokens = max(limiter.total_tokens, self.limit + SPARE_THREADS)
         async with self._sem:
-            await self.app(scope, receive, send)
+            if self.body_timeout_s and _has_body(scope):
+                await self._body_in_time(scope, receive, send, self.body_timeout_s)
+            else:
+                await self.app(scope, receive, send)
+
+    async def _body_in_time(
+        self, scope: Scope, receive: Receive, send: Send, timeout_s: float
+    ) -> None:
+        deadline = anyio.current_time() + timeout_s
+        body_done = timed_out = False
+        tracked = Tracked(send)
+        with anyio.CancelScope() as request_scope:
+
+            async def timed_receive() -> Message:
+                nonlocal body_done, timed_out
+                if body_done:  # e.g. waiting for a disconnect while streaming an answer
+                    return await receive()
+                with anyio.move_on_after(max(0.0, deadline - anyio.current_time())) as wait:
+                    message = await receive()
+                if wait.cancelled_caught:
+                    timed_out = True
+                    request_scope.cancel()  # stops the application at its next await
+                    await anyio.sleep_forever()
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    body_done = True
+                return message
+
+            await self.app(scope, timed_receive, tracked)
+        if timed_out and not tracked.started:
+            log.warning(
+                "slow body: %s %s answered 408 after %ss",
+                scope.get("method"),
+                scope.get("path"),
+                timeout_s,
+            )
+            await _answer_timeout(scope, send, timeout_s)
+
+
+async def _answer_timeout(scope: Scope, send: Send, timeout_s: float) -> None:
+    """408, and the connection closed (the rest of the body may still be on its way)."""
+    text = f"the request body did not arrive within {timeout_s:g} seconds; nothing was done"
+    if scope["path"].startswith("/api/"):
+        body, ctype = json.dumps({"detail": text}).encode(), b"application/json"
+    else:
+        body = f"<!doctype html><title>408</title><p>408: {text}.</p>".encode()
+        ctype = b"text/html; charset=utf-8"
+    headers = [
+        (b"content-type", ctype),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 408, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class Tracked:
