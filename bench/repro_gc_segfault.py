@@ -13,6 +13,7 @@ session, 6 page reads ran to the end.
 
 from __future__ import annotations
 
+import os
 import re
 
 from fastapi.testclient import TestClient
@@ -23,7 +24,7 @@ from opencall.db import make_engine, make_sessionmaker
 from opencall.demo.accounts import DEMO_PASSWORD
 from opencall.settings import Settings
 
-URL = "postgresql://postgres@127.0.0.1:5432/test_trialscale_big"
+URL = os.environ.get("REPRO_URL", "postgresql://postgres@127.0.0.1:5432/test_trialscale_big")
 
 
 def main() -> None:
