@@ -9,6 +9,12 @@ the call looked up; code before and after this round's changes). Without the mai
 session, 6 page reads ran to the end.
 
     .venv/bin/python bench/repro_gc_segfault.py; echo $?   # 139
+
+It signs in, so it writes a login attempt and a session row: run it on a copy
+(``createdb -T test_trialscale_big a_copy``; ``REPRO_URL=postgresql://.../a_copy``).
+Cause and fix: docs/crash-hunting.md ("Found: Python 3.11's collector inside
+SQLAlchemy's loading"); since ``diagnostics.gc_at_safe_points`` it runs to its end (0 of 8
+crashed, 8 of 8 before).
 """
 
 from __future__ import annotations
