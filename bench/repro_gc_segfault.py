@@ -9,10 +9,17 @@ the call looked up; code before and after this round's changes). Without the mai
 session, 6 page reads ran to the end.
 
     .venv/bin/python bench/repro_gc_segfault.py; echo $?   # 139
+
+It signs in, so it writes a login attempt and a session row: run it on a copy
+(``createdb -T test_trialscale_big a_copy``; ``REPRO_URL=postgresql://.../a_copy``).
+Cause and fix: docs/crash-hunting.md ("Found: Python 3.11's collector inside
+SQLAlchemy's loading"); since ``diagnostics.gc_at_safe_points`` it runs to its end (0 of 8
+crashed, 8 of 8 before).
 """
 
 from __future__ import annotations
 
+import os
 import re
 
 from fastapi.testclient import TestClient
@@ -23,7 +30,7 @@ from opencall.db import make_engine, make_sessionmaker
 from opencall.demo.accounts import DEMO_PASSWORD
 from opencall.settings import Settings
 
-URL = "postgresql://postgres@127.0.0.1:5432/test_trialscale_big"
+URL = os.environ.get("REPRO_URL", "postgresql://postgres@127.0.0.1:5432/test_trialscale_big")
 
 
 def main() -> None:

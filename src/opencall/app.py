@@ -15,7 +15,7 @@ from opencall.calls import manage_views as call_manage_views
 from opencall.calls import people_views as call_people_views
 from opencall.calls import views as call_views
 from opencall.db import make_engine, make_sessionmaker
-from opencall.diagnostics import enable_crash_reports
+from opencall.diagnostics import enable_crash_reports, gc_at_safe_points
 from opencall.facilities import api as facility_api
 from opencall.facilities import resource_views as facility_resource_views
 from opencall.facilities import views as facility_views
@@ -113,6 +113,7 @@ def build_registry(settings: Settings) -> jobs.JobRegistry:
 
 def create_app(settings: Settings) -> FastAPI:
     enable_crash_reports()  # faulthandler: a native crash leaves every thread's stack
+    gc_at_safe_points()  # Python 3.11: no collection inside SQLAlchemy's loading (segfaults)
     problems = production_problems(settings)
     if problems:
         raise RuntimeError("OPENCALL_ENV=production refuses to start: " + "; ".join(problems))

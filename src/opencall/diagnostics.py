@@ -20,10 +20,12 @@ used with them in the PDF report. See docs/crash-hunting.md and
 from __future__ import annotations
 
 import faulthandler
+import gc
 import logging
 import os
 import sys
 import threading
+import time
 from typing import Any, TextIO
 
 log = logging.getLogger("opencall")
@@ -33,6 +35,11 @@ NATIVE_LOCK = threading.RLock()
 
 _fault_file: TextIO | None = None
 _enabled = False
+
+#: How often the collector thread of :func:`gc_at_safe_points` looks at the counts.
+GC_POLL_S = 0.05
+_gc_lock = threading.Lock()
+_gc_thread: threading.Thread | None = None
 
 
 def enable_crash_reports() -> None:
@@ -65,3 +72,70 @@ def enable_crash_reports() -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         log.addHandler(handler)
+
+
+def gc_at_safe_points(poll_s: float = GC_POLL_S) -> bool:
+    """On CPython before 3.12, run the cyclic garbage collector only at safe points.
+
+    CPython 3.11 starts a collection inside any allocation of a container object, in
+    the middle of C code, and runs the weakref callbacks and finalizers of the garbage
+    right there. SQLAlchemy's ``InstanceState._cleanup`` (the weakref callback of
+    every ORM object) then sets and deletes attributes of other ``InstanceState``
+    objects while the interrupted code (``InstanceState.__init__`` creating another
+    one, a dict insertion) is half-way through the same shared-key instance dicts: the
+    heap is corrupted and the process dies a little later with a segmentation fault
+    ("Garbage-collecting" inside SQLAlchemy's loading; docs/crash-hunting.md,
+    ``bench/repro_gc_segfault.py``). CPython 3.12 runs collections only between
+    bytecodes, where nothing is half-way.
+
+    This does the same on 3.11: automatic collection off, and one daemon thread that
+    collects every ``poll_s`` seconds when the generation counts are over their
+    thresholds (the choice CPython makes). A collection started from Python code runs
+    while every other thread waits between two bytecodes or outside the interpreter.
+    Idempotent; returns whether it is in effect. A forked child gets automatic
+    collection back (the thread does not survive a fork); the worker calls this again.
+    """
+    global _gc_thread
+    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+        return False
+    with _gc_lock:
+        if _gc_thread is not None and _gc_thread.is_alive():
+            return True
+        gc.disable()
+        _gc_thread = threading.Thread(
+            target=_collect_loop, args=(poll_s,), name="opencall-gc", daemon=True
+        )
+        _gc_thread.start()
+    return True
+
+
+def collect_if_due() -> int | None:
+    """One collection of the oldest generation over its threshold, as CPython's own
+    trigger chooses it; None when no generation is due."""
+    thresholds = gc.get_threshold()
+    counts = gc.get_count()
+    if thresholds[0] <= 0 or counts[0] <= thresholds[0]:
+        return None
+    gen = max(i for i in range(len(counts)) if i == 0 or counts[i] > thresholds[i])
+    gc.collect(gen)
+    return gen
+
+
+def _collect_loop(poll_s: float) -> None:
+    while True:
+        time.sleep(poll_s)
+        try:
+            collect_if_due()
+        except Exception:  # a finalizer's error must not stop the collector
+            log.exception("garbage collection failed")
+
+
+def _after_fork_in_child() -> None:
+    global _gc_thread
+    if _gc_thread is not None:
+        _gc_thread = None
+        gc.enable()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from opencall import jobs, logging_setup
 from opencall.db import make_engine, make_sessionmaker
-from opencall.diagnostics import enable_crash_reports
+from opencall.diagnostics import enable_crash_reports, gc_at_safe_points
 from opencall.settings import Settings
 
 RegistryFactory = Callable[[Settings], jobs.JobRegistry]
@@ -60,6 +60,7 @@ def work(
     """One worker loop in this process; returns the number of jobs it ran."""
     logging_setup.configure()
     enable_crash_reports()  # faulthandler in every worker process (spawned ones too)
+    gc_at_safe_points()  # Python 3.11: no collection inside SQLAlchemy's loading (segfaults)
     engine = make_engine(settings.database_url, echo=settings.echo_sql)
     factory = make_sessionmaker(engine)
     registry = (registry_factory or _default_registry)(settings)
