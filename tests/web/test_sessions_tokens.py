@@ -218,6 +218,8 @@ def test_backoff_per_account_and_address_never_locks_the_owner_out(web: Web, wor
         assert r.status_code == 400
     _c, r = _login(web, email, address="203.0.113.9")  # even the right password waits
     assert r.status_code == 429
+    # how long to wait, for a client (or a crowd's retry logic) that reads the header
+    assert 0 < int(r.headers["Retry-After"]) <= web.settings.login_throttle_window_s
     _c, r = _login(web, email, address="198.51.100.7")  # the owner elsewhere signs in
     assert r.status_code == 303
 

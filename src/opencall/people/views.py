@@ -226,9 +226,12 @@ def login(page: Page = Depends(get_page)) -> Response:
             msg, status = page._(MSG_UNVERIFIED), 403
         else:
             msg, status = page._(MSG_BAD_LOGIN), 400
-        return _login_page(
+        response = _login_page(
             page, {"email": email, "next": f.get("next", "")}, {"password": msg}, status
         )
+        if status == 429:  # when to try again, for a client that reads the header
+            response.headers["Retry-After"] = str(max(1, result.retry_after_s))
+        return response
     user = result.user
     sid = services.start_user_session(
         page.db,
