@@ -19,6 +19,7 @@ from opencall.facilities.schemas import FAST_SITE_ATTRIBUTES
 from opencall.people import services as people_services
 from tests import factories as F
 from tests.authz.test_workspace_matrix import session_client
+from tests.facilities.builders import cryo_call
 from tests.web.conftest import Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -240,3 +241,42 @@ def test_a_unit_declared_whole_through_the_api_and_the_page(web: Web) -> None:
         assert made is not None and made.whole_units
         edit = client.get(f"/manage/resources/{made.id}/edit").text
     assert 'name="whole_units" checked' in edit
+
+
+def test_declaring_whole_units_later_is_refused_while_a_call_offers_a_fraction(web: Web) -> None:
+    n = next(_seq)
+    with web.factory() as s:
+        prov = fs.create_provider(s, name=f"Lab {n}", slug=f"lab-{n}", country_iso3="FRA")
+        fac = fs.create_facility(s, prov, name="Tokamak", slug="tok", kind="custom", attributes={})
+        gas = fs.create_resource(s, fac, name="Gas", unit="shot", unit_labels=SHOT, amount=20)
+        call = cryo_call(s, fac, [gas], 2.5)
+        admin = F.user(s, email=f"lab{n}@parity.example")
+        people_services.grant_role(s, admin.id, "provider_admin", provider_id=prov.id)
+        h = {"Authorization": f"Bearer {people_services.create_api_token(s, admin, 't')[1]}"}
+        s.flush()
+        pool_id, code, email = gas.id, call.code, admin.email
+        s.commit()
+    api = web.client()
+    r = api.patch(
+        f"/api/v1/resources/{pool_id}",
+        headers={**h, "Accept-Language": "fr"},
+        json={"whole_units": True, "name": "Gaz"},
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["detail"] == (
+        "'Gas' ne peut pas être compté en unités entières tant que des quantités offertes "
+        f"ou demandées ne sont pas des nombres entiers (1, dans les appels {code}) ; "
+        "rendez-les d'abord entières."
+    )
+    # the page: the same refusal, shown under the box, in the visitor's language
+    client, tok = session_client(web, email)
+    client.cookies.set("oc_lang", "es")
+    form = {"csrf_token": tok, "name": "Gas", "unit": "own", "unit_key": "shot",
+            "amount": "20", "whole_units": "on"}  # fmt: skip
+    for lg, forms in SHOT.items():
+        form[f"label_{lg}_one"], form[f"label_{lg}_other"] = forms["one"], forms["other"]
+    r = client.post(f"/manage/resources/{pool_id}", data=form)
+    assert r.status_code == 400 and f"(1, en las convocatorias {code})" in r.text
+    with web.factory() as s:
+        kept = s.get(CapacityPool, pool_id)
+        assert kept is not None and kept.name == "Gas" and not kept.whole_units

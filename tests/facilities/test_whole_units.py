@@ -90,3 +90,42 @@ def test_offers_and_requests_in_a_whole_unit_are_whole(db: Session) -> None:
     assert f.table_counts(db) == before
     req = ps.add_request(db, p, "custom", {"amount": 2}, pool_id=shots.id, now=f.NOW)
     assert req.amount == 2
+
+
+def test_declaring_whole_units_later_checks_what_is_offered_and_requested(db: Session) -> None:
+    fac = _plasma(db)
+    gas = fs.create_resource(
+        db, fac, name="Gas", unit="shot", unit_labels=SHOT, amount=20, request_fields=AMOUNT_FIELD
+    )
+    fractional = cryo_call(db, fac, [], None)
+    call_services.offer_pool(db, fractional, gas, 2.5)
+    whole = cryo_call(db, fac, [], None)
+    call_services.offer_pool(db, whole, gas, 4)
+    call_services.transition_call(db, whole, "open", now=f.NOW)
+    applicant = f.user(db, email="gas@plasma.example")
+    p = ps.create_proposal(db, whole, applicant, title="Puff", abstract="a", science_case="b",
+                           now=f.NOW)  # fmt: skip
+    req = ps.add_request(db, p, "custom", {"amount": 1.5}, pool_id=gas.id, now=f.NOW)
+    before = f.table_counts(db)
+    with pytest.raises(DomainError) as err:
+        fs.update_resource(db, gas, whole_units=True)
+    assert err.value.field == "whole_units"
+    codes = ", ".join(sorted([fractional.code, whole.code]))
+    assert err.value.message == (
+        "'Gas' cannot be counted in whole units while amounts offered or requested of it "
+        f"are not whole numbers (2, in calls {codes}); make them whole first."
+    )
+    for lang in ("fr", "zh", "es"):
+        text = Translator(lang).error(err.value)
+        assert "whole" not in text and codes in text and "2" in text
+    assert f.table_counts(db) == before
+    db.refresh(gas)
+    assert gas.whole_units is False
+    # a request whole again and the offer made whole: only the offer was left, then none
+    req.amount = 2
+    db.flush()
+    with pytest.raises(DomainError, match=f"not whole numbers \\(1, in calls {fractional.code}\\)"):
+        fs.update_resource(db, gas, whole_units=True)
+    db.delete(fractional.pools[0])
+    db.flush()
+    assert fs.update_resource(db, gas, whole_units=True).whole_units is True

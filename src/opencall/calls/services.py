@@ -121,6 +121,21 @@ if _committed not in fac_services.COMMITMENT_COUNTERS:
     fac_services.COMMITMENT_COUNTERS.append(_committed)
 
 
+def fractional_offers(session: Session, pool: CapacityPool) -> list[str]:
+    """The code of every call offering a part of ``pool`` that is not a whole number
+    (whatever the call's state, as :func:`offered_elsewhere` counts them)."""
+    rows = session.execute(
+        select(Call.code, CallPool.amount)
+        .join(Call, Call.id == CallPool.call_id)
+        .where(CallPool.pool_id == pool.id)
+    )
+    return [code for code, amount in rows if float(amount) != int(amount)]
+
+
+if fractional_offers not in fac_services.FRACTION_FINDERS:
+    fac_services.FRACTION_FINDERS.append(fractional_offers)
+
+
 def offer_pool(
     session: Session,
     call: Call,

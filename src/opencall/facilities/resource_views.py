@@ -76,6 +76,7 @@ FIELD_TYPE_LABELS = {
 # where a service's refusal is shown on the resource form
 ERROR_INPUT = {
     "unit_labels": "labels",
+    "whole_units": "labels",  # shown under the checkbox
     "calendar": "calendar",
     "kind": "form",
     "pool_type": "form",

@@ -171,6 +171,33 @@ def committed_amount(session: Session, pool: CapacityPool) -> float:
     return sum(counter(session, pool) for counter in COMMITMENT_COUNTERS)
 
 
+# Amounts of a resource already written elsewhere that are not whole numbers (calls'
+# offers, the requests of draft or submitted proposals), one call code per amount.
+# The calls and proposals features come after facilities and register their finders
+# here at import, so that counting a resource in whole units is refused while any is.
+FRACTION_FINDERS: list[Callable[[Session, CapacityPool], list[str]]] = []
+
+
+def fractional_uses(session: Session, pool: CapacityPool) -> list[str]:
+    """The call code of every amount offered or requested of ``pool`` that is not a
+    whole number (one entry per amount)."""
+    return [code for finder in FRACTION_FINDERS for code in finder(session, pool)]
+
+
+def _check_whole_uses(session: Session, pool: CapacityPool) -> None:
+    codes = fractional_uses(session, pool)
+    if codes:
+        raise DomainError(
+            "%(name)s cannot be counted in whole units while amounts offered or requested "
+            "of it are not whole numbers (%(count)s, in calls %(codes)s); make them whole "
+            "first.",
+            field="whole_units",
+            name=repr(pool.name),
+            count=len(codes),
+            codes=", ".join(sorted(set(codes))),
+        )
+
+
 @dataclass(frozen=True)
 class ScheduleClash:
     """A scheduled item (a booked slot) of a call inside an unavailable period of its
@@ -408,6 +435,8 @@ def update_resource(
             name=repr(pool.name),
             asked=format(values["amount"], "g"),
         )
+    if not pool.whole_only and (values["whole_units"] or domain.countable(values["unit"])):
+        _check_whole_uses(session, pool)
     for k, v in values.items():
         setattr(pool, k, v)
     if "unavailable" in changes:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
 from opencall.calls.schemas import call_form
 from opencall.errors import DomainError
 from opencall.facilities import domain as fac_domain
+from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool
 from opencall.inputs import plain_number
 from opencall.proposals.models import Proposal, Request
@@ -23,6 +25,23 @@ from opencall.proposals.services.editing import (
     save_edit,
     validated,
 )
+
+
+def fractional_requests(session: Session, pool: CapacityPool) -> list[str]:
+    """The call code of every request for a part of ``pool`` that is not a whole
+    number, in a draft or submitted proposal (one entry per request)."""
+    rows = session.execute(
+        select(Call.code, Request.amount)
+        .join(Proposal, Proposal.id == Request.proposal_id)
+        .join(Call, Call.id == Proposal.call_id)
+        .where(Request.pool_id == pool.id, Proposal.status.in_(("draft", "submitted")))
+    )
+    return [code for code, amount in rows if float(amount) != int(amount)]
+
+
+if fractional_requests not in fac_services.FRACTION_FINDERS:
+    fac_services.FRACTION_FINDERS.append(fractional_requests)
+
 
 KIND_FOR_FACILITY = {
     "telescope": ("fast",),
