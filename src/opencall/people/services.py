@@ -142,16 +142,19 @@ def register_user(
             )
         _check_password(password)
         password_hash = hash_password(password)
-    if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise DomainError("An account with this e-mail address already exists.", field="email")
-    inst = None
     if country_iso3 is not None and session.get(Country, country_iso3) is None:
         raise DomainError(
             "Unknown country code %(code_value)s.", field="country", code_value=repr(country_iso3)
         )
-    if institution:
-        if not country_iso3:
-            raise DomainError("Country is required with an institution.", field="country")
+    if institution and not country_iso3:
+        raise DomainError("Country is required with an institution.", field="country")
+    # last of the checks, after the password is hashed: the registration form answers
+    # an address that has an account as a new one, so every other input is judged, and
+    # the same argon2 work done, whether or not the address has an account
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise DomainError("An account with this e-mail address already exists.", field="email")
+    inst = None
+    if institution and country_iso3:
         inst = get_or_create_institution(session, institution, country_iso3)
     user = User(
         email=email,
