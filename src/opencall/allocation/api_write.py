@@ -67,9 +67,18 @@ def notify_decisions(api: Api, call: Call) -> int:
     return n
 
 
-@router.post("/calls/{slug}/release", response_model=PhaseOut)
-def release(slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
-    """Release the decisions to the applicants (e-mailed once)."""
+class ReleaseOut(PhaseOut):
+    undecided_count: int = Field(
+        description="submitted proposals with no decision (no review, so no rank): the "
+        "release leaves them under review"
+    )
+    undecided: list[str] = Field(description="their codes")
+
+
+@router.post("/calls/{slug}/release", response_model=ReleaseOut)
+def release(slug: str = SLUG, api: Api = Depends(get_api)) -> ReleaseOut:
+    """Release the decisions to the applicants (e-mailed once); the answer names the
+    submitted proposals left with no decision (they stay under review)."""
     call = chair_call(api, slug)
     if not policies.may_release(api.db, api.user, call):
         raise api.not_found()
@@ -80,4 +89,6 @@ def release(slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
         if not already:
             notify_decisions(api, call)
 
-    return move_call(api, call, release_once)
+    out = move_call(api, call, release_once)
+    codes = [p.code for p in services.undecided(api.db, call)]
+    return ReleaseOut(**out.model_dump(), undecided_count=len(codes), undecided=codes)

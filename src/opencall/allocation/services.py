@@ -458,6 +458,16 @@ def override_decision(
     return d
 
 
+def undecided(session: Session, call: Call) -> list[Proposal]:
+    """The call's submitted proposals that have no decision (one that got no review has no
+    rank, so the allocation never decides on it): the release leaves them under review."""
+    decided = set(session.scalars(select(Decision.proposal_id).where(Decision.call_id == call.id)))
+    return sorted(
+        (p for p in rq.proposals_for_review(session, call) if p.id not in decided),
+        key=lambda p: p.code,
+    )
+
+
 def release_decisions(session: Session, call: Call, *, actor_id: int | None = None) -> int:
     """Make decisions visible to applicants; proposals become accepted or rejected."""
     ds = decisions(session, call)

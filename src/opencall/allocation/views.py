@@ -38,6 +38,14 @@ OUTCOMES = {
     "waitlisted": N_("waiting list"),
     "not_awarded": N_("not awarded"),
 }
+MSG_UNDECIDED = N_(
+    "Submitted proposals with no decision (no review, so no rank): %(n)s — %(codes)s. "
+    "Releasing the decisions leaves them under review."
+)
+MSG_UNDECIDED_RELEASED = N_(
+    "Submitted proposals with no decision (no review, so no rank): %(n)s — %(codes)s. "
+    "They stayed under review after the release."
+)
 SUBJECT_DECISION = N_("The decision on your proposal %(code)s")
 MSG_INVALID = N_("This value is not valid.")
 
@@ -104,6 +112,16 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             ),
         )
     decisions.sort(key=lambda d: rank[d.proposal_id].rank if d.proposal_id in rank else 10**9)
+    # submitted proposals the allocation did not decide on (no review): named once there are
+    # decisions (or they are released), as only those who see this page see their codes
+    codes = [rows[p.id]["code"] for p in services.undecided(page.db, call) if p.id in rows]
+    undecided = ""
+    if codes and (decisions or call.decisions_released_at is not None):
+        undecided = page._(
+            MSG_UNDECIDED_RELEASED if call.decisions_released_at else MSG_UNDECIDED,
+            n=len(codes),
+            codes=", ".join(codes),
+        )
     used: dict[int, float] = defaultdict(float)
     for lst in awards.values():
         for a, _pool in lst:
@@ -125,6 +143,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             "awards": awards,
             "used": used,
             "run": rq.latest_run(page.db, call, "allocation"),
+            "undecided": undecided,
             "may_override": policies.may_override(page.db, page.user, call),
             "may_release": policies.may_release(page.db, page.user, call)
             and call.decisions_released_at is None
