@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
+from opencall.cycle import services as cycle_services
 from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool, Facility
 from opencall.models import metadata
@@ -19,6 +20,7 @@ from opencall.people import services as people_services
 from opencall.people.models import User
 from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal
+from opencall.reviews import services as review_services
 
 NOW = dt.datetime(2027, 4, 1, 12, 0, 0, tzinfo=dt.UTC)
 _seq = itertools.count(1)
@@ -201,3 +203,26 @@ def table_counts(s: Session) -> dict[str, int]:
     s.flush()
     row = s.execute(text(_counting_sql(s.get_bind().dialect.name))).one()
     return {t.name: n or 0 for t, n in zip(metadata.sorted_tables, row, strict=True)}
+
+
+def call_in_review(
+    s: Session, n_proposals: int, n_reviewers: int, **settings: int
+) -> tuple[Call, list[Proposal], list[User]]:
+    """A FAST call in review: ``n_proposals`` submitted, ``n_reviewers`` reviewers (of three
+    countries), affinity computed; ``settings`` overrides its review settings."""
+    call = fast_call(s, requires_pdf=False)
+    call.review_settings = {**(call.review_settings or {}), **settings}
+    proposals = []
+    for i in range(n_proposals):
+        p = full_proposal(s, call, user(s, institution=f"Team institute {i}", country="BRA"))
+        prop_services.submit(s, p, now=NOW)
+        proposals.append(p)
+    reviewers = []
+    for i in range(n_reviewers):
+        u = user(s, institution=f"Panel institute {i}", country=("FRA", "JPN", "KEN")[i % 3])
+        people_services.grant_role(s, u.id, "reviewer", call_id=call.id)
+        reviewers.append(u)
+    cycle_services.transition_call(s, call, "closed", now=NOW + dt.timedelta(days=31), reason="t")
+    cycle_services.transition_call(s, call, "review")
+    review_services.run_affinity(s, call)
+    return call, proposals, reviewers

@@ -12,7 +12,6 @@ from opencall.cli import app as cli_app
 from opencall.cycle import services as cycle
 from opencall.db import make_engine, make_sessionmaker, unit_of_work
 from tests import factories as F
-from tests.reviews.test_edges import call_in_review
 
 
 @pytest.mark.parametrize(
@@ -34,7 +33,7 @@ def test_a_step_out_of_order_is_refused_and_changes_nothing(
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
     with unit_of_work(factory) as s:
-        call, _, _ = call_in_review(s, 2, 3, reviewers_per_proposal=2)
+        call, _, _ = F.call_in_review(s, 2, 3, reviewers_per_proposal=2)
         for target in ("ranking", "allocation")[: 1 + (status == "allocation")]:
             cycle.transition_call(s, call, target)
         slug = call.slug

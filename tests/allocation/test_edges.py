@@ -13,7 +13,6 @@ from opencall.allocation.models import Award, Decision
 from opencall.calls.models import Call
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
-from opencall.people import services as people_services
 from opencall.proposals import services as ps
 from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
@@ -22,18 +21,7 @@ from tests import factories as F
 
 def ranked_call(s: Session, *, n_proposals: int = 3, n_reviewers: int = 3) -> Call:
     """A FAST call in allocation: reviewed (every grade 3 or 4), calibrated, frozen."""
-    call = F.fast_call(s, requires_pdf=False)
-    for i in range(n_proposals):
-        p = F.full_proposal(s, call, F.user(s, institution=f"Team institute {i}", country="BRA"))
-        ps.submit(s, p, now=F.NOW)
-    reviewers = []
-    for i in range(n_reviewers):
-        u = F.user(s, institution=f"Panel institute {i}", country=("FRA", "JPN", "KEN")[i % 3])
-        people_services.grant_role(s, u.id, "reviewer", call_id=call.id)
-        reviewers.append(u)
-    cycle.transition_call(s, call, "closed", now=F.NOW + dt.timedelta(days=31), reason="t")
-    cycle.transition_call(s, call, "review")
-    rv.run_affinity(s, call)
+    call, _proposals, reviewers = F.call_in_review(s, n_proposals, n_reviewers)
     rv.run_assignment(s, call)
     by_id = {u.id: u for u in reviewers}
     for a in rq.assignments_of_call(s, call):

@@ -154,3 +154,26 @@ def test_no_notice_when_every_submitted_proposal_has_a_decision(web: Web) -> Non
     assert r.status_code == 200 and 'id="undecided"' not in r.text
     r = c.post(f"/api/v1/calls/{slug}/release", headers=token(web, chair))
     assert r.json()["undecided_count"] == 0 and r.json()["undecided"] == []
+
+
+def test_a_call_with_nothing_to_review_is_released_from_its_page(web: Web) -> None:
+    """The page offers the release the service accepts: a call past its ranking with no
+    proposal (none at the close) has no decision to make, and releasing none from the
+    page lets it be published (before, the page hid the button and only the API could)."""
+    with web.factory() as s:
+        call = F.fast_call(s, requires_pdf=False)
+        cycle.transition_call(s, call, "closed", now=F.NOW + dt.timedelta(days=31), reason="t")
+        for target in ("review", "ranking", "allocation", "scheduling"):
+            cycle.transition_call(s, call, target)
+        chair = F.user(s, email=f"chair-{call.id}@example.org")
+        people_services.grant_role(s, chair.id, "call_manager", provider_id=call.provider_id)
+        slug = call.slug
+        s.commit()
+    c = web.login(chair.email)
+    r = c.get(f"/manage/calls/{slug}/decisions")
+    assert r.status_code == 200 and 'id="release"' in r.text
+    token_ = csrf(c, f"/manage/calls/{slug}/decisions")
+    r = c.post(f"/manage/calls/{slug}/release", data={"csrf_token": token_, "confirm": "yes"})
+    assert r.status_code == 303, r.text[:1000]
+    with web.factory() as s:
+        assert s.get(Call, call.id).decisions_released_at is not None  # type: ignore[union-attr]

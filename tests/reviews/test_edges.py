@@ -3,43 +3,17 @@ refused in the chair's terms (proposal codes, the call's settings, what to chang
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
-from opencall.people import services as people_services
 from opencall.people.models import User
-from opencall.proposals import services as ps
-from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
 from opencall.web.i18n import Translator
 from tests import factories as F
-
-
-def call_in_review(
-    s: Session, n_proposals: int, n_reviewers: int, **settings: int
-) -> tuple[Call, list[Proposal], list[User]]:
-    call = F.fast_call(s, requires_pdf=False)
-    call.review_settings = {**(call.review_settings or {}), **settings}
-    proposals = []
-    for i in range(n_proposals):
-        p = F.full_proposal(s, call, F.user(s, institution=f"Team institute {i}", country="BRA"))
-        ps.submit(s, p, now=F.NOW)
-        proposals.append(p)
-    reviewers = []
-    for i in range(n_reviewers):
-        u = F.user(s, institution=f"Panel institute {i}", country=("FRA", "JPN", "KEN")[i % 3])
-        people_services.grant_role(s, u.id, "reviewer", call_id=call.id)
-        reviewers.append(u)
-    cycle.transition_call(s, call, "closed", now=F.NOW + dt.timedelta(days=31), reason="t")
-    cycle.transition_call(s, call, "review")
-    rv.run_affinity(s, call)
-    return call, proposals, reviewers
 
 
 def _refused(s: Session, call: Call) -> DomainError:
@@ -51,7 +25,7 @@ def _refused(s: Session, call: Call) -> DomainError:
 
 
 def test_a_max_load_too_small_says_which_load_would_do(db: Session) -> None:
-    call, _, _ = call_in_review(db, 5, 3, max_load=1, reviewers_per_proposal=2)
+    call, _, _ = F.call_in_review(db, 5, 3, max_load=1, reviewers_per_proposal=2)
     err = _refused(db, call)
     assert err.message.startswith("No assignment satisfies the rules")
     assert "the capacity of 3 reviewers is 3 reviews (maximum load 1 each)" in err.message
@@ -62,7 +36,7 @@ def test_a_max_load_too_small_says_which_load_would_do(db: Session) -> None:
 
 
 def test_a_proposal_every_reviewer_is_conflicted_with_is_named(db: Session) -> None:
-    call, proposals, reviewers = call_in_review(db, 3, 3, reviewers_per_proposal=2)
+    call, proposals, reviewers = F.call_in_review(db, 3, 3, reviewers_per_proposal=2)
     target = proposals[1]
     pi = db.get(User, target.members[0].user_id)
     assert pi is not None
@@ -76,7 +50,7 @@ def test_a_proposal_every_reviewer_is_conflicted_with_is_named(db: Session) -> N
 
 
 def test_reviewers_declining_leave_a_proposal_short_and_it_is_named(db: Session) -> None:
-    call, proposals, reviewers = call_in_review(db, 2, 3, reviewers_per_proposal=2)
+    call, proposals, reviewers = F.call_in_review(db, 2, 3, reviewers_per_proposal=2)
     rv.run_assignment(db, call)
     by_id = {u.id: u for u in reviewers}
     declined = [a for a in rq.assignments_of_call(db, call) if a.proposal_id == proposals[0].id]
@@ -87,7 +61,7 @@ def test_reviewers_declining_leave_a_proposal_short_and_it_is_named(db: Session)
 
 
 def _reviewed(s: Session) -> Call:
-    call, _, reviewers = call_in_review(s, 3, 3)
+    call, _, reviewers = F.call_in_review(s, 3, 3)
     rv.run_assignment(s, call)
     by_id = {u.id: u for u in reviewers}
     for a in rq.assignments_of_call(s, call):
@@ -126,7 +100,7 @@ def test_a_conflict_found_after_grading_keeps_the_review_but_not_its_grade(db: S
     """A co-authorship declared after the reviewer graded: the conflicts step records it and
     keeps the submitted review (nothing acknowledged is lost), but the calibration no longer
     ranks the proposal with that grade."""
-    call, proposals, reviewers = call_in_review(db, 2, 3, reviewers_per_proposal=2)
+    call, proposals, reviewers = F.call_in_review(db, 2, 3, reviewers_per_proposal=2)
     rv.run_assignment(db, call)
     by_id = {u.id: u for u in reviewers}
     target = proposals[0]

@@ -5,6 +5,7 @@ row (N+1) would add statements with the rows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -62,11 +63,18 @@ def pages(slug: str) -> list[tuple[str, str | None]]:
     ]
 
 
-def statements(web: Web, data: dict[str, Any]) -> dict[str, int]:
-    clients = {who: web.login(data[who]) for who in ("chair", "reviewer", "applicant")}
+def statements(
+    web: Web,
+    data: dict[str, Any],
+    of: Callable[[str], list[tuple[str, str | None]]] | None = None,
+) -> dict[str, int]:
+    """The statements each page of ``of(slug)`` (:func:`pages` by default: (path, who
+    reads it, None for anyone)) runs on its second visit, by path with ``{slug}``."""
+    listed = (of or pages)(data["slug"])
+    clients = {who: web.login(data[who]) for who in {who for _p, who in listed if who}}
     anonymous = web.client()
     out = {}
-    for path, who in pages(data["slug"]):
+    for path, who in listed:
         c = clients[who] if who else anonymous
         c.get(path)  # warm: caches filled on a first visit are not the page's rows
         with count_statements(web) as seen:

@@ -1,5 +1,5 @@
 """The pages of a published call's results (the public awarded list and figures, the
-after-award aggregates, the user office's outcomes report in HTML, CSV, JSON and PDF,
+after-award aggregates, the user office's outcomes report in HTML, CSV and JSON,
 the post-award overview) cost the same number of SQL statements for 3 and 24
 proposals: no query per proposal, PI or country."""
 
@@ -16,8 +16,7 @@ from opencall.calls.models import Call
 from opencall.demo.postaward import record_postaward
 from opencall.people import services as people_services
 from tests import factories as F
-from tests.scale.test_api_pages import count_statements
-from tests.scale.test_page_queries import world
+from tests.scale.test_page_queries import statements, world
 from tests.web.conftest import Web
 
 
@@ -51,28 +50,14 @@ def pages(slug: str) -> list[tuple[str, str | None]]:
     ]
 
 
-def statements(web: Web, data: dict[str, Any]) -> dict[str, int]:
-    clients = {who: web.login(data[who]) for who in ("office",)}
-    anonymous = web.client()
-    out = {}
-    for path, who in pages(data["slug"]):
-        c = clients[who] if who else anonymous
-        c.get(path)  # warm
-        with count_statements(web) as seen:
-            r = c.get(path)
-        assert r.status_code == 200, (path, r.status_code, r.text[:300])
-        out[path.replace(data["slug"], "{slug}")] = len(seen)
-    return out
-
-
 @pytest.mark.parametrize("sizes", [(3, 24)])
 def test_statements_per_results_page_do_not_grow_with_the_rows(
     web: Web, factory: sessionmaker[Session], sizes: tuple[int, int]
 ) -> None:
-    small = statements(web, published(factory, sizes[0]))
+    small = statements(web, published(factory, sizes[0]), pages)
     big_world = published(factory, sizes[1])
     assert big_world["postaward"] > 0
-    big = statements(web, big_world)
+    big = statements(web, big_world, pages)
     print(small, big)
     grown = {p: (small[p], big[p]) for p in small if big[p] > small[p]}
     assert not grown, grown

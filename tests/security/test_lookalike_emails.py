@@ -47,3 +47,26 @@ def test_an_account_or_invitation_cannot_pass_for_another_address(
         s.rollback()
         assert s.scalar(select(func.count()).select_from(User)) == before
         assert services.clean_email("Ｐaul@Example.org") == "paul@example.org"
+
+
+def test_an_address_typed_in_fullwidth_signs_in_to_its_account(
+    factory: sessionmaker[Session],
+) -> None:
+    """The folding is where addresses are compared, not only at registration: typed in
+    fullwidth forms (as some input methods do), the address signs in to the account
+    registered in plain ASCII (before, sign-in compared the unfolded text and refused)."""
+    from opencall.db import utcnow
+
+    with factory() as s:
+        user = services.register_user(s, email="wei@example.org", name="W", password="x" * 12)
+        user.email_verified_at = utcnow()
+        s.commit()
+        res = services.authenticate(
+            s,
+            "ｗｅｉ@ｅｘａｍｐｌｅ.ｏｒｇ",
+            "x" * 12,
+            max_attempts=5,
+            window_s=900,
+            client="192.0.2.9",
+        )
+        assert res.error == "" and res.user is not None and res.user.id == user.id

@@ -163,16 +163,11 @@ _KIND_SPLIT = re.compile(r"; (?=(?:fast|berth|dive|sample|seat|package): )")
 _EXHAUSTED_EN = "pool(s) exhausted by higher-ranked requests: "
 
 
-def unit_words(call: Call) -> dict[str, Any]:
-    """{unit key: its labels} for the units the call's resources name themselves."""
-    return {cp.pool.unit: cp.pool.unit_labels for cp in call.pools if cp.pool.unit_labels}
-
-
 def explain(t: Translator, text: str, units: dict[str, Any] | None = None) -> str:
     """A decision's explanation in the reader's language: one sentence per request
     (prefixed by its kind when the proposal has several), amounts rounded as people
     read them and units named in the reader's language (``units``: the words a call's
-    resources give their own units, :func:`unit_words`)."""
+    resources give their own units, :func:`opencall.calls.queries.unit_words`)."""
     if not text:
         return text
 

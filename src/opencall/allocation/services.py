@@ -4,6 +4,7 @@ explain every decision. Overrides need a reason and are audited."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -458,28 +459,35 @@ def override_decision(
     return d
 
 
+def without_decision(proposals: Sequence[Proposal], ds: Sequence[Decision]) -> list[Proposal]:
+    """Those of ``proposals`` (a call's submitted ones) that have no decision among ``ds``
+    (one that got no review has no rank, so the allocation never decides on it): the
+    release leaves them under review. By code."""
+    decided = {d.proposal_id for d in ds}
+    return sorted((p for p in proposals if p.id not in decided), key=lambda p: p.code)
+
+
 def undecided(session: Session, call: Call) -> list[Proposal]:
-    """The call's submitted proposals that have no decision (one that got no review has no
-    rank, so the allocation never decides on it): the release leaves them under review."""
-    decided = set(session.scalars(select(Decision.proposal_id).where(Decision.call_id == call.id)))
-    return sorted(
-        (p for p in rq.proposals_for_review(session, call) if p.id not in decided),
-        key=lambda p: p.code,
-    )
+    """The call's submitted proposals that have no decision (:func:`without_decision`)."""
+    return without_decision(rq.proposals_for_review(session, call), decisions(session, call))
+
+
+def releasable(call: Call, ds: Sequence[Decision], proposals: Sequence[Proposal]) -> bool:
+    """Whether the call has something to release: decisions, or (a call past its ranking
+    with nothing to review: no proposal at the close, or every one withdrawn) none to
+    make, when releasing none lets it be published and archived."""
+    return bool(ds) or (call.status in ("allocation", "scheduling") and not proposals)
 
 
 def release_decisions(session: Session, call: Call, *, actor_id: int | None = None) -> int:
     """Make decisions visible to applicants; proposals become accepted or rejected."""
     ds = decisions(session, call)
-    if not ds and not (
-        call.status in ("allocation", "scheduling") and not rq.proposals_for_review(session, call)
-    ):
+    proposals = rq.proposals_for_review(session, call)
+    if not releasable(call, ds, proposals):
         raise DomainError("There are no decisions to release.")
-    # a call past its ranking with nothing to review (no proposal at the close, or every one
-    # withdrawn) has no decision to make: releasing none lets it be published and archived
     if call.decisions_released_at is not None:
         return len(ds)
-    props = {p.id: p for p in rq.proposals_for_review(session, call)}
+    props = {p.id: p for p in proposals}
     for d in ds:
         p = props.get(d.proposal_id)
         if p is not None and p.status == "under_review":

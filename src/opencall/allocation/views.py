@@ -14,9 +14,10 @@ from sqlalchemy import select
 from opencall import jobs
 from opencall.allocation import policies, services
 from opencall.allocation.models import Award
-from opencall.allocation.presenters import explain, policy_lines, unit_words
+from opencall.allocation.presenters import explain, policy_lines
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
+from opencall.calls.queries import unit_words
 from opencall.facilities.domain import unit_label
 from opencall.facilities.labels import unit_text
 from opencall.facilities.models import CapacityPool
@@ -114,7 +115,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
     decisions.sort(key=lambda d: rank[d.proposal_id].rank if d.proposal_id in rank else 10**9)
     # submitted proposals the allocation did not decide on (no review): named once there are
     # decisions (or they are released), as only those who see this page see their codes
-    codes = [rows[p.id]["code"] for p in services.undecided(page.db, call) if p.id in rows]
+    codes = [rows[p.id]["code"] for p in services.without_decision(proposals, decisions)]
     undecided = ""
     if codes and (decisions or call.decisions_released_at is not None):
         undecided = page._(
@@ -147,7 +148,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             "may_override": policies.may_override(page.db, page.user, call),
             "may_release": policies.may_release(page.db, page.user, call)
             and call.decisions_released_at is None
-            and bool(decisions),
+            and services.releasable(call, decisions, proposals),
             "outcome_label": lambda o: page._(OUTCOMES.get(o) or o),
             "policy_lines": policy_lines(page._, call, page.lang),
             "explain": lambda text, units=unit_words(call): explain(page.t, text, units),

@@ -37,8 +37,7 @@ def move_call(api: Api, call: Call, move: Callable[[], object]) -> PhaseOut:
     """``move`` (a freeze, a release, a publication, a transition of ``call``) done and
     committed, answered with the call's new phase; a service's refusal changes nothing
     (:meth:`opencall.web.api.Api.refusing`)."""
-    with api.refusing():
+    with api.refusing(commit=True):
         move()
         out = phase_out(call)
-        api.db.commit()
     return out

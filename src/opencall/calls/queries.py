@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
+
+
+def unit_words(call: Call) -> dict[str, Any]:
+    """{unit key: its labels} for the units the call's resources name themselves (none for
+    the presets): what explanations, reports and pages need to say such a unit in the
+    reader's language."""
+    return {cp.pool.unit: cp.pool.unit_labels for cp in call.pools if cp.pool.unit_labels}
 
 
 def list_calls(session: Session, *, statuses: tuple[str, ...] | None = None) -> list[Call]:

@@ -317,7 +317,7 @@ def add_unavailable(pool_id: int, page: Page = Depends(get_page)) -> Response:
         starts_at = dt.datetime.combine(first, dt.time(), dt.UTC)
         ends_at = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC)
         try:
-            services.add_unavailable(
+            clashes = services.add_unavailable(
                 page.db,
                 pool,
                 starts_at=starts_at,
@@ -326,7 +326,6 @@ def add_unavailable(pool_id: int, page: Page = Depends(get_page)) -> Response:
                 actor_id=page.user.id,
             )
             # accepted even over booked slots (an outage is a fact): the page lists them
-            clashes = services.schedule_clashes(page.db, pool, [(starts_at, ends_at)])
             page.commit()
             where = "#clashes" if clashes else "#calendar"
             return page.redirect(f"/manage/resources/{pool.id}{where}", "saved")

@@ -464,19 +464,21 @@ def add_unavailable(
     ends_at: dt.datetime,
     reason: str = "",
     actor_id: int | None = None,
-) -> CapacityPool:
+) -> list[ScheduleClash]:
     """Record an unavailable period (maintenance, an unplanned outage). It is accepted
     even when calls have already booked slots in it (reality cannot be refused); those
     slots are recorded in the audit log, one event per call
     (``pool.unavailable_clashes``), and :func:`schedule_clashes` lists them for the
-    answer and the schedule pages, which show them as needing rescheduling."""
+    answer and the schedule pages, which show them as needing rescheduling. Returns them
+    (unmasked: a caller that shows them to someone masks them with ``viewer``)."""
     docs = [
         *_unavailable_docs(pool),
         {"starts_at": starts_at, "ends_at": ends_at, "reason": reason},
     ]
     update_resource(session, pool, unavailable=docs, actor_id=actor_id)
+    found = schedule_clashes(session, pool, [(starts_at, ends_at)])
     by_call: dict[int, list[ScheduleClash]] = {}
-    for c in schedule_clashes(session, pool, [(starts_at, ends_at)]):
+    for c in found:
         by_call.setdefault(c.call_id, []).append(c)
     for call_id, clashes in by_call.items():
         auditlog.record(
@@ -502,7 +504,7 @@ def add_unavailable(
                 ],
             },
         )
-    return pool
+    return found
 
 
 def remove_unavailable(

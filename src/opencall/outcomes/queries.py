@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award, Decision
 from opencall.calls.models import Call
+from opencall.calls.queries import unit_words
 from opencall.calls.schemas import review_settings
 from opencall.facilities.models import CapacityPool
 from opencall.outcomes import after_award_data
@@ -354,7 +355,7 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
     shown = [st.key for st in stages if dropped[st.key] is None]
     units = sorted({u for r in records for u in r.unit_amounts() if u})
     # the words of units the call's resources name themselves (none for the presets)
-    own_units = {cp.pool.unit: cp.pool.unit_labels for cp in call.pools if cp.pool.unit_labels}
+    own_units = unit_words(call)
     out: dict[str, Any] = {
         "call": {
             "id": call.id,

@@ -15,6 +15,7 @@ from opencall.allocation.models import Award, Decision
 from opencall.allocation.presenters import policy_lines
 from opencall.calls import policies as call_policies
 from opencall.calls.access import visible_call
+from opencall.calls.queries import unit_words
 from opencall.facilities.labels import unit_text
 from opencall.facilities.models import CapacityPool
 from opencall.inputs import plain_number
@@ -73,14 +74,13 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
             for d in page.db.scalars(select(Decision).where(Decision.call_id == call.id))
         }
         totals: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        labels: dict[str, Any] = {}  # a unit's words: the resource's own, if it names them
+        labels = unit_words(call)  # a unit's words: the resource's own, if it names them
         for award, pool in page.db.execute(
             select(Award, CapacityPool)
             .join(CapacityPool, CapacityPool.id == Award.pool_id)
             .where(Award.call_id == call.id)
         ):
             totals[award.proposal_id][pool.unit] += award.amount
-            labels[pool.unit] = labels.get(pool.unit) or pool.unit_labels
         programmes = queries.awarded_programmes(page.db, call.id)
         for pid, amounts in totals.items():
             code, title, country = programmes[pid]
@@ -191,7 +191,7 @@ def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             "entry_label": lambda e: schedule_presenters.label(page.t, e),
             "feedback": feedback,
             "explanation": allocation_views.explain(
-                page.t, decision.explanation, allocation_views.unit_words(proposal.call)
+                page.t, decision.explanation, unit_words(proposal.call)
             )
             if decision
             else "",

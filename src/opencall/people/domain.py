@@ -43,7 +43,9 @@ _STOP = {"the", "of", "and", "for", "de", "la", "le", "des", "du", "del", "di", 
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """The form addresses are stored and compared in: folded (:func:`fold_email`) and in
+    lower case, so an address typed in fullwidth forms finds its account."""
+    return fold_email(email).lower()
 
 
 def institution_key(name: str) -> str:

@@ -50,7 +50,6 @@ TokenLoader = Callable[[Session, str], "_Found | None"]
 bearer = HTTPBearer(auto_error=False, description="A personal API token (see /account/tokens)")
 MAX_LIMIT = 200
 SLUG = Path(min_length=1, max_length=80)
-ID = Path(ge=1, le=MAX_ID)
 
 
 def id_param() -> Any:
