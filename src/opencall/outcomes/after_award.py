@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from opencall.outcomes.domain import wilson_interval
+from opencall.outcomes.domain import share, wilson_interval
 
 #: The stages after "awarded", in order; each needs the one before it.
 AFTER_STAGES: tuple[str, ...] = ("used", "completed", "produced_results")
@@ -93,14 +93,14 @@ def after_award_funnel(
         previous = n
         for stage in AFTER_STAGES:
             k = sum(1 for r in members if reached(r, stage))
-            lo, hi = wilson_interval(k, n)
+            rate, lo, hi = share(k, n)
             out.append(
                 StageRow(
                     group=g,
                     stage=stage,
                     awarded=n,
                     count=k,
-                    rate=k / n if n else None,
+                    rate=rate,
                     rate_low=lo,
                     rate_high=hi,
                     previous=previous,
@@ -258,7 +258,7 @@ def cycle_trend(
             n_app, n_aw = int(c.applied_by_group[g]), len(members)
             k = sum(1 for r in members if r.produced_results)
             alo, ahi = wilson_interval(min(n_aw, n_app), n_app)
-            rlo, rhi = wilson_interval(k, n_aw)
+            result_rate, rlo, rhi = share(k, n_aw)
             out.append(
                 CycleRow(
                     cycle=c.cycle,
@@ -269,7 +269,7 @@ def cycle_trend(
                     award_rate_low=alo,
                     award_rate_high=ahi,
                     produced_results=k,
-                    result_rate=k / n_aw if n_aw else None,
+                    result_rate=result_rate,
                     result_rate_low=rlo,
                     result_rate_high=rhi,
                     awarded_share=n_aw / total_awarded if total_awarded else None,

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import field
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from opencall.calls.access import office_call_api
 from opencall.outcomes import queries
+from opencall.outcomes.domain import FunnelRow
 from opencall.web.api import MANAGE, NOT_FOUND, SLUG, Api, get_api
 
 api_router = APIRouter(prefix="/api/v1", tags=["outcomes"])
@@ -36,29 +39,16 @@ class ReportStage(BaseModel):
     dropped: str | None = Field(description="why the stage is not shown (null: shown)")
 
 
-class FunnelRowOut(BaseModel):
+# the domain's row as documented by the API: its fields, a few of them described here
+@pydantic_dataclass(frozen=True)
+class FunnelRowOut(FunnelRow):
     """One group at one stage of the funnel (``outcomes.domain.FunnelRow``)."""
 
-    group: str = Field(description='a group of the grouping, or "all"')
-    stage: str
-    count: int = Field(description="applications of the group that reached the stage")
-    applied: int
-    rate: float | None
-    rate_low: float
-    rate_high: float
-    previous: int
-    stage_rate: float | None
-    stage_rate_low: float
-    stage_rate_high: float
-    mean_grade: float | None
-    mean_rank: float | None
-    amount_requested: float
-    amount_awarded: float
-    amount_scheduled: float
-    label: str = ""
-    base: str | None = None
-    amount_kind: str | None = None
-    amounts: dict[str, float] = Field(default_factory=dict, description="per capacity unit")
+    group: Annotated[str, Field(description='a group of the grouping, or "all"')]
+    count: Annotated[int, Field(description="applications of the group that reached the stage")]
+    amounts: Annotated[dict[str, float], Field(description="per capacity unit")] = field(
+        default_factory=dict
+    )
 
 
 class ReportOut(BaseModel):

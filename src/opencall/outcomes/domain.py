@@ -261,6 +261,13 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     return (lo, hi)
 
 
+def share(successes: int, n: int, confidence: float = 0.95) -> tuple[float | None, float, float]:
+    """``successes / n`` (None when ``n == 0``) with its Wilson interval: the rate and its
+    low and high bounds of every row of the funnel and after the award."""
+    lo, hi = wilson_interval(successes, n, confidence)
+    return (successes / n if n else None, lo, hi)
+
+
 # --------------------------------------------------------------------------- funnel
 
 
@@ -351,20 +358,20 @@ def funnel(
             at = [r for r in members if stage_reached(r, st.key, defs)]
             k = len(at)
             counts[st.key] = k
-            lo, hi = wilson_interval(k, n_applied, confidence)
+            rate, lo, hi = share(k, n_applied, confidence)
             base = n_applied if st.base is None else counts[st.base]
-            slo, shi = wilson_interval(k, base, confidence)
+            stage_rate, slo, shi = share(k, base, confidence)
             rows.append(
                 FunnelRow(
                     group=group,
                     stage=st.key,
                     count=k,
                     applied=n_applied,
-                    rate=k / n_applied if n_applied else None,
+                    rate=rate,
                     rate_low=lo,
                     rate_high=hi,
                     previous=base,
-                    stage_rate=k / base if base else None,
+                    stage_rate=stage_rate,
                     stage_rate_low=slo,
                     stage_rate_high=shi,
                     mean_grade=_mean(r.calibrated_grade for r in at),

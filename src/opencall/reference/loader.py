@@ -76,13 +76,18 @@ def indicator_meta() -> dict[str, IndicatorMeta]:
     }
 
 
+def _series(name: str, key: str) -> dict[tuple[str, str], dict[int, float]]:
+    """The file ``name``'s yearly values: (its ``key`` column, indicator code) -> {year: value}."""
+    out: dict[tuple[str, str], dict[int, float]] = {}
+    for r in _read(name):
+        out.setdefault((r[key], r["indicator_code"]), {})[int(r["year"])] = float(r["value"])
+    return out
+
+
 @cache
 def indicators() -> dict[tuple[str, str], dict[int, float]]:
     """(iso3, indicator code) -> {year: value}."""
-    out: dict[tuple[str, str], dict[int, float]] = {}
-    for r in _read("indicators.csv"):
-        out.setdefault((r["iso3"], r["indicator_code"]), {})[int(r["year"])] = float(r["value"])
-    return out
+    return _series("indicators.csv", "iso3")
 
 
 def latest(iso3: str, code: str, *, since: int = 2010) -> tuple[int, float] | None:
@@ -108,7 +113,4 @@ def latest_by_country(code: str, *, since: int = 2010) -> dict[str, float]:
 @cache
 def aggregates() -> dict[tuple[str, str], dict[int, float]]:
     """(World Bank aggregate code such as WLD or LIC, indicator code) -> {year: value}."""
-    out: dict[tuple[str, str], dict[int, float]] = {}
-    for r in _read("indicator_aggregates.csv"):
-        out.setdefault((r["wb_code"], r["indicator_code"]), {})[int(r["year"])] = float(r["value"])
-    return out
+    return _series("indicator_aggregates.csv", "wb_code")

@@ -33,6 +33,13 @@ def _codes(value: Any) -> list[str]:
     return [c for c in re.split(r"[\s,;]+", _clean(value).upper()) if c]
 
 
+def _title(value: Any, where: str) -> str:
+    title = _clean(value)
+    if not title:
+        raise DomainError("%(where)s: no title", where=where)
+    return title
+
+
 def _year(value: Any, where: str) -> int:
     m = re.search(r"\d{4}", str(value or ""))
     if not m:
@@ -104,14 +111,13 @@ def _bibtex(text: str) -> list[dict[str, Any]]:
     out = []
     for e in db.entries:
         where = f"BibTeX entry {e.get('ID', '?')}"
-        if not _clean(e.get("title")):
-            raise DomainError("%(where)s: no title", where=where)
+        title = _title(e.get("title"), where)
         year = _year(e.get("year"), where)
         out.append(
             {
                 "kind": "dataset" if e.get("ENTRYTYPE", "").lower() == "dataset" else "publication",
                 "doi": _clean(e.get("doi")),
-                "title": _clean(e.get("title")),
+                "title": title,
                 "year": year,
                 "published_on": _date(year, e.get("month"), e.get("day")),
                 "authors": [_clean(a) for a in re.split(r"\s+and\s+", e.get("author", "")) if a],
@@ -131,9 +137,7 @@ def _ris(text: str) -> list[dict[str, Any]]:
     out = []
     for i, e in enumerate(entries, start=1):
         where = f"RIS entry {i}"
-        title = _clean(e.get("title") or e.get("primary_title"))
-        if not title:
-            raise DomainError("%(where)s: no title", where=where)
+        title = _title(e.get("title") or e.get("primary_title"), where)
         year = _year(e.get("year") or e.get("publication_year") or e.get("date"), where)
         date = str(e.get("date") or e.get("publication_year") or "")
         parts = re.findall(r"\d+", date)
@@ -164,9 +168,7 @@ def _csl(text: str) -> list[dict[str, Any]]:
         where = f"CSL-JSON item {e.get('id', i) if isinstance(e, dict) else i}"
         if not isinstance(e, dict):
             raise DomainError("%(where)s: not an object", where=where)
-        title = _clean(e.get("title"))
-        if not title:
-            raise DomainError("%(where)s: no title", where=where)
+        title = _title(e.get("title"), where)
         parts = (e.get("issued") or {}).get("date-parts") or [[]]
         first = parts[0] if parts and isinstance(parts[0], list) else []
         if not first:

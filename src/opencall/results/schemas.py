@@ -37,10 +37,19 @@ class _Strict(BaseModel):
         return data
 
 
-def _order(*pairs: tuple[str, dt.date | None, str, dt.date | None]) -> None:
-    for a_name, a, b_name, b in pairs:
+def _order(record: BaseModel, *pairs: tuple[str, str]) -> None:
+    """The second date of each pair (field names) is not before the first, where both are
+    given."""
+    for a_name, b_name in pairs:
+        a, b = getattr(record, a_name), getattr(record, b_name)
         if a is not None and b is not None and b < a:
             raise ValueError(f"{b_name} is before {a_name}")
+
+
+def _needs(record: BaseModel, later: str, earlier: str) -> None:
+    """The date ``later`` (a field name) is not given without ``earlier``."""
+    if getattr(record, later) is not None and getattr(record, earlier) is None:
+        raise ValueError(f"{later} needs {earlier}")
 
 
 class LoanData(_Strict):
@@ -57,15 +66,15 @@ class LoanData(_Strict):
     @model_validator(mode="after")
     def _dates(self) -> LoanData:
         _order(
-            ("shipped_on", self.shipped_on, "received_on", self.received_on),
-            ("received_on", self.received_on, "returned_on", self.returned_on),
-            ("shipped_on", self.shipped_on, "returned_on", self.returned_on),
-            ("shipped_on", self.shipped_on, "due_on", self.due_on),
+            self,
+            ("shipped_on", "received_on"),
+            ("received_on", "returned_on"),
+            ("shipped_on", "returned_on"),
+            ("shipped_on", "due_on"),
         )
         if self.consumed and self.returned_on is not None:
             raise ValueError("a consumed sample cannot also be returned")
-        if self.received_on is not None and self.shipped_on is None:
-            raise ValueError("received_on needs shipped_on")
+        _needs(self, "received_on", "shipped_on")
         return self
 
 
@@ -82,9 +91,8 @@ class ShipmentData(_Strict):
 
     @model_validator(mode="after")
     def _dates(self) -> ShipmentData:
-        _order(("shipped_on", self.shipped_on, "delivered_on", self.delivered_on))
-        if self.delivered_on is not None and self.shipped_on is None:
-            raise ValueError("delivered_on needs shipped_on")
+        _order(self, ("shipped_on", "delivered_on"))
+        _needs(self, "delivered_on", "shipped_on")
         return self
 
 
@@ -98,9 +106,8 @@ class BerthData(_Strict):
 
     @model_validator(mode="after")
     def _dates(self) -> BerthData:
-        _order(("arrived_on", self.arrived_on, "sailed_on", self.sailed_on))
-        if self.sailed_on is not None and self.arrived_on is None:
-            raise ValueError("sailed_on needs arrived_on")
+        _order(self, ("arrived_on", "sailed_on"))
+        _needs(self, "sailed_on", "arrived_on")
         return self
 
 
@@ -148,7 +155,7 @@ class PackageData(_Strict):
 
     @model_validator(mode="after")
     def _yield(self) -> PackageData:
-        _order(("planted_on", self.planted_on, "reported_on", self.reported_on))
+        _order(self, ("planted_on", "reported_on"))
         if self.yield_t_ha is not None and (self.planted_on is None or self.baseline_t_ha is None):
             raise ValueError("a reported yield needs planted_on and baseline_t_ha")
         return self

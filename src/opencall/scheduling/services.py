@@ -409,14 +409,11 @@ def schedule_courses(session: Session, call: Call, solve: Solve) -> SolverRun:
                     seasons=(name_of[aw[0].pool_id],),
                 )
             )
-    cres = lg.solve_courses(
-        lg.CourseProblem(sessions=tuple(sessions), requests=tuple(seat_reqs)), seed=solve.seed
-    )
-    pres = lg.solve_packages(
-        lg.PackageProblem(seasons=tuple(seasons), requests=tuple(pkg_reqs)), seed=solve.seed
-    )
-    errors = cres.check(lg.CourseProblem(sessions=tuple(sessions), requests=tuple(seat_reqs)))
-    errors += pres.check(lg.PackageProblem(seasons=tuple(seasons), requests=tuple(pkg_reqs)))
+    courses = lg.CourseProblem(sessions=tuple(sessions), requests=tuple(seat_reqs))
+    packages = lg.PackageProblem(seasons=tuple(seasons), requests=tuple(pkg_reqs))
+    cres = lg.solve_courses(courses, seed=solve.seed)
+    pres = lg.solve_packages(packages, seed=solve.seed)
+    errors = cres.check(courses) + pres.check(packages)
     run = _replace_plan(
         session,
         call,
