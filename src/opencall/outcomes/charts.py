@@ -42,6 +42,8 @@ from xml.sax.saxutils import escape, quoteattr
 from opencall.diagnostics import NATIVE_LOCK
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.axis import Axis
     from matplotlib.figure import Figure
 
 P = ParamSpec("P")
@@ -171,6 +173,16 @@ def _wrap(text: str, width_in: float, size: float = 10.0) -> str:
     return "\n".join(lines)
 
 
+def _title(ax: Axes, fig: Figure, title: str) -> None:
+    """Every chart's title: at the left, 10 pt, broken into lines that fit the figure."""
+    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
+
+
+def _percent(axis: Axis) -> None:
+    """Ticks of a 0-1 axis labelled in whole per cent."""
+    axis.set_major_formatter(lambda v, _pos: f"{100 * v:.0f}%")
+
+
 def _fmt(v: float | None, pct: bool = False) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
@@ -218,7 +230,7 @@ def funnel_chart(
                 ax.text(x, top * 0.02, suppressed_label, ha="center", va="bottom", fontsize=7)
     ax.set_xticks(range(len(groups)), groups)
     ax.set_ylabel(ylabel)
-    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
+    _title(ax, fig, title)
     ax.legend(frameon=False, fontsize=8, ncols=min(n, 4), loc="upper right")
     ax.set_ylim(0, top * 1.25)
     if description is None:
@@ -266,9 +278,9 @@ def success_rate_chart(
     ax.set_yticks(ys, list(groups))
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.7, len(groups) - 0.2)
-    ax.xaxis.set_major_formatter(lambda v, _pos: f"{100 * v:.0f}%")
+    _percent(ax.xaxis)
     ax.set_xlabel(xlabel)
-    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
+    _title(ax, fig, title)
     if description is None:
         description = "; ".join(
             f"{g}: {_fmt(r, True)} ({_fmt(lo, True)} to {_fmt(hi, True)})"
@@ -325,7 +337,7 @@ def access_ratio_chart(
     ax.set_yticks(ys, list(labels))
     ax.set_ylim(-0.7, len(labels) - 0.3)
     ax.set_xlabel(xlabel)
-    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
+    _title(ax, fig, title)
     if description is None:
         description = "; ".join(f"{k}: {_fmt(r)}" for k, r in zip(labels, ratios, strict=True))
     return _to_svg(fig, title, description)
@@ -378,7 +390,7 @@ def difference_chart(
     ax.set_xlim(-span * 1.15, span * 1.15)
     ax.set_yticks(ys, list(labels))
     ax.set_ylim(-0.7, len(labels) - 0.3)
-    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
+    _title(ax, fig, title)
     description = "; ".join(
         f"{k}: {d:+.0f} ({'n/a' if lo is None else f'{lo:+.0f}'} to {'n/a' if hi is None else f'{hi:+.0f}'})"
         for k, d, lo, hi in zip(labels, diffs, lows, highs, strict=True)
@@ -412,9 +424,9 @@ def stage_chart(
             label=g,
         )
     ax.set_xlim(0, 1)
-    ax.xaxis.set_major_formatter(lambda v, _pos: f"{100 * v:.0f}%")
+    _percent(ax.xaxis)
     ax.set_yticks(ys, list(stages))
-    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
+    _title(ax, fig, title)
     ax.legend(
         frameon=False,
         fontsize=7.5,
@@ -460,9 +472,9 @@ def share_chart(
                 top = max(top, hi)
             top = max(top, v)
     ax.set_xlim(0, min(1.0, max(0.1, top * 1.1)))
-    ax.xaxis.set_major_formatter(lambda v, _pos: f"{100 * v:.0f}%")
+    _percent(ax.xaxis)
     ax.set_yticks(ys, list(labels))
-    ax.set_title(_wrap(title, fig.get_figwidth()), loc="left", fontsize=10)
+    _title(ax, fig, title)
     ax.legend(frameon=False, fontsize=7.5, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.12))
     description = "; ".join(
         f"{k}: "
