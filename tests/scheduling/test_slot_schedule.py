@@ -15,8 +15,9 @@ from opencall.allocation.models import Award
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
 from opencall.optim import slots as sl
+from opencall.runs import Solve, SolverRun
 from opencall.scheduling import jobs as scheduling_jobs
-from opencall.scheduling import services
+from opencall.scheduling import services, slot_services
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.i18n import Translator
 from tests.scheduling.conftest import IMPOSSIBLE, MAINT, SlotWorld, get_call
@@ -180,3 +181,34 @@ def test_a_custom_facility_without_slots_is_scheduled_by_period_not_shipped_in_m
             assert e.start == dt.datetime(2027, 9, 1, tzinfo=dt.UTC)
             assert e.end == dt.datetime(2027, 12, 1, tzinfo=dt.UTC)
         s.rollback()
+
+
+def test_a_schedule_that_fails_its_check_is_refused_and_changes_nothing(
+    factory: sessionmaker[Session], sw: SlotWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with factory() as s:
+        services.run_schedule(s, get_call(s, sw))
+        s.commit()
+        before = s.scalars(select(ScheduleEntry.id)).all()
+        runs = s.scalars(select(SolverRun.id)).all()
+        monkeypatch.setattr(sl.SlotSchedule, "check", lambda self, problem: ["overlap on A"])
+        with pytest.raises(DomainError, match="^The schedule failed its check: overlap on A$"):
+            services.run_schedule(s, get_call(s, sw))
+        assert s.scalars(select(ScheduleEntry.id)).all() == before
+        assert s.scalars(select(SolverRun.id)).all() == runs
+
+
+def test_a_logistics_plan_that_fails_its_check_is_refused_by_name(
+    factory: sessionmaker[Session], sw: SlotWorld
+) -> None:
+    with factory() as s:
+        services.run_schedule(s, get_call(s, sw))
+        s.commit()
+        before = s.scalars(select(ScheduleEntry.id)).all()
+        errors = [f"problem {i}" for i in range(7)]
+        with pytest.raises(DomainError) as err:
+            slot_services.replace_schedule(
+                s, get_call(s, sw), Solve(), errors=errors, plan="cruise", inputs={}, parameters={}
+            )
+        assert str(err.value) == "The cruise plan failed its check: " + "; ".join(errors[:5])
+        assert s.scalars(select(ScheduleEntry.id)).all() == before

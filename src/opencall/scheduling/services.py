@@ -10,7 +10,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award, Decision
@@ -18,12 +18,13 @@ from opencall.calls.models import Call
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.proposals.models import Proposal, Request
-from opencall.runs import Progress, Solve, SolverRun, record_run
+from opencall.runs import Progress, Solve, SolverRun
 from opencall.runs import no_progress as _noop
 from opencall.scheduling import queries
 from opencall.scheduling.domain import explanation_details, label_details
 from opencall.scheduling.models import ScheduleEntry
 from opencall.scheduling.queries import awards_by_request, by_id
+from opencall.scheduling.slot_services import replace_schedule
 
 PRIORITY = {"A": 1, "B": 2, "C": 3, "": 4}
 MAX_BLOCK_H = 4.0  # FAST tracks a source for 4-6 h at most (FACTS.md 1.2)
@@ -51,48 +52,6 @@ def _decisions(session: Session, call: Call) -> dict[int, Decision]:
         d.proposal_id: d
         for d in session.scalars(select(Decision).where(Decision.call_id == call.id))
     }
-
-
-def _clear(session: Session, call: Call) -> None:
-    session.execute(delete(ScheduleEntry).where(ScheduleEntry.call_id == call.id))
-
-
-def _replace_plan(
-    session: Session,
-    call: Call,
-    solve: Solve,
-    *,
-    what: str,
-    errors: list[str],
-    inputs: Any,
-    parameters: dict[str, Any],
-    objective: float | None = None,
-    bound: float | None = None,
-    gap: float | None = None,
-    summary: dict[str, Any] | None = None,
-) -> SolverRun:
-    """What the logistics plans (cruise, courses, shipments) share once solved: refuse a
-    plan that fails its check (nothing changes), else drop the call's old entries and
-    record the run."""
-    if errors:
-        raise DomainError(
-            "The %(what)s plan failed its check: %(errors)s",
-            what=what,
-            errors="; ".join(errors[:5]),
-        )
-    _clear(session, call)
-    return record_run(
-        session,
-        call,
-        "schedule",
-        solve,
-        inputs=inputs,
-        parameters=parameters,
-        objective=objective,
-        bound=bound,
-        gap=gap,
-        summary=summary,
-    )
 
 
 def run_schedule(
@@ -190,15 +149,11 @@ def schedule_telescope(
         raise DomainError("The scheduling problem is invalid: %(error)s", error=exc) from exc
     progress(20, f"placing {len(blocks)} blocks over {days} days")
     res = sch.schedule_fast(problem, seed=solve.seed)
-    errors = res.check(problem)
-    if errors:
-        raise DomainError("The schedule failed its check: %(errors)s", errors="; ".join(errors[:5]))
-    _clear(session, call)
-    run = record_run(
+    run = replace_schedule(
         session,
         call,
-        "schedule",
         solve,
+        errors=res.check(problem),
         inputs={"blocks": [b.__dict__ for b in blocks], "w": [w0, w1]},
         parameters={
             "start": str(start),
@@ -304,11 +259,11 @@ def schedule_cruise(session: Session, call: Call, solve: Solve) -> SolverRun:
     )
     problem = lg.CruiseProblem(legs=leg_objs, requests=requests)
     res = lg.solve_cruise(problem, seed=solve.seed)
-    run = _replace_plan(
+    run = replace_schedule(
         session,
         call,
         solve,
-        what="cruise",
+        plan="cruise",
         errors=res.check(problem),
         inputs={"requests": [r.id for r in requests]},
         parameters={"max_route_distance_km": problem.max_route_distance_km},
@@ -414,11 +369,11 @@ def schedule_courses(session: Session, call: Call, solve: Solve) -> SolverRun:
     cres = lg.solve_courses(courses, seed=solve.seed)
     pres = lg.solve_packages(packages, seed=solve.seed)
     errors = cres.check(courses) + pres.check(packages)
-    run = _replace_plan(
+    run = replace_schedule(
         session,
         call,
         solve,
-        what="course",
+        plan="course",
         errors=errors,
         inputs={"seats": [r.id for r in seat_reqs], "packages": [r.id for r in pkg_reqs]},
         parameters={},
@@ -468,11 +423,11 @@ def schedule_shipments(session: Session, call: Call, solve: Solve) -> SolverRun:
     )
     problem = lg.SampleProblem(types=types, loans=loans)
     plan = lg.plan_shipments(problem, seed=solve.seed)
-    run = _replace_plan(
+    run = replace_schedule(
         session,
         call,
         solve,
-        what="shipment",
+        plan="shipment",
         errors=plan.check(problem),
         inputs={"loans": [(x.id, x.masses) for x in loans]},
         parameters={},

@@ -32,6 +32,30 @@ SLOT_KIND = "slot"
 PERIOD_KIND = "period"
 
 
+def replace_schedule(
+    session: Session,
+    call: Call,
+    solve: Solve,
+    *,
+    errors: list[str],
+    plan: str | None = None,
+    **run: Any,
+) -> SolverRun:
+    """What every schedule (telescope, slots) and logistics plan (cruise, courses,
+    shipments; ``plan`` names it) shares once solved: refuse a result that fails its check
+    (``errors``; nothing changes), else drop the call's old entries and record the run
+    (``run``: the ``record_run`` fields)."""
+    if errors:
+        problems = "; ".join(errors[:5])
+        if plan is None:
+            raise DomainError("The schedule failed its check: %(errors)s", errors=problems)
+        raise DomainError(
+            "The %(what)s plan failed its check: %(errors)s", what=plan, errors=problems
+        )
+    session.execute(delete(ScheduleEntry).where(ScheduleEntry.call_id == call.id))
+    return record_run(session, call, "schedule", solve, **run)
+
+
 def is_slot_based(pool: CapacityPool) -> bool:
     return pool.slot_hours is not None and pool.slot_hours > 0
 
@@ -140,15 +164,11 @@ def schedule_slots(
         raise DomainError("The scheduling problem is invalid: %(error)s", error=exc) from exc
     progress(20, f"placing {sum(a.slots for a in slot_awards)} slots of {len(slot_awards)} awards")
     res = sl.solve_slots(problem, time_limit_s=time_limit_s, seed=solve.seed)
-    errors = res.check(problem)
-    if errors:
-        raise DomainError("The schedule failed its check: %(errors)s", errors="; ".join(errors[:5]))
-    session.execute(delete(ScheduleEntry).where(ScheduleEntry.call_id == call.id))
-    run = record_run(
+    run = replace_schedule(
         session,
         call,
-        "schedule",
         solve,
+        errors=res.check(problem),
         inputs={
             "resources": [r.__dict__ for r in resources],
             "awards": [a.__dict__ for a in slot_awards],
