@@ -239,9 +239,17 @@ def _explain_not_awarded(
                 f"the PI already holds {held:.4g} of the cap of {pmax:.4g} {units[pid]} on {pid}",
                 (pid,),
             )
-    whole_pool = [
-        pid for pid, d in r.demand.items() if d > 0 and caps[pid] < lo * d - _TOL * max(1.0, d)
-    ]
+
+    def short_of(used: Mapping[str, float]) -> list[str]:
+        """The pools whose room (capacity less ``used``) is below the request's least
+        share (``lo`` of its demand there)."""
+        return [
+            pid
+            for pid, d in r.demand.items()
+            if d > 0 and caps[pid] - used.get(pid, 0.0) < lo * d - _TOL * max(1.0, d)
+        ]
+
+    whole_pool = short_of({})
     if whole_pool:
         # nothing could have made room: not "exhausted by higher-ranked requests"
         return Explanation(
@@ -249,11 +257,7 @@ def _explain_not_awarded(
             f"the request asks for more than the whole capacity of {', '.join(whole_pool)}",
             tuple(whole_pool),
         )
-    higher = [
-        pid
-        for pid, d in r.demand.items()
-        if d > 0 and caps[pid] - used_higher[pid] < lo * d - _TOL * max(1.0, d)
-    ]
+    higher = short_of(used_higher)
     if higher:
         names = ", ".join(
             f"{pid} ({readable(caps[pid] - used_higher[pid])} of {readable(caps[pid])} "
@@ -265,11 +269,7 @@ def _explain_not_awarded(
             f"pool(s) exhausted by higher-ranked requests: {names}",
             tuple(higher),
         )
-    short = [
-        pid
-        for pid, d in r.demand.items()
-        if d > 0 and caps[pid] - used_total[pid] < lo * d - _TOL * max(1.0, d)
-    ]
+    short = short_of(used_total)
     if short:
         # a rule that bound but pushed nobody in (no one of its group applied, say) made
         # no award, so it is not named
