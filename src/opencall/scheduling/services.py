@@ -24,7 +24,11 @@ from opencall.scheduling import queries
 from opencall.scheduling.domain import explanation_details, label_details
 from opencall.scheduling.models import ScheduleEntry
 from opencall.scheduling.queries import awards_by_request, by_id
-from opencall.scheduling.slot_services import replace_schedule
+from opencall.scheduling.slot_services import (
+    awarded_slot_pools,
+    replace_schedule,
+    schedule_slots,
+)
 
 PRIORITY = {"A": 1, "B": 2, "C": 3, "": 4}
 MAX_BLOCK_H = 4.0  # FAST tracks a source for 4-6 h at most (FACTS.md 1.2)
@@ -64,16 +68,14 @@ def run_schedule(
     actor_id: int | None = None,
     progress: Progress = _noop,
 ) -> SolverRun:
-    from opencall.scheduling import slot_services
-
     solve = Solve(seed, actor_id)
     kind = call.facility.kind
     if not awards_by_request(session, call):
         raise DomainError("There are no awards to schedule; run the allocation first.")
     # a custom facility's resources are scheduled by their calendars (slots, or the
     # whole period), never as sample shipments in mg
-    if kind == "custom" or slot_services.awarded_slot_pools(session, call):
-        return slot_services.schedule_slots(session, call, solve, progress=progress)
+    if kind == "custom" or awarded_slot_pools(session, call):
+        return schedule_slots(session, call, solve, progress=progress)
     if kind == "telescope":
         return schedule_telescope(session, call, solve, start=start, days=days, progress=progress)
     if kind == "vessel":
