@@ -98,8 +98,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from numpy.typing import NDArray
 from statsmodels.stats.multitest import multipletests
+
+from opencall.optim.arrays import FloatArray, IntArray
 
 __all__ = [
     "BiasData",
@@ -112,8 +113,6 @@ __all__ = [
     "minimum_detectable_bias",
 ]
 
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
 Cut = Literal["un_region", "income_group", "ldc"]
 UNKNOWN = "unknown"
 #: Reference applicant group of a cut (``None``: each group against all the others).

@@ -66,6 +66,8 @@ import numpy as np
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
+from opencall.optim.arrays import FloatArray, IntArray
+
 __all__ = [
     "CalibrationResult",
     "GradeScale",
@@ -76,8 +78,6 @@ __all__ = [
     "synthetic_grades",
 ]
 
-IntArray = NDArray[np.int64]
-FloatArray = NDArray[np.float64]
 
 _DENSE_SCHUR_MAX = 6000  # reviewers (+3) up to which the reduced system is solved densely
 # Above this many reviewers the reviewers' block of the reduced system is assembled sparse

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+from opencall.optim.arrays import FloatArray, IntArray
+
 ArrayLike = FloatArray | float
 
 

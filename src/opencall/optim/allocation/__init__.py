@@ -104,7 +104,6 @@ from opencall.optim.allocation.model import (
     AllocationResult,
     Backend,
     Explanation,
-    FloatArray,
     Group,
     GroupShareOutcome,
     GroupShareRule,
@@ -132,6 +131,7 @@ from opencall.optim.allocation.solve import (
     _result,
     solve_allocation,
 )
+from opencall.optim.arrays import FloatArray
 
 __all__ = [
     "AWARDED",

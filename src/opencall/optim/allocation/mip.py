@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from opencall.optim.allocation.model import Backend, FloatArray
+from opencall.optim.allocation.model import Backend
+from opencall.optim.arrays import FloatArray
 
 if TYPE_CHECKING:
     import scipy.sparse as sp

@@ -17,7 +17,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+from opencall.optim.arrays import FloatArray
+
 Backend = Literal["highspy", "scipy"]
 
 # Explanation codes (one per request).

@@ -19,7 +19,6 @@ from opencall.optim.allocation.model import (
     AllocationProblem,
     AllocationResult,
     Backend,
-    FloatArray,
     GroupShareOutcome,
     GroupShareRule,
     _bundle_blocker,
@@ -30,6 +29,7 @@ from opencall.optim.allocation.model import (
     _per_proposal_limit_blocks,
     seeded_rank,
 )
+from opencall.optim.arrays import FloatArray
 
 
 @dataclass

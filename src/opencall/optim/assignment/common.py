@@ -12,14 +12,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-IntArray = npt.NDArray[np.int64]
-
-
-FloatArray = npt.NDArray[np.float64]
-
-
-BoolArray = npt.NDArray[np.bool_]
-
+from opencall.optim.arrays import BoolArray, FloatArray, IntArray
 
 _BLOCK_ENTRIES = 4_000_000  # affinity entries evaluated per block (32 MB of float64)
 

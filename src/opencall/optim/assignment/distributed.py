@@ -10,10 +10,10 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from opencall.optim.arrays import IntArray
 from opencall.optim.assignment.common import (
     AssignmentProblem,
     Grouping,
-    IntArray,
     _uniq,
 )
 

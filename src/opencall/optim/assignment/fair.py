@@ -11,12 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from opencall.optim.arrays import BoolArray, FloatArray, IntArray
 from opencall.optim.assignment.common import (
     _BLOCK_ENTRIES,
-    BoolArray,
-    FloatArray,
     InfeasibleAssignment,
-    IntArray,
     _member,
     _merge,
     _mip_rows,

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.graph.python import max_flow, min_cost_flow
 
+from opencall.optim.arrays import IntArray
 from opencall.optim.assignment.common import (
     _BLOCK_ENTRIES,
     InfeasibleAssignment,
-    IntArray,
     _blocks,
     _lookup,
     _mask_banned,

@@ -10,7 +10,8 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from opencall.optim.allocation import Explanation, FloatArray, MipSolution, rows_to_csr, solve_mip
+from opencall.optim.allocation import Explanation, MipSolution, rows_to_csr, solve_mip
+from opencall.optim.arrays import FloatArray
 from opencall.optim.messages import message, render
 
 _TIE_EPS = 1e-7

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from opencall.optim.allocation import FloatArray
+from opencall.optim.arrays import FloatArray
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean Earth radius
 

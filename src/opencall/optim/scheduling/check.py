@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from opencall.optim import sky
+from opencall.optim.arrays import FloatArray
 from opencall.optim.scheduling.geometry import _gaps, _unit_vectors, _weight
 from opencall.optim.scheduling.problem import (
     _EPS,
@@ -16,7 +17,6 @@ from opencall.optim.scheduling.problem import (
     FastBlock,
     FastScheduleProblem,
     FastScheduleResult,
-    FloatArray,
     ScheduledEntry,
 )
 

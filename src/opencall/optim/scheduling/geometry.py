@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from opencall.optim.scheduling.problem import FastScheduleProblem, FloatArray
+from opencall.optim.arrays import FloatArray
+from opencall.optim.scheduling.problem import FastScheduleProblem
 
 
 def _unit_vectors(ra_deg: FloatArray, dec_deg: FloatArray) -> FloatArray:

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from opencall.optim import sky
+from opencall.optim.arrays import FloatArray
 from opencall.optim.scheduling.geometry import _subtract, _unit_vectors
 from opencall.optim.scheduling.problem import (
     _EDGE_MARGIN_S,
@@ -17,7 +18,6 @@ from opencall.optim.scheduling.problem import (
     REASON_NEVER_VISIBLE,
     REASON_NO_WINDOW_LONG_ENOUGH,
     FastScheduleProblem,
-    FloatArray,
 )
 
 

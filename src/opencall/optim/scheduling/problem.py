@@ -5,13 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-import numpy.typing as npt
-
 from opencall.optim import sky
 from opencall.optim.sky import FAST_SITE, Site
-
-FloatArray = npt.NDArray[np.float64]
 
 REASON_NEVER_VISIBLE = "never_visible"
 REASON_NO_WINDOW_LONG_ENOUGH = "no_window_long_enough"

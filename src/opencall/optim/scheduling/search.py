@@ -9,13 +9,13 @@ import numpy as np
 import numpy.typing as npt
 
 from opencall.optim import sky
+from opencall.optim.arrays import FloatArray
 from opencall.optim.scheduling.prepare import _Prep
 from opencall.optim.scheduling.problem import (
     _EPS,
     REASON_CROWDED_OUT,
     REASON_FIXED_NOT_VISIBLE,
     REASON_MAINTENANCE,
-    FloatArray,
 )
 from opencall.optim.scheduling.sequence import _Seq
 

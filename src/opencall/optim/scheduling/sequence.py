@@ -7,9 +7,10 @@ import math
 
 import numpy as np
 
+from opencall.optim.arrays import FloatArray
 from opencall.optim.scheduling.geometry import _gap_row
 from opencall.optim.scheduling.prepare import _Prep
-from opencall.optim.scheduling.problem import _EPS, FloatArray
+from opencall.optim.scheduling.problem import _EPS
 
 
 class _Seq:
