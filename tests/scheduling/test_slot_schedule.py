@@ -36,6 +36,13 @@ def placed(s: Session, w: SlotWorld, key: str) -> list[ScheduleEntry]:
     )
 
 
+def scheduled(s: Session, w: SlotWorld) -> list[int]:
+    """Schedules the call, commits, and gives the ids of its entries."""
+    services.run_schedule(s, get_call(s, w))
+    s.commit()
+    return list(s.scalars(select(ScheduleEntry.id)).all())
+
+
 def run_job(factory: sessionmaker[Session], w: SlotWorld) -> None:
     reg = jobs.JobRegistry()
     scheduling_jobs.register(reg)
@@ -122,9 +129,7 @@ def test_resource_without_period_is_refused_and_changes_nothing(
     factory: sessionmaker[Session], sw: SlotWorld
 ) -> None:
     with factory() as s:
-        services.run_schedule(s, get_call(s, sw))
-        s.commit()
-        before = s.scalars(select(ScheduleEntry.id)).all()
+        before = scheduled(s, sw)
         pool = s.get(CapacityPool, sw.pools["a"])
         assert pool is not None
         pool.period_end = None
@@ -135,7 +140,7 @@ def test_resource_without_period_is_refused_and_changes_nothing(
         fr = Translator("fr").message(err.value.message)
         assert fr.startswith("La ressource Krios A n’a pas de période")
         s.rollback()
-        assert s.scalars(select(ScheduleEntry.id)).all() == before
+        assert list(s.scalars(select(ScheduleEntry.id)).all()) == before
 
 
 def test_the_optimiser_agrees_with_the_stored_schedule(
@@ -187,14 +192,12 @@ def test_a_schedule_that_fails_its_check_is_refused_and_changes_nothing(
     factory: sessionmaker[Session], sw: SlotWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with factory() as s:
-        services.run_schedule(s, get_call(s, sw))
-        s.commit()
-        before = s.scalars(select(ScheduleEntry.id)).all()
+        before = scheduled(s, sw)
         runs = s.scalars(select(SolverRun.id)).all()
         monkeypatch.setattr(sl.SlotSchedule, "check", lambda self, problem: ["overlap on A"])
         with pytest.raises(DomainError, match="^The schedule failed its check: overlap on A$"):
             services.run_schedule(s, get_call(s, sw))
-        assert s.scalars(select(ScheduleEntry.id)).all() == before
+        assert list(s.scalars(select(ScheduleEntry.id)).all()) == before
         assert s.scalars(select(SolverRun.id)).all() == runs
 
 
@@ -202,13 +205,11 @@ def test_a_logistics_plan_that_fails_its_check_is_refused_by_name(
     factory: sessionmaker[Session], sw: SlotWorld
 ) -> None:
     with factory() as s:
-        services.run_schedule(s, get_call(s, sw))
-        s.commit()
-        before = s.scalars(select(ScheduleEntry.id)).all()
+        before = scheduled(s, sw)
         errors = [f"problem {i}" for i in range(7)]
         with pytest.raises(DomainError) as err:
             slot_services.replace_schedule(
                 s, get_call(s, sw), Solve(), errors=errors, plan="cruise", inputs={}, parameters={}
             )
         assert str(err.value) == "The cruise plan failed its check: " + "; ".join(errors[:5])
-        assert s.scalars(select(ScheduleEntry.id)).all() == before
+        assert list(s.scalars(select(ScheduleEntry.id)).all()) == before
