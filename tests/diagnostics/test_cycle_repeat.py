@@ -1,4 +1,4 @@
-"""Crash hunting (issue 17): the whole browser cycle (tests.reviews.test_browser_cycle:
+"""Crash hunting (issue 17): the whole browser cycle (tests.reviews.browser_cycle:
 a call created, opened, applied to, closed, reviewed, calibrated, allocated,
 scheduled, released, published, its report drawn) run 5 times in a row on the
 production split: ``opencall serve`` and ``opencall worker`` as separate processes,
@@ -14,8 +14,10 @@ run them side by side). The cycles of one test process run one after the other o
 one pair of long-lived processes, as in production (a web and a worker that serve
 many calls, their memory and caches growing from one cycle to the next: what a crash
 hunt should exercise), each cycle on a call and accounts of its own
-(:class:`tests.reviews.test_browser_cycle.Cast`, added to the database before the
-cycle), so that no cycle sees another's proposals, reviewers or mails."""
+(:class:`tests.reviews.browser_cycle.Cast`, added to the database before the cycle;
+cycle 0 walks the starting world's own), so that no cycle sees another's proposals,
+reviewers or mails. Cycle 0 is also the browser journey of a whole small call (with
+OPENCALL_SCREENSHOTS=1 its screenshots go to tests/artifacts/cycle-*.png)."""
 
 from __future__ import annotations
 
@@ -37,9 +39,9 @@ from sqlalchemy.orm import Session
 from opencall.db import make_engine, make_sessionmaker
 from tests.conftest import DemoWorlds
 from tests.crowd.live import port_taken, wait_until_serving
-from tests.reviews.test_browser_cycle import Cast, add_cast, shared_world, whole_small_call
+from tests.reviews.browser_cycle import Cast, add_cast, shared_world, whole_small_call
 from tests.web import test_browser as tb
-from tests.web.test_browser import CHROMIUM, free_port
+from tests.web.test_browser import CHROMIUM, Shots, free_port
 
 CYCLES = int(os.environ.get("OPENCALL_CYCLE_REPEAT", "5"))
 pytestmark = [
@@ -195,8 +197,8 @@ class SplitServer:
 
 
 def _no_shot(page: Any, name: str) -> None:
-    """No screenshots in the repeated cycles (tests.reviews.test_browser_cycle takes them
-    once, with OPENCALL_SCREENSHOTS=1)."""
+    """No screenshots in the cycles after the first (cycle 0 takes them, with
+    OPENCALL_SCREENSHOTS=1)."""
 
 
 class PatientBrowser:
@@ -215,8 +217,8 @@ class PatientBrowser:
 
 @pytest.fixture(scope="module")
 def world(demo_worlds: DemoWorlds) -> Path:
-    """The starting world (build_world), built once a run (shared by the xdist workers
-    and tests.reviews.test_browser_cycle); each cycle copies it."""
+    """The starting world (build_world), built once a run (shared by the xdist
+    workers); each test process's pair serves a copy of it."""
     return shared_world(demo_worlds)
 
 
@@ -241,14 +243,19 @@ def test_whole_cycle_repeatedly_without_a_crash(browser: Any, pair: SplitServer,
     for name, proc in srv.procs.items():
         code = proc.poll()
         assert code is None, f"before cycle {n}: the {name} process died ({code}):\n{srv.log(name)}"
-    cast = Cast(f"c{n}")
-    with srv.db() as s:
-        add_cast(s, cast)
-        s.commit()
+    if n == 0:
+        # the starting world's own call and people, as build_world made them (the cycle
+        # tests.reviews.browser_cycle describes, with its screenshots when asked for)
+        cast, shot = Cast(), Shots("cycle")
+    else:
+        cast, shot = Cast(f"c{n}"), _no_shot
+        with srv.db() as s:
+            add_cast(s, cast)
+            s.commit()
     since = srv.log_sizes()
     cut_short = ""
     try:
-        whole_small_call(PatientBrowser(browser), srv, _no_shot, cast)
+        whole_small_call(PatientBrowser(browser), srv, shot, cast)
     except Exception as exc:  # noqa: BLE001 - reported with the processes' logs below
         cut_short = f"{type(exc).__name__}: {exc}"
     for name, proc in srv.procs.items():

@@ -32,6 +32,32 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 # the steps' screenshots, for a person to look at (no test reads them): taken only when
 # asked for, each full-page shot costs the browser a layout of the whole page and a PNG
 SCREENSHOTS = os.environ.get("OPENCALL_SCREENSHOTS", "") not in ("", "0")
+# The features Playwright (1.65) turns off itself, with its own --disable-features. Chromium
+# reads only the last --disable-features of its command line, so ours repeats them
+# (test_the_browser_keeps_playwrights_switches fails when Playwright's list grows).
+PLAYWRIGHT_DISABLED = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    "DestroyProfileOnBrowserClose",
+    "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable",
+    "LensOverlay",
+    "MediaRouter",
+    "PaintHolding",
+    "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect",
+    "TcpPortRandomizationWin",
+    "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+    "PreconnectToSearch",
+    "msForceBrowserSignIn",
+    "msEdgeUpdateLaunchServicesPreferredVersion",
+)
+# Chromium (156) draws its address bar's suggestion popups with WebUI, and every browser
+# context (a window) preloads both of them in a renderer of their own: about 0.5 s of CPU
+# a context, half of what a new context with its first page cost; no test has an address
+# bar. docs/testing.md has the figures.
+NO_OMNIBOX_POPUPS = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup")
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -39,6 +65,7 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--disable-features=" + ",".join(PLAYWRIGHT_DISABLED + NO_OMNIBOX_POPUPS),
 ]
 
 pytestmark = [
@@ -323,3 +350,42 @@ def test_main_pages_are_light(browser: Any, tmp_path: Path) -> None:
     heavy = [w for w in weights if w.bytes >= LIMIT_BYTES]
     assert not heavy, markdown(heavy)
     assert len(weights) == 10
+
+
+def _browser_processes() -> list[list[str]]:
+    """The command lines of the Chromium browser processes this test process started
+    (through Playwright's driver), without their renderers and helpers."""
+    import psutil
+
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            cmd = proc.cmdline()
+        except psutil.Error:
+            continue
+        if "--remote-debugging-pipe" in cmd and not any(a.startswith("--type=") for a in cmd):
+            found.append(cmd)
+    return found
+
+
+def test_the_browser_keeps_playwrights_switches(browser: Any) -> None:
+    """ARGS' --disable-features, the last of the command line (the only one Chromium
+    reads), keeps every feature an earlier one (Playwright's own) turns off, and adds
+    the address bar's popups: no context preloads them."""
+    commands = _browser_processes()
+    assert commands, "no Chromium browser process found"
+    for cmd in commands:
+        lists = [a.split("=", 1)[1].split(",") for a in cmd if a.startswith("--disable-features=")]
+        assert len(lists) >= 2, lists  # Playwright's, then ours
+        for earlier in lists[:-1]:
+            assert set(earlier) <= set(lists[-1]), set(earlier) - set(lists[-1])
+        assert set(NO_OMNIBOX_POPUPS) <= set(lists[-1])
+    ctx = browser.new_context()
+    ctx.new_page().goto("about:blank")
+    cdp = browser.new_browser_cdp_session()
+    try:
+        targets = [t["url"] for t in cdp.send("Target.getTargets")["targetInfos"]]
+    finally:
+        cdp.detach()
+        ctx.close()
+    assert targets and not [u for u in targets if "omnibox" in u], targets

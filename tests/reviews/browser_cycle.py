@@ -12,6 +12,14 @@ tests/artifacts/cycle-*.png (git-ignored).
 
 Only the provider, the facility with its capacity pools and the staff accounts
 (with their roles: no page grants roles) are prepared in the database.
+
+The cycle is walked by tests.diagnostics.test_cycle_repeat, five times on one pair of
+``opencall serve`` and ``opencall worker`` processes; its cycle 0 walks the world of
+:func:`build_world` as built (this :class:`Cast` without a tag, screenshots with
+OPENCALL_SCREENSHOTS=1). It was also walked by a test of its own here, against an
+in-process server running the jobs inline: the same pages, the same assertions, the
+same job pages (a Run step answers with the live progress page either way); the inline
+jobs are the in-process web tests' own (tests/web/conftest.py runs every job inline).
 """
 
 from __future__ import annotations
@@ -19,13 +27,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -40,25 +46,7 @@ from opencall.proposals.models import Proposal
 from opencall.reviews.models import Conflict, Review, ReviewAssignment
 from tests import factories as F
 from tests.conftest import DemoWorlds
-from tests.web import test_browser as tb
-from tests.web.test_browser import (
-    CHROMIUM,
-    LiveServer,
-    Server,
-    Shots,
-    register_and_verify,
-    save_text,
-)
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.filterwarnings("ignore"),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed"
-    ),
-]
-
-browser = tb.browser  # W1's module-scoped Chromium fixture
+from tests.web.test_browser import Shots, register_and_verify, save_text
 
 PASSWORD = "correct horse battery"  # tests.factories.PW_HASH
 NEW_PASSWORD = "a long password 42"  # register_and_verify's
@@ -105,31 +93,6 @@ class Cast:
         return [(f"{self._add(e.split('@')[0])}@example.org", t) for e, t in APPLICANTS]
 
 
-class CycleServer(LiveServer):
-    """A fresh SQLite world: a FAST facility with 24 LST pools, staff with roles, two
-    applicants with accounts; no call yet (the manager creates it through the page).
-    The world is a copy of ``world`` (:func:`shared_world`)."""
-
-    mail_link = Server.mail_link
-
-    def __init__(self, tmp: Path, world: Path) -> None:
-        path = tmp / "cycle.sqlite3"
-        with closing(sqlite3.connect(world)) as src, closing(sqlite3.connect(path)) as dst:
-            src.backup(dst)
-        url = f"sqlite:///{path}"
-        super().__init__(url, tmp)
-        self.url = url
-
-    @contextmanager
-    def db(self) -> Iterator[Session]:
-        engine = make_engine(self.url)
-        try:
-            with make_sessionmaker(engine)() as s:
-                yield s
-        finally:
-            engine.dispose()
-
-
 def shared_world(demo_worlds: DemoWorlds) -> Path:
     """The database of :func:`build_world`, built once a test run (under pytest-xdist,
     once for all the workers: the demo worlds' shared folder and lock) and copied by
@@ -144,13 +107,10 @@ def shared_world(demo_worlds: DemoWorlds) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def world(demo_worlds: DemoWorlds) -> Path:
-    return shared_world(demo_worlds)
-
-
 def build_world(url: str) -> None:
-    """The database the cycle starts from (see :class:`CycleServer`)."""
+    """The database the cycle starts from: a FAST facility with 24 LST pools, staff with
+    roles, two applicants with accounts; no call yet (the manager creates it through the
+    page)."""
     engine = make_engine(url)
     migrate.upgrade(engine)
     with make_sessionmaker(engine)() as s:
@@ -205,7 +165,7 @@ def add_cast(s: Session, cast: Cast) -> None:
     )
 
 
-def sign_in(srv: CycleServer, page: Any, email: str, password: str = PASSWORD) -> None:
+def sign_in(srv: Any, page: Any, email: str, password: str = PASSWORD) -> None:
     page.goto(srv.base + "/login")
     page.fill("#f-email", email)
     page.fill("#f-password", password)
@@ -234,7 +194,7 @@ def move(page: Any, shot: Shots, target: str, reason: str = "") -> None:
     shot(page, f"moved-{target}")
 
 
-def run_step(srv: CycleServer, page: Any, shot: Shots, step: str, slug: str = SLUG) -> None:
+def run_step(srv: Any, page: Any, shot: Shots, step: str, slug: str = SLUG) -> None:
     """The chair runs one step from the cockpit: a job, then its status page."""
     page.goto(f"{srv.base}/manage/calls/{slug}")
     page.click(f"#step-{step}")
@@ -247,7 +207,7 @@ def run_step(srv: CycleServer, page: Any, shot: Shots, step: str, slug: str = SL
     shot(page, f"job-{step}")
 
 
-def submit_proposal(srv: CycleServer, page: Any, shot: Shots, title: str, slug: str = SLUG) -> int:
+def submit_proposal(srv: Any, page: Any, shot: Shots, title: str, slug: str = SLUG) -> int:
     page.goto(f"{srv.base}/calls/{slug}")
     page.click("main a.button")
     page.fill("#f-title", title)
@@ -277,7 +237,7 @@ def submit_proposal(srv: CycleServer, page: Any, shot: Shots, title: str, slug: 
 
 
 def review_all(
-    srv: CycleServer, page: Any, shot: Shots, who: str, grades: list[str], conflict: bool
+    srv: Any, page: Any, shot: Shots, who: str, grades: list[str], conflict: bool
 ) -> int:
     """Accept and review every invitation; with ``conflict``, declare one on the first."""
     page.goto(srv.base + "/review")
@@ -312,11 +272,6 @@ def review_all(
         assert page.locator("#f-grade").count() == 0  # submitted: no longer editable
         done += 1
     return done
-
-
-def test_whole_small_call(browser: Any, world: Path, tmp_path: Path) -> None:
-    with CycleServer(tmp_path, world) as srv:
-        whole_small_call(browser, srv, Shots("cycle"))
 
 
 def whole_small_call(browser: Any, srv: Any, shot: Any, cast: Cast = Cast()) -> None:
