@@ -25,7 +25,11 @@ from opencall.reviews.services.assignment import (
     remove_assignment,
     run_assignment,
 )
-from opencall.reviews.services.calibration import freeze_ranking, run_calibration
+from opencall.reviews.services.calibration import (
+    freeze_ranking,
+    run_calibration,
+    unfreeze_ranking,
+)
 from opencall.reviews.services.common import latest_run_or_fail, load_revisions, revision_content
 from opencall.reviews.services.conflicts import (
     compute_conflicts,
@@ -63,4 +67,5 @@ __all__ = [
     "submit_review",
     "submit_reviews",
     "submit_technical_review",
+    "unfreeze_ranking",
 ]

@@ -257,3 +257,39 @@ def freeze_ranking(session: Session, call: Call, *, actor_id: int | None = None)
     session.flush()
     auditlog.record(session, "ranking.frozen", "call", call.id, actor_id=actor_id, call_id=call.id)
     return call
+
+
+def unfreeze_ranking(
+    session: Session, call: Call, *, reason: str, actor_id: int | None = None
+) -> Call:
+    """Undo a freeze made too early, so that the chair can calibrate again: a reason is
+    required and audited (``ranking.unfrozen``, with the time of the freeze undone). Only
+    before the allocation has run on the frozen ranking, and never after the release."""
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("Give the reason for unfreezing the ranking.", field="reason")
+    if len(reason) > 2000:
+        raise DomainError("The reason is limited to 2,000 characters.", field="reason")
+    if call.ranking_frozen_at is None:
+        raise DomainError("The ranking is not frozen.")
+    if call.decisions_released_at is not None:
+        raise DomainError("Decisions were already released; the ranking can no longer be unfrozen.")
+    if q.latest_run(session, call, "allocation") is not None:
+        raise DomainError(
+            "The allocation has already run on the frozen ranking; it can no longer be "
+            "unfrozen (its decisions read that ranking)."
+        )
+    frozen_at = call.ranking_frozen_at
+    call.ranking_frozen_at = None
+    session.flush()
+    auditlog.record(
+        session,
+        "ranking.unfrozen",
+        "call",
+        call.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        reason=reason,
+        data={"frozen_at": frozen_at.isoformat()},
+    )
+    return call

@@ -69,6 +69,10 @@ def ranking(slug: str, page: Page = Depends(get_page)) -> Response:
             "n": n,
             "identities": policies.may_see_identities(page.db, page.user, call),
             "run": q.latest_run(page.db, call, "calibration"),
+            # a freeze is undone only before the allocation has run on it
+            "may_unfreeze": call.ranking_frozen_at is not None
+            and call.decisions_released_at is None
+            and q.latest_run(page.db, call, "allocation") is None,
             **labels(page),
         },
     )
@@ -81,6 +85,21 @@ def freeze(slug: str, page: Page = Depends(get_page)) -> Response:
         return cockpit_error(page, call, page._(MSG_CONFIRM))
     with page.attempt() as refused:
         services.freeze_ranking(page.db, call, actor_id=page.user.id)
+    if refused:
+        return cockpit_error(page, call, refused.message)
+    return page.redirect(f"/manage/calls/{call.slug}/ranking", "saved")
+
+
+@router.post("/manage/calls/{slug}/ranking/unfreeze", response_class=HTMLResponse)
+def unfreeze(slug: str, page: Page = Depends(get_page)) -> Response:
+    """Undo a freeze made too early (reason required, audited), before the allocation."""
+    call = staff_call(page, slug)
+    if page.form.get("confirm") != "yes":
+        return cockpit_error(page, call, page._(MSG_CONFIRM))
+    with page.attempt() as refused:
+        services.unfreeze_ranking(
+            page.db, call, reason=page.form.get("reason", "")[:4000], actor_id=page.user.id
+        )
     if refused:
         return cockpit_error(page, call, refused.message)
     return page.redirect(f"/manage/calls/{call.slug}/ranking", "saved")
