@@ -19,7 +19,7 @@ from opencall.errors import DomainError
 from opencall.people.models import Country
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
-from opencall.reviews.services import load_revisions, revision_content
+from opencall.reviews.services import load_revisions, ranking_is_current, revision_content
 from opencall.runs import Progress, Solve, SolverRun, record_run
 from opencall.runs import no_progress as _noop
 
@@ -291,6 +291,12 @@ def run_allocation(
         raise DomainError(
             "Freeze the ranking before allocating: in a dual-anonymous call the allocation "
             "uses and explains facts about the teams."
+        )
+    if not ranking_is_current(session, call):
+        # the ranking the allocation would read no longer matches the grades
+        raise DomainError(
+            "The grades changed since the last calibration; calibrate again before "
+            "allocating (unfreeze the ranking first if it is frozen)."
         )
     solve = Solve(seed, actor_id)
     progress(5, "building the allocation problem")

@@ -27,6 +27,7 @@ from opencall.reviews.services.assignment import (
 )
 from opencall.reviews.services.calibration import (
     freeze_ranking,
+    ranking_is_current,
     run_calibration,
     unfreeze_ranking,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "latest_run_or_fail",
     "load_revisions",
     "remove_assignment",
+    "ranking_is_current",
     "respond_to_assignment",
     "revision_content",
     "run_affinity",
