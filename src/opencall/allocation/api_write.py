@@ -24,6 +24,14 @@ router = APIRouter(
 )
 
 
+def _overridable(api: Api, slug: str, proposal_id: int) -> tuple[Call, Proposal]:
+    """The call and its proposal whose decision the chair may still change (else 404)."""
+    call = chair_call(api, slug)
+    if not policies.may_override(api.db, api.user, call):
+        raise api.not_found()
+    return call, api.get_visible(Proposal, proposal_id, lambda row: row.call_id == call.id)
+
+
 class OverrideIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -39,10 +47,7 @@ def override(
     api: Api = Depends(get_api),
 ) -> DecisionOut:
     """Override the allocation's decision on one proposal (never overdraws a pool)."""
-    call = chair_call(api, slug)
-    if not policies.may_override(api.db, api.user, call):
-        raise api.not_found()
-    p = api.get_visible(Proposal, proposal_id, lambda row: row.call_id == call.id)
+    call, p = _overridable(api, slug, proposal_id)
     with api.refusing(commit=True):
         d = services.override_decision(
             api.db,
@@ -75,10 +80,7 @@ def resolve_unreviewed(
 ) -> UnreviewedList:
     """Resolve a proposal short of reviews before the release: reject it as not reviewed
     or carry it to the allocation (below every reviewed proposal; allocate again)."""
-    call = chair_call(api, slug)
-    if not policies.may_override(api.db, api.user, call):
-        raise api.not_found()
-    p = api.get_visible(Proposal, proposal_id, lambda row: row.call_id == call.id)
+    call, p = _overridable(api, slug, proposal_id)
     with api.refusing(commit=True):
         services.resolve_unreviewed(
             api.db, call, p, action=body.action, reason=body.reason, actor_id=api.actor_id

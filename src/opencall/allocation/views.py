@@ -66,6 +66,17 @@ def _call(page: Page, slug: str) -> Call:
     return call
 
 
+def _overridable(page: Page, slug: str, proposal_id: int) -> tuple[Call, Proposal]:
+    """The call and its proposal whose decision the chair may still change (else 404)."""
+    call = _call(page, slug)
+    if not policies.may_override(page.db, page.user, call):
+        page.not_found()
+    p = page.db.get(Proposal, proposal_id)
+    if p is None or p.call_id != call.id:
+        page.not_found()
+    return call, p
+
+
 def _awards(page: Page, call: Call) -> dict[int, list[tuple[Award, CapacityPool]]]:
     out: dict[int, list[tuple[Award, CapacityPool]]] = defaultdict(list)
     for a, pool in page.db.execute(
@@ -180,12 +191,7 @@ def decisions(slug: str, page: Page = Depends(get_page)) -> Response:
 
 @router.post("/manage/calls/{slug}/decisions/{proposal_id}/override", response_class=HTMLResponse)
 def override(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Response:
-    call = _call(page, slug)
-    if not policies.may_override(page.db, page.user, call):
-        page.not_found()
-    p = page.db.get(Proposal, proposal_id)
-    if p is None or p.call_id != call.id:
-        page.not_found()
+    call, p = _overridable(page, slug, proposal_id)
     outcome = page.form.get("outcome", "")
     reason = page.form.get("reason", "")[:2000]
     with page.attempt() as refused:
@@ -201,12 +207,7 @@ def override(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Res
 def resolve_unreviewed(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Response:
     """The chair's answer for a proposal short of reviews: reject it as not reviewed (the
     reason is the applicant's explanation) or carry it to the allocation."""
-    call = _call(page, slug)
-    if not policies.may_override(page.db, page.user, call):
-        page.not_found()
-    p = page.db.get(Proposal, proposal_id)
-    if p is None or p.call_id != call.id:
-        page.not_found()
+    call, p = _overridable(page, slug, proposal_id)
     with page.attempt() as refused:
         services.resolve_unreviewed(
             page.db,
