@@ -103,3 +103,21 @@ def test_a_deactivated_reviewers_grades_still_count(db: Session) -> None:
     assert counted[theirs[0].proposal_id] >= 1
     assert s.get(Review, rq.review_of(s, theirs[0].id).id) is not None  # type: ignore[union-attr]
     assert {r.proposal_id for r in rq.ranking(s, call)} == {p.id for p in props}
+
+
+def test_a_deactivated_reviewer_gets_no_new_proposals(db: Session) -> None:
+    """Before: re-running the assignment (or adding a reviewer by hand) after a reviewer's
+    account was deactivated gave that account proposals it could never review."""
+    s = db
+    call, props, reviewers = F.call_in_review(s, 3, 4, reviewers_per_proposal=2)
+    gone = reviewers[0]
+    gone.is_active = False
+    s.flush()
+    rv.run_assignment(s, call)
+    assert gone.id not in {a.reviewer_id for a in rq.assignments_of_call(s, call)}
+    free = next(
+        p for p in props if gone.id not in {a.reviewer_id for a in rq.assignments_of_call(s, call)}
+    )
+    with pytest.raises(DomainError, match="deactivated"):
+        rv.add_assignment(s, call, free, gone)
+    assert gone.id not in {a.reviewer_id for a in rq.assignments_of_call(s, call)}
