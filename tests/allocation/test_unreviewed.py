@@ -250,3 +250,16 @@ def test_resolving_waits_for_the_end_of_the_review(db: Session) -> None:
     with pytest.raises(DomainError, match="once the review is over"):
         al.resolve_unreviewed(s, call, props[0], action="reject", reason="x")
     assert s.scalar(select(func.count()).select_from(UnreviewedResolution)) == 0
+
+
+def test_an_override_cannot_award_a_proposal_the_allocation_left_out(db: Session) -> None:
+    """Before: overriding a rejected-as-not-reviewed proposal to 'awarded' marked it
+    awarded with no award at all (it is not in the allocation's problem)."""
+    s = db
+    call, _reviewed, (lost,) = _reviewed_but(s)
+    al.run_allocation(s, call)
+    al.resolve_unreviewed(s, call, lost, action="reject", reason="None found.")
+    with pytest.raises(DomainError, match="short of reviews"):
+        al.override_decision(s, call, lost, outcome="awarded", reason="Strong anyway.")
+    d = _decision(s, lost)
+    assert d is not None and d.outcome == "not_awarded"

@@ -434,6 +434,13 @@ def override_decision(
     )
     if d is None:
         raise DomainError("Run the allocation before overriding it.")
+    if outcome == "awarded" and _left_out(session, call, proposal):
+        # not in the allocation's problem: an award here would name no amount
+        raise DomainError(
+            "Proposal %(proposal)s is short of reviews and not in the allocation; carry it "
+            "to the allocation and allocate again instead.",
+            proposal=proposal.code,
+        )
     new_awards: list[Award] = []
     if outcome == "awarded":
         # validate before writing: capacity used by the other proposals' awards
@@ -551,6 +558,14 @@ def _not_reviewed(call: Call, proposal_id: int, res: UnreviewedResolution) -> De
         override_reason=res.reason,
         overridden_by=res.decided_by,
     )
+
+
+def _left_out(session: Session, call: Call, proposal: Proposal) -> bool:
+    """Whether the allocation leaves ``proposal`` out: short of reviews, not carried."""
+    if proposal.id not in {p.id for p in short_of_reviews(session, call)}:
+        return False
+    chosen = resolutions(session, call).get(proposal.id)
+    return chosen is None or chosen.action != "carry"
 
 
 def resolve_unreviewed(
