@@ -758,7 +758,7 @@ def review_unreviewed(ctx: typer.Context, call: CallOpt) -> None:
         t = Table(title=f"{cl.code}: proposals short of reviews")
         for col in ("proposal", "counted reviews", "resolution", "reason"):
             t.add_column(col)
-        for p in services.short_of_reviews(s, cl):
+        for p in services.short_of_reviews(s, cl, counts=counts):
             r = chosen.get(p.id)
             t.add_row(
                 p.code,

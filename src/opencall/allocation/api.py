@@ -151,8 +151,8 @@ class UnreviewedList(BaseModel):
 
     @classmethod
     def of(cls, api: Api, call: Call) -> UnreviewedList:
-        short = services.short_of_reviews(api.db, call)
         counts = services.counted_reviews(api.db, call)
+        short = services.short_of_reviews(api.db, call, counts=counts)
         chosen = services.resolutions(api.db, call)
         rows = proposal_dicts(api, call, short)
         return cls(

@@ -528,13 +528,17 @@ def counted_reviews(session: Session, call: Call) -> dict[int, int]:
 
 
 def short_of_reviews(
-    session: Session, call: Call, proposals: Sequence[Proposal] | None = None
+    session: Session,
+    call: Call,
+    proposals: Sequence[Proposal] | None = None,
+    counts: dict[int, int] | None = None,
 ) -> list[Proposal]:
     """The call's submitted proposals with fewer counted reviews than the call's
     ``min_reviews`` (1 by default: none at all), by code. The allocation decides on them
     only as the chair resolved them (:func:`resolve_unreviewed`)."""
     need = review_settings(call.review_settings).min_reviews
-    counts = counted_reviews(session, call)
+    if counts is None:
+        counts = counted_reviews(session, call)
     if proposals is None:
         proposals = rq.proposals_for_review(session, call)
     return sorted((p for p in proposals if counts.get(p.id, 0) < need), key=lambda p: p.code)

@@ -139,8 +139,9 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             n=len(codes),
             codes=", ".join(codes),
         )
-    short = services.short_of_reviews(page.db, call, proposals)
-    counts = services.counted_reviews(page.db, call) if short else {}
+    # the same statements whatever the call holds (a page's queries never grow with it)
+    counts = services.counted_reviews(page.db, call)
+    short = services.short_of_reviews(page.db, call, proposals, counts)
     used: dict[int, float] = defaultdict(float)
     for lst in awards.values():
         for a, _pool in lst:
@@ -165,7 +166,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             "undecided": undecided,
             "short": [(p, counts.get(p.id, 0)) for p in short],
             "min_reviews": review_settings(call.review_settings).min_reviews,
-            "resolutions": services.resolutions(page.db, call) if short else {},
+            "resolutions": services.resolutions(page.db, call),
             "may_resolve": policies.may_override(page.db, page.user, call)
             and call.status in ("ranking", "allocation", "scheduling"),
             "resolution_label": lambda a: page._(RESOLUTION_LABELS.get(a) or a),
