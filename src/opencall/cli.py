@@ -729,6 +729,71 @@ def review_freeze(ctx: typer.Context, call: CallOpt) -> None:
         console.print(f"{call}: ranking {verb} at {when:%Y-%m-%d %H:%M} UTC")
 
 
+@review_app.command("unfreeze")
+def review_unfreeze(
+    ctx: typer.Context,
+    call: CallOpt,
+    reason: Annotated[str, typer.Option(help="Why (required; kept in the audit log).")],
+) -> None:
+    """Undo a freeze made too early, to calibrate again (before the allocation runs)."""
+    from opencall.reviews import services
+
+    done = _step(
+        ctx, call, "unfreeze", lambda s, c, p: services.unfreeze_ranking(s, c, reason=reason)
+    )
+    if done is not None:
+        console.print(f"{call}: ranking unfrozen")
+
+
+@review_app.command("unreviewed")
+def review_unreviewed(ctx: typer.Context, call: CallOpt) -> None:
+    """List the submitted proposals short of reviews and their resolutions."""
+    from opencall.allocation import services
+
+    c: Ctx = ctx.obj
+    with c.factory() as s:
+        cl = _load_call(s, call)
+        counts = services.counted_reviews(s, cl)
+        chosen = services.resolutions(s, cl)
+        t = Table(title=f"{cl.code}: proposals short of reviews")
+        for col in ("proposal", "counted reviews", "resolution", "reason"):
+            t.add_column(col)
+        for p in services.short_of_reviews(s, cl, counts=counts):
+            r = chosen.get(p.id)
+            t.add_row(
+                p.code,
+                str(counts.get(p.id, 0)),
+                r.action if r else "none yet",
+                r.reason if r else "",
+            )
+        console.print(t)
+
+
+@review_app.command("resolve")
+def review_resolve(
+    ctx: typer.Context,
+    call: CallOpt,
+    proposal: Annotated[str, typer.Option(help="The proposal's code.")],
+    action: Annotated[str, typer.Option(help="reject | carry")],
+    reason: Annotated[str, typer.Option(help="Why (a rejection's explanation to the team).")],
+) -> None:
+    """Resolve a proposal short of reviews: reject it as not reviewed, or carry it to the
+    allocation (below every reviewed proposal). The release waits for every one."""
+    from sqlalchemy import select
+
+    from opencall.allocation import services
+    from opencall.proposals.models import Proposal
+
+    def resolve(s: Session, c: Call, _p: Callable[[int, str], None]) -> object:
+        p = s.scalar(select(Proposal).where(Proposal.call_id == c.id, Proposal.code == proposal))
+        if p is None:
+            _fail(f"no proposal {proposal!r} in {call}")
+        return services.resolve_unreviewed(s, c, p, action=action, reason=reason)
+
+    if _step(ctx, call, "resolve", resolve) is not None:
+        console.print(f"{proposal}: {action}")
+
+
 @review_app.command("simulate")
 def review_simulate(ctx: typer.Context, call: CallOpt, seed: int = 0) -> None:
     """DEMO ONLY: submit simulated reviews for every assignment of a call."""

@@ -1,12 +1,14 @@
 """A submitted proposal that got no review has no rank, so the allocation makes no
-decision on it and the release leaves it under review. The allocation is unchanged;
-the chair's decisions page and the API's release answer name such proposals (count
-and codes), before and after the release, in the chair's language."""
+decision on it. The chair's decisions page names such proposals (count and codes) in
+the chair's language, and the release (page and API) is refused, naming them, until
+the chair resolves each (``tests/allocation/test_unreviewed.py``); a call released
+before that rule existed still names those left under review."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -15,6 +17,7 @@ from opencall.allocation import services as al
 from opencall.allocation.models import Decision
 from opencall.calls.models import Call
 from opencall.cycle import services as cycle
+from opencall.errors import DomainError
 from opencall.people import services as people_services
 from opencall.proposals import services as ps
 from opencall.proposals.models import Proposal
@@ -26,8 +29,8 @@ from tests.api.test_writes import token
 from tests.web.conftest import Web, csrf
 
 MSG_BEFORE = (
-    "Submitted proposals with no decision (no review, so no rank): %(n)s — %(codes)s. "
-    "Releasing the decisions leaves them under review."
+    "Submitted proposals with no decision yet: %(n)s — %(codes)s. The release waits until "
+    "each has one (see the proposals short of reviews below)."
 )
 MSG_AFTER = (
     "Submitted proposals with no decision (no review, so no rank): %(n)s — %(codes)s. "
@@ -68,10 +71,10 @@ def test_an_unreviewed_proposal_gets_no_decision_and_is_named(db: Session) -> No
     decided = set(s.scalars(select(Decision.proposal_id).where(Decision.call_id == call.id)))
     assert decided == {props[0].id, props[1].id}
     assert [p.id for p in al.undecided(s, call)] == [lost.id]
-    al.release_decisions(s, call)
-    assert [p.id for p in al.undecided(s, call)] == [lost.id]
-    assert lost.status == "under_review"
-    assert {props[0].status, props[1].status} <= {"accepted", "rejected"}
+    with pytest.raises(DomainError, match=lost.code):
+        al.release_decisions(s, call)
+    assert call.decisions_released_at is None
+    assert {p.status for p in props} == {"under_review"}
 
 
 def _world(s: Session) -> tuple[str, str, list[str], list[str]]:
@@ -104,7 +107,7 @@ def _notice(html: str) -> str:
     return html[start : html.index("</p>", start)]
 
 
-def test_the_decisions_page_names_the_undecided_before_and_after_release(web: Web) -> None:
+def test_the_decisions_page_names_the_undecided_and_the_release_waits(web: Web) -> None:
     with web.factory() as s:
         slug, chair, decided, undecided = _world(s)
         s.commit()
@@ -118,28 +121,33 @@ def test_the_decisions_page_names_the_undecided_before_and_after_release(web: We
     assert all(code not in _notice(r.text) for code in decided)
     token_ = csrf(c, f"/manage/calls/{slug}/decisions")
     r = c.post(f"/manage/calls/{slug}/release", data={"csrf_token": token_, "confirm": "yes"})
-    assert r.status_code == 303, r.text[:1000]
+    assert r.status_code == 400 and ", ".join(undecided) in r.text
+    with web.factory() as s:
+        call = s.scalars(select(Call).where(Call.slug == slug)).one()
+        assert call.decisions_released_at is None
+        left = s.scalars(select(Proposal.code).where(Proposal.status == "under_review"))
+        assert sorted(left) == sorted(decided + undecided)  # nothing was released
+        # a call released before the release waited for them names those left behind
+        call.decisions_released_at = F.NOW
+        s.commit()
     r = c.get(f"/manage/calls/{slug}/decisions")
     want = fr.gettext(MSG_AFTER, n=2, codes=", ".join(undecided))
     assert _notice(r.text).replace("&#39;", "'") == want
-    with web.factory() as s:
-        left = s.scalars(select(Proposal.code).where(Proposal.status == "under_review"))
-        assert sorted(left) == undecided  # the allocation's outcome is unchanged
 
 
-def test_the_release_answer_names_the_undecided(web: Web) -> None:
+def test_the_release_answer_refuses_naming_the_undecided(web: Web) -> None:
     with web.factory() as s:
         slug, chair, _decided, undecided = _world(s)
         s.commit()
     c = web.client()
     h = token(web, chair)
-    for _ in range(2):  # the release, then again (already released): the same list
+    for _ in range(2):  # refused, then again: the same list, and nothing released
         r = c.post(f"/api/v1/calls/{slug}/release", headers=h)
-        assert r.status_code == 200, r.text
-        body = r.json()
-        assert body["decisions_released_at"]
-        assert body["undecided_count"] == 2
-        assert body["undecided"] == undecided
+        assert r.status_code == 400, r.text
+        assert r.json()["params"] == {"n": 2, "codes": ", ".join(undecided)}
+    with web.factory() as s:
+        call = s.scalars(select(Call).where(Call.slug == slug)).one()
+        assert call.decisions_released_at is None
 
 
 def test_no_notice_when_every_submitted_proposal_has_a_decision(web: Web) -> None:

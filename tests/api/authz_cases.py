@@ -262,6 +262,26 @@ CASES: list[Case] = [
         scope="manage",
         phase=PHASE,
     ),
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/unreviewed/{proposal_id}",
+        STAFF,
+        SP,
+        json={"action": "reject", "reason": "No reviewer."},
+        scope="manage",
+        phase="resolved once the review is over; the cycle's call is in review (400, nothing "
+        "changes); tests/allocation/test_unreviewed.py resolves them in phase",
+    ),
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/ranking/unfreeze",
+        STAFF,
+        S,
+        json={"reason": "Froze too early."},
+        scope="manage",
+        phase="the cycle's ranking is not frozen (400, nothing changes); "
+        "tests/reviews/test_unfreeze.py unfreezes a frozen one",
+    ),
     Case("POST", "/api/v1/calls/{slug}/release", set(), S, scope="manage"),  # still in review
     Case("POST", "/api/v1/calls/{slug}/publish", set(), S, scope="manage"),  # nothing released
     Case("GET", "/api/v1/proposals/{proposal_id}/outcome", set(), P),  # nothing released

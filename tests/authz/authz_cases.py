@@ -222,6 +222,8 @@ HTML: list[Case] = [
     ),
     Case("GET", "/manage/calls/{slug}/ranking", STAFF, S),
     Case("POST", "/manage/calls/{slug}/ranking/freeze", STAFF, S),
+    Case("POST", "/manage/calls/{slug}/ranking/unfreeze", STAFF, S),
+    Case("POST", "/manage/calls/{slug}/unreviewed/{proposal_id}", STAFF, SP),
     Case("GET", "/manage/calls/{slug}/decisions", STAFF, S),
     Case(
         "POST",
@@ -369,6 +371,7 @@ API: list[Case] = [
     Case("GET", "/api/v1/calls/{slug}/assignments", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/ranking", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/decisions", STAFF, S, api=True),
+    Case("GET", "/api/v1/calls/{slug}/unreviewed", STAFF, S, api=True),
     # public once published, so an anonymous visitor is told "not found", not "sign in"
     Case("GET", "/api/v1/calls/{slug}/awards", STAFF, S, api=True, anonymous="404"),
     Case("GET", "/api/v1/calls/{slug}/schedule", STAFF, S, api=True),
@@ -939,6 +942,17 @@ PHASE = (
 STRICT[("POST", "/manage/calls/{slug}/ranking/freeze")] = {
     "data": {"confirm": "yes"},
     "phase": PHASE,
+}
+STRICT[("POST", "/manage/calls/{slug}/ranking/unfreeze")] = {
+    "data": {"confirm": "yes", "reason": "Froze too early."},
+    "phase": "the cycle's ranking is not frozen (nor calibrated), so the staff are refused "
+    "with 400 and nothing changes; tests/reviews/test_unfreeze.py unfreezes a frozen one",
+}
+STRICT[("POST", "/manage/calls/{slug}/unreviewed/{proposal_id}")] = {
+    "data": {"action": "reject", "reason": "No reviewer."},
+    "phase": "proposals short of reviews are resolved once the review is over, and the "
+    "cycle's call is in review: the staff are refused with 400 and nothing changes; "
+    "tests/allocation/test_unreviewed.py resolves them in phase",
 }
 STRICT[("POST", "/manage/calls/{slug}/decisions/{proposal_id}/override")] = {
     "data": {"outcome": "awarded", "reason": "Strong science."},

@@ -143,6 +143,7 @@ SCOPED = {
     ("GET", "/api/v1/calls/{slug}/assignments"): "manage",
     ("GET", "/api/v1/calls/{slug}/ranking"): "manage",
     ("GET", "/api/v1/calls/{slug}/decisions"): "manage",
+    ("GET", "/api/v1/calls/{slug}/unreviewed"): "manage",
     ("GET", "/api/v1/calls/{slug}/awards"): "manage",
     ("GET", "/api/v1/calls/{slug}/schedule"): "manage",
     ("GET", "/api/v1/calls/{slug}/report"): "manage",

@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from opencall.allocation import policies
+from opencall.allocation import policies, services
 from opencall.allocation.models import Award, Decision
 from opencall.calls.access import visible_call_api as visible_call
+from opencall.calls.models import Call
+from opencall.calls.schemas import review_settings
 from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
-from opencall.reviews.presenters import ChairList, chair_list, proposal_dicts
+from opencall.reviews.presenters import ChairList, chair_call, chair_list, proposal_dicts
 from opencall.web.api import (
     MANAGE,
     NOT_FOUND,
@@ -130,3 +132,54 @@ def awards(
         ],
         page=pg,
     )
+
+
+class UnreviewedOut(BaseModel):
+    proposal_code: str
+    title: str
+    counted_reviews: int
+    resolution: str | None = Field(
+        description="reject (not reviewed, so not awarded) | carry (to the allocation, "
+        "below every reviewed proposal) | null (none yet: the release waits)"
+    )
+    reason: str
+
+
+class UnreviewedList(BaseModel):
+    min_reviews: int = Field(description="the call's review setting: fewer counted reviews")
+    items: list[UnreviewedOut]
+
+    @classmethod
+    def of(cls, api: Api, call: Call) -> UnreviewedList:
+        counts = services.counted_reviews(api.db, call)
+        short = services.short_of_reviews(api.db, call, counts=counts)
+        chosen = services.resolutions(api.db, call)
+        rows = proposal_dicts(api, call, short)
+        return cls(
+            min_reviews=review_settings(call.review_settings).min_reviews,
+            items=[
+                UnreviewedOut(
+                    proposal_code=rows[p.id]["code"],
+                    title=rows[p.id]["title"],
+                    counted_reviews=counts.get(p.id, 0),
+                    resolution=chosen[p.id].action if p.id in chosen else None,
+                    reason=chosen[p.id].reason if p.id in chosen else "",
+                )
+                for p in short
+            ],
+        )
+
+
+@router.get(
+    "/calls/{slug}/unreviewed",
+    response_model=UnreviewedList,
+    responses=NOT_FOUND,
+    dependencies=[MANAGE],
+)
+def unreviewed(slug: str = SLUG, api: Api = Depends(get_api)) -> UnreviewedList:
+    """The call's submitted proposals short of reviews (fewer counted reviews than its
+    ``min_reviews``) and the chair's resolution of each; the release waits for them all."""
+    call = chair_call(api, slug)
+    if not policies.may_see_decisions(api.db, api.user, call):
+        raise api.not_found()
+    return UnreviewedList.of(api, call)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.allocation import policies, services
-from opencall.allocation.api import DecisionOut
+from opencall.allocation.api import DecisionOut, UnreviewedList
 from opencall.allocation.notify import queue_decision_mails
 from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, move_call
@@ -22,6 +22,14 @@ from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, get_api, id_param
 router = APIRouter(
     prefix="/api/v1", tags=["allocation"], responses=WRITE_ERRORS, dependencies=[MANAGE]
 )
+
+
+def _overridable(api: Api, slug: str, proposal_id: int) -> tuple[Call, Proposal]:
+    """The call and its proposal whose decision the chair may still change (else 404)."""
+    call = chair_call(api, slug)
+    if not policies.may_override(api.db, api.user, call):
+        raise api.not_found()
+    return call, api.get_visible(Proposal, proposal_id, lambda row: row.call_id == call.id)
 
 
 class OverrideIn(BaseModel):
@@ -39,10 +47,7 @@ def override(
     api: Api = Depends(get_api),
 ) -> DecisionOut:
     """Override the allocation's decision on one proposal (never overdraws a pool)."""
-    call = chair_call(api, slug)
-    if not policies.may_override(api.db, api.user, call):
-        raise api.not_found()
-    p = api.get_visible(Proposal, proposal_id, lambda row: row.call_id == call.id)
+    call, p = _overridable(api, slug, proposal_id)
     with api.refusing(commit=True):
         d = services.override_decision(
             api.db,
@@ -54,6 +59,33 @@ def override(
         )
         out = DecisionOut.of(d, proposal_dicts(api, call, [p])[p.id])
     return out
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["reject", "carry"]
+    reason: str = Field(
+        max_length=2000,
+        description="required; a rejection's reason is the explanation the applicant reads",
+    )
+
+
+@router.post("/calls/{slug}/unreviewed/{proposal_id}", response_model=UnreviewedList)
+def resolve_unreviewed(
+    body: ResolveIn,
+    slug: str = SLUG,
+    proposal_id: int = id_param(),
+    api: Api = Depends(get_api),
+) -> UnreviewedList:
+    """Resolve a proposal short of reviews before the release: reject it as not reviewed
+    or carry it to the allocation (below every reviewed proposal; allocate again)."""
+    call, p = _overridable(api, slug, proposal_id)
+    with api.refusing(commit=True):
+        services.resolve_unreviewed(
+            api.db, call, p, action=body.action, reason=body.reason, actor_id=api.actor_id
+        )
+    return UnreviewedList.of(api, call)
 
 
 def notify_decisions(api: Api, call: Call) -> int:

@@ -37,3 +37,19 @@ class Award(PerProposal, Base):
     fraction: Mapped[float] = mapped_column(Float, nullable=False, default=1.0)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("solver_runs.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class UnreviewedResolution(PerProposal, Base):
+    """The chair's answer for a submitted proposal short of reviews (none counted): rejected
+    as not reviewed, with the explanation the applicant reads (``reject``), or carried to
+    the allocation, below every reviewed proposal and flagged (``carry``). Kept across
+    allocation runs; the release waits until every such proposal has one."""
+
+    __tablename__ = "unreviewed_resolutions"
+    __table_args__ = (UniqueConstraint("call_id", "proposal_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action: Mapped[str] = mapped_column(String(10), nullable=False)  # reject | carry
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -154,6 +154,7 @@ EXPLANATIONS = (
     N_("the request asks for more than the whole capacity of %(pools)s"),
     N_("capacity remained, but the solver stopped within its optimality-gap tolerance"),
     N_("overridden by the chair: %(reason)s"),
+    N_("not reviewed, so not awarded: %(reason)s"),
 )
 MSG_EXHAUSTED = N_("pool(s) exhausted by higher-ranked requests: %(names)s")
 MSG_LEFT = N_("%(pool)s (%(left)s of %(cap)s %(unit)s left)")

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
-from opencall.allocation.models import Award, Decision
+from opencall.allocation.models import Award, Decision, UnreviewedResolution
 from opencall.calls.models import Call
 from opencall.calls.schemas import allocation_policy, check_policy, review_settings
 from opencall.db import utcnow
@@ -19,7 +19,7 @@ from opencall.errors import DomainError
 from opencall.people.models import Country
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
-from opencall.reviews.services import load_revisions, revision_content
+from opencall.reviews.services import load_revisions, ranking_is_current, revision_content
 from opencall.runs import Progress, Solve, SolverRun, record_run
 from opencall.runs import no_progress as _noop
 
@@ -103,7 +103,7 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
     ranked = rq.ranking(session, call)
     if not ranked:
         raise DomainError("Calibrate and rank the proposals before allocating.")
-    merit = {r.proposal_id: r.score for r in ranked}
+    merit = allocation_merit(session, call, ranked, rs)
     tech = rq.technical_reviews(session, call)
     proposals = [p for p in rq.proposals_for_review(session, call) if p.id in merit]
     _held = load_revisions(session, proposals)  # held: revision_content reads them
@@ -248,6 +248,28 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
     }
 
 
+def allocation_merit(
+    session: Session, call: Call, ranked: Sequence[Any], rs: Any
+) -> dict[int, float]:
+    """The merit the allocation reads: the calibrated score of each ranked proposal with
+    enough counted reviews (``min_reviews``); a proposal short of reviews that the chair
+    carried to the allocation comes just below the last reviewed one (its few grades do not
+    rank it); one short of reviews otherwise is left out (no decision)."""
+    short = {p.id for p in short_of_reviews(session, call)}
+    merit = {r.proposal_id: float(r.score) for r in ranked if r.proposal_id not in short}
+    carried = [
+        pid
+        for pid, res in resolutions(session, call).items()
+        if pid in short and res.action == "carry"
+    ]
+    if carried:
+        scores = list(merit.values()) or [float(r.score) for r in ranked]
+        step = 1e-6 * max(1.0, rs.grade_max - rs.grade_min)
+        last = max(scores) + step if rs.lower_is_better else min(scores) - step
+        merit.update({pid: last for pid in carried})
+    return merit
+
+
 def run_allocation(
     session: Session,
     call: Call,
@@ -269,6 +291,12 @@ def run_allocation(
         raise DomainError(
             "Freeze the ranking before allocating: in a dual-anonymous call the allocation "
             "uses and explains facts about the teams."
+        )
+    if not ranking_is_current(session, call):
+        # the ranking the allocation would read no longer matches the grades
+        raise DomainError(
+            "The grades changed since the last calibration; calibrate again before "
+            "allocating (unfreeze the ranking first if it is frozen)."
         )
     solve = Solve(seed, actor_id)
     progress(5, "building the allocation problem")
@@ -310,6 +338,7 @@ def run_allocation(
     session.execute(delete(Decision).where(Decision.call_id == call.id))
     index: dict[str, tuple[int, dict[str, int]]] = meta["index"]
     ranked = {r.proposal_id: r for r in rq.ranking(session, call)}
+    short = {p.id for p in short_of_reviews(session, call)}
     by_proposal: dict[int, list[str]] = {}
     for rid, (pid, _) in index.items():
         by_proposal.setdefault(pid, []).append(rid)
@@ -319,7 +348,8 @@ def run_allocation(
             for pid, rids in by_proposal.items()
             if any(res.fractions.get(r, 0) > 0 for r in rids)
         ),
-        key=lambda pid: ranked[pid].rank,
+        # a carried proposal short of reviews comes after every reviewed one
+        key=lambda pid: (pid in short, ranked[pid].rank if pid in ranked else 0),
     )
     n = max(1, len(awarded_order))
     priority = {
@@ -369,6 +399,9 @@ def run_allocation(
                             run_id=run.id,
                         )
                     )
+    for pid, chosen in resolutions(session, call).items():
+        if pid in short and chosen.action == "reject" and pid in proposals:
+            session.add(_not_reviewed(call, pid, chosen))
     session.flush()
     progress(100, "allocation done")
     return run
@@ -401,6 +434,13 @@ def override_decision(
     )
     if d is None:
         raise DomainError("Run the allocation before overriding it.")
+    if outcome == "awarded" and _left_out(session, call, proposal):
+        # not in the allocation's problem: an award here would name no amount
+        raise DomainError(
+            "Proposal %(proposal)s is short of reviews and not in the allocation; carry it "
+            "to the allocation and allocate again instead.",
+            proposal=proposal.code,
+        )
     new_awards: list[Award] = []
     if outcome == "awarded":
         # validate before writing: capacity used by the other proposals' awards
@@ -472,6 +512,132 @@ def undecided(session: Session, call: Call) -> list[Proposal]:
     return without_decision(rq.proposals_for_review(session, call), decisions(session, call))
 
 
+MSG_NOT_REVIEWED = "not reviewed, so not awarded: %(reason)s"  # catalogued in presenters
+RESOLUTIONS = ("reject", "carry")
+
+
+def counted_reviews(session: Session, call: Call) -> dict[int, int]:
+    """Proposal id -> its submitted reviews whose grade counts (the reviewer is not
+    conflicted with it; a conflict found after the grade keeps the review out)."""
+    conflicted = rq.conflict_pairs(session, call)
+    out: dict[int, int] = {}
+    for a, _r in rq.submitted_reviews(session, call):
+        if (a.proposal_id, a.reviewer_id) not in conflicted:
+            out[a.proposal_id] = out.get(a.proposal_id, 0) + 1
+    return out
+
+
+def short_of_reviews(
+    session: Session,
+    call: Call,
+    proposals: Sequence[Proposal] | None = None,
+    counts: dict[int, int] | None = None,
+) -> list[Proposal]:
+    """The call's submitted proposals with fewer counted reviews than the call's
+    ``min_reviews`` (1 by default: none at all), by code. The allocation decides on them
+    only as the chair resolved them (:func:`resolve_unreviewed`)."""
+    need = review_settings(call.review_settings).min_reviews
+    if counts is None:
+        counts = counted_reviews(session, call)
+    if proposals is None:
+        proposals = rq.proposals_for_review(session, call)
+    return sorted((p for p in proposals if counts.get(p.id, 0) < need), key=lambda p: p.code)
+
+
+def resolutions(session: Session, call: Call) -> dict[int, UnreviewedResolution]:
+    """Proposal id -> the chair's resolution for it (proposals short of reviews)."""
+    rows = session.scalars(
+        select(UnreviewedResolution).where(UnreviewedResolution.call_id == call.id)
+    )
+    return {r.proposal_id: r for r in rows}
+
+
+def _not_reviewed(call: Call, proposal_id: int, res: UnreviewedResolution) -> Decision:
+    return Decision(
+        call_id=call.id,
+        proposal_id=proposal_id,
+        outcome="not_awarded",
+        explanation=MSG_NOT_REVIEWED % {"reason": res.reason},
+        priority="",
+        override_reason=res.reason,
+        overridden_by=res.decided_by,
+    )
+
+
+def _left_out(session: Session, call: Call, proposal: Proposal) -> bool:
+    """Whether the allocation leaves ``proposal`` out: short of reviews, not carried."""
+    if proposal.id not in {p.id for p in short_of_reviews(session, call)}:
+        return False
+    chosen = resolutions(session, call).get(proposal.id)
+    return chosen is None or chosen.action != "carry"
+
+
+def resolve_unreviewed(
+    session: Session,
+    call: Call,
+    proposal: Proposal,
+    *,
+    action: str,
+    reason: str,
+    actor_id: int | None = None,
+) -> UnreviewedResolution:
+    """The chair's answer for a submitted proposal short of reviews, before the release:
+    ``reject`` (not reviewed, so not awarded; ``reason`` is the explanation the applicant
+    reads) or ``carry`` (to the allocation, below every reviewed proposal, flagged). Once
+    the allocation has run, a rejection is its decision at once and a carried proposal
+    waits for the next allocation run. Reason required; audited; may be changed until the
+    release. (The third answer, more reviewers, is an assignment.)"""
+    reason = reason.strip()
+    if action not in RESOLUTIONS:
+        raise DomainError("Choose 'reject' or 'carry'.", field="action")
+    if not reason:
+        raise DomainError("Give the reason (the applicant reads it).", field="reason")
+    if len(reason) > 2000:
+        raise DomainError("The reason is limited to 2,000 characters.", field="reason")
+    if proposal.call_id != call.id:
+        raise DomainError("Not found", code="not_found")
+    if call.decisions_released_at is not None:
+        raise DomainError("Decisions were already released; they can no longer be changed.")
+    if call.status not in ("ranking", "allocation", "scheduling"):
+        raise DomainError(
+            "Proposals short of reviews are resolved once the review is over (ranking, "
+            "allocation or scheduling); the call is %(status)s.",
+            status=call.status,
+        )
+    if proposal.id not in {p.id for p in short_of_reviews(session, call)}:
+        raise DomainError(
+            "Proposal %(proposal)s has enough reviews: the allocation decides on it by its rank.",
+            proposal=proposal.code,
+        )
+    res = resolutions(session, call).get(proposal.id)
+    before = res.action if res is not None else None
+    if res is None:
+        res = UnreviewedResolution(call_id=call.id, proposal_id=proposal.id)
+        session.add(res)
+    res.action, res.reason, res.decided_by = action, reason, actor_id
+    if rq.latest_run(session, call, "allocation") is not None:
+        session.execute(
+            delete(Award).where(Award.call_id == call.id, Award.proposal_id == proposal.id)
+        )
+        session.execute(
+            delete(Decision).where(Decision.call_id == call.id, Decision.proposal_id == proposal.id)
+        )
+        if action == "reject":
+            session.add(_not_reviewed(call, proposal.id, res))
+    session.flush()
+    auditlog.record(
+        session,
+        "proposal.unreviewed_resolved",
+        "proposal",
+        proposal.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        reason=reason,
+        data={"action": action, "before": before},
+    )
+    return res
+
+
 def releasable(call: Call, ds: Sequence[Decision], proposals: Sequence[Proposal]) -> bool:
     """Whether the call has something to release: decisions, or (a call past its ranking
     with nothing to review: no proposal at the close, or every one withdrawn) none to
@@ -487,6 +653,18 @@ def release_decisions(session: Session, call: Call, *, actor_id: int | None = No
         raise DomainError("There are no decisions to release.")
     if call.decisions_released_at is not None:
         return len(ds)
+    missing = without_decision(proposals, ds)
+    if missing:
+        # each submitted proposal gets its answer: none is left under review by the release
+        raise DomainError(
+            "%(n)s submitted proposal(s) have no decision: %(codes)s. Before the release, "
+            "assign them more reviewers (then calibrate and allocate again), reject them as "
+            "not reviewed with an explanation, or carry them to the allocation (then allocate "
+            "again).",
+            code="unresolved",
+            n=len(missing),
+            codes=", ".join(p.code for p in missing),
+        )
     props = {p.id: p for p in proposals}
     for d in ds:
         p = props.get(d.proposal_id)

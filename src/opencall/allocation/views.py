@@ -18,6 +18,7 @@ from opencall.allocation.presenters import explain, policy_lines
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
 from opencall.calls.queries import unit_words
+from opencall.calls.schemas import review_settings
 from opencall.facilities.domain import unit_label
 from opencall.facilities.labels import unit_text
 from opencall.facilities.models import CapacityPool
@@ -40,9 +41,13 @@ OUTCOMES = {
     "not_awarded": N_("not awarded"),
 }
 MSG_UNDECIDED = N_(
-    "Submitted proposals with no decision (no review, so no rank): %(n)s — %(codes)s. "
-    "Releasing the decisions leaves them under review."
+    "Submitted proposals with no decision yet: %(n)s — %(codes)s. The release waits until "
+    "each has one (see the proposals short of reviews below)."
 )
+RESOLUTION_LABELS = {
+    "reject": N_("rejected as not reviewed"),
+    "carry": N_("carried to the allocation, below every reviewed proposal"),
+}
 MSG_UNDECIDED_RELEASED = N_(
     "Submitted proposals with no decision (no review, so no rank): %(n)s — %(codes)s. "
     "They stayed under review after the release."
@@ -59,6 +64,17 @@ def _call(page: Page, slug: str) -> Call:
     if not policies.may_see_decisions(page.db, page.user, call):
         page.not_found()
     return call
+
+
+def _overridable(page: Page, slug: str, proposal_id: int) -> tuple[Call, Proposal]:
+    """The call and its proposal whose decision the chair may still change (else 404)."""
+    call = _call(page, slug)
+    if not policies.may_override(page.db, page.user, call):
+        page.not_found()
+    p = page.db.get(Proposal, proposal_id)
+    if p is None or p.call_id != call.id:
+        page.not_found()
+    return call, p
 
 
 def _awards(page: Page, call: Call) -> dict[int, list[tuple[Award, CapacityPool]]]:
@@ -123,6 +139,9 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             n=len(codes),
             codes=", ".join(codes),
         )
+    # the same statements whatever the call holds (a page's queries never grow with it)
+    counts = services.counted_reviews(page.db, call)
+    short = services.short_of_reviews(page.db, call, proposals, counts)
     used: dict[int, float] = defaultdict(float)
     for lst in awards.values():
         for a, _pool in lst:
@@ -145,6 +164,12 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             "used": used,
             "run": rq.latest_run(page.db, call, "allocation"),
             "undecided": undecided,
+            "short": [(p, counts.get(p.id, 0)) for p in short],
+            "min_reviews": review_settings(call.review_settings).min_reviews,
+            "resolutions": services.resolutions(page.db, call),
+            "may_resolve": policies.may_override(page.db, page.user, call)
+            and call.status in ("ranking", "allocation", "scheduling"),
+            "resolution_label": lambda a: page._(RESOLUTION_LABELS.get(a) or a),
             "may_override": policies.may_override(page.db, page.user, call),
             "may_release": policies.may_release(page.db, page.user, call)
             and call.decisions_released_at is None
@@ -167,12 +192,7 @@ def decisions(slug: str, page: Page = Depends(get_page)) -> Response:
 
 @router.post("/manage/calls/{slug}/decisions/{proposal_id}/override", response_class=HTMLResponse)
 def override(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Response:
-    call = _call(page, slug)
-    if not policies.may_override(page.db, page.user, call):
-        page.not_found()
-    p = page.db.get(Proposal, proposal_id)
-    if p is None or p.call_id != call.id:
-        page.not_found()
+    call, p = _overridable(page, slug, proposal_id)
     outcome = page.form.get("outcome", "")
     reason = page.form.get("reason", "")[:2000]
     with page.attempt() as refused:
@@ -182,6 +202,25 @@ def override(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Res
     if refused:
         return _decisions_page(page, call, 400, errors={p.id: refused.message})
     return page.redirect(f"/manage/calls/{call.slug}/decisions#p{p.id}", "saved")
+
+
+@router.post("/manage/calls/{slug}/unreviewed/{proposal_id}", response_class=HTMLResponse)
+def resolve_unreviewed(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    """The chair's answer for a proposal short of reviews: reject it as not reviewed (the
+    reason is the applicant's explanation) or carry it to the allocation."""
+    call, p = _overridable(page, slug, proposal_id)
+    with page.attempt() as refused:
+        services.resolve_unreviewed(
+            page.db,
+            call,
+            p,
+            action=page.form.get("action", ""),
+            reason=page.form.get("reason", "")[:4000],
+            actor_id=page.user.id,
+        )
+    if refused:
+        return _decisions_page(page, call, 400, errors={f"u{p.id}": refused.message})
+    return page.redirect(f"/manage/calls/{call.slug}/decisions#u{p.id}", "saved")
 
 
 @router.post("/manage/calls/{slug}/release", response_class=HTMLResponse)

@@ -115,6 +115,7 @@ def call_document(
     form: dict[str, Any] = {"requires_pdf": f.get("requires_pdf") == "on"}
     numeric = (
         (rs, "reviewers_per_proposal", int),
+        (rs, "min_reviews", int),
         (rs, "max_load", int),
         (rs, "grade_min", float),
         (rs, "grade_max", float),
@@ -306,7 +307,7 @@ def call_form_values(call: Call) -> dict[str, str]:
         "modes": ", ".join(fm.get("modes", [])),
     }
     for doc, names in (
-        (rs, ("reviewers_per_proposal", "max_load", "grade_min", "grade_max")),
+        (rs, ("reviewers_per_proposal", "min_reviews", "max_load", "grade_min", "grade_max")),
         (ap, ("pi_cap_awards", "min_fraction", "quality_threshold")),
         (
             fm,

@@ -20,6 +20,9 @@ class _Doc(BaseModel):
 class ReviewSettings(_Doc):
     mode: Literal["panel", "distributed"] = "panel"
     reviewers_per_proposal: int = Field(default=3, ge=1, le=20)
+    #: a proposal with fewer counted reviews waits for the chair before the release (more
+    #: reviewers, rejected as not reviewed, or carried to the allocation)
+    min_reviews: int = Field(default=1, ge=1, le=20)
     min_load: int = Field(default=0, ge=0)
     max_load: int = Field(default=10, ge=1)
     grade_min: float = 1.0

@@ -80,7 +80,11 @@ def period_bounds(pool: CapacityPool) -> tuple[dt.datetime, dt.datetime]:
     )
 
 
-def resource_of(pool: CapacityPool) -> Any:
+def resource_of(
+    pool: CapacityPool, taken: Sequence[tuple[dt.datetime, dt.datetime, str]] = ()
+) -> Any:
+    """The resource's calendar for ``optim.slots``: its unavailable periods, and ``taken``
+    (the slots other calls have booked, :func:`booked_by_other_calls`)."""
     from opencall.optim import slots as sl
 
     w0, w1 = period_bounds(pool)
@@ -90,8 +94,30 @@ def resource_of(pool: CapacityPool) -> Any:
         start=w0,
         end=w1,
         slot_hours=float(pool.slot_hours),
-        unavailable=tuple((u.starts_at, u.ends_at, u.reason) for u in pool.unavailable),
+        unavailable=tuple((u.starts_at, u.ends_at, u.reason) for u in pool.unavailable)
+        + tuple(taken),
     )
+
+
+def booked_by_other_calls(
+    session: Session, call: Call, pool: CapacityPool
+) -> list[tuple[dt.datetime, dt.datetime, str]]:
+    """The slots of ``pool`` that other calls sharing it have booked: not free for
+    ``call``'s schedule (two calls never book the same session)."""
+    rows = session.execute(
+        select(ScheduleEntry.start, ScheduleEntry.end).where(
+            ScheduleEntry.pool_id == pool.id,
+            ScheduleEntry.call_id != call.id,
+            ScheduleEntry.kind != PERIOD_KIND,
+            ScheduleEntry.start.is_not(None),
+            ScheduleEntry.end.is_not(None),
+        )
+    )
+    return [
+        (start, end, "booked by another call")
+        for start, end in rows
+        if start is not None and end is not None
+    ]
 
 
 def schedule_slots(
@@ -118,7 +144,9 @@ def schedule_slots(
     merit = queries.merit(session, call)
     used_pools = {aw[0].pool_id for aw in awards_by_req.values()}
     resources = tuple(
-        resource_of(pools[pid]) for pid in sorted(used_pools) if is_slot_based(pools[pid])
+        resource_of(pools[pid], booked_by_other_calls(session, call, pools[pid]))
+        for pid in sorted(used_pools)
+        if is_slot_based(pools[pid])
     )
     slot_awards: list[Any] = []
     other: list[tuple[Request, list[Award]]] = []

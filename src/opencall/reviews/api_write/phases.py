@@ -130,3 +130,21 @@ def freeze(slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
     return move_call(
         api, call, lambda: services.freeze_ranking(api.db, call, actor_id=api.actor_id)
     )
+
+
+class UnfreezeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(max_length=2000, description="required; kept in the audit log")
+
+
+@router.post("/calls/{slug}/ranking/unfreeze", response_model=PhaseOut, dependencies=[MANAGE])
+def unfreeze(body: UnfreezeIn, slug: str = SLUG, api: Api = Depends(get_api)) -> PhaseOut:
+    """Undo a freeze made too early (chair or user office), so that the grades can be
+    calibrated again; refused once the allocation has run or the decisions are released."""
+    call = chair_call(api, slug)
+    return move_call(
+        api,
+        call,
+        lambda: services.unfreeze_ranking(api.db, call, reason=body.reason, actor_id=api.actor_id),
+    )

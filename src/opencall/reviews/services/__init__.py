@@ -25,7 +25,12 @@ from opencall.reviews.services.assignment import (
     remove_assignment,
     run_assignment,
 )
-from opencall.reviews.services.calibration import freeze_ranking, run_calibration
+from opencall.reviews.services.calibration import (
+    freeze_ranking,
+    ranking_is_current,
+    run_calibration,
+    unfreeze_ranking,
+)
 from opencall.reviews.services.common import latest_run_or_fail, load_revisions, revision_content
 from opencall.reviews.services.conflicts import (
     compute_conflicts,
@@ -55,6 +60,7 @@ __all__ = [
     "latest_run_or_fail",
     "load_revisions",
     "remove_assignment",
+    "ranking_is_current",
     "respond_to_assignment",
     "revision_content",
     "run_affinity",
@@ -63,4 +69,5 @@ __all__ = [
     "submit_review",
     "submit_reviews",
     "submit_technical_review",
+    "unfreeze_ranking",
 ]

@@ -88,6 +88,9 @@ def build_assignment_problem(
                     assert member_user is not None
                     seen[member_user.id] = member_user
         reviewers = sorted(seen.values(), key=lambda u: u.id)
+    # a deactivated account (a reviewer who left mid-review) is given no new proposals;
+    # the grades it submitted stay
+    reviewers = [u for u in reviewers if u.is_active]
     if not reviewers or not proposals:
         raise DomainError("Assignment needs reviewers and proposals under review.")
     pidx = {p.id: i for i, p in enumerate(proposals)}
@@ -337,6 +340,8 @@ def add_assignment(
     rs = review_settings(call.review_settings)
     if proposal.call_id != call.id:
         raise DomainError("Not found", code="not_found")
+    if not reviewer.is_active:
+        raise DomainError("This account is deactivated; it cannot be given proposals.")
     if q.is_conflicted(session, proposal.id, reviewer.id):
         raise DomainError(
             "This reviewer is conflicted with this proposal; the pair is refused.", code="conflict"

@@ -18,7 +18,7 @@ from opencall.errors import DomainError
 from opencall.proposals.models import Request
 from opencall.reviews import queries as q
 from opencall.reviews.models import RankedProposal
-from opencall.runs import Progress, Solve, SolverRun, record_run
+from opencall.runs import Progress, Solve, SolverRun, inputs_hash, record_run
 from opencall.runs import no_progress as _noop
 
 
@@ -42,12 +42,7 @@ def run_calibration(
         )
     solve = Solve(seed, actor_id)
     rs = review_settings(call.review_settings)
-    pairs = q.submitted_reviews(session, call)
-    # a conflict found after the grade was given (a co-authorship declared late, say): the
-    # review is kept, but its grade does not rank the proposal
-    conflicted = q.conflict_pairs(session, call)
-    kept = [(a, r) for a, r in pairs if (a.proposal_id, a.reviewer_id) not in conflicted]
-    excluded, pairs = len(pairs) - len(kept), kept
+    pairs, excluded = _counted(session, call)
     if not pairs:
         raise DomainError("No submitted reviews to calibrate yet.")
     prop_ids = sorted({a.proposal_id for a, _ in pairs})
@@ -95,7 +90,7 @@ def run_calibration(
         call,
         "calibration",
         solve,
-        inputs={"grades": [(a.proposal_id, a.reviewer_id, r.grade) for a, r in pairs]},
+        inputs=_grades(pairs),
         parameters={
             "n_bootstrap": n_bootstrap,
             "fit_scale": fit_scale,
@@ -149,6 +144,29 @@ def run_calibration(
     session.flush()
     progress(100, "calibration done")
     return run
+
+
+def _counted(session: Session, call: Call) -> tuple[list[tuple[Any, Any]], int]:
+    """The submitted reviews whose grade ranks, and how many were left out: a conflict
+    found after the grade was given (a co-authorship declared late, say) keeps the review,
+    but its grade does not rank the proposal."""
+    pairs = q.submitted_reviews(session, call)
+    conflicted = q.conflict_pairs(session, call)
+    kept = [(a, r) for a, r in pairs if (a.proposal_id, a.reviewer_id) not in conflicted]
+    return kept, len(pairs) - len(kept)
+
+
+def _grades(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
+    """The calibration's inputs (their hash is the run's ``inputs_hash``)."""
+    return {"grades": [(a.proposal_id, a.reviewer_id, r.grade) for a, r in pairs]}
+
+
+def ranking_is_current(session: Session, call: Call) -> bool:
+    """Whether the counted grades are still those the latest calibration ranked (not
+    when a grade changed or was added since, or a conflict found since keeps one out).
+    True before a first calibration."""
+    run = q.latest_run(session, call, "calibration")
+    return run is None or inputs_hash(_grades(_counted(session, call)[0])) == run.inputs_hash
 
 
 def _bias_corrected(
@@ -253,7 +271,48 @@ def freeze_ranking(session: Session, call: Call, *, actor_id: int | None = None)
         raise DomainError("Calibrate the grades before freezing the ranking.")
     if call.ranking_frozen_at is not None:
         return call  # already frozen: the first freeze (its time and audit event) stands
+    if not ranking_is_current(session, call):
+        raise DomainError(
+            "The grades changed since the last calibration; calibrate again before freezing "
+            "the ranking."
+        )
     call.ranking_frozen_at = utcnow()
     session.flush()
     auditlog.record(session, "ranking.frozen", "call", call.id, actor_id=actor_id, call_id=call.id)
+    return call
+
+
+def unfreeze_ranking(
+    session: Session, call: Call, *, reason: str, actor_id: int | None = None
+) -> Call:
+    """Undo a freeze made too early, so that the chair can calibrate again: a reason is
+    required and audited (``ranking.unfrozen``, with the time of the freeze undone). Only
+    before the allocation has run on the frozen ranking, and never after the release."""
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("Give the reason for unfreezing the ranking.", field="reason")
+    if len(reason) > 2000:
+        raise DomainError("The reason is limited to 2,000 characters.", field="reason")
+    if call.ranking_frozen_at is None:
+        raise DomainError("The ranking is not frozen.")
+    if call.decisions_released_at is not None:
+        raise DomainError("Decisions were already released; the ranking can no longer be unfrozen.")
+    if q.latest_run(session, call, "allocation") is not None:
+        raise DomainError(
+            "The allocation has already run on the frozen ranking; it can no longer be "
+            "unfrozen (its decisions read that ranking)."
+        )
+    frozen_at = call.ranking_frozen_at
+    call.ranking_frozen_at = None
+    session.flush()
+    auditlog.record(
+        session,
+        "ranking.unfrozen",
+        "call",
+        call.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        reason=reason,
+        data={"frozen_at": frozen_at.isoformat()},
+    )
     return call

@@ -82,6 +82,11 @@ def _checked_review(
     rs = review_settings(call.review_settings)
     if call.status not in ("closed", "review"):
         raise DomainError("Reviews are accepted only while the call is in review.")
+    if call.ranking_frozen_at is not None:
+        # the frozen ranking is what the allocation reads: a new grade would not be in it
+        raise DomainError(
+            "The ranking is frozen; grades can no longer change (the chair may unfreeze it)."
+        )
     try:
         g = float(grade)
     except (TypeError, ValueError) as exc:

@@ -3,10 +3,13 @@ of a dual-anonymous call only once the ranking is frozen."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from opencall.calls.access import staff_call
+from opencall.calls.models import Call
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.presenters import labels, proposal_rows
@@ -69,21 +72,44 @@ def ranking(slug: str, page: Page = Depends(get_page)) -> Response:
             "n": n,
             "identities": policies.may_see_identities(page.db, page.user, call),
             "run": q.latest_run(page.db, call, "calibration"),
+            # a freeze is undone only before the allocation has run on it
+            "may_unfreeze": call.ranking_frozen_at is not None
+            and call.decisions_released_at is None
+            and q.latest_run(page.db, call, "allocation") is None,
             **labels(page),
         },
     )
 
 
-@router.post("/manage/calls/{slug}/ranking/freeze", response_class=HTMLResponse)
-def freeze(slug: str, page: Page = Depends(get_page)) -> Response:
+def _confirmed(page: Page, slug: str, step: Callable[[Call], object]) -> Response:
+    """A confirmed change of the ranking's freeze, back on the ranking page (or the
+    cockpit with the refusal, nothing changed)."""
     call = staff_call(page, slug)
     if page.form.get("confirm") != "yes":
         return cockpit_error(page, call, page._(MSG_CONFIRM))
     with page.attempt() as refused:
-        services.freeze_ranking(page.db, call, actor_id=page.user.id)
+        step(call)
     if refused:
         return cockpit_error(page, call, refused.message)
     return page.redirect(f"/manage/calls/{call.slug}/ranking", "saved")
+
+
+@router.post("/manage/calls/{slug}/ranking/freeze", response_class=HTMLResponse)
+def freeze(slug: str, page: Page = Depends(get_page)) -> Response:
+    return _confirmed(
+        page, slug, lambda call: services.freeze_ranking(page.db, call, actor_id=page.user.id)
+    )
+
+
+@router.post("/manage/calls/{slug}/ranking/unfreeze", response_class=HTMLResponse)
+def unfreeze(slug: str, page: Page = Depends(get_page)) -> Response:
+    """Undo a freeze made too early (reason required, audited), before the allocation."""
+    reason = page.form.get("reason", "")[:4000]
+    return _confirmed(
+        page,
+        slug,
+        lambda call: services.unfreeze_ranking(page.db, call, reason=reason, actor_id=page.user.id),
+    )
 
 
 # Messages the review services compose in English, catalogued for Translator.message.

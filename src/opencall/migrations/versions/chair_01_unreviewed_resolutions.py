@@ -1,0 +1,56 @@
+"""unreviewed_resolutions: the chair's answer for a proposal short of reviews
+
+Revision ID: chair_01
+Revises: res_02
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import opencall.db
+
+revision = "chair_01"
+down_revision = "res_02"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "unreviewed_resolutions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("call_id", sa.Integer(), nullable=False),
+        sa.Column("proposal_id", sa.Integer(), nullable=False),
+        sa.Column("action", sa.String(length=10), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("decided_by", sa.Integer(), nullable=True),
+        sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["call_id"], ["calls.id"], name=op.f("fk_unreviewed_resolutions_call_id_calls")
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by"], ["users.id"], name=op.f("fk_unreviewed_resolutions_decided_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["proposal_id"],
+            ["proposals.id"],
+            name=op.f("fk_unreviewed_resolutions_proposal_id_proposals"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_unreviewed_resolutions")),
+        sa.UniqueConstraint(
+            "call_id", "proposal_id", name=op.f("uq_unreviewed_resolutions_call_id_proposal_id")
+        ),
+    )
+    with op.batch_alter_table("unreviewed_resolutions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_unreviewed_resolutions_call_id"), ["call_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_unreviewed_resolutions_proposal_id"), ["proposal_id"], unique=False
+        )
+
+
+def downgrade() -> None:
+    op.drop_table("unreviewed_resolutions")
