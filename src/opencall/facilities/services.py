@@ -139,13 +139,7 @@ def create_pool(
     if not (math.isfinite(amount) and amount > 0):
         raise DomainError("A capacity pool needs a positive amount.", field="amount")
     unit = POOL_UNITS[pool_type]
-    if domain.countable(unit) and amount != int(amount):
-        raise DomainError(
-            "A resource counted in %(unit)s offers whole units; %(amount)s is not a whole number.",
-            field="amount",
-            unit=domain.unit_text(unit, None),
-            amount=plain_number(amount),
-        )
+    domain.require_whole(amount, unit)
     attrs = validate_pool_attributes(pool_type, attributes)
     _name_free(session, facility.id, name, None)
     pool = CapacityPool(
