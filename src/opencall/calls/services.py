@@ -226,23 +226,6 @@ def offer_pool(
     return cp
 
 
-def transition_call(
-    session: Session,
-    call: Call,
-    target: str,
-    *,
-    actor_id: int | None = None,
-    reason: str = "",
-    now: dt.datetime | None = None,
-) -> Call:
-    """Move a call to a status that has no side effects in later features. Closing
-    freezes the proposals (``opencall.cycle.services.transition_call`` does it all):
-    asked here, it is refused rather than half done."""
-    if target == "closed":
-        raise ValueError("close a call with opencall.cycle.services.transition_call")
-    return change_status(session, call, target, actor_id=actor_id, reason=reason, now=now)
-
-
 def change_status(
     session: Session,
     call: Call,
