@@ -28,7 +28,7 @@ from sqlalchemy import select, text, update
 from opencall import jobs, migrate, worker
 from opencall.allocation import services as al
 from opencall.calls.queries import call_by_slug
-from opencall.calls.services import transition_call
+from opencall.cycle.services import transition_call
 from opencall.db import make_engine, make_sessionmaker
 from opencall.demo import bulk, world
 from opencall.demo.simulate import simulate_reviews

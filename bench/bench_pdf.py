@@ -57,7 +57,7 @@ def main() -> None:
 
     from opencall import migrate
     from opencall.app import create_app
-    from opencall.calls import services as call_services
+    from opencall.cycle import services as cycle_services
     from opencall.db import make_engine, make_sessionmaker
     from opencall.people import services as people_services
     from opencall.people.services import load_countries
@@ -126,7 +126,7 @@ def main() -> None:
         prop_services.close_call(
             s, prop.call, reason="bench", now=prop.call.closes_at + dt.timedelta(1)
         )
-        call_services.transition_call(s, prop.call, "review")
+        cycle_services.transition_call(s, prop.call, "review")
         s.commit()
     o = login("office@bench.example")
     cockpit = []

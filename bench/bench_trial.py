@@ -33,7 +33,7 @@ from sqlalchemy import text, update
 from opencall import jobs, migrate
 from opencall.allocation import services as al
 from opencall.calls.queries import call_by_slug
-from opencall.calls.services import transition_call
+from opencall.cycle.services import transition_call
 from opencall.db import make_engine, make_sessionmaker
 from opencall.demo import world
 from opencall.demo.postaward import record_postaward

@@ -111,7 +111,7 @@ def fast_call(s: Session, *, status: str = "open", max_hours: float = 50.0, **fo
     for p in pools:
         call_services.offer_pool(s, call, p)
     if status == "open":
-        call_services.transition_call(s, call, "open", now=NOW)
+        cycle_services.transition_call(s, call, "open", now=NOW)
     return call
 
 
@@ -149,7 +149,7 @@ def samples_call(s: Session) -> tuple[Call, CapacityPool]:
         },
     )
     call_services.offer_pool(s, call, pool, max_per_request=400)
-    call_services.transition_call(s, call, "open", now=NOW)
+    cycle_services.transition_call(s, call, "open", now=NOW)
     return call, pool
 
 

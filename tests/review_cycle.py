@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from opencall.calls import services as call_services
+from opencall.cycle import services as cycle_services
 from opencall.people import services as people_services
 from opencall.proposals import services as prop_services
 from opencall.reviews import services as rv
@@ -71,7 +71,7 @@ def build_cycle(s: Session) -> Cycle:
     people_services.grant_role(s, staff["manager"].id, "call_manager", provider_id=pid)
     people_services.grant_role(s, staff["manager"].id, "provider_admin", provider_id=pid)
     prop_services.close_call(s, call, reason="test", now=F.NOW + dt.timedelta(days=31))
-    call_services.transition_call(s, call, "review")
+    cycle_services.transition_call(s, call, "review")
     p0 = proposals[0]
     a = rv.add_assignment(s, call, p0, staff["assigned"])
     b = rv.add_assignment(s, call, p0, staff["conflicted"])

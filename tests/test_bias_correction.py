@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from opencall.auditlog import AuditEvent
 from opencall.calls.queries import call_by_slug
 from opencall.calls.schemas import review_settings
-from opencall.calls.services import transition_call, update_call
+from opencall.calls.services import update_call
+from opencall.cycle.services import transition_call
 from opencall.demo.simulate import simulate_reviews
 from opencall.errors import DomainError
 from opencall.proposals.services import close_call

@@ -35,7 +35,7 @@ def test_unknown_status_refused() -> None:
 
 def test_transition_is_logged_and_illegal_one_changes_nothing(db: Session) -> None:
     call = f.fast_call(db, status="draft")
-    services.transition_call(db, call, "open", actor_id=None, now=f.NOW)
+    cycle.transition_call(db, call, "open", actor_id=None, now=f.NOW)
     assert call.status == "open"
     ev = db.scalars(select(AuditEvent).where(AuditEvent.action == "call.transition")).all()
     assert ev[-1].data == {"from": "draft", "to": "open"}
@@ -71,7 +71,7 @@ def test_call_cannot_open_without_pools(db: Session) -> None:
         },
     )
     with pytest.raises(DomainError, match="capacity pool"):
-        services.transition_call(db, call, "open")
+        cycle.transition_call(db, call, "open")
 
 
 def test_offered_pools_are_the_calls_pools_in_order_loaded_or_not(db: Session) -> None:

@@ -70,7 +70,9 @@ def _closed(db: Session, status: str = "closed") -> Call:
     cycle.transition_call(db, call, "closed", reason="test", now=NOW)
     path = ["review", "ranking", "allocation", "scheduling", "published", "archived"]
     for target in path[: path.index(status) + 1] if status != "closed" else []:
-        services.transition_call(db, call, target, now=NOW)
+        if target == "published":
+            call.decisions_released_at = NOW  # publishing needs released decisions
+        cycle.transition_call(db, call, target, now=NOW)
     assert call.status == status
     return call
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from opencall.allocation import services as al
 from opencall.allocation.models import Award, Decision
 from opencall.calls.queries import call_by_slug
-from opencall.calls.services import transition_call
+from opencall.cycle.services import transition_call
 from opencall.demo.simulate import simulate_reviews
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool

@@ -21,7 +21,7 @@ import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ForeignKey, Integer, String, Text, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -75,6 +75,32 @@ def record(
     """Append one event; the caller's unit of work commits it with the change."""
     event = EventInput(action, entity, entity_id, actor_id, call_id, reason, data)
     return record_many(session, [event])[0]
+
+
+class _Stored(Protocol):
+    @property
+    def id(self) -> Any: ...
+
+
+Row = TypeVar("Row", bound=_Stored)
+
+
+def record_new(
+    session: Session,
+    row: Row,
+    action: str,
+    entity: str,
+    *,
+    actor_id: int | None = None,
+    call_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> Row:
+    """Store a new row (flushed, so that it has its id) and record its creation as an
+    event on it; returns the row."""
+    session.add(row)
+    session.flush()
+    record(session, action, entity, row.id, actor_id=actor_id, call_id=call_id, data=data)
+    return row
 
 
 @dataclass(frozen=True)

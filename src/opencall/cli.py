@@ -621,15 +621,12 @@ def _solver_step(
 ) -> None:
     """:func:`_step` for a service that answers its solver run; prints the run. A step of
     the cycle runs only in the call states the chair's pages and the API allow
-    (``reviews.presenters.STEPS``): out of order it is refused and nothing changes."""
-    from opencall.reviews.presenters import STEPS
+    (``cycle.services.STEPS``): out of order it is refused and nothing changes."""
+    from opencall.cycle.services import require_step
     from opencall.runs import SolverRun
 
-    allowed = STEPS[label][2] if label in STEPS else None
-
     def in_order(s: Session, c: Call, p: Callable[[int, str], None]) -> object:
-        if allowed is not None and c.status not in allowed:
-            raise DomainError("This step cannot run while the call is %(status)s.", status=c.status)
+        require_step(c, label)
         return fn(s, c, p)
 
     run = _step(ctx, slug, label, in_order)

@@ -135,15 +135,12 @@ def record_run(
         summary=json.loads(json.dumps(summary or {}, default=str)),
         created_by=actor_id,
     )
-    session.add(run)
-    session.flush()
-    auditlog.record(
+    return auditlog.record_new(
         session,
+        run,
         f"solver.{kind}",
         "solver_run",
-        run.id,
         actor_id=actor_id,
         call_id=call.id,
         data={"status": status, "objective": objective, "gap": gap, "seed": seed},
     )
-    return run

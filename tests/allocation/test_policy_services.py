@@ -17,7 +17,8 @@ from opencall.allocation import services as al
 from opencall.allocation.models import Award, Decision
 from opencall.calls.queries import call_by_slug
 from opencall.calls.schemas import allocation_policy
-from opencall.calls.services import transition_call, update_call
+from opencall.calls.services import update_call
+from opencall.cycle.services import transition_call
 from opencall.demo.simulate import simulate_reviews
 from opencall.errors import DomainError
 from opencall.proposals.models import ProposalRevision

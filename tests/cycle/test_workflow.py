@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall.auditlog import AuditEvent
-from opencall.calls import services as call_services
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.proposals import services as ps
@@ -26,17 +25,6 @@ def test_closing_through_the_workflow_freezes_and_restores_proposals(db: Session
     assert p.title == rev.content["title"]  # the unsubmitted edit is not what is reviewed
     actions = list(db.scalars(select(AuditEvent.action).where(AuditEvent.call_id == call.id)))
     assert "call.proposals_frozen" in actions
-
-
-def test_the_bare_transition_refuses_to_close_rather_than_skip_the_freeze(db: Session) -> None:
-    call = f.fast_call(db)
-    p = f.full_proposal(db, call)
-    ps.submit(db, p, now=f.NOW)
-    before = f.table_counts(db)
-    with pytest.raises(ValueError, match="cycle"):
-        call_services.transition_call(db, call, "closed", now=f.NOW, reason="test")
-    assert call.status == "open" and p.status == "submitted"
-    assert f.table_counts(db) == before
 
 
 def test_publishing_needs_released_decisions_and_is_audited(db: Session) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award
 from opencall.calls import services as call_services
+from opencall.cycle import services as cycle
 from opencall.facilities import services as fs
 from opencall.inputs import plain_number
 from opencall.proposals import services as ps
@@ -50,7 +51,7 @@ def _cluster_call(s: Session) -> tuple[str, int, str]:
     )  # fmt: skip
     make_open(call)
     call_services.offer_pool(s, call, pool, 4e6)
-    call_services.transition_call(s, call, "open")
+    cycle.transition_call(s, call, "open")
     pi = F.user(s, email="pi@hpc.example", country="ETH")
     p = ps.create_proposal(s, call, pi, title="Climate", abstract="a", science_case="b")
     req = ps.add_request(s, p, "custom", {"amount": 1234567.5}, pool_id=pool.id)

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from opencall.calls import services as call_services
+from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.facilities import services as fs
 from opencall.facilities.domain import unit_label
@@ -165,7 +166,7 @@ def test_archived_calls_still_count(db: Session) -> None:
 
 
 def _proposal(db: Session, call):  # type: ignore[no-untyped-def]
-    call_services.transition_call(db, call, "open", now=f.NOW)
+    cycle.transition_call(db, call, "open", now=f.NOW)
     return ps.create_proposal(
         db, call, f.user(db), title="Ribosome", abstract="a", science_case="b", now=f.NOW
     )

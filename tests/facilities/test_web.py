@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from opencall.calls import services as call_services
+from opencall.cycle import services as cycle
 from opencall.facilities import services as fs
 from opencall.facilities.models import CapacityPool, Facility
 from opencall.people import services as people_services
@@ -50,7 +50,7 @@ def build_cryo(s: Session) -> Cryo:
     applicant = F.user(s, email="applicant@example.org")
     call = cryo_call(s, fac, [krios, glacios], 40)
     make_open(call)  # around the real clock: the pages use it
-    call_services.transition_call(s, call, "open")
+    cycle.transition_call(s, call, "open")
     p = ps.create_proposal(s, call, applicant, title="Ribosome", abstract="a", science_case="b")
     s.flush()
     return Cryo(
@@ -418,7 +418,7 @@ def test_a_missing_file_is_named_by_the_resources_label_in_each_language(web: We
         applicant = F.user(s, email="safety-sheet@example.org")
         call = cryo_call(s, fac, [krios], 40)
         make_open(call)
-        call_services.transition_call(s, call, "open")
+        cycle.transition_call(s, call, "open")
         p = ps.create_proposal(s, call, applicant, title="Ribosome", abstract="a", science_case="b")
         details = {"amount": 1, "specimen": "s", "mode": "screening", "safety": "msds.pdf"}
         ps.add_request(s, p, "custom", details, pool_id=krios.id)

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from opencall.calls import services as call_services
+from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.facilities import services as fs
 from opencall.proposals import services as ps
@@ -79,7 +80,7 @@ def test_offers_and_requests_in_a_whole_unit_are_whole(db: Session) -> None:
     assert "tirs" in Translator("fr").error(err.value)
     assert f.table_counts(db) == before
     call_services.offer_pool(db, call, shots, 10)
-    call_services.transition_call(db, call, "open", now=f.NOW)
+    cycle.transition_call(db, call, "open", now=f.NOW)
     applicant = f.user(db, email="pi@plasma.example")
     p = ps.create_proposal(
         db, call, applicant, title="ELM", abstract="a", science_case="b", now=f.NOW
@@ -101,7 +102,7 @@ def test_declaring_whole_units_later_checks_what_is_offered_and_requested(db: Se
     call_services.offer_pool(db, fractional, gas, 2.5)
     whole = cryo_call(db, fac, [], None)
     call_services.offer_pool(db, whole, gas, 4)
-    call_services.transition_call(db, whole, "open", now=f.NOW)
+    cycle.transition_call(db, whole, "open", now=f.NOW)
     applicant = f.user(db, email="gas@plasma.example")
     p = ps.create_proposal(db, whole, applicant, title="Puff", abstract="a", science_case="b",
                            now=f.NOW)  # fmt: skip

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from opencall import jobs
 from opencall.app import create_app
-from opencall.calls import services as call_services
+from opencall.cycle import services as cycle
 from opencall.people import services as people_services
 from opencall.people.models import User
 from opencall.proposals import services as prop_services
@@ -138,7 +138,7 @@ def to_review(web: Web, world: dict[str, Any]) -> int:
         prop_services.submit(s, p)
         call = p.call
         prop_services.close_call(s, call, reason="test", now=call.closes_at + dt.timedelta(1))
-        call_services.transition_call(s, call, "review")
+        cycle.transition_call(s, call, "review")
         reviewer = s.get(User, world["reviewer"])
         assert reviewer is not None
         a = rv.add_assignment(s, call, p, reviewer)

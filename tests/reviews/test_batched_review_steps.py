@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from opencall import auditlog
 from opencall.calls.queries import call_by_slug
-from opencall.calls.services import transition_call
+from opencall.cycle.services import transition_call
 from opencall.errors import DomainError
 from opencall.people.models import User
 from opencall.reviews import queries as rq

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
-from opencall.calls.services import transition_call
+from opencall.cycle.services import transition_call
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people import services as people_services

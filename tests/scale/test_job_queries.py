@@ -16,7 +16,7 @@ from sqlalchemy import event
 from opencall import jobs
 from opencall.app import build_registry
 from opencall.calls.queries import call_by_slug
-from opencall.calls.services import transition_call
+from opencall.cycle.services import transition_call
 from opencall.db import make_engine, make_sessionmaker
 from opencall.demo import world
 from opencall.demo.simulate import simulate_reviews

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from opencall import jobs
 from opencall.allocation.models import Award
+from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
 from opencall.optim import slots as sl
@@ -47,6 +48,10 @@ def run_job(factory: sessionmaker[Session], w: SlotWorld) -> None:
     reg = jobs.JobRegistry()
     scheduling_jobs.register(reg)
     with factory() as s:
+        call = get_call(s, w)
+        path = ["closed", "review", "ranking", "allocation", "scheduling"]
+        for target in path[path.index(call.status) + 1 :]:  # the job runs in scheduling
+            cycle.transition_call(s, call, target)
         job = jobs.enqueue(s, "schedule.run", {"call_id": w.call_id}, call_id=w.call_id)
         s.commit()
         job_id = job.id

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award, Decision
 from opencall.calls.queries import call_by_slug
-from opencall.calls.services import transition_call
+from opencall.cycle.services import transition_call
 from opencall.db import utcnow
 from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal
@@ -37,9 +37,9 @@ def publish(s: Session, w: World) -> None:
         prop_services.submit(s, q)
     now = utcnow()
     prop_services.close_call(s, call, reason="test", now=now)
+    call.decisions_released_at = now  # publishing needs released decisions
     for target in ("review", "ranking", "allocation", "scheduling", "published"):
         transition_call(s, call, target, now=now)
-    call.decisions_released_at = now
     pool = call.pools[5].pool
     s.add(
         Decision(

@@ -8,17 +8,15 @@ from sqlalchemy.orm import Session
 
 from opencall.allocation import services
 from opencall.calls.models import Call
+from opencall.cycle.services import step_call
 from opencall.errors import DomainError
 from opencall.jobs import Job, JobRegistry
 
 
 def allocate(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
-    call = session.get(Call, job.payload.get("call_id"))
-    if call is None:
-        raise DomainError("The call of this job no longer exists.")
     services.run_allocation(
         session,
-        call,
+        step_call(session, job),
         seed=int(job.payload.get("seed", 0)),
         actor_id=job.created_by,
         progress=progress,

@@ -21,7 +21,7 @@ from opencall.calls.schemas import (
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities import services as fac_services
-from opencall.facilities.domain import unit_label, unit_text
+from opencall.facilities.domain import require_whole, unit_label, unit_text
 from opencall.facilities.models import CapacityPool, Facility
 from opencall.inputs import error_text, first_error, plain_number
 
@@ -183,21 +183,13 @@ def offer_pool(
             amount=plain_number(pool.amount),
             unit=unit_text(pool.unit, pool.unit_labels, pool.amount),
         )
-    if amount != int(amount):
-        if pool.slot_hours is not None:
-            raise DomainError(
-                "A slot-based resource offers whole slots; %(amount)s is not a whole number.",
-                field="amount",
-                amount=plain_number(amount),
-            )
-        if pool.whole_only:
-            raise DomainError(
-                "A resource counted in %(unit)s offers whole units; %(amount)s is not a "
-                "whole number.",
-                field="amount",
-                unit=unit_text(pool.unit, pool.unit_labels),
-                amount=plain_number(amount),
-            )
+    require_whole(
+        amount,
+        pool.unit,
+        pool.unit_labels,
+        whole=pool.whole_only,
+        slot_based=pool.slot_hours is not None,
+    )
     if committed + amount > pool.amount + 1e-9:
         raise DomainError(
             "Resource %(name)s has %(amount)s; other calls already offer "
@@ -232,23 +224,6 @@ def offer_pool(
         data={"pool_id": pool.id, "amount": amount},
     )
     return cp
-
-
-def transition_call(
-    session: Session,
-    call: Call,
-    target: str,
-    *,
-    actor_id: int | None = None,
-    reason: str = "",
-    now: dt.datetime | None = None,
-) -> Call:
-    """Move a call to a status that has no side effects in later features. Closing
-    freezes the proposals (``opencall.cycle.services.transition_call`` does it all):
-    asked here, it is refused rather than half done."""
-    if target == "closed":
-        raise ValueError("close a call with opencall.cycle.services.transition_call")
-    return change_status(session, call, target, actor_id=actor_id, reason=reason, now=now)
 
 
 def change_status(

@@ -17,11 +17,18 @@ others     none (review, ranking, allocation, scheduling, archived)
 Freezing the ranking (``reviews.services.freeze_ranking``) and releasing the
 decisions (``allocation.services.release_decisions``) are steps inside a
 status, owned by their features; they are not status changes.
+
+The steps a chair runs (``STEPS``: conflicts, affinity, assignment, calibration,
+allocation, scheduling) run only in the call states this module names for them
+(:func:`require_step`): the cockpit and the API refuse to queue one out of order,
+the CLI to run one, and the job handlers to run one whose call moved on after it
+was queued (:func:`step_call`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -30,9 +37,53 @@ from opencall.calls import services as call_services
 from opencall.calls.domain import check_call_transition
 from opencall.calls.models import Call
 from opencall.errors import DomainError
+from opencall.jobs import Job
 from opencall.proposals import services as proposal_services
 
 MSG_RELEASE_FIRST = "Release the decisions before publishing the call."
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step of the cycle: the kind of the job that runs it, the call states it may run in."""
+
+    kind: str
+    states: tuple[str, ...]
+
+
+#: The steps of the cycle a chair runs (as jobs from the cockpit and the API, at once
+#: from the CLI), in the cockpit's order: the one rule of when each may run.
+STEPS: dict[str, Step] = {
+    "conflicts": Step("review.conflicts", ("closed", "review")),
+    "affinity": Step("review.affinity", ("closed", "review")),
+    "assignment": Step("review.assign", ("closed", "review")),
+    "calibration": Step("review.calibrate", ("review", "ranking")),
+    "allocation": Step("allocation.run", ("allocation",)),
+    "scheduling": Step("schedule.run", ("scheduling",)),
+}
+STEP_OF_KIND = {step.kind: name for name, step in STEPS.items()}
+
+
+def may_run(call: Call, step: str) -> bool:
+    """Whether the step ``step`` (a key of ``STEPS``) may run while ``call`` is as it is."""
+    return call.status in STEPS[step].states
+
+
+def require_step(call: Call, step: str) -> None:
+    """Refuse (:class:`DomainError`, nothing changed) a step the call's status does not allow."""
+    if not may_run(call, step):
+        raise DomainError("This step cannot run while the call is %(status)s.", status=call.status)
+
+
+def step_call(session: Session, job: Job) -> Call:
+    """The call of a queued step's job (``payload["call_id"]``), refused when the call is
+    gone or when it moved on since the step was queued and the step may no longer run:
+    the job then fails with the reason and changes nothing."""
+    call = session.get(Call, job.payload.get("call_id"))
+    if call is None:
+        raise DomainError("The call of this job no longer exists.")
+    require_step(call, STEP_OF_KIND[job.kind])
+    return call
 
 
 def transition_call(

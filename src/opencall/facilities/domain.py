@@ -250,6 +250,34 @@ def check_calendar(data: dict[str, Any]) -> Calendar:
         raise _value_error(exc, "calendar") from exc
 
 
+def require_whole(
+    amount: float,
+    unit: str,
+    labels: dict[str, Any] | None = None,
+    *,
+    whole: bool = False,
+    slot_based: bool = False,
+) -> None:
+    """Refuse a fractional ``amount`` (a capacity, an offer) of a resource counted in
+    whole numbers: in slots (``slot_based``), or in a countable unit (built in, or
+    declared ``whole`` by the operator). The one rule, wherever an amount is set."""
+    if amount == int(amount):
+        return
+    if slot_based:
+        raise DomainError(
+            "A slot-based resource offers whole slots; %(amount)s is not a whole number.",
+            field="amount",
+            amount=plain_number(amount),
+        )
+    if whole or countable(unit):
+        raise DomainError(
+            "A resource counted in %(unit)s offers whole units; %(amount)s is not a whole number.",
+            field="amount",
+            unit=unit_text(unit, labels),
+            amount=plain_number(amount),
+        )
+
+
 def check_amount(
     amount: float,
     calendar: Calendar,
@@ -263,22 +291,9 @@ def check_amount(
     if not (math.isfinite(amount) and amount > 0):
         raise DomainError("A resource needs a positive amount of capacity.", field="amount")
     cap = calendar.slot_capacity()
+    require_whole(amount, unit, labels, whole=whole, slot_based=cap is not None)
     if cap is None:
-        if (whole or countable(unit)) and amount != int(amount):
-            raise DomainError(
-                "A resource counted in %(unit)s offers whole units; %(amount)s is not a "
-                "whole number.",
-                field="amount",
-                unit=unit_text(unit, labels),
-                amount=plain_number(amount),
-            )
         return
-    if amount != int(amount):
-        raise DomainError(
-            "A slot-based resource offers whole slots; %(amount)s is not a whole number.",
-            field="amount",
-            amount=plain_number(amount),
-        )
     if amount > cap:
         raise DomainError(
             "%(n)s slots of %(h)s h do not fit in the period %(period)s less its "

@@ -5,7 +5,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,24 +29,6 @@ from opencall.inputs import plain_number
 from opencall.people.models import Country
 
 SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
-
-
-Created = TypeVar("Created", Provider, Facility, CapacityPool)
-
-
-def _created(
-    session: Session,
-    obj: Created,
-    event: str,
-    kind: str,
-    actor_id: int | None,
-    data: dict[str, Any] | None = None,
-) -> Created:
-    """Store a new provider, facility or resource and record its creation."""
-    session.add(obj)
-    session.flush()
-    auditlog.record(session, event, kind, obj.id, actor_id=actor_id, data=data)
-    return obj
 
 
 def create_provider(
@@ -73,7 +55,7 @@ def create_provider(
             code_value=repr(country_iso3),
         )
     p = Provider(name=name.strip(), slug=slug, country_iso3=country_iso3, description=description)
-    return _created(session, p, "provider.created", "provider", actor_id)
+    return auditlog.record_new(session, p, "provider.created", "provider", actor_id=actor_id)
 
 
 def create_facility(
@@ -100,7 +82,7 @@ def create_facility(
         attributes=attrs,
         description=description,
     )
-    return _created(session, f, "facility.created", "facility", actor_id)
+    return auditlog.record_new(session, f, "facility.created", "facility", actor_id=actor_id)
 
 
 def create_pool(
@@ -139,13 +121,7 @@ def create_pool(
     if not (math.isfinite(amount) and amount > 0):
         raise DomainError("A capacity pool needs a positive amount.", field="amount")
     unit = POOL_UNITS[pool_type]
-    if domain.countable(unit) and amount != int(amount):
-        raise DomainError(
-            "A resource counted in %(unit)s offers whole units; %(amount)s is not a whole number.",
-            field="amount",
-            unit=domain.unit_text(unit, None),
-            amount=plain_number(amount),
-        )
+    domain.require_whole(amount, unit)
     attrs = validate_pool_attributes(pool_type, attributes)
     _name_free(session, facility.id, name, None)
     pool = CapacityPool(
@@ -156,7 +132,9 @@ def create_pool(
         amount=float(amount),
         attributes=attrs,
     )
-    return _created(session, pool, "pool.created", "capacity_pool", actor_id, {"amount": amount})
+    return auditlog.record_new(
+        session, pool, "pool.created", "capacity_pool", actor_id=actor_id, data={"amount": amount}
+    )
 
 
 # ---------------------------------------------------------------- resources (general model)
@@ -366,7 +344,9 @@ def create_resource(
         for u in cal.unavailable
     ]
     data = {"amount": pool.amount, "unit": pool.unit}
-    return _created(session, pool, "pool.created", "capacity_pool", actor_id, data)
+    return auditlog.record_new(
+        session, pool, "pool.created", "capacity_pool", actor_id=actor_id, data=data
+    )
 
 
 def _unavailable_docs(pool: CapacityPool) -> list[dict[str, Any]]:

@@ -762,13 +762,11 @@ def create_api_token(
         created_at=now,
         expires_at=now + dt.timedelta(days=days),
     )
-    session.add(tok)
-    session.flush()
-    auditlog.record(
+    auditlog.record_new(
         session,
+        tok,
         "api_token.created",
         "api_token",
-        tok.id,
         actor_id=user.id,
         data={"scopes": granted, "days": days},
     )
@@ -961,13 +959,11 @@ def invite_to_role(
         created_at=now,
         expires_at=now + INVITE_TTL,
     )
-    session.add(inv)
-    session.flush()
-    auditlog.record(
+    auditlog.record_new(
         session,
+        inv,
         "role.invited",
         "role_invitation",
-        inv.id,
         actor_id=actor_id,
         call_id=call_id,
         data={"email": email, "role": role, "provider_id": provider_id, "call_id": call_id},

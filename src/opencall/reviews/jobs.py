@@ -7,8 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from opencall.calls.models import Call
-from opencall.errors import DomainError
+from opencall.cycle.services import step_call
 from opencall.jobs import Handler, Job, JobRegistry
 from opencall.reviews import queries as q
 from opencall.reviews import services
@@ -16,21 +15,14 @@ from opencall.reviews.notify import notify_invited
 from opencall.settings import Settings
 
 
-def _call(session: Session, job: Job) -> Call:
-    call = session.get(Call, job.payload.get("call_id"))
-    if call is None:
-        raise DomainError("The call of this job no longer exists.")
-    return call
-
-
 def conflicts(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
-    services.compute_conflicts(session, _call(session, job), actor_id=job.created_by)
+    services.compute_conflicts(session, step_call(session, job), actor_id=job.created_by)
 
 
 def affinity(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
     services.run_affinity(
         session,
-        _call(session, job),
+        step_call(session, job),
         method=job.payload.get("method", "tfidf"),
         actor_id=job.created_by,
         progress=progress,
@@ -40,7 +32,7 @@ def affinity(session: Session, job: Job, progress: Callable[[int, str], None]) -
 def assign(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
     services.run_assignment(
         session,
-        _call(session, job),
+        step_call(session, job),
         objective=job.payload.get("objective", "total"),
         seed=int(job.payload.get("seed", 0)),
         actor_id=job.created_by,
@@ -51,7 +43,7 @@ def assign(session: Session, job: Job, progress: Callable[[int, str], None]) -> 
 def calibrate(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
     services.run_calibration(
         session,
-        _call(session, job),
+        step_call(session, job),
         seed=int(job.payload.get("seed", 0)),
         actor_id=job.created_by,
         progress=progress,
@@ -62,7 +54,7 @@ def assign_and_notify(settings: Settings) -> Handler:
     """The 'review.assign' job: the solver's assignment, then invitations by e-mail."""
 
     def handle(session: Session, job: Job, progress: Any) -> None:
-        call = _call(session, job)
+        call = step_call(session, job)
         before = {a.id for a in q.assignments_of_call(session, call)}
         assign(session, job, progress)
         notify_invited(session, settings.base_url, call, before)

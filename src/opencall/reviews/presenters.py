@@ -49,15 +49,15 @@ CONFLICT_SOURCES = {
     "own_proposal": N_("own proposal"),
 }
 CONFLICT_MASKED = N_("conflict of interest")
-# The steps of the cycle a chair runs as jobs (pages and API): kind, label, call states
-# allowed.
-STEPS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "conflicts": ("review.conflicts", N_("Detect conflicts"), ("closed", "review")),
-    "affinity": ("review.affinity", N_("Compute affinity"), ("closed", "review")),
-    "assignment": ("review.assign", N_("Assign reviewers"), ("closed", "review")),
-    "calibration": ("review.calibrate", N_("Calibrate and rank"), ("review", "ranking")),
-    "allocation": ("allocation.run", N_("Allocate capacity"), ("allocation",)),
-    "scheduling": ("schedule.run", N_("Schedule"), ("scheduling",)),
+# The labels of the cycle's steps a chair runs as jobs (``cycle.services.STEPS`` says
+# when each may run).
+STEP_LABELS: dict[str, str] = {
+    "conflicts": N_("Detect conflicts"),
+    "affinity": N_("Compute affinity"),
+    "assignment": N_("Assign reviewers"),
+    "calibration": N_("Calibrate and rank"),
+    "allocation": N_("Allocate capacity"),
+    "scheduling": N_("Schedule"),
 }
 
 

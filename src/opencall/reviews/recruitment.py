@@ -129,13 +129,11 @@ def invite(
             created_at=now,
             expires_at=now + INVITE_TTL,
         )
-        session.add(inv)
-        session.flush()
-        auditlog.record(
+        auditlog.record_new(
             session,
+            inv,
             "review.invited",
             "review_invitation",
-            inv.id,
             actor_id=actor_id,
             call_id=call.id,
             data={"email": email, "role": role},

@@ -7,16 +7,13 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from opencall.calls.models import Call
-from opencall.errors import DomainError
+from opencall.cycle.services import step_call
 from opencall.jobs import Job, JobRegistry
 from opencall.scheduling import services
 
 
 def schedule(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
-    call = session.get(Call, job.payload.get("call_id"))
-    if call is None:
-        raise DomainError("The call of this job no longer exists.")
+    call = step_call(session, job)
     start = job.payload.get("start")
     services.run_schedule(
         session,

@@ -30,7 +30,6 @@ from opencall.proposals.services.attachments import (
     add_attachment,
     clean_stored_attachments,
     pdf_limits,
-    remove_attachment,
 )
 from opencall.proposals.services.blobs import (
     attachment_bytes,
@@ -48,6 +47,7 @@ from opencall.proposals.services.editing import (
     begin_write,
     lock_call_for_close,
     lock_for_write,
+    remove_from_draft,
 )
 from opencall.proposals.services.lifecycle import (
     create_proposal,
@@ -62,7 +62,6 @@ from opencall.proposals.services.requests import (
     KIND_FOR_FACILITY,
     _check_total,  # the demo's bulk generator checks a proposal's total with it
     add_request,
-    remove_request,
     row_problems,
     set_bundle,
     update_request,
@@ -76,6 +75,10 @@ from opencall.proposals.services.team import (
     remove_member,
     respond_to_invitation,
 )
+
+# a request or a file leaves the draft by the one removal (a member too, then the
+# team's anonymity scans are asked for again: ``remove_member``)
+remove_request = remove_attachment = remove_from_draft
 
 __all__ = [
     "CALL_DEADLINE",
@@ -110,6 +113,7 @@ __all__ = [
     "pdf_limits",
     "read_blob",
     "remove_attachment",
+    "remove_from_draft",
     "remove_member",
     "remove_request",
     "reopen",

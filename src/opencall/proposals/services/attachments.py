@@ -20,7 +20,6 @@ from opencall.proposals.services.blobs import read_blob, store_blob
 from opencall.proposals.services.editing import (
     ATTACHMENTS,
     audit,
-    remove_from_draft,
     require_editable,
     save_edit,
 )
@@ -209,26 +208,3 @@ def clean_stored_attachments(
         request_anonymity_scans(session, prop)
     session.flush()
     return made, refused
-
-
-def remove_attachment(
-    session: Session,
-    proposal: Proposal,
-    attachment: Attachment,
-    *,
-    actor_id: int | None = None,
-    expected_version: int | None = None,
-    now: dt.datetime | None = None,
-) -> None:
-    """Remove the row; the file stays (a submitted revision may point at it)."""
-    remove_from_draft(
-        session,
-        proposal,
-        attachment,
-        DomainError("Not an attachment of this proposal.", code="not_found"),
-        "attachment.removed",
-        actor_id=actor_id,
-        expected_version=expected_version,
-        now=now,
-        data={"sha256": attachment.sha256},
-    )

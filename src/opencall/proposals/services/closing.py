@@ -16,6 +16,9 @@ from opencall.proposals.queries import REVISION_TEXT
 from opencall.proposals.services.editing import lock_call_for_close
 from opencall.proposals.services.scans import request_anonymity_scans
 
+# the columns of a request that a submitted revision freezes (``queries.snapshot``)
+REQUEST_FIELDS = ("kind", "pool_id", "amount", "details", "bundle")
+
 
 def _restore_revision(session: Session, proposal: Proposal) -> None:
     rev = session.get(ProposalRevision, proposal.current_revision_id)
@@ -24,23 +27,17 @@ def _restore_revision(session: Session, proposal: Proposal) -> None:
     content = rev.content
     for key in REVISION_TEXT:
         setattr(proposal, key, content.get(key, getattr(proposal, key)))
-    frozen = [(r["kind"], r["pool_id"], r["amount"], r["details"]) for r in content["requests"]]
-    if [(r.kind, r.pool_id, r.amount, r.details) for r in proposal.requests] == frozen:
+    frozen = [
+        {key: r.get(key) for key in REQUEST_FIELDS} for r in content["requests"]
+    ]  # bundles included: an all-or-nothing bundle is part of what was submitted
+    if [{key: getattr(r, key) for key in REQUEST_FIELDS} for r in proposal.requests] == frozen:
         return
     for r in list(proposal.requests):
         session.delete(r)
     session.flush()
-    for i, (kind, pool_id, amount, details) in enumerate(frozen):
-        session.add(
-            Request(
-                proposal_id=proposal.id,
-                pool_id=pool_id,
-                kind=kind,
-                amount=amount,
-                details=details,
-                position=i,
-            )
-        )
+    session.add_all(
+        Request(proposal_id=proposal.id, position=i, **fields) for i, fields in enumerate(frozen)
+    )
     session.flush()
     session.refresh(proposal)
 

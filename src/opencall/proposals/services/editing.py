@@ -18,7 +18,7 @@ from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.inputs import error_text, first_error
-from opencall.proposals.models import Proposal
+from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -177,34 +177,43 @@ def save_edit(
     audit(session, proposal, action, actor_id=actor_id, data=data() if callable(data) else data)
 
 
+def _not_ours(row: Request | TeamMember | Attachment) -> DomainError:
+    if isinstance(row, Request):
+        return DomainError("Not a request of this proposal.", code="not_found")
+    if isinstance(row, Attachment):
+        return DomainError("Not an attachment of this proposal.", code="not_found")
+    return DomainError("Not a member of this proposal.", code="not_found")
+
+
+#: the audit action of removing each kind of row from a draft
+REMOVED = {Request: "request.removed", TeamMember: "team.removed", Attachment: "attachment.removed"}
+
+
 def remove_from_draft(
     session: Session,
     proposal: Proposal,
-    row: Any,
-    not_ours: DomainError,
-    action: str,
+    row: Request | TeamMember | Attachment,
     *,
-    actor_id: int | None,
-    expected_version: int | None,
-    now: dt.datetime | None,
-    refused: DomainError | None = None,
-    data: dict[str, Any] | None = None,
+    actor_id: int | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
 ) -> None:
     """Delete a row of the draft (a request, a file, a team member) and save that as an
-    edit. Refused with ``not_ours`` when the row is another proposal's, with ``refused``
-    when the caller found a reason; nothing changes then."""
+    edit. Refused (nothing changes) when the row is another proposal's, or is the
+    principal investigator. A file's row only: its bytes stay (a submitted revision
+    may point at them)."""
     require_editable(proposal, now, session=session)
     if row.proposal_id != proposal.id:
-        raise not_ours
-    if refused is not None:
-        raise refused
+        raise _not_ours(row)
+    if isinstance(row, TeamMember) and row.role == "pi":
+        raise DomainError("The principal investigator cannot be removed.")
     session.delete(row)
     save_edit(
         session,
         proposal,
         expected_version,
-        action,
+        REMOVED[type(row)],
         actor_id=actor_id,
-        data=data,
+        data={"sha256": row.sha256} if isinstance(row, Attachment) else None,
         refresh=COLLECTIONS,
     )

@@ -20,7 +20,6 @@ from opencall.proposals.models import Proposal, Request
 from opencall.proposals.schemas import DETAILS, POOL_TYPE_FOR_KIND
 from opencall.proposals.services.editing import (
     REQUESTS,
-    remove_from_draft,
     require_editable,
     save_edit,
     validated,
@@ -422,24 +421,3 @@ def update_request(
         actor_id=actor_id,
     )
     return request
-
-
-def remove_request(
-    session: Session,
-    proposal: Proposal,
-    request: Request,
-    *,
-    actor_id: int | None = None,
-    expected_version: int | None = None,
-    now: dt.datetime | None = None,
-) -> None:
-    remove_from_draft(
-        session,
-        proposal,
-        request,
-        DomainError("Not a request of this proposal.", code="not_found"),
-        "request.removed",
-        actor_id=actor_id,
-        expected_version=expected_version,
-        now=now,
-    )

@@ -100,20 +100,10 @@ def remove_member(
     expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> None:
+    """Remove a member (never the PI) from the draft; the team changed, so its anonymity
+    scans are asked for again."""
     remove_from_draft(
-        session,
-        proposal,
-        member,
-        DomainError("Not a member of this proposal.", code="not_found"),
-        "team.removed",
-        actor_id=actor_id,
-        expected_version=expected_version,
-        now=now,
-        refused=(
-            DomainError("The principal investigator cannot be removed.")
-            if member.role == "pi"
-            else None
-        ),
+        session, proposal, member, actor_id=actor_id, expected_version=expected_version, now=now
     )
     request_anonymity_scans(session, proposal, actor_id=actor_id)
 

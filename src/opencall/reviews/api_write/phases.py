@@ -16,8 +16,9 @@ from opencall.calls.domain import CALL_TRANSITIONS
 from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, move_call
 from opencall.cycle import services as cycle
+from opencall.errors import DomainError
 from opencall.reviews import services
-from opencall.reviews.presenters import STEPS, api_call, chair_call
+from opencall.reviews.presenters import api_call, chair_call
 from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, ApiError, get_api, id_param
 
 # every route answers these refusals
@@ -88,9 +89,10 @@ def run_step(
     ``GET /api/v1/jobs/{id}``."""
     call = chair_call(api, slug)
     body = body or StepIn.model_validate({})
-    kind, _label, states = STEPS[step]
-    if call.status not in states:
-        raise ApiError(400, f"This step cannot run while the call is {call.status}.")
+    try:
+        cycle.require_step(call, step)
+    except DomainError as exc:
+        raise ApiError(400, exc.message) from exc
     payload: dict[str, Any] = {"call_id": call.id, "seed": body.seed}
     if step == "assignment" and body.objective:
         payload["objective"] = body.objective
@@ -101,7 +103,7 @@ def run_step(
             payload["start"] = body.start.isoformat()
     job = jobs.enqueue(
         api.db,
-        kind,
+        cycle.STEPS[step].kind,
         payload,
         call_id=call.id,
         created_by=api.actor_id,

@@ -17,18 +17,17 @@ from opencall.calls.models import Call
 from opencall.calls.policies import may_administer
 from opencall.calls.schemas import review_settings
 from opencall.cycle import services as cycle
+from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
 from opencall.inputs import plain_number
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies
 from opencall.reviews import queries as q
-from opencall.reviews.presenters import STEPS, labels
+from opencall.reviews.presenters import STEP_LABELS, labels
 from opencall.reviews.views.common import MSG_CONFIRM, MSG_INVALID, cockpit_error
-from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
-MSG_STEP_STATE = N_("This step cannot run while the call is %(status)s.")
 
 
 @router.get("/manage/calls/{slug}", response_class=HTMLResponse)
@@ -85,8 +84,7 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
             "office": office,
             "runs": runs,
             "steps": [
-                (key, page._(label), call.status in states)
-                for key, (_kind, label, states) in STEPS.items()
+                (key, page._(STEP_LABELS[key]), cycle.may_run(call, key)) for key in cycle.STEPS
             ],
             "transitions": [t for t in CALL_TRANSITIONS.get(call.status, ()) if t != "published"],
             "jobs": jobs.jobs_of_call(page.db, call.id),
@@ -154,11 +152,12 @@ def _close_early_page(page: Page, call: Call, reason: str) -> Response:
 def run_step(slug: str, step: str, page: Page = Depends(get_page)) -> Response:
     """Enqueue one step of the cycle as a job (same transaction), then show its progress."""
     call = staff_call(page, slug)
-    if step not in STEPS:
+    if step not in cycle.STEPS:
         page.not_found()
-    kind, _label, states = STEPS[step]
-    if call.status not in states:
-        return cockpit_error(page, call, page._(MSG_STEP_STATE, status=call.status))
+    try:
+        cycle.require_step(call, step)
+    except DomainError as exc:
+        return cockpit_error(page, call, page.t.error(exc))
     payload: dict[str, Any] = {"call_id": call.id}
     seed = page.form.get("seed", "0")
     payload["seed"] = int(seed) if seed.isdecimal() and len(seed) < 9 else 0
@@ -175,7 +174,12 @@ def run_step(slug: str, step: str, page: Page = Depends(get_page)) -> Response:
         except ValueError:
             return cockpit_error(page, call, page._(MSG_INVALID))
     job = jobs.enqueue(
-        page.db, kind, payload, call_id=call.id, created_by=page.user.id, max_attempts=2
+        page.db,
+        cycle.STEPS[step].kind,
+        payload,
+        call_id=call.id,
+        created_by=page.user.id,
+        max_attempts=2,
     )
     page.commit(background=True)  # never keep the browser waiting for the job
     return page.redirect(f"/manage/jobs/{job.id}")
