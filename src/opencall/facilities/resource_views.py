@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from opencall.errors import DomainError
 from opencall.facilities import policies, services
 from opencall.facilities.domain import (
     BUILTIN_UNITS,
@@ -25,7 +24,7 @@ from opencall.facilities.models import CapacityPool, Facility
 from opencall.inputs import finite_number, plain_number
 from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
 from opencall.web.i18n import N_
-from opencall.web.pages import Page, get_page
+from opencall.web.pages import Page, Refusal, get_page
 
 router = APIRouter()
 
@@ -196,10 +195,9 @@ def parse_resource_form(page: Page, f: dict[str, str]) -> tuple[dict[str, Any], 
     return values, errors
 
 
-def _refusal(page: Page, exc: DomainError, errors: dict[str, str]) -> None:
-    page.db.rollback()
-    name = ERROR_INPUT.get(exc.field or "", exc.field or "form")
-    errors[name] = page.t.error(exc)
+def _refusal(refused: Refusal, errors: dict[str, str]) -> None:
+    name = ERROR_INPUT.get(refused.field or "", refused.field or "form")
+    errors[name] = refused.message
 
 
 @router.post("/manage/facilities/{facility_id}/resources", response_class=HTMLResponse)
@@ -207,12 +205,11 @@ def add_resource(facility_id: int, page: Page = Depends(get_page)) -> Response:
     fac = _facility(page, facility_id)
     values, errors = parse_resource_form(page, page.form)
     if not errors:
-        try:
+        with page.attempt() as refused:
             pool = services.create_resource(page.db, fac, actor_id=page.user.id, **values)
-            page.commit()
+        if not refused:
             return page.redirect(f"/manage/resources/{pool.id}", "saved")
-        except DomainError as exc:
-            _refusal(page, exc, errors)
+        _refusal(refused, errors)
     return facility_page(page, fac, 400, form=page.form, errors=errors)
 
 
@@ -293,13 +290,12 @@ def edit_resource(pool_id: int, page: Page = Depends(get_page)) -> Response:
     pool = _resource(page, pool_id)
     values, errors = parse_resource_form(page, page.form)
     if not errors:
-        try:
+        with page.attempt() as refused:
             services.update_resource(page.db, pool, actor_id=page.user.id, **values)
-            page.commit()
+        if not refused:
             return page.redirect(f"/manage/resources/{pool.id}", "saved")
-        except DomainError as exc:
-            _refusal(page, exc, errors)
-            pool = _resource(page, pool_id)
+        _refusal(refused, errors)
+        pool = _resource(page, pool_id)
     return edit_page(page, pool, 400, form=page.form, errors=errors)
 
 
@@ -316,7 +312,7 @@ def add_unavailable(pool_id: int, page: Page = Depends(get_page)) -> Response:
     if not errors and first is not None and last is not None:
         starts_at = dt.datetime.combine(first, dt.time(), dt.UTC)
         ends_at = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC)
-        try:
+        with page.attempt() as refused:
             clashes = services.add_unavailable(
                 page.db,
                 pool,
@@ -325,14 +321,12 @@ def add_unavailable(pool_id: int, page: Page = Depends(get_page)) -> Response:
                 reason=f.get("reason", "").strip()[:200],
                 actor_id=page.user.id,
             )
+        if not refused:
             # accepted even over booked slots (an outage is a fact): the page lists them
-            page.commit()
             where = "#clashes" if clashes else "#calendar"
             return page.redirect(f"/manage/resources/{pool.id}{where}", "saved")
-        except DomainError as exc:
-            page.db.rollback()
-            errors["first_day"] = page.t.error(exc)
-            pool = _resource(page, pool_id)
+        errors["first_day"] = refused.message
+        pool = _resource(page, pool_id)
     return resource_page(page, pool, 400, uform=f, uerrors=errors)
 
 
@@ -344,16 +338,14 @@ def remove_unavailable(
     pool_id: int, unavailable_id: int, page: Page = Depends(get_page)
 ) -> Response:
     pool = _resource(page, pool_id)
-    try:
+    with page.attempt() as refused:
         services.remove_unavailable(page.db, pool, unavailable_id, actor_id=page.user.id)
-    except DomainError as exc:
-        page.db.rollback()
-        if exc.code == "not_found":
-            page.not_found()
+    if refused.code == "not_found":
+        page.not_found()
+    if refused:
         return resource_page(
-            page, _resource(page, pool_id), 400, uerrors={"first_day": page.t.error(exc)}
+            page, _resource(page, pool_id), 400, uerrors={"first_day": refused.message}
         )
-    page.commit()
     return page.redirect(f"/manage/resources/{pool.id}#calendar", "removed")
 
 
@@ -397,19 +389,17 @@ def add_field(pool_id: int, page: Page = Depends(get_page)) -> Response:
     pool = _resource(page, pool_id)
     doc, errors = parse_field_form(page, page.form)
     if not errors:
-        try:
+        with page.attempt() as refused:
             services.update_resource(
                 page.db,
                 pool,
                 request_fields=[*pool.request_fields, doc],
                 actor_id=page.user.id,
             )
-            page.commit()
+        if not refused:
             return page.redirect(f"/manage/resources/{pool.id}#fields", "saved")
-        except DomainError as exc:
-            page.db.rollback()
-            errors["field"] = page.t.error(exc)
-            pool = _resource(page, pool_id)
+        errors["field"] = refused.message
+        pool = _resource(page, pool_id)
     return resource_page(page, pool, 400, fform=page.form, ferrors=errors)
 
 
@@ -419,12 +409,10 @@ def remove_field(pool_id: int, key: str, page: Page = Depends(get_page)) -> Resp
     kept = [d for d in pool.request_fields if d.get("key") != key]
     if len(kept) == len(pool.request_fields):
         page.not_found()
-    try:
+    with page.attempt() as refused:
         services.update_resource(page.db, pool, request_fields=kept, actor_id=page.user.id)
-    except DomainError as exc:  # pragma: no cover - removing a field keeps the form valid
-        page.db.rollback()
+    if refused:  # pragma: no cover - removing a field keeps the form valid
         return resource_page(
-            page, _resource(page, pool_id), 400, ferrors={"field": page.t.error(exc)}
+            page, _resource(page, pool_id), 400, ferrors={"field": refused.message}
         )
-    page.commit()
     return page.redirect(f"/manage/resources/{pool.id}#fields", "removed")

@@ -156,7 +156,7 @@ def add_facility(slug: str, page: Page = Depends(get_page)) -> Response:
         if not f.get(k, "").strip():
             errors[k] = page._(MSG_REQUIRED)
     if not errors and attrs is not None:
-        try:
+        with page.attempt() as refused:
             services.create_facility(
                 page.db,
                 p,
@@ -167,11 +167,9 @@ def add_facility(slug: str, page: Page = Depends(get_page)) -> Response:
                 description=f.get("description", "")[:5000],
                 actor_id=page.user.id,
             )
-            page.commit()
+        if not refused:
             return page.redirect(f"/manage/providers/{p.slug}", "saved")
-        except DomainError as exc:
-            page.db.rollback()
-            errors[exc.field or "attributes"] = page.t.error(exc)
+        errors[refused.field or "attributes"] = refused.message
     return _provider_page(page, p, 400, form=f, errors=errors)
 
 
@@ -194,7 +192,7 @@ def add_pool(slug: str, page: Page = Depends(get_page)) -> Response:
     if not f.get("name", "").strip():
         errors["pool_name"] = page._(MSG_REQUIRED)
     if not errors and attrs is not None:
-        try:
+        with page.attempt() as refused:
             services.create_pool(
                 page.db,
                 fac,
@@ -204,9 +202,7 @@ def add_pool(slug: str, page: Page = Depends(get_page)) -> Response:
                 attributes=attrs,
                 actor_id=page.user.id,
             )
-            page.commit()
+        if not refused:
             return page.redirect(f"/manage/providers/{p.slug}", "saved")
-        except DomainError as exc:
-            page.db.rollback()
-            errors["pool_" + (exc.field or "attributes")] = page.t.error(exc)
+        errors["pool_" + (refused.field or "attributes")] = refused.message
     return _provider_page(page, p, 400, form=f, errors=errors)

@@ -21,7 +21,7 @@ from opencall.errors import DomainError
 from opencall.reviews import recruitment
 from opencall.reviews.models import ReviewInvitation
 from opencall.reviews.presenters import page_call
-from opencall.web.api import MANAGE, REVIEW, Api, ApiError, domain_error, get_api
+from opencall.web.api import MANAGE, REVIEW, Api, ApiError, get_api
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, get_page, render_mail
@@ -279,14 +279,10 @@ def api_invite(
 ) -> list[InvitationOut]:
     """Invite people by e-mail to review the call; each gets a link to answer."""
     call = _api_call(api, slug)
-    try:
+    with api.saving():
         made = recruitment.invite(api.db, call, body.emails, role=body.role, actor_id=api.actor_id)
         send_invitations(api.request, api.db, call, made)
-    except DomainError as exc:
-        api.db.rollback()
-        raise domain_error(exc) from exc
-    out = [_out(i) for i, _raw in made]
-    api.db.commit()
+        out = [_out(i) for i, _raw in made]
     return out
 
 

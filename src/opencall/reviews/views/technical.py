@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from opencall.errors import DomainError
 from opencall.inputs import finite_number, plain_number
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
@@ -94,7 +93,7 @@ def technical_save(proposal_id: int, page: Page = Depends(get_page)) -> Response
         if amount is None:
             errors["amount_needed"] = page._(MSG_INVALID)
     if not errors:
-        try:
+        with page.attempt() as refused:
             services.submit_technical_review(
                 page.db,
                 p,
@@ -104,9 +103,7 @@ def technical_save(proposal_id: int, page: Page = Depends(get_page)) -> Response
                 notes_to_panel=f["notes_to_panel"][:20000],
                 notes_to_applicants=f["notes_to_applicants"][:20000],
             )
-            page.commit()
+        if not refused:
             return page.redirect(f"/technical/calls/{p.call.slug}", "saved")
-        except DomainError as exc:
-            page.db.rollback()
-            errors[exc.field or "form"] = page.t.error(exc)
+        errors[refused.field or "form"] = refused.message
     return _technical_page(page, p, 400, form=f, errors=errors)
