@@ -15,7 +15,7 @@ from opencall import jobs
 from opencall.allocation import policies, services
 from opencall.allocation.models import Award
 from opencall.allocation.presenters import explain, policy_lines
-from opencall.calls.access import staff_call
+from opencall.calls.access import signed_in_call
 from opencall.calls.models import Call
 from opencall.calls.queries import unit_words
 from opencall.facilities.domain import unit_label
@@ -48,17 +48,13 @@ MSG_UNDECIDED_RELEASED = N_(
     "They stayed under review after the release."
 )
 SUBJECT_DECISION = N_("The decision on your proposal %(code)s")
-MSG_INVALID = N_("This value is not valid.")
 
 #: Decisions shown on one page (the CSV has them all); a large call's page was 251 KB.
 PER_PAGE = 50
 
 
 def _call(page: Page, slug: str) -> Call:
-    call = staff_call(page, slug)
-    if not policies.may_see_decisions(page.db, page.user, call):
-        page.not_found()
-    return call
+    return signed_in_call(page, slug, policies.may_see_decisions)
 
 
 def _awards(page: Page, call: Call) -> dict[int, list[tuple[Award, CapacityPool]]]:

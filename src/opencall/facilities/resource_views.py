@@ -24,6 +24,7 @@ from opencall.facilities.models import CapacityPool, Facility
 from opencall.inputs import finite_number, plain_number
 from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
 from opencall.web.i18n import N_
+from opencall.web.labels import labeller
 from opencall.web.pages import Page, Refusal, get_page
 
 router = APIRouter()
@@ -130,7 +131,7 @@ def labels(page: Page) -> dict[str, Any]:
         "unit_of": lambda pool, amount=None: unit_label(
             pool.unit, pool.unit_labels, amount, page.lang
         ),
-        "field_type_label": lambda k: page._(FIELD_TYPE_LABELS[k]) if k in FIELD_TYPE_LABELS else k,
+        "field_type_label": labeller(page, FIELD_TYPE_LABELS),
         "langs": LANGS,
     }
 

@@ -22,7 +22,7 @@ from opencall.facilities.models import FACILITY_KINDS, CapacityPool, Facility, P
 from opencall.facilities.schemas import FAST_SITE_ATTRIBUTES, POOL_UNITS
 from opencall.inputs import finite_number
 from opencall.people.queries import countries
-from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
+from opencall.web.forms import MSG_INVALID, MSG_NUMBER, MSG_REQUIRED
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 
@@ -128,9 +128,7 @@ def new_provider(page: Page = Depends(get_page)) -> Response:
         except Exception as exc:  # noqa: BLE001 - unique slug or unknown country
             page.db.rollback()
             errors["form"] = (
-                page.t.error(exc)
-                if isinstance(exc, DomainError)
-                else page._("This value is not valid.")
+                page.t.error(exc) if isinstance(exc, DomainError) else page._(MSG_INVALID)
             )
     return page.render(
         "manage/new_provider.html",

@@ -23,6 +23,7 @@ from opencall.reviews.models import ReviewInvitation
 from opencall.reviews.presenters import page_call
 from opencall.web.api import MANAGE, REVIEW, Api, ApiError, get_api
 from opencall.web.i18n import N_, Translator
+from opencall.web.labels import labeller
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, get_page, render_mail
 
@@ -97,8 +98,8 @@ def _page(page: Page, call: Call, status: int = 200, **extra: Any) -> Response:
             "invitations": invs,
             "pool": pool,
             "accepted": sum(1 for i in invs if i.status == "accepted"),
-            "status_label": lambda s: page._(STATUS[s]) if s in STATUS else s,
-            "role_label": lambda r: page._(ROLE[r]) if r in ROLE else r,
+            "status_label": labeller(page, STATUS),
+            "role_label": labeller(page, ROLE),
             "form": extra.get("form", {}),
             "errors": extra.get("errors", {}),
         },

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
-from opencall.calls.access import staff_call
+from opencall.calls.access import signed_in_call
 from opencall.calls.models import Call
 from opencall.inputs import plain_number
 from opencall.reviews import queries as rq
@@ -31,10 +31,7 @@ PER_PAGE = 100
 
 
 def _call(page: Page, slug: str) -> Call:
-    call = staff_call(page, slug)
-    if not policies.may_see_schedule(page.db, page.user, call):
-        page.not_found()
-    return call
+    return signed_in_call(page, slug, policies.may_see_schedule)
 
 
 def week_grid(entries: list[ScheduleEntry], monday: dt.date) -> list[dict[str, Any]]:

@@ -218,6 +218,17 @@ class Paged(BaseModel, Generic[T]):
     page: Pagination
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def from_row(model: type[M], row: object, **given: Any) -> M:
+    """An answer ``model`` read from ``row``: each field is the row's attribute of the
+    same name, but for those ``given`` (named otherwise on the row, computed, or read
+    from another row)."""
+    own = {name: getattr(row, name) for name in model.model_fields if name not in given}
+    return model(**own, **given)
+
+
 @dataclass(frozen=True)
 class PageRequest:
     limit: int

@@ -23,7 +23,8 @@ from opencall.proposals.models import Proposal
 from opencall.reviews import policies
 from opencall.reviews import queries as q
 from opencall.reviews.presenters import STEPS, labels
-from opencall.reviews.views.common import MSG_CONFIRM, MSG_INVALID, cockpit_error
+from opencall.reviews.views.common import MSG_CONFIRM, cockpit_error
+from opencall.web.forms import MSG_INVALID
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 

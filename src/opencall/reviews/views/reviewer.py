@@ -21,8 +21,8 @@ from opencall.reviews import queries as q
 from opencall.reviews.models import Conflict, ReviewAssignment
 from opencall.reviews.policies import reviewer_content
 from opencall.reviews.presenters import labels, with_units
-from opencall.reviews.views.common import MSG_CHOOSE_CONFIDENCE, MSG_INVALID, revision_pdf
-from opencall.web.forms import MSG_REQUIRED
+from opencall.reviews.views.common import MSG_CHOOSE_CONFIDENCE, revision_pdf
+from opencall.web.forms import MSG_INVALID, MSG_REQUIRED
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()

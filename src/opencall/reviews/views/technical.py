@@ -16,7 +16,8 @@ from opencall.reviews import queries as q
 from opencall.reviews.models import TechnicalReview
 from opencall.reviews.policies import reviewer_content
 from opencall.reviews.presenters import VERDICTS, labels, page_call, with_units
-from opencall.reviews.views.common import MSG_INVALID, revision_pdf
+from opencall.reviews.views.common import revision_pdf
+from opencall.web.forms import MSG_INVALID
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
