@@ -163,9 +163,7 @@ def decisions(slug: str, page: Page = Depends(get_page)) -> Response:
 
 @router.post("/manage/calls/{slug}/decisions/{proposal_id}/override", response_class=HTMLResponse)
 def override(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Response:
-    call = _call(page, slug)
-    if not policies.may_override(page.db, page.user, call):
-        page.not_found()
+    call = signed_in_call(page, slug, policies.may_override)
     p = page.db.get(Proposal, proposal_id)
     if p is None or p.call_id != call.id:
         page.not_found()
@@ -182,9 +180,7 @@ def override(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Res
 
 @router.post("/manage/calls/{slug}/release", response_class=HTMLResponse)
 def release(slug: str, page: Page = Depends(get_page)) -> Response:
-    call = _call(page, slug)
-    if not policies.may_release(page.db, page.user, call):
-        page.not_found()
+    call = signed_in_call(page, slug, policies.may_release)
     if page.form.get("confirm") != "yes":
         return _decisions_page(page, call, 400, errors={0: page._("Tick the box to confirm.")})
     with page.attempt() as refused:

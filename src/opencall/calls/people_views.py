@@ -31,7 +31,7 @@ from opencall.facilities.models import Provider
 from opencall.people import queries as people_queries
 from opencall.people import services as people_services
 from opencall.people.models import ROLES, RoleGrant, RoleInvitation, User
-from opencall.web.api import MANAGE, Api, ApiError, get_api, id_param
+from opencall.web.api import MANAGE, Api, get_api, id_param
 from opencall.web.forms import MSG_REQUIRED
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import queue_mail
@@ -297,9 +297,7 @@ def accept(token: str, page: Page = Depends(get_page)) -> Response:
     with page.attempt() as refused:
         people_services.accept_role_invitation(page.db, user, token[:100])
     if refused:
-        # another account than the invited one is refused (403), not told its input is bad
-        status = 403 if refused.code == "wrong_account" else 400
-        return _invitation_page(page, token[:100], status, refused.message)
+        return _invitation_page(page, token[:100], refused.status, refused.message)
     return page.redirect("/manage", "saved")
 
 
@@ -487,11 +485,8 @@ class AcceptIn(BaseModel):
 def api_accept(body: AcceptIn, api: Api = Depends(get_api)) -> RoleGrantOut:
     """Accept a role invitation as the signed-in (token) holder of the invited address."""
     user = api.require_user()
-    try:
+    with api.saving():
         g = people_services.accept_role_invitation(api.db, user, body.token)
-    except DomainError as exc:
-        api.db.rollback()
-        raise ApiError(403 if exc.code == "wrong_account" else 400, exc.message, error=exc) from exc
-    call = api.db.get(Call, g.call_id) if g.call_id else None
-    api.db.commit()
-    return RoleGrantOut.of(g, user, call.slug if call else None)
+        call = api.db.get(Call, g.call_id) if g.call_id else None
+        out = RoleGrantOut.of(g, user, call.slug if call else None)
+    return out

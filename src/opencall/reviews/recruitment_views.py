@@ -21,7 +21,7 @@ from opencall.errors import DomainError
 from opencall.reviews import recruitment
 from opencall.reviews.models import ReviewInvitation
 from opencall.reviews.presenters import page_call
-from opencall.web.api import MANAGE, REVIEW, Api, ApiError, get_api
+from opencall.web.api import MANAGE, REVIEW, Api, get_api
 from opencall.web.i18n import N_, Translator
 from opencall.web.labels import labeller
 from opencall.web.mail import queue_mail
@@ -194,9 +194,7 @@ def answer(token: str, page: Page = Depends(get_page)) -> Response:
             availability=f.get("availability", ""),
         )
     if refused:
-        # another account than the invited one is refused (403), not told its input is bad
-        status = 403 if refused.code == "wrong_account" else 400
-        return _answer_page(page, token[:100], status, error=refused.message, form=f)
+        return _answer_page(page, token[:100], refused.status, error=refused.message, form=f)
     return page.redirect(f"/review/invitations/{token[:100]}", "saved")
 
 
@@ -296,7 +294,7 @@ def api_invite(
 def api_answer(body: AnswerIn, api: Api = Depends(get_api)) -> InvitationOut:
     """Accept (with a maximum load and availability) or decline (with a reason)."""
     user = api.require_user()
-    try:
+    with api.saving():
         inv = recruitment.respond(
             api.db,
             user,
@@ -306,9 +304,5 @@ def api_answer(body: AnswerIn, api: Api = Depends(get_api)) -> InvitationOut:
             max_load=body.max_load,
             availability=body.availability,
         )
-    except DomainError as exc:
-        api.db.rollback()
-        raise ApiError(403 if exc.code == "wrong_account" else 400, exc.message, error=exc) from exc
-    out = _out(inv)
-    api.db.commit()
+        out = _out(inv)
     return out

@@ -124,9 +124,7 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
 
 @router.post("/manage/calls/{slug}/publish", response_class=HTMLResponse)
 def publish(slug: str, page: Page = Depends(get_page)) -> Response:
-    call = _call(page, slug)
-    if not policies.may_publish(page.db, page.user, call):
-        page.not_found()
+    call = signed_in_call(page, slug, policies.may_publish)
     if page.form.get("confirm") != "yes":
         return page.render(
             "manage/message.html",

@@ -36,6 +36,7 @@ from opencall.errors import DomainError
 from opencall.logging_setup import set_user
 from opencall.web.i18n import error_json, negotiate
 from opencall.web.pages import MAX_ID as MAX_ID  # ids are 32-bit columns
+from opencall.web.pages import WRONG_ACCOUNT
 
 
 class _Found(Protocol):
@@ -337,7 +338,7 @@ def keyset_page(
 def domain_error(exc: DomainError) -> ApiError:
     if exc.code in ("not_found", "forbidden"):
         return ApiError(404, "not found")
-    return ApiError(400, exc.message, error=exc)
+    return ApiError(403 if exc.code == WRONG_ACCOUNT else 400, exc.message, error=exc)
 
 
 def refused(exc: DomainError) -> ApiError:
