@@ -25,6 +25,7 @@ from opencall.calls.queries import list_calls
 from opencall.errors import DomainError
 from opencall.facilities import policies as fac_policies
 from opencall.facilities.models import CapacityPool, Facility, Provider
+from opencall.facilities.queries import pools_of
 from opencall.inputs import finite_number
 from opencall.web.csv import csv_response, wants_csv  # noqa: F401  (importable here as before)
 from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
@@ -212,12 +213,8 @@ def new_call(page: Page = Depends(get_page)) -> Response:
             with page.attempt() as refused:
                 call = services.create_call(page.db, facility, doc, actor_id=user.id)
                 if f.get("offer_all") == "on":
-                    pools = page.db.scalars(
-                        select(CapacityPool)
-                        .where(CapacityPool.facility_id == facility.id)
-                        .order_by(CapacityPool.id)
-                    )
-                    for pool in pools:  # what is left of each (others' offers kept)
+                    # what is left of each (others' offers kept)
+                    for pool in pools_of(page.db, facility.id):
                         if services.offered_elsewhere(page.db, pool, call.id) < pool.amount:
                             services.offer_pool(page.db, call, pool, actor_id=user.id)
             if not refused:

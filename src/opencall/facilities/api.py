@@ -22,6 +22,7 @@ from opencall.facilities.domain import (
     unit_label,
 )
 from opencall.facilities.models import CapacityPool, Facility, Provider
+from opencall.facilities.queries import pools_of
 from opencall.web.api import MANAGE, Api, ApiError, domain_error, from_row, get_api, id_param
 
 T = TypeVar("T")
@@ -196,22 +197,12 @@ def resource_out(api: Api, pool: CapacityPool) -> ResourceOut:
     )
 
 
-def _pools(api: Api, facility: Facility) -> list[CapacityPool]:
-    return list(
-        api.db.scalars(
-            select(CapacityPool)
-            .where(CapacityPool.facility_id == facility.id)
-            .order_by(CapacityPool.id)
-        )
-    )
-
-
 def facility_out(api: Api, fac: Facility) -> FacilityOut:
     return from_row(
         FacilityOut,
         fac,
         provider=fac.provider.slug,
-        resources=[resource_out(api, p) for p in _pools(api, fac)],
+        resources=[resource_out(api, p) for p in pools_of(api.db, fac.id)],
     )
 
 

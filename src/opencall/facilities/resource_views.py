@@ -11,7 +11,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from opencall.facilities import policies, services
 from opencall.facilities.domain import (
@@ -21,6 +20,7 @@ from opencall.facilities.domain import (
     unit_label,
 )
 from opencall.facilities.models import CapacityPool, Facility
+from opencall.facilities.queries import pools_of
 from opencall.inputs import finite_number, plain_number
 from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
 from opencall.web.i18n import N_
@@ -106,14 +106,6 @@ def _resource(page: Page, pool_id: int) -> CapacityPool:
     return pool
 
 
-def _pools(page: Page, fac: Facility) -> list[CapacityPool]:
-    return list(
-        page.db.scalars(
-            select(CapacityPool).where(CapacityPool.facility_id == fac.id).order_by(CapacityPool.id)
-        )
-    )
-
-
 def _unit_options(page: Page) -> list[tuple[str, str]]:
     opts = [(k, unit_label(k, {}, None, page.lang)) for k in BUILTIN_UNITS]
     return [*opts, (OWN_UNIT, page._("A unit of your own (labels below)"))]
@@ -144,7 +136,7 @@ def facility_page(page: Page, fac: Facility, status: int = 200, **extra: Any) ->
         "manage/facility.html",
         {
             "facility": fac,
-            "pools": _pools(page, fac),
+            "pools": pools_of(page.db, fac.id),
             "unit_options": _unit_options(page),
             "form": extra.get("form", {}),
             "errors": extra.get("errors", {}),

@@ -18,7 +18,8 @@ from sqlalchemy import select
 from opencall.errors import DomainError
 from opencall.facilities import policies, services
 from opencall.facilities.domain import unit_label
-from opencall.facilities.models import FACILITY_KINDS, CapacityPool, Facility, Provider
+from opencall.facilities.models import FACILITY_KINDS, Facility, Provider
+from opencall.facilities.queries import pools_of
 from opencall.facilities.schemas import FAST_SITE_ATTRIBUTES, POOL_UNITS
 from opencall.inputs import finite_number
 from opencall.people.queries import countries
@@ -63,16 +64,7 @@ def _provider_page(page: Page, p: Provider, status: int = 200, **extra: Any) -> 
     facilities = list(
         page.db.scalars(select(Facility).where(Facility.provider_id == p.id).order_by(Facility.id))
     )
-    pools = {
-        f.id: list(
-            page.db.scalars(
-                select(CapacityPool)
-                .where(CapacityPool.facility_id == f.id)
-                .order_by(CapacityPool.id)
-            )
-        )
-        for f in facilities
-    }
+    pools = {f.id: pools_of(page.db, f.id) for f in facilities}
     return page.render(
         "manage/provider.html",
         {
