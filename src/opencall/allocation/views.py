@@ -26,6 +26,7 @@ from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
 from opencall.reviews.presenters import labels, proposal_rows
 from opencall.web.csv import csv_response, wants_csv
+from opencall.web.forms import MSG_CONFIRM
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 from opencall.web.paging import paginate
@@ -181,8 +182,8 @@ def override(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Res
 @router.post("/manage/calls/{slug}/release", response_class=HTMLResponse)
 def release(slug: str, page: Page = Depends(get_page)) -> Response:
     call = signed_in_call(page, slug, policies.may_release)
-    if page.form.get("confirm") != "yes":
-        return _decisions_page(page, call, 400, errors={0: page._("Tick the box to confirm.")})
+    if not page.confirmed:
+        return _decisions_page(page, call, 400, errors={0: page._(MSG_CONFIRM)})
     with page.attempt() as refused:
         already = call.decisions_released_at is not None
         services.release_decisions(page.db, call, actor_id=page.user.id)

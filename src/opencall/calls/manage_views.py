@@ -35,7 +35,6 @@ from opencall.web.pages import Page, get_page
 
 router = APIRouter()
 
-MSG_CONFIRM = N_("Tick the box to confirm.")
 MSG_DATE = N_("Enter a date and time (YYYY-MM-DD HH:MM, UTC).")
 
 

@@ -279,15 +279,7 @@ def create(body: ProposalIn, api: Api = Depends(get_api)) -> ProposalFull:
     if call is None or not call_policies.may_see_call(api.db, user, call):
         raise ApiError(400, f"call: no open call {body.call!r}.")
     with api.refusing():
-        p = services.create_proposal(
-            api.db,
-            call,
-            user,
-            title=body.title,
-            abstract=body.abstract,
-            science_case=body.science_case,
-            keywords=body.keywords,
-        )
+        p = services.create_proposal(api.db, call, user, **body.model_dump(exclude={"call"}))
         return _done(api, p)
 
 

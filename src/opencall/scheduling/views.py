@@ -18,6 +18,7 @@ from opencall.scheduling import policies, presenters, services
 from opencall.scheduling import slot_services as ss
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.csv import csv_response, wants_csv
+from opencall.web.forms import MSG_CONFIRM
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 from opencall.web.paging import paginate
@@ -125,11 +126,11 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
 @router.post("/manage/calls/{slug}/publish", response_class=HTMLResponse)
 def publish(slug: str, page: Page = Depends(get_page)) -> Response:
     call = signed_in_call(page, slug, policies.may_publish)
-    if page.form.get("confirm") != "yes":
+    if not page.confirmed:
         return page.render(
             "manage/message.html",
             {
-                "message": page._("Tick the box to confirm."),
+                "message": page._(MSG_CONFIRM),
                 "back": f"/manage/calls/{slug}/schedule",
             },
             status=400,

@@ -188,6 +188,11 @@ class Page:
         else:
             jobs.run_pending(state.sessions, state.jobs, ids=mine)
 
+    @property
+    def confirmed(self) -> bool:
+        """The form's "I confirm" box (``_macros.html``: ``confirm()``) was ticked."""
+        return self.form.get("confirm") == "yes"
+
     @contextmanager
     def attempt(self) -> Iterator[Refusal]:
         """A form's write: committed (:meth:`commit`) when the services accept it. A

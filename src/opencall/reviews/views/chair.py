@@ -23,8 +23,8 @@ from opencall.proposals.models import Proposal
 from opencall.reviews import policies
 from opencall.reviews import queries as q
 from opencall.reviews.presenters import STEPS, labels
-from opencall.reviews.views.common import MSG_CONFIRM, cockpit_error
-from opencall.web.forms import MSG_INVALID
+from opencall.reviews.views.common import cockpit_error
+from opencall.web.forms import MSG_CONFIRM, MSG_INVALID
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 
@@ -117,7 +117,7 @@ def transition(slug: str, page: Page = Depends(get_page)) -> Response:
         page.not_found()
     target = page.form.get("target", "")
     reason = page.form.get("reason", "").strip()[:2000]
-    if page.form.get("confirm") != "yes":
+    if not page.confirmed:
         return cockpit_error(page, call, page._(MSG_CONFIRM))
     if target not in CALL_TRANSITIONS.get(call.status, ()) or target == "published":
         return cockpit_error(page, call, page._(MSG_INVALID))

@@ -10,8 +10,9 @@ from opencall.calls.access import staff_call
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.presenters import labels, proposal_rows
-from opencall.reviews.views.common import MSG_CONFIRM, cockpit_error
+from opencall.reviews.views.common import cockpit_error
 from opencall.web.csv import csv_response, wants_csv
+from opencall.web.forms import MSG_CONFIRM
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
@@ -77,7 +78,7 @@ def ranking(slug: str, page: Page = Depends(get_page)) -> Response:
 @router.post("/manage/calls/{slug}/ranking/freeze", response_class=HTMLResponse)
 def freeze(slug: str, page: Page = Depends(get_page)) -> Response:
     call = staff_call(page, slug)
-    if page.form.get("confirm") != "yes":
+    if not page.confirmed:
         return cockpit_error(page, call, page._(MSG_CONFIRM))
     with page.attempt() as refused:
         services.freeze_ranking(page.db, call, actor_id=page.user.id)
