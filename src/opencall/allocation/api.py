@@ -24,6 +24,7 @@ from opencall.web.api import (
     Api,
     Paged,
     PageRequest,
+    from_row,
     get_api,
     keyset_page,
     paging,
@@ -47,14 +48,12 @@ class DecisionOut(BaseModel):
     def of(cls, d: Decision, row: dict[str, Any]) -> DecisionOut:
         """``d`` on the proposal of ``row`` (``reviews.presenters.proposal_dicts``: with
         the PI and country only where identities may be seen)."""
-        return cls(
+        return from_row(
+            cls,
+            d,
             proposal_code=row["code"],
             title=row["title"],
-            outcome=d.outcome,
-            priority=d.priority,
-            explanation=d.explanation,
             overridden=d.overridden_by is not None,
-            override_reason=d.override_reason,
             pi=row.get("pi"),
             country=row.get("country"),
         )
@@ -120,14 +119,7 @@ def awards(
     items, pg = keyset_page(api.db, stmt, [(Award.id, int)], page, lambda r: (r[0].id,))
     return AwardList(
         items=[
-            AwardOut(
-                proposal_code=p.code,
-                title=p.title,
-                pool=pl.name,
-                unit=pl.unit,
-                amount=a.amount,
-                fraction=a.fraction,
-            )
+            from_row(AwardOut, a, proposal_code=p.code, title=p.title, pool=pl.name, unit=pl.unit)
             for a, pl, p in items
         ],
         page=pg,

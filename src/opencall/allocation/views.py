@@ -15,7 +15,7 @@ from opencall import jobs
 from opencall.allocation import policies, services
 from opencall.allocation.models import Award
 from opencall.allocation.presenters import explain, policy_lines
-from opencall.calls.access import staff_call
+from opencall.calls.access import signed_in_call
 from opencall.calls.models import Call
 from opencall.calls.queries import unit_words
 from opencall.calls.schemas import review_settings
@@ -27,6 +27,7 @@ from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
 from opencall.reviews.presenters import labels, proposal_rows
 from opencall.web.csv import csv_response, wants_csv
+from opencall.web.forms import MSG_CONFIRM
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 from opencall.web.paging import paginate
@@ -53,17 +54,13 @@ MSG_UNDECIDED_RELEASED = N_(
     "They stayed under review after the release."
 )
 SUBJECT_DECISION = N_("The decision on your proposal %(code)s")
-MSG_INVALID = N_("This value is not valid.")
 
 #: Decisions shown on one page (the CSV has them all); a large call's page was 251 KB.
 PER_PAGE = 50
 
 
 def _call(page: Page, slug: str) -> Call:
-    call = staff_call(page, slug)
-    if not policies.may_see_decisions(page.db, page.user, call):
-        page.not_found()
-    return call
+    return signed_in_call(page, slug, policies.may_see_decisions)
 
 
 def _overridable(page: Page, slug: str, proposal_id: int) -> tuple[Call, Proposal]:
@@ -225,11 +222,9 @@ def resolve_unreviewed(slug: str, proposal_id: int, page: Page = Depends(get_pag
 
 @router.post("/manage/calls/{slug}/release", response_class=HTMLResponse)
 def release(slug: str, page: Page = Depends(get_page)) -> Response:
-    call = _call(page, slug)
-    if not policies.may_release(page.db, page.user, call):
-        page.not_found()
-    if page.form.get("confirm") != "yes":
-        return _decisions_page(page, call, 400, errors={0: page._("Tick the box to confirm.")})
+    call = signed_in_call(page, slug, policies.may_release)
+    if not page.confirmed:
+        return _decisions_page(page, call, 400, errors={0: page._(MSG_CONFIRM)})
     with page.attempt() as refused:
         already = call.decisions_released_at is not None
         services.release_decisions(page.db, call, actor_id=page.user.id)

@@ -19,6 +19,7 @@ from opencall.web.api import (
     ApiError,
     Paged,
     PageRequest,
+    from_row,
     get_api,
     keyset_page,
     paging,
@@ -58,29 +59,14 @@ class CallList(Paged[CallOut]):
 
 
 def call_out(call: Call) -> CallOut:
-    return CallOut(
-        slug=call.slug,
-        code=call.code,
-        title=call.title,
-        cycle=call.cycle,
+    return from_row(
+        CallOut,
+        call,
         facility=call.facility.name,
         facility_kind=call.facility.kind,
         provider=call.provider.name,
-        status=call.status,
-        anonymity=call.anonymity,
-        opens_at=call.opens_at,
-        closes_at=call.closes_at,
-        ranking_frozen_at=call.ranking_frozen_at,
-        decisions_released_at=call.decisions_released_at,
         pools=[
-            PoolOut(
-                pool_id=cp.pool_id,
-                name=cp.pool.name,
-                pool_type=cp.pool.pool_type,
-                unit=cp.pool.unit,
-                amount=cp.amount,
-                max_per_request=cp.max_per_request,
-            )
+            from_row(PoolOut, cp, name=cp.pool.name, pool_type=cp.pool.pool_type, unit=cp.pool.unit)
             for cp in call.pools
         ],
     )

@@ -23,6 +23,7 @@ from opencall.calls.api import CallOut, call_out
 from opencall.facilities import policies as fac_policies
 from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool, Facility, Provider
+from opencall.facilities.queries import pools_of
 from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -144,12 +145,7 @@ def create_call(body: CallIn, api: Api = Depends(get_api)) -> CallOut:
     with api.refusing(commit=True):
         call = services.create_call(api.db, facility, doc, actor_id=user.id)
         if body.offer_all_pools:
-            pools = api.db.scalars(
-                select(CapacityPool)
-                .where(CapacityPool.facility_id == facility.id)
-                .order_by(CapacityPool.id)
-            )
-            for pool in pools:
+            for pool in pools_of(api.db, facility.id):
                 services.offer_pool(api.db, call, pool, actor_id=user.id)
         out = call_out(call)
     return out

@@ -25,6 +25,7 @@ from opencall.calls.queries import list_calls
 from opencall.errors import DomainError
 from opencall.facilities import policies as fac_policies
 from opencall.facilities.models import CapacityPool, Facility, Provider
+from opencall.facilities.queries import pools_of
 from opencall.inputs import finite_number
 from opencall.web.csv import csv_response, wants_csv  # noqa: F401  (importable here as before)
 from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
@@ -34,7 +35,6 @@ from opencall.web.pages import Page, get_page
 
 router = APIRouter()
 
-MSG_CONFIRM = N_("Tick the box to confirm.")
 MSG_DATE = N_("Enter a date and time (YYYY-MM-DD HH:MM, UTC).")
 
 
@@ -210,22 +210,16 @@ def new_call(page: Page = Depends(get_page)) -> Response:
     else:
         doc, errors = call_document(page, facility, f)
         if not errors:
-            try:
+            with page.attempt() as refused:
                 call = services.create_call(page.db, facility, doc, actor_id=user.id)
                 if f.get("offer_all") == "on":
-                    pools = page.db.scalars(
-                        select(CapacityPool)
-                        .where(CapacityPool.facility_id == facility.id)
-                        .order_by(CapacityPool.id)
-                    )
-                    for pool in pools:  # what is left of each (others' offers kept)
+                    # what is left of each (others' offers kept)
+                    for pool in pools_of(page.db, facility.id):
                         if services.offered_elsewhere(page.db, pool, call.id) < pool.amount:
                             services.offer_pool(page.db, call, pool, actor_id=user.id)
-                page.commit()
+            if not refused:
                 return page.redirect(f"/manage/calls/{call.slug}", "saved")
-            except DomainError as exc:
-                page.db.rollback()
-                errors[exc.field if exc.field in f else "form"] = page.t.error(exc)
+            errors[refused.field if refused.field in f else "form"] = refused.message
     return page.render(
         "manage/new_call.html",
         {"facility_options": _options(list(facilities.values())), "form": f, "errors": errors},
@@ -360,14 +354,12 @@ def edit_call(slug: str, page: Page = Depends(get_page)) -> Response:
         groups = doc["eligibility"].get("income_groups")
         eligibility = {k: v for k, v in call.eligibility.items() if k != "income_groups"}
         doc["eligibility"] = {**eligibility, **({"income_groups": groups} if groups else {})}
-        try:
+        with page.attempt() as refused:
             services.update_call(page.db, call, doc, actor_id=page.user.id)
-            page.commit()
+        if not refused:
             return page.redirect(f"/manage/calls/{call.slug}", "saved")
-        except DomainError as exc:
-            page.db.rollback()
-            page.db.refresh(call)
-            errors[_input_name(exc.field, f)] = page.t.error(exc)
+        page.db.refresh(call)
+        errors[_input_name(refused.field, f)] = refused.message
     return _edit_page(page, call, f, errors, status=400)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -30,7 +31,7 @@ from opencall.facilities.models import Provider
 from opencall.people import queries as people_queries
 from opencall.people import services as people_services
 from opencall.people.models import ROLES, RoleGrant, RoleInvitation, User
-from opencall.web.api import MANAGE, Api, ApiError, domain_error, get_api, id_param
+from opencall.web.api import MANAGE, Api, get_api, id_param
 from opencall.web.forms import MSG_REQUIRED
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import queue_mail
@@ -122,6 +123,52 @@ def _people_page(page: Page, p: Provider, status: int = 200, **extra: Any) -> Re
     )
 
 
+@dataclass
+class Given:
+    """What :func:`give_role` did: a role granted to an account (with its holder), or an
+    invitation mailed to an address that has none."""
+
+    grant: RoleGrant | None = None
+    holder: User | None = None
+    invitation: RoleInvitation | None = None
+
+
+def give_role(
+    request: Request,
+    db: Session,
+    p: Provider,
+    calls: list[Call],
+    *,
+    email: str,
+    role: str,
+    scope: str,
+    lang: str,
+    actor_id: int | None,
+) -> Given:
+    """``role`` on ``p`` (or on its call of slug ``scope``, one of ``calls``) for the
+    person of ``email``, who is told by mail: granted at once to an account (in the
+    holder's language), else an invitation (in ``lang``). Not committed."""
+    call_id = resolve_scope(calls, scope)
+    g, inv, raw = people_services.invite_to_role(
+        db,
+        email=email,
+        role=role,
+        provider_id=None if call_id else p.id,
+        call_id=call_id,
+        actor_id=actor_id,
+    )
+    base = request.app.state.settings.base_url.rstrip("/")
+    if inv is not None and raw is not None:
+        link = f"{base}/roles/invitations/{raw}"
+        notify_role(request, db, inv.email, lang, p, inv.role, link, True)
+        return Given(invitation=inv)
+    assert g is not None
+    holder = db.get(User, g.user_id)
+    assert holder is not None
+    notify_role(request, db, holder.email, holder.language, p, g.role, f"{base}/manage", False)
+    return Given(grant=g, holder=holder)
+
+
 def notify_role(
     request: Request,
     db: Session,
@@ -163,40 +210,24 @@ def grant(slug: str, page: Page = Depends(get_page)) -> Response:
     if f.get("role", "") not in ROLES:
         errors["role"] = page._(MSG_REQUIRED)
     if not errors:
-        try:
-            call_id = resolve_scope(provider_calls(page, p), f.get("scope", ""))
-            g, inv, raw = people_services.invite_to_role(
+        with page.attempt() as refused:
+            given = give_role(
+                page.request,
                 page.db,
+                p,
+                provider_calls(page, p),
                 email=f["email"][:254],
                 role=f["role"],
-                provider_id=None if call_id else p.id,
-                call_id=call_id,
+                scope=f.get("scope", ""),
+                lang=page.lang,
                 actor_id=page.user.id,
             )
-            base = page.settings.base_url.rstrip("/")
-            if inv is not None and raw is not None:
-                link = f"{base}/roles/invitations/{raw}"
-                notify_role(page.request, page.db, inv.email, page.lang, p, inv.role, link, True)
-            elif g is not None:
-                holder = page.db.get(User, g.user_id)
-                assert holder is not None
-                notify_role(
-                    page.request,
-                    page.db,
-                    holder.email,
-                    holder.language,
-                    p,
-                    g.role,
-                    f"{base}/manage",
-                    False,
-                )
-            page.commit()
+        if not refused:
+            invited = given.invitation is not None
             return page.redirect(
-                f"/manage/providers/{p.slug}/people", "invited" if inv else "saved"
+                f"/manage/providers/{p.slug}/people", "invited" if invited else "saved"
             )
-        except DomainError as exc:
-            page.db.rollback()
-            errors[exc.field or "form"] = page.t.error(exc)
+        errors[refused.field or "form"] = refused.message
     return _people_page(page, p, 400, form=f, errors=errors)
 
 
@@ -266,9 +297,7 @@ def accept(token: str, page: Page = Depends(get_page)) -> Response:
     with page.attempt() as refused:
         people_services.accept_role_invitation(page.db, user, token[:100])
     if refused:
-        # another account than the invited one is refused (403), not told its input is bad
-        status = 403 if refused.code == "wrong_account" else 400
-        return _invitation_page(page, token[:100], status, refused.message)
+        return _invitation_page(page, token[:100], refused.status, refused.message)
     return page.redirect("/manage", "saved")
 
 
@@ -384,35 +413,30 @@ def api_grant(body: RoleIn, slug: str = SLUG, api: Api = Depends(get_api)) -> Ro
     """Give a role by e-mail: granted at once to an account, else an invitation is e-mailed."""
     p = _api_provider(api, slug)
     calls = _calls_of(api.db, p)
-    try:
-        call_id = resolve_scope(calls, body.call or "")
-        g, inv, raw = people_services.invite_to_role(
+    with api.saving():
+        given = give_role(
+            api.request,
             api.db,
+            p,
+            calls,
             email=body.email,
             role=body.role,
-            provider_id=None if call_id else p.id,
-            call_id=call_id,
+            scope=body.call or "",
+            lang=api.user.language if api.user else "en",
             actor_id=api.actor_id,
         )
-    except DomainError as exc:
-        api.db.rollback()
-        raise domain_error(exc) from exc
-    slug_of = {c.id: c.slug for c in calls}
-    base = api.request.app.state.settings.base_url.rstrip("/")
-    out = RoleGiven(granted=None, invitation=None)
-    if inv is not None and raw is not None:
-        lang = api.user.language if api.user else "en"
-        link = f"{base}/roles/invitations/{raw}"
-        notify_role(api.request, api.db, inv.email, lang, p, inv.role, link, True)
-        out.invitation = InvitationOut.of(inv, slug_of.get(inv.call_id) if inv.call_id else None)
-    elif g is not None:
-        holder = api.db.get(User, g.user_id)
-        assert holder is not None
-        notify_role(
-            api.request, api.db, holder.email, holder.language, p, g.role, f"{base}/manage", False
-        )
-        out.granted = RoleGrantOut.of(g, holder, slug_of.get(g.call_id) if g.call_id else None)
-    api.db.commit()
+        slug_of = {c.id: c.slug for c in calls}
+        out = RoleGiven(granted=None, invitation=None)
+        if given.invitation is not None:
+            inv = given.invitation
+            out.invitation = InvitationOut.of(
+                inv, slug_of.get(inv.call_id) if inv.call_id else None
+            )
+        elif given.grant is not None and given.holder is not None:
+            g = given.grant
+            out.granted = RoleGrantOut.of(
+                g, given.holder, slug_of.get(g.call_id) if g.call_id else None
+            )
     return out
 
 
@@ -461,11 +485,8 @@ class AcceptIn(BaseModel):
 def api_accept(body: AcceptIn, api: Api = Depends(get_api)) -> RoleGrantOut:
     """Accept a role invitation as the signed-in (token) holder of the invited address."""
     user = api.require_user()
-    try:
+    with api.saving():
         g = people_services.accept_role_invitation(api.db, user, body.token)
-    except DomainError as exc:
-        api.db.rollback()
-        raise ApiError(403 if exc.code == "wrong_account" else 400, exc.message, error=exc) from exc
-    call = api.db.get(Call, g.call_id) if g.call_id else None
-    api.db.commit()
-    return RoleGrantOut.of(g, user, call.slug if call else None)
+        call = api.db.get(Call, g.call_id) if g.call_id else None
+        out = RoleGrantOut.of(g, user, call.slug if call else None)
+    return out

@@ -22,7 +22,8 @@ from opencall.facilities.domain import (
     unit_label,
 )
 from opencall.facilities.models import CapacityPool, Facility, Provider
-from opencall.web.api import MANAGE, Api, ApiError, domain_error, get_api, id_param
+from opencall.facilities.queries import pools_of
+from opencall.web.api import MANAGE, Api, ApiError, domain_error, from_row, get_api, id_param
 
 T = TypeVar("T")
 
@@ -173,26 +174,21 @@ class FacilityOut(BaseModel):
 
 
 def calendar_out(pool: CapacityPool) -> CalendarOut:
-    return CalendarOut(
-        period_start=pool.period_start,
-        period_end=pool.period_end,
-        slot_hours=pool.slot_hours,
+    return from_row(
+        CalendarOut,
+        pool,
         slot_capacity=services.slot_capacity(pool),
         unavailable=[UnavailableOut.model_validate(u) for u in pool.unavailable],
     )
 
 
 def resource_out(api: Api, pool: CapacityPool) -> ResourceOut:
-    return ResourceOut(
-        id=pool.id,
-        facility_id=pool.facility_id,
-        name=pool.name,
-        pool_type=pool.pool_type,
-        unit=pool.unit,
+    return from_row(
+        ResourceOut,
+        pool,
         unit_label_one=unit_label(pool.unit, pool.unit_labels, 1, "en"),
         unit_label_other=unit_label(pool.unit, pool.unit_labels, None, "en"),
         unit_labels=pool.unit_labels or {},
-        amount=pool.amount,
         whole_units=pool.whole_only,
         attributes=pool.attributes or {},
         committed=services.committed_amount(api.db, pool),
@@ -201,26 +197,12 @@ def resource_out(api: Api, pool: CapacityPool) -> ResourceOut:
     )
 
 
-def _pools(api: Api, facility: Facility) -> list[CapacityPool]:
-    return list(
-        api.db.scalars(
-            select(CapacityPool)
-            .where(CapacityPool.facility_id == facility.id)
-            .order_by(CapacityPool.id)
-        )
-    )
-
-
 def facility_out(api: Api, fac: Facility) -> FacilityOut:
-    return FacilityOut(
-        id=fac.id,
+    return from_row(
+        FacilityOut,
+        fac,
         provider=fac.provider.slug,
-        name=fac.name,
-        slug=fac.slug,
-        kind=fac.kind,
-        description=fac.description,
-        attributes=fac.attributes,
-        resources=[resource_out(api, p) for p in _pools(api, fac)],
+        resources=[resource_out(api, p) for p in pools_of(api.db, fac.id)],
     )
 
 
@@ -290,16 +272,7 @@ def create_facility(
         raise _refused(
             api, DomainError("This provider already has a facility with that short name.")
         )
-    fac = _apply(
-        api,
-        services.create_facility,
-        p,
-        name=body.name,
-        slug=body.slug,
-        kind=body.kind,
-        attributes=body.attributes,
-        description=body.description,
-    )
+    fac = _apply(api, services.create_facility, p, **body.model_dump())
     return facility_out(api, fac)
 
 
@@ -323,15 +296,7 @@ def create_resource(
         api,
         services.create_resource,
         fac,
-        name=body.name,
-        unit=body.unit,
-        unit_labels=body.unit_labels.model_dump() if body.unit_labels else None,
-        whole_units=body.whole_units,
-        amount=body.amount,
-        period_start=body.period_start,
-        period_end=body.period_end,
-        slot_hours=body.slot_hours,
-        unavailable=[u.model_dump() for u in body.unavailable],
+        **body.model_dump(exclude={"request_fields"}),
         request_fields=[f.model_dump(mode="json") for f in body.request_fields],
     )
     return resource_out(api, pool)
@@ -350,15 +315,7 @@ def create_pool(
     hours, berths and dives of a leg, a sample's mass, a course's seats, packages),
     with the provider page's checks and refusals."""
     fac = _facility(api, facility_id)
-    pool = _apply(
-        api,
-        services.create_pool,
-        fac,
-        name=body.name,
-        pool_type=body.pool_type,
-        amount=body.amount,
-        attributes=body.attributes,
-    )
+    pool = _apply(api, services.create_pool, fac, **body.model_dump())
     return resource_out(api, pool)
 
 
@@ -432,17 +389,7 @@ def add_unavailable(
     )
     return UnavailableAdded(
         **calendar_out(pool).model_dump(),
-        clashes=[
-            ClashOut(
-                call=c.call_slug,
-                proposal_code=c.proposal_code,
-                award_id=c.award_id,
-                starts_at=c.starts_at,
-                ends_at=c.ends_at,
-            )
-            for c in clashes
-            if c.visible
-        ],
+        clashes=[from_row(ClashOut, c, call=c.call_slug) for c in clashes if c.visible],
         hidden_clashes=sum(1 for c in clashes if not c.visible),
     )
 

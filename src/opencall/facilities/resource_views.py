@@ -11,9 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
-from opencall.errors import DomainError
 from opencall.facilities import policies, services
 from opencall.facilities.domain import (
     BUILTIN_UNITS,
@@ -22,10 +20,12 @@ from opencall.facilities.domain import (
     unit_label,
 )
 from opencall.facilities.models import CapacityPool, Facility
+from opencall.facilities.queries import pools_of
 from opencall.inputs import finite_number, plain_number
 from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
 from opencall.web.i18n import N_
-from opencall.web.pages import Page, get_page
+from opencall.web.labels import labeller
+from opencall.web.pages import Page, Refusal, get_page
 
 router = APIRouter()
 
@@ -106,14 +106,6 @@ def _resource(page: Page, pool_id: int) -> CapacityPool:
     return pool
 
 
-def _pools(page: Page, fac: Facility) -> list[CapacityPool]:
-    return list(
-        page.db.scalars(
-            select(CapacityPool).where(CapacityPool.facility_id == fac.id).order_by(CapacityPool.id)
-        )
-    )
-
-
 def _unit_options(page: Page) -> list[tuple[str, str]]:
     opts = [(k, unit_label(k, {}, None, page.lang)) for k in BUILTIN_UNITS]
     return [*opts, (OWN_UNIT, page._("A unit of your own (labels below)"))]
@@ -131,7 +123,7 @@ def labels(page: Page) -> dict[str, Any]:
         "unit_of": lambda pool, amount=None: unit_label(
             pool.unit, pool.unit_labels, amount, page.lang
         ),
-        "field_type_label": lambda k: page._(FIELD_TYPE_LABELS[k]) if k in FIELD_TYPE_LABELS else k,
+        "field_type_label": labeller(page, FIELD_TYPE_LABELS),
         "langs": LANGS,
     }
 
@@ -144,7 +136,7 @@ def facility_page(page: Page, fac: Facility, status: int = 200, **extra: Any) ->
         "manage/facility.html",
         {
             "facility": fac,
-            "pools": _pools(page, fac),
+            "pools": pools_of(page.db, fac.id),
             "unit_options": _unit_options(page),
             "form": extra.get("form", {}),
             "errors": extra.get("errors", {}),
@@ -196,10 +188,9 @@ def parse_resource_form(page: Page, f: dict[str, str]) -> tuple[dict[str, Any], 
     return values, errors
 
 
-def _refusal(page: Page, exc: DomainError, errors: dict[str, str]) -> None:
-    page.db.rollback()
-    name = ERROR_INPUT.get(exc.field or "", exc.field or "form")
-    errors[name] = page.t.error(exc)
+def _refusal(refused: Refusal, errors: dict[str, str]) -> None:
+    name = ERROR_INPUT.get(refused.field or "", refused.field or "form")
+    errors[name] = refused.message
 
 
 @router.post("/manage/facilities/{facility_id}/resources", response_class=HTMLResponse)
@@ -207,12 +198,11 @@ def add_resource(facility_id: int, page: Page = Depends(get_page)) -> Response:
     fac = _facility(page, facility_id)
     values, errors = parse_resource_form(page, page.form)
     if not errors:
-        try:
+        with page.attempt() as refused:
             pool = services.create_resource(page.db, fac, actor_id=page.user.id, **values)
-            page.commit()
+        if not refused:
             return page.redirect(f"/manage/resources/{pool.id}", "saved")
-        except DomainError as exc:
-            _refusal(page, exc, errors)
+        _refusal(refused, errors)
     return facility_page(page, fac, 400, form=page.form, errors=errors)
 
 
@@ -293,13 +283,12 @@ def edit_resource(pool_id: int, page: Page = Depends(get_page)) -> Response:
     pool = _resource(page, pool_id)
     values, errors = parse_resource_form(page, page.form)
     if not errors:
-        try:
+        with page.attempt() as refused:
             services.update_resource(page.db, pool, actor_id=page.user.id, **values)
-            page.commit()
+        if not refused:
             return page.redirect(f"/manage/resources/{pool.id}", "saved")
-        except DomainError as exc:
-            _refusal(page, exc, errors)
-            pool = _resource(page, pool_id)
+        _refusal(refused, errors)
+        pool = _resource(page, pool_id)
     return edit_page(page, pool, 400, form=page.form, errors=errors)
 
 
@@ -316,7 +305,7 @@ def add_unavailable(pool_id: int, page: Page = Depends(get_page)) -> Response:
     if not errors and first is not None and last is not None:
         starts_at = dt.datetime.combine(first, dt.time(), dt.UTC)
         ends_at = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC)
-        try:
+        with page.attempt() as refused:
             clashes = services.add_unavailable(
                 page.db,
                 pool,
@@ -325,14 +314,12 @@ def add_unavailable(pool_id: int, page: Page = Depends(get_page)) -> Response:
                 reason=f.get("reason", "").strip()[:200],
                 actor_id=page.user.id,
             )
+        if not refused:
             # accepted even over booked slots (an outage is a fact): the page lists them
-            page.commit()
             where = "#clashes" if clashes else "#calendar"
             return page.redirect(f"/manage/resources/{pool.id}{where}", "saved")
-        except DomainError as exc:
-            page.db.rollback()
-            errors["first_day"] = page.t.error(exc)
-            pool = _resource(page, pool_id)
+        errors["first_day"] = refused.message
+        pool = _resource(page, pool_id)
     return resource_page(page, pool, 400, uform=f, uerrors=errors)
 
 
@@ -344,16 +331,14 @@ def remove_unavailable(
     pool_id: int, unavailable_id: int, page: Page = Depends(get_page)
 ) -> Response:
     pool = _resource(page, pool_id)
-    try:
+    with page.attempt() as refused:
         services.remove_unavailable(page.db, pool, unavailable_id, actor_id=page.user.id)
-    except DomainError as exc:
-        page.db.rollback()
-        if exc.code == "not_found":
-            page.not_found()
+    if refused.code == "not_found":
+        page.not_found()
+    if refused:
         return resource_page(
-            page, _resource(page, pool_id), 400, uerrors={"first_day": page.t.error(exc)}
+            page, _resource(page, pool_id), 400, uerrors={"first_day": refused.message}
         )
-    page.commit()
     return page.redirect(f"/manage/resources/{pool.id}#calendar", "removed")
 
 
@@ -397,19 +382,17 @@ def add_field(pool_id: int, page: Page = Depends(get_page)) -> Response:
     pool = _resource(page, pool_id)
     doc, errors = parse_field_form(page, page.form)
     if not errors:
-        try:
+        with page.attempt() as refused:
             services.update_resource(
                 page.db,
                 pool,
                 request_fields=[*pool.request_fields, doc],
                 actor_id=page.user.id,
             )
-            page.commit()
+        if not refused:
             return page.redirect(f"/manage/resources/{pool.id}#fields", "saved")
-        except DomainError as exc:
-            page.db.rollback()
-            errors["field"] = page.t.error(exc)
-            pool = _resource(page, pool_id)
+        errors["field"] = refused.message
+        pool = _resource(page, pool_id)
     return resource_page(page, pool, 400, fform=page.form, ferrors=errors)
 
 
@@ -419,12 +402,10 @@ def remove_field(pool_id: int, key: str, page: Page = Depends(get_page)) -> Resp
     kept = [d for d in pool.request_fields if d.get("key") != key]
     if len(kept) == len(pool.request_fields):
         page.not_found()
-    try:
+    with page.attempt() as refused:
         services.update_resource(page.db, pool, request_fields=kept, actor_id=page.user.id)
-    except DomainError as exc:  # pragma: no cover - removing a field keeps the form valid
-        page.db.rollback()
+    if refused:  # pragma: no cover - removing a field keeps the form valid
         return resource_page(
-            page, _resource(page, pool_id), 400, ferrors={"field": page.t.error(exc)}
+            page, _resource(page, pool_id), 400, ferrors={"field": refused.message}
         )
-    page.commit()
     return page.redirect(f"/manage/resources/{pool.id}#fields", "removed")

@@ -18,11 +18,12 @@ from sqlalchemy import select
 from opencall.errors import DomainError
 from opencall.facilities import policies, services
 from opencall.facilities.domain import unit_label
-from opencall.facilities.models import FACILITY_KINDS, CapacityPool, Facility, Provider
+from opencall.facilities.models import FACILITY_KINDS, Facility, Provider
+from opencall.facilities.queries import pools_of
 from opencall.facilities.schemas import FAST_SITE_ATTRIBUTES, POOL_UNITS
 from opencall.inputs import finite_number
 from opencall.people.queries import countries
-from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
+from opencall.web.forms import MSG_INVALID, MSG_NUMBER, MSG_REQUIRED
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 
@@ -63,16 +64,7 @@ def _provider_page(page: Page, p: Provider, status: int = 200, **extra: Any) -> 
     facilities = list(
         page.db.scalars(select(Facility).where(Facility.provider_id == p.id).order_by(Facility.id))
     )
-    pools = {
-        f.id: list(
-            page.db.scalars(
-                select(CapacityPool)
-                .where(CapacityPool.facility_id == f.id)
-                .order_by(CapacityPool.id)
-            )
-        )
-        for f in facilities
-    }
+    pools = {f.id: pools_of(page.db, f.id) for f in facilities}
     return page.render(
         "manage/provider.html",
         {
@@ -128,9 +120,7 @@ def new_provider(page: Page = Depends(get_page)) -> Response:
         except Exception as exc:  # noqa: BLE001 - unique slug or unknown country
             page.db.rollback()
             errors["form"] = (
-                page.t.error(exc)
-                if isinstance(exc, DomainError)
-                else page._("This value is not valid.")
+                page.t.error(exc) if isinstance(exc, DomainError) else page._(MSG_INVALID)
             )
     return page.render(
         "manage/new_provider.html",
@@ -156,7 +146,7 @@ def add_facility(slug: str, page: Page = Depends(get_page)) -> Response:
         if not f.get(k, "").strip():
             errors[k] = page._(MSG_REQUIRED)
     if not errors and attrs is not None:
-        try:
+        with page.attempt() as refused:
             services.create_facility(
                 page.db,
                 p,
@@ -167,11 +157,9 @@ def add_facility(slug: str, page: Page = Depends(get_page)) -> Response:
                 description=f.get("description", "")[:5000],
                 actor_id=page.user.id,
             )
-            page.commit()
+        if not refused:
             return page.redirect(f"/manage/providers/{p.slug}", "saved")
-        except DomainError as exc:
-            page.db.rollback()
-            errors[exc.field or "attributes"] = page.t.error(exc)
+        errors[refused.field or "attributes"] = refused.message
     return _provider_page(page, p, 400, form=f, errors=errors)
 
 
@@ -194,7 +182,7 @@ def add_pool(slug: str, page: Page = Depends(get_page)) -> Response:
     if not f.get("name", "").strip():
         errors["pool_name"] = page._(MSG_REQUIRED)
     if not errors and attrs is not None:
-        try:
+        with page.attempt() as refused:
             services.create_pool(
                 page.db,
                 fac,
@@ -204,9 +192,7 @@ def add_pool(slug: str, page: Page = Depends(get_page)) -> Response:
                 attributes=attrs,
                 actor_id=page.user.id,
             )
-            page.commit()
+        if not refused:
             return page.redirect(f"/manage/providers/{p.slug}", "saved")
-        except DomainError as exc:
-            page.db.rollback()
-            errors["pool_" + (exc.field or "attributes")] = page.t.error(exc)
+        errors["pool_" + (refused.field or "attributes")] = refused.message
     return _provider_page(page, p, 400, form=f, errors=errors)

@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.db import utcnow
-from opencall.errors import DomainError
 from opencall.people import services
 from opencall.people.models import ExpertiseProfile, User
 from opencall.people.queries import publications_of, roles_of
@@ -25,6 +24,7 @@ from opencall.web.api import (
     PageRequest,
     Pagination,
     domain_error,
+    from_row,
     get_api,
     id_param,
     keyset_page,
@@ -79,16 +79,7 @@ class Me(BaseModel):
 @api_router.get("/me", response_model=Me, responses={401: {"description": "no or bad token"}})
 def me(api: Api = Depends(get_api)) -> Me:
     user = api.require_user()
-    return Me(
-        id=user.id,
-        name=user.name,
-        email=user.email,
-        language=user.language,
-        roles=[
-            Role(role=g.role, provider_id=g.provider_id, call_id=g.call_id)
-            for g in roles_of(api.db, user.id)
-        ],
-    )
+    return from_row(Me, user, roles=[from_row(Role, g) for g in roles_of(api.db, user.id)])
 
 
 # ---------------------------------------------------------------- token management page
@@ -141,11 +132,9 @@ def create_token(page: Page = Depends(get_page)) -> Response:
 )
 def revoke_token(token_id: int, page: Page = Depends(get_page)) -> Response:
     user = page.require_user()
-    try:
+    with page.attempt() as refused:
         services.revoke_api_token(page.db, user, token_id if token_id <= MAX_ID else 0)
-        page.commit()
-    except DomainError:
-        page.db.rollback()
+    if refused:
         page.not_found()
     return page.redirect("/account/tokens", "removed")
 

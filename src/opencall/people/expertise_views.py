@@ -12,12 +12,11 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
-from opencall.errors import DomainError
 from opencall.people import services
 from opencall.people.models import ExpertiseProfile
 from opencall.people.queries import publications_of
 from opencall.web.i18n import N_
-from opencall.web.pages import Page, get_page
+from opencall.web.pages import Page, Refusal, get_page
 
 router = APIRouter()
 MAX_IMPORT = services.MAX_IMPORT_BYTES
@@ -58,19 +57,17 @@ def _page(page: Page, status: int = 200, **extra: Any) -> Response:
     )
 
 
-def _refused(page: Page, exc: DomainError, field: str = "form", **extra: Any) -> Response:
-    """Undo the refused change and show the page again with the service's reason."""
-    page.db.rollback()
-    return _page(page, 400, errors={exc.field or field: page.t.error(exc)}, **extra)
+def _refused(page: Page, refused: Refusal, field: str = "form", **extra: Any) -> Response:
+    """The page again with the service's reason for refusing (nothing was changed)."""
+    return _page(page, 400, errors={refused.field or field: refused.message}, **extra)
 
 
 def _saved(page: Page, write: Callable[[], object], back_to: str) -> Response:
     """Run ``write`` and commit, then back to ``back_to``; a refusal shows the form again."""
-    try:
+    with page.attempt() as refused:
         write()
-        page.commit()
-    except DomainError as exc:
-        return _refused(page, exc, form=page.form)
+    if refused:
+        return _refused(page, refused, form=page.form)
     return page.redirect(back_to, "saved")
 
 
@@ -123,11 +120,10 @@ def import_file(page: Page = Depends(get_page)) -> Response:
     data = upload.file.read(MAX_IMPORT + 1)  # a sync route: runs in the threadpool
     if len(data) > MAX_IMPORT:
         return _page(page, 400, errors={"file": page._(MSG_TOO_BIG)})
-    try:
+    with page.attempt() as refused:
         n = services.import_publications(page.db, user, data)
-        page.commit()
-    except DomainError as exc:
-        return _refused(page, exc, "file")
+    if refused:
+        return _refused(page, refused, "file")
     added = page.t.ngettext("%(num)s publication was added.", "%(num)s publications were added.", n)
     return _page(page, message=added)
 
@@ -137,10 +133,8 @@ def remove(pub_id: int, page: Page = Depends(get_page)) -> Response:
     user = page.require_user()
     if not 0 < pub_id < 2**31:
         page.not_found()
-    try:
+    with page.attempt() as refused:
         services.remove_publication(page.db, user, pub_id)
-        page.commit()
-    except DomainError:
-        page.db.rollback()
+    if refused:
         page.not_found()
     return page.redirect("/account/expertise#publications", "removed")

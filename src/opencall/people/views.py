@@ -109,7 +109,7 @@ def register(page: Page = Depends(get_page)) -> Response:
     if not errors and f.get("password") != f.get("password2"):
         errors["password2"] = page._(MSG_PASSWORDS_DIFFER)
     if not errors:
-        try:
+        with page.attempt() as refused:
             user, raw = services.start_registration(
                 page.db,
                 email=f.get("email", ""),
@@ -120,20 +120,18 @@ def register(page: Page = Depends(get_page)) -> Response:
                 language=f.get("language", page.lang),
             )
             _send_verification(page, user, raw, nxt)
+        if not refused:
+            return page.redirect(with_next("/login", nxt), "registered")
+        existing = (
+            queries.user_by_email(page.db, f.get("email", "")) if refused.field == "email" else None
+        )
+        if existing is not None:
+            # answer as for a new account, so the form does not tell who has one;
+            # the owner of the address is told by e-mail instead
+            _send_exists(page, existing)
             page.commit()
             return page.redirect(with_next("/login", nxt), "registered")
-        except DomainError as exc:
-            page.db.rollback()
-            existing = (
-                queries.user_by_email(page.db, f.get("email", "")) if exc.field == "email" else None
-            )
-            if existing is not None:
-                # answer as for a new account, so the form does not tell who has one;
-                # the owner of the address is told by e-mail instead
-                _send_exists(page, existing)
-                page.commit()
-                return page.redirect(with_next("/login", nxt), "registered")
-            errors[exc.field or "form"] = page.t.error(exc)
+        errors[refused.field or "form"] = refused.message
     return page.render(
         "people/register.html",
         {"form": f, "errors": errors, "countries": country_options(page), "next": nxt},
@@ -180,12 +178,10 @@ def verify_form(token: str, page: Page = Depends(get_page)) -> Response:
 
 @router.post("/verify/{token}", response_class=HTMLResponse)
 def verify(token: str, page: Page = Depends(get_page)) -> Response:
-    try:
+    with page.attempt() as refused:
         services.verify_email(page.db, token)
-    except DomainError as exc:
-        page.db.rollback()
-        return _verify_page(page, page.t.error(exc))
-    page.commit()
+    if refused:
+        return _verify_page(page, refused.message)
     return page.redirect(with_next("/login", page.form.get("next")), "verified")
 
 
@@ -330,16 +326,14 @@ def reset(token: str, page: Page = Depends(get_page)) -> Response:
     if f.get("password", "") != f.get("password2", ""):
         errors["password2"] = page._(MSG_PASSWORDS_DIFFER)
     else:
-        try:
+        with page.attempt() as refused:
             services.reset_password(page.db, token, f.get("password", ""))
             security.end_session(page.request)
-            page.commit()
+        if not refused:
             return page.redirect("/login", "password_changed")
-        except DomainError as exc:
-            page.db.rollback()
-            if exc.code == "bad_token":
-                return _reset_page(page, "", 404, bad=page.t.error(exc))
-            errors[exc.field or "password"] = page.t.error(exc)
+        if refused.code == "bad_token":
+            return _reset_page(page, "", 404, bad=refused.message)
+        errors[refused.field or "password"] = refused.message
     return _reset_page(page, f"/password/reset/{token}", 400, errors)
 
 
@@ -368,15 +362,13 @@ def account(page: Page = Depends(get_page)) -> Response:
     f = page.form
     errors = _lengths(page, ("name", "institution"))
     if not errors:
-        try:
+        with page.attempt() as refused:
             services.update_account(page.db, user, dict(f))
-            page.commit()
+        if not refused:
             response = page.redirect("/account", "saved")
             security.set_language_cookie(page.request, response, user.language)
             return response
-        except DomainError as exc:
-            page.db.rollback()
-            errors[exc.field or "form"] = page.t.error(exc)
+        errors[refused.field or "form"] = refused.message
     return page.render(
         "people/account.html",
         {"form": f, "errors": errors, "countries": country_options(page)},

@@ -24,7 +24,7 @@ from opencall.db import utcnow
 from opencall.proposals import policies, services
 from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
 from opencall.storage import storage_for
-from opencall.web.api import APPLY, MAX_ID, Api, ApiError, get_api, id_param
+from opencall.web.api import APPLY, MAX_ID, Api, ApiError, from_row, get_api, id_param
 from opencall.web.i18n import Translator
 from opencall.web.mail import queue_mail
 from opencall.web.pages import render_mail
@@ -173,14 +173,7 @@ class InvitationOut(BaseModel):
 
     @classmethod
     def of(cls, m: TeamMember) -> InvitationOut:
-        return cls(
-            id=m.id,
-            proposal_id=m.proposal_id,
-            proposal_title=m.proposal.title,
-            call=m.proposal.call.slug,
-            role=m.role,
-            status=m.status,
-        )
+        return from_row(cls, m, proposal_title=m.proposal.title, call=m.proposal.call.slug)
 
 
 # what every write answers (the proposal as it is now), its refusals, and its scope
@@ -192,29 +185,11 @@ WRITE: dict[str, Any] = {
 
 
 def full(p: Proposal) -> ProposalFull:
-    return ProposalFull(
-        id=p.id,
-        code=p.code,
+    return from_row(
+        ProposalFull,
+        p,
         call=p.call.slug,
-        status=p.status,
-        version=p.version,
-        title=p.title,
-        abstract=p.abstract,
-        science_case=p.science_case,
-        keywords=p.keywords,
-        submitted_at=p.submitted_at,
-        members=[
-            MemberOut(
-                id=m.id,
-                role=m.role,
-                name=m.name,
-                email=m.email,
-                institution=m.institution_name,
-                country_iso3=m.country_iso3,
-                status=m.status,
-            )
-            for m in p.members
-        ],
+        members=[from_row(MemberOut, m, institution=m.institution_name) for m in p.members],
         requests=[
             RequestOut.model_validate(r) for r in sorted(p.requests, key=lambda r: r.position)
         ],
@@ -228,22 +203,20 @@ def _mine(api: Api, proposal_id: int) -> Proposal:
     return api.get_visible(Proposal, proposal_id, lambda p: policies.may_see_proposal(user, p))
 
 
-def _editable(api: Api, proposal_id: int) -> Proposal:
+def _editable(api: Api, proposal_id: int, *, pi: bool = False) -> Proposal:
+    """The caller's proposal, still editable (a team member is told why not); with
+    ``pi``, only where they are its PI (anyone else gets 404)."""
     p = _mine(api, proposal_id)
+    if pi and not policies.is_pi(api.user, p):
+        raise api.not_found()
     if not policies.may_edit_proposal(api.user, p):
         raise ApiError(400, f"This proposal is {p.status} and can no longer be edited.")
     return p
 
 
 def _pi(api: Api, proposal_id: int) -> Proposal:
-    """The caller's proposal, where they are the PI (team, submit, withdraw), still
-    editable (a team member is told why not; anyone else gets 404)."""
-    p = _mine(api, proposal_id)
-    if not policies.is_pi(api.user, p):
-        raise api.not_found()
-    if p.status not in policies.EDITABLE:
-        raise ApiError(400, f"This proposal is {p.status} and can no longer be edited.")
-    return p
+    """:func:`_editable` for the PI's changes (team, submit, withdraw)."""
+    return _editable(api, proposal_id, pi=True)
 
 
 def _bundled(bundle: str | None) -> Callable[[Request], None]:
@@ -306,15 +279,7 @@ def create(body: ProposalIn, api: Api = Depends(get_api)) -> ProposalFull:
     if call is None or not call_policies.may_see_call(api.db, user, call):
         raise ApiError(400, f"call: no open call {body.call!r}.")
     with api.refusing():
-        p = services.create_proposal(
-            api.db,
-            call,
-            user,
-            title=body.title,
-            abstract=body.abstract,
-            science_case=body.science_case,
-            keywords=body.keywords,
-        )
+        p = services.create_proposal(api.db, call, user, **body.model_dump(exclude={"call"}))
         return _done(api, p)
 
 

@@ -17,7 +17,7 @@ from opencall.results import policies, services
 from opencall.results import queries as q
 from opencall.results.models import PostAwardRecord
 from opencall.results.schemas import OutputIn
-from opencall.web.api import ERRORS, MAX_ID, NOT_FOUND, SLUG, Api, get_api, id_param
+from opencall.web.api import ERRORS, MAX_ID, NOT_FOUND, SLUG, Api, from_row, get_api, id_param
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
 
@@ -92,15 +92,12 @@ def _today() -> dt.date:
 
 
 def _record_out(r: PostAwardRecord) -> RecordOut:
-    return RecordOut(
-        id=r.id,
-        kind=r.kind,
-        award_id=r.award_id,
-        data=r.data,
+    return from_row(
+        RecordOut,
+        r,
         used=d.is_used(r.kind, r.data),
         complete=d.is_complete(r.kind, r.data),
         overdue=d.is_overdue(r.kind, r.data, _today()),
-        reminders_sent=r.reminders_sent,
     )
 
 

@@ -24,7 +24,7 @@ from opencall.results.schemas import RECORD_SCHEMAS
 from opencall.scheduling import presenters as schedule_presenters
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.i18n import N_
-from opencall.web.pages import Page, get_page
+from opencall.web.pages import Page, Refusal, get_page
 
 router = APIRouter()
 
@@ -190,9 +190,19 @@ def render_award(
     )
 
 
-def _failed(page: Page, proposal: Proposal, exc: DomainError) -> HTMLResponse:
-    page.db.rollback()
-    return render_award(page, proposal, status=400, error=page.t.error(exc))
+def _recording(page: Page, proposal_id: int) -> Proposal:
+    """The award, for a person who may record on it; otherwise 404."""
+    proposal = award_for(page, proposal_id)
+    if not policies.may_record(page.db, page.user, proposal):
+        page.not_found()
+    return proposal
+
+
+def _saved(page: Page, proposal: Proposal, refused: Refusal) -> Response:
+    """Back to the award's page, saved; or the page again with the refusal (400)."""
+    if refused:
+        return render_award(page, proposal, status=400, error=refused.message)
+    return page.redirect(f"/awards/{proposal.id}", "saved")
 
 
 @router.get("/awards/{proposal_id}", response_class=HTMLResponse)
@@ -202,36 +212,24 @@ def award(proposal_id: int, page: Page = Depends(get_page)) -> Response:
 
 @router.post("/awards/{proposal_id}/records", response_class=HTMLResponse)
 def add_record(proposal_id: int, page: Page = Depends(get_page)) -> Response:
-    proposal = award_for(page, proposal_id)
-    if not policies.may_record(page.db, page.user, proposal):
-        page.not_found()
+    proposal = _recording(page, proposal_id)
     kind = page.form.get("kind", "")
-    try:
+    with page.attempt() as refused:
         if kind not in RECORD_SCHEMAS:
             raise DomainError("Choose what to record.")
         services.add_record(page.db, proposal, kind, form_data(page, kind), actor_id=page.user.id)
-        page.commit()
-    except DomainError as exc:
-        return _failed(page, proposal, exc)
-    return page.redirect(f"/awards/{proposal.id}", "saved")
+    return _saved(page, proposal, refused)
 
 
 @router.post("/awards/{proposal_id}/records/{record_id}", response_class=HTMLResponse)
 def update_record(proposal_id: int, record_id: int, page: Page = Depends(get_page)) -> Response:
-    proposal = award_for(page, proposal_id)
+    proposal = _recording(page, proposal_id)
     rec = page.db.get(PostAwardRecord, record_id)
-    if (
-        rec is None
-        or rec.proposal_id != proposal.id
-        or not policies.may_record(page.db, page.user, proposal)
-    ):
+    if rec is None or rec.proposal_id != proposal.id:
         page.not_found()
-    try:
+    with page.attempt() as refused:
         services.update_record(page.db, rec, form_data(page, rec.kind), actor_id=page.user.id)
-        page.commit()
-    except DomainError as exc:
-        return _failed(page, proposal, exc)
-    return page.redirect(f"/awards/{proposal.id}", "saved")
+    return _saved(page, proposal, refused)
 
 
 def _lines(value: str) -> list[str]:
@@ -240,9 +238,7 @@ def _lines(value: str) -> list[str]:
 
 @router.post("/awards/{proposal_id}/outputs", response_class=HTMLResponse)
 def add_output(proposal_id: int, page: Page = Depends(get_page)) -> Response:
-    proposal = award_for(page, proposal_id)
-    if not policies.may_record(page.db, page.user, proposal):
-        page.not_found()
+    proposal = _recording(page, proposal_id)
     f = page.form
     data: dict[str, Any] = {
         "kind": f.get("kind", "publication"),
@@ -256,23 +252,18 @@ def add_output(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     }
     if f.get("published_on", "").strip():
         data["published_on"] = f["published_on"].strip()
-    try:
+    with page.attempt() as refused:
         services.add_output(page.db, proposal, data, actor_id=page.user.id)
-        page.commit()
-    except DomainError as exc:
-        return _failed(page, proposal, exc)
-    return page.redirect(f"/awards/{proposal.id}", "saved")
+    return _saved(page, proposal, refused)
 
 
 @router.post("/awards/{proposal_id}/outputs/import", response_class=HTMLResponse)
 async def import_outputs(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     # async so that the upload is read without a thread; the work after it is small
-    proposal = award_for(page, proposal_id)
-    if not policies.may_record(page.db, page.user, proposal):
-        page.not_found()
+    proposal = _recording(page, proposal_id)
     upload = page.files.get("file")
     name, text = "pasted", page.form.get("text", "")
-    try:
+    with page.attempt() as refused:
         if upload is not None and upload.filename:
             raw = await upload.read(services.MAX_IMPORT_BYTES + 1)
             if len(raw) > services.MAX_IMPORT_BYTES:
@@ -285,10 +276,7 @@ async def import_outputs(proposal_id: int, page: Page = Depends(get_page)) -> Re
         if not text.strip():
             raise DomainError("Choose a BibTeX, RIS or CSL-JSON file, or paste one.")
         services.import_outputs(page.db, proposal, name, text, actor_id=page.user.id)
-        page.commit()
-    except DomainError as exc:
-        return _failed(page, proposal, exc)
-    return page.redirect(f"/awards/{proposal.id}", "saved")
+    return _saved(page, proposal, refused)
 
 
 @router.get("/manage/calls/{slug}/postaward", response_class=HTMLResponse)

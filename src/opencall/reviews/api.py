@@ -33,6 +33,7 @@ from opencall.web.api import (
     Paged,
     PageRequest,
     domain_error,
+    from_row,
     get_api,
     id_param,
     keyset_page,
@@ -93,13 +94,7 @@ def _review_out(api: Api, a: ReviewAssignment) -> ReviewOut | None:
     r = q.review_of(api.db, a.id)
     if r is None:
         return None
-    return ReviewOut(
-        grade=r.grade,
-        confidence=r.confidence,
-        comments_to_applicants=r.comments_to_applicants,
-        comments_to_panel=r.comments_to_panel,
-        submitted=r.submitted_at is not None,
-    )
+    return from_row(ReviewOut, r, submitted=r.submitted_at is not None)
 
 
 @router.get(
@@ -222,19 +217,10 @@ def call_assignments(chair: ChairList = Depends(chair_list)) -> PairList:
         )
     )
     rows, pg = chair.rows(stmt, [(ReviewAssignment.id, int)], lambda r: (r[0].id,))
-    out = []
-    for a, code, status, reviewer_name in rows:
-        out.append(
-            PairOut(
-                id=a.id,
-                proposal_code=code if status in q.REVIEWABLE else "",
-                reviewer_id=a.reviewer_id,
-                reviewer=reviewer_name,
-                status=a.status,
-                source=a.source,
-                score=a.score,
-            )
-        )
+    out = [
+        from_row(PairOut, a, proposal_code=code if status in q.REVIEWABLE else "", reviewer=name)
+        for a, code, status, name in rows
+    ]
     return PairList(items=out, page=pg)
 
 
@@ -273,21 +259,7 @@ def call_ranking(chair: ChairList = Depends(chair_list)) -> RankList:
     keys = [(RankedProposal.rank, int), (RankedProposal.id, int)]
     rows, pg = chair.rows(stmt, keys, lambda r: (r[0].rank, r[0].id))
     return RankList(
-        items=[
-            RankOut(
-                proposal_code=p.code,
-                title=p.title,
-                rank=r.rank,
-                rank_lo=r.rank_lo,
-                rank_hi=r.rank_hi,
-                score=r.score,
-                score_lo=r.score_lo,
-                score_hi=r.score_hi,
-                raw_mean=r.raw_mean,
-                discuss=r.discuss,
-            )
-            for r, p in rows
-        ],
+        items=[from_row(RankOut, r, proposal_code=p.code, title=p.title) for r, p in rows],
         page=pg,
         frozen=call.ranking_frozen_at is not None,
     )

@@ -21,8 +21,9 @@ from opencall.errors import DomainError
 from opencall.reviews import recruitment
 from opencall.reviews.models import ReviewInvitation
 from opencall.reviews.presenters import page_call
-from opencall.web.api import MANAGE, REVIEW, Api, ApiError, domain_error, get_api
+from opencall.web.api import MANAGE, REVIEW, Api, get_api
 from opencall.web.i18n import N_, Translator
+from opencall.web.labels import labeller
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, get_page, render_mail
 
@@ -97,8 +98,8 @@ def _page(page: Page, call: Call, status: int = 200, **extra: Any) -> Response:
             "invitations": invs,
             "pool": pool,
             "accepted": sum(1 for i in invs if i.status == "accepted"),
-            "status_label": lambda s: page._(STATUS[s]) if s in STATUS else s,
-            "role_label": lambda r: page._(ROLE[r]) if r in ROLE else r,
+            "status_label": labeller(page, STATUS),
+            "role_label": labeller(page, ROLE),
             "form": extra.get("form", {}),
             "errors": extra.get("errors", {}),
         },
@@ -193,9 +194,7 @@ def answer(token: str, page: Page = Depends(get_page)) -> Response:
             availability=f.get("availability", ""),
         )
     if refused:
-        # another account than the invited one is refused (403), not told its input is bad
-        status = 403 if refused.code == "wrong_account" else 400
-        return _answer_page(page, token[:100], status, error=refused.message, form=f)
+        return _answer_page(page, token[:100], refused.status, error=refused.message, form=f)
     return page.redirect(f"/review/invitations/{token[:100]}", "saved")
 
 
@@ -279,14 +278,10 @@ def api_invite(
 ) -> list[InvitationOut]:
     """Invite people by e-mail to review the call; each gets a link to answer."""
     call = _api_call(api, slug)
-    try:
+    with api.saving():
         made = recruitment.invite(api.db, call, body.emails, role=body.role, actor_id=api.actor_id)
         send_invitations(api.request, api.db, call, made)
-    except DomainError as exc:
-        api.db.rollback()
-        raise domain_error(exc) from exc
-    out = [_out(i) for i, _raw in made]
-    api.db.commit()
+        out = [_out(i) for i, _raw in made]
     return out
 
 
@@ -299,7 +294,7 @@ def api_invite(
 def api_answer(body: AnswerIn, api: Api = Depends(get_api)) -> InvitationOut:
     """Accept (with a maximum load and availability) or decline (with a reason)."""
     user = api.require_user()
-    try:
+    with api.saving():
         inv = recruitment.respond(
             api.db,
             user,
@@ -309,9 +304,5 @@ def api_answer(body: AnswerIn, api: Api = Depends(get_api)) -> InvitationOut:
             max_load=body.max_load,
             availability=body.availability,
         )
-    except DomainError as exc:
-        api.db.rollback()
-        raise ApiError(403 if exc.code == "wrong_account" else 400, exc.message, error=exc) from exc
-    out = _out(inv)
-    api.db.commit()
+        out = _out(inv)
     return out

@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
-from opencall.calls.access import staff_call
+from opencall.calls.access import signed_in_call
 from opencall.calls.models import Call
 from opencall.calls.policies import RESULTS_STATES
 from opencall.calls.queries import call_by_slug
@@ -34,6 +34,7 @@ from opencall.reviews.presenters import proposal_rows
 from opencall.scheduling import ical, policies, presenters
 from opencall.scheduling import slot_services as ss
 from opencall.web.i18n import N_
+from opencall.web.labels import labeller
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
@@ -54,10 +55,7 @@ def unit_name(pool: CapacityPool, lang: str, n: int) -> str:
 
 
 def _call(page: Page, slug: str) -> Call:
-    call = staff_call(page, slug)
-    if not policies.may_see_schedule(page.db, page.user, call):
-        page.not_found()
-    return call
+    return signed_in_call(page, slug, policies.may_see_schedule)
 
 
 def _pool(page: Page, call: Call, pool_id: int) -> CapacityPool:
@@ -99,7 +97,7 @@ def staff_calendar(slug: str, pool_id: int, page: Page = Depends(get_page)) -> R
             "cal": cal,
             "rows": rows,
             "unplaced": ss.unplaced(page.db, call, pool),
-            "reason_label": lambda r: page._(REASONS[r]) if r in REASONS else r,
+            "reason_label": labeller(page, REASONS),
             "explain": lambda e: presenters.explanation(page.t, e.details or {}),
             "show_identity": may_see_identities(page.db, page.user, call),
             "unavailable": sorted(pool.unavailable, key=lambda u: u.starts_at),
@@ -199,7 +197,7 @@ def my_slots(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             "placed": [e for e in entries if e.start is not None],
             "unplaced": [e for e in entries if e.start is None],
             "pools": _pools_of(page, entries),
-            "reason_label": lambda r: page._(REASONS[r]) if r in REASONS else r,
+            "reason_label": labeller(page, REASONS),
         },
     )
 

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
-from opencall.calls.access import staff_call
+from opencall.calls.access import signed_in_call
 from opencall.calls.models import Call
 from opencall.inputs import plain_number
 from opencall.reviews import queries as rq
@@ -18,6 +18,7 @@ from opencall.scheduling import policies, presenters, services
 from opencall.scheduling import slot_services as ss
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.csv import csv_response, wants_csv
+from opencall.web.forms import MSG_CONFIRM
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 from opencall.web.paging import paginate
@@ -31,10 +32,7 @@ PER_PAGE = 100
 
 
 def _call(page: Page, slug: str) -> Call:
-    call = staff_call(page, slug)
-    if not policies.may_see_schedule(page.db, page.user, call):
-        page.not_found()
-    return call
+    return signed_in_call(page, slug, policies.may_see_schedule)
 
 
 def week_grid(entries: list[ScheduleEntry], monday: dt.date) -> list[dict[str, Any]]:
@@ -127,14 +125,12 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
 
 @router.post("/manage/calls/{slug}/publish", response_class=HTMLResponse)
 def publish(slug: str, page: Page = Depends(get_page)) -> Response:
-    call = _call(page, slug)
-    if not policies.may_publish(page.db, page.user, call):
-        page.not_found()
-    if page.form.get("confirm") != "yes":
+    call = signed_in_call(page, slug, policies.may_publish)
+    if not page.confirmed:
         return page.render(
             "manage/message.html",
             {
-                "message": page._("Tick the box to confirm."),
+                "message": page._(MSG_CONFIRM),
                 "back": f"/manage/calls/{slug}/schedule",
             },
             status=400,

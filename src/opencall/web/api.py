@@ -36,6 +36,7 @@ from opencall.errors import DomainError
 from opencall.logging_setup import set_user
 from opencall.web.i18n import error_json, negotiate
 from opencall.web.pages import MAX_ID as MAX_ID  # ids are 32-bit columns
+from opencall.web.pages import WRONG_ACCOUNT
 
 
 class _Found(Protocol):
@@ -218,6 +219,17 @@ class Paged(BaseModel, Generic[T]):
     page: Pagination
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def from_row(model: type[M], row: object, **given: Any) -> M:
+    """An answer ``model`` read from ``row``: each field is the row's attribute of the
+    same name, but for those ``given`` (named otherwise on the row, computed, or read
+    from another row)."""
+    own = {name: getattr(row, name) for name in model.model_fields if name not in given}
+    return model(**own, **given)
+
+
 @dataclass(frozen=True)
 class PageRequest:
     limit: int
@@ -326,7 +338,7 @@ def keyset_page(
 def domain_error(exc: DomainError) -> ApiError:
     if exc.code in ("not_found", "forbidden"):
         return ApiError(404, "not found")
-    return ApiError(400, exc.message, error=exc)
+    return ApiError(403 if exc.code == WRONG_ACCOUNT else 400, exc.message, error=exc)
 
 
 def refused(exc: DomainError) -> ApiError:

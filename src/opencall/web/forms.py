@@ -9,3 +9,5 @@ MSG_REQUIRED = N_("This field is required.")
 MSG_TOO_LONG = N_("Too long (%(max)s characters at most).")
 MSG_NUMBER = N_("Enter a number.")
 MSG_WHOLE = N_("Enter a whole number.")
+MSG_INVALID = N_("This value is not valid.")
+MSG_CONFIRM = N_("Tick the box to confirm.")  # the _macros.html confirm() box left unticked

@@ -9,6 +9,7 @@ messages jobs write (composed in English by the services; shown translated throu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from opencall.web.i18n import N_, Translator
@@ -66,21 +67,23 @@ JOB_KINDS = {
 }
 
 
-def _label(page: Any, words: dict[str, str]) -> Any:
+def labeller(page: Any, words: dict[str, str]) -> Callable[[str], str]:
+    """A template's ``..._label``: ``words``' label of a key in the reader's language,
+    the key itself when ``words`` has none."""
     return lambda key: page._(words[key]) if key in words else key
 
 
 def call_labels(page: Any) -> dict[str, Any]:
     """``status_label`` and ``unit_label`` for the public pages."""
-    return {"status_label": _label(page, CALL_STATUS), "unit_label": _label(page, UNITS)}
+    return {"status_label": labeller(page, CALL_STATUS), "unit_label": labeller(page, UNITS)}
 
 
 def status_labels(page: Any) -> dict[str, Any]:
     """``status_label``, ``job_status_label`` and ``job_kind_label`` for managers' pages."""
     return {
-        "status_label": _label(page, CALL_STATUS),
-        "job_status_label": _label(page, JOB_STATUS),
-        "job_kind_label": _label(page, JOB_KINDS),
+        "status_label": labeller(page, CALL_STATUS),
+        "job_status_label": labeller(page, JOB_STATUS),
+        "job_kind_label": labeller(page, JOB_KINDS),
     }
 
 

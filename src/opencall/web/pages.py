@@ -99,6 +99,11 @@ class CsrfFailed(Exception):
         self.form = form
 
 
+# a service's refusal of who asks rather than of what they sent (an invitation answered
+# from another account than the invited one): 403, on the pages and in the JSON API
+WRONG_ACCOUNT = "wrong_account"
+
+
 @dataclass
 class Refusal:
     """What a service refused in :meth:`Page.attempt`; false while nothing was refused."""
@@ -116,6 +121,12 @@ class Refusal:
     @property
     def code(self) -> str | None:
         return self.error.code if self.error is not None else None
+
+    @property
+    def status(self) -> int:
+        """The page's status: 403 for a refusal of the account (:data:`WRONG_ACCOUNT`),
+        else 400."""
+        return 403 if self.code == WRONG_ACCOUNT else 400
 
 
 @dataclass
@@ -176,6 +187,11 @@ class Page:
             future.add_done_callback(_log_failure)
         else:
             jobs.run_pending(state.sessions, state.jobs, ids=mine)
+
+    @property
+    def confirmed(self) -> bool:
+        """The form's "I confirm" box (``_macros.html``: ``confirm()``) was ticked."""
+        return self.form.get("confirm") == "yes"
 
     @contextmanager
     def attempt(self) -> Iterator[Refusal]:

@@ -119,13 +119,21 @@ async def _answer_timeout(scope: Scope, send: Send, timeout_s: float) -> None:
     else:
         body = f"<!doctype html><title>408</title><p>408: {text}.</p>".encode()
         ctype = b"text/html; charset=utf-8"
+    await send_whole(send, 408, body, ctype, (b"connection", b"close"))
+
+
+async def send_whole(
+    send: Send, status: int, body: bytes, ctype: bytes, *more: tuple[bytes, bytes]
+) -> None:
+    """A whole answer the server makes itself (no application behind it), never cached;
+    ``more`` headers after its own."""
     headers = [
         (b"content-type", ctype),
         (b"content-length", str(len(body)).encode()),
         (b"cache-control", b"no-store"),
-        (b"connection", b"close"),
+        *more,
     ]
-    await send({"type": "http.response.start", "status": 408, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -197,15 +205,8 @@ class ServeErrors:
                 log.exception("the error page failed")
                 body = f"<!doctype html><title>{status}</title><p>{status}</p>".encode()
             ctype = b"text/html; charset=utf-8"
-        headers = [
-            (b"content-type", ctype),
-            (b"content-length", str(len(body)).encode()),
-            (b"cache-control", b"no-store"),
-        ]
-        if status == 503:
-            headers.append((b"retry-after", str(RETRY_AFTER_S).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        retry = [(b"retry-after", str(RETRY_AFTER_S).encode())] if status == 503 else []
+        await send_whole(send, status, body, ctype, *retry)
 
 
 # how long a client is asked to wait before retrying a request refused as busy (503)

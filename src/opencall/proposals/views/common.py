@@ -7,7 +7,7 @@ from typing import Any
 
 from opencall.facilities.labels import unit_text
 from opencall.web.i18n import N_
-from opencall.web.labels import CALL_STATUS
+from opencall.web.labels import CALL_STATUS, labeller
 from opencall.web.labels import REQUEST_KINDS as KINDS
 from opencall.web.pages import Page
 
@@ -55,7 +55,6 @@ MSG_MIN = N_("Must be at least %(limit)s.")
 MSG_ABOVE = N_("Must be more than %(limit)s.")
 MSG_MAX = N_("Must be at most %(limit)s.")
 MSG_BELOW = N_("Must be less than %(limit)s.")
-MSG_INVALID = N_("This value is not valid.")
 MSG_NO_ROWS = N_("Add at least one line.")
 MSG_NO_FILE = N_("Choose a PDF file.")
 MSG_CANNOT_EDIT = N_("This proposal can no longer be changed.")
@@ -68,10 +67,10 @@ TEXT_LIMITS = {"title": 300, "keywords": 300, "abstract": 20000, "science_case":
 
 def label_helpers(page: Page) -> dict[str, Any]:
     return {
-        "status_label": lambda s: page._(STATUS[s]) if s in STATUS else s,
-        "call_status_label": lambda s: page._(CALL_STATUS[s]) if s in CALL_STATUS else s,
-        "member_status_label": lambda s: page._(MEMBER_STATUS[s]) if s in MEMBER_STATUS else s,
-        "role_label": lambda r: page._(ROLES[r]) if r in ROLES else r,
-        "kind_label": lambda k: page._(KINDS[k]) if k in KINDS else k,
+        "status_label": labeller(page, STATUS),
+        "call_status_label": labeller(page, CALL_STATUS),
+        "member_status_label": labeller(page, MEMBER_STATUS),
+        "role_label": labeller(page, ROLES),
+        "kind_label": labeller(page, KINDS),
         "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
     }

@@ -83,7 +83,7 @@ def try_change(
     visitor against the version the posted form carries, then ``then`` on what it
     returns, and commit. A refusal is rolled back (nothing changes) and returned: a
     stale version is one with ``code == "stale"``."""
-    try:
+    with page.attempt() as refused:
         done = service(
             page.db,
             proposal,
@@ -95,11 +95,7 @@ def try_change(
         )
         if then is not None:
             then(done)
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
-        return exc
-    return None
+    return refused.error
 
 
 def save_change(

@@ -13,7 +13,6 @@ from fastapi.responses import HTMLResponse, Response
 from opencall.calls import policies as call_policies
 from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
-from opencall.errors import DomainError
 from opencall.proposals import policies, services
 from opencall.proposals.access import proposal_for
 from opencall.proposals.models import Proposal
@@ -67,13 +66,11 @@ def new_proposal(slug: str, page: Page = Depends(get_page)) -> Response:
     if len(title) > TEXT_LIMITS["title"]:
         errors["title"] = page._(MSG_TOO_LONG, max=TEXT_LIMITS["title"])
     else:
-        try:
+        with page.attempt() as refused:
             proposal = services.create_proposal(page.db, call, user, title=title)
-            page.commit()
+        if not refused:
             return page.redirect(f"/proposals/{proposal.id}", "created")
-        except DomainError as exc:
-            page.db.rollback()
-            errors[exc.field if exc.field in ("title",) else "form"] = page.t.error(exc)
+        errors[refused.field if refused.field in ("title",) else "form"] = refused.message
     return page.render(
         "proposals/new.html", {"call": call, "form": {"title": title}, "errors": errors}, status=400
     )

@@ -22,12 +22,11 @@ from opencall.proposals.schemas import POOL_TYPE_FOR_KIND, DiveSite, FastTarget
 from opencall.proposals.views.common import (
     MSG_ABOVE,
     MSG_BELOW,
-    MSG_INVALID,
     MSG_MAX,
     MSG_MIN,
     MSG_NO_ROWS,
 )
-from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED, MSG_TOO_LONG, MSG_WHOLE
+from opencall.web.forms import MSG_INVALID, MSG_NUMBER, MSG_REQUIRED, MSG_TOO_LONG, MSG_WHOLE
 from opencall.web.i18n import N_
 from opencall.web.labels import REQUEST_KINDS as KINDS
 from opencall.web.pages import Page

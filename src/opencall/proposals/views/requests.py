@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, Response
 from opencall.facilities.models import CapacityPool
 from opencall.proposals import services
 from opencall.proposals.models import Proposal, Request
-from opencall.proposals.views.common import MSG_INVALID
 from opencall.proposals.views.editor import editable_for, editor, save_change, stale, try_change
 from opencall.proposals.views.request_forms import (
     ROWS,
@@ -20,6 +19,7 @@ from opencall.proposals.views.request_forms import (
     parse_custom_form,
     parse_request_form,
 )
+from opencall.web.forms import MSG_INVALID
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 

@@ -9,9 +9,8 @@ from fastapi.responses import HTMLResponse, Response
 from opencall.proposals import policies, services
 from opencall.proposals.access import found_for, proposal_for
 from opencall.proposals.models import Proposal, TeamMember
-from opencall.proposals.views.common import MSG_INVALID
 from opencall.proposals.views.editor import editor, save_change, stale, try_change
-from opencall.web.forms import MSG_REQUIRED, MSG_TOO_LONG
+from opencall.web.forms import MSG_INVALID, MSG_REQUIRED, MSG_TOO_LONG
 from opencall.web.i18n import Translator
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, get_page, render_mail

@@ -24,7 +24,8 @@ from opencall.proposals.models import Proposal
 from opencall.reviews import policies
 from opencall.reviews import queries as q
 from opencall.reviews.presenters import STEP_LABELS, labels
-from opencall.reviews.views.common import MSG_CONFIRM, MSG_INVALID, cockpit_error
+from opencall.reviews.views.common import cockpit_error
+from opencall.web.forms import MSG_CONFIRM, MSG_INVALID
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
@@ -114,7 +115,7 @@ def transition(slug: str, page: Page = Depends(get_page)) -> Response:
         page.not_found()
     target = page.form.get("target", "")
     reason = page.form.get("reason", "").strip()[:2000]
-    if page.form.get("confirm") != "yes":
+    if not page.confirmed:
         return cockpit_error(page, call, page._(MSG_CONFIRM))
     if target not in CALL_TRANSITIONS.get(call.status, ()) or target == "published":
         return cockpit_error(page, call, page._(MSG_INVALID))

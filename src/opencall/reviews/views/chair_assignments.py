@@ -19,8 +19,8 @@ from opencall.reviews import queries as q
 from opencall.reviews.models import Conflict, ReviewAssignment
 from opencall.reviews.notify import notify_invited
 from opencall.reviews.presenters import CONFLICT_MASKED, CONFLICT_SOURCES, labels, proposal_rows
-from opencall.reviews.views.common import MSG_INVALID
 from opencall.web.csv import csv_response, wants_csv
+from opencall.web.forms import MSG_INVALID
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()

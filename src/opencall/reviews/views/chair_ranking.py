@@ -13,8 +13,9 @@ from opencall.calls.models import Call
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.presenters import labels, proposal_rows
-from opencall.reviews.views.common import MSG_CONFIRM, cockpit_error
+from opencall.reviews.views.common import cockpit_error
 from opencall.web.csv import csv_response, wants_csv
+from opencall.web.forms import MSG_CONFIRM
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
@@ -85,7 +86,7 @@ def _confirmed(page: Page, slug: str, step: Callable[[Call], object]) -> Respons
     """A confirmed change of the ranking's freeze, back on the ranking page (or the
     cockpit with the refusal, nothing changed)."""
     call = staff_call(page, slug)
-    if page.form.get("confirm") != "yes":
+    if not page.confirmed:
         return cockpit_error(page, call, page._(MSG_CONFIRM))
     with page.attempt() as refused:
         step(call)

@@ -14,8 +14,6 @@ from opencall.reviews.policies import revision
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, download_response
 
-MSG_INVALID = N_("This value is not valid.")
-MSG_CONFIRM = N_("Tick the box to confirm.")
 MSG_CHOOSE_CONFIDENCE = N_("Choose how confident you are in this review (1 to 5).")
 
 

@@ -15,15 +15,14 @@ from sqlalchemy import select
 
 from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
-from opencall.errors import DomainError
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.models import Conflict, ReviewAssignment
 from opencall.reviews.policies import reviewer_content
 from opencall.reviews.presenters import labels, with_units
-from opencall.reviews.views.common import MSG_CHOOSE_CONFIDENCE, MSG_INVALID, revision_pdf
-from opencall.web.forms import MSG_REQUIRED
+from opencall.reviews.views.common import MSG_CHOOSE_CONFIDENCE, revision_pdf
+from opencall.web.forms import MSG_INVALID, MSG_REQUIRED
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
@@ -182,7 +181,7 @@ def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
         errors["confidence"] = page._(MSG_CHOOSE_CONFIDENCE)
     final = page.form.get("action") == "submit"
     if not errors and grade is not None:
-        try:
+        with page.attempt() as refused:
             services.submit_review(
                 page.db,
                 a,
@@ -193,13 +192,11 @@ def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
                 comments_to_panel=f["comments_to_panel"],
                 final=final,
             )
-            page.commit()
+        if not refused:
             return page.redirect(
                 f"/review/assignments/{a.id}", "review_submitted" if final else "saved"
             )
-        except DomainError as exc:
-            page.db.rollback()
-            errors[exc.field or "form"] = page.t.error(exc)
+        errors[refused.field or "form"] = refused.message
     return _review_page(page, a, 400, form=f, errors=errors)
 
 

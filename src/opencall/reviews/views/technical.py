@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from opencall.errors import DomainError
 from opencall.inputs import finite_number, plain_number
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
@@ -17,7 +16,8 @@ from opencall.reviews import queries as q
 from opencall.reviews.models import TechnicalReview
 from opencall.reviews.policies import reviewer_content
 from opencall.reviews.presenters import VERDICTS, labels, page_call, with_units
-from opencall.reviews.views.common import MSG_INVALID, revision_pdf
+from opencall.reviews.views.common import revision_pdf
+from opencall.web.forms import MSG_INVALID
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
@@ -94,7 +94,7 @@ def technical_save(proposal_id: int, page: Page = Depends(get_page)) -> Response
         if amount is None:
             errors["amount_needed"] = page._(MSG_INVALID)
     if not errors:
-        try:
+        with page.attempt() as refused:
             services.submit_technical_review(
                 page.db,
                 p,
@@ -104,9 +104,7 @@ def technical_save(proposal_id: int, page: Page = Depends(get_page)) -> Response
                 notes_to_panel=f["notes_to_panel"][:20000],
                 notes_to_applicants=f["notes_to_applicants"][:20000],
             )
-            page.commit()
+        if not refused:
             return page.redirect(f"/technical/calls/{p.call.slug}", "saved")
-        except DomainError as exc:
-            page.db.rollback()
-            errors[exc.field or "form"] = page.t.error(exc)
+        errors[refused.field or "form"] = refused.message
     return _technical_page(page, p, 400, form=f, errors=errors)
