@@ -42,17 +42,10 @@ def _same_site(location: str) -> bool:
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # the web layer's answer
 def test_next_never_leaves_the_site(web: Web, world: World) -> None:
+    account = {"email": world.emails["pi"], "password": PASSWORD}
     for target in TARGETS:
         c = web.client()
-        r = c.post(
-            "/login",
-            data={
-                "csrf_token": csrf(c),
-                "email": world.emails["pi"],
-                "password": PASSWORD,
-                "next": target,
-            },
-        )
+        r = c.post("/login", data={**account, "csrf_token": csrf(c), "next": target})
         assert r.status_code == 303 and _same_site(r.headers["location"]), (target, r.headers)
         r = c.get("/lang/fr", params={"next": target})
         assert r.status_code in (303, 400), target
