@@ -1,6 +1,6 @@
 import datetime as dt
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from opencall import jobs
 
@@ -88,3 +88,44 @@ def test_progress_after_the_job_wrote_does_not_fail_it(factory) -> None:
         s.commit()
     job = jobs.run_one(factory, reg, kinds=["writer"])
     assert job is not None and job.status == "done", job.error
+
+
+def test_the_inline_runner_runs_the_jobs_its_jobs_queue(factory) -> None:
+    """``run_pending(ids=...)`` (a request's jobs under ``inline_jobs``) also runs the jobs
+    those jobs queue (a job's e-mails), and theirs; a failed job's never (they were rolled
+    back with it); and no job of another request. Before the fix the child stayed queued."""
+    reg = jobs.JobRegistry()
+    ran: list[str] = []
+
+    def parent(s, job, progress) -> None:
+        ran.append("parent")
+        jobs.enqueue(s, "child", {"depth": 1})
+
+    def child(s, job, progress) -> None:
+        ran.append(f"child{job.payload['depth']}")
+        if job.payload["depth"] < 2:
+            jobs.enqueue(s, "child", {"depth": job.payload["depth"] + 1})
+
+    def failing(s, job, progress) -> None:
+        jobs.enqueue(s, "child", {"depth": 9})
+        raise ValueError("no")
+
+    reg.register("parent", parent)
+    reg.register("child", child)
+    reg.register("failing", failing)
+    with factory() as s:
+        others = jobs.enqueue(s, "child", {"depth": 5}).id  # another request's
+        mine = [jobs.enqueue(s, "parent").id, jobs.enqueue(s, "failing", max_attempts=1).id]
+        s.commit()
+    assert jobs.run_pending(factory, reg, ids=mine) == 4
+    assert ran == ["parent", "child1", "child2"]
+    with factory() as s:
+        states = {(j.kind, j.payload.get("depth"), j.status) for j in s.scalars(select(jobs.Job))}
+        assert states == {
+            ("child", 5, "queued"),
+            ("parent", None, "done"),
+            ("failing", None, "failed"),
+            ("child", 1, "done"),
+            ("child", 2, "done"),
+        }
+        assert s.get(jobs.Job, others).status == "queued"

@@ -48,7 +48,7 @@ from opencall.scheduling import slot_views as scheduling_slot_views
 from opencall.scheduling import views as scheduling_views
 from opencall.settings import Settings, production_problems
 from opencall.web import api as web_api
-from opencall.web import apidocs, idempotency, mail
+from opencall.web import apidocs, mail
 from opencall.web.labels import REQUEST_KINDS
 from opencall.web.pages import install
 from opencall.web.requestlog import RequestLog
@@ -138,17 +138,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = factory
     app.state.jobs = build_registry(settings)
-    install(app, settings, user_for_session)
+    install(app, settings, user_for_session, factory)
     # labels shared by the templates of several features (translated where shown)
     app.state.templates.globals["kind_labels"] = REQUEST_KINDS
     app.state.templates.globals["anonymity_labels"] = call_views.ANONYMITY
     web_api.install(app, token_user)
     apidocs.install(app)
-    app.add_middleware(
-        idempotency.IdempotencyMiddleware,
-        sessions=factory,
-        max_body=settings.max_upload_bytes + 1024 * 1024,  # as web.pages.BodyLimit
-    )
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(RequestLog)  # outermost: the request id on every line

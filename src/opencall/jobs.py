@@ -237,9 +237,11 @@ def run_one(
     *,
     ids: list[int] | None = None,
     lease: dt.timedelta = LEASE,
+    spawned: list[int] | None = None,
 ) -> Job | None:
     """Claim and run one job in its own unit of work, renewing its lease while it runs.
-    Returns the job or None."""
+    Returns the job or None; the ids of the jobs it queued (committed with it) are added
+    to ``spawned``."""
     with factory() as s:
         job = claim(s, kinds, ids=ids, lease=lease)
         s.commit()
@@ -272,9 +274,12 @@ def run_one(
                 job.progress = 100
                 job.finished_at = utcnow()
                 s.commit()
+                if spawned is not None:
+                    spawned += queued_here(s)
                 log.info("job %s done", job.kind)
             except Exception as exc:  # noqa: BLE001 - a job failure is recorded, never lost
                 s.rollback()
+                queued_here(s)  # rolled back with the job: none to run
                 job = s.get(Job, job_id)
                 assert job is not None
                 job.error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -295,12 +300,21 @@ def run_pending(
     *,
     ids: list[int] | None = None,
 ) -> int:
-    """Run queued jobs (only those of ``ids``, when given) until none is left."""
+    """Run queued jobs until none is left: all of them, or those of ``ids`` and the jobs
+    they queue (a job's e-mails, queued in its unit of work), and theirs. ``limit``
+    bounds the jobs run, the queued ones added to it."""
     n = 0
     if ids is not None and not ids:
         return 0
-    while n < limit and run_one(factory, registry, ids=ids) is not None:
+    wanted = None if ids is None else list(ids)
+    while n < limit:
+        spawned: list[int] = []
+        if run_one(factory, registry, ids=wanted, spawned=spawned) is None:
+            break
         n += 1
+        if wanted is not None and spawned:
+            wanted += spawned
+            limit += len(spawned)
     return n
 
 

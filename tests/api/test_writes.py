@@ -4,6 +4,7 @@ whose message names the field, changing nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from opencall.proposals.models import Proposal
 from opencall.reviews.models import Conflict, TechnicalReview
 from tests import factories as F
 from tests.review_cycle import Cycle
-from tests.web.conftest import Web, World
+from tests.web.conftest import Web, World, csrf
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -404,3 +405,37 @@ def test_review_side_writes(web: Web, cycle: Cycle) -> None:
         json={"outcome": "awarded", "reason": ""},
     )
     assert r.status_code == 400 and r.json()["detail"].startswith("reason")
+
+
+def test_one_limit_for_a_proposal_title(web: Web, world: World) -> None:
+    """The title's limit is the call's (200 characters by default), checked once, by the
+    service: the API (create and edit) and the pages refuse a longer title with the same
+    400 naming 200, whatever its length, and the API's schema states no other limit.
+    Before the fix the API's schema allowed 1000 (422 beyond), the edit's 300 (its own
+    message), and the pages' form 300."""
+    c = web.client()
+    pi = token(web, world.emails["pi"])
+    url = "/api/v1/proposals"
+    r = c.post(url, headers=pi, json={"call": world.slugs["call"], "title": "Pulsars"})
+    assert r.status_code == 201, r.text
+    pid, version = r.json()["id"], r.json()["version"]
+    page = web.login(world.emails["pi"])
+    token_ = csrf(page)
+    for n in (201, 300, 301, 1200):
+        title = "x" * n
+        expected = f"The title is too long ({n} characters; at most 200)."
+        made = c.post(url, headers=pi, json={"call": world.slugs["call"], "title": title})
+        edit = c.patch(f"{url}/{pid}", headers=pi, json={"version": version, "title": title})
+        for r in (made, edit):
+            assert r.status_code == 400, (n, r.status_code, r.text)
+            assert expected in r.json()["detail"], r.text
+        r = page.post(
+            f"/calls/{world.slugs['call']}/apply", data={"csrf_token": token_, "title": title}
+        )
+        assert r.status_code == 400 and expected in html.unescape(r.text), n
+    ok = c.patch(f"{url}/{pid}", headers=pi, json={"version": version, "title": "y" * 200})
+    assert ok.status_code == 200 and ok.json()["title"] == "y" * 200
+    schema = c.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    for name in ("ProposalIn", "ProposalEdit"):
+        title = schema[name]["properties"]["title"]
+        assert "maxLength" not in str(title) and "200 by default" in title["description"]

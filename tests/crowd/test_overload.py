@@ -197,21 +197,40 @@ def test_a_busy_api_answers_json_503(engine: Engine, tmp_path: Path) -> None:
 def test_an_idempotency_key_not_claimed_in_time_answers_503(
     engine: Engine, factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    """The Idempotency-Key layer claims the key (a write) before the request runs, outside
-    the layer that answers busy requests: a claim that could not get the lock in time
-    answered 500; now 503 with Retry-After, and the retry with the same key runs."""
+    """The Idempotency-Key layer claims the key (a write) before the request runs: a claim
+    that could not get the lock in time answers the same 503 (Retry-After, no-store, the
+    security headers) as a write without a key, and the retry with the same key runs.
+    Before the fix the layer sat outside the one that answers busy requests, with its own
+    copy of the 503: no Cache-Control, no security headers."""
+    from opencall.people import services as people_services
+
+    with factory() as s:
+        _t, raw = people_services.create_api_token(s, F.user(s, email="k@example.org"), "k")
+        s.commit()
     app = create_app(web_settings(engine, tmp_path))
     _impatient(app)
     try:
         c = Web(app, app.state.settings, factory, tmp_path).client()
-        headers = {"Idempotency-Key": "busy-1"}
+        auth = {"Authorization": f"Bearer {raw}"}
+        keyed = {**auth, "Idempotency-Key": "busy-1"}
+        body = {"title": "Pulsar timing"}
         with _database_held(engine):
-            r = c.post("/api/v1/proposals", json={}, headers=headers)
+            r = c.post("/api/v1/proposals", json={}, headers=keyed)
+            plain = c.post("/api/v1/me/publications", json=body, headers=auth)
+            keyed_pub = c.post(
+                "/api/v1/me/publications", json=body, headers={**auth, "Idempotency-Key": "b2"}
+            )
         assert r.status_code == 503, r.text
         assert r.headers["retry-after"] == "5"
         assert r.json() == {"detail": "server busy, retry later"}
-        again = c.post("/api/v1/proposals", json={}, headers=headers)
+        assert plain.status_code == keyed_pub.status_code == 503
+        assert keyed_pub.json() == plain.json()
+        varying = {"date", "x-request-id"}
+        assert {k: v for k, v in keyed_pub.headers.items() if k not in varying} == {
+            k: v for k, v in plain.headers.items() if k not in varying
+        }
+        again = c.post("/api/v1/proposals", json={}, headers=keyed)
         # the request itself ran (refused for its own reasons, not for the key)
-        assert again.status_code in (401, 422) and "Idempotency" not in again.text
+        assert again.status_code in (400, 401, 403, 422) and "Idempotency" not in again.text
     finally:
         app.state.engine.dispose()

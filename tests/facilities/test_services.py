@@ -304,3 +304,33 @@ def test_a_file_field_names_a_file_attached_to_the_proposal(db: Session) -> None
     db.flush()
     db.refresh(p)
     assert problem not in ps.submission_problems(p)
+
+
+def test_refusals_name_the_unit_in_the_readers_language(db: Session) -> None:
+    """A refusal that names an amount of a resource gives its unit in the language it is
+    read in (the built-in "session": 场次, sesiones, not the English word in every
+    language). Before the fix the amount's unit was put into the message in English."""
+    from opencall.web.i18n import Translator
+
+    fac, krios, glacios = cryo_centre(db)
+    call = cryo_call(db, fac, [krios], 50)
+    fr, es, zh = Translator("fr"), Translator("es"), Translator("zh")
+    with pytest.raises(DomainError) as err:
+        call_services.offer_pool(db, call, krios, 10)  # offered already
+    assert "(50 sessions)" in err.value.message
+    assert "(50 sesiones)" in es.error(err.value)
+    assert "50 场次" in zh.error(err.value) and "sessions" not in zh.error(err.value)
+    other = cryo_call(db, fac, [], None)
+    with pytest.raises(DomainError) as err:
+        call_services.offer_pool(db, other, krios, 40)  # 50 of 80 offered already
+    assert "80 场次" in zh.error(err.value) and "sessions" not in zh.error(err.value)
+    p = _proposal(db, cryo_call(db, fac, [glacios], 5))
+    asked = {"amount": 6, "specimen": "s", "mode": "screening"}
+    with pytest.raises(DomainError) as err:
+        ps.add_request(db, p, "custom", asked, pool_id=glacios.id, now=f.NOW)
+    assert "(6 sessions)" in err.value.message
+    assert "场次" in zh.error(err.value) and "sessions" not in zh.error(err.value)
+    with pytest.raises(DomainError) as err:
+        fs.create_resource(db, fac, name="Beamtime", unit="shift", amount=9)
+    assert "counted in shifts needs the length of one shift in hours" in err.value.message
+    assert "« postes »" in fr.error(err.value) and "« poste »" in fr.error(err.value)

@@ -221,7 +221,8 @@ def test_apply_bad_input_and_closed_call(web: Web, world: World) -> None:
 
     refused(web, world, post(""), 400, "请填写标题。")
     refused(web, world, post("t" * 201), 400, "标题太长（201 个字符；最多 200 个）")
-    refused(web, world, post("t" * 301), 400, "太长了（最多 300 个字符）")
+    # one limit, the call's (the page kept a copy of its own, 300, before)
+    refused(web, world, post("t" * 301), 400, "标题太长（301 个字符；最多 200 个）")
     _close(web, slug)
     refused(web, world, post("A fine title"), 400, "截止时间", "已过")
 
@@ -250,7 +251,13 @@ def test_editor_text_bad_input_stale_and_deadline(web: Web, world: World) -> Non
     }
     post = lambda **d: lambda: c.post(f"/proposals/{pid}", data={**base, **d})  # noqa: E731
     refused(web, world, post(title=""), 400, "Un titre est obligatoire.")
-    refused(web, world, post(title="x" * 301), 400, "Trop long (300 caractères au plus)")
+    refused(
+        web,
+        world,
+        post(title="x" * 301),
+        400,
+        "Le titre est trop long (301 caractères ; 200 au plus)",
+    )
     text = refused(
         web,
         world,

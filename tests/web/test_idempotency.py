@@ -4,6 +4,9 @@ are per client; no key, no replay."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from sqlalchemy import func, select
 
 from opencall.people import services as people_services
@@ -66,3 +69,45 @@ def test_refusals_are_replayed_and_keys_are_checked(web: Web, world: World) -> N
             c.post("/api/v1/me/publications", headers=plain, json={"title": "U"}).status_code == 201
         )
     assert _count(web) == 2
+
+
+def _chunked(size: int) -> Iterator[bytes]:
+    """A multipart upload of ``size`` bytes sent chunked (no Content-Length)."""
+    yield (
+        b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.bib"\r\n'
+        b"Content-Type: text/plain\r\n\r\n"
+    )
+    chunk = b"%" * 65536
+    for _ in range(size // len(chunk) + 1):
+        yield chunk
+    yield b"\r\n--x--\r\n"
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # the web layer's answer
+def test_a_write_over_the_body_limit_gets_the_same_413_with_a_key(web: Web, world: World) -> None:
+    """One body limit for every request: a write over it with an Idempotency-Key gets the
+    answer of the same write without one (status, body, headers). Before the fix the key's
+    layer sat outside the limit with its own copy of it and of the 413: no Cache-Control,
+    no security headers."""
+    c = web.client()
+    auth = _token(web, world.emails["pi"])
+    limit = web.settings.max_upload_bytes + 1024 * 1024  # the hard limit of web.pages
+    ctype = {"content-type": "multipart/form-data; boundary=x"}
+    url = "/api/v1/me/publications/import"
+    for declared in (False, True):
+        answers = []
+        for key in ({}, {"Idempotency-Key": f"big-{declared}"}):
+            headers = {**auth, **ctype, **key}
+            if declared:
+                answers.append(c.post(url, content=b"%" * (limit + 1), headers=headers))
+            else:
+                answers.append(c.post(url, content=_chunked(limit), headers=headers))
+        plain, keyed = answers
+        assert plain.status_code == keyed.status_code == 413, (declared, keyed.text)
+        assert keyed.json() == plain.json() == {"detail": "request body too large"}
+        assert keyed.headers["cache-control"] == "no-store"
+        varying = {"date", "x-request-id", "content-length"}
+        assert {k: v for k, v in keyed.headers.items() if k not in varying} == {
+            k: v for k, v in plain.headers.items() if k not in varying
+        }
+    assert _count(web) == 0

@@ -148,3 +148,77 @@ def test_the_client_limit_is_a_sliding_hour(db: Any) -> None:
     later = now + dt.timedelta(hours=1, seconds=1)
     assert services.reset_request_wait(db, "203.0.113.9", per_hour=3, now=later) == 0
     assert services.reset_request_wait(db, "192.0.2.1", per_hour=3, now=now) == 0
+
+
+def test_the_reset_mail_is_sent_after_the_job_commits(
+    queued_web: Web, world: World, monkeypatch: Any
+) -> None:
+    """The reset job queues its e-mail (a 'mail' job) instead of sending it in its own
+    transaction, where a slow mail server held SQLite's write lock: when the server is
+    reached, the link is already committed (seen from another session), and a failing
+    server leaves the link issued and the mail job to retry. Before the fix the mail was
+    sent inside the job's transaction (the link not yet visible)."""
+    import smtplib
+
+    web = queued_web
+    web.settings.mail_backend = "smtp"
+    seen: list[int] = []
+    fail = [True]
+
+    class Server:
+        def __init__(self, *_a: Any, **_k: Any) -> None:
+            pass
+
+        def __enter__(self) -> Server:
+            return self
+
+        def __exit__(self, *_a: Any) -> None:
+            pass
+
+        def send_message(self, msg: Any) -> None:
+            seen.append(_count(web, EmailToken, EmailToken.purpose == "reset"))
+            if fail[0]:
+                raise smtplib.SMTPServerDisconnected("the mail server went away")
+
+    monkeypatch.setattr(smtplib, "SMTP", Server)
+    c = _client(web, "192.0.2.9")
+    r = c.post(
+        "/password/forgot",
+        data={"csrf_token": csrf(c, "/password/forgot"), "email": world.emails["pi"]},
+    )
+    assert r.status_code == 303
+    before = _last_job(web)
+    jobs.run_one(web.factory, web.app.state.jobs, [services.PASSWORD_RESET_JOB])
+    assert _count(web, EmailToken, EmailToken.purpose == "reset") == 1
+    mail = _last_job(web)
+    assert mail.id > before.id and mail.kind == "mail" and mail.status == "queued"
+    jobs.run_one(web.factory, web.app.state.jobs, ids=[mail.id])  # the server fails
+    assert seen == [1]
+    assert _count(web, EmailToken, EmailToken.purpose == "reset") == 1  # still issued
+    fail[0] = False
+    jobs.run_one(web.factory, web.app.state.jobs, ids=[mail.id])  # the retry
+    assert seen == [1, 1]
+    assert _last_job(web).status == "done"
+
+
+def _last_job(web: Web) -> jobs.Job:
+    with web.factory() as s:
+        job = s.scalars(select(jobs.Job).order_by(jobs.Job.id.desc()).limit(1)).one()
+        s.expunge(job)
+        return job
+
+
+def test_the_inline_runner_sends_the_reset_mail(web: Web, world: World) -> None:
+    """``make run`` (``OPENCALL_INLINE_JOBS``): the request's reset job runs after it, and
+    the mail job that one queued too."""
+    before = _last_job(web).id
+    c = _client(web, "192.0.2.10")
+    r = c.post(
+        "/password/forgot",
+        data={"csrf_token": csrf(c, "/password/forgot"), "email": world.emails["pi"]},
+    )
+    assert r.status_code == 303
+    mails = web.mails()
+    assert len(mails) == 1 and "/password/reset/" in mails[0]
+    assert _count(web, jobs.Job, jobs.Job.id > before) == 2  # the reset job, its mail
+    assert _count(web, jobs.Job, jobs.Job.id > before, jobs.Job.status != "done") == 0

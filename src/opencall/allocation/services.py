@@ -638,18 +638,18 @@ def resolve_unreviewed(
     return res
 
 
-def releasable(call: Call, ds: Sequence[Decision], proposals: Sequence[Proposal]) -> bool:
+def releasable(call: Call, any_decision: bool, any_proposal: bool) -> bool:
     """Whether the call has something to release: decisions, or (a call past its ranking
     with nothing to review: no proposal at the close, or every one withdrawn) none to
     make, when releasing none lets it be published and archived."""
-    return bool(ds) or (call.status in ("allocation", "scheduling") and not proposals)
+    return any_decision or (call.status in ("allocation", "scheduling") and not any_proposal)
 
 
 def release_decisions(session: Session, call: Call, *, actor_id: int | None = None) -> int:
     """Make decisions visible to applicants; proposals become accepted or rejected."""
     ds = decisions(session, call)
     proposals = rq.proposals_for_review(session, call)
-    if not releasable(call, ds, proposals):
+    if not releasable(call, bool(ds), bool(proposals)):
         raise DomainError("There are no decisions to release.")
     if call.decisions_released_at is not None:
         return len(ds)

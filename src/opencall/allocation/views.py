@@ -5,15 +5,17 @@ overrides with a required reason, and the release of decisions and feedback
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import aliased
 
 from opencall import jobs
 from opencall.allocation import policies, services
-from opencall.allocation.models import Award
+from opencall.allocation.models import Award, Decision
 from opencall.allocation.presenters import explain, policy_lines
 from opencall.calls.access import signed_in_call
 from opencall.calls.models import Call
@@ -25,12 +27,13 @@ from opencall.facilities.models import CapacityPool
 from opencall.inputs import plain_number
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
+from opencall.reviews.models import RankedProposal
 from opencall.reviews.presenters import labels, proposal_rows
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.forms import MSG_CONFIRM
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
-from opencall.web.paging import paginate
+from opencall.web.paging import paginate_query
 
 router = APIRouter()
 
@@ -74,103 +77,144 @@ def _overridable(page: Page, slug: str, proposal_id: int) -> tuple[Call, Proposa
     return call, p
 
 
-def _awards(page: Page, call: Call) -> dict[int, list[tuple[Award, CapacityPool]]]:
-    out: dict[int, list[tuple[Award, CapacityPool]]] = defaultdict(list)
-    for a, pool in page.db.execute(
+def _awards(
+    page: Page, call: Call, proposal_ids: Collection[int] | None = None
+) -> dict[int, list[tuple[Award, CapacityPool]]]:
+    """The call's awards by proposal (of ``proposal_ids`` only, when given)."""
+    stmt = (
         select(Award, CapacityPool)
         .join(CapacityPool, CapacityPool.id == Award.pool_id)
         .where(Award.call_id == call.id)
-        .order_by(Award.id)
-    ):
+    )
+    if proposal_ids is not None:
+        stmt = stmt.where(Award.proposal_id.in_(proposal_ids))
+    out: dict[int, list[tuple[Award, CapacityPool]]] = defaultdict(list)
+    for a, pool in page.db.execute(stmt.order_by(Award.id)):
         if round(a.amount, 2) > 0:  # a zero amount is no award: no "0 hours" row
             out[a.proposal_id].append((a, pool))
     return out
 
 
-def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> Response:
+def _decisions_csv(page: Page, call: Call) -> Response:
+    """Every decision (the page shows one page of them)."""
     decisions = services.decisions(page.db, call)
-    proposals = rq.proposals_for_review(page.db, call)
-    rows = proposal_rows(page, call, proposals)
+    rows = proposal_rows(page, call, rq.proposals_for_review(page.db, call))
     awards = _awards(page, call)
     rank = {r.proposal_id: r for r in rq.ranking(page.db, call)}
-    if wants_csv(page):
-        return csv_response(
-            f"{call.slug}-decisions.csv",
-            [
-                "proposal",
-                "title",
-                "rank",
-                "outcome",
-                "priority",
-                "awarded",
-                "explanation",
-                "override_reason",
-            ],
+    return csv_response(
+        f"{call.slug}-decisions.csv",
+        [
+            "proposal",
+            "title",
+            "rank",
+            "outcome",
+            "priority",
+            "awarded",
+            "explanation",
+            "override_reason",
+        ],
+        (
             (
-                (
-                    rows[d.proposal_id]["code"],
-                    rows[d.proposal_id]["title"],
-                    rank[d.proposal_id].rank if d.proposal_id in rank else "",
-                    d.outcome,
-                    d.priority,
-                    "; ".join(
-                        f"{pool.name}: {plain_number(a.amount)} "
-                        f"{unit_label(pool.unit, pool.unit_labels, a.amount, 'en')}"
-                        for a, pool in awards[d.proposal_id]
-                    ),
-                    d.explanation,
-                    d.override_reason,
-                )
-                for d in decisions
-                if d.proposal_id in rows
-            ),
+                rows[d.proposal_id]["code"],
+                rows[d.proposal_id]["title"],
+                rank[d.proposal_id].rank if d.proposal_id in rank else "",
+                d.outcome,
+                d.priority,
+                "; ".join(
+                    f"{pool.name}: {plain_number(a.amount)} "
+                    f"{unit_label(pool.unit, pool.unit_labels, a.amount, 'en')}"
+                    for a, pool in awards[d.proposal_id]
+                ),
+                d.explanation,
+                d.override_reason,
+            )
+            for d in decisions
+            if d.proposal_id in rows
+        ),
+    )
+
+
+def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> Response:
+    if wants_csv(page):
+        return _decisions_csv(page, call)
+    db = page.db
+    calibration = rq.latest_run(db, call, "calibration")
+    ranked = aliased(RankedProposal)
+    # the decisions on the reviewable proposals, by rank (unranked last), one page of them
+    # read: a large call's thousands are never all loaded
+    stmt = (
+        select(Decision, Proposal, ranked)
+        .join(Proposal, Proposal.id == Decision.proposal_id)
+        .outerjoin(
+            ranked,
+            (ranked.proposal_id == Decision.proposal_id)
+            & (ranked.run_id == (calibration.id if calibration else -1)),
         )
-    decisions.sort(key=lambda d: rank[d.proposal_id].rank if d.proposal_id in rank else 10**9)
+        .where(Decision.call_id == call.id, Proposal.status.in_(rq.REVIEWABLE))
+        .order_by(func.coalesce(ranked.rank, 10**9), Decision.id)
+    )
+    shown, pager = paginate_query(db, stmt, page.request.query_params, PER_PAGE, "#decisions")
+    decisions = [d for d, _p, _r in shown]
+    rows = proposal_rows(page, call, [p for _d, p, _r in shown])
+    rank = {r.proposal_id: r for _d, _p, r in shown if r is not None}
+    awards = _awards(page, call, [d.proposal_id for d in decisions])
+    any_decision = db.scalar(select(exists().where(Decision.call_id == call.id)))
     # submitted proposals the allocation did not decide on (no review): named once there are
     # decisions (or they are released), as only those who see this page see their codes
-    codes = [rows[p.id]["code"] for p in services.without_decision(proposals, decisions)]
     undecided = ""
-    if codes and (decisions or call.decisions_released_at is not None):
-        undecided = page._(
-            MSG_UNDECIDED_RELEASED if call.decisions_released_at else MSG_UNDECIDED,
-            n=len(codes),
-            codes=", ".join(codes),
+    if any_decision or call.decisions_released_at is not None:
+        codes = list(
+            db.scalars(
+                select(Proposal.code)
+                .where(
+                    Proposal.call_id == call.id,
+                    Proposal.status.in_(rq.REVIEWABLE),
+                    ~exists().where(Decision.proposal_id == Proposal.id),
+                )
+                .order_by(Proposal.code)
+            )
         )
-    # the same statements whatever the call holds (a page's queries never grow with it)
-    counts = services.counted_reviews(page.db, call)
-    short = services.short_of_reviews(page.db, call, proposals, counts)
+        if codes:
+            undecided = page._(
+                MSG_UNDECIDED_RELEASED if call.decisions_released_at else MSG_UNDECIDED,
+                n=len(codes),
+                codes=", ".join(codes),
+            )
+    counts = services.counted_reviews(db, call)
+    short = services.short_of_reviews(db, call, counts=counts)
+    # capacity used: every award of the call, summed in the database
     used: dict[int, float] = defaultdict(float)
-    for lst in awards.values():
-        for a, _pool in lst:
-            used[a.pool_id] += a.amount
-    shown, pager = paginate(
-        [d for d in decisions if d.proposal_id in rows],
-        page.request.query_params,
-        PER_PAGE,
-        "#decisions",
+    for pool_id, amount in db.execute(
+        select(Award.pool_id, func.sum(Award.amount))
+        .where(Award.call_id == call.id, Award.amount >= 0.005)
+        .group_by(Award.pool_id)
+    ):
+        used[pool_id] = float(amount or 0)
+    any_proposal = db.scalar(
+        select(exists().where(Proposal.call_id == call.id, Proposal.status.in_(rq.REVIEWABLE)))
     )
     return page.render(
         "allocation/decisions.html",
         {
             "call": call,
-            "decisions": shown,
+            "decisions": decisions,
             "pager": pager,
             "rows": rows,
             "rank": rank,
             "awards": awards,
             "used": used,
-            "run": rq.latest_run(page.db, call, "allocation"),
+            "run": rq.latest_run(db, call, "allocation"),
             "undecided": undecided,
             "short": [(p, counts.get(p.id, 0)) for p in short],
             "min_reviews": review_settings(call.review_settings).min_reviews,
-            "resolutions": services.resolutions(page.db, call),
-            "may_resolve": policies.may_override(page.db, page.user, call)
+            "resolutions": services.resolutions(db, call),
+            "may_resolve": policies.may_override(db, page.user, call)
             and call.status in ("ranking", "allocation", "scheduling"),
             "resolution_label": lambda a: page._(RESOLUTION_LABELS.get(a) or a),
-            "may_override": policies.may_override(page.db, page.user, call),
-            "may_release": policies.may_release(page.db, page.user, call)
+            "may_override": policies.may_override(db, page.user, call),
+            "may_release": policies.may_release(db, page.user, call)
             and call.decisions_released_at is None
-            and services.releasable(call, decisions, proposals),
+            and services.releasable(call, bool(any_decision), bool(any_proposal)),
             "outcome_label": lambda o: page._(OUTCOMES.get(o) or o),
             "policy_lines": policy_lines(page._, call, page.lang),
             "explain": lambda text, units=unit_words(call): explain(page.t, text, units),
@@ -228,11 +272,10 @@ def release(slug: str, page: Page = Depends(get_page)) -> Response:
     with page.attempt() as refused:
         already = call.decisions_released_at is not None
         services.release_decisions(page.db, call, actor_id=page.user.id)
-        notify = None if already else notify_decisions(page, call)
+        if not already:  # the demo's inline runner sends its e-mails too (Page.commit)
+            notify_decisions(page, call)
     if refused:
         return _decisions_page(page, call, 400, errors={0: refused.message})
-    if notify is not None:
-        _send_inline(page, notify.id)
     return page.redirect(f"/manage/calls/{call.slug}/decisions", "saved")
 
 
@@ -246,19 +289,6 @@ def notify_decisions(page: Page, call: Call) -> jobs.Job:
         call_id=call.id,
         created_by=page.user.id,
     )
-
-
-def _send_inline(page: Page, job_id: int) -> None:
-    """The demo (``inline_jobs``) runs a request's jobs right after it: the e-mails the
-    notification job queued go out too, all of them."""
-    if not page.settings.inline_jobs:
-        return
-    page.db.expire_all()
-    job = page.db.get(jobs.Job, job_id)
-    mails = [int(i) for i in (job.payload.get("mails", []) if job else [])]
-    if mails:
-        app = page.request.app
-        jobs.run_pending(app.state.sessions, app.state.jobs, limit=len(mails), ids=mails)
 
 
 SERVICE_MESSAGES = (

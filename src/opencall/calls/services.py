@@ -21,7 +21,7 @@ from opencall.calls.schemas import (
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities import services as fac_services
-from opencall.facilities.domain import require_whole, unit_label, unit_text
+from opencall.facilities.domain import amount_text, require_whole, unit_text
 from opencall.facilities.models import CapacityPool, Facility
 from opencall.inputs import error_text, first_error, plain_number
 
@@ -160,11 +160,10 @@ def offer_pool(
             "This call already offers %(name)s (%(amount)s).",
             field="pool",
             name=repr(pool.name),
-            amount=f"{plain_number(already)} {unit_label(pool.unit, pool.unit_labels, already, 'en')}",
+            amount=amount_text(pool.unit, pool.unit_labels, already),
         )
     committed = offered_elsewhere(session, pool, call.id)
     left = max(pool.amount - committed, 0.0)
-    unit = unit_label(pool.unit, pool.unit_labels, None, "en")
     # without an amount, the call offers what is left of the resource
     amount = left if amount is None else float(amount)
     if not 0 < amount <= pool.amount:
@@ -175,7 +174,7 @@ def offer_pool(
                 field="amount",
                 code="over_commit",
                 name=repr(pool.name),
-                amount=f"{plain_number(pool.amount)} {unit}",
+                amount=amount_text(pool.unit, pool.unit_labels, pool.amount),
             )
         raise DomainError(
             "The amount offered must be positive and at most the pool's %(amount)s %(unit)s.",
@@ -198,7 +197,7 @@ def offer_pool(
             field="amount",
             code="over_commit",
             name=repr(pool.name),
-            amount=f"{plain_number(pool.amount)} {unit}",
+            amount=amount_text(pool.unit, pool.unit_labels, pool.amount),
             committed=plain_number(committed),
             left=plain_number(left),
             asked=plain_number(amount),

@@ -97,6 +97,18 @@ def unit_text(
     )
 
 
+def amount_text(pool_unit: str, unit_labels: dict[str, Any] | None, amount: float) -> Localized:
+    """An amount with its unit ("12 berths") as a message parameter, the unit in the
+    reader's language where the message is shown (:func:`unit_text`)."""
+    return Localized(
+        f"{plain_number(amount)} {unit_label(pool_unit, unit_labels, amount, 'en')}",
+        {
+            lg: f"{plain_number(amount)} {unit_label(pool_unit, unit_labels, amount, lg)}"
+            for lg in LANGS
+        },
+    )
+
+
 # ---------------------------------------------------------------- units
 
 

@@ -263,10 +263,10 @@ def _resource_fields(
         slot_hours = 24.0
     if unit in ("shift", "session") and slot_hours in (None, ""):
         raise DomainError(
-            "A resource counted in %(unit)ss needs the length of one %(unit2)s in hours.",
+            "A resource counted in %(unit)s needs the length of one %(unit2)s in hours.",
             field="slot_hours",
-            unit=unit,
-            unit2=unit,
+            unit=domain.unit_text(unit, labels),
+            unit2=domain.unit_text(unit, labels, 1),
         )
     cal = _calendar_doc(period_start, period_end, slot_hours, unavailable)
     whole_units = bool(whole_units)

@@ -78,4 +78,4 @@ class ReportOut(BaseModel):
     dependencies=[MANAGE],
 )
 def report(slug: str = SLUG, api: Api = Depends(get_api)) -> Response:
-    return JSONResponse(queries.report(api.db, office_call_api(api, slug)))
+    return JSONResponse(queries.cached_report(api.db, office_call_api(api, slug)))

@@ -32,6 +32,7 @@ from opencall.outcomes import domain as od
 from opencall.outcomes import stats as ost
 from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal, Request, TeamMember
+from opencall.readcache import ReadCache
 from opencall.reference import loader
 from opencall.reviews import queries as rq
 from opencall.scheduling.models import ScheduleEntry
@@ -421,6 +422,27 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
     out["after_award"] = after_award_data.section(session, call, records, applicant_records, divide)
     clean: dict[str, Any] = _finite(out)
     return clean
+
+
+#: the reports computed in this process, each kept while every row it read is unchanged
+REPORTS: ReadCache[dict[str, Any]] = ReadCache(size=8)
+
+
+def cached_report(
+    session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0
+) -> dict[str, Any]:
+    """:func:`report` (seconds of computing at scale) for the report page, its downloads
+    and the API: computed again only when a row it read has changed (or the day, which
+    the after-award section counts from); see :mod:`opencall.readcache`."""
+    call_id = call.id
+
+    def compute(reader: Session) -> dict[str, Any]:
+        fresh = reader.get(Call, call_id)
+        assert fresh is not None
+        return report(reader, fresh, q=q, seed=seed)
+
+    key = ("outcomes.report", call_id, q, seed, dt.datetime.now(dt.UTC).date())
+    return REPORTS.get(session, key, compute)
 
 
 def _finite(value: Any) -> Any:

@@ -20,7 +20,7 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json", "pdf": 
 @router.get("/manage/calls/{slug}/report", response_class=HTMLResponse)
 def report_page(slug: str, page: Page = Depends(get_page)) -> Response:
     call = office_call(page, slug)
-    data = queries.report(page.db, call)
+    data = queries.cached_report(page.db, call)
     # as data: images, so that the charts keep their own styles under the page's CSP
     charts = [
         {
@@ -50,7 +50,7 @@ def report_download(slug: str, fmt: str, page: Page = Depends(get_page)) -> Resp
     call = office_call(page, slug)
     if fmt not in FORMATS:
         page.not_found()
-    data = queries.report(page.db, call)
+    data = queries.cached_report(page.db, call)
     body: str | bytes
     if fmt == "csv":
         body = "\ufeff" + queries.report_csv(data)

@@ -10,7 +10,7 @@ from opencall.jobs import Handler, Job, JobRegistry
 from opencall.people import queries, services
 from opencall.settings import Settings
 from opencall.web.i18n import Translator
-from opencall.web.mail import build_message, mail_text, send
+from opencall.web.mail import mail_text, queue_mail
 
 
 def password_reset(settings: Settings) -> Handler:
@@ -21,8 +21,9 @@ def password_reset(settings: Settings) -> Handler:
     (retiring the older ones) is issued and mailed. An unknown or deactivated address, or
     one over its throttle, gets nothing (and the last link sent stays valid).
 
-    The link is issued and sent in the job's unit of work: a failed send rolls the link
-    and the throttle's count back, and the job is retried."""
+    The link is issued and its e-mail queued (a 'mail' job) in the job's unit of work:
+    both or neither. The mail is sent after the commit by its own job, never inside this
+    one's transaction (on SQLite a slow mail server would hold the write lock)."""
 
     def handle(session: Session, job: Job, _progress: Callable[[int, str], None]) -> None:
         email = str(job.payload.get("email", ""))[:254]
@@ -41,7 +42,7 @@ def password_reset(settings: Settings) -> Handler:
         link = f"{settings.base_url.rstrip('/')}/password/reset/{raw}"
         body = mail_text("people/mail_reset.txt", user.language, {"name": user.name, "link": link})
         subject = Translator(user.language).gettext("Choose a new OpenCall password")
-        send(settings, build_message(settings, user.email, subject, body))
+        queue_mail(session, user.email, subject, body)
 
     return handle
 

@@ -99,11 +99,18 @@ class ProposalFull(BaseModel):
     problems: list[Problem] = Field(description="what still blocks submission")
 
 
+# the title's limit is the call's, checked by the service (400 naming it), not a copy here
+TITLE_LIMIT = (
+    "at most the call's `form.title_max_chars` characters (200 by default, 300 at most); "
+    "a longer one is refused with 400 naming the limit"
+)
+
+
 class ProposalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     call: str = Field(min_length=1, max_length=80, description="the call's slug")
-    title: str = Field(max_length=1000)
+    title: str = Field(description=TITLE_LIMIT)
     abstract: str = Field("", max_length=20000)
     science_case: str = Field("", max_length=200000)
     keywords: str = Field("", max_length=1000)
@@ -113,7 +120,7 @@ class ProposalEdit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: int = VERSION
-    title: str | None = Field(None, max_length=1000)
+    title: str | None = Field(None, description=TITLE_LIMIT)
     abstract: str | None = Field(None, max_length=20000)
     science_case: str | None = Field(None, max_length=200000)
     keywords: str | None = Field(None, max_length=1000)

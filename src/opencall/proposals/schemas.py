@@ -104,7 +104,7 @@ POOL_TYPE_FOR_KIND = {
 
 
 class ProposalUpdate(_In):
-    title: str | None = Field(default=None, max_length=300)
+    title: str | None = None  # its limit is the call's (services.title_limit)
     abstract: str | None = None
     science_case: str | None = None
     keywords: str | None = Field(default=None, max_length=300)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select
@@ -57,10 +58,7 @@ def outputs_of(session: Session, proposal_id: int) -> list[ResearchOutput]:
 
 
 def awarded_proposals(session: Session, call: Call) -> list[Proposal]:
-    ids = select(Award.proposal_id).where(Award.call_id == call.id).distinct()
-    return list(
-        session.scalars(select(Proposal).where(Proposal.id.in_(ids)).order_by(Proposal.code))
-    )
+    return list(session.scalars(awarded_proposals_query(call)))
 
 
 def awarded_on(call: Call) -> dt.date:
@@ -110,19 +108,21 @@ def result_date(o: ResearchOutput) -> dt.date:
     return o.published_on or dt.date(o.year, 7, 1)
 
 
-def stages_of_call(session: Session, call: Call) -> dict[int, dict[str, Any]]:
-    """Per awarded proposal of a call: used, completed, produced_results and
-    days_to_first_result (None without results)."""
+def stages_of_call(
+    session: Session, call: Call, proposal_ids: Collection[int] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Per awarded proposal of a call (of ``proposal_ids`` only, when given): used,
+    completed, produced_results and days_to_first_result (None without results)."""
     recs: dict[int, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
-    for r in session.scalars(select(PostAwardRecord).where(PostAwardRecord.call_id == call.id)):
+    for r in session.scalars(_of(select(PostAwardRecord), PostAwardRecord, call, proposal_ids)):
         recs[r.proposal_id].append((r.kind, r.data))
     outs: dict[int, list[dt.date]] = defaultdict(list)
-    for o in session.scalars(select(ResearchOutput).where(ResearchOutput.call_id == call.id)):
+    for o in session.scalars(_of(select(ResearchOutput), ResearchOutput, call, proposal_ids)):
         outs[o.proposal_id].append(result_date(o))
     day0 = awarded_on(call)
     out = {}
     for pid in session.scalars(
-        select(Award.proposal_id).where(Award.call_id == call.id).distinct()
+        _of(select(Award.proposal_id), Award, call, proposal_ids).distinct()
     ):
         st: dict[str, Any] = dict(d.proposal_stages(recs.get(pid, []), len(outs.get(pid, []))))
         st["days_to_first_result"] = d.days_to_first_result(day0, outs.get(pid, []))
@@ -142,14 +142,25 @@ def overdue_loans(session: Session, today: dt.date) -> list[PostAwardRecord]:
     ]
 
 
-def records_of_call(session: Session, call: Call) -> list[PostAwardRecord]:
-    return list(
-        session.scalars(
-            select(PostAwardRecord)
-            .where(PostAwardRecord.call_id == call.id)
-            .order_by(PostAwardRecord.proposal_id, PostAwardRecord.id)
-        )
-    )
+def records_of_call(
+    session: Session, call: Call, proposal_ids: Collection[int] | None = None
+) -> list[PostAwardRecord]:
+    """The call's records (of ``proposal_ids`` only, when given)."""
+    stmt = _of(select(PostAwardRecord), PostAwardRecord, call, proposal_ids)
+    return list(session.scalars(stmt.order_by(PostAwardRecord.proposal_id, PostAwardRecord.id)))
+
+
+def _of(stmt: Any, model: Any, call: Call, proposal_ids: Collection[int] | None) -> Any:
+    """``stmt`` kept to the rows of ``model`` of the call (and of ``proposal_ids``)."""
+    stmt = stmt.where(model.call_id == call.id)
+    return stmt if proposal_ids is None else stmt.where(model.proposal_id.in_(proposal_ids))
+
+
+def awarded_proposals_query(call: Call) -> Any:
+    """The call's awarded proposals, by code (:func:`awarded_proposals` as a statement,
+    for paging in the database)."""
+    ids = select(Award.proposal_id).where(Award.call_id == call.id).distinct()
+    return select(Proposal).where(Proposal.id.in_(ids)).order_by(Proposal.code, Proposal.id)
 
 
 def planned_shipments(session: Session, proposal_id: int) -> list[ScheduleEntry]:

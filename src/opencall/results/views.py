@@ -25,6 +25,7 @@ from opencall.scheduling import presenters as schedule_presenters
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, Refusal, get_page
+from opencall.web.paging import paginate_query
 
 router = APIRouter()
 
@@ -279,23 +280,30 @@ async def import_outputs(proposal_id: int, page: Page = Depends(get_page)) -> Re
     return _saved(page, proposal, refused)
 
 
+#: Awards listed on one page of the post-award overview (the CSV has them all).
+PER_PAGE = 100
+
+
+def _overview_rows(page: Page, call: Any, proposals: list[Proposal]) -> list[dict[str, Any]]:
+    """A row per proposal: its stages after the award and whether a loan is overdue."""
+    ids = [p.id for p in proposals]
+    today = _today()
+    stages = q.stages_of_call(page.db, call, ids)
+    overdue = {
+        r.proposal_id
+        for r in q.records_of_call(page.db, call, ids)
+        if d.is_overdue(r.kind, r.data, today)
+    }
+    return [{"p": p, **stages.get(p.id, {}), "overdue": p.id in overdue} for p in proposals]
+
+
 @router.get("/manage/calls/{slug}/postaward", response_class=HTMLResponse)
 def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
     call = office_call(page, slug)
     if not policies.may_see_call_records(page.db, page.user, call):
         page.not_found()
-    today = _today()
-    stages = q.stages_of_call(page.db, call)
-    overdue = {
-        r.proposal_id
-        for r in q.records_of_call(page.db, call)
-        if d.is_overdue(r.kind, r.data, today)
-    }
-    rows = [
-        {"p": p, **stages.get(p.id, {}), "overdue": p.id in overdue}
-        for p in q.awarded_proposals(page.db, call)
-    ]
     if wants_csv(page):
+        rows = _overview_rows(page, call, q.awarded_proposals(page.db, call))
         return csv_response(
             f"{call.slug}-postaward.csv",
             [
@@ -318,11 +326,16 @@ def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
                 for r in rows
             ),
         )
+    # one page of the awards read (a large call has thousands)
+    shown, pager = paginate_query(
+        page.db, q.awarded_proposals_query(call), page.request.query_params, PER_PAGE, "#awards"
+    )
     return page.render(
         "results/call.html",
         {
             "call": call,
-            "rows": rows,
+            "rows": _overview_rows(page, call, shown),
+            "pager": pager,
             "stage_labels": {k: page._(v) for k, v in STAGE_LABELS.items()},
         },
     )

@@ -8,10 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import func, select
 
 from opencall.calls.access import signed_in_call
 from opencall.calls.models import Call
 from opencall.inputs import plain_number
+from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
 from opencall.reviews.presenters import labels, proposal_rows
 from opencall.scheduling import policies, presenters, services
@@ -21,7 +23,7 @@ from opencall.web.csv import csv_response, wants_csv
 from opencall.web.forms import MSG_CONFIRM
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
-from opencall.web.paging import paginate
+from opencall.web.paging import paginate_query
 
 router = APIRouter()
 
@@ -29,6 +31,7 @@ DAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Su
 
 #: Schedule entries listed on one page (the CSV has them all); a large call's was 340 KB.
 PER_PAGE = 100
+UNPLACED = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)  # unplaced entries sort after every start
 
 
 def _call(page: Page, slug: str) -> Call:
@@ -60,29 +63,34 @@ def week_grid(entries: list[ScheduleEntry], monday: dt.date) -> list[dict[str, A
     return days
 
 
+def _schedule_csv(page: Page, call: Call) -> Response:
+    """Every entry (the page shows one page of them)."""
+    entries = services.entries(page.db, call)
+    rows = proposal_rows(page, call, rq.proposals_for_review(page.db, call))
+    return csv_response(
+        f"{call.slug}-schedule.csv",
+        ["proposal", "kind", "label", "start", "end", "amount", "explanation"],
+        (
+            (
+                rows[e.proposal_id]["code"] if e.proposal_id in rows else "",
+                e.kind,
+                e.label,
+                e.start,
+                e.end,
+                plain_number(e.amount),
+                e.details.get("explanation", ""),
+            )
+            for e in entries
+        ),
+    )
+
+
 @router.get("/manage/calls/{slug}/schedule", response_class=HTMLResponse)
 def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
     call = _call(page, slug)
-    entries = services.entries(page.db, call)
-    rows = proposal_rows(page, call, rq.proposals_for_review(page.db, call))
     if wants_csv(page):
-        return csv_response(
-            f"{call.slug}-schedule.csv",
-            ["proposal", "kind", "label", "start", "end", "amount", "explanation"],
-            (
-                (
-                    rows[e.proposal_id]["code"] if e.proposal_id in rows else "",
-                    e.kind,
-                    e.label,
-                    e.start,
-                    e.end,
-                    plain_number(e.amount),
-                    e.details.get("explanation", ""),
-                )
-                for e in entries
-            ),
-        )
-    placed = [e for e in entries if e.start is not None]
+        return _schedule_csv(page, call)
+    db = page.db
     raw = page.request.query_params.get("week", "")
     monday: dt.date | None = None
     try:
@@ -90,23 +98,53 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
             monday = dt.date.fromisoformat(raw)
     except ValueError:
         monday = None
-    if monday is None and placed:
-        first = min(e.start for e in placed if e.start is not None)
-        monday = first.date()
+    if monday is None:
+        first = db.scalar(
+            select(func.min(ScheduleEntry.start)).where(ScheduleEntry.call_id == call.id)
+        )
+        monday = first.date() if first is not None else None
     grid: list[dict[str, Any]] = []
     if monday is not None and call.facility.kind == "telescope":
         monday = monday - dt.timedelta(days=monday.weekday())
-        grid = week_grid(services.week(page.db, call, monday), monday)
-    shown, pager = paginate(entries, page.request.query_params, PER_PAGE, "#entries")
+        grid = week_grid(services.week(db, call, monday), monday)
+    # one page of the entries read, by start (unplaced last), as services.entries
+    stmt = (
+        select(ScheduleEntry)
+        .where(ScheduleEntry.call_id == call.id)
+        .order_by(func.coalesce(ScheduleEntry.start, UNPLACED), ScheduleEntry.id)
+    )
+    shown, pager = paginate_query(db, stmt, page.request.query_params, PER_PAGE, "#entries")
     # booked items that an unavailable period recorded since (an outage) now covers
-    reschedule = ss.needs_rescheduling(page.db, call)
+    reschedule = ss.needs_rescheduling(db, call)
+    to_reschedule = (
+        list(
+            db.scalars(
+                select(ScheduleEntry)
+                .where(ScheduleEntry.id.in_(reschedule))
+                .order_by(ScheduleEntry.start, ScheduleEntry.id)
+            )
+        )
+        if reschedule
+        else []
+    )
+    named = {e.proposal_id for e in [*shown, *to_reschedule]}
+    proposals = db.scalars(
+        select(Proposal)
+        .where(
+            Proposal.call_id == call.id,
+            Proposal.status.in_(rq.REVIEWABLE),
+            Proposal.id.in_(named),
+        )
+        .order_by(Proposal.id)
+    )
+    rows = proposal_rows(page, call, list(proposals))
     return page.render(
         "scheduling/schedule.html",
         {
             "call": call,
             "entries": shown,
             "reschedule": reschedule,
-            "to_reschedule": [e for e in entries if e.id in reschedule],
+            "to_reschedule": to_reschedule,
             "pager": pager,
             "rows": rows,
             "grid": grid,
@@ -114,8 +152,8 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
             "prev": (monday - dt.timedelta(days=7)).isoformat() if monday else "",
             "next": (monday + dt.timedelta(days=7)).isoformat() if monday else "",
             "day_names": [page._(d) for d in DAYS],
-            "run": rq.latest_run(page.db, call, "schedule"),
-            "may_publish": policies.may_publish(page.db, page.user, call),
+            "run": rq.latest_run(db, call, "schedule"),
+            "may_publish": policies.may_publish(db, page.user, call),
             "explain": lambda e: presenters.explanation(page.t, e.details or {}),
             "entry_label": lambda e: presenters.label(page.t, e),
             **labels(page),

@@ -20,7 +20,7 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
     w = csv.writer(buf)
     w.writerow(header)
     for row in rows:
-        w.writerow(["" if v is None else _csv_cell(v) for v in row])
+        w.writerow(["" if v is None else csv_cell(v) for v in row])
     safe = "".join(c for c in filename if c.isalnum() or c in "-_.") or "export.csv"
     return Response(
         "\ufeff" + buf.getvalue(),
@@ -29,10 +29,17 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
     )
 
 
-def _csv_cell(v: Any) -> str:
+#: what a spreadsheet may take as the start of a formula (OWASP's list: = + - @, a tab
+#: and a carriage return, which some strip before reading the rest; and a line feed, the
+#: full-width forms that some convert, and whitespace before any of them)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell(v: Any) -> str:
+    """A cell as text that no spreadsheet evaluates (CSV injection): one that could start
+    a formula gets a leading apostrophe; a number ("-5", "+1.5") stays as it is."""
     text = v.isoformat() if isinstance(v, dt.datetime) else str(v)
-    # never let a spreadsheet evaluate a cell (CSV injection)
-    if text[:1] in ("=", "+", "-", "@") and not _is_number(text):
+    if text.lstrip(" ")[:1] in FORMULA_START and not _is_number(text):
         return "'" + text
     return text
 

@@ -10,7 +10,9 @@ of the ``Authorization`` header), so one client cannot read another's answers.
 Server errors (5xx) are not kept: the client may retry them.
 
 An ASGI middleware (not a FastAPI dependency) because it must replay a stored
-response before any route runs; its database work runs in the threadpool.
+response before any route runs; its database work runs in the threadpool. It sits
+inside the layers every request passes (``web.pages.install``): the body limit, the
+admission line and the error answers (a busy database's 503) are theirs, not its own.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
 from opencall.web.guard import replaying
-from opencall.web.serving import RETRY_AFTER_S, overloaded
 
 HEADER = b"idempotency-key"
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -61,12 +62,10 @@ class IdempotencyMiddleware:
         app: ASGIApp,
         sessions: Callable[[], Session],
         prefix: str = "/api/",
-        max_body: int = 11 * 1024 * 1024,
     ) -> None:
         self.app = app
         self.sessions = sessions
         self.prefix = prefix
-        self.max_body = max_body  # the body is read here whole: never more than this
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -85,21 +84,17 @@ class IdempotencyMiddleware:
             status, text = _json(400, f"Idempotency-Key must have 1 to {MAX_KEY} characters.")
             await _reply(send, status, text)
             return
-        # the body is read whole (to compare a retry with the first request), so its
-        # limit is enforced here, before it is read: by the declared length, then as read
-        declared = headers.get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_body:
-            await _reply(send, *_json(413, TOO_LARGE))
-            return
-        body = b""
+        # the body is read whole (to compare a retry with the first request) through the
+        # body limit outside this layer, which refuses it (413) once it passes the limit
+        chunks: list[bytes] = []
         more = True
         while more:
             msg = await receive()
-            body += msg.get("body", b"")
-            if len(body) > self.max_body:
-                await _reply(send, *_json(413, TOO_LARGE))
+            if msg["type"] != "http.request":  # the client went away: nothing runs
                 return
+            chunks.append(msg.get("body", b""))
             more = msg.get("more_body", False)
+        body = b"".join(chunks)
         auth = headers.get(b"authorization", b"")
         scope_hash = hashlib.sha256(auth + b"\n" + key).hexdigest()
         request_hash = hashlib.sha256(
@@ -111,15 +106,9 @@ class IdempotencyMiddleware:
             + b"\n"
             + body
         ).hexdigest()
-        try:
-            verdict = await run_in_threadpool(self._claim, scope_hash, request_hash)
-        except Exception as exc:
-            if not overloaded(exc):
-                raise
-            # the key could not be claimed in time (this layer is outside the one that
-            # answers busy requests): nothing ran, a retry with the same key is safe
-            await _reply(send, 503, _json(503, BUSY)[1], [["retry-after", str(RETRY_AFTER_S)]])
-            return
+        # a key that cannot be claimed in time (a busy database) raises: the error layer
+        # answers 503 as for any request; nothing ran, a retry with the same key is safe
+        verdict = await run_in_threadpool(self._claim, scope_hash, request_hash)
         if verdict is not None:
             status, kept, stored = verdict
             await _reply(send, status, stored, kept, replayed=status not in (409, 422))
@@ -185,8 +174,6 @@ class IdempotencyMiddleware:
             s.commit()
 
 
-TOO_LARGE = "request body too large"
-BUSY = "server busy, retry later"
 IN_PROGRESS = "A request with this Idempotency-Key is still running; retry in a moment."
 OTHER_REQUEST = "This Idempotency-Key was already used for a different request."
 

@@ -73,10 +73,13 @@ def mail_text(template: str, lang: str, ctx: dict[str, Any]) -> str:
 
 
 def build_message(settings: Settings, to: str, subject: str, body: str) -> EmailMessage:
+    """A plain-text message. The subject is put on one line: it carries text people typed
+    (a call's title, a provider's name), where a line break would either start a header
+    of its own (header injection) or, refused by ``email``, fail the message for good."""
     msg = EmailMessage()
     msg["From"] = settings.mail_from
     msg["To"] = to
-    msg["Subject"] = subject
+    msg["Subject"] = " ".join(subject.split())
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = make_msgid(domain="opencall")
     msg.set_content(body, charset="utf-8")

@@ -42,7 +42,7 @@ from opencall.inputs import control_char, invisible_only, plain_number
 from opencall.logging_setup import set_user
 from opencall.settings import Settings, cookies_secure
 from opencall.storage import Storage, storage_for
-from opencall.web import guard, security, serving
+from opencall.web import guard, idempotency, security, serving
 from opencall.web.i18n import HTML_LANG, LANGUAGES, N_, Translator, error_json, negotiate
 
 WEB = Path(__file__).parent
@@ -434,17 +434,42 @@ class BodyLimit:
                 await _too_large(scope, receive, send)
                 return
         seen = 0
+        over = False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, over
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
+                    over = True
                     raise HTTPException(status_code=413)
             return message
 
-        await self.app(scope, limited, send)
+        started = replaced = False
+
+        async def answer(message: Message) -> None:
+            # past the limit, the answer is 413 whatever the layers below made of the
+            # refusal (a form parser answers 400 for an error raised inside it)
+            nonlocal started, replaced
+            if message["type"] == "http.response.start":
+                started = True
+                if over and message["status"] != 413:
+                    replaced = True
+                    await _too_large(scope, receive, send)
+                    return
+            elif replaced:
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, limited, answer)
+        except Exception:
+            # a layer between this one and the routes (the Idempotency-Key's, which reads
+            # a write's body whole) met the limit: the same answer as a route's
+            if not over or started:
+                raise
+            await _too_large(scope, receive, send)
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
@@ -500,15 +525,27 @@ def _id_out_of_range(path: str) -> bool:
     )
 
 
-def install(app: FastAPI, settings: Settings, user_loader: UserLoader) -> None:
+def install(
+    app: FastAPI,
+    settings: Settings,
+    user_loader: UserLoader,
+    sessions: Callable[[], Session],
+) -> None:
     """Wire the plumbing into an app: templates, session cookie, headers, errors."""
     from fastapi.staticfiles import StaticFiles
 
     app.state.user_loader = user_loader
     app.state.templates = make_environment(WEB / "templates")
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
-    # innermost of the middleware below (cross-site, control characters, strict JSON)
+    # innermost: the JSON API's Idempotency-Key, inside the body limit, the admission
+    # line and the error answers below (one of each for every request) and the guard (a
+    # JSON body is checked, and bounded, before it is read whole to compare a retry)
+    app.add_middleware(idempotency.IdempotencyMiddleware, sessions=sessions)
+    # cross-site, control characters, strict JSON
     app.add_middleware(guard.Guard, settings=settings, error_page=_error_page)
+    # the one body limit, outside every layer that reads a body, inside the one that
+    # adds the security headers (its 413 gets them as every answer does)
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + 1024 * 1024)
     # outermost of all: an unexpected error answers 500 without dropping the connection
     app.build_middleware_stack = guard.keep_alive(app.build_middleware_stack)  # type: ignore[method-assign]
     hsts = cookies_secure(settings)
@@ -533,7 +570,6 @@ def install(app: FastAPI, settings: Settings, user_loader: UserLoader) -> None:
         return response
 
     app.add_middleware(GZipMiddleware, minimum_size=800)
-    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + 1024 * 1024)
     # outermost: a line of at most settings.concurrency requests, then the receipt time
     # and 500 answers that keep the connection (web/serving.py)
     app.add_middleware(

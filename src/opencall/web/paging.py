@@ -1,6 +1,7 @@
 """Long tables cut into pages (``?page=N``): the decisions and the schedule of a large
 call were 250-340 KB of HTML. A page's size then grows with the page length, not
-with the number of proposals; the CSV download keeps every row."""
+with the number of proposals; the CSV download keeps every row. Pages of a query are
+cut in the database (:func:`paginate_query`): only the rows shown are read."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
@@ -24,29 +28,54 @@ class Pager:
     next_url: str | None
 
 
-def paginate(
-    items: Sequence[T], query: Any, per_page: int, anchor: str = ""
-) -> tuple[list[T], Pager]:
-    """The items of the page ``query["page"]`` asks for (clamped), and its pager."""
-    total = len(items)
+def _page_asked(query: Any, total: int, per_page: int) -> tuple[int, int]:
+    """The page ``query["page"]`` asks for, clamped to those there are, and their count."""
     pages = max(1, -(-total // per_page))
     raw = str(query.get("page", "1"))
     page = int(raw) if raw.isdecimal() and len(raw) < 7 else 1
-    page = min(max(page, 1), pages)
+    return min(max(page, 1), pages), pages
+
+
+def _pager(
+    query: Any, page: int, pages: int, total: int, per_page: int, shown: int, anchor: str
+) -> Pager:
     start = (page - 1) * per_page
-    shown = list(items[start : start + per_page])
     keep = {k: v for k, v in query.items() if k not in ("page", "m")}
 
     def url(n: int) -> str:
         return "?" + urlencode({**keep, "page": n}) + anchor
 
-    return shown, Pager(
+    return Pager(
         page=page,
         pages=pages,
         total=total,
         per_page=per_page,
         first=start + 1 if shown else 0,
-        last=start + len(shown),
+        last=start + shown,
         prev_url=url(page - 1) if page > 1 else None,
         next_url=url(page + 1) if page < pages else None,
     )
+
+
+def paginate(
+    items: Sequence[T], query: Any, per_page: int, anchor: str = ""
+) -> tuple[list[T], Pager]:
+    """The items of the page ``query["page"]`` asks for (clamped), and its pager."""
+    page, pages = _page_asked(query, len(items), per_page)
+    start = (page - 1) * per_page
+    shown = list(items[start : start + per_page])
+    return shown, _pager(query, page, pages, len(items), per_page, len(shown), anchor)
+
+
+def paginate_query(
+    session: Session, stmt: Any, query: Any, per_page: int, anchor: str = ""
+) -> tuple[list[Any], Pager]:
+    """:func:`paginate` done in the database: ``stmt`` (whose ORDER BY must end with a
+    unique key, so that the pages neither repeat nor skip a row) counted, then only the
+    rows of the page asked for fetched. Two statements, whatever the number of rows."""
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    page, pages = _page_asked(query, total, per_page)
+    rows = session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()
+    single = len(stmt.column_descriptions) == 1
+    shown = [r[0] if single else tuple(r) for r in rows]
+    return shown, _pager(query, page, pages, total, per_page, len(shown), anchor)

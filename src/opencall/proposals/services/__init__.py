@@ -55,6 +55,7 @@ from opencall.proposals.services.lifecycle import (
     submission_errors,
     submission_problems,
     submit,
+    title_limit,
     update_proposal,
     withdraw,
 )
@@ -131,4 +132,5 @@ __all__ = [
     "update_request",
     "validate_request",
     "withdraw",
+    "title_limit",
 ]

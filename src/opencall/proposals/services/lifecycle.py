@@ -91,12 +91,23 @@ def create_proposal(
     return prop
 
 
+#: the longest title any call may allow (the ``proposals.title`` column's length)
+TITLE_COLUMN_CHARS = 300
+
+
+def title_limit(call: Call) -> int:
+    """The one limit of a proposal title in ``call``: its form's ``title_max_chars`` (200
+    by default), never more than the column holds. The pages, the API and
+    :func:`update_proposal` leave the check to the services (no copy of it)."""
+    return min(call_form(call.form).title_max_chars, TITLE_COLUMN_CHARS)
+
+
 def _clean_title(call: Call, title: str) -> str:
     """``title`` on one line, refused when empty (or invisible) or over the call's limit."""
     title = "" if invisible_only(title) else " ".join(title.split())
     if not title:
         raise DomainError("A title is required.", field="title")
-    max_chars = call_form(call.form).title_max_chars
+    max_chars = title_limit(call)
     if len(title) > max_chars:
         raise DomainError(
             "The title is too long (%(n)s characters; at most %(max)s).",

@@ -245,7 +245,7 @@ def _validate_custom(
         )
     except fac_domain.FieldProblem as exc:
         raise DomainError.composed(exc.message, field=f"details.{exc.field}") from exc
-    unit = fac_domain.unit_label(pool.unit, pool.unit_labels, amount, "en")
+    unit = fac_domain.unit_text(pool.unit, pool.unit_labels, amount)  # the reader's language
     if amount > cp.amount:
         raise DomainError(
             "The request (%(amount)s %(unit)s) exceeds what the call offers in "

@@ -62,7 +62,8 @@ MSG_STALE = N_(
     "This proposal was changed elsewhere since you opened it; your text is kept below — "
     "review the latest version and save again."
 )
-TEXT_LIMITS = {"title": 300, "keywords": 300, "abstract": 20000, "science_case": 200000}
+# the title's limit is the call's, checked by the service (services.title_limit)
+TEXT_LIMITS = {"keywords": 300, "abstract": 20000, "science_case": 200000}
 
 
 def label_helpers(page: Page) -> dict[str, Any]:

@@ -266,6 +266,7 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
         "warnings": warnings,
         "summary": summary,
         "cform": call_form(call.form),
+        "title_max": services.title_limit(call),
         "text": text,
         "text_errors": extra.get("text_errors", {}),
         "invite": extra.get("invite", {}),

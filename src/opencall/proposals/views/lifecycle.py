@@ -16,9 +16,8 @@ from opencall.calls.queries import call_by_slug
 from opencall.proposals import policies, services
 from opencall.proposals.access import proposal_for
 from opencall.proposals.models import Proposal
-from opencall.proposals.views.common import TEXT_LIMITS, label_helpers
+from opencall.proposals.views.common import label_helpers
 from opencall.proposals.views.editor import editor
-from opencall.web.forms import MSG_TOO_LONG
 from opencall.web.i18n import N_, Translator
 from opencall.web.labels import ANONYMITY
 from opencall.web.mail import queue_mail
@@ -54,7 +53,10 @@ def _visible_open_call(page: Page, slug: str) -> Call:
 def new_proposal_form(slug: str, page: Page = Depends(get_page)) -> Response:
     page.require_user()
     call = _visible_open_call(page, slug)
-    return page.render("proposals/new.html", {"call": call, "form": {}, "errors": {}})
+    return page.render(
+        "proposals/new.html",
+        {"call": call, "form": {}, "errors": {}, "title_max": services.title_limit(call)},
+    )
 
 
 @router.post("/calls/{slug}/apply", response_class=HTMLResponse)
@@ -63,16 +65,20 @@ def new_proposal(slug: str, page: Page = Depends(get_page)) -> Response:
     call = _visible_open_call(page, slug)
     title = page.form.get("title", "")
     errors: dict[str, str] = {}
-    if len(title) > TEXT_LIMITS["title"]:
-        errors["title"] = page._(MSG_TOO_LONG, max=TEXT_LIMITS["title"])
-    else:
-        with page.attempt() as refused:
-            proposal = services.create_proposal(page.db, call, user, title=title)
-        if not refused:
-            return page.redirect(f"/proposals/{proposal.id}", "created")
-        errors[refused.field if refused.field in ("title",) else "form"] = refused.message
+    with page.attempt() as refused:
+        proposal = services.create_proposal(page.db, call, user, title=title)
+    if not refused:
+        return page.redirect(f"/proposals/{proposal.id}", "created")
+    errors[refused.field if refused.field in ("title",) else "form"] = refused.message
     return page.render(
-        "proposals/new.html", {"call": call, "form": {"title": title}, "errors": errors}, status=400
+        "proposals/new.html",
+        {
+            "call": call,
+            "form": {"title": title},
+            "errors": errors,
+            "title_max": services.title_limit(call),
+        },
+        status=400,
     )
 
 

@@ -1,0 +1,115 @@
+"""The long tables of the managers' pages (the decisions, the schedule's entries, the
+post-award overview) are paged in the database: read page by page they hold exactly the
+rows of the whole table, in its order, and a page reads only its own rows (the objects
+loaded and the statements run do not grow with the rows of the call). Before the fix the
+decisions and the schedule loaded every row and cut the page in Python, and the
+post-award overview was not paged at all."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall.allocation import views as allocation_views
+from opencall.allocation.models import Decision
+from opencall.proposals.models import Proposal
+from opencall.results import views as results_views
+from opencall.scheduling import views as scheduling_views
+from opencall.scheduling.models import ScheduleEntry
+from tests.scale.test_page_queries import statements
+from tests.scale.test_results_page_queries import published
+from tests.web.conftest import Web
+
+PER_PAGE = 4
+VIEWS = (allocation_views, scheduling_views, results_views)
+
+
+def pages(slug: str) -> list[tuple[str, str | None]]:
+    return [
+        (f"/manage/calls/{slug}/decisions", "chair"),
+        (f"/manage/calls/{slug}/schedule", "chair"),
+        (f"/manage/calls/{slug}/postaward", "office"),
+    ]
+
+
+TABLES = {"decisions": "decisions", "schedule": "entries", "postaward": "awards"}
+
+
+def _rows(html: str, table: str) -> list[str]:
+    body = re.search(rf'<table id="{table}">.*?<tbody>(.*?)</tbody>', html, re.S)
+    assert body is not None, html[:2000]
+    return [r for r in re.findall(r"<tr.*?</tr>", body.group(1), re.S)]
+
+
+@contextmanager
+def _loaded(*models: Any) -> Iterator[dict[str, int]]:
+    """How many objects of each model are loaded from the database meanwhile."""
+    seen = {m.__name__: 0 for m in models}
+
+    def on_load(target: Any, _ctx: Any) -> None:
+        seen[type(target).__name__] += 1
+
+    for m in models:
+        event.listen(m, "load", on_load)
+    try:
+        yield seen
+    finally:
+        for m in models:
+            event.remove(m, "load", on_load)
+
+
+def test_the_pages_hold_the_whole_table_in_order(
+    web: Web, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = published(factory, 10)
+    clients = {who: web.login(data[who]) for who in ("chair", "office")}
+    for path, who in pages(data["slug"]):
+        table = TABLES[path.rsplit("/", 1)[1]]
+        c = clients[who]
+        for v in VIEWS:
+            monkeypatch.setattr(v, "PER_PAGE", 10**6)
+        whole = _rows(c.get(path).text, table)
+        for v in VIEWS:
+            monkeypatch.setattr(v, "PER_PAGE", PER_PAGE)
+        n_pages = -(-len(whole) // PER_PAGE)
+        assert n_pages >= 3, (path, len(whole))
+        paged: list[str] = []
+        for n in range(1, n_pages + 1):
+            r = c.get(f"{path}?page={n}")
+            assert r.status_code == 200
+            rows = _rows(r.text, table)
+            assert len(rows) == (PER_PAGE if n < n_pages else len(whole) - PER_PAGE * (n - 1))
+            assert f"of {len(whole)}" in r.text  # the pager counts every row
+            paged += rows
+        assert paged == whole, path
+        # a page past the last shows the last
+        assert _rows(c.get(f"{path}?page=999").text, table) == whole[-len(rows) :]
+
+
+def test_a_page_reads_only_its_rows(
+    web: Web, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for v in VIEWS:
+        monkeypatch.setattr(v, "PER_PAGE", PER_PAGE)
+    small = statements(web, published(factory, 6), pages)
+    data = published(factory, 18)
+    big = statements(web, data, pages)
+    assert big == small
+    chair = web.login(data["chair"])
+    office = web.login(data["office"])
+    slug = data["slug"]
+    with _loaded(Decision, Proposal, ScheduleEntry) as seen:
+        chair.get(f"/manage/calls/{slug}/decisions?page=2")
+    assert seen["Decision"] == PER_PAGE and seen["Proposal"] <= PER_PAGE
+    with _loaded(Proposal) as seen:
+        chair.get(f"/manage/calls/{slug}/schedule?page=2")
+    assert seen["Proposal"] <= PER_PAGE
+    with _loaded(Proposal) as seen:
+        office.get(f"/manage/calls/{slug}/postaward?page=2")
+    assert seen["Proposal"] <= PER_PAGE

