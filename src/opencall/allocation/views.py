@@ -182,6 +182,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             )
     counts = services.counted_reviews(db, call)
     short = services.short_of_reviews(db, call, counts=counts)
+    rows |= proposal_rows(page, call, [p for p in short if p.id not in rows])
     # capacity used: every award of the call, summed in the database
     used: dict[int, float] = defaultdict(float)
     for pool_id, amount in db.execute(
