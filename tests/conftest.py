@@ -116,6 +116,57 @@ def _share_route_analysis() -> None:
 
 _share_route_analysis()
 
+
+def _share_compiled_statements() -> None:
+    """One dialect and one compiled-statement cache per backend for every engine of the
+    test process, as one long-lived process has.
+
+    Each test makes new engines (a SQLite test's own, the app's of every ``web``
+    fixture, on both backends), and SQLAlchemy keeps its compiled statements per engine,
+    keyed by the engine's dialect object: every new engine compiled every statement it
+    ran again (about 6 % of the database tests' CPU). An engine made through
+    :func:`opencall.db.make_engine` takes, once its first connection has initialised a
+    dialect, the first such initialised dialect of its kind and that dialect's cache;
+    its own pool, connections, URL and events stay its own. The dialects of one kind are
+    interchangeable here: ``make_engine`` gives them the same arguments, and what
+    ``initialize`` reads from the first connection (the server's or library's version,
+    its default isolation level) is the same for every database of the run."""
+    from sqlalchemy import event
+    from sqlalchemy.util import LRUCache
+
+    from opencall import db as opencall_db
+
+    create = opencall_db.create_engine
+    shared: dict[Any, tuple[Any, Any]] = {}
+
+    def kind(engine: Engine) -> Any:
+        d = engine.dialect
+        level = getattr(d, "_on_connect_isolation_level", None)
+        return (type(d), level, d.paramstyle, d.compiler_linting)  # type: ignore[attr-defined]
+
+    def adopt(engine: Engine) -> None:
+        engine.dialect, engine._compiled_cache = shared[kind(engine)]
+
+    def create_sharing(url: Any, **kw: Any) -> Engine:
+        engine = create(url, **kw)
+        if kind(engine) in shared:
+            adopt(engine)
+            return engine
+
+        def first(_dbapi: Any, _record: Any) -> None:
+            # runs after create_engine's own first-connect hook has initialised the
+            # dialect; the engine's first Connection keeps its own (equal) dialect
+            shared.setdefault(kind(engine), (engine.dialect, LRUCache(5000)))
+            adopt(engine)
+
+        event.listen(engine.pool, "connect", first, once=True)
+        return engine
+
+    opencall_db.create_engine = create_sharing  # type: ignore[assignment]
+
+
+_share_compiled_statements()
+
 # CI runs property tests with a fixed seed so that a landing is reproducible; locally
 # hypothesis explores new examples on every run.
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
