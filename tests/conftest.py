@@ -131,7 +131,9 @@ def _share_compiled_statements() -> None:
     its own pool, connections, URL and events stay its own. The dialects of one kind are
     interchangeable here: ``make_engine`` gives them the same arguments, and what
     ``initialize`` reads from the first connection (the server's or library's version,
-    its default isolation level) is the same for every database of the run."""
+    its default isolation level) is the same for every database of the run; so an engine
+    made once there is one no longer initialises its own at its first connection (on
+    PostgreSQL five round trips: half of a new engine's first connection)."""
     from sqlalchemy import event
     from sqlalchemy.util import LRUCache
 
@@ -147,11 +149,16 @@ def _share_compiled_statements() -> None:
 
     def adopt(engine: Engine) -> None:
         engine.dialect, engine._compiled_cache = shared[kind(engine)]
+        engine.pool._dialect = engine.dialect  # as create_engine(pool=...) does
 
     def create_sharing(url: Any, **kw: Any) -> Engine:
         engine = create(url, **kw)
         if kind(engine) in shared:
+            own = engine.dialect
             adopt(engine)
+            # create_engine's first-connect hook initialises this engine's own dialect,
+            # which nothing uses any more
+            own.initialize = lambda _connection: None  # type: ignore[method-assign]
             return engine
 
         def first(_dbapi: Any, _record: Any) -> None:
