@@ -4,9 +4,8 @@ with its roles in one statement a request."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from opencall.db import utcnow
@@ -14,20 +13,16 @@ from opencall.facilities import services as fac_services
 from opencall.people import services as people_services
 from opencall.people.models import User, UserSession
 from opencall.people.queries import user_for_session
+from opencall.people.services import token_hash
 from tests import factories as F
 
 
-def _session_id(s: Session, user: User, sid: str, **kw: object) -> str:
-    now = utcnow()
-    s.add(
-        UserSession(
-            user_id=user.id,
-            token_hash=hashlib.sha256(sid.encode()).hexdigest(),
-            created_at=now,
-            expires_at=kw.pop("expires_at", now + dt.timedelta(days=1)),
-            **kw,
-        )
-    )
+def _session_id(s: Session, user: User, **changes: object) -> str:
+    """A signed-in session of ``user`` (the sign-in's own service), then ``changes``."""
+    sid = people_services.start_user_session(s, user)
+    row = s.scalars(select(UserSession).where(UserSession.token_hash == token_hash(sid))).one()
+    for name, value in changes.items():
+        setattr(row, name, value)
     s.flush()
     return sid
 
@@ -56,7 +51,7 @@ def test_the_user_of_a_live_session_with_the_workspaces_of_their_roles(db: Sessi
     admin = F.user(db, name="Site Admin")
     admin.is_site_admin = True
     plain = F.user(db, name="Plain Applicant")
-    sids = {u.name: _session_id(db, u, f"sid-{u.id}") for u in (chair, admin, plain)}
+    sids = {u.name: _session_id(db, u) for u in (chair, admin, plain)}
     db.commit()
 
     found = {}
@@ -82,11 +77,11 @@ def test_no_user_for_an_unknown_revoked_or_expired_session_or_an_inactive_accoun
     gone.is_active = False
     now = utcnow()
     cases = {
-        "revoked": _session_id(db, live, "sid-revoked", revoked_at=now, revoked_reason="logout"),
-        "expired": _session_id(db, live, "sid-expired", expires_at=now - dt.timedelta(seconds=1)),
-        "inactive": _session_id(db, gone, "sid-inactive"),
+        "revoked": _session_id(db, live, revoked_at=now, revoked_reason="logout"),
+        "expired": _session_id(db, live, expires_at=now - dt.timedelta(seconds=1)),
+        "inactive": _session_id(db, gone),
     }
-    ok = _session_id(db, live, "sid-ok")
+    ok = _session_id(db, live)
     db.commit()
     assert {name: _fresh(db, sid)[0] for name, sid in cases.items()} == dict.fromkeys(cases)
     for sid in ("", "sid-unknown", "x" * 101):
