@@ -1,5 +1,5 @@
-from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from opencall import auditlog
 from tests import factories as f
@@ -38,3 +38,51 @@ def test_deleting_an_event_breaks_the_chain(db: Session) -> None:
     assert rep.problems == [
         f"event {after}: link broken (an earlier event was removed or altered)"
     ], (gone, rep.problems)
+
+
+def test_the_chain_holds_across_savepoints_commits_and_other_writers(
+    factory: sessionmaker[Session],
+) -> None:
+    """record_many remembers the head it wrote for the rest of its transaction: events of
+    a rolled-back savepoint, another session's commit between two transactions and
+    events written outside record_many (after chain_head, as demo.bulk does) must each
+    make it read the head again, or the chain forks."""
+    with factory() as s1:
+        auditlog.record(s1, "t.a", "t", 1)
+        auditlog.record(s1, "t.b", "t", 2)
+        with s1.begin_nested() as savepoint:
+            auditlog.record(s1, "t.gone", "t", 3)
+            savepoint.rollback()
+        auditlog.record(s1, "t.c", "t", 4)
+        s1.commit()
+        with factory() as s2:
+            auditlog.record(s2, "t.other", "t", 5)
+            s2.commit()
+        auditlog.record(s1, "t.d", "t", 6)
+        with s1.begin_nested():
+            auditlog.record(s1, "t.kept", "t", 7)
+        auditlog.record(s1, "t.e", "t", 8)
+        prev, prev_mac = auditlog.chain_head(s1)
+        s1.add(
+            auditlog.chained(
+                auditlog.EventInput("t.outside", "t", 9), prev, prev_mac, auditlog.audit_key(s1)
+            )
+        )
+        s1.flush()
+        auditlog.record(s1, "t.f", "t", 10)
+        s1.commit()
+    with factory() as s:
+        events = s.scalars(select(auditlog.AuditEvent).order_by(auditlog.AuditEvent.id)).all()
+        assert [e.action for e in events] == [
+            "t.a",
+            "t.b",
+            "t.c",
+            "t.other",
+            "t.d",
+            "t.kept",
+            "t.e",
+            "t.outside",
+            "t.f",
+        ]
+        assert [e.prev_hash for e in events] == [auditlog.GENESIS] + [e.hash for e in events[:-1]]
+        assert auditlog.verify(s).ok

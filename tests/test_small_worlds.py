@@ -70,3 +70,28 @@ def test_the_postgresql_test_database_commits_without_waiting_for_the_disk(
         return
     with pg_engine.connect() as conn:
         assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+
+
+def test_engines_share_compiled_statements_not_their_databases(tmp_path: Path) -> None:
+    """The test process's engines share one dialect and compiled-statement cache per
+    backend (``_share_compiled_statements`` in tests/conftest.py); each still reads and
+    writes its own database."""
+    from opencall.db import make_engine
+
+    engines = [make_engine(f"sqlite:///{tmp_path / name}.sqlite3") for name in "ab"]
+    stmt = text("SELECT x FROM t")
+    try:
+        for n, engine in enumerate(engines):
+            with engine.begin() as conn:
+                conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+                conn.execute(text("INSERT INTO t VALUES (:x)"), {"x": n})
+        seen = []
+        for engine in engines:
+            with engine.connect() as conn:
+                seen.append(conn.scalar(stmt))
+        assert seen == [0, 1]
+        a, b = engines
+        assert a.dialect is b.dialect and a._compiled_cache is b._compiled_cache
+    finally:
+        for engine in engines:
+            engine.dispose()

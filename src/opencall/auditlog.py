@@ -116,10 +116,16 @@ class EventInput:
     data: dict[str, Any] | None = None
 
 
+#: ``session.info`` key of the head :func:`record_many` left: (the transaction, hash, MAC)
+_HEAD = "auditlog.head"
+
+
 def chain_head(session: Session) -> tuple[str, str | None]:
     """Serialise writers of the chain (PostgreSQL: so that it never forks), flush what
     is pending, and read the chain's head: the last event's hash (:data:`GENESIS` when
-    there is none) and its MAC."""
+    there is none) and its MAC. A caller that then writes events itself (not through
+    :func:`record_many`) makes the session forget the head it remembered."""
+    session.info.pop(_HEAD, None)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(7262001)"))
     session.flush()
@@ -153,7 +159,7 @@ def record_many(session: Session, events: Sequence[EventInput]) -> list[AuditEve
     one read of the chain's head and one flush."""
     if not events:
         return []
-    prev, prev_mac = chain_head(session)
+    prev, prev_mac = _remembered_head(session) or chain_head(session)
     key = audit_key(session)
     out = []
     for e in events:
@@ -162,7 +168,31 @@ def record_many(session: Session, events: Sequence[EventInput]) -> list[AuditEve
         out.append(ev)
         prev, prev_mac = ev.hash, ev.mac
     session.flush()
+    session.info[_HEAD] = (_innermost_transaction(session), prev, prev_mac)
     return out
+
+
+def _innermost_transaction(session: Session) -> Any:
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _remembered_head(session: Session) -> tuple[str, str | None] | None:
+    """The head this session's last :func:`record_many` wrote, while still in the same
+    (innermost) transaction: no other writer can have added to the chain since, because
+    that transaction holds the chain's lock (PostgreSQL: the advisory lock until its
+    end; SQLite: the write lock its events' insert took), and nothing of it was rolled
+    back (a savepoint's rollback or release, a commit or a rollback end the transaction
+    it was remembered in). Saves a lock and a read of the head per event after the
+    first of a transaction; None when the head must be read."""
+    remembered = session.info.get(_HEAD)
+    if remembered is None:
+        return None
+    transaction, prev, prev_mac = remembered
+    current = _innermost_transaction(session)
+    if current is None or current is not transaction or not current.is_active:
+        return None
+    session.flush()  # what chain_head does first: the pending changes before the event
+    return prev, prev_mac
 
 
 def audit_key(session: Session) -> str:

@@ -3,9 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from opencall.calls.models import Call
+from opencall.calls.models import Call, CallPool
+from opencall.facilities.models import CapacityPool
 
 
 def unit_words(call: Call) -> dict[str, Any]:
@@ -24,5 +25,14 @@ def list_calls(session: Session, *, statuses: tuple[str, ...] | None = None) -> 
 
 def call_by_slug(session: Session, slug: str) -> Call | None:
     """The call with this slug; slugs are unique across the site (``uq_calls_slug``),
-    so the answer never depends on row order."""
-    return session.execute(select(Call).where(Call.slug == slug)).unique().scalar_one_or_none()
+    so the answer never depends on row order. Two statements: the call, then its pools
+    with each pool's periods of unavailability joined (the mapping's own loads would
+    read those periods with a third)."""
+    stmt = (
+        select(Call)
+        .where(Call.slug == slug)
+        .options(
+            selectinload(Call.pools).joinedload(CallPool.pool).joinedload(CapacityPool.unavailable)
+        )
+    )
+    return session.execute(stmt).unique().scalar_one_or_none()

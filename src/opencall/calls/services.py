@@ -152,9 +152,14 @@ def offer_pool(
     # over-commit: what every call offers of a resource fits in what it has (the
     # pool's row is locked so that two calls offering it at once are serialised)
     session.execute(select(CapacityPool.id).where(CapacityPool.id == pool.id).with_for_update())
-    already = session.scalar(
-        select(CallPool.amount).where(CallPool.call_id == call.id, CallPool.pool_id == pool.id)
-    )
+    # what this call already offers of it (None: nothing) and what the others offer, in
+    # one statement (offered_elsewhere's sum)
+    already, elsewhere = session.execute(
+        select(
+            func.max(CallPool.amount).filter(CallPool.call_id == call.id),
+            func.coalesce(func.sum(CallPool.amount).filter(CallPool.call_id != call.id), 0.0),
+        ).where(CallPool.pool_id == pool.id)
+    ).one()
     if already is not None:
         raise DomainError(
             "This call already offers %(name)s (%(amount)s).",
@@ -162,7 +167,7 @@ def offer_pool(
             name=repr(pool.name),
             amount=amount_text(pool.unit, pool.unit_labels, already),
         )
-    committed = offered_elsewhere(session, pool, call.id)
+    committed = float(elsewhere or 0.0)
     left = max(pool.amount - committed, 0.0)
     # without an amount, the call offers what is left of the resource
     amount = left if amount is None else float(amount)

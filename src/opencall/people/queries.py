@@ -69,14 +69,20 @@ def user_for_session(session: Session, raw: str) -> User | None:
     if not raw or len(raw) > 100:
         return None
     digest = hashlib.sha256(raw.encode()).hexdigest()
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == digest))
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+    # one statement a request: the session, its user and the user's roles (a row a role)
+    rows = session.execute(
+        select(UserSession.revoked_at, UserSession.expires_at, User, RoleGrant.role)
+        .join(User, User.id == UserSession.user_id)
+        .outerjoin(RoleGrant, RoleGrant.user_id == User.id)
+        .where(UserSession.token_hash == digest)
+    ).all()
+    if not rows:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.is_active:
+    revoked_at, expires_at, user, _ = rows[0]
+    if revoked_at is not None or expires_at <= utcnow() or not user.is_active:
         return None
     # which workspaces the navigation offers (a plain attribute, not a column)
-    roles = set(session.scalars(select(RoleGrant.role).where(RoleGrant.user_id == user.id)))
+    roles = {role for *_, role in rows if role is not None}
     user.nav_roles = roles | ({"site_admin"} if user.is_site_admin else set())  # type: ignore[attr-defined]
     return user
 
