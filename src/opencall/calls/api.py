@@ -34,6 +34,7 @@ class PoolOut(BaseModel):
     unit: str
     amount: float
     max_per_request: float | None
+    min_per_request: float | None
 
 
 class CallOut(BaseModel):
@@ -80,6 +81,7 @@ def call_out(call: Call) -> CallOut:
                 unit=cp.pool.unit,
                 amount=cp.amount,
                 max_per_request=cp.max_per_request,
+                min_per_request=cp.min_per_request,
             )
             for cp in call.pools
         ],
