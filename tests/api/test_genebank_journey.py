@@ -72,6 +72,29 @@ def signed_in(web: Web, email: str, lang: str) -> Any:
     return c
 
 
+def review_and_publish(web: Web, office: Client, slug: str, reviewers: list[Client]) -> None:
+    """The call's cycle from the close to publication, every review accepted and given."""
+    office.post(f"/api/v1/calls/{slug}/transition", {"target": "closed", "reason": "deadline"})
+    office.post(f"/api/v1/calls/{slug}/transition", {"target": "review"})
+    for step in ("conflicts", "affinity", "assignment"):
+        run_step(web, office, slug, step)
+    for k, rc in enumerate(reviewers):
+        for a in rc.get("/api/v1/assignments", limit=200)["items"]:
+            rc.post(f"/api/v1/assignments/{a['id']}/respond", {"accept": True})
+            rc.post(f"/api/v1/assignments/{a['id']}/review", {
+                "grade": 3.0 + ((a["id"] + k) % 5) * 0.4, "confidence": 4,
+                "comments_to_applicants": "Clear plan."})  # fmt: skip
+    run_step(web, office, slug, "calibration")
+    office.post(f"/api/v1/calls/{slug}/transition", {"target": "ranking"})
+    office.post(f"/api/v1/calls/{slug}/ranking/freeze")
+    office.post(f"/api/v1/calls/{slug}/transition", {"target": "allocation"})
+    run_step(web, office, slug, "allocation")
+    office.post(f"/api/v1/calls/{slug}/transition", {"target": "scheduling"})
+    run_step(web, office, slug, "scheduling")
+    office.post(f"/api/v1/calls/{slug}/release")
+    assert office.post(f"/api/v1/calls/{slug}/publish")["status"] == "published"
+
+
 def test_a_gene_bank_lends_accessions_through_the_api(web: Web, one_loop: None) -> None:
     with web.factory() as s:
         ldc = {c.iso3 for c in s.scalars(select(Country)) if c.ldc}
@@ -184,25 +207,7 @@ def test_a_gene_bank_lends_accessions_through_the_api(web: Web, one_loop: None) 
 
     # ---- the cycle
     slug = "seeds-2028"
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "closed", "reason": "deadline"})
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "review"})
-    for step in ("conflicts", "affinity", "assignment"):
-        run_step(web, office, slug, step)
-    for k, rc in enumerate(reviewers):
-        for a in rc.get("/api/v1/assignments", limit=200)["items"]:
-            rc.post(f"/api/v1/assignments/{a['id']}/respond", {"accept": True})
-            rc.post(f"/api/v1/assignments/{a['id']}/review", {
-                "grade": 3.0 + ((a["id"] + k) % 5) * 0.4, "confidence": 4,
-                "comments_to_applicants": "Clear plan."})  # fmt: skip
-    run_step(web, office, slug, "calibration")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "ranking"})
-    office.post(f"/api/v1/calls/{slug}/ranking/freeze")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "allocation"})
-    run_step(web, office, slug, "allocation")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "scheduling"})
-    run_step(web, office, slug, "scheduling")
-    office.post(f"/api/v1/calls/{slug}/release")
-    assert office.post(f"/api/v1/calls/{slug}/publish")["status"] == "published"
+    review_and_publish(web, office, slug, reviewers)
 
     # ---- awards: whole accessions, within the offers, the LDC share kept
     anyone = web.client()

@@ -25,7 +25,8 @@ from opencall.calls.domain import require_open
 from opencall.errors import DomainError
 from opencall.people import services as people_services
 from opencall.people.models import Country
-from tests.api.test_operator_journey import PASSWORD, Client, account, run_jobs, run_step
+from tests.api.test_genebank_journey import review_and_publish
+from tests.api.test_operator_journey import PASSWORD, Client, account, run_jobs
 from tests.web.conftest import Web, csrf
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -198,25 +199,7 @@ def test_a_supercomputer_in_shanghai_with_applicants_abroad(web: Web, one_loop: 
 
     # ---- the cycle
     slug = "sunrise-2028"
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "closed", "reason": "deadline"})
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "review"})
-    for step in ("conflicts", "affinity", "assignment"):
-        run_step(web, office, slug, step)
-    for k, rc in enumerate(reviewers):
-        for a in rc.get("/api/v1/assignments", limit=200)["items"]:
-            rc.post(f"/api/v1/assignments/{a['id']}/respond", {"accept": True})
-            rc.post(f"/api/v1/assignments/{a['id']}/review", {
-                "grade": 3.0 + ((a["id"] + k) % 5) * 0.4, "confidence": 4,
-                "comments_to_applicants": "Sound plan."})  # fmt: skip
-    run_step(web, office, slug, "calibration")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "ranking"})
-    office.post(f"/api/v1/calls/{slug}/ranking/freeze")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "allocation"})
-    run_step(web, office, slug, "allocation")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "scheduling"})
-    run_step(web, office, slug, "scheduling")
-    office.post(f"/api/v1/calls/{slug}/release")
-    assert office.post(f"/api/v1/calls/{slug}/publish")["status"] == "published"
+    review_and_publish(web, office, slug, reviewers)
 
     # ---- awards: within the offers, never below the minimum, partial ones included
     awards = anyone.get(f"/api/v1/calls/{slug}/awards?limit=200").json()["items"]
