@@ -114,6 +114,12 @@ def test_a_vessel_and_a_plasma_device_through_the_api(web: Web, one_loop: None) 
     assert "at most 14 fit" in r["detail"]
     dives = office.post(res, {**rov, "amount": 14})
     assert dives["calendar"]["slot_capacity"] == 14
+    # a dive needs a berth on leg 2: the operator makes that bundle compulsory
+    r = office.send("PATCH", f"/api/v1/resources/{dives['id']}", {"bundle_with": [dives["id"]]},
+                    status=400)  # fmt: skip
+    assert "itself" in r["detail"]
+    dives = office.send("PATCH", f"/api/v1/resources/{dives['id']}", {"bundle_with": [leg2["id"]]})
+    assert dives["bundle_with"] == [leg2["id"]]
 
     # ---- the plasma device: two 12-hour shot slots on one day, a unit of its own
     dev = office.post(
@@ -187,6 +193,18 @@ def test_a_vessel_and_a_plasma_device_through_the_api(web: Web, one_loop: None) 
             r = ask(ac, pid, dives["id"], 1, status=400, site={"lat": 95, "lon": 10})
             assert "Dive site" in r["detail"]
             assert ac.get(f"/api/v1/proposals/{pid}/full") == before
+            # a dive alone (or with a berth on leg 1) cannot be submitted: the operator's
+            # compulsory bundle is named, and the proposal stays a draft
+            p = ask(ac, pid, dives["id"], 1, site={"lat": -12.5, "lon": 170.1}, depth=3000)
+            r = ac.post(f"/api/v1/proposals/{pid}/submit", status=400)
+            assert r["detail"] == (
+                "bundle: A request for 'ROV dives (leg 2)' must be in an all-or-nothing "
+                "bundle with a request for 'Leg 2 berths (Manila - Suva)'."
+            )
+            r = ac.get(f"/api/v1/proposals/{pid}/full")
+            assert r["status"] == "draft"
+            ac.send("DELETE", f"/api/v1/proposals/{pid}/requests/{r['requests'][0]['id']}"
+                    f"?version={r['version']}")  # fmt: skip
         # a dive needs a berth on leg 2: the two are one all-or-nothing bundle
         leg, bundle = [(leg1, None), (leg2, "cruise")][i % 2]
         p = ask(ac, pid, leg["id"], 2, bundle=bundle,

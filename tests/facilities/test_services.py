@@ -229,6 +229,39 @@ def test_bundles(db: Session) -> None:
     assert (a.bundle, b.bundle) == (None, None)  # a bundle of one is dissolved
 
 
+def test_a_compulsory_bundle_refuses_a_lone_request(db: Session) -> None:
+    """The operator offers the Glacios only together with the Krios (``bundle_with``, as
+    ROV dives only with a berth): a lone Glacios request, or one bundled with another
+    Glacios request, blocks submission with a message naming both; bundled with a Krios
+    request it passes. Bad rules are refused and change nothing."""
+    fac, krios, glacios = cryo_centre(db)
+    before = f.table_counts(db)
+    for bad, message in (([glacios.id], "with itself"), ([10**6], "not a resource of")):
+        with pytest.raises(DomainError, match=message) as err:
+            fs.update_resource(db, glacios, bundle_with=bad)
+        assert err.value.field == "bundle_with"
+    assert f.table_counts(db) == before and glacios.bundle_with == []
+    fs.update_resource(db, glacios, bundle_with=[krios.id])
+    assert glacios.bundle_with == [krios.id]
+    call = cryo_call(db, fac, [krios, glacios], 40)
+    p = _proposal(db, call)
+    d = {"amount": 1, "specimen": "s", "mode": "screening"}
+    g1 = ps.add_request(db, p, "custom", d, pool_id=glacios.id, now=f.NOW)
+    g2 = ps.add_request(db, p, "custom", d, pool_id=glacios.id, now=f.NOW)
+    lone = ("bundle", "A request for 'Glacios' must be in an all-or-nothing bundle with a "
+            "request for 'Krios G4'.")  # fmt: skip
+    assert [x for x in ps.submission_problems(p) if x[0] == "bundle"] == [lone]
+    ps.set_bundle(db, p, [g1.id, g2.id], "two", now=f.NOW)
+    assert lone in ps.submission_problems(p)
+    k = ps.add_request(db, p, "custom", d, pool_id=krios.id, now=f.NOW)
+    ps.set_bundle(db, p, [g1.id, g2.id, k.id], "two", now=f.NOW)
+    assert not [x for x in ps.submission_problems(p) if x[0] == "bundle"]
+    # the Krios alone is free: the rule binds the Glacios only
+    ps.set_bundle(db, p, [k.id], None, now=f.NOW)
+    assert (g1.bundle, g2.bundle, k.bundle) == ("two", "two", None)
+    assert [x for x in ps.submission_problems(p) if x[0] == "bundle"] == [lone]
+
+
 def test_an_offer_without_amount_takes_what_is_left(db: Session) -> None:
     fac, krios, _g = cryo_centre(db)
     cryo_call(db, fac, [krios], 50)

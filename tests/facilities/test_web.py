@@ -185,6 +185,32 @@ def test_setup_through_the_pages(web: Web, cryo: Cryo) -> None:
     assert "5 buvardages" in client.get(r.headers["location"]).text
 
 
+def test_a_compulsory_bundle_is_set_on_the_resource_page(web: Web, cryo: Cryo) -> None:
+    """The operator ticks, on the Glacios's edit page, the Krios it must be bundled with:
+    the resource page says so (in the reader's language) and the API shows it; ticking
+    nothing takes the rule away."""
+    client, tok = session_client(web, cryo.emails["manager"])
+    url = f"/manage/resources/{cryo.glacios_id}"
+    form = client.get(url + "/edit").text
+    assert f'name="bundle_with_{cryo.krios_id}"' in form
+    assert f'name="bundle_with_{cryo.glacios_id}"' not in form  # never itself
+    data = {**RESOURCE, "name": "Glacios", "amount": "60", "csrf_token": tok}
+    r = client.post(url, data={**data, f"bundle_with_{cryo.krios_id}": "on"})
+    assert r.status_code == 303, r.text[:3000]
+    with web.factory() as s:
+        glacios = s.get(CapacityPool, cryo.glacios_id)
+        assert glacios is not None and glacios.bundle_with == [cryo.krios_id]
+    client.cookies.set("oc_lang", "fr")
+    assert "Seulement dans un lot avec : Krios G4" in client.get(url).text
+    assert 'checked> <label for="f-bundle-' in client.get(url + "/edit").text
+    r = client.post(url, data=data)
+    assert r.status_code == 303, r.text[:3000]
+    with web.factory() as s:
+        glacios = s.get(CapacityPool, cryo.glacios_id)
+        assert glacios is not None and glacios.bundle_with == []
+    assert "Seulement dans un lot" not in client.get(url).text
+
+
 @pytest.mark.parametrize(
     ("path", "data", "message"),
     [

@@ -165,7 +165,9 @@ def test_kinds_follow_the_pools() -> None:
     assert d.kinds_for(["sample_mass"]) == ["loan", "shipment", "other"]
     assert d.kinds_for(["berths", "dives"]) == ["berth", "other"]
     assert d.kinds_for(["lst_hours"]) == ["session", "other"]
-    assert d.kinds_for(["seats", "packages"]) == ["course", "package", "shipment", "other"]
+    assert d.kinds_for(["seats", "packages"]) == [
+        "course", "followup", "package", "shipment", "other"
+    ]  # fmt: skip
 
 
 def test_acknowledgement_check() -> None:

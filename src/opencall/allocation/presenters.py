@@ -160,7 +160,7 @@ MSG_EXHAUSTED = N_("pool(s) exhausted by higher-ranked requests: %(names)s")
 MSG_LEFT = N_("%(pool)s (%(left)s of %(cap)s %(unit)s left)")
 # a resource's name may hold parentheses ("Cohort B (Sept)"), not ",", ";" or ":"
 _LEFT = re.compile(r"([^,;:]+?) \(([-+\d.e]+) of ([-+\d.e]+) (\S+) left\)")
-_KIND_SPLIT = re.compile(r"; (?=(?:fast|berth|dive|sample|seat|package): )")
+_KIND_SPLIT = re.compile(r"; (?=(?:fast|berth|dive|sample|seat|package|custom): )")
 _EXHAUSTED_EN = "pool(s) exhausted by higher-ranked requests: "
 
 

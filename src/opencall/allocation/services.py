@@ -90,6 +90,22 @@ def _feasibility(
     return True, ""
 
 
+def _least_part(
+    fraction: float,
+    minimum: dict[int, float],
+    positions: list[int],
+    content: dict[str, Any],
+) -> float:
+    """The smallest part of a request a partial award may give: the policy's fraction,
+    and never less than the call's minimum per request of the resource."""
+    for i in positions:
+        req = content["requests"][i]
+        low = minimum.get(req.get("pool_id") or 0)
+        if low and float(req["amount"]) > 0:
+            fraction = max(fraction, min(1.0, low / float(req["amount"])))
+    return fraction
+
+
 def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, dict[str, Any]]:
     from opencall.optim import allocation as al
 
@@ -114,6 +130,7 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
             lst_pool_by_hour[int(cp.pool.attributes["lst_start_h"])] = cp.pool_id
     # pools are named in explanations, so their names are the optimiser's ids
     pool_key = {cp.pool_id: cp.pool.name for cp in call.pools}
+    minimum = {cp.pool_id: cp.min_per_request for cp in call.pools if cp.min_per_request}
     requests = []
     # request id -> (proposal id, {pool name: position of the request row in the proposal})
     index: dict[str, tuple[int, dict[str, int]]] = {}
@@ -171,7 +188,7 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
                     pi_id=pi,
                     merit=float(merit[p.id]),
                     demand=demand,
-                    min_fraction=policy_doc.min_fraction
+                    min_fraction=_least_part(policy_doc.min_fraction, minimum, positions, content)
                     if policy_doc.award_mode == "partial"
                     else 1.0,
                     feasible=feasible,

@@ -35,6 +35,7 @@ class PoolOut(BaseModel):
     unit: str
     amount: float
     max_per_request: float | None
+    min_per_request: float | None
 
 
 class CallOut(BaseModel):

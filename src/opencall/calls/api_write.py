@@ -127,6 +127,9 @@ class PoolOfferIn(BaseModel):
     pool_id: int = Field(ge=1, le=MAX_ID)
     amount: float | None = Field(None, gt=0, description="default: the whole pool")
     max_per_request: float | None = Field(None, gt=0)
+    min_per_request: float | None = Field(
+        None, gt=0, description="the smallest request accepted (and awarded, when partial)"
+    )
 
 
 @router.post("/calls", response_model=CallOut, status_code=201)
@@ -180,6 +183,7 @@ def offer_pool(body: PoolOfferIn, slug: str = SLUG, api: Api = Depends(get_api))
             pool,
             body.amount,
             body.max_per_request,
+            min_per_request=body.min_per_request,
             actor_id=api.actor_id,
         )
         out = call_out(call)

@@ -66,13 +66,13 @@ def require_open(
         raise DomainError(
             "This call opens at %(when)s UTC; it is not open yet.",
             code="call_not_open",
-            when=format(opens_at, "%Y-%m-%d %H:%M:%S"),
+            when=format(opens_at.astimezone(dt.UTC), "%Y-%m-%d %H:%M:%S"),
         )
     if status in ("open", "closed") or now >= closes_at:
         raise DomainError(
             "The deadline passed at %(when)s UTC; the call is closed.",
             code="call_not_open",
-            when=format(closes_at, "%Y-%m-%d %H:%M:%S"),
+            when=format(closes_at.astimezone(dt.UTC), "%Y-%m-%d %H:%M:%S"),
         )
     raise DomainError(
         "This call is not open (status: %(status)s).", code="call_not_open", status=status

@@ -385,7 +385,10 @@ def offer_pool(slug: str, page: Page = Depends(get_page)) -> Response:
     try:
         amount = _num(page.form.get("amount", ""))
         cap = _num(page.form.get("max_per_request", ""))
-        services.offer_pool(page.db, call, pool, amount, cap, actor_id=page.user.id)
+        low = _num(page.form.get("min_per_request", ""))
+        services.offer_pool(
+            page.db, call, pool, amount, cap, min_per_request=low, actor_id=page.user.id
+        )
         page.commit()
     except (DomainError, ValueError) as exc:
         page.db.rollback()

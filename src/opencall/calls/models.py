@@ -60,6 +60,9 @@ class CallPool(Base):
     pool_id: Mapped[int] = mapped_column(ForeignKey("capacity_pools.id"), index=True)
     amount: Mapped[float] = mapped_column(Float, nullable=False)
     max_per_request: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # the smallest request accepted (an HPC centre's minimum allocation); partial awards
+    # never go below it either
+    min_per_request: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     call: Mapped[Call] = relationship(back_populates="pools")
     pool: Mapped[CapacityPool] = relationship(lazy="joined")

@@ -64,8 +64,8 @@ def create_call(
         title=doc.title,
         cycle=doc.cycle,
         description=doc.description,
-        opens_at=doc.opens_at,
-        closes_at=doc.closes_at,
+        opens_at=_utc(doc.opens_at),
+        closes_at=_utc(doc.closes_at),
         anonymity=doc.anonymity,
         review_settings=rs.model_dump(mode="json"),
         allocation_policy=ap.model_dump(mode="json"),
@@ -136,6 +136,30 @@ if fractional_offers not in fac_services.FRACTION_FINDERS:
     fac_services.FRACTION_FINDERS.append(fractional_offers)
 
 
+def _check_request_bounds(
+    pool: CapacityPool, amount: float, low: float | None, high: float | None
+) -> None:
+    """The smallest and largest request of a resource a call accepts: positive, the
+    smallest at most the largest and at most what the call offers."""
+    if low is None:
+        return
+    if not (0 < low <= amount) or (high is not None and low > high):
+        raise DomainError(
+            "The minimum per request (%(low)s) must be positive and at most the amount "
+            "offered (%(amount)s) and the limit per request.",
+            field="min_per_request",
+            low=plain_number(low),
+            amount=plain_number(amount),
+        )
+    if pool.whole_only and low != int(low):
+        raise DomainError(
+            "A resource counted in %(unit)s offers whole units; %(amount)s is not a whole number.",
+            field="min_per_request",
+            unit=unit_text(pool.unit, pool.unit_labels),
+            amount=plain_number(low),
+        )
+
+
 def offer_pool(
     session: Session,
     call: Call,
@@ -143,6 +167,7 @@ def offer_pool(
     amount: float | None = None,
     max_per_request: float | None = None,
     *,
+    min_per_request: float | None = None,
     actor_id: int | None = None,
 ) -> CallPool:
     if pool.facility_id != call.facility_id:
@@ -207,7 +232,14 @@ def offer_pool(
             left=plain_number(left),
             asked=plain_number(amount),
         )
-    cp = CallPool(call_id=call.id, pool_id=pool.id, amount=amount, max_per_request=max_per_request)
+    _check_request_bounds(pool, amount, min_per_request, max_per_request)
+    cp = CallPool(
+        call_id=call.id,
+        pool_id=pool.id,
+        amount=amount,
+        max_per_request=max_per_request,
+        min_per_request=min_per_request,
+    )
     session.add(cp)
     # the new pool among the call's: appended to them where they are loaded (its id is
     # the call's highest, so it comes last, as ``order_by`` puts it), not the whole call

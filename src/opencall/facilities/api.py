@@ -64,6 +64,13 @@ class UnavailableOut(BaseModel):
     reason: str
 
 
+BUNDLE_WITH = (
+    "a compulsory bundle: ids of other resources of the facility; a request for this "
+    "resource is submitted only in an all-or-nothing bundle that also holds a request "
+    "for one of them (ROV dives only with a berth), when the call offers one of them"
+)
+
+
 class ResourceIn(_In):
     name: str = Field(min_length=1, max_length=120)
     unit: str = Field(
@@ -83,6 +90,7 @@ class ResourceIn(_In):
     slot_hours: float | None = Field(default=None, gt=0)
     unavailable: list[UnavailableIn] = Field(default_factory=list, max_length=500)
     request_fields: list[RequestField] = Field(default_factory=list, max_length=50)
+    bundle_with: list[int] = Field(default_factory=list, max_length=50, description=BUNDLE_WITH)
 
 
 class PoolIn(_In):
@@ -109,6 +117,7 @@ class ResourcePatch(_In):
     period_start: dt.date | None = None
     period_end: dt.date | None = None
     slot_hours: float | None = Field(default=None, gt=0)
+    bundle_with: list[int] | None = Field(default=None, max_length=50, description=BUNDLE_WITH)
 
 
 class RequestFieldsIn(_In):
@@ -160,6 +169,7 @@ class ResourceOut(BaseModel):
     committed: float = Field(description="what calls already offer of it")
     calendar: CalendarOut
     request_fields: list[dict[str, Any]]
+    bundle_with: list[int] = Field(description=BUNDLE_WITH)
 
 
 class FacilityOut(BaseModel):
@@ -194,6 +204,7 @@ def resource_out(api: Api, pool: CapacityPool) -> ResourceOut:
         committed=services.committed_amount(api.db, pool),
         calendar=calendar_out(pool),
         request_fields=list(pool.request_fields or []),
+        bundle_with=list(pool.bundle_with or []),
     )
 
 
@@ -298,6 +309,7 @@ def create_resource(
         fac,
         **body.model_dump(exclude={"request_fields"}),
         request_fields=[f.model_dump(mode="json") for f in body.request_fields],
+        bundle_with=body.bundle_with,
     )
     return resource_out(api, pool)
 

@@ -66,6 +66,10 @@ class CapacityPool(Base):
     # the operator declared the unit whole-numbered (a "shot", a "sample"): capacity,
     # offers and requests are whole numbers, as for the built-in countable units
     whole_units: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # a compulsory bundle: a request for this resource is accepted only in an
+    # all-or-nothing bundle that also holds a request for one of these resources (ids of
+    # the same facility), e.g. ROV dives only with a berth on the leg
+    bundle_with: Mapped[list[int]] = mapped_column(JSONType, nullable=False, default=list)
 
     facility: Mapped[Facility] = relationship(lazy="joined")
     unavailable: Mapped[list[PoolUnavailability]] = relationship(

@@ -224,6 +224,8 @@ def _resource_form(pool: CapacityPool) -> dict[str, str]:
     for lg, forms in (pool.unit_labels or {}).items():
         for k in ("one", "other"):
             form[f"label_{lg}_{k}"] = str(forms.get(k, ""))
+    for other in pool.bundle_with or []:
+        form[f"bundle_with_{other}"] = "on"
     return form
 
 
@@ -243,6 +245,11 @@ def resource_page(page: Page, pool: CapacityPool, status: int = 200, **extra: An
                 [(u.starts_at, u.ends_at) for u in pool.unavailable],
                 viewer=page.user,
             ),
+            "bundle_with": [
+                o.name
+                for o in pools_of(page.db, pool.facility.id)
+                if o.id in (pool.bundle_with or [])
+            ],
             "uform": extra.get("uform", {}),
             "uerrors": extra.get("uerrors", {}),
             "fform": extra.get("fform", {}),
@@ -267,6 +274,7 @@ def edit_page(page: Page, pool: CapacityPool, status: int = 200, **extra: Any) -
             "unit_options": _unit_options(page),
             "form": extra.get("form") or _resource_form(pool),
             "errors": extra.get("errors", {}),
+            "others": [o for o in pools_of(page.db, pool.facility.id) if o.id != pool.id],
             **labels(page),
         },
         status=status,
@@ -282,6 +290,12 @@ def edit_resource_form(pool_id: int, page: Page = Depends(get_page)) -> Response
 def edit_resource(pool_id: int, page: Page = Depends(get_page)) -> Response:
     pool = _resource(page, pool_id)
     values, errors = parse_resource_form(page, page.form)
+    # the compulsory bundle: the other resources ticked on the edit page
+    values["bundle_with"] = [
+        int(k.removeprefix("bundle_with_"))
+        for k, v in page.form.items()
+        if k.startswith("bundle_with_") and k.removeprefix("bundle_with_").isdecimal() and v
+    ]
     if not errors:
         with page.attempt() as refused:
             services.update_resource(page.db, pool, actor_id=page.user.id, **values)

@@ -313,6 +313,7 @@ def create_resource(
     unavailable: list[dict[str, Any]] | None = None,
     request_fields: list[Any] | None = None,
     whole_units: bool = False,
+    bundle_with: list[int] | None = None,
     actor_id: int | None = None,
 ) -> CapacityPool:
     """A resource of a ``custom`` facility, described by data only; ``whole_units``
@@ -338,6 +339,7 @@ def create_resource(
         whole_units=whole_units,
     )
     _name_free(session, facility.id, values["name"], None)
+    values["bundle_with"] = _check_bundle_with(session, facility.id, None, bundle_with or [])
     pool = CapacityPool(facility_id=facility.id, pool_type="custom", attributes={}, **values)
     pool.unavailable = [
         PoolUnavailability(starts_at=u.starts_at, ends_at=u.ends_at, reason=u.reason)
@@ -347,6 +349,34 @@ def create_resource(
     return auditlog.record_new(
         session, pool, "pool.created", "capacity_pool", actor_id=actor_id, data=data
     )
+
+
+def _check_bundle_with(
+    session: Session, facility_id: int, pool_id: int | None, ids: list[int]
+) -> list[int]:
+    """The resources a request for this one must be bundled with: other resources of
+    the same facility, each named once (an empty list: no such rule)."""
+    wanted = sorted({int(i) for i in ids})
+    if pool_id is not None and pool_id in wanted:
+        raise DomainError(
+            "A resource cannot be required in a bundle with itself.", field="bundle_with"
+        )
+    if wanted:
+        found = set(
+            session.scalars(
+                select(CapacityPool.id).where(
+                    CapacityPool.facility_id == facility_id, CapacityPool.id.in_(wanted)
+                )
+            )
+        )
+        missing = [i for i in wanted if i not in found]
+        if missing:
+            raise DomainError(
+                "Resource %(id)s is not a resource of this facility.",
+                field="bundle_with",
+                id=missing[0],
+            )
+    return wanted
 
 
 def _unavailable_docs(pool: CapacityPool) -> list[dict[str, Any]]:
@@ -364,7 +394,8 @@ def update_resource(
     **changes: Any,
 ) -> CapacityPool:
     """Change a custom resource (any of name, unit, unit_labels, amount, period_start,
-    period_end, slot_hours, unavailable, request_fields, whole_units). Everything is checked
+    period_end, slot_hours, unavailable, request_fields, whole_units, bundle_with: the
+    resources a request for it must be bundled with). Everything is checked
     together before anything changes: the calendar, the amount against the calendar
     and against what calls already offer of it."""
     allowed = {
@@ -378,6 +409,7 @@ def update_resource(
         "unavailable",
         "request_fields",
         "whole_units",
+        "bundle_with",
     }
     unknown = set(changes) - allowed
     if unknown:
@@ -402,9 +434,15 @@ def update_resource(
     }
     if "unit" in changes and "unit_labels" not in changes and changes["unit"] != pool.unit:
         current["unit_labels"] = None
+    bundle_with = changes.pop("bundle_with", None)
     current.update(changes)
     values, cal = _resource_fields(**current)
     _name_free(session, pool.facility_id, values["name"], pool.id)
+    if bundle_with is not None:
+        values["bundle_with"] = _check_bundle_with(
+            session, pool.facility_id, pool.id, list(bundle_with)
+        )
+        changes["bundle_with"] = bundle_with
     committed = committed_amount(session, pool)
     if values["amount"] + 1e-9 < committed:
         raise DomainError(

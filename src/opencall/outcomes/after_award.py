@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +35,9 @@ class AfterAwardRow:
     produced_results: bool = False
     days_to_first_result: int | None = None
     follow_up_days: int = 0
+    #: a course's follow-up (``results.domain.follow_up_figures``): people trained,
+    #: demonstration sites, area in ha, reports and yield ratios; empty: none reported
+    follow_up: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,46 @@ def after_award_funnel(
                 previous = k
             else:
                 previous = sum(1 for r in members if reached(r, "used"))
+    return out
+
+
+@dataclass(frozen=True)
+class FollowUpRow:
+    """A group's course follow-up: of ``awarded`` awards, ``reporting`` reported; the
+    people they trained, demonstration sites set up and area (ha) summed, and the
+    median of the yield ratios against the local baseline (None: none reported)."""
+
+    group: str
+    awarded: int
+    reporting: int
+    people_trained: float
+    demo_sites: float
+    area_ha: float
+    yields: int
+    median_yield_ratio: float | None
+
+
+def follow_up(
+    rows: Sequence[AfterAwardRow], by: str, order: Sequence[str] | None = None
+) -> list[FollowUpRow]:
+    """Per group (and "all"): what the trained did after a course, from the awards'
+    follow-up reports."""
+    out = []
+    for g, members in _grouped(rows, by, order).items():
+        reports = [r.follow_up for r in members if r.follow_up]
+        ratios = [float(x) for f in reports for x in f.get("yield_ratios", [])]
+        out.append(
+            FollowUpRow(
+                group=g,
+                awarded=len(members),
+                reporting=len(reports),
+                people_trained=sum(float(f.get("people_trained", 0)) for f in reports),
+                demo_sites=sum(float(f.get("demo_sites", 0)) for f in reports),
+                area_ha=sum(float(f.get("area_ha", 0)) for f in reports),
+                yields=len(ratios),
+                median_yield_ratio=float(np.median(ratios)) if ratios else None,
+            )
+        )
     return out
 
 

@@ -42,6 +42,7 @@ def rows_for_call(
                 produced_results=bool(st["produced_results"]),
                 days_to_first_result=st["days_to_first_result"],
                 follow_up_days=follow,
+                follow_up=st.get("follow_up") or {},
             )
         )
     return rows
@@ -71,8 +72,17 @@ def section(
     """The report's "after the award" section as plain data."""
     today = today or dt.datetime.now(dt.UTC).date()
     rows = rows_for_call(session, call, records, today)
-    out: dict[str, Any] = {"awarded": len(rows), "funnels": {}, "time_to_first_result": {}}
+    out: dict[str, Any] = {
+        "awarded": len(rows),
+        "funnels": {},
+        "time_to_first_result": {},
+        "follow_up": {},
+    }
     for by in BYS:
+        if any(r.follow_up for r in rows):
+            out["follow_up"][by] = [
+                dataclasses.asdict(r) for r in aa.follow_up(rows, by, ORDER.get(by))
+            ]
         out["funnels"][by] = [
             dataclasses.asdict(r) for r in aa.after_award_funnel(rows, by, ORDER.get(by))
         ]

@@ -21,9 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from opencall.calls import policies as call_policies
 from opencall.calls.queries import call_by_slug
 from opencall.db import utcnow
-from opencall.proposals import policies, services
+from opencall.proposals import notify, policies, services
 from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
 from opencall.storage import storage_for
+from opencall.web import serving
 from opencall.web.api import APPLY, MAX_ID, Api, ApiError, from_row, get_api, id_param
 from opencall.web.i18n import Translator
 from opencall.web.mail import queue_mail
@@ -489,7 +490,23 @@ def submit(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> Propos
     if problems:
         field, error = problems[0]
         raise ApiError(400, f"{field}: {error.message}", error=error, prefix=f"{field}: ")
-    return _change(api, p, services.submit, now=utcnow())
+    received = serving.received_at(api.request.scope) or utcnow()
+
+    def receipt(rev: Any) -> None:
+        if p.submitted_at == received:  # recorded now (not a repeated submit)
+            notify.mail_receipt(
+                api.db,
+                api.request,
+                api.user,
+                p,
+                rev,
+                received_at=received,
+                lang=getattr(api.user, "language", "en"),
+                base_url=api.request.app.state.settings.base_url,
+            )
+
+    # judged by when the request arrived, as on the pages; a receipt as on the pages
+    return _change(api, p, services.submit, now=received, then=receipt)
 
 
 @router.post("/proposals/{proposal_id}/withdraw", **WRITE)

@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api/v1", tags=["results"])
 
 class RecordIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["loan", "shipment", "berth", "session", "course", "package", "other"]
+    kind: Literal["loan", "shipment", "berth", "session", "course", "followup", "package", "other"]
     data: dict[str, Any]
     award_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 

@@ -16,7 +16,16 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-KINDS: tuple[str, ...] = ("loan", "shipment", "berth", "session", "course", "package", "other")
+KINDS: tuple[str, ...] = (
+    "loan",
+    "shipment",
+    "berth",
+    "session",
+    "course",
+    "followup",
+    "package",
+    "other",
+)
 OUTPUT_KINDS: tuple[str, ...] = ("publication", "dataset")
 LOST_REASONS: tuple[str, ...] = ("weather", "rfi", "fault", "other")
 
@@ -26,9 +35,11 @@ KINDS_FOR_POOL: dict[str, tuple[str, ...]] = {
     "berths": ("berth",),
     "dives": ("berth",),
     "sample_mass": ("loan", "shipment"),
-    "seats": ("course",),
+    "seats": ("course", "followup"),
     "packages": ("package", "shipment"),
 }
+#: A course's follow-up figures, summed per award and per group in the report.
+FOLLOW_UP_FIGURES: tuple[str, ...] = ("people_trained", "demo_sites", "area_ha")
 #: Kinds where one completed record completes the kind (see ``proposal_stages``).
 ANY_COMPLETES = frozenset({"session", "course"})
 #: Days between reminders for one overdue loan.
@@ -41,6 +52,12 @@ def _date(value: Any) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value))
+
+
+def pool_kind(pool_type: str, unit: str) -> str:
+    """The pool type whose record kinds fit a pool: an operator's resource counted in
+    course seats is followed like a preset course (attendance, then follow-up)."""
+    return "seats" if pool_type == "custom" and unit == "seat" else pool_type
 
 
 def kinds_for(pool_types: Iterable[str]) -> list[str]:
@@ -65,6 +82,8 @@ def is_used(kind: str, data: Mapping[str, Any]) -> bool:
         return float(data.get("observed_hours") or 0) > 0
     if kind == "course":
         return bool(data.get("attended"))
+    if kind == "followup":
+        return any(float(data.get(k) or 0) > 0 for k in FOLLOW_UP_FIGURES)
     if kind == "package":
         return _date(data.get("planted_on")) is not None
     return float(data.get("used_amount") or 0) > 0
@@ -82,6 +101,8 @@ def is_complete(kind: str, data: Mapping[str, Any]) -> bool:
         return bool(data.get("completed"))
     if kind == "course":
         return bool(data.get("completed"))
+    if kind == "followup":  # a report after the course: nothing left to finish
+        return True
     if kind == "package":
         return data.get("yield_t_ha") is not None
     return bool(data.get("completed"))
@@ -133,6 +154,25 @@ def proposal_stages(
         any(flags) if k in ANY_COMPLETES else all(flags) for k, flags in by_kind.items()
     )
     return {"used": used, "completed": completed, "produced_results": n_outputs > 0}
+
+
+def follow_up_figures(records: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, float]:
+    """An award's course follow-up: people trained, demonstration sites set up and area
+    (ha) summed over its follow-up reports, and the yield ratios against the local
+    baseline reported there (``yield_ratios``); empty without a follow-up report."""
+    reports = [dd for k, dd in records if k == "followup"]
+    if not reports:
+        return {}
+    out: dict[str, Any] = {f: 0.0 for f in FOLLOW_UP_FIGURES}
+    out["reports"] = len(reports)
+    out["yield_ratios"] = []
+    for dd in reports:
+        for f in FOLLOW_UP_FIGURES:
+            out[f] += float(dd.get(f) or 0)
+        r = yield_ratio(dd)
+        if r is not None:
+            out["yield_ratios"].append(round(r, 3))
+    return out
 
 
 def days_to_first_result(awarded_on: dt.date, result_dates: Iterable[dt.date]) -> int | None:
@@ -189,6 +229,9 @@ def outcome_summary(
         "participants_completed": 0,
         "certificates": 0,
         "yield_ratios": [],
+        "people_trained": 0.0,
+        "demo_sites": 0.0,
+        "area_ha": 0.0,
         "publications": 0,
         "datasets": 0,
         "acknowledged": 0,
@@ -216,6 +259,12 @@ def outcome_summary(
                 s["participants_completed"] += 1
             if d.get("certificate"):
                 s["certificates"] += 1
+        elif kind == "followup":
+            for f in FOLLOW_UP_FIGURES:
+                s[f] = s.get(f, 0.0) + float(d.get(f) or 0)
+            r = yield_ratio(d)
+            if r is not None:
+                s["yield_ratios"].append(round(r, 3))
         elif kind == "package":
             r = yield_ratio(d)
             if r is not None:

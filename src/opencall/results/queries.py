@@ -34,7 +34,7 @@ def awards_of(session: Session, proposal_id: int) -> list[tuple[Award, CapacityP
 def record_kinds(session: Session, proposal_id: int) -> list[str]:
     """Kinds of record that fit the proposal's awards (empty without an award)."""
     awards = awards_of(session, proposal_id)
-    return d.kinds_for(p.pool_type for _a, p in awards) if awards else []
+    return d.kinds_for(d.pool_kind(p.pool_type, p.unit) for _a, p in awards) if awards else []
 
 
 def records_of(session: Session, proposal_id: int) -> list[PostAwardRecord]:
@@ -112,7 +112,9 @@ def stages_of_call(
     session: Session, call: Call, proposal_ids: Collection[int] | None = None
 ) -> dict[int, dict[str, Any]]:
     """Per awarded proposal of a call (of ``proposal_ids`` only, when given): used,
-    completed, produced_results and days_to_first_result (None without results)."""
+    completed, produced_results, days_to_first_result (None without results) and a
+    course's ``follow_up`` figures (``results.domain.follow_up_figures``; empty without a
+    follow-up report)."""
     recs: dict[int, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
     for r in session.scalars(_of(select(PostAwardRecord), PostAwardRecord, call, proposal_ids)):
         recs[r.proposal_id].append((r.kind, r.data))
@@ -126,6 +128,7 @@ def stages_of_call(
     ):
         st: dict[str, Any] = dict(d.proposal_stages(recs.get(pid, []), len(outs.get(pid, []))))
         st["days_to_first_result"] = d.days_to_first_result(day0, outs.get(pid, []))
+        st["follow_up"] = d.follow_up_figures(recs.get(pid, []))
         out[pid] = st
     return out
 

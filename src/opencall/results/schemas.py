@@ -144,6 +144,27 @@ class CourseData(_Strict):
         return self
 
 
+class FollowUpData(_Strict):
+    """After a course: what a participant did with it, reported on a date: people they
+    trained, demonstration sites set up, the area (ha) under the practice and, where
+    measured, its yield against the local baseline."""
+
+    participant: str = Field(min_length=1, max_length=200)
+    followed_up_on: dt.date
+    people_trained: int = Field(default=0, ge=0, le=10**7)
+    demo_sites: int = Field(default=0, ge=0, le=10**5)
+    area_ha: float = Field(default=0.0, ge=0, le=1e7, allow_inf_nan=False)
+    yield_t_ha: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False)
+    baseline_t_ha: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
+    notes: str = Field(default="", max_length=1000)
+
+    @model_validator(mode="after")
+    def _yield(self) -> FollowUpData:
+        if self.yield_t_ha is not None and self.baseline_t_ha is None:
+            raise ValueError("a reported yield needs baseline_t_ha")
+        return self
+
+
 class PackageData(_Strict):
     """A demonstration package: site, planting date, yield against the local baseline."""
 
@@ -176,6 +197,7 @@ RECORD_SCHEMAS: dict[str, type[_Strict]] = {
     "berth": BerthData,
     "session": SessionData,
     "course": CourseData,
+    "followup": FollowUpData,
     "package": PackageData,
     "other": OtherData,
 }

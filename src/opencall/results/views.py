@@ -35,6 +35,7 @@ KIND_LABELS = {
     "berth": N_("Visit or berth"),
     "session": N_("Observing session"),
     "course": N_("Course participant"),
+    "followup": N_("Course follow-up"),
     "package": N_("Demonstration package"),
     "other": N_("Other use"),
 }
@@ -70,6 +71,11 @@ FIELD_LABELS = {
     "baseline_t_ha": N_("Local baseline (t/ha)"),
     "used_amount": N_("Amount used"),
     "started_on": N_("Started on"),
+    "followed_up_on": N_("Followed up on"),
+    "people_trained": N_("People trained"),
+    "demo_sites": N_("Demonstration sites set up"),
+    "area_ha": N_("Area (ha)"),
+    "notes": N_("Notes"),
 }
 CHOICE_LABELS = {
     "": N_("none"),

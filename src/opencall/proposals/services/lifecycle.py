@@ -196,6 +196,37 @@ def _missing_files(proposal: Proposal) -> list[tuple[str, DomainError]]:
     return out
 
 
+def _compulsory_bundles(proposal: Proposal) -> list[tuple[str, DomainError]]:
+    """A resource the operator offers only together with another (``bundle_with``: ROV
+    dives only with a berth) is requested in an all-or-nothing bundle that also holds a
+    request for one of those the call offers; one problem per resource."""
+    pools = {cp.pool_id: cp.pool for cp in proposal.call.pools}
+    out: list[tuple[str, DomainError]] = []
+    told: set[int] = set()
+    for r in proposal.requests:
+        pool = pools.get(r.pool_id) if r.pool_id is not None else None
+        need = [p for p in (pool.bundle_with or []) if p in pools] if pool else []
+        if pool is None or not need or pool.id in told:
+            continue
+        mates = {o.pool_id for o in proposal.requests if r.bundle and o.bundle == r.bundle}
+        if mates & set(need):
+            continue
+        told.add(pool.id)
+        out.append(
+            (
+                "bundle",
+                DomainError(
+                    "A request for %(resource)s must be in an all-or-nothing bundle with a "
+                    "request for %(others)s.",
+                    field="bundle",
+                    resource=repr(pool.name),
+                    others=" / ".join(repr(pools[p].name) for p in need),
+                ),
+            )
+        )
+    return out
+
+
 def submission_errors(proposal: Proposal) -> list[tuple[str, DomainError]]:
     """Everything that blocks submission, as (field, error); empty when ready. Each
     error carries its message id and parameters, so that the edge says it in the
@@ -245,6 +276,7 @@ def submission_errors(proposal: Proposal) -> list[tuple[str, DomainError]]:
                 key=repr(key),
             ),
         )
+    problems += _compulsory_bundles(proposal)
     problems += _missing_files(proposal)
     if form.requires_pdf and not any(a.purpose == "scientific" for a in proposal.attachments):
         problem(

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opencall.calls.models import Call
+from opencall.calls.models import Call, CallPool
 from opencall.calls.schemas import call_form
 from opencall.errors import DomainError
 from opencall.facilities import domain as fac_domain
@@ -200,6 +200,7 @@ def validate_request(
                 offered=plain_number(cp.amount),
                 unit2=pool.unit,
             )
+        _check_minimum(cp, amount, pool.unit)
         if cp.max_per_request is not None and amount > cp.max_per_request:
             raise DomainError(
                 "The request (%(amount)s %(unit)s) exceeds the limit per request of "
@@ -256,6 +257,7 @@ def _validate_custom(
             name=repr(pool.name),
             offered=plain_number(cp.amount),
         )
+    _check_minimum(cp, amount, unit)
     if cp.max_per_request is not None and amount > cp.max_per_request:
         raise DomainError(
             "The request (%(amount)s %(unit)s) exceeds the limit per request of "
@@ -267,6 +269,20 @@ def _validate_custom(
             name=repr(pool.name),
         )
     return amount, clean, pool
+
+
+def _check_minimum(cp: CallPool, amount: float, unit: str) -> None:
+    """The call accepts no request below its minimum for the resource."""
+    if cp.min_per_request is not None and amount < cp.min_per_request - 1e-9:
+        raise DomainError(
+            "The request (%(amount)s %(unit)s) is below the minimum per request of "
+            "%(limit)s in %(name)s.",
+            field="details.amount" if cp.pool.pool_type == "custom" else "amount",
+            amount=plain_number(amount),
+            unit=unit,
+            limit=plain_number(cp.min_per_request),
+            name=repr(cp.pool.name),
+        )
 
 
 def _check_bundle(proposal: Proposal, bundle: str | None, pool_id: int | None) -> None:

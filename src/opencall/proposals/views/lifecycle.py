@@ -4,7 +4,6 @@ withdraw."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -13,15 +12,13 @@ from fastapi.responses import HTMLResponse, Response
 from opencall.calls import policies as call_policies
 from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
-from opencall.proposals import policies, services
+from opencall.proposals import notify, policies, services
 from opencall.proposals.access import proposal_for
 from opencall.proposals.models import Proposal
 from opencall.proposals.views.common import label_helpers
 from opencall.proposals.views.editor import editor
-from opencall.web.i18n import N_, Translator
 from opencall.web.labels import ANONYMITY
-from opencall.web.mail import queue_mail
-from opencall.web.pages import Page, get_page, render_mail
+from opencall.web.pages import Page, get_page
 
 router = APIRouter()
 
@@ -125,38 +122,17 @@ def submit(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     return page.redirect("/dashboard", "submitted")
 
 
-SUBJECT_RECEIPT = N_("Receipt: proposal %(code)s submitted")
-
-
 def _mail_receipt(page: Page, proposal: Proposal, rev: Any) -> None:
-    """A receipt to the person who submitted (and the PI, when another member did), in
-    each one's language: what was received (the revision's content hash) and when."""
-    from opencall.people.queries import user_by_email
-
-    when = page.received_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    to = {page.user.email: page.user}
-    for m in proposal.members:
-        if m.role == "pi" and m.email not in to:
-            to[m.email] = user_by_email(page.db, m.email)
-    for email, user in to.items():
-        lang = user.language if user is not None else page.lang
-        body = render_mail(
-            page.request,
-            "proposals/mail_receipt.txt",
-            lang,
-            {
-                "name": user.name if user is not None else "",
-                "code": proposal.code,
-                "title": proposal.title,
-                "call": proposal.call.title,
-                "revision": rev.number,
-                "hash": rev.content_hash,
-                "when": when,
-                "link": f"{page.settings.base_url.rstrip('/')}/proposals/{proposal.id}",
-            },
-        )
-        subject = Translator(lang).gettext(SUBJECT_RECEIPT, code=proposal.code)
-        queue_mail(page.db, email, subject, body)
+    notify.mail_receipt(
+        page.db,
+        page.request,
+        page.user,
+        proposal,
+        rev,
+        received_at=page.received_at,
+        lang=page.lang,
+        base_url=page.settings.base_url,
+    )
 
 
 @router.post("/proposals/{proposal_id}/withdraw", response_class=HTMLResponse)
