@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award, Decision
 from opencall.calls import services as call_services
+from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.facilities import services as fs
 from opencall.outcomes import queries as oq
@@ -38,7 +39,7 @@ def test_a_course_follow_up_is_recorded_and_reported_by_group(db: Session) -> No
          "opens_at": f.NOW - dt.timedelta(days=30), "closes_at": f.NOW + dt.timedelta(days=30)},
     )  # fmt: skip
     call_services.offer_pool(db, call, seats, 30)
-    call_services.transition_call(db, call, "open", now=f.NOW)
+    cycle.transition_call(db, call, "open", now=f.NOW)
     props = {}
     for iso3 in FIGURES:
         pi = f.user(db, country=iso3)

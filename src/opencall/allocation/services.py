@@ -538,9 +538,10 @@ def counted_reviews(session: Session, call: Call) -> dict[int, int]:
     conflicted with it; a conflict found after the grade keeps the review out)."""
     conflicted = rq.conflict_pairs(session, call)
     out: dict[int, int] = {}
-    for a, _r in rq.submitted_reviews(session, call):
-        if (a.proposal_id, a.reviewer_id) not in conflicted:
-            out[a.proposal_id] = out.get(a.proposal_id, 0) + 1
+    pairs = rq.submitted_pairs(session, call)
+    for proposal_id, reviewer_id in pairs:
+        if (proposal_id, reviewer_id) not in conflicted:
+            out[proposal_id] = out.get(proposal_id, 0) + 1
     return out
 
 
@@ -557,7 +558,14 @@ def short_of_reviews(
     if counts is None:
         counts = counted_reviews(session, call)
     if proposals is None:
-        proposals = rq.proposals_for_review(session, call)
+        # only the short ones are loaded: a page of a large call reads its own rows
+        ids = session.scalars(
+            select(Proposal.id).where(
+                Proposal.call_id == call.id, Proposal.status.in_(rq.REVIEWABLE)
+            )
+        )
+        short = [i for i in ids if counts.get(i, 0) < need]
+        proposals = list(session.scalars(select(Proposal).where(Proposal.id.in_(short))))
     return sorted((p for p in proposals if counts.get(p.id, 0) < need), key=lambda p: p.code)
 
 

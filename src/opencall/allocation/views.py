@@ -180,8 +180,11 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
                 n=len(codes),
                 codes=", ".join(codes),
             )
-    counts = services.counted_reviews(db, call)
-    short = services.short_of_reviews(db, call, counts=counts)
+    # the proposals short of reviews, for the chair to resolve before the release (after
+    # it, each has its decision in the list above)
+    released = call.decisions_released_at is not None
+    counts = {} if released else services.counted_reviews(db, call)
+    short = [] if released else services.short_of_reviews(db, call, counts=counts)
     rows |= proposal_rows(page, call, [p for p in short if p.id not in rows])
     # capacity used: every award of the call, summed in the database
     used: dict[int, float] = defaultdict(float)

@@ -309,7 +309,6 @@ def create_resource(
         fac,
         **body.model_dump(exclude={"request_fields"}),
         request_fields=[f.model_dump(mode="json") for f in body.request_fields],
-        bundle_with=body.bundle_with,
     )
     return resource_out(api, pool)
 

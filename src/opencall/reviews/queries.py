@@ -210,10 +210,9 @@ def reviews_of(session: Session, assignment_ids: Sequence[int]) -> dict[int, Rev
     return out
 
 
-def submitted_reviews(session: Session, call: Call) -> list[tuple[ReviewAssignment, Review]]:
-    stmt = (
-        select(ReviewAssignment, Review)
-        .join(Review, Review.assignment_id == ReviewAssignment.id)
+def _submitted(stmt: Any, call: Call) -> Any:
+    return (
+        stmt.join(Review, Review.assignment_id == ReviewAssignment.id)
         .where(
             ReviewAssignment.call_id == call.id,
             ReviewAssignment.status == "submitted",
@@ -221,7 +220,18 @@ def submitted_reviews(session: Session, call: Call) -> list[tuple[ReviewAssignme
         )
         .order_by(ReviewAssignment.id)
     )
+
+
+def submitted_reviews(session: Session, call: Call) -> list[tuple[ReviewAssignment, Review]]:
+    stmt = _submitted(select(ReviewAssignment, Review), call)
     return [(a, r) for a, r in session.execute(stmt)]
+
+
+def submitted_pairs(session: Session, call: Call) -> list[tuple[int, int]]:
+    """(proposal id, reviewer id) of each submitted review: the ids only (an assignment
+    row loads its proposal with it)."""
+    stmt = _submitted(select(ReviewAssignment.proposal_id, ReviewAssignment.reviewer_id), call)
+    return [(p, r) for p, r in session.execute(stmt)]
 
 
 def technical_reviews(session: Session, call: Call) -> dict[int, TechnicalReview]:
