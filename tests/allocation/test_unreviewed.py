@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from opencall import auditlog
 from opencall.allocation import services as al
-from opencall.allocation.models import Decision, UnreviewedResolution
+from opencall.allocation.models import Award, Decision, UnreviewedResolution
 from opencall.calls.models import Call
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
@@ -100,6 +100,37 @@ def test_a_carried_proposal_is_allocated_below_every_reviewed_one(db: Session) -
     assert _decision(s, lost) is not None
     al.release_decisions(s, call)
     assert lost.status in ("accepted", "rejected")
+
+
+def test_a_new_reason_for_the_same_answer_keeps_the_decision(db: Session) -> None:
+    """Correcting the reason of a carried proposal keeps its decision (and award): only a
+    change of answer, or a rejection's new explanation, writes the decision again."""
+    s = db
+    call, _reviewed, (lost,) = _reviewed_but(s)
+    al.resolve_unreviewed(s, call, lost, action="carry", reason="Late panel.")
+    al.run_allocation(s, call)
+    before = _decision(s, lost)
+    assert before is not None
+    al.resolve_unreviewed(s, call, lost, action="carry", reason="Late panel; low risk.")
+    assert _decision(s, lost) is before
+    assert al.release_decisions(s, call) == 3
+
+
+def test_an_answer_is_not_changed_under_the_schedule(db: Session) -> None:
+    """In scheduling a carried proposal's award may be in the schedule: changing the
+    answer is refused (go back to the allocation) and nothing changes."""
+    s = db
+    call, _reviewed, (lost,) = _reviewed_but(s)
+    al.resolve_unreviewed(s, call, lost, action="carry", reason="Late panel.")
+    al.run_allocation(s, call)
+    decision = _decision(s, lost)
+    assert decision is not None
+    assert s.scalars(select(Award).where(Award.proposal_id == lost.id)).first() is not None
+    cycle.transition_call(s, call, "scheduling")
+    with pytest.raises(DomainError, match="go back to the allocation"):
+        al.resolve_unreviewed(s, call, lost, action="reject", reason="None found.")
+    assert _decision(s, lost) is decision
+    assert al.resolutions(s, call)[lost.id].action == "carry"
 
 
 def test_carrying_after_the_allocation_waits_for_a_new_run(db: Session) -> None:

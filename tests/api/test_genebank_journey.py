@@ -246,8 +246,9 @@ def test_a_gene_bank_lends_accessions_through_the_api(web: Web, one_loop: None) 
     assert funnel["all"]["amounts"]["accession"] == sum(by_pool.values())
     assert funnel["LDC"]["amounts"]["accession"] >= ldc_sorghum
     # the outcome of a proposal with two requests, said in French: both sentences
-    code = next(c for c in awarded_codes if country_of[c] in TEFF_TO and country_of[c] != "KEN"
-                and sum(a["proposal_code"] == c for a in awards) == 2)  # fmt: skip
+    # (awarded or not: each request has its sentence; the allocation's ties may fall
+    # either way between backends)
+    code = min(c for c in country_of if country_of[c] in TEFF_TO and country_of[c] != "KEN")
     pid, ac, address = pis[code]
     page = text_of(signed_in(web, address, "fr").get(f"/proposals/{pid}/outcome").text)
     assert "Sorghum accessions" in page and "accessions" in page

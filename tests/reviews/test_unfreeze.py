@@ -26,9 +26,11 @@ from tests.api.test_writes import token
 from tests.web.conftest import Web, csrf
 
 
-def _frozen(s: Session, *, unreviewed: int = 0) -> Call:
-    """A call in ranking, every proposal reviewed but the last ``unreviewed``, frozen."""
+def _frozen(s: Session, *, unreviewed: int = 0, anonymity: str = "single") -> Call:
+    """A call in ranking, every proposal reviewed but the last ``unreviewed``, frozen
+    (single-anonymous unless said: a dual-anonymous freeze is never undone)."""
     call, props, reviewers = F.call_in_review(s, 3, 3)
+    call.anonymity = anonymity
     rv.run_assignment(s, call)
     by_id = {u.id: u for u in reviewers}
     skip = {p.id for p in props[3 - unreviewed :]} if unreviewed else set()
@@ -67,6 +69,18 @@ def test_unfreeze_needs_a_reason_is_audited_and_lets_the_chair_calibrate(db: Ses
     rv.run_calibration(s, call, n_bootstrap=10, seed=1)  # calibrating again is allowed
     with pytest.raises(DomainError, match="not frozen"):
         rv.unfreeze_ranking(s, call, reason="again")
+
+
+def test_a_dual_anonymous_freeze_is_never_undone(db: Session) -> None:
+    """The freeze showed the teams to the chair: undoing it would let the ranking be made
+    again knowing them. Refused, nothing changed, and the page offers no unfreeze."""
+    s = db
+    call = _frozen(s, anonymity="dual")
+    frozen_at = call.ranking_frozen_at
+    with pytest.raises(DomainError, match="dual-anonymous"):
+        rv.unfreeze_ranking(s, call, reason="Froze before the panel met.")
+    assert call.ranking_frozen_at == frozen_at
+    assert _events(s, call, "ranking.unfrozen") == []
 
 
 def test_unfreeze_is_refused_once_the_allocation_has_run_or_after_release(db: Session) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
@@ -531,6 +531,8 @@ def undecided(session: Session, call: Call) -> list[Proposal]:
 
 MSG_NOT_REVIEWED = "not reviewed, so not awarded: %(reason)s"  # catalogued in presenters
 RESOLUTIONS = ("reject", "carry")
+#: the call states in which the chair resolves proposals short of reviews
+RESOLVABLE = ("ranking", "allocation", "scheduling")
 
 
 def counted_reviews(session: Session, call: Call) -> dict[int, int]:
@@ -623,7 +625,7 @@ def resolve_unreviewed(
         raise DomainError("Not found", code="not_found")
     if call.decisions_released_at is not None:
         raise DomainError("Decisions were already released; they can no longer be changed.")
-    if call.status not in ("ranking", "allocation", "scheduling"):
+    if call.status not in RESOLVABLE:
         raise DomainError(
             "Proposals short of reviews are resolved once the review is over (ranking, "
             "allocation or scheduling); the call is %(status)s.",
@@ -636,11 +638,29 @@ def resolve_unreviewed(
         )
     res = resolutions(session, call).get(proposal.id)
     before = res.action if res is not None else None
+    # in scheduling, a carried proposal's award may be in the schedule: changing its answer
+    # is refused rather than leaving entries without their award
+    if (
+        call.status == "scheduling"
+        and action != before
+        and session.scalar(
+            select(exists().where(Award.call_id == call.id, Award.proposal_id == proposal.id))
+        )
+    ):
+        raise DomainError(
+            "Proposal %(proposal)s has an award the schedule may use: go back to the "
+            "allocation before changing its answer.",
+            proposal=proposal.code,
+        )
     if res is None:
         res = UnreviewedResolution(call_id=call.id, proposal_id=proposal.id)
         session.add(res)
     res.action, res.reason, res.decided_by = action, reason, actor_id
-    if rq.latest_run(session, call, "allocation") is not None:
+    # a new reason for the same answer changes no decision (a carried one keeps its award);
+    # a rejection's explanation is its reason, so a rejection is always written again
+    if rq.latest_run(session, call, "allocation") is not None and (
+        action != before or action == "reject"
+    ):
         session.execute(
             delete(Award).where(Award.call_id == call.id, Award.proposal_id == proposal.id)
         )

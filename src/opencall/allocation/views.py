@@ -182,9 +182,10 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             )
     # the proposals short of reviews, for the chair to resolve before the release (after
     # it, each has its decision in the list above)
-    released = call.decisions_released_at is not None
-    counts = {} if released else services.counted_reviews(db, call)
-    short = [] if released else services.short_of_reviews(db, call, counts=counts)
+    # (and only once the review is over: before, every proposal would be listed)
+    open_ = call.decisions_released_at is None and call.status in services.RESOLVABLE
+    counts = services.counted_reviews(db, call) if open_ else {}
+    short = services.short_of_reviews(db, call, counts=counts) if open_ else []
     rows |= proposal_rows(page, call, [p for p in short if p.id not in rows])
     # capacity used: every award of the call, summed in the database
     used: dict[int, float] = defaultdict(float)
@@ -213,7 +214,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             "min_reviews": review_settings(call.review_settings).min_reviews,
             "resolutions": services.resolutions(db, call),
             "may_resolve": policies.may_override(db, page.user, call)
-            and call.status in ("ranking", "allocation", "scheduling"),
+            and call.status in services.RESOLVABLE,
             "resolution_label": lambda a: page._(RESOLUTION_LABELS.get(a) or a),
             "may_override": policies.may_override(db, page.user, call),
             "may_release": policies.may_release(db, page.user, call)
@@ -264,7 +265,10 @@ def resolve_unreviewed(slug: str, proposal_id: int, page: Page = Depends(get_pag
             actor_id=page.user.id,
         )
     if refused:
-        return _decisions_page(page, call, 400, errors={f"u{p.id}": refused.message})
+        # shown by the proposal's form where it is listed, else at the top of the page
+        listed = p.id in {q.id for q in services.short_of_reviews(page.db, call)}
+        where = f"u{p.id}" if listed and call.status in services.RESOLVABLE else 0
+        return _decisions_page(page, call, 400, errors={where: refused.message})
     return page.redirect(f"/manage/calls/{call.slug}/decisions#u{p.id}", "saved")
 
 

@@ -189,27 +189,28 @@ def validate_request(
                     technology=repr(pool.attributes.get("technology")),
                 )
             amount = float(doc.packages)  # type: ignore[attr-defined]
+        unit = fac_domain.unit_text(pool.unit, pool.unit_labels, amount)  # the reader's language
         if amount > cp.amount:
             raise DomainError(
                 "The request (%(amount)s %(unit)s) exceeds what the call offers in "
                 "%(pool)s (%(offered)s %(unit2)s).",
                 field="amount",
                 amount=plain_number(amount),
-                unit=pool.unit,
+                unit=unit,
                 pool=repr(pool.name),
                 offered=plain_number(cp.amount),
-                unit2=pool.unit,
+                unit2=fac_domain.unit_text(pool.unit, pool.unit_labels, cp.amount),
             )
-        _check_minimum(cp, amount, pool.unit)
+        _check_minimum(cp, amount, unit)
         if cp.max_per_request is not None and amount > cp.max_per_request:
             raise DomainError(
                 "The request (%(amount)s %(unit)s) exceeds the limit per request of "
                 "%(limit)s %(unit2)s in %(pool)s.",
                 field="amount",
                 amount=plain_number(amount),
-                unit=pool.unit,
+                unit=unit,
                 limit=plain_number(cp.max_per_request),
-                unit2=pool.unit,
+                unit2=fac_domain.unit_text(pool.unit, pool.unit_labels, cp.max_per_request),
                 pool=repr(pool.name),
             )
     return amount, clean, pool

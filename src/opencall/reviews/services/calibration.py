@@ -295,6 +295,13 @@ def unfreeze_ranking(
         raise DomainError("The reason is limited to 2,000 characters.", field="reason")
     if call.ranking_frozen_at is None:
         raise DomainError("The ranking is not frozen.")
+    if call.anonymity == "dual":
+        # the freeze showed the teams to the chair: undone, the ranking could be made
+        # again knowing them (more reviewers, a step back to review)
+        raise DomainError(
+            "In a dual-anonymous call the freeze showed the teams to the chair; it cannot "
+            "be undone."
+        )
     if call.decisions_released_at is not None:
         raise DomainError("Decisions were already released; the ranking can no longer be unfrozen.")
     if q.latest_run(session, call, "allocation") is not None:
