@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psutil
-from sqlalchemy import select, text, update
+from sqlalchemy import Engine, select, text, update
 
 from opencall import jobs, migrate, worker
 from opencall.allocation import services as al
@@ -100,6 +100,20 @@ class Peak:
         self.db_last.update(_backends(self.dbname))
 
 
+def postgres_engine(url: str, *, fresh: bool) -> Engine:
+    """The bench's PostgreSQL database: its schema dropped and migrated again when
+    ``fresh`` (else kept, for ``--start-at``)."""
+    engine = make_engine(url)
+    if engine.dialect.name != "postgresql":
+        raise SystemExit("the bench runs on PostgreSQL")
+    if fresh:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        migrate.upgrade(engine)
+    return engine
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--database-url", required=True)
@@ -123,15 +137,8 @@ def main() -> None:
     )
     args = ap.parse_args()
     url = args.database_url
-    engine = make_engine(url)
-    if engine.dialect.name != "postgresql":
-        raise SystemExit("the bench runs on PostgreSQL")
     skipping = bool(args.start_at)
-    if not skipping:
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        migrate.upgrade(engine)
+    engine = postgres_engine(url, fresh=not skipping)
     factory = make_sessionmaker(engine)
     settings = Settings(
         database_url=url, mail_backend="file", mail_dir=f"/tmp/bench-mail-{os.getpid()}"

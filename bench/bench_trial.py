@@ -22,19 +22,18 @@ import os
 import re
 import resource
 import sys
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-import psutil
-from sqlalchemy import text, update
+from sqlalchemy import update
 
-from opencall import jobs, migrate
+from bench_conference import Peak, postgres_engine  # this folder is on sys.path when run
+from opencall import jobs
 from opencall.allocation import services as al
 from opencall.calls.queries import call_by_slug
 from opencall.cycle.services import transition_call
-from opencall.db import make_engine, make_sessionmaker
+from opencall.db import make_sessionmaker
 from opencall.demo import world
 from opencall.demo.postaward import record_postaward
 from opencall.demo.simulate import simulate_reviews
@@ -52,27 +51,6 @@ from opencall.settings import Settings
 
 SLUG = "fast-2027"
 OFFICE = "manager@fast.example"
-
-
-class Peak:
-    def __init__(self) -> None:
-        self.peak = 0
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            self.peak = max(self.peak, me.memory_info().rss)
-            time.sleep(0.1)
-
-    def __enter__(self) -> Peak:
-        self._t.start()
-        return self
-
-    def __exit__(self, *_a: Any) -> None:
-        self._stop.set()
-        self._t.join()
 
 
 def bibtex(n: int, tag: str) -> str:
@@ -93,15 +71,8 @@ def main() -> None:
     ap.add_argument("--start-at", default="")
     args = ap.parse_args()
     url = args.database_url
-    engine = make_engine(url)
-    if engine.dialect.name != "postgresql":
-        raise SystemExit("the bench runs on PostgreSQL")
     skipping = bool(args.start_at)
-    if not skipping:
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        migrate.upgrade(engine)
+    engine = postgres_engine(url, fresh=not skipping)
     factory = make_sessionmaker(engine)
     rows: list[dict[str, Any]] = []
 
@@ -111,7 +82,7 @@ def main() -> None:
             return None
         skipping = False
         r0 = resource.getrusage(resource.RUSAGE_SELF)
-        with Peak() as peak:
+        with Peak(engine.url.database or "") as peak:
             t0 = time.perf_counter()
             got = fn()
             wall = time.perf_counter() - t0
@@ -121,7 +92,7 @@ def main() -> None:
                 "step": name,
                 "wall_s": round(wall, 2),
                 "cpu_s": round(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime, 2),
-                "peak_mib": round(peak.peak / 2**20),
+                "peak_mib": round(peak.peak_main / 2**20),
                 **({"info": got} if isinstance(got, dict) else {}),
             }
         )

@@ -76,9 +76,9 @@ def fast_facility(s: Session, *, provider: str | None = None) -> Facility:
     )
 
 
-def fast_call(s: Session, *, status: str = "open", max_hours: float = 50.0, **form: Any) -> Call:
-    fac = fast_facility(s)
-    pools = [
+def lst_pools(s: Session, fac: Facility) -> list[CapacityPool]:
+    """A telescope's 24 LST pools of 75 hours, one an hour of sidereal time."""
+    return [
         fac_services.create_pool(
             s,
             fac,
@@ -89,6 +89,11 @@ def fast_call(s: Session, *, status: str = "open", max_hours: float = 50.0, **fo
         )
         for h in range(24)
     ]
+
+
+def fast_call(s: Session, *, status: str = "open", max_hours: float = 50.0, **form: Any) -> Call:
+    fac = fast_facility(s)
+    pools = lst_pools(s, fac)
     n = next(_seq)
     call = call_services.create_call(
         s,

@@ -72,7 +72,7 @@ class ReadCache(Generic[T]):
         def record(
             _conn: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, many: bool
         ) -> None:
-            if not many and statement.lstrip()[:6].upper() in ("SELECT", "WITH R", "WITH "):
+            if not many and statement.lstrip()[:6].upper().startswith(("SELECT", "WITH")):
                 key_params = tuple(parameters) if isinstance(parameters, list) else parameters
                 if isinstance(key_params, dict):
                     key_params = tuple(sorted(key_params.items()))

@@ -357,3 +357,10 @@ def test_cycle_trend_rates_and_context() -> None:
     assert by[("A26", "low")].award_rate == 0.1 and by[("A26", "low")].result_rate == 1.0
     assert by[("A27", "low")].awarded == 4 and by[("A27", "high")].awarded == 0
     assert by[("A27", "low")].awarded_share == 1.0 and by[("A27", "low")].researcher_share == 0.01
+
+
+def test_an_operators_seats_are_followed_like_a_course_whichever_key_it_typed() -> None:
+    """A custom resource counted in "seat" or its plural "seats" (the same unit, as
+    ``facilities.domain.UNIT_ALIASES`` says) is followed like a preset course."""
+    assert d.pool_kind("custom", "seat") == d.pool_kind("custom", "seats") == "seats"
+    assert d.pool_kind("custom", "h") == "custom"

@@ -39,7 +39,6 @@ from opencall import migrate
 from opencall.allocation.models import Award, Decision
 from opencall.calls.models import Call
 from opencall.db import make_engine, make_sessionmaker, utcnow
-from opencall.facilities import services as fac_services
 from opencall.people import services as people_services
 from opencall.people.services import load_countries
 from opencall.proposals.models import Proposal
@@ -124,15 +123,7 @@ def add_cast(s: Session, cast: Cast) -> None:
     """A FAST facility of its own provider with 24 LST pools, the staff with their roles
     on it and two applicants with accounts (``cast``'s addresses)."""
     fac = F.fast_facility(s, provider=f"obs-{cast.tag}" if cast.tag else None)
-    for h in range(24):
-        fac_services.create_pool(
-            s,
-            fac,
-            name=f"LST {h:02d}",
-            pool_type="lst_hours",
-            amount=75,
-            attributes={"lst_start_h": h, "lst_end_h": h + 1},
-        )
+    F.lst_pools(s, fac)
     pid = fac.provider_id
     countries = {"manager": "CHN", "chair": "TON", "rev1": "IND", "rev2": "RUS"}
     for key, (name, inst) in STAFF.items():

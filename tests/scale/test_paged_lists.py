@@ -105,11 +105,14 @@ def test_a_page_reads_only_its_rows(
     office = web.login(data["office"])
     slug = data["slug"]
     with _loaded(Decision, Proposal, ScheduleEntry) as seen:
-        chair.get(f"/manage/calls/{slug}/decisions?page=2")
+        r = chair.get(f"/manage/calls/{slug}/decisions?page=2")
+    assert r.status_code == 200 and len(_rows(r.text, TABLES["decisions"])) == PER_PAGE
     assert seen["Decision"] == PER_PAGE and seen["Proposal"] <= PER_PAGE
     with _loaded(Proposal) as seen:
-        chair.get(f"/manage/calls/{slug}/schedule?page=2")
+        r = chair.get(f"/manage/calls/{slug}/schedule?page=2")
+    assert r.status_code == 200 and len(_rows(r.text, TABLES["schedule"])) == PER_PAGE
     assert seen["Proposal"] <= PER_PAGE
     with _loaded(Proposal) as seen:
-        office.get(f"/manage/calls/{slug}/postaward?page=2")
+        r = office.get(f"/manage/calls/{slug}/postaward?page=2")
+    assert r.status_code == 200 and len(_rows(r.text, TABLES["postaward"])) == PER_PAGE
     assert seen["Proposal"] <= PER_PAGE

@@ -177,7 +177,16 @@ class Web:
         assert r.status_code == 303, r.text[:2000]
         return c
 
+    def settle(self) -> None:
+        """Wait until the app's inline-job thread has run what it was handed (a reset
+        request's job runs there, after the answer)."""
+        from opencall.web.pages import inline_runner
+
+        inline_runner(self.app.state).submit(lambda: None).result(timeout=60)
+
     def mails(self) -> list[str]:
+        """The mails sent so far (once the inline-job thread is done: :meth:`settle`)."""
+        self.settle()
         return [p.read_text() for p in sorted(self.settings.mail_dir.glob("*.eml"))]
 
 

@@ -218,7 +218,7 @@ def test_the_inline_runner_sends_the_reset_mail(web: Web, world: World) -> None:
         data={"csrf_token": csrf(c, "/password/forgot"), "email": world.emails["pi"]},
     )
     assert r.status_code == 303
-    mails = web.mails()
+    mails = web.mails()  # (after the app's inline-job thread has run the jobs)
     assert len(mails) == 1 and "/password/reset/" in mails[0]
     assert _count(web, jobs.Job, jobs.Job.id > before) == 2  # the reset job, its mail
     assert _count(web, jobs.Job, jobs.Job.id > before, jobs.Job.status != "done") == 0

@@ -101,16 +101,18 @@ def notify_decisions(api: Api, call: Call) -> int:
 
 class ReleaseOut(PhaseOut):
     undecided_count: int = Field(
-        description="submitted proposals with no decision (no review, so no rank): the "
-        "release leaves them under review"
+        description="submitted proposals with no decision: the release is refused while "
+        "there are any (code `unresolved`), so 0 unless the call was released before that "
+        "rule, when they stayed under review"
     )
     undecided: list[str] = Field(description="their codes")
 
 
 @router.post("/calls/{slug}/release", response_model=ReleaseOut)
 def release(slug: str = SLUG, api: Api = Depends(get_api)) -> ReleaseOut:
-    """Release the decisions to the applicants (e-mailed once); the answer names the
-    submitted proposals left with no decision (they stay under review)."""
+    """Release the decisions to the applicants (e-mailed once); refused while submitted
+    proposals have no decision (the chair resolves them first). The answer names any left
+    with none (a call released before that rule)."""
     call = chair_call(api, slug)
     if not policies.may_release(api.db, api.user, call):
         raise api.not_found()

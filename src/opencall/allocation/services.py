@@ -518,8 +518,8 @@ def override_decision(
 
 def without_decision(proposals: Sequence[Proposal], ds: Sequence[Decision]) -> list[Proposal]:
     """Those of ``proposals`` (a call's submitted ones) that have no decision among ``ds``
-    (one that got no review has no rank, so the allocation never decides on it): the
-    release leaves them under review. By code."""
+    (one short of reviews that the chair has not resolved gets none from the allocation):
+    the release is refused while there are any. By code."""
     decided = {d.proposal_id for d in ds}
     return sorted((p for p in proposals if p.id not in decided), key=lambda p: p.code)
 

@@ -600,31 +600,42 @@ def revoke_sessions(
 # ---------------------------------------------------------------- e-mail throttle
 
 
+def _throttle_wait(
+    session: Session, key: str, kind: str, *, per_hour: int, now: dt.datetime | None
+) -> int:
+    """A sliding-hour limit of ``per_hour`` sends of ``kind`` under ``key`` (an address,
+    or a client's key), stored in ``email_sends``: 0 when one more may go this hour, and
+    then it is counted (caller commits); else the seconds until it may."""
+    from opencall.people.models import EmailSend
+
+    now = now or utcnow()
+    recent = list(
+        session.scalars(
+            select(EmailSend.at)
+            .where(
+                EmailSend.email == key,
+                EmailSend.kind == kind,
+                EmailSend.at > now - dt.timedelta(hours=1),
+            )
+            .order_by(EmailSend.at.desc())
+            .limit(per_hour)
+        )
+    )
+    if len(recent) >= per_hour:
+        left = (recent[-1] + dt.timedelta(hours=1) - now).total_seconds()
+        return max(1, int(left + 0.999))
+    session.add(EmailSend(email=key, kind=kind, at=now))
+    session.flush()
+    return 0
+
+
 def may_send_email(
     session: Session, email: str, kind: str, *, per_hour: int, now: dt.datetime | None = None
 ) -> bool:
     """Whether one more e-mail of ``kind`` may go to ``email`` this hour; when it may,
     the send is counted (caller commits)."""
-    from sqlalchemy import func
-
-    from opencall.people.models import EmailSend
-
-    now = now or utcnow()
-    email = normalise_email(email)[:254]
-    sent = session.scalar(
-        select(func.count())
-        .select_from(EmailSend)
-        .where(
-            EmailSend.email == email,
-            EmailSend.kind == kind,
-            EmailSend.at > now - dt.timedelta(hours=1),
-        )
-    )
-    if (sent or 0) >= per_hour:
-        return False
-    session.add(EmailSend(email=email, kind=kind, at=now))
-    session.flush()
-    return True
+    key = normalise_email(email)[:254]
+    return _throttle_wait(session, key, kind, per_hour=per_hour, now=now) == 0
 
 
 # reset requests from one client address are counted in ``email_sends`` too (its
@@ -638,28 +649,8 @@ def reset_request_wait(
     """The per-client limit on password-reset requests (against one client mailing reset
     links to every address): 0 when one more request from ``client`` may go through this
     hour, and then it is counted (caller commits); else the seconds until it may."""
-    from opencall.people.models import EmailSend
-
-    now = now or utcnow()
     key = "client:" + (client or "")[:64]
-    recent = list(
-        session.scalars(
-            select(EmailSend.at)
-            .where(
-                EmailSend.email == key,
-                EmailSend.kind == RESET_CLIENT_KIND,
-                EmailSend.at > now - dt.timedelta(hours=1),
-            )
-            .order_by(EmailSend.at.desc())
-            .limit(per_hour)
-        )
-    )
-    if len(recent) >= per_hour:
-        left = (recent[-1] + dt.timedelta(hours=1) - now).total_seconds()
-        return max(1, int(left + 0.999))
-    session.add(EmailSend(email=key, kind=RESET_CLIENT_KIND, at=now))
-    session.flush()
-    return 0
+    return _throttle_wait(session, key, RESET_CLIENT_KIND, per_hour=per_hour, now=now)
 
 
 def update_account(session: Session, user: User, data: dict[str, Any]) -> User:

@@ -16,6 +16,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from opencall.facilities.domain import UNIT_ALIASES
+
 KINDS: tuple[str, ...] = (
     "loan",
     "shipment",
@@ -57,7 +59,8 @@ def _date(value: Any) -> dt.date | None:
 def pool_kind(pool_type: str, unit: str) -> str:
     """The pool type whose record kinds fit a pool: an operator's resource counted in
     course seats is followed like a preset course (attendance, then follow-up)."""
-    return "seats" if pool_type == "custom" and unit == "seat" else pool_type
+    seats = UNIT_ALIASES.get(unit, unit) == "seat"  # "seats" is the same unit
+    return "seats" if pool_type == "custom" and seats else pool_type
 
 
 def kinds_for(pool_types: Iterable[str]) -> list[str]:

@@ -13,6 +13,7 @@ from opencall.reviews import queries as rq
 from opencall.reviews.presenters import ChairList, chair_list
 from opencall.scheduling import policies
 from opencall.scheduling.models import ScheduleEntry
+from opencall.scheduling.services import UNPLACED
 from opencall.scheduling.slot_services import needs_rescheduling
 from opencall.web.api import (
     MANAGE,
@@ -21,7 +22,6 @@ from opencall.web.api import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["scheduling"])
-UNPLACED = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)  # unplaced entries sort after every start
 
 
 class EntryOut(BaseModel):

@@ -10,7 +10,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award, Decision
@@ -453,11 +453,17 @@ def schedule_shipments(session: Session, call: Call, solve: Solve) -> SolverRun:
     return run
 
 
+#: unplaced entries (no start) sort after every start, on every backend
+UNPLACED = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+#: the one order of a call's schedule: the page, the API and the CSV list it alike
+ENTRY_ORDER = (func.coalesce(ScheduleEntry.start, UNPLACED), ScheduleEntry.id)
+
+
 def entries(session: Session, call: Call, *, placed_only: bool = False) -> list[ScheduleEntry]:
     stmt = select(ScheduleEntry).where(ScheduleEntry.call_id == call.id)
     if placed_only:
         stmt = stmt.where(ScheduleEntry.start.is_not(None))
-    return list(session.scalars(stmt.order_by(ScheduleEntry.start, ScheduleEntry.id)))
+    return list(session.scalars(stmt.order_by(*ENTRY_ORDER)))
 
 
 def week(session: Session, call: Call, monday: dt.date) -> list[ScheduleEntry]:

@@ -31,7 +31,6 @@ DAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Su
 
 #: Schedule entries listed on one page (the CSV has them all); a large call's was 340 KB.
 PER_PAGE = 100
-UNPLACED = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)  # unplaced entries sort after every start
 
 
 def _call(page: Page, slug: str) -> Call:
@@ -111,7 +110,7 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
     stmt = (
         select(ScheduleEntry)
         .where(ScheduleEntry.call_id == call.id)
-        .order_by(func.coalesce(ScheduleEntry.start, UNPLACED), ScheduleEntry.id)
+        .order_by(*services.ENTRY_ORDER)
     )
     shown, pager = paginate_query(db, stmt, page.request.query_params, PER_PAGE, "#entries")
     # booked items that an unavailable period recorded since (an outage) now covers

@@ -122,7 +122,7 @@ def mail_handler(settings: Settings) -> jobs.Handler:
             send(settings, build_message(settings, str(p["to"]), str(p["subject"]), str(p["body"])))
             return
         messages = p["messages"]
-        sent = set(p.get("sent", [])) | {int(k) for k in jobs.done_keys(session, job)}
+        sent = set(sent_indices(session, job))
         errors: list[str] = []
         for i, m in enumerate(messages):
             if i in sent:

@@ -38,9 +38,7 @@ class ConflictOut(BaseModel):
     detail: str
 
     @classmethod
-    def of(
-        cls, c: Conflict, proposal_code: str, reviewer: str, *, plain: bool = True
-    ) -> ConflictOut:
+    def of(cls, c: Conflict, proposal_code: str, reviewer: str, *, plain: bool) -> ConflictOut:
         """``c`` with its proposal's code and its reviewer's name; unless ``plain``, its
         source and detail masked (where the caller may not see the teams)."""
         return cls(
@@ -77,5 +75,5 @@ def declare_conflict(
         c = services.declare_conflict(api.db, a, user, body.reason)
         p = api.db.get(Proposal, c.proposal_id)
         assert p is not None
-        out = ConflictOut.of(c, p.code, user.name)
+        out = ConflictOut.of(c, p.code, user.name, plain=True)
     return out

@@ -30,6 +30,7 @@ from opencall.reviews.services.calibration import (
     ranking_is_current,
     run_calibration,
     unfreeze_ranking,
+    unfreeze_refusal,
 )
 from opencall.reviews.services.common import latest_run_or_fail, load_revisions, revision_content
 from opencall.reviews.services.conflicts import (
@@ -70,4 +71,5 @@ __all__ = [
     "submit_reviews",
     "submit_technical_review",
     "unfreeze_ranking",
+    "unfreeze_refusal",
 ]

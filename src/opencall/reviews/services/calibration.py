@@ -282,6 +282,30 @@ def freeze_ranking(session: Session, call: Call, *, actor_id: int | None = None)
     return call
 
 
+def unfreeze_refusal(session: Session, call: Call) -> DomainError | None:
+    """Why the call's ranking cannot be unfrozen now (None: it can), for the service and
+    for the page that offers the step."""
+    if call.ranking_frozen_at is None:
+        return DomainError("The ranking is not frozen.")
+    if call.anonymity == "dual":
+        # the freeze showed the teams to the chair: undone, the ranking could be made
+        # again knowing them (more reviewers, a step back to review)
+        return DomainError(
+            "In a dual-anonymous call the freeze showed the teams to the chair; it cannot "
+            "be undone."
+        )
+    if call.decisions_released_at is not None:
+        return DomainError(
+            "Decisions were already released; the ranking can no longer be unfrozen."
+        )
+    if q.latest_run(session, call, "allocation") is not None:
+        return DomainError(
+            "The allocation has already run on the frozen ranking; it can no longer be "
+            "unfrozen (its decisions read that ranking)."
+        )
+    return None
+
+
 def unfreeze_ranking(
     session: Session, call: Call, *, reason: str, actor_id: int | None = None
 ) -> Call:
@@ -293,22 +317,9 @@ def unfreeze_ranking(
         raise DomainError("Give the reason for unfreezing the ranking.", field="reason")
     if len(reason) > 2000:
         raise DomainError("The reason is limited to 2,000 characters.", field="reason")
-    if call.ranking_frozen_at is None:
-        raise DomainError("The ranking is not frozen.")
-    if call.anonymity == "dual":
-        # the freeze showed the teams to the chair: undone, the ranking could be made
-        # again knowing them (more reviewers, a step back to review)
-        raise DomainError(
-            "In a dual-anonymous call the freeze showed the teams to the chair; it cannot "
-            "be undone."
-        )
-    if call.decisions_released_at is not None:
-        raise DomainError("Decisions were already released; the ranking can no longer be unfrozen.")
-    if q.latest_run(session, call, "allocation") is not None:
-        raise DomainError(
-            "The allocation has already run on the frozen ranking; it can no longer be "
-            "unfrozen (its decisions read that ranking)."
-        )
+    refusal = unfreeze_refusal(session, call)
+    if refusal is not None:
+        raise refusal
     frozen_at = call.ranking_frozen_at
     call.ranking_frozen_at = None
     session.flush()
@@ -320,6 +331,6 @@ def unfreeze_ranking(
         actor_id=actor_id,
         call_id=call.id,
         reason=reason,
-        data={"frozen_at": frozen_at.isoformat()},
+        data={"frozen_at": frozen_at.isoformat() if frozen_at else None},
     )
     return call

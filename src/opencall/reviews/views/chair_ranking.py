@@ -73,11 +73,7 @@ def ranking(slug: str, page: Page = Depends(get_page)) -> Response:
             "n": n,
             "identities": policies.may_see_identities(page.db, page.user, call),
             "run": q.latest_run(page.db, call, "calibration"),
-            # a freeze is undone only before the allocation has run on it
-            "may_unfreeze": call.ranking_frozen_at is not None
-            and call.anonymity != "dual"
-            and call.decisions_released_at is None
-            and q.latest_run(page.db, call, "allocation") is None,
+            "may_unfreeze": services.unfreeze_refusal(page.db, call) is None,
             **labels(page),
         },
     )
