@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -55,14 +56,16 @@ def freeze(problem: Any, *fields: tuple[str, str]) -> None:
         unique([x.id for x in getattr(problem, attr)], what)
 
 
+@dataclass(frozen=True)
 class BinsProblem:
     """What the course and package problems (frozen dataclasses) share: their bins and
     requests become tuples with unique ids (``ids``: the two fields and what their ids
-    are called) and the preference penalty lies in [0, 1)."""
+    are called) and the preference penalty (keyword-only, by default 0.05: what a later
+    choice costs, scaled by its rank) lies in [0, 1)."""
 
     kind: ClassVar[str]
     ids: ClassVar[tuple[tuple[str, str], tuple[str, str]]]
-    preference_penalty: float
+    preference_penalty: float = field(default=0.05, kw_only=True)
 
     def __post_init__(self) -> None:
         freeze(self, *self.ids)
@@ -147,3 +150,9 @@ def explained(code: str, template: str, pools: tuple[str, ...] = (), **params: A
     message for translation, and rendered in English as ``detail``."""
     msg = message(template, **params)
     return Explanation(code, render(msg), tuple(pools), msg)
+
+
+def solver_gap() -> Explanation:
+    """The explanation of a request left out although room remained for it: the solver
+    stopped within its optimality gap (code ``not_assigned_solver_gap``)."""
+    return explained(NOT_ASSIGNED_SOLVER_GAP, SOLVER_GAP)

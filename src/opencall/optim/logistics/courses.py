@@ -46,7 +46,6 @@ class CourseProblem(BinsProblem):
     ids = (("sessions", "session ids"), ("requests", "seat request ids"))
     sessions: tuple[CourseSession, ...]
     requests: tuple[SeatRequest, ...]
-    preference_penalty: float = 0.05
 
     def bins_items(self) -> tuple[list[tuple[str, int]], list[Item]]:
         """Sessions as bins of seats; each request's known preferred sessions, best first."""

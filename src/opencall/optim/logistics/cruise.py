@@ -13,13 +13,12 @@ from opencall.optim.allocation import Explanation
 from opencall.optim.logistics._common import (
     AWARDED,
     AWARDED_PARTIALLY,
-    NOT_ASSIGNED_SOLVER_GAP,
-    SOLVER_GAP,
     Row,
     explained,
     freeze,
     mip_figures,
     solve_rounded,
+    solver_gap,
     weights,
 )
 from opencall.optim.logistics.geometry import route_distance_km
@@ -502,7 +501,5 @@ def _explain_unplaced(
             ),
             DIVE_SLOTS_EXHAUSTED,
         )
-    return (
-        explained(NOT_ASSIGNED_SOLVER_GAP, SOLVER_GAP),
-        NOT_ASSIGNED_SOLVER_GAP,
-    )
+    gap = solver_gap()
+    return gap, gap.code

@@ -48,7 +48,6 @@ class PackageProblem(BinsProblem):
     ids = (("seasons", "season ids"), ("requests", "package request ids"))
     seasons: tuple[PackageSeason, ...]
     requests: tuple[PackageRequest, ...]
-    preference_penalty: float = 0.05
 
     def bins_items(self) -> tuple[list[tuple[str, int]], list[Item]]:
         """Seasons as bins of packages; each request's seasons of its technology."""

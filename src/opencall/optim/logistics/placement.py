@@ -12,12 +12,11 @@ from opencall.optim.allocation import Explanation
 from opencall.optim.logistics._common import (
     AWARDED,
     AWARDED_PARTIALLY,
-    NOT_ASSIGNED_SOLVER_GAP,
-    SOLVER_GAP,
     Row,
     explained,
     mip_figures,
     solve_rounded,
+    solver_gap,
     weights,
 )
 from opencall.optim.messages import message
@@ -198,7 +197,7 @@ def solve_bins(problem: BinProblem, seed: int, time_limit_s: float) -> Placement
                     words.none_code, words.full, tuple(full), n=min_count, bins=", ".join(full)
                 )
             else:
-                explanations[rid] = explained(NOT_ASSIGNED_SOLVER_GAP, SOLVER_GAP)
+                explanations[rid] = solver_gap()
     return PlacementResult(
         placements=dict(placements),
         explanations=dict(explanations),
