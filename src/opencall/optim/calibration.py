@@ -624,23 +624,6 @@ def _bordered_dense_solve(m: FloatArray, rhs: FloatArray, n_border: int) -> Floa
     return np.concatenate([z - zg @ lam, lam]).astype(np.float64)
 
 
-def _linear_step(
-    st: _Structure,
-    y: FloatArray,
-    w: FloatArray,
-    s: FloatArray,
-    lam_q: float,
-    lam_b: float,
-    x0: FloatArray | None,
-    solver: str,
-) -> FloatArray:
-    if solver == "lsqr":
-        return _lsqr_step(st, y, w, s, lam_q, lam_b, x0)
-    if st.pairs is not None and not _REBUILD_EACH_STEP:
-        return _normal_step_fast(st, st.pairs, y, w, s, lam_q, lam_b)
-    return _normal_step(st, y, w, s, lam_q, lam_b)
-
-
 def _scale_step(
     st: _Structure,
     y: FloatArray,
@@ -712,9 +695,18 @@ def _fit(
     solver: str,
 ) -> tuple[_State, int, bool]:
     n_p, n_r = st.n_p, st.n_r
+
+    def linear_step(s: FloatArray, x0: FloatArray | None) -> FloatArray:
+        """(q, b, mu) for fixed s by ``solver`` (``x0``, the last solution: lsqr's start)."""
+        if solver == "lsqr":
+            return _lsqr_step(st, y, w, s, lam_q, lam_b, x0)
+        if st.pairs is not None and not _REBUILD_EACH_STEP:
+            return _normal_step_fast(st, st.pairs, y, w, s, lam_q, lam_b)
+        return _normal_step(st, y, w, s, lam_q, lam_b)
+
     s = np.ones(n_r) if init is None else init.s.copy()
     x0 = None if init is None else np.concatenate([init.q, init.b, [init.mu]])
-    x = _linear_step(st, y, w, s, lam_q, lam_b, x0, solver)
+    x = linear_step(s, x0)
     if not fit_scale:
         return _State(mu=float(x[-1]), q=x[:n_p], b=x[n_p : n_p + n_r], s=s), 1, True
     active = np.bincount(st.r, weights=w, minlength=n_r) > 0
@@ -725,7 +717,7 @@ def _fit(
         q_old = x[:n_p].copy()
         s, _b = _scale_step(st, y, w, float(x[-1]), x[:n_p], lam_b, lam_s, bounds)
         s, x = _rescale(s, x, n_p, active, lam_s, lam_q, bounds)
-        x = _linear_step(st, y, w, s, lam_q, lam_b, x, solver)
+        x = linear_step(s, x)
         if float(np.max(np.abs(x[:n_p] - q_old))) < tol:
             converged = True
             break
