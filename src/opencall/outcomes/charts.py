@@ -191,6 +191,31 @@ def _fmt(v: float | None, pct: bool = False) -> str:
     return f"{v:g}" if float(v).is_integer() else f"{v:.2f}"
 
 
+def _percent_text(v: float | None) -> str:
+    """A share in whole per cent; n/a when missing."""
+    return _fmt(v, True)
+
+
+def _signed_text(v: float | None) -> str:
+    """A difference in whole points with its sign; n/a when missing."""
+    return "n/a" if v is None else f"{v:+.0f}"
+
+
+def _intervals_text(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    lows: Sequence[float | None],
+    highs: Sequence[float | None],
+    fmt: Callable[[float | None], str],
+) -> str:
+    """The text alternative (``<desc>``) of a chart of dots with intervals: one
+    ``label: value (low to high)`` per row, every figure written by ``fmt``."""
+    return "; ".join(
+        f"{k}: {fmt(v)} ({fmt(lo)} to {fmt(hi)})"
+        for k, v, lo, hi in zip(labels, values, lows, highs, strict=True)
+    )
+
+
 @_styled
 def funnel_chart(
     counts: Mapping[str, Sequence[float | None]],
@@ -282,10 +307,7 @@ def success_rate_chart(
     ax.set_xlabel(xlabel)
     _title(ax, fig, title)
     if description is None:
-        description = "; ".join(
-            f"{g}: {_fmt(r, True)} ({_fmt(lo, True)} to {_fmt(hi, True)})"
-            for g, r, lo, hi in zip(groups, rates, lows, highs, strict=True)
-        )
+        description = _intervals_text(groups, rates, lows, highs, _percent_text)
     return _to_svg(fig, title, description)
 
 
@@ -391,11 +413,7 @@ def difference_chart(
     ax.set_yticks(ys, list(labels))
     ax.set_ylim(-0.7, len(labels) - 0.3)
     _title(ax, fig, title)
-    description = "; ".join(
-        f"{k}: {d:+.0f} ({'n/a' if lo is None else f'{lo:+.0f}'} to {'n/a' if hi is None else f'{hi:+.0f}'})"
-        for k, d, lo, hi in zip(labels, diffs, lows, highs, strict=True)
-    )
-    return _to_svg(fig, title, description)
+    return _to_svg(fig, title, _intervals_text(labels, diffs, lows, highs, _signed_text))
 
 
 @_styled
