@@ -221,6 +221,15 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def new_token(now: dt.datetime, ttl: dt.timedelta) -> tuple[str, dict[str, Any]]:
+    """A fresh one-time token, for a row that stands for a link or a cookie (an e-mail
+    token, a signed-in session, an invitation): the raw token, handed out and never
+    stored, and the columns such a row keeps of it (``token_hash``, ``created_at``
+    ``now`` and ``expires_at`` ``now + ttl``)."""
+    raw = secrets.token_urlsafe(32)
+    return raw, {"token_hash": token_hash(raw), "created_at": now, "expires_at": now + ttl}
+
+
 def issue_email_token(
     session: Session,
     purpose: str,
@@ -231,18 +240,8 @@ def issue_email_token(
     now: dt.datetime | None = None,
 ) -> str:
     """Store the hash of a fresh one-time token and return the token (for the e-mail)."""
-    now = now or utcnow()
-    raw = secrets.token_urlsafe(32)
-    session.add(
-        EmailToken(
-            purpose=purpose,
-            token_hash=token_hash(raw),
-            user_id=user_id,
-            email=email,
-            created_at=now,
-            expires_at=now + ttl,
-        )
-    )
+    raw, token = new_token(now or utcnow(), ttl)
+    session.add(EmailToken(purpose=purpose, user_id=user_id, email=email, **token))
     session.flush()
     return raw
 
@@ -530,14 +529,11 @@ def start_user_session(
     """A new signed-in session; returns its raw id (for the cookie; only its hash is stored)."""
     from opencall.people.models import UserSession
 
-    now = now or utcnow()
-    raw = secrets.token_urlsafe(32)
+    raw, token = new_token(now or utcnow(), SESSION_TTL)
     session.add(
         UserSession(
             user_id=user.id,
-            token_hash=token_hash(raw),
-            created_at=now,
-            expires_at=now + SESSION_TTL,
+            **token,
             client=client[:64],
             user_agent=user_agent[:200],
         )
@@ -939,16 +935,14 @@ def invite_to_role(
     now = now or utcnow()
     for old in _pending_invitations(session, email, role, provider_id, call_id, now):
         old.revoked_at = now
-    raw = secrets.token_urlsafe(32)
+    raw, token = new_token(now, INVITE_TTL)
     inv = RoleInvitation(
         email=email,
         role=role,
         provider_id=provider_id,
         call_id=call_id,
-        token_hash=token_hash(raw),
         invited_by=actor_id,
-        created_at=now,
-        expires_at=now + INVITE_TTL,
+        **token,
     )
     auditlog.record_new(
         session,
