@@ -221,12 +221,15 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def new_token(now: dt.datetime, ttl: dt.timedelta) -> tuple[str, dict[str, Any]]:
-    """A fresh one-time token, for a row that stands for a link or a cookie (an e-mail
-    token, a signed-in session, an invitation): the raw token, handed out and never
-    stored, and the columns such a row keeps of it (``token_hash``, ``created_at``
-    ``now`` and ``expires_at`` ``now + ttl``)."""
-    raw = secrets.token_urlsafe(32)
+def new_token(
+    now: dt.datetime, ttl: dt.timedelta, *, prefix: str = ""
+) -> tuple[str, dict[str, Any]]:
+    """A fresh secret token, for a row that stands for a link, a cookie or a bearer
+    token (an e-mail token, a signed-in session, an invitation, an API token): the raw
+    token (``prefix`` and 32 random bytes), handed out and never stored, and the columns
+    such a row keeps of it (``token_hash``, ``created_at`` ``now`` and ``expires_at``
+    ``now + ttl``)."""
+    raw = prefix + secrets.token_urlsafe(32)
     return raw, {"token_hash": token_hash(raw), "created_at": now, "expires_at": now + ttl}
 
 
@@ -740,15 +743,8 @@ def create_api_token(
     if len(active) >= MAX_API_TOKENS:
         raise DomainError("At most %(n)s active tokens; revoke one first.", n=MAX_API_TOKENS)
     granted = " ".join(sc for sc in SCOPES if sc == "read" or sc in scopes)
-    raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    tok = ApiToken(
-        user_id=user.id,
-        name=name,
-        token_hash=token_hash(raw),
-        scopes=granted,
-        created_at=now,
-        expires_at=now + dt.timedelta(days=days),
-    )
+    raw, token = new_token(now, dt.timedelta(days=days), prefix=API_TOKEN_PREFIX)
+    tok = ApiToken(user_id=user.id, name=name, scopes=granted, **token)
     auditlog.record_new(
         session,
         tok,
