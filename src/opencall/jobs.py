@@ -29,9 +29,6 @@ log = logging.getLogger("opencall.jobs")
 LEASE = dt.timedelta(minutes=15)
 
 
-log = logging.getLogger("opencall.jobs")
-
-
 class Job(Base):
     __tablename__ = "jobs"
 
@@ -50,6 +47,12 @@ class Job(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    @property
+    def seed(self) -> int:
+        """The seed a solver step's job was queued with (its payload's ``seed``, 0 when
+        it has none), read by the handlers of the steps that call an optimiser."""
+        return int(self.payload.get("seed", 0))
 
 
 class JobStepDone(Base):

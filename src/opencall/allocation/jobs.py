@@ -17,7 +17,7 @@ def allocate(session: Session, job: Job, progress: Callable[[int, str], None]) -
     services.run_allocation(
         session,
         step_call(session, job),
-        seed=int(job.payload.get("seed", 0)),
+        seed=job.seed,
         actor_id=job.created_by,
         progress=progress,
     )

@@ -36,6 +36,12 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+def _invitation_link(c: Any, raw: str) -> str:
+    """Where a person without an account accepts the role invitation of token ``raw``
+    (the page of ``calls.people_views``), on this site."""
+    return f"{c.settings.base_url.rstrip('/')}/roles/invitations/{raw}"
+
+
 @providers_app.command("create")
 def providers_create(
     ctx: typer.Context,
@@ -61,8 +67,7 @@ def providers_create(
     console.print(f"provider [bold]{slug}[/bold] created")
     if raw:
         console.print(
-            f"{admin} has no account yet; send them this invitation: "
-            f"{c.settings.base_url.rstrip('/')}/roles/invitations/{raw}"
+            f"{admin} has no account yet; send them this invitation: " + _invitation_link(c, raw)
         )
 
 
@@ -117,7 +122,7 @@ def roles_grant(
     if raw:
         console.print(
             f"{email} has no account yet; send them this invitation (valid 14 days): "
-            f"{c.settings.base_url.rstrip('/')}/roles/invitations/{raw}"
+            + _invitation_link(c, raw)
         )
     else:
         console.print(f"{email}: {role} granted")

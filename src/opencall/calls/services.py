@@ -196,15 +196,19 @@ def offer_pool(
     left = max(pool.amount - committed, 0.0)
     # without an amount, the call offers what is left of the resource
     amount = left if amount is None else float(amount)
+    # what both over-commit refusals say of the resource: its name and all it has
+    over_commit: dict[str, Any] = {
+        "field": "amount",
+        "code": "over_commit",
+        "name": repr(pool.name),
+        "amount": amount_text(pool.unit, pool.unit_labels, pool.amount),
+    }
     if not 0 < amount <= pool.amount:
         if amount == 0 and committed > 0:
             raise DomainError(
                 "Resource %(name)s has nothing left to offer: other calls already offer "
                 "all its %(amount)s.",
-                field="amount",
-                code="over_commit",
-                name=repr(pool.name),
-                amount=amount_text(pool.unit, pool.unit_labels, pool.amount),
+                **over_commit,
             )
         raise DomainError(
             "The amount offered must be positive and at most the pool's %(amount)s %(unit)s.",
@@ -224,10 +228,7 @@ def offer_pool(
             "Resource %(name)s has %(amount)s; other calls already offer "
             "%(committed)s, so this call can offer at most %(left)s (asked: "
             "%(asked)s).",
-            field="amount",
-            code="over_commit",
-            name=repr(pool.name),
-            amount=amount_text(pool.unit, pool.unit_labels, pool.amount),
+            **over_commit,
             committed=plain_number(committed),
             left=plain_number(left),
             asked=plain_number(amount),

@@ -221,6 +221,18 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def new_token(
+    now: dt.datetime, ttl: dt.timedelta, *, prefix: str = ""
+) -> tuple[str, dict[str, Any]]:
+    """A fresh secret token, for a row that stands for a link, a cookie or a bearer
+    token (an e-mail token, a signed-in session, an invitation, an API token): the raw
+    token (``prefix`` and 32 random bytes), handed out and never stored, and the columns
+    such a row keeps of it (``token_hash``, ``created_at`` ``now`` and ``expires_at``
+    ``now + ttl``)."""
+    raw = prefix + secrets.token_urlsafe(32)
+    return raw, {"token_hash": token_hash(raw), "created_at": now, "expires_at": now + ttl}
+
+
 def issue_email_token(
     session: Session,
     purpose: str,
@@ -231,18 +243,8 @@ def issue_email_token(
     now: dt.datetime | None = None,
 ) -> str:
     """Store the hash of a fresh one-time token and return the token (for the e-mail)."""
-    now = now or utcnow()
-    raw = secrets.token_urlsafe(32)
-    session.add(
-        EmailToken(
-            purpose=purpose,
-            token_hash=token_hash(raw),
-            user_id=user_id,
-            email=email,
-            created_at=now,
-            expires_at=now + ttl,
-        )
-    )
+    raw, token = new_token(now or utcnow(), ttl)
+    session.add(EmailToken(purpose=purpose, user_id=user_id, email=email, **token))
     session.flush()
     return raw
 
@@ -530,14 +532,11 @@ def start_user_session(
     """A new signed-in session; returns its raw id (for the cookie; only its hash is stored)."""
     from opencall.people.models import UserSession
 
-    now = now or utcnow()
-    raw = secrets.token_urlsafe(32)
+    raw, token = new_token(now or utcnow(), SESSION_TTL)
     session.add(
         UserSession(
             user_id=user.id,
-            token_hash=token_hash(raw),
-            created_at=now,
-            expires_at=now + SESSION_TTL,
+            **token,
             client=client[:64],
             user_agent=user_agent[:200],
         )
@@ -744,15 +743,8 @@ def create_api_token(
     if len(active) >= MAX_API_TOKENS:
         raise DomainError("At most %(n)s active tokens; revoke one first.", n=MAX_API_TOKENS)
     granted = " ".join(sc for sc in SCOPES if sc == "read" or sc in scopes)
-    raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    tok = ApiToken(
-        user_id=user.id,
-        name=name,
-        token_hash=token_hash(raw),
-        scopes=granted,
-        created_at=now,
-        expires_at=now + dt.timedelta(days=days),
-    )
+    raw, token = new_token(now, dt.timedelta(days=days), prefix=API_TOKEN_PREFIX)
+    tok = ApiToken(user_id=user.id, name=name, scopes=granted, **token)
     auditlog.record_new(
         session,
         tok,
@@ -939,16 +931,14 @@ def invite_to_role(
     now = now or utcnow()
     for old in _pending_invitations(session, email, role, provider_id, call_id, now):
         old.revoked_at = now
-    raw = secrets.token_urlsafe(32)
+    raw, token = new_token(now, INVITE_TTL)
     inv = RoleInvitation(
         email=email,
         role=role,
         provider_id=provider_id,
         call_id=call_id,
-        token_hash=token_hash(raw),
         invited_by=actor_id,
-        created_at=now,
-        expires_at=now + INVITE_TTL,
+        **token,
     )
     auditlog.record_new(
         session,

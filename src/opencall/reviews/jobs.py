@@ -34,7 +34,7 @@ def assign(session: Session, job: Job, progress: Callable[[int, str], None]) -> 
         session,
         step_call(session, job),
         objective=job.payload.get("objective", "total"),
-        seed=int(job.payload.get("seed", 0)),
+        seed=job.seed,
         actor_id=job.created_by,
         progress=progress,
     )
@@ -44,7 +44,7 @@ def calibrate(session: Session, job: Job, progress: Callable[[int, str], None]) 
     services.run_calibration(
         session,
         step_call(session, job),
-        seed=int(job.payload.get("seed", 0)),
+        seed=job.seed,
         actor_id=job.created_by,
         progress=progress,
     )

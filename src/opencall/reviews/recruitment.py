@@ -8,7 +8,6 @@ Services-level (writes flush, the caller commits; every change is audited).
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
@@ -118,16 +117,14 @@ def invite(
             continue
         if old is not None and old.status == "invited":
             old.status = "revoked"
-        raw_token = secrets.token_urlsafe(32)
+        raw_token, token = people_services.new_token(now, INVITE_TTL)
         inv = ReviewInvitation(
             call_id=call.id,
             email=email,
             role=role,
-            token_hash=people_services.token_hash(raw_token),
             status="invited",
             invited_by=actor_id,
-            created_at=now,
-            expires_at=now + INVITE_TTL,
+            **token,
         )
         auditlog.record_new(
             session,

@@ -20,7 +20,7 @@ def schedule(session: Session, job: Job, progress: Callable[[int, str], None]) -
         call,
         start=dt.date.fromisoformat(start) if start else None,
         days=int(job.payload.get("days", 120)),
-        seed=int(job.payload.get("seed", 0)),
+        seed=job.seed,
         actor_id=job.created_by,
         progress=progress,
     )
