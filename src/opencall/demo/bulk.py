@@ -37,6 +37,7 @@ from opencall.demo.proposals import (
     draw_proposals,
     draw_team,
     proposal_plan,
+    proposal_texts,
     request_specs,
 )
 from opencall.errors import DomainError
@@ -373,10 +374,9 @@ class _ProposalWriter:
 
     def create(self, drawn: DrawnProposal[_Person]) -> _Draft:
         pi = drawn.pi
-        abstract, case, keywords = drawn.abstract, drawn.science_case, drawn.keywords
-        area = drawn.area
-        title = " ".join(drawn.title.split())
-        if not title:
+        texts = proposal_texts(drawn)
+        texts["title"] = " ".join(drawn.title.split())
+        if not texts["title"]:
             raise DomainError("A title is required.", field="title")
         self.number += 1
         self.version = 1
@@ -387,17 +387,13 @@ class _ProposalWriter:
             call_id=self.call.id,
             code=f"{self.call.code}-{self.number:04d}",
             pi_user_id=pi.id,
-            title=title,
-            abstract=abstract,
-            science_case=case,
-            keywords=keywords,
-            area=area,
+            **texts,
             status="draft",
             current_revision_id=None,
             eligible=None,
             submitted_at=None,
         )
-        draft = _Draft(self.call, title, abstract, case, keywords, area)
+        draft = _Draft(self.call, **texts)
         mid = self.rows.ids.take(_table(TeamMember))
         draft.members.append(
             _Member(
