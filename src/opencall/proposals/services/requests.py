@@ -236,6 +236,7 @@ def _check_limits(cp: CallPool, amount: float) -> None:
     have messages of their own; a preset pool's name the unit of each limit."""
     pool = cp.pool
     custom = pool.pool_type == "custom"
+    name = repr(pool.name)
     asked = {
         "field": "details.amount" if custom else "amount",
         "amount": plain_number(amount),
@@ -243,6 +244,7 @@ def _check_limits(cp: CallPool, amount: float) -> None:
     }
 
     def unit_of(limit: float) -> str:
+        """The unit's word for ``limit`` of it, in the reader's language."""
         return fac_domain.unit_text(pool.unit, pool.unit_labels, limit)
 
     if amount > cp.amount:
@@ -252,14 +254,14 @@ def _check_limits(cp: CallPool, amount: float) -> None:
                 "The request (%(amount)s %(unit)s) exceeds what the call offers in "
                 "%(name)s (%(offered)s).",
                 **asked,
-                name=repr(pool.name),
+                name=name,
                 offered=offered,
             )
         raise DomainError(
             "The request (%(amount)s %(unit)s) exceeds what the call offers in "
             "%(pool)s (%(offered)s %(unit2)s).",
             **asked,
-            pool=repr(pool.name),
+            pool=name,
             offered=offered,
             unit2=unit_of(cp.amount),
         )
@@ -269,7 +271,7 @@ def _check_limits(cp: CallPool, amount: float) -> None:
             "%(limit)s in %(name)s.",
             **asked,
             limit=plain_number(cp.min_per_request),
-            name=repr(pool.name),
+            name=name,
         )
     if cp.max_per_request is not None and amount > cp.max_per_request:
         limit = plain_number(cp.max_per_request)
@@ -279,7 +281,7 @@ def _check_limits(cp: CallPool, amount: float) -> None:
                 "%(limit)s in %(name)s.",
                 **asked,
                 limit=limit,
-                name=repr(pool.name),
+                name=name,
             )
         raise DomainError(
             "The request (%(amount)s %(unit)s) exceeds the limit per request of "
@@ -287,7 +289,7 @@ def _check_limits(cp: CallPool, amount: float) -> None:
             **asked,
             limit=limit,
             unit2=unit_of(cp.max_per_request),
-            pool=repr(pool.name),
+            pool=name,
         )
 
 
