@@ -367,3 +367,76 @@ def test_refusals_name_the_unit_in_the_readers_language(db: Session) -> None:
         fs.create_resource(db, fac, name="Beamtime", unit="shift", amount=9)
     assert "counted in shifts needs the length of one shift in hours" in err.value.message
     assert "« postes »" in fr.error(err.value) and "« poste »" in fr.error(err.value)
+
+
+def test_request_limits_refuse_in_order_with_their_own_messages(db: Session) -> None:
+    """What the call offers, its minimum and its maximum per request, checked in that
+    order: a preset pool's refusals point at ``amount`` and name the unit of each limit,
+    a custom resource's point at ``details.amount`` (messages of their own)."""
+    call, pool = f.samples_call(db)
+    p = ps.create_proposal(
+        db, call, f.user(db), title="T", abstract="a", science_case="b", now=f.NOW
+    )
+    cp = call.pools[0]
+    cp.min_per_request = 50
+    db.flush()
+    fac, _krios, glacios = cryo_centre(db)
+    custom = cryo_call(db, fac, [glacios], 40)
+    q = _proposal(db, custom)
+    ccp = custom.pools[0]
+    ccp.min_per_request, ccp.max_per_request = 2, 10
+    db.flush()
+    good = {"amount": 2, "specimen": "ribosome", "mode": "screening", "grids": "3"}
+    before = f.table_counts(db)
+    got = []
+    for mass in (1001, 10, 401):
+        with pytest.raises(DomainError) as err:
+            ps.add_request(
+                db,
+                p,
+                "sample",
+                {"sample_type": "CE-5 regolith", "mass_mg": mass},
+                pool_id=pool.id,
+                now=f.NOW,
+            )
+        got.append((err.value.field, err.value.message, err.value.params))
+    for amount in (41, 1, 11):
+        with pytest.raises(DomainError) as err:
+            ps.add_request(
+                db, q, "custom", {**good, "amount": amount}, pool_id=glacios.id, now=f.NOW
+            )
+        got.append((err.value.field, err.value.message, err.value.params))
+    ce5 = "'CE-5 regolith'"
+    assert got == [
+        (
+            "amount",
+            f"The request (1001 mg) exceeds what the call offers in {ce5} (1000 mg).",
+            {"amount": "1001", "unit": "mg", "pool": ce5, "offered": "1000", "unit2": "mg"},
+        ),
+        (
+            "amount",
+            f"The request (10 mg) is below the minimum per request of 50 in {ce5}.",
+            {"amount": "10", "unit": "mg", "limit": "50", "name": ce5},
+        ),
+        (
+            "amount",
+            f"The request (401 mg) exceeds the limit per request of 400 mg in {ce5}.",
+            {"amount": "401", "unit": "mg", "limit": "400", "unit2": "mg", "pool": ce5},
+        ),
+        (
+            "details.amount",
+            "The request (41 sessions) exceeds what the call offers in 'Glacios' (40).",
+            {"amount": "41", "unit": "sessions", "name": "'Glacios'", "offered": "40"},
+        ),
+        (
+            "details.amount",
+            "The request (1 session) is below the minimum per request of 2 in 'Glacios'.",
+            {"amount": "1", "unit": "session", "limit": "2", "name": "'Glacios'"},
+        ),
+        (
+            "details.amount",
+            "The request (11 sessions) exceeds the limit per request of 10 in 'Glacios'.",
+            {"amount": "11", "unit": "sessions", "limit": "10", "name": "'Glacios'"},
+        ),
+    ]
+    assert f.table_counts(db) == before

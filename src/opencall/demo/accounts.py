@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from opencall.calls.models import Call
 from opencall.demo.calls import DemoCalls
 from opencall.demo.facilities import DemoFacilities
 from opencall.demo.texts import FIELD_AREAS, expertise_statement, institution, person_name
@@ -51,6 +52,10 @@ class Accounts:
             language=lang,
             verified=True,
         )
+
+    def grant_reviewer(self, user: User, call: Call) -> None:
+        """Make ``user`` a reviewer of ``call``."""
+        people_services.grant_role(self.session, user.id, "reviewer", call_id=call.id)
 
 
 def build_staff(
@@ -179,18 +184,22 @@ def build_applicants(
 
 
 def build_reviewers(
-    session: Session,
     rng: random.Random,
-    account: Accounts,
+    account: Callable[..., Any],
+    grant: Callable[[Any, Call], None],
     countries: dict[str, Country],
     applicants: Applicants,
-    calls: DemoCalls,
+    calls: tuple[Call, Call, Call, Call],
     scale: float,
     step: Callable[[str, int], None],
-) -> list[User]:
-    """Reviewers of each call's field (at least 5 a call), granted the reviewer role."""
+) -> list[Any]:
+    """Reviewers of each call's field (at least 5 a call), granted the reviewer role.
+
+    ``account`` registers one and ``grant(user, call)`` makes them a reviewer of the
+    call: the services (an :class:`Accounts` and its :meth:`~Accounts.grant_reviewer`) or the bulk path's
+    batched stand-ins, drawing from ``rng`` in the same order."""
     classified, by_income = applicants.classified, applicants.by_income
-    fast_call, sea_call, lunar_call, prog_call = calls.all()
+    fast_call, sea_call, lunar_call, prog_call = calls
     step("reviewers", 0)
     reviewer_split = [
         ("astro", 90, fast_call),
@@ -198,7 +207,7 @@ def build_reviewers(
         ("lunar", 20, lunar_call),
         ("agri", 20, prog_call),
     ]
-    reviewers: list[User] = []
+    reviewers: list[Any] = []
     rev_countries = [
         iso for iso in classified if countries[iso].income_group in ("high", "upper-middle")
     ]
@@ -216,6 +225,6 @@ def build_reviewers(
                 institution(rng, c.name, fld),
                 expertise=expertise_statement(rng, area),
             )
-            people_services.grant_role(session, u.id, "reviewer", call_id=call.id)
+            grant(u, call)
             reviewers.append(u)
     return reviewers

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
@@ -31,19 +31,14 @@ from opencall import jobs
 from opencall.auditlog import AuditEvent, EventInput, audit_key, chain_head, chained
 from opencall.calls.models import Call
 from opencall.db import utcnow
-from opencall.demo.accounts import DEMO_ACCOUNTS, build_applicants
+from opencall.demo.accounts import DEMO_ACCOUNTS, build_applicants, build_reviewers
 from opencall.demo.proposals import (
     DrawnProposal,
     draw_proposals,
     draw_team,
     proposal_plan,
+    proposal_texts,
     request_specs,
-)
-from opencall.demo.texts import (
-    FIELD_AREAS,
-    expertise_statement,
-    institution,
-    person_name,
 )
 from opencall.errors import DomainError
 from opencall.people.domain import institution_key, normalise_email
@@ -177,6 +172,8 @@ class _Person:
 
 @dataclass
 class _Member:
+    """A team member: its TeamMember row's columns but the proposal and the answer's time."""
+
     id: int
     user_id: int
     role: str
@@ -251,14 +248,17 @@ class _People:
         self.audit.record("user.registered", "user", uid, actor_id=uid)
         return _Person(uid, email, name, iso3, inst_id, inst_name)
 
-    def grant(self, user_id: int, role: str, call_id: int) -> None:
-        self.rows.add(RoleGrant, user_id=user_id, role=role, provider_id=None, call_id=call_id)
+    def grant_reviewer(self, user: _Person, call: Call) -> None:
+        """grant_role(user, "reviewer", call_id=call.id), as rows."""
+        self.rows.add(
+            RoleGrant, user_id=user.id, role="reviewer", provider_id=None, call_id=call.id
+        )
         self.audit.record(
             "role.granted",
             "user",
-            user_id,
-            call_id=call_id,
-            data={"role": role, "provider_id": None, "call_id": call_id},
+            user.id,
+            call_id=call.id,
+            data={"role": "reviewer", "provider_id": None, "call_id": call.id},
         )
 
 
@@ -276,7 +276,6 @@ def populate(
 ) -> None:
     """The applicants, reviewers and proposals of ``world.build`` (its random draws,
     in its order), written in batches; ``world.build`` then closes the past-deadline calls."""
-    fast_call, sea_call, lunar_call, prog_call = calls
     rows = _Rows(session)
     audit = _Audit(session, rows)
     people = _People(session, rows, audit, pw_hash)
@@ -285,38 +284,14 @@ def populate(
     # the same draws in the same order as the services path: only the writes differ
     drawn = build_applicants(rng, people.register, countries, scale, step)
     applicants = drawn.users
-    classified, by_income = drawn.classified, drawn.by_income
     counts.applicants = len(applicants)
     counts.applicant_countries = len({u.country_iso3 for u in applicants})
 
     # --- reviewers ----------------------------------------------------------------
-    step("reviewers", 0)
-    reviewer_split = [
-        ("astro", 90, fast_call),
-        ("ocean", 20, sea_call),
-        ("lunar", 20, lunar_call),
-        ("agri", 20, prog_call),
-    ]
-    rev_countries = [
-        iso for iso in classified if countries[iso].income_group in ("high", "upper-middle")
-    ]
-    rev_countries += by_income["lower-middle"][:20] + by_income["low"][:6]
-    n_reviewers = 0
-    for fld, n, call in reviewer_split:
-        areas = FIELD_AREAS[fld]
-        for j in range(max(5, int(round(n * scale)))):
-            iso3 = rng.choice(rev_countries)
-            c = countries[iso3]
-            area = areas[j % len(areas)]
-            email = (
-                f"reviewer-{fld}{j + 1:02d}@demo.example" if j else f"reviewer-{fld}@demo.example"
-            )
-            name = person_name(rng, c.un_region, c.un_subregion)
-            inst = institution(rng, c.name, fld)
-            u = people.register(email, name, iso3, inst, expertise=expertise_statement(rng, area))
-            people.grant(u.id, "reviewer", call.id)
-            n_reviewers += 1
-    counts.reviewers = n_reviewers
+    reviewers = build_reviewers(
+        rng, people.register, people.grant_reviewer, countries, drawn, calls, scale, step
+    )
+    counts.reviewers = len(reviewers)
     rows.write()
 
     # --- proposals ------------------------------------------------------------------
@@ -399,10 +374,9 @@ class _ProposalWriter:
 
     def create(self, drawn: DrawnProposal[_Person]) -> _Draft:
         pi = drawn.pi
-        abstract, case, keywords = drawn.abstract, drawn.science_case, drawn.keywords
-        area = drawn.area
-        title = " ".join(drawn.title.split())
-        if not title:
+        texts = proposal_texts(drawn)
+        texts["title"] = " ".join(drawn.title.split())
+        if not texts["title"]:
             raise DomainError("A title is required.", field="title")
         self.number += 1
         self.version = 1
@@ -413,17 +387,13 @@ class _ProposalWriter:
             call_id=self.call.id,
             code=f"{self.call.code}-{self.number:04d}",
             pi_user_id=pi.id,
-            title=title,
-            abstract=abstract,
-            science_case=case,
-            keywords=keywords,
-            area=area,
+            **texts,
             status="draft",
             current_revision_id=None,
             eligible=None,
             submitted_at=None,
         )
-        draft = _Draft(self.call, title, abstract, case, keywords, area)
+        draft = _Draft(self.call, **texts)
         mid = self.rows.ids.take(_table(TeamMember))
         draft.members.append(
             _Member(
@@ -486,7 +456,7 @@ class _ProposalWriter:
             self.session, self.call, kind, pool_id, details
         )
         prop_services._check_total(self.call, [r.amount for r in draft.requests] + [amount])
-        draft.requests.append(
+        draft.requests.append(  # its Request row's columns but the proposal
             SimpleNamespace(
                 kind=kind,
                 pool_id=pool_id,
@@ -533,29 +503,12 @@ class _ProposalWriter:
         for m in draft.members:
             self.rows.add(
                 TeamMember,
-                id=m.id,
+                **asdict(m),
                 proposal_id=self.pid,
-                user_id=m.user_id,
-                role=m.role,
-                email=m.email,
-                name=m.name,
-                institution_id=m.institution_id,
-                institution_name=m.institution_name,
-                country_iso3=m.country_iso3,
-                status=m.status,
                 responded_at=utcnow() if m.status == "accepted" else None,
             )
         for r in draft.requests:
-            self.rows.add(
-                Request,
-                proposal_id=self.pid,
-                pool_id=r.pool_id,
-                kind=r.kind,
-                amount=r.amount,
-                details=r.details,
-                bundle=None,
-                position=r.position,
-            )
+            self.rows.add(Request, **vars(r), proposal_id=self.pid)
         if self.proposal["status"] == "submitted":
             self.rows.add(ProposalRevision, **self.revision)
         self.revision = {}

@@ -7,7 +7,7 @@ import datetime as dt
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypedDict, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -89,21 +89,33 @@ class _Texts(Protocol):
     def area(self) -> str: ...
 
 
-def create_draft(
-    session: Session, call: Call, pi: User, texts: _Texts, now: dt.datetime
-) -> Proposal:
-    """A draft proposal in ``call`` led by ``pi`` that says what ``texts`` says."""
-    return prop_services.create_proposal(
-        session,
-        call,
-        pi,
+class ProposalTexts(TypedDict):
+    """What a proposal says, by the name a proposal gives each text (create_proposal's
+    arguments, the proposal row's columns)."""
+
+    title: str
+    abstract: str
+    science_case: str
+    keywords: str
+    area: str
+
+
+def proposal_texts(texts: _Texts) -> ProposalTexts:
+    """What ``texts`` says, as :class:`ProposalTexts`."""
+    return ProposalTexts(
         title=texts.title,
         abstract=texts.abstract,
         science_case=texts.science_case,
         keywords=texts.keywords,
         area=texts.area,
-        now=now,
     )
+
+
+def create_draft(
+    session: Session, call: Call, pi: User, texts: _Texts, now: dt.datetime
+) -> Proposal:
+    """A draft proposal in ``call`` led by ``pi`` that says what ``texts`` says."""
+    return prop_services.create_proposal(session, call, pi, **proposal_texts(texts), now=now)
 
 
 def draw_proposals(

@@ -123,7 +123,9 @@ def build(
     counts.applicants = len(applicants.users)
     counts.applicant_countries = len({u.country_iso3 for u in applicants.users})
 
-    reviewers = build_reviewers(session, rng, account, countries, applicants, calls, scale, step)
+    reviewers = build_reviewers(
+        rng, account, account.grant_reviewer, countries, applicants, calls.all(), scale, step
+    )
     counts.reviewers = len(reviewers)
 
     counts.proposals_by_call = build_proposals(session, rng, calls, applicants, now, scale, step)

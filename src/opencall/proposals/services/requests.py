@@ -189,30 +189,7 @@ def validate_request(
                     technology=repr(pool.attributes.get("technology")),
                 )
             amount = float(doc.packages)  # type: ignore[attr-defined]
-        unit = fac_domain.unit_text(pool.unit, pool.unit_labels, amount)  # the reader's language
-        if amount > cp.amount:
-            raise DomainError(
-                "The request (%(amount)s %(unit)s) exceeds what the call offers in "
-                "%(pool)s (%(offered)s %(unit2)s).",
-                field="amount",
-                amount=plain_number(amount),
-                unit=unit,
-                pool=repr(pool.name),
-                offered=plain_number(cp.amount),
-                unit2=fac_domain.unit_text(pool.unit, pool.unit_labels, cp.amount),
-            )
-        _check_minimum(cp, amount, unit)
-        if cp.max_per_request is not None and amount > cp.max_per_request:
-            raise DomainError(
-                "The request (%(amount)s %(unit)s) exceeds the limit per request of "
-                "%(limit)s %(unit2)s in %(pool)s.",
-                field="amount",
-                amount=plain_number(amount),
-                unit=unit,
-                limit=plain_number(cp.max_per_request),
-                unit2=fac_domain.unit_text(pool.unit, pool.unit_labels, cp.max_per_request),
-                pool=repr(pool.name),
-            )
+        _check_limits(cp, amount)
     return amount, clean, pool
 
 
@@ -247,42 +224,72 @@ def _validate_custom(
         )
     except fac_domain.FieldProblem as exc:
         raise DomainError.composed(exc.message, field=f"details.{exc.field}") from exc
-    unit = fac_domain.unit_text(pool.unit, pool.unit_labels, amount)  # the reader's language
-    if amount > cp.amount:
-        raise DomainError(
-            "The request (%(amount)s %(unit)s) exceeds what the call offers in "
-            "%(name)s (%(offered)s).",
-            field="details.amount",
-            amount=plain_number(amount),
-            unit=unit,
-            name=repr(pool.name),
-            offered=plain_number(cp.amount),
-        )
-    _check_minimum(cp, amount, unit)
-    if cp.max_per_request is not None and amount > cp.max_per_request:
-        raise DomainError(
-            "The request (%(amount)s %(unit)s) exceeds the limit per request of "
-            "%(limit)s in %(name)s.",
-            field="details.amount",
-            amount=plain_number(amount),
-            unit=unit,
-            limit=plain_number(cp.max_per_request),
-            name=repr(pool.name),
-        )
+    _check_limits(cp, amount)
     return amount, clean, pool
 
 
-def _check_minimum(cp: CallPool, amount: float, unit: str) -> None:
-    """The call accepts no request below its minimum for the resource."""
+def _check_limits(cp: CallPool, amount: float) -> None:
+    """The call's limits on one request for the resource, in this order: no more than
+    the call offers, no less than its minimum, no more than its maximum per request.
+
+    A custom resource's refusals point at ``details.amount`` (its request form) and
+    have messages of their own; a preset pool's name the unit of each limit."""
+    pool = cp.pool
+    custom = pool.pool_type == "custom"
+    name = repr(pool.name)
+    asked = {
+        "field": "details.amount" if custom else "amount",
+        "amount": plain_number(amount),
+        "unit": fac_domain.unit_text(pool.unit, pool.unit_labels, amount),  # reader's language
+    }
+
+    def unit_of(limit: float) -> str:
+        """The unit's word for ``limit`` of it, in the reader's language."""
+        return fac_domain.unit_text(pool.unit, pool.unit_labels, limit)
+
+    if amount > cp.amount:
+        offered = plain_number(cp.amount)
+        if custom:
+            raise DomainError(
+                "The request (%(amount)s %(unit)s) exceeds what the call offers in "
+                "%(name)s (%(offered)s).",
+                **asked,
+                name=name,
+                offered=offered,
+            )
+        raise DomainError(
+            "The request (%(amount)s %(unit)s) exceeds what the call offers in "
+            "%(pool)s (%(offered)s %(unit2)s).",
+            **asked,
+            pool=name,
+            offered=offered,
+            unit2=unit_of(cp.amount),
+        )
     if cp.min_per_request is not None and amount < cp.min_per_request - 1e-9:
         raise DomainError(
             "The request (%(amount)s %(unit)s) is below the minimum per request of "
             "%(limit)s in %(name)s.",
-            field="details.amount" if cp.pool.pool_type == "custom" else "amount",
-            amount=plain_number(amount),
-            unit=unit,
+            **asked,
             limit=plain_number(cp.min_per_request),
-            name=repr(cp.pool.name),
+            name=name,
+        )
+    if cp.max_per_request is not None and amount > cp.max_per_request:
+        limit = plain_number(cp.max_per_request)
+        if custom:
+            raise DomainError(
+                "The request (%(amount)s %(unit)s) exceeds the limit per request of "
+                "%(limit)s in %(name)s.",
+                **asked,
+                limit=limit,
+                name=name,
+            )
+        raise DomainError(
+            "The request (%(amount)s %(unit)s) exceeds the limit per request of "
+            "%(limit)s %(unit2)s in %(pool)s.",
+            **asked,
+            limit=limit,
+            unit2=unit_of(cp.max_per_request),
+            pool=name,
         )
 
 
