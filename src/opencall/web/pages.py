@@ -417,7 +417,7 @@ def render(
 # ------------------------------------------------------------------ plumbing
 
 
-class BodyLimit:
+class BodyLimit(serving.HttpMiddleware):
     """Refuse request bodies beyond a hard limit before they are parsed
     (the upload service applies the exact, friendlier limit below it)."""
 
@@ -425,10 +425,7 @@ class BodyLimit:
         self.app = app
         self.limit = limit
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
                 await _too_large(scope, receive, send)
