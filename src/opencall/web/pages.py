@@ -161,6 +161,13 @@ class Page:
     def not_found(self) -> NoReturn:
         raise HTTPException(status_code=404)
 
+    def found(self, row: R | None) -> R:
+        """``row``, or 404 when it is None (a lookup that found nothing this person may
+        have); the pages' ``Api.found``."""
+        if row is None:
+            self.not_found()
+        return row
+
     def get_visible(self, model: type[R], row_id: int, visible: Callable[[R], bool]) -> R:
         """The ``model`` row ``row_id`` when it exists and ``visible(row)`` holds, else
         404 either way (whether it exists does not leak); the pages' ``Api.get_visible``."""
