@@ -71,10 +71,7 @@ def _overridable(page: Page, slug: str, proposal_id: int) -> tuple[Call, Proposa
     call = _call(page, slug)
     if not policies.may_override(page.db, page.user, call):
         page.not_found()
-    p = page.db.get(Proposal, proposal_id)
-    if p is None or p.call_id != call.id:
-        page.not_found()
-    return call, p
+    return call, page.get_visible(Proposal, proposal_id, lambda p: p.call_id == call.id)
 
 
 def _awards(

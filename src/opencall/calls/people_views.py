@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
 from opencall.errors import DomainError
-from opencall.facilities import policies as fac_policies
+from opencall.facilities.access import api_managed_provider, managed_provider
 from opencall.facilities.models import Provider
 from opencall.people import queries as people_queries
 from opencall.people import services as people_services
@@ -82,13 +82,6 @@ def _of_provider(db: Session, p: Provider, item: RoleGrant | RoleInvitation | No
         return False
     calls = {c.id for c in _calls_of(db, p)}
     return item.provider_id == p.id or (item.call_id is not None and item.call_id in calls)
-
-
-def managed_provider(page: Page, slug: str) -> Provider:
-    p = fac_policies.managed_provider(page.db, page.require_user(), slug)
-    if p is None:
-        page.not_found()
-    return p
 
 
 def resolve_scope(calls: list[Call], scope: str) -> int | None:
@@ -361,20 +354,11 @@ class RoleGiven(BaseModel):
     )
 
 
-def _api_provider(api: Api, slug: str) -> Provider:
-    p = fac_policies.managed_provider(api.db, api.require_user(), slug)
-    if p is None:
-        raise api.not_found()
-    return p
-
-
 def _api_revoke(
     api: Api, slug: str, model: type[Held], row_id: int, revoke_it: Callable[..., Any]
 ) -> Response:
     """Revoke a role or an invitation for the JSON API: 204, or the refusal."""
-    what = _in_scope(api.db, _api_provider(api, slug), model, row_id)
-    if what is None:
-        raise api.not_found()
+    what = api.found(_in_scope(api.db, api_managed_provider(api, slug), model, row_id))
     with api.saving():
         revoke_it(api.db, what, actor_id=api.actor_id)
     return Response(status_code=204)
@@ -399,7 +383,7 @@ def _people_out(db: Session, p: Provider) -> PeopleOut:
 @api_router.get("/providers/{slug}/roles", response_model=PeopleOut, responses=NOT_FOUND)
 def api_people(slug: str = SLUG, api: Api = Depends(get_api)) -> PeopleOut:
     """Roles on the provider and its calls, and pending invitations (administrators)."""
-    return _people_out(api.db, _api_provider(api, slug))
+    return _people_out(api.db, api_managed_provider(api, slug))
 
 
 @api_router.post(
@@ -411,7 +395,7 @@ def api_people(slug: str = SLUG, api: Api = Depends(get_api)) -> PeopleOut:
 )
 def api_grant(body: RoleIn, slug: str = SLUG, api: Api = Depends(get_api)) -> RoleGiven:
     """Give a role by e-mail: granted at once to an account, else an invitation is e-mailed."""
-    p = _api_provider(api, slug)
+    p = api_managed_provider(api, slug)
     calls = _calls_of(api.db, p)
     with api.saving():
         given = give_role(

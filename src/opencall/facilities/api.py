@@ -16,12 +16,13 @@ from sqlalchemy import select
 
 from opencall.errors import DomainError
 from opencall.facilities import policies, services
+from opencall.facilities.access import api_managed_provider
 from opencall.facilities.domain import (
     RequestField,
     UnitLabels,
     unit_label,
 )
-from opencall.facilities.models import CapacityPool, Facility, Provider
+from opencall.facilities.models import CapacityPool, Facility
 from opencall.facilities.queries import pools_of
 from opencall.web.api import MANAGE, Api, ApiError, domain_error, from_row, get_api, id_param
 
@@ -217,13 +218,6 @@ def facility_out(api: Api, fac: Facility) -> FacilityOut:
     )
 
 
-def _provider(api: Api, slug: str) -> Provider:
-    p = policies.managed_provider(api.db, api.require_user(), slug)
-    if p is None:
-        raise api.not_found()
-    return p
-
-
 def _facility(api: Api, facility_id: int) -> Facility:
     user = api.require_user()
     return api.get_visible(
@@ -258,7 +252,7 @@ def list_facilities(
     slug: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
 ) -> list[FacilityOut]:
     """The provider's facilities with their resources (its managers only)."""
-    p = _provider(api, slug)
+    p = api_managed_provider(api, slug)
     facs = api.db.scalars(
         select(Facility).where(Facility.provider_id == p.id).order_by(Facility.id)
     )
@@ -276,7 +270,7 @@ def create_facility(
 ) -> FacilityOut:
     """A facility: kind ``custom`` for one no preset describes (its resources say
     everything), or a preset kind with its typed attributes."""
-    p = _provider(api, slug)
+    p = api_managed_provider(api, slug)
     if api.db.scalar(
         select(Facility.id).where(Facility.provider_id == p.id, Facility.slug == body.slug)
     ):

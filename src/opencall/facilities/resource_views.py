@@ -118,31 +118,36 @@ def _date(raw: str) -> dt.date | None:
         return None
 
 
-def labels(page: Page) -> dict[str, Any]:
-    return {
-        "unit_of": lambda pool, amount=None: unit_label(
-            pool.unit, pool.unit_labels, amount, page.lang
-        ),
-        "field_type_label": labeller(page, FIELD_TYPE_LABELS),
-        "langs": LANGS,
-    }
+def _render(page: Page, template: str, status: int, **context: Any) -> Response:
+    """One of the pages of a facility and its resources: ``context`` with what every one
+    of them shows, the units' labels and choices and the request-field types'."""
+    return page.render(
+        template,
+        {
+            **context,
+            "unit_options": _unit_options(page),
+            "unit_of": lambda pool, amount=None: unit_label(
+                pool.unit, pool.unit_labels, amount, page.lang
+            ),
+            "field_type_label": labeller(page, FIELD_TYPE_LABELS),
+            "langs": LANGS,
+        },
+        status=status,
+    )
 
 
 # ---------------------------------------------------------------- the facility page
 
 
 def facility_page(page: Page, fac: Facility, status: int = 200, **extra: Any) -> Response:
-    return page.render(
+    return _render(
+        page,
         "manage/facility.html",
-        {
-            "facility": fac,
-            "pools": pools_of(page.db, fac.id),
-            "unit_options": _unit_options(page),
-            "form": extra.get("form", {}),
-            "errors": extra.get("errors", {}),
-            **labels(page),
-        },
-        status=status,
+        status,
+        facility=fac,
+        pools=pools_of(page.db, fac.id),
+        form=extra.get("form", {}),
+        errors=extra.get("errors", {}),
     )
 
 
@@ -230,33 +235,28 @@ def _resource_form(pool: CapacityPool) -> dict[str, str]:
 
 
 def resource_page(page: Page, pool: CapacityPool, status: int = 200, **extra: Any) -> Response:
-    return page.render(
+    return _render(
+        page,
         "manage/resource.html",
-        {
-            "pool": pool,
-            "facility": pool.facility,
-            "committed": services.committed_amount(page.db, pool),
-            "slot_capacity": services.slot_capacity(pool),
-            "unit_options": _unit_options(page),
-            "type_options": [(k, page._(FIELD_TYPE_LABELS[k])) for k in FIELD_TYPES],
-            "clashes": services.schedule_clashes(
-                page.db,
-                pool,
-                [(u.starts_at, u.ends_at) for u in pool.unavailable],
-                viewer=page.user,
-            ),
-            "bundle_with": [
-                o.name
-                for o in pools_of(page.db, pool.facility.id)
-                if o.id in (pool.bundle_with or [])
-            ],
-            "uform": extra.get("uform", {}),
-            "uerrors": extra.get("uerrors", {}),
-            "fform": extra.get("fform", {}),
-            "ferrors": extra.get("ferrors", {}),
-            **labels(page),
-        },
-        status=status,
+        status,
+        pool=pool,
+        facility=pool.facility,
+        committed=services.committed_amount(page.db, pool),
+        slot_capacity=services.slot_capacity(pool),
+        type_options=[(k, page._(FIELD_TYPE_LABELS[k])) for k in FIELD_TYPES],
+        clashes=services.schedule_clashes(
+            page.db,
+            pool,
+            [(u.starts_at, u.ends_at) for u in pool.unavailable],
+            viewer=page.user,
+        ),
+        bundle_with=[
+            o.name for o in pools_of(page.db, pool.facility.id) if o.id in (pool.bundle_with or [])
+        ],
+        uform=extra.get("uform", {}),
+        uerrors=extra.get("uerrors", {}),
+        fform=extra.get("fform", {}),
+        ferrors=extra.get("ferrors", {}),
     )
 
 
@@ -266,18 +266,15 @@ def resource(pool_id: int, page: Page = Depends(get_page)) -> Response:
 
 
 def edit_page(page: Page, pool: CapacityPool, status: int = 200, **extra: Any) -> Response:
-    return page.render(
+    return _render(
+        page,
         "manage/resource_edit.html",
-        {
-            "pool": pool,
-            "facility": pool.facility,
-            "unit_options": _unit_options(page),
-            "form": extra.get("form") or _resource_form(pool),
-            "errors": extra.get("errors", {}),
-            "others": [o for o in pools_of(page.db, pool.facility.id) if o.id != pool.id],
-            **labels(page),
-        },
-        status=status,
+        status,
+        pool=pool,
+        facility=pool.facility,
+        form=extra.get("form") or _resource_form(pool),
+        errors=extra.get("errors", {}),
+        others=[o for o in pools_of(page.db, pool.facility.id) if o.id != pool.id],
     )
 
 

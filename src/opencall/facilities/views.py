@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from opencall.errors import DomainError
 from opencall.facilities import policies, services
+from opencall.facilities.access import managed_provider
 from opencall.facilities.domain import unit_label
 from opencall.facilities.models import FACILITY_KINDS, Facility, Provider
 from opencall.facilities.queries import pools_of
@@ -43,13 +44,6 @@ EXAMPLES = {
     "lst_hours": {"lst_start_h": 0, "lst_end_h": 1},
     "sample_mass": {"mission": "CE-5", "sample_type": "CE-5 regolith"},
 }
-
-
-def _provider(page: Page, slug: str) -> Provider:
-    p = policies.managed_provider(page.db, page.require_user(), slug)
-    if p is None:
-        page.not_found()
-    return p
 
 
 def _json(raw: str) -> dict[str, Any] | None:
@@ -131,12 +125,12 @@ def new_provider(page: Page = Depends(get_page)) -> Response:
 
 @router.get("/manage/providers/{slug}", response_class=HTMLResponse)
 def provider(slug: str, page: Page = Depends(get_page)) -> Response:
-    return _provider_page(page, _provider(page, slug))
+    return _provider_page(page, managed_provider(page, slug))
 
 
 @router.post("/manage/providers/{slug}/facilities", response_class=HTMLResponse)
 def add_facility(slug: str, page: Page = Depends(get_page)) -> Response:
-    p = _provider(page, slug)
+    p = managed_provider(page, slug)
     f = page.form
     errors: dict[str, str] = {}
     attrs = _json(f.get("attributes", ""))
@@ -165,7 +159,7 @@ def add_facility(slug: str, page: Page = Depends(get_page)) -> Response:
 
 @router.post("/manage/providers/{slug}/pools", response_class=HTMLResponse)
 def add_pool(slug: str, page: Page = Depends(get_page)) -> Response:
-    p = _provider(page, slug)
+    p = managed_provider(page, slug)
     f = page.form
     raw = f.get("facility_id", "")
     fac = page.db.get(Facility, int(raw)) if raw.isdecimal() and len(raw) < 10 else None

@@ -17,10 +17,7 @@ def found_for(page: Page, model: type[T], row_id: int, allowed: Callable[[T], bo
     """The signed-in person's row of ``model`` if it exists and ``allowed`` says they may
     have it; otherwise 404 (existence does not leak)."""
     page.require_user()
-    row = page.db.get(model, row_id)
-    if row is None or not allowed(row):
-        page.not_found()
-    return row
+    return page.get_visible(model, row_id, allowed)
 
 
 def proposal_for(page: Page, proposal_id: int) -> Proposal:

@@ -145,10 +145,9 @@ def form_data(page: Page, kind: str) -> dict[str, Any]:
 
 def award_for(page: Page, proposal_id: int) -> Proposal:
     page.require_user()
-    proposal = page.db.get(Proposal, proposal_id)
-    if proposal is None or not policies.may_see_records(page.db, page.user, proposal):
-        page.not_found()
-    return proposal
+    return page.get_visible(
+        Proposal, proposal_id, lambda p: policies.may_see_records(page.db, page.user, p)
+    )
 
 
 def _label(page: Page, table: dict[str, str], key: str) -> str:
@@ -231,9 +230,7 @@ def add_record(proposal_id: int, page: Page = Depends(get_page)) -> Response:
 @router.post("/awards/{proposal_id}/records/{record_id}", response_class=HTMLResponse)
 def update_record(proposal_id: int, record_id: int, page: Page = Depends(get_page)) -> Response:
     proposal = _recording(page, proposal_id)
-    rec = page.db.get(PostAwardRecord, record_id)
-    if rec is None or rec.proposal_id != proposal.id:
-        page.not_found()
+    rec = page.get_visible(PostAwardRecord, record_id, lambda r: r.proposal_id == proposal.id)
     with page.attempt() as refused:
         services.update_record(page.db, rec, form_data(page, rec.kind), actor_id=page.user.id)
     return _saved(page, proposal, refused)

@@ -109,6 +109,13 @@ class Api:
     def not_found(self) -> ApiError:
         return ApiError(404, "not found")
 
+    def found(self, row: R | None) -> R:
+        """``row``, or 404 when it is None (a lookup that found nothing the caller may
+        have)."""
+        if row is None:
+            raise self.not_found()
+        return row
+
     def get_visible(self, model: type[R], row_id: int, visible: Callable[[R], bool]) -> R:
         """The ``model`` row ``row_id`` when it exists and ``visible(row)`` holds, else
         404 either way (whether it exists does not leak)."""

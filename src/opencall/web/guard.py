@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opencall.inputs import control_char, invisible_only
 from opencall.settings import Settings
-from opencall.web.serving import Tracked
+from opencall.web.serving import HttpMiddleware, Tracked
 
 log = logging.getLogger("opencall.web")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -152,16 +152,13 @@ def _query_has_control(raw: bytes) -> bool:
     return any(b < 0x20 or b == 0x7F for b in decoded)
 
 
-class Guard:
+class Guard(HttpMiddleware):
     def __init__(self, app: ASGIApp, settings: Settings, error_page: ErrorPage) -> None:
         self.app = app
         self.settings = settings
         self.error_page = error_page
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             receive = await self._check(scope, receive)
         except Refused as exc:

@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import quote
 
 import jinja2
@@ -46,6 +46,7 @@ from opencall.web import guard, idempotency, security, serving
 from opencall.web.i18n import HTML_LANG, LANGUAGES, N_, Translator, error_json, negotiate
 
 WEB = Path(__file__).parent
+R = TypeVar("R")  # a row of some table
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 UserLoader = Callable[[Session, str], Any | None]
 
@@ -159,6 +160,21 @@ class Page:
 
     def not_found(self) -> NoReturn:
         raise HTTPException(status_code=404)
+
+    def found(self, row: R | None) -> R:
+        """``row``, or 404 when it is None (a lookup that found nothing this person may
+        have); the pages' ``Api.found``."""
+        if row is None:
+            self.not_found()
+        return row
+
+    def get_visible(self, model: type[R], row_id: int, visible: Callable[[R], bool]) -> R:
+        """The ``model`` row ``row_id`` when it exists and ``visible(row)`` holds, else
+        404 either way (whether it exists does not leak); the pages' ``Api.get_visible``."""
+        row = self.db.get(model, row_id)
+        if row is None or not visible(row):
+            self.not_found()
+        return row
 
     @property
     def received_at(self) -> dt.datetime:
@@ -417,7 +433,7 @@ def render(
 # ------------------------------------------------------------------ plumbing
 
 
-class BodyLimit:
+class BodyLimit(serving.HttpMiddleware):
     """Refuse request bodies beyond a hard limit before they are parsed
     (the upload service applies the exact, friendlier limit below it)."""
 
@@ -425,10 +441,7 @@ class BodyLimit:
         self.app = app
         self.limit = limit
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
                 await _too_large(scope, receive, send)

@@ -14,20 +14,18 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opencall.logging_setup import bound
+from opencall.web.serving import HttpMiddleware
 
 log = logging.getLogger("opencall.web.request")
 HEADER = b"x-request-id"
 _TOKEN = re.compile(rb"[A-Za-z0-9._-]{1,64}")
 
 
-class RequestLog:
+class RequestLog(HttpMiddleware):
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         given = dict(scope.get("headers") or []).get(HEADER, b"")
         rid = given.decode() if _TOKEN.fullmatch(given) else uuid.uuid4().hex[:16]
         status = 500

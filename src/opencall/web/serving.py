@@ -137,6 +137,23 @@ async def send_whole(
     await send({"type": "http.response.body", "body": body})
 
 
+class HttpMiddleware:
+    """Base of the ASGI middlewares that act on HTTP requests only: any other scope
+    (lifespan, websocket) goes straight through to ``self.app``; an HTTP request goes
+    to :meth:`http`, which the subclass writes (its ``__init__`` sets ``self.app``)."""
+
+    app: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
 class Tracked:
     """An ASGI ``send`` that remembers whether the answer has begun: once its start is
     out, an error can no longer be answered with a 500, only by closing the connection."""
@@ -151,7 +168,7 @@ class Tracked:
         await self.send(message)
 
 
-class ServeErrors:
+class ServeErrors(HttpMiddleware):
     """The outermost layer: stamps the receipt time, and answers an unhandled error with
     a 500 itself (logged) instead of letting it reach the server, which would then close
     the kept-alive connection although a complete answer was sent."""
@@ -166,10 +183,7 @@ class ServeErrors:
         self.page_500 = page_500
         self.page_503 = page_503
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope.setdefault("state", {})[RECEIVED_AT] = dt.datetime.now(dt.UTC)
         tracked = Tracked(send)
         try:

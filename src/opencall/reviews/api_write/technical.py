@@ -66,10 +66,7 @@ def technical_list(slug: str = SLUG, api: Api = Depends(get_api)) -> list[Techni
 
 
 def _technical_proposal(api: Api, proposal_id: int) -> Proposal:
-    p = policies.technical_review_proposal(api.db, api.require_user(), proposal_id)
-    if p is None:
-        raise api.not_found()
-    return p
+    return api.found(policies.technical_review_proposal(api.db, api.require_user(), proposal_id))
 
 
 def _technical_out(api: Api, p: Proposal) -> TechnicalOut:

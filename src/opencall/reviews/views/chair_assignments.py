@@ -112,9 +112,7 @@ def assignment_add(slug: str, page: Page = Depends(get_page)) -> Response:
 @router.post("/manage/calls/{slug}/assignment/{assignment_id}/remove", response_class=HTMLResponse)
 def assignment_remove(slug: str, assignment_id: int, page: Page = Depends(get_page)) -> Response:
     call = staff_call(page, slug)
-    a = page.db.get(ReviewAssignment, assignment_id)
-    if a is None or a.call_id != call.id:
-        page.not_found()
+    a = page.get_visible(ReviewAssignment, assignment_id, lambda row: row.call_id == call.id)
     reason = page.form.get("reason", "")[:2000]
     return _change(
         page,

@@ -30,10 +30,11 @@ router = APIRouter()
 
 def _assignment(page: Page, assignment_id: int) -> ReviewAssignment:
     page.require_user()
-    a = page.db.get(ReviewAssignment, assignment_id)
-    if a is None or not policies.may_open_assignment(page.db, page.user, a):
-        page.not_found()
-    return a
+    return page.get_visible(
+        ReviewAssignment,
+        assignment_id,
+        lambda a: policies.may_open_assignment(page.db, page.user, a),
+    )
 
 
 def review_deadline(call: Call, now: dt.datetime) -> dict[str, Any] | None:

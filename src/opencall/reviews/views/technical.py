@@ -37,10 +37,7 @@ def technical_list(slug: str, page: Page = Depends(get_page)) -> Response:
 
 def _technical_proposal(page: Page, proposal_id: int) -> Proposal:
     page.require_user()
-    p = policies.technical_review_proposal(page.db, page.user, proposal_id)
-    if p is None:
-        page.not_found()
-    return p
+    return page.found(policies.technical_review_proposal(page.db, page.user, proposal_id))
 
 
 def _technical_page(page: Page, p: Proposal, status: int = 200, **extra: Any) -> Response:
