@@ -278,13 +278,17 @@ class CalendarRow:
     end: dt.datetime
     entry: ScheduleEntry | None
     unavailable: str  # the reason, "" when the slot is usable
+    other_call: bool = False  # booked by another call sharing the resource (nothing more said)
 
 
 def calendar(session: Session, call: Call, pool: CapacityPool) -> list[CalendarRow]:
-    """Every slot of the resource's period: who has it, or why it is unavailable."""
+    """Every slot of the resource's period: who has it, whether another call sharing the
+    resource booked it (:func:`booked_by_other_calls`: taken, but nothing of that call is
+    said), or why it is unavailable."""
     from opencall.optim import slots as sl
 
     grid = sl.slot_grid(resource_of(pool))
+    theirs = booked_by_other_calls(session, call, pool)
     placed = {
         e.start: e
         for e in session.scalars(
@@ -296,7 +300,16 @@ def calendar(session: Session, call: Call, pool: CapacityPool) -> list[CalendarR
             )
         )
     }
-    return [CalendarRow(s.start, s.end, placed.get(s.start), s.reason) for s in grid]
+    return [
+        CalendarRow(
+            s.start,
+            s.end,
+            placed.get(s.start),
+            s.reason,
+            other_call=any(t0 < s.end and s.start < t1 for t0, t1, _ in theirs),
+        )
+        for s in grid
+    ]
 
 
 def unplaced(session: Session, call: Call, pool: CapacityPool) -> list[ScheduleEntry]:

@@ -9,6 +9,9 @@ What each variant shows:
   frozen);
 * applicant team: their own proposal's slots and nothing about other proposals;
 * public (call published): "booked" and the unavailable periods, no proposal at all.
+
+A slot another call sharing the resource has booked is shown to the staff as "booked by
+another call" only: neither that call nor its proposal is named.
 """
 
 from __future__ import annotations
@@ -102,7 +105,10 @@ def staff_calendar(slug: str, pool_id: int, page: Page = Depends(get_page)) -> R
             "show_identity": may_see_identities(page.db, page.user, call),
             "unavailable": sorted(pool.unavailable, key=lambda u: u.starts_at),
             "booked": sum(1 for c in cal if c.entry is not None),
-            "free": sum(1 for c in cal if c.entry is None and not c.unavailable),
+            "free": sum(
+                1 for c in cal if c.entry is None and not c.unavailable and not c.other_call
+            ),
+            "other_calls": sum(1 for c in cal if c.entry is None and c.other_call),
             "unit": unit_name(pool, page.lang, 2),
         },
     )
