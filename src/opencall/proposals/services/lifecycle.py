@@ -15,7 +15,7 @@ from opencall.calls.domain import is_open_at
 from opencall.calls.models import Call
 from opencall.calls.schemas import call_form
 from opencall.db import utcnow
-from opencall.errors import DomainError, Localized
+from opencall.errors import DomainError, Localized, Sentences
 from opencall.facilities.domain import parse_fields
 from opencall.inputs import invisible_only
 from opencall.people.models import User
@@ -291,6 +291,14 @@ def submission_errors(proposal: Proposal) -> list[tuple[str, DomainError]]:
     return problems
 
 
+def incomplete_problems(exc: DomainError) -> list[DomainError] | None:
+    """The problems :func:`submit` refused a proposal for (each said in the reader's
+    language by its own id), else None: the edges show them as the checklist without
+    running the checks again."""
+    said = exc.params.get("problems") if exc.code == "incomplete" else None
+    return list(said.errors) if isinstance(said, Sentences) else None
+
+
 def submission_problems(proposal: Proposal) -> list[tuple[str, str]]:
     """Everything that blocks submission, as (field, message in English); empty when
     ready. Pages say them in the reader's language from :func:`submission_errors`."""
@@ -334,16 +342,14 @@ def submit(
             # it again, or its answer was lost): answered with that revision, no change
             return counted
     require_call_open(proposal.call, now)
-    problems = submission_errors(proposal)
+    problems = submission_errors(proposal)  # the one run of the checks of a submit
     if problems:
         raise DomainError(
             "The proposal cannot be submitted yet: %(problems)s",
             field=problems[0][0],
             code="incomplete",
-            # one problem is said in the reader's language by its own id
-            problems=problems[0][1]
-            if len(problems) == 1
-            else " ".join(e.message for _, e in problems),
+            # each problem said in the reader's language, joined as that language does
+            problems=Sentences([e for _f, e in problems]),
         )
     # re-validate every request against the call as it is now
     for r in proposal.requests:

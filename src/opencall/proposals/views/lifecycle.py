@@ -111,13 +111,15 @@ def submit(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     proposal = proposal_for(page, proposal_id)
     if not policies.may_submit_proposal(page.user, proposal):
         page.not_found()
-    if services.submission_problems(proposal):
-        return editor(page, proposal, 400)
     with page.attempt() as refused:
+        # the service runs the submission checks, once
         rev = services.submit(page.db, proposal, actor_id=page.user.id, now=page.received_at)
         if proposal.submitted_at == page.received_at:  # recorded now (not a repeated click)
             _mail_receipt(page, proposal, rev)
     if refused:
+        said = services.incomplete_problems(refused.error) if refused.error else None
+        if said is not None:  # the checklist says each problem (no message above it)
+            return editor(page, proposal, 400, problems=said)
         return editor(page, proposal, 400, error=refused.message)
     return page.redirect("/dashboard", "submitted")
 
