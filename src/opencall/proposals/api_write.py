@@ -103,7 +103,8 @@ class ProposalFull(BaseModel):
 
 # the title's limit is the call's, checked by the service (400 naming it), not a copy here
 TITLE_LIMIT = (
-    "at most the call's `form.title_max_chars` characters (200 by default, 300 at most); "
+    "at most the call's `form.title_max_chars` characters (200 by default; a call's limit "
+    "is at most 300, a higher one refused when the call is made or edited); "
     "a longer one is refused with 400 naming the limit"
 )
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from opencall.calls.domain import is_open_at
 from opencall.calls.models import Call
-from opencall.calls.schemas import call_form
+from opencall.calls.schemas import TITLE_MAX_CHARS, call_form
 from opencall.db import utcnow
 from opencall.errors import DomainError, Localized, Sentences
 from opencall.facilities.domain import parse_fields
@@ -92,7 +92,7 @@ def create_proposal(
 
 
 #: the longest title any call may allow (the ``proposals.title`` column's length)
-TITLE_COLUMN_CHARS = 300
+TITLE_COLUMN_CHARS = TITLE_MAX_CHARS
 
 
 def title_limit(call: Call) -> int:
