@@ -1,8 +1,9 @@
 """Submitting a proposal with several problems: each problem is said in the reader's
 language and they are joined in it (before: joined in English into one parameter, which
-no translation matched); and the submission checks run once per submit, in the service
-(before: the page checked, then the service, then the page again on a refusal; the API
-checked, then the service, then its answer)."""
+no translation matched); and the submission checks run once per submit (before: the page
+checked, then the service again, or the editor again on a refusal; the API checked, then
+the service, then its answer). The page checks and tells the service it did (no rollback
+to show the checklist); the API leaves them to the service."""
 
 from __future__ import annotations
 

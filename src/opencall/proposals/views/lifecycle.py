@@ -111,15 +111,18 @@ def submit(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     proposal = proposal_for(page, proposal_id)
     if not policies.may_submit_proposal(page.user, proposal):
         page.not_found()
+    # the submission checks run once: here, so that a proposal not ready is shown again
+    # with its checklist (each problem, no message above it) without a rollback
+    problems = services.submission_errors(proposal)
+    if problems:
+        return editor(page, proposal, 400, problems=[e for _f, e in problems])
     with page.attempt() as refused:
-        # the service runs the submission checks, once
-        rev = services.submit(page.db, proposal, actor_id=page.user.id, now=page.received_at)
+        rev = services.submit(
+            page.db, proposal, actor_id=page.user.id, now=page.received_at, checked=True
+        )
         if proposal.submitted_at == page.received_at:  # recorded now (not a repeated click)
             _mail_receipt(page, proposal, rev)
     if refused:
-        said = services.incomplete_problems(refused.error) if refused.error else None
-        if said is not None:  # the checklist says each problem (no message above it)
-            return editor(page, proposal, 400, problems=said)
         return editor(page, proposal, 400, error=refused.message)
     return page.redirect("/dashboard", "submitted")
 
