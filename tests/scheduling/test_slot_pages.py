@@ -200,3 +200,8 @@ def test_staff_calendar_shows_slots_another_call_booked(web: Web, sw: SlotWorld)
     assert page.count(">free<") == before.count(">free<") - 2
     assert "Booked by another call" in page and "Shared" not in page
     assert their_code.split(" ")[0] not in page
+    # the staff's iCalendar has them too, as busy time that names nobody
+    ics = office.get(f"{path}.ics").content
+    theirs_there = {a: t for a, _b, t in events(ics).values() if t == "Booked by another call"}
+    assert sorted(theirs_there) == taken
+    assert b"Shared" not in ics and their_code.split(" ")[0].encode() not in ics
