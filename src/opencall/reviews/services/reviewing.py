@@ -75,18 +75,18 @@ def frozen_refusal(session: Session, call: Call) -> DomainError:
     may still unfreeze it (:func:`~opencall.reviews.services.calibration.unfreeze_refusal`,
     the one copy of those rules): never in a dual-anonymous call, no longer once the
     allocation has read the ranking or the decisions are out."""
-    if call.anonymity == "dual":
+    if unfreeze_refusal(session, call) is None:
+        return DomainError(
+            "The ranking is frozen; grades can no longer change (the chair may unfreeze it)."
+        )
+    if call.anonymity == "dual":  # the words for the refusal's reason, not another rule
         return DomainError(
             "The ranking is frozen; grades can no longer change (in a dual-anonymous call a "
             "freeze is never undone)."
         )
-    if unfreeze_refusal(session, call) is not None:
-        return DomainError(
-            "The ranking is frozen; grades can no longer change (the allocation has run on "
-            "it, so it can no longer be unfrozen)."
-        )
     return DomainError(
-        "The ranking is frozen; grades can no longer change (the chair may unfreeze it)."
+        "The ranking is frozen; grades can no longer change (the allocation has run on "
+        "it, so it can no longer be unfrozen)."
     )
 
 
