@@ -140,6 +140,9 @@ def test_a_refused_override_keeps_the_chairs_page(
     )
     assert r.status_code == 400
     assert "page 3 of" in r.text, "the refused override went back to page 1"
+    # its page links lead to the decisions' pages, not to the override's address
+    links = re.findall(r'<a href="([^"]*)" rel="(?:prev|next)"', r.text)
+    assert links and all(html.unescape(x).startswith(f"{path}?page=") for x in links), links
     shown = _rows(r.text, TABLES["decisions"])
 
     def bare(row: str) -> str:  # a row without the refusal's marks and the form's token

@@ -153,7 +153,15 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
         .where(Decision.call_id == call.id, Proposal.status.in_(rq.REVIEWABLE))
         .order_by(func.coalesce(ranked.rank, 10**9), Decision.id)
     )
-    shown, pager = paginate_query(db, stmt, page.request.query_params, PER_PAGE, "#decisions")
+    # the page links lead to this page's address, also when it is shown again at a form's
+    shown, pager = paginate_query(
+        db,
+        stmt,
+        page.request.query_params,
+        PER_PAGE,
+        "#decisions",
+        path=f"/manage/calls/{call.slug}/decisions",
+    )
     decisions = [d for d, _p, _r in shown]
     errors: dict[Any, str] = dict(extra.pop("errors", {}))
     on_page = {d.proposal_id for d in decisions}
