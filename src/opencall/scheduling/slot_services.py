@@ -6,9 +6,11 @@ as one ``ScheduleEntry`` of kind ``slot`` per slot, and exported as iCalendar.""
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
@@ -288,7 +290,16 @@ def calendar(session: Session, call: Call, pool: CapacityPool) -> list[CalendarR
     from opencall.optim import slots as sl
 
     grid = sl.slot_grid(resource_of(pool))
-    theirs = booked_by_other_calls(session, call, pool)
+    # the other calls' bookings by start, with the latest end so far: a slot [s, e) is
+    # taken when one that starts before e ends after s (a bisection, not a scan per slot)
+    theirs = sorted((t0, t1) for t0, t1, _why in booked_by_other_calls(session, call, pool))
+    their_starts = [t0 for t0, _t1 in theirs]
+    latest_end = list(accumulate((t1 for _t0, t1 in theirs), max))
+
+    def other_call(start: dt.datetime, end: dt.datetime) -> bool:
+        i = bisect_left(their_starts, end) - 1
+        return i >= 0 and latest_end[i] > start
+
     placed = {
         e.start: e
         for e in session.scalars(
@@ -306,7 +317,7 @@ def calendar(session: Session, call: Call, pool: CapacityPool) -> list[CalendarR
             s.end,
             placed.get(s.start),
             s.reason,
-            other_call=any(t0 < s.end and s.start < t1 for t0, t1, _ in theirs),
+            other_call=other_call(s.start, s.end),
         )
         for s in grid
     ]
