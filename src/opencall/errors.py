@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -24,6 +24,23 @@ class Localized(str):
 
     def in_lang(self, lang: str) -> str:
         return self.by_lang.get(lang) or str.__str__(self)
+
+
+class Sentences(str):
+    """Several errors said one after the other as one message parameter (a proposal's
+    problems that block its submission): the string is the English sentences joined by
+    spaces (what ``DomainError.message`` shows); ``Translator.error`` says each in the
+    reader's language and joins them as that language does::
+
+        raise DomainError("Cannot submit: %(problems)s", problems=Sentences(errors))
+    """
+
+    errors: tuple[DomainError, ...]
+
+    def __new__(cls, errors: Sequence[DomainError]) -> Sentences:
+        obj = super().__new__(cls, " ".join(e.message for e in errors))
+        obj.errors = tuple(errors)
+        return obj
 
 
 class DomainError(Exception):

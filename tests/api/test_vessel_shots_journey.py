@@ -333,7 +333,10 @@ def test_a_vessel_and_a_plasma_device_through_the_api(web: Web, one_loop: None) 
         if code.startswith("PS28") and country_of[code] in ldc:
             ac.post(f"/api/v1/awards/{pid}/outputs", {
                 "title": "Seamount fauna", "year": 2029, "countries": [country_of[code]]})  # fmt: skip
-    stages = office.get("/api/v1/calls/star-2028/postaward")
+    # one page holds them all
+    stage_page = office.get("/api/v1/calls/star-2028/postaward", limit=200)
+    assert stage_page["page"]["next_cursor"] is None
+    stages = stage_page["items"]
     assert all(x["used"] and x["completed"] for x in stages)
     assert sum(x["produced_results"] for x in stages) == sum(
         country_of[c] in ldc for c in awarded_codes if c.startswith("PS28")

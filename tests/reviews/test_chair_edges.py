@@ -13,6 +13,8 @@ from opencall.errors import DomainError
 from opencall.people.models import User
 from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
+from opencall.reviews.models import SolverRun
+from opencall.web.i18n import Translator
 from tests import factories as F
 
 
@@ -47,6 +49,47 @@ def test_a_grade_cannot_change_under_a_frozen_ranking(db: Session) -> None:
             comments_to_applicants="changed my mind",
         )
     assert review.grade == before
+
+
+@pytest.mark.parametrize(
+    ("case", "said", "not_said"),
+    [
+        ("single", "(the chair may unfreeze it)", "never undone"),
+        ("dual", "in a dual-anonymous call a freeze is never undone", "may unfreeze"),
+        ("allocated", "the allocation has run on it", "may unfreeze"),
+    ],
+)
+def test_the_reviewer_is_told_whether_the_freeze_can_be_undone(
+    db: Session, case: str, said: str, not_said: str
+) -> None:
+    """Before: the reviewer was told "the chair may unfreeze it" even where the freeze is
+    never undone (a dual-anonymous call) or can no longer be (the allocation read it);
+    the message says what ``reviews.services.unfreeze_refusal`` decides, in each language."""
+    s = db
+    call, _props, by_id = _graded(s)
+    rv.run_calibration(s, call, n_bootstrap=10)
+    rv.freeze_ranking(s, call)
+    if case == "dual":
+        call.anonymity = "dual"  # type: ignore[attr-defined]
+    if case == "allocated":
+        s.add(
+            SolverRun(
+                call_id=call.id,  # type: ignore[attr-defined]
+                kind="allocation",
+                inputs_hash="x",
+                version="t",
+                status="ok",
+            )
+        )
+    s.flush()
+    a = rq.assignments_of_call(s, call)[0]
+    with pytest.raises(DomainError, match="ranking is frozen") as err:
+        rv.submit_review(s, a, by_id[a.reviewer_id], grade=2, comments_to_applicants="again")
+    assert said in err.value.message and not_said not in err.value.message
+    assert (rv.unfreeze_refusal(s, call) is None) == (case == "single")  # type: ignore[arg-type]
+    for lang in ("zh", "fr", "es"):
+        said_there = Translator(lang).error(err.value)
+        assert said_there != err.value.message and "ranking" not in said_there, lang
 
 
 def test_the_allocation_refuses_a_ranking_older_than_the_grades(db: Session) -> None:

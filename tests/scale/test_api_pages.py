@@ -50,6 +50,8 @@ def build(factory: sessionmaker[Session], n: int) -> dict[str, Any]:
         chair = F.user(s)
         people_services.grant_role(s, chair.id, "chair", call_id=call.id)
         reviewer = F.user(s)
+        office = F.user(s)
+        people_services.grant_role(s, office.id, "call_manager", provider_id=call.provider_id)
         applicant = F.user(s, country="NPL")
         countries = ["IND", "BRA", "KEN", "CHN", "PER", "FRA"]
         props = []
@@ -109,7 +111,8 @@ def build(factory: sessionmaker[Session], n: int) -> dict[str, Any]:
         )
         call.status = "review"
         tokens = {}
-        for who, user in (("chair", chair), ("reviewer", reviewer), ("applicant", applicant)):
+        people = (("chair", chair), ("reviewer", reviewer), ("applicant", applicant))
+        for who, user in (*people, ("office", office)):
             _t, raw = people_services.create_api_token(s, user, "paging")
             tokens[who] = raw
         s.commit()
@@ -127,6 +130,7 @@ def lists(slug: str) -> list[tuple[str, str]]:
         (f"/api/v1/calls/{slug}/decisions", "chair"),
         (f"/api/v1/calls/{slug}/awards", "chair"),
         (f"/api/v1/calls/{slug}/schedule", "chair"),
+        (f"/api/v1/calls/{slug}/postaward", "office"),
     ]
 
 
@@ -170,6 +174,8 @@ def test_cursor_pages_cover_each_list_once_in_order(
         assert items == r.json()["items"], path
         if "ranking" in path:
             assert [i["rank"] for i in items] == list(range(1, n + 2))
+        if path.endswith("/postaward"):  # every awarded proposal (the draft has none), by code
+            assert [i["proposal_code"] for i in items] == sorted(reviewable), path
         if path.endswith(("/proposals", "/ranking", "/decisions", "/awards")) and "calls/" in path:
             got = [i.get("proposal_code") or i.get("code") for i in items]
             assert got == reviewable, path  # the draft is not listed

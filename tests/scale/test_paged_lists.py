@@ -7,6 +7,7 @@ post-award overview was not paged at all."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,9 +23,9 @@ from opencall.proposals.models import Proposal
 from opencall.results import views as results_views
 from opencall.scheduling import views as scheduling_views
 from opencall.scheduling.models import ScheduleEntry
-from tests.scale.test_page_queries import statements
+from tests.scale.test_page_queries import statements, world
 from tests.scale.test_results_page_queries import published
-from tests.web.conftest import Web
+from tests.web.conftest import Web, csrf
 
 PER_PAGE = 4
 VIEWS = (allocation_views, scheduling_views, results_views)
@@ -116,3 +117,54 @@ def test_a_page_reads_only_its_rows(
         r = office.get(f"/manage/calls/{slug}/postaward?page=2")
     assert r.status_code == 200 and len(_rows(r.text, TABLES["postaward"])) == PER_PAGE
     assert seen["Proposal"] <= PER_PAGE
+
+
+def test_a_refused_override_keeps_the_chairs_page(
+    web: Web, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chair on page 3 of the decisions whose override is refused sees page 3 again,
+    with the refusal by the proposal's form; a saved override goes back to page 3 too."""
+    monkeypatch.setattr(allocation_views, "PER_PAGE", PER_PAGE)
+    data = world(factory, 10)
+    chair = web.login(data["chair"])
+    path = f"/manage/calls/{data['slug']}/decisions"
+    page3 = chair.get(f"{path}?page=3").text
+    rows3 = _rows(page3, TABLES["decisions"])
+    assert rows3 and _rows(chair.get(path).text, TABLES["decisions"]) != rows3
+    pid, action = re.findall(
+        r'<tr id="p(\d+)">.*?<form method="post" action="([^"]+)"', page3, re.S
+    )[1]
+    token = csrf(chair, f"{path}?page=3")
+    r = chair.post(
+        html.unescape(action), data={"csrf_token": token, "outcome": "awarded", "reason": ""}
+    )
+    assert r.status_code == 400
+    assert "page 3 of" in r.text, "the refused override went back to page 1"
+    # its page links lead to the decisions' pages, not to the override's address
+    links = re.findall(r'<a href="([^"]*)" rel="(?:prev|next)"', r.text)
+    assert links and all(html.unescape(x).startswith(f"{path}?page=") for x in links), links
+    shown = _rows(r.text, TABLES["decisions"])
+
+    def bare(row: str) -> str:  # a row without the refusal's marks and the form's token
+        row = re.sub(
+            r'<span class="error".*?</span>| aria-invalid="true" aria-describedby="[^"]+"', "", row
+        )
+        return re.sub(r'name="csrf_token" value="[^"]+"', "", row)
+
+    assert [bare(x) for x in shown] == [bare(x) for x in rows3]
+    mine = next(x for x in shown if f'id="p{pid}"' in x)
+    assert "An override needs a reason." in mine
+    # posted from another page than the proposal's (an old tab): said at the top
+    r = chair.post(
+        html.unescape(action).replace("page=3", "page=1"),
+        data={"csrf_token": token, "outcome": "awarded", "reason": ""},
+    )
+    assert r.status_code == 400 and "page 1 of" in r.text
+    assert '<div class="errors" role="alert"><p>An override needs a reason.</p></div>' in r.text
+    r = chair.post(
+        html.unescape(action),
+        data={"csrf_token": token, "outcome": "not_awarded", "reason": "a second look"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and "page=3" in r.headers["location"]
+    assert r.headers["location"].endswith(f"#p{pid}")

@@ -162,3 +162,46 @@ def test_public_calendar_once_published_names_nobody(web: Web, sw: SlotWorld) ->
         office.get(f"/manage/calls/{sw.slug}/resources/{sw.pools['b']}/calendar.ics").content
     )
     assert staff.keys() == got.keys()
+
+
+def test_staff_calendar_shows_slots_another_call_booked(web: Web, sw: SlotWorld) -> None:
+    """Two calls share Krios B: the sessions the other call booked are taken on this call's
+    calendar ("booked by another call"), never free, and nothing of that call is shown."""
+    from opencall.facilities.models import CapacityPool
+    from opencall.runs import Solve
+    from opencall.scheduling import slot_services
+    from tests.scheduling.test_shared_pool import _call_with_award
+
+    schedule(web, sw)
+    office, _ = session_client(web, sw.emails["manager"])
+    path = f"/manage/calls/{sw.slug}/resources/{sw.pools['b']}/calendar"
+    before = office.get(path).text
+    with web.factory() as s:
+        pool = s.get(CapacityPool, sw.pools["b"])
+        assert pool is not None
+        theirs = _call_with_award(s, pool, 2.0, 2.0)
+        slot_services.schedule_slots(s, theirs, Solve(0, None))
+        their_code = s.scalars(
+            select(ScheduleEntry.label).where(ScheduleEntry.call_id == theirs.id)
+        ).first()
+        taken = sorted(
+            e.start
+            for e in s.scalars(
+                select(ScheduleEntry).where(
+                    ScheduleEntry.call_id == theirs.id, ScheduleEntry.start.is_not(None)
+                )
+            )
+        )
+        s.commit()
+    assert len(taken) == 2 and their_code
+    page = office.get(path).text
+    assert page.count('class="booked other-call"') == 2, "another call's sessions shown free"
+    assert page.count('class="booked"') == 7  # this call's own, unchanged
+    assert page.count(">free<") == before.count(">free<") - 2
+    assert "Booked by another call" in page and "Shared" not in page
+    assert their_code.split(" ")[0] not in page
+    # the staff's iCalendar has them too, as busy time that names nobody
+    ics = office.get(f"{path}.ics").content
+    theirs_there = {a: t for a, _b, t in events(ics).values() if t == "Booked by another call"}
+    assert sorted(theirs_there) == taken
+    assert b"Shared" not in ics and their_code.split(" ")[0].encode() not in ics

@@ -150,8 +150,21 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
         .where(Decision.call_id == call.id, Proposal.status.in_(rq.REVIEWABLE))
         .order_by(func.coalesce(ranked.rank, 10**9), Decision.id)
     )
-    shown, pager = paginate_query(db, stmt, page.request.query_params, PER_PAGE, "#decisions")
+    # the page links lead to this page's address, also when it is shown again at a form's
+    shown, pager = paginate_query(
+        db,
+        stmt,
+        page.request.query_params,
+        PER_PAGE,
+        "#decisions",
+        path=f"/manage/calls/{call.slug}/decisions",
+    )
     decisions = [d for d, _p, _r in shown]
+    errors: dict[Any, str] = dict(extra.pop("errors", {}))
+    on_page = {d.proposal_id for d in decisions}
+    for key in [k for k in errors if isinstance(k, int) and k and k not in on_page]:
+        # a refusal for a row not on this page is said at the top, not lost
+        errors[0] = errors.pop(key)
     rows = proposal_rows(page, call, [p for _d, p, _r in shown])
     rank = {r.proposal_id: r for _d, _p, r in shown if r is not None}
     awards = _awards(page, call, [d.proposal_id for d in decisions])
@@ -220,7 +233,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             "outcome_label": lambda o: page._(OUTCOMES.get(o) or o),
             "policy_lines": policy_lines(page._, call, page.lang),
             "explain": lambda text, units=unit_words(call): explain(page.t, text, units),
-            "errors": extra.pop("errors", {}),
+            "errors": errors,
             **labels(page),
             "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
         },
@@ -242,9 +255,13 @@ def override(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Res
         services.override_decision(
             page.db, call, p, outcome=outcome, reason=reason, actor_id=page.user.id
         )
+    # the form posts the page of the decisions it is on (``?page=N``): the refusal is shown
+    # on that page again, by the proposal's form, and a saved override goes back to it
     if refused:
         return _decisions_page(page, call, 400, errors={p.id: refused.message})
-    return page.redirect(f"/manage/calls/{call.slug}/decisions#p{p.id}", "saved")
+    asked = page.request.query_params.get("page", "")
+    where = f"?page={asked}" if asked.isdecimal() and len(asked) < 7 and asked != "1" else ""
+    return page.redirect(f"/manage/calls/{call.slug}/decisions{where}#p{p.id}", "saved")
 
 
 @router.post("/manage/calls/{slug}/unreviewed/{proposal_id}", response_class=HTMLResponse)

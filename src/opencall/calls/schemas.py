@@ -124,6 +124,12 @@ class AllocationPolicyDoc(_Doc):
         return self
 
 
+#: the longest proposal title any call may allow (the ``proposals.title`` column's length):
+#: a call's ``title_max_chars`` above it is refused when the call is made or edited
+#: (``calls.services``); one stored before that is held to it
+TITLE_MAX_CHARS = 300
+
+
 class CallForm(_Doc):
     requires_pdf: bool = False
     max_pdf_pages: int = Field(default=10, ge=1)

@@ -12,7 +12,9 @@ from opencall import auditlog
 from opencall.calls.domain import check_call_transition
 from opencall.calls.models import Call, CallPool
 from opencall.calls.schemas import (
+    TITLE_MAX_CHARS,
     CallCreate,
+    CallForm,
     allocation_policy,
     call_form,
     check_policy,
@@ -27,6 +29,19 @@ from opencall.inputs import error_text, first_error, plain_number
 
 # call slugs are unique across the site: every URL finds a call by its slug alone
 SLUG_TAKEN = "The address {slug!r} is already used by another call on this site; choose another."
+
+
+def check_title_bound(form: CallForm) -> None:
+    """A call's title limit is at most :data:`~opencall.calls.schemas.TITLE_MAX_CHARS`
+    (what the proposals' title column holds, the bound of every page and the API)."""
+    if form.title_max_chars > TITLE_MAX_CHARS:
+        raise DomainError(
+            "Proposal titles can be at most %(max)s characters long; a title limit of "
+            "%(n)s is above that.",
+            field="form.title_max_chars",
+            max=TITLE_MAX_CHARS,
+            n=form.title_max_chars,
+        )
 
 
 def create_call(
@@ -46,6 +61,7 @@ def create_call(
     rs = review_settings(doc.review_settings)
     ap = allocation_policy(doc.allocation_policy)
     form = call_form(doc.form)
+    check_title_bound(form)
     check_policy(ap, rs, policy_pools(session, None, facility))
     if facility.kind == "telescope":
         offered_r = set(facility.attributes.get("receivers", []))
@@ -438,6 +454,8 @@ def update_call(
             )
     facility = call.facility
     form = call_form(docs["form"])
+    if "form.title_max_chars" in changed:  # a call stored above the bound stays editable
+        check_title_bound(form)
     if facility.kind == "telescope" and ({"form.receivers", "form.modes"} & set(changed)):
         if not form.receivers or not set(form.receivers) <= set(
             facility.attributes.get("receivers", [])

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from opencall.calls import policies, queries
 from opencall.calls.access import visible_call as visible_call
-from opencall.calls.schemas import call_form
+from opencall.calls.schemas import TITLE_MAX_CHARS, call_form
 from opencall.db import utcnow
 from opencall.facilities.labels import unit_labels
 from opencall.web.labels import ANONYMITY as ANONYMITY
@@ -45,6 +45,8 @@ def call_detail(slug: str, page: Page = Depends(get_page)) -> Response:
         {
             "call": call,
             "form": call_form(call.form),
+            # a call stored with a limit above the bound is held to it
+            "title_max": min(call_form(call.form).title_max_chars, TITLE_MAX_CHARS),
             "anonymity": page._(ANONYMITY.get(call.anonymity, ANONYMITY["dual"])),
             "can_apply": policies.may_apply_to_call(page.user, call, now),
             "is_open": call.status == "open" and call.opens_at <= now < call.closes_at,

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from opencall.calls import policies as call_policies
 from opencall.calls.queries import call_by_slug
 from opencall.db import utcnow
+from opencall.errors import DomainError
 from opencall.proposals import notify, policies, services
 from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
 from opencall.storage import storage_for
@@ -102,7 +103,8 @@ class ProposalFull(BaseModel):
 
 # the title's limit is the call's, checked by the service (400 naming it), not a copy here
 TITLE_LIMIT = (
-    "at most the call's `form.title_max_chars` characters (200 by default, 300 at most); "
+    "at most the call's `form.title_max_chars` characters (200 by default; a call's limit "
+    "is at most 300, a higher one refused when the call is made or edited); "
     "a longer one is refused with 400 naming the limit"
 )
 
@@ -192,7 +194,11 @@ WRITE: dict[str, Any] = {
 }
 
 
-def full(p: Proposal) -> ProposalFull:
+def full(p: Proposal, problems: list[tuple[str, str]] | None = None) -> ProposalFull:
+    """The answer of every write; ``problems`` when the caller knows them already (a
+    submit the service accepted has none), else the submission checks run."""
+    if problems is None:
+        problems = services.submission_problems(p)
     return from_row(
         ProposalFull,
         p,
@@ -202,7 +208,7 @@ def full(p: Proposal) -> ProposalFull:
             RequestOut.model_validate(r) for r in sorted(p.requests, key=lambda r: r.position)
         ],
         attachments=[AttachmentOut.model_validate(a) for a in p.attachments],
-        problems=[Problem(field=f, message=m) for f, m in services.submission_problems(p)],
+        problems=[Problem(field=f, message=m) for f, m in problems],
     )
 
 
@@ -247,10 +253,10 @@ def _bundle(value: str | None) -> str | None:
     return value
 
 
-def _done(api: Api, p: Proposal) -> ProposalFull:
+def _done(api: Api, p: Proposal, problems: list[tuple[str, str]] | None = None) -> ProposalFull:
     api.db.flush()
     api.db.refresh(p)
-    out = full(p)
+    out = full(p, problems)
     api.db.commit()
     return out
 
@@ -486,13 +492,22 @@ def remove_attachment(
 def submit(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> ProposalFull:
     """Submit (the PI): freezes a revision; resubmitting before the deadline replaces it."""
     p = _pi(api, proposal_id)
-    problems = services.submission_errors(p)
-    if problems:
-        field, error = problems[0]
-        raise ApiError(400, f"{field}: {error.message}", error=error, prefix=f"{field}: ")
     received = serving.received_at(api.request.scope) or utcnow()
-
-    def receipt(rev: Any) -> None:
+    # judged by when the request arrived, as on the pages; a receipt as on the pages. The
+    # service runs the submission checks (once); a proposal not ready is answered with
+    # its first problem, naming its field
+    with api.refusing():
+        try:
+            rev = services.submit(api.db, p, actor_id=api.actor_id, now=received)
+        except DomainError as exc:
+            said = services.incomplete_problems(exc)
+            if not said:
+                raise
+            api.db.rollback()
+            field = exc.field or ""
+            raise ApiError(
+                400, f"{field}: {said[0].message}", error=said[0], prefix=f"{field}: "
+            ) from exc
         if p.submitted_at == received:  # recorded now (not a repeated submit)
             notify.mail_receipt(
                 api.db,
@@ -504,9 +519,7 @@ def submit(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> Propos
                 lang=getattr(api.user, "language", "en"),
                 base_url=api.request.app.state.settings.base_url,
             )
-
-    # judged by when the request arrived, as on the pages; a receipt as on the pages
-    return _change(api, p, services.submit, now=received, then=receipt)
+        return _done(api, p, problems=[])  # the service found none
 
 
 @router.post("/proposals/{proposal_id}/withdraw", **WRITE)

@@ -17,7 +17,20 @@ from opencall.results import policies, services
 from opencall.results import queries as q
 from opencall.results.models import PostAwardRecord
 from opencall.results.schemas import OutputIn
-from opencall.web.api import ERRORS, MAX_ID, NOT_FOUND, SLUG, Api, from_row, get_api, id_param
+from opencall.web.api import (
+    ERRORS,
+    MAX_ID,
+    NOT_FOUND,
+    SLUG,
+    Api,
+    Paged,
+    PageRequest,
+    from_row,
+    get_api,
+    id_param,
+    keyset_page,
+    paging,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
 
@@ -85,6 +98,10 @@ class StageOut(BaseModel):
     completed: bool
     produced_results: bool
     days_to_first_result: int | None
+
+
+class StageList(Paged[StageOut]):
+    pass
 
 
 def _today() -> dt.date:
@@ -186,12 +203,18 @@ def import_outputs(
     return ImportOut(added=[OutputOut.model_validate(o) for o in new], skipped=skipped)
 
 
-@router.get("/calls/{slug}/postaward", response_model=list[StageOut], responses=NOT_FOUND)
-def call_stages(slug: str = SLUG, api: Api = Depends(get_api)) -> list[StageOut]:
+@router.get("/calls/{slug}/postaward", response_model=StageList, responses=NOT_FOUND)
+def call_stages(
+    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
+) -> StageList:
+    """The call's awarded proposals by code, a page at a time (as the overview page)."""
     call = signed_in_call_api(api, slug, policies.may_see_call_records)
-    stages = q.stages_of_call(api.db, call)
-    return [
-        StageOut(proposal_code=p.code, **stages[p.id])
-        for p in q.awarded_proposals(api.db, call)
-        if p.id in stages
-    ]
+    keys = [(Proposal.code, str), (Proposal.id, int)]
+    shown, pg = keyset_page(
+        api.db, q.awarded_proposals_query(call), keys, page, lambda p: (p.code, p.id)
+    )
+    stages = q.stages_of_call(api.db, call, [p.id for p in shown])
+    return StageList(
+        items=[StageOut(proposal_code=p.code, **stages[p.id]) for p in shown if p.id in stages],
+        page=pg,
+    )

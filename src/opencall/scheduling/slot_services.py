@@ -6,9 +6,11 @@ as one ``ScheduleEntry`` of kind ``slot`` per slot, and exported as iCalendar.""
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
@@ -278,13 +280,26 @@ class CalendarRow:
     end: dt.datetime
     entry: ScheduleEntry | None
     unavailable: str  # the reason, "" when the slot is usable
+    other_call: bool = False  # booked by another call sharing the resource (nothing more said)
 
 
 def calendar(session: Session, call: Call, pool: CapacityPool) -> list[CalendarRow]:
-    """Every slot of the resource's period: who has it, or why it is unavailable."""
+    """Every slot of the resource's period: who has it, whether another call sharing the
+    resource booked it (:func:`booked_by_other_calls`: taken, but nothing of that call is
+    said), or why it is unavailable."""
     from opencall.optim import slots as sl
 
     grid = sl.slot_grid(resource_of(pool))
+    # the other calls' bookings by start, with the latest end so far: a slot [s, e) is
+    # taken when one that starts before e ends after s (a bisection, not a scan per slot)
+    theirs = sorted((t0, t1) for t0, t1, _why in booked_by_other_calls(session, call, pool))
+    their_starts = [t0 for t0, _t1 in theirs]
+    latest_end = list(accumulate((t1 for _t0, t1 in theirs), max))
+
+    def other_call(start: dt.datetime, end: dt.datetime) -> bool:
+        i = bisect_left(their_starts, end) - 1
+        return i >= 0 and latest_end[i] > start
+
     placed = {
         e.start: e
         for e in session.scalars(
@@ -296,7 +311,16 @@ def calendar(session: Session, call: Call, pool: CapacityPool) -> list[CalendarR
             )
         )
     }
-    return [CalendarRow(s.start, s.end, placed.get(s.start), s.reason) for s in grid]
+    return [
+        CalendarRow(
+            s.start,
+            s.end,
+            placed.get(s.start),
+            s.reason,
+            other_call=other_call(s.start, s.end),
+        )
+        for s in grid
+    ]
 
 
 def unplaced(session: Session, call: Call, pool: CapacityPool) -> list[ScheduleEntry]:

@@ -9,6 +9,9 @@ What each variant shows:
   frozen);
 * applicant team: their own proposal's slots and nothing about other proposals;
 * public (call published): "booked" and the unavailable periods, no proposal at all.
+
+A slot another call sharing the resource has booked is shown to the staff (page and
+iCalendar) as "booked by another call" only: neither that call nor its proposal is named.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ router = APIRouter()
 
 UNAVAILABLE = N_("Unavailable")
 BOOKED = N_("Booked")
+OTHER_CALL = N_("Booked by another call")
 REASONS = {
     "no_usable_slots": N_("not enough usable slots"),
     "bundle": N_("its all-or-nothing bundle cannot be placed"),
@@ -102,7 +106,10 @@ def staff_calendar(slug: str, pool_id: int, page: Page = Depends(get_page)) -> R
             "show_identity": may_see_identities(page.db, page.user, call),
             "unavailable": sorted(pool.unavailable, key=lambda u: u.starts_at),
             "booked": sum(1 for c in cal if c.entry is not None),
-            "free": sum(1 for c in cal if c.entry is None and not c.unavailable),
+            "free": sum(
+                1 for c in cal if c.entry is None and not c.unavailable and not c.other_call
+            ),
+            "other_calls": sum(1 for c in cal if c.entry is None and c.other_call),
             "unit": unit_name(pool, page.lang, 2),
         },
     )
@@ -115,6 +122,17 @@ def staff_calendar_ics(slug: str, pool_id: int, page: Page = Depends(get_page)) 
     rows = _staff_rows(page, call)
     events = []
     for c in ss.calendar(page.db, call, pool):
+        if c.entry is None and c.other_call:  # busy, but nothing of that call is said
+            events.append(
+                ical.CalendarEvent(
+                    uid=ss.slot_uid(call, pool.id, c.start),
+                    start=c.start,
+                    end=c.end,
+                    summary=page._(OTHER_CALL),
+                    location=pool.name,
+                )
+            )
+            continue
         if c.entry is None:
             continue
         row = rows.get(c.entry.proposal_id, {})

@@ -35,7 +35,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from opencall.errors import DomainError, Localized
+from opencall.errors import DomainError, Localized, Sentences
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES: dict[str, str] = {"en": "English", "zh": "中文", "fr": "Français", "es": "Español"}
@@ -141,6 +141,8 @@ class Translator:
         params = {
             k: self.error(v)
             if isinstance(v, DomainError)
+            else self.sentences([self.error(e) for e in v.errors])
+            if isinstance(v, Sentences)
             else v.in_lang(self.lang)
             if isinstance(v, Localized)
             else self.message(v)
@@ -152,6 +154,11 @@ class Translator:
             return text % params
         except (KeyError, ValueError, TypeError):  # a broken translation: English, not a 500
             return exc.message
+
+    def sentences(self, said: list[str]) -> str:
+        """Sentences of this language one after the other: Chinese ones (ending in
+        "。") without a space between them, the others with one."""
+        return ("" if self.lang == "zh" else " ").join(said)
 
     def message(self, text: str) -> str:
         """Translate a text composed elsewhere in English, which has no message id
@@ -184,7 +191,7 @@ def error_json(exc: DomainError, lang: str, prefix: str = "") -> dict[str, Any]:
         out["message_id"] = exc.msg_id
         out["params"] = {
             k: str.__str__(v)
-            if isinstance(v, Localized)
+            if isinstance(v, Localized | Sentences)
             else v
             if v is None or isinstance(v, str | int | float | bool)
             else str(v)

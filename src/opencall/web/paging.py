@@ -37,13 +37,20 @@ def _page_asked(query: Any, total: int, per_page: int) -> tuple[int, int]:
 
 
 def _pager(
-    query: Any, page: int, pages: int, total: int, per_page: int, shown: int, anchor: str
+    query: Any,
+    page: int,
+    pages: int,
+    total: int,
+    per_page: int,
+    shown: int,
+    anchor: str,
+    path: str = "",
 ) -> Pager:
     start = (page - 1) * per_page
     keep = {k: v for k, v in query.items() if k not in ("page", "m")}
 
     def url(n: int) -> str:
-        return "?" + urlencode({**keep, "page": n}) + anchor
+        return path + "?" + urlencode({**keep, "page": n}) + anchor
 
     return Pager(
         page=page,
@@ -68,14 +75,16 @@ def paginate(
 
 
 def paginate_query(
-    session: Session, stmt: Any, query: Any, per_page: int, anchor: str = ""
+    session: Session, stmt: Any, query: Any, per_page: int, anchor: str = "", path: str = ""
 ) -> tuple[list[Any], Pager]:
     """:func:`paginate` done in the database: ``stmt`` (whose ORDER BY must end with a
     unique key, so that the pages neither repeat nor skip a row) counted, then only the
-    rows of the page asked for fetched. Two statements, whatever the number of rows."""
+    rows of the page asked for fetched. Two statements, whatever the number of rows.
+    ``path``: the page's own address, for a table shown again at a form's address (a
+    refused write), whose page links would otherwise lead to that form's address."""
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     page, pages = _page_asked(query, total, per_page)
     rows = session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()
     single = len(stmt.column_descriptions) == 1
     shown = [r[0] if single else tuple(r) for r in rows]
-    return shown, _pager(query, page, pages, total, per_page, len(shown), anchor)
+    return shown, _pager(query, page, pages, total, per_page, len(shown), anchor, path)

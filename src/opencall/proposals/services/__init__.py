@@ -51,6 +51,7 @@ from opencall.proposals.services.editing import (
 )
 from opencall.proposals.services.lifecycle import (
     create_proposal,
+    incomplete_problems,
     reopen,
     submission_errors,
     submission_problems,
@@ -127,6 +128,7 @@ __all__ = [
     "store_blob",
     "submission_errors",
     "submission_problems",
+    "incomplete_problems",
     "submit",
     "update_proposal",
     "update_request",

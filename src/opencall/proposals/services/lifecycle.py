@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from opencall.calls.domain import is_open_at
 from opencall.calls.models import Call
-from opencall.calls.schemas import call_form
+from opencall.calls.schemas import TITLE_MAX_CHARS, call_form
 from opencall.db import utcnow
-from opencall.errors import DomainError, Localized
+from opencall.errors import DomainError, Localized, Sentences
 from opencall.facilities.domain import parse_fields
 from opencall.inputs import invisible_only
 from opencall.people.models import User
@@ -92,7 +92,7 @@ def create_proposal(
 
 
 #: the longest title any call may allow (the ``proposals.title`` column's length)
-TITLE_COLUMN_CHARS = 300
+TITLE_COLUMN_CHARS = TITLE_MAX_CHARS
 
 
 def title_limit(call: Call) -> int:
@@ -291,6 +291,14 @@ def submission_errors(proposal: Proposal) -> list[tuple[str, DomainError]]:
     return problems
 
 
+def incomplete_problems(exc: DomainError) -> list[DomainError] | None:
+    """The problems :func:`submit` refused a proposal for (each said in the reader's
+    language by its own id), else None: the edges show them as the checklist without
+    running the checks again."""
+    said = exc.params.get("problems") if exc.code == "incomplete" else None
+    return list(said.errors) if isinstance(said, Sentences) else None
+
+
 def submission_problems(proposal: Proposal) -> list[tuple[str, str]]:
     """Everything that blocks submission, as (field, message in English); empty when
     ready. Pages say them in the reader's language from :func:`submission_errors`."""
@@ -314,8 +322,15 @@ def submit(
     *,
     actor_id: int | None = None,
     now: dt.datetime | None = None,
+    checked: bool = False,
 ) -> ProposalRevision:
     """Freeze an immutable revision. Identical content returns the same revision.
+
+    A proposal not ready (:func:`submission_errors`) is refused first, without taking
+    the locks (``code="incomplete"``; :func:`incomplete_problems` gives its problems).
+    ``checked``: the caller has just run :func:`submission_errors` on ``proposal`` in
+    this unit of work and found nothing (the editor's page does, to show the checklist
+    of a refusal without a rollback); the checks are then not run a second time.
 
     Serialised against the close and against a second click (:func:`lock_for_write`):
     the call's status and the proposal's revision are read again under the lock, so a
@@ -323,6 +338,16 @@ def submit(
     double submit returns the revision of the first. ``now`` is when the request was
     received (the deadline is judged by it), not when it is processed."""
     now = now or utcnow()
+    # the one run of the checks of a submit, first: not ready, refused without the locks
+    problems = [] if checked else submission_errors(proposal)
+    if problems:
+        raise DomainError(
+            "The proposal cannot be submitted yet: %(problems)s",
+            field=problems[0][0],
+            code="incomplete",
+            # each problem said in the reader's language, joined as that language does
+            problems=Sentences([e for _f, e in problems]),
+        )
     lock_for_write(session, proposal)
     if proposal.status not in ("draft", "submitted"):
         check_proposal_transition(proposal.status, "submitted")
@@ -334,17 +359,6 @@ def submit(
             # it again, or its answer was lost): answered with that revision, no change
             return counted
     require_call_open(proposal.call, now)
-    problems = submission_errors(proposal)
-    if problems:
-        raise DomainError(
-            "The proposal cannot be submitted yet: %(problems)s",
-            field=problems[0][0],
-            code="incomplete",
-            # one problem is said in the reader's language by its own id
-            problems=problems[0][1]
-            if len(problems) == 1
-            else " ".join(e.message for _, e in problems),
-        )
     # re-validate every request against the call as it is now
     for r in proposal.requests:
         validate_request(session, proposal.call, r.kind, r.pool_id, r.details)

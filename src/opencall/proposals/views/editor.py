@@ -215,7 +215,11 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
         "keywords": proposal.keywords,
         "version": str(proposal.version),
     }
-    problems = [page.t.error(e) for _f, e in services.submission_errors(proposal)]
+    # what blocks submission: given by a refused submit (the checks it ran), else checked
+    blocking = extra.get("problems")
+    if blocking is None:
+        blocking = [e for _f, e in services.submission_errors(proposal)]
+    problems = [page.t.error(e) for e in blocking]
     # every edit form carries the version; a text save through htmx swaps them all
     can_edit = policies.may_edit_proposal(page.user, proposal)
     can_team = policies.may_manage_team(page.user, proposal)

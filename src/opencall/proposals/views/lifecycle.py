@@ -111,10 +111,15 @@ def submit(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     proposal = proposal_for(page, proposal_id)
     if not policies.may_submit_proposal(page.user, proposal):
         page.not_found()
-    if services.submission_problems(proposal):
-        return editor(page, proposal, 400)
+    # the submission checks run once: here, so that a proposal not ready is shown again
+    # with its checklist (each problem, no message above it) without a rollback
+    problems = services.submission_errors(proposal)
+    if problems:
+        return editor(page, proposal, 400, problems=[e for _f, e in problems])
     with page.attempt() as refused:
-        rev = services.submit(page.db, proposal, actor_id=page.user.id, now=page.received_at)
+        rev = services.submit(
+            page.db, proposal, actor_id=page.user.id, now=page.received_at, checked=True
+        )
         if proposal.submitted_at == page.received_at:  # recorded now (not a repeated click)
             _mail_receipt(page, proposal, rev)
     if refused:

@@ -17,6 +17,7 @@ from opencall.people.models import User
 from opencall.reviews import queries as q
 from opencall.reviews.models import Review, ReviewAssignment
 from opencall.reviews.services.assignment import _audit_assignment
+from opencall.reviews.services.calibration import unfreeze_refusal
 
 
 def respond_to_assignment(
@@ -54,7 +55,7 @@ def submit_review(
     call = session.get(Call, assignment.call_id)
     assert call is not None
     g = _checked_review(
-        call, grade, confidence, comments_to_applicants, comments_to_panel, final=final
+        session, call, grade, confidence, comments_to_applicants, comments_to_panel, final=final
     )
     review = q.review_of(session, assignment.id)
     if review is None:
@@ -69,7 +70,28 @@ def submit_review(
     return review
 
 
+def frozen_refusal(session: Session, call: Call) -> DomainError:
+    """Why a grade cannot change under the call's frozen ranking, and whether the chair
+    may still unfreeze it (:func:`~opencall.reviews.services.calibration.unfreeze_refusal`,
+    the one copy of those rules): never in a dual-anonymous call, no longer once the
+    allocation has read the ranking or the decisions are out."""
+    if unfreeze_refusal(session, call) is None:
+        return DomainError(
+            "The ranking is frozen; grades can no longer change (the chair may unfreeze it)."
+        )
+    if call.anonymity == "dual":  # the words for the refusal's reason, not another rule
+        return DomainError(
+            "The ranking is frozen; grades can no longer change (in a dual-anonymous call a "
+            "freeze is never undone)."
+        )
+    return DomainError(
+        "The ranking is frozen; grades can no longer change (the allocation has run on "
+        "it, so it can no longer be unfrozen)."
+    )
+
+
 def _checked_review(
+    session: Session,
     call: Call,
     grade: float,
     confidence: int,
@@ -84,9 +106,7 @@ def _checked_review(
         raise DomainError("Reviews are accepted only while the call is in review.")
     if call.ranking_frozen_at is not None:
         # the frozen ranking is what the allocation reads: a new grade would not be in it
-        raise DomainError(
-            "The ranking is frozen; grades can no longer change (the chair may unfreeze it)."
-        )
+        raise frozen_refusal(session, call)
     try:
         g = float(grade)
     except (TypeError, ValueError) as exc:
@@ -172,6 +192,7 @@ def submit_reviews(
         assert call is not None
         grades.append(
             _checked_review(
+                session,
                 call,
                 it.grade,
                 it.confidence,
