@@ -232,18 +232,24 @@ class Calendar(_Doc):
         return ((hi - lo).total_seconds() - down) / 3600
 
     def slot_capacity(self) -> int | None:
-        """How many whole slots fit in the period outside unavailable time (each
-        free stretch on its own: a slot does not straddle a maintenance week)."""
+        """How many slots of the period's grid are free: the slots follow one another
+        from the first day 00:00 UTC, every ``slot_hours``, and a slot that overlaps an
+        unavailable period is lost (it does not move to start when the period ends).
+        This is the grid the schedule books (``optim.slots.slot_grid``), so a capacity
+        that fits here can always be placed."""
         if self.slot_hours is None:
             return None
         lo, hi = self.bounds()
         assert lo is not None and hi is not None
-        cursor, n = lo, 0
+        step = dt.timedelta(hours=self.slot_hours)
+        n = (hi - lo) // step
+        lost, upto = 0, 0  # slots lost so far; the first slot not yet counted
         for u in sorted(self.unavailable, key=lambda u: u.starts_at):
-            n += math.floor((u.starts_at - cursor).total_seconds() / 3600 / self.slot_hours + 1e-9)
-            cursor = u.ends_at
-        n += math.floor((hi - cursor).total_seconds() / 3600 / self.slot_hours + 1e-9)
-        return n
+            first = max((u.starts_at - lo) // step, upto)  # the slot holding the start
+            end = min(-((lo - u.ends_at) // step), n)  # past the last slot begun before the end
+            lost += max(end - first, 0)
+            upto = max(upto, end)
+        return n - lost
 
 
 def _value_error(exc: ValidationError, field: str) -> DomainError:
