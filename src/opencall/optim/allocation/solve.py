@@ -45,6 +45,20 @@ class _Model:
     group_terms: list[tuple[GroupShareRule, tuple[str, ...], float, dict[int, float]]]
 
 
+def _at_most(terms: dict[int, float], limit: float) -> tuple[dict[int, float], float, float]:
+    """The row ``sum(terms) <= limit`` divided by ``limit`` (by the largest term when the
+    limit is 0): amounts of any size (1e12 core-hours beside a request of 0.001) keep the
+    solver's coefficients near 1, where its tolerances hold."""
+    scale = limit if limit > 0 else (max(terms.values()) or 1.0)
+    # a term the solver would read as 0 (below 1e-9) is counted as 1e-8 of the limit: a
+    # tiny request beside a huge capacity is never free, the row never overdrawn
+    return (
+        {c: max(v / scale, 1e-8) if v > 0 else 0.0 for c, v in terms.items()},
+        -math.inf,
+        1.0 if limit > 0 else 0.0,
+    )
+
+
 def _build(problem: AllocationProblem, seed: int) -> _Model:
     policy = problem.policy
     reqs = problem.requests
@@ -96,7 +110,7 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
         terms = per_pool.get(p.id)
         cap = problem.effective_capacity(p.id)
         if terms and sum(terms.values()) > cap + 1e-12:
-            rows.append((terms, -math.inf, cap))
+            rows.append(_at_most(terms, cap))
     # partial-award linking rows
     for i in cand:
         if f_col[i] != y_col[i]:
@@ -117,7 +131,7 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
                 if d > 0:
                     add(terms, f_col[i], d)
             if terms and sum(terms.values()) > lim.max_per_proposal + 1e-12:
-                rows.append((terms, -math.inf, float(lim.max_per_proposal)))
+                rows.append(_at_most(terms, float(lim.max_per_proposal)))
     # PI caps (a bundle's members share one column, so a bundle counts as one award)
     by_pi: dict[str, list[int]] = {}
     for i in cand:
@@ -132,7 +146,7 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
             terms = {}
             for i in members:
                 add(terms, f_col[i], reqs[i].total_demand)
-            rows.append((terms, -math.inf, float(amax)))
+            rows.append(_at_most(terms, float(amax)))
         for pid, pmax in policy.max_amount_per_pi_by_pool.items():
             terms = {}
             for i in members:
@@ -140,7 +154,7 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
                 if d > 0:
                     add(terms, f_col[i], d)
             if terms and sum(terms.values()) > pmax + 1e-12:
-                rows.append((terms, -math.inf, float(pmax)))
+                rows.append(_at_most(terms, float(pmax)))
     # weights: oriented merit rescaled to [floor, 1 + floor], seeded tie perturbation
     weights = np.zeros(col)
     if cand:
