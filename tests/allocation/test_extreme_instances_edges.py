@@ -126,6 +126,12 @@ def test_one_applicant_at_the_limits_on_one_slot(
     assert bench["calendar"]["slot_capacity"] == 1
     r = office.send("PATCH", f"/api/v1/resources/{bench['id']}", {"amount": 2}, status=400)
     assert "at most 1 fit" in r["detail"]
+    # slots of 3.6 seconds for a year: refused with the figures, nothing made
+    r = office.post(res, {"name": "Stopwatch", "unit": "session", "amount": 1,
+                          "period_start": "2028-01-01", "period_end": "2028-12-31",
+                          "slot_hours": 0.001}, status=400)  # fmt: skip
+    assert "8784000 slots" in r["detail"] and "20000" in r["detail"], r
+    assert len(office.get(f"/api/v1/facilities/{fac}")["resources"]) == 1
     seeds = office.post(res, {"name": "Seed packets", "unit": "packet", "unit_labels": PACKETS,
                               "whole_units": True, "amount": 1000})  # fmt: skip
     new_call(office, "oasis", "oasis-28")

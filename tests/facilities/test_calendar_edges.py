@@ -7,9 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from opencall.errors import DomainError
 from opencall.facilities import domain as d
 from opencall.optim import slots
 
@@ -78,3 +80,15 @@ def test_slot_capacity_is_what_the_schedule_can_place(days: int, slot: float, cu
         }  # fmt: skip
     )
     assert cal.slot_capacity() == usable_slots(cal)
+
+
+def test_a_period_of_too_many_slots_is_refused() -> None:
+    """Slots of 3.6 seconds for a year would be 8.8 million: a schedule, a calendar page
+    and an iCalendar file of every one of them. Refused with the figures; 20,000 fit."""
+    year = {"period_start": "2028-01-01", "period_end": "2028-12-31"}
+    cal = d.check_calendar({**year, "slot_hours": 0.001})
+    with pytest.raises(DomainError, match="8784000 slots") as err:
+        d.check_amount(1, cal, "session")
+    assert err.value.field == "slot_hours" and "20000" in err.value.message
+    hourly = d.check_calendar({**year, "slot_hours": 1})  # 8,784 hourly slots: fine
+    d.check_amount(8784, hourly, "h")

@@ -164,6 +164,11 @@ def check_unit(key: str, labels: dict[str, Any] | None) -> dict[str, Any]:
 # ---------------------------------------------------------------- calendar
 
 
+#: slots in one resource's period at most: the schedule, the calendar pages and the
+#: iCalendar files hold every slot (a year of hourly slots is 8,784)
+MAX_SLOTS = 20_000
+
+
 def _utc(v: dt.datetime) -> dt.datetime:
     return v.replace(tzinfo=dt.UTC) if v.tzinfo is None else v.astimezone(dt.UTC)
 
@@ -308,6 +313,19 @@ def check_amount(
     countable unit (built-in, or declared ``whole`` by the operator) it is whole."""
     if not (math.isfinite(amount) and amount > 0):
         raise DomainError("A resource needs a positive amount of capacity.", field="amount")
+    lo, hi = calendar.bounds()
+    if calendar.slot_hours is not None and lo is not None and hi is not None:
+        n = (hi - lo) // dt.timedelta(hours=calendar.slot_hours)
+        if n > MAX_SLOTS:
+            raise DomainError(
+                "The period %(period)s holds %(n)s slots of %(h)s h; a resource has at most "
+                "%(max)s slots: make the slots longer or the period shorter.",
+                field="slot_hours",
+                period=f"{calendar.period_start}–{calendar.period_end}",
+                n=n,
+                h=plain_number(calendar.slot_hours),
+                max=MAX_SLOTS,
+            )
     cap = calendar.slot_capacity()
     require_whole(amount, unit, labels, whole=whole, slot_based=cap is not None)
     if cap is None:
