@@ -55,7 +55,6 @@ FIELDS = [
 APPLICANTS = [
     ("KIR", "kiritimati", 2), ("TUV", "apia", 3), ("SLB", "apia", 2), ("ETH", "ames", 3),
     ("BGD", "ames", 2), ("WSM", "apia", 3), ("FJI", "kiritimati", 2), ("USA", "ames", 3),
-    ("NZL", "apia", 3),
 ]  # fmt: skip
 OFFERED = {"apia": 6, "kiritimati": 3, "ames": 5}
 LDC_SHARE = 0.4
