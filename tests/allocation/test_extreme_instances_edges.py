@@ -223,8 +223,22 @@ def test_every_reviewer_conflicted_and_a_proposal_nobody_may_review(
     done = office.get(f"/api/v1/jobs/{job['id']}")
     assert done["status"] == "failed" and f"{code['iari']} (1)" in str(done), done
     assert all(rc.get("/api/v1/assignments")["items"] == [] for rc in revs)
-    # the chair assigns by hand; a conflicted pair is refused with the reason
     rid = [rc.get("/api/v1/me")["id"] for rc in revs]
+    # the chair pairs the Cairo reviewer with it by hand and removes the pair: now no
+    # reviewer at all may review it, and the refusal says what can be done instead
+    pair = office.post(f"/api/v1/calls/{slug}/assignments",
+                       {"proposal_id": pids["iari"], "reviewer_id": rid[2]})  # fmt: skip
+    office.send("DELETE", f"/api/v1/calls/{slug}/assignments/{pair['id']}?reason=unwell")
+    job = office.post(f"/api/v1/calls/{slug}/steps/assignment", {"seed": 1})
+    run_jobs(web)
+    done = office.get(f"/api/v1/jobs/{job['id']}")
+    assert done["status"] == "failed", done
+    assert (
+        f"have no reviewer free of conflicts (and not declined or removed): {code['iari']} (0)"
+        in str(done)
+    ), done
+    assert "short of reviews" in str(done) and "lower the reviewers" not in str(done)
+    # the chair assigns by hand; a conflicted pair is refused with the reason
     r = office.post(f"/api/v1/calls/{slug}/assignments",
                     {"proposal_id": pids["iari"], "reviewer_id": rid[0]}, status=400)  # fmt: skip
     assert "conflict" in r["detail"].lower(), r
