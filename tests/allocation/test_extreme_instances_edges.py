@@ -15,7 +15,7 @@ import pytest
 from opencall.people import services as people_services
 from opencall.web import serving
 from tests.api.test_operator_journey import PASSWORD, Client, account, run_jobs, run_step
-from tests.web.conftest import Web
+from tests.web.conftest import Web, csrf
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -134,7 +134,7 @@ def test_one_applicant_at_the_limits_on_one_slot(
     assert len(office.get(f"/api/v1/facilities/{fac}")["resources"]) == 1
     seeds = office.post(res, {"name": "Seed packets", "unit": "packet", "unit_labels": PACKETS,
                               "whole_units": True, "amount": 1000})  # fmt: skip
-    new_call(office, "oasis", "oasis-28")
+    new_call(office, "oasis", "oasis-28", title="منح البذور ٢٠٢٨ — बीज अनुदान")
     office.post("/api/v1/calls/oasis-28/pools", {"pool_id": bench["id"], "amount": 1})
     office.post("/api/v1/calls/oasis-28/pools", {"pool_id": seeds["id"], "amount": 1000,
                                                  "min_per_request": 2, "max_per_request": 5})  # fmt: skip
@@ -182,6 +182,12 @@ def test_one_applicant_at_the_limits_on_one_slot(
     assert page.status_code == 200 and title in page.text
     report = office.get("/api/v1/calls/oasis-28/report")
     assert report["n_applications"] == 1
+    # the report as a PDF, with the call's Arabic and Hindi title
+    staff = web.client()
+    login = {"csrf_token": csrf(staff), "email": "office@oasis.example", "password": PASSWORD}
+    assert staff.post("/login", data=login).status_code == 303
+    pdf = staff.get("/manage/calls/oasis-28/report.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-"), pdf.text[:300]
 
 
 def test_every_reviewer_conflicted_and_a_proposal_nobody_may_review(
