@@ -7,7 +7,8 @@ day), which lend demonstration plots for a season, and Ames (Iowa, US Central ti
 daylight saving), which lends plots and runs 24-hour field days. Plots are counted in a
 unit the operator names ("plot-season"), in whole units only. The operator gives each
 closure in the site's local time: the offset is kept as an instant, stored and shown in
-UTC, also across the change to daylight saving time. A policy gives at least 40 % of the
+UTC, also across the change to daylight saving time. A policy allows partial awards (down
+to half a request: always a whole number of plot-seasons) and gives at least 40 % of the
 plot-seasons to applicants from least-developed countries; applicants from the Pacific,
 Africa, Asia and America; review, calibration, allocation, schedule, release,
 publication, and the outcomes by income group, UN region and LDC status.
@@ -158,7 +159,7 @@ def test_a_field_station_network_runs_a_demonstration_programme(web: Web, one_lo
         "opens_at": (now - dt.timedelta(days=1)).isoformat(),
         "closes_at": (now + dt.timedelta(days=30)).isoformat(), "anonymity": "single",
         "review_settings": {"reviewers_per_proposal": 2, "max_load": 40},
-        "allocation_policy": {"award_mode": "whole",
+        "allocation_policy": {"award_mode": "partial", "min_fraction": 0.5,
                               "group_shares": [{"group": "ldc", "min_share": LDC_SHARE}]}})  # fmt: skip
     pools = "/api/v1/calls/plots-2028/pools"
     site_pool = {"apia": apia["id"], "kiritimati": kiri["id"], "ames": ames["id"]}

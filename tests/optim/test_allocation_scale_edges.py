@@ -10,6 +10,8 @@ import pytest
 from opencall.optim.allocation import (
     AllocationPolicy,
     AllocationProblem,
+    Group,
+    GroupShareRule,
     Pool,
     Request,
     solve_allocation,
@@ -44,3 +46,28 @@ def test_extreme_scales_award_the_best_within_the_capacity(
     assert awarded <= full, res.fractions
     used = sum(res.fractions[r.id] * r.demand["x"] for r in requests)
     assert used <= capacity * (1 + 1e-7)
+
+
+def test_partial_awards_of_a_whole_unit_pool_are_whole() -> None:
+    """Plot-seasons, packets, sessions are counted whole: a partial award gives a whole
+    number of them. Here a share for group g of 40 % of 3 plot-seasons, both requests of
+    3 at a fraction of at least a half: 1.5 each met it; now one team gets 2 and the other
+    1 (or the group all 3), never half a plot."""
+    policy = AllocationPolicy(allow_partial=True, min_fraction=0.5,
+                              group_share_rules=(GroupShareRule(group="g", min_share=0.4),))  # fmt: skip
+    requests = (
+        Request(id="A", proposal_id="pA", pi_id="a", merit=4.5, demand={"x": 3}, min_fraction=0.5),
+        Request(id="B", proposal_id="pB", pi_id="b", merit=3.0, demand={"x": 3}, min_fraction=0.5),
+    )
+    group = (Group(name="g", proposal_ids=frozenset({"pB"})),)
+    for whole in (True, False):
+        problem = AllocationProblem(pools=(Pool("x", 3, unit="plot-season", whole=whole),),
+                                    requests=requests, policy=policy, groups=group)  # fmt: skip
+        res = solve_allocation(problem)
+        assert res.check(problem) == []
+        got = {rid: a.get("x", 0.0) for rid, a in res.amounts.items()}
+        assert sum(got.values()) <= 3 + 1e-9 and got["B"] >= 1.2 - 1e-9
+        if whole:
+            assert all(v == int(v) for v in got.values()), got
+        else:
+            assert got == {"A": 1.5, "B": 1.5}  # a divisible unit may be split
