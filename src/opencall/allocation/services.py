@@ -247,7 +247,12 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
     )
     pool_objs = tuple(
         al.Pool(
-            id=pool_key[pid], capacity=float(cp.amount), unit=cp.pool.unit, kind=cp.pool.pool_type
+            id=pool_key[pid],
+            capacity=float(cp.amount),
+            unit=cp.pool.unit,
+            kind=cp.pool.pool_type,
+            # plot-seasons, sessions, berths: a partial award is a whole number of them
+            whole=cp.pool.whole_only or cp.pool.slot_hours is not None,
         )
         for pid, cp in pools.items()
     )

@@ -129,7 +129,10 @@ class CalendarOut(BaseModel):
     period_start: dt.date | None
     period_end: dt.date | None
     slot_hours: float | None
-    slot_capacity: int | None = Field(description="whole slots outside unavailable time")
+    slot_capacity: int | None = Field(
+        description="free slots of the period's grid (from its first day 00:00 UTC, every "
+        "slot_hours; a slot overlapping unavailable time is lost): what the schedule can book"
+    )
     unavailable: list[UnavailableOut]
 
 

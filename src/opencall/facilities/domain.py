@@ -164,6 +164,11 @@ def check_unit(key: str, labels: dict[str, Any] | None) -> dict[str, Any]:
 # ---------------------------------------------------------------- calendar
 
 
+#: slots in one resource's period at most: the schedule, the calendar pages and the
+#: iCalendar files hold every slot (a year of hourly slots is 8,784)
+MAX_SLOTS = 20_000
+
+
 def _utc(v: dt.datetime) -> dt.datetime:
     return v.replace(tzinfo=dt.UTC) if v.tzinfo is None else v.astimezone(dt.UTC)
 
@@ -232,18 +237,24 @@ class Calendar(_Doc):
         return ((hi - lo).total_seconds() - down) / 3600
 
     def slot_capacity(self) -> int | None:
-        """How many whole slots fit in the period outside unavailable time (each
-        free stretch on its own: a slot does not straddle a maintenance week)."""
+        """How many slots of the period's grid are free: the slots follow one another
+        from the first day 00:00 UTC, every ``slot_hours``, and a slot that overlaps an
+        unavailable period is lost (it does not move to start when the period ends).
+        This is the grid the schedule books (``optim.slots.slot_grid``), so a capacity
+        that fits here can always be placed."""
         if self.slot_hours is None:
             return None
         lo, hi = self.bounds()
         assert lo is not None and hi is not None
-        cursor, n = lo, 0
+        step = dt.timedelta(hours=self.slot_hours)
+        n = (hi - lo) // step
+        lost, upto = 0, 0  # slots lost so far; the first slot not yet counted
         for u in sorted(self.unavailable, key=lambda u: u.starts_at):
-            n += math.floor((u.starts_at - cursor).total_seconds() / 3600 / self.slot_hours + 1e-9)
-            cursor = u.ends_at
-        n += math.floor((hi - cursor).total_seconds() / 3600 / self.slot_hours + 1e-9)
-        return n
+            first = max((u.starts_at - lo) // step, upto)  # the slot holding the start
+            end = min(-((lo - u.ends_at) // step), n)  # past the last slot begun before the end
+            lost += max(end - first, 0)
+            upto = max(upto, end)
+        return n - lost
 
 
 def _value_error(exc: ValidationError, field: str) -> DomainError:
@@ -302,6 +313,19 @@ def check_amount(
     countable unit (built-in, or declared ``whole`` by the operator) it is whole."""
     if not (math.isfinite(amount) and amount > 0):
         raise DomainError("A resource needs a positive amount of capacity.", field="amount")
+    lo, hi = calendar.bounds()
+    if calendar.slot_hours is not None and lo is not None and hi is not None:
+        n = (hi - lo) // dt.timedelta(hours=calendar.slot_hours)
+        if n > MAX_SLOTS:
+            raise DomainError(
+                "The period %(period)s holds %(n)s slots of %(h)s h; a resource has at most "
+                "%(max)s slots: make the slots longer or the period shorter.",
+                field="slot_hours",
+                period=f"{calendar.period_start}–{calendar.period_end}",
+                n=n,
+                h=plain_number(calendar.slot_hours),
+                max=MAX_SLOTS,
+            )
     cap = calendar.slot_capacity()
     require_whole(amount, unit, labels, whole=whole, slot_based=cap is not None)
     if cap is None:

@@ -48,13 +48,30 @@ def normalise_email(email: str) -> str:
     return fold_email(email).lower()
 
 
+# scripts whose combining marks are optional accents or vowel points ("São", the Arabic
+# short vowels), dropped from the key; elsewhere (Devanagari, Thai...) a mark is a letter
+_OPTIONAL_MARKS = ("LATIN", "GREEK", "CYRILLIC", "ARABIC", "HEBREW")
+
+
 def institution_key(name: str) -> str:
-    """A comparison key for institution names: accents, case, punctuation and
-    filler words removed, so "Univ. of São Paulo" ~ "University of Sao Paulo"."""
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    """A comparison key for institution names in any script: optional accents and
+    vowel points, case, punctuation and filler words removed, so "Univ. of São Paulo" ~
+    "University of Sao Paulo" and "جَامِعَة القَاهِرَة" ~ "جامعة القاهرة"; letters of every
+    script are kept (two universities named in Arabic, Hindi or Chinese never share one)."""
+    out: list[str] = []
+    base: str | None = None  # the script of the non-Latin letter the next marks belong to
+    for c in unicodedata.normalize("NFKD", name).lower():
+        if unicodedata.category(c).startswith("M"):
+            if base is not None and base not in _OPTIONAL_MARKS:
+                out.append(c)
+            continue
+        script = unicodedata.name(c, "").split(" ", 1)[0]
+        # Latin: a-z and 0-9 only, as keys were always made (stored keys stay valid)
+        other = c.isalnum() and ord(c) >= 0x370 and script not in ("LATIN", "MODIFIER")
+        base = script if other else None
+        out.append(c if other or "a" <= c <= "z" or "0" <= c <= "9" else " ")
+    text = unicodedata.normalize("NFC", "".join(out))
     text = re.sub(r"\buniv\b\.?", "university", text)
     text = re.sub(r"\binst\b\.?", "institute", text)
-    text = re.sub(r"[^a-z0-9]+", " ", text)
     words = [w for w in text.split() if w not in _STOP]
     return " ".join(words)

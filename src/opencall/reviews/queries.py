@@ -64,7 +64,9 @@ def person_facts(user: User, publications: Sequence[ReviewerPublication] = ()) -
     return PersonFacts(
         user_id=user.id,
         email=user.email,
-        institution_key=inst.name_key if inst is not None else None,
+        # from the name, as the team's keys are (a key stored before names in every
+        # script had one was empty: such a reviewer would be in conflict with no one)
+        institution_key=institution_key(inst.name) if inst is not None else None,
         ror=inst.ror_id if inst is not None and inst.ror_id else None,
         coauthors=tuple(sorted(coauthors, key=lambda c: (c[0], c[1] or 0))),
     )

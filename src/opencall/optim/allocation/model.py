@@ -80,6 +80,9 @@ class Pool:
     capacity: float
     unit: str = "h"
     kind: str = "time"
+    #: counted in whole units (plot-seasons, sessions, berths): a partial award gives a
+    #: whole number of them
+    whole: bool = False
 
 
 @dataclass(frozen=True)
@@ -493,6 +496,11 @@ class AllocationResult:
                 pi_awards.setdefault(r.pi_id, set()).add(award_key)
                 pi_amount[r.pi_id] = pi_amount.get(r.pi_id, 0.0) + f * r.total_demand
         pi_count = {pi: len(keys) for pi, keys in pi_awards.items()}
+        whole = {p.id for p in problem.pools if p.whole}
+        for rid, per_pool in self.amounts.items():
+            for pid, a in per_pool.items():
+                if pid in whole and abs(a - round(a)) > _TOL:
+                    errors.append(f"request {rid}: {a:.6g} on {pid} is not a whole number")
         for pid, used in usage.items():
             if used > cap[pid] + _TOL * max(1.0, cap[pid]):
                 errors.append(f"pool {pid} overdrawn: {used:.6g} > {cap[pid]:.6g}")

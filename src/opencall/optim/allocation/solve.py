@@ -45,6 +45,20 @@ class _Model:
     group_terms: list[tuple[GroupShareRule, tuple[str, ...], float, dict[int, float]]]
 
 
+def _at_most(terms: dict[int, float], limit: float) -> tuple[dict[int, float], float, float]:
+    """The row ``sum(terms) <= limit`` divided by ``limit`` (by the largest term when the
+    limit is 0): amounts of any size (1e12 core-hours beside a request of 0.001) keep the
+    solver's coefficients near 1, where its tolerances hold."""
+    scale = limit if limit > 0 else (max(terms.values()) or 1.0)
+    # a term the solver would read as 0 (below 1e-9) is counted as 1e-8 of the limit: a
+    # tiny request beside a huge capacity is never free, the row never overdrawn
+    return (
+        {c: max(v / scale, 1e-8) if v > 0 else 0.0 for c, v in terms.items()},
+        -math.inf,
+        1.0 if limit > 0 else 0.0,
+    )
+
+
 def _build(problem: AllocationProblem, seed: int) -> _Model:
     policy = problem.policy
     reqs = problem.requests
@@ -96,13 +110,23 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
         terms = per_pool.get(p.id)
         cap = problem.effective_capacity(p.id)
         if terms and sum(terms.values()) > cap + 1e-12:
-            rows.append((terms, -math.inf, cap))
+            rows.append(_at_most(terms, cap))
     # partial-award linking rows
+    hi: list[float] = [1.0] * col
+    whole = {p.id for p in problem.pools if p.whole}
     for i in cand:
         if f_col[i] != y_col[i]:
             lo = _min_fraction(reqs[i], policy)
             rows.append(({f_col[i]: 1.0, y_col[i]: -1.0}, -math.inf, 0.0))
             rows.append(({f_col[i]: 1.0, y_col[i]: -lo}, 0.0, math.inf))
+            # on a pool counted in whole units the part awarded is a whole number n:
+            # f = n / d, n an integer column in [0, d]
+            for pid, d in reqs[i].demand.items():
+                if pid in whole and d > 0:
+                    integer.append(True)
+                    hi.append(float(math.floor(d + 1e-9)))
+                    rows.append(({f_col[i]: 1.0, col: -1.0 / d}, 0.0, 0.0))
+                    col += 1
     # per-proposal resource limits
     by_proposal: dict[str, list[int]] = {}
     for i in cand:
@@ -117,7 +141,7 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
                 if d > 0:
                     add(terms, f_col[i], d)
             if terms and sum(terms.values()) > lim.max_per_proposal + 1e-12:
-                rows.append((terms, -math.inf, float(lim.max_per_proposal)))
+                rows.append(_at_most(terms, float(lim.max_per_proposal)))
     # PI caps (a bundle's members share one column, so a bundle counts as one award)
     by_pi: dict[str, list[int]] = {}
     for i in cand:
@@ -132,7 +156,7 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
             terms = {}
             for i in members:
                 add(terms, f_col[i], reqs[i].total_demand)
-            rows.append((terms, -math.inf, float(amax)))
+            rows.append(_at_most(terms, float(amax)))
         for pid, pmax in policy.max_amount_per_pi_by_pool.items():
             terms = {}
             for i in members:
@@ -140,7 +164,7 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
                 if d > 0:
                     add(terms, f_col[i], d)
             if terms and sum(terms.values()) > pmax + 1e-12:
-                rows.append((terms, -math.inf, float(pmax)))
+                rows.append(_at_most(terms, float(pmax)))
     # weights: oriented merit rescaled to [floor, 1 + floor], seeded tie perturbation
     weights = np.zeros(col)
     if cand:
@@ -173,7 +197,7 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
                 if amount > 0:
                     g_terms[f_col[i]] = g_terms.get(f_col[i], 0.0) + amount
         group_terms.append((rule, pools, target, g_terms))
-    col_hi = np.ones(col)
+    col_hi = np.array(hi)
     return _Model(
         cand, f_col, y_col, col, np.array(integer, dtype=bool), col_hi, rows, weights, group_terms
     )
@@ -264,7 +288,7 @@ def solve_allocation(
     # the rest and phase 2 the remainder
     share0 = 0.7 if model.group_terms else 1.0
     sol0 = run(model.weights, model.rows, model.integer, col_lo, model.col_hi, None, share0)
-    x0 = _clean(sol0.x, model.integer)
+    x0 = _clean(sol0.x, model.integer, model.col_hi)
     final, x, phases = sol0, x0, 1
     merit_amounts = [_group_amount(t[3], x0) for t in model.group_terms]
     unmet = [
@@ -292,7 +316,7 @@ def solve_allocation(
             [x0, [min(merit_amounts[k], t[2]) for k, t in enumerate(model.group_terms)]]
         )
         sol1 = run(c1, rows1, int1, np.zeros(n + g), hi1, start1, 0.2)
-        x1 = _clean(sol1.x[:n], model.integer)
+        x1 = _clean(sol1.x[:n], model.integer, model.col_hi)
         required = [
             min(target, _group_amount(terms, x1)) for (_, _, target, terms) in model.group_terms
         ]
@@ -303,7 +327,7 @@ def solve_allocation(
                 slack = 1e-9 * max(1.0, required[k])
                 rows2.append((dict(terms), required[k] - slack, math.inf))
         sol2 = run(model.weights, rows2, model.integer, col_lo, model.col_hi, x1)
-        final, x, phases = sol2, _clean(sol2.x, model.integer), 3
+        final, x, phases = sol2, _clean(sol2.x, model.integer, model.col_hi), 3
     return _result(
         problem,
         model,
@@ -320,8 +344,8 @@ def solve_allocation(
     )
 
 
-def _clean(x: FloatArray, integer: npt.NDArray[np.bool_]) -> FloatArray:
-    out = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+def _clean(x: FloatArray, integer: npt.NDArray[np.bool_], hi: FloatArray) -> FloatArray:
+    out = np.clip(np.asarray(x, dtype=np.float64), 0.0, hi)
     out[integer] = np.round(out[integer])
     return out
 
@@ -352,7 +376,15 @@ def _result(
         else:
             fractions[r.id] = 0.0
         f0[i] = float(x0[model.f_col[i]]) if i in model.f_col and x0[model.y_col[i]] > 0.5 else 0.0
-    amounts = {r.id: dict({pid: fractions[r.id] * d for pid, d in r.demand.items()}) for r in reqs}
+    whole = {p.id for p in problem.pools if p.whole}
+
+    def part(f: float, pid: str, d: float) -> float:
+        a = f * d
+        return float(round(a)) if pid in whole and abs(a - round(a)) < 1e-6 else a
+
+    amounts = {
+        r.id: {pid: part(fractions[r.id], pid, d) for pid, d in r.demand.items()} for r in reqs
+    }
     # group outcomes
     outcomes: list[GroupShareOutcome] = []
     binding_members: set[int] = set()

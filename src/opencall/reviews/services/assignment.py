@@ -227,6 +227,17 @@ def _refuse_infeasible(problem: Any, proposals: list[Proposal], params: dict[str
     banned = np.concatenate([problem.conflicts, problem.forbidden]).reshape(-1, 2)
     pairs = np.unique(banned[:, 0] * n_r + banned[:, 1])
     free = n_r - np.bincount(pairs // n_r, minlength=n_p)
+    none = np.flatnonzero(free <= 0)
+    if len(none) and k > 0:
+        # fewer reviewers per proposal cannot help these: say what can
+        raise DomainError(
+            "No assignment satisfies the rules: these proposals have no reviewer free of "
+            "conflicts (and not declined or removed): %(list)s. Fewer reviewers per proposal "
+            "would not help: invite reviewers without a conflict with them, or assign "
+            "reviewers to the other proposals by hand and, before the release, resolve "
+            "these as short of reviews.",
+            list=", ".join(f"{proposals[i].code} (0)" for i in none.tolist()),
+        )
     short = np.flatnonzero(free < k)
     if len(short):
         raise DomainError(
