@@ -1,13 +1,13 @@
-"""The application factory. Routers and job handlers are wired here, explicitly."""
+"""The application factory. Routers are wired here, explicitly; the job handlers in
+opencall.registry (which the worker imports without the web)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from opencall import jobs, logging_setup
+from opencall import logging_setup
 from opencall.allocation import api as allocation_api
 from opencall.allocation import api_write as allocation_api_write
-from opencall.allocation import jobs as allocation_jobs
 from opencall.allocation import views as allocation_views
 from opencall.calls import api as call_api
 from opencall.calls import api_write as call_api_write
@@ -25,30 +25,26 @@ from opencall.outcomes import report_views as outcome_report_views
 from opencall.outcomes import views as outcome_views
 from opencall.people import api as people_api
 from opencall.people import expertise_views as people_expertise_views
-from opencall.people import jobs as people_jobs
 from opencall.people import views as people_views
 from opencall.people.queries import user_for_session
 from opencall.people.services import token_user
 from opencall.proposals import api as proposal_api
 from opencall.proposals import api_write as proposal_api_write
-from opencall.proposals import jobs as proposal_jobs
 from opencall.proposals import views as proposal_views
+from opencall.registry import build_registry  # re-exported: tests import it from here
 from opencall.results import api as results_api
-from opencall.results import jobs as results_jobs
 from opencall.results import views as results_views
 from opencall.reviews import api as review_api
 from opencall.reviews import api_write as review_api_write
-from opencall.reviews import jobs as review_jobs
 from opencall.reviews import recruitment_views as review_recruitment_views
 from opencall.reviews import views as review_views
 from opencall.scheduling import api as scheduling_api
 from opencall.scheduling import api_write as scheduling_api_write
-from opencall.scheduling import jobs as scheduling_jobs
 from opencall.scheduling import slot_views as scheduling_slot_views
 from opencall.scheduling import views as scheduling_views
 from opencall.settings import Settings, production_problems
 from opencall.web import api as web_api
-from opencall.web import apidocs, mail
+from opencall.web import apidocs
 from opencall.web.labels import REQUEST_KINDS
 from opencall.web.pages import install
 from opencall.web.requestlog import RequestLog
@@ -94,21 +90,6 @@ ROUTERS: list[APIRouter] = [
     allocation_api_write.router,
     scheduling_api_write.router,
 ]
-
-
-def build_registry(settings: Settings) -> jobs.JobRegistry:
-    registry = jobs.JobRegistry()
-    registry.register("mail", mail.mail_handler(settings))
-    people_jobs.register(registry, settings)  # password-reset requests
-    proposal_jobs.register(registry, settings)
-    review_jobs.register(registry, settings)  # assignment, then invitations by e-mail
-    allocation_jobs.register(registry)
-    scheduling_jobs.register(registry)
-    results_jobs.register(registry, settings.base_url)
-    for kind, handler in list(registry.handlers.items()):
-        if kind != "mail":  # live progress without deadlocking SQLite (see guard_progress)
-            registry.register(kind, jobs.guard_progress(handler))
-    return registry
 
 
 def create_app(settings: Settings) -> FastAPI:

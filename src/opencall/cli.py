@@ -886,7 +886,7 @@ def remind(
 ) -> None:
     """Queue reminder e-mails for unsubmitted reviews before the review deadline."""
     from opencall import jobs
-    from opencall.app import build_registry
+    from opencall.registry import build_registry
     from opencall.reviews.notify import queue_reminders
 
     c: Ctx = ctx.obj
@@ -960,7 +960,7 @@ def postaward_remind(
 ) -> None:
     """Queue reminder e-mails for overdue sample loans (each PI in their language)."""
     from opencall import jobs
-    from opencall.app import build_registry
+    from opencall.registry import build_registry
     from opencall.results.jobs import queue_overdue_reminders
 
     c: Ctx = ctx.obj

@@ -37,7 +37,7 @@ Report = Callable[[str], None]
 
 
 def _default_registry(settings: Settings) -> jobs.JobRegistry:
-    from opencall.app import build_registry
+    from opencall.registry import build_registry
 
     return build_registry(settings)
 

@@ -103,3 +103,33 @@ def test_early_close_asks_and_says_what_it_does(
     assert r.status_code == 303
     with factory() as s:
         assert s.scalar(select(Call.status).where(Call.slug == slug)) == "closed"
+
+
+def test_cockpit_counts_what_the_lists_hold(
+    web: Web,
+    cycle: Cycle,
+    factory: sessionmaker[Session],
+) -> None:
+    """The cockpit's three counts (COUNT queries) are the lengths of the lists they
+    count: the reviewable proposals, the active assignments (the declared conflict's
+    is not), the submitted reviews."""
+    from opencall.reviews import queries as rq
+    from tests.review_cycle import TEAMS
+
+    with factory() as s:
+        call = s.get(Call, cycle.ids["call"])
+        assert call is not None
+        lists = (
+            len(rq.proposals_for_review(s, call)),
+            len(rq.assignments_of_call(s, call)),
+            len(rq.submitted_reviews(s, call)),
+        )
+        everything = len(rq.assignments_of_call(s, call, active=False))
+    assert lists == (len(TEAMS), 1, 0) and everything == 2
+    page = web.login(cycle.emails["chair"]).get(f"/manage/calls/{cycle.slug}").text
+    shown = re.search(
+        r"Proposals under review: (\d+) · Active assignments: (\d+) · Submitted reviews: (\d+)",
+        page,
+    )
+    assert shown is not None
+    assert tuple(int(n) for n in shown.groups()) == lists

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
@@ -151,6 +151,14 @@ def proposals_for_review(session: Session, call: Call) -> list[Proposal]:
     return list(session.scalars(stmt))
 
 
+def count_proposals_for_review(session: Session, call: Call) -> int:
+    """``len(proposals_for_review(...))`` as one COUNT (no proposal loaded)."""
+    stmt = select(func.count(Proposal.id)).where(
+        Proposal.call_id == call.id, Proposal.status.in_(REVIEWABLE)
+    )
+    return int(session.scalar(stmt) or 0)
+
+
 def conflict_pairs(session: Session, call: Call) -> set[tuple[int, int]]:
     rows = session.execute(
         select(Conflict.proposal_id, Conflict.reviewer_id).where(Conflict.call_id == call.id)
@@ -190,6 +198,16 @@ def assignments_of_call(
     return list(session.scalars(stmt.order_by(ReviewAssignment.id)))
 
 
+def count_active_assignments(session: Session, call: Call) -> int:
+    """``len(assignments_of_call(...))`` as one COUNT (an assignment row loads its
+    proposal with it)."""
+    stmt = select(func.count(ReviewAssignment.id)).where(
+        ReviewAssignment.call_id == call.id,
+        ReviewAssignment.status.in_(("assigned", "accepted", "submitted")),
+    )
+    return int(session.scalar(stmt) or 0)
+
+
 def assignments_of_reviewer(session: Session, reviewer_id: int) -> list[ReviewAssignment]:
     stmt = select(ReviewAssignment).where(
         ReviewAssignment.reviewer_id == reviewer_id,
@@ -227,6 +245,12 @@ def _submitted(stmt: Any, call: Call) -> Any:
 def submitted_reviews(session: Session, call: Call) -> list[tuple[ReviewAssignment, Review]]:
     stmt = _submitted(select(ReviewAssignment, Review), call)
     return [(a, r) for a, r in session.execute(stmt)]
+
+
+def count_submitted_reviews(session: Session, call: Call) -> int:
+    """``len(submitted_reviews(...))`` as one COUNT."""
+    stmt = _submitted(select(ReviewAssignment.id), call).order_by(None)
+    return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
 
 
 def submitted_pairs(session: Session, call: Call) -> list[tuple[int, int]]:

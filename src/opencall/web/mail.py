@@ -102,7 +102,7 @@ def send(settings: Settings, msg: EmailMessage) -> None:
 
 
 def mail_handler(settings: Settings) -> jobs.Handler:
-    """The job handler for 'mail' jobs (registered in ``app.build_registry``): one message, or
+    """The job handler for 'mail' jobs (registered in ``registry.build_registry``): one message, or
     a batch (``queue_mails``).
 
     In a batch each message sent is recorded at once (its index, one row of

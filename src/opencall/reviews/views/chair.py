@@ -89,9 +89,10 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
             ],
             "transitions": [t for t in CALL_TRANSITIONS.get(call.status, ()) if t != "published"],
             "jobs": jobs.jobs_of_call(page.db, call.id),
-            "n_proposals": len(q.proposals_for_review(page.db, call)),
-            "n_assignments": len(q.assignments_of_call(page.db, call)),
-            "n_submitted": len(q.submitted_reviews(page.db, call)),
+            # counted, not loaded: an assignment or a review row loads its proposal
+            "n_proposals": q.count_proposals_for_review(page.db, call),
+            "n_assignments": q.count_active_assignments(page.db, call),
+            "n_submitted": q.count_submitted_reviews(page.db, call),
             "spare_pools": spare_pools if office and call.status in ("draft", "open") else [],
             "spare_options": [
                 (
