@@ -57,6 +57,7 @@ reviewer's effect: bootstrap intervals are narrow there by construction.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -624,6 +625,18 @@ def _bordered_dense_solve(m: FloatArray, rhs: FloatArray, n_border: int) -> Floa
     return np.concatenate([z - zg @ lam, lam]).astype(np.float64)
 
 
+@functools.lru_cache(maxsize=8)
+def _log_scale_grid(lo: float, hi: float) -> tuple[FloatArray, FloatArray, float]:
+    """The grid of :func:`_scale_step` over ``t = log s`` in ``[lo, hi]`` (a column), its
+    ``exp`` and its step: the same for every call with the same bounds (thousands a
+    bootstrap), so made once; read-only."""
+    grid = np.linspace(lo, hi, 97)[:, None]  # (G, 1) against (R,) coefficients
+    eg = np.exp(grid)
+    grid.flags.writeable = False
+    eg.flags.writeable = False
+    return grid, eg, float(grid[1, 0] - grid[0, 0])
+
+
 def _scale_step(
     st: _Structure,
     y: FloatArray,
@@ -650,10 +663,8 @@ def _scale_step(
     coef_b = zq - zs * qs / denom
 
     lo, hi = math.log(bounds[0]), math.log(bounds[1])
-    grid = np.linspace(lo, hi, 97)[:, None]  # (G, 1) against (R,) coefficients
-    eg = np.exp(grid)
+    grid, eg, step = _log_scale_grid(lo, hi)
     values = coef_a * eg * eg - 2.0 * coef_b * eg + lam_s * grid * grid
-    step = float(grid[1, 0] - grid[0, 0])
     t_lo = np.maximum(grid[np.argmin(values, axis=0), 0] - step, lo)
     t_hi = np.minimum(t_lo + 2.0 * step, hi)
     t = 0.5 * (t_lo + t_hi)
@@ -670,7 +681,7 @@ def _scale_step(
         # 30 steps then varied by ~1e-7 with the rounding of the inputs)
         ok = (hess > 0) & (newton >= t_lo) & (newton <= t_hi)
         t_new = np.where(ok, newton, 0.5 * (t_lo + t_hi))
-        if float(np.max(np.abs(t_new - t))) < 1e-12:
+        if float(np.abs(t_new - t).max()) < 1e-12:
             t = t_new
             break
         t = t_new
@@ -718,7 +729,7 @@ def _fit(
         s, _b = _scale_step(st, y, w, float(x[-1]), x[:n_p], lam_b, lam_s, bounds)
         s, x = _rescale(s, x, n_p, active, lam_s, lam_q, bounds)
         x = linear_step(s, x)
-        if float(np.max(np.abs(x[:n_p] - q_old))) < tol:
+        if float(np.abs(x[:n_p] - q_old).max()) < tol:
             converged = True
             break
     return _State(mu=float(x[-1]), q=x[:n_p], b=x[n_p : n_p + n_r], s=s), n_iter, converged
@@ -743,7 +754,7 @@ def _rescale(
     if lam_s <= 0 or not active.any():
         return s, x
     t = np.log(s[active])
-    q2 = float(np.sum(x[:n_p] ** 2))
+    q2 = float((x[:n_p] ** 2).sum())
     lo = float(t.max()) - math.log(bounds[1])
     hi = float(t.min()) - math.log(bounds[0])
     if lo > hi:
@@ -752,7 +763,7 @@ def _rescale(
     n_a = float(t.shape[0])
     for _ in range(30):
         e2 = math.exp(2.0 * u)
-        grad = -2.0 * lam_s * float(np.sum(t - u)) + 2.0 * lam_q * q2 * e2
+        grad = -2.0 * lam_s * float((t - u).sum()) + 2.0 * lam_q * q2 * e2
         hess = 2.0 * lam_s * n_a + 4.0 * lam_q * q2 * e2
         new_u = min(max(u - grad / hess, lo), hi)
         if abs(new_u - u) < 1e-14:

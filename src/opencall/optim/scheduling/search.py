@@ -179,7 +179,7 @@ def _ruin_recreate(
         # blocks with a window that holds them inside the freed stretch (setups included)
         fits = np.minimum(w_hi, t_b - setup) - np.maximum(w_lo, t_a + setup) >= w_need - _EPS
         near = np.unique(owner[fits])
-        cands = sorted({int(i) for i in near if int(i) not in trial.placed} | removed)
+        cands = sorted({i for i in near.tolist() if i not in trial.placed} | removed)
         if not cands:
             continue
         noise = rng.uniform(0.7, 1.3, len(cands))

@@ -57,7 +57,8 @@ class _Seq:
         b = np.asarray(self.blk)
         g = np.zeros(n)
         if n > 1:
-            dot = np.clip(np.sum(p.xyz[b[:-1]] * p.xyz[b[1:]], axis=1), -1.0, 1.0)
+            # np.clip's values without its wrapper (as geometry._gap_row)
+            dot = np.minimum(np.maximum(np.sum(p.xyz[b[:-1]] * p.xyz[b[1:]], axis=1), -1.0), 1.0)
             g[1:] = p.problem.setup_s + np.degrees(np.arccos(dot)) / p.problem.slew_deg_per_s
         es = [0.0] * n
         ls = [0.0] * n
@@ -75,7 +76,7 @@ class _Seq:
         self.ls = np.asarray(ls)
         self.g = g
         self._cache_arrays()
-        return bool(np.all(self.es <= self.ls + _EPS))
+        return bool((self.es <= self.ls + _EPS).all())
 
     def _cache_arrays(self) -> None:
         """Arrays derived from the lists, refreshed by ``recompute`` after every change."""
@@ -179,7 +180,7 @@ class _Seq:
         target = np.minimum(np.maximum(id_w[None, :], earliest), latest)
         cost = added[:, None] + alpha * np.abs(target - id_w[None, :])
         cost = np.where(feas, cost, np.inf)
-        flat = int(np.argmin(cost))
+        flat = int(cost.argmin())
         row, w = divmod(flat, lo_w.size)
         return (float(cost[row, w]), p0 + row, float(lo_w[w]), float(hi_w[w]), float(id_w[w]))
 
