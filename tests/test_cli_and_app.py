@@ -53,3 +53,63 @@ def test_cli_refusals_say_what_is_wrong_and_exit_2(tmp_path, monkeypatch) -> Non
         r = runner.invoke(cli_app, args)
         assert r.exit_code == 2, (args, r.output)
         assert r.output.startswith("Error: ") and said in r.output, (args, r.output)
+
+
+def test_cli_misconfiguration_is_one_clear_error(tmp_path, monkeypatch) -> None:
+    """A setting the operator got wrong: one line 'Error: ...' naming the variable, exit 2,
+    no traceback, and never the database password."""
+    monkeypatch.delenv("OPENCALL_ENV", raising=False)
+    good = f"sqlite:///{tmp_path / 'conf.sqlite3'}"
+    runner = CliRunner()
+    for env, said in [
+        (
+            {"OPENCALL_DATABASE_URL": "postgresql://opencall:s3cret@127.0.0.1:1/opencall"},
+            "cannot connect to the database postgresql://opencall:***@127.0.0.1:1/opencall",
+        ),
+        ({"OPENCALL_DATABASE_URL": "opencall.db"}, "OPENCALL_DATABASE_URL"),
+        ({"OPENCALL_DATABASE_URL": "postgres://u:s3cret@db/x"}, "postgresql://"),
+        ({"OPENCALL_DATABASE_URL": "mysql://u:s3cret@db/x"}, "OPENCALL_DATABASE_URL"),
+        ({"OPENCALL_CONCURRENCY": "lots"}, "OPENCALL_CONCURRENCY"),
+        ({"OPENCALL_BASE_URL": "opencall.example.org"}, "OPENCALL_BASE_URL"),
+        ({"OPENCALL_BASE_URL": "https://opencall.example.org/?x=1"}, "OPENCALL_BASE_URL"),
+        ({"OPENCALL_ENV": "prod"}, "OPENCALL_ENV"),
+    ]:
+        r = runner.invoke(cli_app, ["db", "upgrade"], env={"OPENCALL_DATABASE_URL": good, **env})
+        assert r.exit_code == 2, (env, r.output, r.exception)
+        said_out = " ".join(r.output.split())  # the console wraps long lines
+        assert said_out.startswith("Error: ") and said in said_out, (env, r.output)
+        assert "s3cret" not in r.output and "Traceback" not in r.output, r.output
+
+
+def test_settings_take_the_base_url_without_its_trailing_slash() -> None:
+    assert Settings(base_url="https://calls.example.org/").base_url == "https://calls.example.org"
+    assert Settings(base_url="https://example.org/calls/").base_url == "https://example.org/calls"
+
+
+def test_serve_and_worker_refuse_production_without_its_settings(tmp_path, monkeypatch) -> None:
+    """OPENCALL_ENV=production with the default secret key: `serve` and `worker` say what is
+    missing before they migrate or start anything (no server process, no traceback)."""
+    import uvicorn
+
+    from opencall import worker
+
+    started: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: started.append("serve"))
+    monkeypatch.setattr(worker, "run", lambda *a, **k: started.append("worker") or 0)
+    db = tmp_path / "prod.sqlite3"
+    env = {
+        "OPENCALL_DATABASE_URL": f"sqlite:///{db}",
+        "OPENCALL_ENV": "production",
+        "OPENCALL_BASE_URL": "https://calls.example.org",
+    }
+    for args in (["serve"], ["worker", "--once"]):
+        r = CliRunner().invoke(cli_app, args, env=env)
+        assert r.exit_code == 2, (args, r.output, r.exception)
+        assert r.output.startswith("Error: OPENCALL_ENV=production refuses to start"), r.output
+        assert "OPENCALL_SECRET_KEY" in r.output and "OPENCALL_AUDIT_KEY" in r.output
+    assert started == [] and not db.exists()
+    env |= {"OPENCALL_SECRET_KEY": "s" * 40, "OPENCALL_AUDIT_KEY": "a" * 40}
+    for args in (["serve"], ["worker", "--once"]):
+        r = CliRunner().invoke(cli_app, args, env=env)
+        assert r.exit_code == 0, (args, r.output, r.exception)
+    assert started == ["serve", "worker"]
