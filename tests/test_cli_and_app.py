@@ -113,3 +113,28 @@ def test_serve_and_worker_refuse_production_without_its_settings(tmp_path, monke
         r = CliRunner().invoke(cli_app, args, env=env)
         assert r.exit_code == 0, (args, r.output, r.exception)
     assert started == ["serve", "worker"]
+
+
+def test_printed_links_are_never_wrapped(tmp_path, monkeypatch) -> None:
+    """The one-time links the operator copies (an admin's password link, a provider's first
+    administrator's and a role's invitation) are printed whole on one line, however narrow
+    the output (a pipe or a log is 80 columns to the console)."""
+    import re
+
+    monkeypatch.setenv("OPENCALL_DATABASE_URL", f"sqlite:///{tmp_path / 'links.sqlite3'}")
+    monkeypatch.setenv("OPENCALL_BASE_URL", "https://calls.a-rather-long-host-name.example.org")
+    runner = CliRunner()
+    assert runner.invoke(cli_app, ["db", "upgrade"]).exit_code == 0
+    for args in (
+        ["admin", "create", "--email", "ops@example.org", "--name", "Ada Ops", "--link"],
+        ["providers", "create", "--name", "Cryo-EM", "--slug", "cryo", "--country", "ZAF"]
+        + ["--admin", "head@cryo.example.org"],
+        ["roles", "grant", "--provider", "cryo", "--email", "office@cryo.example.org"]
+        + ["--role", "call_manager"],
+    ):
+        r = runner.invoke(cli_app, args)
+        assert r.exit_code == 0, (args, r.output)
+        links = re.findall(
+            r"https://\S+/(?:roles/invitations|password/reset)/(\S*)$", r.output, re.M
+        )
+        assert len(links) == 1 and len(links[0]) >= 43, (args, r.output)  # token_urlsafe(32)

@@ -31,6 +31,11 @@ providers_app = typer.Typer(
 roles_app = typer.Typer(help="Roles of people at a provider or a call.", no_args_is_help=True)
 
 
+def _link(url: str) -> None:
+    """A link the operator copies: whole on its own line, never wrapped."""
+    console.print(url, soft_wrap=True, highlight=False, markup=False)
+
+
 def _fail(message: str) -> NoReturn:
     console.print(f"[red]Error:[/red] {message}")
     raise typer.Exit(2)
@@ -60,10 +65,8 @@ def providers_create(
         _fail(exc.message)
     console.print(f"provider [bold]{slug}[/bold] created")
     if raw:
-        console.print(
-            f"{admin} has no account yet; send them this invitation: "
-            f"{c.settings.base_url.rstrip('/')}/roles/invitations/{raw}"
-        )
+        console.print(f"{admin} has no account yet; send them this invitation:")
+        _link(f"{c.settings.base_url}/roles/invitations/{raw}")
 
 
 @providers_app.command("list")
@@ -115,10 +118,8 @@ def roles_grant(
     except DomainError as exc:
         _fail(exc.message)
     if raw:
-        console.print(
-            f"{email} has no account yet; send them this invitation (valid 14 days): "
-            f"{c.settings.base_url.rstrip('/')}/roles/invitations/{raw}"
-        )
+        console.print(f"{email} has no account yet; send them this invitation (valid 14 days):")
+        _link(f"{c.settings.base_url}/roles/invitations/{raw}")
     else:
         console.print(f"{email}: {role} granted")
 
