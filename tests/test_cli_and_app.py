@@ -73,6 +73,8 @@ def test_cli_misconfiguration_is_one_clear_error(tmp_path, monkeypatch) -> None:
         ({"OPENCALL_BASE_URL": "opencall.example.org"}, "OPENCALL_BASE_URL"),
         ({"OPENCALL_BASE_URL": "https://opencall.example.org/?x=1"}, "OPENCALL_BASE_URL"),
         ({"OPENCALL_ENV": "prod"}, "OPENCALL_ENV"),
+        ({"OPENCALL_LOG_LEVEL": "verbose"}, "OPENCALL_LOG_LEVEL must be one of"),
+        ({"OPENCALL_LOG_FORMAT": "yaml"}, "OPENCALL_LOG_FORMAT must be text or json"),
     ]:
         r = runner.invoke(cli_app, ["db", "upgrade"], env={"OPENCALL_DATABASE_URL": good, **env})
         assert r.exit_code == 2, (env, r.output, r.exception)
@@ -138,3 +140,20 @@ def test_printed_links_are_never_wrapped(tmp_path, monkeypatch) -> None:
             r"https://\S+/(?:roles/invitations|password/reset)/(\S*)$", r.output, re.M
         )
         assert len(links) == 1 and len(links[0]) >= 43, (args, r.output)  # token_urlsafe(32)
+
+
+def test_serve_passes_the_trusted_proxies_to_uvicorn(tmp_path, monkeypatch) -> None:
+    """Behind a reverse proxy on another machine, `--forwarded-allow-ips` names it: only its
+    X-Forwarded-For/-Proto are believed (the client address the sign-in and reset throttles
+    count by). Unset, uvicorn's own default holds (FORWARDED_ALLOW_IPS, else this machine)."""
+    import uvicorn
+
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: calls.append(k))
+    env = {"OPENCALL_DATABASE_URL": f"sqlite:///{tmp_path / 'proxy.sqlite3'}"}
+    r = CliRunner().invoke(cli_app, ["serve", "--forwarded-allow-ips", "10.0.0.5"], env=env)
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli_app, ["serve"], env=env)
+    assert r.exit_code == 0, r.output
+    assert [c["forwarded_allow_ips"] for c in calls] == ["10.0.0.5", None]
+    assert all(c["proxy_headers"] for c in calls)

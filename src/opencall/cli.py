@@ -90,7 +90,10 @@ class Ctx:
 def _main(ctx: typer.Context) -> None:
     from opencall import logging_setup
 
-    logging_setup.configure()
+    try:
+        logging_setup.configure()  # refuses an unknown OPENCALL_LOG_LEVEL or _FORMAT
+    except ValueError as exc:
+        _fail(str(exc))
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -352,6 +355,14 @@ def serve(
             "server closes is lost ('Server disconnected without sending a response').",
         ),
     ] = 75,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Addresses of the reverse proxies whose X-Forwarded-For and "
+            "X-Forwarded-Proto are believed (comma-separated; '*' for any). Default: "
+            "uvicorn's FORWARDED_ALLOW_IPS, else this machine (127.0.0.1, ::1).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web application (run `opencall worker` beside it for the jobs)."""
     import os
@@ -378,6 +389,8 @@ def serve(
         workers=workers,
         limit_concurrency=limit_concurrency,
         timeout_keep_alive=keep_alive,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
         log_level="info",
     )
 
