@@ -73,6 +73,7 @@ def test_cli_misconfiguration_is_one_clear_error(tmp_path, monkeypatch) -> None:
         ({"OPENCALL_BASE_URL": "opencall.example.org"}, "OPENCALL_BASE_URL"),
         ({"OPENCALL_BASE_URL": "https://opencall.example.org/?x=1"}, "OPENCALL_BASE_URL"),
         ({"OPENCALL_ENV": "prod"}, "OPENCALL_ENV"),
+        ({"OPENCALL_MAIL_BACKEND": "sendmail"}, "OPENCALL_MAIL_BACKEND"),
         ({"OPENCALL_LOG_LEVEL": "verbose"}, "OPENCALL_LOG_LEVEL must be one of"),
         ({"OPENCALL_LOG_FORMAT": "yaml"}, "OPENCALL_LOG_FORMAT must be text or json"),
     ]:

@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     secret_key: str = "dev-only-change-me"  # DEFAULT_SECRET
     base_url: str = "http://127.0.0.1:8000"
     # Mail: "console" prints, "file" writes .eml files into mail_dir, "smtp" sends.
-    mail_backend: str = "file"
+    mail_backend: Literal["console", "file", "smtp"] = "file"
     mail_dir: Path = Path("./var/mail")
     smtp_host: str = "localhost"
     smtp_port: int = 25
