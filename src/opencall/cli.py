@@ -391,7 +391,11 @@ def serve(
         timeout_keep_alive=keep_alive,
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
-        log_level="info",
+        # uvicorn's lines go through OpenCall's logging (OPENCALL_LOG_LEVEL and _FORMAT);
+        # each request is logged once, by opencall.web.request (INFO)
+        log_config=None,
+        log_level=None,
+        access_log=False,
     )
 
 
