@@ -158,3 +158,18 @@ def test_serve_passes_the_trusted_proxies_to_uvicorn(tmp_path, monkeypatch) -> N
     assert r.exit_code == 0, r.output
     assert [c["forwarded_allow_ips"] for c in calls] == ["10.0.0.5", None]
     assert all(c["proxy_headers"] for c in calls)
+
+
+def test_roles_list_shows_whole_addresses(tmp_path, monkeypatch) -> None:
+    """`roles list` never cuts an e-mail address short ('head@cryo.example…'): it is how
+    the operator tells the people and the invitations apart."""
+    monkeypatch.setenv("OPENCALL_DATABASE_URL", f"sqlite:///{tmp_path / 'roles.sqlite3'}")
+    runner = CliRunner()
+    assert runner.invoke(cli_app, ["db", "upgrade"]).exit_code == 0
+    email = "head.of.the.user.office@cryo-em-centre.example.org"
+    args = ["providers", "create", "--name", "Cryo-EM", "--slug", "cryo", "--country", "ZAF"]
+    assert runner.invoke(cli_app, [*args, "--admin", email]).exit_code == 0
+    r = runner.invoke(cli_app, ["roles", "list", "--provider", "cryo"])
+    assert r.exit_code == 0, r.output
+    cells = "".join(ch for ch in r.output if ch not in "│┃ \n")
+    assert email in cells and "…" not in r.output, r.output

@@ -124,6 +124,18 @@ def roles_grant(
         console.print(f"{email}: {role} granted")
 
 
+def _whole(table: Table) -> None:
+    """``table`` as wide as its cells: never 'head@cryo.exa…' (piped or logged, the console
+    is 80 columns wide; the operator reads and copies the addresses)."""
+    natural = console.measure(table, options=console.options.update_width(1000)).maximum
+    narrow = console.width
+    console.width = max(narrow, natural)  # print(width=...) would not go past it
+    try:
+        console.print(table)
+    finally:
+        console.width = narrow
+
+
 @roles_app.command("list")
 def roles_list(
     ctx: typer.Context,
@@ -137,7 +149,7 @@ def roles_list(
         t = Table("id", "role", "name", "e-mail", "call")
         for g, u in people_queries.grants_in_scope(s, p.id, list(calls)):
             t.add_row(str(g.id), g.role, u.name, u.email, calls.get(g.call_id or 0, "(all)"))
-        console.print(t)
+        _whole(t)
         pend = people_queries.pending_invitations_in_scope(s, p.id, list(calls))
         if pend:
             t = Table("invitation", "role", "e-mail", "call", "valid until")
@@ -149,7 +161,7 @@ def roles_list(
                     calls.get(i.call_id or 0, "(all)"),
                     i.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
                 )
-            console.print(t)
+            _whole(t)
 
 
 @roles_app.command("revoke")
