@@ -60,6 +60,7 @@ def test_cli_misconfiguration_is_one_clear_error(tmp_path, monkeypatch) -> None:
     no traceback, and never the database password."""
     monkeypatch.delenv("OPENCALL_ENV", raising=False)
     good = f"sqlite:///{tmp_path / 'conf.sqlite3'}"
+    (tmp_path / "a-file").write_text("not a directory")
     runner = CliRunner()
     for env, said in [
         (
@@ -67,6 +68,10 @@ def test_cli_misconfiguration_is_one_clear_error(tmp_path, monkeypatch) -> None:
             "cannot connect to the database postgresql://opencall:***@127.0.0.1:1/opencall",
         ),
         ({"OPENCALL_DATABASE_URL": "opencall.db"}, "OPENCALL_DATABASE_URL"),
+        (
+            {"OPENCALL_DATABASE_URL": f"sqlite:///{tmp_path / 'a-file' / 'x.sqlite3'}"},
+            "cannot create the database's directory",
+        ),
         ({"OPENCALL_DATABASE_URL": "postgres://u:s3cret@db/x"}, "postgresql://"),
         ({"OPENCALL_DATABASE_URL": "mysql://u:s3cret@db/x"}, "OPENCALL_DATABASE_URL"),
         ({"OPENCALL_CONCURRENCY": "lots"}, "OPENCALL_CONCURRENCY"),

@@ -98,7 +98,13 @@ def _main(ctx: typer.Context) -> None:
         settings = Settings()
     except ValidationError as exc:
         _fail(_setting_errors(exc))
-    ctx.obj = Ctx(settings)
+    try:
+        ctx.obj = Ctx(settings)
+    except OSError as exc:  # a SQLite file's folder is made here
+        _fail(
+            f"cannot create the database's directory for {settings.database_url} "
+            f"(OPENCALL_DATABASE_URL): {exc.strerror or exc}"
+        )
 
 
 def _setting_errors(exc: ValidationError) -> str:
