@@ -90,8 +90,14 @@ def test_cli_misconfiguration_is_one_clear_error(tmp_path, monkeypatch) -> None:
 
 
 def test_settings_take_the_base_url_without_its_trailing_slash() -> None:
+    import pytest
+    from pydantic import ValidationError
+
     assert Settings(base_url="https://calls.example.org/").base_url == "https://calls.example.org"
-    assert Settings(base_url="https://example.org/calls/").base_url == "https://example.org/calls"
+    assert Settings(base_url="http://127.0.0.1:8000").base_url == "http://127.0.0.1:8000"
+    # the pages link to /static/..., /calls...: no site under a path of its host
+    with pytest.raises(ValidationError, match="root of its host"):
+        Settings(base_url="https://example.org/calls/")
 
 
 def test_serve_and_worker_refuse_production_without_its_settings(tmp_path, monkeypatch) -> None:

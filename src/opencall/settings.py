@@ -92,6 +92,11 @@ class Settings(BaseSettings):
             )
         if url.query or url.fragment:
             raise ValueError(f"{value!r}: the public address has no query or fragment")
+        if url.path.strip("/"):
+            raise ValueError(
+                f"{value!r}: OpenCall is served at the root of its host (its pages link to "
+                "/static/..., /calls...): give the address without a path"
+            )
         return value.strip().rstrip("/")
 
     @field_validator("env")
