@@ -184,3 +184,18 @@ def test_roles_list_shows_whole_addresses(tmp_path, monkeypatch) -> None:
     assert r.exit_code == 0, r.output
     cells = "".join(ch for ch in r.output if ch not in "│┃ \n")
     assert email in cells and "…" not in r.output, r.output
+
+
+def test_worker_says_an_unreachable_database_before_starting_processes(monkeypatch) -> None:
+    """`opencall worker --concurrency 2` against a database it cannot reach: one 'Error:'
+    line, before any worker process starts (each one died with a traceback, and the
+    supervisor started them again and again)."""
+    from opencall import worker
+
+    started: list[int] = []
+    monkeypatch.setattr(worker, "run", lambda *a, **k: started.append(1) or 0)
+    env = {"OPENCALL_DATABASE_URL": "postgresql://opencall:s3cret@127.0.0.1:1/opencall"}
+    r = CliRunner().invoke(cli_app, ["worker", "--concurrency", "2"], env=env)
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert "cannot connect to the database" in " ".join(r.output.split())
+    assert started == [] and "s3cret" not in r.output

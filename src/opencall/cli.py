@@ -425,6 +425,8 @@ def worker(
 
     c: Ctx = ctx.obj
     _refuse_unsafe_production(c.settings)
+    with c.engine.connect():  # an unreachable database is said here, not by each process
+        pass
     c.engine.dispose()  # each worker process opens its own connections
     n = worker_mod.run(
         c.settings, concurrency=concurrency, once=once, poll=poll, report=console.print
