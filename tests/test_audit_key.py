@@ -142,3 +142,34 @@ def test_cli_checkpoint_and_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     r = runner.invoke(cli_app, ["audit", "verify", "--checkpoint", str(cp_file)])
     assert r.exit_code == 1 and "truncated" in r.output
     engine.dispose()
+
+
+def test_the_worker_signs_the_events_its_jobs_write(tmp_path: Path) -> None:
+    """A job run by ``opencall worker`` writes its audit events with the audit key, as the
+    web and the CLI do: else every event a job wrote after keyed ones fails the check."""
+    from opencall import jobs, migrate, worker
+    from opencall.db import make_engine
+    from opencall.settings import Settings
+
+    url = f"sqlite:///{tmp_path / 'worker.sqlite3'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with keyed(engine) as s:
+        auditlog.record(s, "site.before", "site", 1)
+        jobs.enqueue(s, "audited")
+        s.commit()
+
+    def registry(_: Settings) -> jobs.JobRegistry:
+        reg = jobs.JobRegistry()
+        reg.register("audited", lambda s, job, progress: auditlog.record(s, "job.did", "job", 1))
+        return reg
+
+    ran = worker.work(
+        Settings(database_url=url, audit_key=KEY), once=True, registry_factory=registry
+    )
+    assert ran == 1
+    with keyed(engine) as s:
+        assert s.scalar(select(AuditEvent.action).order_by(AuditEvent.id.desc())) == "job.did"
+        report = auditlog.verify(s)
+    engine.dispose()
+    assert report.ok, report.problems

@@ -53,3 +53,149 @@ def test_cli_refusals_say_what_is_wrong_and_exit_2(tmp_path, monkeypatch) -> Non
         r = runner.invoke(cli_app, args)
         assert r.exit_code == 2, (args, r.output)
         assert r.output.startswith("Error: ") and said in r.output, (args, r.output)
+
+
+def test_cli_misconfiguration_is_one_clear_error(tmp_path, monkeypatch) -> None:
+    """A setting the operator got wrong: one line 'Error: ...' naming the variable, exit 2,
+    no traceback, and never the database password."""
+    monkeypatch.delenv("OPENCALL_ENV", raising=False)
+    good = f"sqlite:///{tmp_path / 'conf.sqlite3'}"
+    (tmp_path / "a-file").write_text("not a directory")
+    runner = CliRunner()
+    for env, said in [
+        (
+            {"OPENCALL_DATABASE_URL": "postgresql://opencall:s3cret@127.0.0.1:1/opencall"},
+            "cannot connect to the database postgresql://opencall:***@127.0.0.1:1/opencall",
+        ),
+        ({"OPENCALL_DATABASE_URL": "opencall.db"}, "OPENCALL_DATABASE_URL"),
+        (
+            {"OPENCALL_DATABASE_URL": f"sqlite:///{tmp_path / 'a-file' / 'x.sqlite3'}"},
+            "cannot create the database's directory",
+        ),
+        ({"OPENCALL_DATABASE_URL": "postgres://u:s3cret@db/x"}, "postgresql://"),
+        ({"OPENCALL_DATABASE_URL": "mysql://u:s3cret@db/x"}, "OPENCALL_DATABASE_URL"),
+        ({"OPENCALL_CONCURRENCY": "lots"}, "OPENCALL_CONCURRENCY"),
+        ({"OPENCALL_BASE_URL": "opencall.example.org"}, "OPENCALL_BASE_URL"),
+        ({"OPENCALL_BASE_URL": "https://opencall.example.org/?x=1"}, "OPENCALL_BASE_URL"),
+        ({"OPENCALL_ENV": "prod"}, "OPENCALL_ENV"),
+        ({"OPENCALL_MAIL_BACKEND": "sendmail"}, "OPENCALL_MAIL_BACKEND"),
+        ({"OPENCALL_LOG_LEVEL": "verbose"}, "OPENCALL_LOG_LEVEL must be one of"),
+        ({"OPENCALL_LOG_FORMAT": "yaml"}, "OPENCALL_LOG_FORMAT must be text or json"),
+    ]:
+        r = runner.invoke(cli_app, ["db", "upgrade"], env={"OPENCALL_DATABASE_URL": good, **env})
+        assert r.exit_code == 2, (env, r.output, r.exception)
+        said_out = " ".join(r.output.split())  # the console wraps long lines
+        assert said_out.startswith("Error: ") and said in said_out, (env, r.output)
+        assert "s3cret" not in r.output and "Traceback" not in r.output, r.output
+
+
+def test_settings_take_the_base_url_without_its_trailing_slash() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    assert Settings(base_url="https://calls.example.org/").base_url == "https://calls.example.org"
+    assert Settings(base_url="http://127.0.0.1:8000").base_url == "http://127.0.0.1:8000"
+    # the pages link to /static/..., /calls...: no site under a path of its host
+    with pytest.raises(ValidationError, match="root of its host"):
+        Settings(base_url="https://example.org/calls/")
+
+
+def test_serve_and_worker_refuse_production_without_its_settings(tmp_path, monkeypatch) -> None:
+    """OPENCALL_ENV=production with the default secret key: `serve` and `worker` say what is
+    missing before they migrate or start anything (no server process, no traceback)."""
+    import uvicorn
+
+    from opencall import worker
+
+    started: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: started.append("serve"))
+    monkeypatch.setattr(worker, "run", lambda *a, **k: started.append("worker") or 0)
+    db = tmp_path / "prod.sqlite3"
+    env = {
+        "OPENCALL_DATABASE_URL": f"sqlite:///{db}",
+        "OPENCALL_ENV": "production",
+        "OPENCALL_BASE_URL": "https://calls.example.org",
+    }
+    for args in (["serve"], ["worker", "--once"]):
+        r = CliRunner().invoke(cli_app, args, env=env)
+        assert r.exit_code == 2, (args, r.output, r.exception)
+        assert r.output.startswith("Error: OPENCALL_ENV=production refuses to start"), r.output
+        assert "OPENCALL_SECRET_KEY" in r.output and "OPENCALL_AUDIT_KEY" in r.output
+    assert started == [] and not db.exists()
+    env |= {"OPENCALL_SECRET_KEY": "s" * 40, "OPENCALL_AUDIT_KEY": "a" * 40}
+    for args in (["serve"], ["worker", "--once"]):
+        r = CliRunner().invoke(cli_app, args, env=env)
+        assert r.exit_code == 0, (args, r.output, r.exception)
+    assert started == ["serve", "worker"]
+
+
+def test_printed_links_are_never_wrapped(tmp_path, monkeypatch) -> None:
+    """The one-time links the operator copies (an admin's password link, a provider's first
+    administrator's and a role's invitation) are printed whole on one line, however narrow
+    the output (a pipe or a log is 80 columns to the console)."""
+    import re
+
+    monkeypatch.setenv("OPENCALL_DATABASE_URL", f"sqlite:///{tmp_path / 'links.sqlite3'}")
+    monkeypatch.setenv("OPENCALL_BASE_URL", "https://calls.a-rather-long-host-name.example.org")
+    runner = CliRunner()
+    assert runner.invoke(cli_app, ["db", "upgrade"]).exit_code == 0
+    for args in (
+        ["admin", "create", "--email", "ops@example.org", "--name", "Ada Ops", "--link"],
+        ["providers", "create", "--name", "Cryo-EM", "--slug", "cryo", "--country", "ZAF"]
+        + ["--admin", "head@cryo.example.org"],
+        ["roles", "grant", "--provider", "cryo", "--email", "office@cryo.example.org"]
+        + ["--role", "call_manager"],
+    ):
+        r = runner.invoke(cli_app, args)
+        assert r.exit_code == 0, (args, r.output)
+        links = re.findall(
+            r"https://\S+/(?:roles/invitations|password/reset)/(\S*)$", r.output, re.M
+        )
+        assert len(links) == 1 and len(links[0]) >= 43, (args, r.output)  # token_urlsafe(32)
+
+
+def test_serve_passes_the_trusted_proxies_to_uvicorn(tmp_path, monkeypatch) -> None:
+    """Behind a reverse proxy on another machine, `--forwarded-allow-ips` names it: only its
+    X-Forwarded-For/-Proto are believed (the client address the sign-in and reset throttles
+    count by). Unset, uvicorn's own default holds (FORWARDED_ALLOW_IPS, else this machine)."""
+    import uvicorn
+
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: calls.append(k))
+    env = {"OPENCALL_DATABASE_URL": f"sqlite:///{tmp_path / 'proxy.sqlite3'}"}
+    r = CliRunner().invoke(cli_app, ["serve", "--forwarded-allow-ips", "10.0.0.5"], env=env)
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli_app, ["serve"], env=env)
+    assert r.exit_code == 0, r.output
+    assert [c["forwarded_allow_ips"] for c in calls] == ["10.0.0.5", None]
+    assert all(c["proxy_headers"] for c in calls)
+
+
+def test_roles_list_shows_whole_addresses(tmp_path, monkeypatch) -> None:
+    """`roles list` never cuts an e-mail address short ('head@cryo.example…'): it is how
+    the operator tells the people and the invitations apart."""
+    monkeypatch.setenv("OPENCALL_DATABASE_URL", f"sqlite:///{tmp_path / 'roles.sqlite3'}")
+    runner = CliRunner()
+    assert runner.invoke(cli_app, ["db", "upgrade"]).exit_code == 0
+    email = "head.of.the.user.office@cryo-em-centre.example.org"
+    args = ["providers", "create", "--name", "Cryo-EM", "--slug", "cryo", "--country", "ZAF"]
+    assert runner.invoke(cli_app, [*args, "--admin", email]).exit_code == 0
+    r = runner.invoke(cli_app, ["roles", "list", "--provider", "cryo"])
+    assert r.exit_code == 0, r.output
+    cells = "".join(ch for ch in r.output if ch not in "│┃ \n")
+    assert email in cells and "…" not in r.output, r.output
+
+
+def test_worker_says_an_unreachable_database_before_starting_processes(monkeypatch) -> None:
+    """`opencall worker --concurrency 2` against a database it cannot reach: one 'Error:'
+    line, before any worker process starts (each one died with a traceback, and the
+    supervisor started them again and again)."""
+    from opencall import worker
+
+    started: list[int] = []
+    monkeypatch.setattr(worker, "run", lambda *a, **k: started.append(1) or 0)
+    env = {"OPENCALL_DATABASE_URL": "postgresql://opencall:s3cret@127.0.0.1:1/opencall"}
+    r = CliRunner().invoke(cli_app, ["worker", "--concurrency", "2"], env=env)
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert "cannot connect to the database" in " ".join(r.output.split())
+    assert started == [] and "s3cret" not in r.output

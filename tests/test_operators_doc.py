@@ -5,8 +5,11 @@ its people", in order, on an empty database (no demo).
 The commands are read from the page, so the test breaks when the page and the CLI
 disagree. Adjustments: the ``export`` lines are applied with a local SQLite database
 and a file mail backend instead of the example servers; ``pip install`` is not run
-(the package is installed); the password prompt is answered; the role id given to
+(the package is installed), nor are PostgreSQL's ``createuser`` and ``createdb`` (the
+test's database exists); the password prompt is answered; the role id given to
 ``roles revoke`` is the one ``roles list`` shows (the page's example id is 42).
+The settings the page exports are checked apart: each is a setting, and together they
+make a configuration that ``OPENCALL_ENV=production`` accepts.
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ def test_the_fresh_install_of_the_operators_page_runs_as_written(tmp_path: Path)
             part = part.split("  #", 1)[0].strip()
             if part.startswith(("export ", "python3 -m venv")) or "pip install" in part:
                 continue  # settings: given above, for this machine; install: done
+            if part.startswith(("createuser ", "createdb ")):
+                continue  # the PostgreSQL database: this test's is SQLite
             argv = shlex.split(part)
             assert argv[0] == ".venv/bin/opencall", part
             answer = f"{PASSWORD}\n{PASSWORD}\n" if argv[1:3] == ["admin", "create"] else None
@@ -110,3 +115,32 @@ def test_the_fresh_install_of_the_operators_page_runs_as_written(tmp_path: Path)
 def test_each_fresh_install_section_has_commands(title: str) -> None:
     text = DOC.read_text(encoding="utf-8").split(title, 1)[1].split("\n## ", 1)[0]
     assert "```sh" in text
+
+
+def doc_exports() -> dict[str, str]:
+    """The variables the page's install exports, a command substitution (a generated
+    key) standing for what it prints."""
+    values: dict[str, str] = {}
+    for line in doc_lines():
+        if line.startswith("export "):
+            line = re.sub(r"\$\(python3 -c '[^']*token_urlsafe\(48\)[^']*'\)", "k" * 64, line)
+            for word in shlex.split(line)[1:]:
+                name, _, value = word.partition("=")
+                values[name] = value
+    return values
+
+
+def test_the_settings_of_the_install_make_a_production_site() -> None:
+    """Every variable the install exports is a setting OpenCall reads, and the values as
+    written pass OPENCALL_ENV=production's checks (a long secret key, secure cookies, an
+    audit key) and the checks of each setting (the URLs, the mail backend)."""
+    from opencall.settings import Settings, production_problems
+
+    values = doc_exports()
+    assert values.get("OPENCALL_ENV") == "production"
+    fields = {f"OPENCALL_{name.upper()}" for name in Settings.model_fields}
+    assert set(values) <= fields, set(values) - fields
+    settings = Settings(**{k.removeprefix("OPENCALL_").lower(): v for k, v in values.items()})
+    assert production_problems(settings) == []
+    assert settings.database_url.startswith("postgresql://")
+    assert settings.upload_dir.is_absolute()

@@ -9,14 +9,17 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from typer.core import TyperGroup
 
 from opencall import auditlog, migrate
 from opencall.calls.cli import providers_app, roles_app
@@ -26,11 +29,34 @@ from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
 from opencall.inputs import plain_number
 from opencall.people.cli import admin_app
-from opencall.settings import Settings
+from opencall.settings import Settings, hidden_password, production_problems
 
 console = Console()
+
+
+class _Commands(TyperGroup):
+    """The top command group: a database that cannot be reached is one clear line."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's own click Context
+        try:
+            return super().invoke(ctx)
+        except DBAPIError as exc:
+            # no statement: the connection itself failed (refused, unknown host or
+            # database, bad password, unreadable SQLite file)
+            c = ctx.obj
+            if exc.statement is not None or not isinstance(c, Ctx):
+                raise
+            reason = " ".join(str(exc.orig).split())
+            _fail(
+                f"cannot connect to the database {hidden_password(c.settings.database_url)} "
+                f"(OPENCALL_DATABASE_URL): {reason}"
+            )
+
+
 app = typer.Typer(
-    help="OpenCall: open, fair access to shared science facilities.", no_args_is_help=True
+    cls=_Commands,
+    help="OpenCall: open, fair access to shared science facilities.",
+    no_args_is_help=True,
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 demo_app = typer.Typer(help="The demo world.", no_args_is_help=True)
@@ -64,8 +90,38 @@ class Ctx:
 def _main(ctx: typer.Context) -> None:
     from opencall import logging_setup
 
-    logging_setup.configure()
-    ctx.obj = Ctx(Settings())
+    try:
+        logging_setup.configure()  # refuses an unknown OPENCALL_LOG_LEVEL or _FORMAT
+    except ValueError as exc:
+        _fail(str(exc))
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        _fail(_setting_errors(exc))
+    try:
+        ctx.obj = Ctx(settings)
+    except OSError as exc:  # a SQLite file's folder is made here
+        _fail(
+            f"cannot create the database's directory for {settings.database_url} "
+            f"(OPENCALL_DATABASE_URL): {exc.strerror or exc}"
+        )
+
+
+def _setting_errors(exc: ValidationError) -> str:
+    """Each wrong setting as its environment variable and what is wrong (never its value:
+    a database URL carries a password)."""
+    lines = []
+    for err in exc.errors():
+        name = "OPENCALL_" + "_".join(str(part) for part in err["loc"]).upper()
+        lines.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
+    return "; ".join(lines)
+
+
+def _refuse_unsafe_production(settings: Settings) -> None:
+    """OPENCALL_ENV=production without its settings: say what is missing, start nothing."""
+    problems = production_problems(settings)
+    if problems:
+        _fail("OPENCALL_ENV=production refuses to start: " + "; ".join(problems))
 
 
 def _fail(problem: DomainError | str) -> NoReturn:
@@ -305,6 +361,14 @@ def serve(
             "server closes is lost ('Server disconnected without sending a response').",
         ),
     ] = 75,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Addresses of the reverse proxies whose X-Forwarded-For and "
+            "X-Forwarded-Proto are believed (comma-separated; '*' for any). Default: "
+            "uvicorn's FORWARDED_ALLOW_IPS, else this machine (127.0.0.1, ::1).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web application (run `opencall worker` beside it for the jobs)."""
     import os
@@ -312,6 +376,7 @@ def serve(
     import uvicorn
 
     c: Ctx = ctx.obj
+    _refuse_unsafe_production(c.settings)
     if concurrency is not None:
         # the worker processes build their settings from the environment
         os.environ["OPENCALL_CONCURRENCY"] = str(concurrency)
@@ -319,7 +384,7 @@ def serve(
     c.engine.dispose()
     n = concurrency or c.settings.concurrency
     console.print(
-        f"OpenCall on http://{host}:{port}  (database: {c.settings.database_url}; "
+        f"OpenCall on http://{host}:{port}  (database: {hidden_password(c.settings.database_url)}; "
         f"{workers} process(es) x {n} requests at once)"
     )
     uvicorn.run(
@@ -330,7 +395,13 @@ def serve(
         workers=workers,
         limit_concurrency=limit_concurrency,
         timeout_keep_alive=keep_alive,
-        log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        # uvicorn's lines go through OpenCall's logging (OPENCALL_LOG_LEVEL and _FORMAT);
+        # each request is logged once, by opencall.web.request (INFO)
+        log_config=None,
+        log_level=None,
+        access_log=False,
     )
 
 
@@ -353,6 +424,9 @@ def worker(
     from opencall import worker as worker_mod
 
     c: Ctx = ctx.obj
+    _refuse_unsafe_production(c.settings)
+    with c.engine.connect():  # an unreachable database is said here, not by each process
+        pass
     c.engine.dispose()  # each worker process opens its own connections
     n = worker_mod.run(
         c.settings, concurrency=concurrency, once=once, poll=poll, report=console.print

@@ -4,7 +4,9 @@ Every line of the ``opencall`` loggers carries the context it was written in:
 ``request_id`` and ``user_id`` on the lines of a web request (set by
 :class:`opencall.web.requestlog.RequestLog` and the page/API dependencies),
 ``job_id`` on the lines of a job (set by ``jobs.run_one``); ``-`` where there is
-none. Quiet by default (warnings and errors only).
+none. Quiet by default (warnings and errors only). The ``uvicorn`` loggers of
+``opencall serve`` share the configuration (its access log is off: the
+``opencall.web.request`` line is the one line a request).
 
 Environment:
 
@@ -62,6 +64,7 @@ def set_user(user_id: int | None) -> None:
 class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         ctx = _context.get() or {}
+        record.__dict__.pop("color_message", None)  # uvicorn's copy with terminal colours
         for name in FIELDS:
             if not hasattr(record, name):
                 setattr(record, name, ctx.get(name, "-"))
@@ -91,7 +94,7 @@ def _formatter(fmt: str) -> logging.Formatter:
 def configure(
     level: str | None = None, fmt: str | None = None, stream: IO[str] | None = None
 ) -> logging.Logger:
-    """Set up the ``opencall`` logger (idempotent: a second call replaces the first
+    """Set up the ``opencall`` and ``uvicorn`` loggers (idempotent: a second call replaces the first
     handler). Arguments override the environment."""
     level = (level or os.environ.get("OPENCALL_LOG_LEVEL") or "WARNING").upper()
     fmt = (fmt or os.environ.get("OPENCALL_LOG_FORMAT") or "text").lower()
@@ -99,13 +102,16 @@ def configure(
         raise ValueError(f"OPENCALL_LOG_LEVEL must be one of {', '.join(LEVELS)}, not {level!r}")
     if fmt not in ("text", "json"):
         raise ValueError(f"OPENCALL_LOG_FORMAT must be text or json, not {fmt!r}")
-    logger = logging.getLogger("opencall")
-    for old in [h for h in logger.handlers if getattr(h, "opencall", False)]:
-        logger.removeHandler(old)
     handler: logging.Handler = logging.StreamHandler(stream) if stream else _Stderr()
     handler.opencall = True  # type: ignore[attr-defined]
     handler.addFilter(ContextFilter())
     handler.setFormatter(_formatter(fmt))
-    logger.addHandler(handler)
-    logger.setLevel(level)
+    # uvicorn's own lines (`opencall serve` leaves it no logging configuration of its own)
+    for name in ("uvicorn", "opencall"):
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if getattr(h, "opencall", False)]:
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(level)
+    logging.getLogger("uvicorn").propagate = False
     return logger

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,7 +21,7 @@ class Settings(BaseSettings):
     secret_key: str = "dev-only-change-me"  # DEFAULT_SECRET
     base_url: str = "http://127.0.0.1:8000"
     # Mail: "console" prints, "file" writes .eml files into mail_dir, "smtp" sends.
-    mail_backend: str = "file"
+    mail_backend: Literal["console", "file", "smtp"] = "file"
     mail_dir: Path = Path("./var/mail")
     smtp_host: str = "localhost"
     smtp_port: int = 25
@@ -74,6 +75,72 @@ class Settings(BaseSettings):
     default_language: str = "en"
     echo_sql: bool = False
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return check_database_url(value)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        """The public address as e-mail links start with it: http(s), a host, no query."""
+        url = urlsplit(value.strip())
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(
+                f"{value!r} is not the site's public address: give it as "
+                "https://opencall.example.org (the scheme and the host)"
+            )
+        if url.query or url.fragment:
+            raise ValueError(f"{value!r}: the public address has no query or fragment")
+        if url.path.strip("/"):
+            raise ValueError(
+                f"{value!r}: OpenCall is served at the root of its host (its pages link to "
+                "/static/..., /calls...): give the address without a path"
+            )
+        return value.strip().rstrip("/")
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, value: str) -> str:
+        if value not in ENVIRONMENTS:
+            raise ValueError(f"{value!r} is not one of {', '.join(ENVIRONMENTS)}")
+        return value
+
+
+ENVIRONMENTS = ("development", "production")
+DATABASE_EXAMPLES = (
+    "postgresql://user:password@host:5432/opencall or sqlite:///./var/opencall.sqlite3"
+)
+
+
+def check_database_url(value: str) -> str:
+    """``value`` if it names a database OpenCall can use (PostgreSQL through psycopg, or
+    SQLite), else a ValueError that says what to write instead."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError(f"{value!r} is not a database URL: write {DATABASE_EXAMPLES}") from None
+    shown = url.render_as_string(hide_password=True)
+    if url.drivername == "postgres":
+        raise ValueError(f"{shown!r}: write postgresql:// (not postgres://)")
+    if url.drivername == "postgresql":
+        return value
+    if url.get_backend_name() not in ("postgresql", "sqlite"):
+        raise ValueError(f"{shown!r}: OpenCall runs on PostgreSQL or SQLite: {DATABASE_EXAMPLES}")
+    if url.get_backend_name() == "postgresql" and url.drivername != "postgresql+psycopg":
+        raise ValueError(f"{shown!r}: the driver is psycopg (PostgreSQL): write postgresql://")
+    return value
+
+
+def hidden_password(database_url: str) -> str:
+    """The database URL to print: its password as ***."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(database_url).render_as_string(hide_password=True)
+
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 DEFAULT_SECRET = "dev-only-change-me"
@@ -83,8 +150,6 @@ def cookies_secure(settings: Settings) -> bool:
     """The Secure flag: as configured, else on unless the site is served from this machine."""
     if settings.secure_cookies is not None:
         return settings.secure_cookies
-    from urllib.parse import urlsplit
-
     url = urlsplit(settings.base_url)
     host = (url.hostname or "").lower()
     local = host in LOCAL_HOSTS or host.endswith(".localhost")

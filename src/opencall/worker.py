@@ -62,7 +62,8 @@ def work(
     enable_crash_reports()  # faulthandler in every worker process (spawned ones too)
     gc_at_safe_points()  # Python 3.11: no collection inside SQLAlchemy's loading (segfaults)
     engine = make_engine(settings.database_url, echo=settings.echo_sql)
-    factory = make_sessionmaker(engine)
+    # the jobs' audit events are signed like the web's and the CLI's (OPENCALL_AUDIT_KEY)
+    factory = make_sessionmaker(engine, audit_key=settings.audit_key)
     registry = (registry_factory or _default_registry)(settings)
     stop = stop if stop is not None else threading.Event()
     n = 0

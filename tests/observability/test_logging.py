@@ -113,3 +113,36 @@ def test_quiet_by_default_and_set_by_the_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("OPENCALL_LOG_FORMAT")
     logging_setup.configure()
     assert len([h for h in logger.handlers if getattr(h, "opencall", False)]) == 1
+
+
+def test_the_servers_own_lines_follow_the_same_configuration(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`opencall serve`'s uvicorn lines go through OpenCall's configuration: in JSON when
+    OPENCALL_LOG_FORMAT=json (a log shipper reads every line), quiet below the level, and
+    no second line per request beside opencall.web.request's (uvicorn's access log)."""
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from opencall.cli import app as cli_app
+
+    given: dict = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: given.update(kw))
+    env = {"OPENCALL_DATABASE_URL": f"sqlite:///{tmp_path / 'log.sqlite3'}"}
+    assert CliRunner().invoke(cli_app, ["serve"], env=env).exit_code == 0
+    keys = ("log_config", "log_level", "access_log")
+    config = uvicorn.Config(
+        "opencall.app:app_from_environment", **{k: given[k] for k in keys if k in given}
+    )
+    buf = io.StringIO()
+    try:
+        logging_setup.configure(level="WARNING", fmt="json", stream=buf)  # as the app does
+        logging.getLogger("uvicorn.error").info("Started server process")
+        logging.getLogger("uvicorn.error").warning("Invalid HTTP request received.")
+        assert not config.access_log
+        lines = [json.loads(line) for line in buf.getvalue().splitlines()]
+        assert [(x["name"], x["message"]) for x in lines] == [
+            ("uvicorn.error", "Invalid HTTP request received.")
+        ]
+    finally:
+        logging_setup.configure(level="WARNING")

@@ -31,6 +31,11 @@ providers_app = typer.Typer(
 roles_app = typer.Typer(help="Roles of people at a provider or a call.", no_args_is_help=True)
 
 
+def _link(url: str) -> None:
+    """A link the operator copies: whole on its own line, never wrapped."""
+    console.print(url, soft_wrap=True, highlight=False, markup=False)
+
+
 def _fail(message: str) -> NoReturn:
     console.print(f"[red]Error:[/red] {message}")
     raise typer.Exit(2)
@@ -66,9 +71,8 @@ def providers_create(
         _fail(exc.message)
     console.print(f"provider [bold]{slug}[/bold] created")
     if raw:
-        console.print(
-            f"{admin} has no account yet; send them this invitation: " + _invitation_link(c, raw)
-        )
+        console.print(f"{admin} has no account yet; send them this invitation:")
+        _link(_invitation_link(c, raw))
 
 
 @providers_app.command("list")
@@ -120,12 +124,22 @@ def roles_grant(
     except DomainError as exc:
         _fail(exc.message)
     if raw:
-        console.print(
-            f"{email} has no account yet; send them this invitation (valid 14 days): "
-            + _invitation_link(c, raw)
-        )
+        console.print(f"{email} has no account yet; send them this invitation (valid 14 days):")
+        _link(_invitation_link(c, raw))
     else:
         console.print(f"{email}: {role} granted")
+
+
+def _whole(table: Table) -> None:
+    """``table`` as wide as its cells: never 'head@cryo.exa…' (piped or logged, the console
+    is 80 columns wide; the operator reads and copies the addresses)."""
+    natural = console.measure(table, options=console.options.update_width(1000)).maximum
+    narrow = console.width
+    console.width = max(narrow, natural)  # print(width=...) would not go past it
+    try:
+        console.print(table)
+    finally:
+        console.width = narrow
 
 
 @roles_app.command("list")
@@ -141,7 +155,7 @@ def roles_list(
         t = Table("id", "role", "name", "e-mail", "call")
         for g, u in people_queries.grants_in_scope(s, p.id, list(calls)):
             t.add_row(str(g.id), g.role, u.name, u.email, calls.get(g.call_id or 0, "(all)"))
-        console.print(t)
+        _whole(t)
         pend = people_queries.pending_invitations_in_scope(s, p.id, list(calls))
         if pend:
             t = Table("invitation", "role", "e-mail", "call", "valid until")
@@ -153,7 +167,7 @@ def roles_list(
                     calls.get(i.call_id or 0, "(all)"),
                     i.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
                 )
-            console.print(t)
+            _whole(t)
 
 
 @roles_app.command("revoke")

@@ -57,7 +57,11 @@ def create(
         raise typer.Exit(2) from exc
     console.print(f"site administrator [bold]{email}[/bold] (user {uid})")
     if raw:
+        console.print("Choose the password here (valid 3 days):")
+        # whole on its own line, never wrapped: the operator copies it
         console.print(
-            "Choose the password here (valid 3 days): "
-            f"{c.settings.base_url.rstrip('/')}/password/reset/{raw}"
+            f"{c.settings.base_url}/password/reset/{raw}",
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
         )

@@ -40,7 +40,8 @@ def _lengths(page: Page, names: tuple[str, ...]) -> dict[str, str]:
 
 
 def client_address(page: Page) -> str:
-    """The client's address (behind a proxy, uvicorn's --forwarded-allow-ips sets it)."""
+    """The client's address (behind a proxy, `opencall serve --forwarded-allow-ips` names
+    the proxies whose X-Forwarded-For is believed)."""
     client = page.request.client
     return (client.host if client else "")[:64]
 
