@@ -549,17 +549,27 @@ def start_user_session(
     return raw
 
 
-def end_user_session(session: Session, raw: str, *, now: dt.datetime | None = None) -> None:
-    """Logout: this session stops working, wherever its cookie was copied to."""
+def end_user_session(
+    session: Session, raw: str, *, reason: str = "logout", now: dt.datetime | None = None
+) -> None:
+    """Logout (or a new sign-in on the same browser, ``reason="replaced"``): this session
+    stops working, wherever its cookie was copied to."""
     from opencall.people.models import UserSession
 
     row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(raw)))
     if row is None or row.revoked_at is not None:
         return
     row.revoked_at = now or utcnow()
-    row.revoked_reason = "logout"
+    row.revoked_reason = reason
     session.flush()
-    auditlog.record(session, "user.logout", "user", row.user_id, actor_id=row.user_id)
+    auditlog.record(
+        session,
+        "user.logout",
+        "user",
+        row.user_id,
+        actor_id=row.user_id,
+        data=None if reason == "logout" else {"reason": reason},
+    )
 
 
 def revoke_sessions(

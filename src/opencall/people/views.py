@@ -45,6 +45,12 @@ def client_address(page: Page) -> str:
     return (client.host if client else "")[:64]
 
 
+def client_of(page: Page) -> str:
+    """The client the throttles count (:func:`opencall.web.security.client_key`: an
+    IPv6 client is its /64, whichever of its addresses it sends from)."""
+    return security.client_key(client_address(page))[:64]
+
+
 def _may_mail(page: Page, email: str, kind: str) -> bool:
     """At most ``mail_throttle_per_hour`` e-mails of a kind to an address per hour; the
     page answers the same either way (it never tells whether a mail went out)."""
@@ -211,7 +217,7 @@ def login(page: Page = Depends(get_page)) -> Response:
         f.get("password", ""),
         max_attempts=page.settings.login_throttle_attempts,
         window_s=page.settings.login_throttle_window_s,
-        client=client_address(page),
+        client=client_of(page),
     )
     if result.user is None:
         page.commit()  # a refused attempt is recorded (the throttle counts it)
@@ -229,6 +235,11 @@ def login(page: Page = Depends(get_page)) -> Response:
             response.headers["Retry-After"] = str(max(1, result.retry_after_s))
         return response
     user = result.user
+    # the session this browser carried (if any) ends: a sign-in never leaves the id it
+    # replaces working wherever its cookie was copied to
+    previous = security.read_session(page.request)
+    if previous is not None and previous.sid:
+        services.end_user_session(page.db, previous.sid, reason="replaced")
     sid = services.start_user_session(
         page.db,
         user,
@@ -273,7 +284,7 @@ def forgot(page: Page = Depends(get_page)) -> Response:
             {"form": {"email": email[:254]}, "errors": {"email": msg}},
             status=400,
         )
-    client = client_address(page)
+    client = client_of(page)
     wait = services.reset_request_wait(
         page.db, client, per_hour=page.settings.reset_throttle_per_hour
     )
