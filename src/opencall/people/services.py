@@ -663,6 +663,21 @@ def reset_request_wait(
     return _throttle_wait(session, key, RESET_CLIENT_KIND, per_hour=per_hour, now=now)
 
 
+REGISTER_CLIENT_KIND = "register_client"
+
+
+def register_request_wait(
+    session: Session, client: str, *, per_hour: int, now: dt.datetime | None = None
+) -> int:
+    """The per-client limit on registrations (each mails the address typed: a link to
+    verify it, or a note that it has an account), against one client mailing every
+    address through the form: 0 when one more may go through this hour, and then it is
+    counted (caller commits); else the seconds until it may. Counted the same whether
+    the address has an account or not (the count tells nothing)."""
+    key = "client:" + (client or "")[:64]
+    return _throttle_wait(session, key, REGISTER_CLIENT_KIND, per_hour=per_hour, now=now)
+
+
 def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
     """Change name, institution, country, language and expertise (validated first)."""
     name = " ".join(str(data.get("name", user.name) or "").split())

@@ -28,6 +28,9 @@ MSG_THROTTLED = N_("Too many failed attempts. Try again in %(minutes)s minutes."
 MSG_RESET_THROTTLED = N_(
     "Too many password-reset requests from your network. Try again in %(minutes)s minutes."
 )
+MSG_REGISTER_THROTTLED = N_(
+    "Too many registrations from your network. Try again in %(minutes)s minutes."
+)
 
 
 def _lengths(page: Page, names: tuple[str, ...]) -> dict[str, str]:
@@ -93,6 +96,13 @@ def _send_exists(page: Page, user: User) -> None:
     queue_mail(page.db, user.email, subject, body)
 
 
+def _register_wait(page: Page) -> int:
+    """The per-client registration limit: 0 and counted (caller commits), or seconds."""
+    return services.register_request_wait(
+        page.db, client_of(page), per_hour=page.settings.register_throttle_per_hour
+    )
+
+
 @router.get("/register", response_class=HTMLResponse)
 def register_form(page: Page = Depends(get_page)) -> Response:
     nxt = safe_next(page.request.query_params.get("next"), "")
@@ -115,6 +125,21 @@ def register(page: Page = Depends(get_page)) -> Response:
     if not errors and f.get("password") != f.get("password2"):
         errors["password2"] = page._(MSG_PASSWORDS_DIFFER)
     if not errors:
+        # the per-client limit, before any work; the count is kept with the registration
+        # or with the "account exists" note (both mail the address: a known and an
+        # unknown address count alike), and rolled back with any other refusal
+        wait = _register_wait(page)
+        if wait:
+            page.db.rollback()
+            errors["email"] = page._(MSG_REGISTER_THROTTLED, minutes=max(1, -(-wait // 60)))
+            response = page.render(
+                "people/register.html",
+                {"form": f, "errors": errors, "countries": country_options(page), "next": nxt},
+                status=429,
+            )
+            response.headers["Retry-After"] = str(wait)
+            return response
+    if not errors:
         with page.attempt() as refused:
             user, raw = services.start_registration(
                 page.db,
@@ -134,6 +159,7 @@ def register(page: Page = Depends(get_page)) -> Response:
         if existing is not None:
             # answer as for a new account, so the form does not tell who has one;
             # the owner of the address is told by e-mail instead
+            _register_wait(page)  # counted as a new account's registration is
             _send_exists(page, existing)
             page.commit()
             return page.redirect(with_next("/login", nxt), "registered")

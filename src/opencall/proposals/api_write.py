@@ -302,10 +302,17 @@ def edit(
 
 
 def _mail_invitation(api: Api, p: Proposal, member: TeamMember) -> None:
+    """The invitee's e-mail, within the per-address mail throttle (as on the site)."""
+    from opencall.people import services as people_services
     from opencall.people.queries import user_by_email
 
     assert api.user is not None
-    base = api.request.app.state.settings.base_url.rstrip("/")
+    settings = api.request.app.state.settings
+    if not people_services.may_send_email(
+        api.db, member.email, "invite", per_hour=settings.mail_throttle_per_hour
+    ):
+        return
+    base = settings.base_url.rstrip("/")
     invitee = user_by_email(api.db, member.email)
     lang = invitee.language if invitee else api.user.language
     body = render_mail(
