@@ -281,13 +281,17 @@ def get_full(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> Prop
 
 @router.post("/proposals", status_code=201, **WRITE)
 def create(body: ProposalIn, api: Api = Depends(get_api)) -> ProposalFull:
-    """A new draft proposal in an open call; the caller is its PI."""
+    """A new draft proposal in an open call; the caller is its PI. The same request sent
+    again within a minute (a retry without ``Idempotency-Key``) answers the draft it
+    made, not a second one."""
     user = api.require_user()
     call = call_by_slug(api.db, body.call)
     if call is None or not call_policies.may_see_call(api.db, user, call):
         raise ApiError(400, f"call: no open call {body.call!r}.")
     with api.refusing():
-        p = services.create_proposal(api.db, call, user, **body.model_dump(exclude={"call"}))
+        p = services.create_proposal(
+            api.db, call, user, reuse_recent=True, **body.model_dump(exclude={"call"})
+        )
         return _done(api, p)
 
 
