@@ -109,3 +109,39 @@ def test_signing_in_again_ends_the_replaced_session(web: Web, world: World) -> N
     r = c.post("/login", data={"csrf_token": csrf(c), "email": world.emails["pi"], "password": "x"})
     assert r.status_code == 400
     assert c.get("/dashboard").status_code == 200
+
+
+@sqlite_only
+def test_accepting_a_role_starts_a_new_session(web: Web, world: World) -> None:
+    """A privilege gained in a session (accepting an invitation to a role) comes with a
+    new session id: a copy of the cookie taken before does not carry the new role."""
+    from opencall.calls.queries import call_by_slug
+    from opencall.people import services as people_services
+    from tests import factories as F
+
+    with web.factory() as s:
+        call = call_by_slug(s, world.slugs["call"])
+        assert call is not None
+        _g, inv, raw = people_services.invite_to_role(
+            s, email="new-chair@example.org", role="chair", provider_id=call.provider_id
+        )
+        assert inv is not None and raw is not None
+        F.user(s, email="new-chair@example.org")
+        s.commit()
+    c = web.login("new-chair@example.org")
+    before = c.cookies["oc_session"]
+    copied = web.client()
+    copied.cookies.set("oc_session", before)
+    assert copied.get("/dashboard").status_code == 200
+    page = f"/roles/invitations/{raw}"
+    r = c.post(page, data={"csrf_token": csrf(c, page)})
+    assert r.status_code == 303, r.text[:2000]
+    assert c.cookies["oc_session"] != before
+    assert c.get("/manage").status_code == 200  # the new session, with the role
+    r = copied.get("/manage")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login"), r.status_code
+    with web.factory() as s:
+        u = user_by_email(s, "new-chair@example.org")
+        assert u is not None
+        reasons = s.scalars(select(UserSession.revoked_reason).where(UserSession.user_id == u.id))
+        assert "privilege" in set(reasons)

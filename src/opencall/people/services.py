@@ -572,6 +572,22 @@ def end_user_session(
     )
 
 
+def rotate_user_session(
+    session: Session,
+    old_raw: str | None,
+    user: User,
+    *,
+    reason: str,
+    client: str = "",
+    user_agent: str = "",
+) -> str:
+    """A new session id for a browser whose privileges just changed (``reason``): the
+    old one ends, wherever its cookie was copied to; returns the new raw id."""
+    if old_raw:
+        end_user_session(session, old_raw, reason=reason)
+    return start_user_session(session, user, client=client, user_agent=user_agent)
+
+
 def revoke_sessions(
     session: Session,
     user_id: int,
