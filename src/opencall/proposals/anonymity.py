@@ -329,7 +329,10 @@ def _institution_pattern(name: str) -> re.Pattern[str]:
 
 # --------------------------------------------------------------------------- e-mail and URLs
 
-EMAIL_RE = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+# a match starts only where a run of the local part's characters starts (the lookbehind):
+# the same matches, found in linear time (without it a search began at every character
+# of a long run and went to its end: quadratic, 2 s for 20,000 letters)
+EMAIL_RE = re.compile(r"(?<![\w.+\-])[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _URL_SCHEME_RE = re.compile(r"(?:https?://|ftp://|www\.)[^\s<>\"'\])}]+", re.IGNORECASE)
 _GENERIC_TLDS = "com|org|net|edu|gov|int|info|io|dev|app|xyz|science|site|online|eu"
 _CC_TLDS = (
