@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # password-reset requests one client address may make per hour (whatever addresses
     # they name): beyond, 429 and nothing queued
     reset_throttle_per_hour: int = Field(default=10, ge=1)
+    # registrations one client address may send per hour (each mails the address typed):
+    # beyond, 429 and nothing created or mailed
+    register_throttle_per_hour: int = Field(default=20, ge=1)
     # the key of the audit log's HMAC chain and checkpoints (kept outside the database)
     audit_key: str = ""
     # "production" refuses to start with the default secret key or insecure cookies

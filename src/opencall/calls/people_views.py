@@ -31,6 +31,7 @@ from opencall.facilities.models import Provider
 from opencall.people import queries as people_queries
 from opencall.people import services as people_services
 from opencall.people.models import ROLES, RoleGrant, RoleInvitation, User
+from opencall.web import security
 from opencall.web.api import MANAGE, Api, get_api, id_param
 from opencall.web.forms import MSG_REQUIRED
 from opencall.web.i18n import N_, Translator
@@ -287,10 +288,22 @@ def invitation(token: str, page: Page = Depends(get_page)) -> Response:
 @router.post("/roles/invitations/{token}", response_class=HTMLResponse)
 def accept(token: str, page: Page = Depends(get_page)) -> Response:
     user = page.require_user()
+    carried = security.read_session(page.request)
     with page.attempt() as refused:
         people_services.accept_role_invitation(page.db, user, token[:100])
+        # a privilege gained: a new session id (against a session fixed or copied before)
+        client = page.request.client
+        sid = people_services.rotate_user_session(
+            page.db,
+            carried.sid if carried is not None else None,
+            user,
+            reason="privilege",
+            client=(client.host if client else "")[:64],
+            user_agent=page.request.headers.get("user-agent", ""),
+        )
     if refused:
         return _invitation_page(page, token[:100], refused.status, refused.message)
+    security.start_session(page.request, sid)
     return page.redirect("/manage", "saved")
 
 

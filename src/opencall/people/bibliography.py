@@ -13,6 +13,15 @@ from typing import Any
 
 DOI_RE = re.compile(r"10\.\d{4,9}/\S{1,190}")
 MAX_ENTRIES = 2000
+# fields of one BibTeX entry (a real one has a dozen or two); bibtexparser's time grows
+# with the square of an entry's fields
+MAX_FIELDS = 200
+# fields of the whole file read (about 0.3 ms of bibtexparser's time each): the entries
+# after them are not read, as those after MAX_ENTRIES (a profile holds 500 publications)
+MAX_FIELDS_READ = 12_000
+MSG_TOO_MANY_FIELDS = "An entry of the file has more than %(n)s fields."
+_ENTRY_HEAD = re.compile(r"@\s*([A-Za-z]+)\s*([{(])")
+_ENTRY_TOKENS = re.compile(r'[{}(),"]')
 
 
 class BibliographyError(ValueError):
@@ -43,12 +52,54 @@ def _tex(s: str) -> str:
     return " ".join(re.sub(r"[{}\\]", "", s or "").split())
 
 
+def bibtex_entries(text: str) -> str:
+    """What bibtexparser is given: the first :data:`MAX_ENTRIES` entries of ``text``
+    (``@string`` and ``@preamble`` count), up to :data:`MAX_FIELDS_READ` fields, without ``@comment`` blocks or the text
+    between entries, which it ignores anyway but reads slowly (2 MiB of either took 20 s;
+    2 MiB of small entries, or one entry of 50,000 fields, minutes). One pass over the
+    text. Raises :class:`BibliographyError` for an entry of more than
+    :data:`MAX_FIELDS` fields."""
+    kept: list[str] = []
+    pos = budget = 0
+    while len(kept) < MAX_ENTRIES and budget < MAX_FIELDS_READ:
+        at = text.find("@", pos)
+        if at < 0:
+            break
+        head = _ENTRY_HEAD.match(text, at)
+        if head is None:
+            pos = at + 1
+            continue
+        close = "}" if head.group(2) == "{" else ")"
+        depth, quoted, commas, end = 0, False, 0, len(text)
+        for tok in _ENTRY_TOKENS.finditer(text, head.end()):
+            c = tok.group()
+            if c == "{":
+                depth += 1
+            elif c == "}" and depth:
+                depth -= 1
+            elif depth == 0 and c == '"':
+                quoted = not quoted
+            elif depth == 0 and not quoted and c == ",":
+                commas += 1
+                if commas > MAX_FIELDS + 1:  # the key's comma, then one after each field
+                    raise BibliographyError(MSG_TOO_MANY_FIELDS % {"n": MAX_FIELDS})
+            elif depth == 0 and not quoted and c == close:
+                end = tok.end()
+                break
+        if head.group(1).lower() != "comment":
+            kept.append(text[at:end])
+            budget += max(1, commas)
+        pos = end
+    return "\n".join(kept)
+
+
 def parse_bibtex(text: str) -> list[Work]:
     import bibtexparser
     from bibtexparser.bparser import BibTexParser
 
     parser = BibTexParser(common_strings=True)
     parser.ignore_nonstandard_types = False
+    text = bibtex_entries(text)
     try:
         db = bibtexparser.loads(text, parser=parser)
     except Exception as exc:  # noqa: BLE001 - the parser raises many kinds on bad input

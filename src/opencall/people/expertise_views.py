@@ -37,6 +37,7 @@ SERVICE_MESSAGES = (
     N_("Expected an ORCID works export or a CSL-JSON list."),
     N_("Expected a BibTeX file, an ORCID works export or CSL-JSON."),
     N_("The file has no publication with a title."),
+    N_("An entry of the file has more than %(n)s fields."),
 )
 
 

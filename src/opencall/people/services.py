@@ -548,17 +548,43 @@ def start_user_session(
     return raw
 
 
-def end_user_session(session: Session, raw: str, *, now: dt.datetime | None = None) -> None:
-    """Logout: this session stops working, wherever its cookie was copied to."""
+def end_user_session(
+    session: Session, raw: str, *, reason: str = "logout", now: dt.datetime | None = None
+) -> None:
+    """Logout (or a new sign-in on the same browser, ``reason="replaced"``): this session
+    stops working, wherever its cookie was copied to."""
     from opencall.people.models import UserSession
 
     row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(raw)))
     if row is None or row.revoked_at is not None:
         return
     row.revoked_at = now or utcnow()
-    row.revoked_reason = "logout"
+    row.revoked_reason = reason
     session.flush()
-    auditlog.record(session, "user.logout", "user", row.user_id, actor_id=row.user_id)
+    auditlog.record(
+        session,
+        "user.logout",
+        "user",
+        row.user_id,
+        actor_id=row.user_id,
+        data=None if reason == "logout" else {"reason": reason},
+    )
+
+
+def rotate_user_session(
+    session: Session,
+    old_raw: str | None,
+    user: User,
+    *,
+    reason: str,
+    client: str = "",
+    user_agent: str = "",
+) -> str:
+    """A new session id for a browser whose privileges just changed (``reason``): the
+    old one ends, wherever its cookie was copied to; returns the new raw id."""
+    if old_raw:
+        end_user_session(session, old_raw, reason=reason)
+    return start_user_session(session, user, client=client, user_agent=user_agent)
 
 
 def revoke_sessions(
@@ -650,6 +676,21 @@ def reset_request_wait(
     hour, and then it is counted (caller commits); else the seconds until it may."""
     key = "client:" + (client or "")[:64]
     return _throttle_wait(session, key, RESET_CLIENT_KIND, per_hour=per_hour, now=now)
+
+
+REGISTER_CLIENT_KIND = "register_client"
+
+
+def register_request_wait(
+    session: Session, client: str, *, per_hour: int, now: dt.datetime | None = None
+) -> int:
+    """The per-client limit on registrations (each mails the address typed: a link to
+    verify it, or a note that it has an account), against one client mailing every
+    address through the form: 0 when one more may go through this hour, and then it is
+    counted (caller commits); else the seconds until it may. Counted the same whether
+    the address has an account or not (the count tells nothing)."""
+    key = "client:" + (client or "")[:64]
+    return _throttle_wait(session, key, REGISTER_CLIENT_KIND, per_hour=per_hour, now=now)
 
 
 def update_account(session: Session, user: User, data: dict[str, Any]) -> User:

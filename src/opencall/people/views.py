@@ -28,6 +28,9 @@ MSG_THROTTLED = N_("Too many failed attempts. Try again in %(minutes)s minutes."
 MSG_RESET_THROTTLED = N_(
     "Too many password-reset requests from your network. Try again in %(minutes)s minutes."
 )
+MSG_REGISTER_THROTTLED = N_(
+    "Too many registrations from your network. Try again in %(minutes)s minutes."
+)
 
 
 def _lengths(page: Page, names: tuple[str, ...]) -> dict[str, str]:
@@ -44,6 +47,12 @@ def client_address(page: Page) -> str:
     the proxies whose X-Forwarded-For is believed)."""
     client = page.request.client
     return (client.host if client else "")[:64]
+
+
+def client_of(page: Page) -> str:
+    """The client the throttles count (:func:`opencall.web.security.client_key`: an
+    IPv6 client is its /64, whichever of its addresses it sends from)."""
+    return security.client_key(client_address(page))[:64]
 
 
 def _may_mail(page: Page, email: str, kind: str) -> bool:
@@ -88,6 +97,13 @@ def _send_exists(page: Page, user: User) -> None:
     queue_mail(page.db, user.email, subject, body)
 
 
+def _register_wait(page: Page) -> int:
+    """The per-client registration limit: 0 and counted (caller commits), or seconds."""
+    return services.register_request_wait(
+        page.db, client_of(page), per_hour=page.settings.register_throttle_per_hour
+    )
+
+
 @router.get("/register", response_class=HTMLResponse)
 def register_form(page: Page = Depends(get_page)) -> Response:
     nxt = safe_next(page.request.query_params.get("next"), "")
@@ -110,6 +126,21 @@ def register(page: Page = Depends(get_page)) -> Response:
     if not errors and f.get("password") != f.get("password2"):
         errors["password2"] = page._(MSG_PASSWORDS_DIFFER)
     if not errors:
+        # the per-client limit, before any work; the count is kept with the registration
+        # or with the "account exists" note (both mail the address: a known and an
+        # unknown address count alike), and rolled back with any other refusal
+        wait = _register_wait(page)
+        if wait:
+            page.db.rollback()
+            errors["email"] = page._(MSG_REGISTER_THROTTLED, minutes=max(1, -(-wait // 60)))
+            response = page.render(
+                "people/register.html",
+                {"form": f, "errors": errors, "countries": country_options(page), "next": nxt},
+                status=429,
+            )
+            response.headers["Retry-After"] = str(wait)
+            return response
+    if not errors:
         with page.attempt() as refused:
             user, raw = services.start_registration(
                 page.db,
@@ -129,6 +160,7 @@ def register(page: Page = Depends(get_page)) -> Response:
         if existing is not None:
             # answer as for a new account, so the form does not tell who has one;
             # the owner of the address is told by e-mail instead
+            _register_wait(page)  # counted as a new account's registration is
             _send_exists(page, existing)
             page.commit()
             return page.redirect(with_next("/login", nxt), "registered")
@@ -212,7 +244,7 @@ def login(page: Page = Depends(get_page)) -> Response:
         f.get("password", ""),
         max_attempts=page.settings.login_throttle_attempts,
         window_s=page.settings.login_throttle_window_s,
-        client=client_address(page),
+        client=client_of(page),
     )
     if result.user is None:
         page.commit()  # a refused attempt is recorded (the throttle counts it)
@@ -230,6 +262,11 @@ def login(page: Page = Depends(get_page)) -> Response:
             response.headers["Retry-After"] = str(max(1, result.retry_after_s))
         return response
     user = result.user
+    # the session this browser carried (if any) ends: a sign-in never leaves the id it
+    # replaces working wherever its cookie was copied to
+    previous = security.read_session(page.request)
+    if previous is not None and previous.sid:
+        services.end_user_session(page.db, previous.sid, reason="replaced")
     sid = services.start_user_session(
         page.db,
         user,
@@ -274,7 +311,7 @@ def forgot(page: Page = Depends(get_page)) -> Response:
             {"form": {"email": email[:254]}, "errors": {"email": msg}},
             status=400,
         )
-    client = client_address(page)
+    client = client_of(page)
     wait = services.reset_request_wait(
         page.db, client, per_hour=page.settings.reset_throttle_per_hour
     )

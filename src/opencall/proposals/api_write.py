@@ -287,13 +287,17 @@ def get_full(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> Prop
 
 @router.post("/proposals", status_code=201, **WRITE)
 def create(body: ProposalIn, api: Api = Depends(get_api)) -> ProposalFull:
-    """A new draft proposal in an open call; the caller is its PI."""
+    """A new draft proposal in an open call; the caller is its PI. The same request sent
+    again within a minute (a retry without ``Idempotency-Key``) answers the draft it
+    made, not a second one."""
     user = api.require_user()
     call = call_by_slug(api.db, body.call)
     if call is None or not call_policies.may_see_call(api.db, user, call):
         raise ApiError(400, f"call: no open call {body.call!r}.")
     with api.refusing():
-        p = services.create_proposal(api.db, call, user, **body.model_dump(exclude={"call"}))
+        p = services.create_proposal(
+            api.db, call, user, reuse_recent=True, **body.model_dump(exclude={"call"})
+        )
         return _done(api, p)
 
 
@@ -308,10 +312,17 @@ def edit(
 
 
 def _mail_invitation(api: Api, p: Proposal, member: TeamMember) -> None:
+    """The invitee's e-mail, within the per-address mail throttle (as on the site)."""
+    from opencall.people import services as people_services
     from opencall.people.queries import user_by_email
 
     assert api.user is not None
-    base = api.request.app.state.settings.base_url.rstrip("/")
+    settings = api.request.app.state.settings
+    if not people_services.may_send_email(
+        api.db, member.email, "invite", per_hour=settings.mail_throttle_per_hour
+    ):
+        return
+    base = settings.base_url.rstrip("/")
     invitee = user_by_email(api.db, member.email)
     lang = invitee.language if invitee else api.user.language
     body = render_mail(

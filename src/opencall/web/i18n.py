@@ -79,6 +79,9 @@ def translations(lang: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buf)
 
 
+# how deep Translator.message looks into a composed text (field prefixes, parameters)
+MESSAGE_DEPTH = 6
+
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]|%\((\w+)\)\.\d+f")
 
 
@@ -166,7 +169,13 @@ class Translator:
         progress note; a presenter's sentence): exact match first, then a catalogued
         template with placeholders; a ``field.path: message`` prefix is kept as it
         is. A ``DomainError`` with an id goes through :meth:`error` instead."""
-        if self.lang == "en" or not text:
+        return self._message(text, MESSAGE_DEPTH)
+
+    def _message(self, text: str, depth: int) -> str:
+        """:meth:`message`, looking ``depth`` levels deep at most (``prefix: `` peeled
+        off or a template's parameter): a composed text holds the user's own words (a
+        key they sent), and each level searches the templates again."""
+        if self.lang == "en" or not text or depth <= 0:
             return text
         exact = self._t.gettext(text)
         if exact != text:
@@ -174,11 +183,11 @@ class Translator:
         for pattern, msgid in _templates(self.lang):
             m = pattern.match(text)
             if m:
-                params = {k: self.message(v) for k, v in m.groupdict().items()}
+                params = {k: self._message(v, depth - 1) for k, v in m.groupdict().items()}
                 return self._t.gettext(msgid) % params
         prefix, sep, rest = text.partition(": ")
         if sep and rest and " " not in prefix:
-            return f"{prefix}: {self.message(rest)}"
+            return f"{prefix}: {self._message(rest, depth - 1)}"
         return text
 
 

@@ -13,6 +13,7 @@ the site runs on this machine (``settings.cookies_secure``).
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -132,3 +133,19 @@ def set_language_cookie(request: Request, response: Response, lang: str) -> None
         secure=cookies_secure(_settings(request)),
         path="/",
     )
+
+
+def client_key(host: str) -> str:
+    """The client a request's address stands for, as the throttles count it: an IPv6
+    address's /64 network (what one subscriber or host is given: it may send from any of
+    its 2**64 addresses), an IPv4-mapped IPv6 address as its IPv4 address, an IPv4
+    address as it is; anything else (not an address) unchanged."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)

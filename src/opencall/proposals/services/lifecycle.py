@@ -48,7 +48,15 @@ def create_proposal(
     keywords: str = "",
     area: str = "",
     now: dt.datetime | None = None,
+    reuse_recent: bool = False,
 ) -> Proposal:
+    """A new draft with the next code of the call; the PI is its first member.
+
+    ``reuse_recent`` (the site's "Start a proposal" and the API): when the same PI made
+    a draft of the same title and text in this call less than :data:`RESTART_WINDOW`
+    ago, that draft is returned instead of a second one (a double click, or a retry
+    whose first answer was lost). Creations in one call queue for the call's code
+    counter first, so two clicks arriving at the same instant make one draft too."""
     require_call_open(call, now)
     title = _clean_title(call, title)
     if pi.institution_id is None or pi.country_iso3 is None:
@@ -56,6 +64,26 @@ def create_proposal(
             "Add your institution and country to your account before creating a proposal.",
             field="institution",
         )
+    if reuse_recent:
+        _lock_counter(session, call)
+        recent = session.scalar(
+            select(Proposal)
+            .where(
+                Proposal.call_id == call.id,
+                Proposal.pi_user_id == pi.id,
+                Proposal.status == "draft",
+                Proposal.title == title,
+                Proposal.abstract == abstract,
+                Proposal.science_case == science_case,
+                Proposal.keywords == keywords,
+                Proposal.area == area,
+                Proposal.created_at > utcnow() - RESTART_WINDOW,
+            )
+            .order_by(Proposal.id.desc())
+            .limit(1)
+        )
+        if recent is not None:
+            return recent
     prop = Proposal(
         call_id=call.id,
         code=_next_code(session, call),
@@ -118,9 +146,12 @@ def _clean_title(call: Call, title: str) -> str:
     return title
 
 
-def _next_code(session: Session, call: Call) -> str:
-    """The call's next proposal code, from its counter row taken under a row lock (the
-    lock is held until the caller commits, so concurrent creations queue for it)."""
+# a second "start" of the same draft within this time returns the first (reuse_recent)
+RESTART_WINDOW = dt.timedelta(minutes=1)
+
+
+def _counter_row(session: Session, call: Call) -> None:
+    """The call's code counter row, made (seeded with its count of proposals) if missing."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     seed = select(func.count(Proposal.id)).where(Proposal.call_id == call.id).scalar_subquery()
@@ -129,6 +160,24 @@ def _next_code(session: Session, call: Call) -> str:
         .values(call_id=call.id, last=seed)
         .on_conflict_do_nothing(index_elements=["call_id"])
     )
+
+
+def _lock_counter(session: Session, call: Call) -> None:
+    """Take the call's code counter row under a lock held until the caller commits:
+    creations in the call queue here."""
+    _counter_row(session, call)
+    session.execute(
+        update(ProposalCounter)
+        .where(ProposalCounter.call_id == call.id)
+        .values(last=ProposalCounter.last)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _next_code(session: Session, call: Call) -> str:
+    """The call's next proposal code, from its counter row taken under a row lock (the
+    lock is held until the caller commits, so concurrent creations queue for it)."""
+    _counter_row(session, call)
     while True:
         n = session.execute(
             update(ProposalCounter)

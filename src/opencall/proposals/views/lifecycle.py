@@ -63,7 +63,7 @@ def new_proposal(slug: str, page: Page = Depends(get_page)) -> Response:
     title = page.form.get("title", "")
     errors: dict[str, str] = {}
     with page.attempt() as refused:
-        proposal = services.create_proposal(page.db, call, user, title=title)
+        proposal = services.create_proposal(page.db, call, user, title=title, reuse_recent=True)
     if not refused:
         return page.redirect(f"/proposals/{proposal.id}", "created")
     errors[refused.field if refused.field in ("title",) else "form"] = refused.message

@@ -48,7 +48,16 @@ def invite(proposal_id: int, page: Page = Depends(get_page)) -> Response:
 
 
 def _mail_invitation(page: Page, proposal: Proposal, member: TeamMember) -> None:
+    """The invitee's e-mail, within the per-address mail throttle (invite, remove and
+    invite again must not mail one address at will); the invitation is made either way
+    and waits on the invitee's dashboard."""
+    from opencall.people import services as people_services
     from opencall.people.queries import user_by_email
+
+    if not people_services.may_send_email(
+        page.db, member.email, "invite", per_hour=page.settings.mail_throttle_per_hour
+    ):
+        return
 
     invitee = user_by_email(page.db, member.email)
     lang = invitee.language if invitee else page.lang
