@@ -11,6 +11,7 @@ answer for the same seed. The generators are in ``bench/instances.py``.
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import numpy as np
 import pytest
@@ -23,6 +24,16 @@ from opencall.optim.allocation import (
     solve_allocation,
 )
 from opencall.optim.assignment import AssignmentProblem, solve_assignment
+from opencall.optim.logistics import (
+    CourseProblem,
+    CourseSession,
+    CruiseProblem,
+    CruiseRequest,
+    Leg,
+    SeatRequest,
+    solve_courses,
+    solve_cruise,
+)
 from opencall.optim.scheduling import (
     FastBlock,
     FastScheduleProblem,
@@ -132,3 +143,29 @@ def test_chunk_screens_never_refuse_a_chunking_the_search_would_find(seed: int) 
         trial._may_take_a_chunk = lambda *a: True  # type: ignore[method-assign]
         if trial.try_insert_chunks(b):
             assert screened, (seed, b)
+
+
+# ----------------------------------------------------------------------------- logistics
+
+
+def test_a_session_named_twice_in_the_preferences_counts_once() -> None:
+    # a repeated preference gave a second pair of columns with no seat row: the objective
+    # and bound counted the request twice, and its real column carried the later rank's
+    # penalty
+    sessions = (CourseSession("s1", date(2030, 1, 1), date(2030, 1, 2), "x", 5),)
+    once = CourseProblem(sessions, (SeatRequest("r1", 1.0, 2, ("s1",)),))
+    twice = CourseProblem(sessions, (SeatRequest("r1", 1.0, 2, ("s1", "s1")),))
+    a, b = solve_courses(once), solve_courses(twice)
+    assert b.check(twice) == []
+    assert b.placements == a.placements
+    assert b.objective == pytest.approx(a.objective)
+    assert b.bound == pytest.approx(a.bound)
+
+
+def test_logistics_merits_spanning_the_float_range() -> None:
+    leg = Leg("L1", date(2030, 1, 1), date(2030, 1, 1), ("A",), ((0.0, 0.0),), 1, 0, 0.0)
+    pb = CruiseProblem((leg,), (CruiseRequest("c1", 1e308, 1), CruiseRequest("c2", -1e308, 1)))
+    res = solve_cruise(pb)
+    assert res.check(pb) == []
+    assert dict(res.leg_of) == {"c1": "L1", "c2": None}
+    assert math.isfinite(res.objective)
