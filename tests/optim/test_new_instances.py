@@ -11,10 +11,13 @@ answer for the same seed. The generators are in ``bench/instances.py``.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from datetime import date
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+from tests.optim import instances
 
 from opencall.optim import sky
 from opencall.optim.allocation import (
@@ -23,7 +26,8 @@ from opencall.optim.allocation import (
     Request,
     solve_allocation,
 )
-from opencall.optim.assignment import AssignmentProblem, solve_assignment
+from opencall.optim.allocation.solve import _build
+from opencall.optim.assignment import AssignmentProblem, InfeasibleAssignment, solve_assignment
 from opencall.optim.logistics import (
     CourseProblem,
     CourseSession,
@@ -42,6 +46,7 @@ from opencall.optim.scheduling import (
     schedule_fast,
     sequence,
 )
+from opencall.optim.slots import check, solve_slots
 
 
 def test_fair_assignment_with_every_pair_forced() -> None:
@@ -169,3 +174,92 @@ def test_logistics_merits_spanning_the_float_range() -> None:
     assert res.check(pb) == []
     assert dict(res.leg_of) == {"c1": "L1", "c2": None}
     assert math.isfinite(res.objective)
+
+
+# ----------------------------------------------------------------------------- families
+
+
+def _whole_award_optimum(pb: AllocationProblem, weights: dict[str, float]) -> float:
+    """Brute force over award sets of a whole-award problem, checked by the checker here."""
+    ids = [r.id for r in pb.requests]
+    best = 0.0
+    for mask in range(1 << len(ids)):
+        fr = {rid: float(mask >> j & 1) for j, rid in enumerate(ids)}
+        value = sum(weights[rid] for rid in ids if fr[rid])
+        if value <= best:
+            continue
+        fake = type("R", (), {"fractions": fr, "explanations": dict.fromkeys(ids)})()
+        if not instances.allocation_violations(pb, fake):  # type: ignore[arg-type]
+            best = value
+    return best
+
+
+@pytest.mark.parametrize("family", instances.ALLOCATION_FAMILIES)
+def test_allocation_families(family: str) -> None:
+    for seed in range(12):
+        pb = instances.allocation_instance(np.random.default_rng(seed), family)
+        res = solve_allocation(pb, seed=seed, time_limit_s=5.0)
+        assert instances.allocation_violations(pb, res) == [], (family, seed)
+        assert res.check(pb) == [], (family, seed)
+        assert math.isfinite(res.objective) and res.bound >= res.objective - 1e-6
+        assert solve_allocation(pb, seed=seed, time_limit_s=5.0).fractions == res.fractions
+        if not pb.policy.allow_partial and not pb.policy.group_share_rules:
+            # whole awards: the best award set for the model's weights, by brute force over
+            # the sets this file's checker accepts
+            model = _build(pb, seed)
+            w = {r.id: 0.0 for r in pb.requests}
+            sharing = Counter(model.f_col[i] for i in model.cand)  # a bundle: one column
+            for i in model.cand:
+                col = model.f_col[i]
+                w[pb.requests[i].id] = float(model.weights[col]) / sharing[col]
+            assert res.objective == pytest.approx(_whole_award_optimum(pb, w), rel=1e-4)
+
+
+@pytest.mark.parametrize("family", instances.ASSIGNMENT_FAMILIES)
+@pytest.mark.parametrize("objective", ["total", "fair"])
+def test_assignment_families(family: str, objective: str) -> None:
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        try:
+            pb = instances.assignment_instance(rng, family, objective)
+        except ValueError:
+            continue  # malformed draw (e.g. a forced pair beyond a load): refused at once
+        best = instances.assignment_optimum(pb)
+        try:
+            res = solve_assignment(pb)
+        except InfeasibleAssignment:
+            assert best is None, (family, objective, seed)
+            continue
+        assert best is not None, (family, objective, seed)
+        assert instances.assignment_violations(pb, res.proposals, res.reviewers) == []
+        A = np.asarray(pb.affinity.toarray() if sp.issparse(pb.affinity) else pb.affinity)
+        sums = np.bincount(res.proposals, A[res.proposals, res.reviewers], pb.n_proposals)
+        got = float(sums.min()) if objective == "fair" else float(sums.sum())
+        assert got == pytest.approx(best, abs=1e-5), (family, objective, seed)
+        again = solve_assignment(pb)
+        assert np.array_equal(again.proposals, res.proposals)
+        assert np.array_equal(again.reviewers, res.reviewers)
+
+
+@pytest.mark.parametrize("family", instances.SCHEDULING_FAMILIES)
+def test_scheduling_families(family: str) -> None:
+    for seed in range(3):
+        p = instances.scheduling_instance(np.random.default_rng(seed), family)
+        res = schedule_fast(p, seed=seed, exact_deterministic_time=0.2, improve_iterations=200)
+        assert instances.scheduling_violations(p, res) == [], (family, seed)
+        assert res.check(p) == [], (family, seed)
+        again = schedule_fast(p, seed=seed, exact_deterministic_time=0.2, improve_iterations=200)
+        assert (again.entries, again.unscheduled) == (res.entries, res.unscheduled)
+
+
+@pytest.mark.parametrize("family", instances.SLOT_FAMILIES)
+def test_slot_families(family: str) -> None:
+    for seed in range(15):
+        pb = instances.slot_instance(np.random.default_rng(seed), family)
+        res = solve_slots(pb, time_limit_s=5.0)
+        placed = [a for a in pb.awards if res.starts.get(a.id)]
+        assert instances.slots_fit(pb, placed), (family, seed)
+        assert check(pb, res.starts) == []
+        assert all(a.id in res.starts or a.id in res.unplaced for a in pb.awards)
+        assert res.value == pytest.approx(instances.slot_value_optimum(pb)), (family, seed)
+        assert solve_slots(pb, time_limit_s=5.0).starts == res.starts
