@@ -30,6 +30,17 @@ from opencall.optim.allocation import (
     Request,
 )
 from opencall.optim.assignment import AssignmentProblem, Grouping
+from opencall.optim.logistics import (
+    CourseProblem,
+    CourseSession,
+    CruiseProblem,
+    CruiseRequest,
+    CruiseResult,
+    DiveSite,
+    Leg,
+    SeatRequest,
+)
+from opencall.optim.logistics.placement import PlacementResult
 from opencall.optim.scheduling import (
     FastBlock,
     FastScheduleProblem,
@@ -504,3 +515,149 @@ def slot_value_optimum(problem: SlotProblem) -> float:
         if value > best + 1e-9 and slots_fit(problem, chosen):
             best = value
     return best
+
+
+# ----------------------------------------------------------------------------- logistics
+
+LOGISTICS_FAMILIES = (
+    "one_berth",  # one leg with one berth and one dive slot a day
+    "one_session",  # one course session, many requests, some preferring unknown sessions
+    "zero_capacity",  # legs and sessions with no berth, dive slot or seat
+)
+
+
+def cruise_instance(rng: Rng, family: str) -> CruiseProblem:
+    """A cruise with one leg (``one_berth``) or a few, some of zero capacity."""
+    n_legs = 1 if family == "one_berth" else int(rng.integers(1, 4))
+    legs = []
+    for k in range(n_legs):
+        start = dt.date(2030, 1, 1) + dt.timedelta(days=int(rng.integers(0, 10)))
+        legs.append(
+            Leg(
+                f"L{k}",
+                start,
+                start + dt.timedelta(days=int(rng.integers(0, 3))),
+                ("A", "B"),
+                ((0.0, float(k)), (0.0, float(k) + 1.0)),
+                1 if family == "one_berth" else int(rng.integers(0, 4)),
+                1 if family == "one_berth" else int(rng.integers(0, 4)),
+                float(rng.choice([0.0, 500.0, 5000.0])),
+                1 if family == "one_berth" else int(rng.integers(1, 3)),
+            )
+        )
+    requests = []
+    for i in range(int(rng.integers(1, 8))):
+        dives = tuple(
+            DiveSite(
+                f"d{i}.{j}",
+                float(rng.uniform(-1.0, 1.0)),
+                float(rng.uniform(-0.5, n_legs + 0.5)),
+                float(rng.choice([0.0, 100.0, 3000.0])),
+            )
+            for j in range(int(rng.integers(0, 4)))
+        )
+        legs_ok = tuple(leg.id for leg in legs if rng.random() < 0.5)
+        requests.append(
+            CruiseRequest(
+                f"c{i}",
+                float(rng.normal()),
+                int(rng.integers(0, 3)),
+                dives,
+                legs_ok,
+                int(rng.integers(0, len(dives) + 1)) if dives and rng.random() < 0.5 else None,
+            )
+        )
+    return CruiseProblem(tuple(legs), tuple(requests), float(rng.choice([10.0, 50.0, 200.0])))
+
+
+def cruise_violations(pb: CruiseProblem, res: CruiseResult) -> list[str]:
+    """Berths, dive slots, dives a day, leg dates and allowed legs, required dives,
+    checked from the inputs; and no request left out that would still fit whole."""
+    out: list[str] = []
+    legs = {leg.id: leg for leg in pb.legs}
+    berths = dict.fromkeys(legs, 0)
+    dives = dict.fromkeys(legs, 0)
+    per_day: dict[tuple[str, dt.date], int] = {}
+    done: dict[str, int] = {}
+    for r in pb.requests:
+        lid = res.leg_of.get(r.id)
+        if r.id not in res.explanations:
+            out.append(f"{r.id}: no explanation")
+        if lid is not None:
+            if r.legs and lid not in r.legs:
+                out.append(f"{r.id}: on a leg it did not ask for")
+            berths[lid] += r.berths
+    for d in res.dives:
+        leg = legs[d.leg_id]
+        if res.leg_of.get(d.request_id) != d.leg_id or not leg.start <= d.day <= leg.end:
+            out.append(f"dive of {d.request_id} off its leg or dates")
+        dives[d.leg_id] += 1
+        per_day[(d.leg_id, d.day)] = per_day.get((d.leg_id, d.day), 0) + 1
+        done[d.request_id] = done.get(d.request_id, 0) + 1
+    for lid, leg in legs.items():
+        if berths[lid] > leg.berths or dives[lid] > leg.dive_slots:
+            out.append(f"leg {lid} overfilled")
+    out += [f"{k}: {n} dives a day" for k, n in per_day.items() if n > legs[k[0]].max_dives_per_day]
+    for r in pb.requests:
+        if res.leg_of.get(r.id) is not None and done.get(r.id, 0) < r.required_dives:
+            out.append(f"{r.id}: fewer dives than required")
+        if res.leg_of.get(r.id) is None and r.required_dives == 0:
+            for lid in r.legs or tuple(legs):
+                if berths[lid] + r.berths <= legs[lid].berths:
+                    out.append(f"{r.id}: left out although {lid} has its berths")
+                    break
+    return out
+
+
+def course_instance(rng: Rng, family: str) -> CourseProblem:
+    """Courses with one session (``one_session``) or a few, some without seats."""
+    n = 1 if family == "one_session" else int(rng.integers(1, 4))
+    sessions = tuple(
+        CourseSession(
+            f"s{k}",
+            dt.date(2030, 1, 1),
+            dt.date(2030, 1, 2),
+            "x",
+            0 if family == "zero_capacity" and rng.random() < 0.6 else int(rng.integers(0, 8)),
+        )
+        for k in range(n)
+    )
+    names = [s.id for s in sessions] + ["unknown"]
+    requests = []
+    for i in range(int(rng.integers(1, 9))):
+        count = int(rng.integers(1, 5))
+        pref = tuple(str(x) for x in rng.choice(names, size=int(rng.integers(0, 4))))
+        requests.append(
+            SeatRequest(
+                f"q{i}",
+                float(rng.normal()),
+                count,
+                pref,
+                int(rng.integers(1, count + 1)) if rng.random() < 0.5 else None,
+            )
+        )
+    return CourseProblem(sessions, tuple(requests))
+
+
+def course_violations(pb: CourseProblem, res: PlacementResult) -> list[str]:
+    """Seats, counts and preferences checked from the inputs; and no request left out that
+    a session it prefers could still seat."""
+    out: list[str] = []
+    seats = {s.id: s.seats for s in pb.sessions}
+    used = dict.fromkeys(seats, 0)
+    for r in pb.requests:
+        p = res.placements.get(r.id)
+        if r.id not in res.explanations:
+            out.append(f"{r.id}: no explanation")
+        if p is None:
+            continue
+        if p.bin_id not in r.preferred or not r.least <= p.count <= r.count:
+            out.append(f"{r.id}: placed outside its preferences or counts")
+        used[p.bin_id] += p.count
+    out += [f"{s}: {used[s]} > {seats[s]} seats" for s in seats if used[s] > seats[s]]
+    for r in pb.requests:
+        if res.placements.get(r.id) is None:
+            room = [s for s in r.preferred if s in seats and seats[s] - used[s] >= r.least]
+            if room:
+                out.append(f"{r.id}: left out although {room[0]} has room")
+    return out

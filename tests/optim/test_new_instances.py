@@ -263,3 +263,20 @@ def test_slot_families(family: str) -> None:
         assert all(a.id in res.starts or a.id in res.unplaced for a in pb.awards)
         assert res.value == pytest.approx(instances.slot_value_optimum(pb)), (family, seed)
         assert solve_slots(pb, time_limit_s=5.0).starts == res.starts
+
+
+@pytest.mark.parametrize("family", instances.LOGISTICS_FAMILIES)
+def test_logistics_families(family: str) -> None:
+    for seed in range(15):
+        rng = np.random.default_rng(seed)
+        cruise = instances.cruise_instance(rng, family)
+        res = solve_cruise(cruise, seed=seed)
+        assert instances.cruise_violations(cruise, res) == [], (family, seed)
+        assert res.check(cruise) == []
+        again = solve_cruise(cruise, seed=seed)
+        assert (again.leg_of, again.dives) == (res.leg_of, res.dives)
+        courses = instances.course_instance(rng, family)
+        placed = solve_courses(courses, seed=seed)
+        assert instances.course_violations(courses, placed) == [], (family, seed)
+        assert placed.check(courses) == []
+        assert solve_courses(courses, seed=seed).placements == placed.placements
