@@ -122,8 +122,9 @@ def solve_mip(
     Returns
     -------
     MipSolution
-        The solution, its objective, the solver's dual bound (a valid bound on the optimum),
-        the relative gap between them and a status: ``"optimal"`` (within ``mip_rel_gap``),
+        The solution, its objective, the solver's dual bound (a valid bound on the optimum;
+        when the solver stopped before it had one, the LP relaxation's optimum of the warm
+        start, else the bound over the column bounds alone), the relative gap between them and a status: ``"optimal"`` (within ``mip_rel_gap``),
         ``"time_limit"``, ``"infeasible"`` or ``"error"``.
     """
     import scipy.sparse as sp
