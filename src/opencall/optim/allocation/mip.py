@@ -122,8 +122,9 @@ def solve_mip(
     Returns
     -------
     MipSolution
-        The solution, its objective, the solver's dual bound (a valid bound on the optimum),
-        the relative gap between them and a status: ``"optimal"`` (within ``mip_rel_gap``),
+        The solution, its objective, the solver's dual bound (a valid bound on the optimum;
+        when the solver stopped before it had one, the LP relaxation's optimum of the warm
+        start, else the bound over the column bounds alone), the relative gap between them and a status: ``"optimal"`` (within ``mip_rel_gap``),
         ``"time_limit"``, ``"infeasible"`` or ``"error"``.
     """
     import scipy.sparse as sp
@@ -135,9 +136,15 @@ def solve_mip(
     model = MipModel(c, a, row_lo, row_hi, col_lo, col_hi, integer)
     if backend == "scipy":
         return _solve_scipy(model, maximize, mip_rel_gap, time_limit_s, t0)
+    lp_bound: list[float] = []
     if polish and integer.any():
         rounded = _lp_rounding(
-            model, maximize, seed, 0.25 * time_limit_s, min(0.1 * mip_rel_gap, 1e-4)
+            model,
+            maximize,
+            seed,
+            0.25 * time_limit_s,
+            min(0.1 * mip_rel_gap, 1e-4),
+            lp_bound=lp_bound,
         )
         if rounded is not None and maximize and _is_binary_packing(model):
             # at most a tenth of the limit, and never past 30 % of it with the LP rounding
@@ -195,7 +202,9 @@ def solve_mip(
     obj = float(np.dot(c, x))
     bound = float(info.mip_dual_bound) if integer.any() else obj
     if not math.isfinite(bound):
-        bound = obj
+        # stopped (time limit) before HiGHS had a dual bound: the objective is no bound
+        # (it certified gap 0 at a time limit); the LP relaxation's or the columns' box is
+        bound = min(lp_bound + [_box_bound(model, maximize)], key=lambda v: v if maximize else -v)
     gap = _gap(obj, bound, maximize)
     if (
         model_status == highspy.HighsModelStatus.kOptimal
@@ -354,8 +363,11 @@ def _lp_rounding(
     seed: int,
     time_limit_s: float,
     sub_gap: float,
+    *,
+    lp_bound: list[float] | None = None,
 ) -> FloatArray | None:
-    """A feasible integer solution near the LP optimum, or None (see ``solve_mip``)."""
+    """A feasible integer solution near the LP optimum, or None (see ``solve_mip``); the
+    LP relaxation's optimum (a bound on the MIP) is appended to ``lp_bound`` when solved."""
     integer = model.integer
     lp = solve_mip(
         *model._replace(integer=np.zeros_like(integer)),
@@ -365,6 +377,8 @@ def _lp_rounding(
     )
     if lp.status != "optimal":
         return None
+    if lp_bound is not None:
+        lp_bound.append(lp.objective)
     x = lp.x
     near = integer & (np.abs(x - np.round(x)) <= 1e-7)
     lo = model.col_lo.copy()
@@ -406,9 +420,25 @@ def _solve_scipy(
     x = np.asarray(res.x, dtype=np.float64)
     obj = float(np.dot(c, x))
     raw_bound = getattr(res, "mip_dual_bound", None)
-    bound = obj if raw_bound is None or not math.isfinite(raw_bound) else sign * float(raw_bound)
+    if raw_bound is not None and math.isfinite(raw_bound):
+        bound = sign * float(raw_bound)
+    elif res.status == 0 or not integer.any():
+        bound = obj  # proven optimal (or a pure LP)
+    else:
+        bound = _box_bound(model, maximize)  # no dual bound yet: the columns' box is one
     label = "optimal" if res.status == 0 else "time_limit" if res.status == 1 else "error"
     return MipSolution(x, obj, bound, _gap(obj, bound, maximize), label, elapsed)
+
+
+def _box_bound(model: MipModel, maximize: bool) -> float:
+    """The bound of ``c.x`` over the column bounds alone (infinite when a column with a
+    non-zero cost is unbounded that way)."""
+    c = np.asarray(model.c, dtype=np.float64)
+    lo = np.asarray(model.col_lo, dtype=np.float64)
+    hi = np.asarray(model.col_hi, dtype=np.float64)
+    nz = c != 0
+    ends = np.stack([c[nz] * lo[nz], c[nz] * hi[nz]])
+    return float(ends.max(axis=0).sum() if maximize else ends.min(axis=0).sum())
 
 
 def _gap(obj: float, bound: float, maximize: bool) -> float:

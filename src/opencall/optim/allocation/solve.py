@@ -170,6 +170,11 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
     if cand:
         s = np.array([_oriented(problem, reqs[i].merit) for i in cand])
         lo_s, hi_s = float(s.min()), float(s.max())
+        if not math.isfinite(hi_s - lo_s):
+            # finite merits whose range overflows: rescale first (an affine map of the same
+            # ranking; merits spanning the float range would otherwise give NaN weights)
+            s = s / max(abs(lo_s), abs(hi_s))
+            lo_s, hi_s = float(s.min()), float(s.max())
         base = (s - lo_s) / (hi_s - lo_s) if hi_s > lo_s else np.ones_like(s)
         base = base + policy.merit_floor
         order = seeded_rank(problem, seed)

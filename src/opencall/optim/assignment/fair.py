@@ -452,6 +452,13 @@ def _fair_mip(
     A = sp.vstack(mats).tocsr()
     lb = np.concatenate(lbs)
     ubv = np.concatenate(ubs)
+    if n == 0:
+        # no free edge (e.g. every pair forced): the empty choice, if it meets every row
+        ok = bool((lb <= 0.0).all() and (ubv >= 0.0).all())
+        if tau is not None:
+            ok = ok and bool((base >= tau - 0.5).all())
+        got = float(np.min(base)) if P else 0.0
+        return (np.zeros(0, bool), got, True) if ok else (None, -math.inf, False)
     cols = np.arange(n)
     fair = sp.csr_matrix((cs.astype(float), (cp, cols)), shape=(P, n))
     if tau is None:

@@ -35,6 +35,9 @@ def weights(merits: Sequence[float], seed: int) -> FloatArray:
         return np.zeros(0)
     s = np.asarray(merits, dtype=np.float64)
     lo, hi = float(s.min()), float(s.max())
+    if not math.isfinite(hi - lo):  # finite merits whose range overflows: same ranking
+        s = s / max(abs(lo), abs(hi))
+        lo, hi = float(s.min()), float(s.max())
     base = (s - lo) / (hi - lo) if hi > lo else np.ones(n)
     perm = np.random.default_rng(seed).permutation(n)
     tie = np.empty(n)

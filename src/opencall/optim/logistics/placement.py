@@ -123,6 +123,11 @@ def solve_bins(problem: BinProblem, seed: int, time_limit_s: float) -> Placement
     """Place each request whole-or-partly in one of its allowed bins (see
     :func:`opencall.optim.logistics.courses.solve_courses`), with an explanation each."""
     bins, items = problem.bins_items()
+    # a bin named twice among a request's choices counts once, at its first rank
+    items = [
+        (r, m, n, lo, tuple(dict.fromkeys(allowed)), ok, why)
+        for r, m, n, lo, allowed, ok, why in items
+    ]
     cap = dict(bins)
     words = WORDS[problem.kind]
     w = weights([it[1] for it in items], seed)

@@ -3,7 +3,7 @@ maintenance windows), its weight, the pairwise gaps, and why a block can never g
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +40,17 @@ class _Prep:
     detail: list[str]
     fixed: list[int]
     flexible: list[int]
+    #: per block, its pieces as arrays (starts, ends) and their total length, filled on use
+    piece_arrays: dict[int, tuple[FloatArray, FloatArray, float]] = field(default_factory=dict)
+
+    def piece_array(self, b: int) -> tuple[FloatArray, FloatArray, float]:
+        """Block ``b``'s pieces as arrays of starts and ends, and their total length."""
+        got = self.piece_arrays.get(b)
+        if got is None:
+            a = np.array([lo for lo, _ in self.pieces[b]], dtype=np.float64)
+            c = np.array([hi for _, hi in self.pieces[b]], dtype=np.float64)
+            got = self.piece_arrays[b] = (a, c, float(np.sum(c - a)))
+        return got
 
 
 def _prepare(problem: FastScheduleProblem) -> _Prep:

@@ -160,6 +160,15 @@ class _Seq:
             return (0.0, 0, float(lo_w[k]), float(hi_w[k]), float(id_w[k]))
         p1 = n if p1 is None else min(p1, n)
         p0 = max(p0, 0)
+        prev_end = self.prev_end_pad[p0 : p1 + 1]
+        next_ls = self.next_ls_pad[p0 : p1 + 1]
+        # the same test without the gaps to the neighbours first (gaps are >= 0 and the float
+        # operations monotone, so no position passes below that fails this screen)
+        if not (
+            np.maximum(lo_w[None, :], prev_end[:, None])
+            <= np.minimum(hi_w[None, :], (next_ls - d)[:, None]) + _EPS
+        ).any():
+            return None
         first_item = max(p0 - 1, 0)
         last_item = min(p1, n - 1)
         # gap of b to items p0-1 .. p1 (0 beyond either end of the sequence)
@@ -169,8 +178,6 @@ class _Seq:
         )
         gprev = g_items[:-1]
         gnext = g_items[1:]
-        prev_end = self.prev_end_pad[p0 : p1 + 1]
-        next_ls = self.next_ls_pad[p0 : p1 + 1]
         earliest = np.maximum(lo_w[None, :], (prev_end + gprev)[:, None])
         latest = np.minimum(hi_w[None, :], (next_ls - gnext - d)[:, None])
         feas = earliest <= latest + _EPS
@@ -206,6 +213,8 @@ class _Seq:
         blk = p.problem.blocks[b]
         cmin = blk.min_chunk_s
         remaining = float(p.dur[b])
+        if not self._room_for_chunks(b, remaining) or not self._may_take_a_chunk(b, cmin):
+            return False  # the first ``_widest_gap`` below would find no room: nothing changes
         backup = self.copy()
         placed_any = False
         for _ in range(64):
@@ -231,6 +240,41 @@ class _Seq:
             return True
         self._restore(backup)
         return False
+
+    def _room_for_chunks(self, b: int, total: float) -> bool:
+        """False only when ``b``'s pieces cannot hold ``total`` seconds of chunks.
+
+        Inserting only narrows every item's [ES, LS], so each item keeps its core
+        [LS, ES + duration] (the time it holds wherever it starts); the cores are disjoint
+        and the chunks cannot overlap them. The pieces' time outside the cores is therefore
+        the most the chunks can get; a margin of one second covers the rounding of both
+        sums (the chunks placed add up to ``total`` within ``_EPS``)."""
+        if not self.prep.pieces[b]:
+            return False
+        a, c, free = self.prep.piece_array(b)
+        if self.blk:
+            overlap = np.minimum(c[:, None], self.prev_end_pad[None, 1:]) - np.maximum(
+                a[:, None], self.next_ls_pad[None, :-1]
+            )
+            free -= float(np.maximum(overlap, 0.0).sum())
+        return free >= total - 1.0
+
+    def _may_take_a_chunk(self, b: int, cmin: float) -> bool:
+        """False only when ``_widest_gap(b, cmin)`` is None: its rooms without the gaps to
+        the neighbours (every gap is >= 0, and the float operations are monotone, so each is
+        at least the room ``_widest_gap`` computes), without evaluating the gaps or copying
+        the sequence. Over-subscribed windows try many splittable blocks in a full sequence."""
+        pieces = self.prep.pieces[b]
+        if not pieces:
+            return False
+        es = np.asarray(self.es, dtype=np.float64)
+        dur = np.asarray(self.dur, dtype=np.float64)
+        after_prev = np.concatenate([[-np.inf], es + dur])
+        before_next = np.concatenate([np.asarray(self.ls, dtype=np.float64), [np.inf]])
+        return any(
+            bool((np.minimum(c, before_next) - np.maximum(a, after_prev) >= cmin - _EPS).any())
+            for a, c in pieces
+        )
 
     def _widest_gap(self, b: int, cmin: float) -> tuple[float, int, float, float] | None:
         """The first room of at least ``cmin`` for a chunk of ``b``, over its pieces and

@@ -1,0 +1,663 @@
+"""Generators of instance families the benchmarks do not use, and independent checkers.
+
+One generator per optimiser, each taking a ``numpy`` generator and a family name; the
+families are shapes the benchmarks never try (see each ``*_FAMILIES`` tuple). The checkers
+are written here from the problem statements, not from the optimisers' own ``check``
+methods, and the ``*_optimum`` functions solve the same small instance by brute force or a
+plain MIP. Used by ``tests/optim/test_new_instances.py`` (small sizes) and
+``bench/bench_instances.py`` (more seeds, CPU seconds).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from itertools import product
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse.csgraph import maximum_flow
+
+from opencall.optim import sky
+from opencall.optim.allocation import (
+    AllocationPolicy,
+    AllocationProblem,
+    AllocationResult,
+    Group,
+    GroupShareRule,
+    Pool,
+    Request,
+)
+from opencall.optim.assignment import AssignmentProblem, Grouping
+from opencall.optim.logistics import (
+    CourseProblem,
+    CourseSession,
+    CruiseProblem,
+    CruiseRequest,
+    CruiseResult,
+    DiveSite,
+    Leg,
+    SeatRequest,
+)
+from opencall.optim.logistics.placement import PlacementResult
+from opencall.optim.scheduling import (
+    FastBlock,
+    FastScheduleProblem,
+    FastScheduleResult,
+    MaintenanceWindow,
+)
+from opencall.optim.slots import Resource, SlotAward, SlotProblem, slot_grid
+
+Rng = np.random.Generator
+
+# ----------------------------------------------------------------------------- allocation
+
+ALLOCATION_FAMILIES = (
+    "whole_small_pools",  # whole awards only, many small pools
+    "empty_pools",  # pools of zero (or tiny, or huge) capacity
+    "heavy_tail",  # Pareto request sizes
+    "tied",  # every proposal with the same grade
+    "zero_demand",  # requests asking for nothing in some pools
+    "clashing_shares",  # share rules that cannot all be met together
+    "bundles",  # all-or-nothing bundles with partial awards allowed
+)
+
+
+def allocation_instance(rng: Rng, family: str) -> AllocationProblem:
+    """A small allocation problem of ``family`` (at most 8 requests, brute-forceable)."""
+    n_pools = int(rng.integers(4, 9)) if family == "whole_small_pools" else int(rng.integers(1, 5))
+    if family == "empty_pools":
+        caps = rng.choice([0.0, 0.0, 1e-9, 1.0, 5.0, 1e6], size=n_pools)
+    elif family == "whole_small_pools":
+        caps = rng.uniform(0.5, 4.0, n_pools)
+    else:
+        caps = rng.uniform(0.0, 20.0, n_pools)
+    pools = tuple(Pool(f"p{k}", float(caps[k])) for k in range(n_pools))
+    n = int(rng.integers(0, 9))
+    reqs = []
+    for i in range(n):
+        used = rng.choice(n_pools, size=int(rng.integers(1, n_pools + 1)), replace=False)
+        if family == "heavy_tail":
+            demand = {f"p{p}": float(rng.pareto(1.0) + 0.01) for p in used}
+        elif family == "zero_demand":
+            demand = {f"p{p}": float(rng.choice([0.0, 1.0, 3.0])) for p in used}
+        elif family == "whole_small_pools":
+            demand = {f"p{p}": float(rng.uniform(0.1, 2.0)) for p in used}
+        else:
+            demand = {f"p{p}": float(rng.uniform(0.0, 10.0)) for p in used}
+        reqs.append(
+            Request(
+                f"r{i}",
+                f"P{i % 4}" if family == "bundles" else f"P{i}",
+                f"pi{i % 3}",
+                1.0 if family == "tied" else float(rng.normal()),
+                demand,
+                min_fraction=float(rng.choice([1.0, 0.5, 0.1])),
+                eligible=bool(rng.random() > 0.1),
+                feasible=bool(rng.random() > 0.1),
+                bundle=str(rng.choice(["b", "c"])) if family == "bundles" else None,
+            )
+        )
+    groups = (
+        Group("g", frozenset(f"P{i}" for i in range(0, n, 2))),
+        Group("h", frozenset(f"P{i}" for i in range(1, n, 2))),
+    )
+    rules: tuple[GroupShareRule, ...] = ()
+    if family in ("clashing_shares", "empty_pools", "tied"):
+        # two disjoint groups each asking for most of the capacity: never both met
+        rules = (
+            GroupShareRule("g", float(rng.uniform(0.6, 1.0))),
+            GroupShareRule("h", float(rng.uniform(0.6, 1.0)), pools=("p0",)),
+        )
+    whole = family == "whole_small_pools"
+    policy = AllocationPolicy(
+        allow_partial=not whole and bool(rng.random() < 0.5),
+        min_fraction=float(rng.choice([1.0, 0.5, 0.2])),
+        max_awards_per_pi=[None, 1, 2][int(rng.integers(3))],
+        max_amount_per_pi=[None, 3.0, 10.0][int(rng.integers(3))],
+        group_share_rules=rules,
+        objective="merit_x_amount" if rng.random() < 0.3 else "merit",
+    )
+    return AllocationProblem(pools, tuple(reqs), policy, groups)
+
+
+def allocation_violations(problem: AllocationProblem, res: AllocationResult) -> list[str]:
+    """Capacities, fractions, eligibility, PI caps and bundles, checked from the inputs."""
+    out: list[str] = []
+    pol = problem.policy
+    use = {p.id: 0.0 for p in problem.pools}
+    pi_n: dict[str, set[str]] = {}
+    pi_amount: dict[str, float] = {}
+    lo = pol.min_fraction if pol.allow_partial else 1.0
+    for r in problem.requests:
+        f = res.fractions.get(r.id)
+        if f is None or r.id not in res.explanations:
+            out.append(f"{r.id}: no fraction or explanation")
+            continue
+        if f == 0.0:
+            continue
+        if not (r.eligible and r.feasible):
+            out.append(f"{r.id}: awarded although excluded")
+        least = 1.0 if r.bundle is not None else max(lo, r.min_fraction if pol.allow_partial else 1)
+        if not (least - 1e-6 <= f <= 1 + 1e-9):
+            out.append(f"{r.id}: fraction {f} outside [{least}, 1]")
+        for pid, d in r.demand.items():
+            use[pid] += f * d
+        pi_n.setdefault(r.pi_id, set()).add(
+            r.id if r.bundle is None else f"{r.proposal_id}/{r.bundle}"
+        )
+        pi_amount[r.pi_id] = pi_amount.get(r.pi_id, 0.0) + f * r.total_demand
+    for p in problem.pools:
+        if use[p.id] > p.capacity * (1 + 1e-6) + 1e-6:
+            out.append(f"pool {p.id}: {use[p.id]} > {p.capacity}")
+    if pol.max_awards_per_pi is not None:
+        out += [
+            f"PI {k}: {len(v)} awards" for k, v in pi_n.items() if len(v) > pol.max_awards_per_pi
+        ]
+    if pol.max_amount_per_pi is not None:
+        out += [
+            f"PI {k}: amount {v}" for k, v in pi_amount.items() if v > pol.max_amount_per_pi + 1e-6
+        ]
+    for key, members in problem.bundles.items():
+        fs = {res.fractions[problem.requests[j].id] for j in members}
+        if len(fs) > 1:
+            out.append(f"bundle {key} split: {fs}")
+    return out
+
+
+# ----------------------------------------------------------------------------- assignment
+
+ASSIGNMENT_FAMILIES = (
+    "sparse",  # most pairs conflicted
+    "load_one",  # every reviewer at most one proposal
+    "all_but_k",  # each proposal conflicted with all but k (or k + 1) reviewers
+    "tied",  # every affinity equal
+    "groups",  # one reviewer per group per proposal
+    "sparse_matrix",  # a scipy sparse affinity, mostly zeros
+    "forced",  # pairs forced by the chair, up to all of them
+)
+
+
+def assignment_instance(rng: Rng, family: str, objective: str) -> AssignmentProblem:
+    """A small assignment problem of ``family`` (at most 5 x 6, solvable by a plain MIP);
+    raises ValueError when the drawn data is malformed for the problem."""
+    P, R = int(rng.integers(1, 6)), int(rng.integers(1, 7))
+    kk = int(rng.integers(1, min(R, 3) + 1))
+    k = np.full(P, kk) if rng.random() < 0.5 else rng.integers(1, kk + 1, size=P)
+    A = rng.random((P, R))
+    if family == "tied":
+        A[:] = 0.5
+    if family == "sparse_matrix":
+        A = A * (rng.random((P, R)) < 0.3)
+    lo = np.zeros(R, np.int64)
+    hi: np.ndarray | None = None
+    if family == "load_one":
+        hi = np.ones(R, np.int64)
+    elif rng.random() < 0.5:
+        hi = rng.integers(1, 4, size=R)
+        lo = np.minimum(rng.integers(0, 2, size=R), hi)
+    conflicts: list[tuple[int, int]] = []
+    if family == "all_but_k":
+        for p in range(P):
+            keep = rng.choice(R, size=min(R, int(k[p]) + int(rng.integers(0, 2))), replace=False)
+            conflicts += [(p, r) for r in range(R) if r not in set(keep.tolist())]
+    elif family == "sparse":
+        conflicts = [(p, r) for p in range(P) for r in range(R) if rng.random() < 0.6]
+    forced: list[tuple[int, int]] = []
+    if family == "forced":
+        for p in range(P):
+            rs = rng.choice(R, size=int(k[p]), replace=False)
+            forced += [(p, int(r)) for r in rs if rng.random() < 0.8]
+    groupings = (Grouping(rng.integers(0, 2, size=R), 1),) if family == "groups" else ()
+    return AssignmentProblem(
+        P,
+        R,
+        sp.csr_matrix(A) if family == "sparse_matrix" else A,
+        k=k,
+        min_load=lo,
+        max_load=hi,
+        conflicts=np.array(conflicts, np.int64).reshape(-1, 2),
+        forced=np.array(forced, np.int64).reshape(-1, 2),
+        groupings=groupings,
+        objective=objective,  # type: ignore[arg-type]
+    )
+
+
+def _dense(pb: AssignmentProblem) -> np.ndarray:
+    a = pb.affinity
+    return np.asarray(a.toarray() if hasattr(a, "toarray") else a, dtype=np.float64)
+
+
+def assignment_violations(pb: AssignmentProblem, p: np.ndarray, r: np.ndarray) -> list[str]:
+    """Counts, loads, conflicts, forced pairs and group caps, checked from the inputs."""
+    out: list[str] = []
+    P, R = pb.n_proposals, pb.n_reviewers
+    pairs = set(zip(p.tolist(), r.tolist(), strict=True))
+    if len(pairs) != len(p):
+        out.append("a pair given twice")
+    k = np.broadcast_to(np.asarray(pb.k), (P,))
+    if (np.bincount(p, minlength=P) != k).any():
+        out.append("a proposal without exactly k reviewers")
+    load = np.bincount(r, minlength=R)
+    if (load < np.broadcast_to(np.asarray(pb.min_load), (R,))).any():
+        out.append("a reviewer under the minimum load")
+    if pb.max_load is not None and (load > np.broadcast_to(np.asarray(pb.max_load), (R,))).any():
+        out.append("a reviewer over the maximum load")
+    for q, s in np.asarray(pb.conflicts).reshape(-1, 2).tolist():
+        if (q, s) in pairs:
+            out.append(f"conflicted pair {(q, s)}")
+    for q, s in np.asarray(pb.forced).reshape(-1, 2).tolist():
+        if (q, s) not in pairs:
+            out.append(f"forced pair {(q, s)} missing")
+    for g in pb.groupings:
+        labels = np.asarray(g.labels)
+        for q in range(P):
+            rs = [s for (pp, s) in pairs if pp == q]
+            if rs and np.bincount(labels[rs]).max() > g.cap:
+                out.append(f"proposal {q}: group cap")
+    return out
+
+
+def assignment_optimum(pb: AssignmentProblem) -> float | None:
+    """The best total (or, fair, lowest proposal sum) over the affinities rounded to 1e-6,
+    by a plain MIP over every pair; None when infeasible."""
+    P, R = pb.n_proposals, pb.n_reviewers
+    A = np.round(_dense(pb) * 1e6) / 1e6
+    n = P * R
+    lb, ub = np.zeros(n), np.ones(n)
+    for q, s in np.asarray(pb.conflicts).reshape(-1, 2).tolist():
+        ub[q * R + s] = 0
+    for q, s in np.asarray(pb.forced).reshape(-1, 2).tolist():
+        lb[q * R + s] = 1
+    if (lb > ub).any():
+        return None
+    k = np.broadcast_to(np.asarray(pb.k), (P,)).astype(float)
+    lo = np.broadcast_to(np.asarray(pb.min_load), (R,)).astype(float)
+    hi = (
+        np.full(R, np.inf)
+        if pb.max_load is None
+        else np.broadcast_to(np.asarray(pb.max_load), (R,)).astype(float)
+    )
+    rows, rlo, rhi = [], [], []
+    for q in range(P):
+        row = np.zeros(n)
+        row[q * R : (q + 1) * R] = 1
+        rows.append(row), rlo.append(k[q]), rhi.append(k[q])
+    for s in range(R):
+        row = np.zeros(n)
+        row[s::R] = 1
+        rows.append(row), rlo.append(lo[s]), rhi.append(hi[s])
+    for g in pb.groupings:
+        labels = np.asarray(g.labels)
+        for q, lab in product(range(P), set(labels.tolist())):
+            row = np.zeros(n)
+            row[[q * R + s for s in range(R) if labels[s] == lab]] = 1
+            rows.append(row), rlo.append(-np.inf), rhi.append(g.cap)
+    fair = pb.objective == "fair"
+    m = n + 1 if fair else n
+    M = np.zeros((len(rows) + (P if fair else 0), m))
+    M[: len(rows), :n] = np.array(rows)
+    c = np.zeros(m)
+    if fair:
+        for q in range(P):
+            M[len(rows) + q, q * R : (q + 1) * R] = A[q]
+            M[len(rows) + q, n] = -1
+        rlo, rhi = rlo + [0.0] * P, rhi + [np.inf] * P
+        c[n] = -1
+        lb, ub = np.append(lb, -1e9), np.append(ub, 1e9)
+    else:
+        c[:] = -A.reshape(-1)
+    res = milp(
+        c,
+        constraints=LinearConstraint(M, rlo, rhi),
+        integrality=np.r_[np.ones(n), np.zeros(m - n)],
+        bounds=Bounds(lb, ub),
+        options={"mip_rel_gap": 0.0},
+    )
+    return None if res.status != 0 else float(-res.fun)
+
+
+# ----------------------------------------------------------------------------- scheduling
+
+T0 = 1893456000.0  # 2030-01-01T00:00Z
+SCHEDULING_FAMILIES = (
+    "tiny_window",  # windows of 1 s to a few minutes, shorter than the setup
+    "barely_fits",  # blocks as long as their visible stretch, to within 0-10 s
+    "annulus",  # a minimum zenith angle close to the maximum
+    "fixed",  # fixed starts anywhere, also before the window
+    "maintenance",  # maintenance windows across the edges, nested
+    "oversubscribed",  # 50 times more asked than fits
+)
+
+
+def scheduling_instance(rng: Rng, family: str) -> FastScheduleProblem:
+    """A FAST scheduling problem of ``family`` (at most 12 blocks, or 50 over-subscribed)."""
+    t_mid = T0 + float(rng.uniform(0, 86400))
+    ra0 = float(sky.lst_hours(t_mid, sky.FAST_SITE.lon_deg)) * 15.0
+    if family == "tiny_window":
+        width = float(rng.choice([1.0, 30.0, 119.0, 121.0]))
+    elif family in ("barely_fits", "oversubscribed"):
+        width = 3 * 3600.0
+    else:
+        width = float(rng.uniform(600, 86400))
+    t0, t1 = t_mid - width / 2, t_mid + width / 2
+    n = {"oversubscribed": 50, "barely_fits": 6}.get(family, int(rng.integers(1, 12)))
+    blocks = []
+    for i in range(n):
+        ra = (ra0 + float(rng.normal(0, 20))) % 360
+        dec = float(rng.uniform(-14, 66))
+        zmax = float(rng.choice([40.0, 26.4, 5.0, 1.0]))
+        dur = (
+            3600.0 if family == "oversubscribed" else float(rng.choice([1.0, 60.0, 600.0, 3600.0]))
+        )
+        if family == "barely_fits":
+            dec = sky.FAST_SITE.lat_deg + float(rng.uniform(-0.5, 0.5)) * zmax
+            vi = sky.visible_intervals(ra, dec, t0, t1, max_zenith_deg=zmax)
+            if vi.start.size:
+                slack = float(rng.choice([0.0, 0.5, 1.0, 2.0, 3.0, 10.0]))
+                dur = max(1.0, float(vi.end[0] - vi.start[0]) - slack)
+        fixed = (
+            t0 + float(rng.uniform(-600, width))
+            if family == "fixed" and rng.random() < 0.5
+            else None
+        )
+        blocks.append(
+            FastBlock(
+                f"b{i}",
+                ra,
+                dec,
+                dur,
+                int(rng.integers(1, 6)),
+                max_zenith_deg=zmax,
+                min_zenith_deg=zmax * 0.9 if family == "annulus" else 0.0,
+                splittable=bool(rng.random() < 0.3),
+                min_chunk_s=float(rng.choice([1.0, 60.0, 1800.0, 7200.0])),
+                fixed_start_unix=fixed,
+            )
+        )
+    maint: tuple[MaintenanceWindow, ...] = ()
+    if family == "maintenance" or rng.random() < 0.3:
+        ms = t0 + float(rng.uniform(-width, width))
+        maint = (MaintenanceWindow(ms, ms + float(rng.uniform(1, width))),)
+        if rng.random() < 0.5:
+            maint += (MaintenanceWindow(ms + 10, ms + 20),)
+    return FastScheduleProblem(
+        t0, t1, tuple(blocks), maint, setup_s=float(rng.choice([0.0, 120.0]))
+    )
+
+
+def scheduling_violations(p: FastScheduleProblem, res: FastScheduleResult) -> list[str]:
+    """Window, maintenance, zenith limits every second (ends included), fixed starts, full
+    durations, setup and slew gaps, and every block placed or explained."""
+    out: list[str] = []
+    blocks = {b.id: b for b in p.blocks}
+    entries = sorted(res.entries, key=lambda e: e.start_unix)
+    observed: dict[str, float] = {}
+    for e in entries:
+        b = blocks[e.block_id]
+        if e.start_unix < p.window_start_unix - 1e-6 or e.end_unix > p.window_end_unix + 1e-6:
+            out.append(f"{e.block_id}: outside the window")
+        observed[e.block_id] = observed.get(e.block_id, 0.0) + e.end_unix - e.start_unix
+        for m in p.maintenance:
+            if e.start_unix < m.end_unix - 1e-6 and e.end_unix > m.start_unix + 1e-6:
+                out.append(f"{e.block_id}: in maintenance")
+        ts = np.append(np.arange(e.start_unix, e.end_unix, 1.0), e.end_unix)
+        z = sky.zenith_angle_deg(b.ra_deg, b.dec_deg, ts, site=p.site)
+        if (z > b.max_zenith_deg).any() or (z < b.min_zenith_deg).any():
+            out.append(f"{e.block_id}: zenith {z.min():.4f}..{z.max():.4f} outside its limits")
+        if b.fixed_start_unix is not None and abs(e.start_unix - b.fixed_start_unix) > 1e-3:
+            out.append(f"{e.block_id}: not at its fixed start")
+    for bid, seconds in observed.items():
+        if abs(seconds - blocks[bid].duration_s) > 1e-3:
+            out.append(f"{bid}: {seconds} s observed of {blocks[bid].duration_s}")
+    for a, b in zip(entries, entries[1:], strict=False):
+        ba, bb = blocks[a.block_id], blocks[b.block_id]
+        sep = float(sky.angular_separation_deg(ba.ra_deg, ba.dec_deg, bb.ra_deg, bb.dec_deg))
+        if b.start_unix < a.end_unix + p.setup_s + sep / p.slew_deg_per_s - 1e-3:
+            out.append(f"{a.block_id} -> {b.block_id}: gap too short")
+    placed = {e.block_id for e in res.entries}
+    unplaced = {u.block_id for u in res.unscheduled}
+    if placed & unplaced or placed | unplaced != set(blocks):
+        out.append("blocks not split into placed and unplaced")
+    return out
+
+
+# ----------------------------------------------------------------------------- slots
+
+UTC = dt.UTC
+SLOT_FAMILIES = (
+    "single_slot",  # every resource has one slot
+    "one_resource",  # one resource, many awards competing
+    "mixed",  # ragged ends, unavailable periods, impossible dates, bundles, unknown resource
+)
+
+
+def slot_instance(rng: Rng, family: str) -> SlotProblem:
+    """A small slot problem of ``family`` (at most 7 awards: brute-forceable)."""
+    start = dt.datetime(2030, 1, 1, tzinfo=UTC)
+
+    def hours(h: float) -> dt.timedelta:
+        return dt.timedelta(hours=h)
+
+    resources = []
+    for k in range(1 if family != "mixed" else int(rng.integers(1, 3))):
+        length = float(rng.choice([8.0, 24.0, 5.5]))
+        n_slots = 1 if family == "single_slot" else int(rng.integers(1, 8))
+        ragged = float(rng.choice([0.0, 0.5, length - 0.01]))
+        unavailable: tuple[tuple[dt.datetime, dt.datetime, str], ...] = ()
+        if rng.random() < 0.3:
+            u0 = start + hours(float(rng.uniform(0, n_slots * length)))
+            unavailable = ((u0, u0 + hours(float(rng.uniform(0.01, 30))), "maintenance"),)
+        resources.append(
+            Resource(f"R{k}", start, start + hours(n_slots * length + ragged), length, unavailable)
+        )
+    awards = []
+    for i in range(int(rng.integers(1, 8))):
+        res = resources[int(rng.integers(len(resources)))]
+        impossible: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
+        if rng.random() < 0.3:
+            i0 = start + hours(float(rng.uniform(0, 40)))
+            impossible = ((i0, i0 + hours(float(rng.uniform(0.1, 40)))),)
+        awards.append(
+            SlotAward(
+                f"a{i}",
+                res.id if family != "mixed" or rng.random() > 0.05 else "unknown",
+                int(rng.integers(1, 4)),
+                proposal=f"P{i % 3}",
+                impossible=impossible,
+                bundle=str(rng.choice(["b", "c"])) if rng.random() < 0.4 else None,
+                together=bool(rng.random() < 0.5),
+                weight=float(rng.choice([1.0, 1.0, 2.5])),
+            )
+        )
+    return SlotProblem(tuple(resources), tuple(awards))
+
+
+def slots_fit(problem: SlotProblem, chosen: list[SlotAward]) -> bool:
+    """Whether every award of ``chosen`` gets its slots (a max flow per resource)."""
+    resources = {r.id: r for r in problem.resources}
+    if any(a.resource not in resources for a in chosen):
+        return False
+    for rid, r in resources.items():
+        grid = slot_grid(r)
+        mine = [a for a in chosen if a.resource == rid]
+        if not mine:
+            continue
+        n = 2 + len(mine) + len(grid)
+        rows, cols, cap = [], [], []
+        step = dt.timedelta(hours=r.slot_hours)
+        for i, a in enumerate(mine):
+            rows.append(0), cols.append(1 + i), cap.append(a.slots)
+            for s in grid:
+                if not s.reason and not any(
+                    i0 < s.start + step and s.start < i1 for i0, i1 in a.impossible
+                ):
+                    rows.append(1 + i), cols.append(1 + len(mine) + s.index), cap.append(1)
+        for s in grid:
+            rows.append(1 + len(mine) + s.index), cols.append(n - 1), cap.append(1)
+        m = sp.csr_matrix((np.array(cap, np.int32), (rows, cols)), shape=(n, n))
+        if maximum_flow(m, 0, n - 1).flow_value < sum(a.slots for a in mine):
+            return False
+    return True
+
+
+def slot_value_optimum(problem: SlotProblem) -> float:
+    """The most value any placement reaches (all-or-nothing units, by brute force)."""
+    units: dict[Any, list[SlotAward]] = {}
+    for a in problem.awards:
+        units.setdefault((a.proposal, a.bundle) if a.bundle else ("", a.id), []).append(a)
+    groups = list(units.values())
+    best = 0.0
+    for mask in range(1 << len(groups)):
+        chosen = [a for j, u in enumerate(groups) if mask >> j & 1 for a in u]
+        value = sum(a.weight * a.slots for a in chosen)
+        if value > best + 1e-9 and slots_fit(problem, chosen):
+            best = value
+    return best
+
+
+# ----------------------------------------------------------------------------- logistics
+
+LOGISTICS_FAMILIES = (
+    "one_berth",  # one leg with one berth and one dive slot a day
+    "one_session",  # one course session, many requests, some preferring unknown sessions
+    "zero_capacity",  # legs and sessions with no berth, dive slot or seat
+)
+
+
+def cruise_instance(rng: Rng, family: str) -> CruiseProblem:
+    """A cruise with one leg (``one_berth``) or a few, some of zero capacity."""
+    n_legs = 1 if family == "one_berth" else int(rng.integers(1, 4))
+    legs = []
+    for k in range(n_legs):
+        start = dt.date(2030, 1, 1) + dt.timedelta(days=int(rng.integers(0, 10)))
+        legs.append(
+            Leg(
+                f"L{k}",
+                start,
+                start + dt.timedelta(days=int(rng.integers(0, 3))),
+                ("A", "B"),
+                ((0.0, float(k)), (0.0, float(k) + 1.0)),
+                1 if family == "one_berth" else int(rng.integers(0, 4)),
+                1 if family == "one_berth" else int(rng.integers(0, 4)),
+                float(rng.choice([0.0, 500.0, 5000.0])),
+                1 if family == "one_berth" else int(rng.integers(1, 3)),
+            )
+        )
+    requests = []
+    for i in range(int(rng.integers(1, 8))):
+        dives = tuple(
+            DiveSite(
+                f"d{i}.{j}",
+                float(rng.uniform(-1.0, 1.0)),
+                float(rng.uniform(-0.5, n_legs + 0.5)),
+                float(rng.choice([0.0, 100.0, 3000.0])),
+            )
+            for j in range(int(rng.integers(0, 4)))
+        )
+        legs_ok = tuple(leg.id for leg in legs if rng.random() < 0.5)
+        requests.append(
+            CruiseRequest(
+                f"c{i}",
+                float(rng.normal()),
+                int(rng.integers(0, 3)),
+                dives,
+                legs_ok,
+                int(rng.integers(0, len(dives) + 1)) if dives and rng.random() < 0.5 else None,
+            )
+        )
+    return CruiseProblem(tuple(legs), tuple(requests), float(rng.choice([10.0, 50.0, 200.0])))
+
+
+def cruise_violations(pb: CruiseProblem, res: CruiseResult) -> list[str]:
+    """Berths, dive slots, dives a day, leg dates and allowed legs, required dives,
+    checked from the inputs; and no request left out that would still fit whole."""
+    out: list[str] = []
+    legs = {leg.id: leg for leg in pb.legs}
+    berths = dict.fromkeys(legs, 0)
+    dives = dict.fromkeys(legs, 0)
+    per_day: dict[tuple[str, dt.date], int] = {}
+    done: dict[str, int] = {}
+    for r in pb.requests:
+        lid = res.leg_of.get(r.id)
+        if r.id not in res.explanations:
+            out.append(f"{r.id}: no explanation")
+        if lid is not None:
+            if r.legs and lid not in r.legs:
+                out.append(f"{r.id}: on a leg it did not ask for")
+            berths[lid] += r.berths
+    for d in res.dives:
+        leg = legs[d.leg_id]
+        if res.leg_of.get(d.request_id) != d.leg_id or not leg.start <= d.day <= leg.end:
+            out.append(f"dive of {d.request_id} off its leg or dates")
+        dives[d.leg_id] += 1
+        per_day[(d.leg_id, d.day)] = per_day.get((d.leg_id, d.day), 0) + 1
+        done[d.request_id] = done.get(d.request_id, 0) + 1
+    for lid, leg in legs.items():
+        if berths[lid] > leg.berths or dives[lid] > leg.dive_slots:
+            out.append(f"leg {lid} overfilled")
+    out += [f"{k}: {n} dives a day" for k, n in per_day.items() if n > legs[k[0]].max_dives_per_day]
+    for r in pb.requests:
+        if res.leg_of.get(r.id) is not None and done.get(r.id, 0) < r.required_dives:
+            out.append(f"{r.id}: fewer dives than required")
+        if res.leg_of.get(r.id) is None and r.required_dives == 0:
+            for lid in r.legs or tuple(legs):
+                if berths[lid] + r.berths <= legs[lid].berths:
+                    out.append(f"{r.id}: left out although {lid} has its berths")
+                    break
+    return out
+
+
+def course_instance(rng: Rng, family: str) -> CourseProblem:
+    """Courses with one session (``one_session``) or a few, some without seats."""
+    n = 1 if family == "one_session" else int(rng.integers(1, 4))
+    sessions = tuple(
+        CourseSession(
+            f"s{k}",
+            dt.date(2030, 1, 1),
+            dt.date(2030, 1, 2),
+            "x",
+            0 if family == "zero_capacity" and rng.random() < 0.6 else int(rng.integers(0, 8)),
+        )
+        for k in range(n)
+    )
+    names = [s.id for s in sessions] + ["unknown"]
+    requests = []
+    for i in range(int(rng.integers(1, 9))):
+        count = int(rng.integers(1, 5))
+        pref = tuple(str(x) for x in rng.choice(names, size=int(rng.integers(0, 4))))
+        requests.append(
+            SeatRequest(
+                f"q{i}",
+                float(rng.normal()),
+                count,
+                pref,
+                int(rng.integers(1, count + 1)) if rng.random() < 0.5 else None,
+            )
+        )
+    return CourseProblem(sessions, tuple(requests))
+
+
+def course_violations(pb: CourseProblem, res: PlacementResult) -> list[str]:
+    """Seats, counts and preferences checked from the inputs; and no request left out that
+    a session it prefers could still seat."""
+    out: list[str] = []
+    seats = {s.id: s.seats for s in pb.sessions}
+    used = dict.fromkeys(seats, 0)
+    for r in pb.requests:
+        p = res.placements.get(r.id)
+        if r.id not in res.explanations:
+            out.append(f"{r.id}: no explanation")
+        if p is None:
+            continue
+        if p.bin_id not in r.preferred or not r.least <= p.count <= r.count:
+            out.append(f"{r.id}: placed outside its preferences or counts")
+        used[p.bin_id] += p.count
+    out += [f"{s}: {used[s]} > {seats[s]} seats" for s in seats if used[s] > seats[s]]
+    for r in pb.requests:
+        if res.placements.get(r.id) is None:
+            room = [s for s in r.preferred if s in seats and seats[s] - used[s] >= r.least]
+            if room:
+                out.append(f"{r.id}: left out although {room[0]} has room")
+    return out
