@@ -145,6 +145,18 @@ def test_api_refuses_bad_input_and_changes_nothing(web: Web, aw: Awarded) -> Non
         headers=h,
     )
     assert r.status_code == 400 and "no year" in r.json()["detail"]
+    # hostile files: a refusal naming the entry and its line, never a 500
+    for fmt, content, says in (
+        ("csl-json", "[" * 50_000 + "]" * 50_000, "could not be read"),
+        ("csl-json", '[{"title": "T", "issued": "2020"}]', "line 1): issued is not an object"),
+        ("bibtex", "@misc{a, title={T}, year={2020}, month={2}, day={30}}", "2020-2-30"),
+    ):
+        r = c.post(
+            f"/api/v1/awards/{aw.awarded}/outputs/import",
+            json={"format": fmt, "content": content},
+            headers=h,
+        )
+        assert r.status_code == 400 and says in r.json()["detail"], r.text[:300]
     assert _count(web, PostAwardRecord) == 0 and _count(web, ResearchOutput) == 0
     r = c.post(
         f"/api/v1/awards/{aw.awarded}/records",
