@@ -26,6 +26,10 @@ from opencall.errors import DomainError
 
 FORMATS = ("bibtex", "ris", "csl-json")
 NAMES = {"bibtex": "BibTeX", "ris": "RIS", "csl-json": "CSL-JSON"}
+#: Entry types read as a dataset or software (any other is a publication).
+BIB_KINDS = {"dataset": "dataset", "software": "software"}
+RIS_KINDS = {"DATA": "dataset", "COMP": "software"}
+CSL_KINDS = {"dataset": "dataset", "software": "software"}
 MONTHS = {m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())}
 
 
@@ -187,7 +191,7 @@ def _bibtex(text: str, limit: int | None) -> list[tuple[str, dict[str, Any]]]:
         title = _title(e.get("title"), where)
         year = _year(e.get("year"), where)
         entry = {
-            "kind": "dataset" if e.get("ENTRYTYPE", "").lower() == "dataset" else "publication",
+            "kind": BIB_KINDS.get(e.get("ENTRYTYPE", "").lower(), "publication"),
             "doi": _clean(e.get("doi")),
             "title": title,
             "year": year,
@@ -224,7 +228,7 @@ def _ris(text: str, limit: int | None) -> list[tuple[str, dict[str, Any]]]:
         date = str(e.get("date") or e.get("publication_year") or "")
         parts = re.findall(r"\d+", date)
         entry = {
-            "kind": "dataset" if e.get("type_of_reference") == "DATA" else "publication",
+            "kind": RIS_KINDS.get(str(e.get("type_of_reference")), "publication"),
             "doi": _clean(e.get("doi")),
             "title": title,
             "year": year,
@@ -291,7 +295,7 @@ def _csl(text: str, limit: int | None) -> list[tuple[str, dict[str, Any]]]:
             if isinstance(a, dict)
         ]
         entry = {
-            "kind": "dataset" if e.get("type") == "dataset" else "publication",
+            "kind": CSL_KINDS.get(str(e.get("type")), "publication"),
             "doi": _text(e.get("DOI"), where, "DOI"),
             "title": title,
             "year": year,

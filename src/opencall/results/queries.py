@@ -34,7 +34,8 @@ def awards_of(session: Session, proposal_id: int) -> list[tuple[Award, CapacityP
 def record_kinds(session: Session, proposal_id: int) -> list[str]:
     """Kinds of record that fit the proposal's awards (empty without an award)."""
     awards = awards_of(session, proposal_id)
-    return d.kinds_for(d.pool_kind(p.pool_type, p.unit) for _a, p in awards) if awards else []
+    pools = ((d.pool_kind(p.pool_type, p.unit), p.record_kinds or ()) for _a, p in awards)
+    return d.kinds_of_pools(pools) if awards else []
 
 
 def records_of(session: Session, proposal_id: int) -> list[PostAwardRecord]:

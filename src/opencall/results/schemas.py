@@ -244,9 +244,9 @@ def normalise_doi(value: str) -> str:
 
 
 class OutputIn(_Strict):
-    """A publication or dataset linked to an award."""
+    """A publication, dataset or software linked to an award."""
 
-    kind: Literal["publication", "dataset"] = "publication"
+    kind: Literal["publication", "dataset", "software"] = "publication"
     doi: str = Field(default="", max_length=200)
     title: str = Field(min_length=1, max_length=500)
     year: int = Field(ge=1950, le=2100)
@@ -287,7 +287,7 @@ class OutputIn(_Strict):
         return self
 
 
-assert set(OUTPUT_KINDS) == {"publication", "dataset"}
+assert set(OUTPUT_KINDS) == {"publication", "dataset", "software"}
 
 
 def validate_output(data: dict[str, Any]) -> OutputIn:

@@ -88,7 +88,11 @@ CHOICE_LABELS = {
     "cleared": N_("cleared"),
     "held": N_("held"),
 }
-OUTPUT_LABELS = {"publication": N_("Publication"), "dataset": N_("Dataset")}
+OUTPUT_LABELS = {
+    "publication": N_("Publication"),
+    "dataset": N_("Dataset"),
+    "software": N_("Software"),
+}
 STAGE_LABELS = {
     "used": N_("Used"),
     "completed": N_("Completed"),
