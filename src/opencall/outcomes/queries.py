@@ -90,11 +90,17 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
     cutoff = funding_line(session, call, ranked) if ranked else 0
     reviewed_ids = {a.proposal_id for a, _ in rq.submitted_reviews(session, call)}
     tech = rq.technical_reviews(session, call)
-    decisions = {
-        d.proposal_id: d
-        for d in session.scalars(select(Decision).where(Decision.call_id == call.id))
+    # columns, not ORM rows (a provider's call has thousands of decisions and awards)
+    outcomes: dict[int, str] = {
+        pid: outcome
+        for pid, outcome in session.execute(
+            select(Decision.proposal_id, Decision.outcome).where(Decision.call_id == call.id)
+        )
     }
-    units = {p.id: p.unit for p in session.scalars(select(CapacityPool))}
+    units: dict[int, str] = {
+        pool_id: unit
+        for pool_id, unit in session.execute(select(CapacityPool.id, CapacityPool.unit))
+    }
     amounts: dict[int, dict[str, list[float]]] = defaultdict(dict)
 
     call_units = sorted({cp.pool.unit for cp in call.pools})
@@ -109,13 +115,22 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
         amounts[pid].setdefault(unit, [0.0, 0.0, 0.0])[i] += v
 
     awarded: dict[int, float] = defaultdict(float)
-    for a in session.scalars(select(Award).where(Award.call_id == call.id)):
-        awarded[a.proposal_id] += a.amount
-        add(a.proposal_id, a.pool_id, 1, a.amount)
+    for a_pid, a_pool, a_amount in session.execute(
+        select(Award.proposal_id, Award.pool_id, Award.amount).where(Award.call_id == call.id)
+    ):
+        awarded[a_pid] += a_amount
+        add(a_pid, a_pool, 1, a_amount)
     scheduled: dict[int, float] = defaultdict(float)
-    for e in session.scalars(select(ScheduleEntry).where(ScheduleEntry.call_id == call.id)):
-        scheduled[e.proposal_id] += e.amount
-        add(e.proposal_id, e.pool_id, 2, e.amount, e.kind)
+    for e_pid, e_pool, e_amount, e_kind in session.execute(
+        select(
+            ScheduleEntry.proposal_id,
+            ScheduleEntry.pool_id,
+            ScheduleEntry.amount,
+            ScheduleEntry.kind,
+        ).where(ScheduleEntry.call_id == call.id)
+    ):
+        scheduled[e_pid] += e_amount
+        add(e_pid, e_pool, 2, e_amount, e_kind)
     flags: dict[int, set[str]] = defaultdict(set)
     for filler in STAGE_FLAGS:
         for pid, fs in filler(session, call).items():
@@ -144,7 +159,6 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
     for pid, status, is_eligible in session.execute(stmt.order_by(Proposal.id)):
         iso3 = pi_country.get(pid, "")
         c = countries.get(iso3 or "") if pid in pi_country else None
-        d = decisions.get(pid)
         tr = tech.get(pid)
         r = ranking.get(pid)
         reqs = requests.get(pid, [])
@@ -164,7 +178,7 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
                 feasible=eligible and (tr is None or tr.verdict != "not_feasible"),
                 calibrated_grade=r.score if r else None,
                 rank=r.rank if r else None,
-                awarded=bool(d and d.outcome.startswith("awarded")),
+                awarded=outcomes.get(pid, "").startswith("awarded"),
                 amount_requested=float(sum(amount for _pool, amount, _kind in reqs)),
                 amount_awarded=awarded.get(pid, 0.0),
                 amount_scheduled=scheduled.get(pid, 0.0),

@@ -116,12 +116,20 @@ def stages_of_call(
     completed, produced_results, days_to_first_result (None without results) and a
     course's ``follow_up`` figures (``results.domain.follow_up_figures``; empty without a
     follow-up report)."""
+    # columns, not ORM rows: a provider's call has thousands of records (building an
+    # object for each was most of the after-award section's time, bench/bench_outcomes.py)
     recs: dict[int, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
-    for r in session.scalars(_of(select(PostAwardRecord), PostAwardRecord, call, proposal_ids)):
-        recs[r.proposal_id].append((r.kind, r.data))
+    rec_cols = select(PostAwardRecord.proposal_id, PostAwardRecord.kind, PostAwardRecord.data)
+    for pid, kind, data in session.execute(
+        _of(rec_cols, PostAwardRecord, call, proposal_ids).order_by(PostAwardRecord.id)
+    ):
+        recs[pid].append((kind, data))
     outs: dict[int, list[dt.date]] = defaultdict(list)
-    for o in session.scalars(_of(select(ResearchOutput), ResearchOutput, call, proposal_ids)):
-        outs[o.proposal_id].append(result_date(o))
+    out_cols = select(ResearchOutput.proposal_id, ResearchOutput.published_on, ResearchOutput.year)
+    for pid, published_on, year in session.execute(
+        _of(out_cols, ResearchOutput, call, proposal_ids)
+    ):
+        outs[pid].append(published_on or dt.date(year, 7, 1))  # as result_date
     day0 = awarded_on(call)
     out = {}
     for pid in session.scalars(
