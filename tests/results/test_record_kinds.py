@@ -16,6 +16,7 @@ from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.facilities import services as fs
 from opencall.facilities.models import CapacityPool
+from opencall.outcomes import queries as oq
 from opencall.proposals import services as ps
 from opencall.proposals.models import Proposal
 from opencall.results import queries as rq
@@ -95,3 +96,11 @@ def test_a_supercomputer_records_node_hours_and_software(db: Session) -> None:
     s = rq.summary(db, p, dt.date(2029, 1, 1))
     assert (s["software"], s["publications"], s["datasets"]) == (2, 0, 0)
     assert s["used"] and s["produced_results"]
+    # the report's after-award section counts each kind of result by group
+    res = oq.report(db, p.call)["after_award"]["results"]
+    rows = {r["group"]: r for r in res["income_group"]}
+    assert (rows["all"]["software"], rows["all"]["publications"], rows["all"]["datasets"]) == (
+        2, 0, 0
+    )  # fmt: skip
+    assert rows["low"]["software"] == 2 and rows["low"]["with_results"] == 1
+    assert {r["group"] for r in res["ldc"]} == {"LDC", "all"}

@@ -38,6 +38,8 @@ class AfterAwardRow:
     #: a course's follow-up (``results.domain.follow_up_figures``): people trained,
     #: demonstration sites, area in ha, reports and yield ratios; empty: none reported
     follow_up: Mapping[str, Any] = field(default_factory=dict)
+    #: its results by kind (publication, dataset, software): how many of each
+    outputs: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,39 @@ class FollowUpRow:
     area_ha: float
     yields: int
     median_yield_ratio: float | None
+
+
+@dataclass(frozen=True)
+class ResultsRow:
+    """A group's results by kind: of ``awarded`` awards, ``with_results`` have at least
+    one; how many publications, datasets and software (a supercomputer's codes) they
+    produced."""
+
+    group: str
+    awarded: int
+    with_results: int
+    publications: int
+    datasets: int
+    software: int
+
+
+def results_by_kind(
+    rows: Sequence[AfterAwardRow], by: str, order: Sequence[str] | None = None
+) -> list[ResultsRow]:
+    """Per group (and "all"): the awards' results counted by kind."""
+    out = []
+    for g, members in _grouped(rows, by, order).items():
+        out.append(
+            ResultsRow(
+                group=g,
+                awarded=len(members),
+                with_results=sum(1 for r in members if any(r.outputs.values())),
+                publications=sum(int(r.outputs.get("publication", 0)) for r in members),
+                datasets=sum(int(r.outputs.get("dataset", 0)) for r in members),
+                software=sum(int(r.outputs.get("software", 0)) for r in members),
+            )
+        )
+    return out
 
 
 def follow_up(

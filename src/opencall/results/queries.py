@@ -113,7 +113,8 @@ def stages_of_call(
     session: Session, call: Call, proposal_ids: Collection[int] | None = None
 ) -> dict[int, dict[str, Any]]:
     """Per awarded proposal of a call (of ``proposal_ids`` only, when given): used,
-    completed, produced_results, days_to_first_result (None without results) and a
+    completed, produced_results, days_to_first_result (None without results), its
+    results counted by kind (``outputs``: publication, dataset, software) and a
     course's ``follow_up`` figures (``results.domain.follow_up_figures``; empty without a
     follow-up report)."""
     # columns, not ORM rows: a provider's call has thousands of records (building an
@@ -125,11 +126,18 @@ def stages_of_call(
     ):
         recs[pid].append((kind, data))
     outs: dict[int, list[dt.date]] = defaultdict(list)
-    out_cols = select(ResearchOutput.proposal_id, ResearchOutput.published_on, ResearchOutput.year)
-    for pid, published_on, year in session.execute(
+    kinds: dict[int, dict[str, int]] = defaultdict(dict)
+    out_cols = select(
+        ResearchOutput.proposal_id,
+        ResearchOutput.published_on,
+        ResearchOutput.year,
+        ResearchOutput.kind,
+    )
+    for pid, published_on, year, kind in session.execute(
         _of(out_cols, ResearchOutput, call, proposal_ids)
     ):
         outs[pid].append(published_on or dt.date(year, 7, 1))  # as result_date
+        kinds[pid][kind] = kinds[pid].get(kind, 0) + 1
     day0 = awarded_on(call)
     out = {}
     for pid in session.scalars(
@@ -138,6 +146,7 @@ def stages_of_call(
         st: dict[str, Any] = dict(d.proposal_stages(recs.get(pid, []), len(outs.get(pid, []))))
         st["days_to_first_result"] = d.days_to_first_result(day0, outs.get(pid, []))
         st["follow_up"] = d.follow_up_figures(recs.get(pid, []))
+        st["outputs"] = dict(kinds.get(pid, {}))
         out[pid] = st
     return out
 
