@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from opencall.calls.models import Call
+from opencall.outcomes import queries as oq
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
 from opencall.proposals.models import Proposal
@@ -180,3 +181,27 @@ def test_public_sees_aggregates_only(web: Web, aw: Awarded) -> None:
     page = anon.get(f"/calls/{aw.slug}/after-award").text
     assert "&lt;5" in page  # one award: a small cell
     assert "Amina" not in page and "Regolith ages" not in page
+
+
+def test_the_public_after_award_figures_are_kept_until_a_row_changes(web: Web, aw: Awarded) -> None:
+    """Anyone may ask for the after-award page; its figures (a facility's every cycle)
+    are computed once and kept until a row they read changes: a new result shows at once."""
+    with web.factory() as s:
+        call = s.get(Call, aw.call_id)
+        assert call is not None
+        call.status = "published"
+        s.commit()
+    anon = web.client()
+    url = f"/calls/{aw.slug}/after-award"
+    oq.PUBLIC_AFTER_AWARD.clear()
+    before = oq.PUBLIC_AFTER_AWARD.computed
+    first = anon.get(url).text
+    assert anon.get(url).text == first
+    assert oq.PUBLIC_AFTER_AWARD.computed - before == 1  # the second view computed nothing
+    with web.factory() as s:
+        p = s.get(Proposal, aw.awarded)
+        assert p is not None
+        services.add_output(s, p, {"title": "Ages", "year": 2028}, actor_id=None)
+        s.commit()
+    assert anon.get(url).text != first  # produced results: the page says so at once
+    assert oq.PUBLIC_AFTER_AWARD.computed - before == 2

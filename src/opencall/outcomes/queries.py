@@ -26,6 +26,7 @@ from opencall.calls.models import Call
 from opencall.calls.queries import unit_words
 from opencall.calls.schemas import review_settings
 from opencall.facilities.models import CapacityPool
+from opencall.outcomes import after_award as aa
 from opencall.outcomes import after_award_data
 from opencall.outcomes import context as oc
 from opencall.outcomes import domain as od
@@ -457,6 +458,59 @@ def cached_report(
 
     key = ("outcomes.report", call_id, q, seed, dt.datetime.now(dt.UTC).date())
     return REPORTS.get(session, key, compute)
+
+
+PUBLIC_AFTER_AWARD: ReadCache[dict[str, Any]] = ReadCache(size=16)
+
+
+def public_after_award(session: Session, call: Call) -> dict[str, Any]:
+    """The figures of the public after-award page, as plain data (group keys, counts and
+    intervals; the page labels them): the call's funnel after the award by income group
+    and UN region, the time to a first result by income group, and for each cycle of the
+    facility with awards (``call_id``) the awards and those with results, overall and for
+    low and lower-middle income. Anyone may ask for the page, and a facility's ten
+    cycles are seconds of reading: kept while the rows it read are unchanged (and for
+    the day, which the follow-up counts from), like :func:`cached_report`."""
+    call_id = call.id
+    today = dt.datetime.now(dt.UTC).date()
+
+    def compute(reader: Session) -> dict[str, Any]:
+        fresh = reader.get(Call, call_id)
+        assert fresh is not None
+        order = after_award_data.ORDER
+        rows = after_award_data.rows_for_call(
+            reader, fresh, applicant_records(reader, fresh), today
+        )
+        funnels = {
+            by: [dataclasses.asdict(r) for r in aa.after_award_funnel(rows, by, order.get(by))]
+            for by in ("income_group", "un_region")
+        }
+        times = [
+            dataclasses.asdict(t)
+            for t in aa.time_to_first_result(rows, "income_group", order["income_group"])
+        ]
+        cycles = []
+        for c in after_award_data.facility_cycles(reader, fresh):
+            c_rows = (
+                rows
+                if c.id == call_id
+                else after_award_data.rows_for_call(reader, c, applicant_records(reader, c), today)
+            )
+            low = [r for r in c_rows if r.groups.get("income_group") in ("low", "lower-middle")]
+            cycles.append(
+                {
+                    "call_id": c.id,
+                    "cycle": f"{c.code} ({c.cycle})",
+                    "awarded": len(c_rows),
+                    "produced": sum(1 for r in c_rows if r.produced_results),
+                    "low_awarded": len(low),
+                    "low_produced": sum(1 for r in low if r.produced_results),
+                }
+            )
+        return {"funnels": funnels, "times": times, "cycles": cycles}
+
+    key = ("outcomes.after_award.public", call_id, today)
+    return PUBLIC_AFTER_AWARD.get(session, key, compute)
 
 
 def _finite(value: Any) -> Any:
