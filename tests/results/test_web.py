@@ -118,7 +118,24 @@ def test_recording_on_the_web(web: Web, aw: Awarded) -> None:
         files={"file": ("refs.bib", b"\xff\xfe broken", "text/plain")},
     )
     assert r.status_code == 400
+    # Latin-1 (an older reference manager's export) is refused with the reason
+    latin = "@article{b, title={Café yields}, year={2028}}".encode("latin-1")
+    r = client.post(
+        f"/awards/{aw.awarded}/outputs/import",
+        data={"csrf_token": tok},
+        files={"file": ("refs.bib", latin, "text/plain")},
+    )
+    assert r.status_code == 400 and "UTF-8" in r.text
     assert _count(web, ResearchOutput) == 1
+    # UTF-16 with its byte-order mark (a Windows export) is read as such
+    utf16 = "@article{c, title={Teff yields in Tigray}, year={2028}}".encode("utf-16")
+    r = client.post(
+        f"/awards/{aw.awarded}/outputs/import",
+        data={"csrf_token": tok},
+        files={"file": ("refs.bib", utf16, "text/plain")},
+    )
+    assert r.status_code == 303, r.text[:500]
+    assert _count(web, ResearchOutput) == 2
     # the user office's overview, as CSV
     office, _ = session_client(web, aw.emails["manager"])
     csv = office.get(f"/manage/calls/{aw.slug}/postaward?format=csv").text

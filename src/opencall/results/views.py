@@ -4,6 +4,7 @@ overview of a call (``/manage/calls/{slug}/postaward``)."""
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import types
 import typing
@@ -280,8 +281,11 @@ def import_outputs(proposal_id: int, page: Page = Depends(get_page)) -> Response
             raw = upload.file.read(services.MAX_IMPORT_BYTES + 1)
             if len(raw) > services.MAX_IMPORT_BYTES:
                 raise DomainError("The file is too large.")
+            # UTF-8 (with or without its mark), or UTF-16 with its byte-order mark (a
+            # Windows export); anything else is refused, never guessed
+            utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
             try:
-                text = raw.decode("utf-8-sig")
+                text = raw.decode("utf-16" if utf16 else "utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise DomainError("The file is not UTF-8 text.") from exc
             name = upload.filename
