@@ -391,7 +391,7 @@ def check_record_kinds(kinds: list[str]) -> list[str]:
             raise DomainError(
                 "Unknown record kind %(kind)s; expected one of %(kinds)s.",
                 field="record_kinds",
-                kind=repr(k),
+                kind=repr(str(k)[:40]),
                 kinds=", ".join(domain.RECORD_KINDS),
             )
         if k not in out:
