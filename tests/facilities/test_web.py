@@ -211,6 +211,39 @@ def test_a_compulsory_bundle_is_set_on_the_resource_page(web: Web, cryo: Cryo) -
     assert "Seulement dans un lot" not in client.get(url).text
 
 
+def test_the_records_kept_after_the_award_are_set_on_the_resource(web: Web, cryo: Cryo) -> None:
+    """The operator ticks the post-award record kinds of a resource on its edit page (the
+    resource page lists them in the reader's language); the API reads and changes them
+    and refuses an unknown kind; ticking nothing goes back to what the unit implies."""
+    client, tok = session_client(web, cryo.emails["manager"])
+    url = f"/manage/resources/{cryo.glacios_id}"
+    assert 'name="record_kind_loan"' in client.get(url + "/edit").text
+    data = {**RESOURCE, "name": "Glacios", "amount": "60", "csrf_token": tok}
+    r = client.post(url, data={**data, "record_kind_shipment": "on", "record_kind_loan": "on"})
+    assert r.status_code == 303, r.text[:3000]
+    with web.factory() as s:
+        glacios = s.get(CapacityPool, cryo.glacios_id)
+        assert glacios is not None and glacios.record_kinds == ["loan", "shipment"]
+    client.cookies.set("oc_lang", "fr")
+    assert "Prêt d’échantillons" in client.get(url).text
+    assert 'checked> <label for="f-record-loan"' in client.get(url + "/edit").text
+    h = {"Authorization": f"Bearer {tokens(web, cryo)['manager']}"}
+    api = web.client()
+    got = api.get(f"/api/v1/resources/{cryo.glacios_id}", headers=h).json()
+    assert got["record_kinds"] == ["loan", "shipment"]
+    r = api.patch(f"/api/v1/resources/{cryo.glacios_id}", headers=h,
+                  json={"record_kinds": ["session", "harvest"]})  # fmt: skip
+    assert r.status_code == 400 and "Unknown record kind 'harvest'" in r.json()["detail"]
+    r = api.patch(f"/api/v1/resources/{cryo.glacios_id}", headers=h,
+                  json={"record_kinds": ["other", "session"]})  # fmt: skip
+    assert r.status_code == 200 and r.json()["record_kinds"] == ["other", "session"]
+    r = client.post(url, data=data)
+    assert r.status_code == 303, r.text[:3000]
+    with web.factory() as s:
+        glacios = s.get(CapacityPool, cryo.glacios_id)
+        assert glacios is not None and glacios.record_kinds == []
+
+
 @pytest.mark.parametrize(
     ("path", "data", "message"),
     [

@@ -242,3 +242,31 @@ def test_shipment_from_the_logistics_plan(s: Session, a: Awarded) -> None:
         actor_id=None,
     )
     assert q.planned_shipments(s, p.id) == []
+
+
+def test_hostile_import_is_refused_whole_with_the_entry_line(s: Session, a: Awarded) -> None:
+    p = prop(s, a.awarded)
+    before = table_counts(s)
+    bib = (
+        "@article{one, title={One}, year={2028}}\n"
+        "@article{two, title={Two}, year={2028}, doi={https://example.org/x}}\n"
+    )
+    with pytest.raises(DomainError) as e:
+        services.import_outputs(s, p, "x.bib", bib, actor_id=None)
+    assert e.value.message.startswith("BibTeX entry two (line 2) (Two): Invalid result: doi")
+    many = "\n".join(f"@misc{{k{i}, title={{T{i}}}, year={{2028}}}}" for i in range(600))
+    with pytest.raises(DomainError, match="At most 500 entries"):
+        services.import_outputs(s, p, "many.bib", many, actor_id=None)
+    assert table_counts(s) == before
+
+
+def test_one_doi_in_odd_forms_is_one_result(s: Session, a: Awarded) -> None:
+    p = prop(s, a.awarded)
+    csl = (
+        '[{"title": "A", "issued": {"date-parts": [[2028]]}, "DOI": "HTTPS://DOI.ORG/10.5555/A"},'
+        ' {"title": "A again", "issued": {"date-parts": [[2028]]}, "DOI": "doi: 10.5555/a"},'
+        ' {"title": "A thrice", "issued": {"date-parts": [[2028]]},'
+        ' "DOI": "https://dx.doi.org/10.5555%2Fa"}]'
+    )
+    new, skipped = services.import_outputs(s, p, "a.json", csl, actor_id=None)
+    assert [o.doi for o in new] == ["10.5555/a"] and skipped == 2

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from opencall.calls.models import Call
+from opencall.outcomes import queries as oq
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
 from opencall.proposals.models import Proposal
@@ -117,7 +118,24 @@ def test_recording_on_the_web(web: Web, aw: Awarded) -> None:
         files={"file": ("refs.bib", b"\xff\xfe broken", "text/plain")},
     )
     assert r.status_code == 400
+    # Latin-1 (an older reference manager's export) is refused with the reason
+    latin = "@article{b, title={Café yields}, year={2028}}".encode("latin-1")
+    r = client.post(
+        f"/awards/{aw.awarded}/outputs/import",
+        data={"csrf_token": tok},
+        files={"file": ("refs.bib", latin, "text/plain")},
+    )
+    assert r.status_code == 400 and "UTF-8" in r.text
     assert _count(web, ResearchOutput) == 1
+    # UTF-16 with its byte-order mark (a Windows export) is read as such
+    utf16 = "@article{c, title={Teff yields in Tigray}, year={2028}}".encode("utf-16")
+    r = client.post(
+        f"/awards/{aw.awarded}/outputs/import",
+        data={"csrf_token": tok},
+        files={"file": ("refs.bib", utf16, "text/plain")},
+    )
+    assert r.status_code == 303, r.text[:500]
+    assert _count(web, ResearchOutput) == 2
     # the user office's overview, as CSV
     office, _ = session_client(web, aw.emails["manager"])
     csv = office.get(f"/manage/calls/{aw.slug}/postaward?format=csv").text
@@ -145,6 +163,18 @@ def test_api_refuses_bad_input_and_changes_nothing(web: Web, aw: Awarded) -> Non
         headers=h,
     )
     assert r.status_code == 400 and "no year" in r.json()["detail"]
+    # hostile files: a refusal naming the entry and its line, never a 500
+    for fmt, content, says in (
+        ("csl-json", "[" * 50_000 + "]" * 50_000, "could not be read"),
+        ("csl-json", '[{"title": "T", "issued": "2020"}]', "line 1): issued is not an object"),
+        ("bibtex", "@misc{a, title={T}, year={2020}, month={2}, day={30}}", "2020-2-30"),
+    ):
+        r = c.post(
+            f"/api/v1/awards/{aw.awarded}/outputs/import",
+            json={"format": fmt, "content": content},
+            headers=h,
+        )
+        assert r.status_code == 400 and says in r.json()["detail"], r.text[:300]
     assert _count(web, PostAwardRecord) == 0 and _count(web, ResearchOutput) == 0
     r = c.post(
         f"/api/v1/awards/{aw.awarded}/records",
@@ -168,3 +198,27 @@ def test_public_sees_aggregates_only(web: Web, aw: Awarded) -> None:
     page = anon.get(f"/calls/{aw.slug}/after-award").text
     assert "&lt;5" in page  # one award: a small cell
     assert "Amina" not in page and "Regolith ages" not in page
+
+
+def test_the_public_after_award_figures_are_kept_until_a_row_changes(web: Web, aw: Awarded) -> None:
+    """Anyone may ask for the after-award page; its figures (a facility's every cycle)
+    are computed once and kept until a row they read changes: a new result shows at once."""
+    with web.factory() as s:
+        call = s.get(Call, aw.call_id)
+        assert call is not None
+        call.status = "published"
+        s.commit()
+    anon = web.client()
+    url = f"/calls/{aw.slug}/after-award"
+    oq.PUBLIC_AFTER_AWARD.clear()
+    before = oq.PUBLIC_AFTER_AWARD.computed
+    first = anon.get(url).text
+    assert anon.get(url).text == first
+    assert oq.PUBLIC_AFTER_AWARD.computed - before == 1  # the second view computed nothing
+    with web.factory() as s:
+        p = s.get(Proposal, aw.awarded)
+        assert p is not None
+        services.add_output(s, p, {"title": "Ages", "year": 2028}, actor_id=None)
+        s.commit()
+    assert anon.get(url).text != first  # produced results: the page says so at once
+    assert oq.PUBLIC_AFTER_AWARD.computed - before == 2

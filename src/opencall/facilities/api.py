@@ -18,6 +18,7 @@ from opencall.errors import DomainError
 from opencall.facilities import policies, services
 from opencall.facilities.access import api_managed_provider
 from opencall.facilities.domain import (
+    RECORD_KINDS,
     RequestField,
     UnitLabels,
     unit_label,
@@ -72,6 +73,13 @@ BUNDLE_WITH = (
 )
 
 
+RECORD_KINDS_DOC = (
+    "what is recorded after the award, in this order: post-award record kinds of "
+    f"{', '.join(RECORD_KINDS)}; empty: those its unit implies (seats: course "
+    "and followup), and other (an operator-defined use with its amount) is always offered"
+)
+
+
 class ResourceIn(_In):
     name: str = Field(min_length=1, max_length=120)
     unit: str = Field(
@@ -92,6 +100,9 @@ class ResourceIn(_In):
     unavailable: list[UnavailableIn] = Field(default_factory=list, max_length=500)
     request_fields: list[RequestField] = Field(default_factory=list, max_length=50)
     bundle_with: list[int] = Field(default_factory=list, max_length=50, description=BUNDLE_WITH)
+    record_kinds: list[str] = Field(
+        default_factory=list, max_length=20, description=RECORD_KINDS_DOC
+    )
 
 
 class PoolIn(_In):
@@ -119,6 +130,9 @@ class ResourcePatch(_In):
     period_end: dt.date | None = None
     slot_hours: float | None = Field(default=None, gt=0)
     bundle_with: list[int] | None = Field(default=None, max_length=50, description=BUNDLE_WITH)
+    record_kinds: list[str] | None = Field(
+        default=None, max_length=20, description=RECORD_KINDS_DOC
+    )
 
 
 class RequestFieldsIn(_In):
@@ -174,6 +188,7 @@ class ResourceOut(BaseModel):
     calendar: CalendarOut
     request_fields: list[dict[str, Any]]
     bundle_with: list[int] = Field(description=BUNDLE_WITH)
+    record_kinds: list[str] = Field(description=RECORD_KINDS_DOC)
 
 
 class FacilityOut(BaseModel):
@@ -209,6 +224,7 @@ def resource_out(api: Api, pool: CapacityPool) -> ResourceOut:
         calendar=calendar_out(pool),
         request_fields=list(pool.request_fields or []),
         bundle_with=list(pool.bundle_with or []),
+        record_kinds=list(pool.record_kinds or []),
     )
 
 

@@ -57,6 +57,9 @@ FIELD_KEY_RE = r"^[a-z][a-z0-9_]{0,39}$"
 # request detail keys the platform itself uses (common to all custom resources)
 RESERVED_KEYS = ("amount", "impossible_dates", "bundle_together")
 FIELD_TYPES = ("text", "number", "choice", "date_range", "coordinates", "target_list", "file")
+#: The kinds of post-award record the platform knows (their fields: ``results.schemas``);
+#: a resource may declare which of them it is followed with (``record_kinds``).
+RECORD_KINDS = ("loan", "shipment", "berth", "session", "course", "followup", "package", "other")
 
 
 def builtin_unit(key: str) -> dict[str, dict[str, str]] | None:

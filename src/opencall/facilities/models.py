@@ -70,6 +70,10 @@ class CapacityPool(Base):
     # all-or-nothing bundle that also holds a request for one of these resources (ids of
     # the same facility), e.g. ROV dives only with a berth on the leg
     bundle_with: Mapped[list[int]] = mapped_column(JSONType, nullable=False, default=list)
+    # what is recorded after the award (post-award record kinds, facilities.domain.
+    # RECORD_KINDS, in the operator's order): a gene bank lending seed accessions keeps
+    # loans and shipments; empty means the kinds its pool type and unit imply
+    record_kinds: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
 
     facility: Mapped[Facility] = relationship(lazy="joined")
     unavailable: Mapped[list[PoolUnavailability]] = relationship(

@@ -17,6 +17,7 @@ from opencall.facilities.domain import (
     BUILTIN_UNITS,
     FIELD_TYPES,
     LANGS,
+    RECORD_KINDS,
     unit_label,
 )
 from opencall.facilities.models import CapacityPool, Facility
@@ -30,6 +31,17 @@ from opencall.web.pages import Page, Refusal, get_page
 router = APIRouter()
 
 MSG_DATE = N_("Enter a date as YYYY-MM-DD.")
+#: The post-award record kinds, as the award's page names them (``results.views``).
+RECORD_KIND_LABELS = {
+    "loan": N_("Sample loan"),
+    "shipment": N_("Shipment"),
+    "berth": N_("Visit or berth"),
+    "session": N_("Observing session"),
+    "course": N_("Course participant"),
+    "followup": N_("Course follow-up"),
+    "package": N_("Demonstration package"),
+    "other": N_("Other use"),
+}
 OWN_UNIT = "own"
 # refusals composed in English by facilities.domain/services and the calls and
 # proposals services, shown translated through these templates
@@ -231,7 +243,13 @@ def _resource_form(pool: CapacityPool) -> dict[str, str]:
             form[f"label_{lg}_{k}"] = str(forms.get(k, ""))
     for other in pool.bundle_with or []:
         form[f"bundle_with_{other}"] = "on"
+    for kind in pool.record_kinds or []:
+        form[f"record_kind_{kind}"] = "on"
     return form
+
+
+def _record_kind_options(page: Page) -> list[tuple[str, str]]:
+    return [(k, page._(RECORD_KIND_LABELS[k])) for k in RECORD_KINDS]
 
 
 def resource_page(page: Page, pool: CapacityPool, status: int = 200, **extra: Any) -> Response:
@@ -253,6 +271,7 @@ def resource_page(page: Page, pool: CapacityPool, status: int = 200, **extra: An
         bundle_with=[
             o.name for o in pools_of(page.db, pool.facility.id) if o.id in (pool.bundle_with or [])
         ],
+        record_kinds=[page._(RECORD_KIND_LABELS[k]) for k in pool.record_kinds or []],
         uform=extra.get("uform", {}),
         uerrors=extra.get("uerrors", {}),
         fform=extra.get("fform", {}),
@@ -275,6 +294,7 @@ def edit_page(page: Page, pool: CapacityPool, status: int = 200, **extra: Any) -
         form=extra.get("form") or _resource_form(pool),
         errors=extra.get("errors", {}),
         others=[o for o in pools_of(page.db, pool.facility.id) if o.id != pool.id],
+        record_kind_options=_record_kind_options(page),
     )
 
 
@@ -293,6 +313,8 @@ def edit_resource(pool_id: int, page: Page = Depends(get_page)) -> Response:
         for k, v in page.form.items()
         if k.startswith("bundle_with_") and k.removeprefix("bundle_with_").isdecimal() and v
     ]
+    # what is recorded after the award: the kinds ticked (none: what the unit implies)
+    values["record_kinds"] = [k for k in RECORD_KINDS if page.form.get(f"record_kind_{k}")]
     if not errors:
         with page.attempt() as refused:
             services.update_resource(page.db, pool, actor_id=page.user.id, **values)

@@ -314,11 +314,13 @@ def create_resource(
     request_fields: list[Any] | None = None,
     whole_units: bool = False,
     bundle_with: list[int] | None = None,
+    record_kinds: list[str] | None = None,
     actor_id: int | None = None,
 ) -> CapacityPool:
     """A resource of a ``custom`` facility, described by data only; ``whole_units``
     declares its unit counted in whole numbers (capacity, offers and requests), as
-    the built-in countable units are."""
+    the built-in countable units are; ``record_kinds`` the post-award records it is
+    followed with (empty: those its unit implies, see ``results.domain.kinds_for``)."""
     if facility.kind != "custom":
         raise DomainError(
             "A %(kind)s facility uses its preset pool types; resources described by "
@@ -340,6 +342,7 @@ def create_resource(
     )
     _name_free(session, facility.id, values["name"], None)
     values["bundle_with"] = _check_bundle_with(session, facility.id, None, bundle_with or [])
+    values["record_kinds"] = check_record_kinds(record_kinds or [])
     pool = CapacityPool(facility_id=facility.id, pool_type="custom", attributes={}, **values)
     pool.unavailable = [
         PoolUnavailability(starts_at=u.starts_at, ends_at=u.ends_at, reason=u.reason)
@@ -379,6 +382,23 @@ def _check_bundle_with(
     return wanted
 
 
+def check_record_kinds(kinds: list[str]) -> list[str]:
+    """The post-award record kinds a resource declares: known kinds
+    (``domain.RECORD_KINDS``), in the order given, each once."""
+    out: list[str] = []
+    for k in kinds:
+        if k not in domain.RECORD_KINDS:
+            raise DomainError(
+                "Unknown record kind %(kind)s; expected one of %(kinds)s.",
+                field="record_kinds",
+                kind=repr(str(k)[:40]),
+                kinds=", ".join(domain.RECORD_KINDS),
+            )
+        if k not in out:
+            out.append(k)
+    return out
+
+
 def _unavailable_docs(pool: CapacityPool) -> list[dict[str, Any]]:
     return [
         {"starts_at": u.starts_at, "ends_at": u.ends_at, "reason": u.reason}
@@ -395,7 +415,8 @@ def update_resource(
 ) -> CapacityPool:
     """Change a custom resource (any of name, unit, unit_labels, amount, period_start,
     period_end, slot_hours, unavailable, request_fields, whole_units, bundle_with: the
-    resources a request for it must be bundled with). Everything is checked
+    resources a request for it must be bundled with, record_kinds: the post-award
+    records it is followed with). Everything is checked
     together before anything changes: the calendar, the amount against the calendar
     and against what calls already offer of it."""
     allowed = {
@@ -410,6 +431,7 @@ def update_resource(
         "request_fields",
         "whole_units",
         "bundle_with",
+        "record_kinds",
     }
     unknown = set(changes) - allowed
     if unknown:
@@ -435,6 +457,7 @@ def update_resource(
     if "unit" in changes and "unit_labels" not in changes and changes["unit"] != pool.unit:
         current["unit_labels"] = None
     bundle_with = changes.pop("bundle_with", None)
+    record_kinds = changes.pop("record_kinds", None)
     current.update(changes)
     values, cal = _resource_fields(**current)
     _name_free(session, pool.facility_id, values["name"], pool.id)
@@ -443,6 +466,9 @@ def update_resource(
             session, pool.facility_id, pool.id, list(bundle_with)
         )
         changes["bundle_with"] = bundle_with
+    if record_kinds is not None:
+        values["record_kinds"] = check_record_kinds(list(record_kinds))
+        changes["record_kinds"] = values["record_kinds"]
     committed = committed_amount(session, pool)
     if values["amount"] + 1e-9 < committed:
         raise DomainError(

@@ -38,6 +38,8 @@ class AfterAwardRow:
     #: a course's follow-up (``results.domain.follow_up_figures``): people trained,
     #: demonstration sites, area in ha, reports and yield ratios; empty: none reported
     follow_up: Mapping[str, Any] = field(default_factory=dict)
+    #: its results by kind (publication, dataset, software): how many of each
+    outputs: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,39 @@ class FollowUpRow:
     median_yield_ratio: float | None
 
 
+@dataclass(frozen=True)
+class ResultsRow:
+    """A group's results by kind: of ``awarded`` awards, ``with_results`` have at least
+    one; how many publications, datasets and software (a supercomputer's codes) they
+    produced."""
+
+    group: str
+    awarded: int
+    with_results: int
+    publications: int
+    datasets: int
+    software: int
+
+
+def results_by_kind(
+    rows: Sequence[AfterAwardRow], by: str, order: Sequence[str] | None = None
+) -> list[ResultsRow]:
+    """Per group (and "all"): the awards' results counted by kind."""
+    out = []
+    for g, members in _grouped(rows, by, order).items():
+        out.append(
+            ResultsRow(
+                group=g,
+                awarded=len(members),
+                with_results=sum(1 for r in members if any(r.outputs.values())),
+                publications=sum(int(r.outputs.get("publication", 0)) for r in members),
+                datasets=sum(int(r.outputs.get("dataset", 0)) for r in members),
+                software=sum(int(r.outputs.get("software", 0)) for r in members),
+            )
+        )
+    return out
+
+
 def follow_up(
     rows: Sequence[AfterAwardRow], by: str, order: Sequence[str] | None = None
 ) -> list[FollowUpRow]:
@@ -159,27 +194,23 @@ def follow_up(
 
 
 def km_median(times: np.ndarray, events: np.ndarray) -> float | None:
-    """Kaplan-Meier median time to event (None when the curve never reaches 0.5)."""
+    """Kaplan-Meier median time to event (None when the curve never reaches 0.5).
+
+    Vectorised (the report's bootstrap calls it hundreds of times per group): at each
+    distinct time, the survival is the running product of ``1 - deaths / at_risk``,
+    multiplied in time order as the step-by-step estimator does, so the answer is the
+    same to the last bit (``tests/outcomes/test_km_median.py``)."""
     if len(times) == 0:
         return None
-    order = np.lexsort((~events.astype(bool), times))  # events before censorings at a tie
-    t, e = times[order], events[order].astype(bool)
-    at_risk = len(t)
-    surv = 1.0
-    i = 0
-    while i < len(t):
-        j = i
-        deaths = 0
-        while j < len(t) and t[j] == t[i]:
-            deaths += int(e[j])
-            j += 1
-        if deaths:
-            surv *= 1.0 - deaths / at_risk
-            if surv <= 0.5:
-                return float(t[i])
-        at_risk -= j - i
-        i = j
-    return None
+    t = np.asarray(times, dtype=float)
+    e = np.asarray(events).astype(bool)
+    uniq, inv = np.unique(t, return_inverse=True)
+    deaths = np.bincount(inv, weights=e.astype(float), minlength=len(uniq))
+    leaving = np.bincount(inv, minlength=len(uniq))
+    at_risk = len(t) - np.concatenate(([0], np.cumsum(leaving)[:-1]))
+    surv = np.cumprod(1.0 - deaths / at_risk)
+    hit = np.flatnonzero((deaths > 0) & (surv <= 0.5))
+    return float(uniq[hit[0]]) if len(hit) else None
 
 
 @dataclass(frozen=True)

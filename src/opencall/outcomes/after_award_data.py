@@ -1,5 +1,6 @@
 """Loads the funnel after the award for a call (reads only) and computes it with
-``outcomes.after_award``: stages used / completed / produced results by group,
+``outcomes.after_award``: stages used / completed / produced results by group, the
+results by kind (publications, datasets, software) by group,
 time from award to first result, and the facility's cycle-over-cycle trend
 with the WDI researcher shares beside it."""
 
@@ -43,6 +44,7 @@ def rows_for_call(
                 days_to_first_result=st["days_to_first_result"],
                 follow_up_days=follow,
                 follow_up=st.get("follow_up") or {},
+                outputs=st.get("outputs") or {},
             )
         )
     return rows
@@ -77,12 +79,16 @@ def section(
         "funnels": {},
         "time_to_first_result": {},
         "follow_up": {},
+        "results": {},
     }
     for by in BYS:
         if any(r.follow_up for r in rows):
             out["follow_up"][by] = [
                 dataclasses.asdict(r) for r in aa.follow_up(rows, by, ORDER.get(by))
             ]
+        out["results"][by] = [
+            dataclasses.asdict(r) for r in aa.results_by_kind(rows, by, ORDER.get(by))
+        ]
         out["funnels"][by] = [
             dataclasses.asdict(r) for r in aa.after_award_funnel(rows, by, ORDER.get(by))
         ]

@@ -5,14 +5,12 @@ under ``MIN_CELL`` are shown as "<5" and their shares are not shown."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from opencall.calls.access import visible_call
-from opencall.outcomes import after_award as aa
 from opencall.outcomes import after_award_data as aad
 from opencall.outcomes import queries as oq
 from opencall.outcomes import report
@@ -37,9 +35,9 @@ def share(k: int, n: int, lo: float, hi: float) -> str:
 
 
 def public_tables(page: Page, call: Any) -> dict[str, Any]:
-    today = dt.datetime.now(dt.UTC).date()
-    records = oq.applicant_records(page.db, call)
-    rows = aad.rows_for_call(page.db, call, records, today)
+    """The page's tables in the reader's language, from the figures computed once
+    (``outcomes.queries.public_after_award``); small cells suppressed."""
+    data = oq.public_after_award(page.db, call)
 
     def label(g: str) -> str:
         return page._(GROUP_LABELS[g]) if g in GROUP_LABELS else g
@@ -47,15 +45,18 @@ def public_tables(page: Page, call: Any) -> dict[str, Any]:
     funnels = {}
     for by in ("income_group", "un_region"):
         table = []
-        stage_rows = aa.after_award_funnel(rows, by, aad.ORDER.get(by))
-        for g in dict.fromkeys(r.group for r in stage_rows):
-            cells = [r for r in stage_rows if r.group == g]
+        stage_rows = data["funnels"][by]
+        for g in dict.fromkeys(r["group"] for r in stage_rows):
+            cells = [r for r in stage_rows if r["group"] == g]
             table.append(
                 {
                     "group": label(g),
-                    "awarded": shown(cells[0].awarded),
+                    "awarded": shown(cells[0]["awarded"]),
                     "stages": [
-                        (shown(c.count), share(c.count, c.awarded, c.rate_low, c.rate_high))
+                        (
+                            shown(c["count"]),
+                            share(c["count"], c["awarded"], c["rate_low"], c["rate_high"]),
+                        )
                         for c in cells
                     ],
                 }
@@ -63,37 +64,29 @@ def public_tables(page: Page, call: Any) -> dict[str, Any]:
         funnels[by] = table
     times = [
         {
-            "group": label(t.group),
+            "group": label(t["group"]),
             "median": (
-                f"{t.median_days:.0f}"
-                if t.median_days is not None and t.with_result >= MIN_CELL
+                f"{t['median_days']:.0f}"
+                if t["median_days"] is not None and t["with_result"] >= MIN_CELL
                 else "–"
             ),
         }
-        for t in aa.time_to_first_result(rows, "income_group", aad.ORDER["income_group"])
+        for t in data["times"]
     ]
-    cycles = []
-    for c in aad.facility_cycles(page.db, call):
-        if not result_policies.may_see_aggregates(c):
-            continue
-        c_rows = (
-            rows
-            if c.id == call.id
-            else aad.rows_for_call(page.db, c, oq.applicant_records(page.db, c), today)
-        )
-        awarded = len(c_rows)
-        produced = sum(1 for r in c_rows if r.produced_results)
-        low = [r for r in c_rows if r.groups.get("income_group") in ("low", "lower-middle")]
-        low_p = sum(1 for r in low if r.produced_results)
-        cycles.append(
-            {
-                "cycle": f"{c.code} ({c.cycle})",
-                "awarded": shown(awarded),
-                "produced": shown(produced),
-                "low_awarded": shown(len(low)),
-                "low_produced": shown(low_p),
-            }
-        )
+    public = {
+        c.id for c in aad.facility_cycles(page.db, call) if result_policies.may_see_aggregates(c)
+    }
+    cycles = [
+        {
+            "cycle": c["cycle"],
+            "awarded": shown(c["awarded"]),
+            "produced": shown(c["produced"]),
+            "low_awarded": shown(c["low_awarded"]),
+            "low_produced": shown(c["low_produced"]),
+        }
+        for c in data["cycles"]
+        if c["call_id"] in public
+    ]
     return {"funnels": funnels, "times": times, "cycles": cycles}
 
 

@@ -166,7 +166,21 @@ def funnel_stages(stages: Sequence[FunnelStage] | None = None) -> list[FunnelSta
 
 
 def _stage_map(stages: Sequence[FunnelStage] | None = None) -> dict[str, FunnelStage]:
-    return {s.key: s for s in funnel_stages(stages)}
+    # asked once per record and stage (tens of thousands of times in a provider's
+    # report): the checked map of the same stages is made once. Keyed by the stages'
+    # identities (frozen, and kept alive by the entry, so an id is never reused);
+    # hashing the dataclasses themselves cost as much as checking them again
+    seq = tuple(FUNNEL if stages is None else stages)
+    key = tuple(map(id, seq))
+    hit = _STAGE_MAPS.get(key)
+    if hit is None:
+        if len(_STAGE_MAPS) >= 32:
+            _STAGE_MAPS.clear()
+        hit = _STAGE_MAPS[key] = (seq, {st.key: st for st in funnel_stages(seq)})
+    return hit[1]
+
+
+_STAGE_MAPS: dict[tuple[int, ...], tuple[tuple[FunnelStage, ...], dict[str, FunnelStage]]] = {}
 
 
 #: Stage keys in order (of the default funnel).

@@ -27,6 +27,7 @@ from opencall.calls.models import Call
 from opencall.calls.queries import unit_words
 from opencall.calls.schemas import review_settings
 from opencall.facilities.models import CapacityPool
+from opencall.outcomes import after_award as aa
 from opencall.outcomes import after_award_data
 from opencall.outcomes import context as oc
 from opencall.outcomes import domain as od
@@ -91,11 +92,17 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
     cutoff = funding_line(session, call, ranked) if ranked else 0
     reviewed_ids = {a.proposal_id for a, _ in rq.submitted_reviews(session, call)}
     tech = rq.technical_reviews(session, call)
-    decisions = {
-        d.proposal_id: d
-        for d in session.scalars(select(Decision).where(Decision.call_id == call.id))
+    # columns, not ORM rows (a provider's call has thousands of decisions and awards)
+    outcomes: dict[int, str] = {
+        pid: outcome
+        for pid, outcome in session.execute(
+            select(Decision.proposal_id, Decision.outcome).where(Decision.call_id == call.id)
+        )
     }
-    units = {p.id: p.unit for p in session.scalars(select(CapacityPool))}
+    units: dict[int, str] = {
+        pool_id: unit
+        for pool_id, unit in session.execute(select(CapacityPool.id, CapacityPool.unit))
+    }
     amounts: dict[int, dict[str, list[float]]] = defaultdict(dict)
 
     call_units = sorted({cp.pool.unit for cp in call.pools})
@@ -110,13 +117,22 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
         amounts[pid].setdefault(unit, [0.0, 0.0, 0.0])[i] += v
 
     awarded: dict[int, float] = defaultdict(float)
-    for a in session.scalars(select(Award).where(Award.call_id == call.id)):
-        awarded[a.proposal_id] += a.amount
-        add(a.proposal_id, a.pool_id, 1, a.amount)
+    for a_pid, a_pool, a_amount in session.execute(
+        select(Award.proposal_id, Award.pool_id, Award.amount).where(Award.call_id == call.id)
+    ):
+        awarded[a_pid] += a_amount
+        add(a_pid, a_pool, 1, a_amount)
     scheduled: dict[int, float] = defaultdict(float)
-    for e in session.scalars(select(ScheduleEntry).where(ScheduleEntry.call_id == call.id)):
-        scheduled[e.proposal_id] += e.amount
-        add(e.proposal_id, e.pool_id, 2, e.amount, e.kind)
+    for e_pid, e_pool, e_amount, e_kind in session.execute(
+        select(
+            ScheduleEntry.proposal_id,
+            ScheduleEntry.pool_id,
+            ScheduleEntry.amount,
+            ScheduleEntry.kind,
+        ).where(ScheduleEntry.call_id == call.id)
+    ):
+        scheduled[e_pid] += e_amount
+        add(e_pid, e_pool, 2, e_amount, e_kind)
     flags: dict[int, set[str]] = defaultdict(set)
     for filler in STAGE_FLAGS:
         for pid, fs in filler(session, call).items():
@@ -145,7 +161,6 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
     for pid, status, is_eligible in session.execute(stmt.order_by(Proposal.id)):
         iso3 = pi_country.get(pid, "")
         c = countries.get(iso3 or "") if pid in pi_country else None
-        d = decisions.get(pid)
         tr = tech.get(pid)
         r = ranking.get(pid)
         reqs = requests.get(pid, [])
@@ -165,7 +180,7 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
                 feasible=eligible and (tr is None or tr.verdict != "not_feasible"),
                 calibrated_grade=r.score if r else None,
                 rank=r.rank if r else None,
-                awarded=bool(d and d.outcome.startswith("awarded")),
+                awarded=outcomes.get(pid, "").startswith("awarded"),
                 amount_requested=float(sum(amount for _pool, amount, _kind in reqs)),
                 amount_awarded=awarded.get(pid, 0.0),
                 amount_scheduled=scheduled.get(pid, 0.0),
@@ -453,6 +468,59 @@ def cached_report(
 
     key = ("outcomes.report", call_id, q, seed, dt.datetime.now(dt.UTC).date())
     return REPORTS.get(session, key, compute)
+
+
+PUBLIC_AFTER_AWARD: ReadCache[dict[str, Any]] = ReadCache(size=16)
+
+
+def public_after_award(session: Session, call: Call) -> dict[str, Any]:
+    """The figures of the public after-award page, as plain data (group keys, counts and
+    intervals; the page labels them): the call's funnel after the award by income group
+    and UN region, the time to a first result by income group, and for each cycle of the
+    facility with awards (``call_id``) the awards and those with results, overall and for
+    low and lower-middle income. Anyone may ask for the page, and a facility's ten
+    cycles are seconds of reading: kept while the rows it read are unchanged (and for
+    the day, which the follow-up counts from), like :func:`cached_report`."""
+    call_id = call.id
+    today = dt.datetime.now(dt.UTC).date()
+
+    def compute(reader: Session) -> dict[str, Any]:
+        fresh = reader.get(Call, call_id)
+        assert fresh is not None
+        order = after_award_data.ORDER
+        rows = after_award_data.rows_for_call(
+            reader, fresh, applicant_records(reader, fresh), today
+        )
+        funnels = {
+            by: [dataclasses.asdict(r) for r in aa.after_award_funnel(rows, by, order.get(by))]
+            for by in ("income_group", "un_region")
+        }
+        times = [
+            dataclasses.asdict(t)
+            for t in aa.time_to_first_result(rows, "income_group", order["income_group"])
+        ]
+        cycles = []
+        for c in after_award_data.facility_cycles(reader, fresh):
+            c_rows = (
+                rows
+                if c.id == call_id
+                else after_award_data.rows_for_call(reader, c, applicant_records(reader, c), today)
+            )
+            low = [r for r in c_rows if r.groups.get("income_group") in ("low", "lower-middle")]
+            cycles.append(
+                {
+                    "call_id": c.id,
+                    "cycle": f"{c.code} ({c.cycle})",
+                    "awarded": len(c_rows),
+                    "produced": sum(1 for r in c_rows if r.produced_results),
+                    "low_awarded": len(low),
+                    "low_produced": sum(1 for r in low if r.produced_results),
+                }
+            )
+        return {"funnels": funnels, "times": times, "cycles": cycles}
+
+    key = ("outcomes.after_award.public", call_id, today)
+    return PUBLIC_AFTER_AWARD.get(session, key, compute)
 
 
 def _finite(value: Any) -> Any:

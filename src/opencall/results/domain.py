@@ -16,19 +16,13 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from opencall.facilities.domain import UNIT_ALIASES
+from opencall.facilities.domain import RECORD_KINDS, UNIT_ALIASES
 
-KINDS: tuple[str, ...] = (
-    "loan",
-    "shipment",
-    "berth",
-    "session",
-    "course",
-    "followup",
-    "package",
-    "other",
-)
-OUTPUT_KINDS: tuple[str, ...] = ("publication", "dataset")
+KINDS: tuple[str, ...] = RECORD_KINDS
+#: What came of an award: a publication, a dataset, software (a supercomputer's codes).
+OUTPUT_KINDS: tuple[str, ...] = ("publication", "dataset", "software")
+#: The summary's count of each output kind.
+OUTPUT_COUNTS = {"publication": "publications", "dataset": "datasets", "software": "software"}
 LOST_REASONS: tuple[str, ...] = ("weather", "rfi", "fault", "other")
 
 #: The record kinds that fit each pool type of a facility preset.
@@ -65,12 +59,20 @@ def pool_kind(pool_type: str, unit: str) -> str:
 
 def kinds_for(pool_types: Iterable[str]) -> list[str]:
     """Record kinds offered for an award of these pool types (operator-defined use last)."""
+    return kinds_of_pools((pt, ()) for pt in pool_types)
+
+
+def kinds_of_pools(pools: Iterable[tuple[str, Sequence[str]]]) -> list[str]:
+    """Record kinds offered for an award of these pools, each a pool kind
+    (:func:`pool_kind`) and the kinds the resource declares (``record_kinds``; empty:
+    those of its pool kind); the operator-defined use ``other`` is always offered, last
+    unless a resource lists it."""
     out: list[str] = []
-    for pt in pool_types:
-        for k in KINDS_FOR_POOL.get(pt, ()):
+    for pt, declared in pools:
+        for k in declared or KINDS_FOR_POOL.get(pt, ()):
             if k not in out:
                 out.append(k)
-    return out + ["other"]
+    return out if "other" in out else out + ["other"]
 
 
 def is_used(kind: str, data: Mapping[str, Any]) -> bool:
@@ -237,6 +239,7 @@ def outcome_summary(
         "area_ha": 0.0,
         "publications": 0,
         "datasets": 0,
+        "software": 0,
         "acknowledged": 0,
     }
     for kind, d in records:
@@ -273,7 +276,7 @@ def outcome_summary(
             if r is not None:
                 s["yield_ratios"].append(round(r, 3))
     for o in outputs:
-        s["publications" if o.get("kind") == "publication" else "datasets"] += 1
+        s[OUTPUT_COUNTS.get(str(o.get("kind")), "datasets")] += 1
         if o.get("acknowledges"):
             s["acknowledged"] += 1
     return s

@@ -5,6 +5,12 @@ BibTeX is read by bibtexparser (1.x), RIS by rispy; CSL-JSON is plain JSON.
 Authors' countries are not part of these formats: a ``countries`` field
 (BibTeX), the ``C1`` tag (RIS) or a ``countries`` variable (CSL-JSON) holding
 ISO alpha-3 codes is read where present; otherwise they are typed in.
+
+Every entry is named with the line it starts on (``parse_located``); a file is read
+in full or refused: an entry the parser skips (an unclosed brace, a missing ``ER``)
+is refused by name, a date that does not exist or a year that is not four digits is
+refused, and a file over ``limit`` entries is refused after a cheap count, before
+the (slow) BibTeX parser runs.
 """
 
 from __future__ import annotations
@@ -19,12 +25,24 @@ import rispy
 from opencall.errors import DomainError
 
 FORMATS = ("bibtex", "ris", "csl-json")
+NAMES = {"bibtex": "BibTeX", "ris": "RIS", "csl-json": "CSL-JSON"}
+#: Entry types read as a dataset or software (any other is a publication).
+BIB_KINDS = {"dataset": "dataset", "software": "software"}
+RIS_KINDS = {"DATA": "dataset", "COMP": "software"}
+CSL_KINDS = {"dataset": "dataset", "software": "software"}
 MONTHS = {m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())}
 
 
 def _clean(value: Any) -> str:
     s = re.sub(r"[{}]", "", str(value or ""))
     return re.sub(r"\s+", " ", s).strip()
+
+
+def _text(value: Any, where: str, name: str) -> str:
+    """A text field of a CSL-JSON item: a string or a number, never an object or list."""
+    if isinstance(value, (dict, list)):
+        raise DomainError("%(where)s: %(name)s is not text", where=where, name=name)
+    return _clean(value)
 
 
 def _codes(value: Any) -> list[str]:
@@ -41,25 +59,51 @@ def _title(value: Any, where: str) -> str:
 
 
 def _year(value: Any, where: str) -> int:
-    m = re.search(r"\d{4}", str(value or ""))
+    # four digits standing alone: "20200" is no year, not 2020
+    m = re.search(r"(?<!\d)\d{4}(?!\d)", str(value or ""))
     if not m:
         raise DomainError("%(where)s: no year", where=where)
     return int(m.group(0))
 
 
-def _date(year: int, month: Any, day: Any = None) -> str | None:
-    try:
-        mm = int(month) if str(month).isdigit() else MONTHS.get(str(month).strip().lower()[:3])
-        if not mm:
-            return None
-        return dt.date(year, mm, int(day) if day else 1).isoformat()
-    except (TypeError, ValueError):
+def _date(year: int, month: Any, day: Any, where: str) -> str | None:
+    """The ISO date of a year, month (number or English name) and optional day; None
+    without a month or for a month name not known ("Spring"); a number that makes no
+    date (month 13, 31 February) is refused."""
+    if month in (None, "") or isinstance(month, (dict, list)) or isinstance(day, (dict, list)):
         return None
+    m = str(month).strip()
+    mm = int(m) if m.isdigit() else MONTHS.get(m.lower()[:3])
+    if not mm:
+        return None
+    d = str(day).strip() if day not in (None, "") else "1"
+    try:
+        return dt.date(year, mm, int(d)).isoformat()
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise DomainError(
+            "%(where)s: %(date)s is not a date", where=where, date=f"{year}-{m}-{d}"
+        ) from exc
 
 
-def _dated(year: int, parts: list[Any]) -> str | None:
+def _dated(year: int, parts: list[Any], where: str) -> str | None:
     """The date of ``[year, month, day]`` parts (the day optional; None without a month)."""
-    return _date(year, parts[1], parts[2] if len(parts) > 2 else None) if len(parts) > 1 else None
+    if len(parts) < 2:
+        return None
+    return _date(year, parts[1], parts[2] if len(parts) > 2 else None, where)
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _lines_at(text: str, offsets: list[int]) -> list[int]:
+    """The line of each offset (ascending), counted once through the text."""
+    out, line, last = [], 1, 0
+    for off in offsets:
+        line += text.count("\n", last, off)
+        last = off
+        out.append(line)
+    return out
 
 
 def detect(filename: str, text: str) -> str:
@@ -81,9 +125,17 @@ def detect(filename: str, text: str) -> str:
     raise DomainError("The file is not BibTeX, RIS or CSL-JSON.")
 
 
-def parse(fmt: str, text: str) -> list[dict[str, Any]]:
+def parse(fmt: str, text: str, *, limit: int | None = None) -> list[dict[str, Any]]:
     """Every entry of the file as a dict for ``OutputIn``; a DomainError for an
     unreadable file or an entry without a title or year (nothing is half-read)."""
+    return [entry for _where, entry in parse_located(fmt, text, limit=limit)]
+
+
+def parse_located(
+    fmt: str, text: str, *, limit: int | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """:func:`parse`, each entry with where it is (``BibTeX entry key (line 12)``); a
+    file with more than ``limit`` entries is refused."""
     if fmt not in FORMATS:
         raise DomainError(
             "Unknown format %(fmt)s; expected one of %(formats)s.",
@@ -92,104 +144,166 @@ def parse(fmt: str, text: str) -> list[dict[str, Any]]:
         )
     if "\x00" in text:
         raise DomainError("The file contains a NUL character.")
-    entries = {"bibtex": _bibtex, "ris": _ris, "csl-json": _csl}[fmt](text)
+    entries = {"bibtex": _bibtex, "ris": _ris, "csl-json": _csl}[fmt](text, limit)
     if not entries:
         raise DomainError("No entries found in the %(fmt)s file.", fmt=fmt)
     return entries
 
 
-def _bibtex(text: str) -> list[dict[str, Any]]:
+def _over(n: int, limit: int | None) -> None:
+    if limit is not None and n > limit:
+        raise DomainError("At most %(n)s entries per file.", n=limit)
+
+
+#: Where a BibTeX entry starts (``@comment``, ``@string`` and ``@preamble`` are no entries).
+BIB_START = re.compile(r"^[ \t]*@[ \t]*(\w+)[ \t]*[{(][ \t]*([^,\s]*)", re.MULTILINE)
+BIB_NOT_ENTRIES = {"comment", "string", "preamble"}
+
+
+def _bibtex(text: str, limit: int | None) -> list[tuple[str, dict[str, Any]]]:
     import bibtexparser
     from bibtexparser.bparser import BibTexParser
 
+    found = [m for m in BIB_START.finditer(text) if m.group(1).lower() not in BIB_NOT_ENTRIES]
+    starts = list(
+        zip([m.group(2) for m in found], _lines_at(text, [m.start() for m in found]), strict=True)
+    )
+    _over(len(starts), limit)
     parser = BibTexParser(common_strings=True)
     parser.ignore_nonstandard_types = False
     try:
         db = bibtexparser.loads(text, parser=parser)
     except Exception as exc:  # the parser raises assorted errors on broken input
         raise DomainError("The BibTeX file could not be read: %(error)s", error=exc) from exc
+    line: dict[str, int] = {}
+    for key, n in starts:
+        line.setdefault(key, n)
+    read = {e.get("ID") for e in db.entries}
+    for key, n in starts:  # an entry the parser skipped (swallowed by an unclosed one)
+        if key not in read:
+            raise DomainError(
+                "%(where)s could not be read.", where=f"BibTeX entry {key} (line {n})"
+            )
     out = []
     for e in db.entries:
-        where = f"BibTeX entry {e.get('ID', '?')}"
+        key = e.get("ID", "?")
+        where = f"BibTeX entry {key} (line {line.get(key, '?')})"
         title = _title(e.get("title"), where)
         year = _year(e.get("year"), where)
-        out.append(
-            {
-                "kind": "dataset" if e.get("ENTRYTYPE", "").lower() == "dataset" else "publication",
-                "doi": _clean(e.get("doi")),
-                "title": title,
-                "year": year,
-                "published_on": _date(year, e.get("month"), e.get("day")),
-                "authors": [_clean(a) for a in re.split(r"\s+and\s+", e.get("author", "")) if a],
-                "countries": _codes(e.get("countries", "")),
-                "abstract": _clean(e.get("abstract")),
-                "acknowledgement": _clean(e.get("acknowledgement") or e.get("note")),
-            }
-        )
+        entry = {
+            "kind": BIB_KINDS.get(e.get("ENTRYTYPE", "").lower(), "publication"),
+            "doi": _clean(e.get("doi")),
+            "title": title,
+            "year": year,
+            "published_on": _date(year, e.get("month"), e.get("day"), where),
+            "authors": [_clean(a) for a in re.split(r"\s+and\s+", e.get("author", "")) if a],
+            "countries": _codes(e.get("countries", "")),
+            "abstract": _clean(e.get("abstract")),
+            "acknowledgement": _clean(e.get("acknowledgement") or e.get("note")),
+        }
+        out.append((where, entry))
     return out
 
 
-def _ris(text: str) -> list[dict[str, Any]]:
+RIS_START = re.compile(r"^TY  -", re.MULTILINE)
+
+
+def _ris(text: str, limit: int | None) -> list[tuple[str, dict[str, Any]]]:
+    lines = _lines_at(text, [m.start() for m in RIS_START.finditer(text)])
+    _over(len(lines), limit)
     try:
         entries = rispy.loads(text)
     except Exception as exc:
         raise DomainError("The RIS file could not be read: %(error)s", error=exc) from exc
+    if len(entries) < len(lines):  # rispy drops an entry without its closing ER line
+        i = len(entries) + 1
+        raise DomainError(
+            "%(where)s could not be read.", where=f"RIS entry {i} (line {lines[i - 1]})"
+        )
     out = []
     for i, e in enumerate(entries, start=1):
-        where = f"RIS entry {i}"
+        where = f"RIS entry {i} (line {lines[i - 1] if i <= len(lines) else '?'})"
         title = _title(e.get("title") or e.get("primary_title"), where)
         year = _year(e.get("year") or e.get("publication_year") or e.get("date"), where)
         date = str(e.get("date") or e.get("publication_year") or "")
         parts = re.findall(r"\d+", date)
-        out.append(
-            {
-                "kind": "dataset" if e.get("type_of_reference") == "DATA" else "publication",
-                "doi": _clean(e.get("doi")),
-                "title": title,
-                "year": year,
-                "published_on": _dated(year, parts),
-                "authors": [_clean(a) for a in e.get("authors", []) or e.get("first_authors", [])],
-                "countries": _codes(e.get("custom1", "")),
-                "abstract": _clean(e.get("abstract")),
-                "acknowledgement": _clean(" ".join(e.get("notes", []) or [])),
-            }
-        )
+        entry = {
+            "kind": RIS_KINDS.get(str(e.get("type_of_reference")), "publication"),
+            "doi": _clean(e.get("doi")),
+            "title": title,
+            "year": year,
+            "published_on": _dated(year, parts, where),
+            "authors": [_clean(a) for a in e.get("authors", []) or e.get("first_authors", [])],
+            "countries": _codes(e.get("custom1", "")),
+            "abstract": _clean(e.get("abstract")),
+            "acknowledgement": _clean(" ".join(e.get("notes", []) or [])),
+        }
+        out.append((where, entry))
     return out
 
 
-def _csl(text: str) -> list[dict[str, Any]]:
+def _csl_lines(text: str, n: int) -> list[int]:
+    """The line each item of a CSL-JSON array starts on (1 for a single object)."""
+    dec = json.JSONDecoder()
+    i = len(text) - len(text.lstrip())
+    if not text.startswith("[", i):
+        return [_line_of(text, i)] * n
+    i += 1
+    starts: list[int] = []
+    ws = re.compile(r"[\s,]*")
+    while len(starts) < n:
+        i = ws.match(text, i).end()  # type: ignore[union-attr]  # always matches
+        starts.append(i)
+        _obj, i = dec.raw_decode(text, i)
+    return _lines_at(text, starts)
+
+
+def _csl(text: str, limit: int | None) -> list[tuple[str, dict[str, Any]]]:
     try:
         data = json.loads(text)
     except ValueError as exc:
         raise DomainError("The CSL-JSON file could not be read: %(error)s", error=exc) from exc
+    except RecursionError as exc:  # nesting deeper than the reader's stack
+        raise DomainError(
+            "The CSL-JSON file could not be read: %(error)s", error="nested too deeply"
+        ) from exc
     items = data if isinstance(data, list) else [data]
+    _over(len(items), limit)
+    lines = _csl_lines(text, len(items))
     out = []
     for i, e in enumerate(items, start=1):
-        where = f"CSL-JSON item {e.get('id', i) if isinstance(e, dict) else i}"
+        ident = e.get("id", i) if isinstance(e, dict) else i
+        where = f"CSL-JSON item {_clean(ident)[:40] or i} (line {lines[i - 1]})"
         if not isinstance(e, dict):
             raise DomainError("%(where)s: not an object", where=where)
-        title = _title(e.get("title"), where)
-        parts = (e.get("issued") or {}).get("date-parts") or [[]]
-        first = parts[0] if parts and isinstance(parts[0], list) else []
+        title = _title(_text(e.get("title"), where, "title"), where)
+        issued = e.get("issued") or {}
+        if not isinstance(issued, dict):
+            raise DomainError("%(where)s: %(name)s is not an object", where=where, name="issued")
+        parts = issued.get("date-parts") or [[]]
+        first = parts[0] if isinstance(parts, list) and parts and isinstance(parts[0], list) else []
         if not first:
             raise DomainError("%(where)s: no year", where=where)
         year = _year(first[0], where)
+        people = e.get("author", [])
+        if not isinstance(people, list):
+            raise DomainError("%(where)s: %(name)s is not a list", where=where, name="author")
         authors = [
-            _clean(f"{a.get('given', '')} {a.get('family', '')}") or _clean(a.get("literal"))
-            for a in e.get("author", [])
+            _text(f"{a.get('given', '')} {a.get('family', '')}", where, "author")
+            or _text(a.get("literal"), where, "author")
+            for a in people
             if isinstance(a, dict)
         ]
-        out.append(
-            {
-                "kind": "dataset" if e.get("type") == "dataset" else "publication",
-                "doi": _clean(e.get("DOI")),
-                "title": title,
-                "year": year,
-                "published_on": _dated(year, first),
-                "authors": authors,
-                "countries": _codes(e.get("countries", [])),
-                "abstract": _clean(e.get("abstract")),
-                "acknowledgement": _clean(e.get("note")),
-            }
-        )
+        entry = {
+            "kind": CSL_KINDS.get(str(e.get("type")), "publication"),
+            "doi": _text(e.get("DOI"), where, "DOI"),
+            "title": title,
+            "year": year,
+            "published_on": _dated(year, first, where),
+            "authors": authors,
+            "countries": _codes(e.get("countries", [])),
+            "abstract": _text(e.get("abstract"), where, "abstract"),
+            "acknowledgement": _text(e.get("note"), where, "note"),
+        }
+        out.append((where, entry))
     return out

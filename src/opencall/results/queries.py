@@ -34,7 +34,8 @@ def awards_of(session: Session, proposal_id: int) -> list[tuple[Award, CapacityP
 def record_kinds(session: Session, proposal_id: int) -> list[str]:
     """Kinds of record that fit the proposal's awards (empty without an award)."""
     awards = awards_of(session, proposal_id)
-    return d.kinds_for(d.pool_kind(p.pool_type, p.unit) for _a, p in awards) if awards else []
+    pools = ((d.pool_kind(p.pool_type, p.unit), p.record_kinds or ()) for _a, p in awards)
+    return d.kinds_of_pools(pools) if awards else []
 
 
 def records_of(session: Session, proposal_id: int) -> list[PostAwardRecord]:
@@ -112,15 +113,31 @@ def stages_of_call(
     session: Session, call: Call, proposal_ids: Collection[int] | None = None
 ) -> dict[int, dict[str, Any]]:
     """Per awarded proposal of a call (of ``proposal_ids`` only, when given): used,
-    completed, produced_results, days_to_first_result (None without results) and a
+    completed, produced_results, days_to_first_result (None without results), its
+    results counted by kind (``outputs``: publication, dataset, software) and a
     course's ``follow_up`` figures (``results.domain.follow_up_figures``; empty without a
     follow-up report)."""
+    # columns, not ORM rows: a provider's call has thousands of records (building an
+    # object for each was most of the after-award section's time, bench/bench_outcomes.py)
     recs: dict[int, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
-    for r in session.scalars(_of(select(PostAwardRecord), PostAwardRecord, call, proposal_ids)):
-        recs[r.proposal_id].append((r.kind, r.data))
+    rec_cols = select(PostAwardRecord.proposal_id, PostAwardRecord.kind, PostAwardRecord.data)
+    for pid, kind, data in session.execute(
+        _of(rec_cols, PostAwardRecord, call, proposal_ids).order_by(PostAwardRecord.id)
+    ):
+        recs[pid].append((kind, data))
     outs: dict[int, list[dt.date]] = defaultdict(list)
-    for o in session.scalars(_of(select(ResearchOutput), ResearchOutput, call, proposal_ids)):
-        outs[o.proposal_id].append(result_date(o))
+    kinds: dict[int, dict[str, int]] = defaultdict(dict)
+    out_cols = select(
+        ResearchOutput.proposal_id,
+        ResearchOutput.published_on,
+        ResearchOutput.year,
+        ResearchOutput.kind,
+    )
+    for pid, published_on, year, kind in session.execute(
+        _of(out_cols, ResearchOutput, call, proposal_ids)
+    ):
+        outs[pid].append(published_on or dt.date(year, 7, 1))  # as result_date
+        kinds[pid][kind] = kinds[pid].get(kind, 0) + 1
     day0 = awarded_on(call)
     out = {}
     for pid in session.scalars(
@@ -129,6 +146,7 @@ def stages_of_call(
         st: dict[str, Any] = dict(d.proposal_stages(recs.get(pid, []), len(outs.get(pid, []))))
         st["days_to_first_result"] = d.days_to_first_result(day0, outs.get(pid, []))
         st["follow_up"] = d.follow_up_figures(recs.get(pid, []))
+        st["outputs"] = dict(kinds.get(pid, {}))
         out[pid] = st
     return out
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Literal
+import urllib.parse
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -228,23 +229,31 @@ def validate_record(kind: str, data: dict[str, Any]) -> dict[str, Any]:
 DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
 
 
+#: What may stand before a DOI: a resolver address (any case, with or without
+#: ``www.`` or ``dx.``, http or https, or no scheme) or a ``doi:`` label.
+DOI_PREFIX = re.compile(r"^(?:(?:https?://)?(?:www\.|dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+
+
 def normalise_doi(value: str) -> str:
-    v = value.strip()
-    for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "doi:"):
-        if v.lower().startswith(prefix):
-            v = v[len(prefix) :]
+    """A DOI as stored: without its resolver address or ``doi:`` label, percent-escapes
+    decoded (a DOI copied from an address), lower case (DOIs ignore case)."""
+    v = DOI_PREFIX.sub("", value.strip()).strip()
+    if "%" in v:
+        v = urllib.parse.unquote(v)
     return v.lower()
 
 
 class OutputIn(_Strict):
-    """A publication or dataset linked to an award."""
+    """A publication, dataset or software linked to an award."""
 
-    kind: Literal["publication", "dataset"] = "publication"
+    kind: Literal["publication", "dataset", "software"] = "publication"
     doi: str = Field(default="", max_length=200)
     title: str = Field(min_length=1, max_length=500)
     year: int = Field(ge=1950, le=2100)
     published_on: dt.date | None = None
-    authors: list[str] = Field(default_factory=list, max_length=500)
+    authors: list[Annotated[str, Field(max_length=300)]] = Field(
+        default_factory=list, max_length=500
+    )
     countries: list[str] = Field(default_factory=list, max_length=200)
     abstract: str = Field(default="", max_length=20000)
     acknowledgement: str = Field(default="", max_length=5000)
@@ -278,7 +287,7 @@ class OutputIn(_Strict):
         return self
 
 
-assert set(OUTPUT_KINDS) == {"publication", "dataset"}
+assert set(OUTPUT_KINDS) == {"publication", "dataset", "software"}
 
 
 def validate_output(data: dict[str, Any]) -> OutputIn:

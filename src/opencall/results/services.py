@@ -106,13 +106,13 @@ def update_record(
     return rec
 
 
+def _key(doi: str, title: str, year: int) -> tuple[str, ...]:
+    """What makes two results the same: the DOI, else the title (any case) and year."""
+    return ("doi", doi) if doi else ("title", title.casefold(), str(year))
+
+
 def _is_duplicate(existing: list[ResearchOutput], item: OutputIn) -> bool:
-    for o in existing:
-        if item.doi and o.doi == item.doi:
-            return True
-        if not item.doi and o.title.casefold() == item.title.casefold() and o.year == item.year:
-            return True
-    return False
+    return _key(item.doi, item.title, item.year) in {_key(o.doi, o.title, o.year) for o in existing}
 
 
 def _new_output(
@@ -166,27 +166,27 @@ def import_outputs(
     Returns the new results and the number skipped."""
     _require_awarded(session, proposal)
     fmt = fmt or importers.detect(filename, text)
-    raw = importers.parse(fmt, text)
-    if len(raw) > MAX_IMPORT:
-        raise DomainError("At most %(n)s entries per file.", n=MAX_IMPORT)
+    located = importers.parse_located(fmt, text, limit=MAX_IMPORT)
     items = []
-    for i, entry in enumerate(raw, start=1):
+    for where, entry in located:
         try:
             items.append(validate_output(entry))
         except DomainError as exc:
             raise DomainError(
-                "Entry %(i)s (%(title)s): %(message)s",
-                i=i,
-                title=entry.get("title", "")[:60],
+                "%(where)s (%(title)s): %(message)s",
+                where=where,
+                title=str(entry.get("title", ""))[:60],
                 message=exc,
             ) from exc
-    existing = q.outputs_of(session, proposal.id)
+    seen = {_key(o.doi, o.title, o.year) for o in q.outputs_of(session, proposal.id)}
     new: list[ResearchOutput] = []
     skipped = 0
-    for item in items:
-        if _is_duplicate(existing + new, item):
+    for item in items:  # one set of keys: a 500-entry file is not 250,000 comparisons
+        key = _key(item.doi, item.title, item.year)
+        if key in seen:
             skipped += 1
             continue
+        seen.add(key)
         new.append(_new_output(proposal, item, fmt, actor_id))
     session.add_all(new)
     session.flush()

@@ -4,6 +4,7 @@ overview of a call (``/manage/calls/{slug}/postaward``)."""
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import types
 import typing
@@ -88,7 +89,11 @@ CHOICE_LABELS = {
     "cleared": N_("cleared"),
     "held": N_("held"),
 }
-OUTPUT_LABELS = {"publication": N_("Publication"), "dataset": N_("Dataset")}
+OUTPUT_LABELS = {
+    "publication": N_("Publication"),
+    "dataset": N_("Dataset"),
+    "software": N_("Software"),
+}
 STAGE_LABELS = {
     "used": N_("Used"),
     "completed": N_("Completed"),
@@ -262,18 +267,22 @@ def add_output(proposal_id: int, page: Page = Depends(get_page)) -> Response:
 
 
 @router.post("/awards/{proposal_id}/outputs/import", response_class=HTMLResponse)
-async def import_outputs(proposal_id: int, page: Page = Depends(get_page)) -> Response:
-    # async so that the upload is read without a thread; the work after it is small
+def import_outputs(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    # a plain route, run in the thread pool: parsing a 500-entry BibTeX file takes over a
+    # second of CPU, and the database work must not run on the event loop
     proposal = _recording(page, proposal_id)
     upload = page.files.get("file")
     name, text = "pasted", page.form.get("text", "")
     with page.attempt() as refused:
         if upload is not None and upload.filename:
-            raw = await upload.read(services.MAX_IMPORT_BYTES + 1)
+            raw = upload.file.read(services.MAX_IMPORT_BYTES + 1)
             if len(raw) > services.MAX_IMPORT_BYTES:
                 raise DomainError("The file is too large.")
+            # UTF-8 (with or without its mark), or UTF-16 with its byte-order mark (a
+            # Windows export); anything else is refused, never guessed
+            utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
             try:
-                text = raw.decode("utf-8-sig")
+                text = raw.decode("utf-16" if utf16 else "utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise DomainError("The file is not UTF-8 text.") from exc
             name = upload.filename

@@ -1,0 +1,320 @@
+"""After the award at a provider's scale: 10 past cycles of one custom facility (a gene
+bank lending seed accessions, its resource declaring loans and shipments), ~5,000
+awards, ~20,000 post-award records and ~5,000 results, bulk-inserted (the cycle itself
+is not what is measured here). Then, through the app (TestClient, signed in as the
+provider's user office), the post-award pages, the API lists, the outcomes report
+(uncached, then cached) and its PDF, and the imports of 10,000-entry files. Prints one
+JSON line per step: wall and CPU seconds, SQL statements, peak RSS so far (MiB).
+
+    .venv/bin/python bench/bench_outcomes.py                     # SQLite in /tmp
+    .venv/bin/python bench/bench_outcomes.py --database-url postgresql://.../scratch
+
+The database is created from empty (SQLite: the file is removed; PostgreSQL: DROP
+SCHEMA public CASCADE): use a scratch one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import re
+import resource
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import event, insert, select, text
+
+from opencall import migrate
+from opencall.allocation.models import Award, Decision
+from opencall.app import create_app
+from opencall.calls import services as call_services
+from opencall.calls.models import Call
+from opencall.db import make_engine, make_sessionmaker
+from opencall.errors import DomainError
+from opencall.facilities import services as fs
+from opencall.people import services as people_services
+from opencall.people.models import User
+from opencall.proposals.models import Proposal, Request, TeamMember
+from opencall.results import services as res
+from opencall.results.models import PostAwardRecord, ResearchOutput
+from opencall.settings import Settings
+
+PASSWORD = "correct horse battery"
+OFFICE = "office@seeds.example"
+COUNTRIES = ["KEN", "ETH", "NPL", "BGD", "IND", "BRA", "DEU", "FRA", "CHN", "MWI", "PER", "USA"]
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def build(url: str, cycles: int, awards: int, records: int, seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as c:
+            c.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    migrate.upgrade(engine)
+    factory = make_sessionmaker(engine)
+    with factory() as s:
+        people_services.load_countries(s)
+        prov = fs.create_provider(s, name="Seed Bank", slug="seeds", country_iso3="KEN")
+        fac = fs.create_facility(s, prov, name="Gene bank", slug="gb", kind="custom", attributes={})
+        labels = {
+            lg: {"one": "accession", "other": "accessions"} for lg in ("en", "fr", "es", "zh")
+        }
+        pool = fs.create_resource(
+            s, fac, name="Seed accessions", unit="accession", amount=10**6, whole_units=True,
+            unit_labels=labels, record_kinds=["loan", "shipment"],
+        )  # fmt: skip
+        office = people_services.register_user(
+            s, email=OFFICE, name="User Office", password_hash=people_services.hash_password(PASSWORD),
+            institution="Seed Bank", country_iso3="KEN", verified=True,
+        )  # fmt: skip
+        people_services.grant_role(s, office.id, "call_manager", provider_id=prov.id)
+        s.flush()
+        pw = people_services.hash_password(PASSWORD)
+        s.execute(insert(User), [
+            {"email": f"pi{i}@x.example", "name": f"PI {i}", "password_hash": pw,
+             "country_iso3": COUNTRIES[i % len(COUNTRIES)], "institution": f"Inst {i % 300}"}
+            for i in range(awards)
+        ])  # fmt: skip
+        users = dict(s.execute(select(User.email, User.id)).all())
+        per_call = awards // cycles
+        slugs, n_rec, n_out = [], 0, 0
+        for c in range(cycles):
+            year = 2017 + c
+            call = call_services.create_call(
+                s, fac,
+                {"slug": f"gb-{year}", "code": f"GB{year}", "title": f"Seed loans {year}",
+                 "cycle": str(year), "opens_at": dt.datetime(year, 1, 1, tzinfo=dt.UTC),
+                 "closes_at": dt.datetime(year, 3, 1, tzinfo=dt.UTC)},
+            )  # fmt: skip
+            call_services.offer_pool(s, call, pool, 10**5)
+            call.status = "published"
+            call.decisions_released_at = dt.datetime(year, 5, 1, tzinfo=dt.UTC)
+            s.flush()
+            slugs.append(call.slug)
+            base = c * per_call
+            s.execute(insert(Proposal), [
+                {"call_id": call.id, "code": f"GB{year}-{i:04d}", "pi_user_id": users[f"pi{base + i}@x.example"],
+                 "status": "accepted", "title": f"Accessions {i}"}
+                for i in range(per_call)
+            ])  # fmt: skip
+            pids = list(
+                s.scalars(
+                    select(Proposal.id).where(Proposal.call_id == call.id).order_by(Proposal.id)
+                )
+            )
+            s.execute(insert(TeamMember), [
+                {"proposal_id": pid, "role": "pi", "email": f"pi{base + i}@x.example", "name": f"PI {base + i}",
+                 "country_iso3": COUNTRIES[(base + i) % len(COUNTRIES)], "user_id": users[f"pi{base + i}@x.example"],
+                 "status": "accepted"}
+                for i, pid in enumerate(pids)
+            ])  # fmt: skip
+            s.execute(insert(Request), [
+                {"proposal_id": pid, "kind": "custom", "amount": 5.0, "details": {"amount": 5}, "pool_id": pool.id}
+                for pid in pids
+            ])  # fmt: skip
+            reqs = dict(
+                s.execute(
+                    select(Request.proposal_id, Request.id).where(Request.proposal_id.in_(pids))
+                ).all()
+            )
+            s.execute(insert(Decision), [
+                {"call_id": call.id, "proposal_id": pid, "outcome": "awarded", "explanation": "bench"} for pid in pids
+            ])  # fmt: skip
+            s.execute(insert(Award), [
+                {"call_id": call.id, "proposal_id": pid, "request_id": reqs[pid], "pool_id": pool.id, "amount": 5.0}
+                for pid in pids
+            ])  # fmt: skip
+            recs, outs = [], []
+            for i, pid in enumerate(pids):
+                for j in range(records // awards):
+                    shipped = dt.date(year, 6, 1) + dt.timedelta(days=rng.randrange(60))
+                    kind = "loan" if j % 2 == 0 else "shipment"
+                    data = (
+                        {"sample": f"ACC-{i}-{j}", "mass_mg": 5000.0, "shipped_on": shipped.isoformat(),
+                         "received_on": (shipped + dt.timedelta(days=9)).isoformat(),
+                         "due_on": (shipped + dt.timedelta(days=365)).isoformat(),
+                         "returned_on": None, "consumed": rng.random() < 0.7}
+                        if kind == "loan"
+                        else {"schedule_entry_id": None, "description": f"Box {j}", "planned_on": None,
+                              "shipped_on": shipped.isoformat(),
+                              "delivered_on": (shipped + dt.timedelta(days=9)).isoformat(),
+                              "tracking_ref": "", "customs_status": "cleared"}
+                    )  # fmt: skip
+                    recs.append({"call_id": call.id, "proposal_id": pid, "kind": kind, "data": data,
+                                 "reminders_sent": 0})  # fmt: skip
+                if rng.random() < 0.8:
+                    outs.append({"call_id": call.id, "proposal_id": pid, "kind": "publication",
+                                 "doi": f"10.5555/gb.{year}.{i}", "title": f"Trial of accession {i}",
+                                 "year": year + 1, "authors": ["A. Author"], "countries": ["KEN"],
+                                 "abstract": "", "acknowledgement": "", "acknowledges": True,
+                                 "source": "typed"})  # fmt: skip
+            s.execute(insert(PostAwardRecord), recs)
+            if outs:
+                s.execute(insert(ResearchOutput), outs)
+            n_rec += len(recs)
+            n_out += len(outs)
+        s.commit()
+    engine.dispose()
+    return {
+        "calls": cycles,
+        "awards": per_call * cycles,
+        "records": n_rec,
+        "outputs": n_out,
+        "slugs": slugs,
+    }
+
+
+def entries(fmt: str, n: int, tag: str) -> str:
+    if fmt == "bibtex":
+        return "\n".join(
+            f"@article{{{tag}{i},\n  title = {{Result {i}}},\n  author = {{Doe, Jane and Li, Bo}},\n"
+            f"  year = {{2027}},\n  month = {{mar}},\n  doi = {{10.5555/{tag}.{i}}}\n}}"
+            for i in range(n)
+        )
+    if fmt == "ris":
+        return "".join(
+            f"TY  - JOUR\nTI  - Result {i}\nAU  - Doe, Jane\nPY  - 2027\nDA  - 2027/03/01\n"
+            f"DO  - 10.5555/{tag}.{i}\nER  - \n\n"
+            for i in range(n)
+        )
+    return json.dumps([
+        {"id": f"{tag}{i}", "type": "article-journal", "title": f"Result {i}",
+         "issued": {"date-parts": [[2027, 3]]}, "author": [{"given": "Jane", "family": "Doe"}],
+         "DOI": f"10.5555/{tag}.{i}"}
+        for i in range(n)
+    ])  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--database-url", default="")
+    ap.add_argument("--cycles", type=int, default=10)
+    ap.add_argument("--awards", type=int, default=5000)
+    ap.add_argument("--records", type=int, default=20000)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench_outcomes_"))
+    url = args.database_url or f"sqlite:///{tmp / 'outcomes.sqlite3'}"
+    rows: list[dict[str, Any]] = []
+    counter = {"n": 0}
+
+    def step(name: str, fn: Callable[[], Any]) -> Any:
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
+        n0 = counter["n"]
+        t0 = time.perf_counter()
+        got = fn()
+        wall = time.perf_counter() - t0
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+        row = {
+            "step": name,
+            "wall_s": round(wall, 2),
+            "cpu_s": round(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime, 2),
+            "statements": counter["n"] - n0,
+            "peak_mib": round(r1.ru_maxrss / 1024),
+            **({"info": got} if isinstance(got, dict) else {}),
+        }
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        return got
+
+    world = step(
+        "bulk build", lambda: build(url, args.cycles, args.awards, args.records, args.seed)
+    )
+    settings = Settings(
+        database_url=url, secret_key="bench", base_url="http://testserver", secure_cookies=False,
+        mail_backend="file", mail_dir=tmp / "mail", upload_dir=tmp / "uploads",
+        max_upload_bytes=4 * 2**20,
+    )  # fmt: skip
+    app = create_app(settings)
+    event.listen(
+        app.state.engine,
+        "before_cursor_execute",
+        lambda *a: counter.__setitem__("n", counter["n"] + 1),
+    )
+    c = TestClient(app)
+    tok = CSRF.search(c.get("/login").text)
+    assert tok
+    r = c.post("/login", data={"csrf_token": tok.group(1), "email": OFFICE, "password": PASSWORD})
+    assert r.status_code in (200, 303) and "My proposals" in r.text, r.text[:500]
+    with make_sessionmaker(app.state.engine)() as s:
+        u = s.scalars(select(User).where(User.email == OFFICE)).one()
+        token = people_services.create_api_token(s, u, "bench")[1]
+        s.commit()
+        last = world["slugs"][-1]
+        call_id = s.scalar(select(Call.id).where(Call.slug == last))
+        pid = s.scalar(select(Proposal.id).where(Proposal.call_id == call_id).order_by(Proposal.id))
+    h = {"Authorization": f"Bearer {token}"}
+
+    def get(path: str, **kw: Any) -> Callable[[], dict[str, Any]]:
+        def run() -> dict[str, Any]:
+            r = c.get(path, **kw)
+            assert r.status_code == 200, (path, r.status_code, r.text[:300])
+            return {"bytes": len(r.content)}
+
+        return run
+
+    step("award page /awards/{id}", get(f"/awards/{pid}"))
+    step("API award /api/v1/awards/{id}", get(f"/api/v1/awards/{pid}", headers=h))
+    step("overview page (100 of 500)", get(f"/manage/calls/{last}/postaward"))
+    step("overview CSV (500)", get(f"/manage/calls/{last}/postaward?format=csv"))
+    step("API /calls/{slug}/postaward (500)", get(f"/api/v1/calls/{last}/postaward", headers=h))
+    step("public after-award page", get(f"/calls/{last}/after-award"))
+    step("report page, uncached (10 cycles' trend)", get(f"/manage/calls/{last}/report"))
+    step("report page, cached", get(f"/manage/calls/{last}/report"))
+    step("report JSON, cached", get(f"/manage/calls/{last}/report.json"))
+    step("report PDF, cached data", get(f"/manage/calls/{last}/report.pdf"))
+
+    def imp(fmt: str, n: int) -> Callable[[], dict[str, Any]]:
+        def run() -> dict[str, Any]:
+            content = entries(fmt, n, f"{fmt[:3]}{n}x")
+            r = c.post(f"/api/v1/awards/{pid}/outputs/import", headers=h,
+                       json={"format": fmt, "content": content})  # fmt: skip
+            body = r.json()
+            said = body.get("detail") if r.status_code != 201 else len(body["added"])
+            return {"status": r.status_code, "kib": len(content) // 1024, "answer": said}
+
+        return run
+
+    def direct(fmt: str, n: int) -> Callable[[], dict[str, Any]]:
+        """The service itself (the API's JSON body is at most 1 MiB, the page's upload 2 MiB)."""
+
+        def run() -> dict[str, Any]:
+            content = entries(fmt, n, f"{fmt[:3]}{n}d")
+            with make_sessionmaker(app.state.engine)() as s:
+                p = s.get(Proposal, pid)
+                assert p is not None
+                try:
+                    new, _skipped = res.import_outputs(
+                        s, p, f"x.{fmt}", content, fmt=fmt, actor_id=None
+                    )
+                    said: Any = len(new)
+                except DomainError as exc:
+                    said = exc.message
+                s.rollback()
+            return {"kib": len(content) // 1024, "answer": said}
+
+        return run
+
+    for fmt in ("bibtex", "ris", "csl-json"):
+        step(f"import {fmt} 10,000 entries (service; over the limit)", direct(fmt, 10_000))
+        step(f"import {fmt} 500 entries (API)", imp(fmt, 500))
+    bad = entries("bibtex", 499, "bad") + "\n@article{late, title={No year}}\n"
+    step("import bibtex, entry 500 bad", lambda: {
+        "status": (r := c.post(f"/api/v1/awards/{pid}/outputs/import", headers=h,
+                               json={"format": "bibtex", "content": bad})).status_code,
+        "answer": r.json().get("detail"),
+    })  # fmt: skip
+    print(json.dumps({"database": app.state.engine.dialect.name, "pid": os.getpid()}))
+    app.state.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
