@@ -4,7 +4,7 @@ import copy
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from opencall.optim.logistics import (
@@ -314,6 +314,7 @@ def test_shipments_golden() -> None:
     assert plan.explanations["l2"].pools == ("CE5-soil",)
 
 
+@example(inventory=[5e-324], loans=[(0.5, {0: 1.0}, 1.0)], seed=0)  # dividing by 5e-324
 @settings(max_examples=40, deadline=None)
 @given(
     inventory=st.lists(st.floats(0, 50), min_size=1, max_size=3),

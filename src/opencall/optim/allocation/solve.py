@@ -46,17 +46,18 @@ class _Model:
 
 
 def _at_most(terms: dict[int, float], limit: float) -> tuple[dict[int, float], float, float]:
-    """The row ``sum(terms) <= limit`` divided by ``limit`` (by the largest term when the
-    limit is 0): amounts of any size (1e12 core-hours beside a request of 0.001) keep the
-    solver's coefficients near 1, where its tolerances hold."""
-    scale = limit if limit > 0 else (max(terms.values()) or 1.0)
+    """The row ``sum(terms) <= limit`` divided by ``limit``: amounts of any size (1e12
+    core-hours beside a request of 0.001) keep the solver's coefficients near 1, where its
+    tolerances hold. A limit of 0, or one so small beside the terms that dividing by it
+    would overflow (an inventory of 5e-324 mg), divides by the largest term instead."""
+    big = max(terms.values(), default=0.0)
+    scale = limit if limit > 0 and big < 1e9 * limit else (big or 1.0)
+    hi = limit / scale if limit > 0 else 0.0
     # a term the solver would read as 0 (below 1e-9) is counted as 1e-8 of the limit: a
-    # tiny request beside a huge capacity is never free, the row never overdrawn
-    return (
-        {c: max(v / scale, 1e-8) if v > 0 else 0.0 for c, v in terms.items()},
-        -math.inf,
-        1.0 if limit > 0 else 0.0,
-    )
+    # tiny request beside a huge capacity is never free, the row never overdrawn (never
+    # more than the row's own bound, so a request that fits stays possible)
+    floor = min(1e-8, hi) if hi > 0 else 1e-8
+    return ({c: max(v / scale, floor) if v > 0 else 0.0 for c, v in terms.items()}, -math.inf, hi)
 
 
 def _build(problem: AllocationProblem, seed: int) -> _Model:
