@@ -13,7 +13,7 @@ and the largest CPU seconds of one solve.
 ``--over`` then times FAST scheduling on over-subscribed windows, ``N:HOURS`` each: N blocks
 of 1-4 h (70 % splittable when longer than an hour) within 40 degrees of zenith, all near
 the meridian of one HOURS-long window (the same generator as
-``test_new_instances._oversubscribed_night``, seed 0), with the default settings of
+``instances.oversubscribed_night``, seed 0), with the default settings of
 ``schedule_fast`` as the product calls it. CPU seconds of the process (``time.process_time``).
 """
 
@@ -33,11 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.optim import instances as ins  # noqa: E402
 
-from opencall.optim import sky  # noqa: E402
 from opencall.optim.allocation import solve_allocation  # noqa: E402
 from opencall.optim.assignment import InfeasibleAssignment, solve_assignment  # noqa: E402
 from opencall.optim.logistics import solve_courses, solve_cruise  # noqa: E402
-from opencall.optim.scheduling import FastBlock, FastScheduleProblem, schedule_fast  # noqa: E402
+from opencall.optim.scheduling import schedule_fast  # noqa: E402
 from opencall.optim.slots import check, solve_slots  # noqa: E402
 
 
@@ -156,27 +155,6 @@ def run_families(seeds: int) -> list[tuple[str, int, Counter[str], float]]:
     return rows
 
 
-def oversubscribed(n: int, hours: float, seed: int = 0) -> FastScheduleProblem:
-    rng = np.random.default_rng(seed)
-    t0 = ins.T0
-    lst0 = float(sky.lst_hours(t0, sky.FAST_SITE.lon_deg)) * 15.0
-    blocks = []
-    for i in range(n):
-        dur = float(rng.integers(2, 9) * 1800)
-        blocks.append(
-            FastBlock(
-                f"b{i}",
-                float((lst0 + rng.uniform(-30.0, hours * 15.0 + 30.0)) % 360.0),
-                float(rng.uniform(0.0, 50.0)),
-                dur,
-                int(rng.integers(1, 6)),
-                max_zenith_deg=40.0,
-                splittable=bool(rng.random() < 0.7) and dur > 3600.0,
-            )
-        )
-    return FastScheduleProblem(t0, t0 + hours * 3600.0, tuple(blocks))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=40)
@@ -194,7 +172,7 @@ def main() -> None:
         print("|---:|---:|---:|---:|---:|---:|---|")
         for spec in args.over.split(","):
             n, h = spec.split(":")
-            p = oversubscribed(int(n), float(h))
+            p = ins.oversubscribed_night(int(n), float(h))
             res, cpu = _cpu(lambda p=p: schedule_fast(p, seed=0))
             errors = res.check(p)  # type: ignore[attr-defined]
             print(

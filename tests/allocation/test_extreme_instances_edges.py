@@ -14,7 +14,15 @@ import pytest
 
 from opencall.people import services as people_services
 from opencall.web import serving
-from tests.api.test_operator_journey import PASSWORD, Client, account, run_jobs, run_step
+from tests.api.test_operator_journey import (
+    PASSWORD,
+    Client,
+    account,
+    calibrate_to_schedule,
+    close_and_assign,
+    run_jobs,
+    run_step,
+)
 from tests.web.conftest import Web, csrf
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -84,18 +92,9 @@ def review_all(reviewers: list[Client], grade: float = 4.0) -> int:
 
 
 def to_allocation(web: Web, office: Client, slug: str, reviewers: list[Client]) -> int:
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "closed", "reason": "deadline"})
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "review"})
-    for step in ("conflicts", "affinity", "assignment"):
-        run_step(web, office, slug, step)
+    close_and_assign(web, office, slug)
     n = review_all(reviewers)
-    run_step(web, office, slug, "calibration")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "ranking"})
-    office.post(f"/api/v1/calls/{slug}/ranking/freeze")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "allocation"})
-    run_step(web, office, slug, "allocation")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "scheduling"})
-    run_step(web, office, slug, "scheduling")
+    calibrate_to_schedule(web, office, slug)
     return n
 
 
@@ -256,13 +255,7 @@ def test_every_reviewer_conflicted_and_a_proposal_nobody_may_review(
             office.post(f"/api/v1/calls/{slug}/assignments",
                         {"proposal_id": pids[key], "reviewer_id": rid[j]})  # fmt: skip
     assert review_all(revs) == 4
-    run_step(web, office, slug, "calibration")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "ranking"})
-    office.post(f"/api/v1/calls/{slug}/ranking/freeze")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "allocation"})
-    run_step(web, office, slug, "allocation")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "scheduling"})
-    run_step(web, office, slug, "scheduling")
+    calibrate_to_schedule(web, office, slug)
     # one unit for three proposals: one award, and the release waits for the chair
     unrev = office.get("/api/v1/calls/nile-28/unreviewed")["items"]
     assert [(u["proposal_code"], u["counted_reviews"]) for u in unrev] == [(code["iari"], 0)]

@@ -17,7 +17,6 @@ publication, and the outcomes by income group, UN region and LDC status.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,7 +26,14 @@ from sqlalchemy import select
 
 from opencall.people import services as people_services
 from opencall.people.models import Country
-from tests.api.test_operator_journey import PASSWORD, Client, account, run_step
+from tests.api.test_operator_journey import (
+    PASSWORD,
+    Client,
+    account,
+    calibrate_to_schedule,
+    close_and_assign,
+    text_of,
+)
 from tests.web.conftest import Web, csrf
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -64,10 +70,6 @@ LDC_SHARE = 0.4
 def local(zone: ZoneInfo, *args: int) -> str:
     """An instant given in a site's local time, as an operator types it (ISO with offset)."""
     return dt.datetime(*args, tzinfo=zone).isoformat()  # type: ignore[misc]
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 def test_a_field_station_network_runs_a_demonstration_programme(web: Web, one_loop: None) -> None:
@@ -208,10 +210,7 @@ def test_a_field_station_network_runs_a_demonstration_programme(web: Web, one_lo
 
     # ---- close, review (LDC teams graded lower: the share must bring them in), allocate
     slug = "plots-2028"
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "closed", "reason": "deadline"})
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "review"})
-    for step in ("conflicts", "affinity", "assignment"):
-        run_step(web, office, slug, step)
+    close_and_assign(web, office, slug)
     for rc in reviewers:
         for a in rc.get("/api/v1/assignments", limit=200)["items"]:
             rc.post(f"/api/v1/assignments/{a['id']}/respond", {"accept": True})
@@ -219,13 +218,7 @@ def test_a_field_station_network_runs_a_demonstration_programme(web: Web, one_lo
             rc.post(f"/api/v1/assignments/{a['id']}/review", {
                 "grade": (3.0 if low else 4.5) + (a["id"] % 3) * 0.1, "confidence": 4,
                 "comments_to_applicants": "A useful demonstration."})  # fmt: skip
-    run_step(web, office, slug, "calibration")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "ranking"})
-    office.post(f"/api/v1/calls/{slug}/ranking/freeze")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "allocation"})
-    run_step(web, office, slug, "allocation")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "scheduling"})
-    run_step(web, office, slug, "scheduling")
+    calibrate_to_schedule(web, office, slug)
     office.post(f"/api/v1/calls/{slug}/release")
     assert office.post(f"/api/v1/calls/{slug}/publish")["status"] == "published"
 

@@ -13,7 +13,6 @@ countries, release, and the shipments recorded after the award.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 from typing import Any
 
@@ -22,7 +21,14 @@ from sqlalchemy import select
 
 from opencall.people import services as people_services
 from opencall.people.models import Country
-from tests.api.test_operator_journey import PASSWORD, Client, account, run_step
+from tests.api.test_operator_journey import (
+    PASSWORD,
+    Client,
+    account,
+    calibrate_to_schedule,
+    close_and_assign,
+    text_of,
+)
 from tests.pdf_samples import plain_pdf
 from tests.web.conftest import Web, csrf
 
@@ -53,10 +59,6 @@ def fields(destinations: list[str]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-
-
 def ask(ac: Client, pid: int, pool: int, amount: float, status: int | None = None,
         **details: Any) -> Any:  # fmt: skip
     version = ac.get(f"/api/v1/proposals/{pid}/full")["version"]
@@ -74,23 +76,14 @@ def signed_in(web: Web, email: str, lang: str) -> Any:
 
 def review_and_publish(web: Web, office: Client, slug: str, reviewers: list[Client]) -> None:
     """The call's cycle from the close to publication, every review accepted and given."""
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "closed", "reason": "deadline"})
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "review"})
-    for step in ("conflicts", "affinity", "assignment"):
-        run_step(web, office, slug, step)
+    close_and_assign(web, office, slug)
     for k, rc in enumerate(reviewers):
         for a in rc.get("/api/v1/assignments", limit=200)["items"]:
             rc.post(f"/api/v1/assignments/{a['id']}/respond", {"accept": True})
             rc.post(f"/api/v1/assignments/{a['id']}/review", {
                 "grade": 3.0 + ((a["id"] + k) % 5) * 0.4, "confidence": 4,
                 "comments_to_applicants": "Clear plan."})  # fmt: skip
-    run_step(web, office, slug, "calibration")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "ranking"})
-    office.post(f"/api/v1/calls/{slug}/ranking/freeze")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "allocation"})
-    run_step(web, office, slug, "allocation")
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "scheduling"})
-    run_step(web, office, slug, "scheduling")
+    calibrate_to_schedule(web, office, slug)
     office.post(f"/api/v1/calls/{slug}/release")
     assert office.post(f"/api/v1/calls/{slug}/publish")["status"] == "published"
 

@@ -131,6 +131,30 @@ def run_step(web: Web, client: Client, slug: str, step: str) -> None:
     assert done["status"] == "done", done
 
 
+def close_and_assign(web: Web, office: Client, slug: str) -> None:
+    """Close the call, open its review, and run the conflict, affinity and assignment steps."""
+    office.post(f"/api/v1/calls/{slug}/transition", {"target": "closed", "reason": "deadline"})
+    office.post(f"/api/v1/calls/{slug}/transition", {"target": "review"})
+    for step in ("conflicts", "affinity", "assignment"):
+        run_step(web, office, slug, step)
+
+
+def calibrate_to_schedule(web: Web, office: Client, slug: str) -> None:
+    """From the given reviews: calibrate, rank (frozen), allocate and schedule the call."""
+    run_step(web, office, slug, "calibration")
+    office.post(f"/api/v1/calls/{slug}/transition", {"target": "ranking"})
+    office.post(f"/api/v1/calls/{slug}/ranking/freeze")
+    office.post(f"/api/v1/calls/{slug}/transition", {"target": "allocation"})
+    run_step(web, office, slug, "allocation")
+    office.post(f"/api/v1/calls/{slug}/transition", {"target": "scheduling"})
+    run_step(web, office, slug, "scheduling")
+
+
+def text_of(html: str) -> str:
+    """The visible text of a page: tags dropped, runs of white space made one space."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
 def mail_links(web: Web, pattern: str) -> dict[str, str]:
     """{recipient: first match of ``pattern``} over the outgoing mail."""
     out = {}

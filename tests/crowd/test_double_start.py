@@ -12,14 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.calls.models import Call
-from opencall.people import services as people_services
 from opencall.people.models import User
-from opencall.people.queries import user_by_email
 from opencall.proposals import services
 from opencall.proposals.models import Proposal
 from tests import factories as F
 from tests.crowd.test_races import run_together
-from tests.web.conftest import Web, World, csrf, make_open
+from tests.web.conftest import Web, World, api_bearer, csrf, make_open
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -55,13 +53,8 @@ def test_a_double_click_on_start_makes_one_draft(web: Web, world: World) -> None
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_an_api_retry_without_a_key_makes_one_draft(web: Web, world: World) -> None:
-    with web.factory() as s:
-        pi = user_by_email(s, world.emails["pi"])
-        assert pi is not None
-        _tok, raw = people_services.create_api_token(s, pi, "t", scopes=("apply",))
-        s.commit()
+    bearer = api_bearer(web, world.emails["pi"])
     c = web.client()
-    bearer = {"Authorization": f"Bearer {raw}"}
     body = {"call": world.slugs["call"], "title": "Sent twice"}
     a = c.post("/api/v1/proposals", headers=bearer, json=body)
     b = c.post("/api/v1/proposals", headers=bearer, json=body)

@@ -69,3 +69,19 @@ def cryo_call(
     for p in pools:
         call_services.offer_pool(s, call, p, amount)
     return call
+
+
+def disjoint_spans(
+    lo: dt.datetime, hi: dt.datetime, cuts: list[tuple[int, int]]
+) -> list[dict[str, Any]]:
+    """Closures from ``cuts`` of (hours after the previous one, hours long): disjoint,
+    ordered and inside [``lo``, ``hi``]; the first that would pass ``hi`` and the rest dropped."""
+    spans, cursor = [], lo
+    for gap, length in cuts:
+        s = cursor + dt.timedelta(hours=gap)
+        e = s + dt.timedelta(hours=length)
+        if e > hi:
+            break
+        spans.append({"starts_at": s, "ends_at": e, "reason": ""})
+        cursor = e
+    return spans

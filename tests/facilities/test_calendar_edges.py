@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from opencall.errors import DomainError
 from opencall.facilities import domain as d
 from opencall.optim import slots
+from tests.facilities.builders import disjoint_spans
 
 UTC = dt.UTC
 AMES = ZoneInfo("America/Chicago")
@@ -63,14 +64,7 @@ def test_local_closures_around_a_change_to_daylight_saving_time() -> None:
 def test_slot_capacity_is_what_the_schedule_can_place(days: int, slot: float, cuts: list) -> None:
     lo = dt.datetime(2028, 3, 1, tzinfo=UTC)
     hi = lo + dt.timedelta(days=days)
-    spans, cursor = [], lo
-    for gap, length in cuts:  # disjoint, ordered, inside the period, at any hour
-        s = cursor + dt.timedelta(hours=gap)
-        e = s + dt.timedelta(hours=length)
-        if e > hi:
-            break
-        spans.append({"starts_at": s, "ends_at": e, "reason": ""})
-        cursor = e
+    spans = disjoint_spans(lo, hi, cuts)  # at any hour
     cal = d.check_calendar(
         {
             "period_start": lo.date(),

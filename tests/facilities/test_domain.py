@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from opencall.errors import DomainError
 from opencall.facilities import domain as d
+from tests.facilities.builders import disjoint_spans
 
 UTC = dt.UTC
 
@@ -95,14 +96,7 @@ def test_slot_capacity_never_exceeds_free_hours(days: int, slot: float, cuts: li
     start = dt.date(2027, 1, 1)
     lo = dt.datetime.combine(start, dt.time(), UTC)
     hi = lo + dt.timedelta(days=days)
-    spans, cursor = [], lo
-    for gap, length in cuts:  # disjoint, ordered, inside the period
-        s = cursor + dt.timedelta(hours=gap)
-        e = s + dt.timedelta(hours=length)
-        if e > hi:
-            break
-        spans.append({"starts_at": s, "ends_at": e, "reason": ""})
-        cursor = e
+    spans = disjoint_spans(lo, hi, cuts)
     cal = d.check_calendar(
         {
             "period_start": start,

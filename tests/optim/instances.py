@@ -331,6 +331,28 @@ SCHEDULING_FAMILIES = (
 )
 
 
+def oversubscribed_night(n: int, hours: float, seed: int = 0) -> FastScheduleProblem:
+    """``n`` blocks of 1-4 h (most splittable) near the meridian of one ``hours``-long
+    window: about 50 times more asked than fits."""
+    rng = np.random.default_rng(seed)
+    lst0 = float(sky.lst_hours(T0, sky.FAST_SITE.lon_deg)) * 15.0
+    blocks = []
+    for i in range(n):
+        dur = float(rng.integers(2, 9) * 1800)
+        blocks.append(
+            FastBlock(
+                f"b{i}",
+                float((lst0 + rng.uniform(-30.0, hours * 15.0 + 30.0)) % 360.0),
+                float(rng.uniform(0.0, 50.0)),
+                dur,
+                int(rng.integers(1, 6)),
+                max_zenith_deg=40.0,
+                splittable=bool(rng.random() < 0.7) and dur > 3600.0,
+            )
+        )
+    return FastScheduleProblem(T0, T0 + hours * 3600.0, tuple(blocks))
+
+
 def scheduling_instance(rng: Rng, family: str) -> FastScheduleProblem:
     """A FAST scheduling problem of ``family`` (at most 12 blocks, or 50 over-subscribed)."""
     t_mid = T0 + float(rng.uniform(0, 86400))

@@ -20,7 +20,6 @@ import pytest
 import scipy.sparse as sp
 from tests.optim import instances
 
-from opencall.optim import sky
 from opencall.optim.allocation import (
     AllocationProblem,
     Pool,
@@ -41,8 +40,6 @@ from opencall.optim.logistics import (
     solve_cruise,
 )
 from opencall.optim.scheduling import (
-    FastBlock,
-    FastScheduleProblem,
     _prepare,
     _Seq,
     schedule_fast,
@@ -79,30 +76,6 @@ def test_allocation_merits_spanning_the_float_range() -> None:
 
 # ----------------------------------------------------------------------------- scheduling
 
-T0 = 1893456000.0  # 2030-01-01T00:00Z
-
-
-def _oversubscribed_night(n: int, hours: float, seed: int) -> FastScheduleProblem:
-    """``n`` blocks of 1-4 h (most splittable) near the meridian of one ``hours``-long
-    window: about 50 times more asked than fits."""
-    rng = np.random.default_rng(seed)
-    lst0 = float(sky.lst_hours(T0, sky.FAST_SITE.lon_deg)) * 15.0
-    blocks = []
-    for i in range(n):
-        dur = float(rng.integers(2, 9) * 1800)
-        blocks.append(
-            FastBlock(
-                f"b{i}",
-                float((lst0 + rng.uniform(-30.0, hours * 15.0 + 30.0)) % 360.0),
-                float(rng.uniform(0.0, 50.0)),
-                dur,
-                int(rng.integers(1, 6)),
-                max_zenith_deg=40.0,
-                splittable=bool(rng.random() < 0.7) and dur > 3600.0,
-            )
-        )
-    return FastScheduleProblem(T0, T0 + hours * 3600.0, tuple(blocks))
-
 
 def test_oversubscribed_night_does_not_copy_the_sequence_for_every_hopeless_chunking(
     monkeypatch: pytest.MonkeyPatch,
@@ -123,7 +96,7 @@ def test_oversubscribed_night_does_not_copy_the_sequence_for_every_hopeless_chun
 
     monkeypatch.setattr(sequence._Seq, "copy", counted_copy)
     monkeypatch.setattr(sequence, "_gap_row", counted_gap)
-    p = _oversubscribed_night(60, 8.0, 3)
+    p = instances.oversubscribed_night(60, 8.0, 3)
     res = schedule_fast(p, seed=0, improve_iterations=100, exact=False)
     assert res.check(p) == []
     assert res.entries
@@ -133,7 +106,7 @@ def test_oversubscribed_night_does_not_copy_the_sequence_for_every_hopeless_chun
 @pytest.mark.parametrize("seed", range(6))
 def test_chunk_screens_never_refuse_a_chunking_the_search_would_find(seed: int) -> None:
     # the screens answer False only where the chunk search itself fails
-    p = _oversubscribed_night(25, float(4 + seed), seed)
+    p = instances.oversubscribed_night(25, float(4 + seed), seed)
     prep = _prepare(p)
     seq = _Seq(prep)
     rng = np.random.default_rng(seed)

@@ -16,21 +16,12 @@ from sqlalchemy import func, select
 from opencall import jobs
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
-from tests.web.conftest import PASSWORD, Web, World, csrf, version_of
+from tests.web.conftest import PASSWORD, Web, World, api_bearer, csrf, version_of
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore"),
     pytest.mark.parametrize("engine", ["sqlite"], indirect=True),  # the web layer's answer
 ]
-
-
-def _client(web: Web, address: str, lang: str | None = None) -> TestClient:
-    c = TestClient(
-        web.app, base_url="http://testserver", follow_redirects=False, client=(address, 40000)
-    )
-    if lang:
-        c.cookies.set("oc_lang", lang)
-    return c
 
 
 def _users(web: Web) -> int:
@@ -53,7 +44,7 @@ def _register(c: TestClient, tok: str, email: str) -> object:
 
 def test_registrations_from_one_client_are_limited(web: Web, world: World) -> None:
     limit = web.settings.register_throttle_per_hour
-    c = _client(web, "203.0.113.60", lang="fr")
+    c = web.client("fr", address="203.0.113.60")
     tok = csrf(c, "/register")
     for i in range(limit):
         # a known address counts as any other (the answer must not tell them apart)
@@ -70,7 +61,7 @@ def test_registrations_from_one_client_are_limited(web: Web, world: World) -> No
     r = _register(c, tok, world.emails["coi"])  # the same answer for a known address
     assert r.status_code == 429
     assert (_users(web), len(web.mails())) == (users, mails)  # nothing created or mailed
-    other = _client(web, "192.0.2.78")
+    other = web.client(address="192.0.2.78")
     r = _register(other, csrf(other, "/register"), "one-more@example.org")
     assert r.status_code == 303
     assert _users(web) == users + 1
@@ -105,16 +96,8 @@ def test_invitation_mails_to_one_address_are_throttled(web: Web, world: World) -
 
 
 def test_api_invitation_mails_to_one_address_are_throttled(web: Web, world: World) -> None:
-    from opencall.people import services as people_services
-    from opencall.people.queries import user_by_email
-
-    with web.factory() as s:
-        pi = user_by_email(s, world.emails["pi"])
-        assert pi is not None
-        _tok, raw = people_services.create_api_token(s, pi, "t", scopes=("apply",))
-        s.commit()
+    bearer = api_bearer(web, world.emails["pi"])
     c = web.client()
-    bearer = {"Authorization": f"Bearer {raw}"}
     pid = world.ids["proposal"]
     victim = "api-victim@example.net"
     with web.factory() as s:

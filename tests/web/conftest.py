@@ -149,8 +149,11 @@ class Web:
     # the event loop the clients send through, while :meth:`one_loop` holds one
     portal: Any = None
 
-    def client(self, lang: str | None = None) -> TestClient:
-        c = TestClient(self.app, base_url="http://testserver", follow_redirects=False)
+    def client(self, lang: str | None = None, address: str | None = None) -> TestClient:
+        """A client in ``lang`` (the language cookie), from ``address`` (port 40000) when
+        given: the address the rate limits count by."""
+        kw: dict[str, Any] = {"client": (address, 40000)} if address else {}
+        c = TestClient(self.app, base_url="http://testserver", follow_redirects=False, **kw)
         c.portal = self.portal
         if lang:
             c.cookies.set("oc_lang", lang)
@@ -229,6 +232,18 @@ def csrf(client: TestClient, path: str = "/login") -> str:
     m = CSRF.search(r.text)
     assert m, f"no CSRF token on {path}"
     return m.group(1)
+
+
+def api_bearer(web: Web, email: str, scopes: tuple[str, ...] = ("apply",)) -> dict[str, str]:
+    """The Authorization header of a new personal API token of the user ``email``."""
+    from opencall.people.queries import user_by_email
+
+    with web.factory() as s:
+        u = user_by_email(s, email)
+        assert u is not None
+        _tok, raw = people_services.create_api_token(s, u, "t", scopes=scopes)
+        s.commit()
+    return {"Authorization": f"Bearer {raw}"}
 
 
 def version_of(client: TestClient, proposal_id: int) -> str:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,15 +26,6 @@ from tests.web.conftest import Web, World, csrf, web_settings
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 
-def _client(web: Web, address: str, lang: str | None = None) -> TestClient:
-    c = TestClient(
-        web.app, base_url="http://testserver", follow_redirects=False, client=(address, 40000)
-    )
-    if lang:
-        c.cookies.set("oc_lang", lang)
-    return c
-
-
 @pytest.fixture
 def queued_web(engine: Engine, factory: sessionmaker[Session], tmp_path: Path) -> Iterator[Web]:
     """The application with jobs left to a worker (as in production)."""
@@ -47,7 +37,7 @@ def queued_web(engine: Engine, factory: sessionmaker[Session], tmp_path: Path) -
 
 def _statements(web: Web, address: str, email: str) -> tuple[list[str], Any]:
     """The SQL one ``POST /password/forgot`` runs (parameters left out), and its answer."""
-    c = _client(web, address)
+    c = web.client(address=address)
     tok = csrf(c, "/password/forgot")
     seen: list[str] = []
 
@@ -96,7 +86,7 @@ def test_the_worker_keeps_the_per_address_mail_throttle(queued_web: Web, world: 
     web = queued_web
     n = web.settings.mail_throttle_per_hour
     for i in range(n + 2):
-        c = _client(web, f"198.51.100.{i}")
+        c = web.client(address=f"198.51.100.{i}")
         tok = csrf(c, "/password/forgot")
         r = c.post("/password/forgot", data={"csrf_token": tok, "email": world.emails["pi"]})
         assert r.status_code == 303
@@ -106,7 +96,7 @@ def test_the_worker_keeps_the_per_address_mail_throttle(queued_web: Web, world: 
 
 def test_reset_requests_from_one_client_are_limited(web: Web, world: World) -> None:
     limit = web.settings.reset_throttle_per_hour
-    c = _client(web, "203.0.113.50", lang="fr")
+    c = web.client("fr", address="203.0.113.50")
     tok = csrf(c, "/password/forgot")
     for i in range(limit):
         email = world.emails["pi"] if i == 0 else f"victim{i}@example.org"
@@ -126,7 +116,7 @@ def test_reset_requests_from_one_client_are_limited(web: Web, world: World) -> N
     assert _count(web, EmailSend) == sends_before
     assert len(web.mails()) == mails_before
     # another client is not affected
-    other = _client(web, "192.0.2.77")
+    other = web.client(address="192.0.2.77")
     r = other.post(
         "/password/forgot",
         data={"csrf_token": csrf(other, "/password/forgot"), "email": world.emails["coi"]},
@@ -181,7 +171,7 @@ def test_the_reset_mail_is_sent_after_the_job_commits(
                 raise smtplib.SMTPServerDisconnected("the mail server went away")
 
     monkeypatch.setattr(smtplib, "SMTP", Server)
-    c = _client(web, "192.0.2.9")
+    c = web.client(address="192.0.2.9")
     r = c.post(
         "/password/forgot",
         data={"csrf_token": csrf(c, "/password/forgot"), "email": world.emails["pi"]},
@@ -212,7 +202,7 @@ def test_the_inline_runner_sends_the_reset_mail(web: Web, world: World) -> None:
     """``make run`` (``OPENCALL_INLINE_JOBS``): the request's reset job runs after it, and
     the mail job that one queued too."""
     before = _last_job(web).id
-    c = _client(web, "192.0.2.10")
+    c = web.client(address="192.0.2.10")
     r = c.post(
         "/password/forgot",
         data={"csrf_token": csrf(c, "/password/forgot"), "email": world.emails["pi"]},

@@ -1,4 +1,5 @@
-"""A resource's unit as a person reads it, for the pages of every feature.
+"""A resource's unit, and a post-award record's kind, as a person reads them, for the
+pages of every feature.
 
 Below the features' views (they all import it) and above the pure
 ``facilities.domain.unit_label``: the resource's own labels when it has them,
@@ -10,7 +11,21 @@ from __future__ import annotations
 from typing import Any
 
 from opencall.facilities.domain import unit_label
+from opencall.web.i18n import N_
 from opencall.web.labels import UNITS
+
+#: The post-award record kinds (``facilities.domain.RECORD_KINDS``) as people read them:
+#: on a pool's page, where they are chosen, and on an award's page (``results.views``).
+RECORD_KIND_LABELS = {
+    "loan": N_("Sample loan"),
+    "shipment": N_("Shipment"),
+    "berth": N_("Visit or berth"),
+    "session": N_("Observing session"),
+    "course": N_("Course participant"),
+    "followup": N_("Course follow-up"),
+    "package": N_("Demonstration package"),
+    "other": N_("Other use"),
+}
 
 
 def unit_text(page: Any, unit: str, labels: Any = None, amount: float | None = None) -> str:

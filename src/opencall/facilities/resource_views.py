@@ -20,6 +20,7 @@ from opencall.facilities.domain import (
     RECORD_KINDS,
     unit_label,
 )
+from opencall.facilities.labels import RECORD_KIND_LABELS
 from opencall.facilities.models import CapacityPool, Facility
 from opencall.facilities.queries import pools_of
 from opencall.inputs import finite_number, plain_number
@@ -31,17 +32,6 @@ from opencall.web.pages import Page, Refusal, get_page
 router = APIRouter()
 
 MSG_DATE = N_("Enter a date as YYYY-MM-DD.")
-#: The post-award record kinds, as the award's page names them (``results.views``).
-RECORD_KIND_LABELS = {
-    "loan": N_("Sample loan"),
-    "shipment": N_("Shipment"),
-    "berth": N_("Visit or berth"),
-    "session": N_("Observing session"),
-    "course": N_("Course participant"),
-    "followup": N_("Course follow-up"),
-    "package": N_("Demonstration package"),
-    "other": N_("Other use"),
-}
 OWN_UNIT = "own"
 # refusals composed in English by facilities.domain/services and the calls and
 # proposals services, shown translated through these templates

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from opencall.calls.access import office_call
 from opencall.errors import DomainError
+from opencall.facilities.labels import RECORD_KIND_LABELS
 from opencall.proposals.models import Proposal
 from opencall.results import domain as d
 from opencall.results import policies, services
@@ -30,16 +31,6 @@ from opencall.web.paging import paginate_query
 
 router = APIRouter()
 
-KIND_LABELS = {
-    "loan": N_("Sample loan"),
-    "shipment": N_("Shipment"),
-    "berth": N_("Visit or berth"),
-    "session": N_("Observing session"),
-    "course": N_("Course participant"),
-    "followup": N_("Course follow-up"),
-    "package": N_("Demonstration package"),
-    "other": N_("Other use"),
-}
 FIELD_LABELS = {
     "sample": N_("Sample"),
     "mass_mg": N_("Mass (mg)"),
@@ -189,7 +180,7 @@ def render_award(
             "summary": q.summary(page.db, proposal, today),
             "kinds": kinds,
             "specs": {k: field_specs(k) for k in kinds},
-            "kind_label": lambda k: _label(page, KIND_LABELS, k),
+            "kind_label": lambda k: _label(page, RECORD_KIND_LABELS, k),
             "field_label": lambda n: _label(page, FIELD_LABELS, n),
             "choice_label": lambda c: _label(page, CHOICE_LABELS, c),
             "output_label": lambda k: _label(page, OUTPUT_LABELS, k),
