@@ -19,6 +19,7 @@ the better defence; see docs/operators.md).
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import json
 import logging
@@ -137,10 +138,11 @@ async def send_whole(
     await send({"type": "http.response.body", "body": body})
 
 
-class HttpMiddleware:
+class HttpMiddleware(abc.ABC):
     """Base of the ASGI middlewares that act on HTTP requests only: any other scope
     (lifespan, websocket) goes straight through to ``self.app``; an HTTP request goes
-    to :meth:`http`, which the subclass writes (its ``__init__`` sets ``self.app``)."""
+    to :meth:`http`, which every subclass must write (its ``__init__`` sets ``self.app``):
+    a subclass without it cannot be made."""
 
     app: ASGIApp
 
@@ -150,8 +152,9 @@ class HttpMiddleware:
             return
         await self.http(scope, receive, send)
 
+    @abc.abstractmethod
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raise NotImplementedError
+        """Answer one HTTP request (through ``self.app`` or by itself)."""
 
 
 class Tracked:
