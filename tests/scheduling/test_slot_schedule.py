@@ -14,7 +14,7 @@ from opencall import jobs
 from opencall.allocation.models import Award
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
-from opencall.facilities.models import CapacityPool
+from opencall.facilities.models import CapacityPool, PoolUnavailability
 from opencall.optim import slots as sl
 from opencall.runs import Solve, SolverRun
 from opencall.scheduling import jobs as scheduling_jobs
@@ -128,6 +128,42 @@ def test_rescheduling_replaces_and_is_stable(factory: sessionmaker[Session], sw:
         s.commit()
         again = sorted((e.award_id, e.start) for e in s.scalars(select(ScheduleEntry)))
     assert first == again and len(first) == 8
+
+
+def test_no_slot_that_has_begun_is_booked(factory: sessionmaker[Session], sw: SlotWorld) -> None:
+    # a call decided a month into the resource's period (a rapid-access round): its
+    # sessions start at or after the run, never on days already gone
+    mid = dt.datetime(2027, 10, 1, 9, 30, tzinfo=dt.UTC)
+    with factory() as s:
+        services.run_schedule(s, get_call(s, sw), now=mid)
+        s.commit()
+        got = [placed(s, sw, k) for k in ("screen", "collect", "loner")]
+    assert [len(x) for x in got] == [1, 2, 5]
+    assert min(e.start for x in got for e in x if e.start) >= mid
+
+
+def test_scheduling_again_keeps_the_sessions_already_begun(
+    factory: sessionmaker[Session], sw: SlotWorld
+) -> None:
+    before = dt.datetime(2027, 8, 1, tzinfo=dt.UTC)
+    with factory() as s:
+        services.run_schedule(s, get_call(s, sw), now=before)
+        s.commit()
+        first = {e.id: e.start for k in ("screen", "collect", "loner") for e in placed(s, sw, k)}
+    starts = sorted(t for t in first.values() if t)
+    later = starts[2] + dt.timedelta(hours=1)  # three sessions have begun (one is under way)
+    begun = {i: t for i, t in first.items() if t and t < later}
+    assert len(begun) == 3
+    with factory() as s:  # the beam is lost for ten days from then: scheduled again
+        s.add(PoolUnavailability(pool_id=sw.pools["b"], starts_at=later,
+                                 ends_at=later + 10 * DAY, reason="beam lost"))  # fmt: skip
+        services.run_schedule(s, get_call(s, sw), now=later)
+        s.commit()
+        again = {k: placed(s, sw, k) for k in ("screen", "collect", "loner")}
+    assert [len(x) for x in again.values()] == [1, 2, 5]  # every award whole, none twice
+    now_at = {e.id: e.start for x in again.values() for e in x}
+    assert {i: now_at.get(i) for i in begun} == begun  # the same rows, the same times
+    assert all(t and t >= later for i, t in now_at.items() if i not in begun)
 
 
 def test_resource_without_period_is_refused_and_changes_nothing(

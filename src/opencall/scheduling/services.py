@@ -67,7 +67,10 @@ def run_schedule(
     seed: int = 0,
     actor_id: int | None = None,
     progress: Progress = _noop,
+    now: dt.datetime | None = None,
 ) -> SolverRun:
+    """Schedule the call's awards. Slot-based resources book only slots that begin at or
+    after ``now`` (default: the time of the run), keeping the call's slots already begun."""
     solve = Solve(seed, actor_id)
     kind = call.facility.kind
     if not awards_by_request(session, call):
@@ -75,7 +78,7 @@ def run_schedule(
     # a custom facility's resources are scheduled by their calendars (slots, or the
     # whole period), never as sample shipments in mg
     if kind == "custom" or awarded_slot_pools(session, call):
-        return schedule_slots(session, call, solve, progress=progress)
+        return schedule_slots(session, call, solve, progress=progress, now=now)
     if kind == "telescope":
         return schedule_telescope(session, call, solve, start=start, days=days, progress=progress)
     if kind == "vessel":

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award
 from opencall.calls.models import Call
+from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool, PoolUnavailability
@@ -41,12 +42,13 @@ def replace_schedule(
     *,
     errors: list[str],
     plan: str | None = None,
+    keep: Collection[int] = (),
     **run: Any,
 ) -> SolverRun:
     """What every schedule (telescope, slots) and logistics plan (cruise, courses,
     shipments; ``plan`` names it) shares once solved: refuse a result that fails its check
-    (``errors``; nothing changes), else drop the call's old entries and record the run
-    (``run``: the ``record_run`` fields)."""
+    (``errors``; nothing changes), else drop the call's old entries (but those in ``keep``,
+    slots already begun) and record the run (``run``: the ``record_run`` fields)."""
     if errors:
         problems = "; ".join(errors[:5])
         if plan is None:
@@ -54,7 +56,10 @@ def replace_schedule(
         raise DomainError(
             "The %(what)s plan failed its check: %(errors)s", what=plan, errors=problems
         )
-    session.execute(delete(ScheduleEntry).where(ScheduleEntry.call_id == call.id))
+    stale = delete(ScheduleEntry).where(ScheduleEntry.call_id == call.id)
+    if keep:
+        stale = stale.where(ScheduleEntry.id.not_in(list(keep)))
+    session.execute(stale)
     return record_run(session, call, "schedule", solve, **run)
 
 
@@ -122,6 +127,46 @@ def booked_by_other_calls(
     ]
 
 
+BEGUN = "already begun"
+
+
+def begun(pool: CapacityPool, now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime, str]]:
+    """The part of the resource's period before ``now``: a slot that has begun by the time
+    the schedule is made is never booked (a rapid-access call decided in the middle of the
+    period, a call scheduled again after an outage)."""
+    w0, w1 = period_bounds(pool)
+    return [(w0, min(now, w1), BEGUN)] if now > w0 else []
+
+
+def kept_slots(
+    session: Session, call: Call, awards_by_req: dict[int, list[Award]], now: dt.datetime
+) -> dict[int, list[ScheduleEntry]]:
+    """The call's booked slots that have already begun, by request: a schedule made again
+    keeps them as they are (they were used, or are being used) and places only the rest
+    of each award."""
+    out: dict[int, list[ScheduleEntry]] = defaultdict(list)
+    rows = session.scalars(
+        select(ScheduleEntry)
+        .where(
+            ScheduleEntry.call_id == call.id,
+            ScheduleEntry.kind == SLOT_KIND,
+            ScheduleEntry.start.is_not(None),
+            ScheduleEntry.start < now,
+        )
+        .order_by(ScheduleEntry.start, ScheduleEntry.id)
+    )
+    for e in rows:
+        req_id = e.details.get("request_id")
+        if not isinstance(req_id, int) or req_id not in awards_by_req:
+            continue  # no longer awarded: not kept
+        aw = awards_by_req[req_id]
+        if e.pool_id != aw[0].pool_id:
+            continue  # no longer awarded there: not kept
+        if len(out[req_id]) < int(round(sum(a.amount for a in aw))):
+            out[req_id].append(e)
+    return out
+
+
 def schedule_slots(
     session: Session,
     call: Call,
@@ -129,14 +174,18 @@ def schedule_slots(
     *,
     progress: Progress = no_progress,
     time_limit_s: float = 60.0,
+    now: dt.datetime | None = None,
 ) -> SolverRun:
     """Place the awards of the call's slot-based resources into slots and store them.
 
-    Awards on resources that are not slot-based get one entry spanning the resource's period
-    (or no dates when it has none). Replaces the call's previous schedule.
+    Only slots that begin at or after ``now`` (the time of the run) are booked; the call's
+    slots that have already begun are kept and count towards their awards. Awards on
+    resources that are not slot-based get one entry spanning the resource's period (or no
+    dates when it has none). Replaces the rest of the call's previous schedule.
     """
     from opencall.optim import slots as sl
 
+    now = now or utcnow()
     pools = {cp.pool_id: cp.pool for cp in call.pools}
     awards_by_req = awards_by_request(session, call)
     if not awards_by_req:
@@ -146,10 +195,13 @@ def schedule_slots(
     merit = queries.merit(session, call)
     used_pools = {aw[0].pool_id for aw in awards_by_req.values()}
     resources = tuple(
-        resource_of(pools[pid], booked_by_other_calls(session, call, pools[pid]))
+        resource_of(
+            pools[pid], booked_by_other_calls(session, call, pools[pid]) + begun(pools[pid], now)
+        )
         for pid in sorted(used_pools)
         if is_slot_based(pools[pid])
     )
+    kept = kept_slots(session, call, awards_by_req, now)
     slot_awards: list[Any] = []
     other: list[tuple[Request, list[Award]]] = []
     # a bundle is kept together when any of its requests asks for it
@@ -163,7 +215,7 @@ def schedule_slots(
         if pool is None or not is_slot_based(pool):
             other.append((req, aw))
             continue
-        n = int(round(sum(a.amount for a in aw)))
+        n = int(round(sum(a.amount for a in aw))) - len(kept.get(req_id, []))
         if n < 1:
             continue
         try:
@@ -199,6 +251,7 @@ def schedule_slots(
         call,
         solve,
         errors=res.check(problem),
+        keep=[e.id for begun_rows in kept.values() for e in begun_rows],
         inputs={
             "resources": [r.__dict__ for r in resources],
             "awards": [a.__dict__ for a in slot_awards],
@@ -212,8 +265,12 @@ def schedule_slots(
             "span_hours": res.span_hours,
             "runs": res.runs,
             "unscheduled": {k: u.reason for k, u in res.unplaced.items()},
+            "kept_begun": sum(len(rows) for rows in kept.values()),
         },
     )
+    for req_id, begun_rows in kept.items():  # kept as booked, under this run and award
+        for e in begun_rows:
+            e.award_id, e.run_id = awards_by_req[req_id][0].id, run.id
     for sa in slot_awards:
         req = reqs[int(sa.id)]
         aw = awards_by_req[req.id]
@@ -224,9 +281,10 @@ def schedule_slots(
         base = {"request_id": req.id, "bundle": req.bundle}
         # each placed slot is one entry; an unplaced request is one entry without times
         rows: list[tuple[dt.datetime | None, dt.datetime | None, float, dict[str, Any]]]
+        done = len(kept.get(req.id, []))
         if sa.id in res.starts:
             rows = [
-                (t, t + step, 1.0, {**base, "index": i + 1, "of": sa.slots})
+                (t, t + step, 1.0, {**base, "index": done + i + 1, "of": done + sa.slots})
                 for i, t in enumerate(res.starts[sa.id])
             ]
         else:
