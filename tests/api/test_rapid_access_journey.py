@@ -225,12 +225,15 @@ def test_rapid_access_beside_a_general_call_and_mail_in(web: Web, one_loop: None
         country_of[p["code"]] = iso3
         pis[p["code"]] = (pid, ac, address)
 
-    # the general call's applicants, one of them also on the rapid route
+    # the general call's applicants, the first of them also on the rapid route
     general_pis: dict[str, tuple[int, Client, str]] = {}
     for i, iso3 in enumerate(GENERAL):
         address = f"gu{i:02d}@applicants.example"
-        ac = account(web, address, f"General Applicant {i}", country_iso3=iso3,
-                     institution=f"Institute {i} of {iso3}")  # fmt: skip
+        if i == 0:
+            _pid, ac, address = pis[min(pis)]
+        else:
+            ac = account(web, address, f"General Applicant {i}", country_iso3=iso3,
+                         institution=f"Institute {i} of {iso3}")  # fmt: skip
         p = ac.post("/api/v1/proposals", {
             "call": "sls-gup", "title": f"Catalyst operando study {i}",
             "abstract": "Operando XAS.", "science_case": "Cheaper fertiliser."})  # fmt: skip
@@ -247,6 +250,15 @@ def test_rapid_access_beside_a_general_call_and_mail_in(web: Web, one_loop: None
 
     for step in ("conflicts", "affinity", "assignment"):
         run_step(web, office, "sls-rapid", step)
+    # the rapid round is closed: a late proposal is refused with the reason, none made
+    late = account(web, "late@applicants.example", "Late Applicant", country_iso3="NPL")
+    r = late.post("/api/v1/proposals", {"call": "sls-rapid", "title": "Late request",
+                                        "abstract": "x", "science_case": "y"}, status=400)  # fmt: skip
+    assert "closed" in r["detail"].lower() or "not open" in r["detail"].lower(), r
+    assert late.get("/api/v1/proposals")["page"]["total"] == 0
+    # the public page of the rapid call: the route's limits in the reader's words
+    page = text_of(anyone.get("/calls/sls-rapid", headers={"Accept-Language": "fr"}).text)
+    assert "échantillons" in page and "10" in page, page
     reviews(reviewers, "sls-rapid")
     calibrate_to_schedule(web, office, "sls-rapid")
     office.post("/api/v1/calls/sls-rapid/release")
@@ -261,6 +273,14 @@ def test_rapid_access_beside_a_general_call_and_mail_in(web: Web, one_loop: None
         by_pool[a["pool"]] += a["amount"]
     assert 0 < by_pool["BL1.1 XAS"] <= 12 and 0 < by_pool["Mail-in XRD"] <= 60
 
+    # the next rapid round: what round 1 did not award returns to the beamline
+    office.post("/api/v1/calls", {**rapid, "slug": "sls-rapid-2", "code": "RA2",
+                                  "cycle": "rapid-2", "title": "Rapid access, round 2"})  # fmt: skip
+    held = 60 + by_pool["BL1.1 XAS"]
+    assert office.get(f"/api/v1/resources/{bl['id']}")["committed"] == held
+    got = office.post("/api/v1/calls/sls-rapid-2/pools", {"pool_id": bl["id"]})
+    assert [p["amount"] for p in got["pools"]] == [shifts - held]
+
     # the rapid shifts: 8 hours each, none already begun, none in the maintenance week
     scheduled = office.get("/api/v1/calls/sls-rapid/schedule", limit=200)["items"]
     rapid_slots = slots_of(web, "sls-rapid")
@@ -272,6 +292,19 @@ def test_rapid_access_beside_a_general_call_and_mail_in(web: Web, one_loop: None
         assert e.end <= m0 or e.start >= m0 + dt.timedelta(days=7)
     # the mail-in samples have no dates: one entry spanning no period, not invented
     assert {e["start"] for e in scheduled if e["kind"] == "period"} == {None}
+
+    # an awarded team reads its shifts, in UTC, and its samples in its own language
+    code = next(c for c in sorted(pis) if any(
+        a["proposal_code"] == c and a["pool"] == "BL1.1 XAS" for a in awards))  # fmt: skip
+    pid, _ac, address = pis[code]
+    fr = signed_in(web, address, "fr")
+    outcome = text_of(fr.get(f"/proposals/{pid}/outcome").text)
+    assert "BL1.1 XAS" in outcome and "UTC" in outcome, outcome
+    mine = fr.get(f"/proposals/{pid}/slots.ics")
+    assert mine.status_code == 200
+    assert mine.text.count("BEGIN:VEVENT") == sum(
+        a["amount"] for a in awards if a["proposal_code"] == code and a["pool"] == "BL1.1 XAS"
+    )
 
     # the public: the units in each reader's words; the calendar says "Booked" only
     page = text_of(anyone.get("/calls/sls-rapid/awarded", headers={"Accept-Language": "es"}).text)

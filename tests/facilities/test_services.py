@@ -165,6 +165,36 @@ def test_archived_calls_still_count(db: Session) -> None:
         call_services.offer_pool(db, new, krios, 1)
 
 
+def test_a_released_call_holds_what_it_awarded_the_rest_returns(db: Session) -> None:
+    """A rapid-access route runs one call per round on the same resource: once a round's
+    decisions are released, what it did not award is offered to the next round."""
+    from opencall.allocation import services as allocation_services  # registers its counter
+    from opencall.allocation.models import Award
+
+    assert allocation_services.awarded_by_call in call_services.AWARD_COUNTERS
+    fac, krios, _g = cryo_centre(db)
+    first = cryo_call(db, fac, [krios], 50)
+    p = _proposal(db, first)
+    good = {"amount": 12, "specimen": "ribosome", "mode": "screening"}
+    req = ps.add_request(db, p, "custom", good, pool_id=krios.id, now=f.NOW)
+    db.add(Award(call_id=first.id, proposal_id=p.id, request_id=req.id, pool_id=krios.id,
+                 amount=12.0))  # fmt: skip
+    db.flush()
+    second = cryo_call(db, fac, [], None)
+    # awarded but not released: the first round still holds its whole offer
+    with pytest.raises(DomainError, match="at most 30 \\(asked: 31\\)"):
+        call_services.offer_pool(db, second, krios, 31)
+    first.decisions_released_at = f.NOW
+    db.flush()
+    assert fs.committed_amount(db, krios) == 12
+    with pytest.raises(DomainError, match="other calls already offer 12, so this call can "
+                                          "offer at most 68 \\(asked: 69\\)"):  # fmt: skip
+        call_services.offer_pool(db, second, krios, 69)
+    assert call_services.offer_pool(db, second, krios).amount == 68  # what is left
+    with pytest.raises(DomainError, match="Calls already offer 80"):
+        fs.update_resource(db, krios, amount=79)
+
+
 def _proposal(db: Session, call):  # type: ignore[no-untyped-def]
     cycle.transition_call(db, call, "open", now=f.NOW)
     return ps.create_proposal(

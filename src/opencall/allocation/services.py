@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
 from opencall.allocation.models import Award, Decision, UnreviewedResolution
+from opencall.calls import services as call_services
 from opencall.calls.models import Call
 from opencall.calls.schemas import allocation_policy, check_policy, review_settings
 from opencall.db import utcnow
@@ -693,6 +694,21 @@ def releasable(call: Call, any_decision: bool, any_proposal: bool) -> bool:
     with nothing to review: no proposal at the close, or every one withdrawn) none to
     make, when releasing none lets it be published and archived."""
     return any_decision or (call.status in ("allocation", "scheduling") and not any_proposal)
+
+
+def awarded_by_call(session: Session, pool_id: int) -> dict[int, float]:
+    """What each call awarded of the resource ``pool_id``: a call whose decisions are
+    released holds that much of it, not its whole offer (``calls.services.offered_elsewhere``)."""
+    rows = session.execute(
+        select(Award.call_id, func.sum(Award.amount))
+        .where(Award.pool_id == pool_id)
+        .group_by(Award.call_id)
+    )
+    return {cid: float(total or 0.0) for cid, total in rows}
+
+
+if awarded_by_call not in call_services.AWARD_COUNTERS:
+    call_services.AWARD_COUNTERS.append(awarded_by_call)
 
 
 def release_decisions(session: Session, call: Call, *, actor_id: int | None = None) -> int:

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -118,15 +119,39 @@ def policy_pools(
     }
 
 
+#: What each call awarded of one resource (``{call id: amount}``, given the resource's id).
+#: The allocation feature comes after calls and registers its counter here at import, so
+#: that a call whose decisions are released holds what it awarded, not its whole offer.
+AWARD_COUNTERS: list[Callable[[Session, int], dict[int, float]]] = []
+
+
 def offered_elsewhere(session: Session, pool: CapacityPool, call_id: int | None = None) -> float:
-    """What calls (other than ``call_id``) offer of a resource. Every call counts,
-    whatever its state: an archived call's awards used the resource's capacity in
+    """What calls (other than ``call_id``) hold of a resource: what each offers, and, once
+    its decisions are released, what it awarded (never more than its offer): the rest
+    returns to the resource, for the next round of a rapid-access route, say. Every call
+    counts, whatever its state: an archived call's awards used the resource's capacity in
     its period. A new cycle offers a new resource (its own period), as the demo's
     earlier cycles do."""
-    q = select(func.coalesce(func.sum(CallPool.amount), 0.0)).where(CallPool.pool_id == pool.id)
+    q = (
+        select(CallPool.call_id, CallPool.amount, Call.decisions_released_at)
+        .join(Call, Call.id == CallPool.call_id)
+        .where(CallPool.pool_id == pool.id)
+    )
     if call_id is not None:
         q = q.where(CallPool.call_id != call_id)
-    return float(session.scalar(q) or 0.0)
+    awarded: dict[int, float] | None = None
+    held = 0.0
+    for cid, offered, released in session.execute(q):
+        if released is None or not AWARD_COUNTERS:
+            held += float(offered)
+            continue
+        if awarded is None:
+            awarded = {}
+            for counter in AWARD_COUNTERS:
+                for k, v in counter(session, pool.id).items():
+                    awarded[k] = awarded.get(k, 0.0) + v
+        held += min(float(offered), awarded.get(cid, 0.0))
+    return held
 
 
 def _committed(session: Session, pool: CapacityPool) -> float:
@@ -193,14 +218,11 @@ def offer_pool(
     # over-commit: what every call offers of a resource fits in what it has (the
     # pool's row is locked so that two calls offering it at once are serialised)
     session.execute(select(CapacityPool.id).where(CapacityPool.id == pool.id).with_for_update())
-    # what this call already offers of it (None: nothing) and what the others offer, in
-    # one statement (offered_elsewhere's sum)
-    already, elsewhere = session.execute(
-        select(
-            func.max(CallPool.amount).filter(CallPool.call_id == call.id),
-            func.coalesce(func.sum(CallPool.amount).filter(CallPool.call_id != call.id), 0.0),
-        ).where(CallPool.pool_id == pool.id)
-    ).one()
+    # what this call already offers of it (None: nothing) and what the others hold
+    already = session.scalar(
+        select(CallPool.amount).where(CallPool.pool_id == pool.id, CallPool.call_id == call.id)
+    )
+    elsewhere = offered_elsewhere(session, pool, call.id)
     if already is not None:
         raise DomainError(
             "This call already offers %(name)s (%(amount)s).",

@@ -184,7 +184,10 @@ class ResourceOut(BaseModel):
         "(a countable built-in unit, or one declared so)"
     )
     attributes: dict[str, Any] = Field(description="a preset pool's typed attributes")
-    committed: float = Field(description="what calls already offer of it")
+    committed: float = Field(
+        description="what calls already hold of it: their offers, and what a call whose "
+        "decisions are released awarded"
+    )
     calendar: CalendarOut
     request_fields: list[dict[str, Any]]
     bundle_with: list[int] = Field(description=BUNDLE_WITH)
