@@ -120,20 +120,27 @@ def test_rapid_access_beside_a_general_call_and_mail_in(web: Web, one_loop: None
     )
     res = f"/api/v1/facilities/{fac['id']}/resources"
 
-    # ---- the beamline's period has begun a week ago; a maintenance week lies ahead
+    # ---- the beamline's period has begun a week ago; a maintenance week lies ahead. Its
+    # shifts run 08:00-16:00, 16:00-24:00 and 00:00-08:00 in Bangkok (UTC+7): the days
+    # of its period begin at 01:00 UTC
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     today = now.date()
     start, end = today - dt.timedelta(days=7), today + dt.timedelta(days=62)
     days = (end - start).days + 1
-    m0 = dt.datetime.combine(today + dt.timedelta(days=20), dt.time(), dt.UTC)
+    m0 = dt.datetime.combine(today + dt.timedelta(days=20), dt.time(1), dt.UTC)
     maintenance = {"starts_at": m0.isoformat(),
                    "ends_at": (m0 + dt.timedelta(days=7)).isoformat(), "reason": "maintenance"}  # fmt: skip
     shifts = 3 * days - 21
     bl = office.post(res, {
         "name": "BL1.1 XAS", "unit": "shift", "amount": shifts, "slot_hours": 8,
-        "period_start": start.isoformat(), "period_end": end.isoformat(),
+        "day_start_hour": 1, "period_start": start.isoformat(), "period_end": end.isoformat(),
         "unavailable": [maintenance], "request_fields": BEAM_FIELDS})  # fmt: skip
     assert bl["calendar"]["slot_capacity"] == shifts
+    assert bl["calendar"]["day_start_hour"] == 1
+    page = text_of(
+        signed_in(web, "office@sls.example", "fr").get(f"/manage/resources/{bl['id']}").text
+    )
+    assert "Les jours commencent à 01:00 UTC" in page
     # the mail-in service: whole samples in a unit of the operator's own, no calendar,
     # followed after the award by the shipment of the samples and the measurement
     r = office.post(res, {"name": "Mail-in XRD", "unit": "sample", "unit_labels": SAMPLES,
@@ -288,6 +295,7 @@ def test_rapid_access_beside_a_general_call_and_mail_in(web: Web, one_loop: None
     for e in rapid_slots:
         assert e.start is not None and e.end is not None
         assert e.end - e.start == dt.timedelta(hours=8)
+        assert e.start.hour in (1, 9, 17) and e.start.minute == 0, e.start  # Bangkok's shifts
         assert e.start >= now, f"a shift booked in the past: {e.start}"
         assert e.end <= m0 or e.start >= m0 + dt.timedelta(days=7)
     # the mail-in samples have no dates: one entry spanning no period, not invented
@@ -351,6 +359,7 @@ def test_rapid_access_beside_a_general_call_and_mail_in(web: Web, one_loop: None
     assert general_slots
     for e in general_slots:
         assert e.start is not None and e.start >= now and e.start not in taken
+        assert e.start.hour in (1, 9, 17) and e.start.minute == 0, e.start
     # the general call's chair sees the rapid shifts as "booked by another call" only
     cal = signed_in(web, "office@sls.example").get(
         f"/manage/calls/sls-gup/resources/{bl['id']}/calendar"

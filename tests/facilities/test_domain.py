@@ -63,6 +63,28 @@ def test_calendar_capacity_counts_whole_slots_outside_maintenance() -> None:
     assert d.check_calendar(cryo(unavailable=half)).slot_capacity() == 88
 
 
+def test_the_days_of_a_period_begin_at_the_resources_hour() -> None:
+    # 8-hour shifts from 08:00 in Bangkok (UTC+7): the days begin at 01:00 UTC
+    cal = d.check_calendar(cryo(slot_hours=8, day_start_hour=1))
+    assert cal.bounds() == (t("2027-01-01", 1), t("2027-04-01", 1))
+    assert cal.slot_capacity() == 270
+    # a maintenance week on the facility's days costs 21 shifts; on UTC days, 22
+    week = {"starts_at": t("2027-02-01", 1), "ends_at": t("2027-02-08", 1)}
+    assert d.check_calendar(cryo(slot_hours=8, day_start_hour=1, unavailable=[week])
+                            ).slot_capacity() == 249  # fmt: skip
+    utc = {"starts_at": t("2027-02-01"), "ends_at": t("2027-02-08")}
+    assert d.check_calendar(cryo(slot_hours=8, day_start_hour=1, unavailable=[utc])
+                            ).slot_capacity() == 248  # fmt: skip
+    # the first day's midnight UTC is before the period now
+    early = {"starts_at": t("2027-01-01"), "ends_at": t("2027-01-01", 1)}
+    with pytest.raises(DomainError, match="inside the resource"):
+        d.check_calendar(cryo(slot_hours=8, day_start_hour=1, unavailable=[early]))
+    for bad in (-1, 24, float("nan")):
+        with pytest.raises(DomainError) as err:
+            d.check_calendar(cryo(day_start_hour=bad))
+        assert err.value.field == "calendar"
+
+
 @pytest.mark.parametrize(
     ("unavailable", "message"),
     [

@@ -185,6 +185,32 @@ def test_setup_through_the_pages(web: Web, cryo: Cryo) -> None:
     assert "5 buvardages" in client.get(r.headers["location"]).text
 
 
+def test_the_hour_the_days_begin_at_is_set_on_the_pages(web: Web, cryo: Cryo) -> None:
+    """A beamline whose shifts run from 08:00 in Bangkok: its days begin at 01:00 UTC; the
+    unavailable days entered on the page are the resource's days."""
+    client, tok = session_client(web, cryo.emails["manager"])
+    shifts = {**RESOURCE, "name": "Beamline", "unit": "shift", "slot_hours": "8",
+              "amount": "30", "day_start_hour": "1"}  # fmt: skip
+    r = client.post(
+        f"/manage/facilities/{cryo.facility_id}/resources", data={"csrf_token": tok, **shifts}
+    )
+    assert r.status_code == 303, r.text[:2000]
+    pool_url = r.headers["location"].split("?")[0]
+    assert "01:00 UTC" in client.get(pool_url).text
+    r = client.post(pool_url + "/unavailable", data={
+        "csrf_token": tok, "first_day": RESOURCE["period_start"],
+        "last_day": RESOURCE["period_start"], "reason": "beam tuning"})  # fmt: skip
+    assert r.status_code == 303, r.text[-3000:]
+    with web.factory() as s:
+        pool = s.get(CapacityPool, int(pool_url.rsplit("/", 1)[1]))
+        assert pool is not None and pool.day_start_hour == 1
+        (u,) = pool.unavailable
+        assert (u.starts_at.hour, u.ends_at - u.starts_at) == (1, dt.timedelta(days=1))
+    r = client.post(f"/manage/facilities/{cryo.facility_id}/resources",
+                    data={"csrf_token": tok, **shifts, "name": "B2", "day_start_hour": "24"})  # fmt: skip
+    assert r.status_code == 400 and "24" in r.text
+
+
 def test_a_compulsory_bundle_is_set_on_the_resource_page(web: Web, cryo: Cryo) -> None:
     """The operator ticks, on the Glacios's edit page, the Krios it must be bundled with:
     the resource page says so (in the reader's language) and the API shows it; ticking

@@ -37,6 +37,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/v1", tags=["facilities"], responses=ERRORS)
 
 
+DAY_START = (
+    "the hour, UTC, each day of the period begins at (0 to under 24; 1.5 is 01:30): the "
+    "first slot starts then on the first day, so 8-hour shifts from 08:00 in Bangkok "
+    "(UTC+7) give 1; the period ends at that hour on the day after its last day"
+)
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -97,6 +104,7 @@ class ResourceIn(_In):
     period_start: dt.date | None = None
     period_end: dt.date | None = None
     slot_hours: float | None = Field(default=None, gt=0)
+    day_start_hour: float = Field(default=0.0, ge=0, lt=24, description=DAY_START)
     unavailable: list[UnavailableIn] = Field(default_factory=list, max_length=500)
     request_fields: list[RequestField] = Field(default_factory=list, max_length=50)
     bundle_with: list[int] = Field(default_factory=list, max_length=50, description=BUNDLE_WITH)
@@ -129,6 +137,7 @@ class ResourcePatch(_In):
     period_start: dt.date | None = None
     period_end: dt.date | None = None
     slot_hours: float | None = Field(default=None, gt=0)
+    day_start_hour: float | None = Field(default=None, ge=0, lt=24, description=DAY_START)
     bundle_with: list[int] | None = Field(default=None, max_length=50, description=BUNDLE_WITH)
     record_kinds: list[str] | None = Field(
         default=None, max_length=20, description=RECORD_KINDS_DOC
@@ -143,9 +152,11 @@ class CalendarOut(BaseModel):
     period_start: dt.date | None
     period_end: dt.date | None
     slot_hours: float | None
+    day_start_hour: float = Field(description=DAY_START)
     slot_capacity: int | None = Field(
-        description="free slots of the period's grid (from its first day 00:00 UTC, every "
-        "slot_hours; a slot overlapping unavailable time is lost): what the schedule can book"
+        description="free slots of the period's grid (from its first day at day_start_hour "
+        "UTC, every slot_hours; a slot overlapping unavailable time is lost): what the "
+        "schedule can book"
     )
     unavailable: list[UnavailableOut]
 

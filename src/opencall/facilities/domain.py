@@ -172,6 +172,19 @@ def check_unit(key: str, labels: dict[str, Any] | None) -> dict[str, Any]:
 MAX_SLOTS = 20_000
 
 
+def period_bounds(
+    first: dt.date | None, last: dt.date | None, day_start_hour: float = 0.0
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """A resource's period ``first``..``last`` (inclusive days) as half-open UTC datetimes:
+    from ``first`` at ``day_start_hour`` UTC to the day after ``last`` at that hour (a
+    facility whose days, and so slots, begin at 08:00 in Bangkok gives 1.0)."""
+    if first is None or last is None:
+        return None, None
+    at = dt.timedelta(hours=day_start_hour or 0.0)
+    lo = dt.datetime.combine(first, dt.time(), dt.UTC) + at
+    return lo, dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC) + at
+
+
 def _utc(v: dt.datetime) -> dt.datetime:
     return v.replace(tzinfo=dt.UTC) if v.tzinfo is None else v.astimezone(dt.UTC)
 
@@ -199,6 +212,8 @@ class Calendar(_Doc):
     period_start: dt.date | None = None
     period_end: dt.date | None = None
     slot_hours: float | None = Field(default=None, gt=0, le=24 * 366)
+    # the hour (UTC) each day of the period begins at: 0 is midnight UTC, 1.5 is 01:30
+    day_start_hour: float = Field(default=0.0, ge=0, lt=24, allow_inf_nan=False)
     unavailable: list[Unavailable] = Field(default_factory=list, max_length=500)
 
     @model_validator(mode="after")
@@ -226,11 +241,9 @@ class Calendar(_Doc):
         return self
 
     def bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:
-        """The period as half-open UTC datetimes [first day 00:00, day after last 00:00)."""
-        if self.period_start is None or self.period_end is None:
-            return None, None
-        lo = dt.datetime.combine(self.period_start, dt.time(), dt.UTC)
-        return lo, dt.datetime.combine(self.period_end + dt.timedelta(days=1), dt.time(), dt.UTC)
+        """The period as half-open UTC datetimes [first day, day after the last), each day
+        beginning at ``day_start_hour`` UTC (:func:`period_bounds`)."""
+        return period_bounds(self.period_start, self.period_end, self.day_start_hour)
 
     def available_hours(self) -> float:
         lo, hi = self.bounds()
@@ -241,7 +254,7 @@ class Calendar(_Doc):
 
     def slot_capacity(self) -> int | None:
         """How many slots of the period's grid are free: the slots follow one another
-        from the first day 00:00 UTC, every ``slot_hours``, and a slot that overlaps an
+        from the first day at ``day_start_hour`` UTC, every ``slot_hours``, and a slot that overlaps an
         unavailable period is lost (it does not move to start when the period ends).
         This is the grid the schedule books (``optim.slots.slot_grid``), so a capacity
         that fits here can always be placed."""

@@ -61,6 +61,11 @@ class CapacityPool(Base):
     period_start: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     period_end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     slot_hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # the hour (UTC, 0 <= h < 24) each day of the period begins at: the first slot starts
+    # then on the first day (a beamline's shifts at 08:00 in Bangkok: 1.0)
+    day_start_hour: Mapped[float] = mapped_column(
+        Float, nullable=False, default=0.0, server_default="0"
+    )
     # the request form as data: a list of field declarations validated by the server
     request_fields: Mapped[list[Any]] = mapped_column(JSONType, nullable=False, default=list)
     # the operator declared the unit whole-numbered (a "shot", a "sample"): capacity,

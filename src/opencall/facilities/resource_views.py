@@ -18,6 +18,7 @@ from opencall.facilities.domain import (
     FIELD_TYPES,
     LANGS,
     RECORD_KINDS,
+    period_bounds,
     unit_label,
 )
 from opencall.facilities.labels import RECORD_KIND_LABELS
@@ -192,6 +193,10 @@ def parse_resource_form(page: Page, f: dict[str, str]) -> tuple[dict[str, Any], 
     values["slot_hours"] = finite_number(raw) if raw else None
     if raw and values["slot_hours"] is None:
         errors["slot_hours"] = page._(MSG_NUMBER)
+    raw = f.get("day_start_hour", "").strip()
+    values["day_start_hour"] = finite_number(raw) if raw else 0.0
+    if raw and values["day_start_hour"] is None:
+        errors["day_start_hour"] = page._(MSG_NUMBER)
     return values, errors
 
 
@@ -227,6 +232,7 @@ def _resource_form(pool: CapacityPool) -> dict[str, str]:
         "period_start": pool.period_start.isoformat() if pool.period_start else "",
         "period_end": pool.period_end.isoformat() if pool.period_end else "",
         "slot_hours": plain_number(pool.slot_hours) if pool.slot_hours is not None else "",
+        "day_start_hour": plain_number(pool.day_start_hour) if pool.day_start_hour else "",
     }
     for lg, forms in (pool.unit_labels or {}).items():
         for k in ("one", "other"):
@@ -326,8 +332,9 @@ def add_unavailable(pool_id: int, page: Page = Depends(get_page)) -> Response:
     if last is None:
         errors["last_day"] = page._(MSG_DATE)
     if not errors and first is not None and last is not None:
-        starts_at = dt.datetime.combine(first, dt.time(), dt.UTC)
-        ends_at = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC)
+        # the resource's days: from the hour its days begin at (UTC)
+        starts_at, ends_at = period_bounds(first, last, pool.day_start_hour)
+        assert starts_at is not None and ends_at is not None
         with page.attempt() as refused:
             clashes = services.add_unavailable(
                 page.db,

@@ -220,13 +220,18 @@ def schedule_clashes(
 
 
 def _calendar_doc(
-    period_start: Any, period_end: Any, slot_hours: Any, unavailable: list[dict[str, Any]]
+    period_start: Any,
+    period_end: Any,
+    slot_hours: Any,
+    unavailable: list[dict[str, Any]],
+    day_start_hour: Any = 0.0,
 ) -> domain.Calendar:
     return domain.check_calendar(
         {
             "period_start": period_start,
             "period_end": period_end,
             "slot_hours": slot_hours,
+            "day_start_hour": 0.0 if day_start_hour in (None, "") else day_start_hour,
             "unavailable": unavailable,
         }
     )
@@ -238,7 +243,7 @@ def slot_capacity(pool: CapacityPool) -> int | None:
         return None
     unavailable = [{"starts_at": u.starts_at, "ends_at": u.ends_at} for u in pool.unavailable]
     return _calendar_doc(
-        pool.period_start, pool.period_end, pool.slot_hours, unavailable
+        pool.period_start, pool.period_end, pool.slot_hours, unavailable, pool.day_start_hour
     ).slot_capacity()
 
 
@@ -254,6 +259,7 @@ def _resource_fields(
     unavailable: list[dict[str, Any]],
     request_fields: list[Any],
     whole_units: bool = False,
+    day_start_hour: Any = 0.0,
 ) -> tuple[dict[str, Any], domain.Calendar]:
     name = (name or "").strip()
     if not name or len(name) > 120:
@@ -268,7 +274,7 @@ def _resource_fields(
             unit=domain.unit_text(unit, labels),
             unit2=domain.unit_text(unit, labels, 1),
         )
-    cal = _calendar_doc(period_start, period_end, slot_hours, unavailable)
+    cal = _calendar_doc(period_start, period_end, slot_hours, unavailable, day_start_hour)
     whole_units = bool(whole_units)
     domain.check_amount(float(amount), cal, unit, labels, whole=whole_units)
     fields = domain.check_request_fields(request_fields)
@@ -281,6 +287,7 @@ def _resource_fields(
             "period_start": cal.period_start,
             "period_end": cal.period_end,
             "slot_hours": cal.slot_hours,
+            "day_start_hour": cal.day_start_hour,
             "request_fields": fields,
             "whole_units": whole_units,
         },
@@ -310,6 +317,7 @@ def create_resource(
     period_start: Any = None,
     period_end: Any = None,
     slot_hours: Any = None,
+    day_start_hour: Any = 0.0,
     unavailable: list[dict[str, Any]] | None = None,
     request_fields: list[Any] | None = None,
     whole_units: bool = False,
@@ -336,6 +344,7 @@ def create_resource(
         period_start=period_start,
         period_end=period_end,
         slot_hours=slot_hours,
+        day_start_hour=day_start_hour,
         unavailable=list(unavailable or []),
         request_fields=list(request_fields or []),
         whole_units=whole_units,
@@ -414,7 +423,7 @@ def update_resource(
     **changes: Any,
 ) -> CapacityPool:
     """Change a custom resource (any of name, unit, unit_labels, amount, period_start,
-    period_end, slot_hours, unavailable, request_fields, whole_units, bundle_with: the
+    period_end, slot_hours, day_start_hour, unavailable, request_fields, whole_units, bundle_with: the
     resources a request for it must be bundled with, record_kinds: the post-award
     records it is followed with). Everything is checked
     together before anything changes: the calendar, the amount against the calendar
@@ -427,6 +436,7 @@ def update_resource(
         "period_start",
         "period_end",
         "slot_hours",
+        "day_start_hour",
         "unavailable",
         "request_fields",
         "whole_units",
@@ -450,6 +460,7 @@ def update_resource(
         "period_start": pool.period_start,
         "period_end": pool.period_end,
         "slot_hours": pool.slot_hours,
+        "day_start_hour": pool.day_start_hour,
         "unavailable": _unavailable_docs(pool),
         "request_fields": pool.request_fields,
         "whole_units": bool(pool.whole_units),

@@ -20,6 +20,7 @@ from opencall.allocation.models import Award
 from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.facilities import domain as fac_domain
 from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool, PoolUnavailability
 from opencall.facilities.services import ScheduleClash
@@ -74,17 +75,16 @@ def awarded_slot_pools(session: Session, call: Call) -> bool:
 
 
 def period_bounds(pool: CapacityPool) -> tuple[dt.datetime, dt.datetime]:
-    """``[period_start 00:00 UTC, period_end + 1 day 00:00 UTC)`` (the period is inclusive)."""
-    if pool.period_start is None or pool.period_end is None:
+    """``[period_start, period_end + 1 day)``, each day beginning at the resource's
+    ``day_start_hour`` UTC (the period is inclusive; ``facilities.domain.period_bounds``)."""
+    lo, hi = fac_domain.period_bounds(pool.period_start, pool.period_end, pool.day_start_hour)
+    if lo is None or hi is None:
         raise DomainError(
             "The resource %(name)s has no calendar period; set its period start and end.",
             field="period_start",
             name=pool.name,
         )
-    return (
-        dt.datetime.combine(pool.period_start, dt.time(), dt.UTC),
-        dt.datetime.combine(pool.period_end + dt.timedelta(days=1), dt.time(), dt.UTC),
-    )
+    return lo, hi
 
 
 def resource_of(
