@@ -540,10 +540,11 @@ def trend(
     ctx: od.DivideContext | None = None,
     records: list[od.ApplicantRecord] | None = None,
 ) -> list[dict[str, Any]]:
-    """Access ratios by income group across the cycles (calls) of the same facility."""
-    calls = session.scalars(
-        select(Call).where(Call.facility_id == call.facility_id).order_by(Call.opens_at)
-    ).all()
+    """Access ratios by income group across the cycles (calls) of the same facility that
+    have released their decisions, and this call (``after_award_data.facility_cycles``): a
+    call still open, or a draft, has awarded nothing yet, and its zero ratios are no figure
+    (a general call open beside a decided rapid-access round, the next round's draft)."""
+    calls = after_award_data.facility_cycles(session, call)
     ctx = ctx or divide("income_group", call.closes_at.year)
     by_cycle = [
         (
