@@ -303,8 +303,15 @@ def test_rapid_access_beside_a_general_call_and_mail_in(web: Web, one_loop: None
         assert e.start.hour in (1, 9, 17) and e.start.minute == 0, e.start  # Bangkok's shifts
         assert e.start >= now, f"a shift booked in the past: {e.start}"
         assert e.end <= m0 or e.start >= m0 + dt.timedelta(days=7)
-    # the mail-in samples have no dates: one entry spanning no period, not invented
-    assert {e["start"] for e in scheduled if e["kind"] == "period"} == {None}
+    # the mail-in samples have no dates: one entry without dates, saying why, not "the
+    # whole period" of a resource that has none
+    period = [e for e in scheduled if e["kind"] == "period"]
+    assert {(e["start"], e["explanation"]) for e in period} == {
+        (None, "no dates: the resource has no calendar")
+    }
+    page = text_of(signed_in(web, "office@sls.example", "fr").get(
+        "/manage/calls/sls-rapid/schedule").text)  # fmt: skip
+    assert "aucune date : la ressource n’a pas de calendrier" in page
 
     # an awarded team reads its shifts, in UTC, and its samples in its own language
     code = next(c for c in sorted(pis) if any(

@@ -19,6 +19,7 @@ from opencall.facilities.models import CapacityPool, PoolUnavailability
 from opencall.people import services as people_services
 from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal, Request
+from opencall.scheduling import slot_services
 from tests import factories as F
 from tests.web.conftest import Web, web  # noqa: F401  (re-exported fixture)
 
@@ -183,6 +184,14 @@ def build(s: Session) -> SlotWorld:
             "other_manager": om.email,
         },
     )
+
+
+@pytest.fixture(autouse=True)
+def _schedule_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worlds here are dated on the factories' clock (``F.NOW``, 2027-04-01): slot
+    schedules book from that instant (a slot begun before it is never booked), not from
+    the real date, which will one day pass their periods."""
+    monkeypatch.setattr(slot_services, "utcnow", lambda: F.NOW)
 
 
 @pytest.fixture

@@ -58,6 +58,7 @@ SCHEDULE_MESSAGES = (
     ),
     N_("the usable slots it could take are given to awards of higher value"),
     N_("the whole period"),
+    N_("no dates: the resource has no calendar"),
     N_("dives only on %(leg)s"),
     N_("%(n)s berth(s) on %(leg)s"),
     N_("no berth"),

@@ -34,6 +34,9 @@ from opencall.scheduling.queries import awards_by_request, by_id
 
 SLOT_KIND = "slot"
 PERIOD_KIND = "period"
+#: the schedule entry of an award on a resource without a calendar (a mail-in service
+#: counted in samples): no dates, and this says why
+NO_CALENDAR = "no dates: the resource has no calendar"
 
 
 def replace_schedule(
@@ -320,7 +323,10 @@ def schedule_slots(
                 start=bounds[0] if bounds else None,
                 end=bounds[1] if bounds else None,
                 amount=float(sum(a.amount for a in aw)),
-                details={"request_id": req.id, "explanation": "the whole period"},
+                details={
+                    "request_id": req.id,
+                    "explanation": "the whole period" if bounds else NO_CALENDAR,
+                },
                 run_id=run.id,
             )
         )
