@@ -149,21 +149,29 @@ def test_scheduling_again_keeps_the_sessions_already_begun(
     with factory() as s:
         services.run_schedule(s, get_call(s, sw), now=before)
         s.commit()
-        first = {e.id: e.start for k in ("screen", "collect", "loner") for e in placed(s, sw, k)}
-    starts = sorted(t for t in first.values() if t)
-    later = starts[2] + dt.timedelta(hours=1)  # three sessions have begun (one is under way)
-    begun = {i: t for i, t in first.items() if t and t < later}
-    assert len(begun) == 3
-    with factory() as s:  # the beam is lost for ten days from then: scheduled again
-        s.add(PoolUnavailability(pool_id=sw.pools["b"], starts_at=later,
+        first = {
+            e.id: (e.start, e.pool_id)
+            for k in ("screen", "collect", "loner")
+            for e in placed(s, sw, k)
+        }
+    (t2, pool2) = sorted((t, p) for t, p in first.values() if t)[2]
+    later = t2 + dt.timedelta(hours=1)  # three sessions have begun, the third is under way
+    # the beam of the third one's microscope is lost from then for ten days: that session
+    # is lost (placed again), the two before it are kept as they were
+    begun = {i: t for i, (t, _p) in first.items() if t and t < t2}
+    assert len(begun) == 2
+    with factory() as s:
+        s.add(PoolUnavailability(pool_id=pool2, starts_at=later,
                                  ends_at=later + 10 * DAY, reason="beam lost"))  # fmt: skip
         services.run_schedule(s, get_call(s, sw), now=later)
         s.commit()
         again = {k: placed(s, sw, k) for k in ("screen", "collect", "loner")}
     assert [len(x) for x in again.values()] == [1, 2, 5]  # every award whole, none twice
-    now_at = {e.id: e.start for x in again.values() for e in x}
-    assert {i: now_at.get(i) for i in begun} == begun  # the same rows, the same times
-    assert all(t and t >= later for i, t in now_at.items() if i not in begun)
+    now_at = {e.id: (e.start, e.pool_id) for x in again.values() for e in x}
+    assert {i: now_at[i][0] for i in begun if i in now_at} == begun  # same rows, same times
+    for i, (t, pool) in now_at.items():
+        if i not in begun:
+            assert t is not None and t >= (later + 10 * DAY if pool == pool2 else later)
 
 
 def test_resource_without_period_is_refused_and_changes_nothing(

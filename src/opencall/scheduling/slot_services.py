@@ -146,8 +146,10 @@ def kept_slots(
 ) -> dict[int, list[ScheduleEntry]]:
     """The call's booked slots that have already begun, by request: a schedule made again
     keeps them as they are (they were used, or are being used) and places only the rest
-    of each award."""
+    of each award. A begun slot inside an unavailable period of its resource (the beam
+    lost during the shift) is not kept: the award gets it again, in the future."""
     out: dict[int, list[ScheduleEntry]] = defaultdict(list)
+    pools = {cp.pool_id: cp.pool for cp in call.pools}
     rows = session.scalars(
         select(ScheduleEntry)
         .where(
@@ -165,6 +167,12 @@ def kept_slots(
         aw = awards_by_req[req_id]
         if e.pool_id != aw[0].pool_id:
             continue  # no longer awarded there: not kept
+        pool = pools.get(e.pool_id)
+        lost = pool is not None and any(
+            u.starts_at < e.end and e.start < u.ends_at for u in pool.unavailable if e.end
+        )
+        if lost:
+            continue
         if len(out[req_id]) < int(round(sum(a.amount for a in aw))):
             out[req_id].append(e)
     return out
