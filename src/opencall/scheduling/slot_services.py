@@ -167,12 +167,11 @@ def kept_slots(
         aw = awards_by_req[req_id]
         if e.pool_id != aw[0].pool_id:
             continue  # no longer awarded there: not kept
-        pool = pools.get(e.pool_id)
-        lost = pool is not None and any(
-            u.starts_at < e.end and e.start < u.ends_at for u in pool.unavailable if e.end
-        )
-        if lost:
+        pool, t0, t1 = pools.get(e.pool_id), e.start, e.end
+        if pool is None or t0 is None or t1 is None:
             continue
+        if any(u.starts_at < t1 and t0 < u.ends_at for u in pool.unavailable):
+            continue  # lost to an outage recorded since: placed again
         if len(out[req_id]) < int(round(sum(a.amount for a in aw))):
             out[req_id].append(e)
     return out
