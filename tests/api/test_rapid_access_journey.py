@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from opencall.calls.models import Call
 from opencall.people import services as people_services
 from opencall.people.models import Country
 from opencall.scheduling.models import ScheduleEntry
@@ -31,6 +32,7 @@ from tests.api.test_operator_journey import (
     account,
     calibrate_to_schedule,
     close_and_assign,
+    run_step,
     text_of,
 )
 from tests.web.conftest import Web, csrf
@@ -86,8 +88,6 @@ def reviews(reviewers: list[Client], slug: str) -> None:
 
 
 def slots_of(web: Web, call_slug: str) -> list[ScheduleEntry]:
-    from opencall.calls.models import Call
-
     with web.factory() as s:
         call_id = s.scalar(select(Call.id).where(Call.slug == call_slug))
         return list(
@@ -253,8 +253,6 @@ def test_rapid_access_beside_a_general_call_and_mail_in(web: Web, one_loop: None
     office.post("/api/v1/calls/sls-rapid/transition",
                 {"target": "closed", "reason": "rapid round"})  # fmt: skip
     office.post("/api/v1/calls/sls-rapid/transition", {"target": "review"})
-    from tests.api.test_operator_journey import run_step
-
     for step in ("conflicts", "affinity", "assignment"):
         run_step(web, office, "sls-rapid", step)
     # the rapid round is closed: a late proposal is refused with the reason, none made
@@ -359,8 +357,6 @@ def test_rapid_access_beside_a_general_call_and_mail_in(web: Web, one_loop: None
     assert r.status_code == 404
 
     # ---- the general call, later: its shifts never on a rapid shift, none in the past
-    from tests.api.test_operator_journey import run_jobs  # noqa: F401
-
     close_and_assign(web, office, "sls-gup")
     reviews(reviewers, "sls-gup")
     calibrate_to_schedule(web, office, "sls-gup")
