@@ -1,0 +1,160 @@
+"""What a real site meets in its first month: a reset link of an account deactivated since
+it was sent, a double click on Register, an invitation answered in two tabs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from opencall.people import services
+from opencall.people.models import User
+from opencall.proposals.models import TeamMember
+from tests import factories as F
+from tests.web.conftest import Web, World, csrf
+
+
+def test_a_reset_link_does_nothing_for_a_deactivated_account(web: Web, world: World) -> None:
+    """A link sent while the account was active stops working when it is deactivated:
+    the page says the link is no longer valid, and the password stays as it was."""
+    with web.factory() as s:
+        u = F.user(s, email="leaver@example.org")
+        u.email_verified_at = None
+        found = services.request_password_reset(s, u.email)
+        assert found is not None
+        raw = found[1]
+        u.is_active = False
+        s.commit()
+        before = (u.password_hash, u.email_verified_at)
+    c = web.client()
+    assert c.get(f"/password/reset/{raw}").status_code == 404
+    tok = csrf(c, "/login")
+    r = c.post(
+        f"/password/reset/{raw}",
+        data={
+            "csrf_token": tok,
+            "password": "a brand new password",
+            "password2": "a brand new password",
+        },
+    )
+    assert r.status_code == 404
+    with web.factory() as s:
+        again = s.scalar(select(User).where(User.email == "leaver@example.org"))
+        assert again is not None
+        assert (again.password_hash, again.email_verified_at) == before
+    r = c.post(
+        "/login",
+        data={"csrf_token": tok, "email": "leaver@example.org", "password": "a brand new password"},
+    )
+    assert r.status_code == 400
+
+
+def test_a_double_click_on_register_sends_one_mail(web: Web, world: World) -> None:
+    """The second of two identical registrations (a double click) finds the account the
+    first made moments ago: same answer, one account, and one e-mail (the verification),
+    not a second 'you already have an account' mail."""
+    c = web.client("fr")
+    data = {
+        "csrf_token": csrf(c, "/register"),
+        "name": "Double Clicker",
+        "email": "double-click@example.org",
+        "password": "another long password",
+        "password2": "another long password",
+        "language": "fr",
+    }
+    first = c.post("/register", data=data)
+    second = c.post("/register", data=data)
+    assert (first.status_code, first.headers["location"]) == (
+        second.status_code,
+        second.headers["location"],
+    )
+    with web.factory() as s:
+        n = s.scalar(select(func.count(User.id)).where(User.email == "double-click@example.org"))
+        assert n == 1
+    mails = [m for m in web.mails() if "To: double-click@example.org" in m]
+    assert len(mails) == 1 and "/verify/" in mails[0]
+
+
+def test_the_account_exists_mail_links_to_the_reset_page(web: Web, world: World) -> None:
+    """The mail to the owner of an address registered again links to a page that exists
+    (it linked to /forgot, a 404)."""
+    c = web.client()
+    c.post(
+        "/register",
+        data={
+            "csrf_token": csrf(c, "/register"),
+            "name": "Someone Else",
+            "email": world.emails["pi"],
+            "password": "another long password",
+            "password2": "another long password",
+        },
+    )
+    mails = [m for m in web.mails() if f"To: {world.emails['pi']}" in m]
+    links = [w for m in mails for w in m.split() if w.startswith(web.settings.base_url)]
+    assert len(links) == 1
+    assert c.get(links[0].removeprefix(web.settings.base_url)).status_code == 200
+
+
+def test_two_registrations_at_the_same_instant_make_one_account(factory: Any) -> None:
+    """Two units of work register one address at once: the later insert is refused as
+    the address's existing account (a DomainError the form answers like the others), not a
+    database error."""
+    from opencall.errors import DomainError
+
+    fields = {"email": "same-instant@example.org", "name": "Twin", "password": "long enough pw"}
+    with factory() as first, factory() as second:
+        services.register_user(first, **fields)
+        # the second has not seen the first's row: its check passes, its insert meets it
+        real = second.scalar
+        calls = {"n": 0}
+
+        def blind_scalar(stmt: Any, *a: Any, **kw: Any) -> Any:
+            calls["n"] += 1
+            return None if calls["n"] == 1 else real(stmt, *a, **kw)
+
+        first.commit()
+        second.scalar = blind_scalar  # type: ignore[method-assign]
+        with pytest.raises(DomainError, match="already exists"):
+            services.register_user(second, **fields)
+        second.rollback()
+    with factory() as s:
+        assert s.scalar(select(func.count(User.id)).where(User.email == fields["email"])) == 1
+
+
+def test_an_invitation_answered_twice_says_so(web: Web, world: World) -> None:
+    """Two tabs: the second answer gets a clear message (200), not a 'not found' page, and
+    changes nothing."""
+    with web.factory() as s:
+        invited = F.user(s, email="two-tabs@example.org")
+        member = TeamMember(
+            proposal_id=world.ids["proposal"],
+            email=invited.email,
+            name=invited.name,
+            role="coi",
+            status="invited",
+        )
+        s.add(member)
+        s.commit()
+        member_id = member.id
+    tab1 = web.login("two-tabs@example.org")
+    tok = csrf(tab1, f"/invitations/{member_id}")
+    tab2_page = tab1.get(f"/invitations/{member_id}")
+    assert tab2_page.status_code == 200
+    r = tab1.post(f"/invitations/{member_id}", data={"csrf_token": tok, "action": "accept"})
+    assert r.status_code == 303
+    # the second tab declines (or accepts again): told the invitation was already accepted
+    for action in ("decline", "accept"):
+        r2 = tab1.post(f"/invitations/{member_id}", data={"csrf_token": tok, "action": action})
+        assert r2.status_code == 200, r2.text[:500]
+        assert "already accepted" in r2.text
+        assert f"/proposals/{world.ids['proposal']}" in r2.text
+    with web.factory() as s:
+        m = s.get(TeamMember, member_id)
+        assert m is not None and m.status == "accepted"
+    # the page itself, opened again, says the same
+    r3 = tab1.get(f"/invitations/{member_id}")
+    assert r3.status_code == 200 and "already accepted" in r3.text
+    # someone else still finds nothing there
+    other = web.login(world.emails["other"])
+    assert other.get(f"/invitations/{member_id}").status_code == 404
