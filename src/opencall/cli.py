@@ -112,8 +112,12 @@ def _setting_errors(exc: ValidationError) -> str:
     a database URL carries a password)."""
     lines = []
     for err in exc.errors():
+        msg = err["msg"].removeprefix("Value error, ")
+        if not err["loc"]:  # a rule over several settings: its message names them
+            lines.append(msg)
+            continue
         name = "OPENCALL_" + "_".join(str(part) for part in err["loc"]).upper()
-        lines.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
+        lines.append(f"{name}: {msg}")
     return "; ".join(lines)
 
 
@@ -433,6 +437,37 @@ def worker(
     )
     if once:
         console.print(f"ran {n} job(s)")
+
+
+@app.command("mail-test")
+def mail_test(
+    ctx: typer.Context,
+    to: Annotated[str, typer.Option(help="The address to send the test message to.")],
+) -> None:
+    """Send one message now, through the configured mail settings (OPENCALL_MAIL_BACKEND,
+    OPENCALL_SMTP_*), and say whether the relay took it: what went wrong, in one line."""
+    import smtplib
+    import ssl
+
+    from opencall.web import mail
+
+    settings = ctx.obj.settings
+    msg = mail.build_message(
+        settings,
+        to,
+        "OpenCall: test message",
+        f"This message was sent by `opencall mail-test` from {settings.base_url}.\n",
+    )
+    try:
+        mail.send(settings, msg)
+    except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        _fail(
+            f"the message was not sent ({settings.mail_backend} backend, "
+            f"{settings.smtp_host}:{settings.smtp_port}, security "
+            f"{settings.smtp_security}): {type(exc).__name__}: {reason}"
+        )
+    console.print(f"sent to {to} ({settings.mail_backend} backend)")
 
 
 @calls_app.command("list")
