@@ -142,9 +142,10 @@ def db_upgrade(ctx: typer.Context) -> None:
     from opencall.people.services import load_countries
 
     c: Ctx = ctx.obj
-    migrate.upgrade(c.engine)
-    with unit_of_work(c.factory) as s:
-        n = load_countries(s)
+    with migrate.migration_lock(c.engine):  # one `db upgrade` or `serve` at a time
+        migrate.upgrade(c.engine, lock=False)
+        with unit_of_work(c.factory) as s:
+            n = load_countries(s)
     console.print(f"reference data: {n} countries")
     console.print(f"database at revision [bold]{migrate.current(c.engine)}[/bold]")
 
