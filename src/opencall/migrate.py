@@ -129,6 +129,20 @@ def drift(engine: Engine) -> list[Any]:
         return list(compare_metadata(mc, metadata))
 
 
+def head() -> str | None:
+    """The newest revision the installed code knows."""
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "opencall:migrations")
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def current_on(conn: Connection) -> str | None:
+    """The database's revision, read on ``conn``."""
+    return MigrationContext.configure(conn).get_current_revision()
+
+
 def current(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

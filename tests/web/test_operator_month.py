@@ -3,16 +3,19 @@ it was sent, a double click on Register, an invitation answered in two tabs."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from opencall import jobs
 from opencall.people import services
 from opencall.people.models import User
 from opencall.proposals.models import TeamMember
 from tests import factories as F
-from tests.web.conftest import Web, World, csrf
+from tests.web.conftest import Web, World, csrf, web_settings
 
 
 def test_a_reset_link_does_nothing_for_a_deactivated_account(web: Web, world: World) -> None:
@@ -158,3 +161,58 @@ def test_an_invitation_answered_twice_says_so(web: Web, world: World) -> None:
     # someone else still finds nothing there
     other = web.login(world.emails["other"])
     assert other.get(f"/invitations/{member_id}").status_code == 404
+
+
+def test_readyz_says_whether_the_database_is_there(web: Web, tmp_path: Path) -> None:
+    """A load balancer's readiness check: 200 with the database reachable and migrated;
+    503 with it away (the address never shown) or at another schema. /healthz (liveness)
+    stays 200 in every case."""
+    from opencall.app import create_app
+
+    r = web.client().get("/readyz")
+    assert (r.status_code, r.json()) == (200, {"status": "ready", "database": "ok"})
+    away = "postgresql://opencall:s3cret@127.0.0.1:1/opencall"
+    empty = f"sqlite:///{tmp_path / 'never-migrated.sqlite3'}"
+    for url, said in ((away, "unreachable"), (empty, "schema differs")):
+        settings = web_settings(web.app.state.engine, tmp_path).model_copy(
+            update={"database_url": url}
+        )
+        app = create_app(settings)
+        try:
+            c = TestClient(app)
+            r = c.get("/readyz")
+            assert r.status_code == 503, r.text
+            assert r.json()["status"] == "unavailable" and said in r.json()["database"]
+            assert "s3cret" not in r.text and "127.0.0.1" not in r.text
+            assert c.get("/healthz").status_code == 200
+        finally:
+            app.state.engine.dispose()
+
+
+def test_the_overdue_reminder_job_judges_by_the_utc_day(monkeypatch: Any) -> None:
+    """The scheduled job took the server's local day (date.today()); the pages, the API
+    and `postaward remind` take the UTC day. On a server whose local day is not the UTC
+    day, a loan was reminded as overdue a day early (or late)."""
+    import datetime as dt
+    import time
+
+    from opencall.results import jobs as results_jobs
+
+    now = dt.datetime.now(dt.UTC)
+    # a zone whose day differs from UTC's now: UTC-12 before noon, UTC+14 after 10:00
+    zone = "Etc/GMT+12" if now.hour < 12 else "Etc/GMT-14"
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        if dt.date.today() == dt.datetime.now(dt.UTC).date():  # the minutes around a turn
+            pytest.skip("the local and the UTC day agree at this instant")
+        seen: list[dt.date] = []
+        monkeypatch.setattr(
+            results_jobs, "queue_overdue_reminders", lambda _s, _b, day: seen.append(day) or 0
+        )
+        job = jobs.Job(kind="postaward.remind", payload={})
+        results_jobs.make_remind("https://x.example")(None, job, lambda _p, _m: None)  # type: ignore[arg-type]
+        assert seen == [dt.datetime.now(dt.UTC).date()]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
