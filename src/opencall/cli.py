@@ -128,6 +128,26 @@ def _refuse_unsafe_production(settings: Settings) -> None:
         _fail("OPENCALL_ENV=production refuses to start: " + "; ".join(problems))
 
 
+def _refuse_another_audit_key(c: Ctx) -> None:
+    """An OPENCALL_AUDIT_KEY that is not the one the audit log was written with (a key
+    generated again, a settings file not read) is refused, in any environment: every event
+    written with it would fail `audit verify`. Run on a migrated database."""
+    key = c.settings.audit_key
+    if not key:
+        return
+    try:
+        with c.factory() as s:
+            event = auditlog.key_mismatch(s, key)
+    except DBAPIError:  # no audit table yet: nothing written, nothing to continue
+        return
+    if event is not None:
+        _fail(
+            "OPENCALL_AUDIT_KEY is not the key the audit log was written with (event "
+            f"{event} does not verify with it): give the key kept in the settings file (a "
+            "new key cannot continue the log; see docs/security.md)"
+        )
+
+
 def _fail(problem: DomainError | str) -> NoReturn:
     """Say what went wrong (a service's refusal, or the command's own words) and exit 2."""
     message = problem.message if isinstance(problem, DomainError) else problem
@@ -386,6 +406,7 @@ def serve(
         # the worker processes build their settings from the environment
         os.environ["OPENCALL_CONCURRENCY"] = str(concurrency)
     migrate.upgrade(c.engine)
+    _refuse_another_audit_key(c)
     c.engine.dispose()
     n = concurrency or c.settings.concurrency
     console.print(
@@ -432,6 +453,7 @@ def worker(
     _refuse_unsafe_production(c.settings)
     with c.engine.connect():  # an unreachable database is said here, not by each process
         pass
+    _refuse_another_audit_key(c)
     c.engine.dispose()  # each worker process opens its own connections
     n = worker_mod.run(
         c.settings, concurrency=concurrency, once=once, poll=poll, report=console.print
