@@ -148,6 +148,18 @@ def _refuse_another_audit_key(c: Ctx) -> None:
         )
 
 
+def _load_reference_data_if_empty(c: Ctx) -> None:
+    """A database that has never had `db upgrade` (only `serve`'s migrations) has no
+    countries: the registration form would offer none and refuse every one. Loaded here
+    then; refreshing them stays `db upgrade`'s work."""
+    from opencall.people.models import Country
+    from opencall.people.services import load_countries
+
+    with unit_of_work(c.factory) as s:
+        if s.scalar(select(Country.iso3).limit(1)) is None:
+            load_countries(s)
+
+
 def _fail(problem: DomainError | str) -> NoReturn:
     """Say what went wrong (a service's refusal, or the command's own words) and exit 2."""
     message = problem.message if isinstance(problem, DomainError) else problem
@@ -405,7 +417,9 @@ def serve(
     if concurrency is not None:
         # the worker processes build their settings from the environment
         os.environ["OPENCALL_CONCURRENCY"] = str(concurrency)
-    migrate.upgrade(c.engine)
+    with migrate.migration_lock(c.engine):
+        migrate.upgrade(c.engine, lock=False)
+        _load_reference_data_if_empty(c)
     _refuse_another_audit_key(c)
     c.engine.dispose()
     n = concurrency or c.settings.concurrency
