@@ -216,3 +216,36 @@ def test_the_overdue_reminder_job_judges_by_the_utc_day(monkeypatch: Any) -> Non
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_two_answers_at_once_keep_the_first(web: Web, world: World) -> None:
+    """Two tabs send their answers together: both read the invitation as open; the later
+    write is refused (the invitation is no longer open), not written over the first."""
+    from opencall.errors import DomainError
+    from opencall.proposals import services as prop_services
+
+    with web.factory() as s:
+        invited = F.user(s, email="two-at-once@example.org")
+        m = TeamMember(
+            proposal_id=world.ids["proposal"],
+            email=invited.email,
+            name=invited.name,
+            role="coi",
+            status="invited",
+        )
+        s.add(m)
+        s.commit()
+        member_id, user_id = m.id, invited.id
+    with web.factory() as tab1, web.factory() as tab2:
+        m1, m2 = tab1.get(TeamMember, member_id), tab2.get(TeamMember, member_id)
+        u1, u2 = tab1.get(User, user_id), tab2.get(User, user_id)
+        assert m1 is not None and m2 is not None and u1 is not None and u2 is not None
+        assert m1.status == m2.status == "invited"
+        prop_services.respond_to_invitation(tab1, m1, u1, accept=True)
+        tab1.commit()
+        with pytest.raises(DomainError, match="already"):
+            prop_services.respond_to_invitation(tab2, m2, u2, accept=False)
+        tab2.rollback()
+    with web.factory() as s:
+        again = s.get(TeamMember, member_id)
+        assert again is not None and again.status == "accepted"
