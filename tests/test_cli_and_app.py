@@ -219,3 +219,14 @@ def test_serve_on_a_new_database_loads_the_reference_data(tmp_path, monkeypatch)
     with make_sessionmaker(engine)() as s:
         assert (s.scalar(select(func.count(Country.iso3))) or 0) > 200
     engine.dispose()
+
+
+def test_the_worker_refuses_a_database_it_was_not_migrated_for(tmp_path) -> None:
+    """After an upgrade of the code without `db upgrade` (or on a new database), the
+    worker started and failed every job on a missing table or column; it now says what
+    to run, in one line, and starts nothing."""
+    url = f"sqlite:///{tmp_path / 'never-migrated.sqlite3'}"
+    r = CliRunner().invoke(cli_app, ["worker", "--once"], env={"OPENCALL_DATABASE_URL": url})
+    out = " ".join(r.output.split())
+    assert r.exit_code == 2, out
+    assert "run `opencall db upgrade` first" in out and "empty database" in out

@@ -465,8 +465,13 @@ def worker(
 
     c: Ctx = ctx.obj
     _refuse_unsafe_production(c.settings)
-    with c.engine.connect():  # an unreachable database is said here, not by each process
-        pass
+    with c.engine.connect() as conn:  # an unreachable database is said here, once
+        revision = migrate.current_on(conn)
+    if revision != migrate.head():  # serve migrates; the worker never does
+        _fail(
+            f"the database is at revision {revision or '(none: an empty database)'} and "
+            f"this code needs {migrate.head()}: run `opencall db upgrade` first"
+        )
     _refuse_another_audit_key(c)
     c.engine.dispose()  # each worker process opens its own connections
     n = worker_mod.run(
