@@ -173,3 +173,30 @@ def test_the_worker_signs_the_events_its_jobs_write(tmp_path: Path) -> None:
         report = auditlog.verify(s)
     engine.dispose()
     assert report.ok, report.problems
+
+
+def test_serve_and_worker_refuse_another_audit_key(engine: Engine) -> None:
+    """An operator whose settings generate the key anew at each start (the install's
+    `export OPENCALL_AUDIT_KEY="$(python3 ...)"` kept as is) got a process that wrote
+    events no `audit verify` could check, and was told months later. The worker and
+    serve now refuse it at start, naming the event; the right key starts."""
+    from opencall.cli import app as cli_app
+
+    with keyed(engine) as s:
+        f.user(s)  # a keyed event (user.registered)
+        s.commit()
+        newest = s.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()))
+    url = engine.url.render_as_string(hide_password=False)
+    env = {"OPENCALL_DATABASE_URL": url, "OPENCALL_MAIL_BACKEND": "console"}
+    runner = CliRunner()
+    other = {**env, "OPENCALL_AUDIT_KEY": "x" * 40}
+    for command in (["worker", "--once"], ["serve", "--port", "1"]):
+        r = runner.invoke(cli_app, command, env=other)
+        out = " ".join(r.output.split())
+        assert r.exit_code == 2, out
+        assert "OPENCALL_AUDIT_KEY is not the key the audit log was written with" in out
+        assert f"event {newest}" in out and "x" * 40 not in out
+    r = runner.invoke(cli_app, ["worker", "--once"], env={**env, "OPENCALL_AUDIT_KEY": KEY})
+    assert r.exit_code == 0, r.output
+    with keyed(engine) as s:
+        assert auditlog.verify(s).ok

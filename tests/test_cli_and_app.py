@@ -199,3 +199,34 @@ def test_worker_says_an_unreachable_database_before_starting_processes(monkeypat
     assert r.exit_code == 2, (r.output, r.exception)
     assert "cannot connect to the database" in " ".join(r.output.split())
     assert started == [] and "s3cret" not in r.output
+
+
+def test_serve_on_a_new_database_loads_the_reference_data(tmp_path, monkeypatch) -> None:
+    """`serve` alone on a new database (no `db upgrade`, as a web container started
+    first) migrated it but left the countries empty: the registration form offered no
+    country and refused every one."""
+    import uvicorn
+    from sqlalchemy import func, select
+
+    from opencall.db import make_engine, make_sessionmaker
+    from opencall.people.models import Country
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    url = f"sqlite:///{tmp_path / 'served.sqlite3'}"
+    r = CliRunner().invoke(cli_app, ["serve"], env={"OPENCALL_DATABASE_URL": url})
+    assert r.exit_code == 0, r.output
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s:
+        assert (s.scalar(select(func.count(Country.iso3))) or 0) > 200
+    engine.dispose()
+
+
+def test_the_worker_refuses_a_database_it_was_not_migrated_for(tmp_path) -> None:
+    """After an upgrade of the code without `db upgrade` (or on a new database), the
+    worker started and failed every job on a missing table or column; it now says what
+    to run, in one line, and starts nothing."""
+    url = f"sqlite:///{tmp_path / 'never-migrated.sqlite3'}"
+    r = CliRunner().invoke(cli_app, ["worker", "--once"], env={"OPENCALL_DATABASE_URL": url})
+    out = " ".join(r.output.split())
+    assert r.exit_code == 2, out
+    assert "run `opencall db upgrade` first" in out and "empty database" in out

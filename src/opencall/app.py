@@ -3,9 +3,13 @@ opencall.registry (which the worker imports without the web)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+import logging
 
-from opencall import logging_setup
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+
+from opencall import logging_setup, migrate
 from opencall.allocation import api as allocation_api
 from opencall.allocation import api_write as allocation_api_write
 from opencall.allocation import views as allocation_views
@@ -48,6 +52,8 @@ from opencall.web import apidocs
 from opencall.web.labels import REQUEST_KINDS
 from opencall.web.pages import install
 from opencall.web.requestlog import RequestLog
+
+log = logging.getLogger(__name__)
 
 # Every HTML router, in one list (the authorisation test walks app.routes).
 ROUTERS: list[APIRouter] = [
@@ -131,7 +137,33 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
+        """Liveness: the process answers (no database: never restart a process because
+        the database is away)."""
         return {"status": "ok"}
+
+    code_revision = migrate.head()
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        """Readiness, for a load balancer: 200 when this process reaches its database and
+        the schema is the code's, else 503 (send the traffic elsewhere). Says which, never
+        the database's address."""
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+                revision = migrate.current_on(conn)
+        except (DBAPIError, OSError) as exc:
+            log.warning("readyz: the database is not reachable (%s)", type(exc).__name__)
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+        if revision != code_revision:
+            return JSONResponse(
+                {
+                    "status": "unavailable",
+                    "database": "schema differs from the code: run opencall db upgrade",
+                },
+                503,
+            )
+        return JSONResponse({"status": "ready", "database": "ok"})
 
     return app
 

@@ -203,6 +203,28 @@ def _mac(key: str, prev_mac: str, event_hash: str) -> str:
     return hmac.new(key.encode(), f"{prev_mac}:{event_hash}".encode(), hashlib.sha256).hexdigest()
 
 
+def key_mismatch(session: Session, key: str) -> int | None:
+    """The id of the newest keyed event when ``key`` is not the key it was written with
+    (so every event written from now on would break the chain's MACs), else None (the
+    key matches, or no event carries a MAC yet). One event checked: cheap at every start."""
+    if not key:
+        return None
+    last = session.scalar(
+        select(AuditEvent).where(AuditEvent.mac.is_not(None)).order_by(AuditEvent.id.desc())
+    )
+    if last is None or last.mac is None:
+        return None
+    prev_mac = session.scalar(
+        select(AuditEvent.mac)
+        .where(AuditEvent.mac.is_not(None), AuditEvent.id < last.id)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    if hmac.compare_digest(last.mac, _mac(key, prev_mac or "", last.hash)):
+        return None
+    return last.id
+
+
 @dataclass(frozen=True)
 class VerifyReport:
     ok: bool

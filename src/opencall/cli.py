@@ -112,8 +112,12 @@ def _setting_errors(exc: ValidationError) -> str:
     a database URL carries a password)."""
     lines = []
     for err in exc.errors():
+        msg = err["msg"].removeprefix("Value error, ")
+        if not err["loc"]:  # a rule over several settings: its message names them
+            lines.append(msg)
+            continue
         name = "OPENCALL_" + "_".join(str(part) for part in err["loc"]).upper()
-        lines.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
+        lines.append(f"{name}: {msg}")
     return "; ".join(lines)
 
 
@@ -122,6 +126,38 @@ def _refuse_unsafe_production(settings: Settings) -> None:
     problems = production_problems(settings)
     if problems:
         _fail("OPENCALL_ENV=production refuses to start: " + "; ".join(problems))
+
+
+def _refuse_another_audit_key(c: Ctx) -> None:
+    """An OPENCALL_AUDIT_KEY that is not the one the audit log was written with (a key
+    generated again, a settings file not read) is refused, in any environment: every event
+    written with it would fail `audit verify`. Run on a migrated database."""
+    key = c.settings.audit_key
+    if not key:
+        return
+    try:
+        with c.factory() as s:
+            event = auditlog.key_mismatch(s, key)
+    except DBAPIError:  # no audit table yet: nothing written, nothing to continue
+        return
+    if event is not None:
+        _fail(
+            "OPENCALL_AUDIT_KEY is not the key the audit log was written with (event "
+            f"{event} does not verify with it): give the key kept in the settings file (a "
+            "new key cannot continue the log; see docs/security.md)"
+        )
+
+
+def _load_reference_data_if_empty(c: Ctx) -> None:
+    """A database that has never had `db upgrade` (only `serve`'s migrations) has no
+    countries: the registration form would offer none and refuse every one. Loaded here
+    then; refreshing them stays `db upgrade`'s work."""
+    from opencall.people.models import Country
+    from opencall.people.services import load_countries
+
+    with unit_of_work(c.factory) as s:
+        if s.scalar(select(Country.iso3).limit(1)) is None:
+            load_countries(s)
 
 
 def _fail(problem: DomainError | str) -> NoReturn:
@@ -138,9 +174,10 @@ def db_upgrade(ctx: typer.Context) -> None:
     from opencall.people.services import load_countries
 
     c: Ctx = ctx.obj
-    migrate.upgrade(c.engine)
-    with unit_of_work(c.factory) as s:
-        n = load_countries(s)
+    with migrate.migration_lock(c.engine):  # one `db upgrade` or `serve` at a time
+        migrate.upgrade(c.engine, lock=False)
+        with unit_of_work(c.factory) as s:
+            n = load_countries(s)
     console.print(f"reference data: {n} countries")
     console.print(f"database at revision [bold]{migrate.current(c.engine)}[/bold]")
 
@@ -380,7 +417,10 @@ def serve(
     if concurrency is not None:
         # the worker processes build their settings from the environment
         os.environ["OPENCALL_CONCURRENCY"] = str(concurrency)
-    migrate.upgrade(c.engine)
+    with migrate.migration_lock(c.engine):
+        migrate.upgrade(c.engine, lock=False)
+        _load_reference_data_if_empty(c)
+    _refuse_another_audit_key(c)
     c.engine.dispose()
     n = concurrency or c.settings.concurrency
     console.print(
@@ -425,14 +465,51 @@ def worker(
 
     c: Ctx = ctx.obj
     _refuse_unsafe_production(c.settings)
-    with c.engine.connect():  # an unreachable database is said here, not by each process
-        pass
+    with c.engine.connect() as conn:  # an unreachable database is said here, once
+        revision = migrate.current_on(conn)
+    if revision != migrate.head():  # serve migrates; the worker never does
+        _fail(
+            f"the database is at revision {revision or '(none: an empty database)'} and "
+            f"this code needs {migrate.head()}: run `opencall db upgrade` first"
+        )
+    _refuse_another_audit_key(c)
     c.engine.dispose()  # each worker process opens its own connections
     n = worker_mod.run(
         c.settings, concurrency=concurrency, once=once, poll=poll, report=console.print
     )
     if once:
         console.print(f"ran {n} job(s)")
+
+
+@app.command("mail-test")
+def mail_test(
+    ctx: typer.Context,
+    to: Annotated[str, typer.Option(help="The address to send the test message to.")],
+) -> None:
+    """Send one message now, through the configured mail settings (OPENCALL_MAIL_BACKEND,
+    OPENCALL_SMTP_*), and say whether the relay took it: what went wrong, in one line."""
+    import smtplib
+    import ssl
+
+    from opencall.web import mail
+
+    settings = ctx.obj.settings
+    msg = mail.build_message(
+        settings,
+        to,
+        "OpenCall: test message",
+        f"This message was sent by `opencall mail-test` from {settings.base_url}.\n",
+    )
+    try:
+        mail.send(settings, msg)
+    except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        _fail(
+            f"the message was not sent ({settings.mail_backend} backend, "
+            f"{settings.smtp_host}:{settings.smtp_port}, security "
+            f"{settings.smtp_security}): {type(exc).__name__}: {reason}"
+        )
+    console.print(f"sent to {to} ({settings.mail_backend} backend)")
 
 
 @calls_app.command("list")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -46,7 +48,59 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
                 conn.commit()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+#: the PostgreSQL advisory lock of the migrations (the audit log's chain uses 7262001)
+MIGRATION_LOCK_KEY = 7262002
+
+
+def lock_file(engine: Engine) -> Path | None:
+    """The lock file of a SQLite database's migrations (beside it), None in memory."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database).with_name(Path(database).name + ".migrate-lock")
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """One migrating process at a time on a database: two ``opencall serve`` (or ``db
+    upgrade``) started together would otherwise both run the migrations, and the later
+    fail half-way (a table that already exists, a duplicate version row). The others wait
+    here, then find the schema at head and do nothing. PostgreSQL: a session advisory lock
+    (released when its connection closes, also if the process dies); SQLite: an exclusive
+    ``flock`` on ``<database>.migrate-lock`` (released by the system when the process
+    ends). Not reentrant: take it once, around all the work."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")
+                conn.commit()
+        return
+    path = lock_file(engine)
+    if path is None or os.name != "posix":
+        yield
+        return
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def upgrade(engine: Engine, revision: str = "head", *, lock: bool = True) -> None:
+    """Migrate to ``revision`` in one transaction, under :func:`migration_lock` (pass
+    ``lock=False`` when the caller holds it already)."""
+    if lock:
+        with migration_lock(engine):
+            upgrade(engine, revision, lock=False)
+        return
     cfg = alembic_config(engine)
     with _migrating(engine) as conn:
         cfg.attributes["connection"] = conn
@@ -56,7 +110,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def downgrade(engine: Engine, revision: str) -> None:
     """Step the schema back to ``revision`` (e.g. ``-1`` or a revision id)."""
     cfg = alembic_config(engine)
-    with _migrating(engine) as conn:
+    with migration_lock(engine), _migrating(engine) as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)
 
@@ -73,6 +127,20 @@ def drift(engine: Engine) -> list[Any]:
     with engine.connect() as conn:
         mc = MigrationContext.configure(conn, opts={"compare_type": True})
         return list(compare_metadata(mc, metadata))
+
+
+def head() -> str | None:
+    """The newest revision the installed code knows."""
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "opencall:migrations")
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def current_on(conn: Connection) -> str | None:
+    """The database's revision, read on ``conn``."""
+    return MigrationContext.configure(conn).get_current_revision()
 
 
 def current(engine: Engine) -> str | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,7 +24,16 @@ class Settings(BaseSettings):
     mail_backend: Literal["console", "file", "smtp"] = "file"
     mail_dir: Path = Path("./var/mail")
     smtp_host: str = "localhost"
-    smtp_port: int = 25
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    # "none": plain SMTP (a relay on this machine or network); "starttls": plain, then
+    # STARTTLS before anything is sent (port 587); "tls": TLS from the first byte (465).
+    # The relay's certificate is checked against the system's CAs (or smtp_ca_file) and
+    # smtp_host.
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_ca_file: Path | None = None
+    smtp_timeout_s: float = Field(default=30.0, gt=0)
     mail_from: str = "opencall@localhost"
     upload_dir: Path = Path("./var/uploads")
     # Attachment storage (see opencall/storage.py and docs/deploy.md): "local" keeps
@@ -101,6 +110,30 @@ class Settings(BaseSettings):
                 "/static/..., /calls...): give the address without a path"
             )
         return value.strip().rstrip("/")
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _smtp_ca_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{str(value)!r} is not a readable file of CA certificates (PEM)")
+        return value
+
+    @model_validator(mode="after")
+    def _smtp_login(self) -> Settings:
+        """A user name and a password go together, and never over a connection in clear
+        (the message names the variables only: the password is never printed)."""
+        password = self.smtp_password.get_secret_value()
+        if bool(self.smtp_username) != bool(password):
+            raise ValueError(
+                "OPENCALL_SMTP_USERNAME and OPENCALL_SMTP_PASSWORD go together: "
+                "set both (the relay asks for a login) or neither"
+            )
+        if self.smtp_username and self.smtp_security == "none":
+            raise ValueError(
+                "OPENCALL_SMTP_USERNAME needs OPENCALL_SMTP_SECURITY=starttls (port 587) or "
+                "tls (port 465): the password would cross the network in clear"
+            )
+        return self
 
     @field_validator("env")
     @classmethod

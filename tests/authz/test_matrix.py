@@ -439,6 +439,7 @@ CASES: list[Case] = [
     ),
     Case("GET", "/lang/{code}", EVERYONE, login=False, params=lambda web, w: {"code": "fr"}),
     Case("GET", "/healthz", EVERYONE, login=False),
+    Case("GET", "/readyz", EVERYONE, login=False),
     Case("GET", "/account", SIGNED_IN),
     Case("POST", "/account", SIGNED_IN, data=_account_form, done=_account_saved),
     Case("GET", "/dashboard", SIGNED_IN),

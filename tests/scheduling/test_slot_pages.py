@@ -133,6 +133,10 @@ def test_applicant_schedule_and_ics(web: Web, sw: SlotWorld) -> None:
     assert sorted((a, b) for a, b, _ in got.values()) == mine and len(mine) == 3
     # only their own: nothing of the other proposal's five sessions
     assert len(got) == 3 and b"Other Applicant" not in r.content
+    # each event links back to the team's schedule, absolute (read outside the site)
+    urls = {str(ev["URL"]) for ev in Calendar.from_ical(r.content).walk("VEVENT")}
+    assert urls == {f"{web.settings.base_url}/proposals/{sw.bundle}/slots"}
+    assert pi.get(f"/proposals/{sw.bundle}/slots").status_code == 200
     # the same slot has the same UID in the staff export
     office, _ = session_client(web, sw.emails["manager"])
     staff = events(

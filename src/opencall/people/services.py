@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session
 
 from opencall import auditlog, jobs
@@ -167,8 +168,19 @@ def register_user(
     )
     if verified:
         user.email_verified_at = utcnow()
-    session.add(user)
-    session.flush()
+    try:
+        # two registrations of one address at the same instant (a double click) both
+        # passed the check above: the later insert meets the unique address and is the
+        # same refusal (its savepoint undone, the caller's unit of work kept)
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError:
+        if session.scalar(select(User.id).where(User.email == email)) is None:
+            raise
+        raise DomainError(
+            "An account with this e-mail address already exists.", field="email"
+        ) from None
     auditlog.record(session, "user.registered", "user", user.id, actor_id=user.id)
     return user
 
@@ -266,9 +278,11 @@ def _valid_token(
 
 
 def _token_user(session: Session, tok: EmailToken) -> User:
-    """The account a valid link was sent for; the link is bad when it has none."""
+    """The account a valid link was sent for; the link is bad when it has none, or when
+    the account was deactivated since the link was sent (a reset link must not set the
+    password of, or verify, an account the site has closed)."""
     user = session.get(User, tok.user_id) if tok.user_id is not None else None
-    if user is None:
+    if user is None or not user.is_active:
         raise DomainError(
             "This link is invalid or has expired. Ask for a new one.", code="bad_token"
         )
@@ -276,8 +290,11 @@ def _token_user(session: Session, tok: EmailToken) -> User:
 
 
 def check_email_token(session: Session, purpose: str, raw: str) -> EmailToken:
-    """Raise DomainError unless the token is valid (used by the confirmation pages)."""
-    return _valid_token(session, purpose, raw)
+    """Raise DomainError unless the token is valid (used by the confirmation pages): unused,
+    unexpired, and sent for an account that is still active."""
+    tok = _valid_token(session, purpose, raw)
+    _token_user(session, tok)
+    return tok
 
 
 def start_registration(session: Session, **fields: Any) -> tuple[User, str]:
@@ -285,6 +302,17 @@ def start_registration(session: Session, **fields: Any) -> tuple[User, str]:
     user = register_user(session, **fields)
     raw = issue_email_token(session, "verify", user.email, user_id=user.id, ttl=VERIFY_TTL)
     return user, raw
+
+
+#: a second registration of an address this soon after the first is taken as a double click
+DOUBLE_SUBMIT = dt.timedelta(minutes=2)
+
+
+def just_registered(user: User, now: dt.datetime | None = None) -> bool:
+    """An unverified account made moments ago: registering it again is its owner's double
+    click (or a form sent twice), whose verification mail is on its way, so the "you
+    already have an account" mail would only confuse them."""
+    return user.email_verified_at is None and user.created_at > (now or utcnow()) - DOUBLE_SUBMIT
 
 
 def verify_email(session: Session, raw: str, *, now: dt.datetime | None = None) -> User:

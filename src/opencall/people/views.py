@@ -89,7 +89,7 @@ def _send_exists(page: Page, user: User) -> None:
 
     if not _may_mail(page, user.email, "exists"):
         return
-    link = f"{page.settings.base_url.rstrip('/')}/forgot"
+    link = f"{page.settings.base_url.rstrip('/')}/password/forgot"
     body = render_mail(
         page.request, "people/mail_exists.txt", user.language, {"name": user.name, "link": link}
     )
@@ -161,7 +161,8 @@ def register(page: Page = Depends(get_page)) -> Response:
             # answer as for a new account, so the form does not tell who has one;
             # the owner of the address is told by e-mail instead
             _register_wait(page)  # counted as a new account's registration is
-            _send_exists(page, existing)
+            if not services.just_registered(existing):  # a double click: mailed already
+                _send_exists(page, existing)
             page.commit()
             return page.redirect(with_next("/login", nxt), "registered")
         errors[refused.field or "form"] = refused.message

@@ -71,6 +71,17 @@ def may_respond_to_invitation(user: User | None, member: TeamMember) -> bool:
     )
 
 
+def answered_own_invitation(user: User | None, member: TeamMember) -> bool:
+    """The invitee, once the invitation is answered (a second tab, the mail's link opened
+    again): they are told how they answered, nothing else."""
+    return (
+        user is not None
+        and user.email_verified_at is not None
+        and member.status in ("accepted", "declined")
+        and member.email == user.email
+    )
+
+
 def may_see_invitation(user: User | None, member: TeamMember) -> bool:
     """The invitee (to answer) and the team (to follow it)."""
     return may_respond_to_invitation(user, member) or may_see_proposal(user, member.proposal)

@@ -55,11 +55,17 @@ def queue_overdue_reminders(session: Session, base_url: str, today: dt.date) -> 
     return n
 
 
+def utc_today() -> dt.date:
+    """Today in UTC, the day every page, the API and the CLI judge a due date by (not the
+    server's local day: a server in UTC+8 is a day ahead of UTC until 08:00)."""
+    return dt.datetime.now(dt.UTC).date()
+
+
 def make_remind(base_url: str) -> Callable[[Session, Job, Callable[[int, str], None]], None]:
     def remind(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
         today = job.payload.get("today")
         queue_overdue_reminders(
-            session, base_url, dt.date.fromisoformat(today) if today else dt.date.today()
+            session, base_url, dt.date.fromisoformat(today) if today else utc_today()
         )
 
     return remind

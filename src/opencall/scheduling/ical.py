@@ -20,6 +20,9 @@ class CalendarEvent:
     description: str = ""
     location: str = ""
     transparent: bool = False  # an unavailable period does not make anyone busy
+    # the page of the event on the site: absolute (OPENCALL_BASE_URL ...), as a calendar
+    # application opens it outside any page (RFC 5545 URL is a URI)
+    url: str = ""
 
 
 def to_ics(name: str, events: Iterable[CalendarEvent], *, stamp: dt.datetime) -> bytes:
@@ -43,6 +46,8 @@ def to_ics(name: str, events: Iterable[CalendarEvent], *, stamp: dt.datetime) ->
             ev.add("description", e.description)
         if e.location:
             ev.add("location", e.location)
+        if e.url:
+            ev.add("url", e.url)
         ev.add("transp", "TRANSPARENT" if e.transparent else "OPAQUE")
         cal.add_component(ev)
     return bytes(cal.to_ical())

@@ -83,6 +83,11 @@ def _ics(filename: str, body: bytes) -> Response:
     )
 
 
+def _absolute(page: Page, path: str) -> str:
+    """``path`` on the site's public address (a calendar file is read outside the site)."""
+    return page.settings.base_url.rstrip("/") + path
+
+
 def _staff_rows(page: Page, call: Call) -> dict[int, dict[str, str]]:
     return proposal_rows(page, call, rq.proposals_for_review(page.db, call))
 
@@ -120,6 +125,7 @@ def staff_calendar_ics(slug: str, pool_id: int, page: Page = Depends(get_page)) 
     call = _call(page, slug)
     pool = _pool(page, call, pool_id)
     rows = _staff_rows(page, call)
+    here = _absolute(page, f"/manage/calls/{call.slug}/resources/{pool.id}/calendar")
     events = []
     for c in ss.calendar(page.db, call, pool):
         if c.entry is None and c.other_call:  # busy, but nothing of that call is said
@@ -145,6 +151,7 @@ def staff_calendar_ics(slug: str, pool_id: int, page: Page = Depends(get_page)) 
                 summary=f"{row.get('code', '')} · {pool.name}",
                 description="\n".join(x for x in (row.get("title", ""), who) if x),
                 location=pool.name,
+                url=here,
             )
         )
     events += _unavailable_events(page, call, pool)
@@ -234,6 +241,7 @@ def my_slots_ics(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             summary=f"{proposal.code} · {pools[e.pool_id].name if e.pool_id in pools else ''}",
             description=proposal.title,
             location=pools[e.pool_id].name if e.pool_id in pools else "",
+            url=_absolute(page, f"/proposals/{proposal.id}/slots"),
         )
         for e in entries
         if e.start is not None and e.end is not None

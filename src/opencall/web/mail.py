@@ -4,12 +4,14 @@ after commit by the job runner (inline right after the request when
 
 Backends (``settings.mail_backend``): ``console`` prints, ``file`` writes one
 ``.eml`` file per message into ``settings.mail_dir`` (development and the
-browser tests), ``smtp`` sends through ``settings.smtp_host:smtp_port``.
+browser tests), ``smtp`` sends through ``settings.smtp_host:smtp_port`` (STARTTLS or implicit TLS and a login
+as ``OPENCALL_SMTP_SECURITY``, ``_USERNAME`` and ``_PASSWORD`` say).
 """
 
 from __future__ import annotations
 
 import smtplib
+import ssl
 import sys
 import uuid
 from collections.abc import Callable
@@ -95,10 +97,31 @@ def send(settings: Settings, msg: EmailMessage) -> None:
         name = f"{formatdate(usegmt=True)[5:25].replace(' ', '-').replace(':', '')}-{uuid.uuid4().hex[:12]}.eml"
         (settings.mail_dir / name).write_bytes(msg.as_bytes())
     elif backend == "smtp":
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
-            smtp.send_message(msg)
+        send_smtp(settings, msg)
     else:
         raise RuntimeError(f"unknown mail backend {backend!r} (console, file or smtp)")
+
+
+def send_smtp(settings: Settings, msg: EmailMessage) -> None:
+    """Hand one message to the relay (``OPENCALL_SMTP_*``): in clear, after STARTTLS, or
+    over implicit TLS, the relay's certificate checked (the system's CAs, or
+    ``smtp_ca_file``) for ``smtp_host``; then a login when a user name is set. An error
+    (refused login, bad certificate, relay away) is raised: the mail job is retried."""
+    context = ssl.create_default_context(
+        cafile=str(settings.smtp_ca_file) if settings.smtp_ca_file else None
+    )
+    host, port, timeout = settings.smtp_host, settings.smtp_port, settings.smtp_timeout_s
+    smtp: smtplib.SMTP
+    if settings.smtp_security == "tls":
+        smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+    else:
+        smtp = smtplib.SMTP(host, port, timeout=timeout)
+    with smtp:
+        if settings.smtp_security == "starttls":
+            smtp.starttls(context=context)  # refused by the relay: SMTPNotSupportedError
+        if settings.smtp_username:
+            smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
+        smtp.send_message(msg)
 
 
 def mail_handler(settings: Settings) -> jobs.Handler:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from opencall.db import utcnow
@@ -80,10 +80,20 @@ def respond_to_invitation(
         raise DomainError("This invitation was sent to another e-mail address.", code="forbidden")
     if member.status != "invited":
         raise DomainError("This invitation was already %(status)s.", status=member.status)
-    member.status = "accepted" if accept else "declined"
-    member.user_id = user.id
-    member.responded_at = utcnow()
-    session.flush()
+    # one answer only, also when two tabs answer at once: the row changes only while it
+    # is still "invited" (PostgreSQL re-reads it after the other answer commits; SQLite
+    # writes one at a time), and the later answer is refused instead of overwriting
+    status = "accepted" if accept else "declined"
+    now = utcnow()
+    changed = session.execute(
+        update(TeamMember)
+        .where(TeamMember.id == member.id, TeamMember.status == "invited")
+        .values(status=status, user_id=user.id, responded_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(member)
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise DomainError("This invitation was already %(status)s.", status=member.status)
     audit(
         session, member.proposal, "team.accepted" if accept else "team.declined", actor_id=user.id
     )

@@ -95,14 +95,28 @@ def remove_member(proposal_id: int, member_id: int, page: Page = Depends(get_pag
 
 
 def _invitation(page: Page, member_id: int) -> TeamMember:
+    """The invitation, to its invitee: still to be answered, or answered already."""
     return found_for(
-        page, TeamMember, member_id, lambda m: policies.may_respond_to_invitation(page.user, m)
+        page,
+        TeamMember,
+        member_id,
+        lambda m: (
+            policies.may_respond_to_invitation(page.user, m)
+            or policies.answered_own_invitation(page.user, m)
+        ),
     )
+
+
+def _answered(page: Page, member: TeamMember) -> Response:
+    """An invitation answered already (another tab, the link opened again): said, 200."""
+    return page.render("proposals/invitation.html", {"m": member, "pi": None, "error": None})
 
 
 @router.get("/invitations/{member_id}", response_class=HTMLResponse)
 def invitation(member_id: int, page: Page = Depends(get_page)) -> Response:
     member = _invitation(page, member_id)
+    if member.status != "invited":
+        return _answered(page, member)
     pi = next((m for m in member.proposal.members if m.role == "pi"), None)
     return page.render("proposals/invitation.html", {"m": member, "pi": pi, "error": None})
 
@@ -110,14 +124,18 @@ def invitation(member_id: int, page: Page = Depends(get_page)) -> Response:
 @router.post("/invitations/{member_id}", response_class=HTMLResponse)
 def answer_invitation(member_id: int, page: Page = Depends(get_page)) -> Response:
     member = _invitation(page, member_id)
+    if member.status != "invited":
+        return _answered(page, member)
     action = page.form.get("action", "")
     if action not in ("accept", "decline"):
         pi = next((m for m in member.proposal.members if m.role == "pi"), None)
         return page.render(
             "proposals/invitation.html", {"m": member, "pi": pi, "error": page._(MSG_INVALID)}, 400
         )
-    services.respond_to_invitation(page.db, member, page.user, accept=action == "accept")
-    page.commit()
+    with page.attempt() as refused:
+        services.respond_to_invitation(page.db, member, page.user, accept=action == "accept")
+    if refused:  # the other tab's answer came first (rolled back: read again)
+        return _answered(page, member)
     if action == "accept":
         return page.redirect(f"/proposals/{member.proposal_id}", "accepted")
     return page.redirect("/dashboard", "declined")
