@@ -21,9 +21,11 @@ from opencall.errors import DomainError
 from opencall.people.bibliography import BibliographyError, Work, clean_doi, parse_publications
 from opencall.people.domain import (
     LANGUAGES,
+    bidi_control_in,
     email_lookalike,
     fold_email,
     institution_key,
+    link_in_name,
     normalise_email,
 )
 from opencall.people.models import (
@@ -129,6 +131,7 @@ def register_user(
         raise DomainError("Your name is required.", field="name")
     if len(name) > 200:
         raise DomainError("Name is too long (200 characters at most).", field="name")
+    check_person_name(name)
     if language not in LANGUAGES:
         raise DomainError(
             "Language must be one of %(languages)s.",
@@ -700,6 +703,7 @@ def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
         raise DomainError("Your name is required.", field="name")
     if len(name) > 200:
         raise DomainError("Name is too long (200 characters at most).", field="name")
+    check_person_name(name)
     language = str(data.get("language", user.language) or "")
     if language not in LANGUAGES:
         raise DomainError(
@@ -881,6 +885,26 @@ def _scope_ok(role: str, provider_id: int | None, call_id: int | None) -> None:
 def _matches(column: Mapped[int | None], value: int | None) -> ColumnElement[bool]:
     """``column`` equals ``value``, where None matches NULL (a role's unused scope)."""
     return column.is_(None) if value is None else column == value
+
+
+def check_person_name(name: str, *, field: str = "name") -> None:
+    """Refuse a person's name that carries a web or e-mail address, or a character that
+    turns the text around: names are mailed to whatever address was typed (a
+    registration's greeting, a team invitation), where either would pass as this site's."""
+    found = link_in_name(name)
+    if found:
+        raise DomainError(
+            "A name may not contain a web or e-mail address (%(found)s).",
+            field=field,
+            found=found[:60],
+        )
+    char = bidi_control_in(name)
+    if char:
+        raise DomainError(
+            "A name may not contain a character that turns the direction of the text (%(char)s).",
+            field=field,
+            char=char,
+        )
 
 
 def clean_email(email: str, *, check_deliverability: bool = False) -> str:
