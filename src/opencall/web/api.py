@@ -36,6 +36,7 @@ from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from opencall.errors import DomainError
+from opencall.inputs import control_char
 from opencall.logging_setup import set_user
 from opencall.web.i18n import error_json, negotiate
 from opencall.web.pages import MAX_ID as MAX_ID  # ids are 32-bit columns
@@ -335,8 +336,8 @@ def _decode_cursor(cursor: str, kinds: list[type]) -> list[Any]:
                 and math.isfinite(v)
             ):
                 values.append(float(v))
-            elif kind is str and isinstance(v, str):
-                values.append(v)
+            elif kind is str and isinstance(v, str) and control_char(v) is None:
+                values.append(v)  # no NUL or lone surrogate (JSON may spell them)
             else:
                 raise ValueError("wrong type")
         return values
