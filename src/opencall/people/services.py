@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, Session
 from opencall import auditlog, jobs
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.inputs import control_char
 from opencall.people.bibliography import BibliographyError, Work, clean_doi, parse_publications
 from opencall.people.domain import (
     LANGUAGES,
@@ -1192,6 +1193,14 @@ def _publication(user: User, w: Work, source: str) -> ReviewerPublication:
 
 
 def _check_work(w: Work) -> Work:
+    # an imported file's JSON may spell a NUL or a lone surrogate (\u0000, \ud800), and
+    # BibTeX may hold one as it is: the database refuses both (a 500 before)
+    for text in (w.title or "", w.doi or "", w.abstract or "", *w.authors):
+        bad = control_char(text)
+        if bad:
+            raise DomainError(
+                "Text may not contain control characters (%(char)s).", field="file", char=bad
+            )
     w.title = " ".join((w.title or "").split())
     if not w.title:
         raise DomainError("A publication needs a title.", field="title")
