@@ -4,7 +4,7 @@ explain every decision. Overrides need a reason and are audited."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, exists, select
@@ -19,6 +19,7 @@ from opencall.errors import DomainError
 from opencall.people.models import Country
 from opencall.proposals.models import Proposal
 from opencall.proposals.policies import require_not_on_team
+from opencall.proposals.services import lock_call_for_close
 from opencall.reviews import queries as rq
 from opencall.reviews.services import load_revisions, ranking_is_current, revision_content
 from opencall.runs import Progress, Solve, SolverRun, record_run
@@ -698,8 +699,20 @@ def releasable(call: Call, any_decision: bool, any_proposal: bool) -> bool:
     return any_decision or (call.status in ("allocation", "scheduling") and not any_proposal)
 
 
-def release_decisions(session: Session, call: Call, *, actor_id: int | None = None) -> int:
-    """Make decisions visible to applicants; proposals become accepted or rejected."""
+def release_decisions(
+    session: Session,
+    call: Call,
+    *,
+    actor_id: int | None = None,
+    then: Callable[[], object] | None = None,
+) -> int:
+    """Make decisions visible to applicants; proposals become accepted or rejected.
+    ``then`` (the decision e-mails) runs only when this call releases them: two
+    releases at once (a double click, two chairs) are serialised on the call's row and
+    the second finds them released, so nobody is mailed twice."""
+    session.flush()  # the caller's changes to the call, kept through the re-read
+    lock_call_for_close(session, call)  # the call's row, exclusively, until the commit
+    session.refresh(call, ["decisions_released_at"])
     ds = decisions(session, call)
     proposals = rq.proposals_for_review(session, call)
     if not releasable(call, bool(ds), bool(proposals)):
@@ -734,4 +747,6 @@ def release_decisions(session: Session, call: Call, *, actor_id: int | None = No
         call_id=call.id,
         data={"decisions": len(ds)},
     )
+    if then is not None:
+        then()
     return len(ds)
