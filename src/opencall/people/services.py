@@ -697,6 +697,21 @@ def register_request_wait(
     return _throttle_wait(session, key, REGISTER_CLIENT_KIND, per_hour=per_hour, now=now)
 
 
+INVITE_SENDER_KIND = "invite_sender"
+
+
+def invite_sender_wait(
+    session: Session, user_id: int, *, per_hour: int, now: dt.datetime | None = None
+) -> int:
+    """The per-account limit on team invitations (each mails the address typed, with a
+    title the inviter chose), against one account mailing stranger after stranger
+    (invite, remove, invite the next): 0 when one more may go this hour, and then it is
+    counted (caller commits); else the seconds until it may."""
+    return _throttle_wait(
+        session, f"user:{user_id}", INVITE_SENDER_KIND, per_hour=per_hour, now=now
+    )
+
+
 def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
     """Change name, institution, country, language and expertise (validated first)."""
     name = " ".join(str(data.get("name", user.name) or "").split())
