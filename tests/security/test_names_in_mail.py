@@ -38,6 +38,7 @@ NAMES = [
     "St.John Smith",
     "Dr. A.B. Smith",
     "Mary.Ann Lee",
+    "Zhang.wei",
     "李小龍",
     "محمد بن سلمان",
     "O'Brien",

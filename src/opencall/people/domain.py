@@ -78,12 +78,14 @@ def institution_key(name: str) -> str:
 
 
 # what mail programs and browsers turn into a link: a scheme ("http://"), "www.", an
-# e-mail address, or a host name ending in a top-level domain written in lowercase
-# ("evil.example") or a common one in any case ("EVIL.COM")
+# e-mail address, or a host name: one written all in lowercase ("evil.example"), or one
+# ending in a common top-level domain in any case ("EVIL.COM"); "Zhang.wei" and
+# "St.John" are names
 _COMMON_TLDS = "com|net|org|info|biz|io|co|me|app|xyz|top|online|site|link|click|ru|cn|uk|de"
 _SCHEME_WWW_MAIL = re.compile(r"[a-z][a-z0-9+.\-]*://|\bwww\d{0,3}\.|[^@]+@[^@]+\.", re.I)
 _HOST = re.compile(
-    r"(?<![\w.-])(?:[\w-]{1,63}\.)+(?:[a-z]{2,24}|(?i:" + _COMMON_TLDS + r"))(?![\w-])"
+    r"(?<![\w.-])(?:[a-z0-9_-]{1,63}\.)+[a-z]{2,24}(?![\w-])"
+    r"|(?<![\w.-])(?:[\w-]{1,63}\.)+(?i:" + _COMMON_TLDS + r")(?![\w-])"
 )
 # the dots a browser reads as one in a host name ("evil。com")
 _DOTS = str.maketrans({"\u3002": ".", "\uff61": "."})
