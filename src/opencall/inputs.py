@@ -21,6 +21,12 @@ def control_char(text: str) -> str | None:
     return f"U+{ord(m.group()):04X}" if m else None
 
 
+def shown(text: str) -> str:
+    """``text`` safe to echo in a message: each forbidden control character and lone
+    surrogate (which no response can encode) replaced by U+FFFD."""
+    return _CONTROL.sub("\ufffd", text)
+
+
 def invisible_only(text: str) -> bool:
     """True for non-empty text in which nothing would show (zero-width spaces, fillers...)."""
     if not text.strip():

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import threading
 import traceback
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -113,6 +114,44 @@ def enqueue(
     session.flush()
     session.info.setdefault(QUEUED_KEY, []).append(job)
     return job
+
+
+ACTIVE = ("queued", "running")
+
+
+def enqueue_once(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    call_id: int,
+    created_by: int | None = None,
+    max_attempts: int = 3,
+) -> Job:
+    """:func:`enqueue`, unless a job of ``kind`` for the call ``call_id`` is queued or
+    running: then that job (a double click on a step, two chairs, the page and the API
+    ask for one run). Requests asking at the same instant are serialised (PostgreSQL: a
+    transaction-scoped advisory lock on kind and call; SQLite: the write lock), so that
+    the second finds the first one's job."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        key = zlib.crc32(kind.encode()) & 0x7FFFFFFF
+        session.execute(text("SELECT pg_advisory_xact_lock(:k, :c)"), {"k": key, "c": call_id})
+    else:
+        raw = conn.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    active = session.scalar(
+        select(Job)
+        .where(Job.kind == kind, Job.call_id == call_id, Job.status.in_(ACTIVE))
+        .order_by(Job.id)
+        .limit(1)
+    )
+    if active is not None:
+        return active
+    return enqueue(
+        session, kind, payload, call_id=call_id, created_by=created_by, max_attempts=max_attempts
+    )
 
 
 QUEUED_KEY = "opencall.queued_jobs"

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # registrations one client address may send per hour (each mails the address typed):
     # beyond, 429 and nothing created or mailed
     register_throttle_per_hour: int = Field(default=20, ge=1)
+    # team invitations one account may send per hour (each mails the address typed, with
+    # the proposal's title): beyond, 429 and nobody invited or mailed
+    invite_throttle_per_hour: int = Field(default=30, ge=1)
     # the key of the audit log's HMAC chain and checkpoints (kept outside the database)
     audit_key: str = ""
     # "production" refuses to start with the default secret key or insecure cookies

@@ -63,7 +63,7 @@ def new_call(office: Client, provider: str, slug: str, **settings: Any) -> None:
 
 
 def reviewer(web: Web, office: Client, provider: str, email: str, inst: str, iso3: str) -> Client:
-    rc = account(web, email, f"Reviewer {email}", country_iso3=iso3, institution=inst)
+    rc = account(web, email, f"Reviewer {email.split('@')[0]}", country_iso3=iso3, institution=inst)
     office.post(f"/api/v1/providers/{provider}/roles", {"email": email, "role": "reviewer"})
     return rc
 

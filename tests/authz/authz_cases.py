@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall import jobs
@@ -647,6 +647,23 @@ def _call_status(status: str) -> Callable[[Ctx], bool]:
     return check
 
 
+def _step_done_before(kind: str, step: str) -> Callable[[Any, Any], dict[str, Any]]:
+    """The step's params, after the step's earlier job (a persona before) has finished:
+    while one is queued or running, asking again answers that job (jobs.enqueue_once)."""
+
+    def params(f: Any, c: Any) -> dict[str, Any]:
+        with f() as s:
+            s.execute(
+                update(jobs.Job)
+                .where(jobs.Job.kind == kind, jobs.Job.status.in_(jobs.ACTIVE))
+                .values(status="done")
+            )
+            s.commit()
+        return {**S(f, c), "step": step}
+
+    return params
+
+
 def _job_of(kind: str) -> Callable[[Ctx], bool]:
     """A job of ``kind`` was started by the persona (its id is in the call's jobs)."""
 
@@ -855,7 +872,7 @@ STRICT: dict[tuple[str, str], dict[str, Any]] = {
         "done": _call_status("ranking"),
     },
     ("POST", "/manage/calls/{slug}/steps/{step}"): {
-        "params": lambda f, c: {**S(f, c), "step": "conflicts"},
+        "params": _step_done_before("review.conflicts", "conflicts"),
         "done": _job_of("review.conflicts"),
     },
     ("POST", "/manage/calls/{slug}/assignment/add"): {

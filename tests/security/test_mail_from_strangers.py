@@ -35,7 +35,7 @@ def _register(c: TestClient, tok: str, email: str) -> object:
         data={
             "csrf_token": tok,
             "email": email,
-            "name": "Visit http://spam.example",
+            "name": "Visit Spammer",
             "password": PASSWORD,
             "password2": PASSWORD,
         },

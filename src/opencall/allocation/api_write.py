@@ -118,10 +118,9 @@ def release(slug: str = SLUG, api: Api = Depends(get_api)) -> ReleaseOut:
         raise api.not_found()
 
     def release_once() -> None:
-        already = call.decisions_released_at is not None
-        services.release_decisions(api.db, call, actor_id=api.actor_id)
-        if not already:
-            notify_decisions(api, call)
+        services.release_decisions(
+            api.db, call, actor_id=api.actor_id, then=lambda: notify_decisions(api, call)
+        )
 
     out = move_call(api, call, release_once)
     codes = [p.code for p in services.undecided(api.db, call)]

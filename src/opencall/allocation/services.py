@@ -4,7 +4,7 @@ explain every decision. Overrides need a reason and are audited."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, exists, func, select
@@ -19,6 +19,8 @@ from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.models import Country
 from opencall.proposals.models import Proposal
+from opencall.proposals.policies import require_not_on_team
+from opencall.proposals.services import lock_call_for_close
 from opencall.reviews import queries as rq
 from opencall.reviews.services import load_revisions, ranking_is_current, revision_content
 from opencall.runs import Progress, Solve, SolverRun, record_run
@@ -446,6 +448,7 @@ def override_decision(
     actor_id: int | None = None,
 ) -> Decision:
     """A chair's override: needs a reason, audited, and never overdraws a pool."""
+    require_not_on_team(proposal, actor_id)
     if not reason.strip():
         raise DomainError("An override needs a reason.", field="reason")
     if outcome not in ("awarded", "not_awarded"):
@@ -629,6 +632,7 @@ def resolve_unreviewed(
         raise DomainError("The reason is limited to 2,000 characters.", field="reason")
     if proposal.call_id != call.id:
         raise DomainError("Not found", code="not_found")
+    require_not_on_team(proposal, actor_id)
     if call.decisions_released_at is not None:
         raise DomainError("Decisions were already released; they can no longer be changed.")
     if call.status not in RESOLVABLE:
@@ -711,8 +715,20 @@ if awarded_by_call not in call_services.AWARD_COUNTERS:
     call_services.AWARD_COUNTERS.append(awarded_by_call)
 
 
-def release_decisions(session: Session, call: Call, *, actor_id: int | None = None) -> int:
-    """Make decisions visible to applicants; proposals become accepted or rejected."""
+def release_decisions(
+    session: Session,
+    call: Call,
+    *,
+    actor_id: int | None = None,
+    then: Callable[[], object] | None = None,
+) -> int:
+    """Make decisions visible to applicants; proposals become accepted or rejected.
+    ``then`` (the decision e-mails) runs only when this call releases them: two
+    releases at once (a double click, two chairs) are serialised on the call's row and
+    the second finds them released, so nobody is mailed twice."""
+    session.flush()  # the caller's changes to the call, kept through the re-read
+    lock_call_for_close(session, call)  # the call's row, exclusively, until the commit
+    session.refresh(call, ["decisions_released_at"])
     ds = decisions(session, call)
     proposals = rq.proposals_for_review(session, call)
     if not releasable(call, bool(ds), bool(proposals)):
@@ -747,4 +763,6 @@ def release_decisions(session: Session, call: Call, *, actor_id: int | None = No
         call_id=call.id,
         data={"decisions": len(ds)},
     )
+    if then is not None:
+        then()
     return len(ds)

@@ -292,10 +292,11 @@ def release(slug: str, page: Page = Depends(get_page)) -> Response:
     if not page.confirmed:
         return _decisions_page(page, call, 400, errors={0: page._(MSG_CONFIRM)})
     with page.attempt() as refused:
-        already = call.decisions_released_at is not None
-        services.release_decisions(page.db, call, actor_id=page.user.id)
-        if not already:  # the demo's inline runner sends its e-mails too (Page.commit)
-            notify_decisions(page, call)
+        # the e-mails queued by the release that released (the demo's inline runner
+        # sends them too, Page.commit); a second release at once finds it done
+        services.release_decisions(
+            page.db, call, actor_id=page.user.id, then=lambda: notify_decisions(page, call)
+        )
     if refused:
         return _decisions_page(page, call, 400, errors={0: refused.message})
     return page.redirect(f"/manage/calls/{call.slug}/decisions", "saved")

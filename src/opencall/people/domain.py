@@ -75,3 +75,39 @@ def institution_key(name: str) -> str:
     text = re.sub(r"\binst\b\.?", "institute", text)
     words = [w for w in text.split() if w not in _STOP]
     return " ".join(words)
+
+
+# what mail programs and browsers turn into a link: a scheme ("http://"), "www.", an
+# e-mail address, or a host name: one written all in lowercase ("evil.example"), or one
+# ending in a common top-level domain in any case ("EVIL.COM"); "Zhang.wei" and
+# "St.John" are names
+_COMMON_TLDS = "com|net|org|info|biz|io|co|me|app|xyz|top|online|site|link|click|ru|cn|uk|de"
+_SCHEME_WWW_MAIL = re.compile(r"[a-z][a-z0-9+.\-]*://|\bwww\d{0,3}\.|[^@]+@[^@]+\.", re.I)
+_HOST = re.compile(
+    r"(?<![\w.-])(?:[a-z0-9_-]{1,63}\.)+[a-z]{2,24}(?![\w-])"
+    r"|(?<![\w.-])(?:[\w-]{1,63}\.)+(?i:" + _COMMON_TLDS + r")(?![\w-])"
+)
+# the dots a browser reads as one in a host name ("evil。com")
+_DOTS = str.maketrans({"\u3002": ".", "\uff61": "."})
+# embeddings, overrides and isolates: they turn the text after them around (U+202E
+# makes "Bob\u202emoc.live" show as "Bobevil.com"), beyond the name when unclosed
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def link_in_name(name: str) -> str | None:
+    """The part of a person's name that a mail program or browser would show as a link
+    (a web or e-mail address), or None. Names are mailed to strangers ("Hello <name>," to
+    whatever address was typed at registration, "<name> invites you" to a co-investigator),
+    where a link would come from this site. "St.John" and "J. R. R. Tolkien" are names."""
+    text = unicodedata.normalize("NFKC", name).translate(_DOTS)
+    for word in text.split():
+        if _SCHEME_WWW_MAIL.search(word) or _HOST.search(word):
+            return word
+    return None
+
+
+def bidi_control_in(text: str) -> str | None:
+    """The first character of ``text`` that turns the direction of the text after it
+    (U+202A-U+202E, U+2066-U+2069), written as its code point, or None."""
+    found = next((c for c in text if c in BIDI_CONTROLS), None)
+    return f"U+{ord(found):04X}" if found else None

@@ -19,12 +19,15 @@ from sqlalchemy.orm import Mapped, Session
 from opencall import auditlog, jobs
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.inputs import control_char
 from opencall.people.bibliography import BibliographyError, Work, clean_doi, parse_publications
 from opencall.people.domain import (
     LANGUAGES,
+    bidi_control_in,
     email_lookalike,
     fold_email,
     institution_key,
+    link_in_name,
     normalise_email,
 )
 from opencall.people.models import (
@@ -130,6 +133,7 @@ def register_user(
         raise DomainError("Your name is required.", field="name")
     if len(name) > 200:
         raise DomainError("Name is too long (200 characters at most).", field="name")
+    check_person_name(name)
     if language not in LANGUAGES:
         raise DomainError(
             "Language must be one of %(languages)s.",
@@ -721,6 +725,21 @@ def register_request_wait(
     return _throttle_wait(session, key, REGISTER_CLIENT_KIND, per_hour=per_hour, now=now)
 
 
+INVITE_SENDER_KIND = "invite_sender"
+
+
+def invite_sender_wait(
+    session: Session, user_id: int, *, per_hour: int, now: dt.datetime | None = None
+) -> int:
+    """The per-account limit on team invitations (each mails the address typed, with a
+    title the inviter chose), against one account mailing stranger after stranger
+    (invite, remove, invite the next): 0 when one more may go this hour, and then it is
+    counted (caller commits); else the seconds until it may."""
+    return _throttle_wait(
+        session, f"user:{user_id}", INVITE_SENDER_KIND, per_hour=per_hour, now=now
+    )
+
+
 def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
     """Change name, institution, country, language and expertise (validated first)."""
     name = " ".join(str(data.get("name", user.name) or "").split())
@@ -728,6 +747,7 @@ def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
         raise DomainError("Your name is required.", field="name")
     if len(name) > 200:
         raise DomainError("Name is too long (200 characters at most).", field="name")
+    check_person_name(name)
     language = str(data.get("language", user.language) or "")
     if language not in LANGUAGES:
         raise DomainError(
@@ -909,6 +929,26 @@ def _scope_ok(role: str, provider_id: int | None, call_id: int | None) -> None:
 def _matches(column: Mapped[int | None], value: int | None) -> ColumnElement[bool]:
     """``column`` equals ``value``, where None matches NULL (a role's unused scope)."""
     return column.is_(None) if value is None else column == value
+
+
+def check_person_name(name: str, *, field: str = "name") -> None:
+    """Refuse a person's name that carries a web or e-mail address, or a character that
+    turns the text around: names are mailed to whatever address was typed (a
+    registration's greeting, a team invitation), where either would pass as this site's."""
+    found = link_in_name(name)
+    if found:
+        raise DomainError(
+            "A name may not contain a web or e-mail address (%(found)s).",
+            field=field,
+            found=found[:60],
+        )
+    char = bidi_control_in(name)
+    if char:
+        raise DomainError(
+            "A name may not contain a character that turns the direction of the text (%(char)s).",
+            field=field,
+            char=char,
+        )
 
 
 def clean_email(email: str, *, check_deliverability: bool = False) -> str:
@@ -1196,6 +1236,14 @@ def _publication(user: User, w: Work, source: str) -> ReviewerPublication:
 
 
 def _check_work(w: Work) -> Work:
+    # an imported file's JSON may spell a NUL or a lone surrogate (\u0000, \ud800), and
+    # BibTeX may hold one as it is: the database refuses both (a 500 before)
+    for text in (w.title or "", w.doi or "", w.abstract or "", *w.authors):
+        bad = control_char(text)
+        if bad:
+            raise DomainError(
+                "Text may not contain control characters (%(char)s).", field="file", char=bad
+            )
     w.title = " ".join((w.title or "").split())
     if not w.title:
         raise DomainError("A publication needs a title.", field="title")

@@ -350,6 +350,20 @@ def invite(
     ``POST /api/v1/team-invitations/{id}/answer`` or on the site."""
     p = _pi(api, proposal_id)
     data = body.model_dump(exclude={"version"})
+    from opencall.people import services as people_services
+
+    settings = api.request.app.state.settings
+    inviter = api.require_user()
+    wait = people_services.invite_sender_wait(
+        api.db, inviter.id, per_hour=settings.invite_throttle_per_hour
+    )
+    if wait:
+        api.db.rollback()
+        raise ApiError(
+            429,
+            "You have sent many team invitations in the last hour. "
+            f"Try again in {max(1, -(-wait // 60))} minutes.",
+        )
     return _change(
         api,
         p,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from opencall.calls.policies import may_administer
+from opencall.errors import DomainError
 from opencall.people.models import User
 from opencall.proposals.models import Attachment, Proposal, TeamMember
 
@@ -23,6 +24,21 @@ def membership(proposal: Proposal, user: User | None) -> TeamMember | None:
         if m.status == "accepted" and m.user_id == user.id:
             return m
     return None
+
+
+def require_not_on_team(proposal: Proposal, actor_id: int | None) -> None:
+    """Refuse a staff decision on ``proposal`` (an override, a resolution, its reviewers
+    chosen by hand) by an account on its team: a chair or call manager may also apply
+    to the call. Accepted members only, so that inviting the chair to a team cannot
+    take the proposal out of the chair's hands."""
+    if actor_id is not None and any(
+        m.status == "accepted" and m.user_id == actor_id for m in proposal.members
+    ):
+        raise DomainError(
+            "You are on the team of this proposal: another member of the call's staff "
+            "decides on it.",
+            code="own_proposal",
+        )
 
 
 def pending_invitation(proposal: Proposal, user: User | None) -> TeamMember | None:

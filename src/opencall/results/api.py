@@ -18,6 +18,7 @@ from opencall.results import queries as q
 from opencall.results.models import PostAwardRecord
 from opencall.results.schemas import OutputIn
 from opencall.web.api import (
+    APPLY_OR_MANAGE,
     ERRORS,
     MAX_ID,
     NOT_FOUND,
@@ -137,7 +138,11 @@ def award(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> AwardOu
 
 
 @router.post(
-    "/awards/{proposal_id}/records", response_model=RecordOut, status_code=201, responses=ERRORS
+    "/awards/{proposal_id}/records",
+    response_model=RecordOut,
+    status_code=201,
+    responses=ERRORS,
+    dependencies=[APPLY_OR_MANAGE],
 )
 def add_record(
     body: RecordIn, proposal_id: int = id_param(), api: Api = Depends(get_api)
@@ -155,7 +160,12 @@ def add_record(
     return _record_out(rec)
 
 
-@router.put("/awards/{proposal_id}/records/{record_id}", response_model=RecordOut, responses=ERRORS)
+@router.put(
+    "/awards/{proposal_id}/records/{record_id}",
+    response_model=RecordOut,
+    responses=ERRORS,
+    dependencies=[APPLY_OR_MANAGE],
+)
 def update_record(
     body: RecordUpdate,
     proposal_id: int = id_param(),
@@ -170,7 +180,11 @@ def update_record(
 
 
 @router.post(
-    "/awards/{proposal_id}/outputs", response_model=OutputOut, status_code=201, responses=ERRORS
+    "/awards/{proposal_id}/outputs",
+    response_model=OutputOut,
+    status_code=201,
+    responses=ERRORS,
+    dependencies=[APPLY_OR_MANAGE],
 )
 def add_output(
     body: OutputIn, proposal_id: int = id_param(), api: Api = Depends(get_api)
@@ -185,6 +199,7 @@ def add_output(
     "/awards/{proposal_id}/outputs/import",
     response_model=ImportOut,
     status_code=201,
+    dependencies=[APPLY_OR_MANAGE],
     responses=ERRORS,
 )
 def import_outputs(

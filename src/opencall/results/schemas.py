@@ -11,15 +11,19 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from opencall.errors import DomainError
-from opencall.inputs import error_text
+from opencall.inputs import control_char, error_text
 from opencall.results.domain import KINDS, OUTPUT_KINDS
 
 Text = Field(default="", max_length=300)
 
 
 def _no_nul(value: Any) -> None:
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("text may not contain NUL characters")
+    """No NUL, other control character or lone surrogate in any text (an imported file's
+    JSON may spell them as escapes the request guard never saw; the database refuses
+    them, PostgreSQL a NUL and both a surrogate)."""
+    bad = control_char(value) if isinstance(value, str) else None
+    if bad:
+        raise ValueError(f"text may not contain control characters ({bad})")
     if isinstance(value, dict):
         for v in value.values():
             _no_nul(v)

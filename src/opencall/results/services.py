@@ -12,6 +12,7 @@ from opencall import auditlog
 from opencall.allocation.models import Award
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.inputs import shown
 from opencall.proposals.models import Proposal
 from opencall.results import domain as d
 from opencall.results import importers, policies
@@ -174,8 +175,8 @@ def import_outputs(
         except DomainError as exc:
             raise DomainError(
                 "%(where)s (%(title)s): %(message)s",
-                where=where,
-                title=str(entry.get("title", ""))[:60],
+                where=shown(where),
+                title=shown(str(entry.get("title", ""))[:60]),
                 message=exc,
             ) from exc
     seen = {_key(o.doi, o.title, o.year) for o in q.outputs_of(session, proposal.id)}

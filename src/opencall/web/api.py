@@ -5,9 +5,12 @@ Every route uses :func:`get_api`: one database session (the request's unit of
 work), the account behind ``Authorization: Bearer <token>`` (or None:
 anonymous, public data only), and the same policies as the pages. A refusal is
 404 (existence does not leak); a bad, revoked or expired token is 401. A token
-carries scopes: ``read`` (every token; every GET), ``review`` (submitting
-reviews) and ``manage`` (a call's management data); a route that needs a scope
-the token lacks answers 403 (:func:`needs`).
+carries scopes: ``read`` (every token; every GET), ``apply`` (an applicant's own
+proposals and awards), ``review`` (submitting reviews) and ``manage`` (a call's
+management data); a route that needs a scope the token lacks answers 403
+(:func:`needs`, :func:`needs_any`). A token that carries ``read`` alone writes nothing,
+whatever scope a write route declares (or forgot to declare): :func:`get_api` refuses
+its POST, PUT, PATCH and DELETE before the route runs.
 
 This package sits below the features: the token lookup (``people``) is
 injected by ``app.py`` through :func:`install` (see docs/adr/0008-shared-web-layer.md).
@@ -33,6 +36,7 @@ from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from opencall.errors import DomainError
+from opencall.inputs import control_char
 from opencall.logging_setup import set_user
 from opencall.web.i18n import error_json, negotiate
 from opencall.web.pages import MAX_ID as MAX_ID  # ids are 32-bit columns
@@ -50,6 +54,10 @@ TokenLoader = Callable[[Session, str], "_Found | None"]
 
 bearer = HTTPBearer(auto_error=False, description="A personal API token (see /account/tokens)")
 MAX_LIMIT = 200
+#: the methods that only read; every other one is a write
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: the scopes that allow some write (``read`` allows none)
+WRITE_SCOPES = frozenset({"apply", "review", "manage"})
 SLUG = Path(min_length=1, max_length=80)
 
 
@@ -171,24 +179,54 @@ def get_api(
             db.commit()  # last_used_at
         api = Api(db, user, request, scopes)
         api.require_scope("read")
+        if user is not None and request.method not in READ_METHODS and not scopes & WRITE_SCOPES:
+            raise ApiError(403, _lacks(_declared_scopes(request) or sorted(WRITE_SCOPES)))
         yield api
     finally:
         db.close()
 
 
+def _lacks(scopes: Sequence[str]) -> str:
+    return f"this token lacks the {' or '.join(repr(sc) for sc in scopes)} scope"
+
+
+def _declared_scopes(request: Request) -> list[str]:
+    """The scopes the matched route asks for (through :func:`needs`/:func:`needs_any`)."""
+    route = request.scope.get("route")
+    found: list[str] = []
+    todo = [getattr(route, "dependant", None)]
+    while todo:
+        dep = todo.pop()
+        if dep is None:
+            continue
+        found += [sc for sc in getattr(dep.call, "scopes", ()) if sc not in found]
+        todo += dep.dependencies
+    return found
+
+
 def needs(scope: str) -> Any:
     """A route dependency: the token must carry ``scope`` (anonymous calls are left to
     the route, which answers 401 or shows public data)."""
+    return needs_any(scope)
+
+
+def needs_any(*scopes: str) -> Any:
+    """A route dependency: the token must carry one of ``scopes`` (a route two kinds of
+    people write through, each with their own scope, names both)."""
 
     def check(api: Api = Depends(get_api)) -> None:
-        api.require_scope(scope)
+        if api.user is not None and not api.scopes & set(scopes):
+            raise ApiError(403, _lacks(scopes))
 
+    check.scopes = scopes  # type: ignore[attr-defined]  # read by _declared_scopes
     return Depends(check)
 
 
 REVIEW = needs("review")
 MANAGE = needs("manage")
 APPLY = needs("apply")  # an applicant's writes to their own proposals
+# an award's post-award records and results: its team (apply) or the user office (manage)
+APPLY_OR_MANAGE = needs_any("apply", "manage")
 
 
 def install(app: FastAPI, token_user: TokenLoader) -> None:
@@ -298,8 +336,8 @@ def _decode_cursor(cursor: str, kinds: list[type]) -> list[Any]:
                 and math.isfinite(v)
             ):
                 values.append(float(v))
-            elif kind is str and isinstance(v, str):
-                values.append(v)
+            elif kind is str and isinstance(v, str) and control_char(v) is None:
+                values.append(v)  # no NUL or lone surrogate (JSON may spell them)
             else:
                 raise ValueError("wrong type")
         return values

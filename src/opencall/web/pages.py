@@ -30,6 +30,7 @@ from urllib.parse import quote
 import jinja2
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.middleware.gzip import GZipMiddleware
@@ -653,6 +654,30 @@ def install(
             return _error_page(request, 404)
         return _error_page(request, 400, exc)
 
+    @app.exception_handler(IntegrityError)
+    async def same_moment(request: Request, exc: IntegrityError) -> Response:
+        """Two writes of the same thing at once (a double click, two tabs): the second to
+        commit breaks a unique key the first one's row now holds. Its unit of work is
+        rolled back (nothing of it is kept) and it is told so, 409, not a 500. Any other
+        broken constraint is a fault of ours, and answers 500."""
+        if not unique_violation(exc):
+            raise exc
+        log.warning("write refused, a concurrent one came first: %s", exc.orig)
+        return _error_page(request, 409, MSG_SAME_MOMENT)
+
+
+MSG_SAME_MOMENT = N_(
+    "Someone else saved this at the same moment; nothing was changed. Reload the page and "
+    "try again."
+)
+
+
+def unique_violation(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is a unique key broken (PostgreSQL's SQLSTATE 23505, SQLite's
+    "UNIQUE constraint failed"), not another constraint."""
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
+
 
 MSG_500 = N_("Something went wrong on our side; nothing was changed. Please try again.")
 
@@ -686,6 +711,7 @@ ERROR_TITLES = {
     403: N_("This request was refused."),
     404: N_("Page not found."),
     405: N_("This request could not be handled."),
+    409: N_("This request could not be handled."),
     413: N_("The file is too large."),
 }
 

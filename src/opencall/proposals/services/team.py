@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.models import Country, User
-from opencall.people.services import clean_email, get_or_create_institution
+from opencall.people.services import check_person_name, clean_email, get_or_create_institution
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.proposals.schemas import MemberInvite
 from opencall.proposals.services.editing import (
@@ -37,6 +37,7 @@ def invite_member(
 ) -> TeamMember:
     require_editable(proposal, now, session=session)
     inv = validated(MemberInvite, data)
+    check_person_name(inv.name)
     email = clean_email(inv.email)
     if any(m.email == email for m in proposal.members):
         raise DomainError("This person is already on the team.", field="email")

@@ -11,11 +11,25 @@ from opencall.proposals.access import found_for, proposal_for
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.proposals.views.editor import editor, save_change, stale, try_change
 from opencall.web.forms import MSG_INVALID, MSG_REQUIRED, MSG_TOO_LONG
-from opencall.web.i18n import Translator
+from opencall.web.i18n import N_, Translator
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, get_page, render_mail
 
 router = APIRouter()
+
+MSG_INVITES_THROTTLED = N_(
+    "You have sent many team invitations in the last hour. Try again in %(minutes)s minutes."
+)
+
+
+def _invite_wait(page: Page) -> int:
+    """The per-account invitation limit: 0 and counted (committed with the invitation),
+    or the seconds to wait."""
+    from opencall.people import services as people_services
+
+    return people_services.invite_sender_wait(
+        page.db, page.user.id, per_hour=page.settings.invite_throttle_per_hour
+    )
 
 
 @router.post("/proposals/{proposal_id}/team", response_class=HTMLResponse)
@@ -32,6 +46,11 @@ def invite(proposal_id: int, page: Page = Depends(get_page)) -> Response:
         elif len(data[k]) > limit:
             errors[k] = page._(MSG_TOO_LONG, max=limit)
     if not errors:
+        wait = _invite_wait(page)
+        if wait:
+            minutes = max(1, -(-wait // 60))
+            errors["form"] = page._(MSG_INVITES_THROTTLED, minutes=minutes)
+            return editor(page, proposal, 429, invite=data, invite_errors=errors)
         refused = try_change(
             page,
             proposal,

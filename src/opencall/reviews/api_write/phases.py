@@ -101,7 +101,7 @@ def run_step(
             payload["days"] = body.days
         if body.start:
             payload["start"] = body.start.isoformat()
-    job = jobs.enqueue(
+    job = jobs.enqueue_once(  # the one already queued or running, if any
         api.db,
         cycle.STEPS[step].kind,
         payload,

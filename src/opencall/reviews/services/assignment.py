@@ -18,6 +18,7 @@ from opencall.calls.schemas import review_settings
 from opencall.errors import DomainError
 from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal
+from opencall.proposals.policies import require_not_on_team
 from opencall.reviews import queries as q
 from opencall.reviews.models import AffinityScore, ReviewAssignment
 from opencall.runs import Progress, Solve, SolverRun, inputs_hash_with_rows, record_run
@@ -351,6 +352,7 @@ def add_assignment(
     rs = review_settings(call.review_settings)
     if proposal.call_id != call.id:
         raise DomainError("Not found", code="not_found")
+    require_not_on_team(proposal, actor_id)
     if not reviewer.is_active:
         raise DomainError("This account is deactivated; it cannot be given proposals.")
     if q.is_conflicted(session, proposal.id, reviewer.id):
@@ -429,5 +431,8 @@ def remove_assignment(
 ) -> None:
     if assignment.status == "submitted":
         raise DomainError("A submitted review cannot be unassigned.")
+    proposal = session.get(Proposal, assignment.proposal_id)
+    if proposal is not None:
+        require_not_on_team(proposal, actor_id)
     assignment.status = "removed"
     _audit_assignment(session, "assignment.removed", assignment, actor_id=actor_id, reason=reason)

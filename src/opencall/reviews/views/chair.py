@@ -175,7 +175,7 @@ def run_step(slug: str, step: str, page: Page = Depends(get_page)) -> Response:
                 payload["start"] = dt.date.fromisoformat(start).isoformat()
         except ValueError:
             return cockpit_error(page, call, page._(MSG_INVALID))
-    job = jobs.enqueue(
+    job = jobs.enqueue_once(  # the one already queued or running, if any
         page.db,
         cycle.STEPS[step].kind,
         payload,
