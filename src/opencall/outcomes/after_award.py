@@ -11,13 +11,14 @@ not mistaken for a barren one), its median with a seeded bootstrap 95 % interval
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from opencall.outcomes.domain import share, wilson_interval
+from opencall.outcomes.domain import TOTAL, share, suppress_small_cells, wilson_interval
 
 #: The stages after "awarded", in order; each needs the one before it.
 AFTER_STAGES: tuple[str, ...] = ("used", "completed", "produced_results")
@@ -117,6 +118,63 @@ def after_award_funnel(
                 previous = k
             else:
                 previous = sum(1 for r in members if reached(r, "used"))
+    return out
+
+
+#: The disjoint states of an award after it (used, completed, produced results), and
+#: the stages each one counts in: the stage counts are sums of these.
+STATES: dict[tuple[bool, bool, bool], str] = {
+    (False, False, False): "none",
+    (False, False, True): "results",
+    (True, False, False): "used",
+    (True, False, True): "used_results",
+    (True, True, False): "completed",
+    (True, True, True): "completed_results",
+}
+
+
+def _state(row: AfterAwardRow) -> str:
+    used, completed = reached(row, "used"), reached(row, "completed")
+    return STATES[(used, completed, reached(row, "produced_results"))]
+
+
+def _in_stage(state: str, stage: str) -> bool:
+    key = next(k for k, v in STATES.items() if v == state)
+    return key[AFTER_STAGES.index(stage)]
+
+
+def public_funnel(
+    rows: Sequence[AfterAwardRow],
+    by: str,
+    order: Sequence[str] | None = None,
+    min_cell: int = 5,
+) -> list[dict[str, Any]]:
+    """:func:`after_award_funnel` safe to publish, as plain rows: ``count`` (with its
+    share and interval) is None where ``hidden``.
+
+    The awards of each group are public (the list of awarded programmes names each PI's
+    country), so a small group is a group of named people. The table suppressed is the
+    disjoint one, groups x states (:data:`STATES`, states nobody is in left out), with
+    its totals known to the reader (``suppress_small_cells(known_totals=True)``): cells
+    under ``min_cell`` are hidden, and enough others that none can be worked out from
+    the rest, the "All" row included. A stage count is published only when every state
+    it sums is; the page decides whether to show a share."""
+    members = {g: m for g, m in _grouped(rows, by, order).items() if g != "all"}
+    states = [s for s in STATES.values() if any(_state(r) == s for r in rows)]
+    table = {
+        g: {s: sum(1 for r in m if _state(r) == s) for s in states} for g, m in members.items()
+    }
+    sup = suppress_small_cells(table, min_cell, known_totals=True) if states else None
+    out = []
+    for full in after_award_funnel(rows, by, order):
+        line = TOTAL if full.group == "all" else full.group
+        vals = [sup.values[(line, s)] for s in states if _in_stage(s, full.stage)] if sup else []
+        hidden = any(v is None for v in vals)
+        row = dataclasses.asdict(full)
+        row.update(stage_rate=None, hidden=hidden)
+        if hidden:
+            row.update(count=None, rate=None, rate_low=None, rate_high=None)
+        out.append(row)
     return out
 
 

@@ -471,12 +471,16 @@ def cached_report(
 
 
 PUBLIC_AFTER_AWARD: ReadCache[dict[str, Any]] = ReadCache(size=16)
+#: Public after-award counts under this are hidden (``after_award.public_funnel``).
+PUBLIC_MIN_CELL = 5
+LOW_INCOME = ("low", "lower-middle")
 
 
 def public_after_award(session: Session, call: Call) -> dict[str, Any]:
     """The figures of the public after-award page, as plain data (group keys, counts and
     intervals; the page labels them): the call's funnel after the award by income group
-    and UN region, the time to a first result by income group, and for each cycle of the
+    and UN region with small cells hidden (``after_award.public_funnel``: a count is None
+    where hidden), the time to a first result by income group, and for each cycle of the
     facility with awards (``call_id``) the awards and those with results, overall and for
     low and lower-middle income. Anyone may ask for the page, and a facility's ten
     cycles are seconds of reading: kept while the rows it read are unchanged (and for
@@ -492,11 +496,21 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
             reader, fresh, applicant_records(reader, fresh), today
         )
         funnels = {
-            by: [dataclasses.asdict(r) for r in aa.after_award_funnel(rows, by, order.get(by))]
+            by: aa.public_funnel(rows, by, order.get(by), PUBLIC_MIN_CELL)
             for by in ("income_group", "un_region")
         }
+        produced = {
+            r["group"]: r["count"]
+            for r in funnels["income_group"]
+            if r["stage"] == "produced_results"
+        }
         times = [
-            dataclasses.asdict(t)
+            {
+                **dataclasses.asdict(t),
+                # a median is shown only beside a published count of five or more results
+                "shown": (produced.get(t.group) or 0) >= PUBLIC_MIN_CELL
+                and t.median_days is not None,
+            }
             for t in aa.time_to_first_result(rows, "income_group", order["income_group"])
         ]
         cycles = []
@@ -506,15 +520,23 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
                 if c.id == call_id
                 else after_award_data.rows_for_call(reader, c, applicant_records(reader, c), today)
             )
-            low = [r for r in c_rows if r.groups.get("income_group") in ("low", "lower-middle")]
+            # the cycle's figures as its own public funnel has them (the same cells hidden)
+            funnel = aa.public_funnel(
+                c_rows, "income_group", order["income_group"], PUBLIC_MIN_CELL
+            )
+            made = {r["group"]: r["count"] for r in funnel if r["stage"] == "produced_results"}
+            low = [r for r in c_rows if r.groups.get("income_group") in LOW_INCOME]
+            low_made = [made[g] for g in LOW_INCOME if g in made]
             cycles.append(
                 {
                     "call_id": c.id,
                     "cycle": f"{c.code} ({c.cycle})",
                     "awarded": len(c_rows),
-                    "produced": sum(1 for r in c_rows if r.produced_results),
+                    "produced": made.get("all", 0),
                     "low_awarded": len(low),
-                    "low_produced": sum(1 for r in low if r.produced_results),
+                    "low_produced": None
+                    if any(v is None for v in low_made)
+                    else sum(v or 0 for v in low_made),
                 }
             )
         return {"funnels": funnels, "times": times, "cycles": cycles}

@@ -1,0 +1,51 @@
+"""A call with many awards, their PIs in the countries given: the after-award figures
+of a provider's call, built through the real services (decisions written directly)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from opencall.allocation.models import Award, Decision
+from opencall.calls.models import Call
+from opencall.proposals import services as prop_services
+from opencall.proposals.models import Proposal
+from tests import factories as F
+
+RELEASED = F.NOW + dt.timedelta(days=45)
+
+
+def awarded_samples_call(
+    s: Session, countries: Sequence[str], *, mass_mg: float = 100.0
+) -> tuple[Call, list[Proposal]]:
+    """A samples call whose every proposal (one per PI country, in order) is awarded
+    ``mass_mg``; decisions released on ``RELEASED`` and results published."""
+    call, pool = F.samples_call(s)
+    props = []
+    for iso3 in countries:
+        pi = F.user(s, country=iso3)
+        p = prop_services.create_proposal(
+            s, call, pi, title=f"Ages in {iso3}", abstract="a", science_case="b", now=F.NOW
+        )
+        prop_services.add_request(
+            s,
+            p,
+            "sample",
+            {"sample_type": "CE-5 regolith", "mass_mg": mass_mg, "techniques": "SIMS",
+             "destructive": False},
+            pool_id=pool.id,
+            now=F.NOW,
+        )  # fmt: skip
+        prop_services.submit(s, p, actor_id=pi.id, now=F.NOW)
+        props.append(p)
+    prop_services.close_call(s, call, now=F.NOW + dt.timedelta(days=31), reason="test")
+    for p in props:
+        s.add(Decision(call_id=call.id, proposal_id=p.id, outcome="awarded", explanation="x"))
+        s.add(Award(call_id=call.id, proposal_id=p.id, request_id=p.requests[0].id,
+                    pool_id=pool.id, amount=mass_mg))  # fmt: skip
+    call.decisions_released_at = RELEASED
+    call.status = "published"
+    s.flush()
+    return call, props
