@@ -41,6 +41,9 @@ class AfterAwardRow:
     follow_up: Mapping[str, Any] = field(default_factory=dict)
     #: its results by kind (publication, dataset, software): how many of each
     outputs: Mapping[str, int] = field(default_factory=dict)
+    #: what it was given and used (``results.domain.use_figures``): flat figures that add
+    #: up over awards (``awarded:h``, ``used:h``, ``lost_hours:weather``, ``loans``, ...)
+    use: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,49 @@ class FollowUpRow:
     area_ha: float
     yields: int
     median_yield_ratio: float | None
+    #: participants with a follow-up report, and women among the people they trained
+    participants: int = 0
+    people_trained_women: float = 0.0
+    #: demonstration sites still running a year and three years after the award, and
+    #: the participants reporting then (``results.domain.SITES_RUNNING_AFTER_YEARS``)
+    sites_running_1y: float = 0.0
+    reporting_1y: int = 0
+    sites_running_3y: float = 0.0
+    reporting_3y: int = 0
+
+
+@dataclass(frozen=True)
+class UseRow:
+    """A group's use of its awards: of ``awarded`` awards, the figures of
+    ``results.domain.use_figures`` summed (awarded and used by unit, hours lost by
+    reason, loans returned on time, late, overdue and consumed, samples taken, course
+    participants by gender), and the results per award (``publications_per_award``)."""
+
+    group: str
+    awarded: int
+    figures: Mapping[str, float]
+    publications: int
+    publications_per_award: float | None
+
+
+def use_by_group(
+    rows: Sequence[AfterAwardRow], by: str, order: Sequence[str] | None = None
+) -> list[UseRow]:
+    """Per group (and "all"): the awards' use figures summed, key by key."""
+    out = []
+    keys = sorted({k for r in rows for k in r.use})
+    for g, members in _grouped(rows, by, order).items():
+        pubs = sum(int(r.outputs.get("publication", 0)) for r in members)
+        out.append(
+            UseRow(
+                group=g,
+                awarded=len(members),
+                figures={k: float(sum(r.use.get(k, 0.0) for r in members)) for k in keys},
+                publications=pubs,
+                publications_per_award=pubs / len(members) if members else None,
+            )
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -246,6 +292,12 @@ def follow_up(
                 area_ha=sum(float(f.get("area_ha", 0)) for f in reports),
                 yields=len(ratios),
                 median_yield_ratio=float(np.median(ratios)) if ratios else None,
+                participants=sum(int(f.get("participants", 0)) for f in reports),
+                people_trained_women=sum(float(f.get("people_trained_women", 0)) for f in reports),
+                sites_running_1y=sum(float(f.get("sites_running_1y", 0)) for f in reports),
+                reporting_1y=sum(int(f.get("reporting_1y", 0)) for f in reports),
+                sites_running_3y=sum(float(f.get("sites_running_3y", 0)) for f in reports),
+                reporting_3y=sum(int(f.get("reporting_3y", 0)) for f in reports),
             )
         )
     return out

@@ -590,7 +590,8 @@ def report_json(data: dict[str, Any]) -> str:
 
 
 def report_csv(data: dict[str, Any]) -> str:
-    """The funnel tables as one CSV (grouping, group, stage, counts, rates, amounts).
+    """The funnel tables as one CSV (grouping, group, stage, counts, rates, amounts),
+    then the after-award section (:func:`after_award_csv_rows`).
 
     The ``amount_*`` columns add every unit together; a call with resources in several
     units (berths and dives) also gets one ``amount:<unit>`` column per unit, the stage's
@@ -636,7 +637,38 @@ def report_csv(data: dict[str, Any]) -> str:
                     *(r["amounts"].get(u, 0.0) for u in units),
                 ]
             )
+    for row in after_award_csv_rows(data.get("after_award") or {}):
+        w.writerow(row + [""] * (6 + len(units)))
     return buf.getvalue()
+
+
+def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
+    """The report's after-award section as CSV rows (grouping, group, stage, count,
+    applied, rate, rate_low, rate_high), the figures of the JSON and the page: stage
+    ``after_award:<stage>`` (count of the awarded in ``applied``, share and interval),
+    ``use:<figure>`` (``results.domain.use_figures`` summed: awarded and used by unit,
+    hours lost, loans, samples, participants), ``results:<kind>``, and
+    ``follow_up:<figure>`` (people trained, women among them, sites set up and
+    running), each group's total in ``count``."""
+    out: list[list[Any]] = []
+    for by, stage_rows in (aa.get("funnels") or {}).items():
+        for r in stage_rows:
+            out.append(
+                [by, r["group"], f"after_award:{r['stage']}", r["count"], r["awarded"],
+                 r["rate"], r["rate_low"], r["rate_high"]]
+            )  # fmt: skip
+        for u in (aa.get("use") or {}).get(by, []):
+            figures = {**u["figures"], "publications_per_award": u["publications_per_award"]}
+            for key, value in figures.items():
+                out.append([by, u["group"], f"use:{key}", value, u["awarded"], "", "", ""])
+        for x in (aa.get("results") or {}).get(by, []):
+            for key in ("with_results", "publications", "datasets", "software"):
+                out.append([by, x["group"], f"results:{key}", x[key], x["awarded"], "", "", ""])
+        for f in (aa.get("follow_up") or {}).get(by, []):
+            for key in ("reporting", "participants", "people_trained", "people_trained_women",
+                        "demo_sites", "sites_running_1y", "sites_running_3y", "area_ha"):  # fmt: skip
+                out.append([by, f["group"], f"follow_up:{key}", f[key], f["awarded"], "", "", ""])
+    return out
 
 
 # --------------------------------------------------------------------------- reviewer effects
