@@ -147,6 +147,8 @@ def test_every_output_says_the_same_figures(web: Web) -> None:
     for g, figures in use.items():
         for key, value in figures.items():
             assert float(got[("income_group", g, f"use:{key}")]) == value, (g, key)
+    share = data["after_award"]["result_shares"]["ldc"][0]
+    assert got[("ldc", share["group"], "result_share")] == str(share["results"])
     used = next(r for r in data["after_award"]["funnels"]["ldc"] if r["group"] == "all")
     assert got[("ldc", "all", "after_award:used")] == str(used["count"])
     # each award's own figures add up to the report's

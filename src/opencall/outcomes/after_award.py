@@ -462,3 +462,90 @@ def cycle_trend(
                 )
             )
     return out
+
+
+#: Awards a group (and the rest) needs before its share of results is judged against
+#: its share of awards (as the report's tests, ``outcomes.stats.MIN_TEST_N``).
+MIN_JUDGED_AWARDS = 20
+
+
+@dataclass(frozen=True)
+class ResultShareRow:
+    """A group's share of the results (publications, datasets, software) beside its
+    share of the awards, and the difference, each with a 95 % interval: Wilson for the
+    share of awards; for the share of results and the difference a bootstrap that
+    resamples awards (an award's results are not independent of one another, so the
+    results are never treated as the sample). ``judged`` is False where the group or
+    the rest has fewer than ``MIN_JUDGED_AWARDS`` awards, or there are no results: the
+    estimates stand, with their (wide) intervals, but no statement is made."""
+
+    group: str
+    awards: int
+    award_share: float | None
+    award_share_low: float
+    award_share_high: float
+    results: int
+    result_share: float | None
+    result_share_low: float | None
+    result_share_high: float | None
+    difference: float | None
+    difference_low: float | None
+    difference_high: float | None
+    judged: bool
+
+
+def result_shares(
+    rows: Sequence[AfterAwardRow],
+    by: str,
+    order: Sequence[str] | None = None,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> list[ResultShareRow]:
+    """Per group: its share of the call's results against its share of the awards."""
+    n = len(rows)
+    results = np.array([sum(int(v) for v in r.outputs.values()) for r in rows], dtype=float)
+    total = float(results.sum())
+    groups = {g: m for g, m in _grouped(rows, by, order).items() if g != "all"}
+    member = {g: np.array([r.groups.get(by, "unknown") == g for r in rows]) for g in groups}
+    # the bootstrap, 100 replicates at a time (a provider's call has thousands of awards)
+    boot: dict[str, tuple[list[float], list[float]]] = {g: ([], []) for g in groups}
+    rng = np.random.default_rng(seed)
+    for start in range(0, n_boot if total and n else 0, 100):
+        idx = rng.integers(0, n, (min(100, n_boot - start), n))
+        got, tot = results[idx], results[idx].sum(axis=1)
+        ok = tot > 0
+        for g, mask in member.items():
+            in_g = mask[idx]
+            boot[g][0].extend(((got * in_g).sum(axis=1)[ok] / tot[ok]).tolist())
+            boot[g][1].extend(in_g.mean(axis=1)[ok].tolist())
+    out = []
+    for g, members in groups.items():
+        mine = member[g]
+        k = len(members)
+        a_share, a_lo, a_hi = share(k, n)
+        got_g = float(results[mine].sum()) if n else 0.0
+        r_share = got_g / total if total else None
+        r_lo = r_hi = d_lo = d_hi = None
+        if boot[g][0]:
+            rs, aws = np.array(boot[g][0]), np.array(boot[g][1])
+            r_lo, r_hi = (float(x) for x in np.quantile(rs, [0.025, 0.975]))
+            d_lo, d_hi = (float(x) for x in np.quantile(rs - aws, [0.025, 0.975]))
+        out.append(
+            ResultShareRow(
+                group=g,
+                awards=k,
+                award_share=a_share,
+                award_share_low=a_lo,
+                award_share_high=a_hi,
+                results=int(got_g),
+                result_share=r_share,
+                result_share_low=r_lo,
+                result_share_high=r_hi,
+                difference=None if r_share is None or a_share is None else r_share - a_share,
+                difference_low=d_lo,
+                difference_high=d_hi,
+                judged=bool(total) and min(k, n - k) >= MIN_JUDGED_AWARDS,
+            )
+        )
+    return out

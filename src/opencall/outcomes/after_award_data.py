@@ -82,6 +82,7 @@ def section(
         "follow_up": {},
         "results": {},
         "use": {},
+        "result_shares": {},
     }
     for by in BYS:
         if any(r.follow_up for r in rows):
@@ -89,6 +90,9 @@ def section(
                 dataclasses.asdict(r) for r in aa.follow_up(rows, by, ORDER.get(by))
             ]
         out["use"][by] = [dataclasses.asdict(r) for r in aa.use_by_group(rows, by, ORDER.get(by))]
+        out["result_shares"][by] = [
+            dataclasses.asdict(r) for r in aa.result_shares(rows, by, ORDER.get(by), seed=seed)
+        ]
         out["results"][by] = [
             dataclasses.asdict(r) for r in aa.results_by_kind(rows, by, ORDER.get(by))
         ]

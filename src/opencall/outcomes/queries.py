@@ -649,7 +649,10 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
     ``use:<figure>`` (``results.domain.use_figures`` summed: awarded and used by unit,
     hours lost, loans, samples, participants), ``results:<kind>``, and
     ``follow_up:<figure>`` (people trained, women among them, sites set up and
-    running), each group's total in ``count``."""
+    running), each group's total in ``count``; ``result_share`` (the group's results in
+    ``count``, its awards in ``applied``, its share of the results and interval) and
+    ``result_share:difference`` (``count``: whether it is judged; the share of results
+    minus the share of awards and its interval)."""
     out: list[list[Any]] = []
     for by, stage_rows in (aa.get("funnels") or {}).items():
         for r in stage_rows:
@@ -664,6 +667,15 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
         for x in (aa.get("results") or {}).get(by, []):
             for key in ("with_results", "publications", "datasets", "software"):
                 out.append([by, x["group"], f"results:{key}", x[key], x["awarded"], "", "", ""])
+        for x in (aa.get("result_shares") or {}).get(by, []):
+            out.append(
+                [by, x["group"], "result_share", x["results"], x["awards"], x["result_share"],
+                 x["result_share_low"], x["result_share_high"]]
+            )  # fmt: skip
+            out.append(
+                [by, x["group"], "result_share:difference", x["judged"], x["awards"],
+                 x["difference"], x["difference_low"], x["difference_high"]]
+            )  # fmt: skip
         for f in (aa.get("follow_up") or {}).get(by, []):
             for key in ("reporting", "participants", "people_trained", "people_trained_women",
                         "demo_sites", "sites_running_1y", "sites_running_3y", "area_ha"):  # fmt: skip

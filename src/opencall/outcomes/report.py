@@ -10,6 +10,7 @@ from typing import Any
 
 from opencall.facilities.domain import unit_label
 from opencall.outcomes import queries
+from opencall.outcomes.after_award import MIN_JUDGED_AWARDS
 from opencall.outcomes.stats import MIN_TEST_N
 from opencall.web.i18n import N_
 from opencall.web.labels import UNITS
@@ -428,6 +429,74 @@ def use_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     return {"title": tr(USE_TITLES[by]), "columns": cols, "rows": rows, "note": ""}
 
 
+RESULT_SHARE_TITLES = {
+    "income_group": N_("Share of the results beside share of the awards, by income group"),
+    "un_region": N_("Share of the results beside share of the awards, by UN region"),
+    "ldc": N_("Share of the results beside share of the awards: least developed countries"),
+}
+
+
+def _span(v: float | None, lo: float | None, hi: float | None, signed: bool = False) -> str:
+    if v is None:
+        return "–"
+
+    def f(x: float) -> str:
+        return f"{100 * x:+.0f}" if signed else f"{100 * x:.0f}"
+
+    text = f(v) if signed else f"{f(v)} %"
+    return text if lo is None or hi is None else f"{text} [{f(lo)}, {f(hi)}]"
+
+
+def result_share_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """A grouping's share of the results (publications, datasets, software) beside its
+    share of the awards (``after_award.result_shares``), with 95 % intervals and the
+    judgement: a difference is stated only where both the group and the rest hold
+    enough awards and the interval excludes zero."""
+    rows = []
+    for x in data["after_award"].get("result_shares", {}).get(by, []):
+        if not x["judged"]:
+            flag = tr(FLAG_LABELS["too few"])
+        elif x["difference_low"] is not None and x["difference_low"] > 0:
+            flag = tr(N_("More than its share of the awards"))
+        elif x["difference_high"] is not None and x["difference_high"] < 0:
+            flag = tr(N_("Less than its share of the awards"))
+        else:
+            flag = tr(FLAG_LABELS["tested"])
+        rows.append(
+            [
+                _group(tr, x["group"]),
+                str(x["awards"]),
+                _span(x["award_share"], x["award_share_low"], x["award_share_high"]),
+                str(x["results"]),
+                _span(x["result_share"], x["result_share_low"], x["result_share_high"]),
+                _span(x["difference"], x["difference_low"], x["difference_high"], signed=True),
+                flag,
+            ]
+        )
+    return {
+        "title": tr(RESULT_SHARE_TITLES[by]),
+        "columns": [
+            tr(N_("Group")),
+            tr(N_("Awarded")),
+            tr(N_("Share of awards")),
+            tr(N_("Results")),
+            tr(N_("Share of results")),
+            tr(N_("Difference (points)")),
+            tr(N_("Judgement")),
+        ],
+        "rows": rows,
+        "note": tr(
+            N_(
+                "95 %% intervals: Wilson for the share of awards; for the share of results "
+                "and the difference, a bootstrap that resamples awards (an award's results "
+                "are not independent). No judgement where the group or the rest has fewer "
+                "than %(n)s awards."
+            ),
+            n=MIN_JUDGED_AWARDS,
+        ),
+    }
+
+
 USE_TITLES = {
     "income_group": N_("What the awards used, by income group"),
     "un_region": N_("What the awards used, by UN region"),
@@ -694,6 +763,11 @@ def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
             if data.get("after_award", {}).get("funnels", {}).get(by)
             for make in (after_award_table, use_table)
         ],
+        "result_shares": [
+            result_share_table(tr, data, by)
+            for by in ("ldc", "income_group", "un_region")
+            if data.get("after_award", {}).get("result_shares", {}).get(by)
+        ],
     }
 
 
@@ -716,6 +790,7 @@ def report_pdf(
         *effects_tables,
         *doc["context"],
         *doc["after_award"],
+        *doc["result_shares"],
     ]
     return render_report_pdf(
         {
