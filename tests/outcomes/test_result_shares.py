@@ -44,3 +44,19 @@ def test_a_small_group_gets_intervals_but_no_judgement() -> None:
     # no results at all: shares of results are undefined, never 0 %
     none = aa.result_shares(_rows(3, 0, 0), "ldc")
     assert none[0].result_share is None and not none[0].judged
+
+
+def test_the_share_of_the_used_with_results_never_exceeds_one() -> None:
+    """Results may come without a recorded use (a paper from an award whose team never
+    recorded a session): the share of the awards used that produced results counts
+    only the used ones, never 2 of 1."""
+    rows = [
+        aa.AfterAwardRow("a", {"ldc": "LDC"}, used=True),
+        aa.AfterAwardRow("b", {"ldc": "LDC"}, produced_results=True),
+        aa.AfterAwardRow("c", {"ldc": "LDC"}, produced_results=True),
+    ]
+    funnel = {(r.group, r.stage): r for r in aa.after_award_funnel(rows, "ldc")}
+    produced = funnel[("all", "produced_results")]
+    assert produced.count == 2 and produced.previous == 1
+    assert produced.stage_rate == 0.0
+    assert all(r.stage_rate is None or 0 <= r.stage_rate <= 1 for r in funnel.values())

@@ -104,6 +104,10 @@ def after_award_funnel(
         for stage in AFTER_STAGES:
             k = sum(1 for r in members if reached(r, stage))
             rate, lo, hi = share(k, n)
+            # of those at the previous stage, how many reached this one (results: of the
+            # awards used, those with results; an award may have results without a
+            # recorded use, which is in ``count`` but not in this share)
+            on = sum(1 for r in members if reached(r, stage) and reached(r, "used"))
             out.append(
                 StageRow(
                     group=g,
@@ -114,7 +118,7 @@ def after_award_funnel(
                     rate_low=lo,
                     rate_high=hi,
                     previous=previous,
-                    stage_rate=k / previous if previous else None,
+                    stage_rate=(on if stage != "used" else k) / previous if previous else None,
                 )
             )
             if stage != "completed":  # results are counted over the awarded who used
