@@ -110,3 +110,40 @@ def test_one_group_or_none_is_published_without_error() -> None:
     assert aa.public_funnel([], "income_group") == [
         r for r in aa.public_funnel([], "income_group") if r["group"] == "all"
     ]
+
+
+def test_random_calls_never_publish_a_small_or_derivable_group_count() -> None:
+    """Seeded random calls (2-6 groups, 1-40 awards each): no group of fewer than five
+    awards has a published count that says more than the whole call does, and no stage
+    leaves exactly one group hidden beside a published "All"."""
+    import random
+
+    from opencall.outcomes import after_award as aa
+
+    rnd = random.Random(7)
+    for _ in range(60):
+        rows = []
+        for g in range(rnd.randint(2, 6)):
+            for i in range(rnd.choice([1, 2, 3, 6, 12, 40])):
+                used = rnd.random() < 0.7
+                rows.append(
+                    aa.AfterAwardRow(
+                        f"{g}-{i}",
+                        {"income_group": f"g{g}"},
+                        used=used,
+                        completed=used and rnd.random() < 0.5,
+                        produced_results=rnd.random() < 0.4,
+                    )
+                )
+        out = aa.public_funnel(rows, "income_group")
+        for stage in aa.AFTER_STAGES:
+            cells = {r["group"]: r for r in out if r["stage"] == stage}
+            everyone = cells.pop("all")
+            assert everyone["count"] is not None
+            if everyone["count"] in (0, everyone["awarded"]):
+                continue  # a fact of the whole call
+            hidden = [g for g, r in cells.items() if r["count"] is None]
+            assert len(hidden) != 1, (stage, cells)
+            for g, r in cells.items():
+                if r["awarded"] < MIN_CELL:
+                    assert r["count"] is None, (stage, g, r)
