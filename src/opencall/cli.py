@@ -1109,16 +1109,19 @@ def postaward_remind(
     ctx: typer.Context,
     today: Annotated[str | None, typer.Option(help="The day to judge by (YYYY-MM-DD).")] = None,
 ) -> None:
-    """Queue reminder e-mails for overdue sample loans (each PI in their language)."""
+    """Queue reminder e-mails for overdue sample loans and overdue first reports (each PI
+    in their language)."""
     from opencall import jobs
     from opencall.registry import build_registry
-    from opencall.results.jobs import queue_overdue_reminders
+    from opencall.results.jobs import queue_overdue_reminders, queue_report_reminders
 
     c: Ctx = ctx.obj
     day = dt.date.fromisoformat(today) if today else dt.datetime.now(dt.UTC).date()
     with unit_of_work(c.factory) as s:
         n = queue_overdue_reminders(s, c.settings.base_url, day)
+        m = queue_report_reminders(s, c.settings.base_url, day)
     console.print(f"{n} overdue-loan reminder(s) queued")
+    console.print(f"{m} overdue-report reminder(s) queued")
     if c.settings.inline_jobs:
         jobs.run_pending(c.factory, build_registry(c.settings))
 

@@ -11,13 +11,14 @@ not mistaken for a barren one), its median with a seeded bootstrap 95 % interval
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from opencall.outcomes.domain import share, wilson_interval
+from opencall.outcomes.domain import TOTAL, share, suppress_small_cells, wilson_interval
 
 #: The stages after "awarded", in order; each needs the one before it.
 AFTER_STAGES: tuple[str, ...] = ("used", "completed", "produced_results")
@@ -40,6 +41,9 @@ class AfterAwardRow:
     follow_up: Mapping[str, Any] = field(default_factory=dict)
     #: its results by kind (publication, dataset, software): how many of each
     outputs: Mapping[str, int] = field(default_factory=dict)
+    #: what it was given and used (``results.domain.use_figures``): flat figures that add
+    #: up over awards (``awarded:h``, ``used:h``, ``lost_hours:weather``, ``loans``, ...)
+    use: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,10 @@ def after_award_funnel(
         for stage in AFTER_STAGES:
             k = sum(1 for r in members if reached(r, stage))
             rate, lo, hi = share(k, n)
+            # of those at the previous stage, how many reached this one (results: of the
+            # awards used, those with results; an award may have results without a
+            # recorded use, which is in ``count`` but not in this share)
+            on = sum(1 for r in members if reached(r, stage) and reached(r, "used"))
             out.append(
                 StageRow(
                     group=g,
@@ -110,13 +118,70 @@ def after_award_funnel(
                     rate_low=lo,
                     rate_high=hi,
                     previous=previous,
-                    stage_rate=k / previous if previous else None,
+                    stage_rate=(on if stage != "used" else k) / previous if previous else None,
                 )
             )
             if stage != "completed":  # results are counted over the awarded who used
                 previous = k
             else:
                 previous = sum(1 for r in members if reached(r, "used"))
+    return out
+
+
+#: The disjoint states of an award after it (used, completed, produced results), and
+#: the stages each one counts in: the stage counts are sums of these.
+STATES: dict[tuple[bool, bool, bool], str] = {
+    (False, False, False): "none",
+    (False, False, True): "results",
+    (True, False, False): "used",
+    (True, False, True): "used_results",
+    (True, True, False): "completed",
+    (True, True, True): "completed_results",
+}
+
+
+def _state(row: AfterAwardRow) -> str:
+    used, completed = reached(row, "used"), reached(row, "completed")
+    return STATES[(used, completed, reached(row, "produced_results"))]
+
+
+def _in_stage(state: str, stage: str) -> bool:
+    key = next(k for k, v in STATES.items() if v == state)
+    return key[AFTER_STAGES.index(stage)]
+
+
+def public_funnel(
+    rows: Sequence[AfterAwardRow],
+    by: str,
+    order: Sequence[str] | None = None,
+    min_cell: int = 5,
+) -> list[dict[str, Any]]:
+    """:func:`after_award_funnel` safe to publish, as plain rows: ``count`` (with its
+    share and interval) is None where ``hidden``.
+
+    The awards of each group are public (the list of awarded programmes names each PI's
+    country), so a small group is a group of named people. The table suppressed is the
+    disjoint one, groups x states (:data:`STATES`, states nobody is in left out), with
+    its totals known to the reader (``suppress_small_cells(known_totals=True)``): cells
+    under ``min_cell`` are hidden, and enough others that none can be worked out from
+    the rest, the "All" row included. A stage count is published only when every state
+    it sums is; the page decides whether to show a share."""
+    members = {g: m for g, m in _grouped(rows, by, order).items() if g != "all"}
+    states = [s for s in STATES.values() if any(_state(r) == s for r in rows)]
+    table = {
+        g: {s: sum(1 for r in m if _state(r) == s) for s in states} for g, m in members.items()
+    }
+    sup = suppress_small_cells(table, min_cell, known_totals=True) if states else None
+    out = []
+    for full in after_award_funnel(rows, by, order):
+        line = TOTAL if full.group == "all" else full.group
+        vals = [sup.values[(line, s)] for s in states if _in_stage(s, full.stage)] if sup else []
+        hidden = any(v is None for v in vals)
+        row = dataclasses.asdict(full)
+        row.update(stage_rate=None, hidden=hidden)
+        if hidden:
+            row.update(count=None, rate=None, rate_low=None, rate_high=None)
+        out.append(row)
     return out
 
 
@@ -134,6 +199,49 @@ class FollowUpRow:
     area_ha: float
     yields: int
     median_yield_ratio: float | None
+    #: participants with a follow-up report, and women among the people they trained
+    participants: int = 0
+    people_trained_women: float = 0.0
+    #: demonstration sites still running a year and three years after the award, and
+    #: the participants reporting then (``results.domain.SITES_RUNNING_AFTER_YEARS``)
+    sites_running_1y: float = 0.0
+    reporting_1y: int = 0
+    sites_running_3y: float = 0.0
+    reporting_3y: int = 0
+
+
+@dataclass(frozen=True)
+class UseRow:
+    """A group's use of its awards: of ``awarded`` awards, the figures of
+    ``results.domain.use_figures`` summed (awarded and used by unit, hours lost by
+    reason, loans returned on time, late, overdue and consumed, samples taken, course
+    participants by gender), and the results per award (``publications_per_award``)."""
+
+    group: str
+    awarded: int
+    figures: Mapping[str, float]
+    publications: int
+    publications_per_award: float | None
+
+
+def use_by_group(
+    rows: Sequence[AfterAwardRow], by: str, order: Sequence[str] | None = None
+) -> list[UseRow]:
+    """Per group (and "all"): the awards' use figures summed, key by key."""
+    out = []
+    keys = sorted({k for r in rows for k in r.use})
+    for g, members in _grouped(rows, by, order).items():
+        pubs = sum(int(r.outputs.get("publication", 0)) for r in members)
+        out.append(
+            UseRow(
+                group=g,
+                awarded=len(members),
+                figures={k: float(sum(r.use.get(k, 0.0) for r in members)) for k in keys},
+                publications=pubs,
+                publications_per_award=pubs / len(members) if members else None,
+            )
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -188,6 +296,12 @@ def follow_up(
                 area_ha=sum(float(f.get("area_ha", 0)) for f in reports),
                 yields=len(ratios),
                 median_yield_ratio=float(np.median(ratios)) if ratios else None,
+                participants=sum(int(f.get("participants", 0)) for f in reports),
+                people_trained_women=sum(float(f.get("people_trained_women", 0)) for f in reports),
+                sites_running_1y=sum(float(f.get("sites_running_1y", 0)) for f in reports),
+                reporting_1y=sum(int(f.get("reporting_1y", 0)) for f in reports),
+                sites_running_3y=sum(float(f.get("sites_running_3y", 0)) for f in reports),
+                reporting_3y=sum(int(f.get("reporting_3y", 0)) for f in reports),
             )
         )
     return out
@@ -351,4 +465,91 @@ def cycle_trend(
                     researcher_share=researcher_share.get(g),
                 )
             )
+    return out
+
+
+#: Awards a group (and the rest) needs before its share of results is judged against
+#: its share of awards (as the report's tests, ``outcomes.stats.MIN_TEST_N``).
+MIN_JUDGED_AWARDS = 20
+
+
+@dataclass(frozen=True)
+class ResultShareRow:
+    """A group's share of the results (publications, datasets, software) beside its
+    share of the awards, and the difference, each with a 95 % interval: Wilson for the
+    share of awards; for the share of results and the difference a bootstrap that
+    resamples awards (an award's results are not independent of one another, so the
+    results are never treated as the sample). ``judged`` is False where the group or
+    the rest has fewer than ``MIN_JUDGED_AWARDS`` awards, or there are no results: the
+    estimates stand, with their (wide) intervals, but no statement is made."""
+
+    group: str
+    awards: int
+    award_share: float | None
+    award_share_low: float
+    award_share_high: float
+    results: int
+    result_share: float | None
+    result_share_low: float | None
+    result_share_high: float | None
+    difference: float | None
+    difference_low: float | None
+    difference_high: float | None
+    judged: bool
+
+
+def result_shares(
+    rows: Sequence[AfterAwardRow],
+    by: str,
+    order: Sequence[str] | None = None,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> list[ResultShareRow]:
+    """Per group: its share of the call's results against its share of the awards."""
+    n = len(rows)
+    results = np.array([sum(int(v) for v in r.outputs.values()) for r in rows], dtype=float)
+    total = float(results.sum())
+    groups = {g: m for g, m in _grouped(rows, by, order).items() if g != "all"}
+    member = {g: np.array([r.groups.get(by, "unknown") == g for r in rows]) for g in groups}
+    # the bootstrap, 100 replicates at a time (a provider's call has thousands of awards)
+    boot: dict[str, tuple[list[float], list[float]]] = {g: ([], []) for g in groups}
+    rng = np.random.default_rng(seed)
+    for start in range(0, n_boot if total and n else 0, 100):
+        idx = rng.integers(0, n, (min(100, n_boot - start), n))
+        got, tot = results[idx], results[idx].sum(axis=1)
+        ok = tot > 0
+        for g, mask in member.items():
+            in_g = mask[idx]
+            boot[g][0].extend(((got * in_g).sum(axis=1)[ok] / tot[ok]).tolist())
+            boot[g][1].extend(in_g.mean(axis=1)[ok].tolist())
+    out = []
+    for g, members in groups.items():
+        mine = member[g]
+        k = len(members)
+        a_share, a_lo, a_hi = share(k, n)
+        got_g = float(results[mine].sum()) if n else 0.0
+        r_share = got_g / total if total else None
+        r_lo = r_hi = d_lo = d_hi = None
+        if boot[g][0]:
+            rs, aws = np.array(boot[g][0]), np.array(boot[g][1])
+            r_lo, r_hi = (float(x) for x in np.quantile(rs, [0.025, 0.975]))
+            d_lo, d_hi = (float(x) for x in np.quantile(rs - aws, [0.025, 0.975]))
+        out.append(
+            ResultShareRow(
+                group=g,
+                awards=k,
+                award_share=a_share,
+                award_share_low=a_lo,
+                award_share_high=a_hi,
+                results=int(got_g),
+                result_share=r_share,
+                result_share_low=r_lo,
+                result_share_high=r_hi,
+                difference=None if r_share is None or a_share is None else r_share - a_share,
+                difference_low=d_lo,
+                difference_high=d_hi,
+                judged=bool(total) and min(k, n - k) >= MIN_JUDGED_AWARDS,
+            )
+        )
     return out

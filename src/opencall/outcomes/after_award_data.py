@@ -26,7 +26,7 @@ ORDER: dict[str, Sequence[str]] = {"income_group": od.INCOME_GROUPS, "ldc": od.L
 def rows_for_call(
     session: Session, call: Call, records: Sequence[od.ApplicantRecord], today: dt.date
 ) -> list[aa.AfterAwardRow]:
-    stages = resq.stages_of_call(session, call)
+    stages = resq.stages_of_call(session, call, today=today)
     by_id = {r.proposal_id: r for r in records}
     follow = max(0, (today - resq.awarded_on(call)).days)
     rows = []
@@ -45,6 +45,7 @@ def rows_for_call(
                 follow_up_days=follow,
                 follow_up=st.get("follow_up") or {},
                 outputs=st.get("outputs") or {},
+                use=st.get("use") or {},
             )
         )
     return rows
@@ -80,12 +81,18 @@ def section(
         "time_to_first_result": {},
         "follow_up": {},
         "results": {},
+        "use": {},
+        "result_shares": {},
     }
     for by in BYS:
         if any(r.follow_up for r in rows):
             out["follow_up"][by] = [
                 dataclasses.asdict(r) for r in aa.follow_up(rows, by, ORDER.get(by))
             ]
+        out["use"][by] = [dataclasses.asdict(r) for r in aa.use_by_group(rows, by, ORDER.get(by))]
+        out["result_shares"][by] = [
+            dataclasses.asdict(r) for r in aa.result_shares(rows, by, ORDER.get(by), seed=seed)
+        ]
         out["results"][by] = [
             dataclasses.asdict(r) for r in aa.results_by_kind(rows, by, ORDER.get(by))
         ]

@@ -1,7 +1,9 @@
 """Public figures after the award (``/calls/{slug}/after-award``): per country
 group, how many awards were used, completed and produced results, the time to a
-first result and the facility's trend over cycles. Aggregates only; counts
-under ``MIN_CELL`` are shown as "<5" and their shares are not shown."""
+first result and the facility's trend over cycles. Aggregates only; award counts
+under ``MIN_CELL`` are shown as "<5", a count that could single out a small group is
+hidden as "x" (``outcomes.after_award.public_funnel``), and shares of fewer than
+``MIN_CELL`` are not shown."""
 
 from __future__ import annotations
 
@@ -19,16 +21,22 @@ from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
-MIN_CELL = 5
+MIN_CELL = oq.PUBLIC_MIN_CELL
 # the report's group names, with a shorter one for the total row
 GROUP_LABELS = {**report.GROUP_LABELS, "all": N_("All")}
 
 
-def shown(n: int) -> str:
+def shown(n: int | None) -> str:
+    """An award count ("<5" when small), or a hidden count ("x": it could single out a
+    small group, ``after_award.public_funnel``)."""
+    if n is None:
+        return "x"
     return f"<{MIN_CELL}" if 0 < n < MIN_CELL else str(n)
 
 
-def share(k: int, n: int, lo: float, hi: float) -> str:
+def share(k: int | None, n: int, lo: float | None, hi: float | None) -> str:
+    if k is None or lo is None or hi is None:
+        return ""
     if k < MIN_CELL or n < MIN_CELL or n - k < MIN_CELL and k != n:
         return ""
     return f"{round(100 * k / n)} % ({round(100 * lo)}–{round(100 * hi)})"
@@ -65,11 +73,7 @@ def public_tables(page: Page, call: Any) -> dict[str, Any]:
     times = [
         {
             "group": label(t["group"]),
-            "median": (
-                f"{t['median_days']:.0f}"
-                if t["median_days"] is not None and t["with_result"] >= MIN_CELL
-                else "–"
-            ),
+            "median": f"{t['median_days']:.0f}" if t["shown"] else "–",
         }
         for t in data["times"]
     ]

@@ -945,6 +945,7 @@ def suppress_small_cells(
     min_cell: int = 5,
     *,
     suppress_zeros: bool = True,
+    known_totals: bool = False,
 ) -> SuppressedTable:
     """Suppress cells counting fewer than ``min_cell`` people, and enough others.
 
@@ -968,6 +969,11 @@ def suppress_small_cells(
        so the LP bounds are attained by integer tables: min == max is exactly
        "recoverable"). While some entry is recoverable, one more entry on its row
        or column (the smallest published cell, then totals) is suppressed as "x".
+
+    With ``known_totals`` every row, column and grand total is published whatever its
+    size (the reader knows them anyway: the awards of each group are on the public list
+    of awarded programmes) and only inner cells are suppressed; a cell that the totals
+    alone determine (a table of one row) cannot be protected and is hidden all the same.
     """
     if min_cell < 2 or (not suppress_zeros and min_cell < 3):
         raise ValueError("min_cell must be >= 2 (>= 3 when zeros are published)")
@@ -995,7 +1001,10 @@ def suppress_small_cells(
     def small(v: int) -> bool:
         return v < min_cell and (suppress_zeros or v > 0)
 
-    primary = {k for k, v in true.items() if small(v)}
+    def is_total(k: tuple[str, str]) -> bool:
+        return TOTAL in k
+
+    primary = {k for k, v in true.items() if small(v) and not (known_totals and is_total(k))}
     comp: set[tuple[str, str]] = set()
     lines = [[(r, c) for c in cc] for r in rr] + [[(r, c) for r in rr] for c in cc]
 
@@ -1004,7 +1013,11 @@ def suppress_small_cells(
 
     def pick_in(keys: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
         sup = suppressed()
-        cand = [k for k in keys if k not in sup and true[k] >= min_cell]
+        cand = [
+            k
+            for k in keys
+            if k not in sup and true[k] >= min_cell and not (known_totals and is_total(k))
+        ]
         if not cand:
             return None
         # Prefer inner cells to totals, then the smallest value, then table order.
@@ -1043,7 +1056,11 @@ def suppress_small_cells(
             # cell is >= 1 (all-ones table: grand total "<5" = four cells >= 1).
             # Hide the zeros too.
             if not suppress_zeros:
-                return suppress_small_cells(table, min_cell, suppress_zeros=True)
+                return suppress_small_cells(
+                    table, min_cell, suppress_zeros=True, known_totals=known_totals
+                )
+            if known_totals:  # every inner cell that can be hidden is: the totals pin it
+                break
             raise RuntimeError("could not protect the table")  # pragma: no cover
         comp.add(extra)
     values: dict[tuple[str, str], int | None] = {

@@ -471,12 +471,16 @@ def cached_report(
 
 
 PUBLIC_AFTER_AWARD: ReadCache[dict[str, Any]] = ReadCache(size=16)
+#: Public after-award counts under this are hidden (``after_award.public_funnel``).
+PUBLIC_MIN_CELL = 5
+LOW_INCOME = ("low", "lower-middle")
 
 
 def public_after_award(session: Session, call: Call) -> dict[str, Any]:
     """The figures of the public after-award page, as plain data (group keys, counts and
     intervals; the page labels them): the call's funnel after the award by income group
-    and UN region, the time to a first result by income group, and for each cycle of the
+    and UN region with small cells hidden (``after_award.public_funnel``: a count is None
+    where hidden), the time to a first result by income group, and for each cycle of the
     facility with awards (``call_id``) the awards and those with results, overall and for
     low and lower-middle income. Anyone may ask for the page, and a facility's ten
     cycles are seconds of reading: kept while the rows it read are unchanged (and for
@@ -492,11 +496,21 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
             reader, fresh, applicant_records(reader, fresh), today
         )
         funnels = {
-            by: [dataclasses.asdict(r) for r in aa.after_award_funnel(rows, by, order.get(by))]
+            by: aa.public_funnel(rows, by, order.get(by), PUBLIC_MIN_CELL)
             for by in ("income_group", "un_region")
         }
+        produced = {
+            r["group"]: r["count"]
+            for r in funnels["income_group"]
+            if r["stage"] == "produced_results"
+        }
         times = [
-            dataclasses.asdict(t)
+            {
+                **dataclasses.asdict(t),
+                # a median is shown only beside a published count of five or more results
+                "shown": (produced.get(t.group) or 0) >= PUBLIC_MIN_CELL
+                and t.median_days is not None,
+            }
             for t in aa.time_to_first_result(rows, "income_group", order["income_group"])
         ]
         cycles = []
@@ -506,15 +520,23 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
                 if c.id == call_id
                 else after_award_data.rows_for_call(reader, c, applicant_records(reader, c), today)
             )
-            low = [r for r in c_rows if r.groups.get("income_group") in ("low", "lower-middle")]
+            # the cycle's figures as its own public funnel has them (the same cells hidden)
+            funnel = aa.public_funnel(
+                c_rows, "income_group", order["income_group"], PUBLIC_MIN_CELL
+            )
+            made = {r["group"]: r["count"] for r in funnel if r["stage"] == "produced_results"}
+            low = [r for r in c_rows if r.groups.get("income_group") in LOW_INCOME]
+            low_made = [made[g] for g in LOW_INCOME if g in made]
             cycles.append(
                 {
                     "call_id": c.id,
                     "cycle": f"{c.code} ({c.cycle})",
                     "awarded": len(c_rows),
-                    "produced": sum(1 for r in c_rows if r.produced_results),
+                    "produced": made.get("all", 0),
                     "low_awarded": len(low),
-                    "low_produced": sum(1 for r in low if r.produced_results),
+                    "low_produced": None
+                    if any(v is None for v in low_made)
+                    else sum(v or 0 for v in low_made),
                 }
             )
         return {"funnels": funnels, "times": times, "cycles": cycles}
@@ -569,7 +591,8 @@ def report_json(data: dict[str, Any]) -> str:
 
 
 def report_csv(data: dict[str, Any]) -> str:
-    """The funnel tables as one CSV (grouping, group, stage, counts, rates, amounts).
+    """The funnel tables as one CSV (grouping, group, stage, counts, rates, amounts),
+    then the after-award section (:func:`after_award_csv_rows`).
 
     The ``amount_*`` columns add every unit together; a call with resources in several
     units (berths and dives) also gets one ``amount:<unit>`` column per unit, the stage's
@@ -615,7 +638,50 @@ def report_csv(data: dict[str, Any]) -> str:
                     *(r["amounts"].get(u, 0.0) for u in units),
                 ]
             )
+    for row in after_award_csv_rows(data.get("after_award") or {}):
+        w.writerow(row + [""] * (6 + len(units)))
     return buf.getvalue()
+
+
+def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
+    """The report's after-award section as CSV rows (grouping, group, stage, count,
+    applied, rate, rate_low, rate_high), the figures of the JSON and the page: stage
+    ``after_award:<stage>`` (count of the awarded in ``applied``, share and interval),
+    ``use:<figure>`` (``results.domain.use_figures`` summed: awarded and used by unit,
+    hours lost, loans, samples, participants), ``results:<kind>``, and
+    ``follow_up:<figure>`` (people trained, women among them, sites set up and
+    running), each group's total in ``count``; ``result_share`` (the group's results in
+    ``count``, its awards in ``applied``, its share of the results and interval) and
+    ``result_share:difference`` (``count``: whether it is judged; the share of results
+    minus the share of awards and its interval)."""
+    out: list[list[Any]] = []
+    for by, stage_rows in (aa.get("funnels") or {}).items():
+        for r in stage_rows:
+            out.append(
+                [by, r["group"], f"after_award:{r['stage']}", r["count"], r["awarded"],
+                 r["rate"], r["rate_low"], r["rate_high"]]
+            )  # fmt: skip
+        for u in (aa.get("use") or {}).get(by, []):
+            figures = {**u["figures"], "publications_per_award": u["publications_per_award"]}
+            for key, value in figures.items():
+                out.append([by, u["group"], f"use:{key}", value, u["awarded"], "", "", ""])
+        for x in (aa.get("results") or {}).get(by, []):
+            for key in ("with_results", "publications", "datasets", "software"):
+                out.append([by, x["group"], f"results:{key}", x[key], x["awarded"], "", "", ""])
+        for x in (aa.get("result_shares") or {}).get(by, []):
+            out.append(
+                [by, x["group"], "result_share", x["results"], x["awards"], x["result_share"],
+                 x["result_share_low"], x["result_share_high"]]
+            )  # fmt: skip
+            out.append(
+                [by, x["group"], "result_share:difference", x["judged"], x["awards"],
+                 x["difference"], x["difference_low"], x["difference_high"]]
+            )  # fmt: skip
+        for f in (aa.get("follow_up") or {}).get(by, []):
+            for key in ("reporting", "participants", "people_trained", "people_trained_women",
+                        "demo_sites", "sites_running_1y", "sites_running_3y", "area_ha"):  # fmt: skip
+                out.append([by, f["group"], f"follow_up:{key}", f[key], f["awarded"], "", "", ""])
+    return out
 
 
 # --------------------------------------------------------------------------- reviewer effects

@@ -10,6 +10,7 @@ from typing import Any
 
 from opencall.facilities.domain import unit_label
 from opencall.outcomes import queries
+from opencall.outcomes.after_award import MIN_JUDGED_AWARDS
 from opencall.outcomes.stats import MIN_TEST_N
 from opencall.web.i18n import N_
 from opencall.web.labels import UNITS
@@ -342,6 +343,168 @@ def funnel_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     }
 
 
+AFTER_TITLES = {
+    "income_group": N_("After the award, by income group"),
+    "un_region": N_("After the award, by UN region"),
+    "ldc": N_("After the award: least developed countries and others"),
+}
+#: The use figures (``results.domain.use_figures``) shown, in order; ``awarded:<unit>``,
+#: ``used:<unit>``, ``lost_hours:<reason>`` and ``participants:<gender>`` are labelled
+#: from their parts.
+USE_LABELS = {
+    "loans": N_("Loans"),
+    "loans_returned_on_time": N_("Returned on time"),
+    "loans_returned_late": N_("Returned late"),
+    "loans_overdue": N_("Overdue"),
+    "loans_consumed": N_("Consumed in the analysis"),
+    "samples_taken": N_("Samples taken"),
+    "participants": N_("Participants"),
+    "attended": N_("Attended"),
+    "completed": N_("Completed"),
+}
+LOST_LABELS = {
+    "weather": N_("weather"),
+    "rfi": N_("radio interference (RFI)"),
+    "fault": N_("fault"),
+    "other": N_("other"),
+}
+GENDER_LABELS = {"female": N_("women"), "male": N_("men"), "other": N_("other")}
+
+
+def use_label(tr: Tr, key: str, data: dict[str, Any] | None = None) -> str:
+    """A use figure's column heading in the reader's language."""
+    head, _, part = key.partition(":")
+    if head == "awarded":
+        return tr(N_("Awarded (%(unit)s)"), unit=_unit(tr, part, data))
+    if head == "used":
+        return tr(N_("Used (%(unit)s)"), unit=_unit(tr, part, data))
+    if head == "lost_hours":
+        return tr(N_("Hours lost: %(reason)s"), reason=tr(LOST_LABELS.get(part, part)))
+    if head == "participants" and part:
+        return tr(N_("Participants: %(gender)s"), gender=tr(GENDER_LABELS.get(part, part)))
+    return tr(USE_LABELS[key]) if key in USE_LABELS else key
+
+
+def use_keys(rows: list[dict[str, Any]]) -> list[str]:
+    """The figures worth a column: those not zero for everyone, awarded beside used."""
+    every: dict[str, float] = next((r["figures"] for r in rows if r["group"] == "all"), {})
+    keys = [k for k, v in every.items() if v]
+    units = sorted({k.partition(":")[2] for k in keys if k.startswith(("awarded:", "used:"))})
+    paired = [x for u in units for x in (f"awarded:{u}", f"used:{u}")]
+    rest = [k for k in keys if k not in paired and not k.startswith("mass_consumed")]
+    return paired + sorted(rest, key=lambda k: (k.partition(":")[0] not in USE_LABELS, k))
+
+
+def after_award_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """One grouping's funnel after the award (the report's ``after_award`` section, the
+    numbers the page, the JSON and the CSV carry): awards, used, completed and produced
+    results, each with its share of the awarded."""
+    stages = data["after_award"]["funnels"][by]
+    cols = [tr(N_("Group")), tr(N_("Awarded"))]
+    cols += [tr(N_("Used")), tr(N_("Completed")), tr(N_("Produced results"))]
+    rows = []
+    for g in dict.fromkeys(r["group"] for r in stages):
+        at = {r["stage"]: r for r in stages if r["group"] == g}
+        cells = [_group(tr, g), str(at["used"]["awarded"])]
+        cells += [f"{at[k]['count']} ({_pct(at[k]['rate'])})" for k in AFTER_STAGE_KEYS]
+        rows.append(cells)
+    return {"title": tr(AFTER_TITLES[by]), "columns": cols, "rows": rows, "note": ""}
+
+
+def use_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """One grouping's use of the awards (``after_award.use``, summed from each award's
+    ``results.domain.use_figures``): what was awarded and used by unit, hours lost by
+    reason, loans returned on time, late, overdue and consumed, samples taken, course
+    participants (by gender where collected), and publications per award."""
+    use = data["after_award"].get("use", {}).get(by, [])
+    keys = use_keys(use)
+    cols = [tr(N_("Group")), tr(N_("Awarded")), tr(N_("Publications per award"))]
+    cols += [use_label(tr, k, data) for k in keys]
+    rows = []
+    for u in use:
+        ppa = u["publications_per_award"]
+        cells = [_group(tr, u["group"]), str(u["awarded"]), "–" if ppa is None else f"{ppa:.2f}"]
+        cells += [_amount(u["figures"].get(k, 0.0)) for k in keys]
+        rows.append(cells)
+    return {"title": tr(USE_TITLES[by]), "columns": cols, "rows": rows, "note": ""}
+
+
+RESULT_SHARE_TITLES = {
+    "income_group": N_("Share of the results beside share of the awards, by income group"),
+    "un_region": N_("Share of the results beside share of the awards, by UN region"),
+    "ldc": N_("Share of the results beside share of the awards: least developed countries"),
+}
+
+
+def _span(v: float | None, lo: float | None, hi: float | None, signed: bool = False) -> str:
+    if v is None:
+        return "–"
+
+    def f(x: float) -> str:
+        return f"{100 * x:+.0f}" if signed else f"{100 * x:.0f}"
+
+    text = f(v) if signed else f"{f(v)} %"
+    return text if lo is None or hi is None else f"{text} [{f(lo)}, {f(hi)}]"
+
+
+def result_share_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """A grouping's share of the results (publications, datasets, software) beside its
+    share of the awards (``after_award.result_shares``), with 95 % intervals and the
+    judgement: a difference is stated only where both the group and the rest hold
+    enough awards and the interval excludes zero."""
+    rows = []
+    for x in data["after_award"].get("result_shares", {}).get(by, []):
+        if not x["judged"]:
+            flag = tr(FLAG_LABELS["too few"])
+        elif x["difference_low"] is not None and x["difference_low"] > 0:
+            flag = tr(N_("More than its share of the awards"))
+        elif x["difference_high"] is not None and x["difference_high"] < 0:
+            flag = tr(N_("Less than its share of the awards"))
+        else:
+            flag = tr(FLAG_LABELS["tested"])
+        rows.append(
+            [
+                _group(tr, x["group"]),
+                str(x["awards"]),
+                _span(x["award_share"], x["award_share_low"], x["award_share_high"]),
+                str(x["results"]),
+                _span(x["result_share"], x["result_share_low"], x["result_share_high"]),
+                _span(x["difference"], x["difference_low"], x["difference_high"], signed=True),
+                flag,
+            ]
+        )
+    return {
+        "title": tr(RESULT_SHARE_TITLES[by]),
+        "columns": [
+            tr(N_("Group")),
+            tr(N_("Awarded")),
+            tr(N_("Share of awards")),
+            tr(N_("Results")),
+            tr(N_("Share of results")),
+            tr(N_("Difference (points)")),
+            tr(N_("Judgement")),
+        ],
+        "rows": rows,
+        "note": tr(
+            N_(
+                "95 %% intervals: Wilson for the share of awards; for the share of results "
+                "and the difference, a bootstrap that resamples awards (an award's results "
+                "are not independent). No judgement where the group or the rest has fewer "
+                "than %(n)s awards."
+            ),
+            n=MIN_JUDGED_AWARDS,
+        ),
+    }
+
+
+USE_TITLES = {
+    "income_group": N_("What the awards used, by income group"),
+    "un_region": N_("What the awards used, by UN region"),
+    "ldc": N_("What the awards used: least developed countries and others"),
+}
+AFTER_STAGE_KEYS = ("used", "completed", "produced_results")
+
+
 def crosstab_table(tr: Tr, name: str, cells: list[dict[str, Any]]) -> dict[str, Any]:
     rb, ab = name.split("x")
     rgroups = sorted({c["reviewer_group"] for c in cells}, key=lambda g: _group(tr, g))
@@ -594,6 +757,17 @@ def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
         "funnels": [funnel_table(tr, data, by) for by in queries.GROUPINGS],
         "crosstabs": [crosstab_table(tr, k, v) for k, v in data["crosstabs"].items()],
         "context": [context_table(tr, data, by) for by in ("income_group", "un_region")],
+        "after_award": [
+            make(tr, data, by)
+            for by in ("income_group", "un_region", "ldc")
+            if data.get("after_award", {}).get("funnels", {}).get(by)
+            for make in (after_award_table, use_table)
+        ],
+        "result_shares": [
+            result_share_table(tr, data, by)
+            for by in ("ldc", "income_group", "un_region")
+            if data.get("after_award", {}).get("result_shares", {}).get(by)
+        ],
     }
 
 
@@ -609,7 +783,15 @@ def report_pdf(
     findings = {**doc["findings"], "title": ""}  # under the summary's heading
     # reviewer-group effects (the interaction model) and the minimum detectable bias
     effects_summary, effects_tables = queries.reviewer_effects_pdf(data)
-    tables = [findings, *doc["funnels"], *doc["crosstabs"], *effects_tables, *doc["context"]]
+    tables = [
+        findings,
+        *doc["funnels"],
+        *doc["crosstabs"],
+        *effects_tables,
+        *doc["context"],
+        *doc["after_award"],
+        *doc["result_shares"],
+    ]
     return render_report_pdf(
         {
             "title": tr(N_("Who benefits: %(title)s"), title=data["call"]["title"]),

@@ -99,6 +99,18 @@ class StageOut(BaseModel):
     completed: bool
     produced_results: bool
     days_to_first_result: int | None
+    report_due_on: dt.date | None = Field(
+        default=None, description="the day the award's first report (a record or result) is due"
+    )
+    report_overdue: bool = Field(default=False, description="nothing reported by that day")
+    report_reminders: int = Field(default=0, description="reminders sent to the PI")
+    last_report_reminder: dt.date | None = None
+    use: dict[str, float] = Field(
+        default_factory=dict,
+        description="what the award was given and used (results.domain.use_figures): "
+        "awarded:<unit>, used:<unit>, lost_hours:<reason>, loans, loans_returned_on_time, "
+        "loans_returned_late, loans_overdue, loans_consumed, samples_taken, participants...",
+    )
 
 
 class StageList(Paged[StageOut]):

@@ -40,6 +40,11 @@ FOLLOW_UP_FIGURES: tuple[str, ...] = ("people_trained", "demo_sites", "area_ha")
 ANY_COMPLETES = frozenset({"session", "course"})
 #: Days between reminders for one overdue loan.
 REMIND_EVERY_DAYS = 7
+#: Days after the award (decisions released) by which its team's first report is due:
+#: a record of its use or a result. An award without either by then is chased.
+REPORT_DUE_DAYS = 365
+#: Days between reminders to the PI of an award whose report is overdue.
+REPORT_REMIND_EVERY_DAYS = 30
 
 
 def _date(value: Any) -> dt.date | None:
@@ -134,6 +139,30 @@ def needs_reminder(
     return last_reminded is None or (today - last_reminded).days >= every_days
 
 
+def report_due_on(awarded_on: dt.date) -> dt.date:
+    """The day an award's first report (a record or a result) is due."""
+    return awarded_on + dt.timedelta(days=REPORT_DUE_DAYS)
+
+
+def report_overdue(awarded_on: dt.date, reported: bool, today: dt.date) -> bool:
+    """Nothing reported (no record, no result) and the report's due day has passed."""
+    return not reported and today > report_due_on(awarded_on)
+
+
+def needs_report_reminder(
+    awarded_on: dt.date,
+    reported: bool,
+    today: dt.date,
+    last_reminded: dt.date | None,
+    every_days: int = REPORT_REMIND_EVERY_DAYS,
+) -> bool:
+    """The report is overdue and its PI was not reminded within ``every_days`` days; a
+    report (any record or result) stops the reminders."""
+    if not report_overdue(awarded_on, reported, today):
+        return False
+    return last_reminded is None or (today - last_reminded).days >= every_days
+
+
 def days_overdue(data: Mapping[str, Any], today: dt.date) -> int:
     due = _date(data.get("due_on"))
     return max(0, (today - due).days) if due else 0
@@ -161,22 +190,146 @@ def proposal_stages(
     return {"used": used, "completed": completed, "produced_results": n_outputs > 0}
 
 
-def follow_up_figures(records: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, float]:
-    """An award's course follow-up: people trained, demonstration sites set up and area
-    (ha) summed over its follow-up reports, and the yield ratios against the local
-    baseline reported there (``yield_ratios``); empty without a follow-up report."""
-    reports = [dd for k, dd in records if k == "followup"]
+def latest_follow_ups(
+    records: Sequence[tuple[str, Mapping[str, Any]]], on_or_after: dt.date | None = None
+) -> list[Mapping[str, Any]]:
+    """Each participant's latest follow-up report (dated ``on_or_after``, when given): a
+    report gives the participant's figures to that date, so a participant followed up
+    at one year and again at three counts once, as of the later report."""
+    latest: dict[str, Mapping[str, Any]] = {}
+    for k, dd in records:
+        if k != "followup":
+            continue
+        when = _date(dd.get("followed_up_on"))
+        if on_or_after is not None and (when is None or when < on_or_after):
+            continue
+        who = _norm(str(dd.get("participant") or ""))
+        old = latest.get(who)
+        if old is None or (when or dt.date.min) >= (
+            _date(old.get("followed_up_on")) or dt.date.min
+        ):
+            latest[who] = dd
+    return list(latest.values())
+
+
+#: Years after the award at which the demonstration sites still running are counted.
+SITES_RUNNING_AFTER_YEARS: tuple[int, ...] = (1, 3)
+
+
+def follow_up_figures(
+    records: Sequence[tuple[str, Mapping[str, Any]]], awarded_on: dt.date | None = None
+) -> dict[str, Any]:
+    """An award's course follow-up: people trained (women among them where reported),
+    demonstration sites set up and area (ha), summed over its participants' latest
+    reports (:func:`latest_follow_ups`), the yield ratios against the local baseline
+    reported there (``yield_ratios``), and, given the award's date, the sites still
+    running ``SITES_RUNNING_AFTER_YEARS`` after it (``sites_running_1y``, ...: from each
+    participant's latest report dated that long after the award; ``reporting_1y``, ...:
+    the participants reporting then). Empty without a follow-up report."""
+    reports = latest_follow_ups(records)
     if not reports:
         return {}
     out: dict[str, Any] = {f: 0.0 for f in FOLLOW_UP_FIGURES}
-    out["reports"] = len(reports)
+    out["reports"] = sum(1 for k, _ in records if k == "followup")
+    out["participants"] = len(reports)
+    out["people_trained_women"] = 0.0
     out["yield_ratios"] = []
     for dd in reports:
         for f in FOLLOW_UP_FIGURES:
             out[f] += float(dd.get(f) or 0)
+        out["people_trained_women"] += float(dd.get("people_trained_women") or 0)
         r = yield_ratio(dd)
         if r is not None:
             out["yield_ratios"].append(round(r, 3))
+    if awarded_on is not None:
+        for years in SITES_RUNNING_AFTER_YEARS:
+            later = latest_follow_ups(
+                records, awarded_on + dt.timedelta(days=round(365.25 * years))
+            )
+            out[f"reporting_{years}y"] = len(later)
+            out[f"sites_running_{years}y"] = float(
+                sum(float(dd.get("demo_sites_running") or 0) for dd in later)
+            )
+    return out
+
+
+def unit_key(unit: str) -> str:
+    """A unit as the figures count it: ``berths`` and ``berth`` are one unit."""
+    return UNIT_ALIASES.get(unit, unit)
+
+
+def used_amounts(kind: str, data: Mapping[str, Any], other_unit: str = "") -> dict[str, float]:
+    """How much of the award one record used, by unit (:func:`unit_key`): a session's
+    observed hours, a berth boarded and its dives, a loan's mass once received, a course
+    seat attended, a package planted, an operator's ``used_amount`` in ``other_unit``
+    (its award's unit; nothing when unknown)."""
+    if kind == "session":
+        return {"h": float(data.get("observed_hours") or 0)}
+    if kind == "berth":
+        boarded = 1.0 if _date(data.get("arrived_on")) is not None else 0.0
+        return {"berth": boarded, "dive": float(data.get("dives_made") or 0)}
+    if kind == "loan":
+        received = _date(data.get("received_on")) is not None
+        return {"mg": float(data.get("mass_mg") or 0) if received else 0.0}
+    if kind == "course":
+        return {"seat": 1.0 if data.get("attended") else 0.0}
+    if kind == "package":
+        return {"package": 1.0 if _date(data.get("planted_on")) is not None else 0.0}
+    if kind == "other" and other_unit:
+        return {unit_key(other_unit): float(data.get("used_amount") or 0)}
+    return {}
+
+
+#: The genders a course participant may be recorded with ("": not collected).
+GENDERS: tuple[str, ...] = ("female", "male", "other")
+
+
+def use_figures(
+    records: Sequence[tuple[str, Mapping[str, Any]]],
+    awarded: Mapping[str, float],
+    today: dt.date,
+    other_unit: str = "",
+) -> dict[str, float]:
+    """One award's use of what it was given, as flat figures that add up over awards
+    (the report sums them per group; the award's page shows them): ``awarded:<unit>``
+    (``awarded``: the award's amounts by pool unit) and ``used:<unit>``
+    (:func:`used_amounts`); ``lost_hours:<reason>``; ``samples_taken`` on dives; the
+    loans (``loans``, ``loans_returned_on_time``, ``loans_returned_late``,
+    ``loans_overdue``, ``loans_consumed``: destroyed in the analysis, ``mass_consumed_mg``);
+    course ``participants``, ``attended`` and ``completed``, and ``participants:<gender>``
+    where the gender was collected."""
+    out: dict[str, float] = {}
+
+    def add(key: str, v: float) -> None:
+        out[key] = out.get(key, 0.0) + v
+
+    for unit, amount in awarded.items():
+        add(f"awarded:{unit_key(unit)}", float(amount))
+        out.setdefault(f"used:{unit_key(unit)}", 0.0)
+    for kind, dd in records:
+        for unit, v in used_amounts(kind, dd, other_unit).items():
+            add(f"used:{unit}", v)
+        if kind == "session" and float(dd.get("lost_hours") or 0) > 0:
+            add(f"lost_hours:{dd.get('lost_reason') or 'other'}", float(dd["lost_hours"]))
+        elif kind == "berth":
+            add("samples_taken", float(dd.get("samples_taken") or 0))
+        elif kind == "loan":
+            add("loans", 1)
+            due, back = _date(dd.get("due_on")), _date(dd.get("returned_on"))
+            if back is not None:
+                on_time = due is None or back <= due
+                add("loans_returned_on_time" if on_time else "loans_returned_late", 1)
+            if dd.get("consumed"):
+                add("loans_consumed", 1)
+                add("mass_consumed_mg", float(dd.get("mass_mg") or 0))
+            if is_overdue(kind, dd, today):
+                add("loans_overdue", 1)
+        elif kind == "course":
+            add("participants", 1)
+            add("attended", 1 if dd.get("attended") else 0)
+            add("completed", 1 if dd.get("completed") else 0)
+            if dd.get("gender") in GENDERS:
+                add(f"participants:{dd['gender']}", 1)
     return out
 
 
@@ -265,16 +418,15 @@ def outcome_summary(
                 s["participants_completed"] += 1
             if d.get("certificate"):
                 s["certificates"] += 1
-        elif kind == "followup":
-            for f in FOLLOW_UP_FIGURES:
-                s[f] = s.get(f, 0.0) + float(d.get(f) or 0)
-            r = yield_ratio(d)
-            if r is not None:
-                s["yield_ratios"].append(round(r, 3))
         elif kind == "package":
             r = yield_ratio(d)
             if r is not None:
                 s["yield_ratios"].append(round(r, 3))
+    # the course follow-up as the report counts it (each participant's latest report)
+    fu = follow_up_figures(records)
+    for f in FOLLOW_UP_FIGURES:
+        s[f] = fu.get(f, 0.0)
+    s["yield_ratios"] += fu.get("yield_ratios", [])
     for o in outputs:
         s[OUTPUT_COUNTS.get(str(o.get("kind")), "datasets")] += 1
         if o.get("acknowledges"):

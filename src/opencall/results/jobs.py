@@ -1,6 +1,9 @@
-"""Overdue-loan reminders: ``opencall postaward remind`` and the ``postaward.remind``
+"""Reminders after the award: ``opencall postaward remind`` and the ``postaward.remind``
 job. Each overdue loan's PI is written to in their own language, at most once
-every ``REMIND_EVERY_DAYS`` days; each reminder is audited."""
+every ``REMIND_EVERY_DAYS`` days; the PI of an award with nothing reported (no record,
+no result) a year after it (``REPORT_DUE_DAYS``) at most once every
+``REPORT_REMIND_EVERY_DAYS`` days, until something is reported. Each reminder is
+audited and counted on the user office's overview of the call."""
 
 from __future__ import annotations
 
@@ -19,6 +22,44 @@ from opencall.web.i18n import N_, Translator
 from opencall.web.mail import mail_text, queue_mail
 
 SUBJECT_OVERDUE = N_("Overdue: the sample loan of %(code)s is due back")
+SUBJECT_REPORT = N_("Overdue: the first report on award %(code)s")
+
+
+def _pi(session: Session, proposal: Proposal) -> User | None:
+    pi = next((m for m in proposal.members if m.role == "pi"), None)
+    return session.get(User, pi.user_id) if pi and pi.user_id else None
+
+
+def queue_report_reminders(session: Session, base_url: str, today: dt.date) -> int:
+    """Queue one reminder per award whose first report is overdue and whose PI was not
+    reminded within ``REPORT_REMIND_EVERY_DAYS`` days; returns how many were queued."""
+    n = 0
+    for proposal, day0 in q.unreported_awards(session, today):
+        rem = q.report_reminder(session, proposal.id)
+        if not d.needs_report_reminder(day0, False, today, rem.last_reminded_on if rem else None):
+            continue
+        user = _pi(session, proposal)
+        if user is None:
+            continue
+        lang = user.language or "en"
+        body = mail_text(
+            "results/mail_report.txt",
+            lang,
+            {
+                "name": user.name,
+                "code": proposal.code,
+                "awarded": day0.isoformat(),
+                "due": d.report_due_on(day0).isoformat(),
+                "every": d.REPORT_REMIND_EVERY_DAYS,
+                "base": base_url.rstrip("/"),
+                "proposal_id": proposal.id,
+            },
+        )
+        subject = Translator(lang).gettext(SUBJECT_REPORT, code=proposal.code)
+        queue_mail(session, user.email, subject, body)
+        services.mark_report_reminded(session, proposal, today, to_user_id=user.id)
+        n += 1
+    return n
 
 
 def queue_overdue_reminders(session: Session, base_url: str, today: dt.date) -> int:
@@ -64,9 +105,9 @@ def utc_today() -> dt.date:
 def make_remind(base_url: str) -> Callable[[Session, Job, Callable[[int, str], None]], None]:
     def remind(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
         today = job.payload.get("today")
-        queue_overdue_reminders(
-            session, base_url, dt.date.fromisoformat(today) if today else utc_today()
-        )
+        day = dt.date.fromisoformat(today) if today else utc_today()
+        queue_overdue_reminders(session, base_url, day)
+        queue_report_reminders(session, base_url, day)
 
     return remind
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
@@ -47,3 +47,18 @@ class ResearchOutput(PerProposal, Base):
     source: Mapped[str] = mapped_column(String(20), nullable=False, default="typed")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class ReportReminder(PerProposal, Base):
+    """An award whose team has not reported (no record, no result) by the day a first
+    report is due (``results.domain.REPORT_DUE_DAYS`` after the award): the reminders
+    sent to its PI, at most once every ``REPORT_REMIND_EVERY_DAYS`` days, until a
+    record or a result is added."""
+
+    __tablename__ = "postaward_report_reminders"
+    __table_args__ = (UniqueConstraint("proposal_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reminders_sent: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    first_reminded_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    last_reminded_on: Mapped[dt.date] = mapped_column(Date, nullable=False)

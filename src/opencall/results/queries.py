@@ -15,7 +15,7 @@ from opencall.calls.models import Call
 from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal
 from opencall.results import domain as d
-from opencall.results.models import PostAwardRecord, ResearchOutput
+from opencall.results.models import PostAwardRecord, ReportReminder, ResearchOutput
 from opencall.scheduling.models import ScheduleEntry
 
 
@@ -93,7 +93,9 @@ def output_dict(o: ResearchOutput) -> dict[str, Any]:
 
 
 def summary(session: Session, proposal: Proposal, today: dt.date) -> dict[str, Any]:
-    """The per-award outcome summary with its stages."""
+    """The per-award outcome summary with its stages, and its ``use`` figures and
+    ``follow_up`` as the call's report sums them (:func:`stages_of_call`, one
+    computation)."""
     recs = [(r.kind, r.data) for r in records_of(session, proposal.id)]
     outs = outputs_of(session, proposal.id)
     s = d.outcome_summary(recs, [output_dict(o) for o in outs], today)
@@ -101,6 +103,9 @@ def summary(session: Session, proposal: Proposal, today: dt.date) -> dict[str, A
     s["days_to_first_result"] = d.days_to_first_result(
         awarded_on(proposal.call), [result_date(o) for o in outs]
     )
+    st = stages_of_call(session, proposal.call, [proposal.id], today=today).get(proposal.id, {})
+    s["use"] = st.get("use", {})
+    s["follow_up"] = st.get("follow_up", {})
     return s
 
 
@@ -110,13 +115,24 @@ def result_date(o: ResearchOutput) -> dt.date:
 
 
 def stages_of_call(
-    session: Session, call: Call, proposal_ids: Collection[int] | None = None
+    session: Session,
+    call: Call,
+    proposal_ids: Collection[int] | None = None,
+    *,
+    today: dt.date | None = None,
 ) -> dict[int, dict[str, Any]]:
     """Per awarded proposal of a call (of ``proposal_ids`` only, when given): used,
     completed, produced_results, days_to_first_result (None without results), its
-    results counted by kind (``outputs``: publication, dataset, software) and a
+    results counted by kind (``outputs``: publication, dataset, software), a
     course's ``follow_up`` figures (``results.domain.follow_up_figures``; empty without a
-    follow-up report)."""
+    follow-up report), the award's ``use`` (``results.domain.use_figures``: awarded
+    and used by unit, lost hours, loans, samples, participants; overdue as of ``today``)
+    and its report: ``reported`` (a record or a result), ``report_due_on``,
+    ``report_overdue`` and the reminders sent (``report_reminders``,
+    ``last_report_reminder``).
+    The one computation of these figures: the award's page, the user office's overview,
+    the API, the report and its downloads all read them from here."""
+    today = today or dt.datetime.now(dt.UTC).date()
     # columns, not ORM rows: a provider's call has thousands of records (building an
     # object for each was most of the after-award section's time, bench/bench_outcomes.py)
     recs: dict[int, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
@@ -139,14 +155,33 @@ def stages_of_call(
         outs[pid].append(published_on or dt.date(year, 7, 1))  # as result_date
         kinds[pid][kind] = kinds[pid].get(kind, 0) + 1
     day0 = awarded_on(call)
+    awarded: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    award_cols = select(Award.proposal_id, CapacityPool.unit, Award.amount).join(
+        CapacityPool, CapacityPool.id == Award.pool_id
+    )
+    for pid, unit, amount in session.execute(_of(award_cols, Award, call, proposal_ids)):
+        awarded[pid][unit] += float(amount)
+    reminders = {
+        r.proposal_id: r
+        for r in session.scalars(_of(select(ReportReminder), ReportReminder, call, proposal_ids))
+    }
+    due = d.report_due_on(day0)
     out = {}
-    for pid in session.scalars(
-        _of(select(Award.proposal_id), Award, call, proposal_ids).distinct()
-    ):
-        st: dict[str, Any] = dict(d.proposal_stages(recs.get(pid, []), len(outs.get(pid, []))))
+    for pid in sorted(awarded):
+        mine = recs.get(pid, [])
+        st: dict[str, Any] = dict(d.proposal_stages(mine, len(outs.get(pid, []))))
         st["days_to_first_result"] = d.days_to_first_result(day0, outs.get(pid, []))
-        st["follow_up"] = d.follow_up_figures(recs.get(pid, []))
+        st["follow_up"] = d.follow_up_figures(mine, day0)
         st["outputs"] = dict(kinds.get(pid, {}))
+        units = list(awarded[pid])
+        st["use"] = d.use_figures(mine, awarded[pid], today, units[0] if len(units) == 1 else "")
+        reported = bool(mine) or bool(outs.get(pid))
+        rem = reminders.get(pid)
+        st["reported"] = reported
+        st["report_due_on"] = due
+        st["report_overdue"] = d.report_overdue(day0, reported, today)
+        st["report_reminders"] = rem.reminders_sent if rem else 0
+        st["last_report_reminder"] = rem.last_reminded_on if rem else None
         out[pid] = st
     return out
 
@@ -200,3 +235,25 @@ def planned_shipments(session: Session, proposal_id: int) -> list[ScheduleEntry]
         )
         if e.id not in recorded
     ]
+
+
+def unreported_awards(session: Session, today: dt.date) -> list[tuple[Proposal, dt.date]]:
+    """Awarded proposals of released calls with no record and no result whose first
+    report is overdue on ``today``, with the day the awards were made known."""
+    reported = select(PostAwardRecord.proposal_id).union(select(ResearchOutput.proposal_id))
+    awarded = select(Award.proposal_id).where(Award.proposal_id.not_in(reported))
+    out = []
+    for p in session.scalars(
+        select(Proposal)
+        .join(Call, Call.id == Proposal.call_id)
+        .where(Proposal.id.in_(awarded), Call.decisions_released_at.is_not(None))
+        .order_by(Proposal.id)
+    ):
+        day0 = awarded_on(p.call)
+        if d.report_overdue(day0, False, today):
+            out.append((p, day0))
+    return out
+
+
+def report_reminder(session: Session, proposal_id: int) -> ReportReminder | None:
+    return session.scalar(select(ReportReminder).where(ReportReminder.proposal_id == proposal_id))

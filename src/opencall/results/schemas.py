@@ -108,6 +108,7 @@ class BerthData(_Strict):
     arrived_on: dt.date | None = None
     sailed_on: dt.date | None = None
     dives_made: int = Field(default=0, ge=0, le=1000)
+    samples_taken: int = Field(default=0, ge=0, le=100000)
 
     @model_validator(mode="after")
     def _dates(self) -> BerthData:
@@ -133,9 +134,11 @@ class SessionData(_Strict):
 
 
 class CourseData(_Strict):
-    """A course seat: participant attended, completed, certificate."""
+    """A course seat: participant attended, completed, certificate; the participant's
+    gender where the programme collects it ("": not collected or not given)."""
 
     participant: str = Field(min_length=1, max_length=200)
+    gender: Literal["", "female", "male", "other"] = ""
     attended: bool = False
     completed: bool = False
     certificate: str = Field(default="", max_length=80)
@@ -151,13 +154,17 @@ class CourseData(_Strict):
 
 class FollowUpData(_Strict):
     """After a course: what a participant did with it, reported on a date: people they
-    trained, demonstration sites set up, the area (ha) under the practice and, where
-    measured, its yield against the local baseline."""
+    trained (women among them, where counted), demonstration sites set up and those
+    still running, the area (ha) under the practice and, where measured, its yield
+    against the local baseline. Figures to that date: a later report of the same
+    participant replaces an earlier one in the sums."""
 
     participant: str = Field(min_length=1, max_length=200)
     followed_up_on: dt.date
     people_trained: int = Field(default=0, ge=0, le=10**7)
+    people_trained_women: int | None = Field(default=None, ge=0, le=10**7)
     demo_sites: int = Field(default=0, ge=0, le=10**5)
+    demo_sites_running: int | None = Field(default=None, ge=0, le=10**5)
     area_ha: float = Field(default=0.0, ge=0, le=1e7, allow_inf_nan=False)
     yield_t_ha: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False)
     baseline_t_ha: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
@@ -167,6 +174,10 @@ class FollowUpData(_Strict):
     def _yield(self) -> FollowUpData:
         if self.yield_t_ha is not None and self.baseline_t_ha is None:
             raise ValueError("a reported yield needs baseline_t_ha")
+        if (self.people_trained_women or 0) > self.people_trained:
+            raise ValueError("people_trained_women is more than people_trained")
+        if (self.demo_sites_running or 0) > self.demo_sites:
+            raise ValueError("demo_sites_running is more than demo_sites")
         return self
 
 

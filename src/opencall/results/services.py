@@ -17,7 +17,7 @@ from opencall.proposals.models import Proposal
 from opencall.results import domain as d
 from opencall.results import importers, policies
 from opencall.results import queries as q
-from opencall.results.models import PostAwardRecord, ResearchOutput
+from opencall.results.models import PostAwardRecord, ReportReminder, ResearchOutput
 from opencall.results.schemas import OutputIn, validate_output, validate_record
 
 MAX_IMPORT = 500
@@ -223,3 +223,31 @@ def mark_reminded(
         call_id=rec.call_id,
         data={"to": to_user_id, "days_overdue": d.days_overdue(rec.data, today)},
     )
+
+
+def mark_report_reminded(
+    session: Session, proposal: Proposal, today: dt.date, *, to_user_id: int | None
+) -> ReportReminder:
+    """Count a reminder sent to the PI of an award whose first report is overdue."""
+    rem = q.report_reminder(session, proposal.id)
+    if rem is None:
+        rem = ReportReminder(
+            call_id=proposal.call_id,
+            proposal_id=proposal.id,
+            reminders_sent=0,
+            first_reminded_on=today,
+            last_reminded_on=today,
+        )
+        session.add(rem)
+    rem.reminders_sent += 1
+    rem.last_reminded_on = today
+    session.flush()
+    auditlog.record(
+        session,
+        "postaward.report_reminder",
+        "proposal",
+        proposal.id,
+        call_id=proposal.call_id,
+        data={"to": to_user_id, "due_on": d.report_due_on(q.awarded_on(proposal.call)).isoformat()},
+    )
+    return rem

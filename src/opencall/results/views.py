@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from opencall.calls.access import office_call
 from opencall.errors import DomainError
+from opencall.facilities.domain import unit_label
 from opencall.facilities.labels import RECORD_KIND_LABELS
 from opencall.proposals.models import Proposal
 from opencall.results import domain as d
@@ -49,6 +50,10 @@ FIELD_LABELS = {
     "arrived_on": N_("Arrived on"),
     "sailed_on": N_("Sailed on"),
     "dives_made": N_("Dives made"),
+    "samples_taken": N_("Samples taken"),
+    "gender": N_("Gender (if collected)"),
+    "people_trained_women": N_("Of them, women"),
+    "demo_sites_running": N_("Demonstration sites still running"),
     "observed_on": N_("Observed on"),
     "observed_hours": N_("Observed hours"),
     "lost_hours": N_("Hours lost"),
@@ -79,6 +84,8 @@ CHOICE_LABELS = {
     "pending": N_("pending"),
     "cleared": N_("cleared"),
     "held": N_("held"),
+    "female": N_("female"),
+    "male": N_("male"),
 }
 OUTPUT_LABELS = {
     "publication": N_("Publication"),
@@ -160,11 +167,13 @@ def render_award(
     kinds = q.record_kinds(page.db, proposal.id)
     today = _today()
     records = q.records_of(page.db, proposal.id)
+    awards = q.awards_of(page.db, proposal.id)
+    unit_words = {d.unit_key(pool.unit): pool.unit_labels for _a, pool in awards}
     return page.render(
         "results/award.html",
         {
             "p": proposal,
-            "awards": q.awards_of(page.db, proposal.id),
+            "awards": awards,
             "records": [
                 {
                     "r": r,
@@ -184,6 +193,7 @@ def render_award(
             "field_label": lambda n: _label(page, FIELD_LABELS, n),
             "choice_label": lambda c: _label(page, CHOICE_LABELS, c),
             "output_label": lambda k: _label(page, OUTPUT_LABELS, k),
+            "unit_text": lambda u: unit_label(u, unit_words.get(u), None, page.lang),
             "stage_labels": {k: page._(v) for k, v in STAGE_LABELS.items()},
             "error": error,
             "may_record": policies.may_record(page.db, page.user, proposal),
@@ -288,16 +298,14 @@ PER_PAGE = 100
 
 
 def _overview_rows(page: Page, call: Any, proposals: list[Proposal]) -> list[dict[str, Any]]:
-    """A row per proposal: its stages after the award and whether a loan is overdue."""
-    ids = [p.id for p in proposals]
-    today = _today()
-    stages = q.stages_of_call(page.db, call, ids)
-    overdue = {
-        r.proposal_id
-        for r in q.records_of_call(page.db, call, ids)
-        if d.is_overdue(r.kind, r.data, today)
-    }
-    return [{"p": p, **stages.get(p.id, {}), "overdue": p.id in overdue} for p in proposals]
+    """A row per proposal: its stages after the award, its use figures and whether a
+    loan is overdue (``results.queries.stages_of_call``, as the report counts them)."""
+    stages = q.stages_of_call(page.db, call, [p.id for p in proposals], today=_today())
+    out = []
+    for p in proposals:
+        st = stages.get(p.id, {})
+        out.append({"p": p, **st, "overdue": bool(st.get("use", {}).get("loans_overdue"))})
+    return out
 
 
 @router.get("/manage/calls/{slug}/postaward", response_class=HTMLResponse)
@@ -307,6 +315,8 @@ def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
         page.not_found()
     if wants_csv(page):
         rows = _overview_rows(page, call, q.awarded_proposals(page.db, call))
+        # every award's use figures as columns (the report's "use" sums these per group)
+        figures = sorted({k for r in rows for k in r.get("use", {})})
         return csv_response(
             f"{call.slug}-postaward.csv",
             [
@@ -316,6 +326,11 @@ def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
                 "produced_results",
                 "days_to_first_result",
                 "overdue",
+                "report_due_on",
+                "report_overdue",
+                "report_reminders",
+                "last_report_reminder",
+                *figures,
             ],
             (
                 (
@@ -325,6 +340,11 @@ def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
                     r.get("produced_results", False),
                     r.get("days_to_first_result"),
                     r["overdue"],
+                    r.get("report_due_on"),
+                    r.get("report_overdue", False),
+                    r.get("report_reminders", 0),
+                    r.get("last_report_reminder"),
+                    *(r.get("use", {}).get(k, 0.0) for k in figures),
                 )
                 for r in rows
             ),
@@ -339,6 +359,9 @@ def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
             "call": call,
             "rows": _overview_rows(page, call, shown),
             "pager": pager,
+            "report_due_days": d.REPORT_DUE_DAYS,
+            "report_due_on": d.report_due_on(q.awarded_on(call)).isoformat(),
+            "report_every": d.REPORT_REMIND_EVERY_DAYS,
             "stage_labels": {k: page._(v) for k, v in STAGE_LABELS.items()},
         },
     )

@@ -1,0 +1,102 @@
+"""A call with many awards, their PIs in the countries given: the after-award figures
+of a provider's call, built through the real services (decisions written directly)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from opencall.allocation.models import Award, Decision
+from opencall.calls.models import Call
+from opencall.proposals import services as prop_services
+from opencall.proposals.models import Proposal
+from tests import factories as F
+
+RELEASED = F.NOW + dt.timedelta(days=45)
+
+
+def awarded_samples_call(
+    s: Session, countries: Sequence[str], *, mass_mg: float = 100.0
+) -> tuple[Call, list[Proposal]]:
+    """A samples call whose every proposal (one per PI country, in order) is awarded
+    ``mass_mg``; decisions released on ``RELEASED`` and results published."""
+    call, pool = F.samples_call(s)
+    props = []
+    for iso3 in countries:
+        pi = F.user(s, country=iso3)
+        p = prop_services.create_proposal(
+            s, call, pi, title=f"Ages in {iso3}", abstract="a", science_case="b", now=F.NOW
+        )
+        prop_services.add_request(
+            s,
+            p,
+            "sample",
+            {"sample_type": "CE-5 regolith", "mass_mg": mass_mg, "techniques": "SIMS",
+             "destructive": False},
+            pool_id=pool.id,
+            now=F.NOW,
+        )  # fmt: skip
+        prop_services.submit(s, p, actor_id=pi.id, now=F.NOW)
+        props.append(p)
+    prop_services.close_call(s, call, now=F.NOW + dt.timedelta(days=31), reason="test")
+    for p in props:
+        s.add(Decision(call_id=call.id, proposal_id=p.id, outcome="awarded", explanation="x"))
+        s.add(Award(call_id=call.id, proposal_id=p.id, request_id=p.requests[0].id,
+                    pool_id=pool.id, amount=mass_mg))  # fmt: skip
+    call.decisions_released_at = RELEASED
+    call.status = "published"
+    s.flush()
+    return call, props
+
+
+def awarded_custom_call(
+    s: Session,
+    countries: Sequence[str],
+    *,
+    unit: str,
+    amount: float,
+    record_kinds: list[str] | None = None,
+) -> tuple[Call, list[Proposal]]:
+    """A call of an operator's resource counted in ``unit`` (a telescope's hours, a
+    vessel's dives, course seats), followed with ``record_kinds``; each proposal (one
+    per PI country, in order) awarded ``amount``; decisions released on ``RELEASED``
+    and results published."""
+    from opencall.calls import services as call_services
+    from opencall.cycle import services as cycle
+    from opencall.facilities import services as fs
+
+    n = next(F._seq)
+    prov = fs.create_provider(s, name=f"Provider {n}", slug=f"prov-{n}", country_iso3="CHN")
+    fac = fs.create_facility(s, prov, name=f"Facility {n}", slug=f"fac-{n}", kind="custom",
+                             attributes={})  # fmt: skip
+    pool = fs.create_resource(
+        s, fac, name=f"Resource {n}", unit=unit, amount=amount * len(countries) + 1,
+        record_kinds=record_kinds,
+    )  # fmt: skip
+    call = call_services.create_call(
+        s, fac,
+        {"slug": f"custom-{n}", "code": f"C{n}", "title": "Open time", "cycle": "2027",
+         "opens_at": F.NOW - dt.timedelta(days=30), "closes_at": F.NOW + dt.timedelta(days=30)},
+    )  # fmt: skip
+    call_services.offer_pool(s, call, pool, amount * len(countries) + 1)
+    cycle.transition_call(s, call, "open", now=F.NOW)
+    props = []
+    for iso3 in countries:
+        pi = F.user(s, country=iso3)
+        p = prop_services.create_proposal(
+            s, call, pi, title=f"Work in {iso3}", abstract="a", science_case="b", now=F.NOW
+        )
+        prop_services.add_request(s, p, "custom", {"amount": amount}, pool_id=pool.id, now=F.NOW)
+        prop_services.submit(s, p, actor_id=pi.id, now=F.NOW)
+        props.append(p)
+    prop_services.close_call(s, call, now=F.NOW + dt.timedelta(days=31), reason="test")
+    for p in props:
+        s.add(Decision(call_id=call.id, proposal_id=p.id, outcome="awarded", explanation="x"))
+        s.add(Award(call_id=call.id, proposal_id=p.id, request_id=p.requests[0].id,
+                    pool_id=pool.id, amount=amount))  # fmt: skip
+    call.decisions_released_at = RELEASED
+    call.status = "published"
+    s.flush()
+    return call, props

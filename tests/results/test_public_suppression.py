@@ -1,0 +1,149 @@
+"""The public after-award page names no small group's results: the awarded list is
+public (each award with its PI's country), so a group of one or two awards is a group
+of named people. Their counts are hidden, and no hidden count can be worked out from
+the others (the "All" row, the other groups, the cycle table)."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from opencall.outcomes import queries as oq
+from opencall.outcomes.after_award_views import MIN_CELL
+from opencall.results import services
+from tests.results.awards_world import awarded_samples_call
+from tests.web.conftest import Web
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+class _Tables(HTMLParser):
+    """Every table of a page as rows of cell texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def tables(html: str) -> list[list[list[str]]]:
+    p = _Tables()
+    p.feed(html)
+    return p.tables
+
+
+def count(cell: str) -> int | None:
+    """A published count (the number before its share), None when hidden."""
+    m = re.fullmatch(r"(\d+)(?: · .*)?", cell)
+    return int(m.group(1)) if m else None
+
+
+def test_a_small_group_s_results_are_neither_shown_nor_derivable(web: Web) -> None:
+    # eight awards in Germany (high income) used their loans; two in Ethiopia (low
+    # income, both named on the public awarded list) did not
+    with web.factory() as s:
+        call, props = awarded_samples_call(s, ["DEU"] * 8 + ["ETH"] * 2)
+        for p in props[:8]:
+            services.add_record(
+                s, p, "loan",
+                {"sample": "x", "mass_mg": 5, "shipped_on": "2027-06-01",
+                 "received_on": "2027-06-05"},
+                actor_id=None,
+            )  # fmt: skip
+        s.commit()
+        slug = call.slug
+    oq.PUBLIC_AFTER_AWARD.clear()
+    page = web.client("en").get(f"/calls/{slug}/after-award")
+    assert page.status_code == 200
+    income = tables(page.text)[0]
+    rows = {r[0]: r for r in income[1:]}
+    assert set(rows) >= {"High income", "Low income", "All"}, rows
+    small = rows["Low income"]
+    others = [r for g, r in rows.items() if g not in ("Low income", "All")]
+    everyone = count(rows["All"][1])
+    for col in range(2, len(small)):  # used, completed, produced results
+        if count(rows["All"][col]) in (0, everyone):
+            continue  # nobody, or everybody, of the call: no group's figure says more
+        assert count(small[col]) is None, (col, small)  # "0" named both awardees' use
+        derivable = count(rows["All"][col]) is not None and all(
+            count(r[col]) is not None for r in others
+        )
+        assert not derivable, (col, income)
+    # the cycle table repeats the call's figures: it may not publish what the funnel hid
+    cycles = tables(page.text)[-1]
+    produced_all = count(rows["All"][4])
+    for r in cycles[1:]:
+        if produced_all is None:
+            assert count(r[2]) is None, r
+    assert MIN_CELL == 5
+
+
+def test_one_group_or_none_is_published_without_error() -> None:
+    """Every award in one group (its row is the "All" row), or no award at all: the
+    funnel is published, the group's own cells hidden where small."""
+    from opencall.outcomes import after_award as aa
+
+    rows = [aa.AfterAwardRow(str(i), {"income_group": "low"}, used=i < 2) for i in range(7)]
+    out = aa.public_funnel(rows, "income_group", ["low"])
+    low = {r["stage"]: r["count"] for r in out if r["group"] == "low"}
+    everyone = {r["stage"]: r["count"] for r in out if r["group"] == "all"}
+    assert low["used"] is None and everyone["used"] == 2
+    assert aa.public_funnel([], "income_group") == [
+        r for r in aa.public_funnel([], "income_group") if r["group"] == "all"
+    ]
+
+
+def test_random_calls_never_publish_a_small_or_derivable_group_count() -> None:
+    """Seeded random calls (2-6 groups, 1-40 awards each): no group of fewer than five
+    awards has a published count that says more than the whole call does, and no stage
+    leaves exactly one group hidden beside a published "All"."""
+    import random
+
+    from opencall.outcomes import after_award as aa
+
+    rnd = random.Random(7)
+    for _ in range(25):
+        rows = []
+        for g in range(rnd.randint(2, 6)):
+            for i in range(rnd.choice([1, 2, 3, 6, 12, 40])):
+                used = rnd.random() < 0.7
+                rows.append(
+                    aa.AfterAwardRow(
+                        f"{g}-{i}",
+                        {"income_group": f"g{g}"},
+                        used=used,
+                        completed=used and rnd.random() < 0.5,
+                        produced_results=rnd.random() < 0.4,
+                    )
+                )
+        out = aa.public_funnel(rows, "income_group")
+        for stage in aa.AFTER_STAGES:
+            cells = {r["group"]: r for r in out if r["stage"] == stage}
+            everyone = cells.pop("all")
+            assert everyone["count"] is not None
+            if everyone["count"] in (0, everyone["awarded"]):
+                continue  # a fact of the whole call
+            hidden = [g for g, r in cells.items() if r["count"] is None]
+            assert len(hidden) != 1, (stage, cells)
+            for g, r in cells.items():
+                if r["awarded"] < MIN_CELL:
+                    assert r["count"] is None, (stage, g, r)
