@@ -9,6 +9,7 @@ import fcntl
 import functools
 import gc
 import os
+import resource
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -230,6 +231,104 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     }
     # a stable sort: the heavy files first, each file's tests in their own order
     items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in heavy)
+
+
+# ----------------------------------------------------------------------------- CPU report
+#
+# `pytest --cpu-report PATH ...` writes the CPU (user + system seconds) each test took,
+# by phase, and each file's sum, heaviest first: the process's own CPU (all its threads:
+# the in-process servers included) and that of the child processes it waited for
+# (``opencall serve``/``worker``, the CLI; not Chromium, which Playwright does not
+# reap). Wall-clock durations on the shared 2-core machine measure its load more than
+# the tests; this ranks them by what they cost. Under pytest-xdist each worker measures
+# its tests and the controller writes the file. A module or session fixture's cost
+# falls to the test that first needs it (its setup) or last (its teardown); what each
+# process pays before its first test (imports, collection) is in no row.
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--cpu-report",
+        metavar="PATH",
+        default=None,
+        help="write each test's and each file's CPU seconds (user + system), heaviest first",
+    )
+
+
+def _cpu_now() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    # the report of a phase is made right after it, so the CPU since the previous
+    # phase's report (or the test's start) is this phase's
+    outcome = yield
+    if not item.config.getoption("cpu_report"):
+        return
+    now = _cpu_now()
+    start = item.stash.get(_CPU_MARK, None)
+    if start is not None:
+        outcome.get_result().user_properties.append((f"cpu_{call.when}", now - start))
+    item.stash[_CPU_MARK] = now
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    if item.config.getoption("cpu_report"):
+        item.stash[_CPU_MARK] = _cpu_now()
+    yield
+
+
+_CPU_MARK = pytest.StashKey[float]()
+
+
+class _CpuReport:
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+        self.tests: dict[str, dict[str, float]] = {}
+
+    def pytest_sessionstart(self) -> None:
+        self.path.write_text("# running: a test a line as it ends (CPU s, test)\n")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if name == f"cpu_{report.when}":
+                self.tests.setdefault(report.nodeid, {})[report.when] = float(value)
+        if report.when == "teardown" and report.nodeid in self.tests:
+            # so that a run stopped before its end still tells where its CPU went
+            with self.path.open("a") as f:
+                f.write(f"{sum(self.tests[report.nodeid].values()):9.2f}  {report.nodeid}\n")
+
+    def pytest_sessionfinish(self) -> None:
+        files: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        for nodeid, phases in self.tests.items():
+            f = nodeid.split("::", 1)[0]
+            files[f] = files.get(f, 0.0) + sum(phases.values())
+            counts[f] = counts.get(f, 0) + 1
+        lines = [f"# {sum(files.values()):.1f} s of CPU in {len(self.tests)} tests", ""]
+        lines += ["# file: CPU s, tests"]
+        lines += [
+            f"{cpu:9.2f} {counts[f]:5d}  {f}"
+            for f, cpu in sorted(files.items(), key=lambda kv: -kv[1])
+        ]
+        lines += ["", "# test: CPU s (setup call teardown)"]
+        ranked = sorted(self.tests.items(), key=lambda kv: -sum(kv[1].values()))
+        lines += [
+            f"{sum(p.values()):9.2f} ({p.get('setup', 0):.2f} {p.get('call', 0):.2f} "
+            f"{p.get('teardown', 0):.2f})  {nodeid}"
+            for nodeid, p in ranked
+        ]
+        self.path.write_text("\n".join(lines) + "\n")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    path = config.getoption("cpu_report")
+    if path and not hasattr(config, "workerinput"):  # the controller (or the one process)
+        config.pluginmanager.register(_CpuReport(path), "cpu-report")
 
 
 def no_durability(conn: Connection, name: str) -> None:
