@@ -3,9 +3,11 @@ text made only of invisible characters, finite numbers."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
+import zoneinfo
 from decimal import Decimal
 from typing import Any
 
@@ -66,3 +68,39 @@ def error_text(exc: Any, prefix: str = "", *, empty: str = "") -> str:
     """The first error of a pydantic ``ValidationError`` as ``"where: message"``."""
     where, msg = first_error(exc, prefix, empty=empty)
     return f"{where}: {msg}" if where else msg
+
+
+# the zones a reader's time is never shown in beside UTC (it would repeat UTC)
+_UTC_ZONES = frozenset(
+    {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu"}
+)
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def time_zone_name(text: str | None) -> str | None:
+    """The IANA time zone named by ``text`` ("Asia/Dhaka"), surrounding spaces removed;
+    None for empty text. Raises ValueError for a name the time zone database (the
+    system's, or the ``tzdata`` package) does not hold: only names it lists are
+    accepted, never a path or a POSIX rule string."""
+    name = (text or "").strip()
+    if not name:
+        return None
+    if name not in _known_zones():
+        raise ValueError(name)
+    return name
+
+
+@functools.lru_cache(maxsize=256)
+def reader_zone(name: str | None) -> zoneinfo.ZoneInfo | None:
+    """The zone to show times in beside UTC: None for no zone, a UTC alias, or a name the
+    database no longer knows (a stored name outlived by a tzdata update)."""
+    if not name or name in _UTC_ZONES or name not in _known_zones():
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        return None

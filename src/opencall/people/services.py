@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, Session
 from opencall import auditlog, jobs
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.inputs import time_zone_name
 from opencall.people.bibliography import BibliographyError, Work, clean_doi, parse_publications
 from opencall.people.domain import (
     LANGUAGES,
@@ -693,8 +694,24 @@ def register_request_wait(
     return _throttle_wait(session, key, REGISTER_CLIENT_KIND, per_hour=per_hour, now=now)
 
 
+def clean_time_zone(value: Any) -> str | None:
+    """An account's time zone: an IANA name ("Africa/Kinshasa") or None (times in UTC
+    alone); anything else is refused with a message."""
+    text = str(value or "")
+    try:
+        return time_zone_name(text)
+    except ValueError:
+        raise DomainError(
+            "Unknown time zone %(zone)s: give a name such as Africa/Kinshasa, Asia/Dhaka, "
+            "America/La_Paz or Pacific/Apia, or leave it empty for UTC.",
+            field="time_zone",
+            zone=repr(text.strip()[:80]),
+        ) from None
+
+
 def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
-    """Change name, institution, country, language and expertise (validated first)."""
+    """Change name, institution, country, language, time zone and expertise (validated
+    first)."""
     name = " ".join(str(data.get("name", user.name) or "").split())
     if not name:
         raise DomainError("Your name is required.", field="name")
@@ -719,6 +736,7 @@ def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
         raise DomainError(
             "Unknown country code %(code_value)s.", field="country", code_value=repr(country)
         )
+    time_zone = clean_time_zone(data.get("time_zone", user.time_zone))
     institution = " ".join(str(data.get("institution") or "").split())
     if institution and not country:
         raise DomainError("Country is required with an institution.", field="country")
@@ -735,6 +753,7 @@ def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
     user.language = language
     user.expertise = expertise
     user.country_iso3 = country
+    user.time_zone = time_zone
     user.institution_id = inst.id if inst else None
     session.flush()
     session.refresh(user)
