@@ -30,6 +30,23 @@ def invisible_only(text: str) -> bool:
     return all(c.isspace() or c in _BLANKS or unicodedata.category(c) == "Cf" for c in text)
 
 
+# explicit bidi embeddings, overrides and isolates (they reorder what follows them:
+# "Trojan Source"), and characters that show nothing and join nothing (zero-width space,
+# word joiner, byte-order mark, Mongolian vowel separator). Kept: the zero-width
+# (non-)joiners, which Bengali, Persian and Arabic spellings need, and the
+# left-to-right/right-to-left marks, which reorder nothing beyond their neighbours.
+_HIDDEN = re.compile("[\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff\u180e]")
+
+
+def one_line(text: str | None) -> str:
+    """A name or title as it is stored: in Unicode's composed form (NFC, so "José" typed
+    with a combining accent is the same name as with "é"), without the hidden characters
+    of ``_HIDDEN``, on one line with single spaces; empty when nothing would show."""
+    value = _HIDDEN.sub("", unicodedata.normalize("NFC", text or ""))
+    value = " ".join(value.split())
+    return "" if invisible_only(value) else value
+
+
 def finite_number(text: str) -> float | None:
     """A finite float from user text, or None (NaN, Infinity, 1e999 and non-numbers)."""
     try:

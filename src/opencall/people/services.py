@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, Session
 from opencall import auditlog, jobs
 from opencall.db import utcnow
 from opencall.errors import DomainError
-from opencall.inputs import time_zone_name
+from opencall.inputs import one_line, time_zone_name
 from opencall.people.bibliography import BibliographyError, Work, clean_doi, parse_publications
 from opencall.people.domain import (
     LANGUAGES,
@@ -78,7 +78,7 @@ def load_countries(session: Session) -> int:
 def get_or_create_institution(
     session: Session, name: str, country_iso3: str, ror_id: str | None = None
 ) -> Institution:
-    name = " ".join(name.split())
+    name = one_line(name)
     if not name:
         raise DomainError("Institution name is required.", field="institution")
     if len(name) > 300:
@@ -125,7 +125,7 @@ def register_user(
 ) -> User:
     """Create an account. Raises DomainError with a clear message on bad input."""
     email = clean_email(email, check_deliverability=check_deliverability)
-    name = " ".join((name or "").split())
+    name = one_line(name)
     if not name:
         raise DomainError("Your name is required.", field="name")
     if len(name) > 200:
@@ -712,7 +712,7 @@ def clean_time_zone(value: Any) -> str | None:
 def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
     """Change name, institution, country, language, time zone and expertise (validated
     first)."""
-    name = " ".join(str(data.get("name", user.name) or "").split())
+    name = one_line(str(data.get("name", user.name) or ""))
     if not name:
         raise DomainError("Your name is required.", field="name")
     if len(name) > 200:
@@ -737,7 +737,7 @@ def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
             "Unknown country code %(code_value)s.", field="country", code_value=repr(country)
         )
     time_zone = clean_time_zone(data.get("time_zone", user.time_zone))
-    institution = " ".join(str(data.get("institution") or "").split())
+    institution = one_line(str(data.get("institution") or ""))
     if institution and not country:
         raise DomainError("Country is required with an institution.", field="country")
     if len(institution) > 300:
