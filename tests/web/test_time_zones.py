@@ -145,3 +145,14 @@ def test_submission_receipt_states_utc_and_the_readers_zone(web: Web, world: Wor
     said = f"{at:%Y-%m-%d %H:%M:%S} UTC ({apia:%Y-%m-%d %H:%M:%S} Pacific/Apia, UTC+13:00)"
     bodies = [m.body for m in mails(web.settings.mail_dir) if m.to == world.emails["pi"]]
     assert any(said in b for b in bodies), bodies
+
+
+def test_the_api_says_the_accounts_zone(web: Web, world: World) -> None:
+    from tests.web.conftest import api_bearer
+
+    with web.factory() as s:
+        u = s.scalars(select(User).where(User.email == world.emails["coi"])).one()
+        u.time_zone = "Africa/Kinshasa"
+        s.commit()
+    r = web.client().get("/api/v1/me", headers=api_bearer(web, world.emails["coi"], ("read",)))
+    assert r.status_code == 200 and r.json()["time_zone"] == "Africa/Kinshasa"
