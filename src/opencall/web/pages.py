@@ -342,6 +342,9 @@ def get_page(request: Request, posted: Posted = Depends(read_posted)) -> Iterato
         lang = choose_language(request, user)
         request.state.user = user
         request.state.lang = lang
+        # read while the session is open: an error page rendered after it closed has
+        # a detached account whose expired attributes cannot be loaded again
+        request.state.time_zone = getattr(user, "time_zone", None)
         set_user(getattr(user, "id", None))
         page = Page(request, db, user, lang, Translator(lang), posted.form, posted.files)
         if request.method not in SAFE_METHODS and not security.check_csrf(
@@ -508,7 +511,8 @@ def render(
         "scripts": [],
     }
     context.update(ctx)
-    token = _READER_ZONE.set(getattr(user, "time_zone", None))
+    # the account's zone, read by get_page (an error page's account may be detached)
+    token = _READER_ZONE.set(getattr(request.state, "time_zone", None))
     try:
         html = env.get_template(template).render(context)
     finally:
