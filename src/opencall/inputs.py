@@ -38,6 +38,15 @@ def invisible_only(text: str) -> bool:
 _HIDDEN = re.compile("[\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff\u180e]")
 
 
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def without_bidi_controls(text: str) -> str:
+    """``text`` without the explicit bidi embeddings, overrides and isolates (U+202A-E,
+    U+2066-9), which reorder what follows them; the marks (LRM, RLM) are kept."""
+    return _BIDI_CONTROLS.sub("", text)
+
+
 def one_line(text: str | None) -> str:
     """A name or title as it is stored: in Unicode's composed form (NFC, so "José" typed
     with a combining accent is the same name as with "é"), without the hidden characters
