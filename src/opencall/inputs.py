@@ -3,9 +3,11 @@ text made only of invisible characters, finite numbers."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
+import zoneinfo
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +34,32 @@ def invisible_only(text: str) -> bool:
     if not text.strip():
         return False  # empty or plain whitespace: the callers' own checks see it
     return all(c.isspace() or c in _BLANKS or unicodedata.category(c) == "Cf" for c in text)
+
+
+# explicit bidi embeddings, overrides and isolates (they reorder what follows them:
+# "Trojan Source"), and characters that show nothing and join nothing (zero-width space,
+# word joiner, byte-order mark, Mongolian vowel separator). Kept: the zero-width
+# (non-)joiners, which Bengali, Persian and Arabic spellings need, and the
+# left-to-right/right-to-left marks, which reorder nothing beyond their neighbours.
+_HIDDEN = re.compile("[\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff\u180e]")
+
+
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def without_bidi_controls(text: str) -> str:
+    """``text`` without the explicit bidi embeddings, overrides and isolates (U+202A-E,
+    U+2066-9), which reorder what follows them; the marks (LRM, RLM) are kept."""
+    return _BIDI_CONTROLS.sub("", text)
+
+
+def one_line(text: str | None) -> str:
+    """A name or title as it is stored: in Unicode's composed form (NFC, so "José" typed
+    with a combining accent is the same name as with "é"), without the hidden characters
+    of ``_HIDDEN``, on one line with single spaces; empty when nothing would show."""
+    value = _HIDDEN.sub("", unicodedata.normalize("NFC", text or ""))
+    value = " ".join(value.split())
+    return "" if invisible_only(value) else value
 
 
 def finite_number(text: str) -> float | None:
@@ -72,3 +100,39 @@ def error_text(exc: Any, prefix: str = "", *, empty: str = "") -> str:
     """The first error of a pydantic ``ValidationError`` as ``"where: message"``."""
     where, msg = first_error(exc, prefix, empty=empty)
     return f"{where}: {msg}" if where else msg
+
+
+# the zones a reader's time is never shown in beside UTC (it would repeat UTC)
+_UTC_ZONES = frozenset(
+    {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu"}
+)
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def time_zone_name(text: str | None) -> str | None:
+    """The IANA time zone named by ``text`` ("Asia/Dhaka"), surrounding spaces removed;
+    None for empty text. Raises ValueError for a name the time zone database (the
+    system's, or the ``tzdata`` package) does not hold: only names it lists are
+    accepted, never a path or a POSIX rule string."""
+    name = (text or "").strip()
+    if not name:
+        return None
+    if name not in _known_zones():
+        raise ValueError(name)
+    return name
+
+
+@functools.lru_cache(maxsize=256)
+def reader_zone(name: str | None) -> zoneinfo.ZoneInfo | None:
+    """The zone to show times in beside UTC: None for no zone, a UTC alias, or a name the
+    database no longer knows (a stored name outlived by a tzdata update)."""
+    if not name or name in _UTC_ZONES or name not in _known_zones():
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        return None

@@ -386,3 +386,34 @@ def test_files_stored_before_cleaning_are_never_served_raw_then_rewritten(
     got = rev.get(f"/review/assignments/{aid}/pdf/0")
     assert got.status_code == 200
     assert_clean(got.content)
+
+
+def test_a_retried_upload_of_the_same_file_is_one_file_and_says_uploaded(
+    web: Web, world: dict[str, Any]
+) -> None:
+    """On a flaky link the answer to an upload is lost and the browser (or the person)
+    sends the same form again, with the version the page had: the file is stored once,
+    and the retry is told it was uploaded, not that the proposal changed meanwhile."""
+    pi = web.login(PI_EMAIL)
+    pid = world["proposal"]
+    data = plain_pdf()
+    tok, version = csrf(pi, f"/proposals/{pid}"), version_of(pi, pid)
+
+    def send() -> Any:
+        return pi.post(
+            f"/proposals/{pid}/attachments",
+            data={"csrf_token": tok, "version": version},
+            files={"pdf": ("case.pdf", data, "application/pdf")},
+        )
+
+    first = send()
+    assert first.status_code == 303 and "m=uploaded" in first.headers["location"]
+    with web.factory() as s:
+        before = F.table_counts(s)
+    again = send()  # the same form, the same version: the first answer never arrived
+    assert again.status_code == 303, re.findall(r'class="error"[^>]*>([^<]*)', again.text)
+    assert "m=uploaded" in again.headers["location"]
+    with web.factory() as s:
+        assert F.table_counts(s) == before  # no second row, no audit event, no new version
+        rows = s.query(Attachment).filter_by(proposal_id=pid).all()
+        assert len(rows) == 1 and rows[0].filename == "case.pdf"

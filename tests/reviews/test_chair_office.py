@@ -48,7 +48,7 @@ def test_run_step_answers_at_once_with_a_live_progress_page(
         job = s.get(jobs.Job, job_id)
         assert job is not None and job.status in ("queued", "running")  # not waited for
     live = chair.get(job_url).text
-    assert 'data-live="1"' in live and "/static/poll.js" in live
+    assert 'data-live="1"' in live and re.search(r"/static/poll\.[0-9a-f]{10}\.js", live)
     # every OPENCALL_JOB_POLL_MS (2 s unless set) the page asks again
     assert f'data-poll="{web.app.state.settings.job_poll_ms}"' in live
     assert Settings().job_poll_ms == 2000

@@ -77,3 +77,15 @@ def test_the_exports_quote_formulas(web: Web, factory: sessionmaker[Session]) ->
                 assert not _dangerous(cell), (what, cell)
     # each title in the decisions, assignment and ranking exports, and the reviewer's name
     assert seen >= 3 * len(PAYLOADS)
+
+
+def test_a_cell_reorders_nothing_after_it() -> None:
+    """Bidi embeddings, overrides and isolates (stored before names were cleaned, or in
+    a free text) are left out of a cell: in a spreadsheet or a text viewer one reversed
+    the rest of the cell or of the line ("Trojan Source"), and one before "=" hid a
+    formula from the check above."""
+    assert csv_cell("Ali \u202eTCEJER\u202c Hassan") == "Ali TCEJER Hassan"
+    assert csv_cell("\u202e=1+1") == "'=1+1"
+    assert csv_cell("\u2067-2+3+cmd\u2069") == "'-2+3+cmd"
+    # the marks and joiners that scripts need are kept
+    assert csv_cell("র\u200d্যাব \u200fمحمد") == "র\u200d্যাব \u200fمحمد"

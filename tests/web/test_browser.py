@@ -349,7 +349,7 @@ def test_main_pages_are_light(browser: Any, tmp_path: Path) -> None:
     (ARTIFACTS / "pages.md").write_text(markdown(weights) + "\n")
     heavy = [w for w in weights if w.bytes >= LIMIT_BYTES]
     assert not heavy, markdown(heavy)
-    assert len(weights) == 10
+    assert len(weights) == 11
 
 
 def _browser_processes() -> list[list[str]]:

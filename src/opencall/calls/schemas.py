@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from opencall.errors import DomainError
 from opencall.inputs import error_text
@@ -39,6 +39,16 @@ class ReviewSettings(_Doc):
     #: before calibrating and ranking (recorded in the run and the audit log).
     bias_correction: bool = False
     bias_alpha: float = Field(default=0.05, gt=0, lt=0.5)
+
+    @field_validator("review_deadline")
+    @classmethod
+    def _in_utc(cls, v: dt.datetime | None) -> dt.datetime | None:
+        """Kept in UTC whatever offset it was given in; one given without an offset (the
+        JSON API took such) is UTC, as every date of a call is, so that it is one instant
+        the reminders and pages can compare and state."""
+        if v is None:
+            return None
+        return v.replace(tzinfo=dt.UTC) if v.tzinfo is None else v.astimezone(dt.UTC)
 
     @model_validator(mode="after")
     def _check(self) -> ReviewSettings:

@@ -19,7 +19,10 @@ such as "Côte d'Ivoire" do); otherwise DejaVu Sans, which ships with matplotlib
 (``mpl-data/fonts/ttf``), for Greek, Cyrillic, Vietnamese and the like.
 DejaVu has no CJK glyphs: pass ``font_path`` to a CJK font for Chinese text;
 without one, characters no font has are printed as "?" rather than silently
-dropped.
+dropped. Text in a right-to-left script or with combining marks (Arabic, Hebrew,
+Bengali...) is shaped by HarfBuzz (``uharfbuzz``, fpdf2's text shaping): joined
+letters, in right-to-left order; DejaVu Sans has Arabic and Hebrew but no Bengali or
+Ethiopic glyphs (pass ``font_path`` to a font that has them).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import datetime as dt
 import io
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -120,6 +124,8 @@ def _render_report_pdf(report: Mapping[str, Any]) -> bytes:
     pdf.set_creator("OpenCall")
 
     clean = _text_cleaner(latin1, pdf, report.get("font_path"))
+    if not latin1 and any(_needs_shaping(t) for t in texts):
+        _shape(pdf)
     family = "Helvetica" if latin1 else _FAMILY
 
     pdf.add_page()
@@ -213,6 +219,29 @@ CJK_FONTS = (
 def cjk_font() -> str | None:
     """A CJK font installed on this machine (Debian's fonts-noto-cjk), or None."""
     return next((p for p in CJK_FONTS if Path(p).exists()), None)
+
+
+def _needs_shaping(text: str) -> bool:
+    """Whether ``text`` must be shaped to be read: right-to-left letters (Arabic,
+    Hebrew: joined forms, right-to-left order) or combining marks (Bengali conjuncts,
+    Devanagari vowel signs, stacked accents), which a font's plain character map
+    draws as isolated letters in the wrong order."""
+    return any(
+        unicodedata.bidirectional(ch) in ("R", "AL") or unicodedata.category(ch).startswith("M")
+        for ch in text
+    )
+
+
+def _shape(pdf: Any) -> None:
+    """Shape text with HarfBuzz (fpdf2's text shaping, which also orders mixed
+    right-to-left and left-to-right runs by the Unicode bidi algorithm); without the
+    ``uharfbuzz`` package, the text is written unshaped as before, with a warning."""
+    try:
+        pdf.set_text_shaping(True)
+    except Exception:  # noqa: BLE001 - fpdf2 raises its own error when uharfbuzz is missing
+        logging.getLogger(__name__).warning(
+            "uharfbuzz is not installed: Arabic, Hebrew and Indic text is not shaped"
+        )
 
 
 def _fits_latin1(text: str) -> bool:

@@ -73,6 +73,9 @@ class Me(BaseModel):
     name: str
     email: str
     language: str
+    #: the IANA zone the account reads times in beside UTC (null: UTC only); every time
+    #: the API answers is in UTC
+    time_zone: str | None
     roles: list[Role]
 
 

@@ -42,6 +42,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
     language: Mapped[str] = mapped_column(String(5), nullable=False, default="en")
+    # the IANA zone the account reads times in beside UTC ("Asia/Dhaka"); None: UTC only
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     institution_id: Mapped[int | None] = mapped_column(
         ForeignKey("institutions.id"), nullable=True, index=True
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from opencall.people.domain import name_sort_key
 from opencall.people.models import Country, ReviewerPublication, RoleGrant, RoleInvitation, User
 
 
@@ -100,9 +101,10 @@ def grants_in_scope(
         select(RoleGrant, User)
         .join(User, User.id == RoleGrant.user_id)
         .where(or_(*conds))
-        .order_by(RoleGrant.role, User.name, RoleGrant.id)
+        .order_by(RoleGrant.id)
     )
-    return [(g, u) for g, u in rows.tuples()]
+    # by role, then by name in one order on every database and script
+    return sorted(rows.tuples(), key=lambda r: (r[0].role, name_sort_key(r[1].name), r[0].id))
 
 
 def pending_invitations_in_scope(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session
 from opencall import auditlog, jobs
 from opencall.db import utcnow
 from opencall.errors import DomainError
-from opencall.inputs import control_char
+from opencall.inputs import control_char, one_line, time_zone_name
 from opencall.people.bibliography import BibliographyError, Work, clean_doi, parse_publications
 from opencall.people.domain import (
     LANGUAGES,
@@ -81,7 +81,7 @@ def load_countries(session: Session) -> int:
 def get_or_create_institution(
     session: Session, name: str, country_iso3: str, ror_id: str | None = None
 ) -> Institution:
-    name = " ".join(name.split())
+    name = one_line(name)
     if not name:
         raise DomainError("Institution name is required.", field="institution")
     if len(name) > 300:
@@ -128,7 +128,7 @@ def register_user(
 ) -> User:
     """Create an account. Raises DomainError with a clear message on bad input."""
     email = clean_email(email, check_deliverability=check_deliverability)
-    name = " ".join((name or "").split())
+    name = one_line(name)
     if not name:
         raise DomainError("Your name is required.", field="name")
     if len(name) > 200:
@@ -740,9 +740,25 @@ def invite_sender_wait(
     )
 
 
+def clean_time_zone(value: Any) -> str | None:
+    """An account's time zone: an IANA name ("Africa/Kinshasa") or None (times in UTC
+    alone); anything else is refused with a message."""
+    text = str(value or "")
+    try:
+        return time_zone_name(text)
+    except ValueError:
+        raise DomainError(
+            "Unknown time zone %(zone)s: give a name such as Africa/Kinshasa, Asia/Dhaka, "
+            "America/La_Paz or Pacific/Apia, or leave it empty for UTC.",
+            field="time_zone",
+            zone=repr(text.strip()[:80]),
+        ) from None
+
+
 def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
-    """Change name, institution, country, language and expertise (validated first)."""
-    name = " ".join(str(data.get("name", user.name) or "").split())
+    """Change name, institution, country, language, time zone and expertise (validated
+    first)."""
+    name = one_line(str(data.get("name", user.name) or ""))
     if not name:
         raise DomainError("Your name is required.", field="name")
     if len(name) > 200:
@@ -767,7 +783,8 @@ def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
         raise DomainError(
             "Unknown country code %(code_value)s.", field="country", code_value=repr(country)
         )
-    institution = " ".join(str(data.get("institution") or "").split())
+    time_zone = clean_time_zone(data.get("time_zone", user.time_zone))
+    institution = one_line(str(data.get("institution") or ""))
     if institution and not country:
         raise DomainError("Country is required with an institution.", field="country")
     if len(institution) > 300:
@@ -783,6 +800,7 @@ def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
     user.language = language
     user.expertise = expertise
     user.country_iso3 = country
+    user.time_zone = time_zone
     user.institution_id = inst.id if inst else None
     session.flush()
     session.refresh(user)

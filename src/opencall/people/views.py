@@ -384,6 +384,7 @@ def _account_form(user: User) -> dict[str, str]:
         "institution": user.institution.name if user.institution else "",
         "country_iso3": user.country_iso3 or "",
         "language": user.language,
+        "time_zone": user.time_zone or "",
         "expertise": user.expertise,
     }
 
@@ -433,4 +434,8 @@ SERVICE_MESSAGES = (
     N_("Institution name is too long (300 characters at most)."),
     N_("This link is invalid or has expired. Ask for a new one."),
     N_("The expertise statement is too long (%(n)s characters at most)."),
+    N_(
+        "Unknown time zone %(zone)s: give a name such as Africa/Kinshasa, Asia/Dhaka, "
+        "America/La_Paz or Pacific/Apia, or leave it empty for UTC."
+    ),
 )

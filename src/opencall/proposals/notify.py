@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from opencall.proposals.models import Proposal
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import queue_mail
-from opencall.web.pages import render_mail
+from opencall.web.pages import fmt_when, render_mail
 
 SUBJECT_RECEIPT = N_("Receipt: proposal %(code)s submitted")
 
@@ -30,10 +30,9 @@ def mail_receipt(
 ) -> None:
     """A receipt to the person who submitted (and the PI, when another member did), in
     each one's language (``lang`` for an address without an account): what was
-    received (the revision's content hash) and when, in UTC."""
+    received (the revision's content hash) and when, in UTC and the reader's own zone."""
     from opencall.people.queries import user_by_email
 
-    when = received_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     to = {submitter.email: submitter}
     for m in proposal.members:
         if m.role == "pi" and m.email not in to:
@@ -51,7 +50,9 @@ def mail_receipt(
                 "call": proposal.call.title,
                 "revision": rev.number,
                 "hash": rev.content_hash,
-                "when": when,
+                "when": fmt_when(
+                    received_at, user.time_zone if user is not None else None, seconds=True
+                ),
                 "link": f"{base_url.rstrip('/')}/proposals/{proposal.id}",
             },
         )

@@ -15,6 +15,7 @@ from opencall.people.models import User
 from opencall.reviews import queries as q
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import mail_text, queue_mail, queue_mails
+from opencall.web.pages import fmt_when
 
 SUBJECT_INVITED = N_("You are invited to review for %(call)s")
 SUBJECT_REMINDER = N_("Reminder: your reviews for %(call)s are due")
@@ -73,7 +74,7 @@ def queue_reminders(
                 "reviews/mail_reminder.txt",
                 n,
                 base_url,
-                deadline=deadline.strftime("%Y-%m-%d %H:%M UTC"),
+                deadline=fmt_when(deadline, user.time_zone),
             )
     return len(pending)
 

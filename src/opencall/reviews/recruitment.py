@@ -18,6 +18,7 @@ from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people import services as people_services
+from opencall.people.domain import name_sort_key
 from opencall.people.models import RoleGrant, User
 from opencall.reviews.models import ReviewInvitation
 
@@ -45,14 +46,15 @@ def reviewer_pool(session: Session, call: Call) -> list[PoolMember]:
             or_(RoleGrant.provider_id == call.provider_id, RoleGrant.call_id.in_(calls)),
             User.is_active.is_(True),
         )
-        .order_by(User.name, User.id)
+        .order_by(User.id)
     ).all()
     seen: dict[int, PoolMember] = {}
     for user, call_id in rows:
         prev = seen.get(user.id)
         n = (prev.reviewed_calls if prev else 0) + (1 if call_id else 0)
         seen[user.id] = PoolMember(user, n)
-    return list(seen.values())
+    # by name in one order on every database and script (people.domain.name_sort_key)
+    return sorted(seen.values(), key=lambda m: (name_sort_key(m.user.name), m.user.id))
 
 
 def invitations_of(session: Session, call: Call) -> list[ReviewInvitation]:

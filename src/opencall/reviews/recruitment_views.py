@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from opencall.calls import policies as call_policies
 from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
+from opencall.calls.schemas import review_settings
 from opencall.errors import DomainError
 from opencall.reviews import recruitment
 from opencall.reviews.models import ReviewInvitation
@@ -25,7 +26,7 @@ from opencall.web.api import MANAGE, REVIEW, Api, get_api
 from opencall.web.i18n import N_, Translator
 from opencall.web.labels import labeller
 from opencall.web.mail import queue_mail
-from opencall.web.pages import Page, get_page, render_mail
+from opencall.web.pages import Page, fmt_when, get_page, render_mail
 
 router = APIRouter()
 api_router = APIRouter(prefix="/api/v1", tags=["reviewer recruitment"])
@@ -80,7 +81,10 @@ def send_invitations(
                 "call": call.title,
                 "provider": call.provider.name,
                 "role": t(ROLE[inv.role]),
-                "deadline": call.review_settings.get("review_deadline") or "",
+                "deadline": fmt_when(
+                    review_settings(call.review_settings).review_deadline,
+                    u.time_zone if u else None,
+                ),
                 "link": f"{base}/review/invitations/{raw}",
             },
         )
@@ -163,7 +167,7 @@ def _answer_page(page: Page, token: str, status: int = 200, **extra: Any) -> Res
             "role": page._(ROLE.get(inv.role, inv.role)),
             "status_label": page._(STATUS.get(inv.status, inv.status)),
             "here": f"/review/invitations/{token}",
-            "deadline": call.review_settings.get("review_deadline"),
+            "deadline": review_settings(call.review_settings).review_deadline,
             "error": extra.get("error", ""),
             "form": extra.get("form", {}),
         },

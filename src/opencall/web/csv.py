@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi.responses import Response
 
-from opencall.inputs import finite_number
+from opencall.inputs import finite_number, without_bidi_controls
 from opencall.web.pages import Page
 
 
@@ -37,8 +37,11 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff
 
 def csv_cell(v: Any) -> str:
     """A cell as text that no spreadsheet evaluates (CSV injection): one that could start
-    a formula gets a leading apostrophe; a number ("-5", "+1.5") stays as it is."""
+    a formula gets a leading apostrophe; a number ("-5", "+1.5") stays as it is. Bidi
+    embeddings, overrides and isolates are left out (they reorder what follows them)."""
     text = v.isoformat() if isinstance(v, dt.datetime) else str(v)
+    # nothing that reorders the rest of the cell or line, or hides a formula's start
+    text = without_bidi_controls(text)
     if text.lstrip(" ")[:1] in FORMULA_START and not _is_number(text):
         return "'" + text
     return text

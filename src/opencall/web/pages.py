@@ -16,6 +16,7 @@ never stored on the server (files cannot be carried and must be chosen again).
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import threading
@@ -39,7 +40,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opencall import jobs
 from opencall.errors import DomainError
-from opencall.inputs import control_char, invisible_only, plain_number
+from opencall.inputs import control_char, invisible_only, plain_number, reader_zone
 from opencall.logging_setup import set_user
 from opencall.settings import Settings, cookies_secure
 from opencall.storage import Storage, storage_for
@@ -342,6 +343,9 @@ def get_page(request: Request, posted: Posted = Depends(read_posted)) -> Iterato
         lang = choose_language(request, user)
         request.state.user = user
         request.state.lang = lang
+        # read while the session is open: an error page rendered after it closed has
+        # a detached account whose expired attributes cannot be loaded again
+        request.state.time_zone = getattr(user, "time_zone", None)
         set_user(getattr(user, "id", None))
         page = Page(request, db, user, lang, Translator(lang), posted.form, posted.files)
         if request.method not in SAFE_METHODS and not security.check_csrf(
@@ -366,10 +370,39 @@ def _clean_field(key: str, value: str) -> str:
 # ------------------------------------------------------------------ rendering
 
 
-def fmt_utc(value: dt.datetime | None) -> str:
+# the time zone of the account a page is rendered for (set by :func:`render`), read by
+# the ``utc`` filter and the ``reader_zone()`` global, which also serve macros imported
+# without the template's context
+_READER_ZONE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "opencall_reader_zone", default=None
+)
+
+
+def fmt_when(value: dt.datetime | None, zone: str | None, *, seconds: bool = False) -> str:
+    """A moment in UTC, stated as such, and in the reader's own time zone when they chose
+    one: "2026-12-20 23:30 UTC (2026-12-21 05:30 Asia/Dhaka, UTC+06:00)". Pages, mails
+    and receipts say times this way, so that none is ambiguous in another zone."""
     if value is None:
         return ""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    fmt = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    at = value.astimezone(dt.UTC)
+    text = at.strftime(fmt) + " UTC"
+    tz = reader_zone(zone)
+    if tz is None:
+        return text
+    local = at.astimezone(tz)
+    off = local.strftime("%z")  # +0600
+    return f"{text} ({local.strftime(fmt)} {zone}, UTC{off[:3]}:{off[3:5]})"
+
+
+def shown_zone() -> str | None:
+    """The reader's zone when times of the page being rendered are also shown in it."""
+    zone = _READER_ZONE.get()
+    return zone if reader_zone(zone) is not None else None
+
+
+def fmt_utc(value: dt.datetime | None) -> str:
+    return fmt_when(value, _READER_ZONE.get())
 
 
 def fmt_num(value: float | int | None) -> str:
@@ -381,6 +414,55 @@ def fmt_num(value: float | int | None) -> str:
     return str(value)
 
 
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class HashedStatic:
+    """The static files under names that carry a hash of their content
+    (``site.css`` is linked as ``/static/site.<10 hex>.css``): such a name is served
+    with :data:`IMMUTABLE`, so a browser asks for it once a year at most, and a changed
+    file gets a new name. The plain name still answers (old links, cached for a day).
+    Starlette's ``StaticFiles`` adds the ETag and Last-Modified headers and answers a
+    revalidation with 304."""
+
+    def __init__(self, directory: Path) -> None:
+        import hashlib
+
+        from fastapi.staticfiles import StaticFiles
+
+        self.files = StaticFiles(directory=str(directory))
+        self.hashed: dict[str, str] = {}  # plain name -> hashed name
+        self.plain: dict[str, str] = {}  # hashed name -> plain name
+        for f in sorted(directory.iterdir()):
+            if f.is_file() and f.suffix in (".css", ".js"):
+                digest = hashlib.sha256(f.read_bytes()).hexdigest()[:10]
+                name = f"{f.stem}.{digest}{f.suffix}"
+                self.hashed[f.name], self.plain[name] = name, f.name
+
+    def url(self, name: str) -> str:
+        """The URL of the static file ``name`` ("site.css" or "/static/site.css")."""
+        plain = name.removeprefix("/static/")
+        return "/static/" + self.hashed.get(plain, plain)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        # below the mount: the path without the mount's prefix (starlette keeps both)
+        route = path[len(root) :] if root and path.startswith(root) else path
+        plain = self.plain.get(route.lstrip("/"))
+        if plain is None:
+            await self.files(scope, receive, send)
+            return
+
+        async def forever(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message["headers"] if k != b"cache-control"]
+                message = {**message, "headers": [*headers, (b"cache-control", IMMUTABLE.encode())]}
+            await send(message)
+
+        inner = path[: len(path) - len(route)] + "/" + plain
+        await self.files({**scope, "path": inner}, receive, forever)
+
+
 def make_environment(directory: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(directory)),
@@ -390,6 +472,9 @@ def make_environment(directory: Path) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["utc"] = fmt_utc
+    env.globals["reader_zone"] = shown_zone
+    # a static file's URL; the app's environment links the hashed names (install)
+    env.globals["static"] = lambda name: "/static/" + name.removeprefix("/static/")
     env.filters["num"] = fmt_num
     return env
 
@@ -427,7 +512,12 @@ def render(
         "scripts": [],
     }
     context.update(ctx)
-    html = env.get_template(template).render(context)
+    # the account's zone, read by get_page (an error page's account may be detached)
+    token = _READER_ZONE.set(getattr(request.state, "time_zone", None))
+    try:
+        html = env.get_template(template).render(context)
+    finally:
+        _READER_ZONE.reset(token)
     return HTMLResponse(html, status_code=status)
 
 
@@ -546,11 +636,11 @@ def install(
     sessions: Callable[[], Session],
 ) -> None:
     """Wire the plumbing into an app: templates, session cookie, headers, errors."""
-    from fastapi.staticfiles import StaticFiles
-
     app.state.user_loader = user_loader
+    static = HashedStatic(WEB / "static")
     app.state.templates = make_environment(WEB / "templates")
-    app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    app.state.templates.globals["static"] = static.url
+    app.mount("/static", static, name="static")
     # innermost: the JSON API's Idempotency-Key, inside the body limit, the admission
     # line and the error answers below (one of each for every request) and the guard (a
     # JSON body is checked, and bounded, before it is read whole to compare a retry)

@@ -120,6 +120,21 @@ def add_attachment(
             size=format(len(data) / 1000000.0, ".1f"),
             max=format(max_bytes / 1000000.0, ".1f"),
         )
+    digest = hashlib.sha256(data).hexdigest()
+    name = _clean_filename(filename)
+    stored = next(
+        (
+            a
+            for a in proposal.attachments
+            if a.purpose == purpose and a.sha256 == digest and a.filename == name
+        ),
+        None,
+    )
+    if stored is not None:
+        # the same file under the same name, already stored: a retry of an upload whose
+        # answer was lost on the way (it carries the version it was sent with, now
+        # stale). Nothing to change, so no version to compare: the file it sent is kept.
+        return stored
     form = call_form(proposal.call.form)
     limits = replace(limits or pdfsafe.Limits(), max_pages=form.max_pdf_pages)
     try:
@@ -128,7 +143,6 @@ def add_attachment(
         raise _refusal(exc, form.max_pdf_pages) from exc
     require_editable(proposal, now, session=session)  # locked, and read again
     pages = cleaned.pages
-    digest = hashlib.sha256(data).hexdigest()
     if storage is None:
         if upload_dir is None:
             raise ValueError("add_attachment needs a storage (or an upload_dir)")
@@ -140,7 +154,7 @@ def add_attachment(
     att = Attachment(
         proposal_id=proposal.id,
         purpose=purpose,
-        filename=_clean_filename(filename),
+        filename=name,
         content_type="application/pdf",
         size=len(data),
         pages=pages,

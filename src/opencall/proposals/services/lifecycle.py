@@ -17,7 +17,7 @@ from opencall.calls.schemas import TITLE_MAX_CHARS, call_form
 from opencall.db import utcnow
 from opencall.errors import DomainError, Localized, Sentences
 from opencall.facilities.domain import parse_fields
-from opencall.inputs import invisible_only
+from opencall.inputs import one_line
 from opencall.people.models import User
 from opencall.proposals.domain import check_proposal_transition, content_hash, word_count
 from opencall.proposals.models import Proposal, ProposalCounter, ProposalRevision, TeamMember
@@ -132,7 +132,7 @@ def title_limit(call: Call) -> int:
 
 def _clean_title(call: Call, title: str) -> str:
     """``title`` on one line, refused when empty (or invisible) or over the call's limit."""
-    title = "" if invisible_only(title) else " ".join(title.split())
+    title = one_line(title)
     if not title:
         raise DomainError("A title is required.", field="title")
     max_chars = title_limit(call)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.inputs import one_line
 from opencall.people.models import Country, User
 from opencall.people.services import check_person_name, clean_email, get_or_create_institution
 from opencall.proposals.models import Proposal, TeamMember
@@ -37,8 +38,11 @@ def invite_member(
 ) -> TeamMember:
     require_editable(proposal, now, session=session)
     inv = validated(MemberInvite, data)
-    check_person_name(inv.name)
     email = clean_email(inv.email)
+    name = one_line(inv.name)
+    if not name:
+        raise DomainError("The team member's name is required.", field="name")
+    check_person_name(name)
     if any(m.email == email for m in proposal.members):
         raise DomainError("This person is already on the team.", field="email")
     if session.get(Country, inv.country_iso3.upper()) is None:
@@ -54,7 +58,7 @@ def invite_member(
         user_id=user.id if user else None,
         role="coi",
         email=email,
-        name=" ".join(inv.name.split()),
+        name=name,
         institution_id=inst.id,
         institution_name=inst.name,
         country_iso3=inv.country_iso3.upper(),
