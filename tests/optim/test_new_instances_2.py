@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 from tests.optim import instances
 
-from opencall.optim.allocation import AllocationProblem, Pool, Request, solve_allocation
+from opencall.optim.allocation import (
+    AllocationPolicy,
+    AllocationProblem,
+    Pool,
+    Request,
+    solve_allocation,
+)
 from opencall.optim.assignment import AssignmentProblem, InfeasibleAssignment, solve_assignment
 from opencall.optim.calibration import GradeScale, GradeSet, calibrate
 from opencall.optim.logistics import (
@@ -417,3 +423,24 @@ def test_packages_in_a_single_season() -> None:
             if pl is None and r.suitable and r.technology == "rice":
                 assert pb.seasons[0].packages - given < r.least, (seed, r.id)
         assert solve_packages(pb, seed=seed).placements == res.placements
+
+
+def test_a_partial_award_never_overdraws_its_pool_by_the_solver_tolerance() -> None:
+    # found by test_property_bundles_caps_limits_share_and_optimality: HiGHS's feasibility
+    # tolerance (1e-6 on the row scaled by the capacity) let r0 take 0.333334 of 3 beside
+    # r1's 2 in full: 3.000002 of 3 used
+    pb = AllocationProblem(
+        (Pool("p0", 3.0, unit="session"),),
+        (
+            Request("r0", "prop1", "pi1", 1.0, {"p0": 3.0}, min_fraction=0.25),
+            Request("r1", "prop2", "pi2", 2.5, {"p0": 2.0}, min_fraction=0.25, bundle="b"),
+            Request("r3", "prop0", "pi0", 0.0, {"p0": 2.0}),
+        ),
+        AllocationPolicy(allow_partial=True, min_fraction=0.25, objective="merit_x_amount"),
+    )
+    for seed in range(4):
+        res = solve_allocation(pb, seed=seed, mip_rel_gap=1e-9)
+        assert res.check(pb) == []
+        assert instances.relative_overdraw(pb, res) == []
+        assert res.fractions["r1"] == 1.0
+        assert res.fractions["r0"] == pytest.approx(1 / 3, abs=1e-6)

@@ -21,6 +21,7 @@ from opencall.optim.allocation.model import (
     Backend,
     GroupShareOutcome,
     GroupShareRule,
+    Request,
     _bundle_blocker,
     _is_candidate,
     _meets,
@@ -381,6 +382,41 @@ def _clean(x: FloatArray, integer: npt.NDArray[np.bool_], hi: FloatArray) -> Flo
     return out
 
 
+def _trim_partial(problem: AllocationProblem, fractions: dict[str, float]) -> None:
+    """Partial awards trimmed back onto every pool they overdraw, in place.
+
+    HiGHS's primal feasibility tolerance (1e-6 on a row scaled by its capacity) lets a
+    partial fraction push a pool past its capacity by up to a millionth of it: capacity 3,
+    a bundle of 2 in full and a third of 3 awarded as 0.333334, 3.000002 used. The partial
+    fractions on such a pool (not bundled, not on a pool counted in whole units) are lowered,
+    never below their minimum, until the pool holds; the solver's answer is otherwise kept.
+    """
+    policy = problem.policy
+    whole = {p.id for p in problem.pools if p.whole}
+    for pool in problem.pools:
+        cap = problem.effective_capacity(pool.id)
+        users = [r for r in problem.requests if r.demand.get(pool.id, 0.0) > 0]
+
+        def used(users: list[Request] = users, pid: str = pool.id) -> float:
+            return sum(fractions[r.id] * r.demand[pid] for r in users)
+
+        excess = used() - cap
+        if excess <= 0:
+            continue
+        for r in users:
+            f = fractions[r.id]
+            lo = _min_fraction(r, policy)
+            if not lo <= f < 1.0 or r.bundle is not None:
+                continue
+            if any(pid in whole and d > 0 for pid, d in r.demand.items()):
+                continue
+            cut = min(excess / r.demand[pool.id] * (1 + 1e-9), f - lo)
+            fractions[r.id] = f - cut
+            excess = used() - cap
+            if excess <= 0:
+                break
+
+
 def _result(
     problem: AllocationProblem,
     model: _Model,
@@ -407,6 +443,7 @@ def _result(
         else:
             fractions[r.id] = 0.0
         f0[i] = float(x0[model.f_col[i]]) if i in model.f_col and x0[model.y_col[i]] > 0.5 else 0.0
+    _trim_partial(problem, fractions)
     whole = {p.id for p in problem.pools if p.whole}
 
     def part(f: float, pid: str, d: float) -> float:
