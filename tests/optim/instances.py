@@ -30,6 +30,7 @@ from opencall.optim.allocation import (
     Request,
 )
 from opencall.optim.assignment import AssignmentProblem, Grouping
+from opencall.optim.calibration import GradeScale, GradeSet
 from opencall.optim.logistics import (
     CourseProblem,
     CourseSession,
@@ -38,9 +39,13 @@ from opencall.optim.logistics import (
     CruiseResult,
     DiveSite,
     Leg,
+    PackageProblem,
+    PackageRequest,
+    PackageSeason,
     SeatRequest,
 )
 from opencall.optim.logistics.placement import PlacementResult
+from opencall.optim.logistics.samples import SampleLoan, SampleProblem, SampleType
 from opencall.optim.scheduling import (
     FastBlock,
     FastScheduleProblem,
@@ -263,7 +268,10 @@ def assignment_optimum(pb: AssignmentProblem) -> float | None:
     """The best total (or, fair, lowest proposal sum) over the affinities rounded to 1e-6,
     by a plain MIP over every pair; None when infeasible."""
     P, R = pb.n_proposals, pb.n_reviewers
-    A = np.round(_dense(pb) * 1e6) / 1e6
+    A = _dense(pb)
+    size = float(np.abs(A).max()) if A.size else 0.0
+    unit = size if size > 0 and not 1e-3 <= size <= 1e3 else 1.0  # far from 1: in its units
+    A = np.round(A / unit * 1e6) / 1e6
     n = P * R
     lb, ub = np.zeros(n), np.ones(n)
     for q, s in np.asarray(pb.conflicts).reshape(-1, 2).tolist():
@@ -315,7 +323,7 @@ def assignment_optimum(pb: AssignmentProblem) -> float | None:
         bounds=Bounds(lb, ub),
         options={"mip_rel_gap": 0.0},
     )
-    return None if res.status != 0 else float(-res.fun)
+    return None if res.status != 0 else float(-res.fun) * unit
 
 
 # ----------------------------------------------------------------------------- scheduling
@@ -683,3 +691,447 @@ def course_violations(pb: CourseProblem, res: PlacementResult) -> list[str]:
             if room:
                 out.append(f"{r.id}: left out although {room[0]} has room")
     return out
+
+
+# ============================================================================ second round
+#
+# Shapes the first round lacked: ties and identical reviewers, lopsided sizes, loads that
+# leave the problem barely feasible (or one review short), inputs on scales far from 1,
+# constant and one-grade reviewers, review graphs in pieces, targets never visible, windows
+# across leap days and year ends, zero stock. Besides feasibility, the checks are
+# metamorphic: relabelling, rescaling and reorienting the input must move the answer with it.
+
+# ----------------------------------------------------------------------------- calibration
+
+CALIBRATION_FAMILIES = (
+    "constant_reviewer",  # one reviewer gives every proposal the same grade
+    "one_grade",  # reviewers with a single grade each, proposals with one review
+    "disconnected",  # reviewers and proposals in separate pieces
+    "tied",  # groups of proposals with identical grades from identical reviewers
+    "lopsided",  # one reviewer for every proposal, or every reviewer on one proposal
+)
+
+
+def calibration_instance(rng: Rng, family: str) -> GradeSet:
+    """A small grade set of ``family`` on the scale 1..5 (at most 40 proposals)."""
+    scale = GradeScale(1.0, 5.0)
+    if family == "lopsided":
+        n = int(rng.integers(2, 40))
+        if rng.random() < 0.5:
+            p, r, P, R = np.arange(n), np.zeros(n, np.int64), n, 1
+        else:
+            p, r, P, R = np.zeros(n, np.int64), np.arange(n), 1, n
+        return GradeSet(p, r, rng.uniform(1, 5, n), P, R, scale)
+    if family == "one_grade":
+        P = int(rng.integers(2, 20))
+        extra = int(rng.integers(0, P))
+        p = np.concatenate([np.arange(P), rng.integers(0, P, extra)])
+        return GradeSet(p, np.arange(len(p)), rng.uniform(1, 5, len(p)), P, len(p), scale)
+    if family == "tied":
+        groups, copies, R = int(rng.integers(2, 5)), int(rng.integers(2, 4)), 4
+        base = rng.integers(1, 6, (groups, R)).astype(float)
+        p = np.repeat(np.arange(groups * copies), R)
+        r = np.tile(np.arange(R), groups * copies)
+        g = np.repeat(base, copies, axis=0).reshape(-1)
+        return GradeSet(p, r, g, groups * copies, R, scale)
+    pieces = int(rng.integers(2, 4)) if family == "disconnected" else 1
+    ps, rs, gs = [], [], []
+    P = R = 0
+    for _ in range(pieces):
+        n_p, n_r = int(rng.integers(2, 10)), int(rng.integers(2, 6))
+        k = int(rng.integers(1, n_r + 1))
+        for q in range(n_p):
+            chosen = rng.choice(n_r, size=k, replace=False)
+            ps += [P + q] * k
+            rs += (R + chosen).tolist()
+            gs += rng.integers(1, 6, k).astype(float).tolist()
+        P, R = P + n_p, R + n_r
+    g = np.array(gs)
+    r = np.array(rs, np.int64)
+    if family == "constant_reviewer":
+        g[r == r[0]] = float(rng.integers(1, 6))
+    return GradeSet(np.array(ps, np.int64), r, g, P, R, scale)
+
+
+def calibration_violations(gs: GradeSet, res: Any) -> list[str]:
+    """Sizes, finiteness, ranks against the consensus, intervals, counts and raw means,
+    recomputed from the grades (not the result's own ``check``)."""
+    out: list[str] = []
+    P, R = gs.n_proposals, gs.n_reviewers
+    p, r, g = np.asarray(gs.proposal_idx), np.asarray(gs.reviewer_idx), np.asarray(gs.grade)
+    arrays = [res.consensus, res.consensus_lo, res.consensus_hi, res.leniency, res.scale]
+    if any(not np.all(np.isfinite(a)) for a in arrays):
+        return ["a non-finite figure"]
+    if res.consensus.shape != (P,) or res.leniency.shape != (R,):
+        return ["wrong sizes"]
+    if sorted(res.rank.tolist()) != list(range(1, P + 1)):
+        out.append("ranks are not 1..P")
+    merit = -res.consensus if gs.scale.lower_is_better else res.consensus
+    order = np.argsort(res.rank)
+    if np.any(np.diff(merit[order]) > 1e-9 * (1 + np.abs(merit).max())):
+        out.append("a better rank with a lower consensus")
+    if np.any(res.rank_lo > res.rank) or np.any(res.rank_hi < res.rank):
+        out.append("a rank interval without its rank")
+    if np.any(res.consensus_lo > res.consensus + 1e-9) or np.any(
+        res.consensus_hi < res.consensus - 1e-9
+    ):
+        out.append("a consensus interval without its consensus")
+    if not np.array_equal(res.n_reviews, np.bincount(p, minlength=P)):
+        out.append("review counts")
+    if not np.array_equal(res.reviewer_n_grades, np.bincount(r, minlength=R)):
+        out.append("reviewer grade counts")
+    raw = np.bincount(p, g, P) / np.bincount(p, minlength=P)
+    if not np.allclose(res.raw_mean, raw):
+        out.append("raw means")
+    if abs(float(res.leniency.sum())) > 1e-6 * max(1, R):
+        out.append("leniencies do not sum to 0")
+    if np.any(res.scale <= 0):
+        out.append("a reviewer scale <= 0")
+    return out
+
+
+def relabelled(gs: GradeSet, rng: Rng) -> tuple[GradeSet, np.ndarray, np.ndarray]:
+    """The same grades with proposals and reviewers renumbered and the reviews shuffled;
+    returns the new set and the maps old -> new index of proposals and reviewers."""
+    pp = rng.permutation(gs.n_proposals)
+    rp = rng.permutation(gs.n_reviewers)
+    order = rng.permutation(gs.n_grades)
+    return (
+        GradeSet(
+            pp[np.asarray(gs.proposal_idx)][order],
+            rp[np.asarray(gs.reviewer_idx)][order],
+            np.asarray(gs.grade)[order],
+            gs.n_proposals,
+            gs.n_reviewers,
+            gs.scale,
+        ),
+        pp,
+        rp,
+    )
+
+
+def rescaled(gs: GradeSet, a: float, b: float, flip: bool) -> GradeSet:
+    """Grades ``a g + b`` on the scale moved with them; ``flip``: reversed (lower is
+    better), so the best grade keeps its meaning."""
+    g = np.asarray(gs.grade) * a + b
+    lo, hi = gs.scale.min * a + b, gs.scale.max * a + b
+    if flip:
+        g = lo + hi - g
+    g = np.clip(g, lo, hi)  # rounding may step a bound's grade just outside
+    return GradeSet(
+        gs.proposal_idx,
+        gs.reviewer_idx,
+        g,
+        gs.n_proposals,
+        gs.n_reviewers,
+        GradeScale(lo, hi, lower_is_better=flip),
+    )
+
+
+# ----------------------------------------------------------------------------- assignment
+
+ASSIGNMENT_FAMILIES_2 = (
+    "identical_reviewers",  # every reviewer's column the same: ties everywhere
+    "lopsided",  # 1 reviewer for many proposals, or many reviewers for one proposal
+    "barely_feasible",  # loads add up to exactly the reviews needed, or one short
+    "negative",  # every affinity below zero
+    "rescaled",  # affinities multiplied by 1e-9 .. 1e300
+)
+
+
+def assignment_instance_2(rng: Rng, family: str, objective: str) -> AssignmentProblem:
+    """A small assignment problem of ``family`` (a plain MIP can solve it: at most 60 pairs
+    unless lopsided, which is solved by sorting)."""
+    P, R = int(rng.integers(1, 7)), int(rng.integers(2, 8))
+    if family == "lopsided":
+        P, R = (
+            (int(rng.integers(2, 200)), 1) if rng.random() < 0.5 else (1, int(rng.integers(2, 200)))
+        )
+    k = int(rng.integers(1, min(R, 3) + 1))
+    A = rng.random((P, R))
+    if family == "identical_reviewers":
+        A = np.repeat(rng.random((P, 1)), R, axis=1)
+    elif family == "negative":
+        A = -A
+    elif family == "rescaled":
+        A = A * float(rng.choice([1e-9, 1e-4, 1e3, 1e9, 1e300]))
+    hi: np.ndarray | None = None
+    if family == "barely_feasible":
+        need = P * k
+        short = int(rng.random() < 0.5)
+        hi = np.full(R, min(P, need // R))
+        room = need - short - int(hi.sum())
+        for s in rng.permutation(R):  # spread the rest, never above P (one review each)
+            add = min(room, P - int(hi[s]))
+            hi[s] += add
+            room -= add
+    return AssignmentProblem(
+        P,
+        R,
+        A,
+        k=k,
+        max_load=hi,
+        objective=objective,  # type: ignore[arg-type]
+    )
+
+
+def assignment_value(pb: AssignmentProblem, p: np.ndarray, r: np.ndarray) -> float:
+    """The objective recomputed: summed affinity, or the lowest proposal's sum (fair)."""
+    A = _dense(pb)
+    sums = np.bincount(p, A[p, r], pb.n_proposals)
+    return float(sums.min() if pb.objective == "fair" else sums.sum())
+
+
+def lopsided_optimum(pb: AssignmentProblem) -> float | None:
+    """The optimum of a one-row or one-column problem without loads, by sorting."""
+    A = _dense(pb)
+    k = int(np.broadcast_to(np.asarray(pb.k), (pb.n_proposals,))[0])
+    if pb.n_reviewers == 1:  # every proposal takes the reviewer, or none can have k = 1
+        return (
+            None if k > 1 else (float(A[:, 0].min()) if pb.objective == "fair" else float(A.sum()))
+        )
+    return float(np.sort(A[0])[-k:].sum())
+
+
+# ----------------------------------------------------------------------------- allocation
+
+
+def allocation_scaled(pb: AllocationProblem, unit: float) -> AllocationProblem:
+    """The same problem with every capacity, demand and per-PI amount multiplied by
+    ``unit`` (the same requests fit, so the same awards are best)."""
+    pol = pb.policy
+    policy = AllocationPolicy(
+        allow_partial=pol.allow_partial,
+        min_fraction=pol.min_fraction,
+        max_awards_per_pi=pol.max_awards_per_pi,
+        max_amount_per_pi=None if pol.max_amount_per_pi is None else pol.max_amount_per_pi * unit,
+        group_share_rules=pol.group_share_rules,
+        objective=pol.objective,
+    )
+    pools = tuple(Pool(p.id, p.capacity * unit) for p in pb.pools)
+    reqs = tuple(
+        Request(
+            r.id,
+            r.proposal_id,
+            r.pi_id,
+            r.merit,
+            {k: v * unit for k, v in r.demand.items()},
+            min_fraction=r.min_fraction,
+            eligible=r.eligible,
+            feasible=r.feasible,
+            bundle=r.bundle,
+        )
+        for r in pb.requests
+    )
+    return AllocationProblem(pools, reqs, policy, pb.groups)
+
+
+def relative_overdraw(problem: AllocationProblem, res: AllocationResult) -> list[str]:
+    """Pools used beyond their capacity by more than 1e-9 of it (no absolute slack: a pool
+    of 1e-12 units overdrawn by 1e-13 counts)."""
+    use = {p.id: 0.0 for p in problem.pools}
+    for r in problem.requests:
+        for pid, d in r.demand.items():
+            use[pid] += res.fractions.get(r.id, 0.0) * d
+    return [
+        f"pool {p.id}: {use[p.id]:.6g} > {p.capacity:.6g}"
+        for p in problem.pools
+        if use[p.id] > p.capacity * (1 + 1e-9)
+    ]
+
+
+# ----------------------------------------------------------------------------- scheduling
+
+SCHEDULING_FAMILIES_2 = (
+    "never_visible",  # targets that never come within their zenith limit in the window
+    "leap_day",  # windows across 2028-02-29 and the end of a year
+)
+LEAP_DAY = 1835395200.0  # 2028-02-29T00:00Z
+YEAR_END = 1924905600.0  # 2030-12-31T00:00Z
+
+
+def scheduling_instance_2(rng: Rng, family: str) -> FastScheduleProblem:
+    """A FAST problem of ``family`` (at most 10 blocks)."""
+    if family == "leap_day":
+        t0 = float(rng.choice([LEAP_DAY, YEAR_END])) + float(rng.uniform(-86400, 0))
+        t1 = t0 + float(rng.uniform(86400, 2 * 86400))
+    else:
+        t0 = T0 + float(rng.uniform(0, 86400))
+        t1 = t0 + float(rng.uniform(600, 86400))
+    blocks = []
+    for i in range(int(rng.integers(1, 11))):
+        zmax = float(rng.choice([40.0, 26.4, 5.0]))
+        if family == "never_visible":
+            # the zenith angle at transit is |dec - latitude|: beyond zmax it never comes in
+            side = float(rng.choice([-1.0, 1.0]))
+            dec = sky.FAST_SITE.lat_deg + side * (zmax + float(rng.uniform(0.5, 20)))
+            dec = float(np.clip(dec, -89.0, 89.0))
+        else:
+            dec = float(rng.uniform(-14, 66))
+        blocks.append(
+            FastBlock(
+                f"b{i}",
+                float(rng.uniform(0, 360)),
+                dec,
+                float(rng.choice([600.0, 3600.0, 7200.0])),
+                int(rng.integers(1, 6)),
+                max_zenith_deg=zmax,
+                splittable=bool(rng.random() < 0.3),
+                min_chunk_s=1800.0,
+            )
+        )
+    return FastScheduleProblem(t0, t1, tuple(blocks))
+
+
+def visible_somewhere(p: FastScheduleProblem, b: FastBlock, step: float = 60.0) -> bool:
+    """Whether the block comes within its limits at any sampled instant of the window."""
+    ts = np.append(np.arange(p.window_start_unix, p.window_end_unix, step), p.window_end_unix)
+    z = sky.zenith_angle_deg(b.ra_deg, b.dec_deg, ts, site=p.site)
+    return bool(((z <= b.max_zenith_deg) & (z >= b.min_zenith_deg)).any())
+
+
+# ----------------------------------------------------------------------------- slots
+
+SLOT_FAMILIES_2 = (
+    "all_unavailable",  # a resource unavailable from start to end
+    "leap_tz",  # slots across 2028-02-29 on calendars in other time zones
+)
+
+
+def slot_instance_2(rng: Rng, family: str) -> SlotProblem:
+    """A small slot problem of ``family`` (at most 6 awards: brute-forceable)."""
+    tz = dt.timezone(dt.timedelta(hours=float(rng.choice([-9.5, -5.0, 0.0, 5.75, 8.0, 14.0]))))
+    start = dt.datetime(2028, 2, 27, tzinfo=UTC).astimezone(tz)
+    length = float(rng.choice([6.0, 24.0]))
+    n_slots = int(rng.integers(1, 8))
+    end = start + dt.timedelta(hours=n_slots * length)
+    unavailable: tuple[tuple[dt.datetime, dt.datetime, str], ...] = ()
+    if family == "all_unavailable":
+        unavailable = ((start - dt.timedelta(hours=1), end, "closed"),)
+    resources = [Resource("R0", start, end, length, unavailable)]
+    if family == "all_unavailable" or rng.random() < 0.5:
+        resources.append(Resource("R1", start, end, length))
+    awards = []
+    for i in range(int(rng.integers(1, 7))):
+        res = resources[int(rng.integers(len(resources)))]
+        impossible: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
+        if rng.random() < 0.3:
+            d0 = dt.datetime(2028, 2, 29, tzinfo=UTC)
+            impossible = ((d0, d0 + dt.timedelta(days=1)),)
+        awards.append(
+            SlotAward(
+                f"a{i}",
+                res.id,
+                int(rng.integers(1, 3)),
+                proposal=f"P{i % 3}",
+                impossible=impossible,
+                bundle="b" if rng.random() < 0.3 else None,
+                weight=float(rng.choice([1.0, 2.0])),
+            )
+        )
+    return SlotProblem(tuple(resources), tuple(awards))
+
+
+# ----------------------------------------------------------------------------- samples, packages
+
+SAMPLE_FAMILIES = (
+    "zero_stock",  # sample types without any inventory
+    "tiny_units",  # inventories and masses of 1e-15 .. 1e-7 mg
+)
+
+
+def sample_instance(rng: Rng, family: str) -> SampleProblem:
+    """Loans of a few sample types (at most 6 loans: brute-forceable when whole)."""
+    unit = float(rng.choice([1e-15, 1e-12, 1e-9, 1e-7])) if family == "tiny_units" else 1.0
+    n_types = int(rng.integers(1, 4))
+    types = tuple(
+        SampleType(
+            f"t{k}",
+            0.0
+            if family == "zero_stock" and rng.random() < 0.6
+            else float(rng.uniform(0, 10)) * unit,
+        )
+        for k in range(n_types)
+    )
+    partial = rng.random() < 0.5
+    loans = tuple(
+        SampleLoan(
+            f"l{i}",
+            float(rng.normal()),
+            f"x{i % 2}",
+            {
+                f"t{k}": float(rng.uniform(0.1, 6)) * unit
+                for k in rng.choice(n_types, int(rng.integers(1, n_types + 1)), replace=False)
+            },
+            min_fraction=float(rng.choice([0.25, 0.5])) if partial else 1.0,
+        )
+        for i in range(int(rng.integers(1, 7)))
+    )
+    return SampleProblem(types, loans)
+
+
+def shipment_violations(pb: SampleProblem, plan: Any) -> list[str]:
+    """Shipments within each loan and (relatively) each inventory; every shipped loan's items
+    are its fraction of its masses; the remaining stock adds up; no loan left out whose
+    least share still fits whole."""
+    out: list[str] = []
+    inv = {t.id: t.inventory_mg for t in pb.types}
+    shipped = dict.fromkeys(inv, 0.0)
+    loans = {loan.id: loan for loan in pb.loans}
+    for s in plan.shipments:
+        loan = loans[s.loan_id]
+        items = dict(s.items)
+        for tid, mass in loan.masses.items():
+            if abs(items.get(tid, 0.0) - s.fraction * mass) > 1e-6 * mass:
+                out.append(
+                    f"{s.loan_id}: {items.get(tid, 0.0)} of {tid}, not {s.fraction} x {mass}"
+                )
+        for tid, mg in s.items:
+            shipped[tid] += mg
+    for tid, mg in shipped.items():
+        if mg > inv[tid] * (1 + 1e-9):
+            out.append(f"{tid}: {mg:.6g} shipped of {inv[tid]:.6g}")
+        if abs(plan.remaining_mg[tid] - max(inv[tid] - mg, 0.0)) > 1e-9 * max(inv[tid], mg):
+            out.append(f"{tid}: remaining {plan.remaining_mg[tid]:.6g}")
+    sent = {s.loan_id for s in plan.shipments}
+    for loan in pb.loans:
+        if loan.id not in plan.explanations:
+            out.append(f"{loan.id}: no explanation")
+        if loan.id not in sent and all(
+            shipped[t] + loan.min_fraction * m <= inv[t] * (1 - 1e-9)
+            for t, m in loan.masses.items()
+        ):
+            out.append(f"{loan.id}: left out although its least share fits")
+    return out
+
+
+def package_instance(rng: Rng) -> PackageProblem:
+    """One season of one technology, many requests (some for another technology or an
+    unsuitable site): the single-route case of packages."""
+    season = PackageSeason("s", "rice", int(rng.integers(0, 12)))
+    reqs = tuple(
+        PackageRequest(
+            f"r{i}",
+            float(rng.integers(0, 3)),  # ties
+            "rice" if rng.random() < 0.85 else "juncao",
+            f"site{i}",
+            count=(c := int(rng.integers(1, 4))),
+            suitable=bool(rng.random() < 0.9),
+            min_count=int(rng.integers(1, c + 1)) if rng.random() < 0.5 else None,
+        )
+        for i in range(int(rng.integers(1, 9)))
+    )
+    return PackageProblem((season,), reqs)
+
+
+def package_optimum(pb: PackageProblem) -> float:
+    """Most packages handed out to eligible requests (each 0 or within [least, count]) in
+    the one season, by brute force: a bound the placement must not beat, reached when
+    merits are tied."""
+    cap = pb.seasons[0].packages
+    ok = [r for r in pb.requests if r.suitable and r.technology == pb.seasons[0].technology]
+    best = 0
+    for choice in product(*[[0, *range(r.least, r.count + 1)] for r in ok]):
+        if sum(choice) <= cap:
+            best = max(best, sum(choice))
+    return float(best)

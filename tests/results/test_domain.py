@@ -148,7 +148,7 @@ def test_used_and_complete_per_kind(
         ("berth", {"sailed_on": "2027-06-01"}, "needs arrived_on"),
         ("shipment", {"customs_status": "lost"}, "customs_status"),
         ("teleport", {}, "Unknown record kind"),
-        ("loan", {"sample": "x\x00", "mass_mg": 1}, "NUL"),
+        ("loan", {"sample": "x\x00", "mass_mg": 1}, "control characters (U+0000)"),
         ("shipment", {"schedule_entry_id": 2**40}, "schedule_entry_id"),
         ("loan", {"sample": "x", "mass_mg": 1e999}, "mass_mg"),
     ],

@@ -97,6 +97,9 @@ _REBUILD_EACH_STEP = False
 # cost, which on a busy machine (worker processes sharing the cores) made each small Cholesky
 # 10-30x slower than on one thread.
 _SINGLE_THREAD_MAX = 1000
+# Grade scales whose largest bound lies outside this range are fitted in units of that bound
+# (squares of deviations stay finite and nonzero); inside it nothing changes.
+_GRADE_UNIT_RANGE = (1e-100, 1e100)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -868,13 +871,28 @@ def calibrate(
     r = np.array(grades.reviewer_idx, dtype=np.int64)
     g = np.array(grades.grade, dtype=np.float64)
     n_p, n_r, n_g = grades.n_proposals, grades.n_reviewers, g.shape[0]
+    # a scale so large (or small) that squared deviations overflow (or underflow) is fitted
+    # in units of its largest bound and reported back in its own: before, grades of 1e300
+    # came out NaN, and grades of 1e-160 as if all equal
+    size = max(abs(scale.min), abs(scale.max))
+    unit = size if not _GRADE_UNIT_RANGE[0] <= size <= _GRADE_UNIT_RANGE[1] else 1.0
+    if unit != 1.0:
+        g = g / unit
+        scale = GradeScale(scale.min / unit, scale.max / unit, scale.lower_is_better)
+        size = 1.0
     w = np.ones(n_g) if grades.confidence is None else np.array(grades.confidence, np.float64)
+    with np.errstate(over="ignore"):
+        overflows = not math.isfinite(float(w.sum()))
+    if overflows:  # weights whose sum overflows (ZeroDivisionError before): same proportions
+        w = w / w.max()
     w = w / w.mean()
 
     oriented = scale.orient(g)
     m = float(np.average(oriented, weights=w))
     d = float(np.sqrt(np.average((oriented - m) ** 2, weights=w)))
-    if not d > 1e-12 * max(1.0, abs(m)):
+    # grades that do not vary (relative to the scale's own size, so that grades on a scale
+    # of 1e-13 are standardised as on a scale of 1) are left unscaled
+    if not d > 1e-12 * max(size, abs(m)):
         d = 1.0
     y = (oriented - m) / d
 
@@ -931,19 +949,19 @@ def calibrate(
     adjusted_std = point.mu + (y - point.mu - point.b[r]) / point.s[r]
     t3 = time.perf_counter()
     return CalibrationResult(
-        consensus=consensus,
-        consensus_lo=np.minimum(c_lo, consensus),
-        consensus_hi=np.maximum(c_hi, consensus),
-        raw_mean=raw_mean,
+        consensus=consensus * unit,
+        consensus_lo=np.minimum(c_lo, consensus) * unit,
+        consensus_hi=np.maximum(c_hi, consensus) * unit,
+        raw_mean=raw_mean * unit,
         n_reviews=n_reviews,
         rank=rank,
         rank_lo=rank_lo,
         rank_hi=rank_hi,
-        leniency=d * point.b,
+        leniency=d * point.b * unit,
         scale=point.s.copy(),
         reviewer_n_grades=reviewer_n,
-        adjusted_grade=to_scale(adjusted_std),
-        mu=float(scale.orient(np.array([m + d * point.mu]))[0]),
+        adjusted_grade=to_scale(adjusted_std) * unit,
+        mu=float(scale.orient(np.array([m + d * point.mu]))[0]) * unit,
         lower_is_better=scale.lower_is_better,
         level=float(level),
         n_bootstrap=int(n_bootstrap),

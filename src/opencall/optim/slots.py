@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -50,6 +51,9 @@ if TYPE_CHECKING:
 
 UTC = dt.UTC
 _EPS = 1e-6
+#: the most slots one resource may have (a year of 5-minute slots is 105,120): the grid is
+#: enumerated, so a slot of 1e-9 h over two days (1.7e14 slots) ran without end
+MAX_SLOTS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -123,10 +127,16 @@ class SlotProblem:
         for r in self.resources:
             if r.start.tzinfo is None or r.end.tzinfo is None:
                 raise ValueError(f"resource {r.id}: start and end must be timezone-aware")
-            if not r.slot_hours > 0:
-                raise ValueError(f"resource {r.id}: slot_hours must be positive")
+            if not (math.isfinite(r.slot_hours) and r.slot_hours > 0):
+                raise ValueError(f"resource {r.id}: slot_hours must be a positive number")
             if r.end <= r.start:
                 raise ValueError(f"resource {r.id}: end must be after start")
+            n_slots = (r.end - r.start).total_seconds() / 3600.0 / r.slot_hours
+            if n_slots > MAX_SLOTS:
+                raise ValueError(
+                    f"resource {r.id}: {n_slots:.3g} slots of {r.slot_hours:g} h between its "
+                    f"start and end, more than the {MAX_SLOTS:,} a resource may have"
+                )
             for u0, u1, _ in r.unavailable:
                 if u1 <= u0:
                     raise ValueError(
@@ -136,10 +146,10 @@ class SlotProblem:
         if len(set(aids)) != len(aids):
             raise ValueError("award ids must be unique")
         for a in self.awards:
-            if a.slots < 1:
-                raise ValueError(f"award {a.id}: slots must be at least 1")
-            if not a.weight > 0:
-                raise ValueError(f"award {a.id}: weight must be positive")
+            if not isinstance(a.slots, numbers.Integral) or a.slots < 1:
+                raise ValueError(f"award {a.id}: slots must be at least 1, a whole number")
+            if not (math.isfinite(a.weight) and a.weight > 0):
+                raise ValueError(f"award {a.id}: weight must be a positive number")
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,23 @@ class SiteConditions:
     min_air_temp_c: float | None = None
     irrigated: bool = False
 
+    def __post_init__(self) -> None:
+        # NaN compares false with every bound, so it passed every requirement: a site with
+        # no valid figure was found suitable
+        for name in (
+            "mean_temp_c",
+            "annual_rain_mm",
+            "altitude_m",
+            "water_temp_c",
+            "min_water_temp_c",
+            "min_air_temp_c",
+        ):
+            v = getattr(self, name)
+            if v is not None and not math.isfinite(v):
+                raise ValueError(
+                    f"site condition {name} must be a finite number or None, got {v!r}"
+                )
+
 
 @dataclass(frozen=True)
 class SuitabilityVerdict:

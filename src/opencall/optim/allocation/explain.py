@@ -139,7 +139,7 @@ def _explain(
             short = [
                 pid
                 for pid, d in r.demand.items()
-                if d > 0 and used_total[pid] >= caps[pid] - _TOL * max(1.0, caps[pid])
+                if d > 0 and used_total[pid] >= caps[pid] * (1 - _TOL)
             ]
             out[r.id] = Explanation(
                 AWARDED_PARTIALLY,
@@ -242,11 +242,12 @@ def _explain_not_awarded(
 
     def short_of(used: Mapping[str, float]) -> list[str]:
         """The pools whose room (capacity less ``used``) is below the request's least
-        share (``lo`` of its demand there)."""
+        share (``lo`` of its demand there), to within a tolerance relative to the demand
+        (an absolute one called a pool of 1e-12 mg with nothing left "not exhausted")."""
         return [
             pid
             for pid, d in r.demand.items()
-            if d > 0 and caps[pid] - used.get(pid, 0.0) < lo * d - _TOL * max(1.0, d)
+            if d > 0 and caps[pid] - used.get(pid, 0.0) < lo * d - _TOL * d
         ]
 
     whole_pool = short_of({})
@@ -277,7 +278,7 @@ def _explain_not_awarded(
             o.group
             for o in outcomes
             if o.binding
-            and o.achieved > o.merit_only_amount + _TOL * max(1.0, o.achieved)
+            and o.achieved > o.merit_only_amount + _TOL * o.achieved
             and set(o.pools) & set(short)
         ]
         why = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ from opencall.optim.allocation.model import (
     Backend,
     GroupShareOutcome,
     GroupShareRule,
+    Request,
     _bundle_blocker,
     _is_candidate,
     _meets,
@@ -30,6 +31,9 @@ from opencall.optim.allocation.model import (
     seeded_rank,
 )
 from opencall.optim.arrays import FloatArray
+
+#: objective weights whose largest lies outside this range are solved in its units
+_WEIGHT_RANGE = (1e-6, 1e6)
 
 
 @dataclass
@@ -107,10 +111,12 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
         for pid, d in reqs[i].demand.items():
             if d > 0:
                 add(per_pool.setdefault(pid, {}), f_col[i], d)
+    # a row is left out only when every request fits together: relative to the limit, so a
+    # pool of 1e-12 mg is not overdrawn by 1e-13 mg (an absolute 1e-12 let it through)
     for p in problem.pools:
         terms = per_pool.get(p.id)
         cap = problem.effective_capacity(p.id)
-        if terms and sum(terms.values()) > cap + 1e-12:
+        if terms and sum(terms.values()) > cap * (1 + 1e-12):
             rows.append(_at_most(terms, cap))
     # partial-award linking rows
     hi: list[float] = [1.0] * col
@@ -141,7 +147,7 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
                 d = reqs[i].demand.get(pid, 0.0)
                 if d > 0:
                     add(terms, f_col[i], d)
-            if terms and sum(terms.values()) > lim.max_per_proposal + 1e-12:
+            if terms and sum(terms.values()) > lim.max_per_proposal * (1 + 1e-12):
                 rows.append(_at_most(terms, float(lim.max_per_proposal)))
     # PI caps (a bundle's members share one column, so a bundle counts as one award)
     by_pi: dict[str, list[int]] = {}
@@ -164,7 +170,7 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
                 d = reqs[i].demand.get(pid, 0.0)
                 if d > 0:
                     add(terms, f_col[i], d)
-            if terms and sum(terms.values()) > pmax + 1e-12:
+            if terms and sum(terms.values()) > pmax * (1 + 1e-12):
                 rows.append(_at_most(terms, float(pmax)))
     # weights: oriented merit rescaled to [floor, 1 + floor], seeded tie perturbation
     weights = np.zeros(col)
@@ -269,8 +275,12 @@ def solve_allocation(
     ) -> MipSolution:
         a, r_lo, r_hi = rows_to_csr(rows, c.shape[0])
         remaining = share * max(time_limit_s - (time.perf_counter() - t0), 0.01)
+        # weights far from 1 (merit x amount in units of 1e100: HiGHS gave up, "unknown",
+        # and nothing was awarded) are solved in units of the largest, reported in their own
+        top = float(np.abs(c).max()) if c.size else 0.0
+        unit = top if top > 0 and not _WEIGHT_RANGE[0] <= top <= _WEIGHT_RANGE[1] else 1.0
         sol = solve_mip(
-            c,
+            c / unit,
             a,
             r_lo,
             r_hi,
@@ -287,6 +297,8 @@ def solve_allocation(
         )
         if sol.status in ("infeasible", "error"):
             raise RuntimeError(f"allocation MIP failed: {sol.status}")
+        if unit != 1.0:
+            sol = replace(sol, objective=sol.objective * unit, bound=sol.bound * unit)
         return sol
 
     # phase 0: merit only
@@ -300,26 +312,37 @@ def solve_allocation(
     unmet = [
         k
         for k, (_, _, target, _) in enumerate(model.group_terms)
-        if merit_amounts[k] < target - _TOL * max(1.0, target)
+        if merit_amounts[k] < target * (1 - _TOL)
     ]
     required = [
         min(target, merit_amounts[k]) for k, (_, _, target, _) in enumerate(model.group_terms)
     ]
+    # (a rule is unmet, and binds, by a shortfall relative to its target: an absolute one
+    # let every rule over pools of 1e-12 units pass as met)
     if unmet:
         # phase 1: the most that the groups can jointly reach, capped at each target
         g = len(model.group_terms)
+        # a rule's amounts far from 1 (capacities of 1e200 units: HiGHS "rejected the
+        # model") are counted in units of the larger of its target and its terms
+        units = []
+        for _, _, target, terms in model.group_terms:
+            size = max(target, max(terms.values(), default=0.0))
+            far = size > 0 and not _WEIGHT_RANGE[0] <= size <= _WEIGHT_RANGE[1]
+            units.append(size if far else 1.0)
         c1 = np.zeros(n + g)
         rows1 = list(model.rows)
         for k, (_, _, target, terms) in enumerate(model.group_terms):
             if target > 0:
-                c1[n + k] = 1.0 / target
-            row = dict(terms)
+                c1[n + k] = units[k] / target
+            row = {c: v / units[k] for c, v in terms.items()}
             row[n + k] = -1.0
             rows1.append((row, 0.0, math.inf))
-        hi1 = np.concatenate([model.col_hi, [t[2] for t in model.group_terms]])
+        hi1 = np.concatenate(
+            [model.col_hi, [t[2] / units[k] for k, t in enumerate(model.group_terms)]]
+        )
         int1 = np.concatenate([model.integer, np.zeros(g, dtype=bool)])
         start1 = np.concatenate(
-            [x0, [min(merit_amounts[k], t[2]) for k, t in enumerate(model.group_terms)]]
+            [x0, [min(merit_amounts[k], t[2]) / units[k] for k, t in enumerate(model.group_terms)]]
         )
         sol1 = run(c1, rows1, int1, np.zeros(n + g), hi1, start1, 0.2)
         x1 = _clean(sol1.x[:n], model.integer, model.col_hi)
@@ -330,8 +353,11 @@ def solve_allocation(
         rows2 = list(model.rows)
         for k, (_, _, _, terms) in enumerate(model.group_terms):
             if required[k] > 0:
-                slack = 1e-9 * max(1.0, required[k])
-                rows2.append((dict(terms), required[k] - slack, math.inf))
+                slack = 1e-9 * required[k]
+                u = units[k]
+                rows2.append(
+                    ({c: v / u for c, v in terms.items()}, (required[k] - slack) / u, math.inf)
+                )
         sol2 = run(model.weights, rows2, model.integer, col_lo, model.col_hi, x1)
         final, x, phases = sol2, _clean(sol2.x, model.integer, model.col_hi), 3
     return _result(
@@ -354,6 +380,41 @@ def _clean(x: FloatArray, integer: npt.NDArray[np.bool_], hi: FloatArray) -> Flo
     out = np.clip(np.asarray(x, dtype=np.float64), 0.0, hi)
     out[integer] = np.round(out[integer])
     return out
+
+
+def _trim_partial(problem: AllocationProblem, fractions: dict[str, float]) -> None:
+    """Partial awards trimmed back onto every pool they overdraw, in place.
+
+    HiGHS's primal feasibility tolerance (1e-6 on a row scaled by its capacity) lets a
+    partial fraction push a pool past its capacity by up to a millionth of it: capacity 3,
+    a bundle of 2 in full and a third of 3 awarded as 0.333334, 3.000002 used. The partial
+    fractions on such a pool (not bundled, not on a pool counted in whole units) are lowered,
+    never below their minimum, until the pool holds; the solver's answer is otherwise kept.
+    """
+    policy = problem.policy
+    whole = {p.id for p in problem.pools if p.whole}
+    for pool in problem.pools:
+        cap = problem.effective_capacity(pool.id)
+        users = [r for r in problem.requests if r.demand.get(pool.id, 0.0) > 0]
+
+        def used(users: list[Request] = users, pid: str = pool.id) -> float:
+            return sum(fractions[r.id] * r.demand[pid] for r in users)
+
+        excess = used() - cap
+        if excess <= 0:
+            continue
+        for r in users:
+            f = fractions[r.id]
+            lo = _min_fraction(r, policy)
+            if not lo <= f < 1.0 or r.bundle is not None:
+                continue
+            if any(pid in whole and d > 0 for pid, d in r.demand.items()):
+                continue
+            cut = min(excess / r.demand[pool.id] * (1 + 1e-9), f - lo)
+            fractions[r.id] = f - cut
+            excess = used() - cap
+            if excess <= 0:
+                break
 
 
 def _result(
@@ -382,6 +443,7 @@ def _result(
         else:
             fractions[r.id] = 0.0
         f0[i] = float(x0[model.f_col[i]]) if i in model.f_col and x0[model.y_col[i]] > 0.5 else 0.0
+    _trim_partial(problem, fractions)
     whole = {p.id for p in problem.pools if p.whole}
 
     def part(f: float, pid: str, d: float) -> float:
@@ -403,7 +465,7 @@ def _result(
             and _meets(problem, r.merit, rule.min_quality)
             for pid in pools
         )
-        binding = merit_amounts[k] < target - _TOL * max(1.0, target)
+        binding = merit_amounts[k] < target * (1 - _TOL)
         if binding:
             binding_members.update(i for i in model.cand if model.f_col[i] in terms)
         outcomes.append(

@@ -10,7 +10,9 @@ subject to that minimum (the aim of FairFlow / PeerReview4All, solved here by MI
 How it is solved (and which parts are exact):
 
 * **Integer costs.** Affinities are scaled and rounded, ``s = rint(a * scale)`` with
-  ``scale = 10**6`` by default. Everything below is exact *for the rounded costs*; the true
+  ``scale = 10**6`` by default (made coarser when the largest affinity would pass 1e11
+  scaled, finer when it would not reach 1e3: ``common.cost_scale``). Everything below is
+  exact *for the rounded costs*; the true
   optimum can differ from ours by at most ``0.5 / scale`` per assigned pair. Every scaled cost
   that enters a flow, a bound or a result is evaluated in double precision by one routine
   (``_Oracle.pairs``), so the same pair always has the same cost.
@@ -165,6 +167,11 @@ def solve_assignment(
         whatever else the optimum needs, so this changes the speed, never the result.
     scale : float
         Affinities are rounded to ``rint(a * scale)``; everything is exact for those costs.
+        The grid follows the affinities' size where this one would not fit them: no scaled
+        cost passes 1e11 (64-bit flow costs, the fair MIPs' integrality) and the largest
+        reaches at least 1e3 (affinities of 1e12, or all below 1e-6, are solved instead of
+        failing or rounding to ties); affinities within [1e-3, 1e5] in absolute value keep
+        ``scale``.
     max_pricing_rounds : int
         Limit on pricing (and column-generation) rounds; when it is hit, the result is not
         certified.
@@ -203,6 +210,7 @@ def solve_assignment(
     """
     t0 = time.perf_counter()
     st = _prepare(problem, scale)
+    scale = st.scale  # the grid in effect (see ``common.cost_scale``)
     _diagnose(problem, st)
     P, R = st.nm.P, st.nm.R
     kmax = int(st.nm.k.max()) if P else 0

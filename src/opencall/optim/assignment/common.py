@@ -146,12 +146,12 @@ def _per(x: int | npt.ArrayLike | None, n: int, name: str, default: int) -> IntA
     if x is None:
         return np.full(n, default, np.int64)
     a = np.asarray(x)
+    if not np.issubdtype(a.dtype, np.integer):  # checked before a scalar is spread: int(1.5)
+        raise ValueError(f"{name} must be integers")
     if a.ndim == 0:
         a = np.full(n, int(a), np.int64)
     if a.shape != (n,):
         raise ValueError(f"{name} must be a scalar or an array of length {n}")
-    if not np.issubdtype(a.dtype, np.integer):
-        raise ValueError(f"{name} must be integers")
     if (a < 0).any():
         raise ValueError(f"{name} must be non-negative")
     return a.astype(np.int64)
@@ -444,8 +444,35 @@ class _State:
     timings: dict[str, float]
 
 
+#: the scaled costs stay within this (OR-Tools' min-cost flow refuses costs whose sums over
+#: its nodes could overflow 64 bits, and HiGHS loses the fair MIPs' integrality beyond it)
+_MAX_COST = 1e11
+#: and span at least this many steps of the grid, however small the affinities
+_MIN_COST_STEPS = 1e3
+
+
+def cost_scale(pb: AssignmentProblem, scale: float) -> float:
+    """The rounding grid in effect: ``scale``, made coarser where the largest affinity times
+    ``scale`` would pass ``_MAX_COST`` (1e11), finer where it would not reach
+    ``_MIN_COST_STEPS`` (1e3); affinities in [1e-3, 1e5] keep ``scale`` = 1e6 exactly."""
+    import scipy.sparse as sp
+
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a positive number, got {scale!r}")
+    a = pb.affinity
+    if isinstance(a, TopicAffinity):
+        top = 1.0  # cosines
+    else:
+        vals = a.data if sp.issparse(a) else np.asarray(a)
+        top = float(np.abs(vals).max()) if vals.size else 0.0
+    if top <= 0.0:
+        return float(scale)
+    return float(min(max(scale, _MIN_COST_STEPS / top), _MAX_COST / top))
+
+
 def _prepare(pb: AssignmentProblem, scale: float) -> _State:
     nm = _normalise(pb)
+    scale = cost_scale(pb, scale)
     P, R = nm.P, nm.R
     rng = np.random.default_rng(pb.seed)
     perm = rng.permutation(R).astype(np.int64)

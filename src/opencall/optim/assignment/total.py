@@ -26,6 +26,8 @@ from opencall.optim.assignment.common import (
     _uniq,
 )
 
+_F32_MAX = float(np.finfo(np.float32).max) / 2
+
 
 def _candidates(
     st: _State, c: int, per_reviewer: int, seed: int
@@ -60,7 +62,11 @@ def _candidates(
         if c < R:
             # key >= A everywhere (jitter >= 0, rounding is monotone), so the key of the first
             # pair left out bounds every pair left out, up to the screening error
-            key = A + (rng.random(A.shape, dtype=np.float32) * np.float32(jit)).astype(A.dtype)
+            noise = rng.random(A.shape, dtype=np.float32)
+            if jit < _F32_MAX:
+                key = A + (noise * np.float32(jit)).astype(A.dtype)
+            else:  # a grid step beyond single precision (affinities of 1e300)
+                key = A + noise.astype(A.dtype) * jit
             part = np.argpartition(-key, c, axis=1)[:, : c + 1]
             kv = np.take_along_axis(key, part, axis=1)
             order = np.argsort(-kv, axis=1, kind="stable")
@@ -85,7 +91,11 @@ def _candidates(
                 if q < hi - lo
                 else np.tile(np.arange(hi - lo)[:, None], (1, R))
             )
-            bv = np.take_along_axis(A, bi, axis=0).astype(np.float32)
+            bv64 = np.take_along_axis(A, bi, axis=0)
+            # kept finite in single precision (an affinity of 1e300 became inf, which reads
+            # as a banned pair here); a banned pair's -inf stays
+            big = float(np.finfo(np.float32).max)
+            bv = np.where(np.isfinite(bv64), np.clip(bv64, -big, big), bv64).astype(np.float32)
             allv = np.concatenate([top_v, bv])
             alli = np.concatenate([top_i, bi + lo])
             if len(allv) > per_reviewer:

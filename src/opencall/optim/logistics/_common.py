@@ -4,6 +4,7 @@ explanations kept as messages (``opencall.optim.messages``)."""
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -135,6 +136,10 @@ class CountedRequest:
     def __post_init__(self) -> None:
         object.__setattr__(self, self.choices, tuple(getattr(self, self.choices)))
         what, rid = self.what, self.id
+        if not isinstance(self.count, numbers.Integral) or not (
+            self.min_count is None or isinstance(self.min_count, numbers.Integral)
+        ):
+            raise ValueError(f"{what} {rid!r}: count and min_count must be whole numbers")
         if self.count < 1:
             raise ValueError(f"{what} {rid!r}: count must be >= 1")
         if self.min_count is not None and not (1 <= self.min_count <= self.count):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar
@@ -22,6 +23,8 @@ class CourseSession:
     def __post_init__(self) -> None:
         if self.end < self.start:
             raise ValueError(f"session {self.id!r}: end before start")
+        if not isinstance(self.seats, numbers.Integral):
+            raise ValueError(f"session {self.id!r}: seats must be a whole number")
         if self.seats < 0:
             raise ValueError(f"session {self.id!r}: seats must be >= 0")
 

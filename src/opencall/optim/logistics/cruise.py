@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -56,6 +57,11 @@ class Leg:
         for lat, lon in self.route:
             if not (-90.0 <= lat <= 90.0 and math.isfinite(lon)):
                 raise ValueError(f"leg {self.id!r}: waypoint ({lat}, {lon}) is not valid")
+        counts = (self.berths, self.dive_slots, self.max_dives_per_day)
+        if not all(isinstance(n, numbers.Integral) for n in counts):
+            raise ValueError(
+                f"leg {self.id!r}: berths, dive slots and dives per day must be whole numbers"
+            )
         if self.berths < 0 or self.dive_slots < 0 or self.max_dives_per_day < 1:
             raise ValueError(f"leg {self.id!r}: berths/dive slots >= 0, dives per day >= 1")
         if not (self.max_dive_depth_m >= 0):
@@ -97,6 +103,12 @@ class CruiseRequest:
     def __post_init__(self) -> None:
         object.__setattr__(self, "dives", tuple(self.dives))
         object.__setattr__(self, "legs", tuple(self.legs))
+        if not isinstance(self.berths, numbers.Integral) or not (
+            self.min_dives is None or isinstance(self.min_dives, numbers.Integral)
+        ):
+            raise ValueError(
+                f"cruise request {self.id!r}: berths and min_dives must be whole numbers"
+            )
         if self.berths < 0:
             raise ValueError(f"cruise request {self.id!r}: berths must be >= 0")
         if not math.isfinite(self.merit):

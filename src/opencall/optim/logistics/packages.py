@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -19,6 +20,8 @@ class PackageSeason:
     packages: int
 
     def __post_init__(self) -> None:
+        if not isinstance(self.packages, numbers.Integral):
+            raise ValueError(f"season {self.id!r}: packages must be a whole number")
         if self.packages < 0:
             raise ValueError(f"season {self.id!r}: packages must be >= 0")
 

@@ -158,11 +158,14 @@ def plan_shipments(
         explanations[loan.id] = ex
         if f <= 0:
             continue
-        # solver round-off (a few 1e-8 mg) must never ship more than the inventory holds
+        # solver round-off (a few 1e-8 of a mass) must never ship more than the inventory
+        # holds; what is left of an item after that is dropped only when it is round-off
+        # beside the loan's own mass (an absolute 1e-6 mg dropped every item of a loan of
+        # 5e-7 mg, which then shipped nothing although awarded)
         items_list: list[tuple[str, float]] = []
         for tid in sorted(loan.masses):
             mg = min(result.amounts[loan.id][tid], max(remaining[tid], 0.0))
-            if mg > 1e-6:
+            if mg > 1e-6 * loan.masses[tid]:
                 items_list.append((tid, mg))
                 remaining[tid] -= mg
         items = tuple(items_list)

@@ -3,6 +3,7 @@ reasons a block stays unscheduled, and the entries placed."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from opencall.optim import sky
@@ -23,6 +24,9 @@ REASONS = (
 
 _EDGE_MARGIN_S = 1.0  # visibility windows are shrunk by this much at each end
 _EPS = 1e-6
+#: the shortest block: below a millisecond an entry's end rounds onto its start in unix
+#: seconds (a 1e-9 s block was placed as an empty entry)
+_MIN_DURATION_S = 1e-3
 
 
 @dataclass(frozen=True)
@@ -76,31 +80,44 @@ class FastScheduleProblem:
         return sky.apparent_place_margin_deg(self.window_start_unix, self.window_end_unix)
 
     def validate(self) -> None:
-        """Raise ValueError with a clear message on malformed input."""
+        """Raise ValueError with a clear message on malformed input (NaN and infinite
+        numbers included: they once passed as "never visible", or failed deep inside with
+        "cannot convert float NaN to integer")."""
+        if not (math.isfinite(self.window_start_unix) and math.isfinite(self.window_end_unix)):
+            raise ValueError("window_start_unix and window_end_unix must be finite")
         if not self.window_end_unix > self.window_start_unix:
             raise ValueError("window_end_unix must be after window_start_unix")
         if self.zenith_margin_deg is not None and not 0.0 <= self.zenith_margin_deg < 1.0:
             raise ValueError("zenith_margin_deg must be in [0, 1) degrees")
-        if self.setup_s < 0 or self.slew_deg_per_s <= 0:
-            raise ValueError("setup_s must be >= 0 and slew_deg_per_s > 0")
+        if not (math.isfinite(self.setup_s) and self.setup_s >= 0 and self.slew_deg_per_s > 0):
+            raise ValueError("setup_s must be finite and >= 0, and slew_deg_per_s > 0")
         seen: set[str] = set()
         for b in self.blocks:
             if b.id in seen:
                 raise ValueError(f"duplicate block id {b.id!r}")
             seen.add(b.id)
-            if not (1 <= b.priority <= 5):
-                raise ValueError(f"block {b.id!r}: priority must be 1..5")
-            if not b.duration_s > 0:
-                raise ValueError(f"block {b.id!r}: duration_s must be > 0")
+            if isinstance(b.priority, bool) or b.priority not in (1, 2, 3, 4, 5):
+                raise ValueError(f"block {b.id!r}: priority must be an integer 1..5")
+            if not (math.isfinite(b.duration_s) and b.duration_s >= _MIN_DURATION_S):
+                raise ValueError(
+                    f"block {b.id!r}: duration_s must be finite and at least "
+                    f"{_MIN_DURATION_S} s, got {b.duration_s!r}"
+                )
             if not (0 <= b.min_zenith_deg < b.max_zenith_deg <= 180):
                 raise ValueError(f"block {b.id!r}: need 0 <= min_zenith < max_zenith <= 180")
+            if not math.isfinite(b.ra_deg):
+                raise ValueError(f"block {b.id!r}: ra_deg must be finite")
             if not (-90 <= b.dec_deg <= 90):
                 raise ValueError(f"block {b.id!r}: dec_deg out of range")
             if b.splittable and not b.min_chunk_s > 0:
                 raise ValueError(f"block {b.id!r}: min_chunk_s must be > 0")
+            if b.fixed_start_unix is not None and not math.isfinite(b.fixed_start_unix):
+                raise ValueError(f"block {b.id!r}: fixed_start_unix must be finite or None")
         for m in self.maintenance:
-            if not m.end_unix > m.start_unix:
-                raise ValueError(f"maintenance {m.label!r}: end must be after start")
+            if not (math.isfinite(m.start_unix) and m.end_unix > m.start_unix):
+                raise ValueError(
+                    f"maintenance {m.label!r}: start must be finite and end after start"
+                )
 
 
 @dataclass(frozen=True)
