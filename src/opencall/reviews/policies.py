@@ -53,10 +53,10 @@ def withheld_query(user: User | None, call: Call) -> Select[tuple[int]]:
     """The ids of the proposals of ``call`` whose review ``user`` may not see although
     they run the call: those whose team they joined (an accepted member, the PI
     included) and those they have a recorded conflict with. Such a chair or call
-    manager "leaves the room": every staff page, export, report and API response of
-    the call leaves out these proposals' reviewers, reviews, grades and conflicts (the
-    proposal itself and its applicant-visible status stay), and another member of the
-    call's staff handles them (:func:`opencall.proposals.policies.require_not_on_team`)."""
+    manager "leaves the room": the staff listings of the call (assignment, ranking,
+    conflicts, decisions, audit log; pages, CSV and API) leave out these proposals'
+    reviewers, reviews, grades and conflicts (the proposal itself and its outcome
+    stay), and another member of the call's staff handles them (:func:`opencall.proposals.policies.require_not_on_team`)."""
     uid = user.id if user is not None else -1
     on_team = (
         select(TeamMember.proposal_id)
