@@ -15,6 +15,7 @@ from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
 from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal
+from opencall.reviews import policies as review_policies
 from opencall.reviews import queries as rq
 from opencall.reviews.presenters import ChairList, chair_call, chair_list, proposal_dicts
 from opencall.web.api import (
@@ -79,8 +80,17 @@ def decisions(chair: ChairList = Depends(chair_list)) -> DecisionList:
     )
     pairs, pg = chair.rows(stmt, [(Decision.id, int)], lambda r: (r[0].id,))
     rows = proposal_dicts(chair.api, call, [p for _d, p in pairs])
+    # a proposal of the caller's own team (or conflicted): its outcome, not why
+    withheld = review_policies.withheld(chair.api.db, chair.api.user, call)
     return DecisionList(
-        items=[DecisionOut.of(d, rows[d.proposal_id]) for d, _p in pairs],
+        items=[
+            DecisionOut.of(d, rows[d.proposal_id]).model_copy(
+                update={"explanation": review_policies.MSG_WITHHELD, "override_reason": ""}
+            )
+            if d.proposal_id in withheld
+            else DecisionOut.of(d, rows[d.proposal_id])
+            for d, _p in pairs
+        ],
         page=pg,
         released=call.decisions_released_at is not None,
     )

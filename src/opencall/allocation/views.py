@@ -26,6 +26,7 @@ from opencall.facilities.labels import unit_text
 from opencall.facilities.models import CapacityPool
 from opencall.inputs import plain_number
 from opencall.proposals.models import Proposal
+from opencall.reviews import policies as review_policies
 from opencall.reviews import queries as rq
 from opencall.reviews.models import RankedProposal
 from opencall.reviews.presenters import labels, proposal_rows
@@ -97,7 +98,10 @@ def _decisions_csv(page: Page, call: Call) -> Response:
     decisions = services.decisions(page.db, call)
     rows = proposal_rows(page, call, rq.proposals_for_review(page.db, call))
     awards = _awards(page, call)
-    rank = {r.proposal_id: r for r in rq.ranking(page.db, call)}
+    # a proposal withheld from the reader (their own team's): no rank, no explanation
+    withheld = review_policies.withheld(page.db, page.user, call)
+    rank = {r.proposal_id: r for r in rq.ranking(page.db, call) if r.proposal_id not in withheld}
+    masked = page._(review_policies.MSG_WITHHELD)
     return csv_response(
         f"{call.slug}-decisions.csv",
         [
@@ -122,8 +126,8 @@ def _decisions_csv(page: Page, call: Call) -> Response:
                     f"{unit_label(pool.unit, pool.unit_labels, a.amount, 'en')}"
                     for a, pool in awards[d.proposal_id]
                 ),
-                d.explanation,
-                d.override_reason,
+                masked if d.proposal_id in withheld else d.explanation,
+                "" if d.proposal_id in withheld else d.override_reason,
             )
             for d in decisions
             if d.proposal_id in rows
@@ -161,12 +165,16 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
     )
     decisions = [d for d, _p, _r in shown]
     errors: dict[Any, str] = dict(extra.pop("errors", {}))
-    on_page = {d.proposal_id for d in decisions}
+    withheld = review_policies.withheld(db, page.user, call)
+    # a withheld row shows no form: its refusal is said at the top too
+    on_page = {d.proposal_id for d in decisions} - withheld
     for key in [k for k in errors if isinstance(k, int) and k and k not in on_page]:
         # a refusal for a row not on this page is said at the top, not lost
         errors[0] = errors.pop(key)
     rows = proposal_rows(page, call, [p for _d, p, _r in shown])
-    rank = {r.proposal_id: r for _d, _p, r in shown if r is not None}
+    rank = {
+        r.proposal_id: r for _d, _p, r in shown if r is not None and r.proposal_id not in withheld
+    }
     awards = _awards(page, call, [d.proposal_id for d in decisions])
     any_decision = db.scalar(select(exists().where(Decision.call_id == call.id)))
     # submitted proposals the allocation did not decide on (no review): named once there are
@@ -234,6 +242,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             "policy_lines": policy_lines(page._, call, page.lang),
             "explain": lambda text, units=unit_words(call): explain(page.t, text, units),
             "errors": errors,
+            "withheld": withheld,
             **labels(page),
             "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
         },

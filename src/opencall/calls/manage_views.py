@@ -10,14 +10,13 @@ The cycle's cockpit (steps, transitions, assignment, ranking) lives in
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from opencall import auditlog, jobs
+from opencall import jobs
 from opencall.calls import policies, services
 from opencall.calls.access import office_call, staff_call  # noqa: F401  (importable here as before)
 from opencall.calls.models import Call
@@ -426,62 +425,5 @@ def job_status(job_id: int, page: Page = Depends(get_page)) -> Response:
 
 
 # ---------------------------------------------------------------- audit log
-
-
-@router.get("/manage/calls/{slug}/audit", response_class=HTMLResponse)
-def audit(slug: str, page: Page = Depends(get_page)) -> Response:
-    call = office_call(page, slug)
-    events = auditlog.events_for_call(page.db, call.id)
-    if wants_csv(page):
-        return csv_response(
-            f"{call.slug}-audit.csv",
-            ["id", "at", "actor_id", "action", "entity", "entity_id", "reason", "data", "hash"],
-            (
-                (
-                    e.id,
-                    e.at,
-                    e.actor_id,
-                    e.action,
-                    e.entity,
-                    e.entity_id,
-                    e.reason,
-                    json.dumps(e.data, sort_keys=True),
-                    e.hash,
-                )
-                for e in events
-            ),
-        )
-    return page.render(
-        "manage/audit.html",
-        {"call": call, "events": events, "report": None, **audit_labels(page, events)},
-    )
-
-
-@router.post("/manage/calls/{slug}/audit/verify", response_class=HTMLResponse)
-def audit_verify(slug: str, page: Page = Depends(get_page)) -> Response:
-    call = office_call(page, slug)
-    report = auditlog.verify(page.db)
-    events = auditlog.events_for_call(page.db, call.id)
-    return page.render(
-        "manage/audit.html",
-        {"call": call, "events": events, "report": report, **audit_labels(page, events)},
-    )
-
-
-def audit_labels(page: Page, events: list[Any]) -> dict[str, Any]:
-    """The audit log as people read it (the office's page): translated action and entity
-    labels, and who acted by name (the office may see every name of its calls)."""
-    from opencall.people.models import User
-    from opencall.web.labels import audit_action, audit_entity
-
-    ids = {e.actor_id for e in events if e.actor_id}
-    names = (
-        dict(page.db.execute(select(User.id, User.name).where(User.id.in_(ids))).tuples().all())
-        if ids
-        else {}
-    )
-    return {
-        "action_label": lambda code: audit_action(page.t, code),
-        "entity_label": lambda code: audit_entity(page.t, code),
-        "actor_name": lambda uid: names.get(uid, "") if uid else "",
-    }
+# The routes of the audit log page are in ``reviews.views.audit``: they leave out the
+# events of a proposal withheld from the reader (``reviews.policies.withheld``).

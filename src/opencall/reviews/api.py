@@ -214,6 +214,11 @@ def call_assignments(chair: ChairList = Depends(chair_list)) -> PairList:
         .where(
             ReviewAssignment.call_id == chair.call.id,
             ReviewAssignment.status.in_(("assigned", "accepted", "submitted")),
+            # a proposal of the caller's own team (or one they are conflicted with): its
+            # reviewers are another chair's to see
+            ReviewAssignment.proposal_id.not_in(
+                policies.withheld_query(chair.api.user, chair.call)
+            ),
         )
     )
     rows, pg = chair.rows(stmt, [(ReviewAssignment.id, int)], lambda r: (r[0].id,))
@@ -254,6 +259,7 @@ def call_ranking(chair: ChairList = Depends(chair_list)) -> RankList:
         .where(
             RankedProposal.run_id == (run.id if run else -1),
             Proposal.status.in_(q.REVIEWABLE),
+            Proposal.id.not_in(policies.withheld_query(chair.api.user, call)),
         )
     )
     keys = [(RankedProposal.rank, int), (RankedProposal.id, int)]

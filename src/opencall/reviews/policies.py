@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select, union
 from sqlalchemy.orm import Session
 
+from opencall.auditlog import AuditEvent
 from opencall.calls.models import Call
 from opencall.calls.policies import may_administer as may_administer  # one rule, in calls
 from opencall.calls.policies import may_manage_call
@@ -21,14 +22,16 @@ from opencall.calls.schemas import review_settings
 from opencall.db import utcnow
 from opencall.people.models import Country, User
 from opencall.people.queries import has_role
-from opencall.proposals.models import Proposal
+from opencall.proposals.models import Proposal, TeamMember
 from opencall.reviews import queries as q
 from opencall.reviews.domain import conflict_sources
 from opencall.reviews.models import Conflict, ReviewAssignment
 from opencall.reviews.queries import revision as revision  # the views read it from here
-from opencall.web.i18n import country_name
+from opencall.web.i18n import N_, country_name
 
 ACTIVE = ("assigned", "accepted", "submitted")
+#: what a listing shows of a proposal :func:`withheld` from its reader, where its row stays
+MSG_WITHHELD = N_("Conflicted: handled by another member of the call's staff.")
 REVIEW_STATES = ("closed", "review")
 
 
@@ -44,6 +47,62 @@ def may_see_identities(session: Session, user: User | None, call: Call) -> bool:
     if call.anonymity != "dual" or call.ranking_frozen_at is not None:
         return True
     return may_administer(session, user, call)
+
+
+def withheld_query(user: User | None, call: Call) -> Select[tuple[int]]:
+    """The ids of the proposals of ``call`` whose review ``user`` may not see although
+    they run the call: those whose team they joined (an accepted member, the PI
+    included) and those they have a recorded conflict with. Such a chair or call
+    manager "leaves the room": the staff listings of the call (assignment, ranking,
+    conflicts, decisions, audit log; pages, CSV and API) leave out these proposals'
+    reviewers, reviews, grades and conflicts (the proposal itself and its outcome
+    stay), and another member of the call's staff handles them (:func:`opencall.proposals.policies.require_not_on_team`)."""
+    uid = user.id if user is not None else -1
+    on_team = (
+        select(TeamMember.proposal_id)
+        .join(Proposal, Proposal.id == TeamMember.proposal_id)
+        .where(
+            Proposal.call_id == call.id,
+            TeamMember.user_id == uid,
+            TeamMember.status == "accepted",
+        )
+    )
+    conflicted = select(Conflict.proposal_id).where(
+        Conflict.call_id == call.id, Conflict.reviewer_id == uid
+    )
+    return select(union(on_team, conflicted).subquery().c[0])
+
+
+def withheld(session: Session, user: User | None, call: Call) -> frozenset[int]:
+    """:func:`withheld_query` as a set, for the pages that filter rows in Python."""
+    if user is None:
+        return frozenset()
+    return frozenset(session.scalars(withheld_query(user, call)))
+
+
+def visible_events(
+    session: Session, user: User | None, call: Call, events: list[AuditEvent]
+) -> list[AuditEvent]:
+    """The audit events of ``call`` less those of a proposal :func:`withheld` from
+    ``user`` (its reviewers, reviews, conflicts and decisions, who did them and why)."""
+    hidden = withheld(session, user, call)
+    if not hidden:
+        return events
+    of_hidden = {
+        str(i)
+        for i in session.scalars(
+            select(ReviewAssignment.id).where(
+                ReviewAssignment.call_id == call.id, ReviewAssignment.proposal_id.in_(hidden)
+            )
+        )
+    }
+    hidden_ids = {str(i) for i in hidden}
+    return [
+        e
+        for e in events
+        if not (e.entity == "proposal" and e.entity_id in hidden_ids)
+        and not (e.entity == "review_assignment" and e.entity_id in of_hidden)
+    ]
 
 
 def reviewer_sees_team(call: Call) -> bool:

@@ -32,7 +32,10 @@ def conflicts(slug: str = SLUG, api: Api = Depends(get_api)) -> list[ConflictOut
         select(Conflict, Proposal.code, Proposal.status, User.name)
         .join(Proposal, Proposal.id == Conflict.proposal_id)
         .join(User, User.id == Conflict.reviewer_id)
-        .where(Conflict.call_id == call.id)
+        .where(
+            Conflict.call_id == call.id,
+            Conflict.proposal_id.not_in(policies.withheld_query(api.user, call)),
+        )
         .order_by(Conflict.id)
     ).all()
     return [

@@ -7,6 +7,7 @@
 ``chair_assignments`` the chair's assignment table, pairs added or removed
 ``chair_ranking``     the ranking and its freeze
 ``common``            form messages, the reviewer's copy of a PDF, refusals
+``audit``             the call's audit log (the office's), less withheld proposals
 ===================== ========================================================
 
 Thin routes over ``reviews.services``; every route asks ``reviews.policies``
@@ -25,13 +26,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from opencall.reviews.views import chair, chair_assignments, chair_ranking, reviewer, technical
+from opencall.reviews.views import (
+    audit,
+    chair,
+    chair_assignments,
+    chair_ranking,
+    reviewer,
+    technical,
+)
 from opencall.reviews.views.reviewer import review_deadline
 from opencall.web.i18n import N_
 
 router = APIRouter()
 # in this order (the routes' and the API schema's order as before the split)
-for _module in (reviewer, technical, chair, chair_assignments, chair_ranking):
+for _module in (reviewer, technical, chair, chair_assignments, chair_ranking, audit):
     router.include_router(_module.router)
 
 __all__ = ["SERVICE_MESSAGES", "review_deadline", "router"]

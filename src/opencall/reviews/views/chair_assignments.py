@@ -33,16 +33,23 @@ def assignment(slug: str, page: Page = Depends(get_page)) -> Response:
 
 
 def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "") -> Response:
-    proposals = q.proposals_for_review(page.db, call)
+    withheld = policies.withheld(page.db, page.user, call)
+    proposals = [p for p in q.proposals_for_review(page.db, call) if p.id not in withheld]
     rows = proposal_rows(page, call, proposals)
     reviewers = {u.id: u for u in q.reviewers_of_call(page.db, call)}
-    active = q.assignments_of_call(page.db, call)
+    active = [a for a in q.assignments_of_call(page.db, call) if a.proposal_id not in withheld]
     for a in active:
         if a.reviewer_id not in reviewers:
             u = page.db.get(User, a.reviewer_id)
             if u is not None:
                 reviewers[u.id] = u
-    conflicts = list(page.db.scalars(select(Conflict).where(Conflict.call_id == call.id)))
+    conflicts = list(
+        page.db.scalars(
+            select(Conflict).where(
+                Conflict.call_id == call.id, Conflict.proposal_id.not_in(withheld)
+            )
+        )
+    )
     # a source such as "member of the team" with a named reviewer tells who is on the team
     masked = not policies.may_see_identities(page.db, page.user, call)
     if wants_csv(page):
@@ -83,6 +90,7 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
             ),
             "k": review_settings(call.review_settings).reviewers_per_proposal,
             "error": error,
+            "withheld": withheld,
             **labels(page),
         },
         status=status,

@@ -24,7 +24,8 @@ router = APIRouter()
 @router.get("/manage/calls/{slug}/ranking", response_class=HTMLResponse)
 def ranking(slug: str, page: Page = Depends(get_page)) -> Response:
     call = staff_call(page, slug)
-    ranked = q.ranking(page.db, call)
+    withheld = policies.withheld(page.db, page.user, call)
+    ranked = [r for r in q.ranking(page.db, call) if r.proposal_id not in withheld]
     proposals = {p.id: p for p in q.proposals_for_review(page.db, call)}
     rows = proposal_rows(page, call, list(proposals.values()))
     tech = q.technical_reviews(page.db, call)
@@ -73,6 +74,7 @@ def ranking(slug: str, page: Page = Depends(get_page)) -> Response:
             "n": n,
             "identities": policies.may_see_identities(page.db, page.user, call),
             "run": q.latest_run(page.db, call, "calibration"),
+            "withheld": withheld,
             "may_unfreeze": services.unfreeze_refusal(page.db, call) is None,
             **labels(page),
         },
