@@ -18,7 +18,7 @@ from opencall.facilities.models import CapacityPool, PoolUnavailability
 from opencall.optim import slots as sl
 from opencall.runs import Solve, SolverRun
 from opencall.scheduling import jobs as scheduling_jobs
-from opencall.scheduling import services, slot_services
+from opencall.scheduling import presenters, services, slot_services
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.i18n import Translator
 from tests.scheduling.conftest import IMPOSSIBLE, MAINT, SlotWorld, get_call
@@ -140,6 +140,32 @@ def test_no_slot_that_has_begun_is_booked(factory: sessionmaker[Session], sw: Sl
         got = [placed(s, sw, k) for k in ("screen", "collect", "loner")]
     assert [len(x) for x in got] == [1, 2, 5]
     assert min(e.start for x in got for e in x if e.start) >= mid
+
+
+def test_an_award_unplaced_late_in_the_period_says_its_slots_have_begun(
+    factory: sessionmaker[Session], sw: SlotWorld
+) -> None:
+    # scheduled three days before the period ends: 88 of Krios B's 91 sessions have begun
+    # (its maintenance week among them), so the loner's five do not fit in the three left;
+    # the explanation says they have begun, not that they are in unavailable periods
+    late = dt.datetime(2027, 11, 28, tzinfo=dt.UTC)
+    with factory() as s:
+        services.run_schedule(s, get_call(s, sw), now=late)
+        s.commit()
+        row = s.scalars(
+            select(ScheduleEntry)
+            .join(Award, Award.id == ScheduleEntry.award_id)
+            .where(Award.request_id == sw.requests["loner"], ScheduleEntry.start.is_(None))
+        ).one()
+    d = row.details
+    assert d["explanation"] == (
+        "5 slots awarded but only 3 of the resource's 91 slots are usable (88 already "
+        "begun, 0 in unavailable periods, 0 on dates the applicant declared impossible)"
+    )
+    said = {lang: presenters.explanation(Translator(lang), d) for lang in ("fr", "es", "zh")}
+    for lang, text in said.items():
+        assert "88" in text and text != d["explanation"], (lang, text)
+    assert "commencé" in said["fr"] and "comenzado" in said["es"] and "已开始" in said["zh"]
 
 
 def test_scheduling_again_keeps_the_sessions_already_begun(

@@ -91,10 +91,14 @@ def period_bounds(pool: CapacityPool) -> tuple[dt.datetime, dt.datetime]:
 
 
 def resource_of(
-    pool: CapacityPool, taken: Sequence[tuple[dt.datetime, dt.datetime, str]] = ()
+    pool: CapacityPool,
+    taken: Sequence[tuple[dt.datetime, dt.datetime, str]] = (),
+    now: dt.datetime | None = None,
 ) -> Any:
-    """The resource's calendar for ``optim.slots``: its unavailable periods, and ``taken``
-    (the slots other calls have booked, :func:`booked_by_other_calls`)."""
+    """The resource's calendar for ``optim.slots``: its unavailable periods, ``taken``
+    (the slots other calls have booked, :func:`booked_by_other_calls`) and, given ``now``,
+    the slots begun by then: never booked (a rapid-access call decided in the middle of
+    the period, a call scheduled again after an outage)."""
     from opencall.optim import slots as sl
 
     w0, w1 = period_bounds(pool)
@@ -106,6 +110,7 @@ def resource_of(
         slot_hours=float(pool.slot_hours),
         unavailable=tuple((u.starts_at, u.ends_at, u.reason) for u in pool.unavailable)
         + tuple(taken),
+        not_before=now,
     )
 
 
@@ -128,17 +133,6 @@ def booked_by_other_calls(
         for start, end in rows
         if start is not None and end is not None
     ]
-
-
-BEGUN = "already begun"
-
-
-def begun(pool: CapacityPool, now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime, str]]:
-    """The part of the resource's period before ``now``: a slot that has begun by the time
-    the schedule is made is never booked (a rapid-access call decided in the middle of the
-    period, a call scheduled again after an outage)."""
-    w0, w1 = period_bounds(pool)
-    return [(w0, min(now, w1), BEGUN)] if now > w0 else []
 
 
 def kept_slots(
@@ -205,9 +199,7 @@ def schedule_slots(
     merit = queries.merit(session, call)
     used_pools = {aw[0].pool_id for aw in awards_by_req.values()}
     resources = tuple(
-        resource_of(
-            pools[pid], booked_by_other_calls(session, call, pools[pid]) + begun(pools[pid], now)
-        )
+        resource_of(pools[pid], booked_by_other_calls(session, call, pools[pid]), now)
         for pid in sorted(used_pools)
         if is_slot_based(pools[pid])
     )
