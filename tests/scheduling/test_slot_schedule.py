@@ -7,13 +7,17 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+import time_machine
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall import jobs
 from opencall.allocation.models import Award
+from opencall.calls import services as call_services
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
+from opencall.facilities import api as fac_api
+from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool, PoolUnavailability
 from opencall.optim import slots as sl
 from opencall.runs import Solve, SolverRun
@@ -288,3 +292,35 @@ def test_a_logistics_plan_that_fails_its_check_is_refused_by_name(
             )
         assert str(err.value) == "The cruise plan failed its check: " + "; ".join(errors[:5])
         assert list(s.scalars(select(ScheduleEntry.id)).all()) == before
+
+
+def test_a_round_offers_and_awards_only_the_slots_not_begun(
+    factory: sessionmaker[Session], sw: SlotWorld
+) -> None:
+    # a rapid-access round on Krios B decided two thirds into its period: the call of the
+    # world (decisions released) holds its 7 sessions, booked in September, all begun
+    late = dt.datetime(2027, 10, 31, 12, tzinfo=dt.UTC)
+    with factory() as s:
+        services.run_schedule(s, get_call(s, sw), now=dt.datetime(2027, 8, 1, tzinfo=dt.UTC))
+        b = s.get(CapacityPool, sw.pools["b"])
+        assert b is not None
+        rapid = call_services.create_call(s, b.facility, {
+            "slug": "krios-rapid", "code": "KR", "title": "Rapid access", "cycle": "r1",
+            "opens_at": late, "closes_at": late + 10 * DAY})  # fmt: skip
+        with time_machine.travel(late), pytest.raises(DomainError, match="at most 30 "):
+            call_services.offer_pool(s, rapid, b, 31.0)
+        with time_machine.travel(late):
+            assert call_services.offer_pool(s, rapid, b).amount == 30
+        # 84 sessions outside the maintenance week; 30 (November) not begun
+        assert fac_services.slot_capacity(b) == 84
+        assert fac_services.slots_not_begun(b, late) == 30
+        # what is left for the allocation of each call, and what the API shows
+        assert call_services.slots_left(s, b, rapid.id, late) == 30
+        assert call_services.slots_left(s, b, sw.call_id, late) == 0
+        assert call_services.slots_left(s, b, None, late) == 0
+        with time_machine.travel(late):
+            out = fac_api.calendar_out(b)
+        assert (out.slot_capacity, out.slots_not_begun) == (84, 30)
+        # not scheduled, the call of the world would hold its 7 sessions ahead
+        s.execute(delete(ScheduleEntry).where(ScheduleEntry.call_id == sw.call_id))
+        assert call_services.slots_left(s, b, rapid.id, late) == 23

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award
+from opencall.calls import services as call_services
 from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
@@ -133,6 +134,26 @@ def booked_by_other_calls(
         for start, end in rows
         if start is not None and end is not None
     ]
+
+
+def begun_by_call(session: Session, pool_id: int, now: dt.datetime) -> dict[int, int]:
+    """How many slots of the resource ``pool_id`` each call has booked that have begun by
+    ``now``: used (or under way), so no longer held ahead (``calls.services.slots_left``)."""
+    rows = session.execute(
+        select(ScheduleEntry.call_id, func.count())
+        .where(
+            ScheduleEntry.pool_id == pool_id,
+            ScheduleEntry.kind == SLOT_KIND,
+            ScheduleEntry.start.is_not(None),
+            ScheduleEntry.start < now,
+        )
+        .group_by(ScheduleEntry.call_id)
+    )
+    return {cid: int(n) for cid, n in rows}
+
+
+if begun_by_call not in call_services.BEGUN_COUNTERS:
+    call_services.BEGUN_COUNTERS.append(begun_by_call)
 
 
 def kept_slots(
