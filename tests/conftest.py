@@ -31,6 +31,7 @@ from opencall.models import metadata
 from opencall.people import services as people_services
 from opencall.people.services import load_countries
 from opencall.web import pages as web_pages
+from tests.factories import PINNED_NOW
 
 # Passwords are hashed at argon2's lowest cost in the test process: the production
 # cost (PasswordHasher() defaults, about 0.1 s a check on an idle core and seconds on
@@ -181,6 +182,56 @@ _share_compiled_statements()
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
+
+
+# ----------------------------------------------------------------------------- the clock
+#
+# No test may depend on the real date being before a fixed one (a call of 2028 that the
+# API opens "now"). A test whose data are dated absolutely runs on a pinned clock
+# (``pinned_clock``: time-machine moves datetime.now and time.time there, and lets it
+# tick). ``pytest --clock-ahead=DAYS`` runs the session with the real clock moved that
+# far ahead, to find the tests that would fail once their dates have passed.
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-ahead",
+        type=float,
+        default=0.0,
+        help="run with the clock moved this many days ahead (tests on a pinned clock "
+        "are not moved): finds tests that depend on today's date",
+    )
+
+
+_AHEAD: list[Any] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``--clock-ahead``: the clock moves before the test modules are imported (a module's
+    own ``now`` is taken on the moved clock, as it would be on that date)."""
+    days = float(config.getoption("--clock-ahead", 0.0) or 0.0)
+    if days:
+        import time_machine
+
+        _AHEAD.append(
+            time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=days), tick=True)
+        )
+        _AHEAD[-1].start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    while _AHEAD:
+        _AHEAD.pop().stop()
+
+
+@pytest.fixture
+def pinned_clock() -> Iterator[dt.datetime]:
+    """The clock at :data:`PINNED_NOW` (ticking on from there) for the whole test,
+    whatever the real date: for tests whose data are dated absolutely."""
+    import time_machine
+
+    with time_machine.travel(PINNED_NOW, tick=True):
+        yield PINNED_NOW
 
 
 # ----------------------------------------------------------------------------- scheduling

@@ -23,6 +23,9 @@ from opencall.proposals.models import Proposal
 from opencall.reviews import services as review_services
 
 NOW = dt.datetime(2027, 4, 1, 12, 0, 0, tzinfo=dt.UTC)
+# the clock of the tests whose data are dated absolutely (the ``pinned_clock`` fixture of
+# tests/conftest.py): they never depend on the real date
+PINNED_NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 _seq = itertools.count(1)
 RECEIVERS = ["19-beam", "UWB"]
 MODES = ["Tracking", "ON-OFF"]

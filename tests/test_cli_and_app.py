@@ -1,3 +1,4 @@
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -6,6 +7,9 @@ from opencall.cli import app as cli_app
 from opencall.settings import Settings
 
 
+# the demo is anchored on 2026-11-29 (its calls open, close and are decided around it): on
+# a pinned clock, not the real date
+@pytest.mark.usefixtures("pinned_clock")
 def test_cli_upgrade_demo_list_and_verify(tmp_path, monkeypatch) -> None:
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     monkeypatch.setenv("OPENCALL_DATABASE_URL", url)

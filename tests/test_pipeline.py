@@ -13,6 +13,7 @@ from opencall.allocation import services as al
 from opencall.allocation.models import Award, Decision
 from opencall.calls.queries import call_by_slug
 from opencall.cycle.services import transition_call
+from opencall.db import utcnow
 from opencall.demo.simulate import simulate_reviews
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
@@ -131,7 +132,7 @@ def test_conflicts_are_computed_and_enforced(small_world: Session) -> None:
     p0, r0, r1 = proposals[0], reviewers[0], reviewers[1]
     # declared co-authorship between a reviewer and the PI, recent: a conflict
     pi_email = next(m.email for m in p0.members if m.role == "pi")
-    rv.declare_relation(s, r0, pi_email, "coauthor", year=2026)
+    rv.declare_relation(s, r0, pi_email, "coauthor", year=utcnow().year)  # a recent one
     rv.declare_relation(s, r1, pi_email, "coauthor", year=2010)  # too old to count
     rv.compute_conflicts(s, call)
     pairs = rq.conflict_pairs(s, call)

@@ -14,6 +14,7 @@ import pytest
 
 from opencall.people import services as people_services
 from opencall.web import serving
+from tests import factories as F
 from tests.api.test_operator_journey import (
     PASSWORD,
     Client,
@@ -25,10 +26,12 @@ from tests.api.test_operator_journey import (
 )
 from tests.web.conftest import Web, csrf
 
-pytestmark = pytest.mark.filterwarnings("ignore")
+# the calls' resources have periods in 2028: on a pinned clock, not the real date, which
+# will one day pass them (tests/conftest.py, --clock-ahead)
+pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
 
 PACKETS = {lang: {"one": "packet", "other": "packets"} for lang in ("en", "zh", "fr", "es")}
-CLOSES = (dt.datetime.now(dt.UTC) + dt.timedelta(days=20)).replace(microsecond=0)
+CLOSES = F.PINNED_NOW + dt.timedelta(days=20)  # on the pinned clock
 HINDI_INST = "भारतीय कृषि अनुसंधान संस्थान"  # Indian Agricultural Research Institute
 CAIRO, AIN_SHAMS = "جامعة القاهرة", "جامعة عين شمس"
 

@@ -28,7 +28,9 @@ from tests.api.test_operator_journey import PASSWORD, Client, account, run_jobs,
 from tests.pdf_samples import plain_pdf
 from tests.web.conftest import Web
 
-pytestmark = pytest.mark.filterwarnings("ignore")
+# the journey's resources have periods in 2028 and its calls open "now": on a pinned clock,
+# not the real date, which will one day pass them (tests/conftest.py, --clock-ahead)
+pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
 
 START, END = dt.date(2028, 1, 3), dt.date(2028, 3, 26)  # 12 weeks: 252 shifts of 8 h
 MAINTENANCE = (dt.datetime(2028, 2, 7, tzinfo=dt.UTC), dt.datetime(2028, 2, 14, tzinfo=dt.UTC))

@@ -295,6 +295,9 @@ def _technical_reviewer(web: Web, cycle: Cycle, email: str, institution: str) ->
         return u.id
 
 
+# a co-authorship counts within the call's coauthor_years of the year the conflicts are
+# found in: the world's papers are dated, so the clock is pinned (not the real date)
+@pytest.mark.usefixtures("pinned_clock")
 @pytest.mark.parametrize(
     "source", ["institution", "coauthor_declared_by_reviewer", "declared_by_team", "personal"]
 )

@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import time_machine
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from opencall.calls.models import Call
 from opencall.cycle import services as cycle
 from opencall.facilities import services as fs
 from opencall.facilities.models import CapacityPool, Facility
@@ -539,3 +542,22 @@ def test_a_missing_file_is_named_by_the_resources_label_in_each_language(web: We
     )
     with web.factory() as s:
         assert s.get(Proposal, pid).status == "draft"  # type: ignore[union-attr]
+
+
+def test_a_new_call_offering_every_resource_leaves_out_those_with_no_slot_left(
+    web: Web, cryo: Cryo
+) -> None:
+    # eight days before the microscopes' period ends, the call of the world holds 40
+    # sessions of each, more than is left ahead: a new call offering "every resource"
+    # is made, and offers neither (it was refused: 'can offer at most 0')
+    with time_machine.travel(dt.datetime(2027, 9, 21, 9, tzinfo=dt.UTC)):
+        client, tok = session_client(web, cryo.emails["manager"])
+        r = client.post("/manage/calls/new", data={
+            "csrf_token": tok, "facility_id": str(cryo.facility_id), "slug": "cryo-late",
+            "code": "LATE", "title": "Late sessions", "cycle": "2027-late",
+            "opens_at": "2027-09-22 00:00", "closes_at": "2027-09-24 00:00",
+            "anonymity": "single", "offer_all": "on"})  # fmt: skip
+    assert r.status_code == 303, r.text[:3000]
+    with web.factory() as s:
+        call = s.scalars(select(Call).where(Call.slug == "cryo-late")).one()
+        assert call.pools == []

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
 from opencall.cycle import services as cycle
+from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.models import User
 from opencall.reviews import queries as rq
@@ -41,7 +42,7 @@ def test_a_proposal_every_reviewer_is_conflicted_with_is_named(db: Session) -> N
     pi = db.get(User, target.members[0].user_id)
     assert pi is not None
     for r in reviewers:
-        rv.declare_relation(db, r, pi.email, "coauthor", year=2026)
+        rv.declare_relation(db, r, pi.email, "coauthor", year=utcnow().year)  # a recent one
     rv.compute_conflicts(db, call)
     err = _refused(db, call)
     assert f"{target.code} (0)" in err.message
@@ -113,7 +114,7 @@ def test_a_conflict_found_after_grading_keeps_the_review_but_not_its_grade(db: S
     late = by_id[graded[0].reviewer_id]
     pi = db.get(User, target.members[0].user_id)
     assert pi is not None
-    rv.declare_relation(db, late, pi.email, "coauthor", year=2026)
+    rv.declare_relation(db, late, pi.email, "coauthor", year=utcnow().year)  # a recent one
     rv.compute_conflicts(db, call)
     assert (target.id, late.id) in rq.conflict_pairs(db, call)
     assert graded[0].status == "submitted"  # the review is kept

@@ -11,8 +11,11 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
+from opencall.allocation.models import Award
+from opencall.proposals.models import Request
 from opencall.scheduling import services
 from opencall.scheduling.models import ScheduleEntry
+from opencall.web.security import LANG_COOKIE
 from tests.authz.test_workspace_matrix import session_client
 from tests.scheduling.authz_cases import CASES, PERSONAS, SEES_PI
 from tests.scheduling.conftest import SlotWorld, get_call
@@ -209,3 +212,43 @@ def test_staff_calendar_shows_slots_another_call_booked(web: Web, sw: SlotWorld)
     theirs_there = {a: t for a, _b, t in events(ics).values() if t == "Booked by another call"}
     assert sorted(theirs_there) == taken
     assert b"Shared" not in ics and their_code.split(" ")[0].encode() not in ics
+
+
+def test_the_outcome_page_says_what_an_entry_without_dates_is(web: Web, sw: SlotWorld) -> None:
+    # the PI's sample loan is awarded too: the samples have no calendar, so its schedule
+    # entry has no dates; the outcome page says why, in the reader's language, instead
+    # of a row with an empty start and end
+    with web.factory() as s:
+        req = s.scalars(
+            select(Request).where(
+                Request.proposal_id == sw.bundle, Request.pool_id == sw.pools["samples"]
+            )
+        ).one()
+        s.add(
+            Award(
+                call_id=sw.call_id,
+                proposal_id=sw.bundle,
+                request_id=req.id,
+                pool_id=req.pool_id,
+                amount=10.0,
+            )  # fmt: skip
+        )
+        s.commit()
+    schedule(web, sw)
+    pi, _ = session_client(web, sw.emails["pi"])
+    said = {
+        "en": "no dates: the resource has no calendar",
+        "fr": "aucune date : la ressource n’a pas de calendrier",
+        "zh": "无日期：该资源没有日历",
+    }
+    for lang, text in said.items():
+        pi.cookies.set(LANG_COOKIE, lang)
+        page = pi.get(f"/proposals/{sw.bundle}/outcome")
+        assert page.status_code == 200
+        table = page.text.split("<table>")[-1]  # the schedule, after the award
+        rows = [r for r in table.split("<tr>") if "CE-5 regolith" in r]
+        assert len(rows) == 1 and text in rows[0], (lang, rows)
+    # a placed session's row keeps its dates
+    pi.cookies.set(LANG_COOKIE, "en")
+    table = pi.get(f"/proposals/{sw.bundle}/outcome").text.split("<table>")[-1]
+    assert "2027-" in next(r for r in table.split("<tr>") if "Krios A" in r)

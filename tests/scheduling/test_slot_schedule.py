@@ -7,18 +7,22 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+import time_machine
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall import jobs
 from opencall.allocation.models import Award
+from opencall.calls import services as call_services
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
+from opencall.facilities import api as fac_api
+from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool, PoolUnavailability
 from opencall.optim import slots as sl
 from opencall.runs import Solve, SolverRun
 from opencall.scheduling import jobs as scheduling_jobs
-from opencall.scheduling import services, slot_services
+from opencall.scheduling import presenters, services, slot_services
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.i18n import Translator
 from tests.scheduling.conftest import IMPOSSIBLE, MAINT, SlotWorld, get_call
@@ -142,6 +146,32 @@ def test_no_slot_that_has_begun_is_booked(factory: sessionmaker[Session], sw: Sl
     assert min(e.start for x in got for e in x if e.start) >= mid
 
 
+def test_an_award_unplaced_late_in_the_period_says_its_slots_have_begun(
+    factory: sessionmaker[Session], sw: SlotWorld
+) -> None:
+    # scheduled three days before the period ends: 88 of Krios B's 91 sessions have begun
+    # (its maintenance week among them), so the loner's five do not fit in the three left;
+    # the explanation says they have begun, not that they are in unavailable periods
+    late = dt.datetime(2027, 11, 28, tzinfo=dt.UTC)
+    with factory() as s:
+        services.run_schedule(s, get_call(s, sw), now=late)
+        s.commit()
+        row = s.scalars(
+            select(ScheduleEntry)
+            .join(Award, Award.id == ScheduleEntry.award_id)
+            .where(Award.request_id == sw.requests["loner"], ScheduleEntry.start.is_(None))
+        ).one()
+    d = row.details
+    assert d["explanation"] == (
+        "5 slots awarded but only 3 of the resource's 91 slots are usable (88 already "
+        "begun, 0 in unavailable periods, 0 on dates the applicant declared impossible)"
+    )
+    said = {lang: presenters.explanation(Translator(lang), d) for lang in ("fr", "es", "zh")}
+    for lang, text in said.items():
+        assert "88" in text and text != d["explanation"], (lang, text)
+    assert "commencé" in said["fr"] and "comenzado" in said["es"] and "已开始" in said["zh"]
+
+
 def test_scheduling_again_keeps_the_sessions_already_begun(
     factory: sessionmaker[Session], sw: SlotWorld
 ) -> None:
@@ -262,3 +292,35 @@ def test_a_logistics_plan_that_fails_its_check_is_refused_by_name(
             )
         assert str(err.value) == "The cruise plan failed its check: " + "; ".join(errors[:5])
         assert list(s.scalars(select(ScheduleEntry.id)).all()) == before
+
+
+def test_a_round_offers_and_awards_only_the_slots_not_begun(
+    factory: sessionmaker[Session], sw: SlotWorld
+) -> None:
+    # a rapid-access round on Krios B decided two thirds into its period: the call of the
+    # world (decisions released) holds its 7 sessions, booked in September, all begun
+    late = dt.datetime(2027, 10, 31, 12, tzinfo=dt.UTC)
+    with factory() as s:
+        services.run_schedule(s, get_call(s, sw), now=dt.datetime(2027, 8, 1, tzinfo=dt.UTC))
+        b = s.get(CapacityPool, sw.pools["b"])
+        assert b is not None
+        rapid = call_services.create_call(s, b.facility, {
+            "slug": "krios-rapid", "code": "KR", "title": "Rapid access", "cycle": "r1",
+            "opens_at": late, "closes_at": late + 10 * DAY})  # fmt: skip
+        with time_machine.travel(late), pytest.raises(DomainError, match="at most 30 "):
+            call_services.offer_pool(s, rapid, b, 31.0)
+        with time_machine.travel(late):
+            assert call_services.offer_pool(s, rapid, b).amount == 30
+        # 84 sessions outside the maintenance week; 30 (November) not begun
+        assert fac_services.slot_capacity(b) == 84
+        assert fac_services.slots_not_begun(b, late) == 30
+        # what is left for the allocation of each call, and what the API shows
+        assert call_services.slots_left(s, b, rapid.id, late) == 30
+        assert call_services.slots_left(s, b, sw.call_id, late) == 0
+        assert call_services.slots_left(s, b, None, late) == 0
+        with time_machine.travel(late):
+            out = fac_api.calendar_out(b)
+        assert (out.slot_capacity, out.slots_not_begun) == (84, 30)
+        # not scheduled, the call of the world would hold its 7 sessions ahead
+        s.execute(delete(ScheduleEntry).where(ScheduleEntry.call_id == sw.call_id))
+        assert call_services.slots_left(s, b, rapid.id, late) == 23

@@ -248,10 +248,17 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
         nationality_blind=policy_doc.nationality_blind,
         quality_threshold=policy_doc.quality_threshold,
     )
+    # of a slot-based resource, no more than its slots not begun now that other calls do
+    # not hold: a slot that has begun can no longer be booked
+    capacity = {pid: float(cp.amount) for pid, cp in pools.items()}
+    for pid, cp in pools.items():
+        left = call_services.slots_left(session, cp.pool, call.id)
+        if left is not None:
+            capacity[pid] = min(capacity[pid], left)
     pool_objs = tuple(
         al.Pool(
             id=pool_key[pid],
-            capacity=float(cp.amount),
+            capacity=capacity[pid],
             unit=cp.pool.unit,
             kind=cp.pool.pool_type,
             # plot-seasons, sessions, berths: a partial award is a whole number of them

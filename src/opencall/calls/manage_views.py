@@ -212,9 +212,13 @@ def new_call(page: Page = Depends(get_page)) -> Response:
             with page.attempt() as refused:
                 call = services.create_call(page.db, facility, doc, actor_id=user.id)
                 if f.get("offer_all") == "on":
-                    # what is left of each (others' offers kept)
+                    # what is left of each (others' offers kept; of a slot-based one,
+                    # of its slots not begun: none left, it is not offered)
                     for pool in pools_of(page.db, facility.id):
-                        if services.offered_elsewhere(page.db, pool, call.id) < pool.amount:
+                        ahead = services.slots_left(page.db, pool, call.id)
+                        if services.offered_elsewhere(page.db, pool, call.id) < pool.amount and (
+                            ahead is None or ahead >= 1
+                        ):
                             services.offer_pool(page.db, call, pool, actor_id=user.id)
             if not refused:
                 return page.redirect(f"/manage/calls/{call.slug}", "saved")

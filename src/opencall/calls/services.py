@@ -125,13 +125,21 @@ def policy_pools(
 AWARD_COUNTERS: list[Callable[[Session, int], dict[int, float]]] = []
 
 
-def offered_elsewhere(session: Session, pool: CapacityPool, call_id: int | None = None) -> float:
-    """What calls (other than ``call_id``) hold of a resource: what each offers, and, once
-    its decisions are released, what it awarded (never more than its offer): the rest
-    returns to the resource, for the next round of a rapid-access route, say. Every call
-    counts, whatever its state: an archived call's awards used the resource's capacity in
-    its period. A new cycle offers a new resource (its own period), as the demo's
-    earlier cycles do."""
+#: How many slots of one resource each call has booked that have begun by a time
+#: (``{call id: count}``, given the resource's id and the time). The scheduling feature
+#: comes after calls and registers its counter here at import.
+BEGUN_COUNTERS: list[Callable[[Session, int, dt.datetime], dict[int, int]]] = []
+
+
+def held_by_call(
+    session: Session, pool: CapacityPool, call_id: int | None = None
+) -> dict[int, float]:
+    """What each call (other than ``call_id``) holds of a resource: what it offers, and,
+    once its decisions are released, what it awarded (never more than its offer): the
+    rest returns to the resource, for the next round of a rapid-access route, say. Every
+    call counts, whatever its state: an archived call's awards used the resource's
+    capacity in its period. A new cycle offers a new resource (its own period), as the
+    demo's earlier cycles do."""
     q = (
         select(CallPool.call_id, CallPool.amount, Call.decisions_released_at)
         .join(Call, Call.id == CallPool.call_id)
@@ -140,18 +148,48 @@ def offered_elsewhere(session: Session, pool: CapacityPool, call_id: int | None 
     if call_id is not None:
         q = q.where(CallPool.call_id != call_id)
     awarded: dict[int, float] | None = None
-    held = 0.0
+    held: dict[int, float] = {}
     for cid, offered, released in session.execute(q):
         if released is None or not AWARD_COUNTERS:
-            held += float(offered)
+            held[cid] = float(offered)
             continue
         if awarded is None:
             awarded = {}
             for counter in AWARD_COUNTERS:
                 for k, v in counter(session, pool.id).items():
                     awarded[k] = awarded.get(k, 0.0) + v
-        held += min(float(offered), awarded.get(cid, 0.0))
+        held[cid] = min(float(offered), awarded.get(cid, 0.0))
     return held
+
+
+def offered_elsewhere(session: Session, pool: CapacityPool, call_id: int | None = None) -> float:
+    """What calls (other than ``call_id``) hold of a resource (:func:`held_by_call`)."""
+    return sum(held_by_call(session, pool, call_id).values())
+
+
+def slots_left(
+    session: Session,
+    pool: CapacityPool,
+    call_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> float | None:
+    """Of a slot-based resource, the free slots that have not begun by ``now`` (the real
+    time when not given) and that calls other than ``call_id`` do not hold: what is
+    still left to offer, or to award. A call holds its slots ahead, less those it has
+    booked that have begun (used, or under way). None for a resource without slots."""
+    if pool.slot_hours is None:
+        return None
+    now = now or utcnow()
+    free = fac_services.slots_not_begun(pool, now) or 0
+    begun: dict[int, int] = {}
+    for counter in BEGUN_COUNTERS:
+        for k, v in counter(session, pool.id, now).items():
+            begun[k] = begun.get(k, 0) + v
+    ahead = sum(
+        max(held - begun.get(cid, 0), 0.0)
+        for cid, held in held_by_call(session, pool, call_id).items()
+    )
+    return max(free - ahead, 0.0)
 
 
 def _committed(session: Session, pool: CapacityPool) -> float:
@@ -210,7 +248,11 @@ def offer_pool(
     *,
     min_per_request: float | None = None,
     actor_id: int | None = None,
+    now: dt.datetime | None = None,
 ) -> CallPool:
+    """Offer ``amount`` of ``pool`` in ``call`` (what is left of it when not given): what
+    every call offers fits in what the resource has and, of a slot-based resource, in
+    its slots not begun by ``now`` (:func:`slots_left`)."""
     if pool.facility_id != call.facility_id:
         raise DomainError("A call can only offer pools of its own facility.", field="pool")
     if call.status not in ("draft", "open"):
@@ -232,6 +274,23 @@ def offer_pool(
         )
     committed = float(elsewhere or 0.0)
     left = max(pool.amount - committed, 0.0)
+    # of a slot-based resource, only the slots that have not begun can be offered
+    ahead = slots_left(session, pool, call.id, now)
+    if ahead is not None and ahead < left:
+        left = ahead
+        asked = left if amount is None else float(amount)
+        if asked > left or left <= 0:
+            raise DomainError(
+                "Resource %(name)s has %(ahead)s slots left that have not begun and that "
+                "other calls do not hold, so this call can offer at most %(left)s "
+                "(asked: %(asked)s).",
+                field="amount",
+                code="over_commit",
+                name=repr(pool.name),
+                ahead=plain_number(ahead),
+                left=plain_number(left),
+                asked=plain_number(asked),
+            )
     # without an amount, the call offers what is left of the resource
     amount = left if amount is None else float(amount)
     # what both over-commit refusals say of the resource: its name and all it has

@@ -158,6 +158,10 @@ class CalendarOut(BaseModel):
         "UTC, every slot_hours; a slot overlapping unavailable time is lost): what the "
         "schedule can book"
     )
+    slots_not_begun: int | None = Field(
+        description="of those, the slots that have not begun now: a slot that has begun is "
+        "never booked, so calls can offer and award only these"
+    )
     unavailable: list[UnavailableOut]
 
 
@@ -221,6 +225,7 @@ def calendar_out(pool: CapacityPool) -> CalendarOut:
         CalendarOut,
         pool,
         slot_capacity=services.slot_capacity(pool),
+        slots_not_begun=services.slots_not_begun(pool),
         unavailable=[UnavailableOut.model_validate(u) for u in pool.unavailable],
     )
 

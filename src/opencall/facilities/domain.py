@@ -252,25 +252,28 @@ class Calendar(_Doc):
         down = sum((u.ends_at - u.starts_at).total_seconds() for u in self.unavailable)
         return ((hi - lo).total_seconds() - down) / 3600
 
-    def slot_capacity(self) -> int | None:
+    def slot_capacity(self, since: dt.datetime | None = None) -> int | None:
         """How many slots of the period's grid are free: the slots follow one another
         from the first day at ``day_start_hour`` UTC, every ``slot_hours``, and a slot that overlaps an
         unavailable period is lost (it does not move to start when the period ends).
         This is the grid the schedule books (``optim.slots.slot_grid``), so a capacity
-        that fits here can always be placed."""
+        that fits here can always be placed. Given ``since`` (now), only the slots that
+        begin at or after it count: a slot that has begun is never booked."""
         if self.slot_hours is None:
             return None
         lo, hi = self.bounds()
         assert lo is not None and hi is not None
         step = dt.timedelta(hours=self.slot_hours)
         n = (hi - lo) // step
-        lost, upto = 0, 0  # slots lost so far; the first slot not yet counted
+        # the first slot not begun by ``since`` (every slot before it is gone)
+        start = 0 if since is None or since <= lo else min(-((lo - _utc(since)) // step), n)
+        lost, upto = 0, start  # slots lost so far; the first slot not yet counted
         for u in sorted(self.unavailable, key=lambda u: u.starts_at):
             first = max((u.starts_at - lo) // step, upto)  # the slot holding the start
             end = min(-((lo - u.ends_at) // step), n)  # past the last slot begun before the end
             lost += max(end - first, 0)
             upto = max(upto, end)
-        return n - lost
+        return n - start - lost
 
 
 def _value_error(exc: ValidationError, field: str) -> DomainError:

@@ -257,6 +257,7 @@ def resource_page(page: Page, pool: CapacityPool, status: int = 200, **extra: An
         facility=pool.facility,
         committed=services.committed_amount(page.db, pool),
         slot_capacity=services.slot_capacity(pool),
+        slots_not_begun=services.slots_not_begun(pool),
         type_options=[(k, page._(FIELD_TYPE_LABELS[k])) for k in FIELD_TYPES],
         clashes=services.schedule_clashes(
             page.db,

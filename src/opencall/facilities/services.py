@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
+from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities import domain
 from opencall.facilities.models import (
@@ -237,14 +238,21 @@ def _calendar_doc(
     )
 
 
-def slot_capacity(pool: CapacityPool) -> int | None:
-    """How many slots a resource's calendar offers (None when it has no slots)."""
+def slot_capacity(pool: CapacityPool, since: dt.datetime | None = None) -> int | None:
+    """How many slots a resource's calendar offers (None when it has no slots); given
+    ``since``, only those that begin at or after it."""
     if pool.slot_hours is None:
         return None
     unavailable = [{"starts_at": u.starts_at, "ends_at": u.ends_at} for u in pool.unavailable]
     return _calendar_doc(
         pool.period_start, pool.period_end, pool.slot_hours, unavailable, pool.day_start_hour
-    ).slot_capacity()
+    ).slot_capacity(since)
+
+
+def slots_not_begun(pool: CapacityPool, now: dt.datetime | None = None) -> int | None:
+    """The free slots of a resource that have not begun by ``now`` (the real time when
+    not given): what can still be offered, awarded and booked (None when it has no slots)."""
+    return slot_capacity(pool, now or utcnow())
 
 
 def _resource_fields(

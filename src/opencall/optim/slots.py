@@ -70,6 +70,9 @@ class Resource:
         Length of one slot.
     unavailable : tuple of (start, end, reason)
         Half-open periods ``[start, end)`` in which the resource cannot be used.
+    not_before : datetime.datetime or None
+        When the schedule is made: a slot that begins before it has begun and is not
+        usable (its reason is :data:`BEGUN`).
     """
 
     id: str
@@ -77,6 +80,11 @@ class Resource:
     end: dt.datetime
     slot_hours: float
     unavailable: tuple[tuple[dt.datetime, dt.datetime, str], ...] = ()
+    not_before: dt.datetime | None = None
+
+
+#: The reason of a slot that has begun by the time the schedule is made.
+BEGUN = "already begun"
 
 
 @dataclass(frozen=True)
@@ -163,15 +171,16 @@ class Slot:
 
 
 def slot_grid(resource: Resource) -> list[Slot]:
-    """Every slot of ``resource``; a slot overlapping an unavailable period carries its reason
-    (``"unavailable"`` when the period gives none)."""
+    """Every slot of ``resource``; a slot that begins before ``resource.not_before`` carries
+    :data:`BEGUN`, another overlapping an unavailable period its reason (``"unavailable"``
+    when the period gives none)."""
     step = dt.timedelta(hours=resource.slot_hours)
     out: list[Slot] = []
     k = 0
     t = resource.start
     while t + step <= resource.end:
-        reason = ""
-        for u0, u1, why in resource.unavailable:
+        reason = BEGUN if resource.not_before is not None and t < resource.not_before else ""
+        for u0, u1, why in () if reason else resource.unavailable:
             if u0 < t + step and t < u1:
                 reason = why or "unavailable"
                 break
@@ -348,17 +357,33 @@ def _index(problem: SlotProblem) -> _Index:
         allowed[a.id] = ok
         if len(ok) < a.slots:
             usable = sum(1 for s in grid if not s.reason)
-            pre[a.id] = Unplaced.saying(
-                a.id,
-                "no_usable_slots",
-                "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots "
-                "are usable (%(off)s in unavailable periods, "
-                "%(impossible)s on dates the applicant declared impossible)",
-                slots=a.slots,
-                ok=len(ok),
-                grid=len(grid),
-                off=len(grid) - usable,
-                impossible=usable - len(ok),
+            begun = sum(1 for s in grid if s.reason == BEGUN)
+            counts = {
+                "slots": a.slots,
+                "ok": len(ok),
+                "grid": len(grid),
+                "off": len(grid) - usable - begun,
+                "impossible": usable - len(ok),
+            }
+            pre[a.id] = (
+                Unplaced.saying(
+                    a.id,
+                    "no_usable_slots",
+                    "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots "
+                    "are usable (%(begun)s already begun, %(off)s in unavailable periods, "
+                    "%(impossible)s on dates the applicant declared impossible)",
+                    begun=begun,
+                    **counts,
+                )
+                if begun
+                else Unplaced.saying(
+                    a.id,
+                    "no_usable_slots",
+                    "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots "
+                    "are usable (%(off)s in unavailable periods, "
+                    "%(impossible)s on dates the applicant declared impossible)",
+                    **counts,
+                )
             )
     units: list[list[SlotAward]] = []
     by_bundle: dict[tuple[str, str], list[SlotAward]] = {}

@@ -189,6 +189,9 @@ def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             "awards": awards,
             "schedule": schedule,
             "entry_label": lambda e: schedule_presenters.label(page.t, e),
+            # why an entry is where it is: an entry without dates says so ("no dates: the
+            # resource has no calendar", or why a slot could not be placed)
+            "explain": lambda e: schedule_presenters.explanation(page.t, e.details or {}),
             "feedback": feedback,
             "explanation": allocation_views.explain(
                 page.t, decision.explanation, unit_words(proposal.call)

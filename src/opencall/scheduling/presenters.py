@@ -52,6 +52,9 @@ SCHEDULE_MESSAGES = (
     N_(
         "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots are usable (%(off)s in unavailable periods, %(impossible)s on dates the applicant declared impossible)"
     ),
+    N_(
+        "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots are usable (%(begun)s already begun, %(off)s in unavailable periods, %(impossible)s on dates the applicant declared impossible)"
+    ),
     N_("all-or-nothing with %(others)s, which cannot be placed"),
     N_(
         "the usable slots it could take are given to awards of higher value or its bundle could not be placed whole"

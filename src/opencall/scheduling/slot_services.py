@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award
+from opencall.calls import services as call_services
 from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
@@ -91,10 +92,14 @@ def period_bounds(pool: CapacityPool) -> tuple[dt.datetime, dt.datetime]:
 
 
 def resource_of(
-    pool: CapacityPool, taken: Sequence[tuple[dt.datetime, dt.datetime, str]] = ()
+    pool: CapacityPool,
+    taken: Sequence[tuple[dt.datetime, dt.datetime, str]] = (),
+    now: dt.datetime | None = None,
 ) -> Any:
-    """The resource's calendar for ``optim.slots``: its unavailable periods, and ``taken``
-    (the slots other calls have booked, :func:`booked_by_other_calls`)."""
+    """The resource's calendar for ``optim.slots``: its unavailable periods, ``taken``
+    (the slots other calls have booked, :func:`booked_by_other_calls`) and, given ``now``,
+    the slots begun by then: never booked (a rapid-access call decided in the middle of
+    the period, a call scheduled again after an outage)."""
     from opencall.optim import slots as sl
 
     w0, w1 = period_bounds(pool)
@@ -106,6 +111,7 @@ def resource_of(
         slot_hours=float(pool.slot_hours),
         unavailable=tuple((u.starts_at, u.ends_at, u.reason) for u in pool.unavailable)
         + tuple(taken),
+        not_before=now,
     )
 
 
@@ -130,15 +136,24 @@ def booked_by_other_calls(
     ]
 
 
-BEGUN = "already begun"
+def begun_by_call(session: Session, pool_id: int, now: dt.datetime) -> dict[int, int]:
+    """How many slots of the resource ``pool_id`` each call has booked that have begun by
+    ``now``: used (or under way), so no longer held ahead (``calls.services.slots_left``)."""
+    rows = session.execute(
+        select(ScheduleEntry.call_id, func.count())
+        .where(
+            ScheduleEntry.pool_id == pool_id,
+            ScheduleEntry.kind == SLOT_KIND,
+            ScheduleEntry.start.is_not(None),
+            ScheduleEntry.start < now,
+        )
+        .group_by(ScheduleEntry.call_id)
+    )
+    return {cid: int(n) for cid, n in rows}
 
 
-def begun(pool: CapacityPool, now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime, str]]:
-    """The part of the resource's period before ``now``: a slot that has begun by the time
-    the schedule is made is never booked (a rapid-access call decided in the middle of the
-    period, a call scheduled again after an outage)."""
-    w0, w1 = period_bounds(pool)
-    return [(w0, min(now, w1), BEGUN)] if now > w0 else []
+if begun_by_call not in call_services.BEGUN_COUNTERS:
+    call_services.BEGUN_COUNTERS.append(begun_by_call)
 
 
 def kept_slots(
@@ -205,9 +220,7 @@ def schedule_slots(
     merit = queries.merit(session, call)
     used_pools = {aw[0].pool_id for aw in awards_by_req.values()}
     resources = tuple(
-        resource_of(
-            pools[pid], booked_by_other_calls(session, call, pools[pid]) + begun(pools[pid], now)
-        )
+        resource_of(pools[pid], booked_by_other_calls(session, call, pools[pid]), now)
         for pid in sorted(used_pools)
         if is_slot_based(pools[pid])
     )
