@@ -412,10 +412,8 @@ def answer(
             services.respond_to_invitation(api.db, m, user, accept=body.accept)
             out = InvitationOut.of(m)
     except ApiError:
-        if m.status in (
-            "accepted",
-            "declined",
-        ):  # the other answer came first (rolled back: read again)
+        # another answer came first (rolled back, so m is read again): said the same way
+        if m.status in ("accepted", "declined"):
             raise _answered_already(m) from None
         raise
     return out
