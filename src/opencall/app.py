@@ -105,7 +105,10 @@ def create_app(settings: Settings) -> FastAPI:
     if problems:
         raise RuntimeError("OPENCALL_ENV=production refuses to start: " + "; ".join(problems))
     engine = make_engine(
-        settings.database_url, echo=settings.echo_sql, concurrency=settings.concurrency
+        settings.database_url,
+        echo=settings.echo_sql,
+        concurrency=settings.concurrency,
+        connect_timeout_s=settings.db_connect_timeout_s,
     )
     factory = make_sessionmaker(engine, audit_key=settings.audit_key)
     app = FastAPI(

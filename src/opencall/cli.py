@@ -80,7 +80,11 @@ app.add_typer(roles_app, name="roles")
 class Ctx:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.engine = make_engine(settings.database_url, echo=settings.echo_sql)
+        self.engine = make_engine(
+            settings.database_url,
+            echo=settings.echo_sql,
+            connect_timeout_s=settings.db_connect_timeout_s,
+        )
         self.factory: sessionmaker[Session] = make_sessionmaker(
             self.engine, audit_key=settings.audit_key
         )

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -70,8 +70,19 @@ def pool_limits(concurrency: int) -> dict[str, int]:
     return {"pool_size": concurrency, "max_overflow": max(4, concurrency // 2)}
 
 
-def make_engine(url: str, echo: bool = False, *, concurrency: int | None = None) -> Engine:
-    """An engine; ``concurrency`` sizes its pool (see :func:`pool_limits`)."""
+DEFAULT_CONNECT_TIMEOUT_S = 10
+
+
+def make_engine(
+    url: str,
+    echo: bool = False,
+    *,
+    concurrency: int | None = None,
+    connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
+) -> Engine:
+    """An engine; ``concurrency`` sizes its pool (see :func:`pool_limits`).
+    ``connect_timeout_s`` bounds a new PostgreSQL connection (a host that never answers
+    fails within it), unless the URL names its own ``connect_timeout``."""
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     memory = url.startswith("sqlite") and url.split("///", 1)[-1] in ("", ":memory:")
     if concurrency is not None and not memory:
@@ -81,8 +92,11 @@ def make_engine(url: str, echo: bool = False, *, concurrency: int | None = None)
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-    elif url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    elif url.startswith("postgresql"):
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        if "connect_timeout" not in make_url(url).query:
+            kwargs["connect_args"] = {"connect_timeout": connect_timeout_s}
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

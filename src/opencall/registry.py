@@ -25,7 +25,7 @@ def build_registry(settings: Settings) -> jobs.JobRegistry:
     people_jobs.register(registry, settings)  # password-reset requests
     proposal_jobs.register(registry, settings)
     review_jobs.register(registry, settings)  # assignment, then invitations by e-mail
-    allocation_jobs.register(registry)
+    allocation_jobs.register(registry, settings)  # the decision e-mails
     scheduling_jobs.register(registry)
     results_jobs.register(registry, settings.base_url)
     for kind, handler in list(registry.handlers.items()):

@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPENCALL_", extra="ignore")
 
     database_url: str = "sqlite:///./var/opencall.sqlite3"
+    # Seconds to wait for PostgreSQL to answer a new connection (psycopg's connect_timeout;
+    # 2 at least, as libpq counts): a database host that never answers fails /readyz, the
+    # command line and the worker within it, not after the system's TCP timeout
+    db_connect_timeout_s: int = Field(default=10, ge=2, le=600)
     secret_key: str = "dev-only-change-me"  # DEFAULT_SECRET
     base_url: str = "http://127.0.0.1:8000"
     # Mail: "console" prints, "file" writes .eml files into mail_dir, "smtp" sends.

@@ -61,7 +61,11 @@ def work(
     logging_setup.configure()
     enable_crash_reports()  # faulthandler in every worker process (spawned ones too)
     gc_at_safe_points()  # Python 3.11: no collection inside SQLAlchemy's loading (segfaults)
-    engine = make_engine(settings.database_url, echo=settings.echo_sql)
+    engine = make_engine(
+        settings.database_url,
+        echo=settings.echo_sql,
+        connect_timeout_s=settings.db_connect_timeout_s,
+    )
     # the jobs' audit events are signed like the web's and the CLI's (OPENCALL_AUDIT_KEY)
     factory = make_sessionmaker(engine, audit_key=settings.audit_key)
     registry = (registry_factory or _default_registry)(settings)

@@ -4,11 +4,14 @@ the worker with no further web request, each in the member's language."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from opencall import jobs, worker
 from opencall.allocation.models import Decision
+from opencall.calls.models import Call
 from opencall.people import services as people_services
 from opencall.proposals import services as prop_services
 from opencall.web.i18n import Translator
@@ -21,10 +24,10 @@ web = webconf.web  # the web fixture
 N = 130  # more than the old cap of 100 messages per request
 
 
-def _world(s: Session) -> tuple[str, str, list[str]]:
+def _world(s: Session, n: int = N) -> tuple[str, str, list[str]]:
     call, pool = F.samples_call(s)
     emails = []
-    for i in range(N):
+    for i in range(n):
         who = F.user(s, email=f"applicant{i}@example.org", language=["fr", "zh", "es"][i % 3])
         p = prop_services.create_proposal(
             s, call, who, title=f"Ages {i}", abstract="a", science_case="b", now=F.NOW
@@ -103,3 +106,36 @@ def test_the_decision_mails_of_one_proposal(db: Session) -> None:
     assert queued["coi@example.org"]["subject"] == en
     for m in queued.values():
         assert f"https://oc.example/proposals/{p.id}/outcome" in m["body"]
+
+
+def test_the_decision_mails_link_to_the_address_set_when_they_are_queued(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """An allocation.notify job queued (or failed and retried) before OPENCALL_BASE_URL
+    changed links to the site's address as it is when the job runs, not to the one of the
+    release (the job once carried it in its payload)."""
+    from opencall.registry import build_registry
+    from opencall.settings import Settings
+
+    with factory() as s:
+        slug, _chair, emails = _world(s, n=2)
+        call = s.scalars(select(Call).where(Call.slug == slug)).one()
+        # the payload the release queued under the old address
+        job = jobs.enqueue(
+            s, "allocation.notify", {"call_id": call.id, "base_url": "http://old.example"}
+        )
+        s.commit()
+        job_id = job.id
+    settings = Settings(
+        base_url="https://new.example.org", mail_dir=tmp_path / "mail", upload_dir=tmp_path
+    )
+    done = jobs.run_one(factory, build_registry(settings), ids=[job_id])
+    assert done is not None and done.status == "done", done and done.error
+    with factory() as s:
+        bodies = [
+            j.payload["body"] for j in s.scalars(select(jobs.Job).where(jobs.Job.kind == "mail"))
+        ]
+    assert len(bodies) == len(emails) == 2
+    for body in bodies:
+        assert "https://new.example.org/proposals/" in body
+        assert "old.example" not in body

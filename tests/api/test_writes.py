@@ -17,7 +17,7 @@ from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
-from opencall.proposals.models import Proposal
+from opencall.proposals.models import Proposal, TeamMember
 from opencall.reviews.models import Conflict, TechnicalReview
 from tests import factories as F
 from tests.review_cycle import Cycle
@@ -210,8 +210,24 @@ def test_team_invitation_answered_through_the_api(web: Web, world: World) -> Non
     assert r.status_code == 200 and r.json()["status"] == "accepted"
     r = c.get(f"/api/v1/proposals/{world.ids['proposal']}/full", headers=inv)
     assert r.status_code == 200
-    # answered once: it is no longer an open invitation
+    # answered once: a second answer (another tab, a retried request) is told so, as the
+    # page tells it, and changes nothing
     r = c.post(f"/api/v1/team-invitations/{mine['id']}/answer", headers=inv, json={"accept": False})
+    assert r.status_code == 409, r.text
+    assert r.json()["detail"] == "You have already accepted this invitation."
+    r = c.post(
+        f"/api/v1/team-invitations/{mine['id']}/answer",
+        headers={**inv, "Accept-Language": "fr"},
+        json={"accept": True},
+    )
+    assert r.status_code == 409
+    assert r.json()["detail"] == "Vous avez déjà accepté cette invitation."
+    with web.factory() as s:
+        m = s.get(TeamMember, mine["id"])
+        assert m is not None and m.status == "accepted"
+    # anybody else still finds nothing there
+    pi = token(web, world.emails["pi"])
+    r = c.post(f"/api/v1/team-invitations/{mine['id']}/answer", headers=pi, json={"accept": False})
     assert r.status_code == 404
 
 

@@ -10,7 +10,8 @@ from opencall.allocation import services
 from opencall.calls.models import Call
 from opencall.cycle.services import step_call
 from opencall.errors import DomainError
-from opencall.jobs import Job, JobRegistry
+from opencall.jobs import Handler, Job, JobRegistry
+from opencall.settings import Settings
 
 
 def allocate(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
@@ -23,18 +24,27 @@ def allocate(session: Session, job: Job, progress: Callable[[int, str], None]) -
     )
 
 
-def notify_decisions(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
-    """After the release: one e-mail per accepted team member, in their language, that
-    the decision is ready (read it on the site). Run by the worker, not by the request
-    that released: each message is a ``mail`` job of its own, queued here in one unit
-    of work (all or none), so none is lost and a retry sends none twice."""
+def notify_decisions(settings: Settings) -> Handler:
+    """The 'allocation.notify' job, after the release: one e-mail per accepted team
+    member, in their language, that the decision is ready (read it on the site). Run by
+    the worker, not by the request that released: each message is a ``mail`` job of its
+    own, queued here in one unit of work (all or none), so none is lost and a retry
+    sends none twice. The links start with ``settings.base_url`` as it is when the job
+    runs (a ``base_url`` in the payload, from jobs queued before, is ignored)."""
+
+    def handle(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
+        _notify(session, job, progress, settings.base_url)
+
+    return handle
+
+
+def _notify(session: Session, job: Job, progress: Callable[[int, str], None], base: str) -> None:
     from opencall.allocation.notify import queue_decision_mails
     from opencall.proposals.models import Proposal
 
     call = session.get(Call, job.payload.get("call_id"))
     if call is None:
         raise DomainError("The call of this job no longer exists.")
-    base = str(job.payload.get("base_url", ""))
     queued: list[int] = []
     decisions = services.decisions(session, call)
     for i, d in enumerate(decisions):
@@ -48,6 +58,6 @@ def notify_decisions(session: Session, job: Job, progress: Callable[[int, str], 
     job.message = f"{len(queued)} decision e-mails queued"
 
 
-def register(registry: JobRegistry) -> None:
+def register(registry: JobRegistry, settings: Settings) -> None:
     registry.register("allocation.run", allocate)
-    registry.register("allocation.notify", notify_decisions)
+    registry.register("allocation.notify", notify_decisions(settings))

@@ -317,7 +317,7 @@ def notify_decisions(page: Page, call: Call) -> jobs.Job:
     return jobs.enqueue(
         page.db,
         "allocation.notify",
-        {"call_id": call.id, "base_url": page.settings.base_url},
+        {"call_id": call.id},
         call_id=call.id,
         created_by=page.user.id,
     )

@@ -111,7 +111,14 @@ def publish(
     session: Session, call: Call, *, actor_id: int | None = None, now: dt.datetime | None = None
 ) -> Call:
     """Publish the results: only from a status that may move there, and only once
-    the decisions are released."""
+    the decisions are released. Two publications at once (a double click, two officers,
+    the page and the API) are serialised on the call's row: the second finds the call
+    published and does nothing (one ``call.published`` event)."""
+    session.flush()  # the caller's changes to the call, kept through the re-read
+    proposal_services.lock_call_for_close(session, call)  # the row, until the commit
+    session.refresh(call, ["status", "decisions_released_at"])
+    if call.status == "published":
+        return call
     check_call_transition(call.status, "published")
     if call.decisions_released_at is None:
         raise DomainError("Release the decisions before publishing the call.")

@@ -399,21 +399,48 @@ def my_invitations(api: Api = Depends(get_api)) -> list[InvitationOut]:
 @router.post(
     "/team-invitations/{member_id}/answer",
     response_model=InvitationOut,
-    responses=ERRORS,
+    responses={
+        **ERRORS,
+        409: {"description": "answered already: the message says how (nothing changed)"},
+    },
     dependencies=[APPLY],
 )
 def answer(
     body: AnswerIn, member_id: int = id_param(), api: Api = Depends(get_api)
 ) -> InvitationOut:
-    """Accept or decline an invitation to join a proposal's team."""
+    """Accept or decline an invitation to join a proposal's team. An invitation answered
+    already (another tab, a retried request) answers 409 saying how, and changes nothing."""
     user = api.require_user()
     m = api.get_visible(
-        TeamMember, member_id, lambda row: policies.may_respond_to_invitation(user, row)
+        TeamMember,
+        member_id,
+        lambda row: (
+            policies.may_respond_to_invitation(user, row)
+            or policies.answered_own_invitation(user, row)
+        ),
     )
-    with api.refusing(commit=True):
-        services.respond_to_invitation(api.db, m, user, accept=body.accept)
-        out = InvitationOut.of(m)
+    if m.status != "invited":
+        raise _answered_already(m)
+    try:
+        with api.refusing(commit=True):
+            services.respond_to_invitation(api.db, m, user, accept=body.accept)
+            out = InvitationOut.of(m)
+    except ApiError:
+        # another answer came first (rolled back, so m is read again): said the same way
+        if m.status in ("accepted", "declined"):
+            raise _answered_already(m) from None
+        raise
     return out
+
+
+def _answered_already(m: TeamMember) -> ApiError:
+    """409: the invitation was answered already, said as its page says it
+    (proposals/invitation.html)."""
+    if m.status == "accepted":
+        error = DomainError("You have already accepted this invitation.", code="answered")
+    else:
+        error = DomainError("You have already declined this invitation.", code="answered")
+    return ApiError(409, error.message, error=error)
 
 
 def _row_of(api: Api, p: Proposal, model: type[T], row_id: int) -> T:

@@ -89,10 +89,12 @@ def may_respond_to_invitation(user: User | None, member: TeamMember) -> bool:
 
 def answered_own_invitation(user: User | None, member: TeamMember) -> bool:
     """The invitee, once the invitation is answered (a second tab, the mail's link opened
-    again): they are told how they answered, nothing else."""
+    again): they are told how they answered, nothing else. The PI's own place was never
+    an invitation."""
     return (
         user is not None
         and user.email_verified_at is not None
+        and member.role != "pi"
         and member.status in ("accepted", "declined")
         and member.email == user.email
     )
