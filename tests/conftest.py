@@ -201,6 +201,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run with the clock moved this many days ahead (tests on a pinned clock "
         "are not moved): finds tests that depend on today's date",
     )
+    _add_cpu_report_option(parser)
 
 
 _AHEAD: list[Any] = []
@@ -208,7 +209,9 @@ _AHEAD: list[Any] = []
 
 def pytest_configure(config: pytest.Config) -> None:
     """``--clock-ahead``: the clock moves before the test modules are imported (a module's
-    own ``now`` is taken on the moved clock, as it would be on that date)."""
+    own ``now`` is taken on the moved clock, as it would be on that date); and
+    ``--cpu-report``."""
+    _configure_cpu_report(config)
     days = float(config.getoption("--clock-ahead", 0.0) or 0.0)
     if days:
         import time_machine
@@ -297,7 +300,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # process pays before its first test (imports, collection) is in no row.
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def _add_cpu_report_option(parser: pytest.Parser) -> None:
     parser.addoption(
         "--cpu-report",
         metavar="PATH",
@@ -376,7 +379,7 @@ class _CpuReport:
         self.path.write_text("\n".join(lines) + "\n")
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def _configure_cpu_report(config: pytest.Config) -> None:
     path = config.getoption("cpu_report")
     if path and not hasattr(config, "workerinput"):  # the controller (or the one process)
         config.pluginmanager.register(_CpuReport(path), "cpu-report")
