@@ -113,7 +113,7 @@ def test_two_runs_at_once_mail_once(factory: sessionmaker[Session]) -> None:
             try:
                 counts.append(queue_draft_reminders(s, BASE, [7, 1], now=at))
                 s.commit()
-            except Exception as exc:  # SQLite may refuse the second writer: nothing sent
+            except Exception as exc:  # a refused run: kept to fail the test
                 errors.append(exc)
 
     t = threading.Thread(target=second)
@@ -135,6 +135,6 @@ def test_two_runs_at_once_mail_once(factory: sessionmaker[Session]) -> None:
     first.commit()
     first.close()
     t.join()
-    assert counts in ([0], []) and (counts or errors)
+    assert counts == [0] and errors == []  # the second waited for the row and skipped it
     with factory() as s:
         assert [m["to"] for m in _mails(s)] == ["draft@example.org"]
