@@ -9,6 +9,8 @@ import datetime as dt
 import threading
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -138,3 +140,14 @@ def test_two_runs_at_once_mail_once(factory: sessionmaker[Session]) -> None:
     assert counts == [0] and errors == []  # the second waited for the row and skipped it
     with factory() as s:
         assert [m["to"] for m in _mails(s)] == ["draft@example.org"]
+
+
+def test_the_thresholds_setting(monkeypatch: Any) -> None:
+    monkeypatch.setenv("OPENCALL_DRAFT_REMINDER_DAYS", "[1, 14, 1]")
+    assert Settings().draft_reminder_days == [14, 1]
+    monkeypatch.setenv("OPENCALL_DRAFT_REMINDER_DAYS", "[]")
+    assert Settings().draft_reminder_days == []
+    for bad in ("[0]", "[-3]", "[400]"):
+        monkeypatch.setenv("OPENCALL_DRAFT_REMINDER_DAYS", bad)
+        with pytest.raises(ValidationError, match="1 to 366 days"):
+            Settings()
