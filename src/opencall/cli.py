@@ -638,6 +638,35 @@ def proposals_clean_pdfs(ctx: typer.Context) -> None:
         )
 
 
+@proposals_app.command("remind")
+def proposals_remind(
+    ctx: typer.Context,
+    now: Annotated[
+        str | None, typer.Option(help="The moment to judge by, ISO 8601 (default: now).")
+    ] = None,
+) -> None:
+    """Queue reminder e-mails to the PI of each draft of a call closing soon (at the
+    OPENCALL_DRAFT_REMINDER_DAYS thresholds; each draft once per threshold)."""
+    from opencall import jobs
+    from opencall.proposals.notify import queue_draft_reminders
+    from opencall.registry import build_registry
+
+    c: Ctx = ctx.obj
+    at = None
+    if now:
+        try:
+            at = dt.datetime.fromisoformat(now)
+        except ValueError:
+            _fail(f"--now {now!r} is not an ISO 8601 moment")
+        if at.tzinfo is None:
+            _fail("--now needs a UTC offset (2027-03-01T12:00:00+00:00)")
+    with unit_of_work(c.factory) as s:
+        n = queue_draft_reminders(s, c.settings.base_url, c.settings.draft_reminder_days, now=at)
+    console.print(f"{n} draft reminder(s) queued")
+    if c.settings.inline_jobs:
+        jobs.run_pending(c.factory, build_registry(c.settings))
+
+
 @audit_app.command("verify")
 def audit_verify(
     ctx: typer.Context,

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     pdf_memory_limit_mb: int = Field(default=1024, ge=256)
     pdf_max_stream_mb: int = Field(default=64, gt=0)
     pdf_max_page_content_kb: int = Field(default=1024, gt=0)
+    # Days before a call closes at which the PI of each unsubmitted draft is reminded by
+    # e-mail (``opencall proposals remind``, the ``proposals.remind_drafts`` job); each
+    # draft once per threshold. OPENCALL_DRAFT_REMINDER_DAYS='[7, 1]'; '[]': none.
+    draft_reminder_days: list[int] = Field(default_factory=lambda: [7, 1])
     default_language: str = "en"
     echo_sql: bool = False
 
@@ -98,6 +102,13 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url(cls, value: str) -> str:
         return check_database_url(value)
+
+    @field_validator("draft_reminder_days")
+    @classmethod
+    def _draft_reminder_days(cls, value: list[int]) -> list[int]:
+        if any(not 1 <= d <= 366 for d in value):
+            raise ValueError(f"{value!r}: each reminder is 1 to 366 days before the close")
+        return sorted(set(value), reverse=True)
 
     @field_validator("base_url")
     @classmethod

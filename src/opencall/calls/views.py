@@ -27,20 +27,22 @@ def home(page: Page = Depends(get_page)) -> Response:
     now = utcnow()
     calls = [c for c in queries.list_calls(page.db, statuses=("open",)) if c.closes_at > now]
     published = queries.list_calls(page.db, statuses=policies.RESULTS_STATES)
-    return page.render("calls/home.html", {"calls": calls, "published": published, **labels(page)})
+    return page.render_public(
+        "calls/home.html", {"calls": calls, "published": published, **labels(page)}
+    )
 
 
 @router.get("/calls", response_class=HTMLResponse)
 def calls_list(page: Page = Depends(get_page)) -> Response:
     calls = queries.list_calls(page.db, statuses=policies.PUBLIC_STATES)
-    return page.render("calls/list.html", {"calls": calls, **labels(page)})
+    return page.render_public("calls/list.html", {"calls": calls, **labels(page)})
 
 
 @router.get("/calls/{slug}", response_class=HTMLResponse)
 def call_detail(slug: str, page: Page = Depends(get_page)) -> Response:
     call = visible_call(page, slug)
     now = utcnow()
-    return page.render(
+    return page.render_public(
         "calls/detail.html",
         {
             "call": call,

@@ -98,7 +98,7 @@ def public_tables(page: Page, call: Any) -> dict[str, Any]:
 def after_award(slug: str, page: Page = Depends(get_page)) -> Response:
     call = visible_call(page, slug)
     public = result_policies.may_see_aggregates(call)
-    return page.render(
+    return page.render_public(
         "outcomes/after_award.html",
         {
             "call": call,

@@ -101,7 +101,7 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
                 }
             )
         rows.sort(key=lambda r: (r["priority"] or "~", r["code"]))
-    return page.render(
+    return page.render_public(
         "outcomes/awarded.html",
         {
             "call": call,
@@ -132,7 +132,7 @@ def _tables(page: Page, call_id: int) -> dict[str, Any]:
 def figures(slug: str, page: Page = Depends(get_page)) -> Response:
     call = _results_call(page, slug)
     public = call_policies.results_are_public(call)
-    return page.render(
+    return page.render_public(
         "outcomes/figures.html",
         {
             "call": call,

@@ -57,6 +57,18 @@ class Proposal(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+class DraftReminder(Base):
+    """A reminder mailed to the PI of a draft before its call closes, one row per draft
+    and threshold (days before the close): the primary key makes each reminder once
+    only, however often or concurrently the reminder job runs."""
+
+    __tablename__ = "draft_reminders"
+
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), primary_key=True)
+    days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
 class TeamMember(Base):
     """A member of a team, with a snapshot of their institution and country."""
 

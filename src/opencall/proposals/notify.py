@@ -1,20 +1,29 @@
-"""E-mail about a proposal that the pages and the JSON API both send: the receipt of
-a submission."""
+"""E-mail about a proposal: the receipt of a submission (sent by the pages and the JSON
+API), and the reminders to the PI of a draft before its call closes (the
+``proposals.remind_drafts`` job, ``opencall proposals remind``)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import Request
+from sqlalchemy import exists, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from opencall.proposals.models import Proposal
+from opencall.calls.models import Call
+from opencall.db import utcnow
+from opencall.people.models import User
+from opencall.proposals.models import DraftReminder, Proposal
 from opencall.web.i18n import N_, Translator
-from opencall.web.mail import queue_mail
+from opencall.web.mail import mail_text, queue_mail
 from opencall.web.pages import fmt_when, render_mail
 
 SUBJECT_RECEIPT = N_("Receipt: proposal %(code)s submitted")
+SUBJECT_DRAFT_REMINDER = N_("Reminder: proposal %(code)s is not submitted and %(call)s closes soon")
 
 
 def mail_receipt(
@@ -58,3 +67,77 @@ def mail_receipt(
         )
         subject = Translator(language).gettext(SUBJECT_RECEIPT, code=proposal.code)
         queue_mail(db, email, subject, body)
+
+
+def queue_draft_reminders(
+    session: Session,
+    base_url: str,
+    days: Iterable[int] = (7, 1),
+    *,
+    now: dt.datetime | None = None,
+) -> int:
+    """Mail the PI of each draft of an open call that closes within one of ``days`` days
+    (a threshold), in their language, the close in UTC and in their own zone. Each draft
+    is reminded once per threshold, at the nearest threshold the close has passed (a draft
+    started two days before the close gets the 7-day reminder, then the 1-day one); a
+    ``DraftReminder`` row, inserted before the mail is queued and only where none exists,
+    keeps a second run, or a concurrent one, from mailing again. Nothing is sent for a
+    submitted or withdrawn proposal, nor once the call has closed. Returns how many mails
+    were queued."""
+    now = now or utcnow()
+    thresholds = sorted({int(d) for d in days if int(d) > 0})
+    if not thresholds:
+        return 0
+    horizon = now + dt.timedelta(days=thresholds[-1])
+    calls = session.scalars(
+        select(Call)
+        .where(
+            Call.status == "open",
+            Call.opens_at <= now,
+            Call.closes_at > now,
+            Call.closes_at <= horizon,
+        )
+        .order_by(Call.id)
+    ).all()
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    base = base_url.rstrip("/")
+    n = 0
+    for call in calls:
+        left = call.closes_at - now
+        due = min(d for d in thresholds if left <= dt.timedelta(days=d))
+        reminded = exists().where(
+            DraftReminder.proposal_id == Proposal.id, DraftReminder.days == due
+        )
+        drafts = session.execute(
+            select(Proposal.id, Proposal.code, Proposal.title, User)
+            .join(User, User.id == Proposal.pi_user_id)
+            .where(Proposal.call_id == call.id, Proposal.status == "draft", ~reminded)
+            .order_by(Proposal.id)
+        ).all()
+        for pid, code, title, user in drafts:
+            claimed = session.scalar(
+                insert(DraftReminder)
+                .values(proposal_id=pid, days=due, sent_at=now)
+                .on_conflict_do_nothing(index_elements=["proposal_id", "days"])
+                .returning(DraftReminder.proposal_id)
+            )
+            if claimed is None:
+                continue  # reminded by another run meanwhile
+            lang = user.language or "en"
+            body = mail_text(
+                "proposals/mail_draft_reminder.txt",
+                lang,
+                {
+                    "name": user.name,
+                    "code": code,
+                    "title": title,
+                    "call": call.title,
+                    "deadline": fmt_when(call.closes_at, user.time_zone),
+                    "link": f"{base}/proposals/{pid}",
+                },
+            )
+            subject = Translator(lang).gettext(SUBJECT_DRAFT_REMINDER, code=code, call=call.title)
+            queue_mail(session, user.email, subject, body)
+            n += 1
+    return n

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -236,11 +237,44 @@ class Page:
     ) -> HTMLResponse:
         return render(self.request, template, ctx or {}, status=status, page=self)
 
+    def render_public(self, template: str, ctx: dict[str, Any] | None = None) -> Response:
+        """A public page (the call list, a call, its public figures): for an anonymous GET,
+        revalidated by a strong ETag (:func:`public_etag`); for a signed-in person, as
+        every page, ``no-store`` and no ETag."""
+        response = self.render(template, ctx)
+        return public_etag(self.request, response) if self.user is None else response
+
     def redirect(self, url: str, notice: str | None = None) -> RedirectResponse:
         if notice:
             base, hash_, fragment = url.partition("#")
             url = base + ("&" if "?" in base else "?") + f"m={notice}" + hash_ + fragment
         return RedirectResponse(url, status_code=303)
+
+
+# responses at least this long are gzip-compressed (when the client accepts it)
+GZIP_MIN_BYTES = 800
+PUBLIC_VARY = "Accept-Language, Cookie"
+
+
+def public_etag(request: Request, response: HTMLResponse) -> Response:
+    """An anonymous GET of a public page, answered 200 with a strong ETag (the sha256 of
+    the page as sent: a gzip-compressed body has a tag of its own) and ``Cache-Control:
+    no-cache`` (kept, revalidated at each visit), or 304 without a body when the client's
+    ``If-None-Match`` names that tag: a slow link downloads an unchanged page once.
+    Nothing is tagged that carries a session of its own (a cookie written by this
+    request: a CSRF token in the page) or is not a 200."""
+    data = getattr(request.state, "session_data", None)
+    if request.method != "GET" or response.status_code != 200 or getattr(data, "dirty", False):
+        return response
+    body = bytes(response.body)
+    gzipped = len(body) >= GZIP_MIN_BYTES and "gzip" in request.headers.get("accept-encoding", "")
+    tag = f'"{hashlib.sha256(body).hexdigest()[:40]}{"-gz" if gzipped else ""}"'
+    headers = {"ETag": tag, "Cache-Control": "no-cache", "Vary": PUBLIC_VARY}
+    asked = request.headers.get("if-none-match", "")
+    if asked.strip() == "*" or tag in (t.strip() for t in asked.split(",")):
+        return Response(status_code=304, headers=headers)
+    response.headers.update(headers)
+    return response
 
 
 _RUNNER_LOCK = threading.Lock()
@@ -673,7 +707,7 @@ def install(
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    app.add_middleware(GZipMiddleware, minimum_size=800)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     # outermost: a line of at most settings.concurrency requests, then the receipt time
     # and 500 answers that keep the connection (web/serving.py)
     app.add_middleware(
