@@ -21,6 +21,8 @@ from opencall.allocation import views as allocation_views
 from opencall.allocation.models import Decision
 from opencall.proposals.models import Proposal
 from opencall.results import views as results_views
+from opencall.reviews.models import Conflict, ReviewAssignment
+from opencall.reviews.views import chair_assignments as assignment_views
 from opencall.scheduling import views as scheduling_views
 from opencall.scheduling.models import ScheduleEntry
 from tests.scale.test_page_queries import statements, world
@@ -28,7 +30,7 @@ from tests.scale.test_results_page_queries import published
 from tests.web.conftest import Web, csrf
 
 PER_PAGE = 4
-VIEWS = (allocation_views, scheduling_views, results_views)
+VIEWS = (allocation_views, scheduling_views, results_views, assignment_views)
 
 
 def pages(slug: str) -> list[tuple[str, str | None]]:
@@ -36,10 +38,16 @@ def pages(slug: str) -> list[tuple[str, str | None]]:
         (f"/manage/calls/{slug}/decisions", "chair"),
         (f"/manage/calls/{slug}/schedule", "chair"),
         (f"/manage/calls/{slug}/postaward", "office"),
+        (f"/manage/calls/{slug}/assignment", "chair"),
     ]
 
 
-TABLES = {"decisions": "decisions", "schedule": "entries", "postaward": "awards"}
+TABLES = {
+    "decisions": "decisions",
+    "schedule": "entries",
+    "postaward": "awards",
+    "assignment": "assignments",
+}
 
 
 def _rows(html: str, table: str) -> list[str]:
@@ -74,10 +82,10 @@ def test_the_pages_hold_the_whole_table_in_order(
         table = TABLES[path.rsplit("/", 1)[1]]
         c = clients[who]
         for v in VIEWS:
-            monkeypatch.setattr(v, "PER_PAGE", 10**6)
+            monkeypatch.setattr(v, "PER_PAGE", 10**6, raising=False)
         whole = _rows(c.get(path).text, table)
         for v in VIEWS:
-            monkeypatch.setattr(v, "PER_PAGE", PER_PAGE)
+            monkeypatch.setattr(v, "PER_PAGE", PER_PAGE, raising=False)
         n_pages = -(-len(whole) // PER_PAGE)
         assert n_pages >= 3, (path, len(whole))
         paged: list[str] = []
@@ -97,7 +105,7 @@ def test_a_page_reads_only_its_rows(
     web: Web, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for v in VIEWS:
-        monkeypatch.setattr(v, "PER_PAGE", PER_PAGE)
+        monkeypatch.setattr(v, "PER_PAGE", PER_PAGE, raising=False)
     small = statements(web, published(factory, 6), pages)
     data = published(factory, 18)
     big = statements(web, data, pages)
@@ -117,6 +125,14 @@ def test_a_page_reads_only_its_rows(
         r = office.get(f"/manage/calls/{slug}/postaward?page=2")
     assert r.status_code == 200 and len(_rows(r.text, TABLES["postaward"])) == PER_PAGE
     assert seen["Proposal"] <= PER_PAGE
+    # the assignment table: a page of proposals, their assignments and conflicts only
+    with _loaded(Proposal, ReviewAssignment, Conflict) as seen:
+        r = chair.get(f"/manage/calls/{slug}/assignment?page=2")
+    assert r.status_code == 200 and len(_rows(r.text, TABLES["assignment"])) == PER_PAGE
+    assert seen["Proposal"] <= PER_PAGE and seen["ReviewAssignment"] <= PER_PAGE
+    assert seen["Conflict"] <= PER_PAGE
+    options = re.search(r'<select id="f-proposal" name="proposal_id">(.*?)</select>', r.text, re.S)
+    assert options is not None and options.group(1).count("<option") == PER_PAGE
 
 
 def test_a_refused_override_keeps_the_chairs_page(

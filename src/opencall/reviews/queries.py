@@ -198,6 +198,19 @@ def assignments_of_call(
     return list(session.scalars(stmt.order_by(ReviewAssignment.id)))
 
 
+def assignments_of_proposals(
+    session: Session, call: Call, proposal_ids: Sequence[int]
+) -> list[ReviewAssignment]:
+    """The active assignments of some proposals of the call (one page of the chair's
+    table), by id."""
+    stmt = select(ReviewAssignment).where(
+        ReviewAssignment.call_id == call.id,
+        ReviewAssignment.proposal_id.in_(list(proposal_ids)),
+        ReviewAssignment.status.in_(("assigned", "accepted", "submitted")),
+    )
+    return list(session.scalars(stmt.order_by(ReviewAssignment.id)))
+
+
 def count_active_assignments(session: Session, call: Call) -> int:
     """``len(assignments_of_call(...))`` as one COUNT (an assignment row loads its
     proposal with it)."""
