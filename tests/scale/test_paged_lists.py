@@ -184,3 +184,73 @@ def test_a_refused_override_keeps_the_chairs_page(
     )
     assert r.status_code == 303 and "page=3" in r.headers["location"]
     assert r.headers["location"].endswith(f"#p{pid}")
+
+
+def _recruiting(factory: sessionmaker[Session], pool: int, invited: int) -> dict[str, Any]:
+    """A call whose provider has ``pool`` reviewers, of whom the first ``invited`` (by
+    name) are invited to review the call."""
+    from opencall.people import services as people_services
+    from opencall.reviews import recruitment
+    from tests import factories as F
+
+    with factory() as s:
+        call = F.fast_call(s)
+        chair = F.user(s)
+        people_services.grant_role(s, chair.id, "chair", call_id=call.id)
+        people = [F.user(s, name=f"Reviewer {i:03d}") for i in range(pool)]
+        for u in people:
+            people_services.grant_role(s, u.id, "reviewer", provider_id=call.provider_id)
+        recruitment.invite(s, call, [u.email for u in people[:invited]])
+        s.commit()
+        return {
+            "slug": call.slug,
+            "chair": chair.email,
+            "pool": [u.email for u in people[invited:]],
+            "invited": [u.email for u in people[:invited]],
+        }
+
+
+def test_the_reviewers_page_pages_its_invitations_and_pool(
+    web: Web, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recruitment page read every invitation of the call and the provider's whole
+    reviewer pool (thousands at a large provider) on every visit; now a page of each."""
+    from opencall.people.models import User
+    from opencall.reviews import recruitment_views
+    from opencall.reviews.models import ReviewInvitation
+
+    monkeypatch.setattr(recruitment_views, "PER_PAGE", PER_PAGE, raising=False)
+
+    def walk(c: Any, path: str, param: str, pattern: str, total: int) -> list[str]:
+        got: list[str] = []
+        for n in range(1, -(-total // PER_PAGE) + 1):
+            r = c.get(f"{path}?{param}={n}")
+            assert r.status_code == 200
+            shown = re.findall(pattern, r.text)
+            assert 0 < len(shown) <= PER_PAGE, (param, n, len(shown))
+            got += shown
+        return got
+
+    def counts(data: dict[str, Any]) -> int:
+        path = f"/manage/calls/{data['slug']}/reviewers"
+        return statements(web, data, lambda _slug: [(path, "chair")])[
+            "/manage/calls/{slug}/reviewers"
+        ]
+
+    small = _recruiting(factory, 7, 5)
+    data = _recruiting(factory, 22, 13)
+    assert counts(small) == counts(data)
+    chair = web.login(data["chair"])
+    path = f"/manage/calls/{data['slug']}/reviewers"
+    pool = walk(chair, path, "page", r'name="pool-\d+" value="([^"]+)"', len(data["pool"]))
+    assert pool == data["pool"]  # by name, those invited left out
+    invited = walk(
+        chair, path, "invitations_page", r"<tr><td>([^<]+@[^<]+)</td>", len(data["invited"])
+    )
+    assert invited == data["invited"]
+    with _loaded(User, ReviewInvitation) as seen:
+        r = chair.get(f"{path}?page=2&invitations_page=2")
+    assert r.status_code == 200
+    assert seen["ReviewInvitation"] <= PER_PAGE, seen
+    assert seen["User"] <= PER_PAGE + 1, seen  # a page of the pool, and the chair
+    assert f"of {len(data['pool'])}" in r.text and f"of {len(data['invited'])}" in r.text

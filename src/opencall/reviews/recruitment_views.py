@@ -26,6 +26,7 @@ from opencall.web.i18n import N_, Translator
 from opencall.web.labels import labeller
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, get_page, render_mail
+from opencall.web.paging import paginate_query
 
 router = APIRouter()
 api_router = APIRouter(prefix="/api/v1", tags=["reviewer recruitment"])
@@ -87,17 +88,41 @@ def send_invitations(
         queue_mail(db, inv.email, t(MSG_SUBJECT, call=call.title), body)
 
 
+PER_PAGE = 100  # invitations, and people of the pool, a page
+
+
 def _page(page: Page, call: Call, status: int = 200, **extra: Any) -> Response:
-    invs = recruitment.invitations_of(page.db, call)
-    invited = {i.email for i in invs}
-    pool = [m for m in recruitment.reviewer_pool(page.db, call) if m.user.email not in invited]
+    # a page of the invitations and one of the pool (without those invited), each read
+    # in the database: a provider's pool of thousands is never all loaded
+    path = f"/manage/calls/{call.slug}/reviewers"
+    query = page.request.query_params
+    invs, invitations_pager = paginate_query(
+        page.db,
+        recruitment.invitations_query(call),
+        query,
+        PER_PAGE,
+        "#invitations",
+        path=path,
+        param="invitations_page",
+    )
+    shown, pool_pager = paginate_query(
+        page.db,
+        recruitment.pool_query(call, uninvited=True),
+        query,
+        PER_PAGE,
+        "#pool",
+        path=path,
+    )
+    pool = [recruitment.PoolMember(u, int(n)) for u, n in shown]
     return page.render(
         "reviews/recruit.html",
         {
             "call": call,
             "invitations": invs,
+            "invitations_pager": invitations_pager,
             "pool": pool,
-            "accepted": sum(1 for i in invs if i.status == "accepted"),
+            "pool_pager": pool_pager,
+            "accepted": recruitment.count_accepted(page.db, call),
             "status_label": labeller(page, STATUS),
             "role_label": labeller(page, ROLE),
             "form": extra.get("form", {}),
