@@ -25,6 +25,7 @@ from opencall.reviews.models import Conflict, ReviewAssignment
 from opencall.reviews.views import chair_assignments as assignment_views
 from opencall.scheduling import views as scheduling_views
 from opencall.scheduling.models import ScheduleEntry
+from tests.scale.test_api_pages import count_statements
 from tests.scale.test_page_queries import statements, world
 from tests.scale.test_results_page_queries import published
 from tests.web.conftest import Web, csrf
@@ -254,3 +255,61 @@ def test_the_reviewers_page_pages_its_invitations_and_pool(
     assert seen["ReviewInvitation"] <= PER_PAGE, seen
     assert seen["User"] <= PER_PAGE + 1, seen  # a page of the pool, and the chair
     assert f"of {len(data['pool'])}" in r.text and f"of {len(data['invited'])}" in r.text
+
+
+def test_the_people_page_pages_its_roles_and_invitations(
+    web: Web, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A provider's people page listed every role on the provider and its calls (each
+    call's reviewers: thousands) and every pending invitation; now a page of each."""
+    from opencall.calls import people_views
+    from opencall.facilities import services as fac_services
+    from opencall.people import services as people_services
+    from opencall.people.models import RoleGrant, RoleInvitation
+    from tests import factories as F
+
+    monkeypatch.setattr(people_views, "PER_PAGE", PER_PAGE, raising=False)
+
+    def provider(slug: str, reviewers: int, invited: int) -> tuple[str, list[str], list[str]]:
+        with factory() as s:
+            p = fac_services.create_provider(s, name=slug, slug=slug, country_iso3="ZAF")
+            admin = F.user(s, name="Admin")
+            people_services.grant_role(s, admin.id, "provider_admin", provider_id=p.id)
+            people = [F.user(s, name=f"Reviewer {i:03d}") for i in range(reviewers)]
+            for u in people:
+                people_services.grant_role(s, u.id, "reviewer", provider_id=p.id)
+            emails = [f"new{i:03d}@{slug}.example" for i in range(invited)]
+            for e in emails:
+                people_services.invite_to_role(s, email=e, role="chair", provider_id=p.id)
+            s.commit()
+            return admin.email, [u.email for u in people], emails
+
+    def walk(c: Any, path: str, param: str, table: str, total: int) -> list[str]:
+        got: list[str] = []
+        for n in range(1, -(-total // PER_PAGE) + 1):
+            r = c.get(f"{path}?{param}={n}")
+            assert r.status_code == 200
+            rows = _rows(r.text, table)
+            assert 0 < len(rows) <= PER_PAGE, (param, n, len(rows))
+            got += [m for row in rows for m in re.findall(r"<td>([^<@]+@[^<]+)</td>", row)]
+        return got
+
+    small_admin, _p, _e = provider("small", 5, 6)
+    admin, people, emails = provider("big", 17, 13)
+    counts = []
+    for who, slug in ((small_admin, "small"), (admin, "big")):
+        c = web.login(who)
+        c.get(f"/manage/providers/{slug}/people")
+        with count_statements(web) as seen:
+            assert c.get(f"/manage/providers/{slug}/people").status_code == 200
+        counts.append(len(seen))
+    assert counts[0] == counts[1], counts
+    c = web.login(admin)
+    path = "/manage/providers/big/people"
+    # roles by role, then name: the provider_admin first, then the reviewers
+    assert walk(c, path, "page", "roles", len(people) + 1) == [admin, *people]
+    assert walk(c, path, "invitations_page", "invitations", len(emails)) == emails
+    with _loaded(RoleGrant, RoleInvitation) as seen:
+        r = c.get(f"{path}?page=2&invitations_page=2")
+    assert r.status_code == 200
+    assert seen["RoleGrant"] <= PER_PAGE + 1 and seen["RoleInvitation"] <= PER_PAGE, seen
