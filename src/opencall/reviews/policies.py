@@ -126,10 +126,11 @@ def conflicted_proposal_ids(session: Session, user: User, proposals: list[Propos
     }
     person = q.person_facts(user, q.publications_by_user(session, [user.id]).get(user.id, ()))
     relations = q.relations(session, about=[user])
+    contents = q.revision_contents(session, proposals)  # one read, not two a proposal
     inst_ids = {
         t.get("institution_id")
         for p in proposals
-        for t in q.revision_content(session, p).get("team", [])
+        for t in contents[p.id].get("team", [])
         if t.get("institution_id")
     } | {m.institution_id for p in proposals for m in p.members if m.institution_id}
     insts = (
@@ -140,7 +141,7 @@ def conflicted_proposal_ids(session: Session, user: User, proposals: list[Propos
     out = set(stored)
     for p in proposals:
         rs = review_settings(p.call.review_settings)
-        team = q.team_facts(p, q.revision_content(session, p), insts)
+        team = q.team_facts(p, contents[p.id], insts)
         if conflict_sources(
             person, team, relations, coauthor_years=rs.coauthor_years, year=utcnow().year
         ):
