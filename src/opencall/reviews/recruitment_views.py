@@ -21,7 +21,7 @@ from opencall.errors import DomainError
 from opencall.reviews import recruitment
 from opencall.reviews.models import ReviewInvitation
 from opencall.reviews.presenters import page_call
-from opencall.web.api import MANAGE, REVIEW, Api, get_api
+from opencall.web.api import MANAGE, REVIEW, Api, Paged, PageRequest, get_api, keyset_page, paging
 from opencall.web.i18n import N_, Translator
 from opencall.web.labels import labeller
 from opencall.web.mail import queue_mail
@@ -283,12 +283,26 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+class InvitationList(Paged[InvitationOut]):
+    pass
+
+
 @api_router.get(
-    "/calls/{slug}/reviewer-invitations", response_model=list[InvitationOut], responses=ERRORS
+    "/calls/{slug}/reviewer-invitations", response_model=InvitationList, responses=ERRORS
 )
-def api_invitations(slug: str = SLUG, api: Api = Depends(get_api)) -> list[InvitationOut]:
-    """Who was invited to review the call, and their answers (chair and user office)."""
-    return [_out(i) for i in recruitment.invitations_of(api.db, _api_call(api, slug))]
+def api_invitations(
+    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
+) -> InvitationList:
+    """Who was invited to review the call, and their answers (chair and user office),
+    oldest first, a page at a time."""
+    shown, pg = keyset_page(
+        api.db,
+        recruitment.invitations_query(_api_call(api, slug)),
+        [(ReviewInvitation.created_at, dt.datetime), (ReviewInvitation.id, int)],
+        page,
+        lambda i: (i.created_at, i.id),
+    )
+    return InvitationList(items=[_out(i) for i in shown], page=pg)
 
 
 @api_router.post(
