@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.allocation import views as allocation_views
@@ -313,3 +313,35 @@ def test_the_people_page_pages_its_roles_and_invitations(
         r = c.get(f"{path}?page=2&invitations_page=2")
     assert r.status_code == 200
     assert seen["RoleGrant"] <= PER_PAGE + 1 and seen["RoleInvitation"] <= PER_PAGE, seen
+
+
+def test_a_hand_assignment_reads_only_its_own(web: Web, factory: sessionmaker[Session]) -> None:
+    """Assigning a reviewer by hand read every active assignment of the call twice (to
+    find the new one for its e-mail): thousands of rows, each with its proposal, per
+    click in a large call. It reads the reviewer's own and mails the new one."""
+    from opencall import jobs
+    from opencall.people import services as people_services
+    from tests import factories as F
+
+    data = world(factory, 18)
+    with factory() as s:
+        call_id = s.scalars(select(Proposal.call_id).where(Proposal.code == data["codes"][0])).one()
+        pid = s.scalars(select(Proposal.id).where(Proposal.code == data["codes"][0])).one()
+        newcomer = F.user(s, country="FRA", institution="Observatoire de Paris")
+        people_services.grant_role(s, newcomer.id, "reviewer", call_id=call_id)
+        s.commit()
+        rid, email = newcomer.id, newcomer.email
+    chair = web.login(data["chair"])
+    path = f"/manage/calls/{data['slug']}/assignment"
+    token = csrf(chair, path)
+    with _loaded(ReviewAssignment) as seen:
+        r = chair.post(
+            f"{path}/add",
+            data={"csrf_token": token, "proposal_id": str(pid), "reviewer_id": str(rid)},
+            follow_redirects=False,
+        )
+    assert r.status_code == 303, r.text[:500]
+    assert seen["ReviewAssignment"] <= 2, seen
+    with factory() as s:
+        queued = [j.payload for j in s.scalars(select(jobs.Job).where(jobs.Job.kind == "mail"))]
+    assert any(email in str(p) for p in queued), queued

@@ -17,7 +17,7 @@ from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.models import Conflict, ReviewAssignment
-from opencall.reviews.notify import notify_invited
+from opencall.reviews.notify import notify_assigned
 from opencall.reviews.presenters import CONFLICT_MASKED, CONFLICT_SOURCES, labels, proposal_rows
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.forms import MSG_INVALID
@@ -141,9 +141,8 @@ def assignment_add(slug: str, page: Page = Depends(get_page)) -> Response:
         return _assignment_page(page, call, 400, page._(MSG_INVALID))
 
     def add() -> None:
-        before = {a.id for a in q.assignments_of_call(page.db, call)}
-        services.add_assignment(page.db, call, p, r, actor_id=page.user.id)
-        notify_invited(page.db, page.settings.base_url, call, before)
+        a = services.add_assignment(page.db, call, p, r, actor_id=page.user.id)
+        notify_assigned(page.db, page.settings.base_url, call, [a])
 
     return _change(page, call, add, "saved")
 
