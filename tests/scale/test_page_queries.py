@@ -55,6 +55,7 @@ def pages(slug: str) -> list[tuple[str, str | None]]:
         (f"/calls/{slug}/awarded", None),
         ("/dashboard", "applicant"),
         ("/review", "reviewer"),
+        ("/manage", "chair"),
         (f"/manage/calls/{slug}", "chair"),
         (f"/manage/calls/{slug}/assignment", "chair"),
         (f"/manage/calls/{slug}/ranking", "chair"),
