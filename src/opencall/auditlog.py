@@ -236,6 +236,9 @@ class VerifyReport:
     head_id: int = 0
 
 
+VERIFY_BATCH = 2000  # events read and checked at a time by :func:`verify`
+
+
 def verify(session: Session, key: str | None = None) -> VerifyReport:
     """Recompute the chain; with the audit key (the session's unless given), the MACs too."""
     key = audit_key(session) if key is None else key
@@ -246,7 +249,10 @@ def verify(session: Session, key: str | None = None) -> VerifyReport:
     unkeyed = 0
     n = 0
     head_id = 0
-    for ev in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
+    # streamed in batches (a server-side cursor on PostgreSQL): a long history is never
+    # all in memory at once
+    stmt = select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=VERIFY_BATCH)
+    for ev in session.scalars(stmt):
         n += 1
         head_id = ev.id
         if ev.prev_hash != prev:

@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, select, text, update
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -32,11 +32,14 @@ LEASE = dt.timedelta(minutes=15)
 
 class Job(Base):
     __tablename__ = "jobs"
+    # the queue's order within a status: the next queued job is read by this index, not
+    # by walking every job (done ones included) in id order (migration scale_01)
+    __table_args__ = (Index("ix_jobs_status_id", "status", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(80), nullable=False, index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
-    status: Mapped[str] = mapped_column(String(20), nullable=False, default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="queued")
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=3)
     progress: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

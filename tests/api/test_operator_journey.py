@@ -328,7 +328,7 @@ def test_operator_journey_through_the_api(web: Web, one_loop: None) -> None:
             {"token": links[addr], "accept": True, "max_load": 25},
         )
         assert ans["status"] == "accepted"
-    pool = chair.get("/api/v1/calls/lunar-2028/reviewer-pool")
+    pool = chair.get("/api/v1/calls/lunar-2028/reviewer-pool")["items"]
     assert {m["email"] for m in pool} == set(reviewers)
 
     # ---- 30 applicants from 24 countries

@@ -398,7 +398,7 @@ def test_review_side_writes(web: Web, cycle: Cycle) -> None:
     )
     assert r.status_code == 201 and r.json()["source"] == "declared_reviewer"
     assert c.get(f"/api/v1/assignments/{aid}", headers=assigned).status_code == 404
-    rows = c.get(f"/api/v1/calls/{cycle.slug}/conflicts", headers=chair).json()
+    rows = c.get(f"/api/v1/calls/{cycle.slug}/conflicts", headers=chair).json()["items"]
     assert {x["detail"] for x in rows} >= {"former student"}
     # the ranking cannot be frozen before it is computed; nothing changes
     r = c.post(f"/api/v1/calls/{cycle.slug}/ranking/freeze", headers=chair)

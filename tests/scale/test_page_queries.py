@@ -55,6 +55,7 @@ def pages(slug: str) -> list[tuple[str, str | None]]:
         (f"/calls/{slug}/awarded", None),
         ("/dashboard", "applicant"),
         ("/review", "reviewer"),
+        ("/manage", "chair"),
         (f"/manage/calls/{slug}", "chair"),
         (f"/manage/calls/{slug}/assignment", "chair"),
         (f"/manage/calls/{slug}/ranking", "chair"),
@@ -92,3 +93,33 @@ def test_statements_per_list_page_do_not_grow_with_the_rows(
     big = statements(web, world(factory, sizes[1]))
     grown = {p: (small[p], big[p]) for p in small if big[p] > small[p]}
     assert not grown, grown
+
+
+def test_the_technical_reviewers_list_reads_the_revisions_once(
+    web: Web, factory: sessionmaker[Session]
+) -> None:
+    """The technical reviewer's list of a call's proposals evaluated the conflicts with
+    two reads of each proposal's revision (1,384 statements for 683 proposals at the
+    demo's scale 3, 4,473 at scale 10); now the same statements for 3 or 24 proposals."""
+    from opencall.people import services as people_services
+    from tests import factories as F
+
+    def statements_for(n: int) -> tuple[int, int]:
+        data = build(factory, n)
+        with factory() as s:
+            call = s.scalars(select(Call).where(Call.slug == data["slug"])).one()
+            tech = F.user(s, country="FRA", institution="Observatoire de Paris")
+            people_services.grant_role(s, tech.id, "technical_reviewer", call_id=call.id)
+            call.status = "review"
+            s.commit()
+            email = tech.email
+        listed = statements(
+            web, {**data, "tech": email}, lambda slug: [(f"/technical/calls/{slug}", "tech")]
+        )
+        c = web.login(email)
+        shown = c.get(f"/technical/calls/{data['slug']}").text.count("/technical/proposals/")
+        return listed["/technical/calls/{slug}"], shown
+
+    (small, shown_small), (big, shown_big) = statements_for(3), statements_for(24)
+    assert (shown_small, shown_big) == (3 + 1, 24 + 1)  # every proposal under review
+    assert small == big, (small, big)

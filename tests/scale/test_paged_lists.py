@@ -14,21 +14,24 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.allocation import views as allocation_views
 from opencall.allocation.models import Decision
 from opencall.proposals.models import Proposal
 from opencall.results import views as results_views
+from opencall.reviews.models import Conflict, ReviewAssignment
+from opencall.reviews.views import chair_assignments as assignment_views
 from opencall.scheduling import views as scheduling_views
 from opencall.scheduling.models import ScheduleEntry
+from tests.scale.test_api_pages import count_statements
 from tests.scale.test_page_queries import statements, world
 from tests.scale.test_results_page_queries import published
 from tests.web.conftest import Web, csrf
 
 PER_PAGE = 4
-VIEWS = (allocation_views, scheduling_views, results_views)
+VIEWS = (allocation_views, scheduling_views, results_views, assignment_views)
 
 
 def pages(slug: str) -> list[tuple[str, str | None]]:
@@ -36,10 +39,16 @@ def pages(slug: str) -> list[tuple[str, str | None]]:
         (f"/manage/calls/{slug}/decisions", "chair"),
         (f"/manage/calls/{slug}/schedule", "chair"),
         (f"/manage/calls/{slug}/postaward", "office"),
+        (f"/manage/calls/{slug}/assignment", "chair"),
     ]
 
 
-TABLES = {"decisions": "decisions", "schedule": "entries", "postaward": "awards"}
+TABLES = {
+    "decisions": "decisions",
+    "schedule": "entries",
+    "postaward": "awards",
+    "assignment": "assignments",
+}
 
 
 def _rows(html: str, table: str) -> list[str]:
@@ -74,10 +83,10 @@ def test_the_pages_hold_the_whole_table_in_order(
         table = TABLES[path.rsplit("/", 1)[1]]
         c = clients[who]
         for v in VIEWS:
-            monkeypatch.setattr(v, "PER_PAGE", 10**6)
+            monkeypatch.setattr(v, "PER_PAGE", 10**6, raising=False)
         whole = _rows(c.get(path).text, table)
         for v in VIEWS:
-            monkeypatch.setattr(v, "PER_PAGE", PER_PAGE)
+            monkeypatch.setattr(v, "PER_PAGE", PER_PAGE, raising=False)
         n_pages = -(-len(whole) // PER_PAGE)
         assert n_pages >= 3, (path, len(whole))
         paged: list[str] = []
@@ -97,7 +106,7 @@ def test_a_page_reads_only_its_rows(
     web: Web, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for v in VIEWS:
-        monkeypatch.setattr(v, "PER_PAGE", PER_PAGE)
+        monkeypatch.setattr(v, "PER_PAGE", PER_PAGE, raising=False)
     small = statements(web, published(factory, 6), pages)
     data = published(factory, 18)
     big = statements(web, data, pages)
@@ -117,6 +126,14 @@ def test_a_page_reads_only_its_rows(
         r = office.get(f"/manage/calls/{slug}/postaward?page=2")
     assert r.status_code == 200 and len(_rows(r.text, TABLES["postaward"])) == PER_PAGE
     assert seen["Proposal"] <= PER_PAGE
+    # the assignment table: a page of proposals, their assignments and conflicts only
+    with _loaded(Proposal, ReviewAssignment, Conflict) as seen:
+        r = chair.get(f"/manage/calls/{slug}/assignment?page=2")
+    assert r.status_code == 200 and len(_rows(r.text, TABLES["assignment"])) == PER_PAGE
+    assert seen["Proposal"] <= PER_PAGE and seen["ReviewAssignment"] <= PER_PAGE
+    assert seen["Conflict"] <= PER_PAGE
+    options = re.search(r'<select id="f-proposal" name="proposal_id">(.*?)</select>', r.text, re.S)
+    assert options is not None and options.group(1).count("<option") == PER_PAGE
 
 
 def test_a_refused_override_keeps_the_chairs_page(
@@ -168,3 +185,163 @@ def test_a_refused_override_keeps_the_chairs_page(
     )
     assert r.status_code == 303 and "page=3" in r.headers["location"]
     assert r.headers["location"].endswith(f"#p{pid}")
+
+
+def _recruiting(factory: sessionmaker[Session], pool: int, invited: int) -> dict[str, Any]:
+    """A call whose provider has ``pool`` reviewers, of whom the first ``invited`` (by
+    name) are invited to review the call."""
+    from opencall.people import services as people_services
+    from opencall.reviews import recruitment
+    from tests import factories as F
+
+    with factory() as s:
+        call = F.fast_call(s)
+        chair = F.user(s)
+        people_services.grant_role(s, chair.id, "chair", call_id=call.id)
+        people = [F.user(s, name=f"Reviewer {i:03d}") for i in range(pool)]
+        for u in people:
+            people_services.grant_role(s, u.id, "reviewer", provider_id=call.provider_id)
+        recruitment.invite(s, call, [u.email for u in people[:invited]])
+        s.commit()
+        return {
+            "slug": call.slug,
+            "chair": chair.email,
+            "pool": [u.email for u in people[invited:]],
+            "invited": [u.email for u in people[:invited]],
+        }
+
+
+def test_the_reviewers_page_pages_its_invitations_and_pool(
+    web: Web, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recruitment page read every invitation of the call and the provider's whole
+    reviewer pool (thousands at a large provider) on every visit; now a page of each."""
+    from opencall.people.models import User
+    from opencall.reviews import recruitment_views
+    from opencall.reviews.models import ReviewInvitation
+
+    monkeypatch.setattr(recruitment_views, "PER_PAGE", PER_PAGE, raising=False)
+
+    def walk(c: Any, path: str, param: str, pattern: str, total: int) -> list[str]:
+        got: list[str] = []
+        for n in range(1, -(-total // PER_PAGE) + 1):
+            r = c.get(f"{path}?{param}={n}")
+            assert r.status_code == 200
+            shown = re.findall(pattern, r.text)
+            assert 0 < len(shown) <= PER_PAGE, (param, n, len(shown))
+            got += shown
+        return got
+
+    def counts(data: dict[str, Any]) -> int:
+        path = f"/manage/calls/{data['slug']}/reviewers"
+        return statements(web, data, lambda _slug: [(path, "chair")])[
+            "/manage/calls/{slug}/reviewers"
+        ]
+
+    small = _recruiting(factory, 7, 5)
+    data = _recruiting(factory, 22, 13)
+    assert counts(small) == counts(data)
+    chair = web.login(data["chair"])
+    path = f"/manage/calls/{data['slug']}/reviewers"
+    pool = walk(chair, path, "page", r'name="pool-\d+" value="([^"]+)"', len(data["pool"]))
+    assert pool == data["pool"]  # by name, those invited left out
+    invited = walk(
+        chair, path, "invitations_page", r"<tr><td>([^<]+@[^<]+)</td>", len(data["invited"])
+    )
+    assert invited == data["invited"]
+    with _loaded(User, ReviewInvitation) as seen:
+        r = chair.get(f"{path}?page=2&invitations_page=2")
+    assert r.status_code == 200
+    assert seen["ReviewInvitation"] <= PER_PAGE, seen
+    assert seen["User"] <= PER_PAGE + 1, seen  # a page of the pool, and the chair
+    assert f"of {len(data['pool'])}" in r.text and f"of {len(data['invited'])}" in r.text
+
+
+def test_the_people_page_pages_its_roles_and_invitations(
+    web: Web, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A provider's people page listed every role on the provider and its calls (each
+    call's reviewers: thousands) and every pending invitation; now a page of each."""
+    from opencall.calls import people_views
+    from opencall.facilities import services as fac_services
+    from opencall.people import services as people_services
+    from opencall.people.models import RoleGrant, RoleInvitation
+    from tests import factories as F
+
+    monkeypatch.setattr(people_views, "PER_PAGE", PER_PAGE, raising=False)
+
+    def provider(slug: str, reviewers: int, invited: int) -> tuple[str, list[str], list[str]]:
+        with factory() as s:
+            p = fac_services.create_provider(s, name=slug, slug=slug, country_iso3="ZAF")
+            admin = F.user(s, name="Admin")
+            people_services.grant_role(s, admin.id, "provider_admin", provider_id=p.id)
+            people = [F.user(s, name=f"Reviewer {i:03d}") for i in range(reviewers)]
+            for u in people:
+                people_services.grant_role(s, u.id, "reviewer", provider_id=p.id)
+            emails = [f"new{i:03d}@{slug}.example" for i in range(invited)]
+            for e in emails:
+                people_services.invite_to_role(s, email=e, role="chair", provider_id=p.id)
+            s.commit()
+            return admin.email, [u.email for u in people], emails
+
+    def walk(c: Any, path: str, param: str, table: str, total: int) -> list[str]:
+        got: list[str] = []
+        for n in range(1, -(-total // PER_PAGE) + 1):
+            r = c.get(f"{path}?{param}={n}")
+            assert r.status_code == 200
+            rows = _rows(r.text, table)
+            assert 0 < len(rows) <= PER_PAGE, (param, n, len(rows))
+            got += [m for row in rows for m in re.findall(r"<td>([^<@]+@[^<]+)</td>", row)]
+        return got
+
+    small_admin, _p, _e = provider("small", 5, 6)
+    admin, people, emails = provider("big", 17, 13)
+    counts = []
+    for who, slug in ((small_admin, "small"), (admin, "big")):
+        c = web.login(who)
+        c.get(f"/manage/providers/{slug}/people")
+        with count_statements(web) as seen:
+            assert c.get(f"/manage/providers/{slug}/people").status_code == 200
+        counts.append(len(seen))
+    assert counts[0] == counts[1], counts
+    c = web.login(admin)
+    path = "/manage/providers/big/people"
+    # roles by role, then name: the provider_admin first, then the reviewers
+    assert walk(c, path, "page", "roles", len(people) + 1) == [admin, *people]
+    assert walk(c, path, "invitations_page", "invitations", len(emails)) == emails
+    with _loaded(RoleGrant, RoleInvitation) as seen:
+        r = c.get(f"{path}?page=2&invitations_page=2")
+    assert r.status_code == 200
+    assert seen["RoleGrant"] <= PER_PAGE + 1 and seen["RoleInvitation"] <= PER_PAGE, seen
+
+
+def test_a_hand_assignment_reads_only_its_own(web: Web, factory: sessionmaker[Session]) -> None:
+    """Assigning a reviewer by hand read every active assignment of the call twice (to
+    find the new one for its e-mail): thousands of rows, each with its proposal, per
+    click in a large call. It reads the reviewer's own and mails the new one."""
+    from opencall import jobs
+    from opencall.people import services as people_services
+    from tests import factories as F
+
+    data = world(factory, 18)
+    with factory() as s:
+        call_id = s.scalars(select(Proposal.call_id).where(Proposal.code == data["codes"][0])).one()
+        pid = s.scalars(select(Proposal.id).where(Proposal.code == data["codes"][0])).one()
+        newcomer = F.user(s, country="FRA", institution="Observatoire de Paris")
+        people_services.grant_role(s, newcomer.id, "reviewer", call_id=call_id)
+        s.commit()
+        rid, email = newcomer.id, newcomer.email
+    chair = web.login(data["chair"])
+    path = f"/manage/calls/{data['slug']}/assignment"
+    token = csrf(chair, path)
+    with _loaded(ReviewAssignment) as seen:
+        r = chair.post(
+            f"{path}/add",
+            data={"csrf_token": token, "proposal_id": str(pid), "reviewer_id": str(rid)},
+            follow_redirects=False,
+        )
+    assert r.status_code == 303, r.text[:500]
+    assert seen["ReviewAssignment"] <= 2, seen
+    with factory() as s:
+        queued = [j.payload for j in s.scalars(select(jobs.Job).where(jobs.Job.kind == "mail"))]
+    assert any(email in str(p) for p in queued), queued

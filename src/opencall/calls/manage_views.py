@@ -20,7 +20,6 @@ from opencall import jobs
 from opencall.calls import policies, services
 from opencall.calls.access import office_call, staff_call  # noqa: F401  (importable here as before)
 from opencall.calls.models import Call
-from opencall.calls.queries import list_calls
 from opencall.errors import DomainError
 from opencall.facilities import policies as fac_policies
 from opencall.facilities.models import CapacityPool, Facility, Provider
@@ -46,12 +45,22 @@ MSG_DATE = N_("Enter a date and time (YYYY-MM-DD HH:MM, UTC).")
 @router.get("/manage", response_class=HTMLResponse)
 def manage_home(page: Page = Depends(get_page)) -> Response:
     user = page.require_user()
-    calls = [c for c in list_calls(page.db) if policies.may_manage_call(page.db, user, c)]
-    providers = [
-        p
-        for p in page.db.scalars(select(Provider).order_by(Provider.name))
-        if fac_policies.may_create_calls(page.db, user, p)
-    ]
+    # the calls one may manage and the providers one may create calls for, each in one
+    # query (a role query a call was a statement per call of the whole site)
+    calls = list(
+        page.db.scalars(
+            select(Call)
+            .where(policies.managed_calls_clause(user))
+            .order_by(Call.closes_at, Call.id)  # as calls.queries.list_calls
+        )
+    )
+    providers = list(
+        page.db.scalars(
+            select(Provider)
+            .where(fac_policies.call_creating_providers_clause(user))
+            .order_by(Provider.name)
+        )
+    )
     return page.render(
         "manage/home.html",
         {

@@ -37,6 +37,7 @@ from opencall.web.forms import MSG_REQUIRED
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, get_page, render_mail
+from opencall.web.paging import paginate_query
 
 router = APIRouter()
 Held = TypeVar("Held", RoleGrant, RoleInvitation)  # what a provider's people page revokes
@@ -95,16 +96,37 @@ def resolve_scope(calls: list[Call], scope: str) -> int | None:
     raise DomainError("Choose the provider or one of its calls.", field="scope")
 
 
+PER_PAGE = 100  # roles, and pending invitations, a page
+
+
 def _people_page(page: Page, p: Provider, status: int = 200, **extra: Any) -> Response:
     calls = provider_calls(page, p)
     ids = [c.id for c in calls]
     titles = {c.id: c.title for c in calls}
+    # a page of each table, read in the database: a provider's calls hold thousands of
+    # reviewers' roles
+    path = f"/manage/providers/{p.slug}/people"
+    query = page.request.query_params
+    grants, grants_pager = paginate_query(
+        page.db, people_queries.grants_in_scope_query(p.id, ids), query, PER_PAGE, "#roles", path
+    )
+    invitations, invitations_pager = paginate_query(
+        page.db,
+        people_queries.pending_invitations_query(p.id, ids),
+        query,
+        PER_PAGE,
+        "#invitations",
+        path,
+        param="invitations_page",
+    )
     return page.render(
         "manage/people.html",
         {
             "provider": p,
-            "grants": people_queries.grants_in_scope(page.db, p.id, ids),
-            "invitations": people_queries.pending_invitations_in_scope(page.db, p.id, ids),
+            "grants": grants,
+            "grants_pager": grants_pager,
+            "invitations": invitations,
+            "invitations_pager": invitations_pager,
             "titles": titles,
             "role_labels": {k: page._(v) for k, v in ROLE_LABELS.items()},
             "role_options": [(k, page._(ROLE_LABELS[k])) for k in ROLES],

@@ -56,6 +56,19 @@ def visible_calls_clause(user: User | None) -> ColumnElement[bool]:
     return or_(public, staff.exists())
 
 
+def managed_calls_clause(user: User) -> ColumnElement[bool]:
+    """``may_manage_call`` as a SQL condition on ``Call`` (a list of the calls one may
+    manage in one query, not a question a call)."""
+    if user.is_site_admin:
+        return true()
+    staff = select(RoleGrant.id).where(
+        RoleGrant.user_id == user.id,
+        RoleGrant.role.in_(STAFF_ROLES),
+        or_(RoleGrant.call_id == Call.id, RoleGrant.provider_id == Call.provider_id),
+    )
+    return staff.exists()
+
+
 def may_apply_to_call(user: User | None, call: Call, now: dt.datetime) -> bool:
     """May this person start a proposal in this call now?"""
     return (

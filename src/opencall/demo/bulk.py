@@ -71,12 +71,14 @@ def _table(model: Any) -> Table:
 class _Ids:
     """Primary keys handed out ahead of the INSERTs (so rows can refer to each other
     and the audit chain's order is its id order): PostgreSQL's sequences, in chunks;
-    on SQLite the next integers after the table's largest id."""
+    on SQLite the next integers after the table's largest id and after the last one
+    handed out (ids taken may not be written yet: a chunk's rows can outnumber it)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.pg = session.get_bind().dialect.name == "postgresql"
         self.free: dict[str, list[int]] = {}
+        self.last: dict[str, int] = {}
 
     def take(self, table: Table) -> int:
         free = self.free.setdefault(table.name, [])
@@ -92,7 +94,9 @@ class _Ids:
                 free.extend(sorted(got, reverse=True))
             else:
                 top = self.session.scalar(select(func.max(table.c.id))) or 0
+                top = max(top, self.last.get(table.name, 0))
                 free.extend(range(top + 5000, top, -1))
+                self.last[table.name] = top + 5000
         return free.pop()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from opencall.facilities.models import Provider
@@ -38,3 +38,17 @@ def managed_provider(session: Session, user: User | None, slug: str) -> Provider
 
 def may_create_calls(session: Session, user: User | None, provider: Provider) -> bool:
     return _holds_provider_role(session, user, provider, CALL_CREATORS)
+
+
+def call_creating_providers_clause(user: User) -> ColumnElement[bool]:
+    """``may_create_calls`` as a SQL condition on ``Provider``."""
+    if user.is_site_admin:
+        return true()
+    from opencall.people.models import RoleGrant
+
+    held = select(RoleGrant.id).where(
+        RoleGrant.user_id == user.id,
+        RoleGrant.role.in_(CALL_CREATORS),
+        RoleGrant.provider_id == Provider.id,
+    )
+    return held.exists()

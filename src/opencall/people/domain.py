@@ -39,16 +39,6 @@ def email_lookalike(email: str) -> bool:
     return False
 
 
-def name_sort_key(name: str) -> tuple[str, str, str]:
-    """The order people are listed in by name, the same on every database: letters
-    without case or accents first ("ade" < "Ångström" < "Émile" < "Zoë"; "José" typed
-    with a combining accent is "José"), then with accents, then as stored; scripts
-    follow each other by code point (Latin, Greek, Cyrillic, Arabic, ..., Chinese)."""
-    nfc = unicodedata.normalize("NFC", name)
-    bare = "".join(c for c in unicodedata.normalize("NFKD", nfc) if not unicodedata.combining(c))
-    return (bare.casefold(), nfc.casefold(), nfc)
-
-
 _STOP = {"the", "of", "and", "for", "de", "la", "le", "des", "du", "del", "di", "at", "&"}
 
 

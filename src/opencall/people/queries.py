@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from opencall.people.domain import name_sort_key
 from opencall.people.models import Country, ReviewerPublication, RoleGrant, RoleInvitation, User
 
 
@@ -88,48 +87,52 @@ def user_for_session(session: Session, raw: str) -> User | None:
     return user
 
 
-def grants_in_scope(
-    session: Session, provider_id: int, call_ids: list[int]
-) -> list[tuple[RoleGrant, User]]:
-    """Role grants on a provider and on its calls, with their holders."""
-    from sqlalchemy import or_
-
+def grants_in_scope_query(provider_id: int, call_ids: list[int]) -> Select[RoleGrant, User]:
+    """Role grants on a provider and on its calls, with their holders, by role and name."""
     conds = [RoleGrant.provider_id == provider_id]
     if call_ids:
         conds.append(RoleGrant.call_id.in_(call_ids))
-    rows = session.execute(
+    return (
         select(RoleGrant, User)
         .join(User, User.id == RoleGrant.user_id)
         .where(or_(*conds))
         .order_by(RoleGrant.id)
     )
-    # by role, then by name in one order on every database and script
-    return sorted(rows.tuples(), key=lambda r: (r[0].role, name_sort_key(r[1].name), r[0].id))
+
+
+def grants_in_scope(
+    session: Session, provider_id: int, call_ids: list[int]
+) -> list[tuple[RoleGrant, User]]:
+    """Role grants on a provider and on its calls, with their holders."""
+    rows = session.execute(grants_in_scope_query(provider_id, call_ids))
+    return [(g, u) for g, u in rows.tuples()]
+
+
+def pending_invitations_query(provider_id: int, call_ids: list[int]) -> Select[RoleInvitation]:
+    """Invitations neither accepted, revoked nor expired, on a provider and its calls,
+    oldest first."""
+    from opencall.db import utcnow
+
+    conds = [RoleInvitation.provider_id == provider_id]
+    if call_ids:
+        conds.append(RoleInvitation.call_id.in_(call_ids))
+    return (
+        select(RoleInvitation)
+        .where(
+            or_(*conds),
+            RoleInvitation.accepted_at.is_(None),
+            RoleInvitation.revoked_at.is_(None),
+            RoleInvitation.expires_at > utcnow(),
+        )
+        .order_by(RoleInvitation.created_at, RoleInvitation.id)
+    )
 
 
 def pending_invitations_in_scope(
     session: Session, provider_id: int, call_ids: list[int]
 ) -> list[RoleInvitation]:
     """Invitations neither accepted, revoked nor expired, on a provider and its calls."""
-    from sqlalchemy import or_
-
-    from opencall.db import utcnow
-
-    conds = [RoleInvitation.provider_id == provider_id]
-    if call_ids:
-        conds.append(RoleInvitation.call_id.in_(call_ids))
-    return list(
-        session.scalars(
-            select(RoleInvitation)
-            .where(
-                or_(*conds),
-                RoleInvitation.accepted_at.is_(None),
-                RoleInvitation.revoked_at.is_(None),
-                RoleInvitation.expires_at > utcnow(),
-            )
-            .order_by(RoleInvitation.created_at, RoleInvitation.id)
-        )
-    )
+    return list(session.scalars(pending_invitations_query(provider_id, call_ids)))
 
 
 def publications_of(session: Session, user_id: int) -> list[ReviewerPublication]:

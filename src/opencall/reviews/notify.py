@@ -13,6 +13,7 @@ from opencall.calls.schemas import review_settings
 from opencall.db import utcnow
 from opencall.people.models import User
 from opencall.reviews import queries as q
+from opencall.reviews.models import ReviewAssignment
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import mail_text, queue_mail, queue_mails
 from opencall.web.pages import fmt_when
@@ -22,10 +23,21 @@ SUBJECT_REMINDER = N_("Reminder: your reviews for %(call)s are due")
 
 
 def notify_invited(session: Session, base_url: str, call: Call, since_ids: set[int]) -> int:
-    """Invitation e-mails to reviewers with new assignments (no proposal identities)."""
+    """Invitation e-mails to reviewers with new assignments (no proposal identities):
+    the call's active assignments not in ``since_ids``."""
+    new = [a for a in q.assignments_of_call(session, call) if a.id not in since_ids]
+    return notify_assigned(session, base_url, call, new)
+
+
+def notify_assigned(
+    session: Session, base_url: str, call: Call, assignments: list[ReviewAssignment]
+) -> int:
+    """Invitation e-mails for these new assignments (those still 'assigned'), one per
+    reviewer with the number of their new proposals; a hand assignment names its own
+    instead of reading every assignment of the call twice."""
     fresh: dict[int, int] = {}
-    for a in q.assignments_of_call(session, call):
-        if a.id not in since_ids and a.status == "assigned":
+    for a in assignments:
+        if a.status == "assigned":
             fresh[a.reviewer_id] = fresh.get(a.reviewer_id, 0) + 1
     ids = sorted(fresh)
     users: dict[int, User] = {}

@@ -10,18 +10,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
 from opencall.calls.queries import call_by_slug
 from opencall.facilities import domain as fac_domain
 from opencall.facilities.models import CapacityPool
-from opencall.people.models import Country, User
+from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies
 from opencall.reviews.models import ReviewAssignment
-from opencall.reviews.policies import identity
+from opencall.reviews.policies import identities
 from opencall.web.api import SLUG, Api, PageRequest, Pagination, get_api, keyset_page, paging
 from opencall.web.i18n import N_
 from opencall.web.labels import status_labels
@@ -72,11 +71,12 @@ def labels(page: Page) -> dict[str, Any]:
 def proposal_rows(page: Page, call: Call, proposals: list[Proposal]) -> dict[int, dict[str, str]]:
     """Code, title and — only where identities may be seen — PI, institution, country."""
     show = policies.may_see_identities(page.db, page.user, call)
+    who = identities(page.db, page.lang, proposals) if show else {}
     out = {}
     for p in proposals:
         row = {"code": p.code, "title": p.title}
         if show:
-            row.update(identity(page.db, page.lang, p))
+            row.update(who[p.id])
         out[p.id] = row
     return out
 
@@ -138,14 +138,12 @@ def open_assignment(api: Api, assignment_id: int) -> ReviewAssignment:
 
 def proposal_dicts(api: Api, call: Call, proposals: list[Proposal]) -> dict[int, dict[str, Any]]:
     show = policies.may_see_identities(api.db, api.user, call)
-    if show:  # the PIs' countries in one query (identity() then finds them in the session)
-        isos = {m.country_iso3 for p in proposals for m in p.members if m.role == "pi"}
-        list(api.db.scalars(select(Country).where(Country.iso3.in_(isos - {None}))))
+    who = identities(api.db, "en", proposals) if show else {}  # the countries in one query
     out: dict[int, dict[str, Any]] = {}
     for p in proposals:
         row: dict[str, Any] = {"id": p.id, "code": p.code, "title": p.title, "status": p.status}
         if show:
-            row.update(identity(api.db, "en", p))
+            row.update(who[p.id])
         out[p.id] = row
     return out
 

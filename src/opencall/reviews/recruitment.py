@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
@@ -18,7 +18,6 @@ from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people import services as people_services
-from opencall.people.domain import name_sort_key
 from opencall.people.models import RoleGrant, User
 from opencall.reviews.models import ReviewInvitation
 
@@ -34,37 +33,58 @@ class PoolMember:
     reviewed_calls: int  # calls of this provider they held a reviewing role on
 
 
-def reviewer_pool(session: Session, call: Call) -> list[PoolMember]:
-    """The provider's reviewer pool: people with a reviewing role on the
-    provider or on any of its calls (past ones included)."""
+def pool_query(call: Call, *, uninvited: bool = False) -> Select[User, int]:
+    """The provider's reviewer pool as a query of (user, number of the provider's calls
+    they held a reviewing role on), by name: people with a reviewing role on the
+    provider or on any of its calls (past ones included); ``uninvited``: without those
+    already invited to review ``call`` (an invitation not withdrawn)."""
     calls = select(Call.id).where(Call.provider_id == call.provider_id)
-    rows = session.execute(
-        select(User, RoleGrant.call_id)
-        .join(RoleGrant, RoleGrant.user_id == User.id)
+    held = (
+        select(RoleGrant.user_id, func.count(RoleGrant.call_id).label("reviewed_calls"))
         .where(
             RoleGrant.role.in_(REVIEW_ROLES),
             or_(RoleGrant.provider_id == call.provider_id, RoleGrant.call_id.in_(calls)),
-            User.is_active.is_(True),
         )
-        .order_by(User.id)
-    ).all()
-    seen: dict[int, PoolMember] = {}
-    for user, call_id in rows:
-        prev = seen.get(user.id)
-        n = (prev.reviewed_calls if prev else 0) + (1 if call_id else 0)
-        seen[user.id] = PoolMember(user, n)
-    # by name in one order on every database and script (people.domain.name_sort_key)
-    return sorted(seen.values(), key=lambda m: (name_sort_key(m.user.name), m.user.id))
+        .group_by(RoleGrant.user_id)
+        .subquery()
+    )
+    stmt = (
+        select(User, held.c.reviewed_calls)
+        .join(held, held.c.user_id == User.id)
+        .where(User.is_active.is_(True))
+    )
+    if uninvited:
+        invited = select(ReviewInvitation.email).where(
+            ReviewInvitation.call_id == call.id, ReviewInvitation.status != "revoked"
+        )
+        stmt = stmt.where(User.email.not_in(invited))
+    return stmt.order_by(User.name, User.id)
+
+
+def reviewer_pool(session: Session, call: Call) -> list[PoolMember]:
+    """The provider's reviewer pool (:func:`pool_query`), every member."""
+    return [PoolMember(u, int(n)) for u, n in session.execute(pool_query(call)).tuples()]
+
+
+def invitations_query(call: Call) -> Select[ReviewInvitation]:
+    """The call's invitations to review (withdrawn ones left out), oldest first."""
+    return (
+        select(ReviewInvitation)
+        .where(ReviewInvitation.call_id == call.id, ReviewInvitation.status != "revoked")
+        .order_by(ReviewInvitation.created_at, ReviewInvitation.id)
+    )
 
 
 def invitations_of(session: Session, call: Call) -> list[ReviewInvitation]:
-    return list(
-        session.scalars(
-            select(ReviewInvitation)
-            .where(ReviewInvitation.call_id == call.id, ReviewInvitation.status != "revoked")
-            .order_by(ReviewInvitation.created_at, ReviewInvitation.id)
-        )
+    return list(session.scalars(invitations_query(call)))
+
+
+def count_accepted(session: Session, call: Call) -> int:
+    """The number of people who accepted to review the call."""
+    stmt = select(func.count(ReviewInvitation.id)).where(
+        ReviewInvitation.call_id == call.id, ReviewInvitation.status == "accepted"
     )
+    return int(session.scalar(stmt) or 0)
 
 
 def invite(

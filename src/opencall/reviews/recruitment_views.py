@@ -22,11 +22,12 @@ from opencall.errors import DomainError
 from opencall.reviews import recruitment
 from opencall.reviews.models import ReviewInvitation
 from opencall.reviews.presenters import page_call
-from opencall.web.api import MANAGE, REVIEW, Api, get_api
+from opencall.web.api import MANAGE, REVIEW, Api, Paged, PageRequest, get_api, keyset_page, paging
 from opencall.web.i18n import N_, Translator
 from opencall.web.labels import labeller
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, fmt_when, get_page, render_mail
+from opencall.web.paging import paginate_query
 
 router = APIRouter()
 api_router = APIRouter(prefix="/api/v1", tags=["reviewer recruitment"])
@@ -91,17 +92,41 @@ def send_invitations(
         queue_mail(db, inv.email, t(MSG_SUBJECT, call=call.title), body)
 
 
+PER_PAGE = 100  # invitations, and people of the pool, a page
+
+
 def _page(page: Page, call: Call, status: int = 200, **extra: Any) -> Response:
-    invs = recruitment.invitations_of(page.db, call)
-    invited = {i.email for i in invs}
-    pool = [m for m in recruitment.reviewer_pool(page.db, call) if m.user.email not in invited]
+    # a page of the invitations and one of the pool (without those invited), each read
+    # in the database: a provider's pool of thousands is never all loaded
+    path = f"/manage/calls/{call.slug}/reviewers"
+    query = page.request.query_params
+    invs, invitations_pager = paginate_query(
+        page.db,
+        recruitment.invitations_query(call),
+        query,
+        PER_PAGE,
+        "#invitations",
+        path=path,
+        param="invitations_page",
+    )
+    shown, pool_pager = paginate_query(
+        page.db,
+        recruitment.pool_query(call, uninvited=True),
+        query,
+        PER_PAGE,
+        "#pool",
+        path=path,
+    )
+    pool = [recruitment.PoolMember(u, int(n)) for u, n in shown]
     return page.render(
         "reviews/recruit.html",
         {
             "call": call,
             "invitations": invs,
+            "invitations_pager": invitations_pager,
             "pool": pool,
-            "accepted": sum(1 for i in invs if i.status == "accepted"),
+            "pool_pager": pool_pager,
+            "accepted": recruitment.count_accepted(page.db, call),
             "status_label": labeller(page, STATUS),
             "role_label": labeller(page, ROLE),
             "form": extra.get("form", {}),
@@ -262,12 +287,26 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+class InvitationList(Paged[InvitationOut]):
+    pass
+
+
 @api_router.get(
-    "/calls/{slug}/reviewer-invitations", response_model=list[InvitationOut], responses=ERRORS
+    "/calls/{slug}/reviewer-invitations", response_model=InvitationList, responses=ERRORS
 )
-def api_invitations(slug: str = SLUG, api: Api = Depends(get_api)) -> list[InvitationOut]:
-    """Who was invited to review the call, and their answers (chair and user office)."""
-    return [_out(i) for i in recruitment.invitations_of(api.db, _api_call(api, slug))]
+def api_invitations(
+    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
+) -> InvitationList:
+    """Who was invited to review the call, and their answers (chair and user office),
+    oldest first, a page at a time."""
+    shown, pg = keyset_page(
+        api.db,
+        recruitment.invitations_query(_api_call(api, slug)),
+        [(ReviewInvitation.created_at, dt.datetime), (ReviewInvitation.id, int)],
+        page,
+        lambda i: (i.created_at, i.id),
+    )
+    return InvitationList(items=[_out(i) for i in shown], page=pg)
 
 
 @api_router.post(

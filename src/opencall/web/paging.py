@@ -28,10 +28,10 @@ class Pager:
     next_url: str | None
 
 
-def _page_asked(query: Any, total: int, per_page: int) -> tuple[int, int]:
-    """The page ``query["page"]`` asks for, clamped to those there are, and their count."""
+def _page_asked(query: Any, total: int, per_page: int, param: str = "page") -> tuple[int, int]:
+    """The page ``query[param]`` asks for, clamped to those there are, and their count."""
     pages = max(1, -(-total // per_page))
-    raw = str(query.get("page", "1"))
+    raw = str(query.get(param, "1"))
     page = int(raw) if raw.isdecimal() and len(raw) < 7 else 1
     return min(max(page, 1), pages), pages
 
@@ -45,12 +45,13 @@ def _pager(
     shown: int,
     anchor: str,
     path: str = "",
+    param: str = "page",
 ) -> Pager:
     start = (page - 1) * per_page
-    keep = {k: v for k, v in query.items() if k not in ("page", "m")}
+    keep = {k: v for k, v in query.items() if k not in (param, "m")}
 
     def url(n: int) -> str:
-        return path + "?" + urlencode({**keep, "page": n}) + anchor
+        return path + "?" + urlencode({**keep, param: n}) + anchor
 
     return Pager(
         page=page,
@@ -75,16 +76,24 @@ def paginate(
 
 
 def paginate_query(
-    session: Session, stmt: Any, query: Any, per_page: int, anchor: str = "", path: str = ""
+    session: Session,
+    stmt: Any,
+    query: Any,
+    per_page: int,
+    anchor: str = "",
+    path: str = "",
+    param: str = "page",
 ) -> tuple[list[Any], Pager]:
     """:func:`paginate` done in the database: ``stmt`` (whose ORDER BY must end with a
     unique key, so that the pages neither repeat nor skip a row) counted, then only the
     rows of the page asked for fetched. Two statements, whatever the number of rows.
     ``path``: the page's own address, for a table shown again at a form's address (a
-    refused write), whose page links would otherwise lead to that form's address."""
+    refused write), whose page links would otherwise lead to that form's address.
+    ``param``: the query parameter holding the page number (two tables paged on one page
+    each have their own; a link of one keeps the other's page)."""
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    page, pages = _page_asked(query, total, per_page)
+    page, pages = _page_asked(query, total, per_page, param)
     rows = session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()
     single = len(stmt.column_descriptions) == 1
     shown = [r[0] if single else tuple(r) for r in rows]
-    return shown, _pager(query, page, pages, total, per_page, len(shown), anchor, path)
+    return shown, _pager(query, page, pages, total, per_page, len(shown), anchor, path, param)

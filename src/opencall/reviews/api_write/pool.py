@@ -15,20 +15,38 @@ from opencall.reviews.api_write.common import row_of_call
 from opencall.reviews.api_write.reviewer import ConflictOut
 from opencall.reviews.models import Conflict, ReviewInvitation
 from opencall.reviews.presenters import chair_call
-from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, get_api, id_param
+from opencall.web.api import (
+    MANAGE,
+    SLUG,
+    WRITE_ERRORS,
+    Api,
+    Paged,
+    PageRequest,
+    get_api,
+    id_param,
+    keyset_page,
+    paging,
+)
 
 # every route is the chair's: the manage scope, and the refusals documented
 router = APIRouter(responses=WRITE_ERRORS, dependencies=[MANAGE])
 
 
-@router.get("/calls/{slug}/conflicts", response_model=list[ConflictOut])
-def conflicts(slug: str = SLUG, api: Api = Depends(get_api)) -> list[ConflictOut]:
-    """The call's conflicts (chair and user office). Where the caller may not see the
-    teams, a detected conflict's source and detail are masked (a source such as "member
-    of the team" beside a reviewer's name would tell who is on the team)."""
+class ConflictList(Paged[ConflictOut]):
+    pass
+
+
+@router.get("/calls/{slug}/conflicts", response_model=ConflictList)
+def conflicts(
+    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
+) -> ConflictList:
+    """The call's conflicts (chair and user office), a page at a time in the order they
+    were recorded. Where the caller may not see the teams, a detected conflict's source
+    and detail are masked (a source such as "member of the team" beside a reviewer's
+    name would tell who is on the team)."""
     call = chair_call(api, slug)
     show = policies.may_see_identities(api.db, api.user, call)
-    rows = api.db.execute(
+    stmt = (
         select(Conflict, Proposal.code, Proposal.status, User.name)
         .join(Proposal, Proposal.id == Conflict.proposal_id)
         .join(User, User.id == Conflict.reviewer_id)
@@ -36,17 +54,20 @@ def conflicts(slug: str = SLUG, api: Api = Depends(get_api)) -> list[ConflictOut
             Conflict.call_id == call.id,
             Conflict.proposal_id.not_in(policies.withheld_query(api.user, call)),
         )
-        .order_by(Conflict.id)
-    ).all()
-    return [
-        ConflictOut.of(
-            c,
-            code if status in q.REVIEWABLE else "",
-            name,
-            plain=show or c.source == "declared_reviewer",
-        )
-        for c, code, status, name in rows
-    ]
+    )
+    rows, pg = keyset_page(api.db, stmt, [(Conflict.id, int)], page, lambda r: (r[0].id,))
+    return ConflictList(
+        items=[
+            ConflictOut.of(
+                c,
+                code if status in q.REVIEWABLE else "",
+                name,
+                plain=show or c.source == "declared_reviewer",
+            )
+            for c, code, status, name in rows
+        ],
+        page=pg,
+    )
 
 
 class PoolMemberOut(BaseModel):
@@ -56,16 +77,31 @@ class PoolMemberOut(BaseModel):
     reviewed_calls: int
 
 
-@router.get("/calls/{slug}/reviewer-pool", response_model=list[PoolMemberOut])
-def reviewer_pool(slug: str = SLUG, api: Api = Depends(get_api)) -> list[PoolMemberOut]:
-    """The provider's reviewer pool (anyone who held a reviewing role on it)."""
+class PoolList(Paged[PoolMemberOut]):
+    pass
+
+
+@router.get("/calls/{slug}/reviewer-pool", response_model=PoolList)
+def reviewer_pool(
+    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
+) -> PoolList:
+    """The provider's reviewer pool (anyone who held a reviewing role on it), by name, a
+    page at a time."""
     call = chair_call(api, slug)
-    return [
-        PoolMemberOut(
-            user_id=m.user.id, name=m.user.name, email=m.user.email, reviewed_calls=m.reviewed_calls
-        )
-        for m in recruitment.reviewer_pool(api.db, call)
-    ]
+    rows, pg = keyset_page(
+        api.db,
+        recruitment.pool_query(call),
+        [(User.name, str), (User.id, int)],
+        page,
+        lambda r: (r[0].name, r[0].id),
+    )
+    return PoolList(
+        items=[
+            PoolMemberOut(user_id=u.id, name=u.name, email=u.email, reviewed_calls=int(n))
+            for u, n in rows
+        ],
+        page=pg,
+    )
 
 
 class WithdrawnOut(BaseModel):

@@ -17,11 +17,12 @@ from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.models import Conflict, ReviewAssignment
-from opencall.reviews.notify import notify_invited
+from opencall.reviews.notify import notify_assigned
 from opencall.reviews.presenters import CONFLICT_MASKED, CONFLICT_SOURCES, labels, proposal_rows
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.forms import MSG_INVALID
 from opencall.web.pages import Page, get_page
+from opencall.web.paging import paginate_query
 
 router = APIRouter()
 
@@ -32,43 +33,44 @@ def assignment(slug: str, page: Page = Depends(get_page)) -> Response:
     return _assignment_page(page, call)
 
 
+PER_PAGE = 50  # proposals per page of the table (each with its assignments and conflicts)
+
+
 def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "") -> Response:
     withheld = policies.withheld(page.db, page.user, call)
-    proposals = [p for p in q.proposals_for_review(page.db, call) if p.id not in withheld]
-    rows = proposal_rows(page, call, proposals)
-    reviewers = {u.id: u for u in q.reviewers_of_call(page.db, call)}
-    active = [a for a in q.assignments_of_call(page.db, call) if a.proposal_id not in withheld]
-    for a in active:
-        if a.reviewer_id not in reviewers:
-            u = page.db.get(User, a.reviewer_id)
-            if u is not None:
-                reviewers[u.id] = u
-    conflicts = list(
-        page.db.scalars(
-            select(Conflict).where(
-                Conflict.call_id == call.id, Conflict.proposal_id.not_in(withheld)
-            )
-        )
-    )
     # a source such as "member of the team" with a named reviewer tells who is on the team
     masked = not policies.may_see_identities(page.db, page.user, call)
     if wants_csv(page):
-        return csv_response(
-            f"{call.slug}-assignment.csv",
-            ["proposal", "title", "reviewer", "status", "source", "score"],
-            (
-                (
-                    rows[a.proposal_id]["code"],
-                    rows[a.proposal_id]["title"],
-                    reviewers[a.reviewer_id].name if a.reviewer_id in reviewers else a.reviewer_id,
-                    a.status,
-                    a.source,
-                    "" if a.score is None else f"{a.score:.4f}",
-                )
-                for a in active
-                if a.proposal_id in rows
-            ),
+        return _assignment_csv(page, call, withheld)
+    # one page of the proposals under review, with their assignments and conflicts: a
+    # large call's thousands of proposals (and tens of thousands of conflicts) are never
+    # all read or shown
+    proposals, pager = paginate_query(
+        page.db,
+        select(Proposal)
+        .where(
+            Proposal.call_id == call.id,
+            Proposal.status.in_(q.REVIEWABLE),
+            Proposal.id.not_in(withheld),
         )
+        .order_by(Proposal.id),
+        page.request.query_params,
+        PER_PAGE,
+        "#assignments",
+        path=f"/manage/calls/{call.slug}/assignment",
+    )
+    ids = [p.id for p in proposals]
+    rows = proposal_rows(page, call, proposals)
+    reviewers = {u.id: u for u in q.reviewers_of_call(page.db, call)}
+    active = q.assignments_of_proposals(page.db, call, ids)
+    conflicts = list(
+        page.db.scalars(
+            select(Conflict)
+            .where(Conflict.call_id == call.id, Conflict.proposal_id.in_(ids))
+            .order_by(Conflict.proposal_id, Conflict.id)
+        )
+    )
+    _add_missing_reviewers(page, reviewers, {a.reviewer_id for a in active})
     by_proposal: dict[int, list[ReviewAssignment]] = {p.id: [] for p in proposals}
     for a in active:
         by_proposal.setdefault(a.proposal_id, []).append(a)
@@ -77,6 +79,7 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
         {
             "call": call,
             "proposals": proposals,
+            "pager": pager,
             "rows": rows,
             "by_proposal": by_proposal,
             "reviewers": reviewers,
@@ -97,6 +100,41 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
     )
 
 
+def _add_missing_reviewers(page: Page, reviewers: dict[int, User], ids: set[int]) -> None:
+    """Reviewers of assignments who no longer hold the call's role, in one query."""
+    missing = sorted(ids - reviewers.keys())
+    if missing:
+        reviewers.update(
+            (u.id, u) for u in page.db.scalars(select(User).where(User.id.in_(missing)))
+        )
+
+
+def _assignment_csv(page: Page, call: Call, withheld: frozenset[int]) -> Response:
+    """Every active assignment of the call (the download keeps every row), but those of
+    the proposals whose review the reader may not see (``policies.withheld``)."""
+    proposals = [p for p in q.proposals_for_review(page.db, call) if p.id not in withheld]
+    rows = proposal_rows(page, call, proposals)
+    reviewers = {u.id: u for u in q.reviewers_of_call(page.db, call)}
+    active = [a for a in q.assignments_of_call(page.db, call) if a.proposal_id not in withheld]
+    _add_missing_reviewers(page, reviewers, {a.reviewer_id for a in active})
+    return csv_response(
+        f"{call.slug}-assignment.csv",
+        ["proposal", "title", "reviewer", "status", "source", "score"],
+        (
+            (
+                rows[a.proposal_id]["code"],
+                rows[a.proposal_id]["title"],
+                reviewers[a.reviewer_id].name if a.reviewer_id in reviewers else a.reviewer_id,
+                a.status,
+                a.source,
+                "" if a.score is None else f"{a.score:.4f}",
+            )
+            for a in active
+            if a.proposal_id in rows
+        ),
+    )
+
+
 def _int(raw: str) -> int:
     return int(raw) if raw.isdecimal() and len(raw) < 10 else 0
 
@@ -110,9 +148,8 @@ def assignment_add(slug: str, page: Page = Depends(get_page)) -> Response:
         return _assignment_page(page, call, 400, page._(MSG_INVALID))
 
     def add() -> None:
-        before = {a.id for a in q.assignments_of_call(page.db, call)}
-        services.add_assignment(page.db, call, p, r, actor_id=page.user.id)
-        notify_invited(page.db, page.settings.base_url, call, before)
+        a = services.add_assignment(page.db, call, p, r, actor_id=page.user.id)
+        notify_assigned(page.db, page.settings.base_url, call, [a])
 
     return _change(page, call, add, "saved")
 
