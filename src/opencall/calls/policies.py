@@ -48,12 +48,7 @@ def visible_calls_clause(user: User | None) -> ColumnElement[bool]:
         return public
     if user.is_site_admin:
         return true()
-    staff = select(RoleGrant.id).where(
-        RoleGrant.user_id == user.id,
-        RoleGrant.role.in_(STAFF_ROLES),
-        or_(RoleGrant.call_id == Call.id, RoleGrant.provider_id == Call.provider_id),
-    )
-    return or_(public, staff.exists())
+    return or_(public, managed_calls_clause(user))
 
 
 def managed_calls_clause(user: User) -> ColumnElement[bool]:
