@@ -561,3 +561,27 @@ def test_a_new_call_offering_every_resource_leaves_out_those_with_no_slot_left(
     with web.factory() as s:
         call = s.scalars(select(Call).where(Call.slug == "cryo-late")).one()
         assert call.pools == []
+
+
+def test_the_api_offering_every_resource_also_leaves_out_those_with_no_slot_left(
+    web: Web, cryo: Cryo
+) -> None:
+    # as the page does (above): the call is made, offering neither microscope, rather
+    # than refused whole ('can offer at most 0')
+    with web.factory() as s:
+        fac = s.get(Facility, cryo.facility_id)
+        assert fac is not None
+        facility = fac.slug
+    with time_machine.travel(dt.datetime(2027, 9, 21, 9, tzinfo=dt.UTC)):
+        h = {"Authorization": f"Bearer {tokens(web, cryo)['manager']}"}  # valid then
+        r = web.client().post("/api/v1/calls", headers=h, json={
+            "provider": cryo.provider_slug, "facility": facility,
+            "slug": "cryo-late-api", "code": "LATA", "title": "Late sessions by API",
+            "cycle": "2027-late", "opens_at": "2027-09-22T00:00:00+00:00",
+            "closes_at": "2027-09-24T00:00:00+00:00", "anonymity": "single",
+            "offer_all_pools": True})  # fmt: skip
+    assert r.status_code == 201, r.text[:3000]
+    assert r.json()["status"] == "draft"
+    with web.factory() as s:
+        call = s.scalars(select(Call).where(Call.slug == "cryo-late-api")).one()
+        assert call.pools == []

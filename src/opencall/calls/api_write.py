@@ -23,7 +23,6 @@ from opencall.calls.api import CallOut, call_out
 from opencall.facilities import policies as fac_policies
 from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool, Facility, Provider
-from opencall.facilities.queries import pools_of
 from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -99,7 +98,9 @@ class CallIn(BaseModel):
     form: dict[str, Any] = Field(default_factory=dict)
     eligibility: dict[str, Any] = Field(default_factory=dict)
     offer_all_pools: bool = Field(
-        False, description="offer every capacity pool of the facility, in full"
+        False,
+        description="offer what is left of every capacity pool of the facility (one with "
+        "nothing left, or of a slot-based one no slot ahead, is left out)",
     )
 
 
@@ -147,9 +148,8 @@ def create_call(body: CallIn, api: Api = Depends(get_api)) -> CallOut:
     doc = body.model_dump(exclude={"provider", "facility", "offer_all_pools"})
     with api.refusing(commit=True):
         call = services.create_call(api.db, facility, doc, actor_id=user.id)
-        if body.offer_all_pools:
-            for pool in pools_of(api.db, facility.id):
-                services.offer_pool(api.db, call, pool, actor_id=user.id)
+        if body.offer_all_pools:  # as the page: a resource with nothing left is left out
+            services.offer_every_pool(api.db, call, actor_id=user.id)
         out = call_out(call)
     return out
 

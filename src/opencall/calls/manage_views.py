@@ -23,7 +23,6 @@ from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.facilities import policies as fac_policies
 from opencall.facilities.models import CapacityPool, Facility, Provider
-from opencall.facilities.queries import pools_of
 from opencall.inputs import finite_number
 from opencall.web.csv import csv_response, wants_csv  # noqa: F401  (importable here as before)
 from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
@@ -221,14 +220,8 @@ def new_call(page: Page = Depends(get_page)) -> Response:
             with page.attempt() as refused:
                 call = services.create_call(page.db, facility, doc, actor_id=user.id)
                 if f.get("offer_all") == "on":
-                    # what is left of each (others' offers kept; of a slot-based one,
-                    # of its slots not begun: none left, it is not offered)
-                    for pool in pools_of(page.db, facility.id):
-                        ahead = services.slots_left(page.db, pool, call.id)
-                        if services.offered_elsewhere(page.db, pool, call.id) < pool.amount and (
-                            ahead is None or ahead >= 1
-                        ):
-                            services.offer_pool(page.db, call, pool, actor_id=user.id)
+                    # what is left of each; a resource with none left is not offered
+                    services.offer_every_pool(page.db, call, actor_id=user.id)
             if not refused:
                 return page.redirect(f"/manage/calls/{call.slug}", "saved")
             errors[refused.field if refused.field in f else "form"] = refused.message

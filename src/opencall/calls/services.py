@@ -26,6 +26,7 @@ from opencall.errors import DomainError
 from opencall.facilities import services as fac_services
 from opencall.facilities.domain import amount_text, require_whole, unit_text
 from opencall.facilities.models import CapacityPool, Facility
+from opencall.facilities.queries import pools_of
 from opencall.inputs import error_text, first_error, plain_number
 
 # call slugs are unique across the site: every URL finds a call by its slug alone
@@ -358,6 +359,27 @@ def offer_pool(
         data={"pool_id": pool.id, "amount": amount},
     )
     return cp
+
+
+def offer_every_pool(
+    session: Session,
+    call: Call,
+    *,
+    actor_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> list[CallPool]:
+    """Offer what is left of every resource of the call's facility (the page's "offer
+    every resource" and the API's ``offer_all_pools``): others' offers are kept, and a
+    resource with nothing left (all of it held by other calls, or of a slot-based one,
+    no whole slot ahead that has not begun) is left out rather than refusing the call."""
+    offered = []
+    for pool in pools_of(session, call.facility_id):
+        ahead = slots_left(session, pool, call.id, now)
+        if offered_elsewhere(session, pool, call.id) < pool.amount and (
+            ahead is None or ahead >= 1
+        ):
+            offered.append(offer_pool(session, call, pool, actor_id=actor_id, now=now))
+    return offered
 
 
 def change_status(

@@ -51,6 +51,20 @@ class ReviewAssignment(PerProposal, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
+class ReviewReminder(Base):
+    """A review reminder mailed for an assignment, one row per assignment and threshold
+    (``within_days``, the days before the review deadline): the primary key makes each
+    reminder once only, however often or concurrently ``opencall remind`` runs."""
+
+    __tablename__ = "review_reminders"
+
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("review_assignments.id", ondelete="CASCADE"), primary_key=True
+    )
+    days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
 class Review(Base):
     __tablename__ = "reviews"
 

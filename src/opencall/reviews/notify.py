@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
@@ -13,7 +15,7 @@ from opencall.calls.schemas import review_settings
 from opencall.db import utcnow
 from opencall.people.models import User
 from opencall.reviews import queries as q
-from opencall.reviews.models import ReviewAssignment
+from opencall.reviews.models import ReviewAssignment, ReviewReminder
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import mail_text, queue_mail, queue_mails
 from opencall.web.pages import fmt_when
@@ -66,17 +68,33 @@ def queue_reminders(
     now: dt.datetime | None = None,
 ) -> int:
     """Reminders for unsubmitted reviews when the review deadline is within ``within_days``
-    (``opencall remind --call X``). Returns the number of e-mails queued."""
+    (``opencall remind --call X``). Each assignment is reminded once per threshold
+    (``within_days``): a ``ReviewReminder`` row, inserted before the mail is queued and
+    only where none exists, keeps a second run, or a concurrent one, from mailing again.
+    A reviewer with at least one assignment not yet reminded at this threshold gets one
+    mail counting all their unsubmitted reviews. Returns the number of e-mails queued."""
     now = now or utcnow()
     deadline = review_settings(call.review_settings).review_deadline
     if deadline is None or not now <= deadline <= now + dt.timedelta(days=within_days):
         return 0
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     pending: dict[int, int] = {}
+    fresh: set[int] = set()
     for a in q.assignments_of_call(session, call):
         if a.status in ("assigned", "accepted"):
             pending[a.reviewer_id] = pending.get(a.reviewer_id, 0) + 1
-    for rid, n in sorted(pending.items()):
-        user = session.get(User, rid)
+            claimed = session.scalar(
+                insert(ReviewReminder)
+                .values(assignment_id=a.id, days=within_days, sent_at=now)
+                .on_conflict_do_nothing(index_elements=["assignment_id", "days"])
+                .returning(ReviewReminder.assignment_id)
+            )
+            if claimed is not None:  # None: reminded already (by this or another run)
+                fresh.add(a.reviewer_id)
+    n = 0
+    for rid, count in sorted(pending.items()):
+        user = session.get(User, rid) if rid in fresh else None
         if user is not None:
             _queue(
                 session,
@@ -84,11 +102,12 @@ def queue_reminders(
                 call,
                 SUBJECT_REMINDER,
                 "reviews/mail_reminder.txt",
-                n,
+                count,
                 base_url,
                 deadline=fmt_when(deadline, user.time_zone),
             )
-    return len(pending)
+            n += 1
+    return n
 
 
 def _queue(

@@ -64,6 +64,10 @@ JOB_KINDS = {
     "allocation.notify": N_("Decision e-mails"),
     "schedule.run": N_("Scheduling"),
     "mail": N_("E-mail"),
+    "people.password_reset": N_("Password reset e-mails"),
+    "proposals.remind_drafts": N_("Draft reminders before the close"),
+    "proposal.anonymity_scan": N_("Anonymity check of the PDF"),
+    "postaward.remind": N_("Post-award reminders"),
 }
 
 
