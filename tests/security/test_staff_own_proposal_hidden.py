@@ -8,7 +8,12 @@ link) is left out, so that a new route is walked rather than forgotten.
 
 Before the fix, as the chair: the assignment table and its CSV, the ranking and its CSV,
 and the API's assignments, conflicts, ranking and decisions; as the call manager the
-audit log and its CSV too."""
+audit log and its CSV too.
+
+Before the release, nor its outcome, award or counted reviews: the decisions page (also
+shown again after a refused POST), its CSV, and the API's decisions, awards and
+unreviewed showed them. The job progress routes are walked (a job of the call), and so
+are the pages shown again after each POST of ``/manage/calls/{slug}/...``."""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from opencall import jobs
 from opencall.allocation import services as al
 from opencall.calls.models import Call
 from opencall.cycle import services as cycle
@@ -41,7 +47,7 @@ pytestmark = pytest.mark.filterwarnings("ignore")
 # Parameters this walk cannot fill from a call's staff view (another persona's link: an
 # e-mail token, a team invitation, a reviewer's PDF page, a language code), so the routes
 # that need them are not walked here: tests/authz covers who may open them at all.
-UNFILLABLE = {"token", "member_id", "attachment_id", "n", "code", "job_id"}
+UNFILLABLE = {"token", "member_id", "attachment_id", "n", "code"}
 
 # the secrets of the chair's own proposal: its reviewers' names and their review texts
 OWN_REVIEWERS = ("Wenceslas Quarrington-Vey", "Ottoline Brackenbury-Nkemelu")
@@ -111,6 +117,12 @@ def _world(s: Session) -> Seen:
     rv.freeze_ranking(s, call)
     cycle.transition_call(s, call, "allocation")
     al.run_allocation(s, call)
+    # a third review is needed from now on: every proposal is short of reviews (the
+    # decisions page's table and the unreviewed API list them, the own one with no count)
+    call.review_settings = {**(call.review_settings or {}), "min_reviews": 3}
+    # a job of the call, for its progress page and API
+    job = jobs.enqueue(s, cycle.STEPS["allocation"].kind, {"call_id": call.id}, call_id=call.id)
+    s.flush()
     pool = s.scalar(select(CapacityPool.id).where(CapacityPool.facility_id == call.facility_id))
     assignment = s.scalar(
         select(ReviewAssignment.id).where(ReviewAssignment.proposal_id == props[0].id)
@@ -125,6 +137,7 @@ def _world(s: Session) -> Seen:
             "assignment_id": assignment,
             "pool_id": pool,
             "facility_id": call.facility_id,
+            "job_id": job.id,
         },
     )
 
@@ -176,6 +189,15 @@ def _leaks(text: str, roster: bool) -> list[str]:
     return found + [g for g in ("1.25", "1.250") if g in text][:1]
 
 
+def _decided(html: str, seen: Seen) -> list[str]:
+    """The own proposal's outcome, award or counted reviews on the decisions page."""
+    out = []
+    for row in re.findall(rf'<tr id="[pu]{seen.own}">.*?</tr>', html, flags=re.S):
+        if re.search(r"<strong>|: \d|<td class=\"num\">\d", row):
+            out.append(row)
+    return out
+
+
 # what a JSON object of the own proposal may not carry (else empty or the conflicted note)
 GRADED = {
     "grade",
@@ -189,6 +211,13 @@ GRADED = {
     "rank",
     "explanation",
     "override_reason",
+    # before the release, not its outcome, award or count of reviews either
+    "outcome",
+    "priority",
+    "fraction",  # an award's (a request has an amount too)
+    "counted_reviews",
+    "resolution",
+    "reason",
 }
 EMPTY = (None, [], {}, "", MSG_WITHHELD)
 
@@ -224,7 +253,8 @@ def test_staff_on_a_team_see_none_of_its_review(
         _tok, raw = people_services.create_api_token(s, chair, "walk")
         s.commit()
     page = web.client()
-    page.cookies.set("oc_session", session_cookie(web, email, uuid.uuid4().hex))
+    token = uuid.uuid4().hex
+    page.cookies.set("oc_session", session_cookie(web, email, token))
     api = web.client()
     api.headers["Authorization"] = f"Bearer {raw}"
     walked, left = _paths(web, seen, provider_slug)
@@ -244,6 +274,21 @@ def test_staff_on_a_team_see_none_of_its_review(
         if shown:
             failures.append(f"{path}: {shown}")
         shown_other += OTHER_REVIEWER in text or OTHER_TEXT in text
+    # the pages shown again after a POST of the call's staff pages (a refusal, or the
+    # same page): an empty form, and on the own proposal where the route names one
+    for template in sorted(t for m, t in app_routes(web.app) if m == "POST"):
+        if not template.startswith("/manage/calls/{slug}/") or "/steps/" in template:
+            continue
+        names = set(re.findall(r"\{(\w+)\}", template))
+        if names - {"slug", *seen.ids}:
+            continue
+        path = template.format(**seen.ids, slug=seen.slug)
+        r = page.post(path, data={"csrf_token": token}, follow_redirects=False)
+        assert r.status_code < 500, (path, r.text[:2000])
+        if r.status_code < 300 or r.status_code >= 400:
+            roster = template in ROSTERS  # the same roster page, shown again
+            if shown := _leaks(r.text, roster) + _decided(r.text, seen):
+                failures.append(f"POST {path}: {shown}")
     assert not failures, "\n".join(failures)
     # the own proposal's decision stays on the decisions page, with no rank and no reason
     html = page.get(f"/manage/calls/{seen.slug}/decisions").text
@@ -252,6 +297,12 @@ def test_staff_on_a_team_see_none_of_its_review(
     assert re.search(r'<td class="num">\s*</td>', row.group(0))
     assert "override" not in row.group(0)
     assert 'id="withheld"' in html
+    # ... nor, before the release, its outcome, award or counted reviews (the others' are)
+    assert not _decided(html, seen), _decided(html, seen)
+    assert re.search(r'<tr id="u\d+"><td>[^<]*</td>\s*<td class="num">2</td>', html)
+    csv = page.get(f"/manage/calls/{seen.slug}/decisions?format=csv").text
+    own_line = next(x for x in csv.splitlines() if x.startswith(seen.own_code))
+    assert not re.search(r"awarded|: \d", own_line), own_line
     # the other proposals' reviews are still the chair's to read
     assert shown_other >= 3
 

@@ -82,10 +82,16 @@ def decisions(chair: ChairList = Depends(chair_list)) -> DecisionList:
     rows = proposal_dicts(chair.api, call, [p for _d, p in pairs])
     # a proposal of the caller's own team (or conflicted): its outcome, not why
     withheld = review_policies.withheld(chair.api.db, chair.api.user, call)
+    # ... and, before the release, not its outcome either
+    hidden = review_policies.withheld_outcome(chair.api.db, chair.api.user, call)
     return DecisionList(
         items=[
             DecisionOut.of(d, rows[d.proposal_id]).model_copy(
-                update={"explanation": review_policies.MSG_WITHHELD, "override_reason": ""}
+                update={
+                    "explanation": review_policies.MSG_WITHHELD,
+                    "override_reason": "",
+                    **({"outcome": "", "priority": ""} if d.proposal_id in hidden else {}),
+                }
             )
             if d.proposal_id in withheld
             else DecisionOut.of(d, rows[d.proposal_id])
@@ -126,6 +132,9 @@ def awards(
         .join(Proposal, Proposal.id == Award.proposal_id)
         .where(Award.call_id == call.id, Proposal.status.in_(rq.REVIEWABLE))
     )
+    # not the award of a proposal of the caller's own team (or conflicted) before the release
+    if (hidden := review_policies.withheld_outcome_query(api.user, call)) is not None:
+        stmt = stmt.where(Award.proposal_id.not_in(hidden))
     items, pg = keyset_page(api.db, stmt, [(Award.id, int)], page, lambda r: (r[0].id,))
     return AwardList(
         items=[
@@ -139,7 +148,10 @@ def awards(
 class UnreviewedOut(BaseModel):
     proposal_code: str
     title: str
-    counted_reviews: int
+    counted_reviews: int | None = Field(
+        description="null where the proposal's review is withheld from the caller (their "
+        "own team's, or conflicted)"
+    )
     resolution: str | None = Field(
         description="reject (not reviewed, so not awarded) | carry (to the allocation, "
         "below every reviewed proposal) | null (none yet: the release waits)"
@@ -157,10 +169,19 @@ class UnreviewedList(BaseModel):
         short = services.short_of_reviews(api.db, call, counts=counts)
         chosen = services.resolutions(api.db, call)
         rows = proposal_dicts(api, call, short)
+        hidden = review_policies.withheld_outcome(api.db, api.user, call)
         return cls(
             min_reviews=review_settings(call.review_settings).min_reviews,
             items=[
                 UnreviewedOut(
+                    proposal_code=rows[p.id]["code"],
+                    title=rows[p.id]["title"],
+                    counted_reviews=None,
+                    resolution=None,
+                    reason=review_policies.MSG_WITHHELD,
+                )
+                if p.id in hidden
+                else UnreviewedOut(
                     proposal_code=rows[p.id]["code"],
                     title=rows[p.id]["title"],
                     counted_reviews=counts.get(p.id, 0),

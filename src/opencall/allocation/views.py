@@ -101,6 +101,8 @@ def _decisions_csv(page: Page, call: Call) -> Response:
     # a proposal withheld from the reader (their own team's): no rank, no explanation
     withheld = review_policies.withheld(page.db, page.user, call)
     rank = {r.proposal_id: r for r in rq.ranking(page.db, call) if r.proposal_id not in withheld}
+    # ... and, before the release, no outcome and no award
+    hidden = review_policies.withheld_outcome(page.db, page.user, call)
     masked = page._(review_policies.MSG_WITHHELD)
     return csv_response(
         f"{call.slug}-decisions.csv",
@@ -119,12 +121,13 @@ def _decisions_csv(page: Page, call: Call) -> Response:
                 rows[d.proposal_id]["code"],
                 rows[d.proposal_id]["title"],
                 rank[d.proposal_id].rank if d.proposal_id in rank else "",
-                d.outcome,
-                d.priority,
+                "" if d.proposal_id in hidden else d.outcome,
+                "" if d.proposal_id in hidden else d.priority,
                 "; ".join(
                     f"{pool.name}: {plain_number(a.amount)} "
                     f"{unit_label(pool.unit, pool.unit_labels, a.amount, 'en')}"
                     for a, pool in awards[d.proposal_id]
+                    if d.proposal_id not in hidden
                 ),
                 masked if d.proposal_id in withheld else d.explanation,
                 "" if d.proposal_id in withheld else d.override_reason,
@@ -168,7 +171,10 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
     withheld = review_policies.withheld(db, page.user, call)
     # a withheld row shows no form: its refusal is said at the top too
     on_page = {d.proposal_id for d in decisions} - withheld
-    for key in [k for k in errors if isinstance(k, int) and k and k not in on_page]:
+    hidden = review_policies.withheld_outcome(db, page.user, call)
+    # ... nor does a row of the proposals short of reviews whose count is withheld
+    shut = {f"u{i}" for i in hidden}
+    for key in [k for k in errors if (isinstance(k, int) and k and k not in on_page) or k in shut]:
         # a refusal for a row not on this page is said at the top, not lost
         errors[0] = errors.pop(key)
     rows = proposal_rows(page, call, [p for _d, p, _r in shown])
@@ -243,6 +249,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             "explain": lambda text, units=unit_words(call): explain(page.t, text, units),
             "errors": errors,
             "withheld": withheld,
+            "hidden": hidden,
             **labels(page),
             "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
         },

@@ -81,6 +81,21 @@ def withheld(session: Session, user: User | None, call: Call) -> frozenset[int]:
     return frozenset(session.scalars(withheld_query(user, call)))
 
 
+def withheld_outcome_query(user: User | None, call: Call) -> Select[tuple[int]] | None:
+    """The proposals :func:`withheld_query` from ``user`` whose outcome is withheld too:
+    until the decisions are released, their outcome, priority, award, counted reviews
+    and resolution (they follow from the review) are not shown to the reader (None once
+    released: the team is told the outcome then anyway)."""
+    return withheld_query(user, call) if call.decisions_released_at is None else None
+
+
+def withheld_outcome(session: Session, user: User | None, call: Call) -> frozenset[int]:
+    """:func:`withheld_outcome_query` as a set."""
+    if withheld_outcome_query(user, call) is None:
+        return frozenset()
+    return withheld(session, user, call)
+
+
 def visible_events(
     session: Session, user: User | None, call: Call, events: list[AuditEvent]
 ) -> list[AuditEvent]:
