@@ -129,3 +129,34 @@ def test_a_page_of_proposals_reads_the_pis_countries_at_once(
         return counts[0], counts[1]
 
     assert statements(3) == statements(12)
+
+
+def test_a_providers_roles_and_invitations_page_by_cursor(
+    web: Web, factory: sessionmaker[Session]
+) -> None:
+    """GET /providers/{slug}/roles answered every role on the provider and its calls and
+    every pending invitation at once (114 KB at the demo's scale 10); now the roles and
+    (GET /providers/{slug}/invitations) the invitations each a page by cursor."""
+    from opencall.facilities import services as fac_services
+
+    per_size = []
+    for slug, n in (("small", 5), ("big", 13)):
+        with factory() as s:
+            p = fac_services.create_provider(s, name=slug, slug=slug, country_iso3="ZAF")
+            admin = F.user(s, name="Admin")
+            people_services.grant_role(s, admin.id, "provider_admin", provider_id=p.id)
+            people = [F.user(s, name=f"Reviewer {i:03d}") for i in range(n)]
+            for u in people:
+                people_services.grant_role(s, u.id, "reviewer", provider_id=p.id)
+            emails = [f"new{i:03d}@{slug}.example" for i in range(n + 2)]
+            for e in emails:
+                people_services.invite_to_role(s, email=e, role="chair", provider_id=p.id)
+            _t, raw = people_services.create_api_token(s, admin, "paging")
+            s.commit()
+            holders = [admin.email] + [u.email for u in people]
+        roles, c1 = walk(web, f"/api/v1/providers/{slug}/roles", raw)
+        assert [r["email"] for r in roles] == holders  # in the order given
+        invitations, c2 = walk(web, f"/api/v1/providers/{slug}/invitations", raw)
+        assert [i["email"] for i in invitations] == emails  # oldest first
+        per_size.append((c1, c2))
+    assert per_size[0] == per_size[1], per_size
