@@ -145,9 +145,11 @@ def test_a_providers_roles_and_invitations_page_by_cursor(
             p = fac_services.create_provider(s, name=slug, slug=slug, country_iso3="ZAF")
             admin = F.user(s, name="Admin")
             people_services.grant_role(s, admin.id, "provider_admin", provider_id=p.id)
-            people = [F.user(s, name=f"Reviewer {i:03d}") for i in range(n)]
+            # granted in the reverse of the names' order
+            people = [F.user(s, name=f"Reviewer {n - i:03d}") for i in range(n)]
             for u in people:
                 people_services.grant_role(s, u.id, "reviewer", provider_id=p.id)
+            people.reverse()
             emails = [f"new{i:03d}@{slug}.example" for i in range(n + 2)]
             for e in emails:
                 people_services.invite_to_role(s, email=e, role="chair", provider_id=p.id)
@@ -155,7 +157,7 @@ def test_a_providers_roles_and_invitations_page_by_cursor(
             s.commit()
             holders = [admin.email] + [u.email for u in people]
         roles, c1 = walk(web, f"/api/v1/providers/{slug}/roles", raw)
-        assert [r["email"] for r in roles] == holders  # in the order given
+        assert [r["email"] for r in roles] == holders  # by role, then name
         invitations, c2 = walk(web, f"/api/v1/providers/{slug}/invitations", raw)
         assert [i["email"] for i in invitations] == emails  # oldest first
         per_size.append((c1, c2))

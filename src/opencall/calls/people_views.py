@@ -420,16 +420,16 @@ def _slugs(db: Session, p: Provider) -> dict[int, str]:
 def api_people(
     slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
 ) -> RoleList:
-    """Roles on the provider and its calls (administrators), a page at a time in the order
-    they were given; the pending invitations are ``GET /providers/{slug}/invitations``."""
+    """Roles on the provider and its calls (administrators), a page at a time by role,
+    then by the holder's name; the pending invitations are ``GET /providers/{slug}/invitations``."""
     p = api_managed_provider(api, slug)
     slugs = _slugs(api.db, p)
     rows, pg = keyset_page(
         api.db,
         people_queries.grants_in_scope_query(p.id, list(slugs)),
-        [(RoleGrant.id, int)],
+        [(RoleGrant.role, str), (User.name, str), (RoleGrant.id, int)],
         page,
-        lambda r: (r[0].id,),
+        lambda r: (r[0].role, r[1].name, r[0].id),
     )
     return RoleList(
         items=[RoleGrantOut.of(g, u, slugs.get(g.call_id) if g.call_id else None) for g, u in rows],
