@@ -250,15 +250,6 @@ def technical_review_query(session: Session, user: User, call: Call) -> Select[P
     )
 
 
-def technical_review_proposals(session: Session, user: User, call: Call) -> list[Proposal]:
-    """The proposals under review of ``call`` that ``user`` may assess technically: not
-    their own, not conflicted (the conflicts evaluated once for the whole list). The
-    caller has checked :func:`may_technical_review`."""
-    candidates = q.proposals_for_review(session, call)
-    blocked = conflicted_proposal_ids(session, user, candidates)
-    return [p for p in candidates if p.id not in blocked and not on_team(user, p)]
-
-
 def technical_review_proposal(
     session: Session, user: User | None, proposal_id: int
 ) -> Proposal | None:
