@@ -142,6 +142,7 @@ def main() -> None:
         ("/api/v1/calls/fast-2027/proposals?limit=200", "@manager"),
         ("/api/v1/calls/fast-2027/reviewer-invitations", "@manager"),
         ("/api/v1/providers/naoc/roles", "@admin"),
+        ("/api/v1/providers/naoc/invitations", "@admin"),
     ]
     out = []
     for path, reader in pages:

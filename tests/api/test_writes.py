@@ -381,7 +381,7 @@ def test_review_side_writes(web: Web, cycle: Cycle) -> None:
     )
     assert r.status_code == 200 and r.json()["verdict"] == "feasible_with_changes"
     assert not any(s in r.text for s in cycle.secrets)
-    listed = c.get(f"/api/v1/technical/calls/{cycle.slug}", headers=tech).json()
+    listed = c.get(f"/api/v1/technical/calls/{cycle.slug}", headers=tech).json()["items"]
     assert {x["proposal_id"]: x["verdict"] for x in listed}[pid] == "feasible_with_changes"
     with web.factory() as s:
         assert s.scalar(select(func.count(TechnicalReview.id))) == 1

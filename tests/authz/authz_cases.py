@@ -377,6 +377,7 @@ API: list[Case] = [
     Case("GET", "/api/v1/calls/{slug}/schedule", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/report", OFFICE, S, api=True),
     Case("GET", "/api/v1/providers/{slug}/roles", OFFICE, PS, api=True),
+    Case("GET", "/api/v1/providers/{slug}/invitations", OFFICE, PS, api=True),
     Case(
         "POST",
         "/api/v1/providers/{slug}/roles",

@@ -129,3 +129,77 @@ def test_a_page_of_proposals_reads_the_pis_countries_at_once(
         return counts[0], counts[1]
 
     assert statements(3) == statements(12)
+
+
+def test_a_providers_roles_and_invitations_page_by_cursor(
+    web: Web, factory: sessionmaker[Session]
+) -> None:
+    """GET /providers/{slug}/roles answered every role on the provider and its calls and
+    every pending invitation at once (114 KB at the demo's scale 10); now the roles and
+    (GET /providers/{slug}/invitations) the invitations each a page by cursor."""
+    from opencall.facilities import services as fac_services
+
+    per_size = []
+    for slug, n in (("small", 5), ("big", 13)):
+        with factory() as s:
+            p = fac_services.create_provider(s, name=slug, slug=slug, country_iso3="ZAF")
+            admin = F.user(s, name="Admin")
+            people_services.grant_role(s, admin.id, "provider_admin", provider_id=p.id)
+            # granted in the reverse of the names' order
+            people = [F.user(s, name=f"Reviewer {n - i:03d}") for i in range(n)]
+            for u in people:
+                people_services.grant_role(s, u.id, "reviewer", provider_id=p.id)
+            people.reverse()
+            emails = [f"new{i:03d}@{slug}.example" for i in range(n + 2)]
+            for e in emails:
+                people_services.invite_to_role(s, email=e, role="chair", provider_id=p.id)
+            _t, raw = people_services.create_api_token(s, admin, "paging")
+            s.commit()
+            holders = [admin.email] + [u.email for u in people]
+        roles, c1 = walk(web, f"/api/v1/providers/{slug}/roles", raw)
+        assert [r["email"] for r in roles] == holders  # by role, then name
+        invitations, c2 = walk(web, f"/api/v1/providers/{slug}/invitations", raw)
+        assert [i["email"] for i in invitations] == emails  # oldest first
+        per_size.append((c1, c2))
+    assert per_size[0] == per_size[1], per_size
+
+
+def test_the_technical_reviewers_list_pages_by_cursor(
+    web: Web, factory: sessionmaker[Session]
+) -> None:
+    """GET /technical/calls/{slug} answered a bare array of every proposal under review
+    the technical reviewer may assess; now a page by cursor, by id, without the
+    conflicted ones, with the same statements whatever the size of the call."""
+    from sqlalchemy import select
+
+    from opencall.calls.models import Call
+    from opencall.proposals.models import Proposal
+    from opencall.reviews import queries as rq
+    from opencall.reviews.models import TechnicalReview
+    from tests.scale.test_api_pages import build
+
+    per_size = []
+    for n in (5, 11):
+        data = build(factory, n)
+        with factory() as s:
+            call = s.scalars(select(Call).where(Call.slug == data["slug"])).one()
+            tech = F.user(s, country="FRA", institution="Observatoire de Paris")
+            people_services.grant_role(s, tech.id, "technical_reviewer", call_id=call.id)
+            call.status = "review"
+            ids = list(
+                s.scalars(
+                    select(Proposal.id)
+                    .where(Proposal.call_id == call.id, Proposal.status.in_(rq.REVIEWABLE))
+                    .order_by(Proposal.id)
+                )
+            )
+            s.add(Conflict(call_id=call.id, proposal_id=ids[1], reviewer_id=tech.id, source="x"))
+            s.add(TechnicalReview(proposal_id=ids[-1], reviewer_id=tech.id, verdict="feasible"))
+            _t, raw = people_services.create_api_token(s, tech, "paging")
+            s.commit()
+            slug = call.slug
+        items, counts = walk(web, f"/api/v1/technical/calls/{slug}", raw)
+        assert [i["proposal_id"] for i in items] == [i for i in ids if i != ids[1]]
+        assert [i["verdict"] for i in items if i["verdict"]] == ["feasible"]
+        per_size.append(counts)
+    assert per_size[0] == per_size[1], per_size

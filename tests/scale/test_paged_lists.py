@@ -345,3 +345,51 @@ def test_a_hand_assignment_reads_only_its_own(web: Web, factory: sessionmaker[Se
     with factory() as s:
         queued = [j.payload for j in s.scalars(select(jobs.Job).where(jobs.Job.kind == "mail"))]
     assert any(email in str(p) for p in queued), queued
+
+
+def test_the_technical_reviewers_list_is_paged(
+    web: Web, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The technical reviewer's list of a call showed every proposal under review (359 KB
+    at the demo's scale 10) and read every technical review of the call; now a page of
+    the proposals, read in the database, in the same order (by id) and without the ones
+    the reviewer may not assess, with the verdicts of that page only."""
+    from opencall.calls.models import Call
+    from opencall.people import services as people_services
+    from opencall.reviews import queries as rq
+    from opencall.reviews.models import TechnicalReview
+    from opencall.reviews.views import technical as technical_views
+    from tests import factories as F
+    from tests.scale.test_api_pages import build
+
+    monkeypatch.setattr(technical_views, "PER_PAGE", PER_PAGE, raising=False)
+    data = build(factory, 11)
+    with factory() as s:
+        call = s.scalars(select(Call).where(Call.slug == data["slug"])).one()
+        tech = F.user(s, country="FRA", institution="Observatoire de Paris")
+        people_services.grant_role(s, tech.id, "technical_reviewer", call_id=call.id)
+        call.status = "review"
+        ids = list(
+            s.scalars(
+                select(Proposal.id)
+                .where(Proposal.call_id == call.id, Proposal.status.in_(rq.REVIEWABLE))
+                .order_by(Proposal.id)
+            )
+        )
+        s.add(Conflict(call_id=call.id, proposal_id=ids[1], reviewer_id=tech.id, source="declared"))
+        s.add(TechnicalReview(proposal_id=ids[-1], reviewer_id=tech.id, verdict="feasible"))
+        s.commit()
+        email, slug = tech.email, call.slug
+    allowed = [i for i in ids if i != ids[1]]
+    assert len(allowed) > 2 * PER_PAGE
+    c = web.login(email)
+    shown: list[int] = []
+    for n in range(1, -(-len(allowed) // PER_PAGE) + 1):
+        with _loaded(TechnicalReview) as loaded:
+            r = c.get(f"/technical/calls/{slug}?page={n}")
+        assert r.status_code == 200
+        on_page = [int(x) for x in re.findall(r'<a href="/technical/proposals/(\d+)">', r.text)]
+        assert 0 < len(on_page) <= PER_PAGE, (n, len(on_page))
+        assert loaded["TechnicalReview"] == (1 if ids[-1] in on_page else 0), (n, loaded)
+        shown += on_page
+    assert shown == allowed  # in order, none twice, the conflicted one left out

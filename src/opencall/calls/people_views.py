@@ -32,7 +32,16 @@ from opencall.people import queries as people_queries
 from opencall.people import services as people_services
 from opencall.people.models import ROLES, RoleGrant, RoleInvitation, User
 from opencall.web import security
-from opencall.web.api import MANAGE, Api, get_api, id_param
+from opencall.web.api import (
+    MANAGE,
+    Api,
+    Paged,
+    PageRequest,
+    get_api,
+    id_param,
+    keyset_page,
+    paging,
+)
 from opencall.web.forms import MSG_REQUIRED
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import queue_mail
@@ -367,9 +376,12 @@ class InvitationOut(BaseModel):
         return cls(id=inv.id, email=inv.email, role=inv.role, call=call, expires_at=inv.expires_at)
 
 
-class PeopleOut(BaseModel):
-    roles: list[RoleGrantOut]
-    invitations: list[InvitationOut]
+class RoleList(Paged[RoleGrantOut]):
+    pass
+
+
+class InvitationList(Paged[InvitationOut]):
+    pass
 
 
 class RoleIn(BaseModel):
@@ -399,26 +411,51 @@ def _api_revoke(
     return Response(status_code=204)
 
 
-def _people_out(db: Session, p: Provider) -> PeopleOut:
-    calls = _calls_of(db, p)
-    slugs = {c.id: c.slug for c in calls}
-    ids = list(slugs)
-    return PeopleOut(
-        roles=[
-            RoleGrantOut.of(g, u, slugs.get(g.call_id) if g.call_id else None)
-            for g, u in people_queries.grants_in_scope(db, p.id, ids)
-        ],
-        invitations=[
-            InvitationOut.of(i, slugs.get(i.call_id) if i.call_id else None)
-            for i in people_queries.pending_invitations_in_scope(db, p.id, ids)
-        ],
+def _slugs(db: Session, p: Provider) -> dict[int, str]:
+    """The provider's calls: id -> slug."""
+    return {c.id: c.slug for c in _calls_of(db, p)}
+
+
+@api_router.get("/providers/{slug}/roles", response_model=RoleList, responses=NOT_FOUND)
+def api_people(
+    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
+) -> RoleList:
+    """Roles on the provider and its calls (administrators), a page at a time by role,
+    then by the holder's name; the pending invitations are ``GET /providers/{slug}/invitations``."""
+    p = api_managed_provider(api, slug)
+    slugs = _slugs(api.db, p)
+    rows, pg = keyset_page(
+        api.db,
+        people_queries.grants_in_scope_query(p.id, list(slugs)),
+        [(RoleGrant.role, str), (User.name, str), (RoleGrant.id, int)],
+        page,
+        lambda r: (r[0].role, r[1].name, r[0].id),
+    )
+    return RoleList(
+        items=[RoleGrantOut.of(g, u, slugs.get(g.call_id) if g.call_id else None) for g, u in rows],
+        page=pg,
     )
 
 
-@api_router.get("/providers/{slug}/roles", response_model=PeopleOut, responses=NOT_FOUND)
-def api_people(slug: str = SLUG, api: Api = Depends(get_api)) -> PeopleOut:
-    """Roles on the provider and its calls, and pending invitations (administrators)."""
-    return _people_out(api.db, api_managed_provider(api, slug))
+@api_router.get("/providers/{slug}/invitations", response_model=InvitationList, responses=NOT_FOUND)
+def api_invitations(
+    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
+) -> InvitationList:
+    """Pending invitations to a role on the provider and its calls (administrators), a
+    page at a time, oldest first."""
+    p = api_managed_provider(api, slug)
+    slugs = _slugs(api.db, p)
+    rows, pg = keyset_page(
+        api.db,
+        people_queries.pending_invitations_query(p.id, list(slugs)),
+        [(RoleInvitation.created_at, dt.datetime), (RoleInvitation.id, int)],
+        page,
+        lambda i: (i.created_at, i.id),
+    )
+    return InvitationList(
+        items=[InvitationOut.of(i, slugs.get(i.call_id) if i.call_id else None) for i in rows],
+        page=pg,
+    )
 
 
 @api_router.post(

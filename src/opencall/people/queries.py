@@ -96,7 +96,7 @@ def grants_in_scope_query(provider_id: int, call_ids: list[int]) -> Select[RoleG
         select(RoleGrant, User)
         .join(User, User.id == RoleGrant.user_id)
         .where(or_(*conds))
-        .order_by(RoleGrant.id)
+        .order_by(RoleGrant.role, User.name, RoleGrant.id)
     )
 
 

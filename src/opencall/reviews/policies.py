@@ -240,13 +240,29 @@ def may_technical_review_proposal(session: Session, user: User | None, proposal:
     )
 
 
-def technical_review_proposals(session: Session, user: User, call: Call) -> list[Proposal]:
-    """The proposals under review of ``call`` that ``user`` may assess technically: not
-    their own, not conflicted (the conflicts evaluated once for the whole list). The
-    caller has checked :func:`may_technical_review`."""
+def technical_review_blocked(session: Session, user: User, call: Call) -> set[int]:
+    """The ids of the proposals under review of ``call`` that ``user`` may not assess
+    technically: their own and those they are conflicted with (the conflicts evaluated
+    once for the whole call)."""
     candidates = q.proposals_for_review(session, call)
     blocked = conflicted_proposal_ids(session, user, candidates)
-    return [p for p in candidates if p.id not in blocked and not on_team(user, p)]
+    return blocked | {p.id for p in candidates if on_team(user, p)}
+
+
+def technical_review_query(session: Session, user: User, call: Call) -> Select[Proposal]:
+    """The proposals under review of ``call`` that ``user`` may assess technically, by
+    id, as a query (to read a page of them in the database). The caller has checked
+    :func:`may_technical_review`."""
+    blocked = technical_review_blocked(session, user, call)
+    return (
+        select(Proposal)
+        .where(
+            Proposal.call_id == call.id,
+            Proposal.status.in_(q.REVIEWABLE),
+            Proposal.id.not_in(sorted(blocked)),
+        )
+        .order_by(Proposal.id)
+    )
 
 
 def technical_review_proposal(

@@ -299,6 +299,14 @@ def technical_reviews(session: Session, call: Call) -> dict[int, TechnicalReview
     return {t.proposal_id: t for t in session.scalars(stmt)}
 
 
+def technical_reviews_of(session: Session, proposal_ids: list[int]) -> dict[int, TechnicalReview]:
+    """The technical reviews of these proposals (a page of a list), by proposal id."""
+    if not proposal_ids:
+        return {}
+    stmt = select(TechnicalReview).where(TechnicalReview.proposal_id.in_(proposal_ids))
+    return {t.proposal_id: t for t in session.scalars(stmt)}
+
+
 def latest_run(session: Session, call: Call, kind: str) -> SolverRun | None:
     stmt = (
         select(SolverRun)

@@ -15,7 +15,18 @@ from opencall.reviews import queries as q
 from opencall.reviews.models import TechnicalReview
 from opencall.reviews.policies import reviewer_content
 from opencall.reviews.presenters import api_call
-from opencall.web.api import REVIEW, SLUG, WRITE_ERRORS, Api, get_api, id_param
+from opencall.web.api import (
+    REVIEW,
+    SLUG,
+    WRITE_ERRORS,
+    Api,
+    Paged,
+    PageRequest,
+    get_api,
+    id_param,
+    keyset_page,
+    paging,
+)
 
 # every route is the technical reviewer's: the review scope, and the refusals documented
 router = APIRouter(responses=WRITE_ERRORS, dependencies=[REVIEW])
@@ -48,21 +59,38 @@ class TechnicalOut(BaseModel):
     notes_to_applicants: str
 
 
-@router.get("/technical/calls/{slug}", response_model=list[TechnicalItem])
-def technical_list(slug: str = SLUG, api: Api = Depends(get_api)) -> list[TechnicalItem]:
-    """The proposals a technical reviewer may assess (not their own, not conflicted)."""
+class TechnicalList(Paged[TechnicalItem]):
+    pass
+
+
+@router.get("/technical/calls/{slug}", response_model=TechnicalList)
+def technical_list(
+    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
+) -> TechnicalList:
+    """The proposals a technical reviewer may assess (not their own, not conflicted), by
+    id, a page at a time."""
     call = api_call(api, slug, policies.may_technical_review)
     user = api.require_user()
-    done = q.technical_reviews(api.db, call)
-    return [
-        TechnicalItem(
-            proposal_id=p.id,
-            code=p.code,
-            title=p.title,
-            verdict=done[p.id].verdict if p.id in done else None,
-        )
-        for p in policies.technical_review_proposals(api.db, user, call)
-    ]
+    rows, pg = keyset_page(
+        api.db,
+        policies.technical_review_query(api.db, user, call),
+        [(Proposal.id, int)],
+        page,
+        lambda p: (p.id,),
+    )
+    done = q.technical_reviews_of(api.db, [p.id for p in rows])
+    return TechnicalList(
+        items=[
+            TechnicalItem(
+                proposal_id=p.id,
+                code=p.code,
+                title=p.title,
+                verdict=done[p.id].verdict if p.id in done else None,
+            )
+            for p in rows
+        ],
+        page=pg,
+    )
 
 
 def _technical_proposal(api: Api, proposal_id: int) -> Proposal:

@@ -19,19 +19,30 @@ from opencall.reviews.presenters import VERDICTS, labels, page_call, with_units
 from opencall.reviews.views.common import revision_pdf
 from opencall.web.forms import MSG_INVALID
 from opencall.web.pages import Page, get_page
+from opencall.web.paging import paginate_query
 
 router = APIRouter()
+
+
+PER_PAGE = 50  # proposals a page of the technical reviewer's list
 
 
 @router.get("/technical/calls/{slug}", response_class=HTMLResponse)
 def technical_list(slug: str, page: Page = Depends(get_page)) -> Response:
     call = page_call(page, slug, policies.may_technical_review)
-    done = q.technical_reviews(page.db, call)
-    # the same conflicts as panel reviewers
-    proposals = policies.technical_review_proposals(page.db, page.user, call)
+    assert page.user is not None  # may_technical_review holds
+    # the same conflicts as panel reviewers; a page of the proposals read in the database
+    proposals, pager = paginate_query(
+        page.db,
+        policies.technical_review_query(page.db, page.user, call),
+        page.request.query_params,
+        PER_PAGE,
+        "#proposals",
+    )
+    done = q.technical_reviews_of(page.db, [p.id for p in proposals])
     return page.render(
         "reviews/technical_list.html",
-        {"call": call, "proposals": proposals, "done": done, **labels(page)},
+        {"call": call, "proposals": proposals, "pager": pager, "done": done, **labels(page)},
     )
 
 
