@@ -31,7 +31,6 @@ from opencall.models import metadata
 from opencall.people import services as people_services
 from opencall.people.services import load_countries
 from opencall.web import pages as web_pages
-from tests.factories import PINNED_NOW
 
 # Passwords are hashed at argon2's lowest cost in the test process: the production
 # cost (PasswordHasher() defaults, about 0.1 s a check on an idle core and seconds on
@@ -229,9 +228,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def pinned_clock() -> Iterator[dt.datetime]:
-    """The clock at :data:`PINNED_NOW` (ticking on from there) for the whole test,
+    """The clock at :data:`tests.factories.PINNED_NOW` (ticking on from there) for the whole test,
     whatever the real date: for tests whose data are dated absolutely."""
     import time_machine
+
+    # imported here, not at the top: tests.factories hashes its password when imported,
+    # which must come after the cheap test hasher below is in place (at the top it made
+    # every factory user's hash a production-cost one: each sign-in verified at full
+    # cost and then rehashed)
+    from tests.factories import PINNED_NOW
 
     with time_machine.travel(PINNED_NOW, tick=True):
         yield PINNED_NOW

@@ -131,10 +131,11 @@ def test_every_edit_route_requires_the_version(web: Web, world: World) -> None:
     pid, rid, mid = world.ids["proposal"], world.ids["request"], world.ids["coi_member"]
     c = web.login(world.emails["pi"])
     form = editor_form(c, pid)
+    case_pdf = pdf_bytes()  # its bytes hold the second it was made: made once
     good = c.post(
         f"/proposals/{pid}/attachments",
         data=form,
-        files={"pdf": ("case.pdf", pdf_bytes(), "application/pdf")},
+        files={"pdf": ("case.pdf", case_pdf, "application/pdf")},
     )
     assert good.status_code == 303
     with web.factory() as s:
@@ -144,7 +145,10 @@ def test_every_edit_route_requires_the_version(web: Web, world: World) -> None:
     fresh = editor_form(c, pid)
     old = {**fresh, "version": str(int(fresh["version"]) - 1)}
     invite = {"email": "new@example.org", "name": "New", "institution": "X", "country_iso3": "PER"}
-    pdf = {"pdf": ("case.pdf", pdf_bytes(), "application/pdf")}
+    # another file than the one stored: the same file again with the version it was sent
+    # with is a retry of that upload, answered "uploaded" with nothing changed
+    # (tests/proposals/test_pdf_hygiene.py)
+    pdf = {"pdf": ("other.pdf", pdf_bytes(), "application/pdf")}
     posts: list[tuple[str, dict[str, str], Any]] = [
         (f"/proposals/{pid}", _text(0, 0), None),
         (f"/proposals/{pid}/team", invite, None),
@@ -165,6 +169,12 @@ def test_every_edit_route_requires_the_version(web: Web, world: World) -> None:
             r = c.post(path, data={**data, **base}, files=files[0] if files else None)
             assert r.status_code == 409, (path, base, r.status_code, r.text[:300])
             assert STALE in html.unescape(r.text), path
+    # the stored file sent again without any version is no retry of a form: refused too
+    same = {"pdf": ("case.pdf", case_pdf, "application/pdf")}
+    r = c.post(
+        f"/proposals/{pid}/attachments", data={"csrf_token": fresh["csrf_token"]}, files=same
+    )
+    assert r.status_code == 409, (r.status_code, r.text[:300])
     with web.factory() as s:
         assert table_counts(s) == before
         p = s.get(Proposal, pid)

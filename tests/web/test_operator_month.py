@@ -207,12 +207,12 @@ def test_the_overdue_reminder_job_judges_by_the_utc_day(monkeypatch: Any) -> Non
         if dt.date.today() == dt.datetime.now(dt.UTC).date():  # the minutes around a turn
             pytest.skip("the local and the UTC day agree at this instant")
         seen: list[dt.date] = []
-        monkeypatch.setattr(
-            results_jobs, "queue_overdue_reminders", lambda _s, _b, day: seen.append(day) or 0
-        )
+        for name in ("queue_overdue_reminders", "queue_report_reminders"):
+            monkeypatch.setattr(results_jobs, name, lambda _s, _b, day: seen.append(day) or 0)
         job = jobs.Job(kind="postaward.remind", payload={})
         results_jobs.make_remind("https://x.example")(None, job, lambda _p, _m: None)  # type: ignore[arg-type]
-        assert seen == [dt.datetime.now(dt.UTC).date()]
+        # the overdue loans and the first reports are both judged by the UTC day
+        assert seen == [dt.datetime.now(dt.UTC).date()] * 2
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()

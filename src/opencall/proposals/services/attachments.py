@@ -122,6 +122,8 @@ def add_attachment(
         )
     digest = hashlib.sha256(data).hexdigest()
     name = _clean_filename(filename)
+    # a form that carried no version (versions start at 1) is no retry of one that did:
+    # it is refused below like any edit without the version
     stored = next(
         (
             a
@@ -130,6 +132,8 @@ def add_attachment(
         ),
         None,
     )
+    if expected_version is not None and expected_version < 1:
+        stored = None
     if stored is not None:
         # the same file under the same name, already stored: a retry of an upload whose
         # answer was lost on the way (it carries the version it was sent with, now
