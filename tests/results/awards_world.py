@@ -40,14 +40,7 @@ def awarded_samples_call(
         )  # fmt: skip
         prop_services.submit(s, p, actor_id=pi.id, now=F.NOW)
         props.append(p)
-    prop_services.close_call(s, call, now=F.NOW + dt.timedelta(days=31), reason="test")
-    for p in props:
-        s.add(Decision(call_id=call.id, proposal_id=p.id, outcome="awarded", explanation="x"))
-        s.add(Award(call_id=call.id, proposal_id=p.id, request_id=p.requests[0].id,
-                    pool_id=pool.id, amount=mass_mg))  # fmt: skip
-    call.decisions_released_at = RELEASED
-    call.status = "published"
-    s.flush()
+    _award_all(s, call, props, pool.id, mass_mg)
     return call, props
 
 
@@ -91,12 +84,18 @@ def awarded_custom_call(
         prop_services.add_request(s, p, "custom", {"amount": amount}, pool_id=pool.id, now=F.NOW)
         prop_services.submit(s, p, actor_id=pi.id, now=F.NOW)
         props.append(p)
+    _award_all(s, call, props, pool.id, amount)
+    return call, props
+
+
+def _award_all(s: Session, call: Call, props: list[Proposal], pool_id: int, amount: float) -> None:
+    """Close ``call`` and award each of ``props`` ``amount`` of the pool; decisions
+    released on ``RELEASED`` and the call published."""
     prop_services.close_call(s, call, now=F.NOW + dt.timedelta(days=31), reason="test")
     for p in props:
         s.add(Decision(call_id=call.id, proposal_id=p.id, outcome="awarded", explanation="x"))
         s.add(Award(call_id=call.id, proposal_id=p.id, request_id=p.requests[0].id,
-                    pool_id=pool.id, amount=amount))  # fmt: skip
+                    pool_id=pool_id, amount=amount))  # fmt: skip
     call.decisions_released_at = RELEASED
     call.status = "published"
     s.flush()
-    return call, props

@@ -170,31 +170,13 @@ def test_the_technical_reviewers_list_pages_by_cursor(
     """GET /technical/calls/{slug} answered a bare array of every proposal under review
     the technical reviewer may assess; now a page by cursor, by id, without the
     conflicted ones, with the same statements whatever the size of the call."""
-    from sqlalchemy import select
-
-    from opencall.calls.models import Call
-    from opencall.proposals.models import Proposal
-    from opencall.reviews import queries as rq
-    from opencall.reviews.models import TechnicalReview
-    from tests.scale.test_api_pages import build
+    from tests.scale.test_api_pages import build, with_technical_reviewer
 
     per_size = []
     for n in (5, 11):
         data = build(factory, n)
         with factory() as s:
-            call = s.scalars(select(Call).where(Call.slug == data["slug"])).one()
-            tech = F.user(s, country="FRA", institution="Observatoire de Paris")
-            people_services.grant_role(s, tech.id, "technical_reviewer", call_id=call.id)
-            call.status = "review"
-            ids = list(
-                s.scalars(
-                    select(Proposal.id)
-                    .where(Proposal.call_id == call.id, Proposal.status.in_(rq.REVIEWABLE))
-                    .order_by(Proposal.id)
-                )
-            )
-            s.add(Conflict(call_id=call.id, proposal_id=ids[1], reviewer_id=tech.id, source="x"))
-            s.add(TechnicalReview(proposal_id=ids[-1], reviewer_id=tech.id, verdict="feasible"))
+            call, tech, ids = with_technical_reviewer(s, data["slug"], "x")
             _t, raw = people_services.create_api_token(s, tech, "paging")
             s.commit()
             slug = call.slug

@@ -119,6 +119,33 @@ def build(factory: sessionmaker[Session], n: int) -> dict[str, Any]:
         return {"slug": call.slug, "tokens": tokens, "codes": [p.code for p in props]}
 
 
+def with_technical_reviewer(s: Session, slug: str, source: str) -> tuple[Any, Any, list[int]]:
+    """The call ``slug`` of :func:`build` in review with a technical reviewer, who has a
+    conflict (``source``) with its second reviewable proposal and a verdict on its last:
+    the call, the reviewer, and the reviewable proposals' ids in order."""
+    from sqlalchemy import select
+
+    from opencall.calls.models import Call
+    from opencall.proposals.models import Proposal
+    from opencall.reviews import queries as rq
+    from opencall.reviews.models import TechnicalReview
+
+    call = s.scalars(select(Call).where(Call.slug == slug)).one()
+    tech = F.user(s, country="FRA", institution="Observatoire de Paris")
+    people_services.grant_role(s, tech.id, "technical_reviewer", call_id=call.id)
+    call.status = "review"
+    ids = list(
+        s.scalars(
+            select(Proposal.id)
+            .where(Proposal.call_id == call.id, Proposal.status.in_(rq.REVIEWABLE))
+            .order_by(Proposal.id)
+        )
+    )
+    s.add(Conflict(call_id=call.id, proposal_id=ids[1], reviewer_id=tech.id, source=source))
+    s.add(TechnicalReview(proposal_id=ids[-1], reviewer_id=tech.id, verdict="feasible"))
+    return call, tech, ids
+
+
 def lists(slug: str) -> list[tuple[str, str]]:
     return [
         ("/api/v1/calls", "chair"),

@@ -354,30 +354,14 @@ def test_the_technical_reviewers_list_is_paged(
     at the demo's scale 10) and read every technical review of the call; now a page of
     the proposals, read in the database, in the same order (by id) and without the ones
     the reviewer may not assess, with the verdicts of that page only."""
-    from opencall.calls.models import Call
-    from opencall.people import services as people_services
-    from opencall.reviews import queries as rq
     from opencall.reviews.models import TechnicalReview
     from opencall.reviews.views import technical as technical_views
-    from tests import factories as F
-    from tests.scale.test_api_pages import build
+    from tests.scale.test_api_pages import build, with_technical_reviewer
 
     monkeypatch.setattr(technical_views, "PER_PAGE", PER_PAGE, raising=False)
     data = build(factory, 11)
     with factory() as s:
-        call = s.scalars(select(Call).where(Call.slug == data["slug"])).one()
-        tech = F.user(s, country="FRA", institution="Observatoire de Paris")
-        people_services.grant_role(s, tech.id, "technical_reviewer", call_id=call.id)
-        call.status = "review"
-        ids = list(
-            s.scalars(
-                select(Proposal.id)
-                .where(Proposal.call_id == call.id, Proposal.status.in_(rq.REVIEWABLE))
-                .order_by(Proposal.id)
-            )
-        )
-        s.add(Conflict(call_id=call.id, proposal_id=ids[1], reviewer_id=tech.id, source="declared"))
-        s.add(TechnicalReview(proposal_id=ids[-1], reviewer_id=tech.id, verdict="feasible"))
+        call, tech, ids = with_technical_reviewer(s, data["slug"], "declared")
         s.commit()
         email, slug = tech.email, call.slug
     allowed = [i for i in ids if i != ids[1]]

@@ -7,7 +7,6 @@ decisions does); the second finds the call published and does nothing."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from sqlalchemy import func, select
@@ -20,7 +19,8 @@ from opencall.db import utcnow
 from opencall.people import services as people_services
 from opencall.scheduling import services as sched
 from tests import factories as F
-from tests.web.conftest import Web, csrf, web_settings
+from tests.security.races import post_held_together
+from tests.web.conftest import Web, web_settings
 
 
 def _transitions(s: Session) -> int:
@@ -52,30 +52,16 @@ def test_two_publications_at_once_publish_once(web: Web, monkeypatch: Any) -> No
         s.commit()
         before = _transitions(s)
     # both requests have read the call (still "scheduling") before either publishes
-    both = threading.Barrier(2, timeout=20)
-    publish = sched.publish
-
-    def at_once(*args: Any, **kw: Any) -> Any:
-        both.wait()
-        return publish(*args, **kw)
-
-    monkeypatch.setattr(sched, "publish", at_once)
-    clients = [web.login(officer) for _ in range(2)]
-    tokens = [csrf(c, f"/manage/calls/{slug}/schedule") for c in clients]
-    answers: list[int] = []
-
-    def post(i: int) -> None:
-        r = clients[i].post(
-            f"/manage/calls/{slug}/publish", data={"csrf_token": tokens[i], "confirm": "yes"}
-        )
-        answers.append(r.status_code)
-
-    threads = [threading.Thread(target=post, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert sorted(answers) == [303, 303], answers
+    answers = post_held_together(
+        web,
+        monkeypatch,
+        sched,
+        "publish",
+        email=officer,
+        form_page=f"/manage/calls/{slug}/schedule",
+        path=f"/manage/calls/{slug}/publish",
+    )
+    assert answers == [303, 303], answers
     with web.factory() as s:
         call = s.scalars(select(Call).where(Call.slug == slug)).one()
         assert call.status == "published"

@@ -8,7 +8,6 @@ that released."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -21,7 +20,8 @@ from opencall.app import create_app
 from opencall.people import services as people_services
 from opencall.proposals import services as prop_services
 from tests import factories as F
-from tests.web.conftest import Web, csrf, web_settings
+from tests.security.races import post_held_together
+from tests.web.conftest import Web, web_settings
 
 
 def _world(s: Session) -> tuple[str, str]:
@@ -47,30 +47,16 @@ def test_two_releases_at_once_mail_once(web: Web, monkeypatch: Any) -> None:
         slug, chair = _world(s)
         s.commit()
     # both requests have read the call before either releases (the race's window)
-    both = threading.Barrier(2, timeout=20)
-    release = al.release_decisions
-
-    def at_once(*args: Any, **kw: Any) -> Any:
-        both.wait()
-        return release(*args, **kw)
-
-    monkeypatch.setattr(al, "release_decisions", at_once)
-    clients = [web.login(chair) for _ in range(2)]
-    tokens = [csrf(c, f"/manage/calls/{slug}/decisions") for c in clients]
-    answers: list[int] = []
-
-    def post(i: int) -> None:
-        r = clients[i].post(
-            f"/manage/calls/{slug}/release", data={"csrf_token": tokens[i], "confirm": "yes"}
-        )
-        answers.append(r.status_code)
-
-    threads = [threading.Thread(target=post, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert sorted(answers) == [303, 303], answers
+    answers = post_held_together(
+        web,
+        monkeypatch,
+        al,
+        "release_decisions",
+        email=chair,
+        form_page=f"/manage/calls/{slug}/decisions",
+        path=f"/manage/calls/{slug}/release",
+    )
+    assert answers == [303, 303], answers
     with web.factory() as s:
         notify = s.scalar(
             select(func.count()).select_from(jobs.Job).where(jobs.Job.kind == "allocation.notify")

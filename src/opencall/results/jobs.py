@@ -70,8 +70,7 @@ def queue_overdue_reminders(session: Session, base_url: str, today: dt.date) -> 
             continue
         proposal = session.get(Proposal, rec.proposal_id)
         assert proposal is not None
-        pi = next((m for m in proposal.members if m.role == "pi"), None)
-        user = session.get(User, pi.user_id) if pi and pi.user_id else None
+        user = _pi(session, proposal)
         if user is None:
             continue
         lang = user.language or "en"
