@@ -83,3 +83,32 @@ def test_the_command_line_says_it_cannot_connect(blackhole: str, monkeypatch: An
     assert result.exit_code == 2, result.output
     assert "cannot connect to the database" in result.output
     assert "s3cret" not in result.output
+
+
+def test_pg_dump_and_pg_restore_are_bounded_too(blackhole: str, tmp_path: Path) -> None:
+    """The backup's own client programs connect by themselves (libpq, not the engine): a
+    database that stops answering between the engine's check and pg_dump's connection
+    ends the backup with an error within the timeout, the password never printed."""
+    import shutil
+
+    from sqlalchemy import create_engine
+
+    from opencall import backup
+
+    if shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump is not installed")
+    engine = create_engine(blackhole.replace("postgresql://", "postgresql+psycopg://"))
+    url = backup.libpq_url(engine, connect_timeout_s=2)
+    assert "connect_timeout=2" in url
+    # a URL that names its own timeout keeps it
+    own = create_engine(engine.url.update_query_dict({"connect_timeout": "5"}))
+    assert "connect_timeout=5" in backup.libpq_url(own, connect_timeout_s=2)
+
+    def dump() -> str:
+        with pytest.raises(backup.BackupError) as err:
+            backup._dump(engine, tmp_path, connect_timeout_s=2)
+        return str(err.value)
+
+    message = _finishes(dump)
+    assert "pg_dump failed" in message and "timeout" in message
+    assert "s3cret" not in message

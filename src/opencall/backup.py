@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import Engine, inspect
 
 from opencall import migrate
+from opencall.db import DEFAULT_CONNECT_TIMEOUT_S
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -59,9 +60,15 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def libpq_url(engine: Engine) -> str:
-    """The engine's URL as pg_dump/pg_restore take it (no SQLAlchemy driver name)."""
+def libpq_url(engine: Engine, connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S) -> str:
+    """The engine's URL as pg_dump/pg_restore take it (no SQLAlchemy driver name). They
+    connect by themselves, not through the engine (whose connect_timeout lives in its
+    connect_args): the URL carries ``connect_timeout`` (OPENCALL_DB_CONNECT_TIMEOUT_S)
+    unless it names its own, so a server that stops answering ends the command within it
+    instead of after the operating system's TCP timeout."""
     url = engine.url.set(drivername="postgresql")
+    if "connect_timeout" not in url.query:
+        url = url.update_query_dict({"connect_timeout": str(connect_timeout_s)})
     return url.render_as_string(hide_password=False)
 
 
@@ -81,7 +88,9 @@ def _run(args: list[str], what: str) -> None:
         raise BackupError(f"{args[0]} failed: {proc.stderr.strip()[-2000:]}")
 
 
-def _dump(engine: Engine, dest_dir: Path) -> Path:
+def _dump(
+    engine: Engine, dest_dir: Path, *, connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S
+) -> Path:
     if engine.dialect.name == "sqlite":
         dest = dest_dir / "database.sqlite3"
         src = sqlite3.connect(str(_sqlite_path(engine)))
@@ -103,7 +112,7 @@ def _dump(engine: Engine, dest_dir: Path) -> Path:
                 "--no-owner",
                 "--no-privileges",
                 f"--file={dest}",
-                f"--dbname={libpq_url(engine)}",
+                f"--dbname={libpq_url(engine, connect_timeout_s)}",
             ],
             "back up PostgreSQL",
         )
@@ -111,14 +120,22 @@ def _dump(engine: Engine, dest_dir: Path) -> Path:
     raise BackupError(f"no backup for the {engine.dialect.name} database")
 
 
-def backup(engine: Engine, upload_dir: Path, out: Path) -> Summary:
+def backup(
+    engine: Engine,
+    upload_dir: Path,
+    out: Path,
+    *,
+    connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
+) -> Summary:
     """Write the archive ``out`` (atomically: a partial archive never has its name)."""
     upload_dir = Path(upload_dir)
     revision = migrate.current(engine)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="opencall-backup-") as tmp:
-        dump = _dump(engine, Path(tmp))  # the database first, then the files
+        dump = _dump(
+            engine, Path(tmp), connect_timeout_s=connect_timeout_s
+        )  # the database first, then the files
         members: dict[str, dict[str, Any]] = {
             dump.name: {"sha256": _sha256(dump), "size": dump.stat().st_size}
         }
@@ -195,7 +212,13 @@ def _require_empty(engine: Engine) -> None:
         )
 
 
-def restore(engine: Engine, upload_dir: Path, archive: Path) -> Summary:
+def restore(
+    engine: Engine,
+    upload_dir: Path,
+    archive: Path,
+    *,
+    connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
+) -> Summary:
     """Restore ``archive`` into the empty database of ``engine`` and into ``upload_dir``."""
     upload_dir = Path(upload_dir)
     with tempfile.TemporaryDirectory(prefix="opencall-restore-") as tmp:
@@ -232,7 +255,7 @@ def restore(engine: Engine, upload_dir: Path, archive: Path) -> Summary:
                     "--no-privileges",
                     "--exit-on-error",
                     "--single-transaction",
-                    f"--dbname={libpq_url(engine)}",
+                    f"--dbname={libpq_url(engine, connect_timeout_s)}",
                     str(Path(tmp) / "database.pgdump"),
                 ],
                 "restore PostgreSQL",

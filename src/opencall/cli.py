@@ -219,7 +219,12 @@ def backup_cmd(
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     target = Path(out) if out else Path("var/backups") / f"opencall-{stamp}.tar.gz"
     try:
-        summary = backup.backup(c.engine, c.settings.upload_dir, target)
+        summary = backup.backup(
+            c.engine,
+            c.settings.upload_dir,
+            target,
+            connect_timeout_s=c.settings.db_connect_timeout_s,
+        )
     except backup.BackupError as exc:
         _fail(str(exc))
     console.print(
@@ -240,7 +245,12 @@ def restore_cmd(
 
     c: Ctx = ctx.obj
     try:
-        summary = backup.restore(c.engine, c.settings.upload_dir, Path(archive))
+        summary = backup.restore(
+            c.engine,
+            c.settings.upload_dir,
+            Path(archive),
+            connect_timeout_s=c.settings.db_connect_timeout_s,
+        )
     except backup.BackupError as exc:
         _fail(str(exc))
     console.print(
