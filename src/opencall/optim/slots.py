@@ -773,11 +773,7 @@ def solve_slots(
         lohi[i] = (n, n + 1)
         n += 2
     horizon = max(
-        (
-            ix.end_hours(r.id, len(ix.grids[r.id]) - 1)
-            for r in problem.resources
-            if ix.grids[r.id]
-        ),
+        (ix.end_hours(r.id, len(ix.grids[r.id]) - 1) for r in problem.resources if ix.grids[r.id]),
         default=0.0,
     )
     rows: list[tuple[dict[int, float], float, float]] = []
