@@ -337,3 +337,21 @@ def test_sites_in_their_own_time_zones_across_daylight_saving(
         "2027-04-03 20:00 Australia/Sydney (UTC+11:00) – "
         "2027-04-04 08:00 Australia/Sydney (UTC+10:00)" in page
     ), page
+
+    # ---- the next call, made on the web form: its dates typed in the facility's zone
+    # (summer time by then); a misspelt zone is refused beside the field, nothing made
+    form = {"csrf_token": csrf(office_web), "facility_id": str(lasers["id"]),
+            "slug": "elf-27b", "code": "ELFB", "title": "Laser shifts, autumn",
+            "cycle": "2027B", "opens_at": "2027-05-01 09:00", "closes_at": "2027-06-01 17:00",
+            "anonymity": "single"}  # fmt: skip
+    r = office_web.post("/manage/calls/new", data={**form, "time_zone": "Europe/Berln"})
+    assert r.status_code == 400 and 'id="err-time_zone"' in r.text, r.text[-3000:]
+    assert "Europe/Berln" in text_of(r.text)
+    r = office_web.post("/manage/calls/new", data={**form, "time_zone": "Europe/Berlin"})
+    assert r.status_code == 303, r.text[-3000:]
+    got = elf.get("/api/v1/calls/elf-27b")
+    assert dt.datetime.fromisoformat(got["closes_at"]) == dt.datetime(2027, 6, 1, 15, tzinfo=UTC)
+    assert dt.datetime.fromisoformat(got["opens_at"]) == dt.datetime(2027, 5, 1, 7, tzinfo=UTC)
+    # the edit form gives them back as typed, in the call's zone
+    page = office_web.get("/manage/calls/elf-27b/edit").text
+    assert 'value="2027-06-01 17:00"' in page and 'value="Europe/Berlin"' in page
