@@ -142,6 +142,32 @@ def test_sites_in_their_own_time_zones_across_daylight_saving(
     page = text_of(signed_in(web, "office@elf.example").get(f"/manage/resources/{l1['id']}").text)
     assert "00:00 Europe/Berlin" in page, page
 
+    # the second bay, made on the web page, in the autumn: shifts from 06:00 Berlin time;
+    # the unavailable day typed on the page is a day of the site, from 06:00 to 06:00
+    web_office = signed_in(web, "office@elf.example")
+    form = {"csrf_token": csrf(web_office), "name": "L2 laser bay", "unit": "shift",
+            "amount": "30", "slot_hours": "8", "day_start_hour": "6",
+            "period_start": "2027-10-25", "period_end": "2027-11-05"}  # fmt: skip
+    r = web_office.post(f"/manage/facilities/{lasers['id']}/resources",
+                        data={**form, "time_zone": "Berlin"})  # fmt: skip
+    assert r.status_code == 400 and 'id="err-time_zone"' in r.text, r.text[-3000:]
+    r = web_office.post(f"/manage/facilities/{lasers['id']}/resources",
+                        data={**form, "time_zone": "Europe/Berlin"})  # fmt: skip
+    assert r.status_code == 303, r.text[-3000:]
+    l2_id = int(r.headers["location"].split("/manage/resources/")[1].split("?")[0])
+    r = web_office.post(f"/manage/resources/{l2_id}/unavailable", data={
+        "csrf_token": csrf(web_office), "first_day": "2027-10-31", "last_day": "2027-10-31",
+        "reason": "safety inspection"})  # fmt: skip
+    assert r.status_code == 303, r.text[-3000:]
+    l2 = elf.get(f"/api/v1/resources/{l2_id}")["calendar"]
+    assert l2["time_zone"] == "Europe/Berlin"
+    # 12 site days of 3 shifts, the 25-hour one from 30 October 06:00 among them (its
+    # 22:00-06:00 shift lasts 9 hours); the inspection day takes the next day's 3 shifts
+    assert l2["slot_capacity"] == 33
+    (m,) = l2["unavailable"]
+    assert m["starts_local"] == "2027-10-31T06:00:00+01:00"
+    assert m["ends_local"] == "2027-11-01T06:00:00+01:00"
+
     # ---- the telescopes: 12-hour days and nights from 08:00 local; both sites' clocks go
     # back on 4 April 2027 (southern autumn), so the night of 3 to 4 April lasts 13 hours
     scope = {"unit": "session", "slot_hours": 12, "day_start_hour": 8,
