@@ -331,10 +331,23 @@ def test_sites_in_their_own_time_zones_across_daylight_saving(
     assert "TZID:Europe/Berlin" in public
     for code in laser_pis:
         assert code not in public
-    # the team's own page and file: the site's local time beside UTC
-    mine = text_of(signed_in(web, "pi0@applicants.example").get(
-        f"/proposals/{sorted(laser_pis.values())[0]}/slots").text)  # fmt: skip
-    assert "Europe/Berlin (UTC+0" in mine, mine
+    # the team's own pages and file: the site's local time beside UTC (and beside the
+    # reader's own zone, Tokyo)
+    pi0 = signed_in(web, "pi0@applicants.example")
+    pid_0 = sorted(laser_pis.values())[0]
+    first = min((e for e in shifts if e.proposal_id == pid_0), key=lambda e: e.start or now)
+    assert first.start is not None
+    site = f"{local(first.start, BERLIN):%Y-%m-%d %H:%M} Europe/Berlin (UTC+0"
+    mine = text_of(pi0.get(f"/proposals/{pid_0}/slots").text)
+    assert site in mine and "Asia/Tokyo" in mine, mine
+    outcome = text_of(pi0.get(f"/proposals/{pid_0}/outcome").text)
+    assert site in outcome, outcome
+    page = text_of(office_web.get("/manage/calls/elf-27a/schedule").text)
+    assert "Europe/Berlin (UTC+0" in page
+    ics = pi0.get(f"/proposals/{pid_0}/slots.ics").text
+    assert (
+        "DTSTART;TZID=Europe/Berlin:" + local(first.start, BERLIN).strftime("%Y%m%dT%H%M%S") in ics
+    )
 
     # ---- the telescope nights keep 08:00/20:00 local at each site; the night of 3 to
     # 4 April lasts 13 hours at both (their clocks go back), every other slot 12

@@ -163,6 +163,8 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
         {
             "call": call,
             "entries": shown,
+            # the site's time zone of each resource that has one (times shown beside UTC)
+            "zones": {cp.pool_id: cp.pool.time_zone for cp in call.pools if cp.pool.time_zone},
             "reschedule": reschedule,
             "to_reschedule": to_reschedule,
             "pager": pager,
