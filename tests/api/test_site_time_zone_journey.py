@@ -167,6 +167,9 @@ def test_sites_in_their_own_time_zones_across_daylight_saving(
     (m,) = l2["unavailable"]
     assert m["starts_local"] == "2027-10-31T06:00:00+01:00"
     assert m["ends_local"] == "2027-11-01T06:00:00+01:00"
+    page = text_of(web_office.get(f"/manage/resources/{l2_id}").text)
+    assert "06:00 Europe/Berlin" in page  # the days begin at 06:00 Berlin time
+    assert "2027-10-31 06:00 Europe/Berlin (UTC+01:00)" in page, page  # the inspection
 
     # ---- the telescopes: 12-hour days and nights from 08:00 local; both sites' clocks go
     # back on 4 April 2027 (southern autumn), so the night of 3 to 4 April lasts 13 hours
