@@ -222,6 +222,11 @@ def test_sites_in_their_own_time_zones_across_daylight_saving(
              {"pool_id": aus["id"], "amount": 21, "max_per_request": 6})  # fmt: skip
     for office, slug in ((elf, "elf-27a"), (stn, "stn-27a")):
         office.post(f"/api/v1/calls/{slug}/transition", {"target": "open"})
+    # open, the deadline moved by an hour and back, typed in the call's zone
+    got = elf.send("PATCH", "/api/v1/calls/elf-27a", {"closes_at": "2027-01-15T18:00:00"})
+    assert got["closes_local"] == "2027-01-15T18:00:00+01:00", got
+    got = elf.send("PATCH", "/api/v1/calls/elf-27a", {"closes_at": "2027-01-15T17:00:00"})
+    assert dt.datetime.fromisoformat(got["closes_at"]) == dt.datetime(2027, 1, 15, 16, tzinfo=UTC)
 
     # ---- an applicant in Tokyo reads the deadline in UTC, in Tokyo and as the facility
     # states it
