@@ -105,3 +105,43 @@ def test_a_schedule_across_the_change_is_one_run_and_checks() -> None:
     assert set(out.starts) == {"a", "b"} and out.runs == 2
     # b's impossible day is the local 27 March: none of its shifts start that local day
     assert all(_local(t, BERLIN)[:5] != "03-27" for t in out.starts["b"])
+
+
+@pytest.mark.parametrize(
+    ("name", "first"),
+    [
+        ("Europe/Berlin", dt.date(2027, 1, 1)),
+        ("America/Santiago", dt.date(2027, 1, 1)),
+        ("Australia/Sydney", dt.date(2027, 1, 1)),
+        ("Australia/Lord_Howe", dt.date(2027, 1, 1)),  # a 30-minute change
+        ("Africa/Casablanca", dt.date(2027, 1, 1)),  # back and forth around Ramadan
+        ("Pacific/Apia", dt.date(2011, 12, 1)),  # 30 December 2011 skipped whole
+        ("America/St_Johns", dt.date(2027, 1, 1)),
+    ],
+)
+@pytest.mark.parametrize("hours", [8, 1.5])
+def test_a_year_of_local_slots_is_contiguous_and_keeps_the_local_clock(
+    name: str, first: dt.date, hours: float
+) -> None:
+    tz = zoneinfo.ZoneInfo(name)
+    days = 365 if hours == 8 else 60
+    lo = wallclock.local_instant(dt.datetime.combine(first, dt.time()), name)
+    hi = wallclock.local_instant(dt.datetime.combine(first + dt.timedelta(days), dt.time()), name)
+    grid = sl.slot_grid(sl.Resource("r", lo, hi, hours, time_zone=name))
+    assert grid[0].start == lo and grid[-1].end == hi
+    assert all(s.start < s.end for s in grid)
+    assert all(a.end == b.start for a, b in zip(grid, grid[1:], strict=False))
+    w0 = dt.datetime.combine(first, dt.time())
+    step = dt.timedelta(hours=hours)
+    for s in grid:
+        wall = s.start.astimezone(tz).replace(tzinfo=None)
+        # a slot starts on the local grid, or (its local start skipped by the clocks) at
+        # the instant they jumped, which reads later than the grid time
+        _k, rest = divmod(wall - w0, step)
+        assert (
+            rest == dt.timedelta(0)
+            or (s.start - dt.timedelta(seconds=1)).astimezone(tz).utcoffset()
+            != s.start.astimezone(tz).utcoffset()
+        ), (name, s.start, wall)
+    # the whole period's length is the real time between its local bounds
+    assert sum(((s.end - s.start) for s in grid), dt.timedelta(0)) == hi - lo
