@@ -15,6 +15,7 @@ from opencall.optim import wallclock
 
 BERLIN = "Europe/Berlin"
 UTC = dt.UTC
+H = dt.timedelta(hours=1)
 
 
 def _local(t: dt.datetime, name: str) -> str:
@@ -145,3 +146,45 @@ def test_a_year_of_local_slots_is_contiguous_and_keeps_the_local_clock(
         ), (name, s.start, wall)
     # the whole period's length is the real time between its local bounds
     assert sum(((s.end - s.start) for s in grid), dt.timedelta(0)) == hi - lo
+
+
+def test_the_capacity_counted_is_the_grid_the_schedule_books() -> None:
+    """``facilities.domain.Calendar.slot_capacity`` of a resource with a site zone counts
+    the slots ``optim.slots.slot_grid`` gives, less those overlapping unavailable time and
+    (given a time) those begun."""
+    import random
+
+    from opencall.facilities.domain import Calendar
+
+    rng = random.Random(7)
+    for _ in range(40):
+        hours = rng.choice([1, 2.5, 8, 12, 24])
+        first = dt.date(2027, 3, 20) + dt.timedelta(days=rng.randrange(0, 10))
+        cal = Calendar(
+            period_start=first,
+            period_end=first + dt.timedelta(days=rng.randrange(2, 14)),
+            slot_hours=hours,
+            day_start_hour=rng.choice([0, 6, 7.5, 20]),
+            time_zone=rng.choice([BERLIN, "America/Santiago", "Australia/Sydney"]),
+        )
+        lo, hi = cal.bounds()
+        assert lo is not None and hi is not None
+        # a few non-overlapping periods inside the period, local times without offsets
+        cuts = sorted(rng.sample(range(int((hi - lo) / H)), 6))
+        spans = [
+            {"starts_at": (lo + a * H).astimezone(zoneinfo.ZoneInfo(cal.time_zone))
+             .replace(tzinfo=None).isoformat(),
+             "ends_at": (lo + b * H).astimezone(zoneinfo.ZoneInfo(cal.time_zone))
+             .replace(tzinfo=None).isoformat()}
+            for a, b in zip(cuts[::2], cuts[1::2], strict=True)
+            if b > a
+        ]  # fmt: skip
+        cal = Calendar.model_validate({**cal.model_dump(), "unavailable": spans})
+        since = lo + rng.randrange(0, int((hi - lo) / H)) * H
+        res = sl.Resource(
+            "r", lo, hi, hours,
+            unavailable=tuple((u.starts_at, u.ends_at, "x") for u in cal.unavailable),
+            not_before=since, time_zone=cal.time_zone,
+        )  # fmt: skip
+        usable = sum(1 for s in sl.slot_grid(res) if not s.reason)
+        assert cal.slot_capacity(since) == usable, (cal, since)

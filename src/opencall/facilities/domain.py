@@ -309,12 +309,12 @@ class Calendar(_Doc):
             self.period_start, self.period_end, self.day_start_hour, self.time_zone
         )
 
-    def grid(self) -> list[tuple[dt.datetime, dt.datetime]]:
+    def grid(self) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
         """Every slot of the period as UTC ``[start, end)`` (``optim.wallclock.grid``: the
         grid the schedule books); empty when the resource is not slot-based."""
         lo, hi = self.bounds()
         if self.slot_hours is None or lo is None or hi is None:
-            return []
+            return ()
         return wallclock.grid(lo, hi, self.slot_hours, self.time_zone)
 
     def available_hours(self) -> float:
@@ -335,13 +335,18 @@ class Calendar(_Doc):
             return None
         if self.time_zone:
             # local wall-clock slots differ in length on the nights the clocks change:
-            # counted on the grid itself
-            return sum(
-                1
-                for t0, t1 in self.grid()
-                if (since is None or t0 >= _utc(since))
-                and not any(u.starts_at < t1 and t0 < u.ends_at for u in self.unavailable)
-            )
+            # counted on the grid itself, one pass over the slots and the (sorted,
+            # non-overlapping) unavailable periods together
+            down = sorted((u.starts_at, u.ends_at) for u in self.unavailable)
+            after = None if since is None else _utc(since)
+            free, i = 0, 0
+            for t0, t1 in self.grid():
+                while i < len(down) and down[i][1] <= t0:
+                    i += 1  # ended before this slot: before every later one too
+                off = i < len(down) and down[i][0] < t1
+                if not off and (after is None or t0 >= after):
+                    free += 1
+            return free
         lo, hi = self.bounds()
         assert lo is not None and hi is not None
         step = dt.timedelta(hours=self.slot_hours)

@@ -67,12 +67,14 @@ def local_wall(at: dt.datetime, name: str) -> dt.datetime:
     return at.astimezone(zone(name) if name else UTC).replace(tzinfo=None)
 
 
+@functools.lru_cache(maxsize=64)
 def grid(
     start: dt.datetime, end: dt.datetime, slot_hours: float, name: str = ""
-) -> list[tuple[dt.datetime, dt.datetime]]:
+) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
     """The slots ``[start, end)`` of a period from the instant ``start`` to ``end``, each
     ``slot_hours`` of local wall-clock time in zone ``name`` (of real time when ``name`` is
-    empty), as UTC instants; a slot ends at or before ``end``."""
+    empty), as UTC instants; a slot ends at or before ``end``. Cached: a resource's page,
+    its capacity checks and its schedule ask for the same grid (at most 20,000 slots)."""
     step = dt.timedelta(hours=slot_hours)
     out: list[tuple[dt.datetime, dt.datetime]] = []
     if not name:
@@ -82,7 +84,7 @@ def grid(
             out.append((t, t + step))
             k += 1
             t = start + k * step
-        return out
+        return tuple(out)
     w0, w_end = local_wall(start, name), local_wall(end, name)
     k = 0
     t0 = local_instant(w0, name)
@@ -92,4 +94,4 @@ def grid(
             out.append((t0, t1))
         t0 = t1
         k += 1
-    return out
+    return tuple(out)
