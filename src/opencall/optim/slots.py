@@ -269,7 +269,10 @@ def evaluate(
         for a in problem.awards
         if a.bundle is not None and a.together and size[(a.proposal, a.bundle)] > 1
     }
-    ends = {r.id: {s.start: s.end for s in slot_grid(r)} for r in problem.resources}
+    ends = {
+        r.id: dict(wallclock.grid(r.start, r.end, r.slot_hours, r.time_zone))
+        for r in problem.resources
+    }
     for a in problem.awards:
         ts = sorted(starts.get(a.id, ()))
         if not ts:
