@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from opencall.calls import policies
 from opencall.calls.access import visible_call_api as visible_call
 from opencall.calls.models import Call
+from opencall.optim import wallclock
 from opencall.web.api import (
     NOT_FOUND,
     SLUG,
@@ -50,6 +51,10 @@ class CallOut(BaseModel):
     anonymity: str
     opens_at: dt.datetime
     closes_at: dt.datetime
+    time_zone: str = Field("", description="the IANA zone the call states its dates in; empty: UTC")
+    closes_local: str = Field(
+        "", description="closes_at in time_zone, ISO 8601 with its offset (empty: no zone)"
+    )
     ranking_frozen_at: dt.datetime | None
     decisions_released_at: dt.datetime | None
     pools: list[PoolOut]
@@ -66,6 +71,10 @@ def call_out(call: Call) -> CallOut:
         facility=call.facility.name,
         facility_kind=call.facility.kind,
         provider=call.provider.name,
+        time_zone=call.time_zone or "",
+        closes_local=call.closes_at.astimezone(wallclock.zone(call.time_zone)).isoformat()
+        if call.time_zone
+        else "",
         pools=[
             from_row(PoolOut, cp, name=cp.pool.name, pool_type=cp.pool.pool_type, unit=cp.pool.unit)
             for cp in call.pools

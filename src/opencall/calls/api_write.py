@@ -72,6 +72,16 @@ def create_provider(body: ProviderIn, api: Api = Depends(get_api)) -> ProviderOu
     return out
 
 
+WHEN = (
+    "with an offset (2027-03-01T17:00:00+01:00, or Z), that instant; without one, the "
+    "local time of time_zone (refused when the call has none)"
+)
+CALL_ZONE = (
+    "the IANA zone the call's dates are stated in (Europe/Berlin): dates without an offset "
+    "are read in it and the pages state the deadline in it beside UTC; empty: UTC"
+)
+
+
 class CallIn(BaseModel):
     """A new call: the same document as ``calls.schemas.CallCreate`` (validated by the
     service), and where it runs."""
@@ -85,8 +95,9 @@ class CallIn(BaseModel):
     title: str = Field(min_length=3, max_length=300)
     cycle: str = Field(min_length=1, max_length=40)
     description: str = Field("", max_length=20000)
-    opens_at: dt.datetime
-    closes_at: dt.datetime
+    opens_at: dt.datetime = Field(description=WHEN)
+    closes_at: dt.datetime = Field(description=WHEN)
+    time_zone: str = Field("", max_length=64, description=CALL_ZONE)
     anonymity: Literal["open", "single", "dual"] = "dual"
     review_settings: dict[str, Any] = Field(
         default_factory=dict, description="see the call document (review settings)"
@@ -113,8 +124,9 @@ class CallEdit(BaseModel):
     title: str | None = Field(None, min_length=3, max_length=300)
     cycle: str | None = Field(None, min_length=1, max_length=40)
     description: str | None = Field(None, max_length=20000)
-    opens_at: dt.datetime | None = None
-    closes_at: dt.datetime | None = None
+    opens_at: dt.datetime | None = Field(None, description=WHEN)
+    closes_at: dt.datetime | None = Field(None, description=WHEN)
+    time_zone: str | None = Field(None, max_length=64, description=CALL_ZONE)
     anonymity: Literal["open", "single", "dual"] | None = None
     review_settings: dict[str, Any] | None = None
     allocation_policy: dict[str, Any] | None = None

@@ -23,7 +23,8 @@ from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.facilities import policies as fac_policies
 from opencall.facilities.models import CapacityPool, Facility, Provider
-from opencall.inputs import finite_number
+from opencall.inputs import finite_number, time_zone_name
+from opencall.optim import wallclock
 from opencall.web.csv import csv_response, wants_csv  # noqa: F401  (importable here as before)
 from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
 from opencall.web.i18n import N_
@@ -86,11 +87,13 @@ def _options(facilities: list[Facility]) -> list[tuple[str, str]]:
     return [(str(f.id), f"{f.name} ({f.provider.name})") for f in facilities]
 
 
-def _parse_when(raw: str) -> dt.datetime | None:
+def _parse_when(raw: str, zone: str = "") -> dt.datetime | None:
+    """A date typed on the form, read on the clock of the call's ``zone`` (UTC when
+    empty), as a UTC instant."""
     raw = raw.strip().replace("T", " ")
     for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
         try:
-            return dt.datetime.strptime(raw, fmt).replace(tzinfo=dt.UTC)
+            return wallclock.local_instant(dt.datetime.strptime(raw, fmt), zone)
         except ValueError:
             continue
     return None
@@ -111,10 +114,20 @@ def call_document(
     for name in ("slug", "code", "title", "cycle", "opens_at", "closes_at"):
         if not f.get(name, "").strip():
             errors[name] = page._(MSG_REQUIRED)
+    # the zone the dates are typed in (the call's own; UTC when empty)
+    zone = ""
+    try:
+        zone = time_zone_name(f.get("time_zone", "")) or ""
+    except ValueError:
+        errors["time_zone"] = page._(
+            "Unknown time zone %(zone)s: give a name such as Africa/Kinshasa, Asia/Dhaka, "
+            "America/La_Paz or Pacific/Apia, or leave it empty for UTC.",
+            zone=repr(f.get("time_zone", "").strip()[:80]),
+        )
     dates: dict[str, dt.datetime | None] = {}
     for name in ("opens_at", "closes_at", "review_deadline"):
         raw = f.get(name, "").strip()
-        dates[name] = _parse_when(raw) if raw else None
+        dates[name] = _parse_when(raw, zone) if raw else None
         if raw and dates[name] is None:
             errors[name] = page._(MSG_DATE)
     rs: dict[str, Any] = {"mode": f.get("review_mode", "panel")}
@@ -182,6 +195,7 @@ def call_document(
         "description": f.get("description", ""),
         "opens_at": dates["opens_at"],
         "closes_at": dates["closes_at"],
+        "time_zone": zone,
         "anonymity": f.get("anonymity", "dual"),
         "review_settings": rs,
         "allocation_policy": ap,
@@ -268,10 +282,11 @@ _CLEARABLE = (
 )
 
 
-def _when_text(d: dt.datetime | None) -> str:
+def _when_text(d: dt.datetime | None, zone: str = "") -> str:
+    """A date as the form shows it: on the clock of the call's ``zone`` (UTC when empty)."""
     if d is None:
         return ""
-    d = d.astimezone(dt.UTC)
+    d = d.astimezone(wallclock.zone(zone) if zone else dt.UTC)
     return d.strftime("%Y-%m-%d %H:%M:%S" if d.second else "%Y-%m-%d %H:%M")
 
 
@@ -287,13 +302,16 @@ def call_form_values(call: Call) -> dict[str, str]:
         "title": call.title,
         "cycle": call.cycle,
         "description": call.description,
-        "opens_at": _when_text(call.opens_at),
-        "closes_at": _when_text(call.closes_at),
+        "opens_at": _when_text(call.opens_at, call.time_zone or ""),
+        "closes_at": _when_text(call.closes_at, call.time_zone or ""),
+        "time_zone": call.time_zone or "",
         "eligible_income_groups": ", ".join(call.eligibility.get("income_groups", [])),
         "anonymity": call.anonymity,
         "review_mode": rs.get("mode", "panel"),
         "lower_is_better": "on" if rs.get("lower_is_better") else "",
-        "review_deadline": _when_text(dt.datetime.fromisoformat(deadline)) if deadline else "",
+        "review_deadline": _when_text(dt.datetime.fromisoformat(deadline), call.time_zone or "")
+        if deadline
+        else "",
         "review_criteria": "\n".join(rs.get("criteria", [])),
         "review_guidance": rs.get("guidance", ""),
         "award_mode": ap.get("award_mode", "whole"),

@@ -30,6 +30,12 @@ class Call(Base):
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     opens_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     closes_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    # the IANA zone the call's dates are stated in ("Europe/Berlin": "closes 1 March 17:00
+    # Europe/Berlin"): dates given without an offset are read in it, and the pages say the
+    # deadline in it beside UTC; "" states them in UTC alone
+    time_zone: Mapped[str] = mapped_column(
+        String(64), nullable=False, default="", server_default=""
+    )
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="draft", index=True)
     anonymity: Mapped[str] = mapped_column(String(10), nullable=False, default="dual")
     # validated documents (calls.schemas): ReviewSettings, AllocationPolicyDoc, CallForm

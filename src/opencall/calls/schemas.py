@@ -8,7 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from opencall.errors import DomainError
-from opencall.inputs import error_text
+from opencall.inputs import error_text, time_zone_name
+from opencall.optim import wallclock
 
 NATIONALITY_GROUPS = {"international", "host", "low_lmic", "low", "lower-middle", "ldc"}
 
@@ -257,17 +258,32 @@ class CallCreate(_Doc):
     description: str = ""
     opens_at: dt.datetime
     closes_at: dt.datetime
+    # the IANA zone the dates are stated in: a date without an offset is its local time
+    time_zone: str = Field(default="", max_length=64)
     anonymity: Literal["open", "single", "dual"] = "dual"
     review_settings: dict[str, Any] = {}
     allocation_policy: dict[str, Any] = {}
     form: dict[str, Any] = {}
     eligibility: dict[str, Any] = {}
 
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            return time_zone_name(v) or ""
+        except ValueError:
+            raise ValueError(f"unknown time zone {v.strip()[:64]!r}") from None
+
     @model_validator(mode="after")
     def _dates(self) -> CallCreate:
-        for d in (self.opens_at, self.closes_at):
+        for name in ("opens_at", "closes_at"):
+            d = getattr(self, name)
             if d.tzinfo is None:
-                raise ValueError("dates must carry a time zone (UTC)")
+                if not self.time_zone:
+                    raise ValueError("dates must carry a time zone (UTC) or give time_zone")
+                # "1 March 17:00" in the call's zone: that instant (a skipped local time
+                # is the instant the clocks jump, a repeated one its first occurrence)
+                setattr(self, name, wallclock.local_instant(d, self.time_zone))
         if self.closes_at <= self.opens_at:
             raise ValueError("the call must close after it opens")
         return self

@@ -21,6 +21,7 @@ from opencall.facilities.domain import (
     RECORD_KINDS,
     RequestField,
     UnitLabels,
+    period_bounds,
     unit_label,
 )
 from opencall.facilities.models import CapacityPool, Facility
@@ -38,9 +39,17 @@ router = APIRouter(prefix="/api/v1", tags=["facilities"], responses=ERRORS)
 
 
 DAY_START = (
-    "the hour, UTC, each day of the period begins at (0 to under 24; 1.5 is 01:30): the "
-    "first slot starts then on the first day, so 8-hour shifts from 08:00 in Bangkok "
-    "(UTC+7) give 1; the period ends at that hour on the day after its last day"
+    "the hour each day of the period begins at (0 to under 24; 1.5 is 01:30), on the "
+    "wall clock of time_zone (UTC when it is empty): the first slot starts then on the "
+    "first day, so 8-hour shifts from 08:00 in Bangkok give 8 with time_zone "
+    "Asia/Bangkok (or 1 without one); the period ends at that hour on the day after its "
+    "last day"
+)
+TIME_ZONE = (
+    "the site's IANA time zone (Europe/Berlin); empty: UTC. The days, the slots and "
+    "unavailable periods given without an offset keep its local wall clock across "
+    "daylight saving changes: 8-hour shifts from 00:00 stay 00:00-08:00 local, so the "
+    "night shift lasts 7 hours the night the clocks go forward and 9 the night they go back"
 )
 
 
@@ -59,7 +68,10 @@ class FacilityIn(_In):
 
 
 class UnavailableIn(_In):
-    starts_at: dt.datetime = Field(description="UTC; the period is [starts_at, ends_at)")
+    starts_at: dt.datetime = Field(
+        description="with an offset, that instant; without one, the resource's local time "
+        "(UTC when it has no time_zone); the period is [starts_at, ends_at)"
+    )
     ends_at: dt.datetime
     reason: str = Field(default="", max_length=200)
 
@@ -68,9 +80,13 @@ class UnavailableOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)  # read from the PoolUnavailability row
 
     id: int
-    starts_at: dt.datetime
-    ends_at: dt.datetime
+    starts_at: dt.datetime = Field(description="UTC")
+    ends_at: dt.datetime = Field(description="UTC")
     reason: str
+    starts_local: str = Field(
+        default="", description="starts_at in the resource's time zone, with its offset"
+    )
+    ends_local: str = Field(default="", description="ends_at in the resource's time zone")
 
 
 BUNDLE_WITH = (
@@ -105,6 +121,7 @@ class ResourceIn(_In):
     period_end: dt.date | None = None
     slot_hours: float | None = Field(default=None, gt=0)
     day_start_hour: float = Field(default=0.0, ge=0, lt=24, description=DAY_START)
+    time_zone: str = Field(default="", max_length=64, description=TIME_ZONE)
     unavailable: list[UnavailableIn] = Field(default_factory=list, max_length=500)
     request_fields: list[RequestField] = Field(default_factory=list, max_length=50)
     bundle_with: list[int] = Field(default_factory=list, max_length=50, description=BUNDLE_WITH)
@@ -138,6 +155,7 @@ class ResourcePatch(_In):
     period_end: dt.date | None = None
     slot_hours: float | None = Field(default=None, gt=0)
     day_start_hour: float | None = Field(default=None, ge=0, lt=24, description=DAY_START)
+    time_zone: str | None = Field(default=None, max_length=64, description=TIME_ZONE)
     bundle_with: list[int] | None = Field(default=None, max_length=50, description=BUNDLE_WITH)
     record_kinds: list[str] | None = Field(
         default=None, max_length=20, description=RECORD_KINDS_DOC
@@ -153,10 +171,17 @@ class CalendarOut(BaseModel):
     period_end: dt.date | None
     slot_hours: float | None
     day_start_hour: float = Field(description=DAY_START)
+    time_zone: str = Field(description=TIME_ZONE)
+    starts_at: dt.datetime | None = Field(
+        default=None, description="the period's first instant (UTC): day_start_hour local"
+    )
+    ends_at: dt.datetime | None = Field(
+        default=None, description="the instant the period ends (UTC), not included"
+    )
     slot_capacity: int | None = Field(
-        description="free slots of the period's grid (from its first day at day_start_hour "
-        "UTC, every slot_hours; a slot overlapping unavailable time is lost): what the "
-        "schedule can book"
+        description="free slots of the period's grid (from its first day at day_start_hour, "
+        "every slot_hours of the site's wall clock; a slot overlapping unavailable time is "
+        "lost): what the schedule can book"
     )
     slots_not_begun: int | None = Field(
         description="of those, the slots that have not begun now: a slot that has begun is "
@@ -221,12 +246,25 @@ class FacilityOut(BaseModel):
 
 
 def calendar_out(pool: CapacityPool) -> CalendarOut:
+    zone = pool.time_zone or ""
+    lo, hi = period_bounds(pool.period_start, pool.period_end, pool.day_start_hour, zone)
     return from_row(
         CalendarOut,
         pool,
+        time_zone=zone,
+        starts_at=lo,
+        ends_at=hi,
         slot_capacity=services.slot_capacity(pool),
         slots_not_begun=services.slots_not_begun(pool),
-        unavailable=[UnavailableOut.model_validate(u) for u in pool.unavailable],
+        unavailable=[
+            UnavailableOut.model_validate(u).model_copy(
+                update={
+                    "starts_local": services.local_iso(u.starts_at, zone),
+                    "ends_local": services.local_iso(u.ends_at, zone),
+                }
+            )
+            for u in pool.unavailable
+        ],
     )
 
 
@@ -418,18 +456,20 @@ def add_unavailable(
     the audit log records them and the call's schedule shows them as needing
     rescheduling."""
     pool = _resource(api, pool_id)
+    starts_at, ends_at = (
+        services.pool_instant(pool, body.starts_at),
+        services.pool_instant(pool, body.ends_at),
+    )
     _apply(
         api,
         services.add_unavailable,
         pool,
-        starts_at=body.starts_at,
-        ends_at=body.ends_at,
+        starts_at=starts_at,
+        ends_at=ends_at,
         reason=body.reason,
     )
     api.db.refresh(pool)
-    clashes = services.schedule_clashes(
-        api.db, pool, [(body.starts_at, body.ends_at)], viewer=api.user
-    )
+    clashes = services.schedule_clashes(api.db, pool, [(starts_at, ends_at)], viewer=api.user)
     return UnavailableAdded(
         **calendar_out(pool).model_dump(),
         clashes=[from_row(ClashOut, c, call=c.call_slug) for c in clashes if c.visible],

@@ -17,7 +17,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from opencall.errors import DomainError, Localized
-from opencall.inputs import plain_number
+from opencall.inputs import plain_number, time_zone_name
+from opencall.optim import wallclock
 
 LANGS = ("en", "zh", "fr", "es")
 
@@ -173,16 +174,22 @@ MAX_SLOTS = 20_000
 
 
 def period_bounds(
-    first: dt.date | None, last: dt.date | None, day_start_hour: float = 0.0
+    first: dt.date | None,
+    last: dt.date | None,
+    day_start_hour: float = 0.0,
+    time_zone: str = "",
 ) -> tuple[dt.datetime | None, dt.datetime | None]:
     """A resource's period ``first``..``last`` (inclusive days) as half-open UTC datetimes:
-    from ``first`` at ``day_start_hour`` UTC to the day after ``last`` at that hour (a
-    facility whose days, and so slots, begin at 08:00 in Bangkok gives 1.0)."""
+    from ``first`` at ``day_start_hour`` to the day after ``last`` at that hour, on the
+    wall clock of the resource's ``time_zone`` (its site: Europe/Berlin), or UTC when it
+    has none (a facility whose days, and so slots, begin at 08:00 in Bangkok gives 1.0
+    without a zone, or 8.0 in Asia/Bangkok)."""
     if first is None or last is None:
         return None, None
     at = dt.timedelta(hours=day_start_hour or 0.0)
-    lo = dt.datetime.combine(first, dt.time(), dt.UTC) + at
-    return lo, dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC) + at
+    lo = dt.datetime.combine(first, dt.time()) + at
+    hi = dt.datetime.combine(last + dt.timedelta(days=1), dt.time()) + at
+    return wallclock.local_instant(lo, time_zone), wallclock.local_instant(hi, time_zone)
 
 
 def _utc(v: dt.datetime) -> dt.datetime:
@@ -208,13 +215,68 @@ class Unavailable(_Doc):
         return self
 
 
+def zone_or_empty(text: str | None) -> str:
+    """The IANA zone named by ``text`` ("Europe/Berlin"), "" for none (UTC); a name the
+    time zone database does not hold is refused, naming it."""
+    try:
+        return time_zone_name(text) or ""
+    except ValueError:
+        raise DomainError(
+            "Unknown time zone %(zone)s: give a name such as Africa/Kinshasa, Asia/Dhaka, "
+            "America/La_Paz or Pacific/Apia, or leave it empty for UTC.",
+            field="time_zone",
+            zone=repr(str(text or "").strip()[:80]),
+        ) from None
+
+
 class Calendar(_Doc):
     period_start: dt.date | None = None
     period_end: dt.date | None = None
     slot_hours: float | None = Field(default=None, gt=0, le=24 * 366)
-    # the hour (UTC) each day of the period begins at: 0 is midnight UTC, 1.5 is 01:30
+    # the hour each day of the period begins at, on the wall clock of ``time_zone`` (UTC
+    # when empty): 0 is midnight, 1.5 is 01:30
     day_start_hour: float = Field(default=0.0, ge=0, lt=24, allow_inf_nan=False)
+    # the site's IANA time zone: days, slots and unavailable days keep its local time
+    # across daylight saving changes (``optim.wallclock``); "" keeps them in UTC
+    time_zone: str = Field(default="", max_length=64)
     unavailable: list[Unavailable] = Field(default_factory=list, max_length=500)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            return time_zone_name(v) or ""
+        except ValueError:
+            raise ValueError(f"unknown time zone {v.strip()[:64]!r}") from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _local_unavailable(cls, data: Any) -> Any:
+        """An unavailable period given without an offset is the site's local time (its
+        time zone's wall clock), as the operator of that site reads it; with an offset
+        (or ``Z``) it is that instant."""
+        if not isinstance(data, dict):
+            return data
+        try:
+            name = time_zone_name(data.get("time_zone")) or ""
+        except (TypeError, ValueError, AttributeError):
+            return data  # refused by the field's own validator
+        if not name or not isinstance(data.get("unavailable"), list):
+            return data
+        out = []
+        for u in data["unavailable"]:
+            if isinstance(u, dict):
+                u = dict(u)
+                for key in ("starts_at", "ends_at"):
+                    v = u.get(key)
+                    try:
+                        at = dt.datetime.fromisoformat(v) if isinstance(v, str) else v
+                    except ValueError:
+                        continue  # refused by the field's own validator
+                    if isinstance(at, dt.datetime) and at.tzinfo is None:
+                        u[key] = wallclock.local_instant(at, name)
+            out.append(u)
+        return {**data, "unavailable": out}
 
     @model_validator(mode="after")
     def _consistent(self) -> Calendar:
@@ -243,7 +305,17 @@ class Calendar(_Doc):
     def bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:
         """The period as half-open UTC datetimes [first day, day after the last), each day
         beginning at ``day_start_hour`` UTC (:func:`period_bounds`)."""
-        return period_bounds(self.period_start, self.period_end, self.day_start_hour)
+        return period_bounds(
+            self.period_start, self.period_end, self.day_start_hour, self.time_zone
+        )
+
+    def grid(self) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+        """Every slot of the period as UTC ``[start, end)`` (``optim.wallclock.grid``: the
+        grid the schedule books); empty when the resource is not slot-based."""
+        lo, hi = self.bounds()
+        if self.slot_hours is None or lo is None or hi is None:
+            return ()
+        return wallclock.grid(lo, hi, self.slot_hours, self.time_zone)
 
     def available_hours(self) -> float:
         lo, hi = self.bounds()
@@ -261,6 +333,20 @@ class Calendar(_Doc):
         begin at or after it count: a slot that has begun is never booked."""
         if self.slot_hours is None:
             return None
+        if self.time_zone:
+            # local wall-clock slots differ in length on the nights the clocks change:
+            # counted on the grid itself, one pass over the slots and the (sorted,
+            # non-overlapping) unavailable periods together
+            down = sorted((u.starts_at, u.ends_at) for u in self.unavailable)
+            after = None if since is None else _utc(since)
+            free, i = 0, 0
+            for t0, t1 in self.grid():
+                while i < len(down) and down[i][1] <= t0:
+                    i += 1  # ended before this slot: before every later one too
+                off = i < len(down) and down[i][0] < t1
+                if not off and (after is None or t0 >= after):
+                    free += 1
+            return free
         lo, hi = self.bounds()
         assert lo is not None and hi is not None
         step = dt.timedelta(hours=self.slot_hours)

@@ -66,6 +66,12 @@ class CapacityPool(Base):
     day_start_hour: Mapped[float] = mapped_column(
         Float, nullable=False, default=0.0, server_default="0"
     )
+    # the site's IANA time zone ("Europe/Berlin"): ``day_start_hour``, the slots and the
+    # unavailable days then keep its local wall clock across daylight saving changes
+    # (``optim.wallclock``); "" (every resource made before it existed) keeps them in UTC
+    time_zone: Mapped[str] = mapped_column(
+        String(64), nullable=False, default="", server_default=""
+    )
     # the request form as data: a list of field declarations validated by the server
     request_fields: Mapped[list[Any]] = mapped_column(JSONType, nullable=False, default=list)
     # the operator declared the unit whole-numbered (a "shot", a "sample"): capacity,

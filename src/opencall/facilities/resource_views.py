@@ -197,6 +197,7 @@ def parse_resource_form(page: Page, f: dict[str, str]) -> tuple[dict[str, Any], 
     values["day_start_hour"] = finite_number(raw) if raw else 0.0
     if raw and values["day_start_hour"] is None:
         errors["day_start_hour"] = page._(MSG_NUMBER)
+    values["time_zone"] = f.get("time_zone", "").strip()  # checked by the service
     return values, errors
 
 
@@ -233,6 +234,7 @@ def _resource_form(pool: CapacityPool) -> dict[str, str]:
         "period_end": pool.period_end.isoformat() if pool.period_end else "",
         "slot_hours": plain_number(pool.slot_hours) if pool.slot_hours is not None else "",
         "day_start_hour": plain_number(pool.day_start_hour) if pool.day_start_hour else "",
+        "time_zone": pool.time_zone or "",
     }
     for lg, forms in (pool.unit_labels or {}).items():
         for k in ("one", "other"):
@@ -333,8 +335,8 @@ def add_unavailable(pool_id: int, page: Page = Depends(get_page)) -> Response:
     if last is None:
         errors["last_day"] = page._(MSG_DATE)
     if not errors and first is not None and last is not None:
-        # the resource's days: from the hour its days begin at (UTC)
-        starts_at, ends_at = period_bounds(first, last, pool.day_start_hour)
+        # the resource's days: from the hour its days begin at, on its site's clock
+        starts_at, ends_at = period_bounds(first, last, pool.day_start_hour, pool.time_zone or "")
         assert starts_at is not None and ends_at is not None
         with page.attempt() as refused:
             clashes = services.add_unavailable(

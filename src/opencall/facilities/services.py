@@ -27,6 +27,7 @@ from opencall.facilities.schemas import (
     validate_pool_attributes,
 )
 from opencall.inputs import plain_number
+from opencall.optim import wallclock
 from opencall.people.models import Country
 
 SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
@@ -226,6 +227,7 @@ def _calendar_doc(
     slot_hours: Any,
     unavailable: list[dict[str, Any]],
     day_start_hour: Any = 0.0,
+    time_zone: str = "",
 ) -> domain.Calendar:
     return domain.check_calendar(
         {
@@ -233,6 +235,7 @@ def _calendar_doc(
             "period_end": period_end,
             "slot_hours": slot_hours,
             "day_start_hour": 0.0 if day_start_hour in (None, "") else day_start_hour,
+            "time_zone": time_zone or "",
             "unavailable": unavailable,
         }
     )
@@ -245,8 +248,27 @@ def slot_capacity(pool: CapacityPool, since: dt.datetime | None = None) -> int |
         return None
     unavailable = [{"starts_at": u.starts_at, "ends_at": u.ends_at} for u in pool.unavailable]
     return _calendar_doc(
-        pool.period_start, pool.period_end, pool.slot_hours, unavailable, pool.day_start_hour
+        pool.period_start,
+        pool.period_end,
+        pool.slot_hours,
+        unavailable,
+        pool.day_start_hour,
+        pool.time_zone or "",
     ).slot_capacity(since)
+
+
+def pool_instant(pool: CapacityPool, at: dt.datetime) -> dt.datetime:
+    """``at`` as a UTC instant: a time without an offset is the resource's local time
+    (its ``time_zone``; UTC when it has none), as its site's operator gives it."""
+    if at.tzinfo is None:
+        return wallclock.local_instant(at, pool.time_zone or "")
+    return at.astimezone(dt.UTC)
+
+
+def local_iso(at: dt.datetime, zone: str) -> str:
+    """``at`` in the zone ``zone`` as ISO 8601 with its offset ("2027-03-28T00:00:00+01:00";
+    UTC with ``+00:00`` when ``zone`` is empty)."""
+    return at.astimezone(wallclock.zone(zone) if zone else dt.UTC).isoformat()
 
 
 def slots_not_begun(pool: CapacityPool, now: dt.datetime | None = None) -> int | None:
@@ -268,6 +290,7 @@ def _resource_fields(
     request_fields: list[Any],
     whole_units: bool = False,
     day_start_hour: Any = 0.0,
+    time_zone: Any = "",
 ) -> tuple[dict[str, Any], domain.Calendar]:
     name = (name or "").strip()
     if not name or len(name) > 120:
@@ -282,7 +305,8 @@ def _resource_fields(
             unit=domain.unit_text(unit, labels),
             unit2=domain.unit_text(unit, labels, 1),
         )
-    cal = _calendar_doc(period_start, period_end, slot_hours, unavailable, day_start_hour)
+    zone = domain.zone_or_empty(time_zone)
+    cal = _calendar_doc(period_start, period_end, slot_hours, unavailable, day_start_hour, zone)
     whole_units = bool(whole_units)
     domain.check_amount(float(amount), cal, unit, labels, whole=whole_units)
     fields = domain.check_request_fields(request_fields)
@@ -296,6 +320,7 @@ def _resource_fields(
             "period_end": cal.period_end,
             "slot_hours": cal.slot_hours,
             "day_start_hour": cal.day_start_hour,
+            "time_zone": cal.time_zone,
             "request_fields": fields,
             "whole_units": whole_units,
         },
@@ -326,6 +351,7 @@ def create_resource(
     period_end: Any = None,
     slot_hours: Any = None,
     day_start_hour: Any = 0.0,
+    time_zone: str | None = None,
     unavailable: list[dict[str, Any]] | None = None,
     request_fields: list[Any] | None = None,
     whole_units: bool = False,
@@ -353,6 +379,7 @@ def create_resource(
         period_end=period_end,
         slot_hours=slot_hours,
         day_start_hour=day_start_hour,
+        time_zone=time_zone or "",
         unavailable=list(unavailable or []),
         request_fields=list(request_fields or []),
         whole_units=whole_units,
@@ -445,6 +472,7 @@ def update_resource(
         "period_end",
         "slot_hours",
         "day_start_hour",
+        "time_zone",
         "unavailable",
         "request_fields",
         "whole_units",
@@ -469,6 +497,7 @@ def update_resource(
         "period_end": pool.period_end,
         "slot_hours": pool.slot_hours,
         "day_start_hour": pool.day_start_hour,
+        "time_zone": pool.time_zone or "",
         "unavailable": _unavailable_docs(pool),
         "request_fields": pool.request_fields,
         "whole_units": bool(pool.whole_units),
@@ -533,7 +562,9 @@ def add_unavailable(
     slots are recorded in the audit log, one event per call
     (``pool.unavailable_clashes``), and :func:`schedule_clashes` lists them for the
     answer and the schedule pages, which show them as needing rescheduling. Returns them
-    (unmasked: a caller that shows them to someone masks them with ``viewer``)."""
+    (unmasked: a caller that shows them to someone masks them with ``viewer``). Times
+    given without an offset are the resource's local time (UTC when it has no zone)."""
+    starts_at, ends_at = pool_instant(pool, starts_at), pool_instant(pool, ends_at)
     docs = [
         *_unavailable_docs(pool),
         {"starts_at": starts_at, "ends_at": ends_at, "reason": reason},

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from opencall.optim import wallclock
 from opencall.optim.allocation import solve_mip
 from opencall.optim.messages import Message, message, render
 
@@ -73,6 +74,11 @@ class Resource:
     not_before : datetime.datetime or None
         When the schedule is made: a slot that begins before it has begun and is not
         usable (its reason is :data:`BEGUN`).
+    time_zone : str
+        The IANA zone whose wall clock the slots keep (``optim.wallclock``): 8-hour shifts
+        from 00:00 in Europe/Berlin stay 00:00-08:00 local across a daylight saving
+        change, lasting 7 or 9 hours that night. Empty: slots of ``slot_hours`` of real
+        time from ``start``.
     """
 
     id: str
@@ -81,6 +87,7 @@ class Resource:
     slot_hours: float
     unavailable: tuple[tuple[dt.datetime, dt.datetime, str], ...] = ()
     not_before: dt.datetime | None = None
+    time_zone: str = ""
 
 
 #: The reason of a slot that has begun by the time the schedule is made.
@@ -139,6 +146,8 @@ class SlotProblem:
                 raise ValueError(f"resource {r.id}: slot_hours must be a positive number")
             if r.end <= r.start:
                 raise ValueError(f"resource {r.id}: end must be after start")
+            if r.time_zone:
+                wallclock.zone(r.time_zone)  # ValueError naming an unknown zone
             n_slots = (r.end - r.start).total_seconds() / 3600.0 / r.slot_hours
             if n_slots > MAX_SLOTS:
                 raise ValueError(
@@ -174,35 +183,34 @@ def slot_grid(resource: Resource) -> list[Slot]:
     """Every slot of ``resource``; a slot that begins before ``resource.not_before`` carries
     :data:`BEGUN`, another overlapping an unavailable period its reason (``"unavailable"``
     when the period gives none)."""
-    step = dt.timedelta(hours=resource.slot_hours)
     out: list[Slot] = []
-    k = 0
-    t = resource.start
-    while t + step <= resource.end:
+    bounds = wallclock.grid(resource.start, resource.end, resource.slot_hours, resource.time_zone)
+    for k, (t, t_end) in enumerate(bounds):
         reason = BEGUN if resource.not_before is not None and t < resource.not_before else ""
         for u0, u1, why in () if reason else resource.unavailable:
-            if u0 < t + step and t < u1:
+            if u0 < t_end and t < u1:
                 reason = why or "unavailable"
                 break
-        out.append(Slot(k, t, t + step, reason))
-        k += 1
-        t = resource.start + k * step
+        out.append(Slot(k, t, t_end, reason))
     return out
 
 
 def date_ranges(
-    ranges: Iterable[Sequence[str | dt.date]],
+    ranges: Iterable[Sequence[str | dt.date]], time_zone: str = ""
 ) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
     """Inclusive date ranges ``[first, last]`` (ISO strings or dates) as half-open UTC periods
-    ``[first 00:00, last+1 00:00)``; a range given backwards is read forwards."""
+    ``[first 00:00, last+1 00:00)``, midnights of ``time_zone`` (the resource's site, UTC
+    when empty); a range given backwards is read forwards."""
     out = []
     for pair in ranges:
         d0, d1 = (p if isinstance(p, dt.date) else dt.date.fromisoformat(str(p)) for p in pair)
         d0, d1 = min(d0, d1), max(d0, d1)
         out.append(
             (
-                dt.datetime.combine(d0, dt.time(), UTC),
-                dt.datetime.combine(d1 + dt.timedelta(days=1), dt.time(), UTC),
+                wallclock.local_instant(dt.datetime.combine(d0, dt.time()), time_zone),
+                wallclock.local_instant(
+                    dt.datetime.combine(d1 + dt.timedelta(days=1), dt.time()), time_zone
+                ),
             )
         )
     return tuple(out)
@@ -261,15 +269,24 @@ def evaluate(
         for a in problem.awards
         if a.bundle is not None and a.together and size[(a.proposal, a.bundle)] > 1
     }
+    ends = {
+        r.id: dict(wallclock.grid(r.start, r.end, r.slot_hours, r.time_zone))
+        for r in problem.resources
+    }
     for a in problem.awards:
         ts = sorted(starts.get(a.id, ()))
         if not ts:
             continue
         step = dt.timedelta(hours=res[a.resource].slot_hours)
+        end = ends[a.resource]
         value += a.weight * a.slots
-        runs += 1 + sum(1 for p, q in zip(ts, ts[1:], strict=False) if q != p + step)
+        # a slot's end is the next one's start: a run goes on through the night the
+        # clocks change (a 7-hour shift) as through any other
+        runs += 1 + sum(1 for p, q in zip(ts, ts[1:], strict=False) if q != end.get(p, p + step))
         if (a.proposal, a.bundle) in together:
-            groups.setdefault((a.proposal, a.bundle), []).extend((t, t + step) for t in ts)
+            groups.setdefault((a.proposal, a.bundle), []).extend(
+                (t, end.get(t, t + step)) for t in ts
+            )
     span = sum(
         (max(e for _, e in iv) - min(s for s, _ in iv)).total_seconds() / 3600.0
         for iv in groups.values()
@@ -292,7 +309,6 @@ def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> 
             continue
         if len(ts) != a.slots or len(set(ts)) != len(ts):
             errors.append(f"{a.id}: {len(ts)} distinct slots placed, {a.slots} awarded")
-        step = dt.timedelta(hours=res[a.resource].slot_hours)
         for t in ts:
             s = grids[a.resource].get(t)
             if s is None:
@@ -300,7 +316,7 @@ def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> 
                 continue
             if s.reason:
                 errors.append(f"{a.id}: {t.isoformat()} is in an unavailable period")
-            if any(i0 < t + step and t < i1 for i0, i1 in a.impossible):
+            if any(i0 < s.end and t < i1 for i0, i1 in a.impossible):
                 errors.append(f"{a.id}: {t.isoformat()} is on a date declared impossible")
             other = taken.setdefault((a.resource, t), a.id)
             if other != a.id:
@@ -334,6 +350,11 @@ class _Index:
 
     def hours(self, res_id: str, k: int) -> float:
         return (self.grids[res_id][k].start - self.epoch).total_seconds() / 3600.0
+
+    def end_hours(self, res_id: str, k: int) -> float:
+        """When slot ``k`` ends (hours from the epoch): its start plus its own length, which
+        differs from ``slot_hours`` on the night a site's clocks change."""
+        return (self.grids[res_id][k].end - self.epoch).total_seconds() / 3600.0
 
 
 def _index(problem: SlotProblem) -> _Index:
@@ -473,10 +494,8 @@ def _place_single(
 def _span(ix: _Index, placed: dict[str, list[int]], unit: list[SlotAward]) -> float:
     lo, hi = math.inf, -math.inf
     for a in unit:
-        step = ix.res[a.resource].slot_hours
         for k in placed.get(a.id, ()):
-            h = ix.hours(a.resource, k)
-            lo, hi = min(lo, h), max(hi, h + step)
+            lo, hi = min(lo, ix.hours(a.resource, k)), max(hi, ix.end_hours(a.resource, k))
     return hi - lo if hi > lo else 0.0
 
 
@@ -757,11 +776,7 @@ def solve_slots(
         lohi[i] = (n, n + 1)
         n += 2
     horizon = max(
-        (
-            ix.hours(r.id, len(ix.grids[r.id]) - 1) + r.slot_hours
-            for r in problem.resources
-            if ix.grids[r.id]
-        ),
+        (ix.end_hours(r.id, len(ix.grids[r.id]) - 1) for r in problem.resources if ix.grids[r.id]),
         default=0.0,
     )
     rows: list[tuple[dict[int, float], float, float]] = []
@@ -781,14 +796,14 @@ def solve_slots(
         lo, hi = lohi[i]
         rows.append(({hi: 1.0, lo: -1.0}, 0.0, np.inf))
         for a in units[i]:
-            step = res[a.resource].slot_hours
             for k in ix.allowed[a.id]:
                 t = ix.hours(a.resource, k)
+                t_end = ix.end_hours(a.resource, k)
                 j = col[(a.id, k)]
                 # lo <= t when x = 1, lo <= H otherwise (the smallest big-M): lo + (H - t) x <= H
                 rows.append(({lo: 1.0, j: horizon - t}, -np.inf, horizon))
                 # hi >= t + len when x = 1, hi >= 0 otherwise: hi - (t + len) x >= 0
-                rows.append(({hi: 1.0, j: -(t + step)}, 0.0, np.inf))
+                rows.append(({hi: 1.0, j: -t_end}, 0.0, np.inf))
     col_lo = np.zeros(n)
     col_hi = np.ones(n)
     integer = np.zeros(n, dtype=bool)
@@ -818,7 +833,7 @@ def solve_slots(
             x[j] = 1.0 if k in have and k - 1 not in have else 0.0
         for i, (lo, hi) in lohi.items():
             ivs = [
-                (ix.hours(a.resource, k), ix.hours(a.resource, k) + res[a.resource].slot_hours)
+                (ix.hours(a.resource, k), ix.end_hours(a.resource, k))
                 for a in units[i]
                 for k in pl.get(a.id, ())
             ]

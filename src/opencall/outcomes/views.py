@@ -188,6 +188,10 @@ def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             ),
             "awards": awards,
             "schedule": schedule,
+            # the site's time zone of each resource that has one (times shown beside UTC)
+            "zones": {
+                cp.pool_id: cp.pool.time_zone for cp in proposal.call.pools if cp.pool.time_zone
+            },
             "entry_label": lambda e: schedule_presenters.label(page.t, e),
             # why an entry is where it is: an entry without dates says so ("no dates: the
             # resource has no calendar", or why a slot could not be placed)

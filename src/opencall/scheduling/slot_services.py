@@ -80,8 +80,11 @@ def awarded_slot_pools(session: Session, call: Call) -> bool:
 
 def period_bounds(pool: CapacityPool) -> tuple[dt.datetime, dt.datetime]:
     """``[period_start, period_end + 1 day)``, each day beginning at the resource's
-    ``day_start_hour`` UTC (the period is inclusive; ``facilities.domain.period_bounds``)."""
-    lo, hi = fac_domain.period_bounds(pool.period_start, pool.period_end, pool.day_start_hour)
+    ``day_start_hour`` on its site's wall clock (``time_zone``; UTC without one; the
+    period is inclusive; ``facilities.domain.period_bounds``)."""
+    lo, hi = fac_domain.period_bounds(
+        pool.period_start, pool.period_end, pool.day_start_hour, pool.time_zone or ""
+    )
     if lo is None or hi is None:
         raise DomainError(
             "The resource %(name)s has no calendar period; set its period start and end.",
@@ -112,6 +115,7 @@ def resource_of(
         unavailable=tuple((u.starts_at, u.ends_at, u.reason) for u in pool.unavailable)
         + tuple(taken),
         not_before=now,
+        time_zone=pool.time_zone or "",
     )
 
 
@@ -242,7 +246,10 @@ def schedule_slots(
         if n < 1:
             continue
         try:
-            impossible = sl.date_ranges(req.details.get("impossible_dates") or [])
+            # the applicant's impossible days are days of the resource's site
+            impossible = sl.date_ranges(
+                req.details.get("impossible_dates") or [], pool.time_zone or ""
+            )
         except (TypeError, ValueError) as exc:
             raise DomainError(
                 "Request %(id)s has malformed impossible dates: %(why)s",
@@ -294,20 +301,22 @@ def schedule_slots(
     for req_id, begun_rows in kept.items():  # kept as booked, under this run and award
         for e in begun_rows:
             e.award_id, e.run_id = awards_by_req[req_id][0].id, run.id
+    slot_ends = {r.id: {g.start: g.end for g in sl.slot_grid(r)} for r in resources}
     for sa in slot_awards:
         req = reqs[int(sa.id)]
         aw = awards_by_req[req.id]
         pool = pools[aw[0].pool_id]
         code = props[req.proposal_id].code
-        assert pool.slot_hours is not None
-        step = dt.timedelta(hours=pool.slot_hours)
+        # each slot ends where the grid says: on the night a site's clocks change, a
+        # local 00:00-08:00 shift lasts 7 or 9 hours
+        ends = slot_ends[str(pool.id)]
         base = {"request_id": req.id, "bundle": req.bundle}
         # each placed slot is one entry; an unplaced request is one entry without times
         rows: list[tuple[dt.datetime | None, dt.datetime | None, float, dict[str, Any]]]
         done = len(kept.get(req.id, []))
         if sa.id in res.starts:
             rows = [
-                (t, t + step, 1.0, {**base, "index": done + i + 1, "of": done + sa.slots})
+                (t, ends[t], 1.0, {**base, "index": done + i + 1, "of": done + sa.slots})
                 for i, t in enumerate(res.starts[sa.id])
             ]
         else:

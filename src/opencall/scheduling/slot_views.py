@@ -136,6 +136,7 @@ def staff_calendar_ics(slug: str, pool_id: int, page: Page = Depends(get_page)) 
                     end=c.end,
                     summary=page._(OTHER_CALL),
                     location=pool.name,
+                    time_zone=pool.time_zone or "",
                 )
             )
             continue
@@ -151,6 +152,7 @@ def staff_calendar_ics(slug: str, pool_id: int, page: Page = Depends(get_page)) 
                 summary=f"{row.get('code', '')} · {pool.name}",
                 description="\n".join(x for x in (row.get("title", ""), who) if x),
                 location=pool.name,
+                time_zone=pool.time_zone or "",
                 url=here,
             )
         )
@@ -169,6 +171,7 @@ def _unavailable_events(page: Page, call: Call, pool: CapacityPool) -> list[ical
             end=u.ends_at,
             summary=f"{page._(UNAVAILABLE)}: {u.reason}" if u.reason else page._(UNAVAILABLE),
             location=pool.name,
+            time_zone=pool.time_zone or "",
             transparent=True,
         )
         for u in sorted(pool.unavailable, key=lambda u: u.starts_at)
@@ -189,6 +192,7 @@ def public_calendar_ics(slug: str, pool_id: int, page: Page = Depends(get_page))
             end=c.end,
             summary=page._(BOOKED),
             location=pool.name,
+            time_zone=pool.time_zone or "",
         )
         for c in ss.calendar(page.db, call, pool)
         if c.entry is not None
@@ -242,6 +246,7 @@ def my_slots_ics(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             description=proposal.title,
             location=pools[e.pool_id].name if e.pool_id in pools else "",
             url=_absolute(page, f"/proposals/{proposal.id}/slots"),
+            time_zone=(pools[e.pool_id].time_zone or "") if e.pool_id in pools else "",
         )
         for e in entries
         if e.start is not None and e.end is not None

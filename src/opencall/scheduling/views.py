@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from opencall.calls.access import signed_in_call
 from opencall.calls.models import Call
 from opencall.inputs import plain_number
+from opencall.optim import wallclock
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
 from opencall.reviews.presenters import labels, proposal_rows
@@ -66,9 +67,26 @@ def _schedule_csv(page: Page, call: Call) -> Response:
     """Every entry (the page shows one page of them)."""
     entries = services.entries(page.db, call)
     rows = proposal_rows(page, call, rq.proposals_for_review(page.db, call))
+    # the site's own clock beside UTC, for a resource with a time zone (Europe/Berlin)
+    zones = {cp.pool_id: cp.pool.time_zone or "" for cp in call.pools}
+
+    def local(at: dt.datetime | None, zone: str) -> str:
+        return at.astimezone(wallclock.zone(zone)).isoformat() if at and zone else ""
+
     return csv_response(
         f"{call.slug}-schedule.csv",
-        ["proposal", "kind", "label", "start", "end", "amount", "explanation"],
+        [
+            "proposal",
+            "kind",
+            "label",
+            "start",
+            "end",
+            "amount",
+            "explanation",
+            "time_zone",
+            "local_start",
+            "local_end",
+        ],  # fmt: skip
         (
             (
                 rows[e.proposal_id]["code"] if e.proposal_id in rows else "",
@@ -78,6 +96,9 @@ def _schedule_csv(page: Page, call: Call) -> Response:
                 e.end,
                 plain_number(e.amount),
                 e.details.get("explanation", ""),
+                zones.get(e.pool_id or 0, ""),
+                local(e.start, zones.get(e.pool_id or 0, "")),
+                local(e.end, zones.get(e.pool_id or 0, "")),
             )
             for e in entries
         ),
@@ -142,6 +163,8 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
         {
             "call": call,
             "entries": shown,
+            # the site's time zone of each resource that has one (times shown beside UTC)
+            "zones": {cp.pool_id: cp.pool.time_zone for cp in call.pools if cp.pool.time_zone},
             "reschedule": reschedule,
             "to_reschedule": to_reschedule,
             "pager": pager,

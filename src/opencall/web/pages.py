@@ -429,6 +429,18 @@ def fmt_when(value: dt.datetime | None, zone: str | None, *, seconds: bool = Fal
     return f"{text} ({local.strftime(fmt)} {zone}, UTC{off[:3]}:{off[3:5]})"
 
 
+def fmt_in_zone(value: dt.datetime | None, zone: str | None) -> str:
+    """A moment on the wall clock of a stated zone (a call's, a site's), with the zone and
+    its offset that day: "2027-03-01 17:00 Europe/Berlin (UTC+01:00)"; "" without a zone
+    (or a UTC alias, which the UTC time beside it already says)."""
+    tz = reader_zone(zone)
+    if value is None or tz is None:
+        return ""
+    local = value.astimezone(tz)
+    off = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {zone} (UTC{off[:3]}:{off[3:5]})"
+
+
 def shown_zone() -> str | None:
     """The reader's zone when times of the page being rendered are also shown in it."""
     zone = _READER_ZONE.get()
@@ -506,6 +518,7 @@ def make_environment(directory: Path) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["utc"] = fmt_utc
+    env.filters["in_zone"] = fmt_in_zone
     env.globals["reader_zone"] = shown_zone
     # a static file's URL; the app's environment links the hashed names (install)
     env.globals["static"] = lambda name: "/static/" + name.removeprefix("/static/")

@@ -1,0 +1,97 @@
+"""A slot grid kept in a site's local wall-clock time (an IANA time zone) across daylight
+saving changes: a beamline whose shifts run 00:00-08:00, 08:00-16:00 and 16:00-24:00 in
+Europe/Berlin keeps those local bounds every day, so the night shift of the day the clocks
+go forward lasts 7 hours and that of the day they go back 9.
+
+The rule (documented for operators in ``docs/operators.md``, "Time zones of a site"):
+
+* slot ``k`` covers the local wall-clock times ``[w0 + k * step, w0 + (k + 1) * step)``,
+  ``w0`` the local start of the period, ``step`` the slot length;
+* a local time that occurs twice (the clocks go back) is its first occurrence;
+* a local time that does not exist (the clocks go forward) is the instant the clocks jump,
+  so a slot that lies wholly inside the skipped hour has no length and is not a slot
+  (hourly slots: the 02:00-03:00 slot of that day in Berlin does not exist);
+* without a time zone (``""``) the grid is fixed in UTC: every slot lasts ``step``.
+
+Standard library only (``zoneinfo``; the ``tzdata`` package supplies the database where
+the system has none).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import zoneinfo
+
+UTC = dt.UTC
+
+
+@functools.lru_cache(maxsize=64)
+def zone(name: str) -> zoneinfo.ZoneInfo:
+    """The IANA zone ``name``; ``ValueError`` when the database does not hold it."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+def local_instant(wall: dt.datetime, name: str) -> dt.datetime:
+    """The UTC instant of the naive local wall-clock time ``wall`` in zone ``name`` (the
+    rule of the module doc: first occurrence of a repeated time, the jump itself for a
+    skipped one). ``name`` empty: ``wall`` is UTC."""
+    wall = wall.replace(tzinfo=None)
+    if not name:
+        return wall.replace(tzinfo=UTC)
+    tz = zone(name)
+    at = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    if at.astimezone(tz).replace(tzinfo=None) == wall:
+        return at
+    # skipped by the clocks: the jump lies between the two readings of ``wall`` (with the
+    # offsets before and after it); find it to the second (transitions are whole seconds)
+    lo = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    hi = at
+    if hi < lo:
+        lo, hi = hi, lo
+    while hi - lo > dt.timedelta(seconds=1):
+        mid = lo + dt.timedelta(seconds=(hi - lo).total_seconds() // 2)
+        if mid.astimezone(tz).replace(tzinfo=None) >= wall:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def local_wall(at: dt.datetime, name: str) -> dt.datetime:
+    """The naive local wall-clock time of the instant ``at`` in zone ``name`` (UTC when
+    ``name`` is empty)."""
+    return at.astimezone(zone(name) if name else UTC).replace(tzinfo=None)
+
+
+@functools.lru_cache(maxsize=64)
+def grid(
+    start: dt.datetime, end: dt.datetime, slot_hours: float, name: str = ""
+) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+    """The slots ``[start, end)`` of a period from the instant ``start`` to ``end``, each
+    ``slot_hours`` of local wall-clock time in zone ``name`` (of real time when ``name`` is
+    empty), as UTC instants; a slot ends at or before ``end``. Cached: a resource's page,
+    its capacity checks and its schedule ask for the same grid (at most 20,000 slots)."""
+    step = dt.timedelta(hours=slot_hours)
+    out: list[tuple[dt.datetime, dt.datetime]] = []
+    if not name:
+        k = 0
+        t = start
+        while t + step <= end:
+            out.append((t, t + step))
+            k += 1
+            t = start + k * step
+        return tuple(out)
+    w0, w_end = local_wall(start, name), local_wall(end, name)
+    k = 0
+    t0 = local_instant(w0, name)
+    while w0 + (k + 1) * step <= w_end:
+        t1 = local_instant(w0 + (k + 1) * step, name)
+        if t1 > t0:
+            out.append((t0, t1))
+        t0 = t1
+        k += 1
+    return tuple(out)
