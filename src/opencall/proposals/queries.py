@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall.proposals.anonymity import Finding, TeamIdentity, scan_text
-from opencall.proposals.models import AnonymityScan, Attachment, Proposal, TeamMember
+from opencall.proposals.models import AnonymityScan, Attachment, Proposal
 from opencall.web.i18n import N_
 
 
@@ -20,16 +20,6 @@ def proposals_of_call(
     if statuses:
         stmt = stmt.where(Proposal.status.in_(statuses))
     return list(session.scalars(stmt))
-
-
-def proposals_of_user(session: Session, user_id: int) -> list[Proposal]:
-    stmt = (
-        select(Proposal)
-        .join(TeamMember, TeamMember.proposal_id == Proposal.id)
-        .where(TeamMember.user_id == user_id, TeamMember.status.in_(("accepted", "invited")))
-        .order_by(Proposal.updated_at.desc())
-    )
-    return list(session.scalars(stmt).unique())
 
 
 # what each kind of finding is, for the pages (translated where shown)
