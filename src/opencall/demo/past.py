@@ -103,7 +103,7 @@ def build_past_cycle(
     )
     chosen = rng.sample(proposals, k=min(MAX_PROPOSALS, int(len(proposals) * SHARE)))
     for prev in sorted(chosen, key=lambda p: p.id):
-        pi_member = next((m for m in prev.members if m.role == "pi"), None)
+        pi_member = prev.pi_member
         pi = session.get(User, pi_member.user_id) if pi_member and pi_member.user_id else None
         if pi is None or not prev.requests:
             continue

@@ -26,7 +26,7 @@ SUBJECT_REPORT = N_("Overdue: the first report on award %(code)s")
 
 
 def _pi(session: Session, proposal: Proposal) -> User | None:
-    pi = next((m for m in proposal.members if m.role == "pi"), None)
+    pi = proposal.pi_member
     return session.get(User, pi.user_id) if pi and pi.user_id else None
 
 
