@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from opencall.calls.models import Call
 from opencall.people.models import Country
 from opencall.proposals.models import Proposal
+from opencall.proposals.queries import pi_user
 from opencall.results import queries as rq
 from opencall.results import services as rs
 
@@ -235,7 +236,6 @@ def record_postaward(
 
 def example_accounts(session: Session) -> dict[str, str]:
     """A PI to sign in as for each kind of record (and one with an overdue loan)."""
-    from opencall.people.models import User
     from opencall.results import domain as d
     from opencall.results.models import PostAwardRecord
 
@@ -248,8 +248,7 @@ def example_accounts(session: Session) -> dict[str, str]:
         if key in out:
             continue
         p = session.get(Proposal, r.proposal_id)
-        pi = p.pi_member if p else None
-        u = session.get(User, pi.user_id) if pi and pi.user_id else None
+        u = pi_user(session, p) if p else None
         if u is not None:
             out[key] = f"{u.email} (/awards/{r.proposal_id})"
     return out

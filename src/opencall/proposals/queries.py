@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from opencall.people.models import User
 from opencall.proposals.anonymity import Finding, TeamIdentity, scan_text
 from opencall.proposals.models import AnonymityScan, Attachment, Proposal
 from opencall.web.i18n import N_
@@ -20,6 +21,12 @@ def proposals_of_call(
     if statuses:
         stmt = stmt.where(Proposal.status.in_(statuses))
     return list(session.scalars(stmt))
+
+
+def pi_user(session: Session, proposal: Proposal) -> User | None:
+    """The principal investigator's account (None without a PI or before they have one)."""
+    pi = proposal.pi_member
+    return session.get(User, pi.user_id) if pi and pi.user_id else None
 
 
 # what each kind of finding is, for the pages (translated where shown)

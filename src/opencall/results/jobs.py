@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from opencall.jobs import Job, JobRegistry
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
+from opencall.proposals.queries import pi_user
 from opencall.results import domain as d
 from opencall.results import queries as q
 from opencall.results import services
@@ -23,11 +24,6 @@ from opencall.web.mail import mail_text, queue_mail
 
 SUBJECT_OVERDUE = N_("Overdue: the sample loan of %(code)s is due back")
 SUBJECT_REPORT = N_("Overdue: the first report on award %(code)s")
-
-
-def _pi(session: Session, proposal: Proposal) -> User | None:
-    pi = proposal.pi_member
-    return session.get(User, pi.user_id) if pi and pi.user_id else None
 
 
 def _mail_pi(
@@ -41,7 +37,7 @@ def _mail_pi(
     """Queue the reminder ``template`` to the proposal's PI in their language (the name,
     code, site and proposal id filled in besides ``fields``); the PI, or None when the
     proposal has no PI account to write to (nothing queued)."""
-    user = _pi(session, proposal)
+    user = pi_user(session, proposal)
     if user is None:
         return None
     lang = user.language or "en"
