@@ -29,8 +29,15 @@ from opencall.facilities.models import CapacityPool, Facility
 from opencall.facilities.queries import pools_of
 from opencall.inputs import error_text, first_error, plain_number
 
-# call slugs are unique across the site: every URL finds a call by its slug alone
-SLUG_TAKEN = "The address {slug!r} is already used by another call on this site; choose another."
+
+def _slug_taken(slug: str) -> DomainError:
+    """The refusal of a slug another call has: call slugs are unique across the site
+    (every URL finds a call by its slug alone)."""
+    return DomainError(
+        "The address %(slug)s is already used by another call on this site; choose another.",
+        field="slug",
+        slug=repr(slug),
+    )
 
 
 def check_title_bound(form: CallForm) -> None:
@@ -55,11 +62,7 @@ def create_call(
         raise DomainError.composed(error_text(exc)) from exc
     taken = session.scalar(select(Call.id).where(Call.slug == doc.slug).limit(1))
     if taken is not None:
-        raise DomainError(
-            "The address %(slug)s is already used by another call on this site; choose another.",
-            field="slug",
-            slug=repr(doc.slug),
-        )
+        raise _slug_taken(doc.slug)
     rs = review_settings(doc.review_settings)
     ap = allocation_policy(doc.allocation_policy)
     form = call_form(doc.form)
@@ -96,11 +99,7 @@ def create_call(
             session.add(call)
             session.flush()
     except IntegrityError as exc:
-        raise DomainError(
-            "The address %(slug)s is already used by another call on this site; choose another.",
-            field="slug",
-            slug=repr(doc.slug),
-        ) from exc
+        raise _slug_taken(doc.slug) from exc
     auditlog.record(session, "call.created", "call", call.id, actor_id=actor_id, call_id=call.id)
     return call
 

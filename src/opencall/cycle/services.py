@@ -40,8 +40,6 @@ from opencall.errors import DomainError
 from opencall.jobs import Job
 from opencall.proposals import services as proposal_services
 
-MSG_RELEASE_FIRST = "Release the decisions before publishing the call."
-
 
 @dataclass(frozen=True)
 class Step:
