@@ -27,7 +27,7 @@ from opencall.facilities.schemas import (
     validate_pool_attributes,
 )
 from opencall.inputs import plain_number
-from opencall.people.models import Country
+from opencall.people.services import check_country
 
 SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
 
@@ -49,12 +49,7 @@ def create_provider(
         )
     if session.scalar(select(Provider.id).where(Provider.slug == slug)) is not None:
         raise DomainError("This short name is already taken.", field="slug")
-    if session.get(Country, country_iso3) is None:
-        raise DomainError(
-            "Unknown country code %(code_value)s.",
-            field="country_iso3",
-            code_value=repr(country_iso3),
-        )
+    check_country(session, country_iso3, field="country_iso3")
     p = Provider(name=name.strip(), slug=slug, country_iso3=country_iso3, description=description)
     return auditlog.record_new(session, p, "provider.created", "provider", actor_id=actor_id)
 
