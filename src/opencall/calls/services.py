@@ -53,6 +53,19 @@ def check_title_bound(form: CallForm) -> None:
         )
 
 
+def _check_telescope_offer(facility: Facility, form: CallForm) -> None:
+    """A telescope call offers some of the telescope's receivers and observing modes,
+    and none it does not have."""
+    if not form.receivers or not set(form.receivers) <= set(
+        facility.attributes.get("receivers", [])
+    ):
+        raise DomainError("The call must offer receivers that the telescope has.", field="form")
+    if not form.modes or not set(form.modes) <= set(facility.attributes.get("modes", [])):
+        raise DomainError(
+            "The call must offer observing modes that the telescope has.", field="form"
+        )
+
+
 def create_call(
     session: Session, facility: Facility, data: dict[str, Any], *, actor_id: int | None = None
 ) -> Call:
@@ -69,14 +82,7 @@ def create_call(
     check_title_bound(form)
     check_policy(ap, rs, policy_pools(session, None, facility))
     if facility.kind == "telescope":
-        offered_r = set(facility.attributes.get("receivers", []))
-        offered_m = set(facility.attributes.get("modes", []))
-        if not form.receivers or not set(form.receivers) <= offered_r:
-            raise DomainError("The call must offer receivers that the telescope has.", field="form")
-        if not form.modes or not set(form.modes) <= offered_m:
-            raise DomainError(
-                "The call must offer observing modes that the telescope has.", field="form"
-            )
+        _check_telescope_offer(facility, form)
     call = Call(
         provider_id=facility.provider_id,
         facility_id=facility.id,
@@ -559,14 +565,7 @@ def update_call(
     if "form.title_max_chars" in changed:  # a call stored above the bound stays editable
         check_title_bound(form)
     if facility.kind == "telescope" and ({"form.receivers", "form.modes"} & set(changed)):
-        if not form.receivers or not set(form.receivers) <= set(
-            facility.attributes.get("receivers", [])
-        ):
-            raise DomainError("The call must offer receivers that the telescope has.", field="form")
-        if not form.modes or not set(form.modes) <= set(facility.attributes.get("modes", [])):
-            raise DomainError(
-                "The call must offer observing modes that the telescope has.", field="form"
-            )
+        _check_telescope_offer(facility, form)
     if any(f.startswith(("allocation_policy.", "review_settings.")) for f in changed):
         check_policy(
             allocation_policy(docs["allocation_policy"]),
