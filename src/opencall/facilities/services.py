@@ -81,6 +81,14 @@ def create_facility(
     return auditlog.record_new(session, f, "facility.created", "facility", actor_id=actor_id)
 
 
+def _resource_name(raw: str | None) -> str:
+    """A resource's name, stripped: required, at most 120 characters."""
+    name = (raw or "").strip()
+    if not name or len(name) > 120:
+        raise DomainError("A resource needs a name (at most 120 characters).", field="name")
+    return name
+
+
 def create_pool(
     session: Session,
     facility: Facility,
@@ -111,9 +119,7 @@ def create_pool(
             types=", ".join(allowed),
             pool_type=repr(pool_type),
         )
-    name = (name or "").strip()
-    if not name or len(name) > 120:
-        raise DomainError("A resource needs a name (at most 120 characters).", field="name")
+    name = _resource_name(name)
     if not (math.isfinite(amount) and amount > 0):
         raise DomainError("A capacity pool needs a positive amount.", field="amount")
     unit = POOL_UNITS[pool_type]
@@ -264,9 +270,7 @@ def _resource_fields(
     whole_units: bool = False,
     day_start_hour: Any = 0.0,
 ) -> tuple[dict[str, Any], domain.Calendar]:
-    name = (name or "").strip()
-    if not name or len(name) > 120:
-        raise DomainError("A resource needs a name (at most 120 characters).", field="name")
+    name = _resource_name(name)
     labels = domain.check_unit(unit, unit_labels)
     if unit == "day" and slot_hours in (None, "") and period_start:
         slot_hours = 24.0
