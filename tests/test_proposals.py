@@ -14,7 +14,7 @@ from opencall.proposals.domain import (
     parse_dec,
     parse_ra,
 )
-from opencall.proposals.models import Proposal, ProposalRevision
+from opencall.proposals.models import Proposal, ProposalRevision, TeamMember
 from tests import factories as f
 
 
@@ -83,6 +83,14 @@ def test_every_illegal_proposal_transition_is_refused(current, target) -> None:
     with pytest.raises(DomainError) as err:
         check_proposal_transition(current, target)
     assert err.value.code == "illegal_transition"
+
+
+def test_pi_member_is_the_pi_whatever_the_order_of_the_team() -> None:
+    coi = TeamMember(role="coi", email="coi@uni.example")
+    pi = TeamMember(role="pi", email="pi@uni.example")
+    assert Proposal(members=[coi, pi]).pi_member is pi
+    assert Proposal(members=[pi, coi]).pi_member is pi
+    assert Proposal(members=[coi]).pi_member is None
 
 
 def test_withdrawn_proposal_cannot_be_submitted(db: Session) -> None:

@@ -20,5 +20,5 @@ def test_indicators_and_attribution() -> None:
     assert year >= 2020 and 70e6 < value < 95e6
     assert loader.latest("DEU", "SP.POP.SCIE.RD.P6") is not None
     assert "World Development Indicators" in loader.ATTRIBUTION
-    researchers = loader.latest_by_country("SP.POP.SCIE.RD.P6")
+    researchers = [iso3 for iso3 in loader.countries() if loader.latest(iso3, "SP.POP.SCIE.RD.P6")]
     assert len(researchers) > 80

@@ -201,8 +201,8 @@ def test_c_access_ratios_match_hand_computation() -> None:
     by_country = d.awarded_by(records, lambda r: r.country_iso3)
     per_country = {
         a.key: a.ratio
-        for a in d.country_access_ratios(
-            by_country, {k: v.value for k, v in ctx.researchers.items()}
+        for a in d.access_ratios(
+            d.shares(by_country), d.shares({k: v.value for k, v in ctx.researchers.items()})
         )
     }
     assert per_country["AAA"] == pytest.approx(0.63)

@@ -91,7 +91,8 @@ def test_invite_answer_and_pool(db: Session) -> None:
     call, _ = _call_in_review(db, 1)
     pool_member = F.user(db, email="pool@uni.example", name="Pool Member")
     people_services.grant_role(db, pool_member.id, "reviewer", provider_id=call.provider_id)
-    assert [m.user.id for m in recruitment.reviewer_pool(db, call)] == [pool_member.id]
+    pool = db.execute(recruitment.pool_query(call)).tuples()
+    assert [u.id for u, _ in pool] == [pool_member.id]
     made = recruitment.invite(
         db, call, ["Pool@Uni.example", "new@uni.example", "new@uni.example", " "], actor_id=None
     )
@@ -202,7 +203,7 @@ def test_affinity_reads_the_profile_and_coauthors_are_conflicts(db: Session) -> 
         db, r1, keywords="pulsar timing, magnetars", statement="I time pulsars."
     )
     people_services.import_publications(db, r1, BIB.encode())
-    text = rv_affinity._reviewer_text(db, r1, call)  # noqa: SLF001
+    (text,) = rv_affinity._reviewer_texts(db, [r1], call)  # noqa: SLF001
     assert "magnetars" in text and "millisecond pulsars with a single dish" in text
     rv.compute_conflicts(db, call)
     pairs = rq.conflict_pairs(db, call)

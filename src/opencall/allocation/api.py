@@ -32,6 +32,8 @@ from opencall.web.api import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["allocation"])
+# the call's staff lists: the manage scope, 404 for a call not theirs
+STAFF: dict[str, Any] = {"responses": NOT_FOUND, "dependencies": [MANAGE]}
 
 
 class DecisionOut(BaseModel):
@@ -64,12 +66,7 @@ class DecisionList(Paged[DecisionOut]):
     released: bool
 
 
-@router.get(
-    "/calls/{slug}/decisions",
-    response_model=DecisionList,
-    responses=NOT_FOUND,
-    dependencies=[MANAGE],
-)
+@router.get("/calls/{slug}/decisions", response_model=DecisionList, **STAFF)
 def decisions(chair: ChairList = Depends(chair_list)) -> DecisionList:
     call = chair.call
     # services.decisions of the reviewable proposals, paged in SQL
@@ -115,9 +112,7 @@ class AwardList(Paged[AwardOut]):
     pass
 
 
-@router.get(
-    "/calls/{slug}/awards", response_model=AwardList, responses=NOT_FOUND, dependencies=[MANAGE]
-)
+@router.get("/calls/{slug}/awards", response_model=AwardList, **STAFF)
 def awards(
     slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
 ) -> AwardList:
@@ -193,12 +188,7 @@ class UnreviewedList(BaseModel):
         )
 
 
-@router.get(
-    "/calls/{slug}/unreviewed",
-    response_model=UnreviewedList,
-    responses=NOT_FOUND,
-    dependencies=[MANAGE],
-)
+@router.get("/calls/{slug}/unreviewed", response_model=UnreviewedList, **STAFF)
 def unreviewed(slug: str = SLUG, api: Api = Depends(get_api)) -> UnreviewedList:
     """The call's submitted proposals short of reviews (fewer counted reviews than its
     ``min_reviews``) and the chair's resolution of each; the release waits for them all."""

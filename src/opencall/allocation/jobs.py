@@ -7,9 +7,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from opencall.allocation import services
-from opencall.calls.models import Call
-from opencall.cycle.services import step_call
-from opencall.errors import DomainError
+from opencall.cycle.services import job_call, step_call
 from opencall.jobs import Handler, Job, JobRegistry
 from opencall.settings import Settings
 
@@ -42,9 +40,7 @@ def _notify(session: Session, job: Job, progress: Callable[[int, str], None], ba
     from opencall.allocation.notify import queue_decision_mails
     from opencall.proposals.models import Proposal
 
-    call = session.get(Call, job.payload.get("call_id"))
-    if call is None:
-        raise DomainError("The call of this job no longer exists.")
+    call = job_call(session, job)
     queued: list[int] = []
     decisions = services.decisions(session, call)
     for i, d in enumerate(decisions):

@@ -37,7 +37,7 @@ def _groups_of(session: Session, call: Call, proposals: list[Proposal]) -> dict[
         g: set() for g in ("international", "host", "low_lmic", "low", "lower-middle", "ldc")
     }
     for p in proposals:
-        pi = next((m for m in p.members if m.role == "pi"), None)
+        pi = p.pi_member
         c = countries.get(pi.country_iso3 or "") if pi else None
         if c is None:
             continue

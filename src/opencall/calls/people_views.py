@@ -345,6 +345,8 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "not found (or not yours to manage)"},
     400: {"description": "bad input (the message says which)"},
 }
+# the writes of roles: the manage scope, 404 for what is not the caller's
+MANAGER: dict[str, Any] = {"responses": NOT_FOUND, "dependencies": [MANAGE]}
 
 
 class RoleGrantOut(BaseModel):
@@ -458,13 +460,7 @@ def api_invitations(
     )
 
 
-@api_router.post(
-    "/providers/{slug}/roles",
-    response_model=RoleGiven,
-    status_code=201,
-    responses=NOT_FOUND,
-    dependencies=[MANAGE],
-)
+@api_router.post("/providers/{slug}/roles", response_model=RoleGiven, status_code=201, **MANAGER)
 def api_grant(body: RoleIn, slug: str = SLUG, api: Api = Depends(get_api)) -> RoleGiven:
     """Give a role by e-mail: granted at once to an account, else an invitation is e-mailed."""
     p = api_managed_provider(api, slug)
@@ -496,12 +492,7 @@ def api_grant(body: RoleIn, slug: str = SLUG, api: Api = Depends(get_api)) -> Ro
     return out
 
 
-@api_router.delete(
-    "/providers/{slug}/roles/{grant_id}",
-    status_code=204,
-    responses=NOT_FOUND,
-    dependencies=[MANAGE],
-)
+@api_router.delete("/providers/{slug}/roles/{grant_id}", status_code=204, **MANAGER)
 def api_revoke(
     slug: str = SLUG, grant_id: int = id_param(), api: Api = Depends(get_api)
 ) -> Response:
@@ -509,12 +500,7 @@ def api_revoke(
     return _api_revoke(api, slug, RoleGrant, grant_id, people_services.revoke_role)
 
 
-@api_router.delete(
-    "/providers/{slug}/invitations/{invitation_id}",
-    status_code=204,
-    responses=NOT_FOUND,
-    dependencies=[MANAGE],
-)
+@api_router.delete("/providers/{slug}/invitations/{invitation_id}", status_code=204, **MANAGER)
 def api_revoke_invitation(
     slug: str = SLUG,
     invitation_id: int = id_param(),
@@ -532,12 +518,7 @@ class AcceptIn(BaseModel):
     token: str = Field(min_length=10, max_length=100, description="from the invitation link")
 
 
-@api_router.post(
-    "/roles/invitations/accept",
-    response_model=RoleGrantOut,
-    responses=NOT_FOUND,
-    dependencies=[MANAGE],
-)
+@api_router.post("/roles/invitations/accept", response_model=RoleGrantOut, **MANAGER)
 def api_accept(body: AcceptIn, api: Api = Depends(get_api)) -> RoleGrantOut:
     """Accept a role invitation as the signed-in (token) holder of the invited address."""
     user = api.require_user()

@@ -29,8 +29,15 @@ from opencall.facilities.models import CapacityPool, Facility
 from opencall.facilities.queries import pools_of
 from opencall.inputs import error_text, first_error, plain_number
 
-# call slugs are unique across the site: every URL finds a call by its slug alone
-SLUG_TAKEN = "The address {slug!r} is already used by another call on this site; choose another."
+
+def _slug_taken(slug: str) -> DomainError:
+    """The refusal of a slug another call has: call slugs are unique across the site
+    (every URL finds a call by its slug alone)."""
+    return DomainError(
+        "The address %(slug)s is already used by another call on this site; choose another.",
+        field="slug",
+        slug=repr(slug),
+    )
 
 
 def check_title_bound(form: CallForm) -> None:
@@ -46,6 +53,19 @@ def check_title_bound(form: CallForm) -> None:
         )
 
 
+def _check_telescope_offer(facility: Facility, form: CallForm) -> None:
+    """A telescope call offers some of the telescope's receivers and observing modes,
+    and none it does not have."""
+    if not form.receivers or not set(form.receivers) <= set(
+        facility.attributes.get("receivers", [])
+    ):
+        raise DomainError("The call must offer receivers that the telescope has.", field="form")
+    if not form.modes or not set(form.modes) <= set(facility.attributes.get("modes", [])):
+        raise DomainError(
+            "The call must offer observing modes that the telescope has.", field="form"
+        )
+
+
 def create_call(
     session: Session, facility: Facility, data: dict[str, Any], *, actor_id: int | None = None
 ) -> Call:
@@ -55,25 +75,14 @@ def create_call(
         raise DomainError.composed(error_text(exc)) from exc
     taken = session.scalar(select(Call.id).where(Call.slug == doc.slug).limit(1))
     if taken is not None:
-        raise DomainError(
-            "The address %(slug)s is already used by another call on this site; choose another.",
-            field="slug",
-            slug=repr(doc.slug),
-        )
+        raise _slug_taken(doc.slug)
     rs = review_settings(doc.review_settings)
     ap = allocation_policy(doc.allocation_policy)
     form = call_form(doc.form)
     check_title_bound(form)
     check_policy(ap, rs, policy_pools(session, None, facility))
     if facility.kind == "telescope":
-        offered_r = set(facility.attributes.get("receivers", []))
-        offered_m = set(facility.attributes.get("modes", []))
-        if not form.receivers or not set(form.receivers) <= offered_r:
-            raise DomainError("The call must offer receivers that the telescope has.", field="form")
-        if not form.modes or not set(form.modes) <= offered_m:
-            raise DomainError(
-                "The call must offer observing modes that the telescope has.", field="form"
-            )
+        _check_telescope_offer(facility, form)
     call = Call(
         provider_id=facility.provider_id,
         facility_id=facility.id,
@@ -97,11 +106,7 @@ def create_call(
             session.add(call)
             session.flush()
     except IntegrityError as exc:
-        raise DomainError(
-            "The address %(slug)s is already used by another call on this site; choose another.",
-            field="slug",
-            slug=repr(doc.slug),
-        ) from exc
+        raise _slug_taken(doc.slug) from exc
     auditlog.record(session, "call.created", "call", call.id, actor_id=actor_id, call_id=call.id)
     return call
 
@@ -564,14 +569,7 @@ def update_call(
     if "form.title_max_chars" in changed:  # a call stored above the bound stays editable
         check_title_bound(form)
     if facility.kind == "telescope" and ({"form.receivers", "form.modes"} & set(changed)):
-        if not form.receivers or not set(form.receivers) <= set(
-            facility.attributes.get("receivers", [])
-        ):
-            raise DomainError("The call must offer receivers that the telescope has.", field="form")
-        if not form.modes or not set(form.modes) <= set(facility.attributes.get("modes", [])):
-            raise DomainError(
-                "The call must offer observing modes that the telescope has.", field="form"
-            )
+        _check_telescope_offer(facility, form)
     if any(f.startswith(("allocation_policy.", "review_settings.")) for f in changed):
         check_policy(
             allocation_policy(docs["allocation_policy"]),

@@ -40,8 +40,6 @@ from opencall.errors import DomainError
 from opencall.jobs import Job
 from opencall.proposals import services as proposal_services
 
-MSG_RELEASE_FIRST = "Release the decisions before publishing the call."
-
 
 @dataclass(frozen=True)
 class Step:
@@ -75,13 +73,19 @@ def require_step(call: Call, step: str) -> None:
         raise DomainError("This step cannot run while the call is %(status)s.", status=call.status)
 
 
-def step_call(session: Session, job: Job) -> Call:
-    """The call of a queued step's job (``payload["call_id"]``), refused when the call is
-    gone or when it moved on since the step was queued and the step may no longer run:
-    the job then fails with the reason and changes nothing."""
+def job_call(session: Session, job: Job) -> Call:
+    """The call of a job (``payload["call_id"]``), refused when it is gone: the job then
+    fails with the reason and changes nothing."""
     call = session.get(Call, job.payload.get("call_id"))
     if call is None:
         raise DomainError("The call of this job no longer exists.")
+    return call
+
+
+def step_call(session: Session, job: Job) -> Call:
+    """The call of a queued step's job (:func:`job_call`), refused also when it moved on
+    since the step was queued and the step may no longer run."""
+    call = job_call(session, job)
     require_step(call, STEP_OF_KIND[job.kind])
     return call
 

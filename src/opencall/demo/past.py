@@ -23,9 +23,10 @@ from opencall.demo.postaward import record_postaward
 from opencall.demo.proposals import create_draft
 from opencall.facilities import services as fac_services
 from opencall.people import services as people_services
-from opencall.people.models import RoleGrant, User
+from opencall.people.models import RoleGrant
 from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal
+from opencall.proposals.queries import pi_user
 
 YEAR = dt.timedelta(days=365)
 #: share of the current call's proposals that re-apply in the earlier cycle (at most MAX)
@@ -103,8 +104,7 @@ def build_past_cycle(
     )
     chosen = rng.sample(proposals, k=min(MAX_PROPOSALS, int(len(proposals) * SHARE)))
     for prev in sorted(chosen, key=lambda p: p.id):
-        pi_member = next((m for m in prev.members if m.role == "pi"), None)
-        pi = session.get(User, pi_member.user_id) if pi_member and pi_member.user_id else None
+        pi = pi_user(session, prev)
         if pi is None or not prev.requests:
             continue
         p = create_draft(session, call, pi, prev, when)

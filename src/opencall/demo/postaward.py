@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from opencall.calls.models import Call
 from opencall.people.models import Country
 from opencall.proposals.models import Proposal
+from opencall.proposals.queries import pi_user
 from opencall.results import queries as rq
 from opencall.results import services as rs
 
@@ -27,7 +28,7 @@ def _on(day: dt.date, today: dt.date) -> str | None:
 
 
 def _income(session: Session, proposal: Proposal) -> str:
-    pi = next((m for m in proposal.members if m.role == "pi"), None)
+    pi = proposal.pi_member
     c = session.get(Country, pi.country_iso3) if pi and pi.country_iso3 else None
     return (c.income_group if c else "") or "unknown"
 
@@ -46,7 +47,7 @@ def record_postaward(
     for p in rq.awarded_proposals(session, call):
         if rq.records_of(session, p.id) or rq.outputs_of(session, p.id):
             continue  # already recorded (the demo may run twice)
-        pi = next((m for m in p.members if m.role == "pi"), None)
+        pi = p.pi_member
         actor = pi.user_id if pi else None
         income = _income(session, p)
         # simulated: awards used less often where travel, customs and funds are harder
@@ -235,7 +236,6 @@ def record_postaward(
 
 def example_accounts(session: Session) -> dict[str, str]:
     """A PI to sign in as for each kind of record (and one with an overdue loan)."""
-    from opencall.people.models import User
     from opencall.results import domain as d
     from opencall.results.models import PostAwardRecord
 
@@ -248,8 +248,7 @@ def example_accounts(session: Session) -> dict[str, str]:
         if key in out:
             continue
         p = session.get(Proposal, r.proposal_id)
-        pi = next((m for m in p.members if m.role == "pi"), None) if p else None
-        u = session.get(User, pi.user_id) if pi and pi.user_id else None
+        u = pi_user(session, p) if p else None
         if u is not None:
             out[key] = f"{u.email} (/awards/{r.proposal_id})"
     return out

@@ -36,6 +36,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 # every route answers these refusals
 router = APIRouter(prefix="/api/v1", tags=["facilities"], responses=ERRORS)
+# a creation: the manage scope, answered 201
+CREATED: dict[str, Any] = {"status_code": 201, "dependencies": [MANAGE]}
 
 
 DAY_START = (
@@ -335,12 +337,7 @@ def list_facilities(
     return [facility_out(api, f) for f in facs]
 
 
-@router.post(
-    "/providers/{slug}/facilities",
-    response_model=FacilityOut,
-    status_code=201,
-    dependencies=[MANAGE],
-)
+@router.post("/providers/{slug}/facilities", response_model=FacilityOut, **CREATED)
 def create_facility(
     body: FacilityIn, slug: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
 ) -> FacilityOut:
@@ -362,12 +359,7 @@ def get_facility(facility_id: int = id_param(), api: Api = Depends(get_api)) -> 
     return facility_out(api, _facility(api, facility_id))
 
 
-@router.post(
-    "/facilities/{facility_id}/resources",
-    response_model=ResourceOut,
-    status_code=201,
-    dependencies=[MANAGE],
-)
+@router.post("/facilities/{facility_id}/resources", response_model=ResourceOut, **CREATED)
 def create_resource(
     body: ResourceIn, facility_id: int = id_param(), api: Api = Depends(get_api)
 ) -> ResourceOut:
@@ -383,12 +375,7 @@ def create_resource(
     return resource_out(api, pool)
 
 
-@router.post(
-    "/facilities/{facility_id}/pools",
-    response_model=ResourceOut,
-    status_code=201,
-    dependencies=[MANAGE],
-)
+@router.post("/facilities/{facility_id}/pools", response_model=ResourceOut, **CREATED)
 def create_pool(
     body: PoolIn, facility_id: int = id_param(), api: Api = Depends(get_api)
 ) -> ResourceOut:
@@ -441,12 +428,7 @@ def get_calendar(pool_id: int = id_param(), api: Api = Depends(get_api)) -> Cale
     return calendar_out(_resource(api, pool_id))
 
 
-@router.post(
-    "/resources/{pool_id}/unavailable",
-    response_model=UnavailableAdded,
-    status_code=201,
-    dependencies=[MANAGE],
-)
+@router.post("/resources/{pool_id}/unavailable", response_model=UnavailableAdded, **CREATED)
 def add_unavailable(
     body: UnavailableIn, pool_id: int = id_param(), api: Api = Depends(get_api)
 ) -> UnavailableAdded:

@@ -7,6 +7,7 @@ each refusal is shown beside its field and changes nothing."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -184,19 +185,18 @@ def parse_resource_form(page: Page, f: dict[str, str]) -> tuple[dict[str, Any], 
     if amount is None:
         errors["amount"] = page._(MSG_NUMBER)
     values["amount"] = amount or 0.0
-    for k in ("period_start", "period_end"):
+    # the optional fields: parsed when given, their value when left empty
+    optional: tuple[tuple[str, Callable[[str], Any], Any, str], ...] = (
+        ("period_start", _date, None, MSG_DATE),
+        ("period_end", _date, None, MSG_DATE),
+        ("slot_hours", finite_number, None, MSG_NUMBER),
+        ("day_start_hour", finite_number, 0.0, MSG_NUMBER),
+    )
+    for k, parse, empty, msg in optional:
         raw = f.get(k, "").strip()
-        values[k] = _date(raw) if raw else None
+        values[k] = parse(raw) if raw else empty
         if raw and values[k] is None:
-            errors[k] = page._(MSG_DATE)
-    raw = f.get("slot_hours", "").strip()
-    values["slot_hours"] = finite_number(raw) if raw else None
-    if raw and values["slot_hours"] is None:
-        errors["slot_hours"] = page._(MSG_NUMBER)
-    raw = f.get("day_start_hour", "").strip()
-    values["day_start_hour"] = finite_number(raw) if raw else 0.0
-    if raw and values["day_start_hour"] is None:
-        errors["day_start_hour"] = page._(MSG_NUMBER)
+            errors[k] = page._(msg)
     values["time_zone"] = f.get("time_zone", "").strip()  # checked by the service
     return values, errors
 

@@ -28,7 +28,7 @@ from opencall.facilities.schemas import (
 )
 from opencall.inputs import plain_number
 from opencall.optim import wallclock
-from opencall.people.models import Country
+from opencall.people.services import check_country
 
 SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
 
@@ -50,12 +50,7 @@ def create_provider(
         )
     if session.scalar(select(Provider.id).where(Provider.slug == slug)) is not None:
         raise DomainError("This short name is already taken.", field="slug")
-    if session.get(Country, country_iso3) is None:
-        raise DomainError(
-            "Unknown country code %(code_value)s.",
-            field="country_iso3",
-            code_value=repr(country_iso3),
-        )
+    check_country(session, country_iso3, field="country_iso3")
     p = Provider(name=name.strip(), slug=slug, country_iso3=country_iso3, description=description)
     return auditlog.record_new(session, p, "provider.created", "provider", actor_id=actor_id)
 
@@ -85,6 +80,14 @@ def create_facility(
         description=description,
     )
     return auditlog.record_new(session, f, "facility.created", "facility", actor_id=actor_id)
+
+
+def _resource_name(raw: str | None) -> str:
+    """A resource's name, stripped: required, at most 120 characters."""
+    name = (raw or "").strip()
+    if not name or len(name) > 120:
+        raise DomainError("A resource needs a name (at most 120 characters).", field="name")
+    return name
 
 
 def create_pool(
@@ -117,9 +120,7 @@ def create_pool(
             types=", ".join(allowed),
             pool_type=repr(pool_type),
         )
-    name = (name or "").strip()
-    if not name or len(name) > 120:
-        raise DomainError("A resource needs a name (at most 120 characters).", field="name")
+    name = _resource_name(name)
     if not (math.isfinite(amount) and amount > 0):
         raise DomainError("A capacity pool needs a positive amount.", field="amount")
     unit = POOL_UNITS[pool_type]
@@ -292,9 +293,7 @@ def _resource_fields(
     day_start_hour: Any = 0.0,
     time_zone: Any = "",
 ) -> tuple[dict[str, Any], domain.Calendar]:
-    name = (name or "").strip()
-    if not name or len(name) > 120:
-        raise DomainError("A resource needs a name (at most 120 characters).", field="name")
+    name = _resource_name(name)
     labels = domain.check_unit(unit, unit_labels)
     if unit == "day" and slot_hours in (None, "") and period_start:
         slot_hours = 24.0

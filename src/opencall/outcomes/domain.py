@@ -232,23 +232,6 @@ def stage_reached(
     return True
 
 
-def record_problems(
-    records: Sequence[ApplicantRecord], stages: Sequence[FunnelStage] | None = None
-) -> list[str]:
-    """Inconsistencies a caller should fix before reporting (empty list = clean)."""
-    problems: list[str] = []
-    smap = _stage_map(stages)
-    for r in records:
-        for st in smap.values():
-            if st.base is not None and st.reached(r) and not smap[st.base].reached(r):
-                problems.append(f"{r.proposal_id}: {st.key} without {st.base}")
-        if r.amount_awarded > 0 and not r.awarded:
-            problems.append(f"{r.proposal_id}: amount awarded but not awarded")
-        if r.amount_scheduled > r.amount_awarded + 1e-9:
-            problems.append(f"{r.proposal_id}: more scheduled than awarded")
-    return problems
-
-
 # --------------------------------------------------------------------------- Wilson
 
 
@@ -875,17 +858,6 @@ def awarded_by(
         v = 1.0 if measure == "count" else float(getattr(r, measure))
         out[fn(r)] = out.get(fn(r), 0.0) + v
     return out
-
-
-def country_access_ratios(
-    awarded_by_iso3: Mapping[str, float], researchers_by_iso3: Mapping[str, float]
-) -> list[AccessRatio]:
-    """Per country: its share of awards / its share of the world's researchers.
-
-    Awarded shares are over all awards (including countries without researcher
-    data); researcher shares over countries with data.
-    """
-    return access_ratios(shares(awarded_by_iso3), shares(researchers_by_iso3))
 
 
 @dataclass(frozen=True)

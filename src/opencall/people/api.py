@@ -202,6 +202,8 @@ def _expertise_out(api: Api, user: User) -> ExpertiseOut:
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {400: {"description": "bad input"}}
+# a reviewer's own write: the review scope, refused with a 400
+REVIEWER: dict[str, Any] = {"responses": ERRORS, "dependencies": [REVIEW]}
 
 
 @api_router.get("/me/expertise", response_model=ExpertiseOut)
@@ -210,9 +212,7 @@ def api_expertise(api: Api = Depends(get_api)) -> ExpertiseOut:
     return _expertise_out(api, api.require_user())
 
 
-@api_router.put(
-    "/me/expertise", response_model=ExpertiseOut, responses=ERRORS, dependencies=[REVIEW]
-)
+@api_router.put("/me/expertise", response_model=ExpertiseOut, **REVIEWER)
 def api_save(body: ExpertiseIn, api: Api = Depends(get_api)) -> ExpertiseOut:
     user = api.require_user()
     with api.saving():
@@ -220,13 +220,7 @@ def api_save(body: ExpertiseIn, api: Api = Depends(get_api)) -> ExpertiseOut:
     return _expertise_out(api, user)
 
 
-@api_router.post(
-    "/me/publications",
-    response_model=PublicationOut,
-    status_code=201,
-    responses=ERRORS,
-    dependencies=[REVIEW],
-)
+@api_router.post("/me/publications", response_model=PublicationOut, status_code=201, **REVIEWER)
 def api_add(body: PublicationIn, api: Api = Depends(get_api)) -> PublicationOut:
     user = api.require_user()
     with api.saving():
@@ -235,13 +229,7 @@ def api_add(body: PublicationIn, api: Api = Depends(get_api)) -> PublicationOut:
     return out
 
 
-@api_router.post(
-    "/me/publications/import",
-    response_model=Imported,
-    status_code=201,
-    responses=ERRORS,
-    dependencies=[REVIEW],
-)
+@api_router.post("/me/publications/import", response_model=Imported, status_code=201, **REVIEWER)
 def api_import(
     file: UploadFile = File(description="BibTeX, ORCID works JSON or CSL-JSON, 2 MB at most"),
     api: Api = Depends(get_api),

@@ -78,6 +78,39 @@ def load_countries(session: Session) -> int:
     return len(reference_countries())
 
 
+def check_country(session: Session, iso3: str, *, field: str = "country") -> None:
+    """Refuse a country code the reference data does not hold."""
+    if session.get(Country, iso3) is None:
+        raise DomainError(
+            "Unknown country code %(code_value)s.", field=field, code_value=repr(iso3)
+        )
+
+
+def _person_name(raw: str) -> str:
+    """A person's own name on one line: required, at most 200 characters, written in
+    letters (:func:`check_person_name`)."""
+    name = one_line(raw)
+    if not name:
+        raise DomainError("Your name is required.", field="name")
+    if len(name) > 200:
+        raise DomainError("Name is too long (200 characters at most).", field="name")
+    check_person_name(name)
+    return name
+
+
+def _check_language(language: str) -> None:
+    if language not in LANGUAGES:
+        raise DomainError(
+            "Language must be one of %(languages)s.",
+            field="language",
+            languages=", ".join(LANGUAGES),
+        )
+
+
+def _email_taken() -> DomainError:
+    return DomainError("An account with this e-mail address already exists.", field="email")
+
+
 def get_or_create_institution(
     session: Session, name: str, country_iso3: str, ror_id: str | None = None
 ) -> Institution:
@@ -88,10 +121,7 @@ def get_or_create_institution(
         raise DomainError(
             "Institution name is too long (300 characters at most).", field="institution"
         )
-    if session.get(Country, country_iso3) is None:
-        raise DomainError(
-            "Unknown country code %(code_value)s.", field="country", code_value=repr(country_iso3)
-        )
+    check_country(session, country_iso3)
     if ror_id:
         found = session.scalar(select(Institution).where(Institution.ror_id == ror_id))
         if found:
@@ -128,18 +158,8 @@ def register_user(
 ) -> User:
     """Create an account. Raises DomainError with a clear message on bad input."""
     email = clean_email(email, check_deliverability=check_deliverability)
-    name = one_line(name)
-    if not name:
-        raise DomainError("Your name is required.", field="name")
-    if len(name) > 200:
-        raise DomainError("Name is too long (200 characters at most).", field="name")
-    check_person_name(name)
-    if language not in LANGUAGES:
-        raise DomainError(
-            "Language must be one of %(languages)s.",
-            field="language",
-            languages=", ".join(LANGUAGES),
-        )
+    name = _person_name(name)
+    _check_language(language)
     if password_hash is None:
         if password is None:
             raise DomainError(
@@ -147,17 +167,15 @@ def register_user(
             )
         _check_password(password)
         password_hash = hash_password(password)
-    if country_iso3 is not None and session.get(Country, country_iso3) is None:
-        raise DomainError(
-            "Unknown country code %(code_value)s.", field="country", code_value=repr(country_iso3)
-        )
+    if country_iso3 is not None:
+        check_country(session, country_iso3)
     if institution and not country_iso3:
         raise DomainError("Country is required with an institution.", field="country")
     # last of the checks, after the password is hashed: the registration form answers
     # an address that has an account as a new one, so every other input is judged, and
     # the same argon2 work done, whether or not the address has an account
     if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise DomainError("An account with this e-mail address already exists.", field="email")
+        raise _email_taken()
     inst = None
     if institution and country_iso3:
         inst = get_or_create_institution(session, institution, country_iso3)
@@ -182,9 +200,7 @@ def register_user(
     except IntegrityError:
         if session.scalar(select(User.id).where(User.email == email)) is None:
             raise
-        raise DomainError(
-            "An account with this e-mail address already exists.", field="email"
-        ) from None
+        raise _email_taken() from None
     auditlog.record(session, "user.registered", "user", user.id, actor_id=user.id)
     return user
 
@@ -758,19 +774,9 @@ def clean_time_zone(value: Any) -> str | None:
 def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
     """Change name, institution, country, language, time zone and expertise (validated
     first)."""
-    name = one_line(str(data.get("name", user.name) or ""))
-    if not name:
-        raise DomainError("Your name is required.", field="name")
-    if len(name) > 200:
-        raise DomainError("Name is too long (200 characters at most).", field="name")
-    check_person_name(name)
+    name = _person_name(str(data.get("name", user.name) or ""))
     language = str(data.get("language", user.language) or "")
-    if language not in LANGUAGES:
-        raise DomainError(
-            "Language must be one of %(languages)s.",
-            field="language",
-            languages=", ".join(LANGUAGES),
-        )
+    _check_language(language)
     expertise = str(data.get("expertise", user.expertise) or "")
     if len(expertise) > EXPERTISE_MAX:
         raise DomainError(
@@ -779,10 +785,8 @@ def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
             n=EXPERTISE_MAX,
         )
     country = str(data.get("country_iso3") or "").strip().upper() or None
-    if country is not None and session.get(Country, country) is None:
-        raise DomainError(
-            "Unknown country code %(code_value)s.", field="country", code_value=repr(country)
-        )
+    if country is not None:
+        check_country(session, country)
     time_zone = clean_time_zone(data.get("time_zone", user.time_zone))
     institution = one_line(str(data.get("institution") or ""))
     if institution and not country:

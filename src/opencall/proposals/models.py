@@ -56,6 +56,11 @@ class Proposal(Base):
     # optimistic locking: every UPDATE of the row checks and bumps the version atomically
     __mapper_args__ = {"version_id_col": version}
 
+    @property
+    def pi_member(self) -> TeamMember | None:
+        """The principal investigator's place on the team (None on a team without one)."""
+        return next((m for m in self.members if m.role == "pi"), None)
+
 
 class DraftReminder(Base):
     """A reminder mailed to the PI of a draft before its call closes, one row per draft

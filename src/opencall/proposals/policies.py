@@ -41,15 +41,6 @@ def require_not_on_team(proposal: Proposal, actor_id: int | None) -> None:
         )
 
 
-def pending_invitation(proposal: Proposal, user: User | None) -> TeamMember | None:
-    if user is None or user.email_verified_at is None:
-        return None
-    for m in proposal.members:
-        if m.status == "invited" and m.email == user.email:
-            return m
-    return None
-
-
 def may_see_proposal(user: User | None, proposal: Proposal) -> bool:
     """The applicant's pages (editor, preview, outcome): accepted team members only."""
     return membership(proposal, user) is not None
@@ -98,11 +89,6 @@ def answered_own_invitation(user: User | None, member: TeamMember) -> bool:
         and member.status in ("accepted", "declined")
         and member.email == user.email
     )
-
-
-def may_see_invitation(user: User | None, member: TeamMember) -> bool:
-    """The invitee (to answer) and the team (to follow it)."""
-    return may_respond_to_invitation(user, member) or may_see_proposal(user, member.proposal)
 
 
 def may_download_attachment(session: Session, user: User | None, attachment: Attachment) -> bool:

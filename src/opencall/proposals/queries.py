@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from opencall.people.models import User
 from opencall.proposals.anonymity import Finding, TeamIdentity, scan_text
-from opencall.proposals.models import AnonymityScan, Attachment, Proposal, TeamMember
+from opencall.proposals.models import AnonymityScan, Attachment, Proposal
 from opencall.web.i18n import N_
 
 
@@ -22,14 +23,10 @@ def proposals_of_call(
     return list(session.scalars(stmt))
 
 
-def proposals_of_user(session: Session, user_id: int) -> list[Proposal]:
-    stmt = (
-        select(Proposal)
-        .join(TeamMember, TeamMember.proposal_id == Proposal.id)
-        .where(TeamMember.user_id == user_id, TeamMember.status.in_(("accepted", "invited")))
-        .order_by(Proposal.updated_at.desc())
-    )
-    return list(session.scalars(stmt).unique())
+def pi_user(session: Session, proposal: Proposal) -> User | None:
+    """The principal investigator's account (None without a PI or before they have one)."""
+    pi = proposal.pi_member
+    return session.get(User, pi.user_id) if pi and pi.user_id else None
 
 
 # what each kind of finding is, for the pages (translated where shown)

@@ -101,15 +101,6 @@ def latest(iso3: str, code: str, *, since: int = 2010) -> tuple[int, float] | No
     return year, series[year]
 
 
-def latest_by_country(code: str, *, since: int = 2010) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for iso3 in countries():
-        v = latest(iso3, code, since=since)
-        if v is not None:
-            out[iso3] = v[1]
-    return out
-
-
 @cache
 def aggregates() -> dict[tuple[str, str], dict[int, float]]:
     """(World Bank aggregate code such as WLD or LIC, indicator code) -> {year: value}."""

@@ -34,6 +34,8 @@ from opencall.web.api import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
+# a write of what an award produced: the apply or manage scope, refusals documented
+RECORDS: dict[str, Any] = {"responses": ERRORS, "dependencies": [APPLY_OR_MANAGE]}
 
 
 class RecordIn(BaseModel):
@@ -149,13 +151,7 @@ def award(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> AwardOu
     )
 
 
-@router.post(
-    "/awards/{proposal_id}/records",
-    response_model=RecordOut,
-    status_code=201,
-    responses=ERRORS,
-    dependencies=[APPLY_OR_MANAGE],
-)
+@router.post("/awards/{proposal_id}/records", response_model=RecordOut, status_code=201, **RECORDS)
 def add_record(
     body: RecordIn, proposal_id: int = id_param(), api: Api = Depends(get_api)
 ) -> RecordOut:
@@ -172,12 +168,7 @@ def add_record(
     return _record_out(rec)
 
 
-@router.put(
-    "/awards/{proposal_id}/records/{record_id}",
-    response_model=RecordOut,
-    responses=ERRORS,
-    dependencies=[APPLY_OR_MANAGE],
-)
+@router.put("/awards/{proposal_id}/records/{record_id}", response_model=RecordOut, **RECORDS)
 def update_record(
     body: RecordUpdate,
     proposal_id: int = id_param(),
@@ -191,13 +182,7 @@ def update_record(
     return _record_out(rec)
 
 
-@router.post(
-    "/awards/{proposal_id}/outputs",
-    response_model=OutputOut,
-    status_code=201,
-    responses=ERRORS,
-    dependencies=[APPLY_OR_MANAGE],
-)
+@router.post("/awards/{proposal_id}/outputs", response_model=OutputOut, status_code=201, **RECORDS)
 def add_output(
     body: OutputIn, proposal_id: int = id_param(), api: Api = Depends(get_api)
 ) -> OutputOut:
@@ -208,11 +193,7 @@ def add_output(
 
 
 @router.post(
-    "/awards/{proposal_id}/outputs/import",
-    response_model=ImportOut,
-    status_code=201,
-    dependencies=[APPLY_OR_MANAGE],
-    responses=ERRORS,
+    "/awards/{proposal_id}/outputs/import", response_model=ImportOut, status_code=201, **RECORDS
 )
 def import_outputs(
     body: ImportIn, proposal_id: int = id_param(), api: Api = Depends(get_api)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from opencall.jobs import Job, JobRegistry
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
+from opencall.proposals.queries import pi_user
 from opencall.results import domain as d
 from opencall.results import queries as q
 from opencall.results import services
@@ -25,9 +26,35 @@ SUBJECT_OVERDUE = N_("Overdue: the sample loan of %(code)s is due back")
 SUBJECT_REPORT = N_("Overdue: the first report on award %(code)s")
 
 
-def _pi(session: Session, proposal: Proposal) -> User | None:
-    pi = next((m for m in proposal.members if m.role == "pi"), None)
-    return session.get(User, pi.user_id) if pi and pi.user_id else None
+def _mail_pi(
+    session: Session,
+    proposal: Proposal,
+    base_url: str,
+    template: str,
+    subject: str,
+    fields: dict[str, object],
+) -> User | None:
+    """Queue the reminder ``template`` to the proposal's PI in their language (the name,
+    code, site and proposal id filled in besides ``fields``); the PI, or None when the
+    proposal has no PI account to write to (nothing queued)."""
+    user = pi_user(session, proposal)
+    if user is None:
+        return None
+    lang = user.language or "en"
+    body = mail_text(
+        template,
+        lang,
+        {
+            "name": user.name,
+            "code": proposal.code,
+            **fields,
+            "base": base_url.rstrip("/"),
+            "proposal_id": proposal.id,
+        },
+    )
+    subject_text = Translator(lang).gettext(subject, code=proposal.code)
+    queue_mail(session, user.email, subject_text, body)
+    return user
 
 
 def queue_report_reminders(session: Session, base_url: str, today: dt.date) -> int:
@@ -38,25 +65,20 @@ def queue_report_reminders(session: Session, base_url: str, today: dt.date) -> i
         rem = q.report_reminder(session, proposal.id)
         if not d.needs_report_reminder(day0, False, today, rem.last_reminded_on if rem else None):
             continue
-        user = _pi(session, proposal)
-        if user is None:
-            continue
-        lang = user.language or "en"
-        body = mail_text(
+        user = _mail_pi(
+            session,
+            proposal,
+            base_url,
             "results/mail_report.txt",
-            lang,
+            SUBJECT_REPORT,
             {
-                "name": user.name,
-                "code": proposal.code,
                 "awarded": day0.isoformat(),
                 "due": d.report_due_on(day0).isoformat(),
                 "every": d.REPORT_REMIND_EVERY_DAYS,
-                "base": base_url.rstrip("/"),
-                "proposal_id": proposal.id,
             },
         )
-        subject = Translator(lang).gettext(SUBJECT_REPORT, code=proposal.code)
-        queue_mail(session, user.email, subject, body)
+        if user is None:
+            continue
         services.mark_report_reminded(session, proposal, today, to_user_id=user.id)
         n += 1
     return n
@@ -70,26 +92,21 @@ def queue_overdue_reminders(session: Session, base_url: str, today: dt.date) -> 
             continue
         proposal = session.get(Proposal, rec.proposal_id)
         assert proposal is not None
-        user = _pi(session, proposal)
-        if user is None:
-            continue
-        lang = user.language or "en"
-        body = mail_text(
+        user = _mail_pi(
+            session,
+            proposal,
+            base_url,
             "results/mail_overdue.txt",
-            lang,
+            SUBJECT_OVERDUE,
             {
-                "name": user.name,
-                "code": proposal.code,
                 "sample": rec.data.get("sample", ""),
                 "mass": f"{float(rec.data.get('mass_mg') or 0):g}",
                 "due": rec.data.get("due_on", ""),
                 "days": d.days_overdue(rec.data, today),
-                "base": base_url.rstrip("/"),
-                "proposal_id": proposal.id,
             },
         )
-        subject = Translator(lang).gettext(SUBJECT_OVERDUE, code=proposal.code)
-        queue_mail(session, user.email, subject, body)
+        if user is None:
+            continue
         services.mark_reminded(session, rec, today, to_user_id=user.id)
         n += 1
     return n

@@ -198,14 +198,6 @@ def overdue_loans(session: Session, today: dt.date) -> list[PostAwardRecord]:
     ]
 
 
-def records_of_call(
-    session: Session, call: Call, proposal_ids: Collection[int] | None = None
-) -> list[PostAwardRecord]:
-    """The call's records (of ``proposal_ids`` only, when given)."""
-    stmt = _of(select(PostAwardRecord), PostAwardRecord, call, proposal_ids)
-    return list(session.scalars(stmt.order_by(PostAwardRecord.proposal_id, PostAwardRecord.id)))
-
-
 def _of(stmt: Any, model: Any, call: Call, proposal_ids: Collection[int] | None) -> Any:
     """``stmt`` kept to the rows of ``model`` of the call (and of ``proposal_ids``)."""
     stmt = stmt.where(model.call_id == call.id)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from opencall.errors import DomainError
+
 # every role that judges proposals: conflicts are computed and enforced for all of them
 REVIEWING_ROLES = ("reviewer", "technical_reviewer")
 
@@ -163,3 +165,12 @@ class ConflictIndex:
             if found:
                 out.append((person, found))
         return out
+
+
+def conflicted_pair() -> DomainError:
+    """The refusal of a reviewer and proposal that may not be paired, in the same words
+    whatever the reason (a conflict, or the reviewer on the team: the refusal must not
+    tell who is on the team)."""
+    return DomainError(
+        "This reviewer is conflicted with this proposal; the pair is refused.", code="conflict"
+    )

@@ -309,7 +309,7 @@ def identities(
 ) -> dict[int, dict[str, str]]:
     """:func:`identity` of each proposal, by id, with the PIs' countries read in one
     query (a list's rows looked each up: a query a row)."""
-    pis = {p.id: next((m for m in p.members if m.role == "pi"), None) for p in proposals}
+    pis = {p.id: p.pi_member for p in proposals}
     isos = {m.country_iso3 for m in pis.values() if m is not None and m.country_iso3}
     countries = (
         {c.iso3: c for c in session.scalars(select(Country).where(Country.iso3.in_(isos)))}

@@ -383,7 +383,7 @@ def bias_groups(
     rg = [country_groups(countries.get(users[r].country_iso3 or "")) for r in reviewer_ids]
     ag = []
     for pid in proposal_ids:
-        pi = next((m for m in props[pid].members if m.role == "pi"), None)
+        pi = props[pid].pi_member
         ag.append(country_groups(countries.get(pi.country_iso3 or "") if pi else None))
     reviewer_groups = {c: [g[c] for g in rg] for c in ("un_region", "income_group", "ldc")}
     applicant_groups = {c: [g[c] for g in ag] for c in ("un_region", "income_group", "ldc", "lmic")}

@@ -61,11 +61,6 @@ def pool_query(call: Call, *, uninvited: bool = False) -> Select[User, int]:
     return stmt.order_by(User.name, User.id)
 
 
-def reviewer_pool(session: Session, call: Call) -> list[PoolMember]:
-    """The provider's reviewer pool (:func:`pool_query`), every member."""
-    return [PoolMember(u, int(n)) for u, n in session.execute(pool_query(call)).tuples()]
-
-
 def invitations_query(call: Call) -> Select[ReviewInvitation]:
     """The call's invitations to review (withdrawn ones left out), oldest first."""
     return (
@@ -73,10 +68,6 @@ def invitations_query(call: Call) -> Select[ReviewInvitation]:
         .where(ReviewInvitation.call_id == call.id, ReviewInvitation.status != "revoked")
         .order_by(ReviewInvitation.created_at, ReviewInvitation.id)
     )
-
-
-def invitations_of(session: Session, call: Call) -> list[ReviewInvitation]:
-    return list(session.scalars(invitations_query(call)))
 
 
 def count_accepted(session: Session, call: Call) -> int:

@@ -26,7 +26,9 @@ from opencall.scheduling.models import ScheduleEntry
 from opencall.scheduling.queries import awards_by_request, by_id
 from opencall.scheduling.slot_services import (
     awarded_slot_pools,
+    check_problem,
     replace_schedule,
+    require_awards,
     schedule_slots,
 )
 
@@ -73,8 +75,7 @@ def run_schedule(
     after ``now`` (default: the time of the run), keeping the call's slots already begun."""
     solve = Solve(seed, actor_id)
     kind = call.facility.kind
-    if not awards_by_request(session, call):
-        raise DomainError("There are no awards to schedule; run the allocation first.")
+    require_awards(session, call)
     # a custom facility's resources are scheduled by their calendars (slots, or the
     # whole period), never as sample shipments in mg
     if kind == "custom" or awarded_slot_pools(session, call):
@@ -148,10 +149,7 @@ def schedule_telescope(
         blocks=tuple(blocks),
         site=site,
     )
-    try:
-        problem.validate()
-    except ValueError as exc:
-        raise DomainError("The scheduling problem is invalid: %(error)s", error=exc) from exc
+    check_problem(problem)
     progress(20, f"placing {len(blocks)} blocks over {days} days")
     res = sch.schedule_fast(problem, seed=solve.seed)
     run = replace_schedule(

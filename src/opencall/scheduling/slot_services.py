@@ -40,6 +40,24 @@ PERIOD_KIND = "period"
 NO_CALENDAR = "no dates: the resource has no calendar"
 
 
+def require_awards(session: Session, call: Call) -> dict[int, list[Award]]:
+    """The call's awards by request (:func:`awards_by_request`); refused when there are
+    none to schedule."""
+    awards = awards_by_request(session, call)
+    if not awards:
+        raise DomainError("There are no awards to schedule; run the allocation first.")
+    return awards
+
+
+def check_problem(problem: Any) -> None:
+    """A scheduling problem the solver can take (its ``validate`` passes), or the
+    refusal naming what is wrong."""
+    try:
+        problem.validate()
+    except ValueError as exc:
+        raise DomainError("The scheduling problem is invalid: %(error)s", error=exc) from exc
+
+
 def replace_schedule(
     session: Session,
     call: Call,
@@ -216,9 +234,7 @@ def schedule_slots(
 
     now = now or utcnow()
     pools = {cp.pool_id: cp.pool for cp in call.pools}
-    awards_by_req = awards_by_request(session, call)
-    if not awards_by_req:
-        raise DomainError("There are no awards to schedule; run the allocation first.")
+    awards_by_req = require_awards(session, call)
     reqs = by_id(session, Request, awards_by_req)
     props = by_id(session, Proposal, {r.proposal_id for r in reqs.values()})
     merit = queries.merit(session, call)
@@ -270,10 +286,7 @@ def schedule_slots(
             )
         )
     problem = sl.SlotProblem(resources=resources, awards=tuple(slot_awards))
-    try:
-        problem.validate()
-    except ValueError as exc:
-        raise DomainError("The scheduling problem is invalid: %(error)s", error=exc) from exc
+    check_problem(problem)
     progress(20, f"placing {sum(a.slots for a in slot_awards)} slots of {len(slot_awards)} awards")
     res = sl.solve_slots(problem, time_limit_s=time_limit_s, seed=solve.seed)
     run = replace_schedule(

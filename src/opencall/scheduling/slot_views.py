@@ -129,16 +129,7 @@ def staff_calendar_ics(slug: str, pool_id: int, page: Page = Depends(get_page)) 
     events = []
     for c in ss.calendar(page.db, call, pool):
         if c.entry is None and c.other_call:  # busy, but nothing of that call is said
-            events.append(
-                ical.CalendarEvent(
-                    uid=ss.slot_uid(call, pool.id, c.start),
-                    start=c.start,
-                    end=c.end,
-                    summary=page._(OTHER_CALL),
-                    location=pool.name,
-                    time_zone=pool.time_zone or "",
-                )
-            )
+            events.append(_busy_event(page, call, pool, c, OTHER_CALL))
             continue
         if c.entry is None:
             continue
@@ -156,9 +147,31 @@ def staff_calendar_ics(slug: str, pool_id: int, page: Page = Depends(get_page)) 
                 url=here,
             )
         )
-    events += _unavailable_events(page, call, pool)
+    return _pool_ics(page, call, pool, events, "-staff")
+
+
+def _busy_event(
+    page: Page, call: Call, pool: CapacityPool, cell: ss.CalendarRow, summary: str
+) -> ical.CalendarEvent:
+    """A slot of the resource's calendar said only to be busy (``summary``, translated):
+    nothing of the proposal in it."""
+    return ical.CalendarEvent(
+        uid=ss.slot_uid(call, pool.id, cell.start),
+        start=cell.start,
+        end=cell.end,
+        summary=page._(summary),
+        location=pool.name,
+        time_zone=pool.time_zone or "",
+    )
+
+
+def _pool_ics(
+    page: Page, call: Call, pool: CapacityPool, events: list[ical.CalendarEvent], suffix: str
+) -> Response:
+    """The resource's calendar file: ``events`` and its unavailable periods."""
+    events = events + _unavailable_events(page, call, pool)
     return _ics(
-        f"{call.slug}-{pool.id}-staff.ics",
+        f"{call.slug}-{pool.id}{suffix}.ics",
         ical.to_ics(f"{call.title} · {pool.name}", events, stamp=_stamp(page, call)),
     )
 
@@ -186,21 +199,11 @@ def public_calendar_ics(slug: str, pool_id: int, page: Page = Depends(get_page))
         page.not_found()
     pool = _pool(page, call, pool_id)
     events = [
-        ical.CalendarEvent(
-            uid=ss.slot_uid(call, pool.id, c.start),
-            start=c.start,
-            end=c.end,
-            summary=page._(BOOKED),
-            location=pool.name,
-            time_zone=pool.time_zone or "",
-        )
+        _busy_event(page, call, pool, c, BOOKED)
         for c in ss.calendar(page.db, call, pool)
         if c.entry is not None
-    ] + _unavailable_events(page, call, pool)
-    return _ics(
-        f"{call.slug}-{pool.id}.ics",
-        ical.to_ics(f"{call.title} · {pool.name}", events, stamp=_stamp(page, call)),
-    )
+    ]
+    return _pool_ics(page, call, pool, events, "")
 
 
 def _own(page: Page, proposal_id: int) -> Proposal:

@@ -136,7 +136,7 @@ def invitation(member_id: int, page: Page = Depends(get_page)) -> Response:
     member = _invitation(page, member_id)
     if member.status != "invited":
         return _answered(page, member)
-    pi = next((m for m in member.proposal.members if m.role == "pi"), None)
+    pi = member.proposal.pi_member
     return page.render("proposals/invitation.html", {"m": member, "pi": pi, "error": None})
 
 
@@ -147,7 +147,7 @@ def answer_invitation(member_id: int, page: Page = Depends(get_page)) -> Respons
         return _answered(page, member)
     action = page.form.get("action", "")
     if action not in ("accept", "decline"):
-        pi = next((m for m in member.proposal.members if m.role == "pi"), None)
+        pi = member.proposal.pi_member
         return page.render(
             "proposals/invitation.html", {"m": member, "pi": pi, "error": page._(MSG_INVALID)}, 400
         )

@@ -59,10 +59,6 @@ def _reviewer_texts(session: Session, reviewers: list[User], call: Call) -> list
     ]
 
 
-def _reviewer_text(session: Session, reviewer: User, call: Call) -> str:
-    return _reviewer_texts(session, [reviewer], call)[0]
-
-
 def _proposal_text(content: dict[str, Any]) -> str:
     return " ".join(
         [

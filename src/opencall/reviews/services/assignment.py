@@ -20,6 +20,7 @@ from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal
 from opencall.proposals.policies import require_not_on_team
 from opencall.reviews import queries as q
+from opencall.reviews.domain import conflicted_pair
 from opencall.reviews.models import AffinityScore, ReviewAssignment
 from opencall.runs import Progress, Solve, SolverRun, inputs_hash_with_rows, record_run
 from opencall.runs import no_progress as _noop
@@ -356,9 +357,7 @@ def add_assignment(
     if not reviewer.is_active:
         raise DomainError("This account is deactivated; it cannot be given proposals.")
     if q.is_conflicted(session, proposal.id, reviewer.id):
-        raise DomainError(
-            "This reviewer is conflicted with this proposal; the pair is refused.", code="conflict"
-        )
+        raise conflicted_pair()
     if (
         reviewer.id not in {r.id for r in q.reviewers_of_call(session, call)}
         and rs.mode != "distributed"
@@ -366,9 +365,7 @@ def add_assignment(
         raise DomainError("This person is not a reviewer of this call.")
     if any(m.user_id == reviewer.id for m in proposal.members):
         # the same words as any conflict, so that a refusal does not tell who is on the team
-        raise DomainError(
-            "This reviewer is conflicted with this proposal; the pair is refused.", code="conflict"
-        )
+        raise conflicted_pair()
     active = q.assignments_of_reviewer(session, reviewer.id)
     if sum(1 for a in active if a.call_id == call.id) >= rs.max_load:
         raise DomainError("This reviewer already has the maximum load of %(n)s.", n=rs.max_load)

@@ -11,6 +11,7 @@ from opencall.errors import DomainError
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies
+from opencall.reviews.domain import conflicted_pair
 from opencall.reviews.models import TechnicalReview
 
 
@@ -32,9 +33,7 @@ def submit_technical_review(
         raise DomainError("The amount judged necessary cannot be negative.", field="amount_needed")
     conflicted = proposal.id in policies.conflicted_proposal_ids(session, reviewer, [proposal])
     if conflicted or policies.on_team(reviewer, proposal):
-        raise DomainError(
-            "This reviewer is conflicted with this proposal; the pair is refused.", code="conflict"
-        )
+        raise conflicted_pair()
     tr = session.scalar(select(TechnicalReview).where(TechnicalReview.proposal_id == proposal.id))
     if tr is None:
         tr = TechnicalReview(proposal_id=proposal.id, reviewer_id=reviewer.id, verdict=verdict)
