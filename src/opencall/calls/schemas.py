@@ -262,10 +262,14 @@ class CallCreate(_Doc):
     allocation_policy: dict[str, Any] = {}
     form: dict[str, Any] = {}
     eligibility: dict[str, Any] = {}
+    # "continuous": proposals taken at any time, reviewed in batches at the cut-offs
+    mode: Literal["deadline", "continuous"] = "deadline"
+    cutoffs: list[dt.datetime] = Field(default=[], max_length=366)
+    decision_days: int | None = Field(default=None, ge=1, le=366)
 
     @model_validator(mode="after")
     def _dates(self) -> CallCreate:
-        for d in (self.opens_at, self.closes_at):
+        for d in (self.opens_at, self.closes_at, *self.cutoffs):
             if d.tzinfo is None:
                 raise ValueError("dates must carry a time zone (UTC)")
         if self.closes_at <= self.opens_at:
