@@ -180,13 +180,34 @@ def test_continuous_call_in_three_batches(web: Web, one_loop: None) -> None:
     # the continuous call is still open: a new applicant may submit
     with time_machine.travel(C1 + dt.timedelta(hours=3), tick=True):
         second, _ac2 = submitted(web, "b2@lab.example", "Second One", "MWI", 10)
+        # the chair's page of the batches: batch 1 in review, two proposals waiting
+        chair = signed_in(web, "office@emc.example")
+        page = text_of(chair.get("/manage/calls/emc-rolling/batches").text)
+        assert "Batch 1" in page and "Submitted, waiting for the next cut-off 2" in page, page
+        assert "Next review cut-off 2027-02-01 00:00 UTC" in page, page
+        page = text_of(chair.get("/manage/calls/emc-rolling-b1").text)
+        assert "Batch 1 of the continuous call Cryo-EM access, continuous" in page, page
+        # the applicant reads their batch, in their language
+        page = text_of(signed_in(web, "b1-0@lab.example", "fr").get(f"/proposals/{pid}").text)
+        assert "Dans le lot d’évaluation 1 (date de coupure 2027-01-01 00:00 UTC)" in page, page
+        assert "Décisions attendues le 2027-01-22 00:00 UTC" in page, page
+        page = text_of(signed_in(web, "late@lab.example").get("/dashboard").text)
+        assert "Batch 2: 2027-02-01 00:00 UTC" in page, page
         review_and_rank(web, office, "emc-rolling-b1", reviewers)
         office.post("/api/v1/calls/emc-rolling-b1/transition", {"target": "allocation"})
         run_step(web, office, "emc-rolling-b1", "allocation")
 
     # ---- batch 2, cut while batch 1 has not released its decisions
     with time_machine.travel(C2 + dt.timedelta(hours=1), tick=True):
-        out = office.post("/api/v1/calls/emc-rolling/batches")
+        # the office cuts it on the batches page: unconfirmed, refused and nothing cut
+        chair = signed_in(web, "office@emc.example")
+        r = chair.post("/manage/calls/emc-rolling/batches/cut", data={"csrf_token": csrf(chair)})
+        assert r.status_code == 400
+        assert len(office.get("/api/v1/calls/emc-rolling/batches")["batches"]) == 1
+        r = chair.post("/manage/calls/emc-rolling/batches/cut",
+                       data={"csrf_token": csrf(chair), "confirm": "yes"})  # fmt: skip
+        assert r.status_code == 303, r.text
+        out = office.get("/api/v1/calls/emc-rolling/batches")
         assert [b["proposals"] for b in out["batches"]] == [3, 2]
         review_and_rank(web, office, "emc-rolling-b2", reviewers)
         r = office.post("/api/v1/calls/emc-rolling-b2/transition", {"target": "allocation"},
