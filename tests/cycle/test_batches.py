@@ -134,3 +134,17 @@ def test_the_ledger_counts_a_batch_inside_its_call_budget(db: Session) -> None:
     cycle.transition_call(db, call, "closed", now=C1 + dt.timedelta(days=40))
     # the call closed: it holds what its batches hold (an undecided batch, its offer)
     assert call_services.held_by_call(db, pool)[call.id] == pytest.approx(batch.pools[0].amount)
+
+
+def test_closing_after_cron_cut_the_last_cutoff_closes(db: Session) -> None:
+    # cron cut every cut-off, the close's included, before the office closed the call:
+    # the close then has nothing left to cut, and closes (it answered "No review cut-off
+    # has come yet; the next is at —")
+    call = continuous_call(db)
+    p = f.full_proposal(db, call)
+    ps.submit(db, p, now=f.NOW)
+    after = call.closes_at + dt.timedelta(hours=1)
+    made = batches.cut_due(db, now=after)
+    assert [b.batch_number for b in made] == [1] and call.cutoffs_done == 2
+    cycle.transition_call(db, call, "closed", now=after)
+    assert call.status == "closed" and len(batches.batches_of(db, call)) == 1

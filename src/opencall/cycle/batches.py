@@ -168,17 +168,20 @@ def cut(
             "Batches are cut from an open call (status: %(status)s).", status=call.status
         )
     cutoffs = parse_cutoffs(call.cutoffs)
+    if call.cutoffs_done >= len(cutoffs):
+        if final:  # cron cut the last one already: the close has nothing left to cut
+            return []
+        raise DomainError("Every review cut-off of this call has been cut.", code="no_cutoff")
     due = due_cutoffs(cutoffs, call.cutoffs_done, now)
-    if final and call.cutoffs_done < len(cutoffs) and (not due or due[-1] != len(cutoffs) - 1):
+    if final and (not due or due[-1] != len(cutoffs) - 1):
         # an early close: its last batch is cut now, with everything submitted
         due = [*due, len(cutoffs) - 1]
         cutoffs = [*cutoffs[:-1], min(now, cutoffs[-1])]
     if not due:
-        nxt = next_cutoff_of(call)
         raise DomainError(
             "No review cut-off has come yet; the next is at %(when)s UTC.",
             code="no_cutoff",
-            when=format(nxt, "%Y-%m-%d %H:%M:%S") if nxt else "—",
+            when=format(cutoffs[call.cutoffs_done], "%Y-%m-%d %H:%M:%S"),
         )
     waiting = list(
         session.scalars(
