@@ -274,3 +274,39 @@ def test_continuous_call_in_three_batches(web: Web, one_loop: None) -> None:
     assert report["n_applications"] == 7  # those of the batches; the withdrawn one is none
     funnel = {r["group"]: r for r in report["funnels"]["ldc"] if r["stage"] == "awarded"}
     assert funnel["all"]["amounts"]["h"] == 95
+
+
+def test_the_new_call_page_makes_a_continuous_call(web: Web, one_loop: None) -> None:
+    with web.factory() as s:
+        root, _link = people_services.create_site_admin(
+            s, email="root@emc.example", name="Site Admin", password=PASSWORD
+        )
+        _t, raw = people_services.create_api_token(s, root, "setup")
+        s.commit()
+    admin = Client(web, raw)
+    admin.post("/api/v1/providers", {"name": "EM Centre", "slug": "emc", "country_iso3": "ZAF"})
+    office = account(web, "office@emc.example", "Office Head", country_iso3="ZAF")
+    admin.post(
+        "/api/v1/providers/emc/roles", {"email": "office@emc.example", "role": "provider_admin"}
+    )
+    fac = office.post("/api/v1/providers/emc/facilities",
+                      {"name": "Cryo-EM centre", "slug": "emc-cryo", "kind": "custom"})  # fmt: skip
+    c = signed_in(web, "office@emc.example")
+    form = {
+        "csrf_token": csrf(c), "facility_id": str(fac["id"]), "slug": "emc-year",
+        "code": "EMY", "title": "Cryo-EM all year", "cycle": "2027",
+        "opens_at": f"{OPENS:%Y-%m-%d %H:%M}", "closes_at": f"{CLOSE:%Y-%m-%d %H:%M}",
+        "mode": "continuous", "cutoffs": "2027-01-01 00:00\n2028-01-01 00:00",
+        "decision_days": "21", "anonymity": "single", "review_mode": "panel",
+        "award_mode": "whole",
+    }  # fmt: skip
+    # a cut-off after the close: refused beside its field, nothing made
+    r = c.post("/manage/calls/new", data=form)
+    assert r.status_code == 400
+    assert "not between the opening and the close" in text_of(r.text)
+    assert office.get("/api/v1/calls")["page"]["total"] == 0
+    r = c.post("/manage/calls/new", data={**form, "cutoffs": "2027-01-01 00:00, 2027-02-01"})
+    assert r.status_code == 303, text_of(r.text)
+    got = office.get("/api/v1/calls/emc-year")
+    assert got["mode"] == "continuous" and got["decision_days"] == 21
+    assert [dt.datetime.fromisoformat(x) for x in got["cutoffs"]] == [C1, C2, CLOSE]
