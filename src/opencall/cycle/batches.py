@@ -163,6 +163,8 @@ def cut(
     if call.mode != "continuous":
         raise DomainError("This call has one deadline; it is not reviewed in batches.")
     proposal_services.lock_call_for_close(session, call)  # submissions in flight first
+    # read again under the lock: a cut that ran meanwhile (cron, a second click) is seen
+    session.refresh(call, ["cutoffs", "cutoffs_done"])
     if call.status != "open":
         raise DomainError(
             "Batches are cut from an open call (status: %(status)s).", status=call.status
