@@ -274,6 +274,10 @@ def test_continuous_call_in_three_batches(web: Web, one_loop: None) -> None:
     assert report["n_applications"] == 7  # those of the batches; the withdrawn one is none
     funnel = {r["group"]: r for r in report["funnels"]["ldc"] if r["stage"] == "awarded"}
     assert funnel["all"]["amounts"]["h"] == 95
+    page = text_of(
+        signed_in(web, "office@emc.example").get("/manage/calls/emc-rolling/report").text
+    )
+    assert "counts the proposals of its 3 batches: Batch 1 (3) · Batch 2 (2) · Batch 3 (2)" in page
 
 
 def test_the_new_call_page_makes_a_continuous_call(web: Web, one_loop: None) -> None:
