@@ -143,6 +143,9 @@ def test_continuous_call_in_three_batches(web: Web, one_loop: None) -> None:
     assert "2027-01-01 00:00" in page
     page = text_of(anyone.get("/calls/emc-rolling", headers={"Accept-Language": "fr"}).text)
     assert "Ouvert en continu" in page, page
+    for listing in ("/", "/calls"):
+        page = text_of(anyone.get(listing).text)
+        assert "Open continuously until 2027-03-01 00:00 UTC" in page, page
 
     # ---- batch 1: three proposals of 20 hours, and a fourth withdrawn
     first = [submitted(web, f"b1-{i}@lab.example", f"First {i}", iso3, 20)
