@@ -50,7 +50,7 @@ def capacity_left(session: Session, call: Call, *, without: int | None = None) -
     """Of each resource a continuous call offers, what its batches have not used: its
     offer less what each batch whose decisions are released awarded (``{pool id:
     amount}``; never below zero). ``without``: a batch left out of the count."""
-    awarded: dict[int, float] = {}
+    left: dict[int, float] = {}
     batches = [b for b in batches_of(session, call) if b.id != without and b.decisions_released_at]
     for cp in call.pools:
         used = 0.0
@@ -62,8 +62,8 @@ def capacity_left(session: Session, call: Call, *, without: int | None = None) -
             for b in batches:
                 offer = next((x.amount for x in b.pools if x.pool_id == cp.pool_id), 0.0)
                 used += min(float(offer), per_call.get(b.id, 0.0))
-        awarded[cp.pool_id] = max(float(cp.amount) - used, 0.0)
-    return awarded
+        left[cp.pool_id] = max(float(cp.amount) - used, 0.0)
+    return left
 
 
 def _batch_slug(session: Session, call: Call, number: int) -> str:
