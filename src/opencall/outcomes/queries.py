@@ -398,17 +398,24 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
             "units": units,
             "higher_is_better": higher,
             **({"unit_labels": own_units} if own_units else {}),
-            "batches": [
+            # a continuous call: its batches; a batch: its number (absent otherwise)
+            **(
                 {
-                    "number": b.batch_number,
-                    "slug": b.slug,
-                    "cutoff": b.closes_at.isoformat(),
-                    "status": b.status,
-                    "n_applications": len(per_batch[b.id]),
+                    "batches": [
+                        {
+                            "number": b.batch_number,
+                            "slug": b.slug,
+                            "cutoff": b.closes_at.isoformat(),
+                            "status": b.status,
+                            "n_applications": len(per_batch[b.id]),
+                        }
+                        for b in batches
+                    ]
                 }
-                for b in batches
-            ],
-            "batch_number": call.batch_number,
+                if call.mode == "continuous"
+                else {}
+            ),
+            **({"batch_number": call.batch_number} if call.batch_number is not None else {}),
         },
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "n_applications": len(records),
