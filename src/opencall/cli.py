@@ -587,6 +587,34 @@ def calls_transition(
         _fail(exc)
 
 
+@calls_app.command("cut-batches")
+def calls_cut_batches(
+    ctx: typer.Context,
+    call: Annotated[
+        str | None, typer.Option(help="one continuous call (default: every open one)")
+    ] = None,
+) -> None:
+    """Cut the review batches whose cut-offs have come, of one continuous call or of every
+    open one (run it from cron, hourly say): what was submitted before each cut-off becomes
+    a batch, a call closed for review at once; later proposals roll to the next."""
+    from opencall.cycle import batches
+
+    c: Ctx = ctx.obj
+    try:
+        with unit_of_work(c.factory) as s:
+            if call is None:
+                made = batches.cut_due(s)
+            else:
+                made = batches.cut(s, _load_call(s, call))
+            for b in made:
+                console.print(
+                    f"{b.slug}: batch {b.batch_number}, cut-off {b.closes_at:%Y-%m-%d %H:%M} UTC"
+                )
+            console.print(f"{len(made)} batch(es) cut")
+    except DomainError as exc:
+        _fail(exc)
+
+
 @proposals_app.command("list")
 def proposals_list(ctx: typer.Context, call: str, status: str | None = None) -> None:
     from opencall.calls.queries import call_by_slug

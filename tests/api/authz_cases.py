@@ -29,6 +29,7 @@ from tests.authz.authz_cases import (
     A,
     P,
     S,
+    _continuous_call,
     _draft_with_pool,
     _fresh_assignment,
     _job,
@@ -404,5 +405,11 @@ def _conflicted_reviewer(f: sessionmaker[Session], c: Any) -> int:
         return u.id
 
 
+# a continuous call's batches (cycle.batches): its staff read them, its office cuts them
+CASES += [
+    Case("GET", "/api/v1/calls/{slug}/batches", STAFF, _continuous_call, scope="manage"),
+    Case("POST", "/api/v1/calls/{slug}/batches", OFFICE, _continuous_call, json={},
+         scope="manage"),
+]  # fmt: skip
 ROUTES = {(c.method, c.path) for c in CASES}
 __all__ = ["CASES", "EVERYONE", "PS", "ROUTES", "Case"]

@@ -417,6 +417,43 @@ API: list[Case] = [
     Case("DELETE", "/api/v1/me/publications/{pub_id}", {"assigned"}, _spare_publication, api=True),
     Case("POST", "/api/v1/roles/invitations/accept", {"technical"}, api=True),
 ]
+
+
+def _continuous_call(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    """An open continuous call of the cycle's facility, chaired by the chair persona,
+    whose first cut-off passed yesterday (a cut consumes it: made fresh per request)."""
+    from opencall.calls import services as call_services
+    from opencall.db import utcnow
+
+    now = utcnow().replace(microsecond=0)
+    with f() as s:
+        call = call_by_slug(s, c.slug)
+        chair = user_by_email(s, c.emails["chair"])
+        assert call is not None and chair is not None
+        slug = f"rolling-{uuid.uuid4().hex[:8]}"
+        made = call_services.create_call(s, call.facility, {
+            "slug": slug, "code": "RO", "title": "Continuous call", "cycle": "2027",
+            "opens_at": now - dt.timedelta(days=30), "closes_at": now + dt.timedelta(days=30),
+            "mode": "continuous", "cutoffs": [now - dt.timedelta(days=1)],
+            "form": dict(call.form)})  # fmt: skip
+        made.status = "open"  # (no proposals: a cut then makes no batch, and counts the cut-off)
+        people_services.grant_role(s, chair.id, "chair", call_id=made.id)
+        s.commit()
+        return {"slug": slug}
+
+
+def _cut(ctx: Ctx) -> bool:
+    with ctx.f() as s:
+        call = call_by_slug(s, ctx.params["slug"])
+        return call is not None and call.cutoffs_done == 1
+
+
+# a continuous call's batches (cycle.batches): its staff read them, its office cuts them
+HTML += [
+    Case("GET", "/manage/calls/{slug}/batches", STAFF, _continuous_call),
+    Case("POST", "/manage/calls/{slug}/batches/cut", OFFICE, _continuous_call,
+         data={"confirm": "yes"}, done=_cut),
+]  # fmt: skip
 CASES = HTML + API
 ROUTES = {(c.method, c.path) for c in CASES}
 

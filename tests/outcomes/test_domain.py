@@ -458,3 +458,12 @@ def test_integer_check_catches_naive_suppression() -> None:
         min_cell=5,
     )
     assert recoverable_by_integer_programs(naive, True, _true(table)) == [("a", "x")]
+
+
+def test_a_call_nobody_applied_to_has_an_empty_funnel_not_an_error() -> None:
+    # a continuous call whose proposals all went to its batches (or one nobody applied
+    # to) has no group: its report answered 500 ("could not protect the table")
+    assert d.suppressed_funnel_counts([], "income_group") == {}
+    empty = d.suppress_small_cells({}, 5)
+    assert empty.rows == () or list(empty.rows) == []
+    assert empty.values[(TOTAL, TOTAL)] == 0

@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from opencall.calls import policies
 from opencall.calls.access import visible_call_api as visible_call
+from opencall.calls.domain import parse_cutoffs
 from opencall.calls.models import Call
+from opencall.calls.queries import next_cutoff_of
 from opencall.optim import wallclock
 from opencall.web.api import (
     NOT_FOUND,
@@ -58,6 +60,15 @@ class CallOut(BaseModel):
     ranking_frozen_at: dt.datetime | None
     decisions_released_at: dt.datetime | None
     pools: list[PoolOut]
+    mode: str = Field(
+        description="deadline (one close) or continuous (proposals taken at any time, "
+        "reviewed in batches at the cut-offs)"
+    )
+    cutoffs: list[dt.datetime] = Field(description="a continuous call's review cut-offs")
+    next_cutoff: dt.datetime | None = Field(description="the next cut-off not yet cut")
+    decision_days: int | None = Field(description="the days from a cut-off to the decisions")
+    batch_of: str | None = Field(description="a batch: the slug of its continuous call")
+    batch_number: int | None
 
 
 class CallList(Paged[CallOut]):
@@ -75,6 +86,9 @@ def call_out(call: Call) -> CallOut:
         closes_local=call.closes_at.astimezone(wallclock.zone(call.time_zone)).isoformat()
         if call.time_zone
         else "",
+        cutoffs=parse_cutoffs(call.cutoffs),
+        next_cutoff=next_cutoff_of(call),
+        batch_of=call.parent.slug if call.parent_id is not None and call.parent else None,
         pools=[
             from_row(PoolOut, cp, name=cp.pool.name, pool_type=cp.pool.pool_type, unit=cp.pool.unit)
             for cp in call.pools

@@ -108,6 +108,20 @@ class CallIn(BaseModel):
     )
     form: dict[str, Any] = Field(default_factory=dict)
     eligibility: dict[str, Any] = Field(default_factory=dict)
+    mode: Literal["deadline", "continuous"] = Field(
+        "deadline",
+        description="continuous: proposals taken at any time until the close, reviewed in "
+        "batches at the cut-offs",
+    )
+    cutoffs: list[dt.datetime] = Field(
+        default_factory=list,
+        max_length=366,
+        description="the review cut-offs of a continuous call (the close is the last), each "
+        "read as opens_at is",
+    )
+    decision_days: int | None = Field(
+        None, ge=1, le=366, description="the days from a cut-off to the decisions"
+    )
     offer_all_pools: bool = Field(
         False,
         description="offer what is left of every capacity pool of the facility (one with "

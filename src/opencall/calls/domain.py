@@ -77,3 +77,63 @@ def require_open(
     raise DomainError(
         "This call is not open (status: %(status)s).", code="call_not_open", status=status
     )
+
+
+# ----------------------------------------------------------------------------- batches
+#
+# A call in the "continuous" mode takes proposals at any time between its opening and its
+# close and reviews them in batches: at each cut-off (the close the last of them) what
+# was submitted before it becomes a batch, a call of its own that runs the cycle.
+
+CALL_MODES = ("deadline", "continuous")
+
+
+def cutoff_list(
+    mode: str, opens_at: dt.datetime, closes_at: dt.datetime, cutoffs: list[dt.datetime]
+) -> list[dt.datetime]:
+    """The cut-offs of a call, in order, the close the last of them (added when not
+    given); refused unless each lies after the opening and no later than the close, and a
+    call with one deadline has none."""
+    if mode not in CALL_MODES:
+        raise DomainError("Unknown call mode %(mode)s.", field="mode", mode=repr(mode))
+    if mode == "deadline":
+        if cutoffs:
+            raise DomainError(
+                "Review cut-offs belong to a call in the continuous mode; this call has "
+                "one deadline.",
+                field="cutoffs",
+            )
+        return []
+    out: list[dt.datetime] = []
+    for c in sorted({c.astimezone(dt.UTC).replace(microsecond=0) for c in cutoffs}):
+        if not opens_at < c <= closes_at:
+            raise DomainError(
+                "The review cut-off %(when)s UTC is not between the opening and the close "
+                "of the call.",
+                field="cutoffs",
+                when=format(c, "%Y-%m-%d %H:%M:%S"),
+            )
+        out.append(c)
+    if not out or out[-1] != closes_at:
+        out.append(closes_at)
+    return out
+
+
+def parse_cutoffs(stored: list[str]) -> list[dt.datetime]:
+    """A call's stored cut-offs (ISO instants in UTC) as datetimes."""
+    return [dt.datetime.fromisoformat(s).astimezone(dt.UTC) for s in stored]
+
+
+def next_cutoff(cutoffs: list[dt.datetime], done: int, submitted_at: dt.datetime) -> int | None:
+    """The index of the batch a proposal submitted at ``submitted_at`` goes into: the
+    first cut-off not yet cut that comes after its submission (a proposal submitted after
+    a cut-off, even one not cut yet, rolls to the next); None when none is left."""
+    for i in range(done, len(cutoffs)):
+        if submitted_at < cutoffs[i]:
+            return i
+    return None
+
+
+def due_cutoffs(cutoffs: list[dt.datetime], done: int, now: dt.datetime) -> list[int]:
+    """The indexes of the cut-offs not yet cut whose time has come by ``now``."""
+    return [i for i in range(done, len(cutoffs)) if cutoffs[i] <= now]

@@ -187,7 +187,27 @@ def call_document(
     groups = [x.strip() for x in f.get("eligible_income_groups", "").split(",") if x.strip()]
     if groups:
         eligibility["income_groups"] = groups
+    rolling: dict[str, Any] = {}
+    if "mode" in f:  # the new-call page: a continuous call's cut-offs (set when it is made)
+        rolling["mode"] = f.get("mode") if f.get("mode") in ("deadline", "continuous") else ""
+        cutoffs = []
+        for raw in f.get("cutoffs", "").replace(",", "\n").splitlines():
+            if raw.strip():
+                when = _parse_when(raw, zone)
+                if when is None:
+                    errors["cutoffs"] = page._(MSG_DATE)
+                else:
+                    cutoffs.append(when)
+        rolling["cutoffs"] = cutoffs
+        try:
+            days = _num(f.get("decision_days", ""), int)
+        except ValueError:
+            errors["decision_days"] = page._(MSG_NUMBER)
+        else:
+            if days is not None:
+                rolling["decision_days"] = days
     doc = {
+        **rolling,
         "slug": f.get("slug", "").strip(),
         "code": f.get("code", "").strip(),
         "title": f.get("title", "").strip(),

@@ -46,6 +46,25 @@ class Call(Base):
     ranking_frozen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     decisions_released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # "deadline" (one close) or "continuous": proposals taken at any time and reviewed in
+    # batches at the cut-offs (ISO instants in UTC, the close the last of them); each
+    # batch is a call of its own (``parent_id``, ``batch_number``) that runs the cycle
+    mode: Mapped[str] = mapped_column(
+        String(12), nullable=False, default="deadline", server_default="deadline"
+    )
+    cutoffs: Mapped[list[str]] = mapped_column(
+        JSONType, nullable=False, default=list, server_default="[]"
+    )
+    # the days from a cut-off to the decisions (shown to applicants); None: not promised
+    decision_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # how many of the cut-offs have been cut (a batch made of what was submitted by then)
+    cutoffs_done: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    batch_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     provider: Mapped[Provider] = relationship(lazy="joined")
@@ -53,6 +72,8 @@ class Call(Base):
     pools: Mapped[list[CallPool]] = relationship(
         back_populates="call", lazy="selectin", order_by="CallPool.id"
     )
+    # a batch's continuous call (read when asked for)
+    parent: Mapped[Call | None] = relationship(remote_side=[id], lazy="select")
 
 
 class CallPool(Base):

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from opencall.calls.domain import parse_cutoffs
 from opencall.calls.models import Call, CallPool
 from opencall.facilities.models import CapacityPool
 
@@ -36,3 +38,21 @@ def call_by_slug(session: Session, slug: str) -> Call | None:
         )
     )
     return session.execute(stmt).unique().scalar_one_or_none()
+
+
+def next_cutoff_of(call: Call) -> dt.datetime | None:
+    """The next cut-off of a continuous call not yet cut (it may have passed: the cut
+    follows it), or None."""
+    if call.mode != "continuous":
+        return None
+    cutoffs = parse_cutoffs(call.cutoffs)
+    return cutoffs[call.cutoffs_done] if call.cutoffs_done < len(cutoffs) else None
+
+
+def batches_of(session: Session, call: Call) -> list[Call]:
+    """The batches of a continuous call, in order."""
+    return list(
+        session.scalars(
+            select(Call).where(Call.parent_id == call.id).order_by(Call.batch_number, Call.id)
+        )
+    )

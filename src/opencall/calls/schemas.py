@@ -265,6 +265,10 @@ class CallCreate(_Doc):
     allocation_policy: dict[str, Any] = {}
     form: dict[str, Any] = {}
     eligibility: dict[str, Any] = {}
+    # "continuous": proposals taken at any time, reviewed in batches at the cut-offs
+    mode: Literal["deadline", "continuous"] = "deadline"
+    cutoffs: list[dt.datetime] = Field(default=[], max_length=366)
+    decision_days: int | None = Field(default=None, ge=1, le=366)
 
     @field_validator("time_zone")
     @classmethod
@@ -284,6 +288,14 @@ class CallCreate(_Doc):
                 # "1 March 17:00" in the call's zone: that instant (a skipped local time
                 # is the instant the clocks jump, a repeated one its first occurrence)
                 setattr(self, name, wallclock.local_instant(d, self.time_zone))
+        cutoffs = []
+        for d in self.cutoffs:  # a continuous call's cut-offs: read as its dates are
+            if d.tzinfo is None:
+                if not self.time_zone:
+                    raise ValueError("dates must carry a time zone (UTC) or give time_zone")
+                d = wallclock.local_instant(d, self.time_zone)
+            cutoffs.append(d)
+        self.cutoffs = cutoffs
         if self.closes_at <= self.opens_at:
             raise ValueError("the call must close after it opens")
         return self

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
-from opencall.calls.domain import check_call_transition
+from opencall.calls.domain import check_call_transition, cutoff_list, parse_cutoffs
 from opencall.calls.models import Call, CallPool
 from opencall.calls.schemas import (
     TITLE_MAX_CHARS,
@@ -83,9 +83,13 @@ def create_call(
     check_policy(ap, rs, policy_pools(session, None, facility))
     if facility.kind == "telescope":
         _check_telescope_offer(facility, form)
+    cutoffs = cutoff_list(doc.mode, _utc(doc.opens_at), _utc(doc.closes_at), doc.cutoffs)
     call = Call(
         provider_id=facility.provider_id,
         facility_id=facility.id,
+        mode=doc.mode,
+        cutoffs=[c.isoformat() for c in cutoffs],
+        decision_days=doc.decision_days,
         slug=doc.slug,
         code=doc.code,
         title=doc.title,
@@ -146,27 +150,69 @@ def held_by_call(
     rest returns to the resource, for the next round of a rapid-access route, say. Every
     call counts, whatever its state: an archived call's awards used the resource's
     capacity in its period. A new cycle offers a new resource (its own period), as the
-    demo's earlier cycles do."""
+    demo's earlier cycles do.
+
+    A continuous call's batches take their capacity from their call's budget: the call
+    holds its whole offer while it takes proposals, and afterwards what its batches hold
+    (each counted as a call is); a batch is never counted beside it."""
     q = (
-        select(CallPool.call_id, CallPool.amount, Call.decisions_released_at)
+        select(
+            CallPool.call_id,
+            CallPool.amount,
+            Call.decisions_released_at,
+            Call.parent_id,
+            Call.mode,
+            Call.status,
+        )
         .join(Call, Call.id == CallPool.call_id)
         .where(CallPool.pool_id == pool.id)
     )
-    if call_id is not None:
-        q = q.where(CallPool.call_id != call_id)
     awarded: dict[int, float] | None = None
-    held: dict[int, float] = {}
-    for cid, offered, released in session.execute(q):
-        if released is None or not AWARD_COUNTERS:
-            held[cid] = float(offered)
-            continue
+
+    def awarded_by(cid: int) -> float:
+        nonlocal awarded
         if awarded is None:
             awarded = {}
             for counter in AWARD_COUNTERS:
                 for k, v in counter(session, pool.id).items():
                     awarded[k] = awarded.get(k, 0.0) + v
-        held[cid] = min(float(offered), awarded.get(cid, 0.0))
+        return awarded.get(cid, 0.0)
+
+    def holding(offered: float, cid: int, released: dt.datetime | None) -> float:
+        if released is None or not AWARD_COUNTERS:
+            return float(offered)
+        return min(float(offered), awarded_by(cid))
+
+    rows = list(session.execute(q))
+    batches: dict[int, float] = {}
+    # the batch ``call_id`` draws on its call's budget: its call then holds what the
+    # other batches hold, as it does once it no longer takes proposals
+    own_parent = next((parent for cid, *_, parent, _m, _s in rows if cid == call_id), None)
+    for cid, offered, released, parent, _mode, _status in rows:
+        if parent is not None and cid != call_id:
+            batches[parent] = batches.get(parent, 0.0) + holding(offered, cid, released)
+    held: dict[int, float] = {}
+    for cid, offered, released, parent, mode, status in rows:
+        if parent is not None or cid == call_id:
+            continue
+        if cid == own_parent or (mode == "continuous" and status not in ("draft", "open")):
+            held[cid] = min(float(offered), batches.get(cid, 0.0))
+        else:
+            held[cid] = holding(offered, cid, released)
     return held
+
+
+def batch_parents(session: Session, pool: CapacityPool) -> dict[int, int]:
+    """``{batch call id: its continuous call's id}`` of the batches offering ``pool``."""
+    return {
+        cid: parent
+        for cid, parent in session.execute(
+            select(Call.id, Call.parent_id)
+            .join(CallPool, CallPool.call_id == Call.id)
+            .where(CallPool.pool_id == pool.id, Call.parent_id.is_not(None))
+        )
+        if parent is not None
+    }
 
 
 def offered_elsewhere(session: Session, pool: CapacityPool, call_id: int | None = None) -> float:
@@ -189,8 +235,10 @@ def slots_left(
     now = now or utcnow()
     free = fac_services.slots_not_begun(pool, now) or 0
     begun: dict[int, int] = {}
+    parents = batch_parents(session, pool)  # a batch's slots are its call's
     for counter in BEGUN_COUNTERS:
         for k, v in counter(session, pool.id, now).items():
+            k = parents.get(k, k)
             begun[k] = begun.get(k, 0) + v
     ahead = sum(
         max(held - begun.get(cid, 0), 0.0)
@@ -388,6 +436,15 @@ def offer_every_pool(
     return offered
 
 
+def check_close_reason(call: Call, reason: str, now: dt.datetime | None = None) -> None:
+    """Closing before the deadline is refused without a reason."""
+    if (now or utcnow()) < call.closes_at and not reason:
+        raise DomainError(
+            "Closing before the deadline needs a reason (it cuts applicants short).",
+            field="reason",
+        )
+
+
 def change_status(
     session: Session,
     call: Call,
@@ -404,11 +461,8 @@ def change_status(
     now = now or utcnow()
     if target == "open" and not call.pools:
         raise DomainError("A call must offer at least one capacity pool before it opens.")
-    if target == "closed" and now < call.closes_at and not reason:
-        raise DomainError(
-            "Closing before the deadline needs a reason (it cuts applicants short).",
-            field="reason",
-        )
+    if target == "closed":
+        check_close_reason(call, reason, now)
     before = call.status
     call.status = target
     if target == "published":
@@ -576,6 +630,11 @@ def update_call(
             review_settings(docs["review_settings"]),
             policy_pools(session, call, facility),
         )
+    cutoffs = None
+    if call.mode == "continuous" and {"opens_at", "closes_at"} & set(changed):
+        # the close is the last cut-off: it moves with the close, the others stay
+        kept = parse_cutoffs(call.cutoffs)[:-1]
+        cutoffs = cutoff_list(call.mode, new_values["opens_at"], new_values["closes_at"], kept)
     audit: dict[str, Any] = {}
     for name in changed:
         key, _, sub = name.partition(".")
@@ -590,6 +649,8 @@ def update_call(
     for name, value in new_values.items():
         if name in changed:
             setattr(call, name, value)
+    if cutoffs is not None:
+        call.cutoffs = [c.isoformat() for c in cutoffs]
     for key in _DOCS:
         if any(f.startswith(key + ".") for f in changed):
             setattr(call, key, docs[key])

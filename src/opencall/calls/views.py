@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from opencall.calls import policies, queries
 from opencall.calls.access import visible_call as visible_call
+from opencall.calls.domain import parse_cutoffs
 from opencall.calls.schemas import TITLE_MAX_CHARS, call_form
 from opencall.db import utcnow
 from opencall.facilities.labels import unit_labels
@@ -53,6 +54,13 @@ def call_detail(slug: str, page: Page = Depends(get_page)) -> Response:
             "can_apply": policies.may_apply_to_call(page.user, call, now),
             "is_open": call.status == "open" and call.opens_at <= now < call.closes_at,
             "results": policies.results_are_public(call),
+            # a continuous call: its next cut-off and its batches the public may see
+            "next_cutoff": queries.next_cutoff_of(call) if call.status == "open" else None,
+            "cutoffs": parse_cutoffs(call.cutoffs),
+            "batches": [
+                b for b in queries.batches_of(page.db, call) if b.status in policies.PUBLIC_STATES
+            ],
+            "parent": call.parent if call.parent_id is not None else None,
             **labels(page),
         },
     )

@@ -8,7 +8,10 @@ open       the call must offer a capacity pool (``calls``)
 closed     the call row is locked so that submissions in flight finish
            first; submitted proposals move to review, restored to their
            last submitted revision, and their anonymity scans are queued
-           (``proposals.services.close_call``); early: a reason is required
+           (``proposals.services.close_call``); early: a reason is required.
+           A continuous call first cuts its last batch (``cycle.batches``)
+allocation a batch of a continuous call: every earlier batch has released
+           its decisions, and its offer becomes the capacity left
 published  the decisions must have been released; ``call.published``
            is audited and the results become public
 others     none (review, ranking, allocation, scheduling, archived)
@@ -36,6 +39,7 @@ from opencall import auditlog
 from opencall.calls import services as call_services
 from opencall.calls.domain import check_call_transition
 from opencall.calls.models import Call
+from opencall.cycle import batches
 from opencall.errors import DomainError
 from opencall.jobs import Job
 from opencall.proposals import services as proposal_services
@@ -101,9 +105,21 @@ def transition_call(
 ) -> Call:
     """Move ``call`` to ``target`` with everything that transition does (see the
     module's table); a refused transition changes nothing (:class:`DomainError`)."""
+    if call.mode == "continuous" and target not in ("open", "closed"):
+        raise DomainError(
+            "The proposals of a continuous call are reviewed in its batches; the call "
+            "itself only opens and closes.",
+            code="illegal_transition",
+        )
     if target == "closed":
+        if call.mode == "continuous" and call.status == "open":
+            # an early close needs its reason before anything is cut
+            call_services.check_close_reason(call, reason, now)
+            batches.cut(session, call, actor_id=actor_id, now=now, final=True)
         proposal_services.close_call(session, call, actor_id=actor_id, reason=reason, now=now)
         return call
+    if target == "allocation" and call.parent_id is not None:
+        batches.before_allocation(session, call)
     if target == "published":
         return publish(session, call, actor_id=actor_id, now=now)
     return call_services.change_status(

@@ -19,6 +19,14 @@ from opencall.web.api import MANAGE, NOT_FOUND, SLUG, Api, get_api
 api_router = APIRouter(prefix="/api/v1", tags=["outcomes"])
 
 
+class ReportBatch(BaseModel):
+    number: int
+    slug: str
+    cutoff: str
+    status: str
+    n_applications: int
+
+
 class ReportCall(BaseModel):
     id: int
     code: str
@@ -28,6 +36,11 @@ class ReportCall(BaseModel):
     cycle: str
     units: list[str] = Field(description="the capacity units of the amounts")
     higher_is_better: bool
+    batches: list[ReportBatch] = Field(
+        default_factory=list,
+        description="a continuous call: its batches, whose proposals the report counts",
+    )
+    batch_number: int | None = Field(None, description="a batch: its number in its call")
 
 
 class ReportStage(BaseModel):

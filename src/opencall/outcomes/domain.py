@@ -976,7 +976,13 @@ def suppress_small_cells(
     def is_total(k: tuple[str, str]) -> bool:
         return TOTAL in k
 
-    primary = {k for k, v in true.items() if small(v) and not (known_totals and is_total(k))}
+    # a table of nobody (a call no one applied to, or a continuous call whose proposals
+    # all went to its batches): its zero totals are about no one, nothing to protect
+    primary = (
+        {k for k, v in true.items() if small(v) and not (known_totals and is_total(k))}
+        if rows
+        else set()
+    )
     comp: set[tuple[str, str]] = set()
     lines = [[(r, c) for c in cc] for r in rr] + [[(r, c) for r in rr] for c in cc]
 

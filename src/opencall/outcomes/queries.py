@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award, Decision
 from opencall.calls.models import Call
-from opencall.calls.queries import unit_words
+from opencall.calls.queries import batches_of, unit_words
 from opencall.calls.schemas import review_settings
 from opencall.facilities.models import CapacityPool
 from opencall.outcomes import after_award as aa
@@ -375,6 +375,11 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
     rs = review_settings(call.review_settings)
     higher = not rs.lower_is_better
     records = applicant_records(session, call)
+    # a continuous call's report is its batches' too (each batch a call of its own)
+    batches = batches_of(session, call) if call.mode == "continuous" else []
+    per_batch = {b.id: applicant_records(session, b) for b in batches}
+    for b in batches:
+        records += per_batch[b.id]
     year = call.closes_at.year
     stages = od.funnel_stages()
     dropped = od.informative_stages(records, stages)
@@ -393,6 +398,24 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
             "units": units,
             "higher_is_better": higher,
             **({"unit_labels": own_units} if own_units else {}),
+            # a continuous call: its batches; a batch: its number (absent otherwise)
+            **(
+                {
+                    "batches": [
+                        {
+                            "number": b.batch_number,
+                            "slug": b.slug,
+                            "cutoff": b.closes_at.isoformat(),
+                            "status": b.status,
+                            "n_applications": len(per_batch[b.id]),
+                        }
+                        for b in batches
+                    ]
+                }
+                if call.mode == "continuous"
+                else {}
+            ),
+            **({"batch_number": call.batch_number} if call.batch_number is not None else {}),
         },
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "n_applications": len(records),

@@ -6,11 +6,12 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from opencall.proposals import policies, services
 from opencall.proposals.models import Proposal, TeamMember
+from opencall.proposals.presenters import BatchOut, batch_out
 from opencall.web.api import (
     NOT_FOUND,
     Api,
@@ -33,6 +34,9 @@ class ProposalOut(BaseModel):
     status: str
     submitted_at: dt.datetime | None
     outcome_released: bool
+    batch: BatchOut | None = Field(
+        description="a continuous call: the batch the proposal is in, or enters next"
+    )
 
 
 class ProposalDetail(ProposalOut):
@@ -52,6 +56,7 @@ def _out(p: Proposal) -> dict[str, Any]:
         "status": p.status,
         "submitted_at": p.submitted_at,
         "outcome_released": p.call.decisions_released_at is not None,
+        "batch": batch_out(p),
     }
 
 

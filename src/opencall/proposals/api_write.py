@@ -24,6 +24,7 @@ from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.proposals import notify, policies, services
 from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
+from opencall.proposals.presenters import BatchOut, batch_out
 from opencall.storage import storage_for
 from opencall.web import serving
 from opencall.web.api import APPLY, MAX_ID, Api, ApiError, from_row, get_api, id_param
@@ -99,6 +100,9 @@ class ProposalFull(BaseModel):
     requests: list[RequestOut]
     attachments: list[AttachmentOut]
     problems: list[Problem] = Field(description="what still blocks submission")
+    batch: BatchOut | None = Field(
+        description="a continuous call: the batch the proposal is in, or enters next"
+    )
 
 
 # the title's limit is the call's, checked by the service (400 naming it), not a copy here
@@ -209,6 +213,7 @@ def full(p: Proposal, problems: list[tuple[str, str]] | None = None) -> Proposal
         ],
         attachments=[AttachmentOut.model_validate(a) for a in p.attachments],
         problems=[Problem(field=f, message=m) for f, m in problems],
+        batch=batch_out(p),
     )
 
 

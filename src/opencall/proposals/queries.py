@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -8,6 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from opencall.calls.domain import next_cutoff, parse_cutoffs
+from opencall.calls.models import Call
+from opencall.db import utcnow
 from opencall.people.models import User
 from opencall.proposals.anonymity import Finding, TeamIdentity, scan_text
 from opencall.proposals.models import AnonymityScan, Attachment, Proposal
@@ -174,3 +178,35 @@ def snapshot(proposal: Proposal) -> dict[str, Any]:
             for a in proposal.attachments
         ],
     }
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """Which batch a proposal is in, or will enter at the next cut-off."""
+
+    number: int
+    cutoff: dt.datetime
+    decisions_due: dt.datetime | None
+    cut: bool  # False: the proposal waits for this cut-off in the call
+
+
+def _due(call: Call, cutoff: dt.datetime) -> dt.datetime | None:
+    return cutoff + dt.timedelta(days=call.decision_days) if call.decision_days else None
+
+
+def batch_info(proposal: Proposal, now: dt.datetime | None = None) -> BatchInfo | None:
+    """The batch of ``proposal``: the one it is in (its call is a batch), or, in a
+    continuous call, the one it enters at the next cut-off (submitted: the first cut-off
+    after its submission; a draft: the first still ahead). None for a call with one
+    deadline, or when no cut-off is left."""
+    call = proposal.call
+    if call.batch_number is not None:
+        return BatchInfo(call.batch_number, call.closes_at, _due(call, call.closes_at), True)
+    if call.mode != "continuous" or proposal.status not in ("draft", "submitted"):
+        return None
+    cutoffs = parse_cutoffs(call.cutoffs)
+    when = proposal.submitted_at if proposal.status == "submitted" else None
+    i = next_cutoff(cutoffs, call.cutoffs_done, when or now or utcnow())
+    if i is None:
+        return None
+    return BatchInfo(i + 1, cutoffs[i], _due(call, cutoffs[i]), False)

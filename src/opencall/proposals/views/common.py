@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from opencall.facilities.labels import unit_text
+from opencall.proposals.queries import batch_info
 from opencall.web.i18n import N_
 from opencall.web.labels import CALL_STATUS, labeller
 from opencall.web.labels import REQUEST_KINDS as KINDS
@@ -74,4 +75,6 @@ def label_helpers(page: Page) -> dict[str, Any]:
         "role_label": labeller(page, ROLES),
         "kind_label": labeller(page, KINDS),
         "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
+        # a continuous call: the review batch a proposal is in, or enters next
+        "batch_of": batch_info,
     }

@@ -15,6 +15,7 @@ from opencall.calls import policies as call_policies
 from opencall.calls.domain import CALL_TRANSITIONS
 from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, move_call
+from opencall.cycle import batches
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.reviews import services
@@ -150,3 +151,93 @@ def unfreeze(body: UnfreezeIn, slug: str = SLUG, api: Api = Depends(get_api)) ->
         call,
         lambda: services.unfreeze_ranking(api.db, call, reason=body.reason, actor_id=api.actor_id),
     )
+
+
+class BatchOut(BaseModel):
+    slug: str
+    number: int
+    cutoff: dt.datetime
+    status: str
+    proposals: int = Field(description="its proposals (withdrawn ones not counted)")
+    decisions_due: dt.datetime | None
+    decisions_released_at: dt.datetime | None
+
+
+class CapacityLeftOut(BaseModel):
+    pool_id: int
+    name: str
+    unit: str
+    offered: float = Field(description="the continuous call's budget of the resource")
+    left: float = Field(description="the budget less what released batches awarded")
+
+
+class BatchesOut(BaseModel):
+    """A continuous call's batches: cut-offs, what waits for the next, the capacity left."""
+
+    slug: str
+    status: str
+    cutoffs: list[dt.datetime]
+    cutoffs_done: int
+    next_cutoff: dt.datetime | None
+    waiting: int = Field(description="submitted proposals waiting for the next cut-off")
+    capacity: list[CapacityLeftOut]
+    batches: list[BatchOut]
+
+
+def batches_out(ov: batches.Overview) -> BatchesOut:
+    return BatchesOut(
+        slug=ov.call.slug,
+        status=ov.call.status,
+        cutoffs=ov.cutoffs,
+        cutoffs_done=ov.call.cutoffs_done,
+        next_cutoff=ov.next_cutoff,
+        waiting=ov.waiting,
+        capacity=[
+            CapacityLeftOut(
+                pool_id=cp.pool_id,
+                name=cp.pool.name,
+                unit=cp.pool.unit,
+                offered=cp.amount,
+                left=left,
+            )
+            for cp, left in ov.left
+        ],  # fmt: skip
+        batches=[
+            BatchOut(
+                slug=r.call.slug,
+                number=r.call.batch_number or 0,
+                cutoff=r.call.closes_at,
+                status=r.call.status,
+                proposals=r.proposals,
+                decisions_due=r.decisions_due,
+                decisions_released_at=r.call.decisions_released_at,
+            )
+            for r in ov.batches
+        ],
+    )
+
+
+def _continuous(call: Call) -> Call:
+    if call.mode != "continuous":
+        raise ApiError(400, "This call has one deadline; it is not reviewed in batches.")
+    return call
+
+
+@router.get("/calls/{slug}/batches", response_model=BatchesOut, dependencies=[MANAGE])
+def call_batches(slug: str = SLUG, api: Api = Depends(get_api)) -> BatchesOut:
+    """A continuous call's batches (chair or user office): each is a call of its own
+    (``/calls/{batch slug}``) that runs the cycle; the capacity its budget has left."""
+    call = _continuous(chair_call(api, slug))
+    return batches_out(batches.overview(api.db, call))
+
+
+@router.post("/calls/{slug}/batches", response_model=BatchesOut, dependencies=[MANAGE])
+def cut_batches(slug: str = SLUG, api: Api = Depends(get_api)) -> BatchesOut:
+    """Cut the batches whose cut-offs have come (user office; ``opencall calls
+    cut-batches`` does it for every call, from cron): what was submitted before each
+    becomes a batch, closed for review at once; later proposals roll to the next."""
+    call = _continuous(api_call(api, slug, call_policies.may_administer))
+    with api.refusing(commit=True):
+        batches.cut(api.db, call, actor_id=api.actor_id)
+        out = batches_out(batches.overview(api.db, call))
+    return out

@@ -8,6 +8,7 @@
 ``chair_ranking``     the ranking and its freeze
 ``common``            form messages, the reviewer's copy of a PDF, refusals
 ``audit``             the call's audit log (the office's), less withheld proposals
+``batches``           a continuous call's batches, and the cut of those due
 ===================== ========================================================
 
 Thin routes over ``reviews.services``; every route asks ``reviews.policies``
@@ -28,6 +29,7 @@ from fastapi import APIRouter
 
 from opencall.reviews.views import (
     audit,
+    batches,
     chair,
     chair_assignments,
     chair_ranking,
@@ -39,7 +41,7 @@ from opencall.web.i18n import N_
 
 router = APIRouter()
 # in this order (the routes' and the API schema's order as before the split)
-for _module in (reviewer, technical, chair, chair_assignments, chair_ranking, audit):
+for _module in (reviewer, technical, chair, chair_assignments, chair_ranking, audit, batches):
     router.include_router(_module.router)
 
 __all__ = ["SERVICE_MESSAGES", "review_deadline", "router"]

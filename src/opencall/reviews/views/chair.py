@@ -87,7 +87,11 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
             "steps": [
                 (key, page._(STEP_LABELS[key]), cycle.may_run(call, key)) for key in cycle.STEPS
             ],
-            "transitions": [t for t in CALL_TRANSITIONS.get(call.status, ()) if t != "published"],
+            "transitions": [
+                t
+                for t in CALL_TRANSITIONS.get(call.status, ())
+                if t != "published" and (call.mode != "continuous" or t in ("open", "closed"))
+            ],
             "jobs": jobs.jobs_of_call(page.db, call.id),
             # counted, not loaded: an assignment or a review row loads its proposal
             "n_proposals": q.count_proposals_for_review(page.db, call),
