@@ -148,3 +148,36 @@ def test_closing_after_cron_cut_the_last_cutoff_closes(db: Session) -> None:
     assert [b.batch_number for b in made] == [1] and call.cutoffs_done == 2
     cycle.transition_call(db, call, "closed", now=after)
     assert call.status == "closed" and len(batches.batches_of(db, call)) == 1
+
+
+def test_cutoffs_without_an_offset_are_read_in_the_calls_time_zone(db: Session) -> None:
+    """A facility that states its dates in its own zone (time_zone) states its cut-offs
+    in it too: "1 April 17:00" in Berlin is 15:00 UTC (summer time), not 17:00 UTC; a
+    cut-off without an offset and without a zone is refused as a date is."""
+    call = f.fast_call(db, status="draft")
+    year = f.NOW.year + 1
+    doc = {"slug": "rolling-tz", "code": "RTZ", "title": "Rolling", "cycle": str(year),
+           "opens_at": dt.datetime(year, 1, 10, 9, 0), "closes_at": dt.datetime(year, 12, 1, 17, 0),
+           "form": dict(call.form), "mode": "continuous", "time_zone": "Europe/Berlin",
+           "cutoffs": [dt.datetime(year, 4, 1, 17, 0)]}  # fmt: skip
+    made = call_services.create_call(db, call.facility, doc)
+    assert made.cutoffs == [
+        dt.datetime(year, 4, 1, 15, 0, tzinfo=dt.UTC).isoformat(),  # CEST, UTC+2
+        dt.datetime(year, 12, 1, 16, 0, tzinfo=dt.UTC).isoformat(),  # CET, UTC+1
+    ]
+    before = f.table_counts(db)
+    with pytest.raises(DomainError, match="time zone"):
+        call_services.create_call(
+            db,
+            call.facility,
+            {
+                **doc,
+                "slug": "rolling-utc",
+                "code": "RUTC",
+                "time_zone": "",
+                "opens_at": f.NOW,
+                "closes_at": f.NOW + dt.timedelta(days=60),
+                "cutoffs": [dt.datetime(year, 4, 1, 17, 0)],
+            },  # fmt: skip
+        )
+    assert f.table_counts(db) == before
