@@ -39,6 +39,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from opencall import jobs
 from opencall.allocation import services as al
 from opencall.allocation.models import Award, Decision
 from opencall.calls.models import Call
@@ -48,7 +49,9 @@ from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
 from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal
+from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
+from opencall.reviews.notify import notify_assigned
 from opencall.reviews.policies import withheld
 from opencall.scheduling import services as sched
 from opencall.scheduling import slot_services
@@ -73,6 +76,7 @@ D2_TITLE = "Dromedary impact melts of the highlands"
 D2_PI = ("Desmond Achterberg-Nwosu", "desmond@dordogne.example")
 D2_INST = "Dordogne Regolith Laboratory"
 
+BASE = "http://testserver"
 STAGES = ("open", "review", "scheduled", "released", "published")
 PERSONAS = (
     "chair_team",
@@ -221,6 +225,9 @@ def to_review(s: Session, w: Leaky) -> None:
     w.ids["assignment_r"] = rv.add_assignment(s, a, p["R"], u("reviewer_other")).id
     w.ids["assignment_d1"] = rv.add_assignment(s, d, p["D1"], u("reviewer_other")).id
     s.flush()
+    # the invitations the assignment pages mail
+    for call in (a, d):
+        notify_assigned(s, BASE, call, list(rq.assignments_of_call(s, call)))
     # the chair who reviews at P's institution has a recorded conflict with it
     assert w.ids["P"] in withheld(s, u("chair_conf"), a)
 
@@ -262,6 +269,8 @@ def to_released(s: Session, w: Leaky) -> None:
         call = s.get(Call, w.ids[f"call_{key.lower()}"])
         assert call is not None
         al.release_decisions(s, call)
+        # the decision e-mails, as the release page queues them
+        jobs.enqueue(s, "allocation.notify", {"call_id": call.id}, call_id=call.id)
 
 
 def to_published(s: Session, w: Leaky) -> None:
@@ -409,6 +418,30 @@ def walk(
     return found
 
 
+def mails(web: Web, w: Leaky, stage: str, read: set[str]) -> list[str]:
+    """The e-mails sent since the last look (the jobs queued meanwhile run first), each
+    searched as its recipient's page of an outcome would be at this stage."""
+    from email import message_from_string
+
+    jobs.run_pending(web.factory, web.app.state.jobs, limit=10_000)
+    web.settle()
+    by_address = {e: p for p, e in w.emails.items() if p in PERSONAS}
+    found = []
+    for f in sorted(web.settings.mail_dir.glob("*.eml")):
+        if f.name in read:
+            continue
+        read.add(f.name)
+        msg = message_from_string(f.read_text())
+        persona = by_address.get(str(msg["To"]))
+        if persona is None:
+            continue
+        body = f"{msg['Subject']}\n{msg.get_payload(decode=True).decode()}"
+        for what, needles in forbidden(persona, stage, True, w.codes["P"]).items():
+            if shown := [n for n in needles if n in body]:
+                found.append(f"{stage:9} {persona:15} e-mail {msg['Subject']!r}: {what} {shown}")
+    return found
+
+
 def _the_others_slots_stay(w: Leaky, stage: str, chair: Any) -> None:
     """The chair on P's team still reads the other proposals' slots, and P's once the
     decisions are released; while P's are left out, the page says so."""
@@ -434,15 +467,20 @@ def test_no_route_shows_a_persona_what_it_may_not_see(
     by = clients(web, w)
     found: list[str] = []
     seen: set[tuple[str, str]] = set()
+    read: set[str] = set()
     for stage in STAGES:
         if stage in ADVANCE:
             with web.factory() as s:
                 ADVANCE[stage](s, w)
                 s.commit()
+        found += mails(web, w, stage, read)
         found += walk(web, w, stage, by, seen)
         if stage in ("scheduled", "released"):
             _the_others_slots_stay(w, stage, by["chair_team"][0])
     assert not found, "\n".join(found)
+    # the mails were read: the invitations (the conflicted reviewer's declined since) and
+    # the decisions to P's team (its PI and the chair on it) and the others'
+    assert len(read) >= 7, len(read)
     # the walk reaches what each may see: the oracle is not blind
     assert {
         ("chair_team", P_TITLE),
