@@ -60,7 +60,7 @@ from tests.authz.test_matrix import app_routes
 from tests.facilities.builders import cryo_call, cryo_centre
 from tests.web.conftest import Web, make_open, session_cookie
 
-pytestmark = pytest.mark.filterwarnings("ignore")
+pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.slow]
 
 # --------------------------------------------------------------------------- the secrets
 
