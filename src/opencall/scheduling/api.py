@@ -57,9 +57,13 @@ def schedule(chair: ChairList = Depends(chair_list)) -> EntryList:
         .join(Proposal, Proposal.id == ScheduleEntry.proposal_id)
         .where(ScheduleEntry.call_id == call.id)
     )
+    # not the entries of a proposal of the caller's own team (or conflicted) before release
+    hidden = policies.hidden_schedule(api.db, api.user, call)
+    if hidden:
+        stmt = stmt.where(ScheduleEntry.proposal_id.not_in(sorted(hidden)))
     keys = [(start, dt.datetime), (ScheduleEntry.id, int)]
     rows, pg = chair.rows(stmt, keys, lambda r: (r[0].start or UNPLACED, r[0].id))
-    reschedule = needs_rescheduling(api.db, call)
+    reschedule = needs_rescheduling(api.db, call, hidden=hidden)
     return EntryList(
         items=[
             EntryOut(

@@ -389,10 +389,14 @@ class CalendarRow:
     other_call: bool = False  # booked by another call sharing the resource (nothing more said)
 
 
-def calendar(session: Session, call: Call, pool: CapacityPool) -> list[CalendarRow]:
+def calendar(
+    session: Session, call: Call, pool: CapacityPool, *, hidden: Collection[int] = ()
+) -> list[CalendarRow]:
     """Every slot of the resource's period: who has it, whether another call sharing the
     resource booked it (:func:`booked_by_other_calls`: taken, but nothing of that call is
-    said), or why it is unavailable."""
+    said), or why it is unavailable. The slots of the proposals ``hidden`` from the
+    reader (:func:`opencall.scheduling.policies.hidden_schedule`) are left out (shown as
+    any slot nobody of the call has)."""
     from opencall.optim import slots as sl
 
     grid = sl.slot_grid(resource_of(pool))
@@ -414,6 +418,7 @@ def calendar(session: Session, call: Call, pool: CapacityPool) -> list[CalendarR
                 ScheduleEntry.pool_id == pool.id,
                 ScheduleEntry.kind == SLOT_KIND,
                 ScheduleEntry.start.is_not(None),
+                ScheduleEntry.proposal_id.not_in(list(hidden)),
             )
         )
     }
@@ -429,7 +434,10 @@ def calendar(session: Session, call: Call, pool: CapacityPool) -> list[CalendarR
     ]
 
 
-def unplaced(session: Session, call: Call, pool: CapacityPool) -> list[ScheduleEntry]:
+def unplaced(
+    session: Session, call: Call, pool: CapacityPool, *, hidden: Collection[int] = ()
+) -> list[ScheduleEntry]:
+    """The resource's requests the schedule could not place (less those ``hidden``)."""
     return list(
         session.scalars(
             select(ScheduleEntry)
@@ -438,6 +446,7 @@ def unplaced(session: Session, call: Call, pool: CapacityPool) -> list[ScheduleE
                 ScheduleEntry.pool_id == pool.id,
                 ScheduleEntry.kind == SLOT_KIND,
                 ScheduleEntry.start.is_(None),
+                ScheduleEntry.proposal_id.not_in(list(hidden)),
             )
             .order_by(ScheduleEntry.id)
         )
@@ -526,15 +535,19 @@ if outage_clashes not in fac_services.SCHEDULE_CLASH_FINDERS:
     fac_services.SCHEDULE_CLASH_FINDERS.append(outage_clashes)
 
 
-def needs_rescheduling(session: Session, call: Call) -> dict[int, str]:
+def needs_rescheduling(
+    session: Session, call: Call, *, hidden: Collection[int] = ()
+) -> dict[int, str]:
     """The call's booked items that now fall in an unavailable period of their resource
-    (an outage recorded after the schedule was made): entry id -> the period's reason."""
+    (an outage recorded after the schedule was made): entry id -> the period's reason
+    (less the items of the proposals ``hidden`` from the reader)."""
     stmt = (
         select(ScheduleEntry.id, PoolUnavailability.reason)
         .join(PoolUnavailability, PoolUnavailability.pool_id == ScheduleEntry.pool_id)
         .where(
             ScheduleEntry.call_id == call.id,
             ScheduleEntry.kind != PERIOD_KIND,
+            ScheduleEntry.proposal_id.not_in(list(hidden)),
             ScheduleEntry.start < PoolUnavailability.ends_at,
             ScheduleEntry.end > PoolUnavailability.starts_at,
         )

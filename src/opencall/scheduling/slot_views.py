@@ -6,7 +6,9 @@ What each variant shows:
 
 * staff (chair, user office): proposal code and title; the PI, institution and country only
   where ``may_see_identities`` (never to a chair of a dual-anonymous call before the ranking is
-  frozen);
+  frozen); until the decisions are released, not the slots of a proposal on whose team the
+  reader is, or that they are conflicted with (``policies.hidden_schedule``: left out, as
+  slots nobody of the call has);
 * applicant team: their own proposal's slots and nothing about other proposals;
 * public (call published): "booked" and the unavailable periods, no proposal at all.
 
@@ -97,7 +99,8 @@ def staff_calendar(slug: str, pool_id: int, page: Page = Depends(get_page)) -> R
     call = _call(page, slug)
     pool = _pool(page, call, pool_id)
     rows = _staff_rows(page, call)
-    cal = ss.calendar(page.db, call, pool)
+    hidden = policies.hidden_schedule(page.db, page.user, call)
+    cal = ss.calendar(page.db, call, pool, hidden=hidden)
     return page.render(
         "scheduling/resource_calendar.html",
         {
@@ -105,7 +108,8 @@ def staff_calendar(slug: str, pool_id: int, page: Page = Depends(get_page)) -> R
             "pool": pool,
             "cal": cal,
             "rows": rows,
-            "unplaced": ss.unplaced(page.db, call, pool),
+            "unplaced": ss.unplaced(page.db, call, pool, hidden=hidden),
+            "withheld_schedule": bool(hidden),
             "reason_label": labeller(page, REASONS),
             "explain": lambda e: presenters.explanation(page.t, e.details or {}),
             "show_identity": may_see_identities(page.db, page.user, call),
@@ -126,8 +130,9 @@ def staff_calendar_ics(slug: str, pool_id: int, page: Page = Depends(get_page)) 
     pool = _pool(page, call, pool_id)
     rows = _staff_rows(page, call)
     here = _absolute(page, f"/manage/calls/{call.slug}/resources/{pool.id}/calendar")
+    hidden = policies.hidden_schedule(page.db, page.user, call)
     events = []
-    for c in ss.calendar(page.db, call, pool):
+    for c in ss.calendar(page.db, call, pool, hidden=hidden):
         if c.entry is None and c.other_call:  # busy, but nothing of that call is said
             events.append(_busy_event(page, call, pool, c, OTHER_CALL))
             continue

@@ -65,7 +65,8 @@ def week_grid(entries: list[ScheduleEntry], monday: dt.date) -> list[dict[str, A
 
 def _schedule_csv(page: Page, call: Call) -> Response:
     """Every entry (the page shows one page of them)."""
-    entries = services.entries(page.db, call)
+    hidden = policies.hidden_schedule(page.db, page.user, call)
+    entries = [e for e in services.entries(page.db, call) if e.proposal_id not in hidden]
     rows = proposal_rows(page, call, rq.proposals_for_review(page.db, call))
     # the site's own clock beside UTC, for a resource with a time zone (Europe/Berlin)
     zones = {cp.pool_id: cp.pool.time_zone or "" for cp in call.pools}
@@ -111,6 +112,8 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
     if wants_csv(page):
         return _schedule_csv(page, call)
     db = page.db
+    # not the entries of a proposal of the reader's own team (or conflicted) before release
+    hidden = policies.hidden_schedule(db, page.user, call)
     raw = page.request.query_params.get("week", "")
     monday: dt.date | None = None
     try:
@@ -120,22 +123,25 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
         monday = None
     if monday is None:
         first = db.scalar(
-            select(func.min(ScheduleEntry.start)).where(ScheduleEntry.call_id == call.id)
+            select(func.min(ScheduleEntry.start)).where(
+                ScheduleEntry.call_id == call.id, ScheduleEntry.proposal_id.not_in(sorted(hidden))
+            )
         )
         monday = first.date() if first is not None else None
     grid: list[dict[str, Any]] = []
     if monday is not None and call.facility.kind == "telescope":
         monday = monday - dt.timedelta(days=monday.weekday())
-        grid = week_grid(services.week(db, call, monday), monday)
+        week = [e for e in services.week(db, call, monday) if e.proposal_id not in hidden]
+        grid = week_grid(week, monday)
     # one page of the entries read, by start (unplaced last), as services.entries
     stmt = (
         select(ScheduleEntry)
-        .where(ScheduleEntry.call_id == call.id)
+        .where(ScheduleEntry.call_id == call.id, ScheduleEntry.proposal_id.not_in(sorted(hidden)))
         .order_by(*services.ENTRY_ORDER)
     )
     shown, pager = paginate_query(db, stmt, page.request.query_params, PER_PAGE, "#entries")
     # booked items that an unavailable period recorded since (an outage) now covers
-    reschedule = ss.needs_rescheduling(db, call)
+    reschedule = ss.needs_rescheduling(db, call, hidden=hidden)
     to_reschedule = (
         list(
             db.scalars(
@@ -176,6 +182,7 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
             "day_names": [page._(d) for d in DAYS],
             "run": rq.latest_run(db, call, "schedule"),
             "may_publish": policies.may_publish(db, page.user, call),
+            "withheld_schedule": bool(hidden),
             "explain": lambda e: presenters.explanation(page.t, e.details or {}),
             "entry_label": lambda e: presenters.label(page.t, e),
             **labels(page),

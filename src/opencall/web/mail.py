@@ -10,6 +10,7 @@ as ``OPENCALL_SMTP_SECURITY``, ``_USERNAME`` and ``_PASSWORD`` say).
 
 from __future__ import annotations
 
+import hashlib
 import smtplib
 import ssl
 import sys
@@ -124,6 +125,16 @@ def send_smtp(settings: Settings, msg: EmailMessage) -> None:
         smtp.send_message(msg)
 
 
+def scrubbed(message: dict[str, Any]) -> dict[str, Any]:
+    """A message as kept once sent: its recipient and subject, and the sha256 of its body
+    instead of the body (one-time links, review invitations, decisions)."""
+    if "body" not in message:
+        return message
+    out = {k: v for k, v in message.items() if k != "body"}
+    out["body_sha256"] = hashlib.sha256(str(message["body"]).encode()).hexdigest()
+    return out
+
+
 def mail_handler(settings: Settings) -> jobs.Handler:
     """The job handler for 'mail' jobs (registered in ``registry.build_registry``): one message, or
     a batch (``queue_mails``).
@@ -137,12 +148,19 @@ def mail_handler(settings: Settings) -> jobs.Handler:
     crash between the server's acceptance and the commit of its row sends that one again.
     Indices in the payload's ``sent`` (how jobs queued before the table recorded them)
     count as sent too.
+
+    A message sent is not kept: its body (links with one-time tokens, the words of a
+    review invitation or a decision) is taken out of the job's payload (:func:`scrubbed`,
+    one rewrite when the attempt ends, so the jobs table and its backups hold no live
+    link once the mail is out); what is left says to whom, the subject and the body's
+    sha256. A message still to send keeps its body for the retry.
     """
 
     def handle(session: Session, job: jobs.Job, _progress: Callable[[int, str], None]) -> None:
         p = dict(job.payload)
         if "messages" not in p:
             send(settings, build_message(settings, str(p["to"]), str(p["subject"]), str(p["body"])))
+            job.payload = scrubbed(p)
             return
         messages = p["messages"]
         sent = set(sent_indices(session, job))
@@ -161,6 +179,12 @@ def mail_handler(settings: Settings) -> jobs.Handler:
             sent.add(i)
             jobs.mark_done(session, job, str(i))
             session.commit()  # the message is sent: never again, whatever happens next
+        if any("body" in m for i, m in enumerate(messages) if i in sent):
+            job.payload = {
+                **p,
+                "messages": [scrubbed(m) if i in sent else m for i, m in enumerate(messages)],
+            }
+            session.commit()  # kept when the attempt fails below (its unsent bodies stay)
         if errors:
             raise RuntimeError(
                 f"{len(errors)} of {len(messages)} messages not sent (the {len(sent)} sent "
