@@ -1,5 +1,5 @@
-"""The chair's API of assignments by hand: a pair added (conflicted pairs are refused)
-or removed."""
+"""The chair's API of assignments by hand: a pair added (conflicted pairs are refused,
+the reviewer is invited by e-mail) or removed."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from opencall.reviews import services
 from opencall.reviews.api_write.common import row_of_call
 from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.presenters import chair_call
+from opencall.reviews.views.chair_assignments import assign_by_hand
 from opencall.web.api import MANAGE, MAX_ID, SLUG, WRITE_ERRORS, Api, ApiError, get_api, id_param
 
 # every route is the chair's: the manage scope, and the refusals documented
@@ -38,7 +39,8 @@ class PairMade(BaseModel):
 
 @router.post("/calls/{slug}/assignments", response_model=PairMade, status_code=201)
 def add_assignment(body: PairIn, slug: str = SLUG, api: Api = Depends(get_api)) -> PairMade:
-    """Assign a reviewer to a proposal by hand (conflicted pairs are refused)."""
+    """Assign a reviewer to a proposal by hand (conflicted pairs are refused); the reviewer
+    is invited by e-mail, as from the web's form."""
     call = chair_call(api, slug)
     p = api.db.get(Proposal, body.proposal_id)
     r = api.db.get(User, body.reviewer_id)
@@ -47,7 +49,9 @@ def add_assignment(body: PairIn, slug: str = SLUG, api: Api = Depends(get_api)) 
     if r is None:
         raise ApiError(400, "reviewer_id: no such person.")
     with api.refusing(commit=True):
-        a = services.add_assignment(api.db, call, p, r, actor_id=api.actor_id)
+        a = assign_by_hand(
+            api.db, api.request.app.state.settings.base_url, call, p, r, actor_id=api.actor_id
+        )
         out = PairMade.model_validate(a)
     return out
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
@@ -147,11 +148,30 @@ def assignment_add(slug: str, page: Page = Depends(get_page)) -> Response:
     if p is None or r is None or p.call_id != call.id:
         return _assignment_page(page, call, 400, page._(MSG_INVALID))
 
-    def add() -> None:
-        a = services.add_assignment(page.db, call, p, r, actor_id=page.user.id)
-        notify_assigned(page.db, page.settings.base_url, call, [a])
+    return _change(
+        page,
+        call,
+        lambda: assign_by_hand(page.db, page.settings.base_url, call, p, r, actor_id=page.user.id),
+        "saved",
+    )
 
-    return _change(page, call, add, "saved")
+
+def assign_by_hand(
+    db: Session,
+    base_url: str,
+    call: Call,
+    proposal: Proposal,
+    reviewer: User,
+    *,
+    actor_id: int | None,
+) -> ReviewAssignment:
+    """The chair's hand assignment, the one path of the web form and the API: the pair is
+    checked and stored (``services.add_assignment``) and the reviewer invited by e-mail in
+    the same unit of work, so a refusal mails nothing and a stored pair is never silent.
+    (Here, above both: the services and the e-mails are sibling layers.)"""
+    a = services.add_assignment(db, call, proposal, reviewer, actor_id=actor_id)
+    notify_assigned(db, base_url, call, [a])
+    return a
 
 
 @router.post("/manage/calls/{slug}/assignment/{assignment_id}/remove", response_class=HTMLResponse)
