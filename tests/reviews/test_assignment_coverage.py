@@ -162,3 +162,18 @@ def test_conflicted_pairs_stay_out_of_a_rerun(db: Session) -> None:
     assert (a.proposal_id, a.reviewer_id) not in _pairs(db, call)
     assert _count(db, call, p) == 2
     assert db.get(ReviewAssignment, a.id) is None or a.status in ("removed", "declined")
+
+
+def test_a_reviewer_granted_twice_is_one_reviewer(db: Session) -> None:
+    """The same person holds the reviewer role on the call and on its provider: one
+    column of the solver, one load, never two pairs with one proposal."""
+    from opencall.people import services as people_services
+
+    call, proposals, reviewers = F.call_in_review(db, 4, 3, reviewers_per_proposal=2, max_load=3)
+    twice = reviewers[0]
+    people_services.grant_role(db, twice.id, "reviewer", provider_id=call.provider_id)
+    assert [u.id for u in rq.reviewers_of_call(db, call)].count(twice.id) == 1
+    rv.run_assignment(db, call)
+    pairs = [(a.proposal_id, a.reviewer_id) for a in rq.assignments_of_call(db, call)]
+    assert len(pairs) == len(set(pairs)) == 8
+    assert sum(1 for _p, r in pairs if r == twice.id) <= 3

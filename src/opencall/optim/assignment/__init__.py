@@ -39,6 +39,14 @@ How it is solved (and which parts are exact):
   When a complete pass finds none, the potentials are dual-feasible for the full graph and the
   dual objective, computed explicitly, is the ``upper_bound``: ``gap == 0`` certifies the
   optimum.
+* **Missing reviews** (``allow_short``). A proposal may get fewer than ``k_p`` reviewers:
+  an arc p -> sink of capacity ``k_p`` and, for the minimum loads, arcs from a node that
+  supplies them to each reviewer, all at a cost ``M`` above any change of the affinity
+  part (``total._short_cost``, bounded over every allowed pair). The min-cost flow then
+  has the fewest missing units first, the best affinity second; the certificate is the
+  same, the bound taken at that many missing units. Groupings outside a chain: two MIPs
+  (most reviews, then affinity). Fair mode: the total mode's coverage, then fair mode on
+  the covered proposals with those counts.
 * **Diversity caps.** Groupings that form a chain under refinement (institution inside
   country inside region, or a single grouping) become node layers ``p -> (p, g1) -> (p, g2)
   -> r`` with arc capacity ``m``: still a flow, still exact with the same certificate (pricing

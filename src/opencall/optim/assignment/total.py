@@ -493,7 +493,17 @@ def _flow_with_pricing(
     st.timings["feasibility"] = time.perf_counter() - t
     while True:
         t = time.perf_counter()
-        fl = _solve_flow(st, ep, er, es, seed, artificial=not feasible, partial=partial)
+        # a feasible candidate graph proves nothing need be missing: the plain flow's
+        # optimum (priced over every pair) is then the partial optimum too, and cheaper
+        fl = _solve_flow(
+            st,
+            ep,
+            er,
+            es,
+            seed,
+            artificial=not feasible and not partial,
+            partial=partial and not feasible,
+        )
         tf += time.perf_counter() - t
         t = time.perf_counter()
         d = _potentials(fl)
