@@ -210,6 +210,53 @@ def test_partial_mode_with_a_diversity_cap_is_exact(case: tuple) -> None:
     assert _scaled(res, A) == pytest.approx(ref[1], abs=0.5)
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(short_instances(), st.integers(0, 2**16))
+def test_partial_mode_with_crossing_groupings_is_exact(case: tuple, seed: int) -> None:
+    """Two groupings that do not nest (the MIP path): minimum loads are hard there, so
+    the instances have none."""
+    pb0, A = case
+    rng = np.random.default_rng(seed)
+    R = pb0.n_reviewers
+    g = (Grouping(rng.integers(0, 2, R), 1, "a"), Grouping(rng.integers(0, 2, R), 1, "b"))
+    pb = AssignmentProblem(**{**pb0.__dict__, "groupings": g, "min_load": 0})
+    ref = reference(pb, A)
+    try:
+        res = solve_assignment(pb)
+    except InfeasibleAssignment:
+        assert ref is None
+        return
+    assert ref is not None and violations(pb, res) == []
+    assert int(res.short.sum()) == ref[0]
+    assert _scaled(res, A) == pytest.approx(ref[1], abs=0.5)
+
+
+@pytest.mark.parametrize("kind", ["sparse", "topic"])
+@pytest.mark.parametrize("seed", range(6))
+def test_partial_mode_on_sparse_and_topic_affinities(kind: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    P, R = 12, 7
+    if kind == "topic":
+        aff: Any = TopicAffinity(rng.random((P, 5)) ** 3, rng.random((R, 5)) ** 3)
+        pn = aff.proposal_topics / np.linalg.norm(aff.proposal_topics, axis=1)[:, None]
+        rn = aff.reviewer_topics / np.linalg.norm(aff.reviewer_topics, axis=1)[:, None]
+        A = pn @ rn.T
+    else:
+        A = np.where(rng.random((P, R)) < 0.3, np.round(rng.random((P, R)), 2), 0.0)
+        aff = sp.csr_matrix(A)
+    conflicts = np.array([[0, r] for r in range(R)] + [[1, r] for r in range(R - 1)])
+    pb = AssignmentProblem(
+        P, R, aff, k=3, max_load=rng.integers(0, 6, R), conflicts=conflicts, allow_short=True
+    )
+    res = solve_assignment(pb)
+    dense = AssignmentProblem(**{**pb.__dict__, "affinity": A})
+    ref = reference(dense, A)
+    assert ref is not None and violations(dense, res) == [] and res.certified
+    assert res.short[0] == 3 and res.short[1] >= 2
+    assert int(res.short.sum()) == ref[0]
+    assert _scaled(res, A) == pytest.approx(ref[1], abs=0.5 + 1e-6 * len(res.proposals))
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(short_instances())
 def test_partial_fair_mode_keeps_the_total_modes_coverage(case: tuple) -> None:
