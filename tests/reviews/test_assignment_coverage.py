@@ -177,3 +177,14 @@ def test_a_reviewer_granted_twice_is_one_reviewer(db: Session) -> None:
     pairs = [(a.proposal_id, a.reviewer_id) for a in rq.assignments_of_call(db, call)]
     assert len(pairs) == len(set(pairs)) == 8
     assert sum(1 for _p, r in pairs if r == twice.id) <= 3
+
+
+def test_the_fair_objective_also_leaves_only_the_short_proposal_out(db: Session) -> None:
+    call, proposals, reviewers = F.call_in_review(db, 4, 4, reviewers_per_proposal=2)
+    target = proposals[2]
+    _conflict_all(db, call, target, reviewers)
+    run = rv.run_assignment(db, call, objective="fair")
+    assert run.summary["method"] == "fair-mip" and run.summary["short_reviews"] == 2
+    assert _count(db, call, target) == 0
+    assert all(_count(db, call, p) == 2 for p in proposals if p is not target)
+    assert [r.proposal_id for r in rv.uncovered_proposals(db, call)] == [target.id]
