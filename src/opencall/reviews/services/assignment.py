@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
@@ -425,26 +425,51 @@ def uncovered_proposals(
     affinity scores). ``withheld``: proposals the reader may not see
     (``policies.withheld``), left out."""
     run = q.latest_run(session, call, "assignment")
-    reviewable = {p.id for p in q.proposals_for_review(session, call)} - withheld
-    active: dict[int, list[ReviewAssignment]] = {}
-    for a in q.assignments_of_call(session, call):
-        active.setdefault(a.proposal_id, []).append(a)
-    out: dict[int, Uncovered] = {}
     summary = run.summary if run is not None else {}
     load = int(summary.get("load_to_cover", 0))
-    for row in summary.get("uncovered", []):
-        pid = int(row["proposal_id"])
-        now = len(active.get(pid, []))
-        if pid in reviewable and now < int(row["needed"]):
-            out[pid] = Uncovered(pid, int(row["needed"]), now, row["reason"], row["free"], load)
+    active = ReviewAssignment.status.in_(("assigned", "accepted", "submitted"))
+    in_review = select(Proposal.id).where(
+        Proposal.call_id == call.id, Proposal.status.in_(q.REVIEWABLE)
+    )
+    # aggregates in SQL: the assignment page reads this on each of its pages, and a
+    # conference call has tens of thousands of assignments (never all loaded here)
+    listed = {int(row["proposal_id"]): row for row in summary.get("uncovered", [])}
+    out: dict[int, Uncovered] = {}
+    ids = sorted(listed.keys() - withheld)
+    for lo in range(0, len(ids), 5000):
+        part = ids[lo : lo + 5000]
+        counts = dict(
+            session.execute(
+                select(ReviewAssignment.proposal_id, func.count(ReviewAssignment.id))
+                .where(ReviewAssignment.proposal_id.in_(part), active)
+                .group_by(ReviewAssignment.proposal_id)
+            ).all()
+        )
+        still = session.scalars(in_review.where(Proposal.id.in_(part)))
+        for pid in still:
+            row, now = listed[pid], int(counts.get(pid, 0))
+            if now < int(row["needed"]):
+                out[pid] = Uncovered(pid, int(row["needed"]), now, row["reason"], row["free"], load)
     scored = session.scalar(
-        select(AffinityScore.id).where(AffinityScore.call_id == call.id, AffinityScore.score > 0)
+        select(AffinityScore.id)
+        .where(AffinityScore.call_id == call.id, AffinityScore.score > 0)
+        .limit(1)
     )
     if scored is not None:
         k = review_settings(call.review_settings).reviewers_per_proposal
-        for pid, rows in active.items():
-            if pid in reviewable and pid not in out and all((a.score or 0.0) <= 0 for a in rows):
-                out[pid] = Uncovered(pid, k, len(rows), "no_expertise", -1, load)
+        unskilled = session.execute(
+            select(ReviewAssignment.proposal_id, func.count(ReviewAssignment.id))
+            .where(
+                ReviewAssignment.call_id == call.id,
+                active,
+                ReviewAssignment.proposal_id.in_(in_review),
+            )
+            .group_by(ReviewAssignment.proposal_id)
+            .having(func.max(func.coalesce(ReviewAssignment.score, 0.0)) <= 0)
+        ).all()
+        for pid, n in unskilled:
+            if pid not in withheld and pid not in out:
+                out[pid] = Uncovered(pid, k, int(n), "no_expertise", -1, load)
     return [out[pid] for pid in sorted(out)]
 
 
