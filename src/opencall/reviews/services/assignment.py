@@ -498,8 +498,11 @@ def add_assignment(
             "This reviewer is conflicted with this proposal; the pair is refused.", code="conflict"
         )
     active = q.assignments_of_reviewer(session, reviewer.id)
-    if sum(1 for a in active if a.call_id == call.id) >= rs.max_load:
-        raise DomainError("This reviewer already has the maximum load of %(n)s.", n=rs.max_load)
+    # the call's maximum, or the fewer the reviewer accepted when invited (as the
+    # automatic assignment holds them to)
+    limit = min(rs.max_load, q.declared_max_loads(session, call).get(reviewer.id, rs.max_load))
+    if sum(1 for a in active if a.call_id == call.id) >= limit:
+        raise DomainError("This reviewer already has the maximum load of %(n)s.", n=limit)
     existing = session.scalar(
         select(ReviewAssignment).where(
             ReviewAssignment.proposal_id == proposal.id, ReviewAssignment.reviewer_id == reviewer.id
