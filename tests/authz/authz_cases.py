@@ -369,6 +369,7 @@ API: list[Case] = [
     ),
     Case("GET", "/api/v1/calls/{slug}/proposals", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/assignments", STAFF, S, api=True),
+    Case("GET", "/api/v1/calls/{slug}/assignments/uncovered", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/ranking", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/decisions", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/unreviewed", STAFF, S, api=True),

@@ -141,6 +141,7 @@ SCOPED = {
     ("POST", "/api/v1/assignments/{assignment_id}/review"): "review",
     ("GET", "/api/v1/calls/{slug}/proposals"): "manage",
     ("GET", "/api/v1/calls/{slug}/assignments"): "manage",
+    ("GET", "/api/v1/calls/{slug}/assignments/uncovered"): "manage",
     ("GET", "/api/v1/calls/{slug}/ranking"): "manage",
     ("GET", "/api/v1/calls/{slug}/decisions"): "manage",
     ("GET", "/api/v1/calls/{slug}/unreviewed"): "manage",

@@ -212,3 +212,15 @@ def test_affinity_reads_the_profile_and_coauthors_are_conflicts(db: Session) -> 
     assert (by_pi["Ximena Quispe-Tupac"].id, r1.id) in pairs
     assert (by_pi["Oluwaseun Adebayo-Kim"].id, r1.id) not in pairs
     assert not any(r == r2.id for _p, r in pairs)
+
+
+def test_a_hand_assignment_honours_the_declared_load(db: Session) -> None:
+    """A reviewer who accepted at most one proposal: the chair's second pair by hand is
+    refused, as the automatic assignment never gives it (the call's own maximum is 10)."""
+    call, props = _call_in_review(db, 3)
+    light, _ = _accept(db, call, "light@uni.example", max_load=1)
+    rv.add_assignment(db, call, props[0], light)
+    before = F.table_counts(db)
+    with pytest.raises(DomainError, match="maximum load of 1"):
+        rv.add_assignment(db, call, props[1], light)
+    assert F.table_counts(db) == before

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from opencall.people import services as people_services
 from opencall.people.models import User
 from opencall.people.queries import user_by_email
 from opencall.reviews.models import Conflict, ReviewAssignment
@@ -96,9 +97,80 @@ def test_reviewer_flow_and_chair_views(web: Web, cycle: Cycle) -> None:
     assert all(s not in rev.get(f"/review/assignments/{aid}").text for s in cycle.secrets)
 
 
+def test_a_short_proposal_is_listed_and_the_rest_assigned(web: Web, cycle: Cycle) -> None:
+    """Three reviewers per proposal, one conflicted with the first, and the three of one
+    institution (at most one each): the job no longer fails. Each proposal gets the one
+    reviewer the rules allow, and the page and the API list them as short, with why (the
+    first: conflicts; the others: the diversity rules). A chair conflicted with the first
+    no longer sees it listed."""
+    chair = web.login(cycle.emails["chair"])
+    r = post(chair, f"/manage/calls/{cycle.slug}/steps/assignment", {}, page="/manage")
+    assert r.status_code == 303
+    web.app.state.inline_runner.submit(lambda: None).result(timeout=300)  # ran in the background
+    job = chair.get(r.headers["location"])
+    assert job.status_code == 200 and "failed" not in job.text
+    page = chair.get(f"/manage/calls/{cycle.slug}/assignment")
+    short = page.text.split('id="short"')[1].split("</section>")[0]
+    assert short.count("1 of 3") == 3 and "Only 2 reviewers are free of conflicts" in short
+    assert "from one institution or one region" in short
+    with web.factory() as s:
+        from opencall.proposals.models import Proposal
+
+        p0 = s.get(Proposal, cycle.ids["proposal"])
+        assert p0 is not None
+        code = p0.code
+        assert code in short
+        chair_user = user_by_email(s, cycle.emails["chair"])
+        assert chair_user is not None
+        _t, raw = people_services.create_api_token(s, chair_user, "short")
+        s.commit()
+    api = web.client().get(
+        f"/api/v1/calls/{cycle.slug}/assignments/uncovered",
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+    assert api.status_code == 200, api.text
+    rows = {x["proposal_code"]: x for x in api.json()["items"]}
+    assert len(rows) == 3 and (rows[code]["assigned"], rows[code]["needed"]) == (1, 3)
+    assert rows[code]["reason"] == "conflicts"
+    assert {x["reason"] for c, x in rows.items() if c != code} == {"diversity"}
+    # the chair declares a conflict with that proposal: it leaves their lists
+    with web.factory() as s:
+        s.add(
+            Conflict(
+                call_id=cycle.ids["call"],
+                proposal_id=cycle.ids["proposal"],
+                reviewer_id=_uid(web, "chair"),
+                source="declared_reviewer",
+                detail="a former student",
+            )
+        )
+        s.commit()
+    page = chair.get(f"/manage/calls/{cycle.slug}/assignment")
+    assert code not in page.text.split('id="short"')[1].split("</section>")[0]
+    api = web.client().get(
+        f"/api/v1/calls/{cycle.slug}/assignments/uncovered",
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+    assert len(api.json()["items"]) == 2 and code not in api.text
+
+
 def test_job_failure_is_shown_not_lost(web: Web, cycle: Cycle) -> None:
-    """Three reviewers per proposal, one conflicted: the solver refuses, and the
-    job page shows the failure with the service's message (after its attempts)."""
+    """Two hand assignments to a proposal, then one reviewer per proposal: the chair's
+    pairs break the rules by themselves, the solver refuses, and the job page shows the
+    failure with the service's message (after its attempts)."""
+    with web.factory() as s:
+        from opencall.calls.models import Call
+        from opencall.people.models import User as U
+        from opencall.proposals.models import Proposal
+        from opencall.reviews import services as rv
+
+        call = s.get(Call, cycle.ids["call"])
+        p0 = s.get(Proposal, cycle.ids["proposal"])
+        extra = s.get(U, cycle.ids["reviewer"])
+        assert call is not None and p0 is not None and extra is not None
+        rv.add_assignment(s, call, p0, extra)
+        call.review_settings = {**call.review_settings, "reviewers_per_proposal": 1}
+        s.commit()
     chair = web.login(cycle.emails["chair"])
     r = post(chair, f"/manage/calls/{cycle.slug}/steps/assignment", {}, page="/manage")
     assert r.status_code == 303

@@ -39,6 +39,14 @@ How it is solved (and which parts are exact):
   When a complete pass finds none, the potentials are dual-feasible for the full graph and the
   dual objective, computed explicitly, is the ``upper_bound``: ``gap == 0`` certifies the
   optimum.
+* **Missing reviews** (``allow_short``). A proposal may get fewer than ``k_p`` reviewers:
+  an arc p -> sink of capacity ``k_p`` and, for the minimum loads, arcs from a node that
+  supplies them to each reviewer, all at a cost ``M`` above any change of the affinity
+  part (``total._short_cost``, bounded over every allowed pair). The min-cost flow then
+  has the fewest missing units first, the best affinity second; the certificate is the
+  same, the bound taken at that many missing units. Groupings outside a chain: two MIPs
+  (most reviews, then affinity). Fair mode: the total mode's coverage, then fair mode on
+  the covered proposals with those counts.
 * **Diversity caps.** Groupings that form a chain under refinement (institution inside
   country inside region, or a single grouping) become node layers ``p -> (p, g1) -> (p, g2)
   -> r`` with arc capacity ``m``: still a flow, still exact with the same certificate (pricing
@@ -101,9 +109,12 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
+from opencall.optim.arrays import IntArray
 from opencall.optim.assignment.common import (
     AssignmentProblem,
     AssignmentResult,
@@ -195,6 +206,10 @@ def solve_assignment(
         The pairs (original indices, forced pairs included), the totals, the bound on the
         first criterion and whether it is certified; in fair mode also the bound on the total
         given the minimum (``total_upper_bound``) and whether the total is proven optimal.
+        With ``problem.allow_short``: ``short`` (reviews missing per proposal) and
+        ``short_load`` (minimum load missing per reviewer), the fewest any assignment can
+        have; the bound and certificate are then for the affinity among assignments
+        missing that few (fair mode: on the coverage of the total-mode optimum).
 
     Raises
     ------
@@ -208,7 +223,19 @@ def solve_assignment(
     See the package docstring: min-cost flow and potentials [1]_, Lagrangian bound [2]_,
     column generation [3]_, the fairness objective [4]_ [5]_, HiGHS [6]_.
     """
+    if problem.allow_short and problem.objective == "fair":
+        return _fair_short(
+            problem,
+            candidates_per_proposal=candidates_per_proposal,
+            scale=scale,
+            max_pricing_rounds=max_pricing_rounds,
+            mip_time_limit_s=mip_time_limit_s,
+            fair_mip_max_edges=fair_mip_max_edges,
+            fair_total_bound=fair_total_bound,
+            fair_lp_start=fair_lp_start,
+        )
     t0 = time.perf_counter()
+    partial = problem.allow_short
     st = _prepare(problem, scale)
     scale = st.scale  # the grid in effect (see ``common.cost_scale``)
     _diagnose(problem, st)
@@ -220,17 +247,26 @@ def solve_assignment(
     per_rev = (int(st.lo.max()) + kmax) if R and P else 0
     ep, er, es = _candidates(st, min(c, R), per_rev, problem.seed)
     st.timings["candidates"] = time.perf_counter() - t0
-    fl, d, rounds, ep, er, es = _flow_with_pricing(st, ep, er, es, problem.seed, max_pricing_rounds)
+    fl, d, rounds, ep, er, es = _flow_with_pricing(
+        st, ep, er, es, problem.seed, max_pricing_rounds, partial=partial
+    )
     art, art_r = fl.art, fl.art_r
     certified = rounds < max_pricing_rounds
-    if art.sum() > 0 or art_r.sum() > 0:
+    missing = int(art.sum()) + int(art_r.sum())
+    if missing > 0 and not partial:
         if certified:
             raise InfeasibleAssignment(_infeasible_message(st, art, art_r))
         raise RuntimeError("pricing did not converge; raise max_pricing_rounds")
     sel = fl.flows[fl.edge_arc0 : fl.edge_arc0 + fl.n_edges] > 0
     ap, ar = ep[sel], er[sel]
     scaled_total = int(es[sel].sum())
-    ub_scaled = -_dual_bound(fl, d)
+    # partial mode: the flow's cost counts each missing unit at ``short_cost``; any
+    # assignment missing as few has affinity at most the dual bound plus their cost
+    ub_scaled = -_dual_bound(fl, d) + fl.short_cost * missing
+    short = art.astype(np.int64) if partial else np.zeros(P, np.int64)
+    short_load = np.zeros(R, np.int64)
+    if partial:
+        short_load[st.perm] = art_r
     method = "flow+layers" if st.chain else "flow"
     forced_s = int(_scaled(st, st.oracle.pairs(st.forced_p, st.forced_r)).sum())
     if problem.objective == "fair" and P:
@@ -261,11 +297,17 @@ def solve_assignment(
         achieved = float(scaled_total)
         if st.extra:
             t1 = time.perf_counter()
-            ap, ar, opt = _mip_total(st, ep, er, es, mip_time_limit_s)
+            ap, ar, opt = _mip_total(st, ep, er, es, mip_time_limit_s, partial=partial)
             st.timings["mip"] = time.perf_counter() - t1
             method = "mip"
             achieved = float(es[_member(_uniq(ap * R + ar), ep * R + er)].sum())
             certified = certified and opt
+            if partial:
+                # minimum loads are hard in the MIP; the bound holds for the flow's count
+                got = np.bincount(ap, minlength=P)
+                short = (st.k - got).astype(np.int64)
+                short_load = np.zeros(R, np.int64)
+                certified = certified and int(short.sum()) == missing
         certified = certified and achieved >= ub_scaled
         ub, gap = (ub_scaled + forced_s) / scale, (ub_scaled - achieved) / scale
         total_ub, total_certified = ub, certified
@@ -278,13 +320,15 @@ def solve_assignment(
     pp, rr, rr_int = pp[order], rr[order], rr_int[order]
     aff = st.oracle.pairs(pp, rr_int) if len(pp) else np.zeros(0)
     per_p = np.bincount(pp, weights=aff, minlength=P).astype(np.float64)
+    covered = np.bincount(pp, minlength=P) > 0 if partial else np.ones(P, bool)
     timings = st.timings
     timings["total"] = time.perf_counter() - t0
     return AssignmentResult(
         proposals=pp,
         reviewers=rr,
         total_affinity=float(aff.sum()),
-        min_proposal_affinity=float(per_p.min()) if P else 0.0,
+        # with missing reviews allowed, the lowest proposal among those given a reviewer
+        min_proposal_affinity=float(per_p[covered].min()) if covered.any() else 0.0,
         proposal_affinity=per_p,
         upper_bound=ub,
         gap=max(gap, 0.0),
@@ -296,4 +340,58 @@ def solve_assignment(
         timings=timings,
         total_upper_bound=total_ub,
         total_certified=total_certified,
+        short=short,
+        short_load=short_load,
+    )
+
+
+def _fair_short(problem: AssignmentProblem, **options: Any) -> AssignmentResult:
+    """Fair mode with missing reviews allowed: the coverage (reviews per proposal) of the
+    total-mode optimum, which assigns as many reviews as any assignment can, then fair mode
+    exactly on the proposals it covers with those counts. A proposal left without any
+    reviewer would otherwise fix the lowest proposal's affinity at zero, whatever the rest."""
+    cover = solve_assignment(replace(problem, objective="total"), **options)
+    P, R = problem.n_proposals, problem.n_reviewers
+    got = np.bincount(cover.proposals, minlength=P)
+    keep = np.flatnonzero(got > 0)
+    if len(keep) == 0:
+        return replace(cover, objective="fair")
+    pos = np.full(P, -1, np.int64)
+    pos[keep] = np.arange(len(keep))
+
+    def sub_pairs(x: Any) -> IntArray:
+        a = np.asarray(x, np.int64).reshape(-1, 2)
+        a = a[pos[a[:, 0]] >= 0]
+        return np.stack([pos[a[:, 0]], a[:, 1]], axis=1)
+
+    aff = problem.affinity
+    if isinstance(aff, TopicAffinity):
+        sub_aff: Any = TopicAffinity(aff.proposal_topics[keep], aff.reviewer_topics)
+    else:
+        sub_aff = aff[keep]
+    lo = np.broadcast_to(np.asarray(problem.min_load, np.int64), (R,))
+    sub = replace(
+        problem,
+        n_proposals=len(keep),
+        affinity=sub_aff,
+        k=got[keep],
+        min_load=np.maximum(lo - cover.short_load, 0),
+        conflicts=sub_pairs(problem.conflicts),
+        forced=sub_pairs(problem.forced),
+        forbidden=sub_pairs(problem.forbidden),
+        allow_short=False,
+    )
+    res = solve_assignment(sub, **options)
+    per_p = np.zeros(P)
+    per_p[keep] = res.proposal_affinity
+    covered = per_p[keep]
+    return replace(
+        res,
+        proposals=keep[res.proposals],
+        proposal_affinity=per_p,
+        # the lowest proposal among those covered (one without a reviewer is reported
+        # in ``short``, not as the minimum)
+        min_proposal_affinity=float(covered.min()),
+        short=cover.short,
+        short_load=cover.short_load,
     )

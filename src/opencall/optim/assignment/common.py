@@ -80,6 +80,12 @@ class AssignmentProblem:
     groupings: tuple[Grouping, ...] = ()
     objective: Literal["total", "fair"] = "total"
     seed: int = 0
+    #: a proposal may get fewer than ``k`` reviewers (none, if no reviewer free of conflicts
+    #: has room): the solver first assigns as many reviews as it can, a reviewer's unmet
+    #: minimum load counting as a missing review, then optimises the objective among those
+    #: assignments; the result's ``short`` and ``short_load`` say what is missing. Without
+    #: it, such an instance raises ``InfeasibleAssignment``
+    allow_short: bool = False
 
     def __post_init__(self) -> None:
         _normalise(self)  # raises ValueError with a clear message on bad input
@@ -110,6 +116,10 @@ class AssignmentResult:
     #: the total is optimal (for the rounded costs): in fair mode, optimal among assignments
     #: with the certified max-min, proven by ``total_upper_bound``
     total_certified: bool = False
+    #: per proposal, reviews missing (``allow_short``; zeros otherwise)
+    short: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: per reviewer, minimum load not met (``allow_short``; zeros otherwise)
+    short_load: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def check(self, problem: AssignmentProblem) -> list[str]:
         """Violated constraints of this result for ``problem`` (see ``check_assignment``)."""
@@ -397,11 +407,17 @@ def check_assignment(problem: AssignmentProblem, p: npt.ArrayLike, r: npt.ArrayL
     if (cnt > 1).any():
         errs.append(f"duplicate pairs: {_show(uk[cnt > 1], R)}")
     per_p = np.bincount(pp, minlength=P)
-    bad = np.flatnonzero(per_p != nm.k)
-    if len(bad):
-        errs.append(f"{len(bad)} proposals without exactly k reviewers, e.g. {bad[:5].tolist()}")
+    if problem.allow_short:  # fewer than k allowed, as is a load under the minimum
+        bad = np.flatnonzero(per_p > nm.k)
+        if len(bad):
+            errs.append(f"{len(bad)} proposals with more than k reviewers, e.g. {bad[:5]}")
+    else:
+        bad = np.flatnonzero(per_p != nm.k)
+        if len(bad):
+            errs.append(f"{len(bad)} proposals without exactly k reviewers, e.g. {bad[:5]}")
     load = np.bincount(rr, minlength=R)
-    bad = np.flatnonzero((load < nm.min_load) | (load > nm.max_load))
+    low = nm.min_load if not problem.allow_short else np.zeros(R, np.int64)
+    bad = np.flatnonzero((load < low) | (load > nm.max_load))
     if len(bad):
         errs.append(f"{len(bad)} reviewers with load outside [min, max], e.g. {bad[:5].tolist()}")
     hit = uk[_member(nm.banned, uk)]
@@ -591,29 +607,25 @@ def _diagnose(pb: AssignmentProblem, st: _State) -> None:
     if (nm.min_load > nm.max_load).any():
         r = int(np.flatnonzero(nm.min_load > nm.max_load)[0])
         why.append(f"reviewer {r} has min_load {nm.min_load[r]} > max_load {nm.max_load[r]}")
+    if pb.allow_short:
+        # reviews may be missing: only what no assignment can mend is refused (the
+        # chair's forced pairs against the rules)
+        _diagnose_forced(st, why)
+        if why:
+            raise InfeasibleAssignment("; ".join(why))
+        return
     if int(nm.max_load.sum()) < need:
         why.append(f"total reviewer capacity {int(nm.max_load.sum())} < {need} reviews needed")
     if int(nm.min_load.sum()) > need:
         why.append(f"minimum loads add up to {int(nm.min_load.sum())} > {need} reviews needed")
     if (nm.k > R).any():
         why.append(f"proposal {int(np.flatnonzero(nm.k > R)[0])} needs more reviewers than exist")
-    fk_hit = nm.forced[_member(nm.banned, nm.forced)]
-    if len(fk_hit):
-        why.append(f"forced pairs that are also conflicted or forbidden: {_show(fk_hit, R)}")
-    if (st.k < 0).any():
-        why.append(f"proposal {int(np.flatnonzero(st.k < 0)[0])} has more forced pairs than k")
-    if (st.hi < 0).any():
-        r = int(st.perm[np.flatnonzero(st.hi < 0)[0]])
-        why.append(f"reviewer {r} has more forced pairs than max_load")
+    _diagnose_forced(st, why)
     if not why and int(st.lo.sum()) > int(st.k.sum()):
         why.append(
             f"after forced pairs, minimum loads still need {int(st.lo.sum())} reviews "
             f"but only {int(st.k.sum())} remain to assign"
         )
-    for lab, cap, fk, fc in st.chain:
-        if (fc > cap).any():
-            why.append(f"forced pairs exceed a diversity cap of {cap}")
-        del lab, fk
     if not why and P:
         allowed = R - np.bincount(nm.banned // R, minlength=P)
         bad = np.flatnonzero(allowed < nm.k)
@@ -643,6 +655,22 @@ def _diagnose(pb: AssignmentProblem, st: _State) -> None:
                 )
     if why:
         raise InfeasibleAssignment("; ".join(why))
+
+
+def _diagnose_forced(st: _State, why: list[str]) -> None:
+    """Forced pairs that break the rules by themselves (appended to ``why``)."""
+    nm = st.nm
+    fk_hit = nm.forced[_member(nm.banned, nm.forced)]
+    if len(fk_hit):
+        why.append(f"forced pairs that are also conflicted or forbidden: {_show(fk_hit, nm.R)}")
+    if (st.k < 0).any():
+        why.append(f"proposal {int(np.flatnonzero(st.k < 0)[0])} has more forced pairs than k")
+    if (st.hi < 0).any():
+        r = int(st.perm[np.flatnonzero(st.hi < 0)[0]])
+        why.append(f"reviewer {r} has more forced pairs than max_load")
+    for _lab, cap, _fk, fc in st.chain:
+        if (fc > cap).any():
+            why.append(f"forced pairs exceed a diversity cap of {cap}")
 
 
 def _mip_rows(

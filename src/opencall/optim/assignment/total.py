@@ -131,6 +131,7 @@ class _Flow:
     sink: int
     level_keys: list[IntArray]  # per chain level: sorted keys p * n_labels + label
     level_nodes: list[IntArray]  # node id of each key
+    short_cost: int = 0  # partial mode: the cost of one missing unit (``_short_cost``)
 
 
 @dataclass
@@ -215,22 +216,63 @@ def _max_flow_shortfall(
     return st.k - served, st.lo - got_min, load
 
 
+def _short_cost(st: _State, n_nodes: int) -> int:
+    """Cost of one missing review (or unit of unmet minimum load) in partial mode: more than
+    any change of the affinity part, so the flow first assigns as many reviews as it can.
+
+    Bounded over every allowed pair (``oracle.amax``, not the candidates' costs: pricing may
+    add any pair). Two bounds, each sufficient, the smaller taken: a negative cycle that
+    removes one missing unit has at most ``n_nodes`` arcs, each of affinity cost at most
+    ``maxs``; and two assignments' affinity parts differ by at most ``2 maxs sum(k)``."""
+    maxs = int(np.ceil(st.oracle.amax * st.scale)) + 1
+    need = int(st.k.sum()) + int(st.lo.sum())
+    return min((maxs + 1) * (n_nodes + 1), 2 * (maxs + 1) * (need + 1))
+
+
 def _solve_flow(
-    st: _State, ep: IntArray, er: IntArray, es: IntArray, seed: int, artificial: bool = True
+    st: _State,
+    ep: IntArray,
+    er: IntArray,
+    es: IntArray,
+    seed: int,
+    artificial: bool = True,
+    partial: bool = False,
 ) -> _Flow:
     """Min-cost flow on the candidate graph. With ``artificial``, arcs of prohibitive cost keep
     it feasible (flow left on them proves the instance infeasible once pricing is done);
-    without, the candidate graph must be feasible (checked by ``_max_flow_shortfall``)."""
+    without, the candidate graph must be feasible (checked by ``_max_flow_shortfall``).
+
+    With ``partial`` (``AssignmentProblem.allow_short``) the missing reviews and the unmet
+    minimum loads are part of the problem: an arc p -> sink (capacity k_p) and an arc from a
+    node supplying ``sum min_load`` to each reviewer (capacity its min load), both of cost
+    ``_short_cost``, the rest of that supply going to the sink free. The optimum has the
+    fewest missing units, then the greatest affinity; ``art`` and ``art_r`` are then the
+    missing reviews per proposal and the unmet minimum load per reviewer."""
     P, R = st.nm.P, st.nm.R
     net = _network(st, ep, er)
     rev0, sink = net.rev0, net.sink
-    n_nodes = sink + 1 + int(artificial)
+    n_nodes = sink + 1 + int(artificial or partial)
     kk = st.k
     t, h, u = net.tails, net.heads, net.caps
     w = np.zeros(len(t), np.int64)
     e0 = net.edge_arc0
     w[e0 : e0 + len(ep)] = -es
-    if artificial:
+    supplies = np.zeros(n_nodes, np.int64)
+    supplies[:P] = kk
+    supplies[rev0 : rev0 + R] = -st.lo
+    supplies[sink] = -(int(kk.sum()) - int(st.lo.sum()))
+    if partial:
+        art = sink + 1
+        big_m = _short_cost(st, n_nodes)
+        one = np.ones(1, np.int64)
+        low = int(st.lo.sum())
+        t = np.concatenate([t, np.arange(P), np.full(R, art), art * one])
+        h = np.concatenate([h, np.full(P, sink), rev0 + np.arange(R), sink * one])
+        u = np.concatenate([u, kk, st.lo, low * one])
+        w = np.concatenate([w, np.full(P + R, big_m), np.zeros(1, np.int64)])
+        supplies[art] = low
+        supplies[sink] = -int(kk.sum())
+    elif artificial:
         art = sink + 1
         maxs = int(np.abs(es).max()) if len(es) else 0
         big_m = (maxs + 1) * (n_nodes + 1)
@@ -239,10 +281,6 @@ def _solve_flow(
         h = np.concatenate([h, np.full(P, art), rev0 + np.arange(R), sink * one])
         u = np.concatenate([u, kk, st.lo, int(kk.sum()) * one])
         w = np.concatenate([w, np.full(P, big_m), np.zeros(R + 1, np.int64)])
-    supplies = np.zeros(n_nodes, np.int64)
-    supplies[:P] = kk
-    supplies[rev0 : rev0 + R] = -st.lo
-    supplies[sink] = -(int(kk.sum()) - int(st.lo.sum()))
     # seeded arc order: ties between equally good optima are broken by the seed
     order = np.random.default_rng(seed).permutation(len(t))
     smcf = min_cost_flow.SimpleMinCostFlow()
@@ -267,12 +305,13 @@ def _solve_flow(
         supplies,
         e0,
         len(ep),
-        f[a0 : a0 + P] if artificial else zp,
-        f[a0 + P : a0 + P + R] if artificial else zr,
+        f[a0 : a0 + P] if artificial or partial else zp,
+        f[a0 + P : a0 + P + R] if artificial or partial else zr,
         rev0,
         sink,
         net.level_keys,
         net.level_nodes,
+        big_m if partial else 0,
     )
 
 
@@ -429,9 +468,11 @@ def _flow_with_pricing(
     es: IntArray,
     seed: int,
     max_rounds: int,
+    partial: bool = False,
 ) -> tuple[_Flow, IntArray, int, IntArray, IntArray, IntArray]:
     """Make the candidate graph feasible (max flow + repair edges), then solve, price the full
-    affinity and add the most violated pairs per proposal until a complete pass finds none."""
+    affinity and add the most violated pairs per proposal until a complete pass finds none.
+    ``partial``: missing reviews are allowed at a prohibitive cost (see ``_solve_flow``)."""
     R = st.nm.R
     rounds = full_passes = repairs = 0
     tf = tp = tpr = 0.0
@@ -452,7 +493,17 @@ def _flow_with_pricing(
     st.timings["feasibility"] = time.perf_counter() - t
     while True:
         t = time.perf_counter()
-        fl = _solve_flow(st, ep, er, es, seed, artificial=not feasible)
+        # a feasible candidate graph proves nothing need be missing: the plain flow's
+        # optimum (priced over every pair) is then the partial optimum too, and cheaper
+        fl = _solve_flow(
+            st,
+            ep,
+            er,
+            es,
+            seed,
+            artificial=not feasible and not partial,
+            partial=partial and not feasible,
+        )
         tf += time.perf_counter() - t
         t = time.perf_counter()
         d = _potentials(fl)
@@ -563,22 +614,48 @@ def _mip_total(
     er: IntArray,
     es: IntArray,
     time_limit: float,
+    partial: bool = False,
 ) -> tuple[IntArray, IntArray, bool]:
+    """The best assignment on the candidate graph meeting every grouping (HiGHS). With
+    ``partial`` (missing reviews allowed), two MIPs: the most reviews (minimum loads hard,
+    each proposal at most ``k``), then the most affinity among assignments with that many."""
     import scipy.sparse as sp
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     mats, lbs, ubs = _mip_rows(st, ep, er)
+    if partial:
+        lbs[0] = np.zeros_like(lbs[0])
     A = sp.vstack(mats).tocsr()
+    lb, ub = np.concatenate(lbs), np.concatenate(ubs)
+    opts = {"time_limit": time_limit, "mip_rel_gap": 0.0}
+    optimal = True
+    if partial:
+        most = milp(
+            -np.ones(len(ep)),
+            integrality=np.ones(len(ep)),
+            bounds=Bounds(0, 1),
+            constraints=LinearConstraint(A, lb, ub),
+            options=opts,
+        )
+        if most.x is None:
+            raise InfeasibleAssignment(
+                "no assignment meets the minimum loads and every diversity grouping together "
+                "on the candidate graph"
+            )
+        optimal = most.status == 0
+        n_most = int(np.rint(most.x).sum())
+        A = sp.vstack([A, sp.csr_matrix(np.ones((1, len(ep))))]).tocsr()
+        lb, ub = np.append(lb, n_most), np.append(ub, n_most)
     res = milp(
         -es.astype(float) / st.scale,
         integrality=np.ones(len(ep)),
         bounds=Bounds(0, 1),
-        constraints=LinearConstraint(A, np.concatenate(lbs), np.concatenate(ubs)),
-        options={"time_limit": time_limit, "mip_rel_gap": 0.0},
+        constraints=LinearConstraint(A, lb, ub),
+        options=opts,
     )
     if res.x is None:
         raise InfeasibleAssignment(
             "no assignment meets all diversity groupings together on the candidate graph"
         )
     x = np.rint(res.x) > 0
-    return ep[x], er[x], bool(res.status == 0)
+    return ep[x], er[x], bool(res.status == 0 and optimal)

@@ -1,5 +1,6 @@
-"""The chair's API of assignments by hand: a pair added (conflicted pairs are refused)
-or removed."""
+"""The chair's API of assignments by hand: a pair added (conflicted pairs are refused,
+the reviewer is invited by e-mail) or removed; and the proposals the automatic
+assignment left short of suitable reviewers."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
-from opencall.reviews import services
+from opencall.reviews import policies, services
 from opencall.reviews.api_write.common import row_of_call
 from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.presenters import chair_call
+from opencall.reviews.views.chair_assignments import assign_by_hand, uncovered_rows
 from opencall.web.api import MANAGE, MAX_ID, SLUG, WRITE_ERRORS, Api, ApiError, get_api, id_param
+from opencall.web.i18n import Translator
 
 # every route is the chair's: the manage scope, and the refusals documented
 router = APIRouter(responses=WRITE_ERRORS, dependencies=[MANAGE])
@@ -38,7 +41,8 @@ class PairMade(BaseModel):
 
 @router.post("/calls/{slug}/assignments", response_model=PairMade, status_code=201)
 def add_assignment(body: PairIn, slug: str = SLUG, api: Api = Depends(get_api)) -> PairMade:
-    """Assign a reviewer to a proposal by hand (conflicted pairs are refused)."""
+    """Assign a reviewer to a proposal by hand (conflicted pairs are refused); the reviewer
+    is invited by e-mail, as from the web's form."""
     call = chair_call(api, slug)
     p = api.db.get(Proposal, body.proposal_id)
     r = api.db.get(User, body.reviewer_id)
@@ -47,9 +51,36 @@ def add_assignment(body: PairIn, slug: str = SLUG, api: Api = Depends(get_api)) 
     if r is None:
         raise ApiError(400, "reviewer_id: no such person.")
     with api.refusing(commit=True):
-        a = services.add_assignment(api.db, call, p, r, actor_id=api.actor_id)
+        a = assign_by_hand(
+            api.db, api.request.app.state.settings.base_url, call, p, r, actor_id=api.actor_id
+        )
         out = PairMade.model_validate(a)
     return out
+
+
+class ShortOut(BaseModel):
+    proposal_code: str
+    title: str
+    needed: int
+    assigned: int
+    reason: str = Field(description="conflicts, capacity, diversity or no_expertise")
+    explanation: str
+
+
+class ShortList(BaseModel):
+    items: list[ShortOut]
+
+
+@router.get("/calls/{slug}/assignments/uncovered", response_model=ShortList)
+def uncovered(slug: str = SLUG, api: Api = Depends(get_api)) -> ShortList:
+    """The proposals short of suitable reviewers after the last automatic assignment (and
+    still short now), or whose reviewers have no affinity with them, and why: the chair's
+    list to recruit for, as on the assignment page. A proposal withheld from the caller
+    (their own team's, or one they are conflicted with) is left out."""
+    call = chair_call(api, slug)
+    hidden = policies.withheld(api.db, api.user, call)
+    rows = uncovered_rows(api.db, call, hidden, Translator("en").gettext)
+    return ShortList(items=[ShortOut(**r) for r in rows])
 
 
 @router.delete("/calls/{slug}/assignments/{assignment_id}", status_code=204)

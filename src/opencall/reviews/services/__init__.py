@@ -20,10 +20,12 @@ objective, time). The names below stay importable from ``opencall.reviews.servic
 
 from opencall.reviews.services.affinity import AFFINITY_TOP_K, run_affinity
 from opencall.reviews.services.assignment import (
+    Uncovered,
     add_assignment,
     build_assignment_problem,
     remove_assignment,
     run_assignment,
+    uncovered_proposals,
 )
 from opencall.reviews.services.calibration import (
     freeze_ranking,
@@ -51,6 +53,7 @@ __all__ = [
     "AFFINITY_TOP_K",
     "VERSION",
     "ReviewInput",
+    "Uncovered",
     "add_assignment",
     "build_assignment_problem",
     "compute_conflicts",
@@ -71,5 +74,6 @@ __all__ = [
     "submit_reviews",
     "submit_technical_review",
     "unfreeze_ranking",
+    "uncovered_proposals",
     "unfreeze_refusal",
 ]

@@ -5,11 +5,12 @@ removed), each change audited in the call's log."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
@@ -146,6 +147,7 @@ def build_assignment_problem(
                 if teams[p.id] & collaborators.get(uid, {uid}):
                     conflicts.append((pidx[p.id], j))
     forced, forbidden = [], []
+    invited: list[tuple[float, int, tuple[int, int]]] = []
     for a in session.scalars(select(ReviewAssignment).where(ReviewAssignment.call_id == call.id)):
         if a.proposal_id not in pidx or a.reviewer_id not in ridx:
             continue
@@ -154,6 +156,8 @@ def build_assignment_problem(
             forbidden.append(pair)
         elif a.source == "manual" or a.status in ("accepted", "submitted"):
             forced.append(pair)
+        elif a.status == "assigned":
+            invited.append((-(a.score or 0.0), a.id, pair))
     regions = _country_regions(session)
     inst_labels: dict[object, int] = {}
     region_labels: dict[str, int] = {}
@@ -175,6 +179,14 @@ def build_assignment_problem(
         Grouping(labels=np.array(inst_of), cap=rs.max_same_institution, name="institution"),
         Grouping(labels=np.array(region_of), cap=rs.max_same_region, name="UN region"),
     )
+    forced += _kept_invitations(
+        invited,
+        forced,
+        set(conflicts),
+        k,
+        max_loads,
+        ((inst_of, rs.max_same_institution), (region_of, rs.max_same_region)),
+    )
     problem = AssignmentProblem(
         n_proposals=len(proposals),
         n_reviewers=len(reviewers),
@@ -190,6 +202,9 @@ def build_assignment_problem(
         groupings=groupings,
         objective="fair" if objective == "fair" else "total",
         seed=seed,
+        # a proposal no reviewer free of conflicts (or with room) can take is left short
+        # and reported (``uncovered_proposals``); the rest are assigned, optimally
+        allow_short=True,
     )
     params = {
         "k": k,
@@ -205,51 +220,79 @@ def build_assignment_problem(
     return problem, proposals, reviewers, params
 
 
-def _refuse_infeasible(problem: Any, proposals: list[Proposal], params: dict[str, Any]) -> None:
-    """The two infeasibilities a real call meets, said in the chair's terms (proposal codes,
-    the call's settings) with what to change; the solver's own diagnosis speaks of matrix
-    positions. Both are necessary conditions, so a feasible problem is never refused."""
-    n_p, n_r, k = problem.n_proposals, problem.n_reviewers, int(problem.k)
-    loads = np.broadcast_to(np.asarray(problem.max_load, dtype=np.int64), (n_r,))
-    needed = k * n_p
-    if int(loads.sum()) < needed:
-        raise DomainError(
-            "No assignment satisfies the rules: the capacity of %(reviewers)s reviewers is "
-            "%(capacity)s reviews (maximum load %(max_load)s each), but %(proposals)s "
-            "proposals need %(needed)s (%(k)s each). Raise the maximum load to at least "
-            "%(load)s, invite more reviewers or lower the reviewers per proposal.",
-            reviewers=n_r,
-            capacity=int(loads.sum()),
-            max_load=params["max_load"],
-            proposals=n_p,
-            needed=needed,
-            k=k,
-            load=-(-needed // n_r),
-        )
+def _kept_invitations(
+    invited: list[tuple[float, int, tuple[int, int]]],
+    forced: list[tuple[int, int]],
+    conflicts: set[tuple[int, int]],
+    k: int,
+    max_loads: npt.NDArray[np.int64],
+    caps: tuple[tuple[list[int], int], ...],
+) -> list[tuple[int, int]]:
+    """The solver's earlier pairs not yet answered, kept in a new run: their reviewers
+    were invited by e-mail, so a new run fills the gaps (new proposals, a declined or
+    removed pair, a reviewer gone) and moves no one. Kept best score first while they fit
+    the call's rules as they are now (k, the loads, the diversity caps, the conflicts),
+    after the pairs forced anyway (by hand, accepted, submitted); the others may go."""
+    per_p: dict[int, int] = {}
+    per_r: dict[int, int] = {}
+    per_g: dict[tuple[int, int, int], int] = {}
+
+    def take(p: int, r: int) -> None:
+        per_p[p] = per_p.get(p, 0) + 1
+        per_r[r] = per_r.get(r, 0) + 1
+        for i, (labels, _cap) in enumerate(caps):
+            key = (i, p, labels[r])
+            per_g[key] = per_g.get(key, 0) + 1
+
+    for p, r in forced:
+        take(p, r)
+    kept = []
+    for _score, _id, (p, r) in sorted(invited):
+        if (p, r) in conflicts or per_p.get(p, 0) >= k or per_r.get(r, 0) >= max_loads[r]:
+            continue
+        if any(per_g.get((i, p, lab[r]), 0) >= cap for i, (lab, cap) in enumerate(caps)):
+            continue
+        take(p, r)
+        kept.append((p, r))
+    return kept
+
+
+def _shortfall(problem: Any, res: Any) -> list[dict[str, Any]]:
+    """The proposals the solver left short, each with why, in the chair's terms: fewer
+    reviewers free of conflicts (not declined or removed) than it needs ("conflicts"); the
+    diversity rules leave it too few ("diversity"); else the reviewers free of conflicts
+    have no room left ("capacity"). Positions, not ids (``run_assignment`` maps them)."""
+    short = np.asarray(res.short, np.int64)
+    if not short.any():
+        return []
+    n_p, n_r = problem.n_proposals, problem.n_reviewers
+    k = np.broadcast_to(np.asarray(problem.k, np.int64), (n_p,))
+    loads = np.broadcast_to(np.asarray(problem.max_load, np.int64), (n_r,))
     banned = np.concatenate([problem.conflicts, problem.forbidden]).reshape(-1, 2)
-    pairs = np.unique(banned[:, 0] * n_r + banned[:, 1])
-    free = n_r - np.bincount(pairs // n_r, minlength=n_p)
-    none = np.flatnonzero(free <= 0)
-    if len(none) and k > 0:
-        # fewer reviewers per proposal cannot help these: say what can
-        raise DomainError(
-            "No assignment satisfies the rules: these proposals have no reviewer free of "
-            "conflicts (and not declined or removed): %(list)s. Fewer reviewers per proposal "
-            "would not help: invite reviewers without a conflict with them, or assign "
-            "reviewers to the other proposals by hand and, before the release, resolve "
-            "these as short of reviews.",
-            list=", ".join(f"{proposals[i].code} (0)" for i in none.tolist()),
+    keys = np.unique(banned[:, 0] * n_r + banned[:, 1])
+    free = n_r - np.bincount(keys // n_r, minlength=n_p)
+    out = []
+    for i in np.flatnonzero(short).tolist():
+        allowed = np.ones(n_r, bool)
+        allowed[keys[keys // n_r == i] % n_r] = False
+        reason = "capacity"
+        if int(free[i]) < int(k[i]):
+            reason = "conflicts"
+        elif int((allowed & (loads > 0)).sum()) >= int(k[i]):
+            for g in problem.groupings:
+                lab = np.asarray(g.labels)[allowed & (loads > 0)]
+                if int(np.minimum(np.bincount(lab), g.cap).sum()) < int(k[i]):
+                    reason = "diversity"
+        out.append(
+            {
+                "position": i,
+                "needed": int(k[i]),
+                "assigned": int(k[i] - short[i]),
+                "free": int(free[i]),
+                "reason": reason,
+            }
         )
-    short = np.flatnonzero(free < k)
-    if len(short):
-        raise DomainError(
-            "No assignment satisfies the rules: these proposals have fewer reviewers free of "
-            "conflicts (and not declined or removed) than the %(k)s each needs: %(list)s. "
-            "Invite reviewers without a conflict with them, or lower the reviewers per "
-            "proposal.",
-            k=k,
-            list=", ".join(f"{proposals[i].code} ({int(free[i])})" for i in short.tolist()),
-        )
+    return out
 
 
 def run_assignment(
@@ -275,7 +318,6 @@ def run_assignment(
         )
     except ValueError as exc:
         raise DomainError("The assignment problem is malformed: %(error)s", error=exc) from exc
-    _refuse_infeasible(problem, proposals, params)
     progress(20, "solving")
     try:
         res = solve_assignment(problem)
@@ -286,6 +328,11 @@ def run_assignment(
         raise DomainError(
             "The assignment failed its check: %(problems)s", problems="; ".join(problems[:5])
         )
+    uncovered = _shortfall(problem, res)
+    for row in uncovered:
+        row["proposal_id"] = proposals[row.pop("position")].id
+    short_reviews = int(np.asarray(res.short).sum())
+    loads = np.broadcast_to(np.asarray(problem.max_load, np.int64), (problem.n_reviewers,))
     progress(80, "storing the assignment")
     run = record_run(
         session,
@@ -307,6 +354,15 @@ def run_assignment(
             "method": res.method,
             "min_proposal_affinity": res.min_proposal_affinity,
             "pairs": int(len(res.proposals)),
+            # the proposals left short of reviewers, and why (``uncovered_proposals``)
+            "short_reviews": short_reviews,
+            "uncovered": uncovered,
+            # the maximum load that would give the capacity every proposal needs
+            "load_to_cover": -(
+                -int(np.broadcast_to(np.asarray(problem.k), (problem.n_proposals,)).sum())
+                // problem.n_reviewers
+            ),
+            "capacity": int(loads.sum()),
         },
     )
     existing = {
@@ -346,6 +402,78 @@ def run_assignment(
     return run
 
 
+@dataclass(frozen=True)
+class Uncovered:
+    """A proposal short of suitable reviewers after the last automatic assignment."""
+
+    proposal_id: int
+    needed: int
+    assigned: int  # its active assignments now
+    #: "conflicts" (fewer reviewers free of conflicts than it needs), "capacity" (those
+    #: reviewers have no room left), "diversity" (the institution and region rules leave
+    #: too few) or "no_expertise" (covered, but no reviewer has any affinity with it)
+    reason: str
+    free: int  # reviewers free of conflicts (not declined or removed) at the run
+    load_to_cover: int  # the maximum load that would give every proposal its reviewers
+
+
+def uncovered_proposals(
+    session: Session, call: Call, *, withheld: frozenset[int] = frozenset()
+) -> list[Uncovered]:
+    """What the chair must still recruit for: the proposals the last automatic assignment
+    left short, that are still short now (a hand assignment may have covered one), and
+    the proposals whose every reviewer has no affinity with them (when the call has
+    affinity scores). ``withheld``: proposals the reader may not see
+    (``policies.withheld``), left out."""
+    run = q.latest_run(session, call, "assignment")
+    summary = run.summary if run is not None else {}
+    load = int(summary.get("load_to_cover", 0))
+    active = ReviewAssignment.status.in_(("assigned", "accepted", "submitted"))
+    in_review = select(Proposal.id).where(
+        Proposal.call_id == call.id, Proposal.status.in_(q.REVIEWABLE)
+    )
+    # aggregates in SQL: the assignment page reads this on each of its pages, and a
+    # conference call has tens of thousands of assignments (never all loaded here)
+    listed = {int(row["proposal_id"]): row for row in summary.get("uncovered", [])}
+    out: dict[int, Uncovered] = {}
+    ids = sorted(listed.keys() - withheld)
+    for lo in range(0, len(ids), 5000):
+        part = ids[lo : lo + 5000]
+        counts = dict(
+            session.execute(
+                select(ReviewAssignment.proposal_id, func.count(ReviewAssignment.id))
+                .where(ReviewAssignment.proposal_id.in_(part), active)
+                .group_by(ReviewAssignment.proposal_id)
+            ).all()
+        )
+        still = session.scalars(in_review.where(Proposal.id.in_(part)))
+        for pid in still:
+            row, now = listed[pid], int(counts.get(pid, 0))
+            if now < int(row["needed"]):
+                out[pid] = Uncovered(pid, int(row["needed"]), now, row["reason"], row["free"], load)
+    scored = session.scalar(
+        select(AffinityScore.id)
+        .where(AffinityScore.call_id == call.id, AffinityScore.score > 0)
+        .limit(1)
+    )
+    if scored is not None:
+        k = review_settings(call.review_settings).reviewers_per_proposal
+        unskilled = session.execute(
+            select(ReviewAssignment.proposal_id, func.count(ReviewAssignment.id))
+            .where(
+                ReviewAssignment.call_id == call.id,
+                active,
+                ReviewAssignment.proposal_id.in_(in_review),
+            )
+            .group_by(ReviewAssignment.proposal_id)
+            .having(func.max(func.coalesce(ReviewAssignment.score, 0.0)) <= 0)
+        ).all()
+        for pid, n in unskilled:
+            if pid not in withheld and pid not in out:
+                out[pid] = Uncovered(pid, k, int(n), "no_expertise", -1, load)
+    return [out[pid] for pid in sorted(out)]
+
+
 def add_assignment(
     session: Session, call: Call, proposal: Proposal, reviewer: User, *, actor_id: int | None = None
 ) -> ReviewAssignment:
@@ -367,8 +495,11 @@ def add_assignment(
         # the same words as any conflict, so that a refusal does not tell who is on the team
         raise conflicted_pair()
     active = q.assignments_of_reviewer(session, reviewer.id)
-    if sum(1 for a in active if a.call_id == call.id) >= rs.max_load:
-        raise DomainError("This reviewer already has the maximum load of %(n)s.", n=rs.max_load)
+    # the call's maximum, or the fewer the reviewer accepted when invited (as the
+    # automatic assignment holds them to)
+    limit = min(rs.max_load, q.declared_max_loads(session, call).get(reviewer.id, rs.max_load))
+    if sum(1 for a in active if a.call_id == call.id) >= limit:
+        raise DomainError("This reviewer already has the maximum load of %(n)s.", n=limit)
     existing = session.scalar(
         select(ReviewAssignment).where(
             ReviewAssignment.proposal_id == proposal.id, ReviewAssignment.reviewer_id == reviewer.id

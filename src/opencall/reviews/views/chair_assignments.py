@@ -4,10 +4,12 @@ removed by hand (conflicted pairs are refused; the invited reviewer is e-mailed)
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
@@ -21,6 +23,7 @@ from opencall.reviews.notify import notify_assigned
 from opencall.reviews.presenters import CONFLICT_MASKED, CONFLICT_SOURCES, labels, proposal_rows
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.forms import MSG_INVALID
+from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 from opencall.web.paging import paginate_query
 
@@ -71,6 +74,7 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
         )
     )
     _add_missing_reviewers(page, reviewers, {a.reviewer_id for a in active})
+    uncovered = uncovered_rows(page.db, call, withheld, page._)
     by_proposal: dict[int, list[ReviewAssignment]] = {p.id: [] for p in proposals}
     for a in active:
         by_proposal.setdefault(a.proposal_id, []).append(a)
@@ -94,10 +98,61 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
             "k": review_settings(call.review_settings).reviewers_per_proposal,
             "error": error,
             "withheld": withheld,
+            "uncovered": uncovered,
             **labels(page),
         },
         status=status,
     )
+
+
+#: why a proposal is short of suitable reviewers (``services.Uncovered.reason``)
+SHORT_REASONS = {
+    "conflicts": N_(
+        "Only %(free)s reviewers are free of conflicts with it (and have not declined or "
+        "been removed): invite reviewers without a conflict with it."
+    ),
+    "capacity": N_(
+        "The reviewers free of conflicts with it have no room left: invite reviewers, or "
+        "raise the maximum load (at %(load)s, the reviewers' capacity would cover every "
+        "proposal)."
+    ),
+    "diversity": N_(
+        "The rules on reviewers from one institution or one region leave it too few "
+        "reviewers: invite reviewers from other institutions or regions."
+    ),
+    "no_expertise": N_(
+        "None of its reviewers has any recorded expertise in its subject: invite reviewers "
+        "who know the field."
+    ),
+}
+
+
+def uncovered_rows(
+    db: Session, call: Call, withheld: frozenset[int], _: Callable[..., str]
+) -> list[dict[str, Any]]:
+    """The proposals short of suitable reviewers (``services.uncovered_proposals``) as the
+    page and the API show them: code, title, reviewers assigned of those needed, the
+    reason's code and its explanation in the reader's language (``_``). A proposal
+    withheld from the reader (``policies.withheld``) is left out."""
+    found = services.uncovered_proposals(db, call, withheld=withheld)
+    if not found:
+        return []
+    props = {
+        p.id: p
+        for p in db.scalars(select(Proposal).where(Proposal.id.in_([u.proposal_id for u in found])))
+    }
+    return [
+        {
+            "proposal_id": u.proposal_id,
+            "proposal_code": props[u.proposal_id].code,
+            "title": props[u.proposal_id].title,
+            "needed": u.needed,
+            "assigned": u.assigned,
+            "reason": u.reason,
+            "explanation": _(SHORT_REASONS[u.reason], free=u.free, load=u.load_to_cover),
+        }
+        for u in found
+    ]
 
 
 def _add_missing_reviewers(page: Page, reviewers: dict[int, User], ids: set[int]) -> None:
@@ -147,11 +202,30 @@ def assignment_add(slug: str, page: Page = Depends(get_page)) -> Response:
     if p is None or r is None or p.call_id != call.id:
         return _assignment_page(page, call, 400, page._(MSG_INVALID))
 
-    def add() -> None:
-        a = services.add_assignment(page.db, call, p, r, actor_id=page.user.id)
-        notify_assigned(page.db, page.settings.base_url, call, [a])
+    return _change(
+        page,
+        call,
+        lambda: assign_by_hand(page.db, page.settings.base_url, call, p, r, actor_id=page.user.id),
+        "saved",
+    )
 
-    return _change(page, call, add, "saved")
+
+def assign_by_hand(
+    db: Session,
+    base_url: str,
+    call: Call,
+    proposal: Proposal,
+    reviewer: User,
+    *,
+    actor_id: int | None,
+) -> ReviewAssignment:
+    """The chair's hand assignment, the one path of the web form and the API: the pair is
+    checked and stored (``services.add_assignment``) and the reviewer invited by e-mail in
+    the same unit of work, so a refusal mails nothing and a stored pair is never silent.
+    (Here, above both: the services and the e-mails are sibling layers.)"""
+    a = services.add_assignment(db, call, proposal, reviewer, actor_id=actor_id)
+    notify_assigned(db, base_url, call, [a])
+    return a
 
 
 @router.post("/manage/calls/{slug}/assignment/{assignment_id}/remove", response_class=HTMLResponse)
