@@ -121,3 +121,28 @@ def test_equal_size_awards_fill_a_free_calendar_proved(k: int, n_awards: int) ->
     assert res.value == pytest.approx(k * sum(top))
     assert res.runs == fit
     assert res.method == "milp", res.stages
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_heavy_awards_squeezed_by_impossible_dates_are_solved_and_proved(seed: int) -> None:
+    """The heavy awards can use only the first days (impossible dates cover the rest), so the
+    knapsack bound is not met and the levels are solved by HiGHS: the value is a matching,
+    and the runs (each placed one-slot award one run) must be proved at once too."""
+    rng = np.random.default_rng(2000 + seed)
+    n_slots = int(rng.integers(10, 31))
+    open_days = int(rng.integers(2, n_slots // 2))
+    resources = (sl.Resource("m1", T0, T0 + n_slots * DAY, 24.0),)
+    late = ((T0 + open_days * DAY, T0 + n_slots * DAY),)
+    awards = [sl.SlotAward(f"h{i}", "m1", 1, f"h{i}", late, weight=2.0) for i in range(2 * n_slots)]
+    awards += [
+        sl.SlotAward(f"l{i}", "m1", 1, f"l{i}", weight=1.0 + 0.25 * int(rng.integers(0, 3)))
+        for i in range(8 * n_slots)
+    ]
+    problem = sl.SlotProblem(resources, tuple(awards))
+    res = sl.solve_slots(problem, time_limit_s=20.0)
+    assert res.check(problem) == []
+    value, runs = one_slot_optimum(problem)
+    assert res.value == pytest.approx(value)
+    assert res.runs == runs
+    assert res.method == "milp", res.stages
+    assert any(": optimal" in s for s in res.stages), res.stages
