@@ -928,7 +928,7 @@ def solve_slots(
             if (
                 name == "value"
                 or (name == "runs" and fixed_value is not None)
-                or float(c_value @ start) >= bounds["value"] - _EPS
+                or float(c_value @ start) >= float(c_value.sum()) - _EPS
             ):
                 stages.append(f"{name}: greedy meets the bound")
                 extra.append(_level_row(c, cur, maximize))
@@ -967,11 +967,17 @@ def solve_slots(
             placed = cand
             cur = float(c @ cand_vec)
             if name == "value":
-                # a better warm start for the next levels: same placed set, shorter spans
-                polished = _polish(ix, placed)
-                if not check(problem, _starts(ix, polished)) and key(vector(polished)) > key(start):
-                    placed = polished
-                    start = vector(polished)
+                # a better warm start for the next levels: same placed set, shorter spans,
+                # by polishing the solver's placement or by placing the same set again from
+                # scratch (the solver packs calendars with no regard to spans)
+                for again in (_polish(ix, placed), _place_set(ix, units, placed)):
+                    if (
+                        again is not None
+                        and not check(problem, _starts(ix, again))
+                        and key(vector(again)) > key(start)
+                    ):
+                        placed = again
+                        start = vector(again)
         stages.append(f"{name}: {sol.status} {cur:g}")
         if sol.status != "optimal":
             timed_out = True
@@ -989,6 +995,32 @@ def solve_slots(
     return _result(
         ix, placed, "milp_time_limit" if timed_out else "milp", time.perf_counter() - t0, stages
     )
+
+
+def _place_set(
+    ix: _Index, units: Sequence[list[SlotAward]], placed: Mapping[str, Sequence[int]]
+) -> dict[str, list[int]] | None:
+    """The units that ``placed`` places whole, placed again from an empty calendar as the
+    greedy would (bundles kept together first, then by value per slot; each unit its
+    least-span, earliest contiguous placement) and polished; None when one of them no
+    longer fits that way."""
+    chosen = [u for u in units if all(placed.get(a.id) for a in u)]
+    chosen.sort(
+        key=lambda u: (
+            not (len(u) > 1 and any(a.together for a in u)),
+            -_unit_value(u) / sum(a.slots for a in u),
+            -sum(a.slots for a in u),
+            u[0].id,
+        )
+    )
+    taken: dict[str, set[int]] = {}
+    out: dict[str, list[int]] = {}
+    for u in chosen:
+        got = _place_unit(ix, u, taken)
+        if got is None:
+            return None
+        out.update(got)
+    return _polish(ix, out)
 
 
 def _greedy_proved(
