@@ -883,8 +883,8 @@ def solve_slots(
     timed_out = False
     extra: list[tuple[dict[int, float], float, float]] = []
     fixed_value: float | None = None  # the least value the later levels must keep
-    # upper bound on value: every unit that survives the pre-check placed, and no resource
-    # given more than its usable slots (filled by the heaviest awards' slots)
+    # upper bound on value: every unit that survives the pre-check placed, and on each
+    # resource no more than the best knapsack of its awards over its slots
     bounds = {
         "value": min(float(c_value.sum()), _value_bound(ix, awards)),
         "span": sum(max(a.slots * res[a.resource].slot_hours for a in units[i]) for i in together),
