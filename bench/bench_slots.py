@@ -3,7 +3,7 @@ program) against OR-Tools CP-SAT on the same model and the same instances, in on
 
 Usage:
     .venv/bin/python bench/bench_slots.py --sizes 20,40,80,160 --time-limit 60 \
-        [--seed 0] [--workers 1] [--out bench/out/slots.json]
+        [--seed 0] [--workers 1] [--family cryo-em|one-slot] [--out bench/out/slots.json]
 
 Instances (seeded; depend only on N and --seed): a cryo-EM centre with 3 microscopes offering
 24-hour sessions over 91 days (2027-09-01 .. 2027-11-30); microscope 2 is down for a
@@ -96,6 +96,24 @@ def instance(n: int, seed: int) -> sl.SlotProblem:
                     weight,
                 )
             )
+    return sl.SlotProblem(resources, tuple(awards))
+
+
+def one_slot_instance(n: int, seed: int, days: int = 30) -> sl.SlotProblem:
+    """``--family one-slot``: N one-slot awards for the ``days`` daily sessions of one
+    microscope (over-subscribed N / days times); 30 % declare an impossible range of 1-7
+    days; merit weights in {1.0, 1.25, ..., 2.0}."""
+    rng = np.random.default_rng(seed * 1_000_003 + n)
+    day = dt.timedelta(days=1)
+    resources = (sl.Resource("m1", T0, T0 + days * day, 24.0),)
+    awards = []
+    for p in range(n):
+        impossible: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
+        if rng.random() < 0.3:
+            d0 = int(rng.integers(0, days))
+            impossible = ((T0 + d0 * day, T0 + (d0 + int(rng.integers(1, 8))) * day),)
+        weight = 1.0 + 0.25 * int(rng.integers(0, 5))
+        awards.append(sl.SlotAward(f"p{p}", "m1", 1, f"p{p}", impossible, None, False, weight))
     return sl.SlotProblem(resources, tuple(awards))
 
 
@@ -235,6 +253,7 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--family", default="cryo-em", choices=["cryo-em", "one-slot"])
     ap.add_argument("--out", default="")
     args = ap.parse_args()
     rows = []
@@ -244,7 +263,7 @@ def main() -> None:
     )
     print("|---:|---:|---:|---|---:|---|---:|---:|---:|---:|---:|")
     for n in (int(x) for x in args.sizes.split(",")):
-        p = instance(n, args.seed)
+        p = instance(n, args.seed) if args.family == "cryo-em" else one_slot_instance(n, args.seed)
         asked = sum(a.slots for a in p.awards)
         results = {
             "greedy": run_opencall(p, args.time_limit, exact=False),

@@ -50,6 +50,12 @@ the process has used that much CPU, so the figures do not depend on the machine'
               wall): gurobipy and cplex (size-limited pip licences, scratch venv only, not a
               dependency; skipped when not importable), OR-Tools CP-SAT with demands in
               0.01 h, weights scaled by 1e5, the shipped warm start as a hint
+  options     alloc3 session: HiGHS from the shipped start under each of ``OPTION_SETS``
+              (pseudo-cost reliability, LP and cut-pool ageing, symmetry detection,
+              restarts, presolve, heuristics, simulated concurrency), bound at the budget
+  lns_start   alloc3 session: HiGHS for the budget from the shipped start and from the
+              start improved by ``lns`` (for another budget): does a better incumbent
+              move the bound?
   lns         the incumbent side: from the shipped warm start, free the requests of a random
               capacity row and of the 3 rows sharing most requests with it (about 4
               neighbouring LST pools), fix the rest, and solve that sub-MIP with HiGHS
@@ -91,7 +97,30 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "noheur": {"mip_heuristic_effort": 0.0},
 }
 FORMULATIONS = ("windows", "dominance", "lp")
-CPU_VARIANTS = ("structure", "cpu", "cardinality", "blocks", "blocks12", "window_cg", "lns")
+CPU_VARIANTS = (
+    "structure",
+    "cpu",
+    "cardinality",
+    "blocks",
+    "blocks12",
+    "window_cg",
+    "lns",
+    "options",
+    "lns_start",
+)
+# HiGHS settings of the ``options`` variant (alloc3 session), each from the shipped start
+OPTION_SETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "pscost_minreliable=2": {"mip_pscost_minreliable": 2},
+    "pscost_minreliable=16": {"mip_pscost_minreliable": 16},
+    "lp_age_limit=30": {"mip_lp_age_limit": 30},
+    "pool_soft_limit=50000": {"mip_pool_soft_limit": 50000, "mip_pool_age_limit": 60},
+    "detect_symmetry=false": {"mip_detect_symmetry": False},
+    "allow_restart=false": {"mip_allow_restart": False},
+    "presolve=off": {"presolve": "off"},
+    "heuristic_effort=0": {"mip_heuristic_effort": 0.0},
+    "simulate_concurrency": {"mip_search_simulate_concurrency": True},
+}
 OTHER_SOLVERS = ("gurobi", "cplex", "cpsat")
 # the best solution known for phase 0 of a-whole (every solver, long runs; bench/README.md)
 BEST_KNOWN = 67.6872
@@ -209,6 +238,7 @@ def highs_cpu(
     cpu_budget: float,
     start: np.ndarray | None = None,
     samples: int = 10,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Maximise ``c.x`` over the binary ``rows`` with HiGHS until ``cpu_budget`` CPU s."""
     import highspy
@@ -219,6 +249,8 @@ def highs_cpu(
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", 0.0009)
     h.setOptionValue("time_limit", 3600.0)
+    for key, value in (options or {}).items():
+        h.setOptionValue(key, value)
     _pass_binary_model(h, a, c, lo, hi)
     if start is not None:
         h.setSolution(n, np.arange(n, dtype=np.int32), np.asarray(start, dtype=np.float64))
@@ -347,6 +379,23 @@ def cpu_variant(name: str, budget: float) -> dict[str, Any]:
         return blocks_variant(model, budget, 8 if name == "blocks" else 12)
     if name == "window_cg":
         return window_cg(model, budget)
+    if name == "options":
+        start = shipped_start(model)
+        runs = {}
+        for label, opts in OPTION_SETS.items():
+            got = highs_cpu(w, rows, budget, start, options=opts)
+            runs[label] = dict(bound=got["bound"], objective=got["objective"], cpu_s=got["cpu_s"])
+        return dict(variant=name, budget_cpu_s=budget, start=float(w @ start), runs=runs)
+    if name == "lns_start":
+        # does a better incumbent help HiGHS's bound? The same CPU budget from the shipped
+        # start and from the start improved by window LNS for another such budget
+        shipped = shipped_start(model)
+        better = cpu_variant("lns", budget)["x"]
+        out = {}
+        for label, start in (("shipped", shipped), ("lns", better)):
+            got = highs_cpu(w, rows, budget, start)
+            out[label] = dict(start=float(w @ start), bound=got["bound"], cpu_s=got["cpu_s"])
+        return dict(variant=name, budget_cpu_s=budget, **out)
     if name == "lns":
         import scipy.sparse as sp
 
@@ -388,6 +437,7 @@ def cpu_variant(name: str, budget: float) -> dict[str, Any]:
             rounds=rounds,
             improvements=found,
             cpu_s=round(time.process_time() - c0, 2),
+            x=x,
         )
     if name == "structure":
         # the capacity rows are the ones with demands (the PI-cap rows count awards: all 1)
@@ -712,6 +762,7 @@ def main() -> None:
         except Exception as exc:  # noqa: BLE001
             print(name, "error", exc, flush=True)
             continue
+        row.pop("x", None)
         print(json.dumps(row), flush=True)
         with out.open("a") as fh:
             fh.write(json.dumps(row) + "\n")

@@ -33,6 +33,7 @@ References
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 import numbers
@@ -588,12 +589,16 @@ def _greedy(ix: _Index) -> dict[str, list[int]]:
         else:
             placed.update(got)
     # repair: lift one lower-value placed unit, place the left-out one, re-place the lifted one
+    # (the placed units are visited in the order of ``units``, as a scan of every unit did;
+    # with 2,000 awards for 30 slots that scan was 4 million checks)
+    position = {id(u): k for k, u in enumerate(units)}
+    placed_at = sorted(position[id(u)] for u in units if u[0].id in placed)
     for u in left:
         done = False
-        for v in units:
+        for v in [units[k] for k in placed_at]:
             if done:
                 break
-            if v is u or v[0].id not in placed or _unit_value(v) > _unit_value(u):
+            if v is u or _unit_value(v) > _unit_value(u):
                 continue
             if not {a.resource for a in v} & {a.resource for a in u}:
                 continue
@@ -609,6 +614,7 @@ def _greedy(ix: _Index) -> dict[str, list[int]]:
             taken = trial
             placed.update(got_u)
             placed.update(got_v)
+            bisect.insort(placed_at, position[id(u)])
             done = True
     return _polish(ix, placed)
 
@@ -728,12 +734,21 @@ def solve_slots(
     ``a`` starts at ``k``), and ``lo[b], hi[b]`` (first start, last end of a together-bundle
     ``b``, in hours). Rows: ``sum_k x[a, k] = slots_a * y[u(a)]``; ``sum_a x[a, k] <= 1``
     per resource slot; ``r[a, k] >= x[a, k] - x[a, k-1]`` (``k-1`` the slot just before, when
-    ``a`` may take it; otherwise ``x[a, k]`` counts as a run start itself);
-    ``lo[b] + (H - t_k) x[a, k] <= H`` and ``hi[b] >= (t_k + len) x[a, k]`` (the smallest
-    big-M for each row, H the horizon). Levels (value, span, runs) are solved in turn, each
-    fixing the previous optimum ([1]_); the span level carries the runs as a tie-break worth
-    less than a thousandth of an hour in all. Levels whose bound the greedy already reaches
-    are not solved. After a level stopped by the time limit, the best placement is polished
+    ``a`` may take it; otherwise ``x[a, k]`` counts as a run start itself; a one-slot award
+    has no ``r`` columns: each of its ``x`` is a run); ``sum of a's run starts >= y[u(a)]``
+    (a placed award is at least one run: without it the LP relaxation spreads awards over
+    half-taken neighbouring slots with almost no run starts, and the runs level's bound was
+    near 0); per resource, ``sum_a slots_a * y[u(a)] <=`` the slots any award may take (the
+    slot rows added up, so that HiGHS sees the knapsack); ``lo[b] + (H - t_k) x[a, k] <= H``
+    and ``hi[b] >= (t_k + len) x[a, k]`` (the smallest big-M for each row, H the horizon).
+    Levels (value, span, runs) are solved in turn, each fixing the previous optimum ([1]_);
+    the span level carries the runs as a tie-break worth less than a thousandth of an hour
+    in all. Levels whose bound the greedy already reaches are not solved: the value bound is
+    a 0-1 knapsack per resource over its slots (``_value_bound``), the runs bound the fewest
+    awards whose value reaches the fixed value (``_fewest_awards``), the span bound each
+    together-bundle at its own length (only when every unit is placed). So hundreds of
+    one-slot awards for a few dozen slots are settled by the greedy and the two bounds,
+    without a solve. After a level stopped by the time limit, the best placement is polished
     (``_polish``) with the placed set kept.
     """
     t0 = time.perf_counter()
@@ -747,6 +762,10 @@ def solve_slots(
     ncols = sum(len(ix.allowed[a.id]) for a in awards)
     if ncols == 0:
         return _result(ix, placed, "milp", time.perf_counter() - t0)
+    easy = _greedy_proved(ix, units, awards, placed)
+    if easy:
+        # the greedy meets both bounds (no bundle to keep together): optimal, no model built
+        return _result(ix, placed, "milp", time.perf_counter() - t0, easy)
     if ncols > max_columns:
         return _result(ix, placed, "greedy", time.perf_counter() - t0, ["too large for milp"])
     res = {r.id: r for r in problem.resources}
@@ -765,7 +784,8 @@ def solve_slots(
         allowed = set(ix.allowed[a.id])
         grid = ix.grids[a.resource]
         for k in ix.allowed[a.id]:
-            if k - 1 in allowed and grid[k - 1].end == grid[k].start:
+            # a one-slot award is one run wherever it goes: its slot column is its run
+            if a.slots > 1 and k - 1 in allowed and grid[k - 1].end == grid[k].start:
                 run_col[(a.id, k)] = n
                 n += 1
             else:
@@ -790,8 +810,33 @@ def solve_slots(
     for js in per_slot.values():
         if len(js) > 1:
             rows.append(({j: 1.0 for j in js}, -np.inf, 1.0))
+    # the slot rows of a resource added up: its placed awards' slots fit in the slots any of
+    # them may take. Implied, but it gives HiGHS the knapsack whose covers (at most 15 awards
+    # of 2 slots in 31) the per-slot rows hide from it.
+    per_res: dict[str, dict[int, float]] = {}
+    for a in awards:
+        terms = per_res.setdefault(a.resource, {})
+        terms[y_col[unit_of[a.id]]] = terms.get(y_col[unit_of[a.id]], 0.0) + a.slots
+    for rid, terms in per_res.items():
+        room = len({k for (r, k) in per_slot if r == rid})
+        if sum(terms.values()) > room:
+            rows.append((terms, -np.inf, float(room)))
     for (aid, k), j in run_col.items():
         rows.append(({j: 1.0, col[(aid, k)]: -1.0, col[(aid, k - 1)]: 1.0}, 0.0, np.inf))
+    # a placed award has at least one run (valid: its first slot starts one). Without this
+    # row the LP spreads an award over half-taken neighbouring slots with next to no run
+    # starts, and the runs level's LP bound is near zero.
+    starts_of: dict[str, list[int]] = {}
+    for (aid, _), j in run_col.items():
+        starts_of.setdefault(aid, []).append(j)
+    plain = set(run_plain)
+    for a in awards:
+        if a.slots == 1:
+            continue
+        coef = {j: 1.0 for j in starts_of.get(a.id, [])}
+        coef.update({col[(a.id, k)]: 1.0 for k in ix.allowed[a.id] if col[(a.id, k)] in plain})
+        coef[y_col[unit_of[a.id]]] = -1.0
+        rows.append((coef, 0.0, np.inf))
     for i in together:
         lo, hi = lohi[i]
         rows.append(({hi: 1.0, lo: -1.0}, 0.0, np.inf))
@@ -852,9 +897,11 @@ def solve_slots(
     stages: list[str] = []
     timed_out = False
     extra: list[tuple[dict[int, float], float, float]] = []
-    # upper bound on value: every unit that survives the pre-check placed
+    fixed_value: float | None = None  # the least value the later levels must keep
+    # upper bound on value: every unit that survives the pre-check placed, and on each
+    # resource no more than the best knapsack of its awards over its slots
     bounds = {
-        "value": float(c_value.sum()),
+        "value": min(float(c_value.sum()), _value_bound(ix, awards)),
         "span": sum(max(a.slots * res[a.resource].slot_hours for a in units[i]) for i in together),
         "runs": float(len(awards)),
     }
@@ -884,13 +931,24 @@ def solve_slots(
         cur = float(c @ start)
         if name == "span" and not together:
             continue
+        if name == "runs" and fixed_value is not None:
+            # every placed award is at least one run, and reaching the fixed value takes at
+            # least this many awards (whatever else is placed)
+            bounds["runs"] = float(_fewest_awards(awards, fixed_value))
         if (maximize and cur >= bounds[name] - _EPS) or (
             not maximize and cur <= bounds[name] + _EPS
         ):
-            # for span and runs the bound holds only when every unit is placed
-            if name == "value" or float(c_value @ start) >= bounds["value"] - _EPS:
+            # the span bound holds only when every unit is placed; the runs bound always
+            # does once the value is fixed, and otherwise when every unit is placed
+            if (
+                name == "value"
+                or (name == "runs" and fixed_value is not None)
+                or float(c_value @ start) >= float(c_value.sum()) - _EPS
+            ):
                 stages.append(f"{name}: greedy meets the bound")
                 extra.append(_level_row(c, cur, maximize))
+                if name == "value":
+                    fixed_value = _level_row(c, cur, maximize)[1]
                 continue
         left = time_limit_s - (time.perf_counter() - t0)
         if left <= 0.05:
@@ -924,16 +982,24 @@ def solve_slots(
             placed = cand
             cur = float(c @ cand_vec)
             if name == "value":
-                # a better warm start for the next levels: same placed set, shorter spans
-                polished = _polish(ix, placed)
-                if not check(problem, _starts(ix, polished)) and key(vector(polished)) > key(start):
-                    placed = polished
-                    start = vector(polished)
+                # a better warm start for the next levels: same placed set, shorter spans,
+                # by polishing the solver's placement or by placing the same set again from
+                # scratch (the solver packs calendars with no regard to spans)
+                for again in (_polish(ix, placed), _place_set(ix, units, placed)):
+                    if (
+                        again is not None
+                        and not check(problem, _starts(ix, again))
+                        and key(vector(again)) > key(start)
+                    ):
+                        placed = again
+                        start = vector(again)
         stages.append(f"{name}: {sol.status} {cur:g}")
         if sol.status != "optimal":
             timed_out = True
             break
         extra.append(_level_row(c, cur, maximize))
+        if name == "value":
+            fixed_value = _level_row(c, cur, maximize)[1]
     if timed_out:
         polished = _polish(ix, placed)
         if key(vector(polished)) > key(vector(placed)) and not check(
@@ -944,6 +1010,104 @@ def solve_slots(
     return _result(
         ix, placed, "milp_time_limit" if timed_out else "milp", time.perf_counter() - t0, stages
     )
+
+
+def _place_set(
+    ix: _Index, units: Sequence[list[SlotAward]], placed: Mapping[str, Sequence[int]]
+) -> dict[str, list[int]] | None:
+    """The units that ``placed`` places whole, placed again from an empty calendar as the
+    greedy would (bundles kept together first, then by value per slot; each unit its
+    least-span, earliest contiguous placement) and polished; None when one of them no
+    longer fits that way."""
+    chosen = [u for u in units if all(placed.get(a.id) for a in u)]
+    chosen.sort(
+        key=lambda u: (
+            not (len(u) > 1 and any(a.together for a in u)),
+            -_unit_value(u) / sum(a.slots for a in u),
+            -sum(a.slots for a in u),
+            u[0].id,
+        )
+    )
+    taken: dict[str, set[int]] = {}
+    out: dict[str, list[int]] = {}
+    for u in chosen:
+        got = _place_unit(ix, u, taken)
+        if got is None:
+            return None
+        out.update(got)
+    return _polish(ix, out)
+
+
+def _greedy_proved(
+    ix: _Index,
+    units: Sequence[list[SlotAward]],
+    awards: Sequence[SlotAward],
+    placed: Mapping[str, Sequence[int]],
+) -> list[str]:
+    """The stages of a proof that the greedy placement is optimal without a solve, or []:
+    no unit asks to be kept together (no span level), the placed value meets
+    ``_value_bound`` and the runs meet ``_fewest_awards`` at that value (the same tests and
+    tolerances as the levels of ``solve_slots``)."""
+    if any(len(u) > 1 and any(a.together for a in u) for u in units):
+        return []
+    value = sum(_unit_value(u) for u in units if all(placed.get(a.id) for a in u))
+    bound = min(sum(_unit_value(u) for u in units), _value_bound(ix, awards))
+    if value < bound - _EPS:
+        return []
+    runs = sum(len(_runs(sorted(placed[a.id]))) for a in awards if placed.get(a.id))
+    fixed = _level_row(np.array([value]), value, True)[1]
+    if runs > _fewest_awards(awards, fixed) + _EPS:
+        return []
+    return ["value: greedy meets the bound", "runs: greedy meets the bound"]
+
+
+def _value_bound(ix: _Index, awards: Sequence[SlotAward]) -> float:
+    """An upper bound on the placed value: on each resource, the best set of its awards
+    whose slots add up to no more than the slots any of them may take (a 0-1 knapsack,
+    solved exactly by dynamic programming over the slot count; its fractional relaxation,
+    the heaviest slots first, where the table would exceed ``_KNAPSACK_CELLS``).
+
+    Valid because a placement gives each slot of a resource to at most one award and places
+    an award with all its slots or none; bundles and impossible dates only lower the
+    optimum."""
+    per_res: dict[str, list[SlotAward]] = {}
+    for a in awards:
+        per_res.setdefault(a.resource, []).append(a)
+    total = 0.0
+    for mine in per_res.values():
+        room = len({k for a in mine for k in ix.allowed[a.id]})
+        if sum(a.slots for a in mine) <= room:
+            total += sum(a.weight * a.slots for a in mine)
+        elif len(mine) * (room + 1) <= _KNAPSACK_CELLS:
+            best = np.zeros(room + 1)  # best[c]: the most value in at most c slots
+            for a in mine:
+                if a.slots <= room:
+                    cand = best[: room + 1 - a.slots] + a.weight * a.slots
+                    best[a.slots :] = np.maximum(best[a.slots :], cand)
+            total += float(best[room])
+        else:
+            for a in sorted(mine, key=lambda a: -a.weight):
+                if room <= 0:
+                    break
+                take = min(a.slots, room)
+                total += a.weight * take
+                room -= take
+    return total
+
+
+#: the largest dynamic-programming table (awards x slots) the value bound builds
+_KNAPSACK_CELLS = 20_000_000
+
+
+def _fewest_awards(awards: Sequence[SlotAward], value: float) -> int:
+    """The fewest awards whose full value (weight x slots) adds up to ``value``: a lower
+    bound on the awards, hence on the runs, of any placement worth at least ``value``."""
+    got = 0.0
+    for n, v in enumerate(sorted((a.weight * a.slots for a in awards), reverse=True)):
+        if got >= value:
+            return n
+        got += v
+    return len(awards)
 
 
 def _starts(ix: _Index, placed: dict[str, list[int]]) -> dict[str, tuple[dt.datetime, ...]]:
