@@ -3,14 +3,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
 from opencall.people.bibliography import author_key
 from opencall.people.domain import institution_key
 from opencall.people.models import Country, Institution, ReviewerPublication, RoleGrant, User
-from opencall.proposals.models import Proposal, ProposalRevision
+from opencall.proposals.domain import name_fact
+from opencall.proposals.models import Proposal, ProposalRevision, RevisionFact, TeamMember
 from opencall.proposals.queries import snapshot
 from opencall.reviews.domain import REVIEWING_ROLES, PersonFacts, Relation, TeamFacts
 from opencall.reviews.models import (
@@ -166,6 +167,68 @@ def proposals_for_review(session: Session, call: Call) -> list[Proposal]:
         .order_by(Proposal.id)
     )
     return list(session.scalars(stmt))
+
+
+def conflict_candidates(
+    session: Session, call: Call, person: PersonFacts, relations: Sequence[Relation]
+) -> set[int]:
+    """The ids of the proposals under review of ``call`` that ``person`` might be in
+    conflict with, found in the database: every proposal sharing a fact with them (an
+    account or e-mail on the team now or in the submitted revision, an institution by ROR
+    id or name key, a co-author's name key, a declared relation naming either side) or
+    with a stored conflict. A superset of the proposals
+    :func:`opencall.reviews.domain.conflict_sources` finds a conflict with (it reads the
+    same facts: :func:`team_facts`), so that only these need to be read and checked; the
+    rest of the call is never loaded. Three statements, whatever the call's size."""
+    reviewable = (Proposal.call_id == call.id, Proposal.status.in_(REVIEWABLE))
+    # relations declared by the person name a team's e-mail; those declared by someone
+    # on a team name the person
+    rel_emails = {r.other_email for r in relations if r.user_id == person.user_id}
+    rel_users = {r.user_id for r in relations if r.other_email == person.email}
+    member = or_(
+        TeamMember.user_id.in_(sorted({person.user_id} | rel_users)),
+        TeamMember.email.in_(sorted({person.email} | rel_emails)),
+    )
+    out = set(
+        session.scalars(
+            select(Proposal.id)
+            .join(TeamMember, TeamMember.proposal_id == Proposal.id)
+            .where(*reviewable, member)
+        )
+    )
+    wanted: dict[str, set[str]] = {"email": {person.email} | rel_emails}
+    if person.institution_key:
+        wanted["key"] = {person.institution_key}
+    if person.ror:
+        wanted["inst"] = {
+            str(i)
+            for i in session.scalars(select(Institution.id).where(Institution.ror_id == person.ror))
+        }
+    names = {name_fact(key) for key, _year in person.coauthors}
+    if names:
+        wanted["name"] = names
+    facts = or_(
+        *(
+            and_(RevisionFact.kind == kind, RevisionFact.value.in_(sorted(values)))
+            for kind, values in wanted.items()
+            if values
+        )
+    )
+    out.update(
+        session.scalars(
+            select(Proposal.id)
+            .join(RevisionFact, RevisionFact.revision_id == Proposal.current_revision_id)
+            .where(*reviewable, facts)
+        )
+    )
+    out.update(
+        session.scalars(
+            select(Conflict.proposal_id)
+            .join(Proposal, Proposal.id == Conflict.proposal_id)
+            .where(*reviewable, Conflict.reviewer_id == person.user_id)
+        )
+    )
+    return out
 
 
 def count_proposals_for_review(session: Session, call: Call) -> int:
