@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
@@ -11,7 +11,14 @@ from opencall.people.bibliography import author_key
 from opencall.people.domain import institution_key
 from opencall.people.models import Country, Institution, ReviewerPublication, RoleGrant, User
 from opencall.proposals.domain import name_fact
-from opencall.proposals.models import Proposal, ProposalRevision, RevisionFact, TeamMember
+from opencall.proposals.models import (
+    AnonymityScan,
+    Attachment,
+    Proposal,
+    ProposalRevision,
+    RevisionFact,
+    TeamMember,
+)
 from opencall.proposals.queries import snapshot
 from opencall.reviews.domain import REVIEWING_ROLES, PersonFacts, Relation, TeamFacts
 from opencall.reviews.models import (
@@ -229,6 +236,49 @@ def conflict_candidates(
         )
     )
     return out
+
+
+def anonymity_candidates(session: Session, call: Call) -> list[Proposal]:
+    """The proposals under review of ``call`` whose anonymity check may have something to
+    show (``proposals.queries.cached_findings_of``: a finding, a scan pending or failed),
+    found in the database: those with a scan not done or with findings (of any version),
+    with no text scan at all, or with a file never scanned. The others' scans are all
+    done and clean, so only these need to be read and keyed: the chair's cockpit read
+    and keyed every proposal of a dual-anonymous call on every visit (8,616 rows at the
+    demo's scale 5). A version changed without its scan requested (every service that
+    changes the text, the team or the files requests it) would not be seen as pending."""
+    reviewable = (Proposal.call_id == call.id, Proposal.status.in_(REVIEWABLE))
+    flagged = (
+        select(AnonymityScan.proposal_id)
+        .join(Proposal, Proposal.id == AnonymityScan.proposal_id)
+        .where(
+            *reviewable,
+            or_(
+                AnonymityScan.status != "done",
+                func.json_array_length(AnonymityScan.findings) > 0,
+            ),
+        )
+    )
+    no_text = select(Proposal.id).where(
+        *reviewable,
+        ~select(AnonymityScan.id)
+        .where(AnonymityScan.proposal_id == Proposal.id, AnonymityScan.subject == "text")
+        .exists(),
+    )
+    no_file = (
+        select(Attachment.proposal_id)
+        .join(Proposal, Proposal.id == Attachment.proposal_id)
+        .where(
+            *reviewable,
+            ~select(AnonymityScan.id).where(AnonymityScan.attachment_id == Attachment.id).exists(),
+        )
+    )
+    ids = union(flagged, no_text, no_file).subquery()
+    return list(
+        session.scalars(
+            select(Proposal).where(Proposal.id.in_(select(ids.c[0]))).order_by(Proposal.id)
+        )
+    )
 
 
 def count_proposals_for_review(session: Session, call: Call) -> int:
