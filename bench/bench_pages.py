@@ -47,7 +47,9 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--database-url", required=True)
-    ap.add_argument("--only", default="", help="a substring of the paths to read")
+    ap.add_argument(
+        "--only", default="", help="a substring of the paths to read (=PATH: that path only)"
+    )
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-pages-"))
     settings = Settings(
@@ -136,7 +138,7 @@ def main() -> None:
         pages.append((tech, f"/technical/proposals/{one}"))
     clients: dict[str, TestClient] = {}
     for who, path in pages:
-        if args.only and args.only not in path:
+        if args.only and not (path == args.only[1:] if args.only[0] == "=" else args.only in path):
             continue
         api = path.startswith("/api/")
         c = clients.get(who + str(api)) or clients.setdefault(who + str(api), client(who, api))
