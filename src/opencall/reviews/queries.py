@@ -241,8 +241,8 @@ def conflict_candidates(
 def anonymity_candidates(session: Session, call: Call) -> list[Proposal]:
     """The proposals under review of ``call`` whose anonymity check may have something to
     show (``proposals.queries.cached_findings_of``: a finding, a scan pending or failed),
-    found in the database: those with a scan not done or with findings (of any version),
-    with no text scan at all, or with a file never scanned. The others' scans are all
+    found in the database: those with a scan not done (superseded aside) or with findings
+    (of any version), with no text scan at all, or with a file never scanned. The others' scans are all
     done and clean, so only these need to be read and keyed: the chair's cockpit read
     and keyed every proposal of a dual-anonymous call on every visit (8,616 rows at the
     demo's scale 5). A version changed without its scan requested (every service that
@@ -253,6 +253,9 @@ def anonymity_candidates(session: Session, call: Call) -> list[Proposal]:
         .join(Proposal, Proposal.id == AnonymityScan.proposal_id)
         .where(
             *reviewable,
+            # superseded: a version the job found changed before it ran, never the
+            # current one (a return to it queues its scan again)
+            AnonymityScan.status != "superseded",
             or_(
                 AnonymityScan.status != "done",
                 func.json_array_length(AnonymityScan.findings) > 0,
