@@ -50,6 +50,7 @@ def main() -> None:
     ap.add_argument(
         "--only", default="", help="a substring of the paths to read (=PATH: that path only)"
     )
+    ap.add_argument("--skip", default="", help="a substring of the paths not to read")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-pages-"))
     settings = Settings(
@@ -139,6 +140,8 @@ def main() -> None:
     clients: dict[str, TestClient] = {}
     for who, path in pages:
         if args.only and not (path == args.only[1:] if args.only[0] == "=" else args.only in path):
+            continue
+        if args.skip and args.skip in path:
             continue
         api = path.startswith("/api/")
         c = clients.get(who + str(api)) or clients.setdefault(who + str(api), client(who, api))
