@@ -443,6 +443,27 @@ def ranking(session: Session, call: Call) -> list[RankedProposal]:
     return list(session.scalars(stmt))
 
 
+def ranked_proposals(session: Session, call: Call) -> list[Proposal]:
+    """The proposals under review of ``call`` in its latest ranking (none before one):
+    the rows the ranking page shows, read in the database instead of every proposal of
+    the call."""
+    run = latest_run(session, call, "calibration")
+    if run is None:
+        return []
+    stmt = (
+        select(Proposal)
+        .where(
+            Proposal.call_id == call.id,
+            Proposal.status.in_(REVIEWABLE),
+            Proposal.id.in_(
+                select(RankedProposal.proposal_id).where(RankedProposal.run_id == run.id)
+            ),
+        )
+        .order_by(Proposal.id)
+    )
+    return list(session.scalars(stmt))
+
+
 def declared_max_loads(session: Session, call: Call) -> dict[int, int]:
     """reviewer id -> the most proposals they accepted to review in this call."""
     rows = session.execute(
