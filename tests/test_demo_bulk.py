@@ -26,6 +26,7 @@ from opencall.proposals.models import (
     ProposalCounter,
     ProposalRevision,
     Request,
+    RevisionFact,
     TeamMember,
 )
 
@@ -121,6 +122,16 @@ def describe(s: Session) -> dict[str, Any]:
         (code[r.proposal_id], r.number, content(r), email.get(r.created_by or 0))
         for r in revs.values()
     )
+    out["revision_facts"] = sorted(
+        (
+            code[revs[f.revision_id].proposal_id],
+            revs[f.revision_id].number,
+            f.kind,
+            inst[int(f.value)] if f.kind == "inst" else f.value,  # an institution by name
+        )
+        for f in s.scalars(select(RevisionFact))
+    )
+    assert out["revision_facts"], "no revision facts"
     out["scans"] = sorted(
         (code[sc.proposal_id], sc.subject, sc.key, sc.status) for sc in scans.values()
     )

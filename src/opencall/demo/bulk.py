@@ -45,13 +45,14 @@ from opencall.people.domain import institution_key, normalise_email
 from opencall.people.models import Country, Institution, RoleGrant, User
 from opencall.proposals import queries as prop_queries
 from opencall.proposals import services as prop_services
-from opencall.proposals.domain import content_hash
+from opencall.proposals.domain import content_hash, revision_facts
 from opencall.proposals.models import (
     AnonymityScan,
     Proposal,
     ProposalCounter,
     ProposalRevision,
     Request,
+    RevisionFact,
     TeamMember,
 )
 
@@ -111,6 +112,7 @@ class _Rows:
         "team_members",
         "requests",
         "proposal_revisions",
+        "revision_facts",
         "anonymity_scans",
         "jobs",
         "audit_events",
@@ -514,7 +516,9 @@ class _ProposalWriter:
         for r in draft.requests:
             self.rows.add(Request, **vars(r), proposal_id=self.pid)
         if self.proposal["status"] == "submitted":
-            self.rows.add(ProposalRevision, **self.revision)
+            rev_id = self.rows.add(ProposalRevision, **self.revision)
+            for kind, value in sorted(revision_facts(self.revision["content"])):
+                self.rows.add(RevisionFact, revision_id=rev_id, kind=kind, value=value)
         self.revision = {}
 
     def finish(self, n: int) -> None:

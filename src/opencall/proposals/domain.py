@@ -8,6 +8,8 @@ import re
 from typing import Any
 
 from opencall.errors import DomainError
+from opencall.people.bibliography import author_key
+from opencall.people.domain import institution_key
 
 PROPOSAL_STATES = (
     "draft",
@@ -126,3 +128,27 @@ def word_count(text: str) -> int:
 def content_hash(content: dict[str, Any]) -> str:
     blob = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def name_fact(key: tuple[str, str]) -> str:
+    """A member's name key (``people.bibliography.author_key``) as a fact's value."""
+    return json.dumps(list(key), ensure_ascii=False)
+
+
+def revision_facts(content: dict[str, Any]) -> set[tuple[str, str]]:
+    """(kind, value) of every fact the team of a frozen revision is known by, as the
+    conflict rules read it (``reviews.queries.team_facts``): each member's e-mail
+    (``email``), institution id (``inst``, whose ROR id is looked up when needed),
+    institution name key (``key``) and name key (``name``)."""
+    out: set[tuple[str, str]] = set()
+    for t in content.get("team", []):
+        if t.get("email"):
+            out.add(("email", t["email"]))
+        if t.get("institution_id"):
+            out.add(("inst", str(t["institution_id"])))
+        if t.get("institution"):
+            out.add(("key", institution_key(t["institution"])))
+        key = author_key(t.get("name", ""))
+        if key:
+            out.add(("name", name_fact(key)))
+    return out

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from opencall.calls.models import Call
@@ -114,6 +114,27 @@ class ProposalRevision(Base):
     content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class RevisionFact(Base):
+    """What the team of a submitted revision is known by, one row a fact
+    (:func:`opencall.proposals.domain.revision_facts`: an e-mail, an institution id, an
+    institution's name key, a member's name key), written with the revision (which never
+    changes). A person's possible conflicts in a call are then found by an index in the
+    database instead of reading every revision of the call (the technical reviewer's list)."""
+
+    __tablename__ = "revision_facts"
+    __table_args__ = (
+        UniqueConstraint("revision_id", "kind", "value"),
+        Index("ix_revision_facts_kind_value", "kind", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision_id: Mapped[int] = mapped_column(
+        ForeignKey("proposal_revisions.id", ondelete="CASCADE"), nullable=False
+    )
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)  # email | inst | key | name
+    value: Mapped[str] = mapped_column(Text, nullable=False)
 
 
 REQUEST_KINDS = ("fast", "berth", "dive", "sample", "seat", "package")

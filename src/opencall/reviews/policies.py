@@ -243,8 +243,16 @@ def may_technical_review_proposal(session: Session, user: User | None, proposal:
 def technical_review_blocked(session: Session, user: User, call: Call) -> set[int]:
     """The ids of the proposals under review of ``call`` that ``user`` may not assess
     technically: their own and those they are conflicted with (the conflicts evaluated
-    once for the whole call)."""
-    candidates = q.proposals_for_review(session, call)
+    once for the whole call): the proposals that share a fact with them are found in the
+    database (:func:`opencall.reviews.queries.conflict_candidates`) and only those are
+    read and checked by the rule, not every proposal of the call."""
+    person = q.person_facts(user, q.publications_by_user(session, [user.id]).get(user.id, ()))
+    ids = q.conflict_candidates(session, call, person, q.relations(session, about=[user]))
+    if not ids:
+        return set()
+    candidates = list(
+        session.scalars(select(Proposal).where(Proposal.id.in_(sorted(ids))).order_by(Proposal.id))
+    )
     blocked = conflicted_proposal_ids(session, user, candidates)
     return blocked | {p.id for p in candidates if on_team(user, p)}
 

@@ -3,14 +3,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
 from opencall.people.bibliography import author_key
 from opencall.people.domain import institution_key
 from opencall.people.models import Country, Institution, ReviewerPublication, RoleGrant, User
-from opencall.proposals.models import Proposal, ProposalRevision
+from opencall.proposals.domain import name_fact
+from opencall.proposals.models import (
+    AnonymityScan,
+    Attachment,
+    Proposal,
+    ProposalRevision,
+    RevisionFact,
+    TeamMember,
+)
 from opencall.proposals.queries import snapshot
 from opencall.reviews.domain import REVIEWING_ROLES, PersonFacts, Relation, TeamFacts
 from opencall.reviews.models import (
@@ -168,6 +176,114 @@ def proposals_for_review(session: Session, call: Call) -> list[Proposal]:
     return list(session.scalars(stmt))
 
 
+def conflict_candidates(
+    session: Session, call: Call, person: PersonFacts, relations: Sequence[Relation]
+) -> set[int]:
+    """The ids of the proposals under review of ``call`` that ``person`` might be in
+    conflict with, found in the database: every proposal sharing a fact with them (an
+    account or e-mail on the team now or in the submitted revision, an institution by ROR
+    id or name key, a co-author's name key, a declared relation naming either side) or
+    with a stored conflict. A superset of the proposals
+    :func:`opencall.reviews.domain.conflict_sources` finds a conflict with (it reads the
+    same facts: :func:`team_facts`), so that only these need to be read and checked; the
+    rest of the call is never loaded. Three statements, whatever the call's size."""
+    reviewable = (Proposal.call_id == call.id, Proposal.status.in_(REVIEWABLE))
+    # relations declared by the person name a team's e-mail; those declared by someone
+    # on a team name the person
+    rel_emails = {r.other_email for r in relations if r.user_id == person.user_id}
+    rel_users = {r.user_id for r in relations if r.other_email == person.email}
+    member = or_(
+        TeamMember.user_id.in_(sorted({person.user_id} | rel_users)),
+        TeamMember.email.in_(sorted({person.email} | rel_emails)),
+    )
+    out = set(
+        session.scalars(
+            select(Proposal.id)
+            .join(TeamMember, TeamMember.proposal_id == Proposal.id)
+            .where(*reviewable, member)
+        )
+    )
+    wanted: dict[str, set[str]] = {"email": {person.email} | rel_emails}
+    if person.institution_key:
+        wanted["key"] = {person.institution_key}
+    if person.ror:
+        wanted["inst"] = {
+            str(i)
+            for i in session.scalars(select(Institution.id).where(Institution.ror_id == person.ror))
+        }
+    names = {name_fact(key) for key, _year in person.coauthors}
+    if names:
+        wanted["name"] = names
+    facts = or_(
+        *(
+            and_(RevisionFact.kind == kind, RevisionFact.value.in_(sorted(values)))
+            for kind, values in wanted.items()
+            if values
+        )
+    )
+    out.update(
+        session.scalars(
+            select(Proposal.id)
+            .join(RevisionFact, RevisionFact.revision_id == Proposal.current_revision_id)
+            .where(*reviewable, facts)
+        )
+    )
+    out.update(
+        session.scalars(
+            select(Conflict.proposal_id)
+            .join(Proposal, Proposal.id == Conflict.proposal_id)
+            .where(*reviewable, Conflict.reviewer_id == person.user_id)
+        )
+    )
+    return out
+
+
+def anonymity_candidates(session: Session, call: Call) -> list[Proposal]:
+    """The proposals under review of ``call`` whose anonymity check may have something to
+    show (``proposals.queries.cached_findings_of``: a finding, a scan pending or failed),
+    found in the database: those with a scan not done (superseded aside) or with findings
+    (of any version), with no text scan at all, or with a file never scanned. The others' scans are all
+    done and clean, so only these need to be read and keyed: the chair's cockpit read
+    and keyed every proposal of a dual-anonymous call on every visit (8,616 rows at the
+    demo's scale 5). A version changed without its scan requested (every service that
+    changes the text, the team or the files requests it) would not be seen as pending."""
+    reviewable = (Proposal.call_id == call.id, Proposal.status.in_(REVIEWABLE))
+    flagged = (
+        select(AnonymityScan.proposal_id)
+        .join(Proposal, Proposal.id == AnonymityScan.proposal_id)
+        .where(
+            *reviewable,
+            # superseded: a version the job found changed before it ran, never the
+            # current one (a return to it queues its scan again)
+            AnonymityScan.status != "superseded",
+            or_(
+                AnonymityScan.status != "done",
+                func.json_array_length(AnonymityScan.findings) > 0,
+            ),
+        )
+    )
+    no_text = select(Proposal.id).where(
+        *reviewable,
+        ~select(AnonymityScan.id)
+        .where(AnonymityScan.proposal_id == Proposal.id, AnonymityScan.subject == "text")
+        .exists(),
+    )
+    no_file = (
+        select(Attachment.proposal_id)
+        .join(Proposal, Proposal.id == Attachment.proposal_id)
+        .where(
+            *reviewable,
+            ~select(AnonymityScan.id).where(AnonymityScan.attachment_id == Attachment.id).exists(),
+        )
+    )
+    ids = union(flagged, no_text, no_file).subquery()
+    return list(
+        session.scalars(
+            select(Proposal).where(Proposal.id.in_(select(ids.c[0]))).order_by(Proposal.id)
+        )
+    )
+
+
 def count_proposals_for_review(session: Session, call: Call) -> int:
     """``len(proposals_for_review(...))`` as one COUNT (no proposal loaded)."""
     stmt = select(func.count(Proposal.id)).where(
@@ -323,6 +439,27 @@ def ranking(session: Session, call: Call) -> list[RankedProposal]:
         return []
     stmt = (
         select(RankedProposal).where(RankedProposal.run_id == run.id).order_by(RankedProposal.rank)
+    )
+    return list(session.scalars(stmt))
+
+
+def ranked_proposals(session: Session, call: Call) -> list[Proposal]:
+    """The proposals under review of ``call`` in its latest ranking (none before one):
+    the rows the ranking page shows, read in the database instead of every proposal of
+    the call."""
+    run = latest_run(session, call, "calibration")
+    if run is None:
+        return []
+    stmt = (
+        select(Proposal)
+        .where(
+            Proposal.call_id == call.id,
+            Proposal.status.in_(REVIEWABLE),
+            Proposal.id.in_(
+                select(RankedProposal.proposal_id).where(RankedProposal.run_id == run.id)
+            ),
+        )
+        .order_by(Proposal.id)
     )
     return list(session.scalars(stmt))
 

@@ -19,8 +19,19 @@ from opencall.errors import DomainError, Localized, Sentences
 from opencall.facilities.domain import parse_fields
 from opencall.inputs import one_line
 from opencall.people.models import User
-from opencall.proposals.domain import check_proposal_transition, content_hash, word_count
-from opencall.proposals.models import Proposal, ProposalCounter, ProposalRevision, TeamMember
+from opencall.proposals.domain import (
+    check_proposal_transition,
+    content_hash,
+    revision_facts,
+    word_count,
+)
+from opencall.proposals.models import (
+    Proposal,
+    ProposalCounter,
+    ProposalRevision,
+    RevisionFact,
+    TeamMember,
+)
 from opencall.proposals.queries import snapshot
 from opencall.proposals.schemas import ProposalUpdate
 from opencall.proposals.services.editing import (
@@ -441,6 +452,10 @@ def submit(
     if existing is None:
         session.add(rev)
         session.flush()
+        session.add_all(
+            RevisionFact(revision_id=rev.id, kind=kind, value=value)
+            for kind, value in sorted(revision_facts(content))
+        )
     before = proposal.status
     proposal.status = "submitted"
     proposal.current_revision_id = rev.id

@@ -58,7 +58,9 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
         from opencall.proposals.queries import FINDING_LABELS, cached_findings_of
 
         see = policies.may_see_identities(page.db, page.user, call)
-        reviewed = q.proposals_for_review(page.db, call)
+        # only the proposals with something to show are read (the others' scans are
+        # all done and clean)
+        reviewed = q.anonymity_candidates(page.db, call)
         cached = cached_findings_of(page.db, reviewed)
         for p in reviewed:
             found = cached[p.id]

@@ -26,7 +26,8 @@ def ranking(slug: str, page: Page = Depends(get_page)) -> Response:
     call = staff_call(page, slug)
     withheld = policies.withheld(page.db, page.user, call)
     ranked = [r for r in q.ranking(page.db, call) if r.proposal_id not in withheld]
-    proposals = {p.id: p for p in q.proposals_for_review(page.db, call)}
+    # only the ranked ones are shown (none before a ranking): not every proposal of the call
+    proposals = {p.id: p for p in q.ranked_proposals(page.db, call)}
     rows = proposal_rows(page, call, list(proposals.values()))
     tech = q.technical_reviews(page.db, call)
     if wants_csv(page):
