@@ -5,13 +5,14 @@ after the award and its trend over two cycles."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from opencall.calls.queries import call_by_slug
-from opencall.demo import world
 from opencall.demo.cycle import run_cycle
 from opencall.demo.past import build_past_cycle
 from opencall.demo.postaward import example_accounts, record_postaward
@@ -24,11 +25,18 @@ ANCHOR = dt.date(2026, 11, 29)
 pytestmark = pytest.mark.slow
 
 
-def test_earlier_cycles_have_records_and_the_report_a_trend(db: Session) -> None:
-    if db.get_bind().dialect.name != "sqlite":
+@pytest.fixture
+def small_world(demo: Any, engine: Engine) -> Iterator[Session]:
+    """The demo world of seed 2 at scale 0.12 (tests/test_pipeline.py's and the golden
+    digest's: built once per run, copied here; this test built one of seed 3 itself)."""
+    if engine.dialect.name != "sqlite":
         pytest.skip("the demo path is the same on both backends; run once")
-    s = db
-    world.build(s, seed=3, anchor=ANCHOR, scale=0.12)
+    with demo(2, 0.12)() as s:
+        yield s
+
+
+def test_earlier_cycles_have_records_and_the_report_a_trend(small_world: Session) -> None:
+    s = small_world
     lunar = call_by_slug(s, "lunar-2027")
     assert lunar is not None
     run_cycle(s, lunar, seed=3, n_bootstrap=20)

@@ -5,6 +5,7 @@ from opencall import jobs
 from opencall.proposals.models import Proposal
 from opencall.proposals.services import request_anonymity_scans
 from tests.review_cycle import TEAMS, Cycle, Web
+from tests.web.conftest import World
 
 
 def _scan(web: Web, p: Proposal) -> None:
@@ -48,11 +49,9 @@ def test_reviewer_cannot_open_the_cockpit(web: Web, cycle: Cycle) -> None:
     assert reviewer.get(f"/manage/calls/{cycle.slug}").status_code == 404
 
 
-def test_applicant_is_warned_before_submission(web: Web) -> None:
-    from tests.web.conftest import build_world
-
+def test_applicant_is_warned_before_submission(web: Web, world: World) -> None:
+    w = world
     with web.factory() as s:
-        w = build_world(s)
         p = s.get(Proposal, w.ids["proposal"])
         assert p is not None
         p.science_case += (

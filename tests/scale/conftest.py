@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.scale.s3 import S3Server, moto_server
-from tests.web.conftest import web  # noqa: F401  (re-exported fixture)
+from tests.web.conftest import web, world  # noqa: F401  (re-exported fixtures)
 
 
 @pytest.fixture(scope="session")

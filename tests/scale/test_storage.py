@@ -20,7 +20,7 @@ from opencall.settings import Settings
 from opencall.storage import LocalStorage, S3Storage, Storage, StorageError, storage_for
 from tests.authz.test_matrix import pdf_bytes
 from tests.scale.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
-from tests.web.conftest import Web, build_world, csrf, version_of, web_settings
+from tests.web.conftest import Web, World, csrf, version_of, web_settings
 
 
 def _bucket() -> str:
@@ -126,14 +126,15 @@ def test_s3_unreachable_is_a_storage_error(tmp_path: Path) -> None:
 
 
 def test_web_upload_and_download_through_s3(
-    engine: Engine, factory: sessionmaker[Session], tmp_path: Path, s3_server: S3Server
+    engine: Engine,
+    factory: sessionmaker[Session],
+    tmp_path: Path,
+    s3_server: S3Server,
+    world: World,
 ) -> None:
     """Two separate app instances (as two processes would be) with no shared disk:
     the PDF uploaded to one is served by the other from the object store."""
     bucket = _bucket()
-    with factory() as s:
-        world = build_world(s)
-        s.commit()
     apps = []
     for name in ("a", "b"):
         settings = web_settings(engine, tmp_path / name, **s3_server.settings(bucket))

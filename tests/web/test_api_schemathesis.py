@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
-from tests.review_cycle import Web, build_cycle
+from tests.review_cycle import Cycle, Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -91,12 +91,11 @@ def _send(
     return len(cases)
 
 
-def test_api_has_no_server_error(web: Web, factory: sessionmaker[Session]) -> None:
+def test_api_has_no_server_error(web: Web, factory: sessionmaker[Session], cycle: Cycle) -> None:
     """Every operation of the OpenAPI document, with valid (positive) and invalid
     (negative) data, as the chair and as an assigned reviewer (tokens with every
     scope), with the real slug and ids half the time: 0 server errors."""
     with factory() as s:
-        cycle = build_cycle(s)
         tokens = {p: _token(s, cycle.emails[p]) for p in ("chair", "assigned")}
         s.commit()
     real = {

@@ -17,7 +17,7 @@ from opencall.people.queries import user_by_email
 from opencall.proposals.models import Proposal
 from opencall.reviews.models import Review
 from opencall.web.guard import check_json
-from tests.review_cycle import build_cycle
+from tests.review_cycle import Cycle
 from tests.web.conftest import Web, World, csrf
 from tests.web.threaded import serve_in_thread
 
@@ -26,9 +26,10 @@ pytestmark = pytest.mark.filterwarnings("ignore")
 ZWSP = "\u200b\u200b\u200c\u2060\ufeff"
 
 
-def _reviewer(web: Web) -> tuple[Any, dict[str, str], int]:
+def _reviewer(web: Web, cycle: Cycle) -> tuple[Any, dict[str, str], int]:
+    """The assigned reviewer of the small review cycle (the ``cycle`` fixture: built once
+    per process and backend, then copied), with an API token."""
     with web.factory() as s:
-        cycle = build_cycle(s)
         u = user_by_email(s, cycle.emails["assigned"])
         assert u is not None
         _tok, raw = people_services.create_api_token(s, u, "t")
@@ -58,8 +59,10 @@ def _reviews(web: Web) -> int:
         ('{"grade": 2,', 422, ""),
     ],
 )
-def test_json_api_refuses_bad_bodies(web: Web, body: str, status: int, says: str) -> None:
-    c, bearer, aid = _reviewer(web)
+def test_json_api_refuses_bad_bodies(
+    web: Web, cycle: Cycle, body: str, status: int, says: str
+) -> None:
+    c, bearer, aid = _reviewer(web, cycle)
     r = c.post(
         f"/api/v1/assignments/{aid}/review",
         content=body.encode(),
@@ -70,8 +73,8 @@ def test_json_api_refuses_bad_bodies(web: Web, body: str, status: int, says: str
     assert _reviews(web) == 0
 
 
-def test_json_api_refuses_oversized_bodies(web: Web) -> None:
-    c, bearer, aid = _reviewer(web)
+def test_json_api_refuses_oversized_bodies(web: Web, cycle: Cycle) -> None:
+    c, bearer, aid = _reviewer(web, cycle)
     big = json.dumps({"grade": 2, "comments_to_panel": "x" * (2 * 1024 * 1024)})
     r = c.post(
         f"/api/v1/assignments/{aid}/review",
@@ -129,10 +132,7 @@ def _events(web: Web) -> int:
         return s.scalar(select(func.count()).select_from(AuditEvent)) or 0
 
 
-def test_review_form_refuses_non_finite_grades(web: Web) -> None:
-    with web.factory() as s:
-        cycle = build_cycle(s)
-        s.commit()
+def test_review_form_refuses_non_finite_grades(web: Web, cycle: Cycle) -> None:
     c = web.login(cycle.emails["assigned"])
     path = f"/review/assignments/{cycle.ids['assignment']}"
     for grade in ("NaN", "inf", "-Infinity", "1e999", "abc"):

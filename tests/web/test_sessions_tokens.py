@@ -23,6 +23,7 @@ from opencall.people.models import ApiToken, User
 from opencall.people.queries import user_by_email
 from opencall.proposals.models import Proposal
 from opencall.settings import Settings, cookies_secure, production_problems
+from tests.review_cycle import Cycle
 from tests.web.conftest import PASSWORD, Web, World, csrf, version_of, web_settings
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -113,12 +114,7 @@ def _token(web: Web, email: str, **kw: Any) -> str:
     return raw
 
 
-def test_token_scopes_are_enforced(web: Web, world: World) -> None:
-    from tests.review_cycle import build_cycle
-
-    with web.factory() as s:
-        cycle = build_cycle(s)
-        s.commit()
+def test_token_scopes_are_enforced(web: Web, cycle: Cycle) -> None:
     c = web.client()
     read = {"Authorization": f"Bearer {_token(web, cycle.emails['chair'], scopes=['read'])}"}
     manage = {"Authorization": f"Bearer {_token(web, cycle.emails['chair'], scopes=['manage'])}"}
