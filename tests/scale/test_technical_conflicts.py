@@ -237,7 +237,7 @@ def test_the_migration_gives_the_stored_revisions_their_facts(engine: Any) -> No
     written = facts()
     assert len({r for r, _k, _v in written}) >= 2
     try:
-        migrate.downgrade(engine, "remind_02")
+        migrate.downgrade(engine, "rolling_01")
         migrate.upgrade(engine)
         assert facts() == written
     finally:

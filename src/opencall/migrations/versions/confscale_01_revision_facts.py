@@ -4,7 +4,7 @@ institution ids, institution name keys, name keys), one row a fact with an index
 database; filled here for the revisions already stored
 
 Revision ID: confscale_01
-Revises: remind_02
+Revises: rolling_01
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from alembic import op
 from opencall.proposals.domain import revision_facts
 
 revision = "confscale_01"
-down_revision = "remind_02"
+down_revision = "rolling_01"
 branch_labels = None
 depends_on = None
 
