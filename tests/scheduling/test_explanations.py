@@ -138,6 +138,33 @@ def test_every_optimiser_sentence_is_a_catalogued_message_rendering_its_detail()
         assert all(catalog.get(m) is not None and catalog.get(m).string for m in catalogued)
 
 
+def _nested(msg: Any, msg_id: str) -> list[dict[str, Any]]:
+    """The parameters of every message ``msg_id`` nested in ``msg``."""
+    if is_message(msg):
+        params = msg.get("params") or {}
+        out = [params] if msg["msg"] == msg_id else []
+        for v in params.values():
+            out += _nested(v, msg_id)
+        return out
+    if isinstance(msg, list | tuple):
+        return [p for v in msg for p in _nested(v, msg_id)]
+    return []
+
+
+def test_dives_are_numbered_from_one_as_people_count() -> None:
+    # the random requests name their k-th dive site s<i><k> (k from 0): dive number n is
+    # the n-th site, so the numbers run 1..#dives and name the site they say
+    numbered = [
+        p
+        for ex in _logistics_explanations(40)
+        for p in _nested(ex.message, "dive %(k)s at %(site)s: %(why)s")
+    ]
+    assert numbered
+    for p in numbered:
+        assert isinstance(p["k"], int) and p["k"] >= 1, p
+        assert p["site"].endswith(str(p["k"] - 1)), p
+
+
 def test_a_nested_explanation_is_said_in_french_and_stays_english_in_the_csv() -> None:
     ex = lg.solve_cruise(
         lg.CruiseProblem(
@@ -152,13 +179,17 @@ def test_a_nested_explanation_is_said_in_french_and_stays_english_in_the_csv() -
             ),
         )
     ).explanations["r"]
-    assert ex.detail == "berths on leg L1, 1 of 2 dives; dive 1 at B: dive_slots_exhausted"
+    # people count from 1: the second dive (B) is dive 2, in every language and the CSV
+    assert ex.detail == "berths on leg L1, 1 of 2 dives; dive 2 at B: dive_slots_exhausted"
     details = explanation_details(ex)
     assert details["explanation"] == ex.detail  # what the CSV and the API show
     fr = presenters.explanation(Translator("fr"), details)
     assert fr == (
-        "couchettes sur l’étape L1, plongées : 1 sur 2 ; plongée 1 à B : créneaux de plongée épuisés"
+        "couchettes sur l’étape L1, plongées : 1 sur 2 ; plongée 2 à B : créneaux de plongée épuisés"
     )
+    zh = presenters.explanation(Translator("zh"), details)
+    assert "在 B 的第 2 次下潜" in zh and "第 1 次" not in zh and "第 0 次" not in zh
+    assert "inmersión 2 en B" in presenters.explanation(Translator("es"), details)
     assert presenters.explanation(Translator("en"), details) == ex.detail
     label, said = label_details("%(n)s berth(s) on %(leg)s", n=2, leg="L1")
     entry = SimpleNamespace(label=label, details=said)

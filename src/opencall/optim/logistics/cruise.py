@@ -33,6 +33,16 @@ DIVE_SLOTS_EXHAUSTED = "dive_slots_exhausted"
 ON_OTHER_LEG = "feasible_only_on_another_leg"
 
 
+def dive_number(dive_index: int) -> int:
+    """The number people read for a request's dive at ``dive_index`` (its position in
+    ``CruiseRequest.dives``, from 0): people count from 1, so the first dive is dive 1.
+
+    The one place the rule lives: every sentence that numbers a dive (the explanations,
+    which become the CSV, the API and every language's pages, and the broken-rule list of
+    ``check``) goes through it; ``DiveAssignment.dive_index`` stays the 0-based position."""
+    return dive_index + 1
+
+
 @dataclass(frozen=True)
 class Leg:
     """A cruise leg; ``route`` is a polyline of (lat, lon) waypoints in degrees."""
@@ -193,7 +203,7 @@ class CruiseResult:
                 errors.append(f"dive {d}: unknown request or dive")
                 continue
             if (d.request_id, d.dive_index) in seen:
-                errors.append(f"dive {d.dive_index} of {d.request_id} scheduled twice")
+                errors.append(f"dive {dive_number(d.dive_index)} of {d.request_id} scheduled twice")
             seen.add((d.request_id, d.dive_index))
             if self.leg_of.get(d.request_id) != d.leg_id:
                 errors.append(f"dive of {d.request_id} on a leg the request is not on")
@@ -201,7 +211,9 @@ class CruiseResult:
             leg = legs[d.leg_id]
             site = req.dives[d.dive_index]
             if not _dive_ok(site, leg, problem.max_route_distance_km)[0]:
-                errors.append(f"dive {d.dive_index} of {d.request_id} infeasible on {leg.id}")
+                errors.append(
+                    f"dive {dive_number(d.dive_index)} of {d.request_id} infeasible on {leg.id}"
+                )
             if not (leg.start <= d.day <= leg.end):
                 errors.append(f"dive of {d.request_id} on {d.day} outside leg {leg.id}")
             per_leg[leg.id] += 1
@@ -394,7 +406,7 @@ def _explain_cruise(
                 missing = [
                     message(
                         "dive %(k)s at %(site)s: %(why)s",
-                        k=k,
+                        k=dive_number(k),
                         site=r.dives[k].site_id,
                         why=message(why),  # the reason's code, as a message id of its own
                     )
