@@ -97,7 +97,7 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
     ranked = rq.ranking_columns(session, call)
     ranking = {r.proposal_id: r for r in ranked}
     cutoff = funding_line(session, call, ranked) if ranked else 0
-    reviewed_ids = {pid for pid, _reviewer in rq.submitted_pairs(session, call)}
+    reviewed_ids = rq.reviewed_proposal_ids(session, call)
     verdicts = rq.technical_verdicts(session, call)
     # columns, not ORM rows (a provider's call has thousands of decisions and awards)
     outcomes: dict[int, str] = {
@@ -313,12 +313,30 @@ def context(year: int, groupings: tuple[od.GroupBy, ...]) -> dict[str, Any]:
     return out
 
 
+def reviewer_countries(
+    session: Session, grades: list[tuple[int, int, float | None]]
+) -> dict[int, str | None]:
+    """reviewer id -> country of the reviewers of ``grades``: the column, not whole users."""
+    ids = sorted({reviewer_id for _p, reviewer_id, _g in grades})
+    out: dict[int, str | None] = {}
+    for i in range(0, len(ids), 5000):
+        out.update(
+            session.execute(
+                select(User.id, User.country_iso3).where(User.id.in_(ids[i : i + 5000]))
+            )
+            .tuples()
+            .all()
+        )
+    return out
+
+
 def _reviews(
     session: Session,
     call: Call,
     records: list[od.ApplicantRecord],
     higher_is_better: bool,
     grades: list[tuple[int, int, float | None]] | None = None,
+    reviewers: dict[int, str | None] | None = None,
 ) -> list[ost.GradeRecord]:
     """The submitted grades with their reviewer's and applicant's groups; ``grades``:
     :func:`reviews.queries.submitted_grades` when the caller has read them already."""
@@ -326,17 +344,8 @@ def _reviews(
     by_id = {r.proposal_id: r for r in records}
     if grades is None:
         grades = rq.submitted_grades(session, call)
-    ids = sorted({reviewer_id for _p, reviewer_id, _g in grades})
-    # the reviewers' countries, not their whole rows
-    reviewers: dict[int, str | None] = {}
-    for i in range(0, len(ids), 5000):
-        reviewers.update(
-            session.execute(
-                select(User.id, User.country_iso3).where(User.id.in_(ids[i : i + 5000]))
-            )
-            .tuples()
-            .all()
-        )
+    if reviewers is None:
+        reviewers = reviewer_countries(session, grades)
     sign = 1.0 if higher_is_better else -1.0
     out = []
     for proposal_id, reviewer_id, grade in grades:
@@ -483,7 +492,8 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
         }
     # the submitted grades, read once for the cross-tables and the reviewer effects
     grades = rq.submitted_grades(session, call)
-    reviews = _reviews(session, call, records, higher, grades)
+    reviewers = reviewer_countries(session, grades)
+    reviews = _reviews(session, call, records, higher, grades, reviewers)
     boot = ost.TwoWayBootstrap(
         [r.proposal_id for r in records],
         ost.reviewers_by_proposal([(r.proposal_id, r.reviewer_id) for r in reviews]),
@@ -496,7 +506,15 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
     divide_by: tuple[od.GroupBy, ...] = ("income_group", "un_region", "ldc")
     out["context"] = context(year, divide_by)
     out["trend"] = trend(session, call, divide("income_group", year), records, records_of)
-    out["reviewer_effects"] = reviewer_effects(session, call, q=q, grades=grades)
+    # the PIs' and reviewers' countries as the records and the cross-tables read them
+    out["reviewer_effects"] = reviewer_effects(
+        session,
+        call,
+        q=q,
+        grades=grades,
+        pi_countries={int(r.proposal_id): r.country_iso3 or None for r in records},
+        reviewer_countries=reviewers,
+    )
     out["after_award"] = after_award_data.section(session, call, records, records_of, divide)
     clean: dict[str, Any] = _finite(out)
     return clean
@@ -747,6 +765,8 @@ def reviewer_effects(
     *,
     q: float = 0.05,
     grades: list[tuple[int, int, float | None]] | None = None,
+    pi_countries: dict[int, str | None] | None = None,
+    reviewer_countries: dict[int, str | None] | None = None,
 ) -> dict[str, Any]:
     """Reviewer-group x applicant-group effects (``optim.bias``) with their power statement.
 
@@ -788,7 +808,12 @@ def reviewer_effects(
     rev_ids = sorted({r for _p, r, _g in pairs})
     pidx = {p: i for i, p in enumerate(prop_ids)}
     ridx = {r: j for j, r in enumerate(rev_ids)}
-    rgroups, agroups = rq.bias_groups(session, prop_ids, rev_ids)
+    # the records' PI countries serve when every reviewed proposal has a record (a
+    # withdrawn proposal's reviews still count here, and its PI is then read)
+    known = pi_countries if pi_countries and all(p in pi_countries for p in prop_ids) else None
+    rgroups, agroups = rq.bias_groups(
+        session, prop_ids, rev_ids, pi_countries=known, reviewer_countries=reviewer_countries
+    )
     sign = -1.0 if rs.lower_is_better else 1.0
     model = interaction_model(
         BiasData(

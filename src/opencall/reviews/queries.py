@@ -415,6 +415,13 @@ def submitted_grades(session: Session, call: Call) -> list[tuple[int, int, float
     return [(p, r, g) for p, r, g in session.execute(stmt)]
 
 
+def reviewed_proposal_ids(session: Session, call: Call) -> set[int]:
+    """The proposals with at least one submitted review: one row each (DISTINCT), not
+    one per review."""
+    stmt = _submitted(select(ReviewAssignment.proposal_id).distinct(), call).order_by(None)
+    return set(session.scalars(stmt))
+
+
 def technical_verdicts(session: Session, call: Call) -> dict[int, str]:
     """proposal id -> verdict of the call's technical reviews (as :func:`technical_reviews`
     has them, the columns alone)."""
@@ -542,24 +549,32 @@ def country_groups(country: Country | None) -> dict[str, str]:
 
 
 def bias_groups(
-    session: Session, proposal_ids: list[int], reviewer_ids: list[int]
+    session: Session,
+    proposal_ids: list[int],
+    reviewer_ids: list[int],
+    *,
+    pi_countries: dict[int, str | None] | None = None,
+    reviewer_countries: dict[int, str | None] | None = None,
 ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Group labels per reviewer (by the reviewer's country) and per proposal (by its PI's
     country), in the order of the given ids: ``(reviewer_groups, applicant_groups)``."""
     countries = {c.iso3: c for c in session.scalars(select(Country))}
     # columns, not ORM rows: whole proposals would load their teams, requests and
     # attachments (thousands of rows at a conference's scale) to find each one's PI
-    users: dict[int, str | None] = {}
-    pi_country: dict[int, str | None] = {}
-    for i in range(0, len(reviewer_ids), 5000):
+    # the countries a caller has read already (the outcomes report) are not read again;
+    # a PI's country missing from ``pi_countries`` is a proposal without a PI
+    users: dict[int, str | None] = dict(reviewer_countries or {})
+    pi_country: dict[int, str | None] = dict(pi_countries or {})
+    missing = [r for r in reviewer_ids if r not in users]
+    for i in range(0, len(missing), 5000):
         users.update(
             session.execute(
-                select(User.id, User.country_iso3).where(User.id.in_(reviewer_ids[i : i + 5000]))
+                select(User.id, User.country_iso3).where(User.id.in_(missing[i : i + 5000]))
             )
             .tuples()
             .all()
         )
-    for i in range(0, len(proposal_ids), 5000):
+    for i in range(0, len(proposal_ids) if pi_countries is None else 0, 5000):
         chunk = proposal_ids[i : i + 5000]
         # the first PI on the team, as ``Proposal.pi_member`` has it
         for pid, iso3 in session.execute(
