@@ -113,3 +113,11 @@ def test_the_report_reads_the_reviews_and_each_cycle_once(
     # each cycle's decisions are read once (its applicant records)
     decisions = [x for x in statements if x.startswith("SELECT decisions.proposal_id")]
     assert len(decisions) == 2, decisions
+    # the PIs' countries once a cycle (the records), the reviewers' once (the cross-tables
+    # and the reviewer effects share them), and the reviewed proposals one row each
+    pis = [x for x in statements if x.startswith("SELECT team_members.proposal_id")]
+    assert len(pis) == 2, pis
+    users = [x for x in statements if " FROM users " in x + " "]
+    assert len(users) == 1, users
+    pairs = [x for x in statements if "review_assignments.reviewer_id" in x.split(" FROM ")[0]]
+    assert len(pairs) == 1, pairs  # the grades; the reviewed flag reads DISTINCT proposals
