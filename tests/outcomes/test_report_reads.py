@@ -121,3 +121,29 @@ def test_the_report_reads_the_reviews_and_each_cycle_once(
     assert len(users) == 1, users
     pairs = [x for x in statements if "review_assignments.reviewer_id" in x.split(" FROM ")[0]]
     assert len(pairs) == 1, pairs  # the grades; the reviewed flag reads DISTINCT proposals
+
+
+def test_the_public_awarded_list_loads_no_decision_or_award_row(web: Any, factory: Any) -> None:
+    """The public list of awarded programmes loaded every decision of the call (awarded
+    or not) and every (award, pool) pair as ORM rows for a priority and a unit: now the
+    columns (the page itself is unchanged)."""
+    from tests.scale.test_results_page_queries import published
+
+    data = published(factory, 6)
+    loads: Counter[str] = Counter()
+
+    def on_load(target: Any, _ctx: Any) -> None:
+        loads[type(target).__name__] += 1
+
+    c = web.client()
+    path = f"/calls/{data['slug']}/awarded"
+    c.get(path)
+    event.listen(Base, "load", on_load, propagate=True)
+    try:
+        r = c.get(path)
+    finally:
+        event.remove(Base, "load", on_load)
+    assert r.status_code == 200
+    assert r.text.count("<tr") > 2  # the awarded programmes are listed
+    whole = {k: v for k, v in loads.items() if k in PER_ROW}
+    assert not whole, whole
