@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award, Decision
@@ -71,9 +71,15 @@ def funding_line(session: Session, call: Call, ranked: list[Any]) -> int:
     if isinstance(cutoff, int):
         return cutoff
     capacity = sum(cp.amount for cp in call.pools)
-    requested = {
-        p.id: sum(x.amount for x in p.requests)
-        for p in session.scalars(select(Proposal).where(Proposal.call_id == call.id))
+    # one grouped sum, not every proposal loaded whole with its team and attachments
+    requested: dict[int, float] = {
+        pid: float(total or 0.0)
+        for pid, total in session.execute(
+            select(Request.proposal_id, func.sum(Request.amount))
+            .join(Proposal, Proposal.id == Request.proposal_id)
+            .where(Proposal.call_id == call.id)
+            .group_by(Request.proposal_id)
+        )
     }
     used, n = 0.0, 0
     for r in sorted(ranked, key=lambda r: r.rank):
@@ -87,11 +93,12 @@ def funding_line(session: Session, call: Call, ranked: list[Any]) -> int:
 def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
     countries = {c.iso3: c for c in session.scalars(select(Country))}
     host = call.provider.country_iso3
-    ranked = rq.ranking(session, call)
+    # columns, not ORM rows, throughout: the report reads a whole call (and its cycles)
+    ranked = rq.ranking_columns(session, call)
     ranking = {r.proposal_id: r for r in ranked}
     cutoff = funding_line(session, call, ranked) if ranked else 0
-    reviewed_ids = {a.proposal_id for a, _ in rq.submitted_reviews(session, call)}
-    tech = rq.technical_reviews(session, call)
+    reviewed_ids = rq.reviewed_proposal_ids(session, call)
+    verdicts = rq.technical_verdicts(session, call)
     # columns, not ORM rows (a provider's call has thousands of decisions and awards)
     outcomes: dict[int, str] = {
         pid: outcome
@@ -161,7 +168,7 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
     for pid, status, is_eligible in session.execute(stmt.order_by(Proposal.id)):
         iso3 = pi_country.get(pid, "")
         c = countries.get(iso3 or "") if pid in pi_country else None
-        tr = tech.get(pid)
+        verdict = verdicts.get(pid)
         r = ranking.get(pid)
         reqs = requests.get(pid, [])
         for pool_id, amount, kind in reqs:
@@ -177,7 +184,7 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
                 host=bool(c and c.iso3 == host),
                 applied=True,
                 eligible=eligible,
-                feasible=eligible and (tr is None or tr.verdict != "not_feasible"),
+                feasible=eligible and verdict != "not_feasible",
                 calibrated_grade=r.score if r else None,
                 rank=r.rank if r else None,
                 awarded=outcomes.get(pid, "").startswith("awarded"),
@@ -306,29 +313,51 @@ def context(year: int, groupings: tuple[od.GroupBy, ...]) -> dict[str, Any]:
     return out
 
 
+def reviewer_countries(
+    session: Session, grades: list[tuple[int, int, float | None]]
+) -> dict[int, str | None]:
+    """reviewer id -> country of the reviewers of ``grades``: the column, not whole users."""
+    ids = sorted({reviewer_id for _p, reviewer_id, _g in grades})
+    out: dict[int, str | None] = {}
+    for i in range(0, len(ids), 5000):
+        out.update(
+            session.execute(
+                select(User.id, User.country_iso3).where(User.id.in_(ids[i : i + 5000]))
+            )
+            .tuples()
+            .all()
+        )
+    return out
+
+
 def _reviews(
-    session: Session, call: Call, records: list[od.ApplicantRecord], higher_is_better: bool
+    session: Session,
+    call: Call,
+    records: list[od.ApplicantRecord],
+    higher_is_better: bool,
+    grades: list[tuple[int, int, float | None]] | None = None,
+    reviewers: dict[int, str | None] | None = None,
 ) -> list[ost.GradeRecord]:
+    """The submitted grades with their reviewer's and applicant's groups; ``grades``:
+    :func:`reviews.queries.submitted_grades` when the caller has read them already."""
     countries = {c.iso3: c for c in session.scalars(select(Country))}
     by_id = {r.proposal_id: r for r in records}
-    pairs = rq.submitted_reviews(session, call)
-    reviewers = {
-        u.id: u
-        for u in session.scalars(select(User).where(User.id.in_({a.reviewer_id for a, _ in pairs})))
-    }
+    if grades is None:
+        grades = rq.submitted_grades(session, call)
+    if reviewers is None:
+        reviewers = reviewer_countries(session, grades)
     sign = 1.0 if higher_is_better else -1.0
     out = []
-    for a, review in pairs:
-        rec = by_id.get(str(a.proposal_id))
-        reviewer = reviewers.get(a.reviewer_id)
-        if rec is None or reviewer is None or review.grade is None:
+    for proposal_id, reviewer_id, grade in grades:
+        rec = by_id.get(str(proposal_id))
+        if rec is None or reviewer_id not in reviewers or grade is None:
             continue
-        rc = countries.get(reviewer.country_iso3 or "")
+        rc = countries.get(reviewers[reviewer_id] or "")
         out.append(
             ost.GradeRecord(
-                reviewer_id=str(a.reviewer_id),
-                proposal_id=str(a.proposal_id),
-                grade=sign * float(review.grade),
+                reviewer_id=str(reviewer_id),
+                proposal_id=str(proposal_id),
+                grade=sign * float(grade),
                 reviewer={
                     "un_region": (rc.un_region if rc else "") or "unknown",
                     "income_group": (rc.income_group if rc else "") or "unknown",
@@ -375,6 +404,14 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
     rs = review_settings(call.review_settings)
     higher = not rs.lower_is_better
     records = applicant_records(session, call)
+    # each earlier cycle's records are read once, for the trend and the after-award section
+    seen: dict[int, list[od.ApplicantRecord]] = {call.id: records}
+
+    def records_of(s: Session, c: Call) -> list[od.ApplicantRecord]:
+        if c.id not in seen:
+            seen[c.id] = applicant_records(s, c)
+        return seen[c.id]
+
     # a continuous call's report is its batches' too (each batch a call of its own)
     batches = batches_of(session, call) if call.mode == "continuous" else []
     per_batch = {b.id: applicant_records(session, b) for b in batches}
@@ -453,7 +490,10 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
             g: {k: v for k, v in row.items() if k in shown or k == stages[0].key}
             for g, row in sup.items()
         }
-    reviews = _reviews(session, call, records, higher)
+    # the submitted grades, read once for the cross-tables and the reviewer effects
+    grades = rq.submitted_grades(session, call)
+    reviewers = reviewer_countries(session, grades)
+    reviews = _reviews(session, call, records, higher, grades, reviewers)
     boot = ost.TwoWayBootstrap(
         [r.proposal_id for r in records],
         ost.reviewers_by_proposal([(r.proposal_id, r.reviewer_id) for r in reviews]),
@@ -465,9 +505,17 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
     out.update(statements_json(statements, q))
     divide_by: tuple[od.GroupBy, ...] = ("income_group", "un_region", "ldc")
     out["context"] = context(year, divide_by)
-    out["trend"] = trend(session, call, divide("income_group", year), records)
-    out["reviewer_effects"] = reviewer_effects(session, call, q=q)
-    out["after_award"] = after_award_data.section(session, call, records, applicant_records, divide)
+    out["trend"] = trend(session, call, divide("income_group", year), records, records_of)
+    # the PIs' and reviewers' countries as the records and the cross-tables read them
+    out["reviewer_effects"] = reviewer_effects(
+        session,
+        call,
+        q=q,
+        grades=grades,
+        pi_countries={int(r.proposal_id): r.country_iso3 or None for r in records},
+        reviewer_countries=reviewers,
+    )
+    out["after_award"] = after_award_data.section(session, call, records, records_of, divide)
     clean: dict[str, Any] = _finite(out)
     return clean
 
@@ -584,6 +632,7 @@ def trend(
     call: Call,
     ctx: od.DivideContext | None = None,
     records: list[od.ApplicantRecord] | None = None,
+    records_of: Callable[[Session, Call], list[od.ApplicantRecord]] | None = None,
 ) -> list[dict[str, Any]]:
     """Access ratios by income group across the cycles (calls) of the same facility that
     have released their decisions, and this call (``after_award_data.facility_cycles``): a
@@ -597,7 +646,7 @@ def trend(
             od.awarded_by(
                 records
                 if c.id == call.id and records is not None
-                else applicant_records(session, c),
+                else (records_of or applicant_records)(session, c),
                 "income_group",
             ),
         )
@@ -710,7 +759,15 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
 # --------------------------------------------------------------------------- reviewer effects
 
 
-def reviewer_effects(session: Session, call: Call, *, q: float = 0.05) -> dict[str, Any]:
+def reviewer_effects(
+    session: Session,
+    call: Call,
+    *,
+    q: float = 0.05,
+    grades: list[tuple[int, int, float | None]] | None = None,
+    pi_countries: dict[int, str | None] | None = None,
+    reviewer_countries: dict[int, str | None] | None = None,
+) -> dict[str, Any]:
     """Reviewer-group x applicant-group effects (``optim.bias``) with their power statement.
 
     Each cell: the reviewer-group effect with its 95 % interval and BH-adjusted p-value (one
@@ -721,7 +778,8 @@ def reviewer_effects(session: Session, call: Call, *, q: float = 0.05) -> dict[s
     from opencall.optim.bias import BiasData, interaction_model
 
     rs = review_settings(call.review_settings)
-    pairs = rq.submitted_reviews(session, call)
+    # (proposal id, reviewer id, grade): the columns, not the ORM pairs
+    pairs = grades if grades is not None else rq.submitted_grades(session, call)
     out: dict[str, Any] = {
         "alpha": q,
         "power": 0.8,
@@ -746,17 +804,22 @@ def reviewer_effects(session: Session, call: Call, *, q: float = 0.05) -> dict[s
         out["correction"]["cells"] = [c["sentence"] for c in bc.get("cells", [])]
     if not pairs:
         return out
-    prop_ids = sorted({a.proposal_id for a, _ in pairs})
-    rev_ids = sorted({a.reviewer_id for a, _ in pairs})
+    prop_ids = sorted({p for p, _r, _g in pairs})
+    rev_ids = sorted({r for _p, r, _g in pairs})
     pidx = {p: i for i, p in enumerate(prop_ids)}
     ridx = {r: j for j, r in enumerate(rev_ids)}
-    rgroups, agroups = rq.bias_groups(session, prop_ids, rev_ids)
+    # the records' PI countries serve when every reviewed proposal has a record (a
+    # withdrawn proposal's reviews still count here, and its PI is then read)
+    known = pi_countries if pi_countries and all(p in pi_countries for p in prop_ids) else None
+    rgroups, agroups = rq.bias_groups(
+        session, prop_ids, rev_ids, pi_countries=known, reviewer_countries=reviewer_countries
+    )
     sign = -1.0 if rs.lower_is_better else 1.0
     model = interaction_model(
         BiasData(
-            proposal_idx=np.array([pidx[a.proposal_id] for a, _ in pairs], dtype=np.int64),
-            reviewer_idx=np.array([ridx[a.reviewer_id] for a, _ in pairs], dtype=np.int64),
-            grade=np.array([sign * r.grade for _, r in pairs], dtype=np.float64),
+            proposal_idx=np.array([pidx[p] for p, _r, _g in pairs], dtype=np.int64),
+            reviewer_idx=np.array([ridx[r] for _p, r, _g in pairs], dtype=np.int64),
+            grade=np.array([sign * g for _p, _r, g in pairs], dtype=np.float64),  # type: ignore[operator]
             n_proposals=len(prop_ids),
             n_reviewers=len(rev_ids),
             reviewer_groups=rgroups,

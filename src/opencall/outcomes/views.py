@@ -69,22 +69,24 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
     call = _results_call(page, slug)
     rows: list[dict[str, Any]] = []
     if call_policies.results_are_public(call):
-        decisions = {
-            d.proposal_id: d
-            for d in page.db.scalars(select(Decision).where(Decision.call_id == call.id))
+        # columns, not ORM rows: a provider's call has thousands of decisions and awards
+        priorities: dict[int, str] = {
+            pid: priority
+            for pid, priority in page.db.execute(
+                select(Decision.proposal_id, Decision.priority).where(Decision.call_id == call.id)
+            )
         }
         totals: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         labels = unit_words(call)  # a unit's words: the resource's own, if it names them
-        for award, pool in page.db.execute(
-            select(Award, CapacityPool)
+        for a_pid, unit, amount in page.db.execute(
+            select(Award.proposal_id, CapacityPool.unit, Award.amount)
             .join(CapacityPool, CapacityPool.id == Award.pool_id)
             .where(Award.call_id == call.id)
         ):
-            totals[award.proposal_id][pool.unit] += award.amount
+            totals[a_pid][unit] += amount
         programmes = queries.awarded_programmes(page.db, call.id)
         for pid, amounts in totals.items():
             code, title, country = programmes[pid]
-            d = decisions.get(pid)
             rows.append(
                 {
                     "code": code,
@@ -97,7 +99,7 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
                         for u, v in sorted(amounts.items())
                         if round(v, 2) > 0
                     ),
-                    "priority": d.priority if d else "",
+                    "priority": priorities.get(pid, ""),
                 }
             )
         rows.sort(key=lambda r: (r["priority"] or "~", r["code"]))

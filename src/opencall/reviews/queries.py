@@ -406,6 +406,33 @@ def submitted_pairs(session: Session, call: Call) -> list[tuple[int, int]]:
     return [(p, r) for p, r in session.execute(stmt)]
 
 
+def submitted_grades(session: Session, call: Call) -> list[tuple[int, int, float | None]]:
+    """(proposal id, reviewer id, grade) of each submitted review, in the order of
+    :func:`submitted_reviews`: the columns the outcomes report needs, not the ORM pairs."""
+    stmt = _submitted(
+        select(ReviewAssignment.proposal_id, ReviewAssignment.reviewer_id, Review.grade), call
+    )
+    return [(p, r, g) for p, r, g in session.execute(stmt)]
+
+
+def reviewed_proposal_ids(session: Session, call: Call) -> set[int]:
+    """The proposals with at least one submitted review: one row each (DISTINCT), not
+    one per review."""
+    stmt = _submitted(select(ReviewAssignment.proposal_id).distinct(), call).order_by(None)
+    return set(session.scalars(stmt))
+
+
+def technical_verdicts(session: Session, call: Call) -> dict[int, str]:
+    """proposal id -> verdict of the call's technical reviews (as :func:`technical_reviews`
+    has them, the columns alone)."""
+    stmt = (
+        select(TechnicalReview.proposal_id, TechnicalReview.verdict)
+        .join(Proposal, Proposal.id == TechnicalReview.proposal_id)
+        .where(Proposal.call_id == call.id)
+    )
+    return {pid: verdict for pid, verdict in session.execute(stmt)}
+
+
 def technical_reviews(session: Session, call: Call) -> dict[int, TechnicalReview]:
     stmt = (
         select(TechnicalReview)
@@ -431,6 +458,20 @@ def latest_run(session: Session, call: Call, kind: str) -> SolverRun | None:
         .limit(1)
     )
     return session.scalar(stmt)
+
+
+def ranking_columns(session: Session, call: Call) -> list[Any]:
+    """(proposal_id, score, rank) rows of :func:`ranking`, in rank order: the columns
+    alone (each row reads as ``r.proposal_id``, ``r.score``, ``r.rank``)."""
+    run = latest_run(session, call, "calibration")
+    if run is None:
+        return []
+    stmt = (
+        select(RankedProposal.proposal_id, RankedProposal.score, RankedProposal.rank)
+        .where(RankedProposal.run_id == run.id)
+        .order_by(RankedProposal.rank)
+    )
+    return list(session.execute(stmt))
 
 
 def ranking(session: Session, call: Call) -> list[RankedProposal]:
@@ -508,20 +549,45 @@ def country_groups(country: Country | None) -> dict[str, str]:
 
 
 def bias_groups(
-    session: Session, proposal_ids: list[int], reviewer_ids: list[int]
+    session: Session,
+    proposal_ids: list[int],
+    reviewer_ids: list[int],
+    *,
+    pi_countries: dict[int, str | None] | None = None,
+    reviewer_countries: dict[int, str | None] | None = None,
 ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Group labels per reviewer (by the reviewer's country) and per proposal (by its PI's
     country), in the order of the given ids: ``(reviewer_groups, applicant_groups)``."""
     countries = {c.iso3: c for c in session.scalars(select(Country))}
-    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(reviewer_ids)))}
-    props = {
-        p.id: p for p in session.scalars(select(Proposal).where(Proposal.id.in_(proposal_ids)))
-    }
-    rg = [country_groups(countries.get(users[r].country_iso3 or "")) for r in reviewer_ids]
+    # columns, not ORM rows: whole proposals would load their teams, requests and
+    # attachments (thousands of rows at a conference's scale) to find each one's PI
+    # the countries a caller has read already (the outcomes report) are not read again;
+    # a PI's country missing from ``pi_countries`` is a proposal without a PI
+    users: dict[int, str | None] = dict(reviewer_countries or {})
+    pi_country: dict[int, str | None] = dict(pi_countries or {})
+    missing = [r for r in reviewer_ids if r not in users]
+    for i in range(0, len(missing), 5000):
+        users.update(
+            session.execute(
+                select(User.id, User.country_iso3).where(User.id.in_(missing[i : i + 5000]))
+            )
+            .tuples()
+            .all()
+        )
+    for i in range(0, len(proposal_ids) if pi_countries is None else 0, 5000):
+        chunk = proposal_ids[i : i + 5000]
+        # the first PI on the team, as ``Proposal.pi_member`` has it
+        for pid, iso3 in session.execute(
+            select(TeamMember.proposal_id, TeamMember.country_iso3)
+            .where(TeamMember.proposal_id.in_(chunk), TeamMember.role == "pi")
+            .order_by(TeamMember.proposal_id, TeamMember.id)
+        ):
+            pi_country.setdefault(pid, iso3)
+    rg = [country_groups(countries.get(users[r] or "")) for r in reviewer_ids]
     ag = []
     for pid in proposal_ids:
-        pi = props[pid].pi_member
-        ag.append(country_groups(countries.get(pi.country_iso3 or "") if pi else None))
+        pi = pi_country[pid] if pid in pi_country else None
+        ag.append(country_groups(countries.get(pi or "") if pid in pi_country else None))
     reviewer_groups = {c: [g[c] for g in rg] for c in ("un_region", "income_group", "ldc")}
     applicant_groups = {c: [g[c] for g in ag] for c in ("un_region", "income_group", "ldc", "lmic")}
     return reviewer_groups, applicant_groups
