@@ -126,6 +126,15 @@ def time_zone_name(text: str | None) -> str | None:
     return name
 
 
+def checked_time_zone(text: str) -> str:
+    """:func:`time_zone_name` as a schema's field validator: the zone's name, or "" for
+    none; a name the database does not hold is a ValueError that quotes it (cut short)."""
+    try:
+        return time_zone_name(text) or ""
+    except ValueError:
+        raise ValueError(f"unknown time zone {text.strip()[:64]!r}") from None
+
+
 @functools.lru_cache(maxsize=256)
 def reader_zone(name: str | None) -> zoneinfo.ZoneInfo | None:
     """The zone to show times in beside UTC: None for no zone, a UTC alias, or a name the

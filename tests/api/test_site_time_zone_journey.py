@@ -35,6 +35,7 @@ from tests.api.test_operator_journey import (
     close_and_assign,
     text_of,
 )
+from tests.api.test_rapid_access_journey import reviews
 from tests.web.conftest import Web, csrf
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
@@ -74,17 +75,6 @@ def slots_of(web: Web, slug: str) -> list[ScheduleEntry]:
 
 def local(at: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.datetime:
     return at.astimezone(tz)
-
-
-def review_all(reviewers: list[Client], slug: str) -> None:
-    for rc in reviewers:
-        for a in rc.get("/api/v1/assignments", limit=200)["items"]:
-            if a["call"] != slug:
-                continue
-            rc.post(f"/api/v1/assignments/{a['id']}/respond", {"accept": True})
-            rc.post(f"/api/v1/assignments/{a['id']}/review", {
-                "grade": 3.0 + (a["id"] % 5) * 0.4, "confidence": 4,
-                "comments_to_applicants": "Feasible."})  # fmt: skip
 
 
 def test_sites_in_their_own_time_zones_across_daylight_saving(
@@ -281,7 +271,7 @@ def test_sites_in_their_own_time_zones_across_daylight_saving(
     # ---- review, award and schedule both calls
     for office, slug in ((elf, "elf-27a"), (stn, "stn-27a")):
         close_and_assign(web, office, slug)
-        review_all(reviewers, slug)
+        reviews(reviewers, slug)
         calibrate_to_schedule(web, office, slug)
         office.post(f"/api/v1/calls/{slug}/release")
         assert office.post(f"/api/v1/calls/{slug}/publish")["status"] == "published"

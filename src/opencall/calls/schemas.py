@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from opencall.errors import DomainError
-from opencall.inputs import error_text, time_zone_name
+from opencall.inputs import checked_time_zone, error_text
 from opencall.optim import wallclock
 
 NATIONALITY_GROUPS = {"international", "host", "low_lmic", "low", "lower-middle", "ldc"}
@@ -273,10 +273,7 @@ class CallCreate(_Doc):
     @field_validator("time_zone")
     @classmethod
     def _zone(cls, v: str) -> str:
-        try:
-            return time_zone_name(v) or ""
-        except ValueError:
-            raise ValueError(f"unknown time zone {v.strip()[:64]!r}") from None
+        return checked_time_zone(v)
 
     @model_validator(mode="after")
     def _dates(self) -> CallCreate:

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from opencall.errors import DomainError, Localized
-from opencall.inputs import plain_number, time_zone_name
+from opencall.inputs import checked_time_zone, plain_number, time_zone_name
 from opencall.optim import wallclock
 
 LANGS = ("en", "zh", "fr", "es")
@@ -244,10 +244,7 @@ class Calendar(_Doc):
     @field_validator("time_zone")
     @classmethod
     def _zone(cls, v: str) -> str:
-        try:
-            return time_zone_name(v) or ""
-        except ValueError:
-            raise ValueError(f"unknown time zone {v.strip()[:64]!r}") from None
+        return checked_time_zone(v)
 
     @model_validator(mode="before")
     @classmethod

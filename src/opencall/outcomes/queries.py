@@ -32,7 +32,7 @@ from opencall.outcomes import after_award_data
 from opencall.outcomes import context as oc
 from opencall.outcomes import domain as od
 from opencall.outcomes import stats as ost
-from opencall.people.models import Country, User
+from opencall.people.models import Country
 from opencall.proposals.models import Proposal, Request, TeamMember
 from opencall.readcache import ReadCache
 from opencall.reference import loader
@@ -317,17 +317,7 @@ def reviewer_countries(
     session: Session, grades: list[tuple[int, int, float | None]]
 ) -> dict[int, str | None]:
     """reviewer id -> country of the reviewers of ``grades``: the column, not whole users."""
-    ids = sorted({reviewer_id for _p, reviewer_id, _g in grades})
-    out: dict[int, str | None] = {}
-    for i in range(0, len(ids), 5000):
-        out.update(
-            session.execute(
-                select(User.id, User.country_iso3).where(User.id.in_(ids[i : i + 5000]))
-            )
-            .tuples()
-            .all()
-        )
-    return out
+    return rq.user_countries(session, sorted({reviewer_id for _p, reviewer_id, _g in grades}))
 
 
 def _reviews(

@@ -548,6 +548,21 @@ def country_groups(country: Country | None) -> dict[str, str]:
     }
 
 
+def user_countries(session: Session, ids: list[int]) -> dict[int, str | None]:
+    """user id -> country of the users ``ids``: the column, not whole users, 5,000 ids a
+    statement (a bound the databases' parameter limits allow)."""
+    out: dict[int, str | None] = {}
+    for i in range(0, len(ids), 5000):
+        out.update(
+            session.execute(
+                select(User.id, User.country_iso3).where(User.id.in_(ids[i : i + 5000]))
+            )
+            .tuples()
+            .all()
+        )
+    return out
+
+
 def bias_groups(
     session: Session,
     proposal_ids: list[int],
@@ -565,15 +580,7 @@ def bias_groups(
     # a PI's country missing from ``pi_countries`` is a proposal without a PI
     users: dict[int, str | None] = dict(reviewer_countries or {})
     pi_country: dict[int, str | None] = dict(pi_countries or {})
-    missing = [r for r in reviewer_ids if r not in users]
-    for i in range(0, len(missing), 5000):
-        users.update(
-            session.execute(
-                select(User.id, User.country_iso3).where(User.id.in_(missing[i : i + 5000]))
-            )
-            .tuples()
-            .all()
-        )
+    users.update(user_countries(session, [r for r in reviewer_ids if r not in users]))
     for i in range(0, len(proposal_ids) if pi_countries is None else 0, 5000):
         chunk = proposal_ids[i : i + 5000]
         # the first PI on the team, as ``Proposal.pi_member`` has it
