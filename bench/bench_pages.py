@@ -16,7 +16,6 @@ statements) is a page that reads the whole call.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 import secrets
@@ -31,9 +30,7 @@ from sqlalchemy import event, select
 
 from opencall.app import create_app
 from opencall.calls.queries import call_by_slug
-from opencall.db import utcnow
 from opencall.people import services as people_services
-from opencall.people.models import UserSession
 from opencall.people.queries import user_by_email
 from opencall.people.services import SCOPES
 from opencall.reviews.models import ReviewAssignment
@@ -91,16 +88,7 @@ def main() -> None:
         with factory() as s:
             u = user_by_email(s, email)
             assert u is not None, email
-            sid = secrets.token_urlsafe(32)
-            now = utcnow()
-            s.add(
-                UserSession(
-                    user_id=u.id,
-                    token_hash=hashlib.sha256(sid.encode()).hexdigest(),
-                    created_at=now,
-                    expires_at=now + people_services.SESSION_TTL,
-                )
-            )
+            sid = people_services.start_user_session(s, u, client="bench")
             s.commit()
         c.cookies.set(
             COOKIE,
