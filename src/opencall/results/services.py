@@ -70,18 +70,15 @@ def add_record(
         reminders_sent=0,
         created_by=actor_id,
     )
-    session.add(rec)
-    session.flush()
-    auditlog.record(
+    return auditlog.record_new(
         session,
+        rec,
         "postaward.record",
         "postaward_record",
-        rec.id,
         actor_id=actor_id,
         call_id=proposal.call_id,
         data={"proposal": proposal.code, "kind": kind, "data": clean},
     )
-    return rec
 
 
 def update_record(
@@ -139,18 +136,15 @@ def add_output(
     if _is_duplicate(q.outputs_of(session, proposal.id), item):
         raise DomainError("This result is already linked to the award.", field="doi")
     o = _new_output(proposal, item, "typed", actor_id)
-    session.add(o)
-    session.flush()
-    auditlog.record(
+    return auditlog.record_new(
         session,
+        o,
         "postaward.output",
         "research_output",
-        o.id,
         actor_id=actor_id,
         call_id=proposal.call_id,
         data={"proposal": proposal.code, **q.output_dict(o)},
     )
-    return o
 
 
 def import_outputs(
@@ -209,12 +203,19 @@ def import_outputs(
     return new, skipped
 
 
+def _count_reminder(
+    session: Session, row: PostAwardRecord | ReportReminder, today: dt.date
+) -> None:
+    """One more reminder sent ``today`` about ``row`` (flushed)."""
+    row.reminders_sent += 1
+    row.last_reminded_on = today
+    session.flush()
+
+
 def mark_reminded(
     session: Session, rec: PostAwardRecord, today: dt.date, *, to_user_id: int | None
 ) -> None:
-    rec.reminders_sent += 1
-    rec.last_reminded_on = today
-    session.flush()
+    _count_reminder(session, rec, today)
     auditlog.record(
         session,
         "postaward.reminder",
@@ -239,9 +240,7 @@ def mark_report_reminded(
             last_reminded_on=today,
         )
         session.add(rem)
-    rem.reminders_sent += 1
-    rem.last_reminded_on = today
-    session.flush()
+    _count_reminder(session, rem, today)
     auditlog.record(
         session,
         "postaward.report_reminder",
