@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.graph.python import max_flow, min_cost_flow
 
-from opencall.optim.arrays import IntArray
+from opencall.optim.arrays import FloatArray, IntArray
 from opencall.optim.assignment.common import (
     _BLOCK_ENTRIES,
     InfeasibleAssignment,
@@ -628,34 +628,42 @@ def _mip_total(
     A = sp.vstack(mats).tocsr()
     lb, ub = np.concatenate(lbs), np.concatenate(ubs)
     opts = {"time_limit": time_limit, "mip_rel_gap": 0.0}
-    optimal = True
-    if partial:
-        most = milp(
-            -np.ones(len(ep)),
+
+    def best(
+        gain: FloatArray, rows: sp.csr_matrix, lo: FloatArray, hi: FloatArray, infeasible: str
+    ) -> tuple[FloatArray, bool]:
+        """The 0/1 edge choice of most ``gain`` with ``lo <= rows x <= hi`` (HiGHS), and
+        whether the solver proved it optimal; none at all is ``infeasible``."""
+        res = milp(
+            -gain,
             integrality=np.ones(len(ep)),
             bounds=Bounds(0, 1),
-            constraints=LinearConstraint(A, lb, ub),
+            constraints=LinearConstraint(rows, lo, hi),
             options=opts,
         )
-        if most.x is None:
-            raise InfeasibleAssignment(
-                "no assignment meets the minimum loads and every diversity grouping together "
-                "on the candidate graph"
-            )
-        optimal = most.status == 0
-        n_most = int(np.rint(most.x).sum())
+        if res.x is None:
+            raise InfeasibleAssignment(infeasible)
+        return np.rint(res.x), bool(res.status == 0)
+
+    optimal = True
+    if partial:
+        most, optimal = best(
+            np.ones(len(ep)),
+            A,
+            lb,
+            ub,
+            "no assignment meets the minimum loads and every diversity grouping together "
+            "on the candidate graph",
+        )
+        n_most = int(most.sum())
         A = sp.vstack([A, sp.csr_matrix(np.ones((1, len(ep))))]).tocsr()
         lb, ub = np.append(lb, n_most), np.append(ub, n_most)
-    res = milp(
-        -es.astype(float) / st.scale,
-        integrality=np.ones(len(ep)),
-        bounds=Bounds(0, 1),
-        constraints=LinearConstraint(A, lb, ub),
-        options=opts,
+    chosen, exact = best(
+        es.astype(float) / st.scale,
+        A,
+        lb,
+        ub,
+        "no assignment meets all diversity groupings together on the candidate graph",
     )
-    if res.x is None:
-        raise InfeasibleAssignment(
-            "no assignment meets all diversity groupings together on the candidate graph"
-        )
-    x = np.rint(res.x) > 0
-    return ep[x], er[x], bool(res.status == 0 and optimal)
+    x = chosen > 0
+    return ep[x], er[x], exact and optimal
