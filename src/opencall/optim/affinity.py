@@ -307,6 +307,20 @@ def _hybrid_cosine(x_rev: Any, x_prop: Any) -> BlockScorer:
     return scorer
 
 
+@dataclass(frozen=True)
+class _Inputs:
+    """What both affinity methods take, checked: the texts, the bids by proposal and the
+    options of the matrix."""
+
+    reviewers: list[str]
+    proposals: list[str]
+    bids_pr: Any
+    top_k: int | None
+    block_size: int
+    min_score: float
+    bid_weight: float
+
+
 def _checked(
     reviewer_texts: Sequence[str],
     proposal_texts: Sequence[str],
@@ -315,25 +329,20 @@ def _checked(
     min_score: float,
     bids: Any,
     bid_weight: float,
-) -> tuple[list[str], list[str], Any]:
-    """The checked reviewer and proposal texts and the bids by proposal; bad input is a
-    ``ValueError``."""
+) -> _Inputs:
+    """The checked reviewer and proposal texts, bids by proposal and options; bad input
+    is a ``ValueError``."""
     reviewers = _check_texts("reviewer_texts", reviewer_texts)
     proposals = _check_texts("proposal_texts", proposal_texts)
     _check_options(top_k, block_size, min_score, bid_weight)
-    return reviewers, proposals, _bids_by_proposal(bids, len(reviewers), len(proposals))
+    bids_pr = _bids_by_proposal(bids, len(reviewers), len(proposals))
+    return _Inputs(reviewers, proposals, bids_pr, top_k, block_size, min_score, bid_weight)
 
 
 def _scored(
     scorer: BlockScorer,
-    n_p: int,
-    n_r: int,
-    bids_pr: Any,
+    inputs: _Inputs,
     *,
-    top_k: int | None,
-    block_size: int,
-    min_score: float,
-    bid_weight: float,
     method: str,
     vocabulary_size: int,
     t0: float,
@@ -341,15 +350,17 @@ def _scored(
 ) -> AffinityResult:
     """The affinity matrix from ``scorer`` (scores of a block of proposals), with the
     timings of the earlier ``phases``, of the similarity itself and in total since ``t0``."""
+    n_p, n_r = len(inputs.proposals), len(inputs.reviewers)
+    top_k, min_score, bid_weight = inputs.top_k, inputs.min_score, inputs.bid_weight
     t1 = time.perf_counter()
     matrix = _blockwise(
         scorer,
         n_p,
         n_r,
         top_k=top_k,
-        block_size=int(block_size),
+        block_size=int(inputs.block_size),
         min_score=float(min_score),
-        bids_pr=bids_pr,
+        bids_pr=inputs.bids_pr,
         bid_weight=float(bid_weight),
     )
     t2 = time.perf_counter()
@@ -384,14 +395,14 @@ def tfidf_affinity(
     import scipy.sparse as sp
 
     t0 = time.perf_counter()
-    reviewers, proposals, bids_pr = _checked(
+    inputs = _checked(
         reviewer_texts, proposal_texts, top_k, block_size, min_score, bids, bid_weight
     )
-    n_r, n_p = len(reviewers), len(proposals)
+    n_r = len(inputs.reviewers)
 
     vectorizer = make_vectorizer()
     try:
-        x = vectorizer.fit_transform(reviewers + proposals)
+        x = vectorizer.fit_transform(inputs.reviewers + inputs.proposals)
     except ValueError as exc:  # sklearn: "empty vocabulary; perhaps the documents only ..."
         raise ValueError(
             "no usable words in the reviewer and proposal texts (empty or stop words only)"
@@ -401,13 +412,7 @@ def tfidf_affinity(
     t1 = time.perf_counter()
     return _scored(
         scorer,
-        n_p,
-        n_r,
-        bids_pr,
-        top_k=top_k,
-        block_size=block_size,
-        min_score=min_score,
-        bid_weight=bid_weight,
+        inputs,
         method="tfidf",
         vocabulary_size=len(vectorizer.vocabulary_),
         t0=t0,
@@ -496,15 +501,15 @@ def embedding_affinity(
     Deterministic on CPU for a given torch build.
     """
     t0 = time.perf_counter()
-    reviewers, proposals, bids_pr = _checked(
+    inputs = _checked(
         reviewer_texts, proposal_texts, top_k, block_size, min_score, bids, bid_weight
     )
-    n_r, n_p = len(reviewers), len(proposals)
+    n_r = len(inputs.reviewers)
     model = _load_model(model_path, device)
     t1 = time.perf_counter()
     with _offline_hub():
         emb = model.encode(
-            reviewers + proposals,
+            inputs.reviewers + inputs.proposals,
             batch_size=int(batch_size),
             normalize_embeddings=True,
             convert_to_numpy=True,
@@ -521,13 +526,7 @@ def embedding_affinity(
 
     return _scored(
         scorer,
-        n_p,
-        n_r,
-        bids_pr,
-        top_k=top_k,
-        block_size=block_size,
-        min_score=min_score,
-        bid_weight=bid_weight,
+        inputs,
         method="embedding:all-MiniLM-L6-v2",
         vocabulary_size=int(emb.shape[1]),
         t0=t0,
