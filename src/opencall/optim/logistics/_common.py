@@ -120,6 +120,15 @@ def mip_figures(sol: MipSolution) -> dict[str, Any]:
     }
 
 
+def check_capacity(what: str, bin_id: str, name: str, value: object) -> None:
+    """Refuses the capacity ``value`` (the field ``name``) of the bin ``bin_id`` (a
+    ``what``: session, season) unless it is a whole number >= 0."""
+    if not isinstance(value, numbers.Integral):
+        raise ValueError(f"{what} {bin_id!r}: {name} must be a whole number")
+    if value < 0:
+        raise ValueError(f"{what} {bin_id!r}: {name} must be >= 0")
+
+
 class CountedRequest:
     """What the seat and package requests (frozen dataclasses) share: ``count`` whole
     units (seats, packages), of which at least ``min_count`` (all when None) are worth

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar
 
-from opencall.optim.logistics._common import BinsProblem, CountedRequest
+from opencall.optim.logistics._common import BinsProblem, CountedRequest, check_capacity
 from opencall.optim.logistics.placement import Item, PlacementResult, solve_bins
 
 
@@ -23,10 +22,7 @@ class CourseSession:
     def __post_init__(self) -> None:
         if self.end < self.start:
             raise ValueError(f"session {self.id!r}: end before start")
-        if not isinstance(self.seats, numbers.Integral):
-            raise ValueError(f"session {self.id!r}: seats must be a whole number")
-        if self.seats < 0:
-            raise ValueError(f"session {self.id!r}: seats must be >= 0")
+        check_capacity("session", self.id, "seats", self.seats)
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from typing import ClassVar
 
-from opencall.optim.logistics._common import BinsProblem, CountedRequest
+from opencall.optim.logistics._common import BinsProblem, CountedRequest, check_capacity
 from opencall.optim.logistics.placement import Item, PlacementResult, solve_bins
 
 
@@ -20,10 +19,7 @@ class PackageSeason:
     packages: int
 
     def __post_init__(self) -> None:
-        if not isinstance(self.packages, numbers.Integral):
-            raise ValueError(f"season {self.id!r}: packages must be a whole number")
-        if self.packages < 0:
-            raise ValueError(f"season {self.id!r}: packages must be >= 0")
+        check_capacity("season", self.id, "packages", self.packages)
 
 
 @dataclass(frozen=True)
