@@ -33,12 +33,6 @@ GROUP_LABELS = {
     "international": N_("International applicants"),
     "all": N_("All applicants"),
 }
-GROUPING_LABELS = {
-    "income_group": N_("Income group"),
-    "un_region": N_("UN region"),
-    "ldc": N_("Least developed countries"),
-    "host": N_("Host country"),
-}
 STAGE_LABELS = {
     "applied": N_("Applied"),
     "eligible": N_("Eligible"),
