@@ -133,21 +133,16 @@ def build_facilities(session: Session, anchor: dt.date) -> DemoFacilities:
             "route": route,
             "max_depth_m": 11000.0,
         }
-        berths = fac_services.create_pool(
-            session,
-            vessel,
-            name=f"{name} berths ({a} - {b})",
-            pool_type="berths",
-            amount=12,
-            attributes=attrs,
-        )
-        dives = fac_services.create_pool(
-            session,
-            vessel,
-            name=f"{name} dives ({a} - {b})",
-            pool_type="dives",
-            amount=18,
-            attributes=attrs,
+        berths, dives = (
+            fac_services.create_pool(
+                session,
+                vessel,
+                name=f"{name} {pool_type} ({a} - {b})",
+                pool_type=pool_type,
+                amount=amount,
+                attributes=attrs,
+            )
+            for pool_type, amount in (("berths", 12), ("dives", 18))
         )
         vessel_pools.append((berths, dives))
     lesec = _provider(session, "lesec")
