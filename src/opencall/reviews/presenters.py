@@ -10,13 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends
-from sqlalchemy.orm import Session
 
+from opencall.calls.access import signed_in_call_api
 from opencall.calls.models import Call
-from opencall.calls.queries import call_by_slug
 from opencall.facilities import domain as fac_domain
 from opencall.facilities.models import CapacityPool
-from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies
 from opencall.reviews.models import ReviewAssignment
@@ -81,26 +79,8 @@ def proposal_rows(page: Page, call: Call, proposals: list[Proposal]) -> dict[int
     return out
 
 
-def api_call(api: Api, slug: str, may: Callable[[Session, User, Call], bool]) -> Call:
-    """The call ``slug`` where ``may`` lets the API's user at it, else not found."""
-    user = api.require_user()
-    call = call_by_slug(api.db, slug)
-    if call is None or not may(api.db, user, call):
-        raise api.not_found()
-    return call
-
-
-def page_call(page: Page, slug: str, may: Callable[[Session, User, Call], bool]) -> Call:
-    """The call ``slug`` where ``may`` lets the signed-in visitor at it, else not found."""
-    page.require_user()
-    call = call_by_slug(page.db, slug)
-    if call is None or not may(page.db, page.user, call):
-        page.not_found()
-    return call
-
-
 def chair_call(api: Api, slug: str) -> Call:
-    return api_call(api, slug, policies.may_chair)
+    return signed_in_call_api(api, slug, policies.may_chair)
 
 
 @dataclass(frozen=True)
