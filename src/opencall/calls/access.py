@@ -58,6 +58,11 @@ def office_call_api(api: Api, slug: str) -> Call:
     return signed_in_call_api(api, slug, policies.may_administer)
 
 
+def staff_call_api(api: Api, slug: str) -> Call:
+    """:func:`staff_call` for the JSON API."""
+    return signed_in_call_api(api, slug, policies.may_manage_call)
+
+
 def office_call(page: Page, slug: str) -> Call:
     """A call this person administers (user office); otherwise 404."""
     return signed_in_call(page, slug, policies.may_administer)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from opencall.calls.access import office_call
 from opencall.outcomes import queries
 from opencall.outcomes.report import _group, chart_alt, report_charts, report_document, report_pdf
-from opencall.web.pages import Page, get_page
+from opencall.web.pages import Page, attachment_response, get_page
 
 router = APIRouter()
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json", "pdf": "application/pdf"}
@@ -58,8 +58,4 @@ def report_download(slug: str, fmt: str, page: Page = Depends(get_page)) -> Resp
         body = queries.report_json(data)
     else:
         body = report_pdf(data, page._, page.lang)
-    return Response(
-        body,
-        media_type=FORMATS[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{call.slug}-outcomes.{fmt}"'},
-    )
+    return attachment_response(body, f"{call.slug}-outcomes.{fmt}", FORMATS[fmt], "outcomes")

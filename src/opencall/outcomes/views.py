@@ -59,14 +59,9 @@ OUTCOMES = {
 COLUMNS = {"awarded": N_("Awarded"), "not_awarded": N_("Not awarded")}
 
 
-def _results_call(page: Page, slug: str) -> Any:
-    call = visible_call(page, slug)
-    return call
-
-
 @router.get("/calls/{slug}/awarded", response_class=HTMLResponse)
 def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
-    call = _results_call(page, slug)
+    call = visible_call(page, slug)
     rows: list[dict[str, Any]] = []
     if call_policies.results_are_public(call):
         # columns, not ORM rows: a provider's call has thousands of decisions and awards
@@ -132,7 +127,7 @@ def _tables(page: Page, call_id: int) -> dict[str, Any]:
 
 @router.get("/calls/{slug}/figures", response_class=HTMLResponse)
 def figures(slug: str, page: Page = Depends(get_page)) -> Response:
-    call = _results_call(page, slug)
+    call = visible_call(page, slug)
     public = call_policies.results_are_public(call)
     return page.render_public(
         "outcomes/figures.html",

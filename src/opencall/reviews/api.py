@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from opencall.errors import DomainError
-from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
@@ -23,6 +22,7 @@ from opencall.reviews.presenters import (  # noqa: F401
     chair_list,
     open_assignment,
     proposal_dicts,
+    staff_pairs_query,
 )
 from opencall.web.api import (
     ERRORS,
@@ -207,19 +207,10 @@ class PairList(Paged[PairOut]):
 )
 def call_assignments(chair: ChairList = Depends(chair_list)) -> PairList:
     # q.assignments_of_call with each proposal's code and reviewer's name, paged in SQL
-    stmt = (
-        select(ReviewAssignment, Proposal.code, Proposal.status, User.name)
-        .join(Proposal, Proposal.id == ReviewAssignment.proposal_id)
-        .join(User, User.id == ReviewAssignment.reviewer_id)
-        .where(
-            ReviewAssignment.call_id == chair.call.id,
-            ReviewAssignment.status.in_(("assigned", "accepted", "submitted")),
-            # a proposal of the caller's own team (or one they are conflicted with): its
-            # reviewers are another chair's to see
-            ReviewAssignment.proposal_id.not_in(
-                policies.withheld_query(chair.api.user, chair.call)
-            ),
-        )
+    # a proposal of the caller's own team (or one they are conflicted with): its
+    # reviewers are another chair's to see (staff_pairs_query leaves it out)
+    stmt = staff_pairs_query(ReviewAssignment, chair.call, chair.api.user).where(
+        ReviewAssignment.status.in_(("assigned", "accepted", "submitted"))
     )
     rows, pg = chair.rows(stmt, [(ReviewAssignment.id, int)], lambda r: (r[0].id,))
     out = [

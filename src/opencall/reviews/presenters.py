@@ -10,16 +10,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
 
+from opencall.calls.access import signed_in_call_api
 from opencall.calls.models import Call
-from opencall.calls.queries import call_by_slug
 from opencall.facilities import domain as fac_domain
 from opencall.facilities.models import CapacityPool
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies
-from opencall.reviews.models import ReviewAssignment
+from opencall.reviews.models import Conflict, ReviewAssignment
 from opencall.reviews.policies import identities
 from opencall.web.api import SLUG, Api, PageRequest, Pagination, get_api, keyset_page, paging
 from opencall.web.i18n import N_
@@ -81,26 +81,27 @@ def proposal_rows(page: Page, call: Call, proposals: list[Proposal]) -> dict[int
     return out
 
 
-def api_call(api: Api, slug: str, may: Callable[[Session, User, Call], bool]) -> Call:
-    """The call ``slug`` where ``may`` lets the API's user at it, else not found."""
-    user = api.require_user()
-    call = call_by_slug(api.db, slug)
-    if call is None or not may(api.db, user, call):
-        raise api.not_found()
-    return call
-
-
-def page_call(page: Page, slug: str, may: Callable[[Session, User, Call], bool]) -> Call:
-    """The call ``slug`` where ``may`` lets the signed-in visitor at it, else not found."""
-    page.require_user()
-    call = call_by_slug(page.db, slug)
-    if call is None or not may(page.db, page.user, call):
-        page.not_found()
-    return call
+def staff_pairs_query(
+    model: type[ReviewAssignment] | type[Conflict], call: Call, user: User | None
+) -> Select[Any, str, str, str]:
+    """The reviewer-proposal rows of ``call`` (its assignments or its conflicts) with
+    each proposal's code and status and each reviewer's name, for the lists of the
+    call's staff: without the rows of the proposals withheld from ``user``
+    (:func:`policies.withheld_query`: a proposal of their own team, or one they are
+    conflicted with, has its reviewers seen by another member of the staff)."""
+    return (
+        select(model, Proposal.code, Proposal.status, User.name)
+        .join(Proposal, Proposal.id == model.proposal_id)
+        .join(User, User.id == model.reviewer_id)
+        .where(
+            model.call_id == call.id,
+            model.proposal_id.not_in(policies.withheld_query(user, call)),
+        )
+    )
 
 
 def chair_call(api: Api, slug: str) -> Call:
-    return api_call(api, slug, policies.may_chair)
+    return signed_in_call_api(api, slug, policies.may_chair)
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,12 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from opencall.calls import policies as call_policies
+from opencall.calls.access import staff_call, staff_call_api
 from opencall.calls.models import Call
-from opencall.calls.queries import call_by_slug
 from opencall.calls.schemas import review_settings
 from opencall.errors import DomainError
 from opencall.reviews import recruitment
 from opencall.reviews.models import ReviewInvitation
-from opencall.reviews.presenters import page_call
 from opencall.web.api import MANAGE, REVIEW, Api, Paged, PageRequest, get_api, keyset_page, paging
 from opencall.web.i18n import N_, Translator
 from opencall.web.labels import labeller
@@ -56,10 +54,6 @@ SERVICE_MESSAGES = (
     N_("The availability is too long (300 characters at most)."),
 )
 MSG_NUMBER = N_("Enter a whole number.")
-
-
-def _call(page: Page, slug: str) -> Call:
-    return page_call(page, slug, call_policies.may_manage_call)
 
 
 def send_invitations(
@@ -138,12 +132,12 @@ def _page(page: Page, call: Call, status: int = 200, **extra: Any) -> Response:
 
 @router.get("/manage/calls/{slug}/reviewers", response_class=HTMLResponse)
 def reviewers(slug: str, page: Page = Depends(get_page)) -> Response:
-    return _page(page, _call(page, slug))
+    return _page(page, staff_call(page, slug))
 
 
 @router.post("/manage/calls/{slug}/reviewers", response_class=HTMLResponse)
 def invite(slug: str, page: Page = Depends(get_page)) -> Response:
-    call = _call(page, slug)
+    call = staff_call(page, slug)
     f = page.form
     emails = [e for e in f.get("emails", "").replace(",", "\n").splitlines() if e.strip()]
     emails += [v for k, v in f.items() if k.startswith("pool-") and v]
@@ -159,7 +153,7 @@ def invite(slug: str, page: Page = Depends(get_page)) -> Response:
 
 @router.post("/manage/calls/{slug}/reviewers/{inv_id}/withdraw", response_class=HTMLResponse)
 def withdraw(slug: str, inv_id: int, page: Page = Depends(get_page)) -> Response:
-    call = _call(page, slug)
+    call = staff_call(page, slug)
     inv = page.db.get(ReviewInvitation, inv_id) if 0 < inv_id < 2**31 else None
     if inv is None or inv.call_id != call.id:
         page.not_found()
@@ -273,14 +267,6 @@ def _out(i: ReviewInvitation) -> InvitationOut:
     )
 
 
-def _api_call(api: Api, slug: str) -> Call:
-    user = api.require_user()
-    call = call_by_slug(api.db, slug)
-    if call is None or not call_policies.may_manage_call(api.db, user, call):
-        raise api.not_found()
-    return call
-
-
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "not found (or not yours to manage)"},
     400: {"description": "bad input (the message says which)"},
@@ -301,7 +287,7 @@ def api_invitations(
     oldest first, a page at a time."""
     shown, pg = keyset_page(
         api.db,
-        recruitment.invitations_query(_api_call(api, slug)),
+        recruitment.invitations_query(staff_call_api(api, slug)),
         [(ReviewInvitation.created_at, dt.datetime), (ReviewInvitation.id, int)],
         page,
         lambda i: (i.created_at, i.id),
@@ -320,7 +306,7 @@ def api_invite(
     body: InviteIn, slug: str = SLUG, api: Api = Depends(get_api)
 ) -> list[InvitationOut]:
     """Invite people by e-mail to review the call; each gets a link to answer."""
-    call = _api_call(api, slug)
+    call = staff_call_api(api, slug)
     with api.saving():
         made = recruitment.invite(api.db, call, body.emails, role=body.role, actor_id=api.actor_id)
         send_invitations(api.request, api.db, call, made)

@@ -40,7 +40,7 @@ from opencall.scheduling import ical, policies, presenters
 from opencall.scheduling import slot_services as ss
 from opencall.web.i18n import N_
 from opencall.web.labels import labeller
-from opencall.web.pages import Page, get_page
+from opencall.web.pages import Page, attachment_response, get_page
 
 router = APIRouter()
 
@@ -77,12 +77,7 @@ def _stamp(page: Page, call: Call) -> dt.datetime:
 
 
 def _ics(filename: str, body: bytes) -> Response:
-    safe = "".join(c for c in filename if c.isalnum() or c in "-_.") or "calendar.ics"
-    return Response(
-        body,
-        media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
-    )
+    return attachment_response(body, filename, "text/calendar; charset=utf-8", "calendar.ics")
 
 
 def _absolute(page: Page, path: str) -> str:

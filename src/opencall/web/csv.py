@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.responses import Response
 
 from opencall.inputs import finite_number, without_bidi_controls
-from opencall.web.pages import Page
+from opencall.web.pages import Page, attachment_response
 
 
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
@@ -21,11 +21,8 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
     w.writerow(header)
     for row in rows:
         w.writerow(["" if v is None else csv_cell(v) for v in row])
-    safe = "".join(c for c in filename if c.isalnum() or c in "-_.") or "export.csv"
-    return Response(
-        "\ufeff" + buf.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+    return attachment_response(
+        "\ufeff" + buf.getvalue(), filename, "text/csv; charset=utf-8", "export.csv"
     )
 
 

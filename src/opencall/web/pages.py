@@ -898,6 +898,20 @@ def safe_next(target: str | None, default: str = "/dashboard") -> str:
     return target
 
 
+def attachment_response(
+    body: str | bytes, filename: str, media_type: str, fallback: str
+) -> Response:
+    """A file the site makes (a CSV table, a calendar, a report) as a download: its name
+    kept to letters, digits and ``-_.`` (``fallback`` when none is left), so that no name
+    built from a title breaks the header."""
+    safe = "".join(c for c in filename if c.isalnum() or c in "-_.") or fallback
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+    )
+
+
 def download_response(
     data: bytes, filename: str, media_type: str, headers: dict[str, str] | None = None
 ) -> Response:

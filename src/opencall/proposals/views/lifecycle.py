@@ -9,9 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
-from opencall.calls import policies as call_policies
-from opencall.calls.models import Call
-from opencall.calls.queries import call_by_slug
+from opencall.calls.access import visible_call
 from opencall.proposals import notify, policies, services
 from opencall.proposals.access import proposal_for
 from opencall.proposals.models import Proposal
@@ -39,17 +37,10 @@ def dashboard(page: Page = Depends(get_page)) -> Response:
     )
 
 
-def _visible_open_call(page: Page, slug: str) -> Call:
-    call = call_by_slug(page.db, slug)
-    if call is None or not call_policies.may_see_call(page.db, page.user, call):
-        page.not_found()
-    return call
-
-
 @router.get("/calls/{slug}/apply", response_class=HTMLResponse)
 def new_proposal_form(slug: str, page: Page = Depends(get_page)) -> Response:
     page.require_user()
-    call = _visible_open_call(page, slug)
+    call = visible_call(page, slug)
     return page.render(
         "proposals/new.html",
         {"call": call, "form": {}, "errors": {}, "title_max": services.title_limit(call)},
@@ -59,7 +50,7 @@ def new_proposal_form(slug: str, page: Page = Depends(get_page)) -> Response:
 @router.post("/calls/{slug}/apply", response_class=HTMLResponse)
 def new_proposal(slug: str, page: Page = Depends(get_page)) -> Response:
     user = page.require_user()
-    call = _visible_open_call(page, slug)
+    call = visible_call(page, slug)
     title = page.form.get("title", "")
     errors: dict[str, str] = {}
     with page.attempt() as refused:

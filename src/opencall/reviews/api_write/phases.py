@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from opencall import jobs
 from opencall.calls import policies as call_policies
+from opencall.calls.access import office_call_api
 from opencall.calls.domain import CALL_TRANSITIONS
 from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, move_call
@@ -19,7 +20,7 @@ from opencall.cycle import batches
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.reviews import services
-from opencall.reviews.presenters import api_call, chair_call
+from opencall.reviews.presenters import chair_call
 from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, ApiError, get_api, id_param
 
 # every route answers these refusals
@@ -40,7 +41,7 @@ def transition(body: TransitionIn, slug: str = SLUG, api: Api = Depends(get_api)
     """Move the call to its next phase (user office). Closing also closes its draft
     proposals, as the cockpit and ``opencall calls transition`` do; publishing is
     ``POST /calls/{slug}/publish``."""
-    call = api_call(api, slug, call_policies.may_administer)
+    call = office_call_api(api, slug)
     actor = api.actor_id
     if body.target not in CALL_TRANSITIONS.get(call.status, ()):
         raise ApiError(400, f"target: a call that is {call.status} cannot become {body.target}.")
@@ -236,7 +237,7 @@ def cut_batches(slug: str = SLUG, api: Api = Depends(get_api)) -> BatchesOut:
     """Cut the batches whose cut-offs have come (user office; ``opencall calls
     cut-batches`` does it for every call, from cron): what was submitted before each
     becomes a batch, closed for review at once; later proposals roll to the next."""
-    call = _continuous(api_call(api, slug, call_policies.may_administer))
+    call = _continuous(office_call_api(api, slug))
     with api.refusing(commit=True):
         batches.cut(api.db, call, actor_id=api.actor_id)
         out = batches_out(batches.overview(api.db, call))

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
 
 from opencall.people.models import User
-from opencall.proposals.models import Proposal
 from opencall.reviews import policies, recruitment
 from opencall.reviews import queries as q
 from opencall.reviews.api_write.common import row_of_call
 from opencall.reviews.api_write.reviewer import ConflictOut
 from opencall.reviews.models import Conflict, ReviewInvitation
-from opencall.reviews.presenters import chair_call
+from opencall.reviews.presenters import chair_call, staff_pairs_query
 from opencall.web.api import (
     MANAGE,
     SLUG,
@@ -46,15 +44,7 @@ def conflicts(
     name would tell who is on the team)."""
     call = chair_call(api, slug)
     show = policies.may_see_identities(api.db, api.user, call)
-    stmt = (
-        select(Conflict, Proposal.code, Proposal.status, User.name)
-        .join(Proposal, Proposal.id == Conflict.proposal_id)
-        .join(User, User.id == Conflict.reviewer_id)
-        .where(
-            Conflict.call_id == call.id,
-            Conflict.proposal_id.not_in(policies.withheld_query(api.user, call)),
-        )
-    )
+    stmt = staff_pairs_query(Conflict, call, api.user)
     rows, pg = keyset_page(api.db, stmt, [(Conflict.id, int)], page, lambda r: (r[0].id,))
     return ConflictList(
         items=[

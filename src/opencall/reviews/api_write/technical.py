@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from opencall.calls.access import signed_in_call_api
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.models import TechnicalReview
 from opencall.reviews.policies import reviewer_content
-from opencall.reviews.presenters import api_call
 from opencall.web.api import (
     REVIEW,
     SLUG,
@@ -69,7 +69,7 @@ def technical_list(
 ) -> TechnicalList:
     """The proposals a technical reviewer may assess (not their own, not conflicted), by
     id, a page at a time."""
-    call = api_call(api, slug, policies.may_technical_review)
+    call = signed_in_call_api(api, slug, policies.may_technical_review)
     user = api.require_user()
     rows, pg = keyset_page(
         api.db,

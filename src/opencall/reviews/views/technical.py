@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from opencall.calls.access import signed_in_call
 from opencall.inputs import finite_number, plain_number
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.models import TechnicalReview
 from opencall.reviews.policies import reviewer_content
-from opencall.reviews.presenters import VERDICTS, labels, page_call, with_units
+from opencall.reviews.presenters import VERDICTS, labels, with_units
 from opencall.reviews.views.common import revision_pdf
 from opencall.web.forms import MSG_INVALID
 from opencall.web.pages import Page, get_page
@@ -29,7 +30,7 @@ PER_PAGE = 50  # proposals a page of the technical reviewer's list
 
 @router.get("/technical/calls/{slug}", response_class=HTMLResponse)
 def technical_list(slug: str, page: Page = Depends(get_page)) -> Response:
-    call = page_call(page, slug, policies.may_technical_review)
+    call = signed_in_call(page, slug, policies.may_technical_review)
     assert page.user is not None  # may_technical_review holds
     # the same conflicts as panel reviewers; a page of the proposals read in the database
     proposals, pager = paginate_query(
