@@ -19,10 +19,10 @@ from opencall.calls.schemas import review_settings
 from opencall.errors import DomainError
 from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal
-from opencall.proposals.policies import require_not_on_team
 from opencall.reviews import queries as q
 from opencall.reviews.domain import conflicted_pair
 from opencall.reviews.models import AffinityScore, ReviewAssignment
+from opencall.reviews.policies import require_hands_off
 from opencall.runs import Progress, Solve, SolverRun, inputs_hash_with_rows, record_run
 from opencall.runs import no_progress as _noop
 
@@ -481,7 +481,7 @@ def add_assignment(
     rs = review_settings(call.review_settings)
     if proposal.call_id != call.id:
         raise DomainError("Not found", code="not_found")
-    require_not_on_team(proposal, actor_id)
+    require_hands_off(session, proposal, actor_id)
     if not reviewer.is_active:
         raise DomainError("This account is deactivated; it cannot be given proposals.")
     if q.is_conflicted(session, proposal.id, reviewer.id):
@@ -561,6 +561,6 @@ def remove_assignment(
         raise DomainError("A submitted review cannot be unassigned.")
     proposal = session.get(Proposal, assignment.proposal_id)
     if proposal is not None:
-        require_not_on_team(proposal, actor_id)
+        require_hands_off(session, proposal, actor_id)
     assignment.status = "removed"
     _audit_assignment(session, "assignment.removed", assignment, actor_id=actor_id, reason=reason)
