@@ -486,10 +486,19 @@ def add_assignment(
         raise DomainError("This account is deactivated; it cannot be given proposals.")
     if q.is_conflicted(session, proposal.id, reviewer.id):
         raise conflicted_pair()
-    if (
-        reviewer.id not in {r.id for r in q.reviewers_of_call(session, call)}
-        and rs.mode != "distributed"
-    ):
+    reviewers = {r.id for r in q.reviewers_of_call(session, call)}
+    if rs.mode == "distributed":
+        # applicants review each other (as the automatic assignment draws them): an
+        # account with no proposal in review here, nor the call's reviewing role, is no
+        # reviewer of it; nor is anyone who shares a team with a member of this proposal
+        teams = q.review_teams(session, call)
+        own = [t for t in teams.values() if reviewer.id in t]
+        ties = {reviewer.id}.union(*own)
+        if reviewer.id not in reviewers and not own:
+            raise DomainError("This person is not a reviewer of this call.")
+        if ties & teams.get(proposal.id, set()):
+            raise conflicted_pair()  # the words of any conflict, as below
+    elif reviewer.id not in reviewers:
         raise DomainError("This person is not a reviewer of this call.")
     if any(m.user_id == reviewer.id for m in proposal.members):
         # the same words as any conflict, so that a refusal does not tell who is on the team
