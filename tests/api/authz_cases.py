@@ -382,9 +382,10 @@ CASES: list[Case] = [
         _q(P, attachment_id=999999, version=1),
         scope="apply",
     ),
-    Case(
-        "POST", "/api/v1/proposals/{proposal_id}/submit", APPLICANT, P, scope="apply", phase=CLOSED
-    ),
+    # the proposal as submitted, sent again once the call is closed: a retry of the
+    # submission that counts, answered with its revision and nothing changed (a changed
+    # one is refused: tests/crowd/test_cutoff_crowd.py)
+    Case("POST", "/api/v1/proposals/{proposal_id}/submit", APPLICANT, P, scope="apply"),
     Case(
         "POST",
         "/api/v1/proposals/{proposal_id}/withdraw",

@@ -19,9 +19,9 @@ from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.models import Country
 from opencall.proposals.models import Proposal
-from opencall.proposals.policies import require_not_on_team
 from opencall.proposals.services import lock_call_for_close
 from opencall.reviews import queries as rq
+from opencall.reviews.policies import require_hands_off
 from opencall.reviews.services import load_revisions, ranking_is_current, revision_content
 from opencall.runs import Progress, Solve, SolverRun, record_run
 from opencall.runs import no_progress as _noop
@@ -455,7 +455,7 @@ def override_decision(
     actor_id: int | None = None,
 ) -> Decision:
     """A chair's override: needs a reason, audited, and never overdraws a pool."""
-    require_not_on_team(proposal, actor_id)
+    require_hands_off(session, proposal, actor_id)
     if not reason.strip():
         raise DomainError("An override needs a reason.", field="reason")
     if outcome not in ("awarded", "not_awarded"):
@@ -639,7 +639,7 @@ def resolve_unreviewed(
         raise DomainError("The reason is limited to 2,000 characters.", field="reason")
     if proposal.call_id != call.id:
         raise DomainError("Not found", code="not_found")
-    require_not_on_team(proposal, actor_id)
+    require_hands_off(session, proposal, actor_id)
     if call.decisions_released_at is not None:
         raise DomainError("Decisions were already released; they can no longer be changed.")
     if call.status not in RESOLVABLE:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from opencall.calls import services
 from opencall.calls.access import office_call_api
 from opencall.calls.api import CallOut, call_out
+from opencall.calls.schemas import MAX_CUTOFFS
 from opencall.facilities import policies as fac_policies
 from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool, Facility, Provider
@@ -115,7 +116,7 @@ class CallIn(BaseModel):
     )
     cutoffs: list[dt.datetime] = Field(
         default_factory=list,
-        max_length=366,
+        max_length=MAX_CUTOFFS,
         description="the review cut-offs of a continuous call (the close is the last), each "
         "read as opens_at is",
     )

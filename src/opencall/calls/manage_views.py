@@ -20,6 +20,7 @@ from opencall import jobs
 from opencall.calls import policies, services
 from opencall.calls.access import office_call, staff_call  # noqa: F401  (importable here as before)
 from opencall.calls.models import Call
+from opencall.calls.schemas import MAX_CUTOFFS
 from opencall.errors import DomainError
 from opencall.facilities import policies as fac_policies
 from opencall.facilities.models import CapacityPool, Facility, Provider
@@ -34,6 +35,7 @@ from opencall.web.pages import Page, get_page
 router = APIRouter()
 
 MSG_DATE = N_("Enter a date and time (YYYY-MM-DD HH:MM, UTC).")
+MSG_CUTOFFS = N_("A call has at most %(max)s review cut-offs; this list has %(n)s.")
 
 
 # ---------------------------------------------------------------- helpers shared by managers' pages
@@ -191,13 +193,16 @@ def call_document(
     if "mode" in f:  # the new-call page: a continuous call's cut-offs (set when it is made)
         rolling["mode"] = f.get("mode") if f.get("mode") in ("deadline", "continuous") else ""
         cutoffs = []
-        for raw in f.get("cutoffs", "").replace(",", "\n").splitlines():
-            if raw.strip():
-                when = _parse_when(raw, zone)
-                if when is None:
-                    errors["cutoffs"] = page._(MSG_DATE)
-                else:
-                    cutoffs.append(when)
+        lines = [x for x in f.get("cutoffs", "").replace(",", "\n").splitlines() if x.strip()]
+        if len(lines) > MAX_CUTOFFS:  # said first, and no date beyond the limit is read
+            errors["cutoffs"] = page._(MSG_CUTOFFS, max=MAX_CUTOFFS, n=len(lines))
+            lines = []
+        for raw in lines:
+            when = _parse_when(raw, zone)
+            if when is None:
+                errors["cutoffs"] = page._(MSG_DATE)
+            else:
+                cutoffs.append(when)
         rolling["cutoffs"] = cutoffs
         try:
             days = _num(f.get("decision_days", ""), int)

@@ -250,6 +250,10 @@ def call_form(data: dict[str, Any]) -> CallForm:
     return parse_doc(CallForm, data, "call form")  # type: ignore[return-value]
 
 
+#: the most review cut-offs a continuous call may have (one a day for a year)
+MAX_CUTOFFS = 366
+
+
 class CallCreate(_Doc):
     slug: str = Field(min_length=2, max_length=80, pattern=r"^[a-z0-9][a-z0-9-]*$")
     code: str = Field(min_length=2, max_length=20)
@@ -267,7 +271,7 @@ class CallCreate(_Doc):
     eligibility: dict[str, Any] = {}
     # "continuous": proposals taken at any time, reviewed in batches at the cut-offs
     mode: Literal["deadline", "continuous"] = "deadline"
-    cutoffs: list[dt.datetime] = Field(default=[], max_length=366)
+    cutoffs: list[dt.datetime] = Field(default=[], max_length=MAX_CUTOFFS)
     decision_days: int | None = Field(default=None, ge=1, le=366)
 
     @field_validator("time_zone")

@@ -23,6 +23,7 @@ from opencall.calls.queries import call_by_slug
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.proposals import notify, policies, services
+from opencall.proposals.domain import COUNTED
 from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
 from opencall.proposals.presenters import BatchOut, batch_out
 from opencall.storage import storage_for
@@ -547,8 +548,14 @@ def remove_attachment(
 
 @router.post("/proposals/{proposal_id}/submit", **WRITE)
 def submit(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> ProposalFull:
-    """Submit (the PI): freezes a revision; resubmitting before the deadline replaces it."""
-    p = _pi(api, proposal_id)
+    """Submit (the PI): freezes a revision; resubmitting before the deadline replaces it.
+    The same submission sent again (a retry whose answer was lost) is answered with the
+    revision that counts, also once the close or a batch's cut froze the proposal."""
+    p = _mine(api, proposal_id)
+    if not policies.is_pi(api.user, p):
+        raise api.not_found()
+    if not policies.may_edit_proposal(api.user, p) and p.status not in COUNTED:
+        raise ApiError(400, f"This proposal is {p.status} and can no longer be edited.")
     received = serving.received_at(api.request.scope) or utcnow()
     # judged by when the request arrived, as on the pages; a receipt as on the pages. The
     # service runs the submission checks (once); a proposal not ready is answered with

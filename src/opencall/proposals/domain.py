@@ -29,6 +29,10 @@ PROPOSAL_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "rejected": ("accepted",),
 }
 
+#: the states of a proposal whose submitted revision counts: submitted, then frozen at
+#: that revision by the close of its call (or the cut of a continuous call's batch)
+COUNTED = ("submitted", "under_review", "accepted", "rejected")
+
 
 def check_proposal_transition(current: str, target: str) -> None:
     if target not in PROPOSAL_STATES:

@@ -21,9 +21,11 @@ from opencall.calls.policies import may_administer as may_administer  # one rule
 from opencall.calls.policies import may_manage_call
 from opencall.calls.schemas import review_settings
 from opencall.db import utcnow
+from opencall.errors import DomainError
 from opencall.people.models import Country, User
 from opencall.people.queries import has_role
 from opencall.proposals.models import Proposal, TeamMember
+from opencall.proposals.policies import require_not_on_team
 from opencall.reviews import queries as q
 from opencall.reviews.domain import conflict_sources
 from opencall.reviews.models import Conflict, ReviewAssignment
@@ -57,7 +59,7 @@ def withheld_query(user: User | None, call: Call) -> Select[tuple[int]]:
     manager "leaves the room": the staff listings of the call (assignment, ranking,
     conflicts, decisions, audit log; pages, CSV and API) leave out these proposals'
     reviewers, reviews, grades and conflicts (the proposal itself and its outcome
-    stay), and another member of the call's staff handles them (:func:`opencall.proposals.policies.require_not_on_team`)."""
+    stay), and another member of the call's staff handles them (:func:`require_hands_off`)."""
     uid = user.id if user is not None else -1
     on_team = (
         select(TeamMember.proposal_id)
@@ -72,6 +74,28 @@ def withheld_query(user: User | None, call: Call) -> Select[tuple[int]]:
         Conflict.call_id == call.id, Conflict.reviewer_id == uid
     )
     return select(union(on_team, conflicted).subquery().c[0])
+
+
+def require_hands_off(session: Session, proposal: Proposal, actor_id: int | None) -> None:
+    """Refuse a staff decision on ``proposal`` (its reviewers chosen or removed by hand,
+    an override, a resolution) by an account it is withheld from (:func:`withheld_query`):
+    one on its team (:func:`opencall.proposals.policies.require_not_on_team`) or with a
+    recorded conflict of interest with it. The refusal is the same whatever else the
+    request names, so that it tells nothing of the withheld reviewers."""
+    require_not_on_team(proposal, actor_id)
+    if actor_id is None:
+        return
+    conflicted = session.scalar(
+        select(Conflict.id)
+        .where(Conflict.proposal_id == proposal.id, Conflict.reviewer_id == actor_id)
+        .limit(1)
+    )
+    if conflicted is not None:
+        raise DomainError(
+            "You have a recorded conflict of interest with this proposal: another member "
+            "of the call's staff decides on it.",
+            code="own_proposal",
+        )
 
 
 def withheld(session: Session, user: User | None, call: Call) -> frozenset[int]:

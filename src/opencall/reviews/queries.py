@@ -176,6 +176,26 @@ def proposals_for_review(session: Session, call: Call) -> list[Proposal]:
     return list(session.scalars(stmt))
 
 
+def review_teams(session: Session, call: Call) -> dict[int, set[int]]:
+    """The accounts on each team of the call's proposals under review (accepted members
+    with an account), ``{proposal id: {user id}}``: in distributed review, the reviewers
+    and the ties the assignment keeps apart (one query)."""
+    out: dict[int, set[int]] = {}
+    for pid, uid in session.execute(
+        select(TeamMember.proposal_id, TeamMember.user_id)
+        .join(Proposal, Proposal.id == TeamMember.proposal_id)
+        .where(
+            Proposal.call_id == call.id,
+            Proposal.status.in_(REVIEWABLE),
+            TeamMember.status == "accepted",
+            TeamMember.user_id.is_not(None),
+        )
+    ):
+        if uid is not None:
+            out.setdefault(pid, set()).add(uid)
+    return out
+
+
 def conflict_candidates(
     session: Session, call: Call, person: PersonFacts, relations: Sequence[Relation]
 ) -> set[int]:

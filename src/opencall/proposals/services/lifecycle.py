@@ -20,6 +20,7 @@ from opencall.facilities.domain import parse_fields
 from opencall.inputs import one_line
 from opencall.people.models import User
 from opencall.proposals.domain import (
+    COUNTED,
     check_proposal_transition,
     content_hash,
     revision_facts,
@@ -366,9 +367,10 @@ def submission_problems(proposal: Proposal) -> list[tuple[str, str]]:
 
 
 def _counted_retry(session: Session, proposal: Proposal) -> ProposalRevision | None:
-    """The submitted revision, when ``proposal`` is submitted and its content is that
-    revision's (nothing changed since): submitting again would submit nothing new."""
-    if proposal.status != "submitted" or proposal.current_revision_id is None:
+    """The submitted revision, when ``proposal``'s submission counts (:data:`COUNTED`) and
+    its content is that revision's (nothing changed since): submitting again would submit
+    nothing new."""
+    if proposal.status not in COUNTED or proposal.current_revision_id is None:
         return None
     rev = session.get(ProposalRevision, proposal.current_revision_id)
     if rev is None or rev.content_hash != content_hash(snapshot(proposal)):
@@ -410,6 +412,11 @@ def submit(
         )
     lock_for_write(session, proposal)
     if proposal.status not in ("draft", "submitted"):
+        counted = _counted_retry(session, proposal)
+        if counted is not None:
+            # a retry of the submission that counts, arriving once the close (or a batch's
+            # cut) froze the proposal at it: answered with that revision, no change
+            return counted
         check_proposal_transition(proposal.status, "submitted")
     call = proposal.call
     if not is_open_at(call.status, call.opens_at, call.closes_at, now):

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from opencall.calls.access import visible_call
 from opencall.proposals import notify, policies, services
 from opencall.proposals.access import proposal_for
+from opencall.proposals.domain import COUNTED
 from opencall.proposals.models import Proposal
 from opencall.proposals.views.common import label_helpers
 from opencall.proposals.views.editor import editor
@@ -101,6 +102,13 @@ def preview(proposal_id: int, page: Page = Depends(get_page)) -> Response:
 def submit(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     proposal = proposal_for(page, proposal_id)
     if not policies.may_submit_proposal(page.user, proposal):
+        if policies.is_pi(page.user, proposal) and proposal.status in COUNTED:
+            # the form sent again once the close (or a batch's cut) froze the proposal at
+            # the submission that counts: the service answers that revision, nothing changes
+            with page.attempt() as refused:
+                services.submit(page.db, proposal, actor_id=page.user.id, now=page.received_at)
+            if not refused:
+                return page.redirect("/dashboard", "submitted")
         page.not_found()
     # the submission checks run once: here, so that a proposal not ready is shown again
     # with its checklist (each problem, no message above it) without a rollback

@@ -52,7 +52,7 @@ def add_assignment(body: PairIn, slug: str = SLUG, api: Api = Depends(get_api)) 
         raise ApiError(400, "reviewer_id: no such person.")
     with api.refusing(commit=True):
         a = assign_by_hand(
-            api.db, api.request.app.state.settings.base_url, call, p, r, actor_id=api.actor_id
+            api.db, api.request.app.state.settings, call, p, r, actor_id=api.actor_id
         )
         out = PairMade.model_validate(a)
     return out

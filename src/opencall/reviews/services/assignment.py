@@ -19,10 +19,10 @@ from opencall.calls.schemas import review_settings
 from opencall.errors import DomainError
 from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal
-from opencall.proposals.policies import require_not_on_team
 from opencall.reviews import queries as q
 from opencall.reviews.domain import conflicted_pair
 from opencall.reviews.models import AffinityScore, ReviewAssignment
+from opencall.reviews.policies import require_hands_off
 from opencall.runs import Progress, Solve, SolverRun, inputs_hash_with_rows, record_run
 from opencall.runs import no_progress as _noop
 
@@ -481,15 +481,24 @@ def add_assignment(
     rs = review_settings(call.review_settings)
     if proposal.call_id != call.id:
         raise DomainError("Not found", code="not_found")
-    require_not_on_team(proposal, actor_id)
+    require_hands_off(session, proposal, actor_id)
     if not reviewer.is_active:
         raise DomainError("This account is deactivated; it cannot be given proposals.")
     if q.is_conflicted(session, proposal.id, reviewer.id):
         raise conflicted_pair()
-    if (
-        reviewer.id not in {r.id for r in q.reviewers_of_call(session, call)}
-        and rs.mode != "distributed"
-    ):
+    reviewers = {r.id for r in q.reviewers_of_call(session, call)}
+    if rs.mode == "distributed":
+        # applicants review each other (as the automatic assignment draws them): an
+        # account with no proposal in review here, nor the call's reviewing role, is no
+        # reviewer of it; nor is anyone who shares a team with a member of this proposal
+        teams = q.review_teams(session, call)
+        own = [t for t in teams.values() if reviewer.id in t]
+        ties = {reviewer.id}.union(*own)
+        if reviewer.id not in reviewers and not own:
+            raise DomainError("This person is not a reviewer of this call.")
+        if ties & teams.get(proposal.id, set()):
+            raise conflicted_pair()  # the words of any conflict, as below
+    elif reviewer.id not in reviewers:
         raise DomainError("This person is not a reviewer of this call.")
     if any(m.user_id == reviewer.id for m in proposal.members):
         # the same words as any conflict, so that a refusal does not tell who is on the team
@@ -561,6 +570,6 @@ def remove_assignment(
         raise DomainError("A submitted review cannot be unassigned.")
     proposal = session.get(Proposal, assignment.proposal_id)
     if proposal is not None:
-        require_not_on_team(proposal, actor_id)
+        require_hands_off(session, proposal, actor_id)
     assignment.status = "removed"
     _audit_assignment(session, "assignment.removed", assignment, actor_id=actor_id, reason=reason)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
+from opencall.people import services as people_services
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
@@ -21,6 +22,7 @@ from opencall.reviews import queries as q
 from opencall.reviews.models import Conflict, ReviewAssignment
 from opencall.reviews.notify import notify_assigned
 from opencall.reviews.presenters import CONFLICT_MASKED, CONFLICT_SOURCES, labels, proposal_rows
+from opencall.settings import Settings
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.forms import MSG_INVALID
 from opencall.web.i18n import N_
@@ -205,14 +207,18 @@ def assignment_add(slug: str, page: Page = Depends(get_page)) -> Response:
     return _change(
         page,
         call,
-        lambda: assign_by_hand(page.db, page.settings.base_url, call, p, r, actor_id=page.user.id),
+        lambda: assign_by_hand(page.db, page.settings, call, p, r, actor_id=page.user.id),
         "saved",
     )
 
 
+#: the hand assignments' invitations, counted per address in ``email_sends``
+HAND_INVITE_KIND = "review_invite"
+
+
 def assign_by_hand(
     db: Session,
-    base_url: str,
+    settings: Settings,
     call: Call,
     proposal: Proposal,
     reviewer: User,
@@ -221,10 +227,16 @@ def assign_by_hand(
 ) -> ReviewAssignment:
     """The chair's hand assignment, the one path of the web form and the API: the pair is
     checked and stored (``services.add_assignment``) and the reviewer invited by e-mail in
-    the same unit of work, so a refusal mails nothing and a stored pair is never silent.
-    (Here, above both: the services and the e-mails are sibling layers.)"""
+    the same unit of work, so a refusal mails nothing. The invitation goes within the
+    per-address e-mail throttle (``mail_throttle_per_hour``), so that assigning, removing
+    and assigning again does not flood one reviewer's mailbox; the assignment is made
+    each time and waits on the reviewer's page. (Here, above both: the services and the
+    e-mails are sibling layers.)"""
     a = services.add_assignment(db, call, proposal, reviewer, actor_id=actor_id)
-    notify_assigned(db, base_url, call, [a])
+    if people_services.may_send_email(
+        db, reviewer.email, HAND_INVITE_KIND, per_hour=settings.mail_throttle_per_hour
+    ):
+        notify_assigned(db, settings.base_url, call, [a])
     return a
 
 
