@@ -363,3 +363,21 @@ def test_nine_cycles_of_one_facility_after_a_reclassification(web: Web) -> None:
         assert row[1] == (str(awarded) if awarded >= MIN_CELL else f"<{MIN_CELL}"), row
         assert row[2] in ("x", f"<{MIN_CELL}", str(produced)), row
         assert row[3] == (str(low) if low >= MIN_CELL or not low else f"<{MIN_CELL}"), row
+
+
+def test_an_unclassified_country_s_share_of_awards_is_shown_beside_the_world(
+    db: Session,
+) -> None:
+    """A PI in a country without a World Bank income group (Kosovo) is "Not classified":
+    the context table lists that group's share of the awards too (no share of the world
+    beside it), so the shares of awards it shows add up to the whole call."""
+    from opencall.outcomes.report import report_document
+
+    call, _props = awarded_custom_call(db, ["DEU", "DEU", "XKX"], unit="h", amount=10)
+    data = oq.report(db, call)
+    table = report_document(data, lambda s, **k: s % k if k else s)["context"][0]
+    rows = {r[0]: r for r in table["rows"]}
+    assert "Not classified" in rows, rows
+    shares = [int(r[1].split(" %")[0]) for r in rows.values() if r[1] != "–"]
+    assert sum(shares) in (99, 100, 101), rows  # 67 % + 33 %
+    assert rows["Not classified"][2:] == ["–", "–", "–", "–"]

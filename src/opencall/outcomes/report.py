@@ -705,6 +705,12 @@ def context_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
             )
         row.append(_pct(g["coverage"]))
         rows.append(row)
+    # the call's groups the world's figures do not name (a PI's country without an income
+    # group: "Not classified"): their share of the awards, so the shares add up
+    named = {g["group"] for g in groups}
+    for g, aw in shares.items():
+        if g not in named:
+            rows.append([_group(tr, g), _value_cell(aw), "–", "–", "–", "–"])
     older = sorted({f"{iso} {y}" for g in ctx["researchers"]["groups"] for iso, y in g["older"]})
     return {
         "title": tr(CONTEXT_TITLES[by]),
