@@ -381,3 +381,33 @@ def test_an_unclassified_country_s_share_of_awards_is_shown_beside_the_world(
     shares = [int(r[1].split(" %")[0]) for r in rows.values() if r[1] != "–"]
     assert sum(shares) in (99, 100, 101), rows  # 67 % + 33 %
     assert rows["Not classified"][2:] == ["–", "–", "–", "–"]
+
+
+def test_a_pi_who_moves_after_the_award_stays_counted_where_the_award_was_made(
+    db: Session,
+) -> None:
+    """A PI in Ethiopia when the proposal was written moves to a German institution
+    before reporting the results: the award and its results stay in low income, Africa
+    and the least developed countries (the country recorded on the proposal), in the
+    report and in the rows the public page counts."""
+    from opencall.people.models import User
+
+    call, props = awarded_custom_call(db, ["ETH", "DEU"], unit="h", amount=10)
+    pi = db.get(User, props[0].pi_user_id)
+    assert pi is not None
+    people_services.update_account(
+        db, pi, {"name": pi.name, "country_iso3": "DEU", "institution": "Universität Bonn"}
+    )
+    rs.add_output(db, props[0], {"title": "Later", "year": 2028, "doi": "10.1234/moved"},
+                  actor_id=None)  # fmt: skip
+    db.flush()
+    aa = oq.report(db, call)["after_award"]
+    results = {r["group"]: r["publications"] for r in aa["results"]["income_group"]}
+    assert results == {"low": 1, "high": 0, "all": 1}
+    regions = {r["group"]: r["awarded"] for r in aa["funnels"]["un_region"]}
+    assert regions == {"Africa": 1, "Europe": 1, "all": 2}
+    # the public page's figures read the same rows (after_award_data.rows_for_call)
+    from opencall.outcomes import after_award_data
+
+    rows = after_award_data.rows_for_call(db, call, oq.applicant_records(db, call), F.NOW.date())
+    assert sorted(r.groups["income_group"] for r in rows) == ["high", "low"]
