@@ -218,7 +218,7 @@ def digest(s: Session) -> dict[str, Any]:
         report.pop("after_award")  # dated on the real date: recomputed on the anchor
         records = outcomes.applicant_records(s, call)
         report["after_award_on_anchor"] = after_award_data.section(
-            s, call, records, outcomes.applicant_records, outcomes.divide, today=DEMO_ANCHOR
+            s, call, records, outcomes.applicant_records, today=DEMO_ANCHOR
         )
         parts[f"report {call.code}"] = _plain(report)
     return parts

@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
 from opencall.outcomes import after_award as aa
+from opencall.outcomes import context as oc
 from opencall.outcomes import domain as od
+from opencall.reference import loader
 from opencall.results import queries as resq
 
 BYS: tuple[od.GroupBy, ...] = ("income_group", "un_region", "ldc")
@@ -67,12 +69,14 @@ def section(
     call: Call,
     records: Sequence[od.ApplicantRecord],
     records_of: Callable[[Session, Call], list[od.ApplicantRecord]],
-    divide: Callable[[od.GroupBy, int], od.DivideContext],
     *,
     today: dt.date | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """The report's "after the award" section as plain data."""
+    """The report's "after the award" section as plain data. The cycle trend's share of
+    the world's researchers is the report's context figure (``queries.context``: each
+    country's latest figure within ``context.WINDOW_YEARS`` of the call's closing year,
+    missing ones imputed), so the page and the PDF show one share per group."""
     today = today or dt.datetime.now(dt.UTC).date()
     rows = rows_for_call(session, call, records, today)
     out: dict[str, Any] = {
@@ -112,10 +116,17 @@ def section(
             applied[g] = applied.get(g, 0) + 1
         c_rows = rows if c.id == call.id else rows_for_call(session, c, recs, today)
         cycles.append(aa.CycleInput(f"{c.code} ({c.cycle})", applied, c_rows))
-    ctx = divide("income_group", call.closes_at.year)
+    # queries imports this module: its context is read here, at call time
+    from opencall.outcomes import queries
+
+    year = call.closes_at.year
+    researchers = queries.context(year, queries.CONTEXT_GROUPINGS)["by"]["income_group"]
+    share = {g["group"]: g["share"] for g in researchers["researchers"]["groups"]}
     out["trend"] = [
         dataclasses.asdict(r)
-        for r in aa.cycle_trend(cycles, "income_group", ctx.researcher_share, od.INCOME_GROUPS)
+        for r in aa.cycle_trend(cycles, "income_group", share, od.INCOME_GROUPS)
     ]
-    out["trend_window"] = list(ctx.window)
+    out["trend_window"] = [year - oc.WINDOW_YEARS, year]
+    # every cycle counts a country in the income group of the reference data in use
+    out["income_classification_fy"] = loader.income_classification_fy()
     return out

@@ -41,6 +41,8 @@ from opencall.scheduling.models import ScheduleEntry
 
 APPLIED = ("submitted", "under_review", "accepted", "rejected")
 GROUPINGS: tuple[od.GroupBy, ...] = ("income_group", "un_region", "ldc", "host")
+#: The groupings of the report's context section (shares of the world's research capacity).
+CONTEXT_GROUPINGS: tuple[od.GroupBy, ...] = ("income_group", "un_region", "ldc")
 
 
 #: Extra per-proposal stage flags, by data: functions (session, call) -> {proposal id: {flag}}.
@@ -493,8 +495,7 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
     for rb, ab in CROSSTABS:
         statements += ost.crosstab(reviews, rb, ab, boot)
     out.update(statements_json(statements, q))
-    divide_by: tuple[od.GroupBy, ...] = ("income_group", "un_region", "ldc")
-    out["context"] = context(year, divide_by)
+    out["context"] = context(year, CONTEXT_GROUPINGS)
     out["trend"] = trend(session, call, divide("income_group", year), records, records_of)
     # the PIs' and reviewers' countries as the records and the cross-tables read them
     out["reviewer_effects"] = reviewer_effects(
@@ -505,7 +506,7 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
         pi_countries={int(r.proposal_id): r.country_iso3 or None for r in records},
         reviewer_countries=reviewers,
     )
-    out["after_award"] = after_award_data.section(session, call, records, records_of, divide)
+    out["after_award"] = after_award_data.section(session, call, records, records_of)
     clean: dict[str, Any] = _finite(out)
     return clean
 
@@ -712,7 +713,12 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
     ``use:<figure>`` (``results.domain.use_figures`` summed: awarded and used by unit,
     hours lost, loans, samples, participants), ``results:<kind>``, and
     ``follow_up:<figure>`` (people trained, women among them, sites set up and
-    running), each group's total in ``count``; ``result_share`` (the group's results in
+    running, the participants reporting then, the median yield ratio), each group's total
+    in ``count``; ``time_to_first_result:median_days`` (its interval in ``rate_low`` and
+    ``rate_high``) and ``time_to_first_result:with_result``; the cycle trend by income
+    group, ``trend:<cycle>:awarded`` (of ``applied``), ``trend:<cycle>:produced_results``
+    (of the awarded), ``trend:<cycle>:awarded_share`` and ``:researcher_share``;
+    ``result_share`` (the group's results in
     ``count``, its awards in ``applied``, its share of the results and interval) and
     ``result_share:difference`` (``count``: whether it is judged; the share of results
     minus the share of awards and its interval)."""
@@ -741,8 +747,30 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
             )  # fmt: skip
         for f in (aa.get("follow_up") or {}).get(by, []):
             for key in ("reporting", "participants", "people_trained", "people_trained_women",
-                        "demo_sites", "sites_running_1y", "sites_running_3y", "area_ha"):  # fmt: skip
+                        "demo_sites", "sites_running_1y", "reporting_1y", "sites_running_3y",
+                        "reporting_3y", "area_ha", "yields", "median_yield_ratio"):  # fmt: skip
                 out.append([by, f["group"], f"follow_up:{key}", f[key], f["awarded"], "", "", ""])
+        for t in (aa.get("time_to_first_result") or {}).get(by, []):
+            out.append(
+                [by, t["group"], "time_to_first_result:median_days", t["median_days"],
+                 t["awarded"], "", t["median_low"], t["median_high"]]
+            )  # fmt: skip
+            out.append(
+                [by, t["group"], "time_to_first_result:with_result", t["with_result"],
+                 t["awarded"], "", "", ""]
+            )  # fmt: skip
+    for r in aa.get("trend") or []:
+        at = f"trend:{r['cycle']}"
+        out += [
+            ["income_group", r["group"], f"{at}:awarded", r["awarded"], r["applied"],
+             r["award_rate"], r["award_rate_low"], r["award_rate_high"]],
+            ["income_group", r["group"], f"{at}:produced_results", r["produced_results"],
+             r["awarded"], r["result_rate"], r["result_rate_low"], r["result_rate_high"]],
+            ["income_group", r["group"], f"{at}:awarded_share", r["awarded_share"], r["awarded"],
+             "", "", ""],
+            ["income_group", r["group"], f"{at}:researcher_share", r["researcher_share"], "",
+             "", "", ""],
+        ]  # fmt: skip
     return out
 
 

@@ -402,7 +402,12 @@ def after_award_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
         cells = [_group(tr, g), str(at["used"]["awarded"])]
         cells += [f"{at[k]['count']} ({_pct(at[k]['rate'])})" for k in AFTER_STAGE_KEYS]
         rows.append(cells)
-    return {"title": tr(AFTER_TITLES[by]), "columns": cols, "rows": rows, "note": ""}
+    return {
+        "title": tr(AFTER_TITLES[by]),
+        "columns": cols,
+        "rows": rows,
+        "note": tr(OFFICE_ONLY) if by == "income_group" else "",
+    }
 
 
 def use_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
@@ -499,6 +504,138 @@ USE_TITLES = {
 AFTER_STAGE_KEYS = ("used", "completed", "produced_results")
 
 
+#: The page's headings of each grouping of the after-award tables.
+AFTER_HEADINGS = {
+    "income_group": N_("By World Bank income group"),
+    "un_region": N_("By UN region"),
+    "ldc": N_("Least developed countries"),
+}
+
+
+def _after_rows(data: dict[str, Any], section: str, by: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = data.get("after_award", {}).get(section, {}).get(by, [])
+    return rows
+
+
+def results_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """One grouping's results by kind (``after_award.results``), as the page has them."""
+    rows = [
+        [_group(tr, x["group"]), str(x["awarded"]), str(x["with_results"]),
+         str(x["publications"]), str(x["datasets"]), str(x["software"])]
+        for x in _after_rows(data, "results", by)
+    ]  # fmt: skip
+    cols = [N_("Group"), N_("Awarded"), N_("With results"), N_("Publications"),
+            N_("Datasets"), N_("Software")]  # fmt: skip
+    return {
+        "title": f"{tr(N_('Results by kind'))}: {tr(AFTER_HEADINGS[by])}",
+        "columns": [tr(c) for c in cols],
+        "rows": rows,
+        "note": "",
+    }
+
+
+def follow_up_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """One grouping's course follow-up (``after_award.follow_up``): people trained, women
+    among them, demonstration sites set up and still running a year and three years after
+    the award (the participants reporting then), area and median yield ratio."""
+    rows = []
+    for f in _after_rows(data, "follow_up", by):
+        ratio = f["median_yield_ratio"]
+        rows.append(
+            [_group(tr, f["group"]), str(f["awarded"]), str(f["reporting"]),
+             _amount(f["people_trained"]), _amount(f["people_trained_women"]),
+             _amount(f["demo_sites"]), f"{_amount(f['sites_running_1y'])} ({f['reporting_1y']})",
+             f"{_amount(f['sites_running_3y'])} ({f['reporting_3y']})", _amount(f["area_ha"]),
+             "–" if ratio is None else f"{ratio:.2f}"]
+        )  # fmt: skip
+    cols = [N_("Group"), N_("Awarded"), N_("Reporting"), N_("People trained"),
+            N_("Of them, women"), N_("Demonstration sites set up"),
+            N_("Still running a year after the award"),
+            N_("Still running three years after the award"), N_("Area (ha)"),
+            N_("Median yield ratio")]  # fmt: skip
+    return {
+        "title": f"{tr(N_('After the course'))}: {tr(AFTER_HEADINGS[by])}",
+        "columns": [tr(c) for c in cols],
+        "rows": rows,
+        "note": "",
+    }
+
+
+def _rate(k: int, rate: float | None, lo: float | None, hi: float | None) -> str:
+    """A count with its share and Wilson interval, as the page writes it."""
+    if rate is None or lo is None or hi is None:
+        return str(k)
+    return f"{k} ({round(100 * rate)} %, {round(100 * lo)}–{round(100 * hi)})"
+
+
+def time_table(tr: Tr, data: dict[str, Any]) -> dict[str, Any]:
+    """The time from the award to a first result by income group (Kaplan-Meier median
+    in days and its bootstrap 95 % interval)."""
+    rows = []
+    for x in _after_rows(data, "time_to_first_result", "income_group"):
+        med, lo, hi = x["median_days"], x["median_low"], x["median_high"]
+        cell = "–" if med is None else f"{med:.0f}"
+        if med is not None and lo is not None:
+            cell += f" ({lo:.0f}–{'∞' if hi is None else f'{hi:.0f}'})"
+        rows.append([_group(tr, x["group"]), str(x["awarded"]), str(x["with_result"]), cell])
+    return {
+        "title": tr(N_("Time from award to first result")),
+        "columns": [
+            tr(N_("Group")),
+            tr(N_("Awarded")),
+            tr(N_("With a result")),
+            tr(N_("Median days")),
+        ],  # fmt: skip
+        "rows": rows,
+        "note": "",
+    }
+
+
+def trend_table(tr: Tr, data: dict[str, Any]) -> dict[str, Any]:
+    """Each cycle of the facility by income group (``after_award.trend``): applied,
+    awarded and produced results with their shares, the share of the awards beside the
+    share of the world's researchers."""
+    rows = []
+    for r in data.get("after_award", {}).get("trend", []):
+        aw, res = r["awarded_share"], r["researcher_share"]
+        rows.append(
+            [r["cycle"], _group(tr, r["group"]), str(r["applied"]),
+             _rate(r["awarded"], r["award_rate"], r["award_rate_low"], r["award_rate_high"]),
+             _rate(r["produced_results"], r["result_rate"], r["result_rate_low"],
+                   r["result_rate_high"]),
+             "" if aw is None else f"{100 * aw:.1f} %", "" if res is None else f"{100 * res:.1f} %"]
+        )  # fmt: skip
+    cols = [N_("Cycle"), N_("Group"), N_("Applied"), N_("Awarded"), N_("Produced results"),
+            N_("Share of awards"), N_("Share of researchers")]  # fmt: skip
+    return {
+        "title": tr(N_("Cycle over cycle")),
+        "columns": [tr(c) for c in cols],
+        "rows": rows,
+        "note": income_rule(tr, data),
+    }
+
+
+def income_rule(tr: Tr, data: dict[str, Any]) -> str:
+    """The rule by which the cycles count a country's income group, in the reader's
+    language (the page and the PDF)."""
+    fy = data.get("after_award", {}).get("income_classification_fy")
+    return tr(
+        N_(
+            "Every cycle counts a country in its World Bank income group of the reference "
+            "data in use (fiscal year %(fy)s): a country the World Bank reclassifies moves "
+            "in every cycle at once, so the cycles compare the same countries."
+        ),
+        fy=fy or "–",
+    )
+
+
+#: The office's report is not suppressed: said under its after-award tables.
+OFFICE_ONLY = N_(
+    "For the user office: every group is shown, however small. For publication, use the "
+    "call's public after-award page, where small groups are hidden."
+)
+
+
 def crosstab_table(tr: Tr, name: str, cells: list[dict[str, Any]]) -> dict[str, Any]:
     rb, ab = name.split("x")
     rgroups = sorted({c["reviewer_group"] for c in cells}, key=lambda g: _group(tr, g))
@@ -562,6 +699,12 @@ def context_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
             )
         row.append(_pct(g["coverage"]))
         rows.append(row)
+    # the call's groups the world's figures do not name (a PI's country without an income
+    # group: "Not classified"): their share of the awards, so the shares add up
+    named = {g["group"] for g in groups}
+    for g, aw in shares.items():
+        if g not in named:
+            rows.append([_group(tr, g), _value_cell(aw), "–", "–", "–", "–"])
     older = sorted({f"{iso} {y}" for g in ctx["researchers"]["groups"] for iso, y in g["older"]})
     return {
         "title": tr(CONTEXT_TITLES[by]),
@@ -762,6 +905,22 @@ def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
             for by in ("ldc", "income_group", "un_region")
             if data.get("after_award", {}).get("result_shares", {}).get(by)
         ],
+        # the page's own tables after these (its template draws them from the JSON): the
+        # PDF prints them from here
+        "after_award_more": [
+            *(
+                make(tr, data, by)
+                for make, section in ((results_table, "results"), (follow_up_table, "follow_up"))
+                for by in ("income_group", "un_region", "ldc")
+                if _after_rows(data, section, by)
+            ),
+            *(
+                [time_table(tr, data)]
+                if _after_rows(data, "time_to_first_result", "income_group")
+                else []
+            ),
+            *([trend_table(tr, data)] if data.get("after_award", {}).get("trend") else []),
+        ],
     }
 
 
@@ -785,6 +944,7 @@ def report_pdf(
         *doc["context"],
         *doc["after_award"],
         *doc["result_shares"],
+        *doc["after_award_more"],
     ]
     return render_report_pdf(
         {

@@ -69,6 +69,15 @@ def countries() -> dict[str, CountryRef]:
 
 
 @cache
+def income_classification_fy() -> int | None:
+    """The World Bank fiscal year of the income groups shipped (``wb_income_fy`` of
+    most countries: a few unclassified by the World Bank come from an older source, see
+    ``data/SOURCES.md``); None when no country has one."""
+    years = [int(r["wb_income_fy"]) for r in _read("countries.csv") if r["wb_income_fy"]]
+    return max(set(years), key=years.count) if years else None
+
+
+@cache
 def indicator_meta() -> dict[str, IndicatorMeta]:
     return {
         r["indicator_code"]: IndicatorMeta(r["indicator_code"], r["name"], r["unit"], r["source"])
