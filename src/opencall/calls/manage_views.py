@@ -35,6 +35,14 @@ from opencall.web.pages import Page, get_page
 router = APIRouter()
 
 MSG_DATE = N_("Enter a date and time (YYYY-MM-DD HH:MM, UTC).")
+MSG_DATE_ZONE = N_("Enter a date and time (YYYY-MM-DD HH:MM) on the clock of %(zone)s.")
+
+
+def _date_error(page: Page, zone: str) -> str:
+    """The error for a date the form cannot read, naming the clock it is read on."""
+    return page._(MSG_DATE_ZONE, zone=zone) if zone else page._(MSG_DATE)
+
+
 MSG_CUTOFFS = N_("A call has at most %(max)s review cut-offs; this list has %(n)s.")
 
 
@@ -131,7 +139,7 @@ def call_document(
         raw = f.get(name, "").strip()
         dates[name] = _parse_when(raw, zone) if raw else None
         if raw and dates[name] is None:
-            errors[name] = page._(MSG_DATE)
+            errors[name] = _date_error(page, zone)
     rs: dict[str, Any] = {"mode": f.get("review_mode", "panel")}
     ap: dict[str, Any] = {"award_mode": f.get("award_mode", "whole")}
     form: dict[str, Any] = {"requires_pdf": f.get("requires_pdf") == "on"}
@@ -200,7 +208,7 @@ def call_document(
         for raw in lines:
             when = _parse_when(raw, zone)
             if when is None:
-                errors["cutoffs"] = page._(MSG_DATE)
+                errors["cutoffs"] = _date_error(page, zone)
             else:
                 cutoffs.append(when)
         rolling["cutoffs"] = cutoffs
