@@ -98,3 +98,21 @@ def test_an_api_write_with_an_idempotency_key_reads_no_more_than_the_limit(web: 
     assert read <= limit // len(chunk) + 2, f"{read} of {chunks} chunks read"
     status, read, _ = call(chunks * len(chunk))  # declared: refused before reading
     assert status == 413 and read == 0
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # the web layer's answer
+def test_a_form_too_large_without_a_file_is_not_called_a_file(web: Web, world: World) -> None:
+    """A form with no file part, over the hard limit (a pasted text field): the 413 says
+    what was sent is too large and the limit, not "The file is too large", which sent the
+    applicant looking for a file they never attached (found by trialcrowd)."""
+    c = web.login(world.emails["pi"])
+    token = csrf(c)
+    limit = web.settings.max_upload_bytes + 1024 * 1024
+    r = c.post(
+        f"/proposals/{world.ids['proposal']}/edit",
+        data={"csrf_token": token, "abstract": "x" * (limit + 10)},
+    )
+    assert r.status_code == 413, r.text[:500]
+    mb = limit // (1024 * 1024)
+    assert f"What you sent is too large: at most {mb} MB in one request." in r.text
+    assert "file" not in r.text

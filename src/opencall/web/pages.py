@@ -582,7 +582,7 @@ class BodyLimit(serving.HttpMiddleware):
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await _too_large(scope, receive, send)
+                await _too_large(scope, receive, send, self.limit)
                 return
         seen = 0
         over = False
@@ -607,7 +607,7 @@ class BodyLimit(serving.HttpMiddleware):
                 started = True
                 if over and message["status"] != 413:
                     replaced = True
-                    await _too_large(scope, receive, send)
+                    await _too_large(scope, receive, send, self.limit)
                     return
             elif replaced:
                 return
@@ -620,10 +620,10 @@ class BodyLimit(serving.HttpMiddleware):
             # a write's body whole) met the limit: the same answer as a route's
             if not over or started:
                 raise
-            await _too_large(scope, receive, send)
+            await _too_large(scope, receive, send, self.limit)
 
 
-async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
     if scope.get("path", "").startswith("/api/"):
         from fastapi.responses import JSONResponse
 
@@ -634,7 +634,15 @@ async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
     request = Request(scope, receive)
     lang = choose_language(request, None)
     t = Translator(lang)
-    text = t.gettext("The file is too large.")
+    # a multipart form carries the files; any other form is over the limit by what was
+    # typed or pasted into it, and is not told about a file it never had
+    if request.headers.get("content-type", "").startswith("multipart/"):
+        text = t.gettext("The file is too large.")
+    else:
+        text = t.gettext(
+            "What you sent is too large: at most %(mb)s MB in one request.",
+            mb=limit // (1024 * 1024),
+        )
     body = f"<!doctype html><html lang='{HTML_LANG[lang]}'><meta charset='utf-8'><title>413</title><p>{text}</p></html>"
     response = HTMLResponse(body, status_code=413)
     await response(scope, receive, send)
