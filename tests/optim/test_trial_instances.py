@@ -12,6 +12,7 @@ import pytest
 from opencall.optim import slots as sl
 from opencall.optim import wallclock
 from opencall.optim.allocation import AllocationProblem, Pool, Request, solve_allocation
+from opencall.optim.logistics import CourseProblem, CourseSession, SeatRequest, solve_courses
 
 UTC = dt.UTC
 H = dt.timedelta(hours=1)
@@ -106,3 +107,42 @@ def test_an_allocation_stopped_by_its_time_limit_still_awards_what_fits(backend:
     # the objective reported is that of the awards made, and the bound stays above it
     assert res.objective <= res.bound + 1e-9
     assert res.status in ("time_limit", "optimal")
+
+
+def test_seats_placed_when_the_time_limit_stops_the_solver_first() -> None:
+    # defect: 2,000 seat requests (1-4 seats, 3 preferred sessions of 20, 0-29 seats each)
+    # with a time limit of 1 ms: no seat was placed and most requests were told "not
+    # assigned: the solver stopped within its gap" although their sessions were empty
+    rng = np.random.default_rng(0)
+    sessions = tuple(
+        CourseSession(
+            f"s{j}", dt.date(2027, 1, 1), dt.date(2027, 1, 2), "x", int(rng.integers(0, 30))
+        )
+        for j in range(20)
+    )
+    requests = tuple(
+        SeatRequest(
+            f"r{i}",
+            float(rng.integers(1, 6)),
+            int(rng.integers(1, 5)),
+            tuple(f"s{int(j)}" for j in rng.choice(20, 3, replace=False)),
+            min_count=1,
+        )
+        for i in range(2000)
+    )
+    problem = CourseProblem(sessions, requests)
+    res = solve_courses(problem, time_limit_s=1e-3)
+    seats = {s.id: s.seats for s in sessions}
+    used = dict.fromkeys(seats, 0)
+    for p in res.placements.values():
+        if p is not None:
+            used[p.bin_id] += p.count
+    assert all(used[s] <= seats[s] for s in seats)
+    left = [
+        r.id
+        for r in requests
+        if res.placements[r.id] is None
+        and any(seats[s] - used[s] >= (r.min_count or r.count) for s in r.preferred)
+    ]
+    assert left == []
+    assert res.objective <= res.bound + 1e-9
