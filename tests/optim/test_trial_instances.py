@@ -5,6 +5,7 @@ clocks repeat, ... Each test names the instance that showed a defect."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pytest
@@ -12,7 +13,14 @@ import pytest
 from opencall.optim import slots as sl
 from opencall.optim import wallclock
 from opencall.optim.allocation import AllocationProblem, Pool, Request, solve_allocation
-from opencall.optim.logistics import CourseProblem, CourseSession, SeatRequest, solve_courses
+from opencall.optim.logistics import (
+    CourseProblem,
+    CourseSession,
+    CruiseRequest,
+    DiveSite,
+    SeatRequest,
+    solve_courses,
+)
 
 UTC = dt.UTC
 H = dt.timedelta(hours=1)
@@ -146,3 +154,22 @@ def test_seats_placed_when_the_time_limit_stops_the_solver_first() -> None:
     ]
     assert left == []
     assert res.objective <= res.bound + 1e-9
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "depth", "field"),
+    [
+        (10.0, 100.0, math.nan, "depth"),
+        (10.0, 100.0, math.inf, "depth"),
+        (10.0, math.inf, 100.0, "longitude"),
+        (10.0, math.nan, 100.0, "longitude"),
+        (math.nan, 100.0, 100.0, "latitude"),
+    ],
+)
+def test_a_dive_site_without_valid_figures_is_refused_clearly(
+    lat: float, lon: float, depth: float, field: str
+) -> None:
+    # defect: a dive site of depth NaN was scheduled ("berths on leg L1, all dives") on a
+    # leg limited to 3,000 m, and one of longitude inf was "inf km from the nearest route"
+    with pytest.raises(ValueError, match=f"dive site 's'.*{field}"):
+        CruiseRequest("r", 1.0, 1, (DiveSite("s", lat, lon, depth),))
