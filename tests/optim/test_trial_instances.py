@@ -13,6 +13,7 @@ import pytest
 from opencall.optim import slots as sl
 from opencall.optim import wallclock
 from opencall.optim.allocation import AllocationProblem, Pool, Request, solve_allocation
+from opencall.optim.bias import BiasData, correct_grades, interaction_model
 from opencall.optim.logistics import (
     CourseProblem,
     CourseSession,
@@ -173,3 +174,36 @@ def test_a_dive_site_without_valid_figures_is_refused_clearly(
     # leg limited to 3,000 m, and one of longitude inf was "inf km from the nearest route"
     with pytest.raises(ValueError, match=f"dive site 's'.*{field}"):
         CruiseRequest("r", 1.0, 1, (DiveSite("s", lat, lon, depth),))
+
+
+def _biased_reviews(unit: float) -> BiasData:
+    """300 reviews of 30 proposals by 10 reviewers; reviewers 0-4 grade proposals 0-14 half
+    a point kinder; grades in units of ``unit``."""
+    rng = np.random.default_rng(0)
+    p = rng.integers(0, 30, 300)
+    r = rng.integers(0, 10, 300)
+    g = rng.normal(size=300) + 0.5 * (r < 5) * (p < 15)
+    return BiasData(
+        p, r, g * unit, 30, 10, {"g": ["a"] * 5 + ["b"] * 5}, {"h": ["x"] * 15 + ["y"] * 15}
+    )
+
+
+@pytest.mark.parametrize("weighting", ["reviewer", "none"])
+@pytest.mark.parametrize("unit", [1e-300, 1e-200, 1e200, 1e300])
+def test_bias_found_on_grades_of_any_size(weighting: str, unit: float) -> None:
+    # defect: the same reviews in units of 1e-300 had se 0 and p = 1 (a bias of p = 0.001
+    # reported as none, nothing corrected); in units of 1e300 the fit failed with "weights
+    # must be finite and positive, one per review" (weighting "none": "se must be finite")
+    ref = interaction_model(_biased_reviews(1.0), min_cell_reviews=5, weighting=weighting)  # type: ignore[arg-type]
+    data = _biased_reviews(unit)
+    got = interaction_model(data, min_cell_reviews=5, weighting=weighting)  # type: ignore[arg-type]
+    assert len(got.interactions) == len(ref.interactions) > 0
+    for a, b in zip(got.interactions, ref.interactions, strict=True):
+        assert a.p_value == pytest.approx(b.p_value, rel=1e-6)
+        assert a.significant == b.significant
+        for name in ("estimate", "se", "ci_low", "ci_high", "mdb", "marginal_difference"):
+            assert getattr(a, name) / unit == pytest.approx(getattr(b, name), rel=1e-6), name
+    fixed = correct_grades(data, got, direction="both")
+    fixed_ref = correct_grades(_biased_reviews(1.0), ref, direction="both")
+    assert fixed.n_changed == fixed_ref.n_changed > 0
+    np.testing.assert_allclose(fixed.grade / unit, fixed_ref.grade, rtol=1e-6, atol=1e-9)
