@@ -88,7 +88,8 @@ def solve_courses(
     time_limit_s : float, optional
         The solver's time limit in seconds. A solve it stops (even before the solver's first
         solution) keeps the solver's placements and adds, best merit first, every request
-        that still fits, in its first choice with room (status ``"time_limit"``).
+        that still fits, in its first choice with room for its ``min_count``; the room left
+        then tops placements up, best merit per seat first (status ``"time_limit"``).
 
     Returns
     -------
