@@ -23,6 +23,7 @@ from opencall.optim.logistics import (
     SeatRequest,
     solve_courses,
 )
+from opencall.optim.sky import Site
 
 UTC = dt.UTC
 H = dt.timedelta(hours=1)
@@ -231,3 +232,24 @@ def test_calibrated_ranks_do_not_depend_on_the_order_of_the_reviews() -> None:
             np.array(p)[perm], np.array(r)[perm], np.array(g, float)[perm], 13, 4, scale
         )
         assert calibrate(grades, n_bootstrap=0).rank.tolist() == base.rank.tolist()
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "height", "field"),
+    [
+        (math.nan, 106.9, 1110.0, "latitude"),
+        (95.0, 106.9, 1110.0, "latitude"),
+        (25.7, math.inf, 1110.0, "longitude"),
+        (25.7, math.nan, 1110.0, "longitude"),
+        (25.7, 106.9, math.nan, "height"),
+    ],
+)
+def test_a_site_without_valid_coordinates_is_refused_clearly(
+    lat: float, lon: float, height: float, field: str
+) -> None:
+    # defect: a FAST block at a site of latitude NaN was scheduled and the schedule's own
+    # check passed it; at latitude 95 it was scheduled although that check found it 30 deg
+    # past its zenith limit; a longitude of inf or NaN made every block "never within the
+    # zenith limits during the window"
+    with pytest.raises(ValueError, match=field):
+        Site(lat, lon, height)
