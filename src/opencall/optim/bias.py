@@ -94,7 +94,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -219,6 +219,21 @@ class FixedEffects:
 
 
 # --------------------------------------------------------------------------- data
+
+#: grades whose largest magnitude lies outside this range are fitted in units of it (squares
+#: of residuals stay finite and nonzero) and the results reported in the grades' own units
+_GRADE_UNIT_RANGE = (1e-100, 1e100)
+
+
+def _grade_unit(grade: FloatArray) -> float:
+    """1, or the grades' largest magnitude where it lies outside ``_GRADE_UNIT_RANGE``."""
+    g = np.asarray(grade, dtype=np.float64)
+    size = float(np.max(np.abs(g))) if g.size and np.all(np.isfinite(g)) else 1.0
+    return size if size > 0 and not _GRADE_UNIT_RANGE[0] <= size <= _GRADE_UNIT_RANGE[1] else 1.0
+
+
+def _in_units(data: BiasData, unit: float) -> BiasData:
+    return replace(data, grade=np.asarray(data.grade, dtype=np.float64) / unit)
 
 
 @dataclass(frozen=True)
@@ -436,6 +451,36 @@ def interaction_model(
         raise ValueError("invalid BiasData: " + "; ".join(problems))
     if not 0 < alpha < 1:
         raise ValueError("alpha must lie strictly between 0 and 1")
+    unit = _grade_unit(data.grade)
+    if unit != 1.0:
+        # grades of 1e-300 gave standard errors of 0 (p = 1: a bias reported as none), of
+        # 1e300 overflowing residuals; fitted in units of the largest, reported in their own
+        model = interaction_model(
+            _in_units(data, unit),
+            alpha=alpha,
+            power=power,
+            min_cell_reviews=min_cell_reviews,
+            min_group_reviewers=min_group_reviewers,
+            cluster=cluster,
+            weighting=weighting,
+            weight_prior=weight_prior,
+            weight_interactions=weight_interactions,
+            reviewer_cuts=reviewer_cuts,
+            applicant_cuts=applicant_cuts,
+        )
+        model.interactions = [
+            replace(
+                c,
+                estimate=c.estimate * unit,
+                se=c.se * unit,
+                ci_low=c.ci_low * unit,
+                ci_high=c.ci_high * unit,
+                mdb=c.mdb * unit,
+                marginal_difference=c.marginal_difference * unit,
+            )
+            for c in model.interactions
+        ]
+        return model
     p = np.asarray(data.proposal_idx, dtype=np.int64)
     r = np.asarray(data.reviewer_idx, dtype=np.int64)
     y = np.asarray(data.grade, dtype=np.float64)
@@ -644,6 +689,12 @@ def correct_grades(
 
     if direction not in ("harsher", "both"):
         raise ValueError("direction must be 'harsher' or 'both'")
+    unit = _grade_unit(data.grade)
+    if unit != 1.0:  # see ``interaction_model``: fitted in units of the largest grade
+        out = correct_grades(_in_units(data, unit), model, cells=cells, direction=direction)
+        return Correction(
+            out.grade * unit, out.removed * unit, out.cells, [b * unit for b in out.joint_estimates]
+        )
     y = np.asarray(data.grade, dtype=np.float64)
     if cells is None:
         pool = [c for c in model.flagged if direction == "both" or c.estimate < 0]

@@ -779,12 +779,23 @@ def _rescale(
     return s_new, x_new
 
 
+def _tie_key(v: FloatArray) -> FloatArray:
+    """``v`` on a grid of 1e-9 of its largest magnitude: values that differ by round-off
+    alone (the same reviews summed in another order) are read as the tie they are."""
+    v = np.asarray(v, dtype=np.float64)
+    size = float(np.max(np.abs(v))) if v.size else 0.0
+    if not (size > 0 and math.isfinite(size)):
+        return v
+    return np.asarray(np.round(v / (1e-9 * size)), dtype=np.float64)
+
+
 def _ranks(merit: FloatArray, tiebreak: FloatArray | None = None) -> IntArray:
-    """1-based ranks, higher merit first; ties by ``tiebreak`` (higher first), then index."""
+    """1-based ranks, higher merit first; ties (to 1e-9 of the largest merit, so round-off
+    never decides) by ``tiebreak`` (higher first, to the same grid), then index."""
     n = merit.shape[0]
-    keys: tuple[Any, ...] = (np.arange(n), -merit)
+    keys: tuple[Any, ...] = (np.arange(n), -_tie_key(merit))
     if tiebreak is not None:
-        keys = (np.arange(n), -tiebreak, -merit)
+        keys = (np.arange(n), -_tie_key(tiebreak), -_tie_key(merit))
     order = np.lexsort(keys)
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(1, n + 1)

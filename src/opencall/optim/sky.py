@@ -27,6 +27,7 @@ inside the limit when judged by astropy too (``astropy_zenith_angle_deg``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,22 @@ class Site:
     lat_deg: float
     lon_deg: float
     height_m: float
+
+    def __post_init__(self) -> None:
+        # a NaN latitude passed every zenith comparison (blocks scheduled, their check
+        # passed); a latitude past the pole put them 30 deg outside their limits; a
+        # longitude of inf or NaN made every target "never visible"
+        wrong = [
+            what
+            for what, bad in (
+                ("latitude must lie in [-90, 90] degrees", not -90.0 <= self.lat_deg <= 90.0),
+                ("longitude must be a finite number", not math.isfinite(self.lon_deg)),
+                ("height must be a finite number", not math.isfinite(self.height_m)),
+            )
+            if bad
+        ]
+        if wrong:
+            raise ValueError("site: " + "; ".join(wrong))
 
 
 FAST_SITE = Site(lat_deg=25.6529, lon_deg=106.8567, height_m=1110.0)

@@ -11,6 +11,9 @@ The rule (documented for operators in ``docs/operators.md``, "Time zones of a si
 * a local time that does not exist (the clocks go forward) is the instant the clocks jump,
   so a slot that lies wholly inside the skipped hour has no length and is not a slot
   (hourly slots: the 02:00-03:00 slot of that day in Berlin does not exist);
+* the first slot starts at the period's start, even when the start is the second
+  occurrence of a repeated local time (a slot bound inside the repeat that would come
+  before it is the start itself);
 * without a time zone (``""``) the grid is fixed in UTC: every slot lasts ``step``.
 
 Standard library only (``zoneinfo``; the ``tzdata`` package supplies the database where
@@ -87,9 +90,12 @@ def grid(
         return tuple(out)
     w0, w_end = local_wall(start, name), local_wall(end, name)
     k = 0
-    t0 = local_instant(w0, name)
+    # a period that starts in the second occurrence of a repeated hour: its local time's
+    # first occurrence (and that of the slot bounds still inside the repeat) lies before
+    # ``start``; the first slot starts at ``start`` all the same (it began an hour early)
+    t0 = start
     while w0 + (k + 1) * step <= w_end:
-        t1 = local_instant(w0 + (k + 1) * step, name)
+        t1 = max(local_instant(w0 + (k + 1) * step, name), start)
         if t1 > t0:
             out.append((t0, t1))
         t0 = t1

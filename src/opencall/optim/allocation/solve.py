@@ -12,7 +12,14 @@ import numpy as np
 import numpy.typing as npt
 
 from opencall.optim.allocation.explain import _explain
-from opencall.optim.allocation.mip import MipSolution, rows_to_csr, solve_mip
+from opencall.optim.allocation.mip import (
+    MipModel,
+    MipSolution,
+    _box_bound,
+    _gap,
+    rows_to_csr,
+    solve_mip,
+)
 from opencall.optim.allocation.model import (
     _TIE_EPS,
     _TOL,
@@ -245,6 +252,9 @@ def solve_allocation(
         Relative gap at which each phase stops.
     time_limit_s : float, optional
         Wall-clock limit of the whole solve; with share rules phase 0 gets 70 % of it.
+        A phase the limit stops (even before the solver's first solution) keeps the
+        solver's awards and adds, best ranked first, every request that still fits whole
+        (status ``"time_limit"``, the bound and gap the solver's, else the columns' box).
     highs_options : mapping, optional
         Further HiGHS options, by name (highspy backend only).
 
@@ -263,6 +273,7 @@ def solve_allocation(
     model = _build(problem, seed)
     n = model.n_cols
     col_lo = np.zeros(n)
+    order = [i for i in seeded_rank(problem, seed) if i in model.f_col]
 
     def run(
         c: FloatArray,
@@ -272,6 +283,7 @@ def solve_allocation(
         hi: FloatArray,
         start: FloatArray | None,
         share: float = 1.0,
+        fill: bool = False,
     ) -> MipSolution:
         a, r_lo, r_hi = rows_to_csr(rows, c.shape[0])
         remaining = share * max(time_limit_s - (time.perf_counter() - t0), 0.01)
@@ -295,8 +307,28 @@ def solve_allocation(
             polish=True,
             options=highs_options,
         )
-        if sol.status in ("infeasible", "error"):
+        stopped = sol.status == "time_limit" or (
+            sol.status == "error" and sol.time_s >= 0.9 * remaining
+        )
+        if sol.status == "infeasible" or (sol.status == "error" and not stopped):
             raise RuntimeError(f"allocation MIP failed: {sol.status}")
+        if stopped and fill:
+            # stopped by the time limit, perhaps before any solution (scipy: none at all):
+            # the requests that still fit are added by rank, so that a short limit never
+            # leaves capacity unawarded that a request could take whole
+            x = _fill(a, r_lo, r_hi, model, _clean(sol.x, integer, hi), order)
+            bound = sol.bound
+            if not math.isfinite(bound):
+                bound = _box_bound(MipModel(c / unit, a, r_lo, r_hi, lo, hi, integer), True)
+            obj = float(np.dot(c / unit, x))
+            sol = replace(
+                sol,
+                x=x,
+                objective=obj,
+                bound=bound,
+                gap=_gap(obj, bound, True),
+                status="time_limit",
+            )
         if unit != 1.0:
             sol = replace(sol, objective=sol.objective * unit, bound=sol.bound * unit)
         return sol
@@ -305,7 +337,7 @@ def solve_allocation(
     # with share rules, phase 0 may use at most 70 % of the time limit, phase 1 a fifth of
     # the rest and phase 2 the remainder
     share0 = 0.7 if model.group_terms else 1.0
-    sol0 = run(model.weights, model.rows, model.integer, col_lo, model.col_hi, None, share0)
+    sol0 = run(model.weights, model.rows, model.integer, col_lo, model.col_hi, None, share0, True)
     x0 = _clean(sol0.x, model.integer, model.col_hi)
     final, x, phases = sol0, x0, 1
     merit_amounts = [_group_amount(t[3], x0) for t in model.group_terms]
@@ -358,7 +390,7 @@ def solve_allocation(
                 rows2.append(
                     ({c: v / u for c, v in terms.items()}, (required[k] - slack) / u, math.inf)
                 )
-        sol2 = run(model.weights, rows2, model.integer, col_lo, model.col_hi, x1)
+        sol2 = run(model.weights, rows2, model.integer, col_lo, model.col_hi, x1, fill=True)
         final, x, phases = sol2, _clean(sol2.x, model.integer, model.col_hi), 3
     return _result(
         problem,
@@ -374,6 +406,60 @@ def solve_allocation(
         phases,
         time.perf_counter() - t0,
     )
+
+
+def _fill(
+    a: Any,
+    row_lo: FloatArray,
+    row_hi: FloatArray,
+    model: _Model,
+    x: FloatArray,
+    order: Sequence[int],
+) -> FloatArray:
+    """``x`` (of a solve stopped by its time limit) with every request left out that still
+    fits whole added, best ranked first (``order``): its award columns set to 1 where every
+    row it touches stays within its bounds. ``x`` is first dropped for the empty award when
+    it breaks a row beyond the solver's tolerance (a point the solver left unfinished)."""
+    import scipy.sparse as sp
+
+    csc = sp.csc_matrix(a)
+    csc.sort_indices()
+    n_rows = int(csc.shape[0])
+    tol_hi = 1e-9 * np.maximum(1.0, np.abs(np.where(np.isfinite(row_hi), row_hi, 0.0)))
+    tol_lo = 1e-9 * np.maximum(1.0, np.abs(np.where(np.isfinite(row_lo), row_lo, 0.0)))
+
+    def holds(act: FloatArray) -> bool:
+        # the solver's own feasibility tolerance (1e-6) for its point; additions are held
+        # to 1e-9 below
+        return bool(np.all(act <= row_hi + 1e3 * tol_hi) and np.all(act >= row_lo - 1e3 * tol_lo))
+
+    x = np.array(x[: model.n_cols], dtype=np.float64)
+    act = np.asarray(csc @ x, dtype=np.float64) if n_rows else np.zeros(0)
+    if not holds(act):
+        x = np.zeros(model.n_cols)
+        act = np.zeros(n_rows)
+        if not holds(act):
+            return x
+    for i in order:
+        cols = sorted({model.y_col[i], model.f_col[i]})
+        if x[model.y_col[i]] > 0.5:
+            continue
+        idx: list[npt.NDArray[np.int32]] = []
+        val: list[FloatArray] = []
+        for c in cols:
+            lo_, hi_ = csc.indptr[c], csc.indptr[c + 1]
+            idx.append(csc.indices[lo_:hi_])
+            val.append(csc.data[lo_:hi_] * (1.0 - x[c]))
+        rows = np.concatenate(idx)
+        delta = np.concatenate(val)
+        touched, inv = np.unique(rows, return_inverse=True)
+        new = act[touched] + np.bincount(inv, weights=delta, minlength=touched.size)
+        if np.all(new <= row_hi[touched] + tol_hi[touched]) and np.all(
+            new >= row_lo[touched] - tol_lo[touched]
+        ):
+            act[touched] = new
+            x[cols] = 1.0
+    return x
 
 
 def _clean(x: FloatArray, integer: npt.NDArray[np.bool_], hi: FloatArray) -> FloatArray:

@@ -82,7 +82,10 @@ def solve_courses(
     seed : int, optional
         Seeds the tie-break between requests of equal merit and the solver.
     time_limit_s : float, optional
-        The solver's time limit in seconds.
+        The solver's time limit in seconds. A solve it stops (even before the solver's first
+        solution) keeps the solver's placements and adds, best merit first, every request
+        that still fits, in its first choice with room for its ``min_count``; the room left
+        then tops placements up, best merit per seat first (status ``"time_limit"``).
 
     Returns
     -------

@@ -126,8 +126,20 @@ class CruiseRequest:
         if self.min_dives is not None and not (0 <= self.min_dives <= len(self.dives)):
             raise ValueError(f"cruise request {self.id!r}: min_dives must be in [0, #dives]")
         for d in self.dives:
-            if not (-90.0 <= d.lat <= 90.0) or d.depth_m < 0:
-                raise ValueError(f"cruise request {self.id!r}: dive site {d.site_id!r} invalid")
+            # a NaN depth passed every comparison: the dive was scheduled on any leg
+            wrong = [
+                what
+                for what, bad in (
+                    ("latitude must lie in [-90, 90]", not -90.0 <= d.lat <= 90.0),
+                    ("longitude must be a finite number", not math.isfinite(d.lon)),
+                    ("depth must be a finite number >= 0", not (0.0 <= d.depth_m < math.inf)),
+                )
+                if bad
+            ]
+            if wrong:
+                raise ValueError(
+                    f"cruise request {self.id!r}: dive site {d.site_id!r}: {'; '.join(wrong)}"
+                )
 
     @property
     def required_dives(self) -> int:

@@ -77,7 +77,8 @@ def solve_packages(
     seed : int, optional
         Seeds the tie-break between requests of equal merit and the solver.
     time_limit_s : float, optional
-        The solver's time limit in seconds.
+        The solver's time limit in seconds; a solve it stops keeps the solver's placements
+        and adds every request that still fits, as ``solve_courses`` does.
 
     Returns
     -------

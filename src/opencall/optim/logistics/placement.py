@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
+import numpy as np
+
 from opencall.optim.allocation import Explanation
+from opencall.optim.allocation.mip import _gap
 from opencall.optim.logistics._common import (
     AWARDED,
     AWARDED_PARTIALLY,
@@ -174,6 +177,37 @@ def solve_bins(problem: BinProblem, seed: int, time_limit_s: float) -> Placement
     for p in placements.values():
         if p is not None:
             used[p.bin_id] += p.count
+    if sol.status != "optimal" and all(used[b] <= cap[b] for b in cap):
+        # stopped by the time limit (perhaps before any solution): every request left out
+        # that still fits goes, best weight first, into its first choice with room for its
+        # least count; then the room left tops the placements up, best worth of a unit
+        # (weight over count) first
+        xs = np.zeros(len(c))
+        for (i, b), col in n_col.items():
+            p = placements[items[i][0]]
+            if p is not None and p.bin_id == b:
+                xs[x_col[(i, b)]], xs[col] = 1.0, float(p.count)
+        for i in sorted(range(len(items)), key=lambda i: -float(w[i])):
+            rid, _, count, min_count, allowed, feasible, _reason = items[i]
+            if placements[rid] is not None or not feasible:
+                continue
+            for rank, b in enumerate(allowed):
+                if (i, b) in n_col and cap[b] - used[b] >= min_count:
+                    placements[rid] = Placement(b, min_count, rank)
+                    used[b] += min_count
+                    xs[x_col[(i, b)]], xs[n_col[(i, b)]] = 1.0, float(min_count)
+                    break
+        for i in sorted(range(len(items)), key=lambda i: -float(w[i]) / items[i][2]):
+            rid, count = items[i][0], items[i][2]
+            p = placements[rid]
+            if p is None or p.count >= count or cap[p.bin_id] <= used[p.bin_id]:
+                continue
+            k = min(count, p.count + cap[p.bin_id] - used[p.bin_id])
+            used[p.bin_id] += k - p.count
+            placements[rid] = Placement(p.bin_id, k, p.preference_rank)
+            xs[n_col[(i, p.bin_id)]] = float(k)
+        obj = float(np.dot(c, xs))
+        sol = replace(sol, objective=obj, gap=_gap(obj, sol.bound, True))
     explanations: dict[str, Explanation] = {}
     for rid, _, count, min_count, allowed, feasible, reason in items:
         p = placements[rid]
