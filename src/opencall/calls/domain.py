@@ -31,22 +31,57 @@ CALL_TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+# the words the pages say for each state (web/labels.CALL_STATUS, catalogued there): a
+# refused transition names its states with them, so that the reader's language
+# translates each word with the sentence (``Translator.error``: a text parameter that
+# is a catalogued message is translated)
+CALL_STATE_WORDS: dict[str, str] = {
+    "draft": "draft",
+    "open": "open",
+    "closed": "closed",
+    "review": "in review",
+    "ranking": "ranking",
+    "allocation": "allocation",
+    "scheduling": "scheduling",
+    "published": "results published",
+    "archived": "archived",
+}
+
+
 def check_call_transition(current: str, target: str) -> None:
     if target not in CALL_STATES:
         raise DomainError(
             "Unknown call status %(status)s", code="illegal_transition", status=repr(target)
         )
     allowed = CALL_TRANSITIONS.get(current, ())
-    if target not in allowed:
-        nxt = ", ".join(allowed) or "nothing (final state)"
+    if target in allowed:
+        return
+    said = {"a": CALL_STATE_WORDS.get(current, current), "b": CALL_STATE_WORDS[target]}
+    nxt = [CALL_STATE_WORDS[s] for s in allowed]
+    if not nxt:
+        raise DomainError(
+            "A call cannot move from '%(a)s' to '%(b)s'; '%(c)s' is its final state.",
+            code="illegal_transition",
+            c=said["a"],
+            **said,
+        )
+    if len(nxt) == 1:
         raise DomainError(
             "A call cannot move from '%(a)s' to '%(b)s'; from '%(c)s' it can go to: %(next)s.",
             code="illegal_transition",
-            a=current,
-            b=target,
-            c=current,
-            next=nxt,
+            c=said["a"],
+            next=nxt[0],
+            **said,
         )
+    raise DomainError(
+        "A call cannot move from '%(a)s' to '%(b)s'; from '%(c)s' it can go to: %(next)s "
+        "or %(other)s.",
+        code="illegal_transition",
+        c=said["a"],
+        next=nxt[0],
+        other=nxt[1],
+        **said,
+    )
 
 
 def is_open_at(

@@ -206,6 +206,44 @@ ClashFinder = Callable[
 SCHEDULE_CLASH_FINDERS: list[ClashFinder] = []
 
 
+#: Counters of the stored schedule items (booked slots, whole-period entries) placed on a
+#: resource by calls not archived, by call code. The scheduling feature comes after
+#: facilities and registers its counter here at import: while any is, the resource's
+#: grid (its time zone, the hour its days begin) may not move under them.
+GridUseCounter = Callable[[Session, CapacityPool], dict[str, int]]
+GRID_USE_COUNTERS: list[GridUseCounter] = []
+
+
+def grid_uses(session: Session, pool: CapacityPool) -> dict[str, int]:
+    """How many stored schedule items each call not archived has placed on ``pool``."""
+    out: dict[str, int] = {}
+    for counter in GRID_USE_COUNTERS:
+        for code, n in counter(session, pool).items():
+            out[code] = out.get(code, 0) + n
+    return out
+
+
+def _check_grid_kept(session: Session, pool: CapacityPool, values: dict[str, Any]) -> None:
+    """Refuse to move the slot grid (a new time zone or hour the days begin) of a
+    resource on which a stored schedule of a call not archived has placed items: they
+    would no longer sit on its grid, nor at the local times people were told."""
+    zone_moves = values["time_zone"] != (pool.time_zone or "")
+    hour_moves = float(values["day_start_hour"] or 0.0) != float(pool.day_start_hour or 0.0)
+    if not (zone_moves or hour_moves):
+        return
+    uses = grid_uses(session, pool)
+    if uses:
+        raise DomainError(
+            "%(name)s has %(count)s scheduled items in calls %(codes)s: its time zone and "
+            "the hour its days begin cannot change while a stored schedule uses it (its "
+            "slots would move). Give the new times to a new resource, or archive those calls first.",
+            field="time_zone" if zone_moves else "day_start_hour",
+            name=repr(pool.name),
+            count=sum(uses.values()),
+            codes=", ".join(sorted(uses)),
+        )
+
+
 def schedule_clashes(
     session: Session,
     pool: CapacityPool,
@@ -526,6 +564,7 @@ def update_resource(
             name=repr(pool.name),
             asked=format(values["amount"], "g"),
         )
+    _check_grid_kept(session, pool, values)
     if not pool.whole_only and (values["whole_units"] or domain.countable(values["unit"])):
         _check_whole_uses(session, pool)
     for k, v in values.items():

@@ -54,6 +54,19 @@ def reviewers_of_call(session: Session, call: Call) -> list[User]:
     return users_of_call(session, call, ("reviewer",))
 
 
+def reviewers_named(session: Session, call: Call, text: str) -> list[User]:
+    """The call's panel reviewers that ``text`` names: the one whose e-mail it is
+    (letter case aside), else those whose full name it is (letter case and spacing
+    aside). How the chair's hand-assignment form names a reviewer without the page
+    listing the whole pool."""
+    key = " ".join(text.split()).casefold()
+    if not key:
+        return []
+    pool = reviewers_of_call(session, call)
+    by_email = [u for u in pool if (u.email or "").casefold() == key]
+    return by_email or [u for u in pool if " ".join((u.name or "").split()).casefold() == key]
+
+
 def reviewing_users_of_call(session: Session, call: Call) -> list[User]:
     """Everyone who judges proposals of the call in any role (panel and technical
     reviewers): conflicts are computed for all of them."""

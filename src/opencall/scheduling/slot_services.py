@@ -535,6 +535,27 @@ if outage_clashes not in fac_services.SCHEDULE_CLASH_FINDERS:
     fac_services.SCHEDULE_CLASH_FINDERS.append(outage_clashes)
 
 
+def grid_uses(session: Session, pool: CapacityPool) -> dict[str, int]:
+    """The stored schedule items placed on the resource (booked slots, whole-period
+    entries) by calls not archived, counted by call code (registered in
+    ``facilities.services.GRID_USE_COUNTERS``)."""
+    rows = session.execute(
+        select(Call.code, func.count(ScheduleEntry.id))
+        .join(Call, Call.id == ScheduleEntry.call_id)
+        .where(
+            ScheduleEntry.pool_id == pool.id,
+            ScheduleEntry.start.is_not(None),
+            Call.status != "archived",
+        )
+        .group_by(Call.code)
+    )
+    return {code: int(n) for code, n in rows.tuples()}
+
+
+if grid_uses not in fac_services.GRID_USE_COUNTERS:
+    fac_services.GRID_USE_COUNTERS.append(grid_uses)
+
+
 def needs_rescheduling(
     session: Session, call: Call, *, hidden: Collection[int] = ()
 ) -> dict[int, str]:

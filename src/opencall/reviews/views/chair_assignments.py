@@ -15,6 +15,7 @@ from opencall.calls.access import staff_call
 from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
 from opencall.people import services as people_services
+from opencall.errors import DomainError
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
@@ -66,7 +67,6 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
     )
     ids = [p.id for p in proposals]
     rows = proposal_rows(page, call, proposals)
-    reviewers = {u.id: u for u in q.reviewers_of_call(page.db, call)}
     active = q.assignments_of_proposals(page.db, call, ids)
     conflicts = list(
         page.db.scalars(
@@ -75,7 +75,11 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
             .order_by(Conflict.proposal_id, Conflict.id)
         )
     )
-    _add_missing_reviewers(page, reviewers, {a.reviewer_id for a in active})
+    # only the reviewers this page names (its assignments and conflicts), never the
+    # whole pool: the hand-assignment form takes a reviewer's e-mail or name instead
+    reviewers: dict[int, User] = {}
+    named = {a.reviewer_id for a in active} | {c.reviewer_id for c in conflicts}
+    _add_missing_reviewers(page, reviewers, named)
     uncovered = uncovered_rows(page.db, call, withheld, page._)
     by_proposal: dict[int, list[ReviewAssignment]] = {p.id: [] for p in proposals}
     for a in active:
@@ -158,7 +162,8 @@ def uncovered_rows(
 
 
 def _add_missing_reviewers(page: Page, reviewers: dict[int, User], ids: set[int]) -> None:
-    """Reviewers of assignments who no longer hold the call's role, in one query."""
+    """The reviewers of ``ids`` not yet in ``reviewers`` (those of assignments who no
+    longer hold the call's role included), in one query."""
     missing = sorted(ids - reviewers.keys())
     if missing:
         reviewers.update(
@@ -200,8 +205,18 @@ def _int(raw: str) -> int:
 def assignment_add(slug: str, page: Page = Depends(get_page)) -> Response:
     call = staff_call(page, slug)
     p = page.db.get(Proposal, _int(page.form.get("proposal_id", "")))
-    r = page.db.get(User, _int(page.form.get("reviewer_id", "")))
-    if p is None or r is None or p.call_id != call.id:
+    if p is None or p.call_id != call.id:
+        return _assignment_page(page, call, 400, page._(MSG_INVALID))
+    if "reviewer" in page.form:
+        # the page's field: an e-mail or full name, looked up here, never a list of the pool
+        named = page.form.get("reviewer", "").strip()[:320]
+        found = q.reviewers_named(page.db, call, named)
+        if len(found) != 1:
+            return _assignment_page(page, call, 400, page.t.error(_unnamed(named, len(found))))
+        r: User | None = found[0]
+    else:  # a reviewer's id (the form before the field, scripts)
+        r = page.db.get(User, _int(page.form.get("reviewer_id", "")))
+    if r is None:
         return _assignment_page(page, call, 400, page._(MSG_INVALID))
 
     return _change(
@@ -214,6 +229,26 @@ def assignment_add(slug: str, page: Page = Depends(get_page)) -> Response:
 
 #: the hand assignments' invitations, counted per address in ``email_sends``
 HAND_INVITE_KIND = "review_invite"
+
+
+def _unnamed(named: str, found: int) -> DomainError:
+    """Why the hand-assignment form's reviewer field names nobody to assign: nothing
+    typed, no reviewer of the call (an account that is not one reads the same), or
+    several reviewers of that name."""
+    if not named:
+        return DomainError("Name the reviewer: their e-mail or full name.", field="reviewer")
+    if found > 1:
+        return DomainError(
+            "%(count)s reviewers of this call are named %(who)s: give the e-mail instead.",
+            field="reviewer",
+            count=found,
+            who=repr(named),
+        )
+    return DomainError(
+        "No reviewer of this call has the e-mail or full name %(who)s.",
+        field="reviewer",
+        who=repr(named),
+    )
 
 
 def assign_by_hand(
