@@ -155,6 +155,24 @@ def test_a_call_offers_whole_slots_and_whole_berths(db: Session) -> None:
     assert [cp.amount for cp in call.pools] == [3]
 
 
+def test_a_slot_based_resource_is_counted_in_whole_units(db: Session) -> None:
+    """A resource offered in slots (a magnet lab's 24-hour days in a unit that is not
+    countable by itself) is counted in whole slots everywhere: the API says so
+    (``whole_units``) and a call's smallest request of 1.5 days is refused, unchanged."""
+    fac, _k, _g = cryo_centre(db)
+    cell = fs.create_resource(
+        db, fac, name="Cell 1", unit="day", amount=20, slot_hours=24,
+        period_start=dt.date(2027, 7, 1), period_end=dt.date(2027, 7, 31),
+    )  # fmt: skip
+    assert cell.whole_only
+    call = cryo_call(db, fac, [], None)
+    before = f.table_counts(db)
+    with pytest.raises(DomainError, match="offers whole units; 1.5 is not") as err:
+        call_services.offer_pool(db, call, cell, 10, 4, min_per_request=1.5)
+    assert err.value.field == "min_per_request"
+    assert f.table_counts(db) == before
+
+
 def test_archived_calls_still_count(db: Session) -> None:
     fac, krios, _g = cryo_centre(db)
     old = cryo_call(db, fac, [krios], 80)
