@@ -417,6 +417,31 @@ def test_refusals_name_the_unit_in_the_readers_language(db: Session) -> None:
     assert "« postes »" in fr.error(err.value) and "« poste »" in fr.error(err.value)
 
 
+def test_a_fractional_request_names_the_amount_and_the_unit(db: Session) -> None:
+    """An applicant asking 1.5 magnet days of a slot-based resource counted in days is
+    told "1.5 is not a whole number of days", in their language, not "enter a whole
+    number of slots" (a word of the scheduler's); nothing is added."""
+    from opencall.web.i18n import Translator
+
+    fac, _k, _g = cryo_centre(db)
+    cell = fs.create_resource(
+        db, fac, name="Cell 1", unit="day", amount=20, slot_hours=24,
+        period_start=dt.date(2027, 7, 1), period_end=dt.date(2027, 7, 31),
+    )  # fmt: skip
+    p = _proposal(db, cryo_call(db, fac, [cell], 10))
+    before = f.table_counts(db)
+    with pytest.raises(DomainError) as err:
+        ps.add_request(db, p, "custom", {"amount": 1.5}, pool_id=cell.id, now=f.NOW)
+    assert err.value.message == "Amount: 1.5 is not a whole number of days."
+    assert err.value.field == "details.amount"
+    assert "1.5" in Translator("fr").error(err.value) and "jours" in Translator("fr").error(
+        err.value
+    )
+    zh = Translator("zh").error(err.value)
+    assert "天" in zh and "days" not in zh and "Amount" not in zh, zh
+    assert f.table_counts(db) == before
+
+
 def test_request_limits_refuse_in_order_with_their_own_messages(db: Session) -> None:
     """What the call offers, its minimum and its maximum per request, checked in that
     order: a preset pool's refusals point at ``amount`` and name the unit of each limit,
