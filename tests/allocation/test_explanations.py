@@ -63,3 +63,54 @@ def test_resource_names_with_parentheses() -> None:
         "réserve(s) épuisée(s) par des demandes mieux classées : Cohort A (June) "
         "(reste 0 sur 10 places), Cohort B (Sept) (reste 1 sur 10 places)"
     )
+
+
+def test_bundle_explanations_are_translated() -> None:
+    """The explanations of all-or-nothing bundles (two magnet cells at once, a seat and its
+    travel grant), as the optimiser writes them, read in Chinese, French and Spanish with
+    no English left but the names (the bundle's key, the resources, the request ids).
+    Before the fix "awarded in full, as part of the all-or-nothing bundle 'pair' (2
+    requests): all of it or none" stayed in English on every page."""
+    import re
+
+    from opencall.optim.allocation import (
+        AllocationPolicy,
+        AllocationProblem,
+        Pool,
+        Request,
+        ResourceLimit,
+        solve_allocation,
+    )
+
+    def r(rid: str, merit: float, demand: dict[str, float], **kw: object) -> Request:
+        return Request(id=rid, proposal_id=rid[0], pi_id=rid[0], merit=merit, demand=demand,
+                       **kw)  # type: ignore[arg-type]  # fmt: skip
+
+    reqs = (
+        r("a1", 5, {"CellA": 2}, bundle="pair"), r("a2", 5, {"CellB": 2}, bundle="pair"),
+        r("b1", 4, {"CellA": 1}, bundle="duo"), r("b2", 4, {"CellB": 1}, bundle="duo",
+                                                  feasible=False, infeasible_reason="no insert"),
+        r("c1", 3, {"CellA": 2}, bundle="trio"), r("c2", 3, {"CellB": 2}, bundle="trio"),
+        r("d1", 2, {"CellA": 3}, bundle="big"), r("d2", 2, {"CellB": 1}, bundle="big"),
+    )  # fmt: skip
+    pools = (Pool("CellA", 3, unit="day"), Pool("CellB", 3, unit="day"))
+    policy = AllocationPolicy(resource_limits={"CellA": ResourceLimit(max_per_proposal=2.5)})
+    res = solve_allocation(AllocationProblem(pools, reqs, policy), seed=1)
+    texts = {k: e.detail for k, e in res.explanations.items()}
+
+    assert "as part of" in texts["a1"] and "dropped as a whole" in texts["b1"], texts
+    assert "was not awarded as a whole" in texts["c1"] and "than the limit" in texts["d1"]
+    names = re.compile(r"'(pair|duo|trio|big)'|\b(CellA|CellB|b2|no insert)\b")
+    english = re.compile(
+        r"\b(awarded|bundle|requests?|dropped|whole|nothing|limit|proposal|exhausted|left|"
+        r"feasible|eligible|threshold|day|days|none|part|asks)\b"
+    )
+    for lang in ("zh", "fr", "es"):
+        t = Translator(lang)
+        for rid, text in texts.items():
+            said = names.sub("", explain(t, text))
+            left = re.findall(r"[A-Za-z]{3,}" if lang == "zh" else english, said)
+            assert not left, (lang, rid, said, left)
+    assert explain(Translator("fr"), texts["a1"]) == (
+        "attribué en totalité, dans le lot tout ou rien 'pair' (2 demandes) : tout ou rien"
+    )

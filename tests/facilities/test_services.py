@@ -155,6 +155,24 @@ def test_a_call_offers_whole_slots_and_whole_berths(db: Session) -> None:
     assert [cp.amount for cp in call.pools] == [3]
 
 
+def test_a_slot_based_resource_is_counted_in_whole_units(db: Session) -> None:
+    """A resource offered in slots (a magnet lab's 24-hour days in a unit that is not
+    countable by itself) is counted in whole slots everywhere: the API says so
+    (``whole_units``) and a call's smallest request of 1.5 days is refused, unchanged."""
+    fac, _k, _g = cryo_centre(db)
+    cell = fs.create_resource(
+        db, fac, name="Cell 1", unit="day", amount=20, slot_hours=24,
+        period_start=dt.date(2027, 7, 1), period_end=dt.date(2027, 7, 31),
+    )  # fmt: skip
+    assert cell.whole_only
+    call = cryo_call(db, fac, [], None)
+    before = f.table_counts(db)
+    with pytest.raises(DomainError, match="offers whole units; 1.5 is not") as err:
+        call_services.offer_pool(db, call, cell, 10, 4, min_per_request=1.5)
+    assert err.value.field == "min_per_request"
+    assert f.table_counts(db) == before
+
+
 def test_archived_calls_still_count(db: Session) -> None:
     fac, krios, _g = cryo_centre(db)
     old = cryo_call(db, fac, [krios], 80)
@@ -397,6 +415,31 @@ def test_refusals_name_the_unit_in_the_readers_language(db: Session) -> None:
         fs.create_resource(db, fac, name="Beamtime", unit="shift", amount=9)
     assert "counted in shifts needs the length of one shift in hours" in err.value.message
     assert "« postes »" in fr.error(err.value) and "« poste »" in fr.error(err.value)
+
+
+def test_a_fractional_request_names_the_amount_and_the_unit(db: Session) -> None:
+    """An applicant asking 1.5 magnet days of a slot-based resource counted in days is
+    told "1.5 is not a whole number of days", in their language, not "enter a whole
+    number of slots" (a word of the scheduler's); nothing is added."""
+    from opencall.web.i18n import Translator
+
+    fac, _k, _g = cryo_centre(db)
+    cell = fs.create_resource(
+        db, fac, name="Cell 1", unit="day", amount=20, slot_hours=24,
+        period_start=dt.date(2027, 7, 1), period_end=dt.date(2027, 7, 31),
+    )  # fmt: skip
+    p = _proposal(db, cryo_call(db, fac, [cell], 10))
+    before = f.table_counts(db)
+    with pytest.raises(DomainError) as err:
+        ps.add_request(db, p, "custom", {"amount": 1.5}, pool_id=cell.id, now=f.NOW)
+    assert err.value.message == "Amount: 1.5 is not a whole number of days."
+    assert err.value.field == "details.amount"
+    assert "1.5" in Translator("fr").error(err.value) and "jours" in Translator("fr").error(
+        err.value
+    )
+    zh = Translator("zh").error(err.value)
+    assert "天" in zh and "days" not in zh and "Amount" not in zh, zh
+    assert f.table_counts(db) == before
 
 
 def test_request_limits_refuse_in_order_with_their_own_messages(db: Session) -> None:

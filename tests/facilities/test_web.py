@@ -405,7 +405,7 @@ def test_the_applicants_form_is_the_declared_one(web: Web, cryo: Cryo) -> None:
         ({"x_mode": "tomography"}, "x_mode", "Mode: choose one of"),
         ({"x_specimen": ""}, "x_specimen", "Specimen: this field is required"),
         ({"amount": "41"}, "amount", "exceeds what the call offers"),
-        ({"amount": "1.5"}, "amount", "whole number of slots"),
+        ({"amount": "1.5"}, "amount", "1.5 is not a whole number of sessions"),
         ({"impossible_dates": "2027-07-10 2027-07-11 2027-07-12"}, "impossible_dates", "Line 1"),
         ({"impossible_dates": "2028-01-01 2028-01-02"}, "impossible_dates", "outside"),
     ]:  # fmt: skip

@@ -86,7 +86,7 @@ def test_offers_and_requests_in_a_whole_unit_are_whole(db: Session) -> None:
         db, call, applicant, title="ELM", abstract="a", science_case="b", now=f.NOW
     )
     before = f.table_counts(db)
-    with pytest.raises(DomainError, match="Amount: enter a whole number"):
+    with pytest.raises(DomainError, match="Amount: 1.5 is not a whole number of shots"):
         ps.add_request(db, p, "custom", {"amount": 1.5}, pool_id=shots.id, now=f.NOW)
     assert f.table_counts(db) == before
     req = ps.add_request(db, p, "custom", {"amount": 2}, pool_id=shots.id, now=f.NOW)

@@ -491,3 +491,34 @@ def test_a_warm_start_highs_calls_optimal_is_not_trusted() -> None:
     assert res.objective == pytest.approx(_brute(problem).objective, rel=1e-6)
     assert dict(res.fractions)["r1"] == pytest.approx(2 / 3)
     assert res.mip_gap < 1e-6
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_pi_capped_to_one_award_gets_the_alternative_listed_first(seed: int) -> None:
+    """A training programme's applicants name a preferred and an acceptable cohort (each
+    an all-or-nothing bundle of a seat and a travel grant) under a cap of one award per
+    PI. With room in both, every applicant gets the preferred one (the one listed first,
+    ``Request.preference`` 0), whatever the seed; before the fix the seeded tie-break gave
+    about a third of them their acceptable cohort."""
+    reqs = []
+    for p in range(3):
+        for pref, cohort in enumerate(("ABC"[p], "ABC"[(p + 1) % 3])):
+            for item, demand in (("seat", {cohort: 1.0}), ("grant", {"T": 100.0})):
+                reqs.append(req(f"{p}-{cohort}-{item}", 3.0 + p, demand, proposal_id=str(p),
+                                pi_id=f"pi-{p}", bundle=cohort, preference=2 * pref))  # fmt: skip
+    pools = (Pool("A", 3, whole=True), Pool("B", 3, whole=True), Pool("C", 3, whole=True),
+             Pool("T", 1000.0))  # fmt: skip
+    policy = AllocationPolicy(max_awards_per_pi=1, allow_partial=True, min_fraction=0.5)
+    res = solve_allocation(AllocationProblem(pools, tuple(reqs), policy), seed=seed)
+    got = sorted(k for k, v in res.fractions.items() if v > 0 and k.endswith("-seat"))
+    assert got == ["0-A-seat", "1-B-seat", "2-C-seat"], got
+    # a preferred cohort that is full gives way to the acceptable one
+    full = (Pool("A", 0, whole=True),) + pools[1:]
+    res = solve_allocation(AllocationProblem(full, tuple(reqs), policy), seed=seed)
+    got = sorted(k for k, v in res.fractions.items() if v > 0 and k.endswith("-seat"))
+    assert got == ["0-B-seat", "1-B-seat", "2-C-seat"], got
+
+
+def test_a_preference_is_a_non_negative_whole_number() -> None:
+    with pytest.raises(ProblemError, match="preference"):
+        AllocationProblem((Pool("A", 1),), (req("r", 1.0, {"A": 1.0}, preference=-1),))

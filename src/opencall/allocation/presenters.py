@@ -155,7 +155,31 @@ EXPLANATIONS = (
     N_("capacity remained, but the solver stopped within its optimality-gap tolerance"),
     N_("overridden by the chair: %(reason)s"),
     N_("not reviewed, so not awarded: %(reason)s"),
+    # all-or-nothing bundles (two cells at once, a seat and its travel grant)
+    N_("the all-or-nothing bundle %(key)s (%(n)s requests)"),
+    N_("awarded in full, as part of %(bundle)s: all of it or none"),
+    N_(
+        "awarded %(f)s because the minimum share rule for %(groups)s bound; "
+        "on merit alone it would have received %(f0)s; awarded in full with %(bundle)s"
+    ),
+    N_("not awarded: %(bundle)s was dropped as a whole, because its request %(other)s %(why)s"),
+    N_("is not eligible"),
+    N_("is not feasible (%(why)s)"),
+    N_("is below the quality threshold"),
+    N_("technical review"),
+    N_("the request"),
 )
+MSG_BUNDLE_WHOLE = N_("%(bundle)s was not awarded as a whole (all or nothing): %(detail)s")
+_BUNDLE_WHOLE_EN = " was not awarded as a whole (all or nothing): "
+MSG_LIMIT = N_(
+    "not awarded: %(subject)s asks for more of %(pool)s than the limit of %(limit)s %(unit)s "
+    "per proposal"
+)
+MSG_LIMIT_BUNDLE = N_("%(bundle)s as a whole")
+_LIMIT = re.compile(
+    r"not awarded: (.+) asks for more of (.+) than the limit of ([-+\d.e]+) (\S+) per proposal"
+)
+_AS_A_WHOLE = " as a whole"
 MSG_EXHAUSTED = N_("pool(s) exhausted by higher-ranked requests: %(names)s")
 MSG_LEFT = N_("%(pool)s (%(left)s of %(cap)s %(unit)s left)")
 # a resource's name may hold parentheses ("Cohort B (Sept)"), not ",", ";" or ":"
@@ -184,9 +208,35 @@ def explain(t: Translator, text: str, units: dict[str, Any] | None = None) -> st
             else unit_label(unit, (units or {}).get(unit), None, t.lang),
         )
 
+    def unit_word(unit: str) -> str:
+        return (
+            t.gettext(UNITS[unit])
+            if unit in UNITS
+            else unit_label(unit, (units or {}).get(unit), None, t.lang)
+        )
+
     def one(sentence: str) -> str:
         if sentence.startswith(_EXHAUSTED_EN):
             return t.gettext(MSG_EXHAUSTED, names=_LEFT.sub(left, sentence[len(_EXHAUSTED_EN) :]))
+        bundle, sep, detail = sentence.partition(_BUNDLE_WHOLE_EN)
+        if sep:  # a bundle not awarded, and why: the why said as any other sentence
+            return t.gettext(MSG_BUNDLE_WHOLE, bundle=t.message(bundle), detail=one(detail))
+        m = _LIMIT.fullmatch(sentence)
+        if m:
+            subject = m.group(1)
+            if subject.endswith(_AS_A_WHOLE):
+                subject = t.gettext(
+                    MSG_LIMIT_BUNDLE, bundle=t.message(subject[: -len(_AS_A_WHOLE)])
+                )
+            else:
+                subject = t.message(subject)
+            return t.gettext(
+                MSG_LIMIT,
+                subject=subject,
+                pool=m.group(2),
+                limit=readable(float(m.group(3))),
+                unit=unit_word(m.group(4)),
+            )
         return t.message(sentence)
 
     out = []

@@ -198,6 +198,9 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
                     infeasible_reason=why,
                     # a merged vessel request is one request already
                     bundle=bundle_of.get(positions[0]) if len(positions) == 1 else None,
+                    # the applicant's order: among equal merits the request listed first
+                    # wins (a preferred cohort before an acceptable one)
+                    preference=positions[0],
                 )
             )
             pos_of_pool: dict[str, int] = {}

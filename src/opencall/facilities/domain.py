@@ -723,10 +723,15 @@ def validate_details(
     period: tuple[dt.date, dt.date] | None = None,
     lang: str = "en",
     whole: bool = False,
+    unit: str | None = None,
+    unit_labels: dict[str, Any] | None = None,
 ) -> tuple[float, dict[str, Any]]:
     """A request's details for a custom resource, judged against the resource's
     declared fields. Returns (amount, clean details); raises FieldProblem naming
-    the first wrong field by its label (``field`` is the detail key)."""
+    the first wrong field by its label (``field`` is the detail key). Given the
+    resource's ``unit`` (and ``unit_labels``), a fractional amount is refused naming
+    the amount and the unit ("1.5 is not a whole number of days"), the unit a message
+    parameter said in the reader's language."""
     if not isinstance(details, dict):
         raise FieldProblem("The request details must be an object.", field="details")
     fields = parse_fields(stored_fields)
@@ -744,6 +749,13 @@ def validate_details(
             if slot_based
             else "Amount: enter a positive number.",
             field="amount",
+        )
+    if (slot_based or whole) and amount != int(amount) and unit:
+        raise FieldProblem(
+            "Amount: %(amount)s is not a whole number of %(unit)s.",
+            field="amount",
+            amount=plain_number(amount),
+            unit=unit_text(unit, unit_labels),
         )
     if slot_based and amount != int(amount):
         raise FieldProblem("Amount: enter a whole number of slots.", field="amount")

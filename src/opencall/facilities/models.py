@@ -94,8 +94,9 @@ class CapacityPool(Base):
     @property
     def whole_only(self) -> bool:
         """Whether capacity, offers and requests are whole numbers of the unit: a
-        built-in countable unit (berth, dive, seat...) or one the operator declared so."""
-        return countable(self.unit) or bool(self.whole_units)
+        built-in countable unit (berth, dive, seat...), one the operator declared so, or
+        any unit of a resource offered in slots (a slot is booked whole)."""
+        return countable(self.unit) or bool(self.whole_units) or self.slot_hours is not None
 
 
 class PoolUnavailability(Base):

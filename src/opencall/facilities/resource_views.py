@@ -45,6 +45,7 @@ SERVICE_MESSAGES = (
     N_("%(label)s: enter a whole number."),
     N_("%(label)s: choose one of: %(options)s."),
     N_("Amount: enter a whole number of slots."),
+    N_("Amount: %(amount)s is not a whole number of %(unit)s."),
     N_("Amount: enter a whole number."),
     N_("Unavailable periods overlap (%(spans)s)."),
     N_(

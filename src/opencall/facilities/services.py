@@ -565,7 +565,12 @@ def update_resource(
             asked=format(values["amount"], "g"),
         )
     _check_grid_kept(session, pool, values)
-    if not pool.whole_only and (values["whole_units"] or domain.countable(values["unit"])):
+    becomes_whole = (
+        values["whole_units"]
+        or domain.countable(values["unit"])
+        or values.get("slot_hours") is not None
+    )
+    if not pool.whole_only and becomes_whole:
         _check_whole_uses(session, pool)
     for k, v in values.items():
         setattr(pool, k, v)

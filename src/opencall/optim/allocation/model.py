@@ -97,6 +97,11 @@ class Request:
     ``bundle`` (a key or None): the requests of one proposal that share a bundle key are
     all-or-nothing: every one of them is awarded in full, or none is (whatever the partial-award
     settings). A bundle is one award for the PI's count cap.
+
+    ``preference`` (an integer >= 0): the applicant's order among their proposal's requests
+    (0: listed first). Among requests of equal merit the lower one wins the tie, before the
+    seeded permutation: a PI capped at one award who lists a preferred and an acceptable
+    alternative (a training cohort, a cell) gets the preferred one whenever it fits.
     """
 
     id: str
@@ -109,6 +114,7 @@ class Request:
     feasible: bool = True
     infeasible_reason: str = ""
     bundle: str | None = None
+    preference: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "demand", _copy_mapping(self.demand))
@@ -296,6 +302,12 @@ class AllocationProblem:
                 raise ProblemError(f"request {r.id!r}: merit must be finite")
             if not (math.isfinite(r.min_fraction) and 0.0 < r.min_fraction <= 1.0):
                 raise ProblemError(f"request {r.id!r}: min_fraction must lie in (0, 1]")
+            if (
+                isinstance(r.preference, bool)
+                or not isinstance(r.preference, int)
+                or (r.preference < 0)
+            ):
+                raise ProblemError(f"request {r.id!r}: preference must be an integer >= 0")
             for pid, amount in r.demand.items():
                 if pid not in known:
                     raise ProblemError(f"request {r.id!r} asks for unknown pool {pid!r}")
@@ -623,15 +635,29 @@ def seeded_rank(problem: AllocationProblem, seed: int) -> list[int]:
     Returns
     -------
     list of int
-        Request indices, by oriented merit descending, ties by the seeded permutation.
+        Request indices, by oriented merit descending, ties by the seeded permutation; then,
+        within each proposal, its requests of equal merit take the places its requests hold
+        in the applicant's order (``Request.preference``, lower first), so that the
+        preference never moves one proposal before another.
     """
     n = len(problem.requests)
     perm = np.random.default_rng(seed).permutation(n)
     tie = np.empty(n, dtype=np.int64)
     tie[perm] = np.arange(n)
-    return sorted(
-        range(n), key=lambda i: (-_oriented(problem, problem.requests[i].merit), int(tie[i]))
-    )
+    reqs = problem.requests
+    order = sorted(range(n), key=lambda i: (-_oriented(problem, reqs[i].merit), int(tie[i])))
+    places: dict[str, list[int]] = {}
+    for k, i in enumerate(order):
+        places.setdefault(reqs[i].proposal_id, []).append(k)
+    for ks in places.values():
+        if len(ks) > 1:
+            members = sorted(
+                (order[k] for k in ks),
+                key=lambda i: (-_oriented(problem, reqs[i].merit), reqs[i].preference, int(tie[i])),
+            )
+            for k, i in zip(ks, members, strict=True):
+                order[k] = i
+    return order
 
 
 def fast_lst_demands(

@@ -221,8 +221,13 @@ def _validate_custom(
             slot_based=pool.slot_hours is not None,
             period=period,
             whole=pool.whole_only,
+            unit=pool.unit,
+            unit_labels=pool.unit_labels,
         )
     except fac_domain.FieldProblem as exc:
+        if exc.params:  # a message id of its own: the unit said in the reader's language
+            exc.field = f"details.{exc.field}"
+            raise
         raise DomainError.composed(exc.message, field=f"details.{exc.field}") from exc
     _check_limits(cp, amount)
     return amount, clean, pool

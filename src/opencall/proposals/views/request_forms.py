@@ -417,9 +417,12 @@ def parse_custom_form(page: Page, call: Call, form: dict[str, str]) -> Parsed:
                 period=period,
                 whole=pool.whole_only,
                 lang=page.lang,
+                unit=pool.unit,
+                unit_labels=pool.unit_labels,
             )
         except fac_domain.FieldProblem as exc:
-            errors[custom_field_name(exc.field, pool)] = page.t.message(exc.message)
+            said = page.t.error(exc) if exc.params else page.t.message(exc.message)
+            errors[custom_field_name(exc.field, pool)] = said
     return Parsed(details, pool.id, errors, [])
 
 
