@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
-from opencall.people import services as people_services
 from opencall.errors import DomainError
+from opencall.people import services as people_services
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
