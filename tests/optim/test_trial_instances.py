@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import time
 
 import numpy as np
 import pytest
@@ -256,21 +255,18 @@ def test_a_site_without_valid_coordinates_is_refused_clearly(
         Site(lat, lon, height)
 
 
-def test_explanations_of_a_call_of_tied_merits_take_linear_time() -> None:
-    # defect: 24,000 requests of one merit for a pool that holds half of them: each of the
-    # 12,000 left out walked the 12,000 awarded ones of its merit to name the tied pools
-    # (1.4e8 steps, about 10 CPU s of a 1.5 s solve)
-    n = 24_000
+def test_explanations_of_a_call_of_tied_merits() -> None:
+    # defect (the time is measured in bench/README.md, "third round (trialopt)", not
+    # asserted here: the suite asserts behaviour): with many requests of one merit for a
+    # pool that holds half of them, each request left out walked the awarded ones of its
+    # merit to name the tied pools (quadratic). The explanations stay these.
+    n = 2_000
     problem = AllocationProblem(
         (Pool("p", n / 2),),
         tuple(Request(f"r{i}", f"P{i}", f"pi{i}", 1.0, {"p": 1.0}) for i in range(n)),
     )
-    # this thread's CPU alone (the test process runs a collector thread of its own)
-    t0 = time.thread_time()
     res = solve_allocation(problem)
-    cpu = time.thread_time() - t0
     assert sum(f == 1.0 for f in res.fractions.values()) == n // 2
     left = [e for e in res.explanations.values() if e.code != "awarded"]
     assert len(left) == n // 2
     assert {e.code for e in left} == {"not_awarded_pool_exhausted"}
-    assert cpu < 5.0, cpu
