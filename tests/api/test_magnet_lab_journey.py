@@ -31,12 +31,11 @@ from sqlalchemy import select
 from opencall.people import services as people_services
 from opencall.people.models import Country
 from opencall.scheduling.models import ScheduleEntry
+from tests.api.test_genebank_journey import review_and_publish
 from tests.api.test_operator_journey import (
     PASSWORD,
     Client,
     account,
-    calibrate_to_schedule,
-    close_and_assign,
     text_of,
 )
 from tests.web.conftest import Web, csrf
@@ -178,16 +177,7 @@ def test_a_magnet_lab_awards_whole_days_of_identical_cells(web: Web, one_loop: N
 
     # ---- close, review, allocate, schedule, release, publish
     slug = "hfml-2028"
-    close_and_assign(web, office, slug)
-    for k, rc in enumerate(reviewers):
-        for a in rc.get("/api/v1/assignments", limit=200)["items"]:
-            rc.post(f"/api/v1/assignments/{a['id']}/respond", {"accept": True})
-            rc.post(f"/api/v1/assignments/{a['id']}/review", {
-                "grade": 3.0 + ((a["id"] + k) % 5) * 0.4, "confidence": 4,
-                "comments_to_applicants": "A clear measurement plan."})  # fmt: skip
-    calibrate_to_schedule(web, office, slug)
-    office.post(f"/api/v1/calls/{slug}/release")
-    assert office.post(f"/api/v1/calls/{slug}/publish")["status"] == "published"
+    review_and_publish(web, office, slug, reviewers)
 
     # ---- awards: whole days, within each cell's offer; the pairs both or neither
     anyone = web.client()

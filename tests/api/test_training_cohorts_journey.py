@@ -27,12 +27,11 @@ from sqlalchemy import select
 
 from opencall.people import services as people_services
 from opencall.people.models import Country
+from tests.api.test_genebank_journey import review_and_publish
 from tests.api.test_operator_journey import (
     PASSWORD,
     Client,
     account,
-    calibrate_to_schedule,
-    close_and_assign,
     text_of,
 )
 from tests.web.conftest import Web, csrf
@@ -170,16 +169,7 @@ def test_a_training_programme_fills_its_cohorts_within_its_travel_budget(
         asked[p["code"]] = (first_choice, second, grant)
 
     # ---- close, review (LDC applicants graded a little lower), allocate, schedule
-    close_and_assign(web, office, slug)
-    for k, rc in enumerate(reviewers):
-        for a in rc.get("/api/v1/assignments", limit=200)["items"]:
-            rc.post(f"/api/v1/assignments/{a['id']}/respond", {"accept": True})
-            rc.post(f"/api/v1/assignments/{a['id']}/review", {
-                "grade": 3.0 + ((a["id"] + k) % 5) * 0.4, "confidence": 4,
-                "comments_to_applicants": "A clear plan for the district."})  # fmt: skip
-    calibrate_to_schedule(web, office, slug)
-    office.post(f"/api/v1/calls/{slug}/release")
-    assert office.post(f"/api/v1/calls/{slug}/publish")["status"] == "published"
+    review_and_publish(web, office, slug, reviewers)
 
     # ---- awards: whole seats within each cohort, one cohort per person, whole cents
     # within the budget; a grant only with its seat

@@ -15,7 +15,6 @@ import datetime as dt
 import io
 import re
 from collections import defaultdict
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -36,6 +35,7 @@ from opencall.results import services as rs
 from tests import factories as F
 from tests.authz.test_workspace_matrix import session_client
 from tests.results.awards_world import RELEASED, _award_all, awarded_custom_call
+from tests.results.test_public_suppression import tables
 from tests.web.conftest import Web, api_bearer
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -48,38 +48,6 @@ LABELS = {
     "en": {"low": "Low income", "high": "High income", "all": "All applicants"},
     "fr": {"low": "Revenu faible", "high": "Revenu élevé", "all": "Tous les candidats"},
 }
-
-
-class _Tables(HTMLParser):
-    """Every table of a page as rows of cell texts."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: list[list[list[str]]] = []
-        self._cell: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: object) -> None:
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tr" and self.tables:
-            self.tables[-1].append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("td", "th") and self._cell is not None:
-            self.tables[-1][-1].append(" ".join("".join(self._cell).split()))
-            self._cell = None
-
-    def handle_data(self, data: str) -> None:
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-def tables(html: str) -> list[list[list[str]]]:
-    p = _Tables()
-    p.feed(html)
-    return p.tables
 
 
 def pdf_text(content: bytes) -> str:

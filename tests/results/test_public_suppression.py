@@ -30,14 +30,14 @@ class _Tables(HTMLParser):
     def handle_starttag(self, tag: str, attrs: object) -> None:
         if tag == "table":
             self.tables.append([])
-        elif tag == "tr":
+        elif tag == "tr" and self.tables:
             self.tables[-1].append([])
         elif tag in ("td", "th"):
             self._cell = []
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("td", "th") and self._cell is not None:
-            self.tables[-1][-1].append("".join(self._cell).strip())
+            self.tables[-1][-1].append(" ".join("".join(self._cell).split()))
             self._cell = None
 
     def handle_data(self, data: str) -> None:
