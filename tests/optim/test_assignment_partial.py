@@ -466,3 +466,31 @@ def test_a_reviewer_declining_is_replaced_and_the_rest_kept() -> None:
     room = [r for r in range(6) if load[r] < 4 and r != gone[1]]
     room = [r for r in room if (gone[0], r) not in {tuple(x) for x in kept.tolist()}]
     assert next(iter(new))[1] == max(room, key=lambda r: A[gone[0], r])
+
+
+@pytest.mark.parametrize("zero", ["capacity", "conflicts"])
+def test_partial_mode_with_crossing_groupings_and_no_admissible_pair(zero: str) -> None:
+    """Every reviewer at capacity 0, or every pair conflicted, with two groupings that do not
+    nest (the MIP path): no pair can be chosen, so every review is short. Found by the
+    property test above (hypothesis, not derandomised): the MIP was handed no variable and
+    SciPy raised "`c` must be a one-dimensional array ... with at least one element"."""
+    P, R = 3, 4
+    A = np.full((P, R), 0.5)
+    every = np.argwhere(np.ones((P, R), bool))
+    pb = AssignmentProblem(
+        P,
+        R,
+        A,
+        k=2,
+        min_load=0,
+        max_load=np.zeros(R, int) if zero == "capacity" else np.full(R, 3),
+        conflicts=every if zero == "conflicts" else np.zeros((0, 2), int),
+        groupings=(
+            Grouping(np.array([0, 0, 1, 1]), 1, "a"),
+            Grouping(np.array([0, 1, 0, 1]), 1, "b"),
+        ),
+        allow_short=True,
+    )
+    res = solve_assignment(pb)
+    assert len(res.proposals) == 0 and violations(pb, res) == []
+    assert int(res.short.sum()) == P * 2

@@ -645,6 +645,18 @@ def _mip_total(
             raise InfeasibleAssignment(infeasible)
         return np.rint(res.x), bool(res.status == 0)
 
+    if len(ep) == 0:
+        # no admissible pair (every one conflicted): HiGHS takes no empty model, and the
+        # empty choice is the only one; it stands when it meets every row (in partial mode
+        # the proposals' coverage is not a row bound, so it does unless a load is owed)
+        if np.all(lb <= 0) and np.all(ub >= 0):
+            return ep, er, True
+        raise InfeasibleAssignment(
+            "no assignment meets the minimum loads and every diversity grouping together "
+            "on the candidate graph"
+            if partial
+            else "no assignment meets all diversity groupings together on the candidate graph"
+        )
     optimal = True
     if partial:
         most, optimal = best(
