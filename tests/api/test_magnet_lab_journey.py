@@ -28,17 +28,17 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from opencall.people import services as people_services
 from opencall.people.models import Country
 from opencall.scheduling.models import ScheduleEntry
 from tests.api.test_genebank_journey import review_and_publish
 from tests.api.test_operator_journey import (
-    PASSWORD,
     Client,
     account,
+    open_facility,
+    signed_in,
     text_of,
 )
-from tests.web.conftest import Web, csrf
+from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
 
@@ -64,34 +64,15 @@ OFFER = 10  # days of each cell offered to the call
 LOW_SHARE = 0.3
 
 
-def signed_in(web: Web, email: str, lang: str = "en") -> Any:
-    c = web.client(lang)
-    r = c.post("/login", data={"csrf_token": csrf(c), "email": email, "password": PASSWORD})
-    assert r.status_code == 303
-    return c
-
-
 def test_a_magnet_lab_awards_whole_days_of_identical_cells(web: Web, one_loop: None) -> None:
     with web.factory() as s:
         countries = {c.iso3: c for c in s.scalars(select(Country))}
-        income = {k: c.income_group for k, c in countries.items()}
-        root, _link = people_services.create_site_admin(
-            s, email="root@hfml.example", name="Site Admin", password=PASSWORD
-        )
-        _t, raw = people_services.create_api_token(s, root, "setup")
-        s.commit()
+    income = {k: c.income_group for k, c in countries.items()}
     assert {countries[c].ldc for c in ("NPL", "ETH")} == {True}
-    admin = Client(web, raw)
-    admin.post("/api/v1/providers",
-               {"name": "High Field Magnet Laboratory", "slug": "hfml", "country_iso3": "FRA"})  # fmt: skip
-    office = account(web, "office@hfml.example", "User Office", country_iso3="FRA")
-    admin.post(
-        "/api/v1/providers/hfml/roles", {"email": "office@hfml.example", "role": "provider_admin"}
-    )
-    fac = office.post(
-        "/api/v1/providers/hfml/facilities",
+    _admin, office, fac = open_facility(
+        web, "hfml", "High Field Magnet Laboratory", "FRA",
         {"name": "Resistive magnets", "slug": "magnets", "kind": "custom"},
-    )
+    )  # fmt: skip
     res = f"/api/v1/facilities/{fac['id']}/resources"
 
     def cell(name: str, amount: int, **kw: Any) -> dict[str, Any]:

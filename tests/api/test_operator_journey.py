@@ -34,7 +34,7 @@ from opencall.facilities.models import Provider
 from opencall.outcomes.api import ReportOut
 from opencall.people import services as people_services
 from opencall.people.models import Country
-from tests.web.conftest import Web
+from tests.web.conftest import Web, csrf
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -116,6 +116,43 @@ def account(web: Web, email_: str, name: str, **kw: Any) -> Client:
         _tok, raw = people_services.create_api_token(s, u, "journey")
         s.commit()
     return Client(web, raw)
+
+
+def open_facility(
+    web: Web,
+    provider: str,
+    name: str,
+    country_iso3: str,
+    facility: dict[str, Any],
+    office_name: str = "User Office",
+) -> tuple[Client, Client, dict[str, Any]]:
+    """A fresh install opened for one facility through the API: the first site
+    administrator (``opencall admin create``: its service) with a token, the provider
+    ``provider`` (``name``, in ``country_iso3``), its user office
+    ``office@<provider>.example`` (provider_admin) and the facility (``facility``: the
+    body of ``POST /api/v1/providers/<provider>/facilities``, a custom kind for a kind of
+    facility no preset fits). Returns the administrator, the office and the facility."""
+    with web.factory() as s:
+        root, _link = people_services.create_site_admin(
+            s, email=f"root@{provider}.example", name="Site Admin", password=PASSWORD
+        )
+        _t, raw = people_services.create_api_token(s, root, "setup")
+        s.commit()
+    admin = Client(web, raw)
+    admin.post("/api/v1/providers", {"name": name, "slug": provider, "country_iso3": country_iso3})
+    address = f"office@{provider}.example"
+    office = account(web, address, office_name, country_iso3=country_iso3)
+    admin.post(f"/api/v1/providers/{provider}/roles", {"email": address, "role": "provider_admin"})
+    fac = office.post(f"/api/v1/providers/{provider}/facilities", facility)
+    return admin, office, fac
+
+
+def signed_in(web: Web, email_: str, lang: str = "en") -> Any:
+    """A browser session of ``email_`` (signed in on /login), in ``lang``."""
+    c = web.client(lang)
+    r = c.post("/login", data={"csrf_token": csrf(c), "email": email_, "password": PASSWORD})
+    assert r.status_code == 303
+    return c
 
 
 def run_jobs(web: Web) -> None:

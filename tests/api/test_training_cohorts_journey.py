@@ -25,16 +25,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from opencall.people import services as people_services
 from opencall.people.models import Country
 from tests.api.test_genebank_journey import review_and_publish
 from tests.api.test_operator_journey import (
-    PASSWORD,
     Client,
     account,
+    open_facility,
+    signed_in,
     text_of,
 )
-from tests.web.conftest import Web, csrf
+from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
 
@@ -63,36 +63,18 @@ APPLICANTS = [
 ]  # fmt: skip
 
 
-def signed_in(web: Web, email: str, lang: str = "en") -> Any:
-    c = web.client(lang)
-    r = c.post("/login", data={"csrf_token": csrf(c), "email": email, "password": PASSWORD})
-    assert r.status_code == 303
-    return c
-
-
 def test_a_training_programme_fills_its_cohorts_within_its_travel_budget(
     web: Web, one_loop: None
 ) -> None:
     with web.factory() as s:
         countries = {c.iso3: c for c in s.scalars(select(Country))}
-        root, _link = people_services.create_site_admin(
-            s, email="root@train.example", name="Site Admin", password=PASSWORD
-        )
-        _t, raw = people_services.create_api_token(s, root, "setup")
-        s.commit()
     ldc = {k for k, c in countries.items() if c.ldc}
     assert {"ETH", "UGA", "NPL", "BGD", "HTI"} <= ldc
-    admin = Client(web, raw)
-    admin.post("/api/v1/providers",
-               {"name": "Soil Health Training Programme", "slug": "shtp", "country_iso3": "KEN"})  # fmt: skip
-    office = account(web, "office@shtp.example", "Programme Office", country_iso3="KEN")
-    admin.post(
-        "/api/v1/providers/shtp/roles", {"email": "office@shtp.example", "role": "provider_admin"}
-    )
-    fac = office.post(
-        "/api/v1/providers/shtp/facilities",
+    _admin, office, fac = open_facility(
+        web, "shtp", "Soil Health Training Programme", "KEN",
         {"name": "Soil health courses", "slug": "courses", "kind": "custom"},
-    )
+        office_name="Programme Office",
+    )  # fmt: skip
     res = f"/api/v1/facilities/{fac['id']}/resources"
     seat_of: dict[str, int] = {}
     for site, (first, last, _n) in COHORTS.items():
