@@ -190,7 +190,8 @@ _EXHAUSTED_EN = "pool(s) exhausted by higher-ranked requests: "
 
 def explain(t: Translator, text: str, units: dict[str, Any] | None = None) -> str:
     """A decision's explanation in the reader's language: one sentence per request
-    (prefixed by its kind when the proposal has several), amounts rounded as people
+    (prefixed by its kind when the proposal has several; a sentence the next request of
+    its bundle repeats is said once), amounts rounded as people
     read them and units named in the reader's language (``units``: the words a call's
     resources give their own units, :func:`opencall.calls.queries.unit_words`)."""
     if not text:
@@ -239,11 +240,14 @@ def explain(t: Translator, text: str, units: dict[str, Any] | None = None) -> st
             )
         return t.message(sentence)
 
-    out = []
+    out: list[str] = []
     for part in _KIND_SPLIT.split(text):
         kind, sep, rest = part.partition(": ")
         if sep and kind in KINDS:
-            out.append(f"{t.gettext(KINDS[kind])}: {one(rest)}")
+            said = f"{t.gettext(KINDS[kind])}: {one(rest)}"
         else:
-            out.append(one(part))
+            said = one(part)
+        # the requests of a bundle share their sentence: said once, not once a request
+        if not out or out[-1] != said:
+            out.append(said)
     return "; ".join(out)

@@ -32,7 +32,7 @@ from opencall.reviews.models import RankedProposal
 from opencall.reviews.presenters import labels, proposal_rows
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.forms import MSG_CONFIRM
-from opencall.web.i18n import N_
+from opencall.web.i18n import N_, Translator
 from opencall.web.pages import Page, get_page
 from opencall.web.paging import paginate_query
 
@@ -104,6 +104,8 @@ def _decisions_csv(page: Page, call: Call) -> Response:
     # ... and, before the release, no outcome and no award
     hidden = review_policies.withheld_outcome(page.db, page.user, call)
     masked = page._(review_policies.MSG_WITHHELD)
+    # in English, as the awarded column: request kinds and unit keys said in words
+    english, words = Translator("en"), unit_words(call)
     return csv_response(
         f"{call.slug}-decisions.csv",
         [
@@ -129,7 +131,7 @@ def _decisions_csv(page: Page, call: Call) -> Response:
                     for a, pool in awards[d.proposal_id]
                     if d.proposal_id not in hidden
                 ),
-                masked if d.proposal_id in withheld else d.explanation,
+                masked if d.proposal_id in withheld else explain(english, d.explanation, words),
                 "" if d.proposal_id in withheld else d.override_reason,
             )
             for d in decisions

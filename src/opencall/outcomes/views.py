@@ -71,14 +71,21 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
                 select(Decision.proposal_id, Decision.priority).where(Decision.call_id == call.id)
             )
         }
-        totals: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        # {proposal: {unit: {resource: amount}}}
+        totals: dict[int, dict[str, dict[str, float]]] = defaultdict(
+            lambda: defaultdict(lambda: defaultdict(float))
+        )
         labels = unit_words(call)  # a unit's words: the resource's own, if it names them
-        for a_pid, unit, amount in page.db.execute(
-            select(Award.proposal_id, CapacityPool.unit, Award.amount)
+        for a_pid, name, unit, amount in page.db.execute(
+            select(Award.proposal_id, CapacityPool.name, CapacityPool.unit, Award.amount)
             .join(CapacityPool, CapacityPool.id == Award.pool_id)
             .where(Award.call_id == call.id)
         ):
-            totals[a_pid][unit] += amount
+            totals[a_pid][unit][name] += amount
+
+        def said(unit: str, v: float) -> str:
+            return f"{plain_number(v, 2)} {unit_text(page, unit, labels.get(unit), v)}"
+
         programmes = queries.awarded_programmes(page.db, call.id)
         for pid, amounts in totals.items():
             code, title, country = programmes[pid]
@@ -89,9 +96,20 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
                     "country": country_name(page.lang, country.iso2, country.name)
                     if country
                     else "",
-                    "amount": ", ".join(
-                        f"{plain_number(v, 2)} {unit_text(page, u, labels.get(u), v)}"
-                        for u, v in sorted(amounts.items())
+                    # a unit's total; or, when the proposal holds it of several
+                    # resources, each resource's (700 W on each of two flights is not
+                    # 1400 W: a rate such as power is not added up over resources)
+                    "amount": "; ".join(
+                        f"{name}: {said(u, v)}"
+                        for name, u, v in sorted(
+                            (name, u, v) for u, by in amounts.items() for name, v in by.items()
+                        )
+                        if round(v, 2) > 0
+                    )
+                    if any(len(by) > 1 for by in amounts.values())
+                    else ", ".join(
+                        said(u, v)
+                        for u, v in sorted((u, sum(by.values())) for u, by in amounts.items())
                         if round(v, 2) > 0
                     ),
                     "priority": priorities.get(pid, ""),
