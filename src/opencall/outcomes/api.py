@@ -13,7 +13,7 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from opencall.calls.access import office_call_api
 from opencall.outcomes import queries
-from opencall.outcomes.domain import FunnelRow
+from opencall.outcomes.domain import FunnelRow, ResourceRow
 from opencall.web.api import MANAGE, NOT_FOUND, SLUG, Api, get_api
 
 api_router = APIRouter(prefix="/api/v1", tags=["outcomes"])
@@ -64,6 +64,16 @@ class FunnelRowOut(FunnelRow):
     )
 
 
+@pydantic_dataclass(frozen=True)
+class ResourceRowOut(ResourceRow):
+    """Who benefits at one resource the requests name, one group
+    (``outcomes.domain.ResourceRow``)."""
+
+    group: Annotated[str, Field(description='a group of the grouping, or "all"')]
+    applied: Annotated[int, Field(description="applications whose requests name it")]
+    awarded: Annotated[int, Field(description="of those, the ones awarded some of it")]
+
+
 class ReportOut(BaseModel):
     """Who benefits: the call's funnel by income group, UN region, LDC status and host
     country, with the tested differences (one false-discovery family), the context, the
@@ -81,6 +91,12 @@ class ReportOut(BaseModel):
         description="per grouping (income_group, un_region, ldc, host): its rows"
     )
     suppressed: dict[str, Any]
+    resources: list[ResourceRowOut] = Field(
+        default_factory=list,
+        description="who benefits at each resource the requests name (a node of an "
+        'instrument network, a flight\'s power), per grouping and group, then "all": '
+        "amounts in the resource's unit, never added up over resources",
+    )
     findings: list[dict[str, Any]] = Field(default_factory=list)
 
 

@@ -80,6 +80,9 @@ class ApplicantRecord:
     funded_range: bool = False
     amounts: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
     flags: frozenset[str] = frozenset()
+    #: per resource its requests name: ``{resource: (requested, awarded, scheduled)}``
+    #: (a node of a network, a flight's power), for :func:`resource_rows`
+    resources: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
 
     @property
     def was_reviewed(self) -> bool:
@@ -327,6 +330,53 @@ def _unit_totals(records: Iterable[ApplicantRecord], kind: str | None) -> dict[s
     for r in records:
         for unit, values in r.unit_amounts().items():
             out[unit] = out.get(unit, 0.0) + values[i]
+    return out
+
+
+@dataclass(frozen=True)
+class ResourceRow:
+    """One group's part of one resource (a node of an instrument network, a cell, a
+    flight's power): ``applied`` applications whose requests name it, ``awarded`` those
+    awarded some of it, and the amounts (in its ``unit``) they asked for, were awarded
+    and were scheduled. Amounts are never added up over resources here: 700 W on each of
+    two flights is two rows, not 1400 W."""
+
+    grouping: str
+    resource: str
+    unit: str
+    group: str
+    applied: int
+    awarded: int
+    amount_requested: float
+    amount_awarded: float
+    amount_scheduled: float
+
+
+def resource_rows(
+    records: Sequence[ApplicantRecord], by: GroupBy, units: Mapping[str, str]
+) -> list[ResourceRow]:
+    """Who benefits at each resource its requests name (``units``: {resource: unit}, in
+    the order shown): for each, the groups of ``by`` that asked for it and then "all"."""
+    out: list[ResourceRow] = []
+    for resource, unit in units.items():
+        at = [r for r in records if resource in r.resources]
+        if not at:
+            continue
+        for g, members in [*_group_records(at, by).items(), ("all", at)]:
+            amounts = [r.resources[resource] for r in members]
+            out.append(
+                ResourceRow(
+                    grouping=by,
+                    resource=resource,
+                    unit=unit,
+                    group=g,
+                    applied=sum(1 for a in amounts if a[0] > 0),
+                    awarded=sum(1 for a in amounts if a[1] > 0),
+                    amount_requested=float(sum(a[0] for a in amounts)),
+                    amount_awarded=float(sum(a[1] for a in amounts)),
+                    amount_scheduled=float(sum(a[2] for a in amounts)),
+                )
+            )
     return out
 
 

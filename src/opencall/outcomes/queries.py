@@ -108,11 +108,16 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
             select(Decision.proposal_id, Decision.outcome).where(Decision.call_id == call.id)
         )
     }
-    units: dict[int, str] = {
-        pool_id: unit
-        for pool_id, unit in session.execute(select(CapacityPool.id, CapacityPool.unit))
-    }
+    units: dict[int, str] = {}
+    names: dict[int, str] = {}
+    for row_id, unit, name in session.execute(
+        select(CapacityPool.id, CapacityPool.unit, CapacityPool.name)
+    ):
+        units[row_id], names[row_id] = unit, name
     amounts: dict[int, dict[str, list[float]]] = defaultdict(dict)
+    # per resource a request names (a telescope's targets name none: the allocation
+    # spreads them over its LST bins)
+    by_resource: dict[int, dict[str, list[float]]] = defaultdict(dict)
 
     call_units = sorted({cp.pool.unit for cp in call.pools})
 
@@ -124,6 +129,8 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
         else:
             unit = KIND_UNITS.get(kind, "")
         amounts[pid].setdefault(unit, [0.0, 0.0, 0.0])[i] += v
+        if pool_id in names:
+            by_resource[pid].setdefault(names[pool_id], [0.0, 0.0, 0.0])[i] += v
 
     awarded: dict[int, float] = defaultdict(float)
     for a_pid, a_pool, a_amount in session.execute(
@@ -196,6 +203,8 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
                 reviewed=pid in reviewed_ids or r is not None,
                 funded_range=r is not None and r.rank <= cutoff,
                 amounts={u: (v[0], v[1], v[2]) for u, v in amounts[pid].items()},
+                # the resources its requests name, with what it was awarded of them
+                resources={k: (v[0], v[1], v[2]) for k, v in by_resource[pid].items() if v[0] > 0},
                 flags=frozenset(flags.get(pid, set())),
             )
         )
@@ -482,6 +491,14 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
             g: {k: v for k, v in row.items() if k in shown or k == stages[0].key}
             for g, row in sup.items()
         }
+    # who benefits at each resource the requests name, in the call's order of resources
+    named = {name for r in records for name in r.resources}
+    resource_units = {cp.pool.name: cp.pool.unit for cp in call.pools if cp.pool.name in named}
+    out["resources"] = [
+        dataclasses.asdict(row)
+        for by in GROUPINGS
+        for row in od.resource_rows(records, by, resource_units)
+    ]
     # the submitted grades, read once for the cross-tables and the reviewer effects
     grades = rq.submitted_grades(session, call)
     reviewers = reviewer_countries(session, grades)

@@ -337,6 +337,28 @@ def funnel_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     }
 
 
+def resource_table(tr: Tr, data: dict[str, Any]) -> dict[str, Any] | None:
+    """Who benefits at each resource the requests name (a node of a network, a flight),
+    by income group: applications that asked for it, and those awarded with what they
+    were awarded of it. None when the requests name one resource or none."""
+    rows = [r for r in data.get("resources", []) if r["grouping"] == "income_group"]
+    if len({r["resource"] for r in rows}) < 2:
+        return None
+    out = []
+    for r in rows:
+        awarded = str(r["awarded"])
+        if r["amount_awarded"] > 0:
+            v = r["amount_awarded"]
+            awarded += f"; {_amount(v)} {_unit(tr, r['unit'], data, v)}".rstrip()
+        out.append([r["resource"], _group(tr, r["group"]), str(r["applied"]), awarded])
+    return {
+        "title": tr(N_("Each resource its requests name, by income group")),
+        "columns": [tr(N_("Resource")), tr(N_("Group")), tr(N_("Applied")), tr(N_("Awarded"))],
+        "rows": out,
+        "note": "",
+    }
+
+
 AFTER_TITLES = {
     "income_group": N_("After the award, by income group"),
     "un_region": N_("After the award, by UN region"),
@@ -891,7 +913,10 @@ def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
                 )
             ),
         },
-        "funnels": [funnel_table(tr, data, by) for by in queries.GROUPINGS],
+        "funnels": [
+            *(funnel_table(tr, data, by) for by in queries.GROUPINGS),
+            *filter(None, [resource_table(tr, data)]),
+        ],
         "crosstabs": [crosstab_table(tr, k, v) for k, v in data["crosstabs"].items()],
         "context": [context_table(tr, data, by) for by in ("income_group", "un_region")],
         "after_award": [
