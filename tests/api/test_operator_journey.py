@@ -147,6 +147,33 @@ def open_facility(
     return admin, office, fac
 
 
+def open_call(
+    web: Web,
+    office: Client,
+    call: dict[str, Any],
+    policy: dict[str, Any],
+    panel: list[tuple[str, str, str]],
+) -> list[Client]:
+    """The office's single-anonymous call (``call``: its provider, facility, slug, code,
+    cycle and title), opening yesterday and closing in 30 days, two reviews a proposal,
+    under ``policy``, offering every resource of the facility, opened; and its panel
+    (``panel``: e-mail, name, country), each given the provider's reviewer role."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    office.post("/api/v1/calls", {
+        **call, "anonymity": "single", "allocation_policy": policy, "offer_all_pools": True,
+        "opens_at": (now - dt.timedelta(days=1)).isoformat(),
+        "closes_at": (now + dt.timedelta(days=30)).isoformat(),
+        "review_settings": {"reviewers_per_proposal": 2, "max_load": 40}})  # fmt: skip
+    office.post(f"/api/v1/calls/{call['slug']}/transition", {"target": "open"})
+    reviewers = []
+    for address, name, iso3 in panel:
+        reviewers.append(account(web, address, name, country_iso3=iso3,
+                                 institution=f"Institute of {name}"))  # fmt: skip
+        office.post(f"/api/v1/providers/{call['provider']}/roles",
+                    {"email": address, "role": "reviewer"})  # fmt: skip
+    return reviewers
+
+
 def signed_in(web: Web, email_: str, lang: str = "en") -> Any:
     """A browser session of ``email_`` (signed in on /login), in ``lang``."""
     c = web.client(lang)

@@ -30,6 +30,7 @@ from tests.api.test_genebank_journey import review_and_publish
 from tests.api.test_operator_journey import (
     Client,
     account,
+    open_call,
     open_facility,
     signed_in,
     text_of,
@@ -96,22 +97,12 @@ def test_a_parabolic_flight_campaign_packs_mass_volume_and_power_per_flight(
             assert r["bundle_with"] == [pool[flight, needs]], r
 
     slug = "pfc-2028"
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    office.post("/api/v1/calls", {
+    reviewers = open_call(web, office, {
         "provider": "pfc", "facility": "flights", "slug": slug, "code": "PF28",
-        "cycle": "2028", "title": "Parabolic flights, spring 2028 campaign",
-        "opens_at": (now - dt.timedelta(days=1)).isoformat(),
-        "closes_at": (now + dt.timedelta(days=30)).isoformat(), "anonymity": "single",
-        "review_settings": {"reviewers_per_proposal": 2, "max_load": 40},
-        "allocation_policy": {"award_mode": "whole", "pi_cap_awards": 1},
-        "offer_all_pools": True})  # fmt: skip
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "open"})
-    reviewers = []
-    for i, iso3 in enumerate(["NLD", "CAN"]):
-        reviewers.append(account(web, f"zero-g{i}@panel.example", f"Microgravity Expert {i}",
-                                 country_iso3=iso3, institution=f"Space Institute {i}"))  # fmt: skip
-        office.post("/api/v1/providers/pfc/roles",
-                    {"email": f"zero-g{i}@panel.example", "role": "reviewer"})  # fmt: skip
+        "cycle": "2028", "title": "Parabolic flights, spring 2028 campaign"},
+        {"award_mode": "whole", "pi_cap_awards": 1},
+        [(f"zero-g{i}@panel.example", f"Microgravity Expert {i}", iso3)
+         for i, iso3 in enumerate(["NLD", "CAN"])])  # fmt: skip
 
     pis: dict[str, tuple[int, Client, str]] = {}
     asked: dict[str, tuple[str, int, int, int, list[str], str]] = {}

@@ -29,6 +29,7 @@ from tests.api.test_genebank_journey import review_and_publish
 from tests.api.test_operator_journey import (
     Client,
     account,
+    open_call,
     open_facility,
     signed_in,
     text_of,
@@ -92,22 +93,12 @@ def test_a_sequencer_network_books_each_node_on_its_own_clock(web: Web, one_loop
         node_id[name] = r["id"]
 
     slug = "seqnet-2028"
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    office.post("/api/v1/calls", {
+    reviewers = open_call(web, office, {
         "provider": "seqnet", "facility": "sequencers", "slug": slug, "code": "SQ28",
-        "cycle": "2028", "title": "Sequencer days, June 2028",
-        "opens_at": (now - dt.timedelta(days=1)).isoformat(),
-        "closes_at": (now + dt.timedelta(days=30)).isoformat(), "anonymity": "single",
-        "review_settings": {"reviewers_per_proposal": 2, "max_load": 40},
-        "allocation_policy": {"award_mode": "whole", "pi_cap_awards": 1},
-        "offer_all_pools": True})  # fmt: skip
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "open"})
-    reviewers = []
-    for i, iso3 in enumerate(["GBR", "AUS"]):
-        reviewers.append(account(web, f"genomics{i}@panel.example", f"Genomicist {i}",
-                                 country_iso3=iso3, institution=f"Genome Centre {i}"))  # fmt: skip
-        office.post("/api/v1/providers/seqnet/roles",
-                    {"email": f"genomics{i}@panel.example", "role": "reviewer"})  # fmt: skip
+        "cycle": "2028", "title": "Sequencer days, June 2028"},
+        {"award_mode": "whole", "pi_cap_awards": 1},
+        [(f"genomics{i}@panel.example", f"Genomicist {i}", iso3)
+         for i, iso3 in enumerate(["GBR", "AUS"])])  # fmt: skip
 
     pis: dict[str, tuple[int, Client, str]] = {}
     asked: dict[str, tuple[str, str, int, list[str]]] = {}
