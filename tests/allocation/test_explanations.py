@@ -114,3 +114,25 @@ def test_bundle_explanations_are_translated() -> None:
     assert explain(Translator("fr"), texts["a1"]) == (
         "attribué en totalité, dans le lot tout ou rien 'pair' (2 demandes) : tout ou rien"
     )
+
+
+def test_a_bundles_sentence_is_said_once() -> None:
+    """An experiment's mass, volume and power on one flight (a bundle of three requests)
+    read "Request: awarded in full, as part of ..." three times over; the next bundle's
+    own sentence, and a sentence of another request, are still said."""
+    whole = (
+        "awarded in full, as part of the all-or-nothing bundle 'F1' (3 requests): all of it or none"
+    )
+    capped = (
+        "the all-or-nothing bundle 'F2' (3 requests) was not awarded as a whole (all or "
+        "nothing): the PI already holds 1 award(s), the cap"
+    )
+    text = "; ".join([f"custom: {whole}"] * 3 + [f"custom: {capped}"] * 3)
+    en = explain(Translator("en"), text)
+    assert en == f"Request: {whole}; Request: {capped}", en
+    assert (
+        explain(Translator("en"), "berth: awarded in full; dive: awarded in full").count(
+            "awarded in full"
+        )
+        == 2
+    )

@@ -467,3 +467,27 @@ def test_a_call_nobody_applied_to_has_an_empty_funnel_not_an_error() -> None:
     empty = d.suppress_small_cells({}, 5)
     assert empty.rows == () or list(empty.rows) == []
     assert empty.values[(TOTAL, TOTAL)] == 0
+
+
+def test_resource_rows_per_resource_and_group_never_added_up() -> None:
+    """Who benefits at each resource the requests name (two nodes of a network): the
+    applications that asked for it, those awarded, and the amounts of that resource alone;
+    a resource nobody asked for has no rows."""
+    import dataclasses
+
+    a = dataclasses.replace(rec("a", "low", stage="awarded"),
+                            resources={"Lima": (3, 3, 3), "Hanoi": (3, 0, 0)})  # fmt: skip
+    b = dataclasses.replace(rec("b", "high", stage="awarded"), resources={"Hanoi": (2, 2, 2)})
+    c = dataclasses.replace(rec("c", "low"), resources={"Hanoi": (4, 0, 0)})
+    rows = d.resource_rows([a, b, c], "income_group", {"Hanoi": "day", "Lima": "day",
+                                                        "Kathmandu": "day"})  # fmt: skip
+    got = {(r.resource, r.group): (r.applied, r.awarded, r.amount_requested,
+                                   r.amount_awarded) for r in rows}  # fmt: skip
+    assert got == {
+        ("Hanoi", "low"): (2, 0, 7.0, 0.0),
+        ("Hanoi", "high"): (1, 1, 2.0, 2.0),
+        ("Hanoi", "all"): (3, 1, 9.0, 2.0),
+        ("Lima", "low"): (1, 1, 3.0, 3.0),
+        ("Lima", "all"): (1, 1, 3.0, 3.0),
+    }
+    assert [r.resource for r in rows][:3] == ["Hanoi"] * 3 and rows[0].unit == "day"
