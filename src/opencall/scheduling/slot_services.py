@@ -535,25 +535,29 @@ if outage_clashes not in fac_services.SCHEDULE_CLASH_FINDERS:
     fac_services.SCHEDULE_CLASH_FINDERS.append(outage_clashes)
 
 
-def grid_uses(session: Session, pool: CapacityPool) -> dict[str, int]:
+def grid_items(session: Session, pool: CapacityPool) -> list[fac_services.GridItem]:
     """The stored schedule items placed on the resource (booked slots, whole-period
-    entries) by calls not archived, counted by call code (registered in
-    ``facilities.services.GRID_USE_COUNTERS``)."""
+    entries) by calls not archived (registered in
+    ``facilities.services.GRID_ITEM_FINDERS``)."""
     rows = session.execute(
-        select(Call.code, func.count(ScheduleEntry.id))
+        select(Call.code, ScheduleEntry.kind, ScheduleEntry.start, ScheduleEntry.end)
         .join(Call, Call.id == ScheduleEntry.call_id)
         .where(
             ScheduleEntry.pool_id == pool.id,
             ScheduleEntry.start.is_not(None),
             Call.status != "archived",
         )
-        .group_by(Call.code)
+        .order_by(ScheduleEntry.start, ScheduleEntry.id)
     )
-    return {code: int(n) for code, n in rows.tuples()}
+    return [
+        fac_services.GridItem(code, start, end or start, kind != PERIOD_KIND)
+        for code, kind, start, end in rows.tuples()
+        if start is not None
+    ]
 
 
-if grid_uses not in fac_services.GRID_USE_COUNTERS:
-    fac_services.GRID_USE_COUNTERS.append(grid_uses)
+if grid_items not in fac_services.GRID_ITEM_FINDERS:
+    fac_services.GRID_ITEM_FINDERS.append(grid_items)
 
 
 def needs_rescheduling(
