@@ -385,6 +385,7 @@ def _resource_fields(
     whole_units: bool = False,
     day_start_hour: Any = 0.0,
     time_zone: Any = "",
+    changeover_slots: Any = 0,
 ) -> tuple[dict[str, Any], domain.Calendar]:
     name = _resource_name(name)
     labels = domain.check_unit(unit, unit_labels)
@@ -402,6 +403,7 @@ def _resource_fields(
     whole_units = bool(whole_units)
     domain.check_amount(float(amount), cal, unit, labels, whole=whole_units)
     fields = domain.check_request_fields(request_fields)
+    changeover = domain.check_changeover(changeover_slots, cal.slot_hours)
     return (
         {
             "name": name,
@@ -415,6 +417,7 @@ def _resource_fields(
             "time_zone": cal.time_zone,
             "request_fields": fields,
             "whole_units": whole_units,
+            "changeover_slots": changeover,
         },
         cal,
     )
@@ -449,6 +452,7 @@ def create_resource(
     whole_units: bool = False,
     bundle_with: list[int] | None = None,
     record_kinds: list[str] | None = None,
+    changeover_slots: Any = 0,
     actor_id: int | None = None,
 ) -> CapacityPool:
     """A resource of a ``custom`` facility, described by data only; ``whole_units``
@@ -475,6 +479,7 @@ def create_resource(
         unavailable=list(unavailable or []),
         request_fields=list(request_fields or []),
         whole_units=whole_units,
+        changeover_slots=changeover_slots,
     )
     _name_free(session, facility.id, values["name"], None)
     values["bundle_with"] = _check_bundle_with(session, facility.id, None, bundle_with or [])
@@ -570,6 +575,7 @@ def update_resource(
         "whole_units",
         "bundle_with",
         "record_kinds",
+        "changeover_slots",
     }
     unknown = set(changes) - allowed
     if unknown:
@@ -593,6 +599,7 @@ def update_resource(
         "unavailable": _unavailable_docs(pool),
         "request_fields": pool.request_fields,
         "whole_units": bool(pool.whole_units),
+        "changeover_slots": pool.changeover_slots or 0,
     }
     if "unit" in changes and "unit_labels" not in changes and changes["unit"] != pool.unit:
         current["unit_labels"] = None

@@ -460,14 +460,10 @@ def _index(problem: SlotProblem) -> _Index:
         ]
         # the slots within the changeover of another proposal's booked slot
         c = res[a.resource].changeover
-        near = {
-            k + d
-            for k, who in booked.get(a.resource, ())
-            if who != owner(a)
-            for d in range(-c, c + 1)
-        }
-        kept_free = sum(1 for k in ok if k in near)
-        ok = [k for k in ok if k not in near] if near else ok
+        others = sorted(k for k, who in booked.get(a.resource, ()) if who != owner(a))
+        free = [k for k in ok if _clear(others, k, c)] if others else ok
+        kept_free = len(ok) - len(free)
+        ok = free
         allowed[a.id] = ok
         if len(ok) < a.slots:
             usable = sum(1 for s in grid if not s.reason)
@@ -584,9 +580,14 @@ def _free_allowed(ix: _Index, a: SlotAward, taken: Taken) -> list[int]:
     c = ix.res[a.resource].changeover
     if not c:
         return [k for k in ix.allowed[a.id] if k not in used]
-    others = used - taken.get((a.resource, owner(a)), set())
-    near = {k + d for k in others for d in range(-c, c + 1)}
-    return [k for k in ix.allowed[a.id] if k not in used and k not in near]
+    others = sorted(used - taken.get((a.resource, owner(a)), set()))
+    return [k for k in ix.allowed[a.id] if k not in used and _clear(others, k, c)]
+
+
+def _clear(others: Sequence[int], k: int, c: int) -> bool:
+    """Whether no index of the sorted ``others`` lies within ``c`` of ``k``."""
+    i = bisect.bisect_left(others, k - c)
+    return i == len(others) or others[i] > k + c
 
 
 def _place_single(

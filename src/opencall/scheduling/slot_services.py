@@ -116,11 +116,14 @@ def resource_of(
     pool: CapacityPool,
     taken: Sequence[tuple[dt.datetime, dt.datetime, str]] = (),
     now: dt.datetime | None = None,
+    booked: Sequence[tuple[dt.datetime, dt.datetime, str]] = (),
 ) -> Any:
     """The resource's calendar for ``optim.slots``: its unavailable periods, ``taken``
     (the slots other calls have booked, :func:`booked_by_other_calls`) and, given ``now``,
     the slots begun by then: never booked (a rapid-access call decided in the middle of
-    the period, a call scheduled again after an outage)."""
+    the period, a call scheduled again after an outage); its changeover, kept also next
+    to ``booked`` (slots booked outside the schedule being made, by proposal id:
+    :func:`owned_bookings`)."""
     from opencall.optim import slots as sl
 
     w0, w1 = period_bounds(pool)
@@ -134,7 +137,26 @@ def resource_of(
         + tuple(taken),
         not_before=now,
         time_zone=pool.time_zone or "",
+        changeover=pool.changeover_slots or 0,
+        booked=tuple(booked),
     )
+
+
+def owned_bookings(
+    session: Session, call: Call, pool: CapacityPool, kept: Collection[ScheduleEntry]
+) -> list[tuple[dt.datetime, dt.datetime, str]]:
+    """The slots of ``pool`` booked outside the schedule ``call`` is making, with their
+    proposal's id: other calls' slots and the call's own ``kept`` slots (begun). The
+    changeover is kept next to them; none when the resource has no changeover."""
+    if not pool.changeover_slots:
+        return []
+    theirs = [(t0, t1, str(pid)) for t0, t1, pid in _other_calls_slots(session, call, pool)]
+    mine = [
+        (e.start, e.end, str(e.proposal_id))
+        for e in kept
+        if e.pool_id == pool.id and e.start is not None and e.end is not None
+    ]
+    return theirs + mine
 
 
 def booked_by_other_calls(
@@ -142,8 +164,18 @@ def booked_by_other_calls(
 ) -> list[tuple[dt.datetime, dt.datetime, str]]:
     """The slots of ``pool`` that other calls sharing it have booked: not free for
     ``call``'s schedule (two calls never book the same session)."""
+    return [
+        (start, end, "booked by another call")
+        for start, end, _ in _other_calls_slots(session, call, pool)
+    ]
+
+
+def _other_calls_slots(
+    session: Session, call: Call, pool: CapacityPool
+) -> list[tuple[dt.datetime, dt.datetime, int]]:
+    """``(start, end, proposal id)`` of every slot of ``pool`` other calls have booked."""
     rows = session.execute(
-        select(ScheduleEntry.start, ScheduleEntry.end).where(
+        select(ScheduleEntry.start, ScheduleEntry.end, ScheduleEntry.proposal_id).where(
             ScheduleEntry.pool_id == pool.id,
             ScheduleEntry.call_id != call.id,
             ScheduleEntry.kind != PERIOD_KIND,
@@ -151,11 +183,7 @@ def booked_by_other_calls(
             ScheduleEntry.end.is_not(None),
         )
     )
-    return [
-        (start, end, "booked by another call")
-        for start, end in rows
-        if start is not None and end is not None
-    ]
+    return [(t0, t1, pid) for t0, t1, pid in rows.tuples() if t0 is not None and t1 is not None]
 
 
 def begun_by_call(session: Session, pool_id: int, now: dt.datetime) -> dict[int, int]:
@@ -239,12 +267,18 @@ def schedule_slots(
     props = by_id(session, Proposal, {r.proposal_id for r in reqs.values()})
     merit = queries.merit(session, call)
     used_pools = {aw[0].pool_id for aw in awards_by_req.values()}
+    kept = kept_slots(session, call, awards_by_req, now)
+    kept_rows = [e for rows in kept.values() for e in rows]
     resources = tuple(
-        resource_of(pools[pid], booked_by_other_calls(session, call, pools[pid]), now)
+        resource_of(
+            pools[pid],
+            booked_by_other_calls(session, call, pools[pid]),
+            now,
+            owned_bookings(session, call, pools[pid], kept_rows),
+        )
         for pid in sorted(used_pools)
         if is_slot_based(pools[pid])
     )
-    kept = kept_slots(session, call, awards_by_req, now)
     slot_awards: list[Any] = []
     other: list[tuple[Request, list[Award]]] = []
     # a bundle is kept together when any of its requests asks for it
