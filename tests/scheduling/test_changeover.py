@@ -17,10 +17,12 @@ from opencall.errors import DomainError
 from opencall.facilities.domain import check_changeover
 from opencall.facilities.models import CapacityPool
 from opencall.facilities.resource_views import _resource_form
-from opencall.scheduling import services
+from opencall.runs import Solve
+from opencall.scheduling import services, slot_services
 from opencall.scheduling.models import ScheduleEntry
 from tests.authz.test_workspace_matrix import session_client
 from tests.scheduling.conftest import build, get_call
+from tests.scheduling.test_shared_pool import _call_with_award
 from tests.scheduling.test_zone_of_a_booked_resource import bearer
 from tests.web.conftest import Web
 
@@ -126,3 +128,38 @@ def test_the_staff_form_sets_and_shows_the_changeover(web: Web) -> None:
     page = office.get(url)
     assert "Changeover between two proposals" in page.text
     assert "1 session kept free" in page.text
+
+
+@pytest.mark.parametrize(("changeover", "first_day"), [(0, 13), (2, 15)], ids=["none", "two"])
+def test_another_calls_schedule_keeps_the_changeover_next_to_the_first(
+    web: Web, changeover: int, first_day: int
+) -> None:
+    """Krios B holds the slot world's bookings (09-08 to 09-12, 09-20 and 09-21); a
+    second call's award of two sessions takes the first days that keep the changeover:
+    09-13 and 09-14 back to back, 09-15 and 09-16 with two days kept free."""
+    w = fresh(web)
+    with web.factory() as s:
+        services.run_schedule(s, get_call(s, w))
+        pool = s.get(CapacityPool, w.pools["b"])
+        assert pool is not None
+        pool.changeover_slots = changeover
+        theirs = _call_with_award(s, pool, 2.0, 2.0)
+        slot_services.schedule_slots(s, theirs, Solve(0, None))
+        s.commit()
+        theirs_id = theirs.id
+    with web.factory() as s:
+        rows = s.execute(
+            select(ScheduleEntry.start, ScheduleEntry.call_id).where(
+                ScheduleEntry.pool_id == w.pools["b"], ScheduleEntry.start.is_not(None)
+            )
+        ).tuples()
+        by_call: dict[int, list[dt.datetime]] = {}
+        for t, cid in rows:
+            assert t is not None
+            by_call.setdefault(cid, []).append(t)
+    second = sorted(by_call.pop(theirs_id))
+    first = [t for ts in by_call.values() for t in ts]
+    start = dt.datetime(2027, 9, first_day, tzinfo=dt.UTC)
+    assert second == [start, start + dt.timedelta(days=1)]
+    gap = min(abs(t - u) for t in second for u in first)
+    assert gap > dt.timedelta(days=changeover)

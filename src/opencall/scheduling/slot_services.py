@@ -145,12 +145,15 @@ def resource_of(
 def owned_bookings(
     session: Session, call: Call, pool: CapacityPool, kept: Collection[ScheduleEntry]
 ) -> list[tuple[dt.datetime, dt.datetime, str]]:
-    """The slots of ``pool`` booked outside the schedule ``call`` is making, with their
-    proposal's id: other calls' slots and the call's own ``kept`` slots (begun). The
-    changeover is kept next to them; none when the resource has no changeover."""
+    """The slots of ``pool`` booked outside the schedule ``call`` is making, with whose
+    they are: other calls' slots ("another call") and the call's own ``kept`` slots
+    (begun; their proposal's id, as the awards name it). The changeover is kept next to
+    them; none when the resource has no changeover."""
     if not pool.changeover_slots:
         return []
-    theirs = [(t0, t1, str(pid)) for t0, t1, pid in _other_calls_slots(session, call, pool)]
+    # another call's proposal is none of this call's: one owner for them all, so that the
+    # run's stored inputs name none of them
+    theirs = [(t0, t1, "another call") for t0, t1, _ in booked_by_other_calls(session, call, pool)]
     mine = [
         (e.start, e.end, str(e.proposal_id))
         for e in kept
@@ -164,18 +167,8 @@ def booked_by_other_calls(
 ) -> list[tuple[dt.datetime, dt.datetime, str]]:
     """The slots of ``pool`` that other calls sharing it have booked: not free for
     ``call``'s schedule (two calls never book the same session)."""
-    return [
-        (start, end, "booked by another call")
-        for start, end, _ in _other_calls_slots(session, call, pool)
-    ]
-
-
-def _other_calls_slots(
-    session: Session, call: Call, pool: CapacityPool
-) -> list[tuple[dt.datetime, dt.datetime, int]]:
-    """``(start, end, proposal id)`` of every slot of ``pool`` other calls have booked."""
     rows = session.execute(
-        select(ScheduleEntry.start, ScheduleEntry.end, ScheduleEntry.proposal_id).where(
+        select(ScheduleEntry.start, ScheduleEntry.end).where(
             ScheduleEntry.pool_id == pool.id,
             ScheduleEntry.call_id != call.id,
             ScheduleEntry.kind != PERIOD_KIND,
@@ -183,7 +176,11 @@ def _other_calls_slots(
             ScheduleEntry.end.is_not(None),
         )
     )
-    return [(t0, t1, pid) for t0, t1, pid in rows.tuples() if t0 is not None and t1 is not None]
+    return [
+        (start, end, "booked by another call")
+        for start, end in rows
+        if start is not None and end is not None
+    ]
 
 
 def begun_by_call(session: Session, pool_id: int, now: dt.datetime) -> dict[int, int]:
