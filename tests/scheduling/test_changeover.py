@@ -14,12 +14,15 @@ import pytest
 from sqlalchemy import select
 
 from opencall.errors import DomainError
+from opencall.facilities import services as fac_services
 from opencall.facilities.domain import check_changeover
 from opencall.facilities.models import CapacityPool
 from opencall.facilities.resource_views import _resource_form
+from opencall.people import services as people_services
 from opencall.runs import Solve
 from opencall.scheduling import services, slot_services
 from opencall.scheduling.models import ScheduleEntry
+from tests import factories as F
 from tests.authz.test_workspace_matrix import session_client
 from tests.scheduling.conftest import build, get_call
 from tests.scheduling.test_shared_pool import _call_with_award
@@ -163,3 +166,39 @@ def test_another_calls_schedule_keeps_the_changeover_next_to_the_first(
     assert second == [start, start + dt.timedelta(days=1)]
     gap = min(abs(t - u) for t in second for u in first)
     assert gap > dt.timedelta(days=changeover)
+
+
+def test_a_new_resource_takes_its_changeover_through_the_api(web: Web) -> None:
+    with web.factory() as s:
+        prov = fac_services.create_provider(
+            s, name="Magnet lab", slug="magnet-changeover", country_iso3="FRA"
+        )
+        fac = fac_services.create_facility(
+            s, prov, name="Cells", slug="cells", kind="custom", attributes={}
+        )
+        admin = F.user(s, email="office@magnet.example")
+        people_services.grant_role(s, admin.id, "provider_admin", provider_id=prov.id)
+        raw = people_services.create_api_token(s, admin, "t")[1]
+        s.commit()
+        fac_id = fac.id
+    h = {"Authorization": f"Bearer {raw}"}
+    url = f"/api/v1/facilities/{fac_id}/resources"
+    cell = {
+        "name": "Cell 1",
+        "unit": "day",
+        "amount": 20,
+        "period_start": "2028-03-01",
+        "period_end": "2028-03-31",
+        "slot_hours": 24,
+        "changeover_slots": 1,
+    }
+    r = web.client().post(url, headers=h, json=cell)
+    assert r.status_code == 201, r.text
+    assert r.json()["calendar"]["changeover_slots"] == 1
+    # a resource without slots has no changeover: refused, nothing made
+    hours = {"name": "Furnace", "unit": "h", "amount": 40, "changeover_slots": 1}
+    r = web.client().post(url, headers=h, json=hours)
+    assert r.status_code == 400 and "offered in slots" in r.json()["detail"], r.text
+    with web.factory() as s:
+        names = s.scalars(select(CapacityPool.name).where(CapacityPool.facility_id == fac_id))
+        assert list(names) == ["Cell 1"]
