@@ -253,9 +253,10 @@ def changeover_clashes(
     )
     out = []
     for i, (k, who, mine) in enumerate(marks):
-        for k2, who2, mine2 in marks[i + 1 :]:
-            if k2 - k > c:
-                break
+        j = i + 1
+        while j < len(marks) and marks[j][0] - k <= c:
+            k2, who2, mine2 = marks[j]
+            j += 1
             if who2 != who and (mine or mine2):
                 out.append(
                     f"{resource.id}: {grid[k].start.isoformat()} ({who}) and "
@@ -394,7 +395,7 @@ def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> 
     owners = {a.id: owner(a) for a in problem.awards}
     for rid, r in res.items():
         if r.changeover > 0:
-            grid = slot_grid(r)
+            grid = sorted(grids[rid].values(), key=lambda g: g.index)
             marks = [
                 (grids[rid][t].index, owners[aid])
                 for (r2, t), aid in taken.items()
