@@ -18,6 +18,7 @@ from opencall.errors import DomainError
 from opencall.facilities import policies, services
 from opencall.facilities.access import api_managed_provider
 from opencall.facilities.domain import (
+    MAX_CHANGEOVER,
     RECORD_KINDS,
     RequestField,
     UnitLabels,
@@ -98,6 +99,13 @@ BUNDLE_WITH = (
 )
 
 
+CHANGEOVER = (
+    "slots kept free between two bookings of different proposals (a lab changing a "
+    "configuration: 1 with daily slots keeps a day between two users); the same proposal's "
+    "slots need none. 0 (back to back) by default; a whole number from 0 to "
+    f"{MAX_CHANGEOVER}, above 0 only on a resource offered in slots"
+)
+
 RECORD_KINDS_DOC = (
     "what is recorded after the award, in this order: post-award record kinds of "
     f"{', '.join(RECORD_KINDS)}; empty: those its unit implies (seats: course "
@@ -124,6 +132,7 @@ class ResourceIn(_In):
     slot_hours: float | None = Field(default=None, gt=0)
     day_start_hour: float = Field(default=0.0, ge=0, lt=24, description=DAY_START)
     time_zone: str = Field(default="", max_length=64, description=TIME_ZONE)
+    changeover_slots: int = Field(default=0, description=CHANGEOVER)
     unavailable: list[UnavailableIn] = Field(default_factory=list, max_length=500)
     request_fields: list[RequestField] = Field(default_factory=list, max_length=50)
     bundle_with: list[int] = Field(default_factory=list, max_length=50, description=BUNDLE_WITH)
@@ -158,6 +167,7 @@ class ResourcePatch(_In):
     slot_hours: float | None = Field(default=None, gt=0)
     day_start_hour: float | None = Field(default=None, ge=0, lt=24, description=DAY_START)
     time_zone: str | None = Field(default=None, max_length=64, description=TIME_ZONE)
+    changeover_slots: int | None = Field(default=None, description=CHANGEOVER)
     bundle_with: list[int] | None = Field(default=None, max_length=50, description=BUNDLE_WITH)
     record_kinds: list[str] | None = Field(
         default=None, max_length=20, description=RECORD_KINDS_DOC
@@ -174,6 +184,7 @@ class CalendarOut(BaseModel):
     slot_hours: float | None
     day_start_hour: float = Field(description=DAY_START)
     time_zone: str = Field(description=TIME_ZONE)
+    changeover_slots: int = Field(description=CHANGEOVER)
     starts_at: dt.datetime | None = Field(
         default=None, description="the period's first instant (UTC): day_start_hour local"
     )

@@ -171,6 +171,8 @@ def check_unit(key: str, labels: dict[str, Any] | None) -> dict[str, Any]:
 #: slots in one resource's period at most: the schedule, the calendar pages and the
 #: iCalendar files hold every slot (a year of hourly slots is 8,784)
 MAX_SLOTS = 20_000
+#: the most slots a resource keeps free between two proposals' bookings (its changeover)
+MAX_CHANGEOVER = 100
 
 
 def period_bounds(
@@ -847,3 +849,26 @@ def check_bundles(requests: list[tuple[str | None, int | None, set[int]]]) -> No
                 field="bundle",
                 key=repr(key),
             )
+
+
+def check_changeover(value: Any, slot_hours: float | None) -> int:
+    """The slots a resource keeps free between bookings of different proposals: a whole
+    number from 0 to :data:`MAX_CHANGEOVER`, and above 0 only on a resource offered in
+    slots (empty: 0)."""
+    if value is None or value == "":
+        return 0
+    n = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if n is None or not math.isfinite(n) or n < 0 or n != int(n) or n > MAX_CHANGEOVER:
+        raise DomainError(
+            "The changeover is a whole number of slots from 0 to %(max)s (asked: %(asked)s).",
+            field="changeover_slots",
+            max=MAX_CHANGEOVER,
+            asked=str(value),
+        )
+    if n and slot_hours is None:
+        raise DomainError(
+            "Only a resource offered in slots keeps a changeover between bookings; give "
+            "it a slot length first.",
+            field="changeover_slots",
+        )
+    return int(n)

@@ -72,6 +72,11 @@ class CapacityPool(Base):
     time_zone: Mapped[str] = mapped_column(
         String(64), nullable=False, default="", server_default=""
     )
+    # slots kept free between two bookings of different proposals on a slot-based
+    # resource (a day to change a lab's insert): the schedule honours it (optim.slots)
+    changeover_slots: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
     # the request form as data: a list of field declarations validated by the server
     request_fields: Mapped[list[Any]] = mapped_column(JSONType, nullable=False, default=list)
     # the operator declared the unit whole-numbered (a "shot", a "sample"): capacity,

@@ -192,6 +192,7 @@ def parse_resource_form(page: Page, f: dict[str, str]) -> tuple[dict[str, Any], 
         ("period_end", _date, None, MSG_DATE),
         ("slot_hours", finite_number, None, MSG_NUMBER),
         ("day_start_hour", finite_number, 0.0, MSG_NUMBER),
+        ("changeover_slots", finite_number, 0, MSG_NUMBER),
     )
     for k, parse, empty, msg in optional:
         raw = f.get(k, "").strip()
@@ -236,6 +237,7 @@ def _resource_form(pool: CapacityPool) -> dict[str, str]:
         "slot_hours": plain_number(pool.slot_hours) if pool.slot_hours is not None else "",
         "day_start_hour": plain_number(pool.day_start_hour) if pool.day_start_hour else "",
         "time_zone": pool.time_zone or "",
+        "changeover_slots": str(pool.changeover_slots) if pool.changeover_slots else "",
     }
     for lg, forms in (pool.unit_labels or {}).items():
         for k in ("one", "other"):

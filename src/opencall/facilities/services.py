@@ -206,41 +206,96 @@ ClashFinder = Callable[
 SCHEDULE_CLASH_FINDERS: list[ClashFinder] = []
 
 
-#: Counters of the stored schedule items (booked slots, whole-period entries) placed on a
-#: resource by calls not archived, by call code. The scheduling feature comes after
-#: facilities and registers its counter here at import: while any is, the resource's
-#: grid (its time zone, the hour its days begin) may not move under them.
-GridUseCounter = Callable[[Session, CapacityPool], dict[str, int]]
-GRID_USE_COUNTERS: list[GridUseCounter] = []
+@dataclass(frozen=True)
+class GridItem:
+    """A stored schedule item placed on a resource by a call not archived: a booked slot
+    (``slot``), or an entry spanning the resource's period."""
+
+    call_code: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    slot: bool
 
 
-def grid_uses(session: Session, pool: CapacityPool) -> dict[str, int]:
-    """How many stored schedule items each call not archived has placed on ``pool``."""
+#: Finders of the stored schedule items (booked slots, whole-period entries) placed on a
+#: resource by calls not archived. The scheduling feature comes after facilities and
+#: registers its finder here at import: while any item is, the resource's grid (its time
+#: zone, the hour its days begin, its slot length, its period) may not move under them.
+GridItemFinder = Callable[[Session, CapacityPool], list[GridItem]]
+GRID_ITEM_FINDERS: list[GridItemFinder] = []
+
+
+def grid_items(session: Session, pool: CapacityPool) -> list[GridItem]:
+    """The stored schedule items that calls not archived have placed on ``pool``."""
+    return [item for finder in GRID_ITEM_FINDERS for item in finder(session, pool)]
+
+
+def _by_code(items: Sequence[GridItem]) -> dict[str, int]:
     out: dict[str, int] = {}
-    for counter in GRID_USE_COUNTERS:
-        for code, n in counter(session, pool).items():
-            out[code] = out.get(code, 0) + n
+    for item in items:
+        out[item.call_code] = out.get(item.call_code, 0) + 1
     return out
 
 
-def _check_grid_kept(session: Session, pool: CapacityPool, values: dict[str, Any]) -> None:
-    """Refuse to move the slot grid (a new time zone or hour the days begin) of a
-    resource on which a stored schedule of a call not archived has placed items: they
-    would no longer sit on its grid, nor at the local times people were told."""
+#: the fields that place a resource's slot grid, in the order a refusal names them
+GRID_FIELDS = ("slot_hours", "period_start", "period_end", "unit")
+
+
+def _check_grid_kept(
+    session: Session, pool: CapacityPool, values: dict[str, Any], cal: domain.Calendar
+) -> None:
+    """Refuse to move the slot grid of a resource on which a stored schedule of a call not
+    archived has placed items: they would no longer sit on its grid, nor at the local
+    times people were told. A new time zone or hour the days begin is refused outright;
+    any other change (a slot length, a period, a unit that implies a slot length) is
+    refused when a booked slot is no longer a slot of the new grid, or an item falls
+    outside the new period; one that keeps every item where it is (a longer period) is
+    accepted."""
     zone_moves = values["time_zone"] != (pool.time_zone or "")
     hour_moves = float(values["day_start_hour"] or 0.0) != float(pool.day_start_hour or 0.0)
-    if not (zone_moves or hour_moves):
+    changed = [f for f in GRID_FIELDS if values[f] != getattr(pool, f)]
+    if not (zone_moves or hour_moves or changed):
         return
-    uses = grid_uses(session, pool)
-    if uses:
+    items = grid_items(session, pool)
+    if not items:
+        return
+    if zone_moves or hour_moves:
+        uses = _by_code(items)
         raise DomainError(
             "%(name)s has %(count)s scheduled items in calls %(codes)s: its time zone and "
             "the hour its days begin cannot change while a stored schedule uses it (its "
             "slots would move). Give the new times to a new resource, or archive those calls first.",
             field="time_zone" if zone_moves else "day_start_hour",
             name=repr(pool.name),
-            count=sum(uses.values()),
+            count=len(items),
             codes=", ".join(sorted(uses)),
+        )
+    lo, hi = cal.bounds()
+    slots: set[tuple[dt.datetime, dt.datetime]] = set()
+    if cal.slot_hours is not None and lo is not None and hi is not None:
+        slots = set(wallclock.grid(lo, hi, cal.slot_hours, cal.time_zone))
+    moved = [
+        item
+        for item in items
+        if (item.slot and (item.starts_at, item.ends_at) not in slots)
+        or lo is None
+        or hi is None
+        or item.starts_at < lo
+        or item.ends_at > hi
+    ]
+    if moved:
+        raise DomainError(
+            "%(name)s: %(moved)s of its %(count)s scheduled items in calls %(codes)s would "
+            "move or fall outside its slots with this %(field_name)s (every booked slot must "
+            "stay a slot of the resource, at the same times). Keep the booked slots where "
+            "they are (a longer period is fine), give the new grid to a new resource, or "
+            "archive those calls first.",
+            field=changed[0],
+            name=repr(pool.name),
+            moved=len(moved),
+            count=len(items),
+            codes=", ".join(sorted(_by_code(moved))),
+            field_name=changed[0],
         )
 
 
@@ -330,6 +385,7 @@ def _resource_fields(
     whole_units: bool = False,
     day_start_hour: Any = 0.0,
     time_zone: Any = "",
+    changeover_slots: Any = 0,
 ) -> tuple[dict[str, Any], domain.Calendar]:
     name = _resource_name(name)
     labels = domain.check_unit(unit, unit_labels)
@@ -347,6 +403,7 @@ def _resource_fields(
     whole_units = bool(whole_units)
     domain.check_amount(float(amount), cal, unit, labels, whole=whole_units)
     fields = domain.check_request_fields(request_fields)
+    changeover = domain.check_changeover(changeover_slots, cal.slot_hours)
     return (
         {
             "name": name,
@@ -360,6 +417,7 @@ def _resource_fields(
             "time_zone": cal.time_zone,
             "request_fields": fields,
             "whole_units": whole_units,
+            "changeover_slots": changeover,
         },
         cal,
     )
@@ -394,6 +452,7 @@ def create_resource(
     whole_units: bool = False,
     bundle_with: list[int] | None = None,
     record_kinds: list[str] | None = None,
+    changeover_slots: Any = 0,
     actor_id: int | None = None,
 ) -> CapacityPool:
     """A resource of a ``custom`` facility, described by data only; ``whole_units``
@@ -420,6 +479,7 @@ def create_resource(
         unavailable=list(unavailable or []),
         request_fields=list(request_fields or []),
         whole_units=whole_units,
+        changeover_slots=changeover_slots,
     )
     _name_free(session, facility.id, values["name"], None)
     values["bundle_with"] = _check_bundle_with(session, facility.id, None, bundle_with or [])
@@ -515,6 +575,7 @@ def update_resource(
         "whole_units",
         "bundle_with",
         "record_kinds",
+        "changeover_slots",
     }
     unknown = set(changes) - allowed
     if unknown:
@@ -538,6 +599,7 @@ def update_resource(
         "unavailable": _unavailable_docs(pool),
         "request_fields": pool.request_fields,
         "whole_units": bool(pool.whole_units),
+        "changeover_slots": pool.changeover_slots or 0,
     }
     if "unit" in changes and "unit_labels" not in changes and changes["unit"] != pool.unit:
         current["unit_labels"] = None
@@ -564,7 +626,7 @@ def update_resource(
             name=repr(pool.name),
             asked=format(values["amount"], "g"),
         )
-    _check_grid_kept(session, pool, values)
+    _check_grid_kept(session, pool, values, cal)
     becomes_whole = (
         values["whole_units"]
         or domain.countable(values["unit"])

@@ -80,6 +80,17 @@ class Resource:
         from 00:00 in Europe/Berlin stay 00:00-08:00 local across a daylight saving
         change, lasting 7 or 9 hours that night. Empty: slots of ``slot_hours`` of real
         time from ``start``.
+    changeover : int
+        Slots left free between two bookings of different proposals (changing an
+        insert, a probe, a configuration): a slot of one proposal and a slot of another
+        are more than ``changeover`` slots apart on the grid (0: back to back). The same
+        proposal's slots need none. Slots between them count whatever they are
+        (unavailable, begun).
+    booked : tuple of (start, end, owner)
+        Slots booked outside this problem (another call's, this call's slots that have
+        begun), with the proposal they belong to: no award of another proposal takes a
+        slot within ``changeover`` of them. They are not usable themselves only when
+        ``unavailable`` or ``not_before`` says so.
     """
 
     id: str
@@ -89,6 +100,8 @@ class Resource:
     unavailable: tuple[tuple[dt.datetime, dt.datetime, str], ...] = ()
     not_before: dt.datetime | None = None
     time_zone: str = ""
+    changeover: int = 0
+    booked: tuple[tuple[dt.datetime, dt.datetime, str], ...] = ()
 
 
 #: The reason of a slot that has begun by the time the schedule is made.
@@ -160,6 +173,16 @@ class SlotProblem:
                     raise ValueError(
                         f"resource {r.id}: an unavailable period ends before it starts"
                     )
+            if not isinstance(r.changeover, numbers.Integral) or r.changeover < 0:
+                raise ValueError(
+                    f"resource {r.id}: changeover must be a whole number of slots, 0 or more"
+                )
+            for b0, b1, _ in r.booked:
+                if b0.tzinfo is None or b1 <= b0:
+                    raise ValueError(
+                        f"resource {r.id}: a booked slot must be timezone-aware and end "
+                        "after it starts"
+                    )
         aids = [a.id for a in self.awards]
         if len(set(aids)) != len(aids):
             raise ValueError("award ids must be unique")
@@ -193,6 +216,53 @@ def slot_grid(resource: Resource) -> list[Slot]:
                 reason = why or "unavailable"
                 break
         out.append(Slot(k, t, t_end, reason))
+    return out
+
+
+def owner(award: SlotAward) -> str:
+    """Whose booking a slot of ``award`` is, for the changeover: its proposal (the award
+    itself when it names none)."""
+    return award.proposal or f"award {award.id}"
+
+
+def booked_indices(resource: Resource, grid: Sequence[Slot]) -> list[tuple[int, str]]:
+    """``(slot index, owner)`` of every slot of ``grid`` that a slot in
+    ``resource.booked`` overlaps."""
+    starts = [g.start for g in grid]
+    out = []
+    for b0, b1, who in resource.booked:
+        k = max(bisect.bisect_right(starts, b0) - 1, 0)
+        while k < len(grid) and grid[k].start < b1:
+            if grid[k].end > b0:
+                out.append((k, who))
+            k += 1
+    return out
+
+
+def changeover_clashes(
+    resource: Resource, grid: Sequence[Slot], placed: Iterable[tuple[int, str]]
+) -> list[str]:
+    """Every pair of slots of different owners closer than ``resource.changeover`` slots,
+    one of them ``placed`` (``(slot index, owner)``; the others are ``resource.booked``)."""
+    c = resource.changeover
+    if c <= 0:
+        return []
+    marks = sorted(
+        {(k, who, True) for k, who in placed}
+        | {(k, who, False) for k, who in booked_indices(resource, grid)}
+    )
+    out = []
+    for i, (k, who, mine) in enumerate(marks):
+        j = i + 1
+        while j < len(marks) and marks[j][0] - k <= c:
+            k2, who2, mine2 = marks[j]
+            j += 1
+            if who2 != who and (mine or mine2):
+                out.append(
+                    f"{resource.id}: {grid[k].start.isoformat()} ({who}) and "
+                    f"{grid[k2].start.isoformat()} ({who2}) are closer than its changeover "
+                    f"of {c} slots"
+                )
     return out
 
 
@@ -322,6 +392,16 @@ def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> 
             other = taken.setdefault((a.resource, t), a.id)
             if other != a.id:
                 errors.append(f"{a.id}: {t.isoformat()} is also given to {other}")
+    owners = {a.id: owner(a) for a in problem.awards}
+    for rid, r in res.items():
+        if r.changeover > 0:
+            grid = sorted(grids[rid].values(), key=lambda g: g.index)
+            marks = [
+                (grids[rid][t].index, owners[aid])
+                for (r2, t), aid in taken.items()
+                if r2 == rid and t in grids[rid]
+            ]
+            errors.extend(changeover_clashes(r, grid, marks))
     bundles: dict[tuple[str, str], list[SlotAward]] = {}
     for a in problem.awards:
         if a.bundle is not None:
@@ -348,6 +428,7 @@ class _Index:
     pre_unplaced: dict[str, Unplaced]
     res: dict[str, Resource]
     res_of: dict[str, str]
+    owner: dict[str, str]  # award -> its owner for the changeover (``owner``)
 
     def hours(self, res_id: str, k: int) -> float:
         return (self.grids[res_id][k].start - self.epoch).total_seconds() / 3600.0
@@ -363,6 +444,8 @@ def _index(problem: SlotProblem) -> _Index:
     epoch = min((r.start for r in problem.resources), default=dt.datetime(1970, 1, 1, tzinfo=UTC))
     allowed: dict[str, list[int]] = {}
     pre: dict[str, Unplaced] = {}
+    res = {r.id: r for r in problem.resources}
+    booked = {r.id: booked_indices(r, grids[r.id]) for r in problem.resources if r.changeover}
     for a in problem.awards:
         if a.resource not in grids:
             pre[a.id] = Unplaced.saying(
@@ -376,6 +459,12 @@ def _index(problem: SlotProblem) -> _Index:
             for s in grid
             if not s.reason and not any(i0 < s.end and s.start < i1 for i0, i1 in a.impossible)
         ]
+        # the slots within the changeover of another proposal's booked slot
+        c = res[a.resource].changeover
+        others = sorted(k for k, who in booked.get(a.resource, ()) if who != owner(a))
+        free = [k for k in ok if _clear(others, k, c)] if others else ok
+        kept_free = len(ok) - len(free)
+        ok = free
         allowed[a.id] = ok
         if len(ok) < a.slots:
             usable = sum(1 for s in grid if not s.reason)
@@ -385,10 +474,22 @@ def _index(problem: SlotProblem) -> _Index:
                 "ok": len(ok),
                 "grid": len(grid),
                 "off": len(grid) - usable - begun,
-                "impossible": usable - len(ok),
+                "impossible": usable - len(ok) - kept_free,
             }
             pre[a.id] = (
                 Unplaced.saying(
+                    a.id,
+                    "no_usable_slots",
+                    "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots "
+                    "are usable (%(begun)s already begun, %(off)s in unavailable periods, "
+                    "%(changeover)s kept free for a changeover next to another proposal's "
+                    "booked slots, %(impossible)s on dates the applicant declared impossible)",
+                    begun=begun,
+                    changeover=kept_free,
+                    **counts,
+                )
+                if kept_free
+                else Unplaced.saying(
                     a.id,
                     "no_usable_slots",
                     "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots "
@@ -429,9 +530,9 @@ def _index(problem: SlotProblem) -> _Index:
                         "all-or-nothing with %(others)s, which cannot be placed",
                         others=", ".join(bad),
                     )
-    res = {r.id: r for r in problem.resources}
     res_of = {a.id: a.resource for a in problem.awards}
-    return _Index(problem, grids, allowed, units, epoch, pre, res, res_of)
+    owners = {a.id: owner(a) for a in problem.awards}
+    return _Index(problem, grids, allowed, units, epoch, pre, res, res_of, owners)
 
 
 def _runs(ks: Sequence[int]) -> list[tuple[int, int]]:
@@ -450,13 +551,48 @@ def _runs(ks: Sequence[int]) -> list[tuple[int, int]]:
 # ------------------------------------------------------------------------------------------
 
 
-def _free_allowed(ix: _Index, a: SlotAward, taken: dict[str, set[int]]) -> list[int]:
+#: The slots taken so far, by resource id; on a resource with a changeover, also by
+#: ``(resource id, owner)``: the slots of each owner, so that another owner keeps clear.
+Taken = dict[str | tuple[str, str], set[int]]
+
+
+def _take(ix: _Index, taken: Taken, a: SlotAward, ks: Iterable[int]) -> None:
+    ks = set(ks)
+    taken.setdefault(a.resource, set()).update(ks)
+    if ix.res[a.resource].changeover:
+        taken.setdefault((a.resource, owner(a)), set()).update(ks)
+
+
+def _release(ix: _Index, taken: Taken, a: SlotAward, ks: Iterable[int]) -> None:
+    ks = set(ks)
+    taken[a.resource] -= ks
+    if ix.res[a.resource].changeover:
+        taken[(a.resource, owner(a))] -= ks
+
+
+def _copy(taken: Taken) -> Taken:
+    return {r: set(v) for r, v in taken.items()}
+
+
+def _free_allowed(ix: _Index, a: SlotAward, taken: Taken) -> list[int]:
+    """The slots ``a`` may take: allowed, free, and (on a resource with a changeover)
+    more than the changeover away from every slot another proposal has taken."""
     used = taken.get(a.resource, set())
-    return [k for k in ix.allowed[a.id] if k not in used]
+    c = ix.res[a.resource].changeover
+    if not c:
+        return [k for k in ix.allowed[a.id] if k not in used]
+    others = sorted(used - taken.get((a.resource, owner(a)), set()))
+    return [k for k in ix.allowed[a.id] if k not in used and _clear(others, k, c)]
+
+
+def _clear(others: Sequence[int], k: int, c: int) -> bool:
+    """Whether no index of the sorted ``others`` lies within ``c`` of ``k``."""
+    i = bisect.bisect_left(others, k - c)
+    return i == len(others) or others[i] > k + c
 
 
 def _place_single(
-    ix: _Index, a: SlotAward, taken: dict[str, set[int]], near: float | None = None
+    ix: _Index, a: SlotAward, taken: Taken, near: float | None = None
 ) -> list[int] | None:
     """Slots for ``a``: a contiguous block if any (the earliest, or the nearest to ``near``
     hours), else the fewest runs (longest free runs first)."""
@@ -500,19 +636,17 @@ def _span(ix: _Index, placed: dict[str, list[int]], unit: list[SlotAward]) -> fl
     return hi - lo if hi > lo else 0.0
 
 
-def _place_unit(
-    ix: _Index, unit: list[SlotAward], taken: dict[str, set[int]]
-) -> dict[str, list[int]] | None:
+def _place_unit(ix: _Index, unit: list[SlotAward], taken: Taken) -> dict[str, list[int]] | None:
     """A placement of a whole unit with ``taken`` updated, or None (``taken`` unchanged)."""
     together = len(unit) > 1 and any(a.together for a in unit)
     if not together:
-        trial = {r: set(v) for r, v in taken.items()}
+        trial = _copy(taken)
         out: dict[str, list[int]] = {}
         for a in sorted(unit, key=lambda a: (-a.slots, a.id)):
             ks = _place_single(ix, a, trial)
             if ks is None:
                 return None
-            trial.setdefault(a.resource, set()).update(ks)
+            _take(ix, trial, a, ks)
             out[a.id] = ks
         taken.clear()
         taken.update(trial)
@@ -525,8 +659,8 @@ def _place_unit(
             ks = list(range(k, k + first.slots))
             if not all(j in free_first for j in ks):
                 continue
-            trial = {r: set(v) for r, v in taken.items()}
-            trial.setdefault(first.resource, set()).update(ks)
+            trial = _copy(taken)
+            _take(ix, trial, first, ks)
             out = {first.id: ks}
             ok = True
             for a in order:
@@ -537,7 +671,7 @@ def _place_unit(
                 if got is None:
                     ok = False
                     break
-                trial.setdefault(a.resource, set()).update(got)
+                _take(ix, trial, a, got)
                 out[a.id] = got
             if not ok:
                 continue
@@ -549,7 +683,7 @@ def _place_unit(
         # no contiguous block for the first award: place as a non-together unit
         return _place_unit(ix, [replace(a, together=False) for a in unit], taken)
     for a in unit:
-        taken.setdefault(a.resource, set()).update(best[2][a.id])
+        _take(ix, taken, a, best[2][a.id])
     return best[2]
 
 
@@ -579,7 +713,7 @@ def _greedy(ix: _Index) -> dict[str, list[int]]:
     units.sort(
         key=lambda u: (-_unit_value(u) / sum(a.slots for a in u), -sum(a.slots for a in u), u[0].id)
     )
-    taken: dict[str, set[int]] = {}
+    taken: Taken = {}
     placed: dict[str, list[int]] = {}
     left: list[list[SlotAward]] = []
     for u in units:
@@ -602,9 +736,9 @@ def _greedy(ix: _Index) -> dict[str, list[int]]:
                 continue
             if not {a.resource for a in v} & {a.resource for a in u}:
                 continue
-            trial = {r: set(s) for r, s in taken.items()}
+            trial = _copy(taken)
             for a in v:
-                trial[a.resource] -= set(placed[a.id])
+                _release(ix, trial, a, placed[a.id])
             got_u = _place_unit(ix, u, trial)
             if got_u is None:
                 continue
@@ -624,9 +758,10 @@ def _polish(ix: _Index, placed: dict[str, list[int]], passes: int = 3) -> dict[s
     is lifted and placed again (least span, earliest contiguous block) around the others;
     the move is kept when the unit's (span, runs) gets smaller."""
     placed = {k: list(v) for k, v in placed.items()}
-    taken: dict[str, set[int]] = {}
+    taken: Taken = {}
+    award = {a.id: a for a in ix.problem.awards}
     for aid, ks in placed.items():
-        taken.setdefault(ix.res_of[aid], set()).update(ks)
+        _take(ix, taken, award[aid], ks)
     units = [u for u in ix.units if all(placed.get(a.id) for a in u)]
 
     def score(pl: dict[str, list[int]], u: list[SlotAward]) -> tuple[float, int]:
@@ -650,7 +785,7 @@ def _polish(ix: _Index, placed: dict[str, list[int]], passes: int = 3) -> dict[s
             if before <= bound(u):
                 continue  # already as short and as contiguous as it can be
             for a in u:
-                taken[a.resource] -= set(placed[a.id])
+                _release(ix, taken, a, placed[a.id])
             got = _place_unit(ix, u, taken)
             if got is not None and score(got, u) < before:
                 placed.update(got)
@@ -658,9 +793,9 @@ def _polish(ix: _Index, placed: dict[str, list[int]], passes: int = 3) -> dict[s
                 continue
             if got is not None:
                 for a in u:
-                    taken[a.resource] -= set(got[a.id])
+                    _release(ix, taken, a, got[a.id])
             for a in u:
-                taken.setdefault(a.resource, set()).update(placed[a.id])
+                _take(ix, taken, a, placed[a.id])
         if not improved:
             break
     return placed
@@ -810,6 +945,7 @@ def solve_slots(
     for js in per_slot.values():
         if len(js) > 1:
             rows.append(({j: 1.0 for j in js}, -np.inf, 1.0))
+    rows.extend(_changeover_rows(ix, col))
     # the slot rows of a resource added up: its placed awards' slots fit in the slots any of
     # them may take. Implied, but it gives HiGHS the knapsack whose covers (at most 15 awards
     # of 2 slots in 31) the per-slot rows hide from it.
@@ -1012,6 +1148,37 @@ def solve_slots(
     )
 
 
+def _changeover_rows(
+    ix: _Index, col: Mapping[tuple[str, int], int]
+) -> list[tuple[dict[int, float], float, float]]:
+    """The changeover of each resource as rows: a slot ``k`` of proposal ``P`` keeps the
+    next ``c`` slots clear of every other proposal, ``m x_P(k) + sum of the others' x in
+    (k, k + c] <= m``, ``x_P(k)`` the sum of ``P``'s columns at ``k`` and ``m`` the slots
+    of that window any other proposal may take (at most one award a slot, so the row binds
+    only when ``x_P(k)`` is 1). A pair closer than ``c`` is always caught by the row of its
+    earlier slot."""
+    by_slot: dict[str, dict[int, list[tuple[str, int]]]] = {}
+    for (aid, k), j in col.items():
+        rid = ix.res_of[aid]
+        if ix.res[rid].changeover:
+            by_slot.setdefault(rid, {}).setdefault(k, []).append((ix.owner[aid], j))
+    rows: list[tuple[dict[int, float], float, float]] = []
+    for rid, slots in by_slot.items():
+        c = ix.res[rid].changeover
+        for k, here in slots.items():
+            for who in sorted({o for o, _ in here}):
+                others = [
+                    (k + d, j) for d in range(1, c + 1) for o, j in slots.get(k + d, ()) if o != who
+                ]
+                if not others:
+                    continue
+                m = float(len({k2 for k2, _ in others}))
+                coef = {j: m for o, j in here if o == who}
+                coef.update({j: 1.0 for _, j in others})
+                rows.append((coef, -np.inf, m))
+    return rows
+
+
 def _place_set(
     ix: _Index, units: Sequence[list[SlotAward]], placed: Mapping[str, Sequence[int]]
 ) -> dict[str, list[int]] | None:
@@ -1028,7 +1195,7 @@ def _place_set(
             u[0].id,
         )
     )
-    taken: dict[str, set[int]] = {}
+    taken: Taken = {}
     out: dict[str, list[int]] = {}
     for u in chosen:
         got = _place_unit(ix, u, taken)

@@ -116,11 +116,14 @@ def resource_of(
     pool: CapacityPool,
     taken: Sequence[tuple[dt.datetime, dt.datetime, str]] = (),
     now: dt.datetime | None = None,
+    booked: Sequence[tuple[dt.datetime, dt.datetime, str]] = (),
 ) -> Any:
     """The resource's calendar for ``optim.slots``: its unavailable periods, ``taken``
     (the slots other calls have booked, :func:`booked_by_other_calls`) and, given ``now``,
     the slots begun by then: never booked (a rapid-access call decided in the middle of
-    the period, a call scheduled again after an outage)."""
+    the period, a call scheduled again after an outage); its changeover, kept also next
+    to ``booked`` (slots booked outside the schedule being made, by proposal id:
+    :func:`owned_bookings`)."""
     from opencall.optim import slots as sl
 
     w0, w1 = period_bounds(pool)
@@ -134,7 +137,29 @@ def resource_of(
         + tuple(taken),
         not_before=now,
         time_zone=pool.time_zone or "",
+        changeover=pool.changeover_slots or 0,
+        booked=tuple(booked),
     )
+
+
+def owned_bookings(
+    session: Session, call: Call, pool: CapacityPool, kept: Collection[ScheduleEntry]
+) -> list[tuple[dt.datetime, dt.datetime, str]]:
+    """The slots of ``pool`` booked outside the schedule ``call`` is making, with whose
+    they are: other calls' slots ("another call") and the call's own ``kept`` slots
+    (begun; their proposal's id, as the awards name it). The changeover is kept next to
+    them; none when the resource has no changeover."""
+    if not pool.changeover_slots:
+        return []
+    # another call's proposal is none of this call's: one owner for them all, so that the
+    # run's stored inputs name none of them
+    theirs = [(t0, t1, "another call") for t0, t1, _ in booked_by_other_calls(session, call, pool)]
+    mine = [
+        (e.start, e.end, str(e.proposal_id))
+        for e in kept
+        if e.pool_id == pool.id and e.start is not None and e.end is not None
+    ]
+    return theirs + mine
 
 
 def booked_by_other_calls(
@@ -239,12 +264,18 @@ def schedule_slots(
     props = by_id(session, Proposal, {r.proposal_id for r in reqs.values()})
     merit = queries.merit(session, call)
     used_pools = {aw[0].pool_id for aw in awards_by_req.values()}
+    kept = kept_slots(session, call, awards_by_req, now)
+    kept_rows = [e for rows in kept.values() for e in rows]
     resources = tuple(
-        resource_of(pools[pid], booked_by_other_calls(session, call, pools[pid]), now)
+        resource_of(
+            pools[pid],
+            booked_by_other_calls(session, call, pools[pid]),
+            now,
+            owned_bookings(session, call, pools[pid], kept_rows),
+        )
         for pid in sorted(used_pools)
         if is_slot_based(pools[pid])
     )
-    kept = kept_slots(session, call, awards_by_req, now)
     slot_awards: list[Any] = []
     other: list[tuple[Request, list[Award]]] = []
     # a bundle is kept together when any of its requests asks for it
@@ -535,25 +566,29 @@ if outage_clashes not in fac_services.SCHEDULE_CLASH_FINDERS:
     fac_services.SCHEDULE_CLASH_FINDERS.append(outage_clashes)
 
 
-def grid_uses(session: Session, pool: CapacityPool) -> dict[str, int]:
+def grid_items(session: Session, pool: CapacityPool) -> list[fac_services.GridItem]:
     """The stored schedule items placed on the resource (booked slots, whole-period
-    entries) by calls not archived, counted by call code (registered in
-    ``facilities.services.GRID_USE_COUNTERS``)."""
+    entries) by calls not archived (registered in
+    ``facilities.services.GRID_ITEM_FINDERS``)."""
     rows = session.execute(
-        select(Call.code, func.count(ScheduleEntry.id))
+        select(Call.code, ScheduleEntry.kind, ScheduleEntry.start, ScheduleEntry.end)
         .join(Call, Call.id == ScheduleEntry.call_id)
         .where(
             ScheduleEntry.pool_id == pool.id,
             ScheduleEntry.start.is_not(None),
             Call.status != "archived",
         )
-        .group_by(Call.code)
+        .order_by(ScheduleEntry.start, ScheduleEntry.id)
     )
-    return {code: int(n) for code, n in rows.tuples()}
+    return [
+        fac_services.GridItem(code, start, end or start, kind != PERIOD_KIND)
+        for code, kind, start, end in rows.tuples()
+        if start is not None
+    ]
 
 
-if grid_uses not in fac_services.GRID_USE_COUNTERS:
-    fac_services.GRID_USE_COUNTERS.append(grid_uses)
+if grid_items not in fac_services.GRID_ITEM_FINDERS:
+    fac_services.GRID_ITEM_FINDERS.append(grid_items)
 
 
 def needs_rescheduling(
