@@ -149,3 +149,57 @@ def client_key(host: str) -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.IPv6Network((ip, 64), strict=False))
     return str(ip)
+
+
+# ---------------------------------------------------------------- known devices
+
+DEVICE_COOKIE = "oc_device"
+DEVICE_MAX_AGE_S = 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Device:
+    """A browser that signed in to an account (or set its password with a reset link)
+    before: the account's id, the device's random id and the account's password stamp
+    then (``people.services.password_stamp``: a new password makes it unknown)."""
+
+    user_id: int
+    device_id: str
+    stamp: str
+
+
+def _device_serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt="opencall.device")
+
+
+def read_device(request: Request) -> Device | None:
+    """The known-device cookie this request carries (signed, under a year old), or None."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return None
+    try:
+        body = _device_serializer(_settings(request)).loads(raw, max_age=DEVICE_MAX_AGE_S)
+        return Device(int(body["u"]), str(body["d"])[:32], str(body["p"]))
+    except (BadSignature, KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def new_device_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def remember_device(request: Request, response: Response, device: Device) -> None:
+    """Mark this browser as a known device of the account (HttpOnly, for a year)."""
+    settings = _settings(request)
+    value = _device_serializer(settings).dumps(
+        {"u": device.user_id, "d": device.device_id, "p": device.stamp}
+    )
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=DEVICE_MAX_AGE_S,
+        httponly=True,
+        samesite="lax",
+        secure=cookies_secure(settings),
+        path="/",
+    )
