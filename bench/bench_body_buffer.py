@@ -12,8 +12,8 @@ Two figures, in one process, no server:
    bodies read before admission (now) and with the place taken on arrival (the code
    before: ``--before`` imports the class from another checkout's ``src``).
 
-    .venv/bin/python bench/bench_body_buffer.py
-    .venv/bin/python bench/bench_body_buffer.py --before /path/to/main/src
+    PYTHONPATH=. .venv/bin/python bench/bench_body_buffer.py
+    PYTHONPATH=. .venv/bin/python bench/bench_body_buffer.py --before /path/to/main/src
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import Any
 
 import anyio
 from starlette.requests import Request
+from tests.crowd.test_slow_upload import trickle
 
 
 def _cpu() -> float:
@@ -59,22 +60,6 @@ async def _app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-def _pieces(pieces: list[bytes], pause_s: float) -> Any:
-    it = iter(enumerate(pieces))
-
-    async def receive() -> dict[str, Any]:
-        try:
-            i, piece = next(it)
-        except StopIteration:
-            await anyio.sleep_forever()
-            raise AssertionError("unreachable") from None
-        if i and pause_s:
-            await anyio.sleep(pause_s)
-        return {"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1}
-
-    return receive
-
-
 async def _sink(message: Any) -> None:
     return None
 
@@ -103,7 +88,7 @@ def buffering(mb: int, repeat: int) -> None:
         best_wall = best_cpu = float("inf")
         for _ in range(repeat):
             w, c = time.perf_counter(), _cpu()
-            anyio.run(app, _scope(len(data)), _pieces(pieces, 0), _sink)
+            anyio.run(app, _scope(len(data)), trickle(pieces, 0), _sink)
             best_wall = min(best_wall, time.perf_counter() - w)
             best_cpu = min(best_cpu, _cpu() - c)
         print(f"{mb} MiB body, {name:9s}: {best_wall:.3f} s wall, {best_cpu:.3f} s CPU")
@@ -117,14 +102,16 @@ def crowd(args: argparse.Namespace, src: str | None, label: str) -> None:
 
     async def quick() -> None:
         began = time.perf_counter()
-        await admission(_scope(10), _pieces([b"0123456789"], 0), _sink)
+        await admission(_scope(10), trickle([b"0123456789"], 0), _sink)
         waits.append(time.perf_counter() - began)
 
     async def main() -> None:
         async with anyio.create_task_group() as tg:
             for _ in range(args.slow):
                 body = [piece] * args.pieces
-                tg.start_soon(admission, _scope(len(piece) * args.pieces), _pieces(body, args.pause), _sink)
+                tg.start_soon(
+                    admission, _scope(len(piece) * args.pieces), trickle(body, args.pause), _sink
+                )
             await anyio.sleep(0.05)
             async with anyio.create_task_group() as quick_group:
                 for _ in range(args.quick):

@@ -28,7 +28,7 @@ from tests.web.test_slow_bodies import _collect, _complete, _scope, _status
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 
-def _trickle(pieces: list[bytes], pause_s: float, log: list[str] | None = None) -> Any:
+def trickle(pieces: list[bytes], pause_s: float, log: list[str] | None = None) -> Any:
     """A client that sends ``pieces`` one by one, ``pause_s`` apart."""
     it = iter(enumerate(pieces))
 
@@ -70,7 +70,7 @@ def test_a_slow_steady_body_is_not_cut_and_holds_no_place() -> None:
         with anyio.fail_after(20):
             async with anyio.create_task_group() as tg:
                 scope = _scope(length=1200)
-                tg.start_soon(admission, scope, _trickle(pieces, 0.1, events), _collect(slow))
+                tg.start_soon(admission, scope, trickle(pieces, 0.1, events), _collect(slow))
                 await anyio.sleep(0.25)
                 await admission(_scope(length=10), _complete(b"0123456789"), _collect(fast))
 
@@ -93,7 +93,7 @@ def test_twenty_megabytes_arrive_whole_through_a_temporary_file(tmp_path: Path) 
 
     admission = Admission(inner, limit=1, body_timeout_s=1, max_body_bytes=25 * 1024 * 1024)
     out: list[dict[str, Any]] = []
-    anyio.run(admission, _scope(length=len(data)), _trickle(pieces, 0), _collect(out))
+    anyio.run(admission, _scope(length=len(data)), trickle(pieces, 0), _collect(out))
     assert _status(out) == 200 and got == [hashlib.sha256(data).hexdigest()]
 
 
@@ -113,7 +113,7 @@ def test_a_body_past_the_limit_is_not_buffered_whole() -> None:
     scope = _scope(length=0)
     scope["headers"] = [(b"host", b"testserver"), (b"transfer-encoding", b"chunked")]
     out: list[dict[str, Any]] = []
-    anyio.run(admission, scope, _trickle(pieces, 0, events), _collect(out))
+    anyio.run(admission, scope, trickle(pieces, 0, events), _collect(out))
     assert _status(out) == 413 and received == [2]
 
 
@@ -138,7 +138,7 @@ def test_the_application_serves_others_while_a_form_trickles_in(
         with anyio.fail_after(30):
             async with anyio.create_task_group() as tg:
                 scope = _scope("/password/forgot", len(form))
-                tg.start_soon(timed, "slow", scope, _trickle(pieces, 0.12), _collect(slow))
+                tg.start_soon(timed, "slow", scope, trickle(pieces, 0.12), _collect(slow))
                 await anyio.sleep(0.2)
                 quick = _scope("/password/forgot", 0, "192.0.2.2")
                 await timed("fast", quick, _complete(b""), _collect(fast))

@@ -106,15 +106,19 @@ def write_cookie(request: Request, response: Response) -> None:
     data: SessionData | None = getattr(request.state, "session_data", None)
     if data is None or not data.dirty:
         return
-    settings = _settings(request)
-    value = session_cookie_value(settings, data.sid, data.csrf, data.issued)
+    value = session_cookie_value(_settings(request), data.sid, data.csrf, data.issued)
+    _set_cookie(request, response, COOKIE, value, MAX_AGE_S)
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str, age: int) -> None:
+    """One of the site's cookies: HttpOnly, SameSite=Lax, Secure as configured."""
     response.set_cookie(
-        COOKIE,
+        name,
         value,
-        max_age=MAX_AGE_S,
+        max_age=age,
         httponly=True,
         samesite="lax",
-        secure=cookies_secure(settings),
+        secure=cookies_secure(_settings(request)),
         path="/",
     )
 
@@ -124,15 +128,7 @@ def session_cookie_value(settings: Settings, sid: str | None, csrf: str, issued:
 
 
 def set_language_cookie(request: Request, response: Response, lang: str) -> None:
-    response.set_cookie(
-        LANG_COOKIE,
-        lang,
-        max_age=365 * 24 * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=cookies_secure(_settings(request)),
-        path="/",
-    )
+    _set_cookie(request, response, LANG_COOKIE, lang, 365 * 24 * 3600)
 
 
 def client_key(host: str) -> str:
@@ -190,16 +186,7 @@ def new_device_id() -> str:
 
 def remember_device(request: Request, response: Response, device: Device) -> None:
     """Mark this browser as a known device of the account (HttpOnly, for a year)."""
-    settings = _settings(request)
-    value = _device_serializer(settings).dumps(
+    value = _device_serializer(_settings(request)).dumps(
         {"u": device.user_id, "d": device.device_id, "p": device.stamp}
     )
-    response.set_cookie(
-        DEVICE_COOKIE,
-        value,
-        max_age=DEVICE_MAX_AGE_S,
-        httponly=True,
-        samesite="lax",
-        secure=cookies_secure(settings),
-        path="/",
-    )
+    _set_cookie(request, response, DEVICE_COOKIE, value, DEVICE_MAX_AGE_S)
