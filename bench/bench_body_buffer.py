@@ -30,28 +30,12 @@ from typing import Any
 import anyio
 from starlette.requests import Request
 from tests.crowd.test_slow_upload import trickle
+from tests.web.test_slow_bodies import _scope
 
 
 def _cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
-
-
-def _scope(length: int) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/upload",
-        "raw_path": b"/upload",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"bench"), (b"content-length", str(length).encode())],
-        "client": ("192.0.2.1", 40000),
-        "server": ("bench", 80),
-    }
 
 
 async def _app(scope: Any, receive: Any, send: Any) -> None:
@@ -88,7 +72,7 @@ def buffering(mb: int, repeat: int) -> None:
         best_wall = best_cpu = float("inf")
         for _ in range(repeat):
             w, c = time.perf_counter(), _cpu()
-            anyio.run(app, _scope(len(data)), trickle(pieces, 0), _sink)
+            anyio.run(app, _scope("/upload", len(data)), trickle(pieces, 0), _sink)
             best_wall = min(best_wall, time.perf_counter() - w)
             best_cpu = min(best_cpu, _cpu() - c)
         print(f"{mb} MiB body, {name:9s}: {best_wall:.3f} s wall, {best_cpu:.3f} s CPU")
@@ -102,7 +86,7 @@ def crowd(args: argparse.Namespace, src: str | None, label: str) -> None:
 
     async def quick() -> None:
         began = time.perf_counter()
-        await admission(_scope(10), trickle([b"0123456789"], 0), _sink)
+        await admission(_scope("/upload", 10), trickle([b"0123456789"], 0), _sink)
         waits.append(time.perf_counter() - began)
 
     async def main() -> None:
@@ -110,7 +94,10 @@ def crowd(args: argparse.Namespace, src: str | None, label: str) -> None:
             for _ in range(args.slow):
                 body = [piece] * args.pieces
                 tg.start_soon(
-                    admission, _scope(len(piece) * args.pieces), trickle(body, args.pause), _sink
+                    admission,
+                    _scope("/upload", len(piece) * args.pieces),
+                    trickle(body, args.pause),
+                    _sink,
                 )
             await anyio.sleep(0.05)
             async with anyio.create_task_group() as quick_group:
