@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import hmac
 import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -476,6 +477,46 @@ def _wait(
     return max(0, int(left + 0.999))
 
 
+def password_stamp(user: User, secret: str) -> str:
+    """What a known-device cookie holds of the account's password: a keyed digest of its
+    hash (nothing a guess can be checked against), so that a new password (a reset)
+    makes every device the account signed in on before unknown."""
+    return hmac.new(secret.encode(), user.password_hash.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+# what each verified account signed in from a client adds to the client's allowances
+CROWD_ALLOWANCE = 2
+
+
+def crowd_allowance(
+    session: Session, client: str, *, seconds: int, now: dt.datetime | None = None
+) -> int:
+    """``CROWD_ALLOWANCE`` for each verified account signed in from ``client`` in the
+    last ``seconds``: a crowd behind one address (a campus NAT, a network's proxy) shows
+    itself by its successes, which guessing and stuffing do not have (and each one costs
+    an attacker a mailbox that verified an account). The per-client limits (failed
+    sign-ins across accounts, registrations, reset requests) grow by it."""
+    if not client:
+        return 0
+    since = (now or utcnow()) - dt.timedelta(seconds=seconds)
+    return CROWD_ALLOWANCE * int(
+        session.scalar(
+            select(func.count(func.distinct(LoginAttempt.email)))
+            .join(User, User.email == LoginAttempt.email)
+            .where(
+                LoginAttempt.client == client,
+                LoginAttempt.ok.is_(True),
+                LoginAttempt.at > since,
+                User.email_verified_at.is_not(None),
+            )
+        )
+        or 0
+    )
+
+
+DEVICE_PREFIX = "device:"
+
+
 def authenticate(
     session: Session,
     email: str,
@@ -484,6 +525,7 @@ def authenticate(
     max_attempts: int,
     window_s: int,
     client: str = "",
+    device: str = "",
     now: dt.datetime | None = None,
 ) -> LoginResult:
     """Check a password under the login throttle; records the attempt (caller commits).
@@ -501,42 +543,57 @@ def authenticate(
 
     While waiting, even the right password is refused (guessing gains nothing) and
     the refused attempt is not counted (it checks nothing).
+
+    The per-client allowance grows by :func:`crowd_allowance` (verified accounts signed in
+    from the client in the window), so that the typos of a crowd behind one address do
+    not stop the crowd. ``device`` is the id of a browser this account signed in on
+    before (its known-device cookie, checked by the caller): its attempts are counted
+    on their own, per account and device (``max_attempts`` free, then 30 s, 60 s...),
+    and neither the client's nor the account's backoff applies, so that guesses from
+    many addresses or a crowd's typos never stop the owner on their own browser.
     """
     now = now or utcnow()
     email = normalise_email(email or "")[:254]
     client = (client or "")[:64]
     since = now - dt.timedelta(seconds=window_s)
+    # where the attempt is counted: the known device, else the client address
+    key = (DEVICE_PREFIX + device)[:64] if device else client
     waits = [
         _wait(
             session,
-            (LoginAttempt.email == email) & (LoginAttempt.client == client),
+            (LoginAttempt.email == email) & (LoginAttempt.client == key),
             max_attempts,
             BACKOFF_BASE_S,
             window_s,
             since,
             now,
-        ),
-        _wait(
-            session,
-            LoginAttempt.client == client,
-            2 * max_attempts,
-            BACKOFF_BASE_S,
-            window_s,
-            since,
-            now,
         )
-        if client
-        else 0,
-        _wait(
-            session,
-            LoginAttempt.email == email,
-            ACCOUNT_FREE_FACTOR * max_attempts,
-            ACCOUNT_BASE_S,
-            ACCOUNT_CAP_S,
-            since,
-            now,
-        ),
     ]
+    if not device:
+        if client:
+            crowd = crowd_allowance(session, client, seconds=window_s, now=now)
+            waits.append(
+                _wait(
+                    session,
+                    LoginAttempt.client == client,
+                    2 * max_attempts + crowd,
+                    BACKOFF_BASE_S,
+                    window_s,
+                    since,
+                    now,
+                )
+            )
+        waits.append(
+            _wait(
+                session,
+                LoginAttempt.email == email,
+                ACCOUNT_FREE_FACTOR * max_attempts,
+                ACCOUNT_BASE_S,
+                ACCOUNT_CAP_S,
+                since,
+                now,
+            )
+        )
     if max(waits) > 0:
         return LoginResult(None, "throttled", max(waits))
     user = session.scalar(select(User).where(User.email == email))
@@ -546,7 +603,7 @@ def authenticate(
     stored = user.password_hash if candidate and user is not None else _dummy_hash()
     verified = verify_password(stored, password[:MAX_PASSWORD])
     ok = candidate and verified
-    session.add(LoginAttempt(email=email, ok=bool(ok), at=now, client=client))
+    session.add(LoginAttempt(email=email, ok=bool(ok), at=now, client=key))
     session.flush()
     if not ok or user is None:
         auditlog.record(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 from urllib.parse import quote
 
@@ -97,11 +98,48 @@ def _send_exists(page: Page, user: User) -> None:
     queue_mail(page.db, user.email, subject, body)
 
 
+CROWD_WINDOW_S = 3600
+
+
+def _crowd(page: Page, client: str) -> int:
+    """Two for each verified account signed in from this client in the last hour: the
+    per-client hourly limits (registrations, reset requests) grow by it, so that a campus behind
+    one NAT is not stopped after the first few of its applicants
+    (:func:`opencall.people.services.crowd_allowance`)."""
+    return services.crowd_allowance(page.db, client, seconds=CROWD_WINDOW_S)
+
+
 def _register_wait(page: Page) -> int:
     """The per-client registration limit: 0 and counted (caller commits), or seconds."""
+    client = client_of(page)
     return services.register_request_wait(
-        page.db, client_of(page), per_hour=page.settings.register_throttle_per_hour
+        page.db,
+        client,
+        per_hour=page.settings.register_throttle_per_hour + _crowd(page, client),
     )
+
+
+def known_device(page: Page, email: str) -> security.Device | None:
+    """This browser's known-device cookie, when it is one of the account ``email`` (its
+    password unchanged since); else None."""
+    device = security.read_device(page.request)
+    if device is None:
+        return None
+    user = queries.user_by_email(page.db, email)
+    if user is None or user.id != device.user_id:
+        return None
+    stamp = services.password_stamp(user, page.settings.secret_key)
+    if not hmac.compare_digest(stamp, device.stamp):
+        return None
+    return device
+
+
+def _remember_device(
+    page: Page, response: Response, user: User, device: security.Device | None
+) -> None:
+    device_id = device.device_id if device is not None else security.new_device_id()
+    stamp = services.password_stamp(user, page.settings.secret_key)
+    security.remember_device(page.request, response, security.Device(user.id, device_id, stamp))
 
 
 @router.get("/register", response_class=HTMLResponse)
@@ -239,6 +277,7 @@ def login_form(page: Page = Depends(get_page)) -> Response:
 def login(page: Page = Depends(get_page)) -> Response:
     f = page.form
     email = f.get("email", "")[:254]
+    device = known_device(page, email)
     result = services.authenticate(
         page.db,
         email,
@@ -246,6 +285,7 @@ def login(page: Page = Depends(get_page)) -> Response:
         max_attempts=page.settings.login_throttle_attempts,
         window_s=page.settings.login_throttle_window_s,
         client=client_of(page),
+        device=device.device_id if device is not None else "",
     )
     if result.user is None:
         page.commit()  # a refused attempt is recorded (the throttle counts it)
@@ -281,10 +321,13 @@ def login(page: Page = Depends(get_page)) -> Response:
     if carry and target:
         page.user = user
         page.request.state.user = user
-        return page.render(
+        response = page.render(
             "resume.html", {"mode": "resend", "carry": carry, "target": safe_next(target)}
         )
-    return page.redirect(safe_next(f.get("next")), "signed_in")
+    else:
+        response = page.redirect(safe_next(f.get("next")), "signed_in")
+    _remember_device(page, response, user, device)
+    return response
 
 
 @router.post("/logout")
@@ -314,7 +357,7 @@ def forgot(page: Page = Depends(get_page)) -> Response:
         )
     client = client_of(page)
     wait = services.reset_request_wait(
-        page.db, client, per_hour=page.settings.reset_throttle_per_hour
+        page.db, client, per_hour=page.settings.reset_throttle_per_hour + _crowd(page, client)
     )
     if wait:
         page.db.rollback()
@@ -368,10 +411,14 @@ def reset(token: str, page: Page = Depends(get_page)) -> Response:
         errors["password2"] = page._(MSG_PASSWORDS_DIFFER)
     else:
         with page.attempt() as refused:
-            services.reset_password(page.db, token, f.get("password", ""))
+            user = services.reset_password(page.db, token, f.get("password", ""))
             security.end_session(page.request)
         if not refused:
-            return page.redirect("/login", "password_changed")
+            # the link proved the mailbox: this browser becomes a known device of the
+            # account, whose sign-ins no stranger's guesses slow down
+            response = page.redirect("/login", "password_changed")
+            _remember_device(page, response, user, None)
+            return response
         if refused.code == "bad_token":
             return _reset_page(page, "", 404, bad=refused.message)
         errors[refused.field or "password"] = refused.message

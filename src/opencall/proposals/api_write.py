@@ -294,8 +294,8 @@ def get_full(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> Prop
 @router.post("/proposals", status_code=201, **WRITE)
 def create(body: ProposalIn, api: Api = Depends(get_api)) -> ProposalFull:
     """A new draft proposal in an open call; the caller is its PI. The same request sent
-    again within a minute (a retry without ``Idempotency-Key``) answers the draft it
-    made, not a second one."""
+    again within half an hour (a retry without ``Idempotency-Key``) answers the draft
+    it made while nobody has edited it, not a second one."""
     user = api.require_user()
     call = call_by_slug(api.db, body.call)
     if call is None or not call_policies.may_see_call(api.db, user, call):
@@ -356,6 +356,10 @@ def invite(
     ``POST /api/v1/team-invitations/{id}/answer`` or on the site."""
     p = _pi(api, proposal_id)
     data = body.model_dump(exclude={"version"})
+    if services.invitation_made(p, data) is not None:
+        # sent again without its Idempotency-Key (the answer lost): made already,
+        # nothing written or mailed, whatever version it carries
+        return _done(api, p)
     from opencall.people import services as people_services
 
     settings = api.request.app.state.settings

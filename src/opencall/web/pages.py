@@ -732,7 +732,10 @@ def install(
     # outermost: a line of at most settings.concurrency requests, then the receipt time
     # and 500 answers that keep the connection (web/serving.py)
     app.add_middleware(
-        serving.Admission, limit=settings.concurrency, body_timeout_s=settings.body_timeout_s
+        serving.Admission,
+        limit=settings.concurrency,
+        body_timeout_s=settings.body_timeout_s,
+        max_body_bytes=settings.max_upload_bytes + 1024 * 1024,
     )
     app.add_middleware(serving.ServeErrors, page_500=_page_500, page_503=_page_503)
 

@@ -106,15 +106,19 @@ def write_cookie(request: Request, response: Response) -> None:
     data: SessionData | None = getattr(request.state, "session_data", None)
     if data is None or not data.dirty:
         return
-    settings = _settings(request)
-    value = session_cookie_value(settings, data.sid, data.csrf, data.issued)
+    value = session_cookie_value(_settings(request), data.sid, data.csrf, data.issued)
+    _set_cookie(request, response, COOKIE, value, MAX_AGE_S)
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str, age: int) -> None:
+    """One of the site's cookies: HttpOnly, SameSite=Lax, Secure as configured."""
     response.set_cookie(
-        COOKIE,
+        name,
         value,
-        max_age=MAX_AGE_S,
+        max_age=age,
         httponly=True,
         samesite="lax",
-        secure=cookies_secure(settings),
+        secure=cookies_secure(_settings(request)),
         path="/",
     )
 
@@ -124,15 +128,7 @@ def session_cookie_value(settings: Settings, sid: str | None, csrf: str, issued:
 
 
 def set_language_cookie(request: Request, response: Response, lang: str) -> None:
-    response.set_cookie(
-        LANG_COOKIE,
-        lang,
-        max_age=365 * 24 * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=cookies_secure(_settings(request)),
-        path="/",
-    )
+    _set_cookie(request, response, LANG_COOKIE, lang, 365 * 24 * 3600)
 
 
 def client_key(host: str) -> str:
@@ -149,3 +145,48 @@ def client_key(host: str) -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.IPv6Network((ip, 64), strict=False))
     return str(ip)
+
+
+# ---------------------------------------------------------------- known devices
+
+DEVICE_COOKIE = "oc_device"
+DEVICE_MAX_AGE_S = 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Device:
+    """A browser that signed in to an account (or set its password with a reset link)
+    before: the account's id, the device's random id and the account's password stamp
+    then (``people.services.password_stamp``: a new password makes it unknown)."""
+
+    user_id: int
+    device_id: str
+    stamp: str
+
+
+def _device_serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt="opencall.device")
+
+
+def read_device(request: Request) -> Device | None:
+    """The known-device cookie this request carries (signed, under a year old), or None."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return None
+    try:
+        body = _device_serializer(_settings(request)).loads(raw, max_age=DEVICE_MAX_AGE_S)
+        return Device(int(body["u"]), str(body["d"])[:32], str(body["p"]))
+    except (BadSignature, KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def new_device_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def remember_device(request: Request, response: Response, device: Device) -> None:
+    """Mark this browser as a known device of the account (HttpOnly, for a year)."""
+    value = _device_serializer(_settings(request)).dumps(
+        {"u": device.user_id, "d": device.device_id, "p": device.stamp}
+    )
+    _set_cookie(request, response, DEVICE_COOKIE, value, DEVICE_MAX_AGE_S)

@@ -10,11 +10,12 @@ that runs dry while its connections wait for the event loop cannot happen. Reque
 beyond the limit wait in line on the event loop, which stays free: ``/healthz`` and the
 static files bypass the line and are always answered.
 
-A request holds its place only so long while its body arrives: a client that sends it
-slowly, or stops half-way, is answered 408 after ``settings.body_timeout_s`` and its
-place freed, so that a few slow clients cannot hold every place (a buffering reverse
-proxy in front, which passes a request on only once its body is complete, is still
-the better defence; see docs/operators.md).
+A request takes its place only once its body has arrived (buffered on the event loop,
+in a temporary file beyond 1 MiB): a client on a slow link sending a large upload for
+minutes holds no place meanwhile. A body that stops coming (no piece of it for
+``settings.body_timeout_s``) is answered 408 and its connection closed (a buffering
+reverse proxy in front, which also bounds the connections slow clients hold, is still
+recommended; see docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ import abc
 import datetime as dt
 import json
 import logging
+import tempfile
 from collections.abc import Callable
+from typing import IO
 
 import anyio
 import anyio.to_thread
@@ -51,18 +54,47 @@ def _has_body(scope: Scope) -> bool:
     return False
 
 
+# a buffered body stays in memory up to this size, then goes to a temporary file
+SPOOL_MEMORY_BYTES = 1024 * 1024
+# the pieces a buffered body is handed on in
+REPLAY_CHUNK_BYTES = 64 * 1024
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
 class Admission:
     """At most ``limit`` requests inside the application at once; the rest wait in line.
 
-    An admitted request's body must have arrived within ``body_timeout_s`` of its
-    admission (None: no limit): else the application is stopped, the client answered
-    408 and the place freed (nothing was done: a route runs only once its body is read).
+    A request with a body takes its place only once the whole body has arrived (read on
+    the event loop into a temporary file, as a buffering proxy does): an applicant on a
+    slow link sending a large PDF over minutes holds no place meanwhile, so a few slow
+    senders never make the others wait. The body must keep coming: ``body_timeout_s``
+    (None: no limit) without a piece of it and the request is answered 408, its
+    connection closed, nothing done; a body slower than that overall, piece after piece,
+    is not cut. A body longer than ``max_body_bytes`` (declared, or once that much has
+    arrived) is not buffered: it goes on to the application, whose size limit answers
+    413 without reading it all.
     """
 
-    def __init__(self, app: ASGIApp, limit: int, body_timeout_s: float | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        body_timeout_s: float | None = None,
+        max_body_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.limit = limit
         self.body_timeout_s = body_timeout_s
+        self.max_body_bytes = max_body_bytes
         self._sem: anyio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -73,48 +105,79 @@ class Admission:
             self._sem = anyio.Semaphore(self.limit)
             limiter = anyio.to_thread.current_default_thread_limiter()
             limiter.total_tokens = max(limiter.total_tokens, self.limit + SPARE_THREADS)
-        async with self._sem:
-            if self.body_timeout_s and _has_body(scope):
-                await self._body_in_time(scope, receive, send, self.body_timeout_s)
-            else:
+        if not _has_body(scope):
+            async with self._sem:
                 await self.app(scope, receive, send)
+            return
+        declared = _declared_length(scope)
+        if self.max_body_bytes is not None and (declared or 0) > self.max_body_bytes:
+            async with self._sem:  # refused by its declared length, unread
+                await self.app(scope, receive, send)
+            return
+        # the stdlib's spooled file: memory for small bodies, a temporary file beyond
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES) as spool:
+            buffered = await self._buffer(scope, receive, send, spool)
+            if buffered is None:
+                return  # answered 408
+            size, complete = buffered
+            spool.seek(0)
+            async with self._sem:
+                await self.app(scope, _replay(spool, size, complete, receive), send)
 
-    async def _body_in_time(
-        self, scope: Scope, receive: Receive, send: Send, timeout_s: float
-    ) -> None:
-        deadline = anyio.current_time() + timeout_s
-        body_done = timed_out = False
-        tracked = Tracked(send)
-        with anyio.CancelScope() as request_scope:
+    async def _buffer(
+        self, scope: Scope, receive: Receive, send: Send, spool: IO[bytes]
+    ) -> tuple[int, bool] | None:
+        """Read the body into ``spool``: (bytes read, whether it is complete), or None
+        when it stalled (then answered 408). Stops early, incomplete, past the limit."""
+        size = 0
+        while True:
+            message: Message | None = None
+            with anyio.move_on_after(self.body_timeout_s):
+                message = await receive()
+            if message is None:
+                log.warning(
+                    "slow body: %s %s answered 408 after %ss without a byte",
+                    scope.get("method"),
+                    scope.get("path"),
+                    self.body_timeout_s,
+                )
+                await _answer_timeout(scope, send, self.body_timeout_s or 0)
+                return None
+            if message["type"] != "http.request":  # the client went away
+                return None
+            chunk = message.get("body", b"")
+            spool.write(chunk)
+            size += len(chunk)
+            if not message.get("more_body", False):
+                return size, True
+            if self.max_body_bytes is not None and size > self.max_body_bytes:
+                return size, False
 
-            async def timed_receive() -> Message:
-                nonlocal body_done, timed_out
-                if body_done:  # e.g. waiting for a disconnect while streaming an answer
-                    return await receive()
-                with anyio.move_on_after(max(0.0, deadline - anyio.current_time())) as wait:
-                    message = await receive()
-                if wait.cancelled_caught:
-                    timed_out = True
-                    request_scope.cancel()  # stops the application at its next await
-                    await anyio.sleep_forever()
-                if message["type"] != "http.request" or not message.get("more_body", False):
-                    body_done = True
-                return message
 
-            await self.app(scope, timed_receive, tracked)
-        if timed_out and not tracked.started:
-            log.warning(
-                "slow body: %s %s answered 408 after %ss",
-                scope.get("method"),
-                scope.get("path"),
-                timeout_s,
-            )
-            await _answer_timeout(scope, send, timeout_s)
+def _replay(spool: IO[bytes], size: int, complete: bool, receive: Receive) -> Receive:
+    """The buffered body again, piece by piece (an empty body as one empty piece), then
+    the client's own ``receive``: the rest of a body too long to buffer, or a
+    disconnect while an answer streams."""
+    left = size
+    empty_said = False
+
+    async def replay() -> Message:
+        nonlocal left, empty_said
+        if left > 0:
+            chunk = spool.read(min(REPLAY_CHUNK_BYTES, left))
+            left -= len(chunk)
+            return {"type": "http.request", "body": chunk, "more_body": left > 0 or not complete}
+        if size == 0 and not empty_said:
+            empty_said = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return await receive()
+
+    return replay
 
 
 async def _answer_timeout(scope: Scope, send: Send, timeout_s: float) -> None:
     """408, and the connection closed (the rest of the body may still be on its way)."""
-    text = f"the request body did not arrive within {timeout_s:g} seconds; nothing was done"
+    text = f"the request body stopped coming for {timeout_s:g} seconds; nothing was done"
     if scope["path"].startswith("/api/"):
         body, ctype = json.dumps({"detail": text}).encode(), b"application/json"
     else:

@@ -71,6 +71,7 @@ from opencall.proposals.services.requests import (
 )
 from opencall.proposals.services.scans import SCAN_JOB, request_anonymity_scans, run_anonymity_scan
 from opencall.proposals.services.team import (
+    invitation_made,
     invite_member,
     member_proposals,
     open_invitations,
@@ -107,6 +108,7 @@ __all__ = [
     "close_call",
     "close_call_proposals",
     "create_proposal",
+    "invitation_made",
     "invite_member",
     "lock_call_for_close",
     "lock_for_write",

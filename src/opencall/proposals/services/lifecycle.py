@@ -66,7 +66,7 @@ def create_proposal(
 
     ``reuse_recent`` (the site's "Start a proposal" and the API): when the same PI made
     a draft of the same title and text in this call less than :data:`RESTART_WINDOW`
-    ago, that draft is returned instead of a second one (a double click, or a retry
+    ago, untouched since, that draft is returned instead of a second one (a double click, or a retry
     whose first answer was lost). Creations in one call queue for the call's code
     counter first, so two clicks arriving at the same instant make one draft too."""
     require_call_open(call, now)
@@ -90,6 +90,8 @@ def create_proposal(
                 Proposal.keywords == keywords,
                 Proposal.area == area,
                 Proposal.created_at > utcnow() - RESTART_WINDOW,
+                # untouched since it was made: a draft someone worked on is theirs
+                Proposal.version == 1,
             )
             .order_by(Proposal.id.desc())
             .limit(1)
@@ -158,8 +160,10 @@ def _clean_title(call: Call, title: str) -> str:
     return title
 
 
-# a second "start" of the same draft within this time returns the first (reuse_recent)
-RESTART_WINDOW = dt.timedelta(minutes=1)
+# a second "start" of the same draft within this time returns the first, while nobody
+# has edited it (reuse_recent): a double click, or a retry on a slow link whose first
+# answer was lost (a browser waits minutes for an answer before the person tries again)
+RESTART_WINDOW = dt.timedelta(minutes=30)
 
 
 def _counter_row(session: Session, call: Call) -> None:

@@ -27,6 +27,30 @@ from opencall.proposals.services.editing import (
 from opencall.proposals.services.scans import request_anonymity_scans
 
 
+def invitation_made(proposal: Proposal, data: dict[str, Any]) -> TeamMember | None:
+    """The team member an invitation of ``data`` already made: the same address, name,
+    institution and country (a retry whose answer was lost on a slow link, or the form
+    sent again), or None. The caller answers it as made, writing and mailing nothing,
+    instead of "This person is already on the team." (which told the PI that the
+    invitation they had sent failed)."""
+    try:
+        email = clean_email(str(data.get("email", "")))
+    except DomainError:
+        return None
+    for m in proposal.members:
+        if (
+            m.email == email
+            and m.role == "coi"
+            and m.status in ("invited", "accepted")
+            and m.name == one_line(str(data.get("name", "")))
+            and m.country_iso3 == str(data.get("country_iso3", "")).strip().upper()
+            and m.institution_name.casefold()
+            == one_line(str(data.get("institution", ""))).casefold()
+        ):
+            return m
+    return None
+
+
 def invite_member(
     session: Session,
     proposal: Proposal,

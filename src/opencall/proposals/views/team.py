@@ -45,6 +45,9 @@ def invite(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             errors[k] = page._(MSG_REQUIRED)
         elif len(data[k]) > limit:
             errors[k] = page._(MSG_TOO_LONG, max=limit)
+    if not errors and services.invitation_made(proposal, data) is not None:
+        # sent again (its answer lost): made already, nothing written or mailed
+        return page.redirect(f"/proposals/{proposal.id}#team", "invited")
     if not errors:
         wait = _invite_wait(page)
         if wait:

@@ -45,6 +45,7 @@ from opencall.reviews.services.reviewing import (
     respond_to_assignment,
     submit_review,
     submit_reviews,
+    submitted_as,
 )
 from opencall.reviews.services.technical import submit_technical_review
 from opencall.runs import VERSION, inputs_hash  # importable here as before
@@ -72,6 +73,7 @@ __all__ = [
     "run_calibration",
     "submit_review",
     "submit_reviews",
+    "submitted_as",
     "submit_technical_review",
     "unfreeze_ranking",
     "uncovered_proposals",

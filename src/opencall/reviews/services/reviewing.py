@@ -70,6 +70,40 @@ def submit_review(
     return review
 
 
+def submitted_as(
+    session: Session,
+    assignment: ReviewAssignment,
+    *,
+    grade: float,
+    confidence: int,
+    comments_to_applicants: str = "",
+    comments_to_panel: str = "",
+    final: bool = True,
+) -> Review | None:
+    """The assignment's submitted review when it is exactly this one (grade, confidence
+    and comments): a submission sent again because its answer was lost on a slow link,
+    which the caller answers as done, writing nothing (a submitted review no longer
+    changes: before, the page answered 404 and the API "This review was already
+    submitted.", telling the reviewer that the review they had sent failed). None for
+    anything else, which the caller refuses as before."""
+    if not final or assignment.status != "submitted":
+        return None
+    review = q.review_of(session, assignment.id)
+    if review is None or review.submitted_at is None:
+        return None
+    try:
+        same_grade = float(grade) == review.grade
+    except (TypeError, ValueError):
+        return None
+    same = (
+        same_grade
+        and confidence == review.confidence
+        and comments_to_applicants == review.comments_to_applicants
+        and comments_to_panel == review.comments_to_panel
+    )
+    return review if same else None
+
+
 def frozen_refusal(session: Session, call: Call) -> DomainError:
     """Why a grade cannot change under the call's frozen ranking, and whether the chair
     may still unfreeze it (:func:`~opencall.reviews.services.calibration.unfreeze_refusal`,

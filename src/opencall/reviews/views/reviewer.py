@@ -160,15 +160,39 @@ def declare_conflict(assignment_id: int, page: Page = Depends(get_page)) -> Resp
     return page.redirect("/review", "removed")
 
 
+def _sent_again(page: Page, a: ReviewAssignment, f: dict[str, str]) -> bool:
+    """Whether the form is the submitted review of ``a`` sent again, unchanged."""
+    if page.form.get("action") != "submit" or not f["confidence"].isdecimal():
+        return False
+    try:
+        grade = float(f["grade"])
+    except ValueError:
+        return False
+    return (
+        services.submitted_as(
+            page.db,
+            a,
+            grade=grade,
+            confidence=int(f["confidence"][:2]),
+            comments_to_applicants=f["comments_to_applicants"],
+            comments_to_panel=f["comments_to_panel"],
+        )
+        is not None
+    )
+
+
 @router.post("/review/assignments/{assignment_id}", response_class=HTMLResponse)
 def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
     a = _assignment(page, assignment_id)
-    if not policies.may_write_review(page.db, page.user, a):
-        page.not_found()
     f = {
         k: page.form.get(k, "")
         for k in ("grade", "confidence", "comments_to_applicants", "comments_to_panel")
     }
+    if _sent_again(page, a, f):
+        # the submitted review's form sent again (its answer lost): nothing written
+        return page.redirect(f"/review/assignments/{a.id}", "review_submitted")
+    if not policies.may_write_review(page.db, page.user, a):
+        page.not_found()
     errors: dict[str, str] = {}
     grade: float | None = None
     try:
