@@ -6,13 +6,18 @@ right and had no test."""
 
 from __future__ import annotations
 
+import bisect
+import datetime as dt
 import itertools
+import math
+import zoneinfo
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from opencall.optim import slots as sl
 from opencall.optim.allocation import (
     AWARDED_BY_GROUP_SHARE,
     NOT_AWARDED_POOL_EXHAUSTED,
@@ -31,6 +36,8 @@ from opencall.optim.assignment import (
     TopicAffinity,
     solve_assignment,
 )
+from opencall.optim.logistics import CruiseProblem, CruiseRequest, DiveSite, Leg, solve_cruise
+from opencall.optim.logistics.geometry import EARTH_RADIUS_KM, route_distance_km
 
 # --- reviewer assignment ---------------------------------------------------------------
 
@@ -306,3 +313,221 @@ def test_a_fractional_demand_on_a_pool_counted_in_whole_units_is_refused() -> No
         AllocationProblem(pools, _requests(4, {"w": 2.5, "h": 4.0}))
     # a whole number reached by float arithmetic is one
     AllocationProblem(pools, _requests(2, {"w": 0.1 * 3 * 10, "h": 4.0}))
+
+
+# --- slot scheduling ---------------------------------------------------------------------
+
+T0 = dt.datetime(2028, 2, 28, tzinfo=dt.UTC)
+HOUR = dt.timedelta(hours=1)
+
+
+def oracle_grid(
+    start: dt.datetime, end: dt.datetime, hours: float, zone: str
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The zoned slot grid by scanning every UTC minute: the instant of the local bound
+    ``B`` is the first minute whose local reading is at least ``B`` (the first occurrence of
+    a repeated time, the jump for a skipped one), never before ``start``; a slot without
+    length is dropped (the contract of ``optim.wallclock``). Offsets change on whole
+    minutes in every zone used here."""
+    tz = zoneinfo.ZoneInfo(zone)
+    minute = dt.timedelta(minutes=1)
+    t = start - dt.timedelta(days=1)
+    times = []
+    while t <= end + dt.timedelta(hours=1):
+        times.append(t)
+        t += minute
+    walls = [x.astimezone(tz).replace(tzinfo=None) for x in times]
+    w0, w_end = walls[times.index(start)], walls[times.index(end)]
+    # the running maximum of the readings is sorted: the first minute whose running
+    # maximum reaches ``B`` is the first whose reading does
+    peak = list(itertools.accumulate(walls, max))
+    step = dt.timedelta(hours=hours)
+    out, t0, k = [], start, 1
+    while w0 + k * step <= w_end:
+        t1 = max(times[bisect.bisect_left(peak, w0 + k * step)], start)
+        if t1 > t0:
+            out.append((t0, t1))
+        t0, k = t1, k + 1
+    return out
+
+
+@pytest.mark.parametrize(
+    ("zone", "start", "days"),
+    [
+        # clocks back on 2 April 2028, after the leap day; 1 h in Sydney, 30 min on Lord Howe
+        ("Australia/Sydney", dt.datetime(2028, 2, 27, 13, tzinfo=dt.UTC), 38),
+        ("Australia/Lord_Howe", dt.datetime(2028, 2, 27, 13, tzinfo=dt.UTC), 38),
+        # Chile changes at midnight: 00:00 of 3 September 2028 does not exist
+        ("America/Santiago", dt.datetime(2028, 2, 27, 3, tzinfo=dt.UTC), 38),
+        ("America/Santiago", dt.datetime(2028, 8, 28, 4, tzinfo=dt.UTC), 12),
+        # Brazil's last change back (21 February 2016), before that leap day
+        ("America/Sao_Paulo", dt.datetime(2016, 2, 10, 2, tzinfo=dt.UTC), 25),
+    ],
+)
+def test_southern_periods_across_a_leap_day_and_a_clock_change(
+    zone: str, start: dt.datetime, days: int
+) -> None:
+    end = start + dt.timedelta(days=days)
+    for hours in (24.0, 8.0, 0.75):
+        got = [
+            (s.start, s.end)
+            for s in sl.slot_grid(sl.Resource("m", start, end, hours, time_zone=zone))
+        ]
+        assert got == oracle_grid(start, end, hours, zone)
+
+
+def test_a_period_of_one_slot_and_every_award_asking_for_it() -> None:
+    weights = (1.0, 3.0, 2.0, 3.0, 0.5)
+    for zone in ("", "America/Santiago"):
+        res = sl.Resource("m", T0, T0 + 24 * HOUR, 24.0, time_zone=zone)
+        awards = tuple(
+            sl.SlotAward(f"a{i}", "m", 1, f"P{i}", weight=w) for i, w in enumerate(weights)
+        )
+        problem = sl.SlotProblem((res,), awards)
+        out = sl.solve_slots(problem)
+        assert out.check(problem) == [] and out.method == "milp"
+        (placed,) = out.starts
+        assert placed in ("a1", "a3") and out.starts[placed] == (T0,) and out.value == 3.0
+        assert {u.reason for u in out.unplaced.values()} == {"capacity"}
+    # a period shorter than its one slot has none
+    res = sl.Resource("m", T0, T0 + 23 * HOUR, 24.0)
+    out = sl.solve_slots(sl.SlotProblem((res,), (sl.SlotAward("a", "m", 1, "P"),)))
+    assert out.starts == {} and out.unplaced["a"].reason == "no_usable_slots"
+
+
+def test_every_award_can_use_only_the_same_slot() -> None:
+    res = sl.Resource("m", T0, T0 + 240 * HOUR, 24.0)
+    # every day impossible but 2 March 2028 (the day after the leap day)
+    imp = sl.date_ranges([("2028-02-28", "2028-03-01"), ("2028-03-03", "2028-03-08")])
+    awards = tuple(
+        sl.SlotAward(f"a{i}", "m", 1, f"P{i}", impossible=imp, weight=1.0 + i % 3) for i in range(6)
+    )
+    problem = sl.SlotProblem((res,), awards)
+    out = sl.solve_slots(problem)
+    assert out.check(problem) == [] and out.value == 3.0
+    assert list(out.starts.values()) == [(dt.datetime(2028, 3, 2, tzinfo=dt.UTC),)]
+    assert len(out.unplaced) == 5
+
+
+@pytest.mark.parametrize("hours", [0.0, -1.0])
+def test_an_impossible_period_without_length_is_refused(hours: float) -> None:
+    # defect: a period of no length (or given backwards) the applicant declared impossible
+    # was taken and made the slot around it unusable: "10 slots awarded but only 9 of the
+    # resource's 10 slots are usable (... 1 on dates the applicant declared impossible)"
+    res = sl.Resource("m", T0, T0 + 240 * HOUR, 24.0)
+    at = T0 + 12 * HOUR
+    award = sl.SlotAward("a", "m", 10, "P", impossible=((at, at + hours * HOUR),))
+    with pytest.raises(ValueError, match="award a: an impossible period must end after it starts"):
+        sl.solve_slots(sl.SlotProblem((res,), (award,)))
+    # and an unavailable period of no length says so (it said "ends before it starts")
+    res = sl.Resource("m", T0, T0 + 240 * HOUR, 24.0, unavailable=((at, at, "x"),))
+    with pytest.raises(ValueError, match="resource m: an unavailable period must end after"):
+        sl.SlotProblem((res,), ()).validate()
+
+
+def test_naive_times_of_periods_are_refused_clearly() -> None:
+    # defect: an impossible or unavailable period, or a not_before, without a time zone
+    # failed deep in the solver: "TypeError: can't compare offset-naive and offset-aware"
+    naive = dt.datetime(2028, 3, 1)
+    res = sl.Resource("m", T0, T0 + 240 * HOUR, 24.0)
+    award = sl.SlotAward("a", "m", 2, "P", impossible=((naive, naive + 24 * HOUR),))
+    with pytest.raises(ValueError, match="award a: impossible periods must be timezone-aware"):
+        sl.solve_slots(sl.SlotProblem((res,), (award,)))
+    for bad in (
+        sl.Resource("m", T0, T0 + 240 * HOUR, 24.0, unavailable=((naive, naive + HOUR, "x"),)),
+        sl.Resource("m", T0, T0 + 240 * HOUR, 24.0, not_before=naive),
+    ):
+        with pytest.raises(ValueError, match="resource m: .* must be timezone-aware"):
+            sl.solve_slots(sl.SlotProblem((bad,), ()))
+
+
+# --- cruise logistics --------------------------------------------------------------------
+
+
+def sampled_route_km(lat: float, lon: float, route: list[tuple[float, float]]) -> float:
+    """Distance from a point to a route by sampling each great-circle arc at 20,001 points
+    (spherical linear interpolation): at least the true distance, within a few hundred
+    metres of it for arcs of up to a few thousand km."""
+
+    def unit(la: float, lo: float) -> np.ndarray:
+        a, o = np.radians(la), np.radians(lo)
+        return np.array([np.cos(a) * np.cos(o), np.cos(a) * np.sin(o), np.sin(a)])
+
+    p = unit(lat, lon)
+    pts = [unit(*w) for w in route]
+    best = math.inf
+    for a, b in zip(pts, pts[1:] or pts, strict=False):
+        om = math.atan2(float(np.linalg.norm(np.cross(a, b))), float(a @ b))
+        t = np.linspace(0.0, 1.0, 20001)[:, None]
+        arc = (
+            a[None] if om < 1e-12 else (np.sin((1 - t) * om) * a + np.sin(t * om) * b) / np.sin(om)
+        )
+        ang = np.arctan2(np.linalg.norm(np.cross(arc, p), axis=1), arc @ p)
+        best = min(best, float(ang.min()) * EARTH_RADIUS_KM)
+    return best
+
+
+def test_route_distances_across_the_antimeridian_and_near_the_poles() -> None:
+    rng = np.random.default_rng(8)
+    for _ in range(80):
+        lat0 = rng.uniform(-80, 80)
+        route = [
+            (lat0 + rng.uniform(-5, 5), 179 + rng.uniform(-2, 1)),
+            (lat0 + rng.uniform(-5, 5), -179 + rng.uniform(-1, 2)),
+            (lat0 + rng.uniform(-5, 5), -175 + rng.uniform(-2, 2)),
+        ]
+        lat, lon = lat0 + rng.uniform(-3, 3), float(rng.choice([179.5, -180.0, 180.0, 540.0]))
+        got, _ = route_distance_km(lat, lon, route)
+        ref = sampled_route_km(lat, lon, route)
+        assert ref - 0.5 <= got <= ref + 1e-9
+    for _ in range(80):
+        s = float(rng.choice([-1.0, 1.0]))
+        route = [
+            (s * rng.uniform(80, 90), rng.uniform(-180, 180)) for _ in range(rng.integers(1, 4))
+        ]
+        lat, lon = s * float(rng.choice([90.0, 89.9, rng.uniform(85, 90)])), rng.uniform(-180, 180)
+        got, _ = route_distance_km(lat, lon, route)
+        ref = sampled_route_km(lat, lon, route)
+        assert ref - 0.5 <= got <= ref + 1e-9
+    # an arc over the pole: the pole is on it, whatever longitude it is given
+    assert route_distance_km(90.0, 123.0, [(80.0, 0.0), (80.0, 180.0)])[0] < 1e-6
+
+
+def test_a_cruise_with_one_site() -> None:
+    # a leg that stays at one point by the antimeridian; every request dives at one site
+    site = DiveSite("s1", -17.0, -179.99, 1000.0)
+    leg = Leg(
+        "L1", dt.date(2028, 2, 27), dt.date(2028, 3, 1), ("Suva",), ((-17.0, 179.95),), 6, 3, 4500
+    )
+    reqs = tuple(CruiseRequest(f"r{i}", float(i), 2, (site,)) for i in range(4))
+    problem = CruiseProblem((leg,), reqs)
+    res = solve_cruise(problem)
+    assert res.check(problem) == []
+    assert dict(res.leg_of) == {"r0": None, "r1": "L1", "r2": "L1", "r3": "L1"}
+    # three dives over four days, the leap day included, one a day
+    assert sorted(d.day for d in res.dives) == [
+        dt.date(2028, 2, 27),
+        dt.date(2028, 2, 28),
+        dt.date(2028, 2, 29),
+    ]
+    assert res.explanations["r0"].code == "no_berth"
+
+
+def test_a_leg_between_antipodal_waypoints_is_refused() -> None:
+    # defect: a leg from pole to pole (or along half the equator) in one arc was taken; the
+    # arc between antipodal points has no one great circle, so a site on the intended
+    # meridian was "10008 km from the nearest route" and every dive there was refused
+    for route in (((90.0, 0.0), (-90.0, 0.0)), ((0.0, 0.0), (10.0, 5.0), (-10.0, -175.0))):
+        with pytest.raises(ValueError, match="antipodal"):
+            Leg("LA", dt.date(2028, 1, 1), dt.date(2028, 1, 5), ("x",), route, 6, 5, 4500)
+    # the same voyage with a waypoint between is a route
+    Leg(
+        "LA",
+        dt.date(2028, 1, 1),
+        dt.date(2028, 1, 5),
+        ("x",),
+        ((90.0, 0.0), (0.0, 0.0), (-90.0, 0.0)),
+        6,
+        5,
+        4500,
+    )

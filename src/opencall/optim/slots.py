@@ -155,10 +155,14 @@ class SlotProblem:
                     f"resource {r.id}: {n_slots:.3g} slots of {r.slot_hours:g} h between its "
                     f"start and end, more than the {MAX_SLOTS:,} a resource may have"
                 )
+            if r.not_before is not None and r.not_before.tzinfo is None:
+                raise ValueError(f"resource {r.id}: not_before must be timezone-aware")
             for u0, u1, _ in r.unavailable:
+                if u0.tzinfo is None or u1.tzinfo is None:
+                    raise ValueError(f"resource {r.id}: unavailable periods must be timezone-aware")
                 if u1 <= u0:
                     raise ValueError(
-                        f"resource {r.id}: an unavailable period ends before it starts"
+                        f"resource {r.id}: an unavailable period must end after it starts"
                     )
         aids = [a.id for a in self.awards]
         if len(set(aids)) != len(aids):
@@ -168,6 +172,12 @@ class SlotProblem:
                 raise ValueError(f"award {a.id}: slots must be at least 1, a whole number")
             if not (math.isfinite(a.weight) and a.weight > 0):
                 raise ValueError(f"award {a.id}: weight must be a positive number")
+            for i0, i1 in a.impossible:
+                if i0.tzinfo is None or i1.tzinfo is None:
+                    raise ValueError(f"award {a.id}: impossible periods must be timezone-aware")
+                # one of no length (or backwards) made the slot around it unusable
+                if i1 <= i0:
+                    raise ValueError(f"award {a.id}: an impossible period must end after it starts")
 
 
 @dataclass(frozen=True)
