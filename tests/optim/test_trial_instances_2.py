@@ -36,6 +36,7 @@ from opencall.optim.assignment import (
     TopicAffinity,
     solve_assignment,
 )
+from opencall.optim.calibration import GradeScale, GradeSet, calibrate
 from opencall.optim.logistics import CruiseProblem, CruiseRequest, DiveSite, Leg, solve_cruise
 from opencall.optim.logistics.geometry import EARTH_RADIUS_KM, route_distance_km
 
@@ -531,3 +532,83 @@ def test_a_leg_between_antipodal_waypoints_is_refused() -> None:
         5,
         4500,
     )
+
+
+# --- calibration -------------------------------------------------------------------------
+
+
+def _grades(
+    p: list[int] | np.ndarray, r: list[int] | np.ndarray, g: np.ndarray, n_r: int, scale: GradeScale
+) -> GradeSet:
+    p = np.asarray(p, np.int64)
+    return GradeSet(p, np.asarray(r, np.int64), np.asarray(g, float), int(p.max()) + 1, n_r, scale)
+
+
+@pytest.mark.parametrize("lower_is_better", [False, True])
+@pytest.mark.parametrize("fit_scale", [False, True])
+def test_all_grades_equal_leave_every_rank_open(lower_is_better: bool, fit_scale: bool) -> None:
+    # defect: ten proposals with the same three grades each were ranked 1..10 by index, and
+    # each rank interval was that one rank ("certainly 3rd"): no proposal was flagged for
+    # discussion at a capacity line, although the line fell between proposals no grade
+    # tells apart
+    rng = np.random.default_rng(9)
+    p = np.repeat(np.arange(10), 3)
+    gs = _grades(p, rng.integers(0, 5, 30), np.full(30, 3.0), 5, GradeScale(1, 5, lower_is_better))
+    res = calibrate(gs, n_bootstrap=20, fit_scale=fit_scale)
+    assert res.check(gs) == []
+    assert np.allclose(res.consensus, 3.0) and np.allclose(res.leniency, 0.0)
+    assert res.rank_lo.tolist() == [1] * 10 and res.rank_hi.tolist() == [10] * 10
+    assert res.discuss(3).tolist() == list(range(10))
+
+
+def test_one_reviewer_grading_everything() -> None:
+    q = np.array([5.0, 1, 1, 5, 1, 3, 1, 2, 3, 3])
+    gs = _grades(np.arange(10), np.zeros(10), q, 1, GradeScale(1, 5))
+    for fit_scale in (False, True):
+        res = calibrate(gs, n_bootstrap=20, fit_scale=fit_scale)
+        assert res.check(gs) == []
+        # one reviewer: no leniency to remove, the order is that of the grades
+        assert res.leniency.tolist() == [0.0]
+        assert np.all(np.diff(res.consensus[np.argsort(q, kind="stable")]) >= -1e-9)
+        # tied grades share their places: the four 1s are 7th to 10th, the 5s 1st to 2nd
+        assert res.rank_lo[[1, 2, 4, 6]].tolist() == [7] * 4
+        assert res.rank_hi[[1, 2, 4, 6]].tolist() == [10] * 4
+        assert res.rank_lo[[0, 3]].tolist() == [1, 1] and res.rank_hi[[0, 3]].tolist() == [2, 2]
+        assert res.rank_lo[7] == res.rank_hi[7] == 6
+        assert sorted(res.discuss(8).tolist()) == [1, 2, 4, 6]
+
+
+def test_every_reviewer_grading_one_proposal() -> None:
+    # no reviewer grades twice: a leniency rests on one grade, so the ridge of 2
+    # pseudo-grades keeps a third of the grade's distance from the consensus, and the
+    # consensus is each proposal's mean grade
+    rng = np.random.default_rng(10)
+    p = np.repeat(np.arange(6), 4)
+    g = rng.integers(1, 6, 24).astype(float)
+    gs = _grades(p, np.arange(24), g, 24, GradeScale(1, 5))
+    means = np.array([g[p == k].mean() for k in range(6)])
+    res = calibrate(gs, n_bootstrap=20)
+    assert res.check(gs) == []
+    assert np.allclose(res.consensus, means, atol=1e-3)
+    assert np.allclose(res.leniency, (g - res.consensus[p]) / 3, atol=1e-3)
+    res = calibrate(gs, n_bootstrap=20, fit_scale=True)
+    assert res.check(gs) == [] and np.allclose(res.consensus, means, atol=0.1)
+    assert np.allclose(res.leniency, (g - res.consensus[p]) / 3, atol=0.05)
+
+
+def test_grades_of_1_to_100_and_1_to_5_in_one_call() -> None:
+    # two reviewers grade the same twelve proposals in the same order, one over 1..100, one
+    # over 1..5 (the call's scale is 1..100): leniency absorbs the level, the order stays
+    q = np.linspace(0.0, 1.0, 12)
+    p = np.concatenate([np.arange(12), np.arange(12)])
+    r = np.concatenate([np.zeros(12), np.ones(12)])
+    gs = _grades(p, r, np.concatenate([1 + 99 * q, 1 + 4 * q]), 2, GradeScale(1, 100))
+    for fit_scale in (False, True):
+        for solver in ("normal", "lsqr"):
+            res = calibrate(gs, n_bootstrap=20, fit_scale=fit_scale, solver=solver)
+            assert res.check(gs) == []
+            assert res.rank.tolist() == list(range(12, 0, -1))
+            assert res.leniency[0] > 0 > res.leniency[1]
+            if fit_scale:
+                # the spread differs 25-fold; scales are held within scale_bounds (0.25..4)
+                assert res.scale[0] > 1 > res.scale[1]
