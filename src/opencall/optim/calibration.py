@@ -832,7 +832,7 @@ def _bootstrap(
     n_bootstrap: int,
     seed: int,
     opts: dict[str, Any],
-) -> tuple[FloatArray, IntArray]:
+) -> tuple[FloatArray, IntArray, IntArray]:
     """Stratified bootstrap: resample each proposal's reviews with replacement, as integer
     weights on the reviews (the structure and its index arrays are reused), and refit from the
     point estimate.  Returns the replicates' standardised merits and, per replicate, each
