@@ -17,7 +17,9 @@ import pytest
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from opencall.facilities.domain import Calendar
 from opencall.optim import slots as sl
+from opencall.optim import wallclock
 from opencall.optim.allocation import (
     AWARDED_BY_GROUP_SHARE,
     NOT_AWARDED_POOL_EXHAUSTED,
@@ -612,3 +614,50 @@ def test_grades_of_1_to_100_and_1_to_5_in_one_call() -> None:
             if fit_scale:
                 # the spread differs 25-fold; scales are held within scale_bounds (0.25..4)
                 assert res.scale[0] > 1 > res.scale[1]
+
+
+@pytest.mark.parametrize(
+    ("zone", "first", "day_start", "hours", "want"),
+    [
+        # Chile skips midnight on 3 September 2028: daily slots stay midnight to midnight
+        ("America/Santiago", dt.date(2028, 9, 3), 0.0, 24.0, [dt.time(0)]),
+        # Berlin skips 02:00-03:00 on 28 March 2027: shifts from 02:00 stay 02-10-18
+        ("Europe/Berlin", dt.date(2027, 3, 28), 2.0, 8.0, [dt.time(2), dt.time(10), dt.time(18)]),
+    ],
+)
+def test_a_period_whose_first_day_starts_in_skipped_time(
+    zone: str, first: dt.date, day_start: float, hours: float, want: list[dt.time]
+) -> None:
+    # defect: the period begins at the jump (local 01:00 in Santiago, 03:00 in Berlin), and
+    # the grid counted its slots from that reading: every slot of the whole period started
+    # an hour late (01:00-01:00 every day of the week, shifts 03-11-19), unlike the slots
+    # of the same resource whose period starts a day earlier or later
+    cal = Calendar(
+        period_start=first,
+        period_end=first + dt.timedelta(days=6),
+        slot_hours=hours,
+        day_start_hour=day_start,
+        time_zone=zone,
+    )
+    lo, hi = cal.bounds()
+    assert lo is not None and hi is not None
+    wall0 = dt.datetime.combine(first, dt.time()) + dt.timedelta(hours=day_start)
+    grids = {
+        "calendar": list(cal.grid()),
+        "optimiser": [
+            (s.start, s.end)
+            for s in sl.slot_grid(sl.Resource("m", lo, hi, hours, time_zone=zone, wall_start=wall0))
+        ],
+    }
+    for name, grid in grids.items():
+        assert grid[0][0] == lo and grid[-1][1] == hi, name
+        assert len(grid) == 7 * len(want), name
+        # every slot but the first (which begins at the jump) starts on the wall clock's grid
+        starts = {wallclock.local_wall(a, zone).time() for a, _ in grid[1:]}
+        assert starts == set(want), name
+        assert all(b == c for (_, b), (c, _) in zip(grid, grid[1:], strict=False)), name
+    # a wall start that is not the period's start is refused
+    with pytest.raises(ValueError, match="wall_start"):
+        sl.SlotProblem(
+            (sl.Resource("m", lo, hi, hours, time_zone=zone, wall_start=wall0 + HOUR * 5),), ()
+        ).validate()

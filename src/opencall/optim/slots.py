@@ -80,6 +80,11 @@ class Resource:
         from 00:00 in Europe/Berlin stay 00:00-08:00 local across a daylight saving
         change, lasting 7 or 9 hours that night. Empty: slots of ``slot_hours`` of real
         time from ``start``.
+    wall_start : datetime.datetime or None
+        With ``time_zone``: the naive local time the slots count from, whose instant is
+        ``start`` (``wallclock.grid``); needed when the period starts at a skipped time
+        (00:00 in America/Santiago on the day the clocks go to 01:00), else the slots
+        count from the jump's reading, an hour late. None: the local time of ``start``.
     """
 
     id: str
@@ -89,6 +94,7 @@ class Resource:
     unavailable: tuple[tuple[dt.datetime, dt.datetime, str], ...] = ()
     not_before: dt.datetime | None = None
     time_zone: str = ""
+    wall_start: dt.datetime | None = None
 
 
 #: The reason of a slot that has begun by the time the schedule is made.
@@ -149,6 +155,14 @@ class SlotProblem:
                 raise ValueError(f"resource {r.id}: end must be after start")
             if r.time_zone:
                 wallclock.zone(r.time_zone)  # ValueError naming an unknown zone
+            if r.wall_start is not None and r.time_zone:
+                if r.wall_start.tzinfo is not None:
+                    raise ValueError(f"resource {r.id}: wall_start is a naive local time")
+                if wallclock.local_instant(r.wall_start, r.time_zone) != r.start:
+                    raise ValueError(
+                        f"resource {r.id}: wall_start {r.wall_start.isoformat()} is not the "
+                        f"local time of its start in {r.time_zone}"
+                    )
             n_slots = (r.end - r.start).total_seconds() / 3600.0 / r.slot_hours
             if n_slots > MAX_SLOTS:
                 raise ValueError(
@@ -195,7 +209,9 @@ def slot_grid(resource: Resource) -> list[Slot]:
     :data:`BEGUN`, another overlapping an unavailable period its reason (``"unavailable"``
     when the period gives none)."""
     out: list[Slot] = []
-    bounds = wallclock.grid(resource.start, resource.end, resource.slot_hours, resource.time_zone)
+    bounds = wallclock.grid(
+        resource.start, resource.end, resource.slot_hours, resource.time_zone, resource.wall_start
+    )
     for k, (t, t_end) in enumerate(bounds):
         reason = BEGUN if resource.not_before is not None and t < resource.not_before else ""
         for u0, u1, why in () if reason else resource.unavailable:
@@ -281,7 +297,7 @@ def evaluate(
         if a.bundle is not None and a.together and size[(a.proposal, a.bundle)] > 1
     }
     ends = {
-        r.id: dict(wallclock.grid(r.start, r.end, r.slot_hours, r.time_zone))
+        r.id: dict(wallclock.grid(r.start, r.end, r.slot_hours, r.time_zone, r.wall_start))
         for r in problem.resources
     }
     for a in problem.awards:
