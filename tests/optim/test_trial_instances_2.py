@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from opencall.facilities.domain import Calendar
+from opencall.facilities.schemas import LegAttrs
 from opencall.optim import slots as sl
 from opencall.optim import wallclock
 from opencall.optim.allocation import (
@@ -661,3 +662,19 @@ def test_a_period_whose_first_day_starts_in_skipped_time(
         sl.SlotProblem(
             (sl.Resource("m", lo, hi, hours, time_zone=zone, wall_start=wall0 + HOUR * 5),), ()
         ).validate()
+
+
+def test_a_leg_between_antipodal_waypoints_is_refused_when_the_resource_is_made() -> None:
+    # the same leg as a resource's attributes passed, and the cruise step then failed
+    # with the optimiser's ValueError: it is refused where the route is entered
+    attrs = {
+        "leg": "Leg 1",
+        "start_date": "2028-01-01",
+        "end_date": "2028-01-05",
+        "from_port": "a",
+        "to_port": "b",
+        "route": [(90.0, 0.0), (-90.0, 0.0)],
+    }
+    with pytest.raises(ValueError, match="antipodal"):
+        LegAttrs(**attrs)  # type: ignore[arg-type]
+    LegAttrs(**{**attrs, "route": [(90.0, 0.0), (0.0, 0.0), (-90.0, 0.0)]})  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from opencall.optim.logistics._common import (
     solver_gap,
     weights,
 )
-from opencall.optim.logistics.geometry import EARTH_RADIUS_KM, great_circle_km, route_distance_km
+from opencall.optim.logistics.geometry import antipodal, route_distance_km
 from opencall.optim.messages import message
 
 SCHEDULED = "scheduled"
@@ -31,8 +31,6 @@ TOO_DEEP = "too_deep"
 NO_BERTH = "no_berth"
 DIVE_SLOTS_EXHAUSTED = "dive_slots_exhausted"
 ON_OTHER_LEG = "feasible_only_on_another_leg"
-#: consecutive waypoints farther apart than this (within 1 m of antipodal) make no arc
-_ANTIPODAL_KM = math.pi * EARTH_RADIUS_KM - 1e-3
 
 
 def dive_number(dive_index: int) -> int:
@@ -73,7 +71,7 @@ class Leg:
         # then measured to its end points alone: a site on the meridian of a pole-to-pole
         # leg lay "10008 km" from it)
         for a, b in zip(self.route, self.route[1:], strict=False):
-            if great_circle_km(*a, *b) > _ANTIPODAL_KM:
+            if antipodal(a, b):
                 raise ValueError(
                     f"leg {self.id!r}: waypoints {a} and {b} are antipodal, so the arc "
                     f"between them is not defined; add a waypoint between them"
