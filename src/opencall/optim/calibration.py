@@ -811,7 +811,12 @@ def _tied_places(
     """Per proposal, the best and the worst rank among those it is tied with (on the grid of
     ``_ranks``; with ``tiebreak``, tied on both): the places an index, not a grade, decides
     between. Untied proposals get their rank twice."""
-    keys = [_tie_key(merit)] if tiebreak is None else [_tie_key(merit), _tie_key(tiebreak)]
+    if tiebreak is None:  # one key (every bootstrap replicate): two binary searches
+        k = -_tie_key(merit)
+        ordered = np.sort(k)
+        best1 = np.searchsorted(ordered, k, side="left").astype(np.int64) + 1
+        return best1, np.searchsorted(ordered, k, side="right").astype(np.int64)
+    keys = [_tie_key(merit), _tie_key(tiebreak)]
     # proposals tied on every key share one label: the index of their first distinct row
     _, label = np.unique(np.stack(keys, axis=1), axis=0, return_inverse=True)
     label = np.asarray(label).ravel()
