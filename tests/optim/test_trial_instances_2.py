@@ -42,6 +42,7 @@ from opencall.optim.assignment import (
 from opencall.optim.calibration import GradeScale, GradeSet, calibrate
 from opencall.optim.logistics import CruiseProblem, CruiseRequest, DiveSite, Leg, solve_cruise
 from opencall.optim.logistics.geometry import EARTH_RADIUS_KM, route_distance_km
+from opencall.optim.scheduling import FastBlock, FastScheduleProblem, schedule_fast
 
 # --- reviewer assignment ---------------------------------------------------------------
 
@@ -678,3 +679,31 @@ def test_a_leg_between_antipodal_waypoints_is_refused_when_the_resource_is_made(
     with pytest.raises(ValueError, match="antipodal"):
         LegAttrs(**attrs)  # type: ignore[arg-type]
     LegAttrs(**{**attrs, "route": [(90.0, 0.0), (0.0, 0.0), (-90.0, 0.0)]})  # type: ignore[arg-type]
+
+
+def test_fast_blocks_all_fixed_at_one_time() -> None:
+    # five blocks of one source pinned to the same start: the best priority is observed,
+    # the others are crowded out (none overlaps it, none moves)
+    t0 = 1_830_000_000.0
+    probe = schedule_fast(
+        FastScheduleProblem(t0, t0 + 86400, (FastBlock("p", 120.0, 25.6, 1800.0),))
+    )
+    (entry,) = probe.entries
+    blocks = tuple(
+        FastBlock(
+            f"f{i}",
+            120.0,
+            25.6,
+            600.0,
+            priority=(3, 1, 4, 2, 5)[i],
+            fixed_start_unix=entry.start_unix,
+        )
+        for i in range(5)
+    )
+    problem = FastScheduleProblem(t0, t0 + 86400, blocks)
+    res = schedule_fast(problem)
+    assert res.check(problem) == []
+    assert [(e.block_id, e.start_unix) for e in res.entries] == [("f1", entry.start_unix)]
+    assert {u.block_id: u.reason for u in res.unscheduled} == dict.fromkeys(
+        ("f0", "f2", "f3", "f4"), "crowded_out"
+    )
