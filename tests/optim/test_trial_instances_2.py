@@ -11,6 +11,7 @@ import datetime as dt
 import itertools
 import math
 import zoneinfo
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -87,12 +88,12 @@ def test_reviewers_with_load_zero_are_never_used_and_the_rest_is_optimal() -> No
 
 
 @pytest.mark.parametrize("objective", ["total", "fair"])
-def test_a_proposal_every_reviewer_conflicts_with(objective: str) -> None:
+def test_a_proposal_every_reviewer_conflicts_with(objective: Literal["total", "fair"]) -> None:
     rng = np.random.default_rng(2)
     a = rng.random((6, 4))
     conflicts = np.array([[2, r] for r in range(4)])
     with pytest.raises(InfeasibleAssignment, match="proposal 2 has only 0"):
-        solve_assignment(AssignmentProblem(6, 4, a, k=1, conflicts=conflicts, objective=objective))  # type: ignore[arg-type]
+        solve_assignment(AssignmentProblem(6, 4, a, k=1, conflicts=conflicts, objective=objective))
     pb = AssignmentProblem(
         6,
         4,
@@ -100,7 +101,7 @@ def test_a_proposal_every_reviewer_conflicts_with(objective: str) -> None:
         k=1,
         conflicts=conflicts,
         objective=objective,
-        allow_short=True,  # type: ignore[arg-type]
+        allow_short=True,
     )
     res = solve_assignment(pb)
     assert res.check(pb) == []
@@ -128,8 +129,9 @@ def test_one_reviewer_and_500_proposals() -> None:
 @pytest.mark.parametrize("value", [0.0, 0.7, -0.3])
 def test_affinities_all_equal(value: float) -> None:
     a = np.full((8, 5), value)
-    for objective in ("total", "fair"):
-        pb = AssignmentProblem(8, 5, a, k=2, max_load=4, objective=objective)  # type: ignore[arg-type]
+    objectives: tuple[Literal["total", "fair"], ...] = ("total", "fair")
+    for objective in objectives:
+        pb = AssignmentProblem(8, 5, a, k=2, max_load=4, objective=objective)
         res = solve_assignment(pb)
         assert res.check(pb) == [] and res.certified
         assert res.total_affinity == pytest.approx(16 * value)
@@ -187,8 +189,7 @@ def test_topic_vectors_of_huge_or_tiny_length_keep_their_cosine(size: float, kin
 
 def _requests(n: int, demand: dict[str, float], **kw: object) -> tuple[Request, ...]:
     return tuple(
-        Request(f"r{i}", f"P{i}", f"pi{i}", float(i), dict(demand), **kw)  # type: ignore[arg-type]
-        for i in range(n)
+        Request(f"r{i}", f"P{i}", f"pi{i}", float(i), dict(demand), **kw) for i in range(n)
     )
 
 
@@ -231,11 +232,11 @@ def _shares_problem(rules: tuple[GroupShareRule, ...], **kw: object) -> Allocati
         Group("C", frozenset({"P0", "P4"})),
         Group("E", frozenset()),
     )
-    pols = AllocationPolicy(group_share_rules=rules, **kw)  # type: ignore[arg-type]
+    pols = AllocationPolicy(group_share_rules=rules, **kw)
     return AllocationProblem((Pool("b", 10.0),), _requests(10, {"b": 2.0}), pols, groups)
 
 
-def best_share_split(problem: AllocationProblem, frac_ok: bool = False) -> float:
+def best_share_split(problem: AllocationProblem) -> float:
     """Brute force of phase 1: the largest ``sum min(amount_g, target_g) / target_g`` over
     every set of whole awards that fits (10 requests of 2 h, 10 h)."""
     best = 0.0
@@ -677,8 +678,8 @@ def test_a_leg_between_antipodal_waypoints_is_refused_when_the_resource_is_made(
         "route": [(90.0, 0.0), (-90.0, 0.0)],
     }
     with pytest.raises(ValueError, match="antipodal"):
-        LegAttrs(**attrs)  # type: ignore[arg-type]
-    LegAttrs(**{**attrs, "route": [(90.0, 0.0), (0.0, 0.0), (-90.0, 0.0)]})  # type: ignore[arg-type]
+        LegAttrs(**attrs)
+    LegAttrs(**{**attrs, "route": [(90.0, 0.0), (0.0, 0.0), (-90.0, 0.0)]})
 
 
 def test_fast_blocks_all_fixed_at_one_time() -> None:
