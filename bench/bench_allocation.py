@@ -12,6 +12,8 @@ Cases (seeded instances, see ``make_problem``):
      5..50 h, partial awards down to 50 %, two share rules ("international" >= 10 %,
      "low_lmic" >= 5 %) whose members have lower merit on average so the rules bind,
      at most 3 awards per PI.
+  c  case b ten times over: 50,000 proposals, 24 pools of 15,000 h (not in the default
+     ``--cases``).
 
 Peers, on the same instance and in the same run: scipy.optimize.milp (HiGHS behind scipy,
 same model, no warm start) and the usual practice of filling the pools greedily in merit
@@ -67,6 +69,15 @@ CASES: dict[str, dict[str, Any]] = {
         rules=(("international", 0.10, 0.08), ("low_lmic", 0.05, 0.03)),
         pi_cap=3,
         seed=2,
+    ),
+    # case b ten times over: 50,000 proposals, 24 pools of 15,000 h
+    "c": dict(
+        n=50000,
+        pool_h=15000.0,
+        partial=True,
+        rules=(("international", 0.10, 0.08), ("low_lmic", 0.05, 0.03)),
+        pi_cap=3,
+        seed=3,
     ),
 }
 

@@ -188,10 +188,16 @@ def period_bounds(
     without a zone, or 8.0 in Asia/Bangkok)."""
     if first is None or last is None:
         return None, None
-    at = dt.timedelta(hours=day_start_hour or 0.0)
-    lo = dt.datetime.combine(first, dt.time()) + at
-    hi = dt.datetime.combine(last + dt.timedelta(days=1), dt.time()) + at
+    lo = period_wall_start(first, day_start_hour)
+    hi = period_wall_start(last + dt.timedelta(days=1), day_start_hour)
     return wallclock.local_instant(lo, time_zone), wallclock.local_instant(hi, time_zone)
+
+
+def period_wall_start(first: dt.date, day_start_hour: float | None = 0.0) -> dt.datetime:
+    """The naive local time a period beginning on ``first`` starts at, and its slots count
+    from (``optim.wallclock.grid``'s ``wall_start``): on a day whose clocks skip that time
+    the period begins at the jump, but its slots keep the wall clock's grid."""
+    return dt.datetime.combine(first, dt.time()) + dt.timedelta(hours=day_start_hour or 0.0)
 
 
 def _utc(v: dt.datetime) -> dt.datetime:
@@ -312,9 +318,10 @@ class Calendar(_Doc):
         """Every slot of the period as UTC ``[start, end)`` (``optim.wallclock.grid``: the
         grid the schedule books); empty when the resource is not slot-based."""
         lo, hi = self.bounds()
-        if self.slot_hours is None or lo is None or hi is None:
+        if self.slot_hours is None or lo is None or hi is None or self.period_start is None:
             return ()
-        return wallclock.grid(lo, hi, self.slot_hours, self.time_zone)
+        wall0 = period_wall_start(self.period_start, self.day_start_hour)
+        return wallclock.grid(lo, hi, self.slot_hours, self.time_zone, wall0)
 
     def available_hours(self) -> float:
         lo, hi = self.bounds()

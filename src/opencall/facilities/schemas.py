@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from opencall.errors import DomainError
 from opencall.inputs import error_text
+from opencall.optim.logistics.geometry import antipodal
 
 POOL_UNITS = {
     "lst_hours": "h",
@@ -106,6 +107,12 @@ class LegAttrs(_Strict):
         for lat, lon in self.route:
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 raise ValueError("route waypoints must be valid latitude/longitude pairs")
+        for a, b in zip(self.route, self.route[1:], strict=False):
+            if antipodal(a, b):  # the cruise schedule refuses such a leg (optim.logistics)
+                raise ValueError(
+                    f"route waypoints {a} and {b} are antipodal, so no one arc joins them; "
+                    "add a waypoint between them"
+                )
         return self
 
 

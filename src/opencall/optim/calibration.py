@@ -49,7 +49,10 @@ Uncertainty: a stratified bootstrap resamples, with replacement, the reviews of 
 (so every proposal keeps as many reviews as it had), refits the whole model (reviewer effects
 included, warm-started), and records each proposal's consensus and rank.  Percentile intervals
 at ``level`` (default 90 %: the 5-95 % range) are widened, if needed, to contain the point
-estimate.  :meth:`CalibrationResult.discuss` lists the proposals whose rank interval straddles a
+estimate.  Proposals tied (in a replicate, or in the point estimate on both consensus and raw
+mean) are told apart by no grade, only by their index: a tie counts as every place it spans,
+so ten proposals with the same grades each have the rank interval 1-10 (before, 1-1, 2-2,
+..., and none was flagged at a capacity line between them).  :meth:`CalibrationResult.discuss` lists the proposals whose rank interval straddles a
 capacity line.  A proposal with a single review has only the variability that comes from its
 reviewer's effect: bootstrap intervals are narrow there by construction.
 """
@@ -802,6 +805,30 @@ def _ranks(merit: FloatArray, tiebreak: FloatArray | None = None) -> IntArray:
     return rank
 
 
+def _tied_places(
+    merit: FloatArray, tiebreak: FloatArray | None = None
+) -> tuple[IntArray, IntArray]:
+    """Per proposal, the best and the worst rank among those it is tied with (on the grid of
+    ``_ranks``; with ``tiebreak``, tied on both): the places an index, not a grade, decides
+    between. Untied proposals get their rank twice."""
+    if tiebreak is None:  # one key (every bootstrap replicate): two binary searches
+        k = -_tie_key(merit)
+        ordered = np.sort(k)
+        best1 = np.searchsorted(ordered, k, side="left").astype(np.int64) + 1
+        return best1, np.searchsorted(ordered, k, side="right").astype(np.int64)
+    keys = [_tie_key(merit), _tie_key(tiebreak)]
+    # proposals tied on every key share one label: the index of their first distinct row
+    _, label = np.unique(np.stack(keys, axis=1), axis=0, return_inverse=True)
+    label = np.asarray(label).ravel()
+    rank = _ranks(merit, tiebreak)
+    n_lab = int(label.max()) + 1 if label.size else 0
+    best = np.full(n_lab, np.iinfo(np.int64).max, np.int64)
+    worst = np.zeros(n_lab, np.int64)
+    np.minimum.at(best, label, rank)
+    np.maximum.at(worst, label, rank)
+    return best[label], worst[label]
+
+
 def _bootstrap(
     st: _Structure,
     y: FloatArray,
@@ -810,10 +837,12 @@ def _bootstrap(
     n_bootstrap: int,
     seed: int,
     opts: dict[str, Any],
-) -> tuple[FloatArray, IntArray]:
+) -> tuple[FloatArray, IntArray, IntArray]:
     """Stratified bootstrap: resample each proposal's reviews with replacement, as integer
     weights on the reviews (the structure and its index arrays are reused), and refit from the
-    point estimate.  Returns the replicates' standardised merits and ranks."""
+    point estimate.  Returns the replicates' standardised merits and, per replicate, each
+    proposal's best and worst place among those tied with it (``_tied_places``): a tie is
+    decided by no grade, so it counts as every place it spans."""
     p, n_p, n_g = st.p, st.n_p, st.p.shape[0]
     n_reviews = np.bincount(p, minlength=n_p).astype(np.int64)
     rng = np.random.default_rng(seed)
@@ -821,7 +850,8 @@ def _bootstrap(
     starts = np.concatenate([[0], np.cumsum(n_reviews)[:-1]])
     slot_p = p[order]
     reps_merit = np.empty((n_bootstrap, n_p))
-    reps_rank = np.empty((n_bootstrap, n_p), dtype=np.int64)
+    reps_best = np.empty((n_bootstrap, n_p), dtype=np.int64)
+    reps_worst = np.empty((n_bootstrap, n_p), dtype=np.int64)
     for bi in range(n_bootstrap):
         u = rng.random(n_g)
         draws = starts[slot_p] + np.minimum(
@@ -830,8 +860,8 @@ def _bootstrap(
         counts = np.bincount(order[draws], minlength=n_g).astype(np.float64)
         rep, _, _ = _fit(st, y, w * counts, point, **opts)
         reps_merit[bi] = rep.mu + rep.q
-        reps_rank[bi] = _ranks(reps_merit[bi])
-    return reps_merit, reps_rank
+        reps_best[bi], reps_worst[bi] = _tied_places(reps_merit[bi])
+    return reps_merit, reps_best, reps_worst
 
 
 def calibrate(
@@ -931,21 +961,26 @@ def calibrate(
     with blas:
         point, n_iter, converged = _fit(st, y, w, None, **opts)
         t1 = time.perf_counter()
-        reps_merit, reps_rank = _bootstrap(st, y, w, point, n_bootstrap, seed, opts)
+        reps_merit, reps_best, reps_worst = _bootstrap(st, y, w, point, n_bootstrap, seed, opts)
     t2 = time.perf_counter()
 
     merit = point.mu + point.q  # standardised, oriented
     rank = _ranks(merit, scale.orient(raw_mean))
+    # proposals the point estimate cannot tell apart (same merit, same raw mean) are ordered
+    # by index alone: their intervals span every place the tie covers
+    rank_lo, rank_hi = _tied_places(merit, scale.orient(raw_mean))
 
     alpha = (1.0 - level) / 2.0
     if n_bootstrap > 0:
         lo_m, hi_m = np.percentile(reps_merit, [100 * alpha, 100 * (1 - alpha)], axis=0)
-        lo_r, hi_r = np.percentile(reps_rank, [100 * alpha, 100 * (1 - alpha)], axis=0)
-        rank_lo = np.minimum(np.floor(lo_r).astype(np.int64), rank)
-        rank_hi = np.maximum(np.ceil(hi_r).astype(np.int64), rank)
+        # a replicate's tie counts as each place it spans: the lower end from the best
+        # places, the upper from the worst
+        lo_r = np.percentile(reps_best, 100 * alpha, axis=0)
+        hi_r = np.percentile(reps_worst, 100 * (1 - alpha), axis=0)
+        rank_lo = np.minimum(np.floor(lo_r).astype(np.int64), rank_lo)
+        rank_hi = np.maximum(np.ceil(hi_r).astype(np.int64), rank_hi)
     else:
         lo_m, hi_m = merit.copy(), merit.copy()
-        rank_lo, rank_hi = rank.copy(), rank.copy()
     lo_m = np.minimum(lo_m, merit)
     hi_m = np.maximum(hi_m, merit)
 

@@ -91,6 +91,11 @@ class Resource:
         begun), with the proposal they belong to: no award of another proposal takes a
         slot within ``changeover`` of them. They are not usable themselves only when
         ``unavailable`` or ``not_before`` says so.
+    wall_start : datetime.datetime or None
+        With ``time_zone``: the naive local time the slots count from, whose instant is
+        ``start`` (``wallclock.grid``); needed when the period starts at a skipped time
+        (00:00 in America/Santiago on the day the clocks go to 01:00), else the slots
+        count from the jump's reading, an hour late. None: the local time of ``start``.
     """
 
     id: str
@@ -102,6 +107,7 @@ class Resource:
     time_zone: str = ""
     changeover: int = 0
     booked: tuple[tuple[dt.datetime, dt.datetime, str], ...] = ()
+    wall_start: dt.datetime | None = None
 
 
 #: The reason of a slot that has begun by the time the schedule is made.
@@ -162,16 +168,28 @@ class SlotProblem:
                 raise ValueError(f"resource {r.id}: end must be after start")
             if r.time_zone:
                 wallclock.zone(r.time_zone)  # ValueError naming an unknown zone
+            if r.wall_start is not None and r.time_zone:
+                if r.wall_start.tzinfo is not None:
+                    raise ValueError(f"resource {r.id}: wall_start is a naive local time")
+                if wallclock.local_instant(r.wall_start, r.time_zone) != r.start:
+                    raise ValueError(
+                        f"resource {r.id}: wall_start {r.wall_start.isoformat()} is not the "
+                        f"local time of its start in {r.time_zone}"
+                    )
             n_slots = (r.end - r.start).total_seconds() / 3600.0 / r.slot_hours
             if n_slots > MAX_SLOTS:
                 raise ValueError(
                     f"resource {r.id}: {n_slots:.3g} slots of {r.slot_hours:g} h between its "
                     f"start and end, more than the {MAX_SLOTS:,} a resource may have"
                 )
+            if r.not_before is not None and r.not_before.tzinfo is None:
+                raise ValueError(f"resource {r.id}: not_before must be timezone-aware")
             for u0, u1, _ in r.unavailable:
+                if u0.tzinfo is None or u1.tzinfo is None:
+                    raise ValueError(f"resource {r.id}: unavailable periods must be timezone-aware")
                 if u1 <= u0:
                     raise ValueError(
-                        f"resource {r.id}: an unavailable period ends before it starts"
+                        f"resource {r.id}: an unavailable period must end after it starts"
                     )
             if not isinstance(r.changeover, numbers.Integral) or r.changeover < 0:
                 raise ValueError(
@@ -191,6 +209,12 @@ class SlotProblem:
                 raise ValueError(f"award {a.id}: slots must be at least 1, a whole number")
             if not (math.isfinite(a.weight) and a.weight > 0):
                 raise ValueError(f"award {a.id}: weight must be a positive number")
+            for i0, i1 in a.impossible:
+                if i0.tzinfo is None or i1.tzinfo is None:
+                    raise ValueError(f"award {a.id}: impossible periods must be timezone-aware")
+                # one of no length (or backwards) made the slot around it unusable
+                if i1 <= i0:
+                    raise ValueError(f"award {a.id}: an impossible period must end after it starts")
 
 
 @dataclass(frozen=True)
@@ -208,7 +232,9 @@ def slot_grid(resource: Resource) -> list[Slot]:
     :data:`BEGUN`, another overlapping an unavailable period its reason (``"unavailable"``
     when the period gives none)."""
     out: list[Slot] = []
-    bounds = wallclock.grid(resource.start, resource.end, resource.slot_hours, resource.time_zone)
+    bounds = wallclock.grid(
+        resource.start, resource.end, resource.slot_hours, resource.time_zone, resource.wall_start
+    )
     for k, (t, t_end) in enumerate(bounds):
         reason = BEGUN if resource.not_before is not None and t < resource.not_before else ""
         for u0, u1, why in () if reason else resource.unavailable:
@@ -341,7 +367,7 @@ def evaluate(
         if a.bundle is not None and a.together and size[(a.proposal, a.bundle)] > 1
     }
     ends = {
-        r.id: dict(wallclock.grid(r.start, r.end, r.slot_hours, r.time_zone))
+        r.id: dict(wallclock.grid(r.start, r.end, r.slot_hours, r.time_zone, r.wall_start))
         for r in problem.resources
     }
     for a in problem.awards:

@@ -14,6 +14,10 @@ The rule (documented for operators in ``docs/operators.md``, "Time zones of a si
 * the first slot starts at the period's start, even when the start is the second
   occurrence of a repeated local time (a slot bound inside the repeat that would come
   before it is the start itself);
+* a period that starts at a skipped local time (a day from 00:00 in America/Santiago on
+  the day its clocks go from 00:00 to 01:00) starts at the jump, whose reading (01:00) is
+  not the time the slots count from: the caller gives that local time (``wall_start``),
+  else every slot of the period would begin an hour late;
 * without a time zone (``""``) the grid is fixed in UTC: every slot lasts ``step``.
 
 Standard library only (``zoneinfo``; the ``tzdata`` package supplies the database where
@@ -72,13 +76,48 @@ def local_wall(at: dt.datetime, name: str) -> dt.datetime:
 
 @functools.lru_cache(maxsize=64)
 def grid(
-    start: dt.datetime, end: dt.datetime, slot_hours: float, name: str = ""
+    start: dt.datetime,
+    end: dt.datetime,
+    slot_hours: float,
+    name: str = "",
+    wall_start: dt.datetime | None = None,
 ) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
     """The slots ``[start, end)`` of a period from the instant ``start`` to ``end``, each
     ``slot_hours`` of local wall-clock time in zone ``name`` (of real time when ``name`` is
     empty), as UTC instants; a slot ends at or before ``end``. Cached: a resource's page,
-    its capacity checks and its schedule ask for the same grid (at most 20,000 slots)."""
+    its capacity checks and its schedule ask for the same grid (at most 20,000 slots).
+
+    Parameters
+    ----------
+    start, end : datetime.datetime
+        The period, timezone-aware.
+    slot_hours : float
+        The length of a slot, in hours of the local wall clock.
+    name : str, optional
+        The IANA zone; empty for UTC.
+    wall_start : datetime.datetime, optional
+        The naive local time the slots count from, whose instant (``local_instant``) is
+        ``start``: needed only when ``start`` is the jump of a skipped time, where the
+        reading of ``start`` is the time after the jump. Default: that reading.
+
+    Returns
+    -------
+    tuple of (datetime.datetime, datetime.datetime)
+        The slots as UTC ``[start, end)`` pairs, in order.
+
+    Raises
+    ------
+    ValueError
+        ``wall_start`` is not a local time of ``start``.
+    """
     step = dt.timedelta(hours=slot_hours)
+    if wall_start is not None and name:
+        wall_start = wall_start.replace(tzinfo=None)
+        if local_instant(wall_start, name) != start:
+            raise ValueError(
+                f"wall_start {wall_start.isoformat()} is not the local time of the period's "
+                f"start {start.isoformat()} in {name}"
+            )
     out: list[tuple[dt.datetime, dt.datetime]] = []
     if not name:
         k = 0
@@ -88,7 +127,8 @@ def grid(
             k += 1
             t = start + k * step
         return tuple(out)
-    w0, w_end = local_wall(start, name), local_wall(end, name)
+    w0 = local_wall(start, name) if wall_start is None else wall_start
+    w_end = local_wall(end, name)
     k = 0
     # a period that starts in the second occurrence of a repeated hour: its local time's
     # first occurrence (and that of the slot bounds still inside the repeat) lies before

@@ -139,6 +139,10 @@ def resource_of(
         time_zone=pool.time_zone or "",
         changeover=pool.changeover_slots or 0,
         booked=tuple(booked),
+        # the local time the slots count from (the period may start at a skipped time)
+        wall_start=fac_domain.period_wall_start(pool.period_start, pool.day_start_hour)
+        if pool.period_start is not None
+        else None,
     )
 
 

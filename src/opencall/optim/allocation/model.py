@@ -294,6 +294,7 @@ class AllocationProblem:
             if not (math.isfinite(p.capacity) and p.capacity >= 0):
                 raise ProblemError(f"pool {p.id!r}: capacity must be finite and >= 0")
         known = set(pool_ids)
+        whole = {p.id for p in self.pools if p.whole}
         req_ids = [r.id for r in self.requests]
         if len(set(req_ids)) != len(req_ids):
             raise ProblemError("request ids must be unique")
@@ -313,6 +314,12 @@ class AllocationProblem:
                     raise ProblemError(f"request {r.id!r} asks for unknown pool {pid!r}")
                 if not (math.isfinite(amount) and amount >= 0):
                     raise ProblemError(f"request {r.id!r}: demand on {pid!r} must be >= 0")
+                # the full award must be a whole number of units, as ``check`` requires
+                if pid in whole and abs(amount - round(amount)) > _TOL:
+                    raise ProblemError(
+                        f"request {r.id!r}: demand {amount:.6g} on {pid!r} must be a whole "
+                        f"number (the pool is counted in whole units)"
+                    )
         group_names = [g.name for g in self.groups]
         if len(set(group_names)) != len(group_names):
             raise ProblemError("group names must be unique")

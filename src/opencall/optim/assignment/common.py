@@ -179,6 +179,10 @@ def _normalise(pb: AssignmentProblem) -> _Norm:
         ps, rs = pb.affinity.proposal_topics.shape, pb.affinity.reviewer_topics.shape
         if ps[0] != P or rs[0] != R or ps[1] != rs[1]:
             raise ValueError(f"topic matrices must be {P} x T and {R} x T, got {ps} and {rs}")
+        for m in (pb.affinity.proposal_topics, pb.affinity.reviewer_topics):
+            values = m.data if sp.issparse(m) else np.asarray(m, dtype=np.float64)
+            if not np.isfinite(values).all():
+                raise ValueError("topic vectors must be finite")
     else:
         a = pb.affinity
         if not (isinstance(a, np.ndarray) or sp.issparse(a)) or a.shape != (P, R):
@@ -346,17 +350,41 @@ def dense_rows(m: Any) -> FloatArray:
 
 
 def _row_normalise(m: Any) -> Any:
+    """Rows scaled to unit length (a zero row stays zero). A row whose squared length
+    overflows or underflows (entries near 1e+-155 or beyond) is first divided by its largest
+    magnitude, which is exact in binary up to the subnormals, so its cosines survive; other
+    rows are scaled as they always were, bit for bit."""
     import scipy.sparse as sp
 
     if sp.issparse(m):
-        c = sp.csr_matrix(m, dtype=np.float64)
-        norms = np.sqrt(np.asarray(c.multiply(c).sum(axis=1)).ravel())
+        c = sp.csr_matrix(m, dtype=np.float64, copy=True)
+        with np.errstate(over="ignore", under="ignore"):
+            norms = np.sqrt(np.asarray(c.multiply(c).sum(axis=1)).ravel())
+        big = abs(c).max(axis=1).toarray().ravel()
+        bad = _unsafe_norm(norms, big)
+        if bad.any():
+            # divided, not multiplied by the inverse: 1 / 1e-310 overflows
+            c.data /= np.repeat(np.where(bad, big, 1.0), np.diff(c.indptr))
+            norms = np.where(bad, np.sqrt(np.asarray(c.multiply(c).sum(axis=1)).ravel()), norms)
         inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
         return sp.csr_matrix(sp.diags(inv) @ c)
     a = np.asarray(m, dtype=np.float64)
-    norms = np.linalg.norm(a, axis=1)
+    with np.errstate(over="ignore", under="ignore"):
+        norms = np.linalg.norm(a, axis=1)
+    big = np.abs(a).max(axis=1) if a.shape[1] else np.zeros(len(a))
+    bad = _unsafe_norm(norms, big)
+    if bad.any():
+        a = a.copy()
+        a[bad] /= big[bad, None]
+        norms[bad] = np.linalg.norm(a[bad], axis=1)
     inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
     return a * inv[:, None]
+
+
+def _unsafe_norm(norms: FloatArray, big: FloatArray) -> BoolArray:
+    """Rows with a nonzero entry whose computed length lost range: infinite, or so small
+    that its square lost bits (below 1e-150, 2**-498 < ... : squares near the subnormals)."""
+    return np.asarray((big > 0) & (~np.isfinite(norms) | (norms < 1e-150)), bool)
 
 
 def affinity_of_pairs(problem: AssignmentProblem, p: IntArray, r: IntArray) -> FloatArray:

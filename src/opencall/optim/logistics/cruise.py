@@ -22,7 +22,7 @@ from opencall.optim.logistics._common import (
     solver_gap,
     weights,
 )
-from opencall.optim.logistics.geometry import route_distance_km
+from opencall.optim.logistics.geometry import antipodal, route_distance_km
 from opencall.optim.messages import message
 
 SCHEDULED = "scheduled"
@@ -67,6 +67,15 @@ class Leg:
         for lat, lon in self.route:
             if not (-90.0 <= lat <= 90.0 and math.isfinite(lon)):
                 raise ValueError(f"leg {self.id!r}: waypoint ({lat}, {lon}) is not valid")
+        # between antipodal points no one great circle is the arc (``route_distance_km``
+        # then measured to its end points alone: a site on the meridian of a pole-to-pole
+        # leg lay "10008 km" from it)
+        for a, b in zip(self.route, self.route[1:], strict=False):
+            if antipodal(a, b):
+                raise ValueError(
+                    f"leg {self.id!r}: waypoints {a} and {b} are antipodal, so the arc "
+                    f"between them is not defined; add a waypoint between them"
+                )
         counts = (self.berths, self.dive_slots, self.max_dives_per_day)
         if not all(isinstance(n, numbers.Integral) for n in counts):
             raise ValueError(

@@ -13,6 +13,8 @@ import numpy.typing as npt
 from opencall.optim.arrays import FloatArray
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean Earth radius
+#: consecutive waypoints farther apart than this (within 1 m of antipodal) make no arc
+_ANTIPODAL_KM = math.pi * EARTH_RADIUS_KM - 1e-3
 
 
 def _unit(lat_deg: npt.ArrayLike, lon_deg: npt.ArrayLike) -> FloatArray:
@@ -109,3 +111,21 @@ def route_distance_km(
             best, best_pos = cand, along + pos
         along += seg
     return best * EARTH_RADIUS_KM, best_pos * EARTH_RADIUS_KM
+
+
+def antipodal(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Whether two waypoints (lat, lon in degrees) lie within 1 m of antipodal, where no one
+    great circle joins them: a route may not go from one to the other in one arc.
+
+    Parameters
+    ----------
+    a, b : tuple of float
+        The waypoints, (lat, lon) in degrees.
+
+    Returns
+    -------
+    bool
+        True when their great-circle distance is within 1 m of half the Earth's
+        circumference.
+    """
+    return great_circle_km(a[0], a[1], b[0], b[1]) > _ANTIPODAL_KM
