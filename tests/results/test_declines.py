@@ -176,3 +176,38 @@ def test_a_conflicted_chair_neither_sees_nor_offers_the_conflicted_proposal(db: 
         al.offer_award(s, call, get_proposal(s, w.waiting[0]), reason="r", actor_id=conflicted.id)
     assert e.value.code == "own_proposal"
     assert F.table_counts(s) == counts
+
+
+def test_declines_are_counted_by_group_and_not_as_awards_used(db: Session) -> None:
+    from opencall.outcomes import queries as oq
+    from opencall.outcomes.domain import TOTAL
+    from opencall.outcomes.figures import declines_table
+    from opencall.results import queries as resq
+
+    s = db
+    w = build(s)
+    call = get_call(s, w)
+    assert "declines" not in oq.report(s, call)  # none declined: the report as it was
+    declines.decline_award(s, get_proposal(s, w.awarded[0]), reason="visa",
+                           actor_id=w.ids["pi"])  # fmt: skip
+    data = oq.report(s, call)
+    income = data["declines"]["by"]["income_group"]
+    assert income[0] == {
+        "group": "all",
+        "awarded": 2,
+        "declined": 1,
+        "reasons": {"visa": 1, "funding": 0, "dates": 0, "other": 0},
+    }
+    assert [r["group"] for r in income[1:]] == ["upper-middle"]  # every PI is in Brazil
+    assert data["declines"]["by"]["ldc"][1]["group"] == "non-LDC"
+    assert data["declines"]["by"]["un_region"][1]["declined"] == 1
+    assert "declined:visa" in oq.report_csv(data)
+    # the declined award is no award used after the award
+    stages = resq.stages_of_call(s, call, today=F.NOW.date())
+    assert w.awarded[0] not in stages and w.awarded[1] in stages
+    # the public table: one decline is a small cell, shown as "<5"
+    rows = oq.declined_pis(s, call.id)
+    assert [(pid, reason) for pid, reason, *_ in rows] == [(w.awarded[0], "visa")]
+    table = declines_table(rows, "income", ["visa", "funding", "dates", "other"])
+    assert table is not None and table.display("upper-middle", "visa") == "<5"
+    assert table.display(TOTAL, TOTAL) == "<5"
