@@ -501,13 +501,21 @@ def override_decision(
     return d
 
 
-def free_capacity(session: Session, call: Call, *, besides: int | None = None) -> dict[int, float]:
-    """Pool id -> what the call's offer of it holds that no award uses (the awards of the
-    proposal ``besides`` not counted: they are replaced by the award in question)."""
-    stmt = select(Award.pool_id, func.sum(Award.amount)).where(Award.call_id == call.id)
+def used_capacity(session: Session, call: Call, *, besides: int | None = None) -> dict[int, float]:
+    """Pool id -> what the call's awards use of it (the awards of the proposal ``besides``
+    not counted: they are replaced by the award in question)."""
+    stmt = select(Award).where(Award.call_id == call.id)
     if besides is not None:
         stmt = stmt.where(Award.proposal_id != besides)
-    used = {pid: float(x or 0.0) for pid, x in session.execute(stmt.group_by(Award.pool_id))}
+    used: dict[int, float] = {}
+    for a in session.scalars(stmt):
+        used[a.pool_id] = used.get(a.pool_id, 0.0) + a.amount
+    return used
+
+
+def free_capacity(session: Session, call: Call) -> dict[int, float]:
+    """Pool id -> what the call's offer of it holds that no award uses."""
+    used = used_capacity(session, call)
     return {cp.pool_id: cp.amount - used.get(cp.pool_id, 0.0) for cp in call.pools}
 
 
@@ -536,12 +544,12 @@ def full_awards(
     return out
 
 
-def fits(awards: Sequence[Award], free: dict[int, float]) -> bool:
-    """Whether ``awards`` fit in the ``free`` capacity of each pool."""
+def fits(awards: Sequence[Award], used: dict[int, float], cap: dict[int, float]) -> bool:
+    """Whether ``awards`` fit beside what is ``used`` of each pool's ``cap``acity."""
     want: dict[int, float] = {}
     for a in awards:
         want[a.pool_id] = want.get(a.pool_id, 0.0) + a.amount
-    return all(amt <= free.get(pid, 0.0) + 1e-9 for pid, amt in want.items())
+    return not any(used.get(pid, 0.0) + amt > cap.get(pid, 0.0) + 1e-9 for pid, amt in want.items())
 
 
 def awards_within_capacity(
@@ -552,7 +560,8 @@ def awards_within_capacity(
     of an offer to the next in line after a decline."""
     problem, meta = build_problem(session, call)
     new_awards = full_awards(call, proposal, d, problem, meta)
-    if not fits(new_awards, free_capacity(session, call, besides=proposal.id)):
+    cap = {cp.pool_id: cp.amount for cp in call.pools}
+    if not fits(new_awards, used_capacity(session, call, besides=proposal.id), cap):
         raise DomainError(
             "Awarding this proposal would overdraw capacity; free capacity first by "
             "overriding another award to 'not awarded'."
@@ -838,7 +847,8 @@ def next_in_line(
     ]
     if not ranked:
         return []
-    free = free_capacity(session, call)
+    used = used_capacity(session, call)
+    cap = {cp.pool_id: cp.amount for cp in call.pools}
     held: dict[int, dict[int, float]] = {}
     for a in session.scalars(
         select(Award).where(
@@ -859,8 +869,8 @@ def next_in_line(
         p = props[r.proposal_id]
         awards = full_awards(call, p, ds[p.id], problem, meta)
         own = held.get(p.id, {})
-        mine = {pid: amt + own.get(pid, 0.0) for pid, amt in free.items()}
-        if awards and fits(awards, mine):
+        besides = {pid: amt - own.get(pid, 0.0) for pid, amt in used.items()}
+        if awards and fits(awards, besides, cap):
             out.append((r.rank, p, awards))
     return out
 
