@@ -173,3 +173,24 @@ def test_the_api_declines_once_and_the_chair_offers_to_the_next_in_line(web: Web
     r = chair.post(f"/manage/calls/{w.slug}/declines/{second}/offer",
                    data={"csrf_token": tok, "reason": "and this one"})  # fmt: skip
     assert r.status_code == 400 and _count(web, Award) == counts
+
+
+def test_the_public_figures_count_the_declines_with_small_cells_hidden(web: Web) -> None:
+    from opencall.calls.models import Call
+
+    w = _world(web)
+    public = web.client()
+    with web.factory() as s:
+        call = s.get(Call, w.call_id)
+        assert call is not None
+        call.status = "published"
+        s.commit()
+    assert "Awards declined by the applicants" not in public.get(f"/calls/{w.slug}/figures").text
+    c, tok = session_client(web, w.emails["pi"])
+    r = c.post(f"/awards/{w.awarded[0]}/decline",
+               data={"csrf_token": tok, "reason": "visa", "confirm": "yes"})  # fmt: skip
+    assert r.status_code == 303
+    page = public.get(f"/calls/{w.slug}/figures").text
+    assert "Awards declined by the applicants" in page and "visa or travel refused" in page
+    declined = page.split('id="declined"', 1)[1]
+    assert "&lt;5" in declined and ">1<" not in declined  # one decline: a small cell
