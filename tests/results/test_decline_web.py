@@ -16,6 +16,7 @@ from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
 from opencall.proposals.models import Proposal
 from opencall.web.i18n import Translator
+from tests import factories as F
 from tests.authz.test_workspace_matrix import session_client
 from tests.results.decline_world import Declining, build
 from tests.web.conftest import Web
@@ -194,3 +195,15 @@ def test_the_public_figures_count_the_declines_with_small_cells_hidden(web: Web)
     assert "Awards declined by the applicants" in page and "visa or travel refused" in page
     declined = page.split('id="declined"', 1)[1]
     assert "&lt;5" in declined and ">1<" not in declined  # one decline: a small cell
+    # the user office's report: every group, however small
+    with web.factory() as s:
+        call = s.get(Call, w.call_id)
+        assert call is not None
+        office = F.user(s, email="office@decline.example")
+        people_services.grant_role(s, office.id, "call_manager", provider_id=call.provider_id)
+        s.commit()
+    oc, _ = session_client(web, "office@decline.example")
+    report = oc.get(f"/manage/calls/{w.slug}/report")
+    assert report.status_code == 200
+    section = report.text.split('id="declines"', 1)[1]
+    assert "Awards declined by the applicants, by income group" in section

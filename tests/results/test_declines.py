@@ -202,6 +202,14 @@ def test_declines_are_counted_by_group_and_not_as_awards_used(db: Session) -> No
     assert data["declines"]["by"]["ldc"][1]["group"] == "non-LDC"
     assert data["declines"]["by"]["un_region"][1]["declined"] == 1
     assert "declined:visa" in oq.report_csv(data)
+    from opencall.outcomes.report import report_document, report_pdf
+
+    doc = report_document(data, lambda text, **k: text % k if k else text)
+    assert [t["title"] for t in doc["declines"]][0] == (
+        "Awards declined by the applicants, by income group"
+    )
+    assert doc["declines"][0]["rows"][0][1:4] == ["2", "1", "1"]  # awarded, declined, visa
+    assert report_pdf(data).startswith(b"%PDF")
     # the declined award is no award used after the award
     stages = resq.stages_of_call(s, call, today=F.NOW.date())
     assert w.awarded[0] not in stages and w.awarded[1] in stages
