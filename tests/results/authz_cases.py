@@ -9,6 +9,7 @@ from typing import Any
 
 OFFICE = {"manager"}
 AWARD = {"pi", "coi", "manager"}
+PI = {"pi"}  # declining the award: its PI alone
 EVERYONE = {"anonymous", "pi", "coi", "other", "manager", "other_manager"}
 LOAN = {
     "kind": "loan",
@@ -82,5 +83,33 @@ CASES: list[Case] = [
         },
     ),
     Case("GET", "/api/v1/calls/{slug}/postaward", OFFICE, api=True),
+    # declining (refused here for the PI too: the award has a record, so is in use)
+    Case("GET", "/awards/{proposal_id}/decline", PI),
+    Case("POST", "/awards/{proposal_id}/decline", PI, data={"reason": "visa", "confirm": "yes"}),
+    Case(
+        "POST",
+        "/api/v1/awards/{proposal_id}/decline",
+        PI,
+        api=True,
+        json={"reason": "visa", "confirm": True},
+    ),
+    # the chair's side (the call's staff; here its user office): nothing declined yet
+    Case("GET", "/manage/calls/{slug}/declines", OFFICE),
+    Case(
+        "POST",
+        "/manage/calls/{slug}/declines/{proposal_id}/offer",
+        OFFICE,
+        data={"reason": "next in line"},
+        params=lambda a: {"proposal_id": a.rejected, "slug": a.slug},
+    ),
+    Case("GET", "/api/v1/calls/{slug}/declines", OFFICE, api=True),
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/declines/{proposal_id}/offer",
+        OFFICE,
+        api=True,
+        json={"reason": "next in line"},
+        params=lambda a: {"proposal_id": a.rejected, "slug": a.slug},
+    ),
 ]
 ROUTES = {(c.method, c.path) for c in CASES}

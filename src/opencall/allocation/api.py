@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -196,3 +197,89 @@ def unreviewed(slug: str = SLUG, api: Api = Depends(get_api)) -> UnreviewedList:
     if not policies.may_see_decisions(api.db, api.user, call):
         raise api.not_found()
     return UnreviewedList.of(api, call)
+
+
+class AmountOut(BaseModel):
+    pool_id: int
+    pool: str
+    unit: str
+    amount: float
+
+
+class DeclineRow(BaseModel):
+    proposal_code: str
+    declined_at: dt.datetime
+    reason: str | None = Field(description="None where the proposal is withheld from you")
+    note: str | None
+    freed: list[AmountOut]
+    entries_released: int
+
+
+class LineRow(BaseModel):
+    rank: int
+    proposal_id: int
+    proposal_code: str
+    title: str
+    awards: list[AmountOut]
+
+
+class DeclinesOut(BaseModel):
+    declines: list[DeclineRow]
+    free: list[AmountOut]
+    next_in_line: list[LineRow] = Field(
+        description="not awarded (or partly), in the ranking's order, whose whole award fits "
+        "in the capacity free now; never a proposal withheld from you (your team's, a "
+        "recorded conflict)"
+    )
+
+
+def declines_of(api: Api, call: Call) -> DeclinesOut:
+    """The call's declines, free capacity and next in line, as the chair's page shows them."""
+    hidden = review_policies.withheld(api.db, api.user, call)
+    pools = {cp.pool_id: cp.pool for cp in call.pools}
+
+    def amount(pool_id: int, value: float) -> AmountOut:
+        pool = pools[pool_id]
+        return AmountOut(pool_id=pool_id, pool=pool.name, unit=pool.unit, amount=value)
+
+    rows = services.declines(api.db, call)
+    ids = [x.proposal_id for x in rows]
+    codes = {p.id: p.code for p in api.db.scalars(select(Proposal).where(Proposal.id.in_(ids)))}
+    return DeclinesOut(
+        declines=[
+            DeclineRow(
+                proposal_code=codes[x.proposal_id],
+                declined_at=x.created_at,
+                reason=None if x.proposal_id in hidden else x.reason,
+                note=None if x.proposal_id in hidden else x.note,
+                freed=[]
+                if x.proposal_id in hidden
+                else [amount(f["pool_id"], f["amount"]) for f in x.freed if f["pool_id"] in pools],
+                entries_released=0 if x.proposal_id in hidden else x.entries_released,
+            )
+            for x in rows
+        ],
+        free=[
+            amount(pid, v) for pid, v in services.free_capacity(api.db, call).items() if v >= 0.005
+        ],
+        next_in_line=[
+            LineRow(
+                rank=rank,
+                proposal_id=p.id,
+                proposal_code=p.code,
+                title=p.title,
+                awards=[amount(a.pool_id, a.amount) for a in awards],
+            )
+            for rank, p, awards in services.next_in_line(api.db, call, hidden)
+        ],
+    )
+
+
+@router.get("/calls/{slug}/declines", response_model=DeclinesOut, **STAFF)
+def declines(slug: str = SLUG, api: Api = Depends(get_api)) -> DeclinesOut:
+    """The awards declined by their applicants, the capacity free now and the next in line
+    who fit in it (the call's staff)."""
+    call = chair_call(api, slug)
+    if not policies.may_see_decisions(api.db, api.user, call):
+        raise api.not_found()
+    return declines_of(api, call)

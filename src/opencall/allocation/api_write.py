@@ -15,6 +15,7 @@ from opencall.allocation.notify import queue_decision_mails
 from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, move_call
 from opencall.proposals.models import Proposal
+from opencall.reviews import policies as review_policies
 from opencall.reviews.presenters import chair_call, proposal_dicts
 from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, get_api, id_param
 
@@ -125,3 +126,32 @@ def release(slug: str = SLUG, api: Api = Depends(get_api)) -> ReleaseOut:
     out = move_call(api, call, release_once)
     codes = [p.code for p in services.undecided(api.db, call)]
     return ReleaseOut(**out.model_dump(), undecided_count=len(codes), undecided=codes)
+
+
+class OfferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(max_length=2000, description="required; kept in the audit log")
+
+
+@router.post("/calls/{slug}/declines/{proposal_id}/offer", response_model=DecisionOut)
+def offer(
+    body: OfferIn,
+    slug: str = SLUG,
+    proposal_id: int = id_param(),
+    api: Api = Depends(get_api),
+) -> DecisionOut:
+    """Offer the capacity a declined award freed to a proposal next in line: its whole
+    award, never overdrawing a pool (the override's check); its team is e-mailed."""
+    call = chair_call(api, slug)
+    if not policies.may_offer(api.db, api.user, call):
+        raise api.not_found()
+    hidden = review_policies.withheld(api.db, api.user, call)
+    p = api.get_visible(
+        Proposal, proposal_id, lambda row: row.call_id == call.id and row.id not in hidden
+    )
+    with api.refusing(commit=True):
+        d = services.offer_award(api.db, call, p, reason=body.reason, actor_id=api.actor_id)
+        queue_decision_mails(api.db, call, p, api.request.app.state.settings.base_url)
+        out = DecisionOut.of(d, proposal_dicts(api, call, [p])[p.id])
+    return out

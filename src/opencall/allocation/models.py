@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from opencall.db import Base, UTCDateTime, utcnow
+from opencall.db import Base, JSONType, UTCDateTime, utcnow
 from opencall.proposals.models import PerProposal
 from opencall.reviews import models as _review_models  # noqa: F401  (FK targets)
 
@@ -52,4 +53,28 @@ class UnreviewedResolution(PerProposal, Base):
     action: Mapped[str] = mapped_column(String(10), nullable=False)  # reject | carry
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+#: why an awardee declines: visa or travel refused, funding fell through, the dates are no
+#: longer possible, another reason (the order of the pages and the figures)
+DECLINE_REASONS = ("visa", "funding", "dates", "other")
+
+
+class AwardDecline(PerProposal, Base):
+    """A released award declined by its PI (the whole proposal): why, and what it freed.
+    Its awards are removed (the capacity is free again for the chair to offer to the next
+    in line) and kept here as ``freed`` (each ``{"pool_id", "request_id", "amount",
+    "fraction"}``), with the number of schedule entries released. The decision stays as
+    it was decided; the pages show it declined by the applicant."""
+
+    __tablename__ = "award_declines"
+    __table_args__ = (UniqueConstraint("proposal_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(20), nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    freed: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False, default=list)
+    entries_released: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    declined_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -24,3 +24,13 @@ def may_release(session: Session, user: User | None, call: Call) -> bool:
 
 def awards_are_public(call: Call) -> bool:
     return call.status in ("published", "archived")
+
+
+def may_offer(session: Session, user: User | None, call: Call) -> bool:
+    """Offer the capacity a declined award freed to the next in line: the call's staff,
+    once the decisions are released and until the call is archived."""
+    return (
+        may_chair(session, user, call)
+        and call.decisions_released_at is not None
+        and call.status != "archived"
+    )

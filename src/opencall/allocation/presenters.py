@@ -251,3 +251,13 @@ def explain(t: Translator, text: str, units: dict[str, Any] | None = None) -> st
         if not out or out[-1] != said:
             out.append(said)
     return "; ".join(out)
+
+
+#: what the applicant, the chair and the office read of a declined award
+DECLINED = N_("declined by the applicant")
+DECLINE_REASON_LABELS = {
+    "visa": N_("visa or travel refused"),
+    "funding": N_("funding fell through"),
+    "dates": N_("the dates are no longer possible"),
+    "other": N_("another reason"),
+}

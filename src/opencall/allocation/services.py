@@ -11,7 +11,7 @@ from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
-from opencall.allocation.models import Award, Decision, UnreviewedResolution
+from opencall.allocation.models import Award, AwardDecline, Decision, UnreviewedResolution
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
 from opencall.calls.schemas import allocation_policy, check_policy, review_settings
@@ -477,41 +477,7 @@ def override_decision(
             "to the allocation and allocate again instead.",
             proposal=proposal.code,
         )
-    new_awards: list[Award] = []
-    if outcome == "awarded":
-        # validate before writing: capacity used by the other proposals' awards
-        used: dict[int, float] = {}
-        for a in session.scalars(
-            select(Award).where(Award.call_id == call.id, Award.proposal_id != proposal.id)
-        ):
-            used[a.pool_id] = used.get(a.pool_id, 0.0) + a.amount
-        cap = {cp.pool_id: cp.amount for cp in call.pools}
-        problem, meta = build_problem(session, call)
-        index = meta["index"]
-        for r in problem.requests:
-            if r.proposal_id != str(proposal.id):
-                continue
-            _, positions = index[r.id]
-            for name, amt in r.demand.items():
-                new_awards.append(
-                    Award(
-                        call_id=call.id,
-                        proposal_id=proposal.id,
-                        request_id=proposal.requests[positions[name]].id,
-                        pool_id=meta["pool_id"][name],
-                        amount=float(amt),
-                        fraction=1.0,
-                        run_id=d.run_id,
-                    )
-                )
-        want: dict[int, float] = {}
-        for a in new_awards:
-            want[a.pool_id] = want.get(a.pool_id, 0.0) + a.amount
-        if any(used.get(pid, 0.0) + amt > cap[pid] + 1e-9 for pid, amt in want.items()):
-            raise DomainError(
-                "Awarding this proposal would overdraw capacity; free capacity first by "
-                "overriding another award to 'not awarded'."
-            )
+    new_awards = awards_within_capacity(session, call, proposal, d) if outcome == "awarded" else []
     session.execute(delete(Award).where(Award.proposal_id == proposal.id, Award.call_id == call.id))
     session.add_all(new_awards)
     if outcome == "not_awarded":
@@ -533,6 +499,74 @@ def override_decision(
         data={"from": before, "to": outcome},
     )
     return d
+
+
+def used_capacity(session: Session, call: Call, *, besides: int | None = None) -> dict[int, float]:
+    """Pool id -> what the call's awards use of it (the awards of the proposal ``besides``
+    not counted: they are replaced by the award in question)."""
+    stmt = select(Award).where(Award.call_id == call.id)
+    if besides is not None:
+        stmt = stmt.where(Award.proposal_id != besides)
+    used: dict[int, float] = {}
+    for a in session.scalars(stmt):
+        used[a.pool_id] = used.get(a.pool_id, 0.0) + a.amount
+    return used
+
+
+def free_capacity(session: Session, call: Call) -> dict[int, float]:
+    """Pool id -> what the call's offer of it holds that no award uses."""
+    used = used_capacity(session, call)
+    return {cp.pool_id: cp.amount - used.get(cp.pool_id, 0.0) for cp in call.pools}
+
+
+def full_awards(
+    call: Call, proposal: Proposal, d: Decision, problem: Any, meta: dict[str, Any]
+) -> list[Award]:
+    """The awards of the whole of ``proposal``'s requests as the allocation's problem
+    (:func:`build_problem`) counts them (unsaved rows)."""
+    out: list[Award] = []
+    for r in problem.requests:
+        if r.proposal_id != str(proposal.id):
+            continue
+        _, positions = meta["index"][r.id]
+        for name, amt in r.demand.items():
+            out.append(
+                Award(
+                    call_id=call.id,
+                    proposal_id=proposal.id,
+                    request_id=proposal.requests[positions[name]].id,
+                    pool_id=meta["pool_id"][name],
+                    amount=float(amt),
+                    fraction=1.0,
+                    run_id=d.run_id,
+                )
+            )
+    return out
+
+
+def fits(awards: Sequence[Award], used: dict[int, float], cap: dict[int, float]) -> bool:
+    """Whether ``awards`` fit beside what is ``used`` of each pool's ``cap``acity."""
+    want: dict[int, float] = {}
+    for a in awards:
+        want[a.pool_id] = want.get(a.pool_id, 0.0) + a.amount
+    return not any(used.get(pid, 0.0) + amt > cap.get(pid, 0.0) + 1e-9 for pid, amt in want.items())
+
+
+def awards_within_capacity(
+    session: Session, call: Call, proposal: Proposal, d: Decision
+) -> list[Award]:
+    """The full awards of ``proposal`` (unsaved), refused where they would overdraw a
+    pool beside the other proposals' awards: the one capacity check of an override and
+    of an offer to the next in line after a decline."""
+    problem, meta = build_problem(session, call)
+    new_awards = full_awards(call, proposal, d, problem, meta)
+    cap = {cp.pool_id: cp.amount for cp in call.pools}
+    if not fits(new_awards, used_capacity(session, call, besides=proposal.id), cap):
+        raise DomainError(
+            "Awarding this proposal would overdraw capacity; free capacity first by "
+            "overriding another award to 'not awarded'."
+        )
+    return new_awards
 
 
 def without_decision(proposals: Sequence[Proposal], ds: Sequence[Decision]) -> list[Proposal]:
@@ -776,3 +810,140 @@ def release_decisions(
     if then is not None:
         then()
     return len(ds)
+
+
+#: the decisions a chair may turn into an offer once an award of the call was declined
+OFFERABLE = ("not_awarded", "awarded_partially")
+
+
+def declines(session: Session, call: Call) -> list[AwardDecline]:
+    """The call's declined awards, the earliest first."""
+    return list(
+        session.scalars(
+            select(AwardDecline).where(AwardDecline.call_id == call.id).order_by(AwardDecline.id)
+        )
+    )
+
+
+def next_in_line(
+    session: Session, call: Call, hidden: frozenset[int] = frozenset()
+) -> list[tuple[int, Proposal, list[Award]]]:
+    """The proposals the chair may offer the capacity freed by a declined award: not
+    awarded or partially awarded, not declined, in the ranking's order, whose whole award
+    (as an override to 'awarded' would give it) fits in what the call's awards leave free.
+    ``hidden``: the proposals withheld from the reader (their team, a recorded conflict),
+    never listed. Each as (rank, proposal, its unsaved awards)."""
+    if not declines(session, call):
+        return []
+    ds = {d.proposal_id: d for d in decisions(session, call)}
+    declined = {x.proposal_id for x in declines(session, call)}
+    ranked = [
+        r
+        for r in rq.ranking(session, call)
+        if r.proposal_id not in hidden
+        and r.proposal_id not in declined
+        and r.proposal_id in ds
+        and ds[r.proposal_id].outcome in OFFERABLE
+    ]
+    if not ranked:
+        return []
+    used = used_capacity(session, call)
+    cap = {cp.pool_id: cp.amount for cp in call.pools}
+    held: dict[int, dict[int, float]] = {}
+    for a in session.scalars(
+        select(Award).where(
+            Award.call_id == call.id, Award.proposal_id.in_([r.proposal_id for r in ranked])
+        )
+    ):
+        held.setdefault(a.proposal_id, {})
+        held[a.proposal_id][a.pool_id] = held[a.proposal_id].get(a.pool_id, 0.0) + a.amount
+    problem, meta = build_problem(session, call)
+    props = {
+        p.id: p
+        for p in session.scalars(
+            select(Proposal).where(Proposal.id.in_([r.proposal_id for r in ranked]))
+        )
+    }
+    out: list[tuple[int, Proposal, list[Award]]] = []
+    for r in ranked:
+        p = props[r.proposal_id]
+        awards = full_awards(call, p, ds[p.id], problem, meta)
+        own = held.get(p.id, {})
+        besides = {pid: amt - own.get(pid, 0.0) for pid, amt in used.items()}
+        if awards and fits(awards, besides, cap):
+            out.append((r.rank, p, awards))
+    return out
+
+
+def offer_award(
+    session: Session,
+    call: Call,
+    proposal: Proposal,
+    *,
+    reason: str,
+    actor_id: int | None = None,
+) -> Decision:
+    """The chair offers the capacity a declined award freed to ``proposal`` (not awarded,
+    or partially): its whole award, after the capacity check of an override (never
+    overdrawing a pool), the decision awarded with the chair's reason, audited. The new
+    awardee's e-mail is the caller's (``allocation.notify.queue_decision_mails``)."""
+    reason = reason.strip()
+    if proposal.call_id != call.id:
+        raise DomainError("Not found", code="not_found")
+    require_hands_off(session, proposal, actor_id)
+    if not reason:
+        raise DomainError("An override needs a reason.", field="reason")
+    if len(reason) > 2000:
+        raise DomainError("The reason is limited to 2,000 characters.", field="reason")
+    if call.decisions_released_at is None or call.status == "archived":
+        raise DomainError(
+            "An offer to the next in line follows a declined award of a released call."
+        )
+    if not declines(session, call):
+        raise DomainError(
+            "An offer to the next in line follows a declined award of a released call."
+        )
+    d = session.scalar(
+        select(Decision).where(Decision.call_id == call.id, Decision.proposal_id == proposal.id)
+    )
+    declined = session.scalar(
+        select(AwardDecline.id).where(AwardDecline.proposal_id == proposal.id)
+    )
+    if d is None or d.outcome not in OFFERABLE or declined is not None:
+        raise DomainError(
+            "Proposal %(proposal)s is not in line for an offer: it is awarded, or its award "
+            "was declined.",
+            proposal=proposal.code,
+        )
+    if _left_out(session, call, proposal):
+        raise DomainError(
+            "Proposal %(proposal)s is short of reviews and not in the allocation; carry it "
+            "to the allocation and allocate again instead.",
+            proposal=proposal.code,
+        )
+    new_awards = awards_within_capacity(session, call, proposal, d)
+    session.execute(delete(Award).where(Award.proposal_id == proposal.id, Award.call_id == call.id))
+    session.add_all(new_awards)
+    before = d.outcome
+    d.outcome = "awarded"
+    d.override_reason = reason
+    d.overridden_by = actor_id
+    d.explanation = f"overridden by the chair: {reason}"
+    if proposal.status == "rejected":
+        proposal.status = "accepted"
+    session.flush()
+    auditlog.record(
+        session,
+        "decision.offered",
+        "proposal",
+        proposal.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        reason=reason,
+        data={
+            "from": before,
+            "to": "awarded",
+            "awards": [{"pool_id": a.pool_id, "amount": a.amount} for a in new_awards],
+        },
+    )
+    return d

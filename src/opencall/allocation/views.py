@@ -16,7 +16,12 @@ from sqlalchemy.orm import aliased
 from opencall import jobs
 from opencall.allocation import policies, services
 from opencall.allocation.models import Award, Decision
-from opencall.allocation.presenters import explain, policy_lines
+from opencall.allocation.notify import queue_decision_mails
+from opencall.allocation.presenters import (
+    DECLINE_REASON_LABELS,
+    explain,
+    policy_lines,
+)
 from opencall.calls.access import signed_in_call
 from opencall.calls.models import Call
 from opencall.calls.queries import unit_words
@@ -252,6 +257,8 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             "errors": errors,
             "withheld": withheld,
             "hidden": hidden,
+            "declined": {x.proposal_id: x for x in services.declines(db, call)},
+            "reason_label": lambda r: page._(DECLINE_REASON_LABELS.get(r) or r),
             **labels(page),
             "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
         },
@@ -330,6 +337,65 @@ def notify_decisions(page: Page, call: Call) -> jobs.Job:
         call_id=call.id,
         created_by=page.user.id,
     )
+
+
+def _declines_page(page: Page, call: Call, status: int = 200, error: str = "") -> Response:
+    """The call's declined awards, the capacity free now, and the next in line who fit in
+    it (never a proposal withheld from the reader: their team's, a recorded conflict)."""
+    db = page.db
+    withheld = review_policies.withheld(db, page.user, call)
+    rows = services.declines(db, call)
+    line = services.next_in_line(db, call, withheld)
+    pools = {cp.pool_id: cp.pool for cp in call.pools}
+    free = services.free_capacity(db, call)
+    ids = [x.proposal_id for x in rows] + [p.id for _r, p, _a in line]
+    shown = proposal_rows(
+        page, call, list(db.scalars(select(Proposal).where(Proposal.id.in_(ids))))
+    )
+    return page.render(
+        "allocation/declines.html",
+        {
+            "call": call,
+            "declines": rows,
+            "rows": shown,
+            "line": line,
+            "pools": pools,
+            "free": [(pools[pid], amt) for pid, amt in free.items() if amt >= 0.005],
+            "withheld": withheld,
+            "reason_label": lambda r: page._(DECLINE_REASON_LABELS.get(r) or r),
+            "may_offer": policies.may_offer(db, page.user, call),
+            "error": error,
+            **labels(page),
+            "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
+        },
+        status=status,
+    )
+
+
+@router.get("/manage/calls/{slug}/declines", response_class=HTMLResponse)
+def declines(slug: str, page: Page = Depends(get_page)) -> Response:
+    return _declines_page(page, _call(page, slug))
+
+
+@router.post("/manage/calls/{slug}/declines/{proposal_id}/offer", response_class=HTMLResponse)
+def offer(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    """Offer the freed capacity to a proposal next in line (the override's capacity
+    check); its team is mailed the new decision."""
+    call = _call(page, slug)
+    if not policies.may_offer(page.db, page.user, call):
+        page.not_found()
+    hidden = review_policies.withheld(page.db, page.user, call)
+    p = page.get_visible(
+        Proposal, proposal_id, lambda x: x.call_id == call.id and x.id not in hidden
+    )
+    with page.attempt() as refused:
+        services.offer_award(
+            page.db, call, p, reason=page.form.get("reason", "")[:4000], actor_id=page.user.id
+        )
+        queue_decision_mails(page.db, call, p, page.settings.base_url)
+    if refused:
+        return _declines_page(page, call, 400, refused.message)
+    return page.redirect(f"/manage/calls/{call.slug}/declines", "saved")
 
 
 SERVICE_MESSAGES = (

@@ -1294,3 +1294,32 @@ def suppressed_funnel_counts(
             ok = base_shown is not None and k >= min_cell and len(at_base) - k >= min_cell
             result[g][st.key] = k if ok else None
     return {g: {d.key: row[d.key] for d in defs if d.key in row} for g, row in result.items()}
+
+
+def declines_by_group(
+    records: Sequence[ApplicantRecord],
+    declined: Mapping[str, str],
+    by: GroupBy,
+    reasons: Sequence[str],
+) -> list[dict[str, object]]:
+    """Awards declined by their applicants, by group of ``by`` and reason category: one
+    row per group that was awarded (every group, however small: the user office's
+    report), "all" first, each ``{"group", "awarded", "declined", "reasons": {reason:
+    count}}``. ``declined`` maps a proposal id to its reason; ``awarded`` counts the
+    decisions to award, declined ones included (the decision stood; the applicant
+    declined it)."""
+    awarded = [r for r in records if r.awarded or r.proposal_id in declined]
+    groups = _group_order(by, (group_of(r, by) for r in awarded))
+
+    def row(name: str, members: list[ApplicantRecord]) -> dict[str, object]:
+        mine = [declined[r.proposal_id] for r in members if r.proposal_id in declined]
+        return {
+            "group": name,
+            "awarded": len(members),
+            "declined": len(mine),
+            "reasons": {k: mine.count(k) for k in reasons},
+        }
+
+    return [row("all", awarded)] + [
+        row(g, [r for r in awarded if group_of(r, by) == g]) for g in groups
+    ]

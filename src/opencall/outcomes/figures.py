@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from opencall.outcomes.domain import TOTAL, suppress_small_cells
+from opencall.outcomes.domain import TOTAL, SuppressedTable, suppress_small_cells
 
 MIN_CELL = 5
 APPLIED_STATES = ("submitted", "under_review", "accepted", "rejected")
@@ -66,3 +66,23 @@ def figures_by_group(
         MIN_CELL,
     )
     return list(table.rows), FiguresTable(table, awarded)
+
+
+def declines_table(
+    declined: Iterable[tuple[int, str, str | None, str | None, bool | None]],
+    key: str,
+    reasons: Iterable[str],
+) -> SuppressedTable | None:
+    """Awards declined by their applicants, by group (``key``: "income", "region" or
+    "ldc") and reason category, small cells suppressed as in the other public tables;
+    ``declined`` rows are (proposal id, reason, income group, region, LDC). None when no
+    award was declined."""
+    columns = list(reasons)
+    counts: dict[str, dict[str, int]] = {}
+    for _pid, reason, income, region, ldc in declined:
+        if key == "ldc":
+            g = "" if ldc is None else ("LDC" if ldc else "non-LDC")
+        else:
+            g = (income if key == "income" else region) or ""
+        counts.setdefault(g, {c: 0 for c in columns})[reason] += 1
+    return suppress_small_cells(counts, MIN_CELL) if counts else None

@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from opencall.allocation.models import Award, Decision
+from opencall.allocation.models import DECLINE_REASONS, Award, AwardDecline, Decision
 from opencall.calls.models import Call
 from opencall.calls.queries import batches_of, unit_words
 from opencall.calls.schemas import review_settings
@@ -524,6 +524,23 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
         reviewer_countries=reviewers,
     )
     out["after_award"] = after_award_data.section(session, call, records, records_of)
+    declined = {
+        str(pid): reason
+        for pid, reason in session.execute(
+            select(AwardDecline.proposal_id, AwardDecline.reason).where(
+                AwardDecline.call_id == call.id
+            )
+        )
+    }
+    if declined:  # (a call with none has no such section: its report is as it was)
+        out["declines"] = {
+            "count": len(declined),
+            "reasons": list(DECLINE_REASONS),
+            "by": {
+                by: od.declines_by_group(records, declined, by, DECLINE_REASONS)
+                for by in after_award_data.BYS
+            },
+        }
     clean: dict[str, Any] = _finite(out)
     return clean
 
@@ -720,6 +737,15 @@ def report_csv(data: dict[str, Any]) -> str:
             )
     for row in after_award_csv_rows(data.get("after_award") or {}):
         w.writerow(row + [""] * (6 + len(units)))
+    # awards declined by their applicants: stage ``declined:<reason>`` (and ``declined``),
+    # the count of the group's awarded in ``applied``
+    for by, rows in (data.get("declines") or {}).get("by", {}).items():
+        for r in rows:
+            w.writerow([by, r["group"], "declined", r["declined"], r["awarded"]]
+                       + [""] * (8 + len(units)))  # fmt: skip
+            for reason, n in r["reasons"].items():
+                w.writerow([by, r["group"], f"declined:{reason}", n, r["awarded"]]
+                           + [""] * (8 + len(units)))  # fmt: skip
     return buf.getvalue()
 
 
@@ -976,3 +1002,28 @@ def awarded_programmes(
 
 def awarded_proposal_ids(session: Session, call_id: int) -> set[int]:
     return set(session.scalars(select(Award.proposal_id).where(Award.call_id == call_id)))
+
+
+def declined_pis(
+    session: Session, call_id: int
+) -> list[tuple[int, str, str | None, str | None, bool | None]]:
+    """(proposal id, reason, income group, UN region, LDC) of the PI of each award of the
+    call declined by its applicant (``outcomes.figures.declines_table``)."""
+    rows = session.execute(
+        select(
+            AwardDecline.proposal_id,
+            AwardDecline.reason,
+            Country.income_group,
+            Country.un_region,
+            Country.ldc,
+        )
+        .join(
+            TeamMember,
+            (TeamMember.proposal_id == AwardDecline.proposal_id) & (TeamMember.role == "pi"),
+            isouter=True,
+        )
+        .join(Country, Country.iso3 == TeamMember.country_iso3, isouter=True)
+        .where(AwardDecline.call_id == call_id)
+        .order_by(AwardDecline.proposal_id)
+    )
+    return [tuple(r) for r in rows]  # type: ignore[misc]

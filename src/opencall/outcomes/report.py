@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from opencall.allocation.presenters import DECLINE_REASON_LABELS
 from opencall.facilities.domain import unit_label
 from opencall.outcomes import queries
 from opencall.outcomes.after_award import MIN_JUDGED_AWARDS
@@ -895,6 +896,28 @@ def report_charts(
     return out
 
 
+DECLINE_TITLES = {
+    "income_group": N_("Awards declined by the applicants, by income group"),
+    "un_region": N_("Awards declined by the applicants, by UN region"),
+    "ldc": N_("Awards declined by the applicants: least developed countries and others"),
+}
+
+
+def declines_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """One grouping's awards declined by their applicants, by reason category, beside the
+    group's awards (the decision stood: the declined are among the awarded). Every group,
+    however small: the user office's report."""
+    sec = data["declines"]
+    cols = [tr(N_("Group")), tr(N_("Awarded")), tr(N_("Declined"))]
+    cols += [tr(DECLINE_REASON_LABELS[k]) for k in sec["reasons"]]
+    rows = [
+        [_group(tr, r["group"]), str(r["awarded"]), str(r["declined"])]
+        + [str(r["reasons"].get(k, 0)) for k in sec["reasons"]]
+        for r in sec["by"][by]
+    ]
+    return {"title": tr(DECLINE_TITLES[by]), "columns": cols, "rows": rows, "note": ""}
+
+
 def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
     """Everything the page and the PDF show, translated, in reading order: findings first."""
     return {
@@ -924,6 +947,11 @@ def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
             for by in ("income_group", "un_region", "ldc")
             if data.get("after_award", {}).get("funnels", {}).get(by)
             for make in (after_award_table, use_table)
+        ],
+        "declines": [
+            declines_table(tr, data, by)
+            for by in ("income_group", "un_region", "ldc")
+            if data.get("declines", {}).get("by", {}).get(by)
         ],
         "result_shares": [
             result_share_table(tr, data, by)
@@ -968,6 +996,7 @@ def report_pdf(
         *effects_tables,
         *doc["context"],
         *doc["after_award"],
+        *doc["declines"],
         *doc["result_shares"],
         *doc["after_award_more"],
     ]

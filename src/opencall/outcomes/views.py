@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from opencall.allocation import presenters as allocation_views
-from opencall.allocation.models import Award, Decision
-from opencall.allocation.presenters import policy_lines
+from opencall.allocation.models import DECLINE_REASONS, Award, AwardDecline, Decision
+from opencall.allocation.presenters import DECLINE_REASON_LABELS, policy_lines
 from opencall.calls import policies as call_policies
 from opencall.calls.access import visible_call
 from opencall.calls.queries import unit_words
@@ -21,9 +21,10 @@ from opencall.facilities.models import CapacityPool
 from opencall.inputs import plain_number
 from opencall.outcomes import queries
 from opencall.outcomes.domain import TOTAL
-from opencall.outcomes.figures import APPLIED_STATES, MIN_CELL, figures_by_group
+from opencall.outcomes.figures import APPLIED_STATES, MIN_CELL, declines_table, figures_by_group
 from opencall.proposals import policies as proposal_policies
 from opencall.proposals.access import proposal_for
+from opencall.results import policies as result_policies
 from opencall.reviews.models import Review, ReviewAssignment
 from opencall.scheduling import presenters as schedule_presenters
 from opencall.scheduling.models import ScheduleEntry
@@ -128,10 +129,25 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
 
 
 def _tables(page: Page, call_id: int) -> dict[str, Any]:
-    """PIs of submitted proposals and of awarded ones, by income group and by region."""
+    """PIs of submitted proposals and of awarded ones, by income group and by region (an
+    award declined by its applicant counted as awarded: the decision stood), and the
+    declined awards by group and reason."""
     applied = queries.applied_pis(page.db, call_id, APPLIED_STATES)
-    awarded_ids = queries.awarded_proposal_ids(page.db, call_id)
+    declined = queries.declined_pis(page.db, call_id)
+    awarded_ids = queries.awarded_proposal_ids(page.db, call_id) | {d[0] for d in declined}
     out: dict[str, Any] = {}
+    reasons = [(r, page._(DECLINE_REASON_LABELS[r])) for r in DECLINE_REASONS]
+    ldc = {"LDC": N_("Least developed countries"), "non-LDC": N_("Other countries")}
+    for key, names in (("income", INCOME), ("region", REGIONS), ("ldc", ldc)):
+        shown = declines_table(declined, key, DECLINE_REASONS)
+        if shown is None:
+            break
+        out[f"declined_{key}"] = {
+            "rows": [(g, page._(names.get(g, g)) if g else page._("Unknown")) for g in shown.rows]
+            + [(TOTAL, page._("Total"))],
+            "columns": reasons + [(TOTAL, page._("Declined"))],
+            "table": shown,
+        }
     for key, names in (("income", INCOME), ("region", REGIONS)):
         rows, table = figures_by_group(applied, awarded_ids, key, names)
         out[key] = {
@@ -191,11 +207,16 @@ def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
         )
         if c and c.strip()
     ]
+    declined = page.db.scalar(select(AwardDecline).where(AwardDecline.proposal_id == proposal.id))
     return page.render(
         "outcomes/outcome.html",
         {
             "p": proposal,
             "decision": decision,
+            "declined": declined,
+            "declined_reason": page._(DECLINE_REASON_LABELS[declined.reason]) if declined else "",
+            "may_decline": declined is None
+            and result_policies.may_decline(page.db, page.user, proposal),
             "outcome_label": (
                 page._(OUTCOMES[decision.outcome])
                 if decision and decision.outcome in OUTCOMES

@@ -10,10 +10,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
+from opencall.allocation.models import DECLINE_REASONS
 from opencall.calls.access import signed_in_call_api
+from opencall.errors import DomainError
 from opencall.proposals.models import Proposal
+from opencall.results import declines, policies, services
 from opencall.results import domain as d
-from opencall.results import policies, services
 from opencall.results import queries as q
 from opencall.results.models import PostAwardRecord
 from opencall.results.schemas import OutputIn
@@ -225,4 +227,58 @@ def call_stages(
     return StageList(
         items=[StageOut(proposal_code=p.code, **stages[p.id]) for p in shown if p.id in stages],
         page=pg,
+    )
+
+
+class DeclineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Literal[DECLINE_REASONS] = Field(  # type: ignore[valid-type]
+        description="visa (visa or travel refused), funding, dates (no longer possible), other"
+    )
+    note: str = Field("", max_length=2000)
+    confirm: bool = Field(False, description="true: decline the whole award (cannot be undone)")
+
+
+class FreedOut(BaseModel):
+    pool_id: int
+    amount: float
+
+
+class DeclineOut(BaseModel):
+    proposal_id: int
+    reason: str
+    note: str
+    declined_at: dt.datetime
+    freed: list[FreedOut]
+    entries_released: int
+    created: bool = Field(description="false when the award had been declined before")
+
+
+@router.post("/awards/{proposal_id}/decline", response_model=DeclineOut, **RECORDS)
+def decline(
+    body: DeclineIn, proposal_id: int = id_param(), api: Api = Depends(get_api)
+) -> DeclineOut:
+    """Decline the award (its PI; the whole proposal): the capacity and the schedule's
+    entries are freed and the call's staff mailed. Sent again, it changes nothing."""
+    user = api.require_user()
+    p = api.get_visible(Proposal, proposal_id, lambda x: policies.may_decline(api.db, user, x))
+    with api.saving():
+        if not body.confirm and declines.declined(api.db, p.id) is None:
+            raise DomainError("Tick the box to confirm.", field="confirm")
+        row, created = declines.decline_award(
+            api.db,
+            p,
+            reason=body.reason,
+            note=body.note,
+            actor_id=api.actor_id,
+            base_url=api.request.app.state.settings.base_url,
+        )
+    return DeclineOut(
+        proposal_id=p.id,
+        reason=row.reason,
+        note=row.note,
+        declined_at=row.created_at,
+        freed=[FreedOut(pool_id=f["pool_id"], amount=f["amount"]) for f in row.freed],
+        entries_released=row.entries_released,
+        created=created,
     )

@@ -10,12 +10,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opencall.allocation.models import Award
+from opencall.allocation.models import Award, AwardDecline
 from opencall.calls import policies as call_policies
 from opencall.calls.models import Call
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
-from opencall.proposals.policies import membership
+from opencall.proposals.policies import is_pi, membership
 
 
 def is_awarded(session: Session, proposal: Proposal) -> bool:
@@ -50,3 +50,14 @@ def may_see_call_records(session: Session, user: User | None, call: Call) -> boo
 def may_see_aggregates(call: Call) -> bool:
     """Counts by country group (small cells suppressed): everyone, once results are public."""
     return call_policies.results_are_public(call)
+
+
+def may_decline(session: Session, user: User | None, proposal: Proposal) -> bool:
+    """Decline the award (the whole proposal), or read that it was declined: its PI
+    alone (the team has no co-PI role), while the call is not archived."""
+    if not is_pi(user, proposal) or proposal.call.status == "archived":
+        return False
+    return is_awarded(session, proposal) or (
+        session.scalar(select(AwardDecline.id).where(AwardDecline.proposal_id == proposal.id))
+        is not None
+    )

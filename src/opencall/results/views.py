@@ -14,18 +14,21 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
+from opencall.allocation.models import DECLINE_REASONS
+from opencall.allocation.presenters import DECLINE_REASON_LABELS
 from opencall.calls.access import office_call
 from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
 from opencall.facilities.labels import RECORD_KIND_LABELS
 from opencall.proposals.models import Proposal
+from opencall.results import declines, policies, services
 from opencall.results import domain as d
-from opencall.results import policies, services
 from opencall.results import queries as q
 from opencall.results.models import PostAwardRecord
 from opencall.results.schemas import RECORD_SCHEMAS
 from opencall.scheduling import presenters as schedule_presenters
 from opencall.web.csv import csv_response, wants_csv
+from opencall.web.forms import MSG_CONFIRM
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, Refusal, get_page
 from opencall.web.paging import paginate_query
@@ -197,6 +200,7 @@ def render_award(
             "stage_labels": {k: page._(v) for k, v in STAGE_LABELS.items()},
             "error": error,
             "may_record": policies.may_record(page.db, page.user, proposal),
+            "may_decline": policies.may_decline(page.db, page.user, proposal),
         },
         status=status,
     )
@@ -291,6 +295,61 @@ def import_outputs(proposal_id: int, page: Page = Depends(get_page)) -> Response
             raise DomainError("Choose a BibTeX, RIS or CSL-JSON file, or paste one.")
         services.import_outputs(page.db, proposal, name, text, actor_id=page.user.id)
     return _saved(page, proposal, refused)
+
+
+def _declining(page: Page, proposal_id: int) -> Proposal:
+    """The award, for its PI (who alone may decline it); otherwise 404."""
+    page.require_user()
+    return page.get_visible(
+        Proposal, proposal_id, lambda p: policies.may_decline(page.db, page.user, p)
+    )
+
+
+def render_decline(
+    page: Page, proposal: Proposal, *, status: int = 200, error: str = ""
+) -> HTMLResponse:
+    return page.render(
+        "results/decline.html",
+        {
+            "p": proposal,
+            "declined": declines.declined(page.db, proposal.id),
+            "awards": q.awards_of(page.db, proposal.id),
+            "reasons": [(r, page._(DECLINE_REASON_LABELS[r])) for r in DECLINE_REASONS],
+            "reason_label": lambda r: page._(DECLINE_REASON_LABELS.get(r) or r),
+            "unit_text": lambda pool, a: unit_label(pool.unit, pool.unit_labels, a, page.lang),
+            "chosen": page.form.get("reason", "") if page.request.method == "POST" else "",
+            "note": page.form.get("note", "") if page.request.method == "POST" else "",
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@router.get("/awards/{proposal_id}/decline", response_class=HTMLResponse)
+def decline_form(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    """The PI's confirmation step before declining the award (or the decline, once made)."""
+    return render_decline(page, _declining(page, proposal_id))
+
+
+@router.post("/awards/{proposal_id}/decline", response_class=HTMLResponse)
+def decline(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    """Decline the award: its capacity is freed and the call's staff are told. A resent
+    form finds it declined and changes nothing."""
+    proposal = _declining(page, proposal_id)
+    if declines.declined(page.db, proposal.id) is None and not page.confirmed:
+        return render_decline(page, proposal, status=400, error=page._(MSG_CONFIRM))
+    with page.attempt() as refused:
+        declines.decline_award(
+            page.db,
+            proposal,
+            reason=page.form.get("reason", ""),
+            note=page.form.get("note", "")[: declines.MAX_NOTE + 1],
+            actor_id=page.user.id,
+            base_url=page.settings.base_url,
+        )
+    if refused:
+        return render_decline(page, proposal, status=400, error=refused.message)
+    return page.redirect(f"/proposals/{proposal.id}/outcome", "saved")
 
 
 #: Awards listed on one page of the post-award overview (the CSV has them all).

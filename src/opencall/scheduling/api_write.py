@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from opencall.allocation.models import Award, Decision
+from opencall.allocation.models import Award, AwardDecline, Decision
 from opencall.calls.presenters import PhaseOut, move_call
 from opencall.facilities.models import CapacityPool
 from opencall.proposals import policies as proposal_policies
@@ -48,11 +48,18 @@ class OwnEntry(BaseModel):
     amount: float
 
 
+class DeclinedOut(BaseModel):
+    reason: str
+    note: str
+    declined_at: dt.datetime
+
+
 class OutcomeOut(BaseModel):
     proposal_id: int
     code: str
     outcome: str | None
     explanation: str
+    declined: DeclinedOut | None = None
     awards: list[OwnAward]
     schedule: list[OwnEntry]
 
@@ -77,11 +84,13 @@ def outcome(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> Outco
         .where(ScheduleEntry.proposal_id == p.id)
         .order_by(ScheduleEntry.start, ScheduleEntry.id)
     ).all()
+    x = api.db.scalar(select(AwardDecline).where(AwardDecline.proposal_id == p.id))
     return OutcomeOut(
         proposal_id=p.id,
         code=p.code,
         outcome=d.outcome if d else None,
         explanation=d.explanation if d else "",
+        declined=DeclinedOut(reason=x.reason, note=x.note, declined_at=x.created_at) if x else None,
         awards=[
             OwnAward(pool=pl.name, unit=pl.unit, amount=a.amount, fraction=a.fraction)
             for a, pl in awards
