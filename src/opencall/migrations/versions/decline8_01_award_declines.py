@@ -12,7 +12,7 @@ from alembic import op
 import opencall.db
 
 revision = "decline8_01"
-down_revision = "dive0_01"
+down_revision = "grid8_01"
 branch_labels = None
 depends_on = None
 
