@@ -1,7 +1,7 @@
 """award declines: a released award declined by its PI, why, and the capacity it freed
 
 Revision ID: decline8_01
-Revises: dive0_01
+Revises: grid8_01
 """
 
 from __future__ import annotations
