@@ -207,3 +207,27 @@ def test_the_public_figures_count_the_declines_with_small_cells_hidden(web: Web)
     assert report.status_code == 200
     section = report.text.split('id="declines"', 1)[1]
     assert "Awards declined by the applicants, by income group" in section
+
+
+def test_the_decisions_api_and_csv_say_which_awards_were_declined(web: Web) -> None:
+    w = _world(web)
+    pid = w.awarded[0]
+    api = web.client()
+    pi = {"Authorization": f"Bearer {_token(web, w.emails['pi'])}"}
+    body = {"reason": "visa", "note": "Refused twice.", "confirm": True}
+    assert api.post(f"/api/v1/awards/{pid}/decline", headers=pi, json=body).status_code == 200
+    chair = {"Authorization": f"Bearer {_token(web, w.emails['chair'])}"}
+    items = api.get(f"/api/v1/calls/{w.slug}/decisions?limit=200", headers=chair).json()["items"]
+    declined = {x["proposal_code"]: x["declined"] for x in items}
+    assert declined[_code(web, pid)] == "visa"
+    assert [c for c, v in declined.items() if v] == [_code(web, pid)]
+    client, _tok = session_client(web, w.emails["chair"])
+    r = client.get(f"/manage/calls/{w.slug}/decisions?format=csv")
+    assert r.status_code == 200, r.text[:500]
+    lines = r.text.splitlines()
+    header = lines[0].split(",")
+    assert "declined" in header
+    col = header.index("declined")
+    by_code = {ln.split(",")[0]: ln.split(",")[col] for ln in lines[1:]}
+    assert by_code[_code(web, pid)] == "visa"
+    assert [c for c, v in by_code.items() if v] == [_code(web, pid)]

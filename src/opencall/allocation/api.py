@@ -47,6 +47,11 @@ class DecisionOut(BaseModel):
     override_reason: str
     pi: str | None = None
     country: str | None = None
+    declined: str | None = Field(
+        default=None,
+        description="why its PI declined the released award (visa, funding, dates, other); "
+        "null when not declined",
+    )
 
     @classmethod
     def of(cls, d: Decision, row: dict[str, Any]) -> DecisionOut:
@@ -60,6 +65,7 @@ class DecisionOut(BaseModel):
             overridden=d.overridden_by is not None,
             pi=row.get("pi"),
             country=row.get("country"),
+            declined=None,
         )
 
 
@@ -82,6 +88,7 @@ def decisions(chair: ChairList = Depends(chair_list)) -> DecisionList:
     withheld = review_policies.withheld(chair.api.db, chair.api.user, call)
     # ... and, before the release, not its outcome either
     hidden = review_policies.withheld_outcome(chair.api.db, chair.api.user, call)
+    declined = {x.proposal_id: x.reason for x in services.declines(chair.api.db, call)}
     return DecisionList(
         items=[
             DecisionOut.of(d, rows[d.proposal_id]).model_copy(
@@ -92,7 +99,9 @@ def decisions(chair: ChairList = Depends(chair_list)) -> DecisionList:
                 }
             )
             if d.proposal_id in withheld
-            else DecisionOut.of(d, rows[d.proposal_id])
+            else DecisionOut.of(d, rows[d.proposal_id]).model_copy(
+                update={"declined": declined.get(d.proposal_id)}
+            )
             for d, _p in pairs
         ],
         page=pg,

@@ -111,6 +111,8 @@ def _decisions_csv(page: Page, call: Call) -> Response:
     masked = page._(review_policies.MSG_WITHHELD)
     # in English, as the awarded column: request kinds and unit keys said in words
     english, words = Translator("en"), unit_words(call)
+    # why its PI declined a released award (the reason's code, as the API gives it)
+    declined = {x.proposal_id: x.reason for x in services.declines(page.db, call)}
     return csv_response(
         f"{call.slug}-decisions.csv",
         [
@@ -122,6 +124,7 @@ def _decisions_csv(page: Page, call: Call) -> Response:
             "awarded",
             "explanation",
             "override_reason",
+            "declined",
         ],
         (
             (
@@ -138,6 +141,7 @@ def _decisions_csv(page: Page, call: Call) -> Response:
                 ),
                 masked if d.proposal_id in withheld else explain(english, d.explanation, words),
                 "" if d.proposal_id in withheld else d.override_reason,
+                "" if d.proposal_id in withheld else declined.get(d.proposal_id, ""),
             )
             for d in decisions
             if d.proposal_id in rows
