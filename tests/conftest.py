@@ -12,6 +12,7 @@ import os
 import resource
 import shutil
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -348,9 +349,13 @@ class _CpuReport:
     def __init__(self, path: str) -> None:
         self.path = Path(path)
         self.tests: dict[str, dict[str, float]] = {}
+        self.start = time.monotonic()
 
     def pytest_sessionstart(self) -> None:
-        self.path.write_text("# running: a test a line as it ends (CPU s, test)\n")
+        self.start = time.monotonic()
+        self.path.write_text(
+            "# running: a test a line as it ends (CPU s, wall s since the start, worker, test)\n"
+        )
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for name, value in report.user_properties:
@@ -358,8 +363,14 @@ class _CpuReport:
                 self.tests.setdefault(report.nodeid, {})[report.when] = float(value)
         if report.when == "teardown" and report.nodeid in self.tests:
             # so that a run stopped before its end still tells where its CPU went
+            # the worker (xdist's controller puts it on the report) and the time it ended
+            # show the run's end: whether one worker sat idle while the other ran on
+            node = getattr(report, "node", None)
+            worker = node.gateway.id if node is not None else "-"
+            ended = time.monotonic() - self.start
+            cpu = sum(self.tests[report.nodeid].values())
             with self.path.open("a") as f:
-                f.write(f"{sum(self.tests[report.nodeid].values()):9.2f}  {report.nodeid}\n")
+                f.write(f"{cpu:9.2f} {ended:8.1f} {worker:>4}  {report.nodeid}\n")
 
     def pytest_sessionfinish(self) -> None:
         files: dict[str, float] = {}
