@@ -54,13 +54,18 @@ def test_files_and_tests_are_ranked_by_their_cpu(tmp_path: Path) -> None:
         ["5.50", "1", "tests/b.py"],
         ["2.05", "2", "tests/a.py"],
     ]
-    tests = lines[lines.index("# test: CPU s (setup call teardown)") + 1 :]
+    start = lines.index("# test: CPU s (setup call teardown)") + 1
+    tests = lines[start : lines.index("", start)]
     assert [line.split()[-1] for line in tests] == [
         "tests/b.py::heavy",
         "tests/a.py::middle",
         "tests/a.py::light",
     ]
     assert tests[0].split()[:4] == ["5.50", "(2.00", "3.00", "0.50)"]
+    # the running lines stay, in the order the tests ended (the run's end: which worker
+    # ran what last)
+    ended = lines[lines.index("# as they ended: CPU s, wall s since the start, worker, test") + 1 :]
+    assert [line.split() for line in ended] == running
 
 
 def test_the_running_lines_name_the_xdist_worker(tmp_path: Path) -> None:
