@@ -12,6 +12,7 @@ import os
 import resource
 import shutil
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -348,18 +349,30 @@ class _CpuReport:
     def __init__(self, path: str) -> None:
         self.path = Path(path)
         self.tests: dict[str, dict[str, float]] = {}
+        self.ended: list[str] = []  # the running lines, kept for the final report
+        self.start = time.monotonic()
 
     def pytest_sessionstart(self) -> None:
-        self.path.write_text("# running: a test a line as it ends (CPU s, test)\n")
+        self.start = time.monotonic()
+        self.path.write_text(
+            "# running: a test a line as it ends (CPU s, wall s since the start, worker, test)\n"
+        )
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for name, value in report.user_properties:
             if name == f"cpu_{report.when}":
                 self.tests.setdefault(report.nodeid, {})[report.when] = float(value)
         if report.when == "teardown" and report.nodeid in self.tests:
-            # so that a run stopped before its end still tells where its CPU went
+            # appended at once, so that a run stopped before its end still tells where its
+            # CPU went; the worker (xdist's controller puts it on the report) and the time
+            # it ended show the run's end: whether one worker sat idle while the other ran
+            node = getattr(report, "node", None)
+            worker = node.gateway.id if node is not None else "-"
+            ended = time.monotonic() - self.start
+            cpu = sum(self.tests[report.nodeid].values())
+            self.ended.append(f"{cpu:9.2f} {ended:8.1f} {worker:>4}  {report.nodeid}")
             with self.path.open("a") as f:
-                f.write(f"{sum(self.tests[report.nodeid].values()):9.2f}  {report.nodeid}\n")
+                f.write(self.ended[-1] + "\n")
 
     def pytest_sessionfinish(self) -> None:
         files: dict[str, float] = {}
@@ -381,6 +394,7 @@ class _CpuReport:
             f"{p.get('teardown', 0):.2f})  {nodeid}"
             for nodeid, p in ranked
         ]
+        lines += ["", "# as they ended: CPU s, wall s since the start, worker, test", *self.ended]
         self.path.write_text("\n".join(lines) + "\n")
 
 

@@ -19,7 +19,7 @@ from opencall.facilities.models import CapacityPool, PoolUnavailability
 from opencall.people import services as people_services
 from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal, Request
-from opencall.scheduling import slot_services
+from opencall.scheduling import services, slot_services
 from tests import factories as F
 from tests.web.conftest import Web, web  # noqa: F401  (re-exported fixture)
 
@@ -198,6 +198,24 @@ def _schedule_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 def sw(factory: sessionmaker[Session], small_worlds: Any) -> SlotWorld:
     """:func:`build` (built once per session and backend, see tests/conftest.py)."""
     return small_worlds.get("scheduling-slots", factory, build)  # type: ignore[no-any-return]
+
+
+def build_scheduled(s: Session) -> SlotWorld:
+    """:func:`build`, then the call's schedule made and stored (as the schedule job
+    stores it) on the factories' clock."""
+    w = build(s)
+    s.commit()
+    s.expire_all()  # the schedule reads the world as a new session would (the call's pools)
+    services.run_schedule(s, get_call(s, w))
+    return w
+
+
+@pytest.fixture
+def stored(factory: sessionmaker[Session], small_worlds: Any) -> SlotWorld:
+    """:func:`build_scheduled`: the slot world with its schedule stored (built once per
+    session and backend and copied, as ``sw``); the tests that change the resources or
+    the call under a stored schedule start from it."""
+    return small_worlds.get("scheduling-slots-stored", factory, build_scheduled)  # type: ignore[no-any-return]
 
 
 def get_call(s: Session, w: SlotWorld) -> Call:

@@ -17,27 +17,22 @@ from opencall.facilities.models import CapacityPool
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
 from opencall.proposals.models import Proposal
-from opencall.scheduling import services
 from opencall.scheduling.models import ScheduleEntry
 from tests import factories as F
 from tests.authz.test_workspace_matrix import session_client
-from tests.scheduling.conftest import SlotWorld, build, get_call
+from tests.scheduling.conftest import SlotWorld, get_call
 from tests.web.conftest import Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 UTC = dt.UTC
 
 
-def published(web: Web) -> tuple[SlotWorld, list[ScheduleEntry], dict[int, str]]:
-    """A fresh slot world (not the shared one: this test changes its calendar) with its
-    schedule made and published; Krios B's amount (and the call's offer of it) lowered so
-    that an outage fits its declared capacity."""
-    with web.factory() as s:
-        w = build(s)
-        s.commit()
+def published(web: Web, w: SlotWorld) -> tuple[SlotWorld, list[ScheduleEntry], dict[int, str]]:
+    """The ``stored`` slot world (this test's own copy: it changes the calendar) with its
+    schedule published; Krios B's amount (and the call's offer of it) lowered so that an
+    outage fits its declared capacity."""
     with web.factory() as s:
         call = get_call(s, w)
-        services.run_schedule(s, call)
         call.status = "published"
         pool = s.get(CapacityPool, w.pools["b"])
         assert pool is not None
@@ -69,8 +64,10 @@ def clash_events(web: Web) -> list[AuditEvent]:
         return out
 
 
-def test_an_outage_over_booked_slots_is_accepted_reported_and_flagged(web: Web) -> None:
-    w, booked, codes = published(web)
+def test_an_outage_over_booked_slots_is_accepted_reported_and_flagged(
+    web: Web, stored: SlotWorld
+) -> None:
+    w, booked, codes = published(web, stored)
     first = booked[0]
     assert first.start is not None and first.end is not None
     day = first.start.date()
@@ -137,8 +134,8 @@ def test_an_outage_over_booked_slots_is_accepted_reported_and_flagged(web: Web) 
     assert len(clash_events(web)) == before + 2
 
 
-def test_an_outage_clear_of_bookings_reports_nothing(web: Web) -> None:
-    w, booked, _codes = published(web)
+def test_an_outage_clear_of_bookings_reports_nothing(web: Web, stored: SlotWorld) -> None:
+    w, booked, _codes = published(web, stored)
     booked_days = {e.start.date() for e in booked if e.start is not None}
     free = next(
         d
@@ -157,8 +154,8 @@ def test_an_outage_clear_of_bookings_reports_nothing(web: Web) -> None:
     assert len(clash_events(web)) == before
 
 
-def test_the_clash_list_shows_only_what_the_viewer_may_see(web: Web) -> None:
-    w, booked, _codes = published(web)
+def test_the_clash_list_shows_only_what_the_viewer_may_see(web: Web, stored: SlotWorld) -> None:
+    w, booked, _codes = published(web, stored)
     first = booked[0]
     assert first.start is not None and first.end is not None
     with web.factory() as s:

@@ -42,8 +42,8 @@ def outcome(r: Any) -> str:
     return "ok"
 
 
-def test_every_route_by_persona_and_no_identity_leak(web: Web, sw: SlotWorld) -> None:
-    schedule(web, sw)
+def test_every_route_by_persona_and_no_identity_leak(web: Web, stored: SlotWorld) -> None:
+    sw = stored  # the slot world with its schedule stored
     failures = []
     for case in CASES:
         path = case.path.format(**case.params(sw))
@@ -71,8 +71,8 @@ def events(body: bytes) -> dict[str, tuple[dt.datetime, dt.datetime, str]]:
     return out
 
 
-def test_staff_calendar_page_and_ics(web: Web, sw: SlotWorld) -> None:
-    schedule(web, sw)
+def test_staff_calendar_page_and_ics(web: Web, stored: SlotWorld) -> None:
+    sw = stored  # the slot world with its schedule stored
     office, _ = session_client(web, sw.emails["manager"])
     chair, _ = session_client(web, sw.emails["chair"])
     base = f"/manage/calls/{sw.slug}/resources/{sw.pools['b']}"
@@ -117,8 +117,8 @@ def test_staff_calendar_page_and_ics(web: Web, sw: SlotWorld) -> None:
     assert PI_NAME.encode() in r.content  # the office may see who
 
 
-def test_applicant_schedule_and_ics(web: Web, sw: SlotWorld) -> None:
-    schedule(web, sw)
+def test_applicant_schedule_and_ics(web: Web, stored: SlotWorld) -> None:
+    sw = stored  # the slot world with its schedule stored
     pi, _ = session_client(web, sw.emails["pi"])
     page = pi.get(f"/proposals/{sw.bundle}/slots").text
     assert "Krios A" in page and "Krios B" in page
@@ -150,8 +150,8 @@ def test_applicant_schedule_and_ics(web: Web, sw: SlotWorld) -> None:
     assert f"/proposals/{sw.bundle}/slots.ics" in pi.get(f"/proposals/{sw.bundle}/outcome").text
 
 
-def test_public_calendar_once_published_names_nobody(web: Web, sw: SlotWorld) -> None:
-    schedule(web, sw)
+def test_public_calendar_once_published_names_nobody(web: Web, stored: SlotWorld) -> None:
+    sw = stored  # the slot world with its schedule stored
     path = f"/calls/{sw.slug}/resources/{sw.pools['b']}/calendar.ics"
     assert web.client().get(path).status_code == 404
     with web.factory() as s:

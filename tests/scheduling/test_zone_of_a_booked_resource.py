@@ -17,27 +17,19 @@ from opencall.facilities.models import CapacityPool
 from opencall.facilities.resource_views import _resource_form
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
-from opencall.scheduling import services
 from opencall.scheduling.models import ScheduleEntry
 from tests.authz.test_workspace_matrix import session_client
-from tests.scheduling.conftest import SlotWorld, build, get_call
+from tests.scheduling.conftest import SlotWorld, get_call
 from tests.web.conftest import Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 
-def scheduled(web: Web) -> tuple[SlotWorld, str, int]:
-    """A fresh slot world (this test changes a resource) with its schedule stored; the
-    call's code and how many items of Krios A are placed."""
+def scheduled(web: Web, w: SlotWorld) -> tuple[str, int]:
+    """The call's code and how many items of Krios A its stored schedule places (the
+    ``stored`` world is this test's own copy: it changes a resource)."""
     with web.factory() as s:
-        w = build(s)
-        s.commit()
-    with web.factory() as s:
-        call = get_call(s, w)
-        services.run_schedule(s, call)
-        s.commit()
-        placed = placed_on(s, w.pools["a"])
-        return w, call.code, len(placed)
+        return get_call(s, w).code, len(placed_on(s, w.pools["a"]))
 
 
 def placed_on(s: Any, pool_id: int) -> list[tuple[Any, Any]]:
@@ -69,9 +61,10 @@ def bearer(web: Web, email: str) -> dict[str, str]:
     "change", [{"time_zone": "Asia/Bangkok"}, {"day_start_hour": 8}], ids=["zone", "hour"]
 )
 def test_the_api_refuses_to_move_the_grid_under_a_stored_schedule(
-    web: Web, change: dict[str, Any]
+    web: Web, stored: SlotWorld, change: dict[str, Any]
 ) -> None:
-    w, code, placed = scheduled(web)
+    w = stored
+    code, placed = scheduled(web, w)
     assert placed > 0
     before = grid_of(web, w.pools["a"])
     h = bearer(web, w.emails["manager"])
@@ -96,8 +89,11 @@ def test_the_api_refuses_to_move_the_grid_under_a_stored_schedule(
     assert r.json()["calendar"][key] == value
 
 
-def test_the_staff_form_refuses_to_move_the_grid_under_a_stored_schedule(web: Web) -> None:
-    w, code, placed = scheduled(web)
+def test_the_staff_form_refuses_to_move_the_grid_under_a_stored_schedule(
+    web: Web, stored: SlotWorld
+) -> None:
+    w = stored
+    code, placed = scheduled(web, w)
     with web.factory() as s:
         pool = s.get(CapacityPool, w.pools["a"])
         assert pool is not None
