@@ -44,16 +44,38 @@ from opencall.people.models import User
 from opencall.proposals.models import Proposal, Request, TeamMember
 from opencall.results import services as res
 from opencall.results.models import PostAwardRecord, ResearchOutput
+from opencall.reviews.models import Review, ReviewAssignment
 from opencall.settings import Settings
 
 PASSWORD = "correct horse battery"
 OFFICE = "office@seeds.example"
 COUNTRIES = ["KEN", "ETH", "NPL", "BGD", "IND", "BRA", "DEU", "FRA", "CHN", "MWI", "PER", "USA"]
+#: with ``--no-income``: countries the World Bank gives no income group (Cook Islands,
+#: Western Sahara), one PI in 13 from each
+NO_INCOME = ["COK", "ESH"]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def build(url: str, cycles: int, awards: int, records: int, seed: int) -> dict[str, Any]:
+def build(
+    url: str,
+    cycles: int,
+    awards: int,
+    records: int,
+    seed: int,
+    *,
+    proposals: int = 0,
+    reviews: int = 0,
+    outputs: int = 1,
+    countries: list[str] = COUNTRIES,
+) -> dict[str, Any]:
+    """``proposals`` per facility (0: one per award; the first ``awards`` / ``cycles``
+    of each cycle are awarded, the others declined), ``reviews`` submitted reviews per
+    proposal (by 1 of 600 reviewers), ``records`` post-award records and about
+    ``outputs`` results per award (publications and datasets, one DOI in ten shared with
+    the next award)."""
     rng = random.Random(seed)
+    proposals = proposals or awards
+    COUNTRIES = countries  # noqa: N806 (the module's list, or the one asked for)
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
         with engine.begin() as c:
@@ -81,10 +103,17 @@ def build(url: str, cycles: int, awards: int, records: int, seed: int) -> dict[s
         s.execute(insert(User), [
             {"email": f"pi{i}@x.example", "name": f"PI {i}", "password_hash": pw,
              "country_iso3": COUNTRIES[i % len(COUNTRIES)], "institution": f"Inst {i % 300}"}
-            for i in range(awards)
+            for i in range(proposals)
         ])  # fmt: skip
+        if reviews:
+            s.execute(insert(User), [
+                {"email": f"rev{i}@x.example", "name": f"Reviewer {i}", "password_hash": pw,
+                 "country_iso3": COUNTRIES[(7 * i) % len(COUNTRIES)], "institution": f"R {i}"}
+                for i in range(600)
+            ])  # fmt: skip
         users = dict(s.execute(select(User.email, User.id)).all())
-        per_call = awards // cycles
+        per_call = proposals // cycles
+        awarded_per_call = awards // cycles
         slugs, n_rec, n_out = [], 0, 0
         for c in range(cycles):
             year = 2017 + c
@@ -126,14 +155,43 @@ def build(url: str, cycles: int, awards: int, records: int, seed: int) -> dict[s
                 ).all()
             )
             s.execute(insert(Decision), [
-                {"call_id": call.id, "proposal_id": pid, "outcome": "awarded", "explanation": "bench"} for pid in pids
+                {"call_id": call.id, "proposal_id": pid,
+                 "outcome": "awarded" if i < awarded_per_call else "not_awarded", "explanation": "bench"}
+                for i, pid in enumerate(pids)
             ])  # fmt: skip
+            if per_call > awarded_per_call:
+                s.execute(
+                    Proposal.__table__.update()
+                    .where(Proposal.id.in_(pids[awarded_per_call:]))
+                    .values(status="rejected")
+                )
+            won = pids[:awarded_per_call]
             s.execute(insert(Award), [
                 {"call_id": call.id, "proposal_id": pid, "request_id": reqs[pid], "pool_id": pool.id, "amount": 5.0}
-                for pid in pids
+                for pid in won
             ])  # fmt: skip
+            if reviews:
+                s.execute(insert(ReviewAssignment), [
+                    {"call_id": call.id, "proposal_id": pid,
+                     "reviewer_id": users[f"rev{(7 * i + 11 * k + c) % 600}@x.example"],
+                     "status": "submitted", "source": "manual"}
+                    for i, pid in enumerate(pids) for k in range(reviews)
+                ])  # fmt: skip
+                ras = s.execute(
+                    select(ReviewAssignment.id, ReviewAssignment.proposal_id).where(
+                        ReviewAssignment.call_id == call.id
+                    )
+                ).all()
+                rank = {pid: i for i, pid in enumerate(pids)}
+                when = dt.datetime(year, 3, 20, tzinfo=dt.UTC)
+                s.execute(insert(Review), [
+                    {"assignment_id": aid,
+                     "grade": round(min(5.0, max(1.0, 1.5 + 3 * rank[pid] / per_call + rng.gauss(0, 0.6))), 1),
+                     "confidence": 3, "submitted_at": when}
+                    for aid, pid in ras
+                ])  # fmt: skip
             recs, outs = [], []
-            for i, pid in enumerate(pids):
+            for i, pid in enumerate(won):
                 for j in range(records // awards):
                     shipped = dt.date(year, 6, 1) + dt.timedelta(days=rng.randrange(60))
                     kind = "loan" if j % 2 == 0 else "shipment"
@@ -150,9 +208,12 @@ def build(url: str, cycles: int, awards: int, records: int, seed: int) -> dict[s
                     )  # fmt: skip
                     recs.append({"call_id": call.id, "proposal_id": pid, "kind": kind, "data": data,
                                  "reminders_sent": 0})  # fmt: skip
-                if rng.random() < 0.8:
-                    outs.append({"call_id": call.id, "proposal_id": pid, "kind": "publication",
-                                 "doi": f"10.5555/gb.{year}.{i}", "title": f"Trial of accession {i}",
+                for j in range(outputs if outputs > 1 else int(rng.random() < 0.8)):
+                    # one in ten the DOI of the award before (a paper of two awards)
+                    k = i - 1 if (j == 0 and i and rng.random() < 0.1) else i
+                    outs.append({"call_id": call.id, "proposal_id": pid,
+                                 "kind": "dataset" if j % 5 == 4 else "publication",
+                                 "doi": f"10.5555/gb.{year}.{k}.{j}", "title": f"Trial of accession {k}.{j}",
                                  "year": year + 1, "authors": ["A. Author"], "countries": ["KEN"],
                                  "abstract": "", "acknowledgement": "", "acknowledges": True,
                                  "source": "typed"})  # fmt: skip
@@ -165,7 +226,9 @@ def build(url: str, cycles: int, awards: int, records: int, seed: int) -> dict[s
     engine.dispose()
     return {
         "calls": cycles,
-        "awards": per_call * cycles,
+        "proposals": per_call * cycles,
+        "awards": awarded_per_call * cycles,
+        "reviews": reviews * per_call * cycles,
         "records": n_rec,
         "outputs": n_out,
         "slugs": slugs,
@@ -200,6 +263,11 @@ def main() -> None:
     ap.add_argument("--awards", type=int, default=5000)
     ap.add_argument("--records", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--proposals", type=int, default=0, help="0: one per award")
+    ap.add_argument("--reviews", type=int, default=0, help="submitted reviews per proposal")
+    ap.add_argument("--outputs", type=int, default=1, help="results per award (1: 80 %% have one)")
+    ap.add_argument("--no-income", action="store_true", help="PIs also from COK and ESH")
+    ap.add_argument("--skip-imports", action="store_true")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_outcomes_"))
     url = args.database_url or f"sqlite:///{tmp / 'outcomes.sqlite3'}"
@@ -226,7 +294,18 @@ def main() -> None:
         return got
 
     world = step(
-        "bulk build", lambda: build(url, args.cycles, args.awards, args.records, args.seed)
+        "bulk build",
+        lambda: build(
+            url,
+            args.cycles,
+            args.awards,
+            args.records,
+            args.seed,
+            proposals=args.proposals,
+            reviews=args.reviews,
+            outputs=args.outputs,
+            countries=COUNTRIES + NO_INCOME if args.no_income else COUNTRIES,
+        ),
     )
     settings = Settings(
         database_url=url, secret_key="bench", base_url="http://testserver", secure_cookies=False,
@@ -303,7 +382,7 @@ def main() -> None:
 
         return run
 
-    for fmt in ("bibtex", "ris", "csl-json"):
+    for fmt in () if args.skip_imports else ("bibtex", "ris", "csl-json"):
         step(f"import {fmt} 10,000 entries (service; over the limit)", direct(fmt, 10_000))
         step(f"import {fmt} 500 entries (API)", imp(fmt, 500))
     bad = entries("bibtex", 499, "bad") + "\n@article{late, title={No year}}\n"
