@@ -22,6 +22,7 @@ import os
 import random
 import re
 import resource
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,7 +33,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, insert, select, text
 
 from opencall import migrate
-from opencall.allocation.models import Award, Decision
 from opencall.app import create_app
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
@@ -41,11 +41,14 @@ from opencall.errors import DomainError
 from opencall.facilities import services as fs
 from opencall.people import services as people_services
 from opencall.people.models import User
-from opencall.proposals.models import Proposal, Request, TeamMember
+from opencall.proposals.models import Proposal, TeamMember
 from opencall.results import services as res
 from opencall.results.models import PostAwardRecord, ResearchOutput
 from opencall.reviews.models import Review, ReviewAssignment
 from opencall.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.scale.bulk_awards import insert_decided  # noqa: E402
 
 PASSWORD = "correct horse battery"
 OFFICE = "office@seeds.example"
@@ -145,31 +148,16 @@ def build(
                  "status": "accepted"}
                 for i, pid in enumerate(pids)
             ])  # fmt: skip
-            s.execute(insert(Request), [
-                {"proposal_id": pid, "kind": "custom", "amount": 5.0, "details": {"amount": 5}, "pool_id": pool.id}
-                for pid in pids
-            ])  # fmt: skip
-            reqs = dict(
-                s.execute(
-                    select(Request.proposal_id, Request.id).where(Request.proposal_id.in_(pids))
-                ).all()
-            )
-            s.execute(insert(Decision), [
-                {"call_id": call.id, "proposal_id": pid,
-                 "outcome": "awarded" if i < awarded_per_call else "not_awarded", "explanation": "bench"}
-                for i, pid in enumerate(pids)
-            ])  # fmt: skip
+            won = insert_decided(
+                s, call.id, pids, pool.id, awarded=awarded_per_call, kind="custom",
+                details={"amount": 5},
+            )  # fmt: skip
             if per_call > awarded_per_call:
                 s.execute(
                     Proposal.__table__.update()
                     .where(Proposal.id.in_(pids[awarded_per_call:]))
                     .values(status="rejected")
                 )
-            won = pids[:awarded_per_call]
-            s.execute(insert(Award), [
-                {"call_id": call.id, "proposal_id": pid, "request_id": reqs[pid], "pool_id": pool.id, "amount": 5.0}
-                for pid in won
-            ])  # fmt: skip
             if reviews:
                 s.execute(insert(ReviewAssignment), [
                     {"call_id": call.id, "proposal_id": pid,
@@ -268,6 +256,7 @@ def main() -> None:
     ap.add_argument("--outputs", type=int, default=1, help="results per award (1: 80 %% have one)")
     ap.add_argument("--no-income", action="store_true", help="PIs also from COK and ESH")
     ap.add_argument("--skip-imports", action="store_true")
+    ap.add_argument("--call-import", action="store_true", help="the call-wide imports anyway")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_outcomes_"))
     url = args.database_url or f"sqlite:///{tmp / 'outcomes.sqlite3'}"
@@ -391,6 +380,44 @@ def main() -> None:
                                json={"format": "bibtex", "content": bad})).status_code,
         "answer": r.json().get("detail"),
     })  # fmt: skip
+
+    def call_file(n: int, bad: int = 0) -> str:
+        """``n`` BibTeX entries for the last cycle's awards (each names its award's code),
+        one in ten a paper of two awards (its DOI spelled as a doi.org address on one),
+        the last ``bad`` without a year."""
+        year = 2017 + args.cycles - 1
+        out = []
+        for i in range(n):
+            code = f"GB{year}-{i % max(1, args.awards // args.cycles):04d}"
+            doi = f"10.7777/call.{i - 1 if i % 10 == 1 else i}"
+            doi = f"https://doi.org/{doi.upper()}" if i % 10 == 1 else doi
+            yr = "n.d." if i >= n - bad else "2028"
+            out.append(
+                f"@article{{c{i},\n  title = {{Call result {i}}},\n  year = {{{yr}}},\n"
+                f"  award = {{{code}}},\n  doi = {{{doi}}}\n}}"
+            )
+        return "\n".join(out)
+
+    def call_import(n: int, bad: int = 0) -> Callable[[], dict[str, Any]]:
+        def run() -> dict[str, Any]:
+            content = call_file(n, bad)
+            with make_sessionmaker(app.state.engine)() as s:
+                call = s.scalars(select(Call).where(Call.slug == last)).one()
+                office = s.scalars(select(User).where(User.email == OFFICE)).one()
+                try:
+                    new, skipped = res.import_call_outputs(s, call, office, "c.bib", content)
+                    said: Any = {"added": len(new), "skipped": skipped}
+                except DomainError as exc:
+                    said = exc.message[:160]
+                s.rollback()
+            return {"kib": len(content) // 1024, "answer": said}
+
+        return run
+
+    if not args.skip_imports or args.call_import:
+        step("call-wide import: 3,000 BibTeX entries (service)", call_import(3000))
+        step("call-wide import: 3,000 entries, the last 3 bad", call_import(3000, bad=3))
+        step("call-wide import: 20,001 entries (over the limit)", call_import(20_001))
     print(json.dumps({"database": app.state.engine.dialect.name, "pid": os.getpid()}))
     app.state.engine.dispose()
 

@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from opencall.allocation.models import Award, Decision
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
 from opencall.outcomes import queries as oq
-from opencall.proposals.models import Proposal, Request, TeamMember
+from opencall.proposals.models import Proposal, TeamMember
 from opencall.results.models import PostAwardRecord, ResearchOutput
 from tests import factories as F
+from tests.scale.bulk_awards import insert_decided
 from tests.scale.test_api_pages import count_statements
 from tests.scale.test_results_page_queries import published
 from tests.web.conftest import Web
@@ -62,25 +62,7 @@ def add_cycles(factory: sessionmaker[Session], slug: str, n: int) -> None:
                  "status": "accepted"}
                 for i, pid in enumerate(pids)
             ])  # fmt: skip
-            s.execute(insert(Request), [
-                {"proposal_id": pid, "kind": "fast", "amount": 5.0, "details": {}, "pool_id": pool_id}
-                for pid in pids
-            ])  # fmt: skip
-            reqs = dict(
-                s.execute(
-                    select(Request.proposal_id, Request.id).where(Request.proposal_id.in_(pids))
-                ).all()
-            )
-            s.execute(insert(Decision), [
-                {"call_id": past.id, "proposal_id": pid,
-                 "outcome": "awarded" if i < 4 else "not_awarded", "explanation": "t"}
-                for i, pid in enumerate(pids)
-            ])  # fmt: skip
-            s.execute(insert(Award), [
-                {"call_id": past.id, "proposal_id": pid, "request_id": reqs[pid],
-                 "pool_id": pool_id, "amount": 5.0}
-                for pid in pids[:4]
-            ])  # fmt: skip
+            insert_decided(s, past.id, pids, pool_id, awarded=4, kind="fast", details={})
             s.execute(insert(PostAwardRecord), [
                 {"call_id": past.id, "proposal_id": pid, "kind": "session", "reminders_sent": 0,
                  "data": {"observed_on": f"{year}-06-01", "observed_hours": 4.0,
