@@ -82,5 +82,12 @@ CASES: list[Case] = [
         },
     ),
     Case("GET", "/api/v1/calls/{slug}/postaward", OFFICE, api=True),
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/outputs/import",
+        OFFICE,
+        api=True,
+        json={"format": "bibtex", "content": "@article{a, title={T}, year={2029}, award={X}}"},
+    ),
 ]
 ROUTES = {(c.method, c.path) for c in CASES}
