@@ -338,6 +338,7 @@ def main() -> None:
     step("report page, uncached (10 cycles' trend)", get(f"/manage/calls/{last}/report"))
     step("report page, cached", get(f"/manage/calls/{last}/report"))
     step("report JSON, cached", get(f"/manage/calls/{last}/report.json"))
+    step("report CSV, cached", get(f"/manage/calls/{last}/report.csv"))
     step("report PDF, cached data", get(f"/manage/calls/{last}/report.pdf"))
 
     def imp(fmt: str, n: int) -> Callable[[], dict[str, Any]]:

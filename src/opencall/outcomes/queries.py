@@ -94,6 +94,8 @@ def applicant_records_by_call(
     statements for 1 call or 20 (one query per table, every call in it), not a set of
     queries per cycle (bench/README.md, "Results followed at scale")."""
     ids = [c.id for c in calls]
+    if not ids:  # a facility's first cycle has no earlier ones: nothing to read
+        return {}
     countries = {c.iso3: c for c in session.scalars(select(Country))}
     # columns, not ORM rows, throughout: the report reads a whole call (and its cycles)
     runs = rq.latest_runs(session, ids, "calibration")

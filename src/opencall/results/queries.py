@@ -147,6 +147,8 @@ def stages_of_calls(
     statements of one: one query per table, every call in it."""
     today = today or dt.datetime.now(dt.UTC).date()
     ids = [c.id for c in calls]
+    if not ids:
+        return {}
     # columns, not ORM rows: a provider's call has thousands of records (building an
     # object for each was most of the after-award section's time, bench/bench_outcomes.py)
     recs: dict[int, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
