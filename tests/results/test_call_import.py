@@ -182,3 +182,13 @@ def test_the_command_line_imports_a_file_over_the_api_body(
     with factory() as s:
         assert stored(s) == before == 4000
     engine.dispose()
+
+
+def test_the_refused_entries_are_listed_in_file_order(db: Session) -> None:
+    call, props = awarded_samples_call(db, ["KEN"])
+    office = office_of(db, call)
+    text = bib("first", "NOPE-1") + bib("second", props[0].code, year="soon")
+    with pytest.raises(DomainError) as e:
+        res.import_call_outputs(db, call, office, "x.bib", text)  # type: ignore[arg-type]
+    said = e.value.message
+    assert said.index("BibTeX entry first (line 1)") < said.index("BibTeX entry second (line 6)")

@@ -157,12 +157,22 @@ def parse_located(
 MAX_NAMED = 20
 
 
+LINE_IN = re.compile(r"\(line (\d+)\)")
+
+
+def _line_in(error: DomainError) -> int:
+    """The line an entry's refusal names (every ``where`` says ``(line N)``)."""
+    m = LINE_IN.search(error.message)
+    return int(m.group(1)) if m else 0
+
+
 def refuse_entries(errors: list[DomainError]) -> None:
     """Refuse a file for every bad entry in it at once (each names its entry and line),
     so that a large file is corrected in one pass, not one entry per upload."""
     if len(errors) == 1:
         raise errors[0]
     if errors:
+        errors = sorted(errors, key=_line_in)  # in file order, whatever refused them
         raise DomainError(
             "%(n)s entries were refused and nothing was imported: %(problems)s",
             n=len(errors),
