@@ -148,40 +148,33 @@ def test_the_command_line_imports_a_file_over_the_api_body(
 ) -> None:
     """`opencall calls import-results` takes the files the JSON API's 1 MiB body cannot;
     a bad file changes nothing and exits 2 with the refusal."""
-    from typer.testing import CliRunner
-
     from opencall.cli import app as cli_app
-    from opencall.db import make_engine, make_sessionmaker, unit_of_work
+    from opencall.db import unit_of_work
+    from tests.cli_db import cli_database
 
-    url = f"sqlite:///{tmp_path / 'imp.sqlite3'}"
-    monkeypatch.setenv("OPENCALL_DATABASE_URL", url)
-    runner = CliRunner()
-    assert runner.invoke(cli_app, ["db", "upgrade"]).exit_code == 0
-    engine = make_engine(url)
-    factory = make_sessionmaker(engine)
-    with unit_of_work(factory) as s:
-        call, props = awarded_samples_call(s, ["KEN"])
-        office = office_of(s, call)
-        slug, code, email = call.slug, props[0].code, office.email  # type: ignore[attr-defined]
-    good = tmp_path / "cycle.bib"
-    # 1.2 MiB: over the API's JSON body
-    good.write_text(
-        "".join(bib(f"e{i}", code, f"10.5555/e{i}", title="x" * 200) for i in range(4000))
-    )
-    assert good.stat().st_size > 2**20
-    r = runner.invoke(cli_app, ["calls", "import-results", slug, str(good), "--as", email])
-    assert r.exit_code == 0, r.output
-    assert "4000 result(s) imported, 0 already linked" in r.output
-    bad = tmp_path / "bad.bib"
-    bad.write_text(bib("ok", code, "10.5555/new") + bib("late", code, year="soon"))
-    with factory() as s:
-        before = stored(s)
-    r = runner.invoke(cli_app, ["calls", "import-results", slug, str(bad), "--as", email])
-    assert r.exit_code == 2
-    assert "BibTeX entry late (line 7): no year" in r.output.replace("\n", " ")
-    with factory() as s:
-        assert stored(s) == before == 4000
-    engine.dispose()
+    with cli_database(tmp_path, monkeypatch, "imp") as (runner, factory):
+        with unit_of_work(factory) as s:
+            call, props = awarded_samples_call(s, ["KEN"])
+            office = office_of(s, call)
+            slug, code, email = call.slug, props[0].code, office.email  # type: ignore[attr-defined]
+        good = tmp_path / "cycle.bib"
+        # 1.2 MiB: over the API's JSON body
+        good.write_text(
+            "".join(bib(f"e{i}", code, f"10.5555/e{i}", title="x" * 200) for i in range(4000))
+        )
+        assert good.stat().st_size > 2**20
+        r = runner.invoke(cli_app, ["calls", "import-results", slug, str(good), "--as", email])
+        assert r.exit_code == 0, r.output
+        assert "4000 result(s) imported, 0 already linked" in r.output
+        bad = tmp_path / "bad.bib"
+        bad.write_text(bib("ok", code, "10.5555/new") + bib("late", code, year="soon"))
+        with factory() as s:
+            before = stored(s)
+        r = runner.invoke(cli_app, ["calls", "import-results", slug, str(bad), "--as", email])
+        assert r.exit_code == 2
+        assert "BibTeX entry late (line 7): no year" in r.output.replace("\n", " ")
+        with factory() as s:
+            assert stored(s) == before == 4000
 
 
 def test_the_refused_entries_are_listed_in_file_order(db: Session) -> None:
