@@ -128,8 +128,13 @@ def detect(filename: str, text: str) -> str:
 
 def parse(fmt: str, text: str, *, limit: int | None = None) -> list[dict[str, Any]]:
     """Every entry of the file as a dict for ``OutputIn``; a DomainError for an
-    unreadable file or an entry without a title or year (nothing is half-read)."""
-    return [entry for _where, entry in parse_located(fmt, text, limit=limit)]
+    unreadable file or an entry without a title or year (nothing is half-read). The
+    award code an entry may name (``award``: a call-wide file) is left out here;
+    :func:`parse_located` keeps it."""
+    return [
+        {k: v for k, v in entry.items() if k != "award"}
+        for _where, entry in parse_located(fmt, text, limit=limit)
+    ]
 
 
 def parse_located(
