@@ -22,6 +22,7 @@ import os
 import random
 import re
 import resource
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,7 +33,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, insert, select, text
 
 from opencall import migrate
-from opencall.allocation.models import Award, Decision
 from opencall.app import create_app
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
@@ -41,19 +41,44 @@ from opencall.errors import DomainError
 from opencall.facilities import services as fs
 from opencall.people import services as people_services
 from opencall.people.models import User
-from opencall.proposals.models import Proposal, Request, TeamMember
+from opencall.proposals.models import Proposal, TeamMember
 from opencall.results import services as res
 from opencall.results.models import PostAwardRecord, ResearchOutput
+from opencall.reviews.models import Review, ReviewAssignment
 from opencall.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.scale.bulk_awards import insert_decided  # noqa: E402
 
 PASSWORD = "correct horse battery"
 OFFICE = "office@seeds.example"
 COUNTRIES = ["KEN", "ETH", "NPL", "BGD", "IND", "BRA", "DEU", "FRA", "CHN", "MWI", "PER", "USA"]
+#: with ``--no-income``: countries the World Bank gives no income group (Cook Islands,
+#: Western Sahara), one PI in 13 from each
+NO_INCOME = ["COK", "ESH"]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def build(url: str, cycles: int, awards: int, records: int, seed: int) -> dict[str, Any]:
+def build(
+    url: str,
+    cycles: int,
+    awards: int,
+    records: int,
+    seed: int,
+    *,
+    proposals: int = 0,
+    reviews: int = 0,
+    outputs: int = 1,
+    countries: list[str] = COUNTRIES,
+) -> dict[str, Any]:
+    """``proposals`` per facility (0: one per award; the first ``awards`` / ``cycles``
+    of each cycle are awarded, the others declined), ``reviews`` submitted reviews per
+    proposal (by 1 of 600 reviewers), ``records`` post-award records and about
+    ``outputs`` results per award (publications and datasets, one DOI in ten shared with
+    the next award)."""
     rng = random.Random(seed)
+    proposals = proposals or awards
+    COUNTRIES = countries  # noqa: N806 (the module's list, or the one asked for)
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
         with engine.begin() as c:
@@ -81,10 +106,17 @@ def build(url: str, cycles: int, awards: int, records: int, seed: int) -> dict[s
         s.execute(insert(User), [
             {"email": f"pi{i}@x.example", "name": f"PI {i}", "password_hash": pw,
              "country_iso3": COUNTRIES[i % len(COUNTRIES)], "institution": f"Inst {i % 300}"}
-            for i in range(awards)
+            for i in range(proposals)
         ])  # fmt: skip
+        if reviews:
+            s.execute(insert(User), [
+                {"email": f"rev{i}@x.example", "name": f"Reviewer {i}", "password_hash": pw,
+                 "country_iso3": COUNTRIES[(7 * i) % len(COUNTRIES)], "institution": f"R {i}"}
+                for i in range(600)
+            ])  # fmt: skip
         users = dict(s.execute(select(User.email, User.id)).all())
-        per_call = awards // cycles
+        per_call = proposals // cycles
+        awarded_per_call = awards // cycles
         slugs, n_rec, n_out = [], 0, 0
         for c in range(cycles):
             year = 2017 + c
@@ -116,24 +148,38 @@ def build(url: str, cycles: int, awards: int, records: int, seed: int) -> dict[s
                  "status": "accepted"}
                 for i, pid in enumerate(pids)
             ])  # fmt: skip
-            s.execute(insert(Request), [
-                {"proposal_id": pid, "kind": "custom", "amount": 5.0, "details": {"amount": 5}, "pool_id": pool.id}
-                for pid in pids
-            ])  # fmt: skip
-            reqs = dict(
+            won = insert_decided(
+                s, call.id, pids, pool.id, awarded=awarded_per_call, kind="custom",
+                details={"amount": 5},
+            )  # fmt: skip
+            if per_call > awarded_per_call:
                 s.execute(
-                    select(Request.proposal_id, Request.id).where(Request.proposal_id.in_(pids))
+                    Proposal.__table__.update()
+                    .where(Proposal.id.in_(pids[awarded_per_call:]))
+                    .values(status="rejected")
+                )
+            if reviews:
+                s.execute(insert(ReviewAssignment), [
+                    {"call_id": call.id, "proposal_id": pid,
+                     "reviewer_id": users[f"rev{(7 * i + 11 * k + c) % 600}@x.example"],
+                     "status": "submitted", "source": "manual"}
+                    for i, pid in enumerate(pids) for k in range(reviews)
+                ])  # fmt: skip
+                ras = s.execute(
+                    select(ReviewAssignment.id, ReviewAssignment.proposal_id).where(
+                        ReviewAssignment.call_id == call.id
+                    )
                 ).all()
-            )
-            s.execute(insert(Decision), [
-                {"call_id": call.id, "proposal_id": pid, "outcome": "awarded", "explanation": "bench"} for pid in pids
-            ])  # fmt: skip
-            s.execute(insert(Award), [
-                {"call_id": call.id, "proposal_id": pid, "request_id": reqs[pid], "pool_id": pool.id, "amount": 5.0}
-                for pid in pids
-            ])  # fmt: skip
+                rank = {pid: i for i, pid in enumerate(pids)}
+                when = dt.datetime(year, 3, 20, tzinfo=dt.UTC)
+                s.execute(insert(Review), [
+                    {"assignment_id": aid,
+                     "grade": round(min(5.0, max(1.0, 1.5 + 3 * rank[pid] / per_call + rng.gauss(0, 0.6))), 1),
+                     "confidence": 3, "submitted_at": when}
+                    for aid, pid in ras
+                ])  # fmt: skip
             recs, outs = [], []
-            for i, pid in enumerate(pids):
+            for i, pid in enumerate(won):
                 for j in range(records // awards):
                     shipped = dt.date(year, 6, 1) + dt.timedelta(days=rng.randrange(60))
                     kind = "loan" if j % 2 == 0 else "shipment"
@@ -150,9 +196,12 @@ def build(url: str, cycles: int, awards: int, records: int, seed: int) -> dict[s
                     )  # fmt: skip
                     recs.append({"call_id": call.id, "proposal_id": pid, "kind": kind, "data": data,
                                  "reminders_sent": 0})  # fmt: skip
-                if rng.random() < 0.8:
-                    outs.append({"call_id": call.id, "proposal_id": pid, "kind": "publication",
-                                 "doi": f"10.5555/gb.{year}.{i}", "title": f"Trial of accession {i}",
+                for j in range(outputs if outputs > 1 else int(rng.random() < 0.8)):
+                    # one in ten the DOI of the award before (a paper of two awards)
+                    k = i - 1 if (j == 0 and i and rng.random() < 0.1) else i
+                    outs.append({"call_id": call.id, "proposal_id": pid,
+                                 "kind": "dataset" if j % 5 == 4 else "publication",
+                                 "doi": f"10.5555/gb.{year}.{k}.{j}", "title": f"Trial of accession {k}.{j}",
                                  "year": year + 1, "authors": ["A. Author"], "countries": ["KEN"],
                                  "abstract": "", "acknowledgement": "", "acknowledges": True,
                                  "source": "typed"})  # fmt: skip
@@ -165,7 +214,9 @@ def build(url: str, cycles: int, awards: int, records: int, seed: int) -> dict[s
     engine.dispose()
     return {
         "calls": cycles,
-        "awards": per_call * cycles,
+        "proposals": per_call * cycles,
+        "awards": awarded_per_call * cycles,
+        "reviews": reviews * per_call * cycles,
         "records": n_rec,
         "outputs": n_out,
         "slugs": slugs,
@@ -200,6 +251,12 @@ def main() -> None:
     ap.add_argument("--awards", type=int, default=5000)
     ap.add_argument("--records", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--proposals", type=int, default=0, help="0: one per award")
+    ap.add_argument("--reviews", type=int, default=0, help="submitted reviews per proposal")
+    ap.add_argument("--outputs", type=int, default=1, help="results per award (1: 80 %% have one)")
+    ap.add_argument("--no-income", action="store_true", help="PIs also from COK and ESH")
+    ap.add_argument("--skip-imports", action="store_true")
+    ap.add_argument("--call-import", action="store_true", help="the call-wide imports anyway")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_outcomes_"))
     url = args.database_url or f"sqlite:///{tmp / 'outcomes.sqlite3'}"
@@ -226,7 +283,18 @@ def main() -> None:
         return got
 
     world = step(
-        "bulk build", lambda: build(url, args.cycles, args.awards, args.records, args.seed)
+        "bulk build",
+        lambda: build(
+            url,
+            args.cycles,
+            args.awards,
+            args.records,
+            args.seed,
+            proposals=args.proposals,
+            reviews=args.reviews,
+            outputs=args.outputs,
+            countries=COUNTRIES + NO_INCOME if args.no_income else COUNTRIES,
+        ),
     )
     settings = Settings(
         database_url=url, secret_key="bench", base_url="http://testserver", secure_cookies=False,
@@ -270,6 +338,7 @@ def main() -> None:
     step("report page, uncached (10 cycles' trend)", get(f"/manage/calls/{last}/report"))
     step("report page, cached", get(f"/manage/calls/{last}/report"))
     step("report JSON, cached", get(f"/manage/calls/{last}/report.json"))
+    step("report CSV, cached", get(f"/manage/calls/{last}/report.csv"))
     step("report PDF, cached data", get(f"/manage/calls/{last}/report.pdf"))
 
     def imp(fmt: str, n: int) -> Callable[[], dict[str, Any]]:
@@ -303,7 +372,7 @@ def main() -> None:
 
         return run
 
-    for fmt in ("bibtex", "ris", "csl-json"):
+    for fmt in () if args.skip_imports else ("bibtex", "ris", "csl-json"):
         step(f"import {fmt} 10,000 entries (service; over the limit)", direct(fmt, 10_000))
         step(f"import {fmt} 500 entries (API)", imp(fmt, 500))
     bad = entries("bibtex", 499, "bad") + "\n@article{late, title={No year}}\n"
@@ -312,6 +381,44 @@ def main() -> None:
                                json={"format": "bibtex", "content": bad})).status_code,
         "answer": r.json().get("detail"),
     })  # fmt: skip
+
+    def call_file(n: int, bad: int = 0) -> str:
+        """``n`` BibTeX entries for the last cycle's awards (each names its award's code),
+        one in ten a paper of two awards (its DOI spelled as a doi.org address on one),
+        the last ``bad`` without a year."""
+        year = 2017 + args.cycles - 1
+        out = []
+        for i in range(n):
+            code = f"GB{year}-{i % max(1, args.awards // args.cycles):04d}"
+            doi = f"10.7777/call.{i - 1 if i % 10 == 1 else i}"
+            doi = f"https://doi.org/{doi.upper()}" if i % 10 == 1 else doi
+            yr = "n.d." if i >= n - bad else "2028"
+            out.append(
+                f"@article{{c{i},\n  title = {{Call result {i}}},\n  year = {{{yr}}},\n"
+                f"  award = {{{code}}},\n  doi = {{{doi}}}\n}}"
+            )
+        return "\n".join(out)
+
+    def call_import(n: int, bad: int = 0) -> Callable[[], dict[str, Any]]:
+        def run() -> dict[str, Any]:
+            content = call_file(n, bad)
+            with make_sessionmaker(app.state.engine)() as s:
+                call = s.scalars(select(Call).where(Call.slug == last)).one()
+                office = s.scalars(select(User).where(User.email == OFFICE)).one()
+                try:
+                    new, skipped = res.import_call_outputs(s, call, office, "c.bib", content)
+                    said: Any = {"added": len(new), "skipped": skipped}
+                except DomainError as exc:
+                    said = exc.message[:160]
+                s.rollback()
+            return {"kib": len(content) // 1024, "answer": said}
+
+        return run
+
+    if not args.skip_imports or args.call_import:
+        step("call-wide import: 3,000 BibTeX entries (service)", call_import(3000))
+        step("call-wide import: 3,000 entries, the last 3 bad", call_import(3000, bad=3))
+        step("call-wide import: 20,001 entries (over the limit)", call_import(20_001))
     print(json.dumps({"database": app.state.engine.dialect.name, "pid": os.getpid()}))
     app.state.engine.dispose()
 

@@ -587,6 +587,41 @@ def calls_transition(
         _fail(exc)
 
 
+@calls_app.command("import-results")
+def calls_import_results(
+    ctx: typer.Context,
+    slug: str,
+    path: Annotated[str, typer.Argument(help="A BibTeX, RIS or CSL-JSON file.")],
+    as_user: Annotated[str, typer.Option("--as", help="The e-mail of who imports it.")],
+    fmt: Annotated[str | None, typer.Option("--format", help="bibtex, ris or csl-json")] = None,
+) -> None:
+    """Import a results file for many awards of a call (each entry names its award's
+    code), all or nothing, as the API's /calls/{slug}/outputs/import but for files over
+    the API's 1 MiB body (up to 20,000 entries, 16 MiB)."""
+    from pathlib import Path
+
+    from opencall.people.models import User
+    from opencall.results import services as results_services
+
+    c: Ctx = ctx.obj
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"{path}: {exc}")
+    try:
+        with unit_of_work(c.factory) as s:
+            call = _load_call(s, slug)
+            user = s.scalars(select(User).where(User.email == as_user.strip().lower())).first()
+            if user is None:
+                _fail(f"no account {as_user!r}")
+            new, skipped = results_services.import_call_outputs(
+                s, call, user, Path(path).name, text, fmt=fmt
+            )
+            console.print(f"{len(new)} result(s) imported, {skipped} already linked")
+    except DomainError as exc:
+        _fail(exc)
+
+
 @calls_app.command("cut-batches")
 def calls_cut_batches(
     ctx: typer.Context,

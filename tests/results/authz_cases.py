@@ -111,5 +111,12 @@ CASES: list[Case] = [
         json={"reason": "next in line"},
         params=lambda a: {"proposal_id": a.rejected, "slug": a.slug},
     ),
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/outputs/import",
+        OFFICE,
+        api=True,
+        json={"format": "bibtex", "content": "@article{a, title={T}, year={2029}, award={X}}"},
+    ),
 ]
 ROUTES = {(c.method, c.path) for c in CASES}

@@ -9,20 +9,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
 from opencall.allocation import services as al
 from opencall.auditlog import AuditEvent
 from opencall.calls.models import Call
 from opencall.cli import app as cli_app
 from opencall.cycle import services as cycle
-from opencall.db import make_engine, make_sessionmaker, unit_of_work
+from opencall.db import unit_of_work
 from opencall.errors import DomainError
 from opencall.people import services as people_services
 from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
 from tests import factories as F
 from tests.api.test_writes import token
+from tests.cli_db import cli_database
 from tests.web.conftest import Web, csrf
 
 
@@ -141,35 +141,29 @@ def test_the_ranking_page_and_the_api_unfreeze(web: Web) -> None:
 def test_the_command_line_unfreezes_and_resolves(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'chair.sqlite3'}"
-    monkeypatch.setenv("OPENCALL_DATABASE_URL", url)
-    runner = CliRunner()
-    assert runner.invoke(cli_app, ["db", "upgrade"]).exit_code == 0
-    engine = make_engine(url)
-    factory = make_sessionmaker(engine)
-    with unit_of_work(factory) as s:
-        call = _frozen(s, unreviewed=1)
-        slug = call.slug
-        lost = al.short_of_reviews(s, call)[0].code
-    r = runner.invoke(cli_app, ["review", "unfreeze", "--call", slug, "--reason", " "])
-    assert r.exit_code == 2 and "reason" in r.output
-    r = runner.invoke(cli_app, ["review", "unfreeze", "--call", slug, "--reason", "Early."])
-    assert r.exit_code == 0, r.output
-    r = runner.invoke(cli_app, ["review", "freeze", "--call", slug])
-    assert r.exit_code == 0, r.output
-    with unit_of_work(factory) as s:
-        call = s.scalars(select(Call).where(Call.slug == slug)).one()
-        cycle.transition_call(s, call, "allocation")
-        al.run_allocation(s, call)
-    r = runner.invoke(cli_app, ["release", "--call", slug])
-    assert r.exit_code == 2 and lost in r.output
-    r = runner.invoke(cli_app, ["review", "unreviewed", "--call", slug])
-    assert r.exit_code == 0 and lost in r.output and "none yet" in r.output
-    argv = ["review", "resolve", "--call", slug, "--proposal", lost, "--action", "reject"]
-    r = runner.invoke(cli_app, [*argv, "--reason", "No reviewer."])
-    assert r.exit_code == 0, r.output
-    r = runner.invoke(cli_app, ["release", "--call", slug])
-    assert r.exit_code == 0 and "3 decisions released" in r.output
-    r = runner.invoke(cli_app, ["review", "unfreeze", "--call", slug, "--reason", "Late."])
-    assert r.exit_code == 2 and "already released" in r.output
-    engine.dispose()
+    with cli_database(tmp_path, monkeypatch, "chair") as (runner, factory):
+        with unit_of_work(factory) as s:
+            call = _frozen(s, unreviewed=1)
+            slug = call.slug
+            lost = al.short_of_reviews(s, call)[0].code
+        r = runner.invoke(cli_app, ["review", "unfreeze", "--call", slug, "--reason", " "])
+        assert r.exit_code == 2 and "reason" in r.output
+        r = runner.invoke(cli_app, ["review", "unfreeze", "--call", slug, "--reason", "Early."])
+        assert r.exit_code == 0, r.output
+        r = runner.invoke(cli_app, ["review", "freeze", "--call", slug])
+        assert r.exit_code == 0, r.output
+        with unit_of_work(factory) as s:
+            call = s.scalars(select(Call).where(Call.slug == slug)).one()
+            cycle.transition_call(s, call, "allocation")
+            al.run_allocation(s, call)
+        r = runner.invoke(cli_app, ["release", "--call", slug])
+        assert r.exit_code == 2 and lost in r.output
+        r = runner.invoke(cli_app, ["review", "unreviewed", "--call", slug])
+        assert r.exit_code == 0 and lost in r.output and "none yet" in r.output
+        argv = ["review", "resolve", "--call", slug, "--proposal", lost, "--action", "reject"]
+        r = runner.invoke(cli_app, [*argv, "--reason", "No reviewer."])
+        assert r.exit_code == 0, r.output
+        r = runner.invoke(cli_app, ["release", "--call", slug])
+        assert r.exit_code == 0 and "3 decisions released" in r.output
+        r = runner.invoke(cli_app, ["review", "unfreeze", "--call", slug, "--reason", "Late."])
+        assert r.exit_code == 2 and "already released" in r.output

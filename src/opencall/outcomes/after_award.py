@@ -41,6 +41,9 @@ class AfterAwardRow:
     follow_up: Mapping[str, Any] = field(default_factory=dict)
     #: its results by kind (publication, dataset, software): how many of each
     outputs: Mapping[str, int] = field(default_factory=dict)
+    #: the DOIs of those with one, by kind (normalised: one spelling per paper; one entry
+    #: per result), so that a paper of several awards counts once where they are added up
+    result_dois: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: what it was given and used (``results.domain.use_figures``): flat figures that add
     #: up over awards (``awarded:h``, ``used:h``, ``lost_hours:weather``, ``loans``, ...)
     use: Mapping[str, float] = field(default_factory=dict)
@@ -269,12 +272,24 @@ def results_by_kind(
                 group=g,
                 awarded=len(members),
                 with_results=sum(1 for r in members if any(r.outputs.values())),
-                publications=sum(int(r.outputs.get("publication", 0)) for r in members),
-                datasets=sum(int(r.outputs.get("dataset", 0)) for r in members),
-                software=sum(int(r.outputs.get("software", 0)) for r in members),
+                publications=distinct_results(members, "publication"),
+                datasets=distinct_results(members, "dataset"),
+                software=distinct_results(members, "software"),
             )
         )
     return out
+
+
+def distinct_results(rows: Sequence[AfterAwardRow], kind: str) -> int:
+    """The awards' results of ``kind``, a DOI counted once however many of them list it
+    (a paper of two awards is one paper); results without a DOI each count."""
+    dois: set[str] = set()
+    without = 0
+    for r in rows:
+        mine = r.result_dois.get(kind, ())
+        dois.update(mine)
+        without += int(r.outputs.get(kind, 0)) - len(mine)
+    return without + len(dois)
 
 
 def follow_up(

@@ -28,29 +28,42 @@ ORDER: dict[str, Sequence[str]] = {"income_group": od.INCOME_GROUPS, "ldc": od.L
 def rows_for_call(
     session: Session, call: Call, records: Sequence[od.ApplicantRecord], today: dt.date
 ) -> list[aa.AfterAwardRow]:
-    stages = resq.stages_of_call(session, call, today=today)
-    by_id = {r.proposal_id: r for r in records}
-    follow = max(0, (today - resq.awarded_on(call)).days)
-    rows = []
-    for pid, st in sorted(stages.items()):
-        rec = by_id.get(str(pid))
-        if rec is None:
-            continue
-        rows.append(
-            aa.AfterAwardRow(
-                proposal_id=str(pid),
-                groups={by: od.group_of(rec, by) for by in BYS},
-                used=bool(st["used"]),
-                completed=bool(st["completed"]),
-                produced_results=bool(st["produced_results"]),
-                days_to_first_result=st["days_to_first_result"],
-                follow_up_days=follow,
-                follow_up=st.get("follow_up") or {},
-                outputs=st.get("outputs") or {},
-                use=st.get("use") or {},
+    return rows_by_call(session, [(call, records)], today)[call.id]
+
+
+def rows_by_call(
+    session: Session,
+    calls: Sequence[tuple[Call, Sequence[od.ApplicantRecord]]],
+    today: dt.date,
+) -> dict[int, list[aa.AfterAwardRow]]:
+    """{call id: its awards' rows after the award} for (call, its applicant records)
+    pairs: the post-award stages of every call read at once (``stages_of_calls``)."""
+    stages_of = resq.stages_of_calls(session, [c for c, _ in calls], today=today)
+    out: dict[int, list[aa.AfterAwardRow]] = {}
+    for call, records in calls:
+        by_id = {r.proposal_id: r for r in records}
+        follow = max(0, (today - resq.awarded_on(call)).days)
+        rows = out[call.id] = []
+        for pid, st in sorted(stages_of[call.id].items()):
+            rec = by_id.get(str(pid))
+            if rec is None:
+                continue
+            rows.append(
+                aa.AfterAwardRow(
+                    proposal_id=str(pid),
+                    groups={by: od.group_of(rec, by) for by in BYS},
+                    used=bool(st["used"]),
+                    completed=bool(st["completed"]),
+                    produced_results=bool(st["produced_results"]),
+                    days_to_first_result=st["days_to_first_result"],
+                    follow_up_days=follow,
+                    follow_up=st.get("follow_up") or {},
+                    outputs=st.get("outputs") or {},
+                    result_dois=st.get("result_dois") or {},
+                    use=st.get("use") or {},
+                )
             )
-        )
-    return rows
+    return out
 
 
 def facility_cycles(session: Session, call: Call) -> list[Call]:
@@ -68,7 +81,7 @@ def section(
     session: Session,
     call: Call,
     records: Sequence[od.ApplicantRecord],
-    records_of: Callable[[Session, Call], list[od.ApplicantRecord]],
+    records_of: Callable[[Session, Call], list[od.ApplicantRecord]],  # see queries.report
     *,
     today: dt.date | None = None,
     seed: int = 0,
@@ -108,13 +121,18 @@ def section(
             for t in aa.time_to_first_result(rows, by, ORDER.get(by), seed=seed)
         ]
     cycles = []
-    for c in facility_cycles(session, call):
-        recs = list(records) if c.id == call.id else records_of(session, c)
+    calls = facility_cycles(session, call)
+    recs_of = {c.id: list(records) if c.id == call.id else records_of(session, c) for c in calls}
+    # the earlier cycles' rows read at once (not a set of queries per cycle)
+    rows_of = rows_by_call(session, [(c, recs_of[c.id]) for c in calls if c.id != call.id], today)
+    rows_of[call.id] = rows
+    for c in calls:
+        recs = recs_of[c.id]
         applied: dict[str, int] = {}
         for r in recs:
             g = od.group_of(r, "income_group")
             applied[g] = applied.get(g, 0) + 1
-        c_rows = rows if c.id == call.id else rows_for_call(session, c, recs, today)
+        c_rows = rows_of[c.id]
         cycles.append(aa.CycleInput(f"{c.code} ({c.cycle})", applied, c_rows))
     # queries imports this module: its context is read here, at call time
     from opencall.outcomes import queries

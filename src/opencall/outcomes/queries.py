@@ -15,7 +15,7 @@ import io
 import json
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opencall.allocation.models import DECLINE_REASONS, Award, AwardDecline, Decision
-from opencall.calls.models import Call
+from opencall.calls.models import Call, CallPool
 from opencall.calls.queries import batches_of, unit_words
 from opencall.calls.schemas import review_settings
 from opencall.facilities.models import CapacityPool
@@ -62,27 +62,16 @@ KIND_UNITS = {
 }
 
 
-def funding_line(session: Session, call: Call, ranked: list[Any]) -> int:
+def funding_line(
+    ranked: list[Any], cutoff: Any, capacity: float, requested: dict[int, float]
+) -> int:
     """How many of the best-ranked proposals fit the call's capacity (the funded range).
 
-    The calibration run records it (``summary["cutoff"]``); otherwise it is
-    recomputed the same way: requests of the best-ranked proposals, in rank order,
-    until the call's total capacity is used."""
-    run = rq.latest_run(session, call, "calibration")
-    cutoff = (run.summary or {}).get("cutoff") if run is not None else None
+    The calibration run records it (``cutoff``, its ``summary["cutoff"]``); otherwise it
+    is recomputed the same way: requests (``requested``: proposal id -> amount) of the
+    best-ranked proposals, in rank order, until the call's total ``capacity`` is used."""
     if isinstance(cutoff, int):
         return cutoff
-    capacity = sum(cp.amount for cp in call.pools)
-    # one grouped sum, not every proposal loaded whole with its team and attachments
-    requested: dict[int, float] = {
-        pid: float(total or 0.0)
-        for pid, total in session.execute(
-            select(Request.proposal_id, func.sum(Request.amount))
-            .join(Proposal, Proposal.id == Request.proposal_id)
-            .where(Proposal.call_id == call.id)
-            .group_by(Request.proposal_id)
-        )
-    }
     used, n = 0.0, 0
     for r in sorted(ranked, key=lambda r: r.rank):
         used += requested.get(r.proposal_id, 0.0)
@@ -93,19 +82,56 @@ def funding_line(session: Session, call: Call, ranked: list[Any]) -> int:
 
 
 def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
+    """The call's proposals as the report reads them (:func:`applicant_records_by_call`)."""
+    return applicant_records_by_call(session, [call])[call.id]
+
+
+def applicant_records_by_call(
+    session: Session, calls: Sequence[Call]
+) -> dict[int, list[od.ApplicantRecord]]:
+    """{call id: its proposals as ``ApplicantRecord``s, by proposal id} for several calls
+    at once (a facility's cycles, for the trend and the after-award section): the same
+    statements for 1 call or 20 (one query per table, every call in it), not a set of
+    queries per cycle (bench/README.md, "Results followed at scale")."""
+    ids = [c.id for c in calls]
+    if not ids:  # a facility's first cycle has no earlier ones: nothing to read
+        return {}
     countries = {c.iso3: c for c in session.scalars(select(Country))}
-    host = call.provider.country_iso3
     # columns, not ORM rows, throughout: the report reads a whole call (and its cycles)
-    ranked = rq.ranking_columns(session, call)
-    ranking = {r.proposal_id: r for r in ranked}
-    cutoff = funding_line(session, call, ranked) if ranked else 0
-    reviewed_ids = rq.reviewed_proposal_ids(session, call)
-    verdicts = rq.technical_verdicts(session, call)
+    runs = rq.latest_runs(session, ids, "calibration")
+    ranked_of = rq.ranking_columns_of(session, list(runs.values()))
+    ranked = {cid: ranked_of[run.id] for cid, run in runs.items()}
+    # each call's pools: their units and the capacity the funding line is drawn against
+    call_units: dict[int, set[str]] = defaultdict(set)
+    capacity: dict[int, float] = defaultdict(float)
+    for cid, amount, unit in session.execute(
+        select(CallPool.call_id, CallPool.amount, CapacityPool.unit)
+        .join(CapacityPool, CapacityPool.id == CallPool.pool_id)
+        .where(CallPool.call_id.in_(ids))
+        .order_by(CallPool.id)
+    ):
+        call_units[cid].add(unit)
+        capacity[cid] += amount
+    cutoffs = {cid: (run.summary or {}).get("cutoff") for cid, run in runs.items()}
+    requested: dict[int, float] = {}
+    recount = [cid for cid in ranked if ranked[cid] and not isinstance(cutoffs[cid], int)]
+    if recount:  # one grouped sum, not every proposal loaded whole
+        requested = {
+            pid: float(total or 0.0)
+            for pid, total in session.execute(
+                select(Request.proposal_id, func.sum(Request.amount))
+                .join(Proposal, Proposal.id == Request.proposal_id)
+                .where(Proposal.call_id.in_(recount))
+                .group_by(Request.proposal_id)
+            )
+        }
+    reviewed_ids = rq.reviewed_proposal_ids(session, ids)
+    verdicts = rq.technical_verdicts(session, ids)
     # columns, not ORM rows (a provider's call has thousands of decisions and awards)
     outcomes: dict[int, str] = {
         pid: outcome
         for pid, outcome in session.execute(
-            select(Decision.proposal_id, Decision.outcome).where(Decision.call_id == call.id)
+            select(Decision.proposal_id, Decision.outcome).where(Decision.call_id.in_(ids))
         )
     }
     units: dict[int, str] = {}
@@ -118,14 +144,13 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
     # per resource a request names (a telescope's targets name none: the allocation
     # spreads them over its LST bins)
     by_resource: dict[int, dict[str, list[float]]] = defaultdict(dict)
+    sole_unit = {cid: sorted(us)[0] for cid, us in call_units.items() if len(us) == 1}
 
-    call_units = sorted({cp.pool.unit for cp in call.pools})
-
-    def add(pid: int, pool_id: int | None, i: int, v: float, kind: str = "") -> None:
+    def add(cid: int, pid: int, pool_id: int | None, i: int, v: float, kind: str = "") -> None:
         if pool_id is not None and pool_id in units:
             unit = units[pool_id]
-        elif len(call_units) == 1:
-            unit = call_units[0]
+        elif cid in sole_unit:
+            unit = sole_unit[cid]
         else:
             unit = KIND_UNITS.get(kind, "")
         amounts[pid].setdefault(unit, [0.0, 0.0, 0.0])[i] += v
@@ -133,30 +158,33 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
             by_resource[pid].setdefault(names[pool_id], [0.0, 0.0, 0.0])[i] += v
 
     awarded: dict[int, float] = defaultdict(float)
-    for a_pid, a_pool, a_amount in session.execute(
-        select(Award.proposal_id, Award.pool_id, Award.amount).where(Award.call_id == call.id)
+    for a_cid, a_pid, a_pool, a_amount in session.execute(
+        select(Award.call_id, Award.proposal_id, Award.pool_id, Award.amount).where(
+            Award.call_id.in_(ids)
+        )
     ):
         awarded[a_pid] += a_amount
-        add(a_pid, a_pool, 1, a_amount)
+        add(a_cid, a_pid, a_pool, 1, a_amount)
     scheduled: dict[int, float] = defaultdict(float)
-    for e_pid, e_pool, e_amount, e_kind in session.execute(
+    for e_cid, e_pid, e_pool, e_amount, e_kind in session.execute(
         select(
+            ScheduleEntry.call_id,
             ScheduleEntry.proposal_id,
             ScheduleEntry.pool_id,
             ScheduleEntry.amount,
             ScheduleEntry.kind,
-        ).where(ScheduleEntry.call_id == call.id)
+        ).where(ScheduleEntry.call_id.in_(ids))
     ):
         scheduled[e_pid] += e_amount
-        add(e_pid, e_pool, 2, e_amount, e_kind)
+        add(e_cid, e_pid, e_pool, 2, e_amount, e_kind)
     flags: dict[int, set[str]] = defaultdict(set)
     for filler in STAGE_FLAGS:
-        for pid, fs in filler(session, call).items():
-            flags[pid] |= set(fs)
-    out = []
+        for one in calls:
+            for pid, fs in filler(session, one).items():
+                flags[pid] |= set(fs)
     # columns, not ORM proposals (whose members, requests and attachments would load too):
     # the proposals, their first PI's country, and their requests in order
-    applied = select(Proposal.id).where(Proposal.call_id == call.id, Proposal.status.in_(APPLIED))
+    applied = select(Proposal.id).where(Proposal.call_id.in_(ids), Proposal.status.in_(APPLIED))
     pi_country: dict[int, str | None] = {}
     for pid, iso3 in session.execute(
         select(TeamMember.proposal_id, TeamMember.country_iso3)
@@ -171,19 +199,27 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
         .order_by(Request.proposal_id, Request.position)
     ):
         requests[pid].append((pool_id, amount, kind))
-    stmt = select(Proposal.id, Proposal.status, Proposal.eligible).where(
-        Proposal.call_id == call.id, Proposal.status.in_(APPLIED)
+    stmt = select(Proposal.id, Proposal.call_id, Proposal.status, Proposal.eligible).where(
+        Proposal.call_id.in_(ids), Proposal.status.in_(APPLIED)
     )
-    for pid, status, is_eligible in session.execute(stmt.order_by(Proposal.id)):
+    host_of = {one.id: one.provider.country_iso3 for one in calls}
+    ranking = {cid: {r.proposal_id: r for r in rows} for cid, rows in ranked.items()}
+    cutoff = {
+        cid: funding_line(rows, cutoffs[cid], capacity[cid], requested) if rows else 0
+        for cid, rows in ranked.items()
+    }
+    out: dict[int, list[od.ApplicantRecord]] = {c.id: [] for c in calls}
+    for pid, cid, status, is_eligible in session.execute(stmt.order_by(Proposal.id)):
         iso3 = pi_country.get(pid, "")
         c = countries.get(iso3 or "") if pid in pi_country else None
+        host = host_of[cid]
         verdict = verdicts.get(pid)
-        r = ranking.get(pid)
+        r = ranking.get(cid, {}).get(pid)
         reqs = requests.get(pid, [])
         for pool_id, amount, kind in reqs:
-            add(pid, pool_id, 0, amount, kind)
+            add(cid, pid, pool_id, 0, amount, kind)
         eligible = is_eligible is not False and status != "withdrawn"
-        out.append(
+        out[cid].append(
             od.ApplicantRecord(
                 proposal_id=str(pid),
                 country_iso3=c.iso3 if c else "",
@@ -200,8 +236,8 @@ def applicant_records(session: Session, call: Call) -> list[od.ApplicantRecord]:
                 amount_requested=float(sum(amount for _pool, amount, _kind in reqs)),
                 amount_awarded=awarded.get(pid, 0.0),
                 amount_scheduled=scheduled.get(pid, 0.0),
-                reviewed=pid in reviewed_ids or r is not None,
-                funded_range=r is not None and r.rank <= cutoff,
+                reviewed=pid in reviewed_ids[cid] or r is not None,
+                funded_range=r is not None and r.rank <= cutoff.get(cid, 0),
                 amounts={u: (v[0], v[1], v[2]) for u, v in amounts[pid].items()},
                 # the resources its requests name, with what it was awarded of them
                 resources={k: (v[0], v[1], v[2]) for k, v in by_resource[pid].items() if v[0] > 0},
@@ -405,8 +441,11 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
     rs = review_settings(call.review_settings)
     higher = not rs.lower_is_better
     records = applicant_records(session, call)
-    # each earlier cycle's records are read once, for the trend and the after-award section
+    # each earlier cycle's records are read once, for the trend and the after-award
+    # section, and all of them at once (one set of queries, not one set per cycle)
     seen: dict[int, list[od.ApplicantRecord]] = {call.id: records}
+    earlier = [c for c in after_award_data.facility_cycles(session, call) if c.id != call.id]
+    seen.update(applicant_records_by_call(session, earlier))
 
     def records_of(s: Session, c: Call) -> list[od.ApplicantRecord]:
         if c.id not in seen:
@@ -588,9 +627,11 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
         fresh = reader.get(Call, call_id)
         assert fresh is not None
         order = after_award_data.ORDER
-        rows = after_award_data.rows_for_call(
-            reader, fresh, applicant_records(reader, fresh), today
-        )
+        # every cycle's records and rows read at once (the statements of one cycle)
+        calls = after_award_data.facility_cycles(reader, fresh)
+        records = applicant_records_by_call(reader, calls)
+        rows_of = after_award_data.rows_by_call(reader, [(c, records[c.id]) for c in calls], today)
+        rows = rows_of[call_id]
         funnels = {
             by: aa.public_funnel(rows, by, order.get(by), PUBLIC_MIN_CELL)
             for by in ("income_group", "un_region")
@@ -610,12 +651,8 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
             for t in aa.time_to_first_result(rows, "income_group", order["income_group"])
         ]
         cycles = []
-        for c in after_award_data.facility_cycles(reader, fresh):
-            c_rows = (
-                rows
-                if c.id == call_id
-                else after_award_data.rows_for_call(reader, c, applicant_records(reader, c), today)
-            )
+        for c in calls:
+            c_rows = rows_of[c.id]
             # the cycle's figures as its own public funnel has them (the same cells hidden)
             funnel = aa.public_funnel(
                 c_rows, "income_group", order["income_group"], PUBLIC_MIN_CELL

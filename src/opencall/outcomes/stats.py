@@ -35,7 +35,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from statistics import NormalDist
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -101,8 +101,59 @@ class Difference:
 # --------------------------------------------------------------------------- bootstrap
 
 
+#: Bootstrap weights converted to floats at a time (bytes): the replicates are summed a
+#: chunk of rows at a time, so that no B x n float matrix is held whatever the call's size
+#: (10,000 proposals: 80 MB per set of units before; ``bench/README.md``).
+CHUNK_BYTES = 16 * 2**20
+
+
+def _resample_counts(rng: np.random.Generator, b: int, n: int) -> np.ndarray:
+    """B x n counts of n units drawn with replacement, B times (``rng``'s draws in the
+    order they always had: one ``integers(0, n, n)`` per replicate), kept as the smallest
+    unsigned integers that hold them (a count is rarely above 10: one byte, not eight)."""
+    out = np.empty((b, n), dtype=np.uint8)
+    for i in range(b if n else 0):
+        row = np.bincount(rng.integers(0, n, n), minlength=n)
+        top = int(row.max())
+        if top > np.iinfo(out.dtype).max:  # never seen: widen, the values kept
+            out = out.astype(np.min_scalar_type(top))
+        out[i] = row
+    return out
+
+
+class Replicates:
+    """B x n bootstrap weights, held as B x N small-integer counts and the n columns
+    (units) taken from them; :meth:`sums` multiplies them out a chunk of rows at a time.
+    ``np.asarray`` gives the whole float matrix (for tests)."""
+
+    def __init__(self, counts: np.ndarray, columns: np.ndarray | None = None) -> None:
+        self.counts = counts
+        self.columns = columns
+        n = counts.shape[1] if columns is None else len(columns)
+        self.shape = (counts.shape[0], n)
+
+    def _rows(self, r0: int, r1: int) -> np.ndarray:
+        block = self.counts[r0:r1] if self.columns is None else self.counts[r0:r1, self.columns]
+        return block.astype(float)
+
+    def sums(self, columns: np.ndarray) -> np.ndarray:
+        """``self @ columns`` (B x k) for an n x k matrix, ``CHUNK_BYTES`` of weights at a
+        time."""
+        b, n = self.shape
+        out = np.empty((b, columns.shape[1]))
+        step = max(1, CHUNK_BYTES // (8 * max(n, 1)))
+        for r0 in range(0, b, step):
+            r1 = min(b, r0 + step)
+            out[r0:r1] = self._rows(r0, r1) @ columns
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        whole = self._rows(0, self.shape[0])
+        return whole if dtype is None else whole.astype(dtype)
+
+
 class TwoWayBootstrap:
-    """Seeded pigeonhole bootstrap weights over proposals and reviewers."""
+    """Seeded bootstrap weights over proposals and reviewers (counts, see ``Replicates``)."""
 
     def __init__(
         self,
@@ -116,33 +167,22 @@ class TwoWayBootstrap:
         self.reviewers = sorted({r for p in self.proposals for r in reviewers_of.get(p, ())})
         rng = np.random.default_rng(seed)
         npr, nrv = len(self.proposals), len(self.reviewers)
-        self.cp = np.stack(
-            [np.bincount(rng.integers(0, npr, npr), minlength=npr) for _ in range(n)]
-        )
-        if nrv:
-            self.cr = np.stack(
-                [np.bincount(rng.integers(0, nrv, nrv), minlength=nrv) for _ in range(n)]
-            )
-        else:
-            self.cr = np.ones((n, 0), dtype=np.int64)
+        self.cp = _resample_counts(rng, n, npr)
+        self.cr = _resample_counts(rng, n, nrv) if nrv else np.ones((n, 0), dtype=np.uint8)
         self.p_index = {p: i for i, p in enumerate(self.proposals)}
         self.r_index = {r: i for i, r in enumerate(self.reviewers)}
         self.reviewers_of = reviewers_of
         self.seed = seed
-        self._cache: dict[tuple[str, ...], np.ndarray] = {}
-        self._review_cache: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._review_cache: dict[tuple[str, ...], tuple[Replicates, Replicates, Replicates]] = {}
 
-    def proposal_weights(self, proposal_ids: Sequence[str]) -> np.ndarray:
+    def proposal_weights(self, proposal_ids: Sequence[str]) -> Replicates:
         """B x n weights for proposal-level units: proposals resampled."""
-        key = tuple(proposal_ids)
-        if key not in self._cache:
-            idx = np.asarray([self.p_index[p] for p in key], dtype=int)
-            self._cache[key] = self.cp[:, idx].astype(float)
-        return self._cache[key]
+        idx = np.asarray([self.p_index[p] for p in proposal_ids], dtype=np.intp)
+        return Replicates(self.cp, idx)
 
     def review_weights(
         self, pairs: Sequence[tuple[str, str]]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[Replicates, Replicates, Replicates]:
         """Three B x n weight sets for reviews given as (proposal id, reviewer id):
         proposals resampled, reviewers resampled, reviews resampled (for
         ``two_way_summary``)."""
@@ -153,22 +193,13 @@ class TwoWayBootstrap:
 
     def _review_weights(
         self, pairs: Sequence[tuple[str, str]]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pi = np.asarray([self.p_index[p] for p, _ in pairs], dtype=int)
-        ri = np.asarray([self.r_index[r] for _, r in pairs], dtype=int)
-        n = len(pairs)
+    ) -> tuple[Replicates, Replicates, Replicates]:
+        pi = np.asarray([self.p_index[p] for p, _ in pairs], dtype=np.intp)
+        ri = np.asarray([self.r_index[r] for _, r in pairs], dtype=np.intp)
         b = self.cp.shape[0]
-        rng = np.random.default_rng(self.seed + 1)
-        # Each B x n matrix is filled row by row straight into float64 (the same values and
-        # the same C layout as stacking the int64 counts and converting them): no int64
-        # copy of it, nor a list of its rows, beside it. At 60,000 reviews each such
-        # intermediate was 480 MB on top of the three 480 MB float matrices kept.
-        wp, wr, w0 = np.empty((b, n)), np.empty((b, n)), np.empty((b, n))
-        for i in range(b if n else 0):
-            wp[i] = self.cp[i, pi]
-            wr[i] = self.cr[i, ri]
-            w0[i] = np.bincount(rng.integers(0, n, n), minlength=n)
-        return wp, wr, w0
+        # the reviews' own resampling: its counts (one byte each), drawn as before
+        w0 = _resample_counts(np.random.default_rng(self.seed + 1), b, len(pairs))
+        return Replicates(self.cp, pi), Replicates(self.cr, ri), Replicates(w0)
 
 
 def _p_value(point: float, se: float) -> float:
@@ -208,10 +239,13 @@ def two_way_summary(
     return point - z * se, point + z * se, _p_value(point, se)
 
 
-def _weighted_sums(w: np.ndarray, columns: Sequence[np.ndarray]) -> np.ndarray:
+def _weighted_sums(w: Replicates | np.ndarray, columns: Sequence[np.ndarray]) -> np.ndarray:
     """``(w * c).sum(axis=-1)`` for each column ``c``, as one B x n by n x k product
-    (B x k): no B x n temporary per column."""
-    sums: np.ndarray = w @ np.stack([np.asarray(c, dtype=float) for c in columns], axis=1)
+    (B x k, a chunk of rows at a time for ``Replicates``): no B x n temporary per column."""
+    stacked = np.stack([np.asarray(c, dtype=float) for c in columns], axis=1)
+    if isinstance(w, Replicates):
+        return w.sums(stacked)
+    sums: np.ndarray = w @ stacked
     return sums
 
 

@@ -213,6 +213,33 @@ def import_outputs(
     return ImportOut(added=[OutputOut.model_validate(o) for o in new], skipped=skipped)
 
 
+class CallImportIn(ImportIn):
+    content: str = Field(min_length=1, max_length=services.MAX_CALL_IMPORT_BYTES)
+
+
+class CallImportOut(BaseModel):
+    added: int = Field(description="results stored, over every award the file names")
+    skipped: int = Field(description="entries already linked to their award")
+
+
+@router.post(
+    "/calls/{slug}/outputs/import", response_model=CallImportOut, status_code=201, **RECORDS
+)
+def import_call_outputs(
+    body: CallImportIn, slug: str = SLUG, api: Api = Depends(get_api)
+) -> CallImportOut:
+    """A results file for many awards of the call (the user office's): each entry names
+    its award's code (BibTeX ``award``, RIS ``C2``, CSL-JSON ``award``); all or nothing,
+    every refused entry named with its line (see docs/operators.md)."""
+    call = signed_in_call_api(api, slug, policies.may_see_call_records)
+    user = api.require_user()
+    with api.saving():
+        new, skipped = services.import_call_outputs(
+            api.db, call, user, body.filename, body.content, fmt=body.format
+        )
+    return CallImportOut(added=len(new), skipped=skipped)
+
+
 @router.get("/calls/{slug}/postaward", response_model=StageList, responses=NOT_FOUND)
 def call_stages(
     slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)

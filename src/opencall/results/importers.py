@@ -18,11 +18,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import rispy
 
-from opencall.errors import DomainError
+from opencall.errors import DomainError, Sentences
 
 FORMATS = ("bibtex", "ris", "csl-json")
 NAMES = {"bibtex": "BibTeX", "ris": "RIS", "csl-json": "CSL-JSON"}
@@ -127,15 +128,22 @@ def detect(filename: str, text: str) -> str:
 
 def parse(fmt: str, text: str, *, limit: int | None = None) -> list[dict[str, Any]]:
     """Every entry of the file as a dict for ``OutputIn``; a DomainError for an
-    unreadable file or an entry without a title or year (nothing is half-read)."""
-    return [entry for _where, entry in parse_located(fmt, text, limit=limit)]
+    unreadable file or an entry without a title or year (nothing is half-read). The
+    award code an entry may name (``award``: a call-wide file) is left out here;
+    :func:`parse_located` keeps it."""
+    return [
+        {k: v for k, v in entry.items() if k != "award"}
+        for _where, entry in parse_located(fmt, text, limit=limit)
+    ]
 
 
 def parse_located(
-    fmt: str, text: str, *, limit: int | None = None
+    fmt: str, text: str, *, limit: int | None = None, errors: list[DomainError] | None = None
 ) -> list[tuple[str, dict[str, Any]]]:
     """:func:`parse`, each entry with where it is (``BibTeX entry key (line 12)``); a
-    file with more than ``limit`` entries is refused."""
+    file with more than ``limit`` entries is refused. Given ``errors``, the refusals of
+    single entries go there (the others are returned) for the caller to refuse with its
+    own; a file that cannot be read at all is refused here either way."""
     if fmt not in FORMATS:
         raise DomainError(
             "Unknown format %(fmt)s; expected one of %(formats)s.",
@@ -144,10 +152,58 @@ def parse_located(
         )
     if "\x00" in text:
         raise DomainError("The file contains a NUL character.")
-    entries = {"bibtex": _bibtex, "ris": _ris, "csl-json": _csl}[fmt](text, limit)
-    if not entries:
+    entries = {"bibtex": _bibtex, "ris": _ris, "csl-json": _csl}[fmt](text, limit, errors)
+    if not entries and not errors:
         raise DomainError("No entries found in the %(fmt)s file.", fmt=fmt)
     return entries
+
+
+#: At most this many bad entries are named in one refusal (the others are counted).
+MAX_NAMED = 20
+
+
+LINE_IN = re.compile(r"\(line (\d+)\)")
+
+
+def _line_in(error: DomainError) -> int:
+    """The line an entry's refusal names (every ``where`` says ``(line N)``)."""
+    m = LINE_IN.search(error.message)
+    return int(m.group(1)) if m else 0
+
+
+def refuse_entries(errors: list[DomainError]) -> None:
+    """Refuse a file for every bad entry in it at once (each names its entry and line),
+    so that a large file is corrected in one pass, not one entry per upload."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        errors = sorted(errors, key=_line_in)  # in file order, whatever refused them
+        raise DomainError(
+            "%(n)s entries were refused and nothing was imported: %(problems)s",
+            n=len(errors),
+            problems=Sentences(errors[:MAX_NAMED]),
+        )
+
+
+def _read_each(
+    items: list[Any],
+    read: Callable[[int, Any], tuple[str, dict[str, Any]]],
+    errors: list[DomainError] | None,
+) -> list[tuple[str, dict[str, Any]]]:
+    """``read(i, item)`` -> (where, entry) for each item, every refusal collected: into
+    ``errors`` when given (the caller refuses them with its own), else refused here
+    (:func:`refuse_entries`)."""
+    out, refused = [], []
+    for i, item in enumerate(items, start=1):
+        try:
+            out.append(read(i, item))
+        except DomainError as exc:
+            refused.append(exc)
+    if errors is None:
+        refuse_entries(refused)
+    else:
+        errors.extend(refused)
+    return out
 
 
 def _over(n: int, limit: int | None) -> None:
@@ -160,7 +216,9 @@ BIB_START = re.compile(r"^[ \t]*@[ \t]*(\w+)[ \t]*[{(][ \t]*([^,\s]*)", re.MULTI
 BIB_NOT_ENTRIES = {"comment", "string", "preamble"}
 
 
-def _bibtex(text: str, limit: int | None) -> list[tuple[str, dict[str, Any]]]:
+def _bibtex(
+    text: str, limit: int | None, errors: list[DomainError] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
     import bibtexparser
     from bibtexparser.bparser import BibTexParser
 
@@ -178,14 +236,14 @@ def _bibtex(text: str, limit: int | None) -> list[tuple[str, dict[str, Any]]]:
     line: dict[str, int] = {}
     for key, n in starts:
         line.setdefault(key, n)
-    read = {e.get("ID") for e in db.entries}
+    parsed = {e.get("ID") for e in db.entries}
     for key, n in starts:  # an entry the parser skipped (swallowed by an unclosed one)
-        if key not in read:
+        if key not in parsed:
             raise DomainError(
                 "%(where)s could not be read.", where=f"BibTeX entry {key} (line {n})"
             )
-    out = []
-    for e in db.entries:
+
+    def read(_i: int, e: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         key = e.get("ID", "?")
         where = f"BibTeX entry {key} (line {line.get(key, '?')})"
         title = _title(e.get("title"), where)
@@ -200,15 +258,19 @@ def _bibtex(text: str, limit: int | None) -> list[tuple[str, dict[str, Any]]]:
             "countries": _codes(e.get("countries", "")),
             "abstract": _clean(e.get("abstract")),
             "acknowledgement": _clean(e.get("acknowledgement") or e.get("note")),
+            "award": _clean(e.get("award")),
         }
-        out.append((where, entry))
-    return out
+        return where, entry
+
+    return _read_each(db.entries, read, errors)
 
 
 RIS_START = re.compile(r"^TY  -", re.MULTILINE)
 
 
-def _ris(text: str, limit: int | None) -> list[tuple[str, dict[str, Any]]]:
+def _ris(
+    text: str, limit: int | None, errors: list[DomainError] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
     lines = _lines_at(text, [m.start() for m in RIS_START.finditer(text)])
     _over(len(lines), limit)
     try:
@@ -220,8 +282,8 @@ def _ris(text: str, limit: int | None) -> list[tuple[str, dict[str, Any]]]:
         raise DomainError(
             "%(where)s could not be read.", where=f"RIS entry {i} (line {lines[i - 1]})"
         )
-    out = []
-    for i, e in enumerate(entries, start=1):
+
+    def read(i: int, e: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         where = f"RIS entry {i} (line {lines[i - 1] if i <= len(lines) else '?'})"
         title = _title(e.get("title") or e.get("primary_title"), where)
         year = _year(e.get("year") or e.get("publication_year") or e.get("date"), where)
@@ -237,9 +299,11 @@ def _ris(text: str, limit: int | None) -> list[tuple[str, dict[str, Any]]]:
             "countries": _codes(e.get("custom1", "")),
             "abstract": _clean(e.get("abstract")),
             "acknowledgement": _clean(" ".join(e.get("notes", []) or [])),
+            "award": _clean(e.get("custom2")),
         }
-        out.append((where, entry))
-    return out
+        return where, entry
+
+    return _read_each(entries, read, errors)
 
 
 def _csl_lines(text: str, n: int) -> list[int]:
@@ -258,7 +322,9 @@ def _csl_lines(text: str, n: int) -> list[int]:
     return _lines_at(text, starts)
 
 
-def _csl(text: str, limit: int | None) -> list[tuple[str, dict[str, Any]]]:
+def _csl(
+    text: str, limit: int | None, errors: list[DomainError] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -270,8 +336,8 @@ def _csl(text: str, limit: int | None) -> list[tuple[str, dict[str, Any]]]:
     items = data if isinstance(data, list) else [data]
     _over(len(items), limit)
     lines = _csl_lines(text, len(items))
-    out = []
-    for i, e in enumerate(items, start=1):
+
+    def read(i: int, e: Any) -> tuple[str, dict[str, Any]]:
         ident = e.get("id", i) if isinstance(e, dict) else i
         where = f"CSL-JSON item {_clean(ident)[:40] or i} (line {lines[i - 1]})"
         if not isinstance(e, dict):
@@ -304,6 +370,8 @@ def _csl(text: str, limit: int | None) -> list[tuple[str, dict[str, Any]]]:
             "countries": _codes(e.get("countries", [])),
             "abstract": _text(e.get("abstract"), where, "abstract"),
             "acknowledgement": _text(e.get("note"), where, "note"),
+            "award": _text(e.get("award"), where, "award"),
         }
-        out.append((where, entry))
-    return out
+        return where, entry
+
+    return _read_each(items, read, errors)

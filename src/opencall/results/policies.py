@@ -18,11 +18,14 @@ from opencall.proposals.models import Proposal
 from opencall.proposals.policies import is_pi, membership
 
 
+def decisions_out(call: Call) -> bool:
+    """The call's decisions are released (records and results may be kept)."""
+    return call.decisions_released_at is not None or call.status in ("published", "archived")
+
+
 def is_awarded(session: Session, proposal: Proposal) -> bool:
     """The proposal holds an award and the decisions are out."""
-    call = proposal.call
-    released = call.decisions_released_at is not None or call.status in ("published", "archived")
-    return released and (
+    return decisions_out(proposal.call) and (
         session.scalar(select(Award.id).where(Award.proposal_id == proposal.id).limit(1))
         is not None
     )

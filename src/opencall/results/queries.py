@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal
 from opencall.results import domain as d
 from opencall.results.models import PostAwardRecord, ReportReminder, ResearchOutput
+from opencall.results.schemas import normalise_doi
 from opencall.scheduling.models import ScheduleEntry
 
 
@@ -132,58 +133,84 @@ def stages_of_call(
     ``last_report_reminder``).
     The one computation of these figures: the award's page, the user office's overview,
     the API, the report and its downloads all read them from here."""
+    return stages_of_calls(session, [call], proposal_ids, today=today)[call.id]
+
+
+def stages_of_calls(
+    session: Session,
+    calls: Sequence[Call],
+    proposal_ids: Collection[int] | None = None,
+    *,
+    today: dt.date | None = None,
+) -> dict[int, dict[int, dict[str, Any]]]:
+    """{call id: :func:`stages_of_call`} of several calls (a facility's cycles) with the
+    statements of one: one query per table, every call in it."""
     today = today or dt.datetime.now(dt.UTC).date()
+    ids = [c.id for c in calls]
+    if not ids:
+        return {}
     # columns, not ORM rows: a provider's call has thousands of records (building an
     # object for each was most of the after-award section's time, bench/bench_outcomes.py)
     recs: dict[int, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
     rec_cols = select(PostAwardRecord.proposal_id, PostAwardRecord.kind, PostAwardRecord.data)
     for pid, kind, data in session.execute(
-        _of(rec_cols, PostAwardRecord, call, proposal_ids).order_by(PostAwardRecord.id)
+        _of(rec_cols, PostAwardRecord, ids, proposal_ids).order_by(PostAwardRecord.id)
     ):
         recs[pid].append((kind, data))
     outs: dict[int, list[dt.date]] = defaultdict(list)
     kinds: dict[int, dict[str, int]] = defaultdict(dict)
+    dois: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     out_cols = select(
         ResearchOutput.proposal_id,
         ResearchOutput.published_on,
         ResearchOutput.year,
         ResearchOutput.kind,
+        ResearchOutput.doi,
     )
-    for pid, published_on, year, kind in session.execute(
-        _of(out_cols, ResearchOutput, call, proposal_ids)
+    for pid, published_on, year, kind, doi in session.execute(
+        _of(out_cols, ResearchOutput, ids, proposal_ids)
     ):
         outs[pid].append(published_on or dt.date(year, 7, 1))  # as result_date
         kinds[pid][kind] = kinds[pid].get(kind, 0) + 1
-    day0 = awarded_on(call)
-    awarded: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    award_cols = select(Award.proposal_id, CapacityPool.unit, Award.amount).join(
+        if doi:  # stored normalised; rows written before that are normalised here
+            dois[pid][kind].append(normalise_doi(doi))
+    awarded: dict[int, dict[int, dict[str, float]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(float))
+    )
+    award_cols = select(Award.call_id, Award.proposal_id, CapacityPool.unit, Award.amount).join(
         CapacityPool, CapacityPool.id == Award.pool_id
     )
-    for pid, unit, amount in session.execute(_of(award_cols, Award, call, proposal_ids)):
-        awarded[pid][unit] += float(amount)
+    for cid, pid, unit, amount in session.execute(_of(award_cols, Award, ids, proposal_ids)):
+        awarded[cid][pid][unit] += float(amount)
     reminders = {
         r.proposal_id: r
-        for r in session.scalars(_of(select(ReportReminder), ReportReminder, call, proposal_ids))
+        for r in session.scalars(_of(select(ReportReminder), ReportReminder, ids, proposal_ids))
     }
-    due = d.report_due_on(day0)
-    out = {}
-    for pid in sorted(awarded):
-        mine = recs.get(pid, [])
-        st: dict[str, Any] = dict(d.proposal_stages(mine, len(outs.get(pid, []))))
-        st["days_to_first_result"] = d.days_to_first_result(day0, outs.get(pid, []))
-        st["follow_up"] = d.follow_up_figures(mine, day0)
-        st["outputs"] = dict(kinds.get(pid, {}))
-        units = list(awarded[pid])
-        st["use"] = d.use_figures(mine, awarded[pid], today, units[0] if len(units) == 1 else "")
-        reported = bool(mine) or bool(outs.get(pid))
-        rem = reminders.get(pid)
-        st["reported"] = reported
-        st["report_due_on"] = due
-        st["report_overdue"] = d.report_overdue(day0, reported, today)
-        st["report_reminders"] = rem.reminders_sent if rem else 0
-        st["last_report_reminder"] = rem.last_reminded_on if rem else None
-        out[pid] = st
-    return out
+    result: dict[int, dict[int, dict[str, Any]]] = {}
+    for call in calls:
+        day0 = awarded_on(call)
+        due = d.report_due_on(day0)
+        out = result[call.id] = {}
+        mine_awarded = awarded.get(call.id, {})
+        for pid in sorted(mine_awarded):
+            mine = recs.get(pid, [])
+            st: dict[str, Any] = dict(d.proposal_stages(mine, len(outs.get(pid, []))))
+            st["days_to_first_result"] = d.days_to_first_result(day0, outs.get(pid, []))
+            st["follow_up"] = d.follow_up_figures(mine, day0)
+            st["outputs"] = dict(kinds.get(pid, {}))
+            st["result_dois"] = {k: tuple(sorted(v)) for k, v in dois.get(pid, {}).items()}
+            units = list(mine_awarded[pid])
+            amounts = {u: v for u, v in mine_awarded[pid].items()}
+            st["use"] = d.use_figures(mine, amounts, today, units[0] if len(units) == 1 else "")
+            reported = bool(mine) or bool(outs.get(pid))
+            rem = reminders.get(pid)
+            st["reported"] = reported
+            st["report_due_on"] = due
+            st["report_overdue"] = d.report_overdue(day0, reported, today)
+            st["report_reminders"] = rem.reminders_sent if rem else 0
+            st["last_report_reminder"] = rem.last_reminded_on if rem else None
+            out[pid] = st
+    return result
 
 
 def overdue_loans(session: Session, today: dt.date) -> list[PostAwardRecord]:
@@ -198,9 +225,11 @@ def overdue_loans(session: Session, today: dt.date) -> list[PostAwardRecord]:
     ]
 
 
-def _of(stmt: Any, model: Any, call: Call, proposal_ids: Collection[int] | None) -> Any:
-    """``stmt`` kept to the rows of ``model`` of the call (and of ``proposal_ids``)."""
-    stmt = stmt.where(model.call_id == call.id)
+def _of(
+    stmt: Any, model: Any, call_ids: Sequence[int], proposal_ids: Collection[int] | None
+) -> Any:
+    """``stmt`` kept to the rows of ``model`` of the calls (and of ``proposal_ids``)."""
+    stmt = stmt.where(model.call_id.in_(call_ids))
     return stmt if proposal_ids is None else stmt.where(model.proposal_id.in_(proposal_ids))
 
 

@@ -6,14 +6,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
 from opencall.allocation.models import Award
+from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.inputs import shown
-from opencall.proposals.models import Proposal
+from opencall.people.models import User
+from opencall.proposals.models import Proposal, TeamMember
 from opencall.results import domain as d
 from opencall.results import importers, policies
 from opencall.results import queries as q
@@ -147,6 +150,29 @@ def add_output(
     )
 
 
+def _validated(
+    fmt: str, text: str, limit: int
+) -> tuple[list[tuple[str, str, OutputIn]], list[DomainError]]:
+    """(where, award code, result) of each entry of the file that is a valid result,
+    and the refusals of the others (each naming its entry and line), in file order."""
+    errors: list[DomainError] = []
+    items = []
+    for where, entry in importers.parse_located(fmt, text, limit=limit, errors=errors):
+        award = str(entry.pop("award", "") or "")
+        try:
+            items.append((where, award, validate_output(entry)))
+        except DomainError as exc:
+            errors.append(
+                DomainError(
+                    "%(where)s (%(title)s): %(message)s",
+                    where=shown(where),
+                    title=shown(str(entry.get("title", ""))[:60]),
+                    message=exc,
+                )
+            )
+    return items, errors
+
+
 def import_outputs(
     session: Session,
     proposal: Proposal,
@@ -157,26 +183,16 @@ def import_outputs(
     fmt: str | None = None,
 ) -> tuple[list[ResearchOutput], int]:
     """Every entry of a BibTeX / RIS / CSL-JSON file, all or nothing: an unreadable
-    file or one invalid entry stores none. Entries already linked are skipped.
-    Returns the new results and the number skipped."""
+    file or one invalid entry stores none (every invalid entry is named). Entries
+    already linked are skipped. Returns the new results and the number skipped."""
     _require_awarded(session, proposal)
     fmt = fmt or importers.detect(filename, text)
-    located = importers.parse_located(fmt, text, limit=MAX_IMPORT)
-    items = []
-    for where, entry in located:
-        try:
-            items.append(validate_output(entry))
-        except DomainError as exc:
-            raise DomainError(
-                "%(where)s (%(title)s): %(message)s",
-                where=shown(where),
-                title=shown(str(entry.get("title", ""))[:60]),
-                message=exc,
-            ) from exc
+    items, errors = _validated(fmt, text, MAX_IMPORT)
+    importers.refuse_entries(errors)
     seen = {_key(o.doi, o.title, o.year) for o in q.outputs_of(session, proposal.id)}
     new: list[ResearchOutput] = []
     skipped = 0
-    for item in items:  # one set of keys: a 500-entry file is not 250,000 comparisons
+    for _where, _award, item in items:  # one set of keys: not 250,000 comparisons
         key = _key(item.doi, item.title, item.year)
         if key in seen:
             skipped += 1
@@ -199,6 +215,102 @@ def import_outputs(
             "added": [o.id for o in new],
             "skipped": skipped,
         },
+    )
+    return new, skipped
+
+
+#: Entries of one call-wide results file (``import_call_outputs``): a facility's
+#: publication list for a cycle; the service reads it whole, so it is bounded.
+MAX_CALL_IMPORT = 20_000
+MAX_CALL_IMPORT_BYTES = 16 * 1024 * 1024
+
+
+def import_call_outputs(
+    session: Session,
+    call: Call,
+    user: User,
+    filename: str,
+    text: str,
+    *,
+    fmt: str | None = None,
+) -> tuple[list[ResearchOutput], int]:
+    """A results file for many awards of ``call`` at once, each entry naming its award
+    by code (BibTeX ``award``, RIS ``C2``, CSL-JSON ``award``), all or nothing: every
+    entry that is invalid, names no award, or names one that is not an award of this
+    call that ``user`` may record results for (``policies.may_record``) is refused by
+    entry and line in one answer, and nothing is stored. A DOI already linked to the
+    same award (in any spelling: it is normalised) is skipped; the same DOI on two
+    awards is linked to both (a paper of two awards, counted once in the report).
+    Returns the new results and the number skipped."""
+    if len(text.encode()) > MAX_CALL_IMPORT_BYTES:
+        raise DomainError("The file is larger than %(n)s MiB.", n=MAX_CALL_IMPORT_BYTES // 2**20)
+    fmt = fmt or importers.detect(filename, text)
+    items, errors = _validated(fmt, text, MAX_CALL_IMPORT)
+    # the awards the file names, read at once; who may record each is asked once per award
+    codes = sorted({award for _w, award, _i in items if award})
+    awarded = {p.code: p for p in q.awarded_proposals(session, call) if p.code in codes}
+    # the user office records for every award once the decisions are out; anyone else
+    # for the awards whose team they are in (one query for the teams, then the policy)
+    if policies.may_see_call_records(session, user, call):
+        allowed = set(awarded) if policies.decisions_out(call) else set()
+    else:
+        mine = set(
+            session.scalars(
+                select(TeamMember.proposal_id).where(
+                    TeamMember.user_id == user.id,
+                    TeamMember.proposal_id.in_([p.id for p in awarded.values()]),
+                )
+            )
+        )
+        allowed = {
+            code
+            for code, p in awarded.items()
+            if p.id in mine and policies.may_record(session, user, p)
+        }
+    for where, award, _item in items:
+        if not award:
+            errors.append(
+                DomainError("%(where)s: no award code (field award).", where=shown(where))
+            )
+        elif award not in allowed:  # unknown and not yours read alike: nothing is revealed
+            errors.append(
+                DomainError(
+                    "%(where)s: %(award)s is not an award of this call whose results you "
+                    "may record.",
+                    where=shown(where),
+                    award=shown(award[:40]),
+                )
+            )
+    importers.refuse_entries(errors)
+    ids = [awarded[c].id for c in allowed]
+    seen = {
+        (o.proposal_id, _key(o.doi, o.title, o.year))
+        for o in session.scalars(select(ResearchOutput).where(ResearchOutput.proposal_id.in_(ids)))
+    }
+    new: list[ResearchOutput] = []
+    skipped = 0
+    for _where, award, item in items:
+        p = awarded[award]
+        key = (p.id, _key(item.doi, item.title, item.year))
+        if key in seen:
+            skipped += 1
+            continue
+        seen.add(key)
+        new.append(_new_output(p, item, fmt, user.id))
+    session.add_all(new)
+    session.flush()
+    code_of = {p.id: code for code, p in awarded.items()}
+    by_award: dict[str, list[int]] = {}
+    for o in new:
+        by_award.setdefault(code_of[o.proposal_id], []).append(o.id)
+    auditlog.record(
+        session,
+        "postaward.import",
+        "call",
+        call.id,
+        actor_id=user.id,
+        call_id=call.id,
+        data={"format": fmt, "file": filename[:200], "added": by_award, "skipped": skipped},
     )
     return new, skipped
 

@@ -448,20 +448,32 @@ def submitted_grades(session: Session, call: Call) -> list[tuple[int, int, float
     return [(p, r, g) for p, r, g in session.execute(stmt)]
 
 
-def reviewed_proposal_ids(session: Session, call: Call) -> set[int]:
-    """The proposals with at least one submitted review: one row each (DISTINCT), not
-    one per review."""
-    stmt = _submitted(select(ReviewAssignment.proposal_id).distinct(), call).order_by(None)
-    return set(session.scalars(stmt))
+def reviewed_proposal_ids(session: Session, call_ids: Sequence[int]) -> dict[int, set[int]]:
+    """{call id: the proposals with at least one submitted review} of several calls (a
+    facility's cycles) in one statement: one row per proposal (DISTINCT), not per review."""
+    stmt = (
+        select(ReviewAssignment.call_id, ReviewAssignment.proposal_id)
+        .distinct()
+        .join(Review, Review.assignment_id == ReviewAssignment.id)
+        .where(
+            ReviewAssignment.call_id.in_(call_ids),
+            ReviewAssignment.status == "submitted",
+            Review.submitted_at.is_not(None),
+        )
+    )
+    out: dict[int, set[int]] = {c: set() for c in call_ids}
+    for cid, pid in session.execute(stmt):
+        out[cid].add(pid)
+    return out
 
 
-def technical_verdicts(session: Session, call: Call) -> dict[int, str]:
-    """proposal id -> verdict of the call's technical reviews (as :func:`technical_reviews`
-    has them, the columns alone)."""
+def technical_verdicts(session: Session, call_ids: Sequence[int]) -> dict[int, str]:
+    """proposal id -> verdict of the technical reviews of several calls (as
+    :func:`technical_reviews` has them, the columns alone; a proposal is of one call)."""
     stmt = (
         select(TechnicalReview.proposal_id, TechnicalReview.verdict)
         .join(Proposal, Proposal.id == TechnicalReview.proposal_id)
-        .where(Proposal.call_id == call.id)
+        .where(Proposal.call_id.in_(call_ids))
     )
     return {pid: verdict for pid, verdict in session.execute(stmt)}
 
@@ -491,6 +503,40 @@ def latest_run(session: Session, call: Call, kind: str) -> SolverRun | None:
         .limit(1)
     )
     return session.scalar(stmt)
+
+
+def latest_runs(session: Session, call_ids: Sequence[int], kind: str) -> dict[int, SolverRun]:
+    """:func:`latest_run` of several calls, in one statement: {call id: run} (calls
+    without one left out)."""
+    newest = (
+        select(func.max(SolverRun.id))
+        .where(SolverRun.call_id.in_(call_ids), SolverRun.kind == kind, SolverRun.status == "ok")
+        .group_by(SolverRun.call_id)
+    )
+    return {
+        r.call_id: r for r in session.scalars(select(SolverRun).where(SolverRun.id.in_(newest)))
+    }
+
+
+def ranking_columns_of(session: Session, runs: Sequence[SolverRun]) -> dict[int, list[Any]]:
+    """{run id: its (proposal_id, score, rank) rows in rank order} (:func:`ranking_columns`
+    of several calls' latest calibration runs, in one statement)."""
+    out: dict[int, list[Any]] = {r.id: [] for r in runs}
+    if not runs:
+        return out
+    stmt = (
+        select(
+            RankedProposal.run_id,
+            RankedProposal.proposal_id,
+            RankedProposal.score,
+            RankedProposal.rank,
+        )
+        .where(RankedProposal.run_id.in_(list(out)))
+        .order_by(RankedProposal.rank)
+    )
+    for row in session.execute(stmt):
+        out[row.run_id].append(row)
+    return out
 
 
 def ranking_columns(session: Session, call: Call) -> list[Any]:
