@@ -219,6 +219,9 @@ def test_a_parabolic_flight_campaign_packs_mass_volume_and_power_per_flight(
         assert len(sentences) == len(set(sentences)), expl
         if "power (" in expl:
             assert "watts left" in expl, expl
+        # the API says the same words as the CSV (it gave the stored text: "custom: ...",
+        # "w left", each bundle's sentence three times)
+        assert decisions[row["proposal"]]["explanation"] == expl
 
     # ---- the public list: an experiment's power is per flight, never added up over the
     # campaign (a repeat at 700 W flies 700 W twice, not 1400 W)

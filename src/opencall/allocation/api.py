@@ -11,8 +11,10 @@ from sqlalchemy import select
 
 from opencall.allocation import policies, services
 from opencall.allocation.models import Award, Decision
+from opencall.allocation.presenters import explain
 from opencall.calls.access import visible_call_api as visible_call
 from opencall.calls.models import Call
+from opencall.calls.queries import unit_words
 from opencall.calls.schemas import review_settings
 from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal
@@ -31,10 +33,15 @@ from opencall.web.api import (
     keyset_page,
     paging,
 )
+from opencall.web.i18n import Translator
 
 router = APIRouter(prefix="/api/v1", tags=["allocation"])
 # the call's staff lists: the manage scope, 404 for a call not theirs
 STAFF: dict[str, Any] = {"responses": NOT_FOUND, "dependencies": [MANAGE]}
+
+
+#: the decisions' explanations are said in English, as in the decisions CSV
+ENGLISH = Translator("en")
 
 
 class DecisionOut(BaseModel):
@@ -54,12 +61,14 @@ class DecisionOut(BaseModel):
     )
 
     @classmethod
-    def of(cls, d: Decision, row: dict[str, Any]) -> DecisionOut:
+    def of(cls, d: Decision, row: dict[str, Any], units: dict[str, Any]) -> DecisionOut:
         """``d`` on the proposal of ``row`` (``reviews.presenters.proposal_dicts``: with
-        the PI and country only where identities may be seen)."""
+        the PI and country only where identities may be seen), its explanation in the
+        decisions CSV's English words (``units``: the call's ``unit_words``)."""
         return from_row(
             cls,
             d,
+            explanation=explain(ENGLISH, d.explanation, units),
             proposal_code=row["code"],
             title=row["title"],
             overridden=d.overridden_by is not None,
@@ -89,9 +98,10 @@ def decisions(chair: ChairList = Depends(chair_list)) -> DecisionList:
     # ... and, before the release, not its outcome either
     hidden = review_policies.withheld_outcome(chair.api.db, chair.api.user, call)
     declined = {x.proposal_id: x.reason for x in services.declines(chair.api.db, call)}
+    words = unit_words(call)
     return DecisionList(
         items=[
-            DecisionOut.of(d, rows[d.proposal_id]).model_copy(
+            DecisionOut.of(d, rows[d.proposal_id], words).model_copy(
                 update={
                     "explanation": review_policies.MSG_WITHHELD,
                     "override_reason": "",
@@ -99,7 +109,7 @@ def decisions(chair: ChairList = Depends(chair_list)) -> DecisionList:
                 }
             )
             if d.proposal_id in withheld
-            else DecisionOut.of(d, rows[d.proposal_id]).model_copy(
+            else DecisionOut.of(d, rows[d.proposal_id], words).model_copy(
                 update={"declined": declined.get(d.proposal_id)}
             )
             for d, _p in pairs

@@ -14,6 +14,7 @@ from opencall.allocation.api import DecisionOut, UnreviewedList
 from opencall.allocation.notify import queue_decision_mails
 from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, move_call
+from opencall.calls.queries import unit_words
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies as review_policies
 from opencall.reviews.presenters import chair_call, proposal_dicts
@@ -58,7 +59,7 @@ def override(
             reason=body.reason,
             actor_id=api.actor_id,
         )
-        out = DecisionOut.of(d, proposal_dicts(api, call, [p])[p.id])
+        out = DecisionOut.of(d, proposal_dicts(api, call, [p])[p.id], unit_words(call))
     return out
 
 
@@ -153,5 +154,5 @@ def offer(
     with api.refusing(commit=True):
         d = services.offer_award(api.db, call, p, reason=body.reason, actor_id=api.actor_id)
         queue_decision_mails(api.db, call, p, api.request.app.state.settings.base_url)
-        out = DecisionOut.of(d, proposal_dicts(api, call, [p])[p.id])
+        out = DecisionOut.of(d, proposal_dicts(api, call, [p])[p.id], unit_words(call))
     return out
