@@ -28,10 +28,11 @@ from tests.web.conftest import Web
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 
-def krios_b(web: Web) -> tuple[SlotWorld, str, int]:
-    """The slot world scheduled, and Krios B's maintenance week (2027-09-01 to 09-07)
-    taken off its calendar, so that its period may start later; its id."""
-    w, code, _ = scheduled(web)
+def krios_b(web: Web, w: SlotWorld) -> tuple[SlotWorld, str, int]:
+    """The slot world scheduled (the ``stored`` world: this test's own copy), and Krios
+    B's maintenance week (2027-09-01 to 09-07) taken off its calendar, so that its period
+    may start later; its id."""
+    code, _ = scheduled(web, w)
     with web.factory() as s:
         s.execute(delete(PoolUnavailability).where(PoolUnavailability.pool_id == w.pools["b"]))
         s.commit()
@@ -70,9 +71,9 @@ REFUSED = [
     ("change", "field", "moved"), REFUSED, ids=["12h", "48h", "end", "start", "both"]
 )
 def test_the_api_refuses_a_grid_change_that_moves_booked_slots(
-    web: Web, change: dict[str, Any], field: str, moved: int
+    web: Web, stored: SlotWorld, change: dict[str, Any], field: str, moved: int
 ) -> None:
-    w, code, pid = krios_b(web)
+    w, code, pid = krios_b(web, stored)
     before = state(web, pid)
     assert len(before[-1]) == 7
     h = bearer(web, w.emails["manager"])
@@ -92,8 +93,10 @@ def test_the_api_refuses_a_grid_change_that_moves_booked_slots(
     assert r.status_code == 200, r.text
 
 
-def test_the_api_accepts_grid_changes_that_keep_every_booked_slot(web: Web) -> None:
-    w, _, pid = krios_b(web)
+def test_the_api_accepts_grid_changes_that_keep_every_booked_slot(
+    web: Web, stored: SlotWorld
+) -> None:
+    w, _, pid = krios_b(web, stored)
     h = bearer(web, w.emails["manager"])
     booked = state(web, pid)[-1]
     for change in (
@@ -110,8 +113,10 @@ def test_the_api_accepts_grid_changes_that_keep_every_booked_slot(web: Web) -> N
     assert after[-1] == booked
 
 
-def test_the_staff_form_refuses_a_grid_change_that_moves_booked_slots(web: Web) -> None:
-    w, code, pid = krios_b(web)
+def test_the_staff_form_refuses_a_grid_change_that_moves_booked_slots(
+    web: Web, stored: SlotWorld
+) -> None:
+    w, code, pid = krios_b(web, stored)
     with web.factory() as s:
         pool = s.get(CapacityPool, pid)
         assert pool is not None
