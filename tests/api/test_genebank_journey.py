@@ -216,6 +216,9 @@ def test_a_gene_bank_lends_accessions_through_the_api(web: Web, one_loop: None) 
     assert ldc_sorghum >= 0.3 * by_pool["Sorghum accessions"]
     # the public list, in each reader's words for the unit
     page = text_of(anyone.get(f"/calls/{slug}/awarded", headers={"Accept-Language": "es"}).text)
+    # (a PI holding accessions of both crops reads each resource as the operator named it)
+    for own in ("Sorghum accessions", "Teff accessions"):
+        page = page.replace(own, "")
     assert "accesiones" in page and "accessions" not in page
     page = text_of(anyone.get(f"/calls/{slug}/awarded", headers={"Accept-Language": "zh"}).text)
     assert "份种质" in page
