@@ -86,6 +86,32 @@ def plain_number(value: float, decimals: int | None = None) -> str:
     return "0" if text in ("", "-0") else text
 
 
+def local_number(value: float, lang: str = "en", decimals: int = 2) -> str:
+    """A number as readers of ``lang`` write it (Babel, from CLDR): the locale's group
+    and decimal signs ("1,250.5" in English and Chinese, "1 250,5" in French with a
+    narrow no-break space, "1.250,5" in Spanish), at most ``decimals`` decimals, no
+    trailing zeros and never a negative zero. For pages and e-mails; CSV files and
+    forms keep :func:`plain_number`, which a program (or the form) reads back."""
+    from babel.numbers import format_decimal
+
+    x = round(float(value), decimals)
+    if not math.isfinite(x):
+        return str(x)
+    pattern = "#,##0" + ("." + "#" * decimals if decimals > 0 else "")
+    return format_decimal(x if x != 0 else 0.0, format=pattern, locale=_number_locale(lang))
+
+
+@functools.cache
+def _number_locale(lang: str) -> str:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(lang.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return "en"
+    return lang.replace("-", "_")
+
+
 def first_error(exc: Any, prefix: str = "", *, empty: str = "") -> tuple[str, str]:
     """``(where, message)`` of a pydantic ``ValidationError``'s first error: the field
     path (``prefix`` + the dotted location; ``empty`` where there is none) and the

@@ -136,8 +136,8 @@ class Translator:
         through :meth:`message`."""
         if exc.msg_id is None:
             return self.message(exc.message)
-        if self.lang == "en":
-            return exc.message
+        if self.lang == "en" and not any(isinstance(v, Localized) for v in exc.params.values()):
+            return exc.message  # (a Localized number is written "1,250.5" in English too)
         text = self._t.gettext(exc.msg_id)
         if not exc.params:
             return text
