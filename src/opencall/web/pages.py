@@ -32,6 +32,7 @@ from urllib.parse import quote
 import jinja2
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
@@ -529,7 +530,15 @@ def make_environment(directory: Path) -> jinja2.Environment:
     # a static file's URL; the app's environment links the hashed names (install)
     env.globals["static"] = lambda name: "/static/" + name.removeprefix("/static/")
     env.filters["num"] = fmt_num
+    env.globals["bdi"] = bdi
     return env
+
+
+def bdi(value: Any) -> Markup:
+    """A name or title put into a sentence, isolated for bidirectional text (an Arabic or
+    Hebrew name keeps the sentence's punctuation in place) and escaped. Not for
+    ``<title>``, whose text is shown as it is."""
+    return Markup("<bdi>%s</bdi>") % ("" if value is None else value)
 
 
 def render(
