@@ -18,7 +18,7 @@ from opencall.calls.access import visible_call
 from opencall.calls.queries import unit_words
 from opencall.facilities.labels import unit_text
 from opencall.facilities.models import CapacityPool
-from opencall.inputs import plain_number
+from opencall.inputs import local_number
 from opencall.outcomes import queries
 from opencall.outcomes.domain import TOTAL
 from opencall.outcomes.figures import APPLIED_STATES, MIN_CELL, figures_by_group
@@ -90,7 +90,7 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
                     if country
                     else "",
                     "amount": ", ".join(
-                        f"{plain_number(v, 2)} {unit_text(page, u, labels.get(u), v)}"
+                        f"{local_number(v, page.lang)} {unit_text(page, u, labels.get(u), v)}"
                         for u, v in sorted(amounts.items())
                         if round(v, 2) > 0
                     ),
