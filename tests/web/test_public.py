@@ -109,7 +109,7 @@ def test_published_results_and_outcome(web: Web, world: World) -> None:
     slug = world.slugs["call"]
     c = web.client("fr")
     text = html.unescape(c.get(f"/calls/{slug}/awarded").text)
-    assert "Pulsar timing with FAST" in text and "Tanzanie" in text and "6.5 heures" in text
+    assert "Pulsar timing with FAST" in text and "Tanzanie" in text and "6,5 heures" in text
     assert ">A<" in text
     for secret in world.secrets:
         assert secret not in text
