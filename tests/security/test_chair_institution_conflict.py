@@ -23,16 +23,13 @@ from opencall.reviews import policies
 from opencall.reviews import services as rv
 from opencall.reviews.models import Conflict
 from tests import factories as F
+from tests.security.test_conflicted_staff_hands_off import CONFLICTED
 from tests.web.conftest import Web, session_cookie
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 NEAR = ("Anselm Quirkwhistle-Oduya", "Berenike Thistlewood-Mensah")  # reviewers of the PI's one
 FAR = ("Cyprian Lowestoft-Adeyemi", "Dagny Ferncastle-Otieno")  # reviewers of the other one
-CONFLICTED = (
-    "You have a recorded conflict of interest with this proposal: another member of the "
-    "call's staff decides on it."
-)
 
 
 @dataclass
