@@ -8,7 +8,7 @@ import math
 import re
 import unicodedata
 import zoneinfo
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 # C0 controls except tab, newline and carriage return; DEL; C1 controls; lone surrogates
@@ -98,7 +98,13 @@ def local_number(value: float, lang: str = "en", decimals: int = 2) -> str:
     if not math.isfinite(x):
         return str(x)
     pattern = "#,##0" + ("." + "#" * decimals if decimals > 0 else "")
-    return format_decimal(x if x != 0 else 0.0, format=pattern, locale=_number_locale(lang))
+    # the digits the float holds (plain_number's), in a context wide enough for 1e308:
+    # Babel quantizes in the current decimal context (28 digits: InvalidOperation past it)
+    with localcontext() as ctx:
+        ctx.prec = 400
+        return format_decimal(
+            Decimal(repr(x if x != 0 else 0.0)), format=pattern, locale=_number_locale(lang)
+        )
 
 
 @functools.cache
