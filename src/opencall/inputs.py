@@ -8,7 +8,7 @@ import math
 import re
 import unicodedata
 import zoneinfo
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 # C0 controls except tab, newline and carriage return; DEL; C1 controls; lone surrogates
@@ -84,6 +84,38 @@ def plain_number(value: float, decimals: int | None = None) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("", "-0") else text
+
+
+def local_number(value: float, lang: str = "en", decimals: int = 2) -> str:
+    """A number as readers of ``lang`` write it (Babel, from CLDR): the locale's group
+    and decimal signs ("1,250.5" in English and Chinese, "1 250,5" in French with a
+    narrow no-break space, "1.250,5" in Spanish), at most ``decimals`` decimals, no
+    trailing zeros and never a negative zero. For pages and e-mails; CSV files and
+    forms keep :func:`plain_number`, which a program (or the form) reads back."""
+    from babel.numbers import format_decimal
+
+    x = round(float(value), decimals)
+    if not math.isfinite(x):
+        return str(x)
+    pattern = "#,##0" + ("." + "#" * decimals if decimals > 0 else "")
+    # the digits the float holds (plain_number's), in a context wide enough for 1e308:
+    # Babel quantizes in the current decimal context (28 digits: InvalidOperation past it)
+    with localcontext() as ctx:
+        ctx.prec = 400
+        return format_decimal(
+            Decimal(repr(x if x != 0 else 0.0)), format=pattern, locale=_number_locale(lang)
+        )
+
+
+@functools.cache
+def _number_locale(lang: str) -> str:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(lang.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return "en"
+    return lang.replace("-", "_")
 
 
 def first_error(exc: Any, prefix: str = "", *, empty: str = "") -> tuple[str, str]:

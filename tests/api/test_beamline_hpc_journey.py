@@ -283,7 +283,7 @@ def test_a_light_source_with_a_cluster_through_the_api(web: Web) -> None:
 
     # ---- the unit in every language, and the report by income, region and LDC status
     page = anyone.get("/calls/ls-2028/awarded", headers={"Accept-Language": "zh"})
-    assert page.status_code == 200 and "250000.5 核时" in page.text  # never 250000 core-h
+    assert page.status_code == 200 and "250,000.5 核时" in page.text  # never 250000 core-h
     report = office.get("/api/v1/calls/ls-2028/report")
     assert sorted(report["call"]["units"]) == ["core-h", "shift"]
     assert {"income_group", "un_region", "ldc"} <= set(report["funnels"])

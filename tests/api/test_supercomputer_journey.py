@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from opencall.calls.domain import require_open
 from opencall.errors import DomainError
+from opencall.inputs import local_number
 from opencall.people import services as people_services
 from opencall.people.models import Country
 from tests.api.test_genebank_journey import review_and_publish
@@ -116,7 +117,7 @@ def test_a_supercomputer_in_shanghai_with_applicants_abroad(web: Web, one_loop: 
     r = office.post("/api/v1/calls/sunrise-2028/pools",
                     {"pool_id": cpu["id"], "amount": 800_000, "min_per_request": 900_000},
                     status=400)  # fmt: skip
-    assert "minimum per request" in r["detail"] and "900000" in r["detail"]
+    assert "minimum per request" in r["detail"] and "900,000" in r["detail"]
     r = office.post("/api/v1/calls/sunrise-2028/pools", {
         "pool_id": cpu["id"], "amount": 800_000, "min_per_request": 60_000,
         "max_per_request": 50_000}, status=400)  # fmt: skip
@@ -135,7 +136,10 @@ def test_a_supercomputer_in_shanghai_with_applicants_abroad(web: Web, one_loop: 
         assert utc_text(closes) in page and utc_text(opens) in page, lang
         assert f'datetime="{closes.astimezone(dt.UTC).isoformat()}"' in page
         assert closes.strftime("%Y-%m-%d 17:00") not in page  # never Shanghai's wall clock
-        assert "50000" in text_of(page) and "5000" in text_of(page)  # the minimums shown
+        # the minimums shown, as the reader's language writes numbers
+        # ("50,000", "50 000", "50.000"; the page's text with its spaces made plain)
+        big, small = (" ".join(local_number(n, lang).split()) for n in (50_000, 5_000))
+        assert big in text_of(page) and small in text_of(page), lang
     listing = anyone.get("/calls").text
     assert utc_text(closes) in listing
 
@@ -163,7 +167,7 @@ def test_a_supercomputer_in_shanghai_with_applicants_abroad(web: Web, one_loop: 
         if i == 0:  # below the minimum, no storage, storage past its limit: refused, unchanged
             before = ac.get(f"/api/v1/proposals/{pid}/full")
             r = ask(ac, pid, cpu["id"], MIN_CPU - 1, status=400, storage_tb=10)
-            assert "minimum per request" in r["detail"] and "50000" in r["detail"], r
+            assert "minimum per request" in r["detail"] and "50,000" in r["detail"], r
             assert "node-hours" in r["detail"]
             r = ask(ac, pid, cpu["id"], MIN_CPU, status=400)
             assert "Storage" in r["detail"]

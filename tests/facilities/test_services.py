@@ -434,7 +434,7 @@ def test_a_fractional_request_names_the_amount_and_the_unit(db: Session) -> None
         ps.add_request(db, p, "custom", {"amount": 1.5}, pool_id=cell.id, now=f.NOW)
     assert err.value.message == "Amount: 1.5 is not a whole number of days."
     assert err.value.field == "details.amount"
-    assert "1.5" in Translator("fr").error(err.value) and "jours" in Translator("fr").error(
+    assert "1,5" in Translator("fr").error(err.value) and "jours" in Translator("fr").error(
         err.value
     )
     zh = Translator("zh").error(err.value)

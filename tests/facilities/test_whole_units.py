@@ -43,7 +43,7 @@ def test_a_whole_unit_refuses_fractions_of_capacity(db: Session) -> None:
     )
     # in the reader's language, the unit's own label included
     fr = Translator("fr").error(err.value)
-    assert "tirs" in fr and "2.5" in fr and "whole" not in fr
+    assert "tirs" in fr and "2,5" in fr and "whole" not in fr
     assert "炮" in Translator("zh").error(err.value)
     assert "disparos" in Translator("es").error(err.value)
     assert f.table_counts(db) == before

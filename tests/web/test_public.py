@@ -109,7 +109,7 @@ def test_published_results_and_outcome(web: Web, world: World) -> None:
     slug = world.slugs["call"]
     c = web.client("fr")
     text = html.unescape(c.get(f"/calls/{slug}/awarded").text)
-    assert "Pulsar timing with FAST" in text and "Tanzanie" in text and "6.5 heures" in text
+    assert "Pulsar timing with FAST" in text and "Tanzanie" in text and "6,5 heures" in text
     assert ">A<" in text
     for secret in world.secrets:
         assert secret not in text
@@ -121,7 +121,7 @@ def test_published_results_and_outcome(web: Web, world: World) -> None:
     r = pi.get(f"/proposals/{world.ids['proposal']}/outcome")
     text = html.unescape(r.text)
     assert r.status_code == 200
-    assert "concedida" in text and "6.5 horas" in text and "Crab pulsar, 19-beam" in text
+    assert "concedida" in text and "6,5 horas" in text and "Crab pulsar, 19-beam" in text
     assert "A compelling timing case." in text and "Panel-only remark." not in text
     assert "Reviewer Hidden" not in text
     assert "Resultado" in html.unescape(pi.get("/dashboard").text)

@@ -36,5 +36,5 @@ def queue_decision_mails(session: Session, call: Call, p: Proposal, base_url: st
             },
         )
         subject = Translator(lang).gettext(SUBJECT_DECISION, code=p.code)
-        queued.append(queue_mail(session, m.email, subject, body).id)
+        queued.append(queue_mail(session, m.email, subject, body, base_url=base).id)
     return queued

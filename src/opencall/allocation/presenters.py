@@ -9,8 +9,7 @@ from typing import Any
 
 from opencall.calls.models import Call
 from opencall.facilities.domain import unit_label
-from opencall.inputs import plain_number
-from opencall.optim.allocation import readable
+from opencall.inputs import local_number
 from opencall.web.i18n import N_, Translator
 from opencall.web.labels import REQUEST_KINDS as KINDS
 from opencall.web.labels import UNITS
@@ -69,11 +68,12 @@ def policy_lines(t: Any, call: Call, lang: str = "en") -> list[str]:
     first = call.pools[0].pool if call.pools else None
 
     def amount(value: float, pool: Any) -> str:
+        number = local_number(value, lang)
         if pool is None:
-            return plain_number(value)
+            return number
         if pool.unit in UNITS:
-            return f"{plain_number(value)} {t(UNITS[pool.unit])}"
-        return f"{plain_number(value)} {unit_label(pool.unit, pool.unit_labels, value, lang)}"
+            return f"{number} {t(UNITS[pool.unit])}"
+        return f"{number} {unit_label(pool.unit, pool.unit_labels, value, lang)}"
 
     lines = [
         t(POLICY_PARTIAL, pct=f"{ap.min_fraction:.0%}")
@@ -202,8 +202,8 @@ def explain(t: Translator, text: str, units: dict[str, Any] | None = None) -> st
         return t.gettext(
             MSG_LEFT,
             pool=m.group(1),
-            left=readable(float(m.group(2))),
-            cap=readable(float(m.group(3))),
+            left=local_number(float(m.group(2)), t.lang),
+            cap=local_number(float(m.group(3)), t.lang),
             unit=t.gettext(UNITS[unit])
             if unit in UNITS
             else unit_label(unit, (units or {}).get(unit), None, t.lang),
@@ -235,7 +235,7 @@ def explain(t: Translator, text: str, units: dict[str, Any] | None = None) -> st
                 MSG_LIMIT,
                 subject=subject,
                 pool=m.group(2),
-                limit=readable(float(m.group(3))),
+                limit=local_number(float(m.group(3)), t.lang),
                 unit=unit_word(m.group(4)),
             )
         return t.message(sentence)

@@ -217,7 +217,7 @@ def notify_role(
         },
     )
     subject = Translator(lang)(MSG_SUBJECT, provider=provider.name)
-    queue_mail(db, email, subject, body)
+    queue_mail(db, email, subject, body, base_url=request.app.state.settings.base_url)
 
 
 @router.get("/manage/providers/{slug}/people", response_class=HTMLResponse)

@@ -24,10 +24,10 @@ from opencall.calls.schemas import (
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities import services as fac_services
-from opencall.facilities.domain import amount_text, require_whole, unit_text
+from opencall.facilities.domain import amount_text, number_param, require_whole, unit_text
 from opencall.facilities.models import CapacityPool, Facility
 from opencall.facilities.queries import pools_of
-from opencall.inputs import error_text, first_error, plain_number
+from opencall.inputs import error_text, first_error
 
 
 def _slug_taken(slug: str) -> DomainError:
@@ -282,15 +282,15 @@ def _check_request_bounds(
             "The minimum per request (%(low)s) must be positive and at most the amount "
             "offered (%(amount)s) and the limit per request.",
             field="min_per_request",
-            low=plain_number(low),
-            amount=plain_number(amount),
+            low=number_param(low),
+            amount=number_param(amount),
         )
     if pool.whole_only and low != int(low):
         raise DomainError(
             "A resource counted in %(unit)s offers whole units; %(amount)s is not a whole number.",
             field="min_per_request",
             unit=unit_text(pool.unit, pool.unit_labels),
-            amount=plain_number(low),
+            amount=number_param(low),
         )
 
 
@@ -342,9 +342,9 @@ def offer_pool(
                 field="amount",
                 code="over_commit",
                 name=repr(pool.name),
-                ahead=plain_number(ahead),
-                left=plain_number(left),
-                asked=plain_number(asked),
+                ahead=number_param(ahead),
+                left=number_param(left),
+                asked=number_param(asked),
             )
     # without an amount, the call offers what is left of the resource
     amount = left if amount is None else float(amount)
@@ -365,7 +365,7 @@ def offer_pool(
         raise DomainError(
             "The amount offered must be positive and at most the pool's %(amount)s %(unit)s.",
             field="amount",
-            amount=plain_number(pool.amount),
+            amount=number_param(pool.amount),
             unit=unit_text(pool.unit, pool.unit_labels, pool.amount),
         )
     require_whole(
@@ -381,9 +381,9 @@ def offer_pool(
             "%(committed)s, so this call can offer at most %(left)s (asked: "
             "%(asked)s).",
             **over_commit,
-            committed=plain_number(committed),
-            left=plain_number(left),
-            asked=plain_number(amount),
+            committed=number_param(committed),
+            left=number_param(left),
+            asked=number_param(amount),
         )
     _check_request_bounds(pool, amount, min_per_request, max_per_request)
     cp = CallPool(

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from opencall.errors import DomainError, Localized
-from opencall.inputs import checked_time_zone, plain_number, time_zone_name
+from opencall.inputs import checked_time_zone, local_number, plain_number, time_zone_name
 from opencall.optim import wallclock
 
 LANGS = ("en", "zh", "fr", "es")
@@ -101,13 +101,21 @@ def unit_text(
     )
 
 
+def number_param(value: float) -> Localized:
+    """A number as a message parameter: plain (``plain_number``: what ``DomainError.message``,
+    the logs and the API's ``params`` show), written as the reader's language writes
+    numbers where the message is shown ("1,250.5", "1 250,5", "1.250,5")."""
+    return Localized(plain_number(value), {lg: local_number(value, lg) for lg in LANGS})
+
+
 def amount_text(pool_unit: str, unit_labels: dict[str, Any] | None, amount: float) -> Localized:
-    """An amount with its unit ("12 berths") as a message parameter, the unit in the
-    reader's language where the message is shown (:func:`unit_text`)."""
+    """An amount with its unit ("12 berths") as a message parameter, the number and the
+    unit as the reader's language writes them where the message is shown
+    (:func:`unit_text`, :func:`opencall.inputs.local_number`)."""
     return Localized(
-        f"{plain_number(amount)} {unit_label(pool_unit, unit_labels, amount, 'en')}",
+        f"{local_number(amount)} {unit_label(pool_unit, unit_labels, amount, 'en')}",
         {
-            lg: f"{plain_number(amount)} {unit_label(pool_unit, unit_labels, amount, lg)}"
+            lg: f"{local_number(amount, lg)} {unit_label(pool_unit, unit_labels, amount, lg)}"
             for lg in LANGS
         },
     )
@@ -401,14 +409,14 @@ def require_whole(
         raise DomainError(
             "A slot-based resource offers whole slots; %(amount)s is not a whole number.",
             field="amount",
-            amount=plain_number(amount),
+            amount=number_param(amount),
         )
     if whole or countable(unit):
         raise DomainError(
             "A resource counted in %(unit)s offers whole units; %(amount)s is not a whole number.",
             field="amount",
             unit=unit_text(unit, labels),
-            amount=plain_number(amount),
+            amount=number_param(amount),
         )
 
 
@@ -434,7 +442,7 @@ def check_amount(
                 field="slot_hours",
                 period=f"{calendar.period_start}–{calendar.period_end}",
                 n=n,
-                h=plain_number(calendar.slot_hours),
+                h=number_param(calendar.slot_hours),
                 max=MAX_SLOTS,
             )
     cap = calendar.slot_capacity()
@@ -446,8 +454,8 @@ def check_amount(
             "%(n)s slots of %(h)s h do not fit in the period %(period)s less its "
             "unavailable time: at most %(cap)s fit.",
             field="amount",
-            n=plain_number(amount),
-            h=plain_number(calendar.slot_hours or 0),
+            n=number_param(amount),
+            h=number_param(calendar.slot_hours or 0),
             period=f"{calendar.period_start}–{calendar.period_end}",
             cap=cap,
         )
@@ -763,7 +771,7 @@ def validate_details(
         raise FieldProblem(
             "Amount: %(amount)s is not a whole number of %(unit)s.",
             field="amount",
-            amount=plain_number(amount),
+            amount=number_param(amount),
             unit=unit_text(unit, unit_labels),
         )
     if slot_based and amount != int(amount):

@@ -26,7 +26,6 @@ from opencall.facilities.schemas import (
     validate_facility_attributes,
     validate_pool_attributes,
 )
-from opencall.inputs import plain_number
 from opencall.optim import wallclock
 from opencall.people.services import check_country
 
@@ -622,7 +621,7 @@ def update_resource(
             "Calls already offer %(committed)s of %(name)s; its amount cannot go "
             "below that (asked: %(asked)s).",
             field="amount",
-            committed=plain_number(committed),
+            committed=domain.number_param(committed),
             name=repr(pool.name),
             asked=format(values["amount"], "g"),
         )

@@ -100,6 +100,7 @@ from typing import Literal
 import numpy as np
 from statsmodels.stats.multitest import multipletests
 
+from opencall.optim import limits
 from opencall.optim.arrays import FloatArray, IntArray
 
 __all__ = [
@@ -402,6 +403,7 @@ def reviewer_weights(
     of a group-level bias has a smaller residual variance, hence a larger weight, which pulls
     every estimate toward zero (measured: a planted -0.50 came out at -0.42 on average; with
     them, see ``bench/bench_bias.py``)."""
+    prior = limits.non_negative("prior", prior)
     n = y.shape[0]
     if X is not None and X.shape[1]:
         M = fe.residualize(np.column_stack([y, X]))
@@ -451,6 +453,7 @@ def interaction_model(
         raise ValueError("invalid BiasData: " + "; ".join(problems))
     if not 0 < alpha < 1:
         raise ValueError("alpha must lie strictly between 0 and 1")
+    weight_prior = limits.non_negative("weight_prior", weight_prior)
     unit = _grade_unit(data.grade)
     if unit != 1.0:
         # grades of 1e-300 gave standard errors of 0 (p = 1: a bias reported as none), of

@@ -70,6 +70,7 @@ import numpy as np
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
+from opencall.optim import limits
 from opencall.optim.arrays import FloatArray, IntArray
 
 __all__ = [
@@ -888,6 +889,9 @@ def calibrate(
     (the default 1e-4 lands within ~1e-4 grade units of a 2,000-sweep solution).
     """
     t0 = time.perf_counter()
+    seed = limits.seed(seed)
+    tol = limits.non_negative("tol", tol)
+    max_iter = limits.count("max_iter", max_iter, minimum=1)
     if n_bootstrap < 0:
         raise ValueError("n_bootstrap must be >= 0")
     if not 0.0 < level < 1.0:

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from opencall.optim import wallclock
+from opencall.optim import limits, wallclock
 from opencall.optim.allocation import solve_mip
 from opencall.optim.messages import Message, message, render
 
@@ -913,6 +913,8 @@ def solve_slots(
     (``_polish``) with the placed set kept.
     """
     t0 = time.perf_counter()
+    seed, time_limit_s = limits.solver_run(seed, time_limit_s)
+    max_columns = limits.count("max_columns", max_columns, minimum=1)
     problem.validate()
     ix = _index(problem)
     placed = _greedy(ix)

@@ -18,7 +18,7 @@ from opencall.calls.access import visible_call
 from opencall.calls.queries import unit_words
 from opencall.facilities.labels import unit_text
 from opencall.facilities.models import CapacityPool
-from opencall.inputs import plain_number
+from opencall.inputs import local_number
 from opencall.outcomes import queries
 from opencall.outcomes.domain import TOTAL
 from opencall.outcomes.figures import APPLIED_STATES, MIN_CELL, declines_table, figures_by_group
@@ -85,7 +85,7 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
             totals[a_pid][unit][name] += amount
 
         def said(unit: str, v: float) -> str:
-            return f"{plain_number(v, 2)} {unit_text(page, unit, labels.get(unit), v)}"
+            return f"{local_number(v, page.lang)} {unit_text(page, unit, labels.get(unit), v)}"
 
         programmes = queries.awarded_programmes(page.db, call.id)
         for pid, amounts in totals.items():

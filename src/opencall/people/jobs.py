@@ -42,7 +42,7 @@ def password_reset(settings: Settings) -> Handler:
         link = f"{settings.base_url.rstrip('/')}/password/reset/{raw}"
         body = mail_text("people/mail_reset.txt", user.language, {"name": user.name, "link": link})
         subject = Translator(user.language).gettext("Choose a new OpenCall password")
-        queue_mail(session, user.email, subject, body)
+        queue_mail(session, user.email, subject, body, base_url=settings.base_url)
 
     return handle
 

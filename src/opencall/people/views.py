@@ -82,7 +82,7 @@ def _send_verification(page: Page, user: User, raw: str, nxt: str = "") -> None:
     from opencall.web.i18n import Translator
 
     subject = Translator(user.language).gettext("Verify your e-mail address for OpenCall")
-    queue_mail(page.db, user.email, subject, body)
+    queue_mail(page.db, user.email, subject, body, base_url=page.settings.base_url)
 
 
 def _send_exists(page: Page, user: User) -> None:
@@ -95,7 +95,7 @@ def _send_exists(page: Page, user: User) -> None:
         page.request, "people/mail_exists.txt", user.language, {"name": user.name, "link": link}
     )
     subject = Translator(user.language).gettext("Your OpenCall account")
-    queue_mail(page.db, user.email, subject, body)
+    queue_mail(page.db, user.email, subject, body, base_url=page.settings.base_url)
 
 
 CROWD_WINDOW_S = 3600

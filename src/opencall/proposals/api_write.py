@@ -345,7 +345,7 @@ def _mail_invitation(api: Api, p: Proposal, member: TeamMember) -> None:
         },
     )
     subject = Translator(lang).gettext("You are invited to join a proposal on OpenCall")
-    queue_mail(api.db, member.email, subject, body)
+    queue_mail(api.db, member.email, subject, body, base_url=base)
 
 
 @router.post("/proposals/{proposal_id}/members", status_code=201, **WRITE)

@@ -66,7 +66,7 @@ def mail_receipt(
             },
         )
         subject = Translator(language).gettext(SUBJECT_RECEIPT, code=proposal.code)
-        queue_mail(db, email, subject, body)
+        queue_mail(db, email, subject, body, base_url=base_url)
 
 
 def queue_draft_reminders(
@@ -138,6 +138,6 @@ def queue_draft_reminders(
                 },
             )
             subject = Translator(lang).gettext(SUBJECT_DRAFT_REMINDER, code=code, call=call.title)
-            queue_mail(session, user.email, subject, body)
+            queue_mail(session, user.email, subject, body, base_url=base)
             n += 1
     return n

@@ -53,7 +53,7 @@ def _mail_pi(
         },
     )
     subject_text = Translator(lang).gettext(subject, code=proposal.code)
-    queue_mail(session, user.email, subject_text, body)
+    queue_mail(session, user.email, subject_text, body, base_url=base_url)
     return user
 
 

@@ -55,6 +55,7 @@ def notify_assigned(
             for rid, n in fresh.items()
             if (user := users.get(rid)) is not None
         ],
+        base_url=base_url,
     )
     return len(fresh)
 
@@ -121,7 +122,9 @@ def _queue(
     **extra: str,
 ) -> None:
     """Queue one review e-mail to ``user`` in their language: ``n`` reviews of ``call``."""
-    queue_mail(session, *_message(user, call, subject, template, n, base_url, **extra))
+    queue_mail(
+        session, *_message(user, call, subject, template, n, base_url, **extra), base_url=base_url
+    )
 
 
 def _message(

@@ -7,6 +7,7 @@ from sqlalchemy import and_, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
+from opencall.calls.policies import STAFF_ROLES
 from opencall.people.bibliography import author_key
 from opencall.people.domain import institution_key
 from opencall.people.models import Country, Institution, ReviewerPublication, RoleGrant, User
@@ -71,6 +72,15 @@ def reviewing_users_of_call(session: Session, call: Call) -> list[User]:
     """Everyone who judges proposals of the call in any role (panel and technical
     reviewers): conflicts are computed for all of them."""
     return users_of_call(session, call, REVIEWING_ROLES)
+
+
+def judging_users_of_call(session: Session, call: Call) -> list[User]:
+    """Everyone who judges or decides on the call's proposals: its reviewers in any role and
+    its staff (chairs, and the user office, which runs the call as chair). Conflicts are
+    computed for all of them, so that a chair at a team's institution with no reviewing
+    role has a recorded conflict too and "leaves the room" (``policies.withheld``).
+    A site administrator holds no role on the call and is not among them."""
+    return users_of_call(session, call, (*REVIEWING_ROLES, *STAFF_ROLES))
 
 
 def person_facts(user: User, publications: Sequence[ReviewerPublication] = ()) -> PersonFacts:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from opencall.allocation.presenters import explain
-from opencall.optim.allocation import readable
+from opencall.inputs import local_number
 from opencall.optim.messages import SEPARATOR, is_message, render
 from opencall.web.i18n import N_, Translator
 
@@ -102,7 +102,7 @@ def _param(t: Translator, value: Any) -> str:
     if isinstance(value, list | tuple):
         return SEPARATOR.join(_param(t, v) for v in value)
     if isinstance(value, float):
-        return readable(value)
+        return local_number(value, t.lang)
     return str(value)
 
 

@@ -34,6 +34,7 @@ from typing import Any
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from markupsafe import Markup
 
 from opencall.errors import DomainError, Localized, Sentences
 
@@ -112,6 +113,15 @@ def _templates(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
     return tuple(out)
 
 
+def _fill(text: str, params: dict[str, Any]) -> str:
+    """``text % params``; where a parameter is markup (a name the template isolated for
+    bidirectional text with ``bdi()``), the sentence is escaped and filled as markup, so
+    that the ``<bdi>`` stays an element and every other parameter is escaped."""
+    if any(isinstance(v, Markup) for v in params.values()):
+        return Markup.escape(text) % params
+    return text % params
+
+
 class Translator:
     """gettext for one language, with ``%(name)s`` formatting."""
 
@@ -121,13 +131,13 @@ class Translator:
 
     def gettext(self, message: str, **params: Any) -> str:
         text = self._t.gettext(message)
-        return text % params if params else text
+        return _fill(text, params) if params else text
 
     __call__ = gettext
 
     def ngettext(self, singular: str, plural: str, n: int, **params: Any) -> str:
         text = self._t.ngettext(singular, plural, n)
-        return text % {"num": n, **params}
+        return _fill(text, {"num": n, **params})
 
     def error(self, exc: DomainError) -> str:
         """A service's error in this language: its message id translated and filled
@@ -136,8 +146,8 @@ class Translator:
         through :meth:`message`."""
         if exc.msg_id is None:
             return self.message(exc.message)
-        if self.lang == "en":
-            return exc.message
+        if self.lang == "en" and not any(isinstance(v, Localized) for v in exc.params.values()):
+            return exc.message  # (a Localized number is written "1,250.5" in English too)
         text = self._t.gettext(exc.msg_id)
         if not exc.params:
             return text

@@ -11,6 +11,7 @@ as ``OPENCALL_SMTP_SECURITY``, ``_USERNAME`` and ``_PASSWORD`` say).
 from __future__ import annotations
 
 import hashlib
+import re
 import smtplib
 import ssl
 import sys
@@ -33,9 +34,36 @@ from opencall.web.pages import WEB, make_environment
 MAIL_BATCH = 200
 
 
-def queue_mail(session: Session, to: str, subject: str, body: str) -> jobs.Job:
-    """Enqueue one message in the caller's unit of work (sent only if it commits)."""
-    return jobs.enqueue(session, "mail", {"to": to, "subject": subject, "body": body})
+def queue_mail(
+    session: Session, to: str, subject: str, body: str, *, base_url: str | None = None
+) -> jobs.Job:
+    """Enqueue one message in the caller's unit of work (sent only if it commits).
+
+    ``base_url``: the site's address the body's links were written with; the links are
+    sent with the address the site has when the message goes out (:func:`relinked`)."""
+    payload = {"to": to, "subject": subject, "body": body}
+    return jobs.enqueue(session, "mail", {**payload, **_base(base_url)})
+
+
+def _base(base_url: str | None) -> dict[str, str]:
+    return {} if base_url is None else {"base_url": base_url.rstrip("/")}
+
+
+def relinked(body: str, written_with: Any, settings: Settings) -> str:
+    """``body`` with its links to the site moved to ``settings.base_url``.
+
+    The bodies are rendered when the mail is queued (in the reader's language, with the
+    names and titles of that moment), so their links carry the site's address of that
+    moment; a message still queued when the operator moves the site (a new domain, HTTPS)
+    would send people to the old one. The job keeps the address the links were written
+    with, and the sender puts the current one in its place. Queued before the address was
+    kept, a message is sent as it was written."""
+    old = str(written_with or "").rstrip("/")
+    new = settings.base_url.rstrip("/")
+    if not old or old == new:
+        return body
+    # the address as a whole (not "https://site.example" inside "https://site.example.org")
+    return re.sub(re.escape(old) + r"(?=[/?#\s)>]|\Z)", lambda _m: new, body)
 
 
 def sent_indices(session: Session, job: jobs.Job) -> list[int]:
@@ -45,7 +73,11 @@ def sent_indices(session: Session, job: jobs.Job) -> list[int]:
 
 
 def queue_mails(
-    session: Session, messages: list[tuple[str, str, str]], per: int = MAIL_BATCH
+    session: Session,
+    messages: list[tuple[str, str, str]],
+    per: int = MAIL_BATCH,
+    *,
+    base_url: str | None = None,
 ) -> list[jobs.Job]:
     """Enqueue many ``(to, subject, body)`` messages as 'mail' jobs of up to ``per`` each, in
     the caller's unit of work. A retry never sends again a message already sent (see
@@ -59,6 +91,7 @@ def queue_mails(
                     {"to": to, "subject": subject, "body": body}
                     for to, subject, body in messages[lo : lo + per]
                 ],
+                **_base(base_url),
             },
         )
         for lo in range(0, len(messages), per)
@@ -159,7 +192,8 @@ def mail_handler(settings: Settings) -> jobs.Handler:
     def handle(session: Session, job: jobs.Job, _progress: Callable[[int, str], None]) -> None:
         p = dict(job.payload)
         if "messages" not in p:
-            send(settings, build_message(settings, str(p["to"]), str(p["subject"]), str(p["body"])))
+            body = relinked(str(p["body"]), p.get("base_url"), settings)
+            send(settings, build_message(settings, str(p["to"]), str(p["subject"]), body))
             job.payload = scrubbed(p)
             return
         messages = p["messages"]
@@ -171,7 +205,12 @@ def mail_handler(settings: Settings) -> jobs.Handler:
             try:
                 send(
                     settings,
-                    build_message(settings, str(m["to"]), str(m["subject"]), str(m["body"])),
+                    build_message(
+                        settings,
+                        str(m["to"]),
+                        str(m["subject"]),
+                        relinked(str(m["body"]), p.get("base_url"), settings),
+                    ),
                 )
             except Exception as exc:  # noqa: BLE001 - recorded, the job is retried
                 errors.append(f"message {i}: {type(exc).__name__}: {exc}")

@@ -32,6 +32,7 @@ from urllib.parse import quote
 import jinja2
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
@@ -41,7 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opencall import jobs
 from opencall.errors import DomainError
-from opencall.inputs import control_char, invisible_only, plain_number, reader_zone
+from opencall.inputs import control_char, invisible_only, local_number, reader_zone
 from opencall.logging_setup import set_user
 from opencall.settings import Settings, cookies_secure
 from opencall.storage import Storage, storage_for
@@ -451,13 +452,19 @@ def fmt_utc(value: dt.datetime | None) -> str:
     return fmt_when(value, _READER_ZONE.get())
 
 
+# the language of the page being rendered (set by :func:`render`), read by the ``num``
+# filter, which also serves macros imported without the template's context
+_READER_LANG: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "opencall_reader_lang", default="en"
+)
+
+
 def fmt_num(value: float | int | None) -> str:
+    """An amount as the page's reader writes numbers ("24,000", "24 000", "24.000"),
+    at most two decimals (hours, mg, berths)."""
     if value is None:
         return ""
-    if isinstance(value, float):
-        # at most two decimals for amounts shown to people (hours, mg, berths)
-        return plain_number(value, 2)
-    return str(value)
+    return local_number(value, _READER_LANG.get(), 2)
 
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -523,7 +530,15 @@ def make_environment(directory: Path) -> jinja2.Environment:
     # a static file's URL; the app's environment links the hashed names (install)
     env.globals["static"] = lambda name: "/static/" + name.removeprefix("/static/")
     env.filters["num"] = fmt_num
+    env.globals["bdi"] = bdi
     return env
+
+
+def bdi(value: Any) -> Markup:
+    """A name or title put into a sentence, isolated for bidirectional text (an Arabic or
+    Hebrew name keeps the sentence's punctuation in place) and escaped. Not for
+    ``<title>``, whose text is shown as it is."""
+    return Markup("<bdi>%s</bdi>") % ("" if value is None else value)
 
 
 def render(
@@ -561,9 +576,11 @@ def render(
     context.update(ctx)
     # the account's zone, read by get_page (an error page's account may be detached)
     token = _READER_ZONE.set(getattr(request.state, "time_zone", None))
+    lang_token = _READER_LANG.set(lang)
     try:
         html = env.get_template(template).render(context)
     finally:
+        _READER_LANG.reset(lang_token)
         _READER_ZONE.reset(token)
     return HTMLResponse(html, status_code=status)
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from opencall.optim import limits
 from opencall.optim.allocation.model import Backend
 from opencall.optim.arrays import FloatArray
 
@@ -130,6 +131,8 @@ def solve_mip(
     import scipy.sparse as sp
 
     t0 = time.perf_counter()
+    seed, time_limit_s = limits.solver_run(seed, time_limit_s)
+    mip_rel_gap = limits.non_negative("mip_rel_gap", mip_rel_gap)
     n = int(c.shape[0])
     if n == 0:
         return MipSolution(np.zeros(0), 0.0, 0.0, 0.0, "optimal", 0.0)
@@ -303,6 +306,9 @@ def improve_packing(
     numpy.ndarray
         The improved solution (a new array).
     """
+    tol = limits.non_negative("tol", tol)
+    if deadline is not None:
+        deadline = limits.non_negative("deadline", deadline)
     import scipy.sparse as sp
 
     given = np.array(x, dtype=np.float64)

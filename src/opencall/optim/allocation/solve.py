@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from opencall.optim import limits
 from opencall.optim.allocation.explain import _explain
 from opencall.optim.allocation.mip import (
     MipModel,
@@ -270,6 +271,8 @@ def solve_allocation(
         If the solver reports the model infeasible or fails.
     """
     t0 = time.perf_counter()
+    seed, time_limit_s = limits.solver_run(seed, time_limit_s)
+    mip_rel_gap = limits.non_negative("mip_rel_gap", mip_rel_gap)
     model = _build(problem, seed)
     n = model.n_cols
     col_lo = np.zeros(n)

@@ -114,6 +114,7 @@ from typing import Any
 
 import numpy as np
 
+from opencall.optim import limits
 from opencall.optim.arrays import IntArray
 from opencall.optim.assignment.common import (
     AssignmentProblem,
@@ -223,6 +224,14 @@ def solve_assignment(
     See the package docstring: min-cost flow and potentials [1]_, Lagrangian bound [2]_,
     column generation [3]_, the fairness objective [4]_ [5]_, HiGHS [6]_.
     """
+    scale = limits.positive("scale", scale)
+    mip_time_limit_s = limits.non_negative("mip_time_limit_s", mip_time_limit_s)
+    max_pricing_rounds = limits.count("max_pricing_rounds", max_pricing_rounds)
+    fair_mip_max_edges = limits.count("fair_mip_max_edges", fair_mip_max_edges)
+    candidates_per_proposal = limits.optional_count(
+        "candidates_per_proposal", candidates_per_proposal, minimum=1
+    )
+    fair_lp_start = limits.optional_count("fair_lp_start", fair_lp_start)
     if problem.allow_short and problem.objective == "fair":
         return _fair_short(
             problem,

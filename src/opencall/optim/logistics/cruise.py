@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from opencall.optim import limits
 from opencall.optim.allocation import Explanation
 from opencall.optim.logistics._common import (
     AWARDED,
@@ -301,6 +302,7 @@ def solve_cruise(
     RuntimeError
         When the solver reports the model infeasible or fails.
     """
+    seed, time_limit_s = limits.solver_run(seed, time_limit_s)
     reqs = problem.requests
     w = weights([r.merit for r in reqs], seed)
     geo: dict[tuple[int, int, str], tuple[bool, str, float, float]] = {}

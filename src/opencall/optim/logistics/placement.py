@@ -10,6 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
+from opencall.optim import limits
 from opencall.optim.allocation import Explanation
 from opencall.optim.allocation.mip import _gap
 from opencall.optim.logistics._common import (
@@ -125,6 +126,7 @@ class PlacementResult:
 def solve_bins(problem: BinProblem, seed: int, time_limit_s: float) -> PlacementResult:
     """Place each request whole-or-partly in one of its allowed bins (see
     :func:`opencall.optim.logistics.courses.solve_courses`), with an explanation each."""
+    seed, time_limit_s = limits.solver_run(seed, time_limit_s)
     bins, items = problem.bins_items()
     # a bin named twice among a request's choices counts once, at its first rank
     items = [

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from opencall.optim import limits
 from opencall.optim.allocation import (
     AllocationPolicy,
     AllocationProblem,
@@ -142,6 +143,7 @@ def plan_shipments(
         inventory left), the inventory remaining, an explanation per loan and the
         underlying allocation result.
     """
+    seed, time_limit_s = limits.solver_run(seed, time_limit_s)
     result = solve_allocation(
         problem.as_allocation(), seed=seed, mip_rel_gap=1e-6, time_limit_s=time_limit_s
     )

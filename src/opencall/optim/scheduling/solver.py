@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from opencall.optim import limits
 from opencall.optim.scheduling.exact import _cpsat_improve
 from opencall.optim.scheduling.prepare import _prepare
 from opencall.optim.scheduling.problem import FastScheduleProblem, FastScheduleResult
@@ -86,6 +87,14 @@ def schedule_fast(
        https://developers.google.com/optimization.
     """
     t_start = time.perf_counter()
+    seed = limits.seed(seed)
+    restarts = limits.optional_count("restarts", restarts, minimum=1)
+    local_search_passes = limits.count("local_search_passes", local_search_passes)
+    exact_max_blocks = limits.count("exact_max_blocks", exact_max_blocks)
+    exact_deterministic_time = limits.non_negative(
+        "exact_deterministic_time", exact_deterministic_time
+    )
+    improve_iterations = limits.optional_count("improve_iterations", improve_iterations)
     problem.validate()
     prep = _prepare(problem)
     rng = np.random.default_rng(seed)

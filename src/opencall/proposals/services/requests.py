@@ -15,7 +15,6 @@ from opencall.errors import DomainError
 from opencall.facilities import domain as fac_domain
 from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool
-from opencall.inputs import plain_number
 from opencall.proposals.models import Proposal, Request
 from opencall.proposals.schemas import DETAILS, POOL_TYPE_FOR_KIND
 from opencall.proposals.services.editing import (
@@ -244,7 +243,7 @@ def _check_limits(cp: CallPool, amount: float) -> None:
     name = repr(pool.name)
     asked = {
         "field": "details.amount" if custom else "amount",
-        "amount": plain_number(amount),
+        "amount": fac_domain.number_param(amount),
         "unit": fac_domain.unit_text(pool.unit, pool.unit_labels, amount),  # reader's language
     }
 
@@ -253,7 +252,7 @@ def _check_limits(cp: CallPool, amount: float) -> None:
         return fac_domain.unit_text(pool.unit, pool.unit_labels, limit)
 
     if amount > cp.amount:
-        offered = plain_number(cp.amount)
+        offered = fac_domain.number_param(cp.amount)
         if custom:
             raise DomainError(
                 "The request (%(amount)s %(unit)s) exceeds what the call offers in "
@@ -275,11 +274,11 @@ def _check_limits(cp: CallPool, amount: float) -> None:
             "The request (%(amount)s %(unit)s) is below the minimum per request of "
             "%(limit)s in %(name)s.",
             **asked,
-            limit=plain_number(cp.min_per_request),
+            limit=fac_domain.number_param(cp.min_per_request),
             name=name,
         )
     if cp.max_per_request is not None and amount > cp.max_per_request:
-        limit = plain_number(cp.max_per_request)
+        limit = fac_domain.number_param(cp.max_per_request)
         if custom:
             raise DomainError(
                 "The request (%(amount)s %(unit)s) exceeds the limit per request of "
@@ -378,8 +377,8 @@ def _check_total(call: Call, requests_amounts: list[float]) -> None:
             "The proposal asks for %(total)s in total; this call allows at most "
             "%(max)s per proposal.",
             field="amount",
-            total=plain_number(total),
-            max=plain_number(form.max_amount_per_proposal),
+            total=fac_domain.number_param(total),
+            max=fac_domain.number_param(form.max_amount_per_proposal),
         )
 
 

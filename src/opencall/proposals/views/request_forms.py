@@ -14,7 +14,7 @@ from opencall.calls.schemas import call_form
 from opencall.facilities import domain as fac_domain
 from opencall.facilities.labels import unit_text
 from opencall.facilities.models import CapacityPool
-from opencall.inputs import plain_number
+from opencall.inputs import local_number, plain_number
 from opencall.people.forms import country_options
 from opencall.proposals import services
 from opencall.proposals.models import Request
@@ -255,7 +255,7 @@ def request_form_spec(page: Page, call: Call, kind: str) -> dict[str, Any]:
     pools = [
         (
             str(cp.pool_id),
-            f"{cp.pool.name} ({plain_number(cp.amount)} "
+            f"{cp.pool.name} ({local_number(cp.amount, page.lang)} "
             f"{unit_text(page, cp.pool.unit, cp.pool.unit_labels, cp.amount)})",
         )
         for cp in call.pools

@@ -98,7 +98,7 @@ def _mail_invitation(page: Page, proposal: Proposal, member: TeamMember) -> None
         },
     )
     subject = Translator(lang).gettext("You are invited to join a proposal on OpenCall")
-    queue_mail(page.db, member.email, subject, body)
+    queue_mail(page.db, member.email, subject, body, base_url=page.settings.base_url)
 
 
 @router.post("/proposals/{proposal_id}/team/{member_id}/remove", response_class=HTMLResponse)

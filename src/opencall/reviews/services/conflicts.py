@@ -37,8 +37,9 @@ def compute_conflicts(
     solve = Solve(actor_id=actor_id)
     now = now or utcnow()
     rs = review_settings(call.review_settings)
-    # every reviewing role: panel reviewers and technical reviewers alike
-    reviewers = q.reviewing_users_of_call(session, call)
+    # every reviewing role (panel and technical reviewers alike) and the call's staff: a
+    # chair at a team's institution is conflicted with it even without a reviewing role
+    reviewers = q.judging_users_of_call(session, call)
     proposals = q.proposals_for_review(session, call)
     session.execute(
         delete(Conflict).where(

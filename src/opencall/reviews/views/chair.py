@@ -19,7 +19,7 @@ from opencall.calls.schemas import review_settings
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
-from opencall.inputs import plain_number
+from opencall.inputs import local_number
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies
 from opencall.reviews import queries as q
@@ -103,7 +103,7 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
             "spare_options": [
                 (
                     str(pl.id),
-                    f"{pl.name} ({plain_number(pl.amount)} "
+                    f"{pl.name} ({local_number(pl.amount, page.lang)} "
                     f"{unit_label(pl.unit, pl.unit_labels, pl.amount, page.lang)})",
                 )
                 for pl in spare_pools

@@ -1,0 +1,51 @@
+"""The domain catalogues hold no entry that no source uses any more: every msgid of
+``edges.po`` and ``resources.po`` (each language) is extracted from the sources as
+``babel.cfg`` says, and the labels of the removed ``outcomes.report.GROUPING_LABELS`` stay
+in a catalogue only where a source still uses them. Before, the two infeasible-assignment
+sentences of ``edges.po`` (the optimiser now says them otherwise), the old "Hour each day
+... in Bangkok" help of ``resources.po`` and "UN region" of ``report.po`` were left over."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from tests.i18n.checks import SRC, extracted
+
+LOCALE = SRC / "web" / "locale"
+LANGS = ("zh", "fr", "es")
+# the entries of outcomes.report.GROUPING_LABELS, removed from the source
+GROUPING_LABELS = ("Income group", "UN region", "Least developed countries", "Host country")
+
+
+@cache
+def _used() -> frozenset[str]:
+    return frozenset(m if isinstance(m, str) else m[0] for m in extracted())
+
+
+def _ids(path: Path) -> list[str]:
+    with path.open("rb") as fh:
+        return [m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("domain", ["edges", "resources"])
+def test_no_obsolete_msgid(domain: str, lang: str) -> None:
+    ids = _ids(LOCALE / lang / "LC_MESSAGES" / f"{domain}.po")
+    assert ids
+    assert [i for i in ids if i not in _used()] == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_leftover_grouping_label(lang: str) -> None:
+    held = {
+        i: po.stem
+        for po in sorted((LOCALE / lang / "LC_MESSAGES").glob("*.po"))
+        for i in _ids(po)
+        if i in GROUPING_LABELS
+    }
+    assert {i: d for i, d in held.items() if i not in _used()} == {}
+    assert "Income group" in held  # still used (the report's headings)
