@@ -150,3 +150,44 @@ def test_the_application_frees_a_place_held_by_a_slow_body(engine: Engine, tmp_p
         app.state.engine.dispose()
     assert _status(slow) == 408
     assert _status(fast) == 403  # answered (no CSRF token): the place was freed
+
+
+@pytest.mark.parametrize(
+    ("header", "said"),
+    [
+        (
+            (b"accept-language", b"fr-FR,fr;q=0.9"),
+            "La requête a cessé d’arriver pendant 0,3 secondes",
+        ),
+        ((b"cookie", b"oc_lang=es"), "La solicitud dejó de llegar durante 0,3 segundos"),
+        ((b"accept-language", b"zh-CN"), "请求在 0.3 秒内没有继续到达"),
+    ],
+)
+def test_a_stalled_page_body_is_answered_in_the_readers_language(
+    header: tuple[bytes, bytes], said: str
+) -> None:
+    """An applicant abroad whose upload stalls reads the 408 page in their language (it
+    was English on every page); the API keeps its English ``detail``."""
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("the route never runs for a stalled body")
+
+    admission = Admission(inner, limit=1, body_timeout_s=0.3)
+    page: list[dict[str, Any]] = []
+    api: list[dict[str, Any]] = []
+    scope = _scope()
+    scope["headers"] = [*scope["headers"], header]
+    api_scope = _scope(path="/api/v1/x")
+    api_scope["headers"] = [*api_scope["headers"], header]
+
+    async def main() -> None:
+        with anyio.fail_after(10):
+            await admission(scope, _stalled(b"e"), _collect(page))
+            await admission(api_scope, _stalled(b"e"), _collect(api))
+
+    anyio.run(main)
+    assert _status(page) == 408 and _status(api) == 408
+    body = b"".join(m.get("body", b"") for m in page if m["type"] == "http.response.body")
+    assert said in body.decode(), body
+    detail = b"".join(m.get("body", b"") for m in api if m["type"] == "http.response.body")
+    assert b"the request body stopped coming for 0.3 seconds" in detail, detail

@@ -308,8 +308,12 @@ def choose_language(request: Request, user: Any | None) -> str:
     negotiated = negotiate(request.headers.get("accept-language"))
     if negotiated:
         return negotiated
-    settings: Settings = request.app.state.settings
-    return settings.default_language if settings.default_language in LANGUAGES else "en"
+    # (a layer outside the application, such as the 408 of a stalled body, has no app:
+    # English then)
+    app = request.scope.get("app")
+    settings: Settings | None = app.state.settings if app is not None else None
+    default = settings.default_language if settings is not None else "en"
+    return default if default in LANGUAGES else "en"
 
 
 @dataclass

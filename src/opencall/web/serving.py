@@ -32,6 +32,8 @@ import anyio
 import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from opencall.web.i18n import N_
+
 log = logging.getLogger("opencall.web")
 
 BYPASS = ("/healthz", "/static/")
@@ -175,13 +177,33 @@ def _replay(spool: IO[bytes], size: int, complete: bool, receive: Receive) -> Re
     return replay
 
 
+#: the 408 page's sentence (an applicant abroad on a slow link reads it in their language)
+MSG_STALLED = N_(
+    "The request stopped arriving for %(s)s seconds; nothing was done. Please send it again."
+)
+
+
 async def _answer_timeout(scope: Scope, send: Send, timeout_s: float) -> None:
-    """408, and the connection closed (the rest of the body may still be on its way)."""
-    text = f"the request body stopped coming for {timeout_s:g} seconds; nothing was done"
+    """408, and the connection closed (the rest of the body may still be on its way). A
+    page's answer is in the reader's language (their cookie, else Accept-Language); the
+    API's ``detail`` stays English, as its other refusals' do."""
     if scope["path"].startswith("/api/"):
+        text = f"the request body stopped coming for {timeout_s:g} seconds; nothing was done"
         body, ctype = json.dumps({"detail": text}).encode(), b"application/json"
     else:
-        body = f"<!doctype html><title>408</title><p>408: {text}.</p>".encode()
+        # (the pages' own choice of language; imported here: pages builds on this module)
+        from starlette.requests import Request
+
+        from opencall.inputs import local_number
+        from opencall.web.i18n import HTML_LANG, Translator
+        from opencall.web.pages import choose_language
+
+        lang = choose_language(Request(scope), None)
+        said = Translator(lang).gettext(MSG_STALLED, s=local_number(timeout_s, lang))
+        body = (
+            f"<!doctype html><html lang='{HTML_LANG[lang]}'><meta charset='utf-8'>"
+            f"<title>408</title><p>{said}</p></html>"
+        ).encode()
         ctype = b"text/html; charset=utf-8"
     await send_whole(send, 408, body, ctype, (b"connection", b"close"))
 
