@@ -102,6 +102,12 @@ def test_bad_input_or_the_wrong_person_changes_nothing(
     with pytest.raises(DomainError, match=match):
         declines.decline_award(s, first, reason=reason, note=note, actor_id=w.ids[who])
     assert F.table_counts(s) == counts
+    if who != "pi":
+        # once the PI has declined, the service still refuses anyone else: it does not
+        # hand them the PI's decline and note as a resend's answer
+        declines.decline_award(s, first, reason="visa", note="Visa refused.", actor_id=w.ids["pi"])
+        with pytest.raises(DomainError, match="Not found"):
+            declines.decline_award(s, first, reason="visa", actor_id=w.ids[who])
 
 
 def test_an_unreleased_or_used_award_cannot_be_declined(db: Session) -> None:

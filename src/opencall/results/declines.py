@@ -43,7 +43,12 @@ def decline_award(
 ) -> tuple[AwardDecline, bool]:
     """The PI declines the proposal's released award; (the decline, whether this call
     made it). Validated before anything is written; a second call returns the first
-    decline unchanged (idempotent on resend)."""
+    decline unchanged (idempotent on resend): to its PI alone, who is checked first."""
+    if not any(
+        m.role == "pi" and m.status == "accepted" and m.user_id == actor_id
+        for m in proposal.members
+    ):
+        raise DomainError("Not found", code="not_found")
     done = declined(session, proposal.id)
     if done is not None:
         return done, False
@@ -56,11 +61,6 @@ def decline_award(
         )
     if len(note) > MAX_NOTE:
         raise DomainError("The note is limited to 2,000 characters.", field="note")
-    if not any(
-        m.role == "pi" and m.status == "accepted" and m.user_id == actor_id
-        for m in proposal.members
-    ):
-        raise DomainError("Not found", code="not_found")
     call = proposal.call
     awards = list(
         session.scalars(select(Award).where(Award.proposal_id == proposal.id).order_by(Award.id))
