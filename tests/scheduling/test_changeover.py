@@ -24,19 +24,12 @@ from opencall.scheduling import services, slot_services
 from opencall.scheduling.models import ScheduleEntry
 from tests import factories as F
 from tests.authz.test_workspace_matrix import session_client
-from tests.scheduling.conftest import build, get_call
+from tests.scheduling.conftest import SlotWorld, get_call
 from tests.scheduling.test_shared_pool import _call_with_award
 from tests.scheduling.test_zone_of_a_booked_resource import bearer
 from tests.web.conftest import Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")
-
-
-def fresh(web: Web) -> Any:
-    with web.factory() as s:
-        w = build(s)
-        s.commit()
-    return w
 
 
 def changeover_of(web: Web, pool_id: int) -> int:
@@ -56,8 +49,8 @@ def bookings(web: Web, pool_id: int) -> list[tuple[dt.datetime, int]]:
         return [(t, pid) for t, pid in rows.tuples() if t is not None]
 
 
-def test_the_schedule_keeps_the_changeover_between_two_proposals(web: Web) -> None:
-    w = fresh(web)
+def test_the_schedule_keeps_the_changeover_between_two_proposals(web: Web, sw: SlotWorld) -> None:
+    w = sw
     b = w.pools["b"]
     h = bearer(web, w.emails["manager"])
     # back to back by default: the loner's five days and the bundle's two on Krios B
@@ -86,8 +79,10 @@ BAD = [(1.5, 422, ""), (-1, 400, "whole number"), (101, 400, "from 0 to 100")]
 
 
 @pytest.mark.parametrize(("value", "status", "said"), BAD, ids=["half", "negative", "too-many"])
-def test_the_api_refuses_a_bad_changeover(web: Web, value: Any, status: int, said: str) -> None:
-    w = fresh(web)
+def test_the_api_refuses_a_bad_changeover(
+    web: Web, sw: SlotWorld, value: Any, status: int, said: str
+) -> None:
+    w = sw
     h = bearer(web, w.emails["manager"])
     url = f"/api/v1/resources/{w.pools['b']}"
     r = web.client().patch(url, headers=h, json={"changeover_slots": value, "amount": 80})
@@ -106,8 +101,8 @@ def test_a_resource_without_slots_has_no_changeover() -> None:
             check_changeover(bad, 24.0)
 
 
-def test_the_staff_form_sets_and_shows_the_changeover(web: Web) -> None:
-    w = fresh(web)
+def test_the_staff_form_sets_and_shows_the_changeover(web: Web, sw: SlotWorld) -> None:
+    w = sw
     b = w.pools["a"]
     with web.factory() as s:
         pool = s.get(CapacityPool, b)
@@ -135,12 +130,12 @@ def test_the_staff_form_sets_and_shows_the_changeover(web: Web) -> None:
 
 @pytest.mark.parametrize(("changeover", "first_day"), [(0, 13), (2, 15)], ids=["none", "two"])
 def test_another_calls_schedule_keeps_the_changeover_next_to_the_first(
-    web: Web, changeover: int, first_day: int
+    web: Web, sw: SlotWorld, changeover: int, first_day: int
 ) -> None:
     """Krios B holds the slot world's bookings (09-08 to 09-12, 09-20 and 09-21); a
     second call's award of two sessions takes the first days that keep the changeover:
     09-13 and 09-14 back to back, 09-15 and 09-16 with two days kept free."""
-    w = fresh(web)
+    w = sw
     with web.factory() as s:
         services.run_schedule(s, get_call(s, w))
         pool = s.get(CapacityPool, w.pools["b"])
