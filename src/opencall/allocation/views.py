@@ -27,7 +27,7 @@ from opencall.calls.models import Call
 from opencall.calls.queries import unit_words
 from opencall.calls.schemas import review_settings
 from opencall.facilities.domain import unit_label
-from opencall.facilities.labels import unit_text
+from opencall.facilities.labels import unit_labels
 from opencall.facilities.models import CapacityPool
 from opencall.inputs import plain_number
 from opencall.proposals.models import Proposal
@@ -264,7 +264,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             "declined": {x.proposal_id: x for x in services.declines(db, call)},
             "reason_label": lambda r: page._(DECLINE_REASON_LABELS.get(r) or r),
             **labels(page),
-            "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
+            **unit_labels(page),
         },
         status=status,
     )
@@ -370,7 +370,7 @@ def _declines_page(page: Page, call: Call, status: int = 200, error: str = "") -
             "may_offer": policies.may_offer(db, page.user, call),
             "error": error,
             **labels(page),
-            "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
+            **unit_labels(page),
         },
         status=status,
     )

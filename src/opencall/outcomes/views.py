@@ -16,7 +16,7 @@ from opencall.allocation.presenters import DECLINE_REASON_LABELS, policy_lines
 from opencall.calls import policies as call_policies
 from opencall.calls.access import visible_call
 from opencall.calls.queries import unit_words
-from opencall.facilities.labels import unit_text
+from opencall.facilities.labels import unit_labels, unit_text
 from opencall.facilities.models import CapacityPool
 from opencall.inputs import local_number
 from opencall.outcomes import queries
@@ -238,6 +238,6 @@ def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             )
             if decision
             else "",
-            "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
+            **unit_labels(page),
         },
     )

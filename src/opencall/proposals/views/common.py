@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opencall.facilities.labels import unit_text
+from opencall.facilities.labels import unit_labels
 from opencall.proposals.queries import batch_info
 from opencall.web.i18n import N_
 from opencall.web.labels import CALL_STATUS, labeller
@@ -74,7 +74,7 @@ def label_helpers(page: Page) -> dict[str, Any]:
         "member_status_label": labeller(page, MEMBER_STATUS),
         "role_label": labeller(page, ROLES),
         "kind_label": labeller(page, KINDS),
-        "unit_label": lambda u, labels=None, amount=None: unit_text(page, u, labels, amount),
+        **unit_labels(page),
         # a continuous call: the review batch a proposal is in, or enters next
         "batch_of": batch_info,
     }
