@@ -78,7 +78,6 @@ from opencall.optim.allocation.mip import (
     MipSolution,
     _gap,
     _lp_rounding,
-    _new_highs,
     _solve_scipy,
     improve_packing,
     rows_to_csr,
@@ -132,6 +131,7 @@ from opencall.optim.allocation.solve import (
     solve_allocation,
 )
 from opencall.optim.arrays import FloatArray
+from opencall.optim.highs import new_highs as _new_highs
 
 __all__ = [
     "AWARDED",

@@ -14,6 +14,7 @@ import numpy.typing as npt
 from opencall.optim import limits
 from opencall.optim.allocation.model import Backend
 from opencall.optim.arrays import FloatArray
+from opencall.optim.highs import new_highs
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -45,19 +46,6 @@ class MipModel(NamedTuple):
     col_lo: FloatArray
     col_hi: FloatArray
     integer: npt.NDArray[np.bool_]
-
-
-def _new_highs() -> Any:
-    # The private base class avoids the Python wrapper's logging callbacks, which print the
-    # HiGHS banner on stdout when the object is constructed; fall back to the public class.
-    try:
-        from highspy._core import _Highs
-
-        return _Highs()
-    except ImportError:  # pragma: no cover - older highspy layouts
-        import highspy
-
-        return highspy.Highs()  # type: ignore[no-untyped-call,unused-ignore]
 
 
 def solve_mip(
@@ -160,7 +148,7 @@ def solve_mip(
         time_limit_s = max(time_limit_s - (time.perf_counter() - t0), 0.01)
     import highspy
 
-    h = _new_highs()
+    h = new_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.setOptionValue("time_limit", float(max(time_limit_s, 0.01)))

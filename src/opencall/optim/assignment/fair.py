@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from opencall.optim.assignment.common import (
     _union,
     _uniq,
 )
+from opencall.optim.highs import new_highs
 
 _RC_FIX_MAX_EDGES = 50_000  # largest restricted MIP tried for an exact fair total (see _fair)
 
@@ -221,19 +221,6 @@ def _start_columns(
     return ep[keep], er[keep], es[keep]
 
 
-def _new_highs() -> Any:
-    # the private base class does not print the HiGHS banner on stdout when constructed (as
-    # in optim.allocation); fall back to the public class
-    try:
-        from highspy._core import _Highs
-
-        return _Highs()
-    except ImportError:  # pragma: no cover - older highspy layouts
-        import highspy
-
-        return highspy.Highs()  # type: ignore[no-untyped-call,unused-ignore]
-
-
 class _FairLP:
     """One HiGHS model for both LPs of fair mode, kept across column-generation rounds and
     from the first LP to the second (each re-solve restarts primal simplex from the last
@@ -250,7 +237,7 @@ class _FairLP:
         import highspy
 
         self.P, self.R = P, R = st.nm.P, st.nm.R
-        h = self.h = _new_highs()
+        h = self.h = new_highs()
         h.setOptionValue("output_flag", False)
         inf = highspy.kHighsInf
         self.ok_status = highspy.HighsModelStatus.kOptimal
