@@ -7,7 +7,7 @@ from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from opencall.db import Base, JSONType, UTCDateTime
-from opencall.facilities.domain import countable
+from opencall.facilities.domain import countable, validate_details
 from opencall.people import models as _people_models  # noqa: F401  (FK targets)
 
 FACILITY_KINDS = ("telescope", "vessel", "samples", "programme", "custom")
@@ -102,6 +102,27 @@ class CapacityPool(Base):
         built-in countable unit (berth, dive, seat...), one the operator declared so, or
         any unit of a resource offered in slots (a slot is booked whole)."""
         return countable(self.unit) or bool(self.whole_units) or self.slot_hours is not None
+
+    def validate_details(self, details: Any, lang: str = "en") -> tuple[float, dict[str, Any]]:
+        """A request's details for this custom resource, judged against its declared
+        fields, its calendar period, its unit and whether it is booked whole
+        (:func:`facilities.domain.validate_details`, whose ``FieldProblem`` it raises):
+        (amount, clean details)."""
+        period = (
+            (self.period_start, self.period_end)
+            if self.period_start is not None and self.period_end is not None
+            else None
+        )
+        return validate_details(
+            self.request_fields,
+            details,
+            slot_based=self.slot_hours is not None,
+            period=period,
+            whole=self.whole_only,
+            lang=lang,
+            unit=self.unit,
+            unit_labels=self.unit_labels,
+        )
 
 
 class PoolUnavailability(Base):

@@ -208,21 +208,8 @@ def _validate_custom(
             field="pool_id",
             name=repr(pool.name),
         )
-    period = (
-        (pool.period_start, pool.period_end)
-        if pool.period_start is not None and pool.period_end is not None
-        else None
-    )
     try:
-        amount, clean = fac_domain.validate_details(
-            pool.request_fields,
-            details,
-            slot_based=pool.slot_hours is not None,
-            period=period,
-            whole=pool.whole_only,
-            unit=pool.unit,
-            unit_labels=pool.unit_labels,
-        )
+        amount, clean = pool.validate_details(details)
     except fac_domain.FieldProblem as exc:
         if exc.params:  # a message id of its own: the unit said in the reader's language
             exc.field = f"details.{exc.field}"

@@ -404,22 +404,8 @@ def parse_custom_form(page: Page, call: Call, form: dict[str, str]) -> Parsed:
     if not errors:
         # judged here too, so that the message names the field in the visitor's language
         # (the service judges again, in English, for every other client)
-        period = (
-            (pool.period_start, pool.period_end)
-            if pool.period_start is not None and pool.period_end is not None
-            else None
-        )
         try:
-            fac_domain.validate_details(
-                pool.request_fields,
-                details,
-                slot_based=pool.slot_hours is not None,
-                period=period,
-                whole=pool.whole_only,
-                lang=page.lang,
-                unit=pool.unit,
-                unit_labels=pool.unit_labels,
-            )
+            pool.validate_details(details, page.lang)
         except fac_domain.FieldProblem as exc:
             said = page.t.error(exc) if exc.params else page.t.message(exc.message)
             errors[custom_field_name(exc.field, pool)] = said
