@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from opencall.errors import DomainError, Localized
 from opencall.inputs import checked_time_zone, local_number, plain_number, time_zone_name
 from opencall.optim import wallclock
+from opencall.people.domain import zone_name
 
 LANGS = ("en", "zh", "fr", "es")
 
@@ -233,16 +234,8 @@ class Unavailable(_Doc):
 
 def zone_or_empty(text: str | None) -> str:
     """The IANA zone named by ``text`` ("Europe/Berlin"), "" for none (UTC); a name the
-    time zone database does not hold is refused, naming it."""
-    try:
-        return time_zone_name(text) or ""
-    except ValueError:
-        raise DomainError(
-            "Unknown time zone %(zone)s: give a name such as Africa/Kinshasa, Asia/Dhaka, "
-            "America/La_Paz or Pacific/Apia, or leave it empty for UTC.",
-            field="time_zone",
-            zone=repr(str(text or "").strip()[:80]),
-        ) from None
+    time zone database does not hold is refused, naming it (``people.domain.zone_name``)."""
+    return zone_name(text) or ""
 
 
 class Calendar(_Doc):

@@ -1,9 +1,13 @@
-"""Pure rules about people: e-mail and institution-name normalisation."""
+"""Pure rules about people: e-mail and institution-name normalisation, and the time
+zone a person (or a site) names."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+from opencall.errors import DomainError
+from opencall.inputs import time_zone_name
 
 LANGUAGES = ("en", "zh", "fr", "es")
 
@@ -111,3 +115,18 @@ def bidi_control_in(text: str) -> str | None:
     (U+202A-U+202E, U+2066-U+2069), written as its code point, or None."""
     found = next((c for c in text if c in BIDI_CONTROLS), None)
     return f"U+{ord(found):04X}" if found else None
+
+
+def zone_name(text: str | None) -> str | None:
+    """The IANA time zone named by ``text`` ("Africa/Kinshasa"), None for none (times in
+    UTC alone): an account's zone and a resource's site zone alike. A name the time zone
+    database does not hold is refused, naming it."""
+    try:
+        return time_zone_name(text)
+    except ValueError:
+        raise DomainError(
+            "Unknown time zone %(zone)s: give a name such as Africa/Kinshasa, Asia/Dhaka, "
+            "America/La_Paz or Pacific/Apia, or leave it empty for UTC.",
+            field="time_zone",
+            zone=repr(str(text or "").strip()[:80]),
+        ) from None

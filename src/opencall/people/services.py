@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, Session
 from opencall import auditlog, jobs
 from opencall.db import utcnow
 from opencall.errors import DomainError
-from opencall.inputs import control_char, one_line, time_zone_name
+from opencall.inputs import control_char, one_line
 from opencall.people.bibliography import BibliographyError, Work, clean_doi, parse_publications
 from opencall.people.domain import (
     LANGUAGES,
@@ -30,6 +30,7 @@ from opencall.people.domain import (
     institution_key,
     link_in_name,
     normalise_email,
+    zone_name,
 )
 from opencall.people.models import (
     Country,
@@ -816,16 +817,7 @@ def invite_sender_wait(
 def clean_time_zone(value: Any) -> str | None:
     """An account's time zone: an IANA name ("Africa/Kinshasa") or None (times in UTC
     alone); anything else is refused with a message."""
-    text = str(value or "")
-    try:
-        return time_zone_name(text)
-    except ValueError:
-        raise DomainError(
-            "Unknown time zone %(zone)s: give a name such as Africa/Kinshasa, Asia/Dhaka, "
-            "America/La_Paz or Pacific/Apia, or leave it empty for UTC.",
-            field="time_zone",
-            zone=repr(text.strip()[:80]),
-        ) from None
+    return zone_name(str(value or ""))
 
 
 def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
