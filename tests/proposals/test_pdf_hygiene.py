@@ -195,6 +195,9 @@ def test_reviewers_never_receive_the_identity_and_the_office_keeps_the_original(
     got = rev.get(f"/review/assignments/{aid}/pdf/0")
     assert got.status_code == 200 and got.content.startswith(b"%PDF-")
     assert SURNAME not in got.headers["content-disposition"]
+    # private: never sniffed as another type, never kept in a shared cache
+    assert got.headers["x-content-type-options"] == "nosniff"
+    assert got.headers["cache-control"] == "private, no-store"
     assert_clean(got.content)
     assert len(pikepdf.open(io.BytesIO(got.content)).pages) == 1
 

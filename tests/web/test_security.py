@@ -186,6 +186,7 @@ def test_download_headers_and_access(web: Web, world: World) -> None:
     assert r.headers["content-disposition"].startswith("attachment;")
     assert "<" not in r.headers["content-disposition"]
     assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["cache-control"] == "private, no-store"
     assert web.client().get(f"/static/../uploads/{digest[:2]}/{digest}.pdf").status_code == 404
     assert (
         web.login(world.emails["other"])

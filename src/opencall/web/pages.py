@@ -960,3 +960,14 @@ def download_response(
         media_type=media_type,
         headers={**(headers or {}), "Content-Disposition": disposition},
     )
+
+
+def pdf_download(data: bytes, filename: str) -> Response:
+    """An applicant's PDF as a download: never sniffed as another type, never cached
+    (a proposal's file is private to those who may open it)."""
+    return download_response(
+        data,
+        filename,
+        "application/pdf",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+    )

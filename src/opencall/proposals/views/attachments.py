@@ -12,7 +12,7 @@ from opencall.proposals.access import found_for
 from opencall.proposals.models import Attachment
 from opencall.proposals.views.common import MSG_NO_FILE
 from opencall.proposals.views.editor import editable_for, editor, save_change
-from opencall.web.pages import Page, download_response, get_page
+from opencall.web.pages import Page, get_page, pdf_download
 
 router = APIRouter()
 
@@ -66,12 +66,7 @@ def download(proposal_id: int, attachment_id: int, page: Page = Depends(get_page
         data = services.clean_attachment_bytes(page.storage, att)
     if data is None:
         page.not_found()
-    return download_response(
-        data,
-        att.filename,
-        "application/pdf",
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
-    )
+    return pdf_download(data, att.filename)
 
 
 @router.post("/proposals/{proposal_id}/attachments/{attachment_id}/remove")

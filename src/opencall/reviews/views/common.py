@@ -12,7 +12,7 @@ from opencall.proposals import services as prop_services
 from opencall.proposals.models import Attachment, Proposal
 from opencall.reviews.policies import revision
 from opencall.web.i18n import N_
-from opencall.web.pages import Page, download_response
+from opencall.web.pages import Page, pdf_download
 
 MSG_CHOOSE_CONFIDENCE = N_("Choose how confident you are in this review (1 to 5).")
 
@@ -31,12 +31,7 @@ def revision_pdf(page: Page, p: Proposal, n: int) -> Response:
     data = prop_services.clean_attachment_bytes(page.storage, att)
     if data is None:
         page.not_found()
-    return download_response(
-        data,
-        f"{p.code}-{n + 1}.pdf",
-        "application/pdf",
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
-    )
+    return pdf_download(data, f"{p.code}-{n + 1}.pdf")
 
 
 def cockpit_error(page: Page, call: Call, message: str) -> Response:
