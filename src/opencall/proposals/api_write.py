@@ -29,9 +29,6 @@ from opencall.proposals.presenters import BatchOut, batch_out
 from opencall.storage import storage_for
 from opencall.web import serving
 from opencall.web.api import APPLY, MAX_ID, Api, ApiError, from_row, get_api, id_param
-from opencall.web.i18n import Translator
-from opencall.web.mail import queue_mail
-from opencall.web.pages import render_mail
 
 T = TypeVar("T", Request, TeamMember, Attachment)
 router = APIRouter(prefix="/api/v1", tags=["proposals"])
@@ -318,34 +315,20 @@ def edit(
 
 
 def _mail_invitation(api: Api, p: Proposal, member: TeamMember) -> None:
-    """The invitee's e-mail, within the per-address mail throttle (as on the site)."""
-    from opencall.people import services as people_services
-    from opencall.people.queries import user_by_email
-
+    """The invitee's e-mail (:func:`proposals.notify.mail_invitation`), in the inviter's
+    language when the invitee has no account."""
     assert api.user is not None
     settings = api.request.app.state.settings
-    if not people_services.may_send_email(
-        api.db, member.email, "invite", per_hour=settings.mail_throttle_per_hour
-    ):
-        return
-    base = settings.base_url.rstrip("/")
-    invitee = user_by_email(api.db, member.email)
-    lang = invitee.language if invitee else api.user.language
-    body = render_mail(
+    notify.mail_invitation(
+        api.db,
         api.request,
-        "proposals/mail_invitation.txt",
-        lang,
-        {
-            "name": member.name,
-            "inviter": api.user.name,
-            "title": p.title,
-            "call": p.call.title,
-            "link": f"{base}/invitations/{member.id}",
-            "register": f"{base}/register",
-        },
+        p,
+        member,
+        api.user,
+        fallback_lang=api.user.language,
+        base_url=settings.base_url,
+        per_hour=settings.mail_throttle_per_hour,
     )
-    subject = Translator(lang).gettext("You are invited to join a proposal on OpenCall")
-    queue_mail(api.db, member.email, subject, body, base_url=base)
 
 
 @router.post("/proposals/{proposal_id}/members", status_code=201, **WRITE)

@@ -17,13 +17,54 @@ from sqlalchemy.orm import Session
 from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.people.models import User
-from opencall.proposals.models import DraftReminder, Proposal
+from opencall.proposals.models import DraftReminder, Proposal, TeamMember
 from opencall.web.i18n import N_, Translator
 from opencall.web.mail import mail_text, queue_mail
 from opencall.web.pages import fmt_when, render_mail
 
 SUBJECT_RECEIPT = N_("Receipt: proposal %(code)s submitted")
 SUBJECT_DRAFT_REMINDER = N_("Reminder: proposal %(code)s is not submitted and %(call)s closes soon")
+
+
+def mail_invitation(
+    db: Session,
+    request: Request,
+    proposal: Proposal,
+    member: TeamMember,
+    inviter: User,
+    *,
+    fallback_lang: str,
+    base_url: str,
+    per_hour: int,
+) -> None:
+    """The invitee's e-mail (from the pages and the JSON API), within the per-address
+    mail throttle of ``per_hour`` (invite, remove and invite again must not mail one
+    address at will); the invitation is made either way and waits on the invitee's
+    dashboard. In the invitee's language when they have an account, else
+    ``fallback_lang``."""
+    from opencall.people import services as people_services
+    from opencall.people.queries import user_by_email
+
+    if not people_services.may_send_email(db, member.email, "invite", per_hour=per_hour):
+        return
+    base = base_url.rstrip("/")
+    invitee = user_by_email(db, member.email)
+    lang = invitee.language if invitee else fallback_lang
+    body = render_mail(
+        request,
+        "proposals/mail_invitation.txt",
+        lang,
+        {
+            "name": member.name,
+            "inviter": inviter.name,
+            "title": proposal.title,
+            "call": proposal.call.title,
+            "link": f"{base}/invitations/{member.id}",
+            "register": f"{base}/register",
+        },
+    )
+    subject = Translator(lang).gettext("You are invited to join a proposal on OpenCall")
+    queue_mail(db, member.email, subject, body, base_url=base)
 
 
 def mail_receipt(

@@ -9,11 +9,11 @@ from fastapi.responses import HTMLResponse, Response
 from opencall.proposals import policies, services
 from opencall.proposals.access import found_for, proposal_for
 from opencall.proposals.models import Proposal, TeamMember
+from opencall.proposals.notify import mail_invitation
 from opencall.proposals.views.editor import editor, save_change, stale, try_change
 from opencall.web.forms import MSG_INVALID, MSG_REQUIRED, MSG_TOO_LONG
-from opencall.web.i18n import N_, Translator
-from opencall.web.mail import queue_mail
-from opencall.web.pages import Page, get_page, render_mail
+from opencall.web.i18n import N_
+from opencall.web.pages import Page, get_page
 
 router = APIRouter()
 
@@ -70,35 +70,18 @@ def invite(proposal_id: int, page: Page = Depends(get_page)) -> Response:
 
 
 def _mail_invitation(page: Page, proposal: Proposal, member: TeamMember) -> None:
-    """The invitee's e-mail, within the per-address mail throttle (invite, remove and
-    invite again must not mail one address at will); the invitation is made either way
-    and waits on the invitee's dashboard."""
-    from opencall.people import services as people_services
-    from opencall.people.queries import user_by_email
-
-    if not people_services.may_send_email(
-        page.db, member.email, "invite", per_hour=page.settings.mail_throttle_per_hour
-    ):
-        return
-
-    invitee = user_by_email(page.db, member.email)
-    lang = invitee.language if invitee else page.lang
-    link = f"{page.settings.base_url.rstrip('/')}/invitations/{member.id}"
-    body = render_mail(
+    """The invitee's e-mail (:func:`proposals.notify.mail_invitation`), in the visitor's
+    language when the invitee has no account."""
+    mail_invitation(
+        page.db,
         page.request,
-        "proposals/mail_invitation.txt",
-        lang,
-        {
-            "name": member.name,
-            "inviter": page.user.name,
-            "title": proposal.title,
-            "call": proposal.call.title,
-            "link": link,
-            "register": f"{page.settings.base_url.rstrip('/')}/register",
-        },
+        proposal,
+        member,
+        page.user,
+        fallback_lang=page.lang,
+        base_url=page.settings.base_url,
+        per_hour=page.settings.mail_throttle_per_hour,
     )
-    subject = Translator(lang).gettext("You are invited to join a proposal on OpenCall")
-    queue_mail(page.db, member.email, subject, body, base_url=page.settings.base_url)
 
 
 @router.post("/proposals/{proposal_id}/team/{member_id}/remove", response_class=HTMLResponse)
