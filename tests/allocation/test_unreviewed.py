@@ -19,6 +19,7 @@ from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.people import services as people_services
 from opencall.proposals.models import Proposal
+from opencall.results import declines
 from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
 from tests import factories as F
@@ -63,6 +64,25 @@ def test_the_release_waits_for_the_unreviewed_and_names_them(db: Session) -> Non
     assert lost.code in exc.value.message and "reject them as not reviewed" in exc.value.message
     assert call.decisions_released_at is None and lost.status == "under_review"
     assert all(p.status == "under_review" for p in reviewed)
+
+
+def test_an_offer_cannot_award_a_proposal_the_allocation_left_out(db: Session) -> None:
+    """The offer of freed capacity asks what an override asks: a proposal rejected as not
+    reviewed is not in the allocation's problem, so an award to it would name no amount."""
+    s = db
+    call, reviewed, (lost,) = _reviewed_but(s)
+    al.run_allocation(s, call)
+    al.resolve_unreviewed(s, call, lost, action="reject", reason="None found.")
+    al.release_decisions(s, call)
+    awarded = next(p for p in reviewed if (d := _decision(s, p)) and d.outcome == "awarded")
+    declines.decline_award(s, awarded, reason="dates", actor_id=awarded.pi_user_id)
+    with pytest.raises(DomainError, match="short of reviews"):
+        al.offer_award(s, call, lost, reason="Freed capacity.")
+    d = _decision(s, lost)
+    assert d is not None and d.outcome == "not_awarded"
+    assert (
+        s.scalar(select(func.count()).select_from(Award).where(Award.proposal_id == lost.id)) == 0
+    )
 
 
 def test_a_rejection_as_not_reviewed_is_the_decision_the_applicant_reads(db: Session) -> None:

@@ -470,13 +470,8 @@ def override_decision(
     )
     if d is None:
         raise DomainError("Run the allocation before overriding it.")
-    if outcome == "awarded" and _left_out(session, call, proposal):
-        # not in the allocation's problem: an award here would name no amount
-        raise DomainError(
-            "Proposal %(proposal)s is short of reviews and not in the allocation; carry it "
-            "to the allocation and allocate again instead.",
-            proposal=proposal.code,
-        )
+    if outcome == "awarded":
+        _require_allocated(session, call, proposal)
     new_awards = awards_within_capacity(session, call, proposal, d) if outcome == "awarded" else []
     session.execute(delete(Award).where(Award.proposal_id == proposal.id, Award.call_id == call.id))
     session.add_all(new_awards)
@@ -650,6 +645,17 @@ def _left_out(session: Session, call: Call, proposal: Proposal) -> bool:
         return False
     chosen = resolutions(session, call).get(proposal.id)
     return chosen is None or chosen.action != "carry"
+
+
+def _require_allocated(session: Session, call: Call, proposal: Proposal) -> None:
+    """Refuse an award (by override or offer) to a proposal the allocation left out: not
+    in the allocation's problem, an award would name no amount."""
+    if _left_out(session, call, proposal):
+        raise DomainError(
+            "Proposal %(proposal)s is short of reviews and not in the allocation; carry it "
+            "to the allocation and allocate again instead.",
+            proposal=proposal.code,
+        )
 
 
 def resolve_unreviewed(
@@ -915,12 +921,7 @@ def offer_award(
             "was declined.",
             proposal=proposal.code,
         )
-    if _left_out(session, call, proposal):
-        raise DomainError(
-            "Proposal %(proposal)s is short of reviews and not in the allocation; carry it "
-            "to the allocation and allocate again instead.",
-            proposal=proposal.code,
-        )
+    _require_allocated(session, call, proposal)
     new_awards = awards_within_capacity(session, call, proposal, d)
     session.execute(delete(Award).where(Award.proposal_id == proposal.id, Award.call_id == call.id))
     session.add_all(new_awards)
