@@ -27,6 +27,23 @@ def _events(page: Page, call: Call) -> list[auditlog.AuditEvent]:
     return policies.visible_events(page.db, page.user, call, events)
 
 
+def _audit_page(
+    page: Page, call: Call, events: list[auditlog.AuditEvent], report: auditlog.VerifyReport | None
+) -> Response:
+    """The office's audit page: ``events`` (those the reader may see), and the chain's
+    verification ``report`` once asked for."""
+    return page.render(
+        "manage/audit.html",
+        {
+            "call": call,
+            "events": events,
+            "report": report,
+            "withheld": policies.withheld(page.db, page.user, call),
+            **audit_labels(page, events),
+        },
+    )
+
+
 @router.get("/manage/calls/{slug}/audit", response_class=HTMLResponse)
 def audit(slug: str, page: Page = Depends(get_page)) -> Response:
     call = office_call(page, slug)
@@ -50,34 +67,14 @@ def audit(slug: str, page: Page = Depends(get_page)) -> Response:
                 for e in events
             ),
         )
-    withheld = policies.withheld(page.db, page.user, call)
-    return page.render(
-        "manage/audit.html",
-        {
-            "call": call,
-            "events": events,
-            "report": None,
-            "withheld": withheld,
-            **audit_labels(page, events),
-        },
-    )
+    return _audit_page(page, call, events, None)
 
 
 @router.post("/manage/calls/{slug}/audit/verify", response_class=HTMLResponse)
 def audit_verify(slug: str, page: Page = Depends(get_page)) -> Response:
     call = office_call(page, slug)
     report = auditlog.verify(page.db)
-    events = _events(page, call)
-    return page.render(
-        "manage/audit.html",
-        {
-            "call": call,
-            "events": events,
-            "report": report,
-            "withheld": policies.withheld(page.db, page.user, call),
-            **audit_labels(page, events),
-        },
-    )
+    return _audit_page(page, call, _events(page, call), report)
 
 
 def audit_labels(page: Page, events: list[Any]) -> dict[str, Any]:
