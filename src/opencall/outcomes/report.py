@@ -16,18 +16,26 @@ from opencall.outcomes.stats import MIN_TEST_N
 from opencall.web.i18n import N_
 from opencall.web.labels import UNITS
 
-GROUP_LABELS = {
+#: The World Bank's income groups and the UN regions, in their order (also the groups of
+#: the public figures, ``outcomes.views``).
+INCOME_LABELS = {
     "low": N_("Low income"),
     "lower-middle": N_("Lower-middle income"),
     "upper-middle": N_("Upper-middle income"),
     "high": N_("High income"),
-    "unknown": N_("Not classified"),
-    "Unknown": N_("Not classified"),
+}
+REGION_LABELS = {
     "Africa": N_("Africa"),
     "Americas": N_("Americas"),
     "Asia": N_("Asia"),
     "Europe": N_("Europe"),
     "Oceania": N_("Oceania"),
+}
+GROUP_LABELS = {
+    **INCOME_LABELS,
+    "unknown": N_("Not classified"),
+    "Unknown": N_("Not classified"),
+    **REGION_LABELS,
     "LDC": N_("Least developed countries"),
     "non-LDC": N_("Non-LDC countries"),
     "host": N_("Host country"),
@@ -691,13 +699,20 @@ def crosstab_table(tr: Tr, name: str, cells: list[dict[str, Any]]) -> dict[str, 
     }
 
 
-def context_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
-    ctx = data["context"]["by"][by]
-    shares = {
+def _award_shares(data: dict[str, Any], by: str) -> dict[str, dict[str, Any]]:
+    """The share of awards of each group of the grouping ``by``, in the report's main
+    unit, by group."""
+    unit = _main_unit(data)
+    return {
         x["group"]: x
         for x in data["differences"]
-        if x["grouping"] == by and x["measure"] == "award_share" and x["unit"] == _main_unit(data)
+        if x["grouping"] == by and x["measure"] == "award_share" and x["unit"] == unit
     }
+
+
+def context_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    ctx = data["context"]["by"][by]
+    shares = _award_shares(data, by)
     groups = [g for g in ctx["researchers"]["groups"] if g["high"] > 0]
     rows = []
     for g in groups:
@@ -793,11 +808,7 @@ def report_charts(
         for g in groups
     }
     ctx = [g for g in data["context"]["by"][by]["researchers"]["groups"] if g["high"] > 0]
-    shares = {
-        x["group"]: x
-        for x in data["differences"]
-        if x["grouping"] == by and x["measure"] == "award_share" and x["unit"] == _main_unit(data)
-    }
+    shares = _award_shares(data, by)
     group_col = tr(N_("Income group"))
     low_col, high_col = tr(N_("95 % interval: low")), tr(N_("95 % interval: high"))
     stage_labels = [tr(STAGE_LABELS.get(s["key"], s["label"])) for s in shown]
