@@ -22,6 +22,7 @@ from opencall.inputs import local_number
 from opencall.outcomes import queries
 from opencall.outcomes.domain import TOTAL
 from opencall.outcomes.figures import APPLIED_STATES, MIN_CELL, declines_table, figures_by_group
+from opencall.outcomes.report import INCOME_LABELS, REGION_LABELS
 from opencall.proposals import policies as proposal_policies
 from opencall.proposals.access import proposal_for
 from opencall.results import policies as result_policies
@@ -33,21 +34,8 @@ from opencall.web.pages import Page, get_page
 
 router = APIRouter()
 
-INCOME = {
-    "low": N_("Low income"),
-    "lower-middle": N_("Lower-middle income"),
-    "upper-middle": N_("Upper-middle income"),
-    "high": N_("High income"),
-    "": N_("Not classified"),
-}
-REGIONS = {
-    "Africa": N_("Africa"),
-    "Americas": N_("Americas"),
-    "Asia": N_("Asia"),
-    "Europe": N_("Europe"),
-    "Oceania": N_("Oceania"),
-    "": N_("Not classified"),
-}
+INCOME = {**INCOME_LABELS, "": N_("Not classified")}
+REGIONS = {**REGION_LABELS, "": N_("Not classified")}
 OUTCOMES = {
     "awarded": N_("awarded"),
     "accepted": N_("awarded"),
