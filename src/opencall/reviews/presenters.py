@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import Depends
 from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from opencall.calls.access import signed_in_call_api
 from opencall.calls.models import Call
@@ -68,17 +69,32 @@ def labels(page: Page) -> dict[str, Any]:
     }
 
 
-def proposal_rows(page: Page, call: Call, proposals: list[Proposal]) -> dict[int, dict[str, str]]:
-    """Code, title and — only where identities may be seen — PI, institution, country."""
-    show = policies.may_see_identities(page.db, page.user, call)
-    who = identities(page.db, page.lang, proposals) if show else {}
-    out = {}
+def _identity_rows(
+    db: Session,
+    user: User | None,
+    lang: str,
+    call: Call,
+    proposals: list[Proposal],
+    row_of: Callable[[Proposal], dict[str, Any]],
+) -> dict[int, dict[str, Any]]:
+    """Each proposal's ``row_of`` by id, with — only where ``user`` may see the call's
+    identities — its PI, institution and country (country names in ``lang``)."""
+    show = policies.may_see_identities(db, user, call)
+    who = identities(db, lang, proposals) if show else {}  # the countries in one query
+    out: dict[int, dict[str, Any]] = {}
     for p in proposals:
-        row = {"code": p.code, "title": p.title}
+        row = row_of(p)
         if show:
             row.update(who[p.id])
         out[p.id] = row
     return out
+
+
+def proposal_rows(page: Page, call: Call, proposals: list[Proposal]) -> dict[int, dict[str, str]]:
+    """Code, title and — only where identities may be seen — PI, institution, country."""
+    return _identity_rows(
+        page.db, page.user, page.lang, call, proposals, lambda p: {"code": p.code, "title": p.title}
+    )
 
 
 def staff_pairs_query(
@@ -138,15 +154,16 @@ def open_assignment(api: Api, assignment_id: int) -> ReviewAssignment:
 
 
 def proposal_dicts(api: Api, call: Call, proposals: list[Proposal]) -> dict[int, dict[str, Any]]:
-    show = policies.may_see_identities(api.db, api.user, call)
-    who = identities(api.db, "en", proposals) if show else {}  # the countries in one query
-    out: dict[int, dict[str, Any]] = {}
-    for p in proposals:
-        row: dict[str, Any] = {"id": p.id, "code": p.code, "title": p.title, "status": p.status}
-        if show:
-            row.update(who[p.id])
-        out[p.id] = row
-    return out
+    """:func:`proposal_rows` for the API: id, code, title and status, the identities
+    where they may be seen (country names in English)."""
+    return _identity_rows(
+        api.db,
+        api.user,
+        "en",
+        call,
+        proposals,
+        lambda p: {"id": p.id, "code": p.code, "title": p.title, "status": p.status},
+    )
 
 
 def with_units(page: Page, content: dict[str, Any]) -> dict[str, Any]:
