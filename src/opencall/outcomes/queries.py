@@ -728,9 +728,10 @@ def report_csv(data: dict[str, Any]) -> str:
     """The funnel tables as one CSV (grouping, group, stage, counts, rates, amounts),
     then the after-award section (:func:`after_award_csv_rows`).
 
-    The ``amount_*`` columns add every unit together; a call with resources in several
-    units (berths and dives) also gets one ``amount:<unit>`` column per unit, the stage's
-    amount (requested, awarded or scheduled) in that unit alone."""
+    The ``amount_*`` columns hold the amounts in the call's one unit, and are empty for a
+    call with resources in several units (berths and dives are never added together): it
+    gets one ``amount:<unit>`` column per unit instead, the stage's amount (requested,
+    awarded or scheduled) in that unit alone."""
     units = [u for u in data["call"]["units"] if u] if len(data["call"]["units"]) > 1 else []
     buf = io.StringIO()
     w = csv.writer(buf)
