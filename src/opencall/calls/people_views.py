@@ -217,7 +217,7 @@ def notify_role(
             "invited": invited,
         },
     )
-    subject = Translator(lang)(MSG_SUBJECT, provider=provider.name)
+    subject = Translator(lang).plain(MSG_SUBJECT, provider=provider.name)
     queue_mail(db, email, subject, body, base_url=request.app.state.settings.base_url)
 
 
