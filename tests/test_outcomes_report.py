@@ -61,6 +61,31 @@ def test_report_of_a_run_call(small_world: Session) -> None:
     assert pdf.startswith(b"%PDF")
 
 
+def test_report_amounts_are_per_unit_never_added_over_units(small_world: Session) -> None:
+    """The trench call awards berths and dives: the report (the API's JSON) gives each
+    row's requested, awarded and scheduled amounts per unit, and no total that adds
+    berths to dives (mend9b)."""
+    data = oq.report(small_world, _cycle(small_world, "trench-2027"))
+    assert len(data["call"]["units"]) > 1
+    rows = data["funnels"]["income_group"]
+    awarded = [r for r in rows if r["stage"] == "awarded"]
+    assert any(sum(r["amounts_awarded"].values()) > 0 for r in awarded)
+    for r in rows:
+        for kind in ("requested", "awarded", "scheduled"):
+            assert r[f"amount_{kind}"] is None, (kind, r)
+            assert set(r[f"amounts_{kind}"]) <= set(data["call"]["units"])
+        if r["amount_kind"]:
+            assert r["amounts"] == r[f"amounts_{r['amount_kind']}"]
+    by_unit = {u: sum(r["amounts_awarded"].get(u, 0.0) for r in awarded if r["group"] != "all")
+               for u in data["call"]["units"]}  # fmt: skip
+    all_row = next(r for r in awarded if r["group"] == "all")
+    assert by_unit == pytest.approx({u: all_row["amounts_awarded"].get(u, 0.0) for u in by_unit})
+    csv_text = oq.report_csv(data)
+    head = csv_text.splitlines()[0].split(",")
+    line = next(x.split(",") for x in csv_text.splitlines()[1:] if ",awarded," in x)
+    assert line[head.index("amount_awarded")] == ""
+
+
 def test_open_call_report_has_no_awards(demo: Any) -> None:
     # the seed-2 world at scale 0.05 that tests/outcomes/test_report_cache.py starts from
     with demo(2, 0.05)() as db:

@@ -196,6 +196,15 @@ def test_a_sequencer_network_books_each_node_on_its_own_clock(web: Web, one_loop
             assert got[node, group]["amount_awarded"] == amount, (node, group)
             assert got[node, group]["awarded"] == n[group], (node, group)
         assert got[node, "all"]["applied"] == asking, (node, got[node, "all"])
+    # an "any node" application asked for its days once, not once per node it listed
+    # (mend9b): the awarded's requested days are each one's days, by income group
+    awarded_rows = {r["group"]: r for r in report["funnels"]["income_group"]
+                    if r["stage"] == "awarded"}  # fmt: skip
+    assert any(len(asked[c][3]) > 1 for c in node_of)
+    assert awarded_rows["all"]["amounts_requested"]["day"] == sum(asked[c][2] for c in node_of)
+    for group in {income[asked[c][0]] for c in node_of}:
+        want_days = sum(asked[c][2] for c in node_of if income[asked[c][0]] == group)
+        assert awarded_rows[group]["amounts_requested"]["day"] == want_days, group
     ldc_rows = {(r["resource"], r["group"]): r for r in report["resources"]
                 if r["grouping"] == "ldc"}  # fmt: skip
     kathmandu = sum(asked[c][2] for c, at in node_of.items() if at == "Kathmandu"

@@ -41,8 +41,8 @@ def test_amounts_in_the_readers_words() -> None:
 
 
 def test_csv_gives_each_unit_its_own_column() -> None:
-    """The CSV's amount_* columns add berths and dives together; each unit of a call
-    with several also has a column of its own, so the figures can be read."""
+    """Each unit of a call with several has a column of its own, so the figures can be
+    read (the amount_* columns are empty there: the report never adds berths to dives)."""
     from opencall.outcomes.queries import report_csv
 
     d = data()

@@ -57,3 +57,40 @@ def test_the_template_gettext_escapes_all_but_the_isolates() -> None:
     # without an isolate the text is the plain string it was (escaped by the template)
     assert t.gettext("It is for the call %(title)s.", title="<b>") == "It is for the call <b>."
     assert not isinstance(t.gettext("It is for the call %(title)s.", title="<b>"), Markup)
+
+
+FSI, PDI = "\u2068", "\u2069"
+
+
+def test_titles_and_plain_text_mails_isolate_names_with_unicode_isolates(web: Web) -> None:
+    """Where no <bdi> can go (a page's <title>, a plain-text mail and its subject), a name
+    or title is put between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE (U+2068,
+    U+2069): the Arabic call title keeps " · OpenCall" and the sentence's punctuation
+    where they belong (mend9b)."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from opencall.jobs import Job
+    from opencall.proposals.notify import queue_draft_reminders
+
+    with web.factory() as s:
+        call = F.fast_call(s)
+        call.title = TITLE
+        pi = F.user(s, name=PI, email="pi@example.org", country="SAU")
+        F.full_proposal(s, call, pi)
+        slug, closes = call.slug, call.closes_at
+        s.commit()
+    html = web.client().get(f"/calls/{slug}").text
+    title = html[html.index("<title>") : html.index("</title>")]
+    assert f"<title>{FSI}خرائط الهيدروجين &lt;في&gt; المجرة{PDI} · OpenCall" == title, title
+    with web.factory() as s:
+        assert queue_draft_reminders(
+            s, "https://oc.example", [7], now=closes - dt.timedelta(days=2)
+        )
+        (job,) = s.scalars(select(Job).where(Job.kind == "mail")).all()
+        m = dict(job.payload)
+        s.commit()
+    assert f"Dear {FSI}{PI}{PDI}," in m["body"], m["body"]
+    assert f"to {FSI}{TITLE}{PDI} is not submitted" in m["body"], m["body"]
+    assert f"and {FSI}{TITLE}{PDI} closes soon" in m["subject"], m["subject"]

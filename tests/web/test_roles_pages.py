@@ -134,3 +134,44 @@ def test_the_api_gives_lists_and_takes_back_roles(web: Web, world: World) -> Non
     with web.factory() as s:
         coi = user_by_email(s, world.emails["coi"])
         assert coi is not None and not has_role(s, coi.id, ("technical_reviewer",), provider_id=pid)
+
+
+def test_revoking_a_call_role_revokes_its_copies_on_the_batches(web: Web) -> None:
+    """A continuous call's chair serves its batches by copies of the role made at each
+    cut (cycle.batches); revoking the role on the call, on the people page, takes the
+    copies back too: the former chair opens no batch's cockpit (mend9b)."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from opencall.cycle import batches
+    from opencall.cycle import services as cycle
+    from opencall.people.models import RoleGrant
+    from opencall.proposals import services as ps
+
+    with web.factory() as s:
+        call = F.fast_call(s, status="draft")
+        call.mode = "continuous"
+        call.cutoffs = [(F.NOW + dt.timedelta(days=10)).isoformat(), call.closes_at.isoformat()]
+        call.decision_days = 14
+        cycle.transition_call(s, call, "open", now=F.NOW)
+        slug = call.provider.slug
+        admin = F.user(s, email="admin@obs.example")
+        people_services.grant_role(s, admin.id, "provider_admin", provider_id=call.provider_id)
+        chair = F.user(s, email="chair@obs.example")
+        grant = people_services.grant_role(s, chair.id, "chair", call_id=call.id)
+        ps.submit(s, F.full_proposal(s, call), now=F.NOW - dt.timedelta(days=1))
+        cycle.transition_call(s, call, "closed", now=F.NOW, reason="the receiver is down")
+        (batch,) = batches.batches_of(s, call)
+        gid, batch_slug, batch_id = grant.id, batch.slug, batch.id
+        s.commit()
+    former = web.login("chair@obs.example")
+    assert former.get(f"/manage/calls/{batch_slug}").status_code == 200
+    office = web.login("admin@obs.example")
+    tok = csrf(office, f"/manage/providers/{slug}/people")
+    r = office.post(f"/manage/providers/{slug}/people/{gid}/revoke", data={"csrf_token": tok})
+    assert r.status_code == 303
+    with web.factory() as s:
+        left = s.scalars(select(RoleGrant).where(RoleGrant.user_id == chair.id)).all()
+        assert [(g.role, g.call_id) for g in left] == [], batch_id
+    assert former.get(f"/manage/calls/{batch_slug}").status_code in (403, 404)

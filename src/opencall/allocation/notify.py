@@ -35,6 +35,6 @@ def queue_decision_mails(session: Session, call: Call, p: Proposal, base_url: st
                 "link": f"{base}/proposals/{p.id}/outcome",
             },
         )
-        subject = Translator(lang).gettext(SUBJECT_DECISION, code=p.code)
+        subject = Translator(lang).plain(SUBJECT_DECISION, code=p.code)
         queued.append(queue_mail(session, m.email, subject, body, base_url=base).id)
     return queued

@@ -15,6 +15,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from opencall.calls import services as call_services
 from opencall.calls.models import Call
 from opencall.db import unit_of_work
 from opencall.errors import DomainError
@@ -185,7 +186,7 @@ def roles_revoke(
             calls = set(s.scalars(select(Call.id).where(Call.provider_id == p.id)))
             if g is None or not (g.provider_id == p.id or g.call_id in calls):
                 _fail(f"No role {grant_id} at {provider!r}.")
-            people_services.revoke_role(s, g)
+            call_services.revoke_role(s, g)
     except DomainError as exc:
         _fail(exc.message)
     console.print(f"role {grant_id} revoked")

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from opencall.calls import services as call_services
 from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.facilities.access import api_managed_provider, managed_provider
@@ -216,7 +217,7 @@ def notify_role(
             "invited": invited,
         },
     )
-    subject = Translator(lang)(MSG_SUBJECT, provider=provider.name)
+    subject = Translator(lang).plain(MSG_SUBJECT, provider=provider.name)
     queue_mail(db, email, subject, body, base_url=request.app.state.settings.base_url)
 
 
@@ -279,7 +280,7 @@ def _revoke(
 
 @router.post("/manage/providers/{slug}/people/{grant_id}/revoke", response_class=HTMLResponse)
 def revoke(slug: str, grant_id: int, page: Page = Depends(get_page)) -> Response:
-    return _revoke(page, slug, RoleGrant, grant_id, people_services.revoke_role)
+    return _revoke(page, slug, RoleGrant, grant_id, call_services.revoke_role)
 
 
 @router.post("/manage/providers/{slug}/invitations/{inv_id}/revoke", response_class=HTMLResponse)
@@ -497,7 +498,7 @@ def api_revoke(
     slug: str = SLUG, grant_id: int = id_param(), api: Api = Depends(get_api)
 ) -> Response:
     """Take a role back (a provider always keeps one administrator)."""
-    return _api_revoke(api, slug, RoleGrant, grant_id, people_services.revoke_role)
+    return _api_revoke(api, slug, RoleGrant, grant_id, call_services.revoke_role)
 
 
 @api_router.delete("/providers/{slug}/invitations/{invitation_id}", status_code=204, **MANAGER)

@@ -28,6 +28,8 @@ from opencall.facilities.domain import amount_text, number_param, require_whole,
 from opencall.facilities.models import CapacityPool, Facility
 from opencall.facilities.queries import pools_of
 from opencall.inputs import error_text, first_error
+from opencall.people import services as people_services
+from opencall.people.models import RoleGrant
 
 
 def _slug_taken(slug: str) -> DomainError:
@@ -665,3 +667,24 @@ def update_call(
         data={"fields": changed, "changes": audit},
     )
     return call
+
+
+def revoke_role(session: Session, grant: RoleGrant, *, actor_id: int | None = None) -> None:
+    """Take a role back (``people.services.revoke_role``) and, for a role on a continuous
+    call, its copies on the call's batches (``cycle.batches`` copies the call's roles at
+    each cut): whoever loses the call loses its batches too. A copy revoked on a batch
+    alone leaves the call's role and the other batches as they are."""
+    copies: list[RoleGrant] = []
+    if grant.call_id is not None:
+        copies = list(
+            session.scalars(
+                select(RoleGrant).where(
+                    RoleGrant.user_id == grant.user_id,
+                    RoleGrant.role == grant.role,
+                    RoleGrant.call_id.in_(select(Call.id).where(Call.parent_id == grant.call_id)),
+                )
+            )
+        )
+    people_services.revoke_role(session, grant, actor_id=actor_id)
+    for copy in copies:
+        people_services.revoke_role(session, copy, actor_id=actor_id)

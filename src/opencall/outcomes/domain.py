@@ -296,13 +296,20 @@ class FunnelRow:
     stage_rate_high: float
     mean_grade: float | None
     mean_rank: float | None
-    amount_requested: float
-    amount_awarded: float
-    amount_scheduled: float
+    #: the amounts of the stage's records in their one unit; None when the records'
+    #: resources have several units (hours and nights are never added together): then
+    #: read ``amounts_requested``, ``amounts_awarded`` and ``amounts_scheduled``
+    amount_requested: float | None
+    amount_awarded: float | None
+    amount_scheduled: float | None
     label: str = ""
     base: str | None = None
     amount_kind: str | None = None
+    #: the stage's own amount (``amount_kind``) per unit
     amounts: dict[str, float] = field(default_factory=dict)
+    amounts_requested: dict[str, float] = field(default_factory=dict)
+    amounts_awarded: dict[str, float] = field(default_factory=dict)
+    amounts_scheduled: dict[str, float] = field(default_factory=dict)
 
 
 def _mean(values: Iterable[float | int | None]) -> float | None:
@@ -397,6 +404,12 @@ def funnel(
     grouped = _group_records(records, by)
     if include_total:
         grouped["all"] = list(records)
+    # one unit for every record: its scalar totals are honest; several: per unit only
+    one_unit = len({u for r in records for u, v in r.unit_amounts().items() if any(v)}) <= 1
+
+    def total(at: Sequence[ApplicantRecord], kind: str) -> float | None:
+        return sum(_unit_totals(at, kind).values()) if one_unit else None
+
     rows: list[FunnelRow] = []
     for group, members in grouped.items():
         n_applied = sum(1 for r in members if stage_reached(r, defs[0].key, defs))
@@ -423,13 +436,16 @@ def funnel(
                     stage_rate_high=shi,
                     mean_grade=_mean(r.calibrated_grade for r in at),
                     mean_rank=_mean(r.rank for r in at),
-                    amount_requested=float(sum(r.amount_requested for r in at)),
-                    amount_awarded=float(sum(r.amount_awarded for r in at)),
-                    amount_scheduled=float(sum(r.amount_scheduled for r in at)),
+                    amount_requested=total(at, "requested"),
+                    amount_awarded=total(at, "awarded"),
+                    amount_scheduled=total(at, "scheduled"),
                     label=st.label,
                     base=st.base,
                     amount_kind=st.amount,
                     amounts=_unit_totals(at, st.amount),
+                    amounts_requested=_unit_totals(at, "requested"),
+                    amounts_awarded=_unit_totals(at, "awarded"),
+                    amounts_scheduled=_unit_totals(at, "scheduled"),
                 )
             )
     return rows

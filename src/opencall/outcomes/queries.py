@@ -19,13 +19,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall.allocation.models import DECLINE_REASONS, Award, AwardDecline, Decision
 from opencall.calls.models import Call, CallPool
 from opencall.calls.queries import batches_of, unit_words
-from opencall.calls.schemas import review_settings
+from opencall.calls.schemas import allocation_policy, review_settings
 from opencall.facilities.models import CapacityPool
 from opencall.outcomes import after_award as aa
 from opencall.outcomes import after_award_data
@@ -33,6 +33,7 @@ from opencall.outcomes import context as oc
 from opencall.outcomes import domain as od
 from opencall.outcomes import stats as ost
 from opencall.people.models import Country
+from opencall.proposals.domain import counted_choices
 from opencall.proposals.models import Proposal, Request, TeamMember
 from opencall.readcache import ReadCache
 from opencall.reference import loader
@@ -113,18 +114,6 @@ def applicant_records_by_call(
         call_units[cid].add(unit)
         capacity[cid] += amount
     cutoffs = {cid: (run.summary or {}).get("cutoff") for cid, run in runs.items()}
-    requested: dict[int, float] = {}
-    recount = [cid for cid in ranked if ranked[cid] and not isinstance(cutoffs[cid], int)]
-    if recount:  # one grouped sum, not every proposal loaded whole
-        requested = {
-            pid: float(total or 0.0)
-            for pid, total in session.execute(
-                select(Request.proposal_id, func.sum(Request.amount))
-                .join(Proposal, Proposal.id == Request.proposal_id)
-                .where(Proposal.call_id.in_(recount))
-                .group_by(Request.proposal_id)
-            )
-        }
     reviewed_ids = rq.reviewed_proposal_ids(session, ids)
     verdicts = rq.technical_verdicts(session, ids)
     # columns, not ORM rows (a provider's call has thousands of decisions and awards)
@@ -146,14 +135,23 @@ def applicant_records_by_call(
     by_resource: dict[int, dict[str, list[float]]] = defaultdict(dict)
     sole_unit = {cid: sorted(us)[0] for cid, us in call_units.items() if len(us) == 1}
 
-    def add(cid: int, pid: int, pool_id: int | None, i: int, v: float, kind: str = "") -> None:
+    def add(
+        cid: int,
+        pid: int,
+        pool_id: int | None,
+        i: int,
+        v: float,
+        kind: str = "",
+        counted: bool = True,
+    ) -> None:
         if pool_id is not None and pool_id in units:
             unit = units[pool_id]
         elif cid in sole_unit:
             unit = sole_unit[cid]
         else:
             unit = KIND_UNITS.get(kind, "")
-        amounts[pid].setdefault(unit, [0.0, 0.0, 0.0])[i] += v
+        if counted:  # an alternative the proposal cannot also be awarded: its resource's
+            amounts[pid].setdefault(unit, [0.0, 0.0, 0.0])[i] += v
         if pool_id in names:
             by_resource[pid].setdefault(names[pool_id], [0.0, 0.0, 0.0])[i] += v
 
@@ -193,15 +191,26 @@ def applicant_records_by_call(
     ):
         pi_country.setdefault(pid, iso3)
     requests: dict[int, list[tuple[int | None, float, str]]] = defaultdict(list)
-    for pid, pool_id, amount, kind in session.execute(
-        select(Request.proposal_id, Request.pool_id, Request.amount, Request.kind)
+    choices: dict[int, list[str | None]] = defaultdict(list)
+    for pid, pool_id, amount, kind, bundle in session.execute(
+        select(Request.proposal_id, Request.pool_id, Request.amount, Request.kind, Request.bundle)
         .where(Request.proposal_id.in_(applied))
         .order_by(Request.proposal_id, Request.position)
     ):
         requests[pid].append((pool_id, amount, kind))
+        choices[pid].append(bundle)
     stmt = select(Proposal.id, Proposal.call_id, Proposal.status, Proposal.eligible).where(
         Proposal.call_id.in_(ids), Proposal.status.in_(APPLIED)
     )
+    proposals = list(session.execute(stmt.order_by(Proposal.id)))
+    # a proposal of a call capped at k awards per PI asks for k of its choices, not all:
+    # an "any node" application lists the nodes it would go to, one of them to be awarded
+    caps = {c.id: allocation_policy(c.allocation_policy).pi_cap_awards for c in calls}
+    counted = {pid: counted_choices(choices[pid], caps[cid]) for pid, cid, *_ in proposals}
+    requested = {
+        pid: float(sum(a for (_pool, a, _k), n in zip(reqs, counted[pid], strict=True) if n))
+        for pid, reqs in requests.items()
+    }
     host_of = {one.id: one.provider.country_iso3 for one in calls}
     ranking = {cid: {r.proposal_id: r for r in rows} for cid, rows in ranked.items()}
     cutoff = {
@@ -209,15 +218,16 @@ def applicant_records_by_call(
         for cid, rows in ranked.items()
     }
     out: dict[int, list[od.ApplicantRecord]] = {c.id: [] for c in calls}
-    for pid, cid, status, is_eligible in session.execute(stmt.order_by(Proposal.id)):
+    for pid, cid, status, is_eligible in proposals:
         iso3 = pi_country.get(pid, "")
         c = countries.get(iso3 or "") if pid in pi_country else None
         host = host_of[cid]
         verdict = verdicts.get(pid)
         r = ranking.get(cid, {}).get(pid)
         reqs = requests.get(pid, [])
-        for pool_id, amount, kind in reqs:
-            add(cid, pid, pool_id, 0, amount, kind)
+        mine = counted.get(pid, [])
+        for (pool_id, amount, kind), n in zip(reqs, mine, strict=True):
+            add(cid, pid, pool_id, 0, amount, kind, counted=n)
         eligible = is_eligible is not False and status != "withdrawn"
         out[cid].append(
             od.ApplicantRecord(
@@ -233,7 +243,7 @@ def applicant_records_by_call(
                 calibrated_grade=r.score if r else None,
                 rank=r.rank if r else None,
                 awarded=outcomes.get(pid, "").startswith("awarded"),
-                amount_requested=float(sum(amount for _pool, amount, _kind in reqs)),
+                amount_requested=requested.get(pid, 0.0),
                 amount_awarded=awarded.get(pid, 0.0),
                 amount_scheduled=scheduled.get(pid, 0.0),
                 reviewed=pid in reviewed_ids[cid] or r is not None,
@@ -728,9 +738,10 @@ def report_csv(data: dict[str, Any]) -> str:
     """The funnel tables as one CSV (grouping, group, stage, counts, rates, amounts),
     then the after-award section (:func:`after_award_csv_rows`).
 
-    The ``amount_*`` columns add every unit together; a call with resources in several
-    units (berths and dives) also gets one ``amount:<unit>`` column per unit, the stage's
-    amount (requested, awarded or scheduled) in that unit alone."""
+    The ``amount_*`` columns hold the amounts in the call's one unit, and are empty for a
+    call with resources in several units (berths and dives are never added together): it
+    gets one ``amount:<unit>`` column per unit instead, the stage's amount (requested,
+    awarded or scheduled) in that unit alone."""
     units = [u for u in data["call"]["units"] if u] if len(data["call"]["units"]) > 1 else []
     buf = io.StringIO()
     w = csv.writer(buf)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from opencall.errors import DomainError
@@ -156,3 +157,17 @@ def revision_facts(content: dict[str, Any]) -> set[tuple[str, str]]:
         if key:
             out.add(("name", name_fact(key)))
     return out
+
+
+def counted_choices(bundles: Sequence[str | None], cap: int | None) -> list[bool]:
+    """Which of a proposal's requests (their bundles, in the applicant's order) its
+    requested amount counts: all of them, or under a cap of ``cap`` awards per PI its
+    first ``cap`` choices (a bundle is one choice, a request without one another), the
+    others being alternatives it cannot also be awarded (an "any node" application lists
+    every node it would go to, to be given one)."""
+    if cap is None:
+        return [True] * len(bundles)
+    order: dict[object, int] = {}
+    for i, b in enumerate(bundles):
+        order.setdefault(b if b is not None else ("request", i), len(order))
+    return [order[b if b is not None else ("request", i)] < cap for i, b in enumerate(bundles)]

@@ -106,7 +106,7 @@ def mail_receipt(
                 "link": f"{base_url.rstrip('/')}/proposals/{proposal.id}",
             },
         )
-        subject = Translator(language).gettext(SUBJECT_RECEIPT, code=proposal.code)
+        subject = Translator(language).plain(SUBJECT_RECEIPT, code=proposal.code)
         queue_mail(db, email, subject, body, base_url=base_url)
 
 
@@ -178,7 +178,7 @@ def queue_draft_reminders(
                     "link": f"{base}/proposals/{pid}",
                 },
             )
-            subject = Translator(lang).gettext(SUBJECT_DRAFT_REMINDER, code=code, call=call.title)
+            subject = Translator(lang).plain(SUBJECT_DRAFT_REMINDER, code=code, call=call.title)
             queue_mail(session, user.email, subject, body, base_url=base)
             n += 1
     return n

@@ -136,4 +136,4 @@ def _mail_staff(session: Session, proposal: Proposal, row: AwardDecline, base_ur
                 "link": f"{base_url.rstrip('/')}/manage/calls/{call.slug}/declines",
             },
         )
-        queue_mail(session, user.email, t.gettext(SUBJECT_DECLINED, code=proposal.code), body)
+        queue_mail(session, user.email, t.plain(SUBJECT_DECLINED, code=proposal.code), body)

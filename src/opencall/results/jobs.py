@@ -52,7 +52,7 @@ def _mail_pi(
             "proposal_id": proposal.id,
         },
     )
-    subject_text = Translator(lang).gettext(subject, code=proposal.code)
+    subject_text = Translator(lang).plain(subject, code=proposal.code)
     queue_mail(session, user.email, subject_text, body, base_url=base_url)
     return user
 

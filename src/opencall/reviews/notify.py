@@ -133,4 +133,4 @@ def _message(
     """A review e-mail to ``user`` in their language, ``(to, subject, body)``."""
     context = {"name": user.name, "call": call.title, "n": n, **extra, "base": base_url.rstrip("/")}
     body = mail_text(template, user.language, context)
-    return user.email, Translator(user.language).gettext(subject, call=call.title), body
+    return user.email, Translator(user.language).plain(subject, call=call.title), body

@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
+from opencall.calls import services as call_services
 from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
@@ -228,7 +229,7 @@ def respond(
             )
         )
         if grant is not None:
-            people_services.revoke_role(session, grant, actor_id=user.id)
+            call_services.revoke_role(session, grant, actor_id=user.id)
         inv.status = "declined"
         inv.reason = reason
         inv.max_load = None

@@ -83,7 +83,7 @@ def send_invitations(
                 "link": f"{base}/review/invitations/{raw}",
             },
         )
-        queue_mail(db, inv.email, t(MSG_SUBJECT, call=call.title), body, base_url=base)
+        queue_mail(db, inv.email, t.plain(MSG_SUBJECT, call=call.title), body, base_url=base)
 
 
 PER_PAGE = 100  # invitations, and people of the pool, a page

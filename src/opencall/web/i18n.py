@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import gettext
 import re
+import unicodedata
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
@@ -122,6 +123,26 @@ def _fill(text: str, params: dict[str, Any]) -> str:
     return text % params
 
 
+#: FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE: plain text's ``<bdi>``
+FSI, PDI = "\u2068", "\u2069"
+
+
+_RTL = frozenset({"R", "AL", "AN"})
+
+
+def isolate(value: Any) -> str:
+    """A name or title put into plain text (a page's ``<title>``, an e-mail and its
+    subject), isolated for bidirectional text with U+2068 ... U+2069, as pages isolate
+    it with ``<bdi>``: an Arabic or Hebrew name leaves the text's punctuation and the
+    words after it in place. Text without a right-to-left letter or digit (a code, a
+    date, a Latin or Chinese name) is left as it is: in the site's left-to-right
+    languages it moves nothing. "" for None."""
+    text = "" if value is None else str(value)
+    if any(unicodedata.bidirectional(c) in _RTL for c in text):
+        return f"{FSI}{text}{PDI}"
+    return text
+
+
 class Translator:
     """gettext for one language, with ``%(name)s`` formatting."""
 
@@ -134,6 +155,14 @@ class Translator:
         return _fill(text, params) if params else text
 
     __call__ = gettext
+
+    def plain(self, message: str, **params: Any) -> str:
+        """:meth:`gettext` for plain text (the e-mails, their subjects): every text
+        parameter holding right-to-left text (a name, a title) is isolated
+        (:func:`isolate`)."""
+        return self.gettext(
+            message, **{k: isolate(v) if isinstance(v, str) else v for k, v in params.items()}
+        )
 
     def ngettext(self, singular: str, plural: str, n: int, **params: Any) -> str:
         text = self._t.ngettext(singular, plural, n)

@@ -105,7 +105,7 @@ def _mail_env() -> jinja2.Environment:
 
 def mail_text(template: str, lang: str, ctx: dict[str, Any]) -> str:
     t = Translator(lang)
-    return _mail_env().get_template(template).render({"_": t.gettext, "lang": lang, **ctx})
+    return _mail_env().get_template(template).render({"_": t.plain, "lang": lang, **ctx})
 
 
 def build_message(settings: Settings, to: str, subject: str, body: str) -> EmailMessage:

@@ -47,7 +47,7 @@ from opencall.logging_setup import set_user
 from opencall.settings import Settings, cookies_secure
 from opencall.storage import Storage, storage_for
 from opencall.web import guard, idempotency, security, serving
-from opencall.web.i18n import HTML_LANG, LANGUAGES, N_, Translator, error_json, negotiate
+from opencall.web.i18n import HTML_LANG, LANGUAGES, N_, Translator, error_json, isolate, negotiate
 
 WEB = Path(__file__).parent
 R = TypeVar("R")  # a row of some table
@@ -535,13 +535,15 @@ def make_environment(directory: Path) -> jinja2.Environment:
     env.globals["static"] = lambda name: "/static/" + name.removeprefix("/static/")
     env.filters["num"] = fmt_num
     env.globals["bdi"] = bdi
+    env.filters["isolate"] = isolate
     return env
 
 
 def bdi(value: Any) -> Markup:
     """A name or title put into a sentence, isolated for bidirectional text (an Arabic or
     Hebrew name keeps the sentence's punctuation in place) and escaped. Not for
-    ``<title>``, whose text is shown as it is."""
+    ``<title>``, whose text is shown as it is: there the ``isolate`` filter
+    (``web.i18n.isolate``, U+2068 ... U+2069)."""
     return Markup("<bdi>%s</bdi>") % ("" if value is None else value)
 
 
@@ -920,7 +922,7 @@ def render_mail(request: Request, template: str, lang: str, ctx: dict[str, Any])
     """A plain-text e-mail body in the recipient's language."""
     env: jinja2.Environment = request.app.state.templates
     t = Translator(lang)
-    return env.get_template(template).render({"_": t.gettext, "lang": lang, **ctx})
+    return env.get_template(template).render({"_": t.plain, "lang": lang, **ctx})
 
 
 def safe_next(target: str | None, default: str = "/dashboard") -> str:

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from opencall import auditlog
 from opencall.calls.models import Call
-from opencall.calls.schemas import review_settings
+from opencall.calls.schemas import allocation_policy, review_settings
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.proposals.domain import counted_choices
 from opencall.proposals.models import Request
 from opencall.reviews import queries as q
 from opencall.reviews.models import RankedProposal
@@ -248,14 +249,21 @@ def _rank_changes(correction: dict[str, Any], prop_ids: list[int], res: Any) -> 
 def _capacity_cutoff(session: Session, call: Call, prop_ids: list[int], order: list[int]) -> int:
     """How many of the best-ranked proposals fit in the call's capacity (the funding line)."""
     capacity = sum(cp.amount for cp in call.pools)
-    asked: dict[int, float] = {pid: 0.0 for pid in prop_ids}
+    requests: dict[int, list[tuple[float, str | None]]] = {pid: [] for pid in prop_ids}
     for i in range(0, len(prop_ids), 5000):  # the amounts asked, in one query per 5000
-        for pid, amount in session.execute(
-            select(Request.proposal_id, Request.amount).where(
-                Request.proposal_id.in_(prop_ids[i : i + 5000])
-            )
+        for pid, amount, bundle in session.execute(
+            select(Request.proposal_id, Request.amount, Request.bundle)
+            .where(Request.proposal_id.in_(prop_ids[i : i + 5000]))
+            .order_by(Request.proposal_id, Request.position)
         ):
-            asked[pid] += amount
+            requests[pid].append((amount, bundle))
+    # under a cap of k awards per PI a proposal asks for k of its choices, not every
+    # alternative it lists (an "any node" application, a preferred and an acceptable cohort)
+    cap = allocation_policy(call.allocation_policy).pi_cap_awards
+    asked: dict[int, float] = {}
+    for pid, reqs in requests.items():
+        counted = counted_choices([b for _a, b in reqs], cap)
+        asked[pid] = sum(a for (a, _b), n in zip(reqs, counted, strict=True) if n)
     used = 0.0
     n = 0
     for i in order:
