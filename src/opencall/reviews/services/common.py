@@ -1,17 +1,20 @@
 """What several steps of the review read: the current revisions of the proposals
-under review (in a few queries), and the latest solver run of a kind."""
+under review (in a few queries), the latest solver run of a kind, and a reviewer's
+assignment read again under its lock before an answer changes it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.proposals.models import Proposal, ProposalRevision
 from opencall.reviews import queries as q
+from opencall.reviews.models import ReviewAssignment
 from opencall.runs import SolverRun
 
 
@@ -42,3 +45,16 @@ def latest_run_or_fail(session: Session, call: Call, kind: str) -> SolverRun:
     if run is None:
         raise DomainError("No %(kind)s run for this call yet.", kind=kind)
     return run
+
+
+def lock_assignment(session: Session, assignment: ReviewAssignment) -> None:
+    """Read ``assignment`` again with its row locked until the commit (PostgreSQL), before
+    a reviewer's answer changes it. The automatic assignment locks the call's assignments
+    in the same way before it stores its result (``run_assignment``), so an answer and a
+    run's store come one after the other: the run sees the answer, or the answer sees
+    what the run left. An assignment the run dropped meanwhile is refused as a missing
+    one (404), never a write against a deleted row (a 500)."""
+    try:
+        session.refresh(assignment, with_for_update=True)
+    except InvalidRequestError as gone:  # the row is no longer there
+        raise DomainError("Not found", code="not_found") from gone

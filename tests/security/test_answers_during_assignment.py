@@ -1,0 +1,146 @@
+"""Reviewers answer while the chair's automatic assignment runs (the last minutes before a
+review deadline, and the chair runs the assignment again to fill the gaps): the solver
+works for seconds to minutes on what it read when it started, and every answer a
+reviewer sends meanwhile (a review submitted or saved, an invitation declined or
+accepted) is acknowledged and committed before the run stores its result.
+
+Before the fix a decline sent during the solve failed the whole run ("The solver chose a
+forbidden pair; refusing the result": the run took the decline for its own mistake), and
+an answer to an invitation the run had just dropped (the reviewer's page read it before
+the run's commit) answered 500: a review broke the review's foreign key, an accept or a
+decline updated a row that was gone. The run read the assignments it stores over without
+a lock, so an answer committed between that read and the run's commit could also be
+written over. Now the run reads the call's assignments again, locked until its commit,
+before it writes anything (an invitation is dropped only if it is still unanswered, a
+decline during the solve is kept), and a reviewer's answer locks its assignment first
+(``reviews.services.common.lock_assignment``): an answer and a run's store come one after
+the other, and an answer to a dropped invitation is refused as a missing one (404).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+import opencall.optim.assignment as solver
+from opencall.calls.models import Call
+from opencall.errors import DomainError
+from opencall.people.models import User
+from opencall.reviews import queries as rq
+from opencall.reviews import services as rv
+from opencall.reviews.models import Review, ReviewAssignment
+from tests import factories as F
+
+Answer = Callable[[Session, ReviewAssignment, User], None]
+
+
+def _submit(s: Session, a: ReviewAssignment, u: User) -> None:
+    rv.submit_review(s, a, u, grade=2.0, confidence=4, comments_to_applicants="Sound.")
+
+
+def _save(s: Session, a: ReviewAssignment, u: User) -> None:
+    rv.submit_review(s, a, u, grade=3.0, confidence=2, final=False)
+
+
+def _decline(s: Session, a: ReviewAssignment, u: User) -> None:
+    rv.respond_to_assignment(s, a, u, accept=False)
+
+
+def _accept(s: Session, a: ReviewAssignment, u: User) -> None:
+    rv.respond_to_assignment(s, a, u, accept=True)
+
+
+ANSWERS: dict[str, tuple[Answer, str]] = {
+    "submitted": (_submit, "submitted"),
+    "saved": (_save, "accepted"),
+    "declined": (_decline, "declined"),
+    "accepted": (_accept, "accepted"),
+}
+
+
+def _first_run(factory: sessionmaker[Session]) -> int:
+    """A call in review whose first run invited two reviewers for each proposal; the chair
+    then asks for one reviewer a proposal, so that the next run drops an invitation of each."""
+    with factory() as s:
+        call, _proposals, _reviewers = F.call_in_review(s, 4, 4, reviewers_per_proposal=2)
+        rv.run_assignment(s, call)
+        call.review_settings = {**call.review_settings, "reviewers_per_proposal": 1}
+        s.commit()
+        assert {a.status for a in rq.assignments_of_call(s, call)} == {"assigned"}
+        return call.id
+
+
+@pytest.mark.parametrize("answer", sorted(ANSWERS))
+def test_answers_sent_during_the_solve_are_kept(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, answer: str
+) -> None:
+    act, status = ANSWERS[answer]
+    call_id = _first_run(factory)
+    solve = solver.solve_assignment
+    answered: dict[int, str] = {}
+
+    def answer_meanwhile(problem: Any) -> Any:
+        # while the solver works, every invited reviewer answers in a request of their own
+        with factory() as other:
+            for a in other.scalars(
+                select(ReviewAssignment).where(ReviewAssignment.call_id == call_id)
+            ):
+                reviewer = other.get(User, a.reviewer_id)
+                assert reviewer is not None
+                act(other, a, reviewer)
+                answered[a.id] = status
+            other.commit()
+        return solve(problem)
+
+    monkeypatch.setattr(solver, "solve_assignment", answer_meanwhile)
+    with factory() as job:  # the 'review.assign' job's unit of work
+        call = job.get(Call, call_id)
+        assert call is not None
+        rq.assignments_of_call(job, call)  # what the job reads first (the invited before)
+        rv.run_assignment(job, call, seed=3)
+        job.commit()
+    with factory() as s:
+        now = {a.id: a.status for a in s.scalars(select(ReviewAssignment))}
+        reviews = {r.assignment_id for r in s.scalars(select(Review))}
+    assert len(answered) == 8
+    assert {i: now.get(i) for i in answered} == answered  # every answer is where it was left
+    if answer in ("submitted", "saved"):
+        assert reviews == set(answered)
+
+
+def test_an_answer_to_an_invitation_the_run_dropped_is_refused(
+    factory: sessionmaker[Session],
+) -> None:
+    """The run came first and dropped the invitation: the answer finds no assignment and
+    is refused as a missing one (not a 500 on a deleted row), and nothing is written."""
+    call_id = _first_run(factory)
+    requests = [factory() for _ in ANSWERS]
+    # each reviewer's request read its assignment...
+    found = [
+        s.scalars(
+            select(ReviewAssignment)
+            .where(ReviewAssignment.call_id == call_id)
+            .order_by(ReviewAssignment.id)
+            .offset(i)
+        ).first()
+        for i, s in enumerate(requests)
+    ]
+    ids = [a.id for a in found if a is not None]
+    with factory() as job:  # ... and the run dropped it before the answer was written
+        job.execute(ReviewAssignment.__table__.delete().where(ReviewAssignment.id.in_(ids)))
+        job.commit()
+    for s, a, (act, _status) in zip(requests, found, ANSWERS.values(), strict=True):
+        assert a is not None
+        reviewer = s.get(User, a.reviewer_id)
+        assert reviewer is not None
+        with pytest.raises(DomainError) as refused:
+            act(s, a, reviewer)
+        assert refused.value.code == "not_found"
+        s.rollback()
+        s.close()
+    with factory() as s:
+        assert not s.scalars(select(Review)).all()
