@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import opencall.optim.assignment as solver
@@ -33,7 +33,12 @@ from opencall.people.models import User
 from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
 from opencall.reviews.models import Review, ReviewAssignment
+from opencall.reviews.services import common, conflicts, reviewing
 from tests import factories as F
+from tests.review_cycle import Cycle
+from tests.web.conftest import Web, api_bearer, csrf
+
+pytestmark = pytest.mark.filterwarnings("ignore")
 
 Answer = Callable[[Session, ReviewAssignment, User], None]
 
@@ -144,3 +149,54 @@ def test_an_answer_to_an_invitation_the_run_dropped_is_refused(
         s.close()
     with factory() as s:
         assert not s.scalars(select(Review)).all()
+
+
+def test_pages_and_api_answer_404_to_a_dropped_invitation(
+    web: Web, cycle: Cycle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same through the reviewer's pages and the API: the request has read the
+    assignment (its page's checks passed) when the run drops it; the answer is a 404 page
+    or ``{"detail": ...}`` 404, not a 500 (the page was shown again around the deleted
+    row), and the reviewer may answer nothing of it afterwards."""
+    aid = cycle.ids["assignment"]
+    path = f"/review/assignments/{aid}"
+    lock = common.lock_assignment
+    with web.factory() as s:
+        found = s.get(ReviewAssignment, aid)
+        assert found is not None and found.status == "assigned"
+        row = {c.key: getattr(found, c.key) for c in ReviewAssignment.__table__.columns}
+
+    def dropped_first(session: Session, a: ReviewAssignment) -> None:
+        with web.factory() as job:  # the run's commit, between the page's read and the answer
+            job.execute(ReviewAssignment.__table__.delete().where(ReviewAssignment.id == a.id))
+            job.commit()
+        lock(session, a)
+
+    monkeypatch.setattr(reviewing, "lock_assignment", dropped_first)
+    monkeypatch.setattr(conflicts, "lock_assignment", dropped_first)
+    rev = web.login(cycle.emails["assigned"])
+    tok = csrf(rev, "/review")
+    answers = {
+        "respond": {"action": "accept"},
+        "conflict": {"reason": "I co-author with them"},
+        "": {"grade": "2", "confidence": "3", "comments_to_applicants": "Good"},
+    }
+    for route, form in answers.items():
+        with web.factory() as s:  # the invitation as the run found it, each time
+            if s.get(ReviewAssignment, aid) is None:
+                s.execute(insert(ReviewAssignment), [row])
+                s.commit()
+        r = rev.post(f"{path}/{route}".rstrip("/"), data={"csrf_token": tok, **form})
+        assert r.status_code == 404, (route, r.status_code, r.text[:300])
+    api = web.client()
+    bearer = api_bearer(web, cycle.emails["assigned"], ("review",))
+    for route, body in (("respond", {"accept": False}), ("conflict", {"reason": "Co-author"})):
+        with web.factory() as s:
+            if s.get(ReviewAssignment, aid) is None:
+                s.execute(insert(ReviewAssignment), [row])
+                s.commit()
+        r = api.post(f"/api/v1/assignments/{aid}/{route}", json=body, headers=bearer)
+        assert r.status_code == 404, (route, r.status_code, r.text[:300])
+    with web.factory() as s:
+        assert s.get(ReviewAssignment, aid) is None
+        assert s.scalar(select(Review).where(Review.assignment_id == aid)) is None
