@@ -13,17 +13,19 @@ a lock, so an answer committed between that read and the run's commit could also
 written over. Now the run reads the call's assignments again, locked until its commit,
 before it writes anything (an invitation is dropped only if it is still unanswered, a
 decline during the solve is kept), and a reviewer's answer locks its assignment first
-(``reviews.services.common.lock_assignment``): an answer and a run's store come one after
+(``reviews.services.common.lock_answer``): an answer and a run's store come one after
 the other, and an answer to a dropped invitation is refused as a missing one (404).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import opencall.optim.assignment as solver
@@ -33,6 +35,7 @@ from opencall.people.models import User
 from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
 from opencall.reviews.models import Review, ReviewAssignment
+from opencall.reviews.services import assignment as assignment_service
 from opencall.reviews.services import common, conflicts, reviewing
 from tests import factories as F
 from tests.review_cycle import Cycle
@@ -160,20 +163,20 @@ def test_pages_and_api_answer_404_to_a_dropped_invitation(
     row), and the reviewer may answer nothing of it afterwards."""
     aid = cycle.ids["assignment"]
     path = f"/review/assignments/{aid}"
-    lock = common.lock_assignment
+    lock = common.lock_answer
     with web.factory() as s:
         found = s.get(ReviewAssignment, aid)
         assert found is not None and found.status == "assigned"
         row = {c.key: getattr(found, c.key) for c in ReviewAssignment.__table__.columns}
 
-    def dropped_first(session: Session, a: ReviewAssignment) -> None:
+    def dropped_first(session: Session, a: ReviewAssignment) -> Call:
         with web.factory() as job:  # the run's commit, between the page's read and the answer
             job.execute(ReviewAssignment.__table__.delete().where(ReviewAssignment.id == a.id))
             job.commit()
-        lock(session, a)
+        return lock(session, a)
 
-    monkeypatch.setattr(reviewing, "lock_assignment", dropped_first)
-    monkeypatch.setattr(conflicts, "lock_assignment", dropped_first)
+    monkeypatch.setattr(reviewing, "lock_answer", dropped_first)
+    monkeypatch.setattr(conflicts, "lock_answer", dropped_first)
     rev = web.login(cycle.emails["assigned"])
     tok = csrf(rev, "/review")
     answers = {
@@ -200,3 +203,92 @@ def test_pages_and_api_answer_404_to_a_dropped_invitation(
     with web.factory() as s:
         assert s.get(ReviewAssignment, aid) is None
         assert s.scalar(select(Review).where(Review.assignment_id == aid)) is None
+
+
+def _wait_until_waiting_on_a_lock(factory: sessionmaker[Session], pid: int) -> None:
+    """Until the backend ``pid`` waits on a lock (a row's, or the audit chain's)."""
+    with factory() as probe:
+        for _ in range(3000):
+            state = probe.scalar(
+                text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
+                {"pid": pid},
+            )
+            if state == "Lock":
+                return
+            probe.rollback()
+            time.sleep(0.01)
+    raise AssertionError("the reviewer's answer never waited on a lock")
+
+
+def test_an_answer_waiting_on_the_run_neither_deadlocks_nor_is_lost(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL, two connections: the run has recorded its solver run (it holds the
+    audit chain's lock until its commit) when a reviewer submits a review of one of the
+    call's invitations. The answer's new lock on its assignment must not deadlock with the
+    run: the run locks the call's assignments before it records anything, so the answer
+    waits for the run's commit holding nothing, then the review is saved (the invitation
+    kept) or refused as missing (the invitation dropped). A run that took those locks
+    after recording its solver run deadlocks here (PostgreSQL aborts the answer). Before
+    the fix this interleaving did not deadlock either (the answer took no lock before the
+    audit chain's), but a dropped invitation then broke the review's foreign key."""
+    with factory() as s:
+        if s.get_bind().dialect.name != "postgresql":
+            pytest.skip("row locks and lock waits: PostgreSQL")
+    call_id = _first_run(factory)
+    recorded = threading.Event()
+    pid: list[int] = []
+    outcome: dict[str, str] = {}
+    real_record = assignment_service.record_run
+
+    def record_then_let_the_reviewer_in(*args: Any, **kw: Any) -> Any:
+        run = real_record(*args, **kw)  # the audit chain's lock is held from here
+        recorded.set()
+        _wait_until_waiting_on_a_lock(factory, pid[0])
+        return run
+
+    def reviewer() -> None:
+        with factory() as s:
+            pid.append(int(s.scalar(text("SELECT pg_backend_pid()")) or 0))
+            a = s.scalars(
+                select(ReviewAssignment)
+                .where(ReviewAssignment.call_id == call_id)
+                .order_by(ReviewAssignment.id)
+            ).first()
+            assert a is not None
+            outcome["assignment"] = str(a.id)
+            u = s.get(User, a.reviewer_id)
+            assert u is not None
+            recorded.wait(60)  # (the same connection: no commit before the answer)
+            try:
+                _submit(s, a, u)
+                s.commit()
+                outcome["reviewer"] = "saved"
+            except DomainError as refused:
+                outcome["reviewer"] = refused.code or refused.message
+            except Exception as exc:  # noqa: BLE001 - the outcome is what is checked
+                outcome["reviewer"] = repr(exc)[:300]
+
+    monkeypatch.setattr(assignment_service, "record_run", record_then_let_the_reviewer_in)
+    t = threading.Thread(target=reviewer)
+    t.start()
+    with factory() as job:
+        call = job.get(Call, call_id)
+        assert call is not None
+        try:
+            rv.run_assignment(job, call, seed=3)
+            job.commit()
+            outcome["run"] = "stored"
+        except Exception as exc:  # noqa: BLE001
+            outcome["run"] = repr(exc)[:300]
+    t.join(120)
+    aid = int(outcome["assignment"])
+    with factory() as s:
+        now = s.get(ReviewAssignment, aid)
+        review = s.scalar(select(Review).where(Review.assignment_id == aid))
+    assert outcome["run"] == "stored", outcome
+    assert outcome["reviewer"] in ("saved", "not_found"), outcome
+    if outcome["reviewer"] == "saved":
+        assert now is not None and now.status == "submitted" and review is not None
+    else:
+        assert now is None and review is None

@@ -337,7 +337,7 @@ def run_assignment(
     # The reviewers answered while the solver worked (reviews saved or submitted,
     # invitations declined or accepted): the call's assignments are read again, locked
     # until the commit (a reviewer's answer locks its assignment first:
-    # ``common.lock_assignment``), before anything is written, so no answer is lost.
+    # ``common.lock_answer``), before anything is written, so no answer is lost.
     existing = {
         (a.proposal_id, a.reviewer_id): a
         for a in session.scalars(
