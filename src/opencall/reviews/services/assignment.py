@@ -334,6 +334,23 @@ def run_assignment(
     short_reviews = int(np.asarray(res.short).sum())
     loads = np.broadcast_to(np.asarray(problem.max_load, np.int64), (problem.n_reviewers,))
     progress(80, "storing the assignment")
+    # The reviewers answered while the solver worked (reviews saved or submitted,
+    # invitations declined or accepted): the call's assignments are read again, locked
+    # until the commit (a reviewer's answer locks its assignment first:
+    # ``common.lock_answer``), before anything is written, so no answer is lost.
+    existing = {
+        (a.proposal_id, a.reviewer_id): a
+        for a in session.scalars(
+            select(ReviewAssignment)
+            .where(ReviewAssignment.call_id == call.id)
+            .order_by(ReviewAssignment.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    forbidden = {
+        (proposals[pi].id, reviewers[rj].id) for pi, rj in np.asarray(problem.forbidden).tolist()
+    }
     run = record_run(
         session,
         call,
@@ -365,12 +382,6 @@ def run_assignment(
             "capacity": int(loads.sum()),
         },
     )
-    existing = {
-        (a.proposal_id, a.reviewer_id): a
-        for a in session.scalars(
-            select(ReviewAssignment).where(ReviewAssignment.call_id == call.id)
-        )
-    }
     chosen = set()
     scores = affinity_of_pairs(problem, res.proposals, res.reviewers).tolist()
     for pi, rj, score in zip(res.proposals.tolist(), res.reviewers.tolist(), scores, strict=True):
@@ -390,10 +401,11 @@ def run_assignment(
                 )
             )
         else:
-            a.score = score
-            if a.status in ("removed", "declined"):
+            if (p.id, r.id) in forbidden:
                 raise DomainError("The solver chose a forbidden pair; refusing the result.")
-    # solver assignments no longer chosen and not yet started are dropped
+            if a.status not in ("removed", "declined"):  # not declined during the solve
+                a.score = score
+    # solver assignments no longer chosen and still unanswered (read under the lock) are dropped
     for key, a in existing.items():
         if key not in chosen and a.source == "solver" and a.status == "assigned":
             session.delete(a)

@@ -17,6 +17,7 @@ from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.proposals.domain import counted_choices
 from opencall.proposals.models import Request
+from opencall.proposals.services import lock_call_for_close
 from opencall.reviews import queries as q
 from opencall.reviews.models import RankedProposal
 from opencall.runs import Progress, Solve, SolverRun, inputs_hash, record_run
@@ -275,6 +276,11 @@ def _capacity_cutoff(session: Session, call: Call, prop_ids: list[int], order: l
 
 
 def freeze_ranking(session: Session, call: Call, *, actor_id: int | None = None) -> Call:
+    # the call's row exclusively (reviewers' answers hold it shared: ``lock_answer``), and
+    # its freeze read again under the lock: no review is saved between the check of the
+    # grades below and the freeze, and none after it that the frozen ranking leaves out
+    lock_call_for_close(session, call)
+    session.refresh(call, ["ranking_frozen_at"])
     if q.latest_run(session, call, "calibration") is None:
         raise DomainError("Calibrate the grades before freezing the ranking.")
     if call.ranking_frozen_at is not None:

@@ -1,17 +1,21 @@
 """What several steps of the review read: the current revisions of the proposals
-under review (in a few queries), and the latest solver run of a kind."""
+under review (in a few queries), the latest solver run of a kind, and a reviewer's
+assignment and its call read again under their locks before an answer changes it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.proposals.models import Proposal, ProposalRevision
+from opencall.proposals.services import begin_write
 from opencall.reviews import queries as q
+from opencall.reviews.models import ReviewAssignment
 from opencall.runs import SolverRun
 
 
@@ -42,3 +46,29 @@ def latest_run_or_fail(session: Session, call: Call, kind: str) -> SolverRun:
     if run is None:
         raise DomainError("No %(kind)s run for this call yet.", kind=kind)
     return run
+
+
+#: what a reviewer's answer checks of its call (in review, ranking not frozen)
+REVIEW_STATE = ["status", "ranking_frozen_at"]
+
+
+def lock_answer(session: Session, assignment: ReviewAssignment) -> Call:
+    """Before a reviewer's answer changes ``assignment``: read it again with its row
+    locked until the commit, and its call (status, freeze) under a shared lock, and
+    return the call. PostgreSQL: the assignment ``FOR UPDATE`` (the automatic assignment
+    locks the call's assignments in the same way before it stores its result:
+    ``run_assignment``) and the call ``FOR SHARE`` (many reviewers at once; the freeze of
+    the ranking takes it exclusively, ``freeze_ranking``); SQLite: the write lock now
+    (``BEGIN IMMEDIATE``, one writer at a time). So an answer and a run's store, or an
+    answer and the freeze, come one after the other: neither decides on what the other
+    is changing. An assignment the run dropped meanwhile is refused as a missing one
+    (404), never a write against a deleted row (a 500)."""
+    begin_write(session)
+    try:
+        session.refresh(assignment, with_for_update=True)
+    except InvalidRequestError as gone:  # the row is no longer there
+        raise DomainError("Not found", code="not_found") from gone
+    call = session.get(Call, assignment.call_id)
+    assert call is not None
+    session.refresh(call, REVIEW_STATE, with_for_update={"read": True})
+    return call

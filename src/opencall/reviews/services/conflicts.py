@@ -19,7 +19,7 @@ from opencall.reviews import queries as q
 from opencall.reviews.domain import ConflictIndex
 from opencall.reviews.models import Conflict, DeclaredRelation, ReviewAssignment
 from opencall.reviews.services.assignment import _audit_assignment
-from opencall.reviews.services.common import load_revisions, revision_content
+from opencall.reviews.services.common import load_revisions, lock_answer, revision_content
 from opencall.runs import Solve, record_run
 
 
@@ -127,6 +127,7 @@ def declare_conflict(
     session: Session, assignment: ReviewAssignment, reviewer: User, reason: str
 ) -> Conflict:
     """A reviewer declares a conflict before reading: the assignment is removed, the reason kept."""
+    lock_answer(session, assignment)
     if assignment.reviewer_id != reviewer.id:
         raise DomainError("Not found", code="not_found")
     if assignment.status == "submitted":

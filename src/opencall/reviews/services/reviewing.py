@@ -18,11 +18,13 @@ from opencall.reviews import queries as q
 from opencall.reviews.models import Review, ReviewAssignment
 from opencall.reviews.services.assignment import _audit_assignment
 from opencall.reviews.services.calibration import unfreeze_refusal
+from opencall.reviews.services.common import lock_answer
 
 
 def respond_to_assignment(
     session: Session, assignment: ReviewAssignment, reviewer: User, *, accept: bool
 ) -> ReviewAssignment:
+    lock_answer(session, assignment)
     if assignment.reviewer_id != reviewer.id:
         raise DomainError("Not found", code="not_found")
     if assignment.status != "assigned":
@@ -48,12 +50,11 @@ def submit_review(
     comments_to_panel: str = "",
     final: bool = True,
 ) -> Review:
+    call = lock_answer(session, assignment)
     if assignment.reviewer_id != reviewer.id or assignment.status in ("removed", "declined"):
         raise DomainError("Not found", code="not_found")
     if q.is_conflicted(session, assignment.proposal_id, reviewer.id):
         raise DomainError("Not found", code="not_found")
-    call = session.get(Call, assignment.call_id)
-    assert call is not None
     g = _checked_review(
         session, call, grade, confidence, comments_to_applicants, comments_to_panel, final=final
     )

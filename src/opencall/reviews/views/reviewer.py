@@ -7,6 +7,8 @@ institutions, countries, e-mails, attachment file names, team size)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -23,7 +25,7 @@ from opencall.reviews.policies import reviewer_content
 from opencall.reviews.presenters import labels, with_units
 from opencall.reviews.views.common import MSG_CHOOSE_CONFIDENCE, revision_pdf
 from opencall.web.forms import MSG_INVALID, MSG_REQUIRED
-from opencall.web.pages import Page, get_page
+from opencall.web.pages import Page, Refusal, get_page
 
 router = APIRouter()
 
@@ -35,6 +37,17 @@ def _assignment(page: Page, assignment_id: int) -> ReviewAssignment:
         assignment_id,
         lambda a: policies.may_open_assignment(page.db, page.user, a),
     )
+
+
+@contextmanager
+def _answering(page: Page) -> Iterator[Refusal]:
+    """:meth:`Page.attempt` for the reviewer's answer to an assignment: an assignment gone
+    since the page read it (the automatic assignment dropped the invitation meanwhile) is
+    a 404, not the assignment's page shown again around a row that is no longer there."""
+    with page.attempt() as refused:
+        yield refused
+    if refused.code == "not_found":
+        page.not_found()
 
 
 def review_deadline(call: Call, now: dt.datetime) -> dict[str, Any] | None:
@@ -141,7 +154,7 @@ def respond(assignment_id: int, page: Page = Depends(get_page)) -> Response:
     action = page.form.get("action", "")
     if action not in ("accept", "decline"):
         return _review_page(page, a, 400, errors={"form": page._(MSG_INVALID)})
-    with page.attempt() as refused:
+    with _answering(page) as refused:
         services.respond_to_assignment(page.db, a, page.user, accept=action == "accept")
     if refused:
         return _review_page(page, a, 400, errors={"form": refused.message})
@@ -153,7 +166,7 @@ def respond(assignment_id: int, page: Page = Depends(get_page)) -> Response:
 @router.post("/review/assignments/{assignment_id}/conflict", response_class=HTMLResponse)
 def declare_conflict(assignment_id: int, page: Page = Depends(get_page)) -> Response:
     a = _assignment(page, assignment_id)
-    with page.attempt() as refused:
+    with _answering(page) as refused:
         services.declare_conflict(page.db, a, page.user, page.form.get("reason", ""))
     if refused:
         return _review_page(page, a, 400, errors={"reason": refused.message})
@@ -206,7 +219,7 @@ def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
         errors["confidence"] = page._(MSG_CHOOSE_CONFIDENCE)
     final = page.form.get("action") == "submit"
     if not errors and grade is not None:
-        with page.attempt() as refused:
+        with _answering(page) as refused:
             services.submit_review(
                 page.db,
                 a,

@@ -1,0 +1,71 @@
+"""A review submitted at the moment the chair freezes the ranking (the last minute before
+the review deadline, a crowd of reviewers, and the chair clicks "Freeze"): either the
+review is in the frozen ranking, or it is refused ("The ranking is frozen"); a review is
+never acknowledged that the frozen ranking, which the allocation reads, leaves out.
+
+Before the fix the review's request checked the freeze on the call as it had read it,
+without a lock: the chair's freeze committed between that read and the review's commit,
+and the review was saved and acknowledged after the freeze; the frozen ranking no longer
+matched the grades ("The grades changed since the last calibration"), and the
+allocation ranked the proposals without that grade. Now a reviewer's answer reads its
+call again under a shared lock (PostgreSQL ``FOR SHARE``; SQLite: the write lock) and
+the freeze takes the call's row exclusively and checks the grades again under it, so
+one comes after the other.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencall.calls.models import Call
+from opencall.errors import DomainError
+from opencall.people.models import User
+from opencall.reviews import queries as rq
+from opencall.reviews import services as rv
+from opencall.reviews.models import Review, ReviewAssignment
+from tests import factories as F
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+def _calibrated_but_one(factory: sessionmaker[Session]) -> tuple[int, int]:
+    """A call whose reviews are all in and calibrated but one (the last reviewer's): the
+    chair may freeze. Returns the call's id and the open assignment's."""
+    with factory() as s:
+        call, _proposals, _reviewers = F.call_in_review(s, 4, 4, reviewers_per_proposal=2)
+        rv.run_assignment(s, call)
+        [*done, last] = sorted(rq.assignments_of_call(s, call), key=lambda a: a.id)
+        for i, a in enumerate(done):
+            u = s.get(User, a.reviewer_id)
+            assert u is not None
+            rv.submit_review(s, a, u, grade=1.0 + i % 4, comments_to_applicants="Fine.")
+        rv.run_calibration(s, call)
+        assert rv.ranking_is_current(s, call)
+        s.commit()
+        return call.id, last.id
+
+
+def test_a_review_after_the_freeze_is_refused(factory: sessionmaker[Session]) -> None:
+    call_id, aid = _calibrated_but_one(factory)
+    with factory() as request:  # the reviewer's request reads the assignment and its call
+        a = request.get(ReviewAssignment, aid)
+        assert a is not None
+        call = request.get(Call, a.call_id)
+        assert call is not None and call.ranking_frozen_at is None
+        reviewer = request.get(User, a.reviewer_id)
+        assert reviewer is not None
+        with factory() as chair:  # the chair's freeze commits meanwhile
+            frozen = chair.get(Call, call_id)
+            assert frozen is not None
+            rv.freeze_ranking(chair, frozen)
+            chair.commit()
+        with pytest.raises(DomainError) as refused:
+            rv.submit_review(request, a, reviewer, grade=4.0, comments_to_applicants="Late.")
+        assert "frozen" in refused.value.message
+        request.rollback()
+    with factory() as s:
+        assert s.scalar(select(Review).where(Review.assignment_id == aid)) is None
+        call = s.get(Call, call_id)
+        assert call is not None and rv.ranking_is_current(s, call)
