@@ -141,7 +141,10 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
     )
     shown, pager = paginate_query(db, stmt, page.request.query_params, PER_PAGE, "#entries")
     # booked items that an unavailable period recorded since (an outage) now covers
-    reschedule = ss.needs_rescheduling(db, call, hidden=hidden)
+    reschedule = {
+        k: page._(why) if why == ss.CHANGEOVER_BROKEN else why
+        for k, why in ss.needs_rescheduling(db, call, hidden=hidden).items()
+    }
     to_reschedule = (
         list(
             db.scalars(
