@@ -522,3 +522,34 @@ def test_a_pi_capped_to_one_award_gets_the_alternative_listed_first(seed: int) -
 def test_a_preference_is_a_non_negative_whole_number() -> None:
     with pytest.raises(ProblemError, match="preference"):
         AllocationProblem((Pool("A", 1),), (req("r", 1.0, {"A": 1.0}, preference=-1),))
+
+
+def test_a_share_rule_that_asks_for_nothing_does_not_bind() -> None:
+    """mend9a, item 6: a share rule whose group can reach nothing (no member graded at or
+    above its ``min_quality``, or no member at all) requires 0 and changes no award: it is
+    not reported ``binding``; one that brings a member in is."""
+    pools = (Pool("h", 10.0),)
+    reqs = (
+        req("top1", 5.0, {"h": 5.0}),
+        req("top2", 4.5, {"h": 5.0}),
+        req("g_good", 3.0, {"h": 5.0}),
+    )
+    members = frozenset({"p-g_good"})
+    for rule, groups in (
+        (GroupShareRule("low_lmic", 0.3, min_quality=3.5), (Group("low_lmic", members),)),
+        (GroupShareRule("ldc", 0.3), (Group("ldc", frozenset()),)),
+    ):
+        problem = AllocationProblem(
+            pools, reqs, AllocationPolicy(group_share_rules=(rule,)), groups
+        )
+        res = solve_allocation(problem)
+        assert res.check(problem) == []
+        (out,) = res.group_shares
+        assert out.required == 0.0 and not out.binding, out
+        assert all(e.code != AWARDED_BY_GROUP_SHARE for e in res.explanations.values())
+    rule = GroupShareRule("low_lmic", 0.3, min_quality=2.0)
+    groups = (Group("low_lmic", members),)
+    res = solve_allocation(
+        AllocationProblem(pools, reqs, AllocationPolicy(group_share_rules=(rule,)), groups)
+    )
+    assert res.group_shares[0].binding and res.group_shares[0].required == 3.0

@@ -245,6 +245,15 @@ class ResourceOut(BaseModel):
     request_fields: list[dict[str, Any]]
     bundle_with: list[int] = Field(description=BUNDLE_WITH)
     record_kinds: list[str] = Field(description=RECORD_KINDS_DOC)
+    changeover_clashes: list[ClashOut] = Field(
+        default_factory=list,
+        description="booked slots of running calls closer to a booking of another proposal "
+        "than the changeover (raised after their schedule was made): they need "
+        "rescheduling; the next schedule keeps the changeover",
+    )
+    hidden_changeover_clashes: int = Field(
+        default=0, description="more such slots, in calls whose schedule you may not see"
+    )
 
 
 class FacilityOut(BaseModel):
@@ -282,6 +291,7 @@ def calendar_out(pool: CapacityPool) -> CalendarOut:
 
 
 def resource_out(api: Api, pool: CapacityPool) -> ResourceOut:
+    clashes = services.changeover_clashes(api.db, pool, viewer=api.user)
     return from_row(
         ResourceOut,
         pool,
@@ -295,6 +305,8 @@ def resource_out(api: Api, pool: CapacityPool) -> ResourceOut:
         request_fields=list(pool.request_fields or []),
         bundle_with=list(pool.bundle_with or []),
         record_kinds=list(pool.record_kinds or []),
+        changeover_clashes=[from_row(ClashOut, c, call=c.call_slug) for c in clashes if c.visible],
+        hidden_changeover_clashes=sum(1 for c in clashes if not c.visible),
     )
 
 

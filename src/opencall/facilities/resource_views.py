@@ -270,6 +270,7 @@ def resource_page(page: Page, pool: CapacityPool, status: int = 200, **extra: An
             [(u.starts_at, u.ends_at) for u in pool.unavailable],
             viewer=page.user,
         ),
+        changeover_clashes=services.changeover_clashes(page.db, pool, viewer=page.user),
         bundle_with=[
             o.name for o in pools_of(page.db, pool.facility.id) if o.id in (pool.bundle_with or [])
         ],

@@ -224,6 +224,25 @@ GridItemFinder = Callable[[Session, CapacityPool], list[GridItem]]
 GRID_ITEM_FINDERS: list[GridItemFinder] = []
 
 
+#: Finders of the booked slots of calls not archived that sit closer to a booking of
+#: another proposal than the resource's changeover (a changeover raised after the
+#: schedule was made): registered by the scheduling feature, as the finders above.
+ChangeoverFinder = Callable[[Session, CapacityPool, Any], list[ScheduleClash]]
+CHANGEOVER_CLASH_FINDERS: list[ChangeoverFinder] = []
+
+
+def changeover_clashes(
+    session: Session, pool: CapacityPool, *, viewer: Any = None
+) -> list[ScheduleClash]:
+    """The booked slots of the resource, in calls not archived, closer to a booking of
+    another proposal than its changeover now asks: accepted (the next schedule keeps
+    it), these need rescheduling. With ``viewer``, as :func:`schedule_clashes`."""
+    if not pool.changeover_slots:
+        return []
+    found = [c for finder in CHANGEOVER_CLASH_FINDERS for c in finder(session, pool, viewer)]
+    return sorted(found, key=lambda c: (c.starts_at, c.entry_id))
+
+
 def grid_items(session: Session, pool: CapacityPool) -> list[GridItem]:
     """The stored schedule items that calls not archived have placed on ``pool``."""
     return [item for finder in GRID_ITEM_FINDERS for item in finder(session, pool)]

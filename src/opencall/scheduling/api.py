@@ -13,6 +13,7 @@ from opencall.reviews import queries as rq
 from opencall.reviews.presenters import ChairList, chair_list
 from opencall.scheduling import policies
 from opencall.scheduling.models import ScheduleEntry
+from opencall.scheduling.queries import not_scheduled
 from opencall.scheduling.services import UNPLACED
 from opencall.scheduling.slot_services import needs_rescheduling
 from opencall.web.api import (
@@ -40,7 +41,12 @@ class EntryOut(BaseModel):
 
 
 class EntryList(Paged[EntryOut]):
-    pass
+    not_scheduled: list[str] = Field(
+        default_factory=list,
+        description="the codes of the proposals awarded after the schedule was made (an "
+        "offer to the next in line after a decline) that it has no entry for: not scheduled "
+        "yet, rerun the schedule",
+    )
 
 
 @router.get(
@@ -64,6 +70,13 @@ def schedule(chair: ChairList = Depends(chair_list)) -> EntryList:
     keys = [(start, dt.datetime), (ScheduleEntry.id, int)]
     rows, pg = chair.rows(stmt, keys, lambda r: (r[0].start or UNPLACED, r[0].id))
     reschedule = needs_rescheduling(api.db, call, hidden=hidden)
+    waiting = not_scheduled(api.db, call, hidden=hidden)
+    codes = {
+        pid: code
+        for pid, code in api.db.execute(
+            select(Proposal.id, Proposal.code).where(Proposal.id.in_(waiting))
+        ).tuples()
+    }
     return EntryList(
         items=[
             EntryOut(
@@ -79,4 +92,5 @@ def schedule(chair: ChairList = Depends(chair_list)) -> EntryList:
             for e, code, status in rows
         ],
         page=pg,
+        not_scheduled=[codes[pid] for pid in waiting],
     )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from opencall.allocation.models import Award
 from opencall.calls.models import Call
 from opencall.reviews import queries as rq
+from opencall.scheduling.models import ScheduleEntry
 
 
 def by_id(session: Session, model: Any, ids: Iterable[int]) -> dict[int, Any]:
@@ -37,3 +38,21 @@ def merit(session: Session, call: Call) -> dict[int, float]:
     ranked = rq.ranking(session, call)
     n = max(1, len(ranked))
     return {r.proposal_id: 1.0 + (n - r.rank) / n for r in ranked}
+
+
+def not_scheduled(session: Session, call: Call, *, hidden: Iterable[int] = ()) -> list[int]:
+    """The proposals awarded in ``call`` that its stored schedule has no entry for (not
+    even an unplaced one) although the call was scheduled: awarded after the schedule was
+    made (an offer to the next in line after a decline), to be scheduled by a rerun. By
+    proposal id, less those ``hidden`` from the reader; none before any schedule."""
+    entry = select(ScheduleEntry.id).where(ScheduleEntry.call_id == call.id)
+    if session.scalar(entry.limit(1)) is None:
+        return []
+    has_entry = entry.where(ScheduleEntry.proposal_id == Award.proposal_id).exists()
+    stmt = (
+        select(Award.proposal_id)
+        .where(Award.call_id == call.id, ~has_entry, Award.proposal_id.not_in(list(hidden)))
+        .distinct()
+        .order_by(Award.proposal_id)
+    )
+    return list(session.scalars(stmt))

@@ -32,6 +32,7 @@ from opencall.scheduling import policies, queries
 from opencall.scheduling.domain import explanation_details
 from opencall.scheduling.models import ScheduleEntry
 from opencall.scheduling.queries import awards_by_request, by_id
+from opencall.web.i18n import N_
 
 SLOT_KIND = "slot"
 PERIOD_KIND = "period"
@@ -570,6 +571,51 @@ if outage_clashes not in fac_services.SCHEDULE_CLASH_FINDERS:
     fac_services.SCHEDULE_CLASH_FINDERS.append(outage_clashes)
 
 
+#: why a booked slot needs rescheduling when a changeover raised since no longer holds
+CHANGEOVER_BROKEN = N_("closer to another proposal's booking than the changeover")
+
+
+def changeover_breaks(
+    session: Session, pool: CapacityPool, viewer: Any = None
+) -> list[ScheduleClash]:
+    """The booked slots of the resource, in calls not archived, that a slot of another
+    proposal (of any call) follows or precedes within its changeover, counted on its
+    grid: both slots of each such pair (registered in
+    ``facilities.services.CHANGEOVER_CLASH_FINDERS``)."""
+    from opencall.optim import slots as sl
+
+    gap = pool.changeover_slots or 0
+    if not gap or pool.slot_hours is None:
+        return []
+    rows = _clash_rows(
+        session,
+        and_(
+            ScheduleEntry.pool_id == pool.id,
+            ScheduleEntry.kind == SLOT_KIND,
+            Call.status != "archived",
+        ),
+    )
+    index = {g.start: i for i, g in enumerate(sl.slot_grid(resource_of(pool)))}
+    on_grid = [(e, p, c) for e, p, c in rows if e.start in index]
+    broken: set[int] = set()
+    for (e1, p1, _c1), (e2, p2, _c2) in zip(on_grid, on_grid[1:], strict=False):
+        if p1.id != p2.id and index[e2.start] - index[e1.start] <= gap:
+            broken.update((e1.id, e2.id))
+    seen: dict[int, bool] = {}
+    out = []
+    for entry, proposal, call in on_grid:
+        if entry.id not in broken:
+            continue
+        if call.id not in seen:
+            seen[call.id] = viewer is None or policies.may_see_schedule(session, viewer, call)
+        out.append(_clash(entry, proposal, call, seen[call.id]))
+    return out
+
+
+if changeover_breaks not in fac_services.CHANGEOVER_CLASH_FINDERS:
+    fac_services.CHANGEOVER_CLASH_FINDERS.append(changeover_breaks)
+
+
 def grid_items(session: Session, pool: CapacityPool) -> list[fac_services.GridItem]:
     """The stored schedule items placed on the resource (booked slots, whole-period
     entries) by calls not archived (registered in
@@ -599,8 +645,10 @@ def needs_rescheduling(
     session: Session, call: Call, *, hidden: Collection[int] = ()
 ) -> dict[int, str]:
     """The call's booked items that now fall in an unavailable period of their resource
-    (an outage recorded after the schedule was made): entry id -> the period's reason
-    (less the items of the proposals ``hidden`` from the reader)."""
+    (an outage recorded after the schedule was made): entry id -> the period's reason;
+    and those closer to another proposal's booking than a changeover raised since
+    (:data:`CHANGEOVER_BROKEN`). Less the items of the proposals ``hidden`` from the
+    reader."""
     stmt = (
         select(ScheduleEntry.id, PoolUnavailability.reason)
         .join(PoolUnavailability, PoolUnavailability.pool_id == ScheduleEntry.pool_id)
@@ -616,4 +664,9 @@ def needs_rescheduling(
     out: dict[int, str] = {}
     for entry_id, reason in session.execute(stmt).tuples():
         out.setdefault(entry_id, reason or "")
+    # and those a changeover raised since puts too close to another proposal's booking
+    for cp in call.pools:
+        for c in changeover_breaks(session, cp.pool):
+            if c.call_id == call.id and c.proposal_id not in hidden:
+                out.setdefault(c.entry_id, CHANGEOVER_BROKEN)
     return out

@@ -17,7 +17,7 @@ from opencall.optim import wallclock
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
 from opencall.reviews.presenters import labels, proposal_rows
-from opencall.scheduling import policies, presenters, services
+from opencall.scheduling import policies, presenters, queries, services
 from opencall.scheduling import slot_services as ss
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.csv import csv_response, wants_csv
@@ -141,7 +141,10 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
     )
     shown, pager = paginate_query(db, stmt, page.request.query_params, PER_PAGE, "#entries")
     # booked items that an unavailable period recorded since (an outage) now covers
-    reschedule = ss.needs_rescheduling(db, call, hidden=hidden)
+    reschedule = {
+        k: page._(why) if why == ss.CHANGEOVER_BROKEN else why
+        for k, why in ss.needs_rescheduling(db, call, hidden=hidden).items()
+    }
     to_reschedule = (
         list(
             db.scalars(
@@ -153,7 +156,9 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
         if reschedule
         else []
     )
-    named = {e.proposal_id for e in [*shown, *to_reschedule]}
+    # awarded after the schedule was made (an offer after a decline): no entry yet
+    waiting = queries.not_scheduled(db, call, hidden=hidden)
+    named = {e.proposal_id for e in [*shown, *to_reschedule]} | set(waiting)
     proposals = db.scalars(
         select(Proposal)
         .where(
@@ -173,6 +178,7 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
             "zones": {cp.pool_id: cp.pool.time_zone for cp in call.pools if cp.pool.time_zone},
             "reschedule": reschedule,
             "to_reschedule": to_reschedule,
+            "not_scheduled": waiting,
             "pager": pager,
             "rows": rows,
             "grid": grid,

@@ -554,7 +554,9 @@ def _result(
             and _meets(problem, r.merit, rule.min_quality)
             for pid in pools
         )
-        binding = merit_amounts[k] < target * (1 - _TOL)
+        # a rule binds where it asked for more than merit alone gave: not one whose
+        # group can reach nothing (no member at or above its min_quality, or none at all)
+        binding = merit_amounts[k] < required[k] * (1 - _TOL)
         if binding:
             binding_members.update(i for i in model.cand if model.f_col[i] in terms)
         outcomes.append(

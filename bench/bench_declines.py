@@ -1,0 +1,69 @@
+"""The chair's declines page of a large call (mend9a, item 3): a released FAST call of
+``--n`` proposals (2,000 by default; every one reviewed, calibrated and ranked through
+the services, which takes most of the run), one award declined; then
+``allocation.services.next_in_line`` (what ``/manage/calls/<slug>/declines`` computes)
+timed three times. Prints one JSON line per step (wall and CPU seconds).
+
+    .venv/bin/python bench/bench_declines.py --n 2000        # SQLite in /tmp
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+from sqlalchemy import select  # noqa: E402
+
+from opencall import migrate  # noqa: E402
+from opencall.allocation import services as al  # noqa: E402
+from opencall.allocation.models import Decision  # noqa: E402
+from opencall.db import make_engine, make_sessionmaker  # noqa: E402
+from opencall.proposals.models import Proposal  # noqa: E402
+from opencall.results import declines  # noqa: E402
+from tests.allocation.test_edges import ranked_call  # noqa: E402
+
+
+def step(name: str, t0: float, c0: float, **more: object) -> None:
+    print(json.dumps({"step": name, "wall_s": round(time.perf_counter() - t0, 3),
+                      "cpu_s": round(time.process_time() - c0, 3), **more}), flush=True)  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--reviewers", type=int, default=0, help="default: n / 10, at least 3")
+    args = ap.parse_args()
+    path = Path(tempfile.mkdtemp()) / "declines.sqlite3"
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with make_sessionmaker(engine)() as s:
+        t0, c0 = time.perf_counter(), time.process_time()
+        call = ranked_call(
+            s, n_proposals=args.n, n_reviewers=args.reviewers or max(3, args.n // 10)
+        )
+        for cp in call.pools:
+            cp.amount = cp.amount / 4  # a quarter of the proposals fit
+        al.run_allocation(s, call)
+        al.release_decisions(s, call)
+        awarded = s.scalar(select(Decision.proposal_id).where(Decision.outcome == "awarded"))
+        p = s.get(Proposal, awarded)
+        assert p is not None
+        declines.decline_award(s, p, reason="visa", actor_id=p.pi_user_id)
+        s.commit()
+        step("build", t0, c0, proposals=args.n)
+        for i in range(3):
+            t0, c0 = time.perf_counter(), time.process_time()
+            line = al.next_in_line(s, call)
+            step(f"next_in_line_{i + 1}", t0, c0, listed=len(line))
+
+
+if __name__ == "__main__":
+    main()
