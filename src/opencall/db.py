@@ -118,6 +118,18 @@ def make_sessionmaker(engine: Engine, audit_key: str = "") -> sessionmaker[Sessi
     )
 
 
+def begin_write(session: Session) -> None:
+    """On SQLite, take the database's write lock now (``BEGIN IMMEDIATE``) unless this
+    transaction already writes, so that what is read next stays true until commit;
+    nothing on PostgreSQL (its callers lock rows or take an advisory lock)."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""

@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from opencall import logging_setup
-from opencall.db import Base, JSONType, UTCDateTime, utcnow
+from opencall.db import Base, JSONType, UTCDateTime, begin_write, utcnow
 from opencall.errors import DomainError
 
 log = logging.getLogger("opencall.jobs")
@@ -136,14 +136,11 @@ def enqueue_once(
     ask for one run). Requests asking at the same instant are serialised (PostgreSQL: a
     transaction-scoped advisory lock on kind and call; SQLite: the write lock), so that
     the second finds the first one's job."""
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
+    if session.connection().dialect.name == "postgresql":
         key = zlib.crc32(kind.encode()) & 0x7FFFFFFF
         session.execute(text("SELECT pg_advisory_xact_lock(:k, :c)"), {"k": key, "c": call_id})
     else:
-        raw = conn.connection.dbapi_connection
-        if raw is not None and not raw.in_transaction:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        begin_write(session)
     active = session.scalar(
         select(Job)
         .where(Job.kind == kind, Job.call_id == call_id, Job.status.in_(ACTIVE))

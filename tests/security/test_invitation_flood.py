@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from opencall import jobs
 from opencall.app import create_app
-from opencall.proposals.models import Proposal, TeamMember
-from tests.web.conftest import Web, World, api_bearer, csrf, version_of, web_settings
+from opencall.proposals.models import TeamMember
+from tests.web.conftest import Web, World, api_bearer, invite_by_api, invite_on_site, web_settings
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore"),
@@ -29,50 +29,24 @@ def _members(web: Web) -> int:
         return s.scalar(select(func.count()).select_from(TeamMember)) or 0
 
 
-def _invite(c: object, pid: int, email: str) -> object:
-    return c.post(  # type: ignore[attr-defined]
-        f"/proposals/{pid}/team",
-        data={
-            "csrf_token": csrf(c, f"/proposals/{pid}"),  # type: ignore[arg-type]
-            "version": version_of(c, pid),  # type: ignore[arg-type]
-            "email": email,
-            "name": "A Stranger",
-            "institution": "Somewhere",
-            "country_iso3": "FRA",
-        },
-    )
-
-
 def test_one_account_invites_at_most_so_many_an_hour(web: Web, world: World) -> None:
     settings = web_settings(web.factory.kw["bind"], web.tmp, invite_throttle_per_hour=3)
     web = Web(create_app(settings), settings, web.factory, web.tmp)
     pid = world.ids["proposal"]
     c = web.login(world.emails["pi"], lang="fr")
     for i in range(3):
-        r = _invite(c, pid, f"stranger{i}@example.net")
+        r = invite_on_site(c, pid, f"stranger{i}@example.net")
         assert r.status_code == 303, (i, r.status_code)  # type: ignore[attr-defined]
     members, mails = _members(web), len(web.mails())
-    r = _invite(c, pid, "stranger9@example.net")
+    r = invite_on_site(c, pid, "stranger9@example.net")
     assert r.status_code == 429, r.status_code  # type: ignore[attr-defined]
     assert "invitations" in html.unescape(r.text)  # type: ignore[attr-defined]
     bearer = api_bearer(web, world.emails["pi"])
-    with web.factory() as s:
-        version = s.get(Proposal, pid).version  # type: ignore[union-attr]
-    r = web.client().post(
-        f"/api/v1/proposals/{pid}/members",
-        headers=bearer,
-        json={
-            "version": version,
-            "email": "stranger10@example.net",
-            "name": "A Stranger",
-            "institution": "Somewhere",
-            "country_iso3": "FRA",
-        },
-    )
+    r = invite_by_api(web, bearer, pid, "stranger10@example.net")
     assert r.status_code == 429, r.text
     jobs.run_pending(web.app.state.sessions, web.app.state.jobs)
     assert (_members(web), len(web.mails())) == (members, mails)
     # another account's invitations are its own
     other = web.login(world.emails["other"])
-    r = _invite(other, world.ids["other_proposal"], "colleague@example.net")
+    r = invite_on_site(other, world.ids["other_proposal"], "colleague@example.net")
     assert r.status_code == 303, r.status_code  # type: ignore[attr-defined]

@@ -16,8 +16,16 @@ from sqlalchemy import func, select
 from opencall import jobs
 from opencall.people.domain import bidi_control_in, link_in_name
 from opencall.people.models import User
-from opencall.proposals.models import Proposal, TeamMember
-from tests.web.conftest import PASSWORD, Web, World, api_bearer, csrf, version_of
+from opencall.proposals.models import TeamMember
+from tests.web.conftest import (
+    PASSWORD,
+    Web,
+    World,
+    api_bearer,
+    csrf,
+    invite_by_api,
+    invite_on_site,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 SQLITE = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # the web layer's answer
@@ -132,33 +140,11 @@ def test_a_team_invitation_refuses_a_name_with_a_link(web: Web, world: World) ->
     members, mails = _count(web, TeamMember), len(web.mails())
     c = web.login(world.emails["pi"])
     for name in (LINKS[0],):
-        r = c.post(
-            f"/proposals/{pid}/team",
-            data={
-                "csrf_token": csrf(c, f"/proposals/{pid}"),
-                "version": version_of(c, pid),
-                "email": "target@example.net",
-                "name": name,
-                "institution": "Somewhere",
-                "country_iso3": "FRA",
-            },
-        )
+        r = invite_on_site(c, pid, "target@example.net", name)
         assert r.status_code == 400, (name, r.status_code)
         assert "A name may not contain" in html.unescape(r.text)
     bearer = api_bearer(web, world.emails["pi"])
-    with web.factory() as s:
-        version = s.get(Proposal, pid).version  # type: ignore[union-attr]
-    r = web.client().post(
-        f"/api/v1/proposals/{pid}/members",
-        headers=bearer,
-        json={
-            "version": version,
-            "email": "target@example.net",
-            "name": "Claim at www.evil.example",
-            "institution": "Somewhere",
-            "country_iso3": "FRA",
-        },
-    )
+    r = invite_by_api(web, bearer, pid, "target@example.net", "Claim at www.evil.example")
     assert r.status_code == 400, r.text
     assert r.json()["detail"].startswith("name: A name may not contain"), r.text
     jobs.run_pending(web.app.state.sessions, web.app.state.jobs)

@@ -290,6 +290,44 @@ def world(factory: sessionmaker[Session], small_worlds: Any) -> World:
     return small_worlds.get("web-world", factory, build_world)  # type: ignore[no-any-return]
 
 
+def invite_on_site(c: TestClient, pid: int, email: str, name: str = "A Stranger") -> Any:
+    """The PI's team invitation of ``email`` on the proposal's page (its answer)."""
+    return c.post(
+        f"/proposals/{pid}/team",
+        data={
+            "csrf_token": csrf(c, f"/proposals/{pid}"),
+            "version": version_of(c, pid),
+            "email": email,
+            "name": name,
+            "institution": "Somewhere",
+            "country_iso3": "FRA",
+        },
+    )
+
+
+def invite_by_api(
+    web: Web, headers: dict[str, str], pid: int, email: str, name: str = "A Stranger"
+) -> Any:
+    """The same invitation through the JSON API, at the proposal's current version."""
+    from opencall.proposals.models import Proposal
+
+    with web.factory() as s:
+        p = s.get(Proposal, pid)
+        assert p is not None
+        version = p.version
+    return web.client().post(
+        f"/api/v1/proposals/{pid}/members",
+        headers=headers,
+        json={
+            "version": version,
+            "email": email,
+            "name": name,
+            "institution": "Somewhere",
+            "country_iso3": "FRA",
+        },
+    )
+
+
 def open_call_now(s: Session, slug: str) -> None:
     from opencall.calls.queries import call_by_slug
 

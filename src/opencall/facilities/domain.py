@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Container
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -833,6 +834,18 @@ def check_bundle_key(key: str) -> None:
         )
 
 
+def check_bundled_request(key: str, pool_id: int | None, offered: Container[int]) -> None:
+    """One request of the bundle ``key``: a well-formed key, on a resource its call
+    offers (``offered``: the pool ids)."""
+    check_bundle_key(key)
+    if pool_id is not None and pool_id not in offered:
+        raise DomainError(
+            "Bundle %(key)s refers to a resource this call does not offer.",
+            field="bundle",
+            key=repr(key),
+        )
+
+
 def check_bundles(requests: list[tuple[str | None, int | None, set[int]]]) -> None:
     """All-or-nothing bundles of one proposal: ``requests`` holds (bundle key,
     pool id, pool ids the call offers) per request. A bundle has at least two
@@ -841,13 +854,7 @@ def check_bundles(requests: list[tuple[str | None, int | None, set[int]]]) -> No
     for key, pool_id, offered in requests:
         if key is None:
             continue
-        check_bundle_key(key)
-        if pool_id is not None and pool_id not in offered:
-            raise DomainError(
-                "Bundle %(key)s refers to a resource this call does not offer.",
-                field="bundle",
-                key=repr(key),
-            )
+        check_bundled_request(key, pool_id, offered)
         sizes[key] = sizes.get(key, 0) + 1
     for key, n in sizes.items():
         if n < 2:

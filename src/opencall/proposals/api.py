@@ -7,11 +7,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from opencall.proposals import policies, services
-from opencall.proposals.models import Proposal, TeamMember
+from opencall.proposals.models import Proposal
 from opencall.proposals.presenters import BatchOut, batch_out
+from opencall.proposals.queries import member_proposals_query
 from opencall.web.api import (
     NOT_FOUND,
     Api,
@@ -64,11 +64,7 @@ def _out(p: Proposal) -> dict[str, Any]:
 def proposals(api: Api = Depends(get_api), page: PageRequest = Depends(paging)) -> ProposalList:
     user = api.require_user()
     # services.member_proposals, paged in SQL (latest first)
-    stmt = (
-        select(Proposal)
-        .join(TeamMember, TeamMember.proposal_id == Proposal.id)
-        .where(TeamMember.user_id == user.id, TeamMember.status == "accepted")
-    )
+    stmt = member_proposals_query(user.id)
     keys = [(Proposal.updated_at, dt.datetime), (Proposal.id, int)]
     items, pg = keyset_page(
         api.db, stmt, keys, page, lambda p: (p.updated_at, p.id), descending=True

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from opencall.calls.domain import next_cutoff, parse_cutoffs
@@ -14,7 +14,7 @@ from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.people.models import User
 from opencall.proposals.anonymity import Finding, TeamIdentity, scan_text
-from opencall.proposals.models import AnonymityScan, Attachment, Proposal
+from opencall.proposals.models import AnonymityScan, Attachment, Proposal, TeamMember
 from opencall.web.i18n import N_
 
 
@@ -25,6 +25,16 @@ def proposals_of_call(
     if statuses:
         stmt = stmt.where(Proposal.status.in_(statuses))
     return list(session.scalars(stmt))
+
+
+def member_proposals_query(user_id: int) -> Select[Proposal]:
+    """The proposals where the user is an accepted team member (the applicant's own, on
+    the dashboard and in the API), unordered."""
+    return (
+        select(Proposal)
+        .join(TeamMember, TeamMember.proposal_id == Proposal.id)
+        .where(TeamMember.user_id == user_id, TeamMember.status == "accepted")
+    )
 
 
 def pi_user(session: Session, proposal: Proposal) -> User | None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from opencall import auditlog
 from opencall.calls.domain import require_open
 from opencall.calls.models import Call
+from opencall.db import begin_write as begin_write
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.inputs import error_text, first_error
@@ -40,17 +41,6 @@ PROPOSAL_STATE = ["status", "version", "current_revision_id"]
 # whole proposal with its call (a joined load) and all three collections
 MEMBERS, REQUESTS, ATTACHMENTS = "members", "requests", "attachments"
 COLLECTIONS = [MEMBERS, REQUESTS, ATTACHMENTS]
-
-
-def begin_write(session: Session) -> None:
-    """On SQLite, take the database's write lock now (``BEGIN IMMEDIATE``) unless this
-    transaction already writes, so that what is read next stays true until commit."""
-    conn = session.connection()
-    if conn.dialect.name != "sqlite":
-        return
-    raw = conn.connection.dbapi_connection
-    if raw is not None and not raw.in_transaction:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def lock_for_write(session: Session, proposal: Proposal) -> None:

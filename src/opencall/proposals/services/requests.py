@@ -289,13 +289,7 @@ def _check_bundle(proposal: Proposal, bundle: str | None, pool_id: int | None) -
     one is allowed while the applicant adds the others; submission needs two)."""
     if bundle is None:
         return
-    fac_domain.check_bundle_key(bundle)
-    if pool_id is not None and pool_id not in {cp.pool_id for cp in proposal.call.pools}:
-        raise DomainError(
-            "Bundle %(key)s refers to a resource this call does not offer.",
-            field="bundle",
-            key=repr(bundle),
-        )
+    fac_domain.check_bundled_request(bundle, pool_id, {cp.pool_id for cp in proposal.call.pools})
 
 
 def set_bundle(

@@ -15,6 +15,7 @@ from opencall.inputs import one_line
 from opencall.people.models import Country, User
 from opencall.people.services import check_person_name, clean_email, get_or_create_institution
 from opencall.proposals.models import Proposal, TeamMember
+from opencall.proposals.queries import member_proposals_query
 from opencall.proposals.schemas import MemberInvite
 from opencall.proposals.services.editing import (
     MEMBERS,
@@ -152,12 +153,7 @@ def remove_member(
 
 def member_proposals(session: Session, user_id: int) -> list[Proposal]:
     """Proposals where the user is an accepted team member, latest first."""
-    stmt = (
-        select(Proposal)
-        .join(TeamMember, TeamMember.proposal_id == Proposal.id)
-        .where(TeamMember.user_id == user_id, TeamMember.status == "accepted")
-        .order_by(Proposal.updated_at.desc(), Proposal.id.desc())
-    )
+    stmt = member_proposals_query(user_id).order_by(Proposal.updated_at.desc(), Proposal.id.desc())
     return list(session.scalars(stmt).unique())
 
 

@@ -32,13 +32,13 @@ def load_revisions(session: Session, proposals: list[Proposal]) -> list[Proposal
 
 
 def revision_content(session: Session, proposal: Proposal) -> dict[str, Any]:
+    """The frozen revision under review (:func:`queries.revision`); a proposal never
+    submitted has none and is refused."""
     if proposal.current_revision_id is None:
         raise DomainError(
             "Proposal %(code_value)s has no submitted revision.", code_value=proposal.code
         )
-    rev = session.get(ProposalRevision, proposal.current_revision_id)
-    assert rev is not None
-    return rev.content
+    return q.revision(session, proposal)
 
 
 def latest_run_or_fail(session: Session, call: Call, kind: str) -> SolverRun:
