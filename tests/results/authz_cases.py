@@ -49,6 +49,7 @@ CASES: list[Case] = [
     Case("POST", "/awards/{proposal_id}/outputs", AWARD, data={"title": "T", "year": "2028"}),
     Case("POST", "/awards/{proposal_id}/outputs/import", AWARD, data={"text": ""}),
     Case("GET", "/manage/calls/{slug}/postaward", OFFICE),
+    Case("POST", "/manage/calls/{slug}/postaward/import", OFFICE, data={"text": ""}),
     Case("GET", "/calls/{slug}/after-award", EVERYONE),
     Case("GET", "/api/v1/awards/{proposal_id}", AWARD, api=True),
     Case(

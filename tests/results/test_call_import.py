@@ -185,3 +185,45 @@ def test_the_refused_entries_are_listed_in_file_order(db: Session) -> None:
         res.import_call_outputs(db, call, office, "x.bib", text)  # type: ignore[arg-type]
     said = e.value.message
     assert said.index("BibTeX entry first (line 1)") < said.index("BibTeX entry second (line 6)")
+
+
+def test_the_user_office_uploads_a_call_results_file_on_the_postaward_page(web: Web) -> None:
+    """The call-wide import has a page too (mend9b): the postaward overview offers the
+    upload to the user office; a bad file is refused whole, every bad entry named with its
+    line on the page (400), nothing stored; a good one is stored and said; the PI of one
+    award cannot post it."""
+    from tests.web.conftest import csrf
+
+    with web.factory() as s:
+        call, props = awarded_samples_call(s, ["KEN", "DEU"])
+        office = office_of(s, call)
+        pi_email = s.get(type(office), props[0].pi_user_id).email  # type: ignore[union-attr]
+        slug, a, b = call.slug, props[0].code, props[1].code
+        email = office.email  # type: ignore[attr-defined]
+        s.commit()
+    c = web.login(email)
+    page = c.get(f"/manage/calls/{slug}/postaward").text
+    assert f'action="/manage/calls/{slug}/postaward/import"' in page
+    tok = csrf(c, f"/manage/calls/{slug}/postaward")
+    url = f"/manage/calls/{slug}/postaward/import"
+    bad = bib("ok", a, "10.5555/ok") + bib("late", a, year="soon") + bib("gone", "NOPE-9")
+    with web.factory() as s:
+        before = stored(s)
+    r = c.post(
+        url, data={"csrf_token": tok}, files={"file": ("cycle.bib", bad.encode(), "text/plain")}
+    )
+    assert r.status_code == 400, r.text[:300]
+    assert "2 entries were refused and nothing was imported" in r.text
+    assert "BibTeX entry late (line 7): no year" in r.text
+    assert "BibTeX entry gone (line 12): NOPE-9 is not an award of this call" in r.text
+    with web.factory() as s:
+        assert stored(s) == before
+    good = bib("p1", a, "10.5555/p1") + bib("p2", b, "10.5555/p2")
+    r = c.post(url, data={"csrf_token": tok, "text": good})
+    assert r.status_code == 303, r.text[:300]
+    assert "2 results imported, 0 already linked." in c.get(r.headers["location"]).text
+    with web.factory() as s:
+        assert stored(s) == before + 2
+    pi = web.login(pi_email)
+    r = pi.post(url, data={"csrf_token": csrf(pi, "/dashboard"), "text": good})
+    assert r.status_code == 404

@@ -84,3 +84,45 @@ def test_a_chair_gives_proposals_only_to_the_calls_applicants_free_of_ties(web: 
     # an applicant of the call with no tie to the proposal is the chair's to choose
     r = http.post(path, headers=h, json={"proposal_id": ids["a"], "reviewer_id": ids["dave"]})
     assert r.status_code == 201, r.text
+
+
+def test_the_pages_name_field_finds_the_calls_applicants_in_distributed_review(
+    web: Web,
+) -> None:
+    """In distributed review the reviewers are the call's applicants: the assignments
+    page's *Assign by hand* field finds them by e-mail or name, as the API takes them by
+    id (mend9b; it looked among the reviewing role's holders only, so the page refused
+    every applicant); a stranger to the call stays refused."""
+    from tests.web.conftest import csrf
+
+    with web.factory() as s:
+        call = F.fast_call(s, requires_pdf=False)
+        call.review_settings = {
+            **(call.review_settings or {}),
+            "mode": "distributed",
+            "reviewers_per_proposal": 1,
+        }
+        alice, dave = (F.user(s, institution=f"Inst {i}") for i in range(2))
+        a, _d = (F.full_proposal(s, call, pi) for pi in (alice, dave))
+        for p in (a, _d):
+            prop_services.submit(s, p, now=F.NOW)
+        stranger = F.user(s, institution="Elsewhere")
+        chair = F.user(s)
+        people_services.grant_role(s, chair.id, "chair", call_id=call.id)
+        cycle.transition_call(s, call, "closed", now=call.closes_at, reason="t")
+        cycle.transition_call(s, call, "review")
+        slug, pid, dave_email, dave_id = call.slug, a.id, dave.email, dave.id
+        chair_email, stranger_email = chair.email, stranger.email
+        s.commit()
+    c = web.login(chair_email)
+    page = f"/manage/calls/{slug}/assignment"
+    tok = csrf(c, page)
+    r = c.post(
+        f"{page}/add", data={"csrf_token": tok, "proposal_id": pid, "reviewer": stranger_email}
+    )
+    assert r.status_code == 400 and "No reviewer of this call has the e-mail" in r.text
+    r = c.post(f"{page}/add", data={"csrf_token": tok, "proposal_id": pid, "reviewer": dave_email})
+    assert r.status_code == 303, r.text[:2000]
+    with web.factory() as s:
+        got = s.scalars(select(ReviewAssignment)).all()
+        assert [(x.proposal_id, x.reviewer_id) for x in got] == [(pid, dave_id)]

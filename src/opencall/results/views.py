@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from opencall.allocation.models import DECLINE_REASONS
 from opencall.allocation.presenters import DECLINE_REASON_LABELS
 from opencall.calls.access import office_call
+from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
 from opencall.facilities.labels import RECORD_KIND_LABELS
@@ -276,25 +277,32 @@ def import_outputs(proposal_id: int, page: Page = Depends(get_page)) -> Response
     # a plain route, run in the thread pool: parsing a 500-entry BibTeX file takes over a
     # second of CPU, and the database work must not run on the event loop
     proposal = _recording(page, proposal_id)
-    upload = page.files.get("file")
-    name, text = "pasted", page.form.get("text", "")
     with page.attempt() as refused:
-        if upload is not None and upload.filename:
-            raw = upload.file.read(services.MAX_IMPORT_BYTES + 1)
-            if len(raw) > services.MAX_IMPORT_BYTES:
-                raise DomainError("The file is too large.")
-            # UTF-8 (with or without its mark), or UTF-16 with its byte-order mark (a
-            # Windows export); anything else is refused, never guessed
-            utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-            try:
-                text = raw.decode("utf-16" if utf16 else "utf-8-sig")
-            except UnicodeDecodeError as exc:
-                raise DomainError("The file is not UTF-8 text.") from exc
-            name = upload.filename
-        if not text.strip():
-            raise DomainError("Choose a BibTeX, RIS or CSL-JSON file, or paste one.")
+        name, text = _uploaded_results(page, services.MAX_IMPORT_BYTES)
         services.import_outputs(page.db, proposal, name, text, actor_id=page.user.id)
     return _saved(page, proposal, refused)
+
+
+def _uploaded_results(page: Page, max_bytes: int) -> tuple[str, str]:
+    """The results file of an import form: its name and text, from the upload (``file``)
+    or else the pasted text (``text``); refused when too large, not UTF-8 or empty."""
+    upload = page.files.get("file")
+    name, text = "pasted", page.form.get("text", "")
+    if upload is not None and upload.filename:
+        raw = upload.file.read(max_bytes + 1)
+        if len(raw) > max_bytes:
+            raise DomainError("The file is too large.")
+        # UTF-8 (with or without its mark), or UTF-16 with its byte-order mark (a
+        # Windows export); anything else is refused, never guessed
+        utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        try:
+            text = raw.decode("utf-16" if utf16 else "utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise DomainError("The file is not UTF-8 text.") from exc
+        name = upload.filename
+    if not text.strip():
+        raise DomainError("Choose a BibTeX, RIS or CSL-JSON file, or paste one.")
+    return name, text
 
 
 def _declining(page: Page, proposal_id: int) -> Proposal:
@@ -367,11 +375,33 @@ def _overview_rows(page: Page, call: Any, proposals: list[Proposal]) -> list[dic
     return out
 
 
-@router.get("/manage/calls/{slug}/postaward", response_class=HTMLResponse)
-def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
+def _office_records_call(page: Page, slug: str) -> Call:
+    """The call, for its user office (who sees every award's records); otherwise 404."""
     call = office_call(page, slug)
     if not policies.may_see_call_records(page.db, page.user, call):
         page.not_found()
+    return call
+
+
+@router.post("/manage/calls/{slug}/postaward/import", response_class=HTMLResponse)
+def import_call_results(slug: str, page: Page = Depends(get_page)) -> Response:
+    """The user office's results file for many awards of the call (each entry names its
+    award's code), as ``POST /api/v1/calls/{slug}/outputs/import`` and ``opencall calls
+    import-results``: all or nothing, every refused entry named with its line."""
+    call = _office_records_call(page, slug)
+    with page.attempt() as refused:
+        name, text = _uploaded_results(page, services.MAX_CALL_IMPORT_BYTES)
+        new, skipped = services.import_call_outputs(page.db, call, page.user, name, text)
+    if refused:
+        return _render_overview(page, call, status=400, error=refused.message)
+    return page.redirect(
+        f"/manage/calls/{call.slug}/postaward?imported={len(new)}&skipped={skipped}", "saved"
+    )
+
+
+@router.get("/manage/calls/{slug}/postaward", response_class=HTMLResponse)
+def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = _office_records_call(page, slug)
     if wants_csv(page):
         rows = _overview_rows(page, call, q.awarded_proposals(page.db, call))
         # every award's use figures as columns (the report's "use" sums these per group)
@@ -408,10 +438,17 @@ def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
                 for r in rows
             ),
         )
+    return _render_overview(page, call)
+
+
+def _render_overview(page: Page, call: Call, *, status: int = 200, error: str = "") -> Response:
+    """The call's awards after the award, a page at a time, with the results import."""
     # one page of the awards read (a large call has thousands)
     shown, pager = paginate_query(
         page.db, q.awarded_proposals_query(call), page.request.query_params, PER_PAGE, "#awards"
     )
+    params = page.request.query_params
+    counts = (params.get("imported", ""), params.get("skipped", ""))
     return page.render(
         "results/call.html",
         {
@@ -422,7 +459,10 @@ def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
             "report_due_on": d.report_due_on(q.awarded_on(call)).isoformat(),
             "report_every": d.REPORT_REMIND_EVERY_DAYS,
             "stage_labels": {k: page._(v) for k, v in STAGE_LABELS.items()},
+            "imported": tuple(int(n) for n in counts) if all(n.isdigit() for n in counts) else None,
+            "error": error,
         },
+        status=status,
     )
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from opencall.calls.models import Call
 from opencall.calls.policies import STAFF_ROLES
+from opencall.calls.schemas import review_settings
 from opencall.people.bibliography import author_key
 from opencall.people.domain import institution_key
 from opencall.people.models import Country, Institution, ReviewerPublication, RoleGrant, User
@@ -56,14 +57,24 @@ def reviewers_of_call(session: Session, call: Call) -> list[User]:
 
 
 def reviewers_named(session: Session, call: Call, text: str) -> list[User]:
-    """The call's panel reviewers that ``text`` names: the one whose e-mail it is
-    (letter case aside), else those whose full name it is (letter case and spacing
-    aside). How the chair's hand-assignment form names a reviewer without the page
-    listing the whole pool."""
+    """The call's reviewers that ``text`` names: the one whose e-mail it is (letter case
+    aside), else those whose full name it is (letter case and spacing aside). How the
+    chair's hand-assignment form names a reviewer without the page listing the whole
+    pool. The reviewers are those a hand assignment may be given to
+    (``services.assignment.add_assignment``): the call's panel reviewers and, in
+    distributed review, its applicants too (the accepted members of the teams of its
+    proposals under review)."""
     key = " ".join(text.split()).casefold()
     if not key:
         return []
     pool = reviewers_of_call(session, call)
+    if review_settings(call.review_settings).mode == "distributed":
+        known = {u.id for u in pool}
+        applicants = set().union(*review_teams(session, call).values()) - known
+        if applicants:
+            pool += session.scalars(
+                select(User).where(User.id.in_(applicants)).order_by(User.id)
+            ).all()
     by_email = [u for u in pool if (u.email or "").casefold() == key]
     return by_email or [u for u in pool if " ".join((u.name or "").split()).casefold() == key]
 
