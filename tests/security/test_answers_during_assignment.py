@@ -292,3 +292,37 @@ def test_an_answer_waiting_on_the_run_neither_deadlocks_nor_is_lost(
         assert now is not None and now.status == "submitted" and review is not None
     else:
         assert now is None and review is None
+
+
+def test_a_chair_cannot_unassign_a_review_submitted_meanwhile(
+    factory: sessionmaker[Session],
+) -> None:
+    """The chair's page read the invitation unanswered; the reviewer submits the review
+    before the chair's removal is written. Before the fix the removal checked the status
+    it had read and set "removed" over "submitted": the acknowledged review stayed in the
+    database under a removed assignment, out of the ranking. The removal now reads the
+    assignment again under its lock and is refused ("A submitted review cannot be
+    unassigned"); the review stands."""
+    call_id = _first_run(factory)
+    with factory() as chair:
+        a = chair.scalars(
+            select(ReviewAssignment)
+            .where(ReviewAssignment.call_id == call_id)
+            .order_by(ReviewAssignment.id)
+        ).first()
+        assert a is not None and a.status == "assigned"
+        aid = a.id
+        with factory() as other:  # the reviewer's submission commits meanwhile
+            mine = other.get(ReviewAssignment, a.id)
+            reviewer = other.get(User, a.reviewer_id)
+            assert mine is not None and reviewer is not None
+            _submit(other, mine, reviewer)
+            other.commit()
+        with pytest.raises(DomainError) as refused:
+            rv.remove_assignment(chair, a, reason="too slow")
+        assert "submitted" in refused.value.message
+        chair.rollback()
+    with factory() as s:
+        now = s.get(ReviewAssignment, aid)
+        assert now is not None and now.status == "submitted"
+        assert s.scalar(select(Review).where(Review.assignment_id == aid)) is not None

@@ -23,6 +23,7 @@ from opencall.reviews import queries as q
 from opencall.reviews.domain import conflicted_pair
 from opencall.reviews.models import AffinityScore, ReviewAssignment
 from opencall.reviews.policies import require_hands_off
+from opencall.reviews.services.common import lock_assignment
 from opencall.runs import Progress, Solve, SolverRun, inputs_hash_with_rows, record_run
 from opencall.runs import no_progress as _noop
 
@@ -578,6 +579,7 @@ def _audit_assignment(
 def remove_assignment(
     session: Session, assignment: ReviewAssignment, *, actor_id: int | None = None, reason: str = ""
 ) -> None:
+    lock_assignment(session, assignment)  # a review submitted meanwhile is seen
     if assignment.status == "submitted":
         raise DomainError("A submitted review cannot be unassigned.")
     proposal = session.get(Proposal, assignment.proposal_id)

@@ -52,22 +52,31 @@ def latest_run_or_fail(session: Session, call: Call, kind: str) -> SolverRun:
 REVIEW_STATE = ["status", "ranking_frozen_at"]
 
 
-def lock_answer(session: Session, assignment: ReviewAssignment) -> Call:
-    """Before a reviewer's answer changes ``assignment``: read it again with its row
-    locked until the commit, and its call (status, freeze) under a shared lock, and
-    return the call. PostgreSQL: the assignment ``FOR UPDATE`` (the automatic assignment
-    locks the call's assignments in the same way before it stores its result:
-    ``run_assignment``) and the call ``FOR SHARE`` (many reviewers at once; the freeze of
-    the ranking takes it exclusively, ``freeze_ranking``); SQLite: the write lock now
-    (``BEGIN IMMEDIATE``, one writer at a time). So an answer and a run's store, or an
-    answer and the freeze, come one after the other: neither decides on what the other
-    is changing. An assignment the run dropped meanwhile is refused as a missing one
-    (404), never a write against a deleted row (a 500)."""
+def lock_assignment(session: Session, assignment: ReviewAssignment) -> None:
+    """Read ``assignment`` again with its row locked until the commit (PostgreSQL
+    ``FOR UPDATE``; SQLite: the write lock now, ``BEGIN IMMEDIATE``) before it is
+    changed, so that what the change checks (its status) stays true until it is written:
+    two writers of one assignment (a reviewer's answer, the chair's removal, the automatic
+    assignment's store) come one after the other. An assignment gone meanwhile is refused
+    as a missing one (404), never a write against a deleted row (a 500)."""
     begin_write(session)
     try:
         session.refresh(assignment, with_for_update=True)
     except InvalidRequestError as gone:  # the row is no longer there
         raise DomainError("Not found", code="not_found") from gone
+
+
+def lock_answer(session: Session, assignment: ReviewAssignment) -> Call:
+    """Before a reviewer's answer changes ``assignment``: :func:`lock_assignment`, and its
+    call (status, freeze) read again under a shared lock; returns the call. PostgreSQL:
+    the assignment ``FOR UPDATE`` (the automatic assignment
+    locks the call's assignments in the same way before it stores its result:
+    ``run_assignment``) and the call ``FOR SHARE`` (many reviewers at once; the freeze of
+    the ranking takes it exclusively, ``freeze_ranking``); SQLite: the write lock now
+    (``BEGIN IMMEDIATE``, one writer at a time). So an answer and a run's store, or an
+    answer and the freeze, come one after the other: neither decides on what the other
+    is changing."""
+    lock_assignment(session, assignment)
     call = session.get(Call, assignment.call_id)
     assert call is not None
     session.refresh(call, REVIEW_STATE, with_for_update={"read": True})
