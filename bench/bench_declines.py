@@ -20,14 +20,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from sqlalchemy import select  # noqa: E402
+from tests.allocation.test_edges import ranked_call  # noqa: E402
 
 from opencall import migrate  # noqa: E402
 from opencall.allocation import services as al  # noqa: E402
 from opencall.allocation.models import Decision  # noqa: E402
 from opencall.db import make_engine, make_sessionmaker  # noqa: E402
+from opencall.people.services import load_countries  # noqa: E402
 from opencall.proposals.models import Proposal  # noqa: E402
 from opencall.results import declines  # noqa: E402
-from tests.allocation.test_edges import ranked_call  # noqa: E402
 
 
 def step(name: str, t0: float, c0: float, **more: object) -> None:
@@ -38,17 +39,16 @@ def step(name: str, t0: float, c0: float, **more: object) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=2000)
-    ap.add_argument("--reviewers", type=int, default=0, help="default: n / 10, at least 3")
+    ap.add_argument("--reviewers", type=int, default=0, help="default: n / 3, at least 3")
     args = ap.parse_args()
     path = Path(tempfile.mkdtemp()) / "declines.sqlite3"
     url = f"sqlite:///{path}"
     engine = make_engine(url)
     migrate.upgrade(engine)
     with make_sessionmaker(engine)() as s:
+        load_countries(s)
         t0, c0 = time.perf_counter(), time.process_time()
-        call = ranked_call(
-            s, n_proposals=args.n, n_reviewers=args.reviewers or max(3, args.n // 10)
-        )
+        call = ranked_call(s, n_proposals=args.n, n_reviewers=args.reviewers or max(3, args.n // 3))
         for cp in call.pools:
             cp.amount = cp.amount / 4  # a quarter of the proposals fit
         al.run_allocation(s, call)
@@ -63,6 +63,18 @@ def main() -> None:
             t0, c0 = time.perf_counter(), time.process_time()
             line = al.next_in_line(s, call)
             step(f"next_in_line_{i + 1}", t0, c0, listed=len(line))
+        # the loop before mend9a: each candidate's awards looked for among all the call's
+        # requests, built (reading its request rows) before the capacity check
+        t0, c0 = time.perf_counter(), time.process_time()
+        problem, meta = al.build_problem(s, call)
+        ds = {d.proposal_id: d for d in al.decisions(s, call)}
+        n = 0
+        for pid, d in ds.items():
+            if d.outcome in al.OFFERABLE:
+                p = s.get(Proposal, pid)
+                assert p is not None
+                n += bool(al.full_awards(call, p, d, problem, meta))
+        step("before_mend9a_scan_per_candidate", t0, c0, candidates=n)
 
 
 if __name__ == "__main__":

@@ -218,3 +218,30 @@ def test_properties_on_random_grade_sets(gs: GradeSet, fit_scale: bool, seed: in
     again = calibrate(gs, n_bootstrap=15, seed=seed, fit_scale=fit_scale)
     assert np.array_equal(res.rank_hi, again.rank_hi)
     assert np.array_equal(res.consensus, again.consensus)
+
+
+def test_the_consensus_stays_on_the_grade_scale() -> None:
+    """mend9a, item 5: four proposals graded 1..5 by three reviewers, a harsh reviewer's 5
+    put the calibrated consensus of one above 5 and a lenient one's 1 another below 1.
+    The consensus and its interval are clipped to the scale (the ranks come from the
+    unclipped values, so the order is kept) and the result says how many were clipped."""
+    from opencall.optim.calibration import GradeScale, GradeSet
+
+    p = [0, 0, 1, 1, 2, 2, 3, 3]
+    r = [2, 0, 1, 2, 2, 1, 1, 2]
+    g = [1.0, 1.0, 2.0, 4.0, 5.0, 5.0, 5.0, 4.0]
+    for lower in (False, True):
+        grades = np.array(g) if not lower else 6.0 - np.array(g)
+        gs = GradeSet(
+            proposal_idx=np.array(p), reviewer_idx=np.array(r), grade=grades,
+            n_proposals=4, n_reviewers=3, scale=GradeScale(1, 5, lower),
+            confidence=np.ones(len(p)),
+        )  # fmt: skip
+        for n_boot in (0, 50):
+            res = calibrate(gs, fit_scale=False, n_bootstrap=n_boot, seed=0)
+            assert res.check(gs) == []
+            for arr in (res.consensus, res.consensus_lo, res.consensus_hi):
+                assert arr.min() >= 1.0 and arr.max() <= 5.0, arr
+            assert res.params["clipped_to_scale"] == 2
+            best = 2 if not lower else 2
+            assert res.rank[best] == 1 and res.rank[0] == 4

@@ -4,6 +4,7 @@ explain every decision. Overrides need a reason and are audited."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,6 +28,13 @@ from opencall.runs import Progress, Solve, SolverRun, record_run
 from opencall.runs import no_progress as _noop
 
 TECH_IDS = {"hybrid rice": "hybrid_rice", "tilapia": "tilapia", "juncao": "juncao"}
+#: the wall-clock limit of an allocation run, from its start: the building of the problem
+#: from the database counts against it, the solver's phases get the rest (at least
+#: MIN_SOLVE_S); the explanations the solve writes after its last phase and the storing
+#: of the decisions are not bounded by it (see docs/allocation-policy.md)
+ALLOCATION_TIME_LIMIT_S = 60.0
+MIN_SOLVE_S = 5.0
+_clock = time.perf_counter
 
 
 def _groups_of(session: Session, call: Call, proposals: list[Proposal]) -> dict[str, set[str]]:
@@ -334,13 +342,17 @@ def run_allocation(
             "allocating (unfreeze the ranking first if it is frozen)."
         )
     solve = Solve(seed, actor_id)
+    started = _clock()
     progress(5, "building the allocation problem")
     try:
         problem, meta = build_problem(session, call, seed=seed)
     except (al.PolicyError, al.ProblemError) as exc:
         raise DomainError("The allocation problem is invalid: %(error)s", error=exc) from exc
     progress(20, f"solving for {len(problem.requests)} requests over {len(problem.pools)} pools")
-    res = al.solve_allocation(problem, seed=seed)
+    built = _clock()
+    left = max(ALLOCATION_TIME_LIMIT_S - (built - started), MIN_SOLVE_S)
+    res = al.solve_allocation(problem, seed=seed, time_limit_s=left)
+    solved = _clock()
     errors = res.check(problem)
     if errors:
         raise DomainError(
@@ -366,6 +378,9 @@ def run_allocation(
             "phases": res.phases,
             "group_shares": [g.__dict__ for g in res.group_shares],
             "pool_usage": res.pool_usage(),
+            "time_limit_s": ALLOCATION_TIME_LIMIT_S,
+            "build_s": round(built - started, 3),
+            "solve_s": round(solved - built, 3),
         },
     )
     progress(80, "recording decisions")
@@ -515,14 +530,20 @@ def free_capacity(session: Session, call: Call) -> dict[int, float]:
 
 
 def full_awards(
-    call: Call, proposal: Proposal, d: Decision, problem: Any, meta: dict[str, Any]
+    call: Call,
+    proposal: Proposal,
+    d: Decision,
+    problem: Any,
+    meta: dict[str, Any],
+    requests: Sequence[Any] | None = None,
 ) -> list[Award]:
     """The awards of the whole of ``proposal``'s requests as the allocation's problem
-    (:func:`build_problem`) counts them (unsaved rows)."""
+    (:func:`build_problem`) counts them (unsaved rows). ``requests``: the problem's
+    requests of the proposal where the caller has them (:func:`requests_by_proposal`),
+    not looked for among all the call's."""
+    mine = requests_by_proposal(problem).get(str(proposal.id), []) if requests is None else requests
     out: list[Award] = []
-    for r in problem.requests:
-        if r.proposal_id != str(proposal.id):
-            continue
+    for r in mine:
         _, positions = meta["index"][r.id]
         for name, amt in r.demand.items():
             out.append(
@@ -536,6 +557,14 @@ def full_awards(
                     run_id=d.run_id,
                 )
             )
+    return out
+
+
+def requests_by_proposal(problem: Any) -> dict[str, list[Any]]:
+    """The allocation problem's requests by proposal id (as the problem names it)."""
+    out: dict[str, list[Any]] = {}
+    for r in problem.requests:
+        out.setdefault(r.proposal_id, []).append(r)
     return out
 
 
@@ -864,21 +893,32 @@ def next_in_line(
         held.setdefault(a.proposal_id, {})
         held[a.proposal_id][a.pool_id] = held[a.proposal_id].get(a.pool_id, 0.0) + a.amount
     problem, meta = build_problem(session, call)
+    # each proposal's requests found once (not by a scan of the call's for each), and
+    # the Award rows built (reading the proposal's request rows) only for those that fit
+    by_proposal = requests_by_proposal(problem)
+    fitting: list[tuple[int, int]] = []
+    for r in ranked:
+        mine = by_proposal.get(str(r.proposal_id), [])
+        want = [
+            Award(pool_id=meta["pool_id"][name], amount=float(amt))
+            for q in mine
+            for name, amt in q.demand.items()
+        ]
+        own = held.get(r.proposal_id, {})
+        besides = {pid: amt - own.get(pid, 0.0) for pid, amt in used.items()}
+        if want and fits(want, besides, cap):
+            fitting.append((r.rank, r.proposal_id))
     props = {
         p.id: p
         for p in session.scalars(
-            select(Proposal).where(Proposal.id.in_([r.proposal_id for r in ranked]))
+            select(Proposal).where(Proposal.id.in_([pid for _rank, pid in fitting]))
         )
     }
-    out: list[tuple[int, Proposal, list[Award]]] = []
-    for r in ranked:
-        p = props[r.proposal_id]
-        awards = full_awards(call, p, ds[p.id], problem, meta)
-        own = held.get(p.id, {})
-        besides = {pid: amt - own.get(pid, 0.0) for pid, amt in used.items()}
-        if awards and fits(awards, besides, cap):
-            out.append((r.rank, p, awards))
-    return out
+    return [
+        (rank, props[pid], full_awards(call, props[pid], ds[pid], problem, meta,
+                                       by_proposal.get(str(pid), [])))
+        for rank, pid in fitting
+    ]  # fmt: skip
 
 
 def offer_award(

@@ -998,6 +998,13 @@ def calibrate(
         c_lo, c_hi = to_scale(lo_m), to_scale(hi_m)
     adjusted_std = point.mu + (y - point.mu - point.b[r]) / point.s[r]
     t3 = time.perf_counter()
+    # on the grade scale: a consensus (or an interval end) the model puts beyond it (a
+    # harsh reviewer's top grade) is clipped to it; the ranks above come from the values
+    # before clipping, so the order is kept (a monotone map, ties at most)
+    lo_s, hi_s = scale.min, scale.max  # (in the units fitted)
+    clipped = int(np.count_nonzero((consensus < lo_s) | (consensus > hi_s)))
+    consensus = np.clip(consensus, lo_s, hi_s)
+    c_lo, c_hi = np.clip(c_lo, lo_s, hi_s), np.clip(c_hi, lo_s, hi_s)
     return CalibrationResult(
         consensus=consensus * unit,
         consensus_lo=np.minimum(c_lo, consensus) * unit,
@@ -1027,6 +1034,7 @@ def calibrate(
             "max_iter": int(max_iter),
             "tol": float(tol),
             "solver": solver,
+            "clipped_to_scale": clipped,
         },
         timings={"fit_s": t1 - t0, "bootstrap_s": t2 - t1, "total_s": t3 - t0},
     )

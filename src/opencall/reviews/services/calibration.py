@@ -4,6 +4,7 @@ ranked with intervals and a discussion band at the capacity line; then frozen.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -77,6 +78,17 @@ def run_calibration(
         n_bootstrap=n_bootstrap,
         seed=seed,
     )
+    # the scores stored on the call's grade scale: the calibration clips to the scale it
+    # was given; a bias correction widened that one, so clip again to the call's (what
+    # the wider one clipped lies outside the call's and is counted here)
+    outside = (res.consensus < rs.grade_min) | (res.consensus > rs.grade_max)
+    clipped = int(np.count_nonzero(outside)) if correction else int(res.params["clipped_to_scale"])
+    res = replace(
+        res,
+        consensus=np.clip(res.consensus, rs.grade_min, rs.grade_max),
+        consensus_lo=np.clip(res.consensus_lo, rs.grade_min, rs.grade_max),
+        consensus_hi=np.clip(res.consensus_hi, rs.grade_min, rs.grade_max),
+    )
     problems = res.check(gs)
     if problems:
         raise DomainError(
@@ -106,6 +118,7 @@ def run_calibration(
             "cutoff": cutoff,
             "discuss": len(discuss),
             "converged": res.converged,
+            "scores_clipped": clipped,
             **({"conflicted_grades_excluded": excluded} if excluded else {}),
             **({"bias_correction": _rank_changes(correction, prop_ids, res)} if correction else {}),
         },
