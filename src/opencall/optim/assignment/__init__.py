@@ -54,6 +54,12 @@ How it is solved (and which parts are exact):
   Groupings outside such a chain are handled by a MIP (HiGHS) on the priced candidate graph of
   the chain relaxation; the relaxation gives the upper bound, and the result is certified only
   when the MIP reaches it.
+* **Fair mode settled by the flow.** When the certified total-mode optimum (no grouping
+  outside a chain) gives a proposal at its lowest value the ``k`` best reviewers that
+  proposal may have at all (its forced pairs and its best allowed others, loads and caps
+  ignored), no assignment has a higher minimum and none a higher total: that optimum is the
+  answer of both stages, certified, and no LP or MIP runs (``timings["fair_settled_by_total"]``;
+  one proposal among 10,000 reviewers, or every reviewer allowed to one proposal only).
 * **Fair mode.** Max-min of proposal sums is NP-hard in general (the fairness rows break total
   unimodularity), so no flow or threshold bisection is exact for it. We solve the LP relaxation
   (HiGHS interior point with crossover, then warm-started primal simplex) with column
