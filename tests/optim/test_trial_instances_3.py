@@ -5,14 +5,20 @@ showed it; the others pin down behaviour that was right and had no test."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 import numpy as np
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
+from tests.optim.test_trial_instances_2 import oracle_grid
 
+from opencall.optim import slots as sl
 from opencall.optim.allocation import AllocationProblem, Pool, Request, solve_allocation
 from opencall.optim.assignment import AssignmentProblem, Grouping, solve_assignment
+from opencall.optim.calibration import GradeScale, GradeSet, calibrate
+from opencall.optim.logistics import CruiseProblem, CruiseRequest, DiveSite, Leg, solve_cruise
+from opencall.optim.sky import Site, visible_intervals, zenith_angle_deg
 
 # --- reviewer assignment ---------------------------------------------------------------
 
@@ -146,3 +152,140 @@ def test_thousands_of_tiny_requests_fill_the_pool_in_merit_order() -> None:
     assert min(r.merit for r in got) >= max(r.merit for r in left)
     used = sum(r.demand["a"] for r in got)
     assert used <= 1.0 + 1e-9 and used + 1e-3 > 1.0 + 1e-9
+
+
+# --- slot grids and FAST-style sites ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("zone", "start", "days"),
+    [
+        # Samoa skipped Friday 30 December 2011 (UTC-10 to UTC+14): six local days in five
+        ("Pacific/Apia", dt.datetime(2011, 12, 28, 11, tzinfo=dt.UTC), 5),
+        # Kiritimati skipped 31 December 1994 (UTC-10 to UTC+14)
+        ("Pacific/Kiritimati", dt.datetime(1994, 12, 29, 10, tzinfo=dt.UTC), 5),
+        # southern summer time over the new year; Lord Howe's half hour; Chatham's 45 min
+        ("Australia/Lord_Howe", dt.datetime(2027, 12, 30, 13, tzinfo=dt.UTC), 4),
+        ("Pacific/Chatham", dt.datetime(2027, 4, 1, 11, tzinfo=dt.UTC), 5),
+        # Troll (Antarctica) moves by two hours
+        ("Antarctica/Troll", dt.datetime(2027, 3, 26, tzinfo=dt.UTC), 5),
+    ],
+)
+def test_slot_grids_over_skipped_days_and_the_new_year(
+    zone: str, start: dt.datetime, days: int
+) -> None:
+    end = start + dt.timedelta(days=days)
+    for hours in (24.0, 5.0, 0.75):
+        got = [
+            (s.start, s.end)
+            for s in sl.slot_grid(sl.Resource("m", start, end, hours, time_zone=zone))
+        ]
+        assert got == oracle_grid(start, end, hours, zone)
+
+
+@pytest.mark.parametrize("lat", [90.0, -90.0, 89.9999, -89.9999, 0.0])
+def test_visibility_at_the_poles_against_sampled_zenith_angles(lat: float) -> None:
+    # a telescope at a pole: every target keeps its zenith angle all day (all or nothing);
+    # near it, the closed form's hour-angle limit divides by almost zero
+    t0, t1 = 1_830_000_000.0, 1_830_000_000.0 + 2 * 86400
+    ts = np.arange(t0, t1, 60.0)
+    site = Site(lat, 37.0, 0.0)
+    for dec, zmax, zmin in (
+        (-lat, 1.0, 0.0),
+        (lat / 2, 50.0, 0.0),
+        (60.0, 40.0, 20.0),
+        (0.0, 90.0, 0.0),
+    ):
+        vi = visible_intervals(
+            [45.0], [dec], t0, t1, site, max_zenith_deg=zmax, min_zenith_deg=zmin
+        )
+        z = zenith_angle_deg(
+            np.full(ts.size, 45.0), np.full(ts.size, dec), ts, site, 0.5 * (t0 + t1)
+        )
+        inside = np.zeros(ts.size, bool)
+        for s, e in zip(vi.start, vi.end, strict=True):
+            inside |= (ts >= s) & (ts <= e)
+        clear = (np.abs(z - zmax) > 0.01) & (np.abs(z - zmin) > 0.01)
+        assert (inside == ((z <= zmax) & (z >= zmin)))[clear].all(), (dec, zmax, zmin)
+
+
+# --- cruise logistics ------------------------------------------------------------------
+
+
+def test_a_cruise_on_legs_without_berths_or_dive_slots_and_sites_on_one_point() -> None:
+    # a leg with no berths, a leg with berths but no dive slots, both routes at the North
+    # Pole (one waypoint, repeated); two requests dive at the same point, one asks for none
+    day = dt.date(2027, 12, 30)
+    legs = (
+        Leg("L0", day, day + dt.timedelta(days=3), ("x",), ((90.0, 0.0),), 0, 5, 4000.0),
+        Leg(
+            "L1", day, day + dt.timedelta(days=3), ("x",), ((90.0, 0.0), (90.0, 0.0)), 4, 0, 4000.0
+        ),
+    )
+    pole = DiveSite("np", 90.0, 123.0, 3000.0)
+    reqs = (
+        CruiseRequest("r0", 3.0, 2, (pole, pole)),
+        CruiseRequest("r1", 2.0, 1, (pole,), min_dives=0),
+        CruiseRequest("r2", 1.0, 2),
+        CruiseRequest("r3", 4.0, 0, (pole,)),
+    )
+    problem = CruiseProblem(legs, reqs)
+    res = solve_cruise(problem)
+    assert res.check(problem) == []
+    # r0 needs a dive and two berths: no leg has both; r3 asks no berth, so the leg without
+    # berths takes it and its dive at the pole; r1 (no dive needed) and r2 sail on L1
+    assert dict(res.leg_of) == {"r0": None, "r1": "L1", "r2": "L1", "r3": "L0"}
+    assert [(d.request_id, d.leg_id, d.day) for d in res.dives] == [("r3", "L0", day)]
+
+
+# --- calibration -----------------------------------------------------------------------
+
+
+def kkt_calibration(
+    p: np.ndarray, r: np.ndarray, g: np.ndarray, n_p: int, n_r: int, scale: GradeScale
+) -> tuple[np.ndarray, np.ndarray]:
+    """Consensus and leniency of the model without scales (the module docstring: ridge 2 on
+    leniencies, 1e-3 on qualities, both summing to zero) by one dense KKT solve."""
+    o = scale.orient(g)
+    m, d = o.mean(), o.std()
+    d = d if d > 1e-12 * max(abs(scale.min), abs(scale.max), abs(m)) else 1.0
+    y = (o - m) / d
+    n = 1 + n_p + n_r
+    x = np.zeros((len(g), n))
+    x[:, 0] = 1.0
+    x[np.arange(len(g)), 1 + p] = 1.0
+    x[np.arange(len(g)), 1 + n_p + r] = 1.0
+    h = 2 * x.T @ x + np.diag(np.r_[0.0, np.full(n_p, 2e-3), np.full(n_r, 4.0)])
+    c = np.zeros((2, n))
+    c[0, 1 : 1 + n_p] = 1.0
+    c[1, 1 + n_p :] = 1.0
+    kkt = np.block([[h, c.T], [c, np.zeros((2, 2))]])
+    sol = np.linalg.solve(kkt, np.r_[2 * x.T @ y, 0.0, 0.0])
+    mu, q, b = sol[0], sol[1 : 1 + n_p], sol[1 + n_p : n]
+    return scale.orient(m + d * (mu + q)), d * b
+
+
+@pytest.mark.parametrize("solver", ["normal", "lsqr"])
+def test_calibration_of_reviewers_in_disjoint_groups(solver: str) -> None:
+    # three panels that share no proposal and no reviewer (a disconnected graph), and a
+    # reviewer with no grade at all: leniency is told apart within each panel only, and the
+    # fit is the KKT solution of the stated model
+    rng = np.random.default_rng(11)
+    p, r = [], []
+    for panel in range(3):
+        for k in range(4):
+            for j in rng.choice(3, 2, replace=False):
+                p.append(4 * panel + k)
+                r.append(3 * panel + int(j))
+    pa, ra = np.array(p), np.array(r)
+    g = rng.integers(1, 6, len(p)).astype(float)
+    for lower_is_better in (False, True):
+        scale = GradeScale(1, 5, lower_is_better)
+        gs = GradeSet(pa, ra, g, 12, 10, scale)
+        res = calibrate(gs, n_bootstrap=10, solver=solver)
+        assert res.check(gs) == []
+        consensus, leniency = kkt_calibration(pa, ra, g, 12, 10, scale)
+        assert res.consensus == pytest.approx(consensus, abs=1e-6)
+        assert res.leniency == pytest.approx(leniency, abs=1e-6)
+        assert res.leniency[9] == pytest.approx(0.0, abs=1e-9)  # no grade, no leniency
+        assert sorted(res.rank.tolist()) == list(range(1, 13))
