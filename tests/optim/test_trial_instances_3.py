@@ -94,6 +94,9 @@ def test_fair_mode_where_fairness_cannot_bind_is_settled_without_its_lp() -> Non
     assert res.check(pb) == [] and res.certified and res.total_certified
     assert res.proposal_affinity == pytest.approx(best)
     assert res.timings["fair_settled_by_total"] == 1.0
+    # without the total's LP bound the flow's bound still certifies the total
+    quick = solve_assignment(pb, fair_total_bound=False)
+    assert quick.total_certified and quick.total_upper_bound == pytest.approx(sum(best))
 
 
 @pytest.mark.parametrize("seed", range(4))

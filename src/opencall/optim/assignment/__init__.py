@@ -203,7 +203,8 @@ def solve_assignment(
         the LP's support plus the total-mode optimum.
     fair_total_bound : bool
         Fair mode: bound (and improve) the total given the max-min over every allowed pair.
-        False skips it; ``total_upper_bound`` is then inf.
+        False skips it; ``total_upper_bound`` is then inf (unless the
+        total-mode flow settles fair mode: then it is the flow's bound).
     fair_lp_start : int or None
         Fair mode: the LPs start from the total-mode optimum plus this many candidate edges
         of highest affinity per proposal, and pricing over every allowed pair adds the rest;
