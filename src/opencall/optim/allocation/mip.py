@@ -305,12 +305,15 @@ def improve_packing(
     slack = np.asarray(row_hi, dtype=np.float64) - dense @ x
     if (slack < -tol).any():
         return given
+    # columns by decreasing objective, ties by index: the order the moves try them in
+    by_value = np.argsort(-c, kind="stable")
     while deadline is None or time.perf_counter() < deadline:
         chosen = np.flatnonzero(x > 0.5)
         free = np.flatnonzero(x < 0.5)
         if free.size == 0:
             break
-        fits = free[(dense[:, free] <= slack[:, None] + tol).all(axis=0)]
+        free_dense = dense[:, free]
+        fits = free[(free_dense <= slack[:, None] + tol).all(axis=0)]
         fits = fits[c[fits] > 0]
         if fits.size:
             j = int(fits[np.argmax(c[fits])])
@@ -319,14 +322,19 @@ def improve_packing(
             continue
         best_gain = 1e-12
         best_move: tuple[int, int, int] | None = None
+        free_by_value = by_value[x[by_value] < 0.5]
+        free_by_value_dense = dense[:, free_by_value]
+        # per row, the least any free column needs: a room below it fits none of them
+        least = free_dense.min(axis=1)
         for i in chosen:
             if deadline is not None and time.perf_counter() >= deadline:
                 break
             room = slack + dense[:, i]
-            ok = free[(dense[:, free] <= room[:, None] + tol).all(axis=0)]
+            if (room + tol < least).any():
+                continue
+            ok = free_by_value[(free_by_value_dense <= room[:, None] + tol).all(axis=0)]
             if ok.size == 0:
                 continue
-            ok = ok[np.argsort(-c[ok], kind="stable")]
             if c[ok[0]] - c[i] > best_gain:
                 best_gain, best_move = float(c[ok[0]] - c[i]), (int(i), int(ok[0]), -1)
             # one out, two in: the first of the pair among the 40 best that fit
@@ -335,6 +343,8 @@ def improve_packing(
                 if rest.size == 0 or c[first] + c[rest[0]] - c[i] <= best_gain:
                     break
                 left = room - dense[:, first]
+                if (left + tol < least).any():
+                    continue  # no second column fits beside the first
                 ok2 = rest[(dense[:, rest] <= left[:, None] + tol).all(axis=0)]
                 if ok2.size and c[first] + c[ok2[0]] - c[i] > best_gain:
                     best_gain = float(c[first] + c[ok2[0]] - c[i])
