@@ -42,7 +42,8 @@ def test_policy_is_shown_to_the_chair_and_in_the_published_results(web: Web, wor
     assert f"Au plus 12 heures de {name} par responsable scientifique." in text
     assert "Au plus 2 attributions par responsable scientifique." in text
     assert (
-        "Au moins 30% de la capacité va au groupe low_lmic lorsque c’est possible, en ne "
+        "Au moins 30% de la capacité va au groupe Revenu faible et intermédiaire inférieur "
+        "lorsque c’est possible, en ne "
         "comptant que les propositions notées au moins 3.5." in text
     )
     assert f"{name} : au plus 6 heures par proposition." in text
@@ -70,3 +71,38 @@ def test_refused_policy_messages_are_translated() -> None:
     assert "hors de l’échelle de notes 1-5" in Translator("fr").message(
         "Invalid allocation policy: quality_threshold: 7 lies outside the grade scale 1-5."
     )
+
+
+def test_the_policy_names_its_groups_and_counts_in_the_readers_words(
+    web: Web, world: World
+) -> None:
+    """A fellowship programme's policy (one award per person, 30 % to least developed
+    countries, 20 % to low- and lower-middle-income ones) read on the public results page:
+    the groups by their names in the reader's language, never their keys ("ldc"), and
+    "1 award", not "1 awards"."""
+    with web.factory() as s:
+        publish(s, world)
+        call = call_by_slug(s, world.slugs["call"])
+        assert call is not None
+        call.allocation_policy = allocation_policy(
+            {"pi_cap_awards": 1, "group_shares": [
+                {"group": "ldc", "min_share": 0.3}, {"group": "low_lmic", "min_share": 0.2}]}
+        ).model_dump(mode="json")  # fmt: skip
+        s.commit()
+    slug = world.slugs["call"]
+    said = {
+        "en": ("At most 1 award per principal investigator.",
+               "goes to the group Least developed countries when",
+               "goes to the group Low and lower-middle income when"),
+        "fr": ("Au plus 1 attribution par responsable scientifique.",
+               "va au groupe Pays les moins avancés lorsque",
+               "va au groupe Revenu faible et intermédiaire inférieur lorsque"),
+        "es": ("Como máximo 1 asignación por investigador principal.",
+               "Países menos adelantados", "Ingreso bajo y mediano bajo"),
+        "zh": ("每位项目负责人最多获得 1 项授予。", "最不发达国家", "低收入和中等偏下收入"),
+    }  # fmt: skip
+    for lang, sentences in said.items():
+        text = html.unescape(web.client(lang).get(f"/calls/{slug}/awarded").text)
+        for sentence in sentences:
+            assert sentence in text, (lang, sentence)
+        assert "ldc" not in text and "low_lmic" not in text, lang

@@ -54,3 +54,23 @@ def test_csv_gives_each_unit_its_own_column() -> None:
     assert line.endswith(",13.0,13.0,12.0,1.0")
     d["call"]["units"] = ["shot"]
     assert report_csv(d).splitlines()[0].endswith(",amount_scheduled")
+
+
+def test_amounts_of_thousands_as_the_reader_writes_numbers() -> None:
+    """A fellowship fund's 56,500 euros on a French page is "56 500 euros": "56,500" is
+    fifty-six and a half there. Each language's group and decimal signs (Babel), the
+    report's rounding kept (whole above 10, one decimal below)."""
+    eur = {"en": {"one": "euro", "other": "euros"}, "fr": {"one": "euro", "other": "euros"},
+           "es": {"one": "euro", "other": "euros"}, "zh": {"one": "欧元", "other": "欧元"}}  # fmt: skip
+    d = data()
+    d["call"] = {"units": ["eur", "shot"], "unit_labels": {"eur": eur, "shot": SHOTS}}
+    d["funnels"]["ldc"][0]["amounts"] = {"eur": 56_500.4, "shot": 2.5}
+    want = {
+        "en": "56,500 euros, 2.5 shots",
+        "zh": "56,500 欧元, 2.5 炮次",
+        "fr": "56\u202f500 euros, 2,5 tirs",
+        "es": "56.500 euros, 2,5 disparos",
+    }
+    for lang, text in want.items():
+        cells = funnel_table(Translator(lang), d, "ldc")["rows"][0]
+        assert cells[-1].endswith(text), (lang, cells)

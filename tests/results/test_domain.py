@@ -364,3 +364,21 @@ def test_an_operators_seats_are_followed_like_a_course_whichever_key_it_typed() 
     ``facilities.domain.UNIT_ALIASES`` says) is followed like a preset course."""
     assert d.pool_kind("custom", "seat") == d.pool_kind("custom", "seats") == "seats"
     assert d.pool_kind("custom", "h") == "custom"
+
+
+@pytest.mark.parametrize(
+    ("unit", "used"),
+    [("g", {"g": 40.0}), ("kg", {"kg": 0.04}), ("mg", {"mg": 40_000.0}), ("", {"mg": 40_000.0}),
+     ("h", {"mg": 40_000.0})],
+)  # fmt: skip
+def test_a_loans_mass_is_counted_in_its_awards_unit_of_mass(
+    unit: str, used: dict[str, float]
+) -> None:
+    """An archive lending 40 g of a resource counted in grams reads 40 g awarded and 40 g
+    used (the loan says 40,000 mg): not 40 g awarded, 0 g used and 40,000 mg besides."""
+    loan = {"sample": "Dome C bag 1051", "mass_mg": 40_000.0, "shipped_on": "2028-09-01",
+            "received_on": "2028-09-10", "consumed": True}  # fmt: skip
+    assert d.used_amounts("loan", loan, unit) == pytest.approx(used)
+    figures = d.use_figures([("loan", loan)], {"g": 40.0}, dt.date(2028, 10, 1), "g")
+    assert (figures["awarded:g"], figures["used:g"]) == (40.0, 40.0)
+    assert "used:mg" not in figures and figures["mass_consumed_mg"] == 40_000.0

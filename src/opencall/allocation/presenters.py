@@ -19,7 +19,21 @@ POLICY_PARTIAL = N_("Awards may be partial, down to %(pct)s of a request.")
 POLICY_BUNDLE = N_(
     "Requests a proposal marks as one bundle are awarded all together, in full, or not at all."
 )
-POLICY_PI_AWARDS = N_("At most %(n)s awards per principal investigator.")
+#: One award or several per PI: said with the number's plural form (ngettext).
+POLICY_PI_AWARDS_N = (
+    "At most %(num)s award per principal investigator.",
+    "At most %(num)s awards per principal investigator.",
+)
+#: The groups a share rule may name (``allocation.services``), by their names for people;
+#: another name is the operator's own and shown as it is.
+POLICY_GROUPS = {
+    "ldc": N_("Least developed countries"),
+    "low_lmic": N_("Low and lower-middle income"),
+    "low": N_("Low income"),
+    "lower-middle": N_("Lower-middle income"),
+    "host": N_("Host country"),
+    "international": N_("International applicants"),
+}
 POLICY_PI_AMOUNT = N_("At most %(amount)s per principal investigator.")
 POLICY_PI_AMOUNT_POOL = N_("At most %(amount)s of %(resource)s per principal investigator.")
 POLICY_THRESHOLD = N_("Only proposals graded at least %(grade)s can be awarded.")
@@ -82,7 +96,7 @@ def policy_lines(t: Any, call: Call, lang: str = "en") -> list[str]:
         t(POLICY_BUNDLE),
     ]
     if ap.pi_cap_awards is not None:
-        lines.append(t(POLICY_PI_AWARDS, n=ap.pi_cap_awards))
+        lines.append(Translator(lang).ngettext(*POLICY_PI_AWARDS_N, ap.pi_cap_awards))
     if isinstance(ap.pi_cap_amount, dict):
         for key, value in ap.pi_cap_amount.items():
             pool = pools.get(key)
@@ -98,14 +112,15 @@ def policy_lines(t: Any, call: Call, lang: str = "en") -> list[str]:
         )
     for g in ap.group_shares:
         share = f"{g.min_share:.0%}"
+        group = t(POLICY_GROUPS[g.group]) if g.group in POLICY_GROUPS else g.group
         if g.min_quality is None:
-            lines.append(t(POLICY_SHARE, share=share, group=g.group))
+            lines.append(t(POLICY_SHARE, share=share, group=group))
         else:
             lines.append(
                 t(
                     POLICY_SHARE_Q_LOW if low else POLICY_SHARE_Q,
                     share=share,
-                    group=g.group,
+                    group=group,
                     grade=f"{g.min_quality:g}",
                 )
             )

@@ -10,6 +10,7 @@ from typing import Any
 
 from opencall.allocation.presenters import DECLINE_REASON_LABELS
 from opencall.facilities.domain import unit_label
+from opencall.inputs import local_number
 from opencall.outcomes import queries
 from opencall.outcomes.after_award import MIN_JUDGED_AWARDS
 from opencall.outcomes.stats import MIN_TEST_N
@@ -117,10 +118,11 @@ def _main_unit(data: dict[str, Any]) -> str:
     return max(sorted(set(units)), key=units.count) if units else ""
 
 
-def _amount(v: float) -> str:
-    if float(v).is_integer() or abs(v) >= 10:
-        return f"{v:,.0f}"
-    return f"{v:.1f}"
+def _amount(v: float, tr: Tr | None = None) -> str:
+    """An amount as the reader's language writes numbers (``tr``'s; English without
+    one): whole from 10 up, one decimal below ("56 500" in French, "2,5" in Spanish)."""
+    whole = float(v).is_integer() or abs(v) >= 10
+    return local_number(v, _lang(tr) if tr is not None else "en", 0 if whole else 1)
 
 
 def _group(tr: Tr, g: str) -> str:
@@ -326,7 +328,7 @@ def funnel_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
             amounts = {u: v for u, v in r["amounts"].items() if v > 0}
             if s["amount_kind"] in ("awarded", "scheduled") and amounts:
                 text += "; " + ", ".join(
-                    f"{_amount(v)} {_unit(tr, u, data, v)}".strip()
+                    f"{_amount(v, tr)} {_unit(tr, u, data, v)}".strip()
                     for u, v in sorted(amounts.items())
                 )
             cells.append(text)
@@ -358,7 +360,7 @@ def resource_table(tr: Tr, data: dict[str, Any]) -> dict[str, Any] | None:
         awarded = str(r["awarded"])
         if r["amount_awarded"] > 0:
             v = r["amount_awarded"]
-            awarded += f"; {_amount(v)} {_unit(tr, r['unit'], data, v)}".rstrip()
+            awarded += f"; {_amount(v, tr)} {_unit(tr, r['unit'], data, v)}".rstrip()
         out.append([r["resource"], _group(tr, r["group"]), str(r["applied"]), awarded])
     return {
         "title": tr(N_("Each resource its requests name, by income group")),
@@ -454,7 +456,7 @@ def use_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     for u in use:
         ppa = u["publications_per_award"]
         cells = [_group(tr, u["group"]), str(u["awarded"]), "–" if ppa is None else f"{ppa:.2f}"]
-        cells += [_amount(u["figures"].get(k, 0.0)) for k in keys]
+        cells += [_amount(u["figures"].get(k, 0.0), tr) for k in keys]
         rows.append(cells)
     return {"title": tr(USE_TITLES[by]), "columns": cols, "rows": rows, "note": ""}
 
@@ -574,9 +576,9 @@ def follow_up_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
         ratio = f["median_yield_ratio"]
         rows.append(
             [_group(tr, f["group"]), str(f["awarded"]), str(f["reporting"]),
-             _amount(f["people_trained"]), _amount(f["people_trained_women"]),
-             _amount(f["demo_sites"]), f"{_amount(f['sites_running_1y'])} ({f['reporting_1y']})",
-             f"{_amount(f['sites_running_3y'])} ({f['reporting_3y']})", _amount(f["area_ha"]),
+             _amount(f["people_trained"], tr), _amount(f["people_trained_women"], tr),
+             _amount(f["demo_sites"], tr), f"{_amount(f['sites_running_1y'], tr)} ({f['reporting_1y']})",
+             f"{_amount(f['sites_running_3y'], tr)} ({f['reporting_3y']})", _amount(f["area_ha"], tr),
              "–" if ratio is None else f"{ratio:.2f}"]
         )  # fmt: skip
     cols = [N_("Group"), N_("Awarded"), N_("Reporting"), N_("People trained"),

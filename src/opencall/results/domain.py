@@ -258,9 +258,15 @@ def unit_key(unit: str) -> str:
     return UNIT_ALIASES.get(unit, unit)
 
 
+#: Milligrams in one unit of mass: a loan's mass (``mass_mg``) is counted in its
+#: award's unit when that is one of these (an archive's resource in grams).
+MG_IN = {"mg": 1.0, "g": 1_000.0, "kg": 1_000_000.0}
+
+
 def used_amounts(kind: str, data: Mapping[str, Any], other_unit: str = "") -> dict[str, float]:
     """How much of the award one record used, by unit (:func:`unit_key`): a session's
-    observed hours, a berth boarded and its dives, a loan's mass once received, a course
+    observed hours, a berth boarded and its dives, a loan's mass once received (in
+    ``other_unit`` when that is a unit of mass of :data:`MG_IN`, else in mg), a course
     seat attended, a package planted, an operator's ``used_amount`` in ``other_unit``
     (its award's unit; nothing when unknown)."""
     if kind == "session":
@@ -270,7 +276,8 @@ def used_amounts(kind: str, data: Mapping[str, Any], other_unit: str = "") -> di
         return {"berth": boarded, "dive": float(data.get("dives_made") or 0)}
     if kind == "loan":
         received = _date(data.get("received_on")) is not None
-        return {"mg": float(data.get("mass_mg") or 0) if received else 0.0}
+        mass = unit_key(other_unit) if unit_key(other_unit) in MG_IN else "mg"
+        return {mass: float(data.get("mass_mg") or 0) / MG_IN[mass] if received else 0.0}
     if kind == "course":
         return {"seat": 1.0 if data.get("attended") else 0.0}
     if kind == "package":
