@@ -122,27 +122,10 @@ def test_the_public_page_does_not_give_away_europe_through_the_income_table(web:
     # the first world, through the services and the page: Ethiopia (low income, Africa)
     # 12 awards, 7 used; Germany (high, Europe) 2, 1 used; Serbia (upper-middle, Europe)
     # 5, 2 used. The list of awarded programmes names each country.
-    from opencall.outcomes import queries as oq
-    from opencall.results import services
-    from tests.results.awards_world import awarded_samples_call
-    from tests.results.test_public_suppression import count, tables
+    from tests.results.test_public_suppression import after_award_page, count, tables
 
-    with web.factory() as s:
-        call, props = awarded_samples_call(s, ["ETH"] * 12 + ["DEU"] * 2 + ["SRB"] * 5)
-        used = props[:7] + props[12:13] + props[14:16]
-        for p in used:
-            services.add_record(
-                s, p, "loan",
-                {"sample": "x", "mass_mg": 5, "shipped_on": "2027-06-01",
-                 "received_on": "2027-06-05"},
-                actor_id=None,
-            )  # fmt: skip
-        s.commit()
-        slug = call.slug
-    oq.PUBLIC_AFTER_AWARD.clear()
-    page = web.client("en").get(f"/calls/{slug}/after-award")
-    assert page.status_code == 200
-    income, region = ({r[0]: r for r in t[1:]} for t in tables(page.text)[:2])
+    page = after_award_page(web, ["ETH"] * 12 + ["DEU"] * 2 + ["SRB"] * 5, [*range(7), 12, 14, 15])
+    income, region = ({r[0]: r for r in t[1:]} for t in tables(page)[:2])
     assert {"Low income", "All"} <= set(income) and {"Africa", "Europe", "All"} <= set(region)
     assert count(region["Europe"][2]) is None  # three of seven named awards
     # Africa is Ethiopia is low income: its count is low income's, and Europe's is the
@@ -151,3 +134,95 @@ def test_the_public_page_does_not_give_away_europe_through_the_income_table(web:
     if africa is None:
         africa = count(income["Low income"][2])
     assert africa is None or count(region["All"][2]) is None
+
+
+def _declines_pinned(declined: list[tuple], reasons: list[str]) -> list[tuple[str, str, int]]:
+    """Hidden (group, reason) cells of the public declines table by income group that a
+    reader pins (integer programs), knowing every published number and each group's
+    number of declines: the figures page counts a declined award as awarded and the list
+    of awarded programmes leaves it out, so a group's declines are the one less the
+    other (and the list kept from before the decline names who left it)."""
+    from opencall.outcomes.domain import TOTAL
+    from opencall.outcomes.figures import declines_table
+
+    table = declines_table(declined, "income", reasons)
+    assert table is not None
+    keys = [(r, c) for r in table.rows for c in table.columns]
+    ix = {k: i for i, k in enumerate(keys)}
+
+    def vec(row: str, col: str) -> np.ndarray:
+        v = np.zeros(len(keys))
+        for r, c in keys:
+            if row in (TOTAL, r) and col in (TOTAL, c):
+                v[ix[(r, c)]] = 1
+        return v
+
+    a_eq, b_eq, a_ub, b_ub, hidden = [], [], [], [], []
+    for (r, c), value in table.values.items():
+        v = vec(r, c)
+        if c == TOTAL and r != TOTAL:  # known whatever the page shows
+            a_eq.append(v)
+            b_eq.append(sum(1 for d in declined if d[2] == r))
+        elif value is not None:
+            a_eq.append(v)
+            b_eq.append(value)
+        elif (r, c) in table.primary:
+            a_ub.append(v)
+            b_ub.append(table.min_cell - 1)
+            if TOTAL not in (r, c):
+                hidden.append((r, c, v))
+        else:
+            a_ub.append(-v)
+            b_ub.append(-table.min_cell)
+    out = []
+    for r, c, v in hidden:
+        lo, hi = (
+            optimize.linprog(
+                sign * v,
+                A_eq=np.array(a_eq),
+                b_eq=np.array(b_eq),
+                A_ub=np.array(a_ub) if a_ub else None,
+                b_ub=np.array(b_ub) if b_ub else None,
+                integrality=np.ones(len(keys)),
+                bounds=(0, None),
+                method="highs",
+            )  # fmt: skip
+            for sign in (1, -1)
+        )
+        if round(lo.fun) == round(-hi.fun):
+            out.append((r, c, round(lo.fun)))
+    return out
+
+
+REASONS = ["visa", "funding", "dates", "other"]
+
+
+def test_a_group_s_visa_refusals_are_not_pinned_by_its_known_number_of_declines() -> None:
+    # four of lower-middle income's eight declines were visa refusals: "<5" on the
+    # page, but with the group's 8 known (awarded less listed) and the other cells it
+    # was exactly 4
+    spec = {
+        "lower-middle": ["visa"] * 4 + ["funding"] * 2 + ["dates"] * 2,
+        "low": ["visa"],
+        "high": ["visa"] * 4 + ["funding", "other"],
+        "upper-middle": ["visa"] * 5 + ["dates"] * 2 + ["funding"],
+    }
+    declined = [
+        (i, reason, group, "X", None)
+        for i, (group, reason) in enumerate((g, r) for g, rs in spec.items() for r in rs)
+    ]
+    assert _declines_pinned(declined, REASONS) == []
+
+
+def test_random_declines_tables_pin_no_small_cell_for_a_reader_who_knows_each_group_s_total() -> (
+    None
+):
+    rnd = random.Random(5)
+    for _ in range(60):
+        declined = []
+        for g in rnd.sample(["low", "lower-middle", "upper-middle", "high"], rnd.randint(2, 4)):
+            for _i in range(rnd.choice([1, 1, 2, 3, 5, 6, 8])):
+                declined.append(
+                    (len(declined), rnd.choice(REASONS[: rnd.randint(1, 4)]), g, "X", None)
+                )
+        assert [p for p in _declines_pinned(declined, REASONS) if 0 < p[2] < 5] == [], declined

@@ -968,6 +968,7 @@ def suppress_small_cells(
     *,
     suppress_zeros: bool = True,
     known_totals: bool = False,
+    known_rows: bool = False,
     hide: Iterable[tuple[str, str]] = (),
 ) -> SuppressedTable:
     """Suppress cells counting fewer than ``min_cell`` people, and enough others.
@@ -997,6 +998,11 @@ def suppress_small_cells(
     size (the reader knows them anyway: the awards of each group are on the public list
     of awarded programmes) and only inner cells are suppressed; a cell that the totals
     alone determine (a table of one row) cannot be protected and is hidden all the same.
+
+    With ``known_rows`` the reader is taken to know every row total whatever the table
+    shows (a group's declined awards: the figures page counts them as awarded, the list
+    of awarded programmes leaves them out); a small one is still shown as "<5", but the
+    audit takes it as known, so that no cell of its row can be worked out from it.
 
     ``hide`` names cells to suppress as "x" from the start (complementary suppression asked
     for by :func:`suppress_linked`, where another table of the same people would give
@@ -1038,6 +1044,7 @@ def suppress_small_cells(
         if rows
         else set()
     )
+    known = {(r, TOTAL) for r in rows} if known_rows else set()
     comp: set[tuple[str, str]] = {k for k in hide if k in true and k not in primary}
     lines = [[(r, c) for c in cc] for r in rr] + [[(r, c) for r in rr] for c in cc]
 
@@ -1049,7 +1056,10 @@ def suppress_small_cells(
         cand = [
             k
             for k in keys
-            if k not in sup and true[k] >= min_cell and not (known_totals and is_total(k))
+            if k not in sup
+            and k not in known
+            and true[k] >= min_cell
+            and not (known_totals and is_total(k))
         ]
         if not cand:
             return None
@@ -1062,7 +1072,7 @@ def suppress_small_cells(
     while changed:
         changed = False
         for line in lines:
-            if sum(1 for k in line if k in suppressed()) == 1:
+            if sum(1 for k in line if k in suppressed() and k not in known) == 1:
                 extra = pick_in(line)
                 if extra is not None:
                     comp.add(extra)
@@ -1072,7 +1082,7 @@ def suppress_small_cells(
         bad = next(
             iter(
                 recoverable_cells(
-                    rows, tuple(columns), true, primary, comp, min_cell, suppress_zeros
+                    rows, tuple(columns), true, primary, comp, min_cell, suppress_zeros, known
                 )
             ),
             None,
@@ -1090,9 +1100,14 @@ def suppress_small_cells(
             # Hide the zeros too.
             if not suppress_zeros:
                 return suppress_small_cells(
-                    table, min_cell, suppress_zeros=True, known_totals=known_totals, hide=hide
+                    table,
+                    min_cell,
+                    suppress_zeros=True,
+                    known_totals=known_totals,
+                    known_rows=known_rows,
+                    hide=hide,
                 )
-            if known_totals:  # every inner cell that can be hidden is: the totals pin it
+            if known_totals or known_rows:  # all that can be hidden is: the totals pin it
                 break
             raise RuntimeError("could not protect the table")  # pragma: no cover
         comp.add(extra)
@@ -1118,12 +1133,14 @@ def recoverable_cells(
     complementary: Iterable[tuple[str, str]],
     min_cell: int,
     suppress_zeros: bool = True,
+    known: Iterable[tuple[str, str]] = (),
 ) -> list[tuple[str, str]]:
     """Suppressed entries whose value a reader could determine exactly (LP audit).
 
     Uses scipy.optimize.linprog (HiGHS): min and max of each suppressed entry
     over all tables consistent with what is published. ``true`` holds every
-    cell and total (keys with ``TOTAL``).
+    cell and total (keys with ``TOTAL``); ``known`` entries the reader knows however
+    they are shown (taken at their value, and not audited).
     """
     from scipy import optimize
 
@@ -1131,8 +1148,8 @@ def recoverable_cells(
     cc = list(columns) + [TOTAL]
     keys = [(r, c) for r in rr for c in cc]
     index = {k: i for i, k in enumerate(keys)}
-    prim, comp = set(primary), set(complementary)
-    hidden = [k for k in keys if k in prim or k in comp]
+    prim, comp, told = set(primary), set(complementary), set(known)
+    hidden = [k for k in keys if (k in prim or k in comp) and k not in told]
     if not hidden:
         return []
     a_eq: list[list[float]] = []
@@ -1151,7 +1168,9 @@ def recoverable_cells(
     lo_primary = 0 if suppress_zeros else 1
     bounds: list[tuple[float, float | None]] = []
     for k in keys:
-        if k in prim:
+        if k in told:
+            bounds.append((true[k], true[k]))
+        elif k in prim:
             bounds.append((lo_primary, min_cell - 1))
         elif k in comp:
             bounds.append((min_cell, None))
