@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from opencall.outcomes.domain import TOTAL, share, suppress_small_cells, wilson_interval
+from opencall.outcomes.domain import TOTAL, share, suppress_linked, wilson_interval
 
 #: The stages after "awarded", in order; each needs the one before it.
 AFTER_STAGES: tuple[str, ...] = ("used", "completed", "produced_results")
@@ -159,32 +159,51 @@ def public_funnel(
     order: Sequence[str] | None = None,
     min_cell: int = 5,
 ) -> list[dict[str, Any]]:
-    """:func:`after_award_funnel` safe to publish, as plain rows: ``count`` (with its
-    share and interval) is None where ``hidden``.
+    """:func:`public_funnels` of one grouping shown alone."""
+    return public_funnels(rows, (by,), {by: order or ()}, min_cell)[by]
+
+
+def public_funnels(
+    rows: Sequence[AfterAwardRow],
+    bys: Sequence[str],
+    order: Mapping[str, Sequence[str]] | None = None,
+    min_cell: int = 5,
+) -> dict[str, list[dict[str, Any]]]:
+    """:func:`after_award_funnel` by each grouping of ``bys``, safe to publish side by
+    side, as plain rows: ``count`` (with its share and interval) is None where ``hidden``.
 
     The awards of each group are public (the list of awarded programmes names each PI's
-    country), so a small group is a group of named people. The table suppressed is the
-    disjoint one, groups x states (:data:`STATES`, states nobody is in left out), with
-    its totals known to the reader (``suppress_small_cells(known_totals=True)``): cells
-    under ``min_cell`` are hidden, and enough others that none can be worked out from
-    the rest, the "All" row included. A stage count is published only when every state
-    it sums is; the page decides whether to show a share."""
-    members = {g: m for g, m in _grouped(rows, by, order).items() if g != "all"}
+    country), so a small group is a group of named people. The tables suppressed are the
+    disjoint ones, groups x states (:data:`STATES`, states nobody is in left out), with
+    their totals known to the reader: cells under ``min_cell`` are hidden, and enough
+    others that none can be worked out from the rest, the "All" row, or the other
+    groupings' tables (``domain.suppress_linked``: a region that is all of one income
+    group would otherwise repeat that group's published count). A stage count is
+    published only when every state it sums is; the page decides whether to show a
+    share."""
+    order = order or {}
     states = [s for s in STATES.values() if any(_state(r) == s for r in rows)]
-    table = {
-        g: {s: sum(1 for r in m if _state(r) == s) for s in states} for g, m in members.items()
-    }
-    sup = suppress_small_cells(table, min_cell, known_totals=True) if states else None
-    out = []
-    for full in after_award_funnel(rows, by, order):
-        line = TOTAL if full.group == "all" else full.group
-        vals = [sup.values[(line, s)] for s in states if _in_stage(s, full.stage)] if sup else []
-        hidden = any(v is None for v in vals)
-        row = dataclasses.asdict(full)
-        row.update(stage_rate=None, hidden=hidden)
-        if hidden:
-            row.update(count=None, rate=None, rate_low=None, rate_high=None)
-        out.append(row)
+    atoms: dict[tuple[str, ...], dict[str, int]] = {}
+    for r in rows:
+        key = tuple(r.groups.get(by, "unknown") for by in bys)
+        cells = atoms.setdefault(key, dict.fromkeys(states, 0))
+        cells[_state(r)] += 1
+    sups = suppress_linked(atoms, bys, min_cell, order) if states else {}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for by in bys:
+        sup = sups.get(by)
+        out[by] = []
+        for full in after_award_funnel(rows, by, order.get(by)):
+            line = TOTAL if full.group == "all" else full.group
+            vals = (
+                [sup.values[(line, s)] for s in states if _in_stage(s, full.stage)] if sup else []
+            )
+            hidden = any(v is None for v in vals)
+            row = dataclasses.asdict(full)
+            row.update(stage_rate=None, hidden=hidden)
+            if hidden:
+                row.update(count=None, rate=None, rate_low=None, rate_high=None)
+            out[by].append(row)
     return out
 
 

@@ -984,6 +984,8 @@ def suppress_small_cells(
     *,
     suppress_zeros: bool = True,
     known_totals: bool = False,
+    known_rows: bool = False,
+    hide: Iterable[tuple[str, str]] = (),
 ) -> SuppressedTable:
     """Suppress cells counting fewer than ``min_cell`` people, and enough others.
 
@@ -1012,6 +1014,15 @@ def suppress_small_cells(
     size (the reader knows them anyway: the awards of each group are on the public list
     of awarded programmes) and only inner cells are suppressed; a cell that the totals
     alone determine (a table of one row) cannot be protected and is hidden all the same.
+
+    With ``known_rows`` the reader is taken to know every row total whatever the table
+    shows (a group's declined awards: the figures page counts them as awarded, the list
+    of awarded programmes leaves them out); a small one is still shown as "<5", but the
+    audit takes it as known, so that no cell of its row can be worked out from it.
+
+    ``hide`` names cells to suppress as "x" from the start (complementary suppression asked
+    for by :func:`suppress_linked`, where another table of the same people would give
+    them away).
     """
     if min_cell < 2 or (not suppress_zeros and min_cell < 3):
         raise ValueError("min_cell must be >= 2 (>= 3 when zeros are published)")
@@ -1049,7 +1060,8 @@ def suppress_small_cells(
         if rows
         else set()
     )
-    comp: set[tuple[str, str]] = set()
+    known = {(r, TOTAL) for r in rows} if known_rows else set()
+    comp: set[tuple[str, str]] = {k for k in hide if k in true and k not in primary}
     lines = [[(r, c) for c in cc] for r in rr] + [[(r, c) for r in rr] for c in cc]
 
     def suppressed() -> set[tuple[str, str]]:
@@ -1060,7 +1072,10 @@ def suppress_small_cells(
         cand = [
             k
             for k in keys
-            if k not in sup and true[k] >= min_cell and not (known_totals and is_total(k))
+            if k not in sup
+            and k not in known
+            and true[k] >= min_cell
+            and not (known_totals and is_total(k))
         ]
         if not cand:
             return None
@@ -1073,7 +1088,7 @@ def suppress_small_cells(
     while changed:
         changed = False
         for line in lines:
-            if sum(1 for k in line if k in suppressed()) == 1:
+            if sum(1 for k in line if k in suppressed() and k not in known) == 1:
                 extra = pick_in(line)
                 if extra is not None:
                     comp.add(extra)
@@ -1083,7 +1098,7 @@ def suppress_small_cells(
         bad = next(
             iter(
                 recoverable_cells(
-                    rows, tuple(columns), true, primary, comp, min_cell, suppress_zeros
+                    rows, tuple(columns), true, primary, comp, min_cell, suppress_zeros, known
                 )
             ),
             None,
@@ -1101,9 +1116,14 @@ def suppress_small_cells(
             # Hide the zeros too.
             if not suppress_zeros:
                 return suppress_small_cells(
-                    table, min_cell, suppress_zeros=True, known_totals=known_totals
+                    table,
+                    min_cell,
+                    suppress_zeros=True,
+                    known_totals=known_totals,
+                    known_rows=known_rows,
+                    hide=hide,
                 )
-            if known_totals:  # every inner cell that can be hidden is: the totals pin it
+            if known_totals or known_rows:  # all that can be hidden is: the totals pin it
                 break
             raise RuntimeError("could not protect the table")  # pragma: no cover
         comp.add(extra)
@@ -1129,12 +1149,14 @@ def recoverable_cells(
     complementary: Iterable[tuple[str, str]],
     min_cell: int,
     suppress_zeros: bool = True,
+    known: Iterable[tuple[str, str]] = (),
 ) -> list[tuple[str, str]]:
     """Suppressed entries whose value a reader could determine exactly (LP audit).
 
     Uses scipy.optimize.linprog (HiGHS): min and max of each suppressed entry
     over all tables consistent with what is published. ``true`` holds every
-    cell and total (keys with ``TOTAL``).
+    cell and total (keys with ``TOTAL``); ``known`` entries the reader knows however
+    they are shown (taken at their value, and not audited).
     """
     from scipy import optimize
 
@@ -1142,8 +1164,8 @@ def recoverable_cells(
     cc = list(columns) + [TOTAL]
     keys = [(r, c) for r in rr for c in cc]
     index = {k: i for i, k in enumerate(keys)}
-    prim, comp = set(primary), set(complementary)
-    hidden = [k for k in keys if k in prim or k in comp]
+    prim, comp, told = set(primary), set(complementary), set(known)
+    hidden = [k for k in keys if (k in prim or k in comp) and k not in told]
     if not hidden:
         return []
     a_eq: list[list[float]] = []
@@ -1162,7 +1184,9 @@ def recoverable_cells(
     lo_primary = 0 if suppress_zeros else 1
     bounds: list[tuple[float, float | None]] = []
     for k in keys:
-        if k in prim:
+        if k in told:
+            bounds.append((true[k], true[k]))
+        elif k in prim:
             bounds.append((lo_primary, min_cell - 1))
         elif k in comp:
             bounds.append((min_cell, None))
@@ -1199,6 +1223,152 @@ def recoverable_cells(
         if float(-hi.fun) - float(lo.fun) < 0.5:
             out.append(k)
     return out
+
+
+def suppress_linked(
+    atoms: Mapping[tuple[str, ...], Mapping[str, int]],
+    groupings: Sequence[str],
+    min_cell: int = 5,
+    order: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, SuppressedTable]:
+    """Several tables of the same people, one per grouping (income group, UN region, ...),
+    suppressed together so that no hidden cell of one can be worked out from all of them.
+
+    ``atoms`` holds the counts (by column) of the people of each combination of groups: its
+    key names the group of each grouping of ``groupings``, in that order (("low",
+    "Africa")). The reader is taken to know every atom's total (the awarded list names
+    each PI's country) and every number the tables publish, with the totals of
+    ``suppress_small_cells(known_totals=True)``. Each table is first suppressed alone;
+    then integer programs (HiGHS) over the atoms' cells find the least and the greatest
+    value of each hidden cell under everything published (a cell suppressed for being
+    small lies in [0, min_cell - 1], a complementary one is >= min_cell). While one is
+    determined that its own table did not already give away (a table of one row), the
+    smallest published cell of the same column in another table is hidden too (any
+    other table's smallest published cell when that column has none left), and the
+    tables are suppressed again. Tables are returned by grouping, rows in ``order`` (the
+    groups it names that are there, then the others alphabetically)."""
+    columns: list[str] = []
+    for cells in atoms.values():
+        columns.extend(c for c in cells if c not in columns)
+    tables: dict[str, dict[str, dict[str, int]]] = {}
+    for i, by in enumerate(groupings):
+        there = {key[i] for key in atoms}
+        first = [g for g in (order or {}).get(by, ()) if g in there]
+        rows = first + sorted(there - set(first))
+        tables[by] = {
+            g: {c: sum(int(v.get(c, 0)) for k, v in atoms.items() if k[i] == g) for c in columns}
+            for g in rows
+        }
+    forced: dict[str, set[tuple[str, str]]] = {by: set() for by in groupings}
+    while True:
+        out = {
+            by: suppress_small_cells(tables[by], min_cell, known_totals=True, hide=forced[by])
+            for by in groupings
+        }
+        if len(groupings) < 2:
+            return out
+        bad = _linked_recoverable(atoms, groupings, columns, out, tables)
+        if not bad:
+            return out
+        by, _g, column = bad[0]
+        others = [
+            (c != column, tables[b][g][c], b, g, c)
+            for b in groupings
+            for g in tables[b]
+            for c in columns
+            if b != by and out[b].values[(g, c)] is not None
+        ]
+        if not others:
+            return out  # every other table is hidden: they say nothing more than its own
+        _other_column, _v, b, g, c = min(others)
+        forced[b].add((g, c))
+
+
+def _linked_recoverable(
+    atoms: Mapping[tuple[str, ...], Mapping[str, int]],
+    groupings: Sequence[str],
+    columns: Sequence[str],
+    out: Mapping[str, SuppressedTable],
+    tables: Mapping[str, Mapping[str, Mapping[str, int]]],
+) -> list[tuple[str, str, str]]:
+    """Hidden inner cells (grouping, row, column) of ``out`` that everything published
+    determines, leaving out those that their own table determines alone."""
+    from scipy import optimize
+
+    keys = list(atoms)
+    index = {(k, c): i for i, (k, c) in enumerate((k, c) for k in keys for c in columns)}
+    n = len(index)
+
+    def cell(i: int, row: str, column: str) -> np.ndarray:
+        v = np.zeros(n)
+        for k in keys:
+            if row == TOTAL or k[i] == row:
+                for c in columns if column == TOTAL else [column]:
+                    v[index[(k, c)]] = 1.0
+        return v
+
+    a_eq: list[np.ndarray] = []
+    b_eq: list[float] = []
+    a_ub: list[np.ndarray] = []
+    b_ub: list[float] = []
+    for k in keys:  # each atom's total is known
+        v = np.zeros(n)
+        for c in columns:
+            v[index[(k, c)]] = 1.0
+        a_eq.append(v)
+        b_eq.append(float(sum(int(atoms[k].get(c, 0)) for c in columns)))
+    hidden: list[tuple[str, str, str, np.ndarray]] = []
+    for i, by in enumerate(groupings):
+        table = out[by]
+        low = 0 if table.zeros_suppressed else 1
+        for (row, column), value in table.values.items():
+            v = cell(i, row, column)
+            if value is not None:
+                a_eq.append(v)
+                b_eq.append(float(value))
+            elif (row, column) in table.primary:
+                a_ub += [v, -v]
+                b_ub += [table.min_cell - 1.0, -float(low)]
+            else:
+                a_ub.append(-v)
+                b_ub.append(-float(table.min_cell))
+            if value is None and TOTAL not in (row, column):
+                hidden.append((by, row, column, v))
+    own: set[tuple[str, str, str]] = set()
+    for by in groupings:
+        t = out[by]
+        true: dict[tuple[str, str], int] = {}
+        for r in t.rows:
+            for c in t.columns:
+                true[(r, c)] = int(tables[by][r].get(c, 0))
+            true[(r, TOTAL)] = sum(true[(r, c)] for c in t.columns)
+        for c in t.columns:
+            true[(TOTAL, c)] = sum(true[(r, c)] for r in t.rows)
+        true[(TOTAL, TOTAL)] = sum(true[(r, TOTAL)] for r in t.rows)
+        for r, c in recoverable_cells(
+            t.rows, t.columns, true, t.primary, t.complementary, t.min_cell, t.zeros_suppressed
+        ):
+            own.add((by, r, c))
+    found: list[tuple[str, str, str]] = []
+    ones = np.ones(n)
+    arrays = {
+        "A_eq": np.asarray(a_eq),
+        "b_eq": np.asarray(b_eq),
+        "A_ub": np.asarray(a_ub) if a_ub else None,
+        "b_ub": np.asarray(b_ub) if b_ub else None,
+    }
+    for by, row, column, v in hidden:
+        if (by, row, column) in own:
+            continue
+        lo, hi = (
+            optimize.linprog(sign * v, integrality=ones, bounds=(0, None), method="highs", **arrays)
+            for sign in (1.0, -1.0)
+        )
+        if lo.status != 0 or hi.status != 0:
+            raise RuntimeError(f"linked suppression audit failed at {(by, row, column)}")
+        if round(-hi.fun) - round(lo.fun) < 1:
+            found.append((by, row, column))
+    return found
 
 
 # --------------------------------------------------------------------------- suppressed funnel

@@ -76,7 +76,10 @@ def declines_table(
     """Awards declined by their applicants, by group (``key``: "income", "region" or
     "ldc") and reason category, small cells suppressed as in the other public tables;
     ``declined`` rows are (proposal id, reason, income group, region, LDC). None when no
-    award was declined."""
+    award was declined. A group's number of declines is known to a reader whatever the
+    table shows (the figures count a declined award as awarded, the list of awarded
+    programmes leaves it out): the audit takes the row totals as known
+    (``suppress_small_cells(known_rows=True)``)."""
     columns = list(reasons)
     counts: dict[str, dict[str, int]] = {}
     for _pid, reason, income, region, ldc in declined:
@@ -85,4 +88,4 @@ def declines_table(
         else:
             g = (income if key == "income" else region) or ""
         counts.setdefault(g, {c: 0 for c in columns})[reason] += 1
-    return suppress_small_cells(counts, MIN_CELL) if counts else None
+    return suppress_small_cells(counts, MIN_CELL, known_rows=True) if counts else None

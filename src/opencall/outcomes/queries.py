@@ -618,14 +618,16 @@ def cached_report(
 PUBLIC_AFTER_AWARD: ReadCache[dict[str, Any]] = ReadCache(size=16)
 #: Public after-award counts under this are hidden (``after_award.public_funnel``).
 PUBLIC_MIN_CELL = 5
+#: The groupings of the public after-award page, each a table of the same awards.
+PUBLIC_BYS = ("income_group", "un_region")
 LOW_INCOME = ("low", "lower-middle")
 
 
 def public_after_award(session: Session, call: Call) -> dict[str, Any]:
     """The figures of the public after-award page, as plain data (group keys, counts and
     intervals; the page labels them): the call's funnel after the award by income group
-    and UN region with small cells hidden (``after_award.public_funnel``: a count is None
-    where hidden), the time to a first result by income group, and for each cycle of the
+    and UN region with small cells hidden (``after_award.public_funnels``, the two tables
+    together: a count is None where hidden), the time to a first result by income group, and for each cycle of the
     facility with awards (``call_id``) the awards and those with results, overall and for
     low and lower-middle income. Anyone may ask for the page, and a facility's ten
     cycles are seconds of reading: kept while the rows it read are unchanged (and for
@@ -642,10 +644,9 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
         records = applicant_records_by_call(reader, calls)
         rows_of = after_award_data.rows_by_call(reader, [(c, records[c.id]) for c in calls], today)
         rows = rows_of[call_id]
-        funnels = {
-            by: aa.public_funnel(rows, by, order.get(by), PUBLIC_MIN_CELL)
-            for by in ("income_group", "un_region")
-        }
+        # the page shows both tables: suppressed together, so that neither gives away
+        # what the other hides
+        funnels = aa.public_funnels(rows, PUBLIC_BYS, order, PUBLIC_MIN_CELL)
         produced = {
             r["group"]: r["count"]
             for r in funnels["income_group"]
@@ -663,10 +664,12 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
         cycles = []
         for c in calls:
             c_rows = rows_of[c.id]
-            # the cycle's figures as its own public funnel has them (the same cells hidden)
-            funnel = aa.public_funnel(
-                c_rows, "income_group", order["income_group"], PUBLIC_MIN_CELL
-            )
+            # the cycle's figures as its own public page has them (the same cells hidden)
+            funnel = (
+                funnels
+                if c.id == call_id
+                else aa.public_funnels(c_rows, PUBLIC_BYS, order, PUBLIC_MIN_CELL)
+            )["income_group"]
             made = {r["group"]: r["count"] for r in funnel if r["stage"] == "produced_results"}
             low = [r for r in c_rows if r.groups.get("income_group") in LOW_INCOME]
             low_made = [made[g] for g in LOW_INCOME if g in made]

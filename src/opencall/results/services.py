@@ -116,6 +116,46 @@ def _is_duplicate(existing: list[ResearchOutput], item: OutputIn) -> bool:
     return _key(item.doi, item.title, item.year) in {_key(o.doi, o.title, o.year) for o in existing}
 
 
+def before_award(item: OutputIn, awarded_on: dt.date) -> DomainError | None:
+    """A result dated before the award (its day, else its year) cannot have come from it:
+    the error to give, or None. The award's day, and its year without a day, are the
+    award's."""
+    if item.published_on is not None and item.published_on < awarded_on:
+        return DomainError(
+            "This result is dated %(date)s, before the award (%(awarded)s): it cannot have "
+            "come from it.",
+            field="published_on",
+            date=item.published_on.isoformat(),
+            awarded=awarded_on.isoformat(),
+        )
+    if item.published_on is None and item.year < awarded_on.year:
+        return DomainError(
+            "This result is of %(year)s, before the award (%(awarded)s): it cannot have "
+            "come from it.",
+            field="year",
+            year=str(item.year),
+            awarded=awarded_on.isoformat(),
+        )
+    return None
+
+
+def _refuse_before_award(
+    items: list[tuple[str, str, OutputIn]], awarded_on: dt.date, errors: list[DomainError]
+) -> None:
+    """Add to ``errors`` each entry of a file dated before the award, named by entry."""
+    for where, _award, item in items:
+        problem = before_award(item, awarded_on)
+        if problem is not None:
+            errors.append(
+                DomainError(
+                    "%(where)s (%(title)s): %(message)s",
+                    where=shown(where),
+                    title=shown(item.title[:60]),
+                    message=problem,
+                )
+            )
+
+
 def _new_output(
     proposal: Proposal, item: OutputIn, source: str, actor_id: int | None
 ) -> ResearchOutput:
@@ -136,6 +176,9 @@ def add_output(
     """A publication or dataset typed in."""
     _require_awarded(session, proposal)
     item = validate_output(data)
+    problem = before_award(item, q.awarded_on(proposal.call))
+    if problem is not None:
+        raise problem
     if _is_duplicate(q.outputs_of(session, proposal.id), item):
         raise DomainError("This result is already linked to the award.", field="doi")
     o = _new_output(proposal, item, "typed", actor_id)
@@ -188,6 +231,7 @@ def import_outputs(
     _require_awarded(session, proposal)
     fmt = fmt or importers.detect(filename, text)
     items, errors = _validated(fmt, text, MAX_IMPORT)
+    _refuse_before_award(items, q.awarded_on(proposal.call), errors)
     importers.refuse_entries(errors)
     seen = {_key(o.doi, o.title, o.year) for o in q.outputs_of(session, proposal.id)}
     new: list[ResearchOutput] = []
@@ -281,6 +325,7 @@ def import_call_outputs(
                     award=shown(award[:40]),
                 )
             )
+    _refuse_before_award(items, q.awarded_on(call), errors)
     importers.refuse_entries(errors)
     ids = [awarded[c].id for c in allowed]
     seen = {

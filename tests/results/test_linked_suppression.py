@@ -1,0 +1,228 @@
+"""The public after-award page shows two tables of the same awards: by income group and
+by UN region. The awarded list names each PI's country, so a reader knows how many awards
+each (income group, region) pair holds. Each table alone hides its small cells so that
+none can be worked out from it; together they must not let a reader subtract one from the
+other (a region that is all of one income group repeats that group's counts)."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import numpy as np
+from scipy import optimize
+
+from opencall.outcomes import after_award as aa
+from tests.web.conftest import Web
+
+BYS = ("income_group", "un_region")
+
+
+def _rows(spec: list[tuple[str, str, int, int]]) -> list[aa.AfterAwardRow]:
+    """(income group, region, awards used, awards not used) per kind of country."""
+    rows = []
+    for inc, reg, used, unused in spec:
+        for i in range(used + unused):
+            rows.append(
+                aa.AfterAwardRow(f"{inc}-{reg}-{i}", {BYS[0]: inc, BYS[1]: reg}, used=i < used)
+            )
+    return rows
+
+
+def pinned(rows: list[aa.AfterAwardRow], tables: dict[str, list[dict]]) -> list[tuple]:
+    """Hidden stage counts (by, group, stage) that a reader can work out exactly from every
+    published count of both tables and the awards of each (income group, region) pair:
+    integer programs over the awards of each pair in each state (an attacker's audit,
+    written apart from the product's). A group of every award is the "All" row, which is
+    published: it is not counted as given away."""
+    atoms = sorted({tuple(r.groups[b] for b in BYS) for r in rows})
+    states = sorted({aa._state(r) for r in rows})
+    idx = {k: i for i, k in enumerate(itertools.product(atoms, states))}
+    a_eq, b_eq = [], []
+    for a in atoms:
+        v = np.zeros(len(idx))
+        for s in states:
+            v[idx[(a, s)]] = 1
+        a_eq.append(v)
+        b_eq.append(sum(1 for r in rows if tuple(r.groups[b] for b in BYS) == a))
+    hidden = []
+    for i, by in enumerate(BYS):
+        for r in tables[by]:
+            v = np.zeros(len(idx))
+            for a in atoms:
+                if r["group"] == "all" or a[i] == r["group"]:
+                    for s in states:
+                        if aa._in_stage(s, r["stage"]):
+                            v[idx[(a, s)]] = 1
+            if r["count"] is None and r["awarded"] < len(rows):
+                hidden.append(((by, r["group"], r["stage"]), v))
+            elif r["count"] is not None:
+                a_eq.append(v)
+                b_eq.append(r["count"])
+    out = []
+    ones = np.ones(len(idx))
+    for key, v in hidden:
+        lo, hi = (
+            optimize.linprog(
+                sign * v,
+                A_eq=np.array(a_eq),
+                b_eq=np.array(b_eq),
+                integrality=ones,
+                bounds=(0, None),
+                method="highs",
+            )  # fmt: skip
+            for sign in (1, -1)
+        )
+        assert lo.status == 0 and hi.status == 0
+        if round(lo.fun) == round(-hi.fun):
+            out.append((key, round(lo.fun)))
+    return out
+
+
+def test_a_region_that_is_one_income_group_does_not_give_away_the_other_region() -> None:
+    # Africa's 12 awards are all low income (7 used); Europe's 7 are two high-income and
+    # five upper-middle (3 used). Alone, the region table hides both regions' "used";
+    # beside it the income table showed low income's 7, which is Africa's, and Europe's
+    # 3 followed from the "All" row's 10.
+    rows = _rows(
+        [("low", "Africa", 7, 5), ("high", "Europe", 1, 1), ("upper-middle", "Europe", 2, 3)]
+    )
+    tables = aa.public_funnels(rows, BYS)
+    region = {(r["group"], r["stage"]): r["count"] for r in tables["un_region"]}
+    assert region[("Europe", "used")] is None
+    assert pinned(rows, tables) == []
+    # each table is still the one its own grouping gives when shown alone, or hides more
+    for by in BYS:
+        alone = aa.public_funnel(rows, by)
+        for mine, single in zip(tables[by], alone, strict=True):
+            assert single["count"] is None or mine["count"] in (None, single["count"])
+
+
+def test_random_calls_publish_nothing_the_two_tables_give_away_together() -> None:
+    countries = [
+        ("high", "Europe"), ("upper-middle", "Europe"), ("high", "Asia"),
+        ("lower-middle", "Asia"), ("low", "Africa"), ("lower-middle", "Africa"),
+        ("upper-middle", "Americas"),
+    ]  # fmt: skip
+    rnd = random.Random(11)
+    for _ in range(40):
+        spec = []
+        for inc, reg in rnd.sample(countries, rnd.randint(2, 5)):
+            n = rnd.choice([1, 2, 3, 5, 6, 8, 12, 20])
+            used = sum(rnd.random() < 0.6 for _ in range(n))
+            spec.append((inc, reg, used, n - used))
+        rows = _rows(spec)
+        tables = aa.public_funnels(rows, BYS)
+        assert pinned(rows, tables) == [], spec
+        everyone = {r["stage"]: r["count"] for r in tables[BYS[0]] if r["group"] == "all"}
+        assert everyone["used"] == sum(s[2] for s in spec)
+
+
+def test_the_public_page_does_not_give_away_europe_through_the_income_table(web: Web) -> None:
+    # the first world, through the services and the page: Ethiopia (low income, Africa)
+    # 12 awards, 7 used; Germany (high, Europe) 2, 1 used; Serbia (upper-middle, Europe)
+    # 5, 2 used. The list of awarded programmes names each country.
+    from tests.results.test_public_suppression import after_award_page, count, tables
+
+    page = after_award_page(web, ["ETH"] * 12 + ["DEU"] * 2 + ["SRB"] * 5, [*range(7), 12, 14, 15])
+    income, region = ({r[0]: r for r in t[1:]} for t in tables(page)[:2])
+    assert {"Low income", "All"} <= set(income) and {"Africa", "Europe", "All"} <= set(region)
+    assert count(region["Europe"][2]) is None  # three of seven named awards
+    # Africa is Ethiopia is low income: its count is low income's, and Europe's is the
+    # "All" row's less Africa's
+    africa = count(region["Africa"][2])
+    if africa is None:
+        africa = count(income["Low income"][2])
+    assert africa is None or count(region["All"][2]) is None
+
+
+def _declines_pinned(declined: list[tuple], reasons: list[str]) -> list[tuple[str, str, int]]:
+    """Hidden (group, reason) cells of the public declines table by income group that a
+    reader pins (integer programs), knowing every published number and each group's
+    number of declines: the figures page counts a declined award as awarded and the list
+    of awarded programmes leaves it out, so a group's declines are the one less the
+    other (and the list kept from before the decline names who left it)."""
+    from opencall.outcomes.domain import TOTAL
+    from opencall.outcomes.figures import declines_table
+
+    table = declines_table(declined, "income", reasons)
+    assert table is not None
+    keys = [(r, c) for r in table.rows for c in table.columns]
+    ix = {k: i for i, k in enumerate(keys)}
+
+    def vec(row: str, col: str) -> np.ndarray:
+        v = np.zeros(len(keys))
+        for r, c in keys:
+            if row in (TOTAL, r) and col in (TOTAL, c):
+                v[ix[(r, c)]] = 1
+        return v
+
+    a_eq, b_eq, a_ub, b_ub, hidden = [], [], [], [], []
+    for (r, c), value in table.values.items():
+        v = vec(r, c)
+        if c == TOTAL and r != TOTAL:  # known whatever the page shows
+            a_eq.append(v)
+            b_eq.append(sum(1 for d in declined if d[2] == r))
+        elif value is not None:
+            a_eq.append(v)
+            b_eq.append(value)
+        elif (r, c) in table.primary:
+            a_ub.append(v)
+            b_ub.append(table.min_cell - 1)
+            if TOTAL not in (r, c):
+                hidden.append((r, c, v))
+        else:
+            a_ub.append(-v)
+            b_ub.append(-table.min_cell)
+    out = []
+    for r, c, v in hidden:
+        lo, hi = (
+            optimize.linprog(
+                sign * v,
+                A_eq=np.array(a_eq),
+                b_eq=np.array(b_eq),
+                A_ub=np.array(a_ub) if a_ub else None,
+                b_ub=np.array(b_ub) if b_ub else None,
+                integrality=np.ones(len(keys)),
+                bounds=(0, None),
+                method="highs",
+            )  # fmt: skip
+            for sign in (1, -1)
+        )
+        if round(lo.fun) == round(-hi.fun):
+            out.append((r, c, round(lo.fun)))
+    return out
+
+
+REASONS = ["visa", "funding", "dates", "other"]
+
+
+def test_a_group_s_visa_refusals_are_not_pinned_by_its_known_number_of_declines() -> None:
+    # four of lower-middle income's eight declines were visa refusals: "<5" on the
+    # page, but with the group's 8 known (awarded less listed) and the other cells it
+    # was exactly 4
+    spec = {
+        "lower-middle": ["visa"] * 4 + ["funding"] * 2 + ["dates"] * 2,
+        "low": ["visa"],
+        "high": ["visa"] * 4 + ["funding", "other"],
+        "upper-middle": ["visa"] * 5 + ["dates"] * 2 + ["funding"],
+    }
+    declined = [
+        (i, reason, group, "X", None)
+        for i, (group, reason) in enumerate((g, r) for g, rs in spec.items() for r in rs)
+    ]
+    assert _declines_pinned(declined, REASONS) == []
+
+
+def test_random_declines_tables_pin_no_small_cell_for_a_reader_who_knows_each_group_s_total() -> (
+    None
+):
+    rnd = random.Random(5)
+    for _ in range(60):
+        declined = []
+        for g in rnd.sample(["low", "lower-middle", "upper-middle", "high"], rnd.randint(2, 4)):
+            for _i in range(rnd.choice([1, 1, 2, 3, 5, 6, 8])):
+                declined.append(
+                    (len(declined), rnd.choice(REASONS[: rnd.randint(1, 4)]), g, "X", None)
+                )
+        assert [p for p in _declines_pinned(declined, REASONS) if 0 < p[2] < 5] == [], declined
