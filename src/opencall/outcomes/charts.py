@@ -34,6 +34,8 @@ import hashlib
 import io
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ParamSpec, cast
@@ -92,13 +94,76 @@ def _style() -> Iterator[None]:
         yield
 
 
+class _Drawn:
+    """The charts drawn lately, by what they were drawn from: a chart is a pure function
+    of its arguments (and of :func:`text_as_paths`), and drawing one is tens to hundreds
+    of milliseconds of matplotlib, so the report page shown again, its PDF and the same
+    figures in another download reuse the SVG instead of drawing it again. Only plain
+    arguments (text, numbers, None, and lists, tuples and dicts of them) make a key, by
+    value; a chart drawn from anything else is drawn every time. The last ``size``
+    charts of the process are kept (a few MB at most)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._svgs: OrderedDict[bytes, str] = OrderedDict()
+        self._lock = threading.Lock()
+        self.drawn = 0  # how many charts were drawn, not reused (for the tests)
+
+    def key(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes | None:
+        if not _plain(args) or not _plain(kwargs):
+            return None
+        text = repr((name, _TEXT_AS_PATHS.get(), args, sorted(kwargs.items())))
+        return hashlib.blake2b(text.encode(), digest_size=32).digest()
+
+    def get(self, key: bytes) -> str | None:
+        with self._lock:
+            svg = self._svgs.get(key)
+            if svg is not None:
+                self._svgs.move_to_end(key)
+            return svg
+
+    def put(self, key: bytes | None, svg: str) -> None:
+        with self._lock:
+            self.drawn += 1
+            if key is None:
+                return
+            self._svgs[key] = svg
+            while len(self._svgs) > self.size:
+                self._svgs.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._svgs.clear()
+
+
+def _plain(value: Any) -> bool:
+    """Text, numbers, None, or lists, tuples and dicts of them: a value whose ``repr`` is
+    all it holds (never an object's address, which a later object may reuse)."""
+    if value is None or isinstance(value, str | int | float):  # bool is an int
+        return True
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+DRAWN = _Drawn()
+
+
 def _styled(draw: Callable[P, str]) -> Callable[P, str]:
-    """Draw the chart in the chart style, under the lock (``_style``)."""
+    """Draw the chart in the chart style, under the lock (``_style``); a chart drawn
+    lately from the same arguments is handed back as it was (``DRAWN``)."""
 
     @functools.wraps(draw)
     def styled(*args: P.args, **kwargs: P.kwargs) -> str:
-        with _style():
-            return draw(*args, **kwargs)
+        key = DRAWN.key(draw.__qualname__, args, kwargs)
+        svg = DRAWN.get(key) if key is not None else None
+        if svg is None:
+            with _style():
+                svg = draw(*args, **kwargs)
+            DRAWN.put(key, svg)
+        return svg
 
     return styled
 
