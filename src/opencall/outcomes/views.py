@@ -23,8 +23,7 @@ from opencall.outcomes import queries
 from opencall.outcomes.domain import TOTAL
 from opencall.outcomes.figures import APPLIED_STATES, MIN_CELL, declines_table, figures_by_group
 from opencall.outcomes.report import INCOME_LABELS, REGION_LABELS
-from opencall.proposals import policies as proposal_policies
-from opencall.proposals.access import proposal_for
+from opencall.proposals.access import outcome_for
 from opencall.results import policies as result_policies
 from opencall.reviews.models import Review, ReviewAssignment
 from opencall.scheduling import presenters as schedule_presenters
@@ -164,9 +163,7 @@ def figures(slug: str, page: Page = Depends(get_page)) -> Response:
 
 @router.get("/proposals/{proposal_id}/outcome", response_class=HTMLResponse)
 def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
-    proposal = proposal_for(page, proposal_id)
-    if not proposal_policies.may_see_outcome(page.user, proposal):
-        page.not_found()
+    proposal = outcome_for(page, proposal_id)
     decision = page.db.scalar(select(Decision).where(Decision.proposal_id == proposal.id))
     awards = [
         (a, pool)

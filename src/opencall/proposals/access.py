@@ -23,3 +23,9 @@ def found_for(page: Page, model: type[T], row_id: int, allowed: Callable[[T], bo
 def proposal_for(page: Page, proposal_id: int) -> Proposal:
     """The proposal if this person may see it; otherwise 404 (existence does not leak)."""
     return found_for(page, Proposal, proposal_id, lambda p: policies.may_see_proposal(page.user, p))
+
+
+def outcome_for(page: Page, proposal_id: int) -> Proposal:
+    """The proposal if this person may see its outcome (``policies.may_see_outcome``: its
+    team, once the decisions are released); otherwise 404."""
+    return found_for(page, Proposal, proposal_id, lambda p: policies.may_see_outcome(page.user, p))

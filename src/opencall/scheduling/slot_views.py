@@ -30,9 +30,7 @@ from opencall.calls.policies import RESULTS_STATES
 from opencall.calls.queries import call_by_slug
 from opencall.facilities.domain import unit_label
 from opencall.facilities.models import CapacityPool
-from opencall.proposals import policies as proposal_policies
-from opencall.proposals.access import proposal_for
-from opencall.proposals.models import Proposal
+from opencall.proposals.access import outcome_for
 from opencall.reviews import queries as rq
 from opencall.reviews.policies import may_see_identities
 from opencall.reviews.presenters import proposal_rows
@@ -206,13 +204,6 @@ def public_calendar_ics(slug: str, pool_id: int, page: Page = Depends(get_page))
     return _pool_ics(page, call, pool, events, "")
 
 
-def _own(page: Page, proposal_id: int) -> Proposal:
-    proposal = proposal_for(page, proposal_id)
-    if not proposal_policies.may_see_outcome(page.user, proposal):
-        page.not_found()
-    return proposal
-
-
 def _pools_of(page: Page, entries: list[Any]) -> dict[int, CapacityPool]:
     ids = {e.pool_id for e in entries if e.pool_id is not None}
     return {i: p for i in ids if (p := page.db.get(CapacityPool, i)) is not None}
@@ -220,7 +211,7 @@ def _pools_of(page: Page, entries: list[Any]) -> dict[int, CapacityPool]:
 
 @router.get("/proposals/{proposal_id}/slots", response_class=HTMLResponse)
 def my_slots(proposal_id: int, page: Page = Depends(get_page)) -> Response:
-    proposal = _own(page, proposal_id)
+    proposal = outcome_for(page, proposal_id)
     entries = ss.proposal_slots(page.db, proposal)
     return page.render(
         "scheduling/my_slots.html",
@@ -236,7 +227,7 @@ def my_slots(proposal_id: int, page: Page = Depends(get_page)) -> Response:
 
 @router.get("/proposals/{proposal_id}/slots.ics")
 def my_slots_ics(proposal_id: int, page: Page = Depends(get_page)) -> Response:
-    proposal = _own(page, proposal_id)
+    proposal = outcome_for(page, proposal_id)
     call = proposal.call
     entries = [e for e in ss.proposal_slots(page.db, proposal) if e.start and e.end]
     pools = _pools_of(page, entries)
