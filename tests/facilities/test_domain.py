@@ -259,3 +259,20 @@ def test_countable_units_take_whole_numbers_only() -> None:
         d.check_amount(12.5, no_calendar, unit)
     amount, _ = d.validate_details([], {"amount": 1.5}, slot_based=False, whole=False)
     assert amount == 1.5
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [(2_500_000, "Monthly stipend: must be at most 1250000.5."),
+     (50, "Monthly stipend: must be at least 150000.")],
+)  # fmt: skip
+def test_a_number_fields_bounds_are_said_in_full(value: float, message: str) -> None:
+    """A stipend in yen or yuan runs to millions: its bounds are said as people write
+    them, never "1.25e+06" (which also dropped the 0.5)."""
+    stipend = [{"key": "monthly", "type": "number", "labels": {"en": "Monthly stipend"},
+                "min": 150_000, "max": 1_250_000.5}]  # fmt: skip
+    with pytest.raises(d.FieldProblem) as err:
+        d.validate_details(d.check_request_fields(stipend), {"amount": 1, "monthly": value},
+                           slot_based=False)  # fmt: skip
+    assert str(err.value.message).endswith(message), err.value.message
+    assert "e+" not in str(err.value.message)

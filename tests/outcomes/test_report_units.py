@@ -35,8 +35,13 @@ def test_amounts_in_the_readers_words() -> None:
         "fr": "12 couchettes, 1 tir",
         "es": "12 literas, 1 disparo",
     }
+    assert_amounts(data(), want)
+
+
+def assert_amounts(d: dict[str, Any], want: dict[str, str]) -> None:
+    """The awarded cell of the report's funnel row ends with ``want[lang]`` in each language."""
     for lang, text in want.items():
-        cells = funnel_table(Translator(lang), data(), "ldc")["rows"][0]
+        cells = funnel_table(Translator(lang), d, "ldc")["rows"][0]
         assert cells[-1].endswith(text), (lang, cells)
 
 
@@ -71,6 +76,4 @@ def test_amounts_of_thousands_as_the_reader_writes_numbers() -> None:
         "fr": "56\u202f500 euros, 2,5 tirs",
         "es": "56.500 euros, 2,5 disparos",
     }
-    for lang, text in want.items():
-        cells = funnel_table(Translator(lang), d, "ldc")["rows"][0]
-        assert cells[-1].endswith(text), (lang, cells)
+    assert_amounts(d, want)

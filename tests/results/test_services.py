@@ -270,3 +270,13 @@ def test_one_doi_in_odd_forms_is_one_result(s: Session, a: Awarded) -> None:
     )
     new, skipped = services.import_outputs(s, p, "a.json", csl, actor_id=None)
     assert [o.doi for o in new] == ["10.5555/a"] and skipped == 2
+
+
+def test_an_overdue_reminder_says_a_large_mass_in_full(s: Session, a: Awarded) -> None:
+    """An ice-core archive's 1.5 kg subsample is "1 500 000,5 mg" in the French PI's
+    reminder, not "1.5e+06 mg"."""
+    p = prop(s, a.awarded)
+    services.add_record(s, p, "loan", {**LOAN, "mass_mg": 1_500_000.5}, actor_id=None)
+    assert queue_overdue_reminders(s, "http://x", dt.date(2028, 6, 10)) == 1
+    (mail,) = s.scalars(select(Job).where(Job.kind == "mail"))
+    assert "1\u202f500\u202f000,5 mg" in mail.payload["body"], mail.payload["body"]

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from opencall.errors import DomainError
-from opencall.inputs import checked_time_zone, error_text
+from opencall.inputs import checked_time_zone, error_text, plain_number
 from opencall.optim import wallclock
 
 NATIONALITY_GROUPS = {"international", "host", "low_lmic", "low", "lower-middle", "ldc"}
@@ -206,8 +206,8 @@ def check_policy(
                 "%(amount)s that %(resource)s offers.",
                 field="allocation policy",
                 field_name=where,
-                value=format(value, "g"),
-                amount=f"{amount:g} {unit}",
+                value=plain_number(value),
+                amount=f"{plain_number(amount)} {unit}",
                 resource=name,
             )
 

@@ -691,9 +691,9 @@ def _check_field(f: Any, v: Any) -> Any:
         if f.integer and x != int(x):
             raise ValueError("enter a whole number")
         if f.min is not None and x < f.min:
-            raise ValueError(f"must be at least {f.min:g}")
+            raise ValueError(f"must be at least {plain_number(f.min)}")
         if f.max is not None and x > f.max:
-            raise ValueError(f"must be at most {f.max:g}")
+            raise ValueError(f"must be at most {plain_number(f.max)}")
         return int(x) if f.integer else x
     if f.type == "choice":
         if v not in f.options:

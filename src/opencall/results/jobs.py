@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from opencall.inputs import local_number
 from opencall.jobs import Job, JobRegistry
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
@@ -35,8 +36,9 @@ def _mail_pi(
     fields: dict[str, object],
 ) -> User | None:
     """Queue the reminder ``template`` to the proposal's PI in their language (the name,
-    code, site and proposal id filled in besides ``fields``); the PI, or None when the
-    proposal has no PI account to write to (nothing queued)."""
+    code, site and proposal id filled in besides ``fields``, a float of which is written
+    as that language writes numbers); the PI, or None when the proposal has no PI account
+    to write to (nothing queued)."""
     user = pi_user(session, proposal)
     if user is None:
         return None
@@ -47,7 +49,7 @@ def _mail_pi(
         {
             "name": user.name,
             "code": proposal.code,
-            **fields,
+            **{k: local_number(v, lang) if isinstance(v, float) else v for k, v in fields.items()},
             "base": base_url.rstrip("/"),
             "proposal_id": proposal.id,
         },
@@ -100,7 +102,7 @@ def queue_overdue_reminders(session: Session, base_url: str, today: dt.date) -> 
             SUBJECT_OVERDUE,
             {
                 "sample": rec.data.get("sample", ""),
-                "mass": f"{float(rec.data.get('mass_mg') or 0):g}",
+                "mass": float(rec.data.get("mass_mg") or 0),
                 "due": rec.data.get("due_on", ""),
                 "days": d.days_overdue(rec.data, today),
             },
