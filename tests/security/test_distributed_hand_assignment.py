@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from opencall.calls.models import Call
 from opencall.cycle import services as cycle
 from opencall.jobs import Job
 from opencall.people import services as people_services
@@ -38,25 +39,37 @@ def _join(s: Session, p: Proposal, u: User) -> None:
     prop_services.respond_to_invitation(s, m, u, accept=True)
 
 
+def _distributed_call(s: Session) -> Call:
+    call = F.fast_call(s, requires_pdf=False)
+    call.review_settings = {
+        **(call.review_settings or {}),
+        "mode": "distributed",
+        "reviewers_per_proposal": 1,
+    }
+    return call
+
+
+def _in_review(s: Session, call: Call, proposals: tuple[Proposal, ...]) -> tuple[User, User]:
+    """The proposals submitted and the call in review, with a stranger to it and its
+    chair: (stranger, chair)."""
+    for p in proposals:
+        prop_services.submit(s, p, now=F.NOW)
+    stranger = F.user(s, institution="Elsewhere")
+    chair = F.user(s)
+    people_services.grant_role(s, chair.id, "chair", call_id=call.id)
+    cycle.transition_call(s, call, "closed", now=call.closes_at, reason="t")
+    cycle.transition_call(s, call, "review")
+    return stranger, chair
+
+
 def test_a_chair_gives_proposals_only_to_the_calls_applicants_free_of_ties(web: Web) -> None:
     with web.factory() as s:
-        call = F.fast_call(s, requires_pdf=False)
-        call.review_settings = {
-            **(call.review_settings or {}),
-            "mode": "distributed",
-            "reviewers_per_proposal": 1,
-        }
+        call = _distributed_call(s)
         alice, bob, carol, dave = (F.user(s, institution=f"Inst {i}") for i in range(4))
         a, b, c = (F.full_proposal(s, call, pi) for pi in (alice, carol, dave))
         _join(s, a, bob)  # Bob is on Alice's team and on Carol's
         _join(s, b, bob)
-        for p in (a, b, c):
-            prop_services.submit(s, p, now=F.NOW)
-        stranger = F.user(s, institution="Elsewhere")
-        chair = F.user(s)
-        people_services.grant_role(s, chair.id, "chair", call_id=call.id)
-        cycle.transition_call(s, call, "closed", now=call.closes_at, reason="t")
-        cycle.transition_call(s, call, "review")
+        stranger, chair = _in_review(s, call, (a, b, c))
         _t, token = people_services.create_api_token(s, chair, "chair", now=F.NOW, days=365)
         ids = {"a": a.id, "b": b.id, "c": c.id, "alice": alice.id, "dave": dave.id}
         ids |= {"stranger": stranger.id}
@@ -96,21 +109,10 @@ def test_the_pages_name_field_finds_the_calls_applicants_in_distributed_review(
     from tests.web.conftest import csrf
 
     with web.factory() as s:
-        call = F.fast_call(s, requires_pdf=False)
-        call.review_settings = {
-            **(call.review_settings or {}),
-            "mode": "distributed",
-            "reviewers_per_proposal": 1,
-        }
+        call = _distributed_call(s)
         alice, dave = (F.user(s, institution=f"Inst {i}") for i in range(2))
-        a, _d = (F.full_proposal(s, call, pi) for pi in (alice, dave))
-        for p in (a, _d):
-            prop_services.submit(s, p, now=F.NOW)
-        stranger = F.user(s, institution="Elsewhere")
-        chair = F.user(s)
-        people_services.grant_role(s, chair.id, "chair", call_id=call.id)
-        cycle.transition_call(s, call, "closed", now=call.closes_at, reason="t")
-        cycle.transition_call(s, call, "review")
+        a, d = (F.full_proposal(s, call, pi) for pi in (alice, dave))
+        stranger, chair = _in_review(s, call, (a, d))
         slug, pid, dave_email, dave_id = call.slug, a.id, dave.email, dave.id
         chair_email, stranger_email = chair.email, stranger.email
         s.commit()
