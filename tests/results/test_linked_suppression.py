@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import itertools
 import random
+from typing import Any
 
 import numpy as np
+import pytest
 from scipy import optimize
 
 from opencall.outcomes import after_award as aa
@@ -27,6 +29,47 @@ def _rows(spec: list[tuple[str, str, int, int]]) -> list[aa.AfterAwardRow]:
                 aa.AfterAwardRow(f"{inc}-{reg}-{i}", {BYS[0]: inc, BYS[1]: reg}, used=i < used)
             )
     return rows
+
+
+def pinned_value(
+    v: np.ndarray, a_eq: list, b_eq: list, a_ub: list | None = None, b_ub: list | None = None
+) -> int | None:
+    """The one value that the sum ``v`` of the unknown cells (non-negative integers) can
+    take under ``a_eq x = b_eq`` and ``a_ub x <= b_ub`` (integer programs), else None."""
+    lo, hi = (
+        optimize.linprog(
+            sign * v,
+            A_eq=np.array(a_eq),
+            b_eq=np.array(b_eq),
+            A_ub=np.array(a_ub) if a_ub else None,
+            b_ub=np.array(b_ub) if b_ub else None,
+            integrality=np.ones(len(v)),
+            bounds=(0, None),
+            method="highs",
+        )  # fmt: skip
+        for sign in (1, -1)
+    )
+    assert lo.status == 0 and hi.status == 0
+    return round(lo.fun) if round(lo.fun) == round(-hi.fun) else None
+
+
+def told(table: Any, key: tuple[str, str], v: np.ndarray, into: tuple[list, ...]) -> bool:
+    """What the entry ``key`` of a suppressed table tells a reader about the sum ``v``
+    (added to the constraints ``into``: a_eq, b_eq, a_ub, b_ub): its value where
+    published, "<5" under five, "x" five or more. True for an inner cell shown "<5"."""
+    a_eq, b_eq, a_ub, b_ub = into
+    value = table.values[key]
+    if value is not None:
+        a_eq.append(v)
+        b_eq.append(value)
+        return False
+    if key in table.primary:
+        a_ub.append(v)
+        b_ub.append(table.min_cell - 1)
+        return "__total__" not in key
+    a_ub.append(-v)
+    b_ub.append(-table.min_cell)
+    return False
 
 
 def pinned(rows: list[aa.AfterAwardRow], tables: dict[str, list[dict]]) -> list[tuple]:
@@ -60,22 +103,10 @@ def pinned(rows: list[aa.AfterAwardRow], tables: dict[str, list[dict]]) -> list[
                 a_eq.append(v)
                 b_eq.append(r["count"])
     out = []
-    ones = np.ones(len(idx))
     for key, v in hidden:
-        lo, hi = (
-            optimize.linprog(
-                sign * v,
-                A_eq=np.array(a_eq),
-                b_eq=np.array(b_eq),
-                integrality=ones,
-                bounds=(0, None),
-                method="highs",
-            )  # fmt: skip
-            for sign in (1, -1)
-        )
-        assert lo.status == 0 and hi.status == 0
-        if round(lo.fun) == round(-hi.fun):
-            out.append((key, round(lo.fun)))
+        value = pinned_value(v, a_eq, b_eq)
+        if value is not None:
+            out.append((key, value))
     return out
 
 
@@ -158,39 +189,18 @@ def _declines_pinned(declined: list[tuple], reasons: list[str]) -> list[tuple[st
         return v
 
     a_eq, b_eq, a_ub, b_ub, hidden = [], [], [], [], []
-    for (r, c), value in table.values.items():
+    for r, c in table.values:
         v = vec(r, c)
         if c == TOTAL and r != TOTAL:  # known whatever the page shows
             a_eq.append(v)
             b_eq.append(sum(1 for d in declined if d[2] == r))
-        elif value is not None:
-            a_eq.append(v)
-            b_eq.append(value)
-        elif (r, c) in table.primary:
-            a_ub.append(v)
-            b_ub.append(table.min_cell - 1)
-            if TOTAL not in (r, c):
-                hidden.append((r, c, v))
-        else:
-            a_ub.append(-v)
-            b_ub.append(-table.min_cell)
+        elif told(table, (r, c), v, (a_eq, b_eq, a_ub, b_ub)):
+            hidden.append((r, c, v))
     out = []
     for r, c, v in hidden:
-        lo, hi = (
-            optimize.linprog(
-                sign * v,
-                A_eq=np.array(a_eq),
-                b_eq=np.array(b_eq),
-                A_ub=np.array(a_ub) if a_ub else None,
-                b_ub=np.array(b_ub) if b_ub else None,
-                integrality=np.ones(len(keys)),
-                bounds=(0, None),
-                method="highs",
-            )  # fmt: skip
-            for sign in (1, -1)
-        )
-        if round(lo.fun) == round(-hi.fun):
-            out.append((r, c, round(lo.fun)))
+        value = pinned_value(v, a_eq, b_eq, a_ub, b_ub)
+        if value is not None:
+            out.append((r, c, value))
     return out
 
 
@@ -226,3 +236,62 @@ def test_random_declines_tables_pin_no_small_cell_for_a_reader_who_knows_each_gr
                     (len(declined), rnd.choice(REASONS[: rnd.randint(1, 4)]), g, "X", None)
                 )
         assert [p for p in _declines_pinned(declined, REASONS) if 0 < p[2] < 5] == [], declined
+
+
+def _declines_linked_pinned(declined: list[tuple]) -> list[tuple[str, str, str, int]]:
+    """Hidden (grouping, group, reason) cells of the figures page's three declines tables
+    (income group, UN region, LDC status) that a reader pins, knowing every published
+    number and each country's number of declines (the list of awarded programmes kept
+    from before the decline names who left it): integer programs over the declines of
+    each (income group, region, LDC) kind of country and reason."""
+    from opencall.outcomes.figures import declines_table
+
+    tables = {key: declines_table(declined, key, REASONS) for key in ("income", "region", "ldc")}
+    atoms = sorted({(d[2], d[3], d[4]) for d in declined})
+    idx = {k: i for i, k in enumerate(itertools.product(atoms, REASONS))}
+    a_eq, b_eq, a_ub, b_ub, hidden = [], [], [], [], []
+    for a in atoms:
+        v = np.zeros(len(idx))
+        for r in REASONS:
+            v[idx[(a, r)]] = 1
+        a_eq.append(v)
+        b_eq.append(sum(1 for d in declined if (d[2], d[3], d[4]) == a))
+    label = {"income": lambda a: a[0], "region": lambda a: a[1],
+             "ldc": lambda a: "LDC" if a[2] else "non-LDC"}  # fmt: skip
+    for key, table in tables.items():
+        for g, c in table.values:
+            v = np.zeros(len(idx))
+            for a in atoms:
+                if g in ("__total__", label[key](a)):
+                    for r in REASONS:
+                        if c in ("__total__", r):
+                            v[idx[(a, r)]] = 1
+            if told(table, (g, c), v, (a_eq, b_eq, a_ub, b_ub)):
+                hidden.append((key, g, c, v))
+    out = []
+    for key, g, c, v in hidden:
+        value = pinned_value(v, a_eq, b_eq, a_ub, b_ub)
+        if value is not None and 0 < value < 5:
+            out.append((key, g, c, value))
+    return out
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known leak, not fixed (docs/who-benefits.md, trialout9): the three declines "
+    "tables are suppressed each alone; suppressing them together is not enough while a "
+    "hidden cell's mark says whether it is under five ('<5') or not ('x')",
+)
+def test_the_three_declines_tables_together_pin_no_count_of_one_to_four() -> None:
+    kinds = [
+        ("low", "Africa", True), ("lower-middle", "Africa", False), ("low", "Asia", True),
+        ("lower-middle", "Asia", False), ("high", "Europe", False), ("upper-middle", "Americas", False),
+    ]  # fmt: skip
+    rnd = random.Random(9)
+    for _ in range(40):
+        declined = []
+        for inc, reg, ldc in rnd.sample(kinds, rnd.randint(2, 5)):
+            for _i in range(rnd.choice([1, 2, 3, 5, 6, 8])):
+                reason = rnd.choice(REASONS[: rnd.randint(1, 4)])
+                declined.append((len(declined), reason, inc, reg, ldc))
+        assert _declines_linked_pinned(declined) == [], declined

@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -1334,8 +1334,35 @@ def _linked_recoverable(
                 b_ub.append(-float(table.min_cell))
             if value is None and TOTAL not in (row, column):
                 hidden.append((by, row, column, v))
-    own: set[tuple[str, str, str]] = set()
-    for by in groupings:
+    ones = np.ones(n)
+    arrays = {
+        "A_eq": np.asarray(a_eq),
+        "b_eq": np.asarray(b_eq),
+        "A_ub": np.asarray(a_ub) if a_ub else None,
+        "b_ub": np.asarray(b_ub) if b_ub else None,
+    }
+
+    def solve(cost: np.ndarray) -> Any:
+        return optimize.linprog(cost, integrality=ones, bounds=(0, None), method="highs", **arrays)
+
+    # Cheap prefilter: two integer solutions for a random objective and its negation
+    # (fixed seed); a hidden cell that differs between them is not determined.
+    rng = np.random.default_rng(0)
+    weights = rng.uniform(0.5, 1.5, n) * rng.choice([-1.0, 1.0], n)
+    first, second = solve(weights), solve(-weights)
+    if first.status != 0 or second.status != 0:
+        raise RuntimeError("linked suppression audit failed: no table fits what is published")
+    pinned: list[tuple[str, str, str]] = []
+    for by, row, column, v in hidden:
+        if abs(float(v @ first.x) - float(v @ second.x)) > 0.5:
+            continue
+        lo, hi = solve(v), solve(-v)
+        if lo.status != 0 or hi.status != 0:
+            raise RuntimeError(f"linked suppression audit failed at {(by, row, column)}")
+        if round(-hi.fun) - round(lo.fun) < 1:
+            pinned.append((by, row, column))
+    own: set[tuple[str, str, str]] = set()  # what its own table gives away (one row)
+    for by in dict.fromkeys(p[0] for p in pinned):
         t = out[by]
         true: dict[tuple[str, str], int] = {}
         for r in t.rows:
@@ -1349,26 +1376,7 @@ def _linked_recoverable(
             t.rows, t.columns, true, t.primary, t.complementary, t.min_cell, t.zeros_suppressed
         ):
             own.add((by, r, c))
-    found: list[tuple[str, str, str]] = []
-    ones = np.ones(n)
-    arrays = {
-        "A_eq": np.asarray(a_eq),
-        "b_eq": np.asarray(b_eq),
-        "A_ub": np.asarray(a_ub) if a_ub else None,
-        "b_ub": np.asarray(b_ub) if b_ub else None,
-    }
-    for by, row, column, v in hidden:
-        if (by, row, column) in own:
-            continue
-        lo, hi = (
-            optimize.linprog(sign * v, integrality=ones, bounds=(0, None), method="highs", **arrays)
-            for sign in (1.0, -1.0)
-        )
-        if lo.status != 0 or hi.status != 0:
-            raise RuntimeError(f"linked suppression audit failed at {(by, row, column)}")
-        if round(-hi.fun) - round(lo.fun) < 1:
-            found.append((by, row, column))
-    return found
+    return [p for p in pinned if p not in own]
 
 
 # --------------------------------------------------------------------------- suppressed funnel
