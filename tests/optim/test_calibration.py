@@ -243,5 +243,5 @@ def test_the_consensus_stays_on_the_grade_scale() -> None:
             for arr in (res.consensus, res.consensus_lo, res.consensus_hi):
                 assert arr.min() >= 1.0 and arr.max() <= 5.0, arr
             assert res.params["clipped_to_scale"] == 2
-            best = 2 if not lower else 2
-            assert res.rank[best] == 1 and res.rank[0] == 4
+            # proposal 2 (above 5 before clipping) first, proposal 0 (below 1) last
+            assert res.rank[2] == 1 and res.rank[0] == 4

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
@@ -535,13 +535,10 @@ def full_awards(
     d: Decision,
     problem: Any,
     meta: dict[str, Any],
-    requests: Sequence[Any] | None = None,
 ) -> list[Award]:
     """The awards of the whole of ``proposal``'s requests as the allocation's problem
-    (:func:`build_problem`) counts them (unsaved rows). ``requests``: the problem's
-    requests of the proposal where the caller has them (:func:`requests_by_proposal`),
-    not looked for among all the call's."""
-    mine = requests_by_proposal(problem).get(str(proposal.id), []) if requests is None else requests
+    (:func:`build_problem`) counts them (unsaved rows)."""
+    mine = requests_by_proposal(problem).get(str(proposal.id), [])
     out: list[Award] = []
     for r in mine:
         _, positions = meta["index"][r.id]
@@ -568,7 +565,16 @@ def requests_by_proposal(problem: Any) -> dict[str, list[Any]]:
     return out
 
 
-def fits(awards: Sequence[Award], used: dict[int, float], cap: dict[int, float]) -> bool:
+class PoolAmount(NamedTuple):
+    """How much of one pool (by id) an award would take."""
+
+    pool_id: int
+    amount: float
+
+
+def fits(
+    awards: Sequence[Award] | Sequence[PoolAmount], used: dict[int, float], cap: dict[int, float]
+) -> bool:
     """Whether ``awards`` fit beside what is ``used`` of each pool's ``cap``acity."""
     want: dict[int, float] = {}
     for a in awards:
@@ -862,12 +868,12 @@ def declines(session: Session, call: Call) -> list[AwardDecline]:
 
 def next_in_line(
     session: Session, call: Call, hidden: frozenset[int] = frozenset()
-) -> list[tuple[int, Proposal, list[Award]]]:
+) -> list[tuple[int, Proposal, list[PoolAmount]]]:
     """The proposals the chair may offer the capacity freed by a declined award: not
     awarded or partially awarded, not declined, in the ranking's order, whose whole award
     (as an override to 'awarded' would give it) fits in what the call's awards leave free.
     ``hidden``: the proposals withheld from the reader (their team, a recorded conflict),
-    never listed. Each as (rank, proposal, its unsaved awards)."""
+    never listed. Each as (rank, proposal, what its whole award takes of each pool)."""
     if not declines(session, call):
         return []
     ds = {d.proposal_id: d for d in decisions(session, call)}
@@ -893,32 +899,28 @@ def next_in_line(
         held.setdefault(a.proposal_id, {})
         held[a.proposal_id][a.pool_id] = held[a.proposal_id].get(a.pool_id, 0.0) + a.amount
     problem, meta = build_problem(session, call)
-    # each proposal's requests found once (not by a scan of the call's for each), and
-    # the Award rows built (reading the proposal's request rows) only for those that fit
+    # each proposal's requests found once (not by a scan of the call's for each), summed
+    # per pool as plain numbers (no Award rows: the page and the API show pool and amount)
     by_proposal = requests_by_proposal(problem)
-    fitting: list[tuple[int, int]] = []
+    fitting: list[tuple[int, int, list[PoolAmount]]] = []
     for r in ranked:
-        mine = by_proposal.get(str(r.proposal_id), [])
-        want = [
-            Award(pool_id=meta["pool_id"][name], amount=float(amt))
-            for q in mine
-            for name, amt in q.demand.items()
-        ]
+        want: dict[int, float] = {}
+        for q in by_proposal.get(str(r.proposal_id), []):
+            for name, amt in q.demand.items():
+                pid = meta["pool_id"][name]
+                want[pid] = want.get(pid, 0.0) + float(amt)
+        shares = [PoolAmount(pid, amt) for pid, amt in want.items()]
         own = held.get(r.proposal_id, {})
         besides = {pid: amt - own.get(pid, 0.0) for pid, amt in used.items()}
-        if want and fits(want, besides, cap):
-            fitting.append((r.rank, r.proposal_id))
+        if shares and fits(shares, besides, cap):
+            fitting.append((r.rank, r.proposal_id, shares))
     props = {
         p.id: p
         for p in session.scalars(
-            select(Proposal).where(Proposal.id.in_([pid for _rank, pid in fitting]))
+            select(Proposal).where(Proposal.id.in_([pid for _rank, pid, _s in fitting]))
         )
     }
-    return [
-        (rank, props[pid], full_awards(call, props[pid], ds[pid], problem, meta,
-                                       by_proposal.get(str(pid), [])))
-        for rank, pid in fitting
-    ]  # fmt: skip
+    return [(rank, props[pid], shares) for rank, pid, shares in fitting]
 
 
 def offer_award(

@@ -558,6 +558,13 @@ def outage_clashes(
     rows = _clash_rows(
         session, and_(ScheduleEntry.pool_id == pool.id, Call.status != "archived", overlap)
     )
+    return _clashes_seen_by(session, rows, viewer)
+
+
+def _clashes_seen_by(
+    session: Session, rows: Sequence[tuple[ScheduleEntry, Proposal, Call]], viewer: Any
+) -> list[ScheduleClash]:
+    """``rows`` as clashes, each call's told only to a ``viewer`` who may see its schedule."""
     seen: dict[int, bool] = {}
     out = []
     for entry, proposal, call in rows:
@@ -597,19 +604,13 @@ def changeover_breaks(
     )
     index = {g.start: i for i, g in enumerate(sl.slot_grid(resource_of(pool)))}
     on_grid = [(e, p, c) for e, p, c in rows if e.start in index]
+    at = [index[e.start] for e, _p, _c in on_grid if e.start is not None]
     broken: set[int] = set()
-    for (e1, p1, _c1), (e2, p2, _c2) in zip(on_grid, on_grid[1:], strict=False):
-        if p1.id != p2.id and index[e2.start] - index[e1.start] <= gap:
+    for k in range(len(on_grid) - 1):
+        (e1, p1, _c1), (e2, p2, _c2) = on_grid[k], on_grid[k + 1]
+        if p1.id != p2.id and at[k + 1] - at[k] <= gap:
             broken.update((e1.id, e2.id))
-    seen: dict[int, bool] = {}
-    out = []
-    for entry, proposal, call in on_grid:
-        if entry.id not in broken:
-            continue
-        if call.id not in seen:
-            seen[call.id] = viewer is None or policies.may_see_schedule(session, viewer, call)
-        out.append(_clash(entry, proposal, call, seen[call.id]))
-    return out
+    return _clashes_seen_by(session, [row for row in on_grid if row[0].id in broken], viewer)
 
 
 if changeover_breaks not in fac_services.CHANGEOVER_CLASH_FINDERS:
