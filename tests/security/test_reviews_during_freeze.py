@@ -8,8 +8,8 @@ without a lock: the chair's freeze committed between that read and the review's 
 and the review was saved and acknowledged after the freeze; the frozen ranking no longer
 matched the grades ("The grades changed since the last calibration"), and the
 allocation ranked the proposals without that grade. Now a reviewer's answer reads its
-call again under a shared lock (PostgreSQL ``FOR SHARE``; SQLite: the write lock) and
-the freeze takes the call's row exclusively and checks the grades again under it, so
+call again when it starts and checks the freeze once more after writing its audit event
+(holding the audit chain's lock, which the freeze takes before it checks the grades), so
 one comes after the other.
 """
 
