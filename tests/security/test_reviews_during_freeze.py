@@ -16,7 +16,6 @@ one comes after the other.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import select, text
@@ -30,6 +29,7 @@ from opencall.reviews import services as rv
 from opencall.reviews.models import Review, ReviewAssignment
 from opencall.reviews.services import calibration
 from tests import factories as F
+from tests.security.races import beside, waits_on_a_lock
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -95,18 +95,8 @@ def test_a_review_waiting_on_a_freeze_in_flight_is_refused(
     def check_then_let_the_review_in(session: Session, call: Call) -> bool:
         current = real_check(session, call)
         checked.set()
-        with factory() as probe:  # until the review waits on a lock the freeze holds
-            for _ in range(1000):
-                state = probe.scalar(
-                    text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
-                    {"pid": pid[0]},
-                )
-                if state == "Lock":
-                    break
-                probe.rollback()
-                time.sleep(0.01)
-            else:
-                outcome["freeze"] = "the review never waited"
+        if not waits_on_a_lock(factory, pid[0]):  # on a lock the freeze holds
+            outcome["freeze"] = "the review never waited"
         return current
 
     def review() -> None:
@@ -125,14 +115,11 @@ def test_a_review_waiting_on_a_freeze_in_flight_is_refused(
                 outcome["review"] = refused.message
 
     monkeypatch.setattr(calibration, "ranking_is_current", check_then_let_the_review_in)
-    t = threading.Thread(target=review)
-    t.start()
-    with factory() as chair:
+    with beside(review), factory() as chair:
         call = chair.get(Call, call_id)
         assert call is not None
         rv.freeze_ranking(chair, call)
         chair.commit()
-    t.join(120)
     assert "freeze" not in outcome, outcome
     assert "frozen" in outcome.get("review", ""), outcome
     with factory() as s:
