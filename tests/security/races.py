@@ -5,9 +5,14 @@ have reached it, so that both have read the state before either writes."""
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
 
 from tests.web.conftest import Web, csrf
 
@@ -46,3 +51,31 @@ def post_held_together(
     for t in threads:
         t.join(60)
     return sorted(answers)
+
+
+def waits_on_a_lock(factory: sessionmaker[Session], pid: int) -> bool:
+    """Whether the PostgreSQL backend ``pid`` comes to wait on a lock (a row's, an
+    advisory lock) within about 30 s, polled from a connection of its own."""
+    with factory() as probe:
+        for _ in range(3000):
+            state = probe.scalar(
+                text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
+                {"pid": pid},
+            )
+            if state == "Lock":
+                return True
+            probe.rollback()
+            time.sleep(0.01)
+    return False
+
+
+@contextmanager
+def beside(work: Callable[[], None]) -> Iterator[None]:
+    """``work`` in a thread of its own while the block runs (another request, another
+    connection), joined after it."""
+    t = threading.Thread(target=work)
+    t.start()
+    try:
+        yield
+    finally:
+        t.join(120)

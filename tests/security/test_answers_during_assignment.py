@@ -20,7 +20,6 @@ the other, and an answer to a dropped invitation is refused as a missing one (40
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +38,7 @@ from opencall.reviews.services import assignment as assignment_service
 from opencall.reviews.services import common, conflicts, reviewing
 from tests import factories as F
 from tests.review_cycle import Cycle
+from tests.security.races import beside, waits_on_a_lock
 from tests.web.conftest import Web, api_bearer, csrf
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -205,21 +205,6 @@ def test_pages_and_api_answer_404_to_a_dropped_invitation(
         assert s.scalar(select(Review).where(Review.assignment_id == aid)) is None
 
 
-def _wait_until_waiting_on_a_lock(factory: sessionmaker[Session], pid: int) -> None:
-    """Until the backend ``pid`` waits on a lock (a row's, or the audit chain's)."""
-    with factory() as probe:
-        for _ in range(3000):
-            state = probe.scalar(
-                text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
-                {"pid": pid},
-            )
-            if state == "Lock":
-                return
-            probe.rollback()
-            time.sleep(0.01)
-    raise AssertionError("the reviewer's answer never waited on a lock")
-
-
 def test_an_answer_waiting_on_the_run_neither_deadlocks_nor_is_lost(
     factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -244,7 +229,7 @@ def test_an_answer_waiting_on_the_run_neither_deadlocks_nor_is_lost(
     def record_then_let_the_reviewer_in(*args: Any, **kw: Any) -> Any:
         run = real_record(*args, **kw)  # the audit chain's lock is held from here
         recorded.set()
-        _wait_until_waiting_on_a_lock(factory, pid[0])
+        assert waits_on_a_lock(factory, pid[0]), "the reviewer's answer never waited"
         return run
 
     def reviewer() -> None:
@@ -270,9 +255,7 @@ def test_an_answer_waiting_on_the_run_neither_deadlocks_nor_is_lost(
                 outcome["reviewer"] = repr(exc)[:300]
 
     monkeypatch.setattr(assignment_service, "record_run", record_then_let_the_reviewer_in)
-    t = threading.Thread(target=reviewer)
-    t.start()
-    with factory() as job:
+    with beside(reviewer), factory() as job:
         call = job.get(Call, call_id)
         assert call is not None
         try:
@@ -281,7 +264,6 @@ def test_an_answer_waiting_on_the_run_neither_deadlocks_nor_is_lost(
             outcome["run"] = "stored"
         except Exception as exc:  # noqa: BLE001
             outcome["run"] = repr(exc)[:300]
-    t.join(120)
     aid = int(outcome["assignment"])
     with factory() as s:
         now = s.get(ReviewAssignment, aid)

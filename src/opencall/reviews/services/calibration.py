@@ -289,10 +289,12 @@ def _capacity_cutoff(session: Session, call: Call, prop_ids: list[int], order: l
 
 
 def freeze_ranking(session: Session, call: Call, *, actor_id: int | None = None) -> Call:
-    # the call's row exclusively (reviewers' answers hold it shared: ``lock_answer``), and
-    # its freeze read again under the lock: no review is saved between the check of the
-    # grades below and the freeze, and none after it that the frozen ranking leaves out
+    # the call's row exclusively, then the audit chain's lock (SQLite: the write lock),
+    # and the freeze read again: the grades are checked below with every review committed
+    # before; a review still to come holds the chain's lock after this commit and finds
+    # the ranking frozen (``submit_review`` checks again under it)
     lock_call_for_close(session, call)
+    auditlog.chain_head(session)
     session.refresh(call, ["ranking_frozen_at"])
     if q.latest_run(session, call, "calibration") is None:
         raise DomainError("Calibrate the grades before freezing the ranking.")

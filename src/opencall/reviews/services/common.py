@@ -67,17 +67,15 @@ def lock_assignment(session: Session, assignment: ReviewAssignment) -> None:
 
 
 def lock_answer(session: Session, assignment: ReviewAssignment) -> Call:
-    """Before a reviewer's answer changes ``assignment``: :func:`lock_assignment`, and its
-    call (status, freeze) read again under a shared lock; returns the call. PostgreSQL:
-    the assignment ``FOR UPDATE`` (the automatic assignment
-    locks the call's assignments in the same way before it stores its result:
-    ``run_assignment``) and the call ``FOR SHARE`` (many reviewers at once; the freeze of
-    the ranking takes it exclusively, ``freeze_ranking``); SQLite: the write lock now
-    (``BEGIN IMMEDIATE``, one writer at a time). So an answer and a run's store, or an
-    answer and the freeze, come one after the other: neither decides on what the other
-    is changing."""
+    """Before a reviewer's answer changes ``assignment``: :func:`lock_assignment` (the
+    automatic assignment locks the call's assignments in the same way before it stores
+    its result, ``run_assignment``, so an answer and a run's store come one after the
+    other), and its call's status and freeze read again; returns the call. The call's row
+    is not locked: an answer that writes a grade checks the freeze again once it holds
+    the audit chain's lock (``submit_review``), as the freeze checks the grades
+    (``freeze_ranking``), so that neither decides on what the other is changing."""
     lock_assignment(session, assignment)
     call = session.get(Call, assignment.call_id)
     assert call is not None
-    session.refresh(call, REVIEW_STATE, with_for_update={"read": True})
+    session.refresh(call, REVIEW_STATE)
     return call

@@ -18,7 +18,7 @@ from opencall.reviews import queries as q
 from opencall.reviews.models import Review, ReviewAssignment
 from opencall.reviews.services.assignment import _audit_assignment
 from opencall.reviews.services.calibration import unfreeze_refusal
-from opencall.reviews.services.common import lock_answer
+from opencall.reviews.services.common import REVIEW_STATE, lock_answer
 
 
 def respond_to_assignment(
@@ -68,6 +68,12 @@ def submit_review(
     _audit_assignment(
         session, "review.submitted" if final else "review.saved", assignment, actor_id=reviewer.id
     )
+    # Checked again now that this unit of work holds the audit chain's lock (PostgreSQL;
+    # SQLite: the write lock since ``lock_answer``), which the freeze and the call's
+    # transitions hold too until they commit: one committed since the first check is
+    # seen here, and one still to come waits for this commit (and sees the grade).
+    session.refresh(call, REVIEW_STATE)
+    _check_open_for_reviews(session, call)
     return review
 
 
@@ -125,6 +131,14 @@ def frozen_refusal(session: Session, call: Call) -> DomainError:
     )
 
 
+def _check_open_for_reviews(session: Session, call: Call) -> None:
+    if call.status not in ("closed", "review"):
+        raise DomainError("Reviews are accepted only while the call is in review.")
+    if call.ranking_frozen_at is not None:
+        # the frozen ranking is what the allocation reads: a new grade would not be in it
+        raise frozen_refusal(session, call)
+
+
 def _checked_review(
     session: Session,
     call: Call,
@@ -137,11 +151,7 @@ def _checked_review(
 ) -> float:
     """The grade as a float, once the call's state and the review's fields are checked."""
     rs = review_settings(call.review_settings)
-    if call.status not in ("closed", "review"):
-        raise DomainError("Reviews are accepted only while the call is in review.")
-    if call.ranking_frozen_at is not None:
-        # the frozen ranking is what the allocation reads: a new grade would not be in it
-        raise frozen_refusal(session, call)
+    _check_open_for_reviews(session, call)
     try:
         g = float(grade)
     except (TypeError, ValueError) as exc:
