@@ -89,3 +89,31 @@ def declines_table(
             g = (income if key == "income" else region) or ""
         counts.setdefault(g, {c: 0 for c in columns})[reason] += 1
     return suppress_small_cells(counts, MIN_CELL, known_rows=True) if counts else None
+
+
+#: the one grouping whose declines the public page splits by reason; the others give each
+#: group's number of declines only. A reader knows every (income group, region, LDC)
+#: kind of country's number of declines (above), so three tables split by reason,
+#: each audited alone, let a reader pin a hidden cell from the three together, and
+#: hiding more cells does not help while a hidden cell's mark says which side of five it
+#: lies ("<5" against "x"). One table split by reason, with its row totals taken as
+#: known, is audited whole (docs/who-benefits.md).
+REASONS_BY = "income"
+DECLINE_GROUPINGS = ("income", "region", "ldc")
+
+
+def published_declines(
+    declined: list[tuple[int, str, str | None, str | None, bool | None]],
+    reasons: Iterable[str],
+) -> dict[str, tuple[SuppressedTable, list[str]]] | None:
+    """The public page's declines tables: for each grouping, the suppressed table and
+    the columns it publishes (every reason and the total for ``REASONS_BY``, the total
+    only for the others). None when no award was declined."""
+    out: dict[str, tuple[SuppressedTable, list[str]]] = {}
+    for key in DECLINE_GROUPINGS:
+        table = declines_table(declined, key, reasons)
+        if table is None:
+            return None
+        columns = [*table.columns, TOTAL] if key == REASONS_BY else [TOTAL]
+        out[key] = (table, columns)
+    return out

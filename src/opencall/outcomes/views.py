@@ -21,7 +21,12 @@ from opencall.facilities.models import CapacityPool
 from opencall.inputs import local_number
 from opencall.outcomes import queries
 from opencall.outcomes.domain import TOTAL
-from opencall.outcomes.figures import APPLIED_STATES, MIN_CELL, declines_table, figures_by_group
+from opencall.outcomes.figures import (
+    APPLIED_STATES,
+    MIN_CELL,
+    figures_by_group,
+    published_declines,
+)
 from opencall.outcomes.report import INCOME_LABELS, REGION_LABELS
 from opencall.proposals.access import outcome_for
 from opencall.results import policies as result_policies
@@ -125,14 +130,16 @@ def _tables(page: Page, call_id: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     reasons = [(r, page._(DECLINE_REASON_LABELS[r])) for r in DECLINE_REASONS]
     ldc = {"LDC": N_("Least developed countries"), "non-LDC": N_("Other countries")}
+    labels = dict(reasons) | {TOTAL: page._("Declined")}
+    published = published_declines(declined, DECLINE_REASONS) or {}
     for key, names in (("income", INCOME), ("region", REGIONS), ("ldc", ldc)):
-        shown = declines_table(declined, key, DECLINE_REASONS)
-        if shown is None:
+        if key not in published:
             break
+        shown, columns = published[key]
         out[f"declined_{key}"] = {
             "rows": [(g, page._(names.get(g, g)) if g else page._("Unknown")) for g in shown.rows]
             + [(TOTAL, page._("Total"))],
-            "columns": reasons + [(TOTAL, page._("Declined"))],
+            "columns": [(c, labels[c]) for c in columns],
             "table": shown,
         }
     for key, names in (("income", INCOME), ("region", REGIONS)):
