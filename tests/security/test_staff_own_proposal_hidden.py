@@ -186,7 +186,8 @@ def _leaks(text: str, roster: bool) -> list[str]:
     text = re.sub(r"<select\b.*?</select>", "", text, flags=re.S)
     names = () if roster else (*OWN_REVIEWERS, CONFLICTED)
     found = [x for x in (*names, *OWN_TEXTS, CONFLICT_REASON) if x in text]
-    return found + [g for g in ("1.25", "1.250") if g in text][:1]
+    # the own grade as a number of its own (not the digits inside 21.253 or 1.2504)
+    return found + re.findall(r"(?<![\d.])1\.250?(?![\d])", text)[:1]
 
 
 def _decided(html: str, seen: Seen) -> list[str]:
