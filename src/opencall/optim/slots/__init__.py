@@ -1,0 +1,78 @@
+"""Placing awarded slots of slot-based resources (a microscope's 24-hour sessions, a
+beamline's 8-hour shifts) into the resource's calendar.
+
+A resource offers consecutive slots of ``slot_hours`` from ``start`` to ``end``; a slot that
+overlaps an unavailable period (maintenance, a holiday) is not usable. Each award asks for a
+number of slots on one resource; the applicant may have declared dates on which a slot is
+impossible. Awards of one proposal that share a bundle key are all-or-nothing: either every
+award of the bundle is placed or none is; when the bundle asks to be kept together, its span
+(first slot start to last slot end, across resources) is made as short as possible, e.g.
+screening on one microscope and data collection on the other within a few days.
+
+Objective, lexicographic (``SlotSchedule.objective``):
+
+1. maximise the placed value ``sum(weight * slots)`` over fully placed awards;
+2. minimise the total span in hours of the placed bundles (of two awards or more) that ask
+   to be kept together;
+3. minimise the number of runs (maximal blocks of time-consecutive slots) of the awards, i.e.
+   keep each award's slots contiguous where possible.
+
+Solved exactly by a 0-1 integer program (HiGHS, one solve per level, each level's optimum
+fixed as a constraint for the next, the usual pre-emptive goal programming of [1]_) with a
+greedy construction plus repair as a warm start and as a fallback when the solver is not
+asked for or stops at its time limit. Awards that are not placed carry a reason.
+
+References
+----------
+.. [1] Ignizio, J. P. (1976). *Goal Programming and Extensions*. Lexington Books.
+.. [2] Huangfu, Q., Hall, J. A. J. (2018). Parallelizing the dual revised simplex method.
+   *Mathematical Programming Computation* 10, 119-142 (the HiGHS solver).
+.. [3] Pinedo, M. L. (2016). *Scheduling: Theory, Algorithms, and Systems*, 5th ed.,
+   Springer, ch. 3 (list scheduling by priority as a construction heuristic).
+"""
+
+from __future__ import annotations
+
+from opencall.optim.slots.exact import (
+    BEGUN,
+    MAX_SLOTS,
+    UTC,
+    Resource,
+    Slot,
+    SlotAward,
+    SlotProblem,
+    SlotSchedule,
+    Taken,
+    Unplaced,
+    booked_indices,
+    changeover_clashes,
+    check,
+    date_ranges,
+    evaluate,
+    greedy,
+    owner,
+    slot_grid,
+    solve_slots,
+)
+
+__all__ = [
+    "BEGUN",
+    "MAX_SLOTS",
+    "Resource",
+    "Slot",
+    "SlotAward",
+    "SlotProblem",
+    "SlotSchedule",
+    "Taken",
+    "UTC",
+    "Unplaced",
+    "booked_indices",
+    "changeover_clashes",
+    "check",
+    "date_ranges",
+    "evaluate",
+    "greedy",
+    "owner",
+    "slot_grid",
+    "solve_slots",
+]
