@@ -22,6 +22,13 @@ fixed as a constraint for the next, the usual pre-emptive goal programming of [1
 greedy construction plus repair as a warm start and as a fallback when the solver is not
 asked for or stops at its time limit. Awards that are not placed carry a reason.
 
+The package has one part a module: the problem and its validation (``problem``), a
+resource's slot grid and the changeover (``calendar``), the placement and its reasons
+(``result``), the independent check and objective (``check``), the index form the solvers
+work on (``index``), the greedy construction, repair and polish (``greedy``), the bounds
+that settle a level without a solve (``bounds``) and the exact program (``exact``).
+Everything is importable from ``opencall.optim.slots``.
+
 References
 ----------
 .. [1] Ignizio, J. P. (1976). *Goal Programming and Extensions*. Lexington Books.
@@ -33,27 +40,26 @@ References
 
 from __future__ import annotations
 
-from opencall.optim.slots.exact import (
+from opencall.optim.slots.calendar import (
+    Slot,
+    booked_indices,
+    changeover_clashes,
+    date_ranges,
+    owner,
+    slot_grid,
+)
+from opencall.optim.slots.check import check, evaluate
+from opencall.optim.slots.exact import solve_slots
+from opencall.optim.slots.greedy import Taken, greedy
+from opencall.optim.slots.problem import (
     BEGUN,
     MAX_SLOTS,
     UTC,
     Resource,
-    Slot,
     SlotAward,
     SlotProblem,
-    SlotSchedule,
-    Taken,
-    Unplaced,
-    booked_indices,
-    changeover_clashes,
-    check,
-    date_ranges,
-    evaluate,
-    greedy,
-    owner,
-    slot_grid,
-    solve_slots,
 )
+from opencall.optim.slots.result import SlotSchedule, Unplaced
 
 __all__ = [
     "BEGUN",

@@ -1,0 +1,109 @@
+"""A resource's slot grid (``slot_grid``), whose booking a slot is (``owner``), the slots
+booked outside the problem and the changeover between owners, and applicants' date
+ranges as UTC periods."""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from opencall.optim import wallclock
+from opencall.optim.slots.problem import BEGUN, Resource, SlotAward
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One slot of a resource's calendar."""
+
+    index: int
+    start: dt.datetime
+    end: dt.datetime
+    reason: str  # "" when usable, else the unavailable period's reason
+
+
+def slot_grid(resource: Resource) -> list[Slot]:
+    """Every slot of ``resource``; a slot that begins before ``resource.not_before`` carries
+    :data:`BEGUN`, another overlapping an unavailable period its reason (``"unavailable"``
+    when the period gives none)."""
+    out: list[Slot] = []
+    bounds = wallclock.grid(
+        resource.start, resource.end, resource.slot_hours, resource.time_zone, resource.wall_start
+    )
+    for k, (t, t_end) in enumerate(bounds):
+        reason = BEGUN if resource.not_before is not None and t < resource.not_before else ""
+        for u0, u1, why in () if reason else resource.unavailable:
+            if u0 < t_end and t < u1:
+                reason = why or "unavailable"
+                break
+        out.append(Slot(k, t, t_end, reason))
+    return out
+
+
+def owner(award: SlotAward) -> str:
+    """Whose booking a slot of ``award`` is, for the changeover: its proposal (the award
+    itself when it names none)."""
+    return award.proposal or f"award {award.id}"
+
+
+def booked_indices(resource: Resource, grid: Sequence[Slot]) -> list[tuple[int, str]]:
+    """``(slot index, owner)`` of every slot of ``grid`` that a slot in
+    ``resource.booked`` overlaps."""
+    starts = [g.start for g in grid]
+    out = []
+    for b0, b1, who in resource.booked:
+        k = max(bisect.bisect_right(starts, b0) - 1, 0)
+        while k < len(grid) and grid[k].start < b1:
+            if grid[k].end > b0:
+                out.append((k, who))
+            k += 1
+    return out
+
+
+def changeover_clashes(
+    resource: Resource, grid: Sequence[Slot], placed: Iterable[tuple[int, str]]
+) -> list[str]:
+    """Every pair of slots of different owners closer than ``resource.changeover`` slots,
+    one of them ``placed`` (``(slot index, owner)``; the others are ``resource.booked``)."""
+    c = resource.changeover
+    if c <= 0:
+        return []
+    marks = sorted(
+        {(k, who, True) for k, who in placed}
+        | {(k, who, False) for k, who in booked_indices(resource, grid)}
+    )
+    out = []
+    for i, (k, who, mine) in enumerate(marks):
+        j = i + 1
+        while j < len(marks) and marks[j][0] - k <= c:
+            k2, who2, mine2 = marks[j]
+            j += 1
+            if who2 != who and (mine or mine2):
+                out.append(
+                    f"{resource.id}: {grid[k].start.isoformat()} ({who}) and "
+                    f"{grid[k2].start.isoformat()} ({who2}) are closer than its changeover "
+                    f"of {c} slots"
+                )
+    return out
+
+
+def date_ranges(
+    ranges: Iterable[Sequence[str | dt.date]], time_zone: str = ""
+) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+    """Inclusive date ranges ``[first, last]`` (ISO strings or dates) as half-open UTC periods
+    ``[first 00:00, last+1 00:00)``, midnights of ``time_zone`` (the resource's site, UTC
+    when empty); a range given backwards is read forwards."""
+    out = []
+    for pair in ranges:
+        d0, d1 = (p if isinstance(p, dt.date) else dt.date.fromisoformat(str(p)) for p in pair)
+        d0, d1 = min(d0, d1), max(d0, d1)
+        out.append(
+            (
+                wallclock.local_instant(dt.datetime.combine(d0, dt.time()), time_zone),
+                wallclock.local_instant(
+                    dt.datetime.combine(d1 + dt.timedelta(days=1), dt.time()), time_zone
+                ),
+            )
+        )
+    return tuple(out)

@@ -1,0 +1,100 @@
+"""The independent judge of a placement: its objective (``evaluate``) and every hard
+constraint (``check``), computed from the problem and the slot starts alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+from opencall.optim import wallclock
+from opencall.optim.slots.calendar import changeover_clashes, owner, slot_grid
+from opencall.optim.slots.problem import SlotAward, SlotProblem
+
+
+def evaluate(
+    problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]
+) -> tuple[float, float, int]:
+    """The objective ``(value, span_hours, runs)`` of a placement (see the module doc)."""
+    res = {r.id: r for r in problem.resources}
+    value = 0.0
+    runs = 0
+    groups: dict[tuple[str, str | None], list[tuple[dt.datetime, dt.datetime]]] = {}
+    size: dict[tuple[str, str | None], int] = {}
+    for a in problem.awards:
+        size[(a.proposal, a.bundle)] = size.get((a.proposal, a.bundle), 0) + 1
+    together = {
+        (a.proposal, a.bundle)
+        for a in problem.awards
+        if a.bundle is not None and a.together and size[(a.proposal, a.bundle)] > 1
+    }
+    ends = {
+        r.id: dict(wallclock.grid(r.start, r.end, r.slot_hours, r.time_zone, r.wall_start))
+        for r in problem.resources
+    }
+    for a in problem.awards:
+        ts = sorted(starts.get(a.id, ()))
+        if not ts:
+            continue
+        step = dt.timedelta(hours=res[a.resource].slot_hours)
+        end = ends[a.resource]
+        value += a.weight * a.slots
+        # a slot's end is the next one's start: a run goes on through the night the
+        # clocks change (a 7-hour shift) as through any other
+        runs += 1 + sum(1 for p, q in zip(ts, ts[1:], strict=False) if q != end.get(p, p + step))
+        if (a.proposal, a.bundle) in together:
+            groups.setdefault((a.proposal, a.bundle), []).extend(
+                (t, end.get(t, t + step)) for t in ts
+            )
+    span = sum(
+        (max(e for _, e in iv) - min(s for s, _ in iv)).total_seconds() / 3600.0
+        for iv in groups.values()
+    )
+    return (value, span, runs)
+
+
+def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> list[str]:
+    """Every hard constraint of the problem, checked on a placement."""
+    errors: list[str] = []
+    res = {r.id: r for r in problem.resources}
+    grids = {r.id: {s.start: s for s in slot_grid(r)} for r in problem.resources}
+    taken: dict[tuple[str, dt.datetime], str] = {}
+    for a in problem.awards:
+        ts = list(starts.get(a.id, ()))
+        if not ts:
+            continue
+        if a.resource not in res:
+            errors.append(f"{a.id}: placed on an unknown resource")
+            continue
+        if len(ts) != a.slots or len(set(ts)) != len(ts):
+            errors.append(f"{a.id}: {len(ts)} distinct slots placed, {a.slots} awarded")
+        for t in ts:
+            s = grids[a.resource].get(t)
+            if s is None:
+                errors.append(f"{a.id}: {t.isoformat()} is not a slot start")
+                continue
+            if s.reason:
+                errors.append(f"{a.id}: {t.isoformat()} is in an unavailable period")
+            if any(i0 < s.end and t < i1 for i0, i1 in a.impossible):
+                errors.append(f"{a.id}: {t.isoformat()} is on a date declared impossible")
+            other = taken.setdefault((a.resource, t), a.id)
+            if other != a.id:
+                errors.append(f"{a.id}: {t.isoformat()} is also given to {other}")
+    owners = {a.id: owner(a) for a in problem.awards}
+    for rid, r in res.items():
+        if r.changeover > 0:
+            grid = sorted(grids[rid].values(), key=lambda g: g.index)
+            marks = [
+                (grids[rid][t].index, owners[aid])
+                for (r2, t), aid in taken.items()
+                if r2 == rid and t in grids[rid]
+            ]
+            errors.extend(changeover_clashes(r, grid, marks))
+    bundles: dict[tuple[str, str], list[SlotAward]] = {}
+    for a in problem.awards:
+        if a.bundle is not None:
+            bundles.setdefault((a.proposal, a.bundle), []).append(a)
+    for (p, b), members in bundles.items():
+        placed = {bool(starts.get(m.id)) for m in members}
+        if len(placed) > 1:
+            errors.append(f"bundle {b} of {p}: only part of it is placed")
+    return errors

@@ -1,0 +1,175 @@
+"""The slot problem: resources with their calendars, the awards to place on them, and
+their validation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import numbers
+from dataclasses import dataclass
+
+from opencall.optim import wallclock
+
+UTC = dt.UTC
+#: the most slots one resource may have (a year of 5-minute slots is 105,120): the grid is
+#: enumerated, so a slot of 1e-9 h over two days (1.7e14 slots) ran without end
+MAX_SLOTS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A slot-based resource.
+
+    Attributes
+    ----------
+    id : str
+        Identifier.
+    start, end : datetime.datetime
+        Timezone-aware; the first slot starts at ``start``; slots end at or before ``end``.
+    slot_hours : float
+        Length of one slot.
+    unavailable : tuple of (start, end, reason)
+        Half-open periods ``[start, end)`` in which the resource cannot be used.
+    not_before : datetime.datetime or None
+        When the schedule is made: a slot that begins before it has begun and is not
+        usable (its reason is :data:`BEGUN`).
+    time_zone : str
+        The IANA zone whose wall clock the slots keep (``optim.wallclock``): 8-hour shifts
+        from 00:00 in Europe/Berlin stay 00:00-08:00 local across a daylight saving
+        change, lasting 7 or 9 hours that night. Empty: slots of ``slot_hours`` of real
+        time from ``start``.
+    changeover : int
+        Slots left free between two bookings of different proposals (changing an
+        insert, a probe, a configuration): a slot of one proposal and a slot of another
+        are more than ``changeover`` slots apart on the grid (0: back to back). The same
+        proposal's slots need none. Slots between them count whatever they are
+        (unavailable, begun).
+    booked : tuple of (start, end, owner)
+        Slots booked outside this problem (another call's, this call's slots that have
+        begun), with the proposal they belong to: no award of another proposal takes a
+        slot within ``changeover`` of them. They are not usable themselves only when
+        ``unavailable`` or ``not_before`` says so.
+    wall_start : datetime.datetime or None
+        With ``time_zone``: the naive local time the slots count from, whose instant is
+        ``start`` (``wallclock.grid``); needed when the period starts at a skipped time
+        (00:00 in America/Santiago on the day the clocks go to 01:00), else the slots
+        count from the jump's reading, an hour late. None: the local time of ``start``.
+    """
+
+    id: str
+    start: dt.datetime
+    end: dt.datetime
+    slot_hours: float
+    unavailable: tuple[tuple[dt.datetime, dt.datetime, str], ...] = ()
+    not_before: dt.datetime | None = None
+    time_zone: str = ""
+    changeover: int = 0
+    booked: tuple[tuple[dt.datetime, dt.datetime, str], ...] = ()
+    wall_start: dt.datetime | None = None
+
+
+#: The reason of a slot that has begun by the time the schedule is made.
+BEGUN = "already begun"
+
+
+@dataclass(frozen=True)
+class SlotAward:
+    """An award of ``slots`` slots on ``resource``.
+
+    Attributes
+    ----------
+    id : str
+        Identifier.
+    resource : str
+        The resource's id.
+    slots : int
+        Number of slots awarded (>= 1).
+    proposal : str
+        The proposal; bundles are per proposal.
+    impossible : tuple of (start, end)
+        Half-open periods the applicant cannot use; a slot overlapping one is not allowed.
+    bundle : str or None
+        All-or-nothing bundle key within the proposal.
+    together : bool
+        Keep the bundle close together in time (minimise its span); a bundle is kept together
+        when any of its awards asks for it.
+    weight : float
+        Value of one placed slot (merit); > 0.
+    """
+
+    id: str
+    resource: str
+    slots: int
+    proposal: str = ""
+    impossible: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
+    bundle: str | None = None
+    together: bool = False
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class SlotProblem:
+    resources: tuple[Resource, ...]
+    awards: tuple[SlotAward, ...]
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first malformed input."""
+        ids = [r.id for r in self.resources]
+        if len(set(ids)) != len(ids):
+            raise ValueError("resource ids must be unique")
+        for r in self.resources:
+            if r.start.tzinfo is None or r.end.tzinfo is None:
+                raise ValueError(f"resource {r.id}: start and end must be timezone-aware")
+            if not (math.isfinite(r.slot_hours) and r.slot_hours > 0):
+                raise ValueError(f"resource {r.id}: slot_hours must be a positive number")
+            if r.end <= r.start:
+                raise ValueError(f"resource {r.id}: end must be after start")
+            if r.time_zone:
+                wallclock.zone(r.time_zone)  # ValueError naming an unknown zone
+            if r.wall_start is not None and r.time_zone:
+                if r.wall_start.tzinfo is not None:
+                    raise ValueError(f"resource {r.id}: wall_start is a naive local time")
+                if wallclock.local_instant(r.wall_start, r.time_zone) != r.start:
+                    raise ValueError(
+                        f"resource {r.id}: wall_start {r.wall_start.isoformat()} is not the "
+                        f"local time of its start in {r.time_zone}"
+                    )
+            n_slots = (r.end - r.start).total_seconds() / 3600.0 / r.slot_hours
+            if n_slots > MAX_SLOTS:
+                raise ValueError(
+                    f"resource {r.id}: {n_slots:.3g} slots of {r.slot_hours:g} h between its "
+                    f"start and end, more than the {MAX_SLOTS:,} a resource may have"
+                )
+            if r.not_before is not None and r.not_before.tzinfo is None:
+                raise ValueError(f"resource {r.id}: not_before must be timezone-aware")
+            for u0, u1, _ in r.unavailable:
+                if u0.tzinfo is None or u1.tzinfo is None:
+                    raise ValueError(f"resource {r.id}: unavailable periods must be timezone-aware")
+                if u1 <= u0:
+                    raise ValueError(
+                        f"resource {r.id}: an unavailable period must end after it starts"
+                    )
+            if not isinstance(r.changeover, numbers.Integral) or r.changeover < 0:
+                raise ValueError(
+                    f"resource {r.id}: changeover must be a whole number of slots, 0 or more"
+                )
+            for b0, b1, _ in r.booked:
+                if b0.tzinfo is None or b1 <= b0:
+                    raise ValueError(
+                        f"resource {r.id}: a booked slot must be timezone-aware and end "
+                        "after it starts"
+                    )
+        aids = [a.id for a in self.awards]
+        if len(set(aids)) != len(aids):
+            raise ValueError("award ids must be unique")
+        for a in self.awards:
+            if not isinstance(a.slots, numbers.Integral) or a.slots < 1:
+                raise ValueError(f"award {a.id}: slots must be at least 1, a whole number")
+            if not (math.isfinite(a.weight) and a.weight > 0):
+                raise ValueError(f"award {a.id}: weight must be a positive number")
+            for i0, i1 in a.impossible:
+                if i0.tzinfo is None or i1.tzinfo is None:
+                    raise ValueError(f"award {a.id}: impossible periods must be timezone-aware")
+                # one of no length (or backwards) made the slot around it unusable
+                if i1 <= i0:
+                    raise ValueError(f"award {a.id}: an impossible period must end after it starts")

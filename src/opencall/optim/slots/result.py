@@ -1,0 +1,47 @@
+"""The placement (``SlotSchedule``) and why an award is left out (``Unplaced``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from opencall.optim.messages import Message, message, render
+from opencall.optim.slots.check import check
+from opencall.optim.slots.problem import SlotProblem
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    award: str
+    reason: str  # "no_usable_slots" | "bundle" | "unknown_resource" | "capacity"
+    detail: str
+    #: ``detail`` as a message id and parameters, for translation (``optim.messages``)
+    message: Message | None = field(default=None, compare=False)
+
+    @classmethod
+    def saying(cls, award: str, reason: str, template: str, **params: object) -> Unplaced:
+        """An unplaced award whose ``detail`` is ``template`` filled with ``params``."""
+        msg = message(template, **params)
+        return cls(award, reason, render(msg), msg)
+
+
+@dataclass
+class SlotSchedule:
+    """The placement: slot start times per placed award, and why the others are not placed."""
+
+    starts: dict[str, tuple[dt.datetime, ...]]
+    unplaced: dict[str, Unplaced]
+    value: float
+    span_hours: float
+    runs: int
+    method: str  # "milp" (proved optimal), "milp_time_limit", "greedy"
+    wall_s: float = 0.0
+    stages: list[str] = field(default_factory=list)
+
+    @property
+    def objective(self) -> tuple[float, float, int]:
+        return (self.value, self.span_hours, self.runs)
+
+    def check(self, problem: SlotProblem) -> list[str]:
+        """Violated constraints, as messages (empty when the placement is feasible)."""
+        return check(problem, self.starts)
