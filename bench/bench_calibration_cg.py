@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 
-from opencall.optim import calibration as cal
 from opencall.optim.calibration import GradeScale, GradeSet, calibrate
+from opencall.optim.calibration import linear as cal
 
 
 def grades(n_p: int, n_r: int, k: int, seed: int = 0) -> GradeSet:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from opencall.optim import calibration as cal
-from opencall.optim.calibration import GradeScale, GradeSet, calibrate
+from opencall.optim.calibration import GradeScale, GradeSet, calibrate, synthetic_grades
+from opencall.optim.calibration import linear as cal
 
 FIELDS = ("consensus", "consensus_lo", "consensus_hi", "leniency", "scale", "adjusted_grade")
 RANKS = ("rank", "rank_lo", "rank_hi")
@@ -105,7 +105,7 @@ def test_without_the_pair_arrays_the_sparse_path_gives_the_same_result(
 def test_scale_step_does_not_amplify_rounding() -> None:
     """The s-step converges to its minimiser: inputs that differ by rounding (1e-15) give
     scales that differ by rounding, not by the width of an unfinished bisection (~1e-7)."""
-    gs = cal.synthetic_grades(300, 100, 4, seed=1, scale_sd=0.25).grades
+    gs = synthetic_grades(300, 100, 4, seed=1, scale_sd=0.25).grades
     p, r = np.asarray(gs.proposal_idx), np.asarray(gs.reviewer_idx)
     st = cal._structure(p, r, gs.n_proposals, gs.n_reviewers)
     g = np.asarray(gs.grade, dtype=np.float64)

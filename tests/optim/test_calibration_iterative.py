@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from tests.optim.test_calibration_fast import FIELDS, RANKS, dense_reference_step, random_grades
 
-from opencall.optim import calibration as cal
 from opencall.optim.calibration import calibrate
+from opencall.optim.calibration import linear as cal
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
