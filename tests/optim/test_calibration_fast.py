@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from opencall.optim.calibration import GradeScale, GradeSet, calibrate, synthetic_grades
+from opencall.optim.calibration import GradeScale, GradeSet, calibrate, scale_step, synthetic_grades
 from opencall.optim.calibration import linear as cal
 
 FIELDS = ("consensus", "consensus_lo", "consensus_hi", "leniency", "scale", "adjusted_grade")
@@ -113,7 +113,7 @@ def test_scale_step_does_not_amplify_rounding() -> None:
     w = np.ones_like(y)
     x = cal._normal_step(st, y, w, np.ones(gs.n_reviewers), 1e-3, 2.0)
     q = x[: gs.n_proposals]
-    s1, b1 = cal._scale_step(st, y, w, float(x[-1]), q, 2.0, 5.0, (0.25, 4.0))
-    s2, b2 = cal._scale_step(st, y, w, float(x[-1]), q * (1 + 1e-15), 2.0, 5.0, (0.25, 4.0))
+    s1, b1 = scale_step._scale_step(st, y, w, float(x[-1]), q, 2.0, 5.0, (0.25, 4.0))
+    s2, b2 = scale_step._scale_step(st, y, w, float(x[-1]), q * (1 + 1e-15), 2.0, 5.0, (0.25, 4.0))
     assert np.max(np.abs(s1 - s2)) < 1e-12
     assert np.max(np.abs(b1 - b2)) < 1e-12

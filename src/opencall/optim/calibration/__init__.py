@@ -55,19 +55,20 @@ so ten proposals with the same grades each have the rank interval 1-10 (before, 
 ..., and none was flagged at a capacity line between them).  :meth:`CalibrationResult.discuss` lists the proposals whose rank interval straddles a
 capacity line.  A proposal with a single review has only the variability that comes from its
 reviewer's effect: bootstrap intervals are narrow there by construction.
+
+The package has one part a module: the grades and their scale (``grades``), the result
+(``result``), the linear step (``linear``), the scale step (``scale_step``), the fit that
+alternates them (``fit``), ranks and ties (``ranks``), the bootstrap (``bootstrap``), the
+driver ``calibrate`` (``solver``), and diagnostics with synthetic test data
+(``synthetic``). Everything public is importable from ``opencall.optim.calibration``.
 """
 
 from __future__ import annotations
 
-from opencall.optim.calibration.linear import (
-    CalibrationResult,
-    GradeScale,
-    GradeSet,
-    SyntheticGrades,
-    calibrate,
-    leniency_gap,
-    synthetic_grades,
-)
+from opencall.optim.calibration.grades import GradeScale, GradeSet
+from opencall.optim.calibration.result import CalibrationResult
+from opencall.optim.calibration.solver import calibrate
+from opencall.optim.calibration.synthetic import SyntheticGrades, leniency_gap, synthetic_grades
 
 __all__ = [
     "CalibrationResult",
