@@ -276,3 +276,9 @@ DECLINE_REASON_LABELS = {
     "dates": N_("the dates are no longer possible"),
     "other": N_("another reason"),
 }
+
+
+def decline_labels(page: Any) -> dict[str, Any]:
+    """``reason_label(reason)`` for templates: a decline's reason in the reader's language
+    (``page._``), a reason no longer on the list as it was stored."""
+    return {"reason_label": lambda r: page._(DECLINE_REASON_LABELS.get(r) or r)}

@@ -18,7 +18,7 @@ from opencall.allocation import policies, services
 from opencall.allocation.models import Award, Decision
 from opencall.allocation.notify import queue_decision_mails
 from opencall.allocation.presenters import (
-    DECLINE_REASON_LABELS,
+    decline_labels,
     explain,
     policy_lines,
 )
@@ -262,7 +262,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             "withheld": withheld,
             "hidden": hidden,
             "declined": {x.proposal_id: x for x in services.declines(db, call)},
-            "reason_label": lambda r: page._(DECLINE_REASON_LABELS.get(r) or r),
+            **decline_labels(page),
             **labels(page),
             **unit_labels(page),
         },
@@ -366,7 +366,7 @@ def _declines_page(page: Page, call: Call, status: int = 200, error: str = "") -
             "pools": pools,
             "free": [(pools[pid], amt) for pid, amt in free.items() if amt >= 0.005],
             "withheld": withheld,
-            "reason_label": lambda r: page._(DECLINE_REASON_LABELS.get(r) or r),
+            **decline_labels(page),
             "may_offer": policies.may_offer(db, page.user, call),
             "error": error,
             **labels(page),

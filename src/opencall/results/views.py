@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
 from opencall.allocation.models import DECLINE_REASONS
-from opencall.allocation.presenters import DECLINE_REASON_LABELS
+from opencall.allocation.presenters import DECLINE_REASON_LABELS, decline_labels
 from opencall.calls.access import office_call
 from opencall.calls.models import Call
 from opencall.errors import DomainError
@@ -323,7 +323,7 @@ def render_decline(
             "declined": declines.declined(page.db, proposal.id),
             "awards": q.awards_of(page.db, proposal.id),
             "reasons": [(r, page._(DECLINE_REASON_LABELS[r])) for r in DECLINE_REASONS],
-            "reason_label": lambda r: page._(DECLINE_REASON_LABELS.get(r) or r),
+            **decline_labels(page),
             "unit_text": lambda pool, a: unit_label(pool.unit, pool.unit_labels, a, page.lang),
             "chosen": page.form.get("reason", "") if page.request.method == "POST" else "",
             "note": page.form.get("note", "") if page.request.method == "POST" else "",
