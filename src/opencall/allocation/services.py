@@ -125,7 +125,7 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
     check_policy(
         policy_doc,
         rs,
-        {cp.pool_id: (cp.pool.name, cp.amount, cp.pool.unit) for cp in call.pools},
+        call_services.offered_pools(call),
     )
     ranked = rq.ranking(session, call)
     if not ranked:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from opencall.errors import DomainError
-from opencall.inputs import checked_time_zone, error_text, plain_number
+from opencall.errors import DomainError, Localized
+from opencall.facilities.domain import LANGS, unit_label
+from opencall.inputs import checked_time_zone, error_text, local_number, plain_number
 from opencall.optim import wallclock
 
 NATIONALITY_GROUPS = {"international", "host", "low_lmic", "low", "lower-middle", "ldc"}
@@ -155,15 +156,37 @@ class CallForm(_Doc):
     technologies: list[str] = []
 
 
+class PolicyPool(NamedTuple):
+    """A resource as the policy checks read it: its name, the amount offered, its unit's
+    key and the resource's own labels of the unit (empty: the built-in unit's)."""
+
+    name: str
+    amount: float
+    unit: str
+    unit_labels: dict[str, Any] | None = None
+
+    def amount_said(self, amount: float) -> Localized:
+        """``amount`` with the unit's label ("1234567.5 yuan", never the key "cny"): the
+        number plain in the English message, as each language writes it where shown."""
+        return Localized(
+            f"{plain_number(amount)} {unit_label(self.unit, self.unit_labels, amount, 'en')}",
+            {
+                lg: f"{local_number(amount, lg)} "
+                f"{unit_label(self.unit, self.unit_labels, amount, lg)}"
+                for lg in LANGS
+            },
+        )
+
+
 def check_policy(
     ap: AllocationPolicyDoc,
     rs: ReviewSettings,
-    pools: dict[int, tuple[str, float, str]] | None,
+    pools: dict[int, PolicyPool] | None,
 ) -> None:
     """Refuse a policy inconsistent with the call's grade scale and resources.
 
     ``pools`` maps the pool ids the call offers (or, before any is offered, the facility's)
-    to (name, amount, unit); None skips the resource checks. Raises DomainError naming the
+    to their ``PolicyPool``; None skips the resource checks. Raises DomainError naming the
     field.
     """
     lo, hi = rs.grade_min, rs.grade_max
@@ -186,7 +209,7 @@ def check_policy(
     if pools is None:
         return
 
-    def pool(key: str, where: str) -> tuple[str, float, str]:
+    def pool(key: str, where: str) -> PolicyPool:
         found = pools.get(int(key))
         if found is None:
             raise DomainError(
@@ -198,17 +221,16 @@ def check_policy(
             )
         return found
 
-    def at_most_offered(value: float, offered: tuple[str, float, str], where: str) -> None:
-        name, amount, unit = offered
-        if value > amount + 1e-9:
+    def at_most_offered(value: float, offered: PolicyPool, where: str) -> None:
+        if value > offered.amount + 1e-9:
             raise DomainError(
                 "Invalid allocation policy: %(field_name)s: %(value)s is more than the "
                 "%(amount)s that %(resource)s offers.",
                 field="allocation policy",
                 field_name=where,
                 value=plain_number(value),
-                amount=f"{plain_number(amount)} {unit}",
-                resource=name,
+                amount=offered.amount_said(offered.amount),
+                resource=offered.name,
             )
 
     for key, lim in ap.resource_limits.items():
@@ -221,7 +243,7 @@ def check_policy(
     if isinstance(cap, dict):
         for key, value in cap.items():
             at_most_offered(value, pool(key, f"pi_cap_amount.{key}"), f"pi_cap_amount.{key}")
-    elif cap is not None and len({unit for _, _, unit in pools.values()}) > 1:
+    elif cap is not None and len({p.unit for p in pools.values()}) > 1:
         raise DomainError(
             "Invalid allocation policy: pi_cap_amount: the call's resources have different "
             "units; give the cap per resource ({pool id: amount}).",
