@@ -7,8 +7,9 @@ monthly rate: from a little over 7,000 to 18,000 euros), the two as one all-or-n
 bundle: a place without its stipend is no fellowship. The policy gives at least 30 % of
 the euros to fellows from least-developed countries and one fellowship per person.
 Applicants from LDCs, lower-middle-, upper-middle- and high-income countries, names and
-titles in Arabic and Chinese, three from one country (the programme would cap a country:
-the product cannot, see docs/operators.md "A fellowship programme"). Review, allocation,
+titles in Arabic and Chinese, three from one country: the policy allows at most two
+fellows from one country (``group_caps``; before mend10a the product could not say it and
+refused the key). Review, allocation,
 release, publication; then every page a person reads: the public list, the outcomes,
 the office's report (page, CSV, PDF) in French, Spanish and Chinese, amounts of
 thousands of euros written as each language writes numbers.
@@ -103,7 +104,8 @@ def test_a_fellowship_programme_awards_stipends_and_host_lab_places(
         {"provider": "vsp", "facility": "fellowships", "slug": slug, "code": "VS28",
          "cycle": "2028", "title": "Visiting fellowships 2028"},
         {"award_mode": "whole", "pi_cap_awards": 1,
-         "group_shares": [{"group": "ldc", "min_share": 0.3}]},
+         "group_shares": [{"group": "ldc", "min_share": 0.3}],
+         "group_caps": [{"per": "country", "max_awards": 2}]},
         panel,
     )  # fmt: skip
     # the call offers the whole facility: the fund and the places
@@ -155,12 +157,19 @@ def test_a_fellowship_programme_awards_stipends_and_host_lab_places(
     assert euros <= FUND and len(by_code) <= PLACES
     ldc_euros = sum(g["eur"] for c, g in by_code.items() if country_of[c] in ldc)
     assert ldc_euros >= 0.3 * euros - 1e-6, (ldc_euros, euros)
+    per_country: dict[str, int] = defaultdict(int)
+    for code in by_code:
+        per_country[country_of[code]] += 1
+    assert max(per_country.values()) <= 2, per_country
 
     # ---- the public list, in each reader's words and numbers
     for lang, word in (("fr", "euros"), ("es", "euros"), ("zh", "欧元")):
         page = text_of(anyone.get(f"/calls/{slug}/awarded",
                                   headers={"Accept-Language": lang}).text)  # fmt: skip
         assert word in page and not re.search(r"\beur\b", page), (lang, page)
+        cap = {"fr": "Au plus 2 attributions par pays", "es": "Como máximo 2 asignaciones por país",
+               "zh": "每个国家（以项目负责人所在国计）最多 2 项授予"}[lang]  # fmt: skip
+        assert cap in page, (lang, page)
         for code, got in by_code.items():
             assert number(got["eur"], lang) in page, (lang, code, page)
     # a fellow's outcome, in Spanish, with an Arabic title

@@ -52,6 +52,39 @@ POLICY_SHARE_Q_LOW = N_(
 POLICY_LIMIT_PROPOSAL = N_("%(resource)s: at most %(amount)s per proposal.")
 POLICY_LIMIT_TOTAL = N_("%(resource)s: at most %(amount)s awarded in total.")
 POLICY_BLIND = N_("Nationality-blind: no group derived from nationality is used.")
+#: caps per group (``group_caps``): awards said with the number's plural form (ngettext)
+POLICY_CAP_AWARDS_N = {
+    "country": (
+        "At most %(num)s award per country (the principal investigator's).",
+        "At most %(num)s awards per country (the principal investigator's).",
+    ),
+    "income_group": (
+        "At most %(num)s award per income group (of the principal investigator's country).",
+        "At most %(num)s awards per income group (of the principal investigator's country).",
+    ),
+    "un_region": (
+        "At most %(num)s award per UN region (of the principal investigator's country).",
+        "At most %(num)s awards per UN region (of the principal investigator's country).",
+    ),
+}
+POLICY_CAP_AMOUNT = {
+    "country": N_("At most %(amount)s per country (the principal investigator's)."),
+    "income_group": N_(
+        "At most %(amount)s per income group (of the principal investigator's country)."
+    ),
+    "un_region": N_("At most %(amount)s per UN region (of the principal investigator's country)."),
+}
+POLICY_CAP_AMOUNT_POOL = {
+    "country": N_("At most %(amount)s of %(resource)s per country (the principal investigator's)."),
+    "income_group": N_(
+        "At most %(amount)s of %(resource)s per income group (of the principal investigator's "
+        "country)."
+    ),
+    "un_region": N_(
+        "At most %(amount)s of %(resource)s per UN region (of the principal investigator's "
+        "country)."
+    ),
+}
 # Messages calls.schemas.check_policy composes in English (refused policies), catalogued for
 # Translator.message (templates are looked up across every catalogue)
 POLICY_MESSAGES = (
@@ -66,6 +99,10 @@ POLICY_MESSAGES = (
     ),
     N_(
         "Invalid allocation policy: pi_cap_amount: the call's resources have different units; "
+        "give the cap per resource ({pool id: amount})."
+    ),
+    N_(
+        "Invalid allocation policy: %(field)s: the call's resources have different units; "
         "give the cap per resource ({pool id: amount})."
     ),
 )
@@ -140,6 +177,22 @@ def policy_lines(t: Any, call: Call, lang: str = "en") -> list[str]:
             lines.append(
                 t(POLICY_LIMIT_TOTAL, resource=pool.name, amount=amount(lim.max_total, pool))
             )
+    for cap in ap.group_caps:
+        if cap.max_awards is not None:
+            lines.append(Translator(lang).ngettext(*POLICY_CAP_AWARDS_N[cap.per], cap.max_awards))
+        if isinstance(cap.max_amount, dict):
+            for key, value in cap.max_amount.items():
+                pool = pools.get(key)
+                if pool is not None:
+                    lines.append(
+                        t(
+                            POLICY_CAP_AMOUNT_POOL[cap.per],
+                            amount=amount(value, pool),
+                            resource=pool.name,
+                        )
+                    )
+        elif cap.max_amount is not None:
+            lines.append(t(POLICY_CAP_AMOUNT[cap.per], amount=amount(cap.max_amount, first)))
     if ap.nationality_blind:
         lines.append(t(POLICY_BLIND))
     return lines
@@ -195,6 +248,26 @@ _LIMIT = re.compile(
     r"not awarded: (.+) asks for more of (.+) than the limit of ([-+\d.e]+) (\S+) per proposal"
 )
 _AS_A_WHOLE = " as a whole"
+#: a cap per group the allocation reached (``optim.allocation.caps.cap_reached``)
+MSG_CAP_AWARDS = {
+    "country": N_("the cap of %(k)s award(s) per country was reached"),
+    "income group": N_("the cap of %(k)s award(s) per income group was reached"),
+    "UN region": N_("the cap of %(k)s award(s) per UN region was reached"),
+}
+MSG_CAP_AMOUNT = {
+    "country": N_("the cap of %(amount)s per country was reached"),
+    "income group": N_("the cap of %(amount)s per income group was reached"),
+    "UN region": N_("the cap of %(amount)s per UN region was reached"),
+}
+MSG_CAP_AMOUNT_POOL = {
+    "country": N_("the cap of %(amount)s of %(pool)s per country was reached"),
+    "income group": N_("the cap of %(amount)s of %(pool)s per income group was reached"),
+    "UN region": N_("the cap of %(amount)s of %(pool)s per UN region was reached"),
+}
+_CAP = re.compile(
+    r"the cap of (?:(\d+) award\(s\)|([-+\d.e]+) (\S+)(?: of (.+))?) "
+    r"per (country|income group|UN region) was reached"
+)
 MSG_EXHAUSTED = N_("pool(s) exhausted by higher-ranked requests: %(names)s")
 MSG_LEFT = N_("%(pool)s (%(left)s of %(cap)s %(unit)s left)")
 # a resource's name may hold parentheses ("Cohort B (Sept)"), not ",", ";" or ":"
@@ -237,6 +310,15 @@ def explain(t: Translator, text: str, units: dict[str, Any] | None = None) -> st
         bundle, sep, detail = sentence.partition(_BUNDLE_WHOLE_EN)
         if sep:  # a bundle not awarded, and why: the why said as any other sentence
             return t.gettext(MSG_BUNDLE_WHOLE, bundle=t.message(bundle), detail=one(detail))
+        m = _CAP.fullmatch(sentence)
+        if m:
+            k, number, unit, pool, per = m.groups()
+            if k is not None:
+                return t.gettext(MSG_CAP_AWARDS[per], k=k)
+            said = f"{local_number(float(number), t.lang)} {unit_word(unit)}"
+            if pool is not None:
+                return t.gettext(MSG_CAP_AMOUNT_POOL[per], amount=said, pool=pool)
+            return t.gettext(MSG_CAP_AMOUNT[per], amount=said)
         m = _LIMIT.fullmatch(sentence)
         if m:
             subject = m.group(1)

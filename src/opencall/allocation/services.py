@@ -60,6 +60,51 @@ def _groups_of(session: Session, call: Call, proposals: list[Proposal]) -> dict[
     return out
 
 
+#: a cap's grouping (``calls.schemas.CAP_GROUPINGS``) in the explanation's words
+CAP_PER = {"country": "country", "income_group": "income group", "un_region": "UN region"}
+
+
+def _cap_groups(session: Session, proposals: list[Proposal], per: str) -> dict[str, frozenset[str]]:
+    """The proposals of each country (income group, UN region) of their PI, by group name
+    (``country:KEN``); a PI without a country is in none."""
+    countries = {c.iso3: c for c in session.scalars(select(Country))}
+    out: dict[str, set[str]] = {}
+    for p in proposals:
+        pi = p.pi_member
+        c = countries.get(pi.country_iso3 or "") if pi else None
+        if c is None:
+            continue
+        value = {"country": c.iso3, "income_group": c.income_group, "un_region": c.un_region}[per]
+        if value:
+            out.setdefault(f"{per}:{value}", set()).add(str(p.id))
+    return {name: frozenset(m) for name, m in out.items()}
+
+
+def _group_caps(
+    session: Session, policy_doc: Any, proposals: list[Proposal], pool_key: dict[int, str]
+) -> tuple[list[Any], list[Any]]:
+    """The policy's caps per country (income group, UN region) for the optimiser, and the
+    groups they name."""
+    from opencall.optim import allocation as al
+
+    caps: list[Any] = []
+    groups: list[Any] = []
+    for doc in policy_doc.group_caps:
+        members = _cap_groups(session, proposals, doc.per)
+        groups.extend(al.Group(name, m, from_nationality=True) for name, m in members.items())
+        names, per = tuple(members), CAP_PER[doc.per]
+        if doc.max_awards is not None:
+            caps.append(al.GroupCap(per, names, max_awards=doc.max_awards))
+        if isinstance(doc.max_amount, dict):
+            caps.extend(
+                al.GroupCap(per, names, max_amount=v, pools=(pool_key[int(k)],))
+                for k, v in doc.max_amount.items()
+            )
+        elif doc.max_amount is not None:
+            caps.append(al.GroupCap(per, names, max_amount=doc.max_amount))
+    return caps, groups
+
+
 def _feasibility(
     session: Session, call: Call, p: Proposal, req: dict[str, Any], tech: Any
 ) -> tuple[bool, str]:
@@ -125,7 +170,7 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
     check_policy(
         policy_doc,
         rs,
-        {cp.pool_id: (cp.pool.name, cp.amount, cp.pool.unit) for cp in call.pools},
+        call_services.offered_pools(call),
     )
     ranked = rq.ranking(session, call)
     if not ranked:
@@ -221,11 +266,12 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
             index[rid] = (p.id, pos_of_pool)
             kind_of[rid] = kind
     groups_members = _groups_of(session, call, proposals)
+    caps, cap_groups = _group_caps(session, policy_doc, proposals, pool_key)
     groups = tuple(
         al.Group(name=g, proposal_ids=frozenset(m), from_nationality=True)
         for g, m in groups_members.items()
         if any(g == s.group for s in policy_doc.group_shares)
-    )
+    ) + tuple(cap_groups)
     # a share is measured in one unit: the call's first pool type (FAST hours, berths, mg,
     # seats) and, for custom resources (all of type "custom"), the first resource's unit
     first = (call.pools[0].pool.pool_type, call.pools[0].pool.unit) if call.pools else None
@@ -256,6 +302,7 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
             for k, lim in policy_doc.resource_limits.items()
         },
         group_share_rules=rules,
+        group_caps=tuple(caps),
         nationality_blind=policy_doc.nationality_blind,
         quality_threshold=policy_doc.quality_threshold,
     )

@@ -105,7 +105,8 @@ class CallIn(BaseModel):
     )
     allocation_policy: dict[str, Any] = Field(
         default_factory=dict,
-        description="award_mode, pi_cap_awards, group_shares, quality_threshold, ...",
+        description="award_mode, pi_cap_awards, group_shares, group_caps (at most so many "
+        "awards or so much per country, income_group or un_region), quality_threshold, ...",
     )
     form: dict[str, Any] = Field(default_factory=dict)
     eligibility: dict[str, Any] = Field(default_factory=dict)

@@ -186,6 +186,16 @@ def call_document(
         else:
             shares.append({"group": group.strip(), "min_share": min_share})
     ap["group_shares"] = shares
+    caps = []
+    for part in f.get("group_caps", "").split(","):
+        if not part.strip():
+            continue
+        per, _, count = part.partition(":")
+        try:
+            caps.append({"per": per.strip(), "max_awards": int(count.strip())})
+        except ValueError:
+            errors["group_caps"] = page._(MSG_NUMBER)
+    ap["group_caps"] = caps
     if facility.kind == "telescope":
         form["receivers"] = [
             x.strip() for x in f.get("receivers", "").split(",") if x.strip()
@@ -352,6 +362,11 @@ def call_form_values(call: Call) -> dict[str, str]:
         "group_shares": ", ".join(
             f"{g['group']}:{g['min_share']}" for g in ap.get("group_shares", [])
         ),
+        "group_caps": ", ".join(
+            f"{c['per']}:{c['max_awards']}"
+            for c in ap.get("group_caps", [])
+            if c.get("max_awards") is not None
+        ),
         "requires_pdf": "on" if fm.get("requires_pdf") else "",
         "receivers": ", ".join(fm.get("receivers", [])),
         "modes": ", ".join(fm.get("modes", [])),
@@ -407,6 +422,8 @@ def edit_call(slug: str, page: Page = Depends(get_page)) -> Response:
         for key, name in _CLEARABLE:
             if not f.get(name, "").strip():
                 doc[key][name] = None
+        ap = doc["allocation_policy"]
+        ap["group_caps"] = kept_amount_caps(call.allocation_policy, ap["group_caps"])
         groups = doc["eligibility"].get("income_groups")
         eligibility = {k: v for k, v in call.eligibility.items() if k != "income_groups"}
         doc["eligibility"] = {**eligibility, **({"income_groups": groups} if groups else {})}
@@ -417,6 +434,16 @@ def edit_call(slug: str, page: Page = Depends(get_page)) -> Response:
         page.db.refresh(call)
         errors[_input_name(refused.field, f)] = refused.message
     return _edit_page(page, call, f, errors, status=400)
+
+
+def kept_amount_caps(stored: dict[str, Any], caps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The form's caps of awards per group (``country:2``) with the amount caps the call's
+    policy holds (set through the API; the form has no input for them) kept."""
+    out = {c["per"]: dict(c) for c in caps}
+    for cap in stored.get("group_caps", []):
+        if cap.get("max_amount") is not None:
+            out.setdefault(cap["per"], {"per": cap["per"]})["max_amount"] = cap["max_amount"]
+    return list(out.values())
 
 
 def _input_name(path: str | None, form: dict[str, str]) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from opencall.errors import DomainError
-from opencall.inputs import checked_time_zone, error_text, plain_number
+from opencall.errors import DomainError, Localized
+from opencall.facilities.domain import LANGS, unit_label
+from opencall.inputs import checked_time_zone, error_text, local_number, plain_number
 from opencall.optim import wallclock
 
 NATIONALITY_GROUPS = {"international", "host", "low_lmic", "low", "lower-middle", "ldc"}
@@ -87,6 +88,41 @@ class ResourceLimitDoc(_Doc):
         return self
 
 
+#: what a cap per group may count by: the PI's country, its income group (World Bank) or its
+#: UN region (all derived from nationality)
+CAP_GROUPINGS = ("country", "income_group", "un_region")
+
+
+class GroupCapDoc(_Doc):
+    """At most ``max_awards`` awards and/or ``max_amount`` (in the call's unit, or
+    ``{pool id: amount}`` per resource) to the proposals of each country (``per``), each
+    income group or each UN region, by their PI's country."""
+
+    per: Literal["country", "income_group", "un_region"]
+    max_awards: int | None = Field(default=None, ge=1)
+    max_amount: float | dict[str, float] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> GroupCapDoc:
+        if self.max_awards is None and self.max_amount is None:
+            raise ValueError("give max_awards, max_amount or both")
+        _check_amount(self.max_amount, "max_amount")
+        return self
+
+
+def _check_amount(cap: float | dict[str, float] | None, where: str) -> None:
+    """An amount cap: a number > 0, or ``{pool id: number > 0}`` with at least one pool."""
+    if isinstance(cap, dict):
+        if not cap:
+            raise ValueError(f"{where}: give an amount or at least one resource")
+        for key, value in cap.items():
+            _pool_key(key, where)
+            if not value > 0:
+                raise ValueError(f"{where}.{key}: the cap must be greater than 0")
+    elif cap is not None and not cap > 0:
+        raise ValueError(f"{where}: the cap must be greater than 0")
+
+
 def _pool_key(key: str, where: str) -> int:
     if not key.isdigit() or int(key) < 1:
         raise ValueError(f"{where}: {key!r} is not a resource (capacity pool) id")
@@ -100,6 +136,8 @@ class AllocationPolicyDoc(_Doc):
     #: at most this amount per PI, in the call's unit, or {pool id: amount} per resource
     pi_cap_amount: float | dict[str, float] | None = None
     group_shares: list[GroupShare] = []
+    #: at most so many awards (or so much) per country, income group or UN region
+    group_caps: list[GroupCapDoc] = Field(default=[], max_length=len(CAP_GROUPINGS))
     nationality_blind: bool = False
     quality_threshold: float | None = None
     #: {pool id: {"max_per_proposal": x, "max_total": y}}
@@ -109,16 +147,10 @@ class AllocationPolicyDoc(_Doc):
 
     @model_validator(mode="after")
     def _check(self) -> AllocationPolicyDoc:
-        cap = self.pi_cap_amount
-        if isinstance(cap, dict):
-            if not cap:
-                raise ValueError("pi_cap_amount: give an amount or at least one resource")
-            for key, value in cap.items():
-                _pool_key(key, "pi_cap_amount")
-                if not value > 0:
-                    raise ValueError(f"pi_cap_amount.{key}: the cap must be greater than 0")
-        elif cap is not None and not cap > 0:
-            raise ValueError("pi_cap_amount: the cap must be greater than 0")
+        _check_amount(self.pi_cap_amount, "pi_cap_amount")
+        pers = [c.per for c in self.group_caps]
+        if len(set(pers)) < len(pers):
+            raise ValueError("group_caps: give one cap per grouping (country, income_group, ...)")
         for key in self.resource_limits:
             _pool_key(key, "resource_limits")
         if self.award_mode == "whole" and self.min_fraction != 1.0:
@@ -129,6 +161,11 @@ class AllocationPolicyDoc(_Doc):
                 raise ValueError(
                     "the call is nationality-blind, so no share rule may use a nationality-"
                     f"derived group ({', '.join(bad)})"
+                )
+            if self.group_caps:
+                raise ValueError(
+                    "the call is nationality-blind, so no cap may count by country, income "
+                    "group or UN region"
                 )
         if sum(g.min_share for g in self.group_shares) > 1:
             raise ValueError("minimum group shares add up to more than 100 %")
@@ -155,15 +192,37 @@ class CallForm(_Doc):
     technologies: list[str] = []
 
 
+class PolicyPool(NamedTuple):
+    """A resource as the policy checks read it: its name, the amount offered, its unit's
+    key and the resource's own labels of the unit (empty: the built-in unit's)."""
+
+    name: str
+    amount: float
+    unit: str
+    unit_labels: dict[str, Any] | None = None
+
+    def amount_said(self, amount: float) -> Localized:
+        """``amount`` with the unit's label ("1234567.5 yuan", never the key "cny"): the
+        number plain in the English message, as each language writes it where shown."""
+        return Localized(
+            f"{plain_number(amount)} {unit_label(self.unit, self.unit_labels, amount, 'en')}",
+            {
+                lg: f"{local_number(amount, lg)} "
+                f"{unit_label(self.unit, self.unit_labels, amount, lg)}"
+                for lg in LANGS
+            },
+        )
+
+
 def check_policy(
     ap: AllocationPolicyDoc,
     rs: ReviewSettings,
-    pools: dict[int, tuple[str, float, str]] | None,
+    pools: dict[int, PolicyPool] | None,
 ) -> None:
     """Refuse a policy inconsistent with the call's grade scale and resources.
 
     ``pools`` maps the pool ids the call offers (or, before any is offered, the facility's)
-    to (name, amount, unit); None skips the resource checks. Raises DomainError naming the
+    to their ``PolicyPool``; None skips the resource checks. Raises DomainError naming the
     field.
     """
     lo, hi = rs.grade_min, rs.grade_max
@@ -186,7 +245,7 @@ def check_policy(
     if pools is None:
         return
 
-    def pool(key: str, where: str) -> tuple[str, float, str]:
+    def pool(key: str, where: str) -> PolicyPool:
         found = pools.get(int(key))
         if found is None:
             raise DomainError(
@@ -198,17 +257,16 @@ def check_policy(
             )
         return found
 
-    def at_most_offered(value: float, offered: tuple[str, float, str], where: str) -> None:
-        name, amount, unit = offered
-        if value > amount + 1e-9:
+    def at_most_offered(value: float, offered: PolicyPool, where: str) -> None:
+        if value > offered.amount + 1e-9:
             raise DomainError(
                 "Invalid allocation policy: %(field_name)s: %(value)s is more than the "
                 "%(amount)s that %(resource)s offers.",
                 field="allocation policy",
                 field_name=where,
                 value=plain_number(value),
-                amount=f"{plain_number(amount)} {unit}",
-                resource=name,
+                amount=offered.amount_said(offered.amount),
+                resource=offered.name,
             )
 
     for key, lim in ap.resource_limits.items():
@@ -217,16 +275,26 @@ def check_policy(
             value = getattr(lim, attr)
             if value is not None:
                 at_most_offered(value, offered, f"resource_limits.{key}.{attr}")
-    cap = ap.pi_cap_amount
-    if isinstance(cap, dict):
-        for key, value in cap.items():
-            at_most_offered(value, pool(key, f"pi_cap_amount.{key}"), f"pi_cap_amount.{key}")
-    elif cap is not None and len({unit for _, _, unit in pools.values()}) > 1:
-        raise DomainError(
-            "Invalid allocation policy: pi_cap_amount: the call's resources have different "
-            "units; give the cap per resource ({pool id: amount}).",
-            field="allocation policy",
-        )
+    amount_caps = [(ap.pi_cap_amount, "pi_cap_amount")] + [
+        (c.max_amount, f"group_caps.{k}.max_amount") for k, c in enumerate(ap.group_caps)
+    ]
+    for cap, where in amount_caps:
+        if isinstance(cap, dict):
+            for key, value in cap.items():
+                at_most_offered(value, pool(key, f"{where}.{key}"), f"{where}.{key}")
+        elif cap is not None and len({p.unit for p in pools.values()}) > 1:
+            if where == "pi_cap_amount":
+                raise DomainError(
+                    "Invalid allocation policy: pi_cap_amount: the call's resources have "
+                    "different units; give the cap per resource ({pool id: amount}).",
+                    field="allocation policy",
+                )
+            raise DomainError(
+                "Invalid allocation policy: %(field_name)s: the call's resources have "
+                "different units; give the cap per resource ({pool id: amount}).",
+                field="allocation policy",
+                field_name=where,
+            )
 
 
 def parse_doc(model: type[_Doc], data: dict[str, Any], what: str) -> _Doc:

@@ -16,6 +16,7 @@ from opencall.calls.schemas import (
     TITLE_MAX_CHARS,
     CallCreate,
     CallForm,
+    PolicyPool,
     allocation_policy,
     call_form,
     check_policy,
@@ -117,15 +118,22 @@ def create_call(
     return call
 
 
-def policy_pools(
-    session: Session, call: Call | None, facility: Facility
-) -> dict[int, tuple[str, float, str]]:
+def offered_pools(call: Call) -> dict[int, PolicyPool]:
+    """The resources the call offers, with the amount offered, as the policy checks read
+    them."""
+    return {
+        cp.pool_id: PolicyPool(cp.pool.name, cp.amount, cp.pool.unit, cp.pool.unit_labels)
+        for cp in call.pools
+    }
+
+
+def policy_pools(session: Session, call: Call | None, facility: Facility) -> dict[int, PolicyPool]:
     """The resources a call's allocation policy may name: those the call offers (with the
     amount offered), or, before it offers any, the facility's (with their amounts)."""
     if call is not None and call.pools:
-        return {cp.pool_id: (cp.pool.name, cp.amount, cp.pool.unit) for cp in call.pools}
+        return offered_pools(call)
     return {
-        p.id: (p.name, p.amount, p.unit)
+        p.id: PolicyPool(p.name, p.amount, p.unit, p.unit_labels)
         for p in session.scalars(
             select(CapacityPool).where(CapacityPool.facility_id == facility.id)
         )

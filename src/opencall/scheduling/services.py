@@ -17,6 +17,7 @@ from opencall.allocation.models import Award, Decision
 from opencall.calls.models import Call
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
+from opencall.inputs import plain_number
 from opencall.proposals.models import Proposal, Request
 from opencall.runs import Progress, Solve, SolverRun
 from opencall.runs import no_progress as _noop
@@ -439,7 +440,9 @@ def schedule_shipments(session: Session, call: Call, solve: Solve) -> SolverRun:
     names = {t.id: t.label for t in types}
     for s in plan.shipments:
         for tid, mg in s.items:
-            label, said = label_details("%(mg)s mg of %(name)s", mg=f"{mg:g}", name=names[tid])
+            label, said = label_details(
+                "%(mg)s mg of %(name)s", mg=plain_number(mg), name=names[tid]
+            )
             add_entry(
                 session,
                 run,

@@ -14,6 +14,8 @@ is 1 the two are the same binary column)::
                min_i * y_i <= f_i <= y_i                  partial awards
                sum_{i of PI k} y_i <= max_awards_per_pi   PI cap (count)
                sum_{i of PI k} D_i * f_i <= max_amount    PI cap (amount)
+               sum_{awards of group g} y <= max_awards    cap per country (count; ``caps``)
+               sum_{i in group g} D_ig * f_i <= max_amt   cap per country (amount)
                sum_{i in group g} D_ig * f_i >= R_g       group share (soft, see below)
 
 Objective weights
@@ -73,6 +75,7 @@ that read them), ``mip`` (the generic MIP call, shared with logistics and slot p
 
 from __future__ import annotations
 
+from opencall.optim.allocation.caps import GROUP_CAP_REACHED, GroupCap
 from opencall.optim.allocation.explain import _explain, _explain_not_awarded, readable
 from opencall.optim.allocation.mip import (
     MipSolution,
@@ -139,6 +142,7 @@ __all__ = [
     "AWARDED_PARTIALLY",
     "BELOW_QUALITY_THRESHOLD",
     "EXPLANATION_CODES",
+    "GROUP_CAP_REACHED",
     "NOT_AWARDED_BUNDLE",
     "NOT_AWARDED_POOL_EXHAUSTED",
     "NOT_AWARDED_RESOURCE_LIMIT",
@@ -153,6 +157,7 @@ __all__ = [
     "Explanation",
     "FloatArray",
     "Group",
+    "GroupCap",
     "GroupShareOutcome",
     "GroupShareRule",
     "MipSolution",

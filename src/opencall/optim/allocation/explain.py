@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
+from opencall.optim.allocation.caps import GROUP_CAP_REACHED, cap_reached, held
 from opencall.optim.allocation.model import (
     _TOL,
     AWARDED,
@@ -87,6 +88,13 @@ def _explain(
         return {pid for pid, n in tied_by_merit.get(merit, {}).items() if n > own.get(pid, 0)}
 
     binding_groups = ", ".join(o.group for o in outcomes if o.binding)
+    cap_state = held(problem, fractions) if policy.group_caps else None
+
+    def cap_block(q: Request, least: float) -> tuple[str, tuple[str, ...]] | None:
+        if cap_state is None:
+            return None
+        return cap_reached(problem, cap_state, q, least, readable)
+
     out: dict[str, Explanation] = {}
     used_higher = {p.id: 0.0 for p in problem.pools}
     for i in seeded_rank(problem, seed):
@@ -183,6 +191,7 @@ def _explain(
                 policy,
                 outcomes,
                 tied=tied_pools(r.merit, r.proposal_id),
+                cap_block=cap_block,
             )
             if in_bundle:
                 e = Explanation(
@@ -227,9 +236,11 @@ def _explain_not_awarded(
     policy: AllocationPolicy,
     outcomes: Sequence[GroupShareOutcome],
     tied: AbstractSet[str] = frozenset(),
+    cap_block: Callable[[Request, float], tuple[str, tuple[str, ...]] | None] | None = None,
 ) -> Explanation:
     """Why ``r`` got nothing; ``tied``: the pools used by awarded requests (of other
-    proposals) whose merit equals ``r``'s."""
+    proposals) whose merit equals ``r``'s; ``cap_block``: the cap per country (income
+    group, region) that kept ``r`` out, if any (``caps.cap_reached``)."""
     k = policy.max_awards_per_pi
     if k is not None and pi_count.get(r.pi_id, 0) >= k:
         return Explanation(PI_CAP_REACHED, f"the PI already holds {k} award(s), the cap")
@@ -248,6 +259,9 @@ def _explain_not_awarded(
                 f"the PI already holds {held:.4g} of the cap of {pmax:.4g} {units[pid]} on {pid}",
                 (pid,),
             )
+    hit = cap_block(r, lo) if cap_block is not None else None
+    if hit is not None:
+        return Explanation(GROUP_CAP_REACHED, hit[0], hit[1])
 
     def short_of(used: Mapping[str, float]) -> list[str]:
         """The pools whose room (capacity less ``used``) is below the request's least

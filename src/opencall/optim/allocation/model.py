@@ -17,6 +17,13 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from opencall.optim.allocation.caps import (
+    GROUP_CAP_REACHED,
+    GroupCap,
+    cap_errors,
+    cap_value_error,
+    validate_caps,
+)
 from opencall.optim.arrays import FloatArray
 
 Backend = Literal["highspy", "scipy"]
@@ -47,6 +54,7 @@ EXPLANATION_CODES = frozenset(
         NOT_AWARDED_SOLVER_GAP,
         NOT_AWARDED_BUNDLE,
         NOT_AWARDED_RESOURCE_LIMIT,
+        GROUP_CAP_REACHED,
     }
 )
 
@@ -191,6 +199,8 @@ class AllocationPolicy:
     #: per pool: the most one proposal may receive, and the most awarded in total
     resource_limits: Mapping[str, ResourceLimit] = field(default_factory=dict)
     group_share_rules: tuple[GroupShareRule, ...] = ()
+    #: at most so many awards, or so much capacity, per country (income group, region)
+    group_caps: tuple[GroupCap, ...] = ()
     nationality_blind: bool = False
     quality_threshold: float | None = None
     objective: Literal["merit", "merit_x_amount"] = "merit"
@@ -198,6 +208,11 @@ class AllocationPolicy:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "group_share_rules", tuple(self.group_share_rules))
+        object.__setattr__(self, "group_caps", tuple(self.group_caps))
+        for cap in self.group_caps:
+            why = cap_value_error(cap, self.nationality_blind)
+            if why is not None:
+                raise PolicyError(why)
         object.__setattr__(
             self, "max_amount_per_pi_by_pool", _copy_mapping(self.max_amount_per_pi_by_pool)
         )
@@ -353,6 +368,8 @@ class AllocationProblem:
         for r in self.requests:
             if r.bundle is not None and not isinstance(r.bundle, str):
                 raise ProblemError(f"request {r.id!r}: bundle must be a string or None")
+        for why in validate_caps(self):
+            raise ProblemError(why)
 
     @cached_property
     def bundles(self) -> dict[tuple[str, str], list[int]]:
@@ -475,8 +492,8 @@ class AllocationResult:
         Returns
         -------
         list of str
-            One sentence per violated rule (fractions, capacities, PI caps, resource limits,
-            bundles, group shares, nationality-blind calls); empty when the result is
+            One sentence per violated rule (fractions, capacities, PI caps, group caps,
+            resource limits, bundles, group shares, nationality-blind calls); empty when the result is
             feasible.
         """
         errors: list[str] = []
@@ -547,6 +564,7 @@ class AllocationResult:
             fs = [self.fractions.get(problem.requests[j].id, 0.0) for j in members]
             if any(f > _TOL for f in fs) and not all(f >= 1 - _TOL for f in fs):
                 errors.append(f"proposal {prop}: bundle {bkey!r} split ({fs})")
+        errors.extend(cap_errors(problem, self.fractions, self.amounts))
         groups = {g.name: g for g in problem.groups}
         for outcome in self.group_shares:
             rule_group = groups.get(outcome.group)

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from opencall.optim import limits
+from opencall.optim.allocation.caps import cap_rows
 from opencall.optim.allocation.explain import _explain
 from opencall.optim.allocation.mip import (
     MipModel,
@@ -180,6 +181,8 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
                     add(terms, f_col[i], d)
             if terms and sum(terms.values()) > pmax * (1 + 1e-12):
                 rows.append(_at_most(terms, float(pmax)))
+    # caps per country (income group, region): optim.allocation.caps
+    rows.extend(cap_rows(problem, cand, y_col, f_col, _at_most))
     # weights: oriented merit rescaled to [floor, 1 + floor], seeded tie perturbation
     weights = np.zeros(col)
     if cand:

@@ -1,0 +1,281 @@
+"""Caps per country (income group, UN region) in ``opencall.optim.allocation``: at most so
+many awards, or so much of the capacity, to each group; checked on examples, by the result's
+``check`` and against an independent brute force (every award pattern, a small LP for the
+partial-award fractions of each)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from opencall.optim.allocation import (
+    AWARDED,
+    GROUP_CAP_REACHED,
+    AllocationPolicy,
+    AllocationProblem,
+    Group,
+    GroupCap,
+    PolicyError,
+    Pool,
+    ProblemError,
+    Request,
+    solve_allocation,
+)
+
+EXACT = 1e-9
+
+
+def fellow(n: int, country: str, merit: float, **kw: object) -> Request:
+    """A fellow's bundle: a place in the lab and a stipend, all or nothing."""
+    return Request(
+        id=f"r{n}",
+        proposal_id=f"p{n}",
+        pi_id=f"pi{n}",
+        merit=merit,
+        demand={"places": 1.0, "fund": 10.0},
+        bundle="fellowship",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+POOLS = (Pool("places", 5, "place", whole=True), Pool("fund", 100, "eur"))
+# three strong fellows from KEN, two weaker from elsewhere
+FELLOWS = (
+    fellow(1, "KEN", 5.0),
+    fellow(2, "KEN", 4.8),
+    fellow(3, "KEN", 4.6),
+    fellow(4, "UGA", 3.0),
+    fellow(5, "NPL", 2.0),
+    fellow(6, "NPL", 1.5),
+)
+COUNTRY = {"KEN": {"p1", "p2", "p3"}, "UGA": {"p4"}, "NPL": {"p5", "p6"}}
+
+
+def countries() -> tuple[Group, ...]:
+    return tuple(Group(f"country:{c}", frozenset(m)) for c, m in COUNTRY.items())
+
+
+def per_country(**kw: object) -> GroupCap:
+    return GroupCap("country", tuple(f"country:{c}" for c in COUNTRY), **kw)  # type: ignore[arg-type]
+
+
+def test_at_most_two_fellows_from_one_country() -> None:
+    policy = AllocationPolicy(group_caps=(per_country(max_awards=2),))
+    problem = AllocationProblem(POOLS, FELLOWS, policy, countries())
+    res = solve_allocation(problem, mip_rel_gap=EXACT)
+    assert res.check(problem) == []
+    awarded = {rid for rid, f in res.fractions.items() if f > 0}
+    assert awarded == {"r1", "r2", "r4", "r5", "r6"}
+    why = res.explanations["r3"]
+    assert why.code == GROUP_CAP_REACHED
+    assert "the cap of 2 award(s) per country was reached" in why.detail
+    # without the cap, merit alone gives the third KEN fellow the place of the last one
+    free = solve_allocation(replace(problem, policy=AllocationPolicy()), mip_rel_gap=EXACT)
+    assert {rid for rid, f in free.fractions.items() if f > 0} == {"r1", "r2", "r3", "r4", "r5"}
+
+
+def test_an_amount_cap_per_country_with_partial_awards() -> None:
+    reqs = tuple(
+        Request(f"r{k}", f"p{k}", f"pi{k}", 5.0 - k, {"fund": 8.0}, min_fraction=0.25)
+        for k in range(1, 5)
+    )
+    groups = (Group("country:KEN", frozenset({"p1", "p2", "p3"})), Group("country:NPL", {"p4"}))
+    cap = GroupCap("country", ("country:KEN", "country:NPL"), max_amount=12.0)
+    policy = AllocationPolicy(allow_partial=True, min_fraction=0.25, group_caps=(cap,))
+    problem = AllocationProblem((Pool("fund", 30, "eur"),), reqs, policy, groups)
+    res = solve_allocation(problem, mip_rel_gap=EXACT)
+    assert res.check(problem) == []
+    ken = sum(res.amounts[f"r{k}"]["fund"] for k in (1, 2, 3))
+    assert ken == pytest.approx(12.0)
+    assert res.fractions["r4"] == 1.0
+    assert (res.fractions["r1"], res.fractions["r2"]) == (1.0, pytest.approx(0.5))
+    assert res.explanations["r3"].code == GROUP_CAP_REACHED
+    assert "the cap of 12 eur per country was reached" in res.explanations["r3"].detail
+
+
+def test_a_bundle_counts_once_and_a_cap_nobody_reaches_changes_nothing() -> None:
+    policy = AllocationPolicy(group_caps=(per_country(max_awards=3),))
+    problem = AllocationProblem(POOLS, FELLOWS, policy, countries())
+    res = solve_allocation(problem, mip_rel_gap=EXACT)
+    free = solve_allocation(replace(problem, policy=AllocationPolicy()), mip_rel_gap=EXACT)
+    assert res.fractions == free.fractions
+    assert {e.code for rid, e in res.explanations.items() if res.fractions[rid]} == {AWARDED}
+
+
+def test_the_check_finds_a_result_over_the_cap() -> None:
+    capped = AllocationProblem(
+        POOLS, FELLOWS, AllocationPolicy(group_caps=(per_country(max_awards=2),)), countries()
+    )
+    free = solve_allocation(replace(capped, policy=AllocationPolicy()), mip_rel_gap=EXACT)
+    assert free.check(capped) == ["country country:KEN: 3 awards > cap 2"]
+    amount = replace(
+        capped, policy=AllocationPolicy(group_caps=(per_country(max_amount=25.0, pools=("fund",)),))
+    )
+    assert any("country country:KEN: amount" in e for e in free.check(amount))
+
+
+def test_bad_caps_are_refused() -> None:
+    with pytest.raises(PolicyError, match="max_awards"):
+        AllocationPolicy(group_caps=(per_country(max_awards=0),))
+    with pytest.raises(PolicyError, match="give max_awards, max_amount or both"):
+        AllocationPolicy(group_caps=(per_country(),))
+    with pytest.raises(PolicyError, match="max_amount"):
+        AllocationPolicy(group_caps=(per_country(max_amount=float("nan")),))
+    with pytest.raises(PolicyError, match="nationality_blind"):
+        AllocationPolicy(nationality_blind=True, group_caps=(per_country(max_awards=2),))
+    with pytest.raises(ProblemError, match="unknown group"):
+        AllocationProblem(POOLS, FELLOWS, AllocationPolicy(group_caps=(per_country(max_awards=2),)))
+    with pytest.raises(ProblemError, match="different units"):
+        AllocationProblem(
+            POOLS,
+            FELLOWS,
+            AllocationPolicy(group_caps=(per_country(max_amount=5.0),)),
+            countries(),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# against a brute force
+# --------------------------------------------------------------------------------------------
+
+
+def _brute(problem: AllocationProblem) -> float:
+    """The best objective over every award pattern that keeps each cap, with an LP for the
+    fractions of each pattern (capacities, amount caps)."""
+    reqs = problem.requests
+    pol = problem.policy
+    units: dict[str, list[int]] = {}
+    for i, r in enumerate(reqs):
+        units.setdefault(f"{r.proposal_id}/{r.bundle}" if r.bundle else r.id, []).append(i)
+    keep = [m for m in units.values() if all(reqs[i].feasible for i in m)]
+    cand = [i for m in keep for i in m]
+    if not cand:
+        return 0.0
+    s = {i: reqs[i].merit for i in cand}
+    lo_s, hi_s = min(s.values()), max(s.values())
+    w = np.array(
+        [pol.merit_floor + ((s[i] - lo_s) / (hi_s - lo_s) if hi_s > lo_s else 1.0) for i in cand]
+    )
+    members = {g.name: g.proposal_ids for g in problem.groups}
+    rows, rhs = [], []
+    for p in problem.pools:
+        rows.append([reqs[i].demand.get(p.id, 0.0) for i in cand])
+        rhs.append(p.capacity)
+    for cap in pol.group_caps:
+        pools = [p.id for p in problem.pools] if cap.pools is None else list(cap.pools)
+        for g in cap.groups:
+            if cap.max_amount is not None:
+                rows.append(
+                    [
+                        sum(reqs[i].demand.get(pid, 0.0) for pid in pools)
+                        if reqs[i].proposal_id in members[g]
+                        else 0.0
+                        for i in cand
+                    ]
+                )
+                rhs.append(cap.max_amount)
+    lo_f = {
+        i: 1.0
+        if reqs[i].bundle
+        else (max(reqs[i].min_fraction, pol.min_fraction) if pol.allow_partial else 1.0)
+        for i in cand
+    }
+    best = 0.0
+    for pattern in itertools.product([0, 1], repeat=len(keep)):
+        on = [m for bit, m in zip(pattern, keep, strict=True) if bit]
+        count: dict[str, int] = {}
+        for m in on:
+            pi = reqs[m[0]].pi_id
+            count[pi] = count.get(pi, 0) + 1
+        if pol.max_awards_per_pi is not None and any(
+            v > pol.max_awards_per_pi for v in count.values()
+        ):
+            continue
+        over = False
+        for cap in pol.group_caps:
+            for g in cap.groups:
+                n = sum(1 for m in on if reqs[m[0]].proposal_id in members[g])
+                if cap.max_awards is not None and n > cap.max_awards:
+                    over = True
+        if over:
+            continue
+        chosen = {i for m in on for i in m}
+        bounds = [(lo_f[i], 1.0) if i in chosen else (0.0, 0.0) for i in cand]
+        lp = linprog(-w, A_ub=np.array(rows), b_ub=np.array(rhs), bounds=bounds, method="highs")
+        if lp.status == 0:
+            best = max(best, -lp.fun)
+    return best
+
+
+@st.composite
+def capped_problems(draw: st.DrawFn) -> AllocationProblem:
+    partial = draw(st.booleans())
+    pools = (
+        Pool("a", float(draw(st.integers(0, 12))), "seat"),
+        Pool("b", float(draw(st.integers(0, 12))), "seat"),
+    )
+    n = draw(st.integers(1, 7))
+    reqs = []
+    for i in range(n):
+        prop = draw(st.integers(0, 4))
+        used = draw(st.lists(st.sampled_from(["a", "b"]), min_size=1, max_size=2, unique=True))
+        reqs.append(
+            Request(
+                id=f"r{i}",
+                proposal_id=f"prop{prop}",
+                pi_id=f"pi{prop}",
+                merit=float(prop % 3) + 1.0,
+                demand={pid: float(draw(st.integers(1, 6))) for pid in used},
+                min_fraction=draw(st.sampled_from([0.25, 1.0])),
+                feasible=draw(st.integers(0, 6)) > 0,
+                bundle=draw(st.sampled_from([None, None, "b"])),
+            )
+        )
+    # two countries, and an income group holding one of each
+    country = {f"prop{k}": "X" if k % 2 else "Y" for k in range(5)}
+    groups = (
+        Group("country:X", frozenset(p for p, c in country.items() if c == "X")),
+        Group("country:Y", frozenset(p for p, c in country.items() if c == "Y")),
+        Group("income:low", frozenset({"prop0", "prop1", "prop4"})),
+    )
+    awards = draw(st.sampled_from([None, 1, 2]))
+    amount = draw(st.sampled_from([None, 3.0, 7.0] if awards else [3.0, 7.0]))
+    caps = [
+        GroupCap(
+            "country",
+            ("country:X", "country:Y"),
+            max_awards=awards,
+            max_amount=amount,
+            pools=("a",) if draw(st.booleans()) else None,
+        )
+    ]
+    if draw(st.booleans()):
+        caps.append(
+            GroupCap("income group", ("income:low",), max_awards=draw(st.sampled_from([1, 2])))
+        )
+    policy = AllocationPolicy(
+        allow_partial=partial,
+        min_fraction=draw(st.sampled_from([0.25, 0.5, 1.0])) if partial else 1.0,
+        max_awards_per_pi=draw(st.sampled_from([None, 1])),
+        group_caps=tuple(caps),
+    )
+    return AllocationProblem(pools, tuple(reqs), policy, groups)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problem=capped_problems(), seed=st.integers(0, 20))
+def test_property_caps_per_group_are_kept_and_the_optimum_found(
+    problem: AllocationProblem, seed: int
+) -> None:
+    res = solve_allocation(problem, seed=seed, mip_rel_gap=EXACT)
+    assert res.check(problem) == []
+    assert res.objective == pytest.approx(_brute(problem), rel=1e-5, abs=1e-6)
+    for rid, e in res.explanations.items():
+        if e.code == GROUP_CAP_REACHED:
+            assert res.fractions[rid] == 0.0
