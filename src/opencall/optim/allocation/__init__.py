@@ -64,7 +64,11 @@ Ties
     solve is proven optimal to better than the perturbation (small instances); on large
     instances stopped at a gap tolerance the choice between near-equal solutions is the
     solver's, still deterministic for a given seed. The seed is also passed to HiGHS as its
-    ``random_seed``.
+    ``random_seed``. The ``"scipy"`` backend proves optimality only to HiGHS's absolute gap
+    (1e-6, which ``scipy.optimize.milp`` does not expose) and has no warm start, so it may
+    not follow the tie-break even at ``mip_rel_gap=0`` (30 identical requests for 15
+    places: the last 15 by index, whatever the seed); the default ``"highspy"`` backend
+    starts from the seeded order.
 
 The package is pure: it reads frozen dataclasses and numpy arrays and returns a result with a
 ``check(problem)`` feasibility checker. It is split into ``model`` (inputs, outputs, the rules

@@ -242,6 +242,8 @@ def solve_assignment(
         "candidates_per_proposal", candidates_per_proposal, minimum=1
     )
     fair_lp_start = limits.optional_count("fair_lp_start", fair_lp_start)
+    if problem.n_reviewers == 0:
+        return _no_reviewers(problem)
     if problem.allow_short and problem.objective == "fair":
         return _fair_short(
             problem,
@@ -380,6 +382,37 @@ def solve_assignment(
         total_certified=total_certified,
         short=short,
         short_load=short_load,
+    )
+
+
+def _no_reviewers(problem: AssignmentProblem) -> AssignmentResult:
+    """No reviewer at all: the empty assignment, every proposal short of all its ``k``
+    (certified: nothing else exists), or ``InfeasibleAssignment`` when some review is
+    needed and missing reviews are not allowed."""
+    P = int(problem.n_proposals)
+    k = np.broadcast_to(np.asarray(problem.k, np.int64), (P,)).copy()
+    need = int(k.sum())
+    if need and not problem.allow_short:
+        raise InfeasibleAssignment(f"no reviewers: {need} reviews needed")
+    none = np.zeros(0, np.int64)
+    return AssignmentResult(
+        proposals=none,
+        reviewers=none.copy(),
+        total_affinity=0.0,
+        min_proposal_affinity=0.0,
+        proposal_affinity=np.zeros(P),
+        upper_bound=0.0,
+        gap=0.0,
+        certified=True,
+        objective=problem.objective,
+        method="flow",
+        pricing_iterations=0,
+        n_candidate_edges=0,
+        timings={"total": 0.0},
+        total_upper_bound=0.0,
+        total_certified=True,
+        short=k if problem.allow_short else np.zeros(P, np.int64),
+        short_load=none.copy(),
     )
 
 

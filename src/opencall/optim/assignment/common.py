@@ -171,8 +171,8 @@ def _normalise(pb: AssignmentProblem) -> _Norm:
     import scipy.sparse as sp
 
     P, R = int(pb.n_proposals), int(pb.n_reviewers)
-    if P < 0 or R < 1:
-        raise ValueError("need n_proposals >= 0 and n_reviewers >= 1")
+    if P < 0 or R < 0:
+        raise ValueError("need n_proposals >= 0 and n_reviewers >= 0")
     if pb.objective not in ("total", "fair"):
         raise ValueError("objective must be 'total' or 'fair'")
     if isinstance(pb.affinity, TopicAffinity):
@@ -455,7 +455,7 @@ def check_assignment(problem: AssignmentProblem, p: npt.ArrayLike, r: npt.ArrayL
     if len(miss):
         errs.append(f"{len(miss)} forced pairs missing: {_show(miss, R)}")
     for lab, cap, name in nm.groupings:
-        gk, gc = np.unique(pp * (int(lab.max()) + 1) + lab[rr], return_counts=True)
+        gk, gc = np.unique(pp * (int(lab.max(initial=0)) + 1) + lab[rr], return_counts=True)
         if (gc > cap).any():
             errs.append(
                 f"grouping {name!r}: {int((gc > cap).sum())} proposal-groups over cap {cap}"

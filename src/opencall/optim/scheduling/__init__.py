@@ -34,6 +34,8 @@ we can afford:
 3. for small instances, an exact CP-SAT model (circuit over optional blocks with
    sequence-dependent transition times) warm-started from the heuristic, with a
    deterministic time limit, single worker, so results are reproducible for a seed;
+   identical blocks (a survey cut into equal blocks of one source) are ordered in it, so
+   that it proves optimality without refuting every permutation of them;
 4. a final forward pass that places each block as close to its transit (lowest zenith
    angle, FAST full gain within 26.4 deg) as the slack allows.
 

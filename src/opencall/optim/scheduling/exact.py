@@ -12,7 +12,9 @@ from opencall.optim.scheduling.problem import _EPS
 from opencall.optim.scheduling.sequence import _Seq
 
 
-def _cpsat_improve(prep: _Prep, start: _Seq, seed: int, det_time: float) -> tuple[_Seq | None, str]:
+def _cpsat_improve(
+    prep: _Prep, start: _Seq, seed: int, det_time: float, *, break_symmetry: bool = True
+) -> tuple[_Seq | None, str]:
     """Exact model for small instances, warm-started from ``start``.
 
     CP-SAT: one optional start per block with a domain equal to the union of its allowed
@@ -20,6 +22,14 @@ def _cpsat_improve(prep: _Prep, start: _Seq, seed: int, det_time: float) -> tupl
     arcs i -> j imply s_j >= s_i + d_i + setup + slew(i, j) (rounded up), and the
     priority-weighted seconds as objective.  Single worker + deterministic time limit,
     so the result depends only on the seed.
+
+    Identical blocks (not fixed; the same whole seconds of duration, priority, allowed
+    start ranges and direction: the same gaps to every other block) are interchangeable
+    in any schedule, so ``break_symmetry`` orders each class: a later one is present only
+    if the earlier one is, and starts after it (the arcs back are dropped). Without it
+    the search proves optimality only after visiting every permutation of a class (the
+    time limit, on a night of many blocks of one source: ``bench/bench_symmetry.py``).
+    The warm start is relabelled to that order.
     """
     from ortools.sat.python import cp_model
 
@@ -36,6 +46,7 @@ def _cpsat_improve(prep: _Prep, start: _Seq, seed: int, det_time: float) -> tupl
     dur = [int(math.ceil(prep.dur[b] - _EPS)) for b in nodes]
     lo_b: list[int] = []
     hi_b: list[int] = []
+    ranges: list[tuple[tuple[int, int], ...]] = []
     for b in nodes:
         fb = problem.blocks[b]
         if fb.fixed_start_unix is not None:
@@ -49,6 +60,7 @@ def _cpsat_improve(prep: _Prep, start: _Seq, seed: int, det_time: float) -> tupl
                     ivs.append((a, c))
         if not ivs:
             ivs = [(0, 0)]
+        ranges.append(tuple(ivs))
         dom = cp_model.Domain.from_intervals([list(iv) for iv in ivs])
         starts.append(model.new_int_var_from_domain(dom, f"s{b}"))
         lo_b.append(ivs[0][0])
@@ -62,6 +74,28 @@ def _cpsat_improve(prep: _Prep, start: _Seq, seed: int, det_time: float) -> tupl
     gap = problem.setup_s + np.degrees(np.arccos(dot)) / problem.slew_deg_per_s
     pos_of = {b: k for k, b in enumerate(nodes)}
     seq_nodes = [pos_of[b] for b in start.blk if b in pos_of]
+    hint_start = {
+        pos_of[b]: v for b, v in zip(start.blk, start.final_starts(), strict=True) if b in pos_of
+    }
+    later_of: dict[int, int] = {}  # node -> the next node of its class
+    rank: dict[int, tuple[int, int]] = {}  # node -> (its class, its place in the class)
+    if break_symmetry:
+        classes: dict[tuple[object, ...], list[int]] = {}
+        for k, b in enumerate(nodes):
+            if problem.blocks[b].fixed_start_unix is None:
+                key = (float(prep.dur[b]), int(prep.prio[b]), ranges[k], tuple(xyz[k].tolist()))
+                classes.setdefault(key, []).append(k)
+        relabel: dict[int, int] = {}
+        for c_id, members in enumerate(classes.values()):
+            for a, c in zip(members, members[1:], strict=False):
+                later_of[a] = c
+            rank.update((k, (c_id, place)) for place, k in enumerate(members))
+            # the warm start, relabelled: the class's blocks it places, in time order,
+            # become the class's first members in index order
+            used = sorted((k for k in members if k in hint_start), key=lambda k: hint_start[k])
+            relabel.update(zip(used, members, strict=False))
+        seq_nodes = [relabel.get(k, k) for k in seq_nodes]
+        hint_start = {relabel.get(k, k): v for k, v in hint_start.items()}
     hint_arcs = set(zip([-1] + seq_nodes, seq_nodes + [-1], strict=True))
     arcs: list[tuple[int, int, cp_model.LiteralT]] = []
     for k in range(n):
@@ -72,10 +106,17 @@ def _cpsat_improve(prep: _Prep, start: _Seq, seed: int, det_time: float) -> tupl
         arcs.append((0, k + 1, d_lit))
         arcs.append((k + 1, 0, e_lit))
         arcs.append((k + 1, k + 1, ~pres[k]))
+    for a, c in later_of.items():
+        g = int(math.ceil(gap[a, c] + 1e-6))
+        model.add_implication(pres[c], pres[a])
+        model.add(starts[c] >= starts[a] + dur[a] + g).only_enforce_if(pres[c])
     for i in range(n):
         for j in range(n):
             if i == j:
                 continue
+            ri, rj = rank.get(i), rank.get(j)
+            if ri is not None and rj is not None and ri[0] == rj[0] and ri[1] > rj[1]:
+                continue  # a class's arc back: its later block never precedes the earlier
             g = int(math.ceil(gap[i, j] + 1e-6))
             if lo_b[i] + dur[i] + g > hi_b[j]:
                 continue  # j cannot follow i
@@ -90,13 +131,11 @@ def _cpsat_improve(prep: _Prep, start: _Seq, seed: int, det_time: float) -> tupl
     wts = [int(round((6 - prep.prio[b]) * dur[k])) for k, b in enumerate(nodes)]
     model.maximize(sum(w * x for w, x in zip(wts, pres, strict=True)))
     # warm start from the heuristic sequence
-    hint_starts = start.final_starts()
     in_seq = set(seq_nodes)
     for k in range(n):
         model.add_hint(pres[k], k in in_seq)
-    for idx, b in enumerate(start.blk):
-        if b in pos_of:
-            model.add_hint(starts[pos_of[b]], int(math.ceil(hint_starts[idx] - t0)))
+    for k, at in hint_start.items():
+        model.add_hint(starts[k], int(math.ceil(at - t0)))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = int(seed) % (2**31)

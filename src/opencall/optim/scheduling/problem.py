@@ -89,8 +89,17 @@ class FastScheduleProblem:
             raise ValueError("window_end_unix must be after window_start_unix")
         if self.zenith_margin_deg is not None and not 0.0 <= self.zenith_margin_deg < 1.0:
             raise ValueError("zenith_margin_deg must be in [0, 1) degrees")
-        if not (math.isfinite(self.setup_s) and self.setup_s >= 0 and self.slew_deg_per_s > 0):
-            raise ValueError("setup_s must be finite and >= 0, and slew_deg_per_s > 0")
+        if not (
+            math.isfinite(self.setup_s)
+            and self.setup_s >= 0
+            and math.isfinite(self.slew_deg_per_s)
+            and self.slew_deg_per_s > 0
+        ):
+            raise ValueError("setup_s must be finite and >= 0, and slew_deg_per_s finite and > 0")
+        if not (
+            math.isfinite(self.full_gain_zenith_deg) and 0.0 <= self.full_gain_zenith_deg <= 180.0
+        ):
+            raise ValueError("full_gain_zenith_deg must be finite, in [0, 180] degrees")
         seen: set[str] = set()
         for b in self.blocks:
             if b.id in seen:
@@ -109,14 +118,18 @@ class FastScheduleProblem:
                 raise ValueError(f"block {b.id!r}: ra_deg must be finite")
             if not (-90 <= b.dec_deg <= 90):
                 raise ValueError(f"block {b.id!r}: dec_deg out of range")
-            if b.splittable and not b.min_chunk_s > 0:
-                raise ValueError(f"block {b.id!r}: min_chunk_s must be > 0")
+            if b.splittable and not (math.isfinite(b.min_chunk_s) and b.min_chunk_s > 0):
+                raise ValueError(f"block {b.id!r}: min_chunk_s must be finite and > 0")
             if b.fixed_start_unix is not None and not math.isfinite(b.fixed_start_unix):
                 raise ValueError(f"block {b.id!r}: fixed_start_unix must be finite or None")
         for m in self.maintenance:
-            if not (math.isfinite(m.start_unix) and m.end_unix > m.start_unix):
+            if not (
+                math.isfinite(m.start_unix)
+                and math.isfinite(m.end_unix)
+                and m.end_unix > m.start_unix
+            ):
                 raise ValueError(
-                    f"maintenance {m.label!r}: start must be finite and end after start"
+                    f"maintenance {m.label!r}: start and end must be finite, end after start"
                 )
 
 

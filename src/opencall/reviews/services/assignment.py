@@ -95,8 +95,11 @@ def build_assignment_problem(
     # a deactivated account (a reviewer who left mid-review) is given no new proposals;
     # the grades it submitted stay
     reviewers = [u for u in reviewers if u.is_active]
-    if not reviewers or not proposals:
+    if not proposals:
         raise DomainError("Assignment needs reviewers and proposals under review.")
+    # no reviewer (all left, or none accepted yet): the run still goes, every proposal
+    # short and listed ("Only 0 reviewers are free of conflicts"), and the unanswered
+    # invitations of reviewers who left are withdrawn, as with any reviewer who leaves
     pidx = {p.id: i for i, p in enumerate(proposals)}
     ridx = {r.id: j for j, r in enumerate(reviewers)}
     # the stored scores as columns (not ORM rows: a conference keeps millions); ids are
@@ -117,7 +120,7 @@ def build_assignment_problem(
     rows_p: list[npt.NDArray[np.int64]] = []
     rows_r: list[npt.NDArray[np.int64]] = []
     values: list[npt.NDArray[np.float64]] = []
-    for part in scores.partitions():
+    for part in scores.partitions() if reviewers else ():
         cols = np.array(part, dtype=np.float64).reshape(-1, 3)
         sp_, sr = cols[:, 0].astype(np.int64), cols[:, 1].astype(np.int64)
         ip = np.minimum(np.searchsorted(pid_sorted, sp_), max(len(pid_sorted) - 1, 0))
@@ -169,7 +172,7 @@ def build_assignment_problem(
         inst_of.append(inst_labels.setdefault(key, len(inst_labels)))
         reg = regions.get(r.country_iso3 or "", f"none-{r.id}")
         region_of.append(region_labels.setdefault(reg, len(region_labels)))
-    k = min(rs.reviewers_per_proposal, len(reviewers))
+    k = min(rs.reviewers_per_proposal, len(reviewers) or rs.reviewers_per_proposal)
     # each reviewer's own limit, declared when accepting the invitation to review
     declared = q.declared_max_loads(session, call)
     max_loads = np.array(
@@ -177,8 +180,14 @@ def build_assignment_problem(
         dtype=np.int64,
     )
     groupings = (
-        Grouping(labels=np.array(inst_of), cap=rs.max_same_institution, name="institution"),
-        Grouping(labels=np.array(region_of), cap=rs.max_same_region, name="UN region"),
+        Grouping(
+            labels=np.array(inst_of, dtype=np.int64),
+            cap=rs.max_same_institution,
+            name="institution",
+        ),
+        Grouping(
+            labels=np.array(region_of, dtype=np.int64), cap=rs.max_same_region, name="UN region"
+        ),
     )
     forced += _kept_invitations(
         invited,
@@ -378,7 +387,7 @@ def run_assignment(
             # the maximum load that would give the capacity every proposal needs
             "load_to_cover": -(
                 -int(np.broadcast_to(np.asarray(problem.k), (problem.n_proposals,)).sum())
-                // problem.n_reviewers
+                // max(problem.n_reviewers, 1)
             ),
             "capacity": int(loads.sum()),
         },
