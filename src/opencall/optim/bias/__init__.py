@@ -88,25 +88,21 @@ applicant group less favourably, a small set that explains them (forward selecti
 model), and subtracts the jointly fitted effects from the grades those cells cover.  Ranking
 then calibrates the corrected grades as usual.  Why only the harsher cells, and why a
 selection: see its docstring.
+
+The package has one part a module: the input and its cuts (``data``), the two-way
+fixed-effects least squares (``fixed_effects``), the minimum detectable bias (``power``),
+the tested cells (``result``), the interaction model (``model``) and the correction of
+grades (``correction``). Everything public is importable from ``opencall.optim.bias``.
 """
 
 from __future__ import annotations
 
-from opencall.optim.bias.model import (
-    OTHERS,
-    REFERENCES,
-    UNKNOWN,
-    BiasData,
-    BiasModel,
-    Correction,
-    Cut,
-    FixedEffects,
-    Interaction,
-    correct_grades,
-    interaction_model,
-    minimum_detectable_bias,
-    reviewer_weights,
-)
+from opencall.optim.bias.correction import Correction, correct_grades
+from opencall.optim.bias.data import OTHERS, REFERENCES, UNKNOWN, BiasData, Cut
+from opencall.optim.bias.fixed_effects import FixedEffects
+from opencall.optim.bias.model import interaction_model, reviewer_weights
+from opencall.optim.bias.power import minimum_detectable_bias
+from opencall.optim.bias.result import BiasModel, Interaction
 
 __all__ = [
     "BiasData",

@@ -1,0 +1,274 @@
+"""The 0-1 program of ``solve_slots`` (its columns, rows, bounds and the three level
+objectives, see its Notes), built once and solved level by level in
+``opencall.optim.slots.exact``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from opencall.optim.slots.greedy import _unit_value
+from opencall.optim.slots.index import _Index
+from opencall.optim.slots.problem import SlotAward
+
+#: one row of the program: its coefficients by column, its lower and upper bound
+Row = tuple[dict[int, float], float, float]
+
+
+@dataclass
+class _Model:
+    """The columns of the program (``x`` by award and slot, ``y`` by unit, run starts,
+    ``lo``/``hi`` by together-bundle), its rows and column bounds, and the objective of
+    each level."""
+
+    ix: _Index
+    units: Sequence[list[SlotAward]]
+    col: dict[tuple[str, int], int]
+    y_col: dict[int, int]
+    run_col: dict[tuple[str, int], int]
+    run_plain: list[int]  # x columns that count as run starts themselves
+    together: list[int]  # the units kept together
+    lohi: dict[int, tuple[int, int]]
+    n: int
+    rows: list[Row]
+    col_lo: np.ndarray
+    col_hi: np.ndarray
+    integer: np.ndarray
+    c_value: np.ndarray
+    c_span: np.ndarray
+    c_runs: np.ndarray
+
+    @property
+    def n_int(self) -> int:
+        """The integer columns (``x`` and ``y``), which come first."""
+        return len(self.col) + len(self.units)
+
+    def vector(self, pl: Mapping[str, Sequence[int]]) -> np.ndarray:
+        """The column values of the placement ``pl``."""
+        ix, units = self.ix, self.units
+        x = np.zeros(self.n)
+        for aid, ks in pl.items():
+            for k in ks:
+                x[self.col[(aid, k)]] = 1.0
+        for i, u in enumerate(units):
+            x[self.y_col[i]] = 1.0 if all(pl.get(a.id) for a in u) else 0.0
+        for (aid, k), j in self.run_col.items():
+            have = set(pl.get(aid, ()))
+            x[j] = 1.0 if k in have and k - 1 not in have else 0.0
+        for i, (lo, hi) in self.lohi.items():
+            ivs = [
+                (ix.hours(a.resource, k), ix.end_hours(a.resource, k))
+                for a in units[i]
+                for k in pl.get(a.id, ())
+            ]
+            x[lo] = min((s for s, _ in ivs), default=0.0)
+            x[hi] = max((e for _, e in ivs), default=0.0)
+        return x
+
+    def decode(self, x: np.ndarray) -> dict[str, list[int]]:
+        """The placement whose ``x`` columns are 1 in ``x``."""
+        out: dict[str, list[int]] = {}
+        for (aid, k), j in self.col.items():
+            if x[j] > 0.5:
+                out.setdefault(aid, []).append(k)
+        return out
+
+    def key(self, v: np.ndarray) -> tuple[float, float, float]:
+        """The lexicographic objective of ``v``, higher is better."""
+        return (
+            round(float(self.c_value @ v), 9),
+            -round(float(self.c_span @ v), 9),
+            -round(float(self.c_runs @ v), 9),
+        )
+
+
+def _model(ix: _Index, units: Sequence[list[SlotAward]], awards: Sequence[SlotAward]) -> _Model:
+    """The program for the ``units`` (whose ``awards`` have a column each slot they may
+    take)."""
+    col: dict[tuple[str, int], int] = {}
+    for a in awards:
+        for k in ix.allowed[a.id]:
+            col[(a.id, k)] = len(col)
+    n_x = len(col)
+    y_col = {i: n_x + i for i in range(len(units))}
+    unit_of = {a.id: i for i, u in enumerate(units) for a in u}
+    run_col, run_plain, n = _run_columns(ix, awards, col, n_x + len(units))
+    together = [i for i, u in enumerate(units) if len(u) > 1 and any(a.together for a in u)]
+    lohi: dict[int, tuple[int, int]] = {}
+    for i in together:
+        lohi[i] = (n, n + 1)
+        n += 2
+    horizon = max(
+        (
+            ix.end_hours(r.id, len(ix.grids[r.id]) - 1)
+            for r in ix.problem.resources
+            if ix.grids[r.id]
+        ),
+        default=0.0,
+    )
+    y_of = {a.id: y_col[unit_of[a.id]] for a in awards}
+    rows = _capacity_rows(ix, awards, col, y_of)
+    rows.extend(_run_rows(ix, awards, col, y_of, run_col, run_plain))
+    rows.extend(_span_rows(ix, units, col, lohi, horizon))
+    col_lo = np.zeros(n)
+    col_hi = np.ones(n)
+    integer = np.zeros(n, dtype=bool)
+    integer[: n_x + len(units)] = True
+    for lo, hi in lohi.values():
+        col_hi[lo] = col_hi[hi] = horizon
+    c_value = np.zeros(n)
+    for i, u in enumerate(units):
+        c_value[y_col[i]] = _unit_value(u)
+    c_span = np.zeros(n)
+    for lo, hi in lohi.values():
+        c_span[hi] += 1.0
+        c_span[lo] -= 1.0
+    c_runs = np.zeros(n)
+    c_runs[list(run_col.values())] = 1.0
+    c_runs[run_plain] = 1.0
+    return _Model(
+        ix, units, col, y_col, run_col, run_plain, together, lohi, n, rows,
+        col_lo, col_hi, integer, c_value, c_span, c_runs,
+    )  # fmt: skip
+
+
+def _run_columns(
+    ix: _Index, awards: Sequence[SlotAward], col: Mapping[tuple[str, int], int], n: int
+) -> tuple[dict[tuple[str, int], int], list[int], int]:
+    """A run-start column ``r[a, k]`` from column ``n`` on where ``a`` may also take the
+    slot just before ``k``; elsewhere ``x[a, k]`` counts as a run start itself (and a
+    one-slot award is one run wherever it goes). Returns the columns, the ``x`` columns that
+    are their own run starts, and the next free column."""
+    run_col: dict[tuple[str, int], int] = {}
+    run_plain: list[int] = []
+    for a in awards:
+        allowed = set(ix.allowed[a.id])
+        grid = ix.grids[a.resource]
+        for k in ix.allowed[a.id]:
+            # a one-slot award is one run wherever it goes: its slot column is its run
+            if a.slots > 1 and k - 1 in allowed and grid[k - 1].end == grid[k].start:
+                run_col[(a.id, k)] = n
+                n += 1
+            else:
+                run_plain.append(col[(a.id, k)])
+    return run_col, run_plain, n
+
+
+def _capacity_rows(
+    ix: _Index,
+    awards: Sequence[SlotAward],
+    col: Mapping[tuple[str, int], int],
+    y_of: Mapping[str, int],
+) -> list[Row]:
+    """An award takes all its slots when its unit is placed; a slot goes to one award at
+    most; the changeover; and each resource's knapsack."""
+    rows: list[Row] = []
+    for a in awards:
+        coef = {col[(a.id, k)]: 1.0 for k in ix.allowed[a.id]}
+        coef[y_of[a.id]] = -float(a.slots)
+        rows.append((coef, 0.0, 0.0))
+    per_slot: dict[tuple[str, int], list[int]] = {}
+    for (aid, k), j in col.items():
+        per_slot.setdefault((ix.res_of[aid], k), []).append(j)
+    for js in per_slot.values():
+        if len(js) > 1:
+            rows.append(({j: 1.0 for j in js}, -np.inf, 1.0))
+    rows.extend(_changeover_rows(ix, col))
+    # the slot rows of a resource added up: its placed awards' slots fit in the slots any of
+    # them may take. Implied, but it gives HiGHS the knapsack whose covers (at most 15 awards
+    # of 2 slots in 31) the per-slot rows hide from it.
+    per_res: dict[str, dict[int, float]] = {}
+    for a in awards:
+        terms = per_res.setdefault(a.resource, {})
+        terms[y_of[a.id]] = terms.get(y_of[a.id], 0.0) + a.slots
+    for rid, terms in per_res.items():
+        room = len({k for (r, k) in per_slot if r == rid})
+        if sum(terms.values()) > room:
+            rows.append((terms, -np.inf, float(room)))
+    return rows
+
+
+def _run_rows(
+    ix: _Index,
+    awards: Sequence[SlotAward],
+    col: Mapping[tuple[str, int], int],
+    y_of: Mapping[str, int],
+    run_col: Mapping[tuple[str, int], int],
+    run_plain: Sequence[int],
+) -> list[Row]:
+    """A run starts at ``k`` when ``a`` takes ``k`` and not the slot before; a placed
+    award is at least one run."""
+    rows: list[Row] = []
+    for (aid, k), j in run_col.items():
+        rows.append(({j: 1.0, col[(aid, k)]: -1.0, col[(aid, k - 1)]: 1.0}, 0.0, np.inf))
+    # a placed award has at least one run (valid: its first slot starts one). Without this
+    # row the LP spreads an award over half-taken neighbouring slots with next to no run
+    # starts, and the runs level's LP bound is near zero.
+    starts_of: dict[str, list[int]] = {}
+    for (aid, _), j in run_col.items():
+        starts_of.setdefault(aid, []).append(j)
+    plain = set(run_plain)
+    for a in awards:
+        if a.slots == 1:
+            continue
+        coef = {j: 1.0 for j in starts_of.get(a.id, [])}
+        coef.update({col[(a.id, k)]: 1.0 for k in ix.allowed[a.id] if col[(a.id, k)] in plain})
+        coef[y_of[a.id]] = -1.0
+        rows.append((coef, 0.0, np.inf))
+    return rows
+
+
+def _span_rows(
+    ix: _Index,
+    units: Sequence[list[SlotAward]],
+    col: Mapping[tuple[str, int], int],
+    lohi: Mapping[int, tuple[int, int]],
+    horizon: float,
+) -> list[Row]:
+    """``lo`` and ``hi`` of each together-bundle: its first start and last end."""
+    rows: list[Row] = []
+    for i, (lo, hi) in lohi.items():
+        rows.append(({hi: 1.0, lo: -1.0}, 0.0, np.inf))
+        for a in units[i]:
+            for k in ix.allowed[a.id]:
+                t = ix.hours(a.resource, k)
+                t_end = ix.end_hours(a.resource, k)
+                j = col[(a.id, k)]
+                # lo <= t when x = 1, lo <= H otherwise (the smallest big-M): lo + (H - t) x <= H
+                rows.append(({lo: 1.0, j: horizon - t}, -np.inf, horizon))
+                # hi >= t + len when x = 1, hi >= 0 otherwise: hi - (t + len) x >= 0
+                rows.append(({hi: 1.0, j: -t_end}, 0.0, np.inf))
+    return rows
+
+
+def _changeover_rows(
+    ix: _Index, col: Mapping[tuple[str, int], int]
+) -> list[tuple[dict[int, float], float, float]]:
+    """The changeover of each resource as rows: a slot ``k`` of proposal ``P`` keeps the
+    next ``c`` slots clear of every other proposal, ``m x_P(k) + sum of the others' x in
+    (k, k + c] <= m``, ``x_P(k)`` the sum of ``P``'s columns at ``k`` and ``m`` the slots
+    of that window any other proposal may take (at most one award a slot, so the row binds
+    only when ``x_P(k)`` is 1). A pair closer than ``c`` is always caught by the row of its
+    earlier slot."""
+    by_slot: dict[str, dict[int, list[tuple[str, int]]]] = {}
+    for (aid, k), j in col.items():
+        rid = ix.res_of[aid]
+        if ix.res[rid].changeover:
+            by_slot.setdefault(rid, {}).setdefault(k, []).append((ix.owner[aid], j))
+    rows: list[tuple[dict[int, float], float, float]] = []
+    for rid, slots in by_slot.items():
+        c = ix.res[rid].changeover
+        for k, here in slots.items():
+            for who in sorted({o for o, _ in here}):
+                others = [
+                    (k + d, j) for d in range(1, c + 1) for o, j in slots.get(k + d, ()) if o != who
+                ]
+                if not others:
+                    continue
+                m = float(len({k2 for k2, _ in others}))
+                coef = {j: m for o, j in here if o == who}
+                coef.update({j: 1.0 for _, j in others})
+                rows.append((coef, -np.inf, m))
+    return rows
