@@ -902,6 +902,12 @@ def release_decisions(
     return len(ds)
 
 
+#: What follows an offer to the next in line (``proposal``'s new awards stored): the
+#: scheduling feature comes after allocation and registers here at import the booking of
+#: the award on the call's stored schedule when it fits without moving anyone
+#: (``scheduling.services.book_offered``).
+OFFER_HOOKS: list[Callable[[Session, Call, Proposal, int | None], bool]] = []
+
 #: the decisions a chair may turn into an offer once an award of the call was declined
 OFFERABLE = ("not_awarded", "awarded_partially")
 
@@ -1038,4 +1044,6 @@ def offer_award(
             "awards": [{"pool_id": a.pool_id, "amount": a.amount} for a in new_awards],
         },
     )
+    for hook in OFFER_HOOKS:
+        hook(session, call, proposal, actor_id)
     return d

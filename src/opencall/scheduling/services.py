@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from opencall import auditlog
+from opencall.allocation import services as allocation_services
 from opencall.allocation.models import Award, Decision
 from opencall.calls.models import Call
 from opencall.cycle import services as cycle
@@ -71,9 +73,11 @@ def run_schedule(
     actor_id: int | None = None,
     progress: Progress = _noop,
     now: dt.datetime | None = None,
+    pinned: dict[str, float] | None = None,
 ) -> SolverRun:
     """Schedule the call's awards. Slot-based resources book only slots that begin at or
-    after ``now`` (default: the time of the run), keeping the call's slots already begun."""
+    after ``now`` (default: the time of the run), keeping the call's slots already begun.
+    ``pinned``: telescope blocks (by block id) kept at their start (unix seconds)."""
     solve = Solve(seed, actor_id)
     kind = call.facility.kind
     require_awards(session, call)
@@ -82,7 +86,9 @@ def run_schedule(
     if kind == "custom" or awarded_slot_pools(session, call):
         return schedule_slots(session, call, solve, progress=progress, now=now)
     if kind == "telescope":
-        return schedule_telescope(session, call, solve, start=start, days=days, progress=progress)
+        return schedule_telescope(
+            session, call, solve, start=start, days=days, progress=progress, pinned=pinned
+        )
     if kind == "vessel":
         return schedule_cruise(session, call, solve)
     if kind == "programme":
@@ -98,6 +104,7 @@ def schedule_telescope(
     start: dt.date | None = None,
     days: int = 120,
     progress: Progress = _noop,
+    pinned: dict[str, float] | None = None,
 ) -> SolverRun:
     from opencall.optim import scheduling as sch
     from opencall.optim import sky
@@ -135,6 +142,7 @@ def schedule_telescope(
                         max_zenith_deg=attrs.get("max_zenith_deg", 40.0),
                         splittable=bool(req.details.get("splittable")) and dur > 3600,
                         min_chunk_s=1800.0,
+                        fixed_start_unix=(pinned or {}).get(bid),
                     )
                 )
                 meta[bid] = {
@@ -455,6 +463,112 @@ def schedule_shipments(session: Session, call: Call, solve: Solve) -> SolverRun:
             )
     session.flush()
     return run
+
+
+def _entry_key(e: ScheduleEntry) -> tuple[Any, ...]:
+    """What an entry books, for the comparison of two schedules (not its ids)."""
+    return (
+        e.proposal_id,
+        e.kind,
+        e.pool_id,
+        e.label,
+        e.start,
+        e.end,
+        round(e.amount, 9),
+        repr(sorted((k, repr(v)) for k, v in (e.details or {}).items() if k != "request_id")),
+    )
+
+
+_BOOKED_FIELDS = ("award_id", "pool_id", "kind", "label", "start", "end", "amount", "details")
+
+
+def book_offered(
+    session: Session, call: Call, proposal: Proposal, actor_id: int | None = None
+) -> bool:
+    """Book an award offered after a decline (``allocation.services.offer_award``) on the
+    call's stored schedule when it fits without moving anyone: the schedule is made again,
+    as it was made (its run's start, window and seed; a telescope's stored blocks pinned at
+    their times), inside a savepoint that is then
+    rolled back; when every other proposal's entries come out exactly as they are stored
+    and the offered proposal's entries are all placed, those entries are added to the
+    stored schedule (the others' rows are left as they are) and audited
+    (``schedule.offer_booked``). Otherwise nothing changes and the schedule page keeps
+    listing the award as not scheduled (``queries.not_scheduled``). Whether it was booked."""
+    stored = list(session.scalars(select(ScheduleEntry).where(ScheduleEntry.call_id == call.id)))
+    if not stored or any(e.proposal_id == proposal.id for e in stored):
+        return False
+    last = session.scalar(
+        select(SolverRun)
+        .where(SolverRun.call_id == call.id, SolverRun.kind == "schedule")
+        .order_by(SolverRun.id.desc())
+        .limit(1)
+    )
+    params = dict(last.parameters) if last is not None else {}
+    kw: dict[str, Any] = {"seed": last.seed if last is not None else 0}
+    if isinstance(params.get("start"), str):
+        kw["start"] = dt.date.fromisoformat(params["start"])
+    if isinstance(params.get("days"), int):
+        kw["days"] = params["days"]
+    if call.facility.kind == "telescope":
+        # every stored block kept where it is (a block stored in several chunks cannot be)
+        chunks: dict[str, int] = defaultdict(int)
+        for e in stored:
+            chunks[str(e.details.get("block"))] += 1
+        kw["pinned"] = {
+            str(e.details["block"]): e.start.timestamp()
+            for e in stored
+            if e.start is not None and chunks[str(e.details.get("block"))] == 1
+        }
+    before = sorted(map(_entry_key, stored), key=repr)
+    dated = any(e.start is not None for e in stored)
+    savepoint = session.begin_nested()
+    try:
+        run_schedule(session, call, **kw)
+        again = list(session.scalars(select(ScheduleEntry).where(ScheduleEntry.call_id == call.id)))
+        others = sorted((_entry_key(e) for e in again if e.proposal_id != proposal.id), key=repr)
+        mine = [
+            {f: getattr(e, f) for f in _BOOKED_FIELDS}
+            for e in again
+            if e.proposal_id == proposal.id
+        ]
+    except DomainError:
+        others, mine = [], []
+    finally:
+        savepoint.rollback()
+    fits = (
+        others == before
+        and bool(mine)
+        and all(
+            "unscheduled" not in (m["details"] or {}) and (m["start"] is not None or not dated)
+            for m in mine
+        )
+    )
+    if not fits:
+        return False
+    run_id = stored[0].run_id if last is None else last.id
+    for m in mine:
+        session.add(ScheduleEntry(call_id=call.id, proposal_id=proposal.id, run_id=run_id, **m))
+    session.flush()
+    auditlog.record(
+        session,
+        "schedule.offer_booked",
+        "proposal",
+        proposal.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        data={
+            "entries": len(mine),
+            "slots": [
+                [str(m["start"]) if m["start"] else None, str(m["end"]) if m["end"] else None]
+                for m in mine
+            ],
+        },
+    )
+    return True
+
+
+if book_offered not in allocation_services.OFFER_HOOKS:
+    allocation_services.OFFER_HOOKS.append(book_offered)
 
 
 #: unplaced entries (no start) sort after every start, on every backend

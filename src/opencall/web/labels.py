@@ -166,6 +166,7 @@ AUDIT_ACTIONS = {
     "solver.calibration": N_("Calibration run"),
     "solver.conflicts": N_("Conflicts computed"),
     "solver.schedule": N_("Schedule run"),
+    "schedule.offer_booked": N_("Award offered after a decline booked on the schedule"),
 }
 AUDIT_ENTITIES = {
     "api_token": N_("API token"),
