@@ -182,3 +182,102 @@ def test_collusion_cycles_finds_pairs_and_rings_only() -> None:
     assert len(ring) == 1 and sorted(ring[0]) == [(10, 3), (20, 1), (30, 2)]
     # a ring of four is no collusion cycle here (no one reviews a reviewer of theirs)
     assert collusion_cycles([(20, 1), (30, 2), (40, 3), (10, 4)], teams) == []
+
+
+def _join(s: Session, p: Proposal, u: User) -> None:
+    m = prop_services.invite_member(
+        s,
+        p,
+        {"email": u.email, "name": u.name, "institution": "Shared lab", "country_iso3": "BRA"},
+        now=F.NOW,
+    )
+    prop_services.respond_to_invitation(s, m, u, accept=True)
+
+
+def test_a_reviewer_who_proposed_with_a_pi_is_conflicted_without_declaring_it(
+    db: Session,
+) -> None:
+    """Rita reviews for the panel; she and Xavier were on one team, of a proposal
+    submitted this year to another call, and another of this call. Neither declared the
+    tie, neither lists publications: the platform has their joint proposals and now
+    counts them as co-authorship (``coauthor``), so the assignment never gives her
+    Xavier's proposal. Before the fix no conflict was recorded (only publications and
+    declared relations counted) and she was his proposal's best-matched reviewer."""
+    from opencall.reviews import services as rv
+    from opencall.reviews.models import Conflict
+
+    other = _call(db, mode="panel", k=1, max_load=2)
+    call = _call(db, mode="panel", k=1, max_load=2)
+    xavier = F.user(db, institution="Institute X", country="BRA")
+    rita = F.user(db, institution="Institute R", country="CHL")
+    quinn = F.user(db, institution="Institute Q", country="KEN")
+    outsider = F.user(db, institution="Observatory O", country="IND")
+    earlier = F.full_proposal(db, other, xavier)
+    _join(db, earlier, rita)
+    prop_services.submit(db, earlier, now=F.NOW)
+    x = F.full_proposal(db, call, xavier)
+    q_ = F.full_proposal(db, call, quinn)
+    for p in (x, q_):
+        prop_services.submit(db, p, now=F.NOW)
+    for u in (rita, outsider):
+        people_services.grant_role(db, u.id, "reviewer", call_id=call.id)
+    _review(db, call)
+    rv.compute_conflicts(db, call)
+    found = {
+        (c.proposal_id, c.reviewer_id, c.source)
+        for c in db.scalars(select(Conflict).where(Conflict.call_id == call.id))
+    }
+    assert (x.id, rita.id, "coauthor") in found
+    assert (q_.id, rita.id, "coauthor") not in found
+    _affinity(db, call, {(x.id, rita.id): 0.9, (x.id, outsider.id): 0.1})
+    run_assignment(db, call)
+    assert (x.id, rita.id) not in _active(db, call)
+
+
+def test_a_team_of_this_call_counts_too(db: Session) -> None:
+    """In a panel call Rita is a co-investigator of Quinn's proposal, and so is Xavier,
+    PI of another: she is conflicted with Xavier's proposal (they share a team here)."""
+    from opencall.reviews import services as rv
+    from opencall.reviews.models import Conflict
+
+    call = _call(db, mode="panel", k=1, max_load=2)
+    xavier, rita, quinn = (F.user(db, institution=f"Inst {i}") for i in range(3))
+    x = F.full_proposal(db, call, xavier)
+    q_ = F.full_proposal(db, call, quinn)
+    _join(db, q_, rita)
+    _join(db, q_, xavier)
+    for p in (x, q_):
+        prop_services.submit(db, p, now=F.NOW)
+    people_services.grant_role(db, rita.id, "reviewer", call_id=call.id)
+    _review(db, call)
+    rv.compute_conflicts(db, call)
+    found = {
+        (c.proposal_id, c.source)
+        for c in db.scalars(select(Conflict).where(Conflict.reviewer_id == rita.id))
+    }
+    assert found == {(q_.id, "team"), (x.id, "coauthor")}
+
+
+def test_the_refusal_tells_a_conflicted_chair_nothing_of_a_withheld_proposal(
+    db: Session,
+) -> None:
+    """A chair conflicted with Bob's proposal may not know who reviews it. Alice reviews
+    it; the chair's pair (Alice's proposal, Bob) would close a reciprocal pair through it,
+    and is not refused for it (a refusal would say that Alice reviews Bob's proposal).
+    Another chair, who may see both, is refused the same pair."""
+    from opencall.reviews.models import Conflict
+
+    call = _call(db, mode="distributed", k=1, max_load=3)
+    (alice, bob, _carol), (a, b, _c) = _applicants(db, call, 3)
+    conflicted, clear = F.user(db, institution="Office 1"), F.user(db, institution="Office 2")
+    for u in (conflicted, clear):
+        people_services.grant_role(db, u.id, "chair", call_id=call.id)
+    _review(db, call)
+    db.add(
+        Conflict(call_id=call.id, proposal_id=b.id, reviewer_id=conflicted.id, source="personal")
+    )
+    db.flush()
+    add_assignment(db, call, b, alice, actor_id=clear.id)
+    with pytest.raises(DomainError, match="review each other"):
+        add_assignment(db, call, a, bob, actor_id=clear.id)
+    add_assignment(db, call, a, bob, actor_id=conflicted.id)

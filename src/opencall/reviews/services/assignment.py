@@ -23,6 +23,7 @@ from opencall.reviews import queries as q
 from opencall.reviews.domain import collusion_cycles, conflicted_pair, reviewing_collusion
 from opencall.reviews.models import AffinityScore, ReviewAssignment
 from opencall.reviews.policies import require_hands_off
+from opencall.reviews.policies import withheld as withheld_from
 from opencall.reviews.services.apart import solve_apart
 from opencall.reviews.services.common import lock_assignment
 from opencall.runs import Progress, Solve, SolverRun, inputs_hash_with_rows, record_run
@@ -522,9 +523,15 @@ def add_assignment(
         # the same words as any conflict, so that a refusal does not tell who is on the team
         raise conflicted_pair()
     # no reviewers who review each other's proposals, directly or round a ring of three
-    # (the automatic assignment's rule, ``apart.solve_apart``)
+    # (the automatic assignment's rule, ``apart.solve_apart``). The reviewers of a proposal
+    # withheld from the chair are left out: a refusal would tell who reviews it
     pair = (proposal.id, reviewer.id)
-    pairs = [(a.proposal_id, a.reviewer_id) for a in q.assignments_of_call(session, call)]
+    hidden = withheld_from(session, session.get(User, actor_id) if actor_id else None, call)
+    pairs = [
+        (a.proposal_id, a.reviewer_id)
+        for a in q.assignments_of_call(session, call)
+        if a.proposal_id not in hidden
+    ]
     cycles = collusion_cycles([*pairs, pair], q.review_teams(session, call))
     if any(pair in cycle for cycle in cycles):
         raise reviewing_collusion()
