@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     # failures allowed per account and client address before the backoff starts
     login_throttle_attempts: int = Field(default=5, ge=1)
     login_throttle_window_s: int = Field(default=900, ge=1)
+    # failed sign-ins the whole site takes in a minute from browsers that are not a known
+    # device of the account (credential stuffing spread over many accounts and addresses);
+    # beyond, such sign-ins wait (429) until the minute's count falls. 0: no such limit
+    login_global_failures_per_min: int = Field(default=60, ge=0)
     # e-mails of one kind (verification, reset, ...) sent to one address per hour
     mail_throttle_per_hour: int = Field(default=3, ge=1)
     # password-reset requests one client address may make per hour (whatever addresses

@@ -149,6 +149,8 @@ class EmailToken(Base):
 
 class LoginAttempt(Base):
     __tablename__ = "login_attempts"
+    # the site-wide count of the last minute's failures (``services.authenticate``)
+    __table_args__ = (Index("ix_login_attempts_ok_at", "ok", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), nullable=False, index=True)

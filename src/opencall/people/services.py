@@ -478,6 +478,26 @@ def _wait(
     return max(0, int(left + 0.999))
 
 
+def _site_wait(session: Session, per_min: int, now: dt.datetime) -> int:
+    """Seconds until fewer than ``per_min`` sign-ins failed, site-wide, in the last minute
+    from browsers that are not a known device (0: one more may be checked now)."""
+    rows = list(
+        session.scalars(
+            select(LoginAttempt.at)
+            .where(
+                LoginAttempt.ok.is_(False),
+                LoginAttempt.at > now - dt.timedelta(minutes=1),
+                ~LoginAttempt.client.startswith(DEVICE_PREFIX, autoescape=True),
+            )
+            .order_by(LoginAttempt.at.desc())
+            .limit(per_min)
+        )
+    )
+    if len(rows) < per_min:
+        return 0
+    return max(1, int((rows[-1] + dt.timedelta(minutes=1) - now).total_seconds() + 0.999))
+
+
 def password_stamp(user: User, secret: str) -> str:
     """What a known-device cookie holds of the account's password: a keyed digest of its
     hash (nothing a guess can be checked against), so that a new password (a reset)
@@ -527,6 +547,7 @@ def authenticate(
     window_s: int,
     client: str = "",
     device: str = "",
+    global_per_min: int = 0,
     now: dt.datetime | None = None,
 ) -> LoginResult:
     """Check a password under the login throttle; records the attempt (caller commits).
@@ -552,6 +573,14 @@ def authenticate(
     on their own, per account and device (``max_attempts`` free, then 30 s, 60 s...),
     and neither the client's nor the account's backoff applies, so that guesses from
     many addresses or a crowd's typos never stop the owner on their own browser.
+
+    Credential stuffing spread thin (a guess or two per account and per address, from
+    many addresses) stays under all three counts. ``global_per_min`` (0: off) bounds it
+    site-wide: once that many sign-ins failed in the last minute from browsers that are
+    not a known device, every such sign-in waits, unchecked, until the minute's count
+    falls (:func:`_site_wait`), the right password included, so that a list of stolen
+    passwords is tried no faster than that whatever the number of addresses. Known
+    devices are not counted and never wait.
     """
     now = now or utcnow()
     email = normalise_email(email or "")[:254]
@@ -595,6 +624,8 @@ def authenticate(
                 now,
             )
         )
+        if global_per_min:
+            waits.append(_site_wait(session, global_per_min, now))
     if max(waits) > 0:
         return LoginResult(None, "throttled", max(waits))
     user = session.scalar(select(User).where(User.email == email))

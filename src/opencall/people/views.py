@@ -286,6 +286,7 @@ def login(page: Page = Depends(get_page)) -> Response:
         window_s=page.settings.login_throttle_window_s,
         client=client_of(page),
         device=device.device_id if device is not None else "",
+        global_per_min=page.settings.login_global_failures_per_min,
     )
     if result.user is None:
         page.commit()  # a refused attempt is recorded (the throttle counts it)

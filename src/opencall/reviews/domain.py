@@ -7,6 +7,7 @@ facts the caller gathered (no database here).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from opencall.errors import DomainError
@@ -165,6 +166,93 @@ class ConflictIndex:
             if found:
                 out.append((person, found))
         return out
+
+
+Pair = tuple[int, int]  # (proposal id, reviewer id)
+
+
+def collusion_cycles(
+    pairs: Iterable[Pair], teams: Mapping[int, frozenset[int] | set[int]]
+) -> list[tuple[Pair, ...]]:
+    """The cycles of two or three people among review pairs (trialcrowd10).
+
+    A pair ``(proposal, reviewer)`` makes the reviewer judge everyone on the proposal's
+    team (``teams``: proposal id to the accounts on its team). Two people who judge each
+    other (reciprocal reviewing) or three who judge round a ring (A judges B, B judges C,
+    C judges A) can trade grades: the assignment never forms such a cycle. Each cycle is
+    given once, as the pairs that make it (one per link, the lowest pair of a link that
+    several proposals make), links in the order of the cycle from its smallest person.
+    A longer ring is not reported: past three people, a ring is no longer a trade one can
+    arrange, and forbidding every cycle would leave small calls with no assignment at all.
+    """
+    # judges[r][u]: the pairs by which r judges u
+    judges: dict[int, dict[int, list[Pair]]] = {}
+    for pid, rid in pairs:
+        for uid in teams.get(pid, ()):
+            if uid != rid:
+                judges.setdefault(rid, {}).setdefault(uid, []).append((pid, rid))
+    link = {r: {u: min(ps) for u, ps in us.items()} for r, us in judges.items()}
+    out: list[tuple[Pair, ...]] = []
+    for r in sorted(link):
+        for u in sorted(link[r]):
+            if u > r and r in link.get(u, {}):
+                out.append((link[r][u], link[u][r]))
+            for v in sorted(link.get(u, {})):
+                # each ring once: from its smallest person
+                if u > r and v > r and v != u and r in link.get(v, {}):
+                    out.append((link[r][u], link[u][v], link[v][r]))
+    return out
+
+
+class JudgeGraph:
+    """Who judges whom through a changing set of review pairs (``collusion_cycles``'s
+    graph), to try a swap of reviewers and count the cycles it makes or undoes."""
+
+    def __init__(self, pairs: Iterable[Pair], teams: Mapping[int, frozenset[int]]) -> None:
+        self.teams = teams
+        self.count: dict[tuple[int, int], int] = {}
+        self.out: dict[int, set[int]] = {}
+        for pair in pairs:
+            self.add(pair)
+
+    def add(self, pair: Pair, sign: int = 1) -> None:
+        pid, rid = pair
+        for uid in self.teams.get(pid, ()):
+            if uid == rid:
+                continue
+            n = self.count.get((rid, uid), 0) + sign
+            self.count[(rid, uid)] = n
+            if n > 0:
+                self.out.setdefault(rid, set()).add(uid)
+            else:
+                self.out.get(rid, set()).discard(uid)
+
+    def remove(self, pair: Pair) -> None:
+        self.add(pair, -1)
+
+    def cycles_through(self, people: Iterable[int]) -> set[tuple[int, ...]]:
+        """The cycles of two or three people through any of ``people``, each as its
+        people from the smallest, in the order they judge."""
+        found: set[tuple[int, ...]] = set()
+        for x in people:
+            for y in self.out.get(x, ()):
+                if x in self.out.get(y, ()):
+                    found.add((min(x, y), max(x, y)))
+                for z in self.out.get(y, ()):
+                    if z != x and x in self.out.get(z, ()):
+                        ring = (x, y, z)
+                        i = ring.index(min(ring))
+                        found.add(ring[i:] + ring[:i])
+        return found
+
+
+def reviewing_collusion() -> DomainError:
+    """The refusal of a pair that would close a cycle of reviewers (``collusion_cycles``)."""
+    return DomainError(
+        "This pair would have reviewers review each other's proposals (directly or round a "
+        "ring of three); the pair is refused.",
+        code="conflict",
+    )
 
 
 def conflicted_pair() -> DomainError:

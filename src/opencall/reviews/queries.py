@@ -152,6 +152,39 @@ def team_facts(
     )
 
 
+def teammates(session: Session, user_ids: list[int]) -> dict[tuple[str, Any], dict[int, int]]:
+    """Who shared a team with each of these people on the platform (trialcrowd10): every
+    proposal ever submitted, of any call, on whose team both were accepted members.
+    ``{("user", id) or ("email", address): {person: the latest year submitted}}``: a
+    co-investigator is a co-author the platform knows of, declared or not."""
+    from sqlalchemy.orm import aliased
+
+    mine, theirs = aliased(TeamMember), aliased(TeamMember)
+    out: dict[tuple[str, Any], dict[int, int]] = {}
+    for i in range(0, len(user_ids), 5000):
+        rows = session.execute(
+            select(mine.user_id, theirs.user_id, theirs.email, func.max(Proposal.submitted_at))
+            .join(theirs, theirs.proposal_id == mine.proposal_id)
+            .join(Proposal, Proposal.id == mine.proposal_id)
+            .where(
+                mine.user_id.in_(user_ids[i : i + 5000]),
+                mine.status == "accepted",
+                theirs.status == "accepted",
+                theirs.id != mine.id,
+                Proposal.submitted_at.is_not(None),
+            )
+            .group_by(mine.user_id, theirs.user_id, theirs.email)
+        )
+        for person, uid, email, when in rows:
+            if person is None or when is None:
+                continue
+            keys = [("email", (email or "").lower())] + ([("user", uid)] if uid else [])
+            for key in keys:
+                seen = out.setdefault(key, {})
+                seen[person] = max(seen.get(person, when.year), when.year)
+    return out
+
+
 def relations(session: Session, *, about: list[User] | None = None) -> list[Relation]:
     """Declared relations (all of them, or those declared by or naming these people)."""
     stmt = select(DeclaredRelation)

@@ -20,9 +20,11 @@ from opencall.errors import DomainError
 from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as q
-from opencall.reviews.domain import conflicted_pair
+from opencall.reviews.domain import collusion_cycles, conflicted_pair, reviewing_collusion
 from opencall.reviews.models import AffinityScore, ReviewAssignment
 from opencall.reviews.policies import require_hands_off
+from opencall.reviews.policies import withheld as withheld_from
+from opencall.reviews.services.apart import solve_apart
 from opencall.reviews.services.common import lock_assignment
 from opencall.runs import Progress, Solve, SolverRun, inputs_hash_with_rows, record_run
 from opencall.runs import no_progress as _noop
@@ -317,7 +319,6 @@ def run_assignment(
     from opencall.optim.assignment import (
         InfeasibleAssignment,
         affinity_of_pairs,
-        solve_assignment,
     )
 
     solve = Solve(seed, actor_id)
@@ -329,8 +330,9 @@ def run_assignment(
     except ValueError as exc:
         raise DomainError("The assignment problem is malformed: %(error)s", error=exc) from exc
     progress(20, "solving")
+    teams = q.review_teams(session, call)
     try:
-        res = solve_assignment(problem)
+        problem, res, apart = solve_apart(problem, proposals, reviewers, teams)
     except InfeasibleAssignment as exc:
         raise DomainError("No assignment satisfies the rules: %(error)s", error=exc) from exc
     problems = res.check(problem)
@@ -381,6 +383,10 @@ def run_assignment(
             "method": res.method,
             "min_proposal_affinity": res.min_proposal_affinity,
             "pairs": int(len(res.proposals)),
+            # pairs kept apart so that no reviewers review each other (``apart.solve_apart``),
+            # and the cycles made of pairs the run could not undo (by hand, answered)
+            "collusion_avoided": apart["avoided"],
+            "collusion_kept": apart["kept"],
             # the proposals left short of reviewers, and why (``uncovered_proposals``)
             "short_reviews": short_reviews,
             "uncovered": uncovered,
@@ -525,6 +531,19 @@ def add_assignment(
     if any(m.user_id == reviewer.id for m in proposal.members):
         # the same words as any conflict, so that a refusal does not tell who is on the team
         raise conflicted_pair()
+    # no reviewers who review each other's proposals, directly or round a ring of three
+    # (the automatic assignment's rule, ``apart.solve_apart``). The reviewers of a proposal
+    # withheld from the chair are left out: a refusal would tell who reviews it
+    pair = (proposal.id, reviewer.id)
+    hidden = withheld_from(session, session.get(User, actor_id) if actor_id else None, call)
+    pairs = [
+        (a.proposal_id, a.reviewer_id)
+        for a in q.assignments_of_call(session, call)
+        if a.proposal_id not in hidden
+    ]
+    cycles = collusion_cycles([*pairs, pair], q.review_teams(session, call))
+    if any(pair in cycle for cycle in cycles):
+        raise reviewing_collusion()
     active = q.assignments_of_reviewer(session, reviewer.id)
     # the call's maximum, or the fewer the reviewer accepted when invited (as the
     # automatic assignment holds them to)

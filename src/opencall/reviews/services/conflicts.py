@@ -31,8 +31,10 @@ def compute_conflicts(
     Sources: ``team`` (the reviewer is on the team, also in distributed review
     where applicants review each other), ``institution`` (same institution by
     ROR id or normalised name), ``coauthor`` (declared co-authorship or
-    advising, or a team member among the authors of the reviewer's publications,
-    within ``coauthor_years``), ``personal`` (declared by either side).
+    advising, a team member among the authors of the reviewer's publications, or a
+    team member who shared the team of a submitted proposal with the reviewer, any
+    call: ``queries.teammates``; within ``coauthor_years``), ``personal`` (declared by
+    either side).
     """
     solve = Solve(actor_id=actor_id)
     now = now or utcnow()
@@ -55,11 +57,23 @@ def compute_conflicts(
     _held = load_revisions(session, proposals)  # held: revision_content reads them
     # only the people who share a fact with a team are tested against it (not P x R pairs)
     index = ConflictIndex(people, relations)
+    # co-investigators on a proposal submitted here, of any call, within the co-author
+    # years: co-authors the platform knows of, whether or not either declared it
+    mates = q.teammates(session, [r.id for r in reviewers])
     for p in proposals:
         team = q.team_facts(p, revision_content(session, p), insts)
         for person, sources in index.sources(team, coauthor_years=rs.coauthor_years, year=now.year):
             for source, detail in sources.items():
                 found[(p.id, person.user_id, source)] = detail
+        keys = [("user", u) for u in team.user_ids] + [("email", e.lower()) for e in team.emails]
+        for key in keys:
+            for rid, year in mates.get(key, {}).items():
+                if rid in team.user_ids or now.year - year > rs.coauthor_years:
+                    continue
+                if (p.id, rid, "team") not in found:
+                    found.setdefault(
+                        (p.id, rid, "coauthor"), f"on a proposal's team together ({year})"
+                    )
     rows = [
         {
             "call_id": call.id,
