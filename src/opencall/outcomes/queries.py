@@ -32,6 +32,7 @@ from opencall.outcomes import after_award_data
 from opencall.outcomes import context as oc
 from opencall.outcomes import domain as od
 from opencall.outcomes import stats as ost
+from opencall.outcomes.models import PublicRelease
 from opencall.people.models import Country
 from opencall.proposals.domain import counted_choices
 from opencall.proposals.models import Proposal, Request, TeamMember
@@ -644,9 +645,21 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
         records = applicant_records_by_call(reader, calls)
         rows_of = after_award_data.rows_by_call(reader, [(c, records[c.id]) for c in calls], today)
         rows = rows_of[call_id]
-        # the page shows both tables: suppressed together, so that neither gives away
-        # what the other hides
-        funnels = aa.public_funnels(rows, PUBLIC_BYS, order, PUBLIC_MIN_CELL)
+        earlier = releases(reader, [c.id for c in calls], AFTER_AWARD_PAGE)
+        new: dict[int, dict[str, Any]] = {}
+
+        def funnels_of(c: Call) -> dict[str, list[dict[str, Any]]]:
+            # the page shows both tables: suppressed together, so that neither gives away
+            # what the other hides, and with the page's earlier releases, which stand
+            kept = earlier.get(c.id, [])
+            release = aa.public_release(
+                rows_of[c.id], PUBLIC_BYS, order, PUBLIC_MIN_CELL, [r for _n, r in kept]
+            )
+            if not kept or kept[-1][1] != release:
+                new[c.id] = {"number": len(kept) + 1, "body": release.to_data()}
+            return aa.funnel_rows(rows_of[c.id], PUBLIC_BYS, release, order)
+
+        funnels = funnels_of(fresh)
         produced = {
             r["group"]: r["count"]
             for r in funnels["income_group"]
@@ -665,11 +678,7 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
         for c in calls:
             c_rows = rows_of[c.id]
             # the cycle's figures as its own public page has them (the same cells hidden)
-            funnel = (
-                funnels
-                if c.id == call_id
-                else aa.public_funnels(c_rows, PUBLIC_BYS, order, PUBLIC_MIN_CELL)
-            )["income_group"]
+            funnel = (funnels if c.id == call_id else funnels_of(c))["income_group"]
             made = {r["group"]: r["count"] for r in funnel if r["stage"] == "produced_results"}
             low = [r for r in c_rows if r.groups.get("income_group") in LOW_INCOME]
             low_made = [made[g] for g in LOW_INCOME if g in made]
@@ -685,10 +694,31 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
                     else sum(v or 0 for v in low_made),
                 }
             )
-        return {"funnels": funnels, "times": times, "cycles": cycles}
+        return {"funnels": funnels, "times": times, "cycles": cycles, "new_releases": new}
 
     key = ("outcomes.after_award.public", call_id, today)
     return PUBLIC_AFTER_AWARD.get(session, key, compute)
+
+
+#: the public page whose releases ``public_releases`` keeps (``outcomes.models``)
+AFTER_AWARD_PAGE = "after_award"
+
+
+def releases(
+    session: Session, call_ids: Sequence[int], page: str
+) -> dict[int, list[tuple[int, od.Release]]]:
+    """Each call's releases of ``page`` so far, oldest first, with their numbers (one
+    statement for all the calls)."""
+    out: dict[int, list[tuple[int, od.Release]]] = {}
+    if not call_ids:
+        return out
+    for row in session.scalars(
+        select(PublicRelease)
+        .where(PublicRelease.call_id.in_(call_ids), PublicRelease.page == page)
+        .order_by(PublicRelease.call_id, PublicRelease.number)
+    ):
+        out.setdefault(row.call_id, []).append((row.number, od.Release.from_data(row.body)))
+    return out
 
 
 def _finite(value: Any) -> Any:
