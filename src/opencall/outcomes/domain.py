@@ -926,6 +926,23 @@ def awarded_by(
     return out
 
 
+def awarded_by_unit(
+    records: Sequence[ApplicantRecord], key: GroupBy
+) -> dict[str, dict[str, float]]:
+    """Awarded amounts per unit (``ApplicantRecord.unit_amounts``; ``""``: one unnamed
+    unit) and group: berths are never added to dives, nor hours to milligrams. Units in
+    the order first met."""
+    out: dict[str, dict[str, float]] = {}
+    for r in records:
+        if not stage_reached(r, "awarded"):
+            continue
+        g = group_of(r, key)
+        for unit, (_requested, awarded, _scheduled) in r.unit_amounts().items():
+            cell = out.setdefault(unit, {})
+            cell[g] = cell.get(g, 0.0) + awarded
+    return out
+
+
 @dataclass(frozen=True)
 class CycleAccessRatios:
     cycle: str

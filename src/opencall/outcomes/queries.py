@@ -742,25 +742,31 @@ def trend(
     """Access ratios by income group across the cycles (calls) of the same facility that
     have released their decisions, and this call (``after_award_data.facility_cycles``): a
     call still open, or a draft, has awarded nothing yet, and its zero ratios are no figure
-    (a general call open beside a decided rapid-access round, the next round's draft)."""
+    (a general call open beside a decided rapid-access round, the next round's draft).
+    Shares are of one unit: a cycle gives one entry per unit (``unit``; ``""`` for a call
+    without named units), never amounts of two units added together."""
     calls = after_award_data.facility_cycles(session, call)
     ctx = ctx or divide("income_group", call.closes_at.year)
-    by_cycle = [
-        (
-            c.cycle,
-            od.awarded_by(
-                records
-                if c.id == call.id and records is not None
-                else (records_of or applicant_records)(session, c),
-                "income_group",
-            ),
+    out = []
+    for c in calls:
+        recs = (
+            records
+            if c.id == call.id and records is not None
+            else (records_of or applicant_records)(session, c)
         )
-        for c in calls
-    ]
-    return [
-        {"cycle": t.cycle, "ratios": [dataclasses.asdict(a) for a in t.ratios]}
-        for t in od.access_ratio_trend(by_cycle, ctx.researcher_share)
-    ]
+        # one entry per unit of the cycle: a vessel's berths and dives are shared out
+        # each alone (a cycle that awarded nothing has one entry of zero shares)
+        by_unit = od.awarded_by_unit(recs, "income_group") or {"": {}}
+        for unit, amounts in by_unit.items():
+            (t,) = od.access_ratio_trend([(c.cycle, amounts)], ctx.researcher_share)
+            out.append(
+                {
+                    "cycle": t.cycle,
+                    "unit": unit,
+                    "ratios": [dataclasses.asdict(a) for a in t.ratios],
+                }
+            )
+    return out
 
 
 def report_json(data: dict[str, Any]) -> str:
