@@ -22,3 +22,28 @@ def test_applied_is_hidden_where_not_awarded_is_small() -> None:
         for col in ("awarded", "not_awarded", TOTAL):
             v = t.display(g, col)
             assert not (v.isdigit() and 0 < int(v) < MIN_CELL)
+
+
+def test_a_tiny_call_s_applied_total_stays_hidden() -> None:
+    """/figures of a tiny call shows the "Applied" total as "x" (trialout10 checked whether
+    it could be shown). It cannot: the awarded are public, so the applied total is the
+    not-awarded total, and in a call of one group that is the group's hidden cell. Nor
+    may it read "<5": four awarded and "<5" applied would say nobody else applied."""
+    one_group = FiguresTable(
+        suppress_small_cells({"low": {"not_awarded": 2}}, MIN_CELL), {"low": 1}
+    )
+    assert one_group.display("low", "not_awarded") == "<5"
+    assert one_group.display(TOTAL, "not_awarded") == "<5"
+    assert one_group.display(TOTAL, TOTAL) == "x"  # 3 would give low's 2 (= 3 - 1) away
+    assert one_group.display(TOTAL, "awarded") == "<5"  # public anyway: the awarded list
+    nobody_else = FiguresTable(
+        suppress_small_cells({"low": {"not_awarded": 0}, "high": {"not_awarded": 0}}, MIN_CELL),
+        {"low": 2, "high": 2},
+    )
+    assert nobody_else.display(TOTAL, TOTAL) == "x"  # "<5" would pin both groups' 0
+    # where the not-awarded total is published, the applied total is: nothing more is told
+    many = FiguresTable(
+        suppress_small_cells({"low": {"not_awarded": 6}, "high": {"not_awarded": 9}}, MIN_CELL),
+        {"low": 1, "high": 2},
+    )
+    assert many.display(TOTAL, TOTAL) == "18"

@@ -5,6 +5,7 @@ from opencall.allocation import models as allocation_models  # noqa: F401
 from opencall.calls import models as calls_models  # noqa: F401
 from opencall.db import Base
 from opencall.facilities import models as facilities_models  # noqa: F401
+from opencall.outcomes import models as outcomes_models  # noqa: F401
 from opencall.people import models as people_models  # noqa: F401
 from opencall.proposals import models as proposals_models  # noqa: F401
 from opencall.results import models as results_models  # noqa: F401

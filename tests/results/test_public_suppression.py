@@ -154,3 +154,45 @@ def test_random_calls_never_publish_a_small_or_derivable_group_count() -> None:
             for g, r in cells.items():
                 if r["awarded"] < MIN_CELL:
                     assert r["count"] is None, (stage, g, r)
+
+
+def test_june_s_page_does_not_give_away_what_march_s_hid(web: Web) -> None:
+    """The page keeps each release it shows (``public_releases``) and audits the next one
+    with them: a reader who saved March's page cannot subtract it from June's. Ethiopia's
+    (low income) 17 awards: 7 used, 4 used with results, 6 not used; Germany's (high) 23:
+    10, 6 and 7. March hides both groups' "used"; in June one more Ethiopian award that
+    was used has a result, nobody newly used one, and June's page, suppressed alone,
+    published both groups' "used" (11 and 16): March's hidden counts, since the "All"
+    row's 27 did not move (tests/results/test_release_suppression.py has the attack)."""
+    from sqlalchemy import select
+
+    from opencall.outcomes.models import PublicRelease
+    from tests.results.test_release_suppression import BYS, march_and_june, new_pins
+
+    loan = {"sample": "x", "mass_mg": 5, "shipped_on": "2027-06-01", "received_on": "2027-06-05"}
+    paper = {"title": "Ages", "year": 2028}
+    with web.factory() as s:
+        call, props = awarded_samples_call(s, ["ETH"] * 17 + ["DEU"] * 23)
+        for base, used, with_results in ((0, 7, 4), (17, 10, 6)):
+            for i in range(used + with_results):
+                services.add_record(s, props[base + i], "loan", loan, actor_id=None)
+            for i in range(used, used + with_results):
+                services.add_output(s, props[base + i], paper, actor_id=None)
+        s.commit()
+        slug, call_id, first_used = call.slug, call.id, props[0]
+    oq.PUBLIC_AFTER_AWARD.clear()
+    client = web.client("en")
+    assert client.get(f"/calls/{slug}/after-award").status_code == 200
+    with web.factory() as s:
+        march_page = oq.public_after_award(s, s.get(type(call), call_id))["funnels"]
+        services.add_output(s, s.get(type(first_used), first_used.id), paper, actor_id=None)
+        s.commit()
+    assert client.get(f"/calls/{slug}/after-award").status_code == 200
+    with web.factory() as s:
+        june_page = oq.public_after_award(s, s.get(type(call), call_id))["funnels"]
+        kept = list(s.scalars(select(PublicRelease.number).where(PublicRelease.call_id == call_id)))
+    assert sorted(kept) == [1, 2]
+    march, june = march_and_june()  # the same awards, as plain rows
+    income = {(r["group"], r["stage"]): r["count"] for r in march_page[BYS[0]]}
+    assert income[("low", "used")] is None and income[("all", "used")] == 27
+    assert new_pins(march, june, march_page, june_page) == []

@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from opencall.outcomes.domain import TOTAL, share, suppress_linked, wilson_interval
+from opencall.outcomes.domain import (
+    TOTAL,
+    Release,
+    share,
+    suppress_linked,
+    truth_digest,
+    wilson_interval,
+)
 
 #: The stages after "awarded", in order; each needs the one before it.
 AFTER_STAGES: tuple[str, ...] = ("used", "completed", "produced_results")
@@ -163,40 +170,62 @@ def public_funnel(
     return public_funnels(rows, (by,), {by: order or ()}, min_cell)[by]
 
 
-def public_funnels(
+def forward(before: str, after: str) -> bool:
+    """Whether an award in state ``before`` may be in state ``after`` at a later release:
+    an award only moves on (used stays used, completed stays completed, a result stays),
+    which a reader who kept an earlier page knows."""
+    flags = {v: k for k, v in STATES.items()}
+    return all(a <= b for a, b in zip(flags[before], flags[after], strict=True))
+
+
+def public_release(
     rows: Sequence[AfterAwardRow],
     bys: Sequence[str],
     order: Mapping[str, Sequence[str]] | None = None,
     min_cell: int = 5,
-) -> dict[str, list[dict[str, Any]]]:
-    """:func:`after_award_funnel` by each grouping of ``bys``, safe to publish side by
-    side, as plain rows: ``count`` (with its share and interval) is None where ``hidden``.
-
-    The awards of each group are public (the list of awarded programmes names each PI's
-    country), so a small group is a group of named people. The tables suppressed are the
-    disjoint ones, groups x states (:data:`STATES`, states nobody is in left out), with
-    their totals known to the reader: cells under ``min_cell`` are hidden, and enough
-    others that none can be worked out from the rest, the "All" row, or the other
-    groupings' tables (``domain.suppress_linked``: a region that is all of one income
-    group would otherwise repeat that group's published count). A stage count is
-    published only when every state it sums is; the page decides whether to show a
-    share."""
-    order = order or {}
+    earlier: Sequence[Release] = (),
+) -> Release:
+    """The suppressed disjoint tables (groups x states, :data:`STATES`, states nobody is
+    in left out) of one release of the public page, audited with the ``earlier`` releases
+    of the same page (:func:`domain.suppress_linked`, awards moving only :func:`forward`).
+    :func:`funnel_rows` turns it into the page's stage counts."""
     states = [s for s in STATES.values() if any(_state(r) == s for r in rows)]
     atoms: dict[tuple[str, ...], dict[str, int]] = {}
     for r in rows:
         key = tuple(r.groups.get(by, "unknown") for by in bys)
         cells = atoms.setdefault(key, dict.fromkeys(states, 0))
         cells[_state(r)] += 1
-    sups = suppress_linked(atoms, bys, min_cell, order) if states else {}
+    truth = truth_digest(atoms)
+    if earlier and earlier[-1].truth == truth:
+        return earlier[-1]  # nothing changed: the page stands as it was published
+    sups = (
+        suppress_linked(atoms, bys, min_cell, order, earlier=earlier, moves=forward)
+        if states
+        else {}
+    )
+    return Release(sups, {k: sum(v.values()) for k, v in atoms.items()}, truth)
+
+
+def funnel_rows(
+    rows: Sequence[AfterAwardRow],
+    bys: Sequence[str],
+    release: Release,
+    order: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """:func:`after_award_funnel` by each grouping, as plain rows, with the counts that
+    ``release`` hides set to None (``hidden``): a stage count is published only when every
+    state it sums is."""
+    order = order or {}
     out: dict[str, list[dict[str, Any]]] = {}
     for by in bys:
-        sup = sups.get(by)
+        sup = release.tables.get(by)
         out[by] = []
         for full in after_award_funnel(rows, by, order.get(by)):
             line = TOTAL if full.group == "all" else full.group
             vals = (
-                [sup.values[(line, s)] for s in states if _in_stage(s, full.stage)] if sup else []
+                [sup.values[(line, s)] for s in sup.columns if _in_stage(s, full.stage)]
+                if sup
+                else []
             )
             hidden = any(v is None for v in vals)
             row = dataclasses.asdict(full)
@@ -205,6 +234,28 @@ def public_funnels(
                 row.update(count=None, rate=None, rate_low=None, rate_high=None)
             out[by].append(row)
     return out
+
+
+def public_funnels(
+    rows: Sequence[AfterAwardRow],
+    bys: Sequence[str],
+    order: Mapping[str, Sequence[str]] | None = None,
+    min_cell: int = 5,
+    earlier: Sequence[Release] = (),
+) -> dict[str, list[dict[str, Any]]]:
+    """:func:`after_award_funnel` by each grouping of ``bys``, safe to publish side by
+    side, as plain rows: ``count`` (with its share and interval) is None where ``hidden``.
+
+    The awards of each group are public (the list of awarded programmes names each PI's
+    country), so a small group is a group of named people. The tables suppressed are the
+    disjoint ones, groups x states (:data:`STATES`, states nobody is in left out), with
+    their totals known to the reader: cells under ``min_cell`` are hidden, and enough
+    others that none can be worked out from the rest, the "All" row, the other
+    groupings' tables (``domain.suppress_linked``: a region that is all of one income
+    group would otherwise repeat that group's published count), or the page's
+    ``earlier`` releases (:func:`public_release`). A stage count is published only when
+    every state it sums is; the page decides whether to show a share."""
+    return funnel_rows(rows, bys, public_release(rows, bys, order, min_cell, earlier), order)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.exc import IntegrityError
 
 from opencall.calls.access import visible_call
 from opencall.outcomes import after_award_data as aad
 from opencall.outcomes import queries as oq
-from opencall.outcomes import report
+from opencall.outcomes import report, services
 from opencall.results import policies as result_policies
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
@@ -42,10 +43,31 @@ def share(k: int | None, n: int, lo: float | None, hi: float | None) -> str:
     return f"{round(100 * k / n)} % ({round(100 * lo)}–{round(100 * hi)})"
 
 
+def published_after_award(page: Page, call: Any) -> dict[str, Any]:
+    """The page's figures, each release kept before a reader sees it
+    (``outcomes.services.record_releases``), so that the next is audited with it. Two
+    readers who meet a change at once both compute the same release number: the second
+    one's insert breaks the unique key, and its figures are computed again over the
+    first one's release. The figures are computed again after a release is kept (they
+    read the releases), so that the next reader finds them kept."""
+    for _attempt in range(5):
+        data = oq.public_after_award(page.db, call)
+        if not data["new_releases"]:
+            return data
+        try:
+            services.record_releases(page.db, oq.AFTER_AWARD_PAGE, data["new_releases"])
+            page.commit()
+        except IntegrityError:
+            page.db.rollback()
+        # computed again over the release kept (the same figures, a row they read
+        # changed): kept for the next reader
+    raise RuntimeError("could not record a release of the after-award page")
+
+
 def public_tables(page: Page, call: Any) -> dict[str, Any]:
     """The page's tables in the reader's language, from the figures computed once
     (``outcomes.queries.public_after_award``); small cells suppressed."""
-    data = oq.public_after_award(page.db, call)
+    data = published_after_award(page, call)
 
     def label(g: str) -> str:
         return page._(GROUP_LABELS[g]) if g in GROUP_LABELS else g

@@ -926,6 +926,23 @@ def awarded_by(
     return out
 
 
+def awarded_by_unit(
+    records: Sequence[ApplicantRecord], key: GroupBy
+) -> dict[str, dict[str, float]]:
+    """Awarded amounts per unit (``ApplicantRecord.unit_amounts``; ``""``: one unnamed
+    unit) and group: berths are never added to dives, nor hours to milligrams. Units in
+    the order first met."""
+    out: dict[str, dict[str, float]] = {}
+    for r in records:
+        if not stage_reached(r, "awarded"):
+            continue
+        g = group_of(r, key)
+        for unit, (_requested, awarded, _scheduled) in r.unit_amounts().items():
+            cell = out.setdefault(unit, {})
+            cell[g] = cell.get(g, 0.0) + awarded
+    return out
+
+
 @dataclass(frozen=True)
 class CycleAccessRatios:
     cycle: str
@@ -1230,6 +1247,9 @@ def suppress_linked(
     groupings: Sequence[str],
     min_cell: int = 5,
     order: Mapping[str, Sequence[str]] | None = None,
+    *,
+    earlier: Sequence[Release] = (),
+    moves: Callable[[str, str], bool] | None = None,
 ) -> dict[str, SuppressedTable]:
     """Several tables of the same people, one per grouping (income group, UN region, ...),
     suppressed together so that no hidden cell of one can be worked out from all of them.
@@ -1246,7 +1266,16 @@ def suppress_linked(
     smallest published cell of the same column in another table is hidden too (any
     other table's smallest published cell when that column has none left), and the
     tables are suppressed again. Tables are returned by grouping, rows in ``order`` (the
-    groups it names that are there, then the others alphabetically)."""
+    groups it names that are there, then the others alphabetically).
+
+    ``earlier`` holds the page's earlier releases (oldest first), which stand as they were
+    published: the new tables are audited together with them (:func:`_release_recoverable`)
+    for a reader who kept every release and knows that people move between columns only
+    as ``moves(before, after)`` allows (an award once used stays used). While a cell of
+    any release is pinned that no release gives away alone, the new release hides the
+    same cell (or the smallest published cell of its column, then any), and the tables are
+    suppressed again: a count hidden in March and published in June, where the "All" row
+    says nothing moved, is not published in June."""
     columns: list[str] = []
     for cells in atoms.values():
         columns.extend(c for c in cells if c not in columns)
@@ -1260,28 +1289,255 @@ def suppress_linked(
             for g in rows
         }
     forced: dict[str, set[tuple[str, str]]] = {by: set() for by in groupings}
+    totals = {k: sum(int(v.get(c, 0)) for c in columns) for k, v in atoms.items()}
+    alone: dict[int, set[tuple[int, str, str, str]]] = {}  # earlier releases' own pins
     while True:
         out = {
             by: suppress_small_cells(tables[by], min_cell, known_totals=True, hide=forced[by])
             for by in groupings
         }
-        if len(groupings) < 2:
-            return out
-        bad = _linked_recoverable(atoms, groupings, columns, out, tables)
+        bad = (
+            _linked_recoverable(atoms, groupings, columns, out, tables)
+            if len(groupings) > 1
+            else []
+        )
+        across = not bad
+        if across and earlier and moves is not None:
+            bad = _release_recoverable([*earlier, Release(out, totals)], groupings, moves, alone)
         if not bad:
             return out
-        by, _g, column = bad[0]
+        by, g, column = bad[0]
+        if across and out[by].values.get((g, column)) is not None:
+            forced[by].add((g, column))  # the cell that an earlier release subtracts from
+            continue
         others = [
-            (c != column, tables[b][g][c], b, g, c)
+            (c != column, tables[b][r][c], b, r, c)
             for b in groupings
-            for g in tables[b]
+            for r in tables[b]
             for c in columns
-            if b != by and out[b].values[(g, c)] is not None
+            if (across or b != by) and out[b].values[(r, c)] is not None
         ]
         if not others:
-            return out  # every other table is hidden: they say nothing more than its own
-        _other_column, _v, b, g, c = min(others)
-        forced[b].add((g, c))
+            return out  # every other cell is hidden: they say nothing more than its own
+        _other_column, _v, b, r, c = min(others)
+        forced[b].add((r, c))
+
+
+@dataclass(frozen=True)
+class Release:
+    """What one release of a public page published: its suppressed tables by grouping
+    (:func:`suppress_linked`) and the number of people of each atom (combination of
+    groups) then, which the reader knew from the public lists of the day."""
+
+    tables: Mapping[str, SuppressedTable]
+    atoms: Mapping[tuple[str, ...], int]
+    #: a digest of the true counts it was suppressed from (:func:`truth_digest`): the
+    #: same counts later are published as this release again, never suppressed anew
+    #: (another pattern of the same counts would give more away)
+    truth: str = ""
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain JSON-able data, to keep the release (:meth:`from_data` reads it back)."""
+        return {
+            "truth": self.truth,
+            "atoms": [[list(k), n] for k, n in self.atoms.items()],
+            "tables": {
+                by: {
+                    "rows": list(t.rows),
+                    "columns": list(t.columns),
+                    "values": [[r, c, v] for (r, c), v in t.values.items()],
+                    "primary": sorted(list(k) for k in t.primary),
+                    "complementary": sorted(list(k) for k in t.complementary),
+                    "min_cell": t.min_cell,
+                    "zeros_suppressed": t.zeros_suppressed,
+                }
+                for by, t in self.tables.items()
+            },
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Release:
+        tables = {
+            by: SuppressedTable(
+                rows=tuple(t["rows"]),
+                columns=tuple(t["columns"]),
+                values={(r, c): v for r, c, v in t["values"]},
+                primary=frozenset((r, c) for r, c in t["primary"]),
+                complementary=frozenset((r, c) for r, c in t["complementary"]),
+                min_cell=int(t["min_cell"]),
+                zeros_suppressed=bool(t["zeros_suppressed"]),
+            )
+            for by, t in data["tables"].items()
+        }
+        atoms = {tuple(k): int(n) for k, n in data["atoms"]}
+        return cls(tables, atoms, str(data.get("truth", "")))
+
+    def published(self) -> dict[str, dict[str, str]]:
+        """What a reader sees: each table's entries as shown ("<5", "x" or the count);
+        two releases that show the same are one release."""
+        return {
+            by: {f"{r}\x1f{c}": t.display(r, c) for (r, c) in t.values}
+            for by, t in self.tables.items()
+        }
+
+
+def truth_digest(atoms: Mapping[tuple[str, ...], Mapping[str, int]]) -> str:
+    """A digest of the true counts of a release (atom x column), to know them again."""
+    import hashlib
+    import json
+
+    cells = sorted(
+        [list(k), sorted((c, int(v)) for c, v in cs.items() if v)] for k, cs in atoms.items()
+    )
+    return hashlib.sha256(json.dumps(cells).encode()).hexdigest()
+
+
+def _release_recoverable(
+    releases: Sequence[Release],
+    groupings: Sequence[str],
+    moves: Callable[[str, str], bool],
+    alone: dict[int, set[tuple[int, str, str, str]]],
+) -> list[tuple[str, str, str]]:
+    """Hidden inner cells of the releases (the last one is the new one) that everything
+    they published pins, for a reader who kept every release and knows that people only
+    move between columns as ``moves(before, after)`` allows (an award used stays used),
+    leaving out what a release gives away alone. Returned as cells of the new release
+    to hide ((grouping, row, column): the same cell where a pin is an earlier release's).
+    ``alone`` keeps the earlier releases' own pins between calls (they do not change)."""
+    pins = _pinned_over(releases, groupings, moves)
+    last = len(releases) - 1
+    own: set[tuple[int, str, str, str]] = set()
+    for n in {p[0] for p in pins}:
+        if n not in alone or n == last:
+            found = {(n, *p[1:]) for p in _pinned_over([releases[n]], groupings, moves)}
+            if n == last:
+                own |= found
+                continue
+            alone[n] = found
+        own |= alone[n]
+    return [p[1:] for p in sorted(pins, key=lambda p: -p[0]) if p not in own]
+
+
+def _pinned_over(
+    releases: Sequence[Release], groupings: Sequence[str], moves: Callable[[str, str], bool]
+) -> list[tuple[int, str, str, str]]:
+    """(release, grouping, row, column) of each hidden inner cell that the releases pin
+    together: integer programs (HiGHS) over each release's atoms x columns and the moves
+    between consecutive releases (people of an atom may also leave it, as a declined award
+    leaves the list, or join it, by the change in its known number)."""
+    from scipy import optimize, sparse
+
+    columns: list[str] = []
+    atom_keys: list[tuple[str, ...]] = []
+    for rel in releases:
+        for tab in rel.tables.values():
+            columns.extend(c for c in tab.columns if c not in columns)
+        atom_keys.extend(k for k in rel.atoms if k not in atom_keys)
+    index: dict[tuple[Any, ...], int] = {}
+
+    def var(*key: Any) -> int:
+        return index.setdefault(key, len(index))
+
+    for n in range(len(releases)):
+        for a in atom_keys:
+            for c in columns:
+                var("x", n, a, c)
+    pairs = [(s, u) for s in columns for u in columns if moves(s, u)]
+    for n in range(1, len(releases)):
+        for a in atom_keys:
+            for s, u in pairs:
+                var("f", n, a, s, u)
+            for c in columns:
+                var("gone", n, a, c)
+                var("new", n, a, c)
+    eq: list[tuple[dict[int, float], float]] = []
+    ub: list[tuple[dict[int, float], float]] = []
+    for n, rel in enumerate(releases):
+        for a in atom_keys:
+            eq.append(({index[("x", n, a, c)]: 1.0 for c in columns}, float(rel.atoms.get(a, 0))))
+        there = {c for tab in rel.tables.values() for c in tab.columns}
+        for c in columns:
+            if c not in there:  # nobody was in it then
+                eq.append(({index[("x", n, a, c)]: 1.0 for a in atom_keys}, 0.0))
+    for n in range(1, len(releases)):
+        before, after = releases[n - 1].atoms, releases[n].atoms
+        for a in atom_keys:
+            for s in columns:
+                row = {index[("f", n, a, s, t)]: 1.0 for t in columns if moves(s, t)}
+                row[index[("gone", n, a, s)]] = 1.0
+                row[index[("x", n - 1, a, s)]] = -1.0
+                eq.append((row, 0.0))
+            for t in columns:
+                row = {index[("f", n, a, s, t)]: 1.0 for s in columns if moves(s, t)}
+                row[index[("new", n, a, t)]] = 1.0
+                row[index[("x", n, a, t)]] = -1.0
+                eq.append((row, 0.0))
+            change = before.get(a, 0) - after.get(a, 0)
+            eq.append(({index[("gone", n, a, c)]: 1.0 for c in columns}, float(max(change, 0))))
+            eq.append(({index[("new", n, a, c)]: 1.0 for c in columns}, float(max(-change, 0))))
+    hidden: list[tuple[tuple[int, str, str, str], dict[int, float]]] = []
+    for n, rel in enumerate(releases):
+        for i, by in enumerate(groupings):
+            table = rel.tables[by]
+            low = 0 if table.zeros_suppressed else 1
+            for (row_name, column), value in table.values.items():
+                v = {
+                    index[("x", n, a, c)]: 1.0
+                    for a in atom_keys
+                    if row_name == TOTAL or a[i] == row_name
+                    for c in (table.columns if column == TOTAL else [column])
+                }
+                if value is not None:
+                    eq.append((v, float(value)))
+                elif (row_name, column) in table.primary:
+                    ub.append((v, table.min_cell - 1.0))
+                    ub.append(({k: -x for k, x in v.items()}, -float(low)))
+                else:
+                    ub.append(({k: -x for k, x in v.items()}, -float(table.min_cell)))
+                if value is None and TOTAL not in (row_name, column):
+                    hidden.append(((n, by, row_name, column), v))
+    if not hidden:
+        return []
+    size = len(index)
+
+    def matrix(rows: list[tuple[dict[int, float], float]]) -> Any:
+        m = sparse.lil_array((len(rows), size))
+        for r, (coef, _b) in enumerate(rows):
+            for k, x in coef.items():
+                m[r, k] = x
+        return m.tocsr()
+
+    arrays = {
+        "A_eq": matrix(eq),
+        "b_eq": np.asarray([b for _c, b in eq]),
+        "A_ub": matrix(ub) if ub else None,
+        "b_ub": np.asarray([b for _c, b in ub]) if ub else None,
+    }
+    ones = np.ones(size)
+
+    def solve(cost: np.ndarray) -> Any:
+        return optimize.linprog(cost, integrality=ones, bounds=(0, None), method="highs", **arrays)
+
+    rng = np.random.default_rng(0)
+    weights = rng.uniform(0.5, 1.5, size) * rng.choice([-1.0, 1.0], size)
+    first, second = solve(weights), solve(-weights)
+    if first.status != 0 or second.status != 0:
+        # people moved as the reader's rule says they cannot (a record taken back): the
+        # releases are then tied together by the known numbers alone
+        return []
+    out: list[tuple[int, str, str, str]] = []
+    for key, coef in hidden:
+        vec = np.zeros(size)
+        for k, x in coef.items():
+            vec[k] = x
+        if abs(float(vec @ first.x) - float(vec @ second.x)) > 0.5:
+            continue
+        lo, hi = solve(vec), solve(-vec)
+        if lo.status != 0 or hi.status != 0:
+            raise RuntimeError(f"release audit failed at {key}")
+        if round(-hi.fun) - round(lo.fun) < 1:
+            out.append(key)
+    return out
 
 
 def _linked_recoverable(

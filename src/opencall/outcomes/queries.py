@@ -32,6 +32,7 @@ from opencall.outcomes import after_award_data
 from opencall.outcomes import context as oc
 from opencall.outcomes import domain as od
 from opencall.outcomes import stats as ost
+from opencall.outcomes.models import PublicRelease
 from opencall.people.models import Country
 from opencall.proposals.domain import counted_choices
 from opencall.proposals.models import Proposal, Request, TeamMember
@@ -644,9 +645,21 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
         records = applicant_records_by_call(reader, calls)
         rows_of = after_award_data.rows_by_call(reader, [(c, records[c.id]) for c in calls], today)
         rows = rows_of[call_id]
-        # the page shows both tables: suppressed together, so that neither gives away
-        # what the other hides
-        funnels = aa.public_funnels(rows, PUBLIC_BYS, order, PUBLIC_MIN_CELL)
+        earlier = releases(reader, [c.id for c in calls], AFTER_AWARD_PAGE)
+        new: dict[int, dict[str, Any]] = {}
+
+        def funnels_of(c: Call) -> dict[str, list[dict[str, Any]]]:
+            # the page shows both tables: suppressed together, so that neither gives away
+            # what the other hides, and with the page's earlier releases, which stand
+            kept = earlier.get(c.id, [])
+            release = aa.public_release(
+                rows_of[c.id], PUBLIC_BYS, order, PUBLIC_MIN_CELL, [r for _n, r in kept]
+            )
+            if not kept or kept[-1][1] != release:
+                new[c.id] = {"number": len(kept) + 1, "body": release.to_data()}
+            return aa.funnel_rows(rows_of[c.id], PUBLIC_BYS, release, order)
+
+        funnels = funnels_of(fresh)
         produced = {
             r["group"]: r["count"]
             for r in funnels["income_group"]
@@ -665,11 +678,7 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
         for c in calls:
             c_rows = rows_of[c.id]
             # the cycle's figures as its own public page has them (the same cells hidden)
-            funnel = (
-                funnels
-                if c.id == call_id
-                else aa.public_funnels(c_rows, PUBLIC_BYS, order, PUBLIC_MIN_CELL)
-            )["income_group"]
+            funnel = (funnels if c.id == call_id else funnels_of(c))["income_group"]
             made = {r["group"]: r["count"] for r in funnel if r["stage"] == "produced_results"}
             low = [r for r in c_rows if r.groups.get("income_group") in LOW_INCOME]
             low_made = [made[g] for g in LOW_INCOME if g in made]
@@ -685,10 +694,31 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
                     else sum(v or 0 for v in low_made),
                 }
             )
-        return {"funnels": funnels, "times": times, "cycles": cycles}
+        return {"funnels": funnels, "times": times, "cycles": cycles, "new_releases": new}
 
     key = ("outcomes.after_award.public", call_id, today)
     return PUBLIC_AFTER_AWARD.get(session, key, compute)
+
+
+#: the public page whose releases ``public_releases`` keeps (``outcomes.models``)
+AFTER_AWARD_PAGE = "after_award"
+
+
+def releases(
+    session: Session, call_ids: Sequence[int], page: str
+) -> dict[int, list[tuple[int, od.Release]]]:
+    """Each call's releases of ``page`` so far, oldest first, with their numbers (one
+    statement for all the calls)."""
+    out: dict[int, list[tuple[int, od.Release]]] = {}
+    if not call_ids:
+        return out
+    for row in session.scalars(
+        select(PublicRelease)
+        .where(PublicRelease.call_id.in_(call_ids), PublicRelease.page == page)
+        .order_by(PublicRelease.call_id, PublicRelease.number)
+    ):
+        out.setdefault(row.call_id, []).append((row.number, od.Release.from_data(row.body)))
+    return out
 
 
 def _finite(value: Any) -> Any:
@@ -712,25 +742,31 @@ def trend(
     """Access ratios by income group across the cycles (calls) of the same facility that
     have released their decisions, and this call (``after_award_data.facility_cycles``): a
     call still open, or a draft, has awarded nothing yet, and its zero ratios are no figure
-    (a general call open beside a decided rapid-access round, the next round's draft)."""
+    (a general call open beside a decided rapid-access round, the next round's draft).
+    Shares are of one unit: a cycle gives one entry per unit (``unit``; ``""`` for a call
+    without named units), never amounts of two units added together."""
     calls = after_award_data.facility_cycles(session, call)
     ctx = ctx or divide("income_group", call.closes_at.year)
-    by_cycle = [
-        (
-            c.cycle,
-            od.awarded_by(
-                records
-                if c.id == call.id and records is not None
-                else (records_of or applicant_records)(session, c),
-                "income_group",
-            ),
+    out = []
+    for c in calls:
+        recs = (
+            records
+            if c.id == call.id and records is not None
+            else (records_of or applicant_records)(session, c)
         )
-        for c in calls
-    ]
-    return [
-        {"cycle": t.cycle, "ratios": [dataclasses.asdict(a) for a in t.ratios]}
-        for t in od.access_ratio_trend(by_cycle, ctx.researcher_share)
-    ]
+        # one entry per unit of the cycle: a vessel's berths and dives are shared out
+        # each alone (a cycle that awarded nothing has one entry of zero shares)
+        by_unit = od.awarded_by_unit(recs, "income_group") or {"": {}}
+        for unit, amounts in by_unit.items():
+            (t,) = od.access_ratio_trend([(c.cycle, amounts)], ctx.researcher_share)
+            out.append(
+                {
+                    "cycle": t.cycle,
+                    "unit": unit,
+                    "ratios": [dataclasses.asdict(a) for a in t.ratios],
+                }
+            )
+    return out
 
 
 def report_json(data: dict[str, Any]) -> str:

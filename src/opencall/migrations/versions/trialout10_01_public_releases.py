@@ -1,0 +1,46 @@
+"""public releases: what each release of a call's public after-award page published
+
+Revision ID: trialout10_01
+Revises: decline8_01
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import opencall.db
+
+revision = "trialout10_01"
+down_revision = "decline8_01"
+branch_labels = None
+depends_on = None
+
+JSON = sa.JSON().with_variant(sa.JSON(), "postgresql")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "public_releases",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("call_id", sa.Integer(), nullable=False),
+        sa.Column("page", sa.String(length=40), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("body", JSON, nullable=False),
+        sa.Column("created_at", opencall.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["call_id"], ["calls.id"], name=op.f("fk_public_releases_call_id_calls")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_public_releases")),
+        sa.UniqueConstraint(
+            "call_id", "page", "number", name=op.f("uq_public_releases_call_id_page_number")
+        ),
+    )
+    with op.batch_alter_table("public_releases", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_public_releases_call_id"), ["call_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("public_releases", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_public_releases_call_id"))
+    op.drop_table("public_releases")
