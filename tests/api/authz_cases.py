@@ -8,6 +8,7 @@ review), everyone else 404, and an anonymous caller 401. Run by
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.calls.queries import call_by_slug
+from opencall.db import utcnow
 from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal, Request, TeamMember
 from tests.authz.authz_cases import (
@@ -31,6 +33,7 @@ from tests.authz.authz_cases import (
     S,
     _continuous_call,
     _draft_with_pool,
+    _due_call,
     _fresh_assignment,
     _job,
     _provider_slug,
@@ -237,6 +240,15 @@ CASES: list[Case] = [
     ),
     Case("GET", "/api/v1/calls/{slug}/conflicts", STAFF, S, scope="manage"),
     Case("GET", "/api/v1/calls/{slug}/reviewer-pool", STAFF, S, scope="manage"),
+    # a reviewer's deadline extended (the call given a review deadline a day ahead)
+    Case(
+        "PUT",
+        "/api/v1/calls/{slug}/reviewers/{reviewer_id}/deadline",
+        STAFF,
+        _due_call,
+        json=lambda f, c: {"until": (utcnow() + dt.timedelta(days=2)).isoformat()},
+        scope="manage",
+    ),
     Case(
         "POST",
         "/api/v1/calls/{slug}/reviewer-invitations/{invitation_id}/withdraw",

@@ -220,6 +220,7 @@ HTML: list[Case] = [
         _spare_assignment,
         data={"reason": "test"},
     ),
+    Case("POST", "/manage/calls/{slug}/assignment/extend", STAFF, lambda f, c: _due_call(f, c)),
     Case("GET", "/manage/calls/{slug}/ranking", STAFF, S),
     Case("POST", "/manage/calls/{slug}/ranking/freeze", STAFF, S),
     Case("POST", "/manage/calls/{slug}/ranking/unfreeze", STAFF, S),
@@ -370,6 +371,13 @@ API: list[Case] = [
     Case("GET", "/api/v1/calls/{slug}/proposals", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/assignments", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/assignments/uncovered", STAFF, S, api=True),
+    Case(
+        "PUT",
+        "/api/v1/calls/{slug}/reviewers/{reviewer_id}/deadline",
+        STAFF,
+        lambda f, c: _due_call(f, c),
+        api=True,
+    ),
     Case("GET", "/api/v1/calls/{slug}/ranking", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/decisions", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/unreviewed", STAFF, S, api=True),
@@ -1047,6 +1055,57 @@ STRICT[("POST", "/api/v1/roles/invitations/accept")] = {
     "json": lambda ctx: {"token": ctx.params["token"]},
     "refused": "403",
     "done": _role_accepted,
+}
+
+
+def _due_call(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    """The cycle's call with a review deadline a day ahead (a later one kept: other
+    cases still submit reviews), and the assigned persona with a review to write."""
+    from opencall.calls.models import Call
+    from opencall.db import utcnow
+
+    _fresh_assignment(f, c)
+    with f() as s:
+        call = s.get(Call, c.ids["call"])
+        assert call is not None
+        if not call.review_settings.get("review_deadline"):
+            due = utcnow() + dt.timedelta(days=1)
+            call.review_settings = {**call.review_settings, "review_deadline": due.isoformat()}
+        reviewer = user_by_email(s, c.emails["assigned"])
+        assert reviewer is not None
+        s.commit()
+        return {"slug": c.slug, "reviewer_id": reviewer.id}
+
+
+def _until(ctx: Ctx) -> str:
+    """A new deadline no other request of the matrix gives (2 to 3 days ahead)."""
+    from opencall.db import utcnow
+
+    minutes = 2 * 1440 + uuid.uuid4().int % 1440
+    at = (utcnow() + dt.timedelta(minutes=minutes)).replace(second=0, microsecond=0)
+    ctx.params["until"] = at
+    return at.strftime("%Y-%m-%d %H:%M")
+
+
+def _extended(ctx: Ctx) -> bool:
+    from opencall.reviews.models import ReviewDeadlineExtension as Ext
+
+    with ctx.f() as s:
+        until = s.scalar(
+            select(Ext.until).where(
+                Ext.call_id == ctx.c.ids["call"], Ext.reviewer_id == ctx.params["reviewer_id"]
+            )
+        )
+        return until == ctx.params["until"]
+
+
+STRICT[("POST", "/manage/calls/{slug}/assignment/extend")] = {
+    "data": lambda ctx: {"reviewer": ctx.c.emails["assigned"], "until": _until(ctx)},
+    "done": _extended,
+}
+STRICT[("PUT", "/api/v1/calls/{slug}/reviewers/{reviewer_id}/deadline")] = {
+    "json": lambda ctx: {"until": _until(ctx).replace(" ", "T") + ":00Z", "reason": "ill"},
+    "done": _extended,
 }
 for _case in CASES:
     for _k, _v in STRICT.get((_case.method, _case.path), {}).items():

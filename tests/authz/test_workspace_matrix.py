@@ -153,6 +153,7 @@ SCOPED = {
     ("DELETE", "/api/v1/providers/{slug}/invitations/{invitation_id}"): "manage",
     ("POST", "/api/v1/roles/invitations/accept"): "manage",
     ("POST", "/api/v1/calls/{slug}/reviewer-invitations"): "manage",
+    ("PUT", "/api/v1/calls/{slug}/reviewers/{reviewer_id}/deadline"): "manage",
     ("POST", "/api/v1/review-invitations/answer"): "review",
     ("PUT", "/api/v1/me/expertise"): "review",
     ("POST", "/api/v1/me/publications"): "review",

@@ -289,10 +289,16 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
         for s in policy_doc.group_shares
     )
     cap = policy_doc.pi_cap_amount
+    held = (
+        awards_held_in_earlier_batches(session, call, {p.pi_user_id for p in proposals})
+        if policy_doc.pi_cap_awards is not None
+        else {}
+    )
     policy = al.AllocationPolicy(
         allow_partial=policy_doc.award_mode == "partial",
         min_fraction=policy_doc.min_fraction,
         max_awards_per_pi=policy_doc.pi_cap_awards,
+        awards_held_by_pi={str(pi): n for pi, n in held.items()},
         max_amount_per_pi=cap if isinstance(cap, float | int) else None,
         max_amount_per_pi_by_pool=(
             {pool_key[int(k)]: v for k, v in cap.items()} if isinstance(cap, dict) else {}
@@ -336,6 +342,27 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
         "kind": kind_of,
         "pool_id": {v: k for k, v in pool_key.items()},
     }
+
+
+def awards_held_in_earlier_batches(session: Session, call: Call, pis: set[int]) -> dict[int, int]:
+    """The awards each of ``pis`` holds in the earlier batches of ``call``'s continuous
+    call (empty for a call that is not a batch): the call's cap on awards per PI holds
+    across its batches, not per batch. An award counts as the optimiser counts it, once
+    per awarded request; a declined award's rows are gone, so it no longer counts."""
+    if call.parent_id is None or call.batch_number is None or not pis:
+        return {}
+    rows = session.execute(
+        select(Proposal.pi_user_id, func.count(func.distinct(Award.request_id)))
+        .join(Proposal, Proposal.id == Award.proposal_id)
+        .join(Call, Call.id == Award.call_id)
+        .where(
+            Call.parent_id == call.parent_id,
+            Call.batch_number < call.batch_number,
+            Proposal.pi_user_id.in_(pis),
+        )
+        .group_by(Proposal.pi_user_id)
+    )
+    return {int(pi): int(n) for pi, n in rows if pi is not None}
 
 
 def allocation_merit(
@@ -414,6 +441,12 @@ def run_allocation(
             "requests": [(r.id, r.merit, dict(r.demand), r.feasible) for r in problem.requests],
             "pools": [(p.id, p.capacity) for p in problem.pools],
             "policy": call.allocation_policy,
+            # (only where earlier batches hold awards: the other runs' inputs hash as before)
+            **(
+                {"awards_held_by_pi": dict(problem.policy.awards_held_by_pi)}
+                if problem.policy.awards_held_by_pi
+                else {}
+            ),
         },
         parameters={"policy": call.allocation_policy},
         objective=res.objective,

@@ -20,6 +20,9 @@ from opencall import jobs
 from opencall.calls import policies, services
 from opencall.calls.access import office_call, staff_call  # noqa: F401  (importable here as before)
 from opencall.calls.models import Call
+from opencall.calls.presenters import MSG_DATE, MSG_DATE_ZONE  # noqa: F401  (as before)
+from opencall.calls.presenters import date_error as _date_error
+from opencall.calls.presenters import parse_when as _parse_when
 from opencall.calls.schemas import MAX_CUTOFFS
 from opencall.errors import DomainError
 from opencall.facilities import policies as fac_policies
@@ -33,14 +36,6 @@ from opencall.web.labels import status_labels
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
-
-MSG_DATE = N_("Enter a date and time (YYYY-MM-DD HH:MM, UTC).")
-MSG_DATE_ZONE = N_("Enter a date and time (YYYY-MM-DD HH:MM) on the clock of %(zone)s.")
-
-
-def _date_error(page: Page, zone: str) -> str:
-    """The error for a date the form cannot read, naming the clock it is read on."""
-    return page._(MSG_DATE_ZONE, zone=zone) if zone else page._(MSG_DATE)
 
 
 MSG_CUTOFFS = N_("A call has at most %(max)s review cut-offs; this list has %(n)s.")
@@ -95,18 +90,6 @@ def _facilities(page: Page) -> list[Facility]:
 
 def _options(facilities: list[Facility]) -> list[tuple[str, str]]:
     return [(str(f.id), f"{f.name} ({f.provider.name})") for f in facilities]
-
-
-def _parse_when(raw: str, zone: str = "") -> dt.datetime | None:
-    """A date typed on the form, read on the clock of the call's ``zone`` (UTC when
-    empty), as a UTC instant."""
-    raw = raw.strip().replace("T", " ")
-    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
-        try:
-            return wallclock.local_instant(dt.datetime.strptime(raw, fmt), zone)
-        except ValueError:
-            continue
-    return None
 
 
 def _num(raw: str, kind: type = float) -> Any:

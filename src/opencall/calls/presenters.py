@@ -1,5 +1,6 @@
 """A call's phase as the API shows it (shared by the API routes of the features
-that move a call on: reviews freezes, allocation releases, scheduling publishes)."""
+that move a call on: reviews freezes, allocation releases, scheduling publishes), and
+a date typed on a staff form read on the call's clock."""
 
 from __future__ import annotations
 
@@ -10,7 +11,30 @@ from pydantic import BaseModel, Field
 
 from opencall.calls.domain import CALL_TRANSITIONS
 from opencall.calls.models import Call
+from opencall.optim import wallclock
 from opencall.web.api import Api
+from opencall.web.i18n import N_
+from opencall.web.pages import Page
+
+MSG_DATE = N_("Enter a date and time (YYYY-MM-DD HH:MM, UTC).")
+MSG_DATE_ZONE = N_("Enter a date and time (YYYY-MM-DD HH:MM) on the clock of %(zone)s.")
+
+
+def date_error(page: Page, zone: str) -> str:
+    """The error for a date the form cannot read, naming the clock it is read on."""
+    return page._(MSG_DATE_ZONE, zone=zone) if zone else page._(MSG_DATE)
+
+
+def parse_when(raw: str, zone: str = "") -> dt.datetime | None:
+    """A date typed on the form, read on the clock of the call's ``zone`` (UTC when
+    empty), as a UTC instant."""
+    raw = raw.strip().replace("T", " ")
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            return wallclock.local_instant(dt.datetime.strptime(raw, fmt), zone)
+        except ValueError:
+            continue
+    return None
 
 
 class PhaseOut(BaseModel):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
@@ -24,6 +25,7 @@ from opencall.reviews.presenters import (  # noqa: F401
     proposal_dicts,
     staff_pairs_query,
 )
+from opencall.web import serving
 from opencall.web.api import (
     ERRORS,
     MANAGE,
@@ -149,8 +151,9 @@ def review(body: ReviewIn, assignment_id: int = ID, api: Api = Depends(get_api))
         return out
     if not policies.may_write_review(api.db, api.user, a):
         raise domain_error(DomainError("This review was already submitted."))
+    received = serving.received_at(api.request.scope) or utcnow()
     with api.saving():
-        services.submit_review(api.db, a, api.require_user(), **body.model_dump())
+        services.submit_review(api.db, a, api.require_user(), **body.model_dump(), now=received)
     out = _review_out(api, a)
     assert out is not None
     return out

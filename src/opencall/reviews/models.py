@@ -51,6 +51,23 @@ class ReviewAssignment(PerProposal, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
+class ReviewDeadlineExtension(Base):
+    """A reviewer's own review deadline in a call, later than the call's: granted by the
+    chair (audited as ``review.deadline_extended``), one row per call and reviewer, moved
+    again by a later extension. Reviews submitted after the deadline that applies to
+    their reviewer (this one, else the call's) are refused."""
+
+    __tablename__ = "review_deadline_extensions"
+    __table_args__ = (UniqueConstraint("call_id", "reviewer_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    until: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    granted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
 class ReviewReminder(Base):
     """A review reminder mailed for an assignment, one row per assignment and threshold
     (``within_days``, the days before the review deadline): the primary key makes each

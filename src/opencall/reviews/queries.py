@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from opencall.reviews.models import (
     RankedProposal,
     Review,
     ReviewAssignment,
+    ReviewDeadlineExtension,
     ReviewInvitation,
     SolverRun,
     TechnicalReview,
@@ -447,6 +449,62 @@ def assignments_of_reviewer(session: Session, reviewer_id: int) -> list[ReviewAs
         ReviewAssignment.status.in_(("assigned", "accepted", "submitted")),
     )
     return list(session.scalars(stmt.order_by(ReviewAssignment.id)))
+
+
+def deadline_extensions(session: Session, call: Call) -> dict[int, dt.datetime]:
+    """The reviewers of ``call`` whose review deadline the chair extended, and until
+    when (``ReviewDeadlineExtension``)."""
+    return {
+        e.reviewer_id: e.until
+        for e in session.scalars(
+            select(ReviewDeadlineExtension).where(ReviewDeadlineExtension.call_id == call.id)
+        )
+    }
+
+
+def extensions_of_reviewer(session: Session, reviewer_id: int) -> dict[int, dt.datetime]:
+    """The calls whose review deadline the chair extended for ``reviewer_id``, and until
+    when."""
+    return {
+        e.call_id: e.until
+        for e in session.scalars(
+            select(ReviewDeadlineExtension).where(
+                ReviewDeadlineExtension.reviewer_id == reviewer_id
+            )
+        )
+    }
+
+
+def review_due(session: Session, call: Call, reviewer_id: int) -> dt.datetime | None:
+    """The review deadline that applies to ``reviewer_id`` in ``call``: the chair's
+    extension for them, else the call's (None: the call has none, and nothing is read)."""
+    deadline = review_settings(call.review_settings).review_deadline
+    if deadline is None:
+        return None
+    until = session.scalar(
+        select(ReviewDeadlineExtension.until).where(
+            ReviewDeadlineExtension.call_id == call.id,
+            ReviewDeadlineExtension.reviewer_id == reviewer_id,
+        )
+    )
+    return until if until is not None else deadline
+
+
+def has_review_to_write(session: Session, call: Call, reviewer_id: int) -> bool:
+    """Whether ``reviewer_id`` holds an assignment of ``call`` still to review (invited
+    or accepted, not submitted, declined or removed)."""
+    return (
+        session.scalar(
+            select(ReviewAssignment.id)
+            .where(
+                ReviewAssignment.call_id == call.id,
+                ReviewAssignment.reviewer_id == reviewer_id,
+                ReviewAssignment.status.in_(("assigned", "accepted")),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def review_of(session: Session, assignment_id: int) -> Review | None:

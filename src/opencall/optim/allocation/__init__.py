@@ -12,7 +12,8 @@ is 1 the two are the same binary column)::
     maximise   sum_i w_i * f_i                           (w_i > 0, see "Objective weights")
     subject to sum_i d_ip * f_i <= C_p                    for every pool p
                min_i * y_i <= f_i <= y_i                  partial awards
-               sum_{i of PI k} y_i <= max_awards_per_pi   PI cap (count)
+               sum_{i of PI k} y_i <= max_awards_per_pi   PI cap (count), less the
+                                 - held_k                 awards held from earlier rounds
                sum_{i of PI k} D_i * f_i <= max_amount    PI cap (amount)
                sum_{awards of group g} y <= max_awards    cap per country (count; ``caps``)
                sum_{i in group g} D_ig * f_i <= max_amt   cap per country (amount)

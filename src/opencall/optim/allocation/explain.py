@@ -242,7 +242,8 @@ def _explain_not_awarded(
     proposals) whose merit equals ``r``'s; ``cap_block``: the cap per country (income
     group, region) that kept ``r`` out, if any (``caps.cap_reached``)."""
     k = policy.max_awards_per_pi
-    if k is not None and pi_count.get(r.pi_id, 0) >= k:
+    earlier = policy.awards_held_by_pi.get(r.pi_id, 0)
+    if k is not None and pi_count.get(r.pi_id, 0) + earlier >= k:
         return Explanation(PI_CAP_REACHED, f"the PI already holds {k} award(s), the cap")
     amax = policy.max_amount_per_pi
     if amax is not None and pi_amount.get(r.pi_id, 0.0) + lo * r.total_demand > amax + _TOL:

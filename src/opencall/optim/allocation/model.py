@@ -193,6 +193,9 @@ class AllocationPolicy:
     allow_partial: bool = False
     min_fraction: float = 1.0
     max_awards_per_pi: int | None = None
+    #: awards each PI already holds from earlier rounds of the same call (a continuous
+    #: call's earlier batches), {pi id: count}: they count towards ``max_awards_per_pi``
+    awards_held_by_pi: Mapping[str, int] = field(default_factory=dict)
     max_amount_per_pi: float | None = None
     #: at most this much of a pool per PI, {pool id: amount}
     max_amount_per_pi_by_pool: Mapping[str, float] = field(default_factory=dict)
@@ -217,6 +220,12 @@ class AllocationPolicy:
             self, "max_amount_per_pi_by_pool", _copy_mapping(self.max_amount_per_pi_by_pool)
         )
         object.__setattr__(self, "resource_limits", dict(self.resource_limits))
+        object.__setattr__(self, "awards_held_by_pi", dict(self.awards_held_by_pi))
+        for pi, held in self.awards_held_by_pi.items():
+            if isinstance(held, bool) or not isinstance(held, int) or held < 0:
+                raise PolicyError(
+                    f"awards_held_by_pi[{pi!r}] must be a non-negative integer, got {held!r}"
+                )
         for pid, amount in self.max_amount_per_pi_by_pool.items():
             if not (math.isfinite(amount) and amount > 0):
                 raise PolicyError(
@@ -542,7 +551,7 @@ class AllocationResult:
                 errors.append(f"pool {pid} overdrawn: {used:.6g} > {cap[pid]:.6g}")
         if policy.max_awards_per_pi is not None:
             for pi, n in pi_count.items():
-                if n > policy.max_awards_per_pi:
+                if n + policy.awards_held_by_pi.get(pi, 0) > policy.max_awards_per_pi:
                     errors.append(f"PI {pi}: {n} awards > cap {policy.max_awards_per_pi}")
         if policy.max_amount_per_pi is not None:
             for pi, amount in pi_amount.items():

@@ -162,8 +162,10 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
     by_pi: dict[str, list[int]] = {}
     for i in cand:
         by_pi.setdefault(reqs[i].pi_id, []).append(i)
-    for members in by_pi.values():
+    for pi, members in by_pi.items():
         k = policy.max_awards_per_pi
+        if k is not None:  # less the awards the PI holds from earlier rounds of the call
+            k = max(0, k - policy.awards_held_by_pi.get(pi, 0))
         count_terms = {y_col[i]: 1.0 for i in members}
         if k is not None and len(count_terms) > k:
             rows.append((count_terms, -math.inf, float(k)))

@@ -1,13 +1,16 @@
 """The chair's API of assignments by hand: a pair added (conflicted pairs are refused,
-the reviewer is invited by e-mail) or removed; and the proposals the automatic
-assignment left short of suitable reviewers."""
+the reviewer is invited by e-mail) or removed; the proposals the automatic assignment
+left short of suitable reviewers; and a reviewer's review deadline extended."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from opencall.db import utcnow
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
@@ -15,6 +18,7 @@ from opencall.reviews.api_write.common import row_of_call
 from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.presenters import chair_call
 from opencall.reviews.views.chair_assignments import assign_by_hand, uncovered_rows
+from opencall.web import serving
 from opencall.web.api import MANAGE, MAX_ID, SLUG, WRITE_ERRORS, Api, ApiError, get_api, id_param
 from opencall.web.i18n import Translator
 
@@ -95,3 +99,38 @@ def remove_assignment(
     with api.refusing(commit=True):
         services.remove_assignment(api.db, a, actor_id=api.actor_id, reason=reason)
     return Response(status_code=204)
+
+
+class ExtensionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    until: dt.datetime = Field(description="the reviewer's new deadline (UTC when no offset)")
+    reason: str = Field("", max_length=2000, description="why (logged)")
+
+
+class ExtensionOut(BaseModel):
+    reviewer_id: int
+    until: dt.datetime
+
+
+@router.put("/calls/{slug}/reviewers/{reviewer_id}/deadline", response_model=ExtensionOut)
+def extend_deadline(
+    body: ExtensionIn,
+    slug: str = SLUG,
+    reviewer_id: int = id_param(),
+    api: Api = Depends(get_api),
+) -> ExtensionOut:
+    """Extend one reviewer's review deadline in the call (later than the call's deadline
+    and than now; the reviewer must have a review still to write): their reviews are
+    accepted until then. Audited, with the reason."""
+    call = chair_call(api, slug)
+    r = api.db.get(User, reviewer_id)
+    if r is None:
+        raise ApiError(400, "reviewer_id: no such person.")
+    received = serving.received_at(api.request.scope) or utcnow()
+    with api.refusing(commit=True):
+        ext = services.extend_review_deadline(
+            api.db, call, r, body.until, actor_id=api.actor_id, now=received, reason=body.reason
+        )
+        out = ExtensionOut(reviewer_id=ext.reviewer_id, until=ext.until)
+    return out

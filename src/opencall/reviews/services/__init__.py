@@ -42,6 +42,7 @@ from opencall.reviews.services.conflicts import (
 )
 from opencall.reviews.services.reviewing import (
     ReviewInput,
+    extend_review_deadline,
     respond_to_assignment,
     submit_review,
     submit_reviews,
@@ -60,6 +61,7 @@ __all__ = [
     "compute_conflicts",
     "declare_conflict",
     "declare_relation",
+    "extend_review_deadline",
     "freeze_ranking",
     "inputs_hash",
     "latest_run_or_fail",

@@ -3,9 +3,11 @@ submitting the review (grade, confidence, comments)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
@@ -15,10 +17,11 @@ from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.models import User
 from opencall.reviews import queries as q
-from opencall.reviews.models import Review, ReviewAssignment
+from opencall.reviews.models import Review, ReviewAssignment, ReviewDeadlineExtension
 from opencall.reviews.services.assignment import _audit_assignment
 from opencall.reviews.services.calibration import unfreeze_refusal
 from opencall.reviews.services.common import REVIEW_STATE, lock_answer
+from opencall.web.pages import fmt_when
 
 
 def respond_to_assignment(
@@ -49,7 +52,12 @@ def submit_review(
     comments_to_applicants: str = "",
     comments_to_panel: str = "",
     final: bool = True,
+    now: dt.datetime | None = None,
 ) -> Review:
+    """Save (``final=False``) or submit the reviewer's review of ``assignment``. A review
+    submitted at or after the deadline that applies to the reviewer
+    (:func:`~opencall.reviews.queries.review_due`, judged at ``now``: the request's
+    receipt time) is refused; a draft is still kept."""
     call = lock_answer(session, assignment)
     if assignment.reviewer_id != reviewer.id or assignment.status in ("removed", "declined"):
         raise DomainError("Not found", code="not_found")
@@ -58,6 +66,8 @@ def submit_review(
     g = _checked_review(
         session, call, grade, confidence, comments_to_applicants, comments_to_panel, final=final
     )
+    if final:
+        _check_on_time(q.review_due(session, call, reviewer.id), reviewer, now or utcnow())
     review = q.review_of(session, assignment.id)
     if review is None:
         review = Review(assignment_id=assignment.id, grade=g)
@@ -129,6 +139,76 @@ def frozen_refusal(session: Session, call: Call) -> DomainError:
         "The ranking is frozen; grades can no longer change (the allocation has run on "
         "it, so it can no longer be unfrozen)."
     )
+
+
+def _check_on_time(due: dt.datetime | None, reviewer: User, now: dt.datetime) -> None:
+    """Refuse a review submitted at or after ``due`` (the deadline that applies to the
+    reviewer), saying it in UTC and in the reviewer's own zone."""
+    if due is not None and now >= due:
+        raise DomainError(
+            "The review deadline passed at %(deadline)s: reviews can no longer be "
+            "submitted. Ask the chair of the call to extend your deadline.",
+            code="late",
+            deadline=fmt_when(due, reviewer.time_zone),
+        )
+
+
+def extend_review_deadline(
+    session: Session,
+    call: Call,
+    reviewer: User,
+    until: dt.datetime,
+    *,
+    actor_id: int | None,
+    now: dt.datetime | None = None,
+    reason: str = "",
+) -> ReviewDeadlineExtension:
+    """The chair moves ``reviewer``'s review deadline in ``call`` to ``until`` (later
+    than the call's deadline and than now), audited as ``review.deadline_extended``. The
+    reviewer must have a review to write in the call (an assignment not yet submitted,
+    declined or removed). Bad input changes nothing."""
+    now = now or utcnow()
+    _check_open_for_reviews(session, call)
+    deadline = review_settings(call.review_settings).review_deadline
+    if deadline is None:
+        raise DomainError("This call has no review deadline to extend.")
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=dt.UTC)
+    until = until.astimezone(dt.UTC)
+    if until <= deadline or until <= now:
+        raise DomainError(
+            "The new deadline must be later than the call's review deadline "
+            "(%(deadline)s) and than now.",
+            field="until",
+            deadline=fmt_when(deadline, None),
+        )
+    if not q.has_review_to_write(session, call, reviewer.id):
+        raise DomainError(
+            "%(who)s has no review to write in this call.", field="reviewer", who=reviewer.name
+        )
+    ext = session.scalar(
+        select(ReviewDeadlineExtension).where(
+            ReviewDeadlineExtension.call_id == call.id,
+            ReviewDeadlineExtension.reviewer_id == reviewer.id,
+        )
+    )
+    if ext is None:
+        ext = ReviewDeadlineExtension(call_id=call.id, reviewer_id=reviewer.id, until=until)
+        session.add(ext)
+    ext.until = until
+    ext.granted_by = actor_id
+    session.flush()
+    auditlog.record(
+        session,
+        "review.deadline_extended",
+        "review_deadline_extension",
+        ext.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        reason=reason[:2000],
+        data={"reviewer_id": reviewer.id, "until": until.isoformat()},
+    )
+    return ext
 
 
 def _check_open_for_reviews(session: Session, call: Call) -> None:
@@ -212,7 +292,11 @@ class ReviewInput:
 
 
 def submit_reviews(
-    session: Session, items: Sequence[ReviewInput], *, final: bool = True
+    session: Session,
+    items: Sequence[ReviewInput],
+    *,
+    final: bool = True,
+    now: dt.datetime | None = None,
 ) -> list[Review]:
     """:func:`submit_review` for many assignments, in order: the same checks (the first
     failure is raised and nothing is written), the same rows and audit events in the same
@@ -246,6 +330,8 @@ def submit_reviews(
                 final=final,
             )
         )
+        if final:
+            _check_on_time(q.review_due(session, call, a.reviewer_id), it.reviewer, now or utcnow())
     out = []
     for it, g in zip(items, grades, strict=True):
         review = existing.get(it.assignment.id)

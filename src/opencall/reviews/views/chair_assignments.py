@@ -1,5 +1,6 @@
-"""The chair's table of a call's assignments (also as CSV), and assignments added or
-removed by hand (conflicted pairs are refused; the invited reviewer is e-mailed)."""
+"""The chair's table of a call's assignments (also as CSV), assignments added or
+removed by hand (conflicted pairs are refused; the invited reviewer is e-mailed), and a
+reviewer's review deadline extended."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from opencall.calls.access import staff_call
 from opencall.calls.models import Call
+from opencall.calls.presenters import date_error, parse_when
 from opencall.calls.schemas import review_settings
 from opencall.errors import DomainError
 from opencall.people import services as people_services
@@ -81,6 +83,8 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
     named = {a.reviewer_id for a in active} | {c.reviewer_id for c in conflicts}
     _add_missing_reviewers(page, reviewers, named)
     uncovered = uncovered_rows(page.db, call, withheld, page._)
+    extended = q.deadline_extensions(page.db, call)
+    _add_missing_reviewers(page, reviewers, set(extended))
     by_proposal: dict[int, list[ReviewAssignment]] = {p.id: [] for p in proposals}
     for a in active:
         by_proposal.setdefault(a.proposal_id, []).append(a)
@@ -105,6 +109,8 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
             "error": error,
             "withheld": withheld,
             "uncovered": uncovered,
+            "extended": sorted(extended.items(), key=lambda kv: (kv[1], kv[0])),
+            "review_deadline": review_settings(call.review_settings).review_deadline,
             **labels(page),
         },
         status=status,
@@ -285,6 +291,34 @@ def assignment_remove(slug: str, assignment_id: int, page: Page = Depends(get_pa
         call,
         lambda: services.remove_assignment(page.db, a, actor_id=page.user.id, reason=reason),
         "removed",
+    )
+
+
+@router.post("/manage/calls/{slug}/assignment/extend", response_class=HTMLResponse)
+def extend_deadline(slug: str, page: Page = Depends(get_page)) -> Response:
+    """Extend one reviewer's review deadline (named by e-mail or full name, as for a hand
+    assignment; the new deadline on the call's clock), audited with the reason given."""
+    call = staff_call(page, slug)
+    named = page.form.get("reviewer", "").strip()[:320]
+    found = q.reviewers_named(page.db, call, named)
+    if len(found) != 1:
+        return _assignment_page(page, call, 400, page.t.error(_unnamed(named, len(found))))
+    until = parse_when(page.form.get("until", "")[:40], call.time_zone or "")
+    if until is None:
+        return _assignment_page(page, call, 400, date_error(page, call.time_zone or ""))
+    return _change(
+        page,
+        call,
+        lambda: services.extend_review_deadline(
+            page.db,
+            call,
+            found[0],
+            until,
+            actor_id=page.user.id,
+            now=page.received_at,
+            reason=page.form.get("reason", "")[:2000],
+        ),
+        "saved",
     )
 
 

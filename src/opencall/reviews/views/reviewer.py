@@ -50,13 +50,18 @@ def _answering(page: Page) -> Iterator[Refusal]:
         page.not_found()
 
 
-def review_deadline(call: Call, now: dt.datetime) -> dict[str, Any] | None:
-    """The call's review deadline with what is left of it, server-side (no JavaScript):
-    ``at``, ``days`` (whole days left; 0 in the last 24 hours), ``overdue`` and
-    ``days_over`` (whole days since, when overdue)."""
+def review_deadline(
+    call: Call, now: dt.datetime, extended: dt.datetime | None = None
+) -> dict[str, Any] | None:
+    """The call's review deadline (or the reader's own, ``extended`` by the chair) with
+    what is left of it, server-side (no JavaScript): ``at``, ``days`` (whole days left;
+    0 in the last 24 hours), ``overdue`` and ``days_over`` (whole days since, when
+    overdue)."""
     at = review_settings(call.review_settings).review_deadline
     if at is None:
         return None
+    if extended is not None:
+        at = extended
     if at.tzinfo is None:
         at = at.replace(tzinfo=dt.UTC)
     seconds = (at - now).total_seconds()
@@ -90,14 +95,14 @@ def workspace(page: Page = Depends(get_page)) -> Response:
         if ids
         else {}
     )
+    extended = q.extensions_of_reviewer(page.db, user.id)
     rows = []
     for a in mine:
         if a.proposal_id in conflicted:
             continue
         p = props[a.proposal_id]
-        rows.append(
-            {"a": a, "p": p, "call": p.call, "deadline": review_deadline(p.call, page.received_at)}
-        )
+        due = review_deadline(p.call, page.received_at, extended.get(p.call_id))
+        rows.append({"a": a, "p": p, "call": p.call, "deadline": due})
     technical = policies.technical_review_calls(
         page.db, user, list(page.db.scalars(select(Call).order_by(Call.id)))
     )
@@ -131,7 +136,11 @@ def _review_page(page: Page, a: ReviewAssignment, status: int = 200, **extra: An
             "content": with_units(page, reviewer_content(page.db, p)),
             "anonymous": not policies.reviewer_sees_team(call),
             "review": review,
-            "deadline": review_deadline(call, page.received_at),
+            "deadline": review_deadline(
+                call,
+                page.received_at,
+                q.extensions_of_reviewer(page.db, a.reviewer_id).get(call.id),
+            ),
             "form": form,
             "errors": extra.pop("errors", {}),
             "may_write": policies.may_write_review(page.db, page.user, a)
@@ -229,6 +238,7 @@ def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
                 comments_to_applicants=f["comments_to_applicants"],
                 comments_to_panel=f["comments_to_panel"],
                 final=final,
+                now=page.received_at,
             )
         if not refused:
             return page.redirect(
