@@ -220,6 +220,8 @@ EXPLANATIONS = (
     N_("lower-ranked requests that fit the remaining capacity better"),
     N_("requests whose merit equals this one's"),
     N_("the request asks for more than the whole capacity of %(pools)s"),
+    # a resource with a changeover (a travelling team's travel days between two hosts)
+    N_("pool(s) %(pools)s full once the changeover kept between two proposals is counted"),
     N_("capacity remained, but the solver stopped within its optimality-gap tolerance"),
     N_("overridden by the chair: %(reason)s"),
     N_("not reviewed, so not awarded: %(reason)s"),

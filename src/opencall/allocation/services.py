@@ -315,10 +315,15 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
     # of a slot-based resource, no more than its slots not begun now that other calls do
     # not hold: a slot that has begun can no longer be booked
     capacity = {pid: float(cp.amount) for pid, cp in pools.items()}
+    room: dict[int, float] = {}
     for pid, cp in pools.items():
         left = call_services.slots_left(session, cp.pool, call.id)
         if left is not None:
             capacity[pid] = min(capacity[pid], left)
+            room[pid] = left
+    # a resource whose schedule keeps slots free between two proposals (a travelling team's
+    # travel days, a lab's changeover): its awards and those slots fit in its free slots,
+    # or the schedule could not place every award
     pool_objs = tuple(
         al.Pool(
             id=pool_key[pid],
@@ -327,6 +332,8 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
             kind=cp.pool.pool_type,
             # plot-seasons, sessions, berths: a partial award is a whole number of them
             whole=cp.pool.whole_only or cp.pool.slot_hours is not None,
+            changeover=float(cp.pool.changeover_slots or 0) if pid in room else 0.0,
+            room=room.get(pid),
         )
         for pid, cp in pools.items()
     )

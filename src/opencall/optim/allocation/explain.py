@@ -67,6 +67,14 @@ def _explain(
                 key = (r.pi_id, pid)
                 pi_pool[key] = pi_pool.get(key, 0.0) + fractions[r.id] * d
     pi_count = {pi: len(keys) for pi, keys in pi_awards.items()}
+    # the proposals awarded of each pool with a changeover: one more needs its changeover too
+    changeover = {p.id: p for p in problem.pools if p.changeover > 0}
+    awarded_of: dict[str, set[str]] = {pid: set() for pid in changeover}
+    for r in reqs:
+        if fractions[r.id] > 0:
+            for pid, d in r.demand.items():
+                if pid in changeover and d > 0:
+                    awarded_of[pid].add(r.proposal_id)
     # merit -> (proposal, pools used) of each awarded request: who a tie at the line went to
     # counted per merit and per (merit, proposal), so that each request left out reads its
     # tied pools in time proportional to the pools (the awarded requests of its merit were
@@ -193,6 +201,27 @@ def _explain(
                 tied=tied_pools(r.merit, r.proposal_id),
                 cap_block=cap_block,
             )
+            if e.code == NOT_AWARDED_SOLVER_GAP:
+                # room in the capacity, none once the changeovers are counted
+                full = [
+                    pid
+                    for pid, d in whole.demand.items()
+                    if pid in changeover
+                    and d > 0
+                    and used_total[pid]
+                    + lo * d
+                    + changeover[pid].changeover * len(awarded_of[pid] | {r.proposal_id})
+                    > changeover[pid].changeover_room
+                    + changeover[pid].changeover
+                    + _TOL * max(1.0, changeover[pid].changeover_room)
+                ]
+                if full:
+                    e = Explanation(
+                        NOT_AWARDED_POOL_EXHAUSTED,
+                        f"pool(s) {', '.join(full)} full once the changeover kept between "
+                        "two proposals is counted",
+                        tuple(full),
+                    )
             if in_bundle:
                 e = Explanation(
                     e.code,

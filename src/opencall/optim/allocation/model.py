@@ -91,6 +91,18 @@ class Pool:
     #: counted in whole units (plot-seasons, sessions, berths): a partial award gives a
     #: whole number of them
     whole: bool = False
+    #: units kept free between the awards of two proposals (a travelling team's travel days
+    #: between two hosts, a lab's changeover): ``k`` proposals awarded of the pool need
+    #: ``changeover * (k - 1)`` units of ``room`` besides their awards
+    changeover: float = 0.0
+    #: what the awards and the changeovers between them may take together (the free slots
+    #: of the resource's period, which may exceed what the call offers); None: ``capacity``
+    room: float | None = None
+
+    @property
+    def changeover_room(self) -> float:
+        """The room of the awards and their changeovers (``room``, else the capacity)."""
+        return self.capacity if self.room is None else self.room
 
 
 @dataclass(frozen=True)
@@ -317,6 +329,10 @@ class AllocationProblem:
         for p in self.pools:
             if not (math.isfinite(p.capacity) and p.capacity >= 0):
                 raise ProblemError(f"pool {p.id!r}: capacity must be finite and >= 0")
+            if not (math.isfinite(p.changeover) and p.changeover >= 0):
+                raise ProblemError(f"pool {p.id!r}: changeover must be finite and >= 0")
+            if p.room is not None and not (math.isfinite(p.room) and p.room >= 0):
+                raise ProblemError(f"pool {p.id!r}: room must be finite and >= 0")
         known = set(pool_ids)
         whole = {p.id for p in self.pools if p.whole}
         req_ids = [r.id for r in self.requests]
@@ -549,6 +565,16 @@ class AllocationResult:
         for pid, used in usage.items():
             if used > cap[pid] + _TOL * max(1.0, cap[pid]):
                 errors.append(f"pool {pid} overdrawn: {used:.6g} > {cap[pid]:.6g}")
+        for p in problem.pools:
+            if p.changeover > 0:
+                k = sum(1 for (_prop, q), a in proposal_pool.items() if q == p.id and a > _TOL)
+                need = usage[p.id] + p.changeover * max(k - 1, 0)
+                if need > p.changeover_room + _TOL * max(1.0, p.changeover_room):
+                    errors.append(
+                        f"pool {p.id}: {usage[p.id]:.6g} awarded to {k} proposals and "
+                        f"{p.changeover:.6g} between each two exceed its room "
+                        f"{p.changeover_room:.6g}"
+                    )
         if policy.max_awards_per_pi is not None:
             for pi, n in pi_count.items():
                 if n + policy.awards_held_by_pi.get(pi, 0) > policy.max_awards_per_pi:

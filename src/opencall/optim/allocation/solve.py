@@ -127,6 +127,19 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
         cap = problem.effective_capacity(p.id)
         if terms and sum(terms.values()) > cap * (1 + 1e-12):
             rows.append(_at_most(terms, cap))
+    # changeover rows: the awards of k proposals and the changeover between each two fit in
+    # the pool's room, sum(d f) + c (k - 1) <= room, with k counted by award columns (two
+    # awarded requests of one proposal on the pool count twice: never too few)
+    for p in problem.pools:
+        terms = per_pool.get(p.id)
+        if p.changeover <= 0 or not terms:
+            continue
+        row = dict(terms)
+        for i in cand:
+            if reqs[i].demand.get(p.id, 0.0) > 0:
+                add(row, y_col[i], p.changeover)
+        if sum(row.values()) > p.changeover_room + p.changeover:
+            rows.append(_at_most(row, p.changeover_room + p.changeover))
     # partial-award linking rows
     hi: list[float] = [1.0] * col
     whole = {p.id for p in problem.pools if p.whole}
