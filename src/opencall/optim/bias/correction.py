@@ -68,6 +68,23 @@ def correct_grades(
     family's Benjamini-Hochberg cut-off) given the cells already chosen, until none is.  Each
     review covered by a chosen cell loses that cell's jointly fitted effect; every other review
     is unchanged.  With ``cells`` given, exactly those cells are used, without selection.
+
+    Parameters
+    ----------
+    data : BiasData
+        The reviews of ``model``.
+    model : BiasModel
+        The interaction model of ``data`` (``interaction_model``).
+    cells : sequence of Interaction or None
+        Exactly the cells to correct; None to select among the flagged ones.
+    direction : {"harsher", "both"}
+        Which flagged cells may be corrected.
+
+    Returns
+    -------
+    Correction
+        The corrected grades, what was removed from each, the chosen cells and their joint
+        estimates.
     """
     from scipy import stats
 

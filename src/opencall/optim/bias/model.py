@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
+from numpy.typing import NDArray
 from statsmodels.stats.multitest import multipletests
 
 from opencall.optim import limits
@@ -70,7 +71,24 @@ def reviewer_weights(
     The interaction columns matter: without them a reviewer whose grades happen to show *less*
     of a group-level bias has a smaller residual variance, hence a larger weight, which pulls
     every estimate toward zero (measured: a planted -0.50 came out at -0.42 on average; with
-    them, see ``bench/bench_bias.py``)."""
+    them, see ``bench/bench_bias.py``).
+
+    Parameters
+    ----------
+    fe : FixedEffects
+        The proposal and reviewer effects of the reviews.
+    y : ndarray
+        The oriented grades.
+    X : ndarray or None
+        Interaction columns fitted jointly, one row per review.
+    prior : float
+        Pseudo-reviews at the pooled variance (>= 0).
+
+    Returns
+    -------
+    ndarray
+        One weight per review, mean 1.
+    """
     prior = limits.non_negative("prior", prior)
     n = y.shape[0]
     if X is not None and X.shape[1]:
@@ -113,9 +131,35 @@ def interaction_model(
     gave at least ``min_cell_reviews`` grades to the applicant group and to the reference
     group.  For a cut with exactly two reviewer groups only the smaller is tested (the other
     is the same contrast with the sign flipped).
-    """
-    from scipy import stats
 
+    Parameters
+    ----------
+    data : BiasData
+        The reviews with their reviewer and applicant groups; ``ValueError`` when invalid.
+    alpha : float
+        The Benjamini-Hochberg family's level, strictly between 0 and 1.
+    power : float
+        Power of the minimum detectable bias reported per cell.
+    min_cell_reviews, min_group_reviewers : int
+        The least reviews and reviewers a cell needs to be tested.
+    cluster : bool
+        Cluster-robust (CR1) covariance by reviewer instead of the classical one.
+    weighting : {"reviewer", "none"}
+        Weight reviews by ``1 / sigma_r^2`` (``reviewer_weights``) or not.
+    weight_prior : float
+        The weights' pseudo-reviews at the pooled variance.
+    weight_interactions : bool
+        Estimate the weights with every group interaction fitted too.
+    reviewer_cuts, applicant_cuts : sequence of str or None
+        The cuts to test; None for all of them.
+
+    Returns
+    -------
+    BiasModel
+        The tested cells, each with its estimate, interval, adjusted p-value, minimum
+        detectable bias and whether it is significant; the cells not tested in
+        ``skipped``.
+    """
     problems = data.problems()
     if problems:
         raise ValueError("invalid BiasData: " + "; ".join(problems))
@@ -139,18 +183,7 @@ def interaction_model(
             reviewer_cuts=reviewer_cuts,
             applicant_cuts=applicant_cuts,
         )
-        model.interactions = [
-            replace(
-                c,
-                estimate=c.estimate * unit,
-                se=c.se * unit,
-                ci_low=c.ci_low * unit,
-                ci_high=c.ci_high * unit,
-                mdb=c.mdb * unit,
-                marginal_difference=c.marginal_difference * unit,
-            )
-            for c in model.interactions
-        ]
+        model.interactions = [_in_grade_units(c, unit) for c in model.interactions]
         return model
     p = np.asarray(data.proposal_idx, dtype=np.int64)
     r = np.asarray(data.reviewer_idx, dtype=np.int64)
@@ -162,68 +195,16 @@ def interaction_model(
     if n == 0:
         return model
     fe = FixedEffects(p, r, data.n_proposals, data.n_reviewers)
-    rcuts = [c for c in (reviewer_cuts or list(data.reviewer_groups)) if c in data.reviewer_groups]
-    acuts = [
-        c for c in (applicant_cuts or list(data.applicant_groups)) if c in data.applicant_groups
-    ]
-    rlab = {c: np.asarray(data.reviewer_groups[c], dtype=str)[r] for c in rcuts}
-    alab = {c: np.asarray(data.applicant_groups[c], dtype=str)[p] for c in acuts}
-    refs: dict[str, str] = {}
-    for ac in acuts:
-        vals, cnt = np.unique(alab[ac], return_counts=True)
-        refs[ac] = _reference(ac, dict(zip(vals.tolist(), cnt.tolist(), strict=True)))
-
-    blocks: list[_Block] = []
-    for rc in rcuts:
-        per_reviewer = np.asarray(data.reviewer_groups[rc], dtype=str)
-        used = np.unique(r)
-        rgroups = sorted({str(g) for g in per_reviewer[used]} - {UNKNOWN})
-        if len(rgroups) < 2:
-            model.skipped.append(f"{rc}: fewer than two reviewer groups")
-            continue
-        if len(rgroups) == 2:
-            sizes = {g: int(np.sum(per_reviewer[used] == g)) for g in rgroups}
-            rgroups = [min(rgroups, key=lambda g: (sizes[g], g))]
-        for rg in rgroups:
-            n_members = int(np.sum(per_reviewer[used] == rg))
-            if n_members < min_group_reviewers:
-                model.skipped.append(f"{rc}={rg}: {n_members} reviewers")
-                continue
-            in_r = rlab[rc] == rg
-            for ac in acuts:
-                ref = refs[ac]
-                groups_here, cnt = np.unique(alab[ac][in_r], return_counts=True)
-                counts = dict(zip(groups_here.tolist(), cnt.tolist(), strict=True))
-                if ref == OTHERS:
-                    total = sum(counts.values())
-                    tested = [
-                        g
-                        for g in sorted(counts)
-                        if g != UNKNOWN and min(counts[g], total - counts[g]) >= min_cell_reviews
-                    ]
-                    if tested:
-                        blocks.append(_Block(rc, rg, ac, ref, tested, []))
-                    continue
-                if counts.get(ref, 0) < min_cell_reviews:
-                    model.skipped.append(f"{rc}={rg} x {ac}: few reviews of {ref}")
-                    continue
-                tested = [
-                    g
-                    for g in sorted(counts)
-                    if g not in (ref, UNKNOWN) and counts[g] >= min_cell_reviews
-                ]
-                nuisance = [g for g in sorted(counts) if g != ref and g not in tested]
-                if tested:
-                    blocks.append(_Block(rc, rg, ac, ref, tested, nuisance))
-
+    lab = _Labels.of(data, p, r, reviewer_cuts, applicant_cuts)
+    blocks = _blocks(data, r, lab, min_group_reviewers, min_cell_reviews, model.skipped)
     # residualize every column of every block, and y, in one solve
     cols: list[FloatArray] = [y]
     spans: list[tuple[int, int]] = []
     for b in blocks:
         start = len(cols)
-        in_r = rlab[b.reviewer_cut] == b.reviewer_group
+        in_r = lab.reviewer[b.reviewer_cut] == b.reviewer_group
         for g in b.tested + b.nuisance:
-            cols.append((in_r & (alab[b.applicant_cut] == g)).astype(np.float64))
+            cols.append((in_r & (lab.applicant[b.applicant_cut] == g)).astype(np.float64))
         spans.append((start, len(cols)))
     w = np.ones(n)
     if weighting == "reviewer":
@@ -236,68 +217,203 @@ def interaction_model(
         fe = FixedEffects(p, r, data.n_proposals, data.n_reviewers, weight=w)
         model.method += ", weighted by each reviewer's estimated noise"
     M = fe.residualize(np.column_stack(cols))
-    y_t = M[:, 0]
-
     raw: list[Interaction] = []
     for b, (s, e) in zip(blocks, spans, strict=True):
-        X = M[:, s:e]
-        keep = np.linalg.norm(X, axis=0) > 1e-8 * math.sqrt(n)
-        if not keep[: len(b.tested)].any():
-            continue
-        names = [g for g, k in zip(b.tested + b.nuisance, keep, strict=True) if k]
-        in_r = rlab[b.reviewer_cut] == b.reviewer_group
-        ac = b.applicant_cut
-        fits: list[tuple[str, float, float, int]] = []
-        if b.reference == OTHERS:  # one column at a time: each group against all others
-            for j, g in enumerate(names):
-                beta, cov, df = _fit_block(X[:, keep][:, [j]], y_t, w, r, fe.k, cluster)
-                fits.append((g, float(beta[0]), float(cov[0, 0]), df))
-        else:  # jointly, against the reference group
-            beta, cov, df = _fit_block(X[:, keep], y_t, w, r, fe.k, cluster)
-            fits += [(g, float(beta[j]), float(cov[j, j]), df) for j, g in enumerate(names)]
-        for g, est, var, df in fits:
-            if g not in b.tested:
-                continue
-            tcrit = float(stats.t.ppf(0.975, df))
-            se = float(math.sqrt(max(var, 0.0)))
-            pval = float(2 * stats.t.sf(abs(est) / se, df)) if se > 0 else 1.0
-            cell = in_r & (alab[b.applicant_cut] == g)
-            raw.append(
-                Interaction(
-                    reviewer_cut=b.reviewer_cut,
-                    reviewer_group=b.reviewer_group,
-                    applicant_cut=b.applicant_cut,
-                    applicant_group=g,
-                    reference_group=b.reference,
-                    n_reviews=int(cell.sum()),
-                    n_reviewers=int(np.unique(r[cell]).size),
-                    estimate=est,
-                    se=se,
-                    ci_low=est - tcrit * se,
-                    ci_high=est + tcrit * se,
-                    p_value=pval,
-                    marginal_difference=float(
-                        y[alab[ac] == g].mean()
-                        - (
-                            y[alab[ac] != g].mean()
-                            if b.reference == OTHERS
-                            else y[alab[ac] == b.reference].mean()
-                        )
-                    ),
-                )
-            )
+        raw += _block_cells(b, M[:, s:e], M[:, 0], y, w, r, fe.k, cluster, lab)
     if raw:
-        reject, p_adj, _, _ = multipletests([c.p_value for c in raw], alpha=alpha, method="fdr_bh")
-        m = len(raw)
-        model.interactions = [
-            Interaction(
-                **{
-                    **c.__dict__,
-                    "p_adjusted": float(pa),
-                    "significant": bool(rj),
-                    "mdb": minimum_detectable_bias(c.se, alpha=alpha, n_tests=m, power=power),
-                }
-            )
-            for c, rj, pa in zip(raw, reject, p_adj, strict=True)
-        ]
+        model.interactions = _adjusted(raw, alpha, power)
     return model
+
+
+def _in_grade_units(c: Interaction, unit: float) -> Interaction:
+    """A cell fitted in units of ``unit`` in grade units again."""
+    return replace(
+        c,
+        estimate=c.estimate * unit,
+        se=c.se * unit,
+        ci_low=c.ci_low * unit,
+        ci_high=c.ci_high * unit,
+        mdb=c.mdb * unit,
+        marginal_difference=c.marginal_difference * unit,
+    )
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """Each review's reviewer group and applicant group by cut, and the reference group of
+    each applicant cut."""
+
+    reviewer: dict[str, NDArray[np.str_]]
+    applicant: dict[str, NDArray[np.str_]]
+    refs: dict[str, str]
+
+    @classmethod
+    def of(
+        cls,
+        data: BiasData,
+        p: IntArray,
+        r: IntArray,
+        reviewer_cuts: Sequence[str] | None,
+        applicant_cuts: Sequence[str] | None,
+    ) -> _Labels:
+        rcuts = [
+            c for c in (reviewer_cuts or list(data.reviewer_groups)) if c in data.reviewer_groups
+        ]
+        acuts = [
+            c for c in (applicant_cuts or list(data.applicant_groups)) if c in data.applicant_groups
+        ]
+        rlab = {c: np.asarray(data.reviewer_groups[c], dtype=str)[r] for c in rcuts}
+        alab = {c: np.asarray(data.applicant_groups[c], dtype=str)[p] for c in acuts}
+        refs: dict[str, str] = {}
+        for ac in acuts:
+            vals, cnt = np.unique(alab[ac], return_counts=True)
+            refs[ac] = _reference(ac, dict(zip(vals.tolist(), cnt.tolist(), strict=True)))
+        return cls(rlab, alab, refs)
+
+
+def _blocks(
+    data: BiasData,
+    r: IntArray,
+    lab: _Labels,
+    min_group_reviewers: int,
+    min_cell_reviews: int,
+    skipped: list[str],
+) -> list[_Block]:
+    """The blocks to test, in the order of the cuts; what is not tested is said in
+    ``skipped``."""
+    blocks: list[_Block] = []
+    for rc in lab.reviewer:
+        per_reviewer = np.asarray(data.reviewer_groups[rc], dtype=str)
+        used = np.unique(r)
+        rgroups = sorted({str(g) for g in per_reviewer[used]} - {UNKNOWN})
+        if len(rgroups) < 2:
+            skipped.append(f"{rc}: fewer than two reviewer groups")
+            continue
+        if len(rgroups) == 2:
+            sizes = {g: int(np.sum(per_reviewer[used] == g)) for g in rgroups}
+            rgroups = [min(rgroups, key=lambda g: (sizes[g], g))]
+        for rg in rgroups:
+            n_members = int(np.sum(per_reviewer[used] == rg))
+            if n_members < min_group_reviewers:
+                skipped.append(f"{rc}={rg}: {n_members} reviewers")
+                continue
+            in_r = lab.reviewer[rc] == rg
+            for ac in lab.applicant:
+                groups_here, cnt = np.unique(lab.applicant[ac][in_r], return_counts=True)
+                counts = dict(zip(groups_here.tolist(), cnt.tolist(), strict=True))
+                block = _block(rc, rg, ac, lab.refs[ac], counts, min_cell_reviews, skipped)
+                if block is not None:
+                    blocks.append(block)
+    return blocks
+
+
+def _block(
+    rc: str,
+    rg: str,
+    ac: str,
+    ref: str,
+    counts: Mapping[str, int],
+    min_cell_reviews: int,
+    skipped: list[str],
+) -> _Block | None:
+    """The block of reviewer group ``rg`` x applicant cut ``ac`` (``counts``: its reviews
+    per applicant group), or None when no cell has the reviews to be tested."""
+    if ref == OTHERS:
+        total = sum(counts.values())
+        tested = [
+            g
+            for g in sorted(counts)
+            if g != UNKNOWN and min(counts[g], total - counts[g]) >= min_cell_reviews
+        ]
+        return _Block(rc, rg, ac, ref, tested, []) if tested else None
+    if counts.get(ref, 0) < min_cell_reviews:
+        skipped.append(f"{rc}={rg} x {ac}: few reviews of {ref}")
+        return None
+    tested = [
+        g for g in sorted(counts) if g not in (ref, UNKNOWN) and counts[g] >= min_cell_reviews
+    ]
+    nuisance = [g for g in sorted(counts) if g != ref and g not in tested]
+    return _Block(rc, rg, ac, ref, tested, nuisance) if tested else None
+
+
+def _block_cells(
+    b: _Block,
+    X: FloatArray,
+    y_t: FloatArray,
+    y: FloatArray,
+    w: FloatArray,
+    r: IntArray,
+    dof_fe: int,
+    cluster: bool,
+    lab: _Labels,
+) -> list[Interaction]:
+    """The tested cells of block ``b`` (``X``: its residualized columns, ``y_t`` the
+    residualized grades), before the family's adjustment."""
+    from scipy import stats
+
+    n = y.shape[0]
+    keep = np.linalg.norm(X, axis=0) > 1e-8 * math.sqrt(n)
+    if not keep[: len(b.tested)].any():
+        return []
+    names = [g for g, k in zip(b.tested + b.nuisance, keep, strict=True) if k]
+    in_r = lab.reviewer[b.reviewer_cut] == b.reviewer_group
+    alab = lab.applicant[b.applicant_cut]
+    fits: list[tuple[str, float, float, int]] = []
+    if b.reference == OTHERS:  # one column at a time: each group against all others
+        for j, g in enumerate(names):
+            beta, cov, df = _fit_block(X[:, keep][:, [j]], y_t, w, r, dof_fe, cluster)
+            fits.append((g, float(beta[0]), float(cov[0, 0]), df))
+    else:  # jointly, against the reference group
+        beta, cov, df = _fit_block(X[:, keep], y_t, w, r, dof_fe, cluster)
+        fits += [(g, float(beta[j]), float(cov[j, j]), df) for j, g in enumerate(names)]
+    out: list[Interaction] = []
+    for g, est, var, df in fits:
+        if g not in b.tested:
+            continue
+        tcrit = float(stats.t.ppf(0.975, df))
+        se = float(math.sqrt(max(var, 0.0)))
+        pval = float(2 * stats.t.sf(abs(est) / se, df)) if se > 0 else 1.0
+        cell = in_r & (alab == g)
+        out.append(
+            Interaction(
+                reviewer_cut=b.reviewer_cut,
+                reviewer_group=b.reviewer_group,
+                applicant_cut=b.applicant_cut,
+                applicant_group=g,
+                reference_group=b.reference,
+                n_reviews=int(cell.sum()),
+                n_reviewers=int(np.unique(r[cell]).size),
+                estimate=est,
+                se=se,
+                ci_low=est - tcrit * se,
+                ci_high=est + tcrit * se,
+                p_value=pval,
+                marginal_difference=float(
+                    y[alab == g].mean()
+                    - (
+                        y[alab != g].mean()
+                        if b.reference == OTHERS
+                        else y[alab == b.reference].mean()
+                    )
+                ),
+            )
+        )
+    return out
+
+
+def _adjusted(raw: Sequence[Interaction], alpha: float, power: float) -> list[Interaction]:
+    """The cells as one Benjamini-Hochberg family at ``alpha``, each with its minimum
+    detectable bias at ``power``."""
+    reject, p_adj, _, _ = multipletests([c.p_value for c in raw], alpha=alpha, method="fdr_bh")
+    m = len(raw)
+    return [
+        Interaction(
+            **{
+                **c.__dict__,
+                "p_adjusted": float(pa),
+                "significant": bool(rj),
+                "mdb": minimum_detectable_bias(c.se, alpha=alpha, n_tests=m, power=power),
+            }
+        )
+        for c, rj, pa in zip(raw, reject, p_adj, strict=True)
+    ]

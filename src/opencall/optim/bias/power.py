@@ -9,7 +9,24 @@ def minimum_detectable_bias(
     se: float, *, alpha: float = 0.05, n_tests: int = 1, power: float = 0.8
 ) -> float:
     """Smallest bias (grade points) flagged with probability ``power`` at ``alpha`` among
-    ``n_tests`` hypotheses (two-sided, normal approximation): ``(z_{1-a/2m} + z_power) * se``."""
+    ``n_tests`` hypotheses (two-sided, normal approximation): ``(z_{1-a/2m} + z_power) * se``.
+
+    Parameters
+    ----------
+    se : float
+        The cell's standard error (finite, >= 0).
+    alpha : float
+        The family's significance level.
+    n_tests : int
+        Number of tested cells ``m``.
+    power : float
+        Probability of flagging a bias of the returned size.
+
+    Returns
+    -------
+    float
+        The bias in grade points.
+    """
     from scipy import stats
 
     if not (se >= 0 and math.isfinite(se)):

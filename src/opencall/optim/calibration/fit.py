@@ -9,8 +9,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from opencall.optim.arrays import FloatArray
+from opencall.optim.calibration import linear
 from opencall.optim.calibration.linear import (
-    _linear_step,
+    _lsqr_step,
+    _normal_step,
+    _normal_step_fast,
     _State,
     _Structure,
 )
@@ -35,7 +38,13 @@ def _fit(
     n_p, n_r = st.n_p, st.n_r
 
     def linear_step(s: FloatArray, x0: FloatArray | None) -> FloatArray:
-        return _linear_step(st, y, w, s, lam_q, lam_b, solver, x0)
+        """(q, b, mu) for fixed s by ``solver`` (``x0``, the last solution: lsqr's start)."""
+        if solver == "lsqr":
+            return _lsqr_step(st, y, w, s, lam_q, lam_b, x0)
+        # read from ``linear`` at each call: the tests set it there
+        if st.pairs is not None and not linear._REBUILD_EACH_STEP:
+            return _normal_step_fast(st, st.pairs, y, w, s, lam_q, lam_b)
+        return _normal_step(st, y, w, s, lam_q, lam_b)
 
     s = np.ones(n_r) if init is None else init.s.copy()
     x0 = None if init is None else np.concatenate([init.q, init.b, [init.mu]])

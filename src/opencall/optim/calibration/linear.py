@@ -337,21 +337,3 @@ def _bordered_dense_solve(m: FloatArray, rhs: FloatArray, n_border: int) -> Floa
     zg = cho_solve(factor, g_blk, check_finite=False)
     lam = solve(h_blk - g_blk.T @ zg, rhs[n0:] - g_blk.T @ z, check_finite=False)
     return np.concatenate([z - zg @ lam, lam]).astype(np.float64)
-
-
-def _linear_step(
-    st: _Structure,
-    y: FloatArray,
-    w: FloatArray,
-    s: FloatArray,
-    lam_q: float,
-    lam_b: float,
-    solver: str,
-    x0: FloatArray | None,
-) -> FloatArray:
-    """(q, b, mu) for fixed s by ``solver`` (``x0``, the last solution: lsqr's start)."""
-    if solver == "lsqr":
-        return _lsqr_step(st, y, w, s, lam_q, lam_b, x0)
-    if st.pairs is not None and not _REBUILD_EACH_STEP:
-        return _normal_step_fast(st, st.pairs, y, w, s, lam_q, lam_b)
-    return _normal_step(st, y, w, s, lam_q, lam_b)

@@ -66,8 +66,9 @@ class CalibrationResult:
 
     def check(self, problem: GradeSet) -> list[str]:
         """Consistency problems against ``problem``; empty list when sound."""
-        out: list[str] = []
-        n_p, n_r, n_g = problem.n_proposals, problem.n_reviewers, problem.n_grades
+        return self._shape_problems(problem) or self._non_finite() or self._inconsistencies(problem)
+
+    def _per_proposal_and_reviewer(self) -> tuple[dict[str, Any], dict[str, Any]]:
         per_p = {
             "consensus": self.consensus,
             "consensus_lo": self.consensus_lo,
@@ -83,6 +84,13 @@ class CalibrationResult:
             "scale": self.scale,
             "reviewer_n_grades": self.reviewer_n_grades,
         }
+        return per_p, per_r
+
+    def _shape_problems(self, problem: GradeSet) -> list[str]:
+        """Arrays whose shape does not fit ``problem``."""
+        out: list[str] = []
+        n_p, n_r, n_g = problem.n_proposals, problem.n_reviewers, problem.n_grades
+        per_p, per_r = self._per_proposal_and_reviewer()
         for name, arr in per_p.items():
             if np.asarray(arr).shape != (n_p,):
                 out.append(f"{name} has shape {np.asarray(arr).shape}, expected ({n_p},)")
@@ -91,13 +99,22 @@ class CalibrationResult:
                 out.append(f"{name} has shape {np.asarray(arr).shape}, expected ({n_r},)")
         if self.adjusted_grade.shape != (n_g,):
             out.append(f"adjusted_grade has shape {self.adjusted_grade.shape}, expected ({n_g},)")
-        if out:
-            return out
-        for name, arr in {**per_p, **per_r, "adjusted_grade": self.adjusted_grade}.items():
-            if not np.all(np.isfinite(arr)):
-                out.append(f"{name} has non-finite values")
-        if out:
-            return out
+        return out
+
+    def _non_finite(self) -> list[str]:
+        """Arrays with a NaN or an infinity."""
+        per_p, per_r = self._per_proposal_and_reviewer()
+        return [
+            f"{name} has non-finite values"
+            for name, arr in {**per_p, **per_r, "adjusted_grade": self.adjusted_grade}.items()
+            if not np.all(np.isfinite(arr))
+        ]
+
+    def _inconsistencies(self, problem: GradeSet) -> list[str]:
+        """Intervals, ranks, scales, leniencies and review counts that contradict each other
+        or ``problem``."""
+        out: list[str] = []
+        n_p, n_r = problem.n_proposals, problem.n_reviewers
         eps = 1e-9 * max(1.0, abs(problem.scale.max) + abs(problem.scale.min))
         if np.any(self.consensus_lo > self.consensus + eps) or np.any(
             self.consensus_hi < self.consensus - eps

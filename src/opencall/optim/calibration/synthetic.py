@@ -22,6 +22,21 @@ def leniency_gap(
 
     Without ``result``: residual = grade - raw mean of the proposal (what a plain average leaves).
     With ``result``: residual = adjusted grade - calibrated consensus.
+
+    Parameters
+    ----------
+    grades : GradeSet
+        The grades.
+    group : ndarray of bool, shape (n_reviewers,)
+        The reviewers of the group.
+    result : CalibrationResult or None
+        A calibration of ``grades``; None for the plain average.
+
+    Returns
+    -------
+    float
+        The gap in grade units; ``ValueError`` when ``group`` has the wrong shape or one side
+        has no review.
     """
     grp = np.asarray(group, dtype=bool)
     if grp.shape != (grades.n_reviewers,):
@@ -72,7 +87,30 @@ def synthetic_grades(
     """Grades ``centre + s_r q_p + b_r + e`` (oriented), clipped to the scale and rounded to
     ``step``; half the reviewers (at random) are lenient by ``group_gap`` grade units.
     Reviewers are spread evenly (least-loaded first, random ties), ``reviews_per_proposal``
-    distinct reviewers per proposal."""
+    distinct reviewers per proposal.
+
+    Parameters
+    ----------
+    n_proposals, n_reviewers : int
+        Size of the call.
+    reviews_per_proposal : int
+        Distinct reviewers per proposal (at most ``n_reviewers``).
+    seed : int
+        Seed of the draws.
+    scale : GradeScale or None
+        The grade scale; None for 1 to 5, higher is better.
+    quality_sd, leniency_sd, scale_sd, noise_sd : float
+        Spreads of quality, leniency, log scale and noise.
+    group_gap : float
+        How much more leniently the lenient half grades, in grade units.
+    step : float or None
+        Grades rounded to this step; None or 0 for unrounded.
+
+    Returns
+    -------
+    SyntheticGrades
+        The grade set with its true quality, leniency, scale and lenient group.
+    """
     if reviews_per_proposal > n_reviewers:
         raise ValueError("reviews_per_proposal exceeds n_reviewers")
     sc = scale if scale is not None else GradeScale(1.0, 5.0)

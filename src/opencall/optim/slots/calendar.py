@@ -26,7 +26,19 @@ class Slot:
 def slot_grid(resource: Resource) -> list[Slot]:
     """Every slot of ``resource``; a slot that begins before ``resource.not_before`` carries
     :data:`BEGUN`, another overlapping an unavailable period its reason (``"unavailable"``
-    when the period gives none)."""
+    when the period gives none).
+
+    Parameters
+    ----------
+    resource : Resource
+        The resource, its period, slot length, zone and unavailable periods.
+
+    Returns
+    -------
+    list of Slot
+        The slots in time order, each with its index, start, end and the reason it is not
+        usable (empty when it is).
+    """
     out: list[Slot] = []
     bounds = wallclock.grid(
         resource.start, resource.end, resource.slot_hours, resource.time_zone, resource.wall_start
@@ -43,13 +55,37 @@ def slot_grid(resource: Resource) -> list[Slot]:
 
 def owner(award: SlotAward) -> str:
     """Whose booking a slot of ``award`` is, for the changeover: its proposal (the award
-    itself when it names none)."""
+    itself when it names none).
+
+    Parameters
+    ----------
+    award : SlotAward
+        The award.
+
+    Returns
+    -------
+    str
+        The award's proposal, or ``"award <id>"``.
+    """
     return award.proposal or f"award {award.id}"
 
 
 def booked_indices(resource: Resource, grid: Sequence[Slot]) -> list[tuple[int, str]]:
     """``(slot index, owner)`` of every slot of ``grid`` that a slot in
-    ``resource.booked`` overlaps."""
+    ``resource.booked`` overlaps.
+
+    Parameters
+    ----------
+    resource : Resource
+        The resource, with its ``booked`` slots.
+    grid : sequence of Slot
+        Its slot grid (``slot_grid``).
+
+    Returns
+    -------
+    list of (int, str)
+        The index of each overlapped slot of ``grid`` and the booking's owner.
+    """
     starts = [g.start for g in grid]
     out = []
     for b0, b1, who in resource.booked:
@@ -65,7 +101,22 @@ def changeover_clashes(
     resource: Resource, grid: Sequence[Slot], placed: Iterable[tuple[int, str]]
 ) -> list[str]:
     """Every pair of slots of different owners closer than ``resource.changeover`` slots,
-    one of them ``placed`` (``(slot index, owner)``; the others are ``resource.booked``)."""
+    one of them ``placed`` (``(slot index, owner)``; the others are ``resource.booked``).
+
+    Parameters
+    ----------
+    resource : Resource
+        The resource, with its ``changeover`` and ``booked`` slots.
+    grid : sequence of Slot
+        Its slot grid (``slot_grid``).
+    placed : iterable of (int, str)
+        The slots placed by this schedule, as ``(slot index, owner)``.
+
+    Returns
+    -------
+    list of str
+        One message per clash; empty when there is none or the changeover is 0.
+    """
     c = resource.changeover
     if c <= 0:
         return []
@@ -93,7 +144,20 @@ def date_ranges(
 ) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
     """Inclusive date ranges ``[first, last]`` (ISO strings or dates) as half-open UTC periods
     ``[first 00:00, last+1 00:00)``, midnights of ``time_zone`` (the resource's site, UTC
-    when empty); a range given backwards is read forwards."""
+    when empty); a range given backwards is read forwards.
+
+    Parameters
+    ----------
+    ranges : iterable of (first, last)
+        Each a pair of ISO dates or ``datetime.date``.
+    time_zone : str
+        The IANA zone whose midnights bound the days; empty for UTC.
+
+    Returns
+    -------
+    tuple of (datetime.datetime, datetime.datetime)
+        Timezone-aware half-open periods, one per range.
+    """
     out = []
     for pair in ranges:
         d0, d1 = (p if isinstance(p, dt.date) else dt.date.fromisoformat(str(p)) for p in pair)

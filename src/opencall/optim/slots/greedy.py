@@ -164,6 +164,16 @@ def greedy(problem: SlotProblem) -> SlotSchedule:
     placed unit of lower value, which is then placed again elsewhere; the swap is kept when
     both fit. Polish: each placed unit is lifted and placed again around the others while
     that shortens its span or its runs (``_polish``).
+
+    Parameters
+    ----------
+    problem : SlotProblem
+        Resources and awards; validated first (``ValueError`` naming the first bad input).
+
+    Returns
+    -------
+    SlotSchedule
+        ``method="greedy"``; every award not placed carries its reason.
     """
     t0 = time.perf_counter()
     problem.validate()

@@ -118,58 +118,69 @@ class SlotProblem:
         if len(set(ids)) != len(ids):
             raise ValueError("resource ids must be unique")
         for r in self.resources:
-            if r.start.tzinfo is None or r.end.tzinfo is None:
-                raise ValueError(f"resource {r.id}: start and end must be timezone-aware")
-            if not (math.isfinite(r.slot_hours) and r.slot_hours > 0):
-                raise ValueError(f"resource {r.id}: slot_hours must be a positive number")
-            if r.end <= r.start:
-                raise ValueError(f"resource {r.id}: end must be after start")
-            if r.time_zone:
-                wallclock.zone(r.time_zone)  # ValueError naming an unknown zone
-            if r.wall_start is not None and r.time_zone:
-                if r.wall_start.tzinfo is not None:
-                    raise ValueError(f"resource {r.id}: wall_start is a naive local time")
-                if wallclock.local_instant(r.wall_start, r.time_zone) != r.start:
-                    raise ValueError(
-                        f"resource {r.id}: wall_start {r.wall_start.isoformat()} is not the "
-                        f"local time of its start in {r.time_zone}"
-                    )
-            n_slots = (r.end - r.start).total_seconds() / 3600.0 / r.slot_hours
-            if n_slots > MAX_SLOTS:
-                raise ValueError(
-                    f"resource {r.id}: {n_slots:.3g} slots of {r.slot_hours:g} h between its "
-                    f"start and end, more than the {MAX_SLOTS:,} a resource may have"
-                )
-            if r.not_before is not None and r.not_before.tzinfo is None:
-                raise ValueError(f"resource {r.id}: not_before must be timezone-aware")
-            for u0, u1, _ in r.unavailable:
-                if u0.tzinfo is None or u1.tzinfo is None:
-                    raise ValueError(f"resource {r.id}: unavailable periods must be timezone-aware")
-                if u1 <= u0:
-                    raise ValueError(
-                        f"resource {r.id}: an unavailable period must end after it starts"
-                    )
-            if not isinstance(r.changeover, numbers.Integral) or r.changeover < 0:
-                raise ValueError(
-                    f"resource {r.id}: changeover must be a whole number of slots, 0 or more"
-                )
-            for b0, b1, _ in r.booked:
-                if b0.tzinfo is None or b1 <= b0:
-                    raise ValueError(
-                        f"resource {r.id}: a booked slot must be timezone-aware and end "
-                        "after it starts"
-                    )
+            _validate_resource(r)
         aids = [a.id for a in self.awards]
         if len(set(aids)) != len(aids):
             raise ValueError("award ids must be unique")
         for a in self.awards:
-            if not isinstance(a.slots, numbers.Integral) or a.slots < 1:
-                raise ValueError(f"award {a.id}: slots must be at least 1, a whole number")
-            if not (math.isfinite(a.weight) and a.weight > 0):
-                raise ValueError(f"award {a.id}: weight must be a positive number")
-            for i0, i1 in a.impossible:
-                if i0.tzinfo is None or i1.tzinfo is None:
-                    raise ValueError(f"award {a.id}: impossible periods must be timezone-aware")
-                # one of no length (or backwards) made the slot around it unusable
-                if i1 <= i0:
-                    raise ValueError(f"award {a.id}: an impossible period must end after it starts")
+            _validate_award(a)
+
+
+def _validate_resource(r: Resource) -> None:
+    """Raise ``ValueError`` naming the first malformed field of ``r``."""
+    if r.start.tzinfo is None or r.end.tzinfo is None:
+        raise ValueError(f"resource {r.id}: start and end must be timezone-aware")
+    if not (math.isfinite(r.slot_hours) and r.slot_hours > 0):
+        raise ValueError(f"resource {r.id}: slot_hours must be a positive number")
+    if r.end <= r.start:
+        raise ValueError(f"resource {r.id}: end must be after start")
+    _validate_zone(r)
+    n_slots = (r.end - r.start).total_seconds() / 3600.0 / r.slot_hours
+    if n_slots > MAX_SLOTS:
+        raise ValueError(
+            f"resource {r.id}: {n_slots:.3g} slots of {r.slot_hours:g} h between its "
+            f"start and end, more than the {MAX_SLOTS:,} a resource may have"
+        )
+    if r.not_before is not None and r.not_before.tzinfo is None:
+        raise ValueError(f"resource {r.id}: not_before must be timezone-aware")
+    for u0, u1, _ in r.unavailable:
+        if u0.tzinfo is None or u1.tzinfo is None:
+            raise ValueError(f"resource {r.id}: unavailable periods must be timezone-aware")
+        if u1 <= u0:
+            raise ValueError(f"resource {r.id}: an unavailable period must end after it starts")
+    if not isinstance(r.changeover, numbers.Integral) or r.changeover < 0:
+        raise ValueError(f"resource {r.id}: changeover must be a whole number of slots, 0 or more")
+    for b0, b1, _ in r.booked:
+        if b0.tzinfo is None or b1 <= b0:
+            raise ValueError(
+                f"resource {r.id}: a booked slot must be timezone-aware and end after it starts"
+            )
+
+
+def _validate_zone(r: Resource) -> None:
+    """Raise ``ValueError`` for an unknown ``time_zone`` or a ``wall_start`` that is not
+    the local time of ``start``."""
+    if r.time_zone:
+        wallclock.zone(r.time_zone)  # ValueError naming an unknown zone
+    if r.wall_start is not None and r.time_zone:
+        if r.wall_start.tzinfo is not None:
+            raise ValueError(f"resource {r.id}: wall_start is a naive local time")
+        if wallclock.local_instant(r.wall_start, r.time_zone) != r.start:
+            raise ValueError(
+                f"resource {r.id}: wall_start {r.wall_start.isoformat()} is not the "
+                f"local time of its start in {r.time_zone}"
+            )
+
+
+def _validate_award(a: SlotAward) -> None:
+    """Raise ``ValueError`` naming the first malformed field of ``a``."""
+    if not isinstance(a.slots, numbers.Integral) or a.slots < 1:
+        raise ValueError(f"award {a.id}: slots must be at least 1, a whole number")
+    if not (math.isfinite(a.weight) and a.weight > 0):
+        raise ValueError(f"award {a.id}: weight must be a positive number")
+    for i0, i1 in a.impossible:
+        if i0.tzinfo is None or i1.tzinfo is None:
+            raise ValueError(f"award {a.id}: impossible periods must be timezone-aware")
+        # one of no length (or backwards) made the slot around it unusable
+        if i1 <= i0:
+            raise ValueError(f"award {a.id}: an impossible period must end after it starts")
