@@ -6,6 +6,7 @@ each checked (nothing overdrawn, nothing outside its window) and explained."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from collections import defaultdict
 from typing import Any
@@ -469,6 +470,9 @@ def schedule_shipments(session: Session, call: Call, solve: Solve) -> SolverRun:
     return run
 
 
+log = logging.getLogger(__name__)
+
+
 def _entry_key(e: ScheduleEntry) -> tuple[Any, ...]:
     """What an entry books, for the comparison of two schedules (not its ids)."""
     return (
@@ -538,7 +542,9 @@ def book_offered(
             for e in again
             if e.proposal_id == proposal.id
         ]
-    except DomainError:
+    except Exception:  # the offer stands whatever the trial meets: the award stays listed
+        log.warning("offered award of proposal %s not booked: the trial failed", proposal.id,
+                    exc_info=True)  # fmt: skip
         again, others, mine = [], [], []
     finally:
         savepoint.rollback()
