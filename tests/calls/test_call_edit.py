@@ -172,14 +172,19 @@ def test_open_call_the_unchanged_form_round_trips(web: Web, cycle: Cycle) -> Non
     assert updates(web, slug)[0]["fields"] == ["closes_at", "form.abstract_max_words"]
 
 
-def test_draft_everything_may_change(web: Web, cycle: Cycle) -> None:
+def draft_call(web: Web, cycle: Cycle) -> str:
+    """A draft FAST call of a provider the cycle's manager administers; its slug."""
     with web.factory() as s:
         call = F.fast_call(s, status="draft")
         manager = user_by_email(s, cycle.emails["manager"])
         assert manager is not None
         people_services.grant_role(s, manager.id, "provider_admin", provider_id=call.provider_id)
-        slug = call.slug
         s.commit()
+        return call.slug
+
+
+def test_draft_everything_may_change(web: Web, cycle: Cycle) -> None:
+    slug = draft_call(web, cycle)
     c = web.login(cycle.emails["manager"])
     values = form_of(c, slug)
     assert values["max_amount_per_proposal"] == "50.0"

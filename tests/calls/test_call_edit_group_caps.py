@@ -7,22 +7,18 @@ from __future__ import annotations
 
 import pytest
 
-from opencall.people import services as people_services
-from opencall.people.queries import user_by_email
-from tests import factories as F
-from tests.calls.test_call_edit import form_of, load, post, updates
+from opencall.calls.queries import call_by_slug
+from tests.calls.test_call_edit import draft_call, form_of, load, post, updates
 from tests.review_cycle import Cycle, Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 
 def test_caps_per_group_through_the_call_form(web: Web, cycle: Cycle) -> None:
+    slug = draft_call(web, cycle)
     with web.factory() as s:
-        call = F.fast_call(s, status="draft")
-        manager = user_by_email(s, cycle.emails["manager"])
-        assert manager is not None
-        people_services.grant_role(s, manager.id, "provider_admin", provider_id=call.provider_id)
-        slug = call.slug
+        call = call_by_slug(s, slug)
+        assert call is not None
         # an amount cap given through the API (the form cannot say it)
         call.allocation_policy = {
             **call.allocation_policy,

@@ -119,3 +119,26 @@ def test_an_offer_that_finds_no_room_stays_listed(db: Session) -> None:
     assert _rows(s, call.id) == kept
     assert sq.not_scheduled(s, call) == [w.waiting[0]]
     assert _booked_events(s, call.id) == []
+
+
+def test_an_offer_stands_when_the_trial_fails(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the schedule made again meets (here: the optimiser fails), the offer is
+    made and the award stays listed: a booking is never a reason to lose the offer."""
+    s = db
+    w = build(s)
+    call = get_call(s, w)
+    s.execute(delete(ScheduleEntry).where(ScheduleEntry.call_id == call.id))
+    sched.run_schedule(s, call)
+    declines.decline_award(s, get_proposal(s, w.awarded[0]), reason="visa",
+                           actor_id=w.ids["pi"])  # fmt: skip
+    kept = _rows(s, call.id)
+
+    def broken(*_a: Any, **_k: Any) -> Any:
+        raise RuntimeError("solver crashed")
+
+    monkeypatch.setattr(sched, "schedule_telescope", broken)
+    d = al.offer_award(s, call, get_proposal(s, w.waiting[0]), reason="next in line",
+                       actor_id=w.ids["chair"])  # fmt: skip
+    assert d.outcome == "awarded"
+    assert _rows(s, call.id) == kept
+    assert sq.not_scheduled(s, call) == [w.waiting[0]]

@@ -6,6 +6,7 @@ each checked (nothing overdrawn, nothing outside its window) and explained."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from collections import defaultdict
 from typing import Any
@@ -74,17 +75,21 @@ def run_schedule(
     progress: Progress = _noop,
     now: dt.datetime | None = None,
     pinned: dict[str, float] | None = None,
+    keep_booked: bool = False,
 ) -> SolverRun:
     """Schedule the call's awards. Slot-based resources book only slots that begin at or
-    after ``now`` (default: the time of the run), keeping the call's slots already begun.
-    ``pinned``: telescope blocks (by block id) kept at their start (unix seconds)."""
+    after ``now`` (default: the time of the run), keeping the call's slots already begun
+    (``keep_booked``: every slot booked). ``pinned``: telescope blocks (by block id) kept
+    at their start (unix seconds)."""
     solve = Solve(seed, actor_id)
     kind = call.facility.kind
     require_awards(session, call)
     # a custom facility's resources are scheduled by their calendars (slots, or the
     # whole period), never as sample shipments in mg
     if kind == "custom" or awarded_slot_pools(session, call):
-        return schedule_slots(session, call, solve, progress=progress, now=now)
+        return schedule_slots(
+            session, call, solve, progress=progress, now=now, keep_booked=keep_booked
+        )
     if kind == "telescope":
         return schedule_telescope(
             session, call, solve, start=start, days=days, progress=progress, pinned=pinned
@@ -465,6 +470,9 @@ def schedule_shipments(session: Session, call: Call, solve: Solve) -> SolverRun:
     return run
 
 
+log = logging.getLogger(__name__)
+
+
 def _entry_key(e: ScheduleEntry) -> tuple[Any, ...]:
     """What an entry books, for the comparison of two schedules (not its ids)."""
     return (
@@ -488,7 +496,7 @@ def book_offered(
     """Book an award offered after a decline (``allocation.services.offer_award``) on the
     call's stored schedule when it fits without moving anyone: the schedule is made again,
     as it was made (its run's start, window and seed; a telescope's stored blocks pinned at
-    their times), inside a savepoint that is then
+    their times, a slot-based resource's booked slots kept), inside a savepoint that is then
     rolled back; when every other proposal's entries come out exactly as they are stored
     and the offered proposal's entries are all placed, those entries are added to the
     stored schedule (the others' rows are left as they are) and audited
@@ -509,7 +517,9 @@ def book_offered(
         kw["start"] = dt.date.fromisoformat(params["start"])
     if isinstance(params.get("days"), int):
         kw["days"] = params["days"]
-    if call.facility.kind == "telescope":
+    if call.facility.kind == "custom" or awarded_slot_pools(session, call):
+        kw["keep_booked"] = True  # every booked slot kept, the new award placed around
+    elif call.facility.kind == "telescope":
         # every stored block kept where it is (a block stored in several chunks cannot be)
         chunks: dict[str, int] = defaultdict(int)
         for e in stored:
@@ -522,6 +532,7 @@ def book_offered(
     before = sorted(map(_entry_key, stored), key=repr)
     dated = any(e.start is not None for e in stored)
     savepoint = session.begin_nested()
+    again: list[ScheduleEntry] = []
     try:
         run_schedule(session, call, **kw)
         again = list(session.scalars(select(ScheduleEntry).where(ScheduleEntry.call_id == call.id)))
@@ -531,10 +542,18 @@ def book_offered(
             for e in again
             if e.proposal_id == proposal.id
         ]
-    except DomainError:
-        others, mine = [], []
+    except Exception:  # the offer stands whatever the trial meets: the award stays listed
+        log.warning("offered award of proposal %s not booked: the trial failed", proposal.id,
+                    exc_info=True)  # fmt: skip
+        again, others, mine = [], [], []
     finally:
         savepoint.rollback()
+    # the rows the trial made are gone with its savepoint: none stays in the session (a
+    # row added next may take one of their ids)
+    own = {id(e) for e in stored}
+    for e in again:
+        if id(e) not in own and e in session:
+            session.expunge(e)
     fits = (
         others == before
         and bool(mine)

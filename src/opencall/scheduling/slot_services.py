@@ -208,13 +208,24 @@ if begun_by_call not in call_services.BEGUN_COUNTERS:
     call_services.BEGUN_COUNTERS.append(begun_by_call)
 
 
+#: later than any slot (``kept_slots(every_booked=True)``)
+UNPLACED_AFTER = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+
+
 def kept_slots(
-    session: Session, call: Call, awards_by_req: dict[int, list[Award]], now: dt.datetime
+    session: Session,
+    call: Call,
+    awards_by_req: dict[int, list[Award]],
+    now: dt.datetime,
+    *,
+    every_booked: bool = False,
 ) -> dict[int, list[ScheduleEntry]]:
     """The call's booked slots that have already begun, by request: a schedule made again
     keeps them as they are (they were used, or are being used) and places only the rest
     of each award. A begun slot inside an unavailable period of its resource (the beam
-    lost during the shift) is not kept: the award gets it again, in the future."""
+    lost during the shift) is not kept: the award gets it again, in the future.
+    ``every_booked``: every booked slot is kept, begun or not (an award offered after a
+    decline placed around the others, ``services.book_offered``)."""
     out: dict[int, list[ScheduleEntry]] = defaultdict(list)
     pools = {cp.pool_id: cp.pool for cp in call.pools}
     rows = session.scalars(
@@ -223,7 +234,7 @@ def kept_slots(
             ScheduleEntry.call_id == call.id,
             ScheduleEntry.kind == SLOT_KIND,
             ScheduleEntry.start.is_not(None),
-            ScheduleEntry.start < now,
+            ScheduleEntry.start < (UNPLACED_AFTER if every_booked else now),
         )
         .order_by(ScheduleEntry.start, ScheduleEntry.id)
     )
@@ -252,11 +263,13 @@ def schedule_slots(
     progress: Progress = no_progress,
     time_limit_s: float = 60.0,
     now: dt.datetime | None = None,
+    keep_booked: bool = False,
 ) -> SolverRun:
     """Place the awards of the call's slot-based resources into slots and store them.
 
     Only slots that begin at or after ``now`` (the time of the run) are booked; the call's
-    slots that have already begun are kept and count towards their awards. Awards on
+    slots that have already begun are kept and count towards their awards (``keep_booked``:
+    every slot booked, begun or not, is kept, and taken from the others). Awards on
     resources that are not slot-based get one entry spanning the resource's period (or no
     dates when it has none). Replaces the rest of the call's previous schedule.
     """
@@ -269,12 +282,17 @@ def schedule_slots(
     props = by_id(session, Proposal, {r.proposal_id for r in reqs.values()})
     merit = queries.merit(session, call)
     used_pools = {aw[0].pool_id for aw in awards_by_req.values()}
-    kept = kept_slots(session, call, awards_by_req, now)
+    kept = kept_slots(session, call, awards_by_req, now, every_booked=keep_booked)
     kept_rows = [e for rows in kept.values() for e in rows]
+    # kept slots not yet begun are nobody else's (begun ones are before ``now`` anyway)
+    ahead: dict[int, list[tuple[dt.datetime, dt.datetime, str]]] = defaultdict(list)
+    for e in kept_rows:
+        if e.pool_id is not None and e.start is not None and e.end is not None and e.start >= now:
+            ahead[e.pool_id].append((e.start, e.end, "booked"))
     resources = tuple(
         resource_of(
             pools[pid],
-            booked_by_other_calls(session, call, pools[pid]),
+            booked_by_other_calls(session, call, pools[pid]) + ahead[pid],
             now,
             owned_bookings(session, call, pools[pid], kept_rows),
         )
