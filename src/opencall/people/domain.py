@@ -46,6 +46,16 @@ def email_lookalike(email: str) -> bool:
 _STOP = {"the", "of", "and", "for", "de", "la", "le", "des", "du", "del", "di", "at", "&"}
 
 
+def throwaway_mailbox(email: str) -> bool:
+    """Whether ``email`` (normalised) is at a known throwaway-mailbox service
+    (mailinator.com and its like, or a subdomain of one): the offline list of the
+    ``disposable-email-domains`` package, which registration refuses (trialcrowd10)."""
+    from disposable_email_domains import blocklist
+
+    labels = email.rpartition("@")[2].lower().split(".")
+    return any(".".join(labels[i:]) in blocklist for i in range(len(labels) - 1))
+
+
 def normalise_email(email: str) -> str:
     """The form addresses are stored and compared in: folded (:func:`fold_email`) and in
     lower case, so an address typed in fullwidth forms finds its account."""

@@ -30,6 +30,7 @@ from opencall.people.domain import (
     institution_key,
     link_in_name,
     normalise_email,
+    throwaway_mailbox,
     zone_name,
 )
 from opencall.people.models import (
@@ -320,7 +321,15 @@ def check_email_token(session: Session, purpose: str, raw: str) -> EmailToken:
 
 
 def start_registration(session: Session, **fields: Any) -> tuple[User, str]:
-    """Register an unverified account; returns the user and the verification token."""
+    """Register an unverified account; returns the user and the verification token.
+    An address at a throwaway-mailbox service is refused (``domain.throwaway_mailbox``):
+    bots register with them by the thousand, from every network."""
+    if throwaway_mailbox(clean_email(str(fields.get("email") or ""))):
+        raise DomainError(
+            "This address is at a throwaway mailbox service; register with an address you "
+            "will keep (your institution's, or a personal one).",
+            field="email",
+        )
     user = register_user(session, **fields)
     raw = issue_email_token(session, "verify", user.email, user_id=user.id, ttl=VERIFY_TTL)
     return user, raw
