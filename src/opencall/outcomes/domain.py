@@ -1425,7 +1425,7 @@ def _pinned_over(
     together: integer programs (HiGHS) over each release's atoms x columns and the moves
     between consecutive releases (people of an atom may also leave it, as a declined award
     leaves the list, or join it, by the change in its known number)."""
-    from scipy import optimize, sparse
+    from scipy import sparse
 
     columns: list[str] = []
     atom_keys: list[tuple[str, ...]] = []
@@ -1513,30 +1513,48 @@ def _pinned_over(
         "A_ub": matrix(ub) if ub else None,
         "b_ub": np.asarray([b for _c, b in ub]) if ub else None,
     }
+    sums = []
+    for _key, coef in hidden:
+        vec = np.zeros(size)
+        for k, x in coef.items():
+            vec[k] = x
+        sums.append(vec)
+    found = _pinned_sums(arrays, size, sums)
+    # None: people moved as the reader's rule says they cannot (a record taken back);
+    # the releases are then tied together by the known numbers alone
+    return [] if found is None else [hidden[i][0] for i in found]
+
+
+def _pinned_sums(
+    arrays: Mapping[str, Any], size: int, sums: Sequence[np.ndarray]
+) -> list[int] | None:
+    """The indices of ``sums`` (vectors over ``size`` integer unknowns >= 0) that take one
+    value only under ``arrays`` (``linprog``'s ``A_eq``, ``b_eq``, ``A_ub``, ``b_ub``):
+    integer programs (HiGHS) for the least and the greatest of each. None when no
+    integer point fits at all."""
+    from scipy import optimize
+
     ones = np.ones(size)
 
     def solve(cost: np.ndarray) -> Any:
         return optimize.linprog(cost, integrality=ones, bounds=(0, None), method="highs", **arrays)
 
+    # Cheap prefilter: two integer solutions for a random objective and its negation
+    # (fixed seed); a sum that differs between them is not determined.
     rng = np.random.default_rng(0)
     weights = rng.uniform(0.5, 1.5, size) * rng.choice([-1.0, 1.0], size)
     first, second = solve(weights), solve(-weights)
     if first.status != 0 or second.status != 0:
-        # people moved as the reader's rule says they cannot (a record taken back): the
-        # releases are then tied together by the known numbers alone
-        return []
-    out: list[tuple[int, str, str, str]] = []
-    for key, coef in hidden:
-        vec = np.zeros(size)
-        for k, x in coef.items():
-            vec[k] = x
-        if abs(float(vec @ first.x) - float(vec @ second.x)) > 0.5:
+        return None
+    out: list[int] = []
+    for i, v in enumerate(sums):
+        if abs(float(v @ first.x) - float(v @ second.x)) > 0.5:
             continue
-        lo, hi = solve(vec), solve(-vec)
+        lo, hi = solve(v), solve(-v)
         if lo.status != 0 or hi.status != 0:
-            raise RuntimeError(f"release audit failed at {key}")
+            raise RuntimeError(f"suppression audit failed at sum {i}: {lo.message} / {hi.message}")
         if round(-hi.fun) - round(lo.fun) < 1:
-            out.append(key)
+            out.append(i)
     return out
 
 
@@ -1549,7 +1567,6 @@ def _linked_recoverable(
 ) -> list[tuple[str, str, str]]:
     """Hidden inner cells (grouping, row, column) of ``out`` that everything published
     determines, leaving out those that their own table determines alone."""
-    from scipy import optimize
 
     keys = list(atoms)
     index = {(k, c): i for i, (k, c) in enumerate((k, c) for k in keys for c in columns)}
@@ -1590,7 +1607,6 @@ def _linked_recoverable(
                 b_ub.append(-float(table.min_cell))
             if value is None and TOTAL not in (row, column):
                 hidden.append((by, row, column, v))
-    ones = np.ones(n)
     arrays = {
         "A_eq": np.asarray(a_eq),
         "b_eq": np.asarray(b_eq),
@@ -1598,25 +1614,10 @@ def _linked_recoverable(
         "b_ub": np.asarray(b_ub) if b_ub else None,
     }
 
-    def solve(cost: np.ndarray) -> Any:
-        return optimize.linprog(cost, integrality=ones, bounds=(0, None), method="highs", **arrays)
-
-    # Cheap prefilter: two integer solutions for a random objective and its negation
-    # (fixed seed); a hidden cell that differs between them is not determined.
-    rng = np.random.default_rng(0)
-    weights = rng.uniform(0.5, 1.5, n) * rng.choice([-1.0, 1.0], n)
-    first, second = solve(weights), solve(-weights)
-    if first.status != 0 or second.status != 0:
+    found = _pinned_sums(arrays, n, [v for *_cell, v in hidden])
+    if found is None:
         raise RuntimeError("linked suppression audit failed: no table fits what is published")
-    pinned: list[tuple[str, str, str]] = []
-    for by, row, column, v in hidden:
-        if abs(float(v @ first.x) - float(v @ second.x)) > 0.5:
-            continue
-        lo, hi = solve(v), solve(-v)
-        if lo.status != 0 or hi.status != 0:
-            raise RuntimeError(f"linked suppression audit failed at {(by, row, column)}")
-        if round(-hi.fun) - round(lo.fun) < 1:
-            pinned.append((by, row, column))
+    pinned = [(hidden[i][0], hidden[i][1], hidden[i][2]) for i in found]
     own: set[tuple[str, str, str]] = set()  # what its own table gives away (one row)
     for by in dict.fromkeys(p[0] for p in pinned):
         t = out[by]
