@@ -116,7 +116,26 @@ def enqueue(
     session.add(job)
     session.flush()
     session.info.setdefault(QUEUED_KEY, []).append(job)
+    notify_queued(session)
     return job
+
+
+#: the PostgreSQL channel a queuing transaction notifies (``opencall.worker`` listens)
+CHANNEL = "opencall_jobs"
+_NOTIFIED_KEY = "opencall.jobs_notified"
+
+
+def notify_queued(session: Session) -> None:
+    """On PostgreSQL, ``NOTIFY`` the workers' channel in the session's transaction, once
+    a transaction: delivered when it commits (the job is then visible to the worker it
+    wakes), never when it rolls back. SQLite has no such signal: its workers poll."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    tx = session.get_transaction()
+    if tx is None or session.info.get(_NOTIFIED_KEY) is tx:
+        return
+    session.execute(text(f"NOTIFY {CHANNEL}"))
+    session.info[_NOTIFIED_KEY] = tx
 
 
 ACTIVE = ("queued", "running")

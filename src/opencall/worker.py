@@ -7,6 +7,11 @@ machines, share one queue and run each job once. Processes rather than threads:
 the long jobs (assignment, allocation, scheduling) are CPU-bound Python and
 numpy, and one process per core uses the cores.
 
+A worker with nothing to do waits for the next job: on PostgreSQL it listens on the
+channel that the commit queuing a job notifies (:data:`opencall.jobs.CHANNEL`) and
+claims at once, and still polls every ``poll`` seconds (a notification lost with its
+connection, a job requeued by a lease that expired); on SQLite it polls.
+
 The parent supervises: on SIGTERM or SIGINT every process finishes the job in
 hand and exits (nothing acknowledged is lost; a job cut short by a kill is
 requeued when its lease expires); a process that dies unexpectedly is
@@ -15,6 +20,8 @@ restarted. With ``once`` each process runs until the queue is empty.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import multiprocessing as mp
 import os
 import signal
@@ -24,13 +31,15 @@ from collections.abc import Callable
 from multiprocessing.synchronize import Event as MpEvent
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall import jobs, logging_setup
 from opencall.db import make_engine, make_sessionmaker
 from opencall.diagnostics import enable_crash_reports, gc_at_safe_points
 from opencall.settings import Settings
+
+log = logging.getLogger("opencall.worker")
 
 RegistryFactory = Callable[[Settings], jobs.JobRegistry]
 Report = Callable[[str], None]
@@ -40,6 +49,71 @@ def _default_registry(settings: Settings) -> jobs.JobRegistry:
     from opencall.registry import build_registry
 
     return build_registry(settings)
+
+
+class Wakeup:
+    """What a worker waits on between jobs: on PostgreSQL a connection of its own that
+    ``LISTEN``s on :data:`opencall.jobs.CHANNEL` (opened before the first claim, so that
+    a job queued meanwhile is not missed), elsewhere nothing but the poll. A connection
+    that fails is dropped, and the worker polls until it is opened again."""
+
+    SLICE_S = 0.25  # how often a wait looks at ``stop``
+
+    def __init__(self, engine: Engine, *, listen: bool = True) -> None:
+        self.engine = engine
+        self.enabled = listen and engine.dialect.name == "postgresql"
+        self.conn: Any = None
+        self.notified = 0
+        self.open()
+
+    def open(self) -> None:
+        if not self.enabled or self.conn is not None:
+            return
+        try:
+            raw = self.engine.raw_connection()
+            conn = raw.driver_connection
+            assert conn is not None
+            raw.detach()  # this connection is the worker's own, never back in the pool
+            conn.autocommit = True
+            conn.execute(f"LISTEN {jobs.CHANNEL}")
+            self.conn = conn
+        except Exception:  # noqa: BLE001 - a worker without LISTEN polls; it never stops
+            log.warning("cannot LISTEN for queued jobs; polling", exc_info=True)
+            self.conn = None
+
+    def close(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            self.conn = None
+
+    def wait(self, stop: threading.Event | MpEvent, poll: float) -> bool:
+        """Wait until a job is queued (True), ``poll`` seconds pass or ``stop`` is set."""
+        if self.conn is None:
+            self.open()
+        if self.conn is None:
+            stop.wait(poll)
+            return False
+        deadline = time.monotonic() + poll
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                got = list(self.conn.notifies(timeout=min(self.SLICE_S, left), stop_after=1))
+            except Exception:  # noqa: BLE001 - the connection failed: poll, reopen later
+                log.warning("lost the LISTEN connection; polling", exc_info=True)
+                self.close()
+                stop.wait(max(0.0, deadline - time.monotonic()))
+                return False
+            if got:
+                self.notified += 1
+                # the others of a burst (one per queuing commit) are drained: one claim
+                # loop runs the jobs they announce
+                with contextlib.suppress(Exception):
+                    list(self.conn.notifies(timeout=0.001))
+                return True
+        return False
 
 
 def _anything_queued(factory: sessionmaker[Session]) -> bool:
@@ -56,8 +130,10 @@ def work(
     stop: threading.Event | MpEvent | None = None,
     report: Report | None = None,
     name: str = "worker",
+    listen: bool = True,
 ) -> int:
-    """One worker loop in this process; returns the number of jobs it ran."""
+    """One worker loop in this process; returns the number of jobs it ran. Between jobs
+    it waits on a :class:`Wakeup` (``listen=False``: polling only)."""
     logging_setup.configure()
     enable_crash_reports()  # faulthandler in every worker process (spawned ones too)
     gc_at_safe_points()  # Python 3.11: no collection inside SQLAlchemy's loading (segfaults)
@@ -70,6 +146,7 @@ def work(
     factory = make_sessionmaker(engine, audit_key=settings.audit_key)
     registry = (registry_factory or _default_registry)(settings)
     stop = stop if stop is not None else threading.Event()
+    wakeup = Wakeup(engine, listen=listen and not once)
     n = 0
     try:
         while not stop.is_set():
@@ -82,12 +159,13 @@ def work(
                         stop.wait(0.01)
                         continue
                     break
-                stop.wait(poll)
+                wakeup.wait(stop, poll)
                 continue
             n += 1
             if report is not None:
                 report(f"{name}: job {job.id} ({job.kind}) {job.status}")
     finally:
+        wakeup.close()
         engine.dispose()
     return n
 
