@@ -191,6 +191,19 @@ def test_a_station_rack_shares_crew_and_power_and_flies_mass_on_launches(
     pid, _ac, address = pis[code]
     outcome = text_of(signed_in(web, address, "fr").get(f"/proposals/{pid}/outcome").text)
     assert "kilogrammes" in outcome and "watts" in outcome, outcome[:3000]
+    # the outcome names the launch (and the capsule) by date: crew time and power have none
+    launch = next(k for k in LAUNCHES if f"{k} up-mass" in got[code])
+    assert LAUNCHES[launch] in outcome, outcome[:3000]
+    if "R1 down-mass" in got[code]:
+        assert RETURN in outcome, outcome[:3000]
+    # the decisions say which of the increment's pools ran out for an experiment left out,
+    # in the units' words
+    decisions = {d["proposal_code"]: d for d in
+                 office.get(f"/api/v1/calls/{slug}/decisions", limit=200)["items"]}  # fmt: skip
+    for c, d in decisions.items():
+        if c not in got:
+            assert "exhausted" in d["explanation"], d
+            assert " w left" not in d["explanation"] and " kg left" not in d["explanation"], d
 
     # ---- who benefits: crew hours by income group; each resource its own row
     report = office.get(f"/api/v1/calls/{slug}/report")
