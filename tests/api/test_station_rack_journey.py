@@ -32,17 +32,11 @@ from tests.api.test_operator_journey import (
     signed_in,
     text_of,
 )
+from tests.api.test_payload_campaign_journey import UNITS  # kg and W in four languages
 from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
 
-UNITS: dict[str, dict[str, Any]] = {
-    "kg": {"en": {"one": "kilogram", "other": "kilograms"}, "zh": {"one": "千克", "other": "千克"},
-           "fr": {"one": "kilogramme", "other": "kilogrammes"},
-           "es": {"one": "kilogramo", "other": "kilogramos"}},
-    "w": {"en": {"one": "watt", "other": "watts"}, "zh": {"one": "瓦", "other": "瓦"},
-          "fr": {"one": "watt", "other": "watts"}, "es": {"one": "vatio", "other": "vatios"}},
-}  # fmt: skip
 LAUNCHES = {"L1": "2027-04-10", "L2": "2027-06-20"}
 RETURN = "2027-08-15"
 CREW_H, POWER_W, UP_KG, DOWN_KG = 120.0, 2000.0, 150.0, 40.0
