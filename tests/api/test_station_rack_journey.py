@@ -32,17 +32,11 @@ from tests.api.test_operator_journey import (
     signed_in,
     text_of,
 )
+from tests.api.test_payload_campaign_journey import UNITS  # kg and W in four languages
 from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
 
-UNITS: dict[str, dict[str, Any]] = {
-    "kg": {"en": {"one": "kilogram", "other": "kilograms"}, "zh": {"one": "千克", "other": "千克"},
-           "fr": {"one": "kilogramme", "other": "kilogrammes"},
-           "es": {"one": "kilogramo", "other": "kilogramos"}},
-    "w": {"en": {"one": "watt", "other": "watts"}, "zh": {"one": "瓦", "other": "瓦"},
-          "fr": {"one": "watt", "other": "watts"}, "es": {"one": "vatio", "other": "vatios"}},
-}  # fmt: skip
 LAUNCHES = {"L1": "2027-04-10", "L2": "2027-06-20"}
 RETURN = "2027-08-15"
 CREW_H, POWER_W, UP_KG, DOWN_KG = 120.0, 2000.0, 150.0, 40.0
@@ -191,6 +185,19 @@ def test_a_station_rack_shares_crew_and_power_and_flies_mass_on_launches(
     pid, _ac, address = pis[code]
     outcome = text_of(signed_in(web, address, "fr").get(f"/proposals/{pid}/outcome").text)
     assert "kilogrammes" in outcome and "watts" in outcome, outcome[:3000]
+    # the outcome names the launch (and the capsule) by date: crew time and power have none
+    launch = next(k for k in LAUNCHES if f"{k} up-mass" in got[code])
+    assert LAUNCHES[launch] in outcome, outcome[:3000]
+    if "R1 down-mass" in got[code]:
+        assert RETURN in outcome, outcome[:3000]
+    # the decisions say which of the increment's pools ran out for an experiment left out,
+    # in the units' words
+    decisions = {d["proposal_code"]: d for d in
+                 office.get(f"/api/v1/calls/{slug}/decisions", limit=200)["items"]}  # fmt: skip
+    for c, d in decisions.items():
+        if c not in got:
+            assert "exhausted" in d["explanation"], d
+            assert " w left" not in d["explanation"] and " kg left" not in d["explanation"], d
 
     # ---- who benefits: crew hours by income group; each resource its own row
     report = office.get(f"/api/v1/calls/{slug}/report")
