@@ -3,7 +3,7 @@ the last minute (the stuffing throttle, trialcrowd10): without it every sign-in 
 the whole table
 
 Revision ID: trialcrowd10_01
-Revises: decline8_01
+Revises: mend10b_01
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "trialcrowd10_01"
-down_revision = "decline8_01"
+down_revision = "mend10b_01"
 branch_labels = None
 depends_on = None
 

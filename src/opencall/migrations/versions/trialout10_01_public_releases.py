@@ -1,7 +1,7 @@
 """public releases: what each release of a call's public after-award page published
 
 Revision ID: trialout10_01
-Revises: decline8_01
+Revises: trialcrowd10_01
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import opencall.db
 
 revision = "trialout10_01"
-down_revision = "decline8_01"
+down_revision = "trialcrowd10_01"
 branch_labels = None
 depends_on = None
 
