@@ -7,14 +7,27 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from opencall.optim import wallclock
-from opencall.optim.slots.calendar import changeover_clashes, owner, slot_grid
+from opencall.optim.slots.calendar import Slot, changeover_clashes, owner, slot_grid
 from opencall.optim.slots.problem import SlotAward, SlotProblem
 
 
 def evaluate(
     problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]
 ) -> tuple[float, float, int]:
-    """The objective ``(value, span_hours, runs)`` of a placement (see the module doc)."""
+    """The objective ``(value, span_hours, runs)`` of a placement (see the module doc).
+
+    Parameters
+    ----------
+    problem : SlotProblem
+        Resources and awards.
+    starts : mapping of str to sequence of datetime.datetime
+        The slot starts of each placed award.
+
+    Returns
+    -------
+    tuple of (float, float, int)
+        The placed value, the span in hours of the together-bundles and the number of runs.
+    """
     res = {r.id: r for r in problem.resources}
     value = 0.0
     runs = 0
@@ -53,7 +66,22 @@ def evaluate(
 
 
 def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> list[str]:
-    """Every hard constraint of the problem, checked on a placement."""
+    """Every hard constraint of the problem, checked on a placement.
+
+    Parameters
+    ----------
+    problem : SlotProblem
+        The problem the placement is for.
+    starts : mapping of str to sequence of datetime.datetime
+        The placement to check: the slot starts by award id.
+
+    Returns
+    -------
+    list of str
+        One message per violated constraint (unknown resource, wrong number of slots, a start
+        off the grid, an unavailable or impossible slot, a slot given twice, a changeover
+        clash, a bundle placed in part); empty when the placement is feasible.
+    """
     errors: list[str] = []
     res = {r.id: r for r in problem.resources}
     grids = {r.id: {s.start: s for s in slot_grid(r)} for r in problem.resources}
@@ -67,18 +95,7 @@ def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> 
             continue
         if len(ts) != a.slots or len(set(ts)) != len(ts):
             errors.append(f"{a.id}: {len(ts)} distinct slots placed, {a.slots} awarded")
-        for t in ts:
-            s = grids[a.resource].get(t)
-            if s is None:
-                errors.append(f"{a.id}: {t.isoformat()} is not a slot start")
-                continue
-            if s.reason:
-                errors.append(f"{a.id}: {t.isoformat()} is in an unavailable period")
-            if any(i0 < s.end and t < i1 for i0, i1 in a.impossible):
-                errors.append(f"{a.id}: {t.isoformat()} is on a date declared impossible")
-            other = taken.setdefault((a.resource, t), a.id)
-            if other != a.id:
-                errors.append(f"{a.id}: {t.isoformat()} is also given to {other}")
+        errors.extend(_slot_errors(a, ts, grids[a.resource], taken))
     owners = {a.id: owner(a) for a in problem.awards}
     for rid, r in res.items():
         if r.changeover > 0:
@@ -89,12 +106,41 @@ def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> 
                 if r2 == rid and t in grids[rid]
             ]
             errors.extend(changeover_clashes(r, grid, marks))
+    return errors + _bundle_errors(problem, starts)
+
+
+def _slot_errors(
+    a: SlotAward,
+    ts: Sequence[dt.datetime],
+    grid: Mapping[dt.datetime, Slot],
+    taken: dict[tuple[str, dt.datetime], str],
+) -> list[str]:
+    """What is wrong with each slot start ``ts`` of ``a`` on its resource's ``grid``;
+    ``taken`` (slot to award, over the awards checked so far) gets its slots."""
+    errors: list[str] = []
+    for t in ts:
+        s = grid.get(t)
+        if s is None:
+            errors.append(f"{a.id}: {t.isoformat()} is not a slot start")
+            continue
+        if s.reason:
+            errors.append(f"{a.id}: {t.isoformat()} is in an unavailable period")
+        if any(i0 < s.end and t < i1 for i0, i1 in a.impossible):
+            errors.append(f"{a.id}: {t.isoformat()} is on a date declared impossible")
+        other = taken.setdefault((a.resource, t), a.id)
+        if other != a.id:
+            errors.append(f"{a.id}: {t.isoformat()} is also given to {other}")
+    return errors
+
+
+def _bundle_errors(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> list[str]:
+    """Every all-or-nothing bundle placed in part."""
     bundles: dict[tuple[str, str], list[SlotAward]] = {}
     for a in problem.awards:
         if a.bundle is not None:
             bundles.setdefault((a.proposal, a.bundle), []).append(a)
-    for (p, b), members in bundles.items():
-        placed = {bool(starts.get(m.id)) for m in members}
-        if len(placed) > 1:
-            errors.append(f"bundle {b} of {p}: only part of it is placed")
-    return errors
+    return [
+        f"bundle {b} of {p}: only part of it is placed"
+        for (p, b), members in bundles.items()
+        if len({bool(starts.get(m.id)) for m in members}) > 1
+    ]
