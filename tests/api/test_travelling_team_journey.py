@@ -22,12 +22,13 @@ import pytest
 from sqlalchemy import select
 
 from opencall.people.models import Country
-from tests.api.test_genebank_journey import review_and_publish
 from tests.api.test_operator_journey import (
     Client,
     account,
+    close_and_assign,
     open_call,
     open_facility,
+    run_step,
     signed_in,
     text_of,
 )
@@ -135,7 +136,34 @@ def test_a_travelling_demonstration_team_visits_hosts_in_their_season(
         asked[p["code"]] = (iso3, days, (first, last))
         pids[p["code"]] = (pid, ac, i)
 
-    review_and_publish(web, office, slug, reviewers)
+    # ---- review, rank and allocate
+    close_and_assign(web, office, slug)
+    for k, rc in enumerate(reviewers):
+        for a in rc.get("/api/v1/assignments", limit=200)["items"]:
+            rc.post(f"/api/v1/assignments/{a['id']}/respond", {"accept": True})
+            rc.post(f"/api/v1/assignments/{a['id']}/review", {
+                "grade": 3.0 + ((a["id"] + k) % 5) * 0.4, "confidence": 4,
+                "comments_to_applicants": "A good plot."})  # fmt: skip
+    run_step(web, office, slug, "calibration")
+    office.post(f"/api/v1/calls/{slug}/transition", {"target": "ranking"})
+    office.post(f"/api/v1/calls/{slug}/ranking/freeze")
+    office.post(f"/api/v1/calls/{slug}/transition", {"target": "allocation"})
+    run_step(web, office, slug, "allocation")
+    # the chair cannot push a host left out onto the road by an override: the season has
+    # the days but not the travel to and from one more host (on main the override was
+    # accepted, and the schedule then left a host off the road)
+    first = {d["proposal_code"]: d for d in
+             office.get(f"/api/v1/calls/{slug}/decisions", limit=200)["items"]}  # fmt: skip
+    out = next(c for c, d in first.items() if d["outcome"] == "not_awarded")
+    r = office.post(f"/api/v1/calls/{slug}/decisions/{pids[out][0]}/override",
+                    {"outcome": "awarded", "reason": "a host we promised"}, status=400)  # fmt: skip
+    assert "changeover" in r["detail"] and "'Demonstration team'" in r["detail"], r
+    assert "(99 of 92 days with the changeovers)" in r["detail"], r  # 5 x 14 + 14 + 5 x 3
+    assert office.get(f"/api/v1/calls/{slug}/decisions", limit=200)["items"] == list(first.values())
+    office.post(f"/api/v1/calls/{slug}/transition", {"target": "scheduling"})
+    run_step(web, office, slug, "scheduling")
+    office.post(f"/api/v1/calls/{slug}/release")
+    assert office.post(f"/api/v1/calls/{slug}/publish")["status"] == "published"
 
     # ---- awards: whole visits, at most the team's days, the LDC share where reachable
     anyone = web.client()

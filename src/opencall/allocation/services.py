@@ -18,6 +18,7 @@ from opencall.calls.models import Call
 from opencall.calls.schemas import allocation_policy, check_policy, review_settings
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.facilities.domain import number_param, unit_text
 from opencall.people.models import Country
 from opencall.proposals.models import Proposal
 from opencall.proposals.services import lock_call_for_close
@@ -680,12 +681,55 @@ def awards_within_capacity(
     problem, meta = build_problem(session, call)
     new_awards = full_awards(call, proposal, d, problem, meta)
     cap = {cp.pool_id: cp.amount for cp in call.pools}
-    if not fits(new_awards, used_capacity(session, call, besides=proposal.id), cap):
+    used = used_capacity(session, call, besides=proposal.id)
+    if not fits(new_awards, used, cap):
         raise DomainError(
             "Awarding this proposal would overdraw capacity; free capacity first by "
             "overriding another award to 'not awarded'."
         )
+    _require_changeover_room(session, call, proposal, new_awards, problem, meta, used)
     return new_awards
+
+
+def _require_changeover_room(
+    session: Session,
+    call: Call,
+    proposal: Proposal,
+    new_awards: Sequence[Award],
+    problem: Any,
+    meta: dict[str, Any],
+    used: dict[int, float],
+) -> None:
+    """Of a resource with a changeover (a travelling team's travel days), the awards of the
+    call's other proposals, the new ones and a changeover between each two fit in its free
+    slots, as the allocation counts them (``Pool.changeover`` and ``room``)."""
+    pools = {meta["pool_id"][p.id]: p for p in problem.pools if p.changeover > 0}
+    res = {cp.pool_id: cp.pool for cp in call.pools}
+    want: dict[int, float] = {}
+    for a in new_awards:
+        if a.pool_id in pools and a.amount > 0:
+            want[a.pool_id] = want.get(a.pool_id, 0.0) + a.amount
+    for pool_id, amount in want.items():
+        pool = pools[pool_id]
+        others = session.scalar(
+            select(func.count(func.distinct(Award.proposal_id))).where(
+                Award.call_id == call.id,
+                Award.pool_id == pool_id,
+                Award.proposal_id != proposal.id,
+                Award.amount > 0,
+            )
+        )
+        need = used.get(pool_id, 0.0) + amount + pool.changeover * int(others or 0)
+        if need > pool.changeover_room + 1e-9:
+            raise DomainError(
+                "Awarding this proposal would leave no room for the changeover of %(name)s "
+                "between two proposals (%(need)s of %(room)s %(unit)s with the changeovers); "
+                "free room first by overriding another award to 'not awarded'.",
+                name=repr(pool.id),
+                need=number_param(need),
+                room=number_param(pool.changeover_room),
+                unit=unit_text(res[pool_id].unit, res[pool_id].unit_labels, need),
+            )
 
 
 def without_decision(proposals: Sequence[Proposal], ds: Sequence[Decision]) -> list[Proposal]:
