@@ -169,7 +169,10 @@ def build_assignment_problem(
         inst_of.append(inst_labels.setdefault(key, len(inst_labels)))
         reg = regions.get(r.country_iso3 or "", f"none-{r.id}")
         region_of.append(region_labels.setdefault(reg, len(region_labels)))
-    k = min(rs.reviewers_per_proposal, len(reviewers))
+    # never capped at the number of reviewers: a call with fewer reviewers than the reviews
+    # each proposal needs gives each what it can and lists them short (``_shortfall``:
+    # "Only N reviewers are free of conflicts"), so that the chair is told to recruit
+    k = rs.reviewers_per_proposal
     # each reviewer's own limit, declared when accepting the invitation to review
     declared = q.declared_max_loads(session, call)
     max_loads = np.array(
