@@ -20,9 +20,11 @@ from opencall.errors import DomainError
 from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as q
-from opencall.reviews.domain import conflicted_pair
+from opencall.reviews.domain import collusion_cycles, conflicted_pair, reviewing_collusion
 from opencall.reviews.models import AffinityScore, ReviewAssignment
 from opencall.reviews.policies import require_hands_off
+from opencall.reviews.policies import withheld as withheld_from
+from opencall.reviews.services.apart import solve_apart
 from opencall.reviews.services.common import lock_assignment
 from opencall.runs import Progress, Solve, SolverRun, inputs_hash_with_rows, record_run
 from opencall.runs import no_progress as _noop
@@ -95,8 +97,11 @@ def build_assignment_problem(
     # a deactivated account (a reviewer who left mid-review) is given no new proposals;
     # the grades it submitted stay
     reviewers = [u for u in reviewers if u.is_active]
-    if not reviewers or not proposals:
+    if not proposals:
         raise DomainError("Assignment needs reviewers and proposals under review.")
+    # no reviewer (all left, or none accepted yet): the run still goes, every proposal
+    # short and listed ("Only 0 reviewers are free of conflicts"), and the unanswered
+    # invitations of reviewers who left are withdrawn, as with any reviewer who leaves
     pidx = {p.id: i for i, p in enumerate(proposals)}
     ridx = {r.id: j for j, r in enumerate(reviewers)}
     # the stored scores as columns (not ORM rows: a conference keeps millions); ids are
@@ -117,7 +122,7 @@ def build_assignment_problem(
     rows_p: list[npt.NDArray[np.int64]] = []
     rows_r: list[npt.NDArray[np.int64]] = []
     values: list[npt.NDArray[np.float64]] = []
-    for part in scores.partitions():
+    for part in scores.partitions() if reviewers else ():
         cols = np.array(part, dtype=np.float64).reshape(-1, 3)
         sp_, sr = cols[:, 0].astype(np.int64), cols[:, 1].astype(np.int64)
         ip = np.minimum(np.searchsorted(pid_sorted, sp_), max(len(pid_sorted) - 1, 0))
@@ -180,8 +185,14 @@ def build_assignment_problem(
         dtype=np.int64,
     )
     groupings = (
-        Grouping(labels=np.array(inst_of), cap=rs.max_same_institution, name="institution"),
-        Grouping(labels=np.array(region_of), cap=rs.max_same_region, name="UN region"),
+        Grouping(
+            labels=np.array(inst_of, dtype=np.int64),
+            cap=rs.max_same_institution,
+            name="institution",
+        ),
+        Grouping(
+            labels=np.array(region_of, dtype=np.int64), cap=rs.max_same_region, name="UN region"
+        ),
     )
     forced += _kept_invitations(
         invited,
@@ -311,7 +322,6 @@ def run_assignment(
     from opencall.optim.assignment import (
         InfeasibleAssignment,
         affinity_of_pairs,
-        solve_assignment,
     )
 
     solve = Solve(seed, actor_id)
@@ -323,8 +333,9 @@ def run_assignment(
     except ValueError as exc:
         raise DomainError("The assignment problem is malformed: %(error)s", error=exc) from exc
     progress(20, "solving")
+    teams = q.review_teams(session, call)
     try:
-        res = solve_assignment(problem)
+        problem, res, apart = solve_apart(problem, proposals, reviewers, teams)
     except InfeasibleAssignment as exc:
         raise DomainError("No assignment satisfies the rules: %(error)s", error=exc) from exc
     problems = res.check(problem)
@@ -375,13 +386,17 @@ def run_assignment(
             "method": res.method,
             "min_proposal_affinity": res.min_proposal_affinity,
             "pairs": int(len(res.proposals)),
+            # pairs kept apart so that no reviewers review each other (``apart.solve_apart``),
+            # and the cycles made of pairs the run could not undo (by hand, answered)
+            "collusion_avoided": apart["avoided"],
+            "collusion_kept": apart["kept"],
             # the proposals left short of reviewers, and why (``uncovered_proposals``)
             "short_reviews": short_reviews,
             "uncovered": uncovered,
             # the maximum load that would give the capacity every proposal needs
             "load_to_cover": -(
                 -int(np.broadcast_to(np.asarray(problem.k), (problem.n_proposals,)).sum())
-                // problem.n_reviewers
+                // max(problem.n_reviewers, 1)
             ),
             "capacity": int(loads.sum()),
         },
@@ -519,6 +534,19 @@ def add_assignment(
     if any(m.user_id == reviewer.id for m in proposal.members):
         # the same words as any conflict, so that a refusal does not tell who is on the team
         raise conflicted_pair()
+    # no reviewers who review each other's proposals, directly or round a ring of three
+    # (the automatic assignment's rule, ``apart.solve_apart``). The reviewers of a proposal
+    # withheld from the chair are left out: a refusal would tell who reviews it
+    pair = (proposal.id, reviewer.id)
+    hidden = withheld_from(session, session.get(User, actor_id) if actor_id else None, call)
+    pairs = [
+        (a.proposal_id, a.reviewer_id)
+        for a in q.assignments_of_call(session, call)
+        if a.proposal_id not in hidden
+    ]
+    cycles = collusion_cycles([*pairs, pair], q.review_teams(session, call))
+    if any(pair in cycle for cycle in cycles):
+        raise reviewing_collusion()
     active = q.assignments_of_reviewer(session, reviewer.id)
     # the call's maximum, or the fewer the reviewer accepted when invited (as the
     # automatic assignment holds them to)
