@@ -109,16 +109,57 @@ def gc_at_safe_points(poll_s: float = GC_POLL_S) -> bool:
     return True
 
 
+#: CPython's ``long_lived_total`` (the objects that survived the last full collection;
+#: None before the first) and ``long_lived_pending`` (the objects that have reached the
+#: oldest generation since), kept by :func:`_count_long_lived`.
+_long_lived: dict[str, Any] = {"total": None, "pending": 0, "young": 0}
+
+
+def _count_long_lived(phase: str, info: dict[str, Any]) -> None:
+    """A ``gc.callbacks`` hook that keeps the two counts CPython's trigger reads (and
+    Python code cannot): a collection of the middle generation moves its survivors (the
+    young generations' objects less those it collected) into the oldest; a full
+    collection (this module's or anyone's ``gc.collect()``) counts what survived it.
+    The young generations are listed at the start of a middle one's collection (a few
+    thousand objects); the oldest only after a full collection, itself the cost of
+    traversing them all."""
+    oldest = len(gc.get_count()) - 1
+    generation = info.get("generation")
+    if generation == oldest - 1:
+        if phase == "start":
+            _long_lived["young"] = sum(len(gc.get_objects(g)) for g in range(oldest))
+        else:
+            _long_lived["pending"] += max(0, _long_lived["young"] - info.get("collected", 0))
+    elif generation == oldest and phase == "stop":
+        _long_lived["total"] = len(gc.get_objects(oldest))
+        _long_lived["pending"] = 0
+
+
 def collect_if_due() -> int | None:
     """One collection of the oldest generation over its threshold, as CPython's own
-    trigger chooses it; None when no generation is due."""
+    trigger chooses it; None when no generation is due.
+
+    As CPython (gcmodule.c, issue #4074), the oldest generation is collected only once
+    the objects that reached it since the last full collection are at least a quarter
+    of those that survived that collection (``long_lived_pending < long_lived_total /
+    4`` skips it, and the next younger generation over its threshold is collected
+    instead): without this, every tenth collection of the middle generation was a full
+    one, each traversing every live object of the process. The two counts are kept by
+    :func:`_count_long_lived`."""
     thresholds = gc.get_threshold()
     counts = gc.get_count()
     if thresholds[0] <= 0 or counts[0] <= thresholds[0]:
         return None
-    gen = max(i for i in range(len(counts)) if i == 0 or counts[i] > thresholds[i])
-    gc.collect(gen)
-    return gen
+    oldest = len(counts) - 1
+    for gen in range(oldest, -1, -1):
+        if gen and counts[gen] <= thresholds[gen]:
+            continue
+        total = _long_lived["total"]
+        if gen == oldest and total is not None and _long_lived["pending"] < total // 4:
+            continue
+        gc.collect(gen)
+        return gen
+    return None  # pragma: no cover - the youngest generation is due (above)
 
 
 def _collect_loop(poll_s: float) -> None:
@@ -136,6 +177,9 @@ def _after_fork_in_child() -> None:
         _gc_thread = None
         gc.enable()
 
+
+if sys.version_info < (3, 12):  # where the collector thread chooses the generations
+    gc.callbacks.append(_count_long_lived)
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
