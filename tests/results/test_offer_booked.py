@@ -31,9 +31,9 @@ def _rows(s: Session, call_id: int) -> list[tuple[Any, ...]]:
     )
 
 
-def _scheduled_then_offered(s: Session, **window: Any) -> tuple[Any, Any, list[tuple[Any, ...]]]:
+def _scheduled_then_declined(s: Session, **window: Any) -> tuple[Any, Any, list[tuple[Any, ...]]]:
     """The decline world with its real telescope schedule stored (``window``: its start
-    and days), the first award declined and its capacity offered to the best waiting."""
+    and days) and the first award declined; the rows left."""
     w = build(s)
     call = get_call(s, w)
     s.execute(delete(ScheduleEntry).where(ScheduleEntry.call_id == call.id))
@@ -42,6 +42,12 @@ def _scheduled_then_offered(s: Session, **window: Any) -> tuple[Any, Any, list[t
                            actor_id=w.ids["pi"])  # fmt: skip
     kept = _rows(s, call.id)
     assert kept and all(r[1] == w.awarded[1] for r in kept)
+    return w, call, kept
+
+
+def _scheduled_then_offered(s: Session, **window: Any) -> tuple[Any, Any, list[tuple[Any, ...]]]:
+    """:func:`_scheduled_then_declined`, the freed capacity offered to the best waiting."""
+    w, call, kept = _scheduled_then_declined(s, **window)
     al.offer_award(s, call, get_proposal(s, w.waiting[0]), reason="next in line",
                    actor_id=w.ids["chair"])  # fmt: skip
     return w, call, kept
@@ -95,13 +101,7 @@ def test_an_offer_that_would_move_others_stays_listed(
         return run
 
     offered: list[int] = []
-    w = build(s)
-    call = get_call(s, w)
-    s.execute(delete(ScheduleEntry).where(ScheduleEntry.call_id == call.id))
-    sched.run_schedule(s, call)
-    declines.decline_award(s, get_proposal(s, w.awarded[0]), reason="visa",
-                           actor_id=w.ids["pi"])  # fmt: skip
-    kept = _rows(s, call.id)
+    w, call, kept = _scheduled_then_declined(s)
     offered.append(w.waiting[0])
     monkeypatch.setattr(sched, "schedule_telescope", shifted)
     al.offer_award(s, call, get_proposal(s, w.waiting[0]), reason="next in line",
@@ -125,13 +125,7 @@ def test_an_offer_stands_when_the_trial_fails(db: Session, monkeypatch: pytest.M
     """Whatever the schedule made again meets (here: the optimiser fails), the offer is
     made and the award stays listed: a booking is never a reason to lose the offer."""
     s = db
-    w = build(s)
-    call = get_call(s, w)
-    s.execute(delete(ScheduleEntry).where(ScheduleEntry.call_id == call.id))
-    sched.run_schedule(s, call)
-    declines.decline_award(s, get_proposal(s, w.awarded[0]), reason="visa",
-                           actor_id=w.ids["pi"])  # fmt: skip
-    kept = _rows(s, call.id)
+    w, call, kept = _scheduled_then_declined(s)
 
     def broken(*_a: Any, **_k: Any) -> Any:
         raise RuntimeError("solver crashed")
