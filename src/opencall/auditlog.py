@@ -367,6 +367,15 @@ def event_dict(ev: AuditEvent) -> dict[str, Any]:
     }
 
 
+def last_event_of_call(session: Session, call_id: int) -> int:
+    """The id of the call's last audit event (0 when none): events take their ids in the
+    order their writers held the chain's lock, so an event of the call committed later has
+    a greater id (a mark of "nothing audited for the call since")."""
+    return int(
+        session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.call_id == call_id)) or 0
+    )
+
+
 def events_for_call(session: Session, call_id: int, limit: int = 500) -> list[AuditEvent]:
     stmt = (
         select(AuditEvent)

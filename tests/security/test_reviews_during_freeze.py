@@ -88,12 +88,14 @@ def test_a_review_waiting_on_a_freeze_in_flight_is_refused(
             pytest.skip("lock waits: PostgreSQL")
     call_id, aid = _calibrated_but_one(factory)
     checked = threading.Event()
+    connected = threading.Event()  # the review's connection is open: its pid is known
     pid: list[int] = []
     outcome: dict[str, str] = {}
     real_check = calibration.ranking_is_current
 
     def check_then_let_the_review_in(session: Session, call: Call) -> bool:
         current = real_check(session, call)
+        connected.wait(60)
         checked.set()
         if not waits_on_a_lock(factory, pid[0]):  # on a lock the freeze holds
             outcome["freeze"] = "the review never waited"
@@ -102,6 +104,7 @@ def test_a_review_waiting_on_a_freeze_in_flight_is_refused(
     def review() -> None:
         with factory() as s:
             pid.append(int(s.scalar(text("SELECT pg_backend_pid()")) or 0))
+            connected.set()
             a = s.get(ReviewAssignment, aid)
             assert a is not None
             reviewer = s.get(User, a.reviewer_id)

@@ -181,7 +181,35 @@ def ranking_is_current(session: Session, call: Call) -> bool:
     when a grade changed or was added since, or a conflict found since keeps one out).
     True before a first calibration."""
     run = q.latest_run(session, call, "calibration")
-    return run is None or inputs_hash(_grades(_counted(session, call)[0])) == run.inputs_hash
+    return run is None or _grades_hash(session, call) == run.inputs_hash
+
+
+_GRADES_READ = "opencall.grades_read"
+
+
+def _grades_hash(session: Session, call: Call) -> str:
+    """The hash of the call's counted grades (a calibration's ``inputs_hash``), read again
+    only when the call's audit log moved since this session last read them. Every write
+    that changes the counted grades (a review submitted, a conflict declared or computed,
+    an assignment removed) records an event of the call in its own transaction, under the
+    audit chain's lock, and the events' ids follow the order of those commits: the mark
+    (the call's last event, read before the grades) unchanged means no such write has
+    committed since the grades were read, and a write committed after the mark moves it.
+    This is what lets the freeze read a large call's grades before it takes the chain's
+    lock (``freeze_ranking``) and check them under it with one statement."""
+    mark = auditlog.last_event_of_call(session, call.id)
+    held = session.info.get(_GRADES_READ)
+    if held is not None and held[:2] == (call.id, mark):
+        return str(held[2])
+    # the columns (fresh values, no ORM rows: a review loaded earlier in the session
+    # would keep its old grade), as _grades(_counted(...)) gives them to the calibration
+    conflicted = q.conflict_pairs(session, call)
+    grades = [
+        (p, r, g) for p, r, g in q.submitted_grades(session, call) if (p, r) not in conflicted
+    ]
+    digest = inputs_hash({"grades": grades})
+    session.info[_GRADES_READ] = (call.id, mark, digest)
+    return digest
 
 
 def _bias_corrected(
@@ -289,17 +317,24 @@ def _capacity_cutoff(session: Session, call: Call, prop_ids: list[int], order: l
 
 
 def freeze_ranking(session: Session, call: Call, *, actor_id: int | None = None) -> Call:
-    # the call's row exclusively, then the audit chain's lock (SQLite: the write lock),
-    # and the freeze read again: the grades are checked below with every review committed
-    # before; a review still to come holds the chain's lock after this commit and finds
-    # the ranking frozen (``submit_review`` checks again under it)
+    # the call's row exclusively (SQLite: the write lock), the freeze read again, and the
+    # grades read (the long part on a large call) before the audit chain's lock, which
+    # every audited write of the site waits for; then the chain's lock, and the grades
+    # checked under it: read again only if a write of the call was audited meanwhile
+    # (``_grades_hash``), so the check sees every review committed before; a review still
+    # to come holds the chain's lock after this commit and finds the ranking frozen
+    # (``submit_review`` checks again under it)
     lock_call_for_close(session, call)
-    auditlog.chain_head(session)
     session.refresh(call, ["ranking_frozen_at"])
     if q.latest_run(session, call, "calibration") is None:
         raise DomainError("Calibrate the grades before freezing the ranking.")
     if call.ranking_frozen_at is not None:
         return call  # already frozen: the first freeze (its time and audit event) stands
+    _grades_hash(session, call)
+    auditlog.chain_head(session)
+    session.refresh(call, ["ranking_frozen_at"])
+    if call.ranking_frozen_at is not None:
+        return call
     if not ranking_is_current(session, call):
         raise DomainError(
             "The grades changed since the last calibration; calibrate again before freezing "
