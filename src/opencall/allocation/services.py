@@ -920,7 +920,8 @@ def next_in_line(
 
 
 #: :func:`whole_awards` of the calls seen lately, in this process (each web worker keeps
-#: its own): {(database, call id, its latest allocation run's id and inputs hash): ...}
+#: its own): {(database, call id, its latest allocation run's id, inputs hash and time,
+#: the call's pools): ...}
 _WHOLE_AWARDS: OrderedDict[Hashable, dict[int, tuple[PoolAmount, ...]]] = OrderedDict()
 _WHOLE_AWARDS_LOCK = threading.Lock()
 _WHOLE_AWARDS_SIZE = 8
@@ -942,7 +943,10 @@ def whole_awards(session: Session, call: Call) -> dict[int, tuple[PoolAmount, ..
     key = None
     if run is not None:
         url = session.connection().engine.url.render_as_string(hide_password=True)
-        key = (url, call.id, run.id, run.inputs_hash)
+        # the pools' ids too (the problem names pools by name) and the run's time (a
+        # database emptied and filled again may give a new run an old id)
+        pools = tuple(sorted((cp.pool_id, cp.pool.name) for cp in call.pools))
+        key = (url, call.id, run.id, run.inputs_hash, run.created_at, pools)
         with _WHOLE_AWARDS_LOCK:
             kept = _WHOLE_AWARDS.get(key)
             if kept is not None:
