@@ -17,9 +17,23 @@ from opencall.proposals.models import Proposal
 from opencall.results import declines
 from tests.authz.test_workspace_matrix import session_client
 from tests.results.decline_world import build
+from tests.results.test_decline_web import _token
 from tests.web.conftest import Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+def _count_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one each time the allocation problem is built."""
+    built: list[int] = []
+    real = al.build_problem
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        built.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(al, "build_problem", counted)
+    return built
 
 
 def _line(page: str) -> str:
@@ -36,14 +50,7 @@ def test_a_second_view_builds_nothing_and_every_change_is_seen(
         declines.decline_award(s, first_pi, reason="visa", actor_id=w.ids["pi"])
         codes = {pid: p.code for pid, p in ((i, s.get(Proposal, i)) for i in w.waiting) if p}
         s.commit()
-    built: list[int] = []
-    real = al.build_problem
-
-    def counted(*args: Any, **kw: Any) -> Any:
-        built.append(1)
-        return real(*args, **kw)
-
-    monkeypatch.setattr(al, "build_problem", counted)
+    built = _count_builds(monkeypatch)
     chair, tok = session_client(web, w.emails["chair"])
     first, second = w.waiting
     line = _line(chair.get(f"/manage/calls/{w.slug}/declines").text)
@@ -85,14 +92,7 @@ def test_a_new_allocation_run_is_a_new_key(web: Web, monkeypatch: pytest.MonkeyP
         call = s.get(Call, w.call_id)
         assert call is not None
         first = al.whole_awards(s, call)
-        built: list[int] = []
-        real = al.build_problem
-
-        def counted(*args: Any, **kw: Any) -> Any:
-            built.append(1)
-            return real(*args, **kw)
-
-        monkeypatch.setattr(al, "build_problem", counted)
+        built = _count_builds(monkeypatch)
         assert al.whole_awards(s, call) == first and built == []
         decisions = s.scalars(select(Decision).where(Decision.call_id == call.id)).all()
         assert decisions
@@ -103,15 +103,3 @@ def test_a_new_allocation_run_is_a_new_key(web: Web, monkeypatch: pytest.MonkeyP
         s.flush()
         assert al.whole_awards(s, call) == first and len(built) == 1
         assert al.whole_awards(s, call) == first and len(built) == 1
-
-
-def _token(web: Web, email: str) -> str:
-    from opencall.people import services as people_services
-    from opencall.people.queries import user_by_email
-
-    with web.factory() as s:
-        u = user_by_email(s, email)
-        assert u is not None
-        raw = people_services.create_api_token(s, u, "t")[1]
-        s.commit()
-    return raw
