@@ -2,7 +2,9 @@
 ``--n`` proposals (2,000 by default; every one reviewed, calibrated and ranked through
 the services, which takes most of the run), one award declined; then
 ``allocation.services.next_in_line`` (what ``/manage/calls/<slug>/declines`` computes)
-timed three times. Prints one JSON line per step (wall and CPU seconds).
+timed three times (the first builds the whole awards the next views reuse, mend10c), then
+three times more rebuilding on each view (the page before mend10c: the peer). Prints one
+JSON line per step (wall and CPU seconds).
 
     .venv/bin/python bench/bench_declines.py --n 2000        # SQLite in /tmp
 """
@@ -59,10 +61,18 @@ def main() -> None:
         declines.decline_award(s, p, reason="visa", actor_id=p.pi_user_id)
         s.commit()
         step("build", t0, c0, proposals=args.n)
+        # mend10c: the whole awards are kept under the call's latest allocation run; the
+        # first view builds them, the next ones do not. The peer, in the same run: every
+        # view rebuilding the problem (the page before mend10c: the kept entry dropped)
         for i in range(3):
             t0, c0 = time.perf_counter(), time.process_time()
             line = al.next_in_line(s, call)
             step(f"next_in_line_{i + 1}", t0, c0, listed=len(line))
+        for i in range(3):
+            al._WHOLE_AWARDS.clear()
+            t0, c0 = time.perf_counter(), time.process_time()
+            line = al.next_in_line(s, call)
+            step(f"rebuilt_per_view_{i + 1}", t0, c0, listed=len(line))
         # the loop before mend9a: each candidate's awards looked for among all the call's
         # requests, built (reading its request rows) before the capacity check
         t0, c0 = time.perf_counter(), time.process_time()

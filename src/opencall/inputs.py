@@ -107,6 +107,46 @@ def local_number(value: float, lang: str = "en", decimals: int = 2) -> str:
         )
 
 
+def local_decimal(
+    value: float, lang: str = "en", decimals: int = 2, *, signed: bool = False
+) -> str:
+    """A decimal a person reads (a share, a grade, a difference, a ratio) with exactly
+    ``decimals`` decimals, rounded as Python's format rounds it ("12.5", "+0.25",
+    "-0.07"), in ``lang``'s decimal sign (Babel, from CLDR): "12,5" in French and
+    Spanish, "12.5" in English and Chinese; no group separator; the sign always with
+    ``signed``. For pages, PDFs and e-mails; CSV and JSON keep the dot."""
+    from babel.numbers import format_decimal
+
+    text = f"{float(value):+.{decimals}f}" if signed else f"{float(value):.{decimals}f}"
+    if not math.isfinite(float(value)):
+        return text
+    body = "0" + ("." + "0" * decimals if decimals > 0 else "")
+    pattern = f"+{body};-{body}" if signed else body
+    with localcontext() as ctx:
+        ctx.prec = 400
+        return format_decimal(Decimal(text), format=pattern, locale=_number_locale(lang))
+
+
+def local_general(value: float, lang: str = "en", digits: int = 3) -> str:
+    """``value`` to ``digits`` significant digits as Python's ``g`` format writes it
+    ("0.0123", "1.5e-05"), in ``lang``'s decimal sign (:func:`local_decimal`): a
+    p-value a person reads."""
+    text = f"{float(value):.{digits}g}"
+    if not math.isfinite(float(value)):
+        return text
+    mantissa, e, exponent = text.partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    return local_decimal(float(mantissa), lang, decimals) + e + exponent
+
+
+def decimal_symbol(lang: str) -> str:
+    """The decimal sign of ``lang`` (Babel, from CLDR): "." in English and Chinese,
+    "," in French and Spanish."""
+    from babel.numbers import get_decimal_symbol
+
+    return str(get_decimal_symbol(_number_locale(lang)))
+
+
 @functools.cache
 def _number_locale(lang: str) -> str:
     from babel import Locale, UnknownLocaleError

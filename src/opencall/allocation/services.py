@@ -4,8 +4,10 @@ explain every decision. Overrides need a reason and are audited."""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import delete, exists, func, select
@@ -1013,10 +1015,10 @@ def next_in_line(
     (as an override to 'awarded' would give it) fits in what the call's awards leave free.
     ``hidden``: the proposals withheld from the reader (their team, a recorded conflict),
     never listed. Each as (rank, proposal, what its whole award takes of each pool)."""
-    if not declines(session, call):
+    declined = {x.proposal_id for x in declines(session, call)}
+    if not declined:
         return []
     ds = {d.proposal_id: d for d in decisions(session, call)}
-    declined = {x.proposal_id for x in declines(session, call)}
     ranked = [
         r
         for r in rq.ranking(session, call)
@@ -1037,18 +1039,10 @@ def next_in_line(
     ):
         held.setdefault(a.proposal_id, {})
         held[a.proposal_id][a.pool_id] = held[a.proposal_id].get(a.pool_id, 0.0) + a.amount
-    problem, meta = build_problem(session, call)
-    # each proposal's requests found once (not by a scan of the call's for each), summed
-    # per pool as plain numbers (no Award rows: the page and the API show pool and amount)
-    by_proposal = requests_by_proposal(problem)
+    wants = whole_awards(session, call)
     fitting: list[tuple[int, int, list[PoolAmount]]] = []
     for r in ranked:
-        want: dict[int, float] = {}
-        for q in by_proposal.get(str(r.proposal_id), []):
-            for name, amt in q.demand.items():
-                pid = meta["pool_id"][name]
-                want[pid] = want.get(pid, 0.0) + float(amt)
-        shares = [PoolAmount(pid, amt) for pid, amt in want.items()]
+        shares = list(wants.get(r.proposal_id, ()))
         own = held.get(r.proposal_id, {})
         besides = {pid: amt - own.get(pid, 0.0) for pid, amt in used.items()}
         if shares and fits(shares, besides, cap):
@@ -1060,6 +1054,57 @@ def next_in_line(
         )
     }
     return [(rank, props[pid], shares) for rank, pid, shares in fitting]
+
+
+#: :func:`whole_awards` of the calls seen lately, in this process (each web worker keeps
+#: its own): {(database, call id, its latest allocation run's id, inputs hash and time,
+#: the call's pools): ...}
+_WHOLE_AWARDS: OrderedDict[Hashable, dict[int, tuple[PoolAmount, ...]]] = OrderedDict()
+_WHOLE_AWARDS_LOCK = threading.Lock()
+_WHOLE_AWARDS_SIZE = 8
+
+
+def whole_awards(session: Session, call: Call) -> dict[int, tuple[PoolAmount, ...]]:
+    """What each proposal's whole award would take of each pool (its requests' demands of
+    the allocation problem, summed per pool; plain numbers, no Award rows), by proposal id.
+
+    Building the problem reads every proposal's revision and works out each FAST
+    request's hours per LST pool: 1.6-1.9 s of CPU at 2,000 proposals, which the
+    declines page paid on every view. The problem's requests are what the call's latest
+    allocation run solved (its inputs hash covers each request's demand and the pools),
+    so the result is kept under that run (its id and inputs hash, and the database): a
+    new run is a new key. What changes with the decisions and the declines (who is
+    offerable, the capacity used, each proposal's awards) is never kept: the callers
+    read it on every view. Without an allocation run nothing is kept."""
+    run = rq.latest_run(session, call, "allocation")
+    key = None
+    if run is not None:
+        url = session.connection().engine.url.render_as_string(hide_password=True)
+        # the pools' ids too (the problem names pools by name) and the run's time (a
+        # database emptied and filled again may give a new run an old id)
+        pools = tuple(sorted((cp.pool_id, cp.pool.name) for cp in call.pools))
+        key = (url, call.id, run.id, run.inputs_hash, run.created_at, pools)
+        with _WHOLE_AWARDS_LOCK:
+            kept = _WHOLE_AWARDS.get(key)
+            if kept is not None:
+                _WHOLE_AWARDS.move_to_end(key)
+                return kept
+    problem, meta = build_problem(session, call)
+    # each proposal's requests found once (not by a scan of the call's for each)
+    out: dict[int, tuple[PoolAmount, ...]] = {}
+    for proposal_id, requests in requests_by_proposal(problem).items():
+        want: dict[int, float] = {}
+        for q in requests:
+            for name, amt in q.demand.items():
+                pid = meta["pool_id"][name]
+                want[pid] = want.get(pid, 0.0) + float(amt)
+        out[int(proposal_id)] = tuple(PoolAmount(pid, amt) for pid, amt in want.items())
+    if key is not None:
+        with _WHOLE_AWARDS_LOCK:
+            _WHOLE_AWARDS[key] = out
+            while len(_WHOLE_AWARDS) > _WHOLE_AWARDS_SIZE:
+                _WHOLE_AWARDS.popitem(last=False)
+    return out
 
 
 def offer_award(

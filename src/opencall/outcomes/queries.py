@@ -27,6 +27,7 @@ from opencall.calls.models import Call, CallPool
 from opencall.calls.queries import batches_of, unit_words
 from opencall.calls.schemas import allocation_policy, review_settings
 from opencall.facilities.models import CapacityPool
+from opencall.inputs import local_decimal, local_general
 from opencall.outcomes import after_award as aa
 from opencall.outcomes import after_award_data
 from opencall.outcomes import context as oc
@@ -1003,8 +1004,16 @@ def reviewer_effects(
     return out
 
 
-def reviewer_effects_pdf(data: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-    """The reviewer-effects part of the PDF: a summary sentence and one table."""
+def reviewer_effects_pdf(
+    data: dict[str, Any], lang: str = "en", statement: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """The reviewer-effects part of the PDF: a summary sentence and one table (its
+    decimals in ``lang``'s decimal sign); ``statement``: the minimum detectable bias as
+    the reader's language says it (the English one kept in ``data`` otherwise)."""
+
+    def d(v: float, signed: bool = True) -> str:
+        return local_decimal(v, lang, 2, signed=signed)
+
     eff = data.get("reviewer_effects")
     if not eff:
         return "", []
@@ -1014,15 +1023,15 @@ def reviewer_effects_pdf(data: dict[str, Any]) -> tuple[str, list[dict[str, Any]
         if flagged
         else f"No reviewer-group effect is significant among the {eff['tested']} pairs tested."
     )
-    text += " " + eff["statement"]
+    text += " " + (statement or eff["statement"])
     rows = [
         [
             c["reviewer_group"],
             f"{c['applicant_group']} vs {c['reference_group']}",
-            f"{c['estimate']:+.2f} ({c['ci_low']:+.2f} to {c['ci_high']:+.2f})",
-            f"{c['p_adjusted']:.3g}",
-            f"{c['mdb']:.2f}",
-            f"{c['marginal_difference']:+.2f}",
+            f"{d(c['estimate'])} ({d(c['ci_low'])} to {d(c['ci_high'])})",
+            local_general(c["p_adjusted"], lang),
+            d(c["mdb"], signed=False),
+            d(c["marginal_difference"]),
         ]
         for c in sorted(eff["cells"], key=lambda c: c["p_value"])[:20]
     ]

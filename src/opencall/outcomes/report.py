@@ -10,7 +10,7 @@ from typing import Any
 
 from opencall.allocation.presenters import DECLINE_REASON_LABELS
 from opencall.facilities.domain import unit_label
-from opencall.inputs import local_number
+from opencall.inputs import decimal_symbol, local_decimal, local_number
 from opencall.outcomes import queries
 from opencall.outcomes.after_award import MIN_JUDGED_AWARDS
 from opencall.outcomes.stats import MIN_TEST_N
@@ -97,18 +97,29 @@ def chart_alt(title: str, table: dict[str, Any]) -> str:
     return f"{title}. " + "; ".join(clauses) if clauses else title
 
 
-def _pct(v: float | None) -> str:
+def _pct(v: float | None, lang: str = "en") -> str:
+    """A share as a percentage in ``lang``'s numbers ("12 %", "4.5 %"; "4,5 %" in French)."""
     if v is None:
         return "–"
-    return f"{100 * v:.1f} %" if 0 < v < 0.095 else f"{100 * v:.0f} %"
+    return f"{local_decimal(100 * v, lang, 1 if 0 < v < 0.095 else 0)} %"
 
 
-def _pts(v: float | None) -> str:
-    return "–" if v is None else f"{100 * v:+.0f}"
+def _pts(v: float | None, lang: str = "en") -> str:
+    return "–" if v is None else local_decimal(100 * v, lang, 0, signed=True)
 
 
-def _num(v: float | None) -> str:
-    return "–" if v is None else f"{v:+.2f}"
+def _num(v: float | None, lang: str = "en") -> str:
+    return "–" if v is None else local_decimal(v, lang, 2, signed=True)
+
+
+def _dec(v: float | None, lang: str = "en", decimals: int = 2) -> str:
+    return "–" if v is None else local_decimal(v, lang, decimals)
+
+
+def _interval(lo: str, hi: str, lang: str = "en") -> str:
+    """An interval's two ends in brackets: "[2.90, 3.60]", but "[2,90; 3,60]" where the
+    language's decimal sign is a comma (French, Spanish), so that the ends stay apart."""
+    return f"[{lo}{'; ' if decimal_symbol(lang) == ',' else ', '}{hi}]"
 
 
 def _main_unit(data: dict[str, Any]) -> str:
@@ -173,15 +184,18 @@ def _who(tr: Tr, x: dict[str, Any]) -> str:
     return _group(tr, x["group"])
 
 
-def _value_cell(x: dict[str, Any]) -> str:
+def _value_cell(x: dict[str, Any], lang: str = "en") -> str:
     if x["family"] == "crosstab" or x["value"] is None:
         return "–"
     lo, hi = x["value_low"], x["value_high"]
     if _is_rate(x):
         if lo is None:
-            return _pct(x["value"])
-        return f"{_pct(x['value'])} [{100 * lo:.0f}–{100 * hi:.0f} %]"
-    return f"{x['value']:.2f}" + ("" if lo is None else f" [{lo:.2f}, {hi:.2f}]")
+            return _pct(x["value"], lang)
+        low, high = local_decimal(100 * lo, lang, 0), local_decimal(100 * hi, lang, 0)
+        return f"{_pct(x['value'], lang)} [{low}–{high} %]"
+    return _dec(x["value"], lang) + (
+        "" if lo is None else " " + _interval(_dec(lo, lang), _dec(hi, lang), lang)
+    )
 
 
 def _diff_cell(tr: Tr, x: dict[str, Any]) -> str:
@@ -189,9 +203,10 @@ def _diff_cell(tr: Tr, x: dict[str, Any]) -> str:
     if x["difference"] is None:
         return "–"
     f = _pts if _is_rate(x) else _num
-    text = f(x["difference"])
+    lang = _lang(tr)
+    text = f(x["difference"], lang)
     if x["low"] is not None:
-        text += f" [{f(x['low'])}, {f(x['high'])}]"
+        text += " " + _interval(f(x["low"], lang), f(x["high"], lang), lang)
     return text
 
 
@@ -221,9 +236,9 @@ def finding_sentence(tr: Tr, x: dict[str, Any]) -> str:
             key,
             reviewers=_group(tr, x["reviewer_group"]),
             applicants=_group(tr, x["group"]),
-            d=f"{abs(x['difference']):.2f}",
-            lo=_num(x["low"]),
-            hi=_num(x["high"]),
+            d=_dec(abs(x["difference"]), _lang(tr)),
+            lo=_num(x["low"], _lang(tr)),
+            hi=_num(x["high"], _lang(tr)),
             n=x["n"],
         )
     key = (
@@ -237,18 +252,20 @@ def finding_sentence(tr: Tr, x: dict[str, Any]) -> str:
             "(difference %(d)s, 95 %% interval %(lo)s to %(hi)s; %(n)s applications)."
         )
     )
-    rate = _is_rate(x)
-    fmt = _pct if rate else (lambda v: f"{v:.2f}")
-    dfmt = (lambda v: tr(N_("%(d)s points"), d=_pts(v))) if rate else _num
+    rate, lang = _is_rate(x), _lang(tr)
+    fmt = _pct if rate else _dec
+    dfmt: Callable[[float | None, str], str] = (
+        (lambda v, lang: tr(N_("%(d)s points"), d=_pts(v, lang))) if rate else _num
+    )
     return tr(
         key,
         group=_group(tr, x["group"]),
         measure=_measure(tr, x),
-        value=fmt(x["value"]),
-        rest=fmt(x["rest"]),
-        d=dfmt(x["difference"]),
-        lo=dfmt(x["low"]),
-        hi=dfmt(x["high"]),
+        value=fmt(x["value"], lang),
+        rest=fmt(x["rest"], lang),
+        d=dfmt(x["difference"], lang),
+        lo=dfmt(x["low"], lang),
+        hi=dfmt(x["high"], lang),
         n=x["n"],
     )
 
@@ -263,7 +280,7 @@ def summary(tr: Tr, data: dict[str, Any]) -> list[str]:
             ),
             n=data["n_applications"],
             t=data["n_tested"],
-            q=data["method"]["fdr_q"],
+            q=local_number(data["method"]["fdr_q"], _lang(tr), 3),
             min=data["method"]["min_test_n"],
         )
     ]
@@ -300,7 +317,7 @@ def findings_rows(tr: Tr, data: dict[str, Any]) -> list[list[str]]:
             _who(tr, x),
             _measure(tr, x),
             str(x["n"]),
-            _value_cell(x),
+            _value_cell(x, _lang(tr)),
             _diff_cell(tr, x),
             _flag(tr, x),
         ]
@@ -324,7 +341,7 @@ def funnel_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
         cells = [_group(tr, g), str(applied)]
         for s in stages:
             r = at[s["key"]]
-            text = f"{r['count']} ({_pct(r['rate'])})"
+            text = f"{r['count']} ({_pct(r['rate'], _lang(tr))})"
             amounts = {u: v for u, v in r["amounts"].items() if v > 0}
             if s["amount_kind"] in ("awarded", "scheduled") and amounts:
                 text += "; " + ", ".join(
@@ -433,7 +450,7 @@ def after_award_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     for g in dict.fromkeys(r["group"] for r in stages):
         at = {r["stage"]: r for r in stages if r["group"] == g}
         cells = [_group(tr, g), str(at["used"]["awarded"])]
-        cells += [f"{at[k]['count']} ({_pct(at[k]['rate'])})" for k in AFTER_STAGE_KEYS]
+        cells += [f"{at[k]['count']} ({_pct(at[k]['rate'], _lang(tr))})" for k in AFTER_STAGE_KEYS]
         rows.append(cells)
     return {
         "title": tr(AFTER_TITLES[by]),
@@ -455,7 +472,7 @@ def use_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     rows = []
     for u in use:
         ppa = u["publications_per_award"]
-        cells = [_group(tr, u["group"]), str(u["awarded"]), "–" if ppa is None else f"{ppa:.2f}"]
+        cells = [_group(tr, u["group"]), str(u["awarded"]), _dec(ppa, _lang(tr))]
         cells += [_amount(u["figures"].get(k, 0.0), tr) for k in keys]
         rows.append(cells)
     return {"title": tr(USE_TITLES[by]), "columns": cols, "rows": rows, "note": ""}
@@ -468,15 +485,17 @@ RESULT_SHARE_TITLES = {
 }
 
 
-def _span(v: float | None, lo: float | None, hi: float | None, signed: bool = False) -> str:
+def _span(
+    v: float | None, lo: float | None, hi: float | None, signed: bool = False, lang: str = "en"
+) -> str:
     if v is None:
         return "–"
 
     def f(x: float) -> str:
-        return f"{100 * x:+.0f}" if signed else f"{100 * x:.0f}"
+        return local_decimal(100 * x, lang, 0, signed=signed)
 
     text = f(v) if signed else f"{f(v)} %"
-    return text if lo is None or hi is None else f"{text} [{f(lo)}, {f(hi)}]"
+    return text if lo is None or hi is None else f"{text} {_interval(f(lo), f(hi), lang)}"
 
 
 def result_share_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
@@ -484,7 +503,7 @@ def result_share_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     share of the awards (``after_award.result_shares``), with 95 % intervals and the
     judgement: a difference is stated only where both the group and the rest hold
     enough awards and the interval excludes zero."""
-    rows = []
+    rows, lang = [], _lang(tr)
     for x in data["after_award"].get("result_shares", {}).get(by, []):
         if not x["judged"]:
             flag = tr(FLAG_LABELS["too few"])
@@ -498,10 +517,10 @@ def result_share_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
             [
                 _group(tr, x["group"]),
                 str(x["awards"]),
-                _span(x["award_share"], x["award_share_low"], x["award_share_high"]),
+                _span(x["award_share"], x["award_share_low"], x["award_share_high"], lang=lang),
                 str(x["results"]),
-                _span(x["result_share"], x["result_share_low"], x["result_share_high"]),
-                _span(x["difference"], x["difference_low"], x["difference_high"], signed=True),
+                _span(x["result_share"], x["result_share_low"], x["result_share_high"], lang=lang),
+                _span(x["difference"], x["difference_low"], x["difference_high"], True, lang),
                 flag,
             ]
         )
@@ -579,7 +598,7 @@ def follow_up_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
              _amount(f["people_trained"], tr), _amount(f["people_trained_women"], tr),
              _amount(f["demo_sites"], tr), f"{_amount(f['sites_running_1y'], tr)} ({f['reporting_1y']})",
              f"{_amount(f['sites_running_3y'], tr)} ({f['reporting_3y']})", _amount(f["area_ha"], tr),
-             "–" if ratio is None else f"{ratio:.2f}"]
+             _dec(ratio, _lang(tr))]
         )  # fmt: skip
     cols = [N_("Group"), N_("Awarded"), N_("Reporting"), N_("People trained"),
             N_("Of them, women"), N_("Demonstration sites set up"),
@@ -595,7 +614,8 @@ def follow_up_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
 
 
 def _rate(k: int, rate: float | None, lo: float | None, hi: float | None) -> str:
-    """A count with its share and Wilson interval, as the page writes it."""
+    """A count with its share and Wilson interval, as the page writes it (whole
+    percentages: no decimal sign to write in the reader's language)."""
     if rate is None or lo is None or hi is None:
         return str(k)
     return f"{k} ({round(100 * rate)} %, {round(100 * lo)}–{round(100 * hi)})"
@@ -607,9 +627,9 @@ def time_table(tr: Tr, data: dict[str, Any]) -> dict[str, Any]:
     rows = []
     for x in _after_rows(data, "time_to_first_result", "income_group"):
         med, lo, hi = x["median_days"], x["median_low"], x["median_high"]
-        cell = "–" if med is None else f"{med:.0f}"
+        cell = _dec(med, _lang(tr), 0)
         if med is not None and lo is not None:
-            cell += f" ({lo:.0f}–{'∞' if hi is None else f'{hi:.0f}'})"
+            cell += f" ({_dec(lo, _lang(tr), 0)}–{'∞' if hi is None else _dec(hi, _lang(tr), 0)})"
         rows.append([_group(tr, x["group"]), str(x["awarded"]), str(x["with_result"]), cell])
     return {
         "title": tr(N_("Time from award to first result")),
@@ -628,7 +648,7 @@ def trend_table(tr: Tr, data: dict[str, Any]) -> dict[str, Any]:
     """Each cycle of the facility by income group (``after_award.trend``): applied,
     awarded and produced results with their shares, the share of the awards beside the
     share of the world's researchers."""
-    rows = []
+    rows, lang = [], _lang(tr)
     for r in data.get("after_award", {}).get("trend", []):
         aw, res = r["awarded_share"], r["researcher_share"]
         rows.append(
@@ -636,7 +656,8 @@ def trend_table(tr: Tr, data: dict[str, Any]) -> dict[str, Any]:
              _rate(r["awarded"], r["award_rate"], r["award_rate_low"], r["award_rate_high"]),
              _rate(r["produced_results"], r["result_rate"], r["result_rate_low"],
                    r["result_rate_high"]),
-             "" if aw is None else f"{100 * aw:.1f} %", "" if res is None else f"{100 * res:.1f} %"]
+             "" if aw is None else f"{_dec(100 * aw, lang, 1)} %",
+             "" if res is None else f"{_dec(100 * res, lang, 1)} %"]
         )  # fmt: skip
     cols = [N_("Cycle"), N_("Group"), N_("Applied"), N_("Awarded"), N_("Produced results"),
             N_("Share of awards"), N_("Share of researchers")]  # fmt: skip
@@ -684,7 +705,7 @@ def crosstab_table(tr: Tr, name: str, cells: list[dict[str, Any]]) -> dict[str, 
             elif c["status"] == "too few":
                 row.append(tr(N_("too few (%(n)s)"), n=c["n"]))
             else:
-                row.append(_num(c["difference"]) + (" *" if c["flagged"] else ""))
+                row.append(_num(c["difference"], _lang(tr)) + (" *" if c["flagged"] else ""))
         rows.append(row)
     return {
         "title": tr(CROSSTAB_TITLES.get(name, name)),
@@ -716,11 +737,11 @@ def context_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     ctx = data["context"]["by"][by]
     shares = _award_shares(data, by)
     groups = [g for g in ctx["researchers"]["groups"] if g["high"] > 0]
-    rows = []
+    rows, lang = [], _lang(tr)
     for g in groups:
         row = [_group(tr, g["group"])]
         aw = shares.get(g["group"])
-        row.append(_value_cell(aw) if aw else "–")
+        row.append(_value_cell(aw, lang) if aw else "–")
         for key in ("researchers", "rd_spending", "articles"):
             x = next((y for y in ctx[key]["groups"] if y["group"] == g["group"]), None)
             if x is None:
@@ -728,7 +749,7 @@ def context_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
                 continue
             years = x["years"]
             row.append(
-                f"{_pct(x['share'])} [{_pct(x['low'])}–{_pct(x['high'])}]"
+                f"{_pct(x['share'], lang)} [{_pct(x['low'], lang)}–{_pct(x['high'], lang)}]"
                 + (
                     ""
                     if not years
@@ -737,14 +758,14 @@ def context_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
                     else f", {years[0]}–{years[1]}"
                 )
             )
-        row.append(_pct(g["coverage"]))
+        row.append(_pct(g["coverage"], lang))
         rows.append(row)
     # the call's groups the world's figures do not name (a PI's country without an income
     # group: "Not classified"): their share of the awards, so the shares add up
     named = {g["group"] for g in groups}
     for g, aw in shares.items():
         if g not in named:
-            rows.append([_group(tr, g), _value_cell(aw), "–", "–", "–", "–"])
+            rows.append([_group(tr, g), _value_cell(aw, lang), "–", "–", "–", "–"])
     older = sorted({f"{iso} {y}" for g in ctx["researchers"]["groups"] for iso, y in g["older"]})
     return {
         "title": tr(CONTEXT_TITLES[by]),
@@ -781,7 +802,7 @@ def report_charts(
     """The report's charts as SVG, sorted by size, with bounded or log scales."""
     from opencall.outcomes import charts
 
-    by = "income_group"
+    by, lang = "income_group", _lang(tr)
     rates = sorted(
         (x for x in data["differences"] if x["grouping"] == by and x["measure"] == "award_rate"),
         key=lambda x: -(x["value"] or 0),
@@ -821,9 +842,9 @@ def report_charts(
             "rows": [
                 [
                     _group(tr, x["group"]),
-                    _pct(x["value"]),
-                    _pct(x["value_low"]),
-                    _pct(x["value_high"]),
+                    _pct(x["value"], lang),
+                    _pct(x["value_low"], lang),
+                    _pct(x["value_high"], lang),
                 ]
                 for x in rates
             ],
@@ -831,21 +852,26 @@ def report_charts(
         {
             "columns": [group_col, tr(N_("Difference (points)")), low_col, high_col],
             "rows": [
-                [_group(tr, x["group"]), _pts(x["difference"]), _pts(x["low"]), _pts(x["high"])]
+                [
+                    _group(tr, x["group"]),
+                    _pts(x["difference"], lang),
+                    _pts(x["low"], lang),
+                    _pts(x["high"], lang),
+                ]
                 for x in diffs
             ],
         },
         {
             "columns": [group_col, *stage_labels],
-            "rows": [[g, *(_pct(v) for v in vs)] for g, vs in stage_rates.items()],
+            "rows": [[g, *(_pct(v, lang) for v in vs)] for g, vs in stage_rates.items()],
         },
         {
             "columns": [group_col, *share_series],
             "rows": [
                 [
                     _group(tr, g["group"]),
-                    _pct(shares[g["group"]]["value"]) if g["group"] in shares else "–",
-                    _pct(g["share"]),
+                    _pct(shares[g["group"]]["value"], lang) if g["group"] in shares else "–",
+                    _pct(g["share"], lang),
                 ]
                 for g in ctx
             ],
@@ -990,6 +1016,25 @@ def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
     }
 
 
+def _detectable_bias(tr: Tr, data: dict[str, Any]) -> str | None:
+    """The reviewer effects' minimum detectable bias in the reader's language and numbers
+    (the page's sentence), None when there is none."""
+    eff = data.get("reviewer_effects") or {}
+    mdb = eff.get("mdb") or {}
+    if mdb.get("min") is None or mdb.get("median") is None:
+        return None
+    return tr(
+        N_(
+            "With these reviews, a bias of at least %(x)s points between a reviewer group and "
+            "an applicant group would have been detected with 80 %% probability (the "
+            "best-covered of the %(n)s pairs tested; %(m)s points for the median pair)."
+        ),
+        x=_dec(mdb["min"], _lang(tr)),
+        n=eff.get("tested", 0),
+        m=_dec(mdb["median"], _lang(tr)),
+    )
+
+
 def report_pdf(
     data: dict[str, Any], tr: Tr = lambda s, **k: s % k if k else s, lang: str = "en"
 ) -> bytes:
@@ -1001,7 +1046,9 @@ def report_pdf(
         charts = report_charts(data, tr)
     findings = {**doc["findings"], "title": ""}  # under the summary's heading
     # reviewer-group effects (the interaction model) and the minimum detectable bias
-    effects_summary, effects_tables = queries.reviewer_effects_pdf(data)
+    effects_summary, effects_tables = queries.reviewer_effects_pdf(
+        data, _lang(tr), _detectable_bias(tr, data)
+    )
     tables = [
         findings,
         *doc["funnels"],

@@ -42,7 +42,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opencall import jobs
 from opencall.errors import DomainError
-from opencall.inputs import control_char, invisible_only, local_number, reader_zone
+from opencall.inputs import (
+    control_char,
+    invisible_only,
+    local_decimal,
+    local_general,
+    local_number,
+    reader_zone,
+)
 from opencall.logging_setup import set_user
 from opencall.settings import Settings, cookies_secure
 from opencall.storage import Storage, storage_for
@@ -471,6 +478,21 @@ def fmt_num(value: float | int | None) -> str:
     return local_number(value, _READER_LANG.get(), 2)
 
 
+def fmt_dec(value: float | None, decimals: int = 2, signed: bool = False) -> str:
+    """A decimal a person reads (a share, a grade, a ratio) with ``decimals`` fixed
+    decimals, in the page reader's decimal sign ("12.5", "12,5"), ``signed``: "+0.25"."""
+    if value is None:
+        return ""
+    return local_decimal(value, _READER_LANG.get(), decimals, signed=signed)
+
+
+def fmt_general(value: float | None, digits: int = 3) -> str:
+    """``value`` to ``digits`` significant digits (a p-value) in the reader's decimal sign."""
+    if value is None:
+        return ""
+    return local_general(value, _READER_LANG.get(), digits)
+
+
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -534,6 +556,8 @@ def make_environment(directory: Path) -> jinja2.Environment:
     # a static file's URL; the app's environment links the hashed names (install)
     env.globals["static"] = lambda name: "/static/" + name.removeprefix("/static/")
     env.filters["num"] = fmt_num
+    env.filters["dec"] = fmt_dec
+    env.filters["general"] = fmt_general
     env.globals["bdi"] = bdi
     env.filters["isolate"] = isolate
     return env
