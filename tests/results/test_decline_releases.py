@@ -14,10 +14,10 @@ import random
 from typing import Any
 
 import numpy as np
-from scipy import optimize
 
 from opencall.outcomes import figures as of
 from opencall.outcomes.domain import TOTAL, SuppressedTable
+from tests.results.test_linked_suppression import pinned_value
 
 REASONS = ("visa", "funding", "dates", "other")
 GROUPS = ("low", "lower-middle", "upper-middle", "high")
@@ -80,22 +80,9 @@ def pins(releases: list[tuple[Counts, SuppressedTable]]) -> list[tuple[int, str,
                 hidden.append((n, row, col, v))
     out = []
     for n, row, col, v in hidden:
-        lo, hi = (
-            optimize.linprog(
-                sign * v,
-                A_eq=np.array(a_eq),
-                b_eq=np.array(b_eq),
-                A_ub=np.array(a_ub) if a_ub else None,
-                b_ub=np.array(b_ub) if b_ub else None,
-                integrality=np.ones(len(v)),
-                bounds=(0, None),
-                method="highs",
-            )  # fmt: skip
-            for sign in (1, -1)
-        )
-        assert lo.status == 0 and hi.status == 0
-        if round(lo.fun) == round(-hi.fun):
-            out.append((n, row, col, round(lo.fun)))
+        value = pinned_value(v, a_eq, b_eq, a_ub, b_ub)
+        if value is not None:
+            out.append((n, row, col, value))
     return out
 
 
