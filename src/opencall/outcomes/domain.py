@@ -1381,6 +1381,54 @@ class Release:
         }
 
 
+def suppress_release(
+    counts: Mapping[str, Mapping[str, int]],
+    by: str,
+    min_cell: int = 5,
+    *,
+    earlier: Sequence[Release] = (),
+    moves: Callable[[str, str], bool] | None = None,
+) -> Release:
+    """One public table (groups x columns) whose row totals the reader knows
+    (:func:`suppress_small_cells` with ``known_rows``: a group's declined awards), kept as
+    a :class:`Release` under the grouping ``by`` and audited with the page's ``earlier``
+    releases (:func:`_release_recoverable`), for a reader who kept them and knows that
+    people move between columns only as ``moves(before, after)`` allows (a decline keeps
+    its reason). While a cell of any release is pinned that no release gives away alone,
+    the new release hides the same cell (or the smallest published cell of its column,
+    then any, then a column total), and the table is suppressed again. The same true
+    counts as the last release are that release again."""
+    truth = truth_digest({(g,): cells for g, cells in counts.items()})
+    if earlier and earlier[-1].truth == truth:
+        return earlier[-1]  # nothing changed: the page stands as it was published
+    atoms: dict[tuple[str, ...], int] = {
+        (g,): sum(int(v) for v in cells.values()) for g, cells in counts.items()
+    }
+    forced: set[tuple[str, str]] = set()
+    alone: dict[int, set[tuple[int, str, str, str]]] = {}
+    while True:
+        table = suppress_small_cells(counts, min_cell, known_rows=True, hide=forced)
+        release = Release({by: table}, atoms, truth)
+        if not earlier or moves is None:
+            return release
+        bad = _release_recoverable([*earlier, release], [by], moves, alone)
+        if not bad:
+            return release
+        _by, g, column = bad[0]
+        if table.values.get((g, column)) is not None:
+            forced.add((g, column))  # the cell that an earlier release subtracts from
+            continue
+        others = [
+            (r == TOTAL, c != column, v, r, c)
+            for (r, c), v in table.values.items()
+            if v is not None and c != TOTAL and (r, c) not in forced
+        ]
+        if not others:
+            return release  # every cell is hidden: it says nothing more than its totals
+        *_rest, r, c = min(others)
+        forced.add((r, c))
+
+
 def truth_digest(atoms: Mapping[tuple[str, ...], Mapping[str, int]]) -> str:
     """A digest of the true counts of a release (atom x column), to know them again."""
     import hashlib

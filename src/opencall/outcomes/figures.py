@@ -4,10 +4,16 @@ group, with small cells suppressed. Pure (no database): the rows come from
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from opencall.outcomes.domain import TOTAL, SuppressedTable, suppress_small_cells
+from opencall.outcomes.domain import (
+    TOTAL,
+    Release,
+    SuppressedTable,
+    suppress_release,
+    suppress_small_cells,
+)
 
 MIN_CELL = 5
 APPLIED_STATES = ("submitted", "under_review", "accepted", "rejected")
@@ -80,6 +86,15 @@ def declines_table(
     table shows (the figures count a declined award as awarded, the list of awarded
     programmes leaves it out): the audit takes the row totals as known
     (``suppress_small_cells(known_rows=True)``)."""
+    counts = _decline_counts(declined, key, reasons)
+    return suppress_small_cells(counts, MIN_CELL, known_rows=True) if counts else None
+
+
+def _decline_counts(
+    declined: Iterable[tuple[int, str, str | None, str | None, bool | None]],
+    key: str,
+    reasons: Iterable[str],
+) -> dict[str, dict[str, int]]:
     columns = list(reasons)
     counts: dict[str, dict[str, int]] = {}
     for _pid, reason, income, region, ldc in declined:
@@ -88,7 +103,28 @@ def declines_table(
         else:
             g = (income if key == "income" else region) or ""
         counts.setdefault(g, {c: 0 for c in columns})[reason] += 1
-    return suppress_small_cells(counts, MIN_CELL, known_rows=True) if counts else None
+    return counts
+
+
+def same_reason(before: str, after: str) -> bool:
+    """A decline keeps its reason from one release of the page to the next (a reader who
+    kept an earlier page knows it)."""
+    return before == after
+
+
+def declines_release(
+    declined: list[tuple[int, str, str | None, str | None, bool | None]],
+    reasons: Iterable[str],
+    earlier: Sequence[Release] = (),
+) -> Release | None:
+    """The release of the declines table split by reason (``REASONS_BY``), audited with
+    the page's ``earlier`` releases (``domain.suppress_release``): a new decline in a
+    named group must not give away its reason, nor an earlier one's, to a reader who
+    subtracts a saved page. None when no award was declined."""
+    counts = _decline_counts(declined, REASONS_BY, reasons)
+    if not counts:
+        return None
+    return suppress_release(counts, REASONS_BY, MIN_CELL, earlier=earlier, moves=same_reason)
 
 
 #: the one grouping whose declines the public page splits by reason; the others give each
@@ -105,13 +141,21 @@ DECLINE_GROUPINGS = ("income", "region", "ldc")
 def published_declines(
     declined: list[tuple[int, str, str | None, str | None, bool | None]],
     reasons: Iterable[str],
+    release: Release | None = None,
 ) -> dict[str, tuple[SuppressedTable, list[str]]] | None:
     """The public page's declines tables: for each grouping, the suppressed table and
     the columns it publishes (every reason and the total for ``REASONS_BY``, the total
-    only for the others). None when no award was declined."""
+    only for the others). ``release`` (:func:`declines_release`) gives the table split
+    by reason, audited with the page's earlier releases. None when no award was
+    declined."""
     out: dict[str, tuple[SuppressedTable, list[str]]] = {}
+    reasons = list(reasons)
     for key in DECLINE_GROUPINGS:
-        table = declines_table(declined, key, reasons)
+        table = (
+            release.tables[key]
+            if release is not None and key == REASONS_BY
+            else declines_table(declined, key, reasons)
+        )
         if table is None:
             return None
         columns = [*table.columns, TOTAL] if key == REASONS_BY else [TOTAL]

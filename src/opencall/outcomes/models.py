@@ -15,8 +15,9 @@ from opencall.db import Base, JSONType, UTCDateTime, utcnow
 
 
 class PublicRelease(Base):
-    """One release of a public page of a call (``page``: ``after_award``): the tables it
-    showed, as ``domain.Release.to_data`` writes them. ``number`` counts the page's
+    """One release of a public page of a call (``page``: ``after_award``, or
+    ``figures_declines``: the figures page's declines by reason): the tables it showed,
+    as ``domain.Release.to_data`` writes them. ``number`` counts the page's
     releases from 1; two requests that would record the same number meet at the unique
     key, and the second is computed again over the first."""
 

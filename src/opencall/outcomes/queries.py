@@ -703,6 +703,8 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
 
 #: the public page whose releases ``public_releases`` keeps (``outcomes.models``)
 AFTER_AWARD_PAGE = "after_award"
+#: the public figures page's declines table split by reason (``outcomes.figures``)
+FIGURES_DECLINES_PAGE = "figures_declines"
 
 
 def releases(

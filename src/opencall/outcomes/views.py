@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from opencall.allocation import presenters as allocation_views
 from opencall.allocation.models import DECLINE_REASONS, Award, AwardDecline, Decision
@@ -19,11 +20,12 @@ from opencall.calls.queries import unit_words
 from opencall.facilities.labels import unit_labels, unit_text
 from opencall.facilities.models import CapacityPool
 from opencall.inputs import local_number
-from opencall.outcomes import queries
+from opencall.outcomes import queries, services
 from opencall.outcomes.domain import TOTAL
 from opencall.outcomes.figures import (
     APPLIED_STATES,
     MIN_CELL,
+    declines_release,
     figures_by_group,
     published_declines,
 )
@@ -120,6 +122,32 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
     )
 
 
+def _declines_release(
+    page: Page, call_id: int, declined: list[tuple[int, str, str | None, str | None, bool | None]]
+) -> Any:
+    """The release of the declines table split by reason, audited with the page's earlier
+    releases and kept before a reader sees it (``outcomes.services.record_releases``), so
+    that a new decline cannot be subtracted from a saved page. Two readers who meet a
+    change at once compute the same release number: the second one's insert breaks the
+    unique key, and its release is computed again over the first one's."""
+    for _attempt in range(5):
+        kept = queries.releases(page.db, [call_id], queries.FIGURES_DECLINES_PAGE).get(call_id, [])
+        release = declines_release(declined, DECLINE_REASONS, [r for _n, r in kept])
+        if release is None or (kept and kept[-1][1] == release):
+            return release
+        try:
+            services.record_releases(
+                page.db,
+                queries.FIGURES_DECLINES_PAGE,
+                {call_id: {"number": len(kept) + 1, "body": release.to_data()}},
+            )
+            page.commit()
+            return release
+        except IntegrityError:
+            page.db.rollback()
+    raise RuntimeError("could not record a release of the figures page")
+
+
 def _tables(page: Page, call_id: int) -> dict[str, Any]:
     """PIs of submitted proposals and of awarded ones, by income group and by region (an
     award declined by its applicant counted as awarded: the decision stood), and the
@@ -131,7 +159,8 @@ def _tables(page: Page, call_id: int) -> dict[str, Any]:
     reasons = [(r, page._(DECLINE_REASON_LABELS[r])) for r in DECLINE_REASONS]
     ldc = {"LDC": N_("Least developed countries"), "non-LDC": N_("Other countries")}
     labels = dict(reasons) | {TOTAL: page._("Declined")}
-    published = published_declines(declined, DECLINE_REASONS) or {}
+    release = _declines_release(page, call_id, declined)
+    published = published_declines(declined, DECLINE_REASONS, release) or {}
     for key, names in (("income", INCOME), ("region", REGIONS), ("ldc", ldc)):
         if key not in published:
             break

@@ -76,6 +76,8 @@ class Me(BaseModel):
     #: the IANA zone the account reads times in beside UTC (null: UTC only); every time
     #: the API answers is in UTC
     time_zone: str | None
+    #: the account's ORCID iD ("0000-0002-1825-0097"; null: none given)
+    orcid: str | None = None
     roles: list[Role]
 
 

@@ -140,3 +140,33 @@ def zone_name(text: str | None) -> str | None:
             field="time_zone",
             zone=repr(str(text or "").strip()[:80]),
         ) from None
+
+
+#: an ORCID iD as written, with or without its resolver address (https://orcid.org/)
+_ORCID = re.compile(
+    r"(?:(?:https?://)?(?:www\.)?orcid\.org/)?(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])",
+    re.IGNORECASE,
+)
+
+
+def orcid_id(raw: str) -> str:
+    """An ORCID iD in its canonical form ("0000-0002-1825-0097"), from the iD or its
+    address: sixteen characters, the last a check digit (ISO 7064 mod 11-2, "X" for 10).
+    A bad format or check digit raises a DomainError (field ``orcid``)."""
+    match = _ORCID.fullmatch(raw.strip())
+    if match is None:
+        raise DomainError(
+            "ORCID iD %(orcid)s is not of the form 0000-0002-1825-0097.", field="orcid", orcid=raw
+        )
+    digits = "".join(match.groups()).upper()
+    total = 0
+    for ch in digits[:-1]:
+        total = (total + int(ch)) * 2
+    check = (12 - total % 11) % 11
+    if digits[-1] != ("X" if check == 10 else str(check)):
+        raise DomainError(
+            "ORCID iD %(orcid)s has a wrong check digit: please copy it again from orcid.org.",
+            field="orcid",
+            orcid=raw,
+        )
+    return "-".join(digits[i : i + 4] for i in range(0, 16, 4))

@@ -49,6 +49,9 @@ class User(Base):
     )
     country_iso3: Mapped[str | None] = mapped_column(ForeignKey("countries.iso3"), nullable=True)
     expertise: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    #: the person's ORCID iD, canonical ("0000-0002-1825-0097", ``domain.orcid_id``);
+    #: shown to the person only (account page, /api/v1/me)
+    orcid: Mapped[str | None] = mapped_column(String(19), nullable=True)
     email_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     is_site_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

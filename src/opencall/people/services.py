@@ -31,6 +31,7 @@ from opencall.people.domain import (
     link_in_name,
     normalise_email,
     throwaway_mailbox,
+    orcid_id,
     zone_name,
 )
 from opencall.people.models import (
@@ -861,8 +862,8 @@ def clean_time_zone(value: Any) -> str | None:
 
 
 def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
-    """Change name, institution, country, language, time zone and expertise (validated
-    first)."""
+    """Change name, institution, country, language, time zone, ORCID iD and expertise
+    (validated first)."""
     name = _person_name(str(data.get("name", user.name) or ""))
     language = str(data.get("language", user.language) or "")
     _check_language(language)
@@ -877,6 +878,8 @@ def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
     if country is not None:
         check_country(session, country)
     time_zone = clean_time_zone(data.get("time_zone", user.time_zone))
+    raw_orcid = str(data.get("orcid", user.orcid or "") or "").strip()
+    orcid = orcid_id(raw_orcid) if raw_orcid else None
     institution = one_line(str(data.get("institution") or ""))
     if institution and not country:
         raise DomainError("Country is required with an institution.", field="country")
@@ -894,6 +897,7 @@ def update_account(session: Session, user: User, data: dict[str, Any]) -> User:
     user.expertise = expertise
     user.country_iso3 = country
     user.time_zone = time_zone
+    user.orcid = orcid
     user.institution_id = inst.id if inst else None
     session.flush()
     session.refresh(user)

@@ -433,6 +433,7 @@ def _account_form(user: User) -> dict[str, str]:
         "country_iso3": user.country_iso3 or "",
         "language": user.language,
         "time_zone": user.time_zone or "",
+        "orcid": user.orcid or "",
         "expertise": user.expertise,
     }
 
@@ -482,6 +483,8 @@ SERVICE_MESSAGES = (
     N_("Institution name is too long (300 characters at most)."),
     N_("This link is invalid or has expired. Ask for a new one."),
     N_("The expertise statement is too long (%(n)s characters at most)."),
+    N_("ORCID iD %(orcid)s is not of the form 0000-0002-1825-0097."),
+    N_("ORCID iD %(orcid)s has a wrong check digit: please copy it again from orcid.org."),
     N_(
         "Unknown time zone %(zone)s: give a name such as Africa/Kinshasa, Asia/Dhaka, "
         "America/La_Paz or Pacific/Apia, or leave it empty for UTC."
