@@ -30,8 +30,8 @@ from opencall.people.domain import (
     institution_key,
     link_in_name,
     normalise_email,
-    throwaway_mailbox,
     orcid_id,
+    throwaway_mailbox,
     zone_name,
 )
 from opencall.people.models import (
