@@ -293,7 +293,11 @@ def test_rapid_access_beside_a_general_call_and_mail_in(web: Web, one_loop: None
     # the report's trend over the facility's cycles: only calls that have decided (the
     # general call still open and round 2 still a draft have no access figures yet)
     trend = office.get("/api/v1/calls/sls-rapid/report")["trend"]
-    assert [t["cycle"] for t in trend] == ["rapid-1"], trend
+    # (one entry a cycle and unit: the beamline's shifts and the mail-in samples apart)
+    assert sorted((t["cycle"], t["unit"]) for t in trend) == [
+        ("rapid-1", "sample"),
+        ("rapid-1", "shift"),
+    ], trend
 
     # the rapid shifts: 8 hours each, none already begun, none in the maintenance week
     scheduled = office.get("/api/v1/calls/sls-rapid/schedule", limit=200)["items"]
@@ -389,7 +393,13 @@ def test_rapid_access_beside_a_general_call_and_mail_in(web: Web, one_loop: None
     # ---- who benefits: the rapid route's figures in its units, by LDC status
     report = office.get("/api/v1/calls/sls-rapid/report")
     assert sorted(report["call"]["units"]) == ["sample", "shift"]
-    assert sorted(t["cycle"] for t in report["trend"]) == ["2027-1", "rapid-1"]
+    # the trend: one entry a cycle and unit (the general call's shifts; the rapid round's
+    # shifts and samples apart)
+    assert sorted({t["cycle"] for t in report["trend"]}) == ["2027-1", "rapid-1"]
+    assert sorted(t["unit"] for t in report["trend"] if t["cycle"] == "rapid-1") == [
+        "sample",
+        "shift",
+    ]
     funnel = {r["group"]: r for r in report["funnels"]["ldc"] if r["stage"] == "awarded"}
     assert funnel["all"]["amounts"]["shift"] == by_pool["BL1.1 XAS"]
     assert funnel["all"]["amounts"]["sample"] == by_pool["Mail-in XRD"]

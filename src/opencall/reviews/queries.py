@@ -420,6 +420,17 @@ def assignments_of_call(
     return list(session.scalars(stmt.order_by(ReviewAssignment.id)))
 
 
+def active_pairs(session: Session, call: Call) -> list[tuple[int, int]]:
+    """(proposal id, reviewer id) of the call's active assignments, as plain columns: a
+    hand assignment's check for reviewers who review each other reads these, not every
+    assignment row with its relations (a large call holds thousands)."""
+    stmt = select(ReviewAssignment.proposal_id, ReviewAssignment.reviewer_id).where(
+        ReviewAssignment.call_id == call.id,
+        ReviewAssignment.status.in_(("assigned", "accepted", "submitted")),
+    )
+    return [(int(p), int(r)) for p, r in session.execute(stmt.order_by(ReviewAssignment.id))]
+
+
 def assignments_of_proposals(
     session: Session, call: Call, proposal_ids: Sequence[int]
 ) -> list[ReviewAssignment]:

@@ -539,11 +539,7 @@ def add_assignment(
     # withheld from the chair are left out: a refusal would tell who reviews it
     pair = (proposal.id, reviewer.id)
     hidden = withheld_from(session, session.get(User, actor_id) if actor_id else None, call)
-    pairs = [
-        (a.proposal_id, a.reviewer_id)
-        for a in q.assignments_of_call(session, call)
-        if a.proposal_id not in hidden
-    ]
+    pairs = [(p, r) for p, r in q.active_pairs(session, call) if p not in hidden]
     cycles = collusion_cycles([*pairs, pair], q.review_teams(session, call))
     if any(pair in cycle for cycle in cycles):
         raise reviewing_collusion()
