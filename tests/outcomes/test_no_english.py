@@ -202,10 +202,9 @@ def test_translated_pages_show_no_english(demo: dict[str, Any], lang: str) -> No
     }
     for email, slug in LOGISTICS.items():
         pages[f"schedule {slug}"] = (_client(demo, email, lang), f"/manage/calls/{slug}/schedule")
-    from opencall.calls.views import UNITS
-    from opencall.web.i18n import Translator
+    from opencall.facilities.domain import BUILTIN_UNITS, UNIT_ALIASES, unit_label
 
-    units = [Translator(lang).gettext(u) for u in UNITS.values()]
+    units = [unit_label(u, None, None, lang) for u in [*BUILTIN_UNITS, *UNIT_ALIASES]]
     if lang == "fr":  # the award column: an amount awarded, not a list of winners
         assert "Lauréat" not in pi.get(f"/proposals/{demo['proposal']}/outcome").text
     leaks: dict[str, list[str]] = {}

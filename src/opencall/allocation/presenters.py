@@ -12,7 +12,6 @@ from opencall.facilities.domain import unit_label
 from opencall.inputs import local_number
 from opencall.web.i18n import N_, Translator
 from opencall.web.labels import REQUEST_KINDS as KINDS
-from opencall.web.labels import UNITS
 
 POLICY_WHOLE = N_("Awards are whole: a request is awarded in full or not at all.")
 POLICY_PARTIAL = N_("Awards may be partial, down to %(pct)s of a request.")
@@ -122,8 +121,6 @@ def policy_lines(t: Any, call: Call, lang: str = "en") -> list[str]:
         number = local_number(value, lang)
         if pool is None:
             return number
-        if pool.unit in UNITS:
-            return f"{number} {t(UNITS[pool.unit])}"
         return f"{number} {unit_label(pool.unit, pool.unit_labels, value, lang)}"
 
     lines = [
@@ -294,17 +291,11 @@ def explain(t: Translator, text: str, units: dict[str, Any] | None = None) -> st
             pool=m.group(1),
             left=local_number(float(m.group(2)), t.lang),
             cap=local_number(float(m.group(3)), t.lang),
-            unit=t.gettext(UNITS[unit])
-            if unit in UNITS
-            else unit_label(unit, (units or {}).get(unit), None, t.lang),
+            unit=unit_label(unit, (units or {}).get(unit), float(m.group(3)), t.lang),
         )
 
     def unit_word(unit: str) -> str:
-        return (
-            t.gettext(UNITS[unit])
-            if unit in UNITS
-            else unit_label(unit, (units or {}).get(unit), None, t.lang)
-        )
+        return unit_label(unit, (units or {}).get(unit), None, t.lang)
 
     def one(sentence: str) -> str:
         if sentence.startswith(_EXHAUSTED_EN):

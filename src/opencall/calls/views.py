@@ -12,7 +12,6 @@ from opencall.calls.schemas import TITLE_MAX_CHARS, call_form
 from opencall.db import utcnow
 from opencall.facilities.labels import unit_labels
 from opencall.web.labels import ANONYMITY as ANONYMITY
-from opencall.web.labels import UNITS as UNITS
 from opencall.web.labels import call_labels
 from opencall.web.pages import Page, get_page
 

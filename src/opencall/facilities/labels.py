@@ -2,8 +2,9 @@
 pages of every feature.
 
 Below the features' views (they all import it) and above the pure
-``facilities.domain.unit_label``: the resource's own labels when it has them,
-the presets' catalogued words (``web.labels.UNITS``) otherwise.
+``facilities.domain.unit_label``: the resource's own labels when it has them, the
+built-in unit's words (``facilities.domain.BUILTIN_UNITS``, the presets' keys
+included) otherwise, singular for exactly one, so that every page names a unit alike.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import Any
 
 from opencall.facilities.domain import unit_label
 from opencall.web.i18n import N_
-from opencall.web.labels import UNITS
 
 #: The post-award record kinds (``facilities.domain.RECORD_KINDS``) as people read them:
 #: on a pool's page, where they are chosen, and on an award's page (``results.views``).
@@ -29,10 +29,9 @@ RECORD_KIND_LABELS = {
 
 
 def unit_text(page: Any, unit: str, labels: Any = None, amount: float | None = None) -> str:
-    """``unit`` in the visitor's language (``page.lang``, ``page._``)."""
-    if labels or unit not in UNITS:
-        return unit_label(unit, labels, amount, page.lang)
-    return str(page._(UNITS[unit]))
+    """``unit`` in the visitor's language (``page.lang``) for ``amount`` (the plural
+    when no amount is given)."""
+    return unit_label(unit, labels, amount, page.lang)
 
 
 def unit_labels(page: Any) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from opencall.outcomes import queries
 from opencall.outcomes.after_award import MIN_JUDGED_AWARDS
 from opencall.outcomes.stats import MIN_TEST_N
 from opencall.web.i18n import N_
-from opencall.web.labels import UNITS
 
 #: The World Bank's income groups and the UN regions, in their order (also the groups of
 #: the public figures, ``outcomes.views``).
@@ -149,11 +148,9 @@ def _lang(tr: Tr) -> str:
 
 def _unit(tr: Tr, u: str, data: dict[str, Any] | None = None, amount: float | None = None) -> str:
     """A unit in the reader's language: the words a resource names for its own unit
-    (``call.unit_labels``), the presets' catalogued words, a built-in unit's labels."""
+    (``call.unit_labels``), else the built-in unit's (the presets' keys included)."""
     own = (data or {}).get("call", {}).get("unit_labels", {}).get(u)
-    if own or u not in UNITS:
-        return unit_label(u, own, amount, _lang(tr))
-    return tr(UNITS[u])
+    return unit_label(u, own, amount, _lang(tr))
 
 
 def _measure(tr: Tr, x: dict[str, Any]) -> str:

@@ -19,8 +19,7 @@ from opencall.allocation.presenters import DECLINE_REASON_LABELS, decline_labels
 from opencall.calls.access import office_call
 from opencall.calls.models import Call
 from opencall.errors import DomainError
-from opencall.facilities.domain import unit_label
-from opencall.facilities.labels import RECORD_KIND_LABELS
+from opencall.facilities.labels import RECORD_KIND_LABELS, unit_labels
 from opencall.proposals.models import Proposal
 from opencall.results import declines, policies, services
 from opencall.results import domain as d
@@ -197,7 +196,8 @@ def render_award(
             "field_label": lambda n: _label(page, FIELD_LABELS, n),
             "choice_label": lambda c: _label(page, CHOICE_LABELS, c),
             "output_label": lambda k: _label(page, OUTPUT_LABELS, k),
-            "unit_text": lambda u: unit_label(u, unit_words.get(u), None, page.lang),
+            "unit_words": unit_words,
+            **unit_labels(page),
             "stage_labels": {k: page._(v) for k, v in STAGE_LABELS.items()},
             "error": error,
             "may_record": policies.may_record(page.db, page.user, proposal),
@@ -324,7 +324,7 @@ def render_decline(
             "awards": q.awards_of(page.db, proposal.id),
             "reasons": [(r, page._(DECLINE_REASON_LABELS[r])) for r in DECLINE_REASONS],
             **decline_labels(page),
-            "unit_text": lambda pool, a: unit_label(pool.unit, pool.unit_labels, a, page.lang),
+            **unit_labels(page),
             "chosen": page.form.get("reason", "") if page.request.method == "POST" else "",
             "note": page.form.get("note", "") if page.request.method == "POST" else "",
             "error": error,

@@ -1,6 +1,6 @@
 """Labels shown by the pages of several features (translated where shown).
 
-One place for the words of a call's status, a pool's unit, a call's anonymity
+One place for the words of a call's status, a call's anonymity
 and a job's status and kind, so that every feature's templates say the same; and
 what people read instead of codes: audit actions and entities, and the progress
 messages jobs write (composed in English by the services; shown translated through
@@ -24,14 +24,6 @@ CALL_STATUS = {
     "scheduling": N_("scheduling"),
     "published": N_("results published"),
     "archived": N_("archived"),
-}
-UNITS = {
-    "h": N_("hours"),
-    "berths": N_("berths"),
-    "dives": N_("dives"),
-    "mg": N_("mg"),
-    "seats": N_("seats"),
-    "packages": N_("packages"),
 }
 REQUEST_KINDS = {
     "fast": N_("Telescope time"),
@@ -78,8 +70,9 @@ def labeller(page: Any, words: dict[str, str]) -> Callable[[str], str]:
 
 
 def call_labels(page: Any) -> dict[str, Any]:
-    """``status_label`` and ``unit_label`` for the public pages."""
-    return {"status_label": labeller(page, CALL_STATUS), "unit_label": labeller(page, UNITS)}
+    """``status_label`` for the public pages (their ``unit_label``:
+    ``facilities.labels.unit_labels``)."""
+    return {"status_label": labeller(page, CALL_STATUS)}
 
 
 def status_labels(page: Any) -> dict[str, Any]:
