@@ -518,11 +518,12 @@ def add_assignment(
     if q.is_conflicted(session, proposal.id, reviewer.id):
         raise conflicted_pair()
     reviewers = {r.id for r in q.reviewers_of_call(session, call)}
+    # the teams of the call's proposals: the distributed mode's ties and the collusion check
+    teams = q.review_teams(session, call)
     if rs.mode == "distributed":
         # applicants review each other (as the automatic assignment draws them): an
         # account with no proposal in review here, nor the call's reviewing role, is no
         # reviewer of it; nor is anyone who shares a team with a member of this proposal
-        teams = q.review_teams(session, call)
         own = [t for t in teams.values() if reviewer.id in t]
         ties = {reviewer.id}.union(*own)
         if reviewer.id not in reviewers and not own:
@@ -540,7 +541,7 @@ def add_assignment(
     pair = (proposal.id, reviewer.id)
     hidden = withheld_from(session, session.get(User, actor_id) if actor_id else None, call)
     pairs = [(p, r) for p, r in q.active_pairs(session, call) if p not in hidden]
-    cycles = collusion_cycles([*pairs, pair], q.review_teams(session, call))
+    cycles = collusion_cycles([*pairs, pair], teams)
     if any(pair in cycle for cycle in cycles):
         raise reviewing_collusion()
     active = q.assignments_of_reviewer(session, reviewer.id)
