@@ -7,19 +7,13 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from opencall.allocation import services
-from opencall.cycle.services import job_call, step_call
+from opencall.cycle.services import job_call, solve_options, step_call
 from opencall.jobs import Handler, Job, JobRegistry
 from opencall.settings import Settings
 
 
 def allocate(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
-    services.run_allocation(
-        session,
-        step_call(session, job),
-        seed=job.seed,
-        actor_id=job.created_by,
-        progress=progress,
-    )
+    services.run_allocation(session, step_call(session, job), **solve_options(job, progress))
 
 
 def notify_decisions(settings: Settings) -> Handler:

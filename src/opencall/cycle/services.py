@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -43,6 +44,7 @@ from opencall.cycle import batches
 from opencall.errors import DomainError
 from opencall.jobs import Job
 from opencall.proposals import services as proposal_services
+from opencall.runs import Progress
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,13 @@ def step_call(session: Session, job: Job) -> Call:
     call = job_call(session, job)
     require_step(call, STEP_OF_KIND[job.kind])
     return call
+
+
+def solve_options(job: Job, progress: Progress) -> dict[str, Any]:
+    """What a solver step's job hands its feature's ``run_...`` service besides the call
+    (:func:`step_call`): the job's seed, its author as the actor, and the progress
+    callback, so that every step's job runs its solver the same way."""
+    return {"seed": job.seed, "actor_id": job.created_by, "progress": progress}
 
 
 def transition_call(

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from opencall.cycle.services import step_call
+from opencall.cycle.services import solve_options, step_call
 from opencall.jobs import Handler, Job, JobRegistry
 from opencall.reviews import queries as q
 from opencall.reviews import services
@@ -34,20 +34,12 @@ def assign(session: Session, job: Job, progress: Callable[[int, str], None]) -> 
         session,
         step_call(session, job),
         objective=job.payload.get("objective", "total"),
-        seed=job.seed,
-        actor_id=job.created_by,
-        progress=progress,
+        **solve_options(job, progress),
     )
 
 
 def calibrate(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
-    services.run_calibration(
-        session,
-        step_call(session, job),
-        seed=job.seed,
-        actor_id=job.created_by,
-        progress=progress,
-    )
+    services.run_calibration(session, step_call(session, job), **solve_options(job, progress))
 
 
 def assign_and_notify(settings: Settings) -> Handler:

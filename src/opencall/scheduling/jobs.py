@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from opencall.cycle.services import step_call
+from opencall.cycle.services import solve_options, step_call
 from opencall.jobs import Job, JobRegistry
 from opencall.scheduling import services
 
@@ -20,9 +20,7 @@ def schedule(session: Session, job: Job, progress: Callable[[int, str], None]) -
         call,
         start=dt.date.fromisoformat(start) if start else None,
         days=int(job.payload.get("days", 120)),
-        seed=job.seed,
-        actor_id=job.created_by,
-        progress=progress,
+        **solve_options(job, progress),
     )
 
 
