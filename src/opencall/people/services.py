@@ -13,7 +13,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session
 
@@ -347,11 +347,29 @@ def just_registered(user: User, now: dt.datetime | None = None) -> bool:
     return user.email_verified_at is None and user.created_at > (now or utcnow()) - DOUBLE_SUBMIT
 
 
+def _spend(session: Session, tok: EmailToken, now: dt.datetime) -> None:
+    """Mark a one-time link used, or refuse it when a request beside this one used it
+    since it was read (trialcrowd11): one conditional update, so that two posts of one
+    link at the same moment cannot both pass (PostgreSQL re-reads the row after the
+    other's commit; SQLite writes one at a time)."""
+    spent = session.execute(
+        update(EmailToken)
+        .where(EmailToken.id == tok.id, EmailToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        raise DomainError(
+            "This link is invalid or has expired. Ask for a new one.", code="bad_token"
+        )
+    session.refresh(tok)
+
+
 def verify_email(session: Session, raw: str, *, now: dt.datetime | None = None) -> User:
     tok = _valid_token(session, "verify", raw, now)
     user = _token_user(session, tok)
     now = now or utcnow()
-    tok.used_at = now
+    _spend(session, tok, now)
     if user.email_verified_at is None:
         user.email_verified_at = now
     session.flush()
@@ -419,7 +437,7 @@ def reset_password(
     _check_password(new_password)
     user = _token_user(session, tok)
     now = now or utcnow()
-    tok.used_at = now
+    _spend(session, tok, now)
     _retire_reset_links(session, user.id, now)
     user.password_hash = hash_password(new_password)
     # the link proves the address, so an unverified account becomes verified
