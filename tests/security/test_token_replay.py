@@ -112,3 +112,77 @@ def test_a_verification_link_used_twice_at_once_is_used_once(
     # before the fix, on PostgreSQL: ["ok", "ok"], the link used twice
     assert sorted(answers) == ["DomainError", "ok"], answers
     assert _events(web, "user.verified") == 1
+
+
+def test_a_role_invitation_revoked_as_it_is_accepted_grants_no_role_unseen(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An administrator revokes an invitation to a role (a reviewer who should not
+    review, after all) while the invitee accepts it. Both read the invitation pending;
+    before the fix both wrote: the invitation ended revoked *and* accepted, and the role
+    was granted though the administrator's page said it was revoked. Now exactly one of
+    them happens: revoked and no role, or accepted (and the revocation refused)."""
+    from opencall.people.models import RoleGrant, RoleInvitation
+    from opencall.people.services import accept_role_invitation, revoke_role_invitation
+    from tests.people.test_roles import _provider
+
+    with web.factory() as s:
+        p = _provider(s)
+        _g, inv, raw = services.invite_to_role(
+            s, email="late@uni.example", role="reviewer", provider_id=p.id
+        )
+        invitee = F.user(s, email="late@uni.example")
+        s.commit()
+        assert inv is not None and raw
+        inv_id, uid = inv.id, invitee.id
+    both = threading.Barrier(2, timeout=5)
+
+    def wait() -> None:
+        try:
+            both.wait()
+        except threading.BrokenBarrierError:
+            pass
+
+    real = services.invitation_for_token
+
+    def read_then_wait(*args: Any, **kw: Any) -> Any:
+        found = real(*args, **kw)
+        wait()
+        return found
+
+    monkeypatch.setattr(services, "invitation_for_token", read_then_wait)
+
+    def work(i: int) -> str:
+        with web.factory() as s:
+            try:
+                if i == 0:
+                    user = s.get(User, uid)
+                    assert user is not None
+                    accept_role_invitation(s, user, raw)
+                else:
+                    one = s.get(RoleInvitation, inv_id)
+                    assert one is not None and one.revoked_at is None
+                    wait()  # read pending, as the invitee's request has
+                    revoke_role_invitation(s, one)
+                s.commit()
+                return "ok"
+            except Exception as exc:  # noqa: BLE001 - the refusal
+                s.rollback()
+                return type(exc).__name__
+
+    accepted, revoked = _together(2, work)
+    with web.factory() as s:
+        one = s.get(RoleInvitation, inv_id)
+        assert one is not None
+        granted = s.scalar(
+            select(func.count(RoleGrant.id)).where(
+                RoleGrant.user_id == uid, RoleGrant.role == "reviewer"
+            )
+        )
+        state = (one.accepted_at is not None, one.revoked_at is not None, granted)
+    # before the fix: ("ok", "ok") and (True, True, 1)
+    assert (accepted, revoked) in (("ok", "DomainError"), ("DomainError", "ok")), (
+        accepted,
+        revoked,
+    )
+    assert state in ((True, False, 1), (False, True, 0)), state

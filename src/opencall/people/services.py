@@ -1268,6 +1268,25 @@ def accept_role_invitation(
             code="wrong_account",
         ),
     )
+    # taken only while still pending (trialcrowd11): an administrator's revocation at the
+    # same moment read it pending too, and one of the two must lose (PostgreSQL re-reads
+    # the row after the other's commit; SQLite writes one at a time)
+    taken = session.execute(
+        update(RoleInvitation)
+        .where(
+            RoleInvitation.id == inv.id,
+            RoleInvitation.accepted_at.is_(None),
+            RoleInvitation.revoked_at.is_(None),
+        )
+        .values(accepted_at=now, accepted_by=user.id)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise DomainError(
+            "This invitation is invalid, was revoked or has expired. Ask for a new one.",
+            code="bad_token",
+        )
+    session.refresh(inv)
     grant = grant_role(
         session,
         user.id,
@@ -1276,8 +1295,6 @@ def accept_role_invitation(
         call_id=inv.call_id,
         actor_id=user.id,
     )
-    inv.accepted_at = now
-    inv.accepted_by = user.id
     session.flush()
     _audit_invitation(session, "role.invitation_accepted", inv, user.id)
     return grant
@@ -1286,12 +1303,24 @@ def accept_role_invitation(
 def revoke_role_invitation(
     session: Session, inv: RoleInvitation, *, actor_id: int | None = None
 ) -> RoleInvitation:
+    if inv.accepted_at is None and inv.revoked_at is None:
+        # revoked only while still pending: an acceptance at the same moment read it
+        # pending too (``accept_role_invitation``), and the later of the two is refused
+        done = session.execute(
+            update(RoleInvitation)
+            .where(
+                RoleInvitation.id == inv.id,
+                RoleInvitation.accepted_at.is_(None),
+                RoleInvitation.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(inv)
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            _audit_invitation(session, "role.invitation_revoked", inv, actor_id)
     if inv.accepted_at is not None:
         raise DomainError("This invitation was already accepted; revoke the role instead.")
-    if inv.revoked_at is None:
-        inv.revoked_at = utcnow()
-        session.flush()
-        _audit_invitation(session, "role.invitation_revoked", inv, actor_id)
     return inv
 
 
