@@ -1253,6 +1253,26 @@ def require_invitee(user: User, invited_email: str, wrong_account: DomainError) 
         raise DomainError("Please verify your e-mail address first: open the link we sent you.")
 
 
+def _while_pending(session: Session, inv: RoleInvitation, **values: Any) -> bool:
+    """Write ``values`` on ``inv`` only if it is still pending (neither accepted nor
+    revoked) in the database, in one conditional update, and read it again: whether it
+    was written (trialcrowd11: an acceptance and a revocation at the same moment both read
+    it pending; PostgreSQL re-reads the row after the other's commit, SQLite writes one
+    at a time, and the later one writes nothing)."""
+    done = session.execute(
+        update(RoleInvitation)
+        .where(
+            RoleInvitation.id == inv.id,
+            RoleInvitation.accepted_at.is_(None),
+            RoleInvitation.revoked_at.is_(None),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(inv)
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+
 def accept_role_invitation(
     session: Session, user: User, raw: str, *, now: dt.datetime | None = None
 ) -> RoleGrant:
@@ -1271,22 +1291,11 @@ def accept_role_invitation(
     # taken only while still pending (trialcrowd11): an administrator's revocation at the
     # same moment read it pending too, and one of the two must lose (PostgreSQL re-reads
     # the row after the other's commit; SQLite writes one at a time)
-    taken = session.execute(
-        update(RoleInvitation)
-        .where(
-            RoleInvitation.id == inv.id,
-            RoleInvitation.accepted_at.is_(None),
-            RoleInvitation.revoked_at.is_(None),
-        )
-        .values(accepted_at=now, accepted_by=user.id)
-        .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
+    if not _while_pending(session, inv, accepted_at=now, accepted_by=user.id):
         raise DomainError(
             "This invitation is invalid, was revoked or has expired. Ask for a new one.",
             code="bad_token",
         )
-    session.refresh(inv)
     grant = grant_role(
         session,
         user.id,
@@ -1306,18 +1315,7 @@ def revoke_role_invitation(
     if inv.accepted_at is None and inv.revoked_at is None:
         # revoked only while still pending: an acceptance at the same moment read it
         # pending too (``accept_role_invitation``), and the later of the two is refused
-        done = session.execute(
-            update(RoleInvitation)
-            .where(
-                RoleInvitation.id == inv.id,
-                RoleInvitation.accepted_at.is_(None),
-                RoleInvitation.revoked_at.is_(None),
-            )
-            .values(revoked_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        session.refresh(inv)
-        if done.rowcount == 1:  # type: ignore[attr-defined]
+        if _while_pending(session, inv, revoked_at=utcnow()):
             _audit_invitation(session, "role.invitation_revoked", inv, actor_id)
     if inv.accepted_at is not None:
         raise DomainError("This invitation was already accepted; revoke the role instead.")
