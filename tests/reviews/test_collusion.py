@@ -80,36 +80,42 @@ def _teams(props: list[Proposal]) -> dict[int, frozenset[int]]:
 
 def test_distributed_review_never_pairs_two_applicants_both_ways(db: Session) -> None:
     """Four applicants in two fields: Alice and Bob each other's best match, Carol and
-    Dave too. The best total pairs each with the other (two reciprocal pairs); the
-    assignment now gives each proposal a reviewer who is not reviewed by its PI.
+    Dave too (and two more applicants: since trialcrowd11 no ring of up to five people is
+    paired, and one review each needs six for a ring of six). The best total pairs each
+    with the other (two reciprocal pairs); the assignment now gives each proposal a
+    reviewer who is not reviewed by its PI.
     Before the fix: Alice reviewed Bob's proposal and Bob Alice's (and Carol, Dave)."""
     call = _call(db, mode="distributed", k=1, max_load=1)
-    (alice, bob, carol, dave), (a, b, c, d) = _applicants(db, call, 4)
+    people, props = _applicants(db, call, 6)
+    (alice, bob, carol, dave, *_more), (a, b, c, d, *_rest) = people, props
     _review(db, call)
     scores = {(b.id, alice.id): 0.9, (a.id, bob.id): 0.9, (d.id, carol.id): 0.9}
     scores |= {(c.id, dave.id): 0.9}
-    for p, u in itertools.product((a, b, c, d), (alice, bob, carol, dave)):
-        scores.setdefault((p.id, u.id), 0.1)
+    for p, u in itertools.product(props, people):
+        if p.pi_user_id != u.id:
+            scores.setdefault((p.id, u.id), 0.1)
     _affinity(db, call, scores)
     run = run_assignment(db, call)
     pairs = _active(db, call)
-    assert len(pairs) == 4  # every proposal has its reviewer
-    assert collusion_cycles(pairs, _teams([a, b, c, d])) == []
+    assert len(pairs) == 6  # every proposal has its reviewer
+    assert collusion_cycles(pairs, _teams(props)) == []
     assert (b.id, alice.id) not in pairs or (a.id, bob.id) not in pairs
     assert run.summary["collusion_avoided"] >= 1
 
 
 def test_distributed_review_breaks_rings_of_three(db: Session) -> None:
-    """Eight applicants, two reviews a proposal, each reviews two: three are one field,
-    three another, two a third, and each is the best reviewer of the others of their
-    field. The best total has each of a field review the others (reciprocal pairs and
-    rings of three); the assignment now leaves no cycle of two or three people, and
-    every proposal covered (the eight in a circle, each reviewing the next two, is one
-    such assignment). Before the fix: 3 reciprocal pairs a field of three, and its rings."""
+    """Sixteen applicants, two reviews a proposal, each reviews two: three are one field,
+    three another, two a third, four a fourth and four a fifth, and each is the best
+    reviewer of the others of their field. The best total has each of a field review the
+    others (reciprocal pairs and rings of three); the assignment now leaves no cycle of two
+    to five people (trialcrowd11; eight applicants before, who cannot avoid a ring of
+    four), and every proposal covered (the sixteen in a circle, each reviewing the next
+    two, is one such
+    assignment). Before the fix: 3 reciprocal pairs a field of three, and its rings."""
     call = _call(db, mode="distributed", k=2, max_load=2)
-    people, props = _applicants(db, call, 8)
+    people, props = _applicants(db, call, 16)
     _review(db, call)
-    field = [0, 0, 0, 1, 1, 1, 2, 2]
+    field = [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4]
     scores = {}
     for i, p in enumerate(props):
         for j, u in enumerate(people):
@@ -118,7 +124,7 @@ def test_distributed_review_breaks_rings_of_three(db: Session) -> None:
     _affinity(db, call, scores)
     run_assignment(db, call)
     pairs = _active(db, call)
-    assert len(pairs) == 16
+    assert len(pairs) == 32
     assert collusion_cycles(pairs, _teams(props)) == []
 
 
@@ -180,8 +186,9 @@ def test_collusion_cycles_finds_pairs_and_rings_only() -> None:
     # a ring of three
     ring = collusion_cycles([(20, 1), (30, 2), (10, 3)], teams)
     assert len(ring) == 1 and sorted(ring[0]) == [(10, 3), (20, 1), (30, 2)]
-    # a ring of four is no collusion cycle here (no one reviews a reviewer of theirs)
-    assert collusion_cycles([(20, 1), (30, 2), (40, 3), (10, 4)], teams) == []
+    # people who review round no ring: no collusion cycle (rings of four and more:
+    # test_collusion_rings.py)
+    assert collusion_cycles([(20, 1), (30, 2), (40, 3)], teams) == []
 
 
 def _join(s: Session, p: Proposal, u: User) -> None:

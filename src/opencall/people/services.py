@@ -13,7 +13,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session
 
@@ -347,11 +347,29 @@ def just_registered(user: User, now: dt.datetime | None = None) -> bool:
     return user.email_verified_at is None and user.created_at > (now or utcnow()) - DOUBLE_SUBMIT
 
 
+def _spend(session: Session, tok: EmailToken, now: dt.datetime) -> None:
+    """Mark a one-time link used, or refuse it when a request beside this one used it
+    since it was read (trialcrowd11): one conditional update, so that two posts of one
+    link at the same moment cannot both pass (PostgreSQL re-reads the row after the
+    other's commit; SQLite writes one at a time)."""
+    spent = session.execute(
+        update(EmailToken)
+        .where(EmailToken.id == tok.id, EmailToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        raise DomainError(
+            "This link is invalid or has expired. Ask for a new one.", code="bad_token"
+        )
+    session.refresh(tok)
+
+
 def verify_email(session: Session, raw: str, *, now: dt.datetime | None = None) -> User:
     tok = _valid_token(session, "verify", raw, now)
     user = _token_user(session, tok)
     now = now or utcnow()
-    tok.used_at = now
+    _spend(session, tok, now)
     if user.email_verified_at is None:
         user.email_verified_at = now
     session.flush()
@@ -419,7 +437,7 @@ def reset_password(
     _check_password(new_password)
     user = _token_user(session, tok)
     now = now or utcnow()
-    tok.used_at = now
+    _spend(session, tok, now)
     _retire_reset_links(session, user.id, now)
     user.password_hash = hash_password(new_password)
     # the link proves the address, so an unverified account becomes verified
@@ -1235,6 +1253,26 @@ def require_invitee(user: User, invited_email: str, wrong_account: DomainError) 
         raise DomainError("Please verify your e-mail address first: open the link we sent you.")
 
 
+def _while_pending(session: Session, inv: RoleInvitation, **values: Any) -> bool:
+    """Write ``values`` on ``inv`` only if it is still pending (neither accepted nor
+    revoked) in the database, in one conditional update, and read it again: whether it
+    was written (trialcrowd11: an acceptance and a revocation at the same moment both read
+    it pending; PostgreSQL re-reads the row after the other's commit, SQLite writes one
+    at a time, and the later one writes nothing)."""
+    done = session.execute(
+        update(RoleInvitation)
+        .where(
+            RoleInvitation.id == inv.id,
+            RoleInvitation.accepted_at.is_(None),
+            RoleInvitation.revoked_at.is_(None),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(inv)
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+
 def accept_role_invitation(
     session: Session, user: User, raw: str, *, now: dt.datetime | None = None
 ) -> RoleGrant:
@@ -1250,6 +1288,14 @@ def accept_role_invitation(
             code="wrong_account",
         ),
     )
+    # taken only while still pending (trialcrowd11): an administrator's revocation at the
+    # same moment read it pending too, and one of the two must lose (PostgreSQL re-reads
+    # the row after the other's commit; SQLite writes one at a time)
+    if not _while_pending(session, inv, accepted_at=now, accepted_by=user.id):
+        raise DomainError(
+            "This invitation is invalid, was revoked or has expired. Ask for a new one.",
+            code="bad_token",
+        )
     grant = grant_role(
         session,
         user.id,
@@ -1258,8 +1304,6 @@ def accept_role_invitation(
         call_id=inv.call_id,
         actor_id=user.id,
     )
-    inv.accepted_at = now
-    inv.accepted_by = user.id
     session.flush()
     _audit_invitation(session, "role.invitation_accepted", inv, user.id)
     return grant
@@ -1268,12 +1312,13 @@ def accept_role_invitation(
 def revoke_role_invitation(
     session: Session, inv: RoleInvitation, *, actor_id: int | None = None
 ) -> RoleInvitation:
+    if inv.accepted_at is None and inv.revoked_at is None:
+        # revoked only while still pending: an acceptance at the same moment read it
+        # pending too (``accept_role_invitation``), and the later of the two is refused
+        if _while_pending(session, inv, revoked_at=utcnow()):
+            _audit_invitation(session, "role.invitation_revoked", inv, actor_id)
     if inv.accepted_at is not None:
         raise DomainError("This invitation was already accepted; revoke the role instead.")
-    if inv.revoked_at is None:
-        inv.revoked_at = utcnow()
-        session.flush()
-        _audit_invitation(session, "role.invitation_revoked", inv, actor_id)
     return inv
 
 

@@ -171,36 +171,81 @@ class ConflictIndex:
 Pair = tuple[int, int]  # (proposal id, reviewer id)
 
 
-def collusion_cycles(
-    pairs: Iterable[Pair], teams: Mapping[int, frozenset[int] | set[int]]
-) -> list[tuple[Pair, ...]]:
-    """The cycles of two or three people among review pairs (trialcrowd10).
+#: the longest ring of reviewers the assignment keeps out (trialcrowd11; two and three
+#: before). Not every length: whenever everyone in a call reviews and is reviewed
+#: (distributed review), the graph of who judges whom has a cycle, and one of at most
+#: ceil(n / k) people for n applicants reviewing k each (Caccetta and Haggkvist, proven for
+#: k <= 5), so no assignment covers a call of n <= MAX_RING * k applicants free of rings up
+#: to the bound; the bound is what a call gives up (more than 15 applicants at k = 3 for a
+#: full cover), and the rings are enumerated in time growing as the reviews a person does
+#: to the power of the bound. Six people round a ring, each matched to the next against
+#: the affinities of the rest of the call, is a conspiracy the bound leaves to the chair's
+#: eye and the bias report.
+MAX_RING = 5
 
-    A pair ``(proposal, reviewer)`` makes the reviewer judge everyone on the proposal's
-    team (``teams``: proposal id to the accounts on its team). Two people who judge each
-    other (reciprocal reviewing) or three who judge round a ring (A judges B, B judges C,
-    C judges A) can trade grades: the assignment never forms such a cycle. Each cycle is
-    given once, as the pairs that make it (one per link, the lowest pair of a link that
-    several proposals make), links in the order of the cycle from its smallest person.
-    A longer ring is not reported: past three people, a ring is no longer a trade one can
-    arrange, and forbidding every cycle would leave small calls with no assignment at all.
-    """
-    # judges[r][u]: the pairs by which r judges u
-    judges: dict[int, dict[int, list[Pair]]] = {}
+
+def _links(
+    pairs: Iterable[Pair], teams: Mapping[int, frozenset[int] | set[int]]
+) -> dict[int, dict[int, Pair]]:
+    """link[r][u]: the lowest pair by which reviewer r judges person u."""
+    link: dict[int, dict[int, Pair]] = {}
     for pid, rid in pairs:
         for uid in teams.get(pid, ()):
             if uid != rid:
-                judges.setdefault(rid, {}).setdefault(uid, []).append((pid, rid))
-    link = {r: {u: min(ps) for u, ps in us.items()} for r, us in judges.items()}
+                mine = link.setdefault(rid, {})
+                old = mine.get(uid)
+                if old is None or (pid, rid) < old:
+                    mine[uid] = (pid, rid)
+    return link
+
+
+def rings(out: Mapping[int, Iterable[int]], start: int, max_len: int) -> list[tuple[int, ...]]:
+    """The simple cycles of at most ``max_len`` people whose smallest person is
+    ``start``, in the graph ``out`` (person to the people they judge), each as its people
+    in the order they judge, from ``start``. Depth-first, through people above ``start``
+    who judge someone (a person who judges nobody closes no cycle)."""
+    found: list[tuple[int, ...]] = []
+    path = [start]
+    on_path = {start}
+
+    def walk(x: int) -> None:
+        for y in sorted(out.get(x, ())):
+            if y == start:
+                if len(path) >= 2:
+                    found.append(tuple(path))
+            elif y > start and y not in on_path and len(path) < max_len and out.get(y):
+                path.append(y)
+                on_path.add(y)
+                walk(y)
+                path.pop()
+                on_path.discard(y)
+
+    walk(start)
+    return found
+
+
+def collusion_cycles(
+    pairs: Iterable[Pair],
+    teams: Mapping[int, frozenset[int] | set[int]],
+    max_len: int = MAX_RING,
+) -> list[tuple[Pair, ...]]:
+    """The cycles of two to ``max_len`` people among review pairs (trialcrowd10: two and
+    three; trialcrowd11: up to ``MAX_RING``).
+
+    A pair ``(proposal, reviewer)`` makes the reviewer judge everyone on the proposal's
+    team (``teams``: proposal id to the accounts on its team). Two people who judge each
+    other (reciprocal reviewing), or a ring of people each judging the next (A judges B,
+    B judges C, ..., the last judges A) can trade grades: the assignment never forms such
+    a cycle. Each cycle is given once, as the pairs that make it (one per link, the lowest
+    pair of a link that several proposals make), links in the order of the cycle from its
+    smallest person. A longer ring is not reported (``MAX_RING`` says why).
+    """
+    link = _links(pairs, teams)
     out: list[tuple[Pair, ...]] = []
     for r in sorted(link):
-        for u in sorted(link[r]):
-            if u > r and r in link.get(u, {}):
-                out.append((link[r][u], link[u][r]))
-            for v in sorted(link.get(u, {})):
-                # each ring once: from its smallest person
-                if u > r and v > r and v != u and r in link.get(v, {}):
-                    out.append((link[r][u], link[u][v], link[v][r]))
+        for ring in rings(link, r, max_len):
+            nxt = ring[1:] + ring[:1]
+            out.append(tuple(link[a][b] for a, b in zip(ring, nxt, strict=True)))
     return out
 
 
@@ -208,10 +253,14 @@ class JudgeGraph:
     """Who judges whom through a changing set of review pairs (``collusion_cycles``'s
     graph), to try a swap of reviewers and count the cycles it makes or undoes."""
 
-    def __init__(self, pairs: Iterable[Pair], teams: Mapping[int, frozenset[int]]) -> None:
+    def __init__(
+        self, pairs: Iterable[Pair], teams: Mapping[int, frozenset[int]], max_len: int = MAX_RING
+    ) -> None:
         self.teams = teams
+        self.max_len = max_len
         self.count: dict[tuple[int, int], int] = {}
         self.out: dict[int, set[int]] = {}
+        self.inn: dict[int, set[int]] = {}
         for pair in pairs:
             self.add(pair)
 
@@ -224,25 +273,49 @@ class JudgeGraph:
             self.count[(rid, uid)] = n
             if n > 0:
                 self.out.setdefault(rid, set()).add(uid)
+                self.inn.setdefault(uid, set()).add(rid)
             else:
                 self.out.get(rid, set()).discard(uid)
+                self.inn.get(uid, set()).discard(rid)
 
     def remove(self, pair: Pair) -> None:
         self.add(pair, -1)
 
+    def within(self, start: Iterable[int], steps: int, reverse: bool = False) -> set[int]:
+        """The people ``start`` judges through 1 to ``steps`` links (``reverse``: the
+        people who judge someone of ``start`` so), breadth first."""
+        edges = self.inn if reverse else self.out
+        seen: set[int] = set()
+        front = set(start)
+        for _ in range(steps):
+            front = {y for x in front for y in edges.get(x, ())} - seen
+            if not front:
+                break
+            seen |= front
+        return seen
+
     def cycles_through(self, people: Iterable[int]) -> set[tuple[int, ...]]:
-        """The cycles of two or three people through any of ``people``, each as its
+        """The cycles of two to ``max_len`` people through any of ``people``, each as its
         people from the smallest, in the order they judge."""
         found: set[tuple[int, ...]] = set()
         for x in people:
-            for y in self.out.get(x, ()):
-                if x in self.out.get(y, ()):
-                    found.add((min(x, y), max(x, y)))
-                for z in self.out.get(y, ()):
-                    if z != x and x in self.out.get(z, ()):
-                        ring = (x, y, z)
-                        i = ring.index(min(ring))
-                        found.add(ring[i:] + ring[:i])
+            # depth-first from x back to x, through anyone (x need not be the smallest)
+            path = [x]
+            on_path = {x}
+            stack = [iter(self.out.get(x, ()))]
+            while stack:
+                y = next(stack[-1], None)
+                if y is None:
+                    stack.pop()
+                    on_path.discard(path.pop())
+                    continue
+                if y == x:
+                    i = path.index(min(path))
+                    found.add(tuple(path[i:] + path[:i]))
+                elif y not in on_path and len(path) < self.max_len and self.out.get(y):
+                    path.append(y)
+                    on_path.add(y)
+                    stack.append(iter(self.out[y]))
         return found
 
 
@@ -250,7 +323,8 @@ def reviewing_collusion() -> DomainError:
     """The refusal of a pair that would close a cycle of reviewers (``collusion_cycles``)."""
     return DomainError(
         "This pair would have reviewers review each other's proposals (directly or round a "
-        "ring of three); the pair is refused.",
+        "ring of up to %(n)s people); the pair is refused.",
+        n=MAX_RING,
         code="conflict",
     )
 

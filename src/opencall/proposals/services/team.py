@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.inputs import one_line
+from opencall.people.domain import throwaway_mailbox
 from opencall.people.models import Country, User
 from opencall.people.services import check_person_name, clean_email, get_or_create_institution
 from opencall.proposals.models import Proposal, TeamMember
@@ -64,6 +65,15 @@ def invite_member(
     require_editable(proposal, now, session=session)
     inv = validated(MemberInvite, data)
     email = clean_email(inv.email)
+    if throwaway_mailbox(email):
+        # as registration (trialcrowd11): nobody can register at the address to answer,
+        # and the invitation mails the proposal's title to a box anyone may read. Refused
+        # whether or not an account has it, so that the answer tells nothing
+        raise DomainError(
+            "This address is at a throwaway mailbox service; invite the person at an "
+            "address they will keep (their institution's, or a personal one).",
+            field="email",
+        )
     name = one_line(inv.name)
     if not name:
         raise DomainError("The team member's name is required.", field="name")

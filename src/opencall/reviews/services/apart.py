@@ -1,9 +1,9 @@
 """Reviewers kept from reviewing each other (trialcrowd10): the automatic assignment's
 rule that no two people review each other's proposals in a call (reciprocal reviewing)
-and no three review round a ring (A reviews B's, B reviews C's, C reviews A's), whatever
-their affinities. In distributed review, where the applicants review each other, the
-best total paired people of one field both ways as a rule; so did a panel whose members
-apply to the call. See ``reviews.domain.collusion_cycles``."""
+and no three to ``reviews.domain.MAX_RING`` (trialcrowd11) review round a ring (A reviews
+B's, B reviews C's, ..., the last reviews A's), whatever their affinities. In distributed
+review, where the applicants review each other, the best total paired people of one field
+both ways as a rule; so did a panel whose members apply to the call. See ``reviews.domain.collusion_cycles``."""
 
 from __future__ import annotations
 
@@ -15,19 +15,25 @@ import numpy as np
 from opencall.errors import DomainError
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
-from opencall.reviews.domain import JudgeGraph, Pair, collusion_cycles
+from opencall.reviews.domain import MAX_RING, JudgeGraph, Pair, collusion_cycles
 
 #: rounds of solving again; each forbids one pair of every cycle the swaps left
 APART_ROUNDS = 30
 #: pairs of the assignment tried as the other side of a swap, for each pair of a cycle (a
 #: sample drawn with the problem's seed when there are more)
 SWAP_CANDIDATES = 400
+#: swaps that pass the screen counted exactly, for each pair of a cycle (trialcrowd11)
+VERIFIED = 8
 
 
 def solve_apart(
-    problem: Any, proposals: list[Proposal], reviewers: list[User], teams: dict[int, set[int]]
+    problem: Any,
+    proposals: list[Proposal],
+    reviewers: list[User],
+    teams: dict[int, set[int]],
+    max_len: int = MAX_RING,
 ) -> tuple[Any, Any, dict[str, Any]]:
-    """Solve ``problem`` so that the result has no cycle of two or three reviewers.
+    """Solve ``problem`` so that the result has no cycle of two to ``MAX_RING`` reviewers.
 
     After each solve the cycles in the result are undone first by swaps of reviewers
     between two proposals (each keeps its number of reviewers and each reviewer their
@@ -58,16 +64,16 @@ def solve_apart(
         pairs = list(
             zip(np.asarray(res.proposals).tolist(), np.asarray(res.reviewers).tolist(), strict=True)
         )
-        cycles = collusion_cycles(pairs, team_pos)
+        cycles = collusion_cycles(pairs, team_pos, max_len)
         kept = [c for c in cycles if all(pair in forced for pair in c)]
         if len(cycles) == len(kept):
             ids = [[[proposals[i].id, reviewers[j].id] for i, j in c] for c in kept]
             return problem, res, {"avoided": len(avoided), "kept": ids}
         fixed = set(pairs)
         if not swapped:
-            fixed, gone = _swap_apart(base, fixed, forced, team_pos)
+            fixed, gone = _swap_apart(base, fixed, forced, team_pos, max_len)
             avoided |= gone
-            cycles = collusion_cycles(sorted(fixed), team_pos)
+            cycles = collusion_cycles(sorted(fixed), team_pos, max_len)
             if all(all(pair in forced for pair in c) for c in cycles):
                 swapped = True
                 problem = replace(base, forced=np.array(sorted(fixed), np.int64).reshape(-1, 2))
@@ -101,7 +107,11 @@ def _scores(problem: Any, pairs: list[Pair]) -> dict[Pair, float]:
 
 
 def _swap_apart(
-    problem: Any, pairs: set[Pair], forced: set[Pair], teams: dict[int, frozenset[int]]
+    problem: Any,
+    pairs: set[Pair],
+    forced: set[Pair],
+    teams: dict[int, frozenset[int]],
+    max_len: int,
 ) -> tuple[set[Pair], set[Pair]]:
     """Swap reviewers between proposals until no swap undoes a cycle: (the pairs, the
     pairs swapped away). Neither side of a swap is forced; the new pairs are neither
@@ -116,7 +126,7 @@ def _swap_apart(
     }
     caps = [(np.asarray(g.labels).tolist(), int(g.cap)) for g in problem.groupings]
     pairs = set(pairs)
-    graph = JudgeGraph(pairs, teams)
+    graph = JudgeGraph(pairs, teams, max_len)
     gone: set[Pair] = set()
     of: dict[int, set[int]] = {}
     for p, r in pairs:
@@ -130,7 +140,7 @@ def _swap_apart(
 
     rng = np.random.default_rng(problem.seed)
     for _step in range(4 * len(pairs) + 1):
-        cycles = collusion_cycles(sorted(pairs), teams)
+        cycles = collusion_cycles(sorted(pairs), teams, max_len)
         best: tuple[int, float, Pair, Pair] | None = None
         movable = sorted(pairs - forced)
         if len(movable) > SWAP_CANDIDATES:
@@ -155,16 +165,38 @@ def _swap_apart(
                     problem, [(p, r2) for _p2, r2 in others] + [(p2, r) for p2, _ in others]
                 )
                 old = _scores(problem, [(p, r), *others])
-                for p2, r2 in others:
+                # screened first (trialcrowd11): a swap whose new links close a ring in the
+                # graph without (p, r) is passed over, read from two bounded searches
+                # (people who reach r, people whom p's team reaches) instead of one search
+                # of every ring per swap tried, which grows with the bound
+                graph.remove((p, r))
+                reach_r = graph.within([r], max_len - 1, reverse=True)
+                from_p = graph.within(teams.get(p, ()), max_len - 1)
+                graph.add((p, r))
+                clean = [
+                    (p2, r2)
+                    for p2, r2 in others
+                    if r2 not in from_p and not reach_r.intersection(teams.get(p2, ()))
+                ]
+
+                gain = {
+                    (p2, r2): new[(p, r2)] + new[(p2, r)] - old[(p, r)] - old[(p2, r2)]
+                    for p2, r2 in clean
+                }
+                clean.sort(key=lambda pr: (-gain[pr], pr))
+                # the screen ignores the second swap's links: the best few are counted
+                # exactly, and the best of them that undoes more rings than it makes taken
+                for p2, r2 in clean[:VERIFIED]:
                     people = {r, r2}
                     before = len(graph.cycles_through(people))
                     _swap(graph, (p, r), (p2, r2))
                     after = len(graph.cycles_through(people))
                     _swap(graph, (p, r2), (p2, r))
-                    gain = new[(p, r2)] + new[(p2, r)] - old[(p, r)] - old[(p2, r2)]
-                    key = (after - before, -gain, (p, r), (p2, r2))
-                    if after < before and (best is None or key < best):
-                        best = key
+                    key = (after - before, -gain[(p2, r2)], (p, r), (p2, r2))
+                    if after < before:
+                        if best is None or key < best:
+                            best = key
+                        break
             if best is not None:
                 break  # the first cycle a swap undoes, swapped at once
         if best is None:

@@ -535,7 +535,7 @@ def add_assignment(
     if any(m.user_id == reviewer.id for m in proposal.members):
         # the same words as any conflict, so that a refusal does not tell who is on the team
         raise conflicted_pair()
-    # no reviewers who review each other's proposals, directly or round a ring of three
+    # no reviewers who review each other's proposals, directly or round a ring of up to five
     # (the automatic assignment's rule, ``apart.solve_apart``). The reviewers of a proposal
     # withheld from the chair are left out: a refusal would tell who reviews it
     pair = (proposal.id, reviewer.id)
