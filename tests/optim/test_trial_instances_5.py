@@ -7,12 +7,27 @@ test."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import numpy as np
 import pytest
 
 from opencall.optim import slots as sl
+from opencall.optim.allocation import (
+    AllocationPolicy,
+    AllocationProblem,
+    Pool,
+    Request,
+    seeded_rank,
+    solve_allocation,
+)
 from opencall.optim.assignment import AssignmentProblem, solve_assignment
+from opencall.optim.scheduling import (
+    FastBlock,
+    FastScheduleProblem,
+    MaintenanceWindow,
+    schedule_fast,
+)
 
 UTC = dt.UTC
 
@@ -141,3 +156,98 @@ def test_a_tight_travelling_season_is_proved_optimal(seed: int) -> None:
     status, value = cp_sat_value(problem)
     assert status == "OPTIMAL"
     assert res.objective[0] == pytest.approx(value)
+
+
+# --- allocation ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["highspy", "scipy"])
+@pytest.mark.parametrize("seed", range(6))
+def test_amounts_from_a_microgram_to_a_tonne_in_one_pool_against_brute_force(
+    backend: str, seed: int
+) -> None:
+    # whole awards whose amounts span 1e-3..1e9 in one pool (both objectives): the best
+    # merit-weighted set by enumerating every subset, with the documented weights (merit
+    # rescaled to [0.1, 1.1], times the amount for merit_x_amount)
+    rng = np.random.default_rng(seed)
+    n = 10
+    demand = 10 ** rng.uniform(-3, 9, size=n)
+    merit = rng.normal(size=n)
+    cap = float(demand.sum() * rng.uniform(0.2, 0.8))
+    objective = ("merit", "merit_x_amount")[seed % 2]
+    reqs = tuple(
+        Request(f"r{i}", f"P{i}", f"pi{i}", float(merit[i]), {"a": float(demand[i])})
+        for i in range(n)
+    )
+    problem = AllocationProblem(
+        (Pool("a", cap),), reqs, policy=AllocationPolicy(objective=objective)
+    )
+    w = (merit - merit.min()) / (merit.max() - merit.min()) + 0.1
+    if objective == "merit_x_amount":
+        w = w * demand
+    best = max(
+        sum(w[i] for i in subset)
+        for size in range(n + 1)
+        for subset in itertools.combinations(range(n), size)
+        if sum(demand[i] for i in subset) <= cap
+    )
+    res = solve_allocation(problem, backend=backend, mip_rel_gap=0.0)
+    assert res.check(problem) == [] and res.status == "optimal"
+    got = sum(w[i] for i in range(n) if res.fractions[f"r{i}"] > 0)
+    assert got == pytest.approx(best, rel=1e-9)
+
+
+@pytest.mark.parametrize("backend", ["highspy", "scipy"])
+def test_three_thousand_requests_for_one_unit(backend: str) -> None:
+    # 3,000 requests each for the one whole unit a pool holds (a third of them accept half
+    # of it, which a whole unit cannot give): one award, the best merit; with every merit
+    # tied, the first in the seeded order, on both backends
+    rng = np.random.default_rng(1)
+    for merit in (rng.normal(size=3000), np.zeros(3000)):
+        reqs = tuple(
+            Request(
+                f"r{i}",
+                f"P{i}",
+                f"pi{i}",
+                float(merit[i]),
+                {"a": 1.0},
+                min_fraction=0.5 if i % 3 == 0 else 1.0,
+            )
+            for i in range(3000)
+        )
+        problem = AllocationProblem((Pool("a", 1.0, whole=True),), reqs)
+        res = solve_allocation(problem, backend=backend)
+        assert res.check(problem) == [] and res.status == "optimal"
+        awarded = {r: f for r, f in res.fractions.items() if f > 0}
+        best = int(np.argmax(merit)) if merit.any() else seeded_rank(problem, 0)[0]
+        assert awarded == {f"r{best}": 1.0}
+
+
+# --- FAST scheduling -------------------------------------------------------------------
+
+T0 = 1_829_347_200.0  # 2027-12-21 00:00 UTC
+
+
+@pytest.mark.parametrize("gap_min", [2, 3, 5, 10, 15])
+def test_maintenance_over_all_but_a_few_minutes(gap_min: int) -> None:
+    # maintenance over the whole day but a gap of a few minutes at noon, when the source
+    # is up: the blocks placed are the most observing time of any subset whose blocks
+    # and a setup before each fit in the gap (by enumeration)
+    noon = T0 + 43_200.0
+    durations = (60.0, 120.0, 180.0, 300.0, 600.0)
+    blocks = tuple(FastBlock(f"b{i}", 0.0, 25.6, d) for i, d in enumerate(durations))
+    maintenance = (
+        MaintenanceWindow(T0, noon, "before"),
+        MaintenanceWindow(noon + 60.0 * gap_min, T0 + 86_400.0, "after"),
+    )
+    problem = FastScheduleProblem(T0, T0 + 86_400.0, blocks, maintenance=maintenance)
+    res = schedule_fast(problem)
+    assert res.check(problem) == []
+    best = max(
+        sum(durations[i] for i in subset)
+        for size in range(len(durations) + 1)
+        for subset in itertools.combinations(range(len(durations)), size)
+        if sum(durations[i] + problem.setup_s for i in subset) <= 60.0 * gap_min
+    )
+    assert sum(e.end_unix - e.start_unix for e in res.entries) == pytest.approx(best)
+    assert all(noon <= e.start_unix and e.end_unix <= noon + 60.0 * gap_min for e in res.entries)
