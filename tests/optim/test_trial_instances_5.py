@@ -63,6 +63,18 @@ def test_reviewers_of_any_huge_load_are_unbounded(objective: str, max_load: obje
         )
 
 
+@pytest.mark.parametrize("k", [2**40, 2**62, 10**20])
+def test_an_absurd_number_of_reviews_a_proposal_is_refused_clearly(k: int) -> None:
+    # found: k = 2**62 reviews a proposal with missing reviews allowed crashed in OR-Tools
+    # (TypeError: the flow's costs, a big-M times k, beyond int64); 10**20 was "k must be
+    # integers". More reviews than reviewers stays allowed (the rest is short)
+    a = np.random.default_rng(0).random((3, 4))
+    with pytest.raises(ValueError, match="k must be at most 1,000,000,000"):
+        solve_assignment(AssignmentProblem(3, 4, a, k=k, allow_short=True))
+    res = solve_assignment(AssignmentProblem(3, 4, a, k=10**9, allow_short=True))
+    assert res.short.tolist() == [10**9 - 4] * 3
+
+
 # --- slot placement: a travelling team's season ------------------------------------------
 
 
@@ -125,10 +137,16 @@ def cp_sat_value(problem: sl.SlotProblem, time_limit_s: float = 120.0) -> tuple[
     length = min(team.changeover + 1, len(grid))
     for w0 in range(len(grid) - length + 1):
         present = []
-        for a in problem.awards:
-            here = [x[(a.id, k)] for k in range(w0, w0 + length) if (a.id, k) in x]
+        for who in sorted({a.proposal for a in problem.awards}):
+            here = [
+                x[(a.id, k)]
+                for a in problem.awards
+                if a.proposal == who
+                for k in range(w0, w0 + length)
+                if (a.id, k) in x
+            ]
             if here:
-                p = m.new_bool_var(f"{a.proposal}~{w0}")
+                p = m.new_bool_var(f"{who}~{w0}")
                 for v in here:
                     m.add_implication(v, p)
                 present.append(p)
