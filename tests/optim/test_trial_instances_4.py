@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -186,18 +187,21 @@ def test_tied_requests_are_chosen_by_the_seed_alone() -> None:
     assert chosen[0] != chosen[1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found, not fixed: scipy.optimize.milp stops within HiGHS's absolute gap of 1e-6, "
-    "above the seeded tie perturbation (1e-7 of each weight): the scipy backend awards the "
-    "last 15 by index whatever the seed, even at mip_rel_gap=0 (reported 'optimal')",
-)
-def test_tied_requests_are_chosen_by_the_seed_on_the_scipy_backend_too() -> None:
+@pytest.mark.parametrize("objective", ["merit", "merit_x_amount"])
+def test_tied_requests_are_chosen_by_the_seed_on_the_scipy_backend_too(objective: str) -> None:
+    # found (tenth round), fixed in the eleventh: scipy.optimize.milp stopped within HiGHS's
+    # absolute gap of 1e-6, above the seeded tie perturbation (1e-7 of each weight, 1e-7 / n
+    # between two tied requests): the scipy backend awarded the last 15 by index whatever
+    # the seed, even at mip_rel_gap=0 (reported "optimal"). Both backends now agree.
     problem = _tied_requests()
-    for seed in (0,):
-        res = solve_allocation(problem, seed=seed, backend="scipy", mip_rel_gap=0.0)
-        got = frozenset(r for r, f in res.fractions.items() if f > 0)
-        assert got == frozenset(problem.requests[i].id for i in seeded_rank(problem, seed)[:15])
+    problem = replace(problem, policy=replace(problem.policy, objective=objective))
+    for seed in (0, 1, 2):
+        want = frozenset(problem.requests[i].id for i in seeded_rank(problem, seed)[:15])
+        for backend in ("scipy", "highspy"):
+            res = solve_allocation(problem, seed=seed, backend=backend, mip_rel_gap=0.0)
+            assert res.check(problem) == [] and res.status == "optimal"
+            got = frozenset(r for r, f in res.fractions.items() if f > 0)
+            assert (backend, got) == (backend, want)
 
 
 # --- allocation ---------------------------------------------------------------------------

@@ -65,11 +65,14 @@ Ties
     solve is proven optimal to better than the perturbation (small instances); on large
     instances stopped at a gap tolerance the choice between near-equal solutions is the
     solver's, still deterministic for a given seed. The seed is also passed to HiGHS as its
-    ``random_seed``. The ``"scipy"`` backend proves optimality only to HiGHS's absolute gap
-    (1e-6, which ``scipy.optimize.milp`` does not expose) and has no warm start, so it may
-    not follow the tie-break even at ``mip_rel_gap=0`` (30 identical requests for 15
-    places: the last 15 by index, whatever the seed); the default ``"highspy"`` backend
-    starts from the seeded order.
+    ``random_seed``. Both backends prove optimality only to HiGHS's absolute gap (1e-6, which
+    ``scipy.optimize.milp`` does not expose), so the weights are handed to the solver in
+    units where one place in the seeded order between two tied requests is worth at least
+    ten times that gap while the largest weight stays at most 1e6 (``n * largest / least
+    weight <= 10^4``: some 900 requests at the default ``merit_floor``; beyond, the scale
+    stops at 1e6 and ties may fall within the gap): at ``mip_rel_gap=0`` both backends then
+    follow the tie-break (before, scipy awarded 30 identical requests for 15 places as the
+    last 15 by index, whatever the seed).
 
 The package is pure: it reads frozen dataclasses and numpy arrays and returns a result with a
 ``check(problem)`` feasibility checker. It is split into ``model`` (inputs, outputs, the rules

@@ -43,6 +43,10 @@ from opencall.optim.arrays import FloatArray
 
 #: objective weights whose largest lies outside this range are solved in its units
 _WEIGHT_RANGE = (1e-6, 1e6)
+#: HiGHS's absolute MIP gap (``mip_abs_gap``, 1e-6), which ``scipy.optimize.milp`` does not
+#: expose: the weights are scaled so that the seeded tie perturbation between two tied
+#: requests is at least ten times it (never past a largest weight of 1e6)
+_HIGHS_ABS_GAP = 1e-6
 
 
 @dataclass
@@ -56,6 +60,8 @@ class _Model:
     rows: list[tuple[dict[int, float], float, float]]
     weights: FloatArray
     group_terms: list[tuple[GroupShareRule, tuple[str, ...], float, dict[int, float]]]
+    #: the least the seeded perturbation tells two tied requests apart by (0: none)
+    tie_step: float = 0.0
 
 
 def _at_most(terms: dict[int, float], limit: float) -> tuple[dict[int, float], float, float]:
@@ -218,6 +224,9 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
             if policy.objective == "merit_x_amount":
                 w *= reqs[i].total_demand
             weights[f_col[i]] += w
+    # two tied requests' weights differ by at least w * _TIE_EPS / n (one place apart)
+    positive = weights[weights > 0]
+    tie_step = float(positive.min()) * _TIE_EPS / max(len(reqs), 1) if positive.size else 0.0
     # group terms: memberships are read only for groups named by a rule
     group_terms: list[tuple[GroupShareRule, tuple[str, ...], float, dict[int, float]]] = []
     groups = {g.name: g for g in problem.groups}
@@ -237,7 +246,16 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
         group_terms.append((rule, pools, target, g_terms))
     col_hi = np.array(hi)
     return _Model(
-        cand, f_col, y_col, col, np.array(integer, dtype=bool), col_hi, rows, weights, group_terms
+        cand,
+        f_col,
+        y_col,
+        col,
+        np.array(integer, dtype=bool),
+        col_hi,
+        rows,
+        weights,
+        group_terms,
+        tie_step,
     )
 
 
@@ -305,6 +323,7 @@ def solve_allocation(
         start: FloatArray | None,
         share: float = 1.0,
         fill: bool = False,
+        tie_step: float = 0.0,
     ) -> MipSolution:
         a, r_lo, r_hi = rows_to_csr(rows, c.shape[0])
         remaining = share * max(time_limit_s - (time.perf_counter() - t0), 0.01)
@@ -312,6 +331,12 @@ def solve_allocation(
         # and nothing was awarded) are solved in units of the largest, reported in their own
         top = float(np.abs(c).max()) if c.size else 0.0
         unit = top if top > 0 and not _WEIGHT_RANGE[0] <= top <= _WEIGHT_RANGE[1] else 1.0
+        if tie_step > 0 and top > 0:
+            # the seeded tie-break holds only where the solver's absolute gap is below the
+            # perturbation (scipy's milp stopped within it and awarded tied requests by
+            # index): smaller units, so that one place in the seeded order is worth ten
+            # times the gap, but never a largest weight beyond 1e6
+            unit = max(min(unit, tie_step / (10.0 * _HIGHS_ABS_GAP)), top / _WEIGHT_RANGE[1])
         sol = solve_mip(
             c / unit,
             a,
@@ -358,7 +383,17 @@ def solve_allocation(
     # with share rules, phase 0 may use at most 70 % of the time limit, phase 1 a fifth of
     # the rest and phase 2 the remainder
     share0 = 0.7 if model.group_terms else 1.0
-    sol0 = run(model.weights, model.rows, model.integer, col_lo, model.col_hi, None, share0, True)
+    sol0 = run(
+        model.weights,
+        model.rows,
+        model.integer,
+        col_lo,
+        model.col_hi,
+        None,
+        share0,
+        True,
+        model.tie_step,
+    )
     x0 = _clean(sol0.x, model.integer, model.col_hi)
     final, x, phases = sol0, x0, 1
     merit_amounts = [_group_amount(t[3], x0) for t in model.group_terms]
@@ -411,7 +446,16 @@ def solve_allocation(
                 rows2.append(
                     ({c: v / u for c, v in terms.items()}, (required[k] - slack) / u, math.inf)
                 )
-        sol2 = run(model.weights, rows2, model.integer, col_lo, model.col_hi, x1, fill=True)
+        sol2 = run(
+            model.weights,
+            rows2,
+            model.integer,
+            col_lo,
+            model.col_hi,
+            x1,
+            fill=True,
+            tie_step=model.tie_step,
+        )
         final, x, phases = sol2, _clean(sol2.x, model.integer, model.col_hi), 3
     return _result(
         problem,

@@ -6,6 +6,7 @@ feasibility checker, the solver's internal state and the MIP rows both modes use
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -71,9 +72,10 @@ class AssignmentProblem:
     # dense P x R float array, scipy sparse P x R (a pair not stored has affinity 0: the
     # solver's results are those of its ``toarray()``, never materialised), or TopicAffinity
     affinity: Any
-    k: int | npt.ArrayLike = 3
+    k: int | npt.ArrayLike = 3  # at most MAX_REVIEWS
     min_load: int | npt.ArrayLike = 0
-    max_load: int | npt.ArrayLike | None = None  # None: no upper limit
+    # None: no upper limit; a load above the proposals counts as the proposals
+    max_load: int | npt.ArrayLike | None = None
     conflicts: npt.ArrayLike = field(default_factory=lambda: np.zeros((0, 2), np.int64))
     forced: npt.ArrayLike = field(default_factory=lambda: np.zeros((0, 2), np.int64))
     forbidden: npt.ArrayLike = field(default_factory=lambda: np.zeros((0, 2), np.int64))
@@ -152,18 +154,47 @@ def _pairs(x: npt.ArrayLike, name: str, P: int, R: int) -> IntArray:
     return _uniq(a[:, 0] * R + a[:, 1])
 
 
-def _per(x: int | npt.ArrayLike | None, n: int, name: str, default: int) -> IntArray:
+#: the most reviews one proposal may ask for (``AssignmentProblem.k``)
+MAX_REVIEWS = 1_000_000_000
+
+
+def _per(
+    x: int | npt.ArrayLike | None,
+    n: int,
+    name: str,
+    default: int,
+    cap: int | None = None,
+    most: int = int(np.iinfo(np.int64).max),
+) -> IntArray:
+    """``x`` as ``n`` non-negative int64 values (a scalar spread over them), each above
+    ``cap`` lowered to it. Values above ``most`` (``10**20``, ``2**63`` in uint64) are
+    lowered to ``cap`` where there is one, else refused: a load of ``2**62`` made the
+    reviewers' total capacity wrap round to 0, ``2**63`` in uint64 read as negative, and
+    ``k = 2**62`` overflowed the flow's costs."""
     if x is None:
         return np.full(n, default, np.int64)
     a = np.asarray(x)
+    if a.dtype == object and all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in a.flat
+    ):
+        # Python integers beyond int64
+        if any(int(v) < 0 for v in a.flat):
+            raise ValueError(f"{name} must be non-negative")
+        if cap is None:
+            raise ValueError(f"{name} must be at most {most:,}")
+        a = np.array([min(int(v), cap) for v in a.flat], np.int64).reshape(a.shape)
     if not np.issubdtype(a.dtype, np.integer):  # checked before a scalar is spread: int(1.5)
         raise ValueError(f"{name} must be integers")
     if a.ndim == 0:
-        a = np.full(n, int(a), np.int64)
+        a = np.full(n, a, a.dtype)
     if a.shape != (n,):
         raise ValueError(f"{name} must be a scalar or an array of length {n}")
     if (a < 0).any():
         raise ValueError(f"{name} must be non-negative")
+    if cap is not None:
+        a = np.minimum(a, np.asarray(cap, a.dtype))
+    elif a.size and int(a.max()) > most:
+        raise ValueError(f"{name} must be at most {most:,}")
     return a.astype(np.int64)
 
 
@@ -205,9 +236,12 @@ def _normalise(pb: AssignmentProblem) -> _Norm:
     return _Norm(
         P=P,
         R=R,
-        k=_per(pb.k, P, "k", 0),
+        # (more reviews than reviewers is allowed, the rest short; beyond a billion the
+        # flow's costs, a big-M times k, would leave int64)
+        k=_per(pb.k, P, "k", 0, most=MAX_REVIEWS),
         min_load=_per(pb.min_load, R, "min_load", 0),
-        max_load=_per(pb.max_load, R, "max_load", max(P, 1)),
+        # a reviewer reviews a proposal once: a load above the proposals is no limit
+        max_load=_per(pb.max_load, R, "max_load", max(P, 1), cap=max(P, 1)),
         banned=banned,
         forced=_pairs(pb.forced, "forced", P, R),
         groupings=tuple(groupings),
@@ -643,7 +677,15 @@ def _diagnose(pb: AssignmentProblem, st: _State) -> None:
             raise InfeasibleAssignment("; ".join(why))
         return
     if int(nm.max_load.sum()) < need:
-        why.append(f"total reviewer capacity {int(nm.max_load.sum())} < {need} reviews needed")
+        # (loads above the proposals are counted as the proposals: ``_normalise``)
+        counted = (
+            f" (a reviewer's load counted up to the {P} proposals)"
+            if P and (nm.max_load >= P).any()
+            else ""
+        )
+        why.append(
+            f"total reviewer capacity {int(nm.max_load.sum())}{counted} < {need} reviews needed"
+        )
     if int(nm.min_load.sum()) > need:
         why.append(f"minimum loads add up to {int(nm.min_load.sum())} > {need} reviews needed")
     if (nm.k > R).any():

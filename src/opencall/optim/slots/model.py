@@ -187,6 +187,61 @@ def _capacity_rows(
         room = len({k for (r, k) in per_slot if r == rid})
         if sum(terms.values()) > room:
             rows.append((terms, -np.inf, float(room)))
+    rows.extend(_changeover_window_rows(ix, awards, y_of))
+    return rows
+
+
+#: the most awards on one resource whose every window of dates gets a changeover row
+#: (a row per pair of a first and a last allowed slot); above it only the whole span's
+_WINDOW_AWARDS = 80
+
+
+def _changeover_window_rows(
+    ix: _Index, awards: Sequence[SlotAward], y_of: Mapping[str, int]
+) -> list[Row]:
+    """The changeover counted in the slots a window of the grid holds: the awards of
+    different proposals placed within grid slots ``s..e`` need their slots and a
+    changeover between each two, ``sum (slots_a + c) y_a <= (e - s + 1) + c`` (an award
+    whose proposal has no other award on the resource is charged ``c``; the others only
+    their slots, so the row holds however a proposal's awards lie). One row for each first
+    slot ``s`` and last slot ``e`` that some award may take, over the awards whose allowed
+    slots all lie in ``s..e``, when they could overfill it.
+
+    Valid because between two slots of different proposals lie more than ``c`` slots,
+    whatever they are. The per-slot changeover rows imply it only in integers: their LP
+    relaxation shares a slot's changeover among fractions of awards, and a travelling
+    team's season of 92 days, 14 hosts in seasons of their own and 3 days of travel left
+    HiGHS at its time limit in the value level (``bench/README.md``)."""
+    rows: list[Row] = []
+    per_res: dict[str, list[SlotAward]] = {}
+    for a in awards:
+        if ix.res[a.resource].changeover and ix.allowed[a.id]:
+            per_res.setdefault(a.resource, []).append(a)
+    for rid, mine in per_res.items():
+        c = ix.res[rid].changeover
+        n_of: dict[str, int] = {}
+        for a in mine:
+            n_of[ix.owner[a.id]] = n_of.get(ix.owner[a.id], 0) + 1
+        first = {a.id: ix.allowed[a.id][0] for a in mine}
+        last = {a.id: ix.allowed[a.id][-1] for a in mine}
+        cost = {a.id: a.slots + (c if n_of[ix.owner[a.id]] == 1 else 0) for a in mine}
+        if len(mine) <= _WINDOW_AWARDS:
+            windows = [
+                (s, e)
+                for s in sorted(set(first.values()))
+                for e in sorted(set(last.values()))
+                if e >= s
+            ]
+        else:
+            windows = [(min(first.values()), max(last.values()))]
+        for s, e in windows:
+            coef: dict[int, float] = {}
+            for a in mine:
+                if first[a.id] >= s and last[a.id] <= e:
+                    coef[y_of[a.id]] = coef.get(y_of[a.id], 0.0) + cost[a.id]
+            rhs = float(e - s + 1 + c)
+            if sum(coef.values()) > rhs:
+                rows.append((coef, -np.inf, rhs))
     return rows
 
 
