@@ -230,3 +230,9 @@ def test_node_roles_refuse_bad_input_and_change_nothing(web: Web, one_loop: None
                         {"email": "lab@uni.example", "resources": [lab["id"]]})  # fmt: skip
     assert len(office.get("/api/v1/providers/isonet/node-staff")["items"]) == 1
     assert again["items"][0]["resource_id"] == lab["id"]
+    # another provider's grant is not found through this provider's address, nor by its office
+    (theirs,) = office2.post("/api/v1/providers/other/node-staff",
+                             {"email": "lab@uni.example", "resources": [foreign["id"]]})["items"]  # fmt: skip
+    office.send("DELETE", f"/api/v1/providers/isonet/node-staff/{theirs['id']}", status=404)
+    office.send("DELETE", f"/api/v1/providers/other/node-staff/{theirs['id']}", status=404)
+    assert len(office2.get("/api/v1/providers/other/node-staff")["items"]) == 1

@@ -578,18 +578,13 @@ def give_node_staff(
 
 
 def _provider_grant(api: Api, provider: Provider, grant_id: int) -> NodeStaff:
-    return api.get_visible(
-        NodeStaff,
-        grant_id,
-        lambda g: (
-            api.db.scalar(
-                node_staff_query(provider.id)
-                .where(NodeStaff.id == g.id)
-                .with_only_columns(NodeStaff.id)
-            )
-            is not None
-        ),
-    )
+    """A node-staff grant on one of ``provider``'s resources; else 404."""
+
+    def ours(g: NodeStaff) -> bool:
+        pool = api.db.get(CapacityPool, g.pool_id)
+        return pool is not None and pool.facility.provider_id == provider.id
+
+    return api.get_visible(NodeStaff, grant_id, ours)
 
 
 @router.delete("/providers/{slug}/node-staff/{grant_id}", status_code=204, dependencies=[MANAGE])
