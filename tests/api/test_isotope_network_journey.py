@@ -165,7 +165,12 @@ def test_one_lab_cannot_read_or_act_on_another_labs_items(web: Web, one_loop: No
     theirs = _lab_items(net, "Nairobi IRMS")
     rec = nairobi.post(f"/api/v1/calls/{SLUG}/node/awards/{theirs['award_id']}/records", {
         "kind": "shipment", "data": {"description": "vials"}})  # fmt: skip
+    # a kind the lab's resource does not take is refused
+    bad = nairobi.post(f"/api/v1/calls/{SLUG}/node/awards/{theirs['award_id']}/records",
+                       {"kind": "berth", "data": {}}, status=400)  # fmt: skip
+    assert "does not fit" in bad["detail"], bad
     before = net.office.get(f"/api/v1/calls/{SLUG}/node/awards", limit=200)["items"]
+    assert sum(len(a["records"]) for a in before) == 1
     # Accra's staff: Nairobi's award and record are not found; nothing changes
     accra.post(f"/api/v1/calls/{SLUG}/node/awards/{theirs['award_id']}/records", {
         "kind": "shipment", "data": {"description": "forged"}}, status=404)  # fmt: skip

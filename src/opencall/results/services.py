@@ -34,6 +34,17 @@ def _require_awarded(session: Session, proposal: Proposal) -> None:
         raise DomainError("Records can be kept only for an awarded proposal.")
 
 
+def _require_kind(kind: str, allowed: list[str]) -> None:
+    """A record of ``kind`` fits an award whose resources take the ``allowed`` kinds."""
+    if kind not in allowed:
+        raise DomainError(
+            "A %(kind)s record does not fit this award; expected one of %(kinds)s.",
+            field="kind",
+            kind=kind,
+            kinds=", ".join(allowed),
+        )
+
+
 def add_record(
     session: Session,
     proposal: Proposal,
@@ -45,14 +56,7 @@ def add_record(
 ) -> PostAwardRecord:
     _require_awarded(session, proposal)
     clean = validate_record(kind, data)
-    allowed = q.record_kinds(session, proposal.id)
-    if kind not in allowed:
-        raise DomainError(
-            "A %(kind)s record does not fit this award; expected one of %(kinds)s.",
-            field="kind",
-            kind=kind,
-            kinds=", ".join(allowed),
-        )
+    _require_kind(kind, q.record_kinds(session, proposal.id))
     if award_id is not None:
         award = session.get(Award, award_id)
         if award is None or award.proposal_id != proposal.id:
@@ -92,14 +96,9 @@ def add_node_record(
     planned entry on that resource."""
     pool = session.get(CapacityPool, award.pool_id)
     assert pool is not None
-    allowed = d.kinds_of_pools([(d.pool_kind(pool.pool_type, pool.unit), pool.record_kinds or ())])
-    if kind not in allowed:
-        raise DomainError(
-            "A %(kind)s record does not fit this award; expected one of %(kinds)s.",
-            field="kind",
-            kind=kind,
-            kinds=", ".join(allowed),
-        )
+    _require_kind(
+        kind, d.kinds_of_pools([(d.pool_kind(pool.pool_type, pool.unit), pool.record_kinds or ())])
+    )
     entry_id = validate_record(kind, data).get("schedule_entry_id")
     if entry_id is not None:
         e = session.get(ScheduleEntry, entry_id)
