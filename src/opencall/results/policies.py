@@ -71,12 +71,14 @@ def may_decline(session: Session, user: User | None, proposal: Proposal) -> bool
 
 def node_pools(session: Session, user: User | None, call: Call) -> frozenset[int] | None:
     """The call's resources whose awards, bookings and post-award records ``user`` sees on
-    the node routes, once the decisions are out: ``None`` for every resource (the user
-    office), else the resources they staff (empty: none, a 404)."""
-    if user is None or not decisions_out(call):
+    the node routes: ``None`` for every resource (the user office, at any time), else,
+    once the decisions are out, the resources they staff (empty: none, a 404)."""
+    if user is None:
         return frozenset()
     if call_policies.may_administer(session, user, call):
         return None
+    if not decisions_out(call):
+        return frozenset()
     return staffed_pools(session, user, call.provider)
 
 
