@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from html import unescape
 from typing import Any
 
 import pytest
@@ -139,8 +140,13 @@ def test_each_lab_sees_and_records_its_own_awards_only(web: Web, one_loop: None)
         again = staff.get(f"/api/v1/calls/{SLUG}/node/awards", limit=200)["items"]
         got = next(x for x in again if x["award_id"] == a["award_id"])
         assert [r["data"]["delivered_on"] for r in got["records"]] == ["2028-02-27"]
-        # the CSV export: the lab's bookings alone
+        # the CSV export and the page: the lab's bookings and awards alone, in French too
         browser = signed_in(web, net.staff_email[lab])
+        for lang, heading in (("en", "Your resources' awards"), ("fr", "Attributions sur vos")):
+            html = signed_in(web, net.staff_email[lab], lang).get(f"/node/calls/{SLUG}")
+            assert html.status_code == 200 and heading in unescape(html.text), html.text[:2000]
+            shown = {c for c in net.lab_of if c in html.text}
+            assert shown == {a["proposal_code"] for a in mine}, (lab, shown)
         r = browser.get(f"/node/calls/{SLUG}/bookings.csv")
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
         assert {row["resource"] for row in csv_rows(r.text)} == {lab}
@@ -188,6 +194,8 @@ def test_one_lab_cannot_read_or_act_on_another_labs_items(web: Web, one_loop: No
         r = accra.http.get(path, headers=accra.headers)
         assert r.status_code == 404, (path, r.status_code)
     browser = signed_in(web, net.staff_email["Accra IRMS"])
+    page = signed_in(web, net.staff_email["Accra IRMS"]).get(f"/node/calls/{SLUG}")
+    assert page.status_code == 200 and theirs["proposal_code"] not in page.text
     for path in (f"/manage/calls/{SLUG}/schedule", f"/manage/calls/{SLUG}/schedule?format=csv",
                  f"/manage/calls/{SLUG}/postaward", f"/awards/{pid}"):  # fmt: skip
         assert browser.get(path).status_code == 404, path

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
-from opencall.allocation.models import DECLINE_REASONS
+from opencall.allocation.models import DECLINE_REASONS, Award
 from opencall.allocation.presenters import DECLINE_REASON_LABELS, decline_labels
 from opencall.calls.access import office_call, signed_in_call
 from opencall.calls.models import Call
@@ -477,6 +477,27 @@ SERVICE_MESSAGES = (
     N_("Choose a BibTeX, RIS or CSL-JSON file, or paste one."),
     N_("The file is not BibTeX, RIS or CSL-JSON."),
 )
+
+
+@router.get("/node/calls/{slug}", response_class=HTMLResponse)
+def node_page(slug: str, page: Page = Depends(get_page)) -> Response:
+    """The awards at the reader's resources (a node's staff; the user office: every
+    resource), a page at a time, with their records, and the link to the bookings CSV."""
+    call = signed_in_call(page, slug, policies.may_see_node)
+    pools = policies.node_pools(page.db, page.user, call)
+    stmt = q.node_awards_query(call, pools).order_by(CapacityPool.name, Proposal.code, Award.id)
+    shown, pager = paginate_query(page.db, stmt, page.request.query_params, PER_PAGE, "#awards")
+    records = q.records_of_awards(page.db, [a.id for a, _p, _pool in shown])
+    return page.render(
+        "results/node.html",
+        {
+            "call": call,
+            "rows": [(a, p, pool, records.get(a.id, [])) for a, p, pool in shown],
+            "pager": pager,
+            "kind_label": lambda k: _label(page, RECORD_KIND_LABELS, k),
+            **unit_labels(page),
+        },
+    )
 
 
 @router.get("/node/calls/{slug}/bookings.csv")
