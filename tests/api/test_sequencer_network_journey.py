@@ -8,8 +8,8 @@ they would go to, the nearest (cheapest to travel to) first, under a policy of o
 per PI, so they get one node and the nearest that has room. Review, allocation,
 schedule, release and publication; each booking is checked on its node's own clock (the
 schedule CSV, the team's calendar file), and the who-benefits figures are checked per node
-against the awards. Roles are scoped to a provider or a call, not to a node: a node's
-staff see every node's bookings (docs/operators.md says so).
+against the awards. A role on the call covers every node; a node's own staff are given
+its resources as node staff (tests/api/test_isotope_network_journey.py, docs/operators.md).
 """
 
 from __future__ import annotations

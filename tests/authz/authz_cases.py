@@ -289,6 +289,41 @@ def _spare_role_invitation(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
         return {"slug": slug, "inv_id": inv.id, "invitation_id": inv.id, "token": raw}
 
 
+def _node_account(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    """A fresh account and a resource of the cycle's call (to be given as node staff)."""
+    with f() as s:
+        call = call_by_slug(s, c.slug)
+        assert call is not None
+        u = people_services.register_user(
+            s,
+            email=f"n{uuid.uuid4().hex[:10]}@example.org",
+            name="Node Staff",
+            password="long enough password",
+        )
+        s.commit()
+        return {
+            "slug": _provider_slug(f, c),
+            "email": u.email,
+            "user_id": u.id,
+            "pool_id": call.pools[0].pool_id,
+        }
+
+
+def _spare_node(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    """A node-staff grant on a resource of the cycle's call, given to a fresh account."""
+    from opencall.facilities import services as fac_services
+
+    made = _node_account(f, c)
+    with f() as s:
+        call = call_by_slug(s, c.slug)
+        assert call is not None
+        (g,) = fac_services.give_node_staff(
+            s, call.provider, email=made["email"], resources=[made["pool_id"]]
+        )
+        s.commit()
+        return {"slug": made["slug"], "grant_id": g.id}
+
+
 def PS(f: Any, c: Any) -> dict[str, Any]:  # noqa: N802
     return {"slug": _provider_slug(f, c)}
 
@@ -403,6 +438,10 @@ API: list[Case] = [
         _spare_role_invitation,
         api=True,
     ),
+    # node staff: some resources of the provider given to a person (its administrators)
+    Case("GET", "/api/v1/providers/{slug}/node-staff", OFFICE, PS, api=True),
+    Case("POST", "/api/v1/providers/{slug}/node-staff", OFFICE, _node_account, api=True),
+    Case("DELETE", "/api/v1/providers/{slug}/node-staff/{grant_id}", OFFICE, _spare_node, api=True),
     Case("GET", "/api/v1/calls/{slug}/reviewer-invitations", STAFF, S, api=True),
     Case(
         "POST",
@@ -1028,6 +1067,26 @@ STRICT[("POST", "/api/v1/providers/{slug}/roles")] = {
     "done": _role_given,
 }
 STRICT[("DELETE", "/api/v1/providers/{slug}/roles/{grant_id}")] = {"done": _grant_gone}
+
+
+def _node_given(ctx: Ctx) -> bool:
+    from opencall.facilities.models import NodeStaff
+
+    return bool(_count(ctx, NodeStaff.id, NodeStaff.user_id == ctx.params["user_id"]))
+
+
+def _node_gone(ctx: Ctx) -> bool:
+    from opencall.facilities.models import NodeStaff
+
+    with ctx.f() as s:
+        return s.get(NodeStaff, ctx.params["grant_id"]) is None
+
+
+STRICT[("POST", "/api/v1/providers/{slug}/node-staff")] = {
+    "json": lambda ctx: {"email": ctx.params["email"], "resources": [ctx.params["pool_id"]]},
+    "done": _node_given,
+}
+STRICT[("DELETE", "/api/v1/providers/{slug}/node-staff/{grant_id}")] = {"done": _node_gone}
 STRICT[("DELETE", "/api/v1/providers/{slug}/invitations/{invitation_id}")] = {
     "done": _invitation_revoked
 }

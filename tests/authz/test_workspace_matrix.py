@@ -151,6 +151,8 @@ SCOPED = {
     ("POST", "/api/v1/providers/{slug}/roles"): "manage",
     ("DELETE", "/api/v1/providers/{slug}/roles/{grant_id}"): "manage",
     ("DELETE", "/api/v1/providers/{slug}/invitations/{invitation_id}"): "manage",
+    ("POST", "/api/v1/providers/{slug}/node-staff"): "manage",
+    ("DELETE", "/api/v1/providers/{slug}/node-staff/{grant_id}"): "manage",
     ("POST", "/api/v1/roles/invitations/accept"): "manage",
     ("POST", "/api/v1/calls/{slug}/reviewer-invitations"): "manage",
     ("PUT", "/api/v1/calls/{slug}/reviewers/{reviewer_id}/deadline"): "manage",

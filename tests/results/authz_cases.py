@@ -112,6 +112,27 @@ CASES: list[Case] = [
         json={"reason": "next in line"},
         params=lambda a: {"proposal_id": a.rejected, "slug": a.slug},
     ),
+    # a node's awards, bookings and records: the user office sees every node's (the staff
+    # of one node: tests/api/test_isotope_network_journey.py)
+    Case("GET", "/api/v1/calls/{slug}/node/awards", OFFICE, api=True),
+    Case("GET", "/api/v1/calls/{slug}/node/bookings", OFFICE, api=True),
+    Case("GET", "/node/calls/{slug}", OFFICE),
+    Case("GET", "/node/calls/{slug}/bookings.csv", OFFICE),
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/node/awards/{award_id}/records",
+        OFFICE,
+        api=True,
+        json={"kind": "loan", "data": {"sample": "x", "mass_mg": 5}},
+        params=lambda a: {"slug": a.slug, "award_id": a.award_id},
+    ),
+    Case(
+        "PUT",
+        "/api/v1/calls/{slug}/node/records/{record_id}",
+        OFFICE,
+        api=True,
+        json={"data": {"sample": "x", "mass_mg": 7}},
+    ),
     Case(
         "POST",
         "/api/v1/calls/{slug}/outputs/import",

@@ -158,6 +158,7 @@ def lists(slug: str) -> list[tuple[str, str]]:
         (f"/api/v1/calls/{slug}/awards", "chair"),
         (f"/api/v1/calls/{slug}/schedule", "chair"),
         (f"/api/v1/calls/{slug}/postaward", "office"),
+        (f"/api/v1/calls/{slug}/node/awards", "office"),
     ]
 
 

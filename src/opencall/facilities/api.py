@@ -25,9 +25,22 @@ from opencall.facilities.domain import (
     period_bounds,
     unit_label,
 )
-from opencall.facilities.models import CapacityPool, Facility
-from opencall.facilities.queries import pools_of
-from opencall.web.api import MANAGE, Api, ApiError, domain_error, from_row, get_api, id_param
+from opencall.facilities.models import CapacityPool, Facility, NodeStaff, Provider
+from opencall.facilities.queries import node_staff_query, pools_of
+from opencall.people.models import User
+from opencall.web.api import (
+    MANAGE,
+    Api,
+    ApiError,
+    Paged,
+    PageRequest,
+    domain_error,
+    from_row,
+    get_api,
+    id_param,
+    keyset_page,
+    paging,
+)
 
 T = TypeVar("T")
 
@@ -497,4 +510,90 @@ def remove_unavailable(
         pool,
         unavailable_id,
     )
+    return Response(status_code=204)
+
+
+# ---- node staff: a person given some resources of the provider (a node of a network)
+
+
+class NodeStaffIn(_In):
+    email: str = Field(min_length=3, max_length=254, description="an account's address")
+    resources: list[int] = Field(
+        max_length=services.MAX_NODE_RESOURCES,
+        description="ids of the provider's resources this person staffs (their node)",
+    )
+
+
+class NodeStaffOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    resource_id: int
+    resource: str
+
+
+class NodeStaffList(Paged[NodeStaffOut]):
+    pass
+
+
+class NodeStaffGiven(BaseModel):
+    items: list[NodeStaffOut] = Field(description="the person's grants on the resources named")
+
+
+def _node_staff_out(g: NodeStaff, u: User, pool: CapacityPool) -> NodeStaffOut:
+    return NodeStaffOut(
+        id=g.id, email=u.email, name=u.name, resource_id=pool.id, resource=pool.name
+    )
+
+
+@router.get("/providers/{slug}/node-staff", response_model=NodeStaffList)
+def list_node_staff(
+    slug: str = Path(min_length=1, max_length=80),
+    api: Api = Depends(get_api),
+    page: PageRequest = Depends(paging),
+) -> NodeStaffList:
+    """Who staffs which resource (the provider's administrators), by resource, then name."""
+    p = api_managed_provider(api, slug)
+    rows, pg = keyset_page(
+        api.db,
+        node_staff_query(p.id),
+        [(CapacityPool.id, int), (User.name, str), (NodeStaff.id, int)],
+        page,
+        lambda r: (r[2].id, r[1].name, r[0].id),
+    )
+    return NodeStaffList(items=[_node_staff_out(*r) for r in rows], page=pg)
+
+
+@router.post("/providers/{slug}/node-staff", response_model=NodeStaffGiven, **CREATED)
+def give_node_staff(
+    body: NodeStaffIn, slug: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
+) -> NodeStaffGiven:
+    """Make an account staff of some of the provider's resources (a node run by its own
+    institution): they see and record those resources' awards, bookings and post-award
+    records (``/api/v1/calls/{slug}/node/...``), nothing else. Given again, nothing changes."""
+    p = api_managed_provider(api, slug)
+    grants = _apply(api, services.give_node_staff, p, email=body.email, resources=body.resources)
+    rows = [(g, api.db.get(User, g.user_id), api.db.get(CapacityPool, g.pool_id)) for g in grants]
+    return NodeStaffGiven(items=[_node_staff_out(g, u, pool) for g, u, pool in rows if u and pool])
+
+
+def _provider_grant(api: Api, provider: Provider, grant_id: int) -> NodeStaff:
+    """A node-staff grant on one of ``provider``'s resources; else 404."""
+
+    def ours(g: NodeStaff) -> bool:
+        pool = api.db.get(CapacityPool, g.pool_id)
+        return pool is not None and pool.facility.provider_id == provider.id
+
+    return api.get_visible(NodeStaff, grant_id, ours)
+
+
+@router.delete("/providers/{slug}/node-staff/{grant_id}", status_code=204, dependencies=[MANAGE])
+def revoke_node_staff(
+    slug: str = Path(min_length=1, max_length=80),
+    grant_id: int = id_param(),
+    api: Api = Depends(get_api),
+) -> Response:
+    """Take a resource back from its node staff."""
+    p = api_managed_provider(api, slug)
+    _apply(api, services.revoke_node_staff, _provider_grant(api, p, grant_id))
     return Response(status_code=204)

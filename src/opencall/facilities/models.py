@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from opencall.db import Base, JSONType, UTCDateTime
+from opencall.db import Base, JSONType, UTCDateTime, utcnow
 from opencall.facilities.domain import countable, validate_details
 from opencall.people import models as _people_models  # noqa: F401  (FK targets)
 
@@ -137,3 +137,23 @@ class PoolUnavailability(Base):
     starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     reason: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+
+
+class NodeStaff(Base):
+    """A person staffing one resource of a provider: a node of a network facility (a lab,
+    a field station, a sequencer) run by its own institution. It is no role on the calls:
+    its holder sees and records the awards, bookings and post-award records of the
+    resources they staff, nothing else (``results.policies.node_pools``)."""
+
+    __tablename__ = "node_staff"
+    __table_args__ = (UniqueConstraint("user_id", "pool_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    pool_id: Mapped[int] = mapped_column(
+        ForeignKey("capacity_pools.id", ondelete="CASCADE"), index=True
+    )
+    granted_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -6,6 +6,7 @@ from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from opencall.facilities.models import Provider
+from opencall.facilities.queries import staffed_pool_ids
 from opencall.people.models import User
 from opencall.people.queries import site_admin_or_role
 
@@ -52,3 +53,8 @@ def call_creating_providers_clause(user: User) -> ColumnElement[bool]:
         RoleGrant.provider_id == Provider.id,
     )
     return held.exists()
+
+
+def staffed_pools(session: Session, user: User | None, provider: Provider) -> frozenset[int]:
+    """The provider's resources ``user`` staffs as node staff (none for nobody)."""
+    return frozenset() if user is None else staffed_pool_ids(session, user.id, provider.id)

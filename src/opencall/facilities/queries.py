@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from opencall.facilities.models import CapacityPool
+from opencall.facilities.models import CapacityPool, Facility, NodeStaff
+from opencall.people.models import User
 
 
 def pools_of(session: Session, facility_id: int) -> list[CapacityPool]:
@@ -15,5 +16,29 @@ def pools_of(session: Session, facility_id: int) -> list[CapacityPool]:
             select(CapacityPool)
             .where(CapacityPool.facility_id == facility_id)
             .order_by(CapacityPool.id)
+        )
+    )
+
+
+def node_staff_query(provider_id: int) -> Select[NodeStaff, User, CapacityPool]:
+    """The node staff of the provider's resources, with the person and the resource
+    (ordered by the resource, then the person's name, for paging)."""
+    return (
+        select(NodeStaff, User, CapacityPool)
+        .join(User, User.id == NodeStaff.user_id)
+        .join(CapacityPool, CapacityPool.id == NodeStaff.pool_id)
+        .join(Facility, Facility.id == CapacityPool.facility_id)
+        .where(Facility.provider_id == provider_id)
+    )
+
+
+def staffed_pool_ids(session: Session, user_id: int, provider_id: int) -> frozenset[int]:
+    """The resources of the provider that this person staffs (node staff)."""
+    return frozenset(
+        session.scalars(
+            select(NodeStaff.pool_id)
+            .join(CapacityPool, CapacityPool.id == NodeStaff.pool_id)
+            .join(Facility, Facility.id == CapacityPool.facility_id)
+            .where(NodeStaff.user_id == user_id, Facility.provider_id == provider_id)
         )
     )

@@ -18,6 +18,7 @@ from opencall.facilities.models import (
     FACILITY_KINDS,
     CapacityPool,
     Facility,
+    NodeStaff,
     PoolUnavailability,
     Provider,
 )
@@ -27,6 +28,7 @@ from opencall.facilities.schemas import (
     validate_pool_attributes,
 )
 from opencall.optim import wallclock
+from opencall.people.queries import user_by_email
 from opencall.people.services import check_country
 
 SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
@@ -735,3 +737,83 @@ def remove_unavailable(
     if len(docs) == len(pool.unavailable):
         raise DomainError("No such unavailable period.", code="not_found")
     return update_resource(session, pool, unavailable=docs, actor_id=actor_id)
+
+
+#: resources one node-staff grant may name at once
+MAX_NODE_RESOURCES = 50
+
+
+def give_node_staff(
+    session: Session,
+    provider: Provider,
+    *,
+    email: str,
+    resources: Sequence[int],
+    actor_id: int | None = None,
+) -> list[NodeStaff]:
+    """Make the account of ``email`` staff of these resources of ``provider`` (a node of
+    a network facility): they see and record the awards, bookings and post-award records
+    of these resources, and nothing else of the provider's calls. Every resource is
+    checked before anything is written; a resource already staffed by the person keeps
+    its grant (given again, nothing changes). Returns the person's grants on them."""
+    wanted = sorted(set(resources))
+    if not wanted or len(wanted) > MAX_NODE_RESOURCES:
+        raise DomainError(
+            "Name from 1 to %(n)s resources of this provider.",
+            field="resources",
+            n=MAX_NODE_RESOURCES,
+        )
+    holder = user_by_email(session, email)
+    if holder is None or not holder.is_active:
+        raise DomainError(
+            "No active account uses this address; node staff need an account first.",
+            field="email",
+        )
+    found = set(
+        session.scalars(
+            select(CapacityPool.id)
+            .join(Facility, Facility.id == CapacityPool.facility_id)
+            .where(CapacityPool.id.in_(wanted), Facility.provider_id == provider.id)
+        )
+    )
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise DomainError(
+            "No resource %(ids)s in this provider's facilities.",
+            field="resources",
+            ids=", ".join(map(str, missing)),
+        )
+    held = {
+        g.pool_id: g
+        for g in session.scalars(
+            select(NodeStaff).where(NodeStaff.user_id == holder.id, NodeStaff.pool_id.in_(wanted))
+        )
+    }
+    out = []
+    for pool_id in wanted:
+        g = held.get(pool_id)
+        if g is None:
+            g = auditlog.record_new(
+                session,
+                NodeStaff(user_id=holder.id, pool_id=pool_id, granted_by=actor_id),
+                "node_staff.granted",
+                "node_staff",
+                actor_id=actor_id,
+                data={"user_id": holder.id, "pool_id": pool_id},
+            )
+        out.append(g)
+    return out
+
+
+def revoke_node_staff(session: Session, grant: NodeStaff, *, actor_id: int | None = None) -> None:
+    """Take a node-staff grant back (its holder no longer sees that resource's items)."""
+    auditlog.record(
+        session,
+        "node_staff.revoked",
+        "node_staff",
+        grant.id,
+        actor_id=actor_id,
+        data={"user_id": grant.user_id, "pool_id": grant.pool_id},
+    )
+    session.delete(grant)
+    session.flush()

@@ -1,6 +1,7 @@
 """``/api/v1/awards/{proposal_id}``: an award's post-award records and results
-(its team and the provider's user office), and ``/api/v1/calls/{slug}/postaward``
-(the user office's overview)."""
+(its team and the provider's user office), ``/api/v1/calls/{slug}/postaward``
+(the user office's overview), and ``/api/v1/calls/{slug}/node/...``: the awards,
+bookings and records of the resources a node's staff look after (the user office: all)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,18 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from opencall.allocation.models import DECLINE_REASONS
+from opencall.allocation.models import DECLINE_REASONS, Award
 from opencall.calls.access import signed_in_call_api
+from opencall.calls.models import Call
 from opencall.errors import DomainError
+from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal
 from opencall.results import declines, policies, services
 from opencall.results import domain as d
 from opencall.results import queries as q
 from opencall.results.models import PostAwardRecord
 from opencall.results.schemas import OutputIn
+from opencall.scheduling.models import ScheduleEntry
 from opencall.web.api import (
     APPLY_OR_MANAGE,
     ERRORS,
@@ -309,3 +313,150 @@ def decline(
         entries_released=row.entries_released,
         created=created,
     )
+
+
+# ---- a node's awards, bookings and records (``NodeStaff``; the user office: every node)
+
+
+class NodeAwardOut(BaseModel):
+    award_id: int
+    proposal_code: str
+    title: str
+    resource_id: int
+    resource: str
+    amount: float
+    unit: str
+    records: list[RecordOut] = Field(description="the post-award records linked to this award")
+
+
+class NodeAwardList(Paged[NodeAwardOut]):
+    pass
+
+
+class BookingOut(BaseModel):
+    id: int
+    proposal_code: str
+    resource_id: int
+    resource: str
+    kind: str
+    label: str
+    start: dt.datetime | None = Field(description="UTC")
+    end: dt.datetime | None = Field(description="UTC")
+    amount: float
+    time_zone: str = Field(description="the resource's IANA zone; empty: UTC")
+    local_start: str = Field(description="start on the resource's clock, with its offset")
+    local_end: str
+
+
+class BookingList(Paged[BookingOut]):
+    pass
+
+
+class NodeRecordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["loan", "shipment", "berth", "session", "course", "followup", "package", "other"]
+    data: dict[str, Any]
+
+
+def _node(api: Api, slug: str) -> tuple[Call, frozenset[int] | None]:
+    """The call and the resources the caller looks after (None: all), else 404."""
+    call = signed_in_call_api(api, slug, policies.may_see_node)
+    return call, policies.node_pools(api.db, api.user, call)
+
+
+@router.get("/calls/{slug}/node/awards", response_model=NodeAwardList, responses=NOT_FOUND)
+def node_awards(
+    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
+) -> NodeAwardList:
+    """The awards at the caller's resources (a node's staff; the user office: every
+    resource), by resource and code, each with its post-award records."""
+    call, pools = _node(api, slug)
+    rows, pg = keyset_page(
+        api.db,
+        q.node_awards_query(call, pools),
+        [(CapacityPool.name, str), (Proposal.code, str), (Award.id, int)],
+        page,
+        lambda r: (r[2].name, r[1].code, r[0].id),
+    )
+    recs = q.records_of_awards(api.db, [a.id for a, _p, _pool in rows])
+    return NodeAwardList(
+        items=[
+            NodeAwardOut(
+                award_id=a.id,
+                proposal_code=p.code,
+                title=p.title,
+                resource_id=pool.id,
+                resource=pool.name,
+                amount=a.amount,
+                unit=pool.unit,
+                records=[_record_out(r) for r in recs.get(a.id, [])],
+            )
+            for a, p, pool in rows
+        ],
+        page=pg,
+    )
+
+
+@router.get("/calls/{slug}/node/bookings", response_model=BookingList, responses=NOT_FOUND)
+def node_bookings(
+    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
+) -> BookingList:
+    """The schedule's entries on the caller's resources (a node's staff; the user office:
+    every resource), by resource and start; the same rows as ``/node/calls/{slug}/bookings.csv``."""
+    call, pools = _node(api, slug)
+    rows, pg = keyset_page(
+        api.db,
+        q.node_bookings_query(call, pools),
+        [(CapacityPool.name, str), (ScheduleEntry.id, int)],
+        page,
+        lambda r: (r[2].name, r[0].id),
+    )
+    return BookingList(
+        items=[BookingOut(**d.booking(e, p.code, pool)) for e, p, pool in rows], page=pg
+    )
+
+
+@router.post(
+    "/calls/{slug}/node/awards/{award_id}/records",
+    response_model=RecordOut,
+    status_code=201,
+    **RECORDS,
+)
+def add_node_record(
+    body: NodeRecordIn, slug: str = SLUG, award_id: int = id_param(), api: Api = Depends(get_api)
+) -> RecordOut:
+    """A record of an award at the caller's resource (a shipment that reached the lab, a
+    session held), linked to that award."""
+    call, pools = _node(api, slug)
+    award = api.get_visible(
+        Award, award_id, lambda a: a.call_id == call.id and policies.at_node(pools, a.pool_id)
+    )
+    with api.saving():
+        rec = services.add_node_record(api.db, award, body.kind, body.data, actor_id=api.actor_id)
+    return _record_out(rec)
+
+
+def _node_record(
+    api: Api, call: Call, pools: frozenset[int] | None, record_id: int
+) -> PostAwardRecord:
+    def mine(r: PostAwardRecord) -> bool:
+        if r.call_id != call.id:
+            return False
+        if pools is None:
+            return True
+        award = api.db.get(Award, r.award_id) if r.award_id is not None else None
+        return award is not None and policies.at_node(pools, award.pool_id)
+
+    return api.get_visible(PostAwardRecord, record_id, mine)
+
+
+@router.put("/calls/{slug}/node/records/{record_id}", response_model=RecordOut, **RECORDS)
+def update_node_record(
+    body: RecordUpdate, slug: str = SLUG, record_id: int = id_param(), api: Api = Depends(get_api)
+) -> RecordOut:
+    """Correct a record of an award at the caller's resource (the kind stays)."""
+    call, pools = _node(api, slug)
+    rec = _node_record(api, call, pools, record_id)
+    with api.saving():
+        services.update_record(api.db, rec, body.data, actor_id=api.actor_id)
+    return _record_out(rec)

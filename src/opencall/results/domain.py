@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from opencall.facilities.domain import RECORD_KINDS, UNIT_ALIASES
+from opencall.optim import wallclock
 
 KINDS: tuple[str, ...] = RECORD_KINDS
 #: What came of an award: a publication, a dataset, software (a supercomputer's codes).
@@ -439,3 +440,34 @@ def outcome_summary(
         if o.get("acknowledges"):
             s["acknowledged"] += 1
     return s
+
+
+#: the columns of a node's bookings (the JSON API's fields and the CSV's header)
+BOOKING_FIELDS = (
+    "id", "proposal_code", "resource_id", "resource", "kind", "label", "start", "end",
+    "amount", "time_zone", "local_start", "local_end",
+)  # fmt: skip
+
+
+def booking(entry: Any, proposal_code: str, pool: Any) -> dict[str, Any]:
+    """A schedule entry on a resource as a node's staff read it: UTC, and the resource's
+    own clock when it has a time zone (``local_*``, ISO with the offset; else empty)."""
+    zone = pool.time_zone or ""
+
+    def local(at: dt.datetime | None) -> str:
+        return at.astimezone(wallclock.zone(zone)).isoformat() if at and zone else ""
+
+    return {
+        "id": entry.id,
+        "proposal_code": proposal_code,
+        "resource_id": pool.id,
+        "resource": pool.name,
+        "kind": entry.kind,
+        "label": entry.label,
+        "start": entry.start,
+        "end": entry.end,
+        "amount": entry.amount,
+        "time_zone": zone,
+        "local_start": local(entry.start),
+        "local_end": local(entry.end),
+    }

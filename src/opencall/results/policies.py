@@ -2,7 +2,9 @@
 
 The applicant's team (accepted members) and the provider's user office see and
 record an award's records and results, once the decisions are released; the
-public sees aggregates only (``may_see_aggregates``). A "no" is a 404.
+public sees aggregates only (``may_see_aggregates``). A node's staff (``NodeStaff``:
+some resources of the provider) see and record the awards, bookings and records of
+their resources alone (``node_pools``). A "no" is a 404.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 from opencall.allocation.models import Award, AwardDecline
 from opencall.calls import policies as call_policies
 from opencall.calls.models import Call
+from opencall.facilities.policies import staffed_pools
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.proposals.policies import is_pi, membership
@@ -64,3 +67,27 @@ def may_decline(session: Session, user: User | None, proposal: Proposal) -> bool
         session.scalar(select(AwardDecline.id).where(AwardDecline.proposal_id == proposal.id))
         is not None
     )
+
+
+def node_pools(session: Session, user: User | None, call: Call) -> frozenset[int] | None:
+    """The call's resources whose awards, bookings and post-award records ``user`` sees on
+    the node routes: ``None`` for every resource (the user office, at any time), else,
+    once the decisions are out, the resources they staff (empty: none, a 404)."""
+    if user is None:
+        return frozenset()
+    if call_policies.may_administer(session, user, call):
+        return None
+    if not decisions_out(call):
+        return frozenset()
+    return staffed_pools(session, user, call.provider)
+
+
+def may_see_node(session: Session, user: User | None, call: Call) -> bool:
+    """The node routes of a call: its user office, or the staff of one of its resources."""
+    pools = node_pools(session, user, call)
+    return pools is None or bool(pools)
+
+
+def at_node(pools: frozenset[int] | None, pool_id: int | None) -> bool:
+    """An award, booking or record on this resource is one of the node's."""
+    return pools is None or (pool_id is not None and pool_id in pools)

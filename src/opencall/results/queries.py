@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award
@@ -278,3 +278,46 @@ def unreported_awards(session: Session, today: dt.date) -> list[tuple[Proposal, 
 
 def report_reminder(session: Session, proposal_id: int) -> ReportReminder | None:
     return session.scalar(select(ReportReminder).where(ReportReminder.proposal_id == proposal_id))
+
+
+def node_awards_query(
+    call: Call, pools: frozenset[int] | None
+) -> Select[Award, Proposal, CapacityPool]:
+    """The call's awards at these resources (every resource for ``None``), each with its
+    proposal and resource: what a node's staff look after."""
+    stmt = (
+        select(Award, Proposal, CapacityPool)
+        .join(Proposal, Proposal.id == Award.proposal_id)
+        .join(CapacityPool, CapacityPool.id == Award.pool_id)
+        .where(Award.call_id == call.id)
+    )
+    return stmt if pools is None else stmt.where(Award.pool_id.in_(sorted(pools)))
+
+
+def node_bookings_query(
+    call: Call, pools: frozenset[int] | None
+) -> Select[ScheduleEntry, Proposal, CapacityPool]:
+    """The call's schedule entries on these resources (every resource for ``None``), each
+    with its proposal and resource."""
+    stmt = (
+        select(ScheduleEntry, Proposal, CapacityPool)
+        .join(Proposal, Proposal.id == ScheduleEntry.proposal_id)
+        .join(CapacityPool, CapacityPool.id == ScheduleEntry.pool_id)
+        .where(ScheduleEntry.call_id == call.id)
+    )
+    return stmt if pools is None else stmt.where(ScheduleEntry.pool_id.in_(sorted(pools)))
+
+
+def records_of_awards(
+    session: Session, award_ids: Collection[int]
+) -> dict[int, list[PostAwardRecord]]:
+    """The post-award records linked to each of these awards, oldest first."""
+    out: dict[int, list[PostAwardRecord]] = defaultdict(list)
+    for r in session.scalars(
+        select(PostAwardRecord)
+        .where(PostAwardRecord.award_id.in_(sorted(award_ids)))
+        .order_by(PostAwardRecord.id)
+    ):
+        if r.award_id is not None:
+            out[r.award_id].append(r)
+    return out

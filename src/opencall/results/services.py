@@ -14,6 +14,7 @@ from opencall.allocation.models import Award
 from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.facilities.models import CapacityPool
 from opencall.inputs import shown
 from opencall.people.models import User
 from opencall.proposals.models import Proposal, TeamMember
@@ -22,6 +23,7 @@ from opencall.results import importers, policies
 from opencall.results import queries as q
 from opencall.results.models import PostAwardRecord, ReportReminder, ResearchOutput
 from opencall.results.schemas import OutputIn, validate_output, validate_record
+from opencall.scheduling.models import ScheduleEntry
 
 MAX_IMPORT = 500
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
@@ -30,6 +32,17 @@ MAX_IMPORT_BYTES = 2 * 1024 * 1024
 def _require_awarded(session: Session, proposal: Proposal) -> None:
     if not policies.is_awarded(session, proposal):
         raise DomainError("Records can be kept only for an awarded proposal.")
+
+
+def _require_kind(kind: str, allowed: list[str]) -> None:
+    """A record of ``kind`` fits an award whose resources take the ``allowed`` kinds."""
+    if kind not in allowed:
+        raise DomainError(
+            "A %(kind)s record does not fit this award; expected one of %(kinds)s.",
+            field="kind",
+            kind=kind,
+            kinds=", ".join(allowed),
+        )
 
 
 def add_record(
@@ -43,22 +56,13 @@ def add_record(
 ) -> PostAwardRecord:
     _require_awarded(session, proposal)
     clean = validate_record(kind, data)
-    allowed = q.record_kinds(session, proposal.id)
-    if kind not in allowed:
-        raise DomainError(
-            "A %(kind)s record does not fit this award; expected one of %(kinds)s.",
-            field="kind",
-            kind=kind,
-            kinds=", ".join(allowed),
-        )
+    _require_kind(kind, q.record_kinds(session, proposal.id))
     if award_id is not None:
         award = session.get(Award, award_id)
         if award is None or award.proposal_id != proposal.id:
             raise DomainError("That award is not one of this proposal's.", field="award_id")
     entry = clean.get("schedule_entry_id")
     if entry is not None:
-        from opencall.scheduling.models import ScheduleEntry
-
         e = session.get(ScheduleEntry, entry)
         if e is None or e.proposal_id != proposal.id:
             raise DomainError(
@@ -82,6 +86,29 @@ def add_record(
         call_id=proposal.call_id,
         data={"proposal": proposal.code, "kind": kind, "data": clean},
     )
+
+
+def add_node_record(
+    session: Session, award: Award, kind: str, data: dict[str, Any], *, actor_id: int | None
+) -> PostAwardRecord:
+    """A record of one award kept by its resource's node staff (or the user office):
+    linked to the award, of a kind its resource takes, and naming (for a shipment) only a
+    planned entry on that resource."""
+    pool = session.get(CapacityPool, award.pool_id)
+    assert pool is not None
+    _require_kind(
+        kind, d.kinds_of_pools([(d.pool_kind(pool.pool_type, pool.unit), pool.record_kinds or ())])
+    )
+    entry_id = validate_record(kind, data).get("schedule_entry_id")
+    if entry_id is not None:
+        e = session.get(ScheduleEntry, entry_id)
+        if e is None or e.proposal_id != award.proposal_id or e.pool_id != award.pool_id:
+            raise DomainError(
+                "That planned shipment is not one of this proposal's.", field="schedule_entry_id"
+            )
+    proposal = session.get(Proposal, award.proposal_id)
+    assert proposal is not None
+    return add_record(session, proposal, kind, data, actor_id=actor_id, award_id=award.id)
 
 
 def update_record(

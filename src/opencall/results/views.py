@@ -14,12 +14,13 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
-from opencall.allocation.models import DECLINE_REASONS
+from opencall.allocation.models import DECLINE_REASONS, Award
 from opencall.allocation.presenters import DECLINE_REASON_LABELS, decline_labels
-from opencall.calls.access import office_call
+from opencall.calls.access import office_call, signed_in_call
 from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.facilities.labels import RECORD_KIND_LABELS, unit_labels
+from opencall.facilities.models import CapacityPool
 from opencall.proposals.models import Proposal
 from opencall.results import declines, policies, services
 from opencall.results import domain as d
@@ -27,6 +28,7 @@ from opencall.results import queries as q
 from opencall.results.models import PostAwardRecord
 from opencall.results.schemas import RECORD_SCHEMAS
 from opencall.scheduling import presenters as schedule_presenters
+from opencall.scheduling.models import ScheduleEntry
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.forms import MSG_CONFIRM
 from opencall.web.i18n import N_
@@ -475,3 +477,39 @@ SERVICE_MESSAGES = (
     N_("Choose a BibTeX, RIS or CSL-JSON file, or paste one."),
     N_("The file is not BibTeX, RIS or CSL-JSON."),
 )
+
+
+@router.get("/node/calls/{slug}", response_class=HTMLResponse)
+def node_page(slug: str, page: Page = Depends(get_page)) -> Response:
+    """The awards at the reader's resources (a node's staff; the user office: every
+    resource), a page at a time, with their records, and the link to the bookings CSV."""
+    call = signed_in_call(page, slug, policies.may_see_node)
+    pools = policies.node_pools(page.db, page.user, call)
+    stmt = q.node_awards_query(call, pools).order_by(CapacityPool.name, Proposal.code, Award.id)
+    shown, pager = paginate_query(page.db, stmt, page.request.query_params, PER_PAGE, "#awards")
+    records = q.records_of_awards(page.db, [a.id for a, _p, _pool in shown])
+    return page.render(
+        "results/node.html",
+        {
+            "call": call,
+            "rows": [(a, p, pool, records.get(a.id, [])) for a, p, pool in shown],
+            "pager": pager,
+            "kind_label": lambda k: _label(page, RECORD_KIND_LABELS, k),
+            **unit_labels(page),
+        },
+    )
+
+
+@router.get("/node/calls/{slug}/bookings.csv")
+def node_bookings_csv(slug: str, page: Page = Depends(get_page)) -> Response:
+    """The schedule's entries on the reader's resources (a node's staff; the user office:
+    every resource), as ``GET /api/v1/calls/{slug}/node/bookings``; 404 to anyone else."""
+    call = signed_in_call(page, slug, policies.may_see_node)
+    pools = policies.node_pools(page.db, page.user, call)
+    stmt = q.node_bookings_query(call, pools).order_by(CapacityPool.name, ScheduleEntry.id)
+    rows = (d.booking(e, p.code, pool) for e, p, pool in page.db.execute(stmt))
+    return csv_response(
+        f"{call.slug}-node-bookings.csv",
+        d.BOOKING_FIELDS,
+        ([r[k] for k in d.BOOKING_FIELDS] for r in rows),
+    )
