@@ -297,11 +297,21 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
         if policy_doc.pi_cap_awards is not None
         else {}
     )
+    # the amount cap per PI holds across a continuous call's batches too
+    held_amounts = (
+        amounts_held_in_earlier_batches(session, call, {p.pi_user_id for p in proposals})
+        if cap is not None
+        else {}
+    )
     policy = al.AllocationPolicy(
         allow_partial=policy_doc.award_mode == "partial",
         min_fraction=policy_doc.min_fraction,
         max_awards_per_pi=policy_doc.pi_cap_awards,
         awards_held_by_pi={str(pi): n for pi, n in held.items()},
+        amount_held_by_pi={
+            str(pi): {pool_key.get(pid, f"pool {pid}"): v for pid, v in per_pool.items()}
+            for pi, per_pool in held_amounts.items()
+        },
         max_amount_per_pi=cap if isinstance(cap, float | int) else None,
         max_amount_per_pi_by_pool=(
             {pool_key[int(k)]: v for k, v in cap.items()} if isinstance(cap, dict) else {}
@@ -373,6 +383,34 @@ def awards_held_in_earlier_batches(session: Session, call: Call, pis: set[int]) 
         .group_by(Proposal.pi_user_id)
     )
     return {int(pi): int(n) for pi, n in rows if pi is not None}
+
+
+def amounts_held_in_earlier_batches(
+    session: Session, call: Call, pis: set[int]
+) -> dict[int, dict[int, float]]:
+    """The amounts each of ``pis`` holds in the earlier batches of ``call``'s continuous
+    call, per resource (``{pi: {pool id: amount}}``; empty for a call that is not a
+    batch): the call's cap on the amount per PI (``pi_cap_amount``) holds across its
+    batches, as the cap on awards does. A declined award's rows are gone, so it no longer
+    counts."""
+    if call.parent_id is None or call.batch_number is None or not pis:
+        return {}
+    rows = session.execute(
+        select(Proposal.pi_user_id, Award.pool_id, func.sum(Award.amount))
+        .join(Proposal, Proposal.id == Award.proposal_id)
+        .join(Call, Call.id == Award.call_id)
+        .where(
+            Call.parent_id == call.parent_id,
+            Call.batch_number < call.batch_number,
+            Proposal.pi_user_id.in_(pis),
+        )
+        .group_by(Proposal.pi_user_id, Award.pool_id)
+    )
+    out: dict[int, dict[int, float]] = {}
+    for pi, pool_id, amount in rows:
+        if pi is not None and amount:
+            out.setdefault(int(pi), {})[int(pool_id)] = float(amount)
+    return out
 
 
 def allocation_merit(
@@ -455,6 +493,15 @@ def run_allocation(
             **(
                 {"awards_held_by_pi": dict(problem.policy.awards_held_by_pi)}
                 if problem.policy.awards_held_by_pi
+                else {}
+            ),
+            **(
+                {
+                    "amount_held_by_pi": {
+                        k: dict(v) for k, v in problem.policy.amount_held_by_pi.items()
+                    }
+                }
+                if problem.policy.amount_held_by_pi
                 else {}
             ),
         },

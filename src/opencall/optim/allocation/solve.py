@@ -182,13 +182,17 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
         count_terms = {y_col[i]: 1.0 for i in members}
         if k is not None and len(count_terms) > k:
             rows.append((count_terms, -math.inf, float(k)))
+        # amount caps, less what the PI holds from earlier rounds of the call
         amax = policy.max_amount_per_pi
+        if amax is not None:
+            amax = max(0.0, amax - policy.amount_held(pi))
         if amax is not None and sum(reqs[i].total_demand for i in members) > amax:
             terms = {}
             for i in members:
                 add(terms, f_col[i], reqs[i].total_demand)
             rows.append(_at_most(terms, float(amax)))
         for pid, pmax in policy.max_amount_per_pi_by_pool.items():
+            pmax = max(0.0, pmax - policy.amount_held(pi, pid))
             terms = {}
             for i in members:
                 d = reqs[i].demand.get(pid, 0.0)
@@ -197,7 +201,15 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
             if terms and sum(terms.values()) > pmax * (1 + 1e-12):
                 rows.append(_at_most(terms, float(pmax)))
     # caps per country (income group, region): optim.allocation.caps
-    rows.extend(cap_rows(problem, cand, y_col, f_col, _at_most))
+
+    def new_column() -> int:
+        nonlocal col
+        integer.append(True)
+        hi.append(1.0)
+        col += 1
+        return col - 1
+
+    rows.extend(cap_rows(problem, cand, y_col, f_col, _at_most, new_column))
     # weights: oriented merit rescaled to [floor, 1 + floor], seeded tie perturbation
     weights = np.zeros(col)
     if cand:
