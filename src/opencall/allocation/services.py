@@ -1039,7 +1039,18 @@ def release_decisions(
 #: scheduling feature comes after allocation and registers here at import the booking of
 #: the award on the call's stored schedule when it fits without moving anyone
 #: (``scheduling.services.book_offered``).
-OFFER_HOOKS: list[Callable[[Session, Call, Proposal, int | None], bool]] = []
+#: Each says whether it booked the award (None: the call has no stored schedule to book on).
+OFFER_HOOKS: list[Callable[[Session, Call, Proposal, int | None], bool | None]] = []
+
+
+class Offer(NamedTuple):
+    """An offer to the next in line: the decision, and whether the award was booked on the
+    call's stored schedule (None: the call has no stored schedule; False: it does not fit
+    there without moving another award, and waits for the schedule to be run again)."""
+
+    decision: Decision
+    booked: bool | None
+
 
 #: the decisions a chair may turn into an offer once an award of the call was declined
 OFFERABLE = ("not_awarded", "awarded_partially")
@@ -1162,10 +1173,24 @@ def offer_award(
     reason: str,
     actor_id: int | None = None,
 ) -> Decision:
+    """:func:`offer` without the booking's outcome."""
+    return offer(session, call, proposal, reason=reason, actor_id=actor_id).decision
+
+
+def offer(
+    session: Session,
+    call: Call,
+    proposal: Proposal,
+    *,
+    reason: str,
+    actor_id: int | None = None,
+) -> Offer:
     """The chair offers the capacity a declined award freed to ``proposal`` (not awarded,
     or partially): its whole award, after the capacity check of an override (never
     overdrawing a pool), the decision awarded with the chair's reason, audited. The new
-    awardee's e-mail is the caller's (``allocation.notify.queue_decision_mails``)."""
+    awardee's e-mail is the caller's (``allocation.notify.queue_decision_mails``). Then
+    the award is booked on the call's stored schedule where it fits without moving anyone
+    (``OFFER_HOOKS``); the answer says whether it was."""
     reason = reason.strip()
     if proposal.call_id != call.id:
         raise DomainError("Not found", code="not_found")
@@ -1220,6 +1245,6 @@ def offer_award(
             "awards": [{"pool_id": a.pool_id, "amount": a.amount} for a in new_awards],
         },
     )
-    for hook in OFFER_HOOKS:
-        hook(session, call, proposal, actor_id)
-    return d
+    said = [hook(session, call, proposal, actor_id) for hook in OFFER_HOOKS]
+    booked = None if all(b is None for b in said) else any(said)
+    return Offer(d, booked)
