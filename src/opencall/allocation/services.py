@@ -371,18 +371,23 @@ def awards_held_in_earlier_batches(session: Session, call: Call, pis: set[int]) 
     per awarded request; a declined award's rows are gone, so it no longer counts."""
     if call.parent_id is None or call.batch_number is None or not pis:
         return {}
-    rows = session.execute(
-        select(Proposal.pi_user_id, func.count(func.distinct(Award.request_id)))
-        .join(Proposal, Proposal.id == Award.proposal_id)
+    stmt = select(Proposal.pi_user_id, func.count(func.distinct(Award.request_id)))
+    rows = session.execute(_in_earlier_batches(stmt, call, pis).group_by(Proposal.pi_user_id))
+    return {int(pi): int(n) for pi, n in rows if pi is not None}
+
+
+def _in_earlier_batches(stmt: Any, call: Call, pis: set[int]) -> Any:
+    """``stmt`` over the awards of ``pis`` in the batches of ``call``'s continuous call
+    before ``call``."""
+    return (
+        stmt.join(Proposal, Proposal.id == Award.proposal_id)
         .join(Call, Call.id == Award.call_id)
         .where(
             Call.parent_id == call.parent_id,
             Call.batch_number < call.batch_number,
             Proposal.pi_user_id.in_(pis),
         )
-        .group_by(Proposal.pi_user_id)
     )
-    return {int(pi): int(n) for pi, n in rows if pi is not None}
 
 
 def amounts_held_in_earlier_batches(
@@ -395,16 +400,9 @@ def amounts_held_in_earlier_batches(
     counts."""
     if call.parent_id is None or call.batch_number is None or not pis:
         return {}
+    stmt = select(Proposal.pi_user_id, Award.pool_id, func.sum(Award.amount))
     rows = session.execute(
-        select(Proposal.pi_user_id, Award.pool_id, func.sum(Award.amount))
-        .join(Proposal, Proposal.id == Award.proposal_id)
-        .join(Call, Call.id == Award.call_id)
-        .where(
-            Call.parent_id == call.parent_id,
-            Call.batch_number < call.batch_number,
-            Proposal.pi_user_id.in_(pis),
-        )
-        .group_by(Proposal.pi_user_id, Award.pool_id)
+        _in_earlier_batches(stmt, call, pis).group_by(Proposal.pi_user_id, Award.pool_id)
     )
     out: dict[int, dict[int, float]] = {}
     for pi, pool_id, amount in rows:
