@@ -393,3 +393,46 @@ def test_property_caps_beside_share_rules_meet_the_shares_as_far_as_the_caps_all
     for o in res.group_shares:
         assert o.achieved >= o.required * (1 - 1e-6) - 1e-6
     assert res.objective == pytest.approx(_brute(problem, required), rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["highspy", "scipy"])
+def test_a_run_stopped_by_its_time_limit_fills_proposals_of_several_requests(
+    backend: str,
+) -> None:
+    """mend11: a proposal of several requests has its own award column under a cap of
+    awards per group; a run stopped by its time limit (1 ms) still adds, by rank, every
+    request that fits (capacity, and the cap counted in proposals: a further request of a
+    proposal awarded already adds none)."""
+    rng = np.random.default_rng(0)
+    pools = tuple(Pool(f"p{j}", 10.0) for j in range(24))
+    reqs = tuple(
+        Request(
+            f"r{i}",
+            f"P{i // 2}",
+            f"pi{i // 2}",
+            float(rng.integers(1, 6)),
+            {f"p{int(j)}": float(rng.uniform(0.1, 3.0)) for j in rng.choice(24, 3, replace=False)},
+        )
+        for i in range(2000)
+    )
+    members = {c: frozenset(f"P{k}" for k in range(1000) if k % 4 == c) for c in range(4)}
+    groups = tuple(Group(f"country:{c}", m) for c, m in members.items())
+    cap = GroupCap("country", tuple(g.name for g in groups), max_awards=60)
+    problem = AllocationProblem(pools, reqs, AllocationPolicy(group_caps=(cap,)), groups)
+    res = solve_allocation(problem, time_limit_s=1e-3, backend=backend)  # type: ignore[arg-type]
+    assert res.check(problem) == []
+    used = dict.fromkeys((p.id for p in pools), 0.0)
+    for r in reqs:
+        for pid, d in r.demand.items():
+            used[pid] += res.fractions[r.id] * d
+    awarded = {r.proposal_id for r in reqs if res.fractions[r.id] > 0}
+    count = {c: len(awarded & m) for c, m in members.items()}
+    left = [
+        r.id
+        for r in reqs
+        if res.fractions[r.id] == 0.0
+        and all(used[pid] + d <= 10.0 for pid, d in r.demand.items())
+        and (r.proposal_id in awarded or count[int(r.proposal_id[1:]) % 4] < 60)
+    ]
+    assert left == []
+    assert awarded

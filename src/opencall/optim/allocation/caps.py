@@ -132,12 +132,12 @@ def cap_rows(
     y_col: Mapping[int, int],
     f_col: Mapping[int, int],
     at_most: Callable[[dict[int, float], float], Row],
-    new_column: Callable[[], int],
+    new_column: Callable[[str], int],
 ) -> list[Row]:
     """The rows of every group cap over the candidate requests ``cand`` (their award
     columns ``y_col`` and fraction columns ``f_col``); ``at_most`` scales an amount row,
-    ``new_column`` adds a binary column to the program and returns its index (a proposal's
-    award, where it has several award columns). A row every candidate of the group fits
+    ``new_column`` adds a binary column to the program for a proposal's award (where it
+    has several award columns) and returns its index. A row every candidate of the group fits
     under together is left out."""
     reqs = problem.requests
     cand = list(cand)
@@ -155,7 +155,7 @@ def cap_rows(
             if len(cols) == 1:
                 awarded[proposal] = next(iter(cols))
             else:
-                a = awarded[proposal] = new_column()
+                a = awarded[proposal] = new_column(proposal)
                 rows.extend(({y: 1.0, a: -1.0}, -math.inf, 0.0) for y in sorted(cols))
         return awarded[proposal]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -56,6 +56,9 @@ class _Model:
     rows: list[tuple[dict[int, float], float, float]]
     weights: FloatArray
     group_terms: list[tuple[GroupShareRule, tuple[str, ...], float, dict[int, float]]]
+    #: a proposal's own award column (caps of awards per group count proposals), by the
+    #: proposal's requests: set to 1 with them where a request is added by hand (``_fill``)
+    proposal_col: dict[int, int] = field(default_factory=dict)
 
 
 def _at_most(terms: dict[int, float], limit: float) -> tuple[dict[int, float], float, float]:
@@ -202,10 +205,13 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
                 rows.append(_at_most(terms, float(pmax)))
     # caps per country (income group, region): optim.allocation.caps
 
-    def new_column() -> int:
+    proposal_col: dict[int, int] = {}
+
+    def new_column(proposal: str) -> int:
         nonlocal col
         integer.append(True)
         hi.append(1.0)
+        proposal_col.update(dict.fromkeys(by_proposal[proposal], col))
         col += 1
         return col - 1
 
@@ -249,7 +255,16 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
         group_terms.append((rule, pools, target, g_terms))
     col_hi = np.array(hi)
     return _Model(
-        cand, f_col, y_col, col, np.array(integer, dtype=bool), col_hi, rows, weights, group_terms
+        cand,
+        f_col,
+        y_col,
+        col,
+        np.array(integer, dtype=bool),
+        col_hi,
+        rows,
+        weights,
+        group_terms,
+        proposal_col,
     )
 
 
@@ -474,7 +489,7 @@ def _fill(
         if not holds(act):
             return x
     for i in order:
-        cols = sorted({model.y_col[i], model.f_col[i]})
+        cols = sorted({model.y_col[i], model.f_col[i]} | set(_own(model, i)))
         if x[model.y_col[i]] > 0.5:
             continue
         idx: list[npt.NDArray[np.int32]] = []
@@ -493,6 +508,12 @@ def _fill(
             act[touched] = new
             x[cols] = 1.0
     return x
+
+
+def _own(model: _Model, i: int) -> list[int]:
+    """The proposal's own award column of request ``i``, if it has one."""
+    c = model.proposal_col.get(i)
+    return [] if c is None else [c]
 
 
 def _clean(x: FloatArray, integer: npt.NDArray[np.bool_], hi: FloatArray) -> FloatArray:
