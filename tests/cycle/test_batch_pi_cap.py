@@ -74,3 +74,37 @@ def test_the_pi_cap_counts_the_awards_of_the_calls_earlier_batches(db: Session) 
     assert outcome != "awarded", "the PI's second award in the call's period, past its cap"
     assert "PI already holds 1 award" in why
     assert _outcome(s, other)[0] == "awarded"  # room there was: the cap alone refused it
+
+
+def test_the_pi_cap_on_amount_counts_the_amounts_of_the_calls_earlier_batches(
+    db: Session,
+) -> None:
+    """mend11: ``pi_cap_amount`` holds across the batches too (it was per batch: a PI
+    awarded 7 of a 10-hour cap in the first batch got 7 more in the second)."""
+    s = db
+    call = continuous_call(s)
+    call.allocation_policy = {**(call.allocation_policy or {}), "pi_cap_amount": 10}
+    reviewers = []
+    for i in range(3):
+        u = f.user(s, institution=f"Panel institute {i}", country=("FRA", "JPN", "KEN")[i])
+        people_services.grant_role(s, u.id, "reviewer", provider_id=call.provider_id)
+        reviewers.append(u)
+    pi = f.user(s, institution="Capped institute", country="BRA")
+    first = f.full_proposal(s, call, pi, hours=7)
+    ps.submit(s, first, now=f.NOW)
+    (b1,) = batches.cut(s, call, now=C1)
+    _decide(s, b1, reviewers)
+    assert _outcome(s, first)[0] == "awarded"
+    al.release_decisions(s, b1)
+
+    again = f.full_proposal(s, call, pi, hours=7)
+    ps.submit(s, again, now=C1 + dt.timedelta(days=1))
+    other = f.full_proposal(s, call, f.user(s, institution="Other institute", country="BRA"))
+    ps.submit(s, other, now=C1 + dt.timedelta(days=1))
+    cycle.transition_call(s, call, "closed", now=call.closes_at + dt.timedelta(hours=1))
+    b2 = batches.batches_of(s, call)[-1]
+    _decide(s, b2, reviewers)
+    outcome, why = _outcome(s, again)
+    assert outcome != "awarded", "7 more hours past the PI's 10-hour cap of the call"
+    assert "PI already holds 7 of the 10 cap" in why
+    assert _outcome(s, other)[0] == "awarded"  # room there was: the cap alone refused it

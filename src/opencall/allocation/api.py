@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
@@ -59,6 +59,16 @@ class DecisionOut(BaseModel):
         description="why its PI declined the released award (visa, funding, dates, other); "
         "null when not declined",
     )
+    schedule: Literal["booked", "not_booked"] | None = Field(
+        default=None,
+        description="in the answer to an offer after a decline: 'booked' (placed on the "
+        "call's stored schedule without moving anyone), 'not_booked' (it does not fit there "
+        "without moving another award: rerun the schedule to place it); null when the call "
+        "has no stored schedule, and elsewhere",
+    )
+    schedule_note: str | None = Field(
+        default=None, description="the same in a sentence, with what to do"
+    )
 
     @classmethod
     def of(cls, d: Decision, row: dict[str, Any], units: dict[str, Any]) -> DecisionOut:
@@ -75,6 +85,8 @@ class DecisionOut(BaseModel):
             pi=row.get("pi"),
             country=row.get("country"),
             declined=None,
+            schedule=None,
+            schedule_note=None,
         )
 
 

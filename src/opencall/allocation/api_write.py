@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from opencall.allocation import policies, services
 from opencall.allocation.api import DecisionOut, UnreviewedList
 from opencall.allocation.notify import queue_decision_mails
+from opencall.allocation.presenters import offer_schedule_note
 from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, move_call
 from opencall.calls.queries import unit_words
@@ -152,7 +153,10 @@ def offer(
         Proposal, proposal_id, lambda row: row.call_id == call.id and row.id not in hidden
     )
     with api.refusing(commit=True):
-        d = services.offer_award(api.db, call, p, reason=body.reason, actor_id=api.actor_id)
+        d, booked = services.offer(api.db, call, p, reason=body.reason, actor_id=api.actor_id)
         queue_decision_mails(api.db, call, p, api.request.app.state.settings.base_url)
         out = DecisionOut.of(d, proposal_dicts(api, call, [p])[p.id], unit_words(call))
+    if booked is not None:
+        out.schedule = "booked" if booked else "not_booked"
+        out.schedule_note = offer_schedule_note(booked)
     return out

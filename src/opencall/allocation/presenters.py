@@ -357,3 +357,19 @@ def decline_labels(page: Any) -> dict[str, Any]:
     """``reason_label(reason)`` for templates: a decline's reason in the reader's language
     (``page._``), a reason no longer on the list as it was stored."""
     return {"reason_label": lambda r: page._(DECLINE_REASON_LABELS.get(r) or r)}
+
+
+#: what the chair who offered an award after a decline is told of the stored schedule
+#: (``services.offer``), on the declines page and in the API's answer
+OFFER_BOOKED = N_("The award was booked on the stored schedule without moving anyone.")
+OFFER_NOT_BOOKED = N_(
+    "The award was not booked on the stored schedule: it does not fit there without "
+    "moving another award. Run the schedule again to place it; until then the schedule "
+    "lists it as not scheduled yet."
+)
+
+
+def offer_schedule_note(booked: bool | None) -> str | None:
+    """The English sentence for an offer's booking (None: the call has no stored
+    schedule)."""
+    return None if booked is None else OFFER_BOOKED if booked else OFFER_NOT_BOOKED

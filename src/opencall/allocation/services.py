@@ -297,11 +297,21 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
         if policy_doc.pi_cap_awards is not None
         else {}
     )
+    # the amount cap per PI holds across a continuous call's batches too
+    held_amounts = (
+        amounts_held_in_earlier_batches(session, call, {p.pi_user_id for p in proposals})
+        if cap is not None
+        else {}
+    )
     policy = al.AllocationPolicy(
         allow_partial=policy_doc.award_mode == "partial",
         min_fraction=policy_doc.min_fraction,
         max_awards_per_pi=policy_doc.pi_cap_awards,
         awards_held_by_pi={str(pi): n for pi, n in held.items()},
+        amount_held_by_pi={
+            str(pi): {pool_key.get(pid, f"pool {pid}"): v for pid, v in per_pool.items()}
+            for pi, per_pool in held_amounts.items()
+        },
         max_amount_per_pi=cap if isinstance(cap, float | int) else None,
         max_amount_per_pi_by_pool=(
             {pool_key[int(k)]: v for k, v in cap.items()} if isinstance(cap, dict) else {}
@@ -361,18 +371,44 @@ def awards_held_in_earlier_batches(session: Session, call: Call, pis: set[int]) 
     per awarded request; a declined award's rows are gone, so it no longer counts."""
     if call.parent_id is None or call.batch_number is None or not pis:
         return {}
-    rows = session.execute(
-        select(Proposal.pi_user_id, func.count(func.distinct(Award.request_id)))
-        .join(Proposal, Proposal.id == Award.proposal_id)
+    stmt = select(Proposal.pi_user_id, func.count(func.distinct(Award.request_id)))
+    rows = session.execute(_in_earlier_batches(stmt, call, pis).group_by(Proposal.pi_user_id))
+    return {int(pi): int(n) for pi, n in rows if pi is not None}
+
+
+def _in_earlier_batches(stmt: Any, call: Call, pis: set[int]) -> Any:
+    """``stmt`` over the awards of ``pis`` in the batches of ``call``'s continuous call
+    before ``call``."""
+    return (
+        stmt.join(Proposal, Proposal.id == Award.proposal_id)
         .join(Call, Call.id == Award.call_id)
         .where(
             Call.parent_id == call.parent_id,
             Call.batch_number < call.batch_number,
             Proposal.pi_user_id.in_(pis),
         )
-        .group_by(Proposal.pi_user_id)
     )
-    return {int(pi): int(n) for pi, n in rows if pi is not None}
+
+
+def amounts_held_in_earlier_batches(
+    session: Session, call: Call, pis: set[int]
+) -> dict[int, dict[int, float]]:
+    """The amounts each of ``pis`` holds in the earlier batches of ``call``'s continuous
+    call, per resource (``{pi: {pool id: amount}}``; empty for a call that is not a
+    batch): the call's cap on the amount per PI (``pi_cap_amount``) holds across its
+    batches, as the cap on awards does. A declined award's rows are gone, so it no longer
+    counts."""
+    if call.parent_id is None or call.batch_number is None or not pis:
+        return {}
+    stmt = select(Proposal.pi_user_id, Award.pool_id, func.sum(Award.amount))
+    rows = session.execute(
+        _in_earlier_batches(stmt, call, pis).group_by(Proposal.pi_user_id, Award.pool_id)
+    )
+    out: dict[int, dict[int, float]] = {}
+    for pi, pool_id, amount in rows:
+        if pi is not None and amount:
+            out.setdefault(int(pi), {})[int(pool_id)] = float(amount)
+    return out
 
 
 def allocation_merit(
@@ -455,6 +491,15 @@ def run_allocation(
             **(
                 {"awards_held_by_pi": dict(problem.policy.awards_held_by_pi)}
                 if problem.policy.awards_held_by_pi
+                else {}
+            ),
+            **(
+                {
+                    "amount_held_by_pi": {
+                        k: dict(v) for k, v in problem.policy.amount_held_by_pi.items()
+                    }
+                }
+                if problem.policy.amount_held_by_pi
                 else {}
             ),
         },
@@ -992,7 +1037,18 @@ def release_decisions(
 #: scheduling feature comes after allocation and registers here at import the booking of
 #: the award on the call's stored schedule when it fits without moving anyone
 #: (``scheduling.services.book_offered``).
-OFFER_HOOKS: list[Callable[[Session, Call, Proposal, int | None], bool]] = []
+#: Each says whether it booked the award (None: the call has no stored schedule to book on).
+OFFER_HOOKS: list[Callable[[Session, Call, Proposal, int | None], bool | None]] = []
+
+
+class Offer(NamedTuple):
+    """An offer to the next in line: the decision, and whether the award was booked on the
+    call's stored schedule (None: the call has no stored schedule; False: it does not fit
+    there without moving another award, and waits for the schedule to be run again)."""
+
+    decision: Decision
+    booked: bool | None
+
 
 #: the decisions a chair may turn into an offer once an award of the call was declined
 OFFERABLE = ("not_awarded", "awarded_partially")
@@ -1115,10 +1171,24 @@ def offer_award(
     reason: str,
     actor_id: int | None = None,
 ) -> Decision:
+    """:func:`offer` without the booking's outcome."""
+    return offer(session, call, proposal, reason=reason, actor_id=actor_id).decision
+
+
+def offer(
+    session: Session,
+    call: Call,
+    proposal: Proposal,
+    *,
+    reason: str,
+    actor_id: int | None = None,
+) -> Offer:
     """The chair offers the capacity a declined award freed to ``proposal`` (not awarded,
     or partially): its whole award, after the capacity check of an override (never
     overdrawing a pool), the decision awarded with the chair's reason, audited. The new
-    awardee's e-mail is the caller's (``allocation.notify.queue_decision_mails``)."""
+    awardee's e-mail is the caller's (``allocation.notify.queue_decision_mails``). Then
+    the award is booked on the call's stored schedule where it fits without moving anyone
+    (``OFFER_HOOKS``); the answer says whether it was."""
     reason = reason.strip()
     if proposal.call_id != call.id:
         raise DomainError("Not found", code="not_found")
@@ -1173,6 +1243,6 @@ def offer_award(
             "awards": [{"pool_id": a.pool_id, "amount": a.amount} for a in new_awards],
         },
     )
-    for hook in OFFER_HOOKS:
-        hook(session, call, proposal, actor_id)
-    return d
+    said = [hook(session, call, proposal, actor_id) for hook in OFFER_HOOKS]
+    booked = None if all(b is None for b in said) else any(said)
+    return Offer(d, booked)

@@ -20,6 +20,7 @@ from opencall.allocation.notify import queue_decision_mails
 from opencall.allocation.presenters import (
     decline_labels,
     explain,
+    offer_schedule_note,
     policy_lines,
 )
 from opencall.calls.access import signed_in_call
@@ -350,6 +351,8 @@ def _declines_page(page: Page, call: Call, status: int = 200, error: str = "") -
     withheld = review_policies.withheld(db, page.user, call)
     rows = services.declines(db, call)
     line = services.next_in_line(db, call, withheld)
+    booked = {"1": True, "0": False}.get(page.request.query_params.get("booked", ""))
+    note = offer_schedule_note(booked)
     pools = {cp.pool_id: cp.pool for cp in call.pools}
     free = services.free_capacity(db, call)
     ids = [x.proposal_id for x in rows] + [p.id for _r, p, _a in line]
@@ -369,6 +372,8 @@ def _declines_page(page: Page, call: Call, status: int = 200, error: str = "") -
             **decline_labels(page),
             "may_offer": policies.may_offer(db, page.user, call),
             "error": error,
+            "schedule_note": page._(note) if note and status == 200 else "",
+            "schedule_booked": bool(booked),
             **labels(page),
             **unit_labels(page),
         },
@@ -392,14 +397,17 @@ def offer(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Respon
     p = page.get_visible(
         Proposal, proposal_id, lambda x: x.call_id == call.id and x.id not in hidden
     )
+    booked: bool | None = None
     with page.attempt() as refused:
-        services.offer_award(
+        booked = services.offer(
             page.db, call, p, reason=page.form.get("reason", "")[:4000], actor_id=page.user.id
-        )
+        ).booked
         queue_decision_mails(page.db, call, p, page.settings.base_url)
     if refused:
         return _declines_page(page, call, 400, refused.message)
-    return page.redirect(f"/manage/calls/{call.slug}/declines", "saved")
+    # the booking on the stored schedule is said on the page the chair lands on
+    where = "" if booked is None else f"?booked={int(booked)}"
+    return page.redirect(f"/manage/calls/{call.slug}/declines{where}", "saved")
 
 
 SERVICE_MESSAGES = (

@@ -21,13 +21,18 @@ DejaVu has no CJK glyphs: pass ``font_path`` to a CJK font for Chinese text;
 without one, characters no font has are printed as "?" rather than silently
 dropped. Text in a right-to-left script or with combining marks (Arabic, Hebrew,
 Bengali...) is shaped by HarfBuzz (``uharfbuzz``, fpdf2's text shaping): joined
-letters, in right-to-left order; DejaVu Sans has Arabic and Hebrew but no Bengali or
-Ethiopic glyphs (pass ``font_path`` to a font that has them).
+letters, in right-to-left order. DejaVu Sans has Arabic and Hebrew but no Bengali,
+Devanagari or Ethiopic glyphs: for those, the fonts shipped in ``outcomes/fonts`` (Noto
+Sans Bengali, Devanagari, Ethiopic: subsets of Debian's fonts-noto-core, OFL, about
+0.5 MB together, ``SCRIPT_FONTS``) are added as fallback fonts, each only when the
+report has a character that it has and DejaVu (and ``font_path``) lack, so a report
+needs no font installed on the machine for these names, and embeds only what it uses.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import logging
 import re
@@ -38,6 +43,13 @@ from typing import Any
 
 from opencall.diagnostics import NATIVE_LOCK
 
+#: fonts shipped with OpenCall for scripts DejaVu Sans lacks (see the module docstring)
+FONT_DIR = Path(__file__).parent / "fonts"
+SCRIPT_FONTS = (
+    FONT_DIR / "NotoSansBengali-Regular.ttf",
+    FONT_DIR / "NotoSansDevanagari-Regular.ttf",
+    FONT_DIR / "NotoSansEthiopic-Regular.ttf",
+)
 ATTRIBUTION = "World Bank, World Development Indicators; United Nations Statistics Division, M49"
 _FAMILY = "report"
 
@@ -69,13 +81,15 @@ def _dejavu_paths() -> tuple[Path, Path]:
     return base / "DejaVuSans.ttf", base / "DejaVuSans-Bold.ttf"
 
 
-def _cmap(path: Path) -> set[int]:
-    """Code points a font file (.ttf/.otf, or the first font of a .ttc) has glyphs for."""
+@functools.lru_cache(maxsize=16)
+def _cmap(path: Path) -> frozenset[int]:
+    """Code points a font file (.ttf/.otf, or the first font of a .ttc) has glyphs for
+    (read once per file and process: a CJK collection's map takes a while)."""
     from fontTools.ttLib import TTFont
 
     with TTFont(str(path), lazy=True, fontNumber=0) as font:
         best = font.getBestCmap() or {}
-        return set(best)
+        return frozenset(best)
 
 
 def _strip_svg_a11y(svg: str) -> str:
@@ -123,7 +137,7 @@ def _render_report_pdf(report: Mapping[str, Any]) -> bytes:
     pdf.set_title(title)
     pdf.set_creator("OpenCall")
 
-    clean = _text_cleaner(latin1, pdf, report.get("font_path"))
+    clean = _text_cleaner(latin1, pdf, report.get("font_path"), texts)
     if not latin1 and any(_needs_shaping(t) for t in texts):
         _shape(pdf)
     family = "Helvetica" if latin1 else _FAMILY
@@ -252,19 +266,35 @@ def _fits_latin1(text: str) -> bool:
     return True
 
 
-def _text_cleaner(latin1: bool, pdf: Any, font_path: Any) -> Any:
-    """Register fonts when needed; return a function that makes a string printable."""
+def _text_cleaner(latin1: bool, pdf: Any, font_path: Any, texts: Iterable[str] = ()) -> Any:
+    """Register fonts when needed; return a function that makes a string printable.
+    ``texts``: the report's strings, whose characters pick the shipped script fonts."""
     if latin1:
         return lambda s: s
     regular, bold = _dejavu_paths()
     pdf.add_font(_FAMILY, "", str(regular))
     pdf.add_font(_FAMILY, "B", str(bold))
-    covered = _cmap(regular)
+    covered = set(_cmap(regular))
+    fallbacks: list[str] = []
     if font_path:  # a .ttc collection uses its first font
         pdf.add_font("fallback", "", str(font_path), collection_font_number=0)
         pdf.add_font("fallback", "B", str(font_path), collection_font_number=0)
-        pdf.set_fallback_fonts(["fallback"])
+        fallbacks.append("fallback")
         covered |= _cmap(Path(font_path))
+    # the shipped fonts for scripts no font so far has, each only where the text needs it
+    # (its regular face stands for bold too)
+    wanted = {ord(ch) for t in texts for ch in t} - covered
+    for k, path in enumerate(SCRIPT_FONTS):
+        has = _cmap(path)
+        if wanted & has:
+            name = f"script{k}"
+            pdf.add_font(name, "", str(path))
+            pdf.add_font(name, "B", str(path))
+            fallbacks.append(name)
+            covered |= has
+            wanted -= has
+    if fallbacks:
+        pdf.set_fallback_fonts(fallbacks)
 
     def clean(s: str) -> str:
         return "".join(ch if ord(ch) in covered or ch in "\n\t" else "?" for ch in s)

@@ -492,7 +492,7 @@ _BOOKED_FIELDS = ("award_id", "pool_id", "kind", "label", "start", "end", "amoun
 
 def book_offered(
     session: Session, call: Call, proposal: Proposal, actor_id: int | None = None
-) -> bool:
+) -> bool | None:
     """Book an award offered after a decline (``allocation.services.offer_award``) on the
     call's stored schedule when it fits without moving anyone: the schedule is made again,
     as it was made (its run's start, window and seed; a telescope's stored blocks pinned at
@@ -501,10 +501,12 @@ def book_offered(
     and the offered proposal's entries are all placed, those entries are added to the
     stored schedule (the others' rows are left as they are) and audited
     (``schedule.offer_booked``). Otherwise nothing changes and the schedule page keeps
-    listing the award as not scheduled (``queries.not_scheduled``). Whether it was booked."""
+    listing the award as not scheduled (``queries.not_scheduled``). Whether it was booked;
+    None where there is nothing to book it on (no stored schedule) or it has entries
+    already."""
     stored = list(session.scalars(select(ScheduleEntry).where(ScheduleEntry.call_id == call.id)))
     if not stored or any(e.proposal_id == proposal.id for e in stored):
-        return False
+        return None
     last = session.scalar(
         select(SolverRun)
         .where(SolverRun.call_id == call.id, SolverRun.kind == "schedule")

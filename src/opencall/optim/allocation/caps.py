@@ -3,13 +3,17 @@ group, or UN region) of the applicants.
 
 A ``GroupCap`` names the groups it caps (``Group`` names of the problem: one group per
 country, say) and holds each of them to at most ``max_awards`` awards and at most
-``max_amount`` of the capacity of its pools. Awards are counted as the PI cap counts them:
-each awarded request is one award, an all-or-nothing bundle one award whatever its number
-of requests. In the integer program each capped group adds at most two rows, built here
-(:func:`cap_rows`) and nowhere else::
+``max_amount`` of the capacity of its pools. Awards are counted as a chair reads "at most
+two awards per country": proposals awarded, whatever the number of their requests awarded
+(a proposal asking for a place and a stipend is one award). In the integer program each
+capped group adds at most two rows, built here (:func:`cap_rows`) and nowhere else::
 
-    sum_{award columns y of group g}          y            <= max_awards
+    sum_{proposals q of group g}                  a_q    <= max_awards
     sum_{requests i of group g} (sum_{p in pools} d_ip) f_i <= max_amount
+
+where ``a_q`` is the proposal's award column when it has one (a single request, or one
+bundle), else a binary column of the proposal with ``y <= a_q`` for each of its award
+columns ``y`` (one such column per proposal, shared by every cap).
 
 A row is left out when every candidate of the group fits under it together, so a policy
 without caps (or with caps nobody reaches) builds the very model it built before.
@@ -128,20 +132,41 @@ def cap_rows(
     y_col: Mapping[int, int],
     f_col: Mapping[int, int],
     at_most: Callable[[dict[int, float], float], Row],
+    new_column: Callable[[str], int],
 ) -> list[Row]:
     """The rows of every group cap over the candidate requests ``cand`` (their award
-    columns ``y_col`` and fraction columns ``f_col``); ``at_most`` scales an amount row.
-    A row every candidate of the group fits under together is left out."""
+    columns ``y_col`` and fraction columns ``f_col``); ``at_most`` scales an amount row,
+    ``new_column`` adds a binary column to the program for a proposal's award (where it
+    has several award columns) and returns its index. A row every candidate of the group fits
+    under together is left out."""
     reqs = problem.requests
     cand = list(cand)
     rows: list[Row] = []
+    # a proposal's award columns (a bundle's members share one), and the column that says
+    # the proposal is awarded: its own where it has one, else a new one above them all
+    columns: dict[str, set[int]] = {}
+    for i in cand:
+        columns.setdefault(reqs[i].proposal_id, set()).add(y_col[i])
+    awarded: dict[str, int] = {}
+
+    def award_column(proposal: str) -> int:
+        if proposal not in awarded:
+            cols = columns[proposal]
+            if len(cols) == 1:
+                awarded[proposal] = next(iter(cols))
+            else:
+                a = awarded[proposal] = new_column(proposal)
+                rows.extend(({y: 1.0, a: -1.0}, -math.inf, 0.0) for y in sorted(cols))
+        return awarded[proposal]
+
     for cap in problem.policy.group_caps:
         pools = cap_pools(problem, cap)
         for _, members in _members(problem, cap):
             mine = [i for i in cand if reqs[i].proposal_id in members]
             if cap.max_awards is not None:
-                count = {y_col[i]: 1.0 for i in mine}  # a bundle's members share a column
-                if len(count) > cap.max_awards:
+                proposals = sorted({reqs[i].proposal_id for i in mine})
+                if len(proposals) > cap.max_awards:
+                    count = {award_column(q): 1.0 for q in proposals}
                     rows.append((count, -math.inf, float(cap.max_awards)))
             if cap.max_amount is not None:
                 terms: dict[int, float] = {}
@@ -156,14 +181,10 @@ def cap_rows(
 
 @dataclass
 class _Held:
-    """What each capped group holds: its awards (keys) and its amount, per cap."""
+    """What each capped group holds: its proposals awarded and its amount, per cap."""
 
     awards: dict[tuple[int, str], set[str]]
     amount: dict[tuple[int, str], float]
-
-
-def _award_key(r: Request) -> str:
-    return f"{r.proposal_id}\x00{r.bundle}" if r.bundle is not None else r.id
 
 
 def held(problem: AllocationProblem, fractions: Mapping[str, float]) -> _Held:
@@ -177,7 +198,7 @@ def held(problem: AllocationProblem, fractions: Mapping[str, float]) -> _Held:
             for r in problem.requests:
                 f = fractions.get(r.id, 0.0)
                 if r.proposal_id in members and f > _TOL:
-                    keys.add(_award_key(r))
+                    keys.add(r.proposal_id)
                     amount += f * sum(r.demand.get(pid, 0.0) for pid in pools)
             out.awards[(k, name)] = keys
             out.amount[(k, name)] = amount
@@ -226,7 +247,14 @@ def cap_reached(
         for name, members in _members(problem, cap):
             if r.proposal_id not in members:
                 continue
-            if cap.max_awards is not None and len(state.awards[(k, name)]) >= cap.max_awards:
+            mine = state.awards[(k, name)]
+            # a proposal already awarded is counted already: another of its requests
+            # adds no award
+            if (
+                cap.max_awards is not None
+                and r.proposal_id not in mine
+                and len(mine) >= cap.max_awards
+            ):
                 return f"the cap of {cap.max_awards} award(s) per {cap.per} was reached", ()
             need = least * sum(r.demand.get(pid, 0.0) for pid in pools)
             if (

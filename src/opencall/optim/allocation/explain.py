@@ -275,14 +275,15 @@ def _explain_not_awarded(
     if k is not None and pi_count.get(r.pi_id, 0) + earlier >= k:
         return Explanation(PI_CAP_REACHED, f"the PI already holds {k} award(s), the cap")
     amax = policy.max_amount_per_pi
-    if amax is not None and pi_amount.get(r.pi_id, 0.0) + lo * r.total_demand > amax + _TOL:
+    # (with what the PI holds from earlier rounds of the call)
+    holds = pi_amount.get(r.pi_id, 0.0) + policy.amount_held(r.pi_id)
+    if amax is not None and holds + lo * r.total_demand > amax + _TOL:
         return Explanation(
             PI_CAP_REACHED,
-            f"the PI already holds {readable(pi_amount.get(r.pi_id, 0.0))} of the "
-            f"{readable(amax)} cap",
+            f"the PI already holds {readable(holds)} of the {readable(amax)} cap",
         )
     for pid, pmax in policy.max_amount_per_pi_by_pool.items():
-        held = pi_pool.get((r.pi_id, pid), 0.0)
+        held = pi_pool.get((r.pi_id, pid), 0.0) + policy.amount_held(r.pi_id, pid)
         if r.demand.get(pid, 0.0) > 0 and held + lo * r.demand[pid] > pmax + _TOL:
             return Explanation(
                 PI_CAP_REACHED,

@@ -211,6 +211,10 @@ class AllocationPolicy:
     max_amount_per_pi: float | None = None
     #: at most this much of a pool per PI, {pool id: amount}
     max_amount_per_pi_by_pool: Mapping[str, float] = field(default_factory=dict)
+    #: amounts each PI already holds from earlier rounds of the same call (a continuous
+    #: call's earlier batches), {pi id: {pool id: amount}}: they count towards
+    #: ``max_amount_per_pi`` (every pool) and ``max_amount_per_pi_by_pool`` (its pool)
+    amount_held_by_pi: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     #: per pool: the most one proposal may receive, and the most awarded in total
     resource_limits: Mapping[str, ResourceLimit] = field(default_factory=dict)
     group_share_rules: tuple[GroupShareRule, ...] = ()
@@ -238,6 +242,22 @@ class AllocationPolicy:
                 raise PolicyError(
                     f"awards_held_by_pi[{pi!r}] must be a non-negative integer, got {held!r}"
                 )
+        held_amounts: dict[str, Mapping[str, float]] = {}
+        for pi, per_pool in dict(self.amount_held_by_pi).items():
+            if not isinstance(per_pool, Mapping):
+                raise PolicyError(f"amount_held_by_pi[{pi!r}] must map pool ids to amounts")
+            for pid, amount in per_pool.items():
+                if (
+                    isinstance(amount, bool)
+                    or not isinstance(amount, int | float)
+                    or not (math.isfinite(amount) and amount >= 0)
+                ):
+                    raise PolicyError(
+                        f"amount_held_by_pi[{pi!r}][{pid!r}] must be a non-negative number, "
+                        f"got {amount!r}"
+                    )
+            held_amounts[str(pi)] = _copy_mapping(per_pool)
+        object.__setattr__(self, "amount_held_by_pi", held_amounts)
         for pid, amount in self.max_amount_per_pi_by_pool.items():
             if not (math.isfinite(amount) and amount > 0):
                 raise PolicyError(
@@ -302,6 +322,12 @@ class AllocationPolicy:
                     f"{rule.group!r} is based on nationality; a nationality-blind call may not "
                     f"use groups derived from nationality (drop the rule or the blind flag)"
                 )
+
+    def amount_held(self, pi: str, pool: str | None = None) -> float:
+        """What ``pi`` already holds from earlier rounds of the call: of ``pool``, or of
+        every pool (``None``)."""
+        held = self.amount_held_by_pi.get(pi, {})
+        return float(sum(held.values()) if pool is None else held.get(pool, 0.0))
 
     @property
     def effective_min_fraction(self) -> float:
@@ -581,9 +607,11 @@ class AllocationResult:
                     errors.append(f"PI {pi}: {n} awards > cap {policy.max_awards_per_pi}")
         if policy.max_amount_per_pi is not None:
             for pi, amount in pi_amount.items():
+                amount += policy.amount_held(pi) if amount > _TOL else 0.0
                 if amount > policy.max_amount_per_pi * (1 + _TOL) + _TOL:
                     errors.append(f"PI {pi}: amount {amount:.6g} > cap {policy.max_amount_per_pi}")
         for (pi, pid), amount in pi_pool.items():
+            amount += policy.amount_held(pi, pid) if amount > _TOL else 0.0
             pmax = policy.max_amount_per_pi_by_pool.get(pid)
             if pmax is not None and amount > pmax * (1 + _TOL) + _TOL:
                 errors.append(f"PI {pi}: {amount:.6g} of pool {pid} > cap {pmax}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -62,6 +62,9 @@ class _Model:
     group_terms: list[tuple[GroupShareRule, tuple[str, ...], float, dict[int, float]]]
     #: the least the seeded perturbation tells two tied requests apart by (0: none)
     tie_step: float = 0.0
+    #: a proposal's own award column (caps of awards per group count proposals), by the
+    #: proposal's requests: set to 1 with them where a request is added by hand (``_fill``)
+    proposal_col: dict[int, int] = field(default_factory=dict)
 
 
 def _at_most(terms: dict[int, float], limit: float) -> tuple[dict[int, float], float, float]:
@@ -188,13 +191,17 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
         count_terms = {y_col[i]: 1.0 for i in members}
         if k is not None and len(count_terms) > k:
             rows.append((count_terms, -math.inf, float(k)))
+        # amount caps, less what the PI holds from earlier rounds of the call
         amax = policy.max_amount_per_pi
+        if amax is not None:
+            amax = max(0.0, amax - policy.amount_held(pi))
         if amax is not None and sum(reqs[i].total_demand for i in members) > amax:
             terms = {}
             for i in members:
                 add(terms, f_col[i], reqs[i].total_demand)
             rows.append(_at_most(terms, float(amax)))
         for pid, pmax in policy.max_amount_per_pi_by_pool.items():
+            pmax = max(0.0, pmax - policy.amount_held(pi, pid))
             terms = {}
             for i in members:
                 d = reqs[i].demand.get(pid, 0.0)
@@ -203,7 +210,18 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
             if terms and sum(terms.values()) > pmax * (1 + 1e-12):
                 rows.append(_at_most(terms, float(pmax)))
     # caps per country (income group, region): optim.allocation.caps
-    rows.extend(cap_rows(problem, cand, y_col, f_col, _at_most))
+
+    proposal_col: dict[int, int] = {}
+
+    def new_column(proposal: str) -> int:
+        nonlocal col
+        integer.append(True)
+        hi.append(1.0)
+        proposal_col.update(dict.fromkeys(by_proposal[proposal], col))
+        col += 1
+        return col - 1
+
+    rows.extend(cap_rows(problem, cand, y_col, f_col, _at_most, new_column))
     # weights: oriented merit rescaled to [floor, 1 + floor], seeded tie perturbation
     weights = np.zeros(col)
     if cand:
@@ -256,6 +274,7 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
         weights,
         group_terms,
         tie_step,
+        proposal_col,
     )
 
 
@@ -506,7 +525,7 @@ def _fill(
         if not holds(act):
             return x
     for i in order:
-        cols = sorted({model.y_col[i], model.f_col[i]})
+        cols = sorted({model.y_col[i], model.f_col[i]} | set(_own(model, i)))
         if x[model.y_col[i]] > 0.5:
             continue
         idx: list[npt.NDArray[np.int32]] = []
@@ -525,6 +544,12 @@ def _fill(
             act[touched] = new
             x[cols] = 1.0
     return x
+
+
+def _own(model: _Model, i: int) -> list[int]:
+    """The proposal's own award column of request ``i``, if it has one."""
+    c = model.proposal_col.get(i)
+    return [] if c is None else [c]
 
 
 def _clean(x: FloatArray, integer: npt.NDArray[np.bool_], hi: FloatArray) -> FloatArray:
