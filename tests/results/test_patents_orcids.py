@@ -229,3 +229,20 @@ def test_results_by_kind_over_thousands_of_awards_match_a_count_made_apart() -> 
                 named = {t[2] for t in mine if t[1] == kind and t[2]}
                 bare = sum(1 for t in mine if t[1] == kind and not t[2])
                 assert getattr(got, name) == len(named) + bare, (by, got.group, kind)
+
+
+def test_hostile_identifiers_are_refused_with_the_reason() -> None:
+    from opencall.results.schemas import validate_output
+
+    item = {**CSL[0], "author": [{"family": "X", "ORCID": {"id": ORCID}}]}
+    with pytest.raises(DomainError, match="ORCID is not text"):
+        importers.parse("csl-json", json.dumps([item]))
+    patent = {"kind": "patent", "title": "Sieve", "year": 2028, "number": "CN112345678A"}
+    for bad, reason in (
+        ({**patent, "orcids": [ORCID] * 501}, "orcids"),
+        ({**patent, "number": "CN" + "1" * 200}, "number"),
+        ({**patent, "number": "CN1234\x005678A"}, "control"),
+        ({**patent, "orcids": ["0000-0002-1825-0097\u202e"]}, "not of the form"),
+    ):
+        with pytest.raises(DomainError, match=reason):
+            validate_output(bad)
