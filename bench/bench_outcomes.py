@@ -70,12 +70,14 @@ def build(
     reviews: int = 0,
     outputs: int = 1,
     countries: list[str] = COUNTRIES,
+    patents: bool = False,
 ) -> dict[str, Any]:
     """``proposals`` per facility (0: one per award; the first ``awards`` / ``cycles``
     of each cycle are awarded, the others declined), ``reviews`` submitted reviews per
     proposal (by 1 of 600 reviewers), ``records`` post-award records and about
     ``outputs`` results per award (publications and datasets, one DOI in ten shared with
-    the next award)."""
+    the next award; with ``patents``, the fourth of every five a patent, its publication
+    number shared as the DOIs are)."""
     rng = random.Random(seed)
     proposals = proposals or awards
     COUNTRIES = countries  # noqa: N806 (the module's list, or the one asked for)
@@ -198,10 +200,13 @@ def build(
                                  "reminders_sent": 0})  # fmt: skip
                 for j in range(outputs if outputs > 1 else int(rng.random() < 0.8)):
                     # one in ten the DOI of the award before (a paper of two awards)
-                    k = i - 1 if (j == 0 and i and rng.random() < 0.1) else i
-                    outs.append({"call_id": call.id, "proposal_id": pid,
-                                 "kind": "dataset" if j % 5 == 4 else "publication",
-                                 "doi": f"10.5555/gb.{year}.{k}.{j}", "title": f"Trial of accession {k}.{j}",
+                    k = i - 1 if (j in (0, 3) and i and rng.random() < 0.1) else i
+                    patent = patents and j % 5 == 3
+                    kind = "dataset" if j % 5 == 4 else "patent" if patent else "publication"
+                    outs.append({"call_id": call.id, "proposal_id": pid, "kind": kind,
+                                 "doi": "" if patent else f"10.5555/gb.{year}.{k}.{j}",
+                                 "number": f"CN{year}{k:05d}{j}A" if patent else "",
+                                 "title": f"Trial of accession {k}.{j}",
                                  "year": year + 1, "authors": ["A. Author"], "countries": ["KEN"],
                                  "abstract": "", "acknowledgement": "", "acknowledges": True,
                                  "source": "typed"})  # fmt: skip
@@ -244,6 +249,61 @@ def entries(fmt: str, n: int, tag: str) -> str:
     ])  # fmt: skip
 
 
+def expected_results(rows: list[tuple[str, str, str, str]]) -> dict[str, dict[str, dict]]:
+    """{grouping: {group: {kind: count}}} from (PI country, kind, DOI, number) rows,
+    counted apart from the product: the reference data's groups of the country, each
+    DOI or patent number once per group, a result without either each time."""
+    from opencall.reference.loader import countries
+
+    ref = countries()
+    seen: dict[tuple[str, str, str], set[str]] = {}
+    bare: dict[tuple[str, str, str], int] = {}
+    for iso3, kind, doi, number in rows:
+        c = ref[iso3]
+        income = c.income_group or "unknown"
+        groups = {"income_group": income, "un_region": c.un_region or "unknown",
+                  "ldc": "LDC" if c.ldc else "non-LDC"}  # fmt: skip
+        for by, g in groups.items():
+            for group in (g, "all"):
+                key = (by, group, kind)
+                ident = doi or number
+                if ident:
+                    seen.setdefault(key, set()).add(ident)
+                else:
+                    bare[key] = bare.get(key, 0) + 1
+    out: dict[str, dict[str, dict]] = {}
+    for key in set(seen) | set(bare):
+        by, group, kind = key
+        n = len(seen.get(key, ())) + bare.get(key, 0)
+        out.setdefault(by, {}).setdefault(group, {})[kind] = n
+    return out
+
+
+def check_results(engine: Any, slug: str, report: dict[str, Any]) -> dict[str, Any]:
+    """The report's results by kind (every grouping and group) against
+    :func:`expected_results` over the call's rows; raises on the first difference."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(TeamMember.country_iso3, ResearchOutput.kind, ResearchOutput.doi,
+                   ResearchOutput.number)
+            .join(Proposal, Proposal.id == ResearchOutput.proposal_id)
+            .join(Call, Call.id == Proposal.call_id)
+            .join(TeamMember, (TeamMember.proposal_id == Proposal.id) & (TeamMember.role == "pi"))
+            .where(Call.slug == slug)
+        ).all()  # fmt: skip
+    want = expected_results([tuple(r) for r in rows])
+    names = {"publication": "publications", "dataset": "datasets", "software": "software",
+             "patent": "patents"}  # fmt: skip
+    cells = 0
+    for by, groups in report["after_award"]["results"].items():
+        for row in groups:
+            for kind, name in names.items():
+                expect = want.get(by, {}).get(row["group"], {}).get(kind, 0)
+                assert row[name] == expect, (by, row["group"], name, row[name], expect)
+                cells += 1
+    return {"cells_checked": cells, "results": len(rows)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--database-url", default="")
@@ -255,6 +315,12 @@ def main() -> None:
     ap.add_argument("--reviews", type=int, default=0, help="submitted reviews per proposal")
     ap.add_argument("--outputs", type=int, default=1, help="results per award (1: 80 %% have one)")
     ap.add_argument("--no-income", action="store_true", help="PIs also from COK and ESH")
+    ap.add_argument("--patents", action="store_true", help="one result in five a patent")
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="the last report's results by kind against a count of the rows",
+    )
     ap.add_argument("--skip-imports", action="store_true")
     ap.add_argument("--call-import", action="store_true", help="the call-wide imports anyway")
     args = ap.parse_args()
@@ -294,6 +360,7 @@ def main() -> None:
             reviews=args.reviews,
             outputs=args.outputs,
             countries=COUNTRIES + NO_INCOME if args.no_income else COUNTRIES,
+            patents=args.patents,
         ),
     )
     settings = Settings(
@@ -340,6 +407,9 @@ def main() -> None:
     step("report JSON, cached", get(f"/manage/calls/{last}/report.json"))
     step("report CSV, cached", get(f"/manage/calls/{last}/report.csv"))
     step("report PDF, cached data", get(f"/manage/calls/{last}/report.pdf"))
+    if args.check:
+        step("check: results by kind and group against the rows", lambda: check_results(
+            app.state.engine, last, c.get(f"/manage/calls/{last}/report.json").json()))  # fmt: skip
 
     def imp(fmt: str, n: int) -> Callable[[], dict[str, Any]]:
         def run() -> dict[str, Any]:

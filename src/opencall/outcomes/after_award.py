@@ -46,10 +46,11 @@ class AfterAwardRow:
     #: a course's follow-up (``results.domain.follow_up_figures``): people trained,
     #: demonstration sites, area in ha, reports and yield ratios; empty: none reported
     follow_up: Mapping[str, Any] = field(default_factory=dict)
-    #: its results by kind (publication, dataset, software): how many of each
+    #: its results by kind (publication, dataset, software, patent): how many of each
     outputs: Mapping[str, int] = field(default_factory=dict)
     #: the DOIs of those with one, by kind (normalised: one spelling per paper; one entry
-    #: per result), so that a paper of several awards counts once where they are added up
+    #: per result; a patent's publication number), so that a paper of several awards
+    #: counts once where they are added up
     result_dois: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: what it was given and used (``results.domain.use_figures``): flat figures that add
     #: up over awards (``awarded:h``, ``used:h``, ``lost_hours:weather``, ``loans``, ...)
@@ -320,8 +321,8 @@ def use_by_group(
 @dataclass(frozen=True)
 class ResultsRow:
     """A group's results by kind: of ``awarded`` awards, ``with_results`` have at least
-    one; how many publications, datasets and software (a supercomputer's codes) they
-    produced."""
+    one; how many publications, datasets, software (a supercomputer's codes) and patents
+    they produced."""
 
     group: str
     awarded: int
@@ -329,6 +330,7 @@ class ResultsRow:
     publications: int
     datasets: int
     software: int
+    patents: int = 0
 
 
 def results_by_kind(
@@ -345,6 +347,7 @@ def results_by_kind(
                 publications=distinct_results(members, "publication"),
                 datasets=distinct_results(members, "dataset"),
                 software=distinct_results(members, "software"),
+                patents=distinct_results(members, "patent"),
             )
         )
     return out
@@ -560,7 +563,7 @@ MIN_JUDGED_AWARDS = 20
 
 @dataclass(frozen=True)
 class ResultShareRow:
-    """A group's share of the results (publications, datasets, software) beside its
+    """A group's share of the results (publications, datasets, software, patents) beside its
     share of the awards, and the difference, each with a 95 % interval: Wilson for the
     share of awards; for the share of results and the difference a bootstrap that
     resamples awards (an award's results are not independent of one another, so the

@@ -867,8 +867,9 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
             for key, value in figures.items():
                 out.append([by, u["group"], f"use:{key}", value, u["awarded"], "", "", ""])
         for x in (aa.get("results") or {}).get(by, []):
-            for key in ("with_results", "publications", "datasets", "software"):
-                out.append([by, x["group"], f"results:{key}", x[key], x["awarded"], "", "", ""])
+            for key in ("with_results", "publications", "datasets", "software", "patents"):
+                value = x.get(key, 0)  # a report kept from before patents were counted
+                out.append([by, x["group"], f"results:{key}", value, x["awarded"], "", "", ""])
         for x in (aa.get("result_shares") or {}).get(by, []):
             out.append(
                 [by, x["group"], "result_share", x["results"], x["awards"], x["result_share"],

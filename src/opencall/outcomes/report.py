@@ -570,11 +570,12 @@ def results_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     """One grouping's results by kind (``after_award.results``), as the page has them."""
     rows = [
         [_group(tr, x["group"]), str(x["awarded"]), str(x["with_results"]),
-         str(x["publications"]), str(x["datasets"]), str(x["software"])]
+         str(x["publications"]), str(x["datasets"]), str(x["software"]),
+         str(x.get("patents", 0))]
         for x in _after_rows(data, "results", by)
     ]  # fmt: skip
     cols = [N_("Group"), N_("Awarded"), N_("With results"), N_("Publications"),
-            N_("Datasets"), N_("Software")]  # fmt: skip
+            N_("Datasets"), N_("Software"), N_("Patents")]  # fmt: skip
     return {
         "title": f"{tr(N_('Results by kind'))}: {tr(AFTER_HEADINGS[by])}",
         "columns": [tr(c) for c in cols],

@@ -73,10 +73,14 @@ class OutputOut(BaseModel):
     id: int
     kind: str
     doi: str
+    #: a patent's publication number ("CN112345678A"); "" for other kinds
+    number: str = ""
     title: str
     year: int
     published_on: dt.date | None
     countries: list[str]
+    #: the authors' ORCID iDs that were given (canonical)
+    orcids: list[str] = []
     acknowledges: bool
     source: str
 

@@ -16,14 +16,29 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from opencall.errors import DomainError
 from opencall.facilities.domain import RECORD_KINDS, UNIT_ALIASES
 from opencall.optim import wallclock
+from opencall.reference.loader import countries
 
 KINDS: tuple[str, ...] = RECORD_KINDS
-#: What came of an award: a publication, a dataset, software (a supercomputer's codes).
-OUTPUT_KINDS: tuple[str, ...] = ("publication", "dataset", "software")
+#: What came of an award: a publication, a dataset, software (a supercomputer's codes),
+#: a patent (named by its publication number, :func:`patent_number`).
+OUTPUT_KINDS: tuple[str, ...] = ("publication", "dataset", "software", "patent")
 #: The summary's count of each output kind.
-OUTPUT_COUNTS = {"publication": "publications", "dataset": "datasets", "software": "software"}
+OUTPUT_COUNTS = {
+    "publication": "publications",
+    "dataset": "datasets",
+    "software": "software",
+    "patent": "patents",
+}
+#: Offices that publish patents and are no country: the European Patent Office, WIPO
+#: (PCT), the Eurasian, ARIPO, OAPI and Gulf Cooperation Council offices.
+PATENT_OFFICES = frozenset({"EP", "WO", "EA", "AP", "OA", "GC"})
+#: A publication number as offices print it, once spaces, commas, dots, slashes and
+#: hyphens are taken out: the office's two letters, the serial (4 to 13 digits) and
+#: an optional kind code (a letter, perhaps a digit: A, A1, B2, U, C).
+PATENT_NUMBER = re.compile(r"([A-Z]{2})(\d{4,13})([A-Z]\d?)?")
 LOST_REASONS: tuple[str, ...] = ("weather", "rfi", "fault", "other")
 
 #: The record kinds that fit each pool type of a facility preset.
@@ -46,6 +61,32 @@ REMIND_EVERY_DAYS = 7
 REPORT_DUE_DAYS = 365
 #: Days between reminders to the PI of an award whose report is overdue.
 REPORT_REMIND_EVERY_DAYS = 30
+
+
+def patent_number(raw: str) -> str:
+    """A patent's publication number in one spelling ("CN112345678A" from "CN 112345678
+    A", "US10123456B2" from "US 10,123,456 B2", "WO2020123456A1" from "WO 2020/123456
+    A1"); its office is a country's (ISO 3166 alpha-2, the reference data) or a regional
+    one (:data:`PATENT_OFFICES`). Anything else raises a DomainError (field ``number``).
+    Hand-written: no well-kept library for patent numbers is installed."""
+    compact = re.sub(r"[\s,./-]+", "", str(raw or "")).upper()
+    m = PATENT_NUMBER.fullmatch(compact)
+    if m is None:
+        raise DomainError(
+            "%(number)s is not a patent publication number (office, serial and kind code, "
+            "e.g. CN112345678A).",
+            field="number",
+            number=repr(str(raw)[:40]),
+        )
+    office = m.group(1)
+    if office not in PATENT_OFFICES and office not in {c.iso2 for c in countries().values()}:
+        raise DomainError(
+            "%(office)s is no patent office: the patent number starts with a country's "
+            "two letters or EP, WO, EA, AP, OA, GC.",
+            field="number",
+            office=office,
+        )
+    return compact
 
 
 def _date(value: Any) -> dt.date | None:
@@ -401,6 +442,7 @@ def outcome_summary(
         "publications": 0,
         "datasets": 0,
         "software": 0,
+        "patents": 0,
         "acknowledged": 0,
     }
     for kind, d in records:

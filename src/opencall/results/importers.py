@@ -6,6 +6,12 @@ Authors' countries are not part of these formats: a ``countries`` field
 (BibTeX), the ``C1`` tag (RIS) or a ``countries`` variable (CSL-JSON) holding
 ISO alpha-3 codes is read where present; otherwise they are typed in.
 
+A patent is a BibTeX ``@patent`` (its ``number``), a RIS ``TY  - PAT`` (its ``IS``
+tag, else ``M1``) or a CSL-JSON item of type ``patent`` (its ``number``). Authors'
+ORCID iDs are an author's ``ORCID`` in CSL-JSON (as Crossref writes it) or an
+``orcid`` field in BibTeX (iDs separated by spaces, commas or ``and``); RIS has no tag
+for them. ``results.schemas`` checks them.
+
 Every entry is named with the line it starts on (``parse_located``); a file is read
 in full or refused: an entry the parser skips (an unclosed brace, a missing ``ER``)
 is refused by name, a date that does not exist or a year that is not four digits is
@@ -27,10 +33,10 @@ from opencall.errors import DomainError, Sentences
 
 FORMATS = ("bibtex", "ris", "csl-json")
 NAMES = {"bibtex": "BibTeX", "ris": "RIS", "csl-json": "CSL-JSON"}
-#: Entry types read as a dataset or software (any other is a publication).
-BIB_KINDS = {"dataset": "dataset", "software": "software"}
-RIS_KINDS = {"DATA": "dataset", "COMP": "software"}
-CSL_KINDS = {"dataset": "dataset", "software": "software"}
+#: Entry types read as a dataset, software or patent (any other is a publication).
+BIB_KINDS = {"dataset": "dataset", "software": "software", "patent": "patent"}
+RIS_KINDS = {"DATA": "dataset", "COMP": "software", "PAT": "patent"}
+CSL_KINDS = {"dataset": "dataset", "software": "software", "patent": "patent"}
 MONTHS = {m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())}
 
 
@@ -50,6 +56,17 @@ def _codes(value: Any) -> list[str]:
     if isinstance(value, list):
         value = " ".join(str(v) for v in value)
     return [c for c in re.split(r"[\s,;]+", _clean(value).upper()) if c]
+
+
+def _ids(value: Any) -> list[str]:
+    """Identifiers listed in one field (spaces, commas, semicolons or ``and`` between)."""
+    return [v for v in re.split(r"[\s,;]+(?:and[\s,;]+)?", _clean(value)) if v]
+
+
+def _number(kind: str, value: Any) -> str:
+    """A patent's publication number as written (``results.schemas`` checks it); other
+    kinds have none (a report's or an issue's number is not kept)."""
+    return _clean(value) if kind == "patent" else ""
 
 
 def _title(value: Any, where: str) -> str:
@@ -248,9 +265,12 @@ def _bibtex(
         where = f"BibTeX entry {key} (line {line.get(key, '?')})"
         title = _title(e.get("title"), where)
         year = _year(e.get("year"), where)
+        kind = BIB_KINDS.get(e.get("ENTRYTYPE", "").lower(), "publication")
         entry = {
-            "kind": BIB_KINDS.get(e.get("ENTRYTYPE", "").lower(), "publication"),
+            "kind": kind,
             "doi": _clean(e.get("doi")),
+            "number": _number(kind, e.get("number")),
+            "orcids": _ids(e.get("orcid", "")),
             "title": title,
             "year": year,
             "published_on": _date(year, e.get("month"), e.get("day"), where),
@@ -289,9 +309,11 @@ def _ris(
         year = _year(e.get("year") or e.get("publication_year") or e.get("date"), where)
         date = str(e.get("date") or e.get("publication_year") or "")
         parts = re.findall(r"\d+", date)
+        kind = RIS_KINDS.get(str(e.get("type_of_reference")), "publication")
         entry = {
-            "kind": RIS_KINDS.get(str(e.get("type_of_reference")), "publication"),
+            "kind": kind,
             "doi": _clean(e.get("doi")),
+            "number": _number(kind, e.get("number") or e.get("note")),
             "title": title,
             "year": year,
             "published_on": _dated(year, parts, where),
@@ -360,9 +382,17 @@ def _csl(
             for a in people
             if isinstance(a, dict)
         ]
+        orcids = [
+            _text(a.get("ORCID"), where, "ORCID")
+            for a in people
+            if isinstance(a, dict) and a.get("ORCID")
+        ]
+        kind = CSL_KINDS.get(str(e.get("type")), "publication")
         entry = {
-            "kind": CSL_KINDS.get(str(e.get("type")), "publication"),
+            "kind": kind,
             "doi": _text(e.get("DOI"), where, "DOI"),
+            "number": _number(kind, _text(e.get("number"), where, "number")),
+            "orcids": orcids,
             "title": title,
             "year": year,
             "published_on": _dated(year, first, where),

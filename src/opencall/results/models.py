@@ -29,7 +29,9 @@ class PostAwardRecord(PerProposal, Base):
 
 
 class ResearchOutput(PerProposal, Base):
-    """A publication or dataset that came from an award."""
+    """A publication, dataset, software or patent that came from an award; a patent is
+    named by its publication number (``number``, ``domain.patent_number``); ``orcids``:
+    the ORCID iDs of its authors that were given (canonical, ``people.domain.orcid_id``)."""
 
     __tablename__ = "research_outputs"
 
@@ -41,6 +43,8 @@ class ResearchOutput(PerProposal, Base):
     published_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     authors: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
     countries: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
+    number: Mapped[str] = mapped_column(String(40), nullable=False, default="")
+    orcids: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
     abstract: Mapped[str] = mapped_column(Text, nullable=False, default="")
     acknowledgement: Mapped[str] = mapped_column(Text, nullable=False, default="")
     acknowledges: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

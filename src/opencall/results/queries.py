@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from opencall.allocation.models import Award
 from opencall.calls.models import Call
 from opencall.facilities.models import CapacityPool
-from opencall.proposals.models import Proposal
+from opencall.people.models import User
+from opencall.proposals.models import Proposal, TeamMember
 from opencall.results import domain as d
 from opencall.results.models import PostAwardRecord, ReportReminder, ResearchOutput
 from opencall.results.schemas import normalise_doi
@@ -80,14 +81,32 @@ def acknowledgement_names(proposal: Proposal) -> list[str]:
     ]
 
 
+def team_orcids(session: Session, proposal: Proposal) -> dict[str, str]:
+    """The ORCID iD of each accepted team member's account that has one, to the name
+    the team knows them by: a result's author iD found here is linked to that member on
+    the award's page. An account off the team is never named, whoever holds the iD."""
+    rows = session.execute(
+        select(User.orcid, TeamMember.name)
+        .join(TeamMember, TeamMember.user_id == User.id)
+        .where(
+            TeamMember.proposal_id == proposal.id,
+            TeamMember.status == "accepted",
+            User.orcid.is_not(None),
+        )
+    )
+    return {orcid: name for orcid, name in rows if orcid}
+
+
 def output_dict(o: ResearchOutput) -> dict[str, Any]:
     return {
         "kind": o.kind,
         "doi": o.doi,
+        "number": o.number,
         "title": o.title,
         "year": o.year,
         "published_on": o.published_on.isoformat() if o.published_on else None,
         "countries": list(o.countries),
+        "orcids": list(o.orcids or []),
         "acknowledges": o.acknowledges,
         "source": o.source,
     }
@@ -166,14 +185,17 @@ def stages_of_calls(
         ResearchOutput.year,
         ResearchOutput.kind,
         ResearchOutput.doi,
+        ResearchOutput.number,
     )
-    for pid, published_on, year, kind, doi in session.execute(
+    for pid, published_on, year, kind, doi, number in session.execute(
         _of(out_cols, ResearchOutput, ids, proposal_ids)
     ):
         outs[pid].append(published_on or dt.date(year, 7, 1))  # as result_date
         kinds[pid][kind] = kinds[pid].get(kind, 0) + 1
         if doi:  # stored normalised; rows written before that are normalised here
             dois[pid][kind].append(normalise_doi(doi))
+        elif number:  # a patent: its publication number names it as a DOI does a paper
+            dois[pid][kind].append(number)
     awarded: dict[int, dict[int, dict[str, float]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(float))
     )

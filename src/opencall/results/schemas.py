@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from opencall.errors import DomainError
 from opencall.inputs import control_char, error_text
-from opencall.results.domain import KINDS, OUTPUT_KINDS
+from opencall.people.domain import orcid_id
+from opencall.results.domain import KINDS, OUTPUT_KINDS, patent_number
 
 Text = Field(default="", max_length=300)
 
@@ -259,10 +260,13 @@ def normalise_doi(value: str) -> str:
 
 
 class OutputIn(_Strict):
-    """A publication, dataset or software linked to an award."""
+    """A publication, dataset, software or patent linked to an award; a patent needs
+    its publication number (``number``), which no other kind has; ``orcids``: the
+    authors' ORCID iDs that are known (check digit verified, stored canonical)."""
 
-    kind: Literal["publication", "dataset", "software"] = "publication"
+    kind: Literal["publication", "dataset", "software", "patent"] = "publication"
     doi: str = Field(default="", max_length=200)
+    number: str = Field(default="", max_length=80)
     title: str = Field(min_length=1, max_length=500)
     year: int = Field(ge=1950, le=2100)
     published_on: dt.date | None = None
@@ -270,6 +274,7 @@ class OutputIn(_Strict):
         default_factory=list, max_length=500
     )
     countries: list[str] = Field(default_factory=list, max_length=200)
+    orcids: list[Annotated[str, Field(max_length=60)]] = Field(default_factory=list, max_length=500)
     abstract: str = Field(default="", max_length=20000)
     acknowledgement: str = Field(default="", max_length=5000)
 
@@ -299,14 +304,35 @@ class OutputIn(_Strict):
     def _year(self) -> OutputIn:
         if self.published_on is not None and self.published_on.year != self.year:
             raise ValueError("published_on is not in year")
+        if self.kind != "patent" and self.number:
+            raise ValueError("number (a patent's publication number) is for patents only")
         return self
 
 
-assert set(OUTPUT_KINDS) == {"publication", "dataset", "software"}
+assert set(OUTPUT_KINDS) == {"publication", "dataset", "software", "patent"}
+
+
+def _checked(item: OutputIn) -> OutputIn:
+    """The identifiers whose rules are the domain's (a patent's publication number, the
+    ORCID iDs' check digits), each refused with its own message."""
+    if item.kind == "patent":
+        if not item.number:
+            raise DomainError(
+                "A patent needs its publication number (e.g. CN112345678A).", field="number"
+            )
+        item.number = patent_number(item.number)
+    orcids: list[str] = []
+    for raw in item.orcids:
+        canonical = orcid_id(raw)
+        if canonical not in orcids:
+            orcids.append(canonical)
+    item.orcids = orcids
+    return item
 
 
 def validate_output(data: dict[str, Any]) -> OutputIn:
     try:
-        return OutputIn.model_validate(data)
+        item = OutputIn.model_validate(data)
     except ValidationError as exc:
         raise DomainError("Invalid result: %(problem)s", problem=first_error(exc)) from exc
+    return _checked(item)

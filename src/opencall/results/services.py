@@ -134,13 +134,17 @@ def update_record(
     return rec
 
 
-def _key(doi: str, title: str, year: int) -> tuple[str, ...]:
-    """What makes two results the same: the DOI, else the title (any case) and year."""
+def _key(doi: str, title: str, year: int, number: str = "") -> tuple[str, ...]:
+    """What makes two results the same: a patent's publication number, else the DOI,
+    else the title (any case) and year."""
+    if number:
+        return ("patent", number)
     return ("doi", doi) if doi else ("title", title.casefold(), str(year))
 
 
 def _is_duplicate(existing: list[ResearchOutput], item: OutputIn) -> bool:
-    return _key(item.doi, item.title, item.year) in {_key(o.doi, o.title, o.year) for o in existing}
+    mine = _key(item.doi, item.title, item.year, item.number)
+    return mine in {_key(o.doi, o.title, o.year, o.number) for o in existing}
 
 
 def before_award(item: OutputIn, awarded_on: dt.date) -> DomainError | None:
@@ -260,11 +264,11 @@ def import_outputs(
     items, errors = _validated(fmt, text, MAX_IMPORT)
     _refuse_before_award(items, q.awarded_on(proposal.call), errors)
     importers.refuse_entries(errors)
-    seen = {_key(o.doi, o.title, o.year) for o in q.outputs_of(session, proposal.id)}
+    seen = {_key(o.doi, o.title, o.year, o.number) for o in q.outputs_of(session, proposal.id)}
     new: list[ResearchOutput] = []
     skipped = 0
     for _where, _award, item in items:  # one set of keys: not 250,000 comparisons
-        key = _key(item.doi, item.title, item.year)
+        key = _key(item.doi, item.title, item.year, item.number)
         if key in seen:
             skipped += 1
             continue
@@ -356,14 +360,14 @@ def import_call_outputs(
     importers.refuse_entries(errors)
     ids = [awarded[c].id for c in allowed]
     seen = {
-        (o.proposal_id, _key(o.doi, o.title, o.year))
+        (o.proposal_id, _key(o.doi, o.title, o.year, o.number))
         for o in session.scalars(select(ResearchOutput).where(ResearchOutput.proposal_id.in_(ids)))
     }
     new: list[ResearchOutput] = []
     skipped = 0
     for _where, award, item in items:
         p = awarded[award]
-        key = (p.id, _key(item.doi, item.title, item.year))
+        key = (p.id, _key(item.doi, item.title, item.year, item.number))
         if key in seen:
             skipped += 1
             continue

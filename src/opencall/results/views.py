@@ -96,6 +96,7 @@ OUTPUT_LABELS = {
     "publication": N_("Publication"),
     "dataset": N_("Dataset"),
     "software": N_("Software"),
+    "patent": N_("Patent"),
 }
 STAGE_LABELS = {
     "used": N_("Used"),
@@ -189,6 +190,7 @@ def render_award(
                 for r in records
             ],
             "outputs": q.outputs_of(page.db, proposal.id),
+            "team_orcids": q.team_orcids(page.db, proposal),
             "planned": q.planned_shipments(page.db, proposal.id) if "shipment" in kinds else [],
             "entry_label": lambda e: schedule_presenters.label(page.t, e),
             "summary": q.summary(page.db, proposal, today),
@@ -260,6 +262,8 @@ def add_output(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     data: dict[str, Any] = {
         "kind": f.get("kind", "publication"),
         "doi": f.get("doi", ""),
+        "number": f.get("number", ""),
+        "orcids": f.get("orcids", "").replace(",", " ").replace(";", " ").split(),
         "title": f.get("title", ""),
         "year": f.get("year", "").strip() or None,
         "authors": _lines(f.get("authors", "")),
