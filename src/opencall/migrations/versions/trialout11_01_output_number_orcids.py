@@ -2,7 +2,7 @@
 and research_outputs.orcids (the ORCID iDs of a result's authors, canonical)
 
 Revision ID: trialout11_01
-Revises: out10b_01
+Revises: trialfac11_01
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "trialout11_01"
-down_revision = "out10b_01"
+down_revision = "trialfac11_01"
 branch_labels = None
 depends_on = None
 
