@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from opencall.allocation.presenters import explain
-from opencall.inputs import local_number
-from opencall.optim.messages import SEPARATOR, is_message, render
+from opencall.allocation.presenters import say
 from opencall.web.i18n import N_, Translator
 
 #: The sentences the optimisers compose for schedule entries (``optim.logistics``,
@@ -79,39 +77,12 @@ SCHEDULE_MESSAGES = (
 )
 
 
-def say(t: Translator, msg: Mapping[str, Any]) -> str:
-    """A message (template and parameters) in the reader's language; a template the
-    catalogue lacks, or a translation that does not fit its parameters, stays English."""
-    params = msg.get("params") or {}
-    text = str(msg.get("msg", ""))
-    if not params:
-        return t.message(text)
-    values = {k: _param(t, v) for k, v in params.items()}
-    try:
-        return t.gettext(text) % values
-    except (KeyError, TypeError, ValueError):
-        try:
-            return text % values
-        except (KeyError, TypeError, ValueError):
-            return render(msg)
-
-
-def _param(t: Translator, value: Any) -> str:
-    if is_message(value):
-        return say(t, value)
-    if isinstance(value, list | tuple):
-        return SEPARATOR.join(_param(t, v) for v in value)
-    if isinstance(value, float):
-        return local_number(value, t.lang)
-    return str(value)
-
-
 def explanation(t: Translator, details: Mapping[str, Any]) -> str:
     """Why an entry is where it is (or nowhere), in the reader's language."""
     if details.get("detail_msg"):
         return say(t, {"msg": details["detail_msg"], "params": details.get("detail_params")})
-    text = str(details.get("explanation") or details.get("why") or "")
-    return explain(t, text)
+    # an entry stored before its messages were kept, or FAST's reason: English only
+    return t.message(str(details.get("explanation") or details.get("why") or ""))
 
 
 def label(t: Translator, entry: Any) -> str:
