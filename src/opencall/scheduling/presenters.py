@@ -16,9 +16,9 @@ from opencall.allocation.presenters import say
 from opencall.web.i18n import N_, Translator
 
 #: The sentences the optimisers compose for schedule entries (``optim.logistics``,
-#: ``optim.slots``; FAST's reasons come from ``optim.scheduling`` as English and are
-#: translated through these templates), their codes shown inside other sentences, and the
-#: entries' labels: catalogued in ``locale/*/LC_MESSAGES/xlate.po``.
+#: ``optim.slots``), their codes shown inside other sentences, and the entries' labels:
+#: catalogued in ``locale/*/LC_MESSAGES/xlate.po``. (FAST's reasons, ``optim.scheduling``,
+#: are written with ``M_`` and extracted from there.)
 SCHEDULE_MESSAGES = (
     N_("berths on leg %(leg)s, all dives"),
     N_("dive %(k)s at %(site)s: %(why)s"),
@@ -66,14 +66,6 @@ SCHEDULE_MESSAGES = (
     N_("dive at %(site)s (%(leg)s)"),
     N_("not placed"),
     N_("%(mg)s mg of %(name)s"),
-    N_("never within the zenith limits during the window"),
-    N_("longest visible stretch %(longest)s min < %(need)s min"),
-    N_("visible long enough only across maintenance"),
-    N_("room taken by higher-weight blocks"),
-    N_("fixed time outside the scheduling window"),
-    N_("fixed time overlaps maintenance (or its setup)"),
-    N_("zenith reaches %(z)s deg (limits %(lo)s-%(hi)s deg, kept %(arcsec)s arcsec inside)"),
-    N_("clashes with a higher-priority fixed block"),
 )
 
 
@@ -81,7 +73,7 @@ def explanation(t: Translator, details: Mapping[str, Any]) -> str:
     """Why an entry is where it is (or nowhere), in the reader's language."""
     if details.get("detail_msg"):
         return say(t, {"msg": details["detail_msg"], "params": details.get("detail_params")})
-    # an entry stored before its messages were kept, or FAST's reason: English only
+    # an entry stored before its messages were kept: its English sentence only
     return t.message(str(details.get("explanation") or details.get("why") or ""))
 
 
