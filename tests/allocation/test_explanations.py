@@ -1,11 +1,33 @@
-"""Decision explanations as people read them: translated sentence by sentence, with
-amounts rounded (no floating-point noise) and units named in the reader's language."""
+"""Decision explanations as people read them: translated sentence by sentence (from their
+message ids and parameters), with amounts rounded (no floating-point noise) and units named
+in the reader's language."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 from opencall.allocation.presenters import explain
 from opencall.optim.allocation import readable
+from opencall.optim.messages import listing, message, number, unit
 from opencall.web.i18n import Translator
+from tests.allocation.test_explanation_messages import decision
+
+
+def _left(pool: str, left: str, cap: str, code: str) -> dict[str, Any]:
+    return message(
+        "%(pool)s (%(left)s of %(cap)s %(unit)s left)",
+        pool=pool,
+        left=number(left),
+        cap=number(cap),
+        unit=unit(code, cap),
+    )
+
+
+def _exhausted(*left: dict[str, Any]) -> dict[str, Any]:
+    return message(
+        "pool(s) exhausted by higher-ranked requests: %(names)s", names=listing(list(left))
+    )
 
 
 def test_readable_amounts() -> None:
@@ -18,14 +40,25 @@ def test_readable_amounts() -> None:
 
 def test_explanations_are_translated_and_rounded() -> None:
     fr, zh = Translator("fr"), Translator("zh")
-    noisy = "pool(s) exhausted by higher-ranked requests: LST 05 (-5.684e-14 of 75 h left)"
+    noisy = decision((None, _exhausted(_left("LST 05", "-5.684e-14", "75", "h"))))
     out = explain(fr, noisy)
     assert (
         out
         == "réserve(s) épuisée(s) par des demandes mieux classées : LST 05 (reste 0 sur 75 heures)"
     )
     assert "e-14" not in explain(zh, noisy) and "LST 05" in explain(zh, noisy)
-    two = "fast: awarded in full; berth: awarded 50.0% of the request (minimum 50%); pool(s) A full"
+    two = decision(
+        ("fast", message("awarded in full")),
+        (
+            "berth",
+            message(
+                "awarded %(f)s of the request (minimum %(lo)s); pool(s) %(pools)s full",
+                f="50.0%",
+                lo="50%",
+                pools=listing(["A"]),
+            ),
+        ),
+    )
     assert explain(fr, two) == (
         "Temps de télescope: attribué en totalité; Couchettes à bord: "
         "50.0% de la demande attribué (minimum 50%) ; réserve(s) A pleine(s)"
@@ -33,7 +66,7 @@ def test_explanations_are_translated_and_rounded() -> None:
     assert explain(Translator("en"), noisy) == (
         "pool(s) exhausted by higher-ranked requests: LST 05 (0 of 75 hours left)"
     )
-    assert explain(fr, "") == ""
+    assert explain(fr, SimpleNamespace(explanation="", explanation_msg=None)) == ""
 
 
 def test_units_of_custom_resources_in_the_readers_words() -> None:
@@ -45,20 +78,27 @@ def test_units_of_custom_resources_in_the_readers_words() -> None:
         "fr": {"one": "tir", "other": "tirs"},
         "es": {"one": "disparo", "other": "disparos"},
     }
-    text = "pool(s) exhausted by higher-ranked requests: Shots (0 of 3 shot left), ROV (1 of 14 dive left)"
-    es = explain(Translator("es"), text, {"shot": shots})
+    said = decision(
+        (None, _exhausted(_left("Shots", "0", "3", "shot"), _left("ROV", "1", "14", "dive")))
+    )
+    es = explain(Translator("es"), said, {"shot": shots})
     assert "Shots (quedan 0 de 3 disparos)" in es and "ROV (quedan 1 de 14 inmersiones)" in es
-    assert "3 炮次" in explain(Translator("zh"), text, {"shot": shots})
-    assert "(0 of 3 shots left)" in explain(Translator("en"), text, {"shot": shots})
+    assert "3 炮次" in explain(Translator("zh"), said, {"shot": shots})
+    assert "(0 of 3 shots left)" in explain(Translator("en"), said, {"shot": shots})
 
 
 def test_resource_names_with_parentheses() -> None:
     """ "Cohort B (Sept) (1 of 10 seats left)" was left in English on zh/fr/es pages."""
-    text = (
-        "pool(s) exhausted by higher-ranked requests: Cohort A (June) (0 of 10 seat left), "
-        "Cohort B (Sept) (1 of 10 seat left)"
+    said = decision(
+        (
+            None,
+            _exhausted(
+                _left("Cohort A (June)", "0", "10", "seat"),
+                _left("Cohort B (Sept)", "1", "10", "seat"),
+            ),
+        )
     )
-    fr = explain(Translator("fr"), text)
+    fr = explain(Translator("fr"), said)
     assert fr == (
         "réserve(s) épuisée(s) par des demandes mieux classées : Cohort A (June) "
         "(reste 0 sur 10 places), Cohort B (Sept) (reste 1 sur 10 places)"
@@ -97,6 +137,7 @@ def test_bundle_explanations_are_translated() -> None:
     policy = AllocationPolicy(resource_limits={"CellA": ResourceLimit(max_per_proposal=2.5)})
     res = solve_allocation(AllocationProblem(pools, reqs, policy), seed=1)
     texts = {k: e.detail for k, e in res.explanations.items()}
+    said = {k: decision((None, e.message)) for k, e in res.explanations.items()}
 
     assert "as part of" in texts["a1"] and "dropped as a whole" in texts["b1"], texts
     assert "was not awarded as a whole" in texts["c1"] and "than the limit" in texts["d1"]
@@ -107,11 +148,11 @@ def test_bundle_explanations_are_translated() -> None:
     )
     for lang in ("zh", "fr", "es"):
         t = Translator(lang)
-        for rid, text in texts.items():
-            said = names.sub("", explain(t, text))
-            left = re.findall(r"[A-Za-z]{3,}" if lang == "zh" else english, said)
-            assert not left, (lang, rid, said, left)
-    assert explain(Translator("fr"), texts["a1"]) == (
+        for rid, d in said.items():
+            text = names.sub("", explain(t, d))
+            left = re.findall(r"[A-Za-z]{3,}" if lang == "zh" else english, text)
+            assert not left, (lang, rid, text, left)
+    assert explain(Translator("fr"), said["a1"]) == (
         "attribué en totalité, dans le lot tout ou rien 'pair' (2 demandes) : tout ou rien"
     )
 
@@ -120,18 +161,27 @@ def test_a_bundles_sentence_is_said_once() -> None:
     """An experiment's mass, volume and power on one flight (a bundle of three requests)
     read "Request: awarded in full, as part of ..." three times over; the next bundle's
     own sentence, and a sentence of another request, are still said."""
-    whole = (
-        "awarded in full, as part of the all-or-nothing bundle 'F1' (3 requests): all of it or none"
+
+    def bundle(key: str) -> dict[str, Any]:
+        return message("the all-or-nothing bundle %(key)s (%(n)s requests)", key=repr(key), n=3)
+
+    whole = message(
+        "awarded in full, as part of %(bundle)s: all of it or none", bundle=bundle("F1")
     )
-    capped = (
-        "the all-or-nothing bundle 'F2' (3 requests) was not awarded as a whole (all or "
-        "nothing): the PI already holds 1 award(s), the cap"
+    capped = message(
+        "%(bundle)s was not awarded as a whole (all or nothing): %(detail)s",
+        bundle=bundle("F2"),
+        detail=message("the PI already holds %(k)s award(s), the cap", k=1),
     )
-    text = "; ".join([f"custom: {whole}"] * 3 + [f"custom: {capped}"] * 3)
-    en = explain(Translator("en"), text)
-    assert en == f"Request: {whole}; Request: {capped}", en
+    en = explain(Translator("en"), decision(*[("custom", whole)] * 3, *[("custom", capped)] * 3))
+    assert en == (
+        "Request: awarded in full, as part of the all-or-nothing bundle 'F1' (3 requests): all "
+        "of it or none; Request: the all-or-nothing bundle 'F2' (3 requests) was not awarded as "
+        "a whole (all or nothing): the PI already holds 1 award(s), the cap"
+    ), en
+    full = message("awarded in full")
     assert (
-        explain(Translator("en"), "berth: awarded in full; dive: awarded in full").count(
+        explain(Translator("en"), decision(("berth", full), ("dive", full))).count(
             "awarded in full"
         )
         == 2

@@ -172,3 +172,37 @@ def test_the_pages_filters_write_the_readers_decimals(lang: str, want: str) -> N
     finally:
         _READER_LANG.reset(token)
     assert got == want
+
+
+def test_the_pdfs_flagged_reviewer_effects_are_in_the_readers_language(
+    run_call: tuple[Session, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flagged reviewer-group effect's sentence in the PDF's summary is said in the
+    report's language, its numbers in the language's decimal sign; the English PDF keeps
+    the optimiser's sentence. Before, the sentence stayed English in zh, fr and es."""
+    from opencall.outcomes import report_pdf
+
+    db, call = run_call
+    data = oq.report(db, call)
+    cell = {
+        "reviewer_group": "Europe", "applicant_group": "Africa", "reference_group": "Asia",
+        "estimate": -0.5, "ci_low": -0.9, "ci_high": -0.1, "p_adjusted": 0.0123,
+        "p_value": 0.001, "mdb": 0.4, "marginal_difference": -0.2, "significant": True,
+        "sentence": "Reviewers from Europe grade applicants from Africa 0.50 points less "
+        "favourably, relative to applicants from Asia, than other reviewers do (95 % interval "
+        "-0.90 to -0.10, adjusted p=0.0123).",
+    }  # fmt: skip
+    data["reviewer_effects"] = {**data["reviewer_effects"], "cells": [cell], "tested": 1}
+    summaries: dict[str, str] = {}
+    monkeypatch.setattr(report_pdf, "render_report_pdf", lambda report: report["summary"])
+    for lang in ("en", "fr", "zh", "es"):
+        summaries[lang] = oa.report_pdf(data, Translator(lang), lang)  # type: ignore[assignment]
+    assert cell["sentence"] in summaries["en"]
+    for lang in ("fr", "zh", "es"):
+        assert "grade applicants from" not in summaries[lang], summaries[lang]
+        assert "too few reviews" not in summaries[lang], summaries[lang]
+    assert (
+        "Les évaluateurs de Europe notent les candidats de Afrique 0,50 points moins "
+        "favorablement, par rapport aux candidats de Asie, que les autres évaluateurs "
+        "(intervalle à 95 % de -0,90 à -0,10, p ajusté = 0,0123)."
+    ) in summaries["fr"], summaries["fr"]

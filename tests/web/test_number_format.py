@@ -9,9 +9,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from opencall.allocation.presenters import explain
+from opencall.allocation.presenters import say
 from opencall.facilities.domain import amount_text
 from opencall.inputs import local_number
+from opencall.optim.messages import listing, message, number, unit
 from opencall.web.i18n import Translator
 from tests import factories as F
 from tests.web.conftest import Web
@@ -63,9 +64,16 @@ def test_amounts_in_messages_and_explanations_follow_the_reader() -> None:
     text = amount_text("usd", labels, 1250.5)
     assert text.in_lang("fr") == f"1{NNBSP}250,5 dollars US"
     assert text.in_lang("en") == "1,250.5 US dollars"
-    said = explain(
+    left = message(
+        "%(pool)s (%(left)s of %(cap)s %(unit)s left)",
+        pool="Berths",
+        left=number("1250.5"),
+        cap=number("24000"),
+        unit=unit("h", "24000"),
+    )
+    said = say(
         Translator("es"),
-        "pool(s) exhausted by higher-ranked requests: Berths (1250.5 of 24000 h left)",
+        message("pool(s) exhausted by higher-ranked requests: %(names)s", names=listing([left])),
     )
     assert "(quedan 1.250,5 de 24.000 horas)" in said, said
 

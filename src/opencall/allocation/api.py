@@ -78,7 +78,7 @@ class DecisionOut(BaseModel):
         return from_row(
             cls,
             d,
-            explanation=explain(ENGLISH, d.explanation, units),
+            explanation=explain(ENGLISH, d, units),
             proposal_code=row["code"],
             title=row["title"],
             overridden=d.overridden_by is not None,

@@ -20,6 +20,11 @@ class Decision(PerProposal, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     outcome: Mapped[str] = mapped_column(String(30), nullable=False)
     explanation: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    #: the explanation as messages (``allocation.services._parts``): each request's sentence
+    #: as a message id and parameters, said in the reader's language by
+    #: ``allocation.presenters.explain``; None for a decision stored before (migration
+    #: ``msgid11_01``), whose English ``explanation`` is all there is
+    explanation_msg: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, nullable=True)
     priority: Mapped[str] = mapped_column(String(4), nullable=False, default="")
     run_id: Mapped[int | None] = mapped_column(ForeignKey("solver_runs.id"), nullable=True)
     override_reason: Mapped[str] = mapped_column(Text, nullable=False, default="")

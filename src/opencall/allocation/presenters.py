@@ -4,12 +4,13 @@ applicant's outcome page and the API's e-mails)."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from typing import Any
 
 from opencall.calls.models import Call
 from opencall.facilities.domain import unit_label
 from opencall.inputs import local_number
+from opencall.optim.messages import SEPARATOR, is_message, render
 from opencall.web.i18n import N_, Translator
 from opencall.web.labels import REQUEST_KINDS as KINDS
 
@@ -195,148 +196,69 @@ def policy_lines(t: Any, call: Call, lang: str = "en") -> list[str]:
     return lines
 
 
-# The allocation's explanations (composed in English by opencall.optim.allocation and
-# stored with the decision), catalogued so that :func:`explain` shows them translated.
-EXPLANATIONS = (
-    N_("the request did not pass the eligibility check"),
-    N_("not feasible: %(why)s"),
-    N_("technical or suitability review"),
-    N_("merit %(merit)s is below the quality threshold %(threshold)s"),
-    N_("merit %(merit)s is worse than the quality threshold %(threshold)s"),
-    N_(
-        "awarded %(f)s because the minimum share rule for %(groups)s bound; "
-        "on merit alone it would have received %(f0)s"
-    ),
-    N_("awarded in full"),
-    N_("awarded %(f)s of the request (minimum %(lo)s)"),
-    N_("awarded %(f)s of the request (minimum %(lo)s); pool(s) %(pools)s full"),
-    N_("the PI already holds %(k)s award(s), the cap"),
-    N_("the PI already holds %(amount)s of the %(cap)s cap"),
-    N_("pool(s) %(pools)s exhausted by the best combination of awards, including %(why)s"),
-    N_("awards made under the minimum share rule for %(rules)s"),
-    N_("lower-ranked requests that fit the remaining capacity better"),
-    N_("requests whose merit equals this one's"),
-    N_("the request asks for more than the whole capacity of %(pools)s"),
-    # a resource with a changeover (a travelling team's travel days between two hosts)
-    N_("pool(s) %(pools)s full once the changeover kept between two proposals is counted"),
-    N_("capacity remained, but the solver stopped within its optimality-gap tolerance"),
-    N_("overridden by the chair: %(reason)s"),
-    N_("not reviewed, so not awarded: %(reason)s"),
-    # all-or-nothing bundles (two cells at once, a seat and its travel grant)
-    N_("the all-or-nothing bundle %(key)s (%(n)s requests)"),
-    N_("awarded in full, as part of %(bundle)s: all of it or none"),
-    N_(
-        "awarded %(f)s because the minimum share rule for %(groups)s bound; "
-        "on merit alone it would have received %(f0)s; awarded in full with %(bundle)s"
-    ),
-    N_("not awarded: %(bundle)s was dropped as a whole, because its request %(other)s %(why)s"),
-    N_("is not eligible"),
-    N_("is not feasible (%(why)s)"),
-    N_("is below the quality threshold"),
-    N_("technical review"),
-    N_("the request"),
-)
-MSG_BUNDLE_WHOLE = N_("%(bundle)s was not awarded as a whole (all or nothing): %(detail)s")
-_BUNDLE_WHOLE_EN = " was not awarded as a whole (all or nothing): "
-MSG_LIMIT = N_(
-    "not awarded: %(subject)s asks for more of %(pool)s than the limit of %(limit)s %(unit)s "
-    "per proposal"
-)
-MSG_LIMIT_BUNDLE = N_("%(bundle)s as a whole")
-_LIMIT = re.compile(
-    r"not awarded: (.+) asks for more of (.+) than the limit of ([-+\d.e]+) (\S+) per proposal"
-)
-_AS_A_WHOLE = " as a whole"
-#: a cap per group the allocation reached (``optim.allocation.caps.cap_reached``)
-MSG_CAP_AWARDS = {
-    "country": N_("the cap of %(k)s award(s) per country was reached"),
-    "income group": N_("the cap of %(k)s award(s) per income group was reached"),
-    "UN region": N_("the cap of %(k)s award(s) per UN region was reached"),
-}
-MSG_CAP_AMOUNT = {
-    "country": N_("the cap of %(amount)s per country was reached"),
-    "income group": N_("the cap of %(amount)s per income group was reached"),
-    "UN region": N_("the cap of %(amount)s per UN region was reached"),
-}
-MSG_CAP_AMOUNT_POOL = {
-    "country": N_("the cap of %(amount)s of %(pool)s per country was reached"),
-    "income group": N_("the cap of %(amount)s of %(pool)s per income group was reached"),
-    "UN region": N_("the cap of %(amount)s of %(pool)s per UN region was reached"),
-}
-_CAP = re.compile(
-    r"the cap of (?:(\d+) award\(s\)|([-+\d.e]+) (\S+)(?: of (.+))?) "
-    r"per (country|income group|UN region) was reached"
-)
-MSG_EXHAUSTED = N_("pool(s) exhausted by higher-ranked requests: %(names)s")
-MSG_LEFT = N_("%(pool)s (%(left)s of %(cap)s %(unit)s left)")
-# a resource's name may hold parentheses ("Cohort B (Sept)"), not ",", ";" or ":"
-_LEFT = re.compile(r"([^,;:]+?) \(([-+\d.e]+) of ([-+\d.e]+) (\S+) left\)")
-_KIND_SPLIT = re.compile(r"; (?=(?:fast|berth|dive|sample|seat|package|custom): )")
-_EXHAUSTED_EN = "pool(s) exhausted by higher-ranked requests: "
+def say(t: Translator, msg: Mapping[str, Any], units: Mapping[str, Any] | None = None) -> str:
+    """A message the optimisers composed (``optim.messages``: a template and its
+    parameters) in the reader's language: the template translated by its id and each
+    parameter said as its kind says (a nested message translated the same way, an amount
+    in the reader's digits, a unit by its label in the reader's language, ``units``: the
+    words a call's resources give their own units, :func:`opencall.calls.queries.unit_words`;
+    a text composed elsewhere in English through the catalogued templates). A translation
+    that does not fit its parameters stays English. Nothing is parsed back from English."""
+    params = msg.get("params") or {}
+    text = str(msg.get("msg", ""))
+    if not params:
+        return t.gettext(text)
+    values = {k: _param(t, v, units) for k, v in params.items()}
+    try:
+        return t.gettext(text) % values
+    except (KeyError, TypeError, ValueError):
+        try:
+            return text % values
+        except (KeyError, TypeError, ValueError):
+            return render(msg)
 
 
-def explain(t: Translator, text: str, units: dict[str, Any] | None = None) -> str:
+def _param(t: Translator, value: Any, units: Mapping[str, Any] | None) -> str:
+    if is_message(value):
+        return say(t, value, units)
+    if isinstance(value, list | tuple):
+        return SEPARATOR.join(_param(t, v, units) for v in value)
+    if isinstance(value, Mapping):
+        if "items" in value:
+            return str(value.get("sep", SEPARATOR)).join(
+                _param(t, v, units) for v in value["items"]
+            )
+        if "number" in value:
+            return local_number(float(value["number"]), t.lang)
+        if "unit" in value:
+            amount = value.get("amount")
+            code = str(value["unit"])
+            return unit_label(
+                code, (units or {}).get(code), None if amount is None else float(amount), t.lang
+            )
+        if "text" in value:  # composed elsewhere in English, without an id
+            return t.message(str(value["text"]))
+    if isinstance(value, float):
+        return local_number(value, t.lang)
+    return str(value)
+
+
+def explain(t: Translator, decision: Any, units: Mapping[str, Any] | None = None) -> str:
     """A decision's explanation in the reader's language: one sentence per request
     (prefixed by its kind when the proposal has several; a sentence the next request of
-    its bundle repeats is said once), amounts rounded as people
-    read them and units named in the reader's language (``units``: the words a call's
-    resources give their own units, :func:`opencall.calls.queries.unit_words`)."""
-    if not text:
-        return text
-
-    def left(m: re.Match[str]) -> str:
-        unit = m.group(4)
-        return t.gettext(
-            MSG_LEFT,
-            pool=m.group(1),
-            left=local_number(float(m.group(2)), t.lang),
-            cap=local_number(float(m.group(3)), t.lang),
-            unit=unit_label(unit, (units or {}).get(unit), float(m.group(3)), t.lang),
-        )
-
-    def unit_word(unit: str) -> str:
-        return unit_label(unit, (units or {}).get(unit), None, t.lang)
-
-    def one(sentence: str) -> str:
-        if sentence.startswith(_EXHAUSTED_EN):
-            return t.gettext(MSG_EXHAUSTED, names=_LEFT.sub(left, sentence[len(_EXHAUSTED_EN) :]))
-        bundle, sep, detail = sentence.partition(_BUNDLE_WHOLE_EN)
-        if sep:  # a bundle not awarded, and why: the why said as any other sentence
-            return t.gettext(MSG_BUNDLE_WHOLE, bundle=t.message(bundle), detail=one(detail))
-        m = _CAP.fullmatch(sentence)
-        if m:
-            k, number, unit, pool, per = m.groups()
-            if k is not None:
-                return t.gettext(MSG_CAP_AWARDS[per], k=k)
-            said = f"{local_number(float(number), t.lang)} {unit_word(unit)}"
-            if pool is not None:
-                return t.gettext(MSG_CAP_AMOUNT_POOL[per], amount=said, pool=pool)
-            return t.gettext(MSG_CAP_AMOUNT[per], amount=said)
-        m = _LIMIT.fullmatch(sentence)
-        if m:
-            subject = m.group(1)
-            if subject.endswith(_AS_A_WHOLE):
-                subject = t.gettext(
-                    MSG_LIMIT_BUNDLE, bundle=t.message(subject[: -len(_AS_A_WHOLE)])
-                )
-            else:
-                subject = t.message(subject)
-            return t.gettext(
-                MSG_LIMIT,
-                subject=subject,
-                pool=m.group(2),
-                limit=local_number(float(m.group(3)), t.lang),
-                unit=unit_word(m.group(4)),
-            )
-        return t.message(sentence)
-
+    its bundle repeats is said once), each said from its message id and parameters
+    (:func:`say`; ``units``: the call's ``unit_words``). A decision stored before its
+    explanation was kept as messages (``explanation_msg`` None) has only its English text,
+    translated where a catalogued template matches it (:meth:`Translator.message`)."""
+    parts = decision.explanation_msg
+    if not parts:
+        return t.message(decision.explanation or "")
     out: list[str] = []
-    for part in _KIND_SPLIT.split(text):
-        kind, sep, rest = part.partition(": ")
-        if sep and kind in KINDS:
-            said = f"{t.gettext(KINDS[kind])}: {one(rest)}"
-        else:
-            said = one(part)
+    for part in parts:
+        said = say(t, part["message"], units)
+        kind = part.get("kind")
+        if kind:
+            said = f"{t.gettext(KINDS[kind]) if kind in KINDS else kind}: {said}"
         # the requests of a bundle share their sentence: said once, not once a request
         if not out or out[-1] != said:
             out.append(said)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import delete, exists, func, select
@@ -21,6 +21,7 @@ from opencall.calls.schemas import allocation_policy, check_policy, review_setti
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities.domain import number_param, unit_text
+from opencall.optim.messages import M_, render
 from opencall.people.models import Country
 from opencall.proposals.models import Proposal
 from opencall.proposals.services import lock_call_for_close
@@ -562,6 +563,12 @@ def run_allocation(
                     f"{meta['kind'][r]}: {e.detail}" if len(rids) > 1 else e.detail
                     for r, e in zip(rids, expl, strict=True)
                 ),
+                explanation_msg=_parts(
+                    [
+                        (meta["kind"][r] if len(rids) > 1 else None, e.message)
+                        for r, e in zip(rids, expl, strict=True)
+                    ]
+                ),
                 priority=priority.get(pid, ""),
                 run_id=run.id,
             )
@@ -592,6 +599,23 @@ def run_allocation(
     session.flush()
     progress(100, "allocation done")
     return run
+
+
+def _parts(
+    said: Sequence[tuple[str | None, Mapping[str, Any] | None]],
+) -> list[dict[str, Any]] | None:
+    """A decision's explanation as stored for translation (``Decision.explanation_msg``):
+    each request's sentence as a message (``optim.messages``) with its request kind (None
+    when the proposal has one request); None when a sentence has no message."""
+    if any(m is None for _, m in said):
+        return None
+    return [{"kind": kind, "message": dict(m or {})} for kind, m in said]
+
+
+def _explain_as(d: Decision, said: dict[str, Any]) -> None:
+    """``d``'s explanation is the one sentence ``said`` (a message)."""
+    d.explanation = render(said)
+    d.explanation_msg = _parts([(None, said)])
 
 
 def decisions(session: Session, call: Call) -> list[Decision]:
@@ -633,7 +657,7 @@ def override_decision(
     d.outcome = outcome
     d.override_reason = reason.strip()
     d.overridden_by = actor_id
-    d.explanation = f"overridden by the chair: {reason.strip()}"
+    _explain_as(d, M_("overridden by the chair: %(reason)s", reason=reason.strip()))
     session.flush()
     auditlog.record(
         session,
@@ -792,7 +816,6 @@ def undecided(session: Session, call: Call) -> list[Proposal]:
     return without_decision(rq.proposals_for_review(session, call), decisions(session, call))
 
 
-MSG_NOT_REVIEWED = "not reviewed, so not awarded: %(reason)s"  # catalogued in presenters
 RESOLUTIONS = ("reject", "carry")
 #: the call states in which the chair resolves proposals short of reviews
 RESOLVABLE = ("ranking", "allocation", "scheduling")
@@ -843,11 +866,13 @@ def resolutions(session: Session, call: Call) -> dict[int, UnreviewedResolution]
 
 
 def _not_reviewed(call: Call, proposal_id: int, res: UnreviewedResolution) -> Decision:
+    said = M_("not reviewed, so not awarded: %(reason)s", reason=res.reason)
     return Decision(
         call_id=call.id,
         proposal_id=proposal_id,
         outcome="not_awarded",
-        explanation=MSG_NOT_REVIEWED % {"reason": res.reason},
+        explanation=render(said),
+        explanation_msg=_parts([(None, said)]),
         priority="",
         override_reason=res.reason,
         overridden_by=res.decided_by,
@@ -1225,7 +1250,7 @@ def offer(
     d.outcome = "awarded"
     d.override_reason = reason
     d.overridden_by = actor_id
-    d.explanation = f"overridden by the chair: {reason}"
+    _explain_as(d, M_("overridden by the chair: %(reason)s", reason=reason))
     if proposal.status == "rejected":
         proposal.status = "accepted"
     session.flush()

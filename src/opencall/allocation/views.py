@@ -140,7 +140,7 @@ def _decisions_csv(page: Page, call: Call) -> Response:
                     for a, pool in awards[d.proposal_id]
                     if d.proposal_id not in hidden
                 ),
-                masked if d.proposal_id in withheld else explain(english, d.explanation, words),
+                masked if d.proposal_id in withheld else explain(english, d, words),
                 "" if d.proposal_id in withheld else d.override_reason,
                 "" if d.proposal_id in withheld else declined.get(d.proposal_id, ""),
             )
@@ -258,7 +258,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             and services.releasable(call, bool(any_decision), bool(any_proposal)),
             "outcome_label": lambda o: page._(OUTCOMES.get(o) or o),
             "policy_lines": policy_lines(page._, call, page.lang),
-            "explain": lambda text, units=unit_words(call): explain(page.t, text, units),
+            "explain": lambda d, units=unit_words(call): explain(page.t, d, units),
             "errors": errors,
             "withheld": withheld,
             "hidden": hidden,

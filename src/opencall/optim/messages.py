@@ -3,9 +3,17 @@
 The optimisers are pure and speak English; the pages speak the reader's language. So an
 explanation is kept as a *message*: a ``%(name)s`` template (the message id a translation
 catalogue is keyed on) and a dict of parameters. A parameter is a plain value (a name, a
-rounded number), another message, or a list of messages (joined with ``"; "``). :func:`render`
-gives the English sentence (what the CSV, the API and the stored rows show); the web layer
-translates the template and each nested message before filling it in.
+rounded number), another message, or a list of messages (joined with ``"; "``, or with the
+separator :func:`listing` names), or one of three marked values the reader's language writes
+its own way: an amount (:func:`number`, in the locale's digits), a unit (:func:`unit`, by its
+label) and a text composed elsewhere in English without an id (:func:`composed`, a request's
+infeasibility reason). :func:`render` gives the English sentence (what the CSV, the API and
+the stored rows show); the web layer translates the template and each nested message before
+filling it in (``allocation.presenters.say``), never by parsing the English sentence back.
+
+A template written at the call as a string literal to :func:`M_` (``message`` under the
+name Babel extracts: ``M_`` is a keyword in ``web/babel.cfg``) is catalogued from the call
+itself, and ``tests/web/test_i18n.py`` fails for one without a zh, fr or es translation.
 
 A message is a plain dict ``{"msg": template, "params": {...}}`` so that it can be stored as
 JSON next to its English rendering.
@@ -40,6 +48,35 @@ def message(template: str, **params: Any) -> Message:
     return {"msg": template, "params": dict(params)}
 
 
+def M_(template: str, **params: Any) -> Message:  # noqa: N802 - gettext's N_, for messages
+    """:func:`message`, its ``template`` a string literal that Babel extracts."""
+    return message(template, **params)
+
+
+def number(text: str) -> dict[str, str]:
+    """An amount as a parameter: ``text`` (already rounded, e.g. ``"12.5"``) in English, the
+    reader's digits and decimal sign on a page."""
+    return {"number": text}
+
+
+def unit(code: str, amount: str | None = None) -> dict[str, str | None]:
+    """A unit as a parameter: its key (``"h"``, ``"dive"``) in English sentences, its label
+    in the reader's language on a page (singular for an ``amount`` of exactly 1, plural
+    otherwise or without one)."""
+    return {"unit": code, "amount": amount}
+
+
+def composed(text: str) -> dict[str, str]:
+    """A text composed elsewhere in English, without a message id (a request's reason for
+    being infeasible, written by the service that built the problem)."""
+    return {"text": text}
+
+
+def listing(items: list[Any], sep: str = ", ") -> dict[str, Any]:
+    """Several parameters said one after the other, joined with ``sep``."""
+    return {"items": list(items), "sep": sep}
+
+
 def is_message(value: Any) -> bool:
     """Whether ``value`` is a message (a mapping with a ``msg`` template)."""
     return isinstance(value, Mapping) and isinstance(value.get("msg"), str)
@@ -69,6 +106,12 @@ def render(msg: Mapping[str, Any]) -> str:
 def _render_param(value: Any) -> str:
     if is_message(value):
         return render(value)
+    if isinstance(value, Mapping):
+        if "items" in value:
+            return str(value.get("sep", SEPARATOR)).join(_render_param(v) for v in value["items"])
+        for key in ("number", "unit", "text"):
+            if key in value:
+                return str(value[key])
     if isinstance(value, list | tuple):
         return SEPARATOR.join(_render_param(v) for v in value)
     return str(value)

@@ -1008,11 +1008,15 @@ def reviewer_effects(
 
 
 def reviewer_effects_pdf(
-    data: dict[str, Any], lang: str = "en", statement: str | None = None
+    data: dict[str, Any],
+    lang: str = "en",
+    statement: str | None = None,
+    findings: str | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     """The reviewer-effects part of the PDF: a summary sentence and one table (its
-    decimals in ``lang``'s decimal sign); ``statement``: the minimum detectable bias as
-    the reader's language says it (the English one kept in ``data`` otherwise)."""
+    decimals in ``lang``'s decimal sign); ``statement``: the minimum detectable bias and
+    ``findings``: the flagged effects' sentences, as the reader's language says them
+    (``outcomes.report.effects_findings``; the English ones kept in ``data`` otherwise)."""
 
     def d(v: float, signed: bool = True) -> str:
         return local_decimal(v, lang, 2, signed=signed)
@@ -1022,7 +1026,9 @@ def reviewer_effects_pdf(
         return "", []
     flagged = [c for c in eff["cells"] if c["significant"]]
     text = " " + (
-        " ".join(c["sentence"] for c in flagged)
+        findings
+        if findings is not None
+        else " ".join(c["sentence"] for c in flagged)
         if flagged
         else f"No reviewer-group effect is significant among the {eff['tested']} pairs tested."
     )

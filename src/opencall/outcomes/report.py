@@ -10,7 +10,7 @@ from typing import Any
 
 from opencall.allocation.presenters import DECLINE_REASON_LABELS
 from opencall.facilities.domain import unit_label
-from opencall.inputs import decimal_symbol, local_decimal, local_number
+from opencall.inputs import decimal_symbol, local_decimal, local_general, local_number
 from opencall.outcomes import queries
 from opencall.outcomes.after_award import MIN_JUDGED_AWARDS
 from opencall.outcomes.stats import MIN_TEST_N
@@ -1016,11 +1016,14 @@ def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
 
 def _detectable_bias(tr: Tr, data: dict[str, Any]) -> str | None:
     """The reviewer effects' minimum detectable bias in the reader's language and numbers
-    (the page's sentence), None when there is none."""
+    (the page's sentence); that none could be tested when too few reviews were, None
+    without reviewer effects."""
     eff = data.get("reviewer_effects") or {}
     mdb = eff.get("mdb") or {}
-    if mdb.get("min") is None or mdb.get("median") is None:
+    if not eff:
         return None
+    if mdb.get("min") is None or mdb.get("median") is None:
+        return tr(N_("No reviewer-group effect could be tested: too few reviews."))
     return tr(
         N_(
             "With these reviews, a bias of at least %(x)s points between a reviewer group and "
@@ -1030,6 +1033,49 @@ def _detectable_bias(tr: Tr, data: dict[str, Any]) -> str | None:
         x=_dec(mdb["min"], _lang(tr)),
         n=eff.get("tested", 0),
         m=_dec(mdb["median"], _lang(tr)),
+    )
+
+
+EFFECT_LESS = N_(
+    "Reviewers from %(reviewers)s grade applicants from %(applicants)s %(d)s points less "
+    "favourably, relative to applicants from %(reference)s, than other reviewers do (95 %% "
+    "interval %(lo)s to %(hi)s, adjusted p=%(p)s)."
+)
+EFFECT_MORE = N_(
+    "Reviewers from %(reviewers)s grade applicants from %(applicants)s %(d)s points more "
+    "favourably, relative to applicants from %(reference)s, than other reviewers do (95 %% "
+    "interval %(lo)s to %(hi)s, adjusted p=%(p)s)."
+)
+
+
+def effects_findings(tr: Tr, data: dict[str, Any]) -> str | None:
+    """The flagged reviewer-group effects as the PDF's summary says them, in the reader's
+    language, from each cell's fields (``optim.bias.Interaction.describe``'s English
+    sentence, kept in the JSON, is what the English report says); None without effects."""
+    eff = data.get("reviewer_effects")
+    if not eff:
+        return None
+    flagged = [c for c in eff["cells"] if c["significant"]]
+    if not flagged:
+        return tr(
+            N_("No reviewer-group effect is significant among the %(n)s pairs tested."),
+            n=eff["tested"],
+        )
+    lang = _lang(tr)
+    if lang == "en":
+        return " ".join(c["sentence"] for c in flagged)
+    return ("" if lang == "zh" else " ").join(
+        tr(
+            EFFECT_LESS if c["estimate"] < 0 else EFFECT_MORE,
+            reviewers=_group(tr, c["reviewer_group"]),
+            applicants=_group(tr, c["applicant_group"]),
+            reference=_group(tr, c["reference_group"]),
+            d=local_decimal(abs(c["estimate"]), lang, 2),
+            lo=local_decimal(c["ci_low"], lang, 2, signed=True),
+            hi=local_decimal(c["ci_high"], lang, 2, signed=True),
+            p=local_general(c["p_adjusted"], lang),
+        )
+        for c in flagged
     )
 
 
@@ -1045,7 +1091,7 @@ def report_pdf(
     findings = {**doc["findings"], "title": ""}  # under the summary's heading
     # reviewer-group effects (the interaction model) and the minimum detectable bias
     effects_summary, effects_tables = queries.reviewer_effects_pdf(
-        data, _lang(tr), _detectable_bias(tr, data)
+        data, _lang(tr), _detectable_bias(tr, data), effects_findings(tr, data)
     )
     tables = [
         findings,

@@ -254,9 +254,7 @@ def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             # resource has no calendar", or why a slot could not be placed)
             "explain": lambda e: schedule_presenters.explanation(page.t, e.details or {}),
             "feedback": feedback,
-            "explanation": allocation_views.explain(
-                page.t, decision.explanation, unit_words(proposal.call)
-            )
+            "explanation": allocation_views.explain(page.t, decision, unit_words(proposal.call))
             if decision
             else "",
             **unit_labels(page),

@@ -4,6 +4,7 @@ translate (see ``opencall.scheduling.presenters``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -17,6 +18,14 @@ def explanation_details(explanation: Any) -> dict[str, Any]:
         out["detail_msg"] = msg["msg"]
         out["detail_params"] = msg.get("params") or {}
     return out
+
+
+def message_details(msg: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A message for an entry's ``details`` (``detail_msg``, ``detail_params``), beside an
+    English sentence stored under another key (FAST's ``why``); empty without one."""
+    if not msg:
+        return {}
+    return {"detail_msg": msg["msg"], "detail_params": msg.get("params") or {}}
 
 
 def label_details(template: str, **params: Any) -> tuple[str, dict[str, Any]]:

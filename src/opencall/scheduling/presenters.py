@@ -12,15 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from opencall.allocation.presenters import explain
-from opencall.inputs import local_number
-from opencall.optim.messages import SEPARATOR, is_message, render
+from opencall.allocation.presenters import say
 from opencall.web.i18n import N_, Translator
 
 #: The sentences the optimisers compose for schedule entries (``optim.logistics``,
-#: ``optim.slots``; FAST's reasons come from ``optim.scheduling`` as English and are
-#: translated through these templates), their codes shown inside other sentences, and the
-#: entries' labels: catalogued in ``locale/*/LC_MESSAGES/xlate.po``.
+#: ``optim.slots``), their codes shown inside other sentences, and the entries' labels:
+#: catalogued in ``locale/*/LC_MESSAGES/xlate.po``. (FAST's reasons, ``optim.scheduling``,
+#: are written with ``M_`` and extracted from there.)
 SCHEDULE_MESSAGES = (
     N_("berths on leg %(leg)s, all dives"),
     N_("dive %(k)s at %(site)s: %(why)s"),
@@ -68,50 +66,15 @@ SCHEDULE_MESSAGES = (
     N_("dive at %(site)s (%(leg)s)"),
     N_("not placed"),
     N_("%(mg)s mg of %(name)s"),
-    N_("never within the zenith limits during the window"),
-    N_("longest visible stretch %(longest)s min < %(need)s min"),
-    N_("visible long enough only across maintenance"),
-    N_("room taken by higher-weight blocks"),
-    N_("fixed time outside the scheduling window"),
-    N_("fixed time overlaps maintenance (or its setup)"),
-    N_("zenith reaches %(z)s deg (limits %(lo)s-%(hi)s deg, kept %(arcsec)s arcsec inside)"),
-    N_("clashes with a higher-priority fixed block"),
 )
-
-
-def say(t: Translator, msg: Mapping[str, Any]) -> str:
-    """A message (template and parameters) in the reader's language; a template the
-    catalogue lacks, or a translation that does not fit its parameters, stays English."""
-    params = msg.get("params") or {}
-    text = str(msg.get("msg", ""))
-    if not params:
-        return t.message(text)
-    values = {k: _param(t, v) for k, v in params.items()}
-    try:
-        return t.gettext(text) % values
-    except (KeyError, TypeError, ValueError):
-        try:
-            return text % values
-        except (KeyError, TypeError, ValueError):
-            return render(msg)
-
-
-def _param(t: Translator, value: Any) -> str:
-    if is_message(value):
-        return say(t, value)
-    if isinstance(value, list | tuple):
-        return SEPARATOR.join(_param(t, v) for v in value)
-    if isinstance(value, float):
-        return local_number(value, t.lang)
-    return str(value)
 
 
 def explanation(t: Translator, details: Mapping[str, Any]) -> str:
     """Why an entry is where it is (or nowhere), in the reader's language."""
     if details.get("detail_msg"):
         return say(t, {"msg": details["detail_msg"], "params": details.get("detail_params")})
-    text = str(details.get("explanation") or details.get("why") or "")
-    return explain(t, text)
+    # an entry stored before its messages were kept: its English sentence only
+    return t.message(str(details.get("explanation") or details.get("why") or ""))
 
 
 def label(t: Translator, entry: Any) -> str:

@@ -25,7 +25,7 @@ from opencall.proposals.models import Proposal, Request
 from opencall.runs import Progress, Solve, SolverRun
 from opencall.runs import no_progress as _noop
 from opencall.scheduling import queries
-from opencall.scheduling.domain import explanation_details, label_details
+from opencall.scheduling.domain import explanation_details, label_details, message_details
 from opencall.scheduling.models import ScheduleEntry
 from opencall.scheduling.queries import awards_by_request, by_id
 from opencall.scheduling.slot_services import (
@@ -219,7 +219,7 @@ def schedule_telescope(
             start=None,
             end=None,
             amount=0.0,
-            details={"unscheduled": u.reason, "why": u.detail},
+            details={"unscheduled": u.reason, "why": u.detail, **message_details(u.message)},
         )
     session.flush()
     progress(100, "schedule done")

@@ -30,7 +30,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from opencall.optim.messages import M_, Message, listing, number, unit
 
 if TYPE_CHECKING:
     from opencall.optim.allocation.model import AllocationProblem, Request
@@ -237,10 +239,10 @@ def cap_reached(
     r: Request,
     least: float,
     readable: Callable[[float], str],
-) -> tuple[str, tuple[str, ...]] | None:
+) -> tuple[Message, tuple[str, ...]] | None:
     """Why ``r`` (asking at least ``least`` of its demand) was kept out by a group cap its
-    proposal's group had reached, as an English sentence and the pools concerned; None when
-    no cap stood in its way. ``r`` may be a bundle's combined request."""
+    proposal's group had reached, as a message (``optim.messages``) and the pools
+    concerned; None when no cap stood in its way. ``r`` may be a bundle's combined request."""
     units = {p.id: p.unit for p in problem.pools}
     for k, cap in enumerate(problem.policy.group_caps):
         pools = cap_pools(problem, cap)
@@ -255,14 +257,58 @@ def cap_reached(
                 and r.proposal_id not in mine
                 and len(mine) >= cap.max_awards
             ):
-                return f"the cap of {cap.max_awards} award(s) per {cap.per} was reached", ()
+                return _awards_cap(cap.per, cap.max_awards), ()
             need = least * sum(r.demand.get(pid, 0.0) for pid in pools)
             if (
                 cap.max_amount is not None
                 and need > 0
                 and state.amount[(k, name)] + need > cap.max_amount * (1 + _TOL) + _TOL
             ):
-                amount = f"{readable(cap.max_amount)} {units[pools[0]]}"
-                where = f" of {pools[0]}" if cap.pools is not None else ""
-                return f"the cap of {amount}{where} per {cap.per} was reached", pools
+                # "12.5 h": the number and its unit, each said in the reader's words
+                amount = listing([number(readable(cap.max_amount)), unit(units[pools[0]])], " ")
+                pool = pools[0] if cap.pools is not None else None
+                return _amount_cap(cap.per, amount, pool), pools
     return None
+
+
+def _awards_cap(per: str, k: int) -> Message:
+    """The sentence of a cap on awards per ``per`` (a grouping in the explanation's words)."""
+    if per == "country":
+        return M_("the cap of %(k)s award(s) per country was reached", k=k)
+    if per == "income group":
+        return M_("the cap of %(k)s award(s) per income group was reached", k=k)
+    if per == "UN region":
+        return M_("the cap of %(k)s award(s) per UN region was reached", k=k)
+    return M_("the cap of %(k)s award(s) per %(per)s was reached", k=k, per=per)
+
+
+def _amount_cap(per: str, amount: dict[str, Any], pool: str | None) -> Message:
+    """The sentence of a cap on an amount (of one resource's, ``pool``) per ``per``."""
+    if pool is None:
+        if per == "country":
+            return M_("the cap of %(amount)s per country was reached", amount=amount)
+        if per == "income group":
+            return M_("the cap of %(amount)s per income group was reached", amount=amount)
+        if per == "UN region":
+            return M_("the cap of %(amount)s per UN region was reached", amount=amount)
+        return M_("the cap of %(amount)s per %(per)s was reached", amount=amount, per=per)
+    if per == "country":
+        return M_(
+            "the cap of %(amount)s of %(pool)s per country was reached", amount=amount, pool=pool
+        )
+    if per == "income group":
+        return M_(
+            "the cap of %(amount)s of %(pool)s per income group was reached",
+            amount=amount,
+            pool=pool,
+        )
+    if per == "UN region":
+        return M_(
+            "the cap of %(amount)s of %(pool)s per UN region was reached", amount=amount, pool=pool
+        )
+    return M_(
+        "the cap of %(amount)s of %(pool)s per %(per)s was reached",
+        amount=amount,
+        pool=pool,
+        per=per,
+    )

@@ -33,6 +33,7 @@ from opencall.optim.allocation.model import (
     _per_proposal_limit_blocks,
     seeded_rank,
 )
+from opencall.optim.messages import M_, Message, composed, listing, number, render, unit
 
 if TYPE_CHECKING:  # the built model is only named in a signature here
     from opencall.optim.allocation.solve import _Model
@@ -98,7 +99,7 @@ def _explain(
     binding_groups = ", ".join(o.group for o in outcomes if o.binding)
     cap_state = held(problem, fractions) if policy.group_caps else None
 
-    def cap_block(q: Request, least: float) -> tuple[str, tuple[str, ...]] | None:
+    def cap_block(q: Request, least: float) -> tuple[Message, tuple[str, ...]] | None:
         if cap_state is None:
             return None
         return cap_reached(problem, cap_state, q, least, readable)
@@ -111,59 +112,102 @@ def _explain(
         lo = _min_fraction(r, policy)
         members = problem.bundles[(r.proposal_id, r.bundle)] if r.bundle is not None else [i]
         in_bundle = (
-            f"the all-or-nothing bundle {r.bundle!r} ({len(members)} requests)"
+            M_(
+                "the all-or-nothing bundle %(key)s (%(n)s requests)",
+                key=repr(r.bundle),
+                n=len(members),
+            )
             if r.bundle is not None
-            else ""
+            else None
         )
         blocker = _bundle_blocker(problem, i) if _is_candidate(r, problem) else None
         limit_pool = _per_proposal_limit_blocks(problem, i) if _is_candidate(r, problem) else None
         if not r.eligible:
-            out[r.id] = Explanation(NOT_ELIGIBLE, "the request did not pass the eligibility check")
+            out[r.id] = _said(NOT_ELIGIBLE, M_("the request did not pass the eligibility check"))
         elif not r.feasible:
-            why = r.infeasible_reason or "technical or suitability review"
-            out[r.id] = Explanation(NOT_FEASIBLE, f"not feasible: {why}")
+            out[r.id] = _said(
+                NOT_FEASIBLE, M_("not feasible: %(why)s", why=_infeasible(r.infeasible_reason))
+            )
         elif not _meets_threshold(problem, r):
-            word = "below" if problem.merit_higher_is_better else "worse than"
-            out[r.id] = Explanation(
+            merit, threshold = f"{r.merit:.4g}", str(policy.quality_threshold)
+            out[r.id] = _said(
                 BELOW_QUALITY_THRESHOLD,
-                f"merit {r.merit:.4g} is {word} the quality threshold {policy.quality_threshold}",
+                M_(
+                    "merit %(merit)s is below the quality threshold %(threshold)s",
+                    merit=merit,
+                    threshold=threshold,
+                )
+                if problem.merit_higher_is_better
+                else M_(
+                    "merit %(merit)s is worse than the quality threshold %(threshold)s",
+                    merit=merit,
+                    threshold=threshold,
+                ),
             )
         elif blocker is not None:
             other = reqs[blocker]
             why = (
-                "is not eligible"
+                M_("is not eligible")
                 if not other.eligible
-                else f"is not feasible ({other.infeasible_reason or 'technical review'})"
+                else M_(
+                    "is not feasible (%(why)s)",
+                    why=composed(other.infeasible_reason)
+                    if other.infeasible_reason
+                    else M_("technical review"),
+                )
                 if not other.feasible
-                else "is below the quality threshold"
+                else M_("is below the quality threshold")
             )
-            out[r.id] = Explanation(
+            out[r.id] = _said(
                 NOT_AWARDED_BUNDLE,
-                f"not awarded: {in_bundle} was dropped as a whole, because its request "
-                f"{other.id} {why}",
+                M_(
+                    "not awarded: %(bundle)s was dropped as a whole, because its request "
+                    "%(other)s %(why)s",
+                    bundle=in_bundle,
+                    other=other.id,
+                    why=why,
+                ),
             )
         elif limit_pool is not None:
             lim = policy.resource_limits[limit_pool]
-            subject = in_bundle + " as a whole" if in_bundle else "the request"
-            out[r.id] = Explanation(
+            out[r.id] = _said(
                 NOT_AWARDED_RESOURCE_LIMIT,
-                f"not awarded: {subject} asks for more of {limit_pool} than the limit of "
-                f"{lim.max_per_proposal:.4g} {units[limit_pool]} per proposal",
+                M_(
+                    "not awarded: %(subject)s asks for more of %(pool)s than the limit of "
+                    "%(limit)s %(unit)s per proposal",
+                    subject=M_("%(bundle)s as a whole", bundle=in_bundle)
+                    if in_bundle
+                    else M_("the request"),
+                    pool=limit_pool,
+                    limit=number(f"{lim.max_per_proposal:.4g}"),
+                    unit=unit(units[limit_pool]),
+                ),
                 (limit_pool,),
             )
         elif f > 0 and i in binding_members and f > f0.get(i, 0.0) + 1e-6:
-            out[r.id] = Explanation(
+            share = {"f": f"{f:.0%}", "groups": binding_groups, "f0": f"{f0.get(i, 0.0):.0%}"}
+            out[r.id] = _said(
                 AWARDED_BY_GROUP_SHARE,
-                f"awarded {f:.0%} because the minimum share rule for {binding_groups} bound; "
-                f"on merit alone it would have received {f0.get(i, 0.0):.0%}"
-                + (f"; awarded in full with {in_bundle}" if in_bundle else ""),
+                M_(
+                    "awarded %(f)s because the minimum share rule for %(groups)s bound; "
+                    "on merit alone it would have received %(f0)s; awarded in full with "
+                    "%(bundle)s",
+                    bundle=in_bundle,
+                    **share,
+                )
+                if in_bundle
+                else M_(
+                    "awarded %(f)s because the minimum share rule for %(groups)s bound; "
+                    "on merit alone it would have received %(f0)s",
+                    **share,
+                ),
             )
         elif f >= 1.0 - 1e-9:
-            out[r.id] = Explanation(
+            out[r.id] = _said(
                 AWARDED,
-                f"awarded in full, as part of {in_bundle}: all of it or none"
+                M_("awarded in full, as part of %(bundle)s: all of it or none", bundle=in_bundle)
                 if in_bundle
-                else "awarded in full",
+                else M_("awarded in full"),
             )
         elif f > 0:
             short = [
@@ -171,10 +215,16 @@ def _explain(
                 for pid, d in r.demand.items()
                 if d > 0 and used_total[pid] >= caps[pid] * (1 - _TOL)
             ]
-            out[r.id] = Explanation(
+            part = {"f": f"{f:.1%}", "lo": f"{lo:.0%}"}
+            out[r.id] = _said(
                 AWARDED_PARTIALLY,
-                f"awarded {f:.1%} of the request (minimum {lo:.0%})"
-                + (f"; pool(s) {', '.join(short)} full" if short else ""),
+                M_(
+                    "awarded %(f)s of the request (minimum %(lo)s); pool(s) %(pools)s full",
+                    pools=listing(short),
+                    **part,
+                )
+                if short
+                else M_("awarded %(f)s of the request (minimum %(lo)s)", **part),
                 tuple(short),
             )
         else:
@@ -216,22 +266,40 @@ def _explain(
                     + _TOL * max(1.0, changeover[pid].changeover_room)
                 ]
                 if full:
-                    e = Explanation(
+                    e = _said(
                         NOT_AWARDED_POOL_EXHAUSTED,
-                        f"pool(s) {', '.join(full)} full once the changeover kept between "
-                        "two proposals is counted",
+                        M_(
+                            "pool(s) %(pools)s full once the changeover kept between two "
+                            "proposals is counted",
+                            pools=listing(full),
+                        ),
                         tuple(full),
                     )
             if in_bundle:
-                e = Explanation(
+                e = _said(
                     e.code,
-                    f"{in_bundle} was not awarded as a whole (all or nothing): {e.detail}",
+                    M_(
+                        "%(bundle)s was not awarded as a whole (all or nothing): %(detail)s",
+                        bundle=in_bundle,
+                        detail=e.message,
+                    ),
                     e.pools,
                 )
             out[r.id] = e
         for pid, d in r.demand.items():
             used_higher[pid] += f * d
     return out
+
+
+def _said(code: str, msg: Message, pools: tuple[str, ...] = ()) -> Explanation:
+    """An explanation whose sentence is ``msg``: its English rendering and the message."""
+    return Explanation(code, render(msg), pools, msg)
+
+
+def _infeasible(reason: str) -> Message | dict[str, str]:
+    """Why a request is not feasible: the service's reason (composed in English), else the
+    review that found it so."""
+    return composed(reason) if reason else M_("technical or suitability review")
 
 
 def readable(x: float) -> str:
@@ -265,7 +333,7 @@ def _explain_not_awarded(
     policy: AllocationPolicy,
     outcomes: Sequence[GroupShareOutcome],
     tied: AbstractSet[str] = frozenset(),
-    cap_block: Callable[[Request, float], tuple[str, tuple[str, ...]] | None] | None = None,
+    cap_block: Callable[[Request, float], tuple[Message, tuple[str, ...]] | None] | None = None,
 ) -> Explanation:
     """Why ``r`` got nothing; ``tied``: the pools used by awarded requests (of other
     proposals) whose merit equals ``r``'s; ``cap_block``: the cap per country (income
@@ -273,26 +341,36 @@ def _explain_not_awarded(
     k = policy.max_awards_per_pi
     earlier = policy.awards_held_by_pi.get(r.pi_id, 0)
     if k is not None and pi_count.get(r.pi_id, 0) + earlier >= k:
-        return Explanation(PI_CAP_REACHED, f"the PI already holds {k} award(s), the cap")
+        return _said(PI_CAP_REACHED, M_("the PI already holds %(k)s award(s), the cap", k=k))
     amax = policy.max_amount_per_pi
     # (with what the PI holds from earlier rounds of the call)
     holds = pi_amount.get(r.pi_id, 0.0) + policy.amount_held(r.pi_id)
     if amax is not None and holds + lo * r.total_demand > amax + _TOL:
-        return Explanation(
+        return _said(
             PI_CAP_REACHED,
-            f"the PI already holds {readable(holds)} of the {readable(amax)} cap",
+            M_(
+                "the PI already holds %(amount)s of the %(cap)s cap",
+                amount=readable(holds),
+                cap=readable(amax),
+            ),
         )
     for pid, pmax in policy.max_amount_per_pi_by_pool.items():
         held = pi_pool.get((r.pi_id, pid), 0.0) + policy.amount_held(r.pi_id, pid)
         if r.demand.get(pid, 0.0) > 0 and held + lo * r.demand[pid] > pmax + _TOL:
-            return Explanation(
+            return _said(
                 PI_CAP_REACHED,
-                f"the PI already holds {held:.4g} of the cap of {pmax:.4g} {units[pid]} on {pid}",
+                M_(
+                    "the PI already holds %(held)s of the cap of %(cap)s %(unit)s on %(pool)s",
+                    held=number(f"{held:.4g}"),
+                    cap=number(f"{pmax:.4g}"),
+                    unit=unit(units[pid], f"{pmax:.4g}"),
+                    pool=pid,
+                ),
                 (pid,),
             )
     hit = cap_block(r, lo) if cap_block is not None else None
     if hit is not None:
-        return Explanation(GROUP_CAP_REACHED, hit[0], hit[1])
+        return _said(GROUP_CAP_REACHED, hit[0], hit[1])
 
     def short_of(used: Mapping[str, float]) -> list[str]:
         """The pools whose room (capacity less ``used``) is below the request's least
@@ -307,21 +385,29 @@ def _explain_not_awarded(
     whole_pool = short_of({})
     if whole_pool:
         # nothing could have made room: not "exhausted by higher-ranked requests"
-        return Explanation(
+        return _said(
             NOT_AWARDED_POOL_EXHAUSTED,
-            f"the request asks for more than the whole capacity of {', '.join(whole_pool)}",
+            M_(
+                "the request asks for more than the whole capacity of %(pools)s",
+                pools=listing(whole_pool),
+            ),
             tuple(whole_pool),
         )
     higher = short_of(used_higher)
     if higher:
-        names = ", ".join(
-            f"{pid} ({readable(caps[pid] - used_higher[pid])} of {readable(caps[pid])} "
-            f"{units[pid]} left)"
+        names = [
+            M_(
+                "%(pool)s (%(left)s of %(cap)s %(unit)s left)",
+                pool=pid,
+                left=number(readable(caps[pid] - used_higher[pid])),
+                cap=number(readable(caps[pid])),
+                unit=unit(units[pid], readable(caps[pid])),
+            )
             for pid in higher
-        )
-        return Explanation(
+        ]
+        return _said(
             NOT_AWARDED_POOL_EXHAUSTED,
-            f"pool(s) exhausted by higher-ranked requests: {names}",
+            M_("pool(s) exhausted by higher-ranked requests: %(names)s", names=listing(names)),
             tuple(higher),
         )
     short = short_of(used_total)
@@ -336,19 +422,22 @@ def _explain_not_awarded(
             and set(o.pools) & set(short)
         ]
         why = (
-            f"awards made under the minimum share rule for {', '.join(rules)}"
+            M_("awards made under the minimum share rule for %(rules)s", rules=listing(rules))
             if rules
-            else "requests whose merit equals this one's"
+            else M_("requests whose merit equals this one's")
             if tied & set(short)
-            else "lower-ranked requests that fit the remaining capacity better"
+            else M_("lower-ranked requests that fit the remaining capacity better")
         )
-        return Explanation(
+        return _said(
             NOT_AWARDED_POOL_EXHAUSTED,
-            f"pool(s) {', '.join(short)} exhausted by the best combination of awards, "
-            f"including {why}",
+            M_(
+                "pool(s) %(pools)s exhausted by the best combination of awards, including %(why)s",
+                pools=listing(short),
+                why=why,
+            ),
             tuple(short),
         )
-    return Explanation(
+    return _said(
         NOT_AWARDED_SOLVER_GAP,
-        "capacity remained, but the solver stopped within its optimality-gap tolerance",
+        M_("capacity remained, but the solver stopped within its optimality-gap tolerance"),
     )

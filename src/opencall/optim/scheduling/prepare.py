@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from opencall.optim import sky
 from opencall.optim.arrays import FloatArray
+from opencall.optim.messages import M_, Message
 from opencall.optim.scheduling.geometry import _subtract, _unit_vectors
 from opencall.optim.scheduling.problem import (
     _EDGE_MARGIN_S,
@@ -37,7 +38,7 @@ class _Prep:
     pieces: list[list[tuple[float, float]]]
     transits: list[FloatArray]
     reason: list[str]  # reason if it ends up unplaced
-    detail: list[str]
+    detail: list[Message]  # why, as a message (``optim.messages``)
     fixed: list[int]
     flexible: list[int]
     #: per block, its pieces as arrays (starts, ends) and their total length, filled on use
@@ -90,7 +91,7 @@ def _prepare(problem: FastScheduleProblem) -> _Prep:
     pieces_all: list[list[tuple[float, float]]] = []
     transits: list[FloatArray] = []
     reason: list[str] = []
-    detail: list[str] = []
+    detail: list[Message] = []
     fixed: list[int] = []
     flexible: list[int] = []
     for i, b in enumerate(blocks):
@@ -111,17 +112,23 @@ def _prepare(problem: FastScheduleProblem) -> _Prep:
         need = min(b.duration_s, b.min_chunk_s) if b.splittable else b.duration_s
         if not raw:
             reason.append(REASON_NEVER_VISIBLE)
-            detail.append("never within the zenith limits during the window")
+            detail.append(M_("never within the zenith limits during the window"))
         elif not any(c - a >= need for a, c in raw):
             reason.append(REASON_NO_WINDOW_LONG_ENOUGH)
             longest = max(c - a for a, c in raw)
-            detail.append(f"longest visible stretch {longest / 60:.0f} min < {need / 60:.0f} min")
+            detail.append(
+                M_(
+                    "longest visible stretch %(longest)s min < %(need)s min",
+                    longest=f"{longest / 60:.0f}",
+                    need=f"{need / 60:.0f}",
+                )
+            )
         elif not any(c - a >= need for a, c in pieces):
             reason.append(REASON_MAINTENANCE)
-            detail.append("visible long enough only across maintenance")
+            detail.append(M_("visible long enough only across maintenance"))
         else:
             reason.append(REASON_CROWDED_OUT)
-            detail.append("room taken by higher-weight blocks")
+            detail.append(M_("room taken by higher-weight blocks"))
         lo = np.array([a for a, c in pieces if c - a >= b.duration_s], dtype=np.float64)
         hi = np.array([c - b.duration_s for a, c in pieces if c - a >= b.duration_s])
         ideal = np.empty_like(lo)

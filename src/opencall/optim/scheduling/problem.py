@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field
 
 from opencall.optim import sky
+from opencall.optim.messages import Message
 from opencall.optim.sky import FAST_SITE, Site
 
 REASON_NEVER_VISIBLE = "never_visible"
@@ -146,6 +147,8 @@ class UnscheduledBlock:
     block_id: str
     reason: str
     detail: str = ""
+    #: ``detail`` as a message id and parameters, for translation (``optim.messages``)
+    message: Message | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from opencall.optim import sky
+from opencall.optim.messages import Message, render
 from opencall.optim.scheduling.geometry import _subtract, _weight
 from opencall.optim.scheduling.prepare import _Prep
 from opencall.optim.scheduling.problem import (
@@ -25,7 +26,7 @@ from opencall.optim.scheduling.sequence import _Seq
 def _build_result(
     prep: _Prep,
     seq: _Seq,
-    fixed_reasons: dict[int, tuple[str, str]],
+    fixed_reasons: dict[int, tuple[str, Message]],
     t_start: float,
     restarts: int,
     heuristic_wh: float,
@@ -52,7 +53,7 @@ def _build_result(
             r, d = fixed_reasons[i]
         else:
             r, d = prep.reason[i], prep.detail[i]
-        unscheduled.append(UnscheduledBlock(blk.id, r, d))
+        unscheduled.append(UnscheduledBlock(blk.id, r, render(d), d))
     observed = seq.observed_s()
     avail = problem.window_end_unix - problem.window_start_unix
     cut = _subtract(

@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from opencall.optim import sky
 from opencall.optim.arrays import FloatArray
+from opencall.optim.messages import M_, Message
 from opencall.optim.scheduling.prepare import _Prep
 from opencall.optim.scheduling.problem import (
     _EPS,
@@ -20,7 +21,7 @@ from opencall.optim.scheduling.problem import (
 from opencall.optim.scheduling.sequence import _Seq
 
 
-def _place_fixed(prep: _Prep, seq: _Seq, reasons: dict[int, tuple[str, str]]) -> None:
+def _place_fixed(prep: _Prep, seq: _Seq, reasons: dict[int, tuple[str, Message]]) -> None:
     problem = prep.problem
     t0, t1 = problem.window_start_unix, problem.window_end_unix
     order = sorted(prep.fixed, key=lambda i: (prep.prio[i], i))
@@ -30,12 +31,15 @@ def _place_fixed(prep: _Prep, seq: _Seq, reasons: dict[int, tuple[str, str]]) ->
         s = b.fixed_start_unix
         e = s + b.duration_s
         if s < t0 - _EPS or e > t1 + _EPS:
-            reasons[i] = (REASON_FIXED_NOT_VISIBLE, "fixed time outside the scheduling window")
+            reasons[i] = (REASON_FIXED_NOT_VISIBLE, M_("fixed time outside the scheduling window"))
             continue
         if any(
             (s - problem.setup_s < m.end_unix) and (e > m.start_unix) for m in problem.maintenance
         ):
-            reasons[i] = (REASON_MAINTENANCE, "fixed time overlaps maintenance (or its setup)")
+            reasons[i] = (
+                REASON_MAINTENANCE,
+                M_("fixed time overlaps maintenance (or its setup)"),
+            )
             continue
         ts = np.concatenate([np.arange(s, e, 1.0), [e]])
         z = sky.zenith_angle_deg(b.ra_deg, b.dec_deg, ts, problem.site, epoch_unix=0.5 * (t0 + t1))
@@ -45,8 +49,14 @@ def _place_fixed(prep: _Prep, seq: _Seq, reasons: dict[int, tuple[str, str]]) ->
         ):
             reasons[i] = (
                 REASON_FIXED_NOT_VISIBLE,
-                f"zenith reaches {z.max():.3f} deg (limits {b.min_zenith_deg:g}-"
-                f"{b.max_zenith_deg:g} deg, kept {margin * 3600:.0f} arcsec inside)",
+                M_(
+                    "zenith reaches %(z)s deg (limits %(lo)s-%(hi)s deg, kept %(arcsec)s arcsec "
+                    "inside)",
+                    z=f"{z.max():.3f}",
+                    lo=f"{b.min_zenith_deg:g}",
+                    hi=f"{b.max_zenith_deg:g}",
+                    arcsec=f"{margin * 3600:.0f}",
+                ),
             )
             continue
         pos = int(np.searchsorted(np.asarray(seq.lo) if seq.lo else np.zeros(0), s))
@@ -54,7 +64,7 @@ def _place_fixed(prep: _Prep, seq: _Seq, reasons: dict[int, tuple[str, str]]) ->
         if not seq.recompute():
             seq.remove_range(pos, 1)
             seq.recompute()
-            reasons[i] = (REASON_CROWDED_OUT, "clashes with a higher-priority fixed block")
+            reasons[i] = (REASON_CROWDED_OUT, M_("clashes with a higher-priority fixed block"))
 
 
 def _local_search(seq: _Seq, prep: _Prep, passes: int) -> int:

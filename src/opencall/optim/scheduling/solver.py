@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from opencall.optim import limits
+from opencall.optim.messages import Message
 from opencall.optim.scheduling.exact import _cpsat_improve
 from opencall.optim.scheduling.prepare import _prepare
 from opencall.optim.scheduling.problem import FastScheduleProblem, FastScheduleResult
@@ -100,7 +101,7 @@ def schedule_fast(
     rng = np.random.default_rng(seed)
     if restarts is None:
         restarts = 4 if len(problem.blocks) <= 600 else 2
-    fixed_reasons: dict[int, tuple[str, str]] = {}
+    fixed_reasons: dict[int, tuple[str, Message]] = {}
     base = _Seq(prep)
     _place_fixed(prep, base, fixed_reasons)
     base.recompute()
