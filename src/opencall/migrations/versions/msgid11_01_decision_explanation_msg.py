@@ -1,7 +1,7 @@
 """decisions.explanation_msg: a decision's explanation as message ids and parameters
 
 Revision ID: msgid11_01
-Revises: out10b_01
+Revises: trialout11_01
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "msgid11_01"
-down_revision = "out10b_01"
+down_revision = "trialout11_01"
 branch_labels = None
 depends_on = None
 
