@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import time_machine
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall import jobs
@@ -90,13 +91,30 @@ def test_a_copied_call_in_review_is_the_one_a_build_gives(
     assert seen_copied == seen_built
     assert _state(engine) == after_build
 
+    # after a copy, the caller's own writes are checked at once, as after a build (the
+    # copy's foreign keys were deferred or not checked while it wrote)
+    _empty(engine)
+    with factory() as s:
+        call, proposals, reviewers = F.call_in_review(s, 3, 3, reviewers_per_proposal=2)
+        with pytest.raises(IntegrityError):
+            with s.begin_nested():
+                s.execute(
+                    text(
+                        "INSERT INTO affinity_scores (reviewer_id, score, call_id, proposal_id) "
+                        "VALUES (:r, 0.5, :c, 999999)"
+                    ),
+                    {"r": reviewers[0].id, "c": call.id},
+                )
+        s.rollback()
+    assert kept.copies == 2
+
     # the copy is written in the caller's transaction: rolled back with it
     _empty(engine)
     before = _state(engine)
     with factory() as s:
         F.call_in_review(s, 3, 3, reviewers_per_proposal=2)
         s.rollback()
-    assert kept.copies == 2
+    assert kept.copies == 3
     if engine.dialect.name == "sqlite":  # (sequences are not transactional, as for a build)
         assert _state(engine) == before
     else:
@@ -118,7 +136,7 @@ def test_a_copied_call_in_review_is_the_one_a_build_gives(
                 text("SELECT proposal_id, reviewer_id, status FROM review_assignments ORDER BY id")
             ).all()
             states.append((F.table_counts(s), pairs))
-    assert kept.copies == 4
+    assert kept.copies == 5
     assert states[0][1] and states[0] == states[1]
 
 
