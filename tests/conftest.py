@@ -12,6 +12,7 @@ import os
 import resource
 import shutil
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -23,7 +24,7 @@ import jinja2.bccache
 import pytest
 from argon2 import PasswordHasher
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import Connection, Engine, make_url, select, text
+from sqlalchemy import Connection, Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall import migrate
@@ -32,6 +33,7 @@ from opencall.models import metadata
 from opencall.people import services as people_services
 from opencall.people.services import load_countries
 from opencall.web import pages as web_pages
+from tests.kept_builds import KEEP, emptiness_sql
 
 # Passwords are hashed at argon2's lowest cost in the test process: the production
 # cost (PasswordHasher() defaults, about 0.1 s a check on an idle core and seconds on
@@ -284,13 +286,45 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    heavy = {
-        item.nodeid.split("::", 1)[0]
-        for item in items
-        if item.get_closest_marker("slow") or item.get_closest_marker("browser")
-    }
-    # a stable sort: the heavy files first, each file's tests in their own order
-    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in heavy)
+    def files(marker: str) -> set[str]:
+        return {item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker(marker)}
+
+    browser, slow = files("browser"), files("slow")
+    # a stable sort: the heavy files first, those with a browser test before the others
+    # (one after another, a worker's browser modules share one Chromium: see
+    # tests.web.test_browser.ProcessChromium), each file's tests in their own order
+    items.sort(
+        key=lambda item: (
+            item.nodeid.split("::", 1)[0] not in browser,
+            item.nodeid.split("::", 1)[0] not in browser | slow,
+        )
+    )
+
+
+_NEXT_TEST = pytest.StashKey["pytest.Item | None"]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Keeps the test that will run next in this process (None after the last) while the
+    fixtures are torn down: :func:`next_test`."""
+    item.config.stash[_NEXT_TEST] = nextitem
+    try:
+        return (yield)
+    finally:
+        del item.config.stash[_NEXT_TEST]
+
+
+def next_test(config: pytest.Config) -> pytest.Item | None:
+    """In a fixture's teardown: the test this process runs next (None: none, or not
+    known), for a fixture that keeps something for it (the browser modules' Chromium)."""
+    return config.stash.get(_NEXT_TEST, None)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    browser = sys.modules.get("tests.web.test_browser")
+    if browser is not None:
+        browser.CHROMIUM_OF_PROCESS.close()
 
 
 # ----------------------------------------------------------------------------- CPU report
@@ -435,7 +469,6 @@ def _own_database(url: str | None) -> str | None:
 
 PG_URL = _own_database(os.environ.get("OPENCALL_TEST_POSTGRES_URL"))
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
-KEEP = {"alembic_version", "countries"}
 T = TypeVar("T")
 
 
@@ -624,22 +657,6 @@ class PgSnapshot:
             conn.exec_driver_sql(self.script)
 
 
-@functools.cache
-def _emptiness_sql(dialect: str) -> str:
-    """One ``SELECT EXISTS (...), ...`` over every table but ``KEEP``'s, compiled once per
-    backend (a SQLite test's engine is new, so its statement cache would compile the
-    60-table statement again in every test)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    tables = [t for t in metadata.sorted_tables if t.name not in KEEP]
-    stmt = select(*[select(t).exists() for t in tables])
-    compiled = stmt.compile(
-        dialect=postgresql.dialect() if dialect == "postgresql" else sqlite.dialect()  # type: ignore[no-untyped-call]
-    )
-    assert not compiled.params, compiled.params
-    return str(compiled)
-
-
 class SmallWorlds:
     """The small worlds many tests start from (tests.web's ``world``, the review
     ``cycle``, the results' ``aw``, the scheduling ``sw``) are built through the services
@@ -659,7 +676,7 @@ class SmallWorlds:
     @staticmethod
     def _empty(engine: Engine) -> bool:
         with engine.connect() as conn:
-            return not any(conn.exec_driver_sql(_emptiness_sql(engine.dialect.name)).one())
+            return not any(conn.exec_driver_sql(emptiness_sql(engine.dialect.name)).one())
 
     @staticmethod
     def _build(factory: sessionmaker[Session], build: Callable[[Session], T]) -> T:

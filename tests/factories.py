@@ -21,6 +21,7 @@ from opencall.people.models import User
 from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal
 from opencall.reviews import services as review_services
+from tests.kept_builds import KEPT
 
 NOW = dt.datetime(2027, 4, 1, 12, 0, 0, tzinfo=dt.UTC)
 # the clock of the tests whose data are dated absolutely (the ``pinned_clock`` fixture of
@@ -217,7 +218,35 @@ def call_in_review(
     s: Session, n_proposals: int, n_reviewers: int, **settings: int
 ) -> tuple[Call, list[Proposal], list[User]]:
     """A FAST call in review: ``n_proposals`` submitted, ``n_reviewers`` reviewers (of three
-    countries), affinity computed; ``settings`` overrides its review settings."""
+    countries), affinity computed; ``settings`` overrides its review settings.
+
+    Built once per argument set and test process; a later call into a database in the
+    state the build started from (empty, ...) gets the build's rows copied into its
+    session's transaction (``tests.kept_builds``)."""
+    return KEPT.get(
+        s,
+        ("call_in_review", n_proposals, n_reviewers, tuple(sorted(settings.items()))),
+        lambda s: build_call_in_review(s, n_proposals, n_reviewers, **settings),
+        lambda built: (built[0].id, [p.id for p in built[1]], [u.id for u in built[2]]),
+        _load_call_in_review,
+    )
+
+
+def _load_call_in_review(
+    s: Session, ids: tuple[int, list[int], list[int]]
+) -> tuple[Call, list[Proposal], list[User]]:
+    call_id, proposal_ids, reviewer_ids = ids
+    call = s.get(Call, call_id)
+    assert call is not None
+    proposals = [s.get(Proposal, i) for i in proposal_ids]
+    reviewers = [s.get(User, i) for i in reviewer_ids]
+    return call, proposals, reviewers  # type: ignore[return-value]
+
+
+def build_call_in_review(
+    s: Session, n_proposals: int, n_reviewers: int, **settings: int
+) -> tuple[Call, list[Proposal], list[User]]:
+    """:func:`call_in_review` built through the services, always."""
     call = fast_call(s, requires_pdf=False)
     call.review_settings = {**(call.review_settings or {}), **settings}
     proposals = []

@@ -153,14 +153,62 @@ class Server(LiveServer):
         raise AssertionError(f"no mail to {to} with a {prefix} link")
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+class ProcessChromium:
+    """One Chromium (and Playwright driver) for the browser modules that run one after
+    another in a test process: launching one costs about 1 s of CPU and 4 s of wall on
+    the loaded 2-core machine, and each of the eight browser modules launched its own.
+    Launched when a module first asks for it (again if it was closed or crashed), and
+    closed when the test that follows the module's last needs no browser (see
+    :func:`browser`), so that it is never kept open while other tests run."""
 
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield b
-        b.close()
+    def __init__(self) -> None:
+        self._playwright: Any = None
+        self._manager: Any = None
+        self.chromium: Any = None
+        self.launches = 0  # (for the tests)
+
+    def get(self) -> Any:
+        if self.chromium is None or not self.chromium.is_connected():
+            from playwright.sync_api import sync_playwright
+
+            if self._playwright is None:
+                self._manager = sync_playwright()
+                self._playwright = self._manager.start()
+            self.chromium = self._playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=ARGS
+            )
+            self.launches += 1
+        return self.chromium
+
+    def close(self) -> None:
+        if self.chromium is not None:
+            self.chromium.close()
+            self.chromium = None
+        if self._playwright is not None:
+            self._manager.__exit__(None, None, None)
+            self._playwright = self._manager = None
+
+
+CHROMIUM_OF_PROCESS = ProcessChromium()
+
+
+@pytest.fixture(scope="module")
+def browser(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The process's Chromium for this module (:class:`ProcessChromium`). What the module
+    opened (its browser contexts, and so their pages) is closed at its end, as when each
+    module had its own Chromium; the Chromium itself is closed too unless the next test
+    of the process asks for it (``tests.conftest.next_test``)."""
+    from tests.conftest import next_test
+
+    b = CHROMIUM_OF_PROCESS.get()
+    before = list(b.contexts)
+    yield b
+    for ctx in b.contexts:
+        if all(ctx is not old for old in before):
+            ctx.close()
+    following = next_test(request.config)
+    if following is None or "browser" not in getattr(following, "fixturenames", ()):
+        CHROMIUM_OF_PROCESS.close()
 
 
 class Shots:
