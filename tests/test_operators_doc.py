@@ -158,7 +158,9 @@ def every_command_line() -> list[str]:
         for line in block.replace("\\\n", " ").splitlines():
             line = line.split("  #", 1)[0].strip()
             line = re.sub(r"\$\([^)]*\)", "X", line)  # a command substitution: one word
-            words = shlex.split(line) if line and not line.startswith("#") else []
+            if not re.match(r"(?:[A-Z_]+=\S*\s+)*\S*opencall\s", line + " "):
+                continue  # not an opencall line (curl, createdb, a comment)
+            words = shlex.split(line)
             while words and re.fullmatch(r"[A-Z_]+=.*", words[0]):
                 words = words[1:]
             if words and words[0].endswith("opencall"):
