@@ -697,10 +697,28 @@ def proposals_list(ctx: typer.Context, call: str, status: str | None = None) -> 
                 p.code,
                 p.title[:60],
                 p.status,
-                plain_number(sum(r.amount for r in p.requests)),
+                _requested(s, p.requests),
                 str(len(p.members)),
             )
         console.print(t)
+
+
+def _requested(s: Session, requests: Any) -> str:
+    """What a proposal asks for, unit by unit ("80 g, 20 centimetres"): amounts in
+    different units are never added up. A request on no pool is counted without a unit."""
+    from opencall.facilities.models import CapacityPool
+
+    totals: dict[tuple[str, str], float] = {}
+    words: dict[tuple[str, str], Any] = {}
+    for r in requests:
+        pool = s.get(CapacityPool, r.pool_id) if r.pool_id is not None else None
+        key = (pool.unit, json.dumps(pool.unit_labels, sort_keys=True)) if pool else ("", "")
+        totals[key] = totals.get(key, 0.0) + r.amount
+        words[key] = pool.unit_labels if pool else None
+    return ", ".join(
+        f"{plain_number(n)} {unit_label(k[0], words[k], n, 'en')}" if k[0] else plain_number(n)
+        for k, n in totals.items()
+    ) or plain_number(0)
 
 
 @proposals_app.command("show")
