@@ -9,7 +9,9 @@ and a file mail backend instead of the example servers; ``pip install`` is not r
 test's database exists); the password prompt is answered; the role id given to
 ``roles revoke`` is the one ``roles list`` shows (the page's example id is 42).
 The settings the page exports are checked apart: each is a setting, and together they
-make a configuration that ``OPENCALL_ENV=production`` accepts.
+make a configuration that ``OPENCALL_ENV=production`` accepts. Every other ``opencall``
+line of the page (the chair's, serving, upgrades, backups) is parsed by the CLI's own
+parser, not run: its command and options must exist and its required options be given.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -144,3 +147,45 @@ def test_the_settings_of_the_install_make_a_production_site() -> None:
     assert production_problems(settings) == []
     assert settings.database_url.startswith("postgresql://")
     assert settings.upload_dir.is_absolute()
+
+
+def every_command_line() -> list[str]:
+    """Every ``opencall`` line of every shell block of the page (not only the fresh
+    install's): continuation lines joined, comments and ``VAR=value`` prefixes dropped."""
+    text = DOC.read_text(encoding="utf-8")
+    out: list[str] = []
+    for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.split("  #", 1)[0].strip()
+            line = re.sub(r"\$\([^)]*\)", "X", line)  # a command substitution: one word
+            if not re.match(r"(?:[A-Z_]+=\S*\s+)*\S*opencall\s", line + " "):
+                continue  # not an opencall line (curl, createdb, a comment)
+            words = shlex.split(line)
+            while words and re.fullmatch(r"[A-Z_]+=.*", words[0]):
+                words = words[1:]
+            if words and words[0].endswith("opencall"):
+                out.append(shlex.join(words))
+    return out
+
+
+def test_every_command_of_the_page_names_a_command_and_options_the_cli_has() -> None:
+    """The commands of the later sections (the chair's, serving, upgrades, backups) are
+    parsed as the CLI parses them, without running them: a renamed command or option,
+    or a missing required one, fails here."""
+    import typer
+
+    lines = every_command_line()
+    assert len(lines) > 20, lines
+    top = typer.main.get_command(cli_app)
+    for line in lines:
+        args = shlex.split(line)[1:]
+        cmd: Any = top
+        while hasattr(cmd, "commands"):  # a group (typer's own click, not click's)
+            assert args and args[0] in cmd.commands, f"{line}: no command {args[:1]}"
+            cmd, args = cmd.commands[args[0]], args[1:]
+        try:
+            cmd.make_context(cmd.name or "", list(args))
+        except Exception as exc:  # a usage error: an unknown or missing option
+            if not hasattr(exc, "format_message"):
+                raise
+            raise AssertionError(f"{line}: {exc.format_message()}") from exc

@@ -35,17 +35,25 @@ console = Console()
 
 
 class _Commands(TyperGroup):
-    """The top command group: a database that cannot be reached is one clear line."""
+    """The top command group: a database that cannot be reached, or that `db upgrade`
+    has not made (or brought up to this code) yet, is one clear line."""
 
     def invoke(self, ctx: Any) -> Any:  # typer's own click Context
         try:
             return super().invoke(ctx)
         except DBAPIError as exc:
+            c = ctx.obj
+            if not isinstance(c, Ctx):
+                raise
+            if exc.statement is not None:
+                # a statement failed: a missing table of a database not upgraded is
+                # said as such; anything else is a real error (`db` and `restore`
+                # work on databases below head on purpose)
+                if ctx.invoked_subcommand not in ("db", "restore"):
+                    _refuse_schema_behind(c)
+                raise
             # no statement: the connection itself failed (refused, unknown host or
             # database, bad password, unreadable SQLite file)
-            c = ctx.obj
-            if exc.statement is not None or not isinstance(c, Ctx):
-                raise
             reason = " ".join(str(exc.orig).split())
             _fail(
                 f"cannot connect to the database {hidden_password(c.settings.database_url)} "
@@ -109,6 +117,24 @@ def _main(ctx: typer.Context) -> None:
             f"cannot create the database's directory for {settings.database_url} "
             f"(OPENCALL_DATABASE_URL): {exc.strerror or exc}"
         )
+
+
+def _refuse_schema_behind(c: Ctx) -> None:
+    """Fail with one line when the database is not at the code's migration revision."""
+    try:
+        with c.engine.connect() as conn:
+            revision = migrate.current_on(conn)
+    except DBAPIError:
+        return  # cannot tell: the original error stands
+    if revision == migrate.head():
+        return
+    where = f"the database {hidden_password(c.settings.database_url)} (OPENCALL_DATABASE_URL)"
+    if revision is None:
+        _fail(f"{where} has no OpenCall schema yet: run `opencall db upgrade` first")
+    _fail(
+        f"{where} is at revision {revision} and this code needs {migrate.head()}: "
+        "run `opencall db upgrade` first"
+    )
 
 
 def _setting_errors(exc: ValidationError) -> str:
@@ -528,6 +554,7 @@ def mail_test(
 
 @calls_app.command("list")
 def calls_list(ctx: typer.Context) -> None:
+    """List every call: slug, facility, status, closing time (UTC), proposals."""
     from opencall.calls.queries import list_calls
     from opencall.proposals.queries import proposals_of_call
 
@@ -550,6 +577,7 @@ def calls_list(ctx: typer.Context) -> None:
 
 @calls_app.command("show")
 def calls_show(ctx: typer.Context, slug: str) -> None:
+    """Show one call: status, dates (UTC), anonymity, policy and the capacity offered."""
     c: Ctx = ctx.obj
     with c.factory() as s:
         call = _load_call(s, slug)
@@ -652,6 +680,7 @@ def calls_cut_batches(
 
 @proposals_app.command("list")
 def proposals_list(ctx: typer.Context, call: str, status: str | None = None) -> None:
+    """List a call's proposals (by the call's slug; --status to keep one status)."""
     from opencall.calls.queries import call_by_slug
     from opencall.proposals.queries import proposals_of_call
 
@@ -668,14 +697,33 @@ def proposals_list(ctx: typer.Context, call: str, status: str | None = None) -> 
                 p.code,
                 p.title[:60],
                 p.status,
-                plain_number(sum(r.amount for r in p.requests)),
+                _requested(s, p.requests),
                 str(len(p.members)),
             )
         console.print(t)
 
 
+def _requested(s: Session, requests: Any) -> str:
+    """What a proposal asks for, unit by unit ("80 g, 20 centimetres"): amounts in
+    different units are never added up. A request on no pool is counted without a unit."""
+    from opencall.facilities.models import CapacityPool
+
+    totals: dict[tuple[str, str], float] = {}
+    words: dict[tuple[str, str], Any] = {}
+    for r in requests:
+        pool = s.get(CapacityPool, r.pool_id) if r.pool_id is not None else None
+        key = (pool.unit, json.dumps(pool.unit_labels, sort_keys=True)) if pool else ("", "")
+        totals[key] = totals.get(key, 0.0) + r.amount
+        words[key] = pool.unit_labels if pool else None
+    return ", ".join(
+        f"{plain_number(n)} {unit_label(k[0], words[k], n, 'en')}" if k[0] else plain_number(n)
+        for k, n in totals.items()
+    ) or plain_number(0)
+
+
 @proposals_app.command("show")
 def proposals_show(ctx: typer.Context, code: str) -> None:
+    """Show one proposal by its code: title, status, abstract, team and requests."""
     from opencall.proposals.models import Proposal
 
     c: Ctx = ctx.obj

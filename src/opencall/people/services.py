@@ -1054,7 +1054,12 @@ def _scope_ok(role: str, provider_id: int | None, call_id: int | None) -> None:
     from opencall.people.models import ROLES
 
     if role not in ROLES:
-        raise DomainError("Unknown role %(role)s.", field="role", role=repr(role))
+        raise DomainError(
+            "Unknown role %(role)s; expected one of %(roles)s.",
+            field="role",
+            role=repr(role),
+            roles=", ".join(ROLES),
+        )
     if (provider_id is None) == (call_id is None):
         raise DomainError("A role is scoped to exactly one provider or one call.")
 

@@ -11,7 +11,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from opencall.allocation.models import Award, AwardDecline, Decision
+from opencall.allocation.presenters import explain
 from opencall.calls.presenters import PhaseOut, move_call
+from opencall.calls.queries import unit_words
 from opencall.facilities.models import CapacityPool
 from opencall.proposals import policies as proposal_policies
 from opencall.proposals.models import Proposal
@@ -19,6 +21,7 @@ from opencall.reviews.presenters import chair_call
 from opencall.scheduling import policies, services
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, get_api, id_param
+from opencall.web.i18n import Translator
 
 # every route answers these refusals
 router = APIRouter(prefix="/api/v1", tags=["scheduling"], responses=WRITE_ERRORS)
@@ -89,7 +92,8 @@ def outcome(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> Outco
         proposal_id=p.id,
         code=p.code,
         outcome=d.outcome if d else None,
-        explanation=d.explanation if d else "",
+        # in words, as the decisions list says it (the stored form names request kinds)
+        explanation=explain(Translator("en"), d.explanation, unit_words(p.call)) if d else "",
         declined=DeclinedOut(reason=x.reason, note=x.note, declined_at=x.created_at) if x else None,
         awards=[
             OwnAward(pool=pl.name, unit=pl.unit, amount=a.amount, fraction=a.fraction)
