@@ -45,7 +45,7 @@ from opencall.outcomes.api import ReportOut
 from opencall.people import services as people_services
 from opencall.people.models import Country
 from opencall.scheduling.models import ScheduleEntry
-from tests.api.test_operator_journey import PASSWORD
+from tests.api.test_operator_journey import PASSWORD, signed_in
 from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
@@ -276,6 +276,7 @@ class World:
     country_of: dict[str, str]
     secrets: dict[str, list[str]]  # proposal code -> names, institution, e-mail
     reviewers: list[Api]
+    apps: list[tuple[Api, str, int]] = field(default_factory=list)  # client, e-mail, id
 
 
 def set_up(web: Web, spec: FacilitySpec) -> World:
@@ -390,6 +391,7 @@ def set_up(web: Web, spec: FacilitySpec) -> World:
     country_of: dict[str, str] = {}
     secrets: dict[str, list[str]] = {}
     offered_ids = list(offered)
+    apps: list[tuple[Api, str, int]] = []
     for i, (iso3, n) in enumerate(spec.applicants):
         name = f"{NAMES[i % len(NAMES)]} Applicant{i:02d}"
         inst = f"Institute Number {i:02d} of {iso3}"
@@ -420,9 +422,10 @@ def set_up(web: Web, spec: FacilitySpec) -> World:
                 continue
             assert p["status"] == "submitted", p
             asked[p["code"]] = mine
+            apps.append((ac, email, pid))
             country_of[p["code"]] = iso3
             secrets[p["code"]] = [name, inst, email]
-    return World(slug, office, pools, offered, asked, country_of, secrets, reviewers)
+    return World(slug, office, pools, offered, asked, country_of, secrets, reviewers, apps)
 
 
 def run_cycle(web: Web, w: World, rng: random.Random, dual: bool) -> None:
@@ -574,6 +577,33 @@ def check_public(web: Web, w: World) -> None:
                 assert secret not in text, f"{path} shows {secret!r} of {code}"
 
 
+def check_pages(web: Web, w: World, rng: random.Random) -> None:
+    """What the office and the applicants read of the decided call, in a language drawn
+    for each: pages, CSV, iCalendar files and the API's answers, none a 5xx."""
+    lang = rng.choice(["en", "zh", "fr", "es"])
+    office = signed_in(web, "office@trial.example", lang)
+    paths = [f"/manage/calls/{w.slug}/{page}" for page in
+             ("schedule", "decisions", "report", "report.csv", "postaward")]  # fmt: skip
+    for pid in w.offered:
+        if w.pools[pid]["calendar"]["slot_hours"] is None:
+            continue  # (a resource without slots has no calendar: 404)
+        paths += [f"/manage/calls/{w.slug}/resources/{pid}/calendar",
+                  f"/manage/calls/{w.slug}/resources/{pid}/calendar.ics"]  # fmt: skip
+    for path in paths:
+        r = office.get(path)
+        assert r.status_code == 200, (lang, path, r.status_code, r.text[-2000:])
+    for path in ("schedule", "decisions", "postaward"):
+        w.office.get(f"/api/v1/calls/{w.slug}/{path}", limit=200)
+    for ac, email, pid in w.apps:
+        ac.get(f"/api/v1/proposals/{pid}/outcome")
+        page = signed_in(web, email, rng.choice(["en", "zh", "fr", "es"]))
+        for path in (f"/proposals/{pid}/outcome", f"/proposals/{pid}/slots",
+                     f"/proposals/{pid}/slots.ics", f"/awards/{pid}", "/dashboard"):  # fmt: skip
+            r = page.get(path)
+            assert r.status_code < 500, (path, r.status_code, r.text[-2000:])
+            assert r.status_code in (200, 404), (path, r.status_code, r.text[-2000:])
+
+
 @pytest.mark.parametrize("seed", SEEDS, ids=[f"seed_{s}" for s in SEEDS])
 def test_a_random_facility_through_a_whole_cycle(web: Web, one_loop: None, seed: int) -> None:
     with web.factory() as s:
@@ -586,6 +616,7 @@ def test_a_random_facility_through_a_whole_cycle(web: Web, one_loop: None, seed:
     got = check_awards(w, anyone)
     check_schedule(web, w)
     check_report(web, w, got)
+    check_pages(web, w, spec.rng)
     if spec.anonymity == "dual":
         check_public(web, w)
     else:
