@@ -451,7 +451,13 @@ def run_cycle(web: Web, w: World, rng: random.Random, dual: bool) -> None:
     office.post(f"/api/v1/calls/{slug}/transition", {"target": "allocation"})
     step(web, office, slug, "allocation")
     office.post(f"/api/v1/calls/{slug}/transition", {"target": "scheduling"})
-    step(web, office, slug, "scheduling")
+    if office.get(f"/api/v1/calls/{slug}/awards", limit=1)["items"]:
+        step(web, office, slug, "scheduling")
+    else:  # nothing awarded (all under the threshold...): the step says so, and no more
+        job = office.post(f"/api/v1/calls/{slug}/steps/scheduling", {"seed": 1})
+        jobs.run_pending(web.factory, web.app.state.jobs, limit=10_000)
+        done = office.get(f"/api/v1/jobs/{job['id']}")
+        assert "awarded nothing" in str(done), done
     office.post(f"/api/v1/calls/{slug}/release")
     assert office.post(f"/api/v1/calls/{slug}/publish")["status"] == "published"
 
