@@ -396,6 +396,9 @@ def offer_pool(
             asked=number_param(amount),
         )
     _check_request_bounds(pool, amount, min_per_request, max_per_request)
+    # the policy's limits and caps on this resource fit in what is offered of it (the
+    # allocation would refuse the policy, locked since the call opened)
+    _check_policy_with_offer(session, call, pool, amount)
     cp = CallPool(
         call_id=call.id,
         pool_id=pool.id,
@@ -423,6 +426,20 @@ def offer_pool(
         data={"pool_id": pool.id, "amount": amount},
     )
     return cp
+
+
+def _check_policy_with_offer(
+    session: Session, call: Call, pool: CapacityPool, amount: float
+) -> None:
+    """Refuse offering ``amount`` of ``pool`` when the call's policy allows more of it
+    (a limit or cap above the offer): the policy read against the call's offers with
+    this one, and against the facility's resources for those it does not offer yet."""
+    pools = policy_pools(session, None, call.facility)
+    pools.update(offered_pools(call))
+    pools[pool.id] = PolicyPool(pool.name, amount, pool.unit, pool.unit_labels)
+    check_policy(
+        allocation_policy(call.allocation_policy), review_settings(call.review_settings), pools
+    )
 
 
 def offer_every_pool(
@@ -471,6 +488,14 @@ def change_status(
     now = now or utcnow()
     if target == "open" and not call.pools:
         raise DomainError("A call must offer at least one capacity pool before it opens.")
+    if target == "open" and call.status == "draft":
+        # the policy is locked once the call opens: it names only resources the call
+        # offers, each within its offer (what the allocation will require of it)
+        check_policy(
+            allocation_policy(call.allocation_policy),
+            review_settings(call.review_settings),
+            offered_pools(call),
+        )
     if target == "closed":
         check_close_reason(call, reason, now)
     before = call.status

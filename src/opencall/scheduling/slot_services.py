@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from opencall.allocation.models import Award
+from opencall.allocation.models import Award, Decision
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
 from opencall.db import utcnow
@@ -46,6 +46,12 @@ def require_awards(session: Session, call: Call) -> dict[int, list[Award]]:
     none to schedule."""
     awards = awards_by_request(session, call)
     if not awards:
+        decided = session.scalar(select(Decision.id).where(Decision.call_id == call.id).limit(1))
+        if decided is not None:  # the allocation ran and awarded nothing: say that
+            raise DomainError(
+                "The allocation awarded nothing, so there is nothing to schedule; the "
+                "decisions can be released as they are."
+            )
         raise DomainError("There are no awards to schedule; run the allocation first.")
     return awards
 

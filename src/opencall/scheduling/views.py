@@ -223,4 +223,8 @@ def publish(slug: str, page: Page = Depends(get_page)) -> Response:
 SERVICE_MESSAGES = (
     N_("Release the decisions before publishing the call."),
     N_("There are no awards to schedule; run the allocation first."),
+    N_(
+        "The allocation awarded nothing, so there is nothing to schedule; the "
+        "decisions can be released as they are."
+    ),
 )
