@@ -314,6 +314,21 @@ def test_shipments_golden() -> None:
     assert plan.explanations["l2"].pools == ("CE5-soil",)
 
 
+@pytest.mark.parametrize("masses", [{"CE5-soil": 0}, {"CE5-soil": 0.0, "CE6-basalt": 0}, {}])
+def test_a_loan_of_nothing_is_refused_when_made(masses: dict[str, float]) -> None:
+    """A loan of 0 mg (of every sample type, or of none) made a shipment with no items
+    (mend11b item 2): it is refused when made, with a clear error."""
+    with pytest.raises(ValueError, match="no sample mass"):
+        SampleLoan("l0", 1, "Paris", masses)
+    # a zero beside a positive mass is no item of the shipment
+    problem = SampleProblem(
+        (SampleType("CE5-soil", 100.0), SampleType("CE6-basalt", 10.0)),
+        (SampleLoan("l1", 1, "Paris", {"CE5-soil": 5, "CE6-basalt": 0}),),
+    )
+    plan = plan_shipments(problem)
+    assert [s.items for s in plan.shipments] == [(("CE5-soil", 5.0),)]
+
+
 @example(inventory=[5e-324], loans=[(0.5, {0: 1.0}, 1.0)], seed=0)  # dividing by 5e-324
 @settings(max_examples=40, deadline=None)
 @given(
@@ -321,7 +336,10 @@ def test_shipments_golden() -> None:
     loans=st.lists(
         st.tuples(
             st.floats(-1, 1),
-            st.dictionaries(st.integers(0, 2), st.floats(0, 30), min_size=1),
+            # a loan of nothing is refused when made (test_a_loan_of_nothing_...)
+            st.dictionaries(st.integers(0, 2), st.floats(0, 30), min_size=1).filter(
+                lambda m: any(v > 0 for v in m.values())
+            ),
             st.sampled_from([0.25, 1.0]),
         ),
         max_size=7,
