@@ -9,7 +9,7 @@ import re
 
 from tests import factories as F
 from tests.review_cycle import Cycle
-from tests.web.conftest import Web, csrf
+from tests.web.conftest import Web, api_bearer, csrf
 
 LINK = re.compile(r"/review/invitations/([A-Za-z0-9_\-]+)")
 
@@ -99,6 +99,13 @@ def test_throwaway_mailboxes_cannot_be_invited_to_review(web: Web, cycle: Cycle)
     fr = web.login(cycle.emails["chair"], "fr")
     r = fr.post(url, data={"csrf_token": csrf(fr, url), "emails": "b@yopmail.com"})
     assert r.status_code == 400 and "jetable" in r.text
+    bearer = api_bearer(web, cycle.emails["chair"], scopes=("manage",))
+    r = web.client().post(
+        f"/api/v1/calls/{cycle.slug}/reviewer-invitations",
+        json={"emails": ["kept@uni.example", "bot@mailinator.com"]},
+        headers=bearer,
+    )
+    assert r.status_code == 400 and "throwaway mailbox" in r.text, r.text
     with web.factory() as s:
         assert s.scalar(select(func.count(ReviewInvitation.id))) == before
     assert len(web.mails()) == mails
