@@ -80,6 +80,7 @@ def test_real_names_pass_and_namesakes_may_share_a_team(db: Session) -> None:
         "Αλέξης Παπαδόπουλος",  # Greek
         "José Núñez-O'Brien",
         "محمد بن سلمان",
+        "علي\u200f (Ali)",  # a right-to-left mark after an Arabic letter
         "मोहन\u200dलाल",  # a joiner inside Devanagari shapes the letters
         "فرزانه\u200cنژاد",  # a non-joiner in a Persian name
         "张伟",

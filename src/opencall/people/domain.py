@@ -136,8 +136,11 @@ _TO_LATIN = str.maketrans(
     dict(zip("аеорсухіјѕԁһԛԝӏєԍοαιντυκρχ", "aeopcyxijsdhqwlegoaivtukpx", strict=True))
 )
 # the zero-width non-joiner and joiner shape the letters of Arabic, Persian and Indic
-# scripts ("فرزانه‌نژاد"): kept between two letters (or marks) of such a script
-_JOINERS = frozenset("‌‍")
+# scripts ("فرزانه" ZWNJ "نژاد"): kept between two letters (or marks) of such a script
+_JOINERS = frozenset("\u200c\u200d")
+# the left-to-right, right-to-left and Arabic letter marks place the punctuation of
+# right-to-left names (``inputs.one_line`` keeps them): kept next to such a letter
+_MARKS = frozenset("\u200e\u200f\u061c")
 
 
 def _shaped(ch: str) -> bool:
@@ -147,14 +150,16 @@ def _shaped(ch: str) -> bool:
 def invisible_in_name(text: str) -> str | None:
     """The first invisible character of ``text`` (a format character: zero-width space,
     word joiner, byte-order mark, soft hyphen, direction mark...), written as its code
-    point, or None: a name carrying one shows as another ("Ja​ne" as "Jane"). A
-    joiner between two letters of a script that it shapes is no such character."""
+    point, or None: a name carrying one shows as another ("Ja" ZWSP "ne" as "Jane"). A
+    joiner between two letters of a script that it shapes, and a direction mark next to
+    a letter of a script other than Latin, Cyrillic and Greek, are no such characters."""
     for i, c in enumerate(text):
         if unicodedata.category(c) != "Cf":
             continue
-        if c in _JOINERS and 0 < i < len(text) - 1 and _shaped(text[i - 1]):
-            if _shaped(text[i + 1]):
-                continue
+        before = i > 0 and _shaped(text[i - 1])
+        after = i < len(text) - 1 and _shaped(text[i + 1])
+        if (c in _JOINERS and before and after) or (c in _MARKS and (before or after)):
+            continue
         return f"U+{ord(c):04X}"
     return None
 
