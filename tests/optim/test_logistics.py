@@ -314,6 +314,21 @@ def test_shipments_golden() -> None:
     assert plan.explanations["l2"].pools == ("CE5-soil",)
 
 
+@pytest.mark.parametrize("masses", [{"CE5-soil": 0}, {"CE5-soil": 0.0, "CE6-basalt": 0}, {}])
+def test_a_loan_of_nothing_is_refused_when_made(masses: dict[str, float]) -> None:
+    """A loan of 0 mg (of every sample type, or of none) made a shipment with no items
+    (mend11b item 2): it is refused when made, with a clear error."""
+    with pytest.raises(ValueError, match="no sample mass"):
+        SampleLoan("l0", 1, "Paris", masses)
+    # a zero beside a positive mass is no item of the shipment
+    problem = SampleProblem(
+        (SampleType("CE5-soil", 100.0), SampleType("CE6-basalt", 10.0)),
+        (SampleLoan("l1", 1, "Paris", {"CE5-soil": 5, "CE6-basalt": 0}),),
+    )
+    plan = plan_shipments(problem)
+    assert [s.items for s in plan.shipments] == [(("CE5-soil", 5.0),)]
+
+
 @example(inventory=[5e-324], loans=[(0.5, {0: 1.0}, 1.0)], seed=0)  # dividing by 5e-324
 @settings(max_examples=40, deadline=None)
 @given(
@@ -332,17 +347,17 @@ def test_shipments_never_exceed_inventory(
     inventory: list[float], loans: list[tuple[float, dict[int, float], float]], seed: int
 ) -> None:
     types = tuple(SampleType(f"t{j}", mg) for j, mg in enumerate(inventory))
+    lent = [
+        (i, m, {f"t{j % len(types)}": mg for j, mg in masses.items()}, frac)
+        for i, (m, masses, frac) in enumerate(loans)
+    ]
+    # a loan of nothing is refused when made (test_a_loan_of_nothing_is_refused_when_made)
     problem = SampleProblem(
         types,
         tuple(
-            SampleLoan(
-                f"l{i}",
-                m,
-                f"lab{i}",
-                {f"t{j % len(types)}": mg for j, mg in masses.items()},
-                frac,
-            )
-            for i, (m, masses, frac) in enumerate(loans)
+            SampleLoan(f"l{i}", m, f"lab{i}", ms, frac)
+            for i, m, ms, frac in lent
+            if any(mg > 0 for mg in ms.values())
         ),
     )
     before = copy.deepcopy(problem)

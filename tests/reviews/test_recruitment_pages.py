@@ -9,7 +9,7 @@ import re
 
 from tests import factories as F
 from tests.review_cycle import Cycle
-from tests.web.conftest import Web, csrf
+from tests.web.conftest import Web, api_bearer, csrf
 
 LINK = re.compile(r"/review/invitations/([A-Za-z0-9_\-]+)")
 
@@ -76,3 +76,36 @@ def test_expertise_profile_with_an_imported_file(web: Web, cycle: Cycle) -> None
     assert r.status_code == 303
     page = c.get("/account/expertise").text
     assert "Pulsar timing" in page and "pulsars, FRB" in page
+
+
+def test_throwaway_mailboxes_cannot_be_invited_to_review(web: Web, cycle: Cycle) -> None:
+    """Registration refuses throwaway-mailbox addresses; so does the chair's invitation
+    to review (one in a batch refuses the batch): a clear error, nothing written or mailed."""
+    from sqlalchemy import func, select
+
+    from opencall.reviews.models import ReviewInvitation
+
+    with web.factory() as s:
+        before = s.scalar(select(func.count(ReviewInvitation.id)))
+    mails = len(web.mails())
+    chair = web.login(cycle.emails["chair"])
+    url = f"/manage/calls/{cycle.slug}/reviewers"
+    tok = csrf(chair, url)
+    for bad in ("bot@mailinator.com", "bot@EU.Mailinator.com"):
+        emails = f"kept@uni.example\n{bad}\n"
+        r = chair.post(url, data={"csrf_token": tok, "emails": emails})
+        assert r.status_code == 400 and "throwaway mailbox" in r.text, r.text[-500:]
+        assert bad.lower() in r.text
+    fr = web.login(cycle.emails["chair"], "fr")
+    r = fr.post(url, data={"csrf_token": csrf(fr, url), "emails": "b@yopmail.com"})
+    assert r.status_code == 400 and "jetable" in r.text
+    bearer = api_bearer(web, cycle.emails["chair"], scopes=("manage",))
+    r = web.client().post(
+        f"/api/v1/calls/{cycle.slug}/reviewer-invitations",
+        json={"emails": ["kept@uni.example", "bot@mailinator.com"]},
+        headers=bearer,
+    )
+    assert r.status_code == 400 and "throwaway mailbox" in r.text, r.text
+    with web.factory() as s:
+        assert s.scalar(select(func.count(ReviewInvitation.id))) == before
+    assert len(web.mails()) == mails

@@ -127,6 +127,62 @@ def bidi_control_in(text: str) -> str | None:
     return f"U+{ord(found):04X}" if found else None
 
 
+# The look-alike rules below are written here, beside the address rules that share their
+# table (LATIN_LOOKALIKES), rather than with the confusable-homoglyphs package: that
+# package answers "is this string confusable", not the comparison key of two names that
+# a team's check needs, and a dependency for 26 letters is not worth its lock entry.
+#: the Latin letter each of LATIN_LOOKALIKES is drawn like
+_TO_LATIN = str.maketrans(
+    dict(zip("аеорсухіјѕԁһԛԝӏєԍοαιντυκρχ", "aeopcyxijsdhqwlegoaivtukpx", strict=True))
+)
+# the zero-width non-joiner and joiner shape the letters of Arabic, Persian and Indic
+# scripts ("فرزانه" ZWNJ "نژاد"): kept between two letters (or marks) of such a script
+_JOINERS = frozenset("\u200c\u200d")
+# the left-to-right, right-to-left and Arabic letter marks place the punctuation of
+# right-to-left names (``inputs.one_line`` keeps them): kept next to such a letter
+_MARKS = frozenset("\u200e\u200f\u061c")
+
+
+def _shaped(ch: str) -> bool:
+    return (ch.isalpha() or unicodedata.category(ch).startswith("M")) and _script(ch) is None
+
+
+def invisible_in_name(text: str) -> str | None:
+    """The first invisible character of ``text`` (a format character: zero-width space,
+    word joiner, byte-order mark, soft hyphen, direction mark...), written as its code
+    point, or None: a name carrying one shows as another ("Ja" ZWSP "ne" as "Jane"). A
+    joiner between two letters of a script that it shapes, and a direction mark next to
+    a letter of a script other than Latin, Cyrillic and Greek, are no such characters."""
+    for i, c in enumerate(text):
+        if unicodedata.category(c) != "Cf":
+            continue
+        before = i > 0 and _shaped(text[i - 1])
+        after = i < len(text) - 1 and _shaped(text[i + 1])
+        if (c in _JOINERS and before and after) or (c in _MARKS and (before or after)):
+            continue
+        return f"U+{ord(c):04X}"
+    return None
+
+
+def word_mixes_scripts(name: str) -> str | None:
+    """The first word of ``name`` that mixes Latin, Cyrillic and Greek letters ("Jаne"
+    with a Cyrillic "а", drawn like the Latin one), or None: no real name does."""
+    for word in unicodedata.normalize("NFKC", name).split():
+        if len({s for c in word if c.isalpha() and (s := _script(c)) is not None}) > 1:
+            return word
+    return None
+
+
+def name_skeleton(name: str) -> str:
+    """What a name looks like: compatibility forms folded (NFKC: fullwidth "Ｊ" is "J"),
+    invisible characters dropped, case folded, Cyrillic and Greek letters drawn like
+    Latin ones read as those, spaces collapsed. Two names with one skeleton that are
+    written differently pass for each other; accents count ("José" is not "Jose")."""
+    text = unicodedata.normalize("NFKC", name)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf").casefold()
+    return " ".join(text.translate(_TO_LATIN).split())
+
+
 def zone_name(text: str | None) -> str | None:
     """The IANA time zone named by ``text`` ("Africa/Kinshasa"), None for none (times in
     UTC alone): an account's zone and a resource's site zone alike. A name the time zone

@@ -28,10 +28,12 @@ from opencall.people.domain import (
     email_lookalike,
     fold_email,
     institution_key,
+    invisible_in_name,
     link_in_name,
     normalise_email,
     orcid_id,
     throwaway_mailbox,
+    word_mixes_scripts,
     zone_name,
 )
 from opencall.people.models import (
@@ -1072,7 +1074,10 @@ def _matches(column: Mapped[int | None], value: int | None) -> ColumnElement[boo
 def check_person_name(name: str, *, field: str = "name") -> None:
     """Refuse a person's name that carries a web or e-mail address, or a character that
     turns the text around: names are mailed to whatever address was typed (a
-    registration's greeting, a team invitation), where either would pass as this site's."""
+    registration's greeting, a team invitation), where either would pass as this site's;
+    or that passes for another name: an invisible character, or a word mixing look-alike
+    letters of Latin, Cyrillic and Greek (``domain.invisible_in_name``,
+    ``domain.word_mixes_scripts``)."""
     found = link_in_name(name)
     if found:
         raise DomainError(
@@ -1086,6 +1091,20 @@ def check_person_name(name: str, *, field: str = "name") -> None:
             "A name may not contain a character that turns the direction of the text (%(char)s).",
             field=field,
             char=char,
+        )
+    char = invisible_in_name(name)
+    if char:
+        raise DomainError(
+            "A name may not contain an invisible character (%(char)s).", field=field, char=char
+        )
+    word = word_mixes_scripts(name)
+    if word:
+        raise DomainError(
+            "A name may not mix letters of different alphabets that look alike (such as "
+            "Latin and Cyrillic) in one word (%(word)s); type it with the letters of one "
+            "alphabet.",
+            field=field,
+            word=word[:60],
         )
 
 

@@ -18,6 +18,7 @@ from opencall.calls import services as call_services
 from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.people import domain as people_domain
 from opencall.people import services as people_services
 from opencall.people.models import RoleGrant, User
 from opencall.reviews.models import ReviewInvitation
@@ -93,7 +94,8 @@ def invite(
     Returns the new invitations with their one-time tokens (for the e-mails).
     Addresses that already accepted are skipped; a pending invitation to the
     same address is replaced (its old link stops working). All addresses are
-    checked before anything is written.
+    checked before anything is written; one at a throwaway-mailbox service refuses
+    the batch.
     """
     if role not in REVIEW_ROLES:
         raise DomainError("Unknown role %(role)s.", field="role", role=repr(role))
@@ -109,6 +111,14 @@ def invite(
             raise DomainError(
                 "Invalid e-mail address: %(reason)s", field="emails", reason=raw.strip()[:100]
             ) from exc
+        if people_domain.throwaway_mailbox(email):
+            # as registration refuses them (people.services.start_registration)
+            raise DomainError(
+                "%(email)s is at a throwaway mailbox service; invite an address the "
+                "reviewer will keep (their institution's, or a personal one).",
+                field="emails",
+                email=email[:100],
+            )
         if email not in cleaned:
             cleaned.append(email)
     if not cleaned:

@@ -434,9 +434,11 @@ def schedule_shipments(session: Session, call: Call, solve: Solve) -> SolverRun:
             masses[a.proposal_id][str(a.pool_id)] = (
                 masses[a.proposal_id].get(str(a.pool_id), 0.0) + a.amount
             )
+    # an award of 0 mg lends nothing: no loan, so no shipment with no items
     loans = tuple(
         lg.SampleLoan(id=str(pid), merit=merit.get(pid, 1.0), recipient=str(pid), masses=m)
         for pid, m in masses.items()
+        if any(mg > 0 for mg in m.values())
     )
     problem = lg.SampleProblem(types=types, loans=loans)
     plan = lg.plan_shipments(problem, seed=solve.seed)

@@ -35,7 +35,8 @@ class SampleType:
 @dataclass(frozen=True)
 class SampleLoan:
     """An awarded loan: ``masses`` maps sample type to mg; partial shipments down to
-    ``min_fraction`` of every mass are allowed when it is below 1."""
+    ``min_fraction`` of every mass are allowed when it is below 1. A loan of nothing (no
+    mass above 0) is refused when made: it would ship a parcel with no items."""
 
     id: str
     merit: float
@@ -45,6 +46,8 @@ class SampleLoan:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "masses", dict({str(k): float(v) for k, v in self.masses.items()}))
+        if not any(mg > 0 for mg in self.masses.values()):
+            raise ValueError(f"loan {self.id!r}: no sample mass above 0 mg to lend")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.inputs import one_line
-from opencall.people.domain import throwaway_mailbox
+from opencall.people.domain import name_skeleton, throwaway_mailbox
 from opencall.people.models import Country, User
 from opencall.people.services import check_person_name, clean_email, get_or_create_institution
 from opencall.proposals.models import Proposal, TeamMember
@@ -80,6 +80,18 @@ def invite_member(
     check_person_name(name)
     if any(m.email == email for m in proposal.members):
         raise DomainError("This person is already on the team.", field="email")
+    # the proposal page shows names, not addresses: a name that only look-alike letters,
+    # compatibility forms or case tell apart from a member's would pass for theirs (a
+    # namesake is typed the same way, and told apart by institution and address)
+    key = name_skeleton(name)
+    for m in proposal.members:
+        if m.name != name and name_skeleton(m.name) == key:
+            raise DomainError(
+                "This name looks like that of %(name)s, already on the team, but is written "
+                "with other characters; a namesake is typed exactly the same way.",
+                field="name",
+                name=m.name,
+            )
     if session.get(Country, inv.country_iso3.upper()) is None:
         raise DomainError(
             "Unknown country code %(code_value)s.",
