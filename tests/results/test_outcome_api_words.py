@@ -25,7 +25,11 @@ def test_the_outcome_api_says_the_explanation_as_the_decisions_list_does(web: We
         pid = w.awarded[0]
         d = s.scalar(select(Decision).where(Decision.proposal_id == pid))
         assert d is not None
+        # the allocator's messages for it (msgid11): each request's sentence with its kind
+        assert d.explanation_msg and d.explanation_msg[0]["message"]
+        said = d.explanation_msg[0]["message"]
         d.explanation = STORED
+        d.explanation_msg = [{"kind": "custom", "message": said} for _ in range(2)]
         s.commit()
     api = web.client()
     pi = {"Authorization": f"Bearer {_token(web, w.emails['pi'])}"}

@@ -93,7 +93,7 @@ def outcome(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> Outco
         code=p.code,
         outcome=d.outcome if d else None,
         # in words, as the decisions list says it (the stored form names request kinds)
-        explanation=explain(Translator("en"), d.explanation, unit_words(p.call)) if d else "",
+        explanation=explain(Translator("en"), d, unit_words(p.call)) if d else "",
         declined=DeclinedOut(reason=x.reason, note=x.note, declined_at=x.created_at) if x else None,
         awards=[
             OwnAward(pool=pl.name, unit=pl.unit, amount=a.amount, fraction=a.fraction)
