@@ -12,8 +12,13 @@ from sqlalchemy.orm import Session
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.inputs import one_line
-from opencall.people.models import Country, User
-from opencall.people.services import check_person_name, clean_email, get_or_create_institution
+from opencall.people.models import User
+from opencall.people.services import (
+    check_country,
+    check_person_name,
+    clean_email,
+    get_or_create_institution,
+)
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.proposals.queries import member_proposals_query
 from opencall.proposals.schemas import MemberInvite
@@ -70,12 +75,7 @@ def invite_member(
     check_person_name(name)
     if any(m.email == email for m in proposal.members):
         raise DomainError("This person is already on the team.", field="email")
-    if session.get(Country, inv.country_iso3.upper()) is None:
-        raise DomainError(
-            "Unknown country code %(code_value)s.",
-            field="country_iso3",
-            code_value=repr(inv.country_iso3),
-        )
+    check_country(session, inv.country_iso3.upper(), field="country_iso3")
     inst = get_or_create_institution(session, inv.institution, inv.country_iso3.upper())
     user = session.scalar(select(User).where(User.email == email))
     member = TeamMember(
