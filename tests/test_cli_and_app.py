@@ -234,3 +234,24 @@ def test_the_worker_refuses_a_database_it_was_not_migrated_for(tmp_path) -> None
     out = " ".join(r.output.split())
     assert r.exit_code == 2, out
     assert "run `opencall db upgrade` first" in out and "empty database" in out
+
+
+def test_cli_refusals_name_the_valid_values(tmp_path, monkeypatch) -> None:
+    """mend11c: an unknown call status lists the statuses, and an unknown country code
+    suggests the one meant (UK, the United Kingdom's usual name but not its ISO code: GBR,
+    alpha-2 GB); nothing is created."""
+    monkeypatch.setenv("OPENCALL_DATABASE_URL", f"sqlite:///{tmp_path / 'words.sqlite3'}")
+    runner = CliRunner()
+    assert runner.invoke(cli_app, ["db", "upgrade"]).exit_code == 0
+    r = runner.invoke(cli_app, ["calls", "transition", "any-call", "opened"])
+    assert r.exit_code == 2, r.output
+    said = " ".join(r.output.split())
+    assert "Unknown call status 'opened'" in said and "draft, open, closed" in said, said
+    args = ["providers", "create", "--name", "Cryo-EM", "--slug", "cryo", "--country"]
+    r = runner.invoke(cli_app, [*args, "UK"])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 2 and "Did you mean GBR (United Kingdom" in said, said
+    r = runner.invoke(cli_app, [*args, "KEY"])  # a slip for KEN
+    assert r.exit_code == 2 and "Did you mean KEN (Kenya)" in " ".join(r.output.split())
+    r = runner.invoke(cli_app, ["providers", "list"])
+    assert r.exit_code == 0 and "cryo" not in r.output

@@ -603,10 +603,13 @@ def calls_transition(
     ctx: typer.Context, slug: str, status: str, reason: Annotated[str, typer.Option()] = ""
 ) -> None:
     """Move a call to another status (closing also freezes its proposals)."""
+    from opencall.calls.domain import CALL_STATES, check_call_transition
     from opencall.cycle.services import transition_call
 
     c: Ctx = ctx.obj
     try:
+        if status not in CALL_STATES:  # said before the call is looked up
+            check_call_transition("draft", status)
         with unit_of_work(c.factory) as s:
             call = _load_call(s, slug)
             transition_call(s, call, status, reason=reason)

@@ -2,9 +2,10 @@
 automatic assignment lowered the reviews per proposal to the number of reviewers: with
 two reviewers and three reviews each it gave every proposal two, recorded ``k = 2`` and
 no shortfall, and the chair was never told that every proposal lacked its third review.
-Now those proposals are short exactly as proposals short because of conflicts are: in the
-run's summary, ``uncovered_proposals``, the assignment page and the API ("Only 2
-reviewers are free of conflicts with it ... invite reviewers")."""
+Now those proposals are short, for want of reviewers in the pool (``pool``, mend11c; it
+said ``conflicts`` before): in the run's summary, ``uncovered_proposals``, the assignment
+page and the API ("The call has fewer reviewers than the 3 reviews it needs: invite
+reviewers")."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def test_two_reviewers_for_three_reviews_each_leave_every_proposal_short(db: Ses
     assert run.summary["load_to_cover"] == 5  # 9 reviews over 2 reviewers
     short = rv.uncovered_proposals(db, call)
     assert [(u.proposal_id, u.needed, u.assigned, u.free, u.reason) for u in short] == [
-        (p.id, 3, 2, 2, "conflicts") for p in props
+        (p.id, 3, 2, 2, "pool") for p in props
     ]
     # a third reviewer, assigned by hand to one of them, covers it
     third = F.user(db, institution="Third institute", country="CHL")
@@ -49,11 +50,11 @@ def test_the_chair_reads_the_shortfall_on_the_page_and_through_the_api(web: Web)
     assert page.status_code == 200
     short = page.text.split('id="short"')[1].split("</section>")[0]
     assert short.count("2 of 3") == 2 and all(code in short for code in codes)
-    assert "Only 2 reviewers are free of conflicts" in short
+    assert "The call has fewer reviewers than the 3 reviews it needs" in short
     headers = api_bearer(web, "chair-mend10c@staff.example", scopes=("manage",))
     api = web.client().get(f"/api/v1/calls/{slug}/assignments/uncovered", headers=headers)
     assert api.status_code == 200, api.text
     rows = sorted(
         (x["proposal_code"], x["assigned"], x["needed"], x["reason"]) for x in api.json()["items"]
     )
-    assert rows == [(code, 2, 3, "conflicts") for code in codes]
+    assert rows == [(code, 2, 3, "pool") for code in codes]

@@ -73,6 +73,26 @@ def test_json_api_refuses_bad_bodies(
     assert _reviews(web) == 0
 
 
+def test_a_422_says_field_then_message(web: Web, cycle: Cycle) -> None:
+    """A body that does not fit its schema answers 422 with ``detail`` in the documented
+    "field: message" form (docs/api.md), pydantic's list kept under ``errors``."""
+    c, bearer, aid = _reviewer(web, cycle)
+    r = c.post(f"/api/v1/assignments/{aid}/review", headers=bearer, json={"grade": "high"})
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert isinstance(detail, str) and detail.startswith("grade: "), detail
+    assert r.json()["errors"][0]["loc"] == ["body", "grade"]
+    r = c.post(
+        f"/api/v1/assignments/{aid}/review", headers=bearer, json={"grade": 2, "confidence": "x"}
+    )
+    assert r.status_code == 422 and r.json()["detail"].startswith("confidence: "), r.text
+    assert _reviews(web) == 0
+    # the OpenAPI document says so too
+    schemas = c.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    said = schemas["HTTPValidationError"]["properties"]
+    assert said["detail"]["type"] == "string" and said["errors"]["type"] == "array"
+
+
 def test_json_api_refuses_oversized_bodies(web: Web, cycle: Cycle) -> None:
     c, bearer, aid = _reviewer(web, cycle)
     big = json.dumps({"grade": 2, "comments_to_panel": "x" * (2 * 1024 * 1024)})

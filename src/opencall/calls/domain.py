@@ -51,7 +51,10 @@ CALL_STATE_WORDS: dict[str, str] = {
 def check_call_transition(current: str, target: str) -> None:
     if target not in CALL_STATES:
         raise DomainError(
-            "Unknown call status %(status)s", code="illegal_transition", status=repr(target)
+            "Unknown call status %(status)s: the statuses are %(statuses)s.",
+            code="illegal_transition",
+            status=repr(target),
+            statuses=", ".join(CALL_STATES),
         )
     allowed = CALL_TRANSITIONS.get(current, ())
     if target in allowed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 import hashlib
 import hmac
@@ -84,11 +85,41 @@ def load_countries(session: Session) -> int:
     return len(reference_countries())
 
 
+#: codes people write that are not their country's ISO 3166 code (the EU's for the
+#: United Kingdom and Greece): their alpha-2 code
+COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
+
+
+def country_suggestion(session: Session, code: str) -> str | None:
+    """The country a code the reference data does not hold may mean, as "GBR (United
+    Kingdom)": its alpha-2 code (or a usual alias of one, UK), else the closest alpha-3
+    code or name (a slip: KEY for KEN); None when nothing is close."""
+    rows = session.execute(select(Country.iso3, Country.iso2, Country.name)).all()
+    typed = code.strip().upper()
+    two = COUNTRY_ALIASES.get(typed, typed)
+    found = [r for r in rows if r.iso2 == two]
+    if not found:
+        by_key = {r.iso3: r for r in rows} | {r.name.upper(): r for r in rows}
+        # sorted, so that of equally close ones the first in order is said
+        close = difflib.get_close_matches(typed, sorted(by_key), n=1, cutoff=0.6)
+        found = [by_key[close[0]]] if close else []
+    return f"{found[0].iso3} ({found[0].name})" if found else None
+
+
 def check_country(session: Session, iso3: str, *, field: str = "country") -> None:
-    """Refuse a country code the reference data does not hold."""
+    """Refuse a country code the reference data does not hold, suggesting the one meant
+    where one is close (:func:`country_suggestion`)."""
     if session.get(Country, iso3) is None:
+        meant = country_suggestion(session, iso3)
+        if meant is None:
+            raise DomainError(
+                "Unknown country code %(code_value)s.", field=field, code_value=repr(iso3)
+            )
         raise DomainError(
-            "Unknown country code %(code_value)s.", field=field, code_value=repr(iso3)
+            "Unknown country code %(code_value)s. Did you mean %(suggestion)s?",
+            field=field,
+            code_value=repr(iso3),
+            suggestion=meant,
         )
 
 

@@ -29,6 +29,9 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
@@ -243,6 +246,47 @@ def install(app: FastAPI, token_user: TokenLoader) -> None:
             lang = negotiate(request.headers.get("accept-language")) or "en"
             body = error_json(exc.error, lang, exc.prefix)
         return JSONResponse(body, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # the API answers "field: message" as docs/api.md says (pydantic's list kept
+        # under ``errors`` for clients that read it); the pages keep FastAPI's answer
+        if not request.url.path.startswith("/api/"):
+            return await request_validation_exception_handler(request, exc)
+        errors = jsonable_encoder(exc.errors())
+        body = {"detail": "; ".join(validation_message(e) for e in errors), "errors": errors}
+        return JSONResponse(body, status_code=422)
+
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document, its 422 answer as ``invalid_request`` gives it."""
+        doc = plain_openapi()
+        said = doc.get("components", {}).get("schemas", {}).get("HTTPValidationError")
+        if said is not None:
+            said["properties"] = {
+                "detail": {"type": "string", "title": "Detail", "description": "field: message"},
+                "errors": {
+                    "type": "array",
+                    "title": "Errors",
+                    "items": {"$ref": "#/components/schemas/ValidationError"},
+                },
+            }
+            said["required"] = ["detail", "errors"]
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def validation_message(error: dict[str, Any]) -> str:
+    """One of pydantic's errors as "field: message": the field is its location past
+    where it was read (``body``, ``query``...), dotted (``fields.0.max``); the body as a
+    whole (bad JSON, a list for an object) is named ``body``."""
+    loc = [str(part) for part in error.get("loc", ())]
+    where = loc[1:] if loc[:1] and loc[0] in ("body", "query", "path", "header", "cookie") else loc
+    if error.get("type") == "json_invalid":
+        where = []
+    return f"{'.'.join(where) or (loc[0] if loc else 'body')}: {error.get('msg', 'invalid')}"
 
 
 class Pagination(BaseModel):

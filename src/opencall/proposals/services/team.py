@@ -13,8 +13,13 @@ from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.inputs import one_line
 from opencall.people.domain import name_skeleton, throwaway_mailbox
-from opencall.people.models import Country, User
-from opencall.people.services import check_person_name, clean_email, get_or_create_institution
+from opencall.people.models import User
+from opencall.people.services import (
+    check_country,
+    check_person_name,
+    clean_email,
+    get_or_create_institution,
+)
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.proposals.queries import member_proposals_query
 from opencall.proposals.schemas import MemberInvite
@@ -92,12 +97,7 @@ def invite_member(
                 field="name",
                 name=m.name,
             )
-    if session.get(Country, inv.country_iso3.upper()) is None:
-        raise DomainError(
-            "Unknown country code %(code_value)s.",
-            field="country_iso3",
-            code_value=repr(inv.country_iso3),
-        )
+    check_country(session, inv.country_iso3.upper(), field="country_iso3")
     inst = get_or_create_institution(session, inv.institution, inv.country_iso3.upper())
     user = session.scalar(select(User).where(User.email == email))
     member = TeamMember(

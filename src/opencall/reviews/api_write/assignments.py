@@ -67,7 +67,7 @@ class ShortOut(BaseModel):
     title: str
     needed: int
     assigned: int
-    reason: str = Field(description="conflicts, capacity, diversity or no_expertise")
+    reason: str = Field(description="pool, conflicts, capacity, diversity or no_expertise")
     explanation: str
 
 
@@ -83,7 +83,7 @@ def uncovered(slug: str = SLUG, api: Api = Depends(get_api)) -> ShortList:
     (their own team's, or one they are conflicted with) is left out."""
     call = chair_call(api, slug)
     hidden = policies.withheld(api.db, api.user, call)
-    rows = uncovered_rows(api.db, call, hidden, Translator("en").gettext)
+    rows = uncovered_rows(api.db, call, hidden, Translator("en"))
     return ShortList(items=[ShortOut(**r) for r in rows])
 
 

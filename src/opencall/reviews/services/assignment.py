@@ -273,7 +273,8 @@ def _kept_invitations(
 
 
 def _shortfall(problem: Any, res: Any) -> list[dict[str, Any]]:
-    """The proposals the solver left short, each with why, in the chair's terms: fewer
+    """The proposals the solver left short, each with why, in the chair's terms: the call
+    has fewer reviewers than it needs ("pool"); fewer
     reviewers free of conflicts (not declined or removed) than it needs ("conflicts"); the
     diversity rules leave it too few ("diversity"); else the reviewers free of conflicts
     have no room left ("capacity"). Positions, not ids (``run_assignment`` maps them)."""
@@ -291,7 +292,9 @@ def _shortfall(problem: Any, res: Any) -> list[dict[str, Any]]:
         allowed = np.ones(n_r, bool)
         allowed[keys[keys // n_r == i] % n_r] = False
         reason = "capacity"
-        if int(free[i]) < int(k[i]):
+        if n_r < int(k[i]):
+            reason = "pool"  # too few reviewers in all, conflicts or not
+        elif int(free[i]) < int(k[i]):
             reason = "conflicts"
         elif int((allowed & (loads > 0)).sum()) >= int(k[i]):
             for g in problem.groupings:
@@ -440,7 +443,8 @@ class Uncovered:
     proposal_id: int
     needed: int
     assigned: int  # its active assignments now
-    #: "conflicts" (fewer reviewers free of conflicts than it needs), "capacity" (those
+    #: "pool" (the call has fewer reviewers than it needs), "conflicts" (fewer
+    #: reviewers free of conflicts than it needs), "capacity" (those
     #: reviewers have no room left), "diversity" (the institution and region rules leave
     #: too few) or "no_expertise" (covered, but no reviewer has any affinity with it)
     reason: str

@@ -28,7 +28,7 @@ from opencall.reviews.presenters import CONFLICT_MASKED, CONFLICT_SOURCES, label
 from opencall.settings import Settings
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.forms import MSG_INVALID
-from opencall.web.i18n import N_
+from opencall.web.i18n import N_, Translator
 from opencall.web.pages import Page, get_page
 from opencall.web.paging import paginate_query
 
@@ -82,7 +82,7 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
     reviewers: dict[int, User] = {}
     named = {a.reviewer_id for a in active} | {c.reviewer_id for c in conflicts}
     _add_missing_reviewers(page, reviewers, named)
-    uncovered = uncovered_rows(page.db, call, withheld, page._)
+    uncovered = uncovered_rows(page.db, call, withheld, page.t)
     extended = q.deadline_extensions(page.db, call)
     _add_missing_reviewers(page, reviewers, set(extended))
     by_proposal: dict[int, list[ReviewAssignment]] = {p.id: [] for p in proposals}
@@ -117,12 +117,19 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
     )
 
 
-#: why a proposal is short of suitable reviewers (``services.Uncovered.reason``)
+#: why a proposal is short of suitable reviewers (``services.Uncovered.reason``); the
+#: two counted ones, singular and plural, are ``SHORT_FREE`` and ``SHORT_POOL``
+SHORT_FREE = (
+    "Only %(free)s reviewer is free of conflicts with it (and has not declined or "
+    "been removed): invite reviewers without a conflict with it.",
+    "Only %(free)s reviewers are free of conflicts with it (and have not declined or "
+    "been removed): invite reviewers without a conflict with it.",
+)
+SHORT_POOL = (
+    "The call has fewer reviewers than the %(needed)s review it needs: invite reviewers.",
+    "The call has fewer reviewers than the %(needed)s reviews it needs: invite reviewers.",
+)
 SHORT_REASONS = {
-    "conflicts": N_(
-        "Only %(free)s reviewers are free of conflicts with it (and have not declined or "
-        "been removed): invite reviewers without a conflict with it."
-    ),
     "capacity": N_(
         "The reviewers free of conflicts with it have no room left: invite reviewers, or "
         "raise the maximum load (at %(load)s, the reviewers' capacity would cover every "
@@ -139,12 +146,21 @@ SHORT_REASONS = {
 }
 
 
+def short_explanation(t: Translator, u: services.Uncovered) -> str:
+    """Why ``u`` is short, in ``t``'s language (counts agree with their nouns)."""
+    if u.reason == "conflicts":
+        return t.ngettext(*SHORT_FREE, u.free, free=u.free)
+    if u.reason == "pool":
+        return t.ngettext(*SHORT_POOL, u.needed, needed=u.needed)
+    return t(SHORT_REASONS[u.reason], free=u.free, load=u.load_to_cover)
+
+
 def uncovered_rows(
-    db: Session, call: Call, withheld: frozenset[int], _: Callable[..., str]
+    db: Session, call: Call, withheld: frozenset[int], t: Translator
 ) -> list[dict[str, Any]]:
     """The proposals short of suitable reviewers (``services.uncovered_proposals``) as the
     page and the API show them: code, title, reviewers assigned of those needed, the
-    reason's code and its explanation in the reader's language (``_``). A proposal
+    reason's code and its explanation in the reader's language (``t``). A proposal
     withheld from the reader (``policies.withheld``) is left out."""
     found = services.uncovered_proposals(db, call, withheld=withheld)
     if not found:
@@ -161,7 +177,7 @@ def uncovered_rows(
             "needed": u.needed,
             "assigned": u.assigned,
             "reason": u.reason,
-            "explanation": _(SHORT_REASONS[u.reason], free=u.free, load=u.load_to_cover),
+            "explanation": short_explanation(t, u),
         }
         for u in found
     ]
