@@ -114,4 +114,9 @@ def configure(
         logger.addHandler(handler)
         logger.setLevel(level)
     logging.getLogger("uvicorn").propagate = False
+    # uvicorn's children follow the level set here: a uvicorn.Config made earlier in the
+    # process (a server in a thread at log_level="critical") left its own level on
+    # uvicorn.error, which silenced the warnings this configuration lets through
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).setLevel(logging.NOTSET)
     return logger

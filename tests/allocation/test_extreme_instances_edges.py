@@ -235,7 +235,7 @@ def test_every_reviewer_conflicted_and_a_proposal_nobody_may_review(
     short = {x["proposal_code"]: x for x in office.get(uncovered)["items"]}
     assert set(short) == {code["iari"], code["cairo"]}, short
     assert (short[code["iari"]]["reason"], short[code["iari"]]["assigned"]) == ("conflicts", 1)
-    assert "Only 1 reviewers are free of conflicts" in short[code["iari"]]["explanation"]
+    assert "Only 1 reviewer is free of conflicts" in short[code["iari"]]["explanation"]
     assert (short[code["cairo"]]["reason"], short[code["cairo"]]["assigned"]) == ("diversity", 1)
     rid = [rc.get("/api/v1/me")["id"] for rc in revs]
     pairs = office.get(f"/api/v1/calls/{slug}/assignments", limit=50)["items"]

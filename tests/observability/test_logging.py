@@ -146,3 +146,24 @@ def test_the_servers_own_lines_follow_the_same_configuration(
         ]
     finally:
         logging_setup.configure(level="WARNING")
+
+
+def test_a_level_uvicorn_left_earlier_does_not_silence_the_configuration() -> None:
+    """A uvicorn.Config made earlier in the process (a server in a thread at
+    log_level="critical", as tests/web/threaded.py starts) sets uvicorn.error's own level;
+    OpenCall's configuration still decides what uvicorn's lines reach (make test failed
+    when such a test ran before the one above in the same worker)."""
+    import uvicorn
+
+    uvicorn.Config("opencall.app:app_from_environment", log_level="critical")
+    buf = io.StringIO()
+    try:
+        logging_setup.configure(level="WARNING", fmt="json", stream=buf)
+        logging.getLogger("uvicorn.error").warning("Invalid HTTP request received.")
+        logging.getLogger("uvicorn.error").info("Started server process")
+        lines = [json.loads(line) for line in buf.getvalue().splitlines()]
+        assert [(x["name"], x["message"]) for x in lines] == [
+            ("uvicorn.error", "Invalid HTTP request received.")
+        ]
+    finally:
+        logging_setup.configure(level="WARNING")
