@@ -29,6 +29,4 @@ def test_a_call_whose_every_reviewer_left_lists_every_proposal_short(db: Session
     short = {u.proposal_id: u for u in rv.uncovered_proposals(s, call)}
     # no reviewer left at all: the call has fewer reviewers than k (reason "pool", mend11c)
     assert sorted(short) == sorted(p.id for p in props)
-    assert {(u.needed, u.assigned, u.free, u.reason) for u in short.values()} == {
-        (2, 0, 0, "pool")
-    }
+    assert {(u.needed, u.assigned, u.free, u.reason) for u in short.values()} == {(2, 0, 0, "pool")}
