@@ -165,7 +165,13 @@ def first_error(exc: Any, prefix: str = "", *, empty: str = "") -> tuple[str, st
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])
     where = f"{prefix}{loc}" if loc else (prefix.rstrip(".") or empty)
-    return where, str(err["msg"]).removeprefix("Value error, ")
+    return where, error_message(err)
+
+
+def error_message(err: Any) -> str:
+    """One pydantic error's message without pydantic's ``"Value error, "`` (a
+    validator's own sentence as it wrote it)."""
+    return str(err.get("msg", "invalid")).removeprefix("Value error, ")
 
 
 def error_text(exc: Any, prefix: str = "", *, empty: str = "") -> str:

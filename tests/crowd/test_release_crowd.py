@@ -34,16 +34,10 @@ def _releases(web: Web, call_id: int) -> list[tuple[str, int]]:
         return sorted((p, n) for p, n in rows)
 
 
-def test_a_crowd_at_the_first_showing_keeps_one_release(web: Web, monkeypatch: Any) -> None:
-    with web.factory() as s:
-        call, props = awarded_samples_call(s, ["ETH"] * 9 + ["DEU"] * 11)
-        for i in (0, 1, 2, 3, 4, 9, 10, 11, 12, 13, 14):
-            services.add_record(s, props[i], "loan", LOAN, actor_id=None)
-        s.commit()
-        slug, call_id = call.slug, call.id
-    oq.PUBLIC_AFTER_AWARD.clear()
-    # the race met for certain: the first three readers to record a release have all
-    # computed it before any of them writes
+def _hold_the_first_three(monkeypatch: Any) -> list[int]:
+    """The race met for certain: the first three readers to record a release wait for
+    each other, so all three have computed it before any of them writes. Returns the
+    list that counts the calls."""
     together = threading.Barrier(3)
     calls: list[int] = []
     record = services_out.record_releases
@@ -55,6 +49,20 @@ def test_a_crowd_at_the_first_showing_keeps_one_release(web: Web, monkeypatch: A
         record(*args, **kw)
 
     monkeypatch.setattr(services_out, "record_releases", held)
+    return calls
+
+
+def test_a_crowd_at_the_first_showing_keeps_one_release(web: Web, monkeypatch: Any) -> None:
+    with web.factory() as s:
+        call, props = awarded_samples_call(s, ["ETH"] * 9 + ["DEU"] * 11)
+        for i in (0, 1, 2, 3, 4, 9, 10, 11, 12, 13, 14):
+            services.add_record(s, props[i], "loan", LOAN, actor_id=None)
+        s.commit()
+        slug, call_id = call.slug, call.id
+    oq.PUBLIC_AFTER_AWARD.clear()
+    # the race met for certain: the first three readers to record a release have all
+    # computed it before any of them writes
+    calls = _hold_the_first_three(monkeypatch)
 
     def read(_i: int) -> tuple[int, str]:
         r = web.client("en").get(f"/calls/{slug}/after-award")
@@ -98,17 +106,7 @@ def test_a_crowd_at_the_figures_page_keeps_one_release_of_its_declines(
     r = c.post(f"/awards/{w.awarded[0]}/decline",
                data={"csrf_token": tok, "reason": "visa", "confirm": "yes"})  # fmt: skip
     assert r.status_code == 303
-    together = threading.Barrier(3)
-    calls: list[int] = []
-    record = services_out.record_releases
-
-    def held(*args: Any, **kw: Any) -> None:
-        calls.append(1)
-        if len(calls) <= 3:
-            together.wait(30)
-        record(*args, **kw)
-
-    monkeypatch.setattr(services_out, "record_releases", held)
+    calls = _hold_the_first_three(monkeypatch)
 
     def read(_i: int) -> tuple[int, str]:
         r = web.client("en").get(f"/calls/{w.slug}/figures")

@@ -39,6 +39,16 @@ def _decide(s: Session, batch: Call, reviewers: list[User]) -> None:
     al.run_allocation(s, batch)
 
 
+def _panel(s: Session, call: Call) -> list[User]:
+    """Three reviewers of the call's provider, of three countries."""
+    reviewers = []
+    for i in range(3):
+        u = f.user(s, institution=f"Panel institute {i}", country=("FRA", "JPN", "KEN")[i])
+        people_services.grant_role(s, u.id, "reviewer", provider_id=call.provider_id)
+        reviewers.append(u)
+    return reviewers
+
+
 def _outcome(s: Session, p: Proposal) -> tuple[str, str]:
     d = s.scalar(select(Decision).where(Decision.proposal_id == p.id))
     assert d is not None
@@ -49,11 +59,7 @@ def test_the_pi_cap_counts_the_awards_of_the_calls_earlier_batches(db: Session) 
     s = db
     call = continuous_call(s)
     call.allocation_policy = {**(call.allocation_policy or {}), "pi_cap_awards": 1}
-    reviewers = []
-    for i in range(3):
-        u = f.user(s, institution=f"Panel institute {i}", country=("FRA", "JPN", "KEN")[i])
-        people_services.grant_role(s, u.id, "reviewer", provider_id=call.provider_id)
-        reviewers.append(u)
+    reviewers = _panel(s, call)
     pi = f.user(s, institution="Capped institute", country="BRA")
     first = f.full_proposal(s, call, pi)
     ps.submit(s, first, now=f.NOW)
@@ -84,11 +90,7 @@ def test_the_pi_cap_on_amount_counts_the_amounts_of_the_calls_earlier_batches(
     s = db
     call = continuous_call(s)
     call.allocation_policy = {**(call.allocation_policy or {}), "pi_cap_amount": 10}
-    reviewers = []
-    for i in range(3):
-        u = f.user(s, institution=f"Panel institute {i}", country=("FRA", "JPN", "KEN")[i])
-        people_services.grant_role(s, u.id, "reviewer", provider_id=call.provider_id)
-        reviewers.append(u)
+    reviewers = _panel(s, call)
     pi = f.user(s, institution="Capped institute", country="BRA")
     first = f.full_proposal(s, call, pi, hours=7)
     ps.submit(s, first, now=f.NOW)

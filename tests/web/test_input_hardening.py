@@ -202,3 +202,14 @@ def test_oversized_form_fields_get_a_clear_message(web: Web, world: World) -> No
     many = {f"f{i}": "x" for i in range(2100)}
     r = c.post(f"/proposals/{pid}", data={"csrf_token": tok, **many})
     assert r.status_code == 400 and "The form could not be read" in r.text
+
+
+def test_a_422_says_a_validators_sentence_as_it_wrote_it() -> None:
+    """A validator's own sentence reads as written, as the services' refusals do
+    (``inputs.error_text``): not "Value error, ..." (pydantic's prefix)."""
+    from opencall.web.api import validation_message
+
+    said = validation_message(
+        {"type": "value_error", "loc": ["body", "grade"], "msg": "Value error, must be 1 to 5"}
+    )
+    assert said == "grade: must be 1 to 5"

@@ -39,7 +39,7 @@ from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from opencall.errors import DomainError
-from opencall.inputs import control_char
+from opencall.inputs import control_char, error_message
 from opencall.logging_setup import set_user
 from opencall.web.i18n import error_json, negotiate
 from opencall.web.pages import MAX_ID as MAX_ID  # ids are 32-bit columns
@@ -286,7 +286,7 @@ def validation_message(error: dict[str, Any]) -> str:
     where = loc[1:] if loc[:1] and loc[0] in ("body", "query", "path", "header", "cookie") else loc
     if error.get("type") == "json_invalid":
         where = []
-    return f"{'.'.join(where) or (loc[0] if loc else 'body')}: {error.get('msg', 'invalid')}"
+    return f"{'.'.join(where) or (loc[0] if loc else 'body')}: {error_message(error)}"
 
 
 class Pagination(BaseModel):
