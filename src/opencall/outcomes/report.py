@@ -83,6 +83,8 @@ FLAG_LABELS = {
     "no data": N_("No data"),
 }
 Tr = Callable[..., str]
+#: a figure written in a language (``_pct``, ``_pts``)
+Fmt = Callable[[float | None, str], str]
 
 
 def chart_alt(title: str, table: dict[str, Any]) -> str:
@@ -834,31 +836,19 @@ def report_charts(
     low_col, high_col = tr(N_("95 % interval: low")), tr(N_("95 % interval: high"))
     stage_labels = [tr(STAGE_LABELS.get(s["key"], s["label"])) for s in shown]
     share_series = (tr(N_("Share of awards")), tr(CONTEXT_LABELS["researchers"]))
+
+    def interval_table(
+        label: str, items: list[dict[str, Any]], keys: tuple[str, str, str], fmt: Fmt
+    ) -> dict[str, Any]:
+        """A group's figure and its 95 % interval, a row a group."""
+        return {
+            "columns": [group_col, tr(label), low_col, high_col],
+            "rows": [[_group(tr, x["group"]), *(fmt(x[k], lang) for k in keys)] for x in items],
+        }
+
     tables = [
-        {
-            "columns": [group_col, tr(N_("Award rate")), low_col, high_col],
-            "rows": [
-                [
-                    _group(tr, x["group"]),
-                    _pct(x["value"], lang),
-                    _pct(x["value_low"], lang),
-                    _pct(x["value_high"], lang),
-                ]
-                for x in rates
-            ],
-        },
-        {
-            "columns": [group_col, tr(N_("Difference (points)")), low_col, high_col],
-            "rows": [
-                [
-                    _group(tr, x["group"]),
-                    _pts(x["difference"], lang),
-                    _pts(x["low"], lang),
-                    _pts(x["high"], lang),
-                ]
-                for x in diffs
-            ],
-        },
+        interval_table(N_("Award rate"), rates, ("value", "value_low", "value_high"), _pct),
+        interval_table(N_("Difference (points)"), diffs, ("difference", "low", "high"), _pts),
         {
             "columns": [group_col, *stage_labels],
             "rows": [[g, *(_pct(v, lang) for v in vs)] for g, vs in stage_rates.items()],

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from opencall.optim.messages import M_, Message, listing, number, unit
+from opencall.optim.messages import M_, Message, listing, message, number, unit
 
 if TYPE_CHECKING:
     from opencall.optim.allocation.model import AllocationProblem, Request
@@ -271,44 +271,42 @@ def cap_reached(
     return None
 
 
+#: the sentences of a reached cap: one message id for each grouping the explanations name
+#: (translated whole), and under ``None`` the one for any other, which says its ``per``
+_AWARDS_CAP: dict[str | None, Message] = {
+    "country": M_("the cap of %(k)s award(s) per country was reached"),
+    "income group": M_("the cap of %(k)s award(s) per income group was reached"),
+    "UN region": M_("the cap of %(k)s award(s) per UN region was reached"),
+    None: M_("the cap of %(k)s award(s) per %(per)s was reached"),
+}
+_AMOUNT_CAP: dict[str | None, Message] = {
+    "country": M_("the cap of %(amount)s per country was reached"),
+    "income group": M_("the cap of %(amount)s per income group was reached"),
+    "UN region": M_("the cap of %(amount)s per UN region was reached"),
+    None: M_("the cap of %(amount)s per %(per)s was reached"),
+}
+_POOL_AMOUNT_CAP: dict[str | None, Message] = {
+    "country": M_("the cap of %(amount)s of %(pool)s per country was reached"),
+    "income group": M_("the cap of %(amount)s of %(pool)s per income group was reached"),
+    "UN region": M_("the cap of %(amount)s of %(pool)s per UN region was reached"),
+    None: M_("the cap of %(amount)s of %(pool)s per %(per)s was reached"),
+}
+
+
+def _cap_sentence(sentences: Mapping[str | None, Message], per: str, **params: Any) -> Message:
+    """The sentence of ``sentences`` for the grouping ``per``, filled in with ``params``."""
+    if per in sentences:
+        return message(sentences[per]["msg"], **params)
+    return message(sentences[None]["msg"], **params, per=per)
+
+
 def _awards_cap(per: str, k: int) -> Message:
     """The sentence of a cap on awards per ``per`` (a grouping in the explanation's words)."""
-    if per == "country":
-        return M_("the cap of %(k)s award(s) per country was reached", k=k)
-    if per == "income group":
-        return M_("the cap of %(k)s award(s) per income group was reached", k=k)
-    if per == "UN region":
-        return M_("the cap of %(k)s award(s) per UN region was reached", k=k)
-    return M_("the cap of %(k)s award(s) per %(per)s was reached", k=k, per=per)
+    return _cap_sentence(_AWARDS_CAP, per, k=k)
 
 
 def _amount_cap(per: str, amount: dict[str, Any], pool: str | None) -> Message:
     """The sentence of a cap on an amount (of one resource's, ``pool``) per ``per``."""
     if pool is None:
-        if per == "country":
-            return M_("the cap of %(amount)s per country was reached", amount=amount)
-        if per == "income group":
-            return M_("the cap of %(amount)s per income group was reached", amount=amount)
-        if per == "UN region":
-            return M_("the cap of %(amount)s per UN region was reached", amount=amount)
-        return M_("the cap of %(amount)s per %(per)s was reached", amount=amount, per=per)
-    if per == "country":
-        return M_(
-            "the cap of %(amount)s of %(pool)s per country was reached", amount=amount, pool=pool
-        )
-    if per == "income group":
-        return M_(
-            "the cap of %(amount)s of %(pool)s per income group was reached",
-            amount=amount,
-            pool=pool,
-        )
-    if per == "UN region":
-        return M_(
-            "the cap of %(amount)s of %(pool)s per UN region was reached", amount=amount, pool=pool
-        )
-    return M_(
-        "the cap of %(amount)s of %(pool)s per %(per)s was reached",
-        amount=amount,
-        pool=pool,
-        per=per,
-    )
+        return _cap_sentence(_AMOUNT_CAP, per, amount=amount)
+    return _cap_sentence(_POOL_AMOUNT_CAP, per, amount=amount, pool=pool)
