@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -19,6 +19,9 @@ from opencall.results import domain as d
 from opencall.results.models import PostAwardRecord, ReportReminder, ResearchOutput
 from opencall.results.schemas import normalise_doi
 from opencall.scheduling.models import ScheduleEntry
+
+#: a row of a call on one resource (an award, a schedule entry)
+R = TypeVar("R", Award, ScheduleEntry)
 
 
 def awards_of(session: Session, proposal_id: int) -> list[tuple[Award, CapacityPool]]:
@@ -302,18 +305,26 @@ def report_reminder(session: Session, proposal_id: int) -> ReportReminder | None
     return session.scalar(select(ReportReminder).where(ReportReminder.proposal_id == proposal_id))
 
 
+def _at_pools(
+    row: type[R], call: Call, pools: frozenset[int] | None
+) -> Select[R, Proposal, CapacityPool]:
+    """The call's ``row`` entities (awards, schedule entries) on these resources (every
+    resource for ``None``), each with its proposal and resource."""
+    stmt = (
+        select(row, Proposal, CapacityPool)
+        .join(Proposal, Proposal.id == row.proposal_id)
+        .join(CapacityPool, CapacityPool.id == row.pool_id)
+        .where(row.call_id == call.id)
+    )
+    return stmt if pools is None else stmt.where(row.pool_id.in_(sorted(pools)))
+
+
 def node_awards_query(
     call: Call, pools: frozenset[int] | None
 ) -> Select[Award, Proposal, CapacityPool]:
     """The call's awards at these resources (every resource for ``None``), each with its
     proposal and resource: what a node's staff look after."""
-    stmt = (
-        select(Award, Proposal, CapacityPool)
-        .join(Proposal, Proposal.id == Award.proposal_id)
-        .join(CapacityPool, CapacityPool.id == Award.pool_id)
-        .where(Award.call_id == call.id)
-    )
-    return stmt if pools is None else stmt.where(Award.pool_id.in_(sorted(pools)))
+    return _at_pools(Award, call, pools)
 
 
 def node_bookings_query(
@@ -321,13 +332,7 @@ def node_bookings_query(
 ) -> Select[ScheduleEntry, Proposal, CapacityPool]:
     """The call's schedule entries on these resources (every resource for ``None``), each
     with its proposal and resource."""
-    stmt = (
-        select(ScheduleEntry, Proposal, CapacityPool)
-        .join(Proposal, Proposal.id == ScheduleEntry.proposal_id)
-        .join(CapacityPool, CapacityPool.id == ScheduleEntry.pool_id)
-        .where(ScheduleEntry.call_id == call.id)
-    )
-    return stmt if pools is None else stmt.where(ScheduleEntry.pool_id.in_(sorted(pools)))
+    return _at_pools(ScheduleEntry, call, pools)
 
 
 def records_of_awards(
