@@ -224,15 +224,23 @@ class ClashOut(BaseModel):
     ends_at: dt.datetime
 
 
+#: the count beside a list of clashes
+HIDDEN_CLASHES = "more such slots, in calls whose schedule you may not see"
+
+
+def _clash_outs(clashes: list[services.ScheduleClash]) -> tuple[list[ClashOut], int]:
+    """The clashes the caller may see, and how many more there are."""
+    shown = [from_row(ClashOut, c, call=c.call_slug) for c in clashes if c.visible]
+    return shown, len(clashes) - len(shown)
+
+
 class UnavailableAdded(CalendarOut):
     clashes: list[ClashOut] = Field(
         default_factory=list,
         description="booked slots of running calls inside the new period: the period is "
         "recorded all the same (an outage is a fact) and these need rescheduling",
     )
-    hidden_clashes: int = Field(
-        default=0, description="more such slots, in calls whose schedule you may not see"
-    )
+    hidden_clashes: int = Field(default=0, description=HIDDEN_CLASHES)
 
 
 class ResourceOut(BaseModel):
@@ -264,9 +272,7 @@ class ResourceOut(BaseModel):
         "than the changeover (raised after their schedule was made): they need "
         "rescheduling; the next schedule keeps the changeover",
     )
-    hidden_changeover_clashes: int = Field(
-        default=0, description="more such slots, in calls whose schedule you may not see"
-    )
+    hidden_changeover_clashes: int = Field(default=0, description=HIDDEN_CLASHES)
 
 
 class FacilityOut(BaseModel):
@@ -304,7 +310,7 @@ def calendar_out(pool: CapacityPool) -> CalendarOut:
 
 
 def resource_out(api: Api, pool: CapacityPool) -> ResourceOut:
-    clashes = services.changeover_clashes(api.db, pool, viewer=api.user)
+    clashes, hidden = _clash_outs(services.changeover_clashes(api.db, pool, viewer=api.user))
     return from_row(
         ResourceOut,
         pool,
@@ -318,8 +324,8 @@ def resource_out(api: Api, pool: CapacityPool) -> ResourceOut:
         request_fields=list(pool.request_fields or []),
         bundle_with=list(pool.bundle_with or []),
         record_kinds=list(pool.record_kinds or []),
-        changeover_clashes=[from_row(ClashOut, c, call=c.call_slug) for c in clashes if c.visible],
-        hidden_changeover_clashes=sum(1 for c in clashes if not c.visible),
+        changeover_clashes=clashes,
+        hidden_changeover_clashes=hidden,
     )
 
 
@@ -487,11 +493,11 @@ def add_unavailable(
         reason=body.reason,
     )
     api.db.refresh(pool)
-    clashes = services.schedule_clashes(api.db, pool, [(starts_at, ends_at)], viewer=api.user)
+    clashes, hidden = _clash_outs(
+        services.schedule_clashes(api.db, pool, [(starts_at, ends_at)], viewer=api.user)
+    )
     return UnavailableAdded(
-        **calendar_out(pool).model_dump(),
-        clashes=[from_row(ClashOut, c, call=c.call_slug) for c in clashes if c.visible],
-        hidden_clashes=sum(1 for c in clashes if not c.visible),
+        **calendar_out(pool).model_dump(), clashes=clashes, hidden_clashes=hidden
     )
 
 
