@@ -434,6 +434,37 @@ def test_copies_made_before_a_new_rule_are_made_again_on_request(
         assert (att.storage_key, att.clean_storage_key) == (original, copy)
 
 
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # the web layer's answer
+def test_a_hostile_file_name_is_kept_to_a_name_and_served_as_an_attachment(
+    web: Web, world: dict[str, Any]
+) -> None:
+    """A file name with folders (either separator), a right-to-left override that turns
+    "reportgnp.pdf" into "reportfdp.png" on screen, quotes that would end the header's
+    value, or nothing left at all: stored as a bare name ending in .pdf, and served as an
+    attachment (``filename*`` for anything but plain ASCII), a PDF never sniffed."""
+    c = web.login(PI_EMAIL)
+    pid = world["proposal"]
+    names = {
+        "../../etc/passwd": ("passwd.pdf", 'attachment; filename="passwd.pdf"'),
+        "C:\\Users\\N\\prop.pdf": ("prop.pdf", 'attachment; filename="prop.pdf"'),
+        "report\u202egnp.pdf": ("reportgnp.pdf", 'attachment; filename="reportgnp.pdf"'),
+        '"; filename=evil.html': (  # the client sends the quote as %22 (HTML's form rule)
+            "%22; filename=evil.html.pdf",
+            "attachment; filename*=utf-8''%2522%3B%20filename%3Devil.html.pdf",
+        ),
+        "/": ("document.pdf", 'attachment; filename="document.pdf"'),
+    }
+    for i, (sent, (stored, disposition)) in enumerate(names.items()):
+        assert upload(c, pid, plain_pdf(f"Version {i}"), name=sent).status_code == 303
+        with web.factory() as s:
+            att = s.query(Attachment).filter_by(proposal_id=pid).one()
+            assert att.filename == stored, sent
+        got = c.get(f"/proposals/{pid}/attachments/{att.id}")
+        assert got.headers["content-disposition"] == disposition, sent
+        assert got.headers["content-type"] == "application/pdf"
+        assert got.headers["x-content-type-options"] == "nosniff"
+
+
 def test_a_retried_upload_of_the_same_file_is_one_file_and_says_uploaded(
     web: Web, world: dict[str, Any]
 ) -> None:
