@@ -81,3 +81,57 @@ def heavy_page_pdf(content_bytes: int) -> bytes:
     stream.Filter = pikepdf.Name.FlateDecode
     pdf.pages[0].obj.Contents = stream
     return _save(pdf)
+
+
+def photo_jpeg(*, progressive: bool = False) -> bytes:
+    """A small JPEG photo that names the PI where cameras and editors do: EXIF (Artist,
+    Copyright), an XMP packet (dc:creator) and a comment; and, after its end, a trailer.
+    It carries a colour profile (ICC), which is part of the picture."""
+    from PIL import Image, ImageCms
+
+    img = Image.new("RGB", (16, 16), (180, 40, 20))
+    exif = Image.Exif()
+    exif[0x013B] = PI_NAME  # Artist
+    exif[0x8298] = f"(c) {PI_INST}"  # Copyright
+    xmp = f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><dc:creator>{PI_NAME}</dc:creator></x:xmpmeta>'
+    out = io.BytesIO()
+    img.save(
+        out,
+        "JPEG",
+        exif=exif.tobytes(),
+        xmp=xmp.encode(),
+        comment=f"Photo by {PI_NAME}".encode(),
+        progressive=progressive,
+        icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes(),
+    )
+    return out.getvalue() + f"sent by {PI_EMAIL}".encode()
+
+
+def hidden_identity_pdf(*, progressive: bool = False) -> bytes:
+    """Neutral page text and none of :func:`identity_pdf`'s places; the PI's identity in a
+    figure's JPEG metadata and in an article thread's information dictionary (``/I``,
+    with ``/Author`` and ``/Title`` like the document's own)."""
+    pdf = pikepdf.open(io.BytesIO(plain_pdf()))
+    page = pdf.pages[0]
+    image = pikepdf.Stream(
+        pdf,
+        photo_jpeg(progressive=progressive),
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=16,
+        Height=16,
+        ColorSpace=pikepdf.Name.DeviceRGB,
+        BitsPerComponent=8,
+        Filter=pikepdf.Name.DCTDecode,
+    )
+    page.add_resource(image, pikepdf.Name.XObject, pikepdf.Name.Im1)
+    page.contents_add(pdf.make_stream(b"q 40 0 0 40 100 600 cm /Im1 Do Q"))
+    bead = pdf.make_indirect(
+        pikepdf.Dictionary(Type=pikepdf.Name.Bead, P=page.obj, R=[0, 0, 100, 100])
+    )
+    info = pikepdf.Dictionary(Title=pikepdf.String("Sec. 2"), Author=pikepdf.String(PI_NAME))
+    thread = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Thread, F=bead, I=info))
+    bead.T, bead.N, bead.V = thread, bead, bead
+    pdf.Root.Threads = pdf.make_indirect(pikepdf.Array([thread]))
+    page.obj.B = pikepdf.Array([bead])
+    return _save(pdf)

@@ -745,7 +745,17 @@ def proposals_show(ctx: typer.Context, code: str) -> None:
 
 
 @proposals_app.command("clean-pdfs")
-def proposals_clean_pdfs(ctx: typer.Context) -> None:
+def proposals_clean_pdfs(
+    ctx: typer.Context,
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again",
+            help="Make every reviewers' copy again from its original (after an upgrade whose "
+            "rewrite removes more); a copy refused now is kept as it was.",
+        ),
+    ] = False,
+) -> None:
     """Rewrite PDFs stored before uploads were cleaned (reviewers get no file until then)."""
     from opencall.proposals import services as prop_services
     from opencall.storage import storage_for
@@ -753,13 +763,15 @@ def proposals_clean_pdfs(ctx: typer.Context) -> None:
     c: Ctx = ctx.obj
     with unit_of_work(c.factory) as s:
         made, refused = prop_services.clean_stored_attachments(
-            s, upload_dir=storage_for(c.settings), limits=prop_services.pdf_limits(c.settings)
+            s,
+            upload_dir=storage_for(c.settings),
+            limits=prop_services.pdf_limits(c.settings),
+            again=again,
         )
     console.print(f"{made} clean copies made; missing anonymity scans queued for the worker")
+    kept = "its earlier copy is kept" if again else "reviewers get no file"
     for att_id, why in refused:
-        console.print(
-            f"[yellow]attachment {att_id} refused ({why}): reviewers get no file[/yellow]"
-        )
+        console.print(f"[yellow]attachment {att_id} refused ({why}): {kept}[/yellow]")
 
 
 @proposals_app.command("remind")

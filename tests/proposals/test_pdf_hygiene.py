@@ -391,6 +391,80 @@ def test_files_stored_before_cleaning_are_never_served_raw_then_rewritten(
     assert_clean(got.content)
 
 
+def test_copies_made_before_a_new_rule_are_made_again_on_request(
+    web: Web, world: dict[str, Any]
+) -> None:
+    """A clean copy made before the rewrite learnt a rule (a JPEG figure's metadata, an
+    article thread) keeps what that rule removes: ``clean-pdfs`` leaves it, ``clean-pdfs
+    --again`` makes every copy again from its original (an unchanged copy is not counted;
+    the original, which the revision names, never changes)."""
+    from typer.testing import CliRunner
+
+    from opencall.cli import app as cli_app
+    from opencall.proposals.services.blobs import store_blob
+    from tests.pdf_samples import hidden_identity_pdf
+
+    pid = world["proposal"]
+    sent = hidden_identity_pdf()
+    assert upload(web.login(PI_EMAIL), pid, sent).status_code == 303
+    with web.factory() as s:
+        att = s.query(Attachment).filter_by(proposal_id=pid).one()
+        original, copy = att.storage_key, att.clean_storage_key
+        att.clean_storage_key = store_blob(web.settings.upload_dir, sent)  # an older copy
+        s.commit()
+    aid = to_review(web, world)
+    rev = web.login("reviewer@panel.example")
+    assert PI_NAME.encode() in rev.get(f"/review/assignments/{aid}/pdf/0").content
+    env = {
+        "OPENCALL_DATABASE_URL": web.settings.database_url,
+        "OPENCALL_UPLOAD_DIR": str(web.settings.upload_dir),
+    }
+    out = CliRunner().invoke(cli_app, ["proposals", "clean-pdfs"], env=env)
+    assert out.exit_code == 0 and "0 clean copies made" in out.output, out.output
+    assert PI_NAME.encode() in rev.get(f"/review/assignments/{aid}/pdf/0").content
+    for made in ("1", "0"):  # the second time every copy is as the rewrite makes it
+        out = CliRunner().invoke(cli_app, ["proposals", "clean-pdfs", "--again"], env=env)
+        assert out.exit_code == 0 and f"{made} clean copies made" in out.output, out.output
+    got = rev.get(f"/review/assignments/{aid}/pdf/0")
+    assert got.status_code == 200
+    for who in identity_strings():  # the JPEG is stored as it is coded: its bytes are here
+        assert who not in got.content, who
+    with web.factory() as s:
+        att = s.query(Attachment).filter_by(proposal_id=pid).one()
+        assert (att.storage_key, att.clean_storage_key) == (original, copy)
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # the web layer's answer
+def test_a_hostile_file_name_is_kept_to_a_name_and_served_as_an_attachment(
+    web: Web, world: dict[str, Any]
+) -> None:
+    """A file name with folders (either separator), a right-to-left override that turns
+    "reportgnp.pdf" into "reportfdp.png" on screen, quotes that would end the header's
+    value, or nothing left at all: stored as a bare name ending in .pdf, and served as an
+    attachment (``filename*`` for anything but plain ASCII), a PDF never sniffed."""
+    c = web.login(PI_EMAIL)
+    pid = world["proposal"]
+    names = {
+        "../../etc/passwd": ("passwd.pdf", 'attachment; filename="passwd.pdf"'),
+        "C:\\Users\\N\\prop.pdf": ("prop.pdf", 'attachment; filename="prop.pdf"'),
+        "report\u202egnp.pdf": ("reportgnp.pdf", 'attachment; filename="reportgnp.pdf"'),
+        '"; filename=evil.html': (  # the client sends the quote as %22 (HTML's form rule)
+            "%22; filename=evil.html.pdf",
+            "attachment; filename*=utf-8''%2522%3B%20filename%3Devil.html.pdf",
+        ),
+        "/": ("document.pdf", 'attachment; filename="document.pdf"'),
+    }
+    for i, (sent, (stored, disposition)) in enumerate(names.items()):
+        assert upload(c, pid, plain_pdf(f"Version {i}"), name=sent).status_code == 303
+        with web.factory() as s:
+            att = s.query(Attachment).filter_by(proposal_id=pid).one()
+            assert att.filename == stored, sent
+        got = c.get(f"/proposals/{pid}/attachments/{att.id}")
+        assert got.headers["content-disposition"] == disposition, sent
+        assert got.headers["content-type"] == "application/pdf"
+        assert got.headers["x-content-type-options"] == "nosniff"
+
+
 def test_a_retried_upload_of_the_same_file_is_one_file_and_says_uploaded(
     web: Web, world: dict[str, Any]
 ) -> None:

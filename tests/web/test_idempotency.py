@@ -111,3 +111,35 @@ def test_a_write_over_the_body_limit_gets_the_same_413_with_a_key(web: Web, worl
             k: v for k, v in plain.headers.items() if k not in varying
         }
     assert _count(web) == 0
+
+
+def test_anonymous_keys_are_the_clients_own(web: Web, world: World) -> None:
+    """A write without credentials is scoped to its client (the address the throttles
+    count, and the browser's session cookie): another anonymous client sending the same
+    key gets its own answer, never the first one's replay nor its refusal, while the first
+    client's retry is still replayed. Before the fix every anonymous write shared one
+    scope: the second client got the first one's stored answer (or 422 for its own
+    request)."""
+    url = "/api/v1/proposals"
+    key = {"Idempotency-Key": "shared-1"}
+    mine = {"call": "open-call", "title": "The first applicant's title"}
+    first = web.client(address="192.0.2.10").post(url, headers=key, json=mine)
+    assert first.status_code == 401 and "idempotent-replayed" not in first.headers
+    # the same client (address) retrying: the stored answer, without running again
+    retry = web.client(address="192.0.2.10").post(url, headers=key, json=mine)
+    assert retry.headers.get("idempotent-replayed") == "true"
+    assert retry.status_code == 401 and retry.json() == first.json()
+    # another client, from another address, with the same key: its own answers
+    other = web.client(address="198.51.100.7")
+    theirs = other.post(url, headers=key, json={"call": "open-call", "title": "Another"})
+    assert theirs.status_code == 401, theirs.text
+    same = web.client(address="198.51.100.8").post(url, headers=key, json=mine)
+    assert same.status_code == 401 and "idempotent-replayed" not in same.headers
+    # behind one shared address (a campus NAT), two browsers' session cookies tell them apart
+    a, b = web.client(address="203.0.113.5"), web.client(address="203.0.113.5")
+    a.cookies.set("oc_session", "browser-a")
+    b.cookies.set("oc_session", "browser-b")
+    assert a.post(url, headers=key, json=mine).status_code == 401
+    again_b = b.post(url, headers=key, json={"call": "open-call", "title": "B"})
+    assert again_b.status_code == 401 and "idempotent-replayed" not in again_b.headers
+    assert a.post(url, headers=key, json=mine).headers.get("idempotent-replayed") == "true"

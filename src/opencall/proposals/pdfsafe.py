@@ -14,9 +14,11 @@ busy for minutes. So:
   over the page limit and streams that inflate beyond ``max_stream_bytes``, and
   writes a rewritten copy without Info, XMP metadata (document and objects),
   JavaScript, OpenAction/AA and other actions except in-document jumps, embedded
-  files (also PDF 2.0 associated files), annotations, form fields (AcroForm/XFA)
-  and application private data.
-  Stream data is copied as it is (never decoded), and only objects reachable
+  files (also PDF 2.0 associated files), annotations, form fields (AcroForm/XFA),
+  article threads (their information dictionaries name authors as ``/Info`` does)
+  and application private data. A JPEG image loses its metadata segments (EXIF,
+  XMP, IPTC, comments) and any bytes after its end; its coded picture is kept.
+  Other stream data is copied as it is (never decoded), and only objects reachable
   from the document are written, so bytes hidden between objects are dropped.
 - :func:`inspect` reads the original (in the anonymity job, never in a page
   view): the text of each page (pypdf) under a page limit, a limit on each
@@ -251,6 +253,7 @@ _ROOT_STRIP = (
     ("/SpiderInfo", "private_data"),
     ("/URI", "actions"),
     ("/AF", "embedded_files"),
+    ("/Threads", "threads"),
 )
 _NAMES_STRIP = (
     ("/JavaScript", "javascript"),
@@ -258,13 +261,85 @@ _NAMES_STRIP = (
     ("/AlternatePresentations", "embedded_files"),
     ("/Renditions", "embedded_files"),
 )
-_PAGE_STRIP = (("/Annots", "annotations"), ("/AA", "actions"))
+_PAGE_STRIP = (("/Annots", "annotations"), ("/AA", "actions"), ("/B", "threads"))
 _OBJECT_STRIP = (
     ("/Metadata", "xmp"),
     ("/PieceInfo", "private_data"),
     ("/AA", "actions"),
     ("/AF", "embedded_files"),  # PDF 2.0 associated files
 )
+
+
+#: JPEG segments kept: the JFIF header (APP0), the colour profile (APP2, ICC) and Adobe's
+#: colour transform (APP14); every other application segment (EXIF and XMP in APP1,
+#: Photoshop's IPTC in APP13, makers' notes) and comments (COM) hold no picture.
+_JPEG_KEPT_APP = {0xE0, 0xE2, 0xEE}
+_SOS, _EOI, _COM = 0xDA, 0xD9, 0xFE
+
+
+def _jpeg_without_metadata(data: bytes) -> bytes | None:
+    """A JPEG without its metadata segments and without anything after its end (the coded
+    picture untouched); None when it is no well-formed JPEG (then it is left as it is)."""
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    out = [data[:2]]
+    i, n = 2, len(data)
+    while i + 1 < n:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # a fill byte before a marker
+            i += 1
+            continue
+        if marker == _EOI:
+            out.append(data[i : i + 2])
+            return b"".join(out)
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # restart markers, TEM: no length
+            out.append(data[i : i + 2])
+            i += 2
+            continue
+        if i + 4 > n:
+            return None
+        end = i + 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+        if end > n or end < i + 4:
+            return None
+        if marker != _COM and not (0xE1 <= marker <= 0xEF and marker not in _JPEG_KEPT_APP):
+            out.append(data[i:end])
+        if marker == _SOS:  # the coded data that follows, up to the next marker
+            coded = _coded_end(data, end)
+            if coded is None:
+                return None
+            out.append(data[end:coded])
+            end = coded
+        i = end
+    return None
+
+
+def _coded_end(data: bytes, i: int) -> int | None:
+    """Where a scan's coded data that starts at ``i`` ends: at the first marker, an FF byte
+    followed by anything but 00 (a stuffed FF) or a restart marker (RST0-RST7), which
+    belong to the coded data."""
+    while True:
+        i = data.find(b"\xff", i)
+        if i < 0 or i + 1 >= len(data):
+            return None
+        if data[i + 1] != 0x00 and not 0xD0 <= data[i + 1] <= 0xD7:
+            return i
+        i += 2
+
+
+def _clean_jpeg(stream: Any, removed: set[str]) -> None:
+    """A JPEG image stream (``/DCTDecode`` alone) rewritten without its metadata."""
+    import pikepdf
+
+    if _filters(stream) != ["/DCTDecode"]:
+        return
+    raw = stream.read_raw_bytes()
+    kept = _jpeg_without_metadata(raw)
+    if kept is None or kept == raw:
+        return
+    stream.write(kept, filter=pikepdf.Name.DCTDecode, decode_parms=stream.get("/DecodeParms"))
+    removed.add("image_metadata")
 
 
 def _strip(obj: Any, keys: tuple[tuple[str, str], ...], removed: set[str]) -> None:
@@ -315,6 +390,7 @@ def _child_clean(src: str, out: str, limits: Limits) -> dict[str, Any]:
         if isinstance(obj, pikepdf.Stream):
             if _inflated_size(obj, limits.max_stream_bytes) > limits.max_stream_bytes:
                 return {"ok": False, "error": "bomb", "value": limits.max_stream_bytes}
+            _clean_jpeg(obj, removed)
     pdf.save(
         out,
         preserve_pdfa=False,

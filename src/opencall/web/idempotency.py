@@ -6,7 +6,10 @@ is kept for 24 hours; a retry with the same key and the same request gets the
 same answer back (``Idempotent-Replayed: true``) without running again; the same
 key with a different request is refused (422); a retry while the first is still
 running gets 409. Keys are scoped to the credentials that sent them (the hash
-of the ``Authorization`` header), so one client cannot read another's answers.
+of the ``Authorization`` header), so one client cannot read another's answers; a write
+without credentials is scoped to its client: the address the throttles count
+(``security.client_key``) and the browser's session cookie, so that two anonymous
+clients sending the same key neither get each other's answer nor refuse each other.
 Server errors (5xx) are not kept: the client may retry them.
 
 An ASGI middleware (not a FastAPI dependency) because it must replay a stored
@@ -27,9 +30,11 @@ from sqlalchemy import Integer, LargeBinary, String, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
+from opencall.web import security
 from opencall.web.guard import replaying
 
 HEADER = b"idempotency-key"
@@ -50,6 +55,19 @@ class IdempotencyKey(Base):
     headers: Mapped[list[list[str]]] = mapped_column(JSONType, nullable=False, default=list)
     body: Mapped[bytes] = mapped_column(LargeBinary, nullable=False, default=b"")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+def _client(scope: Scope, headers: dict[bytes, bytes]) -> bytes:
+    """Whose keys these are: the credentials sent, or, without any, the client's address
+    (as the throttles count it) and its session cookie. A header holds no line break, so
+    no credentials read as an anonymous client (and keys kept before this keep their hash)."""
+    auth = headers.get(b"authorization")
+    if auth:
+        return auth
+    client = scope.get("client")
+    address = security.client_key(client[0]) if client else ""
+    cookies = cookie_parser(headers.get(b"cookie", b"").decode("latin-1"))
+    return f"anonymous\n{address}\n{cookies.get(security.COOKIE, '')}".encode()
 
 
 def _json(status: int, detail: str) -> tuple[int, bytes]:
@@ -95,8 +113,7 @@ class IdempotencyMiddleware:
             chunks.append(msg.get("body", b""))
             more = msg.get("more_body", False)
         body = b"".join(chunks)
-        auth = headers.get(b"authorization", b"")
-        scope_hash = hashlib.sha256(auth + b"\n" + key).hexdigest()
+        scope_hash = hashlib.sha256(_client(scope, headers) + b"\n" + key).hexdigest()
         request_hash = hashlib.sha256(
             scope["method"].encode()
             + b" "

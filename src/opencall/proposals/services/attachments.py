@@ -188,16 +188,23 @@ def add_attachment(
 
 
 def clean_stored_attachments(
-    session: Session, *, upload_dir: Path | Storage, limits: pdfsafe.Limits | None = None
+    session: Session,
+    *,
+    upload_dir: Path | Storage,
+    limits: pdfsafe.Limits | None = None,
+    again: bool = False,
 ) -> tuple[int, list[tuple[int, str]]]:
     """Make the rewritten copy of every attachment stored before copies were made
     (until then reviewers get no file for it, never the original) and queue the
-    anonymity scans every dual-anonymous proposal lacks. Returns (copies made,
-    [(attachment id, why refused)])."""
+    anonymity scans every dual-anonymous proposal lacks; ``again``: make every copy again
+    from its original (the rewrite removes more than it did when a copy was made), an
+    attachment whose copy comes out the same not counted and one refused now keeping
+    its copy. Returns (copies made, [(attachment id, why refused)])."""
     made, refused = 0, []
-    for att in session.scalars(
-        select(Attachment).where(Attachment.clean_storage_key.is_(None)).order_by(Attachment.id)
-    ):
+    query = select(Attachment).order_by(Attachment.id)
+    if not again:
+        query = query.where(Attachment.clean_storage_key.is_(None))
+    for att in session.scalars(query):
         try:
             cleaned = pdfsafe.clean(read_blob(upload_dir, att.storage_key), limits)
         except pdfsafe.PdfRefused as exc:
@@ -206,7 +213,10 @@ def clean_stored_attachments(
         except OSError as exc:
             refused.append((att.id, f"unreadable: {exc}"))
             continue
-        att.clean_storage_key = store_blob(upload_dir, cleaned.data)
+        key = store_blob(upload_dir, cleaned.data)
+        if key == att.clean_storage_key:
+            continue
+        att.clean_storage_key = key
         att.clean_size = len(cleaned.data)
         made += 1
         audit(
