@@ -572,7 +572,7 @@ def calls_list(ctx: typer.Context) -> None:
                 f"{call.closes_at:%Y-%m-%d %H:%M}",
                 str(len(proposals_of_call(s, call.id))),
             )
-        console.print(t)
+        _table(t, "No calls.")
 
 
 @calls_app.command("show")
@@ -703,7 +703,7 @@ def proposals_list(ctx: typer.Context, call: str, status: str | None = None) -> 
                 _requested(s, p.requests),
                 str(len(p.members)),
             )
-        console.print(t)
+        _table(t, f"No proposals{f' with status {status}' if status else ''} in {cl.code}.")
 
 
 def _requested(s: Session, requests: Any) -> str:
@@ -798,7 +798,7 @@ def proposals_remind(
             _fail("--now needs a UTC offset (2027-03-01T12:00:00+00:00)")
     with unit_of_work(c.factory) as s:
         n = queue_draft_reminders(s, c.settings.base_url, c.settings.draft_reminder_days, now=at)
-    console.print(f"{n} draft reminder(s) queued")
+    _queued(n, "draft reminder")
     if c.settings.inline_jobs:
         jobs.run_pending(c.factory, build_registry(c.settings))
 
@@ -903,6 +903,16 @@ def _load_call(s: Session, slug: str) -> Call:
     if call is None:
         _fail(f"no call {slug!r}")
     return call
+
+
+def _table(t: Table, empty: str) -> None:
+    """Print ``t``, or ``empty`` in words when it has no row (not a table of headers)."""
+    console.print(t if t.row_count else empty)
+
+
+def _queued(n: int, what: str) -> None:
+    """How many ``what`` e-mails were queued, or that none was due (not "0 ...")."""
+    console.print(f"{n} {what}(s) queued" if n else f"No {what}s due")
 
 
 def _step(
@@ -1083,7 +1093,7 @@ def review_unreviewed(ctx: typer.Context, call: CallOpt) -> None:
                 r.action if r else "none yet",
                 r.reason if r else "",
             )
-        console.print(t)
+        _table(t, f"{cl.code}: No proposal is short of reviews.")
 
 
 @review_app.command("resolve")
@@ -1178,7 +1188,7 @@ def week_view(
         for e in services.week(s, cl, day0):
             assert e.start is not None and e.end is not None
             t.add_row(f"{e.start:%a %m-%d %H:%M}", f"{e.end:%H:%M}", f"{e.amount:.2f}", e.label)
-        console.print(t)
+        _table(t, f"{cl.code}: Nothing scheduled in the week of {day0} (UTC).")
 
 
 @app.command("transition")
@@ -1216,7 +1226,7 @@ def remind(
         "reminders",
         lambda s, cl, p: queue_reminders(s, cl, c.settings.base_url, within_days=within_days),
     )
-    console.print(f"{n} reminder(s) queued")
+    _queued(n if isinstance(n, int) else 0, "reminder")
     if c.settings.inline_jobs:
         jobs.run_pending(c.factory, build_registry(c.settings))
 
@@ -1289,8 +1299,11 @@ def postaward_remind(
     with unit_of_work(c.factory) as s:
         n = queue_overdue_reminders(s, c.settings.base_url, day)
         m = queue_report_reminders(s, c.settings.base_url, day)
-    console.print(f"{n} overdue-loan reminder(s) queued")
-    console.print(f"{m} overdue-report reminder(s) queued")
+    if n or m:
+        _queued(n, "overdue-loan reminder")
+        _queued(m, "overdue-report reminder")
+    else:
+        console.print("No overdue reminders due")
     if c.settings.inline_jobs:
         jobs.run_pending(c.factory, build_registry(c.settings))
 

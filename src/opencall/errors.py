@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+# what an error never repeats as it was typed: control characters (C0 but tab, newline
+# and carriage return; DEL; C1), lone surrogates, the bidi controls (embeddings,
+# overrides, isolates, the LRM/RLM/ALM marks: a right-to-left override turns the rest of
+# the message around) and the characters that show nothing and join nothing
+_UNSAID = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff\u180e]"
+)
+
+
+def escaped(text: str) -> str:
+    """``text`` safe to repeat in an error: each character of ``_UNSAID`` written as its
+    code point ("U+202E"). The zero-width (non-)joiners, which Persian and Bengali
+    spellings need, are kept."""
+    return _UNSAID.sub(lambda m: f"U+{ord(m.group()):04X}", text)
 
 
 class Localized(str):
@@ -53,6 +70,9 @@ class DomainError(Exception):
     ``message`` is the English rendering, for logs, the CLI and fallbacks::
 
         raise DomainError("Unknown role %(role)s.", field="role", role=role)
+
+    A text parameter (what was typed, repeated) is kept :func:`escaped`: no control or
+    bidi character of it reaches a page, an answer or a log.
     """
 
     msg_id: str | None
@@ -60,6 +80,7 @@ class DomainError(Exception):
     def __init__(
         self, msg_id: str, *, field: str | None = None, code: str = "invalid", **params: Any
     ) -> None:
+        params = {k: escaped(v) if type(v) is str else v for k, v in params.items()}
         message = msg_id % params if params else msg_id
         super().__init__(message)
         self.msg_id = msg_id
@@ -74,6 +95,6 @@ class DomainError(Exception):
         message, a parser's complaint): it has no message id, and the edge
         translates it by matching the catalogued templates (``Translator.message``).
         Not for texts written at the call: those take an id."""
-        err = cls(text, field=field, code=code)
+        err = cls(escaped(text), field=field, code=code)
         err.msg_id = None
         return err

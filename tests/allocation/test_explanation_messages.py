@@ -67,3 +67,29 @@ def test_a_decision_stored_before_messages_reads_its_english_text() -> None:
     old = SimpleNamespace(explanation="awarded in full", explanation_msg=None)
     assert explain(Translator("fr"), old) == "attribué en totalité"
     assert explain(Translator("en"), old) == "awarded in full"
+
+
+def test_a_decision_stored_before_its_messages_says_its_request_kinds_translated() -> None:
+    """A decision stored before the messages (``explanation_msg`` None, the English text
+    only) names each request by its kind ("berth: ...; dive: ..."): the known kinds are
+    said in the reader's language, each sentence translated on its own; a prefix that is
+    no request kind stays as it was written."""
+    old = SimpleNamespace(
+        explanation="berth: awarded in full; dive: the request did not pass the eligibility check",
+        explanation_msg=None,
+    )
+    fr, zh = Translator("fr"), Translator("zh")
+    said = explain(fr, old)
+    assert said == (
+        f"{fr.gettext('Berths on the cruise')}: {fr.gettext('awarded in full')}; "
+        f"{fr.gettext('Submersible dives')}: "
+        f"{fr.gettext('the request did not pass the eligibility check')}"
+    ), said
+    assert "berth:" not in said and "dive:" not in said
+    assert explain(zh, old).startswith(zh.gettext("Berths on the cruise"))
+    assert explain(Translator("en"), old) == (  # as a decision stored with its messages
+        "Berths on the cruise: awarded in full; "
+        "Submersible dives: the request did not pass the eligibility check"
+    )
+    other = SimpleNamespace(explanation="Night: awarded in full", explanation_msg=None)
+    assert explain(fr, other) == f"Night: {fr.gettext('awarded in full')}"

@@ -20,6 +20,7 @@ from opencall.scheduling import presenters, services
 from opencall.scheduling.domain import explanation_details, label_details
 from opencall.web.i18n import Translator, merged_catalog
 from tests.authz.test_workspace_matrix import session_client
+from tests.i18n.checks import SRC, extracted
 from tests.scheduling.conftest import SlotWorld, get_call
 from tests.web.conftest import Web
 
@@ -129,13 +130,41 @@ def test_every_optimiser_sentence_is_a_catalogued_message_rendering_its_detail()
         "fewer than %(n)s seat(s) left in %(bins)s",
         "site not suitable: %(reason)s",
     } <= seen
-    catalogued = set(presenters.SCHEDULE_MESSAGES)
+    catalogued = set(presenters.SCHEDULE_MESSAGES) | _solver_ids()
     # nested free text (a suitability reason) is what the caller wrote, not a message id
     assert seen - {"too cold"} <= catalogued
     for lang in ("fr", "es", "zh"):
         catalog = merged_catalog(lang)
         assert catalog is not None
         assert all(catalog.get(m) is not None and catalog.get(m).string for m in catalogued)
+
+
+def _solver_ids() -> set[str]:
+    """What Babel extracts from the logistics and slot solvers (their ``M_`` calls)."""
+    return {
+        m
+        for sub in ("logistics", "slots")
+        for m in extracted(SRC / "optim" / sub)
+        if isinstance(m, str)
+    }
+
+
+def test_the_solvers_write_each_sentence_once_at_its_call() -> None:
+    """The logistics and slot solvers build their sentences with ``M_`` where they say
+    them (as the allocation does): Babel extracts them from there, and the presenters
+    list none of them a second time."""
+    ids = _solver_ids()
+    assert {
+        "no leg is open to this request",
+        "berths on leg %(leg)s, %(done)s of %(n)s dives; %(missing)s",
+        "site not suitable: %(reason)s",
+        "first choice",
+        "fewer than %(n)s seat(s) left in %(bins)s",
+        "room remained; the solver stopped within its gap",
+        "all-or-nothing with %(others)s, which cannot be placed",
+        "resource %(resource)s is not known",
+    } <= ids
+    assert not ids & set(presenters.SCHEDULE_MESSAGES)
 
 
 def _nested(msg: Any, msg_id: str) -> list[dict[str, Any]]:
@@ -239,7 +268,7 @@ def test_the_calendar_says_in_french_why_the_bundle_is_not_placed(web: Web, sw: 
         ]
     # the English sentence is stored as before, next to its message id and parameters
     assert [d["explanation"] for d in stored] == [
-        sl.Unplaced.saying("x", "bundle", d["detail_msg"], **d["detail_params"]).detail
+        sl.Unplaced.saying("x", "bundle", message(d["detail_msg"], **d["detail_params"])).detail
         for d in stored
     ]
     assert stored and stored[0]["explanation"].startswith("all-or-nothing with ")

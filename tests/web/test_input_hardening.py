@@ -93,6 +93,19 @@ def test_a_422_says_field_then_message(web: Web, cycle: Cycle) -> None:
     assert said["detail"]["type"] == "string" and said["errors"]["type"] == "array"
 
 
+def test_a_422_never_repeats_a_bidi_control(web: Web, cycle: Cycle) -> None:
+    """What was typed comes back in a 422 with its bidi controls written as code points
+    (a right-to-left override would turn a client's message around), in ``detail`` and
+    in pydantic's list under ``errors`` alike."""
+    c, bearer, aid = _reviewer(web, cycle)
+    r = c.post(f"/api/v1/assignments/{aid}/review", headers=bearer, json={"grade": "\u202ehigh"})
+    assert r.status_code == 422, r.text
+    said = json.dumps(r.json(), ensure_ascii=False)
+    assert "\u202e" not in said and "U+202Ehigh" in said, said
+    assert r.json()["errors"][0]["loc"] == ["body", "grade"]
+    assert _reviews(web) == 0
+
+
 def test_json_api_refuses_oversized_bodies(web: Web, cycle: Cycle) -> None:
     c, bearer, aid = _reviewer(web, cycle)
     big = json.dumps({"grade": 2, "comments_to_panel": "x" * (2 * 1024 * 1024)})

@@ -4,6 +4,7 @@ applicant's outcome page and the API's e-mails)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -252,7 +253,7 @@ def explain(t: Translator, decision: Any, units: Mapping[str, Any] | None = None
     translated where a catalogued template matches it (:meth:`Translator.message`)."""
     parts = decision.explanation_msg
     if not parts:
-        return t.message(decision.explanation or "")
+        return _explain_stored_text(t, decision.explanation or "")
     out: list[str] = []
     for part in parts:
         said = say(t, part["message"], units)
@@ -262,6 +263,27 @@ def explain(t: Translator, decision: Any, units: Mapping[str, Any] | None = None
         # the requests of a bundle share their sentence: said once, not once a request
         if not out or out[-1] != said:
             out.append(said)
+    return "; ".join(out)
+
+
+#: where the English text of a decision stored before its messages passes from one
+#: request to the next: "; " before a request kind and its colon ("berth: ...; dive: ...")
+_NEXT_KIND = re.compile(rf"; (?=(?:{'|'.join(map(re.escape, KINDS))}): )")
+
+
+def _explain_stored_text(t: Translator, text: str) -> str:
+    """:func:`explain` of a decision stored before its explanation was kept as messages:
+    its English text, each request's sentence translated where a catalogued template
+    matches it (:meth:`Translator.message`), a request kind before it ("berth: ") said as
+    a decision kept as messages says it; any other prefix as it was written."""
+    out = []
+    for part in _NEXT_KIND.split(text):
+        kind, sep, rest = part.partition(": ")
+        out.append(
+            f"{t.gettext(KINDS[kind])}: {t.message(rest)}"
+            if sep and kind in KINDS
+            else t.message(part)
+        )
     return "; ".join(out)
 
 

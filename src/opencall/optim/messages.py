@@ -53,6 +53,12 @@ def M_(template: str, **params: Any) -> Message:  # noqa: N802 - gettext's N_, f
     return message(template, **params)
 
 
+def filled(msg: Message, **params: Any) -> Message:
+    """``msg`` (a template written once with :func:`M_`, e.g. one of a table of sentences)
+    with ``params`` added to its own."""
+    return message(msg["msg"], **{**(msg.get("params") or {}), **params})
+
+
 def number(text: str) -> dict[str, str]:
     """An amount as a parameter: ``text`` (already rounded, e.g. ``"12.5"``) in English, the
     reader's digits and decimal sign on a page."""

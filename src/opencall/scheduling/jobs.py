@@ -9,11 +9,16 @@ from sqlalchemy.orm import Session
 
 from opencall.cycle.services import solve_options, step_call
 from opencall.jobs import Job, JobRegistry
-from opencall.scheduling import services
+from opencall.scheduling import queries, services
 
 
 def schedule(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
     call = step_call(session, job)
+    nothing = queries.awards_missing(session, call)
+    if nothing is not None and nothing.code == queries.NOTHING_AWARDED:
+        # the step's answer, not a failure: the job ends done saying so
+        job.message = nothing.message
+        return
     start = job.payload.get("start")
     services.run_schedule(
         session,

@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opencall.allocation.models import Award
+from opencall import jobs
+from opencall.allocation.models import Award, Decision
 from opencall.calls.models import Call
+from opencall.errors import DomainError
 from opencall.reviews import queries as rq
 from opencall.scheduling.models import ScheduleEntry
 
@@ -31,6 +33,61 @@ def awards_by_request(session: Session, call: Call) -> dict[int, list[Award]]:
     for a in session.scalars(select(Award).where(Award.call_id == call.id).order_by(Award.id)):
         out[a.request_id].append(a)
     return out
+
+
+#: the code of :func:`awards_missing`'s answer when the allocation awarded nothing: the
+#: scheduling job ends done with it, as its message, not failed
+NOTHING_AWARDED = "nothing_awarded"
+
+
+def awards_missing(session: Session, call: Call) -> DomainError | None:
+    """Why the call has no award to schedule (the allocation has not run, or it awarded
+    nothing: code ``NOTHING_AWARDED``), or None when it has awards."""
+    if session.scalar(select(Award.id).where(Award.call_id == call.id).limit(1)) is not None:
+        return None
+    if session.scalar(select(Decision.id).where(Decision.call_id == call.id).limit(1)) is None:
+        return DomainError("There are no awards to schedule; run the allocation first.")
+    return DomainError(
+        "The allocation awarded nothing, so there is nothing to schedule; the "
+        "decisions can be released as they are.",
+        code=NOTHING_AWARDED,
+    )
+
+
+def why_unscheduled(session: Session, call: Call) -> DomainError | None:
+    """Why the call has no schedule entry, said as an error (not raised): the first
+    missing step of resource, allocation (run, and awarding something) and scheduling
+    (its latest job waiting or running, failed with its error, or never run); None when
+    the call has entries, or a schedule run that placed nothing."""
+    if session.scalar(select(ScheduleEntry.id).where(ScheduleEntry.call_id == call.id).limit(1)):
+        return None
+    if not call.pools:
+        return DomainError(
+            "The call has no resource to schedule: add one to the call, then allocate."
+        )
+    missing = awards_missing(session, call)
+    if missing is not None:
+        return missing
+    job = session.scalar(
+        select(jobs.Job)
+        .where(jobs.Job.call_id == call.id, jobs.Job.kind == "schedule.run")
+        .order_by(jobs.Job.id.desc())
+        .limit(1)
+    )
+    if job is not None and job.status in jobs.ACTIVE:
+        return DomainError(
+            "The scheduling is queued or running: its entries show here when it ends."
+        )
+    if job is not None and job.status == "failed":
+        # the refusal's sentence, without the exception's class ("...DomainError: ")
+        last = ((job.error or "").strip().splitlines() or [""])[-1]
+        return DomainError(
+            "The scheduling failed: %(error)s Run it again once this is put right.",
+            error=last.partition(": ")[2] or last,
+        )
+    if rq.latest_run(session, call, "schedule") is None:
+        return DomainError("The scheduling has not run yet: run it from the call's cycle page.")
+    return None
 
 
 def merit(session: Session, call: Call) -> dict[int, float]:

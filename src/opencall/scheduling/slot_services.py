@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from opencall.allocation.models import Award, Decision
+from opencall.allocation.models import Award
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
 from opencall.db import utcnow
@@ -44,16 +44,10 @@ NO_CALENDAR = "no dates: the resource has no calendar"
 def require_awards(session: Session, call: Call) -> dict[int, list[Award]]:
     """The call's awards by request (:func:`awards_by_request`); refused when there are
     none to schedule."""
-    awards = awards_by_request(session, call)
-    if not awards:
-        decided = session.scalar(select(Decision.id).where(Decision.call_id == call.id).limit(1))
-        if decided is not None:  # the allocation ran and awarded nothing: say that
-            raise DomainError(
-                "The allocation awarded nothing, so there is nothing to schedule; the "
-                "decisions can be released as they are."
-            )
-        raise DomainError("There are no awards to schedule; run the allocation first.")
-    return awards
+    missing = queries.awards_missing(session, call)  # not run, or it awarded nothing
+    if missing is not None:
+        raise missing
+    return awards_by_request(session, call)
 
 
 def check_problem(problem: Any) -> None:

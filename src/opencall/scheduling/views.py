@@ -187,6 +187,10 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
             "next": (monday + dt.timedelta(days=7)).isoformat() if monday else "",
             "day_names": [page._(d) for d in DAYS],
             "run": rq.latest_run(db, call, "schedule"),
+            # which step the schedule waits for, when the call has no entry at all
+            "why_unscheduled": page.t.error(why)
+            if (why := queries.why_unscheduled(db, call))
+            else "",
             "may_publish": policies.may_publish(db, page.user, call),
             "withheld_schedule": bool(hidden),
             "explain": lambda e: presenters.explanation(page.t, e.details or {}),
@@ -223,8 +227,4 @@ def publish(slug: str, page: Page = Depends(get_page)) -> Response:
 SERVICE_MESSAGES = (
     N_("Release the decisions before publishing the call."),
     N_("There are no awards to schedule; run the allocation first."),
-    N_(
-        "The allocation awarded nothing, so there is nothing to schedule; the "
-        "decisions can be released as they are."
-    ),
 )

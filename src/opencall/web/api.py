@@ -38,7 +38,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
-from opencall.errors import DomainError
+from opencall.errors import DomainError, escaped
 from opencall.inputs import control_char, error_message
 from opencall.logging_setup import set_user
 from opencall.web.i18n import error_json, negotiate
@@ -253,7 +253,7 @@ def install(app: FastAPI, token_user: TokenLoader) -> None:
         # under ``errors`` for clients that read it); the pages keep FastAPI's answer
         if not request.url.path.startswith("/api/"):
             return await request_validation_exception_handler(request, exc)
-        errors = jsonable_encoder(exc.errors())
+        errors = _escaped_all(jsonable_encoder(exc.errors()))
         body = {"detail": "; ".join(validation_message(e) for e in errors), "errors": errors}
         return JSONResponse(body, status_code=422)
 
@@ -278,15 +278,28 @@ def install(app: FastAPI, token_user: TokenLoader) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _escaped_all(value: Any) -> Any:
+    """Every text of pydantic's list of errors (the field path, the message, the input
+    it repeats) :func:`~opencall.errors.escaped`."""
+    if isinstance(value, str):
+        return escaped(value)
+    if isinstance(value, list):
+        return [_escaped_all(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _escaped_all(v) for k, v in value.items()}
+    return value
+
+
 def validation_message(error: dict[str, Any]) -> str:
     """One of pydantic's errors as "field: message": the field is its location past
     where it was read (``body``, ``query``...), dotted (``fields.0.max``); the body as a
-    whole (bad JSON, a list for an object) is named ``body``."""
+    whole (bad JSON, a list for an object) is named ``body``; what was typed is repeated
+    :func:`~opencall.errors.escaped`."""
     loc = [str(part) for part in error.get("loc", ())]
     where = loc[1:] if loc[:1] and loc[0] in ("body", "query", "path", "header", "cookie") else loc
     if error.get("type") == "json_invalid":
         where = []
-    return f"{'.'.join(where) or (loc[0] if loc else 'body')}: {error_message(error)}"
+    return escaped(f"{'.'.join(where) or (loc[0] if loc else 'body')}: {error_message(error)}")
 
 
 class Pagination(BaseModel):

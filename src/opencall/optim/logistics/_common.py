@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from opencall.optim.allocation import Explanation, MipSolution, rows_to_csr, solve_mip
 from opencall.optim.arrays import FloatArray
-from opencall.optim.messages import message, render
+from opencall.optim.messages import M_, Message, render
 
 _TIE_EPS = 1e-7
 _MERIT_FLOOR = 0.1
@@ -26,7 +26,6 @@ NOT_ASSIGNED_SOLVER_GAP = "not_assigned_solver_gap"
 Row = tuple[dict[int, float], float, float]
 
 #: message ids of the sentences shared by several problems
-SOLVER_GAP = "room remained; the solver stopped within its gap"
 
 
 def weights(merits: Sequence[float], seed: int) -> FloatArray:
@@ -162,14 +161,16 @@ class CountedRequest:
         return self.count if self.min_count is None else self.min_count
 
 
-def explained(code: str, template: str, pools: tuple[str, ...] = (), **params: Any) -> Explanation:
-    """An explanation whose sentence is ``template`` filled with ``params``: kept as a
-    message for translation, and rendered in English as ``detail``."""
-    msg = message(template, **params)
+def explained(code: str, msg: Message, pools: tuple[str, ...] = ()) -> Explanation:
+    """An explanation whose sentence is ``msg`` (written with ``M_`` at the call, where
+    Babel finds it): kept as a message for translation, and rendered in English as
+    ``detail``."""
     return Explanation(code, render(msg), tuple(pools), msg)
 
 
 def solver_gap() -> Explanation:
     """The explanation of a request left out although room remained for it: the solver
     stopped within its optimality gap (code ``not_assigned_solver_gap``)."""
-    return explained(NOT_ASSIGNED_SOLVER_GAP, SOLVER_GAP)
+    return explained(
+        NOT_ASSIGNED_SOLVER_GAP, M_("room remained; the solver stopped within its gap")
+    )

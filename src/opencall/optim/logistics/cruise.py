@@ -24,7 +24,7 @@ from opencall.optim.logistics._common import (
     weights,
 )
 from opencall.optim.logistics.geometry import antipodal, route_distance_km
-from opencall.optim.messages import message
+from opencall.optim.messages import M_, message
 
 SCHEDULED = "scheduled"
 SITE_OFF_ROUTE = "site_off_route"
@@ -423,11 +423,11 @@ def _explain_cruise(
             n_done = per_dive.count(SCHEDULED)
             if n_done == len(r.dives):
                 explanations[r.id] = explained(
-                    AWARDED, "berths on leg %(leg)s, all dives", (lid,), leg=lid
+                    AWARDED, M_("berths on leg %(leg)s, all dives", leg=lid), (lid,)
                 )
             else:
                 missing = [
-                    message(
+                    M_(
                         "dive %(k)s at %(site)s: %(why)s",
                         k=dive_number(k),
                         site=r.dives[k].site_id,
@@ -438,12 +438,14 @@ def _explain_cruise(
                 ]
                 explanations[r.id] = explained(
                     AWARDED_PARTIALLY,
-                    "berths on leg %(leg)s, %(done)s of %(n)s dives; %(missing)s",
+                    M_(
+                        "berths on leg %(leg)s, %(done)s of %(n)s dives; %(missing)s",
+                        leg=lid,
+                        done=n_done,
+                        n=len(r.dives),
+                        missing=missing,
+                    ),
                     (lid,),
-                    leg=lid,
-                    done=n_done,
-                    n=len(r.dives),
-                    missing=missing,
                 )
             reasons[r.id] = tuple(per_dive)
             continue
@@ -465,7 +467,7 @@ def _explain_unplaced(
     dives_used: Mapping[str, int],
 ) -> tuple[Explanation, str]:
     if not allowed:
-        return explained(NO_BERTH, "no leg is open to this request"), NO_BERTH
+        return explained(NO_BERTH, M_("no leg is open to this request")), NO_BERTH
     candidates = [
         leg
         for leg in allowed
@@ -478,7 +480,7 @@ def _explain_unplaced(
             if why == SITE_OFF_ROUTE:
                 near = min(geo[(i, k, leg.id)][2] for leg in allowed)
                 parts.append(
-                    message(
+                    M_(
                         "site %(site)s lies %(km)s km from the nearest route (limit %(limit)s km)",
                         site=site.site_id,
                         km=_whole(near),
@@ -492,7 +494,7 @@ def _explain_unplaced(
                     if geo[(i, k, leg.id)][1] != SITE_OFF_ROUTE
                 )
                 parts.append(
-                    message(
+                    M_(
                         "site %(site)s at %(depth)s m is deeper than the %(limit)s m limit",
                         site=site.site_id,
                         depth=_whole(site.depth_m),
@@ -502,9 +504,11 @@ def _explain_unplaced(
         code = SITE_OFF_ROUTE if SITE_OFF_ROUTE in per_dive else TOO_DEEP
         ex = explained(
             code,
-            "fewer than %(n)s feasible dive(s) on any leg: %(parts)s",
-            n=r.required_dives,
-            parts=parts,
+            M_(
+                "fewer than %(n)s feasible dive(s) on any leg: %(parts)s",
+                n=r.required_dives,
+                parts=parts,
+            ),
         )
         return ex, code
     fits = [leg for leg in candidates if r.berths <= leg.berths]
@@ -513,9 +517,11 @@ def _explain_unplaced(
         return (
             explained(
                 NO_BERTH,
-                "needs %(n)s berths; the largest leg has %(biggest)s",
-                n=r.berths,
-                biggest=biggest,
+                M_(
+                    "needs %(n)s berths; the largest leg has %(biggest)s",
+                    n=r.berths,
+                    biggest=biggest,
+                ),
             ),
             NO_BERTH,
         )
@@ -529,9 +535,11 @@ def _explain_unplaced(
         return (
             explained(
                 NO_BERTH,
-                "berths on leg(s) %(legs)s taken by higher-valued requests",
+                M_(
+                    "berths on leg(s) %(legs)s taken by higher-valued requests",
+                    legs=", ".join(no_berth),
+                ),
                 tuple(no_berth),
-                legs=", ".join(no_berth),
             ),
             NO_BERTH,
         )
@@ -539,12 +547,14 @@ def _explain_unplaced(
         return (
             explained(
                 DIVE_SLOTS_EXHAUSTED,
-                "dive slots on leg(s) %(legs)s exhausted; berths full on %(full)s"
+                M_(
+                    "dive slots on leg(s) %(legs)s exhausted; berths full on %(full)s",
+                    legs=", ".join(no_dives),
+                    full=", ".join(no_berth),
+                )
                 if no_berth
-                else "dive slots on leg(s) %(legs)s exhausted",
+                else M_("dive slots on leg(s) %(legs)s exhausted", legs=", ".join(no_dives)),
                 tuple(no_dives + no_berth),
-                legs=", ".join(no_dives),
-                **({"full": ", ".join(no_berth)} if no_berth else {}),
             ),
             DIVE_SLOTS_EXHAUSTED,
         )

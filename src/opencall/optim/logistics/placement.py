@@ -23,7 +23,7 @@ from opencall.optim.logistics._common import (
     solver_gap,
     weights,
 )
-from opencall.optim.messages import message
+from opencall.optim.messages import M_, Message, filled, message
 
 NO_SEATS = "no_seats"
 NO_PACKAGES = "no_packages"
@@ -47,25 +47,26 @@ class BinProblem(Protocol):
 
 @dataclass(frozen=True)
 class _Words:
-    """The sentences (message ids) one kind of bin problem explains itself with."""
+    """The sentences one kind of bin problem explains itself with, written with ``M_``
+    here and filled where they are said (``messages.filled``)."""
 
-    placed: str
-    unmatched: str
-    full: str
+    placed: Message
+    unmatched: Message
+    full: Message
     none_code: str
 
 
 WORDS = {
     "course": _Words(
-        placed="%(n)s of %(count)s seat(s) in %(bin)s (%(where)s)",
-        unmatched="no session matches the request",
-        full="fewer than %(n)s seat(s) left in %(bins)s",
+        placed=M_("%(n)s of %(count)s seat(s) in %(bin)s (%(where)s)"),
+        unmatched=M_("no session matches the request"),
+        full=M_("fewer than %(n)s seat(s) left in %(bins)s"),
         none_code=NO_SEATS,
     ),
     "package": _Words(
-        placed="%(n)s of %(count)s package(s) in %(bin)s (%(where)s)",
-        unmatched="no season of this technology matches the request",
-        full="fewer than %(n)s package(s) left in %(bins)s",
+        placed=M_("%(n)s of %(count)s package(s) in %(bin)s (%(where)s)"),
+        unmatched=M_("no season of this technology matches the request"),
+        full=M_("fewer than %(n)s package(s) left in %(bins)s"),
         none_code=NO_PACKAGES,
     ),
 }
@@ -215,27 +216,31 @@ def solve_bins(problem: BinProblem, seed: int, time_limit_s: float) -> Placement
         p = placements[rid]
         if p is not None:
             where = (
-                message("first choice")
+                M_("first choice")
                 if p.preference_rank == 0
-                else message("choice %(n)s", n=p.preference_rank + 1)
+                else M_("choice %(n)s", n=p.preference_rank + 1)
             )
             code = AWARDED if p.count == count else AWARDED_PARTIALLY
             explanations[rid] = explained(
-                code, words.placed, (p.bin_id,), n=p.count, count=count, bin=p.bin_id, where=where
+                code,
+                filled(words.placed, n=p.count, count=count, bin=p.bin_id, where=where),
+                (p.bin_id,),
             )
         elif not feasible:
             explanations[rid] = (
-                explained(NOT_FEASIBLE, "site not suitable: %(reason)s", reason=message(reason))
+                explained(NOT_FEASIBLE, M_("site not suitable: %(reason)s", reason=message(reason)))
                 if reason
-                else explained(NOT_FEASIBLE, "site not suitable")
+                else explained(NOT_FEASIBLE, M_("site not suitable"))
             )
         elif not allowed:
-            explanations[rid] = explained(NOT_FEASIBLE, words.unmatched)
+            explanations[rid] = explained(NOT_FEASIBLE, filled(words.unmatched))
         else:
             full = [b for b in allowed if cap[b] - used[b] < min_count]
             if full:
                 explanations[rid] = explained(
-                    words.none_code, words.full, tuple(full), n=min_count, bins=", ".join(full)
+                    words.none_code,
+                    filled(words.full, n=min_count, bins=", ".join(full)),
+                    tuple(full),
                 )
             else:
                 explanations[rid] = solver_gap()

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
+from opencall.optim.messages import M_
 from opencall.optim.slots.calendar import owner
 from opencall.optim.slots.check import evaluate
 from opencall.optim.slots.index import _clear, _Index, _index, _runs
@@ -293,10 +294,12 @@ def _result(
             unplaced[a.id] = Unplaced.saying(
                 a.id,
                 "capacity",
-                "the usable slots it could take are given to awards of higher value"
-                " or its bundle could not be placed whole"
+                M_(
+                    "the usable slots it could take are given to awards of higher value"
+                    " or its bundle could not be placed whole"
+                )
                 if a.bundle is not None
-                else "the usable slots it could take are given to awards of higher value",
+                else M_("the usable slots it could take are given to awards of higher value"),
             )
     v, s, r = evaluate(ix.problem, starts)
     return SlotSchedule(starts, unplaced, v, s, r, method, wall, stages or [])

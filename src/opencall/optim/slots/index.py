@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from opencall.optim.messages import M_
 from opencall.optim.slots.calendar import Slot, booked_indices, owner, slot_grid
 from opencall.optim.slots.problem import BEGUN, UTC, Resource, SlotAward, SlotProblem
 from opencall.optim.slots.result import Unplaced
@@ -44,7 +45,9 @@ def _index(problem: SlotProblem) -> _Index:
     for a in problem.awards:
         if a.resource not in grids:
             pre[a.id] = Unplaced.saying(
-                a.id, "unknown_resource", "resource %(resource)s is not known", resource=a.resource
+                a.id,
+                "unknown_resource",
+                M_("resource %(resource)s is not known", resource=a.resource),
             )
             allowed[a.id] = []
             continue
@@ -75,32 +78,38 @@ def _index(problem: SlotProblem) -> _Index:
                 Unplaced.saying(
                     a.id,
                     "no_usable_slots",
-                    "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots "
-                    "are usable (%(begun)s already begun, %(off)s in unavailable periods, "
-                    "%(changeover)s kept free for a changeover next to another proposal's "
-                    "booked slots, %(impossible)s on dates the applicant declared impossible)",
-                    begun=begun,
-                    changeover=kept_free,
-                    **counts,
+                    M_(
+                        "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots "
+                        "are usable (%(begun)s already begun, %(off)s in unavailable periods, "
+                        "%(changeover)s kept free for a changeover next to another proposal's "
+                        "booked slots, %(impossible)s on dates the applicant declared impossible)",
+                        begun=begun,
+                        changeover=kept_free,
+                        **counts,
+                    ),
                 )
                 if kept_free
                 else Unplaced.saying(
                     a.id,
                     "no_usable_slots",
-                    "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots "
-                    "are usable (%(begun)s already begun, %(off)s in unavailable periods, "
-                    "%(impossible)s on dates the applicant declared impossible)",
-                    begun=begun,
-                    **counts,
+                    M_(
+                        "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots "
+                        "are usable (%(begun)s already begun, %(off)s in unavailable periods, "
+                        "%(impossible)s on dates the applicant declared impossible)",
+                        begun=begun,
+                        **counts,
+                    ),
                 )
                 if begun
                 else Unplaced.saying(
                     a.id,
                     "no_usable_slots",
-                    "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots "
-                    "are usable (%(off)s in unavailable periods, "
-                    "%(impossible)s on dates the applicant declared impossible)",
-                    **counts,
+                    M_(
+                        "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots "
+                        "are usable (%(off)s in unavailable periods, "
+                        "%(impossible)s on dates the applicant declared impossible)",
+                        **counts,
+                    ),
                 )
             )
     units: list[list[SlotAward]] = []
@@ -122,8 +131,10 @@ def _index(problem: SlotProblem) -> _Index:
                     pre[a.id] = Unplaced.saying(
                         a.id,
                         "bundle",
-                        "all-or-nothing with %(others)s, which cannot be placed",
-                        others=", ".join(bad),
+                        M_(
+                            "all-or-nothing with %(others)s, which cannot be placed",
+                            others=", ".join(bad),
+                        ),
                     )
     res_of = {a.id: a.resource for a in problem.awards}
     owners = {a.id: owner(a) for a in problem.awards}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from opencall.optim.messages import Message, message, render
+from opencall.optim.messages import Message, render
 from opencall.optim.slots.check import check
 from opencall.optim.slots.problem import SlotProblem
 
@@ -19,9 +19,9 @@ class Unplaced:
     message: Message | None = field(default=None, compare=False)
 
     @classmethod
-    def saying(cls, award: str, reason: str, template: str, **params: object) -> Unplaced:
-        """An unplaced award whose ``detail`` is ``template`` filled with ``params``."""
-        msg = message(template, **params)
+    def saying(cls, award: str, reason: str, msg: Message) -> Unplaced:
+        """An unplaced award whose ``detail`` is ``msg`` (written with ``M_`` at the call,
+        where Babel finds it) in English."""
         return cls(award, reason, render(msg), msg)
 
 
