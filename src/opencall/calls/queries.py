@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from opencall.calls.domain import parse_cutoffs
-from opencall.calls.models import Call, CallPool
+from opencall.calls.models import Call, CallPartner, CallPool
 from opencall.facilities.models import CapacityPool
 
 
@@ -54,5 +54,34 @@ def batches_of(session: Session, call: Call) -> list[Call]:
     return list(
         session.scalars(
             select(Call).where(Call.parent_id == call.id).order_by(Call.batch_number, Call.id)
+        )
+    )
+
+
+def partners_of(session: Session, call: Call) -> list[CallPartner]:
+    """The providers invited into the call (a joint call), in the order invited."""
+    return list(
+        session.scalars(
+            select(CallPartner).where(CallPartner.call_id == call.id).order_by(CallPartner.id)
+        )
+    )
+
+
+def partner_of(session: Session, call: Call, provider_id: int) -> CallPartner | None:
+    """The provider's invitation into the call, accepted or not; None when not invited."""
+    return session.scalar(
+        select(CallPartner).where(
+            CallPartner.call_id == call.id, CallPartner.provider_id == provider_id
+        )
+    )
+
+
+def accepted_partner_ids(session: Session, call: Call) -> frozenset[int]:
+    """The providers whose administrators accepted to take part in the call."""
+    return frozenset(
+        session.scalars(
+            select(CallPartner.provider_id).where(
+                CallPartner.call_id == call.id, CallPartner.status == "accepted"
+            )
         )
     )
