@@ -244,6 +244,9 @@ class PartnerOut(BaseModel):
 
 
 class PartnerList(BaseModel):
+    call: str = Field(description="the call's title (a draft's too, for the partner deciding)")
+    owner: str = Field(description="the slug of the call's own provider")
+    status: str = Field(description="the call's status")
     items: list[PartnerOut]
 
 
@@ -261,7 +264,7 @@ def _answering_partner(api: Api, slug: str, provider: str) -> tuple[Call, CallPa
     """The call and the invitation of ``provider`` when the caller answers for that
     provider (its administrators) or runs the call (its office); else 404."""
     user = api.require_user()
-    call = signed_in_call_api(api, slug, lambda db, u, c: policies.may_see_partners(db, u, c))
+    call = signed_in_call_api(api, slug, policies.may_see_partners)
     prov = api.db.scalar(select(Provider).where(Provider.slug == provider))
     partner = None if prov is None else partner_of(api.db, call, prov.id)
     if partner is None:
@@ -283,7 +286,12 @@ def list_partners(slug: str = SLUG, api: Api = Depends(get_api)) -> PartnerList:
     if not policies.may_administer(api.db, api.user, call):
         mine = set(policies.partner_offices(api.db, api.user, call))
         rows = [p for p in rows if p.provider_id in mine]
-    return PartnerList(items=[_partner_out(p) for p in rows])
+    return PartnerList(
+        call=call.title,
+        owner=call.provider.slug,
+        status=call.status,
+        items=[_partner_out(p) for p in rows],
+    )
 
 
 @router.post("/calls/{slug}/partners", response_model=PartnerOut, status_code=201)

@@ -37,16 +37,6 @@ def may_administer(session: Session, user: User | None, call: Call) -> bool:
     return _holds_call_role(session, user, call, OFFICE_ROLES)
 
 
-def may_answer_for_partner(
-    session: Session, user: User | None, call: Call, provider_id: int
-) -> bool:
-    """Accept or withdraw the provider's part in a joint call: the administrators of
-    that provider, once it is invited (a site administrator too)."""
-    return any(p.provider_id == provider_id for p in partners_of(session, call)) and (
-        site_admin_or_role(session, user, ("provider_admin",), provider_id=provider_id)
-    )
-
-
 def partner_offices(session: Session, user: User | None, call: Call) -> list[int]:
     """The invited providers of the call (a joint call) whose user office ``user`` is
     (provider administrator or call manager; every one for a site administrator)."""
@@ -55,6 +45,14 @@ def partner_offices(session: Session, user: User | None, call: Call) -> list[int
         for p in partners_of(session, call)
         if site_admin_or_role(session, user, OFFICE_ROLES, provider_id=p.provider_id)
     ]
+
+
+def may_answer_for_partner(
+    session: Session, user: User | None, call: Call, provider_id: int
+) -> bool:
+    """Accept or leave the provider's part in a joint call: that provider's user office
+    (provider administrator or call manager), once it is invited."""
+    return provider_id in partner_offices(session, user, call)
 
 
 def may_see_partners(session: Session, user: User | None, call: Call) -> bool:

@@ -58,11 +58,18 @@ def batches_of(session: Session, call: Call) -> list[Call]:
     )
 
 
+def _partnered(call: Call) -> int:
+    """The call whose partners ``call`` has: a batch has its continuous call's."""
+    return call.parent_id if call.parent_id is not None else call.id
+
+
 def partners_of(session: Session, call: Call) -> list[CallPartner]:
     """The providers invited into the call (a joint call), in the order invited."""
     return list(
         session.scalars(
-            select(CallPartner).where(CallPartner.call_id == call.id).order_by(CallPartner.id)
+            select(CallPartner)
+            .where(CallPartner.call_id == _partnered(call))
+            .order_by(CallPartner.id)
         )
     )
 
@@ -71,7 +78,7 @@ def partner_of(session: Session, call: Call, provider_id: int) -> CallPartner | 
     """The provider's invitation into the call, accepted or not; None when not invited."""
     return session.scalar(
         select(CallPartner).where(
-            CallPartner.call_id == call.id, CallPartner.provider_id == provider_id
+            CallPartner.call_id == _partnered(call), CallPartner.provider_id == provider_id
         )
     )
 
@@ -81,7 +88,7 @@ def accepted_partner_ids(session: Session, call: Call) -> frozenset[int]:
     return frozenset(
         session.scalars(
             select(CallPartner.provider_id).where(
-                CallPartner.call_id == call.id, CallPartner.status == "accepted"
+                CallPartner.call_id == _partnered(call), CallPartner.status == "accepted"
             )
         )
     )

@@ -459,6 +459,17 @@ def _require_partner_pool(session: Session, call: Call, pool: CapacityPool) -> N
         )
 
 
+def _require_not_batch(call: Call) -> None:
+    """A batch of a continuous call has its call's partners (``queries.partners_of``):
+    they are invited, accepted and withdrawn on the call."""
+    if call.parent_id is not None:
+        raise DomainError(
+            "A batch of a continuous call takes its partners from its call: invite, accept "
+            "or withdraw them on the call itself.",
+            field="provider",
+        )
+
+
 def invite_partner(
     session: Session, call: Call, provider: Provider, *, actor_id: int | None = None
 ) -> CallPartner:
@@ -470,10 +481,7 @@ def invite_partner(
             field="provider",
             provider=provider.name,
         )
-    if call.parent_id is not None:
-        raise DomainError(
-            "A batch of a continuous call takes its partners from its call.", field="provider"
-        )
+    _require_not_batch(call)
     if call.status not in ("draft", "open"):
         raise DomainError(
             "Partners can only be invited while the call is a draft or open.", field="provider"
@@ -505,6 +513,7 @@ def accept_partner(
     session: Session, partner: CallPartner, call: Call, *, actor_id: int | None = None
 ) -> CallPartner:
     """The partner's administrators accept to take part in the call."""
+    _require_not_batch(call)
     if partner.status == "accepted":
         raise DomainError(
             "%(provider)s already takes part in this call.", provider=partner.provider.name
@@ -531,6 +540,7 @@ def withdraw_partner(
     """The partner leaves the call (withdrawn by the call's office, or declined or left
     by the partner's administrators): refused while the call offers any of its
     resources (proposals may ask for them, awards and bookings hold them)."""
+    _require_not_batch(call)
     held = sorted(
         cp.pool.name for cp in call.pools if cp.pool.facility.provider_id == partner.provider_id
     )
