@@ -434,7 +434,9 @@ def _require_partner_pool(session: Session, call: Call, pool: CapacityPool) -> N
     of the call (a joint call) whose administrators accepted, at a facility of the
     call's kind (whose request forms the call takes)."""
     provider_id = pool.facility.provider_id
-    partner = None if provider_id == call.provider_id else partner_of(session, call, provider_id)
+    if provider_id == call.provider_id:  # another facility of the call's own provider
+        raise DomainError("A call can only offer pools of its own facility.", field="pool")
+    partner = partner_of(session, call, provider_id)
     if partner is None:
         raise DomainError(
             "A call offers the resources of its own facility, or of a partner provider "
