@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from html import unescape
 from typing import Any
 
 import pytest
@@ -23,8 +24,8 @@ from sqlalchemy import select
 
 from opencall.people.models import Country
 from tests.api.test_genebank_journey import review_and_publish
-from tests.api.test_operator_journey import Client, account, open_facility
-from tests.web.conftest import Web
+from tests.api.test_operator_journey import Client, account, open_facility, signed_in
+from tests.web.conftest import Web, csrf
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
 
@@ -287,3 +288,25 @@ def test_a_partner_withdraws_before_anything_is_offered(web: Web) -> None:
     # a partner's office sees nothing of a call it is not (or no longer) part of
     r = uni.http.get(f"/api/v1/calls/{SLUG}/partners", headers=uni.headers)
     assert r.status_code == 404
+
+
+def test_the_cockpit_offers_an_accepted_partners_resources(web: Web) -> None:
+    """The owner's cockpit lists the partner's resources once it accepted (named with
+    their facility), and its form offers them; before, the page refuses them."""
+    ocean, uni, _tech, res = two_providers(web)
+    draft_call(ocean)
+    browser = signed_in(web, "office@ocean.example")
+    lab = res["Core scanning"]
+    ocean.post(f"/api/v1/calls/{SLUG}/partners", {"provider": "sedlab"})
+    page = browser.get(f"/manage/calls/{SLUG}")
+    assert page.status_code == 200 and "Core scanning" not in page.text
+    r = browser.post(f"/manage/calls/{SLUG}/pools",
+                     data={"csrf_token": csrf(browser), "pool_id": str(lab)})  # fmt: skip
+    assert r.status_code == 404
+    uni.post(f"/api/v1/calls/{SLUG}/partners/sedlab/accept")
+    page = browser.get(f"/manage/calls/{SLUG}")
+    assert "Sediment core lab: Core scanning" in unescape(page.text), page.text[:3000]
+    r = browser.post(f"/manage/calls/{SLUG}/pools",
+                     data={"csrf_token": csrf(browser), "pool_id": str(lab)})  # fmt: skip
+    assert r.status_code == 303, r.text[:2000]
+    assert offered(ocean) == {"Ship days", "ROV dives", "Core scanning"}

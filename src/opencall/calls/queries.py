@@ -3,12 +3,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from opencall.calls.domain import parse_cutoffs
 from opencall.calls.models import Call, CallPartner, CallPool
-from opencall.facilities.models import CapacityPool
+from opencall.facilities.models import CapacityPool, Facility
 
 
 def unit_words(call: Call) -> dict[str, Any]:
@@ -90,5 +90,25 @@ def accepted_partner_ids(session: Session, call: Call) -> frozenset[int]:
             select(CallPartner.provider_id).where(
                 CallPartner.call_id == _partnered(call), CallPartner.status == "accepted"
             )
+        )
+    )
+
+
+def offerable_pools(session: Session, call: Call) -> list[CapacityPool]:
+    """The resources the call may offer, oldest first: its facility's, and in a joint
+    call those of its accepted partners' facilities of the call's kind."""
+    where = CapacityPool.facility_id == call.facility_id
+    partners = accepted_partner_ids(session, call)
+    if partners:
+        where = or_(
+            where,
+            and_(Facility.provider_id.in_(sorted(partners)), Facility.kind == call.facility.kind),
+        )
+    return list(
+        session.scalars(
+            select(CapacityPool)
+            .join(Facility, Facility.id == CapacityPool.facility_id)
+            .where(where)
+            .order_by(CapacityPool.id)
         )
     )
