@@ -223,6 +223,12 @@ def test_a_joint_call_of_two_providers_through_the_api(web: Web, one_loop: None)
                      f"/api/v1/calls/{SLUG}/report", f"/api/v1/calls/{SLUG}/postaward"):  # fmt: skip
             r = client.http.get(path, headers=client.headers)
             assert r.status_code == 404, (path, r.status_code)
+    # the partner's node page: the lab's awards alone, by code
+    page = signed_in(web, "office@sedlab.example").get(f"/node/calls/{SLUG}")
+    assert page.status_code == 200
+    lab_codes = {a["proposal_code"] for a in awards if a["resource"] == "Core scanning"}
+    assert {c for c in j.asked if c in page.text} == lab_codes
+    assert not [n for n in j.names if n in page.text]
     # the technician records a core shipment that reached the lab; a ship award is 404
     rec = j.tech.post(f"/api/v1/calls/{SLUG}/node/awards/{lab_awards[0]}/records", {
         "kind": "shipment", "data": {"description": "4 gravity cores"}})  # fmt: skip

@@ -472,6 +472,21 @@ def _require_not_batch(call: Call) -> None:
         )
 
 
+def _audit_partner(
+    session: Session, call: Call, action: str, provider_id: int, actor_id: int | None
+) -> None:
+    """A partner's step in the call's audit log (invited, accepted, withdrawn)."""
+    auditlog.record(
+        session,
+        action,
+        "call",
+        call.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        data={"provider_id": provider_id},
+    )
+
+
 def invite_partner(
     session: Session, call: Call, provider: Provider, *, actor_id: int | None = None
 ) -> CallPartner:
@@ -499,15 +514,7 @@ def invite_partner(
     )
     session.add(partner)
     session.flush()
-    auditlog.record(
-        session,
-        "call.partner_invited",
-        "call",
-        call.id,
-        actor_id=actor_id,
-        call_id=call.id,
-        data={"provider_id": provider.id},
-    )
+    _audit_partner(session, call, "call.partner_invited", provider.id, actor_id)
     return partner
 
 
@@ -524,15 +531,7 @@ def accept_partner(
     partner.accepted_by = actor_id
     partner.accepted_at = utcnow()
     session.flush()
-    auditlog.record(
-        session,
-        "call.partner_accepted",
-        "call",
-        call.id,
-        actor_id=actor_id,
-        call_id=call.id,
-        data={"provider_id": partner.provider_id},
-    )
+    _audit_partner(session, call, "call.partner_accepted", partner.provider_id, actor_id)
     return partner
 
 
@@ -558,15 +557,7 @@ def withdraw_partner(
     provider_id = partner.provider_id
     session.delete(partner)
     session.flush()
-    auditlog.record(
-        session,
-        "call.partner_withdrawn",
-        "call",
-        call.id,
-        actor_id=actor_id,
-        call_id=call.id,
-        data={"provider_id": provider_id},
-    )
+    _audit_partner(session, call, "call.partner_withdrawn", provider_id, actor_id)
 
 
 def _check_policy_with_offer(
