@@ -2,7 +2,7 @@
 administrators), ``POST /api/v1/calls`` (a provider's call managers), ``PATCH
 /api/v1/calls/{slug}`` and ``POST /api/v1/calls/{slug}/pools`` (the user office), and the
 partners of a joint call (``/api/v1/calls/{slug}/partners``: the call's office invites, the
-partner's administrators accept or leave).
+partner's user office accepts or leaves).
 
 Same services and policies as the management pages (``facilities.views``,
 ``calls.manage_views``): a refusal changes nothing and answers 400 with a message
@@ -262,7 +262,7 @@ def _partner_out(p: CallPartner) -> PartnerOut:
 
 def _answering_partner(api: Api, slug: str, provider: str) -> tuple[Call, CallPartner]:
     """The call and the invitation of ``provider`` when the caller answers for that
-    provider (its administrators) or runs the call (its office); else 404."""
+    provider (its user office) or runs the call (its office); else 404."""
     user = api.require_user()
     call = signed_in_call_api(api, slug, policies.may_see_partners)
     prov = api.db.scalar(select(Provider).where(Provider.slug == provider))
@@ -297,7 +297,7 @@ def list_partners(slug: str = SLUG, api: Api = Depends(get_api)) -> PartnerList:
 @router.post("/calls/{slug}/partners", response_model=PartnerOut, status_code=201)
 def invite_partner(body: PartnerIn, slug: str = SLUG, api: Api = Depends(get_api)) -> PartnerOut:
     """Invite another provider into the call (its user office, while it is a draft or
-    open); its resources can be offered once its administrators accept."""
+    open); its resources can be offered once its user office accepts."""
     call = office_call_api(api, slug)
     prov = api.db.scalar(select(Provider).where(Provider.slug == body.provider.strip()))
     if prov is None:
@@ -311,7 +311,7 @@ def invite_partner(body: PartnerIn, slug: str = SLUG, api: Api = Depends(get_api
 def accept_partner(
     slug: str = SLUG, provider: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
 ) -> PartnerOut:
-    """The invited provider's administrators accept to take part in the call."""
+    """The invited provider's user office (administrators, call managers) accepts."""
     user = api.require_user()
     call, partner = _answering_partner(api, slug, provider)
     if not policies.may_answer_for_partner(api.db, user, call, partner.provider_id):
@@ -326,7 +326,7 @@ def withdraw_partner(
     slug: str = SLUG, provider: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
 ) -> Response:
     """Withdraw the partner (the call's office), or decline or leave the call (the
-    partner's administrators); refused while the call offers any of its resources."""
+    partner's user office); refused while the call offers any of its resources."""
     call, partner = _answering_partner(api, slug, provider)
     with api.refusing(commit=True):
         services.withdraw_partner(api.db, partner, call, actor_id=api.actor_id)

@@ -431,7 +431,7 @@ def offer_pool(
 
 def _require_partner_pool(session: Session, call: Call, pool: CapacityPool) -> None:
     """A resource of another facility may be offered only when it belongs to a partner
-    of the call (a joint call) whose administrators accepted, at a facility of the
+    of the call (a joint call) whose user office accepted, at a facility of the
     call's kind (whose request forms the call takes)."""
     provider_id = pool.facility.provider_id
     if provider_id == call.provider_id:  # another facility of the call's own provider
@@ -491,7 +491,7 @@ def invite_partner(
     session: Session, call: Call, provider: Provider, *, actor_id: int | None = None
 ) -> CallPartner:
     """Invite ``provider`` into the call (its user office): a joint call. Nothing of the
-    partner's is offered until its administrators accept."""
+    partner's is offered until its user office accepts."""
     if provider.id == call.provider_id:
         raise DomainError(
             "The call is %(provider)s's own; invite another provider.",
@@ -521,7 +521,7 @@ def invite_partner(
 def accept_partner(
     session: Session, partner: CallPartner, call: Call, *, actor_id: int | None = None
 ) -> CallPartner:
-    """The partner's administrators accept to take part in the call."""
+    """The partner's user office accepts to take part in the call."""
     _require_not_batch(call)
     if partner.status == "accepted":
         raise DomainError(
@@ -539,7 +539,7 @@ def withdraw_partner(
     session: Session, partner: CallPartner, call: Call, *, actor_id: int | None = None
 ) -> None:
     """The partner leaves the call (withdrawn by the call's office, or declined or left
-    by the partner's administrators): refused while the call offers any of its
+    by the partner's user office): refused while the call offers any of its
     resources (proposals may ask for them, awards and bookings hold them)."""
     _require_not_batch(call)
     held = sorted(
