@@ -424,5 +424,50 @@ CASES += [
     Case("POST", "/api/v1/calls/{slug}/batches", OFFICE, _continuous_call, json={},
          scope="manage"),
 ]  # fmt: skip
+
+
+def _partnered(accepted: bool | None) -> Params:
+    """A draft call of the cycle's provider and the provider of ``other_manager`` (the
+    other call's, whose call manager they are): not invited (``None``), invited, or
+    invited and accepted into the draft."""
+
+    def params(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+        from opencall.calls import services as call_services
+
+        made = _draft_with_pool(f, c)
+        with f() as s:
+            call, other = call_by_slug(s, made["slug"]), call_by_slug(s, c.other_slug)
+            assert call is not None and other is not None
+            if accepted is not None:
+                partner = call_services.invite_partner(s, call, other.provider)
+                if accepted:
+                    call_services.accept_partner(s, partner, call)
+            s.commit()
+            return {"slug": call.slug, "provider": other.provider.slug}
+
+    return params
+
+
+# a joint call: the call's office invites another provider; that provider's office
+# (other_manager) accepts, or either side withdraws it (tests/api/test_joint_call_journey.py)
+PARTNERS = {"manager", "other_manager"}
+CASES += [
+    Case("GET", "/api/v1/calls/{slug}/partners", PARTNERS, _partnered(False), scope="manage"),
+    Case("POST", "/api/v1/calls/{slug}/partners", OFFICE, _partnered(None),
+         json=lambda f, c: {"provider": _other_provider(f, c)}, scope="manage"),
+    Case("POST", "/api/v1/calls/{slug}/partners/{provider}/accept", {"other_manager"},
+         _partnered(False), json={}, scope="manage"),
+    Case("DELETE", "/api/v1/calls/{slug}/partners/{provider}", PARTNERS, _partnered(True),
+         scope="manage"),
+]  # fmt: skip
+
+
+def _other_provider(f: sessionmaker[Session], c: Any) -> str:
+    with f() as s:
+        other = call_by_slug(s, c.other_slug)
+        assert other is not None
+        return str(other.provider.slug)
+
+
 ROUTES = {(c.method, c.path) for c in CASES}
 __all__ = ["CASES", "EVERYONE", "PS", "ROUTES", "Case"]

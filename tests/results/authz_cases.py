@@ -116,6 +116,8 @@ CASES: list[Case] = [
     # of one node: tests/api/test_isotope_network_journey.py)
     Case("GET", "/api/v1/calls/{slug}/node/awards", OFFICE, api=True),
     Case("GET", "/api/v1/calls/{slug}/node/bookings", OFFICE, api=True),
+    # each provider's figures (a joint call's partners: tests/api/test_joint_call_journey.py)
+    Case("GET", "/api/v1/calls/{slug}/node/providers", OFFICE, api=True),
     Case("GET", "/node/calls/{slug}", OFFICE),
     Case("GET", "/node/calls/{slug}/bookings.csv", OFFICE),
     Case(

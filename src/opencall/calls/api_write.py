@@ -1,6 +1,8 @@
 """The JSON API's writes of providers and calls: ``POST /api/v1/providers`` (site
 administrators), ``POST /api/v1/calls`` (a provider's call managers), ``PATCH
-/api/v1/calls/{slug}`` and ``POST /api/v1/calls/{slug}/pools`` (the user office).
+/api/v1/calls/{slug}`` and ``POST /api/v1/calls/{slug}/pools`` (the user office), and the
+partners of a joint call (``/api/v1/calls/{slug}/partners``: the call's office invites, the
+partner's user office accepts or leaves).
 
 Same services and policies as the management pages (``facilities.views``,
 ``calls.manage_views``): a refusal changes nothing and answers 400 with a message
@@ -13,13 +15,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from opencall.calls import services
-from opencall.calls.access import office_call_api
+from opencall.calls import policies, services
+from opencall.calls.access import office_call_api, signed_in_call_api
 from opencall.calls.api import CallOut, call_out
+from opencall.calls.models import Call, CallPartner
+from opencall.calls.queries import partner_of, partners_of
 from opencall.calls.schemas import MAX_CUTOFFS
 from opencall.facilities import policies as fac_policies
 from opencall.facilities import services as fac_services
@@ -199,11 +203,15 @@ def edit_call(body: CallEdit, slug: str = SLUG, api: Api = Depends(get_api)) -> 
 
 @router.post("/calls/{slug}/pools", response_model=CallOut, status_code=201)
 def offer_pool(body: PoolOfferIn, slug: str = SLUG, api: Api = Depends(get_api)) -> CallOut:
-    """Offer (part of) one of the facility's capacity pools in the call (user office)."""
+    """Offer (part of) one of the facility's capacity pools in the call (user office), or
+    of a partner provider's facility of the same kind once the partner accepted (a joint
+    call, ``/calls/{slug}/partners``)."""
     call = office_call_api(api, slug)
     pool = api.db.get(CapacityPool, body.pool_id)
-    if pool is None or pool.facility_id != call.facility_id:
-        raise ApiError(400, "pool_id: not a capacity pool of the call's facility.")
+    if pool is None:
+        raise ApiError(
+            400, "pool_id: not a capacity pool of the call's facility or of a partner of the call."
+        )
     with api.refusing(commit=True):
         services.offer_pool(
             api.db,
@@ -216,3 +224,110 @@ def offer_pool(body: PoolOfferIn, slug: str = SLUG, api: Api = Depends(get_api))
         )
         out = call_out(call)
     return out
+
+
+# ---------------------------------------------------------------- joint calls
+
+
+class PartnerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str = Field(min_length=1, max_length=80, description="the provider's slug")
+
+
+class PartnerOut(BaseModel):
+    provider: str = Field(description="the partner provider's slug")
+    name: str
+    status: Literal["invited", "accepted"]
+    invited_at: dt.datetime
+    accepted_at: dt.datetime | None
+
+
+class PartnerList(BaseModel):
+    call: str = Field(description="the call's title (a draft's too, for the partner deciding)")
+    owner: str = Field(description="the slug of the call's own provider")
+    status: str = Field(description="the call's status")
+    items: list[PartnerOut]
+
+
+def _partner_out(p: CallPartner) -> PartnerOut:
+    return PartnerOut(
+        provider=p.provider.slug,
+        name=p.provider.name,
+        status="accepted" if p.status == "accepted" else "invited",
+        invited_at=p.invited_at,
+        accepted_at=p.accepted_at,
+    )
+
+
+def _answering_partner(api: Api, slug: str, provider: str) -> tuple[Call, CallPartner]:
+    """The call and the invitation of ``provider`` when the caller answers for that
+    provider (its user office) or runs the call (its office); else 404."""
+    user = api.require_user()
+    call = signed_in_call_api(api, slug, policies.may_see_partners)
+    prov = api.db.scalar(select(Provider).where(Provider.slug == provider))
+    partner = None if prov is None else partner_of(api.db, call, prov.id)
+    if partner is None:
+        raise api.not_found()
+    if not (
+        policies.may_administer(api.db, user, call)
+        or policies.may_answer_for_partner(api.db, user, call, partner.provider_id)
+    ):
+        raise api.not_found()
+    return call, partner
+
+
+@router.get("/calls/{slug}/partners", response_model=PartnerList)
+def list_partners(slug: str = SLUG, api: Api = Depends(get_api)) -> PartnerList:
+    """The providers invited into the call (a joint call): its office sees every one, a
+    partner's office its own invitation."""
+    call = signed_in_call_api(api, slug, policies.may_see_partners)
+    rows = partners_of(api.db, call)
+    if not policies.may_administer(api.db, api.user, call):
+        mine = set(policies.partner_offices(api.db, api.user, call))
+        rows = [p for p in rows if p.provider_id in mine]
+    return PartnerList(
+        call=call.title,
+        owner=call.provider.slug,
+        status=call.status,
+        items=[_partner_out(p) for p in rows],
+    )
+
+
+@router.post("/calls/{slug}/partners", response_model=PartnerOut, status_code=201)
+def invite_partner(body: PartnerIn, slug: str = SLUG, api: Api = Depends(get_api)) -> PartnerOut:
+    """Invite another provider into the call (its user office, while it is a draft or
+    open); its resources can be offered once its user office accepts."""
+    call = office_call_api(api, slug)
+    prov = api.db.scalar(select(Provider).where(Provider.slug == body.provider.strip()))
+    if prov is None:
+        raise ApiError(400, f"provider: there is no provider {body.provider!r}.")
+    with api.refusing(commit=True):
+        out = _partner_out(services.invite_partner(api.db, call, prov, actor_id=api.actor_id))
+    return out
+
+
+@router.post("/calls/{slug}/partners/{provider}/accept", response_model=PartnerOut)
+def accept_partner(
+    slug: str = SLUG, provider: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
+) -> PartnerOut:
+    """The invited provider's user office (administrators, call managers) accepts."""
+    user = api.require_user()
+    call, partner = _answering_partner(api, slug, provider)
+    if not policies.may_answer_for_partner(api.db, user, call, partner.provider_id):
+        raise api.not_found()
+    with api.refusing(commit=True):
+        out = _partner_out(services.accept_partner(api.db, partner, call, actor_id=api.actor_id))
+    return out
+
+
+@router.delete("/calls/{slug}/partners/{provider}", status_code=204)
+def withdraw_partner(
+    slug: str = SLUG, provider: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
+) -> Response:
+    """Withdraw the partner (the call's office), or decline or leave the call (the
+    partner's user office); refused while the call offers any of its resources."""
+    call, partner = _answering_partner(api, slug, provider)
+    with api.refusing(commit=True):
+        services.withdraw_partner(api.db, partner, call, actor_id=api.actor_id)
+    return Response(status_code=204)

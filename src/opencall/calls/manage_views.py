@@ -23,6 +23,7 @@ from opencall.calls.models import Call
 from opencall.calls.presenters import MSG_DATE, MSG_DATE_ZONE  # noqa: F401  (as before)
 from opencall.calls.presenters import date_error as _date_error
 from opencall.calls.presenters import parse_when as _parse_when
+from opencall.calls.queries import offerable_pools
 from opencall.calls.schemas import MAX_CUTOFFS
 from opencall.errors import DomainError
 from opencall.facilities import policies as fac_policies
@@ -446,7 +447,7 @@ def offer_pool(slug: str, page: Page = Depends(get_page)) -> Response:
     call = office_call(page, slug)
     raw = page.form.get("pool_id", "")
     pool = page.db.get(CapacityPool, int(raw)) if raw.isdecimal() and len(raw) < 10 else None
-    if pool is None or pool.facility_id != call.facility_id:
+    if pool is None or pool.id not in {p.id for p in offerable_pools(page.db, call)}:
         page.not_found()
     try:
         amount = _num(page.form.get("amount", ""))

@@ -93,3 +93,28 @@ class CallPool(Base):
 
     call: Mapped[Call] = relationship(back_populates="pools")
     pool: Mapped[CapacityPool] = relationship(lazy="joined")
+
+
+class CallPartner(Base):
+    """A provider invited into a call of another provider (a joint call): once its
+    administrators accept, the call's offers may include its resources, and its staff
+    see what concerns those resources (``results.policies.node_pools``)."""
+
+    __tablename__ = "call_partners"
+    __table_args__ = (UniqueConstraint("call_id", "provider_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    # "invited" until the partner's administrators accept, then "accepted"
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="invited")
+    invited_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    invited_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    accepted_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    provider: Mapped[Provider] = relationship(lazy="joined")

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from opencall.calls.domain import CALL_STATES, is_open_at
 from opencall.calls.models import Call
+from opencall.calls.queries import partners_of
 from opencall.people.models import RoleGrant, User
 from opencall.people.queries import site_admin_or_role
 
@@ -34,6 +35,29 @@ def may_manage_call(session: Session, user: User | None, call: Call) -> bool:
 def may_administer(session: Session, user: User | None, call: Call) -> bool:
     """The user office: configure and move the call, audit log, reports, exports, files."""
     return _holds_call_role(session, user, call, OFFICE_ROLES)
+
+
+def partner_offices(session: Session, user: User | None, call: Call) -> list[int]:
+    """The invited providers of the call (a joint call) whose user office ``user`` is
+    (provider administrator or call manager; every one for a site administrator)."""
+    return [
+        p.provider_id
+        for p in partners_of(session, call)
+        if site_admin_or_role(session, user, OFFICE_ROLES, provider_id=p.provider_id)
+    ]
+
+
+def may_answer_for_partner(
+    session: Session, user: User | None, call: Call, provider_id: int
+) -> bool:
+    """Accept or leave the provider's part in a joint call: that provider's user office
+    (provider administrator or call manager), once it is invited."""
+    return provider_id in partner_offices(session, user, call)
+
+
+def may_see_partners(session: Session, user: User | None, call: Call) -> bool:
+    """The partners of a call: its user office, and the office of an invited provider."""
+    return may_administer(session, user, call) or bool(partner_offices(session, user, call))
 
 
 def may_see_call(session: Session, user: User | None, call: Call) -> bool:

@@ -3,12 +3,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from opencall.calls.domain import parse_cutoffs
-from opencall.calls.models import Call, CallPool
-from opencall.facilities.models import CapacityPool
+from opencall.calls.models import Call, CallPartner, CallPool
+from opencall.facilities.models import CapacityPool, Facility
 
 
 def unit_words(call: Call) -> dict[str, Any]:
@@ -54,5 +54,61 @@ def batches_of(session: Session, call: Call) -> list[Call]:
     return list(
         session.scalars(
             select(Call).where(Call.parent_id == call.id).order_by(Call.batch_number, Call.id)
+        )
+    )
+
+
+def _partnered(call: Call) -> int:
+    """The call whose partners ``call`` has: a batch has its continuous call's."""
+    return call.parent_id if call.parent_id is not None else call.id
+
+
+def partners_of(session: Session, call: Call) -> list[CallPartner]:
+    """The providers invited into the call (a joint call), in the order invited."""
+    return list(
+        session.scalars(
+            select(CallPartner)
+            .where(CallPartner.call_id == _partnered(call))
+            .order_by(CallPartner.id)
+        )
+    )
+
+
+def partner_of(session: Session, call: Call, provider_id: int) -> CallPartner | None:
+    """The provider's invitation into the call, accepted or not; None when not invited."""
+    return session.scalar(
+        select(CallPartner).where(
+            CallPartner.call_id == _partnered(call), CallPartner.provider_id == provider_id
+        )
+    )
+
+
+def accepted_partner_ids(session: Session, call: Call) -> frozenset[int]:
+    """The providers whose administrators accepted to take part in the call."""
+    return frozenset(
+        session.scalars(
+            select(CallPartner.provider_id).where(
+                CallPartner.call_id == _partnered(call), CallPartner.status == "accepted"
+            )
+        )
+    )
+
+
+def offerable_pools(session: Session, call: Call) -> list[CapacityPool]:
+    """The resources the call may offer, oldest first: its facility's, and in a joint
+    call those of its accepted partners' facilities of the call's kind."""
+    where = CapacityPool.facility_id == call.facility_id
+    partners = accepted_partner_ids(session, call)
+    if partners:
+        where = or_(
+            where,
+            and_(Facility.provider_id.in_(sorted(partners)), Facility.kind == call.facility.kind),
+        )
+    return list(
+        session.scalars(
+            select(CapacityPool)
+            .join(Facility, Facility.id == CapacityPool.facility_id)
+            .where(where)
+            .order_by(CapacityPool.id)
         )
     )

@@ -420,6 +420,64 @@ def node_bookings(
     )
 
 
+class ResourceFigures(BaseModel):
+    resource_id: int
+    name: str
+    unit: str
+    offered: float
+    awarded: float
+    awards: int
+    bookings: int = Field(description="entries of the schedule on the resource")
+    records: int = Field(description="post-award records linked to its awards")
+
+
+class ProviderFigures(BaseModel):
+    provider: str = Field(description="the provider's slug")
+    name: str
+    role: Literal["owner", "partner"] = Field(description="owner: the call's own provider")
+    resources: list[ResourceFigures]
+
+
+class ProviderFiguresList(BaseModel):
+    items: list[ProviderFigures]
+
+
+@router.get("/calls/{slug}/node/providers", response_model=ProviderFiguresList, responses=NOT_FOUND)
+def node_providers(slug: str = SLUG, api: Api = Depends(get_api)) -> ProviderFiguresList:
+    """Each provider's figures in the call (a joint call has several): what it offers of
+    each resource, what was awarded, the bookings and the post-award records; the caller's
+    resources alone (the user office: every one), the owner first."""
+    call, pools = _node(api, slug)
+    figures = q.figures_by_pool(api.db, call, pools)
+    by_provider: dict[int, ProviderFigures] = {}
+    for cp in call.pools:
+        if cp.pool_id not in figures:
+            continue
+        prov = cp.pool.facility.provider
+        if prov.id not in by_provider:
+            role: Literal["owner", "partner"] = (
+                "owner" if prov.id == call.provider_id else "partner"
+            )
+            by_provider[prov.id] = ProviderFigures(
+                provider=prov.slug, name=prov.name, role=role, resources=[]
+            )
+        f = figures[cp.pool_id]
+        by_provider[prov.id].resources.append(
+            ResourceFigures(
+                resource_id=cp.pool_id,
+                name=cp.pool.name,
+                unit=cp.pool.unit,
+                offered=f["offered"],
+                awarded=f["awarded"],
+                awards=int(f["awards"]),
+                bookings=int(f["bookings"]),
+                records=int(f["records"]),
+            )
+        )
+    items = sorted(by_provider.values(), key=lambda p: (p.role != "owner", p.provider))
+    return ProviderFiguresList(items=items)
+
+
 @router.post(
     "/calls/{slug}/node/awards/{award_id}/records",
     response_model=RecordOut,

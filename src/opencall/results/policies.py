@@ -4,7 +4,8 @@ The applicant's team (accepted members) and the provider's user office see and
 record an award's records and results, once the decisions are released; the
 public sees aggregates only (``may_see_aggregates``). A node's staff (``NodeStaff``:
 some resources of the provider) see and record the awards, bookings and records of
-their resources alone (``node_pools``). A "no" is a 404.
+their resources alone (``node_pools``); so do, in a joint call, the office and the node
+staff of an accepted partner provider, for the partner's resources the call offers. A "no" is a 404.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from sqlalchemy.orm import Session
 from opencall.allocation.models import Award, AwardDecline
 from opencall.calls import policies as call_policies
 from opencall.calls.models import Call
+from opencall.calls.queries import accepted_partner_ids
 from opencall.facilities.policies import staffed_pools
+from opencall.facilities.queries import staffed_pool_ids
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.proposals.policies import is_pi, membership
@@ -79,7 +82,24 @@ def node_pools(session: Session, user: User | None, call: Call) -> frozenset[int
         return None
     if not decisions_out(call):
         return frozenset()
-    return staffed_pools(session, user, call.provider)
+    return staffed_pools(session, user, call.provider) | partner_pools(session, user, call)
+
+
+def partner_pools(session: Session, user: User, call: Call) -> frozenset[int]:
+    """Of a joint call, the resources it offers of the accepted partners whose office
+    ``user`` is (every one of that partner's), or which ``user`` staffs as node staff."""
+    partners = accepted_partner_ids(session, call)
+    if not partners:
+        return frozenset()
+    offices = set(call_policies.partner_offices(session, user, call)) & partners
+    staffed: set[int] = set()
+    for pid in partners - offices:
+        staffed |= staffed_pool_ids(session, user.id, pid)
+    return frozenset(
+        cp.pool_id
+        for cp in call.pools
+        if cp.pool.facility.provider_id in offices or cp.pool_id in staffed
+    )
 
 
 def may_see_node(session: Session, user: User | None, call: Call) -> bool:

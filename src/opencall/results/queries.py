@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award
@@ -347,4 +347,40 @@ def records_of_awards(
     ):
         if r.award_id is not None:
             out[r.award_id].append(r)
+    return out
+
+
+def figures_by_pool(
+    session: Session, call: Call, pools: frozenset[int] | None
+) -> dict[int, dict[str, float]]:
+    """Of each resource the call offers (those in ``pools``; every one for ``None``):
+    what it offers, what was awarded and in how many awards, the bookings of the
+    schedule and the post-award records linked to its awards (``{pool id: figures}``)."""
+    ids = [cp.pool_id for cp in call.pools if pools is None or cp.pool_id in pools]
+    out: dict[int, dict[str, float]] = {
+        cp.pool_id: {"offered": cp.amount, "awarded": 0.0, "awards": 0, "bookings": 0,
+                     "records": 0}
+        for cp in call.pools
+        if cp.pool_id in ids
+    }  # fmt: skip
+    for pool_id, amount, n in session.execute(
+        select(Award.pool_id, func.sum(Award.amount), func.count(Award.id))
+        .where(Award.call_id == call.id, Award.pool_id.in_(ids))
+        .group_by(Award.pool_id)
+    ):
+        out[pool_id].update(awarded=float(amount or 0.0), awards=int(n))
+    for booked_pool, n in session.execute(
+        select(ScheduleEntry.pool_id, func.count(ScheduleEntry.id))
+        .where(ScheduleEntry.call_id == call.id, ScheduleEntry.pool_id.in_(ids))
+        .group_by(ScheduleEntry.pool_id)
+    ):
+        if booked_pool is not None:
+            out[booked_pool]["bookings"] = int(n)
+    for pool_id, n in session.execute(
+        select(Award.pool_id, func.count(PostAwardRecord.id))
+        .join(Award, Award.id == PostAwardRecord.award_id)
+        .where(Award.call_id == call.id, Award.pool_id.in_(ids))
+        .group_by(Award.pool_id)
+    ):
+        out[pool_id]["records"] = int(n)
     return out

@@ -39,16 +39,11 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
         for kind in ("conflicts", "affinity", "assignment", "calibration", "allocation", "schedule")
     }
     office = may_administer(page.db, page.user, call)
-    from opencall.facilities.models import CapacityPool
+    from opencall.calls.queries import offerable_pools
 
     offered = {cp.pool_id for cp in call.pools}
-    spare_pools = [
-        pl
-        for pl in page.db.scalars(
-            select(CapacityPool).where(CapacityPool.facility_id == call.facility_id)
-        )
-        if pl.id not in offered
-    ]
+    # a joint call's accepted partners' resources too, named with their facility
+    spare_pools = [pl for pl in offerable_pools(page.db, call) if pl.id not in offered]
     # remaining anonymity findings of a dual-anonymous call; the matched text may be a name,
     # so it is shown only to those who may see identities
     anonymity = []
@@ -103,7 +98,8 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
             "spare_options": [
                 (
                     str(pl.id),
-                    f"{pl.name} ({local_number(pl.amount, page.lang)} "
+                    ("" if pl.facility_id == call.facility_id else f"{pl.facility.name}: ")
+                    + f"{pl.name} ({local_number(pl.amount, page.lang)} "
                     f"{unit_label(pl.unit, pl.unit_labels, pl.amount, page.lang)})",
                 )
                 for pl in spare_pools
