@@ -15,6 +15,38 @@
   // a form sent with problems: the summary of all of them is read first
   var summary = document.getElementById("error-summary");
   if (summary && summary.focus) summary.focus();
+  // a PDF over the size limit is refused before it is sent (not minutes of upload on a
+  // slow link for the server to refuse it); the server checks again
+  var pdf = document.querySelector("input[type=file][data-max-bytes]");
+  if (pdf && pdf.files !== undefined) {
+    var tooLarge = function () {
+      var f = pdf.files && pdf.files[0];
+      var max = Number(pdf.getAttribute("data-max-bytes"));
+      var text = "";
+      if (f && max && f.size > max) {
+        var lang = document.documentElement.lang || undefined;
+        text = (pdf.getAttribute("data-msg-too-large") || "")
+          .replace("%(size)s", (f.size / 1e6).toLocaleString(lang, { maximumFractionDigits: 1 }))
+          .replace("%(max)s", pdf.getAttribute("data-max-mb") || "");
+      }
+      pdf.setCustomValidity(text);
+      var shown = document.getElementById("err-pdf");
+      if (text && !shown) {
+        shown = document.createElement("span");
+        shown.className = "error";
+        shown.id = "err-pdf";
+        pdf.parentNode.appendChild(shown);
+      }
+      if (shown) shown.textContent = text;
+      if (text) pdf.setAttribute("aria-invalid", "true");
+      else pdf.removeAttribute("aria-invalid");
+      return !!text;
+    };
+    pdf.addEventListener("change", tooLarge);
+    pdf.form.addEventListener("submit", function (ev) {
+      if (tooLarge()) ev.preventDefault();
+    });
+  }
   var form = document.querySelector("form[data-safe-save]");
   if (!form || !window.fetch || !window.FormData) return;
   var pid = form.getAttribute("data-safe-save");
@@ -227,11 +259,24 @@
       headers: { Accept: "application/json" },
     })
       .then(function (r) {
+        var json = (r.headers.get("content-type") || "").indexOf("json") !== -1;
+        if (!json && (r.status === 401 || r.status === 403)) {
+          return { status: r.status, resume: true };
+        }
         return r.json().then(function (data) {
           return { status: r.status, data: data };
         });
       })
       .then(function (res) {
+        if (res.resume) {
+          // the session ended (or the form's token expired) while the page was open: the
+          // form is sent again without this script, and the server's answer keeps the text
+          // through a new sign-in and sends it after; the draft stays in this browser too
+          say(msg("signed-out"), true);
+          again = false;
+          form.submit();
+          return;
+        }
         var data = res.data || {};
         if (data.version) setVersion(data.version);
         if (data.ok) {

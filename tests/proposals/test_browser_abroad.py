@@ -1,0 +1,116 @@
+"""An applicant abroad, in a real browser (branch trialapp12): her session ends while the
+editor is open and she presses Save (the text is not lost: she is asked to sign in, in
+her language, and sends it after); the deadline's time in her browser's own zone states
+its UTC offset, in every language; a PDF over the size limit is refused before it is
+sent, and the form says the limit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from opencall.db import make_engine, make_sessionmaker
+from opencall.people.models import UserSession
+from opencall.proposals.models import Proposal
+from opencall.web.i18n import Translator
+from tests.web import test_browser as tb
+
+pytestmark = tb.pytestmark
+browser = tb.browser  # the module's Chromium (fixture)
+
+PASSWORD = "a long password 42"
+
+
+def _db(srv: tb.Server, work: Any) -> Any:
+    engine = make_engine(srv.settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            out = work(s)
+            s.commit()
+            return out
+    finally:
+        engine.dispose()
+
+
+def _editor(srv: tb.Server, page: Any, lang: str) -> str:
+    tb.register_and_verify(srv, page, lambda *_: None, "pi@example.org", "Wanjiru Kamau", lang)
+    page.goto(f"{srv.base}/calls/{srv.slug}/apply")
+    page.fill("#f-title", "Pulsar timing from Nairobi")
+    page.click("main form button")
+    page.wait_for_url(re.compile(r"/proposals/\d+"))
+    return str(page.url.split("?")[0])
+
+
+def test_a_save_after_the_session_ended_keeps_the_text(browser: Any, tmp_path: Path) -> None:
+    t = Translator("fr")
+    with tb.Server(tmp_path) as srv:
+        ctx = browser.new_context(locale="fr-FR")
+        page = ctx.new_page()
+        editor = _editor(srv, page, "fr")
+        text = ("Millisecond pulsars are precise clocks. " * 40).strip()
+        page.fill("#f-science_case", text)
+        # the session ends on the server (its lifetime ran out) while the form is open
+        past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+        _db(srv, lambda s: s.execute(update(UserSession).values(expires_at=past)))
+        page.click("#text-form button")
+        # she is told, in French, that the session ended and that her text is kept
+        page.get_by_text(
+            t.gettext(
+                "Your session expired before the form was sent. Sign in again: what you typed "
+                "is kept, and you can send it right after."
+            )
+        ).wait_for()
+        page.fill("#f-email", "pi@example.org")
+        page.fill("#f-password", PASSWORD)
+        page.click('form[action="/login"] button')
+        page.click("main form button")  # "Send again"
+        page.wait_for_url(re.compile(re.escape(editor)))
+        assert page.input_value("#f-science_case") == text
+        assert page.locator("#draft-restored").count() == 0  # stored: the draft is gone
+        stored = _db(srv, lambda s: s.scalar(select(Proposal.science_case)))
+        assert stored == text
+        ctx.close()
+
+
+def test_the_local_deadline_states_its_offset(browser: Any, tmp_path: Path) -> None:
+    """Signed out, the call page shows the deadline in UTC and, through time.js, in the
+    browser's zone: that second time says its offset, or it reads as UTC's (Dhaka)."""
+    with tb.Server(tmp_path) as srv:
+        for lang in ("en", "fr", "es", "zh"):
+            ctx = browser.new_context(locale=lang, timezone_id="Asia/Dhaka")
+            page = ctx.new_page()
+            page.goto(f"{srv.base}/lang/{lang}?next=/calls/{srv.slug}")
+            local = page.locator("dd time[datetime] + span.local").last
+            local.wait_for()
+            assert re.search(r"(UTC|GMT)\s?\+\s?6", local.inner_text()), (lang, local.inner_text())
+            ctx.close()
+
+
+def test_a_pdf_over_the_limit_is_refused_before_it_is_sent(
+    browser: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("OPENCALL_MAX_UPLOAD_BYTES", "1000000")
+    t = Translator("es")
+    big = tmp_path / "justification.pdf"
+    big.write_bytes(b"%PDF-1.4\n" + b"0" * 1_200_000)
+    with tb.Server(tmp_path) as srv:
+        ctx = browser.new_context(locale="es-ES")
+        page = ctx.new_page()
+        editor = _editor(srv, page, "es")
+        form = page.locator('form[action$="/attachments"]')
+        limit = t.gettext("At most %(mb)s MB.") % {"mb": "1"}
+        assert limit in form.inner_text()  # the form says the limit
+        sent: list[str] = []
+        page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+        page.set_input_files("#f-pdf", str(big))
+        form.locator("button").click()
+        message = page.locator("#err-pdf")
+        message.wait_for()
+        too_large = t.gettext("The file is too large (%(size)s MB; at most %(max)s MB).")
+        assert message.inner_text() == too_large % {"size": "1,2", "max": "1"}
+        assert not sent and page.url.split("?")[0] == editor  # nothing was sent
+        ctx.close()
