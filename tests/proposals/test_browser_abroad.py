@@ -78,16 +78,31 @@ def test_a_save_after_the_session_ended_keeps_the_text(browser: Any, tmp_path: P
 
 def test_the_local_deadline_states_its_offset(browser: Any, tmp_path: Path) -> None:
     """Signed out, the call page shows the deadline in UTC and, through time.js, in the
-    browser's zone: that second time says its offset, or it reads as UTC's (Dhaka)."""
+    browser's zone: that second time says its offset, or it reads as UTC's (Dhaka).
+    Without JavaScript the call, its deadline in UTC and its rules are all there; no
+    page asks another host for anything."""
+    hosts: set[str] = set()
     with tb.Server(tmp_path) as srv:
         for lang in ("en", "fr", "es", "zh"):
             ctx = browser.new_context(locale=lang, timezone_id="Asia/Dhaka")
             page = ctx.new_page()
+            page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
             page.goto(f"{srv.base}/lang/{lang}?next=/calls/{srv.slug}")
             local = page.locator("dd time[datetime] + span.local").last
             local.wait_for()
             assert re.search(r"(UTC|GMT)\s?\+\s?6", local.inner_text()), (lang, local.inner_text())
             ctx.close()
+        ctx = browser.new_context(locale="fr-FR", java_script_enabled=False)
+        page = ctx.new_page()
+        page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+        page.goto(f"{srv.base}/calls/{srv.slug}")
+        t = Translator("fr")
+        deadline = page.locator("dd time[datetime]").last.inner_text()
+        assert deadline.endswith(" UTC") and page.locator("span.local").count() == 0
+        main = page.locator("main").inner_text()
+        assert t.gettext("Rules") in main and t.gettext("Sign in to apply") in main
+        ctx.close()
+    assert hosts == {srv.base.split("/")[2]}
 
 
 def test_a_pdf_over_the_limit_is_refused_before_it_is_sent(
