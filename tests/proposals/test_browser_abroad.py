@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import expect
 from sqlalchemy import select, update
 
 from opencall.db import make_engine, make_sessionmaker
@@ -128,4 +129,43 @@ def test_a_pdf_over_the_limit_is_refused_before_it_is_sent(
         too_large = t.gettext("The file is too large (%(size)s MB; at most %(max)s MB).")
         assert message.inner_text() == too_large % {"size": "1,2", "max": "1"}
         assert not sent and page.url.split("?")[0] == editor  # nothing was sent
+        ctx.close()
+
+
+def test_a_save_whose_answer_was_lost_is_sent_again(browser: Any, tmp_path: Path) -> None:
+    """The save reaches the server, and the connection drops before its answer arrives:
+    the page says the save failed; Save pressed again is no conflict with itself."""
+    t = Translator("zh")
+    with tb.Server(tmp_path) as srv:
+        ctx = browser.new_context(locale="zh-CN")
+        page = ctx.new_page()
+        _editor(srv, page, "zh")
+        lost: list[str] = []
+
+        def drop_the_answer(route: Any) -> None:
+            route.fetch()  # the server stores it
+            lost.append(route.request.url)
+            route.abort("internetdisconnected")
+
+        pattern = re.compile(r"/proposals/\d+$")
+        page.route(pattern, drop_the_answer)
+        page.fill("#f-abstract", "We will time millisecond pulsars.")
+        status = page.locator("#save-status")
+        page.click("#text-form button")
+        status.filter(
+            has_text=t.gettext(
+                "Not saved: the connection failed. Your text is kept in this browser; press Save "
+                "again."
+            )
+        ).wait_for()
+        assert lost and _db(srv, lambda s: s.scalar(select(Proposal.abstract))) == (
+            "We will time millisecond pulsars."
+        )
+        page.unroute(pattern)
+        page.fill("#f-keywords", "pulsars")
+        page.click("#text-form button")
+        # "已保存 hh:mm": no conflict with its own earlier save
+        expect(status).to_have_text(re.compile(r"\d{1,2}:\d{2}"))
+        assert status.get_attribute("class") != "error", status.inner_text()
+        assert _db(srv, lambda s: s.scalar(select(Proposal.keywords))) == "pulsars"
         ctx.close()

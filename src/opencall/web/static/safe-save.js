@@ -240,6 +240,12 @@
   // ------------------------------------------------------------ saving
   var inFlight = false;
   var again = false;
+  // what the last save sent when its answer never came (the connection dropped): the
+  // server may have stored it, and the next save then carries a version one behind
+  var unsure = null;
+  function same(a, b) {
+    return String(a).trim() === String(b).trim();
+  }
 
   function save() {
     if (inFlight) {
@@ -280,6 +286,7 @@
         var data = res.data || {};
         if (data.version) setVersion(data.version);
         if (data.ok) {
+          unsure = null;
           // merge: only fields left alone since the save began take the stored text
           FIELDS.forEach(function (k) {
             if (!el(k) || !data.fields || !(k in data.fields)) return;
@@ -296,14 +303,33 @@
           showErrors(errors);
           say(errors.form || Object.values(errors)[0] || msg("failed"), true);
           if (res.status === 409 && data.fields) {
+            // refused as changed elsewhere: when every change the server holds is the
+            // one the save whose answer was lost sent, it was this page's own; the
+            // save goes again, on the version it made
+            var mine =
+              unsure &&
+              FIELDS.every(function (k) {
+                return (
+                  !(k in data.fields) ||
+                  same(data.fields[k], base[k]) ||
+                  (k in unsure && same(data.fields[k], unsure[k]))
+                );
+              });
+            unsure = null;
             FIELDS.forEach(function (k) {
               base[k] = data.fields[k];
             });
             keepDraft();
+            if (mine) {
+              showErrors({});
+              say(msg("saving"), false);
+              again = true;
+            }
           }
         }
       })
       .catch(function () {
+        unsure = sent;
         say(msg("failed"), true);
       })
       .then(function () {
