@@ -2,7 +2,8 @@
 editor is open and she presses Save (the text is not lost: she is asked to sign in, in
 her language, and sends it after); the deadline's time in her browser's own zone states
 its UTC offset, in every language; a PDF over the size limit is refused before it is
-sent, and the form says the limit."""
+sent, and the form says the limit; a save whose answer was lost or never comes leaves
+the next save free to go."""
 
 from __future__ import annotations
 
@@ -168,4 +169,34 @@ def test_a_save_whose_answer_was_lost_is_sent_again(browser: Any, tmp_path: Path
         expect(status).to_have_text(re.compile(r"\d{1,2}:\d{2}"))
         assert status.get_attribute("class") != "error", status.inner_text()
         assert _db(srv, lambda s: s.scalar(select(Proposal.keywords))) == "pulsars"
+        ctx.close()
+
+
+def test_a_save_that_hangs_does_not_block_the_next(browser: Any, tmp_path: Path) -> None:
+    """A link that goes dead without closing (no answer, no error) must not leave the
+    page "Saving…" for ever with every later Save queued behind it: past the form's
+    time-out the save is given up, the page says so, and the next Save is sent."""
+    t = Translator("fr")
+    with tb.Server(tmp_path) as srv:
+        ctx = browser.new_context(locale="fr-FR")
+        page = ctx.new_page()
+        _editor(srv, page, "fr")
+        held: list[Any] = []
+        pattern = re.compile(r"/proposals/\d+$")
+        page.route(pattern, lambda route: held.append(route))  # never answered
+        page.eval_on_selector("#text-form", "f => f.setAttribute('data-save-timeout-ms', '1500')")
+        page.fill("#f-abstract", "We will time millisecond pulsars.")
+        page.click("#text-form button")
+        expect(page.locator("#save-status")).to_have_text(
+            t.gettext(
+                "Not saved: the connection failed. Your text is kept in this browser; press Save "
+                "again."
+            )
+        )
+        assert held
+        page.unroute(pattern)
+        tb.save_text(page)
+        assert _db(srv, lambda s: s.scalar(select(Proposal.abstract))) == (
+            "We will time millisecond pulsars."
+        )
         ctx.close()

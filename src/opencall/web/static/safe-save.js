@@ -258,11 +258,22 @@
     keepDraft();
     say(msg("saving"), false);
     var body = new FormData(form);
+    // a link gone dead without closing gives neither an answer nor an error for minutes:
+    // past the time-out (data-save-timeout-ms, else 60 s) the save is given up as failed,
+    // so that the next Save is sent instead of waiting behind it
+    var stop = window.AbortController ? new AbortController() : null;
+    var limit = Number(form.getAttribute("data-save-timeout-ms")) || 60000;
+    var timer = stop
+      ? setTimeout(function () {
+          stop.abort();
+        }, limit)
+      : null;
     fetch(form.action, {
       method: "POST",
       body: body,
       credentials: "same-origin",
       headers: { Accept: "application/json" },
+      signal: stop ? stop.signal : undefined,
     })
       .then(function (r) {
         var json = (r.headers.get("content-type") || "").indexOf("json") !== -1;
@@ -333,6 +344,7 @@
         say(msg("failed"), true);
       })
       .then(function () {
+        if (timer) clearTimeout(timer);
         inFlight = false;
         if (again) save();
       });
