@@ -25,6 +25,8 @@ pytestmark = tb.pytestmark
 browser = tb.browser  # the module's Chromium (fixture)
 
 PASSWORD = "a long password 42"
+# 250 kbit/s down, 128 kbit/s up, 800 ms of latency (Chrome DevTools network emulation)
+SLOW = {"offline": False, "latency": 800, "downloadThroughput": 31_250, "uploadThroughput": 16_000}
 
 
 def _db(srv: tb.Server, work: Any) -> Any:
@@ -55,6 +57,9 @@ def test_a_save_after_the_session_ended_keeps_the_text(browser: Any, tmp_path: P
         editor = _editor(srv, page, "fr")
         text = ("Millisecond pulsars are precise clocks. " * 40).strip()
         page.fill("#f-science_case", text)
+        cdp = ctx.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", SLOW)
         # the session ends on the server (its lifetime ran out) while the form is open
         past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
         _db(srv, lambda s: s.execute(update(UserSession).values(expires_at=past)))
