@@ -280,6 +280,7 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
         "bundle_form": extra.get("bundle_form", {}),
         "bundle_errors": extra.get("bundle_errors", {}),
         "upload_error": extra.get("upload_error"),
+        "max_upload_bytes": page.settings.max_upload_bytes,  # said by the form, checked by JS
         "error": extra.get("error"),
         "problems": problems,
         "findings": findings,

@@ -15,6 +15,38 @@
   // a form sent with problems: the summary of all of them is read first
   var summary = document.getElementById("error-summary");
   if (summary && summary.focus) summary.focus();
+  // a PDF over the size limit is refused before it is sent (not minutes of upload on a
+  // slow link for the server to refuse it); the server checks again
+  var pdf = document.querySelector("input[type=file][data-max-bytes]");
+  if (pdf && pdf.files !== undefined) {
+    var tooLarge = function () {
+      var f = pdf.files && pdf.files[0];
+      var max = Number(pdf.getAttribute("data-max-bytes"));
+      var text = "";
+      if (f && max && f.size > max) {
+        var lang = document.documentElement.lang || undefined;
+        text = (pdf.getAttribute("data-msg-too-large") || "")
+          .replace("%(size)s", (f.size / 1e6).toLocaleString(lang, { maximumFractionDigits: 1 }))
+          .replace("%(max)s", pdf.getAttribute("data-max-mb") || "");
+      }
+      pdf.setCustomValidity(text);
+      var shown = document.getElementById("err-pdf");
+      if (text && !shown) {
+        shown = document.createElement("span");
+        shown.className = "error";
+        shown.id = "err-pdf";
+        pdf.parentNode.appendChild(shown);
+      }
+      if (shown) shown.textContent = text;
+      if (text) pdf.setAttribute("aria-invalid", "true");
+      else pdf.removeAttribute("aria-invalid");
+      return !!text;
+    };
+    pdf.addEventListener("change", tooLarge);
+    pdf.form.addEventListener("submit", function (ev) {
+      if (tooLarge()) ev.preventDefault();
+    });
+  }
   var form = document.querySelector("form[data-safe-save]");
   if (!form || !window.fetch || !window.FormData) return;
   var pid = form.getAttribute("data-safe-save");
@@ -208,6 +240,12 @@
   // ------------------------------------------------------------ saving
   var inFlight = false;
   var again = false;
+  // what the last save sent when its answer never came (the connection dropped): the
+  // server may have stored it, and the next save then carries a version one behind
+  var unsure = null;
+  function same(a, b) {
+    return String(a).trim() === String(b).trim();
+  }
 
   function save() {
     if (inFlight) {
@@ -220,21 +258,46 @@
     keepDraft();
     say(msg("saving"), false);
     var body = new FormData(form);
+    // a link gone dead without closing gives neither an answer nor an error for minutes:
+    // past the time-out (data-save-timeout-ms, else 60 s) the save is given up as failed,
+    // so that the next Save is sent instead of waiting behind it
+    var stop = window.AbortController ? new AbortController() : null;
+    var limit = Number(form.getAttribute("data-save-timeout-ms")) || 60000;
+    var timer = stop
+      ? setTimeout(function () {
+          stop.abort();
+        }, limit)
+      : null;
     fetch(form.action, {
       method: "POST",
       body: body,
       credentials: "same-origin",
       headers: { Accept: "application/json" },
+      signal: stop ? stop.signal : undefined,
     })
       .then(function (r) {
+        var json = (r.headers.get("content-type") || "").indexOf("json") !== -1;
+        if (!json && (r.status === 401 || r.status === 403)) {
+          return { status: r.status, resume: true };
+        }
         return r.json().then(function (data) {
           return { status: r.status, data: data };
         });
       })
       .then(function (res) {
+        if (res.resume) {
+          // the session ended (or the form's token expired) while the page was open: the
+          // form is sent again without this script, and the server's answer keeps the text
+          // through a new sign-in and sends it after; the draft stays in this browser too
+          say(msg("signed-out"), true);
+          again = false;
+          form.submit();
+          return;
+        }
         var data = res.data || {};
         if (data.version) setVersion(data.version);
         if (data.ok) {
+          unsure = null;
           // merge: only fields left alone since the save began take the stored text
           FIELDS.forEach(function (k) {
             if (!el(k) || !data.fields || !(k in data.fields)) return;
@@ -251,17 +314,37 @@
           showErrors(errors);
           say(errors.form || Object.values(errors)[0] || msg("failed"), true);
           if (res.status === 409 && data.fields) {
+            // refused as changed elsewhere: when every change the server holds is the
+            // one the save whose answer was lost sent, it was this page's own; the
+            // save goes again, on the version it made
+            var mine =
+              unsure &&
+              FIELDS.every(function (k) {
+                return (
+                  !(k in data.fields) ||
+                  same(data.fields[k], base[k]) ||
+                  (k in unsure && same(data.fields[k], unsure[k]))
+                );
+              });
+            unsure = null;
             FIELDS.forEach(function (k) {
               base[k] = data.fields[k];
             });
             keepDraft();
+            if (mine) {
+              showErrors({});
+              say(msg("saving"), false);
+              again = true;
+            }
           }
         }
       })
       .catch(function () {
+        unsure = sent;
         say(msg("failed"), true);
       })
       .then(function () {
+        if (timer) clearTimeout(timer);
         inFlight = false;
         if (again) save();
       });
