@@ -241,8 +241,17 @@ def structure_identity_pdf(place: str) -> bytes:
                 Order=pikepdf.Array([pikepdf.Array([name, ocg])]),
             ),
         )
+        unlisted = pdf.make_indirect(  # not in /OCGs, as a careless writer leaves one
+            pikepdf.Dictionary(Type=pikepdf.Name.OCG, Name=pikepdf.String(f"By {PI_NAME}"))
+        )
         page.add_resource(ocg, pikepdf.Name.Properties, pikepdf.Name.oc1)
-        page.contents_add(pdf.make_stream(b"/OC /oc1 BDC 0 1 0 rg 50 50 80 40 re f EMC"))
+        page.add_resource(unlisted, pikepdf.Name.Properties, pikepdf.Name.oc2)
+        page.contents_add(
+            pdf.make_stream(
+                b"/OC /oc1 BDC 0 1 0 rg 50 50 80 40 re f EMC /OC /oc2 BDC 0 0 1 rg 150 50 80 40"
+                b" re f EMC"
+            )
+        )
     elif place == "page_label":
         pdf.Root.PageLabels = pikepdf.Dictionary(
             Nums=pikepdf.Array([0, pikepdf.Dictionary(S=pikepdf.Name.D, P=name)])

@@ -15,16 +15,20 @@ busy for minutes. So:
   writes a rewritten copy without Info, XMP metadata (document and objects),
   JavaScript, OpenAction/AA and other actions except in-document jumps, embedded
   files (also PDF 2.0 associated files), annotations, form fields (AcroForm/XFA),
-  article threads (their information dictionaries name authors as ``/Info`` does)
-  and application private data. A JPEG image loses its metadata segments (EXIF,
-  XMP, IPTC, comments) and any bytes after its end; its coded picture is kept.
+  article threads (their information dictionaries name authors as ``/Info`` does),
+  bookmarks, page labels and application private data; structure elements and marked
+  content lose their alternate, actual and expanded texts, and layers are renamed
+  "Layer n". A JPEG image (also under general compression, and inline) loses its
+  metadata segments (EXIF, XMP, IPTC, comments) and any bytes after its end, a JPEG
+  2000 image its metadata boxes and codestream comments; the coded picture is kept.
   Other stream data is copied as it is (never decoded), and only objects reachable
   from the document are written, so bytes hidden between objects are dropped.
 - :func:`inspect` reads the original (in the anonymity job, never in a page
   view): the text of each page (pypdf) under a page limit, a limit on each
   page's decoded content and a time limit, plus the strings of the Info
   dictionary and XMP packet, embedded-file names and descriptions, annotation
-  and form-field texts and JavaScript, for the anonymity scan.
+  and form-field texts (with the fields' children), JavaScript, bookmark titles,
+  alternate texts, layer names and page labels, for the anonymity scan.
 
 Both run ``python -m opencall.proposals.pdfsafe`` with an address-space and CPU
 limit and a wall-clock timeout, so a hostile file can cost a bounded amount of
@@ -452,36 +456,46 @@ def _clean_structure(root: Any, removed: set[str]) -> None:
                 stack.append(node.get("/K"))
 
 
-def _clean_layers(root: Any, removed: set[str]) -> None:
-    """Optional-content groups (layers) renamed "Layer 1", "Layer 2"...; the configurations'
-    names, creators and the labels in their ``/Order`` dropped, with the groups' usage
-    dictionaries' creator and user names."""
+def _clean_layers(pdf: Any, removed: set[str]) -> None:
+    """Optional-content groups (layers) renamed "Layer 1", "Layer 2"... (those listed in
+    ``/OCGs`` first, then any other); the configurations' names, creators and the labels in
+    their ``/Order`` dropped, with the groups' usage dictionaries' creator and user names."""
     import pikepdf
 
-    props = root.get("/OCProperties")
-    if not isinstance(props, pikepdf.Dictionary):
-        return
-    for i, ocg in enumerate(props.get("/OCGs", pikepdf.Array())):
-        if isinstance(ocg, pikepdf.Dictionary):
-            ocg.Name = pikepdf.String(f"Layer {i + 1}")
-            usage = ocg.get("/Usage")
-            if isinstance(usage, pikepdf.Dictionary):
-                _strip(usage, (("/CreatorInfo", "layers"), ("/User", "layers")), removed)
-            removed.add("layers")
-    configs = [props.get("/D"), *props.get("/Configs", pikepdf.Array())]
-    for config in configs:
-        if not isinstance(config, pikepdf.Dictionary):
+    props = pdf.Root.get("/OCProperties")
+    props = props if isinstance(props, pikepdf.Dictionary) else pikepdf.Dictionary()
+    listed = [g for g in props.get("/OCGs", pikepdf.Array()) if isinstance(g, pikepdf.Dictionary)]
+    others = [
+        obj
+        for obj in pdf.objects
+        if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/OCG"
+    ]
+    done: set[tuple[int, int]] = set()
+    number = 0
+    for ocg in [*listed, *others]:
+        if ocg.is_indirect and ocg.objgen in done:
             continue
-        _strip(config, (("/Name", "layers"), ("/Creator", "layers")), removed)
-        stack = [config.get("/Order")]
-        while stack:
-            order = stack.pop()
-            if isinstance(order, pikepdf.Array):
-                texts = [j for j, x in enumerate(order) if isinstance(x, pikepdf.String)]
-                for j in reversed(texts):
-                    del order[j]
-                    removed.add("layers")
-                stack.extend(x for x in order if isinstance(x, pikepdf.Array))
+        done.add(ocg.objgen)
+        number += 1
+        ocg.Name = pikepdf.String(f"Layer {number}")
+        usage = ocg.get("/Usage")
+        if isinstance(usage, pikepdf.Dictionary):
+            _strip(usage, (("/CreatorInfo", "layers"), ("/User", "layers")), removed)
+        removed.add("layers")
+    stack = [props.get("/D"), *props.get("/Configs", pikepdf.Array())]
+    for _ in range(100_000):
+        if not stack:
+            break
+        node = stack.pop()
+        if isinstance(node, pikepdf.Dictionary):
+            _strip(node, (("/Name", "layers"), ("/Creator", "layers")), removed)
+            stack.append(node.get("/Order"))
+        elif isinstance(node, pikepdf.Array):
+            texts = [j for j, x in enumerate(node) if isinstance(x, pikepdf.String)]
+            for j in reversed(texts):
+                del node[j]
+                removed.add("layers")
+            stack += [x for x in node if isinstance(x, pikepdf.Array)]
 
 
 #: An inline image's dictionary keys (full and abbreviated); any other key is dropped.
@@ -621,7 +635,7 @@ def _child_clean(src: str, out: str, limits: Limits) -> dict[str, Any]:
                 _clean_content(pdf, obj, [obj], removed)
         _strip(obj, _STRUCT_TEXT[:2], removed)  # named marked-content properties
     _clean_structure(root, removed)
-    _clean_layers(root, removed)
+    _clean_layers(pdf, removed)
     for page in pdf.pages:
         contents = page.obj.get("/Contents")
         streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
