@@ -135,3 +135,170 @@ def hidden_identity_pdf(*, progressive: bool = False) -> bytes:
     pdf.Root.Threads = pdf.make_indirect(pikepdf.Array([thread]))
     page.obj.B = pikepdf.Array([bead])
     return _save(pdf)
+
+
+def jp2_with_metadata() -> bytes:
+    """A small JPEG 2000 file (JP2 boxes) naming the PI in an XML box, a UUID box and a
+    comment (COM) in the codestream's main header, where editors write them."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (20, 90, 160)).save(out, "JPEG2000", no_jp2=False)
+    data = out.getvalue()
+
+    def box(kind: bytes, body: bytes) -> bytes:
+        return (8 + len(body)).to_bytes(4, "big") + kind + body
+
+    at = data.index(b"jp2c") - 4  # boxes before the codestream box
+    length = int.from_bytes(data[at : at + 4], "big")
+    code = data[at + 8 : at + length] if length else data[at + 8 :]
+    siz_end = code.index(b"\xff\x52")  # COD: the COM goes before it, in the main header
+    comment = f"Figure by {PI_NAME}".encode()
+    com = b"\xff\x64" + (4 + len(comment)).to_bytes(2, "big") + b"\x00\x01" + comment
+    code = code[:siz_end] + com + code[siz_end:]
+    xml = f"<x:xmpmeta><dc:creator>{PI_NAME}</dc:creator></x:xmpmeta>".encode()
+    return (
+        data[:at]
+        + box(b"xml ", xml)
+        + box(b"uuid", b"\x00" * 16 + f"(c) {PI_INST}".encode())
+        + box(b"jp2c", code)
+    )
+
+
+def _image(pdf: pikepdf.Pdf, data: bytes, filters: list[str], **extra: object) -> pikepdf.Stream:
+    f: object = (
+        pikepdf.Name(filters[0])
+        if len(filters) == 1
+        else pikepdf.Array([pikepdf.Name(x) for x in filters])
+    )
+    return pikepdf.Stream(
+        pdf,
+        data,
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=16,
+        Height=16,
+        BitsPerComponent=8,
+        Filter=f,
+        **extra,
+    )
+
+
+#: Where :func:`structure_identity_pdf` can put the PI's name (one place at a time).
+HIDING_PLACES = (
+    "outline",
+    "alt_text",
+    "marked_content",
+    "layer",
+    "page_label",
+    "flate_jpeg",
+    "jpeg2000",
+    "inline_image",
+)
+
+
+def structure_identity_pdf(place: str) -> bytes:
+    """Neutral page text and the PI's name in one of :data:`HIDING_PLACES` only: a
+    bookmark's title, a figure's alternate and actual text in the structure tree or in
+    the marked content of the page, an optional-content layer's name, a page label, a
+    JPEG under a second compression (Flate), a JPEG 2000 figure's metadata boxes, or an
+    inline image (a JPEG with EXIF inside the content stream, and an /Author key)."""
+    pdf = pikepdf.open(io.BytesIO(plain_pdf()))
+    page = pdf.pages[0]
+    name = pikepdf.String(PI_NAME)
+    if place == "outline":
+        with pdf.open_outline() as outline:
+            outline.root.append(pikepdf.OutlineItem(f"Work of {PI_NAME}", 0))
+    elif place in ("alt_text", "marked_content"):
+        elem = pikepdf.Dictionary(
+            Type=pikepdf.Name.StructElem, S=pikepdf.Name.Figure, Pg=page.obj, K=0
+        )
+        if place == "alt_text":
+            elem.Alt, elem.ActualText = pikepdf.String(f"Photo of {PI_NAME}"), name
+            elem.T, elem.E = name, name
+            props = b"<</MCID 0>>"
+        else:
+            props = f"<</MCID 0 /Alt (Photo of {PI_NAME}) /ActualText ({PI_NAME})>>".encode()
+        root = pdf.make_indirect(
+            pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot, K=pikepdf.Array([elem]))
+        )
+        elem.P = root
+        pdf.Root.StructTreeRoot = root
+        pdf.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
+        page.obj.StructParents = 0
+        page.contents_add(
+            pdf.make_stream(b"/Figure " + props + b" BDC 0 0 1 rg 50 50 80 40 re f EMC")
+        )
+    elif place == "layer":
+        ocg = pdf.make_indirect(
+            pikepdf.Dictionary(Type=pikepdf.Name.OCG, Name=pikepdf.String(f"Notes {PI_NAME}"))
+        )
+        pdf.Root.OCProperties = pikepdf.Dictionary(
+            OCGs=pikepdf.Array([ocg]),
+            D=pikepdf.Dictionary(
+                Name=pikepdf.String(f"View of {PI_NAME}"),
+                ON=pikepdf.Array([ocg]),
+                Order=pikepdf.Array([pikepdf.Array([name, ocg])]),
+            ),
+        )
+        unlisted = pdf.make_indirect(  # not in /OCGs, as a careless writer leaves one
+            pikepdf.Dictionary(Type=pikepdf.Name.OCG, Name=pikepdf.String(f"By {PI_NAME}"))
+        )
+        page.add_resource(ocg, pikepdf.Name.Properties, pikepdf.Name.oc1)
+        page.add_resource(unlisted, pikepdf.Name.Properties, pikepdf.Name.oc2)
+        page.contents_add(
+            pdf.make_stream(
+                b"/OC /oc1 BDC 0 1 0 rg 50 50 80 40 re f EMC /OC /oc2 BDC 0 0 1 rg 150 50 80 40"
+                b" re f EMC"
+            )
+        )
+    elif place == "page_label":
+        pdf.Root.PageLabels = pikepdf.Dictionary(
+            Nums=pikepdf.Array([0, pikepdf.Dictionary(S=pikepdf.Name.D, P=name)])
+        )
+    elif place in ("flate_jpeg", "jpeg2000"):
+        if place == "flate_jpeg":
+            image = _image(
+                pdf,
+                zlib.compress(photo_jpeg()),
+                ["/FlateDecode", "/DCTDecode"],
+                ColorSpace=pikepdf.Name.DeviceRGB,
+            )
+        else:
+            image = _image(pdf, jp2_with_metadata(), ["/JPXDecode"])
+        page.add_resource(image, pikepdf.Name.XObject, pikepdf.Name.Im1)
+        page.contents_add(pdf.make_stream(b"q 40 0 0 40 100 600 cm /Im1 Do Q"))
+    elif place == "inline_image":
+        jpeg = photo_jpeg().replace(f"sent by {PI_EMAIL}".encode(), b"")
+        page.contents_add(
+            pdf.make_stream(
+                b"q 40 0 0 40 100 600 cm BI /W 16 /H 16 /CS /RGB /BPC 8 /F /DCT /IM false"
+                + f" /Author ({PI_NAME}) ID ".encode()
+                + jpeg
+                + b"\nEI Q"
+            )
+        )
+    else:
+        raise ValueError(place)
+    return _save(pdf)
+
+
+def form_tree_pdf() -> bytes:
+    """The PI's name where the scan did not look: a form field's child (``/Kids``, not a
+    widget on the page) and an annotation's rich text (``/RC``) and subject (``/Subj``)."""
+    pdf = pikepdf.open(io.BytesIO(plain_pdf()))
+    kid = pdf.make_indirect(pikepdf.Dictionary(T=pikepdf.String("name"), V=pikepdf.String(PI_NAME)))
+    parent = pdf.make_indirect(
+        pikepdf.Dictionary(FT=pikepdf.Name.Tx, T=pikepdf.String("team"), Kids=[kid])
+    )
+    kid.Parent = parent
+    pdf.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array([parent]))
+    annot = pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot,
+        Subtype=pikepdf.Name.Text,
+        Rect=[10, 10, 20, 20],
+        Subj=pikepdf.String(f"Query from {PI_INST}"),
+        RC=pikepdf.String(f"<body><p>Signed {PI_EMAIL}</p></body>"),
+    )
+    pdf.pages[0].obj.Annots = pdf.make_indirect(pikepdf.Array([pdf.make_indirect(annot)]))
+    return _save(pdf)

@@ -252,6 +252,24 @@ def test_the_applicant_is_warned_of_identity_in_metadata_and_embedded_files(
     assert "un fichier joint au PDF" in page.text
 
 
+@pytest.mark.parametrize(("place", "label"), [("outline", "a bookmark in the PDF")])
+def test_the_applicant_is_warned_of_a_name_in_bookmarks(
+    web: Web, world: dict[str, Any], place: str, label: str
+) -> None:
+    """A name in a bookmark's title (read by the scan now; before, it was not) is shown as
+    removed from the reviewers' copy, in the applicant's language."""
+    from tests.pdf_samples import structure_identity_pdf
+
+    pid = world["proposal"]
+    jobs.run_pending(web.factory, web.app.state.jobs)
+    pi = web.login(PI_EMAIL)
+    assert upload(pi, pid, structure_identity_pdf(place)).status_code == 303
+    warning = pi.get(f"/proposals/{pid}").text.split('id="anonymity"', 1)[1]
+    assert label in warning and PI_NAME in warning
+    assert "removed from the copy reviewers receive" in warning
+    assert "un signet du PDF" in web.login(PI_EMAIL, "fr").get(f"/proposals/{pid}").text
+
+
 @pytest.mark.parametrize(
     "kind", ["zip appended", "data before the header", "zip before the end marker"]
 )

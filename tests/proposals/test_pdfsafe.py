@@ -4,12 +4,23 @@ bounds of the extraction (pages, decoded size per page, time), each in its child
 from __future__ import annotations
 
 import io
+import zlib
 
 import pikepdf
 import pytest
 
 from opencall.proposals import pdfsafe
-from tests.pdf_samples import PI_NAME, heavy_page_pdf, identity_pdf, plain_pdf
+from tests.pdf_samples import (
+    HIDING_PLACES,
+    PI_EMAIL,
+    PI_INST,
+    PI_NAME,
+    form_tree_pdf,
+    heavy_page_pdf,
+    identity_pdf,
+    plain_pdf,
+    structure_identity_pdf,
+)
 
 
 def test_the_rewrite_removes_everything_that_can_hide_or_run() -> None:
@@ -86,3 +97,69 @@ def test_the_rewrite_removes_identity_from_figures_and_threads(progressive: bool
     assert kept.size == photo.size and list(kept.getdata()) == list(photo.getdata())
     assert not kept.getexif() and "comment" not in kept.info
     assert kept.info["icc_profile"] == photo.info["icc_profile"]  # the colours kept
+
+
+def _decoded(data: bytes) -> bytes:
+    """Every byte of a PDF as a reader sees it: object streams undone and every stream
+    decoded from its general compression (image codecs are left as they are stored; an
+    image under Flate and a codec is added inflated)."""
+    out = io.BytesIO()
+    pdf = pikepdf.open(io.BytesIO(data))
+    pdf.save(
+        out,
+        object_stream_mode=pikepdf.ObjectStreamMode.disable,
+        stream_decode_level=pikepdf.StreamDecodeLevel.generalized,
+        compress_streams=False,
+    )
+    layered = [
+        zlib.decompress(obj.read_raw_bytes())
+        for obj in pdf.objects
+        if isinstance(obj, pikepdf.Stream)
+        and isinstance(obj.get("/Filter"), pikepdf.Array)
+        and obj.Filter[0] == "/FlateDecode"
+    ]
+    return b"".join([out.getvalue(), *layered])
+
+
+def _rendered(data: bytes) -> list[bytes]:
+    import pypdfium2
+
+    doc = pypdfium2.PdfDocument(data)
+    try:
+        return [bytes(page.render(scale=1).to_pil().tobytes()) for page in doc]
+    finally:
+        doc.close()
+
+
+@pytest.mark.parametrize("place", HIDING_PLACES)
+def test_the_rewrite_removes_identity_from_outline_structure_layers_labels_and_images(
+    place: str,
+) -> None:
+    """The PI's name in a bookmark, a figure's alternate or actual text (structure tree,
+    marked content), a layer's name, a page label, a JPEG under Flate, a JPEG 2000
+    figure's metadata boxes or an inline image's JPEG: none of it reaches the reviewers'
+    copy (before, each was copied as it was), and every page looks exactly the same."""
+    original = structure_identity_pdf(place)
+    assert PI_NAME.encode() in _decoded(original)
+    c = pdfsafe.clean(original)
+    copy = _decoded(c.data)
+    for who in (PI_NAME, PI_INST, PI_EMAIL):
+        assert who.encode() not in copy, who
+    assert _rendered(c.data) == _rendered(original)
+
+
+@pytest.mark.parametrize("place", ["outline", "alt_text", "marked_content", "layer", "page_label"])
+def test_the_scan_reads_outline_structure_layers_and_labels(place: str) -> None:
+    """The applicant is told: the scan reads each of these texts of the original."""
+    ins = pdfsafe.inspect(structure_identity_pdf(place))
+    assert any(PI_NAME in text for _, text in ins.strings), ins.strings
+
+
+def test_the_scan_reads_form_field_children_and_rich_text_comments() -> None:
+    ins = pdfsafe.inspect(form_tree_pdf())
+    texts = " ".join(text for _, text in ins.strings)
+    for who in (PI_NAME, PI_INST, PI_EMAIL):
+        assert who in texts, who
+    c = pdfsafe.clean(form_tree_pdf())  # the copy had them removed already
+    for who in (PI_NAME, PI_INST, PI_EMAIL):
+        assert who.encode() not in _decoded(c.data), who

@@ -15,16 +15,20 @@ busy for minutes. So:
   writes a rewritten copy without Info, XMP metadata (document and objects),
   JavaScript, OpenAction/AA and other actions except in-document jumps, embedded
   files (also PDF 2.0 associated files), annotations, form fields (AcroForm/XFA),
-  article threads (their information dictionaries name authors as ``/Info`` does)
-  and application private data. A JPEG image loses its metadata segments (EXIF,
-  XMP, IPTC, comments) and any bytes after its end; its coded picture is kept.
+  article threads (their information dictionaries name authors as ``/Info`` does),
+  bookmarks, page labels and application private data; structure elements and marked
+  content lose their alternate, actual and expanded texts, and layers are renamed
+  "Layer n". A JPEG image (also under general compression, and inline) loses its
+  metadata segments (EXIF, XMP, IPTC, comments) and any bytes after its end, a JPEG
+  2000 image its metadata boxes and codestream comments; the coded picture is kept.
   Other stream data is copied as it is (never decoded), and only objects reachable
   from the document are written, so bytes hidden between objects are dropped.
 - :func:`inspect` reads the original (in the anonymity job, never in a page
   view): the text of each page (pypdf) under a page limit, a limit on each
   page's decoded content and a time limit, plus the strings of the Info
   dictionary and XMP packet, embedded-file names and descriptions, annotation
-  and form-field texts and JavaScript, for the anonymity scan.
+  and form-field texts (with the fields' children), JavaScript, bookmark titles,
+  alternate texts, layer names and page labels, for the anonymity scan.
 
 Both run ``python -m opencall.proposals.pdfsafe`` with an address-space and CPU
 limit and a wall-clock timeout, so a hostile file can cost a bounded amount of
@@ -254,6 +258,8 @@ _ROOT_STRIP = (
     ("/URI", "actions"),
     ("/AF", "embedded_files"),
     ("/Threads", "threads"),
+    ("/Outlines", "outline"),
+    ("/PageLabels", "page_labels"),
 )
 _NAMES_STRIP = (
     ("/JavaScript", "javascript"),
@@ -328,18 +334,252 @@ def _coded_end(data: bytes, i: int) -> int | None:
         i += 2
 
 
-def _clean_jpeg(stream: Any, removed: set[str]) -> None:
-    """A JPEG image stream (``/DCTDecode`` alone) rewritten without its metadata."""
+#: Filters that only compress (qpdf decodes them); an image codec may sit under them.
+_GENERAL_FILTERS = {"/FlateDecode", "/LZWDecode", "/ASCII85Decode", "/ASCIIHexDecode"}
+_GENERAL_FILTERS |= {"/RunLengthDecode"}
+#: JPEG 2000 boxes kept: the signature, file type, reader requirements, the header
+#: (image size, colours, palette, resolution) and compositing; the codestream is cleaned.
+#: Dropped: XML (XMP), UUID (EXIF, IPTC, vendors' data), UUID info, IPR, labels, associations.
+_JP2_KEPT = {b"jP  ", b"ftyp", b"rreq", b"jp2h", b"jpch", b"jplh"}
+_J2K_SOT, _J2K_COM = 0x90, 0x64
+
+
+def _box_bytes(kind: bytes, body: bytes) -> bytes:
+    if len(body) + 8 < 1 << 32:
+        return (len(body) + 8).to_bytes(4, "big") + kind + body
+    return b"\x00\x00\x00\x01" + kind + (len(body) + 16).to_bytes(8, "big") + body
+
+
+def _j2k_without_comments(code: bytes) -> bytes | None:
+    """A JPEG 2000 codestream without the comments (COM) of its main header."""
+    if not code.startswith(b"\xff\x4f"):
+        return None
+    out, i = [code[:2]], 2
+    while i + 4 <= len(code) and code[i] == 0xFF:
+        marker = code[i + 1]
+        if marker == _J2K_SOT:
+            return b"".join([*out, code[i:]])
+        end = i + 2 + int.from_bytes(code[i + 2 : i + 4], "big")
+        if marker != _J2K_COM:
+            out.append(code[i:end])
+        i = end
+    return None
+
+
+def _jp2_without_metadata(data: bytes) -> bytes | None:
+    """A JPEG 2000 image (JP2/JPX boxes or a bare codestream) without its metadata boxes
+    and codestream comments; None when it is not well formed (then it is left as it is)."""
+    if data.startswith(b"\xff\x4f\xff\x51"):
+        return _j2k_without_comments(data)
+    out, i, n = [], 0, len(data)
+    while i < n:
+        if i + 8 > n:
+            return None
+        length, kind, head = int.from_bytes(data[i : i + 4], "big"), data[i + 4 : i + 8], 8
+        if length == 1:
+            length, head = int.from_bytes(data[i + 8 : i + 16], "big"), 16
+        elif length == 0:
+            length = n - i
+        if length < head or i + length > n:
+            return None
+        body = data[i + head : i + length]
+        if kind == b"jp2c":
+            code = _j2k_without_comments(body)
+            if code is None:
+                return None
+            out.append(_box_bytes(kind, code))
+        elif kind in _JP2_KEPT:
+            out.append(data[i : i + length])
+        i += length
+    return b"".join(out) if out and out[0][4:8] == b"jP  " else None
+
+
+_IMAGE_CODECS = {"/DCTDecode": _jpeg_without_metadata, "/JPXDecode": _jp2_without_metadata}
+
+
+def _clean_image(pdf: Any, stream: Any, removed: set[str]) -> None:
+    """A JPEG or JPEG 2000 image stream rewritten without its metadata; one stored under
+    general compression too (``[/FlateDecode /DCTDecode]``) is written under its codec
+    alone (the picture's bytes are the same)."""
     import pikepdf
 
-    if _filters(stream) != ["/DCTDecode"]:
+    filters = _filters(stream)
+    if not filters or filters[-1] not in _IMAGE_CODECS:
         return
-    raw = stream.read_raw_bytes()
-    kept = _jpeg_without_metadata(raw)
-    if kept is None or kept == raw:
+    if not set(filters[:-1]) <= _GENERAL_FILTERS:
         return
-    stream.write(kept, filter=pikepdf.Name.DCTDecode, decode_parms=stream.get("/DecodeParms"))
+    parms = stream.get("/DecodeParms")
+    if len(filters) == 1:
+        raw = stream.read_raw_bytes()
+    else:
+        layer = pikepdf.Stream(pdf, stream.read_raw_bytes())
+        layer.Filter = pikepdf.Array([pikepdf.Name(f) for f in filters[:-1]])
+        if isinstance(parms, pikepdf.Array):
+            layer.DecodeParms = pikepdf.Array(list(parms)[: len(filters) - 1])
+            parms = parms[-1] if len(parms) == len(filters) else None
+        raw = layer.read_bytes()  # bounded by the child's memory limit
+    kept = _IMAGE_CODECS[filters[-1]](raw)
+    if kept is None:
+        kept = raw
+    if kept == raw and len(filters) == 1:
+        return
+    stream.write(kept, filter=pikepdf.Name(filters[-1]), decode_parms=parms)
     removed.add("image_metadata")
+
+
+#: Texts a reviewer never sees on the page: a structure element's alternate, actual and
+#: expanded text and title; marked content's alternate and actual text.
+_STRUCT_TEXT = tuple((k, "alternate_text") for k in ("/Alt", "/ActualText", "/E", "/T"))
+_MARKED_TEXT = _STRUCT_TEXT[:3]
+
+
+def _clean_structure(root: Any, removed: set[str]) -> None:
+    """The structure tree's elements lose :data:`_STRUCT_TEXT` (walked through ``/K``)."""
+    import pikepdf
+
+    tree = root.get("/StructTreeRoot")
+    if not isinstance(tree, pikepdf.Dictionary):
+        return
+    stack, seen, budget = [tree.get("/K")], set(), 1_000_000
+    while stack and budget:
+        node = stack.pop()
+        budget -= 1
+        if isinstance(node, pikepdf.Array):
+            stack.extend(node)
+        elif isinstance(node, pikepdf.Dictionary):
+            if node.is_indirect:
+                if node.objgen in seen:
+                    continue
+                seen.add(node.objgen)
+            if str(node.get("/Type", "")) not in ("/MCR", "/OBJR"):
+                _strip(node, _STRUCT_TEXT, removed)
+                stack.append(node.get("/K"))
+
+
+def _clean_layers(pdf: Any, removed: set[str]) -> None:
+    """Optional-content groups (layers) renamed "Layer 1", "Layer 2"... (those listed in
+    ``/OCGs`` first, then any other); the configurations' names, creators and the labels in
+    their ``/Order`` dropped, with the groups' usage dictionaries' creator and user names."""
+    import pikepdf
+
+    props = pdf.Root.get("/OCProperties")
+    props = props if isinstance(props, pikepdf.Dictionary) else pikepdf.Dictionary()
+    listed = [g for g in props.get("/OCGs", pikepdf.Array()) if isinstance(g, pikepdf.Dictionary)]
+    others = [
+        obj
+        for obj in pdf.objects
+        if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/OCG"
+    ]
+    done: set[tuple[int, int]] = set()
+    number = 0
+    for ocg in [*listed, *others]:
+        if ocg.is_indirect and ocg.objgen in done:
+            continue
+        done.add(ocg.objgen)
+        number += 1
+        ocg.Name = pikepdf.String(f"Layer {number}")
+        usage = ocg.get("/Usage")
+        if isinstance(usage, pikepdf.Dictionary):
+            _strip(usage, (("/CreatorInfo", "layers"), ("/User", "layers")), removed)
+        removed.add("layers")
+    stack = [props.get("/D"), *props.get("/Configs", pikepdf.Array())]
+    for _ in range(100_000):
+        if not stack:
+            break
+        node = stack.pop()
+        if isinstance(node, pikepdf.Dictionary):
+            _strip(node, (("/Name", "layers"), ("/Creator", "layers")), removed)
+            stack.append(node.get("/Order"))
+        elif isinstance(node, pikepdf.Array):
+            texts = [j for j, x in enumerate(node) if isinstance(x, pikepdf.String)]
+            for j in reversed(texts):
+                del node[j]
+                removed.add("layers")
+            stack += [x for x in node if isinstance(x, pikepdf.Array)]
+
+
+#: An inline image's dictionary keys (full and abbreviated); any other key is dropped.
+_INLINE_KEYS = {
+    "/BitsPerComponent", "/BPC", "/ColorSpace", "/CS", "/Decode", "/D", "/DecodeParms",
+    "/DP", "/Filter", "/F", "/Height", "/H", "/ImageMask", "/IM", "/Intent",
+    "/Interpolate", "/I", "/Width", "/W", "/Length", "/L",
+}  # fmt: skip
+_CONTENT_HINT = re.compile(rb"/(?:Alt|ActualText|E)\b|\bID\b")
+
+
+def _token(value: Any) -> bytes:
+    """One inline-image dictionary key or value as content-stream syntax."""
+    if isinstance(value, bool):
+        return b"true" if value else b"false"
+    if isinstance(value, int | float):
+        return str(value).encode()
+    return bytes(value.unparse())
+
+
+def _clean_instruction(inst: Any, removed: set[str]) -> Any:
+    """One content-stream instruction without hidden text (None: unchanged; an inline image
+    comes back as its bytes)."""
+    import pikepdf
+
+    if isinstance(inst, pikepdf.ContentStreamInlineImage):
+        image = inst.iimage
+        pairs = list(image._image_object)
+        kept = [
+            x
+            for k, v in zip(pairs[::2], pairs[1::2], strict=False)
+            if str(k) in _INLINE_KEYS
+            for x in (k, v)
+        ]
+        data = original = image.read_raw_bytes()
+        codec = [str(f) for f in image.filters]
+        if codec in (["/DCT"], ["/DCTDecode"]):
+            data = _jpeg_without_metadata(data) or data
+        if len(kept) == len(pairs) and data == original:
+            return None
+        removed.add("image_metadata")
+        head = b" ".join(_token(x) for x in kept)
+        return b"BI " + head + b" ID " + data + b"\nEI"
+    if str(inst.operator) in ("BDC", "DP") and len(inst.operands) == 2:
+        props = inst.operands[1]
+        if isinstance(props, pikepdf.Dictionary) and any(k in props for k, _ in _MARKED_TEXT):
+            kept_props = pikepdf.Dictionary(
+                {k: v for k, v in props.items() if k not in dict(_MARKED_TEXT)}
+            )
+            removed.add("alternate_text")
+            return pikepdf.ContentStreamInstruction([inst.operands[0], kept_props], inst.operator)
+    return None
+
+
+def _clean_content(pdf: Any, holder: Any, streams: list[Any], removed: set[str]) -> None:
+    """A page's or form's content rewritten without marked content's alternate and actual
+    text and with its inline images cleaned, when it has any (else it is left as it is;
+    what is drawn never changes)."""
+    import pikepdf
+
+    try:
+        if not any(_CONTENT_HINT.search(s.read_bytes()) for s in streams):
+            return
+        parsed = pikepdf.parse_content_stream(holder)
+    except pikepdf.PdfError:
+        return  # content that does not decode or parse draws nothing either
+    changed = False
+    chunks: list[bytes] = []
+    ops: list[Any] = []
+    for inst in parsed:
+        new = _clean_instruction(inst, removed)
+        changed |= new is not None
+        if isinstance(new, bytes):
+            chunks += [pikepdf.unparse_content_stream(ops), new]
+            ops = []
+        else:
+            ops.append(inst if new is None else new)
+    if not changed:
+        return
+    data = b"\n".join([*chunks, pikepdf.unparse_content_stream(ops)])
+    if isinstance(holder, pikepdf.Stream):
+        holder.write(zlib.compress(data), filter=pikepdf.Name.FlateDecode)
+    else:
+        holder.Contents = pdf.make_stream(zlib.compress(data), Filter=pikepdf.Name.FlateDecode)
 
 
 def _strip(obj: Any, keys: tuple[tuple[str, str], ...], removed: set[str]) -> None:
@@ -390,7 +630,18 @@ def _child_clean(src: str, out: str, limits: Limits) -> dict[str, Any]:
         if isinstance(obj, pikepdf.Stream):
             if _inflated_size(obj, limits.max_stream_bytes) > limits.max_stream_bytes:
                 return {"ok": False, "error": "bomb", "value": limits.max_stream_bytes}
-            _clean_jpeg(obj, removed)
+            _clean_image(pdf, obj, removed)
+            if obj.get("/Subtype") == "/Form":
+                _clean_content(pdf, obj, [obj], removed)
+        _strip(obj, _STRUCT_TEXT[:2], removed)  # named marked-content properties
+    _clean_structure(root, removed)
+    _clean_layers(pdf, removed)
+    for page in pdf.pages:
+        contents = page.obj.get("/Contents")
+        streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+        _clean_content(
+            pdf, page.obj, [x for x in streams if isinstance(x, pikepdf.Stream)], removed
+        )
     pdf.save(
         out,
         preserve_pdfa=False,
@@ -416,6 +667,79 @@ def _xmp_strings(raw: bytes) -> list[tuple[str, str]]:
         value = " ".join(m.group(1).split())
         if value:
             out.append(("xmp", value))
+    return out
+
+
+def _linked(first: Any, budget: int = 100_000) -> list[Any]:
+    """The items of an outline (``/First``, ``/Next``, depth first), at most ``budget``."""
+    import pikepdf
+
+    out: list[Any] = []
+    stack, seen = [first], set()
+    while stack and len(out) < budget:
+        item = stack.pop()
+        if not isinstance(item, pikepdf.Dictionary) or item.objgen in seen:
+            continue
+        if item.is_indirect:
+            seen.add(item.objgen)
+        out.append(item)
+        stack += [item.get("/Next"), item.get("/First")]
+    return out
+
+
+def _hidden_texts(root: Any) -> list[tuple[str, Any]]:
+    """Texts a reader never sees on a page: bookmark titles, the structure tree's
+    alternate, actual and expanded texts and titles, layer names and labels, and page
+    labels' prefixes (the copy for reviewers drops or renames them all)."""
+    import pikepdf
+
+    out: list[tuple[str, Any]] = []
+    outlines = root.get("/Outlines")
+    if isinstance(outlines, pikepdf.Dictionary):
+        out += [("outline", item.get("/Title", "")) for item in _linked(outlines.get("/First"))]
+    tree = root.get("/StructTreeRoot")
+    stack, budget = [tree.get("/K") if isinstance(tree, pikepdf.Dictionary) else None], 100_000
+    while stack and budget:
+        node, budget = stack.pop(), budget - 1
+        if isinstance(node, pikepdf.Array):
+            stack.extend(node)
+        elif isinstance(node, pikepdf.Dictionary) and node.get("/Type", "/StructElem") == (
+            "/StructElem"
+        ):
+            out += [("structure", node[k]) for k, _ in _STRUCT_TEXT if k in node]
+            stack.append(node.get("/K"))
+    props = root.get("/OCProperties")
+    if isinstance(props, pikepdf.Dictionary):
+        out += [("layer", g.get("/Name", "")) for g in props.get("/OCGs", pikepdf.Array())]
+        stack = [props.get("/D"), *props.get("/Configs", pikepdf.Array())]
+        while stack and len(out) < 200_000:
+            node = stack.pop()
+            if isinstance(node, pikepdf.Dictionary):
+                out += [("layer", node[k]) for k in ("/Name", "/Creator") if k in node]
+                stack.append(node.get("/Order"))
+            elif isinstance(node, pikepdf.Array):
+                out += [("layer", x) for x in node if isinstance(x, pikepdf.String)]
+                stack += [x for x in node if isinstance(x, pikepdf.Array)]
+    labels = root.get("/PageLabels")
+    if isinstance(labels, pikepdf.Dictionary):
+        try:
+            for _n, label in pikepdf.NumberTree(labels).items():
+                if isinstance(label, pikepdf.Dictionary) and "/P" in label:
+                    out.append(("page_label", label.P))
+        except Exception:  # noqa: BLE001 - a broken tree is not a reason to stop
+            pass
+    return [(w, t) for w, t in out if isinstance(t, pikepdf.String)]
+
+
+def _marked_texts(page: Any) -> list[str]:
+    """Alternate and actual texts in a page's marked content (inline property lists)."""
+    import pikepdf
+
+    out = []
+    for inst in pikepdf.parse_content_stream(page, "BDC DP"):
+        props = inst.operands[-1] if inst.operands else None
+        if isinstance(props, pikepdf.Dictionary):
+            out += [str(props[k]) for k, _ in _MARKED_TEXT if k in props]
     return out
 
 
@@ -479,7 +803,7 @@ def _child_inspect(src: str, out: str, limits: Limits) -> dict[str, Any]:
         for annot in page.obj.get("/Annots", pikepdf.Array()):
             if not isinstance(annot, pikepdf.Dictionary):
                 continue
-            for k in ("/T", "/Contents"):
+            for k in ("/T", "/Contents", "/Subj", "/RC"):
                 if isinstance(annot.get(k), pikepdf.String):
                     string("annotation", annot[k])
             fs = annot.get("/FS")
@@ -489,11 +813,21 @@ def _child_inspect(src: str, out: str, limits: Limits) -> dict[str, Any]:
                         string("embedded", fs[k])
     acro = root.get("/AcroForm")
     if isinstance(acro, pikepdf.Dictionary):
-        for fld in list(acro.get("/Fields", pikepdf.Array()))[:1000]:
-            if isinstance(fld, pikepdf.Dictionary):
+        fields = list(acro.get("/Fields", pikepdf.Array()))[:1000]
+        seen: set[tuple[int, int]] = set()
+        for _ in range(10_000):  # the fields with their children (/Kids)
+            if not fields:
+                break
+            fld = fields.pop()
+            if isinstance(fld, pikepdf.Dictionary) and fld.objgen not in seen:
+                if fld.is_indirect:
+                    seen.add(fld.objgen)
                 for k in ("/T", "/TU", "/V"):
                     if isinstance(fld.get(k), pikepdf.String):
                         string("form", fld[k])
+                fields += list(fld.get("/Kids", pikepdf.Array()))[:1000]
+    for where, text in _hidden_texts(root):
+        string(where, text)
 
     from pypdf import PdfReader
 
@@ -523,6 +857,8 @@ def _child_inspect(src: str, out: str, limits: Limits) -> dict[str, Any]:
                 emit({"t": "page", "text": ""})
                 continue
             text = reader.pages[i].extract_text() or ""
+            for hidden in _marked_texts(pdf.pages[i]):
+                string("structure", hidden)
         except Exception:  # noqa: BLE001 - one broken page does not stop the others
             emit({"t": "note", "code": "page_error", "page": i + 1})
             text = ""

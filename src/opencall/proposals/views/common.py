@@ -37,6 +37,10 @@ PDF_WHERE = {
     "pdf_annotation": N_("a comment in the PDF"),
     "pdf_form": N_("a form field in the PDF"),
     "pdf_javascript": N_("a script in the PDF"),
+    "pdf_outline": N_("a bookmark in the PDF"),
+    "pdf_structure": N_("a figure's alternate text in the PDF"),
+    "pdf_layer": N_("a layer name in the PDF"),
+    "pdf_page_label": N_("a page label in the PDF"),
 }
 SCAN_NOTES = {
     "page_too_large": N_(
