@@ -3,9 +3,13 @@ last bit, on ties, censorings, all-censored and single-row samples."""
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
-from opencall.outcomes.after_award import km_median
+import numpy as np
+import pytest
+
+from opencall.outcomes import after_award as aa
+from opencall.outcomes.after_award import km_median, km_medians
 
 
 def km_median_steps(times: np.ndarray, events: np.ndarray) -> float | None:
@@ -39,3 +43,90 @@ def test_same_answer_as_the_step_by_step_estimator() -> None:
     assert km_median(np.array([]), np.array([], dtype=bool)) is None
     assert km_median(np.array([3.0, 5.0]), np.array([False, False])) is None  # all censored
     assert km_median(np.array([4.0]), np.array([True])) == 4.0
+
+
+def test_the_replicates_at_once_give_each_ones_median_to_the_last_bit() -> None:
+    rng = np.random.default_rng(11)
+    for trial in range(60):
+        n = int(rng.integers(1, 80))
+        times = rng.integers(0, 1 + int(rng.integers(1, 50)), n).astype(float)
+        events = rng.random(n) < rng.random()
+        idx = rng.integers(0, n, (int(rng.integers(1, 30)), n))
+        got = km_medians(times, events, idx)
+        for b, row in enumerate(idx):
+            one = km_median(times[row], events[row])
+            assert got[b] == (np.inf if one is None else one), (trial, b)
+
+
+def _rows(n: int, seed: int) -> list[aa.AfterAwardRow]:
+    rng = np.random.default_rng(seed)
+    groups = ["Low income", "High income", "Upper middle income"]
+    return [
+        aa.AfterAwardRow(
+            proposal_id=str(i),
+            groups={"income_group": groups[i % 3]},
+            produced_results=bool(done),
+            days_to_first_result=int(rng.integers(30, 900)) if done else None,
+            follow_up_days=int(rng.integers(100, 1200)),
+        )
+        for i, done in enumerate(rng.random(n) < 0.7)
+    ]
+
+
+def _one_at_a_time(rows: list[aa.AfterAwardRow], seed: int = 0) -> list[tuple[Any, Any]]:
+    """The medians' intervals as the bootstrap computed them before: a loop of
+    ``km_median`` over the replicates, drawn from the same generator."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _g, members in aa._grouped(rows, "income_group", None).items():
+        t = np.array(
+            [
+                r.days_to_first_result if r.days_to_first_result is not None else r.follow_up_days
+                for r in members
+            ],
+            dtype=float,
+        )
+        e = np.array([r.days_to_first_result is not None for r in members])
+        if km_median(t, e) is None:
+            out.append((None, None))
+            continue
+        boots = []
+        for _ in range(500):
+            idx = rng.integers(0, len(members), len(members))
+            m = km_median(t[idx], e[idx])
+            boots.append(np.inf if m is None else m)
+        lo, hi = np.quantile(np.array(boots), [0.025, 0.975], method="inverted_cdf")
+        out.append((float(lo), None if not np.isfinite(hi) else float(hi)))
+    return out
+
+
+def test_the_time_to_a_first_result_keeps_its_intervals() -> None:
+    for n, seed in ((7, 1), (60, 2), (301, 3)):
+        rows = _rows(n, seed)
+        got = aa.time_to_first_result(rows, "income_group")
+        assert [(t.median_low, t.median_high) for t in got] == _one_at_a_time(rows)
+
+
+def test_the_bootstrap_does_not_estimate_replicate_by_replicate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 2,000-award call's report and public page spent most of their time in 500
+    Kaplan-Meier estimates per group and grouping, one replicate at a time: the
+    estimator runs once per group now, the replicates in chunks."""
+    calls = {"one": 0, "chunk": 0}
+    one, chunk = aa.km_median, aa.km_medians
+
+    def count_one(*a: Any) -> Any:
+        calls["one"] += 1
+        return one(*a)
+
+    def count_chunk(*a: Any) -> Any:
+        calls["chunk"] += 1
+        return chunk(*a)
+
+    monkeypatch.setattr(aa, "km_median", count_one)
+    monkeypatch.setattr(aa, "km_medians", count_chunk, raising=False)
+    got = aa.time_to_first_result(_rows(300, 4), "income_group", n_boot=500)
+    assert len(got) == 4  # three groups and all
+    assert calls["one"] <= 4
+    assert calls["chunk"] <= 4 * -(-500 // aa.KM_CHUNK)
