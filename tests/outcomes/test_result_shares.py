@@ -4,12 +4,11 @@ for a small group."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from opencall.outcomes import after_award as aa
 from opencall.outcomes.report import result_share_table
+from tests.outcomes.bootstrap_before import result_shares_before
 
 
 def _rows(ldc: int, ldc_with_result: int, other: int) -> list[aa.AfterAwardRow]:
@@ -66,34 +65,6 @@ def test_the_share_of_the_used_with_results_never_exceeds_one() -> None:
     assert all(r.stage_rate is None or 0 <= r.stage_rate <= 1 for r in funnel.values())
 
 
-def _shares_one_group_at_a_time(
-    rows: list[aa.AfterAwardRow], by: str, seed: int = 0
-) -> dict[str, tuple[Any, ...]]:
-    """The bootstrap's intervals as it computed them before: each group's draws masked
-    and added up apart, from the same generator."""
-    n = len(rows)
-    results = np.array([sum(r.outputs.values()) for r in rows], dtype=float)
-    groups = sorted({r.groups[by] for r in rows})
-    member = {g: np.array([r.groups[by] == g for r in rows]) for g in groups}
-    boot: dict[str, tuple[list[float], list[float]]] = {g: ([], []) for g in groups}
-    rng = np.random.default_rng(seed)
-    for start in range(0, 1000, 100):
-        idx = rng.integers(0, n, (min(100, 1000 - start), n))
-        got, tot = results[idx], results[idx].sum(axis=1)
-        ok = tot > 0
-        for g, mask in member.items():
-            in_g = mask[idx]
-            boot[g][0].extend(((got * in_g).sum(axis=1)[ok] / tot[ok]).tolist())
-            boot[g][1].extend(in_g.mean(axis=1)[ok].tolist())
-    out = {}
-    for g in groups:
-        rs, aws = np.array(boot[g][0]), np.array(boot[g][1])
-        r_q = tuple(float(x) for x in np.quantile(rs, [0.025, 0.975]))
-        d_q = tuple(float(x) for x in np.quantile(rs - aws, [0.025, 0.975]))
-        out[g] = r_q + d_q
-    return out
-
-
 def test_the_groups_drawn_together_keep_their_intervals() -> None:
     rng = np.random.default_rng(5)
     for n in (9, 40, 257):
@@ -105,8 +76,4 @@ def test_the_groups_drawn_together_keep_their_intervals() -> None:
             )
             for i in range(n)
         ]
-        got = {
-            r.group: (r.result_share_low, r.result_share_high, r.difference_low, r.difference_high)
-            for r in aa.result_shares(rows, "un_region")
-        }
-        assert got == _shares_one_group_at_a_time(rows, "un_region"), n
+        assert aa.result_shares(rows, "un_region") == result_shares_before(rows, "un_region"), n
