@@ -642,18 +642,22 @@ def result_shares(
     groups = {g: m for g, m in _grouped(rows, by, order).items() if g != "all"}
     member = {g: np.array([r.groups.get(by, "unknown") == g for r in rows]) for g in groups}
     # the bootstrap, 100 replicates at a time (a provider's call has thousands of awards):
-    # how many times each award is drawn in each replicate, then every group's results
-    # and awards in one product (whole numbers, so the same sums as adding the draws)
+    # each draw counted at once under its replicate and its award's group (one pass over
+    # the draws, not one per group; whole numbers, so the same sums as adding them apart)
     boot: dict[str, tuple[list[float], list[float]]] = {g: ([], []) for g in groups}
-    masks = np.array([member[g] for g in groups], dtype=float).T.reshape(n, len(groups))
+    slot = np.full(n, len(groups))  # an award of no group (none: every award has one)
+    for j, g in enumerate(groups):
+        slot[member[g]] = j
+    width = len(groups) + 1
     rng = np.random.default_rng(seed)
     for start in range(0, n_boot if total and n else 0, 100):
         k = min(100, n_boot - start)
         idx = rng.integers(0, n, (k, n))
-        drawn = np.bincount((idx + (np.arange(k) * n)[:, None]).ravel(), minlength=k * n)
-        drawn = drawn.reshape(k, n).astype(float)
-        got, tot = drawn @ (masks * results[:, None]), drawn @ results
-        in_g = drawn @ masks
+        cell = (slot[idx] + (np.arange(k) * width)[:, None]).ravel()
+        got = np.bincount(cell, weights=results[idx].ravel(), minlength=k * width)
+        got = got.reshape(k, width)
+        in_g = np.bincount(cell, minlength=k * width).reshape(k, width)
+        tot = got.sum(axis=1)
         ok = tot > 0
         for j, g in enumerate(groups):
             boot[g][0].extend((got[ok, j] / tot[ok]).tolist())
