@@ -2,9 +2,10 @@
 2,000 awards and 5 to 10 results each (papers with DOIs, datasets, patents, ORCID iDs
 on the papers) and trainees reported after a course, bulk-inserted with
 ``bench_outcomes.build`` (one earlier cycle beside it, for the trend). The figures are
-computed with the bootstraps as they were (``tests/outcomes/bootstrap_before.py``:
-500 Kaplan-Meier estimates per group, one replicate at a time; each group's result
-shares drawn apart) and as they are, alternately, in the same process, and must be the
+computed with the code as it was (the bootstraps of ``tests/outcomes/bootstrap_before.py``:
+500 Kaplan-Meier estimates per group, one replicate at a time, each group's result
+shares drawn apart; every award's use and follow-up figures and DOIs computed for the
+public page and the earlier cycles) and as it is, alternately, in the same process, and must be the
 same to the last bit. Prints one JSON line per measure (CPU seconds of the process,
 the TestClient's thread included) and the ratios.
 
@@ -105,16 +106,22 @@ def top_up(url: str, slug: str, seed: int) -> dict[str, int]:
 
 @contextmanager
 def before() -> Iterator[None]:
-    """The bootstraps as they were, wherever the page and the report call them."""
-    kept = aa.time_to_first_result, aa.result_shares
-    aa.time_to_first_result, aa.result_shares = (  # type: ignore[assignment]
-        time_to_first_result_before,
-        result_shares_before,
-    )
+    """The code as it was, wherever the page and the report call it: the bootstraps
+    one replicate (one group) at a time, and every award's use and follow-up figures
+    and DOIs computed for the public page and the earlier cycles too."""
+    kept = aa.time_to_first_result, aa.result_shares, aad.rows_by_call
+    rows_by_call = aad.rows_by_call
+
+    def every_figure(*a: Any, figures: bool = True) -> Any:
+        return rows_by_call(*a, figures=True)
+
+    aa.time_to_first_result = time_to_first_result_before  # type: ignore[assignment]
+    aa.result_shares = result_shares_before  # type: ignore[assignment]
+    aad.rows_by_call = every_figure  # type: ignore[assignment]
     try:
         yield
     finally:
-        aa.time_to_first_result, aa.result_shares = kept  # type: ignore[assignment]
+        aa.time_to_first_result, aa.result_shares, aad.rows_by_call = kept  # type: ignore[assignment]
 
 
 def cpu() -> float:

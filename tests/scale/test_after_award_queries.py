@@ -6,13 +6,19 @@ group. ``bench/bench_after_award.py`` times them at 2,000 awards."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.calls.models import Call
+from opencall.outcomes import after_award_data as aad
 from opencall.outcomes import queries as oq
+from opencall.results import domain as rd
 from opencall.results import queries as rq
 from opencall.results.models import PostAwardRecord, ResearchOutput
+from tests import factories as F
 from tests.scale.test_api_pages import count_statements
 from tests.scale.test_results_page_queries import published
 from tests.web.conftest import Web
@@ -79,3 +85,36 @@ def test_after_award_statements_do_not_grow_with_the_results(
     print(few, many)
     grown = {p: (few[p], many[p]) for p in few if many[p] != few[p]}
     assert not grown, grown
+
+
+def test_the_public_page_computes_no_use_or_follow_up_figures(
+    web: Web, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The public page shows the stages, the time to a first result and the cycles'
+    awards with results: every award's use and follow-up figures and its results' DOIs
+    (a fifth of the page's time at 10 cycles and 5,000 awards) are not computed for it,
+    nor for the report's earlier cycles (the trend counts the awards with results)."""
+    data = published(factory, 6)
+    more_results(factory, data["slug"], 3)
+    with factory() as s:
+        call = s.scalars(select(Call).where(Call.slug == data["slug"])).one()
+        pairs = [(call, oq.applicant_records(s, call))]
+        whole, stages = (
+            aad.rows_by_call(s, pairs, F.NOW.date(), figures=f)[call.id] for f in (True, False)
+        )
+    shown = ("groups", "used", "completed", "produced_results", "days_to_first_result",
+             "follow_up_days", "outputs")  # fmt: skip
+    assert [[getattr(r, k) for k in shown] for r in whole] == [
+        [getattr(r, k) for k in shown] for r in stages
+    ]
+    assert any(r.use for r in whole) and not any(r.use or r.result_dois for r in stages)
+
+    def not_here(*_a: Any, **_k: Any) -> Any:
+        raise AssertionError("computed for the public page")
+
+    for name in ("use_figures", "follow_up_figures"):
+        monkeypatch.setattr(rd, name, not_here)
+    monkeypatch.setattr(rq, "normalise_doi", not_here)
+    oq.PUBLIC_AFTER_AWARD.clear()
+    r = web.client().get(f"/calls/{data['slug']}/after-award")
+    assert r.status_code == 200, r.text[:300]
