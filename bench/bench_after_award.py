@@ -1,7 +1,8 @@
 """The public after-award page and the report's after-award section of a call with
 2,000 awards and 5 to 10 results each (papers with DOIs, datasets, patents, ORCID iDs
 on the papers) and trainees reported after a course, bulk-inserted with
-``bench_outcomes.build`` (one earlier cycle beside it, for the trend). The figures are
+``bench_outcomes.build`` (one earlier cycle of the same size beside it, for the trend;
+``--cycles 10 --awards 500``: the facility of ``bench_outcomes.py``, 5,000 awards). The figures are
 computed with the code as it was (the bootstraps of ``tests/outcomes/bootstrap_before.py``:
 500 Kaplan-Meier estimates per group, one replicate at a time, each group's result
 shares drawn apart; every award's use and follow-up figures and DOIs computed for the
@@ -203,6 +204,7 @@ def check(c: TestClient, slug: str, engine: Any) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--awards", type=int, default=2000, help="awards of the call")
+    ap.add_argument("--cycles", type=int, default=2, help="cycles, this call included")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--check", action="store_true")
@@ -210,8 +212,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench_after_award_"))
     url = f"sqlite:///{tmp / 'aa.sqlite3'}"
     t0 = cpu()
-    world = bo.build(url, 2, 2 * args.awards, 2 * args.awards, args.seed, outputs=5,
-                     patents=True)  # fmt: skip
+    n = args.cycles * args.awards
+    world = bo.build(url, args.cycles, n, n, args.seed, outputs=5, patents=True)
     slug = world["slugs"][-1]
     info = top_up(url, slug, args.seed)
     print(json.dumps({"step": "build", "cpu_s": round(cpu() - t0, 1), **info}), flush=True)
