@@ -4,8 +4,11 @@ for a small group."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from opencall.outcomes import after_award as aa
 from opencall.outcomes.report import result_share_table
+from tests.outcomes.bootstrap_before import result_shares_before
 
 
 def _rows(ldc: int, ldc_with_result: int, other: int) -> list[aa.AfterAwardRow]:
@@ -60,3 +63,17 @@ def test_the_share_of_the_used_with_results_never_exceeds_one() -> None:
     assert produced.count == 2 and produced.previous == 1
     assert produced.stage_rate == 0.0
     assert all(r.stage_rate is None or 0 <= r.stage_rate <= 1 for r in funnel.values())
+
+
+def test_the_groups_drawn_together_keep_their_intervals() -> None:
+    rng = np.random.default_rng(5)
+    for n in (9, 40, 257):
+        rows = [
+            aa.AfterAwardRow(
+                str(i),
+                {"un_region": ["Africa", "Asia", "Europe", "Americas"][int(rng.integers(0, 4))]},
+                outputs={"publication": int(rng.integers(0, 9)), "patent": int(rng.random() < 0.2)},
+            )
+            for i in range(n)
+        ]
+        assert aa.result_shares(rows, "un_region") == result_shares_before(rows, "un_region"), n

@@ -415,6 +415,51 @@ def km_median(times: np.ndarray, events: np.ndarray) -> float | None:
     return float(uniq[hit[0]]) if len(hit) else None
 
 
+#: bootstrap replicates whose Kaplan-Meier medians are computed together (one array of
+#: replicates x distinct times each: 100 x 2,000 float64 is 1.6 MB)
+KM_CHUNK = 100
+
+
+def km_medians(times: np.ndarray, events: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """:func:`km_median` of each resample ``times[idx[b]], events[idx[b]]`` (a row of
+    ``idx`` per replicate) at once, ``inf`` where the curve never reaches 0.5.
+
+    Each replicate's times are among the sample's, so every replicate is counted on
+    the sample's distinct times: a time a replicate lacks has no deaths and multiplies
+    its survival by exactly 1.0, so each answer is :func:`km_median`'s to the last bit
+    (``tests/outcomes/test_km_median.py``)."""
+    t = np.asarray(times, dtype=float)
+    e = np.asarray(events).astype(bool)
+    uniq, inv = np.unique(t, return_inverse=True)
+    b, m = idx.shape
+    u = len(uniq)
+    cell = (inv[idx] + (np.arange(b) * u)[:, None]).ravel()
+    leaving = np.bincount(cell, minlength=b * u).reshape(b, u)
+    deaths = np.bincount(cell, weights=e[idx].ravel().astype(float), minlength=b * u)
+    deaths = deaths.reshape(b, u)
+    at_risk = m - (np.cumsum(leaving, axis=1) - leaving)
+    # past a replicate's last time nobody is at risk (and nobody dies): a factor 1.0
+    lost = np.where(at_risk > 0, deaths / np.maximum(at_risk, 1), 0.0)
+    surv = np.cumprod(1.0 - lost, axis=1)
+    hit = (deaths > 0) & (surv <= 0.5)
+    return np.where(hit.any(axis=1), uniq[hit.argmax(axis=1)], np.inf)
+
+
+def bootstrap_km_medians(
+    times: np.ndarray, events: np.ndarray, rng: np.random.Generator, n_boot: int
+) -> np.ndarray:
+    """The Kaplan-Meier medians of ``n_boot`` resamples of the awards (``inf``: not
+    reached), drawn one replicate after another from ``rng`` (the same draws, and so
+    the same interval, as a loop of :func:`km_median` over them) and computed
+    :data:`KM_CHUNK` replicates at a time (:func:`km_medians`)."""
+    m = len(times)
+    out = []
+    for start in range(0, n_boot, KM_CHUNK):
+        idx = np.stack([rng.integers(0, m, m) for _ in range(min(KM_CHUNK, n_boot - start))])
+        out.append(km_medians(times, events, idx))
+    return np.concatenate(out) if out else np.array([], dtype=float)
+
+
 @dataclass(frozen=True)
 class TimeToResult:
     """Days from award to first result for a group: Kaplan-Meier median with a
@@ -455,12 +500,8 @@ def time_to_first_result(
         med = km_median(times, events)
         lo = hi = None
         if med is not None and len(members) >= 2:
-            boots = []
-            for _ in range(n_boot):
-                idx = rng.integers(0, len(members), len(members))
-                m = km_median(times[idx], events[idx])
-                boots.append(np.inf if m is None else m)
-            lo_v, hi_v = np.quantile(np.array(boots), [0.025, 0.975], method="inverted_cdf")
+            boots = bootstrap_km_medians(times, events, rng, n_boot)
+            lo_v, hi_v = np.quantile(boots, [0.025, 0.975], method="inverted_cdf")
             lo = float(lo_v)
             hi = None if not np.isfinite(hi_v) else float(hi_v)
         followed = [
@@ -600,17 +641,27 @@ def result_shares(
     total = float(results.sum())
     groups = {g: m for g, m in _grouped(rows, by, order).items() if g != "all"}
     member = {g: np.array([r.groups.get(by, "unknown") == g for r in rows]) for g in groups}
-    # the bootstrap, 100 replicates at a time (a provider's call has thousands of awards)
+    # the bootstrap, 100 replicates at a time (a provider's call has thousands of awards):
+    # each draw counted at once under its replicate and its award's group (one pass over
+    # the draws, not one per group; whole numbers, so the same sums as adding them apart)
     boot: dict[str, tuple[list[float], list[float]]] = {g: ([], []) for g in groups}
+    slot = np.full(n, len(groups))  # an award of no group (none: every award has one)
+    for j, g in enumerate(groups):
+        slot[member[g]] = j
+    width = len(groups) + 1
     rng = np.random.default_rng(seed)
     for start in range(0, n_boot if total and n else 0, 100):
-        idx = rng.integers(0, n, (min(100, n_boot - start), n))
-        got, tot = results[idx], results[idx].sum(axis=1)
+        k = min(100, n_boot - start)
+        idx = rng.integers(0, n, (k, n))
+        cell = (slot[idx] + (np.arange(k) * width)[:, None]).ravel()
+        got = np.bincount(cell, weights=results[idx].ravel(), minlength=k * width)
+        got = got.reshape(k, width)
+        in_g = np.bincount(cell, minlength=k * width).reshape(k, width)
+        tot = got.sum(axis=1)
         ok = tot > 0
-        for g, mask in member.items():
-            in_g = mask[idx]
-            boot[g][0].extend(((got * in_g).sum(axis=1)[ok] / tot[ok]).tolist())
-            boot[g][1].extend(in_g.mean(axis=1)[ok].tolist())
+        for j, g in enumerate(groups):
+            boot[g][0].extend((got[ok, j] / tot[ok]).tolist())
+            boot[g][1].extend((in_g[ok, j] / n).tolist())
     out = []
     for g, members in groups.items():
         mine = member[g]

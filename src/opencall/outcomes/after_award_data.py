@@ -35,10 +35,14 @@ def rows_by_call(
     session: Session,
     calls: Sequence[tuple[Call, Sequence[od.ApplicantRecord]]],
     today: dt.date,
+    *,
+    figures: bool = True,
 ) -> dict[int, list[aa.AfterAwardRow]]:
     """{call id: its awards' rows after the award} for (call, its applicant records)
-    pairs: the post-award stages of every call read at once (``stages_of_calls``)."""
-    stages_of = resq.stages_of_calls(session, [c for c, _ in calls], today=today)
+    pairs: the post-award stages of every call read at once (``stages_of_calls``);
+    without ``figures``, the stages, days to a first result and results by kind only
+    (no follow-up, use or DOIs: the public page and the trend show none)."""
+    stages_of = resq.stages_of_calls(session, [c for c, _ in calls], today=today, figures=figures)
     out: dict[int, list[aa.AfterAwardRow]] = {}
     for call, records in calls:
         by_id = {r.proposal_id: r for r in records}
@@ -124,7 +128,10 @@ def section(
     calls = facility_cycles(session, call)
     recs_of = {c.id: list(records) if c.id == call.id else records_of(session, c) for c in calls}
     # the earlier cycles' rows read at once (not a set of queries per cycle)
-    rows_of = rows_by_call(session, [(c, recs_of[c.id]) for c in calls if c.id != call.id], today)
+    # (their stages only: the trend counts the awards with results)
+    rows_of = rows_by_call(
+        session, [(c, recs_of[c.id]) for c in calls if c.id != call.id], today, figures=False
+    )
     rows_of[call.id] = rows
     for c in calls:
         recs = recs_of[c.id]

@@ -644,7 +644,10 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
         # every cycle's records and rows read at once (the statements of one cycle)
         calls = after_award_data.facility_cycles(reader, fresh)
         records = applicant_records_by_call(reader, calls)
-        rows_of = after_award_data.rows_by_call(reader, [(c, records[c.id]) for c in calls], today)
+        # the stages only: the page shows no use, follow-up or results by kind
+        rows_of = after_award_data.rows_by_call(
+            reader, [(c, records[c.id]) for c in calls], today, figures=False
+        )
         rows = rows_of[call_id]
         earlier = releases(reader, [c.id for c in calls], AFTER_AWARD_PAGE)
         new: dict[int, dict[str, Any]] = {}

@@ -164,9 +164,13 @@ def stages_of_calls(
     proposal_ids: Collection[int] | None = None,
     *,
     today: dt.date | None = None,
+    figures: bool = True,
 ) -> dict[int, dict[int, dict[str, Any]]]:
     """{call id: :func:`stages_of_call`} of several calls (a facility's cycles) with the
-    statements of one: one query per table, every call in it."""
+    statements of one: one query per table, every call in it. Without ``figures`` only
+    the stages (used, completed, produced results), the days to a first result and the
+    results by kind: no DOIs, follow-up and use figures nor report reminders (the public
+    after-award page and the earlier cycles' trend read 5,000 awards for those alone)."""
     today = today or dt.datetime.now(dt.UTC).date()
     ids = [c.id for c in calls]
     if not ids:
@@ -195,6 +199,8 @@ def stages_of_calls(
     ):
         outs[pid].append(published_on or dt.date(year, 7, 1))  # as result_date
         kinds[pid][kind] = kinds[pid].get(kind, 0) + 1
+        if not figures:
+            continue
         if doi:  # stored normalised; rows written before that are normalised here
             dois[pid][kind].append(normalise_doi(doi))
         elif number:  # a patent: its publication number names it as a DOI does a paper
@@ -207,10 +213,14 @@ def stages_of_calls(
     )
     for cid, pid, unit, amount in session.execute(_of(award_cols, Award, ids, proposal_ids)):
         awarded[cid][pid][unit] += float(amount)
-    reminders = {
-        r.proposal_id: r
-        for r in session.scalars(_of(select(ReportReminder), ReportReminder, ids, proposal_ids))
-    }
+    reminders = (
+        {
+            r.proposal_id: r
+            for r in session.scalars(_of(select(ReportReminder), ReportReminder, ids, proposal_ids))
+        }
+        if figures
+        else {}
+    )
     result: dict[int, dict[int, dict[str, Any]]] = {}
     for call in calls:
         day0 = awarded_on(call)
@@ -221,8 +231,11 @@ def stages_of_calls(
             mine = recs.get(pid, [])
             st: dict[str, Any] = dict(d.proposal_stages(mine, len(outs.get(pid, []))))
             st["days_to_first_result"] = d.days_to_first_result(day0, outs.get(pid, []))
-            st["follow_up"] = d.follow_up_figures(mine, day0)
             st["outputs"] = dict(kinds.get(pid, {}))
+            if not figures:
+                out[pid] = st
+                continue
+            st["follow_up"] = d.follow_up_figures(mine, day0)
             st["result_dois"] = {k: tuple(sorted(v)) for k, v in dois.get(pid, {}).items()}
             units = list(mine_awarded[pid])
             amounts = {u: v for u, v in mine_awarded[pid].items()}
