@@ -345,6 +345,30 @@ def test_a_changeover_longer_than_the_whole_grid(changeover: int) -> None:
     assert sorted(out.starts) == ["b", "c"] and out.objective[0] == 7.0
 
 
+@pytest.mark.parametrize(
+    ("resource", "award", "field"),
+    [
+        ({"slot_hours": "24"}, {}, "slot_hours must be a positive number"),
+        ({"slot_hours": None}, {}, "slot_hours must be a positive number"),
+        ({"start": "2027-01-01"}, {}, "start and end must be datetimes"),
+        ({}, {"weight": "2"}, "weight must be a positive number"),
+        ({}, {"weight": None}, "weight must be a positive number"),
+    ],
+    ids=["slot_hours str", "slot_hours None", "start str", "weight str", "weight None"],
+)
+def test_a_slot_field_that_is_not_a_number_is_refused_by_name(
+    resource: dict[str, object], award: dict[str, object], field: str
+) -> None:
+    # found: a weight or slot length of "2" or None crashed in math.isfinite (TypeError),
+    # a start given as a string in ".tzinfo" (AttributeError)
+    start = dt.datetime(2027, 1, 1, tzinfo=UTC)
+    fields: dict = {"start": start, "end": start + dt.timedelta(days=10), "slot_hours": 24.0}
+    res = sl.Resource("r", **(fields | resource))
+    problem = sl.SlotProblem((res,), (sl.SlotAward("a", "r", 1, proposal="P", **award),))
+    with pytest.raises(ValueError, match=field):
+        sl.solve_slots(problem)
+
+
 # --- calibration -----------------------------------------------------------------------
 
 
