@@ -400,3 +400,13 @@ def test_grades_that_are_not_numbers_are_refused(grade: np.ndarray) -> None:
     # found: grades given as strings or None crashed in np.isfinite (TypeError)
     with pytest.raises(ValueError, match="grades must be real numbers"):
         GradeSet(np.array([0, 1]), np.array([0, 0]), grade, 2, 1, GradeScale(1, 5))
+
+
+@pytest.mark.parametrize("fit_scale", [False, True])
+def test_a_disconnected_reviewer_graph_keeps_each_reviewers_order(fit_scale: bool) -> None:
+    # two reviewers who share no proposal: nothing ties one's leniency to the other's, so
+    # the ridge keeps both near 0 and the ranks follow the grades (5, 4 | 2, 1)
+    gs = _grades([0, 1, 2, 3], [0, 0, 1, 1], [5.0, 4.0, 2.0, 1.0], 4, 2)
+    res = calibrate(gs, fit_scale=fit_scale, n_bootstrap=20)
+    assert res.rank.tolist() == [1, 2, 3, 4]
+    assert np.abs(res.leniency).max() < 0.01
