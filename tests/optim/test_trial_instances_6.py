@@ -410,3 +410,12 @@ def test_a_disconnected_reviewer_graph_keeps_each_reviewers_order(fit_scale: boo
     res = calibrate(gs, fit_scale=fit_scale, n_bootstrap=20)
     assert res.rank.tolist() == [1, 2, 3, 4]
     assert np.abs(res.leniency).max() < 0.01
+
+
+def test_bias_grades_that_are_not_numbers_are_refused() -> None:
+    # found: the bias model's grades given as strings crashed in np.isfinite (TypeError)
+    from opencall.optim.bias import BiasData, interaction_model
+
+    data = BiasData(np.arange(2), np.zeros(2, int), np.array(["1", "2"]), 2, 1, {}, {})
+    with pytest.raises(ValueError, match="grades must be real numbers"):
+        interaction_model(data)
