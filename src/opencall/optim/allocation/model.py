@@ -9,6 +9,7 @@ checker. See ``opencall.optim.allocation`` for the model itself.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -353,6 +354,10 @@ class AllocationProblem:
         if len(set(pool_ids)) != len(pool_ids):
             raise ProblemError("pool ids must be unique")
         for p in self.pools:
+            for name in ("capacity", "changeover"):
+                _number(f"pool {p.id!r}", name, getattr(p, name))
+            if p.room is not None:
+                _number(f"pool {p.id!r}", "room", p.room)
             if not (math.isfinite(p.capacity) and p.capacity >= 0):
                 raise ProblemError(f"pool {p.id!r}: capacity must be finite and >= 0")
             if not (math.isfinite(p.changeover) and p.changeover >= 0):
@@ -365,6 +370,8 @@ class AllocationProblem:
         if len(set(req_ids)) != len(req_ids):
             raise ProblemError("request ids must be unique")
         for r in self.requests:
+            _number(f"request {r.id!r}", "merit", r.merit)
+            _number(f"request {r.id!r}", "min_fraction", r.min_fraction)
             if not math.isfinite(r.merit):
                 raise ProblemError(f"request {r.id!r}: merit must be finite")
             if not (math.isfinite(r.min_fraction) and 0.0 < r.min_fraction <= 1.0):
@@ -655,6 +662,13 @@ class AllocationResult:
 # --------------------------------------------------------------------------------------------
 # Allocation
 # --------------------------------------------------------------------------------------------
+
+
+def _number(what: str, name: str, value: object) -> None:
+    """Raise ``ProblemError`` naming the field unless ``value`` is a real number (a merit of
+    "5" or None crashed in ``math.isfinite``, naming nothing)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ProblemError(f"{what}: {name} must be a number, got {value!r}")
 
 
 def _oriented(problem: AllocationProblem, merit: float) -> float:

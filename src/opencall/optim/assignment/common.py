@@ -198,6 +198,35 @@ def _per(
     return a.astype(np.int64)
 
 
+#: the least the largest affinity may be in absolute value when not all are 0: below it
+#: the rounding grid (``cost_scale``) is no finite number (a largest of 5e-324 made the
+#: flow fail with BAD_COST_RANGE)
+MIN_TOP_AFFINITY = 1e-300
+#: the most the affinities of every review may add up to in absolute value
+_MAX_TOTAL = 1e307
+
+
+def _check_affinity_values(values: Any) -> float:
+    """Raise ``ValueError`` naming the affinity unless ``values`` are finite real numbers
+    whose largest absolute value (returned) the solver can round to its grid."""
+    dtype = np.asarray(values).dtype
+    if not (
+        np.issubdtype(dtype, np.integer)
+        or np.issubdtype(dtype, np.floating)
+        or np.issubdtype(dtype, np.bool_)
+    ):
+        raise ValueError(f"affinity must hold real numbers, got {dtype}")
+    if not np.isfinite(values).all():
+        raise ValueError("affinity must be finite")
+    top = float(np.abs(values).max()) if np.size(values) else 0.0
+    if 0.0 < top < MIN_TOP_AFFINITY:
+        raise ValueError(
+            f"affinity: the largest absolute value, {top:g}, is below {MIN_TOP_AFFINITY:g}; "
+            "multiply them all by one positive number (which changes no assignment)"
+        )
+    return top
+
+
 def _normalise(pb: AssignmentProblem) -> _Norm:
     import scipy.sparse as sp
 
@@ -206,6 +235,7 @@ def _normalise(pb: AssignmentProblem) -> _Norm:
         raise ValueError("need n_proposals >= 0 and n_reviewers >= 0")
     if pb.objective not in ("total", "fair"):
         raise ValueError("objective must be 'total' or 'fair'")
+    top = 1.0  # a TopicAffinity's: cosines
     if isinstance(pb.affinity, TopicAffinity):
         ps, rs = pb.affinity.proposal_topics.shape, pb.affinity.reviewer_topics.shape
         if ps[0] != P or rs[0] != R or ps[1] != rs[1]:
@@ -220,8 +250,7 @@ def _normalise(pb: AssignmentProblem) -> _Norm:
             raise ValueError(
                 f"affinity must be a {P} x {R} numpy array, scipy sparse matrix or a TopicAffinity"
             )
-        if not np.isfinite(a.data if sp.issparse(a) else a).all():
-            raise ValueError("affinity must be finite")
+        top = _check_affinity_values(a.data if sp.issparse(a) else a)
     groupings = []
     for g in pb.groupings:
         lab = np.asarray(g.labels)
@@ -233,12 +262,22 @@ def _normalise(pb: AssignmentProblem) -> _Norm:
     banned = _union(
         _pairs(pb.conflicts, "conflicts", P, R), _pairs(pb.forbidden, "forbidden", P, R)
     )
+    # (more reviews than reviewers is allowed, the rest short; beyond a billion the flow's
+    # costs, a big-M times k, would leave int64)
+    k = _per(pb.k, P, "k", 0, most=MAX_REVIEWS)
+    # the reviews given, at most one a pair, times the largest affinity must stay a finite
+    # total: two affinities of 1e308 summed to inf
+    reviews = min(int(k.sum()), P * R)
+    if top * reviews > _MAX_TOTAL:
+        raise ValueError(
+            f"affinity: the largest absolute value, {top:g}, times the {reviews:,} reviews "
+            f"passes {_MAX_TOTAL:g}; divide them all by one positive number (which changes "
+            "no assignment)"
+        )
     return _Norm(
         P=P,
         R=R,
-        # (more reviews than reviewers is allowed, the rest short; beyond a billion the
-        # flow's costs, a big-M times k, would leave int64)
-        k=_per(pb.k, P, "k", 0, most=MAX_REVIEWS),
+        k=k,
         min_load=_per(pb.min_load, R, "min_load", 0),
         # a reviewer reviews a proposal once: a load above the proposals is no limit
         max_load=_per(pb.max_load, R, "max_load", max(P, 1), cap=max(P, 1)),

@@ -65,7 +65,11 @@ class BiasData:
         n = len(self.grade)
         if len(self.proposal_idx) != n or len(self.reviewer_idx) != n:
             out.append("proposal_idx, reviewer_idx and grade differ in length")
-        if n and not np.all(np.isfinite(self.grade)):
+        g = np.asarray(self.grade)
+        if n and not (np.issubdtype(g.dtype, np.integer) or np.issubdtype(g.dtype, np.floating)):
+            # strings or None crashed in np.isfinite (TypeError)
+            out.append(f"grades must be real numbers, got {g.dtype}")
+        elif n and not np.all(np.isfinite(g)):
             out.append("grades must be finite")
         if n and (min(self.proposal_idx) < 0 or max(self.proposal_idx) >= self.n_proposals):
             out.append("proposal index out of range")

@@ -81,7 +81,10 @@ class GradeSet:
             out.append(f"proposal_idx outside 0..{self.n_proposals - 1}")
         if r.min() < 0 or r.max() >= self.n_reviewers:
             out.append(f"reviewer_idx outside 0..{self.n_reviewers - 1}")
-        if not np.all(np.isfinite(g)):
+        if not (np.issubdtype(g.dtype, np.integer) or np.issubdtype(g.dtype, np.floating)):
+            # strings or None crashed in np.isfinite (TypeError)
+            out.append(f"grades must be real numbers, got {g.dtype}")
+        elif not np.all(np.isfinite(g)):
             out.append("grades must be finite")
         elif g.min() < self.scale.min or g.max() > self.scale.max:
             out.append(
@@ -92,7 +95,11 @@ class GradeSet:
             c = np.asarray(self.confidence)
             if c.shape != g.shape:
                 out.append(f"confidence has shape {c.shape}, expected {g.shape}")
-            elif not np.all(np.isfinite(c)) or c.min() <= 0:
+            elif (
+                not (np.issubdtype(c.dtype, np.integer) or np.issubdtype(c.dtype, np.floating))
+                or not np.all(np.isfinite(c))
+                or c.min() <= 0
+            ):
                 out.append("confidence weights must be finite and > 0")
         if not out:
             counts = np.bincount(p, minlength=self.n_proposals)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from opencall.optim.messages import M_
 from opencall.optim.slots.calendar import Slot, booked_indices, owner, slot_grid
@@ -40,7 +40,11 @@ def _index(problem: SlotProblem) -> _Index:
     epoch = min((r.start for r in problem.resources), default=dt.datetime(1970, 1, 1, tzinfo=UTC))
     allowed: dict[str, list[int]] = {}
     pre: dict[str, Unplaced] = {}
-    res = {r.id: r for r in problem.resources}
+    # a changeover of the grid's length or more keeps every other proposal off the whole
+    # grid, as a longer one does: one of 10**30 slots made the changeover rows loop forever
+    res = {
+        r.id: replace(r, changeover=min(r.changeover, len(grids[r.id]))) for r in problem.resources
+    }
     booked = {r.id: booked_indices(r, grids[r.id]) for r in problem.resources if r.changeover}
     for a in problem.awards:
         if a.resource not in grids:

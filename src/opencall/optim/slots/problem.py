@@ -126,11 +126,18 @@ class SlotProblem:
             _validate_award(a)
 
 
+def _real(x: object) -> bool:
+    """A real number (a weight of "2" or None crashed in ``math.isfinite``)."""
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
 def _validate_resource(r: Resource) -> None:
     """Raise ``ValueError`` naming the first malformed field of ``r``."""
+    if not (isinstance(r.start, dt.datetime) and isinstance(r.end, dt.datetime)):
+        raise ValueError(f"resource {r.id}: start and end must be datetimes")
     if r.start.tzinfo is None or r.end.tzinfo is None:
         raise ValueError(f"resource {r.id}: start and end must be timezone-aware")
-    if not (math.isfinite(r.slot_hours) and r.slot_hours > 0):
+    if not _real(r.slot_hours) or not (math.isfinite(r.slot_hours) and r.slot_hours > 0):
         raise ValueError(f"resource {r.id}: slot_hours must be a positive number")
     if r.end <= r.start:
         raise ValueError(f"resource {r.id}: end must be after start")
@@ -176,7 +183,7 @@ def _validate_award(a: SlotAward) -> None:
     """Raise ``ValueError`` naming the first malformed field of ``a``."""
     if not isinstance(a.slots, numbers.Integral) or a.slots < 1:
         raise ValueError(f"award {a.id}: slots must be at least 1, a whole number")
-    if not (math.isfinite(a.weight) and a.weight > 0):
+    if not _real(a.weight) or not (math.isfinite(a.weight) and a.weight > 0):
         raise ValueError(f"award {a.id}: weight must be a positive number")
     for i0, i1 in a.impossible:
         if i0.tzinfo is None or i1.tzinfo is None:
