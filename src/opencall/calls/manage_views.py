@@ -491,31 +491,30 @@ def _answered_partner(page: Page, slug: str, provider: str) -> tuple[Call, CallP
     return call, partner
 
 
-@router.post("/manage/calls/{slug}/partners/{provider}/accept", response_class=HTMLResponse)
-def accept_partner(slug: str, provider: str, page: Page = Depends(get_page)) -> Response:
-    """The invited provider's user office accepts to take part in a joint call."""
+def _answer(page: Page, slug: str, provider: str, step: Any) -> Response:
+    """Take ``step`` (a service: accept or withdraw) on the provider's invitation; a
+    refusal changes nothing and says why."""
     call, partner = _answered_partner(page, slug, provider)
     try:
-        services.accept_partner(page.db, partner, call, actor_id=page.user.id)
+        step(page.db, partner, call, actor_id=page.user.id)
         page.commit()
     except DomainError as exc:
         page.db.rollback()
         return _error(page, exc)
     return page.redirect("/manage#invitations", "saved")
+
+
+@router.post("/manage/calls/{slug}/partners/{provider}/accept", response_class=HTMLResponse)
+def accept_partner(slug: str, provider: str, page: Page = Depends(get_page)) -> Response:
+    """The invited provider's user office accepts to take part in a joint call."""
+    return _answer(page, slug, provider, services.accept_partner)
 
 
 @router.post("/manage/calls/{slug}/partners/{provider}/decline", response_class=HTMLResponse)
 def decline_partner(slug: str, provider: str, page: Page = Depends(get_page)) -> Response:
     """The invited provider's user office declines (or leaves, while nothing of its
     resources is offered)."""
-    call, partner = _answered_partner(page, slug, provider)
-    try:
-        services.withdraw_partner(page.db, partner, call, actor_id=page.user.id)
-        page.commit()
-    except DomainError as exc:
-        page.db.rollback()
-        return _error(page, exc)
-    return page.redirect("/manage#invitations", "saved")
+    return _answer(page, slug, provider, services.withdraw_partner)
 
 
 def _error(page: Page, message: str | DomainError) -> Response:

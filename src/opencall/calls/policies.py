@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from opencall.calls.domain import CALL_STATES, is_open_at
 from opencall.calls.models import Call, CallPartner
 from opencall.calls.queries import partners_of
+from opencall.facilities.policies import provider_roles_clause
 from opencall.people.models import RoleGrant, User
 from opencall.people.queries import site_admin_or_role
 
@@ -64,14 +65,7 @@ def invitations_clause(user: User) -> ColumnElement[bool]:
     """The invitations into joint calls ``user`` answers (``may_answer_for_partner``) as a
     SQL condition on ``CallPartner``: its provider's user office (every one for a site
     administrator)."""
-    if user.is_site_admin:
-        return true()
-    office = select(RoleGrant.id).where(
-        RoleGrant.user_id == user.id,
-        RoleGrant.role.in_(OFFICE_ROLES),
-        RoleGrant.provider_id == CallPartner.provider_id,
-    )
-    return office.exists()
+    return provider_roles_clause(user, OFFICE_ROLES, CallPartner.provider_id)
 
 
 def may_see_call(session: Session, user: User | None, call: Call) -> bool:
