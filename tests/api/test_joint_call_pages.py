@@ -128,7 +128,7 @@ def test_the_partners_office_declines_on_the_staff_pages(web: Web) -> None:
     ocean.post(f"/api/v1/calls/{SLUG}/partners", {"provider": "sedlab"})
     browser = signed_in(web, "office@sedlab.example", lang="zh")
     page = browser.get("/manage").text
-    assert "/partners/sedlab/decline" in page
+    assert "/partners/sedlab/decline" in page and "联合征集邀请" in page  # in the reader's language
     r = browser.post(f"/manage/calls/{SLUG}/partners/sedlab/decline",
                      data={"csrf_token": csrf(browser)})  # fmt: skip
     assert r.status_code == 303
