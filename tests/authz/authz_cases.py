@@ -148,6 +148,9 @@ HTML: list[Case] = [
     Case("GET", "/manage/calls/new", {"manager", "other_manager"}),
     Case("POST", "/manage/calls/new", {"manager", "other_manager"}),
     Case("POST", "/manage/calls/{slug}/pools", OFFICE, S),
+    # a joint call: the invited provider's office (other_manager) answers on /manage
+    Case("POST", "/manage/calls/{slug}/partners/{provider}/accept", {"other_manager"}),
+    Case("POST", "/manage/calls/{slug}/partners/{provider}/decline", {"other_manager"}),
     Case("GET", "/manage/jobs/{job_id}", STAFF, _job),
     Case("GET", "/manage/calls/{slug}/edit", OFFICE, S),
     Case("POST", "/manage/calls/{slug}/edit", OFFICE, S),
@@ -1031,6 +1034,42 @@ def _pool_offered(ctx: Ctx) -> bool:
     return bool(_count(ctx, CallPool.id, CallPool.pool_id == ctx.params["pool_id"]))
 
 
+def _invited_partner(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    """A draft call of the cycle's provider into which the provider of the other call
+    (whose call manager ``other_manager`` is) is invited, not accepted yet."""
+    from opencall.calls import services as call_services
+
+    params = _draft_with_pool(f, c)
+    with f() as s:
+        call, other = call_by_slug(s, params["slug"]), call_by_slug(s, c.other_slug)
+        assert call is not None and other is not None
+        call_services.invite_partner(s, call, other.provider)
+        s.commit()
+        return {"slug": call.slug, "provider": other.provider.slug}
+
+
+def _partner_status(ctx: Ctx) -> str | None:
+    from opencall.calls.models import CallPartner
+    from opencall.facilities.models import Provider
+
+    with ctx.f() as s:
+        call = call_by_slug(s, ctx.params["slug"])
+        assert call is not None
+        return s.scalar(
+            select(CallPartner.status)
+            .join(Provider, Provider.id == CallPartner.provider_id)
+            .where(CallPartner.call_id == call.id, Provider.slug == ctx.params["provider"])
+        )
+
+
+STRICT[("POST", "/manage/calls/{slug}/partners/{provider}/accept")] = {
+    "params": _invited_partner,
+    "done": lambda ctx: _partner_status(ctx) == "accepted",
+}
+STRICT[("POST", "/manage/calls/{slug}/partners/{provider}/decline")] = {
+    "params": _invited_partner,
+    "done": lambda ctx: _partner_status(ctx) is None,
+}
 STRICT[("POST", "/manage/calls/{slug}/pools")] = {
     "params": _draft_with_pool,
     "data": lambda ctx: {"pool_id": str(ctx.params["pool_id"]), "amount": "5"},

@@ -89,3 +89,16 @@ def test_a_batch_has_its_calls_partners_and_is_answered_on_the_call(db: Session)
         with pytest.raises(DomainError, match="on the call itself"):
             act()
     assert F.table_counts(db) == before
+
+
+def test_the_refusal_before_acceptance_names_who_may_accept(db: Session) -> None:
+    """Call managers of the partner may accept too, not only its administrators."""
+    call = _draft(db)
+    other = F.fast_facility(db)
+    lst = F.lst_pools(db, other)[0]
+    call_services.invite_partner(db, call, other.provider)
+    before = F.table_counts(db)
+    with pytest.raises(DomainError) as e:
+        call_services.offer_pool(db, call, lst, 10)
+    assert "administrators or call managers" in str(e.value)
+    assert F.table_counts(db) == before

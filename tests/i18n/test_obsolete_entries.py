@@ -1,8 +1,10 @@
 """The domain catalogues hold no entry that no source uses any more: every msgid of
-``edges.po``, ``resources.po``, ``outcomes.po``, ``workspaces.po``, ``trial.po`` and
-``msgid11.po`` (each language) is extracted from the sources as ``babel.cfg`` says (the
-report's old chart titles, the call form's old date labels and an old assignment refusal
-were left in the last three), and the labels of the removed ``outcomes.report.GROUPING_LABELS`` stay
+``edges.po``, ``resources.po``, ``outcomes.po``, ``workspaces.po``, ``trial.po``,
+``msgid11.po``, ``trialfac12.po`` and ``joint12b.po`` (each language) is extracted from
+the sources as ``babel.cfg`` says (the report's old chart titles, the call form's old date
+labels and an old assignment refusal were left in ``workspaces.po``, ``trial.po`` and
+``msgid11.po``; the joint call's refusal before the partner accepts, reworded, in
+``trialfac12.po``), and the labels of the removed ``outcomes.report.GROUPING_LABELS`` stay
 in a catalogue only where a source still uses them. Before, the two infeasible-assignment
 sentences of ``edges.po`` (the optimiser now says them otherwise), the old "Hour each day
 ... in Bangkok" help of ``resources.po`` and "UN region" of ``report.po`` were left over."""
@@ -35,7 +37,8 @@ def _ids(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize(
-    "domain", ["edges", "resources", "outcomes", "workspaces", "trial", "msgid11"]
+    "domain",
+    ["edges", "resources", "outcomes", "workspaces", "trial", "msgid11", "trialfac12", "joint12b"],
 )
 def test_no_obsolete_msgid(domain: str, lang: str) -> None:
     ids = _ids(LOCALE / lang / "LC_MESSAGES" / f"{domain}.po")

@@ -13,7 +13,7 @@ from opencall.calls import policies
 from opencall.calls.access import visible_call_api as visible_call
 from opencall.calls.domain import parse_cutoffs
 from opencall.calls.models import Call
-from opencall.calls.queries import next_cutoff_of
+from opencall.calls.queries import next_cutoff_of, providers_offered
 from opencall.optim import wallclock
 from opencall.web.api import (
     NOT_FOUND,
@@ -41,6 +41,13 @@ class PoolOut(BaseModel):
     min_per_request: float | None
 
 
+class CallProviderOut(BaseModel):
+    slug: str
+    name: str
+    country: str = Field(description="the provider's country, ISO 3166-1 alpha-3")
+    facilities: list[str] = Field(description="the facilities of its resources the call offers")
+
+
 class CallOut(BaseModel):
     slug: str
     code: str
@@ -48,7 +55,11 @@ class CallOut(BaseModel):
     cycle: str
     facility: str
     facility_kind: str
-    provider: str
+    provider: str = Field(description="the name of the call's own provider")
+    providers: list[CallProviderOut] = Field(
+        description="every provider whose resources the call offers: its own first, then "
+        "the accepted partners of a joint call"
+    )
     status: str
     anonymity: str
     opens_at: dt.datetime
@@ -82,6 +93,15 @@ def call_out(call: Call) -> CallOut:
         facility=call.facility.name,
         facility_kind=call.facility.kind,
         provider=call.provider.name,
+        providers=[
+            CallProviderOut(
+                slug=p.slug,
+                name=p.name,
+                country=p.country_iso3,
+                facilities=[f.name for f in facs],
+            )
+            for p, facs in providers_offered(call)
+        ],
         time_zone=call.time_zone or "",
         closes_local=call.closes_at.astimezone(wallclock.zone(call.time_zone)).isoformat()
         if call.time_zone

@@ -23,6 +23,7 @@ from opencall.calls import policies, services
 from opencall.calls.access import office_call_api, signed_in_call_api
 from opencall.calls.api import CallOut, call_out
 from opencall.calls.models import Call, CallPartner
+from opencall.calls.notify import mail_partner_invited
 from opencall.calls.queries import partner_of, partners_of
 from opencall.calls.schemas import MAX_CUTOFFS
 from opencall.facilities import policies as fac_policies
@@ -304,6 +305,7 @@ def invite_partner(body: PartnerIn, slug: str = SLUG, api: Api = Depends(get_api
         raise ApiError(400, f"provider: there is no provider {body.provider!r}.")
     with api.refusing(commit=True):
         out = _partner_out(services.invite_partner(api.db, call, prov, actor_id=api.actor_id))
+        mail_partner_invited(api.request, api.db, call, prov)
     return out
 
 

@@ -19,11 +19,11 @@ from sqlalchemy import select
 from opencall import jobs
 from opencall.calls import policies, services
 from opencall.calls.access import office_call, staff_call  # noqa: F401  (importable here as before)
-from opencall.calls.models import Call
+from opencall.calls.models import Call, CallPartner
 from opencall.calls.presenters import MSG_DATE, MSG_DATE_ZONE  # noqa: F401  (as before)
 from opencall.calls.presenters import date_error as _date_error
 from opencall.calls.presenters import parse_when as _parse_when
-from opencall.calls.queries import offerable_pools
+from opencall.calls.queries import call_by_slug, offerable_pools, partner_of
 from opencall.calls.schemas import MAX_CUTOFFS
 from opencall.errors import DomainError
 from opencall.facilities import policies as fac_policies
@@ -67,10 +67,20 @@ def manage_home(page: Page = Depends(get_page)) -> Response:
             .order_by(Provider.name)
         )
     )
+    # the invitations into other providers' joint calls this office answers
+    invitations = list(
+        page.db.scalars(
+            select(CallPartner)
+            .join(Call, Call.id == CallPartner.call_id)
+            .where(CallPartner.status == "invited", policies.invitations_clause(user))
+            .order_by(CallPartner.invited_at, CallPartner.id)
+        )
+    )
     return page.render(
         "manage/home.html",
         {
             "calls": calls,
+            "invitations": [(p, page.db.get(Call, p.call_id)) for p in invitations],
             "providers": providers,
             "may_create_provider": fac_policies.may_create_provider(user),
             **status_labels(page),
@@ -461,6 +471,50 @@ def offer_pool(slug: str, page: Page = Depends(get_page)) -> Response:
         page.db.rollback()
         return _error(page, exc if isinstance(exc, DomainError) else MSG_NUMBER)
     return page.redirect(f"/manage/calls/{call.slug}#pools", "saved")
+
+
+# ---------------------------------------------------------------- a joint call's partner
+
+
+def _answered_partner(page: Page, slug: str, provider: str) -> tuple[Call, CallPartner]:
+    """The call and ``provider``'s invitation into it, when the signed-in person answers
+    for that provider (its user office); else 404 (the call's own office withdraws a
+    partner through the API)."""
+    user = page.require_user()
+    call = call_by_slug(page.db, slug)
+    prov = page.db.scalar(select(Provider).where(Provider.slug == provider))
+    partner = None if call is None or prov is None else partner_of(page.db, call, prov.id)
+    if call is None or partner is None:
+        page.not_found()
+    if not policies.may_answer_for_partner(page.db, user, call, partner.provider_id):
+        page.not_found()
+    return call, partner
+
+
+def _answer(page: Page, slug: str, provider: str, step: Any) -> Response:
+    """Take ``step`` (a service: accept or withdraw) on the provider's invitation; a
+    refusal changes nothing and says why."""
+    call, partner = _answered_partner(page, slug, provider)
+    try:
+        step(page.db, partner, call, actor_id=page.user.id)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return _error(page, exc)
+    return page.redirect("/manage#invitations", "saved")
+
+
+@router.post("/manage/calls/{slug}/partners/{provider}/accept", response_class=HTMLResponse)
+def accept_partner(slug: str, provider: str, page: Page = Depends(get_page)) -> Response:
+    """The invited provider's user office accepts to take part in a joint call."""
+    return _answer(page, slug, provider, services.accept_partner)
+
+
+@router.post("/manage/calls/{slug}/partners/{provider}/decline", response_class=HTMLResponse)
+def decline_partner(slug: str, provider: str, page: Page = Depends(get_page)) -> Response:
+    """The invited provider's user office declines (or leaves, while nothing of its
+    resources is offered)."""
+    return _answer(page, slug, provider, services.withdraw_partner)
 
 
 def _error(page: Page, message: str | DomainError) -> Response:

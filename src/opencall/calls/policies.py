@@ -8,8 +8,9 @@ from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from opencall.calls.domain import CALL_STATES, is_open_at
-from opencall.calls.models import Call
+from opencall.calls.models import Call, CallPartner
 from opencall.calls.queries import partners_of
+from opencall.facilities.policies import provider_roles_clause
 from opencall.people.models import RoleGrant, User
 from opencall.people.queries import site_admin_or_role
 
@@ -58,6 +59,13 @@ def may_answer_for_partner(
 def may_see_partners(session: Session, user: User | None, call: Call) -> bool:
     """The partners of a call: its user office, and the office of an invited provider."""
     return may_administer(session, user, call) or bool(partner_offices(session, user, call))
+
+
+def invitations_clause(user: User) -> ColumnElement[bool]:
+    """The invitations into joint calls ``user`` answers (``may_answer_for_partner``) as a
+    SQL condition on ``CallPartner``: its provider's user office (every one for a site
+    administrator)."""
+    return provider_roles_clause(user, OFFICE_ROLES, CallPartner.provider_id)
 
 
 def may_see_call(session: Session, user: User | None, call: Call) -> bool:

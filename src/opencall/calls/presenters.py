@@ -11,9 +11,11 @@ from pydantic import BaseModel, Field
 
 from opencall.calls.domain import CALL_TRANSITIONS
 from opencall.calls.models import Call
+from opencall.calls.queries import providers_offered
 from opencall.optim import wallclock
+from opencall.people.models import Country
 from opencall.web.api import Api
-from opencall.web.i18n import N_
+from opencall.web.i18n import N_, country_name
 from opencall.web.pages import Page
 
 MSG_DATE = N_("Enter a date and time (YYYY-MM-DD HH:MM, UTC).")
@@ -65,3 +67,25 @@ def move_call(api: Api, call: Call, move: Callable[[], object]) -> PhaseOut:
         move()
         out = phase_out(call)
     return out
+
+
+def joint_providers(page: Page, call: Call) -> list[dict[str, str]]:
+    """A joint call's providers as the public pages name them (empty for a call of one
+    provider): each provider whose resources the call offers, its country in the
+    reader's language and the facilities of those resources."""
+    offered = providers_offered(call)
+    if len(offered) < 2:
+        return []
+    rows = []
+    for provider, facilities in offered:
+        country = page.db.get(Country, provider.country_iso3)
+        rows.append(
+            {
+                "name": provider.name,
+                "country": country_name(page.lang, country.iso2, country.name)
+                if country
+                else provider.country_iso3,
+                "facilities": ", ".join(f.name for f in facilities),
+            }
+        )
+    return rows

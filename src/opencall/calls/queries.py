@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from opencall.calls.domain import parse_cutoffs
 from opencall.calls.models import Call, CallPartner, CallPool
-from opencall.facilities.models import CapacityPool, Facility
+from opencall.facilities.models import CapacityPool, Facility, Provider
 
 
 def unit_words(call: Call) -> dict[str, Any]:
@@ -112,3 +112,18 @@ def offerable_pools(session: Session, call: Call) -> list[CapacityPool]:
             .order_by(CapacityPool.id)
         )
     )
+
+
+def providers_offered(call: Call) -> list[tuple[Provider, list[Facility]]]:
+    """Every provider whose resources the call offers, with those resources' facilities:
+    its own provider first (with the call's facility), then each accepted partner of a
+    joint call whose resources it offers, in the order offered. What the public pages
+    and the API name as the call's providers."""
+    owner = call.provider
+    found: dict[int, tuple[Provider, list[Facility]]] = {owner.id: (owner, [call.facility])}
+    for cp in call.pools:
+        fac = cp.pool.facility
+        _prov, facs = found.setdefault(fac.provider_id, (fac.provider, []))
+        if fac not in facs:
+            facs.append(fac)
+    return list(found.values())

@@ -446,7 +446,7 @@ def _require_partner_pool(session: Session, call: Call, pool: CapacityPool) -> N
     if partner.status != "accepted":
         raise DomainError(
             "%(provider)s has not accepted to take part in this call yet: its resources "
-            "can be offered once its administrators accept.",
+            "can be offered once its user office (administrators or call managers) accepts.",
             field="pool",
             provider=partner.provider.name,
         )

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from opencall.calls import policies, queries
 from opencall.calls.access import visible_call as visible_call
 from opencall.calls.domain import parse_cutoffs
+from opencall.calls.presenters import joint_providers
 from opencall.calls.schemas import TITLE_MAX_CHARS, call_form
 from opencall.db import utcnow
 from opencall.facilities.labels import unit_labels
@@ -35,7 +36,8 @@ def home(page: Page = Depends(get_page)) -> Response:
 @router.get("/calls", response_class=HTMLResponse)
 def calls_list(page: Page = Depends(get_page)) -> Response:
     calls = queries.list_calls(page.db, statuses=policies.PUBLIC_STATES)
-    return page.render_public("calls/list.html", {"calls": calls, **labels(page)})
+    joint = {c.id: joint_providers(page, c) for c in calls}
+    return page.render_public("calls/list.html", {"calls": calls, "joint": joint, **labels(page)})
 
 
 @router.get("/calls/{slug}", response_class=HTMLResponse)
@@ -46,6 +48,7 @@ def call_detail(slug: str, page: Page = Depends(get_page)) -> Response:
         "calls/detail.html",
         {
             "call": call,
+            "providers": joint_providers(page, call),
             "form": call_form(call.form),
             # a call stored with a limit above the bound is held to it
             "title_max": min(call_form(call.form).title_max_chars, TITLE_MAX_CHARS),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
@@ -43,14 +45,22 @@ def may_create_calls(session: Session, user: User | None, provider: Provider) ->
 
 def call_creating_providers_clause(user: User) -> ColumnElement[bool]:
     """``may_create_calls`` as a SQL condition on ``Provider``."""
+    return provider_roles_clause(user, CALL_CREATORS, Provider.id)
+
+
+def provider_roles_clause(
+    user: User, roles: tuple[str, ...], provider_id: Any
+) -> ColumnElement[bool]:
+    """A SQL condition: ``user`` holds one of ``roles`` on the provider whose id is the
+    column ``provider_id`` (always true for a site administrator)."""
     if user.is_site_admin:
         return true()
     from opencall.people.models import RoleGrant
 
     held = select(RoleGrant.id).where(
         RoleGrant.user_id == user.id,
-        RoleGrant.role.in_(CALL_CREATORS),
-        RoleGrant.provider_id == Provider.id,
+        RoleGrant.role.in_(roles),
+        RoleGrant.provider_id == provider_id,
     )
     return held.exists()
 

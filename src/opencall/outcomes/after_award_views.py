@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.exc import IntegrityError
 
 from opencall.calls.access import visible_call
+from opencall.calls.presenters import joint_providers
 from opencall.outcomes import after_award_data as aad
 from opencall.outcomes import queries as oq
 from opencall.outcomes import report, services
@@ -124,6 +125,7 @@ def after_award(slug: str, page: Page = Depends(get_page)) -> Response:
         "outcomes/after_award.html",
         {
             "call": call,
+            "providers": joint_providers(page, call),
             "public": public,
             "t": public_tables(page, call) if public else {},
             "min_cell": MIN_CELL,

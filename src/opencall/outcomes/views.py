@@ -16,6 +16,7 @@ from opencall.allocation.models import DECLINE_REASONS, Award, AwardDecline, Dec
 from opencall.allocation.presenters import DECLINE_REASON_LABELS, policy_lines
 from opencall.calls import policies as call_policies
 from opencall.calls.access import visible_call
+from opencall.calls.presenters import joint_providers
 from opencall.calls.queries import unit_words
 from opencall.facilities.labels import unit_labels, unit_text
 from opencall.facilities.models import CapacityPool
@@ -115,6 +116,7 @@ def awarded(slug: str, page: Page = Depends(get_page)) -> Response:
         "outcomes/awarded.html",
         {
             "call": call,
+            "providers": joint_providers(page, call),
             "rows": rows,
             "public": call_policies.results_are_public(call),
             "policy_lines": policy_lines(page._, call, page.lang),
@@ -190,6 +192,7 @@ def figures(slug: str, page: Page = Depends(get_page)) -> Response:
         "outcomes/figures.html",
         {
             "call": call,
+            "providers": joint_providers(page, call),
             "public": public,
             "tables": _tables(page, call.id) if public else {},
             "min_cell": MIN_CELL,
