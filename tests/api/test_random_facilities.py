@@ -918,6 +918,11 @@ def test_a_random_facility_through_a_whole_cycle(web: Web, one_loop: None, seed:
                 assert used <= w.offered[pid] + 1e-6, (w.pools[pid]["name"], used, w.offered)
             whole = w.part(w.slug, set(w.asked))
             check_report(web, whole, {c: p for got in gots for c, p in got.items()})
+            with web.factory() as s:
+                policy = s.scalar(select(Call.allocation_policy).where(Call.slug == w.slug))
+            for key, lim in (policy.get("resource_limits") or {}).items():
+                if lim.get("max_total") is not None:  # the call's limit, over its batches
+                    assert load.get(int(key), 0) <= lim["max_total"] + 1e-6, (key, lim, load)
             report = w.office.get(f"/api/v1/calls/{w.slug}/report")
             assert [b["number"] for b in report["call"]["batches"]] == list(
                 range(1, len(calls) + 1)), report["call"]  # fmt: skip
