@@ -376,9 +376,11 @@ def preset_pools(office: Api, spec: FacilitySpec, fac_id: int) -> dict[int, dict
     return pools
 
 
-def request_for(pool: dict[str, Any], amount: float) -> tuple[str, dict[str, Any], float]:
+def request_for(
+    pool: dict[str, Any], amount: float, iso3: str
+) -> tuple[str, dict[str, Any], float]:
     """A request's kind and details for ``amount`` of ``pool`` (within what its form
-    takes), and the amount it asks."""
+    takes; a course's site in the applicant's country ``iso3``), and the amount it asks."""
     attrs = pool.get("attributes") or {}
     match pool.get("pool_type"):
         case "berths":
@@ -395,7 +397,8 @@ def request_for(pool: dict[str, Any], amount: float) -> tuple[str, dict[str, Any
         case "seats" | "packages" as t:
             n = min(20, max(1, int(amount)))
             kind, key = ("seat", "seats") if t == "seats" else ("package", "packages")
-            return kind, {"technology": attrs.get("technology", ""), key: n, "site": SITE}, n
+            site = {**SITE, "country_iso3": iso3}
+            return kind, {"technology": attrs.get("technology", ""), key: n, "site": site}, n
     return "custom", {"amount": amount}, amount
 
 
@@ -502,7 +505,7 @@ def set_up(web: Web, spec: FacilitySpec) -> tuple[World, World | None, list[Any]
         ac = person(web, email, name, country_iso3=iso3, institution=inst)
         for k in range(n):
             into = w2 if w2 is not None and spec.xr.random() < 0.5 else w
-            pid, mine = draft(into, rng, ac, i, k)
+            pid, mine = draft(into, rng, ac, iso3, i, k)
             app = (into, ac, email, pid, mine, [name, inst, email], iso3)
             if "continuous" in spec.extras and i % 2:  # submitted after the cut-off
                 later.append(app)
@@ -511,7 +514,9 @@ def set_up(web: Web, spec: FacilitySpec) -> tuple[World, World | None, list[Any]
     return w, w2, later
 
 
-def draft(w: World, rng: random.Random, ac: Api, i: int, k: int) -> tuple[int, dict[int, float]]:
+def draft(
+    w: World, rng: random.Random, ac: Api, iso3: str, i: int, k: int
+) -> tuple[int, dict[int, float]]:
     """A proposal of applicant ``i`` to ``w``'s call asking for a mix of what it offers
     (some in an all-or-nothing bundle, some for more than there is): its id and what it
     asks by pool id."""
@@ -526,13 +531,13 @@ def draft(w: World, rng: random.Random, ac: Api, i: int, k: int) -> tuple[int, d
         pool = w.pools[pool_id]
         top = w.offered[pool_id] * rng.choice([0.1, 0.3, 0.6, 1.0, 1.5])
         amount = max(1, round(top)) if pool["whole_units"] else round(max(0.5, top), 2)
-        kind, details, amount = request_for(pool, amount)
+        kind, details, amount = request_for(pool, amount, iso3)
         version = ac.get(f"/api/v1/proposals/{pid}/full")["version"]
         req = {"version": version, "kind": kind, "pool_id": pool_id,
                "bundle": bundle, "details": details}  # fmt: skip
         status, got = ac.call("POST", f"/api/v1/proposals/{pid}/requests", req)
         if status >= 300:  # too much, or not a whole number: a smaller one
-            kind, req["details"], amount = request_for(pool, 1)
+            kind, req["details"], amount = request_for(pool, 1, iso3)
             status, got = ac.call("POST", f"/api/v1/proposals/{pid}/requests", req)
         if status < 300:
             mine[pool_id] = mine.get(pool_id, 0) + amount
