@@ -19,7 +19,12 @@ publish, report). What must hold for ANY facility:
   no two bookings of one resource overlap;
 - the report's funnels by income group, UN region and LDC status add up to the
   applications and to the awards, proposal by proposal and unit by unit;
-- in a dual-anonymous call, no reviewer and no public page or answer shows a team.
+- in a dual-anonymous call, no reviewer and no public page or answer shows a team;
+- several calls on one resource (a second call at once, a continuous call's batches)
+  award within what it has; a continuous call's report adds up over its batches;
+- node staff see and record their resource's awards only; results are recorded by the
+  award's team alone; a declined award frees what it held and leaves the after-award
+  figures (seeds draw these extras in turn: :data:`ROTATION`).
 
 ``make test`` runs :data:`N_DEFAULT` seeds (each on SQLite and PostgreSQL);
 ``OPENCALL_RANDOM_FACILITIES=40`` runs 40, and ``OPENCALL_RANDOM_FACILITIES_FROM=1000``
