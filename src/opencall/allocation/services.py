@@ -171,10 +171,13 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
 
     policy_doc = allocation_policy(call.allocation_policy)
     rs = review_settings(call.review_settings)
+    # a batch's policy is its continuous call's: checked against what the call offers
+    # (a batch is offered what the earlier batches left, which may be less than a limit)
+    parent = session.get(Call, call.parent_id) if call.parent_id is not None else None
     check_policy(
         policy_doc,
         rs,
-        call_services.offered_pools(call),
+        call_services.offered_pools(parent if parent is not None and parent.pools else call),
     )
     ranked = rq.ranking(session, call)
     if not ranked:
@@ -304,6 +307,14 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
         if cap is not None
         else {}
     )
+    # a limit on the total awarded of a resource holds across a continuous call's batches:
+    # what the earlier batches awarded of it comes off (the rest bounds the batch's room)
+    earlier = {
+        pid: amount
+        for pid, amount in awarded_in_earlier_batches(session, call).items()
+        if (lim := policy_doc.resource_limits.get(str(pid))) is not None
+        and lim.max_total is not None
+    }
     policy = al.AllocationPolicy(
         allow_partial=policy_doc.award_mode == "partial",
         min_fraction=policy_doc.min_fraction,
@@ -318,7 +329,9 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
             {pool_key[int(k)]: v for k, v in cap.items()} if isinstance(cap, dict) else {}
         ),
         resource_limits={
-            pool_key[int(k)]: al.ResourceLimit(lim.max_per_proposal, lim.max_total)
+            pool_key[int(k)]: al.ResourceLimit(
+                lim.max_per_proposal, None if int(k) in earlier else lim.max_total
+            )
             for k, lim in policy_doc.resource_limits.items()
         },
         group_share_rules=rules,
@@ -329,6 +342,10 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
     # of a slot-based resource, no more than its slots not begun now that other calls do
     # not hold: a slot that has begun can no longer be booked
     capacity = {pid: float(cp.amount) for pid, cp in pools.items()}
+    for pid, used in earlier.items():
+        total = policy_doc.resource_limits[str(pid)].max_total or 0.0
+        if pid in capacity:
+            capacity[pid] = min(capacity[pid], max(total - used, 0.0))
     room: dict[int, float] = {}
     for pid, cp in pools.items():
         left = call_services.slots_left(session, cp.pool, call.id)
@@ -375,6 +392,22 @@ def awards_held_in_earlier_batches(session: Session, call: Call, pis: set[int]) 
     stmt = select(Proposal.pi_user_id, func.count(func.distinct(Award.request_id)))
     rows = session.execute(_in_earlier_batches(stmt, call, pis).group_by(Proposal.pi_user_id))
     return {int(pi): int(n) for pi, n in rows if pi is not None}
+
+
+def awarded_in_earlier_batches(session: Session, call: Call) -> dict[int, float]:
+    """What the batches of ``call``'s continuous call before ``call`` awarded of each
+    resource (``{pool id: amount}``; empty for a call that is not a batch): a limit on
+    the total awarded of a resource (``resource_limits.<pool>.max_total``) holds across
+    the batches. A declined award's rows are gone, so it no longer counts."""
+    if call.parent_id is None or call.batch_number is None:
+        return {}
+    rows = session.execute(
+        select(Award.pool_id, func.sum(Award.amount))
+        .join(Call, Call.id == Award.call_id)
+        .where(Call.parent_id == call.parent_id, Call.batch_number < call.batch_number)
+        .group_by(Award.pool_id)
+    )
+    return {int(pid): float(amount) for pid, amount in rows if pid is not None and amount}
 
 
 def _in_earlier_batches(stmt: Any, call: Call, pis: set[int]) -> Any:
