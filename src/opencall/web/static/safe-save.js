@@ -18,8 +18,6 @@
   // a form sent with problems: the summary of all of them is read first
   var summary = document.getElementById("error-summary");
   if (summary && summary.focus) summary.focus();
-  // a PDF over the size limit is refused before it is sent (not minutes of upload on a
-  // slow link for the server to refuse it); the server checks again
   // an input's aria-describedby names its error message (when shown) and keeps its hint
   function describe(input, errId, on) {
     var ids = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (id) {
@@ -29,6 +27,8 @@
     if (ids.length) input.setAttribute("aria-describedby", ids.join(" "));
     else input.removeAttribute("aria-describedby");
   }
+  // a PDF over the size limit is refused before it is sent (not minutes of upload on a
+  // slow link for the server to refuse it); the server checks again
   var pdf = document.querySelector("input[type=file][data-max-bytes]");
   if (pdf && pdf.files !== undefined) {
     var tooLarge = function () {
