@@ -384,7 +384,15 @@ def test_upload_bad_files(web: Web, world: World) -> None:
     )
     refused(web, world, up("empty.pdf", b""), 400)
     big = pdf_bytes() + b"%" + b"x" * (web.settings.max_upload_bytes + 10)
-    refused(web, world, up("big.pdf", big), 400, "Le fichier est trop volumineux")
+    # the message is read with the file input, beside its "at most N MB" hint (app12b)
+    refused(
+        web,
+        world,
+        up("big.pdf", big),
+        400,
+        "Le fichier est trop volumineux",
+        'aria-invalid="true" aria-describedby="err-pdf hint-pdf"',
+    )
     huge = b"%PDF-" + b"x" * (web.settings.max_upload_bytes + 2 * 1024 * 1024)
     refused(web, world, up("huge.pdf", huge), 413, "Le fichier est trop volumineux")
     refused(web, world, up("long.pdf", pdf_bytes(11)), 400, "Le PDF compte 11 pages")

@@ -63,6 +63,8 @@ def call_detail(slug: str, page: Page = Depends(get_page)) -> Response:
                 b for b in queries.batches_of(page.db, call) if b.status in policies.PUBLIC_STATES
             ],
             "parent": call.parent if call.parent_id is not None else None,
+            # the upload form's own limit (proposals' editor), said in the rules
+            "max_upload_bytes": page.settings.max_upload_bytes,
             **labels(page),
         },
     )

@@ -478,6 +478,12 @@ def fmt_num(value: float | int | None) -> str:
     return local_number(value, _READER_LANG.get(), 2)
 
 
+def fmt_mb(size: int) -> str:
+    """A size in bytes as megabytes (10^6 bytes) the reader writes them: the upload
+    limit, said the same way by the call's rules and the upload form."""
+    return fmt_num(size / 1_000_000)
+
+
 def fmt_dec(value: float | None, decimals: int = 2, signed: bool = False) -> str:
     """A decimal a person reads (a share, a grade, a ratio) with ``decimals`` fixed
     decimals, in the page reader's decimal sign ("12.5", "12,5"), ``signed``: "+0.25"."""
@@ -556,6 +562,7 @@ def make_environment(directory: Path) -> jinja2.Environment:
     # a static file's URL; the app's environment links the hashed names (install)
     env.globals["static"] = lambda name: "/static/" + name.removeprefix("/static/")
     env.filters["num"] = fmt_num
+    env.filters["mb"] = fmt_mb
     env.filters["dec"] = fmt_dec
     env.filters["general"] = fmt_general
     env.globals["bdi"] = bdi

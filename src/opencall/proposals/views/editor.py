@@ -312,6 +312,11 @@ MSG_SAVING = N_("Saving…")
 MSG_NOT_SAVED = N_(
     "Not saved: the connection failed. Your text is kept in this browser; press Save again."
 )
+# a save sent whose answer never came: it may have been stored (safe-save.js resends it)
+MSG_NO_ANSWER = N_(
+    "No answer from the server: your text may or may not be saved; it is kept here and will be "
+    "sent again."
+)
 MSG_RESTORED = N_(
     "Unsaved changes from this browser were restored into the form; press Save to keep them."
 )

@@ -10,11 +10,23 @@
 // - Until the server confirms, the typed text is kept in this browser (localStorage,
 //   keyed by proposal and version) and restored, with a notice, after a failed save or
 //   a reload.
+// - A save sent without an answer coming back (the link dropped, or no answer in time)
+//   may have been stored: the page says so, and sends it again by itself. Only a save
+//   that surely never left (the browser offline) is reported as not saved.
 (function () {
   "use strict";
   // a form sent with problems: the summary of all of them is read first
   var summary = document.getElementById("error-summary");
   if (summary && summary.focus) summary.focus();
+  // an input's aria-describedby names its error message (when shown) and keeps its hint
+  function describe(input, errId, on) {
+    var ids = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (id) {
+      return id && id !== errId;
+    });
+    if (on) ids.unshift(errId);
+    if (ids.length) input.setAttribute("aria-describedby", ids.join(" "));
+    else input.removeAttribute("aria-describedby");
+  }
   // a PDF over the size limit is refused before it is sent (not minutes of upload on a
   // slow link for the server to refuse it); the server checks again
   var pdf = document.querySelector("input[type=file][data-max-bytes]");
@@ -40,6 +52,7 @@
       if (shown) shown.textContent = text;
       if (text) pdf.setAttribute("aria-invalid", "true");
       else pdf.removeAttribute("aria-invalid");
+      describe(pdf, "err-pdf", !!(shown && shown.textContent));
       return !!text;
     };
     pdf.addEventListener("change", tooLarge);
@@ -207,10 +220,10 @@
         s.textContent = errors[k];
         input.parentNode.appendChild(s);
         input.setAttribute("aria-invalid", "true");
-        input.setAttribute("aria-describedby", "err-" + k);
+        describe(input, "err-" + k, true);
       } else {
         input.removeAttribute("aria-invalid");
-        input.removeAttribute("aria-describedby");
+        describe(input, "err-" + k, false); // its hint (word limit) stays tied to it
       }
     });
   }
@@ -247,13 +260,32 @@
     return String(a).trim() === String(b).trim();
   }
 
+  // a save with no answer is sent again by itself: after data-save-retry-ms (else 15 s),
+  // then twice as long each time (at most 5 minutes), or as soon as the browser is
+  // back online; a Save pressed in between goes at once
+  var retryTimer = null;
+  var retryDelay = 0;
+  function retryLater() {
+    var first = Number(form.getAttribute("data-save-retry-ms")) || 15000;
+    retryDelay = retryDelay ? Math.min(retryDelay * 2, 300000) : first;
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = setTimeout(save, retryDelay);
+  }
+  window.addEventListener("online", function () {
+    if (retryTimer) save();
+  });
+
   function save() {
     if (inFlight) {
       again = true;
       return;
     }
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = null;
     inFlight = true;
     again = false;
+    // offline before sending: this request surely never leaves the browser
+    var offline = navigator.onLine === false;
     var sent = values();
     keepDraft();
     say(msg("saving"), false);
@@ -298,6 +330,7 @@
         if (data.version) setVersion(data.version);
         if (data.ok) {
           unsure = null;
+          retryDelay = 0;
           // merge: only fields left alone since the save began take the stored text
           FIELDS.forEach(function (k) {
             if (!el(k) || !data.fields || !(k in data.fields)) return;
@@ -340,8 +373,14 @@
         }
       })
       .catch(function () {
+        if (offline) {
+          say(msg("failed"), true);
+          return;
+        }
+        // sent, and no answer came back: the server may or may not have stored it
         unsure = sent;
-        say(msg("failed"), true);
+        say(msg("no-answer"), true);
+        retryLater();
       })
       .then(function () {
         if (timer) clearTimeout(timer);
