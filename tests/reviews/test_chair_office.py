@@ -4,6 +4,7 @@ office and chair roles, and an early close asks again on a page that says what i
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 from typing import Any
@@ -16,6 +17,7 @@ from opencall.calls.models import Call
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
 from opencall.settings import Settings
+from opencall.web.security import LANG_COOKIE
 from tests.review_cycle import Cycle, Web
 from tests.web.conftest import World, csrf
 
@@ -133,3 +135,25 @@ def test_cockpit_counts_what_the_lists_hold(
     )
     assert shown is not None
     assert tuple(int(n) for n in shown.groups()) == lists
+
+
+def test_a_refused_job_says_its_sentence_in_the_readers_language(
+    web: Web, cycle: Cycle, factory: sessionmaker[Session]
+) -> None:
+    """A step's job refused when it runs (the call is in review, not in allocation) fails
+    at its first attempt; its page says the refusal in the reader's language, without
+    the exception's class, and the cockpit lists it as failed."""
+    with factory() as s:
+        job = jobs.enqueue(
+            s, "allocation.run", {"call_id": cycle.ids["call"]}, call_id=cycle.ids["call"]
+        )
+        s.commit()
+        job_id = job.id
+    jobs.run_pending(factory, web.app.state.jobs, ids=[job_id])
+    manager = web.login(cycle.emails["manager"])
+    manager.cookies.set(LANG_COOKIE, "fr")
+    page = html.unescape(manager.get(f"/manage/jobs/{job_id}").text)
+    assert "Cette étape ne peut pas s’exécuter tant que l’appel est" in page
+    assert "DomainError" not in page and "1 / 3" in page
+    cockpit = html.unescape(manager.get(f"/manage/calls/{cycle.slug}").text)
+    assert re.search(rf'/manage/jobs/{job_id}">{job_id}</a></td><td>[^<]*</td><td>échoué', cockpit)

@@ -79,11 +79,9 @@ def why_unscheduled(session: Session, call: Call) -> DomainError | None:
             "The scheduling is queued or running: its entries show here when it ends."
         )
     if job is not None and job.status == "failed":
-        # the refusal's sentence, without the exception's class ("...DomainError: ")
-        last = ((job.error or "").strip().splitlines() or [""])[-1]
         return DomainError(
             "The scheduling failed: %(error)s Run it again once this is put right.",
-            error=last.partition(": ")[2] or last,
+            error=jobs.failure(job),
         )
     if rq.latest_run(session, call, "schedule") is None:
         return DomainError("The scheduling has not run yet: run it from the call's cycle page.")
