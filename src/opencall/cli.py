@@ -948,6 +948,9 @@ def _solver_step(
         return fn(s, c, p)
 
     run = _step(ctx, slug, label, in_order)
+    if isinstance(run, DomainError):  # the step's answer, not a refusal: nothing to run
+        console.print(run.message)
+        return
     assert isinstance(run, SolverRun)
     extra = f", objective {run.objective:.6g}" if run.objective is not None else ""
     gap = f", gap {run.gap:.3g}" if run.gap is not None else ""
@@ -1139,22 +1142,22 @@ def schedule(
     start: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD).")] = None,
     days: int = 120,
 ) -> None:
-    """Turn awards into a timetable (telescope blocks, legs and dives, seats, shipments)."""
-    from opencall.scheduling import services
+    """Turn awards into a timetable (telescope blocks, legs and dives, seats, shipments).
+    After an allocation that awarded nothing it says so and exits 0, as the scheduling
+    job ends done saying so."""
+    from opencall.scheduling import queries, services
 
-    _solver_step(
-        ctx,
-        call,
-        "scheduling",
-        lambda s, c, p: services.run_schedule(
+    def scheduled(s: Session, c: Call, p: Callable[[int, str], None]) -> object:
+        return queries.nothing_awarded(s, c) or services.run_schedule(
             s,
             c,
             start=dt.date.fromisoformat(start) if start else None,
             days=days,
             seed=seed,
             progress=p,
-        ),
-    )
+        )
+
+    _solver_step(ctx, call, "scheduling", scheduled)
 
 
 @app.command("week")

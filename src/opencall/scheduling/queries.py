@@ -54,6 +54,14 @@ def awards_missing(session: Session, call: Call) -> DomainError | None:
     )
 
 
+def nothing_awarded(session: Session, call: Call) -> DomainError | None:
+    """The step's answer when the allocation awarded nothing (said, not raised: the
+    scheduling job ends done with it, ``opencall schedule`` says it and exits 0), or
+    None when there is something to schedule or the allocation has not run."""
+    missing = awards_missing(session, call)
+    return missing if missing is not None and missing.code == NOTHING_AWARDED else None
+
+
 def why_unscheduled(session: Session, call: Call) -> DomainError | None:
     """Why the call has no schedule entry, said as an error (not raised): the first
     missing step of resource, allocation (run, and awarding something) and scheduling
