@@ -1190,11 +1190,24 @@ def transition(ctx: typer.Context, call: CallOpt, status: str, reason: str = "")
 
 @app.command("release")
 def release(ctx: typer.Context, call: CallOpt) -> None:
-    """Release decisions to the applicants."""
+    """Release decisions to the applicants and queue their e-mails, as the decisions page
+    and the API do (none when they were released already)."""
+    from opencall import jobs
     from opencall.allocation import services
+    from opencall.registry import build_registry
 
-    n = _step(ctx, call, "release", lambda s, c, p: services.release_decisions(s, c))
+    c: Ctx = ctx.obj
+    n = _step(
+        ctx,
+        call,
+        "release",
+        lambda s, cl, p: services.release_decisions(
+            s, cl, then=lambda: services.queue_decision_mails(s, cl)
+        ),
+    )
     console.print(f"{n} decisions released")
+    if c.settings.inline_jobs:
+        jobs.run_pending(c.factory, build_registry(c.settings))
 
 
 @app.command("remind")
