@@ -9,6 +9,7 @@ import re
 import threading
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -157,3 +158,31 @@ def test_a_refused_job_says_its_sentence_in_the_readers_language(
     assert "DomainError" not in page and "1 / 3" in page
     cockpit = html.unescape(manager.get(f"/manage/calls/{cycle.slug}").text)
     assert re.search(rf'/manage/jobs/{job_id}">{job_id}</a></td><td>[^<]*</td><td>échoué', cockpit)
+
+
+def test_a_refused_transition_says_the_same_sentence_on_the_page_the_api_and_the_cli(
+    web: Web, cycle: Cycle
+) -> None:
+    """A call in review cannot go back to open: the cockpit and the API say why in the
+    words the command line says (``check_call_transition``), in the reader's language,
+    not "This value is not valid." on one and an English sentence of its own on the other."""
+    from opencall.calls.domain import check_call_transition
+    from opencall.errors import DomainError
+    from opencall.web.i18n import Translator
+    from tests.api.test_writes import token
+
+    with pytest.raises(DomainError) as said:
+        check_call_transition("review", "open")
+    cockpit = f"/manage/calls/{cycle.slug}"
+    manager = web.login(cycle.emails["manager"])
+    manager.cookies.set(LANG_COOKIE, "fr")
+    data = {"target": "open", "confirm": "yes"}
+    r = _post(manager, f"{cockpit}/transition", data, cockpit)
+    assert r.status_code == 400
+    assert Translator("fr").error(said.value) in html.unescape(r.text)
+    h = token(web, cycle.emails["manager"])
+    api = web.client()
+    r = api.post(f"/api/v1/calls/{cycle.slug}/transition", headers=h, json={"target": "open"})
+    assert r.status_code == 400, r.text
+    assert r.json()["detail"] == said.value.message
+    assert r.json()["message_id"] == said.value.msg_id
