@@ -186,3 +186,37 @@ def test_a_refused_transition_says_the_same_sentence_on_the_page_the_api_and_the
     assert r.status_code == 400, r.text
     assert r.json()["detail"] == said.value.message
     assert r.json()["message_id"] == said.value.msg_id
+
+
+def test_the_api_refuses_a_step_out_of_order_in_the_readers_language(
+    web: Web, cycle: Cycle
+) -> None:
+    """As the cockpit (and the job, and the command line) does: the refusal's sentence
+    translated, with its message id, not the English text alone."""
+    from tests.api.test_writes import token
+
+    h = {**token(web, cycle.emails["manager"]), "Accept-Language": "fr"}
+    r = web.client().post(f"/api/v1/calls/{cycle.slug}/steps/allocation", headers=h, json={})
+    assert r.status_code == 400, r.text
+    assert r.json()["message_id"] == "This step cannot run while the call is %(status)s."
+    assert r.json()["detail"].startswith("Cette étape ne peut pas s’exécuter")
+
+
+def test_the_api_says_a_call_with_one_deadline_has_no_batches_in_the_readers_language(
+    web: Web, cycle: Cycle
+) -> None:
+    """The refusal ``opencall calls cut-batches --call`` says, translated with its id."""
+    from tests.api.test_writes import token
+
+    h = {**token(web, cycle.emails["manager"]), "Accept-Language": "fr"}
+    api = web.client()
+    for r in (
+        api.get(f"/api/v1/calls/{cycle.slug}/batches", headers=h),
+        api.post(f"/api/v1/calls/{cycle.slug}/batches", headers=h),
+    ):
+        assert r.status_code == 400, r.text
+        assert (
+            r.json()["detail"]
+            == "Cet appel a une seule date limite ; il n’est pas évalué par lots."
+        )
+        assert r.json()["message_id"].startswith("This call has one deadline")

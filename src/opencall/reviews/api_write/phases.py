@@ -21,7 +21,15 @@ from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.reviews import services
 from opencall.reviews.presenters import chair_call
-from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, ApiError, get_api, id_param
+from opencall.web.api import (
+    MANAGE,
+    SLUG,
+    WRITE_ERRORS,
+    Api,
+    get_api,
+    id_param,
+    refused,
+)
 
 # every route answers these refusals
 router = APIRouter(responses=WRITE_ERRORS)
@@ -91,10 +99,8 @@ def run_step(
     ``GET /api/v1/jobs/{id}``."""
     call = chair_call(api, slug)
     body = body or StepIn.model_validate({})
-    try:
+    with api.refusing():  # in the reader's language, as the cockpit says it
         cycle.require_step(call, step)
-    except DomainError as exc:
-        raise ApiError(400, exc.message) from exc
     payload: dict[str, Any] = {"call_id": call.id, "seed": body.seed}
     if step == "assignment" and body.objective:
         payload["objective"] = body.objective
@@ -219,8 +225,10 @@ def batches_out(ov: batches.Overview) -> BatchesOut:
 
 
 def _continuous(call: Call) -> Call:
-    if call.mode != "continuous":
-        raise ApiError(400, "This call has one deadline; it is not reviewed in batches.")
+    try:  # the refusal of ``batches.cut``, in the reader's language
+        batches.require_continuous(call)
+    except DomainError as exc:
+        raise refused(exc) from exc
     return call
 
 
