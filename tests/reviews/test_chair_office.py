@@ -184,7 +184,7 @@ def test_a_refused_transition_says_the_same_sentence_on_the_page_the_api_and_the
     api = web.client()
     r = api.post(f"/api/v1/calls/{cycle.slug}/transition", headers=h, json={"target": "open"})
     assert r.status_code == 400, r.text
-    assert r.json()["detail"] == said.value.message
+    assert r.json()["detail"] == f"target: {said.value.message}"
     assert r.json()["message_id"] == said.value.msg_id
 
 

@@ -51,8 +51,11 @@ def transition(body: TransitionIn, slug: str = SLUG, api: Api = Depends(get_api)
     ``POST /calls/{slug}/publish``."""
     call = office_call_api(api, slug)
     actor = api.actor_id
-    with api.refusing():  # in the words of the cockpit and ``opencall calls transition``
+    try:  # in the words of the cockpit and ``opencall calls transition``
         check_call_transition(call.status, body.target)
+    except DomainError as exc:
+        exc.field = "target"  # the API names the field it refuses ("target: ...")
+        raise refused(exc) from exc
     return move_call(
         api,
         call,
