@@ -194,3 +194,34 @@ def test_claiming_does_not_read_the_jobs_already_done(factory) -> None:
                 plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()
                 assert not any(str(r[-1]).startswith("SCAN jobs") for r in plan), plan
         s.rollback()
+
+
+def test_a_refusal_ends_the_job_at_once_with_its_sentence(factory, caplog) -> None:
+    """A ``DomainError`` refuses the input or the state: a retry would be refused the
+    same way, so the job fails at its first attempt, saying the refusal's sentence (no
+    exception class), and the operator's log line says it was a refusal."""
+    import logging
+
+    from opencall.errors import DomainError
+
+    reg = jobs.JobRegistry()
+    calls = []
+
+    def refuse(s, job, progress) -> None:
+        calls.append(1)
+        raise DomainError("The call %(slug)s is closed.", slug="cryo-26")
+
+    reg.register("refuse", refuse)
+    with factory() as s:
+        jobs.enqueue(s, "refuse", max_attempts=3)
+        s.commit()
+    with caplog.at_level(logging.WARNING, logger="opencall.jobs"):
+        jobs.run_pending(factory, reg)
+    assert len(calls) == 1
+    with factory() as s:
+        job = s.scalars(jobs.select(jobs.Job)).one()
+        assert (job.status, job.attempts) == ("failed", 1)
+        assert job.error == "The call cryo-26 is closed."
+        assert job.finished_at is not None
+    [line] = [r.getMessage() for r in caplog.records if r.name == "opencall.jobs"]
+    assert "refused" in line and "not retried" in line and "cryo-26" in line

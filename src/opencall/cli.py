@@ -960,6 +960,9 @@ def _solver_step(
         return fn(s, c, p)
 
     run = _step(ctx, slug, label, in_order)
+    if isinstance(run, DomainError):  # the step's answer, not a refusal: nothing to run
+        console.print(run.message)
+        return
     assert isinstance(run, SolverRun)
     extra = f", objective {run.objective:.6g}" if run.objective is not None else ""
     gap = f", gap {run.gap:.3g}" if run.gap is not None else ""
@@ -1151,22 +1154,22 @@ def schedule(
     start: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD).")] = None,
     days: int = 120,
 ) -> None:
-    """Turn awards into a timetable (telescope blocks, legs and dives, seats, shipments)."""
-    from opencall.scheduling import services
+    """Turn awards into a timetable (telescope blocks, legs and dives, seats, shipments).
+    After an allocation that awarded nothing it says so and exits 0, as the scheduling
+    job ends done saying so."""
+    from opencall.scheduling import queries, services
 
-    _solver_step(
-        ctx,
-        call,
-        "scheduling",
-        lambda s, c, p: services.run_schedule(
+    def scheduled(s: Session, c: Call, p: Callable[[int, str], None]) -> object:
+        return queries.nothing_awarded(s, c) or services.run_schedule(
             s,
             c,
             start=dt.date.fromisoformat(start) if start else None,
             days=days,
             seed=seed,
             progress=p,
-        ),
-    )
+        )
+
+    _solver_step(ctx, call, "scheduling", scheduled)
 
 
 @app.command("week")
@@ -1199,11 +1202,24 @@ def transition(ctx: typer.Context, call: CallOpt, status: str, reason: str = "")
 
 @app.command("release")
 def release(ctx: typer.Context, call: CallOpt) -> None:
-    """Release decisions to the applicants."""
+    """Release decisions to the applicants and queue their e-mails, as the decisions page
+    and the API do (none when they were released already)."""
+    from opencall import jobs
     from opencall.allocation import services
+    from opencall.registry import build_registry
 
-    n = _step(ctx, call, "release", lambda s, c, p: services.release_decisions(s, c))
+    c: Ctx = ctx.obj
+    n = _step(
+        ctx,
+        call,
+        "release",
+        lambda s, cl, p: services.release_decisions(
+            s, cl, then=lambda: services.queue_decision_mails(s, cl)
+        ),
+    )
     console.print(f"{n} decisions released")
+    if c.settings.inline_jobs:
+        jobs.run_pending(c.factory, build_registry(c.settings))
 
 
 @app.command("remind")

@@ -4,13 +4,17 @@ transaction as the request that asked for them and run by ``opencall worker``
 
 Claiming uses ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL and an
 atomic conditional UPDATE on SQLite. A job whose worker died (lease expired)
-is retried up to ``max_attempts`` and then marked failed, never silently lost.
+is retried up to ``max_attempts`` and then marked failed, never silently lost. So
+is a job whose handler raised an error; one that raised a ``DomainError`` (a refusal of
+its input or of the call's state) is marked failed at once, its ``error`` the refusal's
+sentence.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import threading
 import traceback
 import zlib
@@ -343,12 +347,21 @@ def run_one(
                 queued_here(s)  # rolled back with the job: none to run
                 job = s.get(Job, job_id)
                 assert job is not None
-                job.error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                job.status = "failed" if job.attempts >= job.max_attempts else "queued"
-                job.finished_at = utcnow() if job.status == "failed" else None
+                refused = isinstance(exc, DomainError)
+                # a refusal (of the input or the state) is said as its sentence and ends
+                # the job at once: a retry would be refused the same way. Anything else
+                # (a lost connection, a lock timeout, a full disk) is retried.
+                job.error = (
+                    exc.message
+                    if isinstance(exc, DomainError)
+                    else "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                )
+                last = refused or job.attempts >= job.max_attempts
+                job.status = "failed" if last else "queued"
+                job.finished_at = utcnow() if last else None
                 s.commit()
                 if isinstance(exc, DomainError):  # a refusal, said to the person who asked
-                    log.warning("job %s refused: %s (%s)", job.kind, exc, job.status)
+                    log.warning("job %s refused, not retried: %s", job.kind, exc.message)
                 else:
                     log.error("job %s failed (%s)", job.kind, job.status, exc_info=exc)
         return job
@@ -397,6 +410,17 @@ def guard_progress(handler: Handler) -> Handler:
         handler(session, job, guarded)
 
     return handle
+
+
+def failure(job: Job) -> str:
+    """The sentence a failed job ended with: a refusal's own, or the last line of an
+    exception's (less its class, "ValueError: ")."""
+    last = ((job.error or "").strip().splitlines() or [""])[-1]
+    name, sep, rest = last.partition(": ")
+    return rest if sep and rest and _EXCEPTION_NAME.fullmatch(name) else last
+
+
+_EXCEPTION_NAME = re.compile(r"(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Exit|Timeout)")
 
 
 def jobs_of_call(session: Session, call_id: int, limit: int = 20) -> list[Job]:

@@ -4,10 +4,12 @@ office and chair roles, and an early close asks again on a page that says what i
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +18,7 @@ from opencall.calls.models import Call
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
 from opencall.settings import Settings
+from opencall.web.security import LANG_COOKIE
 from tests.review_cycle import Cycle, Web
 from tests.web.conftest import World, csrf
 
@@ -133,3 +136,87 @@ def test_cockpit_counts_what_the_lists_hold(
     )
     assert shown is not None
     assert tuple(int(n) for n in shown.groups()) == lists
+
+
+def test_a_refused_job_says_its_sentence_in_the_readers_language(
+    web: Web, cycle: Cycle, factory: sessionmaker[Session]
+) -> None:
+    """A step's job refused when it runs (the call is in review, not in allocation) fails
+    at its first attempt; its page says the refusal in the reader's language, without
+    the exception's class, and the cockpit lists it as failed."""
+    with factory() as s:
+        job = jobs.enqueue(
+            s, "allocation.run", {"call_id": cycle.ids["call"]}, call_id=cycle.ids["call"]
+        )
+        s.commit()
+        job_id = job.id
+    jobs.run_pending(factory, web.app.state.jobs, ids=[job_id])
+    manager = web.login(cycle.emails["manager"])
+    manager.cookies.set(LANG_COOKIE, "fr")
+    page = html.unescape(manager.get(f"/manage/jobs/{job_id}").text)
+    assert "Cette étape ne peut pas s’exécuter tant que l’appel est" in page
+    assert "DomainError" not in page and "1 / 3" in page
+    cockpit = html.unescape(manager.get(f"/manage/calls/{cycle.slug}").text)
+    assert re.search(rf'/manage/jobs/{job_id}">{job_id}</a></td><td>[^<]*</td><td>échoué', cockpit)
+
+
+def test_a_refused_transition_says_the_same_sentence_on_the_page_the_api_and_the_cli(
+    web: Web, cycle: Cycle
+) -> None:
+    """A call in review cannot go back to open: the cockpit and the API say why in the
+    words the command line says (``check_call_transition``), in the reader's language,
+    not "This value is not valid." on one and an English sentence of its own on the other."""
+    from opencall.calls.domain import check_call_transition
+    from opencall.errors import DomainError
+    from opencall.web.i18n import Translator
+    from tests.api.test_writes import token
+
+    with pytest.raises(DomainError) as said:
+        check_call_transition("review", "open")
+    cockpit = f"/manage/calls/{cycle.slug}"
+    manager = web.login(cycle.emails["manager"])
+    manager.cookies.set(LANG_COOKIE, "fr")
+    data = {"target": "open", "confirm": "yes"}
+    r = _post(manager, f"{cockpit}/transition", data, cockpit)
+    assert r.status_code == 400
+    assert Translator("fr").error(said.value) in html.unescape(r.text)
+    h = token(web, cycle.emails["manager"])
+    api = web.client()
+    r = api.post(f"/api/v1/calls/{cycle.slug}/transition", headers=h, json={"target": "open"})
+    assert r.status_code == 400, r.text
+    assert r.json()["detail"] == f"target: {said.value.message}"
+    assert r.json()["message_id"] == said.value.msg_id
+
+
+def test_the_api_refuses_a_step_out_of_order_in_the_readers_language(
+    web: Web, cycle: Cycle
+) -> None:
+    """As the cockpit (and the job, and the command line) does: the refusal's sentence
+    translated, with its message id, not the English text alone."""
+    from tests.api.test_writes import token
+
+    h = {**token(web, cycle.emails["manager"]), "Accept-Language": "fr"}
+    r = web.client().post(f"/api/v1/calls/{cycle.slug}/steps/allocation", headers=h, json={})
+    assert r.status_code == 400, r.text
+    assert r.json()["message_id"] == "This step cannot run while the call is %(status)s."
+    assert r.json()["detail"].startswith("Cette étape ne peut pas s’exécuter")
+
+
+def test_the_api_says_a_call_with_one_deadline_has_no_batches_in_the_readers_language(
+    web: Web, cycle: Cycle
+) -> None:
+    """The refusal ``opencall calls cut-batches --call`` says, translated with its id."""
+    from tests.api.test_writes import token
+
+    h = {**token(web, cycle.emails["manager"]), "Accept-Language": "fr"}
+    api = web.client()
+    for r in (
+        api.get(f"/api/v1/calls/{cycle.slug}/batches", headers=h),
+        api.post(f"/api/v1/calls/{cycle.slug}/batches", headers=h),
+    ):
+        assert r.status_code == 400, r.text
+        assert (
+            r.json()["detail"]
+            == "Cet appel a une seule date limite ; il n’est pas évalué par lots."
+        )
+        assert r.json()["message_id"].startswith("This call has one deadline")

@@ -167,3 +167,25 @@ def test_the_command_line_unfreezes_and_resolves(
         assert r.exit_code == 0 and "3 decisions released" in r.output
         r = runner.invoke(cli_app, ["review", "unfreeze", "--call", slug, "--reason", "Late."])
         assert r.exit_code == 2 and "already released" in r.output
+
+
+def test_the_command_line_release_mails_the_decisions_as_the_page_and_the_api_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``opencall release`` queues the decision e-mails (one ``allocation.notify`` job) as
+    the decisions page and ``POST /calls/{slug}/release`` do; a second release, which
+    finds them released, queues none."""
+    from opencall import jobs
+
+    with cli_database(tmp_path, monkeypatch, "release") as (runner, factory):
+        with unit_of_work(factory) as s:
+            call = _frozen(s)
+            slug, call_id = call.slug, call.id
+            cycle.transition_call(s, call, "allocation")
+            al.run_allocation(s, call)
+        for _ in range(2):
+            r = runner.invoke(cli_app, ["release", "--call", slug])
+            assert r.exit_code == 0 and "3 decisions released" in r.output, r.output
+        with factory() as s:
+            kinds = s.scalars(select(jobs.Job.kind).where(jobs.Job.call_id == call_id))
+            assert list(kinds).count("allocation.notify") == 1

@@ -21,6 +21,7 @@ from opencall.calls.schemas import allocation_policy, check_policy, review_setti
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities.domain import number_param, unit_text
+from opencall.jobs import Job, enqueue
 from opencall.optim.messages import M_, render
 from opencall.people.models import Country
 from opencall.proposals.models import Proposal
@@ -1036,6 +1037,15 @@ def awarded_by_call(session: Session, pool_id: int) -> dict[int, float]:
 
 if awarded_by_call not in call_services.AWARD_COUNTERS:
     call_services.AWARD_COUNTERS.append(awarded_by_call)
+
+
+def queue_decision_mails(session: Session, call: Call, *, actor_id: int | None = None) -> Job:
+    """Queue the decision e-mails as one job (``allocation.notify``, run by the worker
+    after the release commits): one e-mail per accepted team member, in their language.
+    What a release does, on the decisions page, the command line and the API alike."""
+    return enqueue(
+        session, "allocation.notify", {"call_id": call.id}, call_id=call.id, created_by=actor_id
+    )
 
 
 def release_decisions(

@@ -333,15 +333,8 @@ def release(slug: str, page: Page = Depends(get_page)) -> Response:
 
 
 def notify_decisions(page: Page, call: Call) -> jobs.Job:
-    """Queue the decision e-mails as one job (``allocation.notify``, run by the worker
-    after the release commits): one e-mail per accepted team member, in their language."""
-    return jobs.enqueue(
-        page.db,
-        "allocation.notify",
-        {"call_id": call.id},
-        call_id=call.id,
-        created_by=page.user.id,
-    )
+    """The decision e-mails of the release (:func:`services.queue_decision_mails`)."""
+    return services.queue_decision_mails(page.db, call, actor_id=page.user.id)
 
 
 def _declines_page(page: Page, call: Call, status: int = 200, error: str = "") -> Response:

@@ -147,6 +147,12 @@ def _make_batch(
     return batch
 
 
+def require_continuous(call: Call) -> None:
+    """Refuse (:class:`DomainError`) a call with one deadline: it has no batches."""
+    if call.mode != "continuous":
+        raise DomainError("This call has one deadline; it is not reviewed in batches.")
+
+
 def cut(
     session: Session,
     call: Call,
@@ -160,8 +166,7 @@ def cut(
     (:class:`DomainError`, nothing changed) for a call with one deadline, one not open,
     or when no cut-off has come."""
     now = (now or utcnow()).astimezone(dt.UTC)
-    if call.mode != "continuous":
-        raise DomainError("This call has one deadline; it is not reviewed in batches.")
+    require_continuous(call)
     proposal_services.lock_call_for_close(session, call)  # submissions in flight first
     # read again under the lock: a cut that ran meanwhile (cron, a second click) is seen
     session.refresh(call, ["cutoffs", "cutoffs_done"])

@@ -14,8 +14,8 @@ from opencall.scheduling import queries, services
 
 def schedule(session: Session, job: Job, progress: Callable[[int, str], None]) -> None:
     call = step_call(session, job)
-    nothing = queries.awards_missing(session, call)
-    if nothing is not None and nothing.code == queries.NOTHING_AWARDED:
+    nothing = queries.nothing_awarded(session, call)
+    if nothing is not None:
         # the step's answer, not a failure: the job ends done saying so
         job.message = nothing.message
         return

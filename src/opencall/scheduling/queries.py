@@ -54,6 +54,14 @@ def awards_missing(session: Session, call: Call) -> DomainError | None:
     )
 
 
+def nothing_awarded(session: Session, call: Call) -> DomainError | None:
+    """The step's answer when the allocation awarded nothing (said, not raised: the
+    scheduling job ends done with it, ``opencall schedule`` says it and exits 0), or
+    None when there is something to schedule or the allocation has not run."""
+    missing = awards_missing(session, call)
+    return missing if missing is not None and missing.code == NOTHING_AWARDED else None
+
+
 def why_unscheduled(session: Session, call: Call) -> DomainError | None:
     """Why the call has no schedule entry, said as an error (not raised): the first
     missing step of resource, allocation (run, and awarding something) and scheduling
@@ -79,11 +87,9 @@ def why_unscheduled(session: Session, call: Call) -> DomainError | None:
             "The scheduling is queued or running: its entries show here when it ends."
         )
     if job is not None and job.status == "failed":
-        # the refusal's sentence, without the exception's class ("...DomainError: ")
-        last = ((job.error or "").strip().splitlines() or [""])[-1]
         return DomainError(
             "The scheduling failed: %(error)s Run it again once this is put right.",
-            error=last.partition(": ")[2] or last,
+            error=jobs.failure(job),
         )
     if rq.latest_run(session, call, "schedule") is None:
         return DomainError("The scheduling has not run yet: run it from the call's cycle page.")

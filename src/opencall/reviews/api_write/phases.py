@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from opencall import jobs
 from opencall.calls import policies as call_policies
 from opencall.calls.access import office_call_api
-from opencall.calls.domain import CALL_TRANSITIONS
+from opencall.calls.domain import check_call_transition
 from opencall.calls.models import Call
 from opencall.calls.presenters import PhaseOut, move_call
 from opencall.cycle import batches
@@ -21,7 +21,15 @@ from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.reviews import services
 from opencall.reviews.presenters import chair_call
-from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, ApiError, get_api, id_param
+from opencall.web.api import (
+    MANAGE,
+    SLUG,
+    WRITE_ERRORS,
+    Api,
+    get_api,
+    id_param,
+    refused,
+)
 
 # every route answers these refusals
 router = APIRouter(responses=WRITE_ERRORS)
@@ -43,8 +51,11 @@ def transition(body: TransitionIn, slug: str = SLUG, api: Api = Depends(get_api)
     ``POST /calls/{slug}/publish``."""
     call = office_call_api(api, slug)
     actor = api.actor_id
-    if body.target not in CALL_TRANSITIONS.get(call.status, ()):
-        raise ApiError(400, f"target: a call that is {call.status} cannot become {body.target}.")
+    try:  # in the words of the cockpit and ``opencall calls transition``
+        check_call_transition(call.status, body.target)
+    except DomainError as exc:
+        exc.field = "target"  # the API names the field it refuses ("target: ...")
+        raise refused(exc) from exc
     return move_call(
         api,
         call,
@@ -91,10 +102,8 @@ def run_step(
     ``GET /api/v1/jobs/{id}``."""
     call = chair_call(api, slug)
     body = body or StepIn.model_validate({})
-    try:
+    with api.refusing():  # in the reader's language, as the cockpit says it
         cycle.require_step(call, step)
-    except DomainError as exc:
-        raise ApiError(400, exc.message) from exc
     payload: dict[str, Any] = {"call_id": call.id, "seed": body.seed}
     if step == "assignment" and body.objective:
         payload["objective"] = body.objective
@@ -219,8 +228,10 @@ def batches_out(ov: batches.Overview) -> BatchesOut:
 
 
 def _continuous(call: Call) -> Call:
-    if call.mode != "continuous":
-        raise ApiError(400, "This call has one deadline; it is not reviewed in batches.")
+    try:  # the refusal of ``batches.cut``, in the reader's language
+        batches.require_continuous(call)
+    except DomainError as exc:
+        raise refused(exc) from exc
     return call
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from opencall import jobs
 from opencall.calls.access import staff_call
-from opencall.calls.domain import CALL_TRANSITIONS
+from opencall.calls.domain import CALL_TRANSITIONS, check_call_transition
 from opencall.calls.models import Call
 from opencall.calls.policies import may_administer
 from opencall.calls.schemas import review_settings
@@ -120,8 +120,12 @@ def transition(slug: str, page: Page = Depends(get_page)) -> Response:
     reason = page.form.get("reason", "").strip()[:2000]
     if not page.confirmed:
         return cockpit_error(page, call, page._(MSG_CONFIRM))
-    if target not in CALL_TRANSITIONS.get(call.status, ()) or target == "published":
+    if target == "published":  # the results page publishes (after the release)
         return cockpit_error(page, call, page._(MSG_INVALID))
+    try:  # in the words of the API and ``opencall calls transition``
+        check_call_transition(call.status, target)
+    except DomainError as exc:
+        return cockpit_error(page, call, page.t.error(exc))
     if target == "closed" and page.received_at < call.closes_at and page.form.get("early") != "yes":
         # closing before the deadline cuts applicants short: say what it does, then ask again
         return _close_early_page(page, call, reason)
