@@ -26,29 +26,38 @@ instead of running the services again:
   remembered, is read again from the copied rows. A build that leaves anything else
   there is never kept.
 
+The helpers that go on from ``call_in_review`` (reviews submitted, a calibration, a
+freeze, an allocation and its release: ``tests.allocation.test_edges.ranked_call``,
+``tests.results.decline_world.build`` and the like) are kept the same way, each under a
+key of its own, through the :func:`kept` decorator.
+
 ``tests/test_kept_builds.py`` checks that a copy gives the rows, sequence positions and
 returned objects a build gives."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import sys
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from opencall import auditlog, jobs
+from opencall.calls.models import Call
 from opencall.db import begin_write, utcnow
 from opencall.models import metadata
+from opencall.reviews.services import calibration
 
 #: the tables a test database keeps between tests (migrated once, never emptied)
 KEEP = {"alembic_version", "countries"}
 
 R = TypeVar("R")
 I = TypeVar("I")  # noqa: E741
+P = ParamSpec("P")
 
 
 @functools.cache
@@ -111,7 +120,16 @@ class _Kept(Generic[I]):
     notified: bool  # the build's NOTIFY of the workers' channel (PostgreSQL)
 
 
-_ALLOWED_INFO = {auditlog._HEAD, jobs.QUEUED_KEY, jobs._NOTIFIED_KEY}
+#: what a kept build may leave in ``session.info``: the audit chain's head (read again
+#: after a copy), the queued jobs and the NOTIFY (given back), and the calibration's
+#: cache of the grades it read (keyed on the call's last audit event: a session without
+#: it reads the grades again, as any new session does)
+_ALLOWED_INFO = {
+    auditlog._HEAD,
+    jobs.QUEUED_KEY,
+    jobs._NOTIFIED_KEY,
+    calibration._GRADES_READ,
+}
 
 
 class KeptBuilds:
@@ -242,5 +260,47 @@ class KeptBuilds:
             jobs.notify_queued(s)
 
 
-#: the test process's kept builds (tests.factories.call_in_review)
+#: the test process's kept builds (tests.factories.call_in_review, and the helpers
+#: decorated with :func:`kept`)
 KEPT = KeptBuilds()
+
+
+def kept(
+    ids: Callable[[R], I], load: Callable[[Session, I], R]
+) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """A builder ``fn(s, *args, **kwargs)`` whose result is kept (``KEPT.get``), under
+    the key of its module, name and arguments (hashable ones). ``ids`` and ``load`` as
+    for :meth:`KeptBuilds.get`; the undecorated builder is the wrapper's ``build``."""
+
+    def decorate(fn: Callable[..., R]) -> Callable[..., R]:
+        @functools.wraps(fn)
+        def wrapper(s: Session, *args: Any, **kwargs: Any) -> R:
+            key = (fn.__module__, fn.__qualname__, args, tuple(sorted(kwargs.items())))
+            return KEPT.get(s, key, lambda s: fn(s, *args, **kwargs), ids, load)
+
+        wrapper.build = fn  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def plain(result: R) -> R:
+    """``ids`` for a result of plain data (a dataclass of ids, codes, e-mails): a copy."""
+    return copy.deepcopy(result)
+
+
+def plain_again(_s: Session, ids: R) -> R:
+    """``load`` for a result of plain data: another copy of the kept one."""
+    return copy.deepcopy(ids)
+
+
+def call_id(call: Call) -> int:
+    """``ids`` for a result that is one call."""
+    return call.id
+
+
+def load_call(s: Session, ident: int) -> Call:
+    """``load`` for a result that is one call."""
+    call = s.get(Call, ident)
+    assert call is not None
+    return call

@@ -1,4 +1,5 @@
-"""The kept builds (``tests.kept_builds``, behind ``tests.factories.call_in_review``) give
+"""The kept builds (``tests.kept_builds``, behind ``tests.factories.call_in_review`` and
+the helpers that go on from it) give
 a test the database, the objects and the session a build through the services would
 have given it: the same rows (compared as the database stores them, so a JSON ``null``
 is not an SQL ``NULL``), the same sequence positions on PostgreSQL, the same returned
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from opencall import jobs
 from opencall.models import metadata
 from tests import factories as F
+from tests import kept_builds
 from tests.conftest import _truncate_pg
 from tests.kept_builds import KEEP, KeptBuilds, _sequences
 
@@ -69,6 +71,7 @@ def _seen(s: Session, built: tuple[Any, list[Any], list[Any]]) -> dict[str, Any]
 def kept(monkeypatch: pytest.MonkeyPatch) -> KeptBuilds:
     own = KeptBuilds()
     monkeypatch.setattr(F, "KEPT", own)
+    monkeypatch.setattr(kept_builds, "KEPT", own)
     return own
 
 
@@ -185,3 +188,127 @@ def test_a_database_not_in_the_builds_starting_state_gets_a_build(
     with factory() as s:
         F.call_in_review(s, 2, 2)
     assert kept.copies == 1
+
+
+def _call_seen(s: Session, call: Any) -> dict[str, Any]:
+    return {
+        "call": (call.id, call.slug, call.status, call.anonymity, call.review_settings),
+        "frozen": call.ranking_frozen_at,
+        "pools": sorted((cp.id, cp.amount) for cp in call.pools),
+        "in_session": call in s,
+    }
+
+
+def _ranked_call(s: Session) -> tuple[Any, Any]:
+    from tests.allocation.test_edges import ranked_call
+
+    call = ranked_call(s, n_proposals=4)
+    return _call_seen(s, call), call.id
+
+
+def _frozen(s: Session) -> tuple[Any, Any]:
+    from tests.reviews.test_unfreeze import _frozen
+
+    call = _frozen(s, unreviewed=1)
+    return _call_seen(s, call), call.id
+
+
+def _reviewed(s: Session) -> tuple[Any, Any]:
+    from tests.reviews.test_edges import _reviewed
+
+    call = _reviewed(s)
+    return _call_seen(s, call), call.id
+
+
+def _graded(s: Session) -> tuple[Any, Any]:
+    from tests.reviews.test_chair_edges import _graded
+
+    call, props, by_id = _graded(s)
+    seen = _call_seen(s, call)
+    seen["proposals"] = [(p.id, p.code, p.status) for p in props]  # type: ignore[attr-defined]
+    seen["reviewers"] = sorted((i, u.id, u.email, u in s) for i, u in by_id.items())
+    return seen, call.id
+
+
+def _declining(s: Session) -> tuple[Any, Any]:
+    from tests.results.decline_world import build
+
+    w = build(s)
+    return w, w
+
+
+def _next_allocation(s: Session, call_id: Any) -> Any:
+    """The allocation of a ranked call: the same decisions."""
+    from opencall.allocation import services as al
+    from opencall.calls.models import Call
+
+    call = s.get(Call, call_id)
+    assert call is not None
+    al.run_allocation(s, call)
+    return s.execute(
+        text("SELECT proposal_id, outcome, explanation FROM decisions ORDER BY proposal_id")
+    ).all()
+
+
+def _next_calibration(s: Session, call_id: Any) -> Any:
+    """Unfrozen (where frozen) and calibrated again: the same ranking."""
+    from opencall.calls.models import Call
+    from opencall.reviews import queries as rq
+    from opencall.reviews import services as rv
+
+    call = s.get(Call, call_id)
+    assert call is not None
+    if call.ranking_frozen_at is not None:
+        rv.unfreeze_ranking(s, call, reason="Again.", actor_id=None)
+    rv.run_calibration(s, call, n_bootstrap=10, seed=3)
+    return [(r.proposal_id, r.score) for r in rq.ranking(s, call)]
+
+
+def _next_decline(s: Session, w: Any) -> Any:
+    """The first awarded PI declines: the same freed capacity and mails queued."""
+    from opencall.results import declines
+    from tests.results.decline_world import get_proposal
+
+    row, made = declines.decline_award(
+        s, get_proposal(s, w.awarded[0]), reason="visa", actor_id=w.ids["pi"]
+    )
+    queued = [(j.kind, j.payload) for j in s.info.get(jobs.QUEUED_KEY, [])]
+    return made, row.freed, row.entries_released, queued
+
+
+@pytest.mark.parametrize(
+    ("helper", "next_step", "levels"),
+    [
+        (_ranked_call, _next_allocation, 2),
+        (_frozen, _next_calibration, 2),
+        (_reviewed, _next_calibration, 2),
+        (_graded, _next_calibration, 2),
+        (_declining, _next_decline, 3),  # decline_world.build, ranked_call, call_in_review
+    ],
+    ids=["ranked_call", "frozen", "reviewed", "graded", "decline_world"],
+)
+def test_a_copied_helper_build_is_the_one_a_build_gives(
+    factory: sessionmaker[Session], kept: KeptBuilds, helper: Any, next_step: Any, levels: int
+) -> None:
+    """The helpers that review, calibrate, freeze, allocate or release on top of
+    ``call_in_review`` are kept under keys of their own: the second call copies the
+    whole build (one copy, the inner ``call_in_review`` not called), with the same rows,
+    sequences and returned objects, and the next step gives the same rows."""
+    engine = factory.kw["bind"]
+    seen, states = [], []
+    for _ in range(2):
+        _empty(engine)
+        with factory() as s:
+            seen_now, handle = helper(s)
+            seen.append(seen_now)
+            s.commit()
+        states.append(_state(engine))
+        with factory() as s:
+            after = next_step(s, handle)
+            s.commit()
+            states.append((after, F.table_counts(s)))
+    assert len(kept.kept) == levels  # the helper's build and those inside it
+    assert kept.copies == 1
+    assert seen[0] == seen[1]
+    assert states[0] == states[2]
+    assert states[1] == states[3]

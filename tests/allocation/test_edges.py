@@ -17,10 +17,13 @@ from opencall.proposals import services as ps
 from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
 from tests import factories as F
+from tests.kept_builds import call_id, kept, load_call
 
 
+@kept(call_id, load_call)
 def ranked_call(s: Session, *, n_proposals: int = 3, n_reviewers: int = 3) -> Call:
-    """A FAST call in allocation: reviewed (every grade 3 or 4), calibrated, frozen."""
+    """A FAST call in allocation: reviewed (every grade 3 or 4), calibrated, frozen (built
+    once per argument set and test process, then copied: ``tests.kept_builds``)."""
     call, _proposals, reviewers = F.call_in_review(s, n_proposals, n_reviewers)
     rv.run_assignment(s, call)
     by_id = {u.id: u for u in reviewers}

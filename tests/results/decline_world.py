@@ -20,6 +20,7 @@ from opencall.reviews.models import Conflict
 from opencall.scheduling.models import ScheduleEntry
 from tests import factories as F
 from tests.allocation.test_edges import ranked_call
+from tests.kept_builds import kept, plain, plain_again
 
 
 @dataclass
@@ -32,7 +33,10 @@ class Declining:
     ids: dict[str, int] = field(default_factory=dict)
 
 
+@kept(plain, plain_again)
 def build(s: Session) -> Declining:
+    """The world of the module's docstring (built once per test process, then copied:
+    ``tests.kept_builds``)."""
     call = ranked_call(s, n_proposals=4)
     for cp in call.pools:
         cp.amount = 2.2

@@ -5,6 +5,7 @@ allocation run is seen on the next view, never a stale list."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import pytest
@@ -21,6 +22,14 @@ from tests.results.test_decline_web import _token
 from tests.web.conftest import Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.fixture(autouse=True)
+def _no_whole_awards_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no whole awards kept: an earlier test's copy of the same kept
+    world (``tests.kept_builds``) has the same run (id, inputs hash and time) in a
+    database of the same address, whose entry would be found."""
+    monkeypatch.setattr(al, "_WHOLE_AWARDS", OrderedDict())
 
 
 def _count_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:

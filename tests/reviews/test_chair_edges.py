@@ -4,21 +4,42 @@ failed before the fix."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy.orm import Session
 
 from opencall.allocation import services as al
+from opencall.calls.models import Call
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.people.models import User
+from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
 from opencall.reviews.models import SolverRun
 from opencall.web.i18n import Translator
 from tests import factories as F
+from tests.kept_builds import kept
 
 
+def _graded_ids(built: tuple[Any, list[Any], dict[int, User]]) -> tuple[int, list[int], list[int]]:
+    call, props, by_id = built
+    return call.id, [p.id for p in props], list(by_id)
+
+
+def _graded_again(
+    s: Session, ids: tuple[int, list[int], list[int]]
+) -> tuple[object, list[object], dict[int, User]]:
+    call_id, proposal_ids, reviewer_ids = ids
+    by_id = {i: s.get(User, i) for i in reviewer_ids}
+    return s.get(Call, call_id), [s.get(Proposal, i) for i in proposal_ids], by_id  # type: ignore[return-value]
+
+
+@kept(_graded_ids, _graded_again)
 def _graded(s: Session) -> tuple[object, list[object], dict[int, User]]:
+    """A single-anonymous call in review, every assignment graded 1 to 5 (kept and copied:
+    ``tests.kept_builds``)."""
     call, props, reviewers = F.call_in_review(s, 3, 3)
     call.anonymity = "single"  # the allocation needs no freeze
     rv.run_assignment(s, call)

@@ -17,6 +17,7 @@ from opencall.reviews import services as rv
 from opencall.reviews.views.chair_assignments import SHORT_REASONS
 from opencall.web.i18n import Translator
 from tests import factories as F
+from tests.kept_builds import call_id, kept, load_call
 
 
 def test_a_max_load_too_small_covers_what_it_can_and_says_which_load_would_do(
@@ -71,7 +72,9 @@ def test_reviewers_declining_leave_a_proposal_short_and_it_is_listed(db: Session
     )
 
 
+@kept(call_id, load_call)
 def _reviewed(s: Session) -> Call:
+    """A call in review, every proposal reviewed, calibrated (kept: ``tests.kept_builds``)."""
     call, _, reviewers = F.call_in_review(s, 3, 3)
     rv.run_assignment(s, call)
     by_id = {u.id: u for u in reviewers}

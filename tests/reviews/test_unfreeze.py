@@ -23,12 +23,15 @@ from opencall.reviews import services as rv
 from tests import factories as F
 from tests.api.test_writes import token
 from tests.cli_db import cli_database
+from tests.kept_builds import call_id, kept, load_call
 from tests.web.conftest import Web, csrf
 
 
+@kept(call_id, load_call)
 def _frozen(s: Session, *, unreviewed: int = 0, anonymity: str = "single") -> Call:
     """A call in ranking, every proposal reviewed but the last ``unreviewed``, frozen
-    (single-anonymous unless said: a dual-anonymous freeze is never undone)."""
+    (single-anonymous unless said: a dual-anonymous freeze is never undone); kept and
+    copied as ``tests.kept_builds`` says."""
     call, props, reviewers = F.call_in_review(s, 3, 3)
     call.anonymity = anonymity
     rv.run_assignment(s, call)
