@@ -207,7 +207,7 @@ def _render_report_pdf(report: Mapping[str, Any]) -> bytes:
         before = svg_logger.level
         svg_logger.setLevel(logging.ERROR)  # unsupported-attribute chatter from fpdf2
         try:
-            pdf.image(io.BytesIO(svg.encode("utf-8")), w=pdf.epw)
+            _draw_svg(pdf, svg)
         finally:
             svg_logger.setLevel(before)
         pdf.ln(3)
@@ -220,6 +220,67 @@ def _render_report_pdf(report: Mapping[str, Any]) -> bytes:
     pdf.set_text_color(90)
     pdf.multi_cell(0, 4, clean("Sources: " + attribution), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
+
+
+#: False: every ``<use>`` deep-copies the element it references, as fpdf2 does by
+#: default (kept callable for bench/bench_report_pdf.py)
+SHARE_SVG_USES = True
+
+
+def _draw_svg(pdf: Any, svg: str) -> None:
+    """Draw ``svg`` across the page's width, flowing like ``pdf.image(...)``.
+
+    The charts draw their text as outlines (``charts.text_as_paths``): one ``<path>``
+    per glyph in ``<defs>`` and one ``<use>`` per letter shown. fpdf2 deep-copies the
+    referenced path for each ``<use>`` (most of a report's CPU); nothing changes a
+    parsed glyph afterwards, so each ``<use>`` here shares it instead. Same drawing,
+    same page content."""
+    data = io.BytesIO(svg.encode("utf-8"))
+    if not SHARE_SVG_USES or not hasattr(pdf, "_vector_image"):
+        pdf.image(data, w=pdf.epw)
+        return
+    from fpdf.image_datastructures import VectorImageInfo
+
+    parsed = _shared_use_svg_class()(data.getvalue(), image_cache=pdf.image_cache)
+    _, _, w, h = parsed.viewbox or (0, 0, parsed.width, parsed.height)
+    info = VectorImageInfo(data=parsed, w=parsed.width or w, h=parsed.height or h)
+    pdf._vector_image("<svg>", parsed, info, w=pdf.epw)
+
+
+@functools.cache
+def _shared_use_svg_class() -> Any:
+    from fpdf.drawing import GraphicsContext
+    from fpdf.svg import SVGObject
+
+    class Shared(GraphicsContext):
+        """A ``<use>``'s target: copying it copies the wrapper, not the glyph path."""
+
+        def __deepcopy__(self, memo: dict[int, Any]) -> Shared:
+            return self
+
+    class SharedUses(SVGObject):
+        def build_xref(self, xref: Any) -> Any:
+            refs = self.cross_references
+            self.cross_references = _SharedRefs(refs, Shared)
+            try:
+                return super().build_xref(xref)
+            finally:
+                self.cross_references = refs
+
+    return SharedUses
+
+
+class _SharedRefs(dict[str, Any]):
+    """``cross_references`` as ``build_xref`` sees it: each target in a shared wrapper."""
+
+    def __init__(self, refs: dict[str, Any], wrapper: Any) -> None:
+        super().__init__(refs)
+        self._wrapper = wrapper
+
+    def __getitem__(self, key: str) -> Any:
+        wrapped = self._wrapper()
+        wrapped.add_item(super().__getitem__(key), clone=False)
+        return wrapped
 
 
 CJK_FONTS = (
