@@ -1,6 +1,6 @@
 """The slot scheduler's allowed slots computed once per distinct (resource, impossible
 dates, owner) and the greedy's free slots as arrays give the same schedules as the per-award
-loops they replace; and the time limit holds in the index and the greedy too.
+loops they replace; and the time limit holds in the greedy too.
 
 The loops as they were (``old_allowed``, ``old_free_allowed``, ``old_place_single``,
 ``old_runs``) are kept here,
