@@ -50,6 +50,7 @@ REASONS = {
     "bundle": N_("its all-or-nothing bundle cannot be placed"),
     "unknown_resource": N_("unknown resource"),
     "capacity": N_("the slots went to higher-ranked awards"),
+    "time_limit": N_("the time limit passed before it was tried"),
 }
 
 

@@ -51,7 +51,9 @@ def _value_bound(ix: _Index, awards: Sequence[SlotAward]) -> float:
         per_res.setdefault(a.resource, []).append(a)
     total = 0.0
     for mine in per_res.values():
-        room = len({k for a in mine for k in ix.allowed[a.id]})
+        # awards of one key share one list of allowed slots: each list counted once
+        lists = {id(ix.allowed[a.id]): ix.allowed[a.id] for a in mine}
+        room = len(set().union(*lists.values()))
         if sum(a.slots for a in mine) <= room:
             total += sum(a.weight * a.slots for a in mine)
         elif len(mine) * (room + 1) <= _KNAPSACK_CELLS:

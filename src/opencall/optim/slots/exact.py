@@ -55,8 +55,12 @@ def solve_slots(
     exact : bool
         Solve the 0-1 program (HiGHS) after the greedy warm start; False returns the greedy.
     time_limit_s : float
-        Time limit over all solver stages; when it is reached the best solution found (never
-        worse than the greedy) is returned with ``method="milp_time_limit"``.
+        Time limit over all stages, the greedy included; when it is reached the best
+        solution found (never worse than the greedy) is returned with
+        ``method="milp_time_limit"`` (``"greedy_time_limit"`` with ``exact=False``). When
+        it passes during the greedy's construction, the placement so far is returned and
+        the units not yet tried are unplaced with the reason ``"time_limit"``; the repair
+        and the polish stop where they are; ``stages`` says where it stopped.
     max_columns : int
         Above this number of assignment columns the greedy result is returned.
     seed : int
@@ -96,7 +100,13 @@ def solve_slots(
     max_columns = limits.count("max_columns", max_columns, minimum=1)
     problem.validate()
     ix = _index(problem)
-    placed = _greedy(ix)
+    built = _greedy(ix, deadline=t0 + time_limit_s)
+    placed = built.placed
+    if built.stages:
+        # the limit passed before the greedy ended: its feasible placement so far
+        method = "milp_time_limit" if exact else "greedy_time_limit"
+        wall = time.perf_counter() - t0
+        return _result(ix, placed, method, wall, built.stages, built.late)
     if not exact:
         return _result(ix, placed, "greedy", time.perf_counter() - t0)
     units = [u for u in ix.units if not any(a.id in ix.pre_unplaced for a in u)]
@@ -110,6 +120,9 @@ def solve_slots(
         return _result(ix, placed, "milp", time.perf_counter() - t0, easy)
     if ncols > max_columns:
         return _result(ix, placed, "greedy", time.perf_counter() - t0, ["too large for milp"])
+    if time.perf_counter() - t0 >= time_limit_s:
+        stages = ["time limit reached before the milp"]
+        return _result(ix, placed, "milp_time_limit", time.perf_counter() - t0, stages)
     res = {r.id: r for r in problem.resources}
     m = _model(ix, units, awards)
     lv = _Levels(placed, m.vector(placed))

@@ -13,12 +13,14 @@ import bisect
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 from opencall.optim.messages import M_
 from opencall.optim.slots.calendar import owner
 from opencall.optim.slots.check import evaluate
-from opencall.optim.slots.index import _clear, _Index, _index, _runs
+from opencall.optim.slots.index import _Index, _index, _runs
 from opencall.optim.slots.problem import SlotAward, SlotProblem
 from opencall.optim.slots.result import SlotSchedule, Unplaced
 
@@ -45,15 +47,24 @@ def _copy(taken: Taken) -> Taken:
     return {r: set(v) for r, v in taken.items()}
 
 
-def _free_allowed(ix: _Index, a: SlotAward, taken: Taken) -> list[int]:
-    """The slots ``a`` may take: allowed, free, and (on a resource with a changeover)
-    more than the changeover away from every slot another proposal has taken."""
+def _free_allowed(ix: _Index, a: SlotAward, taken: Taken) -> np.ndarray:
+    """The slots ``a`` may take (sorted): allowed, free, and (on a resource with a
+    changeover) more than the changeover away from every slot another proposal has taken."""
     used = taken.get(a.resource, set())
+    allowed = ix.allowed_arr[a.id]
+    if not used:
+        return allowed
+    free = allowed[~np.isin(allowed, np.fromiter(used, dtype=np.int64, count=len(used)))]
     c = ix.res[a.resource].changeover
-    if not c:
-        return [k for k in ix.allowed[a.id] if k not in used]
-    others = sorted(used - taken.get((a.resource, owner(a)), set()))
-    return [k for k in ix.allowed[a.id] if k not in used and _clear(others, k, c)]
+    mine = taken.get((a.resource, owner(a)), set())
+    if not c or len(mine) == len(used):
+        return free
+    others = np.sort(np.fromiter(used - mine, dtype=np.int64))
+    # the first slot another proposal has taken at or after k - c must lie past k + c
+    i = np.searchsorted(others, free - c, side="left")
+    past = others[np.minimum(i, others.size - 1)] > free + c
+    kept: np.ndarray = free[(i == others.size) | past]
+    return kept
 
 
 def _place_single(
@@ -64,30 +75,22 @@ def _place_single(
     free = _free_allowed(ix, a, taken)
     if len(free) < a.slots:
         return None
-    runs = _runs(free)
-    blocks = [
-        (k0 + off)
-        for k0, n in runs
-        if n >= a.slots
-        for off in range(n - a.slots + 1)
-        if near is not None or off == 0
-    ]
-    if blocks:
+    n = a.slots
+    # the first slot of every contiguous block of n free slots, in time order
+    blocks = free[: free.size - n + 1][free[n - 1 :] - free[: free.size - n + 1] == n - 1]
+    if blocks.size:
         if near is None:
-            b = blocks[0]
+            b = int(blocks[0])
         else:
-            step = ix.res[a.resource].slot_hours
-
-            def dist(k: int) -> float:
-                s = ix.hours(a.resource, k)
-                e = s + a.slots * step
-                return max(0.0, near - e, s - near) + 1e-9 * s
-
-            b = min(blocks, key=dist)
-        return list(range(b, b + a.slots))
+            s = ix.start_hours[a.resource][blocks]
+            e = s + n * ix.res[a.resource].slot_hours
+            dist = np.maximum(np.maximum(0.0, near - e), s - near) + 1e-9 * s
+            b = int(blocks[int(np.argmin(dist))])  # the first of equal distances
+        return list(range(b, b + n))
+    runs = _runs(free)
     chosen: list[int] = []
-    for k0, n in sorted(runs, key=lambda r: (-r[1], r[0])):
-        chosen.extend(range(k0, k0 + min(n, a.slots - len(chosen))))
+    for k0, length in sorted(runs, key=lambda r: (-r[1], r[0])):
+        chosen.extend(range(k0, k0 + min(length, a.slots - len(chosen))))
         if len(chosen) == a.slots:
             break
     return sorted(chosen)
@@ -119,7 +122,7 @@ def _place_unit(ix: _Index, unit: list[SlotAward], taken: Taken) -> dict[str, li
     best: tuple[float, int, dict[str, list[int]]] | None = None
     order = sorted(unit, key=lambda a: (-a.slots, a.id))
     for first in order:
-        free_first = set(_free_allowed(ix, first, taken))
+        free_first = set(_free_allowed(ix, first, taken).tolist())
         for k in sorted(free_first):
             ks = list(range(k, k + first.slots))
             if not all(j in free_first for j in ks):
@@ -179,11 +182,28 @@ def greedy(problem: SlotProblem) -> SlotSchedule:
     t0 = time.perf_counter()
     problem.validate()
     ix = _index(problem)
-    placed = _greedy(ix)
-    return _result(ix, placed, "greedy", time.perf_counter() - t0)
+    built = _greedy(ix)
+    return _result(ix, built.placed, "greedy", time.perf_counter() - t0)
 
 
-def _greedy(ix: _Index) -> dict[str, list[int]]:
+@dataclass
+class _Built:
+    """The greedy's placement; when a deadline stopped it, the awards of the units it never
+    tried (with the reason) and where it stopped."""
+
+    placed: dict[str, list[int]]
+    late: dict[str, Unplaced] = field(default_factory=dict)
+    stages: list[str] = field(default_factory=list)
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.perf_counter() >= deadline
+
+
+def _greedy(ix: _Index, deadline: float | None = None) -> _Built:
+    """Construction, repair and polish; each stops at ``deadline`` (``time.perf_counter``)
+    with the feasible placement it holds: the units not yet tried are left out saying so,
+    the repair and the polish end where they are."""
     units = [u for u in ix.units if not any(a.id in ix.pre_unplaced for a in u)]
     units.sort(
         key=lambda u: (-_unit_value(u) / sum(a.slots for a in u), -sum(a.slots for a in u), u[0].id)
@@ -191,7 +211,18 @@ def _greedy(ix: _Index) -> dict[str, list[int]]:
     taken: Taken = {}
     placed: dict[str, list[int]] = {}
     left: list[list[SlotAward]] = []
-    for u in units:
+    out = _Built(placed)
+    for n, u in enumerate(units):
+        if _past(deadline):
+            for v in units[n:]:
+                for a in v:
+                    out.late[a.id] = Unplaced.saying(
+                        a.id, "time_limit", "the time limit was reached before it was tried"
+                    )
+            out.stages.append(
+                f"greedy: time limit reached after {n} of {len(units)} units, the rest not tried"
+            )
+            return out
         got = _place_unit(ix, u, taken)
         if got is None:
             left.append(u)
@@ -203,6 +234,9 @@ def _greedy(ix: _Index) -> dict[str, list[int]]:
     position = {id(u): k for k, u in enumerate(units)}
     placed_at = sorted(position[id(u)] for u in units if u[0].id in placed)
     for u in left:
+        if _past(deadline):
+            out.stages.append("greedy: time limit reached in the repair")
+            break
         done = False
         for v in [units[k] for k in placed_at]:
             if done:
@@ -225,10 +259,18 @@ def _greedy(ix: _Index) -> dict[str, list[int]]:
             placed.update(got_v)
             bisect.insort(placed_at, position[id(u)])
             done = True
-    return _polish(ix, placed)
+    out.placed = _polish(ix, placed, deadline=deadline)
+    if _past(deadline) and not out.stages:
+        out.stages.append("greedy: time limit reached in the polish")
+    return out
 
 
-def _polish(ix: _Index, placed: dict[str, list[int]], passes: int = 3) -> dict[str, list[int]]:
+def _polish(
+    ix: _Index,
+    placed: dict[str, list[int]],
+    passes: int = 3,
+    deadline: float | None = None,
+) -> dict[str, list[int]]:
     """Local improvement of span and runs with the placed set kept: each placed unit in turn
     is lifted and placed again (least span, earliest contiguous block) around the others;
     the move is kept when the unit's (span, runs) gets smaller."""
@@ -256,6 +298,8 @@ def _polish(ix: _Index, placed: dict[str, list[int]], passes: int = 3) -> dict[s
     for _ in range(passes):
         improved = False
         for u in units:
+            if _past(deadline):
+                return placed
             before = score(placed, u)
             if before <= bound(u):
                 continue  # already as short and as contiguous as it can be
@@ -282,6 +326,7 @@ def _result(
     method: str,
     wall: float,
     stages: list[str] | None = None,
+    late: Mapping[str, Unplaced] | None = None,
 ) -> SlotSchedule:
     starts = {
         aid: tuple(ix.grids[ix.res_of[aid]][k].start for k in sorted(ks))
@@ -289,6 +334,7 @@ def _result(
         if ks
     }
     unplaced = dict(ix.pre_unplaced)
+    unplaced.update(late or {})
     for a in ix.problem.awards:
         if a.id not in starts and a.id not in unplaced:
             unplaced[a.id] = Unplaced.saying(

@@ -6,7 +6,9 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 from opencall.optim.messages import M_
 from opencall.optim.slots.calendar import Slot, booked_indices, owner, slot_grid
@@ -25,6 +27,10 @@ class _Index:
     res: dict[str, Resource]
     res_of: dict[str, str]
     owner: dict[str, str]  # award -> its owner for the changeover (``owner``)
+    #: ``allowed`` as sorted arrays, one object shared by the awards of one key
+    allowed_arr: dict[str, np.ndarray] = field(default_factory=dict)
+    #: each slot's start in hours from the epoch (``hours``), by resource
+    start_hours: dict[str, np.ndarray] = field(default_factory=dict)
 
     def hours(self, res_id: str, k: int) -> float:
         return (self.grids[res_id][k].start - self.epoch).total_seconds() / 3600.0
@@ -46,6 +52,12 @@ def _index(problem: SlotProblem) -> _Index:
         r.id: replace(r, changeover=min(r.changeover, len(grids[r.id]))) for r in problem.resources
     }
     booked = {r.id: booked_indices(r, grids[r.id]) for r in problem.resources if r.changeover}
+    cal = {r.id: _Calendar.of(grids[r.id]) for r in problem.resources}
+    # most awards of a call share their resource, impossible dates and (on a resource with
+    # booked slots) owner: their slots are computed once per distinct key and shared
+    shared: dict[tuple[object, ...], tuple[list[int], int]] = {}
+    arrays: dict[tuple[object, ...], np.ndarray] = {}
+    allowed_arr: dict[str, np.ndarray] = {}
     for a in problem.awards:
         if a.resource not in grids:
             pre[a.id] = Unplaced.saying(
@@ -54,23 +66,20 @@ def _index(problem: SlotProblem) -> _Index:
                 M_("resource %(resource)s is not known", resource=a.resource),
             )
             allowed[a.id] = []
+            allowed_arr[a.id] = np.zeros(0, dtype=np.int64)
             continue
         grid = grids[a.resource]
-        ok = [
-            s.index
-            for s in grid
-            if not s.reason and not any(i0 < s.end and s.start < i1 for i0, i1 in a.impossible)
-        ]
-        # the slots within the changeover of another proposal's booked slot
-        c = res[a.resource].changeover
-        others = sorted(k for k, who in booked.get(a.resource, ()) if who != owner(a))
-        free = [k for k in ok if _clear(others, k, c)] if others else ok
-        kept_free = len(ok) - len(free)
-        ok = free
+        mine = booked.get(a.resource, ())
+        same = (a.resource, a.impossible, owner(a) if mine else None)
+        if same not in shared:
+            others = [k for k, who in mine if who != owner(a)]
+            shared[same] = cal[a.resource].allowed(a.impossible, others, res[a.resource].changeover)
+            arrays[same] = np.asarray(shared[same][0], dtype=np.int64)
+        ok, kept_free = shared[same]
         allowed[a.id] = ok
+        allowed_arr[a.id] = arrays[same]
         if len(ok) < a.slots:
-            usable = sum(1 for s in grid if not s.reason)
-            begun = sum(1 for s in grid if s.reason == BEGUN)
+            usable, begun = cal[a.resource].usable_count, cal[a.resource].begun
             counts = {
                 "slots": a.slots,
                 "ok": len(ok),
@@ -142,21 +151,68 @@ def _index(problem: SlotProblem) -> _Index:
                     )
     res_of = {a.id: a.resource for a in problem.awards}
     owners = {a.id: owner(a) for a in problem.awards}
-    return _Index(problem, grids, allowed, units, epoch, pre, res, res_of, owners)
+    start_hours = {
+        r: np.array([(g.start - epoch).total_seconds() / 3600.0 for g in grid], dtype=float)
+        for r, grid in grids.items()
+    }
+    return _Index(
+        problem, grids, allowed, units, epoch, pre, res, res_of, owners, allowed_arr, start_hours
+    )
 
 
-def _runs(ks: Sequence[int]) -> list[tuple[int, int]]:
+def _runs(ks: Sequence[int] | np.ndarray) -> list[tuple[int, int]]:
     """Maximal runs ``(first, length)`` of consecutive indices in a sorted sequence."""
-    out: list[tuple[int, int]] = []
-    for k in ks:
-        if out and out[-1][0] + out[-1][1] == k:
-            out[-1] = (out[-1][0], out[-1][1] + 1)
-        else:
-            out.append((k, 1))
-    return out
+    arr = np.asarray(ks, dtype=np.int64)
+    if not arr.size:
+        return []
+    cut = np.flatnonzero(np.diff(arr) != 1) + 1
+    first = np.concatenate(([0], cut))
+    length = np.diff(np.concatenate((first, [arr.size])))
+    return list(zip(arr[first].tolist(), length.tolist(), strict=True))
 
 
-def _clear(others: Sequence[int], k: int, c: int) -> bool:
-    """Whether no index of the sorted ``others`` lies within ``c`` of ``k``."""
-    i = bisect.bisect_left(others, k - c)
-    return i == len(others) or others[i] > k + c
+@dataclass(frozen=True)
+class _Calendar:
+    """A resource's grid as arrays: slot starts and ends (in time order), the usable slots."""
+
+    starts: list[dt.datetime]
+    ends: list[dt.datetime]
+    usable: np.ndarray  # bool per slot: in no unavailable period and not begun
+    usable_count: int
+    begun: int
+
+    @classmethod
+    def of(cls, grid: Sequence[Slot]) -> _Calendar:
+        usable = np.fromiter((not s.reason for s in grid), dtype=bool, count=len(grid))
+        return cls(
+            [s.start for s in grid],
+            [s.end for s in grid],
+            usable,
+            int(usable.sum()),
+            sum(1 for s in grid if s.reason == BEGUN),
+        )
+
+    def allowed(
+        self,
+        impossible: Sequence[tuple[dt.datetime, dt.datetime]],
+        others: Sequence[int],
+        c: int,
+    ) -> tuple[list[int], int]:
+        """The usable slots outside every impossible period and more than ``c`` slots away
+        from each of ``others`` (another proposal's booked slots), and how many usable,
+        possible slots the changeover kept free."""
+        mask = self.usable.copy()
+        for i0, i1 in impossible:
+            # the slots that overlap [i0, i1): those ending after i0 and starting before i1
+            mask[bisect.bisect_right(self.ends, i0) : bisect.bisect_left(self.starts, i1)] = False
+        ok = np.flatnonzero(mask)
+        if not others:
+            return ok.tolist(), 0
+        n = mask.size
+        b = np.asarray(others, dtype=np.int64)
+        edge = np.zeros(n + 1, dtype=np.int64)
+        np.add.at(edge, np.clip(b - c, 0, n), 1)
+        np.add.at(edge, np.clip(b + c + 1, 0, n), -1)
+        near = np.cumsum(edge[:n]) > 0
+        free = ok[~near[ok]]
+        return free.tolist(), int(ok.size - free.size)

@@ -13,7 +13,8 @@ from opencall.optim.slots.problem import SlotProblem
 @dataclass(frozen=True)
 class Unplaced:
     award: str
-    reason: str  # "no_usable_slots" | "bundle" | "unknown_resource" | "capacity"
+    # "no_usable_slots" | "bundle" | "unknown_resource" | "capacity" | "time_limit"
+    reason: str
     detail: str
     #: ``detail`` as a message id and parameters, for translation (``optim.messages``)
     message: Message | None = field(default=None, compare=False)
@@ -34,7 +35,9 @@ class SlotSchedule:
     value: float
     span_hours: float
     runs: int
-    method: str  # "milp" (proved optimal), "milp_time_limit", "greedy"
+    #: "milp" (proved optimal), "milp_time_limit" (stopped at the time limit, in the greedy
+    #: or a level), "greedy", "greedy_time_limit" (``exact=False``, stopped at the limit)
+    method: str
     wall_s: float = 0.0
     stages: list[str] = field(default_factory=list)
 
