@@ -217,7 +217,7 @@ def _greedy(ix: _Index, deadline: float | None = None) -> _Built:
             for v in units[n:]:
                 for a in v:
                     out.late[a.id] = Unplaced.saying(
-                        a.id, "time_limit", "the time limit was reached before it was tried"
+                        a.id, "time_limit", M_("the time limit was reached before it was tried")
                     )
             out.stages.append(
                 f"greedy: time limit reached after {n} of {len(units)} units, the rest not tried"
