@@ -157,7 +157,8 @@ def test_a_short_proposal_is_listed_and_the_rest_assigned(web: Web, cycle: Cycle
 def test_job_failure_is_shown_not_lost(web: Web, cycle: Cycle) -> None:
     """Two hand assignments to a proposal, then one reviewer per proposal: the chair's
     pairs break the rules by themselves, the solver refuses, and the job page shows the
-    failure with the service's message (after its attempts)."""
+    failure with the service's message. A refusal does not change on retry, so the job
+    ends at its first attempt."""
     with web.factory() as s:
         from opencall.calls.models import Call
         from opencall.people.models import User as U
@@ -178,7 +179,7 @@ def test_job_failure_is_shown_not_lost(web: Web, cycle: Cycle) -> None:
     page = chair.get(r.headers["location"])
     assert page.status_code == 200
     assert "failed" in page.text and "No assignment satisfies the rules" in page.text
-    assert "2 / 2" in page.text  # retried once, then marked failed
+    assert "1 / 2" in page.text  # refused: failed at its first attempt, not retried
 
 
 def _uid(web: Web, persona: str) -> int:
