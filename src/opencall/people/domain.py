@@ -74,7 +74,10 @@ def institution_key(name: str) -> str:
     script are kept (two universities named in Arabic, Hindi or Chinese never share one)."""
     out: list[str] = []
     base: str | None = None  # the script of the non-Latin letter the next marks belong to
-    for c in unicodedata.normalize("NFKD", name).lower():
+    chars = unicodedata.normalize("NFKD", name).lower()
+    for i, c in enumerate(chars):
+        if unicodedata.category(c) == "Cf" and _hides_in_word(chars, i):
+            continue  # "Nai" soft hyphen "robi" is "Nairobi" (trialcrowd13)
         if unicodedata.category(c).startswith("M"):
             if base is not None and base not in _OPTIONAL_MARKS:
                 out.append(c)
@@ -87,8 +90,28 @@ def institution_key(name: str) -> str:
     text = unicodedata.normalize("NFC", "".join(out))
     text = re.sub(r"\buniv\b\.?", "university", text)
     text = re.sub(r"\binst\b\.?", "institute", text)
-    words = [w for w in text.split() if w not in _STOP]
-    return " ".join(words)
+    words = _as_latin(text.split())
+    return " ".join(w for w in words if w not in _STOP)
+
+
+def _hides_in_word(chars: str, i: int) -> bool:
+    """Whether the invisible character ``chars[i]`` stands next to a Latin, Cyrillic or
+    Greek letter, where it joins nothing and only splits a word in two."""
+    return any(0 <= j < len(chars) and _script(chars[j]) for j in (i - 1, i + 1))
+
+
+def _as_latin(words: list[str]) -> list[str]:
+    """The words of a key with Cyrillic and Greek letters drawn like Latin ones read as
+    those, in a word that holds a Latin letter ("nаirobi") or, in a name with Latin
+    letters, that is made only of such letters ("саре" beside "university"): how the name
+    looks. Names written in one alphabet keep their keys."""
+    latin = [any("a" <= c <= "z" for c in w) for w in words]
+    return [
+        w.translate(_TO_LATIN)
+        if has or (any(latin) and all(c in LATIN_LOOKALIKES for c in w if c.isalpha()))
+        else w
+        for w, has in zip(words, latin, strict=True)
+    ]
 
 
 # what mail programs and browsers turn into a link: a scheme ("http://"), "www.", an
@@ -169,6 +192,24 @@ def word_mixes_scripts(name: str) -> str | None:
     with a Cyrillic "а", drawn like the Latin one), or None: no real name does."""
     for word in unicodedata.normalize("NFKC", name).split():
         if len({s for c in word if c.isalpha() and (s := _script(c)) is not None}) > 1:
+            return word
+    return None
+
+
+def lookalike_word(name: str) -> str | None:
+    """The first word of an institution's name that passes for a Latin one it is not: a
+    word mixing Latin, Cyrillic and Greek letters ("Nаirobi"), or, in a name with Latin
+    letters, a word made only of Cyrillic or Greek letters drawn like Latin ones ("саре"),
+    or None. A name in one alphabet ("Московский университет") has none."""
+    mixed = word_mixes_scripts(name)
+    if mixed:
+        return mixed
+    words = unicodedata.normalize("NFKC", name).split()
+    if not any(_script(c) == "LATIN" for w in words for c in w):
+        return None
+    for word in words:
+        letters = [c.lower() for c in word if c.isalpha()]
+        if letters and all(c in LATIN_LOOKALIKES for c in letters):
             return word
     return None
 

@@ -31,6 +31,7 @@ from opencall.people.domain import (
     institution_key,
     invisible_in_name,
     link_in_name,
+    lookalike_word,
     normalise_email,
     orcid_id,
     throwaway_mailbox,
@@ -148,6 +149,26 @@ def _email_taken() -> DomainError:
     return DomainError("An account with this e-mail address already exists.", field="email")
 
 
+def _check_institution_name(name: str) -> None:
+    """Refuse an institution's name that passes for another: conflicts of interest are
+    found by the name's key, and staff read the name (trialcrowd13)."""
+    char = invisible_in_name(name)
+    if char:
+        raise DomainError(
+            "An institution's name may not contain an invisible character (%(char)s).",
+            field="institution",
+            char=char,
+        )
+    word = lookalike_word(name)
+    if word:
+        raise DomainError(
+            "An institution's name may not write a word with letters of another alphabet "
+            "that look like Latin ones (%(word)s); type it with the letters of one alphabet.",
+            field="institution",
+            word=word[:60],
+        )
+
+
 def get_or_create_institution(
     session: Session, name: str, country_iso3: str, ror_id: str | None = None
 ) -> Institution:
@@ -158,6 +179,7 @@ def get_or_create_institution(
         raise DomainError(
             "Institution name is too long (300 characters at most).", field="institution"
         )
+    _check_institution_name(name)
     check_country(session, country_iso3)
     if ror_id:
         found = session.scalar(select(Institution).where(Institution.ror_id == ror_id))
