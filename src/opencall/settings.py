@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # team invitations one account may send per hour (each mails the address typed, with
     # the proposal's title): beyond, 429 and nobody invited or mailed
     invite_throttle_per_hour: int = Field(default=30, ge=1)
+    # PDFs one account may store per hour (each kept twice, and for good: a replaced file
+    # is not deleted); beyond, 429 and nothing parsed or stored (trialcrowd13)
+    upload_throttle_per_hour: int = Field(default=30, ge=1)
     # the key of the audit log's HMAC chain and checkpoints (kept outside the database)
     audit_key: str = ""
     # "production" refuses to start with the default secret key or insecure cookies

@@ -75,7 +75,9 @@ def _latin_key_as_before(name: str) -> str:
 
 
 @settings(max_examples=200, deadline=None)
-# Latin letters, digits, punctuation (not the micro sign, a Greek letter once decomposed)
-@given(st.text(alphabet=st.characters(max_codepoint=0x24F, exclude_characters="µ")))
+# Latin letters, digits, punctuation (not the micro sign, a Greek letter once decomposed;
+# nor the soft hyphen, which the key drops inside a word since trialcrowd13 and no new
+# name may hold: tests/security/test_lookalike_institutions.py)
+@given(st.text(alphabet=st.characters(max_codepoint=0x24F, exclude_characters="µ\xad")))
 def test_latin_names_keep_the_keys_already_stored(name: str) -> None:
     assert institution_key(name) == _latin_key_as_before(name)

@@ -928,6 +928,19 @@ def invite_sender_wait(
     )
 
 
+UPLOAD_KIND = "upload"
+
+
+def upload_wait(
+    session: Session, user_id: int, *, per_hour: int, now: dt.datetime | None = None
+) -> int:
+    """The per-account limit on stored uploads (each file is kept twice, and for good:
+    a replaced file is not deleted), against one account filling the site's disk: 0 when
+    one more may be stored this hour, and then it is counted (caller commits, with the
+    upload; a refused file is not counted); else the seconds until it may."""
+    return _throttle_wait(session, f"user:{user_id}", UPLOAD_KIND, per_hour=per_hour, now=now)
+
+
 def clean_time_zone(value: Any) -> str | None:
     """An account's time zone: an IANA name ("Africa/Kinshasa") or None (times in UTC
     alone); anything else is refused with a message."""

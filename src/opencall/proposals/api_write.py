@@ -507,18 +507,37 @@ def upload(
     settings = api.request.app.state.settings
     limit = settings.max_upload_bytes
     data = file.file.read(limit + 1)
+    filename = file.filename or "document.pdf"
+    if services.upload_made(p, data, filename, expected_version=version) is None:
+        _upload_wait(api, settings.upload_throttle_per_hour)
     return _change(
         api,
         p,
         services.add_attachment,
         data,
-        file.filename or "document.pdf",
+        filename,
         storage=storage_for(settings),
         max_bytes=limit,
         limits=services.pdf_limits(settings),
         expected_version=version,
         now=utcnow(),
     )
+
+
+def _upload_wait(api: Api, per_hour: int) -> None:
+    """The per-account limit on stored uploads (``people.services.upload_wait``): counted
+    (committed with the file), or 429 with ``Retry-After`` and nothing read or stored."""
+    from opencall.people import services as people_services
+
+    wait = people_services.upload_wait(api.db, api.require_user().id, per_hour=per_hour)
+    if wait:
+        api.db.rollback()
+        raise ApiError(
+            429,
+            "You have uploaded many files in the last hour. "
+            f"Try again in {max(1, -(-wait // 60))} minutes.",
+            headers={"Retry-After": str(wait)},
+        )
 
 
 @router.delete("/proposals/{proposal_id}/attachments/{attachment_id}", **WRITE)

@@ -92,13 +92,20 @@ class ApiError(Exception):
     ``message_id`` and ``params`` beside it (``prefix`` names the field)."""
 
     def __init__(
-        self, status: int, detail: str, *, error: DomainError | None = None, prefix: str = ""
+        self,
+        status: int,
+        detail: str,
+        *,
+        error: DomainError | None = None,
+        prefix: str = "",
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.error = error
         self.prefix = prefix
+        self.headers = headers or {}
 
 
 @dataclass
@@ -240,7 +247,8 @@ def install(app: FastAPI, token_user: TokenLoader) -> None:
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        headers.update(exc.headers)
         body: dict[str, Any] = {"detail": exc.detail}
         if exc.error is not None:
             lang = negotiate(request.headers.get("accept-language")) or "en"

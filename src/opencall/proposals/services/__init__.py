@@ -30,6 +30,7 @@ from opencall.proposals.services.attachments import (
     add_attachment,
     clean_stored_attachments,
     pdf_limits,
+    upload_made,
 )
 from opencall.proposals.services.blobs import (
     attachment_bytes,
@@ -98,6 +99,7 @@ __all__ = [
     "STALE",
     "_check_total",
     "add_attachment",
+    "upload_made",
     "add_request",
     "attachment_bytes",
     "attachment_path",

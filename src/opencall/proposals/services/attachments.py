@@ -82,6 +82,31 @@ def _refusal(exc: pdfsafe.PdfRefused, max_pages: int) -> DomainError:
     return DomainError.composed(msg, field="pdf")
 
 
+def upload_made(
+    proposal: Proposal,
+    data: bytes,
+    filename: str,
+    *,
+    purpose: str = "scientific",
+    expected_version: int | None = None,
+) -> Attachment | None:
+    """The attachment an upload of ``data`` under ``filename`` already stored (a retry
+    whose answer was lost on the way), or None. A form that carried no version (versions
+    start at 1) is no retry of one that did: it is refused like any edit without one."""
+    if expected_version is not None and expected_version < 1:
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    name = _clean_filename(filename)
+    return next(
+        (
+            a
+            for a in proposal.attachments
+            if a.purpose == purpose and a.sha256 == digest and a.filename == name
+        ),
+        None,
+    )
+
+
 def add_attachment(
     session: Session,
     proposal: Proposal,
@@ -122,18 +147,9 @@ def add_attachment(
         )
     digest = hashlib.sha256(data).hexdigest()
     name = _clean_filename(filename)
-    # a form that carried no version (versions start at 1) is no retry of one that did:
-    # it is refused below like any edit without the version
-    stored = next(
-        (
-            a
-            for a in proposal.attachments
-            if a.purpose == purpose and a.sha256 == digest and a.filename == name
-        ),
-        None,
+    stored = upload_made(
+        proposal, data, filename, purpose=purpose, expected_version=expected_version
     )
-    if expected_version is not None and expected_version < 1:
-        stored = None
     if stored is not None:
         # the same file under the same name, already stored: a retry of an upload whose
         # answer was lost on the way (it carries the version it was sent with, now

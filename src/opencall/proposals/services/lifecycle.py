@@ -98,6 +98,7 @@ def create_proposal(
         )
         if recent is not None:
             return recent
+    _check_unsubmitted(session, call, pi)
     prop = Proposal(
         call_id=call.id,
         code=_next_code(session, call),
@@ -131,6 +132,29 @@ def create_proposal(
     audit(session, prop, "proposal.created", actor_id=pi.id)
     request_anonymity_scans(session, prop, actor_id=pi.id)
     return prop
+
+
+#: proposals never submitted (drafts, and drafts withdrawn) that one PI may hold in one
+#: call: a script with an account could otherwise start drafts without end, each with
+#: the call's next code and an audit event (trialcrowd13)
+MAX_UNSUBMITTED = 20
+
+
+def _check_unsubmitted(session: Session, call: Call, pi: User) -> None:
+    held = session.scalar(
+        select(func.count(Proposal.id)).where(
+            Proposal.call_id == call.id,
+            Proposal.pi_user_id == pi.id,
+            Proposal.current_revision_id.is_(None),
+        )
+    )
+    if (held or 0) >= MAX_UNSUBMITTED:
+        raise DomainError(
+            "You already have %(n)s proposals in this call that were never submitted; "
+            "finish one of them (or reopen one you withdrew) instead of starting another.",
+            field="form",
+            n=MAX_UNSUBMITTED,
+        )
 
 
 #: the longest title any call may allow (the ``proposals.title`` column's length)

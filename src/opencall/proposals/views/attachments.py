@@ -11,10 +11,26 @@ from opencall.proposals import policies, services
 from opencall.proposals.access import found_for
 from opencall.proposals.models import Attachment
 from opencall.proposals.views.common import MSG_NO_FILE
-from opencall.proposals.views.editor import editable_for, editor, save_change
+from opencall.proposals.views.editor import editable_for, editor, form_version, save_change
+from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page, pdf_download
 
 router = APIRouter()
+
+
+MSG_UPLOADS_THROTTLED = N_(
+    "You have uploaded many files in the last hour. Try again in %(minutes)s minutes."
+)
+
+
+def _upload_wait(page: Page) -> int:
+    """The per-account limit on stored uploads: 0 and counted (committed with the file),
+    or the seconds to wait; nothing is read or stored while it waits."""
+    from opencall.people import services as people_services
+
+    return people_services.upload_wait(
+        page.db, page.user.id, per_hour=page.settings.upload_throttle_per_hour
+    )
 
 
 @router.post("/proposals/{proposal_id}/attachments", response_class=HTMLResponse)
@@ -27,13 +43,21 @@ def upload(proposal_id: int, page: Page = Depends(get_page)) -> Response:
         return editor(page, proposal, 400, upload_error=page._(MSG_NO_FILE))
     limit = page.settings.max_upload_bytes
     data = upload_file.file.read(limit + 1)
+    filename = upload_file.filename or "document.pdf"
+    retry = services.upload_made(proposal, data, filename, expected_version=form_version(page))
+    wait = 0 if retry is not None else _upload_wait(page)
+    if wait:
+        message = page._(MSG_UPLOADS_THROTTLED, minutes=max(1, -(-wait // 60)))
+        response = editor(page, proposal, 429, upload_error=message)
+        response.headers["Retry-After"] = str(wait)
+        return response
     # the PDF is parsed and rewritten in a bounded child process (proposals.pdfsafe)
     return save_change(
         page,
         proposal,
         services.add_attachment,
         data,
-        upload_file.filename or "document.pdf",
+        filename,
         storage=page.storage,
         max_bytes=limit,
         limits=services.pdf_limits(page.settings),
