@@ -95,3 +95,21 @@ def test_registration_and_team_invitations_refuse_it_too(db: Session) -> None:
         ps.invite_member(db, p, {**invite, "country_iso3": "KEN"}, now=f.NOW)
     assert err.value.field == "institution"
     assert f.table_counts(db) == before
+
+
+def test_registration_refuses_it_alike_whether_the_address_has_an_account(db: Session) -> None:
+    """The registration form answers an address that has an account as a new one (the
+    owner is mailed instead): every input must be judged before the address is looked
+    at, or a refusal of the institution tells that the address has no account."""
+    known = f.user(db, country="KEN", institution=REAL).email
+    for email in (known, "nobody@uonbi.example"):
+        with pytest.raises(DomainError) as err:
+            people.start_registration(
+                db,
+                email=email,
+                name="Amina Otieno",
+                password="a long enough password",
+                institution=DISGUISED[0],
+                country_iso3="KEN",
+            )
+        assert err.value.field == "institution", (email, err.value.message)

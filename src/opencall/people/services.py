@@ -230,6 +230,8 @@ def register_user(
         check_country(session, country_iso3)
     if institution and not country_iso3:
         raise DomainError("Country is required with an institution.", field="country")
+    if institution:
+        _check_institution_name(one_line(institution))
     # last of the checks, after the password is hashed: the registration form answers
     # an address that has an account as a new one, so every other input is judged, and
     # the same argon2 work done, whether or not the address has an account
