@@ -41,3 +41,22 @@ def test_a_pi_cannot_start_drafts_without_end(db: Session, monkeypatch: Any) -> 
     assert again.id == third.id and f.table_counts(db) == before
     # others start theirs
     assert ps.create_proposal(db, call, f.user(db), title="Mine", now=f.NOW).status == "draft"
+
+
+def test_a_draft_holds_a_bounded_number_of_requests(db: Session, monkeypatch: Any) -> None:
+    """Each request of a proposal is a row the editor shows as a form, a part of the
+    frozen revision, and a variable of the call's allocation: a script could add them
+    one after the other without end (the call's total per proposal, where it has one,
+    bounds their sum, not their number)."""
+    from opencall.proposals.services import requests
+
+    monkeypatch.setattr(requests, "MAX_REQUESTS", 2)
+    call = f.fast_call(db)
+    p = f.full_proposal(db, call)
+    details = {"receiver": "19-beam", "mode": "Tracking", "targets": [dict(f.TARGETS[0])]}
+    ps.add_request(db, p, "fast", details, now=f.NOW)
+    before = f.table_counts(db)
+    with pytest.raises(DomainError) as err:
+        ps.add_request(db, p, "fast", details, now=f.NOW)
+    assert err.value.params == {"max": 2}, err.value.message
+    assert f.table_counts(db) == before and len(p.requests) == 2

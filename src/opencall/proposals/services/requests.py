@@ -363,6 +363,12 @@ def _check_total(call: Call, requests_amounts: list[float]) -> None:
         )
 
 
+#: requests one proposal may hold: each is a form of the editor, a part of the frozen
+#: revision and a variable of the call's allocation, and a script could add them without
+#: end (a call's total per proposal bounds their sum, not their number; trialcrowd13)
+MAX_REQUESTS = 100
+
+
 def add_request(
     session: Session,
     proposal: Proposal,
@@ -376,6 +382,12 @@ def add_request(
     now: dt.datetime | None = None,
 ) -> Request:
     require_editable(proposal, now, session=session)
+    if len(proposal.requests) >= MAX_REQUESTS:
+        raise DomainError(
+            "A proposal holds at most %(max)s requests; change or remove one instead of "
+            "adding another.",
+            max=MAX_REQUESTS,
+        )
     amount, clean, _pool = validate_request(session, proposal.call, kind, pool_id, details)
     _check_bundle(proposal, bundle, pool_id)
     _check_total(proposal.call, [r.amount for r in proposal.requests] + [amount])
