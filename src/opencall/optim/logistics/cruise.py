@@ -19,6 +19,7 @@ from opencall.optim.logistics._common import (
     explained,
     freeze,
     mip_figures,
+    seeded_ties,
     solve_rounded,
     solver_gap,
     weights,
@@ -354,6 +355,28 @@ def solve_cruise(
         time_limit_s=time_limit_s,
         what="cruise",
     )
+    # requests of equal merit and the same shape take their places in the seeded order
+    tie_cols: list[list[int]] = []
+    for i, r in enumerate(reqs):
+        mine: list[int] = []
+        for leg in problem.allowed_legs(r):
+            if (i, leg.id) in x_col:
+                mine.append(x_col[(i, leg.id)])
+                mine += [
+                    z_col[(i, k, leg.id)] for k in range(len(r.dives)) if (i, k, leg.id) in z_col
+                ]
+        tie_cols.append(mine)
+    keys = [
+        (
+            r.merit,
+            r.berths,
+            r.dives,
+            tuple(leg.id for leg in problem.allowed_legs(r)),
+            r.required_dives,
+        )
+        for r in reqs
+    ]
+    sol, x = seeded_ties(sol, x, c, w, keys, tie_cols)
     leg_of: dict[str, str | None] = {r.id: None for r in reqs}
     for (i, lid), col in x_col.items():
         if x[col] > 0.5:

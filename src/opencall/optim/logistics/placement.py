@@ -19,6 +19,7 @@ from opencall.optim.logistics._common import (
     Row,
     explained,
     mip_figures,
+    seeded_ties,
     solve_rounded,
     solver_gap,
     weights,
@@ -171,6 +172,18 @@ def solve_bins(problem: BinProblem, seed: int, time_limit_s: float) -> Placement
             rows.append((terms, -math.inf, float(capacity)))
     sol, x = solve_rounded(
         c, rows, upper, integer, seed=seed, time_limit_s=time_limit_s, what="placement"
+    )
+    # requests of equal merit and the same shape take their placements in the seeded order
+    sol, x = seeded_ties(
+        sol,
+        x,
+        c,
+        w,
+        [(m, n, lo, allowed, ok) for _, m, n, lo, allowed, ok, _ in items],
+        [
+            [col for b in items[i][4] if (i, b) in x_col for col in (x_col[(i, b)], n_col[(i, b)])]
+            for i in range(len(items))
+        ],
     )
     placements: dict[str, Placement | None] = {it[0]: None for it in items}
     for (i, b), col in n_col.items():
