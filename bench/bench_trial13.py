@@ -74,22 +74,24 @@ def cp_sat_ties(n: int, places: int, order: list[int], limit: float) -> tuple[se
 def ties(sizes: list[int], seeds: int, limit: float) -> None:
     print("| N | seats | solver | wall s | seeded first placed |")
     print("|---:|---:|---|---:|---:|")
-    repair = placement.seeded_ties
+    repair = getattr(placement, "seeded_ties", None)  # None: main's code (``--src``)
+    names = ("before", "now") if repair is not None else ("main",)
     for n in sizes:
         places = n // 4
         session = CourseSession("s1", dt.date(2027, 3, 1), dt.date(2027, 3, 5), "Hefei", places)
         problem = CourseProblem(
             (session,), tuple(SeatRequest(f"r{i:05d}", 1.0, 1, ("s1",)) for i in range(n))
         )
-        walls = {"before": 0.0, "now": 0.0, "CP-SAT": 0.0}
+        walls = dict.fromkeys((*names, "CP-SAT"), 0.0)
         hits = dict.fromkeys(walls, 0)
         for seed in range(seeds):
             order = [int(i) for i in np.random.default_rng(seed).permutation(n)]
             want = set(order[:places])
-            for name in ("before", "now"):
-                placement.seeded_ties = (  # type: ignore[attr-defined]
-                    repair if name == "now" else (lambda sol, x, *_: (sol, x))
-                )
+            for name in names:
+                if repair is not None:
+                    placement.seeded_ties = (  # type: ignore[attr-defined]
+                        repair if name == "now" else (lambda sol, x, *_: (sol, x))
+                    )
                 t = time.perf_counter()
                 res = solve_courses(problem, seed=seed, time_limit_s=limit)
                 walls[name] += time.perf_counter() - t
@@ -98,7 +100,8 @@ def ties(sizes: list[int], seeds: int, limit: float) -> None:
             got, wall = cp_sat_ties(n, places, order, limit)
             walls["CP-SAT"] += wall
             hits["CP-SAT"] += len(got & want)
-        placement.seeded_ties = repair  # type: ignore[attr-defined]
+        if repair is not None:
+            placement.seeded_ties = repair  # type: ignore[attr-defined]
         for name in walls:
             print(
                 f"| {n} | {places} | {name} | {walls[name]:.2f} | {hits[name]} / {places * seeds} |"
