@@ -45,7 +45,8 @@ How it is solved (and which parts are exact):
   part (``total._short_cost``, bounded over every allowed pair). The min-cost flow then
   has the fewest missing units first, the best affinity second; the certificate is the
   same, the bound taken at that many missing units. Groupings outside a chain: two MIPs
-  (most reviews, then affinity). Fair mode: the total mode's coverage, then fair mode on
+  (fewest missing reviews, a minimum load not met counting as in the flow, then
+  affinity). Fair mode: the total mode's coverage, then fair mode on
   the covered proposals with those counts.
 * **Diversity caps.** Groupings that form a chain under refinement (institution inside
   country inside region, or a single grouping) become node layers ``p -> (p, g1) -> (p, g2)
@@ -343,11 +344,12 @@ def solve_assignment(
             achieved = float(es[_member(_uniq(ap * R + ar), ep * R + er)].sum())
             certified = certified and opt
             if partial:
-                # minimum loads are hard in the MIP; the bound holds for the flow's count
+                # the bound holds for the flow's count of missing reviews
                 got = np.bincount(ap, minlength=P)
                 short = (st.k - got).astype(np.int64)
                 short_load = np.zeros(R, np.int64)
-                certified = certified and int(short.sum()) == missing
+                short_load[st.perm] = np.maximum(st.lo - np.bincount(ar, minlength=R), 0)
+                certified = certified and int(short.sum() + short_load.sum()) == missing
         certified = certified and achieved >= ub_scaled
         ub, gap = (ub_scaled + forced_s) / scale, (ub_scaled - achieved) / scale
         total_ub, total_certified = ub, certified

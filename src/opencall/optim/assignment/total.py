@@ -617,27 +617,41 @@ def _mip_total(
     partial: bool = False,
 ) -> tuple[IntArray, IntArray, bool]:
     """The best assignment on the candidate graph meeting every grouping (HiGHS). With
-    ``partial`` (missing reviews allowed), two MIPs: the most reviews (minimum loads hard,
-    each proposal at most ``k``), then the most affinity among assignments with that many."""
+    ``partial`` (missing reviews allowed), two MIPs: the fewest missing reviews (each
+    proposal at most ``k``; a reviewer's minimum load not met counts one missing review a
+    unit, as in the flow), then the most affinity among assignments missing as few."""
     import scipy.sparse as sp
     from scipy.optimize import Bounds, LinearConstraint, milp
 
+    R = st.nm.R
+    n = len(ep)
     mats, lbs, ubs = _mip_rows(st, ep, er)
+    n_owed = 0
     if partial:
+        # a column per reviewer owed reviews, in [0, its minimum load]: its load plus what
+        # it is owed reaches the minimum (before, the minimum was a hard row: an instance
+        # whose minimum loads no assignment meets was refused as infeasible)
         lbs[0] = np.zeros_like(lbs[0])
+        owed_rows = sp.hstack([mats[1], sp.identity(R, format="csr")])
+        mats = [sp.hstack([m, sp.csr_matrix((m.shape[0], R))]) for m in mats] + [owed_rows]
+        lbs = [lbs[0], np.full(R, -np.inf), *lbs[2:], st.lo.astype(float)]
+        ubs = [*ubs, np.full(R, np.inf)]
+        n_owed = R
     A = sp.vstack(mats).tocsr()
     lb, ub = np.concatenate(lbs), np.concatenate(ubs)
+    col_hi = np.concatenate([np.ones(n), st.lo.astype(float)[:n_owed]])
     opts = {"time_limit": time_limit, "mip_rel_gap": 0.0}
 
     def best(
         gain: FloatArray, rows: sp.csr_matrix, lo: FloatArray, hi: FloatArray, infeasible: str
     ) -> tuple[FloatArray, bool]:
-        """The 0/1 edge choice of most ``gain`` with ``lo <= rows x <= hi`` (HiGHS), and
-        whether the solver proved it optimal; none at all is ``infeasible``."""
+        """The 0/1 edge choice (and the reviews owed) of most ``gain`` with ``lo <= rows x
+        <= hi`` (HiGHS), and whether the solver proved it optimal; none at all is
+        ``infeasible``."""
         res = milp(
             -gain,
-            integrality=np.ones(len(ep)),
-            bounds=Bounds(0, 1),
+            integrality=np.ones(n + n_owed),
+            bounds=Bounds(0, col_hi),
             constraints=LinearConstraint(rows, lo, hi),
             options=opts,
         )
@@ -645,37 +659,30 @@ def _mip_total(
             raise InfeasibleAssignment(infeasible)
         return np.rint(res.x), bool(res.status == 0)
 
-    if len(ep) == 0:
+    if n == 0:
         # no admissible pair (every one conflicted): HiGHS takes no empty model, and the
         # empty choice is the only one; it stands when it meets every row (in partial mode
-        # the proposals' coverage is not a row bound, so it does unless a load is owed)
-        if np.all(lb <= 0) and np.all(ub >= 0):
+        # always: coverage and minimum loads are then missing reviews, not rows)
+        if partial or (np.all(lb <= 0) and np.all(ub >= 0)):
             return ep, er, True
         raise InfeasibleAssignment(
-            "no assignment meets the minimum loads and every diversity grouping together "
-            "on the candidate graph"
-            if partial
-            else "no assignment meets all diversity groupings together on the candidate graph"
+            "no assignment meets all diversity groupings together on the candidate graph"
         )
     optimal = True
     if partial:
+        net = np.concatenate([np.ones(n), -np.ones(n_owed)])
         most, optimal = best(
-            np.ones(len(ep)),
-            A,
-            lb,
-            ub,
-            "no assignment meets the minimum loads and every diversity grouping together "
-            "on the candidate graph",
+            net, A, lb, ub, "no assignment meets every diversity grouping on the candidate graph"
         )
-        n_most = int(most.sum())
-        A = sp.vstack([A, sp.csr_matrix(np.ones((1, len(ep))))]).tocsr()
+        n_most = float(net @ most)
+        A = sp.vstack([A, sp.csr_matrix(net[None, :])]).tocsr()
         lb, ub = np.append(lb, n_most), np.append(ub, n_most)
     chosen, exact = best(
-        es.astype(float) / st.scale,
+        np.concatenate([es.astype(float) / st.scale, np.zeros(n_owed)]),
         A,
         lb,
         ub,
         "no assignment meets all diversity groupings together on the candidate graph",
     )
-    x = chosen > 0
+    x = chosen[:n] > 0
     return ep[x], er[x], exact and optimal

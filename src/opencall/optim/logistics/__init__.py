@@ -13,7 +13,11 @@ Each problem is a small integer program solved with HiGHS through
 English ``detail`` and, for translation, a ``message``: see ``opencall.optim.messages``) and
 a ``check(problem)`` feasibility checker. Merit is oriented higher-is-better and rescaled to
 ``[0.1, 1.1]`` over the requests (as in allocation), and a seeded permutation adds a tiny
-relative perturbation (<= 1e-7) that breaks ties deterministically.
+relative perturbation (<= 1e-7) that breaks ties deterministically. That perturbation
+lies below the solver's gap past some thousand tied requests, so after the solve the
+requests of equal merit and the same shape hand their decisions out again in the seeded
+order, the best to the first (``_common.seeded_ties``): a swap between them keeps every
+row.
 
 Everything is re-exported here, so ``from opencall.optim.logistics import solve_cruise``
 keeps working.

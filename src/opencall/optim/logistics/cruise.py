@@ -19,6 +19,7 @@ from opencall.optim.logistics._common import (
     explained,
     freeze,
     mip_figures,
+    seeded_ties,
     solve_rounded,
     solver_gap,
     weights,
@@ -324,9 +325,20 @@ def solve_cruise(
                 if leg.dive_capacity > 0:
                     z_col[(i, k, leg.id)] = len(c)
                     c.append(float(w[i]) / max(len(r.dives), 1))
+    # each request's columns, each placement's dives and each leg's, gathered once (a scan
+    # of every column per request or placement was quadratic in the requests)
+    cols_of: list[list[int]] = [[] for _ in reqs]
+    berth_terms: dict[str, dict[int, float]] = {leg.id: {} for leg in problem.legs}
+    for (i, lid), col in x_col.items():
+        cols_of[i].append(col)
+        berth_terms[lid][col] = float(reqs[i].berths)
+    dives_of: dict[tuple[int, str], dict[int, float]] = {}
+    dive_terms: dict[str, dict[int, float]] = {leg.id: {} for leg in problem.legs}
+    for (i, _k, lid), col in z_col.items():
+        dives_of.setdefault((i, lid), {})[col] = 1.0
+        dive_terms[lid][col] = 1.0
     rows: list[Row] = []
-    for i, _r in enumerate(reqs):
-        cols = [col for (ii, _), col in x_col.items() if ii == i]
+    for cols in cols_of:
         if len(cols) > 1:
             rows.append((dict.fromkeys(cols, 1.0), -math.inf, 1.0))
     for (i, _k, lid), col in z_col.items():
@@ -334,14 +346,14 @@ def solve_cruise(
     for (i, lid), col in x_col.items():
         need = reqs[i].required_dives
         if need > 0:
-            terms = {z_col[(ii, k, ll)]: 1.0 for (ii, k, ll) in z_col if ii == i and ll == lid}
+            terms = dict(dives_of.get((i, lid), {}))
             terms[col] = -float(need)
             rows.append((terms, 0.0, math.inf))
     for leg in problem.legs:
-        b = {col: float(reqs[i].berths) for (i, lid), col in x_col.items() if lid == leg.id}
+        b = berth_terms[leg.id]
         if b:
             rows.append((b, -math.inf, float(leg.berths)))
-        d = {col: 1.0 for (_, _, lid), col in z_col.items() if lid == leg.id}
+        d = dive_terms[leg.id]
         if d:
             rows.append((d, -math.inf, float(leg.dive_capacity)))
     n = len(c)
@@ -354,6 +366,28 @@ def solve_cruise(
         time_limit_s=time_limit_s,
         what="cruise",
     )
+    # requests of equal merit and the same shape take their places in the seeded order
+    tie_cols: list[list[int]] = []
+    for i, r in enumerate(reqs):
+        mine: list[int] = []
+        for leg in problem.allowed_legs(r):
+            if (i, leg.id) in x_col:
+                mine.append(x_col[(i, leg.id)])
+                mine += [
+                    z_col[(i, k, leg.id)] for k in range(len(r.dives)) if (i, k, leg.id) in z_col
+                ]
+        tie_cols.append(mine)
+    keys = [
+        (
+            r.merit,
+            r.berths,
+            r.dives,
+            tuple(leg.id for leg in problem.allowed_legs(r)),
+            r.required_dives,
+        )
+        for r in reqs
+    ]
+    sol, x = seeded_ties(sol, x, c, w, keys, tie_cols)
     leg_of: dict[str, str | None] = {r.id: None for r in reqs}
     for (i, lid), col in x_col.items():
         if x[col] > 0.5:

@@ -19,6 +19,7 @@ from opencall.optim.logistics._common import (
     Row,
     explained,
     mip_figures,
+    seeded_ties,
     solve_rounded,
     solver_gap,
     weights,
@@ -157,20 +158,38 @@ def solve_bins(problem: BinProblem, seed: int, time_limit_s: float) -> Placement
             c.append(float(w[i]) * (1.0 - penalty * rank / max(len(allowed), 1)) / count)
             integer.append(True)
             upper.append(float(count))
+    # each request's columns and each bin's, gathered once (a scan of every column per
+    # request took 11 s of 14 for 6,000 requests)
+    cols_of: list[list[int]] = [[] for _ in items]
+    bin_terms: dict[str, dict[int, float]] = {b: {} for b, _ in bins}
+    for (i, b), col in n_col.items():
+        cols_of[i].append(x_col[(i, b)])
+        bin_terms[b][col] = 1.0
     rows: list[Row] = []
-    for i in range(len(items)):
-        cols = [col for (ii, _), col in x_col.items() if ii == i]
+    for cols in cols_of:
         if len(cols) > 1:
             rows.append((dict.fromkeys(cols, 1.0), -math.inf, 1.0))
     for (i, b), col in n_col.items():
         rows.append(({col: 1.0, x_col[(i, b)]: -float(items[i][2])}, -math.inf, 0.0))
         rows.append(({col: 1.0, x_col[(i, b)]: -float(items[i][3])}, 0.0, math.inf))
     for b, capacity in bins:
-        terms = {col: 1.0 for (_, bb), col in n_col.items() if bb == b}
+        terms = bin_terms[b]
         if terms:
             rows.append((terms, -math.inf, float(capacity)))
     sol, x = solve_rounded(
         c, rows, upper, integer, seed=seed, time_limit_s=time_limit_s, what="placement"
+    )
+    # requests of equal merit and the same shape take their placements in the seeded order
+    sol, x = seeded_ties(
+        sol,
+        x,
+        c,
+        w,
+        [(m, n, lo, allowed, ok) for _, m, n, lo, allowed, ok, _ in items],
+        [
+            [col for b in items[i][4] if (i, b) in x_col for col in (x_col[(i, b)], n_col[(i, b)])]
+            for i in range(len(items))
+        ],
     )
     placements: dict[str, Placement | None] = {it[0]: None for it in items}
     for (i, b), col in n_col.items():
