@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from opencall.calls.domain import parse_cutoffs
@@ -80,6 +80,30 @@ def partner_of(session: Session, call: Call, provider_id: int) -> CallPartner | 
         select(CallPartner).where(
             CallPartner.call_id == _partnered(call), CallPartner.provider_id == provider_id
         )
+    )
+
+
+def open_invitations(
+    session: Session, answered_by: ColumnElement[bool]
+) -> list[tuple[CallPartner, Call]]:
+    """The invitations into joint calls not answered yet that ``answered_by`` (a condition
+    on ``CallPartner``: ``policies.invitations_clause``) selects, with their calls, oldest
+    first."""
+    rows = session.execute(
+        select(CallPartner, Call)
+        .join(Call, Call.id == CallPartner.call_id)
+        .where(CallPartner.status == "invited", answered_by)
+        .order_by(CallPartner.invited_at, CallPartner.id)
+    )
+    return [(p, c) for p, c in rows]
+
+
+def partner_by_slug(session: Session, call: Call, slug: str) -> CallPartner | None:
+    """The invitation into the call of the provider of ``slug`` (:func:`partner_of`)."""
+    return session.scalar(
+        select(CallPartner)
+        .join(Provider, Provider.id == CallPartner.provider_id)
+        .where(CallPartner.call_id == _partnered(call), Provider.slug == slug)
     )
 
 

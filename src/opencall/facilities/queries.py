@@ -5,8 +5,13 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from opencall.facilities.models import CapacityPool, Facility, NodeStaff
+from opencall.facilities.models import CapacityPool, Facility, NodeStaff, Provider
 from opencall.people.models import User
+
+
+def provider_by_slug(session: Session, slug: str) -> Provider | None:
+    """The provider of ``slug`` (None when there is none)."""
+    return session.scalar(select(Provider).where(Provider.slug == slug))
 
 
 def pools_of(session: Session, facility_id: int) -> list[CapacityPool]:
