@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award
 from opencall.calls.models import Call
-from opencall.facilities.models import CapacityPool
+from opencall.facilities.models import CapacityPool, Provider
 from opencall.people.models import User
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.results import domain as d
@@ -430,3 +430,18 @@ def figures_by_pool(
     ):
         out[pool_id]["records"] = int(n)
     return out
+
+
+def figures_by_provider(
+    session: Session, call: Call, pools: frozenset[int] | None
+) -> list[tuple[Provider, list[tuple[CapacityPool, dict[str, float]]]]]:
+    """:func:`figures_by_pool` by the provider of each resource (a joint call has
+    several), in the call's order of its resources: the call's own provider first, then
+    the partners by slug."""
+    figures = figures_by_pool(session, call, pools)
+    by_provider: dict[int, tuple[Provider, list[tuple[CapacityPool, dict[str, float]]]]] = {}
+    for cp in call.pools:
+        if cp.pool_id in figures:
+            prov = cp.pool.facility.provider
+            by_provider.setdefault(prov.id, (prov, []))[1].append((cp.pool, figures[cp.pool_id]))
+    return sorted(by_provider.values(), key=lambda e: (e[0].id != call.provider_id, e[0].slug))
