@@ -18,9 +18,8 @@ from sqlalchemy import select
 
 from opencall import jobs
 from opencall.calls import partners, policies, services
-from opencall.calls.access import office_call, staff_call  # noqa: F401  (importable here as before)
+from opencall.calls.access import office_call
 from opencall.calls.models import Call, CallPartner
-from opencall.calls.presenters import MSG_DATE, MSG_DATE_ZONE  # noqa: F401  (as before)
 from opencall.calls.presenters import date_error as _date_error
 from opencall.calls.presenters import parse_when as _parse_when
 from opencall.calls.queries import call_by_slug, offerable_pools, open_invitations, partner_by_slug
@@ -30,7 +29,6 @@ from opencall.facilities import policies as fac_policies
 from opencall.facilities.models import CapacityPool, Facility, Provider
 from opencall.inputs import finite_number, time_zone_name
 from opencall.optim import wallclock
-from opencall.web.csv import csv_response, wants_csv  # noqa: F401  (importable here as before)
 from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
 from opencall.web.i18n import N_
 from opencall.web.labels import status_labels
