@@ -17,7 +17,6 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from opencall.calls import partners, policies, services
 from opencall.calls.access import office_call_api, signed_in_call_api
@@ -28,8 +27,8 @@ from opencall.calls.queries import partner_by_slug, partners_of
 from opencall.calls.schemas import MAX_CUTOFFS
 from opencall.facilities import policies as fac_policies
 from opencall.facilities import services as fac_services
-from opencall.facilities.models import CapacityPool, Facility
-from opencall.facilities.queries import provider_by_slug
+from opencall.facilities.models import CapacityPool
+from opencall.facilities.queries import facility_by_slug, provider_by_slug
 from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -174,9 +173,7 @@ def create_call(body: CallIn, api: Api = Depends(get_api)) -> CallOut:
     provider = provider_by_slug(api.db, body.provider)
     if provider is None or not fac_policies.may_create_calls(api.db, user, provider):
         raise api.not_found()
-    facility = api.db.scalar(
-        select(Facility).where(Facility.provider_id == provider.id, Facility.slug == body.facility)
-    )
+    facility = facility_by_slug(api.db, provider.id, body.facility)
     if facility is None:
         raise ApiError(400, f"facility: the provider has no facility {body.facility!r}.")
     doc = body.model_dump(exclude={"provider", "facility", "offer_all_pools"})

@@ -14,7 +14,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from opencall import jobs
 from opencall.calls import partners, policies, services
@@ -22,11 +21,18 @@ from opencall.calls.access import office_call
 from opencall.calls.models import Call, CallPartner
 from opencall.calls.presenters import date_error as _date_error
 from opencall.calls.presenters import parse_when as _parse_when
-from opencall.calls.queries import call_by_slug, offerable_pools, open_invitations, partner_by_slug
+from opencall.calls.queries import (
+    call_by_slug,
+    list_calls,
+    offerable_pools,
+    open_invitations,
+    partner_by_slug,
+)
 from opencall.calls.schemas import MAX_CUTOFFS
 from opencall.errors import DomainError
 from opencall.facilities import policies as fac_policies
-from opencall.facilities.models import CapacityPool, Facility, Provider
+from opencall.facilities.models import CapacityPool, Facility
+from opencall.facilities.queries import facilities_of_site, providers_where
 from opencall.inputs import finite_number, time_zone_name
 from opencall.optim import wallclock
 from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
@@ -51,20 +57,8 @@ def manage_home(page: Page = Depends(get_page)) -> Response:
     user = page.require_user()
     # the calls one may manage and the providers one may create calls for, each in one
     # query (a role query a call was a statement per call of the whole site)
-    calls = list(
-        page.db.scalars(
-            select(Call)
-            .where(policies.managed_calls_clause(user))
-            .order_by(Call.closes_at, Call.id)  # as calls.queries.list_calls
-        )
-    )
-    providers = list(
-        page.db.scalars(
-            select(Provider)
-            .where(fac_policies.call_creating_providers_clause(user))
-            .order_by(Provider.name)
-        )
-    )
+    calls = list_calls(page.db, where=policies.managed_calls_clause(user))
+    providers = providers_where(page.db, fac_policies.call_creating_providers_clause(user))
     return page.render(
         "manage/home.html",
         {
@@ -84,7 +78,7 @@ def manage_home(page: Page = Depends(get_page)) -> Response:
 def _facilities(page: Page) -> list[Facility]:
     return [
         f
-        for f in page.db.scalars(select(Facility).order_by(Facility.id))
+        for f in facilities_of_site(page.db)
         if fac_policies.may_create_calls(page.db, page.user, f.provider)
     ]
 

@@ -18,10 +18,19 @@ def unit_words(call: Call) -> dict[str, Any]:
     return {cp.pool.unit: cp.pool.unit_labels for cp in call.pools if cp.pool.unit_labels}
 
 
-def list_calls(session: Session, *, statuses: tuple[str, ...] | None = None) -> list[Call]:
+def list_calls(
+    session: Session,
+    *,
+    statuses: tuple[str, ...] | None = None,
+    where: ColumnElement[bool] | None = None,
+) -> list[Call]:
+    """The calls by deadline (of ``statuses``, and those ``where`` selects, e.g.
+    ``policies.managed_calls_clause``)."""
     stmt = select(Call).order_by(Call.closes_at, Call.id)
     if statuses:
         stmt = stmt.where(Call.status.in_(statuses))
+    if where is not None:
+        stmt = stmt.where(where)
     return list(session.scalars(stmt))
 
 
