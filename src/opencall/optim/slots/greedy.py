@@ -309,44 +309,59 @@ def _polish(
     for aid, ks in placed.items():
         _take(ix, taken, award[aid], ks)
     units = [u for u in ix.units if all(placed.get(a.id) for a in u)]
-
-    def score(pl: dict[str, list[int]], u: list[SlotAward]) -> tuple[float, int]:
-        together = len(u) > 1 and any(a.together for a in u)
-        return (
-            _span(ix, pl, u) if together else 0.0,
-            sum(len(_runs(sorted(pl[a.id]))) for a in u),
-        )
-
-    def bound(u: list[SlotAward]) -> tuple[float, int]:
-        together = len(u) > 1 and any(a.together for a in u)
-        return (
-            max(a.slots * ix.res[a.resource].slot_hours for a in u) if together else 0.0,
-            len(u),
-        )
-
     for _ in range(passes):
         improved = False
         for u in units:
             if _past(deadline):
                 return placed
-            before = score(placed, u)
-            if before <= bound(u):
+            before = _score(ix, placed, u)
+            if before <= _bound(ix, u):
                 continue  # already as short and as contiguous as it can be
-            for a in u:
-                _release(ix, taken, a, placed[a.id])
-            got = _place_unit(ix, u, taken)
-            if got is not None and score(got, u) < before:
-                placed.update(got)
-                improved = True
-                continue
-            if got is not None:
-                for a in u:
-                    _release(ix, taken, a, got[a.id])
-            for a in u:
-                _take(ix, taken, a, placed[a.id])
+            improved = _replace(ix, u, taken, placed, before) or improved
         if not improved:
             break
     return placed
+
+
+def _score(ix: _Index, pl: dict[str, list[int]], u: list[SlotAward]) -> tuple[float, int]:
+    """A placed unit's (span of a together-bundle, runs), smaller is better."""
+    together = len(u) > 1 and any(a.together for a in u)
+    return (
+        _span(ix, pl, u) if together else 0.0,
+        sum(len(_runs(sorted(pl[a.id]))) for a in u),
+    )
+
+
+def _bound(ix: _Index, u: list[SlotAward]) -> tuple[float, int]:
+    """The least :func:`_score` ``u`` can have: its longest award's span, one run each."""
+    together = len(u) > 1 and any(a.together for a in u)
+    return (
+        max(a.slots * ix.res[a.resource].slot_hours for a in u) if together else 0.0,
+        len(u),
+    )
+
+
+def _replace(
+    ix: _Index,
+    u: list[SlotAward],
+    taken: Taken,
+    placed: dict[str, list[int]],
+    before: tuple[float, int],
+) -> bool:
+    """Lift ``u`` and place it again around the others: kept (``placed`` and ``taken``
+    updated, True) when its score gets smaller than ``before``, else put back."""
+    for a in u:
+        _release(ix, taken, a, placed[a.id])
+    got = _place_unit(ix, u, taken)
+    if got is not None and _score(ix, got, u) < before:
+        placed.update(got)
+        return True
+    if got is not None:
+        for a in u:
+            _release(ix, taken, a, got[a.id])
+    for a in u:
+        _take(ix, taken, a, placed[a.id])
+    return False
 
 
 def _result(
