@@ -1,7 +1,7 @@
 """One settings object for the app, the worker and the CLI.
 
-Nothing reads the environment at import time: call :func:`Settings` (or
-``get_settings``) explicitly and pass the object down.
+Nothing reads the environment at import time: call :func:`Settings`
+explicitly and pass the object down.
 """
 
 from __future__ import annotations
@@ -232,7 +232,3 @@ def production_problems(settings: Settings) -> list[str]:
     if not settings.audit_key:
         problems.append("OPENCALL_AUDIT_KEY is not set: set it to a long random value")
     return problems
-
-
-def get_settings(**overrides: object) -> Settings:
-    return Settings(**overrides)  # type: ignore[arg-type]

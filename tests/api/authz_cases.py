@@ -432,16 +432,16 @@ def _partnered(accepted: bool | None) -> Params:
     invited and accepted into the draft."""
 
     def params(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
-        from opencall.calls import services as call_services
+        from opencall.calls import partners as call_partners
 
         made = _draft_with_pool(f, c)
         with f() as s:
             call, other = call_by_slug(s, made["slug"]), call_by_slug(s, c.other_slug)
             assert call is not None and other is not None
             if accepted is not None:
-                partner = call_services.invite_partner(s, call, other.provider)
+                partner = call_partners.invite_partner(s, call, other.provider)
                 if accepted:
-                    call_services.accept_partner(s, partner, call)
+                    call_partners.accept_partner(s, partner, call)
             s.commit()
             return {"slug": call.slug, "provider": other.provider.slug}
 

@@ -1037,13 +1037,13 @@ def _pool_offered(ctx: Ctx) -> bool:
 def _invited_partner(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
     """A draft call of the cycle's provider into which the provider of the other call
     (whose call manager ``other_manager`` is) is invited, not accepted yet."""
-    from opencall.calls import services as call_services
+    from opencall.calls import partners as call_partners
 
     params = _draft_with_pool(f, c)
     with f() as s:
         call, other = call_by_slug(s, params["slug"]), call_by_slug(s, c.other_slug)
         assert call is not None and other is not None
-        call_services.invite_partner(s, call, other.provider)
+        call_partners.invite_partner(s, call, other.provider)
         s.commit()
         return {"slug": call.slug, "provider": other.provider.slug}
 

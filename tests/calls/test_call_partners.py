@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
+from opencall.calls import partners as call_partners
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
 from opencall.calls.queries import accepted_partner_ids, offerable_pools, partners_of
@@ -34,8 +35,8 @@ def test_a_partners_resource_is_offered_only_at_a_facility_of_the_calls_kind(
         db, other.provider, name="Lab", slug="lab", kind="custom", attributes={}
     )
     day = fac_services.create_resource(db, lab, name="Lab day", unit="day", amount=5)
-    partner = call_services.invite_partner(db, call, other.provider)
-    call_services.accept_partner(db, partner, call)
+    partner = call_partners.invite_partner(db, call, other.provider)
+    call_partners.accept_partner(db, partner, call)
     assert {p.id for p in offerable_pools(db, call)} >= {lst.id}
     assert day.id not in {p.id for p in offerable_pools(db, call)}
     before = F.table_counts(db)
@@ -47,7 +48,7 @@ def test_a_partners_resource_is_offered_only_at_a_facility_of_the_calls_kind(
     assert lst.id in {cp.pool_id for cp in call.pools}
     # the partner's resource is offered: leaving is refused, naming it
     with pytest.raises(DomainError) as e:
-        call_services.withdraw_partner(db, partner, call)
+        call_partners.withdraw_partner(db, partner, call)
     assert lst.name in str(e.value)
     assert partners_of(db, call) == [partner]
 
@@ -58,15 +59,15 @@ def test_invitations_are_refused_once_the_call_has_closed(db: Session) -> None:
     call.status = "review"
     before = F.table_counts(db)
     with pytest.raises(DomainError, match="draft or open"):
-        call_services.invite_partner(db, call, other.provider)
+        call_partners.invite_partner(db, call, other.provider)
     assert F.table_counts(db) == before
 
 
 def test_a_batch_has_its_calls_partners_and_is_answered_on_the_call(db: Session) -> None:
     call = _draft(db)
     other = F.fast_facility(db)
-    partner = call_services.invite_partner(db, call, other.provider)
-    call_services.accept_partner(db, partner, call)
+    partner = call_partners.invite_partner(db, call, other.provider)
+    call_partners.accept_partner(db, partner, call)
     batch = Call(
         provider_id=call.provider_id, facility_id=call.facility_id, slug=f"{call.slug}-b1",
         code=call.code, title=call.title, cycle="2027/b1", opens_at=call.opens_at,
@@ -82,9 +83,9 @@ def test_a_batch_has_its_calls_partners_and_is_answered_on_the_call(db: Session)
     third = F.fast_facility(db).provider
     before = F.table_counts(db)
     for act in (
-        lambda: call_services.invite_partner(db, batch, third),
-        lambda: call_services.accept_partner(db, partner, batch),
-        lambda: call_services.withdraw_partner(db, partner, batch),
+        lambda: call_partners.invite_partner(db, batch, third),
+        lambda: call_partners.accept_partner(db, partner, batch),
+        lambda: call_partners.withdraw_partner(db, partner, batch),
     ):
         with pytest.raises(DomainError, match="on the call itself"):
             act()
@@ -96,7 +97,7 @@ def test_the_refusal_before_acceptance_names_who_may_accept(db: Session) -> None
     call = _draft(db)
     other = F.fast_facility(db)
     lst = F.lst_pools(db, other)[0]
-    call_services.invite_partner(db, call, other.provider)
+    call_partners.invite_partner(db, call, other.provider)
     before = F.table_counts(db)
     with pytest.raises(DomainError) as e:
         call_services.offer_pool(db, call, lst, 10)

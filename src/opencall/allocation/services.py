@@ -167,6 +167,50 @@ def _least_part(
     return fraction
 
 
+_Part = tuple[list[int], dict[str, float], bool, str, str]
+
+
+def _demand(
+    call: Call, req: dict[str, Any], pool_key: dict[int, str], lst_pool_by_hour: dict[int, int]
+) -> dict[str, float]:
+    """A request's demand by pool name: a FAST request's hours in each LST bin its targets
+    are visible in (bins without a pool left out), any other its amount of its pool."""
+    from opencall.optim import allocation as al
+
+    if req["kind"] != "fast":
+        return {pool_key[req["pool_id"]]: float(req["amount"])}
+    targets = req["details"]["targets"]
+    demand_vec = al.fast_lst_demands(
+        [t["ra_deg"] for t in targets],
+        [t["dec_deg"] for t in targets],
+        [t["hours"] for t in targets],
+        n_bins=24,
+        max_zenith_deg=call.facility.attributes.get("max_zenith_deg", 40.0),
+    )
+    return {
+        pool_key[lst_pool_by_hour[h]]: float(v)
+        for h, v in enumerate(demand_vec)
+        if v > 1e-9 and h in lst_pool_by_hour
+    }
+
+
+def _one_vessel_request(parts: list[_Part]) -> _Part:
+    """A diver needs a berth on the same cruise: the berths and dives of one proposal are
+    awarded together, as one request over both pools (feasible when every part is)."""
+    demand: dict[str, float] = {}
+    for _, d, _, _, _ in parts:
+        for k, v in d.items():
+            demand[k] = demand.get(k, 0.0) + v
+    bad = [w for _, _, ok, w, _ in parts if not ok]
+    return (
+        [i for ii, _, _, _, _ in parts for i in ii],
+        demand,
+        not bad,
+        "; ".join(bad),
+        " and ".join(k for _, _, _, _, k in parts),
+    )
+
+
 def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, dict[str, Any]]:
     from opencall.optim import allocation as al
 
@@ -202,47 +246,17 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
     for p in proposals:
         content = revision_content(session, p)
         pi = str(p.pi_user_id)
-        parts: list[tuple[list[int], dict[str, float], bool, str, str]] = []
+        parts: list[_Part] = []
         bundle_of: dict[int, str | None] = {}
         for i, req in enumerate(content["requests"]):
-            if req["kind"] == "fast":
-                targets = req["details"]["targets"]
-                demand_vec = al.fast_lst_demands(
-                    [t["ra_deg"] for t in targets],
-                    [t["dec_deg"] for t in targets],
-                    [t["hours"] for t in targets],
-                    n_bins=24,
-                    max_zenith_deg=call.facility.attributes.get("max_zenith_deg", 40.0),
-                )
-                demand = {
-                    pool_key[lst_pool_by_hour[h]]: float(v)
-                    for h, v in enumerate(demand_vec)
-                    if v > 1e-9 and h in lst_pool_by_hour
-                }
-            else:
-                demand = {pool_key[req["pool_id"]]: float(req["amount"])}
+            demand = _demand(call, req, pool_key, lst_pool_by_hour)
             feasible, why = _feasibility(session, call, p, req, tech)
             if req["kind"] == "fast" and not demand:
                 feasible, why = False, "no target is ever visible from the telescope"
             parts.append(([i], demand, feasible, why, req["kind"]))
             bundle_of[i] = req.get("bundle") or None
         if call.facility.kind == "vessel" and len(parts) > 1:
-            # a diver needs a berth on the same cruise: berths and dives of one proposal are
-            # awarded together, as one request over both pools
-            demand = {}
-            for _, d, _, _, _ in parts:
-                for k, v in d.items():
-                    demand[k] = demand.get(k, 0.0) + v
-            bad = [w for _, _, ok, w, _ in parts if not ok]
-            parts = [
-                (
-                    [i for ii, _, _, _, _ in parts for i in ii],
-                    demand,
-                    not bad,
-                    "; ".join(bad),
-                    " and ".join(k for _, _, _, _, k in parts),
-                )
-            ]
+            parts = [_one_vessel_request(parts)]
         for positions, demand, feasible, why, kind in parts:
             rid = f"{p.id}:{positions[0]}"
             requests.append(

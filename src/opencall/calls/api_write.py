@@ -17,18 +17,18 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from opencall.calls import policies, services
+from opencall.calls import partners, policies, services
 from opencall.calls.access import office_call_api, signed_in_call_api
 from opencall.calls.api import CallOut, call_out
 from opencall.calls.models import Call, CallPartner
 from opencall.calls.notify import mail_partner_invited
-from opencall.calls.queries import partner_of, partners_of
+from opencall.calls.queries import partner_by_slug, partners_of
 from opencall.calls.schemas import MAX_CUTOFFS
 from opencall.facilities import policies as fac_policies
 from opencall.facilities import services as fac_services
-from opencall.facilities.models import CapacityPool, Facility, Provider
+from opencall.facilities.models import CapacityPool
+from opencall.facilities.queries import facility_by_slug, provider_by_slug
 from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -170,12 +170,10 @@ class PoolOfferIn(BaseModel):
 def create_call(body: CallIn, api: Api = Depends(get_api)) -> CallOut:
     """A new call, in draft, at one of the provider's facilities (its call managers)."""
     user = api.require_user()
-    provider = api.db.scalar(select(Provider).where(Provider.slug == body.provider))
+    provider = provider_by_slug(api.db, body.provider)
     if provider is None or not fac_policies.may_create_calls(api.db, user, provider):
         raise api.not_found()
-    facility = api.db.scalar(
-        select(Facility).where(Facility.provider_id == provider.id, Facility.slug == body.facility)
-    )
+    facility = facility_by_slug(api.db, provider.id, body.facility)
     if facility is None:
         raise ApiError(400, f"facility: the provider has no facility {body.facility!r}.")
     doc = body.model_dump(exclude={"provider", "facility", "offer_all_pools"})
@@ -266,8 +264,7 @@ def _answering_partner(api: Api, slug: str, provider: str) -> tuple[Call, CallPa
     provider (its user office) or runs the call (its office); else 404."""
     user = api.require_user()
     call = signed_in_call_api(api, slug, policies.may_see_partners)
-    prov = api.db.scalar(select(Provider).where(Provider.slug == provider))
-    partner = None if prov is None else partner_of(api.db, call, prov.id)
+    partner = partner_by_slug(api.db, call, provider)
     if partner is None:
         raise api.not_found()
     if not (
@@ -300,11 +297,11 @@ def invite_partner(body: PartnerIn, slug: str = SLUG, api: Api = Depends(get_api
     """Invite another provider into the call (its user office, while it is a draft or
     open); its resources can be offered once its user office accepts."""
     call = office_call_api(api, slug)
-    prov = api.db.scalar(select(Provider).where(Provider.slug == body.provider.strip()))
+    prov = provider_by_slug(api.db, body.provider.strip())
     if prov is None:
         raise ApiError(400, f"provider: there is no provider {body.provider!r}.")
     with api.refusing(commit=True):
-        out = _partner_out(services.invite_partner(api.db, call, prov, actor_id=api.actor_id))
+        out = _partner_out(partners.invite_partner(api.db, call, prov, actor_id=api.actor_id))
         mail_partner_invited(api.request, api.db, call, prov)
     return out
 
@@ -319,7 +316,7 @@ def accept_partner(
     if not policies.may_answer_for_partner(api.db, user, call, partner.provider_id):
         raise api.not_found()
     with api.refusing(commit=True):
-        out = _partner_out(services.accept_partner(api.db, partner, call, actor_id=api.actor_id))
+        out = _partner_out(partners.accept_partner(api.db, partner, call, actor_id=api.actor_id))
     return out
 
 
@@ -331,5 +328,5 @@ def withdraw_partner(
     partner's user office); refused while the call offers any of its resources."""
     call, partner = _answering_partner(api, slug, provider)
     with api.refusing(commit=True):
-        services.withdraw_partner(api.db, partner, call, actor_id=api.actor_id)
+        partners.withdraw_partner(api.db, partner, call, actor_id=api.actor_id)
     return Response(status_code=204)

@@ -21,6 +21,7 @@ from opencall.db import unit_of_work
 from opencall.errors import DomainError
 from opencall.facilities import services as fac_services
 from opencall.facilities.models import Provider
+from opencall.facilities.queries import provider_by_slug
 from opencall.people import queries as people_queries
 from opencall.people import services as people_services
 from opencall.people.models import RoleGrant
@@ -88,7 +89,7 @@ def providers_list(ctx: typer.Context) -> None:
 
 
 def _provider(s: Session, slug: str) -> Provider:
-    p = s.scalar(select(Provider).where(Provider.slug == slug))
+    p = provider_by_slug(s, slug)
     if p is None:
         _fail(f"No provider {slug!r}.")
     return p

@@ -14,23 +14,27 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from opencall import jobs
-from opencall.calls import policies, services
-from opencall.calls.access import office_call, staff_call  # noqa: F401  (importable here as before)
+from opencall.calls import partners, policies, services
+from opencall.calls.access import office_call
 from opencall.calls.models import Call, CallPartner
-from opencall.calls.presenters import MSG_DATE, MSG_DATE_ZONE  # noqa: F401  (as before)
 from opencall.calls.presenters import date_error as _date_error
 from opencall.calls.presenters import parse_when as _parse_when
-from opencall.calls.queries import call_by_slug, offerable_pools, partner_of
+from opencall.calls.queries import (
+    call_by_slug,
+    list_calls,
+    offerable_pools,
+    open_invitations,
+    partner_by_slug,
+)
 from opencall.calls.schemas import MAX_CUTOFFS
 from opencall.errors import DomainError
 from opencall.facilities import policies as fac_policies
-from opencall.facilities.models import CapacityPool, Facility, Provider
+from opencall.facilities.models import CapacityPool, Facility
+from opencall.facilities.queries import facilities_of_site, providers_where
 from opencall.inputs import finite_number, time_zone_name
 from opencall.optim import wallclock
-from opencall.web.csv import csv_response, wants_csv  # noqa: F401  (importable here as before)
 from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
 from opencall.web.i18n import N_
 from opencall.web.labels import status_labels
@@ -53,34 +57,14 @@ def manage_home(page: Page = Depends(get_page)) -> Response:
     user = page.require_user()
     # the calls one may manage and the providers one may create calls for, each in one
     # query (a role query a call was a statement per call of the whole site)
-    calls = list(
-        page.db.scalars(
-            select(Call)
-            .where(policies.managed_calls_clause(user))
-            .order_by(Call.closes_at, Call.id)  # as calls.queries.list_calls
-        )
-    )
-    providers = list(
-        page.db.scalars(
-            select(Provider)
-            .where(fac_policies.call_creating_providers_clause(user))
-            .order_by(Provider.name)
-        )
-    )
-    # the invitations into other providers' joint calls this office answers
-    invitations = list(
-        page.db.scalars(
-            select(CallPartner)
-            .join(Call, Call.id == CallPartner.call_id)
-            .where(CallPartner.status == "invited", policies.invitations_clause(user))
-            .order_by(CallPartner.invited_at, CallPartner.id)
-        )
-    )
+    calls = list_calls(page.db, where=policies.managed_calls_clause(user))
+    providers = providers_where(page.db, fac_policies.call_creating_providers_clause(user))
     return page.render(
         "manage/home.html",
         {
             "calls": calls,
-            "invitations": [(p, page.db.get(Call, p.call_id)) for p in invitations],
+            # the invitations into other providers' joint calls this office answers
+            "invitations": open_invitations(page.db, policies.invitations_clause(user)),
             "providers": providers,
             "may_create_provider": fac_policies.may_create_provider(user),
             **status_labels(page),
@@ -94,7 +78,7 @@ def manage_home(page: Page = Depends(get_page)) -> Response:
 def _facilities(page: Page) -> list[Facility]:
     return [
         f
-        for f in page.db.scalars(select(Facility).order_by(Facility.id))
+        for f in facilities_of_site(page.db)
         if fac_policies.may_create_calls(page.db, page.user, f.provider)
     ]
 
@@ -482,8 +466,7 @@ def _answered_partner(page: Page, slug: str, provider: str) -> tuple[Call, CallP
     partner through the API)."""
     user = page.require_user()
     call = call_by_slug(page.db, slug)
-    prov = page.db.scalar(select(Provider).where(Provider.slug == provider))
-    partner = None if call is None or prov is None else partner_of(page.db, call, prov.id)
+    partner = None if call is None else partner_by_slug(page.db, call, provider)
     if call is None or partner is None:
         page.not_found()
     if not policies.may_answer_for_partner(page.db, user, call, partner.provider_id):
@@ -507,14 +490,14 @@ def _answer(page: Page, slug: str, provider: str, step: Any) -> Response:
 @router.post("/manage/calls/{slug}/partners/{provider}/accept", response_class=HTMLResponse)
 def accept_partner(slug: str, provider: str, page: Page = Depends(get_page)) -> Response:
     """The invited provider's user office accepts to take part in a joint call."""
-    return _answer(page, slug, provider, services.accept_partner)
+    return _answer(page, slug, provider, partners.accept_partner)
 
 
 @router.post("/manage/calls/{slug}/partners/{provider}/decline", response_class=HTMLResponse)
 def decline_partner(slug: str, provider: str, page: Page = Depends(get_page)) -> Response:
     """The invited provider's user office declines (or leaves, while nothing of its
     resources is offered)."""
-    return _answer(page, slug, provider, services.withdraw_partner)
+    return _answer(page, slug, provider, partners.withdraw_partner)
 
 
 def _error(page: Page, message: str | DomainError) -> Response:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from opencall.calls.domain import parse_cutoffs
@@ -18,10 +18,19 @@ def unit_words(call: Call) -> dict[str, Any]:
     return {cp.pool.unit: cp.pool.unit_labels for cp in call.pools if cp.pool.unit_labels}
 
 
-def list_calls(session: Session, *, statuses: tuple[str, ...] | None = None) -> list[Call]:
+def list_calls(
+    session: Session,
+    *,
+    statuses: tuple[str, ...] | None = None,
+    where: ColumnElement[bool] | None = None,
+) -> list[Call]:
+    """The calls by deadline (of ``statuses``, and those ``where`` selects, e.g.
+    ``policies.managed_calls_clause``)."""
     stmt = select(Call).order_by(Call.closes_at, Call.id)
     if statuses:
         stmt = stmt.where(Call.status.in_(statuses))
+    if where is not None:
+        stmt = stmt.where(where)
     return list(session.scalars(stmt))
 
 
@@ -80,6 +89,30 @@ def partner_of(session: Session, call: Call, provider_id: int) -> CallPartner | 
         select(CallPartner).where(
             CallPartner.call_id == _partnered(call), CallPartner.provider_id == provider_id
         )
+    )
+
+
+def open_invitations(
+    session: Session, answered_by: ColumnElement[bool]
+) -> list[tuple[CallPartner, Call]]:
+    """The invitations into joint calls not answered yet that ``answered_by`` (a condition
+    on ``CallPartner``: ``policies.invitations_clause``) selects, with their calls, oldest
+    first."""
+    rows = session.execute(
+        select(CallPartner, Call)
+        .join(Call, Call.id == CallPartner.call_id)
+        .where(CallPartner.status == "invited", answered_by)
+        .order_by(CallPartner.invited_at, CallPartner.id)
+    )
+    return [(p, c) for p, c in rows]
+
+
+def partner_by_slug(session: Session, call: Call, slug: str) -> CallPartner | None:
+    """The invitation into the call of the provider of ``slug`` (:func:`partner_of`)."""
+    return session.scalar(
+        select(CallPartner)
+        .join(Provider, Provider.id == CallPartner.provider_id)
+        .where(CallPartner.call_id == _partnered(call), Provider.slug == slug)
     )
 
 

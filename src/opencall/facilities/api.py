@@ -26,7 +26,7 @@ from opencall.facilities.domain import (
     unit_label,
 )
 from opencall.facilities.models import CapacityPool, Facility, NodeStaff, Provider
-from opencall.facilities.queries import node_staff_query, pools_of
+from opencall.facilities.queries import facility_by_slug, node_staff_query, pools_of
 from opencall.people.models import User
 from opencall.web.api import (
     MANAGE,
@@ -386,9 +386,7 @@ def create_facility(
     """A facility: kind ``custom`` for one no preset describes (its resources say
     everything), or a preset kind with its typed attributes."""
     p = api_managed_provider(api, slug)
-    if api.db.scalar(
-        select(Facility.id).where(Facility.provider_id == p.id, Facility.slug == body.slug)
-    ):
+    if facility_by_slug(api.db, p.id, body.slug) is not None:
         raise _refused(
             api, DomainError("This provider already has a facility with that short name.")
         )

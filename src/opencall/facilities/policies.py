@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from opencall.facilities.models import Provider
-from opencall.facilities.queries import staffed_pool_ids
+from opencall.facilities.queries import provider_by_slug, staffed_pool_ids
 from opencall.people.models import User
 from opencall.people.queries import site_admin_or_role
 
@@ -35,7 +35,7 @@ def may_manage_provider(session: Session, user: User | None, provider: Provider)
 
 def managed_provider(session: Session, user: User | None, slug: str) -> Provider | None:
     """The provider of ``slug`` when ``user`` may manage it; else None (not found, to them)."""
-    p = session.scalar(select(Provider).where(Provider.slug == slug))
+    p = provider_by_slug(session, slug)
     return p if p is not None and may_manage_provider(session, user, p) else None
 
 

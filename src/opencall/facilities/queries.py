@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
-from opencall.facilities.models import CapacityPool, Facility, NodeStaff
+from opencall.facilities.models import CapacityPool, Facility, NodeStaff, Provider
 from opencall.people.models import User
+
+
+def provider_by_slug(session: Session, slug: str) -> Provider | None:
+    """The provider of ``slug`` (None when there is none)."""
+    return session.scalar(select(Provider).where(Provider.slug == slug))
+
+
+def providers_where(session: Session, where: ColumnElement[bool]) -> list[Provider]:
+    """The providers ``where`` selects (e.g. ``policies.call_creating_providers_clause``),
+    by name."""
+    return list(session.scalars(select(Provider).where(where).order_by(Provider.name)))
+
+
+def facilities_of_site(session: Session) -> list[Facility]:
+    """Every facility, oldest first."""
+    return list(session.scalars(select(Facility).order_by(Facility.id)))
+
+
+def facility_by_slug(session: Session, provider_id: int, slug: str) -> Facility | None:
+    """The provider's facility of ``slug`` (None when it has none)."""
+    return session.scalar(
+        select(Facility).where(Facility.provider_id == provider_id, Facility.slug == slug)
+    )
 
 
 def pools_of(session: Session, facility_id: int) -> list[CapacityPool]:

@@ -163,12 +163,6 @@ class RequestEdit(BaseModel):
     bundle: str | None = Field(None, max_length=40)
 
 
-class Versioned(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    version: int = VERSION
-
-
 class AnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

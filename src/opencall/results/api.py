@@ -448,33 +448,27 @@ def node_providers(slug: str = SLUG, api: Api = Depends(get_api)) -> ProviderFig
     each resource, what was awarded, the bookings and the post-award records; the caller's
     resources alone (the user office: every one), the owner first."""
     call, pools = _node(api, slug)
-    figures = q.figures_by_pool(api.db, call, pools)
-    by_provider: dict[int, ProviderFigures] = {}
-    for cp in call.pools:
-        if cp.pool_id not in figures:
-            continue
-        prov = cp.pool.facility.provider
-        if prov.id not in by_provider:
-            role: Literal["owner", "partner"] = (
-                "owner" if prov.id == call.provider_id else "partner"
-            )
-            by_provider[prov.id] = ProviderFigures(
-                provider=prov.slug, name=prov.name, role=role, resources=[]
-            )
-        f = figures[cp.pool_id]
-        by_provider[prov.id].resources.append(
-            ResourceFigures(
-                resource_id=cp.pool_id,
-                name=cp.pool.name,
-                unit=cp.pool.unit,
-                offered=f["offered"],
-                awarded=f["awarded"],
-                awards=int(f["awards"]),
-                bookings=int(f["bookings"]),
-                records=int(f["records"]),
-            )
+    items = [
+        ProviderFigures(
+            provider=prov.slug,
+            name=prov.name,
+            role="owner" if prov.id == call.provider_id else "partner",
+            resources=[
+                ResourceFigures(
+                    resource_id=pool.id,
+                    name=pool.name,
+                    unit=pool.unit,
+                    offered=f["offered"],
+                    awarded=f["awarded"],
+                    awards=int(f["awards"]),
+                    bookings=int(f["bookings"]),
+                    records=int(f["records"]),
+                )
+                for pool, f in rows
+            ],
         )
-    items = sorted(by_provider.values(), key=lambda p: (p.role != "owner", p.provider))
+        for prov, rows in q.figures_by_provider(api.db, call, pools)
+    ]
     return ProviderFiguresList(items=items)
 
 

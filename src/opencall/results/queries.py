@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award
 from opencall.calls.models import Call
-from opencall.facilities.models import CapacityPool
+from opencall.facilities.models import CapacityPool, Provider
 from opencall.people.models import User
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.results import domain as d
@@ -183,9 +183,49 @@ def stages_of_calls(
         _of(rec_cols, PostAwardRecord, ids, proposal_ids).order_by(PostAwardRecord.id)
     ):
         recs[pid].append((kind, data))
+    outs, kinds, dois = _outputs_of(session, ids, proposal_ids, dois=figures)
+    awarded = _awarded_of(session, ids, proposal_ids)
+    reminders = (
+        {
+            r.proposal_id: r
+            for r in session.scalars(_of(select(ReportReminder), ReportReminder, ids, proposal_ids))
+        }
+        if figures
+        else {}
+    )
+    result: dict[int, dict[int, dict[str, Any]]] = {}
+    for call in calls:
+        day0 = awarded_on(call)
+        out = result[call.id] = {}
+        mine_awarded = awarded.get(call.id, {})
+        for pid in sorted(mine_awarded):
+            mine = recs.get(pid, [])
+            st: dict[str, Any] = dict(d.proposal_stages(mine, len(outs.get(pid, []))))
+            st["days_to_first_result"] = d.days_to_first_result(day0, outs.get(pid, []))
+            st["outputs"] = dict(kinds.get(pid, {}))
+            if figures:
+                reported = bool(mine) or bool(outs.get(pid))
+                st.update(
+                    _report_figures(
+                        mine, mine_awarded[pid], day0, reported, today, dois.get(pid, {})
+                    )
+                )
+                rem = reminders.get(pid)
+                st["report_reminders"] = rem.reminders_sent if rem else 0
+                st["last_report_reminder"] = rem.last_reminded_on if rem else None
+            out[pid] = st
+    return result
+
+
+def _outputs_of(
+    session: Session, ids: list[int], proposal_ids: Collection[int] | None, *, dois: bool
+) -> tuple[dict[int, list[dt.date]], dict[int, dict[str, int]], dict[int, dict[str, list[str]]]]:
+    """The research outputs of the calls' proposals: {proposal id: their dates}, {proposal
+    id: {kind: count}} and, with ``dois``, {proposal id: {kind: DOIs (a patent: its
+    publication number)}}."""
     outs: dict[int, list[dt.date]] = defaultdict(list)
     kinds: dict[int, dict[str, int]] = defaultdict(dict)
-    dois: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    named: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     out_cols = select(
         ResearchOutput.proposal_id,
         ResearchOutput.published_on,
@@ -199,12 +239,19 @@ def stages_of_calls(
     ):
         outs[pid].append(published_on or dt.date(year, 7, 1))  # as result_date
         kinds[pid][kind] = kinds[pid].get(kind, 0) + 1
-        if not figures:
+        if not dois:
             continue
         if doi:  # stored normalised; rows written before that are normalised here
-            dois[pid][kind].append(normalise_doi(doi))
+            named[pid][kind].append(normalise_doi(doi))
         elif number:  # a patent: its publication number names it as a DOI does a paper
-            dois[pid][kind].append(number)
+            named[pid][kind].append(number)
+    return outs, kinds, named
+
+
+def _awarded_of(
+    session: Session, ids: list[int], proposal_ids: Collection[int] | None
+) -> dict[int, dict[int, dict[str, float]]]:
+    """{call id: {proposal id: {unit: amount awarded}}}."""
     awarded: dict[int, dict[int, dict[str, float]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(float))
     )
@@ -213,42 +260,28 @@ def stages_of_calls(
     )
     for cid, pid, unit, amount in session.execute(_of(award_cols, Award, ids, proposal_ids)):
         awarded[cid][pid][unit] += float(amount)
-    reminders = (
-        {
-            r.proposal_id: r
-            for r in session.scalars(_of(select(ReportReminder), ReportReminder, ids, proposal_ids))
-        }
-        if figures
-        else {}
-    )
-    result: dict[int, dict[int, dict[str, Any]]] = {}
-    for call in calls:
-        day0 = awarded_on(call)
-        due = d.report_due_on(day0)
-        out = result[call.id] = {}
-        mine_awarded = awarded.get(call.id, {})
-        for pid in sorted(mine_awarded):
-            mine = recs.get(pid, [])
-            st: dict[str, Any] = dict(d.proposal_stages(mine, len(outs.get(pid, []))))
-            st["days_to_first_result"] = d.days_to_first_result(day0, outs.get(pid, []))
-            st["outputs"] = dict(kinds.get(pid, {}))
-            if not figures:
-                out[pid] = st
-                continue
-            st["follow_up"] = d.follow_up_figures(mine, day0)
-            st["result_dois"] = {k: tuple(sorted(v)) for k, v in dois.get(pid, {}).items()}
-            units = list(mine_awarded[pid])
-            amounts = {u: v for u, v in mine_awarded[pid].items()}
-            st["use"] = d.use_figures(mine, amounts, today, units[0] if len(units) == 1 else "")
-            reported = bool(mine) or bool(outs.get(pid))
-            rem = reminders.get(pid)
-            st["reported"] = reported
-            st["report_due_on"] = due
-            st["report_overdue"] = d.report_overdue(day0, reported, today)
-            st["report_reminders"] = rem.reminders_sent if rem else 0
-            st["last_report_reminder"] = rem.last_reminded_on if rem else None
-            out[pid] = st
-    return result
+    return awarded
+
+
+def _report_figures(
+    records: list[tuple[str, dict[str, Any]]],
+    amounts: dict[str, float],
+    day0: dt.date,
+    reported: bool,
+    today: dt.date,
+    dois: dict[str, list[str]],
+) -> dict[str, Any]:
+    """An awarded proposal's follow-up figures, its results' DOIs, its use figures and
+    its report's state."""
+    units = list(amounts)
+    return {
+        "follow_up": d.follow_up_figures(records, day0),
+        "result_dois": {k: tuple(sorted(v)) for k, v in dois.items()},
+        "use": d.use_figures(records, dict(amounts), today, units[0] if len(units) == 1 else ""),
+        "reported": reported,
+        "report_due_on": d.report_due_on(day0),
+        "report_overdue": d.report_overdue(day0, reported, today),
+    }
 
 
 def overdue_loans(session: Session, today: dt.date) -> list[PostAwardRecord]:
@@ -397,3 +430,18 @@ def figures_by_pool(
     ):
         out[pool_id]["records"] = int(n)
     return out
+
+
+def figures_by_provider(
+    session: Session, call: Call, pools: frozenset[int] | None
+) -> list[tuple[Provider, list[tuple[CapacityPool, dict[str, float]]]]]:
+    """:func:`figures_by_pool` by the provider of each resource (a joint call has
+    several), in the call's order of its resources: the call's own provider first, then
+    the partners by slug."""
+    figures = figures_by_pool(session, call, pools)
+    by_provider: dict[int, tuple[Provider, list[tuple[CapacityPool, dict[str, float]]]]] = {}
+    for cp in call.pools:
+        if cp.pool_id in figures:
+            prov = cp.pool.facility.provider
+            by_provider.setdefault(prov.id, (prov, []))[1].append((cp.pool, figures[cp.pool_id]))
+    return sorted(by_provider.values(), key=lambda e: (e[0].id != call.provider_id, e[0].slug))

@@ -17,9 +17,8 @@ from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.models import Conflict, RankedProposal, ReviewAssignment
 from opencall.reviews.policies import reviewer_content
-from opencall.reviews.presenters import (  # noqa: F401
+from opencall.reviews.presenters import (
     ChairList,
-    chair_call,
     chair_list,
     open_assignment,
     proposal_dicts,

@@ -81,12 +81,6 @@ def reviewers_named(session: Session, call: Call, text: str) -> list[User]:
     return by_email or [u for u in pool if " ".join((u.name or "").split()).casefold() == key]
 
 
-def reviewing_users_of_call(session: Session, call: Call) -> list[User]:
-    """Everyone who judges proposals of the call in any role (panel and technical
-    reviewers): conflicts are computed for all of them."""
-    return users_of_call(session, call, REVIEWING_ROLES)
-
-
 def judging_users_of_call(session: Session, call: Call) -> list[User]:
     """Everyone who judges or decides on the call's proposals: its reviewers in any role and
     its staff (chairs, and the user office, which runs the call as chair). Conflicts are
@@ -642,8 +636,8 @@ def latest_runs(session: Session, call_ids: Sequence[int], kind: str) -> dict[in
 
 
 def ranking_columns_of(session: Session, runs: Sequence[SolverRun]) -> dict[int, list[Any]]:
-    """{run id: its (proposal_id, score, rank) rows in rank order} (:func:`ranking_columns`
-    of several calls' latest calibration runs, in one statement)."""
+    """{run id: its (proposal_id, score, rank) rows in rank order} (the columns of
+    :func:`ranking` for several calls' latest calibration runs, in one statement)."""
     out: dict[int, list[Any]] = {r.id: [] for r in runs}
     if not runs:
         return out
@@ -660,20 +654,6 @@ def ranking_columns_of(session: Session, runs: Sequence[SolverRun]) -> dict[int,
     for row in session.execute(stmt):
         out[row.run_id].append(row)
     return out
-
-
-def ranking_columns(session: Session, call: Call) -> list[Any]:
-    """(proposal_id, score, rank) rows of :func:`ranking`, in rank order: the columns
-    alone (each row reads as ``r.proposal_id``, ``r.score``, ``r.rank``)."""
-    run = latest_run(session, call, "calibration")
-    if run is None:
-        return []
-    stmt = (
-        select(RankedProposal.proposal_id, RankedProposal.score, RankedProposal.rank)
-        .where(RankedProposal.run_id == run.id)
-        .order_by(RankedProposal.rank)
-    )
-    return list(session.execute(stmt))
 
 
 def ranking(session: Session, call: Call) -> list[RankedProposal]:

@@ -56,58 +56,73 @@ class GradeSet:
         return int(np.asarray(self.grade).shape[0])
 
     def problems(self) -> list[str]:
-        out: list[str] = []
         p = np.asarray(self.proposal_idx)
         r = np.asarray(self.reviewer_idx)
         g = np.asarray(self.grade)
-        if self.n_proposals < 1 or self.n_reviewers < 1:
-            out.append("n_proposals and n_reviewers must be >= 1")
-            return out
-        if p.ndim != 1 or r.ndim != 1 or g.ndim != 1:
-            out.append("proposal_idx, reviewer_idx and grade must be 1-D")
-            return out
-        if not (p.shape == r.shape == g.shape):
-            out.append(
-                f"lengths differ: proposal_idx {p.shape}, reviewer_idx {r.shape}, grade {g.shape}"
-            )
-            return out
-        if p.size == 0:
-            out.append("no grades")
-            return out
-        if not np.issubdtype(p.dtype, np.integer) or not np.issubdtype(r.dtype, np.integer):
-            out.append("proposal_idx and reviewer_idx must be integer arrays")
-            return out
+        shape = self._shape_problem(p, r, g)
+        if shape:
+            return [shape]
+        out: list[str] = []
         if p.min() < 0 or p.max() >= self.n_proposals:
             out.append(f"proposal_idx outside 0..{self.n_proposals - 1}")
         if r.min() < 0 or r.max() >= self.n_reviewers:
             out.append(f"reviewer_idx outside 0..{self.n_reviewers - 1}")
-        if not (np.issubdtype(g.dtype, np.integer) or np.issubdtype(g.dtype, np.floating)):
-            # strings or None crashed in np.isfinite (TypeError)
-            out.append(f"grades must be real numbers, got {g.dtype}")
-        elif not np.all(np.isfinite(g)):
-            out.append("grades must be finite")
-        elif g.min() < self.scale.min or g.max() > self.scale.max:
-            out.append(
-                f"grades outside the scale [{self.scale.min}, {self.scale.max}]: "
-                f"min {g.min()}, max {g.max()}"
-            )
+        out += _grade_problems(g, self.scale)
         if self.confidence is not None:
-            c = np.asarray(self.confidence)
-            if c.shape != g.shape:
-                out.append(f"confidence has shape {c.shape}, expected {g.shape}")
-            elif (
-                not (np.issubdtype(c.dtype, np.integer) or np.issubdtype(c.dtype, np.floating))
-                or not np.all(np.isfinite(c))
-                or c.min() <= 0
-            ):
-                out.append("confidence weights must be finite and > 0")
+            out += _confidence_problems(np.asarray(self.confidence), g)
         if not out:
-            counts = np.bincount(p, minlength=self.n_proposals)
-            missing = np.flatnonzero(counts == 0)
-            if missing.size:
-                shown = ", ".join(str(int(i)) for i in missing[:10])
-                more = "" if missing.size <= 10 else f" (+{missing.size - 10} more)"
-                out.append(
-                    f"proposals without any grade: {shown}{more}; drop them before calibrating"
-                )
+            out += self._ungraded_problems(p)
         return out
+
+    def _shape_problem(self, p: np.ndarray, r: np.ndarray, g: np.ndarray) -> str:
+        """The first reason the arrays cannot be read as grades at all ("" when none)."""
+        if self.n_proposals < 1 or self.n_reviewers < 1:
+            return "n_proposals and n_reviewers must be >= 1"
+        if p.ndim != 1 or r.ndim != 1 or g.ndim != 1:
+            return "proposal_idx, reviewer_idx and grade must be 1-D"
+        if not (p.shape == r.shape == g.shape):
+            return (
+                f"lengths differ: proposal_idx {p.shape}, reviewer_idx {r.shape}, grade {g.shape}"
+            )
+        if p.size == 0:
+            return "no grades"
+        if not np.issubdtype(p.dtype, np.integer) or not np.issubdtype(r.dtype, np.integer):
+            return "proposal_idx and reviewer_idx must be integer arrays"
+        return ""
+
+    def _ungraded_problems(self, p: np.ndarray) -> list[str]:
+        """The proposals without any grade, named (the first ten)."""
+        counts = np.bincount(p, minlength=self.n_proposals)
+        missing = np.flatnonzero(counts == 0)
+        if not missing.size:
+            return []
+        shown = ", ".join(str(int(i)) for i in missing[:10])
+        more = "" if missing.size <= 10 else f" (+{missing.size - 10} more)"
+        return [f"proposals without any grade: {shown}{more}; drop them before calibrating"]
+
+
+def _grade_problems(g: np.ndarray, scale: GradeScale) -> list[str]:
+    """The grades are real, finite numbers on the scale."""
+    if not (np.issubdtype(g.dtype, np.integer) or np.issubdtype(g.dtype, np.floating)):
+        # strings or None crashed in np.isfinite (TypeError)
+        return [f"grades must be real numbers, got {g.dtype}"]
+    if not np.all(np.isfinite(g)):
+        return ["grades must be finite"]
+    if g.min() < scale.min or g.max() > scale.max:
+        return [
+            f"grades outside the scale [{scale.min}, {scale.max}]: min {g.min()}, max {g.max()}"
+        ]
+    return []
+
+
+def _confidence_problems(c: np.ndarray, g: np.ndarray) -> list[str]:
+    """The confidence weights, one a grade, are finite and positive."""
+    if c.shape != g.shape:
+        return [f"confidence has shape {c.shape}, expected {g.shape}"]
+    if (
+        not (np.issubdtype(c.dtype, np.integer) or np.issubdtype(c.dtype, np.floating))
+        or not np.all(np.isfinite(c))
+        or c.min() <= 0
+    ):
+        return ["confidence weights must be finite and > 0"]
+    return []

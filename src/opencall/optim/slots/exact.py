@@ -31,7 +31,7 @@ from opencall.optim.slots.check import check
 from opencall.optim.slots.greedy import _greedy, _place_set, _polish, _result
 from opencall.optim.slots.index import _Index, _index
 from opencall.optim.slots.model import Row, _Model, _model
-from opencall.optim.slots.problem import SlotProblem
+from opencall.optim.slots.problem import SlotAward, SlotProblem
 from opencall.optim.slots.result import SlotSchedule
 
 if TYPE_CHECKING:
@@ -109,6 +109,20 @@ def solve_slots(
         return _result(ix, placed, method, wall, built.stages, built.late)
     if not exact:
         return _result(ix, placed, "greedy", time.perf_counter() - t0)
+    return _exact(problem, ix, placed, t0, time_limit_s, max_columns, seed)
+
+
+def _exact(
+    problem: SlotProblem,
+    ix: _Index,
+    placed: dict[str, list[int]],
+    t0: float,
+    time_limit_s: float,
+    max_columns: int,
+    seed: int,
+) -> SlotSchedule:
+    """The 0-1 program's levels from the greedy's ``placed`` (see :func:`solve_slots`),
+    or the greedy's result where it is proved optimal, too large, or out of time."""
     units = [u for u in ix.units if not any(a.id in ix.pre_unplaced for a in u)]
     awards = [a for u in units for a in u]
     ncols = sum(len(ix.allowed[a.id]) for a in awards)
@@ -145,6 +159,37 @@ def solve_slots(
         "span": m.c_span + d_runs * m.c_runs,
         "runs": m.c_runs,
     }
+    _run_levels(problem, m, lv, awards, bounds, blend, t0 + time_limit_s, seed)
+    if lv.timed_out:
+        polished = _polish(ix, lv.placed)
+        if m.key(m.vector(polished)) > m.key(m.vector(lv.placed)) and not check(
+            problem, _starts(ix, polished)
+        ):
+            lv.placed = polished
+            lv.stages.append("polished")
+    return _result(
+        ix,
+        lv.placed,
+        "milp_time_limit" if lv.timed_out else "milp",
+        time.perf_counter() - t0,
+        lv.stages,
+    )
+
+
+def _run_levels(
+    problem: SlotProblem,
+    m: _Model,
+    lv: _Levels,
+    awards: list[SlotAward],
+    bounds: dict[str, float],
+    blend: dict[str, np.ndarray],
+    deadline: float,
+    seed: int,
+) -> None:
+    """Value, span and runs in turn, each fixed at its optimum for the next (``lv``
+    updated): a level the greedy already meets its bound in is not solved, the span
+    level only with a together-bundle; a level stopped by ``deadline``
+    (``time.perf_counter``) ends them."""
     for name, c, maximize in (
         ("value", m.c_value, True),
         ("span", m.c_span, False),
@@ -161,23 +206,9 @@ def solve_slots(
             lv.stages.append(f"{name}: greedy meets the bound")
             lv.fix(name, c, cur, maximize)
             continue
-        left = time_limit_s - (time.perf_counter() - t0)
+        left = deadline - time.perf_counter()
         if not _solve_level(problem, m, lv, (name, c, blend[name], maximize), left, seed):
             break
-    if lv.timed_out:
-        polished = _polish(ix, lv.placed)
-        if m.key(m.vector(polished)) > m.key(m.vector(lv.placed)) and not check(
-            problem, _starts(ix, polished)
-        ):
-            lv.placed = polished
-            lv.stages.append("polished")
-    return _result(
-        ix,
-        lv.placed,
-        "milp_time_limit" if lv.timed_out else "milp",
-        time.perf_counter() - t0,
-        lv.stages,
-    )
 
 
 @dataclass

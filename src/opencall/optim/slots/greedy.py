@@ -214,55 +214,84 @@ def _greedy(ix: _Index, deadline: float | None = None) -> _Built:
     out = _Built(placed)
     for n, u in enumerate(units):
         if _past(deadline):
-            for v in units[n:]:
-                for a in v:
-                    out.late[a.id] = Unplaced.saying(
-                        a.id, "time_limit", M_("the time limit was reached before it was tried")
-                    )
-            out.stages.append(
-                f"greedy: time limit reached after {n} of {len(units)} units, the rest not tried"
-            )
+            _leave_untried(out, units, n)
             return out
         got = _place_unit(ix, u, taken)
         if got is None:
             left.append(u)
         else:
             placed.update(got)
-    # repair: lift one lower-value placed unit, place the left-out one, re-place the lifted one
-    # (the placed units are visited in the order of ``units``, as a scan of every unit did;
-    # with 2,000 awards for 30 slots that scan was 4 million checks)
-    position = {id(u): k for k, u in enumerate(units)}
-    placed_at = sorted(position[id(u)] for u in units if u[0].id in placed)
-    for u in left:
-        if _past(deadline):
-            out.stages.append("greedy: time limit reached in the repair")
-            break
-        done = False
-        for v in [units[k] for k in placed_at]:
-            if done:
-                break
-            if v is u or _unit_value(v) > _unit_value(u):
-                continue
-            if not {a.resource for a in v} & {a.resource for a in u}:
-                continue
-            trial = _copy(taken)
-            for a in v:
-                _release(ix, trial, a, placed[a.id])
-            got_u = _place_unit(ix, u, trial)
-            if got_u is None:
-                continue
-            got_v = _place_unit(ix, v, trial)
-            if got_v is None:
-                continue
-            taken = trial
-            placed.update(got_u)
-            placed.update(got_v)
-            bisect.insort(placed_at, position[id(u)])
-            done = True
+    _repair(ix, units, left, taken, out, deadline)
     out.placed = _polish(ix, placed, deadline=deadline)
     if _past(deadline) and not out.stages:
         out.stages.append("greedy: time limit reached in the polish")
     return out
+
+
+def _leave_untried(out: _Built, units: list[list[SlotAward]], n: int) -> None:
+    """The construction reached the time limit before ``units[n:]``: each is left out
+    saying so."""
+    for v in units[n:]:
+        for a in v:
+            out.late[a.id] = Unplaced.saying(
+                a.id, "time_limit", M_("the time limit was reached before it was tried")
+            )
+    out.stages.append(
+        f"greedy: time limit reached after {n} of {len(units)} units, the rest not tried"
+    )
+
+
+def _repair(
+    ix: _Index,
+    units: list[list[SlotAward]],
+    left: list[list[SlotAward]],
+    taken: Taken,
+    out: _Built,
+    deadline: float | None,
+) -> None:
+    """Repair: lift one lower-value placed unit, place the left-out one, re-place the
+    lifted one (the placed units are visited in the order of ``units``, as a scan of every
+    unit did; with 2,000 awards for 30 slots that scan was 4 million checks)."""
+    position = {id(u): k for k, u in enumerate(units)}
+    placed_at = sorted(position[id(u)] for u in units if u[0].id in out.placed)
+    for u in left:
+        if _past(deadline):
+            out.stages.append("greedy: time limit reached in the repair")
+            break
+        trial = _swap_in(ix, u, [units[k] for k in placed_at], taken, out.placed)
+        if trial is not None:
+            taken = trial
+            bisect.insort(placed_at, position[id(u)])
+
+
+def _swap_in(
+    ix: _Index,
+    u: list[SlotAward],
+    placed_units: list[list[SlotAward]],
+    taken: Taken,
+    placed: dict[str, list[int]],
+) -> Taken | None:
+    """The slots taken once ``u`` is placed by lifting the first placed unit of no more
+    value on a resource of ``u`` and placing it again (``placed`` updated); None when
+    no such swap places both."""
+    for v in placed_units:
+        if v is u or _unit_value(v) > _unit_value(u):
+            continue
+        if not {a.resource for a in v} & {a.resource for a in u}:
+            continue
+        trial = _copy(taken)
+        for a in v:
+            _release(ix, trial, a, placed[a.id])
+        got_u = _place_unit(ix, u, trial)
+        if got_u is None:
+            continue
+        got_v = _place_unit(ix, v, trial)
+        if got_v is None:
+            continue
+        placed.update(got_u)
+        placed.update(got_v)
+        return trial
+    return None
 
 
 def _polish(
@@ -280,44 +309,59 @@ def _polish(
     for aid, ks in placed.items():
         _take(ix, taken, award[aid], ks)
     units = [u for u in ix.units if all(placed.get(a.id) for a in u)]
-
-    def score(pl: dict[str, list[int]], u: list[SlotAward]) -> tuple[float, int]:
-        together = len(u) > 1 and any(a.together for a in u)
-        return (
-            _span(ix, pl, u) if together else 0.0,
-            sum(len(_runs(sorted(pl[a.id]))) for a in u),
-        )
-
-    def bound(u: list[SlotAward]) -> tuple[float, int]:
-        together = len(u) > 1 and any(a.together for a in u)
-        return (
-            max(a.slots * ix.res[a.resource].slot_hours for a in u) if together else 0.0,
-            len(u),
-        )
-
     for _ in range(passes):
         improved = False
         for u in units:
             if _past(deadline):
                 return placed
-            before = score(placed, u)
-            if before <= bound(u):
+            before = _score(ix, placed, u)
+            if before <= _bound(ix, u):
                 continue  # already as short and as contiguous as it can be
-            for a in u:
-                _release(ix, taken, a, placed[a.id])
-            got = _place_unit(ix, u, taken)
-            if got is not None and score(got, u) < before:
-                placed.update(got)
-                improved = True
-                continue
-            if got is not None:
-                for a in u:
-                    _release(ix, taken, a, got[a.id])
-            for a in u:
-                _take(ix, taken, a, placed[a.id])
+            improved = _replace(ix, u, taken, placed, before) or improved
         if not improved:
             break
     return placed
+
+
+def _score(ix: _Index, pl: dict[str, list[int]], u: list[SlotAward]) -> tuple[float, int]:
+    """A placed unit's (span of a together-bundle, runs), smaller is better."""
+    together = len(u) > 1 and any(a.together for a in u)
+    return (
+        _span(ix, pl, u) if together else 0.0,
+        sum(len(_runs(sorted(pl[a.id]))) for a in u),
+    )
+
+
+def _bound(ix: _Index, u: list[SlotAward]) -> tuple[float, int]:
+    """The least :func:`_score` ``u`` can have: its longest award's span, one run each."""
+    together = len(u) > 1 and any(a.together for a in u)
+    return (
+        max(a.slots * ix.res[a.resource].slot_hours for a in u) if together else 0.0,
+        len(u),
+    )
+
+
+def _replace(
+    ix: _Index,
+    u: list[SlotAward],
+    taken: Taken,
+    placed: dict[str, list[int]],
+    before: tuple[float, int],
+) -> bool:
+    """Lift ``u`` and place it again around the others: kept (``placed`` and ``taken``
+    updated, True) when its score gets smaller than ``before``, else put back."""
+    for a in u:
+        _release(ix, taken, a, placed[a.id])
+    got = _place_unit(ix, u, taken)
+    if got is not None and _score(ix, got, u) < before:
+        placed.update(got)
+        return True
+    if got is not None:
+        for a in u:
+            _release(ix, taken, a, got[a.id])
+    for a in u:
+        _take(ix, taken, a, placed[a.id])
+    return False
 
 
 def _result(

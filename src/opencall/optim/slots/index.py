@@ -41,6 +41,91 @@ class _Index:
         return (self.grids[res_id][k].end - self.epoch).total_seconds() / 3600.0
 
 
+def _too_few_slots(
+    a: SlotAward, ok: list[int], grid: Sequence[Slot], calendar: _Calendar, kept_free: int
+) -> Unplaced:
+    """Why ``a`` is left out when fewer of its resource's slots are usable than it has:
+    the counts of those begun, unavailable, kept free for a changeover and impossible
+    (the begun and changeover counts named only when there are any)."""
+    usable, begun = calendar.usable_count, calendar.begun
+    counts = {
+        "slots": a.slots,
+        "ok": len(ok),
+        "grid": len(grid),
+        "off": len(grid) - usable - begun,
+        "impossible": usable - len(ok) - kept_free,
+    }
+    return (
+        Unplaced.saying(
+            a.id,
+            "no_usable_slots",
+            M_(
+                "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots "
+                "are usable (%(begun)s already begun, %(off)s in unavailable periods, "
+                "%(changeover)s kept free for a changeover next to another proposal's "
+                "booked slots, %(impossible)s on dates the applicant declared impossible)",
+                begun=begun,
+                changeover=kept_free,
+                **counts,
+            ),
+        )
+        if kept_free
+        else Unplaced.saying(
+            a.id,
+            "no_usable_slots",
+            M_(
+                "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots "
+                "are usable (%(begun)s already begun, %(off)s in unavailable periods, "
+                "%(impossible)s on dates the applicant declared impossible)",
+                begun=begun,
+                **counts,
+            ),
+        )
+        if begun
+        else Unplaced.saying(
+            a.id,
+            "no_usable_slots",
+            M_(
+                "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots "
+                "are usable (%(off)s in unavailable periods, "
+                "%(impossible)s on dates the applicant declared impossible)",
+                **counts,
+            ),
+        )
+    )
+
+
+def _units(awards: Sequence[SlotAward], pre: dict[str, Unplaced]) -> list[list[SlotAward]]:
+    """The awards as units placed whole (an award alone, or an all-or-nothing bundle of
+    one proposal, in the order of their first award); a bundle with an award left out
+    before the search (``pre``) has its other awards left out too, saying so."""
+    units: list[list[SlotAward]] = []
+    by_bundle: dict[tuple[str, str], list[SlotAward]] = {}
+    for a in awards:
+        if a.bundle is None:
+            units.append([a])
+        else:
+            key = (a.proposal, a.bundle)
+            if key not in by_bundle:
+                by_bundle[key] = []
+                units.append(by_bundle[key])
+            by_bundle[key].append(a)
+    for unit in units:
+        bad = [a.id for a in unit if a.id in pre]
+        if bad and len(unit) > 1:
+            for a in unit:
+                if a.id not in pre:
+                    pre[a.id] = Unplaced.saying(
+                        a.id,
+                        "bundle",
+                        M_(
+                            "all-or-nothing with %(others)s, which cannot be placed",
+                            others=", ".join(bad),
+                        ),
+                    )
+    return units
+
+
 def _index(problem: SlotProblem) -> _Index:
     grids = {r.id: slot_grid(r) for r in problem.resources}
     epoch = min((r.start for r in problem.resources), default=dt.datetime(1970, 1, 1, tzinfo=UTC))
@@ -79,76 +164,8 @@ def _index(problem: SlotProblem) -> _Index:
         allowed[a.id] = ok
         allowed_arr[a.id] = arrays[same]
         if len(ok) < a.slots:
-            usable, begun = cal[a.resource].usable_count, cal[a.resource].begun
-            counts = {
-                "slots": a.slots,
-                "ok": len(ok),
-                "grid": len(grid),
-                "off": len(grid) - usable - begun,
-                "impossible": usable - len(ok) - kept_free,
-            }
-            pre[a.id] = (
-                Unplaced.saying(
-                    a.id,
-                    "no_usable_slots",
-                    M_(
-                        "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots "
-                        "are usable (%(begun)s already begun, %(off)s in unavailable periods, "
-                        "%(changeover)s kept free for a changeover next to another proposal's "
-                        "booked slots, %(impossible)s on dates the applicant declared impossible)",
-                        begun=begun,
-                        changeover=kept_free,
-                        **counts,
-                    ),
-                )
-                if kept_free
-                else Unplaced.saying(
-                    a.id,
-                    "no_usable_slots",
-                    M_(
-                        "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots "
-                        "are usable (%(begun)s already begun, %(off)s in unavailable periods, "
-                        "%(impossible)s on dates the applicant declared impossible)",
-                        begun=begun,
-                        **counts,
-                    ),
-                )
-                if begun
-                else Unplaced.saying(
-                    a.id,
-                    "no_usable_slots",
-                    M_(
-                        "%(slots)s slots awarded but only %(ok)s of the resource's %(grid)s slots "
-                        "are usable (%(off)s in unavailable periods, "
-                        "%(impossible)s on dates the applicant declared impossible)",
-                        **counts,
-                    ),
-                )
-            )
-    units: list[list[SlotAward]] = []
-    by_bundle: dict[tuple[str, str], list[SlotAward]] = {}
-    for a in problem.awards:
-        if a.bundle is None:
-            units.append([a])
-        else:
-            key = (a.proposal, a.bundle)
-            if key not in by_bundle:
-                by_bundle[key] = []
-                units.append(by_bundle[key])
-            by_bundle[key].append(a)
-    for unit in units:
-        bad = [a.id for a in unit if a.id in pre]
-        if bad and len(unit) > 1:
-            for a in unit:
-                if a.id not in pre:
-                    pre[a.id] = Unplaced.saying(
-                        a.id,
-                        "bundle",
-                        M_(
-                            "all-or-nothing with %(others)s, which cannot be placed",
-                            others=", ".join(bad),
-                        ),
-                    )
+            pre[a.id] = _too_few_slots(a, ok, grid, cal[a.resource], kept_free)
+    units = _units(problem.awards, pre)
     res_of = {a.id: a.resource for a in problem.awards}
     owners = {a.id: owner(a) for a in problem.awards}
     start_hours = {

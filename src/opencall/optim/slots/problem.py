@@ -133,6 +133,20 @@ def _real(x: object) -> bool:
 
 def _validate_resource(r: Resource) -> None:
     """Raise ``ValueError`` naming the first malformed field of ``r``."""
+    _validate_span(r)
+    _validate_zone(r)
+    n_slots = (r.end - r.start).total_seconds() / 3600.0 / r.slot_hours
+    if n_slots > MAX_SLOTS:
+        raise ValueError(
+            f"resource {r.id}: {n_slots:.3g} slots of {r.slot_hours:g} h between its "
+            f"start and end, more than the {MAX_SLOTS:,} a resource may have"
+        )
+    _validate_periods(r)
+
+
+def _validate_span(r: Resource) -> None:
+    """Raise ``ValueError`` unless ``r`` starts and ends at aware instants, in that order,
+    with slots of a positive length."""
     if not (isinstance(r.start, dt.datetime) and isinstance(r.end, dt.datetime)):
         raise ValueError(f"resource {r.id}: start and end must be datetimes")
     if r.start.tzinfo is None or r.end.tzinfo is None:
@@ -141,13 +155,12 @@ def _validate_resource(r: Resource) -> None:
         raise ValueError(f"resource {r.id}: slot_hours must be a positive number")
     if r.end <= r.start:
         raise ValueError(f"resource {r.id}: end must be after start")
-    _validate_zone(r)
-    n_slots = (r.end - r.start).total_seconds() / 3600.0 / r.slot_hours
-    if n_slots > MAX_SLOTS:
-        raise ValueError(
-            f"resource {r.id}: {n_slots:.3g} slots of {r.slot_hours:g} h between its "
-            f"start and end, more than the {MAX_SLOTS:,} a resource may have"
-        )
+
+
+def _validate_periods(r: Resource) -> None:
+    """Raise ``ValueError`` for a naive ``not_before``, an unavailable period or a booked
+    slot that is naive or ends before it starts, or a changeover that is no whole number
+    of slots."""
     if r.not_before is not None and r.not_before.tzinfo is None:
         raise ValueError(f"resource {r.id}: not_before must be timezone-aware")
     for u0, u1, _ in r.unavailable:

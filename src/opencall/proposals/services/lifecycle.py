@@ -18,6 +18,7 @@ from opencall.db import utcnow
 from opencall.errors import DomainError, Localized, Sentences
 from opencall.facilities.domain import parse_fields
 from opencall.inputs import one_line
+from opencall.optim.messages import M_
 from opencall.people.models import User
 from opencall.proposals.domain import (
     COUNTED,
@@ -316,6 +317,17 @@ def _compulsory_bundles(proposal: Proposal) -> list[tuple[str, DomainError]]:
     return out
 
 
+#: A written part's messages: (required, over its word limit).
+_ABSTRACT = (
+    M_("An abstract is required."),
+    M_("The abstract has %(n)s words; at most %(max)s."),
+)
+_SCIENCE_CASE = (
+    M_("A science case is required."),
+    M_("The science case has %(n)s words; at most %(max)s."),
+)
+
+
 def submission_errors(proposal: Proposal) -> list[tuple[str, DomainError]]:
     """Everything that blocks submission, as (field, error); empty when ready. Each
     error carries its message id and parameters, so that the edge says it in the
@@ -328,30 +340,15 @@ def submission_errors(proposal: Proposal) -> list[tuple[str, DomainError]]:
 
     if not proposal.title.strip():
         problem("title", DomainError("A title is required.", field="title"))
-    if not proposal.abstract.strip():
-        problem("abstract", DomainError("An abstract is required.", field="abstract"))
-    elif word_count(proposal.abstract) > form.abstract_max_words:
-        problem(
-            "abstract",
-            DomainError(
-                "The abstract has %(n)s words; at most %(max)s.",
-                field="abstract",
-                n=word_count(proposal.abstract),
-                max=form.abstract_max_words,
-            ),
-        )
-    if not proposal.science_case.strip():
-        problem("science_case", DomainError("A science case is required.", field="science_case"))
-    elif word_count(proposal.science_case) > form.science_case_max_words:
-        problem(
-            "science_case",
-            DomainError(
-                "The science case has %(n)s words; at most %(max)s.",
-                field="science_case",
-                n=word_count(proposal.science_case),
-                max=form.science_case_max_words,
-            ),
-        )
+    for field, text, most, required, too_long in (
+        ("abstract", proposal.abstract, form.abstract_max_words, *_ABSTRACT),
+        ("science_case", proposal.science_case, form.science_case_max_words, *_SCIENCE_CASE),
+    ):
+        if not text.strip():
+            problem(field, DomainError(required["msg"], field=field))
+        elif word_count(text) > most:
+            error = DomainError(too_long["msg"], field=field, n=word_count(text), max=most)
+            problem(field, error)
     if not proposal.requests:
         problem("requests", DomainError("Add at least one request.", field="requests"))
     bundles = [r.bundle for r in proposal.requests if r.bundle]

@@ -15,6 +15,7 @@ from opencall.errors import DomainError
 from opencall.facilities import domain as fac_domain
 from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool
+from opencall.optim.messages import M_
 from opencall.proposals.models import Proposal, Request
 from opencall.proposals.schemas import DETAILS, POOL_TYPE_FOR_KIND
 from opencall.proposals.services.editing import (
@@ -86,6 +87,13 @@ def row_problems(
                     )
                 )
     return out
+
+
+#: A seat's or a package's pool teaches or offers another technology than the request's.
+_OTHER_TECHNOLOGY = {
+    "seat": M_("Session %(pool)s teaches %(technology)s."),
+    "package": M_("Pool %(pool)s offers %(technology)s packages."),
+}
 
 
 def validate_request(
@@ -170,24 +178,15 @@ def validate_request(
                     asked=repr(doc.sample_type),  # type: ignore[attr-defined]
                 )
             amount = float(doc.mass_mg)  # type: ignore[attr-defined]
-        elif kind == "seat":
+        else:  # a seat or a package: of the pool's technology
             if doc.technology != pool.attributes.get("technology"):  # type: ignore[attr-defined]
                 raise DomainError(
-                    "Session %(pool)s teaches %(technology)s.",
+                    _OTHER_TECHNOLOGY[kind]["msg"],
                     field="details.technology",
                     pool=repr(pool.name),
                     technology=repr(pool.attributes.get("technology")),
                 )
-            amount = float(doc.seats)  # type: ignore[attr-defined]
-        else:  # package
-            if doc.technology != pool.attributes.get("technology"):  # type: ignore[attr-defined]
-                raise DomainError(
-                    "Pool %(pool)s offers %(technology)s packages.",
-                    field="details.technology",
-                    pool=repr(pool.name),
-                    technology=repr(pool.attributes.get("technology")),
-                )
-            amount = float(doc.packages)  # type: ignore[attr-defined]
+            amount = float(doc.seats if kind == "seat" else doc.packages)  # type: ignore[attr-defined]
         _check_limits(cp, amount)
     return amount, clean, pool
 
