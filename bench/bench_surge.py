@@ -341,7 +341,12 @@ async def surge(args: argparse.Namespace, url: str, tmp: Path) -> dict[str, Any]
     slug, emails = prepare(url, n + n_late, 3600)
     stats = Stats()
     server = ServerProcess(
-        url, tmp, workers=args.workers, concurrency=args.concurrency, port=args.port
+        url,
+        tmp,
+        workers=args.workers,
+        concurrency=args.concurrency,
+        port=args.port,
+        production_argon2=True,  # the product's cost: a bench measures what it pays
     ).start()
     engine = make_engine(url)
     with make_sessionmaker(engine)() as s:  # the closing instant, from the start of the run

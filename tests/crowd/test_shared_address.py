@@ -1,5 +1,5 @@
-"""Three hundred applicants behind one address (a university's NAT in a low-income country,
-or a national research network's proxy) in the last hour before a deadline: each
+"""A hundred and fifty applicants behind one address (a university's NAT in a low-income
+country, or a national research network's proxy) in the last hour before a deadline: each
 registers, verifies the address, signs in (one in ten mistypes the password first, a few
 ask for a reset link) and submits, all from one client address.
 
@@ -29,7 +29,10 @@ from tests.web.conftest import Web, csrf, full_proposal
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 CAMPUS = "196.200.16.1"  # one NAT address for the whole campus
-N = 300
+# 150 (300 until speed13b): still past every plain limit the fix lifts, with no allowance
+# ever capped: 150 registrations in the hour against 20, 15 typos from the campus against
+# 2 x 5 failed sign-ins, 30 reset requests against 10; half the requests of 300
+N = 150
 LAG = 15  # applicants who register before the first of them has verified and signed in
 PASSWORD = "campus password 2026"
 VERIFY = re.compile(r"/verify/([A-Za-z0-9_\-]+)")
@@ -78,7 +81,7 @@ def _sign_in(web: Web, email: str, password: str) -> tuple[int, object]:
     return r.status_code, c
 
 
-@pytest.mark.slow  # 300 applicants: about 2,400 requests
+@pytest.mark.slow  # 150 applicants: about 1,200 requests
 def test_a_campus_behind_one_address_registers_signs_in_and_submits(
     web: Web, one_loop: None
 ) -> None:

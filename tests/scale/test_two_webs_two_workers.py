@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from opencall import jobs
 from opencall.proposals.models import Attachment, Proposal
 from tests import factories as F
-from tests.crowd.live import client, port_taken, wait_until_serving
+from tests.crowd.live import cheap_argon2, client, port_taken, wait_until_serving
 from tests.scale import counting
 from tests.scale.s3 import S3Server, free_port
 from tests.web.conftest import PASSWORD, full_proposal, make_open
@@ -101,18 +101,22 @@ def site(
 ) -> Iterator[tuple[list[str], dict[str, str], list[subprocess.Popen[str]]]]:
     """Two web processes and two worker processes; yields the web base URLs."""
     url = pg.url.render_as_string(hide_password=False)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "OPENCALL_DATABASE_URL": url,
-        "OPENCALL_SECRET_KEY": "one-secret-for-every-process",
-        "OPENCALL_INLINE_JOBS": "false",
-        "OPENCALL_MAIL_BACKEND": "file",
-        "OPENCALL_MAIL_DIR": str(tmp_path / "mail"),
-        "OPENCALL_MAX_UPLOAD_BYTES": "200000",
-        "COUNTING_PEERS": "2",
-        **s3_server.env(f"scale-{os.getpid()}-{time.monotonic_ns()}"),
-    }
+    # the tests' argon2 cost (tests/cheap_argon2): the applicants' first sign-ins would
+    # each upgrade a factory hash to the production cost, which this test is not about
+    env = cheap_argon2(
+        {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "OPENCALL_DATABASE_URL": url,
+            "OPENCALL_SECRET_KEY": "one-secret-for-every-process",
+            "OPENCALL_INLINE_JOBS": "false",
+            "OPENCALL_MAIL_BACKEND": "file",
+            "OPENCALL_MAIL_DIR": str(tmp_path / "mail"),
+            "OPENCALL_MAX_UPLOAD_BYTES": "200000",
+            "COUNTING_PEERS": "2",
+            **s3_server.env(f"scale-{os.getpid()}-{time.monotonic_ns()}"),
+        }
+    )
     counting.drop_tables(pg)
     counting.create_tables(pg)
     procs: list[subprocess.Popen[str]] = []
@@ -191,7 +195,7 @@ def test_two_webs_two_workers_share_postgres_and_s3(
         s.add_all(jobs.Job(kind=counting.KIND, payload={"i": i}) for i in range(N_JOBS))
         s.commit()
 
-    # sign in (a few at a time: each login verifies an argon2 hash)
+    # sign in (a few at a time: each login verifies an argon2 hash, at the tests' cost)
 
     def login(k: int) -> dict[str, str]:
         with client(bases[k % 2], timeout=60, follow_redirects=False) as c:
