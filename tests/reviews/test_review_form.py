@@ -97,3 +97,48 @@ def test_criteria_and_guidance_on_the_call_form(
         values = call_form_values(call)
     assert values["review_criteria"] == "\n".join(CRITERIA)
     assert values["review_guidance"] == GUIDANCE
+
+
+def test_saved_in_the_background(web: Web, cycle: Cycle, factory: sessionmaker[Session]) -> None:
+    """The form's script (safe-save.js) asks for JSON: a draft saved answers the review as
+    stored; a refusal its errors (400) with nothing written; a submission (and the same one
+    sent again, its answer lost) the page to go to, which then tells the browser to forget
+    the drafts it kept; without the script the answers are the pages, as before."""
+    from opencall.reviews.models import Review
+
+    rev = web.login(cycle.emails["assigned"], lang="es")
+    aid = cycle.ids["assignment"]
+    path = f"/review/assignments/{aid}"
+    assert _post(rev, f"{path}/respond", {"action": "accept"}).status_code == 303
+    page = rev.get(path).text
+    assert f'data-safe-save="review-{aid}"' in page and "safe-save" in page
+
+    def send(**data: str):  # type: ignore[no-untyped-def]
+        token = csrf(rev, path)
+        return rev.post(
+            path, data={"csrf_token": token, **data}, headers={"Accept": "application/json"}
+        )
+
+    text = {"grade": "4.0", "confidence": "2", "comments_to_applicants": "Bien.\r\nClaro."}
+    draft = send(**text, action="save")
+    assert draft.status_code == 200, draft.text
+    answer = draft.json()
+    assert answer["ok"] and answer["saved_at"] and "redirect" not in answer
+    assert answer["fields"] == {
+        "grade": "4",
+        "confidence": "2",
+        "comments_to_applicants": "Bien.\r\nClaro.",
+        "comments_to_panel": "",
+    }
+    bad = send(grade="4", comments_to_applicants="Otra cosa", action="save")
+    assert bad.status_code == 400 and bad.json()["ok"] is False
+    assert "confidence" in bad.json()["errors"]  # in Spanish, from the catalogue
+    with factory() as s:
+        kept = s.query(Review).filter_by(assignment_id=aid).one()
+        assert kept.comments_to_applicants == "Bien.\r\nClaro." and kept.submitted_at is None
+    for _ in range(2):  # submitted, then the same sent again
+        done = send(**text, action="submit")
+        assert done.status_code == 200 and done.json()["ok"], done.text
+        assert done.json()["redirect"] == f"{path}?m=review_submitted"
+    assert f'data-safe-done="review-{aid}"' in rev.get(path).text
+    assert _post(rev, path, {**text, "action": "submit"}).status_code == 303  # no script

@@ -216,6 +216,12 @@ class Page:
             jobs.run_pending(state.sessions, state.jobs, ids=mine)
 
     @property
+    def wants_json(self) -> bool:
+        """The page's script (``safe-save.js``) saves in the background and asks for JSON;
+        the page works without it (the plain form posts and redirects)."""
+        return "application/json" in self.request.headers.get("accept", "")
+
+    @property
     def confirmed(self) -> bool:
         """The form's "I confirm" box (``_macros.html``: ``confirm()``) was ticked."""
         return self.form.get("confirm") == "yes"
