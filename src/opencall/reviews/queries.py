@@ -562,6 +562,26 @@ def submitted_pairs(session: Session, call: Call) -> list[tuple[int, int]]:
     return [(p, r) for p, r in session.execute(stmt)]
 
 
+def feedback_for(session: Session, proposal_id: int) -> list[str]:
+    """The comments to the applicants of the proposal's submitted reviews, in the order
+    they were written: not those of a review the chair removed (misconduct), nor of a
+    draft."""
+    return [
+        c
+        for c in session.scalars(
+            select(Review.comments_to_applicants)
+            .join(ReviewAssignment, ReviewAssignment.id == Review.assignment_id)
+            .where(
+                ReviewAssignment.proposal_id == proposal_id,
+                ReviewAssignment.status == "submitted",
+                Review.submitted_at.is_not(None),
+            )
+            .order_by(Review.id)
+        )
+        if c and c.strip()
+    ]
+
+
 def submitted_grades(session: Session, call: Call) -> list[tuple[int, int, float | None]]:
     """(proposal id, reviewer id, grade) of each submitted review, in the order of
     :func:`submitted_reviews`: the columns the outcomes report needs, not the ORM pairs."""

@@ -305,7 +305,13 @@ def assignment_remove(slug: str, assignment_id: int, page: Page = Depends(get_pa
     return _change(
         page,
         call,
-        lambda: services.remove_assignment(page.db, a, actor_id=page.user.id, reason=reason),
+        lambda: services.remove_assignment(
+            page.db,
+            a,
+            actor_id=page.user.id,
+            reason=reason,
+            submitted_review=page.form.get("submitted_review") == "yes",
+        ),
         "removed",
     )
 
