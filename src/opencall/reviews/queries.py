@@ -473,6 +473,31 @@ def deadline_extensions(session: Session, call: Call) -> dict[int, dt.datetime]:
     }
 
 
+def more_time_asked(session: Session, call: Call) -> dict[int, tuple[dt.datetime, str]]:
+    """The reviewers of ``call`` who asked for more time and have not been given a later
+    deadline since: {reviewer id: (when they last asked, why)}, from the call's audit
+    events (``review.more_time_asked``, answered by ``review.deadline_extended``)."""
+    from opencall.auditlog import AuditEvent
+
+    out: dict[int, tuple[dt.datetime, str]] = {}
+    for ev in session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.call_id == call.id,
+            AuditEvent.action.in_(("review.more_time_asked", "review.deadline_extended")),
+        )
+        .order_by(AuditEvent.id)
+    ):
+        rid = (ev.data or {}).get("reviewer_id")
+        if not isinstance(rid, int):
+            continue
+        if ev.action == "review.more_time_asked":
+            out[rid] = (ev.at, ev.reason)
+        else:
+            out.pop(rid, None)
+    return out
+
+
 def extensions_of_reviewer(session: Session, reviewer_id: int) -> dict[int, dt.datetime]:
     """The calls whose review deadline the chair extended for ``reviewer_id``, and until
     when."""

@@ -85,6 +85,7 @@ NOTICES = {
     "request_saved": N_("The request was saved."),
     "published": N_("Published: the awarded programmes are now public."),
     "review_submitted": N_("Review submitted. Thank you."),
+    "more_time_asked": N_("Your request was sent to the chair of the call."),
 }
 
 

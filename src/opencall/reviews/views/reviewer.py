@@ -185,6 +185,20 @@ def declare_conflict(assignment_id: int, page: Page = Depends(get_page)) -> Resp
     return page.redirect("/review", "removed")
 
 
+@router.post("/review/assignments/{assignment_id}/more-time", response_class=HTMLResponse)
+def ask_for_more_time(assignment_id: int, page: Page = Depends(get_page)) -> Response:
+    """The reviewer asks the chair for a later review deadline, saying why."""
+    a = _assignment(page, assignment_id)
+    reason = page.form.get("more_time", "")[:2000]
+    with _answering(page) as refused:
+        services.ask_for_more_time(page.db, a, page.user, reason=reason)
+    if refused:
+        return _review_page(
+            page, a, 400, errors={refused.field or "more_time": refused.message}, more_time=reason
+        )
+    return page.redirect(f"/review/assignments/{a.id}", "more_time_asked")
+
+
 def _sent_again(page: Page, a: ReviewAssignment, f: dict[str, str]) -> bool:
     """Whether the form is the submitted review of ``a`` sent again, unchanged."""
     if page.form.get("action") != "submit" or not f["confidence"].isdecimal():
