@@ -3,11 +3,14 @@ and the calibration run again without them; never once the ranking is frozen."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.auditlog import AuditEvent
+from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.people.models import User
 from opencall.reviews import queries as rq
@@ -83,9 +86,12 @@ def test_the_chair_removes_a_submitted_review_from_the_page(
         assert reviewer is not None
         rv.respond_to_assignment(s, a, reviewer, accept=True)
         rv.submit_review(s, a, reviewer, grade=4, confidence=3, comments_to_applicants="bien")
+        rv.run_calibration(s, s.get(Call, a.call_id), n_bootstrap=10)  # type: ignore[arg-type]
         s.commit()
     chair = web.login(cycle.emails["chair"], lang="es")
     table = f"/manage/calls/{cycle.slug}/assignment"
+    ranking = f"/manage/calls/{cycle.slug}/ranking"
+    assert 'id="ranking-stale"' not in chair.get(ranking).text
     assert "Retirar la evaluación" in chair.get(table).text
     path = f"{table}/{aid}/remove"
     form = {"submitted_review": "yes"}
@@ -102,3 +108,6 @@ def test_the_chair_removes_a_submitted_review_from_the_page(
     assert ok.status_code == 303, ok.text[:500]
     with factory() as s:
         assert s.get(ReviewAssignment, aid).status == "removed"  # type: ignore[union-attr]
+    # the ranking page tells the chair to calibrate again
+    stale = re.search(r'<p class="notice" id="ranking-stale".*?</p>', chair.get(ranking).text)
+    assert stale and "vuelva a calibrar" in stale.group(0)
