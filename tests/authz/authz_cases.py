@@ -669,9 +669,8 @@ def _accepted_with_deadline(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
         call = call_by_slug(s, c.slug)
         assert call is not None
         if not (call.review_settings or {}).get("review_deadline"):
-            due = dt.datetime.now(dt.UTC) + dt.timedelta(
-                days=1
-            )  # as _due_call's: extensions go 2 to 3 days ahead
+            # a day ahead, as _due_call's: the matrix's extensions go 2 to 3 days ahead
+            due = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
             call.review_settings = {
                 **(call.review_settings or {}),
                 "review_deadline": due.isoformat(),
