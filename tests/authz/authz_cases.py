@@ -188,6 +188,7 @@ HTML: list[Case] = [
         A,
     ),
     Case("POST", "/review/assignments/{assignment_id}/conflict", {"assigned"}, A),
+    Case("POST", "/review/assignments/{assignment_id}/more-time", {"assigned"}, A),
     Case("POST", "/review/assignments/{assignment_id}", {"assigned"}, A),
     # the world has no PDF: 404 for everyone (file names are tested in test_anonymity)
     Case(
@@ -662,6 +663,42 @@ def _accepted_assignment(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
     return _fresh_assignment(f, c, "accepted")  # a saved draft may be saved again
 
 
+def _accepted_with_deadline(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    """An accepted assignment in a call with a review deadline (asking for more time)."""
+    with f() as s:
+        call = call_by_slug(s, c.slug)
+        assert call is not None
+        if not (call.review_settings or {}).get("review_deadline"):
+            # a day ahead, as _due_call's: the matrix's extensions go 2 to 3 days ahead
+            due = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+            call.review_settings = {
+                **(call.review_settings or {}),
+                "review_deadline": due.isoformat(),
+            }
+            s.commit()
+    return _accepted_assignment(f, c)
+
+
+def _more_time_form(ctx: Ctx) -> dict[str, Any]:
+    return {"more_time": "Two more weeks, please. " + _mark(ctx)}
+
+
+def _more_time_asked(ctx: Ctx) -> bool:
+    from opencall.auditlog import AuditEvent
+
+    with ctx.f() as s:
+        return bool(
+            s.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(
+                    AuditEvent.action == "review.more_time_asked",
+                    AuditEvent.reason.contains(ctx.params["mark"]),
+                )
+            )
+        )
+
+
 def _review_form(ctx: Ctx) -> dict[str, Any]:
     return {
         "grade": "4",
@@ -945,6 +982,11 @@ STRICT: dict[tuple[str, str], dict[str, Any]] = {
         "params": _fresh_assignment,
         "data": {"reason": "I co-authored a paper with the team last year."},
         "done": _assignment_status("conflict", "removed", "declined"),
+    },
+    ("POST", "/review/assignments/{assignment_id}/more-time"): {
+        "params": _accepted_with_deadline,
+        "data": _more_time_form,
+        "done": _more_time_asked,
     },
     ("POST", "/review/assignments/{assignment_id}"): {
         "params": _accepted_assignment,

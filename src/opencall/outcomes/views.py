@@ -33,7 +33,7 @@ from opencall.outcomes.figures import (
 from opencall.outcomes.report import INCOME_LABELS, REGION_LABELS
 from opencall.proposals.access import outcome_for
 from opencall.results import policies as result_policies
-from opencall.reviews.models import Review, ReviewAssignment
+from opencall.reviews import queries as review_queries
 from opencall.scheduling import presenters as schedule_presenters
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.i18n import N_, country_name
@@ -221,16 +221,7 @@ def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             .order_by(ScheduleEntry.start, ScheduleEntry.id)
         )
     )
-    feedback = [
-        c
-        for c in page.db.scalars(
-            select(Review.comments_to_applicants)
-            .join(ReviewAssignment, ReviewAssignment.id == Review.assignment_id)
-            .where(ReviewAssignment.proposal_id == proposal.id, Review.submitted_at.is_not(None))
-            .order_by(Review.id)
-        )
-        if c and c.strip()
-    ]
+    feedback = review_queries.feedback_for(page.db, proposal.id)
     declined = page.db.scalar(select(AwardDecline).where(AwardDecline.proposal_id == proposal.id))
     return page.render(
         "outcomes/outcome.html",

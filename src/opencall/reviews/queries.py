@@ -467,6 +467,31 @@ def deadline_extensions(session: Session, call: Call) -> dict[int, dt.datetime]:
     }
 
 
+def more_time_asked(session: Session, call: Call) -> dict[int, tuple[dt.datetime, str]]:
+    """The reviewers of ``call`` who asked for more time and have not been given a later
+    deadline since: {reviewer id: (when they last asked, why)}, from the call's audit
+    events (``review.more_time_asked``, answered by ``review.deadline_extended``)."""
+    from opencall.auditlog import AuditEvent
+
+    out: dict[int, tuple[dt.datetime, str]] = {}
+    for ev in session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.call_id == call.id,
+            AuditEvent.action.in_(("review.more_time_asked", "review.deadline_extended")),
+        )
+        .order_by(AuditEvent.id)
+    ):
+        rid = (ev.data or {}).get("reviewer_id")
+        if not isinstance(rid, int):
+            continue
+        if ev.action == "review.more_time_asked":
+            out[rid] = (ev.at, ev.reason)
+        else:
+            out.pop(rid, None)
+    return out
+
+
 def extensions_of_reviewer(session: Session, reviewer_id: int) -> dict[int, dt.datetime]:
     """The calls whose review deadline the chair extended for ``reviewer_id``, and until
     when."""
@@ -554,6 +579,26 @@ def submitted_pairs(session: Session, call: Call) -> list[tuple[int, int]]:
     row loads its proposal with it)."""
     stmt = _submitted(select(ReviewAssignment.proposal_id, ReviewAssignment.reviewer_id), call)
     return [(p, r) for p, r in session.execute(stmt)]
+
+
+def feedback_for(session: Session, proposal_id: int) -> list[str]:
+    """The comments to the applicants of the proposal's submitted reviews, in the order
+    they were written: not those of a review the chair removed (misconduct), nor of a
+    draft."""
+    return [
+        c
+        for c in session.scalars(
+            select(Review.comments_to_applicants)
+            .join(ReviewAssignment, ReviewAssignment.id == Review.assignment_id)
+            .where(
+                ReviewAssignment.proposal_id == proposal_id,
+                ReviewAssignment.status == "submitted",
+                Review.submitted_at.is_not(None),
+            )
+            .order_by(Review.id)
+        )
+        if c and c.strip()
+    ]
 
 
 def submitted_grades(session: Session, call: Call) -> list[tuple[int, int, float | None]]:

@@ -85,6 +85,7 @@ NOTICES = {
     "request_saved": N_("The request was saved."),
     "published": N_("Published: the awarded programmes are now public."),
     "review_submitted": N_("Review submitted. Thank you."),
+    "more_time_asked": N_("Your request was sent to the chair of the call."),
 }
 
 
@@ -214,6 +215,12 @@ class Page:
             future.add_done_callback(_log_failure)
         else:
             jobs.run_pending(state.sessions, state.jobs, ids=mine)
+
+    @property
+    def wants_json(self) -> bool:
+        """The page's script (``safe-save.js``) saves in the background and asks for JSON;
+        the page works without it (the plain form posts and redirects)."""
+        return "application/json" in self.request.headers.get("accept", "")
 
     @property
     def confirmed(self) -> bool:

@@ -341,12 +341,6 @@ def text_warnings(page: Page, proposal: Proposal) -> dict[str, str]:
     return out
 
 
-def wants_json(page: Page) -> bool:
-    """The editor's script saves in the background and asks for JSON (the page works
-    without it: the plain form posts and redirects)."""
-    return "application/json" in page.request.headers.get("accept", "")
-
-
 def save_answer(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> Response:
     """What the editor's script needs after a save: the new version (every form on the
     page carries it), the text as stored, the checklist and the word-limit warnings."""
@@ -387,7 +381,7 @@ def save_text(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             {k: text[k] for k in ("title", "abstract", "science_case", "keywords")},
         )
         if refused is None:
-            if wants_json(page):
+            if page.wants_json:
                 return save_answer(page, proposal)
             return page.redirect(f"/proposals/{proposal.id}", "saved")
         if refused.code == "stale":
@@ -396,7 +390,7 @@ def save_text(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             status = 409
         else:
             errors[refused.field or "form"] = page.t.message(refused.message)
-    if wants_json(page):
+    if page.wants_json:
         page.db.rollback()
         return save_answer(page, proposal, status, errors=errors)
     return editor(page, proposal, status, text=text, text_errors=errors)

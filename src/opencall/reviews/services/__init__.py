@@ -42,6 +42,7 @@ from opencall.reviews.services.conflicts import (
 )
 from opencall.reviews.services.reviewing import (
     ReviewInput,
+    ask_for_more_time,
     extend_review_deadline,
     respond_to_assignment,
     submit_review,
@@ -57,6 +58,7 @@ __all__ = [
     "ReviewInput",
     "Uncovered",
     "add_assignment",
+    "ask_for_more_time",
     "build_assignment_problem",
     "compute_conflicts",
     "declare_conflict",

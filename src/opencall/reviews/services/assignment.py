@@ -609,13 +609,47 @@ def _audit_assignment(
 
 
 def remove_assignment(
-    session: Session, assignment: ReviewAssignment, *, actor_id: int | None = None, reason: str = ""
+    session: Session,
+    assignment: ReviewAssignment,
+    *,
+    actor_id: int | None = None,
+    reason: str = "",
+    submitted_review: bool = False,
 ) -> None:
+    """Take ``assignment`` from its reviewer. A submitted review only when the chair
+    asked for that very thing (``submitted_review``: a reviewer's grades set aside after
+    misconduct, say; a removal meant for an unsubmitted assignment is refused when the
+    review came in meanwhile), with a reason kept on record, and only before the ranking
+    is frozen: its grade then no longer counts, the ranking is no longer current (the
+    chair calibrates again) and its comments are not shown to the applicants."""
     lock_assignment(session, assignment)  # a review submitted meanwhile is seen
-    if assignment.status == "submitted":
+    submitted = assignment.status == "submitted"
+    if submitted and not submitted_review:
         raise DomainError("A submitted review cannot be unassigned.")
+    if submitted_review and not submitted:
+        raise DomainError("This review is not submitted: remove the assignment instead.")
+    call = session.get(Call, assignment.call_id)
+    if submitted:
+        if not reason.strip():
+            raise DomainError(
+                "A submitted review is removed only with a reason, which is kept on record.",
+                field="reason",
+            )
+        _unfrozen(call)
     proposal = session.get(Proposal, assignment.proposal_id)
     if proposal is not None:
         require_hands_off(session, proposal, actor_id)
     assignment.status = "removed"
-    _audit_assignment(session, "assignment.removed", assignment, actor_id=actor_id, reason=reason)
+    action = "review.removed" if submitted else "assignment.removed"
+    _audit_assignment(session, action, assignment, actor_id=actor_id, reason=reason.strip())
+    if submitted and call is not None:
+        # checked again under the audit chain's lock, which the freeze holds too: a
+        # freeze committed since the first check is seen here
+        session.refresh(call, ["ranking_frozen_at"])
+        _unfrozen(call)
+
+
+def _unfrozen(call: Call | None) -> None:
+    """Refuse the removal of a submitted review once the call's ranking is frozen."""
+    if call is not None and call.ranking_frozen_at is not None:
+        raise DomainError("The ranking is frozen: a submitted review can no longer be removed.")

@@ -211,6 +211,35 @@ def extend_review_deadline(
     return ext
 
 
+def ask_for_more_time(
+    session: Session, assignment: ReviewAssignment, reviewer: User, *, reason: str
+) -> None:
+    """The reviewer asks the chair for a later review deadline, saying why and how long:
+    audited as ``review.more_time_asked`` (the chair's assignments page lists the requests
+    not yet answered by :func:`extend_review_deadline`). Only for a review still to write
+    in a call in review with a deadline; bad input changes nothing."""
+    call = lock_answer(session, assignment)
+    if assignment.reviewer_id != reviewer.id or assignment.status not in ("assigned", "accepted"):
+        raise DomainError("Not found", code="not_found")
+    if q.is_conflicted(session, assignment.proposal_id, reviewer.id):
+        raise DomainError("Not found", code="not_found")
+    _check_open_for_reviews(session, call)
+    if review_settings(call.review_settings).review_deadline is None:
+        raise DomainError("This call has no review deadline to extend.")
+    if not reason.strip():
+        raise DomainError("Say why you need more time, and until when.", field="more_time")
+    auditlog.record(
+        session,
+        "review.more_time_asked",
+        "review_assignment",
+        assignment.id,
+        actor_id=reviewer.id,
+        call_id=call.id,
+        reason=reason.strip()[:2000],
+        data={"reviewer_id": reviewer.id},
+    )
+
+
 def _check_open_for_reviews(session: Session, call: Call) -> None:
     if call.status not in ("closed", "review"):
         raise DomainError("Reviews are accepted only while the call is in review.")

@@ -84,7 +84,8 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
     _add_missing_reviewers(page, reviewers, named)
     uncovered = uncovered_rows(page.db, call, withheld, page.t)
     extended = q.deadline_extensions(page.db, call)
-    _add_missing_reviewers(page, reviewers, set(extended))
+    asked = q.more_time_asked(page.db, call)
+    _add_missing_reviewers(page, reviewers, set(extended) | set(asked))
     by_proposal: dict[int, list[ReviewAssignment]] = {p.id: [] for p in proposals}
     for a in active:
         by_proposal.setdefault(a.proposal_id, []).append(a)
@@ -110,6 +111,8 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
             "withheld": withheld,
             "uncovered": uncovered,
             "extended": sorted(extended.items(), key=lambda kv: (kv[1], kv[0])),
+            # requests for more time not answered by an extension yet, oldest first
+            "asked": sorted(asked.items(), key=lambda kv: (kv[1][0], kv[0])),
             "review_deadline": review_settings(call.review_settings).review_deadline,
             **labels(page),
         },
@@ -305,7 +308,13 @@ def assignment_remove(slug: str, assignment_id: int, page: Page = Depends(get_pa
     return _change(
         page,
         call,
-        lambda: services.remove_assignment(page.db, a, actor_id=page.user.id, reason=reason),
+        lambda: services.remove_assignment(
+            page.db,
+            a,
+            actor_id=page.user.id,
+            reason=reason,
+            submitted_review=page.form.get("submitted_review") == "yes",
+        ),
         "removed",
     )
 

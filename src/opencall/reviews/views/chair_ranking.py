@@ -75,6 +75,9 @@ def ranking(slug: str, page: Page = Depends(get_page)) -> Response:
             "n": n,
             "identities": policies.may_see_identities(page.db, page.user, call),
             "run": q.latest_run(page.db, call, "calibration"),
+            # a grade submitted or removed, or a conflict found, since the calibration
+            "stale": call.ranking_frozen_at is None
+            and not services.ranking_is_current(page.db, call),
             "withheld": withheld,
             "may_unfreeze": services.unfreeze_refusal(page.db, call) is None,
             **labels(page),

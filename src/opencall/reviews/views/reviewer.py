@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
 
 from opencall.calls.models import Call
@@ -145,6 +145,9 @@ def _review_page(page: Page, a: ReviewAssignment, status: int = 200, **extra: An
             "errors": extra.pop("errors", {}),
             "may_write": policies.may_write_review(page.db, page.user, a)
             and call.status in policies.REVIEW_STATES,
+            # the review saved in the background on a slow link, kept in the browser
+            # until the server has it (the proposal editor's script)
+            "scripts": ["/static/safe-save.js"],
             **labels(page),
             **extra,
         },
@@ -182,6 +185,20 @@ def declare_conflict(assignment_id: int, page: Page = Depends(get_page)) -> Resp
     return page.redirect("/review", "removed")
 
 
+@router.post("/review/assignments/{assignment_id}/more-time", response_class=HTMLResponse)
+def ask_for_more_time(assignment_id: int, page: Page = Depends(get_page)) -> Response:
+    """The reviewer asks the chair for a later review deadline, saying why."""
+    a = _assignment(page, assignment_id)
+    reason = page.form.get("more_time", "")[:2000]
+    with _answering(page) as refused:
+        services.ask_for_more_time(page.db, a, page.user, reason=reason)
+    if refused:
+        return _review_page(
+            page, a, 400, errors={refused.field or "more_time": refused.message}, more_time=reason
+        )
+    return page.redirect(f"/review/assignments/{a.id}", "more_time_asked")
+
+
 def _sent_again(page: Page, a: ReviewAssignment, f: dict[str, str]) -> bool:
     """Whether the form is the submitted review of ``a`` sent again, unchanged."""
     if page.form.get("action") != "submit" or not f["confidence"].isdecimal():
@@ -212,7 +229,7 @@ def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
     }
     if _sent_again(page, a, f):
         # the submitted review's form sent again (its answer lost): nothing written
-        return page.redirect(f"/review/assignments/{a.id}", "review_submitted")
+        return _saved(page, a, final=True)
     if not policies.may_write_review(page.db, page.user, a):
         page.not_found()
     errors: dict[str, str] = {}
@@ -241,11 +258,34 @@ def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
                 now=page.received_at,
             )
         if not refused:
-            return page.redirect(
-                f"/review/assignments/{a.id}", "review_submitted" if final else "saved"
-            )
+            return _saved(page, a, final=final)
         errors[refused.field or "form"] = refused.message
+    if page.wants_json:
+        return JSONResponse(
+            {"ok": False, "errors": errors}, status_code=400, headers={"Cache-Control": "no-store"}
+        )
     return _review_page(page, a, 400, form=f, errors=errors)
+
+
+def _saved(page: Page, a: ReviewAssignment, *, final: bool) -> Response:
+    """The answer to a review saved or submitted: the assignment's page again, or to the
+    page's script (safe-save.js, which saved in the background) the review as stored and
+    when, and for a submitted one the page to go to."""
+    notice = "review_submitted" if final else "saved"
+    if not page.wants_json:
+        return page.redirect(f"/review/assignments/{a.id}", notice)
+    review = q.review_of(page.db, a.id)
+    answer: dict[str, Any] = {"ok": True, "saved_at": page.received_at.isoformat()}
+    if final:
+        answer["redirect"] = f"/review/assignments/{a.id}?m={notice}"
+    elif review is not None:
+        answer["fields"] = {
+            "grade": f"{review.grade:g}",
+            "confidence": str(review.confidence),
+            "comments_to_applicants": review.comments_to_applicants,
+            "comments_to_panel": review.comments_to_panel,
+        }
+    return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/review/assignments/{assignment_id}/pdf/{n}")

@@ -13,6 +13,12 @@
 // - A save sent without an answer coming back (the link dropped, or no answer in time)
 //   may have been stored: the page says so, and sends it again by itself. Only a save
 //   that surely never left (the browser offline) is reported as not saved.
+//
+// The form names what it saves: data-safe-save (the drafts' key in this browser),
+// data-safe-fields (its fields, space-separated; else a proposal's text). A reviewer's
+// form has two buttons (Save draft, Submit): the one pressed is sent with the fields, and
+// an answer with "redirect" (the review submitted) ends the drafts and leaves the page.
+// A page with data-safe-done="KEY" (the review submitted) ends the drafts of KEY.
 (function () {
   "use strict";
   // a form sent with problems: the summary of all of them is read first
@@ -60,20 +66,36 @@
       if (tooLarge()) ev.preventDefault();
     });
   }
-  var form = document.querySelector("form[data-safe-save]");
-  if (!form || !window.fetch || !window.FormData) return;
-  var pid = form.getAttribute("data-safe-save");
-  var FIELDS = ["title", "abstract", "science_case", "keywords"];
-  var PREFIX = "opencall:draft:" + pid + ":";
-  var status = document.getElementById("save-status");
   var store = null;
   try {
     store = window.localStorage;
-    store.setItem(PREFIX + "probe", "1");
-    store.removeItem(PREFIX + "probe");
+    store.setItem("opencall:probe", "1");
+    store.removeItem("opencall:probe");
   } catch (e) {
     store = null;
   }
+  function dropDrafts(prefix) {
+    if (!store) return;
+    var keys = [];
+    for (var i = 0; i < store.length; i++) {
+      var k = store.key(i);
+      if (k && k.indexOf(prefix) === 0) keys.push(k);
+    }
+    keys.forEach(function (k) {
+      store.removeItem(k);
+    });
+  }
+  document.querySelectorAll("[data-safe-done]").forEach(function (done) {
+    dropDrafts("opencall:draft:" + done.getAttribute("data-safe-done") + ":");
+  });
+  var form = document.querySelector("form[data-safe-save]");
+  if (!form || !window.fetch || !window.FormData) return;
+  var pid = form.getAttribute("data-safe-save");
+  var FIELDS = (form.getAttribute("data-safe-fields") || "title abstract science_case keywords")
+    .split(/\s+/)
+    .filter(Boolean);
+  var PREFIX = "opencall:draft:" + pid + ":";
+  var status = document.getElementById("save-status");
 
   function msg(name) {
     return form.getAttribute("data-msg-" + name) || "";
@@ -89,7 +111,12 @@
     return out;
   }
   function version() {
-    return el("version").value;
+    return el("version") ? el("version").value : "0";
+  }
+  // a text area's value has LF line breaks, the text a form sent (and the server keeps)
+  // CRLF ones: compared as the text area holds them
+  function lf(v) {
+    return v === undefined || v === null ? v : String(v).replace(/\r\n?/g, "\n");
   }
   // what the server holds for each field (as last rendered or confirmed)
   var base = values();
@@ -119,9 +146,7 @@
     return keys;
   }
   function clearDrafts() {
-    draftKeys().forEach(function (k) {
-      store.removeItem(k);
-    });
+    dropDrafts(PREFIX);
   }
   function keepDraft() {
     if (!store) return;
@@ -253,6 +278,12 @@
   // ------------------------------------------------------------ saving
   var inFlight = false;
   var again = false;
+  // the button pressed (a reviewer's Save draft or Submit), sent with the fields
+  var pressed = null;
+  function withPressed(body) {
+    if (pressed && pressed.name) body.append(pressed.name, pressed.value);
+    return body;
+  }
   // what the last save sent when its answer never came (the connection dropped): the
   // server may have stored it, and the next save then carries a version one behind
   var unsure = null;
@@ -289,7 +320,7 @@
     var sent = values();
     keepDraft();
     say(msg("saving"), false);
-    var body = new FormData(form);
+    var body = withPressed(new FormData(form));
     // a link gone dead without closing gives neither an answer nor an error for minutes:
     // past the time-out (data-save-timeout-ms, else 60 s) the save is given up as failed,
     // so that the next Save is sent instead of waiting behind it
@@ -300,7 +331,8 @@
           stop.abort();
         }, limit)
       : null;
-    fetch(form.action, {
+    // (the attribute: a reviewer's buttons are named "action", which hides form.action)
+    fetch(form.getAttribute("action"), {
       method: "POST",
       body: body,
       credentials: "same-origin",
@@ -323,11 +355,25 @@
           // through a new sign-in and sends it after; the draft stays in this browser too
           say(msg("signed-out"), true);
           again = false;
-          form.submit();
+          if (pressed && pressed.name) {
+            var hidden = document.createElement("input");
+            hidden.type = "hidden";
+            hidden.name = pressed.name;
+            hidden.value = pressed.value;
+            form.appendChild(hidden);
+          }
+          HTMLFormElement.prototype.submit.call(form);
           return;
         }
         var data = res.data || {};
         if (data.version) setVersion(data.version);
+        if (data.ok && data.redirect) {
+          // done with (a review submitted): nothing is left in this browser
+          clearDrafts();
+          again = false;
+          window.location.assign(data.redirect);
+          return;
+        }
         if (data.ok) {
           unsure = null;
           retryDelay = 0;
@@ -335,7 +381,7 @@
           FIELDS.forEach(function (k) {
             if (!el(k) || !data.fields || !(k in data.fields)) return;
             if (el(k).value === sent[k]) el(k).value = data.fields[k];
-            base[k] = data.fields[k];
+            base[k] = lf(data.fields[k]);
           });
           showErrors({});
           showWarnings(data.warnings);
@@ -361,7 +407,7 @@
               });
             unsure = null;
             FIELDS.forEach(function (k) {
-              base[k] = data.fields[k];
+              base[k] = lf(data.fields[k]);
             });
             keepDraft();
             if (mine) {
@@ -391,6 +437,7 @@
 
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
+    pressed = ev.submitter || null;
     save();
   });
   form.addEventListener("input", keepDraft);
