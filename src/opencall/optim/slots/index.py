@@ -137,6 +137,9 @@ def _index(problem: SlotProblem) -> _Index:
                 units.append(by_bundle[key])
             by_bundle[key].append(a)
     for unit in units:
+        if is_same_time(unit):
+            _same_time(unit, grids, allowed, allowed_arr, pre)
+    for unit in units:
         bad = [a.id for a in unit if a.id in pre]
         if bad and len(unit) > 1:
             for a in unit:
@@ -158,6 +161,59 @@ def _index(problem: SlotProblem) -> _Index:
     return _Index(
         problem, grids, allowed, units, epoch, pre, res, res_of, owners, allowed_arr, start_hours
     )
+
+
+def is_same_time(unit: Sequence[SlotAward]) -> bool:
+    """A bundle of two awards or more placed at the same instants on their resources."""
+    return len(unit) > 1 and any(a.same_time for a in unit)
+
+
+def _same_time(
+    unit: list[SlotAward],
+    grids: dict[str, list[Slot]],
+    allowed: dict[str, list[int]],
+    allowed_arr: dict[str, np.ndarray],
+    pre: dict[str, Unplaced],
+) -> None:
+    """Keep, of each award of a same-time bundle, the slots whose start and end every other
+    award of the bundle may take too; leave the bundle out (``pre``) when its awards differ in
+    length or fewer slots than it needs are common to all."""
+    if any(a.id in pre for a in unit):
+        return  # the bundle is left out with the award that cannot be placed
+    if len({a.slots for a in unit}) > 1:
+        for a in unit:
+            pre[a.id] = Unplaced.saying(
+                a.id,
+                "same_time_lengths",
+                M_(
+                    "its bundle is to be placed at the same times on every resource, but its "
+                    "awards differ in length (%(lengths)s slots)",
+                    lengths=", ".join(str(b.slots) for b in unit),
+                ),
+            )
+        return
+    spans = [
+        {(grids[a.resource][k].start, grids[a.resource][k].end): k for k in allowed[a.id]}
+        for a in unit
+    ]
+    common = set(spans[0]).intersection(*spans[1:])
+    for a, by_span in zip(unit, spans, strict=True):
+        ks = sorted(by_span[t] for t in common)
+        allowed[a.id] = ks
+        allowed_arr[a.id] = np.asarray(ks, dtype=np.int64)
+    if len(common) < unit[0].slots:
+        for a in unit:
+            pre[a.id] = Unplaced.saying(
+                a.id,
+                "no_common_slots",
+                M_(
+                    "%(slots)s slots awarded at the same times on %(n)s resources, but only "
+                    "%(ok)s slots are usable on all of them at once",
+                    slots=a.slots,
+                    n=len(unit),
+                    ok=len(common),
+                ),
+            )
 
 
 def _runs(ks: Sequence[int] | np.ndarray) -> list[tuple[int, int]]:
