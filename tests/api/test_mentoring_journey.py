@@ -10,7 +10,6 @@ nothing of the other mentors'; the public figures by income group, UN region and
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from typing import Any
 
@@ -18,6 +17,7 @@ import pytest
 
 from tests.api.test_genebank_journey import review_and_publish
 from tests.api.test_operator_journey import Client, account, open_facility, text_of
+from tests.api.test_vlbi_array_journey import open_call_offering
 from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
@@ -68,26 +68,15 @@ def test_a_mentoring_programme_gives_each_applicant_one_ranked_mentor(
             "/api/v1/providers/mentor/node-staff", {"email": address, "resources": [m["id"]]}
         )
 
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     slug = "mentor-2028"
-    office.post("/api/v1/calls", {
+    reviewers = open_call_offering(web, office, {
         "provider": "mentor", "facility": "mentors", "slug": slug, "code": "WM28",
         "cycle": "2028", "title": "Mentoring, 2028",
-        "opens_at": (now - dt.timedelta(days=1)).isoformat(),
-        "closes_at": (now + dt.timedelta(days=30)).isoformat(), "anonymity": "single",
-        "review_settings": {"reviewers_per_proposal": 2, "max_load": 40},
-        "allocation_policy": {"award_mode": "whole", "pi_cap_awards": 1}})  # fmt: skip
-    for m in mentors:
-        office.post(f"/api/v1/calls/{slug}/pools", {
-            "pool_id": m["id"], "amount": OFFER, "min_per_request": MIN,
-            "max_per_request": MAX})  # fmt: skip
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "open"})
-    reviewers = []
-    for i, iso3 in enumerate(["KEN", "BRA"]):
-        reviewers.append(account(web, f"rv{i}@panel.example", f"Senior Scientist {i}",
-                                 country_iso3=iso3, institution=f"Academy {i}"))  # fmt: skip
-        office.post("/api/v1/providers/mentor/roles",
-                    {"email": f"rv{i}@panel.example", "role": "reviewer"})  # fmt: skip
+        "allocation_policy": {"award_mode": "whole", "pi_cap_awards": 1}},
+        [{"pool_id": m["id"], "amount": OFFER, "min_per_request": MIN, "max_per_request": MAX}
+         for m in mentors],
+        [("rv0@panel.example", "Senior Scientist 0", "KEN"),
+         ("rv1@panel.example", "Senior Scientist 1", "BRA")])  # fmt: skip
 
     # applicants read each mentor, their smallest and largest request, on the call's page
     page = text_of(web.client().get(f"/calls/{slug}").text)
