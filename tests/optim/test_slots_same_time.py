@@ -94,3 +94,21 @@ def test_check_names_a_same_time_bundle_placed_at_different_times() -> None:
     )
     errors = sl.check(sl.SlotProblem((a, b), awards), {"x": (hour(0),), "y": (hour(24),)})
     assert any("not at the same times" in e for e in errors), errors
+
+
+def test_two_growth_chambers_are_held_for_the_same_90_days() -> None:
+    day = dt.timedelta(days=1)
+    a = sl.Resource("A", T0, T0 + 120 * day, 24.0, ((T0 + 10 * day, T0 + 15 * day, "service"),))
+    b = sl.Resource("B", T0, T0 + 120 * day, 24.0)
+    awards = (
+        sl.SlotAward("crop-A", "A", 90, proposal="p", bundle="season", same_time=True),
+        sl.SlotAward("crop-B", "B", 90, proposal="p", bundle="season"),
+        sl.SlotAward("short", "B", 20, proposal="q", weight=2.0),
+    )
+    problem = sl.SlotProblem((a, b), awards)
+    res = sl.solve_slots(problem)
+    assert res.check(problem) == [] and not res.unplaced, res.unplaced
+    assert res.starts["crop-A"] == res.starts["crop-B"]
+    # 90 days in one run on each chamber, clear of A's service days
+    got = res.starts["crop-A"]
+    assert got[-1] - got[0] == 89 * day and got[0] >= T0 + 15 * day, (got[0], got[-1])
