@@ -49,7 +49,10 @@ APPLICANTS = [
     ("ETH", 2, [(0, 1, 3)]),  # least developed
     ("AUS", 5, [(0, 2, 3), (1, 2, 3)]),
     ("MEX", 3, [(0, 3, 4)]),
+    ("NPL", 2, [(1, 4)]),  # least developed; no day that both telescopes can use
 ]
+# the last applicant's days that each of its telescopes cannot be used on (the site's days)
+NO_COMMON_DAY = {1: [["2028-06-05", "2028-06-08"]], 4: [["2028-06-09", "2028-06-11"]]}
 OFFER = 8  # sessions of each telescope offered to the call
 
 
@@ -134,8 +137,9 @@ def test_a_vlbi_array_books_three_telescopes_at_the_same_instants(web: Web, one_
             for j in trio:
                 # the first applicant asks one session too many of the third telescope
                 extra = 1 if (i, k, j) == (0, 0, trio[-1]) else 0
+                off = NO_COMMON_DAY[j] if i == len(APPLICANTS) - 1 else []
                 got = ask(tels[j]["id"], amount=n + extra, bundle=f"array{k + 1}",
-                          bundle_same_time=True)  # fmt: skip
+                          bundle_same_time=True, impossible_dates=off)  # fmt: skip
         if i == 0:  # unequal amounts at the same times cannot be booked: not submitted
             r = ac.post(f"/api/v1/proposals/{pid}/submit", status=400)
             assert "same amount" in r["detail"] and "array1" in r["detail"], r
@@ -164,6 +168,10 @@ def test_a_vlbi_array_books_three_telescopes_at_the_same_instants(web: Web, one_
         by_pool[a["pool"]] += a["amount"]
     assert all(v <= OFFER for v in by_pool.values()), by_pool
     assert by_code and all(len(v) == 3 for v in by_code.values()), by_code
+    # a bundle whose telescopes share no usable time is not awarded, and says why
+    code = max(pis)
+    outcome = pis[code][1].get(f"/api/v1/proposals/{pis[code][0]}/outcome")
+    assert code not in by_code and "at once" in str(outcome), outcome
 
     # ---- the schedule: each awarded bundle at the same UTC instants on its three
     # telescopes, none on a telescope's maintenance day, no telescope booked twice
