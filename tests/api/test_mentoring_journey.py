@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 
 from tests.api.test_genebank_journey import review_and_publish
-from tests.api.test_operator_journey import Client, account, open_facility, text_of
-from tests.api.test_vlbi_array_journey import open_call_offering
+from tests.api.test_operator_journey import Client, account, open_call, open_facility, text_of
 from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
@@ -69,14 +68,14 @@ def test_a_mentoring_programme_gives_each_applicant_one_ranked_mentor(
         )
 
     slug = "mentor-2028"
-    reviewers = open_call_offering(web, office, {
+    reviewers = open_call(web, office, {
         "provider": "mentor", "facility": "mentors", "slug": slug, "code": "WM28",
-        "cycle": "2028", "title": "Mentoring, 2028",
-        "allocation_policy": {"award_mode": "whole", "pi_cap_awards": 1}},
-        [{"pool_id": m["id"], "amount": OFFER, "min_per_request": MIN, "max_per_request": MAX}
-         for m in mentors],
+        "cycle": "2028", "title": "Mentoring, 2028"},
+        {"award_mode": "whole", "pi_cap_awards": 1},
         [("rv0@panel.example", "Senior Scientist 0", "KEN"),
-         ("rv1@panel.example", "Senior Scientist 1", "BRA")])  # fmt: skip
+         ("rv1@panel.example", "Senior Scientist 1", "BRA")],
+        [{"pool_id": m["id"], "amount": OFFER, "min_per_request": MIN, "max_per_request": MAX}
+         for m in mentors])  # fmt: skip
 
     # applicants read each mentor, their smallest and largest request, on the call's page
     page = text_of(web.client().get(f"/calls/{slug}").text)

@@ -7,7 +7,9 @@ Each telescope is a resource of its own, counted in 4-hour sessions, on its site
 same UTC instants (00:00, 04:00, ... UTC), each with its own maintenance day. An applicant
 asks for the same number of sessions on three telescopes in one all-or-nothing bundle whose
 requests say ``bundle_same_time``; one who would take either of two sub-arrays lists two
-bundles, the preferred first, under one award per PI. Review, allocation, the schedule (the
+bundles, the preferred first, under one award per PI; a bundle of unequal amounts is not
+submitted, and one whose two telescopes share no usable day (the applicant's impossible days)
+is not awarded, saying why. Review, allocation, the schedule (the
 same instants on every telescope of a bundle, nothing on a maintenance day), release,
 publication, the public figures by income group, UN region and LDC status, and the records
 after the award.
@@ -26,7 +28,14 @@ from sqlalchemy import select
 
 from opencall.scheduling.models import ScheduleEntry
 from tests.api.test_genebank_journey import review_and_publish
-from tests.api.test_operator_journey import Client, account, open_facility, signed_in, text_of
+from tests.api.test_operator_journey import (
+    Client,
+    account,
+    open_call,
+    open_facility,
+    signed_in,
+    text_of,
+)
 from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
@@ -56,35 +65,6 @@ NO_COMMON_DAY = {1: [["2028-06-05", "2028-06-08"]], 4: [["2028-06-09", "2028-06-
 OFFER = 8  # sessions of each telescope offered to the call
 
 
-def open_call_offering(
-    web: Web,
-    office: Client,
-    call: dict[str, Any],
-    offers: list[dict[str, Any]],
-    panel: list[tuple[str, str, str]],
-) -> list[Client]:
-    """The office's single-anonymous call (``call``: provider, facility, slug, code, cycle,
-    title and allocation policy), opening yesterday and closing in 30 days, two reviews a
-    proposal, offering ``offers`` (bodies of ``POST /calls/<slug>/pools``), opened; and its
-    panel (e-mail, name, country), each given the provider's reviewer role."""
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    office.post("/api/v1/calls", {
-        **call, "anonymity": "single",
-        "opens_at": (now - dt.timedelta(days=1)).isoformat(),
-        "closes_at": (now + dt.timedelta(days=30)).isoformat(),
-        "review_settings": {"reviewers_per_proposal": 2, "max_load": 40}})  # fmt: skip
-    for offer in offers:
-        office.post(f"/api/v1/calls/{call['slug']}/pools", offer)
-    office.post(f"/api/v1/calls/{call['slug']}/transition", {"target": "open"})
-    reviewers = []
-    for address, name, iso3 in panel:
-        reviewers.append(account(web, address, name, country_iso3=iso3,
-                                 institution=f"Institute of {name}"))  # fmt: skip
-        office.post(f"/api/v1/providers/{call['provider']}/roles",
-                    {"email": address, "role": "reviewer"})  # fmt: skip
-    return reviewers
-
-
 def test_a_vlbi_array_books_three_telescopes_at_the_same_instants(web: Web, one_loop: None) -> None:
     _admin, office, fac = open_facility(
         web, "vlbi", "Global VLBI Array", "NLD",
@@ -104,13 +84,13 @@ def test_a_vlbi_array_books_three_telescopes_at_the_same_instants(web: Web, one_
     assert all(s[11:13] in ("00", "16", "08") for s in starts), starts  # one 4-hour UTC grid
 
     slug = "vlbi-2028"
-    reviewers = open_call_offering(web, office, {
+    reviewers = open_call(web, office, {
         "provider": "vlbi", "facility": "array", "slug": slug, "code": "VL28",
-        "cycle": "2028", "title": "Global VLBI sessions, June 2028",
-        "allocation_policy": {"award_mode": "whole", "pi_cap_awards": 1}},
-        [{"pool_id": t["id"], "amount": OFFER} for t in tels],
+        "cycle": "2028", "title": "Global VLBI sessions, June 2028"},
+        {"award_mode": "whole", "pi_cap_awards": 1},
         [("rv0@panel.example", "Radio Astronomer 0", "NLD"),
-         ("rv1@panel.example", "Radio Astronomer 1", "JPN")])  # fmt: skip
+         ("rv1@panel.example", "Radio Astronomer 1", "JPN")],
+        [{"pool_id": t["id"], "amount": OFFER} for t in tels])  # fmt: skip
 
     pis: dict[str, tuple[int, Client, str]] = {}
     country_of: dict[str, str] = {}
