@@ -153,17 +153,22 @@ def open_call(
     call: dict[str, Any],
     policy: dict[str, Any],
     panel: list[tuple[str, str, str]],
+    offers: list[dict[str, Any]] | None = None,
 ) -> list[Client]:
     """The office's single-anonymous call (``call``: its provider, facility, slug, code,
     cycle and title), opening yesterday and closing in 30 days, two reviews a proposal,
-    under ``policy``, offering every resource of the facility, opened; and its panel
-    (``panel``: e-mail, name, country), each given the provider's reviewer role."""
+    under ``policy``, offering every resource of the facility (or ``offers``: bodies of
+    ``POST /calls/<slug>/pools``), opened; and its panel (``panel``: e-mail, name,
+    country), each given the provider's reviewer role."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     office.post("/api/v1/calls", {
-        **call, "anonymity": "single", "allocation_policy": policy, "offer_all_pools": True,
+        **call, "anonymity": "single", "allocation_policy": policy,
+        "offer_all_pools": offers is None,
         "opens_at": (now - dt.timedelta(days=1)).isoformat(),
         "closes_at": (now + dt.timedelta(days=30)).isoformat(),
         "review_settings": {"reviewers_per_proposal": 2, "max_load": 40}})  # fmt: skip
+    for offer in offers or []:
+        office.post(f"/api/v1/calls/{call['slug']}/pools", offer)
     office.post(f"/api/v1/calls/{call['slug']}/transition", {"target": "open"})
     reviewers = []
     for address, name, iso3 in panel:

@@ -20,7 +20,9 @@ from opencall.calls.models import Call
 from opencall.calls.schemas import allocation_policy, check_policy, review_settings
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.facilities import domain as fac_domain
 from opencall.facilities.domain import number_param, unit_text
+from opencall.inputs import plain_number
 from opencall.jobs import Job, enqueue
 from opencall.optim.messages import M_, render
 from opencall.people.models import Country
@@ -211,6 +213,73 @@ def _one_vessel_request(parts: list[_Part]) -> _Part:
     )
 
 
+def _same_time_apart(
+    pools: Mapping[int, Any], requests: Sequence[dict[str, Any]]
+) -> dict[int, str]:
+    """Why each request of a same-time bundle (``bundle_same_time``) cannot be placed, by its
+    position: its resources share fewer usable slots (same start and end, not in an
+    unavailable period, not begun, not on a date its request declares impossible) than it
+    asks for. The schedule could never book it, whatever else is awarded."""
+    from opencall.optim import slots as sl
+
+    bundles: dict[str, list[int]] = {}
+    for i, req in enumerate(requests):
+        if req["kind"] == "custom" and req.get("bundle"):
+            bundles.setdefault(req["bundle"], []).append(i)
+    now = utcnow()
+    out: dict[int, str] = {}
+    for positions in bundles.values():
+        reqs = [requests[i] for i in positions]
+        cps = [pools.get(r["pool_id"]) for r in reqs]
+        if (
+            len(reqs) < 2
+            or not any(r["details"].get("bundle_same_time") for r in reqs)
+            or any(cp is None or cp.pool.slot_hours is None for cp in cps)
+        ):
+            continue
+        common: set[tuple[Any, Any]] | None = None
+        offered = [cp for cp in cps if cp is not None]  # every one (checked above)
+        names = [cp.pool.name for cp in offered]
+        for r, cp in zip(reqs, offered, strict=True):
+            pool = cp.pool
+            lo, hi = fac_domain.period_bounds(
+                pool.period_start, pool.period_end, pool.day_start_hour, pool.time_zone or ""
+            )
+            if lo is None or hi is None:
+                common = set()
+                break
+            grid = sl.slot_grid(
+                sl.Resource(
+                    id=str(pool.id),
+                    start=lo,
+                    end=hi,
+                    slot_hours=float(pool.slot_hours),
+                    unavailable=tuple((u.starts_at, u.ends_at, u.reason) for u in pool.unavailable),
+                    not_before=now,
+                    time_zone=pool.time_zone or "",
+                    wall_start=fac_domain.period_wall_start(pool.period_start, pool.day_start_hour)
+                    if pool.period_start is not None
+                    else None,
+                )
+            )
+            off = sl.date_ranges(r["details"].get("impossible_dates") or [], pool.time_zone or "")
+            usable = {
+                (g.start, g.end)
+                for g in grid
+                if not g.reason and not any(i0 < g.end and g.start < i1 for i0, i1 in off)
+            }
+            common = usable if common is None else common & usable
+        asked = max(float(r["amount"]) for r in reqs)
+        n = len(common or ())
+        if n < asked:
+            why = (
+                f"only {n} slots are usable on all of its bundle's resources at once "
+                f"({', '.join(names)}; {plain_number(asked)} asked)"
+            )
+            out.update({i: why for i in positions})
+    return out
+
+
 def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, dict[str, Any]]:
     from opencall.optim import allocation as al
 
@@ -248,9 +317,12 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
         pi = str(p.pi_user_id)
         parts: list[_Part] = []
         bundle_of: dict[int, str | None] = {}
+        apart = _same_time_apart(pools, content["requests"])
         for i, req in enumerate(content["requests"]):
             demand = _demand(call, req, pool_key, lst_pool_by_hour)
             feasible, why = _feasibility(session, call, p, req, tech)
+            if feasible and i in apart:
+                feasible, why = False, apart[i]
             if req["kind"] == "fast" and not demand:
                 feasible, why = False, "no target is ever visible from the telescope"
             parts.append(([i], demand, feasible, why, req["kind"]))

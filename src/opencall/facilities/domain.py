@@ -58,7 +58,7 @@ COUNTABLE_UNITS = frozenset({"shift", "berth", "dive", "seat", "package", "sessi
 UNIT_KEY_RE = re.compile(r"[a-z][a-z0-9_-]{0,19}")
 FIELD_KEY_RE = r"^[a-z][a-z0-9_]{0,39}$"
 # request detail keys the platform itself uses (common to all custom resources)
-RESERVED_KEYS = ("amount", "impossible_dates", "bundle_together")
+RESERVED_KEYS = ("amount", "impossible_dates", "bundle_together", "bundle_same_time")
 FIELD_TYPES = ("text", "number", "choice", "date_range", "coordinates", "target_list", "file")
 #: The kinds of post-award record the platform knows (their fields: ``results.schemas``);
 #: a resource may declare which of them it is followed with (``record_kinds``).
@@ -820,6 +820,19 @@ def validate_details(
                 field="bundle_together",
             )
         clean["bundle_together"] = together
+    same_time = details.get("bundle_same_time")
+    if same_time is not None:
+        if not isinstance(same_time, bool):
+            raise FieldProblem(
+                "Schedule the bundle at the same times on every resource: answer true or false.",
+                field="bundle_same_time",
+            )
+        if same_time and not slot_based:
+            raise FieldProblem(
+                "Same times on every resource apply to resources offered in slots only.",
+                field="bundle_same_time",
+            )
+        clean["bundle_same_time"] = same_time
     return float(clean["amount"]), clean
 
 

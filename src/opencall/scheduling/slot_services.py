@@ -303,9 +303,11 @@ def schedule_slots(
     other: list[tuple[Request, list[Award]]] = []
     # a bundle is kept together when any of its requests asks for it
     together: dict[tuple[int, str], bool] = defaultdict(bool)
+    same_time: dict[tuple[int, str], bool] = defaultdict(bool)
     for req in reqs.values():
         if req.bundle:
             together[(req.proposal_id, req.bundle)] |= bool(req.details.get("bundle_together"))
+            same_time[(req.proposal_id, req.bundle)] |= bool(req.details.get("bundle_same_time"))
     for req_id, aw in sorted(awards_by_req.items()):
         req = reqs[req_id]
         pool = pools.get(aw[0].pool_id)
@@ -336,6 +338,7 @@ def schedule_slots(
                 impossible=impossible,
                 bundle=req.bundle or None,
                 together=together[(req.proposal_id, req.bundle)] if req.bundle else False,
+                same_time=same_time[(req.proposal_id, req.bundle)] if req.bundle else False,
                 weight=merit.get(req.proposal_id, 1.0),
             )
         )

@@ -51,6 +51,8 @@ REASONS = {
     "unknown_resource": N_("unknown resource"),
     "capacity": N_("the slots went to higher-ranked awards"),
     "time_limit": N_("the time limit passed before it was tried"),
+    "no_common_slots": N_("not enough slots usable on every resource of its bundle at once"),
+    "same_time_lengths": N_("its bundle's requests at the same times differ in length"),
 }
 
 

@@ -139,8 +139,17 @@ def _bundle_errors(problem: SlotProblem, starts: Mapping[str, Sequence[dt.dateti
     for a in problem.awards:
         if a.bundle is not None:
             bundles.setdefault((a.proposal, a.bundle), []).append(a)
-    return [
+    errors = [
         f"bundle {b} of {p}: only part of it is placed"
         for (p, b), members in bundles.items()
         if len({bool(starts.get(m.id)) for m in members}) > 1
     ]
+    errors.extend(
+        f"bundle {b} of {p}: not at the same times on every resource"
+        for (p, b), members in bundles.items()
+        if len(members) > 1
+        and any(m.same_time for m in members)
+        and all(starts.get(m.id) for m in members)
+        and len({frozenset(starts[m.id]) for m in members}) > 1
+    )
+    return errors

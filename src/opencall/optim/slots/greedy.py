@@ -20,7 +20,7 @@ import numpy as np
 from opencall.optim.messages import M_
 from opencall.optim.slots.calendar import owner
 from opencall.optim.slots.check import evaluate
-from opencall.optim.slots.index import _Index, _index, _runs
+from opencall.optim.slots.index import _Index, _index, _runs, is_same_time
 from opencall.optim.slots.problem import SlotAward, SlotProblem
 from opencall.optim.slots.result import SlotSchedule, Unplaced
 
@@ -106,6 +106,8 @@ def _span(ix: _Index, placed: dict[str, list[int]], unit: list[SlotAward]) -> fl
 
 def _place_unit(ix: _Index, unit: list[SlotAward], taken: Taken) -> dict[str, list[int]] | None:
     """A placement of a whole unit with ``taken`` updated, or None (``taken`` unchanged)."""
+    if is_same_time(unit):
+        return _place_same_time(ix, unit, taken)
     together = len(unit) > 1 and any(a.together for a in unit)
     if not together:
         trial = _copy(taken)
@@ -153,6 +155,34 @@ def _place_unit(ix: _Index, unit: list[SlotAward], taken: Taken) -> dict[str, li
     for a in unit:
         _take(ix, taken, a, best[2][a.id])
     return best[2]
+
+
+def _place_same_time(
+    ix: _Index, unit: list[SlotAward], taken: Taken
+) -> dict[str, list[int]] | None:
+    """A same-time bundle: the instants free on every resource of the unit (``_same_time``
+    kept each award's slots to those common to all), the earliest contiguous block of them,
+    else the earliest; None when too few are free."""
+    first = unit[0]
+    frees = [_free_allowed(ix, a, taken) for a in unit]
+    starts = [
+        {ix.grids[a.resource][k].start: k for k in free.tolist()}
+        for a, free in zip(unit, frees, strict=True)
+    ]
+    common = sorted(set(starts[0]).intersection(*starts[1:]))
+    n = first.slots
+    if len(common) < n:
+        return None
+    ks0 = [starts[0][t] for t in common]
+    chosen = common[:n]
+    for i in range(len(ks0) - n + 1):
+        if ks0[i + n - 1] - ks0[i] == n - 1:
+            chosen = common[i : i + n]
+            break
+    out = {a.id: [by_start[t] for t in chosen] for a, by_start in zip(unit, starts, strict=True)}
+    for a in unit:
+        _take(ix, taken, a, out[a.id])
+    return out
 
 
 def _unit_value(unit: list[SlotAward]) -> float:

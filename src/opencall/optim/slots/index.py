@@ -95,10 +95,9 @@ def _too_few_slots(
     )
 
 
-def _units(awards: Sequence[SlotAward], pre: dict[str, Unplaced]) -> list[list[SlotAward]]:
+def _units(awards: Sequence[SlotAward]) -> list[list[SlotAward]]:
     """The awards as units placed whole (an award alone, or an all-or-nothing bundle of
-    one proposal, in the order of their first award); a bundle with an award left out
-    before the search (``pre``) has its other awards left out too, saying so."""
+    one proposal, in the order of their first award)."""
     units: list[list[SlotAward]] = []
     by_bundle: dict[tuple[str, str], list[SlotAward]] = {}
     for a in awards:
@@ -110,6 +109,12 @@ def _units(awards: Sequence[SlotAward], pre: dict[str, Unplaced]) -> list[list[S
                 by_bundle[key] = []
                 units.append(by_bundle[key])
             by_bundle[key].append(a)
+    return units
+
+
+def _leave_out_whole(units: Sequence[list[SlotAward]], pre: dict[str, Unplaced]) -> None:
+    """A bundle with an award left out before the search (``pre``) has its other awards
+    left out too, saying so."""
     for unit in units:
         bad = [a.id for a in unit if a.id in pre]
         if bad and len(unit) > 1:
@@ -123,7 +128,6 @@ def _units(awards: Sequence[SlotAward], pre: dict[str, Unplaced]) -> list[list[S
                             others=", ".join(bad),
                         ),
                     )
-    return units
 
 
 def _index(problem: SlotProblem) -> _Index:
@@ -165,7 +169,11 @@ def _index(problem: SlotProblem) -> _Index:
         allowed_arr[a.id] = arrays[same]
         if len(ok) < a.slots:
             pre[a.id] = _too_few_slots(a, ok, grid, cal[a.resource], kept_free)
-    units = _units(problem.awards, pre)
+    units = _units(problem.awards)
+    for unit in units:
+        if is_same_time(unit):
+            _same_time(unit, grids, allowed, allowed_arr, pre)
+    _leave_out_whole(units, pre)
     res_of = {a.id: a.resource for a in problem.awards}
     owners = {a.id: owner(a) for a in problem.awards}
     start_hours = {
@@ -175,6 +183,59 @@ def _index(problem: SlotProblem) -> _Index:
     return _Index(
         problem, grids, allowed, units, epoch, pre, res, res_of, owners, allowed_arr, start_hours
     )
+
+
+def is_same_time(unit: Sequence[SlotAward]) -> bool:
+    """A bundle of two awards or more placed at the same instants on their resources."""
+    return len(unit) > 1 and any(a.same_time for a in unit)
+
+
+def _same_time(
+    unit: list[SlotAward],
+    grids: dict[str, list[Slot]],
+    allowed: dict[str, list[int]],
+    allowed_arr: dict[str, np.ndarray],
+    pre: dict[str, Unplaced],
+) -> None:
+    """Keep, of each award of a same-time bundle, the slots whose start and end every other
+    award of the bundle may take too; leave the bundle out (``pre``) when its awards differ in
+    length or fewer slots than it needs are common to all."""
+    if any(a.id in pre for a in unit):
+        return  # the bundle is left out with the award that cannot be placed
+    if len({a.slots for a in unit}) > 1:
+        for a in unit:
+            pre[a.id] = Unplaced.saying(
+                a.id,
+                "same_time_lengths",
+                M_(
+                    "its bundle is to be placed at the same times on every resource, but its "
+                    "awards differ in length (%(lengths)s slots)",
+                    lengths=", ".join(str(b.slots) for b in unit),
+                ),
+            )
+        return
+    spans = [
+        {(grids[a.resource][k].start, grids[a.resource][k].end): k for k in allowed[a.id]}
+        for a in unit
+    ]
+    common = set(spans[0]).intersection(*spans[1:])
+    for a, by_span in zip(unit, spans, strict=True):
+        ks = sorted(by_span[t] for t in common)
+        allowed[a.id] = ks
+        allowed_arr[a.id] = np.asarray(ks, dtype=np.int64)
+    if len(common) < unit[0].slots:
+        for a in unit:
+            pre[a.id] = Unplaced.saying(
+                a.id,
+                "no_common_slots",
+                M_(
+                    "%(slots)s slots awarded at the same times on %(n)s resources, but only "
+                    "%(ok)s slots are usable on all of them at once",
+                    slots=a.slots,
+                    n=len(unit),
+                    ok=len(common),
+                ),
+            )
 
 
 def _runs(ks: Sequence[int] | np.ndarray) -> list[tuple[int, int]]:

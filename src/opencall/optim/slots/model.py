@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from opencall.optim.slots.greedy import _unit_value
-from opencall.optim.slots.index import _Index
+from opencall.optim.slots.index import _Index, is_same_time
 from opencall.optim.slots.problem import SlotAward
 
 #: one row of the program: its coefficients by column, its lower and upper bound
@@ -112,6 +112,7 @@ def _model(ix: _Index, units: Sequence[list[SlotAward]], awards: Sequence[SlotAw
     rows = _capacity_rows(ix, awards, col, y_of)
     rows.extend(_run_rows(ix, awards, col, y_of, run_col, run_plain))
     rows.extend(_span_rows(ix, units, col, lohi, horizon))
+    rows.extend(_same_time_rows(ix, units, col))
     col_lo = np.zeros(n)
     col_hi = np.ones(n)
     integer = np.zeros(n, dtype=bool)
@@ -154,6 +155,24 @@ def _run_columns(
             else:
                 run_plain.append(col[(a.id, k)])
     return run_col, run_plain, n
+
+
+def _same_time_rows(
+    ix: _Index, units: Sequence[list[SlotAward]], col: Mapping[tuple[str, int], int]
+) -> list[Row]:
+    """A same-time bundle takes a slot of its first award exactly when each other award
+    takes the slot of the same start (their slots are those common to all, ``_same_time``)."""
+    rows: list[Row] = []
+    for u in units:
+        if not is_same_time(u) or any((u[0].id, k) not in col for k in ix.allowed[u[0].id]):
+            continue
+        first = {ix.grids[u[0].resource][k].start: k for k in ix.allowed[u[0].id]}
+        for b in u[1:]:
+            for k in ix.allowed[b.id]:
+                k0 = first.get(ix.grids[b.resource][k].start)
+                if k0 is not None and (b.id, k) in col:
+                    rows.append(({col[(u[0].id, k0)]: 1.0, col[(b.id, k)]: -1.0}, 0.0, 0.0))
+    return rows
 
 
 def _capacity_rows(

@@ -93,6 +93,11 @@ class SlotAward:
     together : bool
         Keep the bundle close together in time (minimise its span); a bundle is kept together
         when any of its awards asks for it.
+    same_time : bool
+        Place every award of the bundle at the same instants (a VLBI observation on three
+        telescopes at once, two growth chambers for the same days): each slot of one award
+        has a slot of each other award with the same start and end. A bundle is placed so
+        when any of its awards asks for it; its awards then need the same number of slots.
     weight : float
         Value of one placed slot (merit); > 0.
     """
@@ -105,6 +110,7 @@ class SlotAward:
     bundle: str | None = None
     together: bool = False
     weight: float = 1.0
+    same_time: bool = False
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from opencall.calls.schemas import TITLE_MAX_CHARS, call_form
 from opencall.db import utcnow
 from opencall.errors import DomainError, Localized, Sentences
 from opencall.facilities.domain import parse_fields
-from opencall.inputs import one_line
+from opencall.inputs import one_line, plain_number
 from opencall.optim.messages import M_
 from opencall.people.models import User
 from opencall.proposals.domain import (
@@ -328,6 +328,49 @@ _SCIENCE_CASE = (
 )
 
 
+def _same_time_bundles(proposal: Proposal) -> list[tuple[str, DomainError]]:
+    """A bundle scheduled at the same times on every resource (``bundle_same_time``) books
+    the same slots on each: its requests ask for the same amount, each on a resource of its
+    own, all of one slot length. One problem per bundle."""
+    pools = {cp.pool_id: cp.pool for cp in proposal.call.pools}
+    bundles: dict[str, list[Any]] = {}
+    for r in proposal.requests:
+        if r.bundle:
+            bundles.setdefault(r.bundle, []).append(r)
+    out: list[tuple[str, DomainError]] = []
+    for key, reqs in sorted(bundles.items()):
+        if len(reqs) < 2 or not any(r.details.get("bundle_same_time") for r in reqs):
+            continue
+        amounts = [float(r.amount) for r in reqs]
+        lengths = {pools[r.pool_id].slot_hours for r in reqs if r.pool_id in pools}
+        if len(set(amounts)) > 1:
+            err = DomainError(
+                "The requests of the bundle %(bundle)s are scheduled at the same times on "
+                "every resource: each must ask for the same amount (asked: %(amounts)s).",
+                field="bundle",
+                bundle=repr(key),
+                amounts=", ".join(plain_number(a) for a in amounts),
+            )
+        elif len({r.pool_id for r in reqs}) < len(reqs):
+            err = DomainError(
+                "The requests of the bundle %(bundle)s are scheduled at the same times on "
+                "every resource: each must be on a resource of its own.",
+                field="bundle",
+                bundle=repr(key),
+            )
+        elif len(lengths) > 1:
+            err = DomainError(
+                "The requests of the bundle %(bundle)s are scheduled at the same times on "
+                "every resource: their resources must have slots of the same length.",
+                field="bundle",
+                bundle=repr(key),
+            )
+        else:
+            continue
+        out.append(("bundle", err))
+    return out
+
+
 def submission_errors(proposal: Proposal) -> list[tuple[str, DomainError]]:
     """Everything that blocks submission, as (field, error); empty when ready. Each
     error carries its message id and parameters, so that the edge says it in the
@@ -363,6 +406,7 @@ def submission_errors(proposal: Proposal) -> list[tuple[str, DomainError]]:
             ),
         )
     problems += _compulsory_bundles(proposal)
+    problems += _same_time_bundles(proposal)
     problems += _missing_files(proposal)
     if form.requires_pdf and not any(a.purpose == "scientific" for a in proposal.attachments):
         problem(

@@ -343,6 +343,7 @@ def custom_values(req: Request, pool: CapacityPool | None) -> dict[str, str]:
             values[name] = plain_number(v) if isinstance(v, float) else str(v)
     values["impossible_dates"] = "\n".join(f"{a} {b}" for a, b in d.get("impossible_dates", []))
     values["bundle_together"] = "on" if d.get("bundle_together") else ""
+    values["bundle_same_time"] = "on" if d.get("bundle_same_time") else ""
     return values
 
 
@@ -401,6 +402,7 @@ def parse_custom_form(page: Page, call: Call, form: dict[str, str]) -> Parsed:
         if ranges:
             details["impossible_dates"] = ranges
         details["bundle_together"] = form.get("bundle_together", "") in ("on", "1", "true")
+        details["bundle_same_time"] = form.get("bundle_same_time", "") in ("on", "1", "true")
     if not errors:
         # judged here too, so that the message names the field in the visitor's language
         # (the service judges again, in English, for every other client)
@@ -417,7 +419,14 @@ def custom_field_name(field: str | None, pool: CapacityPool | None) -> str:
     if not field:
         return "form"
     key = field.removeprefix("details.")
-    if key in ("amount", "impossible_dates", "bundle_together", "pool_id", "bundle"):
+    if key in (
+        "amount",
+        "impossible_dates",
+        "bundle_together",
+        "bundle_same_time",
+        "pool_id",
+        "bundle",
+    ):
         return key
     for fd in fac_domain.parse_fields(pool.request_fields if pool else []):
         if fd.key == key:
