@@ -34,6 +34,7 @@ class Case:
         "proposal_id": a.awarded,
         "slug": a.slug,
         "record_id": a.ids.get("record", 0),
+        "output_id": a.ids.get("output", 0),
     }
 
 
@@ -48,6 +49,22 @@ CASES: list[Case] = [
     ),
     Case("POST", "/awards/{proposal_id}/outputs", AWARD, data={"title": "T", "year": "2028"}),
     Case("POST", "/awards/{proposal_id}/outputs/import", AWARD, data={"text": ""}),
+    # a result retracted, then the retraction undone (trialout13)
+    Case(
+        "POST",
+        "/awards/{proposal_id}/outputs/{output_id}/retract",
+        AWARD,
+        data={"retracted_on": "2029-01-01", "note": "Retracted by the journal"},
+    ),
+    Case("POST", "/awards/{proposal_id}/outputs/{output_id}/restore", AWARD),
+    Case(
+        "PUT",
+        "/api/v1/awards/{proposal_id}/outputs/{output_id}/retraction",
+        AWARD,
+        api=True,
+        json={"retracted_on": "2029-01-01", "note": "Retracted by the journal"},
+    ),
+    Case("DELETE", "/api/v1/awards/{proposal_id}/outputs/{output_id}/retraction", AWARD, api=True),
     Case("GET", "/manage/calls/{slug}/postaward", OFFICE),
     Case("POST", "/manage/calls/{slug}/postaward/import", OFFICE, data={"text": ""}),
     Case("GET", "/calls/{slug}/after-award", EVERYONE),

@@ -20,7 +20,7 @@ from opencall.proposals.models import Proposal
 from opencall.results import declines, policies, services
 from opencall.results import domain as d
 from opencall.results import queries as q
-from opencall.results.models import PostAwardRecord
+from opencall.results.models import PostAwardRecord, ResearchOutput
 from opencall.results.schemas import OutputIn
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.api import (
@@ -83,6 +83,15 @@ class OutputOut(BaseModel):
     orcids: list[str] = []
     acknowledges: bool
     source: str
+    #: the day it was retracted or withdrawn (then counted in no figure), else None
+    retracted_on: dt.date | None = None
+    retraction_note: str = ""
+
+
+class RetractIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    retracted_on: dt.date
+    note: str = Field(min_length=1, max_length=services.MAX_RETRACTION_NOTE)
 
 
 class ImportIn(BaseModel):
@@ -199,6 +208,41 @@ def add_output(
     p = _award(api, proposal_id, record=True)
     with api.saving():
         o = services.add_output(api.db, p, body.model_dump(mode="json"), actor_id=api.actor_id)
+    return OutputOut.model_validate(o)
+
+
+def _output(api: Api, proposal_id: int, output_id: int) -> ResearchOutput:
+    p = _award(api, proposal_id, record=True)
+    return api.get_visible(ResearchOutput, output_id, lambda o: o.proposal_id == p.id)
+
+
+@router.put("/awards/{proposal_id}/outputs/{output_id}/retraction", response_model=OutputOut,
+            **RECORDS)  # fmt: skip
+def retract_output(
+    body: RetractIn,
+    proposal_id: int = id_param(),
+    output_id: int = id_param(),
+    api: Api = Depends(get_api),
+) -> OutputOut:
+    """Mark a result retracted or withdrawn: kept, listed with its day and note, and
+    counted in no figure of the award, the report or the public pages."""
+    o = _output(api, proposal_id, output_id)
+    with api.saving():
+        services.retract_output(
+            api.db, o, on=body.retracted_on, note=body.note, actor_id=api.actor_id
+        )
+    return OutputOut.model_validate(o)
+
+
+@router.delete("/awards/{proposal_id}/outputs/{output_id}/retraction", response_model=OutputOut,
+               **RECORDS)  # fmt: skip
+def restore_output(
+    proposal_id: int = id_param(), output_id: int = id_param(), api: Api = Depends(get_api)
+) -> OutputOut:
+    """Undo a retraction entered by mistake: the result counts again."""
+    o = _output(api, proposal_id, output_id)
+    with api.saving():
+        services.restore_output(api.db, o, actor_id=api.actor_id)
     return OutputOut.model_validate(o)
 
 

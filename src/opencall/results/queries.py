@@ -63,6 +63,12 @@ def outputs_of(session: Session, proposal_id: int) -> list[ResearchOutput]:
     )
 
 
+def counted(outputs: Sequence[ResearchOutput]) -> list[ResearchOutput]:
+    """The results that count in the figures: those not retracted (a retracted one stays
+    listed on the award's page, marked; ``services.retract_output``)."""
+    return [o for o in outputs if o.retracted_on is None]
+
+
 def awarded_proposals(session: Session, call: Call) -> list[Proposal]:
     return list(session.scalars(awarded_proposals_query(call)))
 
@@ -120,7 +126,7 @@ def summary(session: Session, proposal: Proposal, today: dt.date) -> dict[str, A
     ``follow_up`` as the call's report sums them (:func:`stages_of_call`, one
     computation)."""
     recs = [(r.kind, r.data) for r in records_of(session, proposal.id)]
-    outs = outputs_of(session, proposal.id)
+    outs = counted(outputs_of(session, proposal.id))
     s = d.outcome_summary(recs, [output_dict(o) for o in outs], today)
     s.update(d.proposal_stages(recs, len(outs)))
     s["days_to_first_result"] = d.days_to_first_result(
@@ -194,8 +200,11 @@ def stages_of_calls(
         ResearchOutput.doi,
         ResearchOutput.number,
     )
+    # a retracted result is counted nowhere (``counted``)
     for pid, published_on, year, kind, doi, number in session.execute(
-        _of(out_cols, ResearchOutput, ids, proposal_ids)
+        _of(out_cols, ResearchOutput, ids, proposal_ids).where(
+            ResearchOutput.retracted_on.is_(None)
+        )
     ):
         outs[pid].append(published_on or dt.date(year, 7, 1))  # as result_date
         kinds[pid][kind] = kinds[pid].get(kind, 0) + 1

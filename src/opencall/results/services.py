@@ -224,6 +224,73 @@ def add_output(
     )
 
 
+MAX_RETRACTION_NOTE = 1000
+
+
+def retract_output(
+    session: Session, output: ResearchOutput, *, on: dt.date, note: str, actor_id: int | None
+) -> ResearchOutput:
+    """A result retracted or withdrawn ``on`` a day (a paper retracted by its journal, a
+    dataset withdrawn), for the reason in ``note``: kept on the award's page, marked, and
+    counted in no figure (``queries.counted``); audited. Refused, changing nothing, when
+    it is already retracted, without a note, or dated before the result appeared."""
+    if output.retracted_on is not None:
+        raise DomainError(
+            "This result was already retracted on %(date)s.",
+            date=output.retracted_on.isoformat(),
+        )
+    note = note.strip()
+    if not note or len(note) > MAX_RETRACTION_NOTE:
+        raise DomainError(
+            "Say why the result was retracted (a note of 1 to %(n)s characters).",
+            field="note",
+            n=MAX_RETRACTION_NOTE,
+        )
+    appeared = output.published_on or dt.date(output.year, 1, 1)
+    if on < appeared:
+        raise DomainError(
+            "A result cannot be retracted before it appeared (%(date)s).",
+            field="retracted_on",
+            date=appeared.isoformat(),
+        )
+    output.retracted_on = on
+    output.retraction_note = note
+    session.flush()
+    auditlog.record(
+        session,
+        "postaward.retract",
+        "research_output",
+        output.id,
+        actor_id=actor_id,
+        call_id=output.call_id,
+        data={**q.output_dict(output), "retracted_on": on.isoformat(), "note": note},
+    )
+    return output
+
+
+def restore_output(
+    session: Session, output: ResearchOutput, *, actor_id: int | None
+) -> ResearchOutput:
+    """Undo a retraction entered by mistake: the result counts again; audited with the
+    retraction it undoes."""
+    if output.retracted_on is None:
+        raise DomainError("This result is not retracted.")
+    before = {"retracted_on": output.retracted_on.isoformat(), "note": output.retraction_note}
+    output.retracted_on = None
+    output.retraction_note = ""
+    session.flush()
+    auditlog.record(
+        session,
+        "postaward.unretract",
+        "research_output",
+        output.id,
+        actor_id=actor_id,
+        call_id=output.call_id,
+        data={**q.output_dict(output), **before},
+    )
+    return output
+
+
 def _validated(
     fmt: str, text: str, limit: int
 ) -> tuple[list[tuple[str, str, OutputIn]], list[DomainError]]:
