@@ -159,5 +159,12 @@ CASES: list[Case] = [
         api=True,
         json={"format": "bibtex", "content": "@article{a, title={T}, year={2029}, award={X}}"},
     ),
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/records/import",
+        OFFICE,
+        api=True,
+        json={"content": "award,kind,description\nX,other,Thin sections\n"},
+    ),
 ]
 ROUTES = {(c.method, c.path) for c in CASES}

@@ -292,6 +292,32 @@ def import_call_outputs(
     return CallImportOut(added=len(new), skipped=skipped)
 
 
+class RecordsImportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    content: str = Field(min_length=1, max_length=services.MAX_RECORD_IMPORT_BYTES)
+    filename: str = Field(default="upload.csv", max_length=200)
+
+
+class RecordsImportOut(BaseModel):
+    added: int = Field(description="records stored, over every award the file names")
+
+
+@router.post(
+    "/calls/{slug}/records/import", response_model=RecordsImportOut, status_code=201, **RECORDS
+)
+def import_call_records(
+    body: RecordsImportIn, slug: str = SLUG, api: Api = Depends(get_api)
+) -> RecordsImportOut:
+    """Post-award records of many awards of the call from one CSV file (the user
+    office's): columns ``award`` (the award's code), ``kind`` and the kind's fields; all
+    or nothing, every refused row named with its line (see docs/operators.md)."""
+    call = signed_in_call_api(api, slug, policies.may_see_call_records)
+    user = api.require_user()
+    with api.saving():
+        new = services.import_call_records(api.db, call, user, body.filename, body.content)
+    return RecordsImportOut(added=len(new))
+
+
 @router.get("/calls/{slug}/postaward", response_model=StageList, responses=NOT_FOUND)
 def call_stages(
     slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)

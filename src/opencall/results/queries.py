@@ -43,6 +43,27 @@ def record_kinds(session: Session, proposal_id: int) -> list[str]:
     return d.kinds_of_pools(pools) if awards else []
 
 
+def record_kinds_of_call(session: Session, call: Call) -> dict[int, list[str]]:
+    """:func:`record_kinds` of every award of ``call`` at once (proposal id: kinds)."""
+    pools: dict[int, list[tuple[str, Sequence[str]]]] = defaultdict(list)
+    for pid, pool in session.execute(
+        select(Award.proposal_id, CapacityPool)
+        .join(CapacityPool, CapacityPool.id == Award.pool_id)
+        .where(Award.call_id == call.id)
+    ):
+        pools[pid].append((d.pool_kind(pool.pool_type, pool.unit), pool.record_kinds or ()))
+    return {pid: d.kinds_of_pools(ps) for pid, ps in pools.items()}
+
+
+def shipment_entries_of_call(session: Session, call: Call) -> dict[int, int]:
+    """The schedule entries of ``call`` (a record names a planned shipment by one):
+    entry id -> its proposal's id."""
+    rows = session.execute(
+        select(ScheduleEntry.id, ScheduleEntry.proposal_id).where(ScheduleEntry.call_id == call.id)
+    )
+    return {entry: pid for entry, pid in rows}
+
+
 def records_of(session: Session, proposal_id: int) -> list[PostAwardRecord]:
     return list(
         session.scalars(
