@@ -48,6 +48,8 @@ CASES: list[Case] = [
         data={k: v for k, v in LOAN.items() if k != "kind"},
     ),
     Case("POST", "/awards/{proposal_id}/outputs", AWARD, data={"title": "T", "year": "2028"}),
+    # a record kept in error, not removed without a reason (trialout13)
+    Case("POST", "/awards/{proposal_id}/records/{record_id}/remove", AWARD, data={"reason": ""}),
     Case("POST", "/awards/{proposal_id}/outputs/import", AWARD, data={"text": ""}),
     # a result retracted, then the retraction undone (trialout13)
     Case(
@@ -65,6 +67,8 @@ CASES: list[Case] = [
         json={"retracted_on": "2029-01-01", "note": "Retracted by the journal"},
     ),
     Case("DELETE", "/api/v1/awards/{proposal_id}/outputs/{output_id}/retraction", AWARD, api=True),
+    # without its reason: refused (400) for those who may, 404 for the others
+    Case("DELETE", "/api/v1/awards/{proposal_id}/records/{record_id}", AWARD, api=True),
     Case("GET", "/manage/calls/{slug}/postaward", OFFICE),
     Case("POST", "/manage/calls/{slug}/postaward/import", OFFICE, data={"text": ""}),
     Case("GET", "/calls/{slug}/after-award", EVERYONE),

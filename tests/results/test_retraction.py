@@ -132,7 +132,8 @@ def test_a_retraction_on_the_award_page_and_in_the_api(web: Web, aw: Awarded) ->
         f"{url}/retract", data={"csrf_token": tok, "retracted_on": "2029-01-02", "note": "Fraud"}
     )
     assert r.status_code == 303
-    assert "Retracted on 2029-01-02: Fraud" in client.get(f"/awards/{aw.awarded}").text
+    page = client.get(f"/awards/{aw.awarded}").text  # the PI reads French
+    assert "Retiré le 2029-01-02 : Fraud (non compté)" in page
     h = {"Authorization": f"Bearer {token}"}
     api = web.client()
     got = api.get(f"/api/v1/awards/{aw.awarded}", headers=h).json()
@@ -142,3 +143,44 @@ def test_a_retraction_on_the_award_page_and_in_the_api(web: Web, aw: Awarded) ->
     assert r.status_code == 200 and r.json()["retracted_on"] is None
     got = api.get(f"/api/v1/awards/{aw.awarded}", headers=h).json()
     assert got["summary"]["publications"] == 1
+
+
+def test_a_record_entered_in_error_is_removed_with_its_history(db: Session) -> None:
+    """A record kept on the wrong award (or twice) is removed: the award's figures no
+    longer count it, and the audit log keeps what it held; removing it again is refused."""
+    call, (ken,) = awarded_samples_call(db, ["KEN"])
+    loan = {"sample": "CE-5 regolith", "mass_mg": 200, "shipped_on": "2027-06-01",
+            "received_on": "2027-06-09"}  # fmt: skip
+    rec = res.add_record(db, ken, "loan", loan, actor_id=None)
+    assert _produced(db, call.id) == {ken.id: False}
+    assert rq.stages_of_call(db, call)[ken.id]["used"]
+    rid = rec.id
+    res.remove_record(db, rec, reason="Entered on the wrong award", actor_id=None)
+    assert rq.records_of(db, ken.id) == [] and not rq.stages_of_call(db, call)[ken.id]["used"]
+    ev = db.scalars(select(AuditEvent).where(AuditEvent.action == "postaward.remove")).one()
+    assert ev.entity_id == str(rid) and ev.data["data"]["received_on"] == "2027-06-09"
+    assert ev.reason == "Entered on the wrong award" and ev.data["kind"] == "loan"
+    rec2 = res.add_record(db, ken, "loan", loan, actor_id=None)
+    counts = table_counts(db)
+    with pytest.raises(DomainError, match="why"):
+        res.remove_record(db, rec2, reason=" ", actor_id=None)
+    assert table_counts(db) == counts
+
+
+def test_a_record_is_removed_through_the_api_with_a_reason(web: Web, aw: Awarded) -> None:
+    with web.factory() as s:
+        p = s.get(Proposal, aw.awarded)
+        assert p is not None
+        rec = res.add_record(s, p, "other", {"description": "Sections cut"}, actor_id=None)
+        pi = user_by_email(s, aw.emails["pi"])
+        assert pi is not None
+        token = people_services.create_api_token(s, pi, "t")[1]
+        s.commit()
+        rid = rec.id
+    h = {"Authorization": f"Bearer {token}"}
+    url = f"/api/v1/awards/{aw.awarded}/records/{rid}"
+    r = web.client().delete(url, headers=h)  # no reason: refused, kept
+    assert r.status_code == 400 and "why" in r.json()["detail"]
+    assert web.client().delete(f"{url}?reason=Twice", headers=h).status_code == 204
+    got = web.client().get(f"/api/v1/awards/{aw.awarded}", headers=h).json()
+    assert got["records"] == []

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.allocation.models import DECLINE_REASONS, Award
@@ -199,6 +199,22 @@ def update_record(
     with api.saving():
         services.update_record(api.db, rec, body.data, actor_id=api.actor_id)
     return _record_out(rec)
+
+
+@router.delete("/awards/{proposal_id}/records/{record_id}", status_code=204, **RECORDS)
+def remove_record(
+    proposal_id: int = id_param(),
+    record_id: int = id_param(),
+    reason: str = Query(default="", max_length=services.MAX_RETRACTION_NOTE),
+    api: Api = Depends(get_api),
+) -> Response:
+    """Remove a record kept in error (``reason``, required, says why): no figure counts
+    it any more; the audit log keeps what it held."""
+    p = _award(api, proposal_id, record=True)
+    rec = api.get_visible(PostAwardRecord, record_id, lambda r: r.proposal_id == p.id)
+    with api.saving():
+        services.remove_record(api.db, rec, reason=reason, actor_id=api.actor_id)
+    return Response(status_code=204)
 
 
 @router.post("/awards/{proposal_id}/outputs", response_model=OutputOut, status_code=201, **RECORDS)

@@ -134,6 +134,34 @@ def update_record(
     return rec
 
 
+def remove_record(
+    session: Session, rec: PostAwardRecord, *, reason: str, actor_id: int | None
+) -> None:
+    """Remove a record kept in error (on the wrong award, twice): the award's figures no
+    longer count it; the audit event keeps its kind and fields and the ``reason``.
+    Refused without a reason, changing nothing."""
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_RETRACTION_NOTE:
+        raise DomainError(
+            "Say why the record is removed (a note of 1 to %(n)s characters).",
+            field="reason",
+            n=MAX_RETRACTION_NOTE,
+        )
+    auditlog.record(
+        session,
+        "postaward.remove",
+        "postaward_record",
+        rec.id,
+        actor_id=actor_id,
+        call_id=rec.call_id,
+        reason=reason,
+        data={"proposal_id": rec.proposal_id, "award_id": rec.award_id, "kind": rec.kind,
+              "data": dict(rec.data), "created_by": rec.created_by},
+    )  # fmt: skip
+    session.delete(rec)
+    session.flush()
+
+
 def _key(doi: str, title: str, year: int, number: str = "") -> tuple[str, ...]:
     """What makes two results the same: a patent's publication number, else the DOI,
     else the title (any case) and year."""

@@ -251,6 +251,17 @@ def update_record(proposal_id: int, record_id: int, page: Page = Depends(get_pag
     return _saved(page, proposal, refused)
 
 
+@router.post("/awards/{proposal_id}/records/{record_id}/remove", response_class=HTMLResponse)
+def remove_record(proposal_id: int, record_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = _recording(page, proposal_id)
+    rec = page.get_visible(PostAwardRecord, record_id, lambda r: r.proposal_id == proposal.id)
+    with page.attempt() as refused:
+        services.remove_record(
+            page.db, rec, reason=page.form.get("reason", ""), actor_id=page.user.id
+        )
+    return _saved(page, proposal, refused)
+
+
 def _lines(value: str) -> list[str]:
     return [x.strip() for x in value.replace(";", "\n").splitlines() if x.strip()]
 
