@@ -6,22 +6,17 @@ in the report's JSON, its CSV and its page and PDF tables, the same counts."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 
 from sqlalchemy.orm import Session
 
-from opencall.calls import services as call_services
-from opencall.cycle import services as cycle
-from opencall.facilities import services as fs
+from opencall.calls.models import Call
 from opencall.outcomes import after_award as aa
 from opencall.outcomes import queries as oq
 from opencall.outcomes import report as orep
 from opencall.people.models import User
-from opencall.proposals import services as prop_services
-from opencall.proposals.models import Proposal
 from tests import factories as F
-from tests.results.awards_world import RELEASED, _award_all
+from tests.results.awards_world import telescope_cycles
 
 #: three cycles of one facility, oldest first: each award named by its PI (the same
 #: key is the same person), their country and institution from ``PEOPLE``
@@ -35,42 +30,12 @@ PEOPLE = {
 CYCLES = [["amina", "jonas"], ["amina", "sara"], ["amina", "tesfaye", "nima", "jonas"]]
 
 
-def _cycles(s: Session) -> list:
-    n = next(F._seq)
-    prov = fs.create_provider(s, name=f"Observatory {n}", slug=f"obs-{n}", country_iso3="CHN")
-    fac = fs.create_facility(s, prov, name=f"Telescope {n}", slug=f"tel-{n}", kind="custom",
-                             attributes={})  # fmt: skip
-    pool = fs.create_resource(s, fac, name=f"Time {n}", unit="h", amount=1000,
-                              record_kinds=["session"])  # fmt: skip
+def _cycles(s: Session) -> list[Call]:
     people: dict[str, User] = {
         k: F.user(s, country=iso3, institution=inst) for k, (iso3, inst) in PEOPLE.items()
     }
-    calls = []
-    for k, pis in enumerate(CYCLES):
-        back = dt.timedelta(days=365 * (len(CYCLES) - 1 - k))
-        call = call_services.create_call(
-            s, fac,
-            {"slug": f"tel-{n}-{k}", "code": f"T{k}", "title": "Open time",
-             "cycle": str(2025 + k), "opens_at": F.NOW - dt.timedelta(days=30),
-             "closes_at": F.NOW + dt.timedelta(days=30)},
-        )  # fmt: skip
-        call_services.offer_pool(s, call, pool, 100)
-        cycle.transition_call(s, call, "open", now=F.NOW)
-        props: list[Proposal] = []
-        for who in pis:
-            p = prop_services.create_proposal(
-                s, call, people[who], title=f"Stars {k}", abstract="a", science_case="b",
-                now=F.NOW,
-            )  # fmt: skip
-            prop_services.add_request(s, p, "custom", {"amount": 10}, pool_id=pool.id, now=F.NOW)
-            prop_services.submit(s, p, actor_id=people[who].id, now=F.NOW)
-            props.append(p)
-        _award_all(s, call, props, pool.id, 10)
-        call.opens_at = F.NOW - dt.timedelta(days=30) - back
-        call.decisions_released_at = RELEASED - back
-        calls.append(call)
-    s.flush()
-    return calls
+    built = telescope_cycles(s, [[(people[who], True) for who in pis] for pis in CYCLES])
+    return [call for call, _props in built]
 
 
 def _by(rows: list[dict], group: str) -> dict:

@@ -134,14 +134,20 @@ def update_record(
     return rec
 
 
+def _noted(text: str) -> str:
+    """A reason given for a change, stripped; "" where it is empty or too long."""
+    text = text.strip()
+    return text if len(text) <= MAX_RETRACTION_NOTE else ""
+
+
 def remove_record(
     session: Session, rec: PostAwardRecord, *, reason: str, actor_id: int | None
 ) -> None:
     """Remove a record kept in error (on the wrong award, twice): the award's figures no
     longer count it; the audit event keeps its kind and fields and the ``reason``.
     Refused without a reason, changing nothing."""
-    reason = reason.strip()
-    if not reason or len(reason) > MAX_RETRACTION_NOTE:
+    reason = _noted(reason)
+    if not reason:
         raise DomainError(
             "Say why the record is removed (a note of 1 to %(n)s characters).",
             field="reason",
@@ -267,8 +273,8 @@ def retract_output(
             "This result was already retracted on %(date)s.",
             date=output.retracted_on.isoformat(),
         )
-    note = note.strip()
-    if not note or len(note) > MAX_RETRACTION_NOTE:
+    note = _noted(note)
+    if not note:
         raise DomainError(
             "Say why the result was retracted (a note of 1 to %(n)s characters).",
             field="note",
