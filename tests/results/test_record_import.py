@@ -5,6 +5,8 @@ in the awards' figures; a team member imports rows of their own awards only."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -104,3 +106,30 @@ def test_the_api_imports_a_records_file_or_names_its_bad_rows(web: Web, aw: Awar
         assert s.scalar(select(PostAwardRecord.id)) is None
     r = web.client().post(url, json={"content": bad.replace(",0,", ",3,")}, headers=h)
     assert r.status_code == 201 and r.json() == {"added": 2}
+
+
+def test_the_command_line_imports_a_records_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`opencall calls import-records` takes the files the JSON API's 1 MiB body cannot;
+    a bad file exits 2 with every bad row named, nothing stored."""
+    from opencall.cli import app as cli_app
+    from opencall.db import unit_of_work
+    from tests.cli_db import cli_database
+
+    with cli_database(tmp_path, monkeypatch, "rec") as (runner, factory):
+        with unit_of_work(factory) as s:
+            call, (ken,) = awarded_samples_call(s, ["KEN"])
+            office = F.user(s)
+            people_services.grant_role(s, office.id, "call_manager", provider_id=call.provider_id)
+            slug, code, email = call.slug, ken.code, office.email
+        good = tmp_path / "records.csv"
+        good.write_text(HEADER + f"{code},loan,CE-5 regolith,5,,,,,\n" * 3)
+        bad = tmp_path / "bad.csv"
+        bad.write_text(HEADER + f"{code},loan,CE-5 regolith,5,,,,,\n{code},berth,,,,,,,\n")
+        r = runner.invoke(cli_app, ["calls", "import-records", slug, str(bad), "--as", email])
+        assert r.exit_code == 2 and "row 2 (line 3)" in r.output.replace("\n", " ")
+        with factory() as s:
+            assert s.scalar(select(PostAwardRecord.id)) is None
+        r = runner.invoke(cli_app, ["calls", "import-records", slug, str(good), "--as", email])
+        assert r.exit_code == 0 and "3 record(s) imported" in r.output, r.output
