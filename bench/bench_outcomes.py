@@ -304,6 +304,19 @@ def check_results(engine: Any, slug: str, report: dict[str, Any]) -> dict[str, A
     return {"cells_checked": cells, "results": len(rows)}
 
 
+def first_access_step(engine: Any, slug: str) -> dict[str, Any]:
+    """``after_award_data.first_access`` over the facility's cycles, alone."""
+    from sqlalchemy.orm import Session
+
+    from opencall.outcomes import after_award_data
+
+    with Session(engine) as s:
+        call = s.scalars(select(Call).where(Call.slug == slug)).one()
+        got = after_award_data.first_access(s, after_award_data.facility_cycles(s, call))
+    return {"awards": sum(len(v) for v in got.values()),
+            "first_time": sum(pi for v in got.values() for pi, _i in v.values())}  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--database-url", default="")
@@ -407,6 +420,26 @@ def main() -> None:
     step("report JSON, cached", get(f"/manage/calls/{last}/report.json"))
     step("report CSV, cached", get(f"/manage/calls/{last}/report.csv"))
     step("report PDF, cached data", get(f"/manage/calls/{last}/report.pdf"))
+    step("first and repeat access, every cycle's awards (one query)",
+         lambda: first_access_step(app.state.engine, last))  # fmt: skip
+
+    def records_csv(n: int, bad: int) -> Callable[[], dict[str, Any]]:
+        def run() -> dict[str, Any]:
+            year = last.split("-")[-1]
+            lines = ["award,kind,sample,mass_mg,shipped_on,received_on"]
+            for i in range(n):
+                mass = "-1" if i < bad else str(1 + i % 50)
+                lines.append(f"GB{year}-{i % 100:04d},loan,Accession {i},{mass},"
+                             f"{year}-06-01,{year}-06-09")  # fmt: skip
+            r = c.post(f"/api/v1/calls/{last}/records/import", headers=h,
+                       json={"content": "\n".join(lines) + "\n"})  # fmt: skip
+            return {"status": r.status_code, "rows": n,
+                    "said": str(r.json().get("detail") or r.json())[:160]}  # fmt: skip
+
+        return run
+
+    step("records CSV import, 2,000 rows, 3 bad (refused)", records_csv(2000, 3))
+    step("records CSV import, 2,000 rows (stored)", records_csv(2000, 0))
     if args.check:
         step("check: results by kind and group against the rows", lambda: check_results(
             app.state.engine, last, c.get(f"/manage/calls/{last}/report.json").json()))  # fmt: skip

@@ -629,10 +629,44 @@ def calls_import_results(
     """Import a results file for many awards of a call (each entry names its award's
     code), all or nothing, as the API's /calls/{slug}/outputs/import but for files over
     the API's 1 MiB body (up to 20,000 entries, 16 MiB)."""
+    from opencall.results import services as results_services
+
+    def run(s: Any, call: Any, user: Any, name: str, text: str) -> str:
+        new, skipped = results_services.import_call_outputs(s, call, user, name, text, fmt=fmt)
+        return f"{len(new)} result(s) imported, {skipped} already linked"
+
+    _import_call_file(ctx, slug, path, as_user, run)
+
+
+@calls_app.command("import-records")
+def calls_import_records(
+    ctx: typer.Context,
+    slug: str,
+    path: Annotated[str, typer.Argument(help="A CSV file: award, kind and the kind's fields.")],
+    as_user: Annotated[str, typer.Option("--as", help="The e-mail of who imports it.")],
+) -> None:
+    """Import post-award records of many awards of a call from one CSV file (columns
+    award, kind and the kind's fields), all or nothing, as the API's
+    /calls/{slug}/records/import but for files over the API's 1 MiB body (up to 20,000
+    rows, 8 MiB)."""
+    from opencall.results import services as results_services
+
+    def run(s: Any, call: Any, user: Any, name: str, text: str) -> str:
+        new = results_services.import_call_records(s, call, user, name, text)
+        return f"{len(new)} record(s) imported"
+
+    _import_call_file(ctx, slug, path, as_user, run)
+
+
+def _import_call_file(
+    ctx: typer.Context, slug: str, path: str, as_user: str, run: Callable[..., str]
+) -> None:
+    """Read ``path`` (UTF-8) and ``run(session, call, user, file name, text)`` in one unit
+    of work as the account ``as_user``; print what it says, or fail (exit 2) with the
+    refusal, nothing stored."""
     from pathlib import Path
 
     from opencall.people.models import User
-    from opencall.results import services as results_services
 
     c: Ctx = ctx.obj
     try:
@@ -645,10 +679,7 @@ def calls_import_results(
             user = s.scalars(select(User).where(User.email == as_user.strip().lower())).first()
             if user is None:
                 _fail(f"no account {as_user!r}")
-            new, skipped = results_services.import_call_outputs(
-                s, call, user, Path(path).name, text, fmt=fmt
-            )
-            console.print(f"{len(new)} result(s) imported, {skipped} already linked")
+            console.print(run(s, call, user, Path(path).name, text))
     except DomainError as exc:
         _fail(exc)
 

@@ -34,6 +34,7 @@ class Case:
         "proposal_id": a.awarded,
         "slug": a.slug,
         "record_id": a.ids.get("record", 0),
+        "output_id": a.ids.get("output", 0),
     }
 
 
@@ -47,7 +48,27 @@ CASES: list[Case] = [
         data={k: v for k, v in LOAN.items() if k != "kind"},
     ),
     Case("POST", "/awards/{proposal_id}/outputs", AWARD, data={"title": "T", "year": "2028"}),
+    # a record kept in error, not removed without a reason (trialout13)
+    Case("POST", "/awards/{proposal_id}/records/{record_id}/remove", AWARD, data={"reason": ""}),
     Case("POST", "/awards/{proposal_id}/outputs/import", AWARD, data={"text": ""}),
+    # a result retracted, then the retraction undone (trialout13)
+    Case(
+        "POST",
+        "/awards/{proposal_id}/outputs/{output_id}/retract",
+        AWARD,
+        data={"retracted_on": "2029-01-01", "note": "Retracted by the journal"},
+    ),
+    Case("POST", "/awards/{proposal_id}/outputs/{output_id}/restore", AWARD),
+    Case(
+        "PUT",
+        "/api/v1/awards/{proposal_id}/outputs/{output_id}/retraction",
+        AWARD,
+        api=True,
+        json={"retracted_on": "2029-01-01", "note": "Retracted by the journal"},
+    ),
+    Case("DELETE", "/api/v1/awards/{proposal_id}/outputs/{output_id}/retraction", AWARD, api=True),
+    # without its reason: refused (400) for those who may, 404 for the others
+    Case("DELETE", "/api/v1/awards/{proposal_id}/records/{record_id}", AWARD, api=True),
     Case("GET", "/manage/calls/{slug}/postaward", OFFICE),
     Case("POST", "/manage/calls/{slug}/postaward/import", OFFICE, data={"text": ""}),
     Case("GET", "/calls/{slug}/after-award", EVERYONE),
@@ -141,6 +162,13 @@ CASES: list[Case] = [
         OFFICE,
         api=True,
         json={"format": "bibtex", "content": "@article{a, title={T}, year={2029}, award={X}}"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/records/import",
+        OFFICE,
+        api=True,
+        json={"content": "award,kind,description\nX,other,Thin sections\n"},
     ),
 ]
 ROUTES = {(c.method, c.path) for c in CASES}

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award, Decision
 from opencall.calls.models import Call
+from opencall.people.models import User
 from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal
 from tests import factories as F
@@ -99,3 +100,49 @@ def _award_all(s: Session, call: Call, props: list[Proposal], pool_id: int, amou
     call.decisions_released_at = RELEASED
     call.status = "published"
     s.flush()
+
+
+def telescope_cycles(
+    s: Session, cycles: Sequence[Sequence[tuple[User, bool]]], *, first_year: int = 2019
+) -> list[tuple[Call, list[Proposal]]]:
+    """One telescope's cycles, oldest first, a year apart (decisions released
+    ``RELEASED`` less a year per later cycle): each cycle's applications by (PI, awarded),
+    the same account in two cycles being the same person; each call decided and
+    published. Returns each call with its proposals, in the order given."""
+    from opencall.calls import services as call_services
+    from opencall.cycle import services as cycle
+    from opencall.facilities import services as fs
+
+    n = next(F._seq)
+    prov = fs.create_provider(s, name=f"Observatory {n}", slug=f"obs-{n}", country_iso3="CHN")
+    fac = fs.create_facility(s, prov, name=f"Telescope {n}", slug=f"tel-{n}", kind="custom",
+                             attributes={})  # fmt: skip
+    pool = fs.create_resource(s, fac, name=f"Time {n}", unit="h", amount=1000,
+                              record_kinds=["session"])  # fmt: skip
+    out = []
+    for k, apps in enumerate(cycles):
+        back = dt.timedelta(days=365 * (len(cycles) - 1 - k))
+        call = call_services.create_call(
+            s, fac,
+            {"slug": f"tel-{n}-{k}", "code": f"T{k}", "title": "Open time",
+             "cycle": str(first_year + k), "opens_at": F.NOW - dt.timedelta(days=30),
+             "closes_at": F.NOW + dt.timedelta(days=30)},
+        )  # fmt: skip
+        call_services.offer_pool(s, call, pool, 100)
+        cycle.transition_call(s, call, "open", now=F.NOW)
+        props: list[Proposal] = []
+        for pi, _awarded in apps:
+            p = prop_services.create_proposal(
+                s, call, pi, title=f"Stars of {pi.country_iso3}", abstract="a",
+                science_case="b", now=F.NOW,
+            )  # fmt: skip
+            prop_services.add_request(s, p, "custom", {"amount": 10}, pool_id=pool.id, now=F.NOW)
+            prop_services.submit(s, p, actor_id=pi.id, now=F.NOW)
+            props.append(p)
+        winners = [p for p, (_pi, awarded) in zip(props, apps, strict=True) if awarded]
+        _award_all(s, call, winners, pool.id, 10)
+        call.opens_at = F.NOW - dt.timedelta(days=30) - back
+        call.decisions_released_at = RELEASED - back
+        out.append((call, props))
+    s.flush()
+    return out

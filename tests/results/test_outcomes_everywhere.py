@@ -22,19 +22,14 @@ from pypdf import PdfReader
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from opencall.calls import services as call_services
 from opencall.calls.models import Call
-from opencall.cycle import services as cycle
-from opencall.facilities import services as fs
 from opencall.outcomes import queries as oq
 from opencall.people import services as people_services
 from opencall.people.models import Country
-from opencall.proposals import services as prop_services
-from opencall.proposals.models import Proposal
 from opencall.results import services as rs
 from tests import factories as F
 from tests.authz.test_workspace_matrix import session_client
-from tests.results.awards_world import RELEASED, _award_all, awarded_custom_call
+from tests.results.awards_world import RELEASED, awarded_custom_call, telescope_cycles
 from tests.results.test_public_suppression import tables
 from tests.web.conftest import Web, api_bearer
 
@@ -197,44 +192,17 @@ RECLASSIFIED = {"GHA": "upper-middle"}
 def _telescope_cycles(s: Session) -> list[Call]:
     """One facility, the cycles of ``CYCLES``: each call decided and published, a year
     apart; the awarded proposals' results as given."""
+    built = telescope_cycles(
+        s, [[(F.user(s, country=iso3), awarded) for iso3, awarded, _r in apps] for apps in CYCLES]
+    )
     n = next(F._seq)
-    prov = fs.create_provider(s, name=f"Observatory {n}", slug=f"obs-{n}", country_iso3="CHN")
-    fac = fs.create_facility(s, prov, name=f"Telescope {n}", slug=f"tel-{n}", kind="custom",
-                             attributes={})  # fmt: skip
-    pool = fs.create_resource(s, fac, name=f"Time {n}", unit="h", amount=1000,
-                              record_kinds=["session"])  # fmt: skip
-    calls = []
-    for k, apps in enumerate(CYCLES):
-        back = dt.timedelta(days=365 * (len(CYCLES) - 1 - k))
-        call = call_services.create_call(
-            s, fac,
-            {"slug": f"tel-{n}-{k}", "code": f"T{k}", "title": "Open time",
-             "cycle": str(2019 + k), "opens_at": F.NOW - dt.timedelta(days=30),
-             "closes_at": F.NOW + dt.timedelta(days=30)},
-        )  # fmt: skip
-        call_services.offer_pool(s, call, pool, 100)
-        cycle.transition_call(s, call, "open", now=F.NOW)
-        props: list[Proposal] = []
-        for iso3, _awarded, _results in apps:
-            pi = F.user(s, country=iso3)
-            p = prop_services.create_proposal(
-                s, call, pi, title=f"Stars of {iso3}", abstract="a", science_case="b", now=F.NOW
-            )
-            prop_services.add_request(s, p, "custom", {"amount": 10}, pool_id=pool.id, now=F.NOW)
-            prop_services.submit(s, p, actor_id=pi.id, now=F.NOW)
-            props.append(p)
-        winners = [p for p, app in zip(props, apps, strict=True) if app[1]]
-        _award_all(s, call, winners, pool.id, 10)
+    for k, ((_call, props), apps) in enumerate(zip(built, CYCLES, strict=True)):
         for j, (p, (_iso3, _awarded, results)) in enumerate(zip(props, apps, strict=True)):
             for r in range(results):
                 rs.add_output(s, p, {"title": f"Paper {k}-{j}-{r}", "year": 2028,
                                      "doi": f"10.1234/t{n}.{k}.{j}.{r}"}, actor_id=None)  # fmt: skip
-        # a year apart, oldest first
-        call.opens_at = F.NOW - dt.timedelta(days=30) - back
-        call.decisions_released_at = RELEASED - back
-        calls.append(call)
     s.flush()
-    return calls
+    return [call for call, _props in built]
 
 
 def _expected_trend() -> dict[tuple[str, str], dict[str, int]]:

@@ -43,8 +43,10 @@ def _record(web: Web, a: Awarded) -> None:
         rec = services.add_record(
             s, p, "loan", {"sample": "x", "mass_mg": 5, "due_on": "2028-01-01"}, actor_id=None
         )
+        out = services.add_output(s, p, {"title": "Ages", "year": 2028}, actor_id=None)
         s.commit()
         a.ids["record"] = rec.id
+        a.ids["output"] = out.id
 
 
 def test_every_route_by_persona(web: Web, aw: Awarded, one_loop: None) -> None:

@@ -353,6 +353,56 @@ def results_by_kind(
     return out
 
 
+@dataclass(frozen=True)
+class AccessRow:
+    """A group's awards by first and repeat access: of ``awarded`` awards, ``first_time``
+    went to a PI with no award in an earlier cycle of the facility (``first_time_rate``
+    with its Wilson interval), ``repeat`` to one with; ``institution_first_time`` to a PI
+    whose institution had none, of the ``institution_known`` awards whose PI's
+    institution is recorded."""
+
+    group: str
+    awarded: int
+    first_time: int
+    repeat: int
+    first_time_rate: float | None
+    first_time_low: float
+    first_time_high: float
+    institution_first_time: int
+    institution_known: int
+
+
+def access_by_group(
+    rows: Sequence[AfterAwardRow],
+    first: Mapping[str, tuple[bool, bool | None]],
+    by: str,
+    order: Sequence[str] | None = None,
+) -> list[AccessRow]:
+    """Per group (and "all"): first-time and repeat access. ``first`` maps an award's
+    ``proposal_id`` to (its PI's first award at the facility, its PI's institution's first
+    award there, None where no institution is recorded); an award it does not name counts
+    as a first (nothing earlier is known of it)."""
+    out = []
+    for g, members in _grouped(rows, by, order).items():
+        of = [first.get(r.proposal_id, (True, None)) for r in members]
+        k = sum(1 for pi, _inst in of if pi)
+        rate, lo, hi = share(k, len(members))
+        out.append(
+            AccessRow(
+                group=g,
+                awarded=len(members),
+                first_time=k,
+                repeat=len(members) - k,
+                first_time_rate=rate,
+                first_time_low=lo,
+                first_time_high=hi,
+                institution_first_time=sum(1 for _pi, inst in of if inst),
+                institution_known=sum(1 for _pi, inst in of if inst is not None),
+            )
+        )
+    return out
+
+
 def distinct_results(rows: Sequence[AfterAwardRow], kind: str) -> int:
     """The awards' results of ``kind``, a DOI counted once however many of them list it
     (a paper of two awards is one paper); results without a DOI each count."""

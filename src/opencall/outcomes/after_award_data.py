@@ -11,13 +11,15 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from opencall.allocation.models import Award
 from opencall.calls.models import Call
 from opencall.outcomes import after_award as aa
 from opencall.outcomes import context as oc
 from opencall.outcomes import domain as od
+from opencall.proposals.models import Proposal, TeamMember
 from opencall.reference import loader
 from opencall.results import queries as resq
 
@@ -79,6 +81,39 @@ def facility_cycles(session: Session, call: Call) -> list[Call]:
         )
         if c.id == call.id or c.decisions_released_at is not None
     ]
+
+
+def first_access(
+    session: Session, calls: Sequence[Call]
+) -> dict[int, dict[str, tuple[bool, bool | None]]]:
+    """{call id: {proposal id: (first, institution_first)}} for the cycles of a facility
+    (``calls``, oldest first, as :func:`facility_cycles` gives them): whether the award's
+    PI had no award in an earlier cycle of these, and whether the PI's institution (as
+    recorded on the proposal's team; None: not recorded) had none. One query for all the
+    cycles; a declined award holds no award, so it is no earlier access."""
+    ids = [c.id for c in calls]
+    awarded: dict[int, dict[int, tuple[int, int | None]]] = {i: {} for i in ids}
+    for call_id, pid, pi, inst in session.execute(
+        select(Award.call_id, Award.proposal_id, Proposal.pi_user_id, TeamMember.institution_id)
+        .join(Proposal, Proposal.id == Award.proposal_id)
+        .outerjoin(
+            TeamMember,
+            and_(TeamMember.proposal_id == Proposal.id, TeamMember.user_id == Proposal.pi_user_id),
+        )
+        .where(Award.call_id.in_(ids))
+    ):
+        awarded[call_id][pid] = (pi, inst)
+    seen_pis: set[int] = set()
+    seen_insts: set[int] = set()
+    out: dict[int, dict[str, tuple[bool, bool | None]]] = {}
+    for i in ids:  # a cycle's awards are each other's equals: compared with earlier ones
+        out[i] = {
+            str(pid): (pi not in seen_pis, None if inst is None else inst not in seen_insts)
+            for pid, (pi, inst) in awarded[i].items()
+        }
+        seen_pis |= {pi for pi, _inst in awarded[i].values()}
+        seen_insts |= {inst for _pi, inst in awarded[i].values() if inst is not None}
+    return out
 
 
 def section(
@@ -152,6 +187,12 @@ def section(
         for r in aa.cycle_trend(cycles, "income_group", share, od.INCOME_GROUPS)
     ]
     out["trend_window"] = [year - oc.WINDOW_YEARS, year]
+    # first and repeat access: each award against the facility's earlier cycles
+    firsts = first_access(session, calls)[call.id]
+    out["access"] = {
+        by: [dataclasses.asdict(r) for r in aa.access_by_group(rows, firsts, by, ORDER.get(by))]
+        for by in BYS
+    }
     # every cycle counts a country in the income group of the reference data in use
     out["income_classification_fy"] = loader.income_classification_fy()
     return out

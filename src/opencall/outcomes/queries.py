@@ -857,7 +857,10 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
     ``result_share`` (the group's results in
     ``count``, its awards in ``applied``, its share of the results and interval) and
     ``result_share:difference`` (``count``: whether it is judged; the share of results
-    minus the share of awards and its interval)."""
+    minus the share of awards and its interval); ``access:first_time`` (awards to a PI
+    with no award in an earlier cycle of the facility, of the awarded, share and
+    interval), ``access:repeat`` and ``access:institution_first_time`` (of the awards
+    whose PI's institution is recorded, in ``applied``)."""
     out: list[list[Any]] = []
     for by, stage_rows in (aa.get("funnels") or {}).items():
         for r in stage_rows:
@@ -882,6 +885,14 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
                 [by, x["group"], "result_share:difference", x["judged"], x["awards"],
                  x["difference"], x["difference_low"], x["difference_high"]]
             )  # fmt: skip
+        for x in (aa.get("access") or {}).get(by, []):
+            out += [
+                [by, x["group"], "access:first_time", x["first_time"], x["awarded"],
+                 x["first_time_rate"], x["first_time_low"], x["first_time_high"]],
+                [by, x["group"], "access:repeat", x["repeat"], x["awarded"], "", "", ""],
+                [by, x["group"], "access:institution_first_time", x["institution_first_time"],
+                 x["institution_known"], "", "", ""],
+            ]  # fmt: skip
         for f in (aa.get("follow_up") or {}).get(by, []):
             for key in ("reporting", "participants", "people_trained", "people_trained_women",
                         "demo_sites", "sites_running_1y", "reporting_1y", "sites_running_3y",

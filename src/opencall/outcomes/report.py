@@ -586,6 +586,35 @@ def results_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     }
 
 
+def access_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """One grouping's first and repeat access (``after_award.access``): awards to a PI
+    new to the facility (share and Wilson interval), to a returning one, and to a PI whose
+    institution is new to it (of those whose institution is recorded)."""
+    lang = _lang(tr)
+    rows = [
+        [_group(tr, x["group"]), str(x["awarded"]), str(x["first_time"]), str(x["repeat"]),
+         str(x["institution_first_time"]), str(x["institution_known"]),
+         f"{_pct(x['first_time_rate'], lang)} "
+         f"{_interval(_pct(x['first_time_low'], lang), _pct(x['first_time_high'], lang), lang)}"
+         if x["first_time_rate"] is not None else "–"]
+        for x in _after_rows(data, "access", by)
+    ]  # fmt: skip
+    cols = [N_("Group"), N_("Awarded"), N_("First award at the facility"),
+            N_("Returning awardees"), N_("First award to their institution"),
+            N_("Institution recorded"), N_("Share of first awards")]  # fmt: skip
+    return {
+        "title": f"{tr(N_('First and repeat access'))}: {tr(AFTER_HEADINGS[by])}",
+        "columns": [tr(c) for c in cols],
+        "rows": rows,
+        "note": tr(
+            N_(
+                "A first award: the PI had no award in an earlier cycle of this facility; "
+                "the institution likewise. Share with its Wilson 95 % interval."
+            )
+        ),
+    }
+
+
 def follow_up_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     """One grouping's course follow-up (``after_award.follow_up``): people trained, women
     among them, demonstration sites set up and still running a year and three years after
@@ -987,6 +1016,11 @@ def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
         ],
         # the page's own tables after these (its template draws them from the JSON): the
         # PDF prints them from here
+        "access": [
+            access_table(tr, data, by)
+            for by in ("ldc", "income_group", "un_region")
+            if _after_rows(data, "access", by)
+        ],
         "after_award_more": [
             *(
                 make(tr, data, by)
@@ -1092,6 +1126,7 @@ def report_pdf(
         *doc["after_award"],
         *doc["declines"],
         *doc["result_shares"],
+        *doc["access"],
         *doc["after_award_more"],
     ]
     return render_report_pdf(

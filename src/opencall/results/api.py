@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.allocation.models import DECLINE_REASONS, Award
@@ -20,7 +20,7 @@ from opencall.proposals.models import Proposal
 from opencall.results import declines, policies, services
 from opencall.results import domain as d
 from opencall.results import queries as q
-from opencall.results.models import PostAwardRecord
+from opencall.results.models import PostAwardRecord, ResearchOutput
 from opencall.results.schemas import OutputIn
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.api import (
@@ -83,6 +83,15 @@ class OutputOut(BaseModel):
     orcids: list[str] = []
     acknowledges: bool
     source: str
+    #: the day it was retracted or withdrawn (then counted in no figure), else None
+    retracted_on: dt.date | None = None
+    retraction_note: str = ""
+
+
+class RetractIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    retracted_on: dt.date
+    note: str = Field(min_length=1, max_length=services.MAX_RETRACTION_NOTE)
 
 
 class ImportIn(BaseModel):
@@ -192,6 +201,22 @@ def update_record(
     return _record_out(rec)
 
 
+@router.delete("/awards/{proposal_id}/records/{record_id}", status_code=204, **RECORDS)
+def remove_record(
+    proposal_id: int = id_param(),
+    record_id: int = id_param(),
+    reason: str = Query(default="", max_length=services.MAX_RETRACTION_NOTE),
+    api: Api = Depends(get_api),
+) -> Response:
+    """Remove a record kept in error (``reason``, required, says why): no figure counts
+    it any more; the audit log keeps what it held."""
+    p = _award(api, proposal_id, record=True)
+    rec = api.get_visible(PostAwardRecord, record_id, lambda r: r.proposal_id == p.id)
+    with api.saving():
+        services.remove_record(api.db, rec, reason=reason, actor_id=api.actor_id)
+    return Response(status_code=204)
+
+
 @router.post("/awards/{proposal_id}/outputs", response_model=OutputOut, status_code=201, **RECORDS)
 def add_output(
     body: OutputIn, proposal_id: int = id_param(), api: Api = Depends(get_api)
@@ -199,6 +224,41 @@ def add_output(
     p = _award(api, proposal_id, record=True)
     with api.saving():
         o = services.add_output(api.db, p, body.model_dump(mode="json"), actor_id=api.actor_id)
+    return OutputOut.model_validate(o)
+
+
+def _output(api: Api, proposal_id: int, output_id: int) -> ResearchOutput:
+    p = _award(api, proposal_id, record=True)
+    return api.get_visible(ResearchOutput, output_id, lambda o: o.proposal_id == p.id)
+
+
+@router.put("/awards/{proposal_id}/outputs/{output_id}/retraction", response_model=OutputOut,
+            **RECORDS)  # fmt: skip
+def retract_output(
+    body: RetractIn,
+    proposal_id: int = id_param(),
+    output_id: int = id_param(),
+    api: Api = Depends(get_api),
+) -> OutputOut:
+    """Mark a result retracted or withdrawn: kept, listed with its day and note, and
+    counted in no figure of the award, the report or the public pages."""
+    o = _output(api, proposal_id, output_id)
+    with api.saving():
+        services.retract_output(
+            api.db, o, on=body.retracted_on, note=body.note, actor_id=api.actor_id
+        )
+    return OutputOut.model_validate(o)
+
+
+@router.delete("/awards/{proposal_id}/outputs/{output_id}/retraction", response_model=OutputOut,
+               **RECORDS)  # fmt: skip
+def restore_output(
+    proposal_id: int = id_param(), output_id: int = id_param(), api: Api = Depends(get_api)
+) -> OutputOut:
+    """Undo a retraction entered by mistake: the result counts again."""
+    o = _output(api, proposal_id, output_id)
+    with api.saving():
+        services.restore_output(api.db, o, actor_id=api.actor_id)
     return OutputOut.model_validate(o)
 
 
@@ -246,6 +306,32 @@ def import_call_outputs(
             api.db, call, user, body.filename, body.content, fmt=body.format
         )
     return CallImportOut(added=len(new), skipped=skipped)
+
+
+class RecordsImportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    content: str = Field(min_length=1, max_length=services.MAX_RECORD_IMPORT_BYTES)
+    filename: str = Field(default="upload.csv", max_length=200)
+
+
+class RecordsImportOut(BaseModel):
+    added: int = Field(description="records stored, over every award the file names")
+
+
+@router.post(
+    "/calls/{slug}/records/import", response_model=RecordsImportOut, status_code=201, **RECORDS
+)
+def import_call_records(
+    body: RecordsImportIn, slug: str = SLUG, api: Api = Depends(get_api)
+) -> RecordsImportOut:
+    """Post-award records of many awards of the call from one CSV file (the user
+    office's): columns ``award`` (the award's code), ``kind`` and the kind's fields; all
+    or nothing, every refused row named with its line (see docs/operators.md)."""
+    call = signed_in_call_api(api, slug, policies.may_see_call_records)
+    user = api.require_user()
+    with api.saving():
+        new = services.import_call_records(api.db, call, user, body.filename, body.content)
+    return RecordsImportOut(added=len(new))
 
 
 @router.get("/calls/{slug}/postaward", response_model=StageList, responses=NOT_FOUND)

@@ -21,7 +21,9 @@ the (slow) BibTeX parser runs.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import re
 from collections.abc import Callable
@@ -30,6 +32,7 @@ from typing import Any
 import rispy
 
 from opencall.errors import DomainError, Sentences
+from opencall.inputs import shown
 
 FORMATS = ("bibtex", "ris", "csl-json")
 NAMES = {"bibtex": "BibTeX", "ris": "RIS", "csl-json": "CSL-JSON"}
@@ -220,6 +223,45 @@ def _read_each(
         refuse_entries(refused)
     else:
         errors.extend(refused)
+    return out
+
+
+def csv_rows(text: str, required: tuple[str, ...], limit: int) -> list[tuple[str, dict[str, str]]]:
+    """A CSV file's rows as (where, {column: stripped cell}), where is "row N (line L)":
+    its header must name the ``required`` columns (header names are stripped and in lower
+    case); a file without rows, or of more than ``limit`` rows, or that is not CSV, is
+    refused. A row with more cells than the header is refused by line, as an entry."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        header = [h.strip().lower() for h in next(reader, [])]
+        if not any(header):
+            raise DomainError("The file has no rows.")
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise DomainError(
+                "The file's first line must name the columns %(columns)s.",
+                columns=", ".join(required),
+            )
+        out: list[tuple[str, dict[str, str]]] = []
+        errors: list[DomainError] = []
+        for n, cells in enumerate(reader, start=1):
+            if not any(c.strip() for c in cells):
+                continue  # a blank line
+            _over(n, limit)
+            where = f"row {n} (line {reader.line_num})"
+            if len(cells) > len(header):
+                errors.append(
+                    DomainError("%(where)s: more cells than the header names.", where=shown(where))
+                )
+                continue
+            out.append((where, {h: c.strip() for h, c in zip(header, cells, strict=False)}))
+    except csv.Error as exc:
+        raise DomainError(
+            "The file could not be read as CSV (line %(line)s).", line=reader.line_num
+        ) from exc
+    refuse_entries(errors)
+    if not out:
+        raise DomainError("The file has no rows.")
     return out
 
 

@@ -31,7 +31,8 @@ class PostAwardRecord(PerProposal, Base):
 class ResearchOutput(PerProposal, Base):
     """A publication, dataset, software or patent that came from an award; a patent is
     named by its publication number (``number``, ``domain.patent_number``); ``orcids``:
-    the ORCID iDs of its authors that were given (canonical, ``people.domain.orcid_id``)."""
+    the ORCID iDs of its authors that were given (canonical, ``people.domain.orcid_id``);
+    ``retracted_on``: the day it was retracted or withdrawn, else None."""
 
     __tablename__ = "research_outputs"
 
@@ -49,6 +50,10 @@ class ResearchOutput(PerProposal, Base):
     acknowledgement: Mapped[str] = mapped_column(Text, nullable=False, default="")
     acknowledges: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     source: Mapped[str] = mapped_column(String(20), nullable=False, default="typed")
+    # retracted or withdrawn after it was linked (``services.retract_output``): kept and
+    # shown, never counted (``queries.counted``)
+    retracted_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    retraction_note: Mapped[str] = mapped_column(Text, nullable=False, default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 

@@ -43,6 +43,27 @@ def record_kinds(session: Session, proposal_id: int) -> list[str]:
     return d.kinds_of_pools(pools) if awards else []
 
 
+def record_kinds_of_call(session: Session, call: Call) -> dict[int, list[str]]:
+    """:func:`record_kinds` of every award of ``call`` at once (proposal id: kinds)."""
+    pools: dict[int, list[tuple[str, Sequence[str]]]] = defaultdict(list)
+    for pid, pool in session.execute(
+        select(Award.proposal_id, CapacityPool)
+        .join(CapacityPool, CapacityPool.id == Award.pool_id)
+        .where(Award.call_id == call.id)
+    ):
+        pools[pid].append((d.pool_kind(pool.pool_type, pool.unit), pool.record_kinds or ()))
+    return {pid: d.kinds_of_pools(ps) for pid, ps in pools.items()}
+
+
+def shipment_entries_of_call(session: Session, call: Call) -> dict[int, int]:
+    """The schedule entries of ``call`` (a record names a planned shipment by one):
+    entry id -> its proposal's id."""
+    rows = session.execute(
+        select(ScheduleEntry.id, ScheduleEntry.proposal_id).where(ScheduleEntry.call_id == call.id)
+    )
+    return {entry: pid for entry, pid in rows}
+
+
 def records_of(session: Session, proposal_id: int) -> list[PostAwardRecord]:
     return list(
         session.scalars(
@@ -61,6 +82,12 @@ def outputs_of(session: Session, proposal_id: int) -> list[ResearchOutput]:
             .order_by(ResearchOutput.year, ResearchOutput.id)
         )
     )
+
+
+def counted(outputs: Sequence[ResearchOutput]) -> list[ResearchOutput]:
+    """The results that count in the figures: those not retracted (a retracted one stays
+    listed on the award's page, marked; ``services.retract_output``)."""
+    return [o for o in outputs if o.retracted_on is None]
 
 
 def awarded_proposals(session: Session, call: Call) -> list[Proposal]:
@@ -120,7 +147,7 @@ def summary(session: Session, proposal: Proposal, today: dt.date) -> dict[str, A
     ``follow_up`` as the call's report sums them (:func:`stages_of_call`, one
     computation)."""
     recs = [(r.kind, r.data) for r in records_of(session, proposal.id)]
-    outs = outputs_of(session, proposal.id)
+    outs = counted(outputs_of(session, proposal.id))
     s = d.outcome_summary(recs, [output_dict(o) for o in outs], today)
     s.update(d.proposal_stages(recs, len(outs)))
     s["days_to_first_result"] = d.days_to_first_result(
@@ -234,8 +261,11 @@ def _outputs_of(
         ResearchOutput.doi,
         ResearchOutput.number,
     )
+    # a retracted result is counted nowhere (``counted``)
     for pid, published_on, year, kind, doi, number in session.execute(
-        _of(out_cols, ResearchOutput, ids, proposal_ids)
+        _of(out_cols, ResearchOutput, ids, proposal_ids).where(
+            ResearchOutput.retracted_on.is_(None)
+        )
     ):
         outs[pid].append(published_on or dt.date(year, 7, 1))  # as result_date
         kinds[pid][kind] = kinds[pid].get(kind, 0) + 1

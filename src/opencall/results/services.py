@@ -134,6 +134,40 @@ def update_record(
     return rec
 
 
+def _noted(text: str) -> str:
+    """A reason given for a change, stripped; "" where it is empty or too long."""
+    text = text.strip()
+    return text if len(text) <= MAX_RETRACTION_NOTE else ""
+
+
+def remove_record(
+    session: Session, rec: PostAwardRecord, *, reason: str, actor_id: int | None
+) -> None:
+    """Remove a record kept in error (on the wrong award, twice): the award's figures no
+    longer count it; the audit event keeps its kind and fields and the ``reason``.
+    Refused without a reason, changing nothing."""
+    reason = _noted(reason)
+    if not reason:
+        raise DomainError(
+            "Say why the record is removed (a note of 1 to %(n)s characters).",
+            field="reason",
+            n=MAX_RETRACTION_NOTE,
+        )
+    auditlog.record(
+        session,
+        "postaward.remove",
+        "postaward_record",
+        rec.id,
+        actor_id=actor_id,
+        call_id=rec.call_id,
+        reason=reason,
+        data={"proposal_id": rec.proposal_id, "award_id": rec.award_id, "kind": rec.kind,
+              "data": dict(rec.data), "created_by": rec.created_by},
+    )  # fmt: skip
+    session.delete(rec)
+    session.flush()
+
+
 def _key(doi: str, title: str, year: int, number: str = "") -> tuple[str, ...]:
     """What makes two results the same: a patent's publication number, else the DOI,
     else the title (any case) and year."""
@@ -224,6 +258,73 @@ def add_output(
     )
 
 
+MAX_RETRACTION_NOTE = 1000
+
+
+def retract_output(
+    session: Session, output: ResearchOutput, *, on: dt.date, note: str, actor_id: int | None
+) -> ResearchOutput:
+    """A result retracted or withdrawn ``on`` a day (a paper retracted by its journal, a
+    dataset withdrawn), for the reason in ``note``: kept on the award's page, marked, and
+    counted in no figure (``queries.counted``); audited. Refused, changing nothing, when
+    it is already retracted, without a note, or dated before the result appeared."""
+    if output.retracted_on is not None:
+        raise DomainError(
+            "This result was already retracted on %(date)s.",
+            date=output.retracted_on.isoformat(),
+        )
+    note = _noted(note)
+    if not note:
+        raise DomainError(
+            "Say why the result was retracted (a note of 1 to %(n)s characters).",
+            field="note",
+            n=MAX_RETRACTION_NOTE,
+        )
+    appeared = output.published_on or dt.date(output.year, 1, 1)
+    if on < appeared:
+        raise DomainError(
+            "A result cannot be retracted before it appeared (%(date)s).",
+            field="retracted_on",
+            date=appeared.isoformat(),
+        )
+    output.retracted_on = on
+    output.retraction_note = note
+    session.flush()
+    auditlog.record(
+        session,
+        "postaward.retract",
+        "research_output",
+        output.id,
+        actor_id=actor_id,
+        call_id=output.call_id,
+        data={**q.output_dict(output), "retracted_on": on.isoformat(), "note": note},
+    )
+    return output
+
+
+def restore_output(
+    session: Session, output: ResearchOutput, *, actor_id: int | None
+) -> ResearchOutput:
+    """Undo a retraction entered by mistake: the result counts again; audited with the
+    retraction it undoes."""
+    if output.retracted_on is None:
+        raise DomainError("This result is not retracted.")
+    before = {"retracted_on": output.retracted_on.isoformat(), "note": output.retraction_note}
+    output.retracted_on = None
+    output.retraction_note = ""
+    session.flush()
+    auditlog.record(
+        session,
+        "postaward.unretract",
+        "research_output",
+        output.id,
+        actor_id=actor_id,
+        call_id=output.call_id,
+        data={**q.output_dict(output), **before},
+    )
+    return output
+
+
 def _validated(
     fmt: str, text: str, limit: int
 ) -> tuple[list[tuple[str, str, OutputIn]], list[DomainError]]:
@@ -300,6 +401,53 @@ MAX_CALL_IMPORT = 20_000
 MAX_CALL_IMPORT_BYTES = 16 * 1024 * 1024
 
 
+def _importable_awards(
+    session: Session, call: Call, user: User, codes: set[str]
+) -> tuple[dict[str, Proposal], set[str]]:
+    """The awards of ``call`` that a file names (``codes``), by code, and the codes of
+    those ``user`` may record for: the user office every award once the decisions are
+    out; anyone else the awards whose team they are in (one query for the teams, then
+    the policy)."""
+    awarded = {p.code: p for p in q.awarded_proposals(session, call) if p.code in codes}
+    if policies.may_see_call_records(session, user, call):
+        return awarded, set(awarded) if policies.decisions_out(call) else set()
+    mine = set(
+        session.scalars(
+            select(TeamMember.proposal_id).where(
+                TeamMember.user_id == user.id,
+                TeamMember.proposal_id.in_([p.id for p in awarded.values()]),
+            )
+        )
+    )
+    allowed = {
+        code
+        for code, p in awarded.items()
+        if p.id in mine and policies.may_record(session, user, p)
+    }
+    return awarded, allowed
+
+
+def _refuse_unknown_awards(
+    named: list[tuple[str, str]], allowed: set[str], errors: list[DomainError]
+) -> None:
+    """A refusal for each (where, award code) of a file without a code, or with one that
+    is not an award ``allowed``: unknown and not yours read alike, revealing nothing."""
+    for where, award in named:
+        if not award:
+            errors.append(
+                DomainError("%(where)s: no award code (field award).", where=shown(where))
+            )
+        elif award not in allowed:
+            errors.append(
+                DomainError(
+                    "%(where)s: %(award)s is not an award of this call whose results you "
+                    "may record.",
+                    where=shown(where),
+                    award=shown(award[:40]),
+                )
+            )
+
+
 def import_call_outputs(
     session: Session,
     call: Call,
@@ -322,40 +470,10 @@ def import_call_outputs(
     fmt = fmt or importers.detect(filename, text)
     items, errors = _validated(fmt, text, MAX_CALL_IMPORT)
     # the awards the file names, read at once; who may record each is asked once per award
-    codes = sorted({award for _w, award, _i in items if award})
-    awarded = {p.code: p for p in q.awarded_proposals(session, call) if p.code in codes}
-    # the user office records for every award once the decisions are out; anyone else
-    # for the awards whose team they are in (one query for the teams, then the policy)
-    if policies.may_see_call_records(session, user, call):
-        allowed = set(awarded) if policies.decisions_out(call) else set()
-    else:
-        mine = set(
-            session.scalars(
-                select(TeamMember.proposal_id).where(
-                    TeamMember.user_id == user.id,
-                    TeamMember.proposal_id.in_([p.id for p in awarded.values()]),
-                )
-            )
-        )
-        allowed = {
-            code
-            for code, p in awarded.items()
-            if p.id in mine and policies.may_record(session, user, p)
-        }
-    for where, award, _item in items:
-        if not award:
-            errors.append(
-                DomainError("%(where)s: no award code (field award).", where=shown(where))
-            )
-        elif award not in allowed:  # unknown and not yours read alike: nothing is revealed
-            errors.append(
-                DomainError(
-                    "%(where)s: %(award)s is not an award of this call whose results you "
-                    "may record.",
-                    where=shown(where),
-                    award=shown(award[:40]),
-                )
-            )
+    awarded, allowed = _importable_awards(
+        session, call, user, {award for _w, award, _i in items if award}
+    )
+    _refuse_unknown_awards([(where, award) for where, award, _i in items], allowed, errors)
     _refuse_before_award(items, q.awarded_on(call), errors)
     importers.refuse_entries(errors)
     ids = [awarded[c].id for c in allowed]
@@ -389,6 +507,73 @@ def import_call_outputs(
         data={"format": fmt, "file": filename[:200], "added": by_award, "skipped": skipped},
     )
     return new, skipped
+
+
+MAX_RECORD_IMPORT = 20_000
+MAX_RECORD_IMPORT_BYTES = 8 * 1024 * 1024
+
+
+def import_call_records(
+    session: Session, call: Call, user: User, filename: str, text: str
+) -> list[PostAwardRecord]:
+    """Post-award records of many awards of ``call`` from one CSV file, all or nothing.
+    The header names the columns: ``award`` (the award's code), ``kind`` (loan,
+    shipment, berth, session, course, followup, package, other) and any field of the
+    kinds (``results.schemas``); a row's empty cells are left out, so defaults apply.
+    Every row without a code, naming an award ``user`` may not record for (the rule of
+    :func:`import_call_outputs`), of a kind its award does not take, with an invalid
+    field or a planned shipment of another award is refused by line in one answer, and
+    nothing is stored; else every row is stored in this transaction and one
+    ``postaward.import_records`` event names the new records by award. Returns them."""
+    if len(text.encode()) > MAX_RECORD_IMPORT_BYTES:
+        raise DomainError("The file is larger than %(n)s MiB.", n=MAX_RECORD_IMPORT_BYTES // 2**20)
+    rows = importers.csv_rows(text, ("award", "kind"), MAX_RECORD_IMPORT)
+    awarded, allowed = _importable_awards(session, call, user, {r["award"] for _w, r in rows})
+    errors: list[DomainError] = []
+    _refuse_unknown_awards([(where, r["award"]) for where, r in rows], allowed, errors)
+    kinds = q.record_kinds_of_call(session, call)
+    entries = q.shipment_entries_of_call(session, call)
+    clean: list[tuple[Proposal, str, dict[str, Any]]] = []
+    for where, row in rows:
+        if row["award"] not in allowed:
+            continue  # refused above
+        p = awarded[row["award"]]
+        kind = row["kind"]
+        data = {k: v for k, v in row.items() if k not in ("award", "kind") and v != ""}
+        try:
+            fields = validate_record(kind, data)
+            _require_kind(kind, kinds.get(p.id, []))
+            entry = fields.get("schedule_entry_id")
+            if entry is not None and entries.get(entry) != p.id:
+                raise DomainError(
+                    "That planned shipment is not one of this proposal's.",
+                    field="schedule_entry_id",
+                )
+        except DomainError as exc:
+            errors.append(DomainError("%(where)s: %(message)s", where=shown(where), message=exc))
+            continue
+        clean.append((p, kind, fields))
+    importers.refuse_entries(errors)
+    new = [
+        PostAwardRecord(call_id=call.id, proposal_id=p.id, kind=kind, data=fields,
+                        reminders_sent=0, created_by=user.id)
+        for p, kind, fields in clean
+    ]  # fmt: skip
+    session.add_all(new)
+    session.flush()
+    by_award: dict[str, list[int]] = {}
+    for (p, _kind, _fields), rec in zip(clean, new, strict=True):
+        by_award.setdefault(p.code, []).append(rec.id)
+    auditlog.record(
+        session,
+        "postaward.import_records",
+        "call",
+        call.id,
+        actor_id=user.id,
+        call_id=call.id,
+        data={"file": filename[:200], "added": by_award},
+    )
+    return new
 
 
 def _count_reminder(

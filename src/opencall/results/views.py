@@ -25,7 +25,7 @@ from opencall.proposals.models import Proposal
 from opencall.results import declines, policies, services
 from opencall.results import domain as d
 from opencall.results import queries as q
-from opencall.results.models import PostAwardRecord
+from opencall.results.models import PostAwardRecord, ResearchOutput
 from opencall.results.schemas import RECORD_SCHEMAS
 from opencall.scheduling import presenters as schedule_presenters
 from opencall.scheduling.models import ScheduleEntry
@@ -251,6 +251,17 @@ def update_record(proposal_id: int, record_id: int, page: Page = Depends(get_pag
     return _saved(page, proposal, refused)
 
 
+@router.post("/awards/{proposal_id}/records/{record_id}/remove", response_class=HTMLResponse)
+def remove_record(proposal_id: int, record_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = _recording(page, proposal_id)
+    rec = page.get_visible(PostAwardRecord, record_id, lambda r: r.proposal_id == proposal.id)
+    with page.attempt() as refused:
+        services.remove_record(
+            page.db, rec, reason=page.form.get("reason", ""), actor_id=page.user.id
+        )
+    return _saved(page, proposal, refused)
+
+
 def _lines(value: str) -> list[str]:
     return [x.strip() for x in value.replace(";", "\n").splitlines() if x.strip()]
 
@@ -275,6 +286,36 @@ def add_output(proposal_id: int, page: Page = Depends(get_page)) -> Response:
         data["published_on"] = f["published_on"].strip()
     with page.attempt() as refused:
         services.add_output(page.db, proposal, data, actor_id=page.user.id)
+    return _saved(page, proposal, refused)
+
+
+def _recorded_output(page: Page, proposal: Proposal, output_id: int) -> ResearchOutput:
+    return page.get_visible(ResearchOutput, output_id, lambda o: o.proposal_id == proposal.id)
+
+
+@router.post("/awards/{proposal_id}/outputs/{output_id}/retract", response_class=HTMLResponse)
+def retract_output(proposal_id: int, output_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = _recording(page, proposal_id)
+    o = _recorded_output(page, proposal, output_id)
+    with page.attempt() as refused:
+        try:
+            on = dt.date.fromisoformat(page.form.get("retracted_on", "").strip())
+        except ValueError:
+            raise DomainError(
+                "Give the day the result was retracted.", field="retracted_on"
+            ) from None
+        services.retract_output(
+            page.db, o, on=on, note=page.form.get("note", ""), actor_id=page.user.id
+        )
+    return _saved(page, proposal, refused)
+
+
+@router.post("/awards/{proposal_id}/outputs/{output_id}/restore", response_class=HTMLResponse)
+def restore_output(proposal_id: int, output_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = _recording(page, proposal_id)
+    o = _recorded_output(page, proposal, output_id)
+    with page.attempt() as refused:
+        services.restore_output(page.db, o, actor_id=page.user.id)
     return _saved(page, proposal, refused)
 
 
