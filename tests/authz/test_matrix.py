@@ -29,6 +29,7 @@ from opencall.people.models import EmailToken, User, UserSession
 from opencall.people.queries import user_by_email
 from opencall.proposals import services as prop_services
 from opencall.proposals.models import Attachment, Proposal, Request, TeamMember
+from opencall.proposals.services import lifecycle
 from tests.authz.authz_cases import ROUTES as WORKSPACE_ROUTES  # run in test_workspace_matrix
 from tests.web.conftest import PASSWORD, Web, World, full_proposal, session_cookie
 
@@ -618,7 +619,13 @@ def strict_outcome(method: str, r: Any) -> str:
     return got if got != "ok" or r.status_code < 400 else str(r.status_code)
 
 
-def test_routes_by_persona(web: Web, world: World, one_loop: None) -> None:
+def test_routes_by_persona(
+    web: Web, world: World, one_loop: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every (route, persona) pair of a proposal route gets a fresh draft of the PI's, far more
+    # than the cap on never-submitted proposals a PI may hold in a call (guarded on its own by
+    # tests/security/test_draft_flood.py)
+    monkeypatch.setattr(lifecycle, "MAX_UNSUBMITTED", 10_000)
     emails = {"anonymous": None, **world.emails}
     failures = []
     for case in CASES:
