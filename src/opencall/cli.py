@@ -461,6 +461,16 @@ def serve(
             "uvicorn's FORWARDED_ALLOW_IPS, else this machine (127.0.0.1, ::1).",
         ),
     ] = None,
+    worker_start_timeout: Annotated[
+        int,
+        typer.Option(
+            min=5,
+            max=600,
+            help="Seconds a server process may take to answer uvicorn's health check "
+            "before it is taken for hung, killed and started again (uvicorn's own default, "
+            "5 s, killed every new process on a busy machine).",
+        ),
+    ] = 60,
 ) -> None:
     """Serve the web application (run `opencall worker` beside it for the jobs)."""
     import os
@@ -488,6 +498,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        timeout_worker_healthcheck=worker_start_timeout,
         limit_concurrency=limit_concurrency,
         timeout_keep_alive=keep_alive,
         proxy_headers=True,
