@@ -175,6 +175,26 @@ def test_serve_passes_the_trusted_proxies_to_uvicorn(tmp_path, monkeypatch) -> N
     assert all(c["proxy_headers"] for c in calls)
 
 
+def test_serve_waits_for_slow_starting_processes_before_taking_them_for_hung(
+    tmp_path, monkeypatch
+) -> None:
+    """`serve --workers N`: uvicorn's supervisor kills a process that does not answer its
+    health check within `timeout_worker_healthcheck` (uvicorn's default, 5 s) and starts
+    another; on a busy machine a new process takes longer than that to start, so every
+    one was killed in turn and the site never answered. OpenCall gives them 60 s, or
+    `--worker-start-timeout`."""
+    import uvicorn
+
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: calls.append(k))
+    env = {"OPENCALL_DATABASE_URL": f"sqlite:///{tmp_path / 'slow.sqlite3'}"}
+    r = CliRunner().invoke(cli_app, ["serve", "--workers", "2"], env=env)
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli_app, ["serve", "--worker-start-timeout", "120"], env=env)
+    assert r.exit_code == 0, r.output
+    assert [c.get("timeout_worker_healthcheck") for c in calls] == [60, 120]
+
+
 def test_roles_list_shows_whole_addresses(tmp_path, monkeypatch) -> None:
     """`roles list` never cuts an e-mail address short ('head@cryo.example…'): it is how
     the operator tells the people and the invitations apart."""

@@ -157,7 +157,10 @@ def backup(
         manifest_path = Path(tmp) / MANIFEST
         manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
         partial = out.with_name(out.name + ".partial")
-        with tarfile.open(partial, "w:gz") as tar:
+        partial.unlink(missing_ok=True)
+        # the whole database is in it: the service account's alone, whatever the umask
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
             tar.add(manifest_path, arcname=MANIFEST)
             tar.add(dump, arcname=dump.name)
             for path, name in uploads:

@@ -242,6 +242,7 @@ def backup_cmd(
     from opencall import backup
 
     c: Ctx = ctx.obj
+    _refuse_s3_archive(c)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     target = Path(out) if out else Path("var/backups") / f"opencall-{stamp}.tar.gz"
     try:
@@ -259,6 +260,19 @@ def backup_cmd(
     )
 
 
+def _refuse_s3_archive(c: Ctx) -> None:
+    """The archive copies OPENCALL_UPLOAD_DIR; a site on object storage keeps its files
+    in the bucket, which it does not reach: refuse rather than leave every file out."""
+    if c.settings.storage_backend == "s3":
+        _fail(
+            "OPENCALL_STORAGE_BACKEND=s3: the attachments are in the bucket "
+            f"{c.settings.s3_bucket!r}, which `opencall backup` and `opencall restore` do "
+            "not copy (they copy OPENCALL_UPLOAD_DIR only). Back up the database with "
+            "pg_dump and the bucket with the object store's own tools (docs/operators.md, "
+            '"Backups and restore").'
+        )
+
+
 @app.command("restore")
 def restore_cmd(
     ctx: typer.Context,
@@ -270,6 +284,7 @@ def restore_cmd(
     from opencall import backup
 
     c: Ctx = ctx.obj
+    _refuse_s3_archive(c)
     try:
         summary = backup.restore(
             c.engine,
@@ -446,6 +461,16 @@ def serve(
             "uvicorn's FORWARDED_ALLOW_IPS, else this machine (127.0.0.1, ::1).",
         ),
     ] = None,
+    worker_start_timeout: Annotated[
+        int,
+        typer.Option(
+            min=5,
+            max=600,
+            help="Seconds a server process may take to answer uvicorn's health check "
+            "before it is taken for hung, killed and started again (uvicorn's own default, "
+            "5 s, killed every new process on a busy machine).",
+        ),
+    ] = 60,
 ) -> None:
     """Serve the web application (run `opencall worker` beside it for the jobs)."""
     import os
@@ -473,6 +498,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        timeout_worker_healthcheck=worker_start_timeout,
         limit_concurrency=limit_concurrency,
         timeout_keep_alive=keep_alive,
         proxy_headers=True,
