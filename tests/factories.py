@@ -80,8 +80,9 @@ def fast_facility(s: Session, *, provider: str | None = None) -> Facility:
     )
 
 
-def lst_pools(s: Session, fac: Facility) -> list[CapacityPool]:
-    """A telescope's 24 LST pools of 75 hours, one an hour of sidereal time."""
+def lst_pools(s: Session, fac: Facility, hours: int = 24) -> list[CapacityPool]:
+    """A telescope's 24 LST pools of 75 hours, one an hour of sidereal time (the first
+    ``hours`` of them)."""
     return [
         fac_services.create_pool(
             s,
@@ -91,13 +92,17 @@ def lst_pools(s: Session, fac: Facility) -> list[CapacityPool]:
             amount=75,
             attributes={"lst_start_h": h, "lst_end_h": h + 1},
         )
-        for h in range(24)
+        for h in range(hours)
     ]
 
 
-def fast_call(s: Session, *, status: str = "open", max_hours: float = 50.0, **form: Any) -> Call:
+def fast_call(
+    s: Session, *, status: str = "open", max_hours: float = 50.0, pools: int = 24, **form: Any
+) -> Call:
+    """A FAST call offering the first ``pools`` of its facility's LST pools (all 24 by
+    default; offering them is most of the call's cost, quadratic in their number)."""
     fac = fast_facility(s)
-    pools = lst_pools(s, fac)
+    offered = lst_pools(s, fac, pools)
     n = next(_seq)
     call = call_services.create_call(
         s,
@@ -117,7 +122,7 @@ def fast_call(s: Session, *, status: str = "open", max_hours: float = 50.0, **fo
             },
         },
     )
-    for p in pools:
+    for p in offered:
         call_services.offer_pool(s, call, p)
     if status == "open":
         cycle_services.transition_call(s, call, "open", now=NOW)

@@ -45,8 +45,12 @@ def build(factory: sessionmaker[Session], n: int) -> dict[str, Any]:
     awarded; one more proposal is conflicted for the reviewer and one is a draft."""
     with factory() as s:
         call = F.fast_call(s, requires_pdf=False)
-        for _ in range(n // 3):  # more calls for the list of calls
-            F.fast_call(s)
+        # more calls for the lists of calls. Two resources each, not FAST's 24: these
+        # lists guard a query SHAPE (statements that do not grow with the calls, nor with
+        # the resources they offer: 2 x (n // 3) of them), and offering 24 resources was
+        # most of this build's CPU (each offer checks the policy against every offer)
+        for _ in range(n // 3):
+            F.fast_call(s, pools=2)
         chair = F.user(s)
         people_services.grant_role(s, chair.id, "chair", call_id=call.id)
         reviewer = F.user(s)
@@ -119,6 +123,15 @@ def build(factory: sessionmaker[Session], n: int) -> dict[str, Any]:
         return {"slug": call.slug, "tokens": tokens, "codes": [p.code for p in props]}
 
 
+def kept_builds(small_worlds: Any, factory: sessionmaker[Session], *sizes: int) -> list[Any]:
+    """:func:`build` for each of ``sizes``, one after the other in one database: built
+    once per test process and backend, then copied into each later test's empty database
+    (tests/conftest.py's ``SmallWorlds``). Several tests read the same sizes, each only
+    adding its own few rows to its copy."""
+    key = "scale-build-" + "-".join(str(n) for n in sizes)
+    return small_worlds.get(key, factory, lambda _s: [build(factory, n) for n in sizes])
+
+
 def with_technical_reviewer(s: Session, slug: str, source: str) -> tuple[Any, Any, list[int]]:
     """The call ``slug`` of :func:`build` in review with a technical reviewer, who has a
     conflict (``source``) with its second reviewable proposal and a verdict on its last:
@@ -187,10 +200,12 @@ def walk(web: Web, path: str, token: str) -> tuple[list[dict[str, Any]], list[in
 
 
 def test_cursor_pages_cover_each_list_once_in_order(
-    web: Web, factory: sessionmaker[Session]
+    web: Web, factory: sessionmaker[Session], small_worlds: Any
 ) -> None:
-    n = 16
-    data = build(factory, n)
+    # the larger call of tests/scale/test_paged_lists.py's (6, 18) build (the smaller one
+    # is another call, of other people: none of these lists shows it but the calls')
+    n = 18
+    data = kept_builds(small_worlds, factory, 6, n)[1]
     codes = data["codes"]
     reviewable = codes[: n + 1]
     for path, who in lists(data["slug"]):
@@ -262,13 +277,12 @@ def test_bad_cursors_are_refused(
 
 
 def test_statements_per_page_do_not_grow_with_the_rows(
-    web: Web, factory: sessionmaker[Session]
+    web: Web, factory: sessionmaker[Session], small_worlds: Any
 ) -> None:
     """Each list read at two sizes (3 and 24 rows): a full first page at the larger
     size costs no more statements than at the smaller size. A per-row query
     (N+1) would add statements per row on the page."""
-    small = build(factory, 3)
-    big = build(factory, 24)
+    small, big = kept_builds(small_worlds, factory, 3, 24)
     for (path_s, who), (path_b, _who) in zip(lists(small["slug"]), lists(big["slug"]), strict=True):
         _i, counts_s = walk(web, path_s, small["tokens"][who])
         _i, counts_b = walk(web, path_b, big["tokens"][who])

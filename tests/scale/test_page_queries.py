@@ -16,14 +16,18 @@ from opencall.calls.models import Call
 from opencall.people.models import RoleGrant, User
 from opencall.proposals.models import Proposal
 from opencall.reviews.models import ReviewAssignment
-from tests.scale.test_api_pages import build, count_statements
+from tests.scale.test_api_pages import build, count_statements, kept_builds
 from tests.web.conftest import Web
 
 
 def world(factory: sessionmaker[Session], n: int) -> dict[str, Any]:
     """``test_api_pages.build`` (a call in review with ``n`` proposals, all assigned,
     ranked, decided, awarded and scheduled), and who is who in it."""
-    data = build(factory, n)
+    return world_of(factory, build(factory, n))
+
+
+def world_of(factory: sessionmaker[Session], data: dict[str, Any]) -> dict[str, Any]:
+    """:func:`world` of a call :func:`test_api_pages.build` made (``data``, its answer)."""
     with factory() as s:
         call = s.scalars(select(Call).where(Call.slug == data["slug"])).one()
         chair = s.scalar(
@@ -89,6 +93,9 @@ def statements(
 def test_statements_per_list_page_do_not_grow_with_the_rows(
     web: Web, factory: sessionmaker[Session], sizes: tuple[int, int]
 ) -> None:
+    # built one after the other, not copied from tests/conftest.py's ``SmallWorlds`` as
+    # the other users of these sizes are: the lists of calls (``/calls``) are read at
+    # the smaller size before the larger call and its calls exist
     small = statements(web, world(factory, sizes[0]))
     big = statements(web, world(factory, sizes[1]))
     grown = {p: (small[p], big[p]) for p in small if big[p] > small[p]}
@@ -96,7 +103,7 @@ def test_statements_per_list_page_do_not_grow_with_the_rows(
 
 
 def test_the_technical_reviewers_list_reads_the_revisions_once(
-    web: Web, factory: sessionmaker[Session]
+    web: Web, factory: sessionmaker[Session], small_worlds: Any
 ) -> None:
     """The technical reviewer's list of a call's proposals evaluated the conflicts with
     two reads of each proposal's revision (1,384 statements for 683 proposals at the
@@ -104,8 +111,9 @@ def test_the_technical_reviewers_list_reads_the_revisions_once(
     from opencall.people import services as people_services
     from tests import factories as F
 
-    def statements_for(n: int) -> tuple[int, int]:
-        data = build(factory, n)
+    built = kept_builds(small_worlds, factory, 3, 24)
+
+    def statements_for(data: dict[str, Any]) -> tuple[int, int]:
         with factory() as s:
             call = s.scalars(select(Call).where(Call.slug == data["slug"])).one()
             tech = F.user(s, country="FRA", institution="Observatoire de Paris")
@@ -120,6 +128,6 @@ def test_the_technical_reviewers_list_reads_the_revisions_once(
         shown = c.get(f"/technical/calls/{data['slug']}").text.count("/technical/proposals/")
         return listed["/technical/calls/{slug}"], shown
 
-    (small, shown_small), (big, shown_big) = statements_for(3), statements_for(24)
+    (small, shown_small), (big, shown_big) = statements_for(built[0]), statements_for(built[1])
     assert (shown_small, shown_big) == (3 + 1, 24 + 1)  # every proposal under review
     assert small == big, (small, big)

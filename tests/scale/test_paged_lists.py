@@ -25,9 +25,9 @@ from opencall.reviews.models import Conflict, ReviewAssignment
 from opencall.reviews.views import chair_assignments as assignment_views
 from opencall.scheduling import views as scheduling_views
 from opencall.scheduling.models import ScheduleEntry
-from tests.scale.test_api_pages import count_statements
-from tests.scale.test_page_queries import statements, world
-from tests.scale.test_results_page_queries import published
+from tests.scale.test_api_pages import count_statements, kept_builds
+from tests.scale.test_page_queries import statements, world_of
+from tests.scale.test_results_page_queries import published_of
 from tests.web.conftest import Web, csrf
 
 PER_PAGE = 4
@@ -75,9 +75,9 @@ def _loaded(*models: Any) -> Iterator[dict[str, int]]:
 
 
 def test_the_pages_hold_the_whole_table_in_order(
-    web: Web, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+    web: Web, factory: sessionmaker[Session], small_worlds: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = published(factory, 10)
+    data = published_of(factory, kept_builds(small_worlds, factory, 10)[0])
     clients = {who: web.login(data[who]) for who in ("chair", "office")}
     for path, who in pages(data["slug"]):
         table = TABLES[path.rsplit("/", 1)[1]]
@@ -103,12 +103,14 @@ def test_the_pages_hold_the_whole_table_in_order(
 
 
 def test_a_page_reads_only_its_rows(
-    web: Web, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+    web: Web, factory: sessionmaker[Session], small_worlds: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for v in VIEWS:
         monkeypatch.setattr(v, "PER_PAGE", PER_PAGE, raising=False)
-    small = statements(web, published(factory, 6), pages)
-    data = published(factory, 18)
+    # both calls built before either is read: these pages are the call's own
+    built = kept_builds(small_worlds, factory, 6, 18)
+    small = statements(web, published_of(factory, built[0]), pages)
+    data = published_of(factory, built[1])
     big = statements(web, data, pages)
     assert big == small
     chair = web.login(data["chair"])
@@ -137,12 +139,12 @@ def test_a_page_reads_only_its_rows(
 
 
 def test_a_refused_override_keeps_the_chairs_page(
-    web: Web, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+    web: Web, factory: sessionmaker[Session], small_worlds: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A chair on page 3 of the decisions whose override is refused sees page 3 again,
     with the refusal by the proposal's form; a saved override goes back to page 3 too."""
     monkeypatch.setattr(allocation_views, "PER_PAGE", PER_PAGE)
-    data = world(factory, 10)
+    data = world_of(factory, kept_builds(small_worlds, factory, 10)[0])
     chair = web.login(data["chair"])
     path = f"/manage/calls/{data['slug']}/decisions"
     page3 = chair.get(f"{path}?page=3").text
@@ -315,7 +317,9 @@ def test_the_people_page_pages_its_roles_and_invitations(
     assert seen["RoleGrant"] <= PER_PAGE + 1 and seen["RoleInvitation"] <= PER_PAGE, seen
 
 
-def test_a_hand_assignment_reads_only_its_own(web: Web, factory: sessionmaker[Session]) -> None:
+def test_a_hand_assignment_reads_only_its_own(
+    web: Web, factory: sessionmaker[Session], small_worlds: Any
+) -> None:
     """Assigning a reviewer by hand read every active assignment of the call twice (to
     find the new one for its e-mail): thousands of rows, each with its proposal, per
     click in a large call. It reads the reviewer's own and mails the new one."""
@@ -323,7 +327,7 @@ def test_a_hand_assignment_reads_only_its_own(web: Web, factory: sessionmaker[Se
     from opencall.people import services as people_services
     from tests import factories as F
 
-    data = world(factory, 18)
+    data = world_of(factory, kept_builds(small_worlds, factory, 6, 18)[1])
     with factory() as s:
         call_id = s.scalars(select(Proposal.call_id).where(Proposal.code == data["codes"][0])).one()
         pid = s.scalars(select(Proposal.id).where(Proposal.code == data["codes"][0])).one()
@@ -348,7 +352,7 @@ def test_a_hand_assignment_reads_only_its_own(web: Web, factory: sessionmaker[Se
 
 
 def test_the_technical_reviewers_list_is_paged(
-    web: Web, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+    web: Web, factory: sessionmaker[Session], small_worlds: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The technical reviewer's list of a call showed every proposal under review (359 KB
     at the demo's scale 10) and read every technical review of the call; now a page of
@@ -356,10 +360,10 @@ def test_the_technical_reviewers_list_is_paged(
     the reviewer may not assess, with the verdicts of that page only."""
     from opencall.reviews.models import TechnicalReview
     from opencall.reviews.views import technical as technical_views
-    from tests.scale.test_api_pages import build, with_technical_reviewer
+    from tests.scale.test_api_pages import with_technical_reviewer
 
     monkeypatch.setattr(technical_views, "PER_PAGE", PER_PAGE, raising=False)
-    data = build(factory, 11)
+    data = kept_builds(small_worlds, factory, 10)[0]  # 10 it may assess: 3 pages
     with factory() as s:
         call, tech, ids = with_technical_reviewer(s, data["slug"], "declared")
         s.commit()

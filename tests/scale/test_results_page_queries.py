@@ -16,12 +16,18 @@ from opencall.calls.models import Call
 from opencall.demo.postaward import record_postaward
 from opencall.people import services as people_services
 from tests import factories as F
-from tests.scale.test_page_queries import statements, world
+from tests.scale.test_api_pages import build, kept_builds
+from tests.scale.test_page_queries import statements, world_of
 from tests.web.conftest import Web
 
 
 def published(factory: sessionmaker[Session], n: int) -> dict[str, Any]:
-    data = world(factory, n)
+    return published_of(factory, build(factory, n))
+
+
+def published_of(factory: sessionmaker[Session], built: dict[str, Any]) -> dict[str, Any]:
+    """:func:`published` of a call :func:`test_api_pages.build` made (its answer)."""
+    data = world_of(factory, built)
     with factory() as s:
         call = s.scalars(select(Call).where(Call.slug == data["slug"])).one()
         call.status = "published"
@@ -52,10 +58,11 @@ def pages(slug: str) -> list[tuple[str, str | None]]:
 
 @pytest.mark.parametrize("sizes", [(3, 24)])
 def test_statements_per_results_page_do_not_grow_with_the_rows(
-    web: Web, factory: sessionmaker[Session], sizes: tuple[int, int]
+    web: Web, factory: sessionmaker[Session], small_worlds: Any, sizes: tuple[int, int]
 ) -> None:
-    small = statements(web, published(factory, sizes[0]), pages)
-    big_world = published(factory, sizes[1])
+    built = kept_builds(small_worlds, factory, *sizes)
+    small = statements(web, published_of(factory, built[0]), pages)
+    big_world = published_of(factory, built[1])
     assert big_world["postaward"] > 0
     big = statements(web, big_world, pages)
     print(small, big)
