@@ -487,6 +487,17 @@ def _audit_partner(
     )
 
 
+def provider_to_invite(session: Session, slug: str) -> Provider:
+    """The provider named by ``slug`` (spaces around it ignored) to invite into a joint
+    call; refused, in the same words on the page and through the API, when there is none."""
+    provider = session.scalar(select(Provider).where(Provider.slug == slug.strip()))
+    if provider is None:
+        raise DomainError(
+            "There is no provider %(provider)s.", field="provider", provider=repr(slug.strip())
+        )
+    return provider
+
+
 def invite_partner(
     session: Session, call: Call, provider: Provider, *, actor_id: int | None = None
 ) -> CallPartner:

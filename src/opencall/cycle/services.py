@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from opencall import auditlog
 from opencall.calls import services as call_services
-from opencall.calls.domain import check_call_transition
+from opencall.calls.domain import CALL_TRANSITIONS, check_call_transition
 from opencall.calls.models import Call
 from opencall.cycle import batches
 from opencall.errors import DomainError
@@ -101,6 +101,15 @@ def solve_options(job: Job, progress: Progress) -> dict[str, Any]:
     (:func:`step_call`): the job's seed, its author as the actor, and the progress
     callback, so that every step's job runs its solver the same way."""
     return {"seed": job.seed, "actor_id": job.created_by, "progress": progress}
+
+
+def next_statuses(call: Call) -> tuple[str, ...]:
+    """The statuses :func:`transition_call` may move ``call`` to from where it is (the
+    cockpit offers exactly these): a continuous call itself only opens and closes."""
+    allowed = CALL_TRANSITIONS.get(call.status, ())
+    if call.mode == "continuous":
+        return tuple(t for t in allowed if t in ("open", "closed"))
+    return allowed
 
 
 def transition_call(
