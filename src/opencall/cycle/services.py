@@ -122,7 +122,9 @@ def transition_call(
     now: dt.datetime | None = None,
 ) -> Call:
     """Move ``call`` to ``target`` with everything that transition does (see the
-    module's table); a refused transition changes nothing (:class:`DomainError`)."""
+    module's table); a refused transition changes nothing (:class:`DomainError`). The
+    reason is kept stripped, whoever gives it (the cockpit, the API, the CLI)."""
+    reason = reason.strip()
     if call.mode == "continuous" and target not in ("open", "closed"):
         raise DomainError(
             "The proposals of a continuous call are reviewed in its batches; the call "
