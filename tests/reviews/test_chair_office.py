@@ -252,3 +252,18 @@ def test_the_cockpit_offers_exactly_the_transitions_the_workflow_allows(
     assert Translator("fr").error(said.value) in html.unescape(r.text)
     with factory() as s:
         assert s.scalar(select(Call.status).where(Call.id == cycle.ids["call"])) == "scheduling"
+
+
+def test_the_batches_page_says_a_call_with_one_deadline_has_no_batches(
+    web: Web, cycle: Cycle
+) -> None:
+    """As the API and ``opencall calls cut-batches --call`` do: the sentence in the reader's
+    language with a refusal's status (400), not "not found"; nothing is cut."""
+    cockpit = f"/manage/calls/{cycle.slug}"
+    manager = web.login(cycle.emails["manager"])
+    manager.cookies.set(LANG_COOKIE, "fr")
+    said = "Cet appel a une seule date limite ; il n’est pas évalué par lots."
+    r = manager.get(f"{cockpit}/batches")
+    assert r.status_code == 400 and said in html.unescape(r.text), r.text[:2000]
+    r = _post(manager, f"{cockpit}/batches/cut", {"confirm": "yes"}, cockpit)
+    assert r.status_code == 400 and said in html.unescape(r.text), r.text[:2000]
