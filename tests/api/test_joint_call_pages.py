@@ -30,7 +30,7 @@ def test_the_public_pages_name_every_provider_of_a_joint_call(web: Web) -> None:
     partner_up(ocean, uni, res)
     ocean.post(f"/api/v1/calls/{SLUG}/transition", {"target": "open"})
     anon = web.client("en")
-    for path in (f"/calls/{SLUG}", "/calls", f"/calls/{SLUG}/awarded",
+    for path in ("/", f"/calls/{SLUG}", "/calls", f"/calls/{SLUG}/awarded",
                  f"/calls/{SLUG}/after-award", f"/calls/{SLUG}/figures"):  # fmt: skip
         text = unescape(anon.get(path).text)
         for words in ("Marine Institute", "R/V Explorer", "China",
