@@ -25,7 +25,9 @@ def test_job_runs_once_and_records_progress(factory) -> None:
         assert job.status == "done" and job.progress == 100
 
 
-def test_failing_job_is_retried_then_marked_failed(factory) -> None:
+def test_failing_job_is_retried_then_marked_failed(factory, monkeypatch) -> None:
+    clock = [jobs.utcnow()]
+    monkeypatch.setattr(jobs, "utcnow", lambda: clock[0])
     reg = jobs.JobRegistry()
     calls = []
 
@@ -37,6 +39,8 @@ def test_failing_job_is_retried_then_marked_failed(factory) -> None:
     with factory() as s:
         jobs.enqueue(s, "boom", max_attempts=2)
         s.commit()
+    jobs.run_pending(factory, reg)
+    clock[0] += jobs.RETRY_CAP  # its back-off passed (the next test: how long)
     jobs.run_pending(factory, reg)
     with factory() as s:
         job = s.scalars(jobs.select(jobs.Job)).one()
@@ -225,3 +229,42 @@ def test_a_refusal_ends_the_job_at_once_with_its_sentence(factory, caplog) -> No
         assert job.finished_at is not None
     [line] = [r.getMessage() for r in caplog.records if r.name == "opencall.jobs"]
     assert "refused" in line and "not retried" in line and "cryo-26" in line
+
+
+def test_a_transient_failure_is_retried_after_a_bounded_exponential_back_off(
+    factory, monkeypatch
+) -> None:
+    """A job that raised (not a refusal) waits before its next attempt: ``RETRY_BASE``,
+    then twice as long each time, never more than ``RETRY_CAP``; a worker polling before
+    then finds nothing to run. The clock is pinned: nothing sleeps."""
+    clock = [dt.datetime(2027, 3, 1, 12, 0, tzinfo=dt.UTC)]
+    monkeypatch.setattr(jobs, "utcnow", lambda: clock[0])
+    reg = jobs.JobRegistry()
+    calls = []
+
+    def flaky(s, job, progress) -> None:
+        calls.append(clock[0])
+        raise ConnectionError("database went away")
+
+    reg.register("flaky", flaky)
+    with factory() as s:
+        jobs.enqueue(s, "flaky", max_attempts=6)
+        s.commit()
+    waits = []
+    for _ in range(6):
+        assert jobs.run_pending(factory, reg) == 1  # one attempt, then it waits
+        assert jobs.run_pending(factory, reg) == 0
+        with factory() as s:
+            job = s.scalars(select(jobs.Job)).one()
+            if job.status == "failed":
+                assert job.run_after is None and "database went away" in job.error
+                break
+            assert job.status == "queued" and job.run_after is not None
+            waits.append(job.run_after - clock[0])
+            clock[0] = job.run_after - dt.timedelta(seconds=1)  # not yet
+        assert jobs.run_pending(factory, reg) == 0
+        clock[0] += dt.timedelta(seconds=1)
+    assert len(calls) == 6
+    base, cap = jobs.RETRY_BASE, jobs.RETRY_CAP
+    assert waits == [min(base * 2**n, cap) for n in range(5)]
+    assert cap in waits and base < cap  # bounded: the cap is reached

@@ -63,8 +63,12 @@ def test_a_failure_in_the_middle_resends_nothing_already_sent(
         mail.queue_mails(s, _messages(10), per=10)
         s.commit()
     reg = _registry(settings)
+    clock = [jobs.utcnow()]  # pinned: the retry's back-off passes without sleeping
+    monkeypatch.setattr(jobs, "utcnow", lambda: clock[0])
     job = jobs.run_one(factory, reg)
     assert job is not None and job.status == "queued"  # retried: two were not sent
+    assert jobs.run_one(factory, reg) is None  # not before its back-off
+    clock[0] += jobs.RETRY_CAP
     assert "2 of 10 messages not sent" in job.error and "message 3" in job.error
     # the others went out in this attempt, in order, and are recorded as sent
     assert smtp.delivered == [f"r{i}@uni.example" for i in range(10) if i not in (3, 7)]
@@ -86,7 +90,11 @@ def test_a_message_that_never_goes_leaves_the_job_failed_with_it_unsent(
     with factory() as s:
         mail.queue_mails(s, _messages(4))
         s.commit()
-    jobs.run_pending(factory, _registry(settings))
+    clock = [jobs.utcnow()]  # pinned: each retry's back-off passes without sleeping
+    monkeypatch.setattr(jobs, "utcnow", lambda: clock[0])
+    for _ in range(3):
+        jobs.run_pending(factory, _registry(settings))
+        clock[0] += jobs.RETRY_CAP
     with factory() as s:
         row = s.scalars(select(jobs.Job)).one()
         assert row.status == "failed" and row.attempts == row.max_attempts == 3

@@ -5,9 +5,12 @@ transaction as the request that asked for them and run by ``opencall worker``
 Claiming uses ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL and an
 atomic conditional UPDATE on SQLite. A job whose worker died (lease expired)
 is retried up to ``max_attempts`` and then marked failed, never silently lost. So
-is a job whose handler raised an error; one that raised a ``DomainError`` (a refusal of
-its input or of the call's state) is marked failed at once, its ``error`` the refusal's
-sentence.
+is a job whose handler raised an error, after a back-off: it is queued again with
+``run_after`` set ``RETRY_BASE`` ahead after its first failure, twice as far after each
+next one, never more than ``RETRY_CAP`` (a database that went away, a mail server down:
+retrying at once would fail the same way and spend the attempts); no worker claims it
+before then. One that raised a ``DomainError`` (a refusal of its input or of the call's
+state) is marked failed at once, its ``error`` the refusal's sentence.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, select, text, update
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -32,6 +35,15 @@ from opencall.errors import DomainError
 log = logging.getLogger("opencall.jobs")
 
 LEASE = dt.timedelta(minutes=15)
+# the wait before a failed job's next attempt: doubled after each failure, bounded
+RETRY_BASE = dt.timedelta(seconds=30)
+RETRY_CAP = dt.timedelta(minutes=5)
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """The wait before the next attempt of a job that failed its ``attempts``-th."""
+    delay: dt.timedelta = RETRY_BASE * 2 ** max(attempts - 1, 0)
+    return min(delay, RETRY_CAP)
 
 
 class Job(Base):
@@ -55,6 +67,8 @@ class Job(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # a retried job is not claimed before this (its back-off, :func:`retry_delay`)
+    run_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     @property
     def seed(self) -> int:
@@ -213,7 +227,12 @@ def claim(
     _reap_expired(session)
     session.flush()
     now = utcnow()
-    stmt = select(Job).where(Job.status == "queued").order_by(Job.id).limit(1)
+    stmt = (
+        select(Job)
+        .where(Job.status == "queued", or_(Job.run_after.is_(None), Job.run_after <= now))
+        .order_by(Job.id)
+        .limit(1)
+    )
     if kinds:
         stmt = stmt.where(Job.kind.in_(kinds))
     if ids is not None:
@@ -359,6 +378,7 @@ def run_one(
                 last = refused or job.attempts >= job.max_attempts
                 job.status = "failed" if last else "queued"
                 job.finished_at = utcnow() if last else None
+                job.run_after = None if last else utcnow() + retry_delay(job.attempts)
                 s.commit()
                 if isinstance(exc, DomainError):  # a refusal, said to the person who asked
                     log.warning("job %s refused, not retried: %s", job.kind, exc.message)

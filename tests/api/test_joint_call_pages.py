@@ -30,7 +30,7 @@ def test_the_public_pages_name_every_provider_of_a_joint_call(web: Web) -> None:
     partner_up(ocean, uni, res)
     ocean.post(f"/api/v1/calls/{SLUG}/transition", {"target": "open"})
     anon = web.client("en")
-    for path in (f"/calls/{SLUG}", "/calls", f"/calls/{SLUG}/awarded",
+    for path in ("/", f"/calls/{SLUG}", "/calls", f"/calls/{SLUG}/awarded",
                  f"/calls/{SLUG}/after-award", f"/calls/{SLUG}/figures"):  # fmt: skip
         text = unescape(anon.get(path).text)
         for words in ("Marine Institute", "R/V Explorer", "China",
@@ -137,3 +137,58 @@ def test_the_partners_office_declines_on_the_staff_pages(web: Web) -> None:
         acts = [e.action for e in s.scalars(select(auditlog.AuditEvent))]
         assert "call.partner_withdrawn" in acts
     assert ocean.get(f"/api/v1/calls/{SLUG}/partners")["items"] == []
+
+
+def test_the_owners_office_invites_and_withdraws_a_partner_on_the_cockpit(web: Web) -> None:
+    ocean, uni, _tech, res = two_providers(web)
+    draft_call(ocean)
+    owner = signed_in(web, "office@ocean.example")
+    cockpit = f"/manage/calls/{SLUG}"
+    page = owner.get(cockpit).text
+    assert 'id="partners"' in page and f'action="{cockpit}/partners"' in page
+    # without the CSRF token: refused, nothing changes
+    assert owner.post(f"{cockpit}/partners", data={"provider": "sedlab"}).status_code in (400, 403)
+    # the partner's office may not invite into another provider's call
+    partner = signed_in(web, "office@sedlab.example")
+    r = partner.post(f"{cockpit}/partners",
+                     data={"provider": "sedlab", "csrf_token": csrf(partner)})  # fmt: skip
+    assert r.status_code == 404
+    with web.factory() as s:
+        assert s.scalar(select(CallPartner)) is None
+    # the API's refusals, in the API's words: the owner, nobody
+    for slug, words in (("ocean", "own"), ("nobody", "There is no provider")):
+        r = owner.post(f"{cockpit}/partners", data={"provider": slug, "csrf_token": csrf(owner)})
+        assert r.status_code == 400 and words in unescape(r.text), (slug, r.text[:2000])
+        assert words in ocean.post(f"/api/v1/calls/{SLUG}/partners", {"provider": slug},
+                                   status=400)["detail"]  # fmt: skip
+    r = owner.post(f"{cockpit}/partners", data={"provider": " sedlab ", "csrf_token": csrf(owner)})
+    assert r.status_code == 303, r.text[:2000]
+    with web.factory() as s:
+        assert s.scalar(select(CallPartner.status)) == "invited"
+        acts = [e.action for e in s.scalars(select(auditlog.AuditEvent))]
+        assert "call.partner_invited" in acts
+    _mail_to(web, "office@sedlab.example")  # told as through the API
+    r = owner.post(f"{cockpit}/partners", data={"provider": "sedlab", "csrf_token": csrf(owner)})
+    assert r.status_code == 400 and "already invited" in r.text
+    page = unescape(owner.get(cockpit).text)
+    assert "Coastal University" in page and f"{cockpit}/partners/sedlab/withdraw" in page
+    # in the reader's language
+    assert "Partenaires" in signed_in(web, "office@ocean.example", lang="fr").get(cockpit).text
+    # withdrawn while nothing of the partner's is offered: gone, audited
+    withdraw = f"{cockpit}/partners/sedlab/withdraw"
+    # the partner's office cannot withdraw through the owner's form
+    assert partner.post(withdraw, data={"csrf_token": csrf(partner)}).status_code == 404
+    r = owner.post(withdraw, data={"csrf_token": csrf(owner)})
+    assert r.status_code == 303, r.text[:2000]
+    with web.factory() as s:
+        assert s.scalar(select(CallPartner)) is None
+        acts = [e.action for e in s.scalars(select(auditlog.AuditEvent))]
+        assert "call.partner_withdrawn" in acts
+    # accepted and offered: withdrawing is refused as through the API, nothing changes
+    owner.post(f"{cockpit}/partners", data={"provider": "sedlab", "csrf_token": csrf(owner)})
+    uni.post(f"/api/v1/calls/{SLUG}/partners/sedlab/accept")
+    ocean.post(f"/api/v1/calls/{SLUG}/pools", {"pool_id": res["Core scanning"]})
+    r = owner.post(withdraw, data={"csrf_token": csrf(owner)})
+    assert r.status_code == 400 and "cannot leave this call" in unescape(r.text)
+    with web.factory() as s:
+        assert s.scalar(select(CallPartner.status)) == "accepted"

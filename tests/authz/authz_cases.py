@@ -151,6 +151,9 @@ HTML: list[Case] = [
     # a joint call: the invited provider's office (other_manager) answers on /manage
     Case("POST", "/manage/calls/{slug}/partners/{provider}/accept", {"other_manager"}),
     Case("POST", "/manage/calls/{slug}/partners/{provider}/decline", {"other_manager"}),
+    # ... and the call's own office invites and withdraws partners on its cockpit
+    Case("POST", "/manage/calls/{slug}/partners", OFFICE),
+    Case("POST", "/manage/calls/{slug}/partners/{provider}/withdraw", OFFICE),
     Case("GET", "/manage/jobs/{job_id}", STAFF, _job),
     Case("GET", "/manage/calls/{slug}/edit", OFFICE, S),
     Case("POST", "/manage/calls/{slug}/edit", OFFICE, S),
@@ -1090,6 +1093,15 @@ def _invited_partner(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
         return {"slug": call.slug, "provider": other.provider.slug}
 
 
+def _draft_with_partner_to_invite(f: sessionmaker[Session], c: Any) -> dict[str, Any]:
+    """A draft call of the cycle's provider and the other call's provider, not invited."""
+    params = _draft_with_pool(f, c)
+    with f() as s:
+        other = call_by_slug(s, c.other_slug)
+        assert other is not None
+        return {"slug": params["slug"], "provider": other.provider.slug}
+
+
 def _partner_status(ctx: Ctx) -> str | None:
     from opencall.calls.models import CallPartner
     from opencall.facilities.models import Provider
@@ -1109,6 +1121,15 @@ STRICT[("POST", "/manage/calls/{slug}/partners/{provider}/accept")] = {
     "done": lambda ctx: _partner_status(ctx) == "accepted",
 }
 STRICT[("POST", "/manage/calls/{slug}/partners/{provider}/decline")] = {
+    "params": _invited_partner,
+    "done": lambda ctx: _partner_status(ctx) is None,
+}
+STRICT[("POST", "/manage/calls/{slug}/partners")] = {
+    "params": _draft_with_partner_to_invite,
+    "data": lambda ctx: {"provider": ctx.params["provider"]},
+    "done": lambda ctx: _partner_status(ctx) == "invited",
+}
+STRICT[("POST", "/manage/calls/{slug}/partners/{provider}/withdraw")] = {
     "params": _invited_partner,
     "done": lambda ctx: _partner_status(ctx) is None,
 }

@@ -220,3 +220,50 @@ def test_the_api_says_a_call_with_one_deadline_has_no_batches_in_the_readers_lan
             == "Cet appel a une seule date limite ; il n’est pas évalué par lots."
         )
         assert r.json()["message_id"].startswith("This call has one deadline")
+
+
+def test_the_cockpit_offers_exactly_the_transitions_the_workflow_allows(
+    web: Web, cycle: Cycle, factory: sessionmaker[Session]
+) -> None:
+    """In scheduling the workflow (``opencall.cycle``) moves the call to published or back
+    to allocation: the cockpit offers both, and publishing before the release is refused
+    with the workflow's sentence (as ``opencall calls transition``), nothing changed."""
+    from opencall.calls.domain import CALL_TRANSITIONS
+    from opencall.cycle.services import transition_call
+    from opencall.errors import DomainError
+    from opencall.web.i18n import Translator
+
+    with factory() as s:
+        call = s.get(Call, cycle.ids["call"])
+        assert call is not None and call.decisions_released_at is None
+        call.status = "scheduling"
+        s.commit()
+        with pytest.raises(DomainError) as said:
+            transition_call(s, call, "published")
+        s.rollback()
+    cockpit = f"/manage/calls/{cycle.slug}"
+    manager = web.login(cycle.emails["manager"])
+    manager.cookies.set(LANG_COOKIE, "fr")
+    page = manager.get(cockpit).text
+    offered = re.findall(r'name="target" value="([a-z]+)"', page)
+    assert offered == list(CALL_TRANSITIONS["scheduling"]) == ["published", "allocation"]
+    r = _post(manager, f"{cockpit}/transition", {"target": "published", "confirm": "yes"}, cockpit)
+    assert r.status_code == 400
+    assert Translator("fr").error(said.value) in html.unescape(r.text)
+    with factory() as s:
+        assert s.scalar(select(Call.status).where(Call.id == cycle.ids["call"])) == "scheduling"
+
+
+def test_the_batches_page_says_a_call_with_one_deadline_has_no_batches(
+    web: Web, cycle: Cycle
+) -> None:
+    """As the API and ``opencall calls cut-batches --call`` do: the sentence in the reader's
+    language with a refusal's status (400), not "not found"; nothing is cut."""
+    cockpit = f"/manage/calls/{cycle.slug}"
+    manager = web.login(cycle.emails["manager"])
+    manager.cookies.set(LANG_COOKIE, "fr")
+    said = "Cet appel a une seule date limite ; il n’est pas évalué par lots."
+    r = manager.get(f"{cockpit}/batches")
+    assert r.status_code == 400 and said in html.unescape(r.text), r.text[:2000]
+    r = _post(manager, f"{cockpit}/batches/cut", {"confirm": "yes"}, cockpit)
+    assert r.status_code == 400 and said in html.unescape(r.text), r.text[:2000]

@@ -297,10 +297,8 @@ def invite_partner(body: PartnerIn, slug: str = SLUG, api: Api = Depends(get_api
     """Invite another provider into the call (its user office, while it is a draft or
     open); its resources can be offered once its user office accepts."""
     call = office_call_api(api, slug)
-    prov = provider_by_slug(api.db, body.provider.strip())
-    if prov is None:
-        raise ApiError(400, f"provider: there is no provider {body.provider!r}.")
     with api.refusing(commit=True):
+        prov = partners.provider_to_invite(api.db, body.provider)
         out = _partner_out(partners.invite_partner(api.db, call, prov, actor_id=api.actor_id))
         mail_partner_invited(api.request, api.db, call, prov)
     return out

@@ -19,6 +19,7 @@ from opencall import jobs
 from opencall.calls import partners, policies, services
 from opencall.calls.access import office_call
 from opencall.calls.models import Call, CallPartner
+from opencall.calls.notify import mail_partner_invited
 from opencall.calls.presenters import date_error as _date_error
 from opencall.calls.presenters import parse_when as _parse_when
 from opencall.calls.queries import (
@@ -463,7 +464,7 @@ def offer_pool(slug: str, page: Page = Depends(get_page)) -> Response:
 def _answered_partner(page: Page, slug: str, provider: str) -> tuple[Call, CallPartner]:
     """The call and ``provider``'s invitation into it, when the signed-in person answers
     for that provider (its user office); else 404 (the call's own office withdraws a
-    partner through the API)."""
+    partner on the call's cockpit)."""
     user = page.require_user()
     call = call_by_slug(page.db, slug)
     partner = None if call is None else partner_by_slug(page.db, call, provider)
@@ -498,6 +499,39 @@ def decline_partner(slug: str, provider: str, page: Page = Depends(get_page)) ->
     """The invited provider's user office declines (or leaves, while nothing of its
     resources is offered)."""
     return _answer(page, slug, provider, partners.withdraw_partner)
+
+
+@router.post("/manage/calls/{slug}/partners", response_class=HTMLResponse)
+def invite_partner(slug: str, page: Page = Depends(get_page)) -> Response:
+    """The call's user office invites another provider into the call (a joint call), as
+    ``POST /api/v1/calls/{slug}/partners`` does: same refusals, same mail, audited."""
+    call = office_call(page, slug)
+    try:
+        provider = partners.provider_to_invite(page.db, page.form.get("provider", ""))
+        partners.invite_partner(page.db, call, provider, actor_id=page.user.id)
+        mail_partner_invited(page.request, page.db, call, provider)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return _error(page, exc)
+    return page.redirect(f"/manage/calls/{call.slug}#partners", "saved")
+
+
+@router.post("/manage/calls/{slug}/partners/{provider}/withdraw", response_class=HTMLResponse)
+def withdraw_partner(slug: str, provider: str, page: Page = Depends(get_page)) -> Response:
+    """The call's user office withdraws a partner (``DELETE /api/v1/calls/{slug}/partners/
+    {provider}``); refused while the call offers any of its resources."""
+    call = office_call(page, slug)
+    partner = partner_by_slug(page.db, call, provider)
+    if partner is None:
+        page.not_found()
+    try:
+        partners.withdraw_partner(page.db, partner, call, actor_id=page.user.id)
+        page.commit()
+    except DomainError as exc:
+        page.db.rollback()
+        return _error(page, exc)
+    return page.redirect(f"/manage/calls/{call.slug}#partners", "saved")
 
 
 def _error(page: Page, message: str | DomainError) -> Response:

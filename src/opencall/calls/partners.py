@@ -13,6 +13,7 @@ from opencall.calls.queries import partner_of
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities.models import Provider
+from opencall.facilities.queries import provider_by_slug
 
 
 def _require_not_batch(call: Call) -> None:
@@ -39,6 +40,17 @@ def _audit_partner(
         call_id=call.id,
         data={"provider_id": provider_id},
     )
+
+
+def provider_to_invite(session: Session, slug: str) -> Provider:
+    """The provider named by ``slug`` (spaces around it ignored) to invite into a joint
+    call; refused, in the same words on the page and through the API, when there is none."""
+    provider = provider_by_slug(session, slug.strip())
+    if provider is None:
+        raise DomainError(
+            "There is no provider %(provider)s.", field="provider", provider=repr(slug.strip())
+        )
+    return provider
 
 
 def invite_partner(

@@ -498,7 +498,7 @@ def offer_every_pool(
 
 def check_close_reason(call: Call, reason: str, now: dt.datetime | None = None) -> None:
     """Closing before the deadline is refused without a reason."""
-    if (now or utcnow()) < call.closes_at and not reason:
+    if (now or utcnow()) < call.closes_at and not reason.strip():
         raise DomainError(
             "Closing before the deadline needs a reason (it cuts applicants short).",
             field="reason",

@@ -28,8 +28,11 @@ def home(page: Page = Depends(get_page)) -> Response:
     now = utcnow()
     calls = [c for c in queries.list_calls(page.db, statuses=("open",)) if c.closes_at > now]
     published = queries.list_calls(page.db, statuses=policies.RESULTS_STATES)
+    # a joint call names every provider, as its own page and the list of calls do
+    joint = {c.id: joint_providers(page, c) for c in calls}
     return page.render_public(
-        "calls/home.html", {"calls": calls, "published": published, **labels(page)}
+        "calls/home.html",
+        {"calls": calls, "joint": joint, "published": published, **labels(page)},
     )
 
 

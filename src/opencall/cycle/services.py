@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from opencall import auditlog
 from opencall.calls import services as call_services
-from opencall.calls.domain import check_call_transition
+from opencall.calls.domain import CALL_TRANSITIONS, check_call_transition
 from opencall.calls.models import Call
 from opencall.cycle import batches
 from opencall.errors import DomainError
@@ -103,6 +103,15 @@ def solve_options(job: Job, progress: Progress) -> dict[str, Any]:
     return {"seed": job.seed, "actor_id": job.created_by, "progress": progress}
 
 
+def next_statuses(call: Call) -> tuple[str, ...]:
+    """The statuses :func:`transition_call` may move ``call`` to from where it is (the
+    cockpit offers exactly these): a continuous call itself only opens and closes."""
+    allowed = CALL_TRANSITIONS.get(call.status, ())
+    if call.mode == "continuous":
+        return tuple(t for t in allowed if t in ("open", "closed"))
+    return allowed
+
+
 def transition_call(
     session: Session,
     call: Call,
@@ -113,7 +122,9 @@ def transition_call(
     now: dt.datetime | None = None,
 ) -> Call:
     """Move ``call`` to ``target`` with everything that transition does (see the
-    module's table); a refused transition changes nothing (:class:`DomainError`)."""
+    module's table); a refused transition changes nothing (:class:`DomainError`). The
+    reason is kept stripped, whoever gives it (the cockpit, the API, the CLI)."""
+    reason = reason.strip()
     if call.mode == "continuous" and target not in ("open", "closed"):
         raise DomainError(
             "The proposals of a continuous call are reviewed in its batches; the call "

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from opencall.calls.access import staff_call
+from opencall.calls.models import Call
 from opencall.calls.policies import may_administer
 from opencall.cycle import batches
+from opencall.errors import DomainError
 from opencall.facilities.labels import unit_labels
 from opencall.reviews.presenters import labels
 from opencall.reviews.views.common import cockpit_error
@@ -19,11 +21,21 @@ from opencall.web.pages import Page, get_page
 router = APIRouter()
 
 
+def _single_deadline(page: Page, call: Call) -> Response | None:
+    """A call with one deadline has no batches: the refusal the API and ``opencall calls
+    cut-batches --call`` say (:func:`batches.require_continuous`), with its status."""
+    try:
+        batches.require_continuous(call)
+    except DomainError as exc:
+        return cockpit_error(page, call, page.t.error(exc))
+    return None
+
+
 @router.get("/manage/calls/{slug}/batches", response_class=HTMLResponse)
 def batches_page(slug: str, page: Page = Depends(get_page)) -> Response:
     call = staff_call(page, slug)
-    if call.mode != "continuous":
-        page.not_found()
+    if (refusal := _single_deadline(page, call)) is not None:
+        return refusal
     return page.render(
         "reviews/batches.html",
         {
@@ -41,8 +53,10 @@ def batches_page(slug: str, page: Page = Depends(get_page)) -> Response:
 def cut_batches(slug: str, page: Page = Depends(get_page)) -> Response:
     """Cut the batches whose cut-offs have come (the user office), confirmed by a tick."""
     call = staff_call(page, slug)
-    if call.mode != "continuous" or not may_administer(page.db, page.user, call):
+    if not may_administer(page.db, page.user, call):
         page.not_found()
+    if (refusal := _single_deadline(page, call)) is not None:
+        return refusal
     if not page.confirmed:
         return cockpit_error(page, call, page._(MSG_CONFIRM))
     with page.attempt() as refused:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from opencall import jobs
 from opencall.calls.access import staff_call
-from opencall.calls.domain import CALL_TRANSITIONS, check_call_transition
+from opencall.calls.domain import check_call_transition
 from opencall.calls.models import Call
 from opencall.calls.policies import may_administer
 from opencall.calls.schemas import review_settings
@@ -39,7 +39,7 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
         for kind in ("conflicts", "affinity", "assignment", "calibration", "allocation", "schedule")
     }
     office = may_administer(page.db, page.user, call)
-    from opencall.calls.queries import offerable_pools
+    from opencall.calls.queries import offerable_pools, partners_of
 
     offered = {cp.pool_id for cp in call.pools}
     # a joint call's accepted partners' resources too, named with their facility
@@ -84,16 +84,15 @@ def cockpit(slug: str, page: Page = Depends(get_page)) -> Response:
             "steps": [
                 (key, page._(STEP_LABELS[key]), cycle.may_run(call, key)) for key in cycle.STEPS
             ],
-            "transitions": [
-                t
-                for t in CALL_TRANSITIONS.get(call.status, ())
-                if t != "published" and (call.mode != "continuous" or t in ("open", "closed"))
-            ],
+            "transitions": cycle.next_statuses(call),
             "jobs": jobs.jobs_of_call(page.db, call.id),
             # counted, not loaded: an assignment or a review row loads its proposal
             "n_proposals": q.count_proposals_for_review(page.db, call),
             "n_assignments": q.count_active_assignments(page.db, call),
             "n_submitted": q.count_submitted_reviews(page.db, call),
+            # a joint call's partners: the office invites and withdraws them (as the API)
+            "partners": partners_of(page.db, call) if office and not call.parent_id else [],
+            "may_invite": office and not call.parent_id and call.status in ("draft", "open"),
             "spare_pools": spare_pools if office and call.status in ("draft", "open") else [],
             "spare_options": [
                 (
@@ -120,8 +119,6 @@ def transition(slug: str, page: Page = Depends(get_page)) -> Response:
     reason = page.form.get("reason", "").strip()[:2000]
     if not page.confirmed:
         return cockpit_error(page, call, page._(MSG_CONFIRM))
-    if target == "published":  # the results page publishes (after the release)
-        return cockpit_error(page, call, page._(MSG_INVALID))
     try:  # in the words of the API and ``opencall calls transition``
         check_call_transition(call.status, target)
     except DomainError as exc:
