@@ -122,3 +122,23 @@ def test_slot_ties_do_not_follow_input_order() -> None:
             for perm in shuffles(awards):
                 got = solve(_slot_problem(perm), seed)
                 assert set(got.starts) == set(base.starts), seed
+
+
+def test_inventory_exhausted_keeps_a_translatable_message() -> None:
+    """``plan_shipments`` rewrites the allocation's "pool(s) exhausted" sentence for sample
+    types: the rewritten one keeps a message id (a page can translate it), says sample
+    type(s) and renders to the English ``detail``."""
+    from opencall.optim.logistics.samples import SampleLoan, SampleProblem, SampleType
+    from opencall.optim.logistics.samples import plan_shipments
+    from opencall.optim.messages import render
+
+    pb = SampleProblem(
+        (SampleType("seeds", 10.0),),
+        (SampleLoan("l", 2.0, "x", {"seeds": 8.0}), SampleLoan("m", 1.0, "y", {"seeds": 5.0})),
+    )
+    ex = plan_shipments(pb).explanations["m"]
+    assert ex.code == "inventory_exhausted"
+    assert ex.message is not None
+    assert "sample type(s)" in ex.message["msg"] and "pool(s)" not in ex.message["msg"]
+    assert render(ex.message) == ex.detail
+    assert ex.pools == ("seeds",)
