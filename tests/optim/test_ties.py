@@ -128,8 +128,12 @@ def test_inventory_exhausted_keeps_a_translatable_message() -> None:
     """``plan_shipments`` rewrites the allocation's "pool(s) exhausted" sentence for sample
     types: the rewritten one keeps a message id (a page can translate it), says sample
     type(s) and renders to the English ``detail``."""
-    from opencall.optim.logistics.samples import SampleLoan, SampleProblem, SampleType
-    from opencall.optim.logistics.samples import plan_shipments
+    from opencall.optim.logistics.samples import (
+        SampleLoan,
+        SampleProblem,
+        SampleType,
+        plan_shipments,
+    )
     from opencall.optim.messages import render
 
     pb = SampleProblem(
