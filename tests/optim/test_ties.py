@@ -7,22 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from opencall.optim import logistics as lg
 from opencall.optim import slots as sl
 from opencall.optim.allocation import AllocationProblem, Pool, Request, solve_allocation
-from opencall.optim.logistics import (
-    CourseProblem,
-    CourseSession,
-    CruiseProblem,
-    CruiseRequest,
-    Leg,
-    PackageProblem,
-    PackageRequest,
-    PackageSeason,
-    SeatRequest,
-    solve_courses,
-    solve_cruise,
-    solve_packages,
-)
 from opencall.optim.ties import tie_ranks
 
 D0 = dt.date(2027, 3, 1)
@@ -75,21 +62,23 @@ def test_allocation_ties_do_not_follow_input_order() -> None:
 def test_logistics_ties_do_not_follow_input_order() -> None:
     """Seven identical requests for three places in each logistics problem: the same three
     are placed whatever the input order."""
-    session = CourseSession("s1", D0, D0 + dt.timedelta(days=4), "Hefei", 3)
-    seats = tuple(SeatRequest(f"r{i}", 1.0, 1, ("s1",)) for i in range(7))
-    season = PackageSeason("wet", "drip", 3)
-    packs = tuple(PackageRequest(f"r{i}", 1.0, "drip", f"site{i}") for i in range(7))
-    leg = Leg("L1", D0, D0 + dt.timedelta(days=9), ("Sanya", "Sanya"), ((18.0, 109.5),), 3, 0, 0.0)
-    berths = tuple(CruiseRequest(f"r{i}", 1.0, 1) for i in range(7))
+    session = lg.CourseSession("s1", D0, D0 + dt.timedelta(days=4), "Hefei", 3)
+    seats = tuple(lg.SeatRequest(f"r{i}", 1.0, 1, ("s1",)) for i in range(7))
+    season = lg.PackageSeason("wet", "drip", 3)
+    packs = tuple(lg.PackageRequest(f"r{i}", 1.0, "drip", f"site{i}") for i in range(7))
+    leg = lg.Leg(
+        "L1", D0, D0 + dt.timedelta(days=9), ("Sanya", "Sanya"), ((18.0, 109.5),), 3, 0, 0.0
+    )
+    berths = tuple(lg.CruiseRequest(f"r{i}", 1.0, 1) for i in range(7))
 
     def placed(kind: str, reqs: tuple, seed: int) -> dict[str, object]:  # type: ignore[type-arg]
         if kind == "courses":
-            res = solve_courses(CourseProblem((session,), reqs), seed=seed)
+            res = lg.solve_courses(lg.CourseProblem((session,), reqs), seed=seed)
             return {k: v is not None for k, v in res.placements.items()}
         if kind == "packages":
-            res = solve_packages(PackageProblem((season,), reqs), seed=seed)
+            res = lg.solve_packages(lg.PackageProblem((season,), reqs), seed=seed)
             return {k: v is not None for k, v in res.placements.items()}
-        got = solve_cruise(CruiseProblem((leg,), reqs), seed=seed)
+        got = lg.solve_cruise(lg.CruiseProblem((leg,), reqs), seed=seed)
         return dict(got.leg_of)
 
     for kind, reqs in (("courses", seats), ("packages", packs), ("cruise", berths)):
