@@ -27,14 +27,15 @@ from opencall.optim.logistics import (
     solve_cruise,
     solve_packages,
 )
+from opencall.optim.ties import tie_ranks
 
 D0 = dt.date(2027, 3, 1)
 
 
-def seeded_first(n: int, seed: int) -> list[int]:
+def seeded_first(ids: list[str], seed: int) -> list[int]:
     """The documented tie-break of the logistics problems: requests of equal merit in the
-    order of the permutation ``numpy.random.default_rng(seed).permutation(n)``."""
-    return [int(i) for i in np.random.default_rng(seed).permutation(n)]
+    seeded order of their ids (``opencall.optim.ties.tie_ranks``), whatever their places."""
+    return [int(i) for i in np.argsort(tie_ranks(ids, seed))]
 
 
 # --- logistics: thousands of identical requests ---------------------------------------------
@@ -77,7 +78,9 @@ def test_twelve_hundred_identical_requests_are_chosen_by_the_seed(placed) -> Non
     search met first; 1,000 and fewer followed the seed. Now the seeded first 300."""
     n, places = 1200, 300
     for seed in (0, 1):
-        assert placed(n, places, seed) == set(seeded_first(n, seed)[:places]), seed
+        assert placed(n, places, seed) == set(
+            seeded_first([f"r{i:04d}" for i in range(n)], seed)[:places]
+        ), seed
 
 
 def _course_worth(problem: CourseProblem, choice: dict[str, tuple[str, int] | None]) -> float:
@@ -140,7 +143,7 @@ def test_tied_course_requests_of_two_sessions_and_partial_counts_against_brute_f
         choice = {r: None if p is None else (p.bin_id, p.count) for r, p in res.placements.items()}
         best = _course_brute(problem)
         assert _course_worth(problem, choice) == pytest.approx(best, rel=1e-6, abs=1e-9), trial
-        order = {i: k for k, i in enumerate(seeded_first(n, seed))}
+        order = {i: k for k, i in enumerate(seeded_first([r.id for r in reqs], seed))}
         for a, b in itertools.combinations(range(n), 2):
             ra, rb = reqs[a], reqs[b]
             if (ra.merit, ra.count, ra.least, ra.preferred) != (

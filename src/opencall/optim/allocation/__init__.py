@@ -58,8 +58,10 @@ Nationality-blind calls
     memberships are never read in a blind call.
 
 Ties
-    Requests are ranked by oriented merit, ties broken by a permutation drawn from ``seed``
-    (``numpy.random.default_rng(seed)``). The same permutation adds a tiny relative
+    Requests are ranked by oriented merit, ties broken by the seeded order of their ids
+    (``opencall.optim.ties.tie_ranks``: a digest of ``seed`` and ``Request.id``, never the
+    request's position in the input, so that shuffling the requests leaves the decision as
+    it was). The same order adds a tiny relative
     perturbation (at most ``1e-7``) to the weights so that, between otherwise equal solutions,
     the solver prefers the request earlier in that order. This tie-break is exact whenever the
     solve is proven optimal to better than the perturbation (small instances); on large

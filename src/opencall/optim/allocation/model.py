@@ -26,6 +26,7 @@ from opencall.optim.allocation.caps import (
     validate_caps,
 )
 from opencall.optim.arrays import FloatArray
+from opencall.optim.ties import tie_ranks
 
 Backend = Literal["highspy", "scipy"]
 
@@ -121,7 +122,7 @@ class Request:
 
     ``preference`` (an integer >= 0): the applicant's order among their proposal's requests
     (0: listed first). Among requests of equal merit the lower one wins the tie, before the
-    seeded permutation: a PI capped at one award who lists a preferred and an acceptable
+    seeded tie-break: a PI capped at one award who lists a preferred and an acceptable
     alternative (a training cohort, a cell) gets the preferred one whenever it fits.
     """
 
@@ -732,21 +733,20 @@ def seeded_rank(problem: AllocationProblem, seed: int) -> list[int]:
     problem : AllocationProblem
         The problem whose requests are ranked.
     seed : int
-        Seed of the ``numpy.random.default_rng`` permutation that breaks ties.
+        Seed of the tie-break (``opencall.optim.ties``): ties fall by a digest of the seed
+        and each request's id, never by its position in ``problem.requests``.
 
     Returns
     -------
     list of int
-        Request indices, by oriented merit descending, ties by the seeded permutation; then,
+        Request indices, by oriented merit descending, ties by the seeded order of the ids; then,
         within each proposal, its requests of equal merit take the places its requests hold
         in the applicant's order (``Request.preference``, lower first), so that the
         preference never moves one proposal before another.
     """
     n = len(problem.requests)
-    perm = np.random.default_rng(seed).permutation(n)
-    tie = np.empty(n, dtype=np.int64)
-    tie[perm] = np.arange(n)
     reqs = problem.requests
+    tie = tie_ranks([r.id for r in reqs], seed)
     order = sorted(range(n), key=lambda i: (-_oriented(problem, reqs[i].merit), int(tie[i])))
     places: dict[str, list[int]] = {}
     for k, i in enumerate(order):

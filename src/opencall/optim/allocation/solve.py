@@ -301,7 +301,7 @@ def solve_allocation(
     problem : AllocationProblem
         Pools, requests, groups and the call's policy.
     seed : int, optional
-        Seed of the tie-breaking permutation and of HiGHS.
+        Seed of the tie-break (with each request's id) and of HiGHS.
     backend : {"highspy", "scipy"}, optional
         The MIP solver (``"scipy"``: ``scipy.optimize.milp``, without warm starts).
     mip_rel_gap : float, optional

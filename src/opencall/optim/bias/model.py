@@ -4,7 +4,7 @@ cell fitted, tested and adjusted as one Benjamini-Hochberg family (``interaction
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -18,6 +18,7 @@ from opencall.optim.bias.data import OTHERS, REFERENCES, UNKNOWN, BiasData, _gra
 from opencall.optim.bias.fixed_effects import FixedEffects
 from opencall.optim.bias.power import minimum_detectable_bias
 from opencall.optim.bias.result import BiasModel, Interaction
+from opencall.optim.messages import M_, Message
 
 # --------------------------------------------------------------------------- fitting
 
@@ -196,7 +197,7 @@ def interaction_model(
         return model
     fe = FixedEffects(p, r, data.n_proposals, data.n_reviewers)
     lab = _Labels.of(data, p, r, reviewer_cuts, applicant_cuts)
-    blocks = _blocks(data, r, lab, min_group_reviewers, min_cell_reviews, model.skipped)
+    blocks = _blocks(data, r, lab, min_group_reviewers, min_cell_reviews, model.skip)
     # residualize every column of every block, and y, in one solve
     cols: list[FloatArray] = [y]
     spans: list[tuple[int, int]] = []
@@ -277,17 +278,31 @@ def _blocks(
     lab: _Labels,
     min_group_reviewers: int,
     min_cell_reviews: int,
-    skipped: list[str],
+    skip: Callable[[Message], None],
 ) -> list[_Block]:
-    """The blocks to test, in the order of the cuts; what is not tested is said in
-    ``skipped``."""
+    """The blocks to test, in the order of the cuts; what is not tested is said through
+    ``skip`` (``BiasModel.skip``)."""
     blocks: list[_Block] = []
+    acuts = []
+    for ac, groups in lab.applicant.items():
+        known = sorted({str(g) for g in groups} - {UNKNOWN})
+        if len(known) < 2:
+            # one applicant group (every PI of high income, say): nothing to compare it with
+            skip(
+                M_(
+                    "%(cut)s: every applicant in one group (%(group)s)",
+                    cut=ac,
+                    group=", ".join(known) or UNKNOWN,
+                )
+            )
+        else:
+            acuts.append(ac)
     for rc in lab.reviewer:
         per_reviewer = np.asarray(data.reviewer_groups[rc], dtype=str)
         used = np.unique(r)
         rgroups = sorted({str(g) for g in per_reviewer[used]} - {UNKNOWN})
         if len(rgroups) < 2:
-            skipped.append(f"{rc}: fewer than two reviewer groups")
+            skip(M_("%(cut)s: fewer than two reviewer groups", cut=rc))
             continue
         if len(rgroups) == 2:
             sizes = {g: int(np.sum(per_reviewer[used] == g)) for g in rgroups}
@@ -295,13 +310,13 @@ def _blocks(
         for rg in rgroups:
             n_members = int(np.sum(per_reviewer[used] == rg))
             if n_members < min_group_reviewers:
-                skipped.append(f"{rc}={rg}: {n_members} reviewers")
+                skip(M_("%(cut)s=%(group)s: %(n)s reviewers", cut=rc, group=rg, n=n_members))
                 continue
             in_r = lab.reviewer[rc] == rg
-            for ac in lab.applicant:
+            for ac in acuts:
                 groups_here, cnt = np.unique(lab.applicant[ac][in_r], return_counts=True)
                 counts = dict(zip(groups_here.tolist(), cnt.tolist(), strict=True))
-                block = _block(rc, rg, ac, lab.refs[ac], counts, min_cell_reviews, skipped)
+                block = _block(rc, rg, ac, lab.refs[ac], counts, min_cell_reviews, skip)
                 if block is not None:
                     blocks.append(block)
     return blocks
@@ -314,7 +329,7 @@ def _block(
     ref: str,
     counts: Mapping[str, int],
     min_cell_reviews: int,
-    skipped: list[str],
+    skip: Callable[[Message], None],
 ) -> _Block | None:
     """The block of reviewer group ``rg`` x applicant cut ``ac`` (``counts``: its reviews
     per applicant group), or None when no cell has the reviews to be tested."""
@@ -327,7 +342,15 @@ def _block(
         ]
         return _Block(rc, rg, ac, ref, tested, []) if tested else None
     if counts.get(ref, 0) < min_cell_reviews:
-        skipped.append(f"{rc}={rg} x {ac}: few reviews of {ref}")
+        skip(
+            M_(
+                "%(cut)s=%(group)s x %(applicant_cut)s: few reviews of %(reference)s",
+                cut=rc,
+                group=rg,
+                applicant_cut=ac,
+                reference=ref,
+            )
+        )
         return None
     tested = [
         g for g in sorted(counts) if g not in (ref, UNKNOWN) and counts[g] >= min_cell_reviews

@@ -8,6 +8,8 @@ from typing import Literal
 
 import numpy as np
 
+from opencall.optim.messages import Message, render
+
 
 @dataclass(frozen=True)
 class Interaction:
@@ -71,7 +73,15 @@ class BiasModel:
     power: float
     n_reviews: int
     method: str = "two-way fixed effects, OLS covariance"
+    #: what was not tested and why, in English; ``skipped_messages``: the same sentences as
+    #: messages (``optim.messages``) a page says in the reader's language
     skipped: list[str] = field(default_factory=list)
+    skipped_messages: list[Message] = field(default_factory=list)
+
+    def skip(self, msg: Message) -> None:
+        """Say that something was not tested: ``msg`` and its English rendering."""
+        self.skipped_messages.append(msg)
+        self.skipped.append(render(msg))
 
     @property
     def flagged(self) -> list[Interaction]:

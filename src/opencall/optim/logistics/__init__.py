@@ -12,8 +12,9 @@ Each problem is a small integer program solved with HiGHS through
 ``opencall.optim.allocation.solve_mip``; each result carries a per-request explanation (an
 English ``detail`` and, for translation, a ``message``: see ``opencall.optim.messages``) and
 a ``check(problem)`` feasibility checker. Merit is oriented higher-is-better and rescaled to
-``[0.1, 1.1]`` over the requests (as in allocation), and a seeded permutation adds a tiny
-relative perturbation (<= 1e-7) that breaks ties deterministically. That perturbation
+``[0.1, 1.1]`` over the requests (as in allocation), and the seeded order of the request ids
+(``opencall.optim.ties``: the seed and each id, never the position in the input) adds a
+tiny relative perturbation (<= 1e-7) that breaks ties deterministically. That perturbation
 lies below the solver's gap past some thousand tied requests, so after the solve the
 requests of equal merit and the same shape hand their decisions out again in the seeded
 order, the best to the first (``_common.seeded_ties``): a swap between them keeps every

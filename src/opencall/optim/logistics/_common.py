@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from opencall.optim.allocation import Explanation, MipSolution, _gap, rows_to_csr, solve_mip
 from opencall.optim.arrays import FloatArray
 from opencall.optim.messages import M_, Message, render
+from opencall.optim.ties import tie_ranks
 
 _TIE_EPS = 1e-7
 _MERIT_FLOOR = 0.1
@@ -28,8 +29,9 @@ Row = tuple[dict[int, float], float, float]
 #: message ids of the sentences shared by several problems
 
 
-def weights(merits: Sequence[float], seed: int) -> FloatArray:
-    """Positive objective weights: merit rescaled to [0.1, 1.1] plus a seeded tie-break."""
+def weights(merits: Sequence[float], ids: Sequence[str], seed: int) -> FloatArray:
+    """Positive objective weights: merit rescaled to [0.1, 1.1] plus a seeded tie-break that
+    depends on the seed and each request's id (``ids``), never on its position."""
     n = len(merits)
     if n == 0:
         return np.zeros(0)
@@ -39,9 +41,7 @@ def weights(merits: Sequence[float], seed: int) -> FloatArray:
         s = s / max(abs(lo), abs(hi))
         lo, hi = float(s.min()), float(s.max())
     base = (s - lo) / (hi - lo) if hi > lo else np.ones(n)
-    perm = np.random.default_rng(seed).permutation(n)
-    tie = np.empty(n)
-    tie[perm] = np.arange(n, 0, -1) / n
+    tie = (n - tie_ranks(ids, seed)) / n
     return np.asarray((base + _MERIT_FLOOR) * (1.0 + _TIE_EPS * tie), dtype=np.float64)
 
 

@@ -305,7 +305,7 @@ def solve_cruise(
     """
     seed, time_limit_s = limits.solver_run(seed, time_limit_s)
     reqs = problem.requests
-    w = weights([r.merit for r in reqs], seed)
+    w = weights([r.merit for r in reqs], [r.id for r in reqs], seed)
     geo: dict[tuple[int, int, str], tuple[bool, str, float, float]] = {}
     for i, r in enumerate(reqs):
         for k, site in enumerate(r.dives):

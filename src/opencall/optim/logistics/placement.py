@@ -137,7 +137,7 @@ def solve_bins(problem: BinProblem, seed: int, time_limit_s: float) -> Placement
     ]
     cap = dict(bins)
     words = WORDS[problem.kind]
-    w = weights([it[1] for it in items], seed)
+    w = weights([it[1] for it in items], [it[0] for it in items], seed)
     penalty = problem.preference_penalty
     x_col: dict[tuple[int, str], int] = {}
     n_col: dict[tuple[int, str], int] = {}

@@ -17,8 +17,35 @@ from opencall.optim.allocation import (
     solve_allocation,
 )
 from opencall.optim.logistics._common import freeze
+from opencall.optim.messages import M_, Message, filled, listing, render
 
 INVENTORY_EXHAUSTED = "inventory_exhausted"
+
+#: the allocation's "pool(s)" sentences of a request left out for want of capacity, said of
+#: sample types (each renders to the allocation's English with "sample type(s)" for
+#: "pool(s)"), so that the rewritten explanation keeps a message id a page can translate
+_SAMPLE_WORDS: dict[str, Message] = {
+    "pool(s) exhausted by higher-ranked requests: %(names)s": M_(
+        "sample type(s) exhausted by higher-ranked requests: %(names)s"
+    ),
+    "pool(s) %(pools)s exhausted by the best combination of awards, including %(why)s": M_(
+        "sample type(s) %(pools)s exhausted by the best combination of awards, including %(why)s"
+    ),
+}
+
+
+def _inventory_exhausted(ex: Explanation) -> Explanation:
+    """The allocation's explanation ``ex`` (a pool exhausted) said of sample types, with its
+    message id (the sentences of ``_SAMPLE_WORDS``; any other "pool(s)" sentence becomes
+    one naming the exhausted types)."""
+    msg = ex.message
+    if msg is not None and msg["msg"] in _SAMPLE_WORDS:
+        said = filled(_SAMPLE_WORDS[msg["msg"]], **(msg.get("params") or {}))
+    elif msg is not None and "pool(s)" not in msg["msg"]:
+        said = dict(msg)
+    else:
+        said = M_("not enough left of sample type(s) %(pools)s", pools=listing(list(ex.pools)))
+    return Explanation(INVENTORY_EXHAUSTED, render(said), ex.pools, said)
 
 
 @dataclass(frozen=True)
@@ -157,9 +184,7 @@ def plan_shipments(
         f = result.fractions[loan.id]
         ex = result.explanations[loan.id]
         if ex.code == "not_awarded_pool_exhausted":
-            ex = Explanation(
-                INVENTORY_EXHAUSTED, ex.detail.replace("pool(s)", "sample type(s)"), ex.pools
-            )
+            ex = _inventory_exhausted(ex)
         explanations[loan.id] = ex
         if f <= 0:
             continue

@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
 
 
+#: the relative weight of the seeded tie-break on the value level
+_TIE_EPS = 1e-7
+
+
 def solve_slots(
     problem: SlotProblem,
     *,
@@ -64,7 +68,8 @@ def solve_slots(
     max_columns : int
         Above this number of assignment columns the greedy result is returned.
     seed : int
-        Solver random seed.
+        Solver random seed, and the seed of the tie-break between awards of equal value
+        (their ids, never their positions: see the module doc).
 
     Returns
     -------
@@ -100,7 +105,7 @@ def solve_slots(
     max_columns = limits.count("max_columns", max_columns, minimum=1)
     problem.validate()
     ix = _index(problem)
-    built = _greedy(ix, deadline=t0 + time_limit_s)
+    built = _greedy(ix, deadline=t0 + time_limit_s, seed=seed)
     placed = built.placed
     if built.stages:
         # the limit passed before the greedy ended: its feasible placement so far
@@ -138,7 +143,7 @@ def _exact(
         stages = ["time limit reached before the milp"]
         return _result(ix, placed, "milp_time_limit", time.perf_counter() - t0, stages)
     res = {r.id: r for r in problem.resources}
-    m = _model(ix, units, awards)
+    m = _model(ix, units, awards, seed)
     lv = _Levels(placed, m.vector(placed))
     # upper bound on value: every unit that survives the pre-check placed, and on each
     # resource no more than the best knapsack of its awards over its slots
@@ -154,10 +159,14 @@ def _exact(
     # optimum, not the blend, is what the next level keeps.
     max_runs = float(sum(a.slots for a in awards)) + 1.0
     d_runs = 1e-3 / max_runs  # span is in hours; runs never outweigh a thousandth of an hour
+    # Each level also carries the seeded tie-break between units (``m.c_tie``: the seed and
+    # the unit's id, never its position), too small to trade against the level itself: a
+    # relative 1e-7 of the value; in all less than half a run, or half the runs' step.
+    d_tie = 0.5 / max(len(units), 1)
     blend = {
-        "value": m.c_value,
-        "span": m.c_span + d_runs * m.c_runs,
-        "runs": m.c_runs,
+        "value": m.c_value * (1.0 + _TIE_EPS * m.c_tie),
+        "span": m.c_span + d_runs * m.c_runs - d_runs * d_tie * m.c_tie,
+        "runs": m.c_runs - d_tie * m.c_tie,
     }
     _run_levels(problem, m, lv, awards, bounds, blend, t0 + time_limit_s, seed)
     if lv.timed_out:

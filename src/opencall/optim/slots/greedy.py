@@ -23,6 +23,7 @@ from opencall.optim.slots.check import evaluate
 from opencall.optim.slots.index import _Index, _index, _runs, is_same_time
 from opencall.optim.slots.problem import SlotAward, SlotProblem
 from opencall.optim.slots.result import SlotSchedule, Unplaced
+from opencall.optim.ties import tie_ranks
 
 #: The slots taken so far, by resource id; on a resource with a changeover, also by
 #: ``(resource id, owner)``: the slots of each owner, so that another owner keeps clear.
@@ -189,11 +190,24 @@ def _unit_value(unit: list[SlotAward]) -> float:
     return sum(a.weight * a.slots for a in unit)
 
 
-def greedy(problem: SlotProblem) -> SlotSchedule:
+def _unit_id(unit: list[SlotAward]) -> str:
+    """A unit's stable id (the least id of its awards), whatever the input's order."""
+    return min(a.id for a in unit)
+
+
+def unit_ties(units: Sequence[list[SlotAward]], seed: int) -> dict[int, int]:
+    """Each unit's place in the seeded tie-break (0: first), keyed by ``id(unit)``: it
+    depends on the seed and the unit's stable id only (``opencall.optim.ties``)."""
+    ranks = tie_ranks([_unit_id(u) for u in units], seed)
+    return {id(u): int(r) for u, r in zip(units, ranks, strict=True)}
+
+
+def greedy(problem: SlotProblem, *, seed: int = 0) -> SlotSchedule:
     """Priority list scheduling ([3]_) followed by a repair pass and a polish.
 
     Units (bundles, single awards) are placed in decreasing order of value per slot, then
-    size; each takes its earliest contiguous block (a bundle kept together takes the
+    size, then the seeded tie-break (``seed`` and the unit's id, never its position); each
+    takes its earliest contiguous block (a bundle kept together takes the
     placement of least span). Repair: each unit left out is tried again after lifting one
     placed unit of lower value, which is then placed again elsewhere; the swap is kept when
     both fit. Polish: each placed unit is lifted and placed again around the others while
@@ -203,6 +217,8 @@ def greedy(problem: SlotProblem) -> SlotSchedule:
     ----------
     problem : SlotProblem
         Resources and awards; validated first (``ValueError`` naming the first bad input).
+    seed : int
+        Seed of the tie-break between units of equal value per slot and size.
 
     Returns
     -------
@@ -212,7 +228,7 @@ def greedy(problem: SlotProblem) -> SlotSchedule:
     t0 = time.perf_counter()
     problem.validate()
     ix = _index(problem)
-    built = _greedy(ix)
+    built = _greedy(ix, seed=seed)
     return _result(ix, built.placed, "greedy", time.perf_counter() - t0)
 
 
@@ -230,13 +246,18 @@ def _past(deadline: float | None) -> bool:
     return deadline is not None and time.perf_counter() >= deadline
 
 
-def _greedy(ix: _Index, deadline: float | None = None) -> _Built:
+def _greedy(ix: _Index, deadline: float | None = None, seed: int = 0) -> _Built:
     """Construction, repair and polish; each stops at ``deadline`` (``time.perf_counter``)
     with the feasible placement it holds: the units not yet tried are left out saying so,
     the repair and the polish end where they are."""
     units = [u for u in ix.units if not any(a.id in ix.pre_unplaced for a in u)]
+    tie = unit_ties(units, seed)
     units.sort(
-        key=lambda u: (-_unit_value(u) / sum(a.slots for a in u), -sum(a.slots for a in u), u[0].id)
+        key=lambda u: (
+            -_unit_value(u) / sum(a.slots for a in u),
+            -sum(a.slots for a in u),
+            tie[id(u)],
+        )
     )
     taken: Taken = {}
     placed: dict[str, list[int]] = {}
@@ -438,7 +459,7 @@ def _place_set(
             not (len(u) > 1 and any(a.together for a in u)),
             -_unit_value(u) / sum(a.slots for a in u),
             -sum(a.slots for a in u),
-            u[0].id,
+            _unit_id(u),
         )
     )
     taken: Taken = {}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from opencall.optim.slots.greedy import _unit_value
+from opencall.optim.slots.greedy import _unit_value, unit_ties
 from opencall.optim.slots.index import _Index, is_same_time
 from opencall.optim.slots.problem import SlotAward
 
@@ -39,6 +39,8 @@ class _Model:
     c_value: np.ndarray
     c_span: np.ndarray
     c_runs: np.ndarray
+    #: each unit's seeded tie-break on its ``y`` column, in (0, 1] (1: first in the order)
+    c_tie: np.ndarray
 
     @property
     def n_int(self) -> int:
@@ -84,9 +86,11 @@ class _Model:
         )
 
 
-def _model(ix: _Index, units: Sequence[list[SlotAward]], awards: Sequence[SlotAward]) -> _Model:
+def _model(
+    ix: _Index, units: Sequence[list[SlotAward]], awards: Sequence[SlotAward], seed: int = 0
+) -> _Model:
     """The program for the ``units`` (whose ``awards`` have a column each slot they may
-    take)."""
+    take); ``seed`` orders the units of equal value (``c_tie``)."""
     col: dict[tuple[str, int], int] = {}
     for a in awards:
         for k in ix.allowed[a.id]:
@@ -129,9 +133,13 @@ def _model(ix: _Index, units: Sequence[list[SlotAward]], awards: Sequence[SlotAw
     c_runs = np.zeros(n)
     c_runs[list(run_col.values())] = 1.0
     c_runs[run_plain] = 1.0
+    c_tie = np.zeros(n)
+    tie = unit_ties(units, seed)
+    for i, u in enumerate(units):
+        c_tie[y_col[i]] = (len(units) - tie[id(u)]) / len(units)
     return _Model(
         ix, units, col, y_col, run_col, run_plain, together, lohi, n, rows,
-        col_lo, col_hi, integer, c_value, c_span, c_runs,
+        col_lo, col_hi, integer, c_value, c_span, c_runs, c_tie,
     )  # fmt: skip
 
 

@@ -269,6 +269,9 @@ def _bias_corrected(
             for c, b in zip(corr.cells, corr.joint_estimates, strict=True)
         ],
         "reviews_changed": corr.n_changed,
+        # what the model did not test and why (one applicant group, too few reviewers), as
+        # messages the chair's page says in the reader's language
+        "skipped": list(model.skipped_messages),
     }
     return corrected, info
 
