@@ -15,7 +15,10 @@ calls", docs/who-benefits.md on the public awarded list), not from the code:
 * a technical reviewer sees the proposals under review they are not conflicted with, in
   the technical-review states (closed, review, ranking), on the same anonymity terms;
 * everybody sees an awarded proposal's code and title once its call is published (the
-  awarded list: code, title, PI's country; never the PI's name, e-mail or institution).
+  awarded list: code, title, PI's country; never the PI's name, e-mail or institution);
+* who declined an invitation or declared a conflict, and why, is the chair's and the
+  office's: never another reviewer's, an applicant's or the public's (a chair on the
+  proposal's team reads the call's reviewer pool, but not why one is conflicted).
 
 The world: call A (single-anonymous) where proposal P's team counts the chair
 ``chair_team``, and ``chair_conf`` (a chair who also reviews, at P's institution: the
