@@ -1071,8 +1071,11 @@ def review_assign(
     seed: int = 0,
     objective: Annotated[str, typer.Option(help="total | fair")] = "total",
 ) -> None:
-    """Assign reviewers with the exact optimiser (loads, conflicts, diversity)."""
+    """Assign reviewers with the exact optimiser (loads, conflicts, diversity); then the
+    proposals left short of reviewers, each with why, in the assignment page's words."""
     from opencall.reviews import services
+    from opencall.reviews.views.chair_assignments import uncovered_rows
+    from opencall.web.i18n import Translator
 
     _solver_step(
         ctx,
@@ -1080,6 +1083,18 @@ def review_assign(
         "assignment",
         lambda s, c, p: services.run_assignment(s, c, objective=objective, seed=seed, progress=p),
     )
+    with unit_of_work(ctx.obj.factory) as s:
+        rows = uncovered_rows(s, _load_call(s, call), frozenset(), Translator("en"))
+    if rows:
+        noun = "proposal is" if len(rows) == 1 else "proposals are"
+        console.print(f"{len(rows)} {noun} short of reviewers:", soft_wrap=True)
+        for r in rows:
+            console.print(
+                f"  {r['proposal_code']}: {r['assigned']} of {r['needed']} reviewers. "
+                f"{r['explanation']}",
+                soft_wrap=True,
+                markup=False,
+            )
 
 
 @review_app.command("calibrate")

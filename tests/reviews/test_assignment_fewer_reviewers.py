@@ -9,12 +9,17 @@ reviewers")."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from sqlalchemy.orm import Session
 
+from opencall.cli import app as cli_app
 from opencall.people import services as people_services
 from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
 from tests import factories as F
+from tests.cli_db import cli_database
 from tests.web.conftest import Web, api_bearer
 
 
@@ -58,3 +63,24 @@ def test_the_chair_reads_the_shortfall_on_the_page_and_through_the_api(web: Web)
         (x["proposal_code"], x["assigned"], x["needed"], x["reason"]) for x in api.json()["items"]
     )
     assert rows == [(code, 2, 3, "pool") for code in codes]
+
+
+def test_the_command_line_says_the_shortfall_as_the_page_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``opencall review assign`` tells the chair which proposals are short and why, in the
+    page's and the API's words (rev13b: it printed the run's raw summary, a list of ids)."""
+    with cli_database(tmp_path, monkeypatch) as (runner, factory):
+        with factory() as s:
+            call, props, _reviewers = F.call_in_review(s, 2, 2, reviewers_per_proposal=3)
+            slug, codes = call.slug, sorted(p.code for p in props)
+            s.commit()
+        r = runner.invoke(cli_app, ["review", "assign", "--call", slug], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.output.split())
+    assert "2 proposals are short of reviewers" in out, out
+    for code in codes:
+        assert (
+            f"{code}: 2 of 3 reviewers. The call has fewer reviewers than the 3 reviews "
+            "it needs: invite reviewers." in out
+        ), out

@@ -15,7 +15,10 @@ calls", docs/who-benefits.md on the public awarded list), not from the code:
 * a technical reviewer sees the proposals under review they are not conflicted with, in
   the technical-review states (closed, review, ranking), on the same anonymity terms;
 * everybody sees an awarded proposal's code and title once its call is published (the
-  awarded list: code, title, PI's country; never the PI's name, e-mail or institution).
+  awarded list: code, title, PI's country; never the PI's name, e-mail or institution);
+* who declined an invitation or declared a conflict, and why, is the chair's and the
+  office's: never another reviewer's, an applicant's or the public's (a chair on the
+  proposal's team reads the call's reviewer pool, but not why one is conflicted).
 
 The world: call A (single-anonymous) where proposal P's team counts the chair
 ``chair_team``, and ``chair_conf`` (a chair who also reviews, at P's institution: the
@@ -76,6 +79,10 @@ D1_INST = "Dunhuang Institute of Lunar Petrology"
 D2_TITLE = "Dromedary impact melts of the highlands"
 D2_PI = ("Desmond Achterberg-Nwosu", "desmond@dordogne.example")
 D2_INST = "Dordogne Regolith Laboratory"
+R_PI_EMAIL = "rosalind@r.example"
+# who turned an invitation down, and why: the chair's and the office's to know (rev13b)
+CONFLICT_WHY = "I examined the thesis of the PI"
+DECLINER = ("Reviewer Conflicted", "rev-conf@staff.example")
 
 BASE = "http://testserver"
 STAGES = ("open", "review", "scheduled", "released", "published")
@@ -133,9 +140,9 @@ def build_open(s: Session) -> Leaky:
         ),
         "reviewer_conf": F.user(
             s,
-            name="Reviewer Conflicted",
+            name=DECLINER[0],
             institution="Own institute 2",
-            email="rev-conf@staff.example",
+            email=DECLINER[1],
         ),
         "reviewer_other": F.user(
             s, name="Reviewer Other", institution="Own institute 3", email="rev-other@staff.example"
@@ -147,7 +154,7 @@ def build_open(s: Session) -> Leaky:
             s, name="Quentin Applicant", institution="Own institute 5", email="quentin@q.example"
         ),
         "r_pi": F.user(
-            s, name="Rosalind Applicant", institution="Own institute 6", email="rosalind@r.example"
+            s, name="Rosalind Applicant", institution="Own institute 6", email=R_PI_EMAIL
         ),
         "d1_pi": F.user(s, name=D1_PI[0], email=D1_PI[1], institution=D1_INST, country="CHN"),
         "d2_pi": F.user(s, name=D2_PI[0], email=D2_PI[1], institution=D2_INST, country="FRA"),
@@ -221,8 +228,11 @@ def to_review(s: Session, w: Leaky) -> None:
     d = s.get(Call, w.ids["call_d"])
     p = {k: s.get(Proposal, w.ids[k]) for k in ("P", "Q", "R", "D1", "D2")}
     b = rv.add_assignment(s, a, p["P"], u("reviewer_conf"))
-    rv.declare_conflict(s, b, u("reviewer_conf"), "I examined the thesis of the PI")
+    rv.declare_conflict(s, b, u("reviewer_conf"), CONFLICT_WHY)
     w.ids["assignment_conf"] = b.id
+    # and turns down the invitation to review Q (rev13b: who declined stays the chair's)
+    q_inv = rv.add_assignment(s, a, p["Q"], u("reviewer_conf"))
+    rv.respond_to_assignment(s, q_inv, u("reviewer_conf"), accept=False)
     w.ids["assignment_r"] = rv.add_assignment(s, a, p["R"], u("reviewer_other")).id
     w.ids["assignment_d1"] = rv.add_assignment(s, d, p["D1"], u("reviewer_other")).id
     s.flush()
@@ -326,6 +336,16 @@ def forbidden(
             out["D1 title"] = (D1_TITLE,)
         if not (persona == "technical" and under_review):
             out["D2 title"] = (D2_TITLE,)  # never awarded, never assigned
+    # a panel reviewer never reads an applicant's e-mail, even of a proposal assigned to them
+    if persona == "reviewer_other":
+        out["R e-mail"] = (R_PI_EMAIL,)
+    # who declined an invitation or declared a conflict, and why: never shown to the other
+    # reviewers, the applicants or the public; the chair on P's team reads the call's
+    # reviewer pool (names and e-mails) but not why one is conflicted with P
+    if persona in ("reviewer_other", "technical", "applicant_other", "anonymous"):
+        out["who declined"] = (*DECLINER, CONFLICT_WHY)
+    elif persona == "chair_team":
+        out["why declined"] = (CONFLICT_WHY,)
     return {k: v for k, v in out.items() if v}
 
 
@@ -424,7 +444,7 @@ def walk(
             if r.status_code >= 300:
                 continue
             text = body_text(r)
-            seen.update((persona, x) for x in (P_TITLE, D1_TITLE, D1_PI[0]) if x in text)
+            seen.update((persona, x) for x in (P_TITLE, R_TITLE, D1_TITLE, D1_PI[0]) if x in text)
             rule = forbidden(persona, stage, any(x in template for x in OUTCOME), w.codes["P"])
             for what, needles in rule.items():
                 shown = [n for n in needles if n in text]
@@ -508,6 +528,7 @@ def test_no_route_shows_a_persona_what_it_may_not_see(
         ("chair_team", P_TITLE),
         ("chair_conf", D1_PI[0]),
         ("reviewer_other", D1_TITLE),
+        ("reviewer_other", R_TITLE),
         ("technical", P_TITLE),
         ("anonymous", P_TITLE),
     } <= seen, seen

@@ -67,7 +67,9 @@ class ShortOut(BaseModel):
     title: str
     needed: int
     assigned: int
-    reason: str = Field(description="pool, conflicts, capacity, diversity or no_expertise")
+    reason: str = Field(
+        description="pool, conflicts, capacity, diversity, no_expertise or withdrawn"
+    )
     explanation: str
 
 

@@ -446,7 +446,8 @@ class Uncovered:
     #: "pool" (the call has fewer reviewers than it needs), "conflicts" (fewer
     #: reviewers free of conflicts than it needs), "capacity" (those
     #: reviewers have no room left), "diversity" (the institution and region rules leave
-    #: too few) or "no_expertise" (covered, but no reviewer has any affinity with it)
+    #: too few), "no_expertise" (covered, but no reviewer has any affinity with it) or
+    #: "withdrawn" (a reviewer declined, declared a conflict or was removed since)
     reason: str
     free: int  # reviewers free of conflicts (not declined or removed) at the run
     load_to_cover: int  # the maximum load that would give every proposal its reviewers
@@ -456,7 +457,8 @@ def uncovered_proposals(
     session: Session, call: Call, *, withheld: frozenset[int] = frozenset()
 ) -> list[Uncovered]:
     """What the chair must still recruit for: the proposals the last automatic assignment
-    left short, that are still short now (a hand assignment may have covered one), and
+    left short, that are still short now (a hand assignment may have covered one), those
+    that lost a reviewer since (declined, conflicted, removed) and are short for it, and
     the proposals whose every reviewer has no affinity with them (when the call has
     affinity scores). ``withheld``: proposals the reader may not see
     (``policies.withheld``), left out."""
@@ -486,13 +488,32 @@ def uncovered_proposals(
             row, now = listed[pid], int(counts.get(pid, 0))
             if now < int(row["needed"]):
                 out[pid] = Uncovered(pid, int(row["needed"]), now, row["reason"], row["free"], load)
+    # a proposal that lost a reviewer since (declined, a conflict declared, removed) and
+    # has fewer than it needs: listed as "withdrawn" until a new run or a hand assignment
+    k = review_settings(call.review_settings).reviewers_per_proposal
+    lost = (
+        select(ReviewAssignment.proposal_id)
+        .where(
+            ReviewAssignment.call_id == call.id,
+            ReviewAssignment.status.in_(("declined", "removed")),
+            ReviewAssignment.proposal_id.in_(in_review),
+        )
+        .distinct()
+    )
+    for pid, n in session.execute(
+        select(Proposal.id, func.count(ReviewAssignment.id))
+        .outerjoin(ReviewAssignment, (ReviewAssignment.proposal_id == Proposal.id) & active)
+        .where(Proposal.id.in_(lost))
+        .group_by(Proposal.id)
+    ).all():
+        if pid not in withheld and pid not in listed and int(n) < k:
+            out[pid] = Uncovered(pid, k, int(n), "withdrawn", -1, load)
     scored = session.scalar(
         select(AffinityScore.id)
         .where(AffinityScore.call_id == call.id, AffinityScore.score > 0)
         .limit(1)
     )
     if scored is not None:
-        k = review_settings(call.review_settings).reviewers_per_proposal
         unskilled = session.execute(
             select(ReviewAssignment.proposal_id, func.count(ReviewAssignment.id))
             .where(

@@ -142,6 +142,10 @@ SHORT_REASONS = {
         "The rules on reviewers from one institution or one region leave it too few "
         "reviewers: invite reviewers from other institutions or regions."
     ),
+    "withdrawn": N_(
+        "A reviewer withdrew or was removed since it was assigned: run the automatic "
+        "assignment again to replace them, or assign a reviewer by hand."
+    ),
     "no_expertise": N_(
         "None of its reviewers has any recorded expertise in its subject: invite reviewers "
         "who know the field."
