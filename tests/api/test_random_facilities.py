@@ -7,8 +7,9 @@ hour, in a time zone with a half- or quarter-hour offset or a daylight saving ch
 unavailable periods, a changeover) or dated periods or neither; a call's policy (whole or
 partial awards, caps per PI, shares and caps by group, limits per resource, its
 anonymity); reviewers; applicants from many countries, each asking for a mix of the
-resources, some in all-or-nothing bundles, some for more than there is. The operator sets
-it up from nothing through the API as the journeys do and drives it through the whole
+resources, some in all-or-nothing bundles (on two resources of one slot length, every third
+seed, at times at the same instants: ``bundle_same_time``), some for more than there is.
+The operator sets it up from nothing through the API as the journeys do and drives it through the whole
 cycle (open, apply, submit, assign, review, calibrate, allocate, schedule, release,
 publish, report). What must hold for ANY facility:
 
@@ -17,6 +18,8 @@ publish, report). What must hold for ANY facility:
   what each request asked;
 - every booked slot lies inside its resource's period, outside its unavailable time, and
   no two bookings of one resource overlap;
+- a bundle at the same times is booked at the same instants on each of its resources, or
+  not at all;
 - the report's funnels by income group, UN region and LDC status add up to the
   applications and to the awards, proposal by proposal and unit by unit;
 - in a dual-anonymous call, no reviewer and no public page or answer shows a team;
@@ -105,6 +108,9 @@ CLOSE = dt.datetime(2026, 12, 20, tzinfo=dt.UTC)  # ... and its close, its last
 #: some; seeds in turn have these at least, so that the three default seeds see them all.
 EXTRAS = ("preset", "continuous", "second", "node", "after")
 ROTATION = ({"preset", "after"}, {"continuous", "node"}, {"second", "after"})
+#: every so many seeds one has two resources on slot calendars of one length, whose
+#: applicants may ask for them in a bundle at the same times (the third default seed does)
+SAME_TIME_EVERY = 3
 
 
 # ----------------------------------------------------------------------------- the generator
@@ -143,6 +149,7 @@ class FacilitySpec:
     extras: frozenset[str] = frozenset()
     preset: str | None = None  # a preset facility kind, instead of ``resources``
     xr: random.Random = field(default_factory=random.Random)  # the extras' draws
+    same_time: bool = False  # two resources of one slot length (same-time bundles)
 
 
 def facility_spec(seed: int, countries: list[str]) -> FacilitySpec:
@@ -215,7 +222,7 @@ def facility_spec(seed: int, countries: list[str]) -> FacilitySpec:
     extras = set(ROTATION[seed % len(ROTATION)]) | {x for x in EXTRAS if xr.random() < 0.25}
     if "continuous" in extras:  # its batches are calls of their own: run alone
         extras -= {"second", "after"}
-    return FacilitySpec(
+    spec = FacilitySpec(
         extras=frozenset(extras),
         preset=xr.choice(PRESET_KINDS) if "preset" in extras else None,
         xr=xr,
@@ -234,7 +241,30 @@ def facility_spec(seed: int, countries: list[str]) -> FacilitySpec:
             (rng.choice(countries), rng.choice([1, 1, 1, 2])) for _ in range(rng.randint(3, 9))
         ],  # fmt: skip
         rng=rng,
+        same_time=seed % SAME_TIME_EVERY == SAME_TIME_EVERY - 1,
     )
+    # every third seed gives two of its resources slot calendars of one length, so that its
+    # applicants may ask for a bundle of them at the same times (``bundle_same_time``):
+    # drawn by a generator of its own (the rest of the seed draws what it drew before)
+    st = random.Random(f"same time of seed {seed}")
+    if spec.same_time:
+        while len(resources) < 2:
+            resources.append(ResourceSpec(name=f"Resource {len(resources)} (h)", unit="h",
+                                          unit_labels=None, whole=False, amount=0))  # fmt: skip
+        hours = st.choice([2, 4, 6, 12])
+        start = dt.date(2027, 1, 1) + dt.timedelta(days=st.randint(0, 300))
+        period = (start.isoformat(), (start + dt.timedelta(days=st.randint(2, 10))).isoformat())
+        # sessions of ``hours`` on one clock or, at times, on clocks whose grids may share
+        # no instant (a bundle of them is then not feasible, saying why)
+        zones = [st.choice(ZONES)] * 2 if st.random() < 0.7 else st.sample(ZONES, 2)
+        for k, r in enumerate(resources[:2]):
+            r.name, r.unit, r.unit_labels = f"Resource {k} (session)", "session", None
+            r.whole, r.slot_hours, r.period, r.time_zone = True, hours, period, zones[k]
+            r.day_start_hour, r.unavailable, r.amount = 0, [], st.randint(4, 20)
+        spec.offer_fraction += [
+            st.choice([0.6, 1.0]) for _ in resources[len(spec.offer_fraction) :]
+        ]
+    return spec
 
 
 # ----------------------------------------------------------------------------- the client
@@ -311,6 +341,8 @@ class World:
     reviewers: list[Api]
     apps: list[tuple[Api, str, int]] = field(default_factory=list)  # client, e-mail, id
     code_of: dict[int, str] = field(default_factory=dict)  # proposal id -> code
+    # proposal id -> the resources of its bundle asked for at the same times
+    same_time: dict[int, set[int]] = field(default_factory=dict)
 
     def part(self, slug: str, codes: set[str]) -> World:
         """The world of one of its batches (a call of its own): its proposals alone."""
@@ -322,7 +354,8 @@ class World:
                      {c: a for c, a in self.country_of.items() if c in codes},
                      {c: a for c, a in self.secrets.items() if c in codes}, self.reviewers,
                      [x for x in self.apps if self.code_of[x[2]] in codes],
-                     {i: c for i, c in self.code_of.items() if c in codes})  # fmt: skip
+                     {i: c for i, c in self.code_of.items() if c in codes},
+                     {i: v for i, v in self.same_time.items() if self.code_of.get(i) in codes})  # fmt: skip
 
 
 def custom_resources(office: Api, spec: FacilitySpec, fac_id: int) -> dict[int, dict[str, Any]]:
@@ -532,11 +565,27 @@ def draft(
     offered_ids = list(w.offered)
     chosen = rng.sample(offered_ids, rng.randint(1, len(offered_ids)))
     bundle = "all" if len(chosen) > 1 and rng.random() < 0.4 else None
+    # a bundle of resources of one slot length, at the same times (from a generator of its
+    # own: the rest draws what it drew before): one amount for all, some impossible dates
+    slots = {w.pools[p]["calendar"]["slot_hours"] for p in chosen}
+    st = random.Random(f"same time {w.slug} {i} {k}")
+    same = len(chosen) > 1 and None not in slots and len(slots) == 1 and st.random() < 0.7
+    bundle = bundle or ("all" if same else None)
+    # (an amount each resource offers: the same for all)
+    least = min(round(w.offered[p] * st.choice([0.2, 0.5])) for p in chosen)
+    first = max(1, least) if same else None
+    together: set[int] = set()  # the bundle's resources
+    flagged = False
     for pool_id in chosen:
         pool = w.pools[pool_id]
         top = w.offered[pool_id] * rng.choice([0.1, 0.3, 0.6, 1.0, 1.5])
         amount = max(1, round(top)) if pool["whole_units"] else round(max(0.5, top), 2)
-        kind, details, amount = request_for(pool, amount, iso3)
+        kind, details, amount = request_for(pool, first or amount, iso3)
+        if same and kind == "custom":
+            details["bundle_same_time"] = True
+            if st.random() < 0.3:
+                day = dt.date.fromisoformat(pool["calendar"]["period_start"])
+                details["impossible_dates"] = [[day.isoformat(), day.isoformat()]]
         version = ac.get(f"/api/v1/proposals/{pid}/full")["version"]
         req = {"version": version, "kind": kind, "pool_id": pool_id,
                "bundle": bundle, "details": details}  # fmt: skip
@@ -546,6 +595,10 @@ def draft(
             status, got = ac.call("POST", f"/api/v1/proposals/{pid}/requests", req)
         if status < 300:
             mine[pool_id] = mine.get(pool_id, 0) + amount
+            together.add(pool_id)
+            flagged |= bool(req["details"].get("bundle_same_time"))
+    if flagged:  # (a refused request asked again without it: the others' flag holds)
+        w.same_time[pid] = together
     return pid, mine
 
 
@@ -649,6 +702,14 @@ def check_schedule(web: Web, w: World) -> None:
             )
             assert e.end <= a or b <= e.start, ("booked while unavailable", e.start, e.end, u)
         per_pool[e.pool_id].append((e.start, e.end, e.proposal_id))
+    # a bundle at the same times: its resources booked at the same instants, or not at all
+    at: dict[int, dict[int, set[dt.datetime]]] = defaultdict(lambda: defaultdict(set))
+    for e in entries:
+        if e.kind == "slot" and e.proposal_id in w.same_time and e.pool_id is not None:
+            at[e.proposal_id][e.pool_id].add(e.start)
+    for prop, booked in at.items():
+        assert set(booked) == w.same_time[prop], ("a same-time bundle booked in part", booked)
+        assert len({frozenset(v) for v in booked.values()}) == 1, ("not at once", booked)
     for pid, slots in per_pool.items():
         slots.sort()
         gap = w.pools[pid]["calendar"]["changeover_slots"]

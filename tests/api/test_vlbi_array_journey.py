@@ -20,12 +20,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from collections import defaultdict
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from opencall.allocation.models import Decision
 from opencall.scheduling.models import ScheduleEntry
 from tests.api.test_genebank_journey import review_and_publish
 from tests.api.test_operator_journey import (
@@ -152,6 +154,13 @@ def test_a_vlbi_array_books_three_telescopes_at_the_same_instants(web: Web, one_
     code = max(pis)
     outcome = pis[code][1].get(f"/api/v1/proposals/{pis[code][0]}/outcome")
     assert code not in by_code and "at once" in str(outcome), outcome
+    # ... in the reader's language on the outcome page (a message id, not English text)
+    page = signed_in(web, pis[code][2], "fr").get(f"/proposals/{pis[code][0]}/outcome")
+    assert "utilisables à la fois sur toutes les ressources de son lot" in text_of(page.text)
+    assert "at once" not in text_of(page.text)
+    with web.factory() as s:
+        stored = s.scalar(select(Decision).where(Decision.proposal_id == pis[code][0]))
+    assert stored is not None and "%(resources)s" in json.dumps(stored.explanation_msg)
 
     # ---- the schedule: each awarded bundle at the same UTC instants on its three
     # telescopes, none on a telescope's maintenance day, no telescope booked twice

@@ -24,7 +24,7 @@ from opencall.facilities import domain as fac_domain
 from opencall.facilities.domain import number_param, unit_text
 from opencall.inputs import plain_number
 from opencall.jobs import Job, enqueue
-from opencall.optim.messages import M_, render
+from opencall.optim.messages import M_, Message, composed, listing, number, render
 from opencall.people.models import Country
 from opencall.proposals.models import Proposal
 from opencall.proposals.services import lock_call_for_close
@@ -114,13 +114,14 @@ def _group_caps(
 
 def _feasibility(
     session: Session, call: Call, p: Proposal, req: dict[str, Any], tech: Any
-) -> tuple[bool, str]:
-    """Technical review and site rules that exclude a request from the allocation."""
+) -> Message | None:
+    """Technical review and site rules that exclude a request from the allocation: why
+    (a message, translated where it is read), or None when the request is feasible."""
     from opencall.optim import logistics, suitability
 
     tr = tech.get(p.id)
     if tr is not None and tr.verdict == "not_feasible":
-        return False, "judged not feasible by the technical review"
+        return M_("judged not feasible by the technical review")
     kind = req["kind"]
     details = req["details"]
     policy = allocation_policy(call.allocation_policy)
@@ -139,7 +140,11 @@ def _feasibility(
                 th,
             )
             if not verdict.suitable:
-                return False, "site not suitable: " + "; ".join(verdict.reasons[:2])
+                # the suitability rules give their reasons in English only
+                return M_(
+                    "site not suitable: %(reason)s",
+                    reason=composed("; ".join(verdict.reasons[:2])),
+                )
     if kind == "dive":
         pool = next((cp.pool for cp in call.pools if cp.pool_id == req["pool_id"]), None)
         if pool is not None:
@@ -149,8 +154,8 @@ def _feasibility(
                 for s in details["sites"]
             ]
             if not any(ok):
-                return False, "no dive site lies within 50 km of the leg's route"
-    return True, ""
+                return M_("no dive site lies within 50 km of the leg's route")
+    return None
 
 
 def _least_part(
@@ -169,7 +174,8 @@ def _least_part(
     return fraction
 
 
-_Part = tuple[list[int], dict[str, float], bool, str, str]
+#: (positions, demand, why it is not feasible (None: feasible), kind)
+_Part = tuple[list[int], dict[str, float], Message | None, str]
 
 
 def _demand(
@@ -200,22 +206,21 @@ def _one_vessel_request(parts: list[_Part]) -> _Part:
     """A diver needs a berth on the same cruise: the berths and dives of one proposal are
     awarded together, as one request over both pools (feasible when every part is)."""
     demand: dict[str, float] = {}
-    for _, d, _, _, _ in parts:
+    for _, d, _, _ in parts:
         for k, v in d.items():
             demand[k] = demand.get(k, 0.0) + v
-    bad = [w for _, _, ok, w, _ in parts if not ok]
+    bad = [w for _, _, w, _ in parts if w is not None]
     return (
-        [i for ii, _, _, _, _ in parts for i in ii],
+        [i for ii, _, _, _ in parts for i in ii],
         demand,
-        not bad,
-        "; ".join(bad),
-        " and ".join(k for _, _, _, _, k in parts),
+        (bad[0] if len(bad) == 1 else listing(bad, sep="; ")) if bad else None,
+        " and ".join(k for _, _, _, k in parts),
     )
 
 
 def _same_time_apart(
     pools: Mapping[int, Any], requests: Sequence[dict[str, Any]]
-) -> dict[int, str]:
+) -> dict[int, Message]:
     """Why each request of a same-time bundle (``bundle_same_time``) cannot be placed, by its
     position: its resources share fewer usable slots (same start and end, not in an
     unavailable period, not begun, not on a date its request declares impossible) than it
@@ -227,7 +232,7 @@ def _same_time_apart(
         if req["kind"] == "custom" and req.get("bundle"):
             bundles.setdefault(req["bundle"], []).append(i)
     now = utcnow()
-    out: dict[int, str] = {}
+    out: dict[int, Message] = {}
     for positions in bundles.values():
         reqs = [requests[i] for i in positions]
         cps = [pools.get(r["pool_id"]) for r in reqs]
@@ -272,9 +277,12 @@ def _same_time_apart(
         asked = max(float(r["amount"]) for r in reqs)
         n = len(common or ())
         if n < asked:
-            why = (
-                f"only {n} slots are usable on all of its bundle's resources at once "
-                f"({', '.join(names)}; {plain_number(asked)} asked)"
+            why = M_(
+                "only %(n)s slots are usable on all of its bundle's resources at once "
+                "(%(resources)s; %(asked)s asked)",
+                n=number(str(n)),
+                resources=listing(names),
+                asked=number(plain_number(asked)),
             )
             out.update({i: why for i in positions})
     return out
@@ -320,16 +328,14 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
         apart = _same_time_apart(pools, content["requests"])
         for i, req in enumerate(content["requests"]):
             demand = _demand(call, req, pool_key, lst_pool_by_hour)
-            feasible, why = _feasibility(session, call, p, req, tech)
-            if feasible and i in apart:
-                feasible, why = False, apart[i]
+            why = _feasibility(session, call, p, req, tech) or apart.get(i)
             if req["kind"] == "fast" and not demand:
-                feasible, why = False, "no target is ever visible from the telescope"
-            parts.append(([i], demand, feasible, why, req["kind"]))
+                why = M_("no target is ever visible from the telescope")
+            parts.append(([i], demand, why, req["kind"]))
             bundle_of[i] = req.get("bundle") or None
         if call.facility.kind == "vessel" and len(parts) > 1:
             parts = [_one_vessel_request(parts)]
-        for positions, demand, feasible, why, kind in parts:
+        for positions, demand, why, kind in parts:
             rid = f"{p.id}:{positions[0]}"
             requests.append(
                 al.Request(
@@ -341,8 +347,9 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
                     min_fraction=_least_part(policy_doc.min_fraction, minimum, positions, content)
                     if policy_doc.award_mode == "partial"
                     else 1.0,
-                    feasible=feasible,
-                    infeasible_reason=why,
+                    feasible=why is None,
+                    infeasible_reason="" if why is None else render(why),
+                    infeasible_message=why,
                     # a merged vessel request is one request already
                     bundle=bundle_of.get(positions[0]) if len(positions) == 1 else None,
                     # the applicant's order: among equal merits the request listed first

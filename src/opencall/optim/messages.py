@@ -6,9 +6,10 @@ catalogue is keyed on) and a dict of parameters. A parameter is a plain value (a
 rounded number), another message, or a list of messages (joined with ``"; "``, or with the
 separator :func:`listing` names), or one of three marked values the reader's language writes
 its own way: an amount (:func:`number`, in the locale's digits), a unit (:func:`unit`, by its
-label) and a text composed elsewhere in English without an id (:func:`composed`, a request's
-infeasibility reason). :func:`render` gives the English sentence (what the CSV, the API and
-the stored rows show); the web layer translates the template and each nested message before
+label) and a text composed elsewhere in English without an id (:func:`composed`, a site
+suitability rule's reason; a request's infeasibility reason is itself a message, its
+``Request.infeasible_message``). :func:`render` gives the English sentence (what the CSV, the
+API and the stored rows show); the web layer translates the template and each nested message before
 filling it in (``allocation.presenters.say``), never by parsing the English sentence back.
 
 A template written at the call as a string literal to :func:`M_` (``message`` under the
@@ -73,8 +74,8 @@ def unit(code: str, amount: str | None = None) -> dict[str, str | None]:
 
 
 def composed(text: str) -> dict[str, str]:
-    """A text composed elsewhere in English, without a message id (a request's reason for
-    being infeasible, written by the service that built the problem)."""
+    """A text composed elsewhere in English, without a message id (a site suitability
+    rule's reason, ``optim.suitability``)."""
     return {"text": text}
 
 

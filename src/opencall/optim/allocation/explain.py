@@ -125,9 +125,7 @@ def _explain(
         if not r.eligible:
             out[r.id] = _said(NOT_ELIGIBLE, M_("the request did not pass the eligibility check"))
         elif not r.feasible:
-            out[r.id] = _said(
-                NOT_FEASIBLE, M_("not feasible: %(why)s", why=_infeasible(r.infeasible_reason))
-            )
+            out[r.id] = _said(NOT_FEASIBLE, M_("not feasible: %(why)s", why=_infeasible(r)))
         elif not _meets_threshold(problem, r):
             merit, threshold = f"{r.merit:.4g}", str(policy.quality_threshold)
             out[r.id] = _said(
@@ -151,8 +149,8 @@ def _explain(
                 if not other.eligible
                 else M_(
                     "is not feasible (%(why)s)",
-                    why=composed(other.infeasible_reason)
-                    if other.infeasible_reason
+                    why=_infeasible(other)
+                    if other.infeasible_reason or other.infeasible_message
                     else M_("technical review"),
                 )
                 if not other.feasible
@@ -296,10 +294,16 @@ def _said(code: str, msg: Message, pools: tuple[str, ...] = ()) -> Explanation:
     return Explanation(code, render(msg), pools, msg)
 
 
-def _infeasible(reason: str) -> Message | dict[str, str]:
-    """Why a request is not feasible: the service's reason (composed in English), else the
-    review that found it so."""
-    return composed(reason) if reason else M_("technical or suitability review")
+def _infeasible(r: Request) -> Message | dict[str, str]:
+    """Why a request is not feasible: the service's reason (its message where it gave one,
+    else its English text), else the review that found it so."""
+    if r.infeasible_message is not None:
+        return r.infeasible_message
+    return (
+        composed(r.infeasible_reason)
+        if r.infeasible_reason
+        else M_("technical or suitability review")
+    )
 
 
 def readable(x: float) -> str:

@@ -26,6 +26,7 @@ from opencall.optim.allocation.caps import (
     validate_caps,
 )
 from opencall.optim.arrays import FloatArray
+from opencall.optim.messages import Message
 from opencall.optim.ties import tie_ranks
 
 Backend = Literal["highspy", "scipy"]
@@ -114,7 +115,9 @@ class Request:
     ``demand`` maps pool id to the amount for the full award (sparse: only pools it uses); it
     is copied, so the caller's mapping is never shared. ``feasible=False`` (technical or
     suitability review failed) and ``eligible=False`` exclude the request;
-    ``infeasible_reason`` is echoed in the explanation.
+    ``infeasible_reason`` is echoed in the explanation; ``infeasible_message``, when given,
+    is the same reason as a message id and parameters (``optim.messages``; its English
+    rendering is ``infeasible_reason``), so that the pages translate it.
 
     ``bundle`` (a key or None): the requests of one proposal that share a bundle key are
     all-or-nothing: every one of them is awarded in full, or none is (whatever the partial-award
@@ -137,6 +140,7 @@ class Request:
     infeasible_reason: str = ""
     bundle: str | None = None
     preference: int = 0
+    infeasible_message: Message | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "demand", _copy_mapping(self.demand))
