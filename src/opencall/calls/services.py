@@ -133,12 +133,18 @@ def policy_pools(session: Session, call: Call | None, facility: Facility) -> dic
     amount offered), or, before it offers any, the facility's (with their amounts)."""
     if call is not None and call.pools:
         return offered_pools(call)
-    return {
-        p.id: PolicyPool(p.name, p.amount, p.unit, p.unit_labels)
-        for p in session.scalars(
-            select(CapacityPool).where(CapacityPool.facility_id == facility.id)
-        )
-    }
+    # the five columns the checks read, not the resources as objects: loading them loaded
+    # each one's unavailable periods too, at every offer (a quarter of offering 24 pools)
+    rows = session.execute(
+        select(
+            CapacityPool.id,
+            CapacityPool.name,
+            CapacityPool.amount,
+            CapacityPool.unit,
+            CapacityPool.unit_labels,
+        ).where(CapacityPool.facility_id == facility.id)
+    )
+    return {r.id: PolicyPool(r.name, r.amount, r.unit, r.unit_labels) for r in rows}
 
 
 #: What each call awarded of one resource (``{call id: amount}``, given the resource's id).
