@@ -98,6 +98,10 @@ def _templates(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
     for msg in catalog:
         if not msg.id or not isinstance(msg.id, str) or "%(" not in msg.id:
             continue
+        if not any(c.isalpha() for c in _PLACEHOLDER.sub("", msg.id)):
+            # placeholders and punctuation alone ("%(where)s: %(message)s") would match
+            # any text with a colon, ahead of the ``prefix: `` rule below
+            continue
         pattern = ""
         pos = 0
         seen: set[str] = set()
