@@ -4,6 +4,7 @@ pool, limits, the sky and depths the facility serves), all-or-nothing bundles.""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -15,7 +16,6 @@ from opencall.errors import DomainError
 from opencall.facilities import domain as fac_domain
 from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool
-from opencall.optim.messages import M_
 from opencall.proposals.models import Proposal, Request
 from opencall.proposals.schemas import DETAILS, POOL_TYPE_FOR_KIND
 from opencall.proposals.services.editing import (
@@ -90,9 +90,15 @@ def row_problems(
 
 
 #: A seat's or a package's pool teaches or offers another technology than the request's.
-_OTHER_TECHNOLOGY = {
-    "seat": M_("Session %(pool)s teaches %(technology)s."),
-    "package": M_("Pool %(pool)s offers %(technology)s packages."),
+#: A seat or package asked of a resource of another technology, refused (literal message
+#: ids, as tests/i18n's scan reads them)
+_OTHER_TECHNOLOGY: dict[str, Callable[..., DomainError]] = {
+    "seat": lambda **p: DomainError(
+        "Session %(pool)s teaches %(technology)s.", field="details.technology", **p
+    ),
+    "package": lambda **p: DomainError(
+        "Pool %(pool)s offers %(technology)s packages.", field="details.technology", **p
+    ),
 }
 
 
@@ -180,11 +186,8 @@ def validate_request(
             amount = float(doc.mass_mg)  # type: ignore[attr-defined]
         else:  # a seat or a package: of the pool's technology
             if doc.technology != pool.attributes.get("technology"):  # type: ignore[attr-defined]
-                raise DomainError(
-                    _OTHER_TECHNOLOGY[kind]["msg"],
-                    field="details.technology",
-                    pool=repr(pool.name),
-                    technology=repr(pool.attributes.get("technology")),
+                raise _OTHER_TECHNOLOGY[kind](
+                    pool=repr(pool.name), technology=repr(pool.attributes.get("technology"))
                 )
             amount = float(doc.seats if kind == "seat" else doc.packages)  # type: ignore[attr-defined]
         _check_limits(cp, amount)
