@@ -48,8 +48,12 @@ TEST_WORKERS ?= 2
 # (to __pycache__ folders, which git ignores)
 TEST_ENV := PYTHONDONTWRITEBYTECODE=
 
+# PYTEST_ARGS: more options for a measured run, e.g.
+# `make test PYTEST_ARGS="--cpu-report /tmp/cpu.txt tests"` (docs/testing.md)
+PYTEST_ARGS ?=
+
 unit: install
-	$(TEST_ENV) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(TEST_ENV) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # the quick loop while working: no browser, no real server processes, no whole demo cycles
 quick: install
