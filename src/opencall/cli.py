@@ -1074,7 +1074,7 @@ def review_assign(
     """Assign reviewers with the exact optimiser (loads, conflicts, diversity); then the
     proposals left short of reviewers, each with why, in the assignment page's words."""
     from opencall.reviews import services
-    from opencall.reviews.views.chair_assignments import uncovered_rows
+    from opencall.reviews.shortfall import uncovered_rows
     from opencall.web.i18n import Translator
 
     _solver_step(

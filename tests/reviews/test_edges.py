@@ -14,7 +14,7 @@ from opencall.errors import DomainError
 from opencall.people.models import User
 from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
-from opencall.reviews.views.chair_assignments import SHORT_REASONS
+from opencall.reviews.shortfall import SHORT_REASONS
 from opencall.web.i18n import Translator
 from tests import factories as F
 from tests.kept_builds import call_id, kept, load_call

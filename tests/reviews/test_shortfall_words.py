@@ -19,7 +19,7 @@ def _short(reason: str, free: int, needed: int = 2) -> Uncovered:
 
 
 def test_the_count_of_free_reviewers_agrees_with_its_noun() -> None:
-    from opencall.reviews.views.chair_assignments import short_explanation
+    from opencall.reviews.shortfall import short_explanation
 
     en = Translator("en")
     assert short_explanation(en, _short("conflicts", 1)).startswith(

@@ -17,7 +17,8 @@ from opencall.reviews import policies, services
 from opencall.reviews.api_write.common import row_of_call
 from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.presenters import chair_call
-from opencall.reviews.views.chair_assignments import assign_by_hand, uncovered_rows
+from opencall.reviews.shortfall import uncovered_rows
+from opencall.reviews.views.chair_assignments import assign_by_hand
 from opencall.web import serving
 from opencall.web.api import MANAGE, MAX_ID, SLUG, WRITE_ERRORS, Api, ApiError, get_api, id_param
 from opencall.web.i18n import Translator
