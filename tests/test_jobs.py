@@ -1,6 +1,6 @@
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from opencall import jobs
 
@@ -48,21 +48,68 @@ def test_failing_job_is_retried_then_marked_failed(factory, monkeypatch) -> None
     assert len(calls) == 2
 
 
-def test_crashed_worker_job_is_requeued_not_lost(factory) -> None:
+def _die(factory, clock) -> None:
+    """Claim the queued job as a worker that then dies: its lease runs out."""
+    with factory() as s:
+        assert jobs.claim(s) is not None
+        s.commit()
+    clock[0] += jobs.LEASE + dt.timedelta(seconds=1)
+
+
+def test_crashed_worker_job_is_requeued_after_the_back_off_not_at_once(
+    factory, monkeypatch
+) -> None:
+    """A job whose worker died (its lease expired) is queued again with the back-off of
+    any failed attempt (``retry_delay``), not retried at once: before the fix the next
+    poll ran it straight away. The clock is pinned: nothing sleeps."""
+    clock = [dt.datetime(2027, 3, 1, 12, 0, tzinfo=dt.UTC)]
+    monkeypatch.setattr(jobs, "utcnow", lambda: clock[0])
     reg = jobs.JobRegistry()
     done = []
     reg.register("work", lambda s, j, p: done.append(j.id))
     with factory() as s:
         job = jobs.enqueue(s, "work")
         s.commit()
-        claimed = jobs.claim(s)
-        assert claimed is not None and claimed.id == job.id
-        s.commit()
-        # the worker dies: its lease expires
-        s.execute(update(jobs.Job).values(lease_until=jobs.utcnow() - dt.timedelta(seconds=1)))
-        s.commit()
+    _die(factory, clock)
+    assert jobs.run_pending(factory, reg) == 0  # reaped, but waiting
+    with factory() as s:
+        row = s.get(jobs.Job, job.id)
+        assert row.status == "queued" and row.attempts == 1
+        assert row.run_after == clock[0] + jobs.retry_delay(1)
+        assert "lease expired" in row.error  # the operator sees why it waits
+    clock[0] += jobs.retry_delay(1) - dt.timedelta(seconds=1)
+    assert jobs.run_pending(factory, reg) == 0  # not yet
+    clock[0] += dt.timedelta(seconds=1)
     assert jobs.run_pending(factory, reg) == 1
     assert done == [job.id]
+
+
+def test_a_job_whose_workers_keep_dying_is_marked_failed_never_lost(
+    factory, monkeypatch, caplog
+) -> None:
+    """After ``max_attempts`` dead workers the job is failed, with its reason and end
+    time, and an error is logged: the operator sees it; it is never retried again."""
+    clock = [dt.datetime(2027, 3, 1, 12, 0, tzinfo=dt.UTC)]
+    monkeypatch.setattr(jobs, "utcnow", lambda: clock[0])
+    reg = jobs.JobRegistry()
+    reg.register("work", lambda s, j, p: None)
+    with factory() as s:
+        job = jobs.enqueue(s, "work", max_attempts=2)
+        s.commit()
+    _die(factory, clock)
+    assert jobs.run_pending(factory, reg) == 0
+    clock[0] += jobs.retry_delay(1)
+    _die(factory, clock)
+    with caplog.at_level("ERROR", logger="opencall.jobs"):
+        assert jobs.run_pending(factory, reg) == 0
+    with factory() as s:
+        row = s.get(jobs.Job, job.id)
+        assert (row.status, row.attempts) == ("failed", 2)
+        assert row.finished_at == clock[0] and row.run_after is None
+        assert "no attempts left" in jobs.failure(row)
+    assert any("lease expired" in r.getMessage() for r in caplog.records)
+    clock[0] += jobs.RETRY_CAP
+    assert jobs.run_pending(factory, reg) == 0
 
 
 def test_a_claimed_job_is_not_claimed_twice(factory) -> None:

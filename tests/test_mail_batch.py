@@ -125,6 +125,10 @@ def test_a_worker_that_dies_mid_batch_resends_nothing_already_sent(
     with factory() as s:  # its lease expires
         s.execute(jobs.update(jobs.Job).values(lease_until=jobs.utcnow()))
         s.commit()
+    assert jobs.run_pending(factory, reg) == 0  # requeued, waiting for its back-off
+    with factory() as s:  # the back-off passes
+        s.execute(jobs.update(jobs.Job).values(run_after=jobs.utcnow()))
+        s.commit()
     assert jobs.run_pending(factory, reg) == 1
     assert smtp.delivered == [f"r{i}@uni.example" for i in range(5)]
     with factory() as s:

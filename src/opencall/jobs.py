@@ -5,7 +5,7 @@ transaction as the request that asked for them and run by ``opencall worker``
 Claiming uses ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL and an
 atomic conditional UPDATE on SQLite. A job whose worker died (lease expired)
 is retried up to ``max_attempts`` and then marked failed, never silently lost. So
-is a job whose handler raised an error, after a back-off: it is queued again with
+is a job whose handler raised an error. Both take a back-off: queued again with
 ``run_after`` set ``RETRY_BASE`` ahead after its first failure, twice as far after each
 next one, never more than ``RETRY_CAP`` (a database that went away, a mail server down:
 retrying at once would fail the same way and spend the attempts); no worker claims it
@@ -204,15 +204,35 @@ def queued_here(session: Session) -> list[int]:
 
 
 def _reap_expired(session: Session) -> None:
+    """Jobs whose worker died (their lease ran out) are failed attempts like any other:
+    queued again after the back-off of :func:`retry_delay` (retrying at once would meet
+    what killed the worker, a full memory, a node going down, and spend the attempts),
+    or, with no attempts left, failed for good, said in ``error`` and in the log."""
     now = utcnow()
     for job in session.scalars(select(Job).where(Job.status == "running", Job.lease_until < now)):
+        job.lease_until = None
         if job.attempts >= job.max_attempts:
             job.status = "failed"
             job.error = (job.error + "\nworker lease expired; no attempts left").strip()
             job.finished_at = now
+            job.run_after = None
+            log.error(
+                "job %s (%s) failed: worker lease expired after %s attempts",
+                job.id,
+                job.kind,
+                job.attempts,
+            )
         else:
             job.status = "queued"
+            job.error = f"worker lease expired (attempt {job.attempts})"
             job.message = "retrying after the worker stopped responding"
+            job.run_after = now + retry_delay(job.attempts)
+            log.warning(
+                "job %s (%s): worker lease expired, retried after %s",
+                job.id,
+                job.kind,
+                job.run_after,
+            )
 
 
 def claim(
