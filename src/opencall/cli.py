@@ -71,10 +71,12 @@ demo_app = typer.Typer(help="The demo world.", no_args_is_help=True)
 calls_app = typer.Typer(help="Inspect and move calls.", no_args_is_help=True)
 proposals_app = typer.Typer(help="Inspect proposals.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+storage_app = typer.Typer(help="The uploaded files' storage.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(calls_app, name="calls")
 app.add_typer(proposals_app, name="proposals")
+app.add_typer(storage_app, name="storage")
 app.add_typer(audit_app, name="audit")
 review_app = typer.Typer(
     help="The review engine: conflicts, affinity, assignment, calibration.", no_args_is_help=True
@@ -829,6 +831,47 @@ def proposals_clean_pdfs(
     kept = "its earlier copy is kept" if again else "reviewers get no file"
     for att_id, why in refused:
         console.print(f"[yellow]attachment {att_id} refused ({why}): {kept}[/yellow]")
+
+
+@storage_app.command("sweep")
+def storage_sweep(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing.")
+    ] = False,
+    grace_minutes: Annotated[
+        int,
+        typer.Option(
+            help="Keep files written this recently (an upload whose row is not committed yet).",
+        ),
+    ] = 15,
+) -> None:
+    """Remove uploaded files no row refers to any more (replaced or removed PDFs), on the
+    local or the S3 storage; files written in the last --grace-minutes are kept."""
+    from opencall.proposals import services as prop_services
+    from opencall.storage import StorageError, storage_for
+
+    if grace_minutes < 1:
+        _fail("--grace-minutes must be at least 1 (an upload in progress must be kept)")
+    c: Ctx = ctx.obj
+    try:
+        with c.factory() as s:
+            out = prop_services.sweep_blobs(
+                s,
+                storage_for(c.settings),
+                grace=dt.timedelta(minutes=grace_minutes),
+                dry_run=dry_run,
+            )
+    except StorageError as exc:
+        _fail(str(exc))
+    for key in out.removed:
+        console.print(f"{'would remove' if dry_run else 'removed'} {key}", highlight=False)
+    verb = "would remove" if dry_run else "removed"
+    console.print(
+        f"{verb} {len(out.removed)} files ({out.bytes_freed} bytes); kept {out.referred} "
+        f"referred to and {out.recent} written in the last {grace_minutes} minutes",
+        highlight=False,
+    )
 
 
 @proposals_app.command("remind")

@@ -20,9 +20,11 @@ absolute, empty or climbs out with ``..`` is refused with ``ValueError``.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,6 +35,15 @@ _RAISE = object()  # no stand-in for an absent object: absence is an error too
 
 class StorageError(RuntimeError):
     """The backend could not be reached or refused the operation."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One stored object as listed: its key, when it was last written and its size."""
+
+    key: str
+    modified: dt.datetime
+    size: int
 
 
 class Storage(Protocol):
@@ -46,6 +57,13 @@ class Storage(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove ``key``; no error if it is absent."""
+
+    def modified(self, key: str) -> dt.datetime | None:
+        """When ``key`` was last written, or None when it is absent."""
+
+    def listing(self) -> Iterator[Stored]:
+        """Every stored object (the sweep of files no row refers to reads it)."""
+        ...
 
 
 def check_key(key: str) -> str:
@@ -89,6 +107,26 @@ class LocalStorage:
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+
+    def modified(self, key: str) -> dt.datetime | None:
+        try:
+            return dt.datetime.fromtimestamp(self.path(key).stat().st_mtime, dt.UTC)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def listing(self) -> Iterator[Stored]:
+        if not self.root.is_dir():
+            return
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                path = Path(dirpath) / name
+                try:
+                    st = path.stat()
+                except FileNotFoundError:  # removed meanwhile
+                    continue
+                key = path.relative_to(self.root).as_posix()
+                modified = dt.datetime.fromtimestamp(st.st_mtime, dt.UTC)
+                yield Stored(key, modified, st.st_size)
 
 
 class S3Storage:
@@ -185,6 +223,30 @@ class S3Storage:
     def delete(self, key: str) -> None:
         k = self._key(key)
         self._s3("delete", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=k))
+
+    def modified(self, key: str) -> dt.datetime | None:
+        k = self._key(key)
+        head = self._s3(
+            "look up",
+            key,
+            lambda: self.client.head_object(Bucket=self.bucket, Key=k),
+            missing=None,
+        )
+        return None if head is None else head["LastModified"]
+
+    def listing(self) -> Iterator[Stored]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        start = f"{self.prefix}/" if self.prefix else ""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=start
+        )
+        try:
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    yield Stored(obj["Key"][len(start) :], obj["LastModified"], obj["Size"])
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"could not list the bucket {self.bucket}: {exc}") from exc
 
 
 BACKENDS = ("local", "s3")

@@ -39,6 +39,7 @@ from opencall.proposals.services.blobs import (
     clean_attachment_path,
     read_blob,
     store_blob,
+    sweep_blobs,
 )
 from opencall.proposals.services.closing import close_call, close_call_proposals
 from opencall.proposals.services.editing import (
@@ -130,6 +131,7 @@ __all__ = [
     "set_bundle",
     "snapshot",
     "store_blob",
+    "sweep_blobs",
     "submission_errors",
     "submission_problems",
     "incomplete_problems",

@@ -190,8 +190,8 @@ def remove_from_draft(
 ) -> None:
     """Delete a row of the draft (a request, a file, a team member) and save that as an
     edit. Refused (nothing changes) when the row is another proposal's, or is the
-    principal investigator. A file's row only: its bytes stay (a submitted revision
-    may point at them)."""
+    principal investigator. A file's row only: its bytes stay until ``opencall storage
+    sweep`` finds no row and no submitted revision referring to them."""
     require_editable(proposal, now, session=session)
     if row.proposal_id != proposal.id:
         raise _not_ours(row)
