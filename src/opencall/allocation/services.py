@@ -4,6 +4,7 @@ explain every decision. Overrides need a reason and are audited."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections import OrderedDict
@@ -218,21 +219,20 @@ def _one_vessel_request(parts: list[_Part]) -> _Part:
     )
 
 
-def _same_time_apart(
-    pools: Mapping[int, Any], requests: Sequence[dict[str, Any]]
-) -> dict[int, Message]:
-    """Why each request of a same-time bundle (``bundle_same_time``) cannot be placed, by its
-    position: its resources share fewer usable slots (same start and end, not in an
-    unavailable period, not begun, not on a date its request declares impossible) than it
-    asks for. The schedule could never book it, whatever else is awarded."""
+def _same_time_commons(
+    pools: Mapping[int, Any], requests: Sequence[dict[str, Any]], now: dt.datetime
+) -> list[tuple[list[int], list[Any], set[tuple[Any, Any]]]]:
+    """Each same-time bundle (``bundle_same_time``) of one proposal's requests: the
+    positions of its requests, their offered pools and the instants (start, end) usable on
+    all of its resources at once (not in an unavailable period, not begun, not on a date
+    its request declares impossible)."""
     from opencall.optim import slots as sl
 
     bundles: dict[str, list[int]] = {}
     for i, req in enumerate(requests):
         if req["kind"] == "custom" and req.get("bundle"):
             bundles.setdefault(req["bundle"], []).append(i)
-    now = utcnow()
-    out: dict[int, Message] = {}
+    out = []
     for positions in bundles.values():
         reqs = [requests[i] for i in positions]
         cps = [pools.get(r["pool_id"]) for r in reqs]
@@ -244,7 +244,6 @@ def _same_time_apart(
             continue
         common: set[tuple[Any, Any]] | None = None
         offered = [cp for cp in cps if cp is not None]  # every one (checked above)
-        names = [cp.pool.name for cp in offered]
         for r, cp in zip(reqs, offered, strict=True):
             pool = cp.pool
             lo, hi = fac_domain.period_bounds(
@@ -274,17 +273,71 @@ def _same_time_apart(
                 if not g.reason and not any(i0 < g.end and g.start < i1 for i0, i1 in off)
             }
             common = usable if common is None else common & usable
-        asked = max(float(r["amount"]) for r in reqs)
-        n = len(common or ())
+        out.append((positions, offered, common or set()))
+    return out
+
+
+def _same_time_apart(
+    pools: Mapping[int, Any], requests: Sequence[dict[str, Any]], now: dt.datetime | None = None
+) -> dict[int, Message]:
+    """Why each request of a same-time bundle (``bundle_same_time``) cannot be placed, by its
+    position: its resources share fewer usable slots (``_same_time_commons``) than it asks
+    for. The schedule could never book it, whatever else is awarded."""
+    out: dict[int, Message] = {}
+    for positions, offered, common in _same_time_commons(pools, requests, now or utcnow()):
+        asked = max(float(requests[i]["amount"]) for i in positions)
+        n = len(common)
         if n < asked:
             why = M_(
                 "only %(n)s slots are usable on all of its bundle's resources at once "
                 "(%(resources)s; %(asked)s asked)",
                 n=number(str(n)),
-                resources=listing(names),
+                resources=listing([cp.pool.name for cp in offered]),
                 asked=number(plain_number(asked)),
             )
             out.update({i: why for i in positions})
+    return out
+
+
+def same_time_windows(
+    pools: Mapping[int, Any],
+    requests_of: Mapping[int, Sequence[dict[str, Any]]],
+    *,
+    now: dt.datetime | None = None,
+) -> list[Any]:
+    """What same-time bundles sharing a resource take together, between bundles (of one
+    proposal or of several): on a resource, the bundles whose common instants lie within
+    a set ``W`` of its instants (``W`` one bundle's common instants, or all of theirs
+    together) need their slots among ``W``'s, so at most ``len(W)`` of them are awarded
+    (Hall's condition on those sets; a pool's capacity counts its slots, not which). One
+    ``SharedCapacity`` per such set that the bundles on it could overdraw; its demand is
+    keyed by the allocation's request ids (``<proposal id>:<position>``)."""
+    from opencall.optim import allocation as al
+
+    at = now or utcnow()
+    # per pool: (request id, slots asked, the bundle's common instants)
+    on_pool: dict[int, list[tuple[str, float, frozenset[tuple[Any, Any]]]]] = {}
+    for proposal_id, requests in requests_of.items():
+        for positions, _offered, common in _same_time_commons(pools, requests, at):
+            shared = frozenset(common)
+            for i in positions:
+                req = requests[i]
+                rid = f"{proposal_id}:{i}"
+                on_pool.setdefault(req["pool_id"], []).append((rid, float(req["amount"]), shared))
+    out: list[Any] = []
+    for pid, entries in sorted(on_pool.items()):
+        if len(entries) < 2:
+            continue
+        windows = {w for _, _, w in entries} | {frozenset().union(*(w for _, _, w in entries))}
+        seen: set[frozenset[str]] = set()
+        for w in sorted(windows, key=lambda w: (len(w), sorted(w))):
+            members = {rid: asked for rid, asked, c in entries if c <= w}
+            key = frozenset(members)
+            if len(members) < 2 or key in seen or sum(members.values()) <= len(w):
+                continue
+            seen.add(key)
+            name = pools[pid].pool.name
+            out.append(al.SharedCapacity(f"{name}: {len(out) + 1}", float(len(w)), members))
     return out
 
 
@@ -320,12 +373,14 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
     # request id -> (proposal id, {pool name: position of the request row in the proposal})
     index: dict[str, tuple[int, dict[str, int]]] = {}
     kind_of: dict[str, str] = {}
+    same_time_requests: dict[int, list[dict[str, Any]]] = {}
     for p in proposals:
         content = revision_content(session, p)
         pi = str(p.pi_user_id)
         parts: list[_Part] = []
         bundle_of: dict[int, str | None] = {}
         apart = _same_time_apart(pools, content["requests"])
+        same_time_requests[p.id] = content["requests"]
         for i, req in enumerate(content["requests"]):
             demand = _demand(call, req, pool_key, lst_pool_by_hour)
             why = _feasibility(session, call, p, req, tech) or apart.get(i)
@@ -462,11 +517,19 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
         )
         for pid, cp in pools.items()
     )
+    # same-time bundles sharing a resource: the instants common to their resources, counted
+    # between bundles (each alone was checked by ``_same_time_apart``)
+    request_ids = {r.id for r in requests}
+    shared = tuple(
+        al.SharedCapacity(w.id, w.capacity, {k: v for k, v in w.demand.items() if k in request_ids})
+        for w in same_time_windows(pools, same_time_requests)
+    )
     problem = al.AllocationProblem(
         pools=pool_objs,
         requests=tuple(requests),
         policy=policy,
         groups=groups,
+        shared=shared,
         merit_higher_is_better=not rs.lower_is_better,
     )
     return problem, {

@@ -342,6 +342,21 @@ class AllocationPolicy:
 
 
 @dataclass(frozen=True)
+class SharedCapacity:
+    """At most ``capacity`` units shared by some requests, beside their pools' capacities:
+    the instants common to the resources of same-time bundles (``bundle_same_time``) that
+    share a resource, which two such bundles cannot both take. ``demand``: request id to
+    the amount it takes of the capacity when awarded in full (scaled by its fraction)."""
+
+    id: str
+    capacity: float
+    demand: Mapping[str, float]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "demand", _copy_mapping(self.demand))
+
+
+@dataclass(frozen=True)
 class AllocationProblem:
     """Pools, requests, groups and the policy; validated on construction (raises ProblemError)."""
 
@@ -350,9 +365,12 @@ class AllocationProblem:
     policy: AllocationPolicy = field(default_factory=AllocationPolicy)
     groups: tuple[Group, ...] = ()
     merit_higher_is_better: bool = True
+    #: capacities shared by some requests across pools (``SharedCapacity``)
+    shared: tuple[SharedCapacity, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pools", tuple(self.pools))
+        object.__setattr__(self, "shared", tuple(self.shared))
         object.__setattr__(self, "requests", tuple(self.requests))
         object.__setattr__(self, "groups", tuple(self.groups))
         pool_ids = [p.id for p in self.pools]
@@ -433,6 +451,16 @@ class AllocationProblem:
                 raise ProblemError(f"request {r.id!r}: bundle must be a string or None")
         for why in validate_caps(self):
             raise ProblemError(why)
+        known_requests = set(req_ids)
+        for sc in self.shared:
+            _number(f"shared capacity {sc.id!r}", "capacity", sc.capacity)
+            if not (math.isfinite(sc.capacity) and sc.capacity >= 0):
+                raise ProblemError(f"shared capacity {sc.id!r}: capacity must be finite and >= 0")
+            for rid, amount in sc.demand.items():
+                if rid not in known_requests:
+                    raise ProblemError(f"shared capacity {sc.id!r} names unknown request {rid!r}")
+                if not (math.isfinite(amount) and amount >= 0):
+                    raise ProblemError(f"shared capacity {sc.id!r}: demand of {rid!r} must be >= 0")
 
     @cached_property
     def bundles(self) -> dict[tuple[str, str], list[int]]:
@@ -603,6 +631,10 @@ class AllocationResult:
         for pid, used in usage.items():
             if used > cap[pid] + _TOL * max(1.0, cap[pid]):
                 errors.append(f"pool {pid} overdrawn: {used:.6g} > {cap[pid]:.6g}")
+        for sc in problem.shared:
+            taken = sum(self.fractions.get(rid, 0.0) * d for rid, d in sc.demand.items())
+            if taken > sc.capacity + _TOL * max(1.0, sc.capacity):
+                errors.append(f"shared capacity {sc.id} overdrawn: {taken:.6g} > {sc.capacity:.6g}")
         for p in problem.pools:
             if p.changeover > 0:
                 k = sum(1 for (_prop, q), a in proposal_pool.items() if q == p.id and a > _TOL)

@@ -149,6 +149,17 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
                 add(row, y_col[i], p.changeover)
         if sum(row.values()) > p.changeover_room + p.changeover:
             rows.append(_at_most(row, p.changeover_room + p.changeover))
+    # shared capacities (the common instants of same-time bundles sharing a resource)
+    index_of = {r.id: i for i, r in enumerate(reqs)}
+    candidates = set(cand)
+    for sc in problem.shared:
+        terms = {}
+        for rid, d in sc.demand.items():
+            i = index_of[rid]
+            if d > 0 and i in candidates:
+                add(terms, f_col[i], d)
+        if terms and sum(terms.values()) > sc.capacity * (1 + 1e-12):
+            rows.append(_at_most(terms, sc.capacity))
     # partial-award linking rows
     hi: list[float] = [1.0] * col
     whole = {p.id for p in problem.pools if p.whole}

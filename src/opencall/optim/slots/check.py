@@ -106,7 +106,7 @@ def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> 
                 if r2 == rid and t in grids[rid]
             ]
             errors.extend(changeover_clashes(r, grid, marks))
-    return errors + _bundle_errors(problem, starts)
+    return errors + _bundle_errors(problem, starts, grids)
 
 
 def _slot_errors(
@@ -133,8 +133,19 @@ def _slot_errors(
     return errors
 
 
-def _bundle_errors(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> list[str]:
-    """Every all-or-nothing bundle placed in part."""
+def _bundle_errors(
+    problem: SlotProblem,
+    starts: Mapping[str, Sequence[dt.datetime]],
+    grids: Mapping[str, Mapping[dt.datetime, Slot]],
+) -> list[str]:
+    """Every all-or-nothing bundle placed in part, and every same-time bundle whose
+    awards' slots differ in start or end (4-hour slots on one resource and 8-hour ones
+    on another begin together and end apart)."""
+
+    def instants(a: SlotAward) -> frozenset[tuple[dt.datetime, dt.datetime | None]]:
+        grid = grids.get(a.resource, {})
+        return frozenset((t, grid[t].end if t in grid else None) for t in starts[a.id])
+
     bundles: dict[tuple[str, str], list[SlotAward]] = {}
     for a in problem.awards:
         if a.bundle is not None:
@@ -150,6 +161,6 @@ def _bundle_errors(problem: SlotProblem, starts: Mapping[str, Sequence[dt.dateti
         if len(members) > 1
         and any(m.same_time for m in members)
         and all(starts.get(m.id) for m in members)
-        and len({frozenset(starts[m.id]) for m in members}) > 1
+        and len({instants(m) for m in members}) > 1
     )
     return errors
