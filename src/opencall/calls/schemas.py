@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -217,13 +218,16 @@ class PolicyPool(NamedTuple):
 def check_policy(
     ap: AllocationPolicyDoc,
     rs: ReviewSettings,
-    pools: dict[int, PolicyPool] | None,
+    pools: Mapping[int, PolicyPool] | None,
+    *,
+    units: Callable[[], set[str]] | None = None,
 ) -> None:
     """Refuse a policy inconsistent with the call's grade scale and resources.
 
     ``pools`` maps the pool ids the call offers (or, before any is offered, the facility's)
-    to their ``PolicyPool``; None skips the resource checks. Raises DomainError naming the
-    field.
+    to their ``PolicyPool``; None skips the resource checks. ``units``: the units of all
+    those resources, when ``pools`` holds only the ones the policy names (read only for a
+    cap over every resource). Raises DomainError naming the field.
     """
     lo, hi = rs.grade_min, rs.grade_max
 
@@ -282,7 +286,10 @@ def check_policy(
         if isinstance(cap, dict):
             for key, value in cap.items():
                 at_most_offered(value, pool(key, f"{where}.{key}"), f"{where}.{key}")
-        elif cap is not None and len({p.unit for p in pools.values()}) > 1:
+        elif (
+            cap is not None
+            and len(units() if units is not None else {p.unit for p in pools.values()}) > 1
+        ):
             if where == "pi_cap_amount":
                 raise DomainError(
                     "Invalid allocation policy: pi_cap_amount: the call's resources have "
