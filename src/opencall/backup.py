@@ -5,9 +5,12 @@ archive, restorable into an empty database.
   snapshot of a live database, committed rows still in the WAL file included. A plain
   copy of the database file is never made (it misses what sits in the WAL).
 - PostgreSQL: ``pg_dump --format=custom`` (one consistent snapshot) and ``pg_restore``.
-- The uploaded files (``settings.upload_dir``) are always in the archive. The database is
-  dumped first: a file is written before the row that names it commits and is never
-  deleted, so every file the dump references is already on disk when they are copied.
+- The uploaded files are always in the archive, from whichever storage holds them
+  (``opencall.storage``: the upload directory, or the S3 bucket, under its prefix), and
+  a restore puts them back into the storage the restored site is set up with. The
+  database is dumped first: a file is written before the row that names it commits and
+  is removed only by ``opencall storage sweep``, well after no row names it, so every
+  file the dump references is already stored when they are copied.
 
 The archive is a gzip'd tar: ``manifest.json`` (format, backend, schema revision, the
 sha256 and size of every member), ``database.sqlite3`` or ``database.pgdump``, and
@@ -21,7 +24,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import tarfile
@@ -34,6 +36,13 @@ from sqlalchemy import Engine, inspect
 
 from opencall import migrate
 from opencall.db import DEFAULT_CONNECT_TIMEOUT_S
+from opencall.storage import LocalStorage, Storage, StorageError
+
+
+def _storage(where: Path | str | Storage) -> Storage:
+    """A directory given as a path is the local storage of that directory."""
+    return LocalStorage(Path(where)) if isinstance(where, str | os.PathLike) else where
+
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -122,13 +131,14 @@ def _dump(
 
 def backup(
     engine: Engine,
-    upload_dir: Path,
+    upload_dir: Path | Storage,
     out: Path,
     *,
     connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
 ) -> Summary:
-    """Write the archive ``out`` (atomically: a partial archive never has its name)."""
-    upload_dir = Path(upload_dir)
+    """Write the archive ``out`` (atomically: a partial archive never has its name), with
+    every file of the storage ``upload_dir`` (a directory, or a ``Storage``: the bucket)."""
+    store = _storage(upload_dir)
     revision = migrate.current(engine)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -139,14 +149,26 @@ def backup(
         members: dict[str, dict[str, Any]] = {
             dump.name: {"sha256": _sha256(dump), "size": dump.stat().st_size}
         }
+        # each stored file is read once, hashed and kept in a file of the temporary
+        # directory (the bucket's objects are not files to add to the tar)
         uploads: list[tuple[Path, str]] = []
-        if upload_dir.is_dir():
-            for path in sorted(p for p in upload_dir.rglob("*") if p.is_file()):
-                if path.name.endswith(".tmp"):
+        staged = Path(tmp) / "uploads"
+        try:
+            listed = sorted(store.listing(), key=lambda x: x.key)
+            for item in listed:
+                if item.key.endswith(".tmp"):
                     continue  # a write in progress; its final name follows
-                name = "uploads/" + path.relative_to(upload_dir).as_posix()
-                members[name] = {"sha256": _sha256(path), "size": path.stat().st_size}
+                data = store.get(item.key)
+                if data is None:
+                    continue  # removed since it was listed (the sweep): no row names it
+                name = "uploads/" + _safe_name(item.key).as_posix()
+                path = staged / _safe_name(item.key)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+                members[name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
                 uploads.append((path, name))
+        except StorageError as exc:
+            raise BackupError(f"the uploaded files cannot be read: {exc}") from exc
         manifest = {
             "format": FORMAT,
             "backend": engine.dialect.name,
@@ -217,13 +239,14 @@ def _require_empty(engine: Engine) -> None:
 
 def restore(
     engine: Engine,
-    upload_dir: Path,
+    upload_dir: Path | Storage,
     archive: Path,
     *,
     connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
 ) -> Summary:
-    """Restore ``archive`` into the empty database of ``engine`` and into ``upload_dir``."""
-    upload_dir = Path(upload_dir)
+    """Restore ``archive`` into the empty database of ``engine`` and into the storage
+    ``upload_dir`` (a directory, or a ``Storage``: the bucket)."""
+    store = _storage(upload_dir)
     with tempfile.TemporaryDirectory(prefix="opencall-restore-") as tmp:
         manifest = _extract_verified(Path(archive), Path(tmp))
         backend = manifest["backend"]
@@ -233,10 +256,17 @@ def restore(
             )
         _require_empty(engine)
         uploads = {n: m for n, m in manifest["members"].items() if n.startswith("uploads/")}
-        for name, meta in uploads.items():  # check before writing anything
-            target = upload_dir / _safe_name(name).relative_to("uploads")
-            if target.exists() and _sha256(target) != meta["sha256"]:
-                raise BackupError(f"{target} exists with other content; not overwritten")
+        present: set[str] = set()
+        try:
+            for name, meta in uploads.items():  # check before writing anything
+                key = _safe_name(name).relative_to("uploads").as_posix()
+                there = store.get(key)
+                if there is not None:
+                    if hashlib.sha256(there).hexdigest() != meta["sha256"]:
+                        raise BackupError(f"{key} exists with other content; not overwritten")
+                    present.add(key)
+        except StorageError as exc:
+            raise BackupError(f"the storage cannot be read: {exc}") from exc
         engine.dispose()
         if backend == "sqlite":
             target_db = _sqlite_path(engine)
@@ -264,14 +294,16 @@ def restore(
                 "restore PostgreSQL",
             )
         for name in uploads:
-            rel = _safe_name(name).relative_to("uploads")
-            target = upload_dir / rel
-            if target.exists():
+            key = _safe_name(name).relative_to("uploads").as_posix()
+            if key in present:
                 continue  # same content (checked above)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(target.name + ".restoring")
-            shutil.copyfile(Path(tmp) / name, partial)
-            os.replace(partial, target)
+            try:
+                store.put(key, (Path(tmp) / name).read_bytes())  # atomic on either backend
+            except StorageError as exc:
+                raise BackupError(
+                    f"the database is restored but {key} could not be stored ({exc}); "
+                    "run the restore again into a new database once the storage answers"
+                ) from exc
         revision = migrate.current(engine)
         if revision != manifest["revision"]:
             raise BackupError(

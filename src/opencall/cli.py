@@ -238,23 +238,24 @@ def backup_cmd(
         typer.Option(help="Archive to write (default ./var/backups/opencall-<UTC>.tar.gz)."),
     ] = None,
 ) -> None:
-    """Back up the database (SQLite online backup / pg_dump) and every uploaded file."""
+    """Back up the database (SQLite online backup / pg_dump) and every uploaded file (of
+    the upload directory, or of the S3 bucket)."""
     from pathlib import Path
 
     from opencall import backup
+    from opencall.storage import StorageError, storage_for
 
     c: Ctx = ctx.obj
-    _refuse_s3_archive(c)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     target = Path(out) if out else Path("var/backups") / f"opencall-{stamp}.tar.gz"
     try:
         summary = backup.backup(
             c.engine,
-            c.settings.upload_dir,
+            storage_for(c.settings),
             target,
             connect_timeout_s=c.settings.db_connect_timeout_s,
         )
-    except backup.BackupError as exc:
+    except (backup.BackupError, StorageError) as exc:
         _fail(str(exc))
     console.print(
         f"backup written to [bold]{summary.archive}[/bold]: {summary.backend} database at "
@@ -262,39 +263,27 @@ def backup_cmd(
     )
 
 
-def _refuse_s3_archive(c: Ctx) -> None:
-    """The archive copies OPENCALL_UPLOAD_DIR; a site on object storage keeps its files
-    in the bucket, which it does not reach: refuse rather than leave every file out."""
-    if c.settings.storage_backend == "s3":
-        _fail(
-            "OPENCALL_STORAGE_BACKEND=s3: the attachments are in the bucket "
-            f"{c.settings.s3_bucket!r}, which `opencall backup` and `opencall restore` do "
-            "not copy (they copy OPENCALL_UPLOAD_DIR only). Back up the database with "
-            "pg_dump and the bucket with the object store's own tools (docs/operators.md, "
-            '"Backups and restore").'
-        )
-
-
 @app.command("restore")
 def restore_cmd(
     ctx: typer.Context,
     archive: Annotated[str, typer.Argument(help="An archive written by `opencall backup`.")],
 ) -> None:
-    """Restore a backup into an empty database (OPENCALL_DATABASE_URL) and upload_dir."""
+    """Restore a backup into an empty database (OPENCALL_DATABASE_URL) and the storage
+    (OPENCALL_UPLOAD_DIR, or the S3 bucket of OPENCALL_STORAGE_BACKEND=s3)."""
     from pathlib import Path
 
     from opencall import backup
+    from opencall.storage import StorageError, storage_for
 
     c: Ctx = ctx.obj
-    _refuse_s3_archive(c)
     try:
         summary = backup.restore(
             c.engine,
-            c.settings.upload_dir,
+            storage_for(c.settings),
             Path(archive),
             connect_timeout_s=c.settings.db_connect_timeout_s,
         )
-    except backup.BackupError as exc:
+    except (backup.BackupError, StorageError) as exc:
         _fail(str(exc))
     console.print(
         f"restored {summary.backend} database at revision {summary.revision} and "

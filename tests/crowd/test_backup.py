@@ -161,35 +161,6 @@ def test_db_downgrade_and_upgrade_again(tmp_path: Path) -> None:
     eng.dispose()
 
 
-def test_backup_and_restore_refuse_a_site_whose_files_are_in_s3(tmp_path: Path) -> None:
-    """With ``OPENCALL_STORAGE_BACKEND=s3`` the attachments are in a bucket, not in the
-    upload directory the archive copies: a backup would hold none of them (and say
-    "every uploaded file"), a restore would put them where the site never reads. Both
-    refuse, before anything is written, and say what to do instead."""
-    from typer.testing import CliRunner
-
-    from opencall.cli import app
-
-    url = f"sqlite:///{tmp_path / 's3site.sqlite3'}"
-    runner = CliRunner()
-    assert runner.invoke(app, ["db", "upgrade"], env={"OPENCALL_DATABASE_URL": url}).exit_code == 0
-    env = {
-        "OPENCALL_DATABASE_URL": url,
-        "OPENCALL_STORAGE_BACKEND": "s3",
-        "OPENCALL_S3_BUCKET": "opencall-attachments",
-        "OPENCALL_UPLOAD_DIR": str(tmp_path / "uploads"),
-    }
-    out = tmp_path / "b.tar.gz"
-    r = runner.invoke(app, ["backup", "--out", str(out)], env=env)
-    assert r.exit_code == 2, r.output
-    assert "OPENCALL_STORAGE_BACKEND=s3" in r.output and "bucket" in r.output
-    assert not out.exists() and not (tmp_path / "b.tar.gz.partial").exists()
-    r = runner.invoke(app, ["restore", str(out)], env=env)
-    assert r.exit_code == 2, r.output
-    assert "OPENCALL_STORAGE_BACKEND=s3" in r.output
-    assert not (tmp_path / "uploads").exists()
-
-
 def test_the_backup_archive_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     """The archive holds the whole database (password hashes, the audit log, every
     proposal): whatever the umask, nobody but the service account may read it."""
