@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from opencall.proposals.domain import parse_dec, parse_ra
+
+#: A request's details are bounded where they are judged, for the page and the API alike:
+#: a typed field (a receiver, a berth's purpose, a sample's techniques) holds at most
+#: MAX_FIELD_CHARS characters, as the editor's field takes, and a table (targets, dive
+#: sites) at most MAX_ROWS lines. Before, the schema bounded neither and the API stored
+#: whatever a 1 MiB body held (trialcrowd14, tests/security/test_request_detail_bounds.py).
+MAX_FIELD_CHARS = 300
+MAX_ROWS = 500
+Text = Annotated[str, Field(max_length=MAX_FIELD_CHARS)]
+Choice = Annotated[str, Field(min_length=1, max_length=MAX_FIELD_CHARS)]
 
 
 class _In(BaseModel):
@@ -31,17 +41,19 @@ class FastTarget(_In):
 
 
 class FastDetails(_In):
-    receiver: str = Field(min_length=1)
-    mode: str = Field(min_length=1)
-    targets: list[FastTarget] = Field(min_length=1)
+    receiver: Choice
+    mode: Choice
+    targets: list[FastTarget] = Field(min_length=1, max_length=MAX_ROWS)
     splittable: bool = True
     min_block_hours: float = Field(default=0.5, gt=0)
-    fixed_times_utc: list[str] = []
+    fixed_times_utc: list[Annotated[str, Field(max_length=40)]] = Field(
+        default=[], max_length=MAX_ROWS
+    )
 
 
 class BerthDetails(_In):
     berths: int = Field(ge=1, le=20)
-    purpose: str = ""
+    purpose: Text = ""
 
 
 class DiveSite(_In):
@@ -52,13 +64,13 @@ class DiveSite(_In):
 
 
 class DiveDetails(_In):
-    sites: list[DiveSite] = Field(min_length=1)
+    sites: list[DiveSite] = Field(min_length=1, max_length=MAX_ROWS)
 
 
 class SampleDetails(_In):
-    sample_type: str = Field(min_length=1)
+    sample_type: Choice
     mass_mg: float = Field(gt=0, le=10000)
-    techniques: str = ""
+    techniques: Text = ""
     destructive: bool = False
 
 
@@ -72,13 +84,13 @@ class SiteConditions(_In):
 
 
 class SeatDetails(_In):
-    technology: str = Field(min_length=1)
+    technology: Choice
     seats: int = Field(ge=1, le=50)
     site: SiteConditions
 
 
 class PackageDetails(_In):
-    technology: str = Field(min_length=1)
+    technology: Choice
     packages: int = Field(ge=1, le=20)
     site: SiteConditions
 

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -745,6 +745,23 @@ def _id_out_of_range(path: str) -> bool:
     )
 
 
+def on_this_site(location: str, host: str) -> str:
+    """An answer's ``Location`` made from the request's own ``Host`` (the router's
+    trailing-slash redirect builds ``http://<Host>/calls``) as a path on this site: the
+    ``Host`` a client claims appears in no answer, and a redirect behind a TLS proxy does
+    not fall back to ``http://``. One slash begins the path, so that it never reads as
+    another host (``//evil.example``, ``/\\evil.example``). Anything else is kept as it
+    is (trialcrowd14, tests/security/test_host_header.py)."""
+    try:
+        parts = urlsplit(location)
+    except ValueError:
+        return location
+    if not parts.scheme or not parts.netloc or parts.netloc.lower() != host.lower():
+        return location
+    path = "/" + parts.path.lstrip("/\\")
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
 def install(
     app: FastAPI,
     settings: Settings,
@@ -778,6 +795,10 @@ def install(
             response: Response = _error_page(request, 404)
         else:
             response = await call_next(request)
+        if "location" in response.headers:
+            response.headers["location"] = on_this_site(
+                response.headers["location"], request.headers.get("host", "")
+            )
         security.write_cookie(request, response)
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)

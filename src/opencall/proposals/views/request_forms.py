@@ -18,7 +18,13 @@ from opencall.inputs import local_number, plain_number
 from opencall.people.forms import country_options
 from opencall.proposals import services
 from opencall.proposals.models import Request
-from opencall.proposals.schemas import POOL_TYPE_FOR_KIND, DiveSite, FastTarget
+from opencall.proposals.schemas import (
+    MAX_FIELD_CHARS,
+    MAX_ROWS,
+    POOL_TYPE_FOR_KIND,
+    DiveSite,
+    FastTarget,
+)
 from opencall.proposals.views.common import (
     MSG_ABOVE,
     MSG_BELOW,
@@ -189,8 +195,8 @@ def parse_request_form(page: Page, call: Call, kind: str, form: dict[str, str]) 
             continue
         else:
             value = raw
-        if len(raw) > 300:
-            errors[col.name] = page._(MSG_TOO_LONG, max=300)
+        if len(raw) > MAX_FIELD_CHARS:
+            errors[col.name] = page._(MSG_TOO_LONG, max=MAX_FIELD_CHARS)
             continue
         target = details
         parts = col.name.split(".")
@@ -202,7 +208,9 @@ def parse_request_form(page: Page, call: Call, kind: str, form: dict[str, str]) 
     if kind in ROWS:
         rows_name, model, cols = ROWS[kind]
         rows = []
-        n = min(int(form.get("rows", "0") or 0) if form.get("rows", "0").isdecimal() else 0, 500)
+        n = min(
+            int(form.get("rows", "0") or 0) if form.get("rows", "0").isdecimal() else 0, MAX_ROWS
+        )
         n = max(n, row_count(kind, form))
         for i in range(n):
             raw_row = {c.name: form.get(f"{rows_name}-{i}-{c.name}", "").strip() for c in cols}
