@@ -18,10 +18,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from opencall.optim.calibration import calibrate  # noqa: E402
-from opencall.optim.calibration import linear  # noqa: E402
 from tests.optim.test_calibration_fast import FIELDS, RANKS, random_grades  # noqa: E402
 from tests.optim.test_calibration_lapack import scipy_reference  # noqa: E402
+
+from opencall.optim.calibration import (
+    calibrate,  # noqa: E402
+    linear,  # noqa: E402
+)
 
 SIZES = [(12, 6), (40, 12), (250, 40)]  # proposals x reviewers: journeys' calls to FAST's
 
