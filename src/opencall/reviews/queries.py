@@ -584,7 +584,12 @@ def submitted_pairs(session: Session, call: Call) -> list[tuple[int, int]]:
 def feedback_for(session: Session, proposal_id: int) -> list[str]:
     """The comments to the applicants of the proposal's submitted reviews, in the order
     they were written: not those of a review the chair removed (misconduct), nor of a
-    draft."""
+    draft, nor of a reviewer found conflicted with the proposal after the review came in
+    (its grade no longer counts either; the review is kept for the record)."""
+    conflicted = select(Conflict.id).where(
+        Conflict.proposal_id == ReviewAssignment.proposal_id,
+        Conflict.reviewer_id == ReviewAssignment.reviewer_id,
+    )
     return [
         c
         for c in session.scalars(
@@ -594,6 +599,7 @@ def feedback_for(session: Session, proposal_id: int) -> list[str]:
                 ReviewAssignment.proposal_id == proposal_id,
                 ReviewAssignment.status == "submitted",
                 Review.submitted_at.is_not(None),
+                ~conflicted.exists(),
             )
             .order_by(Review.id)
         )
