@@ -67,6 +67,7 @@ from __future__ import annotations
 
 from opencall.optim.calibration.grades import GradeScale, GradeSet
 from opencall.optim.calibration.result import CalibrationResult
+from opencall.optim.calibration.shrinkage import leniency_shrinkage
 from opencall.optim.calibration.solver import calibrate
 from opencall.optim.calibration.synthetic import SyntheticGrades, leniency_gap, synthetic_grades
 
@@ -77,5 +78,6 @@ __all__ = [
     "SyntheticGrades",
     "calibrate",
     "leniency_gap",
+    "leniency_shrinkage",
     "synthetic_grades",
 ]
