@@ -61,16 +61,13 @@ def test_the_page_and_the_api_save_a_draft_without_grade(
     page = rev.get(path).text
     # the draft button skips the browser's checks (the confidence select is required)
     assert re.search(r'<button[^>]*value="save"[^>]*formnovalidate', page), page
-    saved = rev.post(
-        path,
-        data={
-            "csrf_token": csrf(rev, path),
-            "grade": "",
-            "confidence": "",
-            "comments_to_panel": NOTES,
-            "action": "save",
-        },
-    )
+
+    def form(action: str, **fields: str) -> dict[str, str]:
+        """The review form as posted: no grade, no confidence unless given."""
+        blank = {"grade": "", "confidence": ""}
+        return {"csrf_token": csrf(rev, path), **blank, **fields, "action": action}
+
+    saved = rev.post(path, data=form("save", comments_to_panel=NOTES))
     assert saved.status_code == 303, saved.text[:800]
     again = rev.get(path).text
     assert NOTES in again
@@ -78,23 +75,10 @@ def test_the_page_and_the_api_save_a_draft_without_grade(
     select = re.search(r'<select id="f-confidence".*?</select>', again, re.S)
     assert select and "selected" not in select.group(0)
     # the background save (safe-save.js) answers the draft as stored
-    bg = rev.post(
-        path,
-        data={"csrf_token": csrf(rev, path), "grade": "", "confidence": "", "action": "save"},
-        headers={"Accept": "application/json"},
-    )
+    bg = rev.post(path, data=form("save"), headers={"Accept": "application/json"})
     assert bg.status_code == 200 and bg.json()["fields"]["grade"] == "", bg.text
     # submitting without a grade is still refused on the page
-    bad = rev.post(
-        path,
-        data={
-            "csrf_token": csrf(rev, path),
-            "grade": "",
-            "confidence": "3",
-            "comments_to_applicants": "ok",
-            "action": "submit",
-        },
-    )
+    bad = rev.post(path, data=form("submit", confidence="3", comments_to_applicants="ok"))
     assert bad.status_code == 400
     # the API: a draft of notes only; then no grade on submit is refused
     headers = api_bearer(web, cycle.emails["assigned"], scopes=("review",))

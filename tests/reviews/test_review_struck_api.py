@@ -9,11 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.auditlog import AuditEvent
-from opencall.calls.models import Call
-from opencall.people.models import User
-from opencall.reviews import services as rv
 from opencall.reviews.models import ReviewAssignment
 from tests.review_cycle import Cycle, Web
+from tests.reviews.test_review_struck import submitted_and_calibrated
 from tests.web.conftest import api_bearer
 
 
@@ -21,15 +19,7 @@ def test_the_chair_removes_a_submitted_review_through_the_api(
     web: Web, cycle: Cycle, factory: sessionmaker[Session]
 ) -> None:
     aid = cycle.ids["assignment"]
-    with factory() as s:
-        a = s.get(ReviewAssignment, aid)
-        assert a is not None
-        reviewer = s.get(User, a.reviewer_id)
-        assert reviewer is not None
-        rv.respond_to_assignment(s, a, reviewer, accept=True)
-        rv.submit_review(s, a, reviewer, grade=4, confidence=3, comments_to_applicants="fine")
-        rv.run_calibration(s, s.get(Call, a.call_id), n_bootstrap=10)  # type: ignore[arg-type]
-        s.commit()
+    submitted_and_calibrated(factory, aid, "fine")
     headers = api_bearer(web, cycle.emails["chair"], scopes=("manage",))
     c = web.client()
     path = f"/api/v1/calls/{cycle.slug}/assignments/{aid}"
