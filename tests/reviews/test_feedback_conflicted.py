@@ -2,13 +2,16 @@
 grade no longer ranks (tests/reviews/test_edges.py), and now its comments no longer reach
 the applicants either. Before, ``feedback_for`` (the outcome page) still showed them: the
 words of a reviewer the platform itself had found too close to the team, the one review
-whose author the team is likeliest to recognise."""
+whose author the team is likeliest to recognise. Nor does its grade count in the outcomes
+report's figures of grades (``submitted_grades``: the reviewer-group effects and the
+cross-tables), as it no longer counts in the ranking: before, the report still read it."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from opencall.db import utcnow
+from opencall.outcomes.queries import reviewer_effects
 from opencall.people.models import User
 from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
@@ -33,6 +36,9 @@ def test_a_conflicted_reviewers_comments_are_not_feedback(db: Session) -> None:
     rv.compute_conflicts(db, call)
     assert graded[0].status == "submitted"  # kept, as before
     assert rq.feedback_for(db, target.id) == [words[graded[1].id]]
+    counted = {(p, r) for p, r, _g in rq.submitted_grades(db, call)}
+    assert (target.id, late.id) not in counted and len(counted) == len(words) - 1
+    assert reviewer_effects(db, call)["n_reviews"] == len(words) - 1
     other = proposals[1]  # the other proposal's feedback is unchanged
     assert rq.feedback_for(db, other.id) == [
         words[a.id] for a in rq.assignments_of_call(db, call) if a.proposal_id == other.id
