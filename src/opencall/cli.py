@@ -1037,10 +1037,14 @@ def _solver_step(
     slug: str,
     label: str,
     fn: Callable[[Session, Call, Callable[[int, str], None]], object],
+    *,
+    said_after: frozenset[str] = frozenset(),
 ) -> None:
     """:func:`_step` for a service that answers its solver run; prints the run. A step of
     the cycle runs only in the call states the chair's pages and the API allow
-    (``cycle.services.STEPS``): out of order it is refused and nothing changes."""
+    (``cycle.services.STEPS``): out of order it is refused and nothing changes.
+    ``said_after``: entries of the run's summary the command says after, in sentences,
+    left out of the raw lines."""
     from opencall.cycle.services import require_step
     from opencall.runs import SolverRun
 
@@ -1059,6 +1063,8 @@ def _solver_step(
         f"solver run {run.id} ({run.kind}): {run.status} in {run.wall_s:.2f} s{extra}{gap}"
     )
     for k, v in run.summary.items():
+        if k in said_after:
+            continue
         if isinstance(v, dict) and len(v) > 8:
             v = f"{len(v)} entries"
         console.print(f"  {k}: {v}")
@@ -1114,6 +1120,7 @@ def review_assign(
         call,
         "assignment",
         lambda s, c, p: services.run_assignment(s, c, objective=objective, seed=seed, progress=p),
+        said_after=frozenset({"uncovered"}),  # the sentences below, with the codes
     )
     with unit_of_work(ctx.obj.factory) as s:
         rows = uncovered_rows(s, _load_call(s, call), frozenset(), Translator("en"))

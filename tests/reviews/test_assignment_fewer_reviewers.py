@@ -69,7 +69,10 @@ def test_the_command_line_says_the_shortfall_as_the_page_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``opencall review assign`` tells the chair which proposals are short and why, in the
-    page's and the API's words (rev13b: it printed the run's raw summary, a list of ids)."""
+    page's and the API's words (rev13b: it printed the run's raw summary, a list of ids),
+    once: the run's raw ``uncovered: [{'needed': 3, ..., 'proposal_id': 1}, ...]`` entry,
+    the database ids where the sentences say the codes, is no longer printed beside them
+    (trialrev14; it failed before)."""
     with cli_database(tmp_path, monkeypatch) as (runner, factory):
         with factory() as s:
             call, props, _reviewers = F.call_in_review(s, 2, 2, reviewers_per_proposal=3)
@@ -84,3 +87,10 @@ def test_the_command_line_says_the_shortfall_as_the_page_does(
             f"{code}: 2 of 3 reviewers. The call has fewer reviewers than the 3 reviews "
             "it needs: invite reviewers." in out
         ), out
+    lines = [ln.strip() for ln in r.output.splitlines() if ln.strip()]
+    assert lines[0].startswith("solver run ") and "(assignment)" in lines[0], r.output
+    assert not any(ln.startswith("uncovered:") for ln in lines), r.output
+    assert "proposal_id" not in r.output, r.output
+    for code in codes:
+        assert sum(ln.startswith(f"{code}: 2 of 3 reviewers.") for ln in lines) == 1, r.output
+    assert any(ln.startswith("pairs: 4") for ln in lines), r.output  # the rest stays

@@ -130,9 +130,10 @@ def test_saved_in_the_background(web: Web, cycle: Cycle, factory: sessionmaker[S
         "comments_to_applicants": "Bien.\r\nClaro.",
         "comments_to_panel": "",
     }
-    bad = send(grade="4", comments_to_applicants="Otra cosa", action="save")
+    # (a draft without a confidence is kept since trialrev14: an invalid grade is refused)
+    bad = send(grade="cuatro", confidence="2", comments_to_applicants="Otra cosa", action="save")
     assert bad.status_code == 400 and bad.json()["ok"] is False
-    assert "confidence" in bad.json()["errors"]  # in Spanish, from the catalogue
+    assert "grade" in bad.json()["errors"]  # in Spanish, from the catalogue
     with factory() as s:
         kept = s.query(Review).filter_by(assignment_id=aid).one()
         assert kept.comments_to_applicants == "Bien.\r\nClaro." and kept.submitted_at is None

@@ -73,21 +73,27 @@ def test_a_submitted_review_is_removed_with_a_reason_and_calibrated_again(db: Se
     assert other.status == "submitted"
 
 
-def test_the_chair_removes_a_submitted_review_from_the_page(
-    web: Web, cycle: Cycle, factory: sessionmaker[Session]
-) -> None:
-    """In Spanish: the submitted row offers "Retirar la evaluación"; without a reason it is
-    refused with the catalogue's sentence and nothing changes; with one it is removed."""
-    aid = cycle.ids["assignment"]
+def submitted_and_calibrated(factory: sessionmaker[Session], aid: int, words: str) -> None:
+    """The review cycle's assignment ``aid`` accepted, its review submitted (grade 4,
+    ``words`` to the applicants) and the call calibrated, committed."""
     with factory() as s:
         a = s.get(ReviewAssignment, aid)
         assert a is not None
         reviewer = s.get(User, a.reviewer_id)
         assert reviewer is not None
         rv.respond_to_assignment(s, a, reviewer, accept=True)
-        rv.submit_review(s, a, reviewer, grade=4, confidence=3, comments_to_applicants="bien")
+        rv.submit_review(s, a, reviewer, grade=4, confidence=3, comments_to_applicants=words)
         rv.run_calibration(s, s.get(Call, a.call_id), n_bootstrap=10)  # type: ignore[arg-type]
         s.commit()
+
+
+def test_the_chair_removes_a_submitted_review_from_the_page(
+    web: Web, cycle: Cycle, factory: sessionmaker[Session]
+) -> None:
+    """In Spanish: the submitted row offers "Retirar la evaluación"; without a reason it is
+    refused with the catalogue's sentence and nothing changes; with one it is removed."""
+    aid = cycle.ids["assignment"]
+    submitted_and_calibrated(factory, aid, "bien")
     chair = web.login(cycle.emails["chair"], lang="es")
     table = f"/manage/calls/{cycle.slug}/assignment"
     ranking = f"/manage/calls/{cycle.slug}/ranking"

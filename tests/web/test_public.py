@@ -82,6 +82,7 @@ def publish(s: Session, w: World) -> None:
         Review(
             assignment_id=a.id,
             grade=4.5,
+            confidence=3,
             comments_to_applicants="A compelling timing case.",
             comments_to_panel="Panel-only remark.",
             submitted_at=now,

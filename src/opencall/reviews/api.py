@@ -46,8 +46,8 @@ ID = id_param()
 
 
 class ReviewOut(BaseModel):
-    grade: float
-    confidence: int
+    grade: float | None = Field(description="null only in a draft saved without one")
+    confidence: int | None = Field(description="null only in a draft saved without one")
     comments_to_applicants: str
     comments_to_panel: str
     submitted: bool
@@ -71,8 +71,12 @@ class AssignmentList(Paged[AssignmentOut]):
 
 
 class ReviewIn(BaseModel):
-    grade: float = Field(allow_inf_nan=False)
-    confidence: int = Field(default=3, ge=1, le=5)
+    grade: float | None = Field(
+        default=None, allow_inf_nan=False, description="required to submit; a draft may wait"
+    )
+    confidence: int | None = Field(
+        default=3, ge=1, le=5, description="required to submit; null in a draft: not chosen"
+    )
     comments_to_applicants: str = Field(default="", max_length=20000)
     comments_to_panel: str = Field(default="", max_length=20000)
     final: bool = True

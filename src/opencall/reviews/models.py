@@ -89,8 +89,10 @@ class Review(Base):
     assignment_id: Mapped[int] = mapped_column(
         ForeignKey("review_assignments.id"), unique=True, nullable=False
     )
-    grade: Mapped[float] = mapped_column(Float, nullable=False)
-    confidence: Mapped[int] = mapped_column(Integer, nullable=False, default=3)
+    # None only in a draft (saved before the reviewer chose them); a submitted review
+    # always has both (``services.submit_review``)
+    grade: Mapped[float | None] = mapped_column(Float, nullable=True)
+    confidence: Mapped[int | None] = mapped_column(Integer, nullable=True)
     comments_to_applicants: Mapped[str] = mapped_column(Text, nullable=False, default="")
     comments_to_panel: Mapped[str] = mapped_column(Text, nullable=False, default="")
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

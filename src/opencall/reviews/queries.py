@@ -581,10 +581,20 @@ def submitted_pairs(session: Session, call: Call) -> list[tuple[int, int]]:
     return [(p, r) for p, r in session.execute(stmt)]
 
 
+def _conflicted_pair() -> Any:
+    """A conflict of the assignment's reviewer with its proposal (``.exists()`` of it, in
+    a statement over ``ReviewAssignment``)."""
+    return select(Conflict.id).where(
+        Conflict.proposal_id == ReviewAssignment.proposal_id,
+        Conflict.reviewer_id == ReviewAssignment.reviewer_id,
+    )
+
+
 def feedback_for(session: Session, proposal_id: int) -> list[str]:
     """The comments to the applicants of the proposal's submitted reviews, in the order
     they were written: not those of a review the chair removed (misconduct), nor of a
-    draft."""
+    draft, nor of a reviewer found conflicted with the proposal after the review came in
+    (its grade no longer counts either; the review is kept for the record)."""
     return [
         c
         for c in session.scalars(
@@ -594,6 +604,7 @@ def feedback_for(session: Session, proposal_id: int) -> list[str]:
                 ReviewAssignment.proposal_id == proposal_id,
                 ReviewAssignment.status == "submitted",
                 Review.submitted_at.is_not(None),
+                ~_conflicted_pair().exists(),
             )
             .order_by(Review.id)
         )
@@ -602,11 +613,13 @@ def feedback_for(session: Session, proposal_id: int) -> list[str]:
 
 
 def submitted_grades(session: Session, call: Call) -> list[tuple[int, int, float | None]]:
-    """(proposal id, reviewer id, grade) of each submitted review, in the order of
-    :func:`submitted_reviews`: the columns the outcomes report needs, not the ORM pairs."""
+    """(proposal id, reviewer id, grade) of each submitted review whose grade counts, in
+    the order of :func:`submitted_reviews`: the columns the outcomes report needs, not the
+    ORM pairs. A review whose reviewer was found conflicted with the proposal after it
+    came in is left out, as the calibration leaves its grade out."""
     stmt = _submitted(
         select(ReviewAssignment.proposal_id, ReviewAssignment.reviewer_id, Review.grade), call
-    )
+    ).where(~_conflicted_pair().exists())
     return [(p, r, g) for p, r, g in session.execute(stmt)]
 
 

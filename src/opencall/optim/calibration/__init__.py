@@ -21,7 +21,9 @@ The estimate minimises the penalised weighted least-squares objective::
 
 The ridge terms shrink a reviewer with few grades toward "average" (``b = 0``, ``s = 1``), so one
 or two grades never produce a large correction: ``lambda_b`` reads as a number of pseudo-grades
-given at the consensus.  ``lambda_q`` is tiny and only fixes the ``mu``/``q`` split.
+given at the consensus (:func:`leniency_shrinkage`, module ``shrinkage``, sets it from the grades
+as a random-intercept model would, ``sigma_e^2 / sigma_b^2``: what "Calibrate and rank" uses).
+``lambda_q`` is tiny and only fixes the ``mu``/``q`` split.
 Identifiability: ``sum_r b_r = 0`` and ``sum_p q_p = 0`` (exact constraints, so ``mu`` is the
 grand mean and ``b_r`` the leniency at average quality, also when scales are fitted).
 
@@ -67,6 +69,7 @@ from __future__ import annotations
 
 from opencall.optim.calibration.grades import GradeScale, GradeSet
 from opencall.optim.calibration.result import CalibrationResult
+from opencall.optim.calibration.shrinkage import leniency_shrinkage
 from opencall.optim.calibration.solver import calibrate
 from opencall.optim.calibration.synthetic import SyntheticGrades, leniency_gap, synthetic_grades
 
@@ -77,5 +80,6 @@ __all__ = [
     "SyntheticGrades",
     "calibrate",
     "leniency_gap",
+    "leniency_shrinkage",
     "synthetic_grades",
 ]

@@ -95,12 +95,27 @@ def remove_assignment(
     slug: str = SLUG,
     assignment_id: int = id_param(),
     reason: str = Query("", max_length=2000),
+    submitted_review: bool = Query(
+        False,
+        description="remove a submitted review (its grade set aside after misconduct, "
+        "say): required for one, refused for any other; needs a reason and an unfrozen "
+        "ranking, as on the assignment page",
+    ),
     api: Api = Depends(get_api),
 ) -> Response:
+    """Remove an assignment (the reviewer is told nothing more to do), or with
+    ``submitted_review`` a submitted review, whose grade then no longer counts (the chair
+    calibrates again); both audited with the reason."""
     call = chair_call(api, slug)
     a = row_of_call(api, ReviewAssignment, assignment_id, call)
     with api.refusing(commit=True):
-        services.remove_assignment(api.db, a, actor_id=api.actor_id, reason=reason)
+        services.remove_assignment(
+            api.db,
+            a,
+            actor_id=api.actor_id,
+            reason=reason,
+            submitted_review=submitted_review,
+        )
     return Response(status_code=204)
 
 

@@ -489,8 +489,11 @@ def uncovered_proposals(
             if now < int(row["needed"]):
                 out[pid] = Uncovered(pid, int(row["needed"]), now, row["reason"], row["free"], load)
     # a proposal that lost a reviewer since (declined, a conflict declared, removed) and
-    # has fewer than it needs: listed as "withdrawn" until a new run or a hand assignment
-    k = review_settings(call.review_settings).reviewers_per_proposal
+    # has fewer than it needs: listed as "withdrawn" until a new run or a hand assignment.
+    # What it needs is what the last run gave each proposal (its parameters' k), not the
+    # settings' k now (changed since, the run would be short or over by the difference)
+    params = run.parameters if run is not None and run.parameters else {}
+    k = int(params.get("k") or review_settings(call.review_settings).reviewers_per_proposal)
     lost = (
         select(ReviewAssignment.proposal_id)
         .where(

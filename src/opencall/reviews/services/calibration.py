@@ -35,7 +35,7 @@ def run_calibration(
     actor_id: int | None = None,
     progress: Progress = _noop,
 ) -> SolverRun:
-    from opencall.optim.calibration import GradeScale, GradeSet, calibrate
+    from opencall.optim.calibration import GradeScale, GradeSet, calibrate, leniency_shrinkage
 
     if call.ranking_frozen_at is not None:
         # the frozen ranking is what the allocation reads (and, in a dual-anonymous call,
@@ -65,16 +65,22 @@ def run_calibration(
     if rs.bias_correction:
         progress(10, "testing reviewer-group x applicant-group effects")
         gs, correction = _bias_corrected(session, gs, prop_ids, rev_ids, rs.bias_alpha)
+        raw_grades = correction.pop("raw_grades")
         correction["rank_before"] = calibrate(
-            correction.pop("raw_grades"),
+            raw_grades,
             fit_scale=fit_scale and len(pairs) >= 5 * len(rev_ids),
+            leniency_shrinkage=leniency_shrinkage(raw_grades),
             n_bootstrap=0,
             seed=seed,
         ).rank.tolist()
     progress(20, f"calibrating {len(pairs)} grades")
+    # the leniency ridge as a mixed model would set it from these grades: very harsh or
+    # very lenient reviewers corrected fully, reviewers who barely differ shrunk as before
+    ridge = leniency_shrinkage(gs)
     res = calibrate(
         gs,
         fit_scale=fit_scale and len(pairs) >= 5 * len(rev_ids),
+        leniency_shrinkage=ridge,
         n_bootstrap=n_bootstrap,
         seed=seed,
     )
@@ -110,6 +116,7 @@ def run_calibration(
             "fit_scale": fit_scale,
             "level": res.level,
             "bias_correction": rs.bias_correction,
+            "leniency_shrinkage": ridge,
         },
         summary={
             "proposals": len(prop_ids),

@@ -47,8 +47,8 @@ def submit_review(
     assignment: ReviewAssignment,
     reviewer: User,
     *,
-    grade: float,
-    confidence: int = 3,
+    grade: float | None,
+    confidence: int | None = 3,
     comments_to_applicants: str = "",
     comments_to_panel: str = "",
     final: bool = True,
@@ -57,7 +57,8 @@ def submit_review(
     """Save (``final=False``) or submit the reviewer's review of ``assignment``. A review
     submitted at or after the deadline that applies to the reviewer
     (:func:`~opencall.reviews.queries.review_due`, judged at ``now``: the request's
-    receipt time) is refused; a draft is still kept."""
+    receipt time) is refused; a draft is still kept. A draft may lack its grade and its
+    confidence (None: the reviewer's first notes); a submitted review needs both."""
     call = lock_answer(session, assignment)
     if assignment.reviewer_id != reviewer.id or assignment.status in ("removed", "declined"):
         raise DomainError("Not found", code="not_found")
@@ -91,8 +92,8 @@ def submitted_as(
     session: Session,
     assignment: ReviewAssignment,
     *,
-    grade: float,
-    confidence: int,
+    grade: float | None,
+    confidence: int | None,
     comments_to_applicants: str = "",
     comments_to_panel: str = "",
     final: bool = True,
@@ -107,6 +108,8 @@ def submitted_as(
         return None
     review = q.review_of(session, assignment.id)
     if review is None or review.submitted_at is None:
+        return None
+    if grade is None:
         return None
     try:
         same_grade = float(grade) == review.grade
@@ -251,28 +254,35 @@ def _check_open_for_reviews(session: Session, call: Call) -> None:
 def _checked_review(
     session: Session,
     call: Call,
-    grade: float,
-    confidence: int,
+    grade: float | None,
+    confidence: int | None,
     comments_to_applicants: str,
     comments_to_panel: str,
     *,
     final: bool,
-) -> float:
-    """The grade as a float, once the call's state and the review's fields are checked."""
+) -> float | None:
+    """The grade as a float (None: a draft without one), once the call's state and the
+    review's fields are checked."""
     rs = review_settings(call.review_settings)
     _check_open_for_reviews(session, call)
-    try:
-        g = float(grade)
-    except (TypeError, ValueError) as exc:
-        raise DomainError("The grade must be a number.", field="grade") from exc
-    if not rs.grade_min <= g <= rs.grade_max or g != g:
+    g: float | None = None
+    if grade is not None:
+        try:
+            g = float(grade)
+        except (TypeError, ValueError) as exc:
+            raise DomainError("The grade must be a number.", field="grade") from exc
+        if not rs.grade_min <= g <= rs.grade_max or g != g:
+            raise DomainError(
+                "The grade must lie between %(lo)s and %(hi)s.",
+                field="grade",
+                lo=format(rs.grade_min, "g"),
+                hi=format(rs.grade_max, "g"),
+            )
+    elif final:  # a draft may wait for its grade; a submitted review may not
         raise DomainError(
-            "The grade must lie between %(lo)s and %(hi)s.",
-            field="grade",
-            lo=format(rs.grade_min, "g"),
-            hi=format(rs.grade_max, "g"),
+            "Give a grade to submit the review (a draft is saved without one).", field="grade"
         )
-    if confidence not in (1, 2, 3, 4, 5):
+    if confidence not in (1, 2, 3, 4, 5) and (final or confidence is not None):
         raise DomainError("Confidence is 1 (low) to 5 (high).", field="confidence")
     for name, text in (
         ("comments_to_applicants", comments_to_applicants),
@@ -290,8 +300,8 @@ def _checked_review(
 def _fill_review(
     review: Review,
     assignment: ReviewAssignment,
-    g: float,
-    confidence: int,
+    g: float | None,
+    confidence: int | None,
     comments_to_applicants: str,
     comments_to_panel: str,
     final: bool,
@@ -314,8 +324,8 @@ class ReviewInput:
 
     assignment: ReviewAssignment
     reviewer: User
-    grade: float
-    confidence: int = 3
+    grade: float | None
+    confidence: int | None = 3
     comments_to_applicants: str = ""
     comments_to_panel: str = ""
 

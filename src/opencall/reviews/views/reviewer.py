@@ -20,7 +20,7 @@ from opencall.calls.schemas import review_settings
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
-from opencall.reviews.models import Conflict, ReviewAssignment
+from opencall.reviews.models import Conflict, Review, ReviewAssignment
 from opencall.reviews.policies import reviewer_content
 from opencall.reviews.presenters import labels, with_units
 from opencall.reviews.views.common import MSG_CHOOSE_CONFIDENCE, revision_pdf
@@ -121,8 +121,9 @@ def _review_page(page: Page, a: ReviewAssignment, status: int = 200, **extra: An
     rs = review_settings(call.review_settings)
     review = q.review_of(page.db, a.id)
     form = extra.pop("form", None) or {
-        "grade": f"{review.grade:g}" if review else "",
-        "confidence": str(review.confidence) if review else "",  # nothing preselected
+        "grade": _grade_text(review),
+        # nothing preselected (nor in a draft saved before the reviewer chose)
+        "confidence": str(review.confidence) if review and review.confidence else "",
         "comments_to_applicants": review.comments_to_applicants if review else "",
         "comments_to_panel": review.comments_to_panel if review else "",
     }
@@ -234,17 +235,21 @@ def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
         page.not_found()
     errors: dict[str, str] = {}
     grade: float | None = None
+    final = page.form.get("action") == "submit"
     try:
         grade = float(f["grade"])
     except ValueError:
-        errors["grade"] = page._(MSG_REQUIRED) if not f["grade"].strip() else page._(MSG_INVALID)
-    confidence = (
+        # a draft is kept without a grade (the reviewer's first notes); a submission not
+        if f["grade"].strip() or final:
+            errors["grade"] = page._(MSG_REQUIRED if not f["grade"].strip() else MSG_INVALID)
+    confidence: int | None = (
         int(f["confidence"]) if f["confidence"].isdecimal() and len(f["confidence"]) < 3 else 0
     )
     if not f["confidence"].strip():  # never preselected: the reviewer chooses
-        errors["confidence"] = page._(MSG_CHOOSE_CONFIDENCE)
-    final = page.form.get("action") == "submit"
-    if not errors and grade is not None:
+        if final:
+            errors["confidence"] = page._(MSG_CHOOSE_CONFIDENCE)
+        confidence = None
+    if not errors:
         with _answering(page) as refused:
             services.submit_review(
                 page.db,
@@ -267,6 +272,11 @@ def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
     return _review_page(page, a, 400, form=f, errors=errors)
 
 
+def _grade_text(review: Review | None) -> str:
+    """The review's grade as its form shows it ("" for none yet, in a draft)."""
+    return f"{review.grade:g}" if review is not None and review.grade is not None else ""
+
+
 def _saved(page: Page, a: ReviewAssignment, *, final: bool) -> Response:
     """The answer to a review saved or submitted: the assignment's page again, or to the
     page's script (safe-save.js, which saved in the background) the review as stored and
@@ -280,8 +290,8 @@ def _saved(page: Page, a: ReviewAssignment, *, final: bool) -> Response:
         answer["redirect"] = f"/review/assignments/{a.id}?m={notice}"
     elif review is not None:
         answer["fields"] = {
-            "grade": f"{review.grade:g}",
-            "confidence": str(review.confidence),
+            "grade": _grade_text(review),
+            "confidence": str(review.confidence) if review.confidence else "",
             "comments_to_applicants": review.comments_to_applicants,
             "comments_to_panel": review.comments_to_panel,
         }
