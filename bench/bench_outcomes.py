@@ -345,18 +345,20 @@ def compare(step: Callable[..., Any], get: Callable[..., Any], engine: Any, slug
     """The public after-award page's first view and the uncached report, by the old code
     path (``old_record_stages``; the public page reading every application as the
     report does) and the new one, on the same data, twice in turn; each view starts
-    with the read caches empty and the page's stored releases deleted."""
+    with the read caches empty and the page's stored releases deleted, but the public
+    page's second view, which keeps them (as when a record changed after a view)."""
     from opencall.outcomes import queries as oq
     from opencall.outcomes.models import PublicRelease
     from opencall.results import queries as resq
 
     new_stages, new_leads = resq.record_stages, oq.lead_records_by_call
 
-    def fresh() -> None:
+    def fresh(releases: bool = False) -> None:
         oq.PUBLIC_AFTER_AWARD.clear()
         oq.REPORTS.clear()
-        with engine.begin() as conn:
-            conn.execute(PublicRelease.__table__.delete())
+        if not releases:
+            with engine.begin() as conn:
+                conn.execute(PublicRelease.__table__.delete())
 
     def path(old: bool) -> None:
         resq.record_stages = old_record_stages if old else new_stages  # type: ignore[assignment]
@@ -370,6 +372,9 @@ def compare(step: Callable[..., Any], get: Callable[..., Any], engine: Any, slug
                 fresh()
                 step(f"public after-award page, first view, {name} path (round {round_})",
                      get(f"/calls/{slug}/after-award"))  # fmt: skip
+                fresh(releases=True)  # a record changed: each cycle's release kept
+                step(f"public after-award page, computed again, releases kept, {name} path "
+                     f"(round {round_})", get(f"/calls/{slug}/after-award"))  # fmt: skip
                 fresh()
                 step(f"report page, uncached, {name} path (round {round_})",
                      get(f"/manage/calls/{slug}/report"))  # fmt: skip
