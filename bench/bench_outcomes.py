@@ -317,6 +317,71 @@ def first_access_step(engine: Any, slug: str) -> dict[str, Any]:
             "first_time": sum(pi for v in got.values() for pi, _i in v.values())}  # fmt: skip
 
 
+def old_record_stages(
+    session: Any, call_ids: Any, proposal_ids: Any = None
+) -> dict[int, tuple[bool, bool]]:
+    """The stages as they were read before outscale14: every record's kind and JSON,
+    ``domain.proposal_stages`` of each award's records."""
+    from collections import defaultdict
+
+    from opencall.results import domain as rd
+
+    recs: dict[int, list[tuple[str, Any]]] = defaultdict(list)
+    stmt = select(PostAwardRecord.proposal_id, PostAwardRecord.kind, PostAwardRecord.data).where(
+        PostAwardRecord.call_id.in_(call_ids)
+    )
+    if proposal_ids is not None:
+        stmt = stmt.where(PostAwardRecord.proposal_id.in_(proposal_ids))
+    for pid, kind, data in session.execute(stmt.order_by(PostAwardRecord.id)):
+        recs[pid].append((kind, data))
+    out = {}
+    for pid, mine in recs.items():
+        st = rd.proposal_stages(mine, 0)
+        out[pid] = (st["used"], st["completed"])
+    return out
+
+
+def compare(step: Callable[..., Any], get: Callable[..., Any], engine: Any, slug: str) -> None:
+    """The public after-award page's first view and the uncached report, by the old code
+    path (``old_record_stages``; the public page reading every application as the
+    report does) and the new one, on the same data, twice in turn; each view starts
+    with the read caches empty and the page's stored releases deleted, but the public
+    page's second view, which keeps them (as when a record changed after a view)."""
+    from opencall.outcomes import queries as oq
+    from opencall.outcomes.models import PublicRelease
+    from opencall.results import queries as resq
+
+    new_stages, new_leads = resq.record_stages, oq.lead_records_by_call
+
+    def fresh(releases: bool = False) -> None:
+        oq.PUBLIC_AFTER_AWARD.clear()
+        oq.REPORTS.clear()
+        if not releases:
+            with engine.begin() as conn:
+                conn.execute(PublicRelease.__table__.delete())
+
+    def path(old: bool) -> None:
+        resq.record_stages = old_record_stages if old else new_stages  # type: ignore[assignment]
+        oq.lead_records_by_call = oq.applicant_records_by_call if old else new_leads  # type: ignore[assignment]
+
+    try:
+        for round_ in (1, 2):
+            for old in (True, False):
+                name = "old" if old else "new"
+                path(old)
+                fresh()
+                step(f"public after-award page, first view, {name} path (round {round_})",
+                     get(f"/calls/{slug}/after-award"))  # fmt: skip
+                fresh(releases=True)  # a record changed: each cycle's release kept
+                step(f"public after-award page, computed again, releases kept, {name} path "
+                     f"(round {round_})", get(f"/calls/{slug}/after-award"))  # fmt: skip
+                fresh()
+                step(f"report page, uncached, {name} path (round {round_})",
+                     get(f"/manage/calls/{slug}/report"))  # fmt: skip
+    finally:
+        path(False)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--database-url", default="")
@@ -333,6 +398,12 @@ def main() -> None:
         "--check",
         action="store_true",
         help="the last report's results by kind against a count of the rows",
+    )
+    ap.add_argument(
+        "--compare",
+        action="store_true",
+        help="only the public page and the uncached report, by the code before outscale14 "
+        "(every record's JSON, every application read) and as shipped, twice in turn",
     )
     ap.add_argument("--skip-imports", action="store_true")
     ap.add_argument("--call-import", action="store_true", help="the call-wide imports anyway")
@@ -409,6 +480,10 @@ def main() -> None:
 
         return run
 
+    if args.compare:
+        compare(step, get, app.state.engine, last)
+        app.state.engine.dispose()
+        return
     step("award page /awards/{id}", get(f"/awards/{pid}"))
     step("API award /api/v1/awards/{id}", get(f"/api/v1/awards/{pid}", headers=h))
     step("overview page (100 of 500)", get(f"/manage/calls/{last}/postaward"))

@@ -403,6 +403,57 @@ def access_by_group(
     return out
 
 
+#: the disjoint columns of the public first-and-repeat-access table
+ACCESS_STATES = ("first_time", "repeat")
+
+
+def public_access(
+    rows: Sequence[AfterAwardRow],
+    first: Mapping[str, tuple[bool, bool | None]],
+    bys: Sequence[str],
+    order: Mapping[str, Sequence[str]] | None = None,
+    min_cell: int = 5,
+) -> dict[str, list[dict[str, Any]]]:
+    """:func:`access_by_group` by each grouping of ``bys``, safe to publish side by side
+    as :func:`public_funnels` is: the disjoint tables groups x (first time, repeat), whose
+    totals (the awards of each group) the reader knows, suppressed together
+    (``domain.suppress_linked``): a count under ``min_cell`` is hidden, and enough others
+    that none can be worked out from the rest, the "All" row or the other grouping's
+    table. A hidden count is None (``first_time`` and ``repeat``, and then the share);
+    the institutions' counts are the office report's alone."""
+    order = order or {}
+
+    def state(r: AfterAwardRow) -> str:
+        return "first_time" if first.get(r.proposal_id, (True, None))[0] else "repeat"
+
+    # a column nobody is in is left out, as the funnel's are: its zeros are known
+    states = [s for s in ACCESS_STATES if any(state(r) == s for r in rows)]
+    atoms: dict[tuple[str, ...], dict[str, int]] = {}
+    for r in rows:
+        key = tuple(r.groups.get(by, "unknown") for by in bys)
+        atoms.setdefault(key, dict.fromkeys(states, 0))[state(r)] += 1
+    sups = suppress_linked(atoms, bys, min_cell, order) if atoms else {}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for by in bys:
+        sup = sups.get(by)
+        out[by] = []
+        for full in access_by_group(rows, first, by, order.get(by)):
+            line = TOTAL if full.group == "all" else full.group
+            ft, rp = (sup.values[(line, s)] if sup and s in states else 0 for s in ACCESS_STATES)
+            hidden = ft is None or rp is None
+            out[by].append(
+                {
+                    "group": full.group,
+                    "awarded": full.awarded,
+                    "first_time": ft,
+                    "repeat": rp,
+                    "first_time_low": None if hidden else full.first_time_low,
+                    "first_time_high": None if hidden else full.first_time_high,
+                }
+            )
+    return out
+
+
 def distinct_results(rows: Sequence[AfterAwardRow], kind: str) -> int:
     """The awards' results of ``kind``, a DOI counted once however many of them list it
     (a paper of two awards is one paper); results without a DOI each count."""

@@ -114,7 +114,22 @@ def public_tables(page: Page, call: Any) -> dict[str, Any]:
         for c in data["cycles"]
         if c["call_id"] in public
     ]
-    return {"funnels": funnels, "times": times, "cycles": cycles}
+    access = {
+        by: [
+            {
+                "group": label(r["group"]),
+                "awarded": shown(r["awarded"]),
+                "first_time": shown(r["first_time"]),
+                "repeat": shown(r["repeat"]),
+                "share": share(
+                    r["first_time"], r["awarded"], r["first_time_low"], r["first_time_high"]
+                ),
+            }
+            for r in data["access"][by]
+        ]
+        for by in ("income_group", "un_region")
+    }
+    return {"funnels": funnels, "times": times, "cycles": cycles, "access": access}
 
 
 @router.get("/calls/{slug}/after-award", response_class=HTMLResponse)

@@ -185,13 +185,7 @@ def applicant_records_by_call(
     # columns, not ORM proposals (whose members, requests and attachments would load too):
     # the proposals, their first PI's country, and their requests in order
     applied = select(Proposal.id).where(Proposal.call_id.in_(ids), Proposal.status.in_(APPLIED))
-    pi_country: dict[int, str | None] = {}
-    for pid, iso3 in session.execute(
-        select(TeamMember.proposal_id, TeamMember.country_iso3)
-        .where(TeamMember.proposal_id.in_(applied), TeamMember.role == "pi")
-        .order_by(TeamMember.proposal_id, TeamMember.id)
-    ):
-        pi_country.setdefault(pid, iso3)
+    pi_country = _pi_countries(session, applied)
     requests: dict[int, list[tuple[int | None, float, str]]] = defaultdict(list)
     choices: dict[int, list[str | None]] = defaultdict(list)
     for pid, pool_id, amount, kind, bundle in session.execute(
@@ -221,9 +215,6 @@ def applicant_records_by_call(
     }
     out: dict[int, list[od.ApplicantRecord]] = {c.id: [] for c in calls}
     for pid, cid, status, is_eligible in proposals:
-        iso3 = pi_country.get(pid, "")
-        c = countries.get(iso3 or "") if pid in pi_country else None
-        host = host_of[cid]
         verdict = verdicts.get(pid)
         r = ranking.get(cid, {}).get(pid)
         reqs = requests.get(pid, [])
@@ -234,11 +225,7 @@ def applicant_records_by_call(
         out[cid].append(
             od.ApplicantRecord(
                 proposal_id=str(pid),
-                country_iso3=c.iso3 if c else "",
-                income_group=(c.income_group or "unknown") if c else "unknown",
-                un_region=c.un_region if c else "unknown",
-                ldc=bool(c and c.ldc),
-                host=bool(c and c.iso3 == host),
+                **_lead_fields(pid, pi_country, countries, host_of[cid]),
                 applied=True,
                 eligible=eligible,
                 feasible=eligible and verdict != "not_feasible",
@@ -254,6 +241,62 @@ def applicant_records_by_call(
                 # the resources its requests name, with what it was awarded of them
                 resources={k: (v[0], v[1], v[2]) for k, v in by_resource[pid].items() if v[0] > 0},
                 flags=frozenset(flags.get(pid, set())),
+            )
+        )
+    return out
+
+
+def _pi_countries(session: Session, applied: Any) -> dict[int, str | None]:
+    """{proposal id: its first PI's country} of the proposals ``applied`` selects."""
+    pi_country: dict[int, str | None] = {}
+    for pid, iso3 in session.execute(
+        select(TeamMember.proposal_id, TeamMember.country_iso3)
+        .where(TeamMember.proposal_id.in_(applied), TeamMember.role == "pi")
+        .order_by(TeamMember.proposal_id, TeamMember.id)
+    ):
+        pi_country.setdefault(pid, iso3)
+    return pi_country
+
+
+def _lead_fields(
+    pid: int, pi_country: dict[int, str | None], countries: dict[str, Country], host: str | None
+) -> dict[str, Any]:
+    """An applicant record's fields of its lead applicant's country (its groups)."""
+    iso3 = pi_country.get(pid, "")
+    c = countries.get(iso3 or "") if pid in pi_country else None
+    return {
+        "country_iso3": c.iso3 if c else "",
+        "income_group": (c.income_group or "unknown") if c else "unknown",
+        "un_region": c.un_region if c else "unknown",
+        "ldc": bool(c and c.ldc),
+        "host": bool(c and c.iso3 == host),
+    }
+
+
+def lead_records_by_call(
+    session: Session, calls: Sequence[Call]
+) -> dict[int, list[od.ApplicantRecord]]:
+    """:func:`applicant_records_by_call` with the lead applicant's country alone (the
+    groups; every other field left at its default), for the pages that count awards by
+    group and read nothing else of an application (the public after-award page): three
+    statements for a facility's cycles, not the report's reading of every request,
+    ranking and decision."""
+    ids = [c.id for c in calls]
+    if not ids:
+        return {}
+    countries = {c.iso3: c for c in session.scalars(select(Country))}
+    applied = select(Proposal.id).where(Proposal.call_id.in_(ids), Proposal.status.in_(APPLIED))
+    pi_country = _pi_countries(session, applied)
+    host_of = {one.id: one.provider.country_iso3 for one in calls}
+    out: dict[int, list[od.ApplicantRecord]] = {c.id: [] for c in calls}
+    for pid, cid in session.execute(
+        select(Proposal.id, Proposal.call_id)
+        .where(Proposal.call_id.in_(ids), Proposal.status.in_(APPLIED))
+        .order_by(Proposal.id)
+    ):
+        out[cid].append(
+            od.ApplicantRecord(
+                proposal_id=str(pid), **_lead_fields(pid, pi_country, countries, host_of[cid])
             )
         )
     return out
@@ -643,7 +686,8 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
         order = after_award_data.ORDER
         # every cycle's records and rows read at once (the statements of one cycle)
         calls = after_award_data.facility_cycles(reader, fresh)
-        records = applicant_records_by_call(reader, calls)
+        # the awards' groups are all the page reads of an application
+        records = lead_records_by_call(reader, calls)
         # the stages only: the page shows no use, follow-up or results by kind
         rows_of = after_award_data.rows_by_call(
             reader, [(c, records[c.id]) for c in calls], today, figures=False
@@ -698,7 +742,16 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
                     else sum(v or 0 for v in low_made),
                 }
             )
-        return {"funnels": funnels, "times": times, "cycles": cycles, "new_releases": new}
+        # first and repeat access (the office report's table), its small counts hidden
+        firsts = after_award_data.first_access(reader, calls)[call_id]
+        access = aa.public_access(rows, firsts, PUBLIC_BYS, order, PUBLIC_MIN_CELL)
+        return {
+            "funnels": funnels,
+            "times": times,
+            "cycles": cycles,
+            "access": access,
+            "new_releases": new,
+        }
 
     key = ("outcomes.after_award.public", call_id, today)
     return PUBLIC_AFTER_AWARD.get(session, key, compute)
@@ -957,6 +1010,7 @@ def reviewer_effects(
         "method": "",
         "statement": "No reviewer-group effect could be tested: too few reviews.",
         "correction": {"enabled": rs.bias_correction},
+        "skipped": [],
     }
     run = rq.latest_run(session, call, "calibration")
     if run is not None and "bias_correction" in run.summary:
@@ -996,6 +1050,10 @@ def reviewer_effects(
     mdb = model.mdb_summary()
     out.update(
         {
+            # what the model did not test and why (one applicant group, too few
+            # reviewers), as messages a page says in the reader's language, as the
+            # chair's ranking page does
+            "skipped": list(model.skipped_messages),
             "tested": len(model.interactions),
             "flagged": len(model.flagged),
             "mdb": mdb,

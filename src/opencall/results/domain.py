@@ -222,10 +222,18 @@ def proposal_stages(
     for observing sessions and course participants, where one completed record
     completes the kind (the final session; a team member who completed the course);
     ``produced_results`` needs at least one publication or dataset."""
-    used = any(is_used(k, d) for k, d in records)
+    return stages_of_flags([(k, is_used(k, d), is_complete(k, d)) for k, d in records], n_outputs)
+
+
+def stages_of_flags(records: Iterable[tuple[str, bool, bool]], n_outputs: int) -> dict[str, bool]:
+    """:func:`proposal_stages` from each record's kind, :func:`is_used` and
+    :func:`is_complete` (the flags a record keeps, ``PostAwardRecord.used`` and
+    ``.complete``), without its data."""
+    used = False
     by_kind: dict[str, list[bool]] = {}
-    for k, d in records:
-        by_kind.setdefault(k, []).append(is_complete(k, d))
+    for k, u, c in records:
+        used = used or u
+        by_kind.setdefault(k, []).append(c)
     completed = used and all(
         any(flags) if k in ANY_COMPLETES else all(flags) for k, flags in by_kind.items()
     )

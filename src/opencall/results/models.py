@@ -3,17 +3,46 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    false,
+)
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
 from opencall.proposals.models import PerProposal
+from opencall.results import domain as d
 from opencall.scheduling import models as _scheduling_models  # noqa: F401  (FK targets)
+
+
+def _flag(test: Any) -> Any:
+    """A column default computing a record's flag from the row being inserted (its kind
+    and ``data``): a bulk ``insert(PostAwardRecord)`` that leaves it out gets it right."""
+
+    def default(ctx: DefaultExecutionContext) -> bool:
+        row = ctx.get_current_parameters()  # type: ignore[no-untyped-call]
+        return bool(test(row["kind"], row.get("data") or {}))
+
+    return default
 
 
 class PostAwardRecord(PerProposal, Base):
     """What happened to an award: a loan, shipment, berth, session, course,
-    package or operator-defined use; typed fields in ``data`` (``results.schemas``)."""
+    package or operator-defined use; typed fields in ``data`` (``results.schemas``).
+
+    ``used`` and ``complete``: ``domain.is_used`` and ``domain.is_complete`` of its kind
+    and data, kept on every write (an ORM insert or change of ``kind`` or ``data``, and a
+    bulk insert that leaves them out), so that the stages of a facility's cycles are
+    read from two small columns, not from every record's JSON (``queries.stages_of_calls``).
+    A write that sets them itself must set them right."""
 
     __tablename__ = "postaward_records"
 
@@ -21,11 +50,25 @@ class PostAwardRecord(PerProposal, Base):
     award_id: Mapped[int | None] = mapped_column(ForeignKey("awards.id"), nullable=True)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    used: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=_flag(d.is_used), server_default=false()
+    )
+    complete: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=_flag(d.is_complete), server_default=false()
+    )
     reminders_sent: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_reminded_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+@event.listens_for(PostAwardRecord, "before_insert")
+@event.listens_for(PostAwardRecord, "before_update")
+def _keep_flags(_mapper: Any, _conn: Any, rec: PostAwardRecord) -> None:
+    """The record's flags from its kind and data, as the ORM writes it."""
+    rec.used = d.is_used(rec.kind, rec.data or {})
+    rec.complete = d.is_complete(rec.kind, rec.data or {})
 
 
 class ResearchOutput(PerProposal, Base):

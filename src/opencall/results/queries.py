@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award
@@ -205,11 +205,16 @@ def stages_of_calls(
     # columns, not ORM rows: a provider's call has thousands of records (building an
     # object for each was most of the after-award section's time, bench/bench_outcomes.py)
     recs: dict[int, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
-    rec_cols = select(PostAwardRecord.proposal_id, PostAwardRecord.kind, PostAwardRecord.data)
-    for pid, kind, data in session.execute(
-        _of(rec_cols, PostAwardRecord, ids, proposal_ids).order_by(PostAwardRecord.id)
-    ):
-        recs[pid].append((kind, data))
+    # without figures, the stages alone: from the records' flags, summed up by the
+    # database (one row an award), not from every record's JSON (bench/README.md,
+    # "Outcomes at a provider's scale")
+    flags = {} if figures else record_stages(session, ids, proposal_ids)
+    if figures:
+        rec_cols = select(PostAwardRecord.proposal_id, PostAwardRecord.kind, PostAwardRecord.data)
+        for pid, kind, data in session.execute(
+            _of(rec_cols, PostAwardRecord, ids, proposal_ids).order_by(PostAwardRecord.id)
+        ):
+            recs[pid].append((kind, data))
     outs, kinds, dois = _outputs_of(session, ids, proposal_ids, dois=figures)
     awarded = _awarded_of(session, ids, proposal_ids)
     reminders = (
@@ -227,7 +232,14 @@ def stages_of_calls(
         mine_awarded = awarded.get(call.id, {})
         for pid in sorted(mine_awarded):
             mine = recs.get(pid, [])
-            st: dict[str, Any] = dict(d.proposal_stages(mine, len(outs.get(pid, []))))
+            n_outs = len(outs.get(pid, []))
+            st: dict[str, Any] = (
+                dict(d.proposal_stages(mine, n_outs))
+                if figures
+                else {"used": False, "completed": False, "produced_results": n_outs > 0}
+            )
+            if pid in flags:
+                st["used"], st["completed"] = flags[pid]
             st["days_to_first_result"] = d.days_to_first_result(day0, outs.get(pid, []))
             st["outputs"] = dict(kinds.get(pid, {}))
             if figures:
@@ -242,6 +254,38 @@ def stages_of_calls(
                 st["last_report_reminder"] = rem.last_reminded_on if rem else None
             out[pid] = st
     return result
+
+
+def record_stages(
+    session: Session, call_ids: Sequence[int], proposal_ids: Collection[int] | None = None
+) -> dict[int, tuple[bool, bool]]:
+    """{proposal id: (used, completed)} of the calls' awards that have records, summed up
+    by the database from each record's kind and flags (``PostAwardRecord.used`` and
+    ``.complete``) as ``domain.stages_of_flags`` sums them: used when a record is used;
+    completed when used and, for each kind, every record complete (one, for the kinds of
+    ``domain.ANY_COMPLETES``). One row an award, whatever its records."""
+    r = PostAwardRecord
+    used = func.max(case((r.used, 1), else_=0))
+    done = case((r.complete, 1), else_=0)
+    per_kind = _of(
+        select(
+            r.proposal_id.label("pid"),
+            used.label("used"),
+            case((r.kind.in_(sorted(d.ANY_COMPLETES)), func.max(done)), else_=func.min(done)).label(
+                "done"
+            ),
+        ),
+        r,
+        call_ids,
+        proposal_ids,
+    ).group_by(r.proposal_id, r.kind)
+    k = per_kind.subquery()
+    return {
+        pid: (bool(u), bool(u) and bool(c))
+        for pid, u, c in session.execute(
+            select(k.c.pid, func.max(k.c.used), func.min(k.c.done)).group_by(k.c.pid)
+        )
+    }
 
 
 def _outputs_of(
