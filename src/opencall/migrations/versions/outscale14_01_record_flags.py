@@ -4,7 +4,7 @@ kept on every write so that the stages of a facility's cycles are read from two 
 columns rather than every record's JSON; the rows there are filled in here
 
 Revision ID: outscale14_01
-Revises: mend13_01
+Revises: trialrev14_01
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "outscale14_01"
-down_revision = "mend13_01"
+down_revision = "trialrev14_01"
 branch_labels = None
 depends_on = None
 
