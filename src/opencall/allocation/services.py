@@ -17,7 +17,12 @@ from opencall import auditlog
 from opencall.allocation.models import Award, AwardDecline, Decision, UnreviewedResolution
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
-from opencall.calls.schemas import allocation_policy, check_policy, review_settings
+from opencall.calls.schemas import (
+    allocation_policy,
+    check_policy,
+    review_settings,
+    share_group_parts,
+)
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities import domain as fac_domain
@@ -45,7 +50,8 @@ _clock = time.perf_counter
 
 
 def _groups_of(session: Session, call: Call, proposals: list[Proposal]) -> dict[str, set[str]]:
-    """Group memberships derived from the PI's country (nationality-based groups)."""
+    """Group memberships derived from the PI's country (nationality-based groups), and
+    ``first_time`` (:func:`repeat_pis`)."""
     countries = {c.iso3: c for c in session.scalars(select(Country))}
     host = call.provider.country_iso3
     out: dict[str, set[str]] = {
@@ -64,6 +70,40 @@ def _groups_of(session: Session, call: Call, proposals: list[Proposal]) -> dict[
             out[c.income_group].add(key)
         if c.ldc:
             out["ldc"].add(key)
+    repeat = repeat_pis(session, call)
+    out["first_time"] = {str(p.id) for p in proposals if p.pi_user_id not in repeat}
+    return out
+
+
+def repeat_pis(session: Session, call: Call) -> set[int]:
+    """The PIs who hold an award of another call of ``call``'s facility whose decisions are
+    released (an earlier cycle, or an earlier batch of a continuous call): the others are
+    the group ``first_time`` of a share rule. A declined award's rows are gone, so it is no
+    earlier access, as in the report's first and repeat access."""
+    rows = session.scalars(
+        select(Proposal.pi_user_id)
+        .join(Award, Award.proposal_id == Proposal.id)
+        .join(Call, Call.id == Award.call_id)
+        .where(
+            Call.facility_id == call.facility_id,
+            Call.id != call.id,
+            Call.decisions_released_at.is_not(None),
+        )
+        .distinct()
+    )
+    return {int(pi) for pi in rows if pi is not None}
+
+
+def _share_groups(
+    base: dict[str, set[str]], shares: Sequence[Any]
+) -> dict[str, tuple[frozenset[str], bool]]:
+    """{a share rule's group: (its proposals, derived from nationality)}: a group joined
+    by ``+`` holds the proposals in every group it names."""
+    out: dict[str, tuple[frozenset[str], bool]] = {}
+    for s in shares:
+        parts = share_group_parts(s.group)
+        members = set.intersection(*(base[p] for p in parts))
+        out[s.group] = (frozenset(members), s.nationality_based)
     return out
 
 
@@ -366,12 +406,15 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
                     pos_of_pool[pool_key[req["pool_id"]]] = i
             index[rid] = (p.id, pos_of_pool)
             kind_of[rid] = kind
-    groups_members = _groups_of(session, call, proposals)
+    share_groups = (
+        _share_groups(_groups_of(session, call, proposals), policy_doc.group_shares)
+        if policy_doc.group_shares
+        else {}
+    )
     caps, cap_groups = _group_caps(session, policy_doc, proposals, pool_key)
     groups = tuple(
-        al.Group(name=g, proposal_ids=frozenset(m), from_nationality=True)
-        for g, m in groups_members.items()
-        if any(g == s.group for s in policy_doc.group_shares)
+        al.Group(name=g, proposal_ids=m, from_nationality=nat)
+        for g, (m, nat) in share_groups.items()
     ) + tuple(cap_groups)
     # a share is measured in one unit: the call's first pool type (FAST hours, berths, mg,
     # seats) and, for custom resources (all of type "custom"), the first resource's unit
@@ -384,7 +427,7 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
             group=s.group,
             min_share=s.min_share,
             pools=share_pools,
-            nationality_based=True,
+            nationality_based=s.nationality_based,
             min_quality=s.min_quality,
         )
         for s in policy_doc.group_shares
