@@ -258,6 +258,78 @@ def _one_vessel_request(parts: list[_Part]) -> _Part:
     )
 
 
+def _usable_slots(pool: Any, details: dict[str, Any], now: Any) -> set[tuple[Any, Any]] | None:
+    """The (start, end) of each slot of ``pool``'s grid a request with ``details`` can be
+    booked on: not in an unavailable period, not begun, not on a date it declares
+    impossible (``impossible_dates``); None when the resource has no period."""
+    from opencall.optim import slots as sl
+
+    lo, hi = fac_domain.period_bounds(
+        pool.period_start, pool.period_end, pool.day_start_hour, pool.time_zone or ""
+    )
+    if lo is None or hi is None:
+        return None
+    grid = sl.slot_grid(
+        sl.Resource(
+            id=str(pool.id),
+            start=lo,
+            end=hi,
+            slot_hours=float(pool.slot_hours),
+            unavailable=tuple((u.starts_at, u.ends_at, u.reason) for u in pool.unavailable),
+            not_before=now,
+            time_zone=pool.time_zone or "",
+            wall_start=fac_domain.period_wall_start(pool.period_start, pool.day_start_hour)
+            if pool.period_start is not None
+            else None,
+        )
+    )
+    off = sl.date_ranges(details.get("impossible_dates") or [], pool.time_zone or "")
+    return {
+        (g.start, g.end)
+        for g in grid
+        if not g.reason and not any(i0 < g.end and g.start < i1 for i0, i1 in off)
+    }
+
+
+def _window_short(
+    pools: Mapping[int, Any], requests: Sequence[dict[str, Any]], least: Callable[[int], float]
+) -> dict[int, Message]:
+    """Why a request on a resource offered in slots cannot be placed, by its position: the
+    dates it declares impossible leave fewer usable slots (free, not begun) than the least
+    it may be awarded (``least``: its amount, or the smallest partial award). The schedule
+    could never book it, whatever else is awarded (trialfac14: a coral team's spawning
+    window of 5 days asking for 10). A same-time bundle's requests are
+    :func:`_same_time_apart`'s."""
+    now = utcnow()
+    same_time = {
+        r.get("bundle")
+        for r in requests
+        if r.get("bundle") and r["kind"] == "custom" and r["details"].get("bundle_same_time")
+    }
+    out: dict[int, Message] = {}
+    for i, req in enumerate(requests):
+        cp = pools.get(req.get("pool_id") or 0)
+        if (
+            req["kind"] != "custom"
+            or cp is None
+            or cp.pool.slot_hours is None
+            or not req["details"].get("impossible_dates")
+            or (req.get("bundle") and req.get("bundle") in same_time)
+        ):
+            continue
+        usable = _usable_slots(cp.pool, req["details"], now)
+        if usable is None or len(usable) >= least(i) - 1e-9:
+            continue
+        out[i] = M_(
+            "only %(n)s slots of %(resource)s are usable outside the dates the request "
+            "declares impossible (%(asked)s asked)",
+            n=number(str(len(usable))),
+            resource=cp.pool.name,
+            asked=number(plain_number(float(req["amount"]))),
+        )
+    return out
+
+
 def _same_time_apart(
     pools: Mapping[int, Any], requests: Sequence[dict[str, Any]]
 ) -> dict[int, Message]:
@@ -265,8 +337,6 @@ def _same_time_apart(
     position: its resources share fewer usable slots (same start and end, not in an
     unavailable period, not begun, not on a date its request declares impossible) than it
     asks for. The schedule could never book it, whatever else is awarded."""
-    from opencall.optim import slots as sl
-
     bundles: dict[str, list[int]] = {}
     for i, req in enumerate(requests):
         if req["kind"] == "custom" and req.get("bundle"):
@@ -286,33 +356,10 @@ def _same_time_apart(
         offered = [cp for cp in cps if cp is not None]  # every one (checked above)
         names = [cp.pool.name for cp in offered]
         for r, cp in zip(reqs, offered, strict=True):
-            pool = cp.pool
-            lo, hi = fac_domain.period_bounds(
-                pool.period_start, pool.period_end, pool.day_start_hour, pool.time_zone or ""
-            )
-            if lo is None or hi is None:
+            usable = _usable_slots(cp.pool, r["details"], now)
+            if usable is None:
                 common = set()
                 break
-            grid = sl.slot_grid(
-                sl.Resource(
-                    id=str(pool.id),
-                    start=lo,
-                    end=hi,
-                    slot_hours=float(pool.slot_hours),
-                    unavailable=tuple((u.starts_at, u.ends_at, u.reason) for u in pool.unavailable),
-                    not_before=now,
-                    time_zone=pool.time_zone or "",
-                    wall_start=fac_domain.period_wall_start(pool.period_start, pool.day_start_hour)
-                    if pool.period_start is not None
-                    else None,
-                )
-            )
-            off = sl.date_ranges(r["details"].get("impossible_dates") or [], pool.time_zone or "")
-            usable = {
-                (g.start, g.end)
-                for g in grid
-                if not g.reason and not any(i0 < g.end and g.start < i1 for i0, i1 in off)
-            }
             common = usable if common is None else common & usable
         asked = max(float(r["amount"]) for r in reqs)
         n = len(common or ())
@@ -366,6 +413,15 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
         parts: list[_Part] = []
         bundle_of: dict[int, str | None] = {}
         apart = _same_time_apart(pools, content["requests"])
+
+        def least(i: int, c: dict[str, Any] = content) -> float:
+            """The least request ``i`` may be awarded: all of it, or its smallest part."""
+            req = c["requests"][i]
+            if policy_doc.award_mode != "partial" or req.get("bundle"):
+                return float(req["amount"])
+            return float(req["amount"]) * _least_part(policy_doc.min_fraction, minimum, [i], c)
+
+        apart = {**_window_short(pools, content["requests"], least), **apart}
         for i, req in enumerate(content["requests"]):
             demand = _demand(call, req, pool_key, lst_pool_by_hour)
             why = _feasibility(session, call, p, req, tech) or apart.get(i)
