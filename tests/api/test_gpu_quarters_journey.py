@@ -21,14 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_operator_journey import (
-    Client,
-    account,
-    calibrate_to_schedule,
-    close_and_assign,
-    open_facility,
-    text_of,
-)
+from tests.api.test_genebank_journey import review_and_publish
+from tests.api.test_operator_journey import Client, account, open_facility, text_of
 from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
@@ -81,23 +75,6 @@ def apply(ac: Client, slug: str, pool: int, amount: int, who: str) -> dict[str, 
     ac.post(f"/api/v1/proposals/{p['id']}/requests", {
         "version": version, "kind": "custom", "pool_id": pool, "details": {"amount": amount}})  # fmt: skip
     return ac.post(f"/api/v1/proposals/{p['id']}/submit")
-
-
-def review_and_publish(web: Web, office: Client, slug: str, reviewers: list[Client]) -> None:
-    """The call's cycle from the close to publication, every review of this call accepted
-    and given (the reviewers' earlier quarters' reviews are done)."""
-    close_and_assign(web, office, slug)
-    for k, rc in enumerate(reviewers):
-        for a in rc.get("/api/v1/assignments", limit=200)["items"]:
-            if a["status"] == "submitted":
-                continue
-            rc.post(f"/api/v1/assignments/{a['id']}/respond", {"accept": True})
-            rc.post(f"/api/v1/assignments/{a['id']}/review", {
-                "grade": 3.0 + ((a["id"] + k) % 5) * 0.4, "confidence": 4,
-                "comments_to_applicants": "Clear plan."})  # fmt: skip
-    calibrate_to_schedule(web, office, slug)
-    office.post(f"/api/v1/calls/{slug}/release")
-    assert office.post(f"/api/v1/calls/{slug}/publish")["status"] == "published"
 
 
 def test_a_gpu_centre_reserves_quarters_for_first_time_low_income_users(

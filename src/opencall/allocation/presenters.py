@@ -26,8 +26,8 @@ POLICY_PI_AWARDS_N = (
     "At most %(num)s award per principal investigator.",
     "At most %(num)s awards per principal investigator.",
 )
-#: The groups a share rule may name (``allocation.services``), by their names for people;
-#: another name is the operator's own and shown as it is.
+#: The groups a share rule may name (``calls.schemas.SHARE_GROUPS``), by their names for
+#: people.
 POLICY_GROUPS = {
     "ldc": N_("Least developed countries"),
     "low_lmic": N_("Low and lower-middle income"),
