@@ -134,12 +134,18 @@ def test_offered_pools_are_the_calls_pools_in_order_loaded_or_not(db: Session) -
             {
                 "allocation_policy": {
                     "group_shares": [
-                        {"group": "a", "min_share": 0.7},
-                        {"group": "b", "min_share": 0.6},
+                        {"group": "ldc", "min_share": 0.7},
+                        {"group": "low", "min_share": 0.6},
                     ]
                 }
             },
             "100 %",
+        ),
+        # a share for a group the allocation cannot find the members of (trialfac14)
+        ({"allocation_policy": {"group_shares": [{"group": "a", "min_share": 0.2}]}}, "group"),
+        (
+            {"allocation_policy": {"group_shares": [{"group": "low+low", "min_share": 0.2}]}},
+            "first_time",
         ),
         ({"review_settings": {"grade_min": 5, "grade_max": 1}}, "grade_max"),
         ({"form": {"receivers": ["K-band"], "modes": ["Tracking"]}}, "receivers"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -74,15 +75,26 @@ def signed_in(web: Web, email: str, lang: str) -> Any:
     return c
 
 
+def give_reviews(
+    reviewers: list[Client], grade: Callable[[dict[str, Any], int], float] | None = None
+) -> None:
+    """Every assignment of each reviewer not yet reviewed (of an earlier call, it is done)
+    accepted and reviewed: graded ``grade(assignment, k)`` (``k``: the reviewer's place),
+    or spread over 3.0-4.6."""
+    for k, rc in enumerate(reviewers):
+        for a in rc.get("/api/v1/assignments", limit=200)["items"]:
+            if a["status"] == "submitted":
+                continue
+            rc.post(f"/api/v1/assignments/{a['id']}/respond", {"accept": True})
+            rc.post(f"/api/v1/assignments/{a['id']}/review", {
+                "grade": grade(a, k) if grade else 3.0 + ((a["id"] + k) % 5) * 0.4,
+                "confidence": 4, "comments_to_applicants": "Clear plan."})  # fmt: skip
+
+
 def review_and_publish(web: Web, office: Client, slug: str, reviewers: list[Client]) -> None:
     """The call's cycle from the close to publication, every review accepted and given."""
     close_and_assign(web, office, slug)
-    for k, rc in enumerate(reviewers):
-        for a in rc.get("/api/v1/assignments", limit=200)["items"]:
-            rc.post(f"/api/v1/assignments/{a['id']}/respond", {"accept": True})
-            rc.post(f"/api/v1/assignments/{a['id']}/review", {
-                "grade": 3.0 + ((a["id"] + k) % 5) * 0.4, "confidence": 4,
-                "comments_to_applicants": "Clear plan."})  # fmt: skip
+    give_reviews(reviewers)
     calibrate_to_schedule(web, office, slug)
     office.post(f"/api/v1/calls/{slug}/release")
     assert office.post(f"/api/v1/calls/{slug}/publish")["status"] == "published"

@@ -6,7 +6,7 @@ languages, whole or not), their capacities, calendars (slots of 1 to 24 hours fr
 hour, in a time zone with a half- or quarter-hour offset or a daylight saving change,
 unavailable periods, a changeover) or dated periods or neither; a call's policy (whole or
 partial awards, caps per PI, shares and caps by group, limits per resource, its
-anonymity); reviewers; applicants from many countries, each asking for a mix of the
+anonymity; shares for first-time users, alone or within a group); reviewers; applicants from many countries, each asking for a mix of the
 resources, some in all-or-nothing bundles (on two resources of one slot length, every third
 seed, at times at the same instants: ``bundle_same_time``), some for more than there is.
 The operator sets it up from nothing through the API as the journeys do and drives it through the whole
@@ -201,6 +201,16 @@ def facility_spec(seed: int, countries: list[str]) -> FacilitySpec:
         policy["group_shares"] = [
             {"group": g, "min_share": rng.choice([0.1, 0.2, 0.3, 0.45])} for g in groups
         ]
+        # first-time users, alone or within a group (low+first_time), from a generator of
+        # their own: a seed's other draws are the ones it drew before
+        gr = random.Random(f"share groups of seed {seed}")
+        for share in policy["group_shares"]:
+            if (x := gr.random()) < 0.2:
+                share["group"] = "first_time"
+            elif x < 0.45:
+                share["group"] += "+first_time"
+        if len({g["group"] for g in policy["group_shares"]}) < len(groups):
+            policy["group_shares"] = policy["group_shares"][:1]
     if rng.random() < 0.3:
         policy["group_caps"] = [{"per": rng.choice(["country", "income_group", "un_region"]),
                                  "max_awards": rng.randint(1, 3)}]  # fmt: skip

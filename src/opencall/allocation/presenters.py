@@ -5,10 +5,11 @@ applicant's outcome page and the API's e-mails)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from opencall.calls.models import Call
+from opencall.calls.schemas import share_group_parts
 from opencall.facilities.domain import unit_label
 from opencall.inputs import local_number
 from opencall.optim.messages import SEPARATOR, is_message, render
@@ -25,8 +26,8 @@ POLICY_PI_AWARDS_N = (
     "At most %(num)s award per principal investigator.",
     "At most %(num)s awards per principal investigator.",
 )
-#: The groups a share rule may name (``allocation.services``), by their names for people;
-#: another name is the operator's own and shown as it is.
+#: The groups a share rule may name (``calls.schemas.SHARE_GROUPS``), by their names for
+#: people.
 POLICY_GROUPS = {
     "ldc": N_("Least developed countries"),
     "low_lmic": N_("Low and lower-middle income"),
@@ -34,7 +35,22 @@ POLICY_GROUPS = {
     "lower-middle": N_("Lower-middle income"),
     "host": N_("Host country"),
     "international": N_("International applicants"),
+    "first_time": N_("First-time users"),
 }
+#: a share rule's group joined by ``+`` (``low+first_time``): the proposals in both
+POLICY_GROUP_AND = N_("%(group)s and %(other)s")
+
+
+def share_group_words(t: Callable[[str], str], group: str) -> str:
+    """A share rule's group for people: "Low income", "Low income and first-time users"
+    (``low+first_time``; the later names' first letter in lower case)."""
+    words = [t(POLICY_GROUPS[p]) if p in POLICY_GROUPS else p for p in share_group_parts(group)]
+    out = words[0]
+    for w in words[1:]:
+        out = t(POLICY_GROUP_AND) % {"group": out, "other": w[:1].lower() + w[1:]}
+    return out
+
+
 POLICY_PI_AMOUNT = N_("At most %(amount)s per principal investigator.")
 POLICY_PI_AMOUNT_POOL = N_("At most %(amount)s of %(resource)s per principal investigator.")
 POLICY_THRESHOLD = N_("Only proposals graded at least %(grade)s can be awarded.")
@@ -148,7 +164,7 @@ def policy_lines(t: Any, call: Call, lang: str = "en") -> list[str]:
         )
     for g in ap.group_shares:
         share = f"{g.min_share:.0%}"
-        group = t(POLICY_GROUPS[g.group]) if g.group in POLICY_GROUPS else g.group
+        group = share_group_words(t, g.group)
         if g.min_quality is None:
             lines.append(t(POLICY_SHARE, share=share, group=group))
         else:

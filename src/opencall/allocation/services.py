@@ -18,7 +18,12 @@ from opencall import auditlog
 from opencall.allocation.models import Award, AwardDecline, Decision, UnreviewedResolution
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
-from opencall.calls.schemas import allocation_policy, check_policy, review_settings
+from opencall.calls.schemas import (
+    allocation_policy,
+    check_policy,
+    review_settings,
+    share_group_parts,
+)
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.facilities import domain as fac_domain
@@ -46,7 +51,8 @@ _clock = time.perf_counter
 
 
 def _groups_of(session: Session, call: Call, proposals: list[Proposal]) -> dict[str, set[str]]:
-    """Group memberships derived from the PI's country (nationality-based groups)."""
+    """Group memberships derived from the PI's country (nationality-based groups), and
+    ``first_time`` (:func:`repeat_pis`)."""
     countries = {c.iso3: c for c in session.scalars(select(Country))}
     host = call.provider.country_iso3
     out: dict[str, set[str]] = {
@@ -65,6 +71,40 @@ def _groups_of(session: Session, call: Call, proposals: list[Proposal]) -> dict[
             out[c.income_group].add(key)
         if c.ldc:
             out["ldc"].add(key)
+    repeat = repeat_pis(session, call)
+    out["first_time"] = {str(p.id) for p in proposals if p.pi_user_id not in repeat}
+    return out
+
+
+def repeat_pis(session: Session, call: Call) -> set[int]:
+    """The PIs who hold an award of another call of ``call``'s facility whose decisions are
+    released (an earlier cycle, or an earlier batch of a continuous call): the others are
+    the group ``first_time`` of a share rule. A declined award's rows are gone, so it is no
+    earlier access, as in the report's first and repeat access."""
+    rows = session.scalars(
+        select(Proposal.pi_user_id)
+        .join(Award, Award.proposal_id == Proposal.id)
+        .join(Call, Call.id == Award.call_id)
+        .where(
+            Call.facility_id == call.facility_id,
+            Call.id != call.id,
+            Call.decisions_released_at.is_not(None),
+        )
+        .distinct()
+    )
+    return {int(pi) for pi in rows if pi is not None}
+
+
+def _share_groups(
+    base: dict[str, set[str]], shares: Sequence[Any]
+) -> dict[str, tuple[frozenset[str], bool]]:
+    """{a share rule's group: (its proposals, derived from nationality)}: a group joined
+    by ``+`` holds the proposals in every group it names."""
+    out: dict[str, tuple[frozenset[str], bool]] = {}
+    for s in shares:
+        parts = share_group_parts(s.group)
+        members = set.intersection(*(base[p] for p in parts))
+        out[s.group] = (frozenset(members), s.nationality_based)
     return out
 
 
@@ -219,6 +259,78 @@ def _one_vessel_request(parts: list[_Part]) -> _Part:
     )
 
 
+def _usable_slots(pool: Any, details: dict[str, Any], now: Any) -> set[tuple[Any, Any]] | None:
+    """The (start, end) of each slot of ``pool``'s grid a request with ``details`` can be
+    booked on: not in an unavailable period, not begun, not on a date it declares
+    impossible (``impossible_dates``); None when the resource has no period."""
+    from opencall.optim import slots as sl
+
+    lo, hi = fac_domain.period_bounds(
+        pool.period_start, pool.period_end, pool.day_start_hour, pool.time_zone or ""
+    )
+    if lo is None or hi is None:
+        return None
+    grid = sl.slot_grid(
+        sl.Resource(
+            id=str(pool.id),
+            start=lo,
+            end=hi,
+            slot_hours=float(pool.slot_hours),
+            unavailable=tuple((u.starts_at, u.ends_at, u.reason) for u in pool.unavailable),
+            not_before=now,
+            time_zone=pool.time_zone or "",
+            wall_start=fac_domain.period_wall_start(pool.period_start, pool.day_start_hour)
+            if pool.period_start is not None
+            else None,
+        )
+    )
+    off = sl.date_ranges(details.get("impossible_dates") or [], pool.time_zone or "")
+    return {
+        (g.start, g.end)
+        for g in grid
+        if not g.reason and not any(i0 < g.end and g.start < i1 for i0, i1 in off)
+    }
+
+
+def _window_short(
+    pools: Mapping[int, Any], requests: Sequence[dict[str, Any]], least: Callable[[int], float]
+) -> dict[int, Message]:
+    """Why a request on a resource offered in slots cannot be placed, by its position: the
+    dates it declares impossible leave fewer usable slots (free, not begun) than the least
+    it may be awarded (``least``: its amount, or the smallest partial award). The schedule
+    could never book it, whatever else is awarded (trialfac14: a coral team's spawning
+    window of 5 days asking for 10). A same-time bundle's requests are
+    :func:`_same_time_apart`'s."""
+    now = utcnow()
+    same_time = {
+        r.get("bundle")
+        for r in requests
+        if r.get("bundle") and r["kind"] == "custom" and r["details"].get("bundle_same_time")
+    }
+    out: dict[int, Message] = {}
+    for i, req in enumerate(requests):
+        cp = pools.get(req.get("pool_id") or 0)
+        if (
+            req["kind"] != "custom"
+            or cp is None
+            or cp.pool.slot_hours is None
+            or not req["details"].get("impossible_dates")
+            or (req.get("bundle") and req.get("bundle") in same_time)
+        ):
+            continue
+        usable = _usable_slots(cp.pool, req["details"], now)
+        if usable is None or len(usable) >= least(i) - 1e-9:
+            continue
+        out[i] = M_(
+            "only %(n)s slots of %(resource)s are usable outside the dates the request "
+            "declares impossible (%(asked)s asked)",
+            n=number(str(len(usable))),
+            resource=cp.pool.name,
+            asked=number(plain_number(float(req["amount"]))),
+        )
+    return out
+
+
 def _same_time_commons(
     pools: Mapping[int, Any], requests: Sequence[dict[str, Any]], now: dt.datetime
 ) -> list[tuple[list[int], list[Any], set[tuple[Any, Any]]]]:
@@ -226,8 +338,6 @@ def _same_time_commons(
     positions of its requests, their offered pools and the instants (start, end) usable on
     all of its resources at once (not in an unavailable period, not begun, not on a date
     its request declares impossible)."""
-    from opencall.optim import slots as sl
-
     bundles: dict[str, list[int]] = {}
     for i, req in enumerate(requests):
         if req["kind"] == "custom" and req.get("bundle"):
@@ -245,33 +355,10 @@ def _same_time_commons(
         common: set[tuple[Any, Any]] | None = None
         offered = [cp for cp in cps if cp is not None]  # every one (checked above)
         for r, cp in zip(reqs, offered, strict=True):
-            pool = cp.pool
-            lo, hi = fac_domain.period_bounds(
-                pool.period_start, pool.period_end, pool.day_start_hour, pool.time_zone or ""
-            )
-            if lo is None or hi is None:
+            usable = _usable_slots(cp.pool, r["details"], now)
+            if usable is None:
                 common = set()
                 break
-            grid = sl.slot_grid(
-                sl.Resource(
-                    id=str(pool.id),
-                    start=lo,
-                    end=hi,
-                    slot_hours=float(pool.slot_hours),
-                    unavailable=tuple((u.starts_at, u.ends_at, u.reason) for u in pool.unavailable),
-                    not_before=now,
-                    time_zone=pool.time_zone or "",
-                    wall_start=fac_domain.period_wall_start(pool.period_start, pool.day_start_hour)
-                    if pool.period_start is not None
-                    else None,
-                )
-            )
-            off = sl.date_ranges(r["details"].get("impossible_dates") or [], pool.time_zone or "")
-            usable = {
-                (g.start, g.end)
-                for g in grid
-                if not g.reason and not any(i0 < g.end and g.start < i1 for i0, i1 in off)
-            }
             common = usable if common is None else common & usable
         out.append((positions, offered, common or set()))
     return out
@@ -381,6 +468,15 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
         bundle_of: dict[int, str | None] = {}
         apart = _same_time_apart(pools, content["requests"])
         same_time_requests[p.id] = content["requests"]
+
+        def least(i: int, c: dict[str, Any] = content) -> float:
+            """The least request ``i`` may be awarded: all of it, or its smallest part."""
+            req = c["requests"][i]
+            if policy_doc.award_mode != "partial" or req.get("bundle"):
+                return float(req["amount"])
+            return float(req["amount"]) * _least_part(policy_doc.min_fraction, minimum, [i], c)
+
+        apart = {**_window_short(pools, content["requests"], least), **apart}
         for i, req in enumerate(content["requests"]):
             demand = _demand(call, req, pool_key, lst_pool_by_hour)
             why = _feasibility(session, call, p, req, tech) or apart.get(i)
@@ -421,12 +517,15 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
                     pos_of_pool[pool_key[req["pool_id"]]] = i
             index[rid] = (p.id, pos_of_pool)
             kind_of[rid] = kind
-    groups_members = _groups_of(session, call, proposals)
+    share_groups = (
+        _share_groups(_groups_of(session, call, proposals), policy_doc.group_shares)
+        if policy_doc.group_shares
+        else {}
+    )
     caps, cap_groups = _group_caps(session, policy_doc, proposals, pool_key)
     groups = tuple(
-        al.Group(name=g, proposal_ids=frozenset(m), from_nationality=True)
-        for g, m in groups_members.items()
-        if any(g == s.group for s in policy_doc.group_shares)
+        al.Group(name=g, proposal_ids=m, from_nationality=nat)
+        for g, (m, nat) in share_groups.items()
     ) + tuple(cap_groups)
     # a share is measured in one unit: the call's first pool type (FAST hours, berths, mg,
     # seats) and, for custom resources (all of type "custom"), the first resource's unit
@@ -439,7 +538,7 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
             group=s.group,
             min_share=s.min_share,
             pools=share_pools,
-            nationality_based=True,
+            nationality_based=s.nationality_based,
             min_quality=s.min_quality,
         )
         for s in policy_doc.group_shares

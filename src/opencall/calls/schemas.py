@@ -14,6 +14,16 @@ from opencall.inputs import checked_time_zone, error_text, local_number, plain_n
 from opencall.optim import wallclock
 
 NATIONALITY_GROUPS = {"international", "host", "low_lmic", "low", "lower-middle", "ldc"}
+#: the groups a share rule may name: those derived from the PI's country, and
+#: ``first_time`` (a PI who holds no award of an earlier call of the facility); a rule may
+#: name the proposals in several at once, joined by ``+`` (``low+first_time``: first-time
+#: users from low-income countries)
+SHARE_GROUPS = (*sorted(NATIONALITY_GROUPS), "first_time")
+
+
+def share_group_parts(group: str) -> list[str]:
+    """The groups a share rule's ``group`` names (``low+first_time``: two)."""
+    return [part.strip() for part in group.split("+")]
 
 
 class _Doc(BaseModel):
@@ -68,6 +78,24 @@ class GroupShare(_Doc):
     #: only proposals whose calibrated grade is at or above this count toward the share
     #: (and can be pushed in by it); None: the call's quality threshold alone
     min_quality: float | None = None
+
+    @field_validator("group")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        """A group the allocation can find the members of: a share for any other name was
+        stored and then stopped the allocation once the policy was locked (trialfac14)."""
+        parts = share_group_parts(v)
+        bad = [p for p in parts if p not in SHARE_GROUPS]
+        if bad or len(set(parts)) < len(parts):
+            raise ValueError(
+                f"unknown group {v!r}: give one of {', '.join(SHARE_GROUPS)}, or several "
+                "joined by + for the proposals in all of them (low+first_time)"
+            )
+        return "+".join(parts)
+
+    @property
+    def nationality_based(self) -> bool:
+        return any(p in NATIONALITY_GROUPS for p in share_group_parts(self.group))
 
 
 class ResourceLimitDoc(_Doc):
@@ -157,7 +185,7 @@ class AllocationPolicyDoc(_Doc):
         if self.award_mode == "whole" and self.min_fraction != 1.0:
             raise ValueError("min_fraction applies only when award_mode is 'partial'")
         if self.nationality_blind:
-            bad = [g.group for g in self.group_shares if g.group in NATIONALITY_GROUPS]
+            bad = [g.group for g in self.group_shares if g.nationality_based]
             if bad:
                 raise ValueError(
                     "the call is nationality-blind, so no share rule may use a nationality-"

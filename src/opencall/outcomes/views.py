@@ -248,6 +248,7 @@ def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             # resource has no calendar", or why a slot could not be placed)
             "explain": lambda e: schedule_presenters.explanation(page.t, e.details or {}),
             "feedback": feedback,
+            "technical_notes": review_queries.technical_notes_for(page.db, proposal.id),
             "explanation": allocation_views.explain(page.t, decision, unit_words(proposal.call))
             if decision
             else "",

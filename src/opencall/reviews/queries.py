@@ -612,6 +612,17 @@ def feedback_for(session: Session, proposal_id: int) -> list[str]:
     ]
 
 
+def technical_notes_for(session: Session, proposal_id: int) -> str:
+    """The technical review's notes to the applicants of the proposal ("" without one):
+    the team reads them with its outcome (a safety officer's veto says why; trialfac14)."""
+    notes = session.scalar(
+        select(TechnicalReview.notes_to_applicants).where(
+            TechnicalReview.proposal_id == proposal_id
+        )
+    )
+    return (notes or "").strip()
+
+
 def submitted_grades(session: Session, call: Call) -> list[tuple[int, int, float | None]]:
     """(proposal id, reviewer id, grade) of each submitted review whose grade counts, in
     the order of :func:`submitted_reviews`: the columns the outcomes report needs, not the

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from opencall.allocation.models import Award, AwardDecline, Decision
@@ -18,6 +18,7 @@ from opencall.facilities.models import CapacityPool
 from opencall.proposals import policies as proposal_policies
 from opencall.proposals.models import Proposal
 from opencall.reviews.presenters import chair_call
+from opencall.reviews.queries import technical_notes_for
 from opencall.scheduling import policies, services
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.api import MANAGE, SLUG, WRITE_ERRORS, Api, get_api, id_param
@@ -65,6 +66,9 @@ class OutcomeOut(BaseModel):
     declined: DeclinedOut | None = None
     awards: list[OwnAward]
     schedule: list[OwnEntry]
+    technical_notes: str = Field(
+        "", description='the technical review\'s notes to the applicants ("" without any)'
+    )
 
 
 @router.get("/proposals/{proposal_id}/outcome", response_model=OutcomeOut)
@@ -103,4 +107,5 @@ def outcome(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> Outco
             OwnEntry(kind=e.kind, label=e.label, start=e.start, end=e.end, amount=e.amount)
             for e in entries
         ],
+        technical_notes=technical_notes_for(api.db, p.id),
     )
