@@ -237,6 +237,7 @@ def run_cpsat(problem: sl.SlotProblem, limit: float, workers: int, seed: int) ->
         runs=r,
         placed=len(starts),
         violations=len(sl.check(problem, starts)),
+        starts=starts,
     )
     return out
 

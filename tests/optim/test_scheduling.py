@@ -350,8 +350,10 @@ def _mixed_instance(n: int = 90, seed: int = 8) -> FastScheduleProblem:
 def test_ruin_recreate_keeps_fixed_and_split_blocks_and_never_loses_hours() -> None:
     p = _mixed_instance()
     before = copy.deepcopy(p)
-    base = schedule_fast(p, seed=2, improve_iterations=0, exact=False)
-    res = schedule_fast(p, seed=2, improve_iterations=400, exact=False)
+    # seed 4: with the blocks in the seeded order of their ids (trialopt14) the
+    # construction of seed 2 already observes what the search found
+    base = schedule_fast(p, seed=4, improve_iterations=0, exact=False)
+    res = schedule_fast(p, seed=4, improve_iterations=400, exact=False)
     assert p == before
     assert base.check(p) == [] and res.check(p) == []
     assert "ruin_recreate" in res.stats.method
@@ -369,7 +371,7 @@ def test_ruin_recreate_keeps_fixed_and_split_blocks_and_never_loses_hours() -> N
     assert {b for b in _placed(base) if b in fixed} <= _placed(res)
     split = {b.id for b in p.blocks if b.splittable}
     assert any(sum(e.block_id == b for e in res.entries) >= 2 for b in split)
-    again = schedule_fast(p, seed=2, improve_iterations=400, exact=False)
+    again = schedule_fast(p, seed=4, improve_iterations=400, exact=False)
     assert again.entries == res.entries
 
 

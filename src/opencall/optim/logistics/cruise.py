@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -26,6 +26,7 @@ from opencall.optim.logistics._common import (
 )
 from opencall.optim.logistics.geometry import antipodal, route_distance_km
 from opencall.optim.messages import M_, message
+from opencall.optim.ties import tie_ranks
 
 SCHEDULED = "scheduled"
 SITE_OFF_ROUTE = "site_off_route"
@@ -304,6 +305,32 @@ def solve_cruise(
         When the solver reports the model infeasible or fails.
     """
     seed, time_limit_s = limits.solver_run(seed, time_limit_s)
+    result = _solve_cruise(_canonical(problem, seed), seed, time_limit_s)
+    # the requests in the order they were given
+    given = [r.id for r in problem.requests]
+    return replace(
+        result,
+        leg_of={rid: result.leg_of[rid] for rid in given},
+        explanations={rid: result.explanations[rid] for rid in given},
+        dive_reasons={rid: result.dive_reasons[rid] for rid in given if rid in result.dive_reasons},
+    )
+
+
+def _canonical(problem: CruiseProblem, seed: int) -> CruiseProblem:
+    """``problem`` with its legs by date and id and its requests in the seeded order of
+    their ids (``opencall.optim.ties``): HiGHS and the tie repair read the columns in the
+    requests' order, so that the lists given in another order placed other requests or
+    dives with the same seed (9 of 80 small random cruises)."""
+    ranks = tie_ranks([r.id for r in problem.requests], seed)
+    return replace(
+        problem,
+        legs=tuple(sorted(problem.legs, key=lambda leg: (leg.start, leg.end, leg.id))),
+        requests=tuple(problem.requests[i] for i in np.argsort(ranks, kind="stable")),
+    )
+
+
+def _solve_cruise(problem: CruiseProblem, seed: int, time_limit_s: float) -> CruiseResult:
+    """:func:`solve_cruise` on a problem in canonical order."""
     reqs = problem.requests
     w = weights([r.merit for r in reqs], [r.id for r in reqs], seed)
     geo: dict[tuple[int, int, str], tuple[bool, str, float, float]] = {}

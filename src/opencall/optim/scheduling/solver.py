@@ -3,11 +3,12 @@ the exact improvement where small, and the result (see the package's docstring).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
 
-from opencall.optim import limits
+from opencall.optim import limits, ties
 from opencall.optim.messages import Message
 from opencall.optim.scheduling.exact import _cpsat_improve
 from opencall.optim.scheduling.prepare import _prepare
@@ -97,6 +98,8 @@ def schedule_fast(
     )
     improve_iterations = limits.optional_count("improve_iterations", improve_iterations)
     problem.validate()
+    given = problem
+    problem = _canonical(problem, seed)
     prep = _prepare(problem)
     rng = np.random.default_rng(seed)
     if restarts is None:
@@ -148,7 +151,7 @@ def schedule_fast(
         if improved is not None and _score(improved) >= _score(best):
             best = improved
             method += "+cp_sat"
-    return _build_result(
+    result = _build_result(
         prep,
         best,
         fixed_reasons,
@@ -160,3 +163,22 @@ def schedule_fast(
         moves_total,
         method,
     )
+    # the unscheduled blocks in the order they were given
+    position = {b.id: k for k, b in enumerate(given.blocks)}
+    return dataclasses.replace(
+        result, unscheduled=tuple(sorted(result.unscheduled, key=lambda u: position[u.block_id]))
+    )
+
+
+def _canonical(problem: FastScheduleProblem, seed: int) -> FastScheduleProblem:
+    """``problem`` with its blocks in the seeded order of their ids
+    (``opencall.optim.ties``) and its maintenance windows by time: the searches break ties
+    between blocks of one priority and length by their index, so that the blocks given in
+    another order were scheduled differently with the same seed (60 blocks over 2 days:
+    201.67 against 203.08 priority-weighted hours)."""
+    ranks = ties.tie_ranks([b.id for b in problem.blocks], seed)
+    blocks = tuple(problem.blocks[i] for i in np.argsort(ranks, kind="stable"))
+    maintenance = tuple(
+        sorted(problem.maintenance, key=lambda m: (m.start_unix, m.end_unix, m.label))
+    )
+    return dataclasses.replace(problem, blocks=blocks, maintenance=maintenance)
