@@ -10,9 +10,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis import GenerationMode
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.people import services as people_services
@@ -95,6 +93,11 @@ def test_api_has_no_server_error(web: Web, factory: sessionmaker[Session], cycle
     """Every operation of the OpenAPI document, with valid (positive) and invalid
     (negative) data, as the chair and as an assigned reviewer (tokens with every
     scope), with the real slug and ids half the time: 0 server errors."""
+    # imported here: only the process that runs this test imports schemathesis (about
+    # 0.4 s of CPU), not every pytest-xdist worker as it collects the suite
+    import schemathesis
+    from schemathesis import GenerationMode
+
     with factory() as s:
         tokens = {p: _token(s, cycle.emails[p]) for p in ("chair", "assigned")}
         s.commit()
