@@ -128,13 +128,15 @@ def _refuse_schema_behind(c: Ctx) -> None:
         return  # cannot tell: the original error stands
     if revision == migrate.head():
         return
+    _fail(f"{_schema_behind(c, revision)}: run `opencall db upgrade` first")
+
+
+def _schema_behind(c: Ctx, revision: str | None) -> str:
+    """Where a database not at the code's revision stands, in words (no password)."""
     where = f"the database {hidden_password(c.settings.database_url)} (OPENCALL_DATABASE_URL)"
     if revision is None:
-        _fail(f"{where} has no OpenCall schema yet: run `opencall db upgrade` first")
-    _fail(
-        f"{where} is at revision {revision} and this code needs {migrate.head()}: "
-        "run `opencall db upgrade` first"
-    )
+        return f"{where} has no OpenCall schema yet"
+    return f"{where} is at revision {revision} and this code needs {migrate.head()}"
 
 
 def _setting_errors(exc: ValidationError) -> str:
@@ -302,8 +304,14 @@ def restore_cmd(
 
 @db_app.command("check")
 def db_check(ctx: typer.Context) -> None:
-    """Fail when the models and the migrated schema differ."""
+    """Fail when the models and the migrated schema differ (a database not at the code's
+    revision is said in one sentence: run `opencall db upgrade`)."""
     c: Ctx = ctx.obj
+    with c.engine.connect() as conn:
+        revision = migrate.current_on(conn)
+    if revision != migrate.head():
+        console.print(f"{_schema_behind(c, revision)}: run `opencall db upgrade` first")
+        raise typer.Exit(1)
     diffs = migrate.drift(c.engine)
     if diffs:
         for d in diffs:
