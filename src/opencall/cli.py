@@ -371,6 +371,7 @@ def demo_build(
         TimeElapsedColumn(),
         console=console,
         transient=True,
+        disable=not console.is_terminal,  # off a terminal (a timer, a pipe): no blank line
     ) as bar:
         task = bar.add_task("building", total=400 * factor)
 
@@ -995,6 +996,7 @@ def _step(
             TimeElapsedColumn(),
             console=console,
             transient=True,
+            disable=not console.is_terminal,  # off a terminal (a timer): no blank line
         ) as bar:
             task = bar.add_task(label, total=100)
 
