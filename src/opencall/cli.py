@@ -520,6 +520,14 @@ def serve(
     )
 
 
+def worker_start_line(database_url: str, concurrency: int, poll: float) -> str:
+    """What `opencall worker` says when it starts (the database's password hidden)."""
+    return (
+        f"OpenCall worker: {concurrency} process(es) on the database "
+        f"{hidden_password(database_url)}, waiting for jobs (looks every {poll:g} s)"
+    )
+
+
 @app.command("worker")
 def worker(
     ctx: typer.Context,
@@ -549,6 +557,13 @@ def worker(
         )
     _refuse_another_audit_key(c)
     c.engine.dispose()  # each worker process opens its own connections
+    if not once:  # the operator sees it started, and on which database
+        console.print(
+            worker_start_line(c.settings.database_url, concurrency, poll),
+            soft_wrap=True,
+            markup=False,
+            highlight=False,
+        )
     n = worker_mod.run(
         c.settings, concurrency=concurrency, once=once, poll=poll, report=console.print
     )
