@@ -35,3 +35,6 @@ def test_commands_with_nothing_to_do_say_so(
             assert r.exit_code == 0, (argv, r.output)
             assert words in r.output, (argv, r.output)
             assert "0 " not in r.output and "┃" not in r.output, (argv, r.output)
+            # trialops14: no blank line before it (a finished progress bar off a terminal
+            # left one, a blank line in a timer's journal every run)
+            assert r.output.strip() and "\n\n" not in "\n" + r.output, (argv, r.output)

@@ -130,13 +130,15 @@ def _refuse_schema_behind(c: Ctx) -> None:
         return  # cannot tell: the original error stands
     if revision == migrate.head():
         return
+    _fail(f"{_schema_behind(c, revision)}: run `opencall db upgrade` first")
+
+
+def _schema_behind(c: Ctx, revision: str | None) -> str:
+    """Where a database not at the code's revision stands, in words (no password)."""
     where = f"the database {hidden_password(c.settings.database_url)} (OPENCALL_DATABASE_URL)"
     if revision is None:
-        _fail(f"{where} has no OpenCall schema yet: run `opencall db upgrade` first")
-    _fail(
-        f"{where} is at revision {revision} and this code needs {migrate.head()}: "
-        "run `opencall db upgrade` first"
-    )
+        return f"{where} has no OpenCall schema yet"
+    return f"{where} is at revision {revision} and this code needs {migrate.head()}"
 
 
 def _setting_errors(exc: ValidationError) -> str:
@@ -293,8 +295,14 @@ def restore_cmd(
 
 @db_app.command("check")
 def db_check(ctx: typer.Context) -> None:
-    """Fail when the models and the migrated schema differ."""
+    """Fail when the models and the migrated schema differ (a database not at the code's
+    revision is said in one sentence: run `opencall db upgrade`)."""
     c: Ctx = ctx.obj
+    with c.engine.connect() as conn:
+        revision = migrate.current_on(conn)
+    if revision != migrate.head():
+        console.print(f"{_schema_behind(c, revision)}: run `opencall db upgrade` first")
+        raise typer.Exit(1)
     diffs = migrate.drift(c.engine)
     if diffs:
         for d in diffs:
@@ -354,6 +362,7 @@ def demo_build(
         TimeElapsedColumn(),
         console=console,
         transient=True,
+        disable=not console.is_terminal,  # off a terminal (a timer, a pipe): no blank line
     ) as bar:
         task = bar.add_task("building", total=400 * factor)
 
@@ -502,6 +511,14 @@ def serve(
     )
 
 
+def worker_start_line(database_url: str, concurrency: int, poll: float) -> str:
+    """What `opencall worker` says when it starts (the database's password hidden)."""
+    return (
+        f"OpenCall worker: {concurrency} process(es) on the database "
+        f"{hidden_password(database_url)}, waiting for jobs (looks every {poll:g} s)"
+    )
+
+
 @app.command("worker")
 def worker(
     ctx: typer.Context,
@@ -531,6 +548,13 @@ def worker(
         )
     _refuse_another_audit_key(c)
     c.engine.dispose()  # each worker process opens its own connections
+    if not once:  # the operator sees it started, and on which database
+        console.print(
+            worker_start_line(c.settings.database_url, concurrency, poll),
+            soft_wrap=True,
+            markup=False,
+            highlight=False,
+        )
     n = worker_mod.run(
         c.settings, concurrency=concurrency, once=once, poll=poll, report=console.print
     )
@@ -1019,6 +1043,7 @@ def _step(
             TimeElapsedColumn(),
             console=console,
             transient=True,
+            disable=not console.is_terminal,  # off a terminal (a timer): no blank line
         ) as bar:
             task = bar.add_task(label, total=100)
 

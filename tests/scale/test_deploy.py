@@ -15,7 +15,12 @@ from opencall import cli
 from opencall.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV = {"POSTGRES_PASSWORD": "pw", "OPENCALL_SECRET_KEY": "k" * 32, "S3_SECRET_KEY": "s3secret"}
+ENV = {
+    "POSTGRES_PASSWORD": "pw",
+    "OPENCALL_SECRET_KEY": "k" * 32,
+    "OPENCALL_AUDIT_KEY": "a" * 32,
+    "S3_SECRET_KEY": "s3secret",
+}
 VAR = re.compile(r"\$\{(\w+)(?:(:-|:\?)([^}]*))?\}")
 
 
@@ -70,6 +75,21 @@ def test_services_and_profiles(compose: dict[str, Any]) -> None:
 def test_missing_secrets_are_refused(compose: dict[str, Any]) -> None:
     with pytest.raises(KeyError, match="POSTGRES_PASSWORD"):
         walk(compose["services"]["worker"]["environment"], {})
+
+
+def test_every_process_gets_the_audit_key(compose: dict[str, Any]) -> None:
+    """trialops14: without OPENCALL_AUDIT_KEY a compose site wrote its audit log unkeyed
+    (`opencall audit verify`: "0 MACs checked"), and a worker on a third machine could
+    not be told the key; the key is a secret like the others, required, the same on
+    every machine."""
+    services = opencall_services(compose)
+    assert services
+    for name, svc in services.items():
+        values = walk(svc["environment"], ENV)
+        assert values.get("OPENCALL_AUDIT_KEY") == ENV["OPENCALL_AUDIT_KEY"], name
+        missing = {k: v for k, v in ENV.items() if k != "OPENCALL_AUDIT_KEY"}
+        with pytest.raises(KeyError, match="OPENCALL_AUDIT_KEY"):
+            walk(svc["environment"], missing)
 
 
 def opencall_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
