@@ -597,6 +597,76 @@ def _utc(d: dt.datetime) -> dt.datetime:
     return d.astimezone(dt.UTC)
 
 
+def _merged_document(current: dict[str, Any], call: Call, data: dict[str, Any]) -> CallCreate:
+    """The call's document with ``data`` over it (the typed documents merged key by key),
+    validated; the slug and code never change."""
+    for key in ("slug", "code"):
+        if key in data and data[key] != getattr(call, key):
+            raise DomainError(
+                "The short name and code of a call cannot change "
+                "(they are in its addresses and proposal codes).",
+                field=key,
+            )
+    merged = {**current, **{k: v for k, v in data.items() if k not in _DOCS}}
+    for key in _DOCS:
+        merged[key] = {**current[key], **(data.get(key) or {})}
+    opens, closes = merged.get("opens_at"), merged.get("closes_at")
+    if isinstance(opens, dt.datetime) and isinstance(closes, dt.datetime):
+        if opens.tzinfo and closes.tzinfo and closes <= opens:
+            raise DomainError("The call must close after it opens.", field="closes_at")
+    try:
+        doc = CallCreate.model_validate(merged)
+    except ValidationError as exc:
+        where, _msg = first_error(exc)
+        raise DomainError.composed(error_text(exc), field=where.split(".")[0] or None) from exc
+    return doc
+
+
+def _typed_documents(settings: Any, policy: Any, form: Any) -> dict[str, dict[str, Any]]:
+    """The review settings, allocation policy and form, as stored (JSON)."""
+    return {
+        "review_settings": review_settings(settings).model_dump(mode="json"),
+        "allocation_policy": allocation_policy(policy).model_dump(mode="json"),
+        "form": call_form(form).model_dump(mode="json"),
+    }
+
+
+def _check_phase_allows(
+    call: Call, changed: list[str], closes_at: dt.datetime, now: dt.datetime
+) -> None:
+    """Refuse the changes the call's phase does not allow: while open only
+    :data:`OPEN_EDITABLE` (the closing date never to a moment already past), once closed
+    only :data:`CLOSED_EDITABLE`."""
+    if call.status == "open":
+        locked = [f for f in changed if f not in OPEN_EDITABLE]
+        if locked:
+            raise DomainError(
+                "While the call is open only its title, description, closing date and "
+                "word limits may change; %(fields)s cannot change, because applicants "
+                "may already have relied on them.",
+                field=locked[0],
+                code="call_locked",
+                fields=", ".join(locked),
+            )
+        if "closes_at" in changed and closes_at <= _utc(now):
+            raise DomainError(
+                "The closing date cannot be moved to a moment already past (%(when)s UTC).",
+                field="closes_at",
+                when=format(closes_at, "%Y-%m-%d %H:%M:%S"),
+            )
+    elif call.status != "draft":
+        locked = [f for f in changed if f not in CLOSED_EDITABLE]
+        if locked:
+            raise DomainError(
+                "Once a call has closed only its description may change (status: "
+                "%(status)s); %(fields)s cannot change.",
+                field=locked[0],
+                code="call_locked",
+                status=call.status,
+                fields=", ".join(locked),
+            )
+
+
 def update_call(
     session: Session,
     call: Call,
@@ -617,36 +687,10 @@ def update_call(
     ``call.updated`` lists the changed fields.
     """
     now = now or utcnow()
-    for key in ("slug", "code"):
-        if key in data and data[key] != getattr(call, key):
-            raise DomainError(
-                "The short name and code of a call cannot change "
-                "(they are in its addresses and proposal codes).",
-                field=key,
-            )
     current = _current_document(call)
-    merged = {**current, **{k: v for k, v in data.items() if k not in _DOCS}}
-    for key in _DOCS:
-        merged[key] = {**current[key], **(data.get(key) or {})}
-    opens, closes = merged.get("opens_at"), merged.get("closes_at")
-    if isinstance(opens, dt.datetime) and isinstance(closes, dt.datetime):
-        if opens.tzinfo and closes.tzinfo and closes <= opens:
-            raise DomainError("The call must close after it opens.", field="closes_at")
-    try:
-        doc = CallCreate.model_validate(merged)
-    except ValidationError as exc:
-        where, _msg = first_error(exc)
-        raise DomainError.composed(error_text(exc), field=where.split(".")[0] or None) from exc
-    docs = {
-        "review_settings": review_settings(doc.review_settings).model_dump(mode="json"),
-        "allocation_policy": allocation_policy(doc.allocation_policy).model_dump(mode="json"),
-        "form": call_form(doc.form).model_dump(mode="json"),
-    }
-    before_docs = {
-        "review_settings": review_settings(call.review_settings).model_dump(mode="json"),
-        "allocation_policy": allocation_policy(call.allocation_policy).model_dump(mode="json"),
-        "form": call_form(call.form).model_dump(mode="json"),
-    }
+    doc = _merged_document(current, call, data)
+    docs = _typed_documents(doc.review_settings, doc.allocation_policy, doc.form)
+    before_docs = _typed_documents(call.review_settings, call.allocation_policy, call.form)
     new_values: dict[str, Any] = {
         "title": doc.title,
         "cycle": doc.cycle,
@@ -664,34 +708,7 @@ def update_call(
                 changed.append(f"{key}.{sub}")
     if not changed:
         return call
-    if call.status == "open":
-        locked = [f for f in changed if f not in OPEN_EDITABLE]
-        if locked:
-            raise DomainError(
-                "While the call is open only its title, description, closing date and "
-                "word limits may change; %(fields)s cannot change, because applicants "
-                "may already have relied on them.",
-                field=locked[0],
-                code="call_locked",
-                fields=", ".join(locked),
-            )
-        if "closes_at" in changed and new_values["closes_at"] <= _utc(now):
-            raise DomainError(
-                "The closing date cannot be moved to a moment already past (%(when)s UTC).",
-                field="closes_at",
-                when=format(new_values["closes_at"], "%Y-%m-%d %H:%M:%S"),
-            )
-    elif call.status != "draft":
-        locked = [f for f in changed if f not in CLOSED_EDITABLE]
-        if locked:
-            raise DomainError(
-                "Once a call has closed only its description may change (status: "
-                "%(status)s); %(fields)s cannot change.",
-                field=locked[0],
-                code="call_locked",
-                status=call.status,
-                fields=", ".join(locked),
-            )
+    _check_phase_allows(call, changed, new_values["closes_at"], now)
     facility = call.facility
     form = call_form(docs["form"])
     if "form.title_max_chars" in changed:  # a call stored above the bound stays editable
