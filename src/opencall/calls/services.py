@@ -597,6 +597,72 @@ def _utc(d: dt.datetime) -> dt.datetime:
     return d.astimezone(dt.UTC)
 
 
+def update_call(
+    session: Session,
+    call: Call,
+    data: dict[str, Any],
+    *,
+    actor_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Call:
+    """Change a call's configuration, within what its phase allows.
+
+    ``data`` is a (partial) ``CallCreate`` document: top-level keys replace the
+    call's values; the typed documents (review settings, allocation policy,
+    form) are merged key by key onto the stored ones; ``eligibility`` is
+    replaced whole. The slug and code never change. In ``draft`` everything
+    else may change; while ``open`` only :data:`OPEN_EDITABLE` (the closing
+    date never to a moment already past); afterwards only the description.
+    Everything is validated before anything is written; an event
+    ``call.updated`` lists the changed fields.
+    """
+    now = now or utcnow()
+    current = _current_document(call)
+    doc = _merged_document(current, call, data)
+    docs = _typed_documents(doc.review_settings, doc.allocation_policy, doc.form)
+    before_docs = _typed_documents(call.review_settings, call.allocation_policy, call.form)
+    new_values: dict[str, Any] = {
+        "title": doc.title,
+        "cycle": doc.cycle,
+        "description": doc.description,
+        "opens_at": _utc(doc.opens_at),
+        "closes_at": _utc(doc.closes_at),
+        "time_zone": doc.time_zone,
+        "anonymity": doc.anonymity,
+        "eligibility": doc.eligibility,
+    }
+    changed = _changed_fields(current, new_values, before_docs, docs)
+    if not changed:
+        return call
+    _check_phase_allows(call, changed, new_values["closes_at"], now)
+    _check_documents(session, call, changed, docs)
+    cutoffs = None
+    if call.mode == "continuous" and {"opens_at", "closes_at"} & set(changed):
+        # the close is the last cut-off: it moves with the close, the others stay
+        kept = parse_cutoffs(call.cutoffs)[:-1]
+        cutoffs = cutoff_list(call.mode, new_values["opens_at"], new_values["closes_at"], kept)
+    audit = _audit_changes(changed, current, new_values, before_docs, docs)
+    for name, value in new_values.items():
+        if name in changed:
+            setattr(call, name, value)
+    if cutoffs is not None:
+        call.cutoffs = [c.isoformat() for c in cutoffs]
+    for key in _DOCS:
+        if any(f.startswith(key + ".") for f in changed):
+            setattr(call, key, docs[key])
+    session.flush()
+    auditlog.record(
+        session,
+        "call.updated",
+        "call",
+        call.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        data={"fields": changed, "changes": audit},
+    )
+    return call
+
+
 def _merged_document(current: dict[str, Any], call: Call, data: dict[str, Any]) -> CallCreate:
     """The call's document with ``data`` over it (the typed documents merged key by key),
     validated; the slug and code never change."""
@@ -667,48 +733,26 @@ def _check_phase_allows(
             )
 
 
-def update_call(
-    session: Session,
-    call: Call,
-    data: dict[str, Any],
-    *,
-    actor_id: int | None = None,
-    now: dt.datetime | None = None,
-) -> Call:
-    """Change a call's configuration, within what its phase allows.
-
-    ``data`` is a (partial) ``CallCreate`` document: top-level keys replace the
-    call's values; the typed documents (review settings, allocation policy,
-    form) are merged key by key onto the stored ones; ``eligibility`` is
-    replaced whole. The slug and code never change. In ``draft`` everything
-    else may change; while ``open`` only :data:`OPEN_EDITABLE` (the closing
-    date never to a moment already past); afterwards only the description.
-    Everything is validated before anything is written; an event
-    ``call.updated`` lists the changed fields.
-    """
-    now = now or utcnow()
-    current = _current_document(call)
-    doc = _merged_document(current, call, data)
-    docs = _typed_documents(doc.review_settings, doc.allocation_policy, doc.form)
-    before_docs = _typed_documents(call.review_settings, call.allocation_policy, call.form)
-    new_values: dict[str, Any] = {
-        "title": doc.title,
-        "cycle": doc.cycle,
-        "description": doc.description,
-        "opens_at": _utc(doc.opens_at),
-        "closes_at": _utc(doc.closes_at),
-        "time_zone": doc.time_zone,
-        "anonymity": doc.anonymity,
-        "eligibility": doc.eligibility,
-    }
+def _changed_fields(
+    current: dict[str, Any],
+    new_values: dict[str, Any],
+    before_docs: dict[str, dict[str, Any]],
+    docs: dict[str, dict[str, Any]],
+) -> list[str]:
+    """The fields that change: the call's own, then each typed document's by key
+    (``form.modes``), in sorted order."""
     changed: list[str] = [name for name, value in new_values.items() if value != current[name]]
     for key in _DOCS:
         for sub in sorted(set(docs[key]) | set(before_docs[key])):
             if docs[key].get(sub) != before_docs[key].get(sub):
                 changed.append(f"{key}.{sub}")
-    if not changed:
-        return call
-    _check_phase_allows(call, changed, new_values["closes_at"], now)
+    return changed
+
+
+def _check_documents(
+    session: Session, call: Call, changed: list[str], docs: dict[str, dict[str, Any]]
+) -> None:
+    """The checks of the changed typed documents against the call's facility and pools."""
     facility = call.facility
     form = call_form(docs["form"])
     if "form.title_max_chars" in changed:  # a call stored above the bound stays editable
@@ -721,11 +765,17 @@ def update_call(
             review_settings(docs["review_settings"]),
             policy_pools(session, call, facility),
         )
-    cutoffs = None
-    if call.mode == "continuous" and {"opens_at", "closes_at"} & set(changed):
-        # the close is the last cut-off: it moves with the close, the others stay
-        kept = parse_cutoffs(call.cutoffs)[:-1]
-        cutoffs = cutoff_list(call.mode, new_values["opens_at"], new_values["closes_at"], kept)
+
+
+def _audit_changes(
+    changed: list[str],
+    current: dict[str, Any],
+    new_values: dict[str, Any],
+    before_docs: dict[str, dict[str, Any]],
+    docs: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """What ``call.updated`` records of each changed field: from and to (the description's
+    text is not copied into the log)."""
     audit: dict[str, Any] = {}
     for name in changed:
         key, _, sub = name.partition(".")
@@ -737,25 +787,7 @@ def update_call(
                 "from": before.isoformat() if isinstance(before, dt.datetime) else before,
                 "to": after.isoformat() if isinstance(after, dt.datetime) else after,
             }
-    for name, value in new_values.items():
-        if name in changed:
-            setattr(call, name, value)
-    if cutoffs is not None:
-        call.cutoffs = [c.isoformat() for c in cutoffs]
-    for key in _DOCS:
-        if any(f.startswith(key + ".") for f in changed):
-            setattr(call, key, docs[key])
-    session.flush()
-    auditlog.record(
-        session,
-        "call.updated",
-        "call",
-        call.id,
-        actor_id=actor_id,
-        call_id=call.id,
-        data={"fields": changed, "changes": audit},
-    )
-    return call
+    return audit
 
 
 def revoke_role(session: Session, grant: RoleGrant, *, actor_id: int | None = None) -> None:
