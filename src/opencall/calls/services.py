@@ -659,36 +659,10 @@ def update_call(
     ``call.updated`` lists the changed fields.
     """
     now = now or utcnow()
-    for key in ("slug", "code"):
-        if key in data and data[key] != getattr(call, key):
-            raise DomainError(
-                "The short name and code of a call cannot change "
-                "(they are in its addresses and proposal codes).",
-                field=key,
-            )
     current = _current_document(call)
-    merged = {**current, **{k: v for k, v in data.items() if k not in _DOCS}}
-    for key in _DOCS:
-        merged[key] = {**current[key], **(data.get(key) or {})}
-    opens, closes = merged.get("opens_at"), merged.get("closes_at")
-    if isinstance(opens, dt.datetime) and isinstance(closes, dt.datetime):
-        if opens.tzinfo and closes.tzinfo and closes <= opens:
-            raise DomainError("The call must close after it opens.", field="closes_at")
-    try:
-        doc = CallCreate.model_validate(merged)
-    except ValidationError as exc:
-        where, _msg = first_error(exc)
-        raise DomainError.composed(error_text(exc), field=where.split(".")[0] or None) from exc
-    docs = {
-        "review_settings": review_settings(doc.review_settings).model_dump(mode="json"),
-        "allocation_policy": allocation_policy(doc.allocation_policy).model_dump(mode="json"),
-        "form": call_form(doc.form).model_dump(mode="json"),
-    }
-    before_docs = {
-        "review_settings": review_settings(call.review_settings).model_dump(mode="json"),
-        "allocation_policy": allocation_policy(call.allocation_policy).model_dump(mode="json"),
-        "form": call_form(call.form).model_dump(mode="json"),
-    }
+    doc = _merged_document(current, call, data)
+    docs = _typed_documents(doc.review_settings, doc.allocation_policy, doc.form)
+    before_docs = _typed_documents(call.review_settings, call.allocation_policy, call.form)
     new_values: dict[str, Any] = {
         "title": doc.title,
         "cycle": doc.cycle,
@@ -699,69 +673,17 @@ def update_call(
         "anonymity": doc.anonymity,
         "eligibility": doc.eligibility,
     }
-    changed: list[str] = [name for name, value in new_values.items() if value != current[name]]
-    for key in _DOCS:
-        for sub in sorted(set(docs[key]) | set(before_docs[key])):
-            if docs[key].get(sub) != before_docs[key].get(sub):
-                changed.append(f"{key}.{sub}")
+    changed = _changed_fields(current, new_values, before_docs, docs)
     if not changed:
         return call
-    if call.status == "open":
-        locked = [f for f in changed if f not in OPEN_EDITABLE]
-        if locked:
-            raise DomainError(
-                "While the call is open only its title, description, closing date and "
-                "word limits may change; %(fields)s cannot change, because applicants "
-                "may already have relied on them.",
-                field=locked[0],
-                code="call_locked",
-                fields=", ".join(locked),
-            )
-        if "closes_at" in changed and new_values["closes_at"] <= _utc(now):
-            raise DomainError(
-                "The closing date cannot be moved to a moment already past (%(when)s UTC).",
-                field="closes_at",
-                when=format(new_values["closes_at"], "%Y-%m-%d %H:%M:%S"),
-            )
-    elif call.status != "draft":
-        locked = [f for f in changed if f not in CLOSED_EDITABLE]
-        if locked:
-            raise DomainError(
-                "Once a call has closed only its description may change (status: "
-                "%(status)s); %(fields)s cannot change.",
-                field=locked[0],
-                code="call_locked",
-                status=call.status,
-                fields=", ".join(locked),
-            )
-    facility = call.facility
-    form = call_form(docs["form"])
-    if "form.title_max_chars" in changed:  # a call stored above the bound stays editable
-        check_title_bound(form)
-    if facility.kind == "telescope" and ({"form.receivers", "form.modes"} & set(changed)):
-        _check_telescope_offer(facility, form)
-    if any(f.startswith(("allocation_policy.", "review_settings.")) for f in changed):
-        check_policy(
-            allocation_policy(docs["allocation_policy"]),
-            review_settings(docs["review_settings"]),
-            policy_pools(session, call, facility),
-        )
+    _check_phase_allows(call, changed, new_values["closes_at"], now)
+    _check_documents(session, call, changed, docs)
     cutoffs = None
     if call.mode == "continuous" and {"opens_at", "closes_at"} & set(changed):
         # the close is the last cut-off: it moves with the close, the others stay
         kept = parse_cutoffs(call.cutoffs)[:-1]
         cutoffs = cutoff_list(call.mode, new_values["opens_at"], new_values["closes_at"], kept)
-    audit: dict[str, Any] = {}
-    for name in changed:
-        key, _, sub = name.partition(".")
-        if sub:
-            audit[name] = {"from": before_docs[key].get(sub), "to": docs[key].get(sub)}
-        elif name != "description":
-            before, after = current[name], new_values[name]
-            audit[name] = {
-                "from": before.isoformat() if isinstance(before, dt.datetime) else before,
-                "to": after.isoformat() if isinstance(after, dt.datetime) else after,
-            }
+    audit = _audit_changes(changed, current, new_values, before_docs, docs)
     for name, value in new_values.items():
         if name in changed:
             setattr(call, name, value)
@@ -781,6 +703,133 @@ def update_call(
         data={"fields": changed, "changes": audit},
     )
     return call
+
+
+def _merged_document(current: dict[str, Any], call: Call, data: dict[str, Any]) -> CallCreate:
+    """The call's document with ``data`` over it (the typed documents merged key by key),
+    validated; the slug and code never change."""
+    for key in ("slug", "code"):
+        if key in data and data[key] != getattr(call, key):
+            raise DomainError(
+                "The short name and code of a call cannot change "
+                "(they are in its addresses and proposal codes).",
+                field=key,
+            )
+    merged = {**current, **{k: v for k, v in data.items() if k not in _DOCS}}
+    for key in _DOCS:
+        merged[key] = {**current[key], **(data.get(key) or {})}
+    opens, closes = merged.get("opens_at"), merged.get("closes_at")
+    if isinstance(opens, dt.datetime) and isinstance(closes, dt.datetime):
+        if opens.tzinfo and closes.tzinfo and closes <= opens:
+            raise DomainError("The call must close after it opens.", field="closes_at")
+    try:
+        doc = CallCreate.model_validate(merged)
+    except ValidationError as exc:
+        where, _msg = first_error(exc)
+        raise DomainError.composed(error_text(exc), field=where.split(".")[0] or None) from exc
+    return doc
+
+
+def _typed_documents(settings: Any, policy: Any, form: Any) -> dict[str, dict[str, Any]]:
+    """The review settings, allocation policy and form, as stored (JSON)."""
+    return {
+        "review_settings": review_settings(settings).model_dump(mode="json"),
+        "allocation_policy": allocation_policy(policy).model_dump(mode="json"),
+        "form": call_form(form).model_dump(mode="json"),
+    }
+
+
+def _check_phase_allows(
+    call: Call, changed: list[str], closes_at: dt.datetime, now: dt.datetime
+) -> None:
+    """Refuse the changes the call's phase does not allow: while open only
+    :data:`OPEN_EDITABLE` (the closing date never to a moment already past), once closed
+    only :data:`CLOSED_EDITABLE`."""
+    if call.status == "open":
+        locked = [f for f in changed if f not in OPEN_EDITABLE]
+        if locked:
+            raise DomainError(
+                "While the call is open only its title, description, closing date and "
+                "word limits may change; %(fields)s cannot change, because applicants "
+                "may already have relied on them.",
+                field=locked[0],
+                code="call_locked",
+                fields=", ".join(locked),
+            )
+        if "closes_at" in changed and closes_at <= _utc(now):
+            raise DomainError(
+                "The closing date cannot be moved to a moment already past (%(when)s UTC).",
+                field="closes_at",
+                when=format(closes_at, "%Y-%m-%d %H:%M:%S"),
+            )
+    elif call.status != "draft":
+        locked = [f for f in changed if f not in CLOSED_EDITABLE]
+        if locked:
+            raise DomainError(
+                "Once a call has closed only its description may change (status: "
+                "%(status)s); %(fields)s cannot change.",
+                field=locked[0],
+                code="call_locked",
+                status=call.status,
+                fields=", ".join(locked),
+            )
+
+
+def _changed_fields(
+    current: dict[str, Any],
+    new_values: dict[str, Any],
+    before_docs: dict[str, dict[str, Any]],
+    docs: dict[str, dict[str, Any]],
+) -> list[str]:
+    """The fields that change: the call's own, then each typed document's by key
+    (``form.modes``), in sorted order."""
+    changed: list[str] = [name for name, value in new_values.items() if value != current[name]]
+    for key in _DOCS:
+        for sub in sorted(set(docs[key]) | set(before_docs[key])):
+            if docs[key].get(sub) != before_docs[key].get(sub):
+                changed.append(f"{key}.{sub}")
+    return changed
+
+
+def _check_documents(
+    session: Session, call: Call, changed: list[str], docs: dict[str, dict[str, Any]]
+) -> None:
+    """The checks of the changed typed documents against the call's facility and pools."""
+    facility = call.facility
+    form = call_form(docs["form"])
+    if "form.title_max_chars" in changed:  # a call stored above the bound stays editable
+        check_title_bound(form)
+    if facility.kind == "telescope" and ({"form.receivers", "form.modes"} & set(changed)):
+        _check_telescope_offer(facility, form)
+    if any(f.startswith(("allocation_policy.", "review_settings.")) for f in changed):
+        check_policy(
+            allocation_policy(docs["allocation_policy"]),
+            review_settings(docs["review_settings"]),
+            policy_pools(session, call, facility),
+        )
+
+
+def _audit_changes(
+    changed: list[str],
+    current: dict[str, Any],
+    new_values: dict[str, Any],
+    before_docs: dict[str, dict[str, Any]],
+    docs: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """What ``call.updated`` records of each changed field: from and to (the description's
+    text is not copied into the log)."""
+    audit: dict[str, Any] = {}
+    for name in changed:
+        key, _, sub = name.partition(".")
+        if sub:
+            audit[name] = {"from": before_docs[key].get(sub), "to": docs[key].get(sub)}
+        elif name != "description":
+            before, after = current[name], new_values[name]
+            audit[name] = {
+                "from": before.isoformat() if isinstance(before, dt.datetime) else before,
+                "to": after.isoformat() if isinstance(after, dt.datetime) else after,
+            }
+    return audit
 
 
 def revoke_role(session: Session, grant: RoleGrant, *, actor_id: int | None = None) -> None:

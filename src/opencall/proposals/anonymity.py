@@ -392,6 +392,10 @@ _SENTENCE_END = re.compile(r"(?<!\bal)(?<!\be\.g)(?<!\bi\.e)(?<!\bcf)[.!?](?=\s+
 # --------------------------------------------------------------------------- scanning
 
 
+#: a finding's kind and where it stands in the text
+_Span = tuple[str, int, int]
+
+
 def scan_text(
     text: str,
     team: Sequence[TeamIdentity],
@@ -401,45 +405,66 @@ def scan_text(
 ) -> list[Finding]:
     """All findings in ``text``, sorted by position (duplicates removed)."""
     t = _Text(text)
-    neutral = tuple(neutral_domains)
-    found: list[Finding] = []
-
-    def add(kind: str, start: int, end: int) -> None:
-        found.append(Finding(kind, text[start:end], start, end, SUGGESTIONS[kind]))
-
-    def add_norm(kind: str, m: re.Match[str], check_caps: bool = False) -> None:
-        s, e = t.span(m.start(), m.end())
-        if check_caps and not _capitalised(text[s:e]):
-            return
-        add(kind, s, e)
-
+    spans: list[_Span] = []
     for member in team:
-        for pat in _name_patterns(member):
-            for m in pat.finditer(t.norm):
-                add_norm("name", m, check_caps=True)
-        for pat in _citation_patterns(member):
-            for m in pat.finditer(t.norm):
-                s, e = t.span(m.start(), m.end())
-                fam_end = s + len(text[s:e].split()[0])
-                if _capitalised(text[s:fam_end]):
-                    add("self_citation", s, e)
-        if member.institution.strip():
-            names, acronyms = _institution_parts(member.institution)
-            for n in names:
-                for m in _institution_pattern(n).finditer(t.norm):
-                    add_norm("institution", m)
-            for a in acronyms:
-                for m in re.finditer(rf"{_NB}{re.escape(a)}{_NA}", text):
-                    add("institution", m.start(), m.end())
-        if member.email.strip():
-            for m in re.finditer(re.escape(member.email.strip()), text, re.IGNORECASE):
-                add("email", m.start(), m.end())
+        spans += _member_spans(t, member)
+    spans += _address_spans(text, tuple(neutral_domains))
+    spans += _phrase_spans(t)
+    spans += _term_spans(t, extra_terms)
+    found = [Finding(k, text[s:e], s, e, SUGGESTIONS[k]) for k, s, e in spans]
+    return _one_per_place(found)
 
+
+def _norm_span(t: _Text, kind: str, m: re.Match[str], check_caps: bool = False) -> list[_Span]:
+    """A match in the normalised text, as a span of the text itself (a name only where
+    the text writes it capitalised)."""
+    s, e = t.span(m.start(), m.end())
+    if check_caps and not _capitalised(t.text[s:e]):
+        return []
+    return [(kind, s, e)]
+
+
+def _member_spans(t: _Text, member: TeamIdentity) -> list[_Span]:
+    """A team member's name, self-citations, institution (names and acronyms) and e-mail."""
+    text = t.text
+    out: list[_Span] = []
+    for pat in _name_patterns(member):
+        for m in pat.finditer(t.norm):
+            out += _norm_span(t, "name", m, check_caps=True)
+    for pat in _citation_patterns(member):
+        for m in pat.finditer(t.norm):
+            s, e = t.span(m.start(), m.end())
+            fam_end = s + len(text[s:e].split()[0])
+            if _capitalised(text[s:fam_end]):
+                out.append(("self_citation", s, e))
+    if member.institution.strip():
+        out += _institution_spans(t, member.institution)
+    if member.email.strip():
+        for m in re.finditer(re.escape(member.email.strip()), text, re.IGNORECASE):
+            out.append(("email", m.start(), m.end()))
+    return out
+
+
+def _institution_spans(t: _Text, institution: str) -> list[_Span]:
+    """An institution's names (normalised) and acronyms (as written)."""
+    out: list[_Span] = []
+    names, acronyms = _institution_parts(institution)
+    for n in names:
+        for m in _institution_pattern(n).finditer(t.norm):
+            out += _norm_span(t, "institution", m)
+    for a in acronyms:
+        for m in re.finditer(rf"{_NB}{re.escape(a)}{_NA}", t.text):
+            out.append(("institution", m.start(), m.end()))
+    return out
+
+
+def _address_spans(text: str, neutral: tuple[str, ...]) -> list[_Span]:
+    """Every e-mail address, and every URL that is not inside one and not neutral."""
+    out: list[_Span] = []
     email_spans: list[tuple[int, int]] = []
     for m in EMAIL_RE.finditer(text):
         email_spans.append((m.start(), m.end()))
-        add("email", m.start(), m.end())
-
+        out.append(("email", m.start(), m.end()))
     url_spans: list[tuple[int, int]] = []
     for rx in (_URL_SCHEME_RE, _BARE_URL_RE):
         for m in rx.finditer(text):
@@ -450,11 +475,18 @@ def scan_text(
                 continue
             url_spans.append((s, e))
             if not _is_neutral(text[s:e], neutral):
-                add("url", s, e)
+                out.append(("url", s, e))
+    return out
 
+
+def _phrase_spans(t: _Text) -> list[_Span]:
+    """Self-referencing phrases, and "we previously" followed by a citation in the same
+    sentence."""
+    text = t.text
+    out: list[_Span] = []
     for pat in _PHRASES:
         for m in pat.finditer(t.norm):
-            add_norm("phrase", m)
+            out += _norm_span(t, "phrase", m)
     for m in _PREVIOUSLY_RE.finditer(t.norm):
         s, e = t.span(m.start(), m.end())
         window = text[e : e + 240]
@@ -462,18 +494,26 @@ def scan_text(
         sentence = window[: end.start()] if end else window
         cite = _CITATION_RE.search(sentence)
         if cite:
-            add("phrase", s, e + cite.end())
+            out.append(("phrase", s, e + cite.end()))
+    return out
 
+
+def _term_spans(t: _Text, extra_terms: Iterable[str]) -> list[_Span]:
+    """The call's extra terms, words apart by spaces or hyphens."""
+    out: list[_Span] = []
     for term in extra_terms:
         nt = _norm(term).strip()
         if not nt:
             continue
         rx = re.compile(_NB + r"[\s\-]+".join(re.escape(w) for w in nt.split()) + _NA)
         for m in rx.finditer(t.norm):
-            add_norm("term", m)
+            out += _norm_span(t, "term", m)
+    return out
 
-    # One finding per place: drop exact duplicates and findings of the same kind that
-    # lie inside a longer one ("Institute X" inside "Institute X, Sanya").
+
+def _one_per_place(found: list[Finding]) -> list[Finding]:
+    """One finding per place: exact duplicates dropped, and findings of the same kind that
+    lie inside a longer one ("Institute X" inside "Institute X, Sanya")."""
     ordered = sorted(
         {(f.kind, f.start, f.end): f for f in found}.values(),
         key=lambda f: (f.start, -f.end, f.kind),

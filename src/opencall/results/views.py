@@ -219,6 +219,13 @@ def _recording(page: Page, proposal_id: int) -> Proposal:
     return proposal
 
 
+def _recorded(page: Page, proposal_id: int, record_id: int) -> tuple[Proposal, PostAwardRecord]:
+    """The award and one of its records, for a person who may record on it; otherwise 404."""
+    proposal = _recording(page, proposal_id)
+    rec = page.get_visible(PostAwardRecord, record_id, lambda r: r.proposal_id == proposal.id)
+    return proposal, rec
+
+
 def _saved(page: Page, proposal: Proposal, refused: Refusal) -> Response:
     """Back to the award's page, saved; or the page again with the refusal (400)."""
     if refused:
@@ -244,8 +251,7 @@ def add_record(proposal_id: int, page: Page = Depends(get_page)) -> Response:
 
 @router.post("/awards/{proposal_id}/records/{record_id}", response_class=HTMLResponse)
 def update_record(proposal_id: int, record_id: int, page: Page = Depends(get_page)) -> Response:
-    proposal = _recording(page, proposal_id)
-    rec = page.get_visible(PostAwardRecord, record_id, lambda r: r.proposal_id == proposal.id)
+    proposal, rec = _recorded(page, proposal_id, record_id)
     with page.attempt() as refused:
         services.update_record(page.db, rec, form_data(page, rec.kind), actor_id=page.user.id)
     return _saved(page, proposal, refused)
@@ -253,8 +259,7 @@ def update_record(proposal_id: int, record_id: int, page: Page = Depends(get_pag
 
 @router.post("/awards/{proposal_id}/records/{record_id}/remove", response_class=HTMLResponse)
 def remove_record(proposal_id: int, record_id: int, page: Page = Depends(get_page)) -> Response:
-    proposal = _recording(page, proposal_id)
-    rec = page.get_visible(PostAwardRecord, record_id, lambda r: r.proposal_id == proposal.id)
+    proposal, rec = _recorded(page, proposal_id, record_id)
     with page.attempt() as refused:
         services.remove_record(
             page.db, rec, reason=page.form.get("reason", ""), actor_id=page.user.id

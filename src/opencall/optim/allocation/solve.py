@@ -184,42 +184,8 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
         if lim.max_per_proposal is None:
             continue
         for members in by_proposal.values():
-            terms = {}
-            for i in members:
-                d = reqs[i].demand.get(pid, 0.0)
-                if d > 0:
-                    add(terms, f_col[i], d)
-            if terms and sum(terms.values()) > lim.max_per_proposal * (1 + 1e-12):
-                rows.append(_at_most(terms, float(lim.max_per_proposal)))
-    # PI caps (a bundle's members share one column, so a bundle counts as one award)
-    by_pi: dict[str, list[int]] = {}
-    for i in cand:
-        by_pi.setdefault(reqs[i].pi_id, []).append(i)
-    for pi, members in by_pi.items():
-        k = policy.max_awards_per_pi
-        if k is not None:  # less the awards the PI holds from earlier rounds of the call
-            k = max(0, k - policy.awards_held_by_pi.get(pi, 0))
-        count_terms = {y_col[i]: 1.0 for i in members}
-        if k is not None and len(count_terms) > k:
-            rows.append((count_terms, -math.inf, float(k)))
-        # amount caps, less what the PI holds from earlier rounds of the call
-        amax = policy.max_amount_per_pi
-        if amax is not None:
-            amax = max(0.0, amax - policy.amount_held(pi))
-        if amax is not None and sum(reqs[i].total_demand for i in members) > amax:
-            terms = {}
-            for i in members:
-                add(terms, f_col[i], reqs[i].total_demand)
-            rows.append(_at_most(terms, float(amax)))
-        for pid, pmax in policy.max_amount_per_pi_by_pool.items():
-            pmax = max(0.0, pmax - policy.amount_held(pi, pid))
-            terms = {}
-            for i in members:
-                d = reqs[i].demand.get(pid, 0.0)
-                if d > 0:
-                    add(terms, f_col[i], d)
-            if terms and sum(terms.values()) > pmax * (1 + 1e-12):
-                rows.append(_at_most(terms, float(pmax)))
+            rows.extend(_pool_limit_row(reqs, members, f_col, pid, lim.max_per_proposal))
+    rows.extend(_pi_rows(problem, cand, y_col, f_col))
     # caps per country (income group, region): optim.allocation.caps
 
     proposal_col: dict[int, int] = {}
@@ -233,8 +199,93 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
         return col - 1
 
     rows.extend(cap_rows(problem, cand, y_col, f_col, _at_most, new_column))
+    weights, tie_step = _weights(problem, cand, f_col, col, seed)
+    group_terms = _group_terms(problem, cand, f_col)
+    col_hi = np.array(hi)
+    return _Model(
+        cand,
+        f_col,
+        y_col,
+        col,
+        np.array(integer, dtype=bool),
+        col_hi,
+        rows,
+        weights,
+        group_terms,
+        tie_step,
+        proposal_col,
+    )
+
+
+def _pool_limit_row(
+    reqs: Sequence[Request],
+    members: Sequence[int],
+    f_col: Mapping[int, int],
+    pid: str,
+    limit: float,
+) -> list[tuple[dict[int, float], float, float]]:
+    """The row ``members' awards on pool pid <= limit``, where they could overdraw it
+    (relative to the limit, as the capacity rows); none otherwise."""
+    terms: dict[int, float] = {}
+    for i in members:
+        d = reqs[i].demand.get(pid, 0.0)
+        if d > 0:
+            terms[f_col[i]] = terms.get(f_col[i], 0.0) + d
+    if terms and sum(terms.values()) > limit * (1 + 1e-12):
+        return [_at_most(terms, float(limit))]
+    return []
+
+
+def _pi_rows(
+    problem: AllocationProblem,
+    cand: Sequence[int],
+    y_col: Mapping[int, int],
+    f_col: Mapping[int, int],
+) -> list[tuple[dict[int, float], float, float]]:
+    """The PI caps: awards, amount, amount per pool, each less what the PI holds from
+    earlier rounds of the call (a bundle's members share one column, so a bundle counts
+    as one award)."""
+    policy = problem.policy
+    reqs = problem.requests
+    rows: list[tuple[dict[int, float], float, float]] = []
+    by_pi: dict[str, list[int]] = {}
+    for i in cand:
+        by_pi.setdefault(reqs[i].pi_id, []).append(i)
+    for pi, members in by_pi.items():
+        k = policy.max_awards_per_pi
+        if k is not None:
+            k = max(0, k - policy.awards_held_by_pi.get(pi, 0))
+        count_terms = {y_col[i]: 1.0 for i in members}
+        if k is not None and len(count_terms) > k:
+            rows.append((count_terms, -math.inf, float(k)))
+        amax = policy.max_amount_per_pi
+        if amax is not None:
+            amax = max(0.0, amax - policy.amount_held(pi))
+        if amax is not None and sum(reqs[i].total_demand for i in members) > amax:
+            terms: dict[int, float] = {}
+            for i in members:
+                terms[f_col[i]] = terms.get(f_col[i], 0.0) + reqs[i].total_demand
+            rows.append(_at_most(terms, float(amax)))
+        for pid, pmax in policy.max_amount_per_pi_by_pool.items():
+            pmax = max(0.0, pmax - policy.amount_held(pi, pid))
+            rows.extend(_pool_limit_row(reqs, members, f_col, pid, pmax))
+    return rows
+
+
+def _weights(
+    problem: AllocationProblem,
+    cand: Sequence[int],
+    f_col: Mapping[int, int],
+    n_cols: int,
+    seed: int,
+) -> tuple[FloatArray, float]:
+    """The columns' objective weights: oriented merit rescaled to [floor, 1 + floor], a
+    seeded tie perturbation; and the least that perturbation tells two tied requests apart
+    by (0: none)."""
+    policy = problem.policy
+    reqs = problem.requests
     # weights: oriented merit rescaled to [floor, 1 + floor], seeded tie perturbation
-    weights = np.zeros(col)
+    weights = np.zeros(n_cols)
     if cand:
         s = np.array([_oriented(problem, reqs[i].merit) for i in cand])
         lo_s, hi_s = float(s.min()), float(s.max())
@@ -256,11 +307,19 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
     # two tied requests' weights differ by at least w * _TIE_EPS / n (one place apart)
     positive = weights[weights > 0]
     tie_step = float(positive.min()) * _TIE_EPS / max(len(reqs), 1) if positive.size else 0.0
-    # group terms: memberships are read only for groups named by a rule
+    return weights, tie_step
+
+
+def _group_terms(
+    problem: AllocationProblem, cand: Sequence[int], f_col: Mapping[int, int]
+) -> list[tuple[GroupShareRule, tuple[str, ...], float, dict[int, float]]]:
+    """A group-share rule's amount terms: memberships are read only for groups named by a
+    rule."""
+    reqs = problem.requests
     group_terms: list[tuple[GroupShareRule, tuple[str, ...], float, dict[int, float]]] = []
     groups = {g.name: g for g in problem.groups}
     caps = {p.id: problem.effective_capacity(p.id) for p in problem.pools}
-    for rule in policy.group_share_rules:
+    for rule in problem.policy.group_share_rules:
         group_members = groups[rule.group].proposal_ids
         pools = problem.rule_pools(rule)
         target = rule.min_share * sum(caps[pid] for pid in pools)
@@ -273,20 +332,7 @@ def _build(problem: AllocationProblem, seed: int) -> _Model:
                 if amount > 0:
                     g_terms[f_col[i]] = g_terms.get(f_col[i], 0.0) + amount
         group_terms.append((rule, pools, target, g_terms))
-    col_hi = np.array(hi)
-    return _Model(
-        cand,
-        f_col,
-        y_col,
-        col,
-        np.array(integer, dtype=bool),
-        col_hi,
-        rows,
-        weights,
-        group_terms,
-        tie_step,
-        proposal_col,
-    )
+    return group_terms
 
 
 def _group_amount(terms: Mapping[int, float], x: FloatArray) -> float:
