@@ -78,3 +78,40 @@ def test_a_phone_and_right_to_left_text(browser: Any, tmp_path: Path) -> None:
         )
         ctx.close()
     assert not any(wide.values()), wide
+
+
+def test_changing_language_with_targets_typed_asks_first(browser: Any, tmp_path: Path) -> None:
+    """Half-way through the target list she changes the site's language: the request's
+    form posts and reloads (no draft of it is kept in the browser), so the page asks
+    before leaving; she stays, and her targets are still there. Once the form is sent,
+    nothing asks again (trialapp14)."""
+    with tb.Server(tmp_path) as srv:
+        ctx = browser.new_context(locale="es-ES")
+        page = ctx.new_page()
+        tb.register_and_verify(srv, page, lambda *_: None, "pi@example.org", "Ana Pérez", "es")
+        page.goto(f"{srv.base}/calls/{srv.slug}/apply")
+        page.fill("#f-title", "Púlsares")
+        page.click("main form button")
+        page.wait_for_url(re.compile(r"/proposals/\d+"))
+        editor = page.url.split("?")[0]
+        row = page.locator("table.rows input").first
+        row.click()  # typed by hand: the page has had a gesture, as a person's has
+        page.keyboard.type("J0437-4715")
+        asked: list[str] = []
+
+        def stay(dialog: Any) -> None:  # she stays on the page
+            asked.append(dialog.type)
+            dialog.dismiss()
+
+        page.on("dialog", stay)
+        # (the click ends once the dialog is answered: the page is blocked meanwhile)
+        page.locator("header .langs a[hreflang=fr]").click(no_wait_after=True)
+        assert asked == ["beforeunload"], asked
+        assert page.url.split("?")[0] == editor and row.input_value() == "J0437-4715"
+        # sent: the new page asks nothing when she changes language
+        page.locator("table.rows").locator("xpath=ancestor::form").locator("button").last.click()
+        page.wait_for_load_state()
+        page.locator("header .langs a[hreflang=fr]").click()
+        page.wait_for_url(re.compile(r"/proposals/\d+"))
+        assert asked == ["beforeunload"] and page.evaluate("document.documentElement.lang") == "fr"
+        ctx.close()
