@@ -101,8 +101,8 @@
       var kind = ev.target && ev.target.type;
       if (kind !== "checkbox" && kind !== "radio") unsent = f; // a ticked box is no work lost
     });
-    f.addEventListener("submit", function () {
-      unsent = null;
+    f.addEventListener("submit", function (ev) {
+      if (!ev.defaultPrevented) unsent = null; // (a PDF over the limit is not sent)
     });
   });
   window.addEventListener("beforeunload", function (ev) {
