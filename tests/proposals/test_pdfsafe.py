@@ -163,3 +163,15 @@ def test_the_scan_reads_form_field_children_and_rich_text_comments() -> None:
     c = pdfsafe.clean(form_tree_pdf())  # the copy had them removed already
     for who in (PI_NAME, PI_INST, PI_EMAIL):
         assert who.encode() not in _decoded(c.data), who
+
+
+def test_a_pdf_from_an_old_dos_tool_ending_in_ctrl_z_is_accepted() -> None:
+    """Old DOS and Windows tools end a file with Ctrl-Z (0x1A, the DOS end-of-file mark)
+    after the last ``%%EOF``; every reader opens such a file. It is a PDF, not a
+    polyglot (trialapp14); anything more after it still is refused."""
+    old = plain_pdf().rstrip() + b"\r\n\x1a"
+    cleaned = pdfsafe.clean(old)
+    assert cleaned.pages == 1 and cleaned.data.startswith(b"%PDF-")
+    with pytest.raises(pdfsafe.PdfRefused) as refused:
+        pdfsafe.check_envelope(old + b"<html>")
+    assert refused.value.code == "polyglot"

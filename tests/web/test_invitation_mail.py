@@ -57,3 +57,70 @@ def test_the_site_and_the_api_mail_the_same_invitation(web: Web, world: World) -
     subject, body = _mail_to(web, "someone@example.net")
     assert subject == "You are invited to join a proposal on OpenCall"
     assert "invites you to join the team of the proposal" in body
+
+
+def test_a_co_applicant_without_an_account_registers_from_the_mail_and_lands_on_it(
+    web: Web, world: World
+) -> None:
+    """The mail's "register first" link brings a co-applicant with no account, once
+    registered, verified and signed in, to the invitation itself (trialapp14), not to an
+    empty dashboard; her name is in Chinese, the mail and the pages in the inviter's
+    Chinese."""
+    import re
+
+    from tests.web.conftest import PASSWORD, csrf
+
+    pi = web.login(world.emails["pi"], lang="zh")
+    assert invite_on_site(pi, world.ids["proposal"], "li.hua@example.cn", "李华").status_code == 303
+    _subject, body = _mail_to(web, "li.hua@example.cn")
+    m = re.search(r"http://testserver(/register\S*)", body)
+    assert m, body
+    c = web.client("zh")
+    form = c.get(m.group(1)).text
+    nxt = re.search(r'name="next" value="([^"]*)"', form)
+    assert nxt, "the register link keeps no way back to the invitation"
+    data = {
+        "csrf_token": csrf(c, m.group(1)),
+        "next": nxt.group(1),
+        "name": "李华",
+        "email": "li.hua@example.cn",
+        "password": PASSWORD,
+        "password2": PASSWORD,
+        "institution": "中国科学院国家天文台",
+        "country_iso3": "CHN",
+        "language": "zh",
+    }
+    assert c.post("/register", data=data).status_code == 303
+    web.settle()  # the registration's job, queued after the answer
+    jobs.run_pending(web.app.state.sessions, web.app.state.jobs)
+    verify = None
+    for mail in web.mails():
+        raw = email.message_from_string(mail).get_payload(decode=True)
+        if "To: li.hua@example.cn" in mail and isinstance(raw, bytes):
+            verify = re.search(r"http://testserver(/verify/\S+)", raw.decode()) or verify
+    assert verify, "no verification mail"
+    page = c.get(verify.group(1)).text
+    r = c.post(
+        verify.group(1),
+        data={
+            "csrf_token": re.findall(r'name="csrf_token" value="([^"]+)"', page)[-1],
+            **dict(re.findall(r'<input type="hidden" name="(next)" value="([^"]*)"', page)),
+        },
+    )
+    assert r.status_code == 303
+    login = r.headers["location"]
+    page = c.get(login).text
+    r = c.post(
+        "/login",
+        data={
+            "csrf_token": re.findall(r'name="csrf_token" value="([^"]+)"', page)[-1],
+            "email": "li.hua@example.cn",
+            "password": PASSWORD,
+            "next": (re.search(r'name="next" value="([^"]*)"', page) or [None, ""])[1],
+        },
+    )
+    assert r.status_code == 303
+    with web.factory() as s:
+        mid = s.scalar(select(TeamMember.id).where(TeamMember.email == "li.hua@example.cn"))
+    assert r.headers["location"].split("?")[0] == f"/invitations/{mid}", r.headers["location"]
+    assert c.get(f"/invitations/{mid}").status_code == 200  # hers to accept or decline

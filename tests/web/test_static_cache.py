@@ -47,3 +47,22 @@ def test_a_stale_or_forged_hash_is_not_found_and_plain_names_revalidate(web: Web
     first = c.get(url.group(1))
     r304 = c.get(url.group(1), headers={"If-None-Match": first.headers["etag"]})
     assert r304.status_code == 304 and r304.content == b""
+
+
+def test_every_static_file_and_the_editors_head_are_needed(web: Web, world: World) -> None:
+    """Nothing is shipped or sent that no page uses (trialapp14): each static file is
+    linked by some template or Python module (htmx.min.js, 52 KB, no longer was), and the
+    editor's head carries no configuration of a script it does not load."""
+    root = WEB.parent  # src/opencall
+    sources = [p.read_text() for p in root.rglob("*") if p.suffix in {".html", ".py", ".js"}]
+    unused = [
+        f.name
+        for f in sorted((WEB / "static").iterdir())
+        if not any(f.name in text for text in sources if text != f.read_text())
+    ]
+    assert not unused, unused
+    editor = web.login(world.emails["pi"]).get(f"/proposals/{world.ids['proposal']}").text
+    head = editor.split("</head>", 1)[0]
+    scripts = set(re.findall(r'src="/static/([a-z-]+)\.[0-9a-f]{10}\.js"', head))
+    assert scripts == {"time", "safe-save"}, scripts
+    assert "htmx" not in head

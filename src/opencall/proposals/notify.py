@@ -60,7 +60,8 @@ def mail_invitation(
             "title": proposal.title,
             "call": proposal.call.title,
             "link": f"{base}/invitations/{member.id}",
-            "register": f"{base}/register",
+            # registered and verified, the new account is taken to the invitation
+            "register": f"{base}/register?next=%2Finvitations%2F{member.id}",
         },
     )
     subject = Translator(lang).gettext("You are invited to join a proposal on OpenCall")

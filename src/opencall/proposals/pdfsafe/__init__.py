@@ -7,7 +7,7 @@ ZIP archive); and a few kilobytes can expand into gigabytes or keep a parser
 busy for minutes. So:
 
 - :func:`check_envelope` (in-process, bytes only, fast) refuses data before the
-  ``%PDF-`` header, anything but whitespace after the last ``%%EOF`` and a ZIP
+  ``%PDF-`` header, anything but whitespace (or a DOS Ctrl-Z) after the last ``%%EOF`` and a ZIP
   end-of-central-directory record (what makes a file open as an archive).
 - :func:`clean` parses the file with qpdf (pikepdf) *without* repairing it
   (a structure that does not parse is refused), refuses encrypted files, files
@@ -52,7 +52,8 @@ from pathlib import Path
 from typing import Any
 
 PDF_MAGIC = b"%PDF-"
-_TRAILING_OK = b" \t\r\n\x00\x0c"
+# whitespace, and Ctrl-Z: the DOS end-of-file mark old DOS and Windows tools write last
+_TRAILING_OK = b" \t\r\n\x00\x0c\x1a"
 
 
 class PdfRefused(ValueError):

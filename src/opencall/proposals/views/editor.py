@@ -220,20 +220,8 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
     if blocking is None:
         blocking = [e for _f, e in services.submission_errors(proposal)]
     problems = [page.t.error(e) for e in blocking]
-    # every edit form carries the version; a text save through htmx swaps them all
     can_edit = policies.may_edit_proposal(page.user, proposal)
     can_team = policies.may_manage_team(page.user, proposal)
-    version_ids = ["pv-invite", *(f"pv-m{m.id}" for m in proposal.members)] if can_team else []
-    if can_edit:
-        version_ids += [f"pv-r{r.id}-" for r in proposal.requests]
-        version_ids += [f"pv-rr{r.id}" for r in proposal.requests]
-        version_ids += [f"pv-new-{k}-" for k in kinds if k != "custom"]
-        version_ids += [
-            f"pv-new-custom-{cp.pool_id}-" for cp in call.pools if cp.pool.pool_type == "custom"
-        ]
-        if len(proposal.requests) >= 2:
-            version_ids += ["pv-bundle"]
-        version_ids += ["pv-upload", *(f"pv-a{a.id}" for a in proposal.attachments)]
     findings = []
     scan_notes: list[str] = []
     scan_pending = False
@@ -289,7 +277,6 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
         "countries": country_options(page),
         "can_edit": can_edit,
         "can_team": can_team,
-        "version_oob": ",".join(f"#{v}" for v in version_ids),
         "can_submit": policies.may_submit_proposal(page.user, proposal),
         "can_withdraw": policies.may_withdraw_proposal(page.user, proposal),
         "outcome": policies.may_see_outcome(page.user, proposal),

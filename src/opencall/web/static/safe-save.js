@@ -19,6 +19,8 @@
 // form has two buttons (Save draft, Submit): the one pressed is sent with the fields, and
 // an answer with "redirect" (the review submitted) ends the drafts and leaves the page.
 // A page with data-safe-done="KEY" (the review submitted) ends the drafts of KEY.
+// The page's other forms (posted with a reload, no draft kept) ask before the page is left
+// with changes typed in them and not sent.
 (function () {
   "use strict";
   // a form sent with problems: the summary of all of them is read first
@@ -89,6 +91,25 @@
     dropDrafts("opencall:draft:" + done.getAttribute("data-safe-done") + ":");
   });
   var form = document.querySelector("form[data-safe-save]");
+  // the page's other forms post and reload (a request's targets, an invitation): what is
+  // typed in them lives only in the page, so leaving it (a link, the language) with
+  // changes not sent asks first
+  var unsent = null;
+  document.querySelectorAll("main form").forEach(function (f) {
+    if (f === form || (f.getAttribute("method") || "").toLowerCase() !== "post") return;
+    f.addEventListener("input", function (ev) {
+      var kind = ev.target && ev.target.type;
+      if (kind !== "checkbox" && kind !== "radio") unsent = f; // a ticked box is no work lost
+    });
+    f.addEventListener("submit", function (ev) {
+      if (!ev.defaultPrevented) unsent = null; // (a PDF over the limit is not sent)
+    });
+  });
+  window.addEventListener("beforeunload", function (ev) {
+    if (!unsent) return;
+    ev.preventDefault();
+    ev.returnValue = "";
+  });
   if (!form || !window.fetch || !window.FormData) return;
   var pid = form.getAttribute("data-safe-save");
   var FIELDS = (form.getAttribute("data-safe-fields") || "title abstract science_case keywords")
