@@ -34,6 +34,8 @@ from opencall.web.pages import Page, Refusal, get_page
 router = APIRouter()
 
 MSG_DATE = N_("Enter a date as YYYY-MM-DD.")
+MSG_TIME = N_("Enter a time as HH:MM.")
+MSG_HOURS = N_("Enter a number of hours.")
 OWN_UNIT = "own"
 # refusals composed in English by facilities.domain/services and the calls and
 # proposals services, shown translated through these templates
@@ -277,6 +279,8 @@ def resource_page(page: Page, pool: CapacityPool, status: int = 200, **extra: An
         record_kinds=[page._(RECORD_KIND_LABELS[k]) for k in pool.record_kinds or []],
         uform=extra.get("uform", {}),
         uerrors=extra.get("uerrors", {}),
+        rform=extra.get("rform", {}),
+        rerrors=extra.get("rerrors", {}),
         fform=extra.get("fform", {}),
         ferrors=extra.get("ferrors", {}),
     )
@@ -358,6 +362,41 @@ def add_unavailable(pool_id: int, page: Page = Depends(get_page)) -> Response:
         errors["first_day"] = refused.message
         pool = _resource(page, pool_id)
     return resource_page(page, pool, 400, uform=f, uerrors=errors)
+
+
+@router.post("/manage/resources/{pool_id}/unavailable/rule", response_class=HTMLResponse)
+def add_unavailable_rule(pool_id: int, page: Page = Depends(get_page)) -> Response:
+    """A recurring unavailable period (weekends...): the rule, the local time each
+    occurrence begins at and how many hours it lasts (``services.add_unavailable_rule``)."""
+    pool = _resource(page, pool_id)
+    f = page.form
+    errors: dict[str, str] = {}
+    try:
+        start_time: dt.time | None = dt.time.fromisoformat(f.get("start_time", "").strip())
+    except ValueError:
+        start_time = None
+        errors["start_time"] = page._(MSG_TIME)
+    try:
+        hours = float(f.get("hours", "").strip().replace(",", "."))
+    except ValueError:
+        errors["hours"] = page._(MSG_HOURS)
+    if not errors and start_time is not None:
+        with page.attempt() as refused:
+            clashes = services.add_unavailable_rule(
+                page.db,
+                pool,
+                rule=f.get("rule", ""),
+                start_time=start_time.replace(tzinfo=None),
+                hours=hours,
+                reason=f.get("reason", "").strip()[:200],
+                actor_id=page.user.id,
+            )
+        if not refused:
+            where = "#clashes" if clashes else "#calendar"
+            return page.redirect(f"/manage/resources/{pool.id}{where}", "saved")
+        errors["hours" if refused.field == "hours" else "rule"] = refused.message
+        pool = _resource(page, pool_id)
+    return resource_page(page, pool, 400, rform=f, rerrors=errors)
 
 
 @router.post(
