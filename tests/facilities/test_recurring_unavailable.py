@@ -140,7 +140,7 @@ def test_page_adds_a_monthly_maintenance_day_and_refuses_a_bad_rule(web: Web, cr
     r = client.post(
         url,
         data={"csrf_token": tok, "rule": "FREQ=MONTHLY;BYDAY=1MO", "start_time": "08:00",
-              "hours": "12", "reason": "maintenance day"},
+              "hours": "12", "rule_reason": "maintenance day"},
     )  # fmt: skip
     assert r.status_code == 303, r.text[:2000]
     page = client.get(f"/manage/resources/{cryo.krios_id}")

@@ -7,7 +7,7 @@ each refusal is shown beside its field and changes nothing."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -332,6 +332,31 @@ def edit_resource(pool_id: int, page: Page = Depends(get_page)) -> Response:
     return edit_page(page, pool, 400, form=page.form, errors=errors)
 
 
+def _add_periods(
+    page: Page,
+    pool: CapacityPool,
+    add: Callable[..., Sequence[Any]],
+    reason_field: str = "reason",
+    **kwargs: Any,
+) -> tuple[Response | None, Refusal]:
+    """Run ``add`` (one unavailable period, or a rule's) as the page's user with the
+    form's reason (its field ``reason_field``): the redirect to the resource's page when accepted (to the booked slots
+    now inside unavailable time, accepted all the same: an outage is a fact), else
+    ``None`` and the refusal."""
+    with page.attempt() as refused:
+        clashes = add(
+            page.db,
+            pool,
+            reason=page.form.get(reason_field, "").strip()[:200],
+            actor_id=page.user.id,
+            **kwargs,
+        )
+    if refused:
+        return None, refused
+    where = "#clashes" if clashes else "#calendar"
+    return page.redirect(f"/manage/resources/{pool.id}{where}", "saved"), refused
+
+
 @router.post("/manage/resources/{pool_id}/unavailable", response_class=HTMLResponse)
 def add_unavailable(pool_id: int, page: Page = Depends(get_page)) -> Response:
     pool = _resource(page, pool_id)
@@ -346,19 +371,11 @@ def add_unavailable(pool_id: int, page: Page = Depends(get_page)) -> Response:
         # the resource's days: from the hour its days begin at, on its site's clock
         starts_at, ends_at = period_bounds(first, last, pool.day_start_hour, pool.time_zone or "")
         assert starts_at is not None and ends_at is not None
-        with page.attempt() as refused:
-            clashes = services.add_unavailable(
-                page.db,
-                pool,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                reason=f.get("reason", "").strip()[:200],
-                actor_id=page.user.id,
-            )
-        if not refused:
-            # accepted even over booked slots (an outage is a fact): the page lists them
-            where = "#clashes" if clashes else "#calendar"
-            return page.redirect(f"/manage/resources/{pool.id}{where}", "saved")
+        done, refused = _add_periods(
+            page, pool, services.add_unavailable, starts_at=starts_at, ends_at=ends_at
+        )
+        if done is not None:
+            return done
         errors["first_day"] = refused.message
         pool = _resource(page, pool_id)
     return resource_page(page, pool, 400, uform=f, uerrors=errors)
@@ -381,19 +398,17 @@ def add_unavailable_rule(pool_id: int, page: Page = Depends(get_page)) -> Respon
     except ValueError:
         errors["hours"] = page._(MSG_HOURS)
     if not errors and start_time is not None:
-        with page.attempt() as refused:
-            clashes = services.add_unavailable_rule(
-                page.db,
-                pool,
-                rule=f.get("rule", ""),
-                start_time=start_time.replace(tzinfo=None),
-                hours=hours,
-                reason=f.get("reason", "").strip()[:200],
-                actor_id=page.user.id,
-            )
-        if not refused:
-            where = "#clashes" if clashes else "#calendar"
-            return page.redirect(f"/manage/resources/{pool.id}{where}", "saved")
+        done, refused = _add_periods(
+            page,
+            pool,
+            services.add_unavailable_rule,
+            "rule_reason",
+            rule=f.get("rule", ""),
+            start_time=start_time.replace(tzinfo=None),
+            hours=hours,
+        )
+        if done is not None:
+            return done
         errors["hours" if refused.field == "hours" else "rule"] = refused.message
         pool = _resource(page, pool_id)
     return resource_page(page, pool, 400, rform=f, rerrors=errors)
