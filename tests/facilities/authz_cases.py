@@ -50,6 +50,12 @@ CASES: list[Case] = [
         OFFICE,
         data={"first_day": "2027-09-01", "last_day": "2027-09-02", "reason": "x"},
     ),
+    Case(
+        "POST",
+        "/manage/resources/{pool_id}/unavailable/rule",
+        OFFICE,
+        data={"rule": "FREQ=YEARLY;BYMONTH=9;BYMONTHDAY=20", "start_time": "00:00", "hours": "24"},
+    ),
     Case("POST", "/manage/resources/{pool_id}/unavailable/{unavailable_id}/remove", OFFICE),
     Case(
         "POST",
@@ -98,6 +104,13 @@ CASES: list[Case] = [
         OFFICE,
         api=True,
         json={"starts_at": "2027-09-10T00:00:00Z", "ends_at": "2027-09-11T00:00:00Z"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/resources/{pool_id}/unavailable/rule",
+        OFFICE,
+        api=True,
+        json={"rule": "FREQ=YEARLY;BYMONTH=9;BYMONTHDAY=21", "start_time": "00:00", "hours": 24},
     ),
     Case("DELETE", "/api/v1/resources/{pool_id}/unavailable/{unavailable_id}", OFFICE, api=True),
 ]

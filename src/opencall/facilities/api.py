@@ -92,6 +92,21 @@ class UnavailableIn(_In):
     reason: str = Field(default="", max_length=200)
 
 
+class UnavailableRuleIn(_In):
+    rule: str = Field(
+        min_length=1,
+        max_length=500,
+        description="an RFC 5545 RRULE counted from the period's first day: "
+        "FREQ=WEEKLY;BYDAY=SA,SU (weekends), FREQ=MONTHLY;BYDAY=1MO (the first Monday); "
+        "at most hourly, and at most 5,000 periods over the resource's period",
+    )
+    start_time: dt.time = Field(
+        description="when each occurrence begins on the resource's local wall clock (08:00)"
+    )
+    hours: float = Field(gt=0, le=24 * 366, description="wall-clock hours each one lasts")
+    reason: str = Field(default="", max_length=200)
+
+
 class UnavailableOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)  # read from the PoolUnavailability row
 
@@ -494,6 +509,36 @@ def add_unavailable(
     clashes, hidden = _clash_outs(
         services.schedule_clashes(api.db, pool, [(starts_at, ends_at)], viewer=api.user)
     )
+    return UnavailableAdded(
+        **calendar_out(pool).model_dump(), clashes=clashes, hidden_clashes=hidden
+    )
+
+
+@router.post("/resources/{pool_id}/unavailable/rule", response_model=UnavailableAdded, **CREATED)
+def add_unavailable_rule(
+    body: UnavailableRuleIn, pool_id: int = id_param(), api: Api = Depends(get_api)
+) -> UnavailableAdded:
+    """A recurring unavailable period (weekends, a monthly maintenance day): the rule is
+    expanded over the resource's period, on its site's wall clock, into ordinary
+    unavailable periods (the calendar lists each), all added or none; refused (400)
+    when the rule is bad or gives more than 5,000 periods. Booked slots inside them are
+    answered as for one period (``clashes``)."""
+    pool = _resource(api, pool_id)
+    before = {(u.starts_at, u.ends_at) for u in pool.unavailable}  # rows are rewritten
+    _apply(
+        api,
+        services.add_unavailable_rule,
+        pool,
+        rule=body.rule,
+        start_time=body.start_time.replace(tzinfo=None),
+        hours=body.hours,
+        reason=body.reason,
+    )
+    api.db.refresh(pool)
+    spans = [
+        (u.starts_at, u.ends_at) for u in pool.unavailable if (u.starts_at, u.ends_at) not in before
+    ]
+    clashes, hidden = _clash_outs(services.schedule_clashes(api.db, pool, spans, viewer=api.user))
     return UnavailableAdded(
         **calendar_out(pool).model_dump(), clashes=clashes, hidden_clashes=hidden
     )

@@ -249,7 +249,8 @@ class Calendar(_Doc):
     # the site's IANA time zone: days, slots and unavailable days keep its local time
     # across daylight saving changes (``optim.wallclock``); "" keeps them in UTC
     time_zone: str = Field(default="", max_length=64)
-    unavailable: list[Unavailable] = Field(default_factory=list, max_length=500)
+    # 5,000: room for a recurring rule's periods (weekends and nights of a year)
+    unavailable: list[Unavailable] = Field(default_factory=list, max_length=5000)
 
     @field_validator("time_zone")
     @classmethod
@@ -900,3 +901,80 @@ def check_changeover(value: Any, slot_hours: float | None) -> int:
             field="changeover_slots",
         )
     return int(n)
+
+
+# ---- recurring unavailable periods: an RFC 5545 RRULE (python-dateutil) on the site's clock
+
+MAX_RULE_PERIODS = 5000  # the most unavailable periods one rule may expand to
+_FINE_FREQ = re.compile(r"FREQ\s*=\s*(SECONDLY|MINUTELY)", re.IGNORECASE)
+
+
+def expand_rule(
+    rule: str,
+    start_time: dt.time,
+    hours: float,
+    *,
+    period_start: dt.date | None,
+    period_end: dt.date | None,
+    day_start_hour: float | None,
+    time_zone: str,
+    limit: int = MAX_RULE_PERIODS,
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The UTC spans ``[start, end)`` of a recurring unavailable period over the
+    resource's period: each occurrence of ``rule`` (an RRULE such as
+    ``FREQ=WEEKLY;BYDAY=SA,SU``, counted from the period's first day) begins at
+    ``start_time`` on the site's wall clock (``time_zone``; UTC when empty) and lasts
+    ``hours`` of that wall clock, so a 08:00 start stays 08:00 local across daylight
+    saving changes. Occurrences are clipped to the period; a bad rule, one finer than
+    hourly, or one that gives more than ``limit`` periods raises DomainError."""
+    from dateutil.rrule import rrule, rrulestr  # python-dateutil (icalendar needs it too)
+
+    lo, hi = period_bounds(period_start, period_end, day_start_hour or 0.0, time_zone)
+    if lo is None or hi is None or period_start is None or period_end is None:
+        raise DomainError(
+            "A recurring unavailable period needs the resource's period.", field="rule"
+        )
+    if not (math.isfinite(hours) and 0 < hours <= 24 * 366):
+        raise DomainError(
+            "The duration of a recurring unavailable period must be more than 0 and at most %(limit)s hours.",
+            field="hours",
+            limit=24 * 366,
+        )
+    text = rule.strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    bad = DomainError(
+        "%(rule)s is not a recurrence rule: give one such as FREQ=WEEKLY;BYDAY=SA,SU.",
+        field="rule",
+        rule=rule[:200],
+    )
+    if not text or len(text) > 500 or "\n" in text or ":" in text or "DTSTART" in text.upper():
+        raise bad
+    if _FINE_FREQ.search(text):
+        raise DomainError("A recurrence rule may repeat at most hourly.", field="rule")
+    first = dt.datetime.combine(period_start, start_time)
+    last = dt.datetime.combine(period_end + dt.timedelta(days=1), dt.time()) + dt.timedelta(days=1)
+    try:
+        parsed = rrulestr(text, dtstart=first)
+    except (ValueError, TypeError, KeyError, IndexError):
+        raise bad from None
+    if not isinstance(parsed, rrule):
+        raise bad
+    length = dt.timedelta(hours=hours)
+    out: list[tuple[dt.datetime, dt.datetime]] = []
+    for wall in parsed:
+        if wall >= last:
+            break
+        t0 = wallclock.local_instant(wall, time_zone)
+        t1 = wallclock.local_instant(wall + length, time_zone)
+        t0, t1 = max(t0, lo), min(t1, hi)
+        if t0 >= t1:
+            continue
+        if len(out) >= limit:
+            raise DomainError(
+                "The rule gives more than %(limit)s unavailable periods in the resource's period.",
+                field="rule",
+                limit=limit,
+            )
+        out.append((t0, t1))
+    return out

@@ -7,7 +7,7 @@ each refusal is shown beside its field and changes nothing."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -34,6 +34,8 @@ from opencall.web.pages import Page, Refusal, get_page
 router = APIRouter()
 
 MSG_DATE = N_("Enter a date as YYYY-MM-DD.")
+MSG_TIME = N_("Enter a time as HH:MM.")
+MSG_HOURS = N_("Enter a number of hours.")
 OWN_UNIT = "own"
 # refusals composed in English by facilities.domain/services and the calls and
 # proposals services, shown translated through these templates
@@ -277,6 +279,8 @@ def resource_page(page: Page, pool: CapacityPool, status: int = 200, **extra: An
         record_kinds=[page._(RECORD_KIND_LABELS[k]) for k in pool.record_kinds or []],
         uform=extra.get("uform", {}),
         uerrors=extra.get("uerrors", {}),
+        rform=extra.get("rform", {}),
+        rerrors=extra.get("rerrors", {}),
         fform=extra.get("fform", {}),
         ferrors=extra.get("ferrors", {}),
     )
@@ -328,6 +332,31 @@ def edit_resource(pool_id: int, page: Page = Depends(get_page)) -> Response:
     return edit_page(page, pool, 400, form=page.form, errors=errors)
 
 
+def _add_periods(
+    page: Page,
+    pool: CapacityPool,
+    add: Callable[..., Sequence[Any]],
+    reason_field: str = "reason",
+    **kwargs: Any,
+) -> tuple[Response | None, Refusal]:
+    """Run ``add`` (one unavailable period, or a rule's) as the page's user with the
+    form's reason (its field ``reason_field``): the redirect to the resource's page when accepted (to the booked slots
+    now inside unavailable time, accepted all the same: an outage is a fact), else
+    ``None`` and the refusal."""
+    with page.attempt() as refused:
+        clashes = add(
+            page.db,
+            pool,
+            reason=page.form.get(reason_field, "").strip()[:200],
+            actor_id=page.user.id,
+            **kwargs,
+        )
+    if refused:
+        return None, refused
+    where = "#clashes" if clashes else "#calendar"
+    return page.redirect(f"/manage/resources/{pool.id}{where}", "saved"), refused
+
+
 @router.post("/manage/resources/{pool_id}/unavailable", response_class=HTMLResponse)
 def add_unavailable(pool_id: int, page: Page = Depends(get_page)) -> Response:
     pool = _resource(page, pool_id)
@@ -342,22 +371,47 @@ def add_unavailable(pool_id: int, page: Page = Depends(get_page)) -> Response:
         # the resource's days: from the hour its days begin at, on its site's clock
         starts_at, ends_at = period_bounds(first, last, pool.day_start_hour, pool.time_zone or "")
         assert starts_at is not None and ends_at is not None
-        with page.attempt() as refused:
-            clashes = services.add_unavailable(
-                page.db,
-                pool,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                reason=f.get("reason", "").strip()[:200],
-                actor_id=page.user.id,
-            )
-        if not refused:
-            # accepted even over booked slots (an outage is a fact): the page lists them
-            where = "#clashes" if clashes else "#calendar"
-            return page.redirect(f"/manage/resources/{pool.id}{where}", "saved")
+        done, refused = _add_periods(
+            page, pool, services.add_unavailable, starts_at=starts_at, ends_at=ends_at
+        )
+        if done is not None:
+            return done
         errors["first_day"] = refused.message
         pool = _resource(page, pool_id)
     return resource_page(page, pool, 400, uform=f, uerrors=errors)
+
+
+@router.post("/manage/resources/{pool_id}/unavailable/rule", response_class=HTMLResponse)
+def add_unavailable_rule(pool_id: int, page: Page = Depends(get_page)) -> Response:
+    """A recurring unavailable period (weekends...): the rule, the local time each
+    occurrence begins at and how many hours it lasts (``services.add_unavailable_rule``)."""
+    pool = _resource(page, pool_id)
+    f = page.form
+    errors: dict[str, str] = {}
+    try:
+        start_time: dt.time | None = dt.time.fromisoformat(f.get("start_time", "").strip())
+    except ValueError:
+        start_time = None
+        errors["start_time"] = page._(MSG_TIME)
+    try:
+        hours = float(f.get("hours", "").strip().replace(",", "."))
+    except ValueError:
+        errors["hours"] = page._(MSG_HOURS)
+    if not errors and start_time is not None:
+        done, refused = _add_periods(
+            page,
+            pool,
+            services.add_unavailable_rule,
+            "rule_reason",
+            rule=f.get("rule", ""),
+            start_time=start_time.replace(tzinfo=None),
+            hours=hours,
+        )
+        if done is not None:
+            return done
+        errors["hours" if refused.field == "hours" else "rule"] = refused.message
+        pool = _resource(page, pool_id)
+    return resource_page(page, pool, 400, rform=f, rerrors=errors)
 
 
 @router.post(

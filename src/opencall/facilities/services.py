@@ -690,12 +690,53 @@ def add_unavailable(
     (unmasked: a caller that shows them to someone masks them with ``viewer``). Times
     given without an offset are the resource's local time (UTC when it has no zone)."""
     starts_at, ends_at = pool_instant(pool, starts_at), pool_instant(pool, ends_at)
+    return _add_unavailable_spans(session, pool, [(starts_at, ends_at)], reason, actor_id)
+
+
+def add_unavailable_rule(
+    session: Session,
+    pool: CapacityPool,
+    *,
+    rule: str,
+    start_time: dt.time,
+    hours: float,
+    reason: str = "",
+    actor_id: int | None = None,
+) -> list[ScheduleClash]:
+    """Record a recurring unavailable period (weekends, a monthly maintenance day): the
+    RRULE ``rule`` expanded over the resource's period on its site's wall clock
+    (:func:`facilities.domain.expand_rule`) into ordinary unavailable periods, all
+    accepted together or none; booked slots inside them are audited and returned as
+    :func:`add_unavailable` does."""
+    spans = domain.expand_rule(
+        rule,
+        start_time,
+        hours,
+        period_start=pool.period_start,
+        period_end=pool.period_end,
+        day_start_hour=pool.day_start_hour,
+        time_zone=pool.time_zone or "",
+    )
+    if not spans:
+        raise DomainError(
+            "The rule gives no unavailable period in the resource's period.", field="rule"
+        )
+    return _add_unavailable_spans(session, pool, spans, reason, actor_id)
+
+
+def _add_unavailable_spans(
+    session: Session,
+    pool: CapacityPool,
+    spans: list[tuple[dt.datetime, dt.datetime]],
+    reason: str,
+    actor_id: int | None,
+) -> list[ScheduleClash]:
     docs = [
         *_unavailable_docs(pool),
-        {"starts_at": starts_at, "ends_at": ends_at, "reason": reason},
+        *({"starts_at": t0, "ends_at": t1, "reason": reason} for t0, t1 in spans),
     ]
     update_resource(session, pool, unavailable=docs, actor_id=actor_id)
-    found = schedule_clashes(session, pool, [(starts_at, ends_at)])
+    found = schedule_clashes(session, pool, spans)
     by_call: dict[int, list[ScheduleClash]] = {}
     for c in found:
         by_call.setdefault(c.call_id, []).append(c)
@@ -708,8 +749,10 @@ def add_unavailable(
             actor_id=actor_id,
             call_id=call_id,
             data={
-                "starts_at": starts_at.astimezone(dt.UTC).isoformat(),
-                "ends_at": ends_at.astimezone(dt.UTC).isoformat(),
+                # the first start and the last end of the periods added (one for a
+                # single period; a rule's span)
+                "starts_at": min(t0 for t0, _ in spans).astimezone(dt.UTC).isoformat(),
+                "ends_at": max(t1 for _, t1 in spans).astimezone(dt.UTC).isoformat(),
                 "reason": reason,
                 "slots": [
                     {
