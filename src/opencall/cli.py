@@ -39,6 +39,9 @@ class _Commands(TyperGroup):
     has not made (or brought up to this code) yet, is one clear line."""
 
     def invoke(self, ctx: Any) -> Any:  # typer's own click Context
+        # the command named below this group, found before anything runs: the callback
+        # refuses a database behind the code for it (``_main``)
+        ctx.meta[_NEEDS_HEAD] = _needs_head(self, ctx, [*ctx._protected_args, *ctx.args])
         try:
             return super().invoke(ctx)
         except DBAPIError as exc:
@@ -59,6 +62,29 @@ class _Commands(TyperGroup):
                 f"cannot connect to the database {hidden_password(c.settings.database_url)} "
                 f"(OPENCALL_DATABASE_URL): {reason}"
             )
+
+
+_NEEDS_HEAD = "opencall.needs_head"
+# The commands that work on a database below the code's revision on purpose (they
+# migrate it, step it back, compare it, copy it) or never open it; a group's name covers
+# its commands. Every other command refuses such a database before it does anything.
+_ANY_REVISION = ("db", "backup", "restore", "serve", "demo build", "mail-test")
+
+
+def _needs_head(group: TyperGroup, ctx: Any, args: list[str]) -> bool:
+    """Whether ``args`` name a command that needs the database at the code's revision
+    (not a group's help, nor a command's ``--help``: those need no database)."""
+    names: list[str] = []
+    cmd: Any = group
+    while isinstance(cmd, TyperGroup) and args:
+        cmd = cmd.get_command(ctx, args[0])
+        if cmd is None:
+            return False  # click says the command is unknown
+        names.append(args.pop(0))
+    if isinstance(cmd, TyperGroup) or any(a in ctx.help_option_names for a in args):
+        return False
+    path = " ".join(names)
+    return not any(path == e or path.startswith(e + " ") for e in _ANY_REVISION)
 
 
 app = typer.Typer(
@@ -119,26 +145,43 @@ def _main(ctx: typer.Context) -> None:
             f"cannot create the database's directory for {settings.database_url} "
             f"(OPENCALL_DATABASE_URL): {exc.strerror or exc}"
         )
+    if ctx.meta.get(_NEEDS_HEAD):
+        _refuse_schema_behind(ctx.obj, up_front=True)
 
 
-def _refuse_schema_behind(c: Ctx) -> None:
-    """Fail with one line when the database is not at the code's migration revision."""
+def _refuse_schema_behind(c: Ctx, *, up_front: bool = False) -> None:
+    """Fail with one line when the database is not at the code's migration revision (one
+    read of alembic_version). Up front, a database that cannot be read is said by
+    ``_Commands``; after a failed statement, that statement's error stands."""
     try:
         with c.engine.connect() as conn:
             revision = migrate.current_on(conn)
     except DBAPIError:
-        return  # cannot tell: the original error stands
-    if revision == migrate.head():
+        if up_front:
+            raise
         return
-    _fail(f"{_schema_behind(c, revision)}: run `opencall db upgrade` first")
+    head = migrate.head()
+    if revision == head:
+        return
+    _fail(_schema_behind(c, revision))
 
 
 def _schema_behind(c: Ctx, revision: str | None) -> str:
-    """Where a database not at the code's revision stands, in words (no password)."""
+    """Where a database not at the code's revision stands and what to do, in words (no
+    password)."""
     where = f"the database {hidden_password(c.settings.database_url)} (OPENCALL_DATABASE_URL)"
     if revision is None:
-        return f"{where} has no OpenCall schema yet"
-    return f"{where} is at revision {revision} and this code needs {migrate.head()}"
+        return f"{where} has no OpenCall schema yet: run `opencall db upgrade` first"
+    head = migrate.head()
+    if not migrate.knows(revision):
+        return (
+            f"{where} is at revision {revision}, which this code does not know (a newer "
+            f"OpenCall migrated it; this code's newest is {head}): run that newer OpenCall"
+        )
+    return (
+        f"{where} is at revision {revision} and this code needs {head}: "
+        "run `opencall db upgrade` first"
+    )
 
 
 def _setting_errors(exc: ValidationError) -> str:
@@ -301,7 +344,7 @@ def db_check(ctx: typer.Context) -> None:
     with c.engine.connect() as conn:
         revision = migrate.current_on(conn)
     if revision != migrate.head():
-        console.print(f"{_schema_behind(c, revision)}: run `opencall db upgrade` first")
+        console.print(_schema_behind(c, revision))
         raise typer.Exit(1)
     diffs = migrate.drift(c.engine)
     if diffs:
@@ -539,13 +582,7 @@ def worker(
 
     c: Ctx = ctx.obj
     _refuse_unsafe_production(c.settings)
-    with c.engine.connect() as conn:  # an unreachable database is said here, once
-        revision = migrate.current_on(conn)
-    if revision != migrate.head():  # serve migrates; the worker never does
-        _fail(
-            f"the database is at revision {revision or '(none: an empty database)'} and "
-            f"this code needs {migrate.head()}: run `opencall db upgrade` first"
-        )
+    # a database behind the code was refused up front (serve migrates; the worker never does)
     _refuse_another_audit_key(c)
     c.engine.dispose()  # each worker process opens its own connections
     if not once:  # the operator sees it started, and on which database

@@ -129,13 +129,28 @@ def drift(engine: Engine) -> list[Any]:
         return list(compare_metadata(mc, metadata))
 
 
-def head() -> str | None:
-    """The newest revision the installed code knows."""
+def _scripts() -> Any:
     from alembic.script import ScriptDirectory
 
     cfg = Config()
     cfg.set_main_option("script_location", "opencall:migrations")
-    return ScriptDirectory.from_config(cfg).get_current_head()
+    return ScriptDirectory.from_config(cfg)
+
+
+def head() -> str | None:
+    """The newest revision the installed code knows."""
+    return _scripts().get_current_head()  # type: ignore[no-any-return]
+
+
+def knows(revision: str) -> bool:
+    """Whether ``revision`` is one of the installed code's migrations (not one that newer
+    code wrote)."""
+    from alembic.util import CommandError
+
+    try:
+        return _scripts().get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def current_on(conn: Connection) -> str | None:

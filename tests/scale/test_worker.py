@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -129,8 +130,13 @@ def _opencall(
 
 
 def test_cli_worker_rejects_zero_concurrency(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    sqlite_template: Path,
 ) -> None:
+    # a migrated database: on one behind the code that refusal comes first (mend14b)
+    shutil.copy(sqlite_template, tmp_path / "x.sqlite3")
     monkeypatch.setenv("OPENCALL_DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
     code, _out, err = _opencall(
         ["worker", "--concurrency", "0", "--once"], tmp_path, monkeypatch, capsys
