@@ -6,11 +6,9 @@ as one ``ScheduleEntry`` of kind ``slot`` per slot, and exported as iCalendar.""
 from __future__ import annotations
 
 import datetime as dt
-from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select
@@ -226,6 +224,8 @@ def kept_slots(
     lost during the shift) is not kept: the award gets it again, in the future.
     ``every_booked``: every booked slot is kept, begun or not (an award offered after a
     decline placed around the others, ``services.book_offered``)."""
+    from opencall.optim import slots as sl
+
     out: dict[int, list[ScheduleEntry]] = defaultdict(list)
     pools = {cp.pool_id: cp.pool for cp in call.pools}
     rows = session.scalars(
@@ -238,6 +238,7 @@ def kept_slots(
         )
         .order_by(ScheduleEntry.start, ScheduleEntry.id)
     )
+    outages: dict[int, Any] = {}  # pool id: its unavailable periods, sorted once
     for e in rows:
         req_id = e.details.get("request_id")
         if not isinstance(req_id, int) or req_id not in awards_by_req:
@@ -248,7 +249,9 @@ def kept_slots(
         pool, t0, t1 = pools.get(e.pool_id), e.start, e.end
         if pool is None or t0 is None or t1 is None:
             continue
-        if any(u.starts_at < t1 and t0 < u.ends_at for u in pool.unavailable):
+        if pool.id not in outages:
+            outages[pool.id] = sl.PeriodIndex((u.starts_at, u.ends_at) for u in pool.unavailable)
+        if outages[pool.id].overlaps(t0, t1):
             continue  # lost to an outage recorded since: placed again
         if len(out[req_id]) < int(round(sum(a.amount for a in aw))):
             out[req_id].append(e)
@@ -457,16 +460,9 @@ def calendar(
     from opencall.optim import slots as sl
 
     grid = sl.slot_grid(resource_of(pool))
-    # the other calls' bookings by start, with the latest end so far: a slot [s, e) is
-    # taken when one that starts before e ends after s (a bisection, not a scan per slot)
-    theirs = sorted((t0, t1) for t0, t1, _why in booked_by_other_calls(session, call, pool))
-    their_starts = [t0 for t0, _t1 in theirs]
-    latest_end = list(accumulate((t1 for _t0, t1 in theirs), max))
-
-    def other_call(start: dt.datetime, end: dt.datetime) -> bool:
-        i = bisect_left(their_starts, end) - 1
-        return i >= 0 and latest_end[i] > start
-
+    # the other calls' bookings sorted once: whether one overlaps a slot is a bisection,
+    # not a scan per slot
+    theirs = sl.PeriodIndex((t0, t1) for t0, t1, _why in booked_by_other_calls(session, call, pool))
     placed = {
         e.start: e
         for e in session.scalars(
@@ -485,7 +481,7 @@ def calendar(
             s.end,
             placed.get(s.start),
             s.reason,
-            other_call=other_call(s.start, s.end),
+            other_call=theirs.overlaps(s.start, s.end),
         )
         for s in grid
     ]

@@ -41,6 +41,7 @@ References
 from __future__ import annotations
 
 from opencall.optim.slots.calendar import (
+    PeriodIndex,
     Slot,
     booked_indices,
     changeover_clashes,
@@ -64,6 +65,7 @@ from opencall.optim.slots.result import SlotSchedule, Unplaced
 __all__ = [
     "BEGUN",
     "MAX_SLOTS",
+    "PeriodIndex",
     "Resource",
     "Slot",
     "SlotAward",

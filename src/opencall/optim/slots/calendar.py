@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import heapq
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -43,14 +45,62 @@ def slot_grid(resource: Resource) -> list[Slot]:
     bounds = wallclock.grid(
         resource.start, resource.end, resource.slot_hours, resource.time_zone, resource.wall_start
     )
+    # One pass over the slots (in time order, starts and ends rising) and the periods
+    # sorted by start: a period joins ``open_`` once it starts before a slot's end and
+    # leaves it for good once it ends at or before a slot's start. A slot's reason is that
+    # of the first period *in the resource's order* overlapping it (as a scan of every
+    # period per slot gives), so ``open_`` is a heap on that order.
+    periods = resource.unavailable
+    by_start = sorted(range(len(periods)), key=lambda i: periods[i][0])
+    nxt = 0
+    open_: list[int] = []
     for k, (t, t_end) in enumerate(bounds):
-        reason = BEGUN if resource.not_before is not None and t < resource.not_before else ""
-        for u0, u1, why in () if reason else resource.unavailable:
-            if u0 < t_end and t < u1:
-                reason = why or "unavailable"
-                break
+        while nxt < len(by_start) and periods[by_start[nxt]][0] < t_end:
+            heapq.heappush(open_, by_start[nxt])
+            nxt += 1
+        while open_ and not t < periods[open_[0]][1]:
+            heapq.heappop(open_)  # ended: no later slot (starting later still) meets it
+        if resource.not_before is not None and t < resource.not_before:
+            reason = BEGUN
+        elif open_:
+            reason = periods[open_[0]][2] or "unavailable"
+        else:
+            reason = ""
         out.append(Slot(k, t, t_end, reason))
     return out
+
+
+class PeriodIndex:
+    """Periods ``[start, end)`` (in any order, overlapping, touching or empty) sorted once,
+    so that whether one overlaps ``[t0, t1)`` costs a binary search rather than a scan.
+
+    Parameters
+    ----------
+    periods : iterable of (datetime.datetime, datetime.datetime)
+        The periods' starts and ends.
+    """
+
+    def __init__(self, periods: Iterable[tuple[dt.datetime, dt.datetime]]) -> None:
+        pairs = sorted(periods, key=lambda p: p[0])
+        self._starts = [p[0] for p in pairs]
+        # the latest end of the periods up to each one in start order
+        self._reach = list(itertools.accumulate((p[1] for p in pairs), max))
+
+    def overlaps(self, t0: dt.datetime, t1: dt.datetime) -> bool:
+        """Whether a period starts before ``t1`` and ends after ``t0``.
+
+        Parameters
+        ----------
+        t0, t1 : datetime.datetime
+            The span.
+
+        Returns
+        -------
+        bool
+            True when some period ``(u0, u1)`` has ``u0 < t1`` and ``t0 < u1``.
+        """
+        n = bisect.bisect_left(self._starts, t1)  # the periods starting before t1
+        return n > 0 and t0 < self._reach[n - 1]
 
 
 def owner(award: SlotAward) -> str:
