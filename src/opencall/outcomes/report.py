@@ -141,6 +141,32 @@ def _group(tr: Tr, g: str) -> str:
     return tr(GROUP_LABELS[g]) if g in GROUP_LABELS else g
 
 
+#: The groupings the bias model compares, as its "not tested" lines name them.
+CUT_LABELS = {
+    "income_group": N_("Income group"),
+    "un_region": N_("UN region"),
+    "ldc": N_("LDC status"),
+}
+
+
+def skipped_line(tr: Tr, m: Any) -> str:
+    """One of the bias model's "not tested" lines (a message, or its stored form: a dict of
+    ``msg`` and ``params``) in the reader's language, its groupings and groups named in
+    words rather than by their codes (``un_region=Americas``)."""
+    msg, params = (m["msg"], m["params"]) if isinstance(m, dict) else (m.msg, m.params)
+    named = {
+        k: (
+            tr(CUT_LABELS[v])
+            if k in ("cut", "applicant_cut") and v in CUT_LABELS
+            else _group(tr, v)
+            if k in ("group", "reference") and isinstance(v, str)
+            else v
+        )
+        for k, v in dict(params).items()
+    }
+    return tr(msg, **named)
+
+
 def _lang(tr: Tr) -> str:
     """The language ``tr`` translates into: a ``Translator`` or a page's ``_``."""
     owner = getattr(tr, "__self__", tr)

@@ -10,7 +10,14 @@ from fastapi.responses import HTMLResponse, Response
 
 from opencall.calls.access import office_call
 from opencall.outcomes import queries
-from opencall.outcomes.report import _group, chart_alt, report_charts, report_document, report_pdf
+from opencall.outcomes.report import (
+    _group,
+    chart_alt,
+    report_charts,
+    report_document,
+    report_pdf,
+    skipped_line,
+)
 from opencall.web.pages import Page, attachment_response, get_page
 
 router = APIRouter()
@@ -41,6 +48,8 @@ def report_page(slug: str, page: Page = Depends(get_page)) -> Response:
             "doc": report_document(data, page._),
             # readable group names for the sections included in the page
             "group_label": lambda g: _group(page._, g),
+            # the bias model's "not tested" lines with the groups in words
+            "skip_line": lambda m: skipped_line(page._, m),
         },
     )
 
