@@ -42,7 +42,8 @@ def test_two_income_groups_are_compared_and_not_skipped() -> None:
 
 def test_the_chairs_ranking_page_says_what_was_not_tested_in_four_languages() -> None:
     """``reviews/_bias_correction.html`` (the ranking page's correction section) lists the
-    model's ``skipped`` as the calibration stored them, in the reader's language."""
+    model's ``skipped`` as the calibration stored them, in the reader's language, the
+    grouping and the group in words, never their codes (``income_group``, ``high``)."""
     from opencall.web.i18n import Translator
     from opencall.web.pages import WEB, make_environment
 
@@ -51,10 +52,10 @@ def test_the_chairs_ranking_page_says_what_was_not_tested_in_four_languages() ->
     run = type("Run", (), {"summary": {"bias_correction": bc}})()
     env = make_environment(WEB / "templates")
     said = {
-        "en": "income_group: every applicant in one group (high)",
-        "zh": "income_group：所有申请人都在同一组（high）",
-        "fr": "income_group : tous les demandeurs dans un seul groupe (high)",
-        "es": "income_group: todos los solicitantes en un solo grupo (high)",
+        "en": "Income group: every applicant in one group (High income)",
+        "zh": "收入组：所有申请人都在同一组（高收入）",
+        "fr": "Groupe de revenu : tous les demandeurs dans un seul groupe (Revenu élevé)",
+        "es": "Grupo de ingreso: todos los solicitantes en un solo grupo (Ingreso alto)",
     }
     for lang, sentence in said.items():
         t = Translator(lang)
@@ -62,3 +63,4 @@ def test_the_chairs_ranking_page_says_what_was_not_tested_in_four_languages() ->
             {"_": t.gettext, "run": run}
         )
         assert sentence in html, lang
+        assert "income_group" not in html, lang

@@ -10,6 +10,7 @@ import random
 from sqlalchemy.orm import Session
 
 from opencall.outcomes import queries as oq
+from opencall.web import labels
 from opencall.web.i18n import Translator
 from opencall.web.pages import WEB, make_environment
 from tests import factories as F
@@ -45,8 +46,14 @@ def test_the_report_lists_what_the_bias_model_skipped(db: Session) -> None:
         )
         assert 'class="bias-skipped"' in html
         assert t.gettext("Not tested:") in html
-        said = t.gettext(one_group["msg"], **one_group["params"])
+        # the grouping and the group in words, not their codes
+        said = t.gettext(
+            one_group["msg"],
+            cut=t.gettext(labels.CUT_LABELS["income_group"]),
+            group=labels.group_label(t.gettext, one_group["params"]["group"]),
+        )
         assert said in html, (lang, said)
+        assert "income_group" not in html, lang
     # nothing skipped: no list
     eff["skipped"] = []
     html = env.get_template("outcomes/_reviewer_effects.html").render(

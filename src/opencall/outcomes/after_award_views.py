@@ -17,15 +17,16 @@ from opencall.calls.access import visible_call
 from opencall.calls.presenters import joint_providers
 from opencall.outcomes import after_award_data as aad
 from opencall.outcomes import queries as oq
-from opencall.outcomes import report, services
+from opencall.outcomes import services
 from opencall.results import policies as result_policies
+from opencall.web import labels
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
 MIN_CELL = oq.PUBLIC_MIN_CELL
 # the report's group names, with a shorter one for the total row
-GROUP_LABELS = {**report.GROUP_LABELS, "all": N_("All")}
+GROUP_LABELS = {**labels.GROUP_LABELS, "all": N_("All")}
 
 
 def shown(n: int | None) -> str:

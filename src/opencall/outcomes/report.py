@@ -15,33 +15,8 @@ from opencall.outcomes import queries
 from opencall.outcomes.after_award import MIN_JUDGED_AWARDS
 from opencall.outcomes.stats import MIN_TEST_N
 from opencall.web.i18n import N_
+from opencall.web.labels import group_label
 
-#: The World Bank's income groups and the UN regions, in their order (also the groups of
-#: the public figures, ``outcomes.views``).
-INCOME_LABELS = {
-    "low": N_("Low income"),
-    "lower-middle": N_("Lower-middle income"),
-    "upper-middle": N_("Upper-middle income"),
-    "high": N_("High income"),
-}
-REGION_LABELS = {
-    "Africa": N_("Africa"),
-    "Americas": N_("Americas"),
-    "Asia": N_("Asia"),
-    "Europe": N_("Europe"),
-    "Oceania": N_("Oceania"),
-}
-GROUP_LABELS = {
-    **INCOME_LABELS,
-    "unknown": N_("Not classified"),
-    "Unknown": N_("Not classified"),
-    **REGION_LABELS,
-    "LDC": N_("Least developed countries"),
-    "non-LDC": N_("Non-LDC countries"),
-    "host": N_("Host country"),
-    "international": N_("International applicants"),
-    "all": N_("All applicants"),
-}
 STAGE_LABELS = {
     "applied": N_("Applied"),
     "eligible": N_("Eligible"),
@@ -138,33 +113,7 @@ def _amount(v: float, tr: Tr | None = None) -> str:
 
 
 def _group(tr: Tr, g: str) -> str:
-    return tr(GROUP_LABELS[g]) if g in GROUP_LABELS else g
-
-
-#: The groupings the bias model compares, as its "not tested" lines name them.
-CUT_LABELS = {
-    "income_group": N_("Income group"),
-    "un_region": N_("UN region"),
-    "ldc": N_("LDC status"),
-}
-
-
-def skipped_line(tr: Tr, m: Any) -> str:
-    """One of the bias model's "not tested" lines (a message, or its stored form: a dict of
-    ``msg`` and ``params``) in the reader's language, its groupings and groups named in
-    words rather than by their codes (``un_region=Americas``)."""
-    msg, params = (m["msg"], m["params"]) if isinstance(m, dict) else (m.msg, m.params)
-    named = {
-        k: (
-            tr(CUT_LABELS[v])
-            if k in ("cut", "applicant_cut") and v in CUT_LABELS
-            else _group(tr, v)
-            if k in ("group", "reference") and isinstance(v, str)
-            else v
-        )
-        for k, v in dict(params).items()
-    }
-    return tr(msg, **named)
+    return group_label(tr, g)
 
 
 def _lang(tr: Tr) -> str:

@@ -16,7 +16,6 @@ from opencall.outcomes.report import (
     report_charts,
     report_document,
     report_pdf,
-    skipped_line,
 )
 from opencall.web.pages import Page, attachment_response, get_page
 
@@ -48,8 +47,6 @@ def report_page(slug: str, page: Page = Depends(get_page)) -> Response:
             "doc": report_document(data, page._),
             # readable group names for the sections included in the page
             "group_label": lambda g: _group(page._, g),
-            # the bias model's "not tested" lines with the groups in words
-            "skip_line": lambda m: skipped_line(page._, m),
         },
     )
 

@@ -30,13 +30,13 @@ from opencall.outcomes.figures import (
     figures_by_group,
     published_declines,
 )
-from opencall.outcomes.report import INCOME_LABELS, REGION_LABELS
 from opencall.proposals.access import outcome_for
 from opencall.results import policies as result_policies
 from opencall.reviews import queries as review_queries
 from opencall.scheduling import presenters as schedule_presenters
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.i18n import N_, country_name
+from opencall.web.labels import INCOME_LABELS, REGION_LABELS
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()

@@ -222,3 +222,62 @@ def audit_action(t: Translator, code: str) -> str:
 
 def audit_entity(t: Translator, code: str) -> str:
     return t.gettext(AUDIT_ENTITIES[code]) if code in AUDIT_ENTITIES else code
+
+
+#: The World Bank's income groups and the UN regions, in their order (also the groups of
+#: the public figures and the report, ``outcomes``).
+INCOME_LABELS = {
+    "low": N_("Low income"),
+    "lower-middle": N_("Lower-middle income"),
+    "upper-middle": N_("Upper-middle income"),
+    "high": N_("High income"),
+}
+REGION_LABELS = {
+    "Africa": N_("Africa"),
+    "Americas": N_("Americas"),
+    "Asia": N_("Asia"),
+    "Europe": N_("Europe"),
+    "Oceania": N_("Oceania"),
+}
+GROUP_LABELS = {
+    **INCOME_LABELS,
+    "unknown": N_("Not classified"),
+    "Unknown": N_("Not classified"),
+    **REGION_LABELS,
+    "LDC": N_("Least developed countries"),
+    "non-LDC": N_("Non-LDC countries"),
+    "host": N_("Host country"),
+    "international": N_("International applicants"),
+    "all": N_("All applicants"),
+}
+
+
+def group_label(tr: Callable[..., str], g: str) -> str:
+    """A group of the figures (an income group, a UN region, LDC or not, ...) in words."""
+    return tr(GROUP_LABELS[g]) if g in GROUP_LABELS else g
+
+
+#: The groupings the bias model compares, as its "not tested" lines name them.
+CUT_LABELS = {
+    "income_group": N_("Income group"),
+    "un_region": N_("UN region"),
+    "ldc": N_("LDC status"),
+}
+
+
+def skipped_line(tr: Callable[..., str], m: Any) -> str:
+    """One of the bias model's "not tested" lines (a message, or its stored form: a dict of
+    ``msg`` and ``params``) in the reader's language, its groupings and groups named in
+    words rather than by their codes (``un_region=Americas``)."""
+    msg, params = (m["msg"], m["params"]) if isinstance(m, dict) else (m.msg, m.params)
+    named = {
+        k: (
+            tr(CUT_LABELS[v])
+            if k in ("cut", "applicant_cut") and v in CUT_LABELS
+            else group_label(tr, v)
+            if k in ("group", "reference") and isinstance(v, str)
+            else v
+        )
+        for k, v in dict(params).items()
+    }
+    return tr(msg, **named)

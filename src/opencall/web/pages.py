@@ -53,7 +53,7 @@ from opencall.inputs import (
 from opencall.logging_setup import set_user
 from opencall.settings import Settings, cookies_secure
 from opencall.storage import Storage, storage_for
-from opencall.web import guard, idempotency, security, serving
+from opencall.web import guard, idempotency, labels, security, serving
 from opencall.web.i18n import HTML_LANG, LANGUAGES, N_, Translator, error_json, isolate, negotiate
 
 WEB = Path(__file__).parent
@@ -573,6 +573,9 @@ def make_environment(directory: Path) -> jinja2.Environment:
     env.filters["dec"] = fmt_dec
     env.filters["general"] = fmt_general
     env.globals["bdi"] = bdi
+    # the bias model's "not tested" lines, groups in words: skip_line(_, m) (the chair's
+    # ranking page, the office report)
+    env.globals["skip_line"] = labels.skipped_line
     env.filters["isolate"] = isolate
     return env
 
