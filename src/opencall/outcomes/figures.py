@@ -16,7 +16,7 @@ from opencall.outcomes.domain import (
 )
 
 MIN_CELL = 5
-APPLIED_STATES = ("submitted", "under_review", "accepted", "rejected")
+APPLIED_STATES = ("submitted", "under_review", "accepted", "rejected", "set_aside")
 
 
 class FiguresTable:

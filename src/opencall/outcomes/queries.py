@@ -42,7 +42,7 @@ from opencall.reference import loader
 from opencall.reviews import queries as rq
 from opencall.scheduling.models import ScheduleEntry
 
-APPLIED = ("submitted", "under_review", "accepted", "rejected")
+APPLIED = ("submitted", "under_review", "accepted", "rejected", "set_aside")
 GROUPINGS: tuple[od.GroupBy, ...] = ("income_group", "un_region", "ldc", "host")
 #: The groupings of the report's context section (shares of the world's research capacity).
 CONTEXT_GROUPINGS: tuple[od.GroupBy, ...] = ("income_group", "un_region", "ldc")
@@ -221,7 +221,9 @@ def applicant_records_by_call(
         mine = counted.get(pid, [])
         for (pool_id, amount, kind), n in zip(reqs, mine, strict=True):
             add(cid, pid, pool_id, 0, amount, kind, counted=n)
-        eligible = is_eligible is not False and status != "withdrawn"
+        # a proposal set aside at triage (out of scope, infeasible, incomplete) applied
+        # but did not pass: counted here by group, so that triage filters no one silently
+        eligible = is_eligible is not False and status not in ("withdrawn", "set_aside")
         out[cid].append(
             od.ApplicantRecord(
                 proposal_id=str(pid),

@@ -19,20 +19,27 @@ PROPOSAL_STATES = (
     "under_review",
     "accepted",
     "rejected",
+    "set_aside",
 )
 
 PROPOSAL_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "draft": ("submitted", "withdrawn"),
     "submitted": ("submitted", "withdrawn", "under_review"),
     "withdrawn": ("draft",),
-    "under_review": ("accepted", "rejected"),
+    "under_review": ("accepted", "rejected", "set_aside"),
     "accepted": ("rejected",),
     "rejected": ("accepted",),
+    # set aside at triage (out of scope, technically infeasible, incomplete) before the
+    # review, and back while the call's reviews are not assigned: ``reviews.services.triage``
+    "set_aside": ("under_review",),
 }
+
+#: why a proposal is set aside at triage (``TriageDecision.category``)
+TRIAGE_CATEGORIES = ("out_of_scope", "infeasible", "incomplete")
 
 #: the states of a proposal whose submitted revision counts: submitted, then frozen at
 #: that revision by the close of its call (or the cut of a continuous call's batch)
-COUNTED = ("submitted", "under_review", "accepted", "rejected")
+COUNTED = ("submitted", "under_review", "accepted", "rejected", "set_aside")
 
 
 def check_proposal_transition(current: str, target: str) -> None:

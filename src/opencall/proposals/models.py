@@ -62,6 +62,24 @@ class Proposal(Base):
         return next((m for m in self.members if m.role == "pi"), None)
 
 
+class TriageDecision(Base):
+    """Why a proposal is set aside at triage, before the review (its status then
+    ``set_aside``): the category (``domain.TRIAGE_CATEGORIES``) and the reason the
+    applicant reads, who decided and when. One row while the proposal is set aside; the
+    row goes when the decision is reversed (the audit log keeps both)."""
+
+    __tablename__ = "triage_decisions"
+
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposals.id", ondelete="CASCADE"), primary_key=True
+    )
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    category: Mapped[str] = mapped_column(String(20), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
 class DraftReminder(Base):
     """A reminder mailed to the PI of a draft before its call closes, one row per draft
     and threshold (days before the close): the primary key makes each reminder once

@@ -166,6 +166,15 @@ AUDIT_ACTIONS = {
     "solver.conflicts": N_("Conflicts computed"),
     "solver.schedule": N_("Schedule run"),
     "schedule.offer_booked": N_("Award offered after a decline booked on the schedule"),
+    "proposal.set_aside": N_("Proposal set aside at triage"),
+    "proposal.triage_lifted": N_("Proposal returned to review from triage"),
+}
+#: why a proposal was set aside at triage (``proposals.domain.TRIAGE_CATEGORIES``): what
+#: the applicant, the chair and the API's ``category_label`` say
+TRIAGE_CATEGORIES = {
+    "out_of_scope": N_("out of the call's scope"),
+    "infeasible": N_("technically infeasible"),
+    "incomplete": N_("incomplete"),
 }
 AUDIT_ENTITIES = {
     "api_token": N_("API token"),

@@ -8,6 +8,7 @@
                 added or removed by hand
 ``reviewing``   a reviewer's answer to an assignment, the review and its grade
 ``technical``   technical (feasibility) reviews
+``triage``      proposals set aside before the review, and returned to it
 ``calibration`` calibrated grades, the ranking (``optim.calibration``,
                 ``optim.bias``) and its freeze
 ``common``      the proposals' current revisions, the latest run of a step
@@ -50,6 +51,7 @@ from opencall.reviews.services.reviewing import (
     submitted_as,
 )
 from opencall.reviews.services.technical import submit_technical_review
+from opencall.reviews.services.triage import return_to_review, set_aside, triage_of
 from opencall.runs import VERSION, inputs_hash  # importable here as before
 
 __all__ = [
@@ -58,6 +60,9 @@ __all__ = [
     "ReviewInput",
     "Uncovered",
     "add_assignment",
+    "return_to_review",
+    "set_aside",
+    "triage_of",
     "ask_for_more_time",
     "build_assignment_problem",
     "compute_conflicts",
