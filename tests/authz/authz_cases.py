@@ -413,6 +413,17 @@ API: list[Case] = [
     Case("GET", "/api/v1/calls/{slug}/proposals", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/assignments", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/assignments/uncovered", STAFF, S, api=True),
+    Case("GET", "/api/v1/calls/{slug}/triage", STAFF, S, api=True),
+    Case(
+        "PUT",
+        "/api/v1/calls/{slug}/proposals/{proposal_id}/triage",
+        STAFF,
+        SP,
+        api=True,
+        json={"set_aside": True, "category": "incomplete", "reason": "No target list."},
+        phase="the cycle's call has its reviews assigned, so triage is over and the staff are "
+        "refused with 400; tests/reviews/test_triage.py sets aside and returns in phase",
+    ),
     Case(
         "PUT",
         "/api/v1/calls/{slug}/reviewers/{reviewer_id}/deadline",

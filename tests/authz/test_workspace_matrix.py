@@ -142,6 +142,8 @@ SCOPED = {
     ("GET", "/api/v1/calls/{slug}/proposals"): "manage",
     ("GET", "/api/v1/calls/{slug}/assignments"): "manage",
     ("GET", "/api/v1/calls/{slug}/assignments/uncovered"): "manage",
+    ("GET", "/api/v1/calls/{slug}/triage"): "manage",
+    ("PUT", "/api/v1/calls/{slug}/proposals/{proposal_id}/triage"): "manage",
     ("GET", "/api/v1/calls/{slug}/ranking"): "manage",
     ("GET", "/api/v1/calls/{slug}/decisions"): "manage",
     ("GET", "/api/v1/calls/{slug}/unreviewed"): "manage",

@@ -7,6 +7,8 @@ decide on it. Before, nothing could set a proposal aside (``rv.set_aside`` did n
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,11 +20,13 @@ from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.outcomes import queries as oq
 from opencall.people import services as people_services
+from opencall.people.models import User
 from opencall.proposals.models import TriageDecision
 from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
 from opencall.reviews.models import Conflict
 from tests import factories as F
+from tests.web.conftest import Web, api_bearer
 
 REASON = "Solar physics is outside the scope of this call."
 
@@ -112,7 +116,7 @@ def test_triage_is_reversed_until_the_reviews_are_assigned_and_not_after(db: Ses
         ("too_weak", REASON, "Unknown triage category"),
         ("out_of_scope", "   ", "Say why"),
         ("out_of_scope", "x" * 2001, "too long"),
-        ("out_of_scope", "bad\x00byte", "control character"),
+        ("out_of_scope", "bad\x00byte", "control characters"),
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(
@@ -153,3 +157,44 @@ def test_only_a_proposal_in_review_is_set_aside(db: Session) -> None:
         rv.set_aside(s, call, props[0], "out_of_scope", REASON, actor_id=chair)
     with pytest.raises(DomainError, match="not set aside"):
         rv.return_to_review(s, call, props[1], actor_id=chair)
+
+
+def test_the_chair_triages_through_the_api_and_the_applicant_reads_why(web: Web) -> None:
+    """The chair sets a proposal aside through the API (no team in the answers of a
+    dual-anonymous call); the applicant reads the category in their language and the
+    chair's reason on the proposal's page; a bad request changes nothing."""
+    with web.factory() as s:
+        call, props, _reviewers = F.call_in_review(s, 2, 2)
+        _chair(s, call.id)
+        slug, pid = call.slug, props[0].id
+        pi = s.get(User, props[0].pi_user_id)
+        assert pi is not None
+        team = [pi.name, pi.email, *(m.institution_name for m in props[0].members)]
+        s.commit()
+    headers = api_bearer(web, "chair-triage@staff.example", scopes=("manage",))
+    c = web.client()
+    url = f"/api/v1/calls/{slug}/proposals/{pid}/triage"
+    bad = c.put(url, headers=headers, json={"set_aside": True, "category": "incomplete"})
+    assert bad.status_code == 400 and "Say why" in bad.text
+    assert c.get(f"/api/v1/calls/{slug}/triage", headers=headers).json() == {"items": []}
+    body = {"set_aside": True, "category": "incomplete", "reason": "The target list is empty."}
+    r = c.put(url, headers=headers, json=body)
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert (got["status"], got["category"], got["category_label"]) == (
+        "set_aside",
+        "incomplete",
+        "incomplete",
+    )
+    listed = c.get(f"/api/v1/calls/{slug}/triage", headers=headers)
+    assert [i["proposal_id"] for i in listed.json()["items"]] == [pid]
+    assert not [x for x in team if x and (x in listed.text or x in r.text)]
+    page = web.login(team[1], "fr").get(f"/proposals/{pid}")
+    assert page.status_code == 200
+    triage = page.text.split('id="triage"')[1].split("</blockquote>")[0]
+    assert "Écartée avant l'évaluation : incomplète." in html.unescape(triage)
+    assert "The target list is empty." in triage
+    assert "chair-triage" not in page.text  # who decided is not said
+    back = c.put(url, headers=headers, json={"set_aside": False, "reason": "Found it."})
+    assert back.status_code == 200 and back.json()["status"] == "under_review"
+    assert 'id="triage"' not in web.login(team[1]).get(f"/proposals/{pid}").text

@@ -14,7 +14,13 @@ from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.people.models import User
 from opencall.proposals.anonymity import Finding, TeamIdentity, scan_text
-from opencall.proposals.models import AnonymityScan, Attachment, Proposal, TeamMember
+from opencall.proposals.models import (
+    AnonymityScan,
+    Attachment,
+    Proposal,
+    TeamMember,
+    TriageDecision,
+)
 from opencall.web.i18n import N_
 
 
@@ -220,3 +226,8 @@ def batch_info(proposal: Proposal, now: dt.datetime | None = None) -> BatchInfo 
     if i is None:
         return None
     return BatchInfo(i + 1, cutoffs[i], _due(call, cutoffs[i]), False)
+
+
+def triage_of(session: Session, proposal_id: int) -> TriageDecision | None:
+    """Why a proposal set aside at triage was set aside (None for any other)."""
+    return session.get(TriageDecision, proposal_id)

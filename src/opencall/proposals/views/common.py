@@ -19,6 +19,7 @@ STATUS = {
     "under_review": N_("under review"),
     "accepted": N_("accepted"),
     "rejected": N_("not accepted"),
+    "set_aside": N_("set aside"),
 }
 MEMBER_STATUS = {"invited": N_("invited"), "accepted": N_("accepted"), "declined": N_("declined")}
 ROLES = {"pi": N_("Principal investigator"), "coi": N_("Co-investigator")}

@@ -40,6 +40,7 @@ from opencall.proposals.views.request_forms import (
 )
 from opencall.web.forms import MSG_TOO_LONG
 from opencall.web.i18n import N_
+from opencall.web.labels import TRIAGE_CATEGORIES, labeller
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
@@ -280,6 +281,11 @@ def editor(page: Page, proposal: Proposal, status: int = 200, **extra: Any) -> R
         "can_submit": policies.may_submit_proposal(page.user, proposal),
         "can_withdraw": policies.may_withdraw_proposal(page.user, proposal),
         "outcome": policies.may_see_outcome(page.user, proposal),
+        # set aside at triage: the category in the reader's words and the chair's reason
+        "triage": queries.triage_of(page.db, proposal.id)
+        if proposal.status == "set_aside"
+        else None,
+        "triage_label": labeller(page, TRIAGE_CATEGORIES),
         "scripts": ["/static/safe-save.js"],
         **label_helpers(page),
     }

@@ -9,6 +9,7 @@
 ``reviewer``    reviewer: the answer to an assignment, a declared conflict
 ``pool``        chair: the call's conflicts, the reviewer pool, invitations
 ``technical``   technical reviewer: technical reviews
+``triage``      chair: proposals set aside before the review, or returned to it
 ``common``      a row of the chair's call
 =============== ===============================================================
 
@@ -20,11 +21,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from opencall.reviews.api_write import assignments, phases, pool, reviewer, technical
+from opencall.reviews.api_write import assignments, phases, pool, reviewer, technical, triage
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
 # in this order (the API schema's order as before the split)
-for _module in (phases, assignments, reviewer, pool, technical):
+for _module in (phases, assignments, reviewer, pool, technical, triage):
     router.include_router(_module.router)
 
 __all__ = ["router"]

@@ -16,10 +16,11 @@ from opencall.errors import DomainError
 from opencall.inputs import control_char
 from opencall.proposals.domain import TRIAGE_CATEGORIES, check_proposal_transition
 from opencall.proposals.models import Proposal, TriageDecision
+from opencall.proposals.queries import triage_of as triage_of  # importable here
 from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.policies import ACTIVE, require_hands_off
 
-#: the longest reason kept (what the applicant reads)
+#: the longest reason kept (what the applicant reads; its message says 2000)
 MAX_REASON = 2000
 #: the call's states in which triage happens (after the close, before the ranking)
 TRIAGE_STATES = ("closed", "review")
@@ -77,14 +78,11 @@ def set_aside(
             field="reason",
         )
     if len(text) > MAX_REASON:
+        raise DomainError("The reason is too long (2000 characters at most).", field="reason")
+    bad = control_char(text)  # tabs and line breaks are allowed
+    if bad is not None:
         raise DomainError(
-            "The reason is too long (at most %(n)s characters).", field="reason", n=MAX_REASON
-        )
-    if (
-        bad := control_char(text.replace("\n", " ").replace("\r", " ").replace("\t", " "))
-    ) is not None:
-        raise DomainError(
-            "The reason contains a control character (%(char)s).", field="reason", char=bad
+            "Text may not contain control characters (%(char)s).", field="reason", char=bad
         )
     require_triage_open(session, call)
     check_proposal_transition(proposal.status, "set_aside")
@@ -138,8 +136,3 @@ def return_to_review(
         reason=(reason or "").strip()[:MAX_REASON],
         data={"category": row.category if row is not None else ""},
     )
-
-
-def triage_of(session: Session, proposal_id: int) -> TriageDecision | None:
-    """The triage decision of a proposal set aside, or None."""
-    return session.get(TriageDecision, proposal_id)
