@@ -4,6 +4,7 @@ page, the API's ``uncovered`` list and ``opencall review assign`` say the same s
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
@@ -40,6 +41,10 @@ SHORT_REASONS = {
         "A reviewer withdrew or was removed since it was assigned: run the automatic "
         "assignment again to replace them, or assign a reviewer by hand."
     ),
+    "overdue": N_(
+        "A reviewer has not submitted by the review deadline: extend their deadline, or "
+        "remove the assignment and run the automatic assignment again to replace them."
+    ),
     "no_expertise": N_(
         "None of its reviewers has any recorded expertise in its subject: invite reviewers "
         "who know the field."
@@ -57,13 +62,18 @@ def short_explanation(t: Translator, u: services.Uncovered) -> str:
 
 
 def uncovered_rows(
-    db: Session, call: Call, withheld: frozenset[int], t: Translator
+    db: Session,
+    call: Call,
+    withheld: frozenset[int],
+    t: Translator,
+    *,
+    now: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
     """The proposals short of suitable reviewers (``services.uncovered_proposals``) as the
     page and the API show them: code, title, reviewers assigned of those needed, the
     reason's code and its explanation in the reader's language (``t``). A proposal
     withheld from the reader (``policies.withheld``) is left out."""
-    found = services.uncovered_proposals(db, call, withheld=withheld)
+    found = services.uncovered_proposals(db, call, withheld=withheld, now=now)
     if not found:
         return []
     props = {

@@ -69,7 +69,7 @@ class ShortOut(BaseModel):
     needed: int
     assigned: int
     reason: str = Field(
-        description="pool, conflicts, capacity, diversity, no_expertise or withdrawn"
+        description="pool, conflicts, capacity, diversity, no_expertise, withdrawn or overdue"
     )
     explanation: str
 

@@ -4,24 +4,26 @@ removed), each change audited in the call's log."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
 from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
+from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as q
 from opencall.reviews.domain import collusion_cycles, conflicted_pair, reviewing_collusion
-from opencall.reviews.models import AffinityScore, ReviewAssignment
+from opencall.reviews.models import AffinityScore, ReviewAssignment, ReviewDeadlineExtension
 from opencall.reviews.policies import require_hands_off
 from opencall.reviews.policies import withheld as withheld_from
 from opencall.reviews.services.apart import solve_apart
@@ -447,20 +449,27 @@ class Uncovered:
     #: reviewers free of conflicts than it needs), "capacity" (those
     #: reviewers have no room left), "diversity" (the institution and region rules leave
     #: too few), "no_expertise" (covered, but no reviewer has any affinity with it) or
-    #: "withdrawn" (a reviewer declined, declared a conflict or was removed since)
+    #: "withdrawn" (a reviewer declined, declared a conflict or was removed since) or
+    #: "overdue" (a reviewer invited or accepted is silent past their review deadline)
     reason: str
     free: int  # reviewers free of conflicts (not declined or removed) at the run
     load_to_cover: int  # the maximum load that would give every proposal its reviewers
 
 
 def uncovered_proposals(
-    session: Session, call: Call, *, withheld: frozenset[int] = frozenset()
+    session: Session,
+    call: Call,
+    *,
+    withheld: frozenset[int] = frozenset(),
+    now: dt.datetime | None = None,
 ) -> list[Uncovered]:
     """What the chair must still recruit for: the proposals the last automatic assignment
     left short, that are still short now (a hand assignment may have covered one), those
     that lost a reviewer since (declined, conflicted, removed) and are short for it, and
     the proposals whose every reviewer has no affinity with them (when the call has
-    affinity scores). ``withheld``: proposals the reader may not see
+    affinity scores), and those left short by reviewers silent past their review deadline
+    (the call's, or their extension; judged at ``now``): invited or accepted, nothing
+    submitted ("overdue"). ``withheld``: proposals the reader may not see
     (``policies.withheld``), left out."""
     run = q.latest_run(session, call, "assignment")
     summary = run.summary if run is not None else {}
@@ -485,9 +494,11 @@ def uncovered_proposals(
         )
         still = session.scalars(in_review.where(Proposal.id.in_(part)))
         for pid in still:
-            row, now = listed[pid], int(counts.get(pid, 0))
-            if now < int(row["needed"]):
-                out[pid] = Uncovered(pid, int(row["needed"]), now, row["reason"], row["free"], load)
+            row, have = listed[pid], int(counts.get(pid, 0))
+            if have < int(row["needed"]):
+                out[pid] = Uncovered(
+                    pid, int(row["needed"]), have, row["reason"], row["free"], load
+                )
     # a proposal that lost a reviewer since (declined, a conflict declared, removed) and
     # has fewer than it needs: listed as "withdrawn" until a new run or a hand assignment.
     # What it needs is what the last run gave each proposal (its parameters' k), not the
@@ -511,6 +522,9 @@ def uncovered_proposals(
     ).all():
         if pid not in withheld and pid not in listed and int(n) < k:
             out[pid] = Uncovered(pid, k, int(n), "withdrawn", -1, load)
+    for pid, n, late in _overdue(session, call, in_review, now or utcnow()):
+        if pid not in withheld and pid not in out and int(n) - late < k:
+            out[pid] = Uncovered(pid, k, int(n) - late, "overdue", -1, load)
     scored = session.scalar(
         select(AffinityScore.id)
         .where(AffinityScore.call_id == call.id, AffinityScore.score > 0)
@@ -531,6 +545,57 @@ def uncovered_proposals(
             if pid not in withheld and pid not in out:
                 out[pid] = Uncovered(pid, k, int(n), "no_expertise", -1, load)
     return [out[pid] for pid in sorted(out)]
+
+
+def _overdue(
+    session: Session, call: Call, in_review: Any, now: dt.datetime
+) -> list[tuple[int, int, int]]:
+    """The proposals of ``call`` with a reviewer silent past their review deadline (the
+    call's, or the chair's extension for them): invited or accepted, not submitted at
+    ``now``. Each with its active assignments and how many of those are overdue."""
+    deadline = review_settings(call.review_settings).review_deadline
+    if deadline is None:
+        return []
+    if deadline.tzinfo is None:
+        deadline = deadline.replace(tzinfo=dt.UTC)
+    # counted in SQL (a conference call has tens of thousands of assignments): late are
+    # those whose extension passed, and those without one once the call's deadline did
+    ext = ReviewDeadlineExtension
+    is_late = ext.until <= now
+    if now >= deadline:
+        is_late = or_(ext.until.is_(None), is_late)
+    late = dict(
+        session.execute(
+            select(ReviewAssignment.proposal_id, func.count(ReviewAssignment.id))
+            .outerjoin(
+                ext,
+                (ext.call_id == ReviewAssignment.call_id)
+                & (ext.reviewer_id == ReviewAssignment.reviewer_id),
+            )
+            .where(
+                ReviewAssignment.call_id == call.id,
+                ReviewAssignment.status.in_(("assigned", "accepted")),
+                ReviewAssignment.proposal_id.in_(in_review),
+                is_late,
+            )
+            .group_by(ReviewAssignment.proposal_id)
+        ).all()
+    )
+    if not late:
+        return []
+    ids = sorted(late)
+    counts: dict[int, int] = {}
+    for lo in range(0, len(ids), 5000):  # bound parameters per statement, as above
+        rows = session.execute(
+            select(ReviewAssignment.proposal_id, func.count(ReviewAssignment.id))
+            .where(
+                ReviewAssignment.proposal_id.in_(ids[lo : lo + 5000]),
+                ReviewAssignment.status.in_(("assigned", "accepted", "submitted")),
+            )
+            .group_by(ReviewAssignment.proposal_id)
+        ).all()
+        counts.update((int(pid), int(n)) for pid, n in rows)
+    return [(pid, int(counts.get(pid, 0)), int(n)) for pid, n in sorted(late.items())]
 
 
 def add_assignment(
@@ -591,6 +656,12 @@ def add_assignment(
     if existing is not None:
         if existing.status in ("assigned", "accepted", "submitted"):
             raise DomainError("This reviewer is already assigned to this proposal.")
+        if existing.status == "declined":
+            # they said no to this very proposal: never offered it again (the automatic
+            # assignment forbids the pair too); a removed pair the chair may restore
+            raise DomainError(
+                "This reviewer declined this proposal: it is not offered to them again."
+            )
         existing.status = "assigned"
         existing.source = "manual"
         a = existing
