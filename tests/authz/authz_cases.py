@@ -94,6 +94,13 @@ class Case:
         return self.files(ctx) if callable(self.files) else self.files
 
 
+#: why the triage writes are refused to the staff in the cycle's world
+TRIAGE_OVER = (
+    "the cycle's call has its reviews assigned, so triage is over and the staff are refused "
+    "with 400; tests/reviews/test_triage.py sets aside and returns in phase"
+)
+
+
 def S(f: Any, c: Any) -> dict[str, Any]:  # noqa: N802
     return {"slug": c.slug}
 
@@ -228,6 +235,23 @@ HTML: list[Case] = [
         data={"reason": "test"},
     ),
     Case("POST", "/manage/calls/{slug}/assignment/extend", STAFF, lambda f, c: _due_call(f, c)),
+    Case("GET", "/manage/calls/{slug}/triage", STAFF, S),
+    Case(
+        "POST",
+        "/manage/calls/{slug}/triage/{proposal_id}/set-aside",
+        STAFF,
+        SP,
+        data={"category": "incomplete", "reason": "No target list."},
+        phase=TRIAGE_OVER,
+    ),
+    Case(
+        "POST",
+        "/manage/calls/{slug}/triage/{proposal_id}/return",
+        STAFF,
+        SP,
+        data={"reason": "Found it."},
+        phase=TRIAGE_OVER,
+    ),
     Case("GET", "/manage/calls/{slug}/ranking", STAFF, S),
     Case("POST", "/manage/calls/{slug}/ranking/freeze", STAFF, S),
     Case("POST", "/manage/calls/{slug}/ranking/unfreeze", STAFF, S),
@@ -421,8 +445,7 @@ API: list[Case] = [
         SP,
         api=True,
         json={"set_aside": True, "category": "incomplete", "reason": "No target list."},
-        phase="the cycle's call has its reviews assigned, so triage is over and the staff are "
-        "refused with 400; tests/reviews/test_triage.py sets aside and returns in phase",
+        phase=TRIAGE_OVER,
     ),
     Case(
         "PUT",

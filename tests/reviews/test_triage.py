@@ -26,7 +26,7 @@ from opencall.reviews import queries as rq
 from opencall.reviews import services as rv
 from opencall.reviews.models import Conflict
 from tests import factories as F
-from tests.web.conftest import Web, api_bearer
+from tests.web.conftest import Web, api_bearer, csrf
 
 REASON = "Solar physics is outside the scope of this call."
 
@@ -198,3 +198,47 @@ def test_the_chair_triages_through_the_api_and_the_applicant_reads_why(web: Web)
     back = c.put(url, headers=headers, json={"set_aside": False, "reason": "Found it."})
     assert back.status_code == 200 and back.json()["status"] == "under_review"
     assert 'id="triage"' not in web.login(team[1]).get(f"/proposals/{pid}").text
+
+
+def test_the_chair_triages_on_the_page_and_a_conflicted_chair_does_not_see_it(
+    web: Web,
+) -> None:
+    with web.factory() as s:
+        call, props, _reviewers = F.call_in_review(s, 2, 2)
+        _chair(s, call.id)
+        conflicted = _chair(s, call.id, "conflicted-triage@staff.example")
+        s.add(
+            Conflict(
+                call_id=call.id, proposal_id=props[0].id, reviewer_id=conflicted, source="personal"
+            )
+        )
+        slug, pid, other, code = call.slug, props[0].id, props[1].id, props[0].code
+        s.commit()
+    c = web.login("chair-triage@staff.example")
+    page = c.get(f"/manage/calls/{slug}/triage")
+    assert page.status_code == 200 and f"/triage/{pid}/set-aside" in page.text
+    bad = c.post(
+        f"/manage/calls/{slug}/triage/{pid}/set-aside",
+        data={"csrf_token": csrf(c), "category": "incomplete", "reason": " "},
+    )
+    assert bad.status_code == 400 and "Say why" in bad.text
+    r = c.post(
+        f"/manage/calls/{slug}/triage/{pid}/set-aside",
+        data={"csrf_token": csrf(c), "category": "infeasible", "reason": "Below the horizon."},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    after = c.get(f"/manage/calls/{slug}/triage").text
+    assert "Below the horizon." in after and f"/triage/{pid}/return" in after
+    # the conflicted chair sees neither the proposal nor its triage, and may not return it
+    d = web.login("conflicted-triage@staff.example")
+    theirs = d.get(f"/manage/calls/{slug}/triage").text
+    assert code not in theirs and "Below the horizon." not in theirs
+    assert f"/triage/{other}/set-aside" in theirs
+    refused = d.post(
+        f"/manage/calls/{slug}/triage/{pid}/return",
+        data={"csrf_token": csrf(d), "reason": "mine"},
+    )
+    assert refused.status_code == 400
+    with web.factory() as s:
+        assert rv.triage_of(s, pid) is not None

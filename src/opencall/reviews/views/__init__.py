@@ -9,6 +9,7 @@
 ``common``            form messages, the reviewer's copy of a PDF, refusals
 ``audit``             the call's audit log (the office's), less withheld proposals
 ``batches``           a continuous call's batches, and the cut of those due
+``triage``            the chair's triage: proposals set aside before the review
 ===================== ========================================================
 
 Thin routes over ``reviews.services``; every route asks ``reviews.policies``
@@ -35,13 +36,23 @@ from opencall.reviews.views import (
     chair_ranking,
     reviewer,
     technical,
+    triage,
 )
 from opencall.reviews.views.reviewer import review_deadline
 from opencall.web.i18n import N_
 
 router = APIRouter()
 # in this order (the routes' and the API schema's order as before the split)
-for _module in (reviewer, technical, chair, chair_assignments, chair_ranking, audit, batches):
+for _module in (
+    reviewer,
+    technical,
+    chair,
+    chair_assignments,
+    chair_ranking,
+    audit,
+    batches,
+    triage,
+):
     router.include_router(_module.router)
 
 __all__ = ["SERVICE_MESSAGES", "review_deadline", "router"]
