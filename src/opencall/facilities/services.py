@@ -28,6 +28,7 @@ from opencall.facilities.schemas import (
     validate_pool_attributes,
 )
 from opencall.optim import wallclock
+from opencall.people.models import Country
 from opencall.people.queries import user_by_email
 from opencall.people.services import check_country
 
@@ -473,6 +474,7 @@ def create_resource(
     bundle_with: list[int] | None = None,
     record_kinds: list[str] | None = None,
     changeover_slots: Any = 0,
+    country_rules: dict[str, Any] | None = None,
     actor_id: int | None = None,
 ) -> CapacityPool:
     """A resource of a ``custom`` facility, described by data only; ``whole_units``
@@ -504,6 +506,7 @@ def create_resource(
     _name_free(session, facility.id, values["name"], None)
     values["bundle_with"] = _check_bundle_with(session, facility.id, None, bundle_with or [])
     values["record_kinds"] = check_record_kinds(record_kinds or [])
+    values["country_rules"] = check_country_rules(session, country_rules)
     pool = CapacityPool(facility_id=facility.id, pool_type="custom", attributes={}, **values)
     pool.unavailable = [
         PoolUnavailability(starts_at=u.starts_at, ends_at=u.ends_at, reason=u.reason)
@@ -560,6 +563,14 @@ def check_record_kinds(kinds: list[str]) -> list[str]:
     return out
 
 
+def check_country_rules(session: Session, rules: Any) -> dict[str, Any]:
+    """A resource's rules by country (``domain.check_country_rules``) against the
+    countries of the reference data."""
+    if not rules:
+        return {}
+    return domain.check_country_rules(rules, set(session.scalars(select(Country.iso3))))
+
+
 def _unavailable_docs(pool: CapacityPool) -> list[dict[str, Any]]:
     return [
         {"starts_at": u.starts_at, "ends_at": u.ends_at, "reason": u.reason}
@@ -596,6 +607,7 @@ def update_resource(
         "bundle_with",
         "record_kinds",
         "changeover_slots",
+        "country_rules",
     }
     unknown = set(changes) - allowed
     if unknown:
@@ -625,6 +637,7 @@ def update_resource(
         current["unit_labels"] = None
     bundle_with = changes.pop("bundle_with", None)
     record_kinds = changes.pop("record_kinds", None)
+    country_rules = changes.pop("country_rules", None)
     current.update(changes)
     values, cal = _resource_fields(**current)
     _name_free(session, pool.facility_id, values["name"], pool.id)
@@ -636,6 +649,9 @@ def update_resource(
     if record_kinds is not None:
         values["record_kinds"] = check_record_kinds(list(record_kinds))
         changes["record_kinds"] = values["record_kinds"]
+    if country_rules is not None:
+        values["country_rules"] = check_country_rules(session, country_rules)
+        changes["country_rules"] = values["country_rules"]
     committed = committed_amount(session, pool)
     if values["amount"] + 1e-9 < committed:
         raise DomainError(
