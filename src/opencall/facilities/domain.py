@@ -982,6 +982,34 @@ def country_rule(rules: dict[str, Any] | None, country: str | None) -> tuple[boo
     return country in barred, int(leads.get(country, leads.get("*", 0)))
 
 
+def outside_periods(
+    spans: list[tuple[dt.datetime, dt.datetime]],
+    existing: list[tuple[dt.datetime, dt.datetime]],
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The parts of ``spans`` (half-open) that no ``existing`` period covers, in order: a
+    span inside one is dropped, one overlapping one keeps the rest (one or two pieces).
+    A recurring closure given after a maintenance week (every Sunday, one of them in that
+    week) adds the Sundays that are not unavailable already (trialfac15: before, the
+    whole rule was refused as overlapping)."""
+    out: list[tuple[dt.datetime, dt.datetime]] = []
+    cuts = sorted(existing)
+    for t0, t1 in spans:
+        pieces = [(t0, t1)]
+        for u0, u1 in cuts:
+            nxt: list[tuple[dt.datetime, dt.datetime]] = []
+            for a, b in pieces:
+                if u1 <= a or b <= u0:
+                    nxt.append((a, b))
+                    continue
+                if a < u0:
+                    nxt.append((a, u0))
+                if u1 < b:
+                    nxt.append((u1, b))
+            pieces = nxt
+        out.extend(pieces)
+    return out
+
+
 # ---- recurring unavailable periods: an RFC 5545 RRULE (python-dateutil) on the site's clock
 
 MAX_RULE_PERIODS = 5000  # the most unavailable periods one rule may expand to

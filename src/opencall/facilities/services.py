@@ -722,8 +722,9 @@ def add_unavailable_rule(
     """Record a recurring unavailable period (weekends, a monthly maintenance day): the
     RRULE ``rule`` expanded over the resource's period on its site's wall clock
     (:func:`facilities.domain.expand_rule`) into ordinary unavailable periods, all
-    accepted together or none; booked slots inside them are audited and returned as
-    :func:`add_unavailable` does."""
+    accepted together or none, less what is unavailable already (an occurrence inside an
+    existing period is left out, one overlapping it keeps the rest); booked slots inside
+    them are audited and returned as :func:`add_unavailable` does."""
     spans = domain.expand_rule(
         rule,
         start_time,
@@ -736,6 +737,13 @@ def add_unavailable_rule(
     if not spans:
         raise DomainError(
             "The rule gives no unavailable period in the resource's period.", field="rule"
+        )
+    # occurrences already unavailable (a Sunday in the maintenance week) add nothing
+    spans = domain.outside_periods(spans, [(u.starts_at, u.ends_at) for u in pool.unavailable])
+    if not spans:
+        raise DomainError(
+            "Every period the rule gives is unavailable already: nothing was added.",
+            field="rule",
         )
     return _add_unavailable_spans(session, pool, spans, reason, actor_id)
 
