@@ -20,7 +20,14 @@ from collections import defaultdict
 import pytest
 
 from tests.api.test_genebank_journey import review_and_publish
-from tests.api.test_operator_journey import Client, account, open_facility, signed_in, text_of
+from tests.api.test_operator_journey import (
+    Client,
+    account,
+    open_call,
+    open_facility,
+    signed_in,
+    text_of,
+)
 from tests.web.conftest import Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -67,20 +74,11 @@ def test_a_biobank_lends_restricted_sections_only_where_its_permit_covers(
     slug = "cores-2028"
     call = {"provider": "pbb", "facility": "archive", "slug": slug, "code": "PB28",
             "cycle": "2028", "title": "Subsamples 2028"}  # fmt: skip
-    office.post("/api/v1/calls", {
-        **call, "anonymity": "single",
-        "opens_at": "2026-01-01T00:00:00Z", "closes_at": "2099-01-01T00:00:00Z",
-        "review_settings": {"reviewers_per_proposal": 2, "max_load": 40},
-        "allocation_policy": {"award_mode": "whole"}})  # fmt: skip
-    office.post(f"/api/v1/calls/{slug}/pools", {"pool_id": open_["id"], "amount": 300})
-    office.post(f"/api/v1/calls/{slug}/pools", {"pool_id": restricted["id"], "amount": 100})
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "open"})
-    reviewers: list[Client] = []
-    for address, name, iso3 in [("bio1@panel.example", "Panel One", "DEU"),
-                                ("bio2@panel.example", "Panel Two", "JPN")]:  # fmt: skip
-        reviewers.append(account(web, address, name, country_iso3=iso3,
-                                 institution=f"Institute of {name}"))  # fmt: skip
-        office.post("/api/v1/providers/pbb/roles", {"email": address, "role": "reviewer"})
+    reviewers = open_call(web, office, call, {"award_mode": "whole"},
+                          [("bio1@panel.example", "Panel One", "DEU"),
+                           ("bio2@panel.example", "Panel Two", "JPN")],
+                          [{"pool_id": open_["id"], "amount": 300},
+                           {"pool_id": restricted["id"], "amount": 100}])  # fmt: skip
 
     code_of: dict[str, str] = {}
     team: dict[str, tuple[int, Client]] = {}

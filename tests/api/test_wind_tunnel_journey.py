@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.api.test_genebank_journey import review_and_publish
-from tests.api.test_operator_journey import Client, account, open_facility, signed_in, text_of
+from tests.api.test_operator_journey import account, open_call, open_facility, signed_in, text_of
 from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
@@ -61,20 +61,13 @@ def test_a_wind_tunnel_keeps_a_day_for_re_rigging_between_two_teams(
     assert office.get(f"/api/v1/resources/{tunnel['id']}")["calendar"]["changeover_slots"] == 1
 
     slug = "tunnel-2027"
-    office.post("/api/v1/calls", {
+    reviewers = open_call(web, office, {
         "provider": "lnec", "facility": "tunnel", "slug": slug, "code": "WT27",
-        "cycle": "2027", "title": "Wind tunnel campaigns, spring 2027", "anonymity": "single",
-        "opens_at": "2026-11-01T00:00:00Z", "closes_at": "2099-01-01T00:00:00Z",
-        "review_settings": {"reviewers_per_proposal": 2, "max_load": 40},
-        "allocation_policy": {"award_mode": "whole", "pi_cap_awards": 1}})  # fmt: skip
-    office.post(f"/api/v1/calls/{slug}/pools", {"pool_id": tunnel["id"], "amount": 29})
-    office.post(f"/api/v1/calls/{slug}/transition", {"target": "open"})
-    reviewers: list[Client] = []
-    for address, name, iso3 in [("wind1@panel.example", "Aerodynamicist", "DEU"),
-                                ("wind2@panel.example", "Structural engineer", "CHL")]:  # fmt: skip
-        reviewers.append(account(web, address, name, country_iso3=iso3,
-                                 institution=f"Institute of {name}"))  # fmt: skip
-        office.post("/api/v1/providers/lnec/roles", {"email": address, "role": "reviewer"})
+        "cycle": "2027", "title": "Wind tunnel campaigns, spring 2027"},
+        {"award_mode": "whole", "pi_cap_awards": 1},
+        [("wind1@panel.example", "Aerodynamicist", "DEU"),
+         ("wind2@panel.example", "Structural engineer", "CHL")],
+        [{"pool_id": tunnel["id"], "amount": 29}])  # fmt: skip
     code_of: dict[str, str] = {}
     team_of: dict[str, tuple[int, str]] = {}
     for i, (iso3, days) in enumerate(TEAMS):

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from opencall.errors import DomainError, Localized
 from opencall.inputs import checked_time_zone, local_number, plain_number, time_zone_name
-from opencall.optim import wallclock
+from opencall.optim import intervals, wallclock
 from opencall.people.domain import zone_name
 
 LANGS = ("en", "zh", "fr", "es")
@@ -991,23 +991,8 @@ def outside_periods(
     A recurring closure given after a maintenance week (every Sunday, one of them in that
     week) adds the Sundays that are not unavailable already (trialfac15: before, the
     whole rule was refused as overlapping)."""
-    out: list[tuple[dt.datetime, dt.datetime]] = []
     cuts = sorted(existing)
-    for t0, t1 in spans:
-        pieces = [(t0, t1)]
-        for u0, u1 in cuts:
-            nxt: list[tuple[dt.datetime, dt.datetime]] = []
-            for a, b in pieces:
-                if u1 <= a or b <= u0:
-                    nxt.append((a, b))
-                    continue
-                if a < u0:
-                    nxt.append((a, u0))
-                if u1 < b:
-                    nxt.append((u1, b))
-            pieces = nxt
-        out.extend(pieces)
-    return out
+    return [piece for span in spans for piece in intervals.subtract([span], cuts)]
 
 
 # ---- recurring unavailable periods: an RFC 5545 RRULE (python-dateutil) on the site's clock
