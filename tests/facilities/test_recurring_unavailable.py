@@ -11,7 +11,7 @@ import zoneinfo
 import pytest
 
 from opencall.errors import DomainError
-from opencall.facilities.domain import MAX_RULE_PERIODS, expand_rule
+from opencall.facilities.domain import MAX_RULE_PERIODS, expand_rule, outside_periods
 from tests.facilities.test_web import Cryo, _counts, cryo, tokens
 from tests.web.conftest import Web
 
@@ -37,6 +37,24 @@ def test_a_monthly_maintenance_day_keeps_the_local_clock_across_daylight_saving(
         a, b = t0.astimezone(BERLIN), t1.astimezone(BERLIN)
         assert a.weekday() == 0 and a.day <= 7 and (a.hour, b.hour) == (8, 20)
     assert {t0.hour for t0, _ in spans} == {6, 7}  # UTC: 07:00 in winter, 06:00 in summer
+
+
+def test_a_rule_adds_only_what_is_not_unavailable_already() -> None:
+    """Sundays over a period with a maintenance week: the Sunday inside the week is left
+    out, one the week's end cuts keeps its part after it (trialfac15: the rule was refused
+    as overlapping, so weekly closures and a maintenance week could not both be given)."""
+    day = dt.timedelta(days=1)
+    t = dt.datetime(2027, 4, 11, 7, tzinfo=dt.UTC)  # a Sunday
+    sundays = [(t + 7 * k * day, t + (7 * k + 1) * day) for k in range(3)]
+    week = (t + 8 * day, t + 14 * day + dt.timedelta(hours=12))  # 19th 07:00 to 25th 19:00
+    # Sunday the 18th ends as the week begins: kept whole; the 25th keeps its evening
+    assert outside_periods(sundays, [week]) == [
+        sundays[0],
+        sundays[1],
+        (week[1], sundays[2][1]),
+    ]
+    # a span inside an existing period leaves nothing
+    assert outside_periods([sundays[0]], [(t - day, t + 2 * day)]) == []
 
 
 def test_weekends_are_clipped_to_the_period() -> None:

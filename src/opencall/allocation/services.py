@@ -331,6 +331,50 @@ def _window_short(
     return out
 
 
+def _country_short(
+    pools: Mapping[int, Any],
+    requests: Sequence[dict[str, Any]],
+    country: Country | None,
+    now: dt.datetime,
+) -> dict[int, Message]:
+    """Why a request cannot go to its team, by its position: its resource's rules by country
+    (``CapacityPool.country_rules``, read by ``facilities.domain.country_rule`` for the
+    PI's country) bar that country (an export permit, a visa refused), or the resource's
+    first day is nearer than the lead time a team from there needs (a permit or a visa
+    applied for after the allocation would come too late). A resource without a period
+    has no first day: its lead times are not read."""
+    out: dict[int, Message] = {}
+    iso3 = country.iso3 if country is not None else None
+    where = country.name if country is not None else "?"
+    for i, req in enumerate(requests):
+        cp = pools.get(req.get("pool_id") or 0)
+        if cp is None or not cp.pool.country_rules:
+            continue
+        pool = cp.pool
+        barred, lead = fac_domain.country_rule(pool.country_rules, iso3)
+        if barred:
+            out[i] = M_(
+                "%(resource)s cannot go to a team from %(country)s (its rules by country)",
+                resource=pool.name,
+                country=where,
+            )
+            continue
+        lo, _hi = fac_domain.period_bounds(
+            pool.period_start, pool.period_end, pool.day_start_hour, pool.time_zone or ""
+        )
+        if lead and lo is not None and now + dt.timedelta(days=lead) > lo:
+            out[i] = M_(
+                "a team from %(country)s needs %(days)s days before %(resource)s begins "
+                "(on %(first)s), and only %(left)s are left",
+                country=where,
+                days=number(str(lead)),
+                resource=pool.name,
+                first=pool.period_start.isoformat() if pool.period_start else "",
+                left=number(str(max(0, (lo - now).days))),
+            )
+    return out
+
+
 def _same_time_commons(
     pools: Mapping[int, Any], requests: Sequence[dict[str, Any]], now: dt.datetime
 ) -> list[tuple[list[int], list[Any], set[tuple[Any, Any]]]]:
@@ -461,6 +505,8 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
     index: dict[str, tuple[int, dict[str, int]]] = {}
     kind_of: dict[str, str] = {}
     same_time_requests: dict[int, list[dict[str, Any]]] = {}
+    countries = {c.iso3: c for c in session.scalars(select(Country))}
+    now = utcnow()
     for p in proposals:
         content = revision_content(session, p)
         pi = str(p.pi_user_id)
@@ -477,6 +523,8 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
             return float(req["amount"]) * _least_part(policy_doc.min_fraction, minimum, [i], c)
 
         apart = {**_window_short(pools, content["requests"], least), **apart}
+        pi_country = countries.get(p.pi_member.country_iso3 or "") if p.pi_member else None
+        apart = {**apart, **_country_short(pools, content["requests"], pi_country, now)}
         for i, req in enumerate(content["requests"]):
             demand = _demand(call, req, pool_key, lst_pool_by_hour)
             why = _feasibility(session, call, p, req, tech) or apart.get(i)

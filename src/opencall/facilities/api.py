@@ -139,6 +139,13 @@ RECORD_KINDS_DOC = (
     f"{', '.join(RECORD_KINDS)}; empty: those its unit implies (seats: course "
     "and followup), and other (an operator-defined use with its amount) is always offered"
 )
+COUNTRY_RULES = (
+    "who the resource may go to, by the PI's country (ISO 3166 alpha-3): barred, the "
+    "countries it cannot go to (an export permit or a visa refused), and lead_days, the "
+    'days a team of a country needs between the allocation and its first day ("*": every '
+    'country not named), e.g. {"barred": ["PRK"], "lead_days": {"NGA": 60, "*": 14}}; '
+    "a request that breaks them is not awarded ({}: no rule; a PATCH replaces them whole)"
+)
 
 
 class ResourceIn(_In):
@@ -167,6 +174,7 @@ class ResourceIn(_In):
     record_kinds: list[str] = Field(
         default_factory=list, max_length=20, description=RECORD_KINDS_DOC
     )
+    country_rules: dict[str, Any] | None = Field(default=None, description=COUNTRY_RULES)
 
 
 class PoolIn(_In):
@@ -200,6 +208,7 @@ class ResourcePatch(_In):
     record_kinds: list[str] | None = Field(
         default=None, max_length=20, description=RECORD_KINDS_DOC
     )
+    country_rules: dict[str, Any] | None = Field(default=None, description=COUNTRY_RULES)
 
 
 class RequestFieldsIn(_In):
@@ -281,6 +290,7 @@ class ResourceOut(BaseModel):
     request_fields: list[dict[str, Any]]
     bundle_with: list[int] = Field(description=BUNDLE_WITH)
     record_kinds: list[str] = Field(description=RECORD_KINDS_DOC)
+    country_rules: dict[str, Any] = Field(description=COUNTRY_RULES)
     changeover_clashes: list[ClashOut] = Field(
         default_factory=list,
         description="booked slots of running calls closer to a booking of another proposal "
@@ -339,6 +349,7 @@ def resource_out(api: Api, pool: CapacityPool) -> ResourceOut:
         request_fields=list(pool.request_fields or []),
         bundle_with=list(pool.bundle_with or []),
         record_kinds=list(pool.record_kinds or []),
+        country_rules=dict(pool.country_rules or {}),
         changeover_clashes=clashes,
         hidden_changeover_clashes=hidden,
     )

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from opencall.errors import DomainError, Localized
 from opencall.inputs import checked_time_zone, local_number, plain_number, time_zone_name
-from opencall.optim import wallclock
+from opencall.optim import intervals, wallclock
 from opencall.people.domain import zone_name
 
 LANGS = ("en", "zh", "fr", "es")
@@ -901,6 +901,98 @@ def check_changeover(value: Any, slot_hours: float | None) -> int:
             field="changeover_slots",
         )
     return int(n)
+
+
+MAX_LEAD_DAYS = 3660  # a lead time of ten years is surely a typing error
+
+
+def check_country_rules(value: Any, known: Container[str]) -> dict[str, Any]:
+    """Who a resource may go to, by the PI's country (ISO 3166 alpha-3 codes of
+    ``known``): ``barred``, the countries it cannot go to (an export permit or an entry
+    visa refused), and ``lead_days``, the whole days a team of a country needs between the
+    allocation and the resource's first day (a permit's or a visa's lead time; the key
+    ``"*"`` for every country not named). Codes are kept upper-case and sorted; an empty
+    document (or None) is no rule."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or set(value) - {"barred", "lead_days"}:
+        raise DomainError(
+            "The rules by country are an object with barred (a list of country codes) and "
+            "lead_days (days by country code, * for the others).",
+            field="country_rules",
+        )
+    barred_in = value.get("barred") or []
+    leads_in = value.get("lead_days") or {}
+    if not isinstance(barred_in, list) or not isinstance(leads_in, dict):
+        raise DomainError(
+            "The rules by country are an object with barred (a list of country codes) and "
+            "lead_days (days by country code, * for the others).",
+            field="country_rules",
+        )
+
+    def code(c: Any) -> str:
+        iso3 = str(c).strip().upper()
+        if iso3 not in known:
+            raise DomainError(
+                "Unknown country code %(country_code)s in the rules by country (ISO 3166 alpha-3, "
+                "such as KEN).",
+                field="country_rules",
+                country_code=repr(str(c)[:20]),
+            )
+        return iso3
+
+    barred = sorted({code(c) for c in barred_in})
+    leads: dict[str, int] = {}
+    for key, days in leads_in.items():
+        iso3 = "*" if key == "*" else code(key)
+        n = days if isinstance(days, (int, float)) and not isinstance(days, bool) else None
+        if n is None or not math.isfinite(n) or n < 0 or n != int(n) or n > MAX_LEAD_DAYS:
+            raise DomainError(
+                "A lead time is a whole number of days from 0 to %(max)s (%(country_code)s: %(asked)s).",
+                field="country_rules",
+                max=MAX_LEAD_DAYS,
+                country_code=iso3,
+                asked=str(days)[:20],
+            )
+        if iso3 in barred:
+            raise DomainError(
+                "%(country_code)s is both barred and given a lead time in the rules by country.",
+                field="country_rules",
+                country_code=iso3,
+            )
+        leads[iso3] = int(n)
+    out: dict[str, Any] = {}
+    if barred:
+        out["barred"] = barred
+    if leads:
+        out["lead_days"] = dict(sorted(leads.items()))
+    return out
+
+
+def country_rule(rules: dict[str, Any] | None, country: str | None) -> tuple[bool, int]:
+    """What a resource's rules by country (:func:`check_country_rules`) ask of a team of
+    ``country``: whether it is barred, and the days it needs before the first day. A
+    team whose PI has no country is barred when any country is, and needs the lead time
+    of ``"*"`` (the rules cannot be shown to hold for it)."""
+    rules = rules or {}
+    barred = rules.get("barred") or []
+    leads = rules.get("lead_days") or {}
+    if country is None or not country:
+        return bool(barred), int(leads.get("*", 0))
+    return country in barred, int(leads.get(country, leads.get("*", 0)))
+
+
+def outside_periods(
+    spans: list[tuple[dt.datetime, dt.datetime]],
+    existing: list[tuple[dt.datetime, dt.datetime]],
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The parts of ``spans`` (half-open) that no ``existing`` period covers, in order: a
+    span inside one is dropped, one overlapping one keeps the rest (one or two pieces).
+    A recurring closure given after a maintenance week (every Sunday, one of them in that
+    week) adds the Sundays that are not unavailable already (trialfac15: before, the
+    whole rule was refused as overlapping)."""
+    cuts = sorted(existing)
+    return [piece for span in spans for piece in intervals.subtract([span], cuts)]
 
 
 # ---- recurring unavailable periods: an RFC 5545 RRULE (python-dateutil) on the site's clock

@@ -90,6 +90,11 @@ class CapacityPool(Base):
     # RECORD_KINDS, in the operator's order): a gene bank lending seed accessions keeps
     # loans and shipments; empty means the kinds its pool type and unit imply
     record_kinds: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
+    # who the resource may go to, by the PI's country (facilities.domain.check_country_rules):
+    # {"barred": [ISO3, ...], "lead_days": {ISO3 or "*": days}}: an export permit or a visa
+    # refused to a country, and the days a team of a country needs before the first day
+    # (a permit's or a visa's lead time); empty: no rule
+    country_rules: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
 
     facility: Mapped[Facility] = relationship(lazy="joined")
     unavailable: Mapped[list[PoolUnavailability]] = relationship(

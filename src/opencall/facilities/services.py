@@ -28,6 +28,7 @@ from opencall.facilities.schemas import (
     validate_pool_attributes,
 )
 from opencall.optim import wallclock
+from opencall.people.models import Country
 from opencall.people.queries import user_by_email
 from opencall.people.services import check_country
 
@@ -473,6 +474,7 @@ def create_resource(
     bundle_with: list[int] | None = None,
     record_kinds: list[str] | None = None,
     changeover_slots: Any = 0,
+    country_rules: dict[str, Any] | None = None,
     actor_id: int | None = None,
 ) -> CapacityPool:
     """A resource of a ``custom`` facility, described by data only; ``whole_units``
@@ -504,6 +506,7 @@ def create_resource(
     _name_free(session, facility.id, values["name"], None)
     values["bundle_with"] = _check_bundle_with(session, facility.id, None, bundle_with or [])
     values["record_kinds"] = check_record_kinds(record_kinds or [])
+    values["country_rules"] = check_country_rules(session, country_rules)
     pool = CapacityPool(facility_id=facility.id, pool_type="custom", attributes={}, **values)
     pool.unavailable = [
         PoolUnavailability(starts_at=u.starts_at, ends_at=u.ends_at, reason=u.reason)
@@ -560,6 +563,14 @@ def check_record_kinds(kinds: list[str]) -> list[str]:
     return out
 
 
+def check_country_rules(session: Session, rules: Any) -> dict[str, Any]:
+    """A resource's rules by country (``domain.check_country_rules``) against the
+    countries of the reference data."""
+    if not rules:
+        return {}
+    return domain.check_country_rules(rules, set(session.scalars(select(Country.iso3))))
+
+
 def _unavailable_docs(pool: CapacityPool) -> list[dict[str, Any]]:
     return [
         {"starts_at": u.starts_at, "ends_at": u.ends_at, "reason": u.reason}
@@ -596,6 +607,7 @@ def update_resource(
         "bundle_with",
         "record_kinds",
         "changeover_slots",
+        "country_rules",
     }
     unknown = set(changes) - allowed
     if unknown:
@@ -625,6 +637,7 @@ def update_resource(
         current["unit_labels"] = None
     bundle_with = changes.pop("bundle_with", None)
     record_kinds = changes.pop("record_kinds", None)
+    country_rules = changes.pop("country_rules", None)
     current.update(changes)
     values, cal = _resource_fields(**current)
     _name_free(session, pool.facility_id, values["name"], pool.id)
@@ -636,6 +649,9 @@ def update_resource(
     if record_kinds is not None:
         values["record_kinds"] = check_record_kinds(list(record_kinds))
         changes["record_kinds"] = values["record_kinds"]
+    if country_rules is not None:
+        values["country_rules"] = check_country_rules(session, country_rules)
+        changes["country_rules"] = values["country_rules"]
     committed = committed_amount(session, pool)
     if values["amount"] + 1e-9 < committed:
         raise DomainError(
@@ -706,8 +722,9 @@ def add_unavailable_rule(
     """Record a recurring unavailable period (weekends, a monthly maintenance day): the
     RRULE ``rule`` expanded over the resource's period on its site's wall clock
     (:func:`facilities.domain.expand_rule`) into ordinary unavailable periods, all
-    accepted together or none; booked slots inside them are audited and returned as
-    :func:`add_unavailable` does."""
+    accepted together or none, less what is unavailable already (an occurrence inside an
+    existing period is left out, one overlapping it keeps the rest); booked slots inside
+    them are audited and returned as :func:`add_unavailable` does."""
     spans = domain.expand_rule(
         rule,
         start_time,
@@ -720,6 +737,13 @@ def add_unavailable_rule(
     if not spans:
         raise DomainError(
             "The rule gives no unavailable period in the resource's period.", field="rule"
+        )
+    # occurrences already unavailable (a Sunday in the maintenance week) add nothing
+    spans = domain.outside_periods(spans, [(u.starts_at, u.ends_at) for u in pool.unavailable])
+    if not spans:
+        raise DomainError(
+            "Every period the rule gives is unavailable already: nothing was added.",
+            field="rule",
         )
     return _add_unavailable_spans(session, pool, spans, reason, actor_id)
 

@@ -1,5 +1,5 @@
 """Small geometric helpers: unit vectors, setup + slew gaps between targets,
-interval subtraction, and the priority weight of a block."""
+and the priority weight of a block."""
 
 from __future__ import annotations
 
@@ -32,24 +32,6 @@ def _gap_row(problem: FastScheduleProblem, xyz_rows: FloatArray, xyz_one: FloatA
     return np.asarray(
         problem.setup_s + np.degrees(np.arccos(dot)) / problem.slew_deg_per_s, dtype=np.float64
     )
-
-
-def _subtract(
-    pieces: list[tuple[float, float]], cut: list[tuple[float, float]]
-) -> list[tuple[float, float]]:
-    out = pieces
-    for cs, ce in cut:
-        nxt: list[tuple[float, float]] = []
-        for a, b in out:
-            if ce <= a or cs >= b:
-                nxt.append((a, b))
-                continue
-            if a < cs:
-                nxt.append((a, cs))
-            if ce < b:
-                nxt.append((ce, b))
-        out = nxt
-    return out
 
 
 def _weight(priority: int, duration_s: float) -> float:

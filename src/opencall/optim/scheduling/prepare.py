@@ -10,8 +10,9 @@ import numpy.typing as npt
 
 from opencall.optim import sky
 from opencall.optim.arrays import FloatArray
+from opencall.optim.intervals import subtract as _subtract
 from opencall.optim.messages import M_, Message
-from opencall.optim.scheduling.geometry import _subtract, _unit_vectors
+from opencall.optim.scheduling.geometry import _unit_vectors
 from opencall.optim.scheduling.problem import (
     _EDGE_MARGIN_S,
     REASON_CROWDED_OUT,

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from opencall.optim import sky
+from opencall.optim.intervals import subtract as _subtract
 from opencall.optim.messages import Message, render
-from opencall.optim.scheduling.geometry import _subtract, _weight
+from opencall.optim.scheduling.geometry import _weight
 from opencall.optim.scheduling.prepare import _Prep
 from opencall.optim.scheduling.problem import (
     REASON_CROWDED_OUT,

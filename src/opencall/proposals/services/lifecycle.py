@@ -17,6 +17,7 @@ from opencall.calls.models import Call
 from opencall.calls.schemas import TITLE_MAX_CHARS, call_form
 from opencall.db import utcnow
 from opencall.errors import DomainError, Localized, Sentences
+from opencall.facilities import domain as fac_domain
 from opencall.facilities.domain import parse_fields
 from opencall.inputs import one_line, plain_number
 from opencall.people.models import User
@@ -317,6 +318,36 @@ def _compulsory_bundles(proposal: Proposal) -> list[tuple[str, DomainError]]:
     return out
 
 
+def _barred_countries(proposal: Proposal) -> list[tuple[str, DomainError]]:
+    """A resource whose rules by country bar the PI's country (``country_rules``: an export
+    permit or a visa refused there) can never be awarded to this team: the request is to
+    be removed (an alternative the team listed stays). One problem per resource."""
+    pi = proposal.pi_member
+    country = pi.country_iso3 if pi is not None else None
+    pools = {cp.pool_id: cp.pool for cp in proposal.call.pools}
+    out: list[tuple[str, DomainError]] = []
+    told: set[int] = set()
+    for r in proposal.requests:
+        pool = pools.get(r.pool_id) if r.pool_id is not None else None
+        if pool is None or pool.id in told or not country:
+            continue
+        if fac_domain.country_rule(pool.country_rules, country)[0]:
+            told.add(pool.id)
+            out.append(
+                (
+                    "requests",
+                    DomainError(
+                        "%(resource)s cannot go to a team whose PI is in %(country)s (the "
+                        "facility's rules by country): remove this request.",
+                        field="requests",
+                        resource=repr(pool.name),
+                        country=country,
+                    ),
+                )
+            )
+    return out
+
+
 #: A written part's refusals: (required, over its word limit), literal message ids as
 #: tests/i18n's scan reads them.
 _ABSTRACT: tuple[Callable[[], DomainError], Callable[[int, int], DomainError]] = (
@@ -410,6 +441,7 @@ def submission_errors(proposal: Proposal) -> list[tuple[str, DomainError]]:
             ),
         )
     problems += _compulsory_bundles(proposal)
+    problems += _barred_countries(proposal)
     problems += _same_time_bundles(proposal)
     problems += _missing_files(proposal)
     if form.requires_pdf and not any(a.purpose == "scientific" for a in proposal.attachments):

@@ -1,0 +1,30 @@
+"""capacity_pools.country_rules (who a resource may go to, by the PI's country: the
+countries it cannot go to, an export permit or an entry visa refused, and the days its
+first day must lie ahead of the allocation for a team of each country, a permit's or a
+visa's lead time; empty: no rule)
+
+Revision ID: trialfac15_01
+Revises: outscale14_01
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "trialfac15_01"
+down_revision = "outscale14_01"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("country_rules", sa.JSON(), nullable=False, server_default="{}")
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("capacity_pools", schema=None) as batch_op:
+        batch_op.drop_column("country_rules")
