@@ -15,12 +15,15 @@ REASON_NO_WINDOW_LONG_ENOUGH = "no_window_long_enough"
 REASON_CROWDED_OUT = "crowded_out"
 REASON_FIXED_NOT_VISIBLE = "fixed_time_not_visible"
 REASON_MAINTENANCE = "conflicts_with_maintenance"
+#: the search's work limit was reached before the block's turn came
+REASON_WORK_LIMIT = "work_limit_reached"
 REASONS = (
     REASON_NEVER_VISIBLE,
     REASON_NO_WINDOW_LONG_ENOUGH,
     REASON_CROWDED_OUT,
     REASON_FIXED_NOT_VISIBLE,
     REASON_MAINTENANCE,
+    REASON_WORK_LIMIT,
 )
 
 _EDGE_MARGIN_S = 1.0  # visibility windows are shrunk by this much at each end
@@ -160,6 +163,12 @@ class SolverStats:
     exact_status: str = "not_run"
     exact_wall_s: float = 0.0
     local_search_moves: int = 0
+    #: the search's work in array cells evaluated (``schedule_fast``'s ``work_limit``)
+    work_used: int = 0
+    #: the limit it ran under (None: none)
+    work_limit: int | None = None
+    #: True when the limit stopped the search: the schedule is the best found by then
+    work_limit_reached: bool = False
 
 
 @dataclass(frozen=True)
