@@ -111,3 +111,68 @@ def test_upper_bound_is_reached_by_the_schedule_of_a_single_block() -> None:
     assert len(res.entries) == 1
     assert wh == pytest.approx(res.priority_weighted_hours, abs=1e-3)
     assert obs == pytest.approx(res.observed_hours, abs=1e-3)
+
+
+def test_the_work_limit_reason_is_said_in_the_readers_language(night) -> None:  # type: ignore[no-untyped-def]
+    from opencall.scheduling.presenters import explanation
+    from opencall.web.i18n import Translator
+
+    p, _ = night
+    res = schedule_fast(p, seed=0, work_limit=1, improve_iterations=40)
+    u = next(u for u in res.unscheduled if u.reason == REASON_WORK_LIMIT)
+    assert u.message is not None
+    # as scheduling.services stores it
+    details = {
+        "why": u.detail,
+        "detail_msg": u.message["msg"],
+        "detail_params": u.message["params"],
+    }
+    for lang in ("fr", "es", "zh"):
+        said = explanation(Translator(lang), details)
+        assert said and said != u.detail, (lang, said)
+
+
+# ---------------------------------------------------------------- FAST inputs out of range
+
+_T = 1796083200.0  # 2026-12-01
+
+
+def _one_block_problem(**changes):  # type: ignore[no-untyped-def]
+    from opencall.optim.scheduling import FastBlock, FastScheduleProblem
+
+    p = FastScheduleProblem(_T, _T + 86400.0, (FastBlock("a", 100.0, 25.0, 3600.0, 1),))
+    return dataclasses.replace(p, **changes)
+
+
+def test_a_window_millions_of_years_away_is_refused_not_scheduled_outside_the_limits() -> None:
+    # before: a window at 1e15 s (31.7 million years from 1970) was scheduled, and the
+    # schedule's own check found its block 85 deg outside its zenith limit
+    far = _one_block_problem(window_start_unix=1e15, window_end_unix=1e15 + 86400.0)
+    with pytest.raises(ValueError, match="between 1900 and 2200"):
+        schedule_fast(far)
+    for start in (-1e10, 7.3e9):  # 1653 and 2201
+        with pytest.raises(ValueError, match="between 1900 and 2200"):
+            schedule_fast(_one_block_problem(window_start_unix=start, window_end_unix=start + 1e5))
+    # the two centuries themselves are scheduled (2199 here), and pass the check
+    late = _one_block_problem(window_start_unix=7.25e9, window_end_unix=7.25e9 + 86400.0)
+    res = schedule_fast(late)
+    assert len(res.entries) == 1 and res.check(late) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("duration_s", "3600"), ("ra_deg", None), ("dec_deg", "25"), ("max_zenith_deg", None)],
+)
+def test_a_block_figure_that_is_not_a_number_is_refused_naming_it(field, value) -> None:  # type: ignore[no-untyped-def]
+    # before: TypeError "must be real number, not str", naming no field
+    p = _one_block_problem()
+    p = dataclasses.replace(p, blocks=(dataclasses.replace(p.blocks[0], **{field: value}),))
+    with pytest.raises(ValueError, match=f"block 'a': {field} must be a number"):
+        schedule_fast(p)
+
+
+def test_a_window_or_setup_that_is_not_a_number_is_refused_naming_it() -> None:
+    with pytest.raises(ValueError, match="setup_s must be a number"):
+        schedule_fast(_one_block_problem(setup_s="120"))
+    with pytest.raises(ValueError, match="window_end_unix must be a number"):
+        schedule_fast(_one_block_problem(window_end_unix=None))
