@@ -28,10 +28,11 @@ from opencall.optim.scheduling.search import (
 )
 from opencall.optim.scheduling.sequence import _Seq
 
-#: ``schedule_fast``'s default ``work_limit`` in array cells: about 18 times what the
-#: demo's call needs (823 blocks over 120 days: 2.2e8 cells, 3.4 CPU s), about a minute of
-#: CPU at the measured 70-80 million cells a second; the call at twice the demo's size
-#: (over-subscribed twice) needs 6.7e9 unlimited (bench/README.md, fifteenth round)
+#: ``schedule_fast``'s default ``work_limit`` in array cells: about 17 times what the
+#: demo's call needs (823 blocks over 120 days: 2.9e8 cells, 3.4 CPU s), 40-130 CPU s at
+#: the measured 40-100 million cells a second; twice the demo's call (over-subscribed
+#: twice) reaches it after 46 CPU s with the hours of the unlimited search (bench/README.md,
+#: "The optimisers on instances nobody has seen, eleventh round (trialopt15)")
 DEFAULT_WORK_LIMIT = 5 * 10**9
 
 
