@@ -81,9 +81,10 @@ def schedule_fast(
         Ruin and recreate steps (None: sized to the instance; 0: none).
     work_limit : int or None, optional
         The most work the search may do, in array cells evaluated (an insertion test
-        costs its positions times the block's windows; a recompute or copy of the
-        sequence its items); None: no limit. Once reached, construction, local search
-        and ruin and recreate stop and the best schedule found so far is returned, with
+        costs its positions times the block's windows, a recompute or copy of the
+        sequence its items, each step a fixed cost besides); None: no limit. Once
+        reached, construction, local search and ruin and recreate stop, CP-SAT is not
+        tried, and the best schedule found so far is returned, with
         ``stats.work_limit_reached`` set and the blocks whose turn never came unscheduled
         as ``work_limit_reached``. A count, not a clock: the answer is the same for a
         seed on any machine. The default (``DEFAULT_WORK_LIMIT``) is far above what
