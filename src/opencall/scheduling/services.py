@@ -186,6 +186,10 @@ def schedule_telescope(
             "observing_fraction": res.observing_fraction,
             "full_gain_fraction": res.full_gain_fraction,
             "method": res.stats.method,
+            # the search's bounded effort (a count, not a clock): True when it stopped the
+            # search and the schedule is the best found by then
+            "work_used": res.stats.work_used,
+            "work_limit_reached": res.stats.work_limit_reached,
             "unscheduled": {u.block_id: u.reason for u in res.unscheduled},
         },
     )

@@ -39,6 +39,14 @@ we can afford:
 4. a final forward pass that places each block as close to its transit (lowest zenith
    angle, FAST full gain within 26.4 deg) as the slack allows.
 
+Steps 1-3 share one bounded effort: a count of the array cells their insertion tests,
+recomputes and copies evaluate (``work_limit``, default ``DEFAULT_WORK_LIMIT``), not a
+clock, so a schedule cut short is the same for a seed on any machine. Once it is spent
+the search stops and returns the best schedule found, with
+``SolverStats.work_limit_reached`` set and the blocks whose turn never came unscheduled
+as ``work_limit_reached`` (at ten times the demo's call the unlimited search ran for
+many minutes: bench/README.md, fifteenth round).
+
 Every block is kept ``FastScheduleProblem.margin_deg()`` (about 47 arcsec) inside its
 zenith limits by the closed-form model: that is the bound on the model's difference from
 astropy's full AltAz chain (``sky.apparent_place_margin_deg``), so every second of every
@@ -66,6 +74,7 @@ from opencall.optim.scheduling.problem import (
     REASON_MAINTENANCE,
     REASON_NEVER_VISIBLE,
     REASON_NO_WINDOW_LONG_ENOUGH,
+    REASON_WORK_LIMIT,
     REASONS,
     FastBlock,
     FastScheduleProblem,
@@ -78,15 +87,17 @@ from opencall.optim.scheduling.problem import (
 from opencall.optim.scheduling.result import result_from_entries
 from opencall.optim.scheduling.search import _place_fixed
 from opencall.optim.scheduling.sequence import _Seq
-from opencall.optim.scheduling.solver import schedule_fast
+from opencall.optim.scheduling.solver import DEFAULT_WORK_LIMIT, schedule_fast
 
 __all__ = [
+    "DEFAULT_WORK_LIMIT",
     "REASONS",
     "REASON_CROWDED_OUT",
     "REASON_FIXED_NOT_VISIBLE",
     "REASON_MAINTENANCE",
     "REASON_NEVER_VISIBLE",
     "REASON_NO_WINDOW_LONG_ENOUGH",
+    "REASON_WORK_LIMIT",
     "FastBlock",
     "FastScheduleProblem",
     "FastScheduleResult",

@@ -24,6 +24,28 @@ from opencall.optim.scheduling.problem import (
 
 
 @dataclass
+class _Work:
+    """The search's work, counted in array cells its steps evaluate (an insertion test:
+    positions x windows; a recompute or a copy: the sequence's items), and its limit.
+
+    A count, not a clock, so that a schedule cut short by the limit is the same on every
+    machine and under any load for a seed (a wall-clock limit would not be)."""
+
+    limit: int | None = None
+    used: int = 0
+    exhausted: bool = False
+
+    def spend(self, cells: int) -> None:
+        self.used += int(cells)
+
+    def left(self) -> bool:
+        """False once the limit is reached (and from then on: ``exhausted`` is the flag)."""
+        if self.limit is not None and self.used >= self.limit:
+            self.exhausted = True
+        return not self.exhausted
+
+
+@dataclass
 class _Prep:
     problem: FastScheduleProblem
     n: int
@@ -44,6 +66,8 @@ class _Prep:
     flexible: list[int]
     #: per block, its pieces as arrays (starts, ends) and their total length, filled on use
     piece_arrays: dict[int, tuple[FloatArray, FloatArray, float]] = field(default_factory=dict)
+    #: the work spent by the search and its limit (``schedule_fast``'s ``work_limit``)
+    work: _Work = field(default_factory=_Work)
 
     def piece_array(self, b: int) -> tuple[FloatArray, FloatArray, float]:
         """Block ``b``'s pieces as arrays of starts and ends, and their total length."""

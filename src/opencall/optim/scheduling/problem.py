@@ -4,6 +4,7 @@ reasons a block stays unscheduled, and the entries placed."""
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 
 from opencall.optim import sky
@@ -15,12 +16,15 @@ REASON_NO_WINDOW_LONG_ENOUGH = "no_window_long_enough"
 REASON_CROWDED_OUT = "crowded_out"
 REASON_FIXED_NOT_VISIBLE = "fixed_time_not_visible"
 REASON_MAINTENANCE = "conflicts_with_maintenance"
+#: the search's work limit was reached before the block's turn came
+REASON_WORK_LIMIT = "work_limit_reached"
 REASONS = (
     REASON_NEVER_VISIBLE,
     REASON_NO_WINDOW_LONG_ENOUGH,
     REASON_CROWDED_OUT,
     REASON_FIXED_NOT_VISIBLE,
     REASON_MAINTENANCE,
+    REASON_WORK_LIMIT,
 )
 
 _EDGE_MARGIN_S = 1.0  # visibility windows are shrunk by this much at each end
@@ -28,6 +32,28 @@ _EPS = 1e-6
 #: the shortest block: below a millisecond an entry's end rounds onto its start in unix
 #: seconds (a 1e-9 s block was placed as an empty entry)
 _MIN_DURATION_S = 1e-3
+#: the window's earliest start and latest end, 1900-01-01 and 2200-01-01 UTC: the closed-form
+#: sky model (``optim.sky``: IAU 1976 precession, a polynomial in centuries from J2000) is
+#: not meant beyond; a window at 1e15 s (31.7 million years) was scheduled with blocks its
+#: own check found 85 deg outside their zenith limits
+_EARLIEST_UNIX = -2208988800.0
+_LATEST_UNIX = 7258118400.0
+
+
+_BLOCK_NUMBERS = (
+    "ra_deg",
+    "dec_deg",
+    "duration_s",
+    "max_zenith_deg",
+    "min_zenith_deg",
+    "min_chunk_s",
+)
+
+
+def _number(name: str, value: object) -> None:
+    """Refuse a value that is not a real number (a bool, a string, None), naming it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -83,11 +109,28 @@ class FastScheduleProblem:
     def validate(self) -> None:
         """Raise ValueError with a clear message on malformed input (NaN and infinite
         numbers included: they once passed as "never visible", or failed deep inside with
-        "cannot convert float NaN to integer")."""
+        "cannot convert float NaN to integer"); a string or None where a number belongs
+        is refused naming the field, not with Python's "must be real number, not str")."""
+        for name in ("window_start_unix", "window_end_unix", "setup_s", "slew_deg_per_s"):
+            _number(name, getattr(self, name))
+        _number("full_gain_zenith_deg", self.full_gain_zenith_deg)
+        for b in self.blocks:
+            for name in _BLOCK_NUMBERS:
+                _number(f"block {b.id!r}: {name}", getattr(b, name))
+            if b.fixed_start_unix is not None:
+                _number(f"block {b.id!r}: fixed_start_unix", b.fixed_start_unix)
+        for m in self.maintenance:
+            _number(f"maintenance {m.label!r}: start_unix", m.start_unix)
+            _number(f"maintenance {m.label!r}: end_unix", m.end_unix)
         if not (math.isfinite(self.window_start_unix) and math.isfinite(self.window_end_unix)):
             raise ValueError("window_start_unix and window_end_unix must be finite")
         if not self.window_end_unix > self.window_start_unix:
             raise ValueError("window_end_unix must be after window_start_unix")
+        if not (_EARLIEST_UNIX <= self.window_start_unix and self.window_end_unix <= _LATEST_UNIX):
+            raise ValueError(
+                "the window must lie between 1900 and 2200: the sky model (IAU 1976 "
+                "precession, sidereal time) holds within two centuries of J2000"
+            )
         if self.zenith_margin_deg is not None and not 0.0 <= self.zenith_margin_deg < 1.0:
             raise ValueError("zenith_margin_deg must be in [0, 1) degrees")
         if not (
@@ -160,6 +203,12 @@ class SolverStats:
     exact_status: str = "not_run"
     exact_wall_s: float = 0.0
     local_search_moves: int = 0
+    #: the search's work in array cells evaluated (``schedule_fast``'s ``work_limit``)
+    work_used: int = 0
+    #: the limit it ran under (None: none)
+    work_limit: int | None = None
+    #: True when the limit stopped the search: the schedule is the best found by then
+    work_limit_reached: bool = False
 
 
 @dataclass(frozen=True)

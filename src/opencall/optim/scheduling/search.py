@@ -74,6 +74,8 @@ def _local_search(seq: _Seq, prep: _Prep, passes: int) -> int:
         unplaced = [i for i in prep.flexible if i not in seq.placed and prep.win_lo[i].size]
         unplaced.sort(key=lambda i: (-prep.weight[i], i))
         for u in unplaced:
+            if not prep.work.left():
+                return moves
             if u in seq.placed:
                 continue
             if prep.problem.blocks[u].splittable and seq.place(u):
@@ -91,6 +93,8 @@ def _local_search(seq: _Seq, prep: _Prep, passes: int) -> int:
         for u in sorted(
             (i for i in prep.flexible if i not in seq.placed), key=lambda i: (-prep.weight[i], i)
         ):
+            if not prep.work.left():
+                return moves
             if seq.place(u):
                 moves += 1
                 improved = True
@@ -161,6 +165,8 @@ def _ruin_recreate(
     cur_rooms = cur.rooms
     start_w = cur_score[0]
     for _ in range(iterations):
+        if not prep.work.left():
+            break
         n = len(cur.blk)
         movable = np.flatnonzero(cur.movable)
         if movable.size == 0:

@@ -9,10 +9,15 @@ import time
 import numpy as np
 
 from opencall.optim import limits, ties
-from opencall.optim.messages import Message
+from opencall.optim.messages import M_, Message
 from opencall.optim.scheduling.exact import _cpsat_improve
 from opencall.optim.scheduling.prepare import _prepare
-from opencall.optim.scheduling.problem import FastScheduleProblem, FastScheduleResult
+from opencall.optim.scheduling.problem import (
+    REASON_CROWDED_OUT,
+    REASON_WORK_LIMIT,
+    FastScheduleProblem,
+    FastScheduleResult,
+)
 from opencall.optim.scheduling.result import _build_result
 from opencall.optim.scheduling.search import (
     _default_iterations,
@@ -22,6 +27,13 @@ from opencall.optim.scheduling.search import (
     _score,
 )
 from opencall.optim.scheduling.sequence import _Seq
+
+#: ``schedule_fast``'s default ``work_limit`` in array cells: about 17 times what the
+#: demo's call needs (823 blocks over 120 days: 2.9e8 cells, 3.4 CPU s), 40-130 CPU s at
+#: the measured 40-100 million cells a second; twice the demo's call (over-subscribed
+#: twice) reaches it after 46 CPU s with the hours of the unlimited search (bench/README.md,
+#: "The optimisers on instances nobody has seen, eleventh round (trialopt15)")
+DEFAULT_WORK_LIMIT = 5 * 10**9
 
 
 def schedule_fast(
@@ -34,6 +46,7 @@ def schedule_fast(
     exact_max_blocks: int = 40,
     exact_deterministic_time: float = 2.0,
     improve_iterations: int | None = None,
+    work_limit: int | None = DEFAULT_WORK_LIMIT,
 ) -> FastScheduleResult:
     """Schedule FAST observing blocks; deterministic for a given ``seed``.
 
@@ -66,6 +79,16 @@ def schedule_fast(
         CP-SAT's limit in deterministic seconds (single worker: reproducible).
     improve_iterations : int or None, optional
         Ruin and recreate steps (None: sized to the instance; 0: none).
+    work_limit : int or None, optional
+        The most work the search may do, in array cells evaluated (an insertion test
+        costs its positions times the block's windows, a recompute or copy of the
+        sequence its items, each step a fixed cost besides); None: no limit. Once
+        reached, construction, local search and ruin and recreate stop, CP-SAT is not
+        tried, and the best schedule found so far is returned, with
+        ``stats.work_limit_reached`` set and the blocks whose turn never came unscheduled
+        as ``work_limit_reached``. A count, not a clock: the answer is the same for a
+        seed on any machine. The default (``DEFAULT_WORK_LIMIT``) is far above what
+        the demo's call (823 blocks over 120 days) needs, and bounds ten times that.
 
     Returns
     -------
@@ -97,10 +120,12 @@ def schedule_fast(
         "exact_deterministic_time", exact_deterministic_time
     )
     improve_iterations = limits.optional_count("improve_iterations", improve_iterations)
+    work_limit = limits.optional_count("work_limit", work_limit, minimum=1)
     problem.validate()
     given = problem
     problem = _canonical(problem, seed)
     prep = _prepare(problem)
+    prep.work.limit = work_limit
     rng = np.random.default_rng(seed)
     if restarts is None:
         restarts = 4 if len(problem.blocks) <= 600 else 2
@@ -118,14 +143,21 @@ def schedule_fast(
         key = rng.random(prep.n)
         orders.append(sorted(cand, key=lambda i: (prep.prio[i], key[i])))
     best: _Seq | None = None
+    untried: list[int] = []  # the blocks of the kept ordering whose turn never came
     moves_total = 0
     for order in orders[: max(1, restarts)]:
+        if best is not None and not prep.work.left():
+            break
         seq = base.copy()
-        for i in order:
+        reached = len(order)
+        for k, i in enumerate(order):
+            if not prep.work.left():
+                reached = k
+                break
             seq.place(i)
         moves_total += _local_search(seq, prep, local_search_passes)
         if best is None or _score(seq) > _score(best):
-            best = seq
+            best, untried = seq, order[reached:]
     assert best is not None
     n_vis = sum(1 for i in prep.flexible if prep.win_lo[i].size)
     bound = float(sum(prep.weight[i] for i in prep.flexible if prep.win_lo[i].size))
@@ -133,7 +165,7 @@ def schedule_fast(
     if improve_iterations is None:
         improve_iterations = _default_iterations(len(problem.blocks), n_vis)
     method = "insertion+local_search"
-    if best.weighted_hours() < bound - 1e-9 and improve_iterations > 0:
+    if best.weighted_hours() < bound - 1e-9 and improve_iterations > 0 and prep.work.left():
         # (at the bound every placeable block is placed, so observed time is fixed too)
         best, lns_moves = _ruin_recreate(best, prep, rng, improve_iterations)
         moves_total += lns_moves
@@ -144,13 +176,17 @@ def schedule_fast(
     has_split = any(problem.blocks[i].splittable for i in prep.flexible)
     if best.weighted_hours() >= bound - 1e-9:
         exact_status = "optimal_by_bound"  # every block that could be placed is placed
-    elif exact and 0 < n_vis <= exact_max_blocks and not has_split:
+    elif exact and 0 < n_vis <= exact_max_blocks and not has_split and prep.work.left():
         te = time.perf_counter()
         improved, exact_status = _cpsat_improve(prep, best, seed, exact_deterministic_time)
         exact_wall = time.perf_counter() - te
         if improved is not None and _score(improved) >= _score(best):
             best = improved
             method += "+cp_sat"
+    for i in untried:
+        if i not in best.placed and prep.reason[i] == REASON_CROWDED_OUT:
+            prep.reason[i] = REASON_WORK_LIMIT
+            prep.detail[i] = M_("not tried: the scheduler's work limit was reached first")
     result = _build_result(
         prep,
         best,
@@ -165,8 +201,16 @@ def schedule_fast(
     )
     # the unscheduled blocks in the order they were given
     position = {b.id: k for k, b in enumerate(given.blocks)}
+    stats = dataclasses.replace(
+        result.stats,
+        work_used=prep.work.used,
+        work_limit=work_limit,
+        work_limit_reached=prep.work.exhausted,
+    )
     return dataclasses.replace(
-        result, unscheduled=tuple(sorted(result.unscheduled, key=lambda u: position[u.block_id]))
+        result,
+        unscheduled=tuple(sorted(result.unscheduled, key=lambda u: position[u.block_id])),
+        stats=stats,
     )
 
 
