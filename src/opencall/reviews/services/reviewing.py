@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
@@ -237,14 +237,8 @@ def ask_for_more_time(
         raise DomainError("This call has no review deadline to extend.")
     if not reason.strip():
         raise DomainError("Say why you need more time, and until when.", field="more_time")
-    asked = session.scalar(
-        select(func.count(auditlog.AuditEvent.id)).where(
-            auditlog.AuditEvent.action == "review.more_time_asked",
-            auditlog.AuditEvent.entity == "review_assignment",
-            auditlog.AuditEvent.entity_id == str(assignment.id),
-        )
-    )
-    if (asked or 0) >= MAX_MORE_TIME_ASKS:
+    asked = auditlog.count_of(session, "review.more_time_asked", "review_assignment", assignment.id)
+    if asked >= MAX_MORE_TIME_ASKS:
         raise DomainError(
             "You have asked for more time %(max)s times for this review; write to the "
             "chair of the call instead.",
