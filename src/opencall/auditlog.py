@@ -85,6 +85,18 @@ class _Stored(Protocol):
 Row = TypeVar("Row", bound=_Stored)
 
 
+def count_of(session: Session, action: str, entity: str, entity_id: object) -> int:
+    """How many events of ``action`` name the one entity (a bound on a repeated act)."""
+    n = session.scalar(
+        select(func.count(AuditEvent.id)).where(
+            AuditEvent.action == action,
+            AuditEvent.entity == entity,
+            AuditEvent.entity_id == str(entity_id),
+        )
+    )
+    return int(n or 0)
+
+
 def record_new(
     session: Session,
     row: Row,

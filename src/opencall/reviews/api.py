@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from opencall.db import utcnow
@@ -71,6 +71,11 @@ class AssignmentList(Paged[AssignmentOut]):
 
 
 class ReviewIn(BaseModel):
+    # an unknown key is refused, not dropped: a misspelt field ("comment_to_applicants")
+    # was answered 200 and its text lost, and a field the reviewer may not set
+    # ("status", "reviewer_id") looked accepted (trialcrowd15)
+    model_config = ConfigDict(extra="forbid")
+
     grade: float | None = Field(
         default=None, allow_inf_nan=False, description="required to submit; a draft may wait"
     )

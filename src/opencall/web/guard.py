@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opencall.inputs import control_char, invisible_only
+from opencall.logging_setup import logged_path
 from opencall.settings import Settings
 from opencall.web.serving import HttpMiddleware, Tracked
 
@@ -244,7 +245,7 @@ class KeepAlive:
         except Exception:
             if scope["type"] != "http":
                 raise
-            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            log.exception("unhandled error on %s %s", scope.get("method"), logged_path(scope))
             if not tracked.started:
                 await JSONResponse({"detail": "server error"}, status_code=500)(
                     scope, receive, send

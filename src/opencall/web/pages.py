@@ -50,7 +50,7 @@ from opencall.inputs import (
     local_number,
     reader_zone,
 )
-from opencall.logging_setup import set_user
+from opencall.logging_setup import logged_path, set_user
 from opencall.settings import Settings, cookies_secure
 from opencall.storage import Storage, storage_for
 from opencall.web import guard, idempotency, labels, security, serving
@@ -803,6 +803,11 @@ def install(
                 response.headers["location"], request.headers.get("host", "")
             )
         security.write_cookie(request, response)
+        if logged_path(request.scope) != request.scope.get("path"):
+            # a one-time link's token is in this page's address: a browser sends the
+            # address as the Referer of what the page loads and of the links followed
+            # from it (the style sheet, the language switch), into every log on the way
+            response.headers["Referrer-Policy"] = "no-referrer"
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
         if hsts:

@@ -13,7 +13,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from opencall.logging_setup import bound
+from opencall.logging_setup import bound, logged_path
 from opencall.web.serving import HttpMiddleware
 
 log = logging.getLogger("opencall.web.request")
@@ -44,4 +44,4 @@ class RequestLog(HttpMiddleware):
                 await self.app(scope, receive, tagged)
             finally:
                 ms = (time.perf_counter() - started) * 1000
-                log.info("%s %s %s %.0fms", scope.get("method"), scope.get("path"), status, ms)
+                log.info("%s %s %s %.0fms", scope.get("method"), logged_path(scope), status, ms)

@@ -32,6 +32,7 @@ import anyio
 import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from opencall.logging_setup import logged_path
 from opencall.web.i18n import N_
 
 log = logging.getLogger("opencall.web")
@@ -140,7 +141,7 @@ class Admission:
                 log.warning(
                     "slow body: %s %s answered 408 after %ss without a byte",
                     scope.get("method"),
-                    scope.get("path"),
+                    logged_path(scope),
                     self.body_timeout_s,
                 )
                 await _answer_timeout(scope, send, self.body_timeout_s or 0)
@@ -285,12 +286,12 @@ class ServeErrors(HttpMiddleware):
                 log.warning(
                     "busy: %s %s answered 503 (%s)",
                     scope.get("method"),
-                    scope.get("path"),
+                    logged_path(scope),
                     str(exc).splitlines()[0][:200],
                 )
                 await self._answer(scope, send, 503, self.page_503)
                 return
-            log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
+            log.exception("unhandled error in %s %s", scope.get("method"), logged_path(scope))
             await self._answer(scope, send, 500, self.page_500)
 
     async def _answer(

@@ -142,6 +142,13 @@ def create_proposal(
 MAX_UNSUBMITTED = 20
 
 
+#: submitted versions (revisions) one proposal keeps: each is a whole copy of the
+#: proposal (its text, team and up to 100 requests) kept for good, with an audit event and
+#: a receipt; changing one character and submitting again, a script made them without end
+#: (trialcrowd15). Submitting content of an earlier revision again makes none.
+MAX_REVISIONS = 100
+
+
 def _check_unsubmitted(session: Session, call: Call, pi: User) -> None:
     held = session.scalar(
         select(func.count(Proposal.id)).where(
@@ -554,6 +561,13 @@ def submit(
         )
         or 0
     ) + 1
+    if existing is None and number > MAX_REVISIONS:
+        raise DomainError(
+            "This proposal was already submitted in %(max)s different versions, the most "
+            "one proposal keeps; the last version submitted counts. Ask the call's user "
+            "office if it must change again.",
+            max=MAX_REVISIONS,
+        )
     rev = existing or ProposalRevision(
         proposal_id=proposal.id,
         number=number,

@@ -33,6 +33,13 @@ from opencall.proposals.services.editing import (
 )
 from opencall.proposals.services.scans import request_anonymity_scans
 
+#: the most people a proposal's team holds, the PI and pending invitations included
+#: (declined ones are not counted). Each is a row of every page, export and revision of
+#: the proposal, a conflict key for every review, and an e-mail; the hourly limit on
+#: invitations (``OPENCALL_INVITE_THROTTLE_PER_HOUR``) bounded the pace, not the total
+#: (trialcrowd15: 30 an hour made 720 members a day on one draft).
+MAX_TEAM = 100
+
 
 def invitation_made(proposal: Proposal, data: dict[str, Any]) -> TeamMember | None:
     """The team member an invitation of ``data`` already made: the same address, name,
@@ -69,6 +76,12 @@ def invite_member(
 ) -> TeamMember:
     require_editable(proposal, now, session=session)
     inv = validated(MemberInvite, data)
+    if sum(1 for m in proposal.members if m.status != "declined") >= MAX_TEAM:
+        raise DomainError(
+            "A proposal's team holds at most %(max)s people (the principal investigator "
+            "and pending invitations included); remove someone before inviting another.",
+            max=MAX_TEAM,
+        )
     email = clean_email(inv.email)
     if throwaway_mailbox(email):
         # as registration (trialcrowd11): nobody can register at the address to answer,

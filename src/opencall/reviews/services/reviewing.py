@@ -214,6 +214,12 @@ def extend_review_deadline(
     return ext
 
 
+#: requests for more time one reviewer may send about one review: each is an audit event
+#: (kept for good, written under the audit chain's lock) that the chair's assignments page
+#: reads again at every load; a script sent them without end (trialcrowd15)
+MAX_MORE_TIME_ASKS = 3
+
+
 def ask_for_more_time(
     session: Session, assignment: ReviewAssignment, reviewer: User, *, reason: str
 ) -> None:
@@ -231,6 +237,14 @@ def ask_for_more_time(
         raise DomainError("This call has no review deadline to extend.")
     if not reason.strip():
         raise DomainError("Say why you need more time, and until when.", field="more_time")
+    asked = auditlog.count_of(session, "review.more_time_asked", "review_assignment", assignment.id)
+    if asked >= MAX_MORE_TIME_ASKS:
+        raise DomainError(
+            "You have asked for more time %(max)s times for this review; write to the "
+            "chair of the call instead.",
+            field="more_time",
+            max=MAX_MORE_TIME_ASKS,
+        )
     auditlog.record(
         session,
         "review.more_time_asked",
