@@ -28,3 +28,47 @@ document.querySelectorAll("time[datetime]:not([data-zone])").forEach(function (e
     zone.placeholder = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
   }
 })();
+
+// A table of three columns or more on a phone reads one block a row, each cell under its
+// column's name (site.css: table.stack): squeezed into 360 pixels, its cells broke words
+// into pieces ("éva/lua/tion"). Display blocks would hide a table from some screen
+// readers, so while it is stacked its parts are named (role) as a table's; on a wider
+// screen it is a plain table again. Tables of inputs that scroll in their own box
+// (.scroll) and the week's grid stay tables.
+(function () {
+  var narrow = window.matchMedia && window.matchMedia("(max-width: 40rem)");
+  if (!narrow) return;
+  var tables = [];
+  document.querySelectorAll("main table").forEach(function (table) {
+    var head = table.tHead && table.tHead.rows.length === 1 ? table.tHead.rows[0] : null;
+    if (!head || head.cells.length < 3 || table.closest(".scroll") || table.classList.contains("week")) return;
+    if (table.querySelector("[rowspan], thead [colspan]")) return;
+    var names = Array.prototype.map.call(head.cells, function (c) { return c.textContent.trim(); });
+    var parts = [[table, "table"]];
+    table.querySelectorAll(":scope > thead, :scope > tbody, :scope > tfoot").forEach(function (g) {
+      parts.push([g, "rowgroup"]);
+    });
+    Array.prototype.forEach.call(table.rows, function (row) {
+      parts.push([row, "row"]);
+      var column = 0; // a cell spanning columns (a list's "none yet") is not labelled
+      Array.prototype.forEach.call(row.cells, function (cell) {
+        if (row === head) return parts.push([cell, "columnheader"]);
+        parts.push([cell, cell.tagName === "TH" ? "rowheader" : "cell"]);
+        if (cell.colSpan === 1 && names[column]) cell.setAttribute("data-label", names[column]);
+        column += cell.colSpan;
+      });
+    });
+    tables.push({table: table, parts: parts});
+  });
+  function stack() {
+    tables.forEach(function (t) {
+      t.table.classList.toggle("stack", narrow.matches);
+      t.parts.forEach(function (p) {
+        if (narrow.matches) p[0].setAttribute("role", p[1]);
+        else p[0].removeAttribute("role");
+      });
+    });
+  }
+  stack();
+  if (narrow.addEventListener) narrow.addEventListener("change", stack);
+})();
