@@ -1,13 +1,13 @@
 """An awardee and a reviewer reading on a 360-pixel phone, in French, in Kathmandu
-(branch trialapp15): the pages after the decision (the outcome, the award's records, the
-decline, the call's after-award figures) and the reviewer's (the workspace, a review) on
-the demo world's published FAST call.
+(branch trialapp15): the list of calls, the dashboard, the pages after the decision (the
+outcome, the award's records, the decline, the call's after-award figures) and the
+reviewer's (the workspace, a review) on the demo world's published FAST call.
 
 Every page fits the screen, passes axe (tests.a11y) at that size, and no word is cut in
-pieces: a table of several columns on a narrow screen had every cell wrap anywhere
-(trialapp14), so that "évaluation envoyée" read "éva/lua/tion/env/oyé/e" and "Date
-limite" one to three letters a line; such a table now reads as one block per row, each
-cell under its column's name (site.css, time.js)."""
+pieces: a table on a narrow screen had every cell wrap anywhere (trialapp14), so that
+"évaluation envoyée" read "éva/lua/tion/env/oyé/e" and "Date limite" one to three
+letters a line; a table now keeps its words whole and, if it cannot fit so, reads as one
+block per row, each cell under its column's name (site.css, time.js)."""
 
 from __future__ import annotations
 
@@ -113,6 +113,7 @@ def test_pages_after_the_award_and_the_reviewers_read_on_a_phone(
 
     page = _phone(check.browser(browser), demo, pi)
     for path in (
+        "/calls",
         "/dashboard",
         f"/proposals/{pid}/outcome",
         f"/awards/{pid}",
