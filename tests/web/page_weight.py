@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 
 LIMIT_BYTES = 60 * 1024
+MAX_REQUESTS = 4  # round trips of a first visit (a second: the page alone)
 
 
 @dataclass(frozen=True)

@@ -168,8 +168,17 @@ def _today() -> dt.date:
 
 
 def render_award(
-    page: Page, proposal: Proposal, *, status: int = 200, error: str = ""
+    page: Page,
+    proposal: Proposal,
+    *,
+    status: int = 200,
+    error: str = "",
+    sent: str = "",
+    field: str | None = None,
 ) -> HTMLResponse:
+    """The award's page; after a refusal, ``sent`` names the form that was sent (its
+    ``<details>`` id): it comes back open, with what was typed in it and the error
+    beside it (``field``, the field refused, marked)."""
     kinds = q.record_kinds(page.db, proposal.id)
     today = _today()
     records = q.records_of(page.db, proposal.id)
@@ -204,6 +213,9 @@ def render_award(
             **unit_labels(page),
             "stage_labels": {k: page._(v) for k, v in STAGE_LABELS.items()},
             "error": error,
+            "sent": sent,
+            "typed": dict(page.form) if sent else {},
+            "bad_field": field if sent else None,
             "may_record": policies.may_record(page.db, page.user, proposal),
             "may_decline": policies.may_decline(page.db, page.user, proposal),
         },
@@ -226,10 +238,13 @@ def _recorded(page: Page, proposal_id: int, record_id: int) -> tuple[Proposal, P
     return proposal, rec
 
 
-def _saved(page: Page, proposal: Proposal, refused: Refusal) -> Response:
-    """Back to the award's page, saved; or the page again with the refusal (400)."""
+def _saved(page: Page, proposal: Proposal, refused: Refusal, sent: str = "") -> Response:
+    """Back to the award's page, saved; or the page again with the refusal (400), the
+    form ``sent`` open with what was typed in it."""
     if refused:
-        return render_award(page, proposal, status=400, error=refused.message)
+        return render_award(
+            page, proposal, status=400, error=refused.message, sent=sent, field=refused.field
+        )
     return page.redirect(f"/awards/{proposal.id}", "saved")
 
 
@@ -245,8 +260,11 @@ def add_record(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     with page.attempt() as refused:
         if kind not in RECORD_SCHEMAS:
             raise DomainError("Choose what to record.")
-        services.add_record(page.db, proposal, kind, form_data(page, kind), actor_id=page.user.id)
-    return _saved(page, proposal, refused)
+        if page.first_sending():  # else stored already: a flaky link sent it twice
+            services.add_record(
+                page.db, proposal, kind, form_data(page, kind), actor_id=page.user.id
+            )
+    return _saved(page, proposal, refused, f"new-{kind}" if kind in RECORD_SCHEMAS else "")
 
 
 @router.post("/awards/{proposal_id}/records/{record_id}", response_class=HTMLResponse)
@@ -254,7 +272,7 @@ def update_record(proposal_id: int, record_id: int, page: Page = Depends(get_pag
     proposal, rec = _recorded(page, proposal_id, record_id)
     with page.attempt() as refused:
         services.update_record(page.db, rec, form_data(page, rec.kind), actor_id=page.user.id)
-    return _saved(page, proposal, refused)
+    return _saved(page, proposal, refused, f"r{rec.id}")
 
 
 @router.post("/awards/{proposal_id}/records/{record_id}/remove", response_class=HTMLResponse)
@@ -264,7 +282,7 @@ def remove_record(proposal_id: int, record_id: int, page: Page = Depends(get_pag
         services.remove_record(
             page.db, rec, reason=page.form.get("reason", ""), actor_id=page.user.id
         )
-    return _saved(page, proposal, refused)
+    return _saved(page, proposal, refused, f"remove-{rec.id}")
 
 
 def _lines(value: str) -> list[str]:
@@ -290,8 +308,9 @@ def add_output(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     if f.get("published_on", "").strip():
         data["published_on"] = f["published_on"].strip()
     with page.attempt() as refused:
-        services.add_output(page.db, proposal, data, actor_id=page.user.id)
-    return _saved(page, proposal, refused)
+        if page.first_sending():  # else stored already: a flaky link sent it twice
+            services.add_output(page.db, proposal, data, actor_id=page.user.id)
+    return _saved(page, proposal, refused, "output")
 
 
 def _recorded_output(page: Page, proposal: Proposal, output_id: int) -> ResearchOutput:
@@ -332,7 +351,7 @@ def import_outputs(proposal_id: int, page: Page = Depends(get_page)) -> Response
     with page.attempt() as refused:
         name, text = _uploaded_results(page, services.MAX_IMPORT_BYTES)
         services.import_outputs(page.db, proposal, name, text, actor_id=page.user.id)
-    return _saved(page, proposal, refused)
+    return _saved(page, proposal, refused, "import")
 
 
 def _uploaded_results(page: Page, max_bytes: int) -> tuple[str, str]:

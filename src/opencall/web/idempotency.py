@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,7 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
+from opencall.errors import DomainError
 from opencall.web import security
 from opencall.web.guard import replaying
 
@@ -213,3 +215,39 @@ async def _reply(
         headers.append((b"idempotent-replayed", b"true"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+# ----------------------------------------------------------------------------- HTML forms
+
+#: The hidden field of an HTML form that may be sent twice (``_macros.html``: ``once()``).
+ONCE_FIELD = "once"
+ONCE_LENGTH = 32  # uuid4().hex
+
+
+def new_once() -> str:
+    """A form's one-time key, new with each page that shows the form."""
+    return uuid.uuid4().hex
+
+
+def first_sending(session: Session, sender: str, once: str) -> bool:
+    """Whether this is the first sending of a form by ``sender`` (an account or a browser
+    session) under the one-time key ``once``: a browser whose answer was lost on a flaky
+    link, or a second tap, sends the same form again, and it must not be stored twice.
+
+    The key is claimed in the caller's transaction (a row of :class:`IdempotencyKey`,
+    the API's keys, with a scope of its own), so a sending that a service refuses is
+    rolled back with its key, and the corrected form may be sent under it. Two sendings
+    at once: the second waits on the first's row and finds it taken. Keys are kept
+    24 hours, as the API's. A key of another shape is refused (no form sends one)."""
+    if len(once) != ONCE_LENGTH or any(c not in "0123456789abcdef" for c in once):
+        raise DomainError("This form cannot be sent again as it is: load the page again.")
+    scope_hash = hashlib.sha256(f"form\n{sender}\n{once}".encode()).hexdigest()
+    session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - TTL))
+    if session.scalar(select(IdempotencyKey.id).where(IdempotencyKey.scope_hash == scope_hash)):
+        return False
+    try:
+        with session.begin_nested():
+            session.add(IdempotencyKey(scope_hash=scope_hash, request_hash="form", status=303))
+    except IntegrityError:  # sent twice at once: the other sending holds the key
+        return False
+    return True

@@ -227,6 +227,21 @@ class Page:
         """The form's "I confirm" box (``_macros.html``: ``confirm()``) was ticked."""
         return self.form.get("confirm") == "yes"
 
+    def first_sending(self) -> bool:
+        """False when this form was sent before by the same person under its one-time key
+        (``_macros.html``: ``once()``) and stored: the write is then skipped, and the view
+        answers as it did the first time. A form without a key is always a first sending.
+        Call it inside :meth:`attempt`, before the write (a refusal frees the key)."""
+        once = self.form.get(idempotency.ONCE_FIELD, "")
+        if not once:
+            return True
+        sender = (
+            f"user {self.user.id}"
+            if self.user is not None
+            else "session " + self.request.cookies.get(security.COOKIE, "")
+        )
+        return idempotency.first_sending(self.db, sender, once)
+
     @contextmanager
     def attempt(self) -> Iterator[Refusal]:
         """A form's write: committed (:meth:`commit`) when the services accept it. A
@@ -573,6 +588,7 @@ def make_environment(directory: Path) -> jinja2.Environment:
     env.filters["dec"] = fmt_dec
     env.filters["general"] = fmt_general
     env.globals["bdi"] = bdi
+    env.globals["new_once"] = idempotency.new_once  # a form's one-time key (first_sending)
     # the bias model's "not tested" lines, groups in words: skip_line(_, m) (the chair's
     # ranking page, the office report)
     env.globals["skip_line"] = labels.skipped_line
