@@ -139,3 +139,23 @@ def test_published_results_and_outcome(web: Web, world: World) -> None:
         .status_code
         == 404
     )
+
+
+def test_partly_awarded_outcome_is_said_in_words(web: Web, world: World) -> None:
+    """A decision the allocation made ``awarded_partially`` (less than asked) reads
+    "partly awarded" on the PI's outcome page, as on the chair's decisions page, never
+    the code: both pages take their words from the one table of decision outcomes."""
+    with web.factory() as s:
+        publish(s, world)
+        d = s.query(Decision).filter_by(proposal_id=world.ids["proposal"]).one()
+        d.outcome = "awarded_partially"
+        s.commit()
+    text = html.unescape(
+        web.login(world.emails["pi"]).get(f"/proposals/{world.ids['proposal']}/outcome").text
+    )
+    assert "partly awarded" in text
+    assert "awarded_partially" not in text
+    text = html.unescape(
+        web.login(world.emails["pi"], "fr").get(f"/proposals/{world.ids['proposal']}/outcome").text
+    )
+    assert "awarded_partially" not in text

@@ -14,8 +14,18 @@ from opencall.facilities.domain import unit_label
 from opencall.inputs import local_number
 from opencall.optim.messages import SEPARATOR, is_message, render
 from opencall.web.i18n import N_, Translator
+from opencall.web.labels import GROUP_LABELS
 from opencall.web.labels import REQUEST_KINDS as KINDS
 
+#: A decision's outcome (``Decision.outcome``) in words: the chair's decisions page and the
+#: applicant's outcome page say the same.
+OUTCOME_LABELS = {
+    "awarded": N_("awarded"),
+    "partial": N_("partly awarded"),
+    "awarded_partially": N_("partly awarded"),
+    "waitlisted": N_("waiting list"),
+    "not_awarded": N_("not awarded"),
+}
 POLICY_WHOLE = N_("Awards are whole: a request is awarded in full or not at all.")
 POLICY_PARTIAL = N_("Awards may be partial, down to %(pct)s of a request.")
 POLICY_BUNDLE = N_(
@@ -29,12 +39,12 @@ POLICY_PI_AWARDS_N = (
 #: The groups a share rule may name (``calls.schemas.SHARE_GROUPS``), by their names for
 #: people.
 POLICY_GROUPS = {
-    "ldc": N_("Least developed countries"),
+    "ldc": GROUP_LABELS["LDC"],
     "low_lmic": N_("Low and lower-middle income"),
-    "low": N_("Low income"),
-    "lower-middle": N_("Lower-middle income"),
-    "host": N_("Host country"),
-    "international": N_("International applicants"),
+    "low": GROUP_LABELS["low"],
+    "lower-middle": GROUP_LABELS["lower-middle"],
+    "host": GROUP_LABELS["host"],
+    "international": GROUP_LABELS["international"],
     "first_time": N_("First-time users"),
 }
 #: a share rule's group joined by ``+`` (``low+first_time``): the proposals in both

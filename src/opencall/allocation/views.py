@@ -18,6 +18,7 @@ from opencall.allocation import policies, services
 from opencall.allocation.models import Award, Decision
 from opencall.allocation.notify import queue_decision_mails
 from opencall.allocation.presenters import (
+    OUTCOME_LABELS,
     decline_labels,
     explain,
     offer_schedule_note,
@@ -44,13 +45,6 @@ from opencall.web.paging import paginate_query
 
 router = APIRouter()
 
-OUTCOMES = {
-    "awarded": N_("awarded"),
-    "partial": N_("partly awarded"),
-    "awarded_partially": N_("partly awarded"),
-    "waitlisted": N_("waiting list"),
-    "not_awarded": N_("not awarded"),
-}
 MSG_UNDECIDED = N_(
     "Submitted proposals with no decision yet: %(n)s — %(codes)s. The release waits until "
     "each has one (see the proposals short of reviews below)."
@@ -256,7 +250,7 @@ def _decisions_page(page: Page, call: Call, status: int = 200, **extra: Any) -> 
             "may_release": policies.may_release(db, page.user, call)
             and call.decisions_released_at is None
             and services.releasable(call, bool(any_decision), bool(any_proposal)),
-            "outcome_label": lambda o: page._(OUTCOMES.get(o) or o),
+            "outcome_label": lambda o: page._(OUTCOME_LABELS.get(o) or o),
             "policy_lines": policy_lines(page._, call, page.lang),
             "explain": lambda d, units=unit_words(call): explain(page.t, d, units),
             "errors": errors,

@@ -45,6 +45,7 @@ from opencall.web.api import (
 )
 from opencall.web.forms import MSG_REQUIRED
 from opencall.web.i18n import N_, Translator
+from opencall.web.labels import ROLE_LABELS
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, get_page, render_mail
 from opencall.web.paging import paginate_query
@@ -53,13 +54,6 @@ router = APIRouter()
 Held = TypeVar("Held", RoleGrant, RoleInvitation)  # what a provider's people page revokes
 SLUG = Path(min_length=1, max_length=80)
 
-ROLE_LABELS = {
-    "provider_admin": N_("Provider administrator"),
-    "call_manager": N_("User office (call manager)"),
-    "chair": N_("Panel chair"),
-    "reviewer": N_("Reviewer"),
-    "technical_reviewer": N_("Technical reviewer"),
-}
 MSG_SUBJECT = N_("OpenCall: a role at %(provider)s")
 # messages of people.services / facilities.services shown on these pages (translated by tmsg)
 SERVICE_MESSAGES = (

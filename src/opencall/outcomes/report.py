@@ -14,6 +14,7 @@ from opencall.inputs import decimal_symbol, local_decimal, local_general, local_
 from opencall.outcomes import queries
 from opencall.outcomes.after_award import MIN_JUDGED_AWARDS
 from opencall.outcomes.stats import MIN_TEST_N
+from opencall.results.labels import CHOICE_LABELS, FIELD_LABELS
 from opencall.web.i18n import N_
 from opencall.web.labels import group_label
 
@@ -374,19 +375,15 @@ USE_LABELS = {
     "loans_returned_on_time": N_("Returned on time"),
     "loans_returned_late": N_("Returned late"),
     "loans_overdue": N_("Overdue"),
-    "loans_consumed": N_("Consumed in the analysis"),
-    "samples_taken": N_("Samples taken"),
+    "loans_consumed": FIELD_LABELS["consumed"],
+    "samples_taken": FIELD_LABELS["samples_taken"],
     "participants": N_("Participants"),
-    "attended": N_("Attended"),
-    "completed": N_("Completed"),
+    "attended": FIELD_LABELS["attended"],
+    "completed": FIELD_LABELS["completed"],
 }
-LOST_LABELS = {
-    "weather": N_("weather"),
-    "rfi": N_("radio interference (RFI)"),
-    "fault": N_("fault"),
-    "other": N_("other"),
-}
-GENDER_LABELS = {"female": N_("women"), "male": N_("men"), "other": N_("other")}
+#: a record's reasons for lost hours, in the words of its own page
+LOST_LABELS = {k: CHOICE_LABELS[k] for k in ("weather", "rfi", "fault", "other")}
+GENDER_LABELS = {"female": N_("women"), "male": N_("men"), "other": CHOICE_LABELS["other"]}
 
 
 def use_label(tr: Tr, key: str, data: dict[str, Any] | None = None) -> str:

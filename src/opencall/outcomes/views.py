@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from opencall.allocation import presenters as allocation_views
 from opencall.allocation.models import DECLINE_REASONS, Award, AwardDecline, Decision
-from opencall.allocation.presenters import DECLINE_REASON_LABELS, policy_lines
+from opencall.allocation.presenters import DECLINE_REASON_LABELS, OUTCOME_LABELS, policy_lines
 from opencall.calls import policies as call_policies
 from opencall.calls.access import visible_call
 from opencall.calls.presenters import joint_providers
@@ -30,29 +30,28 @@ from opencall.outcomes.figures import (
     figures_by_group,
     published_declines,
 )
+from opencall.outcomes.report import STAGE_LABELS
 from opencall.proposals.access import outcome_for
 from opencall.results import policies as result_policies
 from opencall.reviews import queries as review_queries
 from opencall.scheduling import presenters as schedule_presenters
 from opencall.scheduling.models import ScheduleEntry
 from opencall.web.i18n import N_, country_name
-from opencall.web.labels import INCOME_LABELS, REGION_LABELS
+from opencall.web.labels import GROUP_LABELS, INCOME_LABELS, REGION_LABELS
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
 
 INCOME = {**INCOME_LABELS, "": N_("Not classified")}
 REGIONS = {**REGION_LABELS, "": N_("Not classified")}
+# a decision's outcome, and the proposal statuses older decisions carried
 OUTCOMES = {
-    "awarded": N_("awarded"),
-    "accepted": N_("awarded"),
-    "partial": N_("partly awarded"),
-    "waitlisted": N_("waiting list"),
-    "rejected": N_("not awarded"),
-    "not_awarded": N_("not awarded"),
+    **OUTCOME_LABELS,
+    "accepted": OUTCOME_LABELS["awarded"],
+    "rejected": OUTCOME_LABELS["not_awarded"],
 }
 # disjoint columns (so that row totals mean something): the row total is "Applied"
-COLUMNS = {"awarded": N_("Awarded"), "not_awarded": N_("Not awarded")}
+COLUMNS = {"awarded": STAGE_LABELS["awarded"], "not_awarded": N_("Not awarded")}
 
 
 @router.get("/calls/{slug}/awarded", response_class=HTMLResponse)
@@ -159,7 +158,7 @@ def _tables(page: Page, call_id: int) -> dict[str, Any]:
     awarded_ids = queries.awarded_proposal_ids(page.db, call_id) | {d[0] for d in declined}
     out: dict[str, Any] = {}
     reasons = [(r, page._(DECLINE_REASON_LABELS[r])) for r in DECLINE_REASONS]
-    ldc = {"LDC": N_("Least developed countries"), "non-LDC": N_("Other countries")}
+    ldc = {"LDC": GROUP_LABELS["LDC"], "non-LDC": N_("Other countries")}
     labels = dict(reasons) | {TOTAL: page._("Declined")}
     release = _declines_release(page, call_id, declined)
     published = published_declines(declined, DECLINE_REASONS, release) or {}

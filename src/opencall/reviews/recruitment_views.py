@@ -22,7 +22,7 @@ from opencall.reviews import recruitment
 from opencall.reviews.models import ReviewInvitation
 from opencall.web.api import MANAGE, REVIEW, Api, Paged, PageRequest, get_api, keyset_page, paging
 from opencall.web.i18n import N_, Translator
-from opencall.web.labels import labeller
+from opencall.web.labels import ROLE_LABELS, labeller
 from opencall.web.mail import queue_mail
 from opencall.web.pages import Page, fmt_when, get_page, render_mail
 from opencall.web.paging import paginate_query
@@ -36,7 +36,7 @@ STATUS = {
     "accepted": N_("accepted"),
     "declined": N_("declined"),
 }
-ROLE = {"reviewer": N_("Reviewer"), "technical_reviewer": N_("Technical reviewer")}
+ROLE = {r: ROLE_LABELS[r] for r in ("reviewer", "technical_reviewer")}
 MSG_SUBJECT = N_("OpenCall: will you review for %(call)s?")
 SERVICE_MESSAGES = (
     N_("Give at least one e-mail address."),

@@ -41,6 +41,15 @@ ANONYMITY = {
     "single": N_("Single-anonymous review: reviewers see the team; you do not see who reviewed."),
     "open": N_("Open review: names are visible on both sides."),
 }
+#: The roles a person holds at a provider or in a call (``people.models.ROLES``): the
+#: people pages of a provider and the reviewer recruitment of a call say the same.
+ROLE_LABELS = {
+    "provider_admin": N_("Provider administrator"),
+    "call_manager": N_("User office (call manager)"),
+    "chair": N_("Panel chair"),
+    "reviewer": N_("Reviewer"),
+    "technical_reviewer": N_("Technical reviewer"),
+}
 JOB_STATUS = {
     "queued": N_("queued"),
     "running": N_("running"),
