@@ -271,9 +271,8 @@ def _lines(value: str) -> list[str]:
     return [x.strip() for x in value.replace(";", "\n").splitlines() if x.strip()]
 
 
-@router.post("/awards/{proposal_id}/outputs", response_class=HTMLResponse)
-def add_output(proposal_id: int, page: Page = Depends(get_page)) -> Response:
-    proposal = _recording(page, proposal_id)
+def _output_form(page: Page) -> dict[str, Any]:
+    """A result's fields as the form of a new one, or of a correction, sends them."""
     f = page.form
     data: dict[str, Any] = {
         "kind": f.get("kind", "publication"),
@@ -289,13 +288,31 @@ def add_output(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     }
     if f.get("published_on", "").strip():
         data["published_on"] = f["published_on"].strip()
+    return data
+
+
+@router.post("/awards/{proposal_id}/outputs", response_class=HTMLResponse)
+def add_output(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = _recording(page, proposal_id)
     with page.attempt() as refused:
-        services.add_output(page.db, proposal, data, actor_id=page.user.id)
+        services.add_output(page.db, proposal, _output_form(page), actor_id=page.user.id)
     return _saved(page, proposal, refused)
 
 
 def _recorded_output(page: Page, proposal: Proposal, output_id: int) -> ResearchOutput:
     return page.get_visible(ResearchOutput, output_id, lambda o: o.proposal_id == proposal.id)
+
+
+@router.post("/awards/{proposal_id}/outputs/{output_id}/remove", response_class=HTMLResponse)
+def remove_output(proposal_id: int, output_id: int, page: Page = Depends(get_page)) -> Response:
+    """Withdraw a result linked in error, saying why."""
+    proposal = _recording(page, proposal_id)
+    o = _recorded_output(page, proposal, output_id)
+    with page.attempt() as refused:
+        services.remove_output(
+            page.db, o, reason=page.form.get("reason", ""), actor_id=page.user.id
+        )
+    return _saved(page, proposal, refused)
 
 
 @router.post("/awards/{proposal_id}/outputs/{output_id}/retract", response_class=HTMLResponse)
@@ -332,6 +349,17 @@ def import_outputs(proposal_id: int, page: Page = Depends(get_page)) -> Response
     with page.attempt() as refused:
         name, text = _uploaded_results(page, services.MAX_IMPORT_BYTES)
         services.import_outputs(page.db, proposal, name, text, actor_id=page.user.id)
+    return _saved(page, proposal, refused)
+
+
+# after the import: ".../outputs/import" is not a result's id
+@router.post("/awards/{proposal_id}/outputs/{output_id}", response_class=HTMLResponse)
+def update_output(proposal_id: int, output_id: int, page: Page = Depends(get_page)) -> Response:
+    """Correct a result (its whole form sent again); refused (400) as a new one would be."""
+    proposal = _recording(page, proposal_id)
+    o = _recorded_output(page, proposal, output_id)
+    with page.attempt() as refused:
+        services.update_output(page.db, o, _output_form(page), actor_id=page.user.id)
     return _saved(page, proposal, refused)
 
 
