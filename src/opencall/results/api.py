@@ -367,14 +367,21 @@ def import_call_records(
 
 @router.get("/calls/{slug}/postaward", response_model=StageList, responses=NOT_FOUND)
 def call_stages(
-    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
+    slug: str = SLUG,
+    report: Literal["overdue", "pending", "reported"] | None = Query(
+        default=None,
+        description="only the awards whose first report is overdue (nothing reported by "
+        "its due day), pending (nothing reported, not yet due) or reported (a record or a "
+        "result)",
+    ),
+    api: Api = Depends(get_api),
+    page: PageRequest = Depends(paging),
 ) -> StageList:
     """The call's awarded proposals by code, a page at a time (as the overview page)."""
     call = signed_in_call_api(api, slug, policies.may_see_call_records)
     keys = [(Proposal.code, str), (Proposal.id, int)]
-    shown, pg = keyset_page(
-        api.db, q.awarded_proposals_query(call), keys, page, lambda p: (p.code, p.id)
-    )
+    stmt = q.awarded_proposals_query(call, report=report, today=_today())
+    shown, pg = keyset_page(api.db, stmt, keys, page, lambda p: (p.code, p.id))
     stages = q.stages_of_call(api.db, call, [p.id for p in shown])
     return StageList(
         items=[StageOut(proposal_code=p.code, **stages[p.id]) for p in shown if p.id in stages],

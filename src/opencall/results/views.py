@@ -98,6 +98,13 @@ OUTPUT_LABELS = {
     "software": N_("Software"),
     "patent": N_("Patent"),
 }
+#: the states of an award's first report (``domain.REPORT_STATES``), as the overview's
+#: filter names them
+REPORT_LABELS = {
+    "overdue": N_("overdue"),
+    "pending": N_("pending"),
+    "reported": N_("reported"),
+}
 STAGE_LABELS = {
     "used": N_("Used"),
     "completed": N_("Completed"),
@@ -479,11 +486,29 @@ def import_call_results(slug: str, page: Page = Depends(get_page)) -> Response:
     )
 
 
+def _report_filter(page: Page) -> str | None:
+    """The state of the first report the overview is filtered by (``?report=``), None
+    for every award; an unknown one raises a DomainError."""
+    report = page.request.query_params.get("report", "").strip()
+    if report and report not in d.REPORT_STATES:
+        raise DomainError(
+            "Unknown report state %(state)s; expected overdue, pending or reported.",
+            field="report",
+            state=repr(report[:40]),
+        )
+    return report or None
+
+
 @router.get("/manage/calls/{slug}/postaward", response_class=HTMLResponse)
 def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
     call = _office_records_call(page, slug)
+    try:
+        report = _report_filter(page)
+    except DomainError as exc:
+        return _render_overview(page, call, status=400, filter_error=page.t.error(exc))
     if wants_csv(page):
-        rows = _overview_rows(page, call, q.awarded_proposals(page.db, call))
+        stmt = q.awarded_proposals_query(call, report=report, today=_today())
+        rows = _overview_rows(page, call, list(page.db.scalars(stmt)))
         # every award's use figures as columns (the report's "use" sums these per group)
         figures = sorted({k for r in rows for k in r.get("use", {})})
         return csv_response(
@@ -518,15 +543,23 @@ def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
                 for r in rows
             ),
         )
-    return _render_overview(page, call)
+    return _render_overview(page, call, report=report)
 
 
-def _render_overview(page: Page, call: Call, *, status: int = 200, error: str = "") -> Response:
-    """The call's awards after the award, a page at a time, with the results import."""
-    # one page of the awards read (a large call has thousands)
-    shown, pager = paginate_query(
-        page.db, q.awarded_proposals_query(call), page.request.query_params, PER_PAGE, "#awards"
-    )
+def _render_overview(
+    page: Page,
+    call: Call,
+    *,
+    status: int = 200,
+    error: str = "",
+    report: str | None = None,
+    filter_error: str = "",
+) -> Response:
+    """The call's awards after the award (those whose first report is in the state
+    ``report``, when given), a page at a time, with the results import."""
+    # one page of the awards read (a large call has thousands), filtered in the database
+    stmt = q.awarded_proposals_query(call, report=report, today=_today())
+    shown, pager = paginate_query(page.db, stmt, page.request.query_params, PER_PAGE, "#awards")
     params = page.request.query_params
     counts = (params.get("imported", ""), params.get("skipped", ""))
     return page.render(
@@ -540,6 +573,9 @@ def _render_overview(page: Page, call: Call, *, status: int = 200, error: str = 
             "report_every": d.REPORT_REMIND_EVERY_DAYS,
             "stage_labels": {k: page._(v) for k, v in STAGE_LABELS.items()},
             "imported": tuple(int(n) for n in counts) if all(n.isdigit() for n in counts) else None,
+            "report": report or "",
+            "filter_error": filter_error,
+            "report_states": [(st, page._(REPORT_LABELS[st])) for st in d.REPORT_STATES],
             "error": error,
         },
         status=status,
