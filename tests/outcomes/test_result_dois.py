@@ -49,3 +49,30 @@ def test_doi_spellings_of_one_paper_count_once_in_the_report(db: Session) -> Non
     got = {r.group: r for r in aa.results_by_kind(rows, "income_group")}
     assert got["all"].publications == 2
     assert got["lower-middle"].publications == 2
+
+
+def test_the_share_of_results_credits_a_shared_paper_once_split_between_its_awards() -> None:
+    """outcomes15: the share of the results counted each award's results whole, so a
+    paper of a low and a high income award was two results, one each: the groups' results
+    added up to more than the call's papers, and their shares of them were off (here low
+    income had 2 of 5 results, 40 %, for 1.5 of the call's 4 papers). A result listed by
+    k awards now gives each 1/k (fractional counting): the groups' results add up to the
+    call's distinct results, the figure of the results by kind."""
+    rows = [
+        row("1", "low", {"publication": ["10.1/a"]}, extra=1),  # and one without a DOI
+        row("2", "high", {"publication": ["10.1/a", "10.1/b"]}),
+        row("3", "high", {"publication": ["10.1/c"]}),
+    ]
+    shares = {r.group: r for r in aa.result_shares(rows, "income_group", ["low", "high"])}
+    distinct = {r.group: r for r in aa.results_by_kind(rows, "income_group")}["all"].publications
+    assert distinct == 4  # 10.1/a (two awards), 10.1/b, 10.1/c and one without a DOI
+    assert (shares["low"].results, shares["high"].results) == (1.5, 2.5)
+    assert shares["low"].results + shares["high"].results == distinct
+    assert shares["low"].result_share == 1.5 / 4
+    assert shares["high"].result_share == 2.5 / 4
+    # without a shared result nothing changes: whole counts
+    alone = [
+        row("1", "low", {"publication": ["10.1/a"]}),
+        row("2", "high", {"dataset": ["10.1/d"]}),
+    ]
+    assert [r.results for r in aa.result_shares(alone, "income_group")] == [1, 1]

@@ -69,6 +69,22 @@ CASES: list[Case] = [
     Case("DELETE", "/api/v1/awards/{proposal_id}/outputs/{output_id}/retraction", AWARD, api=True),
     # without its reason: refused (400) for those who may, 404 for the others
     Case("DELETE", "/api/v1/awards/{proposal_id}/records/{record_id}", AWARD, api=True),
+    # a result corrected, or withdrawn without its reason (refused): outcomes15
+    Case(
+        "POST",
+        "/awards/{proposal_id}/outputs/{output_id}",
+        AWARD,
+        data={"kind": "publication", "title": "T", "year": "2028"},
+    ),
+    Case("POST", "/awards/{proposal_id}/outputs/{output_id}/remove", AWARD, data={"reason": ""}),
+    Case(
+        "PUT",
+        "/api/v1/awards/{proposal_id}/outputs/{output_id}",
+        AWARD,
+        api=True,
+        json={"title": "T", "year": 2028},
+    ),
+    Case("DELETE", "/api/v1/awards/{proposal_id}/outputs/{output_id}", AWARD, api=True),
     Case("GET", "/manage/calls/{slug}/postaward", OFFICE),
     Case("POST", "/manage/calls/{slug}/postaward/import", OFFICE, data={"text": ""}),
     Case("GET", "/calls/{slug}/after-award", EVERYONE),

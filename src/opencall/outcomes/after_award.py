@@ -718,7 +718,8 @@ class ResultShareRow:
     award_share: float | None
     award_share_low: float
     award_share_high: float
-    results: int
+    #: the group's credit (:func:`result_credits`): whole unless a result is shared
+    results: float
     result_share: float | None
     result_share_low: float | None
     result_share_high: float | None
@@ -726,6 +727,27 @@ class ResultShareRow:
     difference_low: float | None
     difference_high: float | None
     judged: bool
+
+
+def result_credits(rows: Sequence[AfterAwardRow]) -> list[float]:
+    """Each award's credit for its results (fractional counting): a result listed by
+    ``k`` of the awards (its DOI, or a patent's number, of the same kind) gives each of
+    them ``1/k``, a result without one its award 1. The credits add up to the awards'
+    distinct results (:func:`distinct_results` over every kind), so that the groups'
+    shares of the results add up to one, a paper of two groups' awards split between
+    them rather than counted whole in each."""
+    listed: dict[tuple[str, str], int] = {}
+    for r in rows:
+        for kind, dois in r.result_dois.items():
+            for doi in dois:
+                listed[(kind, doi)] = listed.get((kind, doi), 0) + 1
+    out = []
+    for r in rows:
+        named = sum(len(v) for v in r.result_dois.values())
+        credit = float(sum(int(v) for v in r.outputs.values()) - named)
+        credit += sum(1 / listed[(k, doi)] for k, dois in r.result_dois.items() for doi in dois)
+        out.append(credit)
+    return out
 
 
 def result_shares(
@@ -738,7 +760,7 @@ def result_shares(
 ) -> list[ResultShareRow]:
     """Per group: its share of the call's results against its share of the awards."""
     n = len(rows)
-    results = np.array([sum(int(v) for v in r.outputs.values()) for r in rows], dtype=float)
+    results = np.array(result_credits(rows), dtype=float)
     total = float(results.sum())
     groups = {g: m for g, m in _grouped(rows, by, order).items() if g != "all"}
     member = {g: np.array([r.groups.get(by, "unknown") == g for r in rows]) for g in groups}
@@ -782,7 +804,7 @@ def result_shares(
                 award_share=a_share,
                 award_share_low=a_lo,
                 award_share_high=a_hi,
-                results=int(got_g),
+                results=int(got_g) if got_g.is_integer() else round(got_g, 6),
                 result_share=r_share,
                 result_share_low=r_lo,
                 result_share_high=r_hi,

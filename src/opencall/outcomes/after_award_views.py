@@ -20,6 +20,7 @@ from opencall.outcomes import queries as oq
 from opencall.outcomes import services
 from opencall.results import policies as result_policies
 from opencall.web import labels
+from opencall.web.csv import csv_response, wants_csv
 from opencall.web.i18n import N_
 from opencall.web.pages import Page, get_page
 
@@ -133,10 +134,52 @@ def public_tables(page: Page, call: Any) -> dict[str, Any]:
     return {"funnels": funnels, "times": times, "cycles": cycles, "access": access}
 
 
+#: the public CSV's columns: a table of the page, its grouping, a group (its code; a
+#: cycle's code and number in the cycles table), a measure and the page's cell
+CSV_HEADER = ("table", "grouping", "group", "measure", "value")
+
+
+def public_csv_rows(page: Page, call: Any) -> list[tuple[str, str, str, str, str]]:
+    """The page's tables as rows of :data:`CSV_HEADER`, each cell as the page shows it
+    (:func:`shown`: "<5", "x" where hidden; a median only where the page shows one), from
+    the same release: a funder's spreadsheet holds what the page publishes and nothing
+    more (no share is repeated: the page computes them from these counts)."""
+    data = published_after_award(page, call)
+    rows: list[tuple[str, str, str, str, str]] = []
+    for by in ("income_group", "un_region"):
+        seen: set[str] = set()
+        for x in data["funnels"][by]:
+            if x["group"] not in seen:
+                seen.add(x["group"])
+                rows.append(("after_award", by, x["group"], "awarded", shown(x["awarded"])))
+            rows.append(("after_award", by, x["group"], x["stage"], shown(x["count"])))
+    for t in data["times"]:
+        median = f"{t['median_days']:.0f}" if t["shown"] else ""
+        rows.append(("time_to_first_result", "income_group", t["group"], "median_days", median))
+    for by in ("income_group", "un_region"):
+        for r in data["access"][by]:
+            for measure in ("awarded", "first_time", "repeat"):
+                rows.append(("access", by, r["group"], measure, shown(r[measure])))
+    public = {
+        c.id for c in aad.facility_cycles(page.db, call) if result_policies.may_see_aggregates(c)
+    }
+    for c in data["cycles"]:
+        if c["call_id"] in public:
+            for measure in ("awarded", "produced", "low_awarded", "low_produced"):
+                rows.append(("cycles", "", c["cycle"], measure, shown(c[measure])))
+    return rows
+
+
 @router.get("/calls/{slug}/after-award", response_class=HTMLResponse)
 def after_award(slug: str, page: Page = Depends(get_page)) -> Response:
+    """The page, or with ``?format=csv`` its tables as one CSV (``public_csv_rows``): a
+    404 where the call's results are not public."""
     call = visible_call(page, slug)
     public = result_policies.may_see_aggregates(call)
+    if wants_csv(page):
+        if not public:
+            page.not_found()
+        return csv_response(f"{call.slug}-after-award.csv", CSV_HEADER, public_csv_rows(page, call))
     return page.render_public(
         "outcomes/after_award.html",
         {

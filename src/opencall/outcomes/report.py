@@ -489,7 +489,8 @@ def result_share_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
                 _group(tr, x["group"]),
                 str(x["awards"]),
                 _span(x["award_share"], x["award_share_low"], x["award_share_high"], lang=lang),
-                str(x["results"]),
+                # a result of k awards credited 1/k to each (``after_award.result_credits``)
+                local_number(x["results"], lang, 1),
                 _span(x["result_share"], x["result_share_low"], x["result_share_high"], lang=lang),
                 _span(x["difference"], x["difference_low"], x["difference_high"], True, lang),
                 flag,
@@ -515,6 +516,13 @@ def result_share_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
                 "than %(n)s awards."
             ),
             n=MIN_JUDGED_AWARDS,
+        )
+        + " "
+        + tr(
+            N_(
+                "A result of several awards counts as a part of one for each (a half for "
+                "two), so that the groups' results add up to the call's."
+            )
         ),
     }
 

@@ -232,6 +232,37 @@ def _output(api: Api, proposal_id: int, output_id: int) -> ResearchOutput:
     return api.get_visible(ResearchOutput, output_id, lambda o: o.proposal_id == p.id)
 
 
+@router.put("/awards/{proposal_id}/outputs/{output_id}", response_model=OutputOut, **RECORDS)
+def update_output(
+    body: OutputIn,
+    proposal_id: int = id_param(),
+    output_id: int = id_param(),
+    api: Api = Depends(get_api),
+) -> OutputOut:
+    """Correct a result (every field given again, checked as a new result's): every
+    figure follows; audited with the fields before and after."""
+    o = _output(api, proposal_id, output_id)
+    with api.saving():
+        services.update_output(api.db, o, body.model_dump(mode="json"), actor_id=api.actor_id)
+    return OutputOut.model_validate(o)
+
+
+@router.delete("/awards/{proposal_id}/outputs/{output_id}", status_code=204, **RECORDS)
+def remove_output(
+    proposal_id: int = id_param(),
+    output_id: int = id_param(),
+    reason: str = Query(default="", max_length=services.MAX_RETRACTION_NOTE),
+    api: Api = Depends(get_api),
+) -> Response:
+    """Withdraw a result linked in error (``reason``, required, says why): no figure
+    counts it any more; the audit log keeps what it held. A result retracted by its
+    journal is marked so instead (``PUT .../retraction``)."""
+    o = _output(api, proposal_id, output_id)
+    with api.saving():
+        services.remove_output(api.db, o, reason=reason, actor_id=api.actor_id)
+    return Response(status_code=204)
+
+
 @router.put("/awards/{proposal_id}/outputs/{output_id}/retraction", response_model=OutputOut,
             **RECORDS)  # fmt: skip
 def retract_output(
@@ -336,14 +367,21 @@ def import_call_records(
 
 @router.get("/calls/{slug}/postaward", response_model=StageList, responses=NOT_FOUND)
 def call_stages(
-    slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
+    slug: str = SLUG,
+    report: Literal["overdue", "pending", "reported"] | None = Query(
+        default=None,
+        description="only the awards whose first report is overdue (nothing reported by "
+        "its due day), pending (nothing reported, not yet due) or reported (a record or a "
+        "result)",
+    ),
+    api: Api = Depends(get_api),
+    page: PageRequest = Depends(paging),
 ) -> StageList:
     """The call's awarded proposals by code, a page at a time (as the overview page)."""
     call = signed_in_call_api(api, slug, policies.may_see_call_records)
     keys = [(Proposal.code, str), (Proposal.id, int)]
-    shown, pg = keyset_page(
-        api.db, q.awarded_proposals_query(call), keys, page, lambda p: (p.code, p.id)
-    )
+    stmt = q.awarded_proposals_query(call, report=report, today=_today())
+    shown, pg = keyset_page(api.db, stmt, keys, page, lambda p: (p.code, p.id))
     stages = q.stages_of_call(api.db, call, [p.id for p in shown])
     return StageList(
         items=[StageOut(proposal_code=p.code, **stages[p.id]) for p in shown if p.id in stages],

@@ -61,6 +61,10 @@ REMIND_EVERY_DAYS = 7
 REPORT_DUE_DAYS = 365
 #: Days between reminders to the PI of an award whose report is overdue.
 REPORT_REMIND_EVERY_DAYS = 30
+#: The states of an award's first report, by which the user office filters its awards:
+#: nothing reported and past its due day, nothing reported yet but not due, reported (a
+#: record or a result, retracted or not: the team told what came of it).
+REPORT_STATES: tuple[str, ...] = ("overdue", "pending", "reported")
 
 
 def patent_number(raw: str) -> str:

@@ -68,6 +68,13 @@ OUTPUT_LABELS = {
     "software": N_("Software"),
     "patent": N_("Patent"),
 }
+#: the states of an award's first report (``domain.REPORT_STATES``), as the overview's
+#: filter names them
+REPORT_LABELS = {
+    "overdue": N_("overdue"),
+    "pending": N_("pending"),
+    "reported": N_("reported"),
+}
 STAGE_LABELS = {
     "used": N_("Used"),
     "completed": N_("Completed"),

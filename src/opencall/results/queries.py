@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, false, func, select, true
 from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award
@@ -215,7 +215,7 @@ def stages_of_calls(
             _of(rec_cols, PostAwardRecord, ids, proposal_ids).order_by(PostAwardRecord.id)
         ):
             recs[pid].append((kind, data))
-    outs, kinds, dois = _outputs_of(session, ids, proposal_ids, dois=figures)
+    outs, kinds, dois, listed = _outputs_of(session, ids, proposal_ids, dois=figures)
     awarded = _awarded_of(session, ids, proposal_ids)
     reminders = (
         {
@@ -243,7 +243,8 @@ def stages_of_calls(
             st["days_to_first_result"] = d.days_to_first_result(day0, outs.get(pid, []))
             st["outputs"] = dict(kinds.get(pid, {}))
             if figures:
-                reported = bool(mine) or bool(outs.get(pid))
+                # a record or a result, a retracted one too (as ``reported_clause``)
+                reported = bool(mine) or pid in listed
                 st.update(
                     _report_figures(
                         mine, mine_awarded[pid], day0, reported, today, dois.get(pid, {})
@@ -290,13 +291,17 @@ def record_stages(
 
 def _outputs_of(
     session: Session, ids: list[int], proposal_ids: Collection[int] | None, *, dois: bool
-) -> tuple[dict[int, list[dt.date]], dict[int, dict[str, int]], dict[int, dict[str, list[str]]]]:
+) -> tuple[
+    dict[int, list[dt.date]], dict[int, dict[str, int]], dict[int, dict[str, list[str]]], set[int]
+]:
     """The research outputs of the calls' proposals: {proposal id: their dates}, {proposal
-    id: {kind: count}} and, with ``dois``, {proposal id: {kind: DOIs (a patent: its
-    publication number)}}."""
+    id: {kind: count}}, with ``dois`` {proposal id: {kind: DOIs (a patent: its
+    publication number)}}, and the proposals that listed a result, a retracted one too
+    (their report is in)."""
     outs: dict[int, list[dt.date]] = defaultdict(list)
     kinds: dict[int, dict[str, int]] = defaultdict(dict)
     named: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    listed: set[int] = set()
     out_cols = select(
         ResearchOutput.proposal_id,
         ResearchOutput.published_on,
@@ -304,13 +309,14 @@ def _outputs_of(
         ResearchOutput.kind,
         ResearchOutput.doi,
         ResearchOutput.number,
+        ResearchOutput.retracted_on,
     )
-    # a retracted result is counted nowhere (``counted``)
-    for pid, published_on, year, kind, doi, number in session.execute(
-        _of(out_cols, ResearchOutput, ids, proposal_ids).where(
-            ResearchOutput.retracted_on.is_(None)
-        )
+    for pid, published_on, year, kind, doi, number, retracted_on in session.execute(
+        _of(out_cols, ResearchOutput, ids, proposal_ids)
     ):
+        listed.add(pid)
+        if retracted_on is not None:
+            continue  # a retracted result is counted nowhere (``counted``)
         outs[pid].append(published_on or dt.date(year, 7, 1))  # as result_date
         kinds[pid][kind] = kinds[pid].get(kind, 0) + 1
         if not dois:
@@ -319,7 +325,7 @@ def _outputs_of(
             named[pid][kind].append(normalise_doi(doi))
         elif number:  # a patent: its publication number names it as a DOI does a paper
             named[pid][kind].append(number)
-    return outs, kinds, named
+    return outs, kinds, named, listed
 
 
 def _awarded_of(
@@ -378,11 +384,30 @@ def _of(
     return stmt if proposal_ids is None else stmt.where(model.proposal_id.in_(proposal_ids))
 
 
-def awarded_proposals_query(call: Call) -> Any:
+def reported_clause() -> Any:
+    """A proposal whose team reported after the award: a record of its use, or a result
+    (a retracted one too). The one rule of the overview, its filter and the reminders."""
+    reported = select(PostAwardRecord.proposal_id).union(select(ResearchOutput.proposal_id))
+    return Proposal.id.in_(reported)
+
+
+def awarded_proposals_query(
+    call: Call, *, report: str | None = None, today: dt.date | None = None
+) -> Any:
     """The call's awarded proposals, by code (:func:`awarded_proposals` as a statement,
-    for paging in the database)."""
+    for paging in the database); with ``report`` (``domain.REPORT_STATES``), those whose
+    first report is in that state on ``today`` (UTC today when not given)."""
     ids = select(Award.proposal_id).where(Award.call_id == call.id).distinct()
-    return select(Proposal).where(Proposal.id.in_(ids)).order_by(Proposal.code, Proposal.id)
+    stmt = select(Proposal).where(Proposal.id.in_(ids)).order_by(Proposal.code, Proposal.id)
+    if report is None:
+        return stmt
+    if report not in d.REPORT_STATES:
+        raise ValueError(f"unknown report state {report!r}")
+    if report == "reported":
+        return stmt.where(reported_clause())
+    # the due day is the call's: its unreported awards are all overdue, or none is
+    late = d.report_overdue(awarded_on(call), False, today or dt.datetime.now(dt.UTC).date())
+    return stmt.where(~reported_clause(), true() if late == (report == "overdue") else false())
 
 
 def planned_shipments(session: Session, proposal_id: int) -> list[ScheduleEntry]:
@@ -406,13 +431,16 @@ def planned_shipments(session: Session, proposal_id: int) -> list[ScheduleEntry]
 def unreported_awards(session: Session, today: dt.date) -> list[tuple[Proposal, dt.date]]:
     """Awarded proposals of released calls with no record and no result whose first
     report is overdue on ``today``, with the day the awards were made known."""
-    reported = select(PostAwardRecord.proposal_id).union(select(ResearchOutput.proposal_id))
-    awarded = select(Award.proposal_id).where(Award.proposal_id.not_in(reported))
+    awarded = select(Award.proposal_id)
     out = []
     for p in session.scalars(
         select(Proposal)
         .join(Call, Call.id == Proposal.call_id)
-        .where(Proposal.id.in_(awarded), Call.decisions_released_at.is_not(None))
+        .where(
+            Proposal.id.in_(awarded),
+            ~reported_clause(),
+            Call.decisions_released_at.is_not(None),
+        )
         .order_by(Proposal.id)
     ):
         day0 = awarded_on(p.call)

@@ -258,6 +258,75 @@ def add_output(
     )
 
 
+def update_output(
+    session: Session, output: ResearchOutput, data: dict[str, Any], *, actor_id: int | None
+) -> ResearchOutput:
+    """Correct a result as its team typed or imported it (a DOI mistyped, a title, the
+    year): its fields replaced by ``data``, checked as a new one is (the DOI's syntax, a
+    patent's number, the ORCID iDs, not dated before the award, not another result of
+    the award's own), and the acknowledgement read again. Its source and any retraction
+    stay. Audited with the fields before and after; a correction that changes nothing
+    writes nothing. A refusal changes nothing."""
+    proposal = session.get(Proposal, output.proposal_id)
+    assert proposal is not None
+    item = validate_output(data)
+    problem = before_award(item, q.awarded_on(proposal.call))
+    if problem is not None:
+        raise problem
+    others = [o for o in q.outputs_of(session, proposal.id) if o.id != output.id]
+    if _is_duplicate(others, item):
+        raise DomainError("This result is already linked to the award.", field="doi")
+    before = q.output_dict(output)
+    fields = item.model_dump()
+    text = " ".join((item.acknowledgement, item.abstract))
+    fields["acknowledges"] = bool(d.acknowledges(text, q.acknowledgement_names(proposal)))
+    if all(getattr(output, k) == v for k, v in fields.items()):
+        return output
+    for k, v in fields.items():
+        setattr(output, k, v)
+    session.flush()
+    auditlog.record(
+        session,
+        "postaward.output_update",
+        "research_output",
+        output.id,
+        actor_id=actor_id,
+        call_id=output.call_id,
+        data={"proposal": proposal.code, "before": before, "after": q.output_dict(output)},
+    )
+    return output
+
+
+def remove_output(
+    session: Session, output: ResearchOutput, *, reason: str, actor_id: int | None
+) -> None:
+    """Withdraw a result linked in error (to the wrong award, not the team's paper): no
+    figure counts it any more, the public figures included; the audit event keeps its
+    fields and the ``reason``. A result that appeared and was later retracted is
+    marked so instead (:func:`retract_output`). Refused without a reason, changing
+    nothing."""
+    reason = _noted(reason)
+    if not reason:
+        raise DomainError(
+            "Say why the result is withdrawn (a note of 1 to %(n)s characters).",
+            field="reason",
+            n=MAX_RETRACTION_NOTE,
+        )
+    auditlog.record(
+        session,
+        "postaward.output_remove",
+        "research_output",
+        output.id,
+        actor_id=actor_id,
+        call_id=output.call_id,
+        reason=reason,
+        data={"proposal_id": output.proposal_id, **q.output_dict(output),
+              "authors": list(output.authors), "created_by": output.created_by},
+    )  # fmt: skip
+    session.delete(output)
+    session.flush()
+
+
 MAX_RETRACTION_NOTE = 1000
 
 

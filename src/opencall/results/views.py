@@ -25,7 +25,13 @@ from opencall.proposals.models import Proposal
 from opencall.results import declines, policies, services
 from opencall.results import domain as d
 from opencall.results import queries as q
-from opencall.results.labels import CHOICE_LABELS, FIELD_LABELS, OUTPUT_LABELS, STAGE_LABELS
+from opencall.results.labels import (
+    CHOICE_LABELS,
+    FIELD_LABELS,
+    OUTPUT_LABELS,
+    REPORT_LABELS,
+    STAGE_LABELS,
+)
 from opencall.results.models import PostAwardRecord, ResearchOutput
 from opencall.results.schemas import RECORD_SCHEMAS
 from opencall.scheduling import presenters as schedule_presenters
@@ -223,9 +229,8 @@ def _lines(value: str) -> list[str]:
     return [x.strip() for x in value.replace(";", "\n").splitlines() if x.strip()]
 
 
-@router.post("/awards/{proposal_id}/outputs", response_class=HTMLResponse)
-def add_output(proposal_id: int, page: Page = Depends(get_page)) -> Response:
-    proposal = _recording(page, proposal_id)
+def _output_form(page: Page) -> dict[str, Any]:
+    """A result's fields as the form of a new one, or of a correction, sends them."""
     f = page.form
     data: dict[str, Any] = {
         "kind": f.get("kind", "publication"),
@@ -241,14 +246,32 @@ def add_output(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     }
     if f.get("published_on", "").strip():
         data["published_on"] = f["published_on"].strip()
+    return data
+
+
+@router.post("/awards/{proposal_id}/outputs", response_class=HTMLResponse)
+def add_output(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    proposal = _recording(page, proposal_id)
     with page.attempt() as refused:
         if page.first_sending():  # else stored already: a flaky link sent it twice
-            services.add_output(page.db, proposal, data, actor_id=page.user.id)
+            services.add_output(page.db, proposal, _output_form(page), actor_id=page.user.id)
     return _saved(page, proposal, refused, "output")
 
 
 def _recorded_output(page: Page, proposal: Proposal, output_id: int) -> ResearchOutput:
     return page.get_visible(ResearchOutput, output_id, lambda o: o.proposal_id == proposal.id)
+
+
+@router.post("/awards/{proposal_id}/outputs/{output_id}/remove", response_class=HTMLResponse)
+def remove_output(proposal_id: int, output_id: int, page: Page = Depends(get_page)) -> Response:
+    """Withdraw a result linked in error, saying why."""
+    proposal = _recording(page, proposal_id)
+    o = _recorded_output(page, proposal, output_id)
+    with page.attempt() as refused:
+        services.remove_output(
+            page.db, o, reason=page.form.get("reason", ""), actor_id=page.user.id
+        )
+    return _saved(page, proposal, refused, f"withdraw-{o.id}")
 
 
 @router.post("/awards/{proposal_id}/outputs/{output_id}/retract", response_class=HTMLResponse)
@@ -286,6 +309,17 @@ def import_outputs(proposal_id: int, page: Page = Depends(get_page)) -> Response
         name, text = _uploaded_results(page, services.MAX_IMPORT_BYTES)
         services.import_outputs(page.db, proposal, name, text, actor_id=page.user.id)
     return _saved(page, proposal, refused, "import")
+
+
+# after the import: ".../outputs/import" is not a result's id
+@router.post("/awards/{proposal_id}/outputs/{output_id}", response_class=HTMLResponse)
+def update_output(proposal_id: int, output_id: int, page: Page = Depends(get_page)) -> Response:
+    """Correct a result (its whole form sent again); refused (400) as a new one would be."""
+    proposal = _recording(page, proposal_id)
+    o = _recorded_output(page, proposal, output_id)
+    with page.attempt() as refused:
+        services.update_output(page.db, o, _output_form(page), actor_id=page.user.id)
+    return _saved(page, proposal, refused, f"output-{o.id}")
 
 
 def _uploaded_results(page: Page, max_bytes: int) -> tuple[str, str]:
@@ -404,11 +438,29 @@ def import_call_results(slug: str, page: Page = Depends(get_page)) -> Response:
     )
 
 
+def _report_filter(page: Page) -> str | None:
+    """The state of the first report the overview is filtered by (``?report=``), None
+    for every award; an unknown one raises a DomainError."""
+    report = page.request.query_params.get("report", "").strip()
+    if report and report not in d.REPORT_STATES:
+        raise DomainError(
+            "Unknown report state %(state)s; expected overdue, pending or reported.",
+            field="report",
+            state=repr(report[:40]),
+        )
+    return report or None
+
+
 @router.get("/manage/calls/{slug}/postaward", response_class=HTMLResponse)
 def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
     call = _office_records_call(page, slug)
+    try:
+        report = _report_filter(page)
+    except DomainError as exc:
+        return _render_overview(page, call, status=400, filter_error=page.t.error(exc))
     if wants_csv(page):
-        rows = _overview_rows(page, call, q.awarded_proposals(page.db, call))
+        stmt = q.awarded_proposals_query(call, report=report, today=_today())
+        rows = _overview_rows(page, call, list(page.db.scalars(stmt)))
         # every award's use figures as columns (the report's "use" sums these per group)
         figures = sorted({k for r in rows for k in r.get("use", {})})
         return csv_response(
@@ -443,15 +495,23 @@ def call_overview(slug: str, page: Page = Depends(get_page)) -> Response:
                 for r in rows
             ),
         )
-    return _render_overview(page, call)
+    return _render_overview(page, call, report=report)
 
 
-def _render_overview(page: Page, call: Call, *, status: int = 200, error: str = "") -> Response:
-    """The call's awards after the award, a page at a time, with the results import."""
-    # one page of the awards read (a large call has thousands)
-    shown, pager = paginate_query(
-        page.db, q.awarded_proposals_query(call), page.request.query_params, PER_PAGE, "#awards"
-    )
+def _render_overview(
+    page: Page,
+    call: Call,
+    *,
+    status: int = 200,
+    error: str = "",
+    report: str | None = None,
+    filter_error: str = "",
+) -> Response:
+    """The call's awards after the award (those whose first report is in the state
+    ``report``, when given), a page at a time, with the results import."""
+    # one page of the awards read (a large call has thousands), filtered in the database
+    stmt = q.awarded_proposals_query(call, report=report, today=_today())
+    shown, pager = paginate_query(page.db, stmt, page.request.query_params, PER_PAGE, "#awards")
     params = page.request.query_params
     counts = (params.get("imported", ""), params.get("skipped", ""))
     return page.render(
@@ -465,6 +525,9 @@ def _render_overview(page: Page, call: Call, *, status: int = 200, error: str = 
             "report_every": d.REPORT_REMIND_EVERY_DAYS,
             "stage_labels": {k: page._(v) for k, v in STAGE_LABELS.items()},
             "imported": tuple(int(n) for n in counts) if all(n.isdigit() for n in counts) else None,
+            "report": report or "",
+            "filter_error": filter_error,
+            "report_states": [(st, page._(REPORT_LABELS[st])) for st in d.REPORT_STATES],
             "error": error,
         },
         status=status,
