@@ -4,7 +4,7 @@ first day must lie ahead of the allocation for a team of each country, a permit'
 visa's lead time; empty: no rule)
 
 Revision ID: trialfac15_01
-Revises: outscale14_01
+Revises: trialrev15_01
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "trialfac15_01"
-down_revision = "outscale14_01"
+down_revision = "trialrev15_01"
 branch_labels = None
 depends_on = None
 
