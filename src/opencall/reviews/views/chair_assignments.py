@@ -25,6 +25,7 @@ from opencall.reviews.models import Conflict, ReviewAssignment
 from opencall.reviews.notify import notify_assigned
 from opencall.reviews.presenters import CONFLICT_MASKED, CONFLICT_SOURCES, labels, proposal_rows
 from opencall.reviews.shortfall import uncovered_rows
+from opencall.reviews.views.common import change_or_show
 from opencall.settings import Settings
 from opencall.web.csv import csv_response, wants_csv
 from opencall.web.forms import MSG_INVALID
@@ -283,8 +284,10 @@ def extend_deadline(slug: str, page: Page = Depends(get_page)) -> Response:
 def _change(page: Page, call: Call, change: Callable[[], object], flash: str) -> Response:
     """Make ``change`` and commit it, then back to the table; a refusal is shown on the
     table and changes nothing."""
-    with page.attempt() as refused:
-        change()
-    if refused:
-        return _assignment_page(page, call, 400, refused.message)
-    return page.redirect(f"/manage/calls/{call.slug}/assignment", flash)
+    return change_or_show(
+        page,
+        change,
+        lambda message: _assignment_page(page, call, 400, message),
+        f"/manage/calls/{call.slug}/assignment",
+        flash,
+    )

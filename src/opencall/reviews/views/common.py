@@ -4,6 +4,8 @@ chair's pages."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -41,3 +43,19 @@ def cockpit_error(page: Page, call: Call, message: str) -> Response:
         {"message": message, "back": f"/manage/calls/{call.slug}"},
         status=400,
     )
+
+
+def change_or_show(
+    page: Page,
+    change: Callable[[], object],
+    shown_again: Callable[[str], Response],
+    to: str,
+    flash: str,
+) -> Response:
+    """Make ``change`` and commit it, then redirect to ``to`` with ``flash``; a refusal
+    changes nothing and is shown by ``shown_again`` (the form's page, status 400)."""
+    with page.attempt() as refused:
+        change()
+    if refused:
+        return shown_again(refused.message)
+    return page.redirect(to, flash)

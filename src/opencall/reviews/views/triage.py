@@ -17,6 +17,7 @@ from opencall.calls.models import Call
 from opencall.proposals.models import Proposal, TriageDecision
 from opencall.reviews import policies, services
 from opencall.reviews.services.triage import TRIAGE_STATES
+from opencall.reviews.views.common import change_or_show
 from opencall.web.labels import TRIAGE_CATEGORIES, labeller
 from opencall.web.pages import Page, get_page
 from opencall.web.paging import paginate_query
@@ -103,8 +104,10 @@ def return_to_review(slug: str, proposal_id: int, page: Page = Depends(get_page)
 def _change(page: Page, call: Call, change: Callable[[], object], flash: str) -> Response:
     """Make ``change`` and commit it, then back to the page; a refusal is shown on the
     page and changes nothing."""
-    with page.attempt() as refused:
-        change()
-    if refused:
-        return _triage_page(page, call, 400, refused.message)
-    return page.redirect(f"/manage/calls/{call.slug}/triage", flash)
+    return change_or_show(
+        page,
+        change,
+        lambda message: _triage_page(page, call, 400, message),
+        f"/manage/calls/{call.slug}/triage",
+        flash,
+    )
