@@ -62,6 +62,10 @@ def cross_site(headers: dict[str, str], settings: Settings) -> bool:
     if origin is None:
         return False
     origin = origin.strip().lower().rstrip("/")
+    if origin == "null" and site == "same-origin":
+        # the browser hides the origin (a page or an extension asked for no referrer)
+        # but says, in a header no page can set, that the request is our own page's
+        return False
     if origin == _origin(settings.base_url):
         return False
     host = headers.get("host", "").lower()

@@ -822,8 +822,11 @@ def install(
         if logged_path(request.scope) != request.scope.get("path"):
             # a one-time link's token is in this page's address: a browser sends the
             # address as the Referer of what the page loads and of the links followed
-            # from it (the style sheet, the language switch), into every log on the way
-            response.headers["Referrer-Policy"] = "no-referrer"
+            # from it (the style sheet, the language switch), into every log on the way.
+            # "strict-origin": the Referer is the site alone, never the path; not
+            # "no-referrer", under which the browser sends the page's own form posts with
+            # "Origin: null", which the cross-site guard refuses (web.guard.cross_site)
+            response.headers["Referrer-Policy"] = "strict-origin"
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
         if hsts:
