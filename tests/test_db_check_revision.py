@@ -30,3 +30,26 @@ def test_db_check_names_the_revision_of_a_database_behind_the_code(tmp_path, mon
     # brought up again, it agrees
     assert runner.invoke(cli_app, ["db", "upgrade"]).exit_code == 0
     assert runner.invoke(cli_app, ["db", "check"]).exit_code == 0
+
+
+def test_db_upgrade_says_from_which_revision_and_how_many_migrations(tmp_path, monkeypatch) -> None:
+    """trialops15: the operator's `db upgrade` said only where the database ended ("database
+    at revision X"), the same words whether it applied every migration, two, or none."""
+    monkeypatch.setenv("OPENCALL_DATABASE_URL", f"sqlite:///{tmp_path / 'site.sqlite3'}")
+    runner = CliRunner()
+    head = migrate.head()
+    r = runner.invoke(cli_app, ["db", "upgrade"])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 0, r.output
+    assert f"database created at revision {head}" in said and " migrations applied" in said
+    for _ in range(3):  # three migrations back
+        r = runner.invoke(cli_app, ["db", "downgrade", "previous", "--yes"])
+        assert r.exit_code == 0, r.output
+    below = " ".join(r.output.split()).split("database at revision ")[1].split()[0]
+    r = runner.invoke(cli_app, ["db", "upgrade"])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 0, r.output
+    assert f"database upgraded from revision {below} to {head} (3 migrations applied)" in said
+    r = runner.invoke(cli_app, ["db", "upgrade"])
+    said = " ".join(r.output.split())
+    assert f"database already at revision {head}: no migration to apply" in said

@@ -102,6 +102,30 @@ def test_an_old_database_with_data_upgrades_to_head_losing_nothing(engine: Engin
             assert after[table] == before[table], f"{table}: rows changed by the upgrade"
         with make_sessionmaker(engine)() as s:
             assert s.scalar(select(func.count()).select_from(Call)) == len(before["calls"])
+        # records of what happened after an award (their table is younger than BASE), of
+        # each state; then back before their flags (outscale14_01) and up: its backfill
+        with unit_of_work(factory) as s:
+            from opencall.allocation.models import Award
+            from opencall.results.models import PostAwardRecord
+
+            award = s.scalars(select(Award).order_by(Award.id)).first()
+            assert award is not None, "the cycle awarded nothing"
+            for kind, data in (
+                ("session", {"observed_hours": 5}),  # used, not complete
+                ("loan", {"received_on": "2026-01-05", "returned_on": "2026-02-01"}),  # both
+                ("course", {"attended": False}),  # neither
+            ):
+                s.add(
+                    PostAwardRecord(
+                        call_id=award.call_id, proposal_id=award.proposal_id, kind=kind, data=data
+                    )
+                )
+        flags = _flags(engine)  # as the code wrote them on each save
+        assert set(flags.values()) >= {(True, False), (True, True), (False, False)}
+        migrate.downgrade(engine, "outscale14_01-1")  # the revision before it
+        assert "used" not in {c["name"] for c in inspect(engine).get_columns("postaward_records")}
+        migrate.upgrade(engine)
+        assert _flags(engine) == flags
     finally:
         if migrate.current(engine) != _head():
             if engine.dialect.name == "postgresql":  # the session's schema, for later tests
@@ -110,6 +134,16 @@ def test_an_old_database_with_data_upgrades_to_head_losing_nothing(engine: Engin
             with make_sessionmaker(engine)() as s:
                 load_countries(s)
                 s.commit()
+
+
+def _flags(engine: Engine) -> dict[int, tuple[bool, bool]]:
+    """Each post-award record's used and complete flags, by id."""
+    from sqlalchemy import select
+
+    from opencall.results.models import PostAwardRecord as R
+
+    with engine.connect() as c:
+        return {i: (bool(u), bool(d)) for i, u, d in c.execute(select(R.id, R.used, R.complete))}
 
 
 def _head() -> str:

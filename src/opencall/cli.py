@@ -252,11 +252,20 @@ def db_upgrade(ctx: typer.Context) -> None:
 
     c: Ctx = ctx.obj
     with migrate.migration_lock(c.engine):  # one `db upgrade` or `serve` at a time
+        before = migrate.current(c.engine)
         migrate.upgrade(c.engine, lock=False)
         with unit_of_work(c.factory) as s:
             n = load_countries(s)
+    after = migrate.current(c.engine) or ""
     console.print(f"reference data: {n} countries")
-    console.print(f"database at revision [bold]{migrate.current(c.engine)}[/bold]")
+    if before == after:
+        console.print(f"database already at revision [bold]{after}[/bold]: no migration to apply")
+        return
+    done = f"({migrate.steps(before, after)} migrations applied)"
+    if before is None:
+        console.print(f"database created at revision [bold]{after}[/bold] {done}")
+    else:
+        console.print(f"database upgraded from revision {before} to [bold]{after}[/bold] {done}")
 
 
 @db_app.command("downgrade")

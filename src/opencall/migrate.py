@@ -142,6 +142,12 @@ def head() -> str | None:
     return _scripts().get_current_head()  # type: ignore[no-any-return]
 
 
+def steps(lower: str | None, upper: str) -> int:
+    """How many migrations lead from revision ``lower`` (None: an empty database) up to
+    ``upper``."""
+    return sum(1 for _ in _scripts().iterate_revisions(upper, lower or "base"))
+
+
 def knows(revision: str) -> bool:
     """Whether ``revision`` is one of the installed code's migrations (not one that newer
     code wrote)."""
