@@ -5,12 +5,11 @@ it queues the mail, and a run that finds it claimed meanwhile sends nothing."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.jobs import Job
@@ -19,16 +18,11 @@ from opencall.results import domain as d
 from opencall.results import services
 from opencall.results.jobs import queue_overdue_reminders, queue_report_reminders
 from opencall.results.models import PostAwardRecord, ReportReminder
+from tests.fixtures import race_a_second_run
 from tests.results.conftest import RELEASED, Awarded
+from tests.results.test_services import LOAN
 
 LATE = RELEASED.date() + dt.timedelta(days=d.REPORT_DUE_DAYS + 1)
-LOAN = {
-    "sample": "CE-5 regolith",
-    "mass_mg": 200,
-    "shipped_on": "2027-06-01",
-    "received_on": "2027-06-09",
-    "due_on": "2028-06-01",
-}
 LOAN_LATE = dt.date(2028, 6, 10)
 
 
@@ -116,33 +110,7 @@ def test_two_runs_at_once_send_the_next_reminder_once(
     day += dt.timedelta(days=every)
     first = factory()
     assert run(first, day) == 1  # not committed yet
-    counts: list[int] = []
-    errors: list[BaseException] = []
-
-    def second() -> None:
-        with factory() as s:
-            try:
-                counts.append(run(s, day))
-                s.commit()
-            except Exception as exc:  # a refused run: kept to fail the test
-                errors.append(exc)
-
-    t = threading.Thread(target=second)
-    t.start()
-    with factory() as probe:  # wait until the second run waits on the first's row
-        for _ in range(2000):
-            if probe.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                    " AND datname = current_database()"
-                )
-            ):
-                break
-            probe.rollback()
-            threading.Event().wait(0.01)
-    first.commit()
-    first.close()
-    t.join()
+    counts, errors = race_a_second_run(factory, first, lambda s: run(s, day))
     assert counts == [0] and errors == []
     with factory() as s:
         assert _mails(s) == ["pi@ke.example"] * 2
