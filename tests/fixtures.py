@@ -17,6 +17,7 @@ import functools
 import os
 import shutil
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -321,6 +322,52 @@ def engine(
 @pytest.fixture
 def factory(engine: Engine) -> sessionmaker[Session]:
     return make_sessionmaker(engine)
+
+
+def wait_for_a_lock_wait(factory: sessionmaker[Session], tries: int = 2000) -> None:
+    """On PostgreSQL, return once a session of this database waits on a lock (a second
+    run blocked on the first run's row), or after ``tries`` polls 10 ms apart; at once
+    on SQLite."""
+    with factory() as probe:
+        if probe.get_bind().dialect.name != "postgresql":
+            return
+        for _ in range(tries):
+            if probe.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()"
+                )
+            ):
+                return
+            probe.rollback()
+            threading.Event().wait(0.01)
+
+
+def race_a_second_run(
+    factory: sessionmaker[Session], first: Session, run: Callable[[Session], int]
+) -> tuple[list[int], list[BaseException]]:
+    """Two runs at once: ``run`` in a thread with its own session (committed when it
+    returns) while the ``first`` run's session holds its work uncommitted; once the second
+    waits on a lock (PostgreSQL), ``first`` commits and closes. Returns what the second
+    run returned and the errors it raised (none expected)."""
+    counts: list[int] = []
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        with factory() as s:
+            try:
+                counts.append(run(s))
+                s.commit()
+            except Exception as exc:  # a refused run: kept to fail the test
+                errors.append(exc)
+
+    t = threading.Thread(target=second)
+    t.start()
+    wait_for_a_lock_wait(factory)  # the second run waits on the first's row
+    first.commit()
+    first.close()
+    t.join()
+    return counts, errors
 
 
 @pytest.fixture

@@ -6,12 +6,11 @@ never for a submitted or withdrawn proposal, nor after the close."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall import jobs
@@ -22,6 +21,7 @@ from opencall.proposals.notify import queue_draft_reminders
 from opencall.settings import Settings
 from opencall.web.i18n import Translator
 from tests import factories as F
+from tests.fixtures import race_a_second_run
 
 BASE = "https://opencall.example.org"
 
@@ -107,36 +107,9 @@ def test_two_runs_at_once_mail_once(factory: sessionmaker[Session]) -> None:
         s.commit()
     first = factory()
     assert queue_draft_reminders(first, BASE, [7, 1], now=at) == 1  # not committed yet
-    counts: list[int] = []
-    errors: list[BaseException] = []
-
-    def second() -> None:
-        with factory() as s:
-            try:
-                counts.append(queue_draft_reminders(s, BASE, [7, 1], now=at))
-                s.commit()
-            except Exception as exc:  # a refused run: kept to fail the test
-                errors.append(exc)
-
-    t = threading.Thread(target=second)
-    t.start()
-    dialect = first.get_bind().dialect.name
-    if dialect == "postgresql":  # wait until the second run waits on the first's row
-        with factory() as probe:
-            for _ in range(2000):
-                waiting = probe.scalar(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                        " AND datname = current_database()"
-                    )
-                )
-                if waiting:
-                    break
-                probe.rollback()
-                threading.Event().wait(0.01)
-    first.commit()
-    first.close()
-    t.join()
+    counts, errors = race_a_second_run(
+        factory, first, lambda s: queue_draft_reminders(s, BASE, [7, 1], now=at)
+    )
     assert counts == [0] and errors == []  # the second waited for the row and skipped it
     with factory() as s:
         assert [m["to"] for m in _mails(s)] == ["draft@example.org"]

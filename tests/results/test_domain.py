@@ -382,3 +382,27 @@ def test_a_loans_mass_is_counted_in_its_awards_unit_of_mass(
     figures = d.use_figures([("loan", loan)], {"g": 40.0}, dt.date(2028, 10, 1), "g")
     assert (figures["awarded:g"], figures["used:g"]) == (40.0, 40.0)
     assert "used:mg" not in figures and figures["mass_consumed_mg"] == 40_000.0
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("10.1234/abc.", "10.1234/abc"),  # the end of a sentence
+        ("10.1234/abc),", "10.1234/abc"),  # "(see 10.1234/abc), and ..."
+        ("https://doi.org/10.1234/ABC;", "10.1234/abc"),
+        ("10.1234/abc]. ", "10.1234/abc"),
+        ("10.1234/abc'\"", "10.1234/abc"),
+        ("10.1016/0002-9149(85)90001-x", "10.1016/0002-9149(85)90001-x"),  # kept whole
+        ("10.1234/table(2)", "10.1234/table(2)"),  # a closing bracket that is the DOI's
+        ("10.1234/table(2)).", "10.1234/table(2)"),
+    ],
+)
+def test_a_doi_copied_with_the_sentences_punctuation(typed: str, stored: str) -> None:
+    """Trailing sentence punctuation is not part of a DOI (as Crossref's matching and
+    DOI tools take it): it is stripped, an unbalanced closing bracket with it."""
+    assert validate_output({"title": "T", "year": 2028, "doi": typed}).doi == stored
+
+
+def test_a_doi_of_nothing_but_punctuation_is_still_refused() -> None:
+    with pytest.raises(DomainError, match="not a DOI"):
+        validate_output({"title": "T", "year": 2028, "doi": "10.1234/.)"})

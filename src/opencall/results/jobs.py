@@ -2,8 +2,10 @@
 job. Each overdue loan's PI is written to in their own language, at most once
 every ``REMIND_EVERY_DAYS`` days; the PI of an award with nothing reported (no record,
 no result) a year after it (``REPORT_DUE_DAYS``) at most once every
-``REPORT_REMIND_EVERY_DAYS`` days, until something is reported. Each reminder is
-audited and counted on the user office's overview of the call."""
+``REPORT_REMIND_EVERY_DAYS`` days, until something is reported. A run claims each
+reminder (one statement on its row) before it queues the mail, so two runs at once (two
+workers, a retry racing the first run) send it once. Each reminder is audited and
+counted on the user office's overview of the call."""
 
 from __future__ import annotations
 
@@ -29,19 +31,16 @@ SUBJECT_REPORT = N_("Overdue: the first report on award %(code)s")
 
 def _mail_pi(
     session: Session,
+    user: User,
     proposal: Proposal,
     base_url: str,
     template: str,
     subject: str,
     fields: dict[str, object],
-) -> User | None:
-    """Queue the reminder ``template`` to the proposal's PI in their language (the name,
-    code, site and proposal id filled in besides ``fields``, a float of which is written
-    as that language writes numbers); the PI, or None when the proposal has no PI account
-    to write to (nothing queued)."""
-    user = pi_user(session, proposal)
-    if user is None:
-        return None
+) -> None:
+    """Queue the reminder ``template`` to the proposal's PI ``user`` in their language (the
+    name, code, site and proposal id filled in besides ``fields``, a float of which is
+    written as that language writes numbers)."""
     lang = user.language or "en"
     body = mail_text(
         template,
@@ -56,7 +55,6 @@ def _mail_pi(
     )
     subject_text = Translator(lang).plain(subject, code=proposal.code)
     queue_mail(session, user.email, subject_text, body, base_url=base_url)
-    return user
 
 
 def queue_report_reminders(session: Session, base_url: str, today: dt.date) -> int:
@@ -67,8 +65,12 @@ def queue_report_reminders(session: Session, base_url: str, today: dt.date) -> i
         rem = q.report_reminder(session, proposal.id)
         if not d.needs_report_reminder(day0, False, today, rem.last_reminded_on if rem else None):
             continue
-        user = _mail_pi(
+        user = pi_user(session, proposal)
+        if user is None or not services.claim_report_reminder(session, proposal, today):
+            continue  # no PI to write to, or reminded by another run meanwhile
+        _mail_pi(
             session,
+            user,
             proposal,
             base_url,
             "results/mail_report.txt",
@@ -79,8 +81,6 @@ def queue_report_reminders(session: Session, base_url: str, today: dt.date) -> i
                 "every": d.REPORT_REMIND_EVERY_DAYS,
             },
         )
-        if user is None:
-            continue
         services.mark_report_reminded(session, proposal, today, to_user_id=user.id)
         n += 1
     return n
@@ -94,8 +94,12 @@ def queue_overdue_reminders(session: Session, base_url: str, today: dt.date) -> 
             continue
         proposal = session.get(Proposal, rec.proposal_id)
         assert proposal is not None
-        user = _mail_pi(
+        user = pi_user(session, proposal)
+        if user is None or not services.claim_reminder(session, rec, today):
+            continue  # no PI to write to, or reminded by another run meanwhile
+        _mail_pi(
             session,
+            user,
             proposal,
             base_url,
             "results/mail_overdue.txt",
@@ -107,8 +111,6 @@ def queue_overdue_reminders(session: Session, base_url: str, today: dt.date) -> 
                 "days": d.days_overdue(rec.data, today),
             },
         )
-        if user is None:
-            continue
         services.mark_reminded(session, rec, today, to_user_id=user.id)
         n += 1
     return n

@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
@@ -645,19 +647,70 @@ def import_call_records(
     return new
 
 
-def _count_reminder(
-    session: Session, row: PostAwardRecord | ReportReminder, today: dt.date
-) -> None:
-    """One more reminder sent ``today`` about ``row`` (flushed)."""
-    row.reminders_sent += 1
-    row.last_reminded_on = today
-    session.flush()
+def claim_reminder(session: Session, rec: PostAwardRecord, today: dt.date) -> bool:
+    """Count a reminder about the overdue loan ``rec`` as sent ``today``, in one statement
+    that only matches while none was sent within ``REMIND_EVERY_DAYS`` days: True when this
+    run claimed it (it then sends it), False when another run did meanwhile. Two runs at
+    once cannot both claim it: PostgreSQL makes the second wait on the row and re-checks
+    the condition once the first commits; SQLite has one writer at a time."""
+    cutoff = today - dt.timedelta(days=d.REMIND_EVERY_DAYS)
+    done = session.execute(
+        update(PostAwardRecord)
+        .where(
+            PostAwardRecord.id == rec.id,
+            or_(
+                PostAwardRecord.last_reminded_on.is_(None),
+                PostAwardRecord.last_reminded_on <= cutoff,
+            ),
+        )
+        .values(reminders_sent=PostAwardRecord.reminders_sent + 1, last_reminded_on=today)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(rec, ["reminders_sent", "last_reminded_on"])
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def claim_report_reminder(session: Session, proposal: Proposal, today: dt.date) -> bool:
+    """Count a reminder to the PI of ``proposal`` (its first report overdue) as sent
+    ``today``, as :func:`claim_reminder` does: the first one inserts the award's
+    ``ReportReminder`` row (one per proposal: a second insert does nothing), a later one
+    moves its day on only while none was sent within ``REPORT_REMIND_EVERY_DAYS`` days."""
+    cutoff = today - dt.timedelta(days=d.REPORT_REMIND_EVERY_DAYS)
+    moved = session.execute(
+        update(ReportReminder)
+        .where(ReportReminder.proposal_id == proposal.id, ReportReminder.last_reminded_on <= cutoff)
+        .values(reminders_sent=ReportReminder.reminders_sent + 1, last_reminded_on=today)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount == 1:  # type: ignore[attr-defined]
+        claimed = True
+    else:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        claimed = (
+            session.scalar(
+                insert(ReportReminder)
+                .values(
+                    call_id=proposal.call_id,
+                    proposal_id=proposal.id,
+                    reminders_sent=1,
+                    first_reminded_on=today,
+                    last_reminded_on=today,
+                )
+                .on_conflict_do_nothing(index_elements=["proposal_id"])
+                .returning(ReportReminder.id)
+            )
+            is not None
+        )
+    rem = q.report_reminder(session, proposal.id)
+    if rem is not None:
+        session.refresh(rem)
+    return claimed
 
 
 def mark_reminded(
     session: Session, rec: PostAwardRecord, today: dt.date, *, to_user_id: int | None
 ) -> None:
-    _count_reminder(session, rec, today)
+    """Audit the reminder about ``rec`` claimed by :func:`claim_reminder`."""
     auditlog.record(
         session,
         "postaward.reminder",
@@ -670,19 +723,8 @@ def mark_reminded(
 
 def mark_report_reminded(
     session: Session, proposal: Proposal, today: dt.date, *, to_user_id: int | None
-) -> ReportReminder:
-    """Count a reminder sent to the PI of an award whose first report is overdue."""
-    rem = q.report_reminder(session, proposal.id)
-    if rem is None:
-        rem = ReportReminder(
-            call_id=proposal.call_id,
-            proposal_id=proposal.id,
-            reminders_sent=0,
-            first_reminded_on=today,
-            last_reminded_on=today,
-        )
-        session.add(rem)
-    _count_reminder(session, rem, today)
+) -> None:
+    """Audit the reminder to the PI of ``proposal`` claimed by :func:`claim_report_reminder`."""
     auditlog.record(
         session,
         "postaward.report_reminder",
@@ -691,4 +733,3 @@ def mark_report_reminded(
         call_id=proposal.call_id,
         data={"to": to_user_id, "due_on": d.report_due_on(q.awarded_on(proposal.call)).isoformat()},
     )
-    return rem
