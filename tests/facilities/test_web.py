@@ -585,3 +585,55 @@ def test_the_api_offering_every_resource_also_leaves_out_those_with_no_slot_left
     with web.factory() as s:
         call = s.scalars(select(Call).where(Call.slug == "cryo-late-api")).one()
         assert call.pools == []
+
+
+def test_the_rules_by_country_are_set_on_the_edit_page(web: Web, cryo: Cryo) -> None:
+    """An operator without the API sets a resource's rules by country on its edit page
+    (the countries it cannot go to, the lead times by country, * for the others): the
+    resource page shows them and the API reads them; an unknown code or a bad lead time
+    is refused with the API's message (400) and nothing changes; emptied, the rules go."""
+    client, tok = session_client(web, cryo.emails["manager"])
+    url = f"/manage/resources/{cryo.glacios_id}"
+    form = client.get(url + "/edit").text
+    assert 'name="country_barred"' in form and 'name="country_lead_days"' in form
+    data = {**RESOURCE, "name": "Glacios", "amount": "60", "csrf_token": tok}
+    r = client.post(url, data={**data, "country_barred": "chn, USA",
+                               "country_lead_days": "NPL 70\n* 7"})  # fmt: skip
+    assert r.status_code == 303, r.text[:3000]
+    rules = {"barred": ["CHN", "USA"], "lead_days": {"*": 7, "NPL": 70}}
+    with web.factory() as s:
+        glacios = s.get(CapacityPool, cryo.glacios_id)
+        assert glacios is not None and glacios.country_rules == rules
+    page = client.get(url).text
+    assert "CHN, USA" in page and "NPL 70" in page
+    edit = client.get(url + "/edit").text
+    assert 'value="CHN, USA"' in edit and "NPL 70" in edit
+    h = {"Authorization": f"Bearer {tokens(web, cryo)['manager']}"}
+    assert (
+        web.client().get(f"/api/v1/resources/{cryo.glacios_id}", headers=h).json()["country_rules"]
+        == rules
+    )
+    # refused as the API refuses them, nothing changed; the message in the reader's language
+    for barred, leads, said in (
+        ("CHN, UNITED STATES", "", "Unknown country code &#39;UNITED&#39;"),
+        ("CHN", "NPL seventy", "(NPL: seventy)"),
+        ("CHN", "NPL", "a country code and a number of days"),
+    ):
+        r = client.post(url, data={**data, "country_barred": barred, "country_lead_days": leads})
+        assert r.status_code == 400 and said in r.text, (barred, leads, r.text[-3000:])
+        with web.factory() as s:
+            glacios = s.get(CapacityPool, cryo.glacios_id)
+            assert glacios is not None and glacios.country_rules == rules
+    r = client.post(url, data={**data, "country_barred": "CHN", "country_lead_days": "CHN 10"})
+    assert r.status_code == 400 and "both barred" in r.text
+    client.cookies.set("oc_lang", "fr")
+    r = client.post(url, data={**data, "country_barred": "XYZ", "country_lead_days": ""})
+    assert r.status_code == 400 and "Code de pays inconnu" in r.text, r.text[-3000:]
+    assert "Pays vers lesquels elle ne peut pas aller" in client.get(url + "/edit").text
+    client.cookies.delete("oc_lang")
+    r = client.post(url, data=data)
+    assert r.status_code == 303, r.text[:3000]
+    with web.factory() as s:
+        glacios = s.get(CapacityPool, cryo.glacios_id)
+        assert glacios is not None and glacios.country_rules == {}
+    assert 'id="country-rules"' not in client.get(url).text

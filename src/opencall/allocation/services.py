@@ -1088,6 +1088,7 @@ def awards_within_capacity(
     of an offer to the next in line after a decline."""
     problem, meta = build_problem(session, call)
     new_awards = full_awards(call, proposal, d, problem, meta)
+    _require_country_rules(session, call, proposal, new_awards)
     cap = {cp.pool_id: cp.amount for cp in call.pools}
     used = used_capacity(session, call, besides=proposal.id)
     if not fits(new_awards, used, cap):
@@ -1097,6 +1098,28 @@ def awards_within_capacity(
         )
     _require_changeover_room(session, call, proposal, new_awards, problem, meta, used)
     return new_awards
+
+
+def _require_country_rules(
+    session: Session, call: Call, proposal: Proposal, new_awards: Sequence[Award]
+) -> None:
+    """Refuse an award by hand (an override, an offer after a decline) that the
+    resource's rules by country would refuse at the allocation (:func:`_country_short`:
+    the PI's country barred, or fewer days left than its lead time): the chair's reason
+    does not lift an export permit or a visa (fix15b)."""
+    pools = {cp.pool_id: cp for cp in call.pools}
+    asked = [{"pool_id": a.pool_id} for a in new_awards if a.amount > 0]
+    iso3 = proposal.pi_member.country_iso3 if proposal.pi_member else None
+    country = session.get(Country, iso3) if iso3 else None
+    short = _country_short(pools, asked, country, utcnow())
+    if short:
+        why = next(iter(short.values()))
+        raise DomainError(
+            "Proposal %(proposal)s cannot be awarded by hand; the rules by country of its "
+            "resource refuse it: %(why)s.",
+            proposal=proposal.code,
+            why=render(why),
+        )
 
 
 def _require_changeover_room(

@@ -7,6 +7,7 @@ each refusal is shown beside its field and changes nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -248,7 +249,44 @@ def _resource_form(pool: CapacityPool) -> dict[str, str]:
         form[f"bundle_with_{other}"] = "on"
     for kind in pool.record_kinds or []:
         form[f"record_kind_{kind}"] = "on"
+    rules = pool.country_rules or {}
+    form["country_barred"] = ", ".join(rules.get("barred") or [])
+    form["country_lead_days"] = "\n".join(
+        f"{c} {d}" for c, d in (rules.get("lead_days") or {}).items()
+    )
     return form
+
+
+_LIST_SEP = re.compile(r"[,;\s]+")
+
+
+def _country_rules_of_form(page: Page, f: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    """The edit page's rules by country as the API takes them (``country_rules``): the
+    countries it cannot go to (codes separated by commas or spaces) and the lead times,
+    one ``CODE DAYS`` a line or between commas (``*`` for every other country). The codes
+    and the days are checked by the service (``check_country_rules``); a lead time that
+    is not a code and a number is refused here."""
+    barred = [c for c in _LIST_SEP.split(f.get("country_barred", "")) if c]
+    leads: dict[str, Any] = {}
+    for entry in re.split(r"[,;\n]+", f.get("country_lead_days", "")):
+        parts = [x for x in re.split(r"[\s:=]+", entry) if x]
+        if not parts:
+            continue
+        if len(parts) != 2:
+            errors["country_lead_days"] = page._(
+                "Write each lead time as a country code and a number of days, such as "
+                "NPL 70 (* 7 for every other country)."
+            )
+            continue
+        days = finite_number(parts[1])
+        # not a number: passed as given, the service names it in its refusal
+        leads[parts[0]] = parts[1] if days is None else days
+    out: dict[str, Any] = {}
+    if barred:
+        out["barred"] = barred
+    if leads:
+        out["lead_days"] = leads
+    return out
 
 
 def _record_kind_options(page: Page) -> list[tuple[str, str]]:
@@ -322,6 +360,8 @@ def edit_resource(pool_id: int, page: Page = Depends(get_page)) -> Response:
     ]
     # what is recorded after the award: the kinds ticked (none: what the unit implies)
     values["record_kinds"] = [k for k in RECORD_KINDS if page.form.get(f"record_kind_{k}")]
+    # the rules by the PI's country (checked by the service, as the API's)
+    values["country_rules"] = _country_rules_of_form(page, page.form, errors)
     if not errors:
         with page.attempt() as refused:
             services.update_resource(page.db, pool, actor_id=page.user.id, **values)
