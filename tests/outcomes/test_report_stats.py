@@ -434,16 +434,26 @@ def test_bootstrap_memory_is_bounded_by_a_chunk_not_by_the_replicates() -> None:
     int64 counts, and each set of units (all applicants, the graded, each stage's base)
     was kept as 80 MB of floats beside them: the bootstrap now keeps its counts as small
     integers and sums the replicates a chunk of rows at a time."""
+    import gc
     import tracemalloc
 
     records = _scale_records(10_000)
-    tracemalloc.start()
-    try:
-        boot = s.TwoWayBootstrap([r.proposal_id for r in records], {}, n=1000)
-        out = s.group_differences(records, ["income_group", "ldc"], boot)
-        _current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peaks = []
+    # tracemalloc counts every thread's allocations: under xdist a thread an earlier test
+    # of the worker left (a server, a browser's pipe) added about 6 MB once; the lower of
+    # two measurements is the bootstrap's own
+    for _ in range(2):
+        gc.collect()
+        tracemalloc.start()
+        try:
+            boot = s.TwoWayBootstrap([r.proposal_id for r in records], {}, n=1000)
+            out = s.group_differences(records, ["income_group", "ldc"], boot)
+            _current, one_peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        peaks.append(one_peak)
+        del boot
+    peak = min(peaks)
     assert sum(1 for x in out if x.status == "tested") >= 10
     b_by_n_floats = 1000 * 10_000 * 8
     assert peak < b_by_n_floats / 2, peak

@@ -205,6 +205,11 @@ class _Draft:
     requests: list[SimpleNamespace] = field(default_factory=list)
     attachments: list[Any] = field(default_factory=list)
 
+    @property
+    def pi_member(self) -> _Member | None:
+        """As ``Proposal.pi_member`` (the rules by country read the PI's country)."""
+        return next((m for m in self.members if m.role == "pi"), None)
+
 
 class _People:
     """register_user and grant_role, batched."""
