@@ -21,6 +21,7 @@ from opencall.people.models import User
 from opencall.proposals import services as prop_services
 from opencall.proposals.models import Proposal
 from opencall.reviews import services as review_services
+from tests import cheap_hasher  # noqa: F401  (the test cost, before PW_HASH below)
 from tests.kept_builds import KEPT
 
 NOW = dt.datetime(2027, 4, 1, 12, 0, 0, tzinfo=dt.UTC)

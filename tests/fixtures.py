@@ -26,7 +26,6 @@ from typing import Any, TypeVar, cast
 import jinja2
 import jinja2.bccache
 import pytest
-from argon2 import PasswordHasher
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Connection, Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,18 +33,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from opencall import migrate
 from opencall.db import make_engine, make_sessionmaker
 from opencall.models import metadata
-from opencall.people import services as people_services
 from opencall.people.services import load_countries
 from opencall.web import pages as web_pages
+from tests.cheap_hasher import PRODUCTION_HASHER  # noqa: F401  (the test cost, set once)
 from tests.kept_builds import KEEP, emptiness_sql
-
-# Passwords are hashed at argon2's lowest cost in the test process: the production
-# cost (PasswordHasher() defaults, about 0.1 s a check on an idle core and seconds on
-# a loaded one) is the point in production and only time here, where hundreds of
-# sign-ins check the factories' one password. tests/people/test_password_cost.py keeps
-# the production parameters; servers started as separate processes use them.
-PRODUCTION_HASHER = people_services._hasher
-people_services._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 class _SharedBytecode(jinja2.BytecodeCache):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 
 import pytest
 
@@ -16,13 +15,31 @@ from opencall.proposals.anonymity import EMAIL_RE, TeamIdentity, scan_text
 TEAM = [TeamIdentity(name="Ximena Quispe-Tupac", institution="Zanzibar Radio Institute")]
 
 
+def _widest_before_at(pattern: str) -> int:
+    """The most characters the pattern's items before its first ``@`` can take: how far
+    a search started at one character reads ahead before it must see an ``@``."""
+    from re import _parser  # the parser of the standard ``re`` (``sre_parse`` before 3.11)
+
+    items = list(_parser.parse(pattern))
+    at = next(i for i, (op, av) in enumerate(items) if op is _parser.LITERAL and av == ord("@"))
+    sub = _parser.SubPattern(_parser.State(), items[:at])
+    return int(sub.getwidth()[1])
+
+
+def test_a_search_reads_a_bounded_distance_ahead() -> None:
+    """The work, not the clock (a timed bound failed CI on a slow machine elsewhere):
+    a search for an address started at every character of a long run and read to the
+    run's end; the local part's 64 characters bound it, so the scan is linear."""
+    assert _widest_before_at(EMAIL_RE.pattern) == 64
+    assert _widest_before_at(r"[\w.+\-]+@[\w\-]+") > 10**9  # the old pattern: unbounded
+
+
 @pytest.mark.parametrize("unit", ["a", "a.", "-", "Zanzibar-", "x+"])
-def test_a_long_run_is_scanned_in_linear_time(unit: str) -> None:
+def test_a_long_run_is_scanned(unit: str) -> None:
+    """100,000 characters of a run (2 s for 20,000 before the bound): scanned, nothing
+    found in it; ``bench/bench_hostile_text.py`` measures the time against the old pattern."""
     text = unit * (100_000 // len(unit))
-    t = time.process_time()
-    scan_text(text, TEAM)
-    used = time.process_time() - t
-    assert used < 1.5, f"{used:.1f} s of CPU for 100,000 characters of {unit!r}"
+    assert [f for f in scan_text(text, TEAM) if f.kind == "email"] == []
 
 
 def test_addresses_are_found_as_before() -> None:

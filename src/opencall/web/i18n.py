@@ -30,7 +30,7 @@ import unicodedata
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
@@ -87,8 +87,30 @@ MESSAGE_DEPTH = 6
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]|%\((\w+)\)\.\d+f")
 
 
+class _Template(NamedTuple):
+    """A catalogued template with placeholders: its regular expression, and the literal
+    text before its first placeholder (``head``), between them (``body``) and after its
+    last (``tail``). A text that does not start with the head, end with the tail and hold
+    every piece of the body cannot match, and is never handed to the regular expression,
+    whose lazy ``(.+?)`` groups cost the square of the text's length on a near miss (a
+    client's key of 1,000 ``"a: "`` took 1.3 s here, 2.0 s in CI, against 490 templates)."""
+
+    pattern: re.Pattern[str]
+    msgid: str
+    head: str
+    body: tuple[str, ...]
+    tail: str
+
+    def may_match(self, text: str) -> bool:
+        return (
+            text.startswith(self.head)
+            and text.endswith(self.tail)
+            and all(piece in text for piece in self.body)
+        )
+
+
 @lru_cache(maxsize=8)
-def _templates(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+def _templates(lang: str) -> tuple[_Template, ...]:
     """Message templates with placeholders, as regular expressions, for
     translating texts composed in English without a message id (:meth:`Translator.message`)."""
     catalog = merged_catalog(lang)
@@ -105,16 +127,27 @@ def _templates(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
         pattern = ""
         pos = 0
         seen: set[str] = set()
+        literals: list[str] = []
         for m in _PLACEHOLDER.finditer(msg.id):
             name = m.group(1) or m.group(2)
-            pattern += re.escape(msg.id[pos : m.start()])
+            literals.append(msg.id[pos : m.start()].replace("%%", "%"))
+            pattern += re.escape(literals[-1])
             pattern += f"(?P={name})" if name in seen else f"(?P<{name}>.+?)"
             seen.add(name)
             pos = m.end()
-        pattern += re.escape(msg.id[pos:])
-        out.append((re.compile(pattern + r"\Z", re.S), msg.id))
+        literals.append(msg.id[pos:].replace("%%", "%"))
+        pattern += re.escape(literals[-1])
+        out.append(
+            _Template(
+                re.compile(pattern + r"\Z", re.S),
+                msg.id,
+                literals[0],
+                tuple(piece for piece in literals[1:-1] if piece),
+                literals[-1],
+            )
+        )
     # longest templates first so that the most specific one wins
-    out.sort(key=lambda t: -len(t[1]))
+    out.sort(key=lambda t: -len(t.msgid))
     return tuple(out)
 
 
@@ -223,11 +256,11 @@ class Translator:
         exact = self._t.gettext(text)
         if exact != text:
             return exact
-        for pattern, msgid in _templates(self.lang):
-            m = pattern.match(text)
+        for template in _templates(self.lang):
+            m = template.pattern.match(text) if template.may_match(text) else None
             if m:
                 params = {k: self._message(v, depth - 1) for k, v in m.groupdict().items()}
-                return self._t.gettext(msgid) % params
+                return self._t.gettext(template.msgid) % params
         prefix, sep, rest = text.partition(": ")
         if sep and rest and " " not in prefix:
             return f"{prefix}: {self._message(rest, depth - 1)}"
