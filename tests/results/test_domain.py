@@ -417,3 +417,12 @@ def test_a_reviewers_publication_doi_is_cleaned_as_a_results(typed: str, stored:
     from opencall.people.bibliography import clean_doi
 
     assert clean_doi(typed) == stored
+
+
+def test_a_reviewers_publication_doi_of_nothing_but_punctuation_is_none() -> None:
+    """As a result's (refused above), a publication's DOI of nothing but punctuation after
+    its prefix is no DOI: one syntax for both."""
+    from opencall.people.bibliography import clean_doi
+
+    assert clean_doi("10.1234/.)") == ""
+    assert clean_doi("see 10.1234/abc.") == "10.1234/abc"

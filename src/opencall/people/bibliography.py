@@ -12,7 +12,9 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
+#: A DOI within text (a reference, an address), and the syntax of a DOI as stored
 DOI_RE = re.compile(r"10\.\d{4,9}/\S{1,190}")
+DOI_SYNTAX = re.compile(r"^10\.\d{4,9}/\S+$")
 MAX_ENTRIES = 2000
 # fields of one BibTeX entry (a real one has a dozen or two); bibtexparser's time grows
 # with the square of an entry's fields
@@ -77,9 +79,11 @@ def normalise_doi(value: str) -> str:
 
 def clean_doi(raw: str) -> str:
     """The DOI found in ``raw`` as :func:`normalise_doi` stores it: ``https://doi.org/10.1/x``,
-    ``doi:10.1/x`` or ``10.1/x),`` -> ``10.1/x``; ``""`` if none."""
+    ``doi:10.1/x`` or ``10.1/x),`` -> ``10.1/x``; ``""`` if none (``10.1/.)``: nothing
+    but punctuation after the prefix, refused as a result's DOI is)."""
     m = DOI_RE.search((raw or "").strip())
-    return normalise_doi(m.group(0)) if m else ""
+    doi = normalise_doi(m.group(0)) if m else ""
+    return doi if DOI_SYNTAX.match(doi) else ""
 
 
 def _year(raw: Any) -> int | None:  # noqa: ANN401 - the sources give strings, ints or null

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from opencall.errors import DomainError
 from opencall.inputs import control_char, error_text
-from opencall.people.bibliography import normalise_doi
+from opencall.people.bibliography import DOI_SYNTAX, normalise_doi
 from opencall.people.domain import orcid_id
 from opencall.results.domain import KINDS, OUTPUT_KINDS, patent_number
 
@@ -242,9 +242,6 @@ def validate_record(kind: str, data: dict[str, Any]) -> dict[str, Any]:
         ) from exc
 
 
-DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
-
-
 class OutputIn(_Strict):
     """A publication, dataset, software or patent linked to an award; a patent needs
     its publication number (``number``), which no other kind has; ``orcids``: the
@@ -270,7 +267,7 @@ class OutputIn(_Strict):
         if not v:
             return ""
         d = normalise_doi(v)
-        if not DOI_RE.match(d):
+        if not DOI_SYNTAX.match(d):
             raise ValueError("not a DOI (10.NNNN/...)")
         return d
 
