@@ -384,19 +384,20 @@ def test_a_loans_mass_is_counted_in_its_awards_unit_of_mass(
     assert "used:mg" not in figures and figures["mass_consumed_mg"] == 40_000.0
 
 
-@pytest.mark.parametrize(
-    ("typed", "stored"),
-    [
-        ("10.1234/abc.", "10.1234/abc"),  # the end of a sentence
-        ("10.1234/abc),", "10.1234/abc"),  # "(see 10.1234/abc), and ..."
-        ("https://doi.org/10.1234/ABC;", "10.1234/abc"),
-        ("10.1234/abc]. ", "10.1234/abc"),
-        ("10.1234/abc'\"", "10.1234/abc"),
-        ("10.1016/0002-9149(85)90001-x", "10.1016/0002-9149(85)90001-x"),  # kept whole
-        ("10.1234/table(2)", "10.1234/table(2)"),  # a closing bracket that is the DOI's
-        ("10.1234/table(2)).", "10.1234/table(2)"),
-    ],
-)
+#: DOIs as copied from a sentence, and as stored
+DOI_COPIES = [
+    ("10.1234/abc.", "10.1234/abc"),  # the end of a sentence
+    ("10.1234/abc),", "10.1234/abc"),  # "(see 10.1234/abc), and ..."
+    ("https://doi.org/10.1234/ABC;", "10.1234/abc"),
+    ("10.1234/abc]. ", "10.1234/abc"),
+    ("10.1234/abc'\"", "10.1234/abc"),
+    ("10.1016/0002-9149(85)90001-x", "10.1016/0002-9149(85)90001-x"),  # kept whole
+    ("10.1234/table(2)", "10.1234/table(2)"),  # a closing bracket that is the DOI's
+    ("10.1234/table(2)).", "10.1234/table(2)"),
+]
+
+
+@pytest.mark.parametrize(("typed", "stored"), DOI_COPIES)
 def test_a_doi_copied_with_the_sentences_punctuation(typed: str, stored: str) -> None:
     """Trailing sentence punctuation is not part of a DOI (as Crossref's matching and
     DOI tools take it): it is stripped, an unbalanced closing bracket with it."""
@@ -406,3 +407,22 @@ def test_a_doi_copied_with_the_sentences_punctuation(typed: str, stored: str) ->
 def test_a_doi_of_nothing_but_punctuation_is_still_refused() -> None:
     with pytest.raises(DomainError, match="not a DOI"):
         validate_output({"title": "T", "year": 2028, "doi": "10.1234/.)"})
+
+
+@pytest.mark.parametrize(("typed", "stored"), [*DOI_COPIES, ("doi:10.1234/abc!", "10.1234/abc")])
+def test_a_reviewers_publication_doi_is_cleaned_as_a_results(typed: str, stored: str) -> None:
+    """A DOI on a reviewer's publication list (typed, or read from BibTeX, ORCID or
+    CSL-JSON) is cleaned by the one rule a result's DOI is: ``10.1234/abc),`` is
+    ``10.1234/abc`` in both places."""
+    from opencall.people.bibliography import clean_doi
+
+    assert clean_doi(typed) == stored
+
+
+def test_a_reviewers_publication_doi_of_nothing_but_punctuation_is_none() -> None:
+    """As a result's (refused above), a publication's DOI of nothing but punctuation after
+    its prefix is no DOI: one syntax for both."""
+    from opencall.people.bibliography import clean_doi
+
+    assert clean_doi("10.1234/.)") == ""
+    assert clean_doi("see 10.1234/abc.") == "10.1234/abc"

@@ -82,3 +82,31 @@ def test_first_access_counts_each_award_by_its_pi() -> None:
     got = {r.group: r for r in aa.access_by_group(rows, first, "ldc", ["LDC", "non-LDC"])}
     assert (got["LDC"].first_time, got["LDC"].repeat, got["LDC"].institution_known) == (1, 1, 1)
     assert (got["all"].first_time, got["all"].institution_first_time) == (2, 1)
+
+
+def test_allocation_and_report_agree_on_first_time_pis(db: Session) -> None:
+    """One rule of a first-time PI: the share rule's group ``first_time`` (allocation) and
+    the report's first access name the same PIs, even when a later cycle has released its
+    decisions already (Sara, awarded in cycle three, is still new in cycle two)."""
+    from opencall.allocation import services as alloc
+    from opencall.outcomes import after_award_data as aad
+
+    people = {k: F.user(db, country=iso3, institution=inst) for k, (iso3, inst) in PEOPLE.items()}
+    built = telescope_cycles(
+        db,
+        [
+            [(people["amina"], True)],
+            [(people["amina"], True), (people["sara"], True)],
+            [(people["sara"], True), (people["jonas"], True)],
+        ],
+    )
+    for call, props in built:
+        firsts = aad.first_access(db, aad.facility_cycles(db, call))[call.id]
+        repeat = alloc.repeat_pis(db, call)
+        by_report = {p.pi_user_id for p in props if firsts[str(p.id)][0]}
+        by_allocation = {p.pi_user_id for p in props if p.pi_user_id not in repeat}
+        assert by_allocation == by_report
+    middle = {
+        p.pi_user_id for p in built[1][1] if p.pi_user_id not in alloc.repeat_pis(db, built[1][0])
+    }
+    assert middle == {people["sara"].id}

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
@@ -76,20 +76,35 @@ def _groups_of(session: Session, call: Call, proposals: list[Proposal]) -> dict[
     return out
 
 
+#: The order of a facility's cycles, oldest first: by opening, then by creation.
+CYCLE_ORDER = (Call.opens_at, Call.id)
+
+
+def earlier_cycle(call: Call) -> ColumnElement[bool]:
+    """The one rule of an earlier cycle of ``call``'s facility, for first-time and repeat
+    access (the share rule's group ``first_time``, the report's first access): a call of
+    the same facility whose decisions are released and that comes before ``call`` in
+    :data:`CYCLE_ORDER` (a later cycle released already is no earlier access)."""
+    return and_(
+        Call.facility_id == call.facility_id,
+        Call.decisions_released_at.is_not(None),
+        or_(
+            Call.opens_at < call.opens_at,
+            and_(Call.opens_at == call.opens_at, Call.id < call.id),
+        ),
+    )
+
+
 def repeat_pis(session: Session, call: Call) -> set[int]:
-    """The PIs who hold an award of another call of ``call``'s facility whose decisions are
-    released (an earlier cycle, or an earlier batch of a continuous call): the others are
-    the group ``first_time`` of a share rule. A declined award's rows are gone, so it is no
-    earlier access, as in the report's first and repeat access."""
+    """The PIs who hold an award of an :func:`earlier_cycle` of ``call``'s facility (an
+    earlier cycle, or an earlier batch of a continuous call): the others are the group
+    ``first_time`` of a share rule. A declined award's rows are gone, so it is no earlier
+    access, as in the report's first and repeat access."""
     rows = session.scalars(
         select(Proposal.pi_user_id)
         .join(Award, Award.proposal_id == Proposal.id)
         .join(Call, Call.id == Award.call_id)
-        .where(
-            Call.facility_id == call.facility_id,
-            Call.id != call.id,
-            Call.decisions_released_at.is_not(None),
-        )
+        .where(earlier_cycle(call))
         .distinct()
     )
     return {int(pi) for pi in rows if pi is not None}

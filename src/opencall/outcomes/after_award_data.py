@@ -15,6 +15,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from opencall.allocation.models import Award
+from opencall.allocation.services import CYCLE_ORDER
 from opencall.calls.models import Call
 from opencall.outcomes import after_award as aa
 from opencall.outcomes import context as oc
@@ -73,11 +74,13 @@ def rows_by_call(
 
 
 def facility_cycles(session: Session, call: Call) -> list[Call]:
-    """The facility's calls with awards, oldest first (this call included)."""
+    """The facility's calls with awards, oldest first in the allocation's
+    ``CYCLE_ORDER`` (this call included): the calls before ``call`` are its
+    earlier cycles (``earlier_cycle``), as the share rule's group ``first_time`` counts them."""
     return [
         c
         for c in session.scalars(
-            select(Call).where(Call.facility_id == call.facility_id).order_by(Call.opens_at)
+            select(Call).where(Call.facility_id == call.facility_id).order_by(*CYCLE_ORDER)
         )
         if c.id == call.id or c.decisions_released_at is not None
     ]

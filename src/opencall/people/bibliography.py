@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
+#: A DOI within text (a reference, an address), and the syntax of a DOI as stored
 DOI_RE = re.compile(r"10\.\d{4,9}/\S{1,190}")
+DOI_SYNTAX = re.compile(r"^10\.\d{4,9}/\S+$")
 MAX_ENTRIES = 2000
 # fields of one BibTeX entry (a real one has a dozen or two); bibtexparser's time grows
 # with the square of an entry's fields
@@ -37,10 +40,50 @@ class Work:
     authors: list[str] = field(default_factory=list)
 
 
+#: What may stand before a DOI: a resolver address (any case, with or without
+#: ``www.`` or ``dx.``, http or https, or no scheme) or a ``doi:`` label.
+DOI_PREFIX = re.compile(r"^(?:(?:https?://)?(?:www\.|dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+
+
+#: Punctuation that ends a sentence or a clause, never a DOI as tools match them.
+DOI_TRAILING = ".,;:!?'\"\u2019\u201d"
+#: A closing bracket is the DOI's own only when the DOI opens it too.
+DOI_BRACKETS = {")": "(", "]": "[", "}": "{", ">": "<"}
+
+
+def _strip_trailing(v: str) -> str:
+    """``v`` without the punctuation of the sentence it was copied from ("10.1234/abc)."):
+    trailing stops, commas, colons, quotes, and closing brackets the DOI did not open.
+    Hand-written: no library at hand does this one step (the DOI resolvers and Crossref's
+    matching do the same when they pick a DOI out of text)."""
+    while v:
+        last = v[-1]
+        if last in DOI_TRAILING or last.isspace():
+            v = v[:-1]
+        elif last in DOI_BRACKETS and v.count(last) > v.count(DOI_BRACKETS[last]):
+            v = v[:-1]
+        else:
+            break
+    return v
+
+
+def normalise_doi(value: str) -> str:
+    """A DOI as stored: without its resolver address or ``doi:`` label nor the trailing
+    punctuation of a sentence it was copied from, percent-escapes decoded (a DOI copied
+    from an address), lower case (DOIs ignore case)."""
+    v = _strip_trailing(DOI_PREFIX.sub("", value.strip()).strip())
+    if "%" in v:
+        v = urllib.parse.unquote(v)
+    return v.lower()
+
+
 def clean_doi(raw: str) -> str:
-    """``https://doi.org/10.1/x`` or ``doi:10.1/x`` -> ``10.1/x`` (lower case); ``""`` if none."""
+    """The DOI found in ``raw`` as :func:`normalise_doi` stores it: ``https://doi.org/10.1/x``,
+    ``doi:10.1/x`` or ``10.1/x),`` -> ``10.1/x``; ``""`` if none (``10.1/.)``: nothing
+    but punctuation after the prefix, refused as a result's DOI is)."""
     m = DOI_RE.search((raw or "").strip())
-    return m.group(0).rstrip(".,;").lower() if m else ""
+    doi = normalise_doi(m.group(0)) if m else ""
+    return doi if DOI_SYNTAX.match(doi) else ""
 
 
 def _year(raw: Any) -> int | None:  # noqa: ANN401 - the sources give strings, ints or null

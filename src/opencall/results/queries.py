@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from opencall.allocation.models import Award
 from opencall.calls.models import Call
 from opencall.facilities.models import CapacityPool, Provider
+from opencall.people.bibliography import normalise_doi
 from opencall.people.models import User
 from opencall.proposals.models import Proposal, TeamMember
 from opencall.results import domain as d
 from opencall.results.models import PostAwardRecord, ReportReminder, ResearchOutput
-from opencall.results.schemas import normalise_doi
 from opencall.scheduling.models import ScheduleEntry
 
 #: a row of a call on one resource (an award, a schedule entry)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import urllib.parse
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from opencall.errors import DomainError
 from opencall.inputs import control_char, error_text
+from opencall.people.bibliography import DOI_SYNTAX, normalise_doi
 from opencall.people.domain import orcid_id
 from opencall.results.domain import KINDS, OUTPUT_KINDS, patent_number
 
@@ -242,46 +242,6 @@ def validate_record(kind: str, data: dict[str, Any]) -> dict[str, Any]:
         ) from exc
 
 
-DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
-
-
-#: What may stand before a DOI: a resolver address (any case, with or without
-#: ``www.`` or ``dx.``, http or https, or no scheme) or a ``doi:`` label.
-DOI_PREFIX = re.compile(r"^(?:(?:https?://)?(?:www\.|dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
-
-
-#: Punctuation that ends a sentence or a clause, never a DOI as tools match them.
-DOI_TRAILING = ".,;:!?'\"\u2019\u201d"
-#: A closing bracket is the DOI's own only when the DOI opens it too.
-DOI_BRACKETS = {")": "(", "]": "[", "}": "{", ">": "<"}
-
-
-def _strip_trailing(v: str) -> str:
-    """``v`` without the punctuation of the sentence it was copied from ("10.1234/abc)."):
-    trailing stops, commas, colons, quotes, and closing brackets the DOI did not open.
-    Hand-written: no library at hand does this one step (the DOI resolvers and Crossref's
-    matching do the same when they pick a DOI out of text)."""
-    while v:
-        last = v[-1]
-        if last in DOI_TRAILING or last.isspace():
-            v = v[:-1]
-        elif last in DOI_BRACKETS and v.count(last) > v.count(DOI_BRACKETS[last]):
-            v = v[:-1]
-        else:
-            break
-    return v
-
-
-def normalise_doi(value: str) -> str:
-    """A DOI as stored: without its resolver address or ``doi:`` label nor the trailing
-    punctuation of a sentence it was copied from, percent-escapes decoded (a DOI copied
-    from an address), lower case (DOIs ignore case)."""
-    v = _strip_trailing(DOI_PREFIX.sub("", value.strip()).strip())
-    if "%" in v:
-        v = urllib.parse.unquote(v)
-    return v.lower()
-
-
 class OutputIn(_Strict):
     """A publication, dataset, software or patent linked to an award; a patent needs
     its publication number (``number``), which no other kind has; ``orcids``: the
@@ -307,7 +267,7 @@ class OutputIn(_Strict):
         if not v:
             return ""
         d = normalise_doi(v)
-        if not DOI_RE.match(d):
+        if not DOI_SYNTAX.match(d):
             raise ValueError("not a DOI (10.NNNN/...)")
         return d
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from opencall.optim.messages import M_
+from opencall.optim.messages import M_, Message, filled
 from opencall.optim.slots.calendar import Slot, booked_indices, owner, slot_grid
 from opencall.optim.slots.problem import BEGUN, UTC, Resource, SlotAward, SlotProblem
 from opencall.optim.slots.result import Unplaced
@@ -203,16 +203,16 @@ def _same_time(
     if any(a.id in pre for a in unit):
         return  # the bundle is left out with the award that cannot be placed
     if len({a.slots for a in unit}) > 1:
-        for a in unit:
-            pre[a.id] = Unplaced.saying(
-                a.id,
-                "same_time_lengths",
-                M_(
-                    "its bundle is to be placed at the same times on every resource, but its "
-                    "awards differ in length (%(lengths)s slots)",
-                    lengths=", ".join(str(b.slots) for b in unit),
-                ),
-            )
+        _leave_out(
+            unit,
+            pre,
+            "same_time_lengths",
+            M_(
+                "its bundle is to be placed at the same times on every resource, but its "
+                "awards differ in length (%(lengths)s slots)",
+                lengths=", ".join(str(b.slots) for b in unit),
+            ),
+        )
         return
     spans = [
         {(grids[a.resource][k].start, grids[a.resource][k].end): k for k in allowed[a.id]}
@@ -224,18 +224,27 @@ def _same_time(
         allowed[a.id] = ks
         allowed_arr[a.id] = np.asarray(ks, dtype=np.int64)
     if len(common) < unit[0].slots:
-        for a in unit:
-            pre[a.id] = Unplaced.saying(
-                a.id,
-                "no_common_slots",
-                M_(
-                    "%(slots)s slots awarded at the same times on %(n)s resources, but only "
-                    "%(ok)s slots are usable on all of them at once",
-                    slots=a.slots,
-                    n=len(unit),
-                    ok=len(common),
-                ),
-            )
+        _leave_out(
+            unit,
+            pre,
+            "no_common_slots",
+            M_(
+                "%(slots)s slots awarded at the same times on %(n)s resources, but only "
+                "%(ok)s slots are usable on all of them at once",
+                slots=unit[0].slots,  # the bundle's awards are of one length here
+                n=len(unit),
+                ok=len(common),
+            ),
+        )
+
+
+def _leave_out(
+    unit: Sequence[SlotAward], pre: dict[str, Unplaced], code: str, msg: Message
+) -> None:
+    """Leave every award of the same-time bundle ``unit`` out (``pre``), each saying ``msg``
+    (its own copy)."""
+    for a in unit:
+        pre[a.id] = Unplaced.saying(a.id, code, filled(msg))
 
 
 def _runs(ks: Sequence[int] | np.ndarray) -> list[tuple[int, int]]:
