@@ -14,7 +14,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session
 
@@ -720,6 +720,15 @@ def authenticate(
     stored = user.password_hash if candidate and user is not None else _dummy_hash()
     verified = verify_password(stored, password[:MAX_PASSWORD])
     ok = candidate and verified
+    if ok:
+        # the throttles read only the latest success of an account from a client (who
+        # signed in from an address, ``crowd_allowance``): one row each, not one a
+        # sign-in, which a script holding the password repeated without end
+        session.execute(
+            delete(LoginAttempt).where(
+                LoginAttempt.email == email, LoginAttempt.client == key, LoginAttempt.ok.is_(True)
+            )
+        )
     session.add(LoginAttempt(email=email, ok=bool(ok), at=now, client=key))
     session.flush()
     if not ok or user is None:
@@ -741,6 +750,8 @@ def authenticate(
 # ---------------------------------------------------------------- browser sessions
 
 SESSION_TTL = dt.timedelta(days=14)
+#: session rows kept per account (trialcrowd16): one a browser the person uses is plenty
+MAX_SESSIONS = 30
 
 
 def start_user_session(
@@ -754,7 +765,9 @@ def start_user_session(
     """A new signed-in session; returns its raw id (for the cookie; only its hash is stored)."""
     from opencall.people.models import UserSession
 
-    raw, token = new_token(now or utcnow(), SESSION_TTL)
+    now = now or utcnow()
+    _make_room(session, user.id, now)
+    raw, token = new_token(now, SESSION_TTL)
     session.add(
         UserSession(
             user_id=user.id,
@@ -768,6 +781,42 @@ def start_user_session(
         session, "user.login", "user", user.id, actor_id=user.id, data={"client": client[:64]}
     )
     return raw
+
+
+def _make_room(session: Session, user_id: int, now: dt.datetime) -> None:
+    """Keep the account's session rows under :data:`MAX_SESSIONS` before one more is
+    added: the oldest ended ones (signed out, replaced, expired) go first, then the
+    oldest open one, whose browser is signed out. A script signing one account in again
+    and again grew the table by a row a request (trialcrowd16)."""
+    from opencall.people.models import UserSession
+
+    mine = UserSession.user_id == user_id
+    if (session.scalar(select(func.count()).where(mine)) or 0) < MAX_SESSIONS:
+        return
+    live = and_(UserSession.revoked_at.is_(None), UserSession.expires_at > now)
+    keep = (
+        select(UserSession.id)
+        .where(mine)
+        .order_by(case((live, 1), else_=0).desc(), UserSession.id.desc())
+        .limit(MAX_SESSIONS - 1)
+    )
+    kept = set(session.scalars(keep))
+    open_dropped = (
+        session.scalar(select(func.count()).where(mine, live, UserSession.id.not_in(kept))) or 0
+    )
+    session.execute(
+        delete(UserSession)
+        .where(mine, UserSession.id.not_in(kept))
+        .execution_options(synchronize_session=False)
+    )
+    if open_dropped:
+        auditlog.record(
+            session,
+            "user.sessions_revoked",
+            "user",
+            user_id,
+            data={"reason": "limit", "sessions": open_dropped},
+        )
 
 
 def end_user_session(

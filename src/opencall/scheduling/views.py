@@ -38,6 +38,10 @@ def _call(page: Page, slug: str) -> Call:
     return signed_in_call(page, slug, policies.may_see_schedule)
 
 
+#: the weeks the page shows (``?week=``); beyond, the first week of the schedule
+FIRST_WEEK, LAST_WEEK = dt.date(1000, 1, 1), dt.date(9000, 12, 31)
+
+
 def week_grid(entries: list[ScheduleEntry], monday: dt.date) -> list[dict[str, Any]]:
     """Seven day columns; each entry clipped to its day, as a percentage of 24 h
     (top and height), so that a CSS grid draws it without JavaScript."""
@@ -121,6 +125,8 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
             monday = dt.date.fromisoformat(raw)
     except ValueError:
         monday = None
+    if monday is not None and not FIRST_WEEK <= monday <= LAST_WEEK:
+        monday = None  # the weeks around it would fall off the calendar (OverflowError)
     if monday is None:
         first = db.scalar(
             select(func.min(ScheduleEntry.start)).where(

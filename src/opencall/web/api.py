@@ -173,6 +173,10 @@ class Api:
         self.db.commit()
 
 
+#: set in a request's ASGI scope once its bearer token was accepted (web.idempotency)
+TOKEN_ACCEPTED = "opencall.token_accepted"
+
+
 def get_api(
     request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
 ) -> Iterator[Api]:
@@ -185,6 +189,8 @@ def get_api(
             if found is None:
                 raise ApiError(401, "invalid or revoked token")
             user, scopes = found.user, found.scopes
+            # the Idempotency-Key layer keeps refusals only of requests a token sent
+            request.scope[TOKEN_ACCEPTED] = True
             set_user(user.id)
             db.commit()  # last_used_at
         api = Api(db, user, request, scopes)

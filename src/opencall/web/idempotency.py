@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
 from opencall.errors import DomainError
 from opencall.web import security
+from opencall.web.api import TOKEN_ACCEPTED
 from opencall.web.guard import replaying
 
 HEADER = b"idempotency-key"
@@ -150,7 +151,7 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replaying(body, receive), capture)
         finally:
-            await run_in_threadpool(self._finish, scope_hash, captured)
+            await run_in_threadpool(self._finish, scope, scope_hash, captured)
 
     # -- database work (threadpool)
 
@@ -179,18 +180,31 @@ class IdempotencyMiddleware:
                 return 409, [], _json(409, IN_PROGRESS)[1]
             return row.status, list(row.headers), row.body
 
-    def _finish(self, scope_hash: str, captured: dict[str, Any]) -> None:
+    def _finish(self, scope: Scope, scope_hash: str, captured: dict[str, Any]) -> None:
         with self.sessions() as s:
             row = s.scalar(select(IdempotencyKey).where(IdempotencyKey.scope_hash == scope_hash))
             if row is None:
                 return
-            if captured["status"] >= 500 or len(captured["body"]) > MAX_KEPT_BODY:
+            if not worth_keeping(scope, captured["status"]) or (
+                len(captured["body"]) > MAX_KEPT_BODY
+            ):
                 s.delete(row)  # not kept: a retry runs again
             else:
                 row.status = captured["status"]
                 row.headers = captured["headers"]
                 row.body = captured["body"]
             s.commit()
+
+
+def worth_keeping(scope: Scope, status: int) -> bool:
+    """Whether an answer is kept for a retry. Not a server error (the client may retry
+    it), nor a refusal (4xx) of a request no token was accepted for: nothing ran, a retry
+    gets the same refusal by running again, and a stranger (no credentials, a made-up
+    token, a path with no route, a body that is not JSON) would otherwise store a row a
+    request, each kept a day (trialcrowd16)."""
+    if status >= 500:
+        return False
+    return status < 400 or bool(scope.get(TOKEN_ACCEPTED))
 
 
 IN_PROGRESS = "A request with this Idempotency-Key is still running; retry in a moment."

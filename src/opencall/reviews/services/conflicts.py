@@ -49,7 +49,12 @@ def compute_conflicts(
             Conflict.source.in_(("team", "institution", "coauthor", "personal")),
         )
     )
-    insts = {i.id: i for i in session.scalars(select(Institution))}
+    # the teams' institutions are read for their ROR ids only: not the whole table, which
+    # grows by a row for each new name anyone types (an account page saved again and
+    # again; trialcrowd16), only the rows that have one (an operator's records)
+    insts = {
+        i.id: i for i in session.scalars(select(Institution).where(Institution.ror_id.is_not(None)))
+    }
     relations = q.relations(session)
     pubs = q.publications_by_user(session, [r.id for r in reviewers])
     people = [q.person_facts(r, pubs.get(r.id, ())) for r in reviewers]
