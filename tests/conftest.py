@@ -53,6 +53,7 @@ _FIXTURES_NAMES = frozenset(
         "KEEP",
         "PG_URL",
         "PRODUCTION_HASHER",
+        "RUN_ONCE",
         "SmallWorlds",
         "_truncate_pg",
         "pg_sequence_positions",

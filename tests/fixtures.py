@@ -212,6 +212,12 @@ def _own_database(url: str | None) -> str | None:
 
 PG_URL = _own_database(os.environ.get("OPENCALL_TEST_POSTGRES_URL"))
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+#: A test (or a module's ``pytestmark``) whose behaviour does not depend on the database
+#: backend, run on SQLite only: the direct parametrisation of ``engine`` overrides the
+#: fixture's own ``params``, so no PostgreSQL case is collected (none set up and then
+#: skipped: no truncation, no world cloned). For a path the product takes alike on both
+#: backends that another test already runs on PostgreSQL (docs/testing.md, "speed16").
+RUN_ONCE = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 T = TypeVar("T")
 
 

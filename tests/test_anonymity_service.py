@@ -4,8 +4,12 @@ from sqlalchemy import select
 
 from opencall.proposals.models import Proposal
 from opencall.proposals.queries import anonymity_findings
+from tests.conftest import RUN_ONCE
 
 
+# run once: the scan is of the texts in Python; the world is the bias-correction and
+# reviewer-effects tests' (both backends)
+@RUN_ONCE
 def test_demo_proposals_are_clean_and_planted_identifiers_are_found(demo: Any) -> None:
     # the demo world of seed 2 at scale 0.45 (180 proposals): the one the bias-correction
     # and reviewer-effects tests start from, built once per run and copied here (this

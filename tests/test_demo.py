@@ -7,10 +7,15 @@ from opencall.calls.models import Call
 from opencall.demo import world
 from opencall.people.models import Country, RoleGrant, User
 from opencall.proposals.models import Proposal, Request
+from tests.conftest import RUN_ONCE
 
 ANCHOR = dt.date(2026, 11, 29)
 
 
+# run once: ``make run`` builds this world on SQLite, and the figures are the seed's; the
+# demo's path on PostgreSQL (the same services below ``bulk.BULK_ABOVE``) is built and
+# compared by test_demo_is_deterministic_for_a_seed and the golden digest, both backends
+@RUN_ONCE
 def test_full_demo_world_matches_the_figures(db: Session) -> None:
     counts = world.build(db, seed=1, anchor=ANCHOR)
     db.flush()
