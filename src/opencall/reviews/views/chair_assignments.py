@@ -262,7 +262,7 @@ def extend_deadline(slug: str, page: Page = Depends(get_page)) -> Response:
     found = q.reviewers_named(page.db, call, named)
     if len(found) != 1:
         return _assignment_page(page, call, 400, page.t.error(_unnamed(named, len(found))))
-    until = parse_when(page.form.get("until", "")[:40], call.time_zone or "")
+    until = parse_when(page.form.get("until", "")[:40], call.time_zone or "", end_of_day=True)
     if until is None:
         return _assignment_page(page, call, 400, date_error(page, call.time_zone or ""))
     return _change(
