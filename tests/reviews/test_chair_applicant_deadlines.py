@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+from sqlalchemy.orm import Session
+
 from opencall.db import utcnow
+from opencall.errors import DomainError
 from opencall.people import services as people_services
 from opencall.people.models import User
 from opencall.reviews import queries as rq
@@ -41,3 +45,29 @@ def test_the_chairs_own_proposals_reviewers_are_not_listed_by_their_deadlines(we
     asked = page.text.split('id="more-time-asked"')[1].split("</table>")[0]
     assert "Other words." in asked and other_email in asked
     assert "rev-own@uni.example" not in page.text and "Own words, mine." not in page.text
+
+
+def test_the_chair_may_not_move_their_own_proposals_reviewers_deadline(db: Session) -> None:
+    """Before, the chair who applied extended the deadline of their own proposal's
+    reviewer; now refused as if the reviewer had no review (the refusal says nothing of who
+    reviews it), changing nothing, and another member of the staff does it."""
+    s = db
+    call, props, reviewers = F.call_in_review(s, 3, 6)
+    due = (utcnow() + dt.timedelta(days=20)).replace(microsecond=0)
+    call.review_settings = {**call.review_settings, "review_deadline": due.isoformat()}
+    chair = s.get(User, props[0].pi_user_id)
+    assert chair is not None
+    deputy = F.user(s, email="deputy-deadline@staff.example")
+    for who in (chair, deputy):
+        people_services.grant_role(s, who.id, "chair", call_id=call.id)
+    rv.run_assignment(s, call)
+    by_id = {u.id: u for u in reviewers}
+    mine = next(a for a in rq.assignments_of_call(s, call) if a.proposal_id == props[0].id)
+    theirs = by_id[mine.reviewer_id]
+    later = due + dt.timedelta(days=7)
+    before = F.table_counts(s)
+    with pytest.raises(DomainError, match="has no review to write"):
+        rv.extend_review_deadline(s, call, theirs, later, actor_id=chair.id)
+    assert F.table_counts(s) == before
+    rv.extend_review_deadline(s, call, theirs, later, actor_id=deputy.id)
+    assert rq.review_due(s, call, theirs.id) == later
