@@ -116,7 +116,7 @@ def call_document(
     dates: dict[str, dt.datetime | None] = {}
     for name in ("opens_at", "closes_at", "review_deadline"):
         raw = f.get(name, "").strip()
-        dates[name] = _parse_when(raw, zone) if raw else None
+        dates[name] = _parse_when(raw, zone, end_of_day=name == "review_deadline") if raw else None
         if raw and dates[name] is None:
             errors[name] = _date_error(page, zone)
     rs: dict[str, Any] = {"mode": f.get("review_mode", "panel")}

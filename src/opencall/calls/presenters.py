@@ -27,16 +27,28 @@ def date_error(page: Page, zone: str) -> str:
     return page._(MSG_DATE_ZONE, zone=zone) if zone else page._(MSG_DATE)
 
 
-def parse_when(raw: str, zone: str = "") -> dt.datetime | None:
+#: the last second of a day, for a review deadline typed as a date alone
+END_OF_DAY = dt.time(23, 59, 59)
+
+
+def parse_when(raw: str, zone: str = "", *, end_of_day: bool = False) -> dt.datetime | None:
     """A date typed on the form, read on the clock of the call's ``zone`` (UTC when
-    empty), as a UTC instant."""
+    empty), as a UTC instant. A date alone is the start of that day, or with
+    ``end_of_day`` (a review deadline: reviews due "on 15 March") its last second, so that
+    a deadline given as a day does not end as that day begins."""
     raw = raw.strip().replace("T", " ")
-    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"):
         try:
             return wallclock.local_instant(dt.datetime.strptime(raw, fmt), zone)
         except ValueError:
             continue
-    return None
+    try:
+        day = dt.datetime.strptime(raw, "%Y-%m-%d")
+    except ValueError:
+        return None
+    return wallclock.local_instant(
+        dt.datetime.combine(day.date(), END_OF_DAY) if end_of_day else day, zone
+    )
 
 
 class PhaseOut(BaseModel):

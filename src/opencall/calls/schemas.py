@@ -53,6 +53,19 @@ class ReviewSettings(_Doc):
     bias_correction: bool = False
     bias_alpha: float = Field(default=0.05, gt=0, lt=0.5)
 
+    @field_validator("review_deadline", mode="before")
+    @classmethod
+    def _a_day_ends(cls, v: Any) -> Any:
+        """A deadline given as a date alone ("2027-03-15": reviews due on 15 March) ends
+        with that day (23:59:59 UTC), not as it begins."""
+        if isinstance(v, str) and len(v.strip()) == 10:
+            try:
+                day = dt.date.fromisoformat(v.strip())
+            except ValueError:
+                return v
+            return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
+        return v
+
     @field_validator("review_deadline")
     @classmethod
     def _in_utc(cls, v: dt.datetime | None) -> dt.datetime | None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import NormalDist
 from typing import Any, Literal
 
@@ -153,6 +153,35 @@ FUNNEL: list[FunnelStage] = [
         keep=True,
     ),
 ]
+
+
+def _not_set_aside(r: ApplicantRecord) -> bool:
+    return SET_ASIDE not in r.flags
+
+
+#: the flag of a record whose proposal the chair set aside at triage (out of scope,
+#: infeasible, incomplete: ``proposals.models.TriageDecision``)
+SET_ASIDE = "set_aside"
+#: the stage a call with a proposal set aside at triage adds after "applied", so that
+#: its report says how many were set aside in each group rather than counting them
+#: silently as not eligible (a call without one keeps ``FUNNEL`` as it was)
+TRIAGE_STAGE = FunnelStage(
+    "triage", "Not set aside at triage", _not_set_aside, "applied", "requested"
+)
+
+
+def funnel_for(records: Sequence[ApplicantRecord]) -> list[FunnelStage]:
+    """The stages of a report of ``records``: ``FUNNEL``, with :data:`TRIAGE_STAGE` after
+    "applied" (and "eligible" counted within it) when any record was set aside."""
+    if not any(SET_ASIDE in r.flags for r in records):
+        return funnel_stages()
+    out: list[FunnelStage] = []
+    for st in FUNNEL:
+        if st.base == "applied" and not st.side:
+            out.append(TRIAGE_STAGE)
+            st = replace(st, base="triage")
+        out.append(st)
+    return funnel_stages(out)
 
 
 def funnel_stages(stages: Sequence[FunnelStage] | None = None) -> list[FunnelStage]:

@@ -224,6 +224,8 @@ def applicant_records_by_call(
         # a proposal set aside at triage (out of scope, infeasible, incomplete) applied
         # but did not pass: counted here by group, so that triage filters no one silently
         eligible = is_eligible is not False and status not in ("withdrawn", "set_aside")
+        if status == "set_aside":  # and said so: the report's "not set aside" stage
+            flags[pid].add(od.SET_ASIDE)
         out[cid].append(
             od.ApplicantRecord(
                 proposal_id=str(pid),
@@ -515,7 +517,7 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
     for b in batches:
         records += per_batch[b.id]
     year = call.closes_at.year
-    stages = od.funnel_stages()
+    stages = od.funnel_for(records)
     dropped = od.informative_stages(records, stages)
     shown = [st.key for st in stages if dropped[st.key] is None]
     units = sorted({u for r in records for u in r.unit_amounts() if u})

@@ -20,6 +20,7 @@ from opencall.web.labels import group_label
 
 STAGE_LABELS = {
     "applied": N_("Applied"),
+    "triage": N_("Not set aside at triage"),
     "eligible": N_("Eligible"),
     "feasible": N_("Technically feasible"),
     "reviewed": N_("Reviewed"),

@@ -76,13 +76,23 @@ def queue_reminders(
     mail counting all their unsubmitted reviews. Returns the number of e-mails queued."""
     now = now or utcnow()
     deadline = review_settings(call.review_settings).review_deadline
-    if deadline is None or not now <= deadline <= now + dt.timedelta(days=within_days):
+    if deadline is None:
         return 0
+    # each reviewer is reminded of the deadline that applies to them: the chair's
+    # extension for them, else the call's. Before, a reviewer given more time was
+    # reminded of the call's deadline (theirs not), and never before their own
+    extended = q.deadline_extensions(session, call)
+
+    def due(reviewer_id: int) -> dt.datetime:
+        return extended.get(reviewer_id, deadline)
+
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     pending: dict[int, int] = {}
     fresh: set[int] = set()
     for a in q.assignments_of_call(session, call):
+        if not now <= due(a.reviewer_id) <= now + dt.timedelta(days=within_days):
+            continue
         if a.status in ("assigned", "accepted"):
             pending[a.reviewer_id] = pending.get(a.reviewer_id, 0) + 1
             claimed = session.scalar(
@@ -105,7 +115,7 @@ def queue_reminders(
                 "reviews/mail_reminder.txt",
                 count,
                 base_url,
-                deadline=fmt_when(deadline, user.time_zone),
+                deadline=fmt_when(due(rid), user.time_zone),
             )
             n += 1
     return n

@@ -505,6 +505,20 @@ def extensions_of_reviewer(session: Session, reviewer_id: int) -> dict[int, dt.d
     }
 
 
+def reviewers_of_proposals(session: Session, call: Call, proposal_ids: frozenset[int]) -> set[int]:
+    """The reviewers ever assigned (in any state) to one of ``proposal_ids`` of ``call``."""
+    if not proposal_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(ReviewAssignment.reviewer_id).where(
+                ReviewAssignment.call_id == call.id,
+                ReviewAssignment.proposal_id.in_(sorted(proposal_ids)),
+            )
+        )
+    )
+
+
 def review_due(session: Session, call: Call, reviewer_id: int) -> dt.datetime | None:
     """The review deadline that applies to ``reviewer_id`` in ``call``: the chair's
     extension for them, else the call's (None: the call has none, and nothing is read)."""

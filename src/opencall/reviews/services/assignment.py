@@ -23,7 +23,12 @@ from opencall.people.models import Country, User
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as q
 from opencall.reviews.domain import collusion_cycles, conflicted_pair, reviewing_collusion
-from opencall.reviews.models import AffinityScore, ReviewAssignment, ReviewDeadlineExtension
+from opencall.reviews.models import (
+    AffinityScore,
+    Conflict,
+    ReviewAssignment,
+    ReviewDeadlineExtension,
+)
 from opencall.reviews.policies import require_hands_off
 from opencall.reviews.policies import withheld as withheld_from
 from opencall.reviews.services.apart import solve_apart
@@ -156,10 +161,17 @@ def build_assignment_problem(
                     conflicts.append((pidx[p.id], j))
     forced, forbidden = [], []
     invited: list[tuple[float, int, tuple[int, int]]] = []
+    banned = set(conflicts)
     for a in session.scalars(select(ReviewAssignment).where(ReviewAssignment.call_id == call.id)):
         if a.proposal_id not in pidx or a.reviewer_id not in ridx:
             continue
         pair = (pidx[a.proposal_id], ridx[a.reviewer_id])
+        if pair in banned:
+            # a conflict found after the reviewer accepted or submitted: the pair is not
+            # kept (its grade no longer ranks: ``queries.submitted_grades``), so the run
+            # gives the proposal another reviewer, free of conflicts. Before, it was
+            # forced and conflicted at once, and every later run of the call failed
+            continue
         if a.status in ("removed", "declined"):
             forbidden.append(pair)
         elif a.source == "manual" or a.status in ("accepted", "submitted"):
@@ -474,7 +486,16 @@ def uncovered_proposals(
     run = q.latest_run(session, call, "assignment")
     summary = run.summary if run is not None else {}
     load = int(summary.get("load_to_cover", 0))
-    active = ReviewAssignment.status.in_(("assigned", "accepted", "submitted"))
+    # a review whose reviewer was found conflicted with the proposal since does not count
+    conflicted = (
+        select(Conflict.id)
+        .where(
+            Conflict.proposal_id == ReviewAssignment.proposal_id,
+            Conflict.reviewer_id == ReviewAssignment.reviewer_id,
+        )
+        .exists()
+    )
+    active = ReviewAssignment.status.in_(("assigned", "accepted", "submitted")) & ~conflicted
     in_review = select(Proposal.id).where(
         Proposal.call_id == call.id, Proposal.status.in_(q.REVIEWABLE)
     )
@@ -509,7 +530,7 @@ def uncovered_proposals(
         select(ReviewAssignment.proposal_id)
         .where(
             ReviewAssignment.call_id == call.id,
-            ReviewAssignment.status.in_(("declined", "removed")),
+            or_(ReviewAssignment.status.in_(("declined", "removed")), conflicted),
             ReviewAssignment.proposal_id.in_(in_review),
         )
         .distinct()

@@ -18,6 +18,7 @@ from opencall.errors import DomainError
 from opencall.people.models import User
 from opencall.reviews import queries as q
 from opencall.reviews.models import Review, ReviewAssignment, ReviewDeadlineExtension
+from opencall.reviews.policies import withheld
 from opencall.reviews.services.assignment import _audit_assignment
 from opencall.reviews.services.calibration import unfreeze_refusal
 from opencall.reviews.services.common import REVIEW_STATE, lock_answer
@@ -185,7 +186,12 @@ def extend_review_deadline(
             field="until",
             deadline=fmt_when(deadline, None),
         )
-    if not q.has_review_to_write(session, call, reviewer.id):
+    # a chair on a team, or conflicted, in the call leaves the room for that proposal: the
+    # deadline of its reviewers is another staff member's to move. Refused as if they had
+    # no review, so that the refusal does not say who reviews the withheld proposal
+    actor = session.get(User, actor_id) if actor_id is not None else None
+    apart = q.reviewers_of_proposals(session, call, withheld(session, actor, call))
+    if reviewer.id in apart or not q.has_review_to_write(session, call, reviewer.id):
         raise DomainError(
             "%(who)s has no review to write in this call.", field="reviewer", who=reviewer.name
         )

@@ -83,8 +83,12 @@ def _assignment_page(page: Page, call: Call, status: int = 200, error: str = "")
     named = {a.reviewer_id for a in active} | {c.reviewer_id for c in conflicts}
     _add_missing_reviewers(page, reviewers, named)
     uncovered = uncovered_rows(page.db, call, withheld, page.t)
-    extended = q.deadline_extensions(page.db, call)
-    asked = q.more_time_asked(page.db, call)
+    # the deadlines and requests for more time of the reviewers of a proposal withheld
+    # from the reader (their own, a conflicted one) are left out: listed, they would say
+    # who reviews it (and in their own words why they need more time)
+    apart = q.reviewers_of_proposals(page.db, call, withheld)
+    extended = {r: u for r, u in q.deadline_extensions(page.db, call).items() if r not in apart}
+    asked = {r: v for r, v in q.more_time_asked(page.db, call).items() if r not in apart}
     _add_missing_reviewers(page, reviewers, set(extended) | set(asked))
     by_proposal: dict[int, list[ReviewAssignment]] = {p.id: [] for p in proposals}
     for a in active:
@@ -262,7 +266,7 @@ def extend_deadline(slug: str, page: Page = Depends(get_page)) -> Response:
     found = q.reviewers_named(page.db, call, named)
     if len(found) != 1:
         return _assignment_page(page, call, 400, page.t.error(_unnamed(named, len(found))))
-    until = parse_when(page.form.get("until", "")[:40], call.time_zone or "")
+    until = parse_when(page.form.get("until", "")[:40], call.time_zone or "", end_of_day=True)
     if until is None:
         return _assignment_page(page, call, 400, date_error(page, call.time_zone or ""))
     return _change(
