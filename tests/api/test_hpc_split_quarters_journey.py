@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from tests.api.test_genebank_journey import review_and_publish
-from tests.api.test_operator_journey import Client, account, open_call, open_facility
+from tests.api.test_operator_journey import Client, open_facility
+from tests.api.test_seed_shipments_journey import applicant, panel_call
 from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
@@ -72,18 +73,13 @@ def test_a_supercomputer_splits_awards_across_quarters_whose_hours_lapse(
     call = {"provider": "nsc", "facility": "tier0", "slug": slug, "code": "NSC27",
             "cycle": "2027H1", "title": "Node-hours, first half of 2027"}  # fmt: skip
     policy = {"award_mode": "whole", "group_shares": [{"group": "low_lmic", "min_share": 0.3}]}
-    reviewers = open_call(web, office, call, policy,
-                          [("hpc1@panel.example", "Panel One", "JPN"),
-                           ("hpc2@panel.example", "Panel Two", "FRA")])  # fmt: skip
+    reviewers = panel_call(web, office, call, policy, "hpc")
 
     code_of: dict[str, str] = {}
     team: dict[str, tuple[int, Client]] = {}
     for i, (iso3, cpu, gpu) in enumerate(APPLICANTS):
-        ac = account(web, f"hpc{i}@applicants.example", f"Modeller {iso3}",
-                     country_iso3=iso3, institution=f"Climate Institute of {iso3}")  # fmt: skip
-        pid = ac.post("/api/v1/proposals", {
-            "call": slug, "title": f"Regional climate runs, {iso3}", "abstract": "Downscaling.",
-            "science_case": "Rainfall."})["id"]  # fmt: skip
+        ac, pid = applicant(web, f"hpc{i}@applicants.example", iso3, slug,
+                            f"Regional climate runs, {iso3}")  # fmt: skip
         # the award split across the two quarters: all of it or none of it
         for part, n in (("CPU", cpu), ("GPU", gpu)):
             for q in QUARTERS:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
 import pytest
 
@@ -60,6 +61,37 @@ APPLICANTS = [
 ]
 
 
+def panel_call(
+    web: Web, office: Client, call: dict[str, Any], policy: dict[str, Any], panel: str
+) -> list[Client]:
+    """``open_call`` with a panel of two reviewers (``<panel>1@panel.example``, in Japan
+    and France)."""
+    return open_call(web, office, call, policy,
+                     [(f"{panel}1@panel.example", "Panel One", "JPN"),
+                      (f"{panel}2@panel.example", "Panel Two", "FRA")])  # fmt: skip
+
+
+def applicant(web: Web, address: str, iso3: str, slug: str, title: str) -> tuple[Client, int]:
+    """An applicant of ``iso3`` (account ``address``, a name and institution of that
+    country) with a fresh proposal ``title`` to the call ``slug``: the client and its id."""
+    ac = account(web, address, f"Researcher {iso3}", country_iso3=iso3,
+                 institution=f"Research Institute of {iso3}")  # fmt: skip
+    pid = ac.post("/api/v1/proposals", {
+        "call": slug, "title": title, "abstract": "Plan.", "science_case": "Case."})["id"]  # fmt: skip
+    return ac, pid
+
+
+def refused_then_removed(ac: Client, pid: int, said: str) -> None:
+    """The submission is refused, saying ``said``, and nothing changes; the team then
+    removes its first request."""
+    before = ac.get(f"/api/v1/proposals/{pid}/full")
+    r = ac.post(f"/api/v1/proposals/{pid}/submit", status=400)
+    assert said in r["detail"], r
+    assert ac.get(f"/api/v1/proposals/{pid}/full") == before
+    gone = before["requests"][0]
+    ac.send("DELETE", f"/api/v1/proposals/{pid}/requests/{gone['id']}?version={before['version']}")
+
+
 def test_a_seed_bank_ships_only_where_the_certificate_comes_in_time(
     web: Web, one_loop: None
 ) -> None:
@@ -85,18 +117,13 @@ def test_a_seed_bank_ships_only_where_the_certificate_comes_in_time(
     slug = "quinoa-2027"
     call = {"provider": "asb", "facility": "germplasm", "slug": slug, "code": "QS27",
             "cycle": "2027", "title": "Quinoa samples 2027"}  # fmt: skip
-    reviewers = open_call(web, office, call, {"award_mode": "whole"},
-                          [("seed1@panel.example", "Panel One", "DEU"),
-                           ("seed2@panel.example", "Panel Two", "JPN")])  # fmt: skip
+    reviewers = panel_call(web, office, call, {"award_mode": "whole"}, "seed")
 
     code_of: dict[str, str] = {}
     team: dict[str, tuple[int, Client]] = {}
     for i, (iso3, dest, n) in enumerate(APPLICANTS):
-        ac = account(web, f"seed{i}@applicants.example", f"Breeder {iso3}",
-                     country_iso3=iso3, institution=f"Crop Institute of {iso3}")  # fmt: skip
-        pid = ac.post("/api/v1/proposals", {
-            "call": slug, "title": f"Quinoa trials, {iso3} to {dest}", "abstract": "Trials.",
-            "science_case": "Heat tolerance."})["id"]  # fmt: skip
+        ac, pid = applicant(web, f"seed{i}@applicants.example", iso3, slug,
+                            f"Quinoa trials, {iso3} to {dest}")  # fmt: skip
         version = ac.get(f"/api/v1/proposals/{pid}/full")["version"]
         request = {"version": version, "kind": "custom", "pool_id": quinoa["id"],
                    "details": {"amount": n, "destination": dest}}  # fmt: skip
@@ -109,15 +136,7 @@ def test_a_seed_bank_ships_only_where_the_certificate_comes_in_time(
         ac.post(f"/api/v1/proposals/{pid}/requests", request)
         if dest == "NZL":
             # imports suspended: the team is told before it submits, and nothing changes
-            before = ac.get(f"/api/v1/proposals/{pid}/full")
-            r = ac.post(f"/api/v1/proposals/{pid}/submit", status=400)
-            assert "cannot be sent to NZL" in r["detail"], r
-            assert ac.get(f"/api/v1/proposals/{pid}/full") == before
-            gone = before["requests"][0]
-            ac.send(
-                "DELETE",
-                f"/api/v1/proposals/{pid}/requests/{gone['id']}?version={before['version']}",
-            )
+            refused_then_removed(ac, pid, "cannot be sent to NZL")
             version = ac.get(f"/api/v1/proposals/{pid}/full")["version"]
             ac.post(f"/api/v1/proposals/{pid}/requests", {
                 **request, "version": version,
