@@ -21,7 +21,7 @@ import pytest
 
 from tests.api.test_genebank_journey import review_and_publish
 from tests.api.test_operator_journey import Client, open_facility
-from tests.api.test_seed_shipments_journey import applicant, panel_call
+from tests.api.test_seed_shipments_journey import applicant, panel_call, submitted
 from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
@@ -88,9 +88,7 @@ def test_a_supercomputer_splits_awards_across_quarters_whose_hours_lapse(
                     ac.post(f"/api/v1/proposals/{pid}/requests", {
                         "version": version, "kind": "custom", "pool_id": pool[part, q]["id"],
                         "details": {"amount": n}, "bundle": "half-year"})  # fmt: skip
-        p = ac.post(f"/api/v1/proposals/{pid}/submit")
-        assert p["status"] == "submitted", p
-        code_of[iso3] = p["code"]
+        code_of[iso3] = submitted(ac, pid)
         team[iso3] = (pid, ac)
 
     review_and_publish(web, office, slug, reviewers)

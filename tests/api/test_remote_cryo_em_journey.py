@@ -30,7 +30,12 @@ from tests.api.test_operator_journey import (
     signed_in,
     text_of,
 )
-from tests.api.test_seed_shipments_journey import applicant, panel_call, refused_then_removed
+from tests.api.test_seed_shipments_journey import (
+    applicant,
+    panel_call,
+    refused_then_removed,
+    submitted,
+)
 from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
@@ -93,9 +98,7 @@ def test_remote_cryo_em_sessions_only_for_trained_teams_on_each_clock(
             refused_then_removed(ac, pid, "Remote-operation training")
         ask(ac, pid, training["id"], 1, "trained")
         ask(ac, pid, krios["id"], n, "trained")
-        p = ac.post(f"/api/v1/proposals/{pid}/submit")
-        assert p["status"] == "submitted", p
-        code_of[iso3] = p["code"]
+        code_of[iso3] = submitted(ac, pid)
         team[iso3] = (pid, address, ac)
 
     review_and_publish(web, office, slug, reviewers)

@@ -71,6 +71,13 @@ def panel_call(
                       (f"{panel}2@panel.example", "Panel Two", "FRA")])  # fmt: skip
 
 
+def submitted(ac: Client, pid: int) -> str:
+    """The proposal submitted (it must be): its code."""
+    p = ac.post(f"/api/v1/proposals/{pid}/submit")
+    assert p["status"] == "submitted", p
+    return str(p["code"])
+
+
 def applicant(web: Web, address: str, iso3: str, slug: str, title: str) -> tuple[Client, int]:
     """An applicant of ``iso3`` (account ``address``, a name and institution of that
     country) with a fresh proposal ``title`` to the call ``slug``: the client and its id."""
@@ -141,9 +148,7 @@ def test_a_seed_bank_ships_only_where_the_certificate_comes_in_time(
             ac.post(f"/api/v1/proposals/{pid}/requests", {
                 **request, "version": version,
                 "details": {**request["details"], "destination": "IND"}})  # fmt: skip
-        p = ac.post(f"/api/v1/proposals/{pid}/submit")
-        assert p["status"] == "submitted", p
-        code_of[iso3] = p["code"]
+        code_of[iso3] = submitted(ac, pid)
         team[iso3] = (pid, ac)
 
     review_and_publish(web, office, slug, reviewers)
