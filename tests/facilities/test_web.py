@@ -637,3 +637,36 @@ def test_the_rules_by_country_are_set_on_the_edit_page(web: Web, cryo: Cryo) -> 
         glacios = s.get(CapacityPool, cryo.glacios_id)
         assert glacios is not None and glacios.country_rules == {}
     assert 'id="country-rules"' not in client.get(url).text
+
+
+def test_the_rules_may_read_a_requests_destination_on_the_edit_page(web: Web, cryo: Cryo) -> None:
+    """The rules by country may read the country a request names (``country_field``, a
+    seed sample's destination) rather than the PI's: the edit page shows and keeps it
+    (trialfac16: the page had no such field, so saving the page dropped it and the rules
+    went back to the PI's country), and a field the form does not have, or one that is not
+    a required choice, is refused, nothing changed."""
+    dest = {"key": "destination", "type": "choice", "required": True,
+            "options": ["KEN", "NPL"], "labels": {"en": "Destination"}}  # fmt: skip
+    with web.factory() as s:
+        glacios = s.get(CapacityPool, cryo.glacios_id)
+        assert glacios is not None
+        fs.update_resource(s, glacios, request_fields=[*FIELDS, dest])
+        s.commit()
+    client, tok = session_client(web, cryo.emails["manager"])
+    url = f"/manage/resources/{cryo.glacios_id}"
+    data = {**RESOURCE, "name": "Glacios", "amount": "60", "csrf_token": tok,
+            "country_lead_days": "NPL 90\n* 14"}  # fmt: skip
+    r = client.post(url, data={**data, "country_field": "destination"})
+    assert r.status_code == 303, r.text[:3000]
+    rules = {"country_field": "destination", "lead_days": {"*": 14, "NPL": 90}}
+    with web.factory() as s:
+        glacios = s.get(CapacityPool, cryo.glacios_id)
+        assert glacios is not None and glacios.country_rules == rules
+    assert 'value="destination"' in client.get(url + "/edit").text
+    assert "field destination" in client.get(url).text
+    for bad in ("specimen", "country"):  # a text field; no such field
+        r = client.post(url, data={**data, "country_field": bad})
+        assert r.status_code == 400 and f"&#39;{bad}&#39;" in r.text, r.text[-3000:]
+        with web.factory() as s:
+            glacios = s.get(CapacityPool, cryo.glacios_id)
+            assert glacios is not None and glacios.country_rules == rules

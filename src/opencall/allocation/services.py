@@ -351,41 +351,65 @@ def _country_short(
     requests: Sequence[dict[str, Any]],
     country: Country | None,
     now: dt.datetime,
+    countries: Mapping[str, Country] | None = None,
 ) -> dict[int, Message]:
     """Why a request cannot go to its team, by its position: its resource's rules by country
     (``CapacityPool.country_rules``, read by ``facilities.domain.country_rule`` for the
-    PI's country) bar that country (an export permit, a visa refused), or the resource's
-    first day is nearer than the lead time a team from there needs (a permit or a visa
-    applied for after the allocation would come too late). A resource without a period
+    PI's country, or for the country the request names in the rules' ``country_field``, a
+    destination, named through ``countries``) bar that country (an export permit, a visa
+    refused), or the resource's first day is nearer than the lead time a team from there
+    (a shipment to there: a phytosanitary certificate) needs. A resource without a period
     has no first day: its lead times are not read."""
     out: dict[int, Message] = {}
-    iso3 = country.iso3 if country is not None else None
-    where = country.name if country is not None else "?"
     for i, req in enumerate(requests):
         cp = pools.get(req.get("pool_id") or 0)
         if cp is None or not cp.pool.country_rules:
             continue
         pool = cp.pool
+        iso3, shipped = fac_domain.rules_country(
+            pool.country_rules, req.get("details") or {}, country.iso3 if country else None
+        )
+        place = (countries or {}).get(iso3 or "") if shipped else country
+        where = place.name if place is not None else (iso3 or "?")
         barred, lead = fac_domain.country_rule(pool.country_rules, iso3)
         if barred:
-            out[i] = M_(
-                "%(resource)s cannot go to a team from %(country)s (its rules by country)",
-                resource=pool.name,
-                country=where,
+            out[i] = (
+                M_(
+                    "%(resource)s cannot be sent to %(country)s (its rules by country)",
+                    resource=pool.name,
+                    country=where,
+                )
+                if shipped
+                else M_(
+                    "%(resource)s cannot go to a team from %(country)s (its rules by country)",
+                    resource=pool.name,
+                    country=where,
+                )
             )
             continue
         lo, _hi = fac_domain.period_bounds(
             pool.period_start, pool.period_end, pool.day_start_hour, pool.time_zone or ""
         )
         if lead and lo is not None and now + dt.timedelta(days=lead) > lo:
-            out[i] = M_(
-                "a team from %(country)s needs %(days)s days before %(resource)s begins "
-                "(on %(first)s), and only %(left)s are left",
-                country=where,
-                days=number(str(lead)),
-                resource=pool.name,
-                first=pool.period_start.isoformat() if pool.period_start else "",
-                left=number(str(max(0, (lo - now).days))),
+            args = {
+                "country": where,
+                "days": number(str(lead)),
+                "resource": pool.name,
+                "first": pool.period_start.isoformat() if pool.period_start else "",
+                "left": number(str(max(0, (lo - now).days))),
+            }
+            out[i] = (
+                M_(
+                    "a shipment to %(country)s needs %(days)s days before %(resource)s "
+                    "begins (on %(first)s), and only %(left)s are left",
+                    **args,
+                )
+                if shipped
+                else M_(
+                    "a team from %(country)s needs %(days)s days before %(resource)s begins "
+                    "(on %(first)s), and only %(left)s are left",
+                    **args,
+                )
             )
     return out
 
@@ -539,7 +563,10 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
 
         apart = {**_window_short(pools, content["requests"], least), **apart}
         pi_country = countries.get(p.pi_member.country_iso3 or "") if p.pi_member else None
-        apart = {**apart, **_country_short(pools, content["requests"], pi_country, now)}
+        apart = {
+            **apart,
+            **_country_short(pools, content["requests"], pi_country, now, countries),
+        }
         for i, req in enumerate(content["requests"]):
             demand = _demand(call, req, pool_key, lst_pool_by_hour)
             why = _feasibility(session, call, p, req, tech) or apart.get(i)
@@ -1123,10 +1150,16 @@ def _require_country_rules(
     the PI's country barred, or fewer days left than its lead time): the chair's reason
     does not lift an export permit or a visa (fix15b)."""
     pools = {cp.pool_id: cp for cp in call.pools}
-    asked = [{"pool_id": a.pool_id} for a in new_awards if a.amount > 0]
+    details = {r.id: r.details for r in proposal.requests}
+    asked = [
+        {"pool_id": a.pool_id, "details": details.get(a.request_id) or {}}
+        for a in new_awards
+        if a.amount > 0
+    ]
     iso3 = proposal.pi_member.country_iso3 if proposal.pi_member else None
     country = session.get(Country, iso3) if iso3 else None
-    short = _country_short(pools, asked, country, utcnow())
+    countries = {c.iso3: c for c in session.scalars(select(Country))}
+    short = _country_short(pools, asked, country, utcnow(), countries)
     if short:
         why = next(iter(short.values()))
         raise DomainError(

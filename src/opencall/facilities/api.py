@@ -144,7 +144,9 @@ COUNTRY_RULES = (
     "countries it cannot go to (an export permit or a visa refused), and lead_days, the "
     'days a team of a country needs between the allocation and its first day ("*": every '
     'country not named), e.g. {"barred": ["PRK"], "lead_days": {"NGA": 60, "*": 14}}; '
-    "a request that breaks them is not awarded ({}: no rule; a PATCH replaces them whole)"
+    "a request that breaks them is not awarded ({}: no rule; a PATCH replaces them whole); "
+    "country_field, the key of a required choice request field whose value is the country "
+    "read instead of the PI's (a shipment's destination)"
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Container
+from collections.abc import Container, Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -915,7 +915,7 @@ def check_country_rules(value: Any, known: Container[str]) -> dict[str, Any]:
     document (or None) is no rule."""
     if value is None:
         return {}
-    if not isinstance(value, dict) or set(value) - {"barred", "lead_days"}:
+    if not isinstance(value, dict) or set(value) - {"barred", "lead_days", "country_field"}:
         raise DomainError(
             "The rules by country are an object with barred (a list of country codes) and "
             "lead_days (days by country code, * for the others).",
@@ -923,7 +923,12 @@ def check_country_rules(value: Any, known: Container[str]) -> dict[str, Any]:
         )
     barred_in = value.get("barred") or []
     leads_in = value.get("lead_days") or {}
-    if not isinstance(barred_in, list) or not isinstance(leads_in, dict):
+    country_field = value.get("country_field") or ""
+    if (
+        not isinstance(barred_in, list)
+        or not isinstance(leads_in, dict)
+        or not isinstance(country_field, str)
+    ):
         raise DomainError(
             "The rules by country are an object with barred (a list of country codes) and "
             "lead_days (days by country code, * for the others).",
@@ -966,7 +971,39 @@ def check_country_rules(value: Any, known: Container[str]) -> dict[str, Any]:
         out["barred"] = barred
     if leads:
         out["lead_days"] = dict(sorted(leads.items()))
+    if country_field and out:
+        out["country_field"] = country_field.strip()
     return out
+
+
+def check_country_field(rules: dict[str, Any], request_fields: Sequence[Mapping[str, Any]]) -> None:
+    """The ``country_field`` of a resource's rules by country names one of its request
+    fields, a ``choice`` whose options are country codes (a seed sample's destination):
+    the rules then read the country each request gives there, not the PI's."""
+    key = rules.get("country_field")
+    if not key:
+        return
+    spec = next((f for f in request_fields if f.get("key") == key), None)
+    if spec is None or spec.get("type") != "choice" or not spec.get("required"):
+        raise DomainError(
+            "The rules by country read the field %(field_key)s, which must be one of the "
+            "resource's request fields, a required choice of country codes.",
+            field="country_rules",
+            field_key=repr(str(key)[:40]),
+        )
+
+
+def rules_country(
+    rules: dict[str, Any] | None, details: Mapping[str, Any], pi_country: str | None
+) -> tuple[str | None, bool]:
+    """The country a request's rules by country read: the value of its ``country_field``
+    (the destination it ships to; None when not given) when the rules name one, else the
+    PI's; and whether it is a destination (True) or the PI's country (False)."""
+    key = (rules or {}).get("country_field")
+    if not key:
+        return pi_country, False
+    value = details.get(key)
+    return (str(value).strip().upper() or None) if value else None, True
 
 
 def country_rule(rules: dict[str, Any] | None, country: str | None) -> tuple[bool, int]:

@@ -254,6 +254,7 @@ def _resource_form(pool: CapacityPool) -> dict[str, str]:
     form["country_lead_days"] = "\n".join(
         f"{c} {d}" for c, d in (rules.get("lead_days") or {}).items()
     )
+    form["country_field"] = str(rules.get("country_field") or "")
     return form
 
 
@@ -286,6 +287,9 @@ def _country_rules_of_form(page: Page, f: dict[str, str], errors: dict[str, str]
         out["barred"] = barred
     if leads:
         out["lead_days"] = leads
+    country_field = f.get("country_field", "").strip()
+    if country_field:
+        out["country_field"] = country_field
     return out
 
 

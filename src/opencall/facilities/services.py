@@ -507,6 +507,7 @@ def create_resource(
     values["bundle_with"] = _check_bundle_with(session, facility.id, None, bundle_with or [])
     values["record_kinds"] = check_record_kinds(record_kinds or [])
     values["country_rules"] = check_country_rules(session, country_rules)
+    domain.check_country_field(values["country_rules"], values["request_fields"] or [])
     pool = CapacityPool(facility_id=facility.id, pool_type="custom", attributes={}, **values)
     pool.unavailable = [
         PoolUnavailability(starts_at=u.starts_at, ends_at=u.ends_at, reason=u.reason)
@@ -652,6 +653,9 @@ def update_resource(
     if country_rules is not None:
         values["country_rules"] = check_country_rules(session, country_rules)
         changes["country_rules"] = values["country_rules"]
+    domain.check_country_field(
+        values.get("country_rules", pool.country_rules) or {}, values["request_fields"] or []
+    )
     committed = committed_amount(session, pool)
     if values["amount"] + 1e-9 < committed:
         raise DomainError(

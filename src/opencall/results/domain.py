@@ -317,6 +317,11 @@ def unit_key(unit: str) -> str:
 MG_IN = {"mg": 1.0, "g": 1_000.0, "kg": 1_000_000.0}
 
 
+#: The key under which the figures hand a record kept against one award its award's unit
+#: (never stored: the records' data are validated without it).
+AWARD_UNIT = "_award_unit"
+
+
 def used_amounts(kind: str, data: Mapping[str, Any], other_unit: str = "") -> dict[str, float]:
     """How much of the award one record used, by unit (:func:`unit_key`): a session's
     observed hours, a berth boarded and its dives, a loan's mass once received (in
@@ -336,8 +341,9 @@ def used_amounts(kind: str, data: Mapping[str, Any], other_unit: str = "") -> di
         return {"seat": 1.0 if data.get("attended") else 0.0}
     if kind == "package":
         return {"package": 1.0 if _date(data.get("planted_on")) is not None else 0.0}
-    if kind == "other" and other_unit:
-        return {unit_key(other_unit): float(data.get("used_amount") or 0)}
+    unit = data.get(AWARD_UNIT) or other_unit
+    if kind == "other" and unit:
+        return {unit_key(unit): float(data.get("used_amount") or 0)}
     return {}
 
 

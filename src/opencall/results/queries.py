@@ -210,11 +210,23 @@ def stages_of_calls(
     # "Outcomes at a provider's scale")
     flags = {} if figures else record_stages(session, ids, proposal_ids)
     if figures:
-        rec_cols = select(PostAwardRecord.proposal_id, PostAwardRecord.kind, PostAwardRecord.data)
-        for pid, kind, data in session.execute(
+        # a record kept against one award (``award_id``: a quarter of a partition) counts
+        # its operator-defined use in that award's unit, so an award over two units (CPU
+        # and GPU node-hours) counts both (trialfac16: before, such use counted in none)
+        rec_cols = (
+            select(
+                PostAwardRecord.proposal_id,
+                PostAwardRecord.kind,
+                PostAwardRecord.data,
+                CapacityPool.unit,
+            )
+            .outerjoin(Award, Award.id == PostAwardRecord.award_id)
+            .outerjoin(CapacityPool, CapacityPool.id == Award.pool_id)
+        )
+        for pid, kind, data, unit in session.execute(
             _of(rec_cols, PostAwardRecord, ids, proposal_ids).order_by(PostAwardRecord.id)
         ):
-            recs[pid].append((kind, data))
+            recs[pid].append((kind, {**data, d.AWARD_UNIT: unit} if unit else data))
     outs, kinds, dois, listed = _outputs_of(session, ids, proposal_ids, dois=figures)
     awarded = _awarded_of(session, ids, proposal_ids)
     reminders = (

@@ -16,6 +16,7 @@ from opencall.allocation.models import Award
 from opencall.calls.models import Call
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.facilities.domain import number_param
 from opencall.facilities.models import CapacityPool
 from opencall.inputs import shown
 from opencall.people.models import User
@@ -63,6 +64,7 @@ def add_record(
         award = session.get(Award, award_id)
         if award is None or award.proposal_id != proposal.id:
             raise DomainError("That award is not one of this proposal's.", field="award_id")
+        _require_use_within_award(session, award, kind, clean, None)
     entry = clean.get("schedule_entry_id")
     if entry is not None:
         e = session.get(ScheduleEntry, entry)
@@ -113,6 +115,49 @@ def add_node_record(
     return add_record(session, proposal, kind, data, actor_id=actor_id, award_id=award.id)
 
 
+def _require_use_within_award(
+    session: Session, award: Award, kind: str, clean: dict[str, Any], record_id: int | None
+) -> None:
+    """An operator-defined use (``other``) recorded against one award (``award_id``) stays
+    inside what that award gave: begun within its resource's period, when it has one (a
+    quarter's node-hours not used in the quarter lapse: they cannot be recorded as used
+    after it, nor before it), and all the use recorded on the award (``record_id``'s own
+    record, being replaced, left out) no more than its amount (trialfac16)."""
+    if kind != "other":
+        return
+    pool = session.get(CapacityPool, award.pool_id)
+    assert pool is not None
+    day = dt.date.fromisoformat(clean["started_on"]) if clean.get("started_on") else None
+    lo, hi = pool.period_start, pool.period_end
+    if day is not None and lo is not None and hi is not None and not lo <= day <= hi:
+        raise DomainError(
+            "%(resource)s is used from %(first)s to %(last)s; use on %(day)s cannot be "
+            "recorded against it (what is not used in its period lapses).",
+            field="started_on",
+            resource=repr(pool.name),
+            first=lo.isoformat(),
+            last=hi.isoformat(),
+            day=day.isoformat(),
+        )
+    others = session.scalars(
+        select(PostAwardRecord).where(
+            PostAwardRecord.award_id == award.id, PostAwardRecord.kind == "other"
+        )
+    )
+    total = float(clean.get("used_amount") or 0) + sum(
+        float(r.data.get("used_amount") or 0) for r in others if r.id != record_id
+    )
+    if total > award.amount + 1e-9:
+        raise DomainError(
+            "%(resource)s was awarded %(amount)s; the use recorded against it would come to "
+            "%(total)s.",
+            field="used_amount",
+            resource=repr(pool.name),
+            amount=number_param(award.amount),
+            total=number_param(total),
+        )
+
+
 def update_record(
     session: Session, rec: PostAwardRecord, data: dict[str, Any], *, actor_id: int | None
 ) -> PostAwardRecord:
@@ -121,6 +166,9 @@ def update_record(
     before = dict(rec.data)
     if clean == before:
         return rec
+    award = session.get(Award, rec.award_id) if rec.award_id is not None else None
+    if award is not None:
+        _require_use_within_award(session, award, rec.kind, clean, rec.id)
     rec.data = clean
     rec.updated_at = utcnow()
     session.flush()

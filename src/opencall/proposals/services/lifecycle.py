@@ -327,8 +327,9 @@ def _compulsory_bundles(proposal: Proposal) -> list[tuple[str, DomainError]]:
 
 def _barred_countries(proposal: Proposal) -> list[tuple[str, DomainError]]:
     """A resource whose rules by country bar the PI's country (``country_rules``: an export
-    permit or a visa refused there) can never be awarded to this team: the request is to
-    be removed (an alternative the team listed stays). One problem per resource."""
+    permit or a visa refused there), or the destination a request names in the rules'
+    ``country_field``, can never be awarded to this request: it is to be removed (an
+    alternative the team listed stays). One problem per resource."""
     pi = proposal.pi_member
     country = pi.country_iso3 if pi is not None else None
     pools = {cp.pool_id: cp.pool for cp in proposal.call.pools}
@@ -336,22 +337,32 @@ def _barred_countries(proposal: Proposal) -> list[tuple[str, DomainError]]:
     told: set[int] = set()
     for r in proposal.requests:
         pool = pools.get(r.pool_id) if r.pool_id is not None else None
-        if pool is None or pool.id in told or not country:
+        if pool is None or pool.id in told:
             continue
-        if fac_domain.country_rule(pool.country_rules, country)[0]:
-            told.add(pool.id)
-            out.append(
-                (
-                    "requests",
-                    DomainError(
-                        "%(resource)s cannot go to a team whose PI is in %(country)s (the "
-                        "facility's rules by country): remove this request.",
-                        field="requests",
-                        resource=repr(pool.name),
-                        country=country,
-                    ),
+        iso3, shipped = fac_domain.rules_country(pool.country_rules, r.details or {}, country)
+        if not iso3 or not fac_domain.country_rule(pool.country_rules, iso3)[0]:
+            continue
+        told.add(pool.id)
+        out.append(
+            (
+                "requests",
+                DomainError(
+                    "%(resource)s cannot be sent to %(country)s (the facility's rules by "
+                    "country): remove this request or change its destination.",
+                    field="requests",
+                    resource=repr(pool.name),
+                    country=iso3,
                 )
+                if shipped
+                else DomainError(
+                    "%(resource)s cannot go to a team whose PI is in %(country)s (the "
+                    "facility's rules by country): remove this request.",
+                    field="requests",
+                    resource=repr(pool.name),
+                    country=iso3,
+                ),
             )
+        )
     return out
 
 
