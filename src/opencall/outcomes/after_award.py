@@ -93,6 +93,9 @@ def _in_order(groups: Iterable[str], order: Sequence[str] | None) -> list[str]:
     return [g for g in first if g in there] + sorted(g for g in there if g not in first)
 
 
+groups_in_order = _in_order
+
+
 def _grouped(
     rows: Sequence[AfterAwardRow], by: str, order: Sequence[str] | None
 ) -> dict[str, list[AfterAwardRow]]:
@@ -814,4 +817,100 @@ def result_shares(
                 judged=bool(total) and min(k, n - k) >= MIN_JUDGED_AWARDS,
             )
         )
+    return out
+
+
+@dataclass(frozen=True)
+class ShareChange:
+    """A group's share of a cycle's awards (or of its awards with results) beside its
+    share over the facility's earlier cycles pooled (outcomes16): ``count`` of ``total``
+    now, ``earlier_count`` of ``earlier_total`` over ``earlier_cycles`` cycles, and the
+    difference of the shares with a Newcombe 95 % interval (hybrid Wilson score: two
+    independent proportions). ``shown`` is False where a count is hidden (None) or under
+    the small-cell threshold on either side (the group or the rest), and then no share is
+    given; a first cycle has nothing to compare with."""
+
+    count: int | None
+    total: int | None
+    share: float | None
+    earlier_cycles: int
+    earlier_count: int | None
+    earlier_total: int | None
+    earlier_share: float | None
+    difference: float | None
+    difference_low: float | None
+    difference_high: float | None
+    shown: bool
+
+
+def _sharable(k: int | None, n: int | None, min_cell: int) -> bool:
+    return k is not None and n is not None and n > 0 and min(k, n - k) >= min_cell
+
+
+def share_change(
+    now: tuple[int | None, int | None],
+    earlier: Sequence[tuple[int | None, int | None]],
+    *,
+    min_cell: int = 0,
+) -> ShareChange:
+    """:class:`ShareChange` of ``now`` (the group's count, the cycle's total) against the
+    ``earlier`` cycles' (count, total) pooled. A count that a page hides is None: the
+    pool is then unknown. The office's report passes ``min_cell`` 0 (every count)."""
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    k, n = now
+    pooled = not any(ek is None or en is None for ek, en in earlier)
+    ek = sum(int(c or 0) for c, _ in earlier) if pooled else None
+    en = sum(int(t or 0) for _, t in earlier) if pooled else None
+    here = _sharable(k, n, min_cell)
+    before = _sharable(ek, en, min_cell)
+    share_now = k / n if here and k is not None and n else None
+    share_before = ek / en if before and ek is not None and en else None
+    diff = lo = hi = None
+    if share_now is not None and share_before is not None:
+        diff = share_now - share_before
+        # statsmodels' Newcombe interval (its score intervals are Wilson's)
+        low, high = confint_proportions_2indep(k, n, ek, en, method="newcomb", compare="diff")
+        lo, hi = float(low), float(high)
+    return ShareChange(
+        count=k,
+        total=n,
+        share=share_now,
+        earlier_cycles=len(earlier),
+        earlier_count=ek,
+        earlier_total=en,
+        earlier_share=share_before,
+        difference=diff,
+        difference_low=lo,
+        difference_high=hi,
+        shown=diff is not None,
+    )
+
+
+#: the measures of :func:`share_changes`: a group's share of the awards, and of the
+#: awards with results
+CHANGE_MEASURES = ("awards", "results")
+
+
+def share_changes(
+    cycles: Sequence[Mapping[str, tuple[int | None, int | None]]], *, min_cell: int = 0
+) -> list[dict[str, Any]]:
+    """Per group and measure (:data:`CHANGE_MEASURES`), the last cycle of ``cycles``
+    (oldest first; each {group: (awarded, awards with results)}, ``"all"`` the cycle's
+    total) against the earlier ones (:func:`share_change`), as plain rows. Groups in the
+    order of the last cycle; a group absent from an earlier cycle had none there."""
+    if not cycles:
+        return []
+    *before, last = cycles
+    out = []
+
+    def of(c: Mapping[str, tuple[int | None, int | None]], g: str, m: int) -> tuple[Any, Any]:
+        return (c.get(g, (0, 0))[m], c.get("all", (0, 0))[m])
+
+    for m, measure in enumerate(CHANGE_MEASURES):
+        for g in last:
+            if g == "all":
+                continue
+            got = share_change(of(last, g, m), [of(c, g, m) for c in before], min_cell=min_cell)
+            out.append({"group": g, "measure": measure, **dataclasses.asdict(got)})
     return out

@@ -119,6 +119,21 @@ def first_access(
     return out
 
 
+#: the groupings whose shares the report compares across cycles (``share_change``)
+CHANGE_BYS: tuple[od.GroupBy, ...] = ("income_group", "ldc")
+
+
+def _cycle_counts(rows: Sequence[aa.AfterAwardRow], by: str) -> dict[str, tuple[int, int]]:
+    """{group: (awards, awards with results)} of one cycle, ``"all"`` its total; groups
+    in the report's order."""
+    out: dict[str, tuple[int, int]] = {}
+    for g in aa.groups_in_order((r.groups.get(by, "unknown") for r in rows), ORDER.get(by)):
+        mine = [r for r in rows if r.groups.get(by, "unknown") == g]
+        out[g] = (len(mine), sum(1 for r in mine if r.produced_results))
+    out["all"] = (len(rows), sum(1 for r in rows if r.produced_results))
+    return out
+
+
 def section(
     session: Session,
     call: Call,
@@ -195,6 +210,12 @@ def section(
     out["access"] = {
         by: [dataclasses.asdict(r) for r in aa.access_by_group(rows, firsts, by, ORDER.get(by))]
         for by in BYS
+    }
+    # each group's share of the awards and of the awards with results against the
+    # facility's earlier cycles pooled (outcomes16), every count (the office's report)
+    upto = calls[: [c.id for c in calls].index(call.id) + 1]
+    out["share_change"] = {
+        by: aa.share_changes([_cycle_counts(rows_of[c.id], by) for c in upto]) for by in CHANGE_BYS
     }
     # every cycle counts a country in the income group of the reference data in use
     out["income_classification_fy"] = loader.income_classification_fy()

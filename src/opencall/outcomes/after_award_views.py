@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from opencall.calls.access import visible_call
 from opencall.calls.presenters import joint_providers
+from opencall.outcomes import after_award as aa
 from opencall.outcomes import after_award_data as aad
 from opencall.outcomes import queries as oq
 from opencall.outcomes import services
@@ -67,6 +68,35 @@ def published_after_award(page: Page, call: Any) -> dict[str, Any]:
     raise RuntimeError("could not record a release of the after-award page")
 
 
+def public_change(
+    call: Any, data: dict[str, Any], public: set[int]
+) -> dict[str, list[dict[str, Any]]]:
+    """Each group's share of the call's awards and awards with results against the
+    facility's earlier cycles pooled (``after_award.share_changes``), by income group and
+    LDC status, from the published counts of the cycles whose results are public, up to
+    this call (``public``: their ids): no share from a hidden count or one under
+    ``MIN_CELL`` (either side)."""
+    upto: list[dict[str, Any]] = []
+    for c in data["cycles"]:
+        if c["call_id"] in public:
+            upto.append(c)
+        if c["call_id"] == call.id:
+            break
+    if not upto or upto[-1]["call_id"] != call.id:
+        return {}
+    return {
+        by: aa.share_changes(
+            [{g: (v[0], v[1]) for g, v in c["groups"][by].items()} for c in upto],
+            min_cell=MIN_CELL,
+        )
+        for by in oq.CHANGE_BYS
+    }
+
+
+def _points(x: float | None) -> str:
+    return "" if x is None else f"{100 * x:+.0f}"
+
+
 def public_tables(page: Page, call: Any) -> dict[str, Any]:
     """The page's tables in the reader's language, from the figures computed once
     (``outcomes.queries.public_after_award``); small cells suppressed."""
@@ -76,7 +106,7 @@ def public_tables(page: Page, call: Any) -> dict[str, Any]:
         return page._(GROUP_LABELS[g]) if g in GROUP_LABELS else g
 
     funnels = {}
-    for by in ("income_group", "un_region"):
+    for by in oq.PUBLIC_BYS:
         table = []
         stage_rows = data["funnels"][by]
         for g in dict.fromkeys(r["group"] for r in stage_rows):
@@ -129,9 +159,41 @@ def public_tables(page: Page, call: Any) -> dict[str, Any]:
             }
             for r in data["access"][by]
         ]
-        for by in ("income_group", "un_region")
+        for by in oq.PUBLIC_BYS
     }
-    return {"funnels": funnels, "times": times, "cycles": cycles, "access": access}
+    measures = {
+        "awards": N_("Share of awards"),
+        "results": N_("Share of awards with results"),
+    }
+    change = {
+        by: [
+            {
+                "group": label(r["group"]),
+                "measure": page._(measures[r["measure"]]),
+                "now": page._("%(k)s of %(n)s", k=shown(r["count"]), n=shown(r["total"])),
+                "now_share": _points(r["share"]).lstrip("+"),
+                "earlier": page._(
+                    "%(k)s of %(n)s", k=shown(r["earlier_count"]), n=shown(r["earlier_total"])
+                )
+                if r["earlier_cycles"]
+                else "–",
+                "earlier_share": _points(r["earlier_share"]).lstrip("+"),
+                "difference": f"{_points(r['difference'])} ({_points(r['difference_low'])}"
+                f" – {_points(r['difference_high'])})"
+                if r["shown"]
+                else "",
+            }
+            for r in rows
+        ]
+        for by, rows in public_change(call, data, public).items()
+    }
+    return {
+        "funnels": funnels,
+        "times": times,
+        "cycles": cycles,
+        "access": access,
+        "change": change,
+    }
 
 
 #: the public CSV's columns: a table of the page, its grouping, a group (its code; a
@@ -146,7 +208,7 @@ def public_csv_rows(page: Page, call: Any) -> list[tuple[str, str, str, str, str
     more (no share is repeated: the page computes them from these counts)."""
     data = published_after_award(page, call)
     rows: list[tuple[str, str, str, str, str]] = []
-    for by in ("income_group", "un_region"):
+    for by in oq.PUBLIC_BYS:
         seen: set[str] = set()
         for x in data["funnels"][by]:
             if x["group"] not in seen:
@@ -156,7 +218,7 @@ def public_csv_rows(page: Page, call: Any) -> list[tuple[str, str, str, str, str
     for t in data["times"]:
         median = f"{t['median_days']:.0f}" if t["shown"] else ""
         rows.append(("time_to_first_result", "income_group", t["group"], "median_days", median))
-    for by in ("income_group", "un_region"):
+    for by in oq.PUBLIC_BYS:
         for r in data["access"][by]:
             for measure in ("awarded", "first_time", "repeat"):
                 rows.append(("access", by, r["group"], measure, shown(r[measure])))
@@ -167,6 +229,14 @@ def public_csv_rows(page: Page, call: Any) -> list[tuple[str, str, str, str, str
         if c["call_id"] in public:
             for measure in ("awarded", "produced", "low_awarded", "low_produced"):
                 rows.append(("cycles", "", c["cycle"], measure, shown(c[measure])))
+    for by, changes in public_change(call, data, public).items():
+        for r in changes:
+            m = r["measure"]
+            for key in ("count", "total", "earlier_count", "earlier_total"):
+                rows.append(("change", by, r["group"], f"{m}:{key}", shown(r[key])))
+            for key in ("difference", "difference_low", "difference_high"):
+                value = "" if r[key] is None else f"{r[key]:.3f}"
+                rows.append(("change", by, r["group"], f"{m}:{key}", value))
     return rows
 
 

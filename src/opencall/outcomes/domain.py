@@ -1505,11 +1505,31 @@ def _pinned_over(
     from scipy import sparse
 
     columns: list[str] = []
-    atom_keys: list[tuple[str, ...]] = []
     for rel in releases:
         for tab in rel.tables.values():
             columns.extend(c for c in tab.columns if c not in columns)
-        atom_keys.extend(k for k in rel.atoms if k not in atom_keys)
+    # A release kept before a grouping was added to the page (the LDC table, outcomes16)
+    # holds shorter atoms (income group, region): its people are counted over the finer
+    # atoms that extend them, its numbers tied to the sums (what it published and the
+    # reader knew then), and the grouping it lacks has no table in it.
+    width = max((len(k) for rel in releases for k in rel.atoms), default=len(groupings))
+    atom_keys: list[tuple[str, ...]] = []
+    for rel in releases:
+        atom_keys.extend(k for k in rel.atoms if len(k) == width and k not in atom_keys)
+    for rel in releases:
+        for key in rel.atoms:
+            if not any(a[: len(key)] == key for a in atom_keys):  # nobody of it is left
+                atom_keys.append(key + ("",) * (width - len(key)))
+
+    def depth(rel: Release) -> int:
+        return min((len(k) for k in rel.atoms), default=width)
+
+    def within(length: int) -> dict[tuple[str, ...], list[tuple[str, ...]]]:
+        out: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+        for a in atom_keys:
+            out.setdefault(a[:length], []).append(a)
+        return out
+
     index: dict[tuple[Any, ...], int] = {}
 
     def var(*key: Any) -> int:
@@ -1530,8 +1550,14 @@ def _pinned_over(
     eq: list[tuple[dict[int, float], float]] = []
     ub: list[tuple[dict[int, float], float]] = []
     for n, rel in enumerate(releases):
-        for a in atom_keys:
-            eq.append(({index[("x", n, a, c)]: 1.0 for c in columns}, float(rel.atoms.get(a, 0))))
+        length = depth(rel)
+        for key, fine in within(length).items():
+            eq.append(
+                (
+                    {index[("x", n, a, c)]: 1.0 for a in fine for c in columns},
+                    float(sum(v for b, v in rel.atoms.items() if b[:length] == key)),
+                )
+            )
         there = {c for tab in rel.tables.values() for c in tab.columns}
         for c in columns:
             if c not in there:  # nobody was in it then
@@ -1549,13 +1575,22 @@ def _pinned_over(
                 row[index[("new", n, a, t)]] = 1.0
                 row[index[("x", n, a, t)]] = -1.0
                 eq.append((row, 0.0))
-            change = before.get(a, 0) - after.get(a, 0)
-            eq.append(({index[("gone", n, a, c)]: 1.0 for c in columns}, float(max(change, 0))))
-            eq.append(({index[("new", n, a, c)]: 1.0 for c in columns}, float(max(-change, 0))))
+        length = min(depth(releases[n - 1]), depth(releases[n]))
+        for key, fine in within(length).items():
+            gone = {index[("gone", n, a, c)]: 1.0 for a in fine for c in columns}
+            new = {index[("new", n, a, c)]: 1.0 for a in fine for c in columns}
+            # (an award keeps its country: nobody moves between the finer atoms)
+            change = sum(v for b, v in before.items() if b[:length] == key) - sum(
+                v for b, v in after.items() if b[:length] == key
+            )
+            eq.append((gone, float(max(change, 0))))
+            eq.append((new, float(max(-change, 0))))
     hidden: list[tuple[tuple[int, str, str, str], dict[int, float]]] = []
     for n, rel in enumerate(releases):
         for i, by in enumerate(groupings):
-            table = rel.tables[by]
+            table = rel.tables.get(by)
+            if table is None:  # kept before the page had this grouping
+                continue
             low = 0 if table.zeros_suppressed else 1
             for (row_name, column), value in table.values.items():
                 v = {

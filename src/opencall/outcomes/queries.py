@@ -668,8 +668,12 @@ PUBLIC_AFTER_AWARD: ReadCache[dict[str, Any]] = ReadCache(size=16)
 #: Public after-award counts under this are hidden (``after_award.public_funnel``).
 PUBLIC_MIN_CELL = 5
 #: The groupings of the public after-award page, each a table of the same awards.
-PUBLIC_BYS = ("income_group", "un_region")
+#: the public page's groupings, suppressed together (LDC status since outcomes16: the
+#: releases kept before it are audited by their income group x region atoms)
+PUBLIC_BYS = ("income_group", "un_region", "ldc")
 LOW_INCOME = ("low", "lower-middle")
+#: the groupings whose shares of awards and results the page compares across cycles
+CHANGE_BYS = ("income_group", "ldc")
 
 
 def public_after_award(session: Session, call: Call) -> dict[str, Any]:
@@ -730,7 +734,8 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
         for c in calls:
             c_rows = rows_of[c.id]
             # the cycle's figures as its own public page has them (the same cells hidden)
-            funnel = (funnels if c.id == call_id else funnels_of(c))["income_group"]
+            both = funnels if c.id == call_id else funnels_of(c)
+            funnel = both["income_group"]
             made = {r["group"]: r["count"] for r in funnel if r["stage"] == "produced_results"}
             low = [r for r in c_rows if r.groups.get("income_group") in LOW_INCOME]
             low_made = [made[g] for g in LOW_INCOME if g in made]
@@ -744,6 +749,16 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
                     "low_produced": None
                     if any(v is None for v in low_made)
                     else sum(v or 0 for v in low_made),
+                    # each group's awards and awards with results (None: hidden), for
+                    # the change across cycles (outcomes16)
+                    "groups": {
+                        by: {
+                            r["group"]: [r["awarded"], r["count"]]
+                            for r in both[by]
+                            if r["stage"] == "produced_results"
+                        }
+                        for by in CHANGE_BYS
+                    },
                 }
             )
         # first and repeat access (the office report's table), its small counts hidden
@@ -917,7 +932,11 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
     minus the share of awards and its interval); ``access:first_time`` (awards to a PI
     with no award in an earlier cycle of the facility, of the awarded, share and
     interval), ``access:repeat`` and ``access:institution_first_time`` (of the awards
-    whose PI's institution is recorded, in ``applied``)."""
+    whose PI's institution is recorded, in ``applied``); ``change:awards`` and
+    ``change:results`` by income group and LDC status (the group's awards, or awards with
+    results, of the cycle's in ``count`` and ``applied``, the share in ``rate``), their
+    ``:earlier`` (the facility's earlier cycles pooled) and ``:difference`` (the share
+    now minus the earlier one, Newcombe 95 % interval in ``rate_low``, ``rate_high``)."""
     out: list[list[Any]] = []
     for by, stage_rows in (aa.get("funnels") or {}).items():
         for r in stage_rows:
@@ -964,6 +983,16 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
                 [by, t["group"], "time_to_first_result:with_result", t["with_result"],
                  t["awarded"], "", "", ""]
             )  # fmt: skip
+    for by, changes in (aa.get("share_change") or {}).items():
+        for x in changes:
+            at = f"change:{x['measure']}"
+            out += [
+                [by, x["group"], at, x["count"], x["total"], x["share"], "", ""],
+                [by, x["group"], f"{at}:earlier", x["earlier_count"], x["earlier_total"],
+                 x["earlier_share"], "", ""],
+                [by, x["group"], f"{at}:difference", "", "", x["difference"],
+                 x["difference_low"], x["difference_high"]],
+            ]  # fmt: skip
     for r in aa.get("trend") or []:
         at = f"trend:{r['cycle']}"
         out += [

@@ -1,0 +1,56 @@
+"""outcomes16: did a group (LDCs, low income) get a larger share of the awards, and of
+the awards with results, in this cycle than in the facility's earlier cycles? Counts
+pooled over the earlier cycles, the difference with a Newcombe 95 % interval; nothing
+computed from a hidden count or a count under the small-cell threshold."""
+
+from __future__ import annotations
+
+import pytest
+
+from opencall.outcomes import after_award as aa
+
+
+def test_this_cycle_s_share_against_the_earlier_cycles_pooled() -> None:
+    # LDC awards: 10 of 40 this cycle; 3 of 30 and 5 of 30 before (8 of 60 pooled)
+    got = aa.share_change((10, 40), [(3, 30), (5, 30)], min_cell=5)
+    assert (got.count, got.total, got.earlier_count, got.earlier_total) == (10, 40, 8, 60)
+    assert got.share == 0.25 and got.earlier_share == pytest.approx(8 / 60)
+    assert got.difference == pytest.approx(0.25 - 8 / 60)
+    assert got.difference_low is not None and got.difference_high is not None
+    assert got.difference_low < got.difference < got.difference_high
+    assert got.earlier_cycles == 2 and got.shown
+
+
+def test_no_share_from_a_hidden_or_small_count() -> None:
+    # a count the page hides (None) in any earlier cycle: the pool is unknown
+    hidden = aa.share_change((10, 40), [(None, 30), (5, 30)], min_cell=5)
+    assert hidden.earlier_count is None and hidden.difference is None and not hidden.shown
+    # four awards: under the threshold, no share (the report's own figures have none)
+    small = aa.share_change((4, 40), [(8, 60)], min_cell=5)
+    assert small.share is None and small.difference is None and not small.shown
+    # the rest under five (a group with nearly every award) says as much
+    most = aa.share_change((38, 40), [(8, 60)], min_cell=5)
+    assert most.share is None and not most.shown
+    # the office's report: every count is shown (min_cell 0)
+    office = aa.share_change((4, 40), [(8, 60)], min_cell=0)
+    assert office.share == 0.1 and office.difference == pytest.approx(0.1 - 8 / 60)
+
+
+def test_a_first_cycle_has_nothing_to_compare_with() -> None:
+    got = aa.share_change((10, 40), [], min_cell=5)
+    assert got.share == 0.25 and got.earlier_total == 0 and got.difference is None
+
+
+def test_share_changes_by_group_over_cycles() -> None:
+    # per cycle, each group's (awarded, awards with results); "all" is the total
+    cycles = [
+        {"LDC": (5, 1), "non-LDC": (25, 10), "all": (30, 11)},
+        {"LDC": (6, 2), "non-LDC": (24, 12), "all": (30, 14)},
+        {"LDC": (12, 6), "non-LDC": (18, 9), "all": (30, 15)},
+    ]
+    rows = aa.share_changes(cycles, min_cell=0)
+    ldc = {r["measure"]: r for r in rows if r["group"] == "LDC"}
+    assert ldc["awards"]["count"] == 12 and ldc["awards"]["earlier_count"] == 11
+    assert ldc["results"]["count"] == 6 and ldc["results"]["earlier_count"] == 3
+    assert ldc["results"]["earlier_total"] == 25
+    assert [r["group"] for r in rows if r["measure"] == "awards"] == ["LDC", "non-LDC"]
