@@ -650,6 +650,90 @@ def _trim_partial(problem: AllocationProblem, fractions: dict[str, float]) -> No
                 break
 
 
+def _hold_capacities(
+    problem: AllocationProblem,
+    model: _Model,
+    fractions: dict[str, float],
+    order: Sequence[int],
+) -> float:
+    """Awards taken back, in place, from every pool and shared capacity still overdrawn
+    after :func:`_trim_partial`; returns the objective they were worth.
+
+    The solvers hold a row to 1e-6 of its scaled bound, and a row is scaled by its
+    capacity (``_at_most``), so a whole request of 1 unit beside 1e6 units of capacity fits
+    in that tolerance: a pool of 1,000,000 mg filled by one loan and awarded a second of
+    1 mg as well, which the inventory could not ship. (A feasibility tolerance of the
+    solver cannot be tightened through ``scipy.optimize.milp``, so the answer is repaired
+    here, for both backends alike.) Where a capacity is overdrawn by more than 1e-12 of it,
+    the awards that may be partial are first cut, lowest ranked first, never below their
+    minimum (a millionth of one award costs less than another award); then the lowest
+    ranked award large enough to clear what is left alone (else the lowest ranked) is
+    withdrawn, with its bundle, until the capacity holds."""
+    policy = problem.policy
+    reqs = problem.requests
+    index = {r.id: i for i, r in enumerate(reqs)}
+    place = {i: k for k, i in enumerate(order)}
+    whole = {p.id for p in problem.pools if p.whole}
+    limits_: list[tuple[float, dict[str, float]]] = [
+        (
+            problem.effective_capacity(p.id),
+            {r.id: r.demand[p.id] for r in reqs if r.demand.get(p.id, 0.0) > 0},
+        )
+        for p in problem.pools
+    ]
+    limits_ += [
+        (sc.capacity, {k: d for k, d in sc.demand.items() if d > 0}) for sc in problem.shared
+    ]
+    lost = 0.0
+    for cap, demand in limits_:
+        # round-off of the sum only: a whole request of 1 unit beside 1e9 of capacity is
+        # not round-off (1e-9 let it through)
+        tol = 1e-12 * cap
+
+        def excess(demand: dict[str, float] = demand, cap: float = cap) -> float:
+            return math.fsum(fractions[rid] * d for rid, d in demand.items()) - cap
+
+        left = excess()
+        if left <= tol:
+            continue
+        # lowest ranked first (a request off the ranking, never awarded, last of all)
+        users = sorted(demand, key=lambda rid: -place.get(index[rid], -1))
+        for rid in users:
+            i = index[rid]
+            r = reqs[i]
+            f = fractions[rid]
+            lo = _min_fraction(r, policy)
+            if f <= 0 or lo >= 1.0 or r.bundle is not None or i not in model.f_col:
+                continue
+            if any(pid in whole and d > 0 for pid, d in r.demand.items()):
+                continue
+            cut = min(left / demand[rid] * (1 + 1e-9), f - lo)
+            if cut <= 0:
+                continue
+            fractions[rid] = f - cut
+            lost += float(model.weights[model.f_col[i]]) * cut
+            left = excess()
+            if left <= tol:
+                break
+        while left > tol:
+            awarded = [rid for rid in users if fractions[rid] > 0]
+            if not awarded:
+                break
+            enough = [rid for rid in awarded if fractions[rid] * demand[rid] >= left]
+            r = reqs[index[(enough or awarded)[0]]]
+            members = (
+                [q for q in reqs if q.proposal_id == r.proposal_id and q.bundle == r.bundle]
+                if r.bundle is not None
+                else [r]
+            )
+            cols = {model.f_col[index[q.id]]: fractions[q.id] for q in members}
+            lost += sum(float(model.weights[c]) * f for c, f in cols.items())
+            for q in members:
+                fractions[q.id] = 0.0
+            left = excess()
+    return lost
+
+
 def _result(
     problem: AllocationProblem,
     model: _Model,
@@ -677,6 +761,12 @@ def _result(
             fractions[r.id] = 0.0
         f0[i] = float(x0[model.f_col[i]]) if i in model.f_col and x0[model.y_col[i]] > 0.5 else 0.0
     _trim_partial(problem, fractions)
+    lost = _hold_capacities(
+        problem, model, fractions, [i for i in seeded_rank(problem, seed) if i in model.f_col]
+    )
+    if lost > 0:
+        obj = final.objective - lost
+        final = replace(final, objective=obj, gap=_gap(obj, final.bound, True))
     whole = {p.id for p in problem.pools if p.whole}
 
     def part(f: float, pid: str, d: float) -> float:

@@ -1,0 +1,128 @@
+"""Instance families of the sixteenth round (trialopt16), each held to a checker written
+here, independent of the optimisers' own ``check`` (bench/README.md, sixteenth round)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from opencall.optim.allocation import (
+    AllocationPolicy,
+    AllocationProblem,
+    Pool,
+    Request,
+    solve_allocation,
+)
+from opencall.optim.logistics import SampleLoan, SampleProblem, SampleType, plan_shipments
+
+
+def _pool_use(problem: AllocationProblem, amounts) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    use = {p.id: 0.0 for p in problem.pools}
+    for per_pool in amounts.values():
+        for pid, a in per_pool.items():
+            use[pid] += a
+    return use
+
+
+def _holds(problem: AllocationProblem, amounts) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every pool whose awards add up to more than its capacity (float round-off aside:
+    1e-12 of the capacity, far below any whole request the tests ask for)."""
+    cap = {p.id: p.capacity for p in problem.pools}
+    return [
+        f"{pid}: {u!r} > {cap[pid]!r}"
+        for pid, u in _pool_use(problem, amounts).items()
+        if u > cap[pid] * (1 + 1e-12)
+    ]
+
+
+def _weights(merits: list[float]) -> list[float]:
+    lo, hi = min(merits), max(merits)
+    return [((m - lo) / (hi - lo) if hi > lo else 1.0) + 0.1 for m in merits]
+
+
+def _best_whole(problem: AllocationProblem) -> float:
+    """Brute force over every subset of whole awards (one pool per demand, no caps)."""
+    reqs = problem.requests
+    w = _weights([r.merit for r in reqs])
+    cap = {p.id: p.capacity for p in problem.pools}
+    best = 0.0
+    for k in range(len(reqs) + 1):
+        for sub in itertools.combinations(range(len(reqs)), k):
+            use = dict.fromkeys(cap, 0.0)
+            for i in sub:
+                for pid, d in reqs[i].demand.items():
+                    use[pid] += d
+            if all(use[p] <= cap[p] for p in cap):
+                best = max(best, sum(w[i] for i in sub))
+    return best
+
+
+@pytest.mark.parametrize("backend", ["highspy", "scipy"])
+@pytest.mark.parametrize("capacity", [1e6, 1e7, 1e9])
+def test_a_whole_award_never_overdraws_a_large_pool_by_the_solvers_tolerance(
+    backend: str, capacity: float
+) -> None:
+    # a pool of a million units filled by one request, and a second of one unit: the row
+    # scaled by its capacity gives the second 1e-6, the solvers' feasibility tolerance, so
+    # both were awarded (1,000,001 of 1,000,000) and ``check`` passed them
+    p = AllocationProblem(
+        (Pool("t", capacity),),
+        (
+            Request("a", "A", "x", 5.0, {"t": capacity}),
+            Request("b", "B", "y", 2.0, {"t": 1.0}),
+        ),
+    )
+    r = solve_allocation(p, backend=backend)
+    assert _holds(p, r.amounts) == []
+    assert r.fractions == {"a": 1.0, "b": 0.0}
+    assert r.explanations["b"].code == "not_awarded_pool_exhausted"
+    assert r.objective == pytest.approx(_best_whole(p), rel=1e-6)
+    assert r.check(p) == []
+
+
+@pytest.mark.parametrize("backend", ["highspy", "scipy"])
+def test_a_full_partial_award_gives_way_to_a_whole_one_within_the_capacity(backend: str) -> None:
+    # a may be cut to half: the best answer keeps b whole and cuts a by a millionth; main
+    # awarded both in full, one unit over the capacity
+    p = AllocationProblem(
+        (Pool("t", 1e6),),
+        (
+            Request("a", "A", "x", 5.0, {"t": 1e6}, min_fraction=0.5),
+            Request("b", "B", "y", 2.0, {"t": 1.0}),
+        ),
+        AllocationPolicy(allow_partial=True, min_fraction=0.5),
+    )
+    r = solve_allocation(p, backend=backend)
+    assert _holds(p, r.amounts) == []
+    assert r.fractions["b"] == 1.0
+    assert r.fractions["a"] == pytest.approx(1.0 - 1e-6, abs=1e-9)
+    assert r.check(p) == []
+
+
+def test_an_awarded_loan_ships_every_mass_it_was_awarded() -> None:
+    # a kilogram of inventory, a loan of all of it and a loan of 1 mg: main "awarded" both
+    # and shipped the second a parcel of no items (the first had taken the kilogram)
+    p = SampleProblem(
+        (SampleType("t0", 5.0), SampleType("t1", 1e6)),
+        (
+            SampleLoan("l0", 1.0, "c", {"t0": 5.0, "t1": 1e6}, min_fraction=0.25),
+            SampleLoan("l1", -1.0, "c", {"t1": 1.0}, min_fraction=1e-3),
+            SampleLoan("l2", -1.0, "c", {"t0": 0.5}, min_fraction=0.5),
+        ),
+    )
+    plan = plan_shipments(p)
+    inventory = {t.id: t.inventory_mg for t in p.types}
+    loans = {loan.id: loan for loan in p.loans}
+    shipped = dict.fromkeys(inventory, 0.0)
+    for s in plan.shipments:
+        loan = loans[s.loan_id]
+        assert loan.min_fraction - 1e-12 <= s.fraction <= 1.0
+        got = dict(s.items)
+        for tid, mg in loan.masses.items():
+            if mg > 0:
+                assert got.get(tid, 0.0) == pytest.approx(mg * s.fraction, rel=1e-9), s
+        for tid, mg in s.items:
+            shipped[tid] += mg
+    assert all(shipped[t] <= inventory[t] * (1 + 1e-12) for t in inventory), shipped
+    assert plan.check(p) == []
