@@ -126,3 +126,31 @@ def test_an_awarded_loan_ships_every_mass_it_was_awarded() -> None:
             shipped[tid] += mg
     assert all(shipped[t] <= inventory[t] * (1 + 1e-12) for t in inventory), shipped
     assert plan.check(p) == []
+
+
+@pytest.mark.parametrize("backend", ["highspy", "scipy"])
+@pytest.mark.parametrize(
+    "policy",
+    [
+        AllocationPolicy(max_amount_per_pi=1e6),
+        AllocationPolicy(max_amount_per_pi_by_pool={"t": 1e6}),
+        AllocationPolicy(max_amount_per_pi=2e6, amount_held_by_pi={"x": {"t": 1e6}}),
+    ],
+    ids=["per_pi", "per_pi_and_pool", "per_pi_less_held"],
+)
+def test_a_whole_award_never_overdraws_an_amount_cap_by_the_solvers_tolerance(
+    backend: str, policy: AllocationPolicy
+) -> None:
+    # one PI capped at a million units asks for a million and for one more: both were
+    # awarded (the cap's row is scaled by the cap like a pool's)
+    p = AllocationProblem(
+        (Pool("t", 1e9),),
+        (
+            Request("a", "A", "x", 5.0, {"t": 1e6}),
+            Request("b", "B", "x", 2.0, {"t": 1.0}),
+        ),
+        policy,
+    )
+    r = solve_allocation(p, backend=backend)
+    assert r.fractions == {"a": 1.0, "b": 0.0}
+    assert r.check(p) == []

@@ -656,8 +656,9 @@ def _hold_capacities(
     fractions: dict[str, float],
     order: Sequence[int],
 ) -> float:
-    """Awards taken back, in place, from every pool and shared capacity still overdrawn
-    after :func:`_trim_partial`; returns the objective they were worth.
+    """Awards taken back, in place, from every pool, shared capacity and amount cap (per
+    PI, per PI and pool, per proposal) still overdrawn after :func:`_trim_partial`;
+    returns the objective they were worth.
 
     The solvers hold a row to 1e-6 of its scaled bound, and a row is scaled by its
     capacity (``_at_most``), so a whole request of 1 unit beside 1e6 units of capacity fits
@@ -684,11 +685,30 @@ def _hold_capacities(
     limits_ += [
         (sc.capacity, {k: d for k, d in sc.demand.items() if d > 0}) for sc in problem.shared
     ]
+    # the amounts capped per PI (in all, and per pool; less what the PI holds already) and
+    # per proposal, held to the same rule (their rows are scaled by the cap alike)
+    by_pi: dict[str, list[Request]] = {}
+    for r in reqs:
+        by_pi.setdefault(r.pi_id, []).append(r)
+    for pi, mine in by_pi.items():
+        if policy.max_amount_per_pi is not None:
+            total = {r.id: r.total_demand for r in mine if r.total_demand > 0}
+            limits_.append((policy.max_amount_per_pi - policy.amount_held(pi), total))
+        for pid, pmax in policy.max_amount_per_pi_by_pool.items():
+            of_pool = {r.id: r.demand[pid] for r in mine if r.demand.get(pid, 0.0) > 0}
+            limits_.append((pmax - policy.amount_held(pi, pid), of_pool))
+    for pid, lim in policy.resource_limits.items():
+        if lim.max_per_proposal is not None:
+            by_prop: dict[str, dict[str, float]] = {}
+            for r in reqs:
+                if r.demand.get(pid, 0.0) > 0:
+                    by_prop.setdefault(r.proposal_id, {})[r.id] = r.demand[pid]
+            limits_ += [(lim.max_per_proposal, d) for d in by_prop.values()]
     lost = 0.0
     for cap, demand in limits_:
         # round-off of the sum only: a whole request of 1 unit beside 1e9 of capacity is
         # not round-off (1e-9 let it through)
-        tol = 1e-12 * cap
+        tol = 1e-12 * abs(cap)
 
         def excess(demand: dict[str, float] = demand, cap: float = cap) -> float:
             return math.fsum(fractions[rid] * d for rid, d in demand.items()) - cap
