@@ -154,3 +154,47 @@ def test_a_whole_award_never_overdraws_an_amount_cap_by_the_solvers_tolerance(
     r = solve_allocation(p, backend=backend)
     assert r.fractions == {"a": 1.0, "b": 0.0}
     assert r.check(p) == []
+
+
+@pytest.mark.parametrize("backend", ["highspy", "scipy"])
+def test_units_freed_by_an_award_taken_back_go_to_the_requests_that_now_fit(backend: str) -> None:
+    # two requests for a pool's whole 1e9 units and twenty of 1-9 units: the solvers took
+    # one whole-pool request with some of the small ones (over by their units, within the
+    # tolerance); held to the capacity, the large one went and the small ones left out
+    # stayed out with a pool of 1e9 units all but empty ("the solver stopped within its
+    # gap"). Every small request together (worth at least 20 x 0.1) beats one large one
+    # (at most 1.1), and no large one fits beside any small one.
+    reqs = [Request(f"big{j}", f"B{j}", f"b{j}", 1.0 + j, {"t": 1e9}) for j in range(2)]
+    reqs += [
+        Request(f"s{j:02d}", f"S{j}", f"s{j}", float(1 + j % 5), {"t": float(1 + j % 9)})
+        for j in range(20)
+    ]
+    p = AllocationProblem((Pool("t", 1e9),), tuple(reqs))
+    r = solve_allocation(p, backend=backend, mip_rel_gap=1e-6)
+    assert _holds(p, r.amounts) == []
+    assert {rid for rid, f in r.fractions.items() if f > 0} == {f"s{j:02d}" for j in range(20)}
+    w = _weights([q.merit for q in reqs])
+    assert r.objective == pytest.approx(sum(w[2:]), rel=1e-6)
+    assert r.check(p) == []
+
+
+@pytest.mark.parametrize("backend", ["highspy", "scipy"])
+def test_a_whole_award_never_overdraws_a_group_amount_cap_by_the_solvers_tolerance(
+    backend: str,
+) -> None:
+    from opencall.optim.allocation.caps import GroupCap
+    from opencall.optim.allocation.model import Group
+
+    # a country capped at a million units, its two proposals asking a million and one
+    p = AllocationProblem(
+        (Pool("t", 1e9),),
+        (
+            Request("a", "A", "x", 5.0, {"t": 1e6}),
+            Request("b", "B", "y", 2.0, {"t": 1.0}),
+        ),
+        AllocationPolicy(group_caps=(GroupCap("country", ("c1",), max_amount=1e6),)),
+        groups=(Group("c1", frozenset({"A", "B"})),),
+    )
+    r = solve_allocation(p, backend=backend)
+    assert r.fractions == {"a": 1.0, "b": 0.0}
+    assert r.check(p) == []

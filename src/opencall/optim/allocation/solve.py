@@ -12,7 +12,8 @@ import numpy as np
 import numpy.typing as npt
 
 from opencall.optim import limits
-from opencall.optim.allocation.caps import cap_rows
+from opencall.optim.allocation.caps import _members as cap_members
+from opencall.optim.allocation.caps import cap_pools, cap_rows
 from opencall.optim.allocation.explain import _explain
 from opencall.optim.allocation.mip import (
     MipModel,
@@ -657,7 +658,7 @@ def _hold_capacities(
     order: Sequence[int],
 ) -> float:
     """Awards taken back, in place, from every pool, shared capacity and amount cap (per
-    PI, per PI and pool, per proposal) still overdrawn after :func:`_trim_partial`;
+    PI, per PI and pool, per proposal, per group) still overdrawn after :func:`_trim_partial`;
     returns the objective they were worth.
 
     The solvers hold a row to 1e-6 of its scaled bound, and a row is scaled by its
@@ -704,6 +705,16 @@ def _hold_capacities(
                 if r.demand.get(pid, 0.0) > 0:
                     by_prop.setdefault(r.proposal_id, {})[r.id] = r.demand[pid]
             limits_ += [(lim.max_per_proposal, d) for d in by_prop.values()]
+    for gcap in policy.group_caps:
+        if gcap.max_amount is not None:
+            pools = cap_pools(problem, gcap)
+            for _name, group_ids in cap_members(problem, gcap):
+                of_group = {
+                    r.id: sum(r.demand.get(pid, 0.0) for pid in pools)
+                    for r in reqs
+                    if r.proposal_id in group_ids
+                }
+                limits_.append((gcap.max_amount, {k: d for k, d in of_group.items() if d > 0}))
     lost = 0.0
     for cap, demand in limits_:
         # round-off of the sum only: a whole request of 1 unit beside 1e9 of capacity is
@@ -754,6 +765,40 @@ def _hold_capacities(
     return lost
 
 
+def _refill(
+    problem: AllocationProblem,
+    model: _Model,
+    fractions: dict[str, float],
+    x: FloatArray,
+    order: Sequence[int],
+) -> float:
+    """After :func:`_hold_capacities` took awards back: every request left out that now
+    fits whole is added, best ranked first (``_fill`` over the model's rows), and the
+    capacities held again; returns the objective added. The award taken back may be the
+    one the solver chose for its size (a pool's whole capacity beside many requests of a
+    few units, which the tolerance let in with it): without this the units it freed stayed
+    unawarded, "the solver stopped within its gap"."""
+    reqs = problem.requests
+    kept = np.array(x[: model.n_cols], dtype=np.float64)
+    for i in model.f_col:
+        if fractions[reqs[i].id] <= 0:
+            kept[model.y_col[i]] = kept[model.f_col[i]] = 0.0
+    a, r_lo, r_hi = rows_to_csr(model.rows, model.n_cols)
+    filled_x = _fill(a, r_lo, r_hi, model, kept, order)
+    added = [i for i in order if fractions[reqs[i].id] <= 0 and filled_x[model.y_col[i]] > 0.5]
+    # ``_fill`` starts again from nothing where ``kept`` breaks a row: then nothing is added
+    if any(kept[model.y_col[i]] > 0.5 and filled_x[model.y_col[i]] < 0.5 for i in model.f_col):
+        return 0.0
+    gained = 0.0
+    cols: set[int] = set()
+    for i in added:
+        fractions[reqs[i].id] = 1.0
+        if model.f_col[i] not in cols:
+            cols.add(model.f_col[i])
+            gained += float(model.weights[model.f_col[i]])
+    return gained - _hold_capacities(problem, model, fractions, order) if added else 0.0
+
+
 def _result(
     problem: AllocationProblem,
     model: _Model,
@@ -781,10 +826,10 @@ def _result(
             fractions[r.id] = 0.0
         f0[i] = float(x0[model.f_col[i]]) if i in model.f_col and x0[model.y_col[i]] > 0.5 else 0.0
     _trim_partial(problem, fractions)
-    lost = _hold_capacities(
-        problem, model, fractions, [i for i in seeded_rank(problem, seed) if i in model.f_col]
-    )
+    order = [i for i in seeded_rank(problem, seed) if i in model.f_col]
+    lost = _hold_capacities(problem, model, fractions, order)
     if lost > 0:
+        lost -= _refill(problem, model, fractions, x, order)
         obj = final.objective - lost
         final = replace(final, objective=obj, gap=_gap(obj, final.bound, True))
     whole = {p.id for p in problem.pools if p.whole}
