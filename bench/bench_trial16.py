@@ -35,24 +35,19 @@ import numpy as np  # noqa: E402
 from scipy.optimize import Bounds, LinearConstraint, milp  # noqa: E402
 from scipy.sparse import csr_matrix  # noqa: E402
 
-from opencall.optim.allocation import (  # noqa: E402
-    AllocationProblem,
-    Pool,
-    Request,
-    solve_allocation,
-)
+import opencall.optim.allocation as alloc  # noqa: E402
 
 
-def instance(n: int, seed: int) -> AllocationProblem:
+def instance(n: int, seed: int) -> alloc.AllocationProblem:
     rng = random.Random(seed)
     n_pools = max(1, n // 25)
-    pools = tuple(Pool(f"p{k}", rng.choice([1e6, 1e7, 1e8, 1e9])) for k in range(n_pools))
-    reqs: list[Request] = []
+    pools = tuple(alloc.Pool(f"p{k}", rng.choice([1e6, 1e7, 1e8, 1e9])) for k in range(n_pools))
+    reqs: list[alloc.Request] = []
     for k, pool in enumerate(pools):
         for j in range(n // n_pools):
             big = j < 2
             reqs.append(
-                Request(
+                alloc.Request(
                     f"r{k}_{j}",
                     f"P{k}_{j}",
                     f"pi{k}_{j}",
@@ -60,16 +55,16 @@ def instance(n: int, seed: int) -> AllocationProblem:
                     {pool.id: pool.capacity if big else float(rng.randint(1, 9))},
                 )
             )
-    return AllocationProblem(pools, tuple(reqs))
+    return alloc.AllocationProblem(pools, tuple(reqs))
 
 
-def weights(problem: AllocationProblem) -> np.ndarray:
+def weights(problem: alloc.AllocationProblem) -> np.ndarray:
     m = np.array([r.merit for r in problem.requests])
     lo, hi = m.min(), m.max()
     return ((m - lo) / (hi - lo) if hi > lo else np.ones_like(m)) + 0.1
 
 
-def overdrawn(problem: AllocationProblem, awarded: set[int]) -> int:
+def overdrawn(problem: alloc.AllocationProblem, awarded: set[int]) -> int:
     use = {p.id: [] for p in problem.pools}
     for i in awarded:
         for pid, d in problem.requests[i].demand.items():
@@ -78,7 +73,7 @@ def overdrawn(problem: AllocationProblem, awarded: set[int]) -> int:
     return sum(1 for pid, a in use.items() if math.fsum(a) > cap[pid])
 
 
-def peer(problem: AllocationProblem) -> set[int]:
+def peer(problem: alloc.AllocationProblem) -> set[int]:
     pools = {p.id: k for k, p in enumerate(problem.pools)}
     rows, cols, vals = [], [], []
     for i, r in enumerate(problem.requests):
@@ -98,6 +93,20 @@ def peer(problem: AllocationProblem) -> set[int]:
     return {i for i, v in enumerate(res.x) if v > 0.5}
 
 
+COLUMNS = (
+    "requests",
+    "seed",
+    "ours CPU s",
+    "peer CPU s",
+    "ours objective",
+    "peer objective",
+    "ours over",
+    "peer over",
+    "CPU ours/peer",
+    "objective ours/peer",
+)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--src", default=None)
@@ -105,17 +114,14 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     args = ap.parse_args()
     print(f"code: {SRC}")
-    print(
-        "| requests | seed | ours CPU s | peer CPU s | ours objective | peer objective "
-        "| ours over | peer over | CPU ours/peer | objective ours/peer |"
-    )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| " + " | ".join(COLUMNS) + " |")
+    print("|" + "---:|" * len(COLUMNS))
     for n in [int(s) for s in args.sizes.split(",") if s]:
         for seed in range(args.seeds):
             p = instance(n, seed)
             w = weights(p)
             t = time.process_time()
-            res = solve_allocation(p, seed=seed, mip_rel_gap=1e-6)
+            res = alloc.solve_allocation(p, seed=seed, mip_rel_gap=1e-6)
             ours_s = time.process_time() - t
             ours = {i for i, r in enumerate(p.requests) if res.fractions[r.id] > 0}
             t = time.process_time()
