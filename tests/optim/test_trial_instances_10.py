@@ -198,3 +198,79 @@ def test_a_whole_award_never_overdraws_a_group_amount_cap_by_the_solvers_toleran
     r = solve_allocation(p, backend=backend)
     assert r.fractions == {"a": 1.0, "b": 0.0}
     assert r.check(p) == []
+
+
+def test_a_group_share_lost_in_the_tolerance_fails_no_check() -> None:
+    # a pool of 1e9: r3 takes 999,999,999 and the group's only request r1 the last unit;
+    # the share rule (30 %, all the group can reach: 1) was held to nothing by the
+    # requirement's row (scaled by its target of 3e8, within the solvers' tolerance), so
+    # main left r1 out and failed its own check ("group g: 0 below required 1")
+    from opencall.optim.allocation import GroupShareRule
+    from opencall.optim.allocation.model import Group
+
+    reqs = (
+        Request("r0", "P0", "pi0", 3.0, {"t": 1e9}),
+        Request("r1", "P1", "pi1", 1.0, {"t": 1.0}),
+        Request("r2", "P2", "pi2", 2.0, {"t": 5e8}),
+        Request("r3", "P3", "pi3", 5.0, {"t": 1e9 - 1}),
+    )
+    p = AllocationProblem(
+        (Pool("t", 1e9),),
+        reqs,
+        AllocationPolicy(group_share_rules=(GroupShareRule("g", 0.3, nationality_based=False),)),
+        groups=(Group("g", frozenset({"P1"}), from_nationality=False),),
+    )
+    r = solve_allocation(p)
+    # r1 stays out: the refill's rows count a term below 1e-9 of its limit as 1e-8 of it
+    # (``_at_most``), so r1 does not fit beside r3 there (left as found, bench/README.md);
+    # the outcome then says what the group could be given, and the result holds
+    assert r.fractions["r3"] == 1.0
+    assert r.group_shares[0].required == r.group_shares[0].achieved
+    assert _holds(p, r.amounts) == []
+    assert r.check(p) == []
+
+
+def test_held_capacities_keep_the_group_shares_on_random_large_pools() -> None:
+    # 40 random calls: one pool of 1e6-1e9 units, 2-6 requests of all of it, half of it,
+    # all but one unit, 1 or 3 units, whole or down to half, about half of them of a
+    # group asking 30 %, 60 % or 100 %: held to the capacity, the awards taken back made
+    # the group's amount fall below what its rule required (``check``: "group g: 0 below
+    # required 3") until the group's requests gave way last and a requirement no award
+    # could keep was said as what was left
+    import random
+
+    from opencall.optim.allocation import GroupShareRule
+    from opencall.optim.allocation.model import Group
+
+    rng = random.Random(0)
+    for _ in range(40):
+        cap = rng.choice([1e6, 1e7, 1e9])
+        reqs, members = [], set()
+        for j in range(rng.randint(2, 6)):
+            if rng.random() < 0.5:
+                members.add(f"P{j}")
+            reqs.append(
+                Request(
+                    f"r{j}",
+                    f"P{j}",
+                    f"pi{j}",
+                    float(rng.randint(1, 5)),
+                    {"t": rng.choice([cap, cap / 2, 1.0, 3.0, cap - 1])},
+                    min_fraction=rng.choice([1.0, 0.5]),
+                )
+            )
+        partial = any(r.min_fraction < 1 for r in reqs)
+        rule = GroupShareRule("g", rng.choice([0.3, 0.6, 1.0]), nationality_based=False)
+        p = AllocationProblem(
+            (Pool("t", cap),),
+            tuple(reqs),
+            AllocationPolicy(
+                allow_partial=partial,
+                min_fraction=0.5 if partial else 1.0,
+                group_share_rules=(rule,),
+            ),
+            groups=(Group("g", frozenset(members), from_nationality=False),),
+        )
+        r = solve_allocation(p)
+        assert _holds(p, r.amounts) == []
+        assert r.check(p) == []

@@ -656,6 +656,7 @@ def _hold_capacities(
     model: _Model,
     fractions: dict[str, float],
     order: Sequence[int],
+    protected: frozenset[str] = frozenset(),
 ) -> float:
     """Awards taken back, in place, from every pool, shared capacity and amount cap (per
     PI, per PI and pool, per proposal, per group) still overdrawn after :func:`_trim_partial`;
@@ -728,7 +729,9 @@ def _hold_capacities(
         if left <= tol:
             continue
         # lowest ranked first (a request off the ranking, never awarded, last of all)
-        users = sorted(demand, key=lambda rid: -place.get(index[rid], -1))
+        # the requests counted by a group share rule (``protected``) last, so that a rule's
+        # required amount is kept where another award can give way
+        users = sorted(demand, key=lambda rid: (rid in protected, -place.get(index[rid], -1)))
         for rid in users:
             i = index[rid]
             r = reqs[i]
@@ -765,12 +768,32 @@ def _hold_capacities(
     return lost
 
 
+def _group_short(
+    problem: AllocationProblem,
+    model: _Model,
+    fractions: dict[str, float],
+    required: Sequence[float],
+) -> bool:
+    """Whether a group share rule's requests receive less than its required amount."""
+    reqs = problem.requests
+    return any(
+        math.fsum(
+            fractions[reqs[i].id] * terms[model.f_col[i]]
+            for i in model.cand
+            if model.f_col[i] in terms
+        )
+        < required[k] * (1 - _TOL)
+        for k, (*_, terms) in enumerate(model.group_terms)
+    )
+
+
 def _refill(
     problem: AllocationProblem,
     model: _Model,
     fractions: dict[str, float],
     x: FloatArray,
     order: Sequence[int],
+    protected: frozenset[str] = frozenset(),
 ) -> float:
     """After :func:`_hold_capacities` took awards back: every request left out that now
     fits whole is added, best ranked first (``_fill`` over the model's rows), and the
@@ -796,7 +819,9 @@ def _refill(
         if model.f_col[i] not in cols:
             cols.add(model.f_col[i])
             gained += float(model.weights[model.f_col[i]])
-    return gained - _hold_capacities(problem, model, fractions, order) if added else 0.0
+    if not added:
+        return 0.0
+    return gained - _hold_capacities(problem, model, fractions, order, protected)
 
 
 def _result(
@@ -827,9 +852,20 @@ def _result(
         f0[i] = float(x0[model.f_col[i]]) if i in model.f_col and x0[model.y_col[i]] > 0.5 else 0.0
     _trim_partial(problem, fractions)
     order = [i for i in seeded_rank(problem, seed) if i in model.f_col]
-    lost = _hold_capacities(problem, model, fractions, order)
-    if lost > 0:
-        lost -= _refill(problem, model, fractions, x, order)
+    protected = frozenset(
+        reqs[i].id for *_, terms in model.group_terms for i in model.cand if model.f_col[i] in terms
+    )
+    lost = _hold_capacities(problem, model, fractions, order, protected)
+    repaired = lost > 0
+    if repaired or _group_short(problem, model, fractions, required):
+        # a group below its required amount: the requirement's row, scaled by the rule's
+        # target, held an amount of 1 beside a target of 3e8 to nothing (the solvers'
+        # tolerance), so that the one group request that fitted was left out; the group's
+        # requests are then added first
+        first = [i for i in order if reqs[i].id in protected]
+        rest = [i for i in order if reqs[i].id not in protected]
+        lost -= _refill(problem, model, fractions, x, first + rest, protected)
+        repaired = True
         obj = final.objective - lost
         final = replace(final, objective=obj, gap=_gap(obj, final.bound, True))
     whole = {p.id for p in problem.pools if p.whole}
@@ -853,6 +889,11 @@ def _result(
             and _meets(problem, r.merit, rule.min_quality)
             for pid in pools
         )
+        if repaired and achieved < required[k]:
+            # the amount the solver found for the group overdrew a capacity (within its
+            # tolerance) and no other award could give way: what is left is what the group
+            # can be given
+            required = [*required[:k], achieved, *required[k + 1 :]]
         # a rule binds where it asked for more than merit alone gave: not one whose
         # group can reach nothing (no member at or above its min_quality, or none at all)
         binding = merit_amounts[k] < required[k] * (1 - _TOL)
