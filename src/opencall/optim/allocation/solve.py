@@ -12,7 +12,8 @@ import numpy as np
 import numpy.typing as npt
 
 from opencall.optim import limits
-from opencall.optim.allocation.caps import cap_rows
+from opencall.optim.allocation.caps import _members as cap_members
+from opencall.optim.allocation.caps import cap_pools, cap_rows
 from opencall.optim.allocation.explain import _explain
 from opencall.optim.allocation.mip import (
     MipModel,
@@ -650,6 +651,179 @@ def _trim_partial(problem: AllocationProblem, fractions: dict[str, float]) -> No
                 break
 
 
+def _hold_capacities(
+    problem: AllocationProblem,
+    model: _Model,
+    fractions: dict[str, float],
+    order: Sequence[int],
+    protected: frozenset[str] = frozenset(),
+) -> float:
+    """Awards taken back, in place, from every pool, shared capacity and amount cap (per
+    PI, per PI and pool, per proposal, per group) still overdrawn after :func:`_trim_partial`;
+    returns the objective they were worth.
+
+    The solvers hold a row to 1e-6 of its scaled bound, and a row is scaled by its
+    capacity (``_at_most``), so a whole request of 1 unit beside 1e6 units of capacity fits
+    in that tolerance: a pool of 1,000,000 mg filled by one loan and awarded a second of
+    1 mg as well, which the inventory could not ship. (A feasibility tolerance of the
+    solver cannot be tightened through ``scipy.optimize.milp``, so the answer is repaired
+    here, for both backends alike.) Where a capacity is overdrawn by more than 1e-12 of it,
+    the awards that may be partial are first cut, lowest ranked first, never below their
+    minimum (a millionth of one award costs less than another award); then the lowest
+    ranked award large enough to clear what is left alone (else the lowest ranked) is
+    withdrawn, with its bundle, until the capacity holds."""
+    policy = problem.policy
+    reqs = problem.requests
+    index = {r.id: i for i, r in enumerate(reqs)}
+    place = {i: k for k, i in enumerate(order)}
+    whole = {p.id for p in problem.pools if p.whole}
+    limits_: list[tuple[float, dict[str, float]]] = [
+        (
+            problem.effective_capacity(p.id),
+            {r.id: r.demand[p.id] for r in reqs if r.demand.get(p.id, 0.0) > 0},
+        )
+        for p in problem.pools
+    ]
+    limits_ += [
+        (sc.capacity, {k: d for k, d in sc.demand.items() if d > 0}) for sc in problem.shared
+    ]
+    # the amounts capped per PI (in all, and per pool; less what the PI holds already) and
+    # per proposal, held to the same rule (their rows are scaled by the cap alike)
+    by_pi: dict[str, list[Request]] = {}
+    for r in reqs:
+        by_pi.setdefault(r.pi_id, []).append(r)
+    for pi, mine in by_pi.items():
+        if policy.max_amount_per_pi is not None:
+            total = {r.id: r.total_demand for r in mine if r.total_demand > 0}
+            limits_.append((policy.max_amount_per_pi - policy.amount_held(pi), total))
+        for pid, pmax in policy.max_amount_per_pi_by_pool.items():
+            of_pool = {r.id: r.demand[pid] for r in mine if r.demand.get(pid, 0.0) > 0}
+            limits_.append((pmax - policy.amount_held(pi, pid), of_pool))
+    for pid, lim in policy.resource_limits.items():
+        if lim.max_per_proposal is not None:
+            by_prop: dict[str, dict[str, float]] = {}
+            for r in reqs:
+                if r.demand.get(pid, 0.0) > 0:
+                    by_prop.setdefault(r.proposal_id, {})[r.id] = r.demand[pid]
+            limits_ += [(lim.max_per_proposal, d) for d in by_prop.values()]
+    for gcap in policy.group_caps:
+        if gcap.max_amount is not None:
+            pools = cap_pools(problem, gcap)
+            for _name, group_ids in cap_members(problem, gcap):
+                of_group = {
+                    r.id: sum(r.demand.get(pid, 0.0) for pid in pools)
+                    for r in reqs
+                    if r.proposal_id in group_ids
+                }
+                limits_.append((gcap.max_amount, {k: d for k, d in of_group.items() if d > 0}))
+    lost = 0.0
+    for cap, demand in limits_:
+        # round-off of the sum only: a whole request of 1 unit beside 1e9 of capacity is
+        # not round-off (1e-9 let it through)
+        tol = 1e-12 * abs(cap)
+
+        def excess(demand: dict[str, float] = demand, cap: float = cap) -> float:
+            return math.fsum(fractions[rid] * d for rid, d in demand.items()) - cap
+
+        left = excess()
+        if left <= tol:
+            continue
+        # lowest ranked first (a request off the ranking, never awarded, last of all)
+        # the requests counted by a group share rule (``protected``) last, so that a rule's
+        # required amount is kept where another award can give way
+        users = sorted(demand, key=lambda rid: (rid in protected, -place.get(index[rid], -1)))
+        for rid in users:
+            i = index[rid]
+            r = reqs[i]
+            f = fractions[rid]
+            lo = _min_fraction(r, policy)
+            if f <= 0 or lo >= 1.0 or r.bundle is not None or i not in model.f_col:
+                continue
+            if any(pid in whole and d > 0 for pid, d in r.demand.items()):
+                continue
+            cut = min(left / demand[rid] * (1 + 1e-9), f - lo)
+            if cut <= 0:
+                continue
+            fractions[rid] = f - cut
+            lost += float(model.weights[model.f_col[i]]) * cut
+            left = excess()
+            if left <= tol:
+                break
+        while left > tol:
+            awarded = [rid for rid in users if fractions[rid] > 0]
+            if not awarded:
+                break
+            enough = [rid for rid in awarded if fractions[rid] * demand[rid] >= left]
+            r = reqs[index[(enough or awarded)[0]]]
+            members = (
+                [q for q in reqs if q.proposal_id == r.proposal_id and q.bundle == r.bundle]
+                if r.bundle is not None
+                else [r]
+            )
+            cols = {model.f_col[index[q.id]]: fractions[q.id] for q in members}
+            lost += sum(float(model.weights[c]) * f for c, f in cols.items())
+            for q in members:
+                fractions[q.id] = 0.0
+            left = excess()
+    return lost
+
+
+def _group_short(
+    problem: AllocationProblem,
+    model: _Model,
+    fractions: dict[str, float],
+    required: Sequence[float],
+) -> bool:
+    """Whether a group share rule's requests receive less than its required amount."""
+    reqs = problem.requests
+    return any(
+        math.fsum(
+            fractions[reqs[i].id] * terms[model.f_col[i]]
+            for i in model.cand
+            if model.f_col[i] in terms
+        )
+        < required[k] * (1 - _TOL)
+        for k, (*_, terms) in enumerate(model.group_terms)
+    )
+
+
+def _refill(
+    problem: AllocationProblem,
+    model: _Model,
+    fractions: dict[str, float],
+    x: FloatArray,
+    order: Sequence[int],
+    protected: frozenset[str] = frozenset(),
+) -> float:
+    """After :func:`_hold_capacities` took awards back: every request left out that now
+    fits whole is added, best ranked first (``_fill`` over the model's rows), and the
+    capacities held again; returns the objective added. The award taken back may be the
+    one the solver chose for its size (a pool's whole capacity beside many requests of a
+    few units, which the tolerance let in with it): without this the units it freed stayed
+    unawarded, "the solver stopped within its gap"."""
+    reqs = problem.requests
+    kept = np.array(x[: model.n_cols], dtype=np.float64)
+    for i in model.f_col:
+        if fractions[reqs[i].id] <= 0:
+            kept[model.y_col[i]] = kept[model.f_col[i]] = 0.0
+    a, r_lo, r_hi = rows_to_csr(model.rows, model.n_cols)
+    filled_x = _fill(a, r_lo, r_hi, model, kept, order)
+    added = [i for i in order if fractions[reqs[i].id] <= 0 and filled_x[model.y_col[i]] > 0.5]
+    # ``_fill`` starts again from nothing where ``kept`` breaks a row: then nothing is added
+    if any(kept[model.y_col[i]] > 0.5 and filled_x[model.y_col[i]] < 0.5 for i in model.f_col):
+        return 0.0
+    gained = 0.0
+    cols: set[int] = set()
+    for i in added:
+        fractions[reqs[i].id] = 1.0
+        if model.f_col[i] not in cols:
+            cols.add(model.f_col[i])
+            gained += float(model.weights[model.f_col[i]])
+    if not added:
+        return 0.0
+    return gained - _hold_capacities(problem, model, fractions, order, protected)
+
+
 def _result(
     problem: AllocationProblem,
     model: _Model,
@@ -677,6 +851,23 @@ def _result(
             fractions[r.id] = 0.0
         f0[i] = float(x0[model.f_col[i]]) if i in model.f_col and x0[model.y_col[i]] > 0.5 else 0.0
     _trim_partial(problem, fractions)
+    order = [i for i in seeded_rank(problem, seed) if i in model.f_col]
+    protected = frozenset(
+        reqs[i].id for *_, terms in model.group_terms for i in model.cand if model.f_col[i] in terms
+    )
+    lost = _hold_capacities(problem, model, fractions, order, protected)
+    repaired = lost > 0
+    if repaired or _group_short(problem, model, fractions, required):
+        # a group below its required amount: the requirement's row, scaled by the rule's
+        # target, held an amount of 1 beside a target of 3e8 to nothing (the solvers'
+        # tolerance), so that the one group request that fitted was left out; the group's
+        # requests are then added first
+        first = [i for i in order if reqs[i].id in protected]
+        rest = [i for i in order if reqs[i].id not in protected]
+        lost -= _refill(problem, model, fractions, x, first + rest, protected)
+        repaired = True
+        obj = final.objective - lost
+        final = replace(final, objective=obj, gap=_gap(obj, final.bound, True))
     whole = {p.id for p in problem.pools if p.whole}
 
     def part(f: float, pid: str, d: float) -> float:
@@ -698,6 +889,11 @@ def _result(
             and _meets(problem, r.merit, rule.min_quality)
             for pid in pools
         )
+        if repaired and achieved < required[k]:
+            # the amount the solver found for the group overdrew a capacity (within its
+            # tolerance) and no other award could give way: what is left is what the group
+            # can be given
+            required = [*required[:k], achieved, *required[k + 1 :]]
         # a rule binds where it asked for more than merit alone gave: not one whose
         # group can reach nothing (no member at or above its min_quality, or none at all)
         binding = merit_amounts[k] < required[k] * (1 - _TOL)
