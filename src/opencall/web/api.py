@@ -42,6 +42,7 @@ from opencall.errors import DomainError, escaped
 from opencall.inputs import control_char, error_message
 from opencall.logging_setup import set_user
 from opencall.web.i18n import error_json, negotiate
+from opencall.web.idempotency import TOKEN_ACCEPTED
 from opencall.web.pages import MAX_ID as MAX_ID  # ids are 32-bit columns
 from opencall.web.pages import WRONG_ACCOUNT
 
@@ -171,10 +172,6 @@ class Api:
             self.db.rollback()
             raise domain_error(exc) from exc
         self.db.commit()
-
-
-#: set in a request's ASGI scope once its bearer token was accepted (web.idempotency)
-TOKEN_ACCEPTED = "opencall.token_accepted"
 
 
 def get_api(

@@ -37,10 +37,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
 from opencall.errors import DomainError
 from opencall.web import security
-from opencall.web.api import TOKEN_ACCEPTED
 from opencall.web.guard import replaying
 
 HEADER = b"idempotency-key"
+#: set in a request's ASGI scope once its bearer token was accepted (``web.api.get_api``):
+#: defined here, not in ``web.api``, which imports ``web.pages``, which imports this
+#: module (a service importing ``web.pages`` first met the cycle half-initialised)
+TOKEN_ACCEPTED = "opencall.token_accepted"
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 TTL = dt.timedelta(hours=24)
 MAX_KEY = 200
