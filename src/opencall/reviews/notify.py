@@ -105,7 +105,7 @@ def queue_reminders(
                 "reviews/mail_reminder.txt",
                 count,
                 base_url,
-                deadline=fmt_when(deadline, user.time_zone),
+                deadline=fmt_when(deadline, user.reading_zone, user.language),
             )
             n += 1
     return n
