@@ -103,3 +103,22 @@ def test_the_receipt_mail_is_in_the_readers_language_and_zone(web: Web, world: W
     assert "年" in said and "(尼泊尔时间, UTC+05:45)" in said
     bodies = [m.body for m in mails(web.settings.mail_dir) if m.to == world.emails["pi"]]
     assert any(said in b for b in bodies), bodies
+
+
+def test_the_sites_own_clock_is_written_in_the_readers_language(web: Web, world: World) -> None:
+    """A call stated in its site's zone: the page gives the site's wall clock too, written
+    as the reader's language writes dates (before: "2027-01-15 17:00 Europe/Berlin
+    (UTC+01:00)" to every reader)."""
+    from opencall.calls.models import Call
+
+    slug = world.slugs["call"]
+    with web.factory() as s:
+        call = s.scalars(select(Call).where(Call.slug == slug)).one()
+        call.time_zone = "Europe/Berlin"
+        closes = call.closes_at
+        s.commit()
+    text = html.unescape(web.client().get(f"/calls/{slug}", headers={"Accept-Language": "fr"}).text)
+    site = fmt_when(closes, "Europe/Berlin", "fr")
+    assert "(heure : Allemagne (Berlin), UTC+01:00)" in site
+    assert site in text, text
+    assert closes.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") not in text

@@ -477,15 +477,14 @@ def fmt_when(
 
 
 def fmt_in_zone(value: dt.datetime | None, zone: str | None) -> str:
-    """A moment on the wall clock of a stated zone (a call's, a site's), with the zone and
-    its offset that day: "2027-03-01 17:00 Europe/Berlin (UTC+01:00)"; "" without a zone
-    (or a UTC alias, which the UTC time beside it already says)."""
+    """A moment on the wall clock of a stated zone (a call's, a site's), written as the
+    page's language writes dates, the zone named with its offset that day: "Jan 15,
+    2027, 5:00 PM (Germany (Berlin) Time, UTC+01:00)"; "" without a zone (or a UTC
+    alias, which the time beside it already says)."""
     tz = reader_zone(zone)
     if value is None or tz is None:
         return ""
-    local = value.astimezone(tz)
-    off = local.strftime("%z")
-    return f"{local:%Y-%m-%d %H:%M} {zone} (UTC{off[:3]}:{off[3:5]})"
+    return local_when(value, tz, _READER_LANG.get())
 
 
 def shown_zone() -> str | None:
