@@ -123,26 +123,7 @@ def test_review_reminder_states_utc_and_the_reviewers_zone(factory, world: World
         s.rollback()
 
 
-def test_submission_receipt_states_utc_and_the_readers_zone(web: Web, world: World) -> None:
-    from opencall.proposals.models import Proposal
-    from tests.people.mailbox import mails
-
-    with web.factory() as s:
-        pi = s.scalars(select(User).where(User.email == world.emails["pi"])).one()
-        pi.time_zone = "Pacific/Apia"
-        s.commit()
-    c = web.login(world.emails["pi"])
-    pid = world.ids["proposal"]
-    r = c.post(f"/proposals/{pid}/submit", data={"csrf_token": csrf(c, f"/proposals/{pid}")})
-    assert r.status_code == 303, r.text[:500]
-    with web.factory() as s:
-        p = s.get(Proposal, pid)
-        assert p is not None and p.submitted_at is not None
-        at = p.submitted_at
-    said = fmt_when(at, "Pacific/Apia", "en", seconds=True)
-    assert said.endswith("(Samoa Time, UTC+13:00)")
-    bodies = [m.body for m in mails(web.settings.mail_dir) if m.to == world.emails["pi"]]
-    assert any(said in b for b in bodies), bodies
+# the receipt's time: tests/web/test_local_times.py (in the reader's language and zone)
 
 
 def test_the_api_says_the_accounts_zone(web: Web, world: World) -> None:
