@@ -3,6 +3,7 @@ text made only of invisible characters, finite numbers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import math
 import re
@@ -145,6 +146,27 @@ def decimal_symbol(lang: str) -> str:
     from babel.numbers import get_decimal_symbol
 
     return str(get_decimal_symbol(_number_locale(lang)))
+
+
+def local_when(
+    at: dt.datetime, tz: dt.tzinfo | None, lang: str = "en", *, seconds: bool = False
+) -> str:
+    """A moment as readers of ``lang`` write it (Babel, from CLDR: the locale's medium
+    date and short time, or medium with ``seconds``) on the wall clock of ``tz``, the zone
+    named in that language with its offset that day ("21 déc. 2026, 05:15 (heure :
+    Népal, UTC+05:45)"); without ``tz``, in UTC, named: "Dec 20, 2026, 11:30 PM (UTC)"."""
+    from babel import dates
+
+    locale = _babel_locale(lang)
+    local = at.astimezone(tz or dt.UTC)
+    day = dates.format_date(local, "medium", locale=locale)
+    clock = dates.format_time(local, "medium" if seconds else "short", locale=locale)
+    text = str(dates.get_datetime_format("medium", locale=locale)).format(clock, day)
+    if tz is None:
+        return f"{text} (UTC)"
+    off = local.strftime("%z")  # +0545
+    where = dates.get_timezone_location(tz, locale=locale)
+    return f"{text} ({where}, UTC{off[:3]}:{off[3:5]})"
 
 
 # Babel's format_decimal given a locale's name and a pattern's text parses both at every

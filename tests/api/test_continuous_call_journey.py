@@ -32,7 +32,7 @@ from tests.api.test_operator_journey import (
 )
 from tests.api.test_rapid_access_journey import ask, reviews, signed_in
 from tests.factories import PINNED_NOW
-from tests.web.conftest import Web, csrf
+from tests.web.conftest import Web, csrf, said_to
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
 
@@ -140,12 +140,12 @@ def test_continuous_call_in_three_batches(web: Web, one_loop: None) -> None:
     anyone = web.client()
     page = text_of(anyone.get("/calls/emc-rolling").text)
     assert "Open continuously" in page, page
-    assert "2027-01-01 00:00" in page
+    assert said_to(web.factory, None, C1) in page  # the next cut-off
     page = text_of(anyone.get("/calls/emc-rolling", headers={"Accept-Language": "fr"}).text)
     assert "Ouvert en continu" in page, page
     for listing in ("/", "/calls"):
         page = text_of(anyone.get(listing).text)
-        assert "Open continuously until 2027-03-01 00:00 UTC" in page, page
+        assert f"Open continuously until {said_to(web.factory, None, CLOSE)}" in page, page
 
     # ---- batch 1: three proposals of 20 hours, and a fourth withdrawn
     first = [submitted(web, f"b1-{i}@lab.example", f"First {i}", iso3, 20)
@@ -187,15 +187,19 @@ def test_continuous_call_in_three_batches(web: Web, one_loop: None) -> None:
         chair = signed_in(web, "office@emc.example")
         page = text_of(chair.get("/manage/calls/emc-rolling/batches").text)
         assert "Batch 1" in page and "Submitted, waiting for the next cut-off 2" in page, page
-        assert "Next review cut-off 2027-02-01 00:00 UTC" in page, page
+        cut = said_to(web.factory, "office@emc.example", C2)
+        assert f"Next review cut-off {cut}" in page, page
         page = text_of(chair.get("/manage/calls/emc-rolling-b1").text)
         assert "Batch 1 of the continuous call Cryo-EM access, continuous" in page, page
         # the applicant reads their batch, in their language
         page = text_of(signed_in(web, "b1-0@lab.example", "fr").get(f"/proposals/{pid}").text)
-        assert "Dans le lot d’évaluation 1 (date de coupure 2027-01-01 00:00 UTC)" in page, page
-        assert "Décisions attendues le 2027-01-22 00:00 UTC" in page, page
+        cut = said_to(web.factory, "b1-0@lab.example", C1, "fr")
+        assert cut.startswith("1 janv. 2027, 03:00 (heure : Éthiopie"), cut
+        assert f"Dans le lot d’évaluation 1 (date de coupure {cut})" in page, page
+        due = said_to(web.factory, "b1-0@lab.example", C1 + dt.timedelta(days=21), "fr")
+        assert f"Décisions attendues le {due}" in page, page
         page = text_of(signed_in(web, "late@lab.example").get("/dashboard").text)
-        assert "Batch 2: 2027-02-01 00:00 UTC" in page, page
+        assert f"Batch 2: {said_to(web.factory, 'late@lab.example', C2)}" in page, page
         review_and_rank(web, office, "emc-rolling-b1", reviewers)
         office.post("/api/v1/calls/emc-rolling-b1/transition", {"target": "allocation"})
         run_step(web, office, "emc-rolling-b1", "allocation")

@@ -34,7 +34,7 @@ from tests.api.test_operator_journey import (
     close_and_assign,
     text_of,
 )
-from tests.web.conftest import Web, csrf
+from tests.web.conftest import Web, csrf, said_to
 
 # the journey's resources have periods in 2028 and its calls open "now": on a pinned clock,
 # not the real date, which will one day pass them (tests/conftest.py, --clock-ahead)
@@ -148,12 +148,17 @@ def test_a_field_station_network_runs_a_demonstration_programme(web: Web, one_lo
     assert f"at most {fits} fit" in r["detail"]
     office.send("PATCH", f"/api/v1/resources/{days['id']}", {"amount": fits})
 
-    # the operator's page shows the closures in UTC, labelled so
+    # the operator's page shows the closures in the reader's zone and language, the zone
+    # named (trialapp16; before: in UTC, labelled so)
     web_office = web.client()
     login = {"csrf_token": csrf(web_office), "email": "office@ppfs.example", "password": PASSWORD}
     assert web_office.post("/login", data=login).status_code == 303
     page = text_of(web_office.get(f"/manage/resources/{ames['id']}").text)
-    assert "2028-03-11 06:00" in page and "2028-03-13 05:00" in page and "UTC" in page
+    for at in (
+        dt.datetime(2028, 3, 11, 6, tzinfo=dt.UTC),
+        dt.datetime(2028, 3, 13, 5, tzinfo=dt.UTC),
+    ):
+        assert said_to(web.factory, "office@ppfs.example", at) in page, page
 
     # ---- the call: open for a month, 40 % of the plot-seasons to LDC applicants
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)

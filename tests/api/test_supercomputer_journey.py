@@ -28,7 +28,7 @@ from opencall.people import services as people_services
 from opencall.people.models import Country
 from tests.api.test_genebank_journey import review_and_publish
 from tests.api.test_operator_journey import PASSWORD, Client, account, run_jobs
-from tests.web.conftest import Web, csrf
+from tests.web.conftest import Web, csrf, said_to
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -64,8 +64,10 @@ def ask(ac: Client, pid: int, pool: int, amount: float, status: int | None = Non
     return ac.post(f"/api/v1/proposals/{pid}/requests", body, status=status)
 
 
-def utc_text(d: dt.datetime) -> str:
-    return d.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+def utc_text(d: dt.datetime, lang: str = "en") -> str:
+    """A moment as a reader without an account reads it (trialapp16: in UTC, named, in
+    their language's format), as ``text_of`` gives a page."""
+    return said_to(None, None, d, lang)
 
 
 def test_a_supercomputer_in_shanghai_with_applicants_abroad(web: Web, one_loop: None) -> None:
@@ -133,7 +135,8 @@ def test_a_supercomputer_in_shanghai_with_applicants_abroad(web: Web, one_loop: 
     anyone = web.client()
     for lang in ("en", "fr", "es", "zh"):
         page = anyone.get("/calls/sunrise-2028", headers={"Accept-Language": lang}).text
-        assert utc_text(closes) in page and utc_text(opens) in page, lang
+        seen = text_of(page)
+        assert utc_text(closes, lang) in seen and utc_text(opens, lang) in seen, lang
         assert f'datetime="{closes.astimezone(dt.UTC).isoformat()}"' in page
         assert closes.strftime("%Y-%m-%d 17:00") not in page  # never Shanghai's wall clock
         # the minimums shown, as the reader's language writes numbers
@@ -141,7 +144,7 @@ def test_a_supercomputer_in_shanghai_with_applicants_abroad(web: Web, one_loop: 
         big, small = (" ".join(local_number(n, lang).split()) for n in (50_000, 5_000))
         assert big in text_of(page) and small in text_of(page), lang
     listing = anyone.get("/calls").text
-    assert utc_text(closes) in listing
+    assert utc_text(closes) in text_of(listing)
 
     reviewers = []
     for i, iso3 in enumerate(["CHN", "SGP", "DEU", "BRA"]):
@@ -186,13 +189,16 @@ def test_a_supercomputer_in_shanghai_with_applicants_abroad(web: Web, one_loop: 
         country_of[p["code"]] = iso3
         pis[p["code"]] = (pid, ac, address)
 
-    # the receipt says when, in UTC and labelled so
+    # the receipt says when, to the second, its zone named (UTC, or the reader's with
+    # its offset: trialapp16)
     run_jobs(web)
     mails = [email.message_from_bytes(m.read_bytes(), policy=email.policy.default)
              for m in sorted(web.settings.mail_dir.glob("*.eml"))]  # fmt: skip
     receipts = [m.get_body(("plain",)).get_content() for m in mails  # type: ignore[union-attr]
                 if m["To"] == "hpc00@applicants.example"]  # fmt: skip
-    assert receipts and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", receipts[-1])
+    assert receipts and re.search(
+        r"\d\d:\d\d:\d\d (\(UTC\)|\([^)]*, UTC[+-]\d\d:\d\d\))", receipts[-1]
+    ), receipts[-1]
 
     # the deadline to the second, whatever offset the instant is written in: one second
     # before it in Bogotá is open, the instant itself in Lagos is closed (said in UTC)
@@ -226,7 +232,7 @@ def test_a_supercomputer_in_shanghai_with_applicants_abroad(web: Web, one_loop: 
     page = text_of(c.get(f"/proposals/{pid}/outcome").text)
     assert "horas-nodo" in page and "node-hours" not in page
     dash = c.get("/dashboard").text
-    assert utc_text(closes) in dash
+    assert said_to(web.factory, address, closes, "es") in text_of(dash)
     zh = web.client("zh")
     r = zh.post(
         "/login",
@@ -234,7 +240,7 @@ def test_a_supercomputer_in_shanghai_with_applicants_abroad(web: Web, one_loop: 
     )
     assert r.status_code == 303
     page = text_of(zh.get(f"/manage/calls/{slug}").text)
-    assert utc_text(closes) in page
+    assert said_to(web.factory, "office@shpc.example", closes, "zh") in page
     page = text_of(zh.get(f"/manage/calls/{slug}/decisions").text)
     assert "节点时" in page and "node-hour" not in page
 

@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from babel import Locale
 from sqlalchemy import select
 
 from opencall import jobs
@@ -112,6 +113,11 @@ def english_only(lang: str) -> set[str]:
             english |= _words(re.sub(r"%\(\w+\)s", " ", s))
         for s in strs:
             native |= _words(s or "")
+    # the language's own names of months and days, as dates are written in it (Babel,
+    # CLDR: Spanish "may", trialapp16)
+    for names in (Locale.parse(lang).months, Locale.parse(lang).days):
+        for width in ("abbreviated", "wide"):
+            native |= _words(" ".join(names["format"][width].values()))
     return english - native - ALLOW
 
 

@@ -20,6 +20,7 @@ from opencall.proposals.jobs import REMIND_JOB, remind_drafts
 from opencall.proposals.notify import queue_draft_reminders
 from opencall.settings import Settings
 from opencall.web.i18n import Translator
+from opencall.web.pages import fmt_when
 from tests import factories as F
 from tests.fixtures import race_a_second_run
 
@@ -60,9 +61,9 @@ def test_each_threshold_once_in_the_pis_language_and_zone(db: Session) -> None:
         code=code,
         call=w["call"].title,
     )
-    utc = closes.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") + " UTC"
-    local = closes.astimezone(dt.timezone(dt.timedelta(hours=6))).strftime("%Y-%m-%d %H:%M")
-    assert utc in m["body"] and f"{local} Asia/Dhaka" in m["body"]
+    # the close in French, on Dhaka's clock, the zone named (trialapp16)
+    said = fmt_when(closes, "Asia/Dhaka", "fr")
+    assert said.endswith("(heure : Bangladesh, UTC+06:00)") and said in m["body"], m["body"]
     assert fr.gettext("Dear %(name)s,", name=w["draft"].members[0].name) in m["body"]
     assert "Your proposal" not in m["body"]  # French, not English
     assert f"{BASE}/proposals/{w['draft'].id}" in m["body"]
@@ -124,3 +125,19 @@ def test_the_thresholds_setting(monkeypatch: Any) -> None:
         monkeypatch.setenv("OPENCALL_DRAFT_REMINDER_DAYS", bad)
         with pytest.raises(ValidationError, match="1 to 366 days"):
             Settings()
+
+
+def test_a_pi_without_a_zone_reads_the_close_on_their_countrys_clock(db: Session) -> None:
+    """A PI in Senegal who never set a zone reads the close in French on Dakar's clock,
+    named (trialapp16; before: "2026-... UTC" alone)."""
+    call = F.fast_call(db)
+    pi = F.user(db, email="dakar@example.org", language="fr", country="SEN")
+    assert pi.time_zone is None
+    F.full_proposal(db, call, pi)
+    db.flush()
+    closes = call.closes_at
+    assert queue_draft_reminders(db, BASE, [7], now=closes - dt.timedelta(days=6)) == 1
+    [m] = _mails(db)
+    said = fmt_when(closes, "Africa/Dakar", "fr")
+    assert said.endswith("(heure : Sénégal, UTC+00:00)")
+    assert said in m["body"], m["body"]

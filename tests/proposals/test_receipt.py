@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from opencall.proposals.models import Proposal, ProposalRevision
 from opencall.web.i18n import Translator
+from opencall.web.pages import fmt_when
 from tests.people.mailbox import mails
 from tests.web import conftest as webconf
 from tests.web.conftest import Web, World, csrf
@@ -39,7 +40,8 @@ def test_receipt_on_submit(web: Web, world: World) -> None:
     m = receipts[0]
     zh = Translator("zh")
     assert m.subject == zh.gettext("Receipt: proposal %(code)s submitted", code=code)
-    assert at.strftime("%Y-%m-%d %H:%M") in m.body
+    # the PI's language and zone (Tanzania's, from the country: trialapp16), to the second
+    assert fmt_when(at, "Africa/Dar_es_Salaam", "zh", seconds=True) in m.body, m.body
     assert zh.gettext("Revision: %(n)s", n=1) in m.body  # in the PI's language
     # a second click on the same content: no second receipt
     c.post(f"/proposals/{pid}/submit", data={"csrf_token": token})

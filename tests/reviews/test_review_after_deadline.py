@@ -20,6 +20,7 @@ from opencall.people.models import User
 from opencall.people.queries import user_by_email
 from opencall.reviews.models import Review, ReviewAssignment, ReviewDeadlineExtension
 from tests.review_cycle import Cycle, Web, csrf
+from tests.web.conftest import said_to
 
 ZONE = "Asia/Dhaka"
 
@@ -162,12 +163,14 @@ def test_the_chair_extends_one_reviewers_deadline_on_the_page(
         assert event is not None and event.action == "review.deadline_extended"
         assert event.call_id == cycle.ids["call"] and event.reason == "ill"
     page = chair.get(f"/manage/calls/{cycle.slug}/assignment").text
-    assert f"{until:%Y-%m-%d %H:%M} UTC" in page  # the extension is listed
+    # the extension is listed, in the reader's zone and language (trialapp16)
+    assert said_to(factory, cycle.emails["chair"], until) in " ".join(page.split())
 
     # the reviewer sees their own deadline, and may now submit
     rev = web.login(cycle.emails["assigned"])
     path = f"/review/assignments/{cycle.ids['assignment']}"
-    assert f"{until:%Y-%m-%d %H:%M} UTC" in rev.get(path).text
+    mine = said_to(factory, cycle.emails["assigned"], until)
+    assert mine in " ".join(rev.get(path).text.split())
     r = rev.post(path, data={"csrf_token": csrf(rev, "/review"), **REVIEW})
     assert r.status_code == 303, r.text[:500]
 

@@ -21,7 +21,7 @@ from opencall.scheduling.models import ScheduleEntry
 from tests import factories as F
 from tests.authz.test_workspace_matrix import session_client
 from tests.scheduling.conftest import SlotWorld, get_call
-from tests.web.conftest import Web
+from tests.web.conftest import Web, said_to
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 UTC = dt.UTC
@@ -88,7 +88,8 @@ def test_an_outage_over_booked_slots_is_accepted_reported_and_flagged(
     page = office.get(f"/manage/resources/{w.pools['b']}").text
     assert 'id="clashes"' in page and "they need rescheduling" in page
     assert codes[first.proposal_id] in page and f"/manage/calls/{w.slug}/schedule" in page
-    assert first.start.strftime("%Y-%m-%d %H:%M") in page
+    # the slot's start in the reader's zone and language (trialapp16)
+    assert said_to(web.factory, w.emails["manager"], first.start) in " ".join(page.split())
     # the audit log: one event for the call, with each slot
     events = clash_events(web)[before:]
     assert [(e.call_id, e.entity_id) for e in events] == [(w.call_id, str(w.pools["b"]))]

@@ -337,3 +337,19 @@ def open_call_now(s: Session, slug: str) -> None:
 
 
 __all__ = ["World", "Web", "csrf", "build_world", "call_services", "session_cookie"]
+
+
+def said_to(factory: Any, email: str | None, when: dt.datetime, lang: str = "en") -> str:
+    """``when`` as the pages and mails write it for the account of ``email`` (its own or
+    its country's zone; None: a reader without an account, UTC), runs of white space made
+    one space as the journeys' ``text_of`` reads a page."""
+    from sqlalchemy import select
+
+    from opencall.people.models import User
+    from opencall.web.pages import fmt_when
+
+    zone = None
+    if email is not None:
+        with factory() as s:
+            zone = s.scalars(select(User).where(User.email == email)).one().reading_zone
+    return re.sub(r"\s+", " ", fmt_when(when, zone, lang))

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
+
+from babel.core import get_global
 
 from opencall.errors import DomainError
 from opencall.inputs import time_zone_name
+from opencall.reference.loader import countries
 
 LANGUAGES = ("en", "zh", "fr", "es")
 
@@ -267,3 +271,16 @@ def orcid_id(raw: str) -> str:
             orcid=raw,
         )
     return "-".join(digits[i : i + 4] for i in range(0, 16, 4))
+
+
+@cache
+def country_zone(iso3: str | None) -> str | None:
+    """The time zone an account of ``iso3`` reads times in until it chooses one: the
+    country's zone where it has only one (Nepal: Asia/Kathmandu; Bolivia:
+    America/La_Paz), else None (UTC, named as such). From CLDR's territory zones, which
+    Babel ships, rather than a table of our own."""
+    ref = countries().get(iso3 or "")
+    if ref is None or not ref.iso2:
+        return None
+    zones = get_global("territory_zones").get(ref.iso2.upper(), [])
+    return str(zones[0]) if len(zones) == 1 else None

@@ -6,6 +6,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
+from opencall.people.domain import country_zone
 
 
 class Country(Base):
@@ -42,7 +43,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
     language: Mapped[str] = mapped_column(String(5), nullable=False, default="en")
-    # the IANA zone the account reads times in beside UTC ("Asia/Dhaka"); None: UTC only
+    # the IANA zone the account reads times in ("Asia/Dhaka"); None: its country's
+    # (``reading_zone``)
     time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     institution_id: Mapped[int | None] = mapped_column(
         ForeignKey("institutions.id"), nullable=True, index=True
@@ -58,6 +60,12 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     institution: Mapped[Institution | None] = relationship(lazy="joined")
+
+    @property
+    def reading_zone(self) -> str | None:
+        """The zone every date and time is written in for this person (pages, e-mails):
+        the one they chose, else their country's where it has one zone, else None (UTC)."""
+        return self.time_zone or country_zone(self.country_iso3)
 
 
 ROLES = (

@@ -81,7 +81,7 @@ def mail_receipt(
 ) -> None:
     """A receipt to the person who submitted (and the PI, when another member did), in
     each one's language (``lang`` for an address without an account): what was
-    received (the revision's content hash) and when, in UTC and the reader's own zone."""
+    received (the revision's content hash) and when, in the reader's language and zone."""
     from opencall.people.queries import user_by_email
 
     to = {submitter.email: submitter}
@@ -102,7 +102,10 @@ def mail_receipt(
                 "revision": rev.number,
                 "hash": rev.content_hash,
                 "when": fmt_when(
-                    received_at, user.time_zone if user is not None else None, seconds=True
+                    received_at,
+                    user.reading_zone if user is not None else None,
+                    language,
+                    seconds=True,
                 ),
                 "link": f"{base_url.rstrip('/')}/proposals/{proposal.id}",
             },
@@ -175,7 +178,7 @@ def queue_draft_reminders(
                     "code": code,
                     "title": title,
                     "call": call.title,
-                    "deadline": fmt_when(call.closes_at, user.time_zone),
+                    "deadline": fmt_when(call.closes_at, user.reading_zone, lang),
                     "link": f"{base}/proposals/{pid}",
                 },
             )

@@ -115,7 +115,7 @@ def queue_reminders(
                 "reviews/mail_reminder.txt",
                 count,
                 base_url,
-                deadline=fmt_when(due(rid), user.time_zone),
+                deadline=fmt_when(due(rid), user.reading_zone, user.language),
             )
             n += 1
     return n

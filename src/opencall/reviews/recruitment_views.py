@@ -78,7 +78,8 @@ def send_invitations(
                 "role": t(ROLE[inv.role]),
                 "deadline": fmt_when(
                     review_settings(call.review_settings).review_deadline,
-                    u.time_zone if u else None,
+                    u.reading_zone if u else None,
+                    lang,
                 ),
                 "link": f"{base}/review/invitations/{raw}",
             },

@@ -48,6 +48,7 @@ from opencall.inputs import (
     local_decimal,
     local_general,
     local_number,
+    local_when,
     reader_zone,
 )
 from opencall.logging_setup import logged_path, set_user
@@ -413,7 +414,7 @@ def get_page(request: Request, posted: Posted = Depends(read_posted)) -> Iterato
         request.state.lang = lang
         # read while the session is open: an error page rendered after it closed has
         # a detached account whose expired attributes cannot be loaded again
-        request.state.time_zone = getattr(user, "time_zone", None)
+        request.state.time_zone = getattr(user, "reading_zone", None)
         set_user(getattr(user, "id", None))
         page = Page(request, db, user, lang, Translator(lang), posted.form, posted.files)
         if request.method not in SAFE_METHODS and not security.check_csrf(
@@ -446,16 +447,28 @@ _READER_ZONE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 
-def fmt_when(value: dt.datetime | None, zone: str | None, *, seconds: bool = False) -> str:
-    """A moment in UTC, stated as such, and in the reader's own time zone when they chose
-    one: "2026-12-20 23:30 UTC (2026-12-21 05:30 Asia/Dhaka, UTC+06:00)". Pages, mails
-    and receipts say times this way, so that none is ambiguous in another zone."""
+def fmt_when(
+    value: dt.datetime | None,
+    zone: str | None,
+    lang: str | None = None,
+    *,
+    seconds: bool = False,
+) -> str:
+    """A moment as its reader reads it: in their language's format (Babel, CLDR) on the
+    wall clock of their zone, the zone named with its offset that day: "21 déc. 2026,
+    05:15 (heure : Népal, UTC+05:45)"; without a zone, UTC, named: "Dec 20, 2026,
+    11:30 PM (UTC)". Pages and e-mails say times this way (stored times stay UTC, exports
+    ISO). Without ``lang``, the neutral "2026-12-20 23:30 UTC (2026-12-21 05:30
+    Asia/Dhaka, UTC+06:00)" of a refusal's sentence (translated later, into any
+    language), the logs and the command line."""
     if value is None:
         return ""
-    fmt = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
     at = value.astimezone(dt.UTC)
-    text = at.strftime(fmt) + " UTC"
     tz = reader_zone(zone)
+    if lang is not None:
+        return local_when(at, tz, lang, seconds=seconds)
+    fmt = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    text = at.strftime(fmt) + " UTC"
     if tz is None:
         return text
     local = at.astimezone(tz)
@@ -464,15 +477,14 @@ def fmt_when(value: dt.datetime | None, zone: str | None, *, seconds: bool = Fal
 
 
 def fmt_in_zone(value: dt.datetime | None, zone: str | None) -> str:
-    """A moment on the wall clock of a stated zone (a call's, a site's), with the zone and
-    its offset that day: "2027-03-01 17:00 Europe/Berlin (UTC+01:00)"; "" without a zone
-    (or a UTC alias, which the UTC time beside it already says)."""
+    """A moment on the wall clock of a stated zone (a call's, a site's), written as the
+    page's language writes dates, the zone named with its offset that day: "Jan 15,
+    2027, 5:00 PM (Germany (Berlin) Time, UTC+01:00)"; "" without a zone (or a UTC
+    alias, which the time beside it already says)."""
     tz = reader_zone(zone)
     if value is None or tz is None:
         return ""
-    local = value.astimezone(tz)
-    off = local.strftime("%z")
-    return f"{local:%Y-%m-%d %H:%M} {zone} (UTC{off[:3]}:{off[3:5]})"
+    return local_when(value, tz, _READER_LANG.get())
 
 
 def shown_zone() -> str | None:
@@ -482,7 +494,9 @@ def shown_zone() -> str | None:
 
 
 def fmt_utc(value: dt.datetime | None) -> str:
-    return fmt_when(value, _READER_ZONE.get())
+    """The templates' ``utc`` filter: a moment in the page's language and the reader's
+    zone (:func:`fmt_when`)."""
+    return fmt_when(value, _READER_ZONE.get(), _READER_LANG.get())
 
 
 # the language of the page being rendered (set by :func:`render`), read by the ``num``
