@@ -14,6 +14,7 @@ allocation, schedule, publication, and the sessions recorded after the award.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from collections import defaultdict
 
@@ -23,6 +24,7 @@ from sqlalchemy import select
 from opencall.calls.models import Call
 from opencall.people.models import User
 from opencall.scheduling.models import ScheduleEntry
+from opencall.web.pages import fmt_when
 from tests.api.test_genebank_journey import review_and_publish
 from tests.api.test_operator_journey import (
     Client,
@@ -133,7 +135,12 @@ def test_remote_cryo_em_sessions_only_for_trained_teams_on_each_clock(
             continue
         pid, address, _ac = team[iso3]
         mine = text_of(signed_in(web, address).get(f"/proposals/{pid}/slots").text)
-        assert "09:00 Asia/Shanghai (UTC+08:00)" in mine and zone in mine, (iso3, mine[:3000])
+        # (each time in the reader's language and zone, named: trialapp16's ``fmt_when``)
+        site = "9:00 AM (China (Shanghai) Time, UTC+08:00)"
+        own = [re.sub(r"\s+", " ", fmt_when(e.start.replace(tzinfo=dt.UTC), zone, "en"))
+               for e in slots]  # fmt: skip
+        assert site in re.sub(r"\s+", " ", mine), (iso3, mine[:3000])
+        assert any(o in mine for o in own), (iso3, zone, mine[:3000])
 
     # after the award: the sessions run, recorded by the teams (one lost to a fault)
     for iso3, (pid, _address, ac) in team.items():
