@@ -17,9 +17,11 @@ from sqlalchemy import func, select
 
 from opencall.calls.models import Call
 from opencall.calls.schemas import ReviewSettings
+from opencall.facilities.api import ResourcePatch, UnavailableIn
 from opencall.facilities.models import CapacityPool, PoolUnavailability
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
+from opencall.results.api import RetractIn
 from opencall.results.schemas import LoanData
 from opencall.reviews.api_write.assignments import ExtensionIn
 from opencall.reviews.api_write.phases import StepIn
@@ -152,13 +154,20 @@ BODIES: list[tuple[type[BaseModel], dict[str, Any]]] = [
     (ExtensionIn, {"until": "9999-12-31T23:59:59-12:00"}),
     (ExtensionIn, {"until": "0001-01-01T00:00:00+14:00"}),
     (StepIn, {"start": "9999-12-31"}),
+    (UnavailableIn, {"starts_at": "9999-12-31T20:00:00", "ends_at": "9999-12-31T23:00:00"}),
+    (ResourcePatch, {"period_start": "2030-01-01", "period_end": "9999-12-31"}),
+    (RetractIn, {"retracted_on": "0001-01-01", "note": "withdrawn"}),
     (ReviewSettings, {"review_deadline": "9999-12-31T23:59:59"}),
     (LoanData, {"sample": "rock", "mass_mg": 5, "due_on": "9999-12-31"}),
     (LoanData, {"sample": "rock", "mass_mg": 5, "shipped_on": "0001-01-01"}),
 ]
 
 
-@pytest.mark.parametrize(("model", "body"), BODIES, ids=lambda v: str(v)[:40])
+@pytest.mark.parametrize(
+    ("model", "body"),
+    BODIES,
+    ids=lambda v: v.__name__ if isinstance(v, type) else "-".join(map(str, v.values()))[:50],
+)
 def test_a_body_date_at_the_end_of_the_calendar_is_refused(
     model: type[BaseModel], body: dict[str, Any]
 ) -> None:
