@@ -1,5 +1,6 @@
 """Pure checks of untrusted input shared by every layer: control characters,
-text made only of invisible characters, finite numbers."""
+text made only of invisible characters, finite numbers, dates within the calendar's
+working years."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import re
 import unicodedata
 import zoneinfo
 from decimal import Decimal, localcontext
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
 
 # C0 controls except tab, newline and carriage return; DEL; C1 controls; lone surrogates
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -70,6 +73,44 @@ def finite_number(text: str) -> float | None:
     except (ValueError, AttributeError):
         return None
     return value if math.isfinite(value) else None
+
+
+# The years a typed date may fall in. Python's calendar ends at 0001-01-01 and
+# 9999-12-31: a date near either end overflowed (OverflowError, a 500) as soon as a page
+# took a day, a week or a time zone's offset from it. No call, loan or closure of this
+# platform lies outside 1000-9000, so a date outside is refused where it is read, with
+# the error a date the form cannot read gets (a bound, not a library's parser: neither
+# ``datetime`` nor pydantic bounds the year below 9999).
+MIN_YEAR = 1000
+MAX_YEAR = 9000
+
+
+def in_calendar(value: dt.date | dt.datetime) -> bool:
+    """True when ``value`` (a date or datetime) lies within the years MIN_YEAR..MAX_YEAR."""
+    return MIN_YEAR <= value.year <= MAX_YEAR
+
+
+def calendar_date(text: str | None) -> dt.date | None:
+    """An ISO date (YYYY-MM-DD) typed by a user, or None when it is unreadable or outside
+    the years MIN_YEAR..MAX_YEAR (:func:`in_calendar`)."""
+    try:
+        day = dt.date.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+    return day if in_calendar(day) else None
+
+
+def bounded_when(value: Any) -> Any:
+    """A pydantic ``AfterValidator`` for a date or datetime field of a body: the value
+    when :func:`in_calendar`, else a ValueError (pydantic's 422)."""
+    if value is not None and not in_calendar(value):
+        raise ValueError(f"a date between the years {MIN_YEAR} and {MAX_YEAR}")
+    return value
+
+
+# a body's date or datetime field within the calendar's years (else pydantic's 422)
+BoundedDate = Annotated[dt.date, AfterValidator(bounded_when)]
+BoundedDateTime = Annotated[dt.datetime, AfterValidator(bounded_when)]
 
 
 def plain_number(value: float, decimals: int | None = None) -> str:

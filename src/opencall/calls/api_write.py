@@ -29,6 +29,7 @@ from opencall.facilities import policies as fac_policies
 from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool
 from opencall.facilities.queries import facility_by_slug, provider_by_slug
+from opencall.inputs import BoundedDateTime
 from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -101,8 +102,8 @@ class CallIn(BaseModel):
     title: str = Field(min_length=3, max_length=300)
     cycle: str = Field(min_length=1, max_length=40)
     description: str = Field("", max_length=20000)
-    opens_at: dt.datetime = Field(description=WHEN)
-    closes_at: dt.datetime = Field(description=WHEN)
+    opens_at: BoundedDateTime = Field(description=WHEN)
+    closes_at: BoundedDateTime = Field(description=WHEN)
     time_zone: str = Field("", max_length=64, description=CALL_ZONE)
     anonymity: Literal["open", "single", "dual"] = "dual"
     review_settings: dict[str, Any] = Field(
@@ -120,7 +121,7 @@ class CallIn(BaseModel):
         description="continuous: proposals taken at any time until the close, reviewed in "
         "batches at the cut-offs",
     )
-    cutoffs: list[dt.datetime] = Field(
+    cutoffs: list[BoundedDateTime] = Field(
         default_factory=list,
         max_length=MAX_CUTOFFS,
         description="the review cut-offs of a continuous call (the close is the last), each "
@@ -145,8 +146,8 @@ class CallEdit(BaseModel):
     title: str | None = Field(None, min_length=3, max_length=300)
     cycle: str | None = Field(None, min_length=1, max_length=40)
     description: str | None = Field(None, max_length=20000)
-    opens_at: dt.datetime | None = Field(None, description=WHEN)
-    closes_at: dt.datetime | None = Field(None, description=WHEN)
+    opens_at: BoundedDateTime | None = Field(None, description=WHEN)
+    closes_at: BoundedDateTime | None = Field(None, description=WHEN)
     time_zone: str | None = Field(None, max_length=64, description=CALL_ZONE)
     anonymity: Literal["open", "single", "dual"] | None = None
     review_settings: dict[str, Any] | None = None

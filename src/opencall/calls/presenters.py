@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from opencall.calls.domain import CALL_TRANSITIONS
 from opencall.calls.models import Call
 from opencall.calls.queries import providers_offered
+from opencall.inputs import in_calendar
 from opencall.optim import wallclock
 from opencall.people.models import Country
 from opencall.web.api import Api
@@ -39,16 +40,17 @@ def parse_when(raw: str, zone: str = "", *, end_of_day: bool = False) -> dt.date
     raw = raw.strip().replace("T", " ")
     for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"):
         try:
-            return wallclock.local_instant(dt.datetime.strptime(raw, fmt), zone)
+            wall = dt.datetime.strptime(raw, fmt)
         except ValueError:
             continue
+        # near 0001 or 9999 the zone's offset overflowed (OverflowError, a 500)
+        return wallclock.local_instant(wall, zone) if in_calendar(wall) else None
     try:
         day = dt.datetime.strptime(raw, "%Y-%m-%d")
     except ValueError:
         return None
-    return wallclock.local_instant(
-        dt.datetime.combine(day.date(), END_OF_DAY) if end_of_day else day, zone
-    )
+    wall = dt.datetime.combine(day.date(), END_OF_DAY) if end_of_day else day
+    return wallclock.local_instant(wall, zone) if in_calendar(wall) else None
 
 
 class PhaseOut(BaseModel):

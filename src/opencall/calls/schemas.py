@@ -10,7 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from opencall.errors import DomainError, Localized
 from opencall.facilities.domain import LANGS, unit_label
-from opencall.inputs import checked_time_zone, error_text, local_number, plain_number
+from opencall.inputs import (
+    BoundedDateTime,
+    bounded_when,
+    checked_time_zone,
+    error_text,
+    local_number,
+    plain_number,
+)
 from opencall.optim import wallclock
 
 NATIONALITY_GROUPS = {"international", "host", "low_lmic", "low", "lower-middle", "ldc"}
@@ -44,7 +51,7 @@ class ReviewSettings(_Doc):
     max_same_institution: int = Field(default=1, ge=1)
     max_same_region: int = Field(default=2, ge=1)
     coauthor_years: int = Field(default=3, ge=0, le=20)
-    review_deadline: dt.datetime | None = None
+    review_deadline: BoundedDateTime | None = None
     #: What reviewers grade against (one line each) and how, shown on every review form.
     criteria: list[str] = Field(default=[], max_length=20)
     guidance: str = Field(default="", max_length=5000)
@@ -387,7 +394,7 @@ class CallCreate(_Doc):
     eligibility: dict[str, Any] = {}
     # "continuous": proposals taken at any time, reviewed in batches at the cut-offs
     mode: Literal["deadline", "continuous"] = "deadline"
-    cutoffs: list[dt.datetime] = Field(default=[], max_length=MAX_CUTOFFS)
+    cutoffs: list[BoundedDateTime] = Field(default=[], max_length=MAX_CUTOFFS)
     decision_days: int | None = Field(default=None, ge=1, le=366)
 
     @field_validator("time_zone")
@@ -397,6 +404,8 @@ class CallCreate(_Doc):
 
     @model_validator(mode="after")
     def _dates(self) -> CallCreate:
+        for d in (self.opens_at, self.closes_at, *self.cutoffs):
+            bounded_when(d)  # before a zone's offset overflows near 0001 or 9999
         for name in ("opens_at", "closes_at"):
             d = getattr(self, name)
             if d.tzinfo is None:

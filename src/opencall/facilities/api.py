@@ -27,6 +27,7 @@ from opencall.facilities.domain import (
 )
 from opencall.facilities.models import CapacityPool, Facility, NodeStaff, Provider
 from opencall.facilities.queries import facility_by_slug, node_staff_query, pools_of
+from opencall.inputs import BoundedDate, BoundedDateTime
 from opencall.people.models import User
 from opencall.web.api import (
     MANAGE,
@@ -84,11 +85,11 @@ class FacilityIn(_In):
 
 
 class UnavailableIn(_In):
-    starts_at: dt.datetime = Field(
+    starts_at: BoundedDateTime = Field(
         description="with an offset, that instant; without one, the resource's local time "
         "(UTC when it has no time_zone); the period is [starts_at, ends_at)"
     )
-    ends_at: dt.datetime
+    ends_at: BoundedDateTime
     reason: str = Field(default="", max_length=200)
 
 
@@ -164,8 +165,8 @@ class ResourceIn(_In):
         "always so for the built-in shift, berth, dive, seat, package, session",
     )
     amount: float = Field(gt=0, description="capacity, in the unit (slots when slot-based)")
-    period_start: dt.date | None = None
-    period_end: dt.date | None = None
+    period_start: BoundedDate | None = None
+    period_end: BoundedDate | None = None
     slot_hours: float | None = Field(default=None, gt=0)
     day_start_hour: float = Field(default=0.0, ge=0, lt=24, description=DAY_START)
     time_zone: str = Field(default="", max_length=64, description=TIME_ZONE)
@@ -200,8 +201,8 @@ class ResourcePatch(_In):
     unit_labels: UnitLabels | None = None
     whole_units: bool = False  # only what is sent changes (null is refused)
     amount: float | None = Field(default=None, gt=0)
-    period_start: dt.date | None = None
-    period_end: dt.date | None = None
+    period_start: BoundedDate | None = None
+    period_end: BoundedDate | None = None
     slot_hours: float | None = Field(default=None, gt=0)
     day_start_hour: float | None = Field(default=None, ge=0, lt=24, description=DAY_START)
     time_zone: str | None = Field(default=None, max_length=64, description=TIME_ZONE)

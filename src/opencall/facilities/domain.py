@@ -18,7 +18,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from opencall.errors import DomainError, Localized
-from opencall.inputs import checked_time_zone, local_number, plain_number, time_zone_name
+from opencall.inputs import (
+    calendar_date,
+    checked_time_zone,
+    in_calendar,
+    local_number,
+    plain_number,
+    time_zone_name,
+)
 from opencall.optim import intervals, wallclock
 from opencall.people.domain import zone_name
 
@@ -616,12 +623,9 @@ def _num(v: Any) -> float | None:
 
 def _date(v: Any) -> dt.date | None:
     if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
-        return v
+        return v if in_calendar(v) else None
     if isinstance(v, str):
-        try:
-            return dt.date.fromisoformat(v.strip())
-        except ValueError:
-            return None
+        return calendar_date(v)
     return None
 
 

@@ -26,7 +26,7 @@ from opencall.facilities.domain import (
 from opencall.facilities.labels import RECORD_KIND_LABELS
 from opencall.facilities.models import CapacityPool, Facility
 from opencall.facilities.queries import pools_of
-from opencall.inputs import finite_number, plain_number
+from opencall.inputs import calendar_date, finite_number, plain_number
 from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
 from opencall.web.i18n import N_
 from opencall.web.labels import labeller
@@ -120,10 +120,7 @@ def _unit_options(page: Page) -> list[tuple[str, str]]:
 
 
 def _date(raw: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(raw.strip())
-    except ValueError:
-        return None
+    return calendar_date(raw)
 
 
 def _render(page: Page, template: str, status: int, **context: Any) -> Response:

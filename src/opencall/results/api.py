@@ -16,6 +16,7 @@ from opencall.calls.access import signed_in_call_api
 from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.facilities.models import CapacityPool
+from opencall.inputs import BoundedDate
 from opencall.proposals.models import Proposal
 from opencall.results import declines, policies, services
 from opencall.results import domain as d
@@ -90,7 +91,7 @@ class OutputOut(BaseModel):
 
 class RetractIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    retracted_on: dt.date
+    retracted_on: BoundedDate
     note: str = Field(min_length=1, max_length=services.MAX_RETRACTION_NOTE)
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from opencall.errors import DomainError
-from opencall.inputs import control_char, error_text
+from opencall.inputs import bounded_when, control_char, error_text
 from opencall.people.bibliography import DOI_SYNTAX, normalise_doi
 from opencall.people.domain import orcid_id
 from opencall.results.domain import KINDS, OUTPUT_KINDS, patent_number
@@ -41,6 +41,18 @@ class _Strict(BaseModel):
     def _text(cls, data: Any) -> Any:
         _no_nul(data)
         return data
+
+    @model_validator(mode="after")
+    def _years(self) -> Any:
+        # every date field, of every kind, within the calendar's years (inputs.in_calendar)
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, dt.date):
+                try:
+                    bounded_when(value)
+                except ValueError as exc:
+                    raise ValueError(f"{name}: {exc}") from None
+        return self
 
 
 def _order(record: BaseModel, *pairs: tuple[str, str]) -> None:

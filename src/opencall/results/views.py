@@ -21,6 +21,7 @@ from opencall.calls.models import Call
 from opencall.errors import DomainError
 from opencall.facilities.labels import RECORD_KIND_LABELS, unit_labels
 from opencall.facilities.models import CapacityPool
+from opencall.inputs import calendar_date
 from opencall.proposals.models import Proposal
 from opencall.results import declines, policies, services
 from opencall.results import domain as d
@@ -279,12 +280,9 @@ def retract_output(proposal_id: int, output_id: int, page: Page = Depends(get_pa
     proposal = _recording(page, proposal_id)
     o = _recorded_output(page, proposal, output_id)
     with page.attempt() as refused:
-        try:
-            on = dt.date.fromisoformat(page.form.get("retracted_on", "").strip())
-        except ValueError:
-            raise DomainError(
-                "Give the day the result was retracted.", field="retracted_on"
-            ) from None
+        on = calendar_date(page.form.get("retracted_on", ""))
+        if on is None:
+            raise DomainError("Give the day the result was retracted.", field="retracted_on")
         services.retract_output(
             page.db, o, on=on, note=page.form.get("note", ""), actor_id=page.user.id
         )

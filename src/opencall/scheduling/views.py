@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from opencall.calls.access import signed_in_call
 from opencall.calls.models import Call
-from opencall.inputs import plain_number
+from opencall.inputs import calendar_date, plain_number
 from opencall.optim import wallclock
 from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
@@ -36,10 +36,6 @@ PER_PAGE = 100
 
 def _call(page: Page, slug: str) -> Call:
     return signed_in_call(page, slug, policies.may_see_schedule)
-
-
-#: the weeks the page shows (``?week=``); beyond, the first week of the schedule
-FIRST_WEEK, LAST_WEEK = dt.date(1000, 1, 1), dt.date(9000, 12, 31)
 
 
 def week_grid(entries: list[ScheduleEntry], monday: dt.date) -> list[dict[str, Any]]:
@@ -119,14 +115,8 @@ def schedule(slug: str, page: Page = Depends(get_page)) -> Response:
     # not the entries of a proposal of the reader's own team (or conflicted) before release
     hidden = policies.hidden_schedule(db, page.user, call)
     raw = page.request.query_params.get("week", "")
-    monday: dt.date | None = None
-    try:
-        if raw:
-            monday = dt.date.fromisoformat(raw)
-    except ValueError:
-        monday = None
-    if monday is not None and not FIRST_WEEK <= monday <= LAST_WEEK:
-        monday = None  # the weeks around it would fall off the calendar (OverflowError)
+    # a week outside the calendar's years is no week, as an unreadable one
+    monday: dt.date | None = calendar_date(raw) if raw else None
     if monday is None:
         first = db.scalar(
             select(func.min(ScheduleEntry.start)).where(

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.db import utcnow
+from opencall.inputs import BoundedDateTime
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies, services
@@ -122,7 +123,7 @@ def remove_assignment(
 class ExtensionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    until: dt.datetime = Field(description="the reviewer's new deadline (UTC when no offset)")
+    until: BoundedDateTime = Field(description="the reviewer's new deadline (UTC when no offset)")
     reason: str = Field("", max_length=2000, description="why (logged)")
 
 

@@ -19,6 +19,7 @@ from opencall.calls.presenters import PhaseOut, move_call
 from opencall.cycle import batches
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
+from opencall.inputs import BoundedDate
 from opencall.reviews import services
 from opencall.reviews.presenters import chair_call
 from opencall.web.api import (
@@ -71,7 +72,7 @@ class StepIn(BaseModel):
     seed: int = Field(0, ge=0, le=10**8)
     objective: Literal["total", "fair"] | None = Field(None, description="assignment only")
     days: int | None = Field(None, ge=1, le=366, description="scheduling only")
-    start: dt.date | None = Field(None, description="scheduling only")
+    start: BoundedDate | None = Field(None, description="scheduling only")
 
 
 class JobOut(BaseModel):

@@ -3,7 +3,6 @@ call's phase transitions (through ``opencall.cycle``), the cycle's steps as jobs
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -19,7 +18,7 @@ from opencall.calls.schemas import review_settings
 from opencall.cycle import services as cycle
 from opencall.errors import DomainError
 from opencall.facilities.domain import unit_label
-from opencall.inputs import local_number
+from opencall.inputs import calendar_date, local_number
 from opencall.proposals.models import Proposal
 from opencall.reviews import policies
 from opencall.reviews import queries as q
@@ -173,11 +172,11 @@ def run_step(slug: str, step: str, page: Page = Depends(get_page)) -> Response:
         if days.isdecimal() and 1 <= int(days) <= 366:
             payload["days"] = int(days)
         start = page.form.get("start", "")
-        try:
-            if start:
-                payload["start"] = dt.date.fromisoformat(start).isoformat()
-        except ValueError:
-            return cockpit_error(page, call, page._(MSG_INVALID))
+        if start:
+            day = calendar_date(start)
+            if day is None:
+                return cockpit_error(page, call, page._(MSG_INVALID))
+            payload["start"] = day.isoformat()
     job = jobs.enqueue_once(  # the one already queued or running, if any
         page.db,
         cycle.STEPS[step].kind,
