@@ -30,6 +30,30 @@ class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
+#: the last second of a day, for a review deadline typed as a date alone
+END_OF_DAY = dt.time(23, 59, 59)
+
+
+def parse_when(raw: str, zone: str = "", *, end_of_day: bool = False) -> dt.datetime | None:
+    """A date typed on a form (or a date alone sent to the API, on UTC's clock), read on the clock of the call's ``zone`` (UTC when
+    empty), as a UTC instant. A date alone is the start of that day, or with
+    ``end_of_day`` (a review deadline: reviews due "on 15 March") its last second, so that
+    a deadline given as a day does not end as that day begins."""
+    raw = raw.strip().replace("T", " ")
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return wallclock.local_instant(dt.datetime.strptime(raw, fmt), zone)
+        except ValueError:
+            continue
+    try:
+        day = dt.datetime.strptime(raw, "%Y-%m-%d")
+    except ValueError:
+        return None
+    return wallclock.local_instant(
+        dt.datetime.combine(day.date(), END_OF_DAY) if end_of_day else day, zone
+    )
+
+
 class ReviewSettings(_Doc):
     mode: Literal["panel", "distributed"] = "panel"
     reviewers_per_proposal: int = Field(default=3, ge=1, le=20)
@@ -59,11 +83,8 @@ class ReviewSettings(_Doc):
         """A deadline given as a date alone ("2027-03-15": reviews due on 15 March) ends
         with that day (23:59:59 UTC), not as it begins."""
         if isinstance(v, str) and len(v.strip()) == 10:
-            try:
-                day = dt.date.fromisoformat(v.strip())
-            except ValueError:
-                return v
-            return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
+            # the chair's pages read it with the same function, on the call's clock
+            return parse_when(v, "", end_of_day=True) or v
         return v
 
     @field_validator("review_deadline")
