@@ -55,6 +55,20 @@ def _token(web: Web, email: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {raw}"}
 
 
+def extension_api(
+    web: Web, cycle: Cycle, factory: sessionmaker[Session]
+) -> tuple[dict[str, str], str]:
+    """The call's deadline passed 3 hours ago: the chair's API headers and the URL of
+    the assigned reviewer's deadline extension."""
+    _deadline(factory, cycle, utcnow() - dt.timedelta(hours=3))
+    with factory() as s:
+        reviewer = user_by_email(s, cycle.emails["assigned"])
+        assert reviewer is not None
+        rid = reviewer.id
+    url = f"/api/v1/calls/{cycle.slug}/reviewers/{rid}/deadline"
+    return _token(web, cycle.emails["chair"]), url
+
+
 REVIEW = {"grade": "4", "confidence": "3", "comments_to_applicants": "Sound.", "action": "submit"}
 API_REVIEW = {"grade": 4, "confidence": 3, "comments_to_applicants": "Sound."}
 
@@ -178,13 +192,7 @@ def test_the_chair_extends_one_reviewers_deadline_on_the_page(
 def test_the_chair_extends_a_deadline_through_the_api(
     web: Web, cycle: Cycle, factory: sessionmaker[Session]
 ) -> None:
-    _deadline(factory, cycle, utcnow() - dt.timedelta(hours=3))
-    chair = _token(web, cycle.emails["chair"])
-    with factory() as s:
-        reviewer = user_by_email(s, cycle.emails["assigned"])
-        assert reviewer is not None
-        rid = reviewer.id
-    url = f"/api/v1/calls/{cycle.slug}/reviewers/{rid}/deadline"
+    chair, url = extension_api(web, cycle, factory)
     own = _token(web, cycle.emails["assigned"])
     before = _counts(factory)
     r = web.client().put(url, headers=chair, json={"until": "2001-01-01T00:00:00Z"})

@@ -8,10 +8,16 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.calls.presenters import parse_when
 from opencall.calls.schemas import review_settings
+from opencall.db import utcnow
+from opencall.reviews.models import ReviewDeadlineExtension
 from opencall.web.pages import fmt_when
+from tests.review_cycle import Cycle, Web
+from tests.reviews.test_review_after_deadline import extension_api
 
 
 def test_a_deadline_given_as_a_day_ends_with_that_day() -> None:
@@ -46,3 +52,26 @@ def test_the_form_reads_a_day_as_its_end_for_a_review_deadline(
         "2027-03-15 17:00", zone
     )
     assert parse_when("15 March", zone, end_of_day=True) is None
+
+
+def test_the_api_reads_a_day_as_its_end_for_an_extension(
+    web: Web, cycle: Cycle, factory: sessionmaker[Session]
+) -> None:
+    """The same "2027-03-15" typed on the page or sent to the API is one deadline: the
+    extension API read a date alone as 00:00 of that day (trialrev16)."""
+    chair, url = extension_api(web, cycle, factory)
+    day = (utcnow() + dt.timedelta(days=2)).date().isoformat()
+    end = dt.datetime.fromisoformat(day).replace(hour=23, minute=59, second=59, tzinfo=dt.UTC)
+    assert parse_when(day, "", end_of_day=True) == end  # what the page reads (call in UTC)
+    r = web.client().put(url, headers=chair, json={"until": day, "reason": "ill"})
+    assert r.status_code == 200, r.text
+    assert dt.datetime.fromisoformat(r.json()["until"]) == end
+    with factory() as s:
+        ext = s.scalars(select(ReviewDeadlineExtension)).one()
+        assert ext.until.replace(tzinfo=dt.UTC) == end
+    # a time given is kept as it was; nonsense is refused
+    r = web.client().put(url, headers=chair, json={"until": f"{day}T10:00:00Z"})
+    assert r.status_code == 200, r.text
+    assert r.json()["until"].startswith(f"{day}T10:00:00")
+    r = web.client().put(url, headers=chair, json={"until": "15 March"})
+    assert r.status_code == 422

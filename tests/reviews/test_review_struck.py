@@ -117,3 +117,27 @@ def test_the_chair_removes_a_submitted_review_from_the_page(
     # the ranking page tells the chair to calibrate again
     stale = re.search(r'<p class="notice" id="ranking-stale".*?</p>', chair.get(ranking).text)
     assert stale and "vuelva a calibrar" in stale.group(0)
+
+
+def test_a_removal_reason_over_the_limit_is_refused_not_cut(
+    web: Web, cycle: Cycle, factory: sessionmaker[Session]
+) -> None:
+    """The removal page cut the chair's reason to 2,000 characters and removed the review
+    with what was left; now it is refused with the reason fields' error, nothing changed."""
+    aid = cycle.ids["assignment"]
+    submitted_and_calibrated(factory, aid, "bien")
+    chair = web.login(cycle.emails["chair"])
+    table = f"/manage/calls/{cycle.slug}/assignment"
+    with factory() as s:
+        events = len(s.scalars(select(AuditEvent)).all())
+    form = {"csrf_token": csrf(chair, table), "submitted_review": "yes"}
+    bad = chair.post(f"{table}/{aid}/remove", data={**form, "reason": "x" * 2001})
+    assert bad.status_code == 400
+    assert "The reason is too long (2000 characters at most)." in bad.text
+    with factory() as s:
+        assert s.get(ReviewAssignment, aid).status == "submitted"  # type: ignore[union-attr]
+        assert len(s.scalars(select(AuditEvent)).all()) == events
+    ok = chair.post(f"{table}/{aid}/remove", data={**form, "reason": "x" * 2000})
+    assert ok.status_code == 303, ok.text[:500]
+    with factory() as s:
+        assert s.get(ReviewAssignment, aid).status == "removed"  # type: ignore[union-attr]

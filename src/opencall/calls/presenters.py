@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 from opencall.calls.domain import CALL_TRANSITIONS
 from opencall.calls.models import Call
 from opencall.calls.queries import providers_offered
-from opencall.inputs import in_calendar
-from opencall.optim import wallclock
+from opencall.calls.schemas import END_OF_DAY as END_OF_DAY  # importable here
+from opencall.calls.schemas import parse_when as parse_when  # importable here
 from opencall.people.models import Country
 from opencall.web.api import Api
 from opencall.web.i18n import N_, country_name
@@ -26,31 +26,6 @@ MSG_DATE_ZONE = N_("Enter a date and time (YYYY-MM-DD HH:MM) on the clock of %(z
 def date_error(page: Page, zone: str) -> str:
     """The error for a date the form cannot read, naming the clock it is read on."""
     return page._(MSG_DATE_ZONE, zone=zone) if zone else page._(MSG_DATE)
-
-
-#: the last second of a day, for a review deadline typed as a date alone
-END_OF_DAY = dt.time(23, 59, 59)
-
-
-def parse_when(raw: str, zone: str = "", *, end_of_day: bool = False) -> dt.datetime | None:
-    """A date typed on the form, read on the clock of the call's ``zone`` (UTC when
-    empty), as a UTC instant. A date alone is the start of that day, or with
-    ``end_of_day`` (a review deadline: reviews due "on 15 March") its last second, so that
-    a deadline given as a day does not end as that day begins."""
-    raw = raw.strip().replace("T", " ")
-    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"):
-        try:
-            wall = dt.datetime.strptime(raw, fmt)
-        except ValueError:
-            continue
-        # near 0001 or 9999 the zone's offset overflowed (OverflowError, a 500)
-        return wallclock.local_instant(wall, zone) if in_calendar(wall) else None
-    try:
-        day = dt.datetime.strptime(raw, "%Y-%m-%d")
-    except ValueError:
-        return None
-    wall = dt.datetime.combine(day.date(), END_OF_DAY) if end_of_day else day
-    return wallclock.local_instant(wall, zone) if in_calendar(wall) else None
 
 
 class PhaseOut(BaseModel):

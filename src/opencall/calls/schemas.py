@@ -15,6 +15,7 @@ from opencall.inputs import (
     bounded_when,
     checked_time_zone,
     error_text,
+    in_calendar,
     local_number,
     plain_number,
 )
@@ -35,6 +36,31 @@ def share_group_parts(group: str) -> list[str]:
 
 class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+#: the last second of a day, for a review deadline typed as a date alone
+END_OF_DAY = dt.time(23, 59, 59)
+
+
+def parse_when(raw: str, zone: str = "", *, end_of_day: bool = False) -> dt.datetime | None:
+    """A date typed on a form (or a date alone sent to the API, on UTC's clock), read on the clock of the call's ``zone`` (UTC when
+    empty), as a UTC instant. A date alone is the start of that day, or with
+    ``end_of_day`` (a review deadline: reviews due "on 15 March") its last second, so that
+    a deadline given as a day does not end as that day begins."""
+    raw = raw.strip().replace("T", " ")
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"):
+        try:
+            wall = dt.datetime.strptime(raw, fmt)
+        except ValueError:
+            continue
+        # near 0001 or 9999 the zone's offset overflowed (OverflowError, a 500)
+        return wallclock.local_instant(wall, zone) if in_calendar(wall) else None
+    try:
+        day = dt.datetime.strptime(raw, "%Y-%m-%d")
+    except ValueError:
+        return None
+    wall = dt.datetime.combine(day.date(), END_OF_DAY) if end_of_day else day
+    return wallclock.local_instant(wall, zone) if in_calendar(wall) else None
 
 
 class ReviewSettings(_Doc):
@@ -66,11 +92,8 @@ class ReviewSettings(_Doc):
         """A deadline given as a date alone ("2027-03-15": reviews due on 15 March) ends
         with that day (23:59:59 UTC), not as it begins."""
         if isinstance(v, str) and len(v.strip()) == 10:
-            try:
-                day = dt.date.fromisoformat(v.strip())
-            except ValueError:
-                return v
-            return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
+            # the chair's pages read it with the same function, on the call's clock
+            return parse_when(v, "", end_of_day=True) or v
         return v
 
     @field_validator("review_deadline")

@@ -32,7 +32,7 @@ from opencall.reviews.models import (
 from opencall.reviews.policies import require_hands_off
 from opencall.reviews.policies import withheld as withheld_from
 from opencall.reviews.services.apart import solve_apart
-from opencall.reviews.services.common import lock_assignment
+from opencall.reviews.services.common import lock_assignment, require_reason_fits
 from opencall.runs import Progress, Solve, SolverRun, inputs_hash_with_rows, record_run
 from opencall.runs import no_progress as _noop
 
@@ -737,7 +737,9 @@ def remove_assignment(
     misconduct, say; a removal meant for an unsubmitted assignment is refused when the
     review came in meanwhile), with a reason kept on record, and only before the ranking
     is frozen: its grade then no longer counts, the ranking is no longer current (the
-    chair calibrates again) and its comments are not shown to the applicants."""
+    chair calibrates again) and its comments are not shown to the applicants. A reason
+    over :data:`~opencall.reviews.services.common.MAX_REASON` is refused, not cut."""
+    require_reason_fits(reason.strip())
     lock_assignment(session, assignment)  # a review submitted meanwhile is seen
     submitted = assignment.status == "submitted"
     if submitted and not submitted_review:

@@ -18,6 +18,17 @@ from opencall.reviews import queries as q
 from opencall.reviews.models import ReviewAssignment
 from opencall.runs import SolverRun
 
+#: the longest reason a chair or reviewer gives that is kept (what its reader sees; the
+#: message says 2000)
+MAX_REASON = 2000
+
+
+def require_reason_fits(text: str) -> None:
+    """Refuse a reason longer than :data:`MAX_REASON` with the reason fields' error
+    (triage, removal), rather than keep a cut one: nothing is changed."""
+    if len(text) > MAX_REASON:
+        raise DomainError("The reason is too long (2000 characters at most).", field="reason")
+
 
 def load_revisions(session: Session, proposals: list[Proposal]) -> list[ProposalRevision]:
     """Load the current revisions of many proposals in a few queries. While the

@@ -19,9 +19,8 @@ from opencall.proposals.models import Proposal, TriageDecision
 from opencall.proposals.queries import triage_of as triage_of  # importable here
 from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.policies import ACTIVE, require_hands_off
+from opencall.reviews.services.common import MAX_REASON, require_reason_fits
 
-#: the longest reason kept (what the applicant reads; its message says 2000)
-MAX_REASON = 2000
 #: the call's states in which triage happens (after the close, before the ranking)
 TRIAGE_STATES = ("closed", "review")
 
@@ -77,8 +76,7 @@ def set_aside(
             "Say why the proposal is set aside: its applicant reads the reason.",
             field="reason",
         )
-    if len(text) > MAX_REASON:
-        raise DomainError("The reason is too long (2000 characters at most).", field="reason")
+    require_reason_fits(text)
     bad = control_char(text)  # tabs and line breaks are allowed
     if bad is not None:
         raise DomainError(

@@ -242,7 +242,9 @@ def assign_by_hand(
 def assignment_remove(slug: str, assignment_id: int, page: Page = Depends(get_page)) -> Response:
     call = staff_call(page, slug)
     a = page.get_visible(ReviewAssignment, assignment_id, lambda row: row.call_id == call.id)
-    reason = page.form.get("reason", "")[:2000]
+    # read whole up to twice the limit (as triage's reasons): the service refuses a
+    # longer one with a clear error, where cutting it here removed with half a reason
+    reason = page.form.get("reason", "")[:4000]
     return _change(
         page,
         call,
