@@ -5,6 +5,8 @@ computed from a hidden count or a count under the small-cell threshold."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from opencall.outcomes import after_award as aa
@@ -54,3 +56,37 @@ def test_share_changes_by_group_over_cycles() -> None:
     assert ldc["results"]["count"] == 6 and ldc["results"]["earlier_count"] == 3
     assert ldc["results"]["earlier_total"] == 25
     assert [r["group"] for r in rows if r["measure"] == "awards"] == ["LDC", "non-LDC"]
+
+
+def test_the_public_pool_never_holds_an_earlier_cycle_s_small_count_of_results() -> None:
+    """Pooled over cycles 1..N on one call's page and 1..N-1 on the previous call's, the
+    two pages' difference was cycle N's count of awards with results, which its own page
+    gives as "<5": such a cycle leaves the results pool unknown ("x"). Before, the page
+    of cycle 3 pooled 2 + 3 = 5 LDC awards with results, and cycle 2's pooled 2."""
+    from types import SimpleNamespace
+
+    from opencall.outcomes.after_award_views import public_change
+
+    def cycle(call_id: int, ldc: tuple[int, int], other: tuple[int, int]) -> dict[str, Any]:
+        both = (ldc[0] + other[0], ldc[1] + other[1])
+        groups = {"all": list(both), "LDC": list(ldc), "other": list(other)}
+        return {"call_id": call_id, "groups": {"income_group": groups, "ldc": groups}}
+
+    data = {
+        "cycles": [
+            cycle(1, (6, 2), (20, 9)),
+            cycle(2, (7, 3), (20, 11)),
+            cycle(3, (9, 6), (20, 12)),
+        ]
+    }
+    rows = public_change(SimpleNamespace(id=3), data, {1, 2, 3})["ldc"]
+    ldc = {r["measure"]: r for r in rows if r["group"] == "LDC"}
+    assert ldc["results"]["earlier_count"] is None and not ldc["results"]["shown"]
+    # award counts are public (the awarded list names each PI's country): pooled
+    assert (ldc["awards"]["earlier_count"], ldc["awards"]["earlier_total"]) == (13, 53)
+    # an earlier cycle whose counts are all 0 or five and over pools as before
+    data["cycles"][0] = cycle(1, (6, 5), (20, 9))
+    data["cycles"][1] = cycle(2, (7, 0), (20, 11))
+    rows = public_change(SimpleNamespace(id=3), data, {1, 2, 3})["ldc"]
+    got = {r["measure"]: r for r in rows if r["group"] == "LDC"}["results"]
+    assert (got["earlier_count"], got["earlier_total"]) == (5, 25)

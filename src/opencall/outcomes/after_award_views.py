@@ -86,11 +86,29 @@ def public_change(
         return {}
     return {
         by: aa.share_changes(
-            [{g: (v[0], v[1]) for g, v in c["groups"][by].items()} for c in upto],
+            [_pooled_as_published(c["groups"][by], c is not upto[-1]) for c in upto],
             min_cell=MIN_CELL,
         )
         for by in oq.CHANGE_BYS
     }
+
+
+def _pooled_as_published(
+    groups: dict[str, Any], earlier: bool
+) -> dict[str, tuple[int | None, int | None]]:
+    """A cycle's (awards, awards with results) per group as the change table may pool
+    them. An earlier cycle's count of awards with results that its own page gives as
+    "<5" (1 to 4, or a total less such a count) is unknown to the pool: pooled over
+    cycles 1..N on one call's page and over 1..N-1 on the last one's, the two pages'
+    difference was cycle N's hidden count. Award counts pool as they are: the awarded
+    list names each PI's country."""
+    total = groups.get("all", (0, 0))[1]
+
+    def small(k: int | None) -> bool:
+        return k is not None and (0 < k < MIN_CELL or 0 < (total or 0) - k < MIN_CELL)
+
+    hidden = earlier and any(small(v[1]) for g, v in groups.items() if g != "all")
+    return {g: (v[0], None if hidden else v[1]) for g, v in groups.items()}
 
 
 def _points(x: float | None) -> str:
