@@ -65,7 +65,7 @@ def test_the_public_pool_never_holds_an_earlier_cycle_s_small_count_of_results()
     of cycle 3 pooled 2 + 3 = 5 LDC awards with results, and cycle 2's pooled 2."""
     from types import SimpleNamespace
 
-    from opencall.outcomes.after_award_views import public_change
+    from opencall.outcomes.queries import public_change
 
     def cycle(call_id: int, ldc: tuple[int, int], other: tuple[int, int]) -> dict[str, Any]:
         both = (ldc[0] + other[0], ldc[1] + other[1])

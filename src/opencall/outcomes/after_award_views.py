@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 
 from opencall.calls.access import visible_call
 from opencall.calls.presenters import joint_providers
-from opencall.outcomes import after_award as aa
 from opencall.outcomes import after_award_data as aad
 from opencall.outcomes import queries as oq
 from opencall.outcomes import services
@@ -66,49 +65,6 @@ def published_after_award(page: Page, call: Any) -> dict[str, Any]:
         # computed again over the release kept (the same figures, a row they read
         # changed): kept for the next reader
     raise RuntimeError("could not record a release of the after-award page")
-
-
-def public_change(
-    call: Any, data: dict[str, Any], public: set[int]
-) -> dict[str, list[dict[str, Any]]]:
-    """Each group's share of the call's awards and awards with results against the
-    facility's earlier cycles pooled (``after_award.share_changes``), by income group and
-    LDC status, from the published counts of the cycles whose results are public, up to
-    this call (``public``: their ids): no share from a hidden count or one under
-    ``MIN_CELL`` (either side)."""
-    upto: list[dict[str, Any]] = []
-    for c in data["cycles"]:
-        if c["call_id"] in public:
-            upto.append(c)
-        if c["call_id"] == call.id:
-            break
-    if not upto or upto[-1]["call_id"] != call.id:
-        return {}
-    return {
-        by: aa.share_changes(
-            [_pooled_as_published(c["groups"][by], c is not upto[-1]) for c in upto],
-            min_cell=MIN_CELL,
-        )
-        for by in oq.CHANGE_BYS
-    }
-
-
-def _pooled_as_published(
-    groups: dict[str, Any], earlier: bool
-) -> dict[str, tuple[int | None, int | None]]:
-    """A cycle's (awards, awards with results) per group as the change table may pool
-    them. An earlier cycle's count of awards with results that its own page gives as
-    "<5" (1 to 4, or a total less such a count) is unknown to the pool: pooled over
-    cycles 1..N on one call's page and over 1..N-1 on the last one's, the two pages'
-    difference was cycle N's hidden count. Award counts pool as they are: the awarded
-    list names each PI's country."""
-    total = groups.get("all", (0, 0))[1]
-
-    def small(k: int | None) -> bool:
-        return k is not None and (0 < k < MIN_CELL or 0 < (total or 0) - k < MIN_CELL)
-
-    hidden = earlier and any(small(v[1]) for g, v in groups.items() if g != "all")
-    return {g: (v[0], None if hidden else v[1]) for g, v in groups.items()}
 
 
 def _points(x: float | None) -> str:
@@ -203,7 +159,7 @@ def public_tables(page: Page, call: Any) -> dict[str, Any]:
             }
             for r in rows
         ]
-        for by, rows in public_change(call, data, public).items()
+        for by, rows in oq.public_change(call, data, public).items()
     }
     return {
         "funnels": funnels,
@@ -247,7 +203,7 @@ def public_csv_rows(page: Page, call: Any) -> list[tuple[str, str, str, str, str
         if c["call_id"] in public:
             for measure in ("awarded", "produced", "low_awarded", "low_produced"):
                 rows.append(("cycles", "", c["cycle"], measure, shown(c[measure])))
-    for by, changes in public_change(call, data, public).items():
+    for by, changes in oq.public_change(call, data, public).items():
         for r in changes:
             m = r["measure"]
             for key in ("count", "total", "earlier_count", "earlier_total"):

@@ -676,6 +676,49 @@ LOW_INCOME = ("low", "lower-middle")
 CHANGE_BYS = ("income_group", "ldc")
 
 
+def public_change(
+    call: Any, data: dict[str, Any], public: set[int]
+) -> dict[str, list[dict[str, Any]]]:
+    """Each group's share of the call's awards and awards with results against the
+    facility's earlier cycles pooled (``after_award.share_changes``), by income group and
+    LDC status, from the published counts of the cycles whose results are public, up to
+    this call (``public``: their ids): no share from a hidden count or one under
+    ``PUBLIC_MIN_CELL`` (either side)."""
+    upto: list[dict[str, Any]] = []
+    for c in data["cycles"]:
+        if c["call_id"] in public:
+            upto.append(c)
+        if c["call_id"] == call.id:
+            break
+    if not upto or upto[-1]["call_id"] != call.id:
+        return {}
+    return {
+        by: aa.share_changes(
+            [_pooled_as_published(c["groups"][by], c is not upto[-1]) for c in upto],
+            min_cell=PUBLIC_MIN_CELL,
+        )
+        for by in CHANGE_BYS
+    }
+
+
+def _pooled_as_published(
+    groups: dict[str, Any], earlier: bool
+) -> dict[str, tuple[int | None, int | None]]:
+    """A cycle's (awards, awards with results) per group as the change table may pool
+    them. An earlier cycle's count of awards with results that its own page gives as
+    "<5" (1 to 4, or a total less such a count) is unknown to the pool: pooled over
+    cycles 1..N on one call's page and over 1..N-1 on the last one's, the two pages'
+    difference was cycle N's hidden count. Award counts pool as they are: the awarded
+    list names each PI's country."""
+    total = groups.get("all", (0, 0))[1]
+
+    def small(k: int | None) -> bool:
+        return k is not None and (0 < k < PUBLIC_MIN_CELL or 0 < (total or 0) - k < PUBLIC_MIN_CELL)
+
+    hidden = earlier and any(small(v[1]) for g, v in groups.items() if g != "all")
+    return {g: (v[0], None if hidden else v[1]) for g, v in groups.items()}
+
+
 def public_after_award(session: Session, call: Call) -> dict[str, Any]:
     """The figures of the public after-award page, as plain data (group keys, counts and
     intervals; the page labels them): the call's funnel after the award by income group

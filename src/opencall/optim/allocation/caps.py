@@ -122,7 +122,7 @@ def cap_pools(problem: AllocationProblem, cap: GroupCap) -> tuple[str, ...]:
     return tuple(p.id for p in problem.pools) if cap.pools is None else cap.pools
 
 
-def _members(problem: AllocationProblem, cap: GroupCap) -> Iterable[tuple[str, frozenset[str]]]:
+def cap_members(problem: AllocationProblem, cap: GroupCap) -> Iterable[tuple[str, frozenset[str]]]:
     groups = {g.name: g for g in problem.groups}
     for name in cap.groups:
         yield name, groups[name].proposal_ids
@@ -163,7 +163,7 @@ def cap_rows(
 
     for cap in problem.policy.group_caps:
         pools = cap_pools(problem, cap)
-        for _, members in _members(problem, cap):
+        for _, members in cap_members(problem, cap):
             mine = [i for i in cand if reqs[i].proposal_id in members]
             if cap.max_awards is not None:
                 proposals = sorted({reqs[i].proposal_id for i in mine})
@@ -194,7 +194,7 @@ def held(problem: AllocationProblem, fractions: Mapping[str, float]) -> _Held:
     out = _Held({}, {})
     for k, cap in enumerate(problem.policy.group_caps):
         pools = cap_pools(problem, cap)
-        for name, members in _members(problem, cap):
+        for name, members in cap_members(problem, cap):
             keys: set[str] = set()
             amount = 0.0
             for r in problem.requests:
@@ -218,7 +218,7 @@ def cap_errors(
     errors: list[str] = []
     for k, cap in enumerate(problem.policy.group_caps):
         pools = cap_pools(problem, cap)
-        for name, members in _members(problem, cap):
+        for name, members in cap_members(problem, cap):
             n = len(state.awards[(k, name)])
             if cap.max_awards is not None and n > cap.max_awards:
                 errors.append(f"{cap.per} {name}: {n} awards > cap {cap.max_awards}")
@@ -246,7 +246,7 @@ def cap_reached(
     units = {p.id: p.unit for p in problem.pools}
     for k, cap in enumerate(problem.policy.group_caps):
         pools = cap_pools(problem, cap)
-        for name, members in _members(problem, cap):
+        for name, members in cap_members(problem, cap):
             if r.proposal_id not in members:
                 continue
             mine = state.awards[(k, name)]

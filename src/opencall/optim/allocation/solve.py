@@ -12,8 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from opencall.optim import limits
-from opencall.optim.allocation.caps import _members as cap_members
-from opencall.optim.allocation.caps import cap_pools, cap_rows
+from opencall.optim.allocation.caps import cap_members, cap_pools, cap_rows
 from opencall.optim.allocation.explain import _explain
 from opencall.optim.allocation.mip import (
     MipModel,
