@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import partial
 
 from sqlalchemy.orm import Session
 
 from opencall.inputs import local_number
 from opencall.jobs import Job, JobRegistry
-from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.proposals.queries import pi_user
 from opencall.results import domain as d
@@ -29,18 +29,25 @@ SUBJECT_OVERDUE = N_("Overdue: the sample loan of %(code)s is due back")
 SUBJECT_REPORT = N_("Overdue: the first report on award %(code)s")
 
 
-def _mail_pi(
+def _remind_pi(
     session: Session,
-    user: User,
     proposal: Proposal,
     base_url: str,
     template: str,
     subject: str,
     fields: dict[str, object],
-) -> None:
-    """Queue the reminder ``template`` to the proposal's PI ``user`` in their language (the
-    name, code, site and proposal id filled in besides ``fields``, a float of which is
-    written as that language writes numbers)."""
+    *,
+    claim: Callable[[], bool],
+    mark: Callable[..., object],
+) -> bool:
+    """Remind the proposal's PI once: ``claim`` the reminder (one statement on its row),
+    queue the reminder ``template`` to the PI in their language (the name, code, site and
+    proposal id filled in besides ``fields``, a float of which is written as that language
+    writes numbers), then ``mark`` it sent (``to_user_id``: the PI's). False, with nothing
+    written, where the proposal has no PI to write to or another run claimed it first."""
+    user = pi_user(session, proposal)
+    if user is None or not claim():
+        return False  # no PI to write to, or reminded by another run meanwhile
     lang = user.language or "en"
     body = mail_text(
         template,
@@ -55,6 +62,8 @@ def _mail_pi(
     )
     subject_text = Translator(lang).plain(subject, code=proposal.code)
     queue_mail(session, user.email, subject_text, body, base_url=base_url)
+    mark(to_user_id=user.id)
+    return True
 
 
 def queue_report_reminders(session: Session, base_url: str, today: dt.date) -> int:
@@ -65,12 +74,8 @@ def queue_report_reminders(session: Session, base_url: str, today: dt.date) -> i
         rem = q.report_reminder(session, proposal.id)
         if not d.needs_report_reminder(day0, False, today, rem.last_reminded_on if rem else None):
             continue
-        user = pi_user(session, proposal)
-        if user is None or not services.claim_report_reminder(session, proposal, today):
-            continue  # no PI to write to, or reminded by another run meanwhile
-        _mail_pi(
+        n += _remind_pi(
             session,
-            user,
             proposal,
             base_url,
             "results/mail_report.txt",
@@ -80,9 +85,9 @@ def queue_report_reminders(session: Session, base_url: str, today: dt.date) -> i
                 "due": d.report_due_on(day0).isoformat(),
                 "every": d.REPORT_REMIND_EVERY_DAYS,
             },
+            claim=partial(services.claim_report_reminder, session, proposal, today),
+            mark=partial(services.mark_report_reminded, session, proposal, today),
         )
-        services.mark_report_reminded(session, proposal, today, to_user_id=user.id)
-        n += 1
     return n
 
 
@@ -94,12 +99,8 @@ def queue_overdue_reminders(session: Session, base_url: str, today: dt.date) -> 
             continue
         proposal = session.get(Proposal, rec.proposal_id)
         assert proposal is not None
-        user = pi_user(session, proposal)
-        if user is None or not services.claim_reminder(session, rec, today):
-            continue  # no PI to write to, or reminded by another run meanwhile
-        _mail_pi(
+        n += _remind_pi(
             session,
-            user,
             proposal,
             base_url,
             "results/mail_overdue.txt",
@@ -110,9 +111,9 @@ def queue_overdue_reminders(session: Session, base_url: str, today: dt.date) -> 
                 "due": rec.data.get("due_on", ""),
                 "days": d.days_overdue(rec.data, today),
             },
+            claim=partial(services.claim_reminder, session, rec, today),
+            mark=partial(services.mark_reminded, session, rec, today),
         )
-        services.mark_reminded(session, rec, today, to_user_id=user.id)
-        n += 1
     return n
 
 
