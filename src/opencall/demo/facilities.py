@@ -4,8 +4,10 @@ lunar samples (mass) and the livelihood programmes (course seats, packages)."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -36,6 +38,38 @@ _PROVIDERS = {
         "Hybrid rice, tilapia aquaculture and juncao training and demonstration.",
     ),
 }
+# the facilities by slug: (name, kind, description, attributes)
+_FACILITIES: dict[str, tuple[str, str, str, dict[str, Any]]] = {
+    "fast": (
+        "FAST 500 m radio telescope",
+        "telescope",
+        "Dawodang, Pingtang County, Guizhou. 19-beam L-band and UWB receivers.",
+        {**FAST_SITE_ATTRIBUTES, "receivers": FAST_RECEIVERS, "modes": FAST_MODES},
+    ),
+    "tansuo-fendouzhe": (
+        "R/V Tansuo-1 with HOV Fendouzhe",
+        "vessel",
+        "Full-ocean-depth crewed submersible; three persons per dive.",
+        {
+            "vessel": "Tansuo-1",
+            "submersible": "Fendouzhe",
+            "max_dive_depth_m": 11000.0,
+            "dives_per_day": 1,
+        },
+    ),
+    "change-samples": (
+        "Chang'e lunar sample collection",
+        "samples",
+        "Chang'e-5 (1,731 g, 2020) and Chang'e-6 (1,935.3 g, far side, 2024).",
+        {"missions": ["Chang'e-5", "Chang'e-6"]},
+    ),
+    "livelihood": (
+        "Livelihood technology programmes",
+        "programme",
+        "Courses in Changsha (hybrid rice), Wuxi (tilapia) and Fuzhou (juncao).",
+        {"technologies": ["hybrid rice", "tilapia", "juncao"]},
+    ),
+}
 
 
 @dataclass
@@ -64,18 +98,23 @@ def _provider(session: Session, slug: str) -> Provider:
     )
 
 
+def _facility(session: Session, provider: Provider, slug: str) -> Facility:
+    name, kind, description, attributes = _FACILITIES[slug]
+    return fac_services.create_facility(
+        session,
+        provider,
+        name=name,
+        slug=slug,
+        kind=kind,
+        description=description,
+        attributes=copy.deepcopy(attributes),  # the table's own is never handed out
+    )
+
+
 def build_facilities(session: Session, anchor: dt.date) -> DemoFacilities:
     """The four providers with their facilities and pools (dated from ``anchor``)."""
     naoc = _provider(session, "naoc")
-    fast = fac_services.create_facility(
-        session,
-        naoc,
-        name="FAST 500 m radio telescope",
-        slug="fast",
-        kind="telescope",
-        description="Dawodang, Pingtang County, Guizhou. 19-beam L-band and UWB receivers.",
-        attributes={**FAST_SITE_ATTRIBUTES, "receivers": FAST_RECEIVERS, "modes": FAST_MODES},
-    )
+    fast = _facility(session, naoc, "fast")
     fast_pools = [
         fac_services.create_pool(
             session,
@@ -88,20 +127,7 @@ def build_facilities(session: Session, anchor: dt.date) -> DemoFacilities:
         for h in range(24)
     ]
     idsse = _provider(session, "idsse")
-    vessel = fac_services.create_facility(
-        session,
-        idsse,
-        name="R/V Tansuo-1 with HOV Fendouzhe",
-        slug="tansuo-fendouzhe",
-        kind="vessel",
-        description="Full-ocean-depth crewed submersible; three persons per dive.",
-        attributes={
-            "vessel": "Tansuo-1",
-            "submersible": "Fendouzhe",
-            "max_dive_depth_m": 11000.0,
-            "dives_per_day": 1,
-        },
-    )
+    vessel = _facility(session, idsse, "tansuo-fendouzhe")
     legs = [
         (
             "Leg 1",
@@ -146,15 +172,7 @@ def build_facilities(session: Session, anchor: dt.date) -> DemoFacilities:
         )
         vessel_pools.append((berths, dives))
     lesec = _provider(session, "lesec")
-    samples = fac_services.create_facility(
-        session,
-        lesec,
-        name="Chang'e lunar sample collection",
-        slug="change-samples",
-        kind="samples",
-        attributes={"missions": ["Chang'e-5", "Chang'e-6"]},
-        description="Chang'e-5 (1,731 g, 2020) and Chang'e-6 (1,935.3 g, far side, 2024).",
-    )
+    samples = _facility(session, lesec, "change-samples")
     sample_pools = [
         fac_services.create_pool(
             session,
@@ -172,15 +190,7 @@ def build_facilities(session: Session, anchor: dt.date) -> DemoFacilities:
         ]
     ]
     cicete = _provider(session, "livelihood")
-    prog = fac_services.create_facility(
-        session,
-        cicete,
-        name="Livelihood technology programmes",
-        slug="livelihood",
-        kind="programme",
-        attributes={"technologies": ["hybrid rice", "tilapia", "juncao"]},
-        description="Courses in Changsha (hybrid rice), Wuxi (tilapia) and Fuzhou (juncao).",
-    )
+    prog = _facility(session, cicete, "livelihood")
     course_start = anchor + dt.timedelta(days=150)
     seat_pools, package_pools = [], []
     for tech, place, seats in [
