@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.calls import partners, policies, services
@@ -30,7 +30,7 @@ from opencall.facilities import services as fac_services
 from opencall.facilities.models import CapacityPool
 from opencall.facilities.queries import facility_by_slug, provider_by_slug
 from opencall.inputs import BoundedDateTime
-from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api
+from opencall.web.api import MANAGE, MAX_ID, SLUG, Api, ApiError, get_api, slug_param
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "refused: the message names the field and says why"},
@@ -307,7 +307,7 @@ def invite_partner(body: PartnerIn, slug: str = SLUG, api: Api = Depends(get_api
 
 @router.post("/calls/{slug}/partners/{provider}/accept", response_model=PartnerOut)
 def accept_partner(
-    slug: str = SLUG, provider: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
+    slug: str = SLUG, provider: str = slug_param(), api: Api = Depends(get_api)
 ) -> PartnerOut:
     """The invited provider's user office (administrators, call managers) accepts."""
     user = api.require_user()
@@ -321,7 +321,7 @@ def accept_partner(
 
 @router.delete("/calls/{slug}/partners/{provider}", status_code=204)
 def withdraw_partner(
-    slug: str = SLUG, provider: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
+    slug: str = SLUG, provider: str = slug_param(), api: Api = Depends(get_api)
 ) -> Response:
     """Withdraw the partner (the call's office), or decline or leave the call (the
     partner's user office); refused while the call offers any of its resources."""

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -35,6 +35,8 @@ from opencall.people.models import ROLES, RoleGrant, RoleInvitation, User
 from opencall.web import security
 from opencall.web.api import (
     MANAGE,
+    MANAGE_ERRORS,
+    SLUG,
     Api,
     Paged,
     PageRequest,
@@ -52,7 +54,6 @@ from opencall.web.paging import paginate_query
 
 router = APIRouter()
 Held = TypeVar("Held", RoleGrant, RoleInvitation)  # what a provider's people page revokes
-SLUG = Path(min_length=1, max_length=80)
 
 MSG_SUBJECT = N_("OpenCall: a role at %(provider)s")
 # messages of people.services / facilities.services shown on these pages (translated by tmsg)
@@ -336,12 +337,8 @@ def accept(token: str, page: Page = Depends(get_page)) -> Response:
 # ---------------------------------------------------------------- JSON API
 
 api_router = APIRouter(prefix="/api/v1", tags=["people and roles"])
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "not found (or not yours to manage)"},
-    400: {"description": "bad input (the message says which)"},
-}
 # the writes of roles: the manage scope, 404 for what is not the caller's
-MANAGER: dict[str, Any] = {"responses": NOT_FOUND, "dependencies": [MANAGE]}
+MANAGER: dict[str, Any] = {"responses": MANAGE_ERRORS, "dependencies": [MANAGE]}
 
 
 class RoleGrantOut(BaseModel):
@@ -413,7 +410,7 @@ def _slugs(db: Session, p: Provider) -> dict[int, str]:
     return {c.id: c.slug for c in _calls_of(db, p)}
 
 
-@api_router.get("/providers/{slug}/roles", response_model=RoleList, responses=NOT_FOUND)
+@api_router.get("/providers/{slug}/roles", response_model=RoleList, responses=MANAGE_ERRORS)
 def api_people(
     slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
 ) -> RoleList:
@@ -434,7 +431,9 @@ def api_people(
     )
 
 
-@api_router.get("/providers/{slug}/invitations", response_model=InvitationList, responses=NOT_FOUND)
+@api_router.get(
+    "/providers/{slug}/invitations", response_model=InvitationList, responses=MANAGE_ERRORS
+)
 def api_invitations(
     slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
 ) -> InvitationList:

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -31,6 +31,7 @@ from opencall.inputs import BoundedDate, BoundedDateTime
 from opencall.people.models import User
 from opencall.web.api import (
     MANAGE,
+    SLUG,
     Api,
     ApiError,
     Paged,
@@ -397,9 +398,7 @@ def _apply(api: Api, action: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 @router.get("/providers/{slug}/facilities", response_model=list[FacilityOut])
-def list_facilities(
-    slug: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
-) -> list[FacilityOut]:
+def list_facilities(slug: str = SLUG, api: Api = Depends(get_api)) -> list[FacilityOut]:
     """The provider's facilities with their resources (its managers only)."""
     p = api_managed_provider(api, slug)
     facs = api.db.scalars(
@@ -409,9 +408,7 @@ def list_facilities(
 
 
 @router.post("/providers/{slug}/facilities", response_model=FacilityOut, **CREATED)
-def create_facility(
-    body: FacilityIn, slug: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
-) -> FacilityOut:
+def create_facility(body: FacilityIn, slug: str = SLUG, api: Api = Depends(get_api)) -> FacilityOut:
     """A facility: kind ``custom`` for one no preset describes (its resources say
     everything), or a preset kind with its typed attributes."""
     p = api_managed_provider(api, slug)
@@ -611,7 +608,7 @@ def _node_staff_out(g: NodeStaff, u: User, pool: CapacityPool) -> NodeStaffOut:
 
 @router.get("/providers/{slug}/node-staff", response_model=NodeStaffList)
 def list_node_staff(
-    slug: str = Path(min_length=1, max_length=80),
+    slug: str = SLUG,
     api: Api = Depends(get_api),
     page: PageRequest = Depends(paging),
 ) -> NodeStaffList:
@@ -629,7 +626,7 @@ def list_node_staff(
 
 @router.post("/providers/{slug}/node-staff", response_model=NodeStaffGiven, **CREATED)
 def give_node_staff(
-    body: NodeStaffIn, slug: str = Path(min_length=1, max_length=80), api: Api = Depends(get_api)
+    body: NodeStaffIn, slug: str = SLUG, api: Api = Depends(get_api)
 ) -> NodeStaffGiven:
     """Make an account staff of some of the provider's resources (a node run by its own
     institution): they see and record those resources' awards, bookings and post-award
@@ -652,7 +649,7 @@ def _provider_grant(api: Api, provider: Provider, grant_id: int) -> NodeStaff:
 
 @router.delete("/providers/{slug}/node-staff/{grant_id}", status_code=204, dependencies=[MANAGE])
 def revoke_node_staff(
-    slug: str = Path(min_length=1, max_length=80),
+    slug: str = SLUG,
     grant_id: int = id_param(),
     api: Api = Depends(get_api),
 ) -> Response:

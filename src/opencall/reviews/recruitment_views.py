@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -20,7 +20,18 @@ from opencall.calls.schemas import review_settings
 from opencall.errors import DomainError
 from opencall.reviews import recruitment
 from opencall.reviews.models import ReviewInvitation
-from opencall.web.api import MANAGE, REVIEW, Api, Paged, PageRequest, get_api, keyset_page, paging
+from opencall.web.api import (
+    MANAGE,
+    MANAGE_ERRORS,
+    REVIEW,
+    SLUG,
+    Api,
+    Paged,
+    PageRequest,
+    get_api,
+    keyset_page,
+    paging,
+)
 from opencall.web.i18n import N_, Translator
 from opencall.web.labels import ROLE_LABELS, labeller
 from opencall.web.mail import queue_mail
@@ -29,7 +40,6 @@ from opencall.web.paging import paginate_query
 
 router = APIRouter()
 api_router = APIRouter(prefix="/api/v1", tags=["reviewer recruitment"])
-SLUG = Path(min_length=1, max_length=80)
 
 STATUS = {
     "invited": N_("no answer yet"),
@@ -268,18 +278,12 @@ def _out(i: ReviewInvitation) -> InvitationOut:
     )
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "not found (or not yours to manage)"},
-    400: {"description": "bad input (the message says which)"},
-}
-
-
 class InvitationList(Paged[InvitationOut]):
     pass
 
 
 @api_router.get(
-    "/calls/{slug}/reviewer-invitations", response_model=InvitationList, responses=ERRORS
+    "/calls/{slug}/reviewer-invitations", response_model=InvitationList, responses=MANAGE_ERRORS
 )
 def api_invitations(
     slug: str = SLUG, api: Api = Depends(get_api), page: PageRequest = Depends(paging)
@@ -300,7 +304,7 @@ def api_invitations(
     "/calls/{slug}/reviewer-invitations",
     response_model=list[InvitationOut],
     status_code=201,
-    responses=ERRORS,
+    responses=MANAGE_ERRORS,
     dependencies=[MANAGE],
 )
 def api_invite(
@@ -318,7 +322,7 @@ def api_invite(
 @api_router.post(
     "/review-invitations/answer",
     response_model=InvitationOut,
-    responses=ERRORS,
+    responses=MANAGE_ERRORS,
     dependencies=[REVIEW],
 )
 def api_answer(body: AnswerIn, api: Api = Depends(get_api)) -> InvitationOut:

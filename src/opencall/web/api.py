@@ -62,7 +62,15 @@ MAX_LIMIT = 200
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: the scopes that allow some write (``read`` allows none)
 WRITE_SCOPES = frozenset({"apply", "review", "manage"})
-SLUG = Path(min_length=1, max_length=80)
+
+
+def slug_param() -> Any:
+    """A path parameter that is a slug (of a call, a provider, a facility), fresh for
+    every use where it is not named ``slug`` (FastAPI binds one to its name)."""
+    return Path(min_length=1, max_length=80)
+
+
+SLUG = slug_param()
 
 
 def id_param() -> Any:
@@ -77,6 +85,12 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 ERRORS: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND,
     400: {"description": "refused by a rule (message says why)"},
+}
+#: the documented refusals of a manager's routes (a provider's roles, a call's reviewer
+#: invitations): what is not theirs is not found
+MANAGE_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "not found (or not yours to manage)"},
+    400: {"description": "bad input (the message says which)"},
 }
 # a write's documented refusals (a service's refusal changes nothing)
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
