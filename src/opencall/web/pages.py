@@ -166,6 +166,10 @@ class Page:
     def _(self, message: str, **params: Any) -> str:
         return self.t.gettext(message, **params)
 
+    def fields(self, *names: str) -> dict[str, str]:
+        """The posted form's fields ``names`` (each as sent, "" where it is missing)."""
+        return {k: self.form.get(k, "") for k in names}
+
     def require_user(self) -> Any:
         if self.user is None:
             raise LoginRequired()

@@ -359,8 +359,7 @@ def save_answer(page: Page, proposal: Proposal, status: int = 200, **extra: Any)
 @router.post("/proposals/{proposal_id}", response_class=HTMLResponse)
 def save_text(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     proposal = editable_for(page, proposal_id)
-    f = page.form
-    text = {k: f.get(k, "") for k in ("title", "abstract", "science_case", "keywords", "version")}
+    text = page.fields("title", "abstract", "science_case", "keywords", "version")
     errors: dict[str, str] = {}
     for name, limit in TEXT_LIMITS.items():
         if len(text[name]) > limit:

@@ -224,10 +224,7 @@ def _sent_again(page: Page, a: ReviewAssignment, f: dict[str, str]) -> bool:
 @router.post("/review/assignments/{assignment_id}", response_class=HTMLResponse)
 def save_review(assignment_id: int, page: Page = Depends(get_page)) -> Response:
     a = _assignment(page, assignment_id)
-    f = {
-        k: page.form.get(k, "")
-        for k in ("grade", "confidence", "comments_to_applicants", "comments_to_panel")
-    }
+    f = page.fields("grade", "confidence", "comments_to_applicants", "comments_to_panel")
     if _sent_again(page, a, f):
         # the submitted review's form sent again (its answer lost): nothing written
         return _saved(page, a, final=True)

@@ -92,10 +92,7 @@ def technical_pdf(proposal_id: int, n: int, page: Page = Depends(get_page)) -> R
 @router.post("/technical/proposals/{proposal_id}", response_class=HTMLResponse)
 def technical_save(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     p = _technical_proposal(page, proposal_id)
-    f = {
-        k: page.form.get(k, "")
-        for k in ("verdict", "amount_needed", "notes_to_panel", "notes_to_applicants")
-    }
+    f = page.fields("verdict", "amount_needed", "notes_to_panel", "notes_to_applicants")
     errors: dict[str, str] = {}
     amount: float | None = None
     if f["amount_needed"].strip():
