@@ -112,35 +112,38 @@ def _invitation(page: Page, member_id: int) -> TeamMember:
     )
 
 
-def _answered(page: Page, member: TeamMember) -> Response:
-    """An invitation answered already (another tab, the link opened again): said, 200."""
-    return page.render("proposals/invitation.html", {"m": member, "pi": None, "error": None})
+def _invitation_page(
+    page: Page,
+    member: TeamMember,
+    pi: TeamMember | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The invitation page; without ``pi``, an invitation answered already (another tab,
+    the link opened again): said, 200."""
+    return page.render("proposals/invitation.html", {"m": member, "pi": pi, "error": error}, status)
 
 
 @router.get("/invitations/{member_id}", response_class=HTMLResponse)
 def invitation(member_id: int, page: Page = Depends(get_page)) -> Response:
     member = _invitation(page, member_id)
     if member.status != "invited":
-        return _answered(page, member)
-    pi = member.proposal.pi_member
-    return page.render("proposals/invitation.html", {"m": member, "pi": pi, "error": None})
+        return _invitation_page(page, member)
+    return _invitation_page(page, member, member.proposal.pi_member)
 
 
 @router.post("/invitations/{member_id}", response_class=HTMLResponse)
 def answer_invitation(member_id: int, page: Page = Depends(get_page)) -> Response:
     member = _invitation(page, member_id)
     if member.status != "invited":
-        return _answered(page, member)
+        return _invitation_page(page, member)
     action = page.form.get("action", "")
     if action not in ("accept", "decline"):
-        pi = member.proposal.pi_member
-        return page.render(
-            "proposals/invitation.html", {"m": member, "pi": pi, "error": page._(MSG_INVALID)}, 400
-        )
+        return _invitation_page(page, member, member.proposal.pi_member, page._(MSG_INVALID), 400)
     with page.attempt() as refused:
         services.respond_to_invitation(page.db, member, page.user, accept=action == "accept")
     if refused:  # the other tab's answer came first (rolled back: read again)
-        return _answered(page, member)
+        return _invitation_page(page, member)
     if action == "accept":
         return page.redirect(f"/proposals/{member.proposal_id}", "accepted")
     return page.redirect("/dashboard", "declined")
