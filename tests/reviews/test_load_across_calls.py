@@ -12,11 +12,15 @@ from sqlalchemy.orm import Session
 from opencall import auditlog
 from opencall.cycle.services import transition_call
 from opencall.errors import DomainError
+from opencall.people.models import User
 from opencall.reviews import queries as rq
 from opencall.reviews import recruitment
 from opencall.reviews import services as rv
+from opencall.reviews.models import ReviewerLoadLimit
 from tests import factories as F
+from tests.review_cycle import Cycle
 from tests.reviews.test_recruitment import _accept, _call_in_review
+from tests.web.conftest import Web, api_bearer, csrf
 
 
 def _also_accepts(db: Session, call, user) -> None:  # noqa: ANN001
@@ -75,3 +79,37 @@ def test_the_limit_is_checked_audited_and_lifted(db: Session) -> None:
         select(auditlog.AuditEvent).where(auditlog.AuditEvent.action == "review.load_limit_set")
     ).all()
     assert [(e.data or {}).get("after") for e in events] == [5, None]
+
+
+def test_the_reviewer_sets_it_on_the_page_and_through_the_api(web: Web, cycle: Cycle) -> None:
+    email = cycle.emails["assigned"]
+    c = web.login(email)
+    with web.factory() as s:
+        uid = s.scalars(select(User.id).where(User.email == email)).one()
+
+    def limit() -> object:
+        with web.factory() as s:
+            row = s.get(ReviewerLoadLimit, uid)
+            return row.max_at_once if row else None
+
+    page = c.get("/review")
+    assert page.status_code == 200 and 'name="max_at_once"' in page.text
+    r = c.post("/review/load-limit", data={"csrf_token": csrf(c, "/review"), "max_at_once": "4"})
+    assert r.status_code == 303 and limit() == 4
+    assert "You have 1 of 4 to review now." in c.get("/review").text
+    for bad, said in (("0", "between 1 and 100"), ("lots", "Enter a whole number")):
+        r = c.post(
+            "/review/load-limit", data={"csrf_token": csrf(c, "/review"), "max_at_once": bad}
+        )
+        assert r.status_code == 400 and said in r.text and limit() == 4
+    headers = api_bearer(web, email, scopes=("review",))
+    api = web.client()
+    assert api.get("/api/v1/me/review-load", headers=headers).json() == {
+        "max_at_once": 4,
+        "to_review": 1,
+    }
+    r = api.put("/api/v1/me/review-load", headers=headers, json={"max_at_once": 101})
+    assert r.status_code in (400, 422) and "between 1 and 100" in r.text and limit() == 4
+    r = api.put("/api/v1/me/review-load", headers=headers, json={"max_at_once": None})
+    assert r.status_code == 200 and r.json() == {"max_at_once": None, "to_review": None}
+    assert limit() is None
