@@ -16,7 +16,7 @@ from opencall.people.models import User
 from opencall.reviews import queries as rq
 from opencall.reviews import recruitment
 from opencall.reviews import services as rv
-from opencall.reviews.models import ReviewerLoadLimit
+from opencall.reviews.models import Conflict, ReviewerLoadLimit
 from tests import factories as F
 from tests.review_cycle import Cycle
 from tests.reviews.test_recruitment import _accept, _call_in_review
@@ -113,3 +113,21 @@ def test_the_reviewer_sets_it_on_the_page_and_through_the_api(web: Web, cycle: C
     r = api.put("/api/v1/me/review-load", headers=headers, json={"max_at_once": None})
     assert r.status_code == 200 and r.json() == {"max_at_once": None, "to_review": None}
     assert limit() is None
+
+
+def test_a_proposal_found_conflicted_frees_its_place(db: Session) -> None:
+    """A conflict found after the reviewer accepted: the pair is hidden from them and no
+    longer counted in its call (``build_assignment_problem``), so it takes no place under
+    their limit across calls either (else *My reviews* said 2 to review beside 1 listed)."""
+    a, props_a = _call_in_review(db, 2)
+    b, _props_b = _call_in_review(db, 1)
+    busy, _ = _accept(db, a, "busy@uni.example")
+    _also_accepts(db, b, busy)
+    rv.set_load_limit(db, busy, 2)
+    rv.add_assignment(db, a, props_a[0], busy)
+    rv.add_assignment(db, a, props_a[1], busy)
+    assert rq.load_left(db, b) == {busy.id: 0}
+    db.add(Conflict(call_id=a.id, proposal_id=props_a[1].id, reviewer_id=busy.id, source="team"))
+    db.flush()
+    assert rq.load_left(db, b) == {busy.id: 1}
+    assert rq.reviews_at_once(db, reviewer_id=busy.id) == {busy.id: (2, 1)}

@@ -793,7 +793,7 @@ def reviews_at_once(
     session: Session, *, reviewer_id: int | None = None, besides: Call | None = None
 ) -> dict[int, tuple[int, int]]:
     """reviewer id -> (the most reviews they take at once across calls, the reviews they
-    still have to write in calls in review), for the reviewers who set a limit
+    still have to write in calls in review, a conflicted pair not counted), for the reviewers who set a limit
     (``ReviewerLoadLimit``), or that one; ``besides``: that call's reviews not counted.
     Two queries whatever the number of reviewers (the limits join the assignments: no
     list of ids)."""
@@ -805,6 +805,14 @@ def reviews_at_once(
         .where(
             ReviewAssignment.status.in_(("assigned", "accepted")),
             Call.status.in_(REVIEWING_STATES),
+            # a pair found conflicted after it was accepted is hidden from its reviewer
+            # and no longer counted in its call: it takes no place under the limit
+            ~select(Conflict.id)
+            .where(
+                Conflict.proposal_id == ReviewAssignment.proposal_id,
+                Conflict.reviewer_id == ReviewAssignment.reviewer_id,
+            )
+            .exists(),
         )
         .group_by(ReviewAssignment.reviewer_id)
     )
