@@ -190,6 +190,7 @@ HTML: list[Case] = [
     Case("POST", "/account/tokens", SIGNED),
     Case("POST", "/account/tokens/{token_id}/revoke", {"assigned"}, _token_of_assigned),
     Case("GET", "/review", SIGNED),
+    Case("POST", "/review/load-limit", SIGNED),
     Case("GET", "/review/assignments/{assignment_id}", {"assigned"}, A),
     Case(
         "POST",
@@ -494,6 +495,8 @@ API: list[Case] = [
     ),
     Case("POST", "/api/v1/review-invitations/answer", {"unassigned"}, api=True),
     Case("GET", "/api/v1/me/expertise", SIGNED, api=True),
+    Case("GET", "/api/v1/me/review-load", SIGNED, api=True),
+    Case("PUT", "/api/v1/me/review-load", SIGNED, api=True, json={"max_at_once": 7}),
     Case("PUT", "/api/v1/me/expertise", SIGNED, api=True, json={"keywords": "pulsars"}),
     Case("POST", "/api/v1/me/publications", SIGNED, api=True, json={"title": "A paper"}),
     Case(
@@ -968,6 +971,28 @@ def _expertise_saved(ctx: Ctx) -> bool:
     return bool(_count(ctx, ExpertiseProfile.user_id, col.contains(ctx.params["mark"])))
 
 
+def _load_limit(ctx: Ctx) -> int:
+    """A limit on the reviews at once no earlier request of the persona set."""
+    ctx.params["load"] = 2 + uuid.uuid4().int % 98
+    return int(ctx.params["load"])
+
+
+def _load_limit_set(ctx: Ctx) -> bool:
+    from opencall.people.models import User
+    from opencall.reviews.models import ReviewerLoadLimit
+
+    email = ctx.c.emails.get(ctx.persona)
+    return email is not None and bool(
+        _count(
+            ctx,
+            ReviewerLoadLimit.user_id,
+            ReviewerLoadLimit.user_id
+            == select(User.id).where(User.email == email).scalar_subquery(),
+            ReviewerLoadLimit.max_at_once == ctx.params["load"],
+        )
+    )
+
+
 def _publication_form(ctx: Ctx) -> dict[str, Any]:
     return {"title": "A paper " + _mark(ctx), "year": "2024"}
 
@@ -1071,6 +1096,10 @@ STRICT: dict[tuple[str, str], dict[str, Any]] = {
         "done": _review_invitation_status("accepted"),
     },
     ("POST", "/account/expertise"): {"data": _expertise_form, "done": _expertise_saved},
+    ("POST", "/review/load-limit"): {
+        "data": lambda ctx: {"max_at_once": str(_load_limit(ctx))},
+        "done": _load_limit_set,
+    },
     ("POST", "/account/expertise/publications"): {
         "data": _publication_form,
         "done": _publication_made,
@@ -1231,6 +1260,10 @@ STRICT[("POST", "/api/v1/calls/{slug}/reviewer-invitations")] = {
     "done": _review_invited,
 }
 STRICT[("PUT", "/api/v1/me/expertise")] = {"json": _expertise_form, "done": _expertise_saved}
+STRICT[("PUT", "/api/v1/me/review-load")] = {
+    "json": lambda ctx: {"max_at_once": _load_limit(ctx)},
+    "done": _load_limit_set,
+}
 STRICT[("POST", "/api/v1/me/publications")] = {
     "json": _publication_form,
     "done": _publication_made,

@@ -160,6 +160,7 @@ SCOPED = {
     ("PUT", "/api/v1/calls/{slug}/reviewers/{reviewer_id}/deadline"): "manage",
     ("POST", "/api/v1/review-invitations/answer"): "review",
     ("PUT", "/api/v1/me/expertise"): "review",
+    ("PUT", "/api/v1/me/review-load"): "review",
     ("POST", "/api/v1/me/publications"): "review",
     ("POST", "/api/v1/me/publications/import"): "review",
     ("DELETE", "/api/v1/me/publications/{pub_id}"): "review",

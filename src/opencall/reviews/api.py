@@ -276,3 +276,23 @@ def call_ranking(chair: ChairList = Depends(chair_list)) -> RankList:
         page=pg,
         frozen=call.ranking_frozen_at is not None,
     )
+
+
+class LoadLimitOut(BaseModel):
+    max_at_once: int | None
+    to_review: int | None = Field(
+        description="the proposals you still have to review in calls in review, counted"
+        " against the limit (null without a limit)"
+    )
+
+
+def load_out(api: Api, user_id: int) -> LoadLimitOut:
+    """The reviewer's limit across calls and what counts against it (trialrev17)."""
+    limit, pending = q.reviews_at_once(api.db, reviewer_id=user_id).get(user_id, (None, None))
+    return LoadLimitOut(max_at_once=limit, to_review=pending)
+
+
+@router.get("/me/review-load", response_model=LoadLimitOut)
+def review_load(api: Api = Depends(get_api)) -> LoadLimitOut:
+    """Your limit on the proposals you review at once across calls (``PUT`` sets it)."""
+    return load_out(api, api.require_user().id)

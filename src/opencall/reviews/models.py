@@ -170,3 +170,20 @@ class ReviewInvitation(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ReviewerLoadLimit(Base):
+    """The most proposals a reviewer will have to review at once, across every call of
+    every facility (trialrev17): set by the reviewer (``/review``, ``PUT
+    /api/v1/me/review-load``), audited as ``review.load_limit_set``. A call's assignment,
+    automatic or by hand, gives them no more than this limit less the reviews they still
+    have to write in the other calls in review (``queries.load_left``); a call's own
+    maximum and the load accepted with its invitation still hold within it."""
+
+    __tablename__ = "reviewer_load_limits"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    max_at_once: Mapped[int] = mapped_column(Integer, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -31,6 +31,7 @@ from opencall.reviews.models import (
     Review,
     ReviewAssignment,
     ReviewDeadlineExtension,
+    ReviewerLoadLimit,
     ReviewInvitation,
     SolverRun,
     TechnicalReview,
@@ -781,6 +782,57 @@ def declared_max_loads(session: Session, call: Call) -> dict[int, int]:
         )
     )
     return {uid: int(n) for uid, n in rows if uid is not None and n is not None}
+
+
+#: the states of a call whose reviews are still being written: an assignment not yet
+#: submitted in such a call is on its reviewer's desk (``reviews_at_once``)
+REVIEWING_STATES = ("closed", "review")
+
+
+def reviews_at_once(
+    session: Session, *, reviewer_id: int | None = None, besides: Call | None = None
+) -> dict[int, tuple[int, int]]:
+    """reviewer id -> (the most reviews they take at once across calls, the reviews they
+    still have to write in calls in review, a conflicted pair not counted), for the reviewers who set a limit
+    (``ReviewerLoadLimit``), or that one; ``besides``: that call's reviews not counted.
+    Two queries whatever the number of reviewers (the limits join the assignments: no
+    list of ids)."""
+    limits = select(ReviewerLoadLimit.user_id, ReviewerLoadLimit.max_at_once)
+    pending = (
+        select(ReviewAssignment.reviewer_id, func.count(ReviewAssignment.id))
+        .join(ReviewerLoadLimit, ReviewerLoadLimit.user_id == ReviewAssignment.reviewer_id)
+        .join(Call, Call.id == ReviewAssignment.call_id)
+        .where(
+            ReviewAssignment.status.in_(("assigned", "accepted")),
+            Call.status.in_(REVIEWING_STATES),
+            # a pair found conflicted after it was accepted is hidden from its reviewer
+            # and no longer counted in its call: it takes no place under the limit
+            ~select(Conflict.id)
+            .where(
+                Conflict.proposal_id == ReviewAssignment.proposal_id,
+                Conflict.reviewer_id == ReviewAssignment.reviewer_id,
+            )
+            .exists(),
+        )
+        .group_by(ReviewAssignment.reviewer_id)
+    )
+    if reviewer_id is not None:
+        limits = limits.where(ReviewerLoadLimit.user_id == reviewer_id)
+        pending = pending.where(ReviewAssignment.reviewer_id == reviewer_id)
+    if besides is not None:
+        pending = pending.where(ReviewAssignment.call_id != besides.id)
+    counts = {int(u): int(n) for u, n in session.execute(pending)}
+    return {int(u): (int(n), counts.get(int(u), 0)) for u, n in session.execute(limits)}
+
+
+def load_left(session: Session, call: Call, *, reviewer_id: int | None = None) -> dict[int, int]:
+    """reviewer id -> how many proposals of ``call`` they may still be given under their
+    own limit across calls (their limit less the reviews they still have to write in the
+    other calls in review; never below 0), for the reviewers who set one."""
+    return {
+        u: max(0, limit - n)
+        for u, (limit, n) in reviews_at_once(session, reviewer_id=reviewer_id, besides=call).items()
+    }
 
 
 # --------------------------------------------------------------------------- bias model inputs

@@ -1,5 +1,6 @@
 """A reviewer's API of an assignment: accepting or declining it, declaring a conflict
-(the assignment is removed)."""
+(the assignment is removed); and their own limit on the proposals they review at once
+across calls (``/me/review-load``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.proposals.models import Proposal
 from opencall.reviews import services
-from opencall.reviews.api import AssignmentOut, assignment_fields
+from opencall.reviews.api import AssignmentOut, LoadLimitOut, assignment_fields, load_out
 from opencall.reviews.models import Conflict
 from opencall.reviews.presenters import CONFLICT_MASKED, open_assignment
 from opencall.web.api import REVIEW, WRITE_ERRORS, Api, get_api, id_param
@@ -76,4 +77,25 @@ def declare_conflict(
         p = api.db.get(Proposal, c.proposal_id)
         assert p is not None
         out = ConflictOut.of(c, p.code, user.name, plain=True)
+    return out
+
+
+class LoadLimitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_at_once: int | None = Field(
+        description="the most proposals you review at once across every call, 1 to 100;"
+        " null: no limit of your own (each call's maximum still holds)"
+    )
+
+
+@router.put("/me/review-load", response_model=LoadLimitOut)
+def set_review_load(body: LoadLimitIn, api: Api = Depends(get_api)) -> LoadLimitOut:
+    """Set (or, with null, lift) your limit on the proposals you review at once across
+    calls: no call's assignment, automatic or by hand, gives you more while you still
+    have that many to review. Assignments already made stay."""
+    user = api.require_user()
+    with api.refusing(commit=True):
+        services.set_load_limit(api.db, user, body.max_at_once)
+        out = load_out(api, user.id)
     return out

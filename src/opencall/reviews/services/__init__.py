@@ -9,6 +9,8 @@
 ``reviewing``   a reviewer's answer to an assignment, the review and its grade
 ``technical``   technical (feasibility) reviews
 ``triage``      proposals set aside before the review, and returned to it
+``load``        a reviewer's own limit on the proposals they review at once
+                across calls
 ``calibration`` calibrated grades, the ranking (``optim.calibration``,
                 ``optim.bias``) and its freeze
 ``common``      the proposals' current revisions, the latest run of a step
@@ -41,6 +43,7 @@ from opencall.reviews.services.conflicts import (
     declare_conflict,
     declare_relation,
 )
+from opencall.reviews.services.load import set_load_limit
 from opencall.reviews.services.reviewing import (
     ReviewInput,
     ask_for_more_time,
@@ -80,6 +83,7 @@ __all__ = [
     "run_affinity",
     "run_assignment",
     "run_calibration",
+    "set_load_limit",
     "submit_review",
     "submit_reviews",
     "submitted_as",

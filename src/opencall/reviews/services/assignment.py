@@ -198,6 +198,19 @@ def build_assignment_problem(
         [max(min(rs.max_load, declared.get(r.id, rs.max_load)), rs.min_load) for r in reviewers],
         dtype=np.int64,
     )
+    # and their own limit across calls (trialrev17): what it leaves once the reviews they
+    # still write in the other calls in review are counted; never below the pairs this
+    # call keeps for them (accepted, submitted, by hand), which would make the run fail
+    left = {u: n for u, n in q.load_left(session, call).items() if u in ridx}
+    min_loads: int | npt.NDArray[np.int64] = rs.min_load
+    if left:
+        kept = np.bincount(
+            np.array([r for _p, r in forced], dtype=np.int64), minlength=len(reviewers)
+        )
+        for uid, n in left.items():
+            j = ridx[uid]
+            max_loads[j] = min(max_loads[j], max(n, int(kept[j])))
+        min_loads = np.minimum(rs.min_load, max_loads)
     groupings = (
         Grouping(
             labels=np.array(inst_of, dtype=np.int64),
@@ -221,8 +234,8 @@ def build_assignment_problem(
         n_reviewers=len(reviewers),
         affinity=A,
         k=k,
-        min_load=rs.min_load,
-        max_load=max_loads if declared else rs.max_load,
+        min_load=min_loads,
+        max_load=max_loads if declared or left else rs.max_load,
         conflicts=np.array(sorted(set(conflicts)) or np.zeros((0, 2)), dtype=np.int64).reshape(
             -1, 2
         ),
@@ -246,6 +259,8 @@ def build_assignment_problem(
     }
     if declared:
         params["declared_max_loads"] = {str(k): v for k, v in sorted(declared.items())}
+    if left:
+        params["load_left"] = {str(k): v for k, v in sorted(left.items())}
     return problem, proposals, reviewers, params
 
 
@@ -664,6 +679,15 @@ def add_assignment(
     limit = min(rs.max_load, q.declared_max_loads(session, call).get(reviewer.id, rs.max_load))
     if sum(1 for a in active if a.call_id == call.id) >= limit:
         raise DomainError("This reviewer already has the maximum load of %(n)s.", n=limit)
+    # and the reviewer's own limit across calls: the reviews they still have to write in
+    # every call in review, this one included (a count, never which calls or proposals)
+    at_once = q.reviews_at_once(session, reviewer_id=reviewer.id).get(reviewer.id)
+    if at_once is not None and at_once[1] >= at_once[0]:
+        raise DomainError(
+            "This reviewer reviews at most %(n)s proposals at once across calls, and has"
+            " that many to review already.",
+            n=at_once[0],
+        )
     existing = session.scalar(
         select(ReviewAssignment).where(
             ReviewAssignment.proposal_id == proposal.id, ReviewAssignment.reviewer_id == reviewer.id

@@ -24,7 +24,7 @@ from opencall.reviews.models import Conflict, Review, ReviewAssignment
 from opencall.reviews.policies import reviewer_content
 from opencall.reviews.presenters import labels, with_units
 from opencall.reviews.views.common import MSG_CHOOSE_CONFIDENCE, revision_pdf
-from opencall.web.forms import MSG_INVALID, MSG_REQUIRED
+from opencall.web.forms import MSG_INVALID, MSG_REQUIRED, MSG_WHOLE
 from opencall.web.pages import Page, Refusal, get_page
 
 router = APIRouter()
@@ -75,6 +75,25 @@ def review_deadline(
 
 @router.get("/review", response_class=HTMLResponse)
 def workspace(page: Page = Depends(get_page)) -> Response:
+    return _workspace(page)
+
+
+@router.post("/review/load-limit", response_class=HTMLResponse)
+def set_load_limit(page: Page = Depends(get_page)) -> Response:
+    """The most proposals the reviewer reviews at once across calls (blank: no limit)."""
+    user = page.require_user()
+    raw = page.form.get("max_at_once", "").strip()
+    if raw and not raw.isdecimal():
+        return _workspace(page, 400, errors={"max_at_once": page._(MSG_WHOLE)}, typed=raw[:20])
+    with page.attempt() as refused:
+        services.set_load_limit(page.db, user, int(raw) if raw else None)
+    if refused:
+        errors = {"max_at_once": refused.message}
+        return _workspace(page, 400, errors=errors, typed=raw[:20])
+    return page.redirect("/review#load", "saved")
+
+
+def _workspace(page: Page, status: int = 200, **extra: Any) -> Response:
     user = page.require_user()
     mine = q.assignments_of_reviewer(page.db, user.id)
     ids = [a.proposal_id for a in mine]
@@ -108,9 +127,21 @@ def workspace(page: Page = Depends(get_page)) -> Response:
     )
     roles: set[str] = getattr(user, "nav_roles", set())
     manages = bool(roles & {"call_manager", "provider_admin", "chair", "site_admin"})
+    # the reader's own limit across calls and the reviews they still have to write in
+    # the calls in review (``None`` without a limit)
+    at_once = q.reviews_at_once(page.db, reviewer_id=user.id).get(user.id)
     return page.render(
         "reviews/workspace.html",
-        {"rows": rows, "technical": technical, "manages": manages, **labels(page)},
+        {
+            "rows": rows,
+            "technical": technical,
+            "manages": manages,
+            "at_once": at_once,
+            "errors": {},
+            **extra,
+            **labels(page),
+        },
+        status,
     )
 
 
