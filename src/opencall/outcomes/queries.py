@@ -491,8 +491,16 @@ def statements_json(statements: list[ost.Difference], q: float = ost.FDR_Q) -> d
     }
 
 
-def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0) -> dict[str, Any]:
-    """The whole outcomes report of a call as plain data (JSON-ready).
+def report(
+    session: Session,
+    call: Call,
+    *,
+    q: float = ost.FDR_Q,
+    seed: int = 0,
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    """The whole outcomes report of a call as plain data (JSON-ready), its after-award
+    section as of ``today`` (None: today in UTC).
 
     Every tested statement (group differences and cross-table cells) is in one
     Benjamini-Hochberg family at level ``q``; ``findings`` lists the flagged
@@ -621,7 +629,7 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
         pi_countries={int(r.proposal_id): r.country_iso3 or None for r in records},
         reviewer_countries=reviewers,
     )
-    out["after_award"] = after_award_data.section(session, call, records, records_of)
+    out["after_award"] = after_award_data.section(session, call, records, records_of, today=today)
     declined = {
         str(pid): reason
         for pid, reason in session.execute(

@@ -147,19 +147,23 @@ class SessionData(_Strict):
 
 
 class CourseData(_Strict):
-    """A course seat: participant attended, completed, certificate; the participant's
+    """A course seat: participant attended, completed (on which day), certificate; the participant's
     gender where the programme collects it ("": not collected or not given)."""
 
     participant: str = Field(min_length=1, max_length=200)
     gender: Literal["", "female", "male", "other"] = ""
     attended: bool = False
     completed: bool = False
+    #: the day the participant completed it: their follow-up waves count from it
+    completed_on: dt.date | None = None
     certificate: str = Field(default="", max_length=80)
 
     @model_validator(mode="after")
     def _flow(self) -> CourseData:
         if self.completed and not self.attended:
             raise ValueError("completed needs attended")
+        if self.completed_on is not None and not self.completed:
+            raise ValueError("completed_on needs completed")
         if self.certificate and not self.completed:
             raise ValueError("a certificate needs completed")
         return self
