@@ -16,6 +16,7 @@ from opencall.auditlog import AuditEvent
 from opencall.errors import DomainError
 from opencall.jobs import Job
 from opencall.outcomes import queries as oq
+from opencall.outcomes.report import report_document
 from opencall.proposals.queries import pi_user
 from opencall.results import domain as d
 from opencall.results import services as rs
@@ -95,3 +96,11 @@ def test_participants_are_asked_at_each_wave_and_reminded_until_they_answer(db: 
     assert by_ldc["LDC", 6]["rate"] == 0.5
     assert (by_ldc["LDC", 12]["due"], by_ldc["LDC", 12]["answered"]) == (2, 0)
     assert ("non-LDC", 6) not in by_ldc  # no participant with a day to count from
+    # the office's downloads and its page/PDF carry the same figures
+    data = oq.report(db, call, today=TWELVE)
+    csv_text = oq.report_csv(data)
+    assert "ldc,LDC,follow_up_response:6,1,2,0.5," in csv_text
+    doc = report_document(data, lambda s, **k: s % k if k else s)
+    (table,) = [t for t in doc["after_award_more"] if t["title"].startswith("Follow-up response")
+                and t["title"].endswith("Least developed countries")]  # fmt: skip
+    assert ["Least developed countries", "6", "2", "1", "50 % [9.5 %, 91 %]"] in table["rows"]

@@ -623,6 +623,37 @@ def follow_up_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     }
 
 
+def follow_up_response_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """One grouping's answers to the course follow-up waves (``after_award.follow_up_response``):
+    per group and wave, the participants due to report by the report's day, those who
+    answered, and the rate with its Wilson 95 % interval (the office's report: every group,
+    however small)."""
+    lang = _lang(tr)
+    rows = [
+        [_group(tr, x["group"]), str(x["months"]), str(x["due"]), str(x["answered"]),
+         f"{_pct(x['rate'], lang)} {_interval(_pct(x['rate_low'], lang), _pct(x['rate_high'], lang), lang)}"
+         if x["rate"] is not None else "–"]
+        for x in _after_rows(data, "follow_up_response", by)
+    ]  # fmt: skip
+    cols = [N_("Group"), N_("Months after the course"), N_("Participants due"),
+            N_("Answered"), N_("Response rate")]  # fmt: skip
+    return {
+        "title": f"{tr(N_('Follow-up response'))}: {tr(AFTER_HEADINGS[by])}",
+        "columns": [tr(c) for c in cols],
+        "rows": rows,
+        "note": tr(FOLLOW_UP_RESPONSE_NOTE),
+    }
+
+
+#: What the follow-up response tables count (the page's paragraph and the PDF's note).
+FOLLOW_UP_RESPONSE_NOTE = N_(
+    "Participants who completed a course on a recorded day are asked 6 and 12 months after "
+    "it what they did with it; a follow-up report from 30 days before a wave answers it. "
+    "Due: the participants whose wave fell due by the report's day. Rate with its Wilson 95 % "
+    "interval."
+)
+
+
 def _rate(k: int, rate: float | None, lo: float | None, hi: float | None) -> str:
     """A count with its share and Wilson interval, as the page writes it (whole
     percentages: no decimal sign to write in the reader's language)."""
@@ -1005,7 +1036,11 @@ def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
         "after_award_more": [
             *(
                 make(tr, data, by)
-                for make, section in ((results_table, "results"), (follow_up_table, "follow_up"))
+                for make, section in (
+                    (results_table, "results"),
+                    (follow_up_table, "follow_up"),
+                    (follow_up_response_table, "follow_up_response"),
+                )
                 for by in ("income_group", "un_region", "ldc")
                 if _after_rows(data, section, by)
             ),
