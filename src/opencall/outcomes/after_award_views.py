@@ -18,6 +18,7 @@ from opencall.calls.presenters import joint_providers
 from opencall.outcomes import after_award_data as aad
 from opencall.outcomes import queries as oq
 from opencall.outcomes import services
+from opencall.outcomes.report import CHANGE_MEASURE_LABELS
 from opencall.results import policies as result_policies
 from opencall.web import labels
 from opencall.web.csv import csv_response, wants_csv
@@ -135,10 +136,7 @@ def public_tables(page: Page, call: Any) -> dict[str, Any]:
         ]
         for by in oq.PUBLIC_BYS
     }
-    measures = {
-        "awards": N_("Share of awards"),
-        "results": N_("Share of awards with results"),
-    }
+    measures = CHANGE_MEASURE_LABELS
     change = {
         by: [
             {

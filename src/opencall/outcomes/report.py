@@ -654,6 +654,60 @@ FOLLOW_UP_RESPONSE_NOTE = N_(
 )
 
 
+#: The measures of the change across cycles (``after_award.CHANGE_MEASURES``), as the
+#: office's report and the public page name them.
+CHANGE_MEASURE_LABELS = {
+    "awards": N_("Share of awards"),
+    "results": N_("Share of awards with results"),
+}
+CHANGE_HEADINGS = {
+    "income_group": N_("By World Bank income group"),
+    "ldc": N_("Least developed countries"),
+}
+
+
+def _points(x: float | None) -> str:
+    """A share or its change in whole percentage points, signed ("+23", "-4")."""
+    return "" if x is None else f"{100 * x:+.0f}"
+
+
+def change_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """One grouping's change across cycles (``after_award.share_change``): each group's
+    share of this cycle's awards, and of its awards with results, beside its share over
+    the facility's earlier cycles pooled, and the change in percentage points with its
+    Newcombe 95 % interval. The office's report: every group, however small (the public
+    page hides small counts)."""
+
+    def count(k: Any, n: Any, share: float | None) -> str:
+        text = tr(N_("%(k)s of %(n)s"), k="–" if k is None else k, n="–" if n is None else n)
+        return f"{text} ({_points(share).lstrip('+')} %)" if share is not None else text
+
+    rows = [
+        [_group(tr, r["group"]), tr(CHANGE_MEASURE_LABELS[r["measure"]]),
+         count(r["count"], r["total"], r["share"]),
+         count(r["earlier_count"], r["earlier_total"], r["earlier_share"])
+         if r["earlier_cycles"] else "–",
+         f"{_points(r['difference'])} ({_points(r['difference_low'])} – "
+         f"{_points(r['difference_high'])})" if r["difference"] is not None else "–"]
+        for r in data.get("after_award", {}).get("share_change", {}).get(by, [])
+    ]  # fmt: skip
+    cols = [N_("Group"), N_("Measure"), N_("This cycle"), N_("Earlier cycles"), N_("Change")]
+    return {
+        "title": f"{tr(N_('Change across cycles'))}: {tr(CHANGE_HEADINGS[by])}",
+        "columns": [tr(c) for c in cols],
+        "rows": rows,
+        "note": tr(CHANGE_NOTE),
+    }
+
+
+#: What the change tables show (the office's page and PDF).
+CHANGE_NOTE = N_(
+    "Each group's share of this call's awards, and of its awards with results, beside its "
+    "share over the facility's earlier cycles together, in percent; the change in "
+    "percentage points with its Newcombe 95 % interval. Every group is shown, however small."
+)
+
+
 def _rate(k: int, rate: float | None, lo: float | None, hi: float | None) -> str:
     """A count with its share and Wilson interval, as the page writes it (whole
     percentages: no decimal sign to write in the reader's language)."""
@@ -1033,6 +1087,11 @@ def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
             for by in ("ldc", "income_group", "un_region")
             if _after_rows(data, "access", by)
         ],
+        "change": [
+            change_table(tr, data, by)
+            for by in CHANGE_HEADINGS
+            if data.get("after_award", {}).get("share_change", {}).get(by)
+        ],
         "after_award_more": [
             *(
                 make(tr, data, by)
@@ -1144,6 +1203,7 @@ def report_pdf(
         *doc["result_shares"],
         *doc["access"],
         *doc["after_award_more"],
+        *doc["change"],
     ]
     return render_report_pdf(
         {
