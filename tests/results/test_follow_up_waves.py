@@ -7,12 +7,15 @@ response by income group, UN region and LDC status."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opencall.auditlog import AuditEvent
+from opencall.cli import app as cli_app
+from opencall.db import unit_of_work
 from opencall.errors import DomainError
 from opencall.jobs import Job
 from opencall.outcomes import queries as oq
@@ -22,6 +25,7 @@ from opencall.results import domain as d
 from opencall.results import services as rs
 from opencall.results.jobs import queue_follow_up_reminders
 from tests import factories as f
+from tests.cli_db import cli_database
 from tests.results.course_world import course_world
 
 DONE = dt.date(2028, 1, 15)
@@ -104,3 +108,18 @@ def test_participants_are_asked_at_each_wave_and_reminded_until_they_answer(db: 
     (table,) = [t for t in doc["after_award_more"] if t["title"].startswith("Follow-up response")
                 and t["title"].endswith("Least developed countries")]  # fmt: skip
     assert ["Least developed countries", "6", "2", "1", "50 % [9.5 %, 91 %]"] in table["rows"]
+
+
+def test_the_daily_command_asks_for_the_follow_ups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with cli_database(tmp_path, monkeypatch, "waves") as (runner, factory):
+        with unit_of_work(factory) as s:
+            _, props = course_world(s, ["ETH"])
+            rs.add_record(s, props["ETH"], "course", {"participant": "A", "attended": True,
+                                                      "completed": True,
+                                                      "completed_on": DONE.isoformat()},
+                          actor_id=None)  # fmt: skip
+        r = runner.invoke(cli_app, ["postaward", "remind", "--today", SIX.isoformat()])
+        assert r.exit_code == 0, r.output
+        assert "1 course follow-up reminder(s) queued" in r.output, r.output
