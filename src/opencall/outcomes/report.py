@@ -13,6 +13,7 @@ from opencall.facilities.domain import unit_label
 from opencall.inputs import decimal_symbol, local_decimal, local_general, local_number
 from opencall.outcomes import queries
 from opencall.outcomes.after_award import MIN_JUDGED_AWARDS
+from opencall.outcomes.after_award_data import CHANGE_BYS
 from opencall.outcomes.stats import MIN_TEST_N
 from opencall.results.labels import CHOICE_LABELS, FIELD_LABELS
 from opencall.web.i18n import N_
@@ -637,11 +638,20 @@ def follow_up_response_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str,
     ]  # fmt: skip
     cols = [N_("Group"), N_("Months after the course"), N_("Participants due"),
             N_("Answered"), N_("Response rate")]  # fmt: skip
+    heading = (N_("Follow-up response"), AFTER_HEADINGS[by])
+    return _titled_table(tr, heading, cols, rows, FOLLOW_UP_RESPONSE_NOTE)
+
+
+def _titled_table(
+    tr: Tr, heading: tuple[str, str], cols: list[str], rows: list[list[str]], note: str
+) -> dict[str, Any]:
+    """A figure table of the document: its title ("table: grouping"), columns and note
+    translated, its rows as given."""
     return {
-        "title": f"{tr(N_('Follow-up response'))}: {tr(AFTER_HEADINGS[by])}",
+        "title": f"{tr(heading[0])}: {tr(heading[1])}",
         "columns": [tr(c) for c in cols],
         "rows": rows,
-        "note": tr(FOLLOW_UP_RESPONSE_NOTE),
+        "note": tr(note),
     }
 
 
@@ -660,14 +670,11 @@ CHANGE_MEASURE_LABELS = {
     "awards": N_("Share of awards"),
     "results": N_("Share of awards with results"),
 }
-CHANGE_HEADINGS = {
-    "income_group": N_("By World Bank income group"),
-    "ldc": N_("Least developed countries"),
-}
 
 
-def _points(x: float | None) -> str:
-    """A share or its change in whole percentage points, signed ("+23", "-4")."""
+def points(x: float | None) -> str:
+    """A share or its change in whole percentage points, signed ("+23", "-4"; "" for
+    None): the office's change table and the public page's."""
     return "" if x is None else f"{100 * x:+.0f}"
 
 
@@ -680,24 +687,21 @@ def change_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
 
     def count(k: Any, n: Any, share: float | None) -> str:
         text = tr(N_("%(k)s of %(n)s"), k="–" if k is None else k, n="–" if n is None else n)
-        return f"{text} ({_points(share).lstrip('+')} %)" if share is not None else text
+        return f"{text} ({points(share).lstrip('+')} %)" if share is not None else text
 
     rows = [
         [_group(tr, r["group"]), tr(CHANGE_MEASURE_LABELS[r["measure"]]),
          count(r["count"], r["total"], r["share"]),
          count(r["earlier_count"], r["earlier_total"], r["earlier_share"])
          if r["earlier_cycles"] else "–",
-         f"{_points(r['difference'])} ({_points(r['difference_low'])} – "
-         f"{_points(r['difference_high'])})" if r["difference"] is not None else "–"]
+         f"{points(r['difference'])} ({points(r['difference_low'])} – "
+         f"{points(r['difference_high'])})" if r["difference"] is not None else "–"]
         for r in data.get("after_award", {}).get("share_change", {}).get(by, [])
     ]  # fmt: skip
     cols = [N_("Group"), N_("Measure"), N_("This cycle"), N_("Earlier cycles"), N_("Change")]
-    return {
-        "title": f"{tr(N_('Change across cycles'))}: {tr(CHANGE_HEADINGS[by])}",
-        "columns": [tr(c) for c in cols],
-        "rows": rows,
-        "note": tr(CHANGE_NOTE),
-    }
+    return _titled_table(
+        tr, (N_("Change across cycles"), AFTER_HEADINGS[by]), cols, rows, CHANGE_NOTE
+    )
 
 
 #: What the change tables show (the office's page and PDF).
@@ -1089,7 +1093,7 @@ def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
         ],
         "change": [
             change_table(tr, data, by)
-            for by in CHANGE_HEADINGS
+            for by in CHANGE_BYS
             if data.get("after_award", {}).get("share_change", {}).get(by)
         ],
         "after_award_more": [
