@@ -57,6 +57,10 @@ def test_a_course_completion_day_needs_the_course_completed(db: Session) -> None
         rs.add_record(db, props["ETH"], "course", {"participant": "A", "attended": True,
                                                     "completed_on": "2028-01-15"}, actor_id=None)  # fmt: skip
     assert f.table_counts(db) == before
+    # a course kept without the day stores what it stored before the day was added
+    rec = rs.add_record(db, props["ETH"], "course", {"participant": "A", "attended": True},
+                        actor_id=None)  # fmt: skip
+    assert "completed_on" not in rec.data
 
 
 def test_participants_are_asked_at_each_wave_and_reminded_until_they_answer(db: Session) -> None:

@@ -155,7 +155,6 @@ def section(
         "funnels": {},
         "time_to_first_result": {},
         "follow_up": {},
-        "follow_up_response": {},
         "results": {},
         "use": {},
         "result_shares": {},
@@ -166,7 +165,8 @@ def section(
                 dataclasses.asdict(r) for r in aa.follow_up(rows, by, ORDER.get(by))
             ]
         if any(r.follow_up_waves for r in rows):
-            out["follow_up_response"][by] = [
+            # only where a course has a wave due: a report without one is as it was
+            out.setdefault("follow_up_response", {})[by] = [
                 dataclasses.asdict(r) for r in aa.follow_up_response(rows, by, ORDER.get(by))
             ]
         out["use"][by] = [dataclasses.asdict(r) for r in aa.use_by_group(rows, by, ORDER.get(by))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -156,6 +156,9 @@ class CourseData(_Strict):
     completed: bool = False
     #: the day the participant completed it: their follow-up waves count from it
     completed_on: dt.date | None = None
+    #: fields added after records were kept: stored only when given (a record without
+    #: them reads as before, its stored data unchanged)
+    OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ("completed_on",)
     certificate: str = Field(default="", max_length=80)
 
     @model_validator(mode="after")
@@ -251,11 +254,14 @@ def validate_record(kind: str, data: dict[str, Any]) -> dict[str, Any]:
             kinds=", ".join(KINDS),
         )
     try:
-        return RECORD_SCHEMAS[kind].model_validate(data).model_dump(mode="json")
+        model = RECORD_SCHEMAS[kind]
+        clean = model.model_validate(data).model_dump(mode="json")
     except ValidationError as exc:
         raise DomainError(
             "Invalid %(kind)s record: %(problem)s", kind=kind, problem=first_error(exc)
         ) from exc
+    omit = getattr(model, "OMIT_WHEN_NONE", ())
+    return {k: v for k, v in clean.items() if not (k in omit and v is None)}
 
 
 class OutputIn(_Strict):
