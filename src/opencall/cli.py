@@ -1486,20 +1486,26 @@ def postaward_remind(
     ctx: typer.Context,
     today: Annotated[str | None, typer.Option(help="The day to judge by (YYYY-MM-DD).")] = None,
 ) -> None:
-    """Queue reminder e-mails for overdue sample loans and overdue first reports (each PI
-    in their language)."""
+    """Queue reminder e-mails for overdue sample loans, overdue first reports and course
+    participants' follow-up waves falling due (each PI in their language)."""
     from opencall import jobs
     from opencall.registry import build_registry
-    from opencall.results.jobs import queue_overdue_reminders, queue_report_reminders
+    from opencall.results.jobs import (
+        queue_follow_up_reminders,
+        queue_overdue_reminders,
+        queue_report_reminders,
+    )
 
     c: Ctx = ctx.obj
     day = dt.date.fromisoformat(today) if today else dt.datetime.now(dt.UTC).date()
     with unit_of_work(c.factory) as s:
         n = queue_overdue_reminders(s, c.settings.base_url, day)
         m = queue_report_reminders(s, c.settings.base_url, day)
-    if n or m:
+        k = queue_follow_up_reminders(s, c.settings.base_url, day)
+    if n or m or k:
         _queued(n, "overdue-loan reminder")
         _queued(m, "overdue-report reminder")
+        _queued(k, "course follow-up reminder")
     else:
         console.print("No overdue reminders due")
     if c.settings.inline_jobs:

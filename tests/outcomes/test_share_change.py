@@ -90,3 +90,23 @@ def test_the_public_pool_never_holds_an_earlier_cycle_s_small_count_of_results()
     rows = public_change(SimpleNamespace(id=3), data, {1, 2, 3})["ldc"]
     got = {r["measure"]: r for r in rows if r["group"] == "LDC"}["results"]
     assert (got["earlier_count"], got["earlier_total"]) == (5, 25)
+
+
+def test_the_office_report_page_and_pdf_carry_the_change_table() -> None:
+    """The office's page and PDF (report_document's ``change``) give the change across
+    cycles the JSON and CSV have: every group, the counts beside the shares and the
+    change in points with its interval."""
+    from opencall.outcomes.report import change_table
+
+    cycles = [
+        {"LDC": (5, 1), "non-LDC": (25, 10), "all": (30, 11)},
+        {"LDC": (12, 6), "non-LDC": (18, 9), "all": (30, 15)},
+    ]
+    data = {"after_award": {"share_change": {"ldc": aa.share_changes(cycles, min_cell=0)}}}
+    t = change_table(lambda s, **k: s % k if k else s, data, "ldc")
+    assert t["title"] == "Change across cycles: Least developed countries"
+    assert t["columns"][:2] == ["Group", "Measure"]
+    row = t["rows"][0]  # LDC's share of the awards: 12 of 30 now, 5 of 30 before
+    assert row[:4] == ["Least developed countries", "Share of awards", "12 of 30 (40 %)",
+                       "5 of 30 (17 %)"]  # fmt: skip
+    assert row[4].startswith("+23 (")

@@ -4,21 +4,15 @@ reported by income group, UN region and LDC status like the other results."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from sqlalchemy.orm import Session
 
-from opencall.allocation.models import Award, Decision
-from opencall.calls import services as call_services
-from opencall.cycle import services as cycle
 from opencall.errors import DomainError
-from opencall.facilities import services as fs
 from opencall.outcomes import queries as oq
-from opencall.proposals import services as ps
 from opencall.results import queries as rq
 from opencall.results import services as rs
 from tests import factories as f
+from tests.results.course_world import course_world
 
 FIGURES = {  # PI country: (people trained, demonstration sites, area in ha, yield, baseline)
     "ETH": (40, 2, 12.5, 5.0, 4.0),
@@ -28,34 +22,7 @@ FIGURES = {  # PI country: (people trained, demonstration sites, area in ha, yie
 
 
 def test_a_course_follow_up_is_recorded_and_reported_by_group(db: Session) -> None:
-    prov = fs.create_provider(db, name="Agri Training", slug="agri", country_iso3="CHN")
-    fac = fs.create_facility(
-        db, prov, name="Juncao course", slug="juncao", kind="custom", attributes={}
-    )
-    seats = fs.create_resource(db, fac, name="Course seats", unit="seat", amount=30)
-    call = call_services.create_call(
-        db, fac,
-        {"slug": "juncao-2027", "code": "JC27", "title": "Juncao course", "cycle": "2027",
-         "opens_at": f.NOW - dt.timedelta(days=30), "closes_at": f.NOW + dt.timedelta(days=30)},
-    )  # fmt: skip
-    call_services.offer_pool(db, call, seats, 30)
-    cycle.transition_call(db, call, "open", now=f.NOW)
-    props = {}
-    for iso3 in FIGURES:
-        pi = f.user(db, country=iso3)
-        p = ps.create_proposal(
-            db, call, pi, title=f"Juncao in {iso3}", abstract="a", science_case="b", now=f.NOW
-        )
-        ps.add_request(db, p, "custom", {"amount": 2}, pool_id=seats.id, now=f.NOW)
-        ps.submit(db, p, actor_id=pi.id, now=f.NOW)
-        props[iso3] = p
-    ps.close_call(db, call, now=f.NOW + dt.timedelta(days=31), reason="test")
-    for p in props.values():
-        db.add(Decision(call_id=call.id, proposal_id=p.id, outcome="awarded", explanation="x"))
-        db.add(Award(call_id=call.id, proposal_id=p.id, request_id=p.requests[0].id,
-                     pool_id=seats.id, amount=2.0))  # fmt: skip
-    call.decisions_released_at = f.NOW + dt.timedelta(days=60)
-    db.flush()
+    call, props = course_world(db, FIGURES)
     # a course seat, even on an operator's resource, is followed like a preset course
     assert rq.record_kinds(db, props["ETH"].id) == ["course", "followup", "other"]
     before = f.table_counts(db)

@@ -46,6 +46,9 @@ class AfterAwardRow:
     #: a course's follow-up (``results.domain.follow_up_figures``): people trained,
     #: demonstration sites, area in ha, reports and yield ratios; empty: none reported
     follow_up: Mapping[str, Any] = field(default_factory=dict)
+    #: its course participants' follow-up waves (``results.domain.wave_response``):
+    #: {months: (participants due by the report's day, of them answered)}
+    follow_up_waves: Mapping[int, tuple[int, int]] = field(default_factory=dict)
     #: its results by kind (publication, dataset, software, patent): how many of each
     outputs: Mapping[str, int] = field(default_factory=dict)
     #: the DOIs of those with one, by kind (normalised: one spelling per paper; one entry
@@ -454,6 +457,37 @@ def public_access(
                     "first_time_high": None if hidden else full.first_time_high,
                 }
             )
+    return out
+
+
+@dataclass(frozen=True)
+class FollowUpResponseRow:
+    """A group's answers to one follow-up wave (``months`` after the course): of its
+    awards' participants ``due`` to report by the report's day, ``answered``; ``rate``
+    with its Wilson 95 % interval."""
+
+    group: str
+    months: int
+    due: int
+    answered: int
+    rate: float | None
+    rate_low: float
+    rate_high: float
+
+
+def follow_up_response(
+    rows: Sequence[AfterAwardRow], by: str, order: Sequence[str] | None = None
+) -> list[FollowUpResponseRow]:
+    """Per group (and "all") and wave: the course participants due to report and how
+    many answered (a group with none due at a wave has no row for it)."""
+    out = []
+    for g, members in _grouped(rows, by, order).items():
+        for months in sorted({m for r in members for m in r.follow_up_waves}):
+            n = sum(r.follow_up_waves.get(months, (0, 0))[0] for r in members)
+            k = sum(r.follow_up_waves.get(months, (0, 0))[1] for r in members)
+            if n == 0:
+                continue
+            out.append(FollowUpResponseRow(g, months, n, k, *share(k, n)))
     return out
 
 

@@ -65,6 +65,7 @@ def rows_by_call(
                     days_to_first_result=st["days_to_first_result"],
                     follow_up_days=follow,
                     follow_up=st.get("follow_up") or {},
+                    follow_up_waves=st.get("follow_up_waves") or {},
                     outputs=st.get("outputs") or {},
                     result_dois=st.get("result_dois") or {},
                     use=st.get("use") or {},
@@ -162,6 +163,11 @@ def section(
         if any(r.follow_up for r in rows):
             out["follow_up"][by] = [
                 dataclasses.asdict(r) for r in aa.follow_up(rows, by, ORDER.get(by))
+            ]
+        if any(r.follow_up_waves for r in rows):
+            # only where a course has a wave due: a report without one is as it was
+            out.setdefault("follow_up_response", {})[by] = [
+                dataclasses.asdict(r) for r in aa.follow_up_response(rows, by, ORDER.get(by))
             ]
         out["use"][by] = [dataclasses.asdict(r) for r in aa.use_by_group(rows, by, ORDER.get(by))]
         out["result_shares"][by] = [

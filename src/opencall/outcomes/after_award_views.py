@@ -18,6 +18,7 @@ from opencall.calls.presenters import joint_providers
 from opencall.outcomes import after_award_data as aad
 from opencall.outcomes import queries as oq
 from opencall.outcomes import services
+from opencall.outcomes.report import CHANGE_MEASURE_LABELS, points
 from opencall.results import policies as result_policies
 from opencall.web import labels
 from opencall.web.csv import csv_response, wants_csv
@@ -65,10 +66,6 @@ def published_after_award(page: Page, call: Any) -> dict[str, Any]:
         # computed again over the release kept (the same figures, a row they read
         # changed): kept for the next reader
     raise RuntimeError("could not record a release of the after-award page")
-
-
-def _points(x: float | None) -> str:
-    return "" if x is None else f"{100 * x:+.0f}"
 
 
 def public_tables(page: Page, call: Any) -> dict[str, Any]:
@@ -135,25 +132,22 @@ def public_tables(page: Page, call: Any) -> dict[str, Any]:
         ]
         for by in oq.PUBLIC_BYS
     }
-    measures = {
-        "awards": N_("Share of awards"),
-        "results": N_("Share of awards with results"),
-    }
+    measures = CHANGE_MEASURE_LABELS
     change = {
         by: [
             {
                 "group": label(r["group"]),
                 "measure": page._(measures[r["measure"]]),
                 "now": page._("%(k)s of %(n)s", k=shown(r["count"]), n=shown(r["total"])),
-                "now_share": _points(r["share"]).lstrip("+"),
+                "now_share": points(r["share"]).lstrip("+"),
                 "earlier": page._(
                     "%(k)s of %(n)s", k=shown(r["earlier_count"]), n=shown(r["earlier_total"])
                 )
                 if r["earlier_cycles"]
                 else "–",
-                "earlier_share": _points(r["earlier_share"]).lstrip("+"),
-                "difference": f"{_points(r['difference'])} ({_points(r['difference_low'])}"
-                f" – {_points(r['difference_high'])})"
+                "earlier_share": points(r["earlier_share"]).lstrip("+"),
+                "difference": f"{points(r['difference'])} ({points(r['difference_low'])}"
+                f" – {points(r['difference_high'])})"
                 if r["shown"]
                 else "",
             }

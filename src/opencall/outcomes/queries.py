@@ -491,8 +491,16 @@ def statements_json(statements: list[ost.Difference], q: float = ost.FDR_Q) -> d
     }
 
 
-def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0) -> dict[str, Any]:
-    """The whole outcomes report of a call as plain data (JSON-ready).
+def report(
+    session: Session,
+    call: Call,
+    *,
+    q: float = ost.FDR_Q,
+    seed: int = 0,
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    """The whole outcomes report of a call as plain data (JSON-ready), its after-award
+    section as of ``today`` (None: today in UTC).
 
     Every tested statement (group differences and cross-table cells) is in one
     Benjamini-Hochberg family at level ``q``; ``findings`` lists the flagged
@@ -621,7 +629,7 @@ def report(session: Session, call: Call, *, q: float = ost.FDR_Q, seed: int = 0)
         pi_countries={int(r.proposal_id): r.country_iso3 or None for r in records},
         reviewer_countries=reviewers,
     )
-    out["after_award"] = after_award_data.section(session, call, records, records_of)
+    out["after_award"] = after_award_data.section(session, call, records, records_of, today=today)
     declined = {
         str(pid): reason
         for pid, reason in session.execute(
@@ -965,7 +973,9 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
     hours lost, loans, samples, participants), ``results:<kind>``, and
     ``follow_up:<figure>`` (people trained, women among them, sites set up and
     running, the participants reporting then, the median yield ratio), each group's total
-    in ``count``; ``time_to_first_result:median_days`` (its interval in ``rate_low`` and
+    in ``count``; ``follow_up_response:<months>`` (a course's participants who answered
+    that follow-up wave in ``count``, those due by the report's day in ``applied``, the
+    rate and its Wilson interval); ``time_to_first_result:median_days`` (its interval in ``rate_low`` and
     ``rate_high``) and ``time_to_first_result:with_result``; the cycle trend by income
     group, ``trend:<cycle>:awarded`` (of ``applied``), ``trend:<cycle>:produced_results``
     (of the awarded), ``trend:<cycle>:awarded_share`` and ``:researcher_share``;
@@ -1017,6 +1027,11 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
                         "demo_sites", "sites_running_1y", "reporting_1y", "sites_running_3y",
                         "reporting_3y", "area_ha", "yields", "median_yield_ratio"):  # fmt: skip
                 out.append([by, f["group"], f"follow_up:{key}", f[key], f["awarded"], "", "", ""])
+        for f in (aa.get("follow_up_response") or {}).get(by, []):
+            out.append(
+                [by, f["group"], f"follow_up_response:{f['months']}", f["answered"], f["due"],
+                 f["rate"], f["rate_low"], f["rate_high"]]
+            )  # fmt: skip
         for t in (aa.get("time_to_first_result") or {}).get(by, []):
             out.append(
                 [by, t["group"], "time_to_first_result:median_days", t["median_days"],

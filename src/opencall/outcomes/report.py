@@ -13,6 +13,7 @@ from opencall.facilities.domain import unit_label
 from opencall.inputs import decimal_symbol, local_decimal, local_general, local_number
 from opencall.outcomes import queries
 from opencall.outcomes.after_award import MIN_JUDGED_AWARDS
+from opencall.outcomes.after_award_data import CHANGE_BYS
 from opencall.outcomes.stats import MIN_TEST_N
 from opencall.results.labels import CHOICE_LABELS, FIELD_LABELS
 from opencall.web.i18n import N_
@@ -623,6 +624,94 @@ def follow_up_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     }
 
 
+def follow_up_response_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """One grouping's answers to the course follow-up waves (``after_award.follow_up_response``):
+    per group and wave, the participants due to report by the report's day, those who
+    answered, and the rate with its Wilson 95 % interval (the office's report: every group,
+    however small)."""
+    lang = _lang(tr)
+    rows = [
+        [_group(tr, x["group"]), str(x["months"]), str(x["due"]), str(x["answered"]),
+         f"{_pct(x['rate'], lang)} {_interval(_pct(x['rate_low'], lang), _pct(x['rate_high'], lang), lang)}"
+         if x["rate"] is not None else "–"]
+        for x in _after_rows(data, "follow_up_response", by)
+    ]  # fmt: skip
+    cols = [N_("Group"), N_("Months after the course"), N_("Participants due"),
+            N_("Answered"), N_("Response rate")]  # fmt: skip
+    heading = (N_("Follow-up response"), AFTER_HEADINGS[by])
+    return _titled_table(tr, heading, cols, rows, FOLLOW_UP_RESPONSE_NOTE)
+
+
+def _titled_table(
+    tr: Tr, heading: tuple[str, str], cols: list[str], rows: list[list[str]], note: str
+) -> dict[str, Any]:
+    """A figure table of the document: its title ("table: grouping"), columns and note
+    translated, its rows as given."""
+    return {
+        "title": f"{tr(heading[0])}: {tr(heading[1])}",
+        "columns": [tr(c) for c in cols],
+        "rows": rows,
+        "note": tr(note),
+    }
+
+
+#: What the follow-up response tables count (the page's paragraph and the PDF's note).
+FOLLOW_UP_RESPONSE_NOTE = N_(
+    "Participants who completed a course on a recorded day are asked 6 and 12 months after "
+    "it what they did with it; a follow-up report from 30 days before a wave answers it. "
+    "Due: the participants whose wave fell due by the report's day. Rate with its Wilson 95 % "
+    "interval."
+)
+
+
+#: The measures of the change across cycles (``after_award.CHANGE_MEASURES``), as the
+#: office's report and the public page name them.
+CHANGE_MEASURE_LABELS = {
+    "awards": N_("Share of awards"),
+    "results": N_("Share of awards with results"),
+}
+
+
+def points(x: float | None) -> str:
+    """A share or its change in whole percentage points, signed ("+23", "-4"; "" for
+    None): the office's change table and the public page's."""
+    return "" if x is None else f"{100 * x:+.0f}"
+
+
+def change_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """One grouping's change across cycles (``after_award.share_change``): each group's
+    share of this cycle's awards, and of its awards with results, beside its share over
+    the facility's earlier cycles pooled, and the change in percentage points with its
+    Newcombe 95 % interval. The office's report: every group, however small (the public
+    page hides small counts)."""
+
+    def count(k: Any, n: Any, share: float | None) -> str:
+        text = tr(N_("%(k)s of %(n)s"), k="–" if k is None else k, n="–" if n is None else n)
+        return f"{text} ({points(share).lstrip('+')} %)" if share is not None else text
+
+    rows = [
+        [_group(tr, r["group"]), tr(CHANGE_MEASURE_LABELS[r["measure"]]),
+         count(r["count"], r["total"], r["share"]),
+         count(r["earlier_count"], r["earlier_total"], r["earlier_share"])
+         if r["earlier_cycles"] else "–",
+         f"{points(r['difference'])} ({points(r['difference_low'])} – "
+         f"{points(r['difference_high'])})" if r["difference"] is not None else "–"]
+        for r in data.get("after_award", {}).get("share_change", {}).get(by, [])
+    ]  # fmt: skip
+    cols = [N_("Group"), N_("Measure"), N_("This cycle"), N_("Earlier cycles"), N_("Change")]
+    return _titled_table(
+        tr, (N_("Change across cycles"), AFTER_HEADINGS[by]), cols, rows, CHANGE_NOTE
+    )
+
+
+#: What the change tables show (the office's page and PDF).
+CHANGE_NOTE = N_(
+    "Each group's share of this call's awards, and of its awards with results, beside its "
+    "share over the facility's earlier cycles together, in percent; the change in "
+    "percentage points with its Newcombe 95 % interval. Every group is shown, however small."
+)
+
+
 def _rate(k: int, rate: float | None, lo: float | None, hi: float | None) -> str:
     """A count with its share and Wilson interval, as the page writes it (whole
     percentages: no decimal sign to write in the reader's language)."""
@@ -1002,10 +1091,19 @@ def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
             for by in ("ldc", "income_group", "un_region")
             if _after_rows(data, "access", by)
         ],
+        "change": [
+            change_table(tr, data, by)
+            for by in CHANGE_BYS
+            if data.get("after_award", {}).get("share_change", {}).get(by)
+        ],
         "after_award_more": [
             *(
                 make(tr, data, by)
-                for make, section in ((results_table, "results"), (follow_up_table, "follow_up"))
+                for make, section in (
+                    (results_table, "results"),
+                    (follow_up_table, "follow_up"),
+                    (follow_up_response_table, "follow_up_response"),
+                )
                 for by in ("income_group", "un_region", "ldc")
                 if _after_rows(data, section, by)
             ),
@@ -1109,6 +1207,7 @@ def report_pdf(
         *doc["result_shares"],
         *doc["access"],
         *doc["after_award_more"],
+        *doc["change"],
     ]
     return render_report_pdf(
         {

@@ -16,6 +16,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
+
 from opencall.errors import DomainError
 from opencall.facilities.domain import RECORD_KINDS, UNIT_ALIASES
 from opencall.optim import wallclock
@@ -52,6 +54,15 @@ KINDS_FOR_POOL: dict[str, tuple[str, ...]] = {
 }
 #: A course's follow-up figures, summed per award and per group in the report.
 FOLLOW_UP_FIGURES: tuple[str, ...] = ("people_trained", "demo_sites", "area_ha")
+#: Months after a participant completed a course (the course record's ``completed_on``)
+#: at which they are asked what they did with it: each a wave of follow-up reports.
+FOLLOW_UP_MONTHS: tuple[int, ...] = (6, 12)
+#: Days before a wave's due day from which a follow-up report answers it (a report
+#: earlier than that answers the wave before, or none).
+FOLLOW_UP_EARLY_DAYS = 30
+#: Days after a wave's due day during which the PI is reminded of its participants not
+#: yet heard from (every ``REPORT_REMIND_EVERY_DAYS`` days); then the wave is left.
+FOLLOW_UP_CHASE_DAYS = 90
 #: Kinds where one completed record completes the kind (see ``proposal_stages``).
 ANY_COMPLETES = frozenset({"session", "course"})
 #: Days between reminders for one overdue loan.
@@ -264,6 +275,86 @@ def latest_follow_ups(
         ):
             latest[who] = dd
     return list(latest.values())
+
+
+def follow_up_waves(
+    completed_on: dt.date, reported_on: Iterable[dt.date]
+) -> list[tuple[int, dt.date, dt.date | None]]:
+    """A participant's follow-up waves (``FOLLOW_UP_MONTHS`` after ``completed_on``, a
+    month's end kept: 31 August + 6 months is the end of February): each wave's months,
+    due day and the earliest of the participant's reports (``reported_on``) that answers
+    it, one dated from ``FOLLOW_UP_EARLY_DAYS`` before its due day to that many days
+    before the next wave's (None: unanswered)."""
+    dues = [completed_on + relativedelta(months=m) for m in FOLLOW_UP_MONTHS]
+    early = dt.timedelta(days=FOLLOW_UP_EARLY_DAYS)
+    dates = sorted(reported_on)
+    out: list[tuple[int, dt.date, dt.date | None]] = []
+    for i, (months, due) in enumerate(zip(FOLLOW_UP_MONTHS, dues, strict=True)):
+        end = dues[i + 1] - early if i + 1 < len(dues) else dt.date.max
+        hit = next((x for x in dates if due - early <= x < end), None)
+        out.append((months, due, hit))
+    return out
+
+
+def participant_waves(
+    records: Sequence[tuple[str, Mapping[str, Any]]],
+) -> list[tuple[int, str, int, dt.date, dt.date | None]]:
+    """The follow-up waves (:func:`follow_up_waves`) of an award's participants: one
+    entry per completed course record with its ``completed_on`` (its index in
+    ``records``, participant, months, due day, answered on), answered by the award's
+    follow-up reports of that participant (name matched without case, accents or
+    punctuation). A course completed without a day has no waves: nothing to count from."""
+    reports: dict[str, list[dt.date]] = {}
+    for k, dd in records:
+        when = _date(dd.get("followed_up_on")) if k == "followup" else None
+        if when is not None:
+            reports.setdefault(_norm(str(dd.get("participant") or "")), []).append(when)
+    out = []
+    for i, (k, dd) in enumerate(records):
+        done = _date(dd.get("completed_on")) if k == "course" else None
+        if done is None or not dd.get("completed"):
+            continue
+        who = str(dd.get("participant") or "")
+        for months, due, answered in follow_up_waves(done, reports.get(_norm(who), [])):
+            out.append((i, who, months, due, answered))
+    return out
+
+
+def wave_response(
+    records: Sequence[tuple[str, Mapping[str, Any]]], today: dt.date
+) -> dict[int, tuple[int, int]]:
+    """Per wave (months) of an award's course: its participants whose wave is due by
+    ``today`` and how many of them answered it (:func:`participant_waves`). Empty
+    without a wave due."""
+    out: dict[int, tuple[int, int]] = {}
+    for _, _, months, due, answered in participant_waves(records):
+        if due <= today:
+            n, k = out.get(months, (0, 0))
+            out[months] = (n + 1, k + int(answered is not None))
+    return out
+
+
+def needs_follow_up_reminder(
+    due: dt.date,
+    answered: dt.date | None,
+    today: dt.date,
+    last_reminded: dt.date | None,
+    every_days: int = REPORT_REMIND_EVERY_DAYS,
+) -> bool:
+    """A wave is unanswered, due, at most ``FOLLOW_UP_CHASE_DAYS`` days late, and its
+    participant's PI was not asked about it within ``every_days`` days (a reminder
+    before the due day was about an earlier wave)."""
+    if answered is not None or not due <= today <= due + dt.timedelta(days=FOLLOW_UP_CHASE_DAYS):
+        return False
+    return last_reminded is None or last_reminded <= follow_up_cutoff(due, today, every_days)
+
+
+def follow_up_cutoff(
+    due: dt.date, today: dt.date, every_days: int = REPORT_REMIND_EVERY_DAYS
+) -> dt.date:
+    """The latest last reminder after which a wave due on ``due`` may be chased
+    ``today``: any before its due day, or one ``every_days`` days ago."""
+    return max(due - dt.timedelta(days=1), today - dt.timedelta(days=every_days))
 
 
 #: Years after the award at which the demonstration sites still running are counted.

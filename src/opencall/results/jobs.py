@@ -2,7 +2,10 @@
 job. Each overdue loan's PI is written to in their own language, at most once
 every ``REMIND_EVERY_DAYS`` days; the PI of an award with nothing reported (no record,
 no result) a year after it (``REPORT_DUE_DAYS``) at most once every
-``REPORT_REMIND_EVERY_DAYS`` days, until something is reported. A run claims each
+``REPORT_REMIND_EVERY_DAYS`` days, until something is reported; the PI of a course's
+participants when their follow-up wave falls due (``FOLLOW_UP_MONTHS`` after each
+completed the course), then every ``REPORT_REMIND_EVERY_DAYS`` days for
+``FOLLOW_UP_CHASE_DAYS`` days, naming those not yet heard from. A run claims each
 reminder (one statement on its row) before it queues the mail, so two runs at once (two
 workers, a retry racing the first run) send it once. Each reminder is audited and
 counted on the user office's overview of the call."""
@@ -27,6 +30,7 @@ from opencall.web.mail import mail_text, queue_mail
 
 SUBJECT_OVERDUE = N_("Overdue: the sample loan of %(code)s is due back")
 SUBJECT_REPORT = N_("Overdue: the first report on award %(code)s")
+SUBJECT_FOLLOW_UP = N_("Follow-up due: what the participants of %(code)s did with their training")
 
 
 def _remind_pi(
@@ -91,6 +95,41 @@ def queue_report_reminders(session: Session, base_url: str, today: dt.date) -> i
     return n
 
 
+def queue_follow_up_reminders(session: Session, base_url: str, today: dt.date) -> int:
+    """Queue one mail per award whose course participants have a follow-up wave to
+    report (``domain.FOLLOW_UP_MONTHS`` after they completed it), naming those not yet
+    heard from; each participant's wave claimed first (:func:`services.claim_follow_up_reminder`),
+    so two runs at once name them once. Returns how many mails were queued."""
+    n = 0
+    for proposal, waves in q.follow_ups_to_chase(session, today):
+        user = pi_user(session, proposal)
+        if user is None:
+            continue  # no PI to write to
+        claimed = [
+            w for w in waves if services.claim_follow_up_reminder(session, w[0], w[2], today)
+        ]
+        if not claimed:
+            continue  # reminded by another run meanwhile
+        _mail_pi(
+            session,
+            user,
+            proposal,
+            base_url,
+            "results/mail_followup.txt",
+            SUBJECT_FOLLOW_UP,
+            {
+                "participants": [
+                    (str(r.data.get("participant", "")), months, due.isoformat())
+                    for r, months, due in claimed
+                ],
+                "every": d.REPORT_REMIND_EVERY_DAYS,
+            },
+        )
+        services.mark_follow_up_reminded(session, proposal, claimed, to_user_id=user.id)
+        n += 1
+    return n
+
+
 def queue_overdue_reminders(session: Session, base_url: str, today: dt.date) -> int:
     """Queue one reminder per overdue loan that needs one; returns how many were queued."""
     n = 0
@@ -129,6 +168,7 @@ def make_remind(base_url: str) -> Callable[[Session, Job, Callable[[int, str], N
         day = dt.date.fromisoformat(today) if today else utc_today()
         queue_overdue_reminders(session, base_url, day)
         queue_report_reminders(session, base_url, day)
+        queue_follow_up_reminders(session, base_url, day)
 
     return remind
 

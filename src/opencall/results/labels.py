@@ -35,6 +35,7 @@ FIELD_LABELS = {
     "lost_reason": N_("Reason for lost time"),
     "completed": N_("Completed"),
     "attended": N_("Attended"),
+    "completed_on": N_("Completed on"),
     "certificate": N_("Certificate number"),
     "site": N_("Site"),
     "planted_on": N_("Planted on"),

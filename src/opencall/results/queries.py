@@ -368,6 +368,7 @@ def _report_figures(
     units = list(amounts)
     return {
         "follow_up": d.follow_up_figures(records, day0),
+        "follow_up_waves": d.wave_response(records, today),
         "result_dois": {k: tuple(sorted(v)) for k, v in dois.items()},
         "use": d.use_figures(records, dict(amounts), today, units[0] if len(units) == 1 else ""),
         "reported": reported,
@@ -386,6 +387,31 @@ def overdue_loans(session: Session, today: dt.date) -> list[PostAwardRecord]:
         )
         if d.is_overdue(r.kind, r.data, today)
     ]
+
+
+def follow_ups_to_chase(
+    session: Session, today: dt.date
+) -> list[tuple[Proposal, list[tuple[PostAwardRecord, int, dt.date]]]]:
+    """Each award with course participants whose follow-up wave needs a reminder on
+    ``today`` (``domain.needs_follow_up_reminder``), with those participants' course
+    records, wave months and due days: the course records and follow-up reports read in
+    one statement, the proposals in one more."""
+    by_proposal: dict[int, list[PostAwardRecord]] = defaultdict(list)
+    for r in session.scalars(
+        select(PostAwardRecord)
+        .where(PostAwardRecord.kind.in_(("course", "followup")))
+        .order_by(PostAwardRecord.proposal_id, PostAwardRecord.id)
+    ):
+        by_proposal[r.proposal_id].append(r)
+    due: dict[int, list[tuple[PostAwardRecord, int, dt.date]]] = {}
+    for pid, recs in by_proposal.items():
+        for i, _, months, on, answered in d.participant_waves([(r.kind, r.data) for r in recs]):
+            if d.needs_follow_up_reminder(on, answered, today, recs[i].last_reminded_on):
+                due.setdefault(pid, []).append((recs[i], months, on))
+    if not due:
+        return []
+    props = session.scalars(select(Proposal).where(Proposal.id.in_(due)).order_by(Proposal.id))
+    return [(p, due[p.id]) for p in props]
 
 
 def _of(

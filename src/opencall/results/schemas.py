@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -147,19 +147,26 @@ class SessionData(_Strict):
 
 
 class CourseData(_Strict):
-    """A course seat: participant attended, completed, certificate; the participant's
+    """A course seat: participant attended, completed (on which day), certificate; the participant's
     gender where the programme collects it ("": not collected or not given)."""
 
     participant: str = Field(min_length=1, max_length=200)
     gender: Literal["", "female", "male", "other"] = ""
     attended: bool = False
     completed: bool = False
+    #: the day the participant completed it: their follow-up waves count from it
+    completed_on: dt.date | None = None
+    #: fields added after records were kept: stored only when given (a record without
+    #: them reads as before, its stored data unchanged)
+    OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ("completed_on",)
     certificate: str = Field(default="", max_length=80)
 
     @model_validator(mode="after")
     def _flow(self) -> CourseData:
         if self.completed and not self.attended:
             raise ValueError("completed needs attended")
+        if self.completed_on is not None and not self.completed:
+            raise ValueError("completed_on needs completed")
         if self.certificate and not self.completed:
             raise ValueError("a certificate needs completed")
         return self
@@ -247,11 +254,14 @@ def validate_record(kind: str, data: dict[str, Any]) -> dict[str, Any]:
             kinds=", ".join(KINDS),
         )
     try:
-        return RECORD_SCHEMAS[kind].model_validate(data).model_dump(mode="json")
+        model = RECORD_SCHEMAS[kind]
+        clean = model.model_validate(data).model_dump(mode="json")
     except ValidationError as exc:
         raise DomainError(
             "Invalid %(kind)s record: %(problem)s", kind=kind, problem=first_error(exc)
         ) from exc
+    omit = getattr(model, "OMIT_WHEN_NONE", ())
+    return {k: v for k, v in clean.items() if not (k in omit and v is None)}
 
 
 class OutputIn(_Strict):

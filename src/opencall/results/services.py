@@ -701,7 +701,22 @@ def claim_reminder(session: Session, rec: PostAwardRecord, today: dt.date) -> bo
     run claimed it (it then sends it), False when another run did meanwhile. Two runs at
     once cannot both claim it: PostgreSQL makes the second wait on the row and re-checks
     the condition once the first commits; SQLite has one writer at a time."""
-    cutoff = today - dt.timedelta(days=d.REMIND_EVERY_DAYS)
+    return _claim_record(session, rec, today - dt.timedelta(days=d.REMIND_EVERY_DAYS), today)
+
+
+def claim_follow_up_reminder(
+    session: Session, rec: PostAwardRecord, due: dt.date, today: dt.date
+) -> bool:
+    """Count a reminder about the follow-up wave due on ``due`` of the course record
+    ``rec``'s participant as sent ``today``, as :func:`claim_reminder` does: the
+    statement only matches while no reminder was sent since that wave fell due, or none
+    within ``REPORT_REMIND_EVERY_DAYS`` days (``domain.follow_up_cutoff``)."""
+    return _claim_record(session, rec, d.follow_up_cutoff(due, today), today)
+
+
+def _claim_record(session: Session, rec: PostAwardRecord, cutoff: dt.date, today: dt.date) -> bool:
+    """Claim a reminder about ``rec`` on ``today`` while its last one is on or before
+    ``cutoff`` (or none was sent): one statement (see :func:`claim_reminder`)."""
     done = session.execute(
         update(PostAwardRecord)
         .where(
@@ -716,6 +731,29 @@ def claim_reminder(session: Session, rec: PostAwardRecord, today: dt.date) -> bo
     )
     session.expire(rec, ["reminders_sent", "last_reminded_on"])
     return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def mark_follow_up_reminded(
+    session: Session,
+    proposal: Proposal,
+    waves: list[tuple[PostAwardRecord, int, dt.date]],
+    *,
+    to_user_id: int | None,
+) -> None:
+    """Audit the reminder to the PI of ``proposal`` about its participants' follow-up
+    ``waves`` (course record, months, due day) claimed by :func:`claim_follow_up_reminder`."""
+    auditlog.record(
+        session,
+        "postaward.follow_up_reminder",
+        "proposal",
+        proposal.id,
+        call_id=proposal.call_id,
+        data={
+            "to": to_user_id,
+            "records": [r.id for r, _, _ in waves],
+            "waves": sorted({m for _, m, _ in waves}),
+        },
+    )
 
 
 def claim_report_reminder(session: Session, proposal: Proposal, today: dt.date) -> bool:
