@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from opencall.inputs import local_number
 from opencall.jobs import Job, JobRegistry
+from opencall.people.models import User
 from opencall.proposals.models import Proposal
 from opencall.proposals.queries import pi_user
 from opencall.results import domain as d
@@ -33,25 +34,18 @@ SUBJECT_REPORT = N_("Overdue: the first report on award %(code)s")
 SUBJECT_FOLLOW_UP = N_("Follow-up due: what the participants of %(code)s did with their training")
 
 
-def _remind_pi(
+def _mail_pi(
     session: Session,
+    user: User,
     proposal: Proposal,
     base_url: str,
     template: str,
     subject: str,
     fields: dict[str, object],
-    *,
-    claim: Callable[[], bool],
-    mark: Callable[..., object],
-) -> bool:
-    """Remind the proposal's PI once: ``claim`` the reminder (one statement on its row),
-    queue the reminder ``template`` to the PI in their language (the name, code, site and
-    proposal id filled in besides ``fields``, a float of which is written as that language
-    writes numbers), then ``mark`` it sent (``to_user_id``: the PI's). False, with nothing
-    written, where the proposal has no PI to write to or another run claimed it first."""
-    user = pi_user(session, proposal)
-    if user is None or not claim():
-        return False  # no PI to write to, or reminded by another run meanwhile
+) -> None:
+    """Queue the reminder ``template`` to the proposal's PI ``user`` in their language (the
+    name, code, site and proposal id filled in besides ``fields``, a float of which is
+    written as that language writes numbers)."""
     lang = user.language or "en"
     body = mail_text(
         template,
@@ -66,6 +60,27 @@ def _remind_pi(
     )
     subject_text = Translator(lang).plain(subject, code=proposal.code)
     queue_mail(session, user.email, subject_text, body, base_url=base_url)
+
+
+def _remind_pi(
+    session: Session,
+    proposal: Proposal,
+    base_url: str,
+    template: str,
+    subject: str,
+    fields: dict[str, object],
+    *,
+    claim: Callable[[], bool],
+    mark: Callable[..., object],
+) -> bool:
+    """Remind the proposal's PI once: ``claim`` the reminder (one statement on its row),
+    queue the reminder (:func:`_mail_pi`), then ``mark`` it sent (``to_user_id``: the
+    PI's). False, with nothing written, where the proposal has no PI to write to or
+    another run claimed it first."""
+    user = pi_user(session, proposal)
+    if user is None or not claim():
+        return False  # no PI to write to, or reminded by another run meanwhile
+    _mail_pi(session, user, proposal, base_url, template, subject, fields)
     mark(to_user_id=user.id)
     return True
 
