@@ -245,17 +245,25 @@ def solve_assignment(
     fair_lp_start = limits.optional_count("fair_lp_start", fair_lp_start)
     if problem.n_reviewers == 0:
         return _no_reviewers(problem)
+    options: dict[str, Any] = {
+        "candidates_per_proposal": candidates_per_proposal,
+        "scale": scale,
+        "max_pricing_rounds": max_pricing_rounds,
+        "mip_time_limit_s": mip_time_limit_s,
+        "fair_mip_max_edges": fair_mip_max_edges,
+        "fair_total_bound": fair_total_bound,
+        "fair_lp_start": fair_lp_start,
+    }
+    beyond = _minimum_beyond_the_proposals(problem)
+    if beyond.any():
+        # missing reviews allowed: a reviewer reviews each proposal at most once, so the part
+        # of its minimum load above the proposals is missing whatever the assignment (it
+        # was refused as "min_load > max_load", the load counted up to the proposals)
+        lo = np.broadcast_to(np.asarray(problem.min_load, np.int64), beyond.shape)
+        res = solve_assignment(replace(problem, min_load=lo - beyond), **options)
+        return replace(res, short_load=res.short_load + beyond)
     if problem.allow_short and problem.objective == "fair":
-        return _fair_short(
-            problem,
-            candidates_per_proposal=candidates_per_proposal,
-            scale=scale,
-            max_pricing_rounds=max_pricing_rounds,
-            mip_time_limit_s=mip_time_limit_s,
-            fair_mip_max_edges=fair_mip_max_edges,
-            fair_total_bound=fair_total_bound,
-            fair_lp_start=fair_lp_start,
-        )
+        return _fair_short(problem, **options)
     t0 = time.perf_counter()
     partial = problem.allow_short
     st = _prepare(problem, scale)
@@ -385,6 +393,21 @@ def solve_assignment(
         short=short,
         short_load=short_load,
     )
+
+
+def _minimum_beyond_the_proposals(problem: AssignmentProblem) -> IntArray:
+    """Per reviewer, the part of its minimum load above the proposals there are, with
+    missing reviews allowed (zeros otherwise, and where the chair's own maximum load is
+    below the minimum: that contradiction is refused as such)."""
+    R = problem.n_reviewers
+    if not problem.allow_short:
+        return np.zeros(R, np.int64)
+    lo = np.broadcast_to(np.asarray(problem.min_load, np.int64), (R,))
+    beyond = np.maximum(lo - problem.n_proposals, 0)
+    if problem.max_load is not None:
+        hi = np.broadcast_to(np.asarray(problem.max_load, np.int64), (R,))
+        beyond[lo > hi] = 0
+    return beyond
 
 
 def _no_reviewers(problem: AssignmentProblem) -> AssignmentResult:

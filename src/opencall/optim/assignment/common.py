@@ -766,6 +766,12 @@ def _diagnose(pb: AssignmentProblem, st: _State) -> None:
         raise InfeasibleAssignment("; ".join(why))
 
 
+#: what the MIPs of groupings outside a chain say when their model has no solution
+NO_GROUPED_ASSIGNMENT = (
+    "no assignment meets all diversity groupings together on the candidate graph"
+)
+
+
 def _diagnose_forced(st: _State, why: list[str]) -> None:
     """Forced pairs that break the rules by themselves (appended to ``why``)."""
     nm = st.nm

@@ -13,6 +13,7 @@ import numpy as np
 from opencall.optim.arrays import BoolArray, FloatArray, IntArray
 from opencall.optim.assignment.common import (
     _BLOCK_ENTRIES,
+    NO_GROUPED_ASSIGNMENT,
     InfeasibleAssignment,
     _member,
     _merge,
@@ -123,10 +124,24 @@ def _fair(
     if x is None:
         # stage 1: max-min on the support (whole graph when small, or when the support is too
         # narrow for the diversity caps)
-        sel1, tau, ok1 = _fair_mip(st, cp[idx], cr[idx], cs[idx], base, None, ub_int, time_limit)
+        # (on every candidate edge, a model without solution is the problem's, said as in
+        # total mode's MIP; it was reported as the time limit)
+        sel1, tau, ok1 = _fair_mip(
+            st,
+            cp[idx],
+            cr[idx],
+            cs[idx],
+            base,
+            None,
+            ub_int,
+            time_limit,
+            infeasible=NO_GROUPED_ASSIGNMENT if whole_graph else None,
+        )
         if sel1 is None and not whole_graph:
             idx = np.arange(n)
-            sel1, tau, ok1 = _fair_mip(st, cp, cr, cs, base, None, ub_int, time_limit)
+            sel1, tau, ok1 = _fair_mip(
+                st, cp, cr, cs, base, None, ub_int, time_limit, infeasible=NO_GROUPED_ASSIGNMENT
+            )
         if sel1 is None:
             raise RuntimeError("fair stage 1 MIP found no solution within the time limit")
         st.timings["fair_stage1"] = time.perf_counter() - t0
@@ -437,9 +452,13 @@ def _fair_mip(
     ub_int: int,
     time_limit: float,
     gap: float = 1e-9,
+    infeasible: str | None = None,
 ) -> tuple[BoolArray | None, float, bool]:
     """HiGHS MIP over the given edges: max-min (``tau`` None) or max total with every proposal
-    at least ``tau``. Returns (chosen edges or None, achieved minimum, solved to optimality)."""
+    at least ``tau``. Returns (chosen edges or None, achieved minimum, solved to optimality).
+    With ``infeasible``, a model proven to have no solution raises ``InfeasibleAssignment``
+    with that message (a max-min model, whose rows are the problem's own) instead of
+    returning None, which then means the time limit."""
     import scipy.sparse as sp
     from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -454,6 +473,8 @@ def _fair_mip(
         ok = bool((lb <= 0.0).all() and (ubv >= 0.0).all())
         if tau is not None:
             ok = ok and bool((base >= tau - 0.5).all())
+        if not ok and infeasible is not None:
+            raise InfeasibleAssignment(infeasible)
         got = float(np.min(base)) if P else 0.0
         return (np.zeros(0, bool), got, True) if ok else (None, -math.inf, False)
     cols = np.arange(n)
@@ -493,6 +514,8 @@ def _fair_mip(
         st.timings["fair_stage2_gap"] = float(getattr(res, "mip_gap", 0.0) or 0.0)
         xs = res.x
     if xs is None:
+        if infeasible is not None and res.status == 2:  # HiGHS proved it infeasible
+            raise InfeasibleAssignment(infeasible)
         return None, -math.inf, False
     sel = np.rint(xs) > 0
     got = float(np.min(np.bincount(cp[sel], weights=cs[sel], minlength=P) + base))

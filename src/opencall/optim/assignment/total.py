@@ -14,6 +14,7 @@ from ortools.graph.python import max_flow, min_cost_flow
 from opencall.optim.arrays import FloatArray, IntArray
 from opencall.optim.assignment.common import (
     _BLOCK_ENTRIES,
+    NO_GROUPED_ASSIGNMENT,
     InfeasibleAssignment,
     _blocks,
     _lookup,
@@ -665,9 +666,7 @@ def _mip_total(
         # always: coverage and minimum loads are then missing reviews, not rows)
         if partial or (np.all(lb <= 0) and np.all(ub >= 0)):
             return ep, er, True
-        raise InfeasibleAssignment(
-            "no assignment meets all diversity groupings together on the candidate graph"
-        )
+        raise InfeasibleAssignment(NO_GROUPED_ASSIGNMENT)
     optimal = True
     if partial:
         net = np.concatenate([np.ones(n), -np.ones(n_owed)])
@@ -682,7 +681,7 @@ def _mip_total(
         A,
         lb,
         ub,
-        "no assignment meets all diversity groupings together on the candidate graph",
+        NO_GROUPED_ASSIGNMENT,
     )
     x = chosen[:n] > 0
     return ep[x], er[x], exact and optimal

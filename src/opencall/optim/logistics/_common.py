@@ -160,13 +160,27 @@ def mip_figures(sol: MipSolution) -> dict[str, Any]:
     }
 
 
+#: the most seats or packages a session, season or request may count: the placement's
+#: integer program links a request's count to its choice by ``count`` itself, and HiGHS's
+#: tolerances (1e-6 to 1e-9) hold that exact only so far (sessions of 1e11 seats: "MIP
+#: failed: infeasible" for a model the empty placement meets; 1e15: "HiGHS rejected the
+#: model"; tests/optim/test_trial_instances_11.py)
+MAX_UNITS = 10**9
+
+
+def _at_most(what: str, owner: str, name: str, value: int) -> None:
+    if value > MAX_UNITS:
+        raise ValueError(f"{what} {owner!r}: {name} must be at most {MAX_UNITS:,}, got {value:,}")
+
+
 def check_capacity(what: str, bin_id: str, name: str, value: object) -> None:
     """Refuses the capacity ``value`` (the field ``name``) of the bin ``bin_id`` (a
-    ``what``: session, season) unless it is a whole number >= 0."""
+    ``what``: session, season) unless it is a whole number in [0, ``MAX_UNITS``]."""
     if not isinstance(value, numbers.Integral):
         raise ValueError(f"{what} {bin_id!r}: {name} must be a whole number")
     if value < 0:
         raise ValueError(f"{what} {bin_id!r}: {name} must be >= 0")
+    _at_most(what, bin_id, name, int(value))
 
 
 class CountedRequest:
@@ -191,6 +205,7 @@ class CountedRequest:
             raise ValueError(f"{what} {rid!r}: count and min_count must be whole numbers")
         if self.count < 1:
             raise ValueError(f"{what} {rid!r}: count must be >= 1")
+        _at_most(what, rid, "count", int(self.count))
         if self.min_count is not None and not (1 <= self.min_count <= self.count):
             raise ValueError(f"{what} {rid!r}: min_count must be in [1, count]")
         if not math.isfinite(self.merit):

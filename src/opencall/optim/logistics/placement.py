@@ -207,12 +207,16 @@ def solve_bins(problem: BinProblem, seed: int, time_limit_s: float) -> Placement
     for p in placements.values():
         if p is not None:
             used[p.bin_id] += p.count
-    if sol.status != "optimal" and all(used[b] <= cap[b] for b in cap):
-        # stopped by the time limit (perhaps before any solution): every request left out
-        # that still fits goes, best weight first, into its first choice with room for its
-        # least count; then the room left tops the placements up, best worth of a unit
-        # (weight over count) first
+    if all(used[b] <= cap[b] for b in cap):
+        # stopped by the time limit (perhaps before any solution), or "optimal" with room
+        # left (HiGHS on costs of 1e-9 a seat, sessions of billions of seats, seated one
+        # request of three that fitted together, tests/optim/test_trial_instances_11.py):
+        # every request left out that still fits goes, best weight first, into its first
+        # choice with room for its least count; then the room left tops the placements up,
+        # best worth of a unit (weight over count) first. Every weight is positive, so
+        # each step only adds to the objective
         xs = np.zeros(len(c))
+        filled_in = False
         for (i, b), col in n_col.items():
             p = placements[items[i][0]]
             if p is not None and p.bin_id == b:
@@ -225,6 +229,7 @@ def solve_bins(problem: BinProblem, seed: int, time_limit_s: float) -> Placement
                 if (i, b) in n_col and cap[b] - used[b] >= min_count:
                     placements[rid] = Placement(b, min_count, rank)
                     used[b] += min_count
+                    filled_in = True
                     xs[x_col[(i, b)]], xs[n_col[(i, b)]] = 1.0, float(min_count)
                     break
         for i in sorted(range(len(items)), key=lambda i: -float(w[i]) / items[i][2]):
@@ -236,8 +241,11 @@ def solve_bins(problem: BinProblem, seed: int, time_limit_s: float) -> Placement
             used[p.bin_id] += k - p.count
             placements[rid] = Placement(p.bin_id, k, p.preference_rank)
             xs[n_col[(i, p.bin_id)]] = float(k)
-        obj = float(np.dot(c, xs))
-        sol = replace(sol, objective=obj, gap=_gap(obj, sol.bound, True))
+            filled_in = True
+        if filled_in or sol.status != "optimal":
+            obj = float(np.dot(c, xs))
+            bound = max(sol.bound, obj)  # (an "optimal" solve's bound was its objective)
+            sol = replace(sol, objective=obj, bound=bound, gap=_gap(obj, bound, True))
     explanations: dict[str, Explanation] = {}
     for rid, _, count, min_count, allowed, feasible, reason in items:
         p = placements[rid]
