@@ -268,6 +268,19 @@ class Page:
     ) -> HTMLResponse:
         return render(self.request, template, ctx or {}, status=status, page=self)
 
+    def render_letter(self, template: str, ctx: dict[str, Any], filename: str) -> Response:
+        """A ``.txt`` template as a plain-text file (UTF-8) to keep: what a page says, to
+        read offline, on any device, with any reader; private (``no-store``) as the page
+        it comes from."""
+        response = attachment_response(
+            render_str(self.request, template, ctx, page=self),
+            filename,
+            "text/plain; charset=utf-8",
+            "letter.txt",
+        )
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+
     def render_public(self, template: str, ctx: dict[str, Any] | None = None) -> Response:
         """A public page (the call list, a call, its public figures): for an anonymous GET,
         revalidated by a strong ETag (:func:`public_etag`); for a signed-in person, as
@@ -626,6 +639,14 @@ def render(
     status: int = 200,
     page: Page | None = None,
 ) -> HTMLResponse:
+    return HTMLResponse(render_str(request, template, ctx, page=page), status_code=status)
+
+
+def render_str(
+    request: Request, template: str, ctx: dict[str, Any], *, page: Page | None = None
+) -> str:
+    """``template`` rendered as a page is (the reader's language, zone and number
+    format): HTML for a ``.html`` template, plain text for a ``.txt`` one (not escaped)."""
     env: jinja2.Environment = request.app.state.templates
     lang = (
         page.lang
@@ -655,11 +676,10 @@ def render(
     token = _READER_ZONE.set(getattr(request.state, "time_zone", None))
     lang_token = _READER_LANG.set(lang)
     try:
-        html = env.get_template(template).render(context)
+        return env.get_template(template).render(context)
     finally:
         _READER_LANG.reset(lang_token)
         _READER_ZONE.reset(token)
-    return HTMLResponse(html, status_code=status)
 
 
 # ------------------------------------------------------------------ plumbing
