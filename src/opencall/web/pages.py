@@ -619,6 +619,9 @@ def make_environment(directory: Path) -> jinja2.Environment:
     # the bias model's "not tested" lines, groups in words: skip_line(_, m) (the chair's
     # ranking page, the office report)
     env.globals["skip_line"] = labels.skipped_line
+    # a kept form's fields in words (resume.html)
+    env.globals["field_labels"] = labels.FIELD_LABELS
+    env.globals["bookkeeping_fields"] = labels.BOOKKEEPING_FIELDS
     env.filters["isolate"] = isolate
     return env
 
