@@ -82,3 +82,32 @@ def test_the_kept_text_is_shown_under_its_fields_words(
     # still sent again as it was typed, with the version it was typed against
     assert 'type="hidden" name="version"' in text and 'name="science_case"' in text
     assert "Une heure de travail" in text
+
+
+def test_an_upload_sent_after_the_session_ran_out_says_the_file_is_to_be_chosen_again(
+    web: Web, world: World
+) -> None:
+    """A file cannot be carried through the sign-in: the page says so before it (an
+    applicant on a slow link learns it before signing in, not after)."""
+    pid = world.ids["proposal"]
+    c = web.client("zh")
+    c.cookies.set("oc_session", stale_session_cookie(web, world.emails["pi"], "tok"))
+    r = c.post(
+        f"/proposals/{pid}/attachments",
+        headers=ORIGIN,
+        data={"csrf_token": "tok", "version": "1"},
+        files={"pdf": ("case.pdf", b"%PDF-1.4 not read", "application/pdf")},
+    )
+    assert r.status_code in (401, 403), r.status_code
+    text = html.unescape(r.text)
+    assert 'action="/login"' in text
+    assert "文件无法保留" in text, text[-1500:]
+    # a form without a file is not told about files
+    c = web.client("zh")
+    c.cookies.set("oc_session", stale_session_cookie(web, world.emails["pi"], "tok"))
+    r = c.post(
+        f"/proposals/{pid}",
+        headers=ORIGIN,
+        data={"csrf_token": "tok", "abstract": "A", "version": "1"},
+    )
+    assert 'action="/login"' in r.text and "文件无法保留" not in html.unescape(r.text)

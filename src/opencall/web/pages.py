@@ -783,6 +783,12 @@ SECURITY_HEADERS = {
 HSTS = "max-age=63072000; includeSubDomains"
 
 
+def _sent_files(request: Request) -> bool:
+    """Whether the form was sent with its files (multipart): a file is not carried through
+    a sign-in, and the page that keeps the rest says so before it."""
+    return request.headers.get("content-type", "").startswith("multipart/")
+
+
 def _carry(form: dict[str, str]) -> dict[str, str]:
     """Text fields worth carrying back to the visitor (never passwords or tokens)."""
     return {
@@ -933,7 +939,13 @@ def install(
         return render(
             request,
             "resume.html",
-            {"mode": "login", "carry": form, "target": request.url.path, "proven": proven},
+            {
+                "mode": "login",
+                "carry": form,
+                "target": request.url.path,
+                "proven": proven,
+                "had_files": _sent_files(request),
+            },
             status=401,
         )
 
@@ -955,6 +967,7 @@ def install(
                 "carry": carry if proven or not login else {},
                 "target": request.url.path,
                 "proven": proven,
+                "had_files": _sent_files(request),
             },
             status=403,
         )
