@@ -457,6 +457,8 @@ CASES: list[Case] = [
     Case("POST", "/proposals/{proposal_id}", TEAM, params=P, data=_title_form, done=_titled),
     Case("GET", "/proposals/{proposal_id}/preview", TEAM, params=P),
     Case("GET", "/proposals/{proposal_id}/outcome", set(), params=P),
+    # its letter (trialapp17): the same people as the page, none before the release
+    Case("GET", "/proposals/{proposal_id}/outcome.txt", set(), params=P),
     Case("POST", "/proposals/{proposal_id}/team", PI, params=P, data=_invite_form, done=_invited),
     Case(
         "POST",

@@ -201,7 +201,24 @@ def figures(slug: str, page: Page = Depends(get_page)) -> Response:
 
 @router.get("/proposals/{proposal_id}/outcome", response_class=HTMLResponse)
 def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    return page.render("outcomes/outcome.html", _outcome(page, outcome_for(page, proposal_id)))
+
+
+@router.get("/proposals/{proposal_id}/outcome.txt")
+def outcome_letter(proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    """The outcome page as a letter to keep (plain text, UTF-8): the same context, so the
+    same words, figures and times in the reader's language and zone, and nothing more."""
     proposal = outcome_for(page, proposal_id)
+    return page.render_letter(
+        "outcomes/outcome.txt",
+        {**_outcome(page, proposal), "page_url": page.settings.base_url.rstrip("/")},
+        f"{proposal.code}-decision.txt",
+    )
+
+
+def _outcome(page: Page, proposal: Any) -> dict[str, Any]:
+    """What the applicant's outcome page and letter say (the team's view: the feedback
+    to applicants, never the panel's remarks nor who reviewed)."""
     decision = page.db.scalar(select(Decision).where(Decision.proposal_id == proposal.id))
     awards = [
         (a, pool)
@@ -222,35 +239,30 @@ def outcome(proposal_id: int, page: Page = Depends(get_page)) -> Response:
     )
     feedback = review_queries.feedback_for(page.db, proposal.id)
     declined = page.db.scalar(select(AwardDecline).where(AwardDecline.proposal_id == proposal.id))
-    return page.render(
-        "outcomes/outcome.html",
-        {
-            "p": proposal,
-            "decision": decision,
-            "declined": declined,
-            "declined_reason": page._(DECLINE_REASON_LABELS[declined.reason]) if declined else "",
-            "may_decline": declined is None
-            and result_policies.may_decline(page.db, page.user, proposal),
-            "outcome_label": (
-                page._(OUTCOMES[decision.outcome])
-                if decision and decision.outcome in OUTCOMES
-                else (decision.outcome if decision else "")
-            ),
-            "awards": awards,
-            "schedule": schedule,
-            # the site's time zone of each resource that has one (times shown beside UTC)
-            "zones": {
-                cp.pool_id: cp.pool.time_zone for cp in proposal.call.pools if cp.pool.time_zone
-            },
-            "entry_label": lambda e: schedule_presenters.label(page.t, e),
-            # why an entry is where it is: an entry without dates says so ("no dates: the
-            # resource has no calendar", or why a slot could not be placed)
-            "explain": lambda e: schedule_presenters.explanation(page.t, e.details or {}),
-            "feedback": feedback,
-            "technical_notes": review_queries.technical_notes_for(page.db, proposal.id),
-            "explanation": allocation_views.explain(page.t, decision, unit_words(proposal.call))
-            if decision
-            else "",
-            **unit_labels(page),
-        },
-    )
+    return {
+        "p": proposal,
+        "decision": decision,
+        "declined": declined,
+        "declined_reason": page._(DECLINE_REASON_LABELS[declined.reason]) if declined else "",
+        "may_decline": declined is None
+        and result_policies.may_decline(page.db, page.user, proposal),
+        "outcome_label": (
+            page._(OUTCOMES[decision.outcome])
+            if decision and decision.outcome in OUTCOMES
+            else (decision.outcome if decision else "")
+        ),
+        "awards": awards,
+        "schedule": schedule,
+        # the site's time zone of each resource that has one (times shown beside UTC)
+        "zones": {cp.pool_id: cp.pool.time_zone for cp in proposal.call.pools if cp.pool.time_zone},
+        "entry_label": lambda e: schedule_presenters.label(page.t, e),
+        # why an entry is where it is: an entry without dates says so ("no dates: the
+        # resource has no calendar", or why a slot could not be placed)
+        "explain": lambda e: schedule_presenters.explanation(page.t, e.details or {}),
+        "feedback": feedback,
+        "technical_notes": review_queries.technical_notes_for(page.db, proposal.id),
+        "explanation": allocation_views.explain(page.t, decision, unit_words(proposal.call))
+        if decision
+        else "",
+        **unit_labels(page),
+    }

@@ -50,6 +50,30 @@ ROLE_LABELS = {
     "reviewer": N_("Reviewer"),
     "technical_reviewer": N_("Technical reviewer"),
 }
+#: The words the forms give their fields (the same msgids as the forms' labels), for the
+#: page that shows a form kept after its session or its token ran out (resume.html):
+#: there only the posted names are known. A table because the labels live in the
+#: templates, not in a form schema; a field not listed is shown by its name.
+FIELD_LABELS = {
+    "title": N_("Title"),
+    "abstract": N_("Abstract"),
+    "science_case": N_("Science case"),
+    "keywords": N_("Keywords"),
+    "email": N_("E-mail"),
+    "name": N_("Name"),
+    "institution": N_("Institution"),
+    "country_iso3": N_("Country"),
+    "language": N_("Language"),
+    "time_zone": N_("Time zone"),
+    "orcid": N_("ORCID iD"),
+    "statement": N_("Statement"),
+    "expertise": N_("Expertise (for reviewers)"),
+    "authors": N_("Authors (separated by ;)"),
+    "year": N_("Year"),
+}
+#: A form's bookkeeping, sent again with the kept form but not shown as typed text: the
+#: version it was typed against, its one-time key, which of its buttons was pressed.
+BOOKKEEPING_FIELDS = frozenset({"version", "once", "action", "next", "target", "confirm"})
 JOB_STATUS = {
     "queued": N_("queued"),
     "running": N_("running"),

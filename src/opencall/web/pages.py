@@ -272,6 +272,19 @@ class Page:
     ) -> HTMLResponse:
         return render(self.request, template, ctx or {}, status=status, page=self)
 
+    def render_letter(self, template: str, ctx: dict[str, Any], filename: str) -> Response:
+        """A ``.txt`` template as a plain-text file (UTF-8) to keep: what a page says, to
+        read offline, on any device, with any reader; private (``no-store``) as the page
+        it comes from."""
+        response = attachment_response(
+            render_str(self.request, template, ctx, page=self),
+            filename,
+            "text/plain; charset=utf-8",
+            "letter.txt",
+        )
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+
     def render_public(self, template: str, ctx: dict[str, Any] | None = None) -> Response:
         """A public page (the call list, a call, its public figures): for an anonymous GET,
         revalidated by a strong ETag (:func:`public_etag`); for a signed-in person, as
@@ -610,6 +623,9 @@ def make_environment(directory: Path) -> jinja2.Environment:
     # the bias model's "not tested" lines, groups in words: skip_line(_, m) (the chair's
     # ranking page, the office report)
     env.globals["skip_line"] = labels.skipped_line
+    # a kept form's fields in words (resume.html)
+    env.globals["field_labels"] = labels.FIELD_LABELS
+    env.globals["bookkeeping_fields"] = labels.BOOKKEEPING_FIELDS
     env.filters["isolate"] = isolate
     return env
 
@@ -630,6 +646,14 @@ def render(
     status: int = 200,
     page: Page | None = None,
 ) -> HTMLResponse:
+    return HTMLResponse(render_str(request, template, ctx, page=page), status_code=status)
+
+
+def render_str(
+    request: Request, template: str, ctx: dict[str, Any], *, page: Page | None = None
+) -> str:
+    """``template`` rendered as a page is (the reader's language, zone and number
+    format): HTML for a ``.html`` template, plain text for a ``.txt`` one (not escaped)."""
     env: jinja2.Environment = request.app.state.templates
     lang = (
         page.lang
@@ -659,11 +683,10 @@ def render(
     token = _READER_ZONE.set(getattr(request.state, "time_zone", None))
     lang_token = _READER_LANG.set(lang)
     try:
-        html = env.get_template(template).render(context)
+        return env.get_template(template).render(context)
     finally:
         _READER_LANG.reset(lang_token)
         _READER_ZONE.reset(token)
-    return HTMLResponse(html, status_code=status)
 
 
 # ------------------------------------------------------------------ plumbing
@@ -762,6 +785,12 @@ SECURITY_HEADERS = {
 # sent when cookies are Secure (the site is served over HTTPS): browsers then refuse
 # plain HTTP to this host for two years
 HSTS = "max-age=63072000; includeSubDomains"
+
+
+def _sent_files(request: Request) -> bool:
+    """Whether the form was sent with its files (multipart): a file is not carried through
+    a sign-in, and the page that keeps the rest says so before it."""
+    return request.headers.get("content-type", "").startswith("multipart/")
 
 
 def _carry(form: dict[str, str]) -> dict[str, str]:
@@ -914,7 +943,13 @@ def install(
         return render(
             request,
             "resume.html",
-            {"mode": "login", "carry": form, "target": request.url.path, "proven": proven},
+            {
+                "mode": "login",
+                "carry": form,
+                "target": request.url.path,
+                "proven": proven,
+                "had_files": _sent_files(request),
+            },
             status=401,
         )
 
@@ -936,6 +971,7 @@ def install(
                 "carry": carry if proven or not login else {},
                 "target": request.url.path,
                 "proven": proven,
+                "had_files": _sent_files(request),
             },
             status=403,
         )

@@ -8,7 +8,7 @@ from typing import Any
 from opencall.facilities.labels import unit_labels
 from opencall.proposals.queries import batch_info
 from opencall.web.i18n import N_
-from opencall.web.labels import CALL_STATUS, labeller
+from opencall.web.labels import CALL_STATUS, FIELD_LABELS, labeller
 from opencall.web.labels import REQUEST_KINDS as KINDS
 from opencall.web.pages import Page
 
@@ -23,12 +23,7 @@ STATUS = {
 }
 MEMBER_STATUS = {"invited": N_("invited"), "accepted": N_("accepted"), "declined": N_("declined")}
 ROLES = {"pi": N_("Principal investigator"), "coi": N_("Co-investigator")}
-WHERE_LABELS = {
-    "title": N_("Title"),
-    "abstract": N_("Abstract"),
-    "science_case": N_("Science case"),
-    "keywords": N_("Keywords"),
-}
+WHERE_LABELS = {k: FIELD_LABELS[k] for k in ("title", "abstract", "science_case", "keywords")}
 # where in a PDF an anonymity finding lies (metadata and the rest are removed from
 # the copy reviewers receive; the page text is not)
 PDF_WHERE = {

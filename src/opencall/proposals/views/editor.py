@@ -40,7 +40,7 @@ from opencall.proposals.views.request_forms import (
 )
 from opencall.web.forms import MSG_TOO_LONG
 from opencall.web.i18n import N_
-from opencall.web.labels import TRIAGE_CATEGORIES, labeller
+from opencall.web.labels import FIELD_LABELS, TRIAGE_CATEGORIES, labeller
 from opencall.web.pages import Page, get_page
 
 router = APIRouter()
@@ -129,10 +129,9 @@ def error_summary(
     for name, msg in extra.get("text_errors", {}).items():
         label = page._(WHERE_LABELS.get(name, "Title")) if name != "form" else ""
         out.append(("#text-form" if name == "form" else f"#f-{name}", label, msg))
-    labels = {"email": N_("E-mail"), "name": N_("Name"), "institution": N_("Institution")}
-    labels["country_iso3"] = N_("Country")
     for name, msg in extra.get("invite_errors", {}).items():
-        out.append((f"#f-{name}", page._(labels.get(name, "Name")) if name != "form" else "", msg))
+        label = page._(FIELD_LABELS.get(name, "Name")) if name != "form" else ""
+        out.append((f"#f-{name}", label, msg))
     req_errors: dict[str, str] = extra.get("req_errors", {})
     if req_errors:
         if extra.get("req_id") is not None:
