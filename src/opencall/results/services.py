@@ -61,8 +61,6 @@ def add_record(
     clean = validate_record(kind, data)
     _require_kind(kind, q.record_kinds(session, proposal.id))
     _require_item_free(session, proposal.call_id, kind, clean, None)
-    if award_id is None:
-        _require_award_named(session, proposal, kind, clean)
     if award_id is not None:
         award = session.get(Award, award_id)
         if award is None or award.proposal_id != proposal.id:
@@ -116,30 +114,6 @@ def add_node_record(
     proposal = session.get(Proposal, award.proposal_id)
     assert proposal is not None
     return add_record(session, proposal, kind, data, actor_id=actor_id, award_id=award.id)
-
-
-def _require_award_named(
-    session: Session, proposal: Proposal, kind: str, clean: dict[str, Any]
-) -> None:
-    """An operator-defined use (``other`` with an amount) of a proposal whose awards count in
-    more than one unit (steward hours and enclave seats) names the award it is of
-    (``award_id``): in which unit the amount is counted is otherwise unknown, and the figures
-    counted none of it while the record was kept (trialfac17)."""
-    if kind != "other" or not float(clean.get("used_amount") or 0):
-        return
-    rows = session.execute(
-        select(Award.id, CapacityPool.name, CapacityPool.unit)
-        .join(CapacityPool, CapacityPool.id == Award.pool_id)
-        .where(Award.proposal_id == proposal.id)
-        .order_by(Award.id)
-    ).all()
-    if len({unit for _, _, unit in rows}) > 1:
-        raise DomainError(
-            "This award is counted in more than one unit: say which award the amount used is "
-            "of (award_id: %(awards)s).",
-            field="award_id",
-            awards=", ".join(f"{aid} for {name}" for aid, name, _ in rows),
-        )
 
 
 def _require_item_free(
