@@ -307,6 +307,17 @@ def _usable_slots(pool: Any, details: dict[str, Any], now: Any) -> set[tuple[Any
     }
 
 
+def _longest_run(usable: set[tuple[Any, Any]]) -> int:
+    """The most slots of ``usable`` (their (start, end)) that follow one another, each
+    starting when the one before ends (the grid's slots do: a closure breaks the run)."""
+    best = run = 0
+    end = None
+    for s, e in sorted(usable):
+        run = run + 1 if s == end else 1
+        best, end = max(best, run), e
+    return best
+
+
 def _window_short(
     pools: Mapping[int, Any], requests: Sequence[dict[str, Any]], least: Callable[[int], float]
 ) -> dict[int, Message]:
@@ -314,7 +325,9 @@ def _window_short(
     dates it declares impossible leave fewer usable slots (free, not begun) than the least
     it may be awarded (``least``: its amount, or the smallest partial award). The schedule
     could never book it, whatever else is awarded (trialfac14: a coral team's spawning
-    window of 5 days asking for 10). A same-time bundle's requests are
+    window of 5 days asking for 10). On a resource that books each award in one unbroken
+    run (``CapacityPool.unbroken``), the longest run of usable slots is what counts
+    (trialfac17: a 120-day crop in a chamber whose lamps are replaced after 101 days). A same-time bundle's requests are
     :func:`_same_time_apart`'s."""
     now = utcnow()
     same_time = {
@@ -329,12 +342,24 @@ def _window_short(
             req["kind"] != "custom"
             or cp is None
             or cp.pool.slot_hours is None
-            or not req["details"].get("impossible_dates")
+            or not (req["details"].get("impossible_dates") or cp.pool.unbroken)
             or (req.get("bundle") and req.get("bundle") in same_time)
         ):
             continue
         usable = _usable_slots(cp.pool, req["details"], now)
-        if usable is None or len(usable) >= least(i) - 1e-9:
+        if usable is None:
+            continue
+        run = _longest_run(usable) if cp.pool.unbroken else len(usable)
+        if run < len(usable) and run < least(i) - 1e-9:
+            out[i] = M_(
+                "%(resource)s books each award in one unbroken run, and its longest run of "
+                "usable slots is %(n)s (%(asked)s asked)",
+                n=number(str(run)),
+                resource=cp.pool.name,
+                asked=number(plain_number(float(req["amount"]))),
+            )
+            continue
+        if len(usable) >= least(i) - 1e-9:
             continue
         out[i] = M_(
             "only %(n)s slots of %(resource)s are usable outside the dates the request "

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import select
 
 from opencall.errors import DomainError
@@ -129,6 +129,12 @@ BUNDLE_WITH = (
 )
 
 
+UNBROKEN = (
+    "every award on the resource is booked as one unbroken run of consecutive slots (a "
+    "crop in a growth chamber cannot pause): never split by a closure or another team; a "
+    "request longer than the longest run of usable slots is not awarded. False by default; "
+    "true only on a resource offered in slots"
+)
 CHANGEOVER = (
     "slots kept free between two bookings of different proposals (a lab changing a "
     "configuration: 1 with daily slots keeps a day between two users); the same proposal's "
@@ -172,6 +178,7 @@ class ResourceIn(_In):
     day_start_hour: float = Field(default=0.0, ge=0, lt=24, description=DAY_START)
     time_zone: str = Field(default="", max_length=64, description=TIME_ZONE)
     changeover_slots: int = Field(default=0, description=CHANGEOVER)
+    unbroken: StrictBool = Field(default=False, description=UNBROKEN)
     unavailable: list[UnavailableIn] = Field(default_factory=list, max_length=500)
     request_fields: list[RequestField] = Field(default_factory=list, max_length=50)
     bundle_with: list[int] = Field(default_factory=list, max_length=50, description=BUNDLE_WITH)
@@ -208,6 +215,7 @@ class ResourcePatch(_In):
     day_start_hour: float | None = Field(default=None, ge=0, lt=24, description=DAY_START)
     time_zone: str | None = Field(default=None, max_length=64, description=TIME_ZONE)
     changeover_slots: int | None = Field(default=None, description=CHANGEOVER)
+    unbroken: StrictBool = Field(default=False, description=UNBROKEN)  # only what is sent
     bundle_with: list[int] | None = Field(default=None, max_length=50, description=BUNDLE_WITH)
     record_kinds: list[str] | None = Field(
         default=None, max_length=20, description=RECORD_KINDS_DOC
@@ -285,6 +293,7 @@ class ResourceOut(BaseModel):
         description="capacity, offers and requests are whole numbers of the unit "
         "(a countable built-in unit, or one declared so)"
     )
+    unbroken: bool = Field(description=UNBROKEN)
     attributes: dict[str, Any] = Field(description="a preset pool's typed attributes")
     committed: float = Field(
         description="what calls already hold of it: their offers, and what a call whose "

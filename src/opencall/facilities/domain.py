@@ -907,6 +907,29 @@ def check_changeover(value: Any, slot_hours: float | None) -> int:
     return int(n)
 
 
+def check_unbroken(value: Any, slot_hours: float | None) -> bool:
+    """Whether every award on a resource is booked as one unbroken run of slots: true or
+    false (empty: false), and true only on a resource offered in slots."""
+    if value in (None, "") or value is False:
+        return False
+    why = (
+        None
+        if value is True and slot_hours is not None
+        else DomainError(
+            "Unbroken runs is true or false (asked: %(asked)s).", field="unbroken", asked=str(value)
+        )
+        if value is not True
+        else DomainError(
+            "Only a resource offered in slots books its awards in unbroken runs; give it a "
+            "slot length first.",
+            field="unbroken",
+        )
+    )
+    if why is not None:
+        raise why
+    return True
+
+
 MAX_LEAD_DAYS = 3660  # a lead time of ten years is surely a typing error
 
 

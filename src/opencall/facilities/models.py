@@ -3,7 +3,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from opencall.db import Base, JSONType, UTCDateTime, utcnow
@@ -76,6 +86,12 @@ class CapacityPool(Base):
     # resource (a day to change a lab's insert): the schedule honours it (optim.slots)
     changeover_slots: Mapped[int] = mapped_column(
         Integer, nullable=False, default=0, server_default="0"
+    )
+    # every award on the resource is booked as one unbroken run of consecutive slots (a
+    # crop in a growth chamber cannot pause): never split by a closure or another team
+    # (optim.slots, SlotAward.unbroken; the allocation counts the longest free run)
+    unbroken: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
     )
     # the request form as data: a list of field declarations validated by the server
     request_fields: Mapped[list[Any]] = mapped_column(JSONType, nullable=False, default=list)

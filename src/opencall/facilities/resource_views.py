@@ -182,6 +182,7 @@ def parse_resource_form(page: Page, f: dict[str, str]) -> tuple[dict[str, Any], 
     values["unit"] = unit
     values["unit_labels"] = own if any_label or f.get("unit") == OWN_UNIT else None
     values["whole_units"] = f.get("whole_units", "") in ("on", "1", "true")
+    values["unbroken"] = f.get("unbroken", "") in ("on", "1", "true")
     amount = finite_number(f.get("amount", ""))
     if amount is None:
         errors["amount"] = page._(MSG_NUMBER)
@@ -238,6 +239,7 @@ def _resource_form(pool: CapacityPool) -> dict[str, str]:
         "day_start_hour": plain_number(pool.day_start_hour) if pool.day_start_hour else "",
         "time_zone": pool.time_zone or "",
         "changeover_slots": str(pool.changeover_slots) if pool.changeover_slots else "",
+        "unbroken": "on" if pool.unbroken else "",
     }
     for lg, forms in (pool.unit_labels or {}).items():
         for k in ("one", "other"):

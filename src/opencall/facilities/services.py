@@ -407,6 +407,7 @@ def _resource_fields(
     day_start_hour: Any = 0.0,
     time_zone: Any = "",
     changeover_slots: Any = 0,
+    unbroken: Any = False,
 ) -> tuple[dict[str, Any], domain.Calendar]:
     name = _resource_name(name)
     labels = domain.check_unit(unit, unit_labels)
@@ -439,6 +440,7 @@ def _resource_fields(
             "request_fields": fields,
             "whole_units": whole_units,
             "changeover_slots": changeover,
+            "unbroken": domain.check_unbroken(unbroken, cal.slot_hours),
         },
         cal,
     )
@@ -474,6 +476,7 @@ def create_resource(
     bundle_with: list[int] | None = None,
     record_kinds: list[str] | None = None,
     changeover_slots: Any = 0,
+    unbroken: Any = False,
     country_rules: dict[str, Any] | None = None,
     actor_id: int | None = None,
 ) -> CapacityPool:
@@ -502,6 +505,7 @@ def create_resource(
         request_fields=list(request_fields or []),
         whole_units=whole_units,
         changeover_slots=changeover_slots,
+        unbroken=unbroken,
     )
     _name_free(session, facility.id, values["name"], None)
     values["bundle_with"] = _check_bundle_with(session, facility.id, None, bundle_with or [])
@@ -608,6 +612,7 @@ def update_resource(
         "bundle_with",
         "record_kinds",
         "changeover_slots",
+        "unbroken",
         "country_rules",
     }
     unknown = set(changes) - allowed
@@ -633,6 +638,7 @@ def update_resource(
         "request_fields": pool.request_fields,
         "whole_units": bool(pool.whole_units),
         "changeover_slots": pool.changeover_slots or 0,
+        "unbroken": bool(pool.unbroken),
     }
     if "unit" in changes and "unit_labels" not in changes and changes["unit"] != pool.unit:
         current["unit_labels"] = None

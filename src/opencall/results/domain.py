@@ -158,8 +158,12 @@ def is_used(kind: str, data: Mapping[str, Any]) -> bool:
 
 def is_complete(kind: str, data: Mapping[str, Any]) -> bool:
     """The use is over: loan returned or consumed, berth sailed, course completed..."""
-    if kind == "loan":
-        return _date(data.get("returned_on")) is not None or bool(data.get("consumed"))
+    if kind == "loan":  # a lost item is never returned: its loan is closed all the same
+        return (
+            _date(data.get("returned_on")) is not None
+            or bool(data.get("consumed"))
+            or data.get("condition") == "lost"
+        )
     if kind == "shipment":
         return _date(data.get("delivered_on")) is not None and data.get("customs_status") != "held"
     if kind == "berth":
@@ -426,6 +430,8 @@ def used_amounts(kind: str, data: Mapping[str, Any], other_unit: str = "") -> di
         return {"berth": boarded, "dive": float(data.get("dives_made") or 0)}
     if kind == "loan":
         received = _date(data.get("received_on")) is not None
+        if data.get("mass_mg") is None:
+            return {}  # an item lent (an instrument), not a sample by mass
         mass = unit_key(other_unit) if unit_key(other_unit) in MG_IN else "mg"
         return {mass: float(data.get("mass_mg") or 0) / MG_IN[mass] if received else 0.0}
     if kind == "course":
@@ -453,7 +459,8 @@ def use_figures(
     (``awarded``: the award's amounts by pool unit) and ``used:<unit>``
     (:func:`used_amounts`); ``lost_hours:<reason>``; ``samples_taken`` on dives; the
     loans (``loans``, ``loans_returned_on_time``, ``loans_returned_late``,
-    ``loans_overdue``, ``loans_consumed``: destroyed in the analysis, ``mass_consumed_mg``);
+    ``loans_overdue``, ``loans_consumed``: destroyed in the analysis, ``mass_consumed_mg``,
+    ``loans_damaged`` and ``loans_lost``: an item that came back damaged, or never);
     course ``participants``, ``attended`` and ``completed``, and ``participants:<gender>``
     where the gender was collected."""
     out: dict[str, float] = {}
@@ -477,6 +484,8 @@ def use_figures(
             if back is not None:
                 on_time = due is None or back <= due
                 add("loans_returned_on_time" if on_time else "loans_returned_late", 1)
+            if dd.get("condition") in ("damaged", "lost"):
+                add(f"loans_{dd['condition']}", 1)
             if dd.get("consumed"):
                 add("loans_consumed", 1)
                 add("mass_consumed_mg", float(dd.get("mass_mg") or 0))

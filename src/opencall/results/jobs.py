@@ -161,7 +161,9 @@ def queue_overdue_reminders(session: Session, base_url: str, today: dt.date) -> 
             SUBJECT_OVERDUE,
             {
                 "sample": rec.data.get("sample", ""),
-                "mass": float(rec.data.get("mass_mg") or 0),
+                # an item lent (a glider) has no mass: the mail names it instead
+                "mass": float(rec.data["mass_mg"]) if rec.data.get("mass_mg") else None,
+                "item": rec.data.get("item", ""),
                 "due": rec.data.get("due_on", ""),
                 "days": d.days_overdue(rec.data, today),
             },

@@ -585,3 +585,26 @@ def figures_by_provider(
             prov = cp.pool.facility.provider
             by_provider.setdefault(prov.id, (prov, []))[1].append((cp.pool, figures[cp.pool_id]))
     return sorted(by_provider.values(), key=lambda e: (e[0].id != call.provider_id, e[0].slug))
+
+
+def loans_of_item(
+    session: Session, facility_id: int, item: str, *, exclude: int | None = None
+) -> list[tuple[dict[str, Any], bool, str]]:
+    """The loan records of the item ``item`` (a serial number, ``LoanData.item``) over every
+    call of the facility: each one's data, whether it is closed (``complete``) and its
+    proposal's code; ``exclude`` (a record's id) left out. The item is read from the JSON
+    in Python: loans of named items are few per facility."""
+    q = (
+        select(PostAwardRecord.data, PostAwardRecord.complete, Proposal.code)
+        .join(Proposal, Proposal.id == PostAwardRecord.proposal_id)
+        .join(Call, Call.id == PostAwardRecord.call_id)
+        .where(Call.facility_id == facility_id, PostAwardRecord.kind == "loan")
+        .order_by(PostAwardRecord.id)
+    )
+    if exclude is not None:
+        q = q.where(PostAwardRecord.id != exclude)
+    return [
+        (dict(data), bool(done), code or "")
+        for data, done, code in session.execute(q)
+        if str((data or {}).get("item") or "").casefold() == item.casefold()
+    ]

@@ -71,15 +71,23 @@ def _needs(record: BaseModel, later: str, earlier: str) -> None:
 
 
 class LoanData(_Strict):
-    """A sample loan: shipped, received, returned or consumed, due back."""
+    """A loan: shipped, received, returned or consumed, due back. A sample is lent by its
+    mass (``mass_mg``); an item (an instrument, an ocean glider) by its name and, in
+    ``item``, its serial number, without a mass: one loan of an item at a time
+    (``services.add_record``). ``condition`` is the state it came back in: ``good`` or
+    ``damaged`` (returned, ``returned_on`` given), or ``lost`` (never returned: the loan
+    is closed, never overdue); ``condition_note`` says what happened (trialfac17)."""
 
     sample: str = Field(min_length=1, max_length=200)
-    mass_mg: float = Field(gt=0, le=1e7, allow_inf_nan=False)
+    mass_mg: float | None = Field(default=None, gt=0, le=1e7, allow_inf_nan=False)
+    item: str = Field(default="", max_length=80)
     shipped_on: dt.date | None = None
     received_on: dt.date | None = None
     due_on: dt.date | None = None
     returned_on: dt.date | None = None
     consumed: bool = False
+    condition: Literal["", "good", "damaged", "lost"] = ""
+    condition_note: str = Field(default="", max_length=500)
 
     @model_validator(mode="after")
     def _dates(self) -> LoanData:
@@ -92,6 +100,10 @@ class LoanData(_Strict):
         )
         if self.consumed and self.returned_on is not None:
             raise ValueError("a consumed sample cannot also be returned")
+        if self.condition == "lost" and (self.returned_on is not None or self.consumed):
+            raise ValueError("a lost loan cannot also be returned or consumed")
+        if self.condition in ("good", "damaged") and self.returned_on is None:
+            raise ValueError("the condition it came back in needs the day it was returned")
         _needs(self, "received_on", "shipped_on")
         return self
 

@@ -60,6 +60,7 @@ def add_record(
     _require_awarded(session, proposal)
     clean = validate_record(kind, data)
     _require_kind(kind, q.record_kinds(session, proposal.id))
+    _require_item_free(session, proposal.call_id, kind, clean, None)
     if award_id is not None:
         award = session.get(Award, award_id)
         if award is None or award.proposal_id != proposal.id:
@@ -115,6 +116,35 @@ def add_node_record(
     return add_record(session, proposal, kind, data, actor_id=actor_id, award_id=award.id)
 
 
+def _require_item_free(
+    session: Session, call_id: int, kind: str, clean: dict[str, Any], rec_id: int | None
+) -> None:
+    """An item (``LoanData.item``: a glider's serial number) is lent to one team at a time:
+    a loan of it is refused while another loan of it in a call of the same facility is still
+    out (not returned, consumed or lost), or once it was lost (trialfac17)."""
+    item = str(clean.get("item") or "") if kind == "loan" else ""
+    call = session.get(Call, call_id) if item else None
+    if call is None:
+        return
+    for data, closed, code in q.loans_of_item(session, call.facility_id, item, exclude=rec_id):
+        if data.get("condition") == "lost":
+            raise DomainError(
+                "%(item)s was lost on the loan of %(award)s: it cannot be lent again.",
+                field="item",
+                item=item,
+                award=code,
+            )
+        if not closed and clean.get("condition") != "lost" and not clean.get("returned_on"):
+            raise DomainError(
+                "%(item)s is still out on the loan of %(award)s (shipped on %(shipped)s, not "
+                "returned): record its return first.",
+                field="item",
+                item=item,
+                award=code,
+                shipped=str(data.get("shipped_on") or "?"),
+            )
+
+
 def _require_use_within_award(
     session: Session, award: Award, kind: str, clean: dict[str, Any], record_id: int | None
 ) -> None:
@@ -166,6 +196,7 @@ def update_record(
     before = dict(rec.data)
     if clean == before:
         return rec
+    _require_item_free(session, rec.call_id, rec.kind, clean, rec.id)
     award = session.get(Award, rec.award_id) if rec.award_id is not None else None
     if award is not None:
         _require_use_within_award(session, award, rec.kind, clean, rec.id)

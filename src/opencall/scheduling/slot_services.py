@@ -343,6 +343,7 @@ def schedule_slots(
                 together=together[(req.proposal_id, req.bundle)] if req.bundle else False,
                 same_time=same_time[(req.proposal_id, req.bundle)] if req.bundle else False,
                 weight=merit.get(req.proposal_id, 1.0),
+                unbroken=bool(pool.unbroken),
             )
         )
     problem = sl.SlotProblem(resources=resources, awards=tuple(slot_awards))

@@ -80,7 +80,7 @@ def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> 
     list of str
         One message per violated constraint (unknown resource, wrong number of slots, a start
         off the grid, an unavailable or impossible slot, a slot given twice, a changeover
-        clash, a bundle placed in part); empty when the placement is feasible.
+        clash, a bundle placed in part, an unbroken award in more than one run); empty when the placement is feasible.
     """
     errors: list[str] = []
     res = {r.id: r for r in problem.resources}
@@ -96,6 +96,8 @@ def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> 
         if len(ts) != a.slots or len(set(ts)) != len(ts):
             errors.append(f"{a.id}: {len(ts)} distinct slots placed, {a.slots} awarded")
         errors.extend(_slot_errors(a, ts, grids[a.resource], taken))
+        if a.unbroken and _broken(ts, grids[a.resource]):
+            errors.append(f"{a.id}: unbroken, but placed in more than one run of slots")
     owners = {a.id: owner(a) for a in problem.awards}
     for rid, r in res.items():
         if r.changeover > 0:
@@ -107,6 +109,13 @@ def check(problem: SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -> 
             ]
             errors.extend(changeover_clashes(r, grid, marks))
     return errors + _bundle_errors(problem, starts, grids)
+
+
+def _broken(ts: Sequence[dt.datetime], grid: Mapping[dt.datetime, Slot]) -> bool:
+    """Whether the slots starting at ``ts`` are not one run of consecutive slots of
+    ``grid`` (each the next one's index; a start off the grid is an error of its own)."""
+    idx = sorted(grid[t].index for t in ts if t in grid)
+    return any(q != p + 1 for p, q in zip(idx, idx[1:], strict=False))
 
 
 def _slot_errors(

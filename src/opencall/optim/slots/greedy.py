@@ -72,7 +72,8 @@ def _place_single(
     ix: _Index, a: SlotAward, taken: Taken, near: float | None = None
 ) -> list[int] | None:
     """Slots for ``a``: a contiguous block if any (the earliest, or the nearest to ``near``
-    hours), else the fewest runs (longest free runs first)."""
+    hours), else the fewest runs (longest free runs first), else (an unbroken award, whose
+    slots are one run or nothing) None."""
     free = _free_allowed(ix, a, taken)
     if len(free) < a.slots:
         return None
@@ -88,6 +89,8 @@ def _place_single(
             dist = np.maximum(np.maximum(0.0, near - e), s - near) + 1e-9 * s
             b = int(blocks[int(np.argmin(dist))])  # the first of equal distances
         return list(range(b, b + n))
+    if a.unbroken:
+        return None  # one run or nothing (a crop cannot pause)
     runs = _runs(free)
     chosen: list[int] = []
     for k0, length in sorted(runs, key=lambda r: (-r[1], r[0])):
@@ -177,9 +180,14 @@ def _place_same_time(
     ks0 = [starts[0][t] for t in common]
     chosen = common[:n]
     for i in range(len(ks0) - n + 1):
-        if ks0[i + n - 1] - ks0[i] == n - 1:
+        if all(
+            starts[j][common[i + n - 1]] - starts[j][common[i]] == n - 1 for j in range(len(unit))
+        ):
             chosen = common[i : i + n]
             break
+    else:
+        if any(a.unbroken for a in unit) and n > 1:
+            return None  # an unbroken award is one run or nothing
     out = {a.id: [by_start[t] for t in chosen] for a, by_start in zip(unit, starts, strict=True)}
     for a in unit:
         _take(ix, taken, a, out[a.id])

@@ -169,6 +169,19 @@ def _index(problem: SlotProblem) -> _Index:
         allowed_arr[a.id] = arrays[same]
         if len(ok) < a.slots:
             pre[a.id] = _too_few_slots(a, ok, grid, cal[a.resource], kept_free)
+        elif a.unbroken and a.slots > 1:
+            longest = max(n for _, n in _runs(arrays[same]))
+            if longest < a.slots:
+                pre[a.id] = Unplaced.saying(
+                    a.id,
+                    "no_unbroken_run",
+                    M_(
+                        "%(slots)s slots awarded in one unbroken run, but the longest run of "
+                        "usable slots of its resource is %(longest)s",
+                        slots=a.slots,
+                        longest=longest,
+                    ),
+                )
     units = _units(problem.awards)
     for unit in units:
         if is_same_time(unit):

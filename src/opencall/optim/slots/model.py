@@ -281,7 +281,7 @@ def _run_rows(
     run_plain: Sequence[int],
 ) -> list[Row]:
     """A run starts at ``k`` when ``a`` takes ``k`` and not the slot before; a placed
-    award is at least one run."""
+    award is at least one run, and an unbroken one (``SlotAward.unbroken``) exactly one."""
     rows: list[Row] = []
     for (aid, k), j in run_col.items():
         rows.append(({j: 1.0, col[(aid, k)]: -1.0, col[(aid, k - 1)]: 1.0}, 0.0, np.inf))
@@ -298,7 +298,8 @@ def _run_rows(
         coef = {j: 1.0 for j in starts_of.get(a.id, [])}
         coef.update({col[(a.id, k)]: 1.0 for k in ix.allowed[a.id] if col[(a.id, k)] in plain})
         coef[y_of[a.id]] = -1.0
-        rows.append((coef, 0.0, np.inf))
+        # an unbroken award placed is exactly one run (none when it is not placed)
+        rows.append((coef, 0.0, 0.0 if a.unbroken else np.inf))
     return rows
 
 

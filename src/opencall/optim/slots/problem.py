@@ -100,6 +100,10 @@ class SlotAward:
         when any of its awards asks for it; its awards then need the same number of slots.
     weight : float
         Value of one placed slot (merit); > 0.
+    unbroken : bool
+        Place the award's slots as one run of consecutive slots of its resource's grid (a
+        crop in a growth chamber cannot pause): a closure, an impossible date or another
+        award inside the run breaks it, so the award is placed so or not at all.
     """
 
     id: str
@@ -111,6 +115,7 @@ class SlotAward:
     together: bool = False
     weight: float = 1.0
     same_time: bool = False
+    unbroken: bool = False
 
 
 @dataclass(frozen=True)
