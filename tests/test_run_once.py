@@ -69,6 +69,13 @@ RUN_ONCE_WEB = {
     "tests.scale.test_api_pages": ["test_openapi_documents_the_cursor"],
     # Accept-Language, the oc_lang cookie and the account's language (a plain text column)
     "tests.web.test_i18n": ["test_language_choice_order"],
+    # the unit's words, singular for one: facilities.domain.BUILTIN_UNITS in Python, the
+    # amounts 1, 2 and 3 (a float column, exact on both); the call and resource pages'
+    # queries are the ones tests/facilities and tests/web run on PostgreSQL
+    "tests.web.test_unit_words": [
+        "test_one_is_singular_on_the_call_page",
+        "test_one_chinese_word_on_every_page",
+    ],
 }
 #: kept on both backends beside them
 BOTH_BACKENDS = {
