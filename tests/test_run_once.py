@@ -69,6 +69,13 @@ RUN_ONCE_WEB = {
     "tests.scale.test_api_pages": ["test_openapi_documents_the_cursor"],
     # Accept-Language, the oc_lang cookie and the account's language (a plain text column)
     "tests.web.test_i18n": ["test_language_choice_order"],
+    # the cookie's flags and the headers of /login, Secure where configured, a local
+    # `next` after signing in (the sign-in itself is run on both by the other tests)
+    "tests.web.test_security": [
+        "test_cookie_flags_and_headers",
+        "test_secure_cookie_when_configured",
+        "test_next_is_local_only",
+    ],
     # the unit's words, singular for one: facilities.domain.BUILTIN_UNITS in Python, the
     # amounts 1, 2 and 3 (a float column, exact on both); the call and resource pages'
     # queries are the ones tests/facilities and tests/web run on PostgreSQL
@@ -82,6 +89,11 @@ BOTH_BACKENDS = {
     "tests.web.test_session_headers_layer": ["test_the_cookie_and_the_headers_of_every_answer"],
     "tests.web.test_api_schemathesis": ["test_api_has_no_server_error"],
     "tests.web.test_i18n": ["test_mail_is_in_the_recipients_language"],
+    "tests.web.test_security": [
+        "test_login_logout_and_session_fixation",
+        "test_password_reset_ends_other_sessions",
+        "test_download_headers_and_access",
+    ],
 }
 
 
