@@ -8,6 +8,7 @@ each file's sum, then removes the temporary file. Set ``OPENCALL_TEST_POSTGRES_U
 the PostgreSQL cases, as the suite does.
 
     PYTHONPATH=. .venv/bin/python bench/bench_test_file_cpu.py tests/test_demo.py
+    PYTHONPATH=. .venv/bin/python bench/bench_test_file_cpu.py -k openapi tests/scale/test_api_pages.py
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ def cpu_by_test(report: Path) -> dict[str, float]:
     return out
 
 
-def run(path: Path, report: Path) -> dict[str, float]:
+def run(path: Path, report: Path, select: str | None = None) -> dict[str, float]:
     subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider"]
-        + ["--timeout=0", "--cpu-report", str(report), str(path)],
+        + ["--timeout=0", "--cpu-report", str(report), str(path)]
+        + (["-k", select] if select else []),
         check=True,
     )
     return cpu_by_test(report)
@@ -47,6 +49,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("path", type=Path, help="a test file of this tree (tests/...)")
     ap.add_argument("--base", default="main", help="the git revision to compare with")
+    ap.add_argument("-k", dest="select", help="only the tests pytest's -k selects, in both")
     args = ap.parse_args()
     before_src = subprocess.run(
         ["git", "show", f"{args.base}:{args.path}"], check=True, capture_output=True, text=True
@@ -55,8 +58,8 @@ def main() -> None:
     copy.write_text(before_src)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            before = run(copy, Path(tmp) / "before.txt")
-            after = run(args.path, Path(tmp) / "after.txt")
+            before = run(copy, Path(tmp) / "before.txt", args.select)
+            after = run(args.path, Path(tmp) / "after.txt", args.select)
     finally:
         copy.unlink()
     print(f"\n{'test':78} {args.base:>8} {'now':>8}")

@@ -153,19 +153,41 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
+#: The heaviest files with no browser or slow test, heaviest first (CPU s of both backends'
+#: cases, docs/testing.md: the whole runs' ``--cpu-report`` rankings and speed16/speed17b).
+#: ``make test`` sends the files whole (``--dist loadfile``) in the order below, so one of
+#: these collected late (tests/web sorts last) would be a worker's tail while the other
+#: worker waits; sent after the browser and slow files, they start while both are busy.
+HEAVY_FILES = (
+    "tests/test_demo.py",  # 45 (the scale-1 world of `make run`)
+    "tests/web/test_api_schemathesis.py",  # 40
+    "tests/api/test_random_facilities.py",  # 37
+    "tests/api/test_operator_journey.py",  # 23
+    "tests/api/test_cryo_em_journey.py",  # 17
+    "tests/proposals/test_pdf_hygiene.py",  # 17
+    "tests/api/test_sequencer_network_journey.py",  # 17
+    "tests/api/test_payload_campaign_journey.py",  # 16
+    "tests/security/test_spread_attacker.py",  # 15
+    "tests/security/test_staff_own_proposal_hidden.py",  # 14
+)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def files(marker: str) -> set[str]:
         return {item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker(marker)}
 
     browser, slow = files("browser"), files("slow")
+    heavy = {f: i for i, f in enumerate(HEAVY_FILES)}
     # a stable sort: the heavy files first, those with a browser test before the others
     # (one after another, a worker's browser modules share one Chromium: see
-    # tests.web.test_browser.ProcessChromium), each file's tests in their own order
+    # tests.web.test_browser.ProcessChromium), then the heaviest of the rest, each file's
+    # tests in their own order
     items.sort(
         key=lambda item: (
             item.nodeid.split("::", 1)[0] not in browser,
             item.nodeid.split("::", 1)[0] not in browser | slow,
+            heavy.get(item.nodeid.split("::", 1)[0], len(heavy)),
         )
     )
 

@@ -19,6 +19,7 @@ from opencall.proposals import services as prop_services
 from opencall.reviews.models import Conflict, RankedProposal, ReviewAssignment, SolverRun
 from opencall.scheduling.models import ScheduleEntry
 from tests import factories as F
+from tests.conftest import RUN_ONCE
 from tests.web.conftest import Web
 
 PAGE = 7  # rows per page in these tests; both sizes span several pages
@@ -290,6 +291,7 @@ def test_statements_per_page_do_not_grow_with_the_rows(
         assert max(counts_b) <= max(counts_s), (path_b, counts_s, counts_b)
 
 
+@RUN_ONCE
 def test_openapi_documents_the_cursor(web: Web) -> None:
     spec = web.client().get("/api/v1/openapi.json").json()
     params = {p["name"]: p for p in spec["paths"]["/api/v1/calls"]["get"]["parameters"]}

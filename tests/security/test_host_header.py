@@ -15,6 +15,7 @@ import re
 import pytest
 
 from tests.authz.test_matrix import app_routes
+from tests.conftest import RUN_ONCE
 from tests.web.conftest import Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -34,6 +35,7 @@ def _paths(web: Web) -> list[str]:
     return out + ["//far.example/calls/", "//far.example/", "/\\far.example/", "/calls//"]
 
 
+@RUN_ONCE
 def test_no_answer_names_the_host_the_request_claimed(web: Web, one_loop: None) -> None:
     c = web.client()
     leaks = []
@@ -50,6 +52,7 @@ def test_no_answer_names_the_host_the_request_claimed(web: Web, one_loop: None) 
     assert leaks == []
 
 
+@RUN_ONCE
 def test_a_trailing_slash_is_redirected_to_the_path_on_this_site(web: Web) -> None:
     c = web.client()
     r = c.get("/calls/?page=2", headers={"host": EVIL})

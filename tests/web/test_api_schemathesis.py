@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.people import services as people_services
 from opencall.people.queries import user_by_email
+from tests.conftest import RUN_ONCE
 from tests.review_cycle import Cycle, Web
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -161,6 +162,7 @@ def test_api_has_no_server_error(web: Web, factory: sessionmaker[Session], cycle
     assert errors == [], "\n".join(errors[:20])
 
 
+@RUN_ONCE
 def test_openapi_document(web: Web) -> None:
     doc = web.client().get("/api/v1/openapi.json").json()
     assert doc["openapi"].startswith("3.")

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from opencall.web.i18n import Translator, merged_catalog, negotiate
+from tests.conftest import RUN_ONCE
 from tests.i18n.checks import extracted  # every source, as babel.cfg says
 from tests.web.conftest import Web, World, csrf
 
@@ -60,6 +61,7 @@ def test_service_messages_are_translated_with_their_values() -> None:
     assert Translator("en").message("Saved.") == "Saved."
 
 
+@RUN_ONCE
 def test_language_choice_order(web: Web, world: World) -> None:
     c = web.client()
     assert '<html lang="en">' in c.get("/").text

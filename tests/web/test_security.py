@@ -12,11 +12,13 @@ from opencall.proposals.models import Proposal
 from opencall.proposals.services import add_attachment
 from opencall.web.security import MAX_AGE_S
 from tests.authz.test_matrix import pdf_bytes
+from tests.conftest import RUN_ONCE
 from tests.web.conftest import PASSWORD, Web, World, csrf, session_cookie, web_settings
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 
+@RUN_ONCE
 def test_cookie_flags_and_headers(web: Web, world: World) -> None:
     c = web.client()
     r = c.get("/login")
@@ -28,6 +30,7 @@ def test_cookie_flags_and_headers(web: Web, world: World) -> None:
     assert "script-src 'self'" in r.headers["content-security-policy"]
 
 
+@RUN_ONCE
 def test_secure_cookie_when_configured(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 
@@ -53,6 +56,7 @@ def test_login_logout_and_session_fixation(web: Web, world: World) -> None:
     assert c.get("/dashboard").status_code == 303
 
 
+@RUN_ONCE
 def test_next_is_local_only(web: Web, world: World) -> None:
     c = web.client()
     tok = csrf(c)

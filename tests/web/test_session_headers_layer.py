@@ -16,11 +16,13 @@ from starlette.middleware.base import BaseHTTPMiddleware
 
 from opencall.app import create_app
 from opencall.web.pages import GZIP_MIN_BYTES
+from tests.conftest import RUN_ONCE
 from tests.web.conftest import PASSWORD, Web, World, csrf, web_settings
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 
+@RUN_ONCE
 def test_no_middleware_runs_the_app_in_a_task_of_its_own(web: Web) -> None:
     assert [m.cls for m in web.app.user_middleware if m.cls is BaseHTTPMiddleware] == []
 
@@ -58,6 +60,7 @@ def test_the_cookie_and_the_headers_of_every_answer(web: Web, world: World) -> N
     assert r.status_code == 200 and r.headers["cache-control"].startswith("public")
 
 
+@RUN_ONCE
 def test_only_answers_of_gzip_min_bytes_or_more_are_compressed(web: Web, world: World) -> None:
     c = web.client()
     small = c.get("/healthz", headers={"accept-encoding": "gzip"})
@@ -71,6 +74,7 @@ def test_only_answers_of_gzip_min_bytes_or_more_are_compressed(web: Web, world: 
     assert large.headers["etag"].endswith('-gz"')
 
 
+@RUN_ONCE
 def test_hsts_where_cookies_are_secure(web: Web) -> None:
     settings = web_settings(web.app.state.engine, web.tmp, secure_cookies=True)
     app = create_app(settings)

@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 
 from opencall.web.pages import WEB
+from tests.conftest import RUN_ONCE
 from tests.web.conftest import Web, World
 
 HASHED = re.compile(r'(?:href|src)="(/static/([a-z-]+)\.([0-9a-f]{10})\.(css|js))"')
 
 
+@RUN_ONCE
 def test_pages_link_static_files_by_content_hash(web: Web, world: World) -> None:
     c = web.client()
     page = c.get("/").text
@@ -32,6 +34,7 @@ def test_pages_link_static_files_by_content_hash(web: Web, world: World) -> None
     assert re.search(r'src="/static/safe-save\.[0-9a-f]{10}\.js"', editor)
 
 
+@RUN_ONCE
 def test_a_stale_or_forged_hash_is_not_found_and_plain_names_revalidate(web: Web) -> None:
     c = web.client()
     assert c.get("/static/site.0123456789.css").status_code == 404
@@ -49,6 +52,7 @@ def test_a_stale_or_forged_hash_is_not_found_and_plain_names_revalidate(web: Web
     assert r304.status_code == 304 and r304.content == b""
 
 
+@RUN_ONCE
 def test_every_static_file_and_the_editors_head_are_needed(web: Web, world: World) -> None:
     """Nothing is shipped or sent that no page uses (trialapp14): each static file is
     linked by some template or Python module (htmx.min.js, 52 KB, no longer was), and the

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from opencall.calls.models import Call
 from opencall.people import services as people_services
 from opencall.people.models import User
+from tests.conftest import RUN_ONCE
 from tests.web.conftest import Web, World
 
 # a preset's unit key -> (en, fr, es) for one, the same for two, and the one Chinese word
@@ -46,6 +47,7 @@ def _text(r: object) -> str:
 
 
 @pytest.mark.parametrize("unit", sorted(WORDS))
+@RUN_ONCE
 def test_one_is_singular_on_the_call_page(web: Web, world: World, unit: str) -> None:
     slug = world.slugs["call"]
     one, many, _zh = WORDS[unit]
@@ -66,6 +68,7 @@ def test_one_is_singular_on_the_call_page(web: Web, world: World, unit: str) -> 
 
 
 @pytest.mark.parametrize("unit", sorted(WORDS))
+@RUN_ONCE
 def test_one_chinese_word_on_every_page(web: Web, world: World, unit: str) -> None:
     """The public call page and the manager's resource page name the unit alike."""
     slug = world.slugs["other_call"]  # the manager manages this one's provider
