@@ -1,13 +1,47 @@
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from opencall.people.domain import DOTLESS_DOMAINS, mailbox_key, normalise_email
 from opencall.people.models import Country, ReviewerPublication, RoleGrant, RoleInvitation, User
 
 
 def user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def _like(text: str) -> str:
+    """``text`` as a literal in a LIKE pattern (escape character ``\\``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def account_of_mailbox(session: Session, email: str) -> User | None:
+    """The account at ``email``, or else the first account whose address reaches the same
+    mailbox (:func:`opencall.people.domain.mailbox_key`: "pi+2@x.org" and "pi@x.org";
+    at Gmail, dots and "googlemail.com" too), or None. Registration counts such an
+    address as taken (trialcrowd17). Two statements at most: the address itself (its
+    unique index), then the addresses that may share its mailbox, by pattern, judged
+    here; at Gmail that pattern is matched against every address with its dots removed,
+    a scan of the accounts, paid only by a registration at Gmail that is not its own
+    account's address (registrations are limited per client address)."""
+    email = normalise_email(email)
+    own = session.scalar(select(User).where(User.email == email))
+    if own is not None:
+        return own
+    key = mailbox_key(email)
+    local, _, domain = key.rpartition("@")
+    address: ColumnElement[str] | InstrumentedAttribute[str]
+    if domain in DOTLESS_DOMAINS.values():
+        address = func.replace(User.email, ".", "")
+        domains = [d.replace(".", "") for d, to in DOTLESS_DOMAINS.items() if to == domain]
+    else:
+        address, domains = User.email, [domain]
+    patterns = [f"{_like(local)}{tail}@{_like(d)}" for d in domains for tail in ("", "+%")]
+    found = session.scalars(
+        select(User).where(or_(*(address.like(p, escape="\\") for p in patterns))).order_by(User.id)
+    )
+    return next((u for u in found if mailbox_key(u.email) == key), None)
 
 
 def countries(session: Session) -> list[Country]:

@@ -49,6 +49,7 @@ from opencall.people.models import (
     RoleInvitation,
     User,
 )
+from opencall.people.queries import account_of_mailbox
 from opencall.reference.loader import countries as reference_countries
 
 _hasher = PasswordHasher()
@@ -234,8 +235,9 @@ def register_user(
         _check_institution_name(one_line(institution))
     # last of the checks, after the password is hashed: the registration form answers
     # an address that has an account as a new one, so every other input is judged, and
-    # the same argon2 work done, whether or not the address has an account
-    if session.scalar(select(User.id).where(User.email == email)) is not None:
+    # the same argon2 work done, whether or not the address has an account; an alias of
+    # an account's mailbox ("pi+2@", at Gmail "p.i@") is that account's (trialcrowd17)
+    if account_of_mailbox(session, email) is not None:
         raise _email_taken()
     inst = None
     if institution and country_iso3:

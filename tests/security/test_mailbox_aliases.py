@@ -1,0 +1,91 @@
+"""One mailbox, one account (trialcrowd17). An address with a ``+tag`` reaches the mailbox
+of the address without it ("pi+2@example.org" is read in pi@example.org's mailbox), and at
+Gmail dots and "googlemail.com" change nothing: one person with one mailbox registered an
+account an alias, each verified by a click in that mailbox, and so had as many "applicants"
+as they liked: each its own drafts in a call, its own share of a cap per PI, and a reviewer
+who is not on the team of their own proposal. Registration now takes an address whose
+mailbox already has an account as it takes the account's own address: the same answer as
+a new registration, nothing created, the owner told by e-mail."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, update
+
+from opencall.db import utcnow
+from opencall.people.domain import mailbox_key
+from opencall.people.models import User
+from tests.web.conftest import PASSWORD, Web, World, csrf
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("pi@example.org", "pi@example.org"),
+        ("pi+2@example.org", "pi@example.org"),
+        ("pi+a+b@example.org", "pi@example.org"),
+        ("p.i@example.org", "p.i@example.org"),  # dots matter outside Gmail
+        ("+x@example.org", "+x@example.org"),  # nothing before the tag: the whole part
+        ("p.i.x+y@gmail.com", "pix@gmail.com"),
+        ("PiX@GoogleMail.com", "pix@gmail.com"),
+        ("сергей+1@почта.рф", "сергей@почта.рф"),
+    ],
+)
+def test_the_mailbox_of_an_address(typed: str, key: str) -> None:
+    assert mailbox_key(typed) == key
+
+
+def _register(web: Web, email: str) -> str:
+    c = web.client()
+    r = c.post(
+        "/register",
+        data={
+            "csrf_token": csrf(c, "/register"),
+            "name": "Alias Person",
+            "email": email,
+            "password": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
+    assert r.status_code == 303, r.text[:500]
+    return r.headers["location"]
+
+
+def _accounts(web: Web) -> list[str]:
+    with web.factory() as s:
+        return list(s.scalars(select(User.email).order_by(User.id)))
+
+
+def test_an_alias_of_a_mailbox_with_an_account_makes_no_account(web: Web, world: World) -> None:
+    fresh = _register(web, "someone.new@gmail.com")
+    with web.factory() as s:  # verified: not a double click of its registration
+        s.execute(update(User).values(email_verified_at=utcnow()))
+        s.commit()
+    before = _accounts(web)
+    mailed = len(web.mails())
+    for alias in (
+        "pi+2@example.org",
+        "PI+second@Example.org",
+        "someonenew@gmail.com",
+        "Some.One.New+x@googlemail.com",
+    ):
+        # the same answer as a new registration: the form tells nobody who has an account
+        assert _register(web, alias) == fresh, alias
+    assert _accounts(web) == before
+    mails = web.mails()[mailed:]
+    # the owners are told, at the addresses of their accounts (their own mailboxes)
+    assert sum(f"To: {world.emails['pi']}" in m for m in mails) >= 1
+    assert sum("To: someone.new@gmail.com" in m for m in mails) >= 1
+    assert not any("+second" in m or "+x@" in m for m in mails)
+
+
+def test_a_first_account_may_have_a_tag_and_others_their_own_mailboxes(
+    web: Web, world: World
+) -> None:
+    with web.factory() as s:
+        n = s.scalar(select(func.count(User.id)))
+    _register(web, "newcomer+opencall@example.org")
+    _register(web, "pi.other@example.org")  # another mailbox at the same domain
+    _register(web, "p.i@example.org")  # dots are letters outside Gmail
+    with web.factory() as s:
+        assert s.scalar(select(func.count(User.id))) == n + 3
