@@ -9,6 +9,8 @@ a new registration, nothing created, the owner told by e-mail."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select, update
 
@@ -89,3 +91,78 @@ def test_a_first_account_may_have_a_tag_and_others_their_own_mailboxes(
     _register(web, "p.i@example.org")  # dots are letters outside Gmail
     with web.factory() as s:
         assert s.scalar(select(func.count(User.id))) == n + 3
+
+
+def test_aliases_registered_at_the_same_moment_make_one_account(
+    web: Web, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two aliases of one mailbox registered at once (held together after the password's
+    hash, before the address is looked up): both read no account and both inserted, the
+    addresses being different. Now the lookup and the insert run under a lock of the
+    mailbox (PostgreSQL: an advisory lock; SQLite writes one at a time, and the form's
+    throttle count, written first, already holds its write lock)."""
+    import threading
+
+    from opencall.people import services
+
+    with web.factory() as s:
+        if s.get_bind().dialect.name != "postgresql":
+            pytest.skip("an advisory lock: PostgreSQL (SQLite has one write lock)")
+    both = threading.Barrier(2, timeout=20)
+    real = services.hash_password
+
+    def at_once(password: str) -> str:
+        out = real(password)
+        both.wait()
+        return out
+
+    monkeypatch.setattr(services, "hash_password", at_once)
+    answers: list[str] = []
+
+    def register(email: str) -> None:
+        answers.append(_register(web, email))
+
+    threads = [
+        threading.Thread(target=register, args=(e,))
+        for e in ("race@example.org", "race+again@example.org")
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(answers) == 2
+    with web.factory() as s:
+        made = list(s.scalars(select(User.email).where(User.email.like("race%"))))
+    assert len(made) == 1, made
+
+
+def test_an_invitation_to_an_alias_is_answered_by_the_mailboxs_account(
+    web: Web, world: World
+) -> None:
+    """An alias can no longer register, so a team invitation sent to one ("other+lab@"
+    for the account other@) is the account's: on its dashboard, its to answer; and an
+    alias of a member's mailbox is that member, already on the team."""
+    from opencall.errors import DomainError
+    from opencall.people.queries import user_by_email
+    from opencall.proposals import services as ps
+    from opencall.proposals.models import Proposal
+    from opencall.proposals.policies import may_respond_to_invitation
+    from opencall.proposals.services.team import open_invitations
+
+    def invite(s: Any, p: Proposal, email: str) -> Any:
+        data = {"email": email, "name": "Ola Other", "institution": "Somewhere"}
+        return ps.invite_member(s, p, {**data, "country_iso3": "FRA"})
+
+    with web.factory() as s:
+        p = s.get(Proposal, world.ids["proposal"])
+        other = user_by_email(s, world.emails["other"])
+        assert p is not None and other is not None and other.email_verified_at is not None
+        m = invite(s, p, "Other+Lab@example.org")
+        assert m.email == "other+lab@example.org" and m.user_id == other.id
+        assert [x.id for x in open_invitations(s, other.email)] == [m.id]
+        assert may_respond_to_invitation(other, m)
+        ps.respond_to_invitation(s, m, other, accept=True)
+        assert m.status == "accepted"
+        with pytest.raises(DomainError, match="already on the team"):
+            invite(s, p, "coi+again@example.org")
+        s.rollback()
