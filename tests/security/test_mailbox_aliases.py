@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from opencall.db import utcnow
 from opencall.people.domain import mailbox_key
 from opencall.people.models import User
-from tests.web.conftest import PASSWORD, Web, World, csrf
+from tests.web.conftest import Web, World, register_on_site
 
 
 @pytest.mark.parametrize(
@@ -38,17 +38,7 @@ def test_the_mailbox_of_an_address(typed: str, key: str) -> None:
 
 
 def _register(web: Web, email: str) -> str:
-    c = web.client()
-    r = c.post(
-        "/register",
-        data={
-            "csrf_token": csrf(c, "/register"),
-            "name": "Alias Person",
-            "email": email,
-            "password": PASSWORD,
-            "password2": PASSWORD,
-        },
-    )
+    r = register_on_site(web.client(), email, "Alias Person")
     assert r.status_code == 303, r.text[:500]
     return r.headers["location"]
 
