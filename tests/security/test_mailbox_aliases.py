@@ -156,3 +156,20 @@ def test_an_invitation_to_an_alias_is_answered_by_the_mailboxs_account(
         with pytest.raises(DomainError, match="already on the team"):
             invite(s, p, "coi+again@example.org")
         s.rollback()
+
+
+def test_the_mail_throttle_counts_a_mailbox_not_an_address(db: Any) -> None:
+    """The per-address e-mail throttle counted the address as typed: mails of one kind
+    to "victim+1@", "victim+2@", ... (team invitations sent, removed and sent again from
+    an account; registrations of new aliases from many networks before this round) each
+    had their own allowance, and all land in one mailbox. Now they share the mailbox's."""
+    from opencall.people.services import may_send_email
+
+    sent = [
+        may_send_email(db, address, "team_invite", per_hour=2)
+        for address in ("victim+1@example.org", "Victim+2@example.org", "victim+3@example.org")
+    ]
+    assert sent == [True, True, False]
+    assert may_send_email(db, "v.ictim@gmail.com", "team_invite", per_hour=1)
+    assert not may_send_email(db, "victim+x@googlemail.com", "team_invite", per_hour=1)
+    assert may_send_email(db, "someone.else@example.org", "team_invite", per_hour=2)

@@ -951,9 +951,10 @@ def _throttle_wait(
 def may_send_email(
     session: Session, email: str, kind: str, *, per_hour: int, now: dt.datetime | None = None
 ) -> bool:
-    """Whether one more e-mail of ``kind`` may go to ``email`` this hour; when it may,
-    the send is counted (caller commits)."""
-    key = normalise_email(email)[:254]
+    """Whether one more e-mail of ``kind`` may go to ``email``'s mailbox this hour (its
+    aliases share one allowance: ``mailbox_key``, trialcrowd17); when it may, the send
+    is counted (caller commits)."""
+    key = mailbox_key(email)[:254]
     return _throttle_wait(session, key, kind, per_hour=per_hour, now=now) == 0
 
 
