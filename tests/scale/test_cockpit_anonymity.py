@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.calls.models import Call
+from opencall.jobs import Job
 from opencall.people import services as people_services
 from opencall.proposals.models import AnonymityScan, Proposal
 from opencall.proposals.queries import cached_findings_of
@@ -46,10 +47,12 @@ def dual_world(s: Session, n: int, tmp: Any) -> tuple[Call, list[Proposal]]:
     props[2].abstract = "We will time pulsars, anonymously."
     request_anonymity_scans(s, props[2])
     _run_scans(s, tmp)
-    # the fifth was edited twice before its scans ran: the first edit's is superseded
+    # the fifth was edited twice before its scans ran, the first edit's taken by the worker
+    # (a waiting one is handed to the next edit: trialcrowd17): the first is superseded
     for text in ("We will time pulsars soon.", "We will time pulsars later."):
         props[4].abstract = text
         request_anonymity_scans(s, props[4])
+        s.execute(update(Job).where(Job.status == "queued").values(status="running"))
     _run_scans(s, tmp)
     assert "superseded" in set(
         s.scalars(select(AnonymityScan.status).where(AnonymityScan.proposal_id == props[4].id))

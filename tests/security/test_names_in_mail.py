@@ -25,6 +25,7 @@ from tests.web.conftest import (
     csrf,
     invite_by_api,
     invite_on_site,
+    register_on_site,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -89,31 +90,11 @@ def test_registration_refuses_a_name_with_a_link(web: Web) -> None:
         text = html.unescape(r.text)
         assert "A name may not contain" in text, name
         assert (_count(web, User), len(web.mails())) == (users, mails), name
-    c = web.client(address="198.51.100.30")
-    r = c.post(
-        "/register",
-        data={
-            "csrf_token": csrf(c, "/register"),
-            "email": "stjohn@example.net",
-            "name": "St.John Smith",
-            "password": PASSWORD,
-            "password2": PASSWORD,
-        },
-    )
+    r = register_on_site(web.client(address="198.51.100.30"), "stjohn@example.net", "St.John Smith")
     assert r.status_code == 303, r.text[:500]
     # a direction override is taken out of the name (inputs.one_line), so the greeting
     # mailed to the address typed reads as it was typed, not turned around
-    c = web.client(address="198.51.100.31")
-    r = c.post(
-        "/register",
-        data={
-            "csrf_token": csrf(c, "/register"),
-            "email": "override@example.net",
-            "name": OVERRIDE,
-            "password": PASSWORD,
-            "password2": PASSWORD,
-        },
-    )
+    r = register_on_site(web.client(address="198.51.100.31"), "override@example.net", OVERRIDE)
     assert r.status_code == 303, r.text[:500]
     with web.factory() as s:
         u = s.scalar(select(User).where(User.email == "override@example.net"))

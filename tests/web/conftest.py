@@ -290,6 +290,20 @@ def world(factory: sessionmaker[Session], small_worlds: Any) -> World:
     return small_worlds.get("web-world", factory, build_world)  # type: ignore[no-any-return]
 
 
+def register_on_site(c: TestClient, email: str, name: str = "A Newcomer") -> Any:
+    """``POST /register`` of ``email`` and ``name`` with the tests' password (its answer)."""
+    return c.post(
+        "/register",
+        data={
+            "csrf_token": csrf(c, "/register"),
+            "email": email,
+            "name": name,
+            "password": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
+
+
 def invite_on_site(c: TestClient, pid: int, email: str, name: str = "A Stranger") -> Any:
     """The PI's team invitation of ``email`` on the proposal's page (its answer)."""
     return c.post(

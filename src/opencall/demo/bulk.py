@@ -131,6 +131,15 @@ class _Rows:
         self.rows[table.name].append(values)
         return int(values["id"])
 
+    def drop(self, name: str, row: dict[str, Any]) -> None:
+        """Take back a row not written yet (looked for from the end: a recent one)."""
+        rows = self.rows[name]
+        for i in range(len(rows) - 1, -1, -1):
+            if rows[i] is row:
+                del rows[i]
+                return
+        raise ValueError(f"no such row waiting in {name}")
+
     def write(self) -> None:
         for name in self.ORDER:
             rows = self.rows[name]
@@ -352,10 +361,15 @@ class _ProposalWriter:
         self.version = 0
         self.proposal: dict[str, Any] = {}
         self.scan_keys: set[str] = set()
+        # subject: (the row of its scan waiting for the worker, that scan's job's row)
+        self.waiting: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         self.revision: dict[str, Any] = {}
 
     def _scan(self, draft: _Draft, actor_id: int) -> None:
-        """request_anonymity_scans: a queued scan (and its job) for a version not seen yet."""
+        """request_anonymity_scans: a queued scan (and its job) for a version not seen yet;
+        a version saved over before its scan ran hands its job to the new one and its row
+        is dropped (``proposals.services.scans._retarget``: nothing runs while the world
+        is built, so every scan waits)."""
         if not self.dual:
             return
         for subject, _att, key in prop_queries.scan_keys(cast(Proposal, draft)):
@@ -373,6 +387,14 @@ class _ProposalWriter:
                 notes=[],
                 error="",
             )
+            scan = self.rows.rows[_table(AnonymityScan).name][-1]
+            if subject in self.waiting:
+                old, job = self.waiting[subject]
+                self.rows.drop(_table(AnonymityScan).name, old)
+                self.scan_keys.discard(old["key"])
+                job["payload"] = {"scan_id": sid}
+                self.waiting[subject] = (scan, job)
+                continue
             self.rows.add(
                 jobs.Job,
                 kind=prop_services.SCAN_JOB,
@@ -382,6 +404,7 @@ class _ProposalWriter:
                 created_by=actor_id,
                 max_attempts=2,
             )
+            self.waiting[subject] = (scan, self.rows.rows[_table(jobs.Job).name][-1])
 
     def create(self, drawn: DrawnProposal[_Person]) -> _Draft:
         pi = drawn.pi
@@ -392,6 +415,7 @@ class _ProposalWriter:
         self.number += 1
         self.version = 1
         self.scan_keys = set()
+        self.waiting = {}
         self.pid = self.rows.ids.take(_table(Proposal))
         self.proposal = dict(
             id=self.pid,

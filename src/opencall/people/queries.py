@@ -1,13 +1,54 @@
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from opencall.people.domain import DOTLESS_DOMAINS, mailbox_key, normalise_email
 from opencall.people.models import Country, ReviewerPublication, RoleGrant, RoleInvitation, User
 
 
 def user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def _like(text: str) -> str:
+    """``text`` as a literal in a LIKE pattern (escape character ``\\``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def same_mailbox(column: Any, email: str) -> ColumnElement[bool]:
+    """A condition on the address ``column`` true of every address that reaches the
+    mailbox ``email`` reaches (:func:`opencall.people.domain.mailbox_key`: "pi+2@x.org"
+    and "pi@x.org"; at Gmail, dots and "googlemail.com" too), and of few others: a LIKE
+    pattern (at Gmail, on the address with its dots removed: no index serves it), so the
+    rows it finds are judged again with ``mailbox_key``."""
+    local, _, domain = mailbox_key(email).rpartition("@")
+    address: Any = column
+    domains = [domain]
+    if domain in DOTLESS_DOMAINS.values():
+        address = func.replace(column, ".", "")
+        domains = [d.replace(".", "") for d, to in DOTLESS_DOMAINS.items() if to == domain]
+    patterns = [f"{_like(local)}{tail}@{_like(d)}" for d in domains for tail in ("", "+%")]
+    return or_(*(address.like(p, escape="\\") for p in patterns))
+
+
+def account_of_mailbox(session: Session, email: str) -> User | None:
+    """The account at ``email``, or else the first account whose address reaches the same
+    mailbox (:func:`same_mailbox`), or None. Registration counts such an address as
+    taken, and a team invitation to it as the account's (trialcrowd17). Two statements at
+    most: the address itself (its unique index), then the addresses that may share its
+    mailbox, judged here; at Gmail that is a scan of the accounts, paid only by a
+    registration or invitation at Gmail that is not an account's own address
+    (registrations are limited per client address, invitations per account)."""
+    email = normalise_email(email)
+    own = session.scalar(select(User).where(User.email == email))
+    if own is not None:
+        return own
+    key = mailbox_key(email)
+    found = session.scalars(select(User).where(same_mailbox(User.email, email)).order_by(User.id))
+    return next((u for u in found if mailbox_key(u.email) == key), None)
 
 
 def countries(session: Session) -> list[Country]:

@@ -8,6 +8,7 @@ import functools
 import hashlib
 import hmac
 import secrets
+import zlib
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -15,11 +16,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import ColumnElement, and_, case, delete, func, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session
 
 from opencall import auditlog, jobs
-from opencall.db import utcnow
+from opencall.db import begin_write, utcnow
 from opencall.errors import DomainError
 from opencall.inputs import control_char, one_line
 from opencall.people.bibliography import BibliographyError, Work, clean_doi, parse_publications
@@ -32,6 +34,7 @@ from opencall.people.domain import (
     invisible_in_name,
     link_in_name,
     lookalike_word,
+    mailbox_key,
     normalise_email,
     orcid_id,
     throwaway_mailbox,
@@ -49,6 +52,7 @@ from opencall.people.models import (
     RoleInvitation,
     User,
 )
+from opencall.people.queries import account_of_mailbox
 from opencall.reference.loader import countries as reference_countries
 
 _hasher = PasswordHasher()
@@ -201,6 +205,22 @@ def get_or_create_institution(
     return inst
 
 
+#: the first key of the advisory lock of a mailbox's registration (PostgreSQL)
+MAILBOX_LOCK = 7262017
+
+
+def _lock_mailbox(session: Session, email: str) -> None:
+    """Hold, until the transaction ends, the lock of the mailbox ``email`` reaches, so that
+    two registrations of its aliases at once cannot both find it free (its addresses
+    differ: the unique index does not see them). PostgreSQL: an advisory lock on the
+    mailbox's key; SQLite: the database's write lock."""
+    if session.connection().dialect.name != "postgresql":
+        begin_write(session)
+        return
+    key = zlib.crc32(mailbox_key(email).encode()) & 0x7FFFFFFF
+    session.execute(sql_text("SELECT pg_advisory_xact_lock(:k, :m)"), {"k": MAILBOX_LOCK, "m": key})
+
+
 def register_user(
     session: Session,
     *,
@@ -234,8 +254,11 @@ def register_user(
         _check_institution_name(one_line(institution))
     # last of the checks, after the password is hashed: the registration form answers
     # an address that has an account as a new one, so every other input is judged, and
-    # the same argon2 work done, whether or not the address has an account
-    if session.scalar(select(User.id).where(User.email == email)) is not None:
+    # the same argon2 work done, whether or not the address has an account; an alias of
+    # an account's mailbox ("pi+2@", at Gmail "p.i@") is that account's (trialcrowd17),
+    # looked up and inserted under the mailbox's lock (two aliases sent at once)
+    _lock_mailbox(session, email)
+    if account_of_mailbox(session, email) is not None:
         raise _email_taken()
     inst = None
     if institution and country_iso3:
@@ -928,9 +951,10 @@ def _throttle_wait(
 def may_send_email(
     session: Session, email: str, kind: str, *, per_hour: int, now: dt.datetime | None = None
 ) -> bool:
-    """Whether one more e-mail of ``kind`` may go to ``email`` this hour; when it may,
-    the send is counted (caller commits)."""
-    key = normalise_email(email)[:254]
+    """Whether one more e-mail of ``kind`` may go to ``email``'s mailbox this hour (its
+    aliases share one allowance: ``mailbox_key``, trialcrowd17); when it may, the send
+    is counted (caller commits)."""
+    key = mailbox_key(email)[:254]
     return _throttle_wait(session, key, kind, per_hour=per_hour, now=now) == 0
 
 

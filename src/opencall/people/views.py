@@ -193,7 +193,9 @@ def register(page: Page = Depends(get_page)) -> Response:
         if not refused:
             return page.redirect(with_next("/login", nxt), "registered")
         existing = (
-            queries.user_by_email(page.db, f.get("email", "")) if refused.field == "email" else None
+            queries.account_of_mailbox(page.db, f.get("email", ""))
+            if refused.field == "email"
+            else None
         )
         if existing is not None:
             # answer as for a new account, so the form does not tell who has one;

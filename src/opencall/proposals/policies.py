@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from opencall.calls.policies import may_administer
 from opencall.errors import DomainError
+from opencall.people.domain import mailbox_key
 from opencall.people.models import User
 from opencall.proposals.models import Attachment, Proposal, TeamMember
 
@@ -74,7 +75,7 @@ def may_respond_to_invitation(user: User | None, member: TeamMember) -> bool:
         user is not None
         and user.email_verified_at is not None
         and member.status == "invited"
-        and member.email == user.email
+        and mailbox_key(member.email) == mailbox_key(user.email)
     )
 
 
@@ -87,7 +88,7 @@ def answered_own_invitation(user: User | None, member: TeamMember) -> bool:
         and user.email_verified_at is not None
         and member.role != "pi"
         and member.status in ("accepted", "declined")
-        and member.email == user.email
+        and mailbox_key(member.email) == mailbox_key(user.email)
     )
 
 

@@ -22,6 +22,7 @@ from opencall.calls.policies import may_manage_call
 from opencall.calls.schemas import review_settings
 from opencall.db import utcnow
 from opencall.errors import DomainError
+from opencall.people.domain import mailbox_key
 from opencall.people.models import Country, User
 from opencall.people.queries import has_role
 from opencall.proposals.models import Proposal, TeamMember
@@ -250,7 +251,8 @@ def conflicted_proposal_ids(session: Session, user: User, proposals: list[Propos
 
 def on_team(user: User, proposal: Proposal) -> bool:
     """Whether ``user`` is on the proposal's team (by account or by e-mail)."""
-    return any(m.user_id == user.id or m.email == user.email for m in proposal.members)
+    key = mailbox_key(user.email)  # an alias of its mailbox too (trialcrowd17)
+    return any(m.user_id == user.id or mailbox_key(m.email) == key for m in proposal.members)
 
 
 def may_technical_review_proposal(session: Session, user: User | None, proposal: Proposal) -> bool:

@@ -7,12 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from opencall import jobs
 from opencall.db import utcnow
+from opencall.jobs import Job
 from opencall.proposals import pdfsafe, queries
 from opencall.proposals.anonymity import Finding, scan_label, scan_pages
 from opencall.proposals.models import AnonymityScan, Attachment, Proposal
@@ -46,37 +47,70 @@ def request_anonymity_scans(
         old = rows.get(key)
         if old is not None and old.status != "superseded":
             continue
+        waiting = [
+            sc
+            for sc in rows.values()
+            if sc.status == "queued"
+            and sc.subject == subject
+            and sc.attachment_id == (att.id if att is not None else None)
+        ]
         if old is not None:  # back to a version whose scan was skipped: scan it now
             old.status, old.error = "queued", ""
             session.flush()
-            jobs.enqueue(session, SCAN_JOB, {"scan_id": old.id}, max_attempts=2)
-            n += 1
-            continue
-        try:
-            with session.begin_nested():  # a concurrent request may have queued it
-                scan = AnonymityScan(
-                    proposal_id=proposal.id,
-                    attachment_id=att.id if att is not None else None,
-                    subject=subject,
-                    key=key,
-                    status="queued",
-                    findings=[],
-                    notes=[],
-                )
-                session.add(scan)
-                session.flush()
-        except IntegrityError:
-            continue
-        rows[key] = scan
-        jobs.enqueue(
-            session,
-            SCAN_JOB,
-            {"scan_id": scan.id},
-            created_by=actor_id,
-            max_attempts=2,
-        )
+            scan = old
+        else:
+            try:
+                with session.begin_nested():  # a concurrent request may have queued it
+                    scan = AnonymityScan(
+                        proposal_id=proposal.id,
+                        attachment_id=att.id if att is not None else None,
+                        subject=subject,
+                        key=key,
+                        status="queued",
+                        findings=[],
+                        notes=[],
+                    )
+                    session.add(scan)
+                    session.flush()
+            except IntegrityError:
+                continue
+            rows[key] = scan
+        if not _retarget(session, waiting, scan, rows):
+            jobs.enqueue(
+                session, SCAN_JOB, {"scan_id": scan.id}, created_by=actor_id, max_attempts=2
+            )
         n += 1
     return n
+
+
+def _retarget(
+    session: Session,
+    waiting: list[AnonymityScan],
+    scan: AnonymityScan,
+    rows: dict[str, AnonymityScan],
+) -> bool:
+    """Hand ``scan`` the queued job of a waiting scan of the same part (a version saved
+    over before the worker came to it), and drop that scan's row: one waiting scan a
+    part, however often the draft is saved (trialcrowd17). A job the worker has taken
+    (no longer ``queued``) is left alone; the update is conditional, so a worker claiming
+    the job at the same moment, or a second request, leaves this one none to take."""
+    for old in waiting:
+        moved = session.execute(
+            update(Job)
+            .where(
+                Job.kind == SCAN_JOB,
+                Job.status == "queued",
+                Job.payload["scan_id"].as_integer() == old.id,
+            )
+            .values(payload={"scan_id": scan.id})
+            .execution_options(synchronize_session="fetch")
+        )
+        if moved.rowcount:  # type: ignore[attr-defined]
+            rows.pop(old.key, None)
+            session.delete(old)
+            session.flush()
+            return True
+    return False
 
 
 def _finding_doc(where: str, f: Finding) -> dict[str, Any]:

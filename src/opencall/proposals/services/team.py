@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.inputs import one_line
-from opencall.people.domain import name_skeleton, throwaway_mailbox
+from opencall.people.domain import mailbox_key, name_skeleton, throwaway_mailbox
 from opencall.people.models import User
+from opencall.people.queries import account_of_mailbox, same_mailbox
 from opencall.people.services import (
     check_country,
     check_person_name,
@@ -96,7 +97,8 @@ def invite_member(
     if not name:
         raise DomainError("The team member's name is required.", field="name")
     check_person_name(name)
-    if any(m.email == email for m in proposal.members):
+    # an alias of a member's mailbox ("pi+2@") is that member (trialcrowd17)
+    if any(mailbox_key(m.email) == mailbox_key(email) for m in proposal.members):
         raise DomainError("This person is already on the team.", field="email")
     # the proposal page shows names, not addresses: a name that only look-alike letters,
     # compatibility forms or case tell apart from a member's would pass for theirs (a
@@ -112,7 +114,9 @@ def invite_member(
             )
     check_country(session, inv.country_iso3.upper(), field="country_iso3")
     inst = get_or_create_institution(session, inv.institution, inv.country_iso3.upper())
-    user = session.scalar(select(User).where(User.email == email))
+    # the account of the invitee's mailbox, whose owner answers it from their dashboard
+    # (registering the alias is refused: one mailbox, one account)
+    user = account_of_mailbox(session, email)
     member = TeamMember(
         proposal_id=proposal.id,
         user_id=user.id if user else None,
@@ -141,7 +145,7 @@ def invite_member(
 def respond_to_invitation(
     session: Session, member: TeamMember, user: User, *, accept: bool
 ) -> TeamMember:
-    if member.email != user.email:
+    if mailbox_key(member.email) != mailbox_key(user.email):
         raise DomainError("This invitation was sent to another e-mail address.", code="forbidden")
     if member.status != "invited":
         raise DomainError("This invitation was already %(status)s.", status=member.status)
@@ -193,10 +197,12 @@ def member_proposals(session: Session, user_id: int) -> list[Proposal]:
 
 
 def open_invitations(session: Session, email: str) -> list[TeamMember]:
-    """Invitations waiting for an answer from this address."""
+    """Invitations waiting for an answer from this address, or from an alias of its
+    mailbox ("pi+lab@" for pi@'s account: trialcrowd17)."""
     stmt = (
         select(TeamMember)
-        .where(TeamMember.email == email, TeamMember.status == "invited")
+        .where(same_mailbox(TeamMember.email, email), TeamMember.status == "invited")
         .order_by(TeamMember.id)
     )
-    return list(session.scalars(stmt))
+    key = mailbox_key(email)
+    return [m for m in session.scalars(stmt) if mailbox_key(m.email) == key]
