@@ -88,6 +88,14 @@ class LoanData(_Strict):
     consumed: bool = False
     condition: Literal["", "good", "damaged", "lost"] = ""
     condition_note: str = Field(default="", max_length=500)
+    #: fields added after records were kept (trialfac17): stored only when given, so a
+    #: sample's loan is stored as before
+    OMIT_WHEN_DEFAULT: ClassVar[tuple[str, ...]] = (
+        "mass_mg",
+        "item",
+        "condition",
+        "condition_note",
+    )
 
     @model_validator(mode="after")
     def _dates(self) -> LoanData:
@@ -170,7 +178,7 @@ class CourseData(_Strict):
     completed_on: dt.date | None = None
     #: fields added after records were kept: stored only when given (a record without
     #: them reads as before, its stored data unchanged)
-    OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ("completed_on",)
+    OMIT_WHEN_DEFAULT: ClassVar[tuple[str, ...]] = ("completed_on",)
     certificate: str = Field(default="", max_length=80)
 
     @model_validator(mode="after")
@@ -272,8 +280,12 @@ def validate_record(kind: str, data: dict[str, Any]) -> dict[str, Any]:
         raise DomainError(
             "Invalid %(kind)s record: %(problem)s", kind=kind, problem=first_error(exc)
         ) from exc
-    omit = getattr(model, "OMIT_WHEN_NONE", ())
-    return {k: v for k, v in clean.items() if not (k in omit and v is None)}
+    omit = getattr(model, "OMIT_WHEN_DEFAULT", ())
+    return {
+        k: v
+        for k, v in clean.items()
+        if not (k in omit and v == model.model_fields[k].get_default(call_default_factory=True))
+    }
 
 
 class OutputIn(_Strict):
