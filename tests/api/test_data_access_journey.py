@@ -140,6 +140,14 @@ def test_a_data_access_programme_awards_its_stewards_effort(web: Web, one_loop: 
     office.post(f"/api/v1/awards/{pid}/records", {**used, "award_id": award_id})
     use = office.get(f"/api/v1/awards/{pid}")["summary"]["use"]
     assert use["used:stewardhour"] == 2.25, use
+    # a record kept without an amount (a step done) is refused an amount given later
+    step = office.post(f"/api/v1/awards/{pid}/records", {"kind": "other", "data": {
+        "description": "Request checked", "completed": True}})  # fmt: skip
+    r = office.send("PUT", f"/api/v1/awards/{pid}/records/{step['id']}", {"data": {
+        "description": "Request checked", "used_amount": 0.5}}, status=400)  # fmt: skip
+    assert "more than one unit" in r["detail"], r
+    assert office.get(f"/api/v1/awards/{pid}")["records"][-1]["data"]["used_amount"] == 0
+    office.send("DELETE", f"/api/v1/awards/{pid}/records/{step['id']}?reason=test", status=204)
     # on the award's page the form asks which award; not chosen, refused and nothing kept
     page = signed_in(web, "office@surveyarchive.example")
     form = page.get(f"/awards/{pid}").text

@@ -221,6 +221,8 @@ def update_record(
     award = session.get(Award, rec.award_id) if rec.award_id is not None else None
     if award is not None:
         _require_use_within_award(session, award, rec.kind, clean, rec.id)
+    else:  # an amount given later is refused as one given at first (usecount17)
+        _require_award_named(session, session.get_one(Proposal, rec.proposal_id), rec.kind, clean)
     rec.data = clean
     rec.updated_at = utcnow()
     session.flush()
