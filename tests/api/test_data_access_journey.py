@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from tests.api.test_genebank_journey import review_and_publish
-from tests.api.test_operator_journey import account, open_call, open_facility
+from tests.api.test_operator_journey import account, open_call, open_facility, signed_in
 from tests.pdf_samples import plain_pdf
-from tests.web.conftest import Web
+from tests.web.conftest import Web, csrf
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
 
@@ -123,19 +123,43 @@ def test_a_data_access_programme_awards_its_stewards_effort(web: Web, one_loop: 
     assert ldc >= 0.4 * sum(v["Steward hours"] for v in by_code.values()) - 1e-9, by_code
     assert code_of["LSO"] in by_code and by_code[code_of["LSO"]]["Steward hours"] == 2.5
 
-    # after the award the stewards record the hours each extract took, against the award of
-    # steward hours (an award in hours and a seat: an amount used without its award_id is
-    # counted in neither unit, docs/testing.md trialfac17)
+    # after the award the stewards record the hours each extract took. An award in hours and
+    # a seat: an amount used without its award_id is refused, naming the awards to choose
+    # from, and nothing is kept (before usecount17 it was kept and counted in neither unit)
     pid = pid_of["UGA"] if code_of["UGA"] in by_code else pid_of["SOM"]
     used = {"kind": "other", "data": {
         "description": "Extract prepared, disclosure review passed", "used_amount": 2.25}}  # fmt: skip
-    award_id = {(x["proposal_code"], x["unit"]): x["award_id"] for x in
-                office.get(f"/api/v1/calls/{slug}/node/awards", limit=200)["items"]}  # fmt: skip
-    code = next(c for c, p in pid_of.items() if p == pid)
-    office.post(f"/api/v1/awards/{pid}/records",
-                {**used, "award_id": award_id[(code_of[code], "stewardhour")]})  # fmt: skip
+    r = office.post(f"/api/v1/awards/{pid}/records", used, status=400)
+    assert "more than one unit" in r["detail"] and "Steward hours" in r["detail"], r
+    assert office.get(f"/api/v1/awards/{pid}")["records"] == []
+    # the award's page lists its awards, so the steward picks the one of steward hours
+    awards = office.get(f"/api/v1/awards/{pid}")["awards"]
+    assert sorted(a["unit"] for a in awards) == ["seat", "stewardhour"], awards
+    award_id = next(a["id"] for a in awards if a["unit"] == "stewardhour")
+    assert f"{award_id} for Steward hours" in r["detail"], r
+    office.post(f"/api/v1/awards/{pid}/records", {**used, "award_id": award_id})
     use = office.get(f"/api/v1/awards/{pid}")["summary"]["use"]
     assert use["used:stewardhour"] == 2.25, use
+    # a record kept without an amount (a step done) is refused an amount given later
+    step = office.post(f"/api/v1/awards/{pid}/records", {"kind": "other", "data": {
+        "description": "Request checked", "completed": True}})  # fmt: skip
+    r = office.send("PUT", f"/api/v1/awards/{pid}/records/{step['id']}", {"data": {
+        "description": "Request checked", "used_amount": 0.5}}, status=400)  # fmt: skip
+    assert "more than one unit" in r["detail"], r
+    assert office.get(f"/api/v1/awards/{pid}")["records"][-1]["data"]["used_amount"] == 0
+    office.send("DELETE", f"/api/v1/awards/{pid}/records/{step['id']}?reason=test", status=204)
+    # on the award's page the form asks which award; not chosen, refused and nothing kept
+    page = signed_in(web, "office@surveyarchive.example")
+    form = page.get(f"/awards/{pid}").text
+    assert 'name="award_id"' in form and f'value="{award_id}">Steward hours' in form
+    more = {"csrf_token": csrf(page, f"/awards/{pid}"), "kind": "other",
+            "description": "Second extract", "used_amount": "1.5"}  # fmt: skip
+    r = page.post(f"/awards/{pid}/records", data=more)
+    assert r.status_code == 400 and "more than one unit" in r.text, r.status_code
+    assert len(office.get(f"/api/v1/awards/{pid}")["records"]) == 1
+    r = page.post(f"/awards/{pid}/records", data={**more, "award_id": str(award_id)})
+    assert r.status_code == 303, r.text
+    assert office.get(f"/api/v1/awards/{pid}")["summary"]["use"]["used:stewardhour"] == 3.75
     # an award in one unit needs no award_id
     lso = pid_of["LSO"]
     office.post(f"/api/v1/awards/{lso}/records", used)

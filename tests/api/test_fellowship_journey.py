@@ -183,7 +183,10 @@ def test_a_fellowship_programme_awards_stipends_and_host_lab_places(
     # ---- after the award: the stipend paid, the visit made
     for code, got in sorted(by_code.items()):
         pid, ac, _address = pis[code]
-        ac.post(f"/api/v1/awards/{pid}/records", {"kind": "other", "data": {
+        # the euros paid are of the stipend award, not the host-lab place (usecount17)
+        awards = ac.get(f"/api/v1/awards/{pid}")["awards"]
+        stipend = next(a["id"] for a in awards if a["unit"] == "eur")
+        ac.post(f"/api/v1/awards/{pid}/records", {"kind": "other", "award_id": stipend, "data": {
             "description": "stipend paid, visit made", "used_amount": got["eur"],
             "started_on": "2028-09-01", "completed": True}})  # fmt: skip
 

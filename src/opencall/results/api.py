@@ -107,9 +107,20 @@ class ImportOut(BaseModel):
     skipped: int
 
 
+class AwardedOut(BaseModel):
+    """One award of the proposal: what a use is recorded against (``award_id``)."""
+
+    id: int
+    pool: str
+    unit: str
+    amount: float
+
+
 class AwardOut(BaseModel):
     proposal_code: str
     kinds: list[str]
+    #: the proposal's awards; a use on awards in more than one unit names one (award_id)
+    awards: list[AwardedOut] = []
     records: list[RecordOut]
     outputs: list[OutputOut]
     summary: dict[str, Any]
@@ -165,6 +176,10 @@ def award(proposal_id: int = id_param(), api: Api = Depends(get_api)) -> AwardOu
     return AwardOut(
         proposal_code=p.code,
         kinds=q.record_kinds(api.db, p.id),
+        awards=[
+            AwardedOut(id=a.id, pool=pool.name, unit=pool.unit, amount=float(a.amount))
+            for a, pool in q.awards_of(api.db, p.id)
+        ],
         records=[_record_out(r) for r in q.records_of(api.db, p.id)],
         outputs=[OutputOut.model_validate(o) for o in q.outputs_of(api.db, p.id)],
         summary=q.summary(api.db, p, _today()),

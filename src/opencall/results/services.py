@@ -61,6 +61,8 @@ def add_record(
     clean = validate_record(kind, data)
     _require_kind(kind, q.record_kinds(session, proposal.id))
     _require_item_free(session, proposal.call_id, kind, clean, None)
+    if award_id is None:
+        _require_award_named(session, proposal, kind, clean)
     if award_id is not None:
         award = session.get(Award, award_id)
         if award is None or award.proposal_id != proposal.id:
@@ -114,6 +116,25 @@ def add_node_record(
     proposal = session.get(Proposal, award.proposal_id)
     assert proposal is not None
     return add_record(session, proposal, kind, data, actor_id=actor_id, award_id=award.id)
+
+
+def _require_award_named(
+    session: Session, proposal: Proposal, kind: str, clean: dict[str, Any]
+) -> None:
+    """An operator-defined use (``other`` with an amount) of a proposal whose awards count in
+    more than one unit (steward hours and enclave seats; CPU and GPU node-hours) names the
+    award it is of (``award_id``, listed on the award's page): in which unit the amount
+    counts is otherwise unknown, and before usecount17 it was kept and counted in none."""
+    if kind != "other" or not float(clean.get("used_amount") or 0):
+        return
+    rows = q.awards_of(session, proposal.id)
+    if len({pool.unit for _, pool in rows}) > 1:
+        raise DomainError(
+            "This award is counted in more than one unit: say which award the amount used is "
+            "of (award_id: %(awards)s).",
+            field="award_id",
+            awards=", ".join(f"{a.id} for {pool.name}" for a, pool in rows),
+        )
 
 
 def _require_item_free(
@@ -200,6 +221,8 @@ def update_record(
     award = session.get(Award, rec.award_id) if rec.award_id is not None else None
     if award is not None:
         _require_use_within_award(session, award, rec.kind, clean, rec.id)
+    else:  # an amount given later is refused as one given at first (usecount17)
+        _require_award_named(session, session.get_one(Proposal, rec.proposal_id), rec.kind, clean)
     rec.data = clean
     rec.updated_at = utcnow()
     session.flush()

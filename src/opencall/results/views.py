@@ -130,6 +130,8 @@ def render_award(
         {
             "p": proposal,
             "awards": awards,
+            # a use is of one of these when they count in more than one unit (usecount17)
+            "award_choice": awards if len({pool.unit for _a, pool in awards}) > 1 else [],
             "records": [
                 {
                     "r": r,
@@ -203,9 +205,22 @@ def add_record(proposal_id: int, page: Page = Depends(get_page)) -> Response:
             raise DomainError("Choose what to record.")
         if page.first_sending():  # else stored already: a flaky link sent it twice
             services.add_record(
-                page.db, proposal, kind, form_data(page, kind), actor_id=page.user.id
+                page.db,
+                proposal,
+                kind,
+                form_data(page, kind),
+                actor_id=page.user.id,
+                award_id=_award_chosen(page),
             )
     return _saved(page, proposal, refused, f"new-{kind}" if kind in RECORD_SCHEMAS else "")
+
+
+def _award_chosen(page: Page) -> int | None:
+    """The award an operator-defined use is of (the form's ``award_id``, offered when the
+    awards count in more than one unit); None when not chosen. A value that is no id is
+    not chosen either: the record is then refused as naming no award (services)."""
+    raw = page.form.get("award_id", "").strip()
+    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
 
 
 @router.post("/awards/{proposal_id}/records/{record_id}", response_class=HTMLResponse)
