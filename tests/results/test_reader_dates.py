@@ -104,3 +104,17 @@ def test_the_award_page_says_dates_in_chinese_and_keeps_iso_in_the_form(
     page = office.get(f"/manage/calls/{aw.slug}/postaward").text
     due = RELEASED.date() + dt.timedelta(days=d.REPORT_DUE_DAYS)
     assert local_date(due, "en") in page and due.isoformat() not in page, page
+
+
+def test_the_overdue_loan_mail_puts_its_link_on_a_line_of_its_own(db: Session) -> None:
+    """The sentence's ``{% endif %}`` ate the newline before the link: "...consommé.http://x/
+    awards/1", a link some mail readers then did not recognise."""
+    a = build(db)
+    p = db.get(Proposal, a.awarded)
+    assert p is not None
+    services.add_record(db, p, "loan", DUE, actor_id=None)
+    services.add_record(db, p, "loan", {"item": "glider", "sample": "G1", "due_on": "2027-01-16"},
+                        actor_id=None)  # fmt: skip
+    assert queue_overdue_reminders(db, "http://x", dt.date(2027, 1, 25)) == 2
+    for body in _bodies(db):
+        assert f"\nhttp://x/awards/{p.id}\n" in body, body
