@@ -3,7 +3,6 @@ the iCalendar export keeps ISO (tests/web/test_week_heading_day.py: the week vie
 
 from __future__ import annotations
 
-
 from opencall.facilities.models import CapacityPool
 from opencall.inputs import local_date
 from opencall.web.security import LANG_COOKIE
