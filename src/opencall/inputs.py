@@ -210,6 +210,16 @@ def local_when(
     return f"{text} ({where}, UTC{off[:3]}:{off[3:5]})"
 
 
+def local_date(day: dt.date, lang: str = "en") -> str:
+    """A day as readers of ``lang`` write it (Babel, from CLDR: the locale's medium date):
+    "16 janv. 2027", "2027年1月16日", "Jan 16, 2027"; the date counterpart of
+    :func:`local_when`. Pages and e-mails say days this way; CSV, JSON, iCalendar, the
+    API and form inputs' values keep ISO."""
+    from babel import dates
+
+    return str(dates.format_date(day, "medium", locale=_babel_locale(lang)))
+
+
 # Babel's format_decimal given a locale's name and a pattern's text parses both at every
 # call (about 25 of the 35 microseconds of a number); given the parsed Locale and
 # NumberPattern it uses them as they are (neither is changed by formatting), so each is

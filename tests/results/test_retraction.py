@@ -133,7 +133,7 @@ def test_a_retraction_on_the_award_page_and_in_the_api(web: Web, aw: Awarded) ->
     )
     assert r.status_code == 303
     page = client.get(f"/awards/{aw.awarded}").text  # the PI reads French
-    assert "Retiré le 2029-01-02 : Fraud (non compté)" in page
+    assert "Retiré le 2 janv. 2029 : Fraud (non compté)" in page
     h = {"Authorization": f"Bearer {token}"}
     api = web.client()
     got = api.get(f"/api/v1/awards/{aw.awarded}", headers=h).json()

@@ -18,7 +18,7 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
-from opencall.inputs import local_number
+from opencall.inputs import local_date, local_number
 from opencall.jobs import Job, JobRegistry
 from opencall.people.models import User
 from opencall.proposals.models import Proposal
@@ -45,7 +45,7 @@ def _mail_pi(
 ) -> None:
     """Queue the reminder ``template`` to the proposal's PI ``user`` in their language (the
     name, code, site and proposal id filled in besides ``fields``, a float of which is
-    written as that language writes numbers)."""
+    written as that language writes numbers, a day as it writes dates: "16 janv. 2027")."""
     lang = user.language or "en"
     body = mail_text(
         template,
@@ -53,13 +53,23 @@ def _mail_pi(
         {
             "name": user.name,
             "code": proposal.code,
-            **{k: local_number(v, lang) if isinstance(v, float) else v for k, v in fields.items()},
+            **{k: _in_words(v, lang) for k, v in fields.items()},
             "base": base_url.rstrip("/"),
             "proposal_id": proposal.id,
         },
     )
     subject_text = Translator(lang).plain(subject, code=proposal.code)
     queue_mail(session, user.email, subject_text, body, base_url=base_url)
+
+
+def _in_words(value: object, lang: str) -> object:
+    """A reminder's field as the PI reads it: a float as ``lang`` writes numbers, a day
+    as it writes dates (ISO stays in the records, the API and the exports)."""
+    if isinstance(value, float):
+        return local_number(value, lang)
+    if isinstance(value, dt.date):
+        return local_date(value, lang)
+    return value
 
 
 def _remind_pi(
@@ -100,8 +110,8 @@ def queue_report_reminders(session: Session, base_url: str, today: dt.date) -> i
             "results/mail_report.txt",
             SUBJECT_REPORT,
             {
-                "awarded": day0.isoformat(),
-                "due": d.report_due_on(day0).isoformat(),
+                "awarded": day0,
+                "due": d.report_due_on(day0),
                 "every": d.REPORT_REMIND_EVERY_DAYS,
             },
             claim=partial(services.claim_report_reminder, session, proposal, today),
@@ -125,6 +135,7 @@ def queue_follow_up_reminders(session: Session, base_url: str, today: dt.date) -
         ]
         if not claimed:
             continue  # reminded by another run meanwhile
+        lang = user.language or "en"
         _mail_pi(
             session,
             user,
@@ -134,7 +145,7 @@ def queue_follow_up_reminders(session: Session, base_url: str, today: dt.date) -
             SUBJECT_FOLLOW_UP,
             {
                 "participants": [
-                    (str(r.data.get("participant", "")), months, due.isoformat())
+                    (str(r.data.get("participant", "")), months, local_date(due, lang))
                     for r, months, due in claimed
                 ],
                 "every": d.REPORT_REMIND_EVERY_DAYS,
@@ -164,7 +175,8 @@ def queue_overdue_reminders(session: Session, base_url: str, today: dt.date) -> 
                 # an item lent (a glider) has no mass: the mail names it instead
                 "mass": float(rec.data["mass_mg"]) if rec.data.get("mass_mg") else None,
                 "item": rec.data.get("item", ""),
-                "due": rec.data.get("due_on", ""),
+                # an overdue loan has its due day (needs_reminder read it above)
+                "due": dt.date.fromisoformat(str(rec.data["due_on"])),
                 "days": d.days_overdue(rec.data, today),
             },
             claim=partial(services.claim_reminder, session, rec, today),

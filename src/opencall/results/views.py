@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import functools
 import types
 import typing
 from typing import Any
@@ -59,6 +60,15 @@ def _input_type(annotation: Any) -> tuple[str, list[str]]:
     if annotation in (int, float):
         return "number", []
     return "text", []
+
+
+@functools.cache
+def date_fields() -> frozenset[str]:
+    """The record fields that hold a day (any kind): the award page writes them in the
+    reader's language (the ``day`` filter), its forms' inputs keep ISO."""
+    return frozenset(
+        f["name"] for k in RECORD_SCHEMAS for f in field_specs(k) if f["type"] == "date"
+    )
 
 
 def field_specs(kind: str) -> list[dict[str, Any]]:
@@ -148,6 +158,7 @@ def render_award(
             "summary": q.summary(page.db, proposal, today),
             "kinds": kinds,
             "specs": {k: field_specs(k) for k in kinds},
+            "date_fields": date_fields(),
             "kind_label": lambda k: _label(page, RECORD_KIND_LABELS, k),
             "field_label": lambda n: _label(page, FIELD_LABELS, n),
             "choice_label": lambda c: _label(page, CHOICE_LABELS, c),

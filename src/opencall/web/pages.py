@@ -45,6 +45,7 @@ from opencall.errors import DomainError
 from opencall.inputs import (
     control_char,
     invisible_only,
+    local_date,
     local_decimal,
     local_general,
     local_number,
@@ -523,6 +524,23 @@ _READER_LANG: contextvars.ContextVar[str] = contextvars.ContextVar(
 )
 
 
+def fmt_day(value: dt.date | str | None) -> str:
+    """The templates' ``day`` filter: a day (or a stored record's ISO text of one) in the
+    page's language (:func:`opencall.inputs.local_date`): "16 janv. 2027"; other text
+    (not a day) as it is. Not for a form input's value, which stays ISO."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, dt.datetime):
+        return local_date(value.date(), _READER_LANG.get())
+    if isinstance(value, dt.date):
+        return local_date(value, _READER_LANG.get())
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        return value
+    return local_date(day, _READER_LANG.get())
+
+
 def fmt_num(value: float | int | None) -> str:
     """An amount as the page's reader writes numbers ("24,000", "24 000", "24.000"),
     at most two decimals (hours, mg, berths)."""
@@ -615,6 +633,7 @@ def make_environment(directory: Path) -> jinja2.Environment:
     # a static file's URL; the app's environment links the hashed names (install)
     env.globals["static"] = lambda name: "/static/" + name.removeprefix("/static/")
     env.filters["num"] = fmt_num
+    env.filters["day"] = fmt_day
     env.filters["mb"] = fmt_mb
     env.filters["dec"] = fmt_dec
     env.filters["general"] = fmt_general
