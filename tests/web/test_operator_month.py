@@ -207,12 +207,13 @@ def test_the_overdue_reminder_job_judges_by_the_utc_day(monkeypatch: Any) -> Non
         if dt.date.today() == dt.datetime.now(dt.UTC).date():  # the minutes around a turn
             pytest.skip("the local and the UTC day agree at this instant")
         seen: list[dt.date] = []
-        for name in ("queue_overdue_reminders", "queue_report_reminders"):
+        names = ("queue_overdue_reminders", "queue_report_reminders", "queue_follow_up_reminders")
+        for name in names:
             monkeypatch.setattr(results_jobs, name, lambda _s, _b, day: seen.append(day) or 0)
         job = jobs.Job(kind="postaward.remind", payload={})
         results_jobs.make_remind("https://x.example")(None, job, lambda _p, _m: None)  # type: ignore[arg-type]
-        # the overdue loans and the first reports are both judged by the UTC day
-        assert seen == [dt.datetime.now(dt.UTC).date()] * 2
+        # the overdue loans, the first reports and the follow-up waves: all by the UTC day
+        assert seen == [dt.datetime.now(dt.UTC).date()] * len(names)
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
