@@ -31,7 +31,9 @@ from opencall.inputs import plain_number
 from opencall.people.cli import admin_app
 from opencall.settings import Settings, hidden_password, production_problems
 
-console = Console()
+# soft_wrap: a message is one line off a terminal too (a journal, a script, grep);
+# rich cut every line at 80 columns there, paths and addresses included (trialop18)
+console = Console(soft_wrap=True)
 
 
 class _Commands(TyperGroup):
@@ -313,7 +315,8 @@ def backup_cmd(
         _fail(str(exc))
     console.print(
         f"backup written to [bold]{summary.archive}[/bold]: {summary.backend} database at "
-        f"revision {summary.revision}, {summary.files} uploaded file(s), {summary.bytes} bytes"
+        f"revision {summary.revision}, {summary.files} uploaded file(s), "
+        f"{summary.archive.stat().st_size} bytes"
     )
 
 

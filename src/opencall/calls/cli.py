@@ -26,7 +26,9 @@ from opencall.people import queries as people_queries
 from opencall.people import services as people_services
 from opencall.people.models import RoleGrant
 
-console = Console()
+# soft_wrap: a message is one line off a terminal too (a journal, a script, grep);
+# rich cut every line at 80 columns there, paths and addresses included (trialop18)
+console = Console(soft_wrap=True)
 providers_app = typer.Typer(
     help="Providers (the organisations that run calls).", no_args_is_help=True
 )

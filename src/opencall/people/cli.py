@@ -15,7 +15,9 @@ from opencall.db import unit_of_work
 from opencall.errors import DomainError
 from opencall.people import services
 
-console = Console()
+# soft_wrap: a message is one line off a terminal too (a journal, a script, grep);
+# rich cut every line at 80 columns there, paths and addresses included (trialop18)
+console = Console(soft_wrap=True)
 admin_app = typer.Typer(help="Site administrators.", no_args_is_help=True)
 
 
