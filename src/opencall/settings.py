@@ -231,4 +231,16 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append("OPENCALL_SECURE_COOKIES is off: serve over HTTPS and set it to true")
     if not settings.audit_key:
         problems.append("OPENCALL_AUDIT_KEY is not set: set it to a long random value")
+    # trialop18: every e-mail needs both; unset, the verification links pointed at
+    # http://127.0.0.1:8000 and a relay got mail from opencall@localhost
+    if "base_url" not in settings.model_fields_set:
+        problems.append(
+            "OPENCALL_BASE_URL is not set: set it to the public address the users type "
+            "(e.g. https://opencall.example.org), which every e-mailed link starts with"
+        )
+    if settings.mail_backend == "smtp" and "mail_from" not in settings.model_fields_set:
+        problems.append(
+            "OPENCALL_MAIL_FROM is not set: set it to the address the site's e-mails "
+            "leave from (e.g. calls@opencall.example.org)"
+        )
     return problems
