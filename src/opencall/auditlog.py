@@ -246,6 +246,15 @@ class VerifyReport:
     unkeyed: int = 0
     head_hash: str = GENESIS
     head_id: int = 0
+    # keyed events whose MAC does not verify with the key given
+    mac_mismatches: int = 0
+
+    @property
+    def another_key(self) -> bool:
+        """Whether the key is, most likely, not the one the log was written with: every
+        keyed event's MAC fails and nothing else does (the hash chain is intact)."""
+        keyed = self.events - self.unkeyed
+        return keyed > 0 and self.mac_mismatches == keyed == len(self.problems)
 
 
 VERIFY_BATCH = 2000  # events read and checked at a time by :func:`verify`
@@ -261,6 +270,7 @@ def verify(session: Session, key: str | None = None) -> VerifyReport:
     unkeyed = 0
     n = 0
     head_id = 0
+    mac_mismatches = 0
     # streamed in batches (a server-side cursor on PostgreSQL): a long history is never
     # all in memory at once
     stmt = select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=VERIFY_BATCH)
@@ -286,6 +296,7 @@ def verify(session: Session, key: str | None = None) -> VerifyReport:
             continue
         keyed = True
         if not hmac.compare_digest(ev.mac, _mac(key, prev_mac, ev.hash)):
+            mac_mismatches += 1
             problems.append(
                 f"event {ev.id}: MAC does not match (rewritten without the audit key, "
                 "or another key)"
@@ -298,6 +309,7 @@ def verify(session: Session, key: str | None = None) -> VerifyReport:
         unkeyed=unkeyed,
         head_hash=prev,
         head_id=head_id,
+        mac_mismatches=mac_mismatches,
     )
 
 

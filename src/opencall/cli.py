@@ -979,6 +979,12 @@ def audit_verify(
     with c.factory() as s:
         rep = auditlog.verify(s)
         problems = list(rep.problems)
+        if rep.another_key:  # one line, not one per event of the whole history (trialop18)
+            problems = [
+                f"every one of the {rep.mac_mismatches} keyed events fails its MAC and the "
+                "hash chain is intact: OPENCALL_AUDIT_KEY is not the key the audit log was "
+                "written with; give the key kept in the settings file (docs/security.md)"
+            ]
         if checkpoint is not None:
             try:
                 cp = json.loads(open(checkpoint, encoding="utf-8").read())

@@ -32,7 +32,7 @@ import boto3
 import httpx
 import lxml.html
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, func, inspect, select, table
 from sqlalchemy.engine import make_url
 
 from tests.crowd.live import free_port, pdf_of_size, tls, wait_until_serving
@@ -120,7 +120,7 @@ def counts(url: str) -> dict[str, int]:
         with eng.connect() as conn:
             names = inspect(conn).get_table_names()
             return {
-                n: int(conn.execute(text(f'SELECT count(*) FROM "{n}"')).scalar_one())
+                n: int(conn.execute(select(func.count()).select_from(table(n))).scalar_one())
                 for n in names
             }
     finally:
