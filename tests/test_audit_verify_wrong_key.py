@@ -8,9 +8,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from opencall.cli import app as cli_app
 from tests.cli_db import cli_database
+
+
+def keyed_events(runner: CliRunner) -> None:
+    """Audit events written with the key set (site administrators made by the CLI)."""
+    for i in range(3):
+        r = runner.invoke(
+            cli_app,
+            ["admin", "create", "--email", f"ops{i}@example.org", "--name", "Ops", "--link"],
+        )
+        assert r.exit_code == 0, r.output
 
 
 def test_verify_with_another_key_says_the_key_in_one_line(
@@ -18,12 +29,7 @@ def test_verify_with_another_key_says_the_key_in_one_line(
 ) -> None:
     monkeypatch.setenv("OPENCALL_AUDIT_KEY", "the-key-the-log-was-written-with-" + "k" * 16)
     with cli_database(tmp_path, monkeypatch, "keyed") as (runner, _factory):
-        for i in range(3):
-            r = runner.invoke(
-                cli_app,
-                ["admin", "create", "--email", f"ops{i}@example.org", "--name", "Ops", "--link"],
-            )
-            assert r.exit_code == 0, r.output
+        keyed_events(runner)
         r = runner.invoke(cli_app, ["audit", "verify"])
         assert r.exit_code == 0 and "MACs checked" in r.output, r.output
 
@@ -47,12 +53,7 @@ def test_one_rewritten_event_is_still_named(
 
     monkeypatch.setenv("OPENCALL_AUDIT_KEY", "the-key-the-log-was-written-with-" + "k" * 16)
     with cli_database(tmp_path, monkeypatch, "tampered") as (runner, factory):
-        for i in range(3):
-            r = runner.invoke(
-                cli_app,
-                ["admin", "create", "--email", f"ops{i}@example.org", "--name", "Ops", "--link"],
-            )
-            assert r.exit_code == 0, r.output
+        keyed_events(runner)
         with unit_of_work(factory) as s:
             first = s.scalar(
                 select(AuditEvent.id).where(AuditEvent.mac.is_not(None)).order_by(AuditEvent.id)

@@ -86,6 +86,19 @@ def wait_until_serving(
     raise TimeoutError(f"{base} did not answer within {timeout:.0f} s")
 
 
+def stop_processes(procs: list[subprocess.Popen[str]]) -> None:
+    """SIGTERM each process still running, then wait for each (a minute; then SIGKILL)."""
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 @lru_cache(maxsize=64)
 def pdf_of_size(n_bytes: int, seed: int = 0) -> bytes:
     """A valid one-page PDF of about ``n_bytes`` (a noise image that does not compress);

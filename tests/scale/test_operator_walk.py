@@ -20,7 +20,6 @@ import glob
 import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -35,7 +34,7 @@ import pytest
 from sqlalchemy import create_engine, func, inspect, select, table
 from sqlalchemy.engine import make_url
 
-from tests.crowd.live import free_port, pdf_of_size, tls, wait_until_serving
+from tests.crowd.live import free_port, pdf_of_size, stop_processes, tls, wait_until_serving
 from tests.fixtures import PG_URL, no_durability
 from tests.scale.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
 
@@ -254,14 +253,7 @@ def test_a_new_operator_site_from_the_docs(
         assert f"on the database {site_url}, waiting for jobs" in worker_log, worker_log
         assert "(allocation.run) done" in worker_log, worker_log
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs)
 
     s3 = boto3.client(
         "s3",

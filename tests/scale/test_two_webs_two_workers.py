@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -29,7 +28,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from opencall import jobs
 from opencall.proposals.models import Attachment, Proposal
 from tests import factories as F
-from tests.crowd.live import cheap_argon2, client, port_taken, wait_until_serving
+from tests.crowd.live import (
+    cheap_argon2,
+    client,
+    port_taken,
+    stop_processes,
+    wait_until_serving,
+)
 from tests.scale import counting
 from tests.scale.s3 import S3Server, free_port
 from tests.web.conftest import PASSWORD, full_proposal, make_open
@@ -61,18 +66,6 @@ def unique_pdf(i: int) -> bytes:
     pdf.set_font("helvetica", size=12)
     pdf.cell(text=f"Scientific justification of proposal number {i}")
     return bytes(pdf.output())
-
-
-def _stop(procs: list[subprocess.Popen[str]]) -> None:
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
 
 
 def _web_answers(proc: subprocess.Popen[str], base: str, log: Path) -> bool:
@@ -169,7 +162,7 @@ def site(
         assert all(p.poll() is None for p in procs), "a process stopped at start"
         yield bases, env, procs
     finally:
-        _stop(procs)
+        stop_processes(procs)
         counting.drop_tables(pg)
 
 
