@@ -5,31 +5,41 @@ event of a real site's history) and never named the likely cause."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from opencall.cli import app as cli_app
 from tests.cli_db import cli_database
 
+KEY = "the-key-the-log-was-written-with-" + "k" * 16
 
-def keyed_events(runner: CliRunner) -> None:
-    """Audit events written with the key set (site administrators made by the CLI)."""
-    for i in range(3):
-        r = runner.invoke(
-            cli_app,
-            ["admin", "create", "--email", f"ops{i}@example.org", "--name", "Ops", "--link"],
-        )
-        assert r.exit_code == 0, r.output
+
+@contextmanager
+def keyed_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> Iterator[tuple[CliRunner, sessionmaker[Session]]]:
+    """A database whose audit events were written with KEY (site administrators made by
+    the CLI)."""
+    monkeypatch.setenv("OPENCALL_AUDIT_KEY", KEY)
+    with cli_database(tmp_path, monkeypatch, name) as (runner, factory):
+        for i in range(3):
+            r = runner.invoke(
+                cli_app,
+                ["admin", "create", "--email", f"ops{i}@example.org", "--name", "Ops", "--link"],
+            )
+            assert r.exit_code == 0, r.output
+        yield runner, factory
 
 
 def test_verify_with_another_key_says_the_key_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OPENCALL_AUDIT_KEY", "the-key-the-log-was-written-with-" + "k" * 16)
-    with cli_database(tmp_path, monkeypatch, "keyed") as (runner, _factory):
-        keyed_events(runner)
+    with keyed_site(tmp_path, monkeypatch, "keyed") as (runner, _factory):
         r = runner.invoke(cli_app, ["audit", "verify"])
         assert r.exit_code == 0 and "MACs checked" in r.output, r.output
 
@@ -51,9 +61,7 @@ def test_one_rewritten_event_is_still_named(
     from opencall.auditlog import AuditEvent
     from opencall.db import unit_of_work
 
-    monkeypatch.setenv("OPENCALL_AUDIT_KEY", "the-key-the-log-was-written-with-" + "k" * 16)
-    with cli_database(tmp_path, monkeypatch, "tampered") as (runner, factory):
-        keyed_events(runner)
+    with keyed_site(tmp_path, monkeypatch, "tampered") as (runner, factory):
         with unit_of_work(factory) as s:
             first = s.scalar(
                 select(AuditEvent.id).where(AuditEvent.mac.is_not(None)).order_by(AuditEvent.id)
