@@ -76,7 +76,8 @@ def test_a_clean_room_lends_4_hour_tool_sessions_and_engineer_hours(
     assert "day" in r["detail"] and "4" in r["detail"], r
     assert office.get(f"/api/v1/facilities/{fac['id']}")["resources"] == []
     writer = office.post(res, {"name": "E-beam writer", "unit": "session", "amount": 120,
-                               "request_fields": FIELDS, **period})  # fmt: skip
+                               "request_fields": FIELDS, "record_kinds": ["session"],
+                               **period})  # fmt: skip
     assert writer["calendar"]["slot_capacity"] == 31 * 6
     cal = office.post(f"/api/v1/resources/{writer['id']}/unavailable/rule", {
         "rule": "FREQ=WEEKLY;BYDAY=MO", "start_time": "08:00", "hours": 24,
@@ -176,16 +177,24 @@ def test_a_clean_room_lends_4_hour_tool_sessions_and_engineer_hours(
     n, h = int(got[code]["session"]), int(got[code]["h"])
     assert f"{n} sessions" in page and f"{h} heure" in page, page[:2000]
 
-    # ---- after the award: each session run recorded, and the report in sessions and hours
+    # ---- after the award: each team's runs recorded (the last two sessions as a session
+    # record of 8 hours observed), and the report in sessions and hours
     for code, v in got.items():
         pid, ac, _iso3, _n = teams[code]
         award_id = next(a["id"] for a in ac.get(f"/api/v1/awards/{pid}")["awards"]
                         if a["unit"] == "session")  # fmt: skip
         ac.post(f"/api/v1/awards/{pid}/records", {"kind": "other", "award_id": award_id, "data": {
-            "description": "gratings written", "used_amount": v["session"],
+            "description": "gratings written", "used_amount": v["session"] - 2,
             "started_on": "2027-03-02", "completed": True}})  # fmt: skip
+        ac.post(f"/api/v1/awards/{pid}/records", {"kind": "session", "award_id": award_id,
+                "data": {"observed_on": "2027-03-09", "observed_hours": 8}})  # fmt: skip
     report = office.get(f"/api/v1/calls/{slug}/report")
     assert sorted(report["call"]["units"]) == ["h", "session"]
     rows = {r["group"]: r for r in report["funnels"]["ldc"] if r["stage"] == "awarded"}
     assert rows["all"]["amounts"]["session"] == sum(v["session"] for v in got.values())
     assert rows["all"]["amounts"]["h"] == sum(v["h"] for v in got.values())
+    # the 8 hours on the writer are 2 of its sessions, not engineer hours used (on main:
+    # 0 engineer hours were used, yet the report said 8 a team)
+    figures = {r["group"]: r["figures"] for r in report["after_award"]["use"]["ldc"]}
+    assert figures["all"]["used:session"] == sum(v["session"] for v in got.values()), figures
+    assert figures["all"]["used:h"] == 0, figures

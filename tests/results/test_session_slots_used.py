@@ -26,3 +26,11 @@ def test_hours_stay_hours_and_an_unknown_length_counts_no_slots() -> None:
     kept = {**records[0][1], d.AWARD_UNIT: "session"}  # kept against a 4-hour-session award
     got = d.use_figures([("session", kept)], {"session": 3, "h": 2}, TODAY, "", {"session": 4.0})
     assert got["used:session"] == 1.5
+
+
+def test_a_tools_hours_are_not_counted_as_the_engineers_hours() -> None:
+    """A team awarded 4-hour tool sessions and engineer hours (a clean room): the hours
+    observed on the tool are its sessions, not engineer hours used."""
+    kept = {"observed_on": "2027-03-02", "observed_hours": 8.0, d.AWARD_UNIT: "session"}
+    got = d.use_figures([("session", kept)], {"session": 3, "h": 6}, TODAY, "", {"session": 4.0})
+    assert got["used:session"] == 2.0 and got["used:h"] == 0.0, got

@@ -486,7 +486,12 @@ def use_figures(
         add(f"awarded:{unit_key(unit)}", float(amount))
         out.setdefault(f"used:{unit_key(unit)}", 0.0)
     for kind, dd in records:
-        for unit, v in used_amounts(kind, dd, other_unit, slot_hours).items():
+        used = used_amounts(kind, dd, other_unit, slot_hours)
+        if kind == "session" and len(used) > 1 and "awarded:h" in out:
+            # the hours observed on a tool counted in slots are its slots, not the hours
+            # of the team's award in hours (a clean room's engineer hours)
+            used.pop("h", None)
+        for unit, v in used.items():
             add(f"used:{unit}", v)
         if kind == "session" and float(dd.get("lost_hours") or 0) > 0:
             add(f"lost_hours:{dd.get('lost_reason') or 'other'}", float(dd["lost_hours"]))
