@@ -20,18 +20,16 @@ import pytest
 from sqlalchemy import select
 
 from opencall.people.models import Country
-from tests.api.test_genebank_journey import give_reviews
+from tests.api.test_clean_room_journey import attach_and_submit
+from tests.api.test_genebank_journey import review_and_publish
 from tests.api.test_operator_journey import (
     Client,
     account,
-    calibrate_to_schedule,
-    close_and_assign,
     open_call,
     open_facility,
     signed_in,
     text_of,
 )
-from tests.pdf_samples import plain_pdf
 from tests.web.conftest import Web
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.usefixtures("pinned_clock")]
@@ -119,21 +117,10 @@ def test_an_animal_facility_houses_colonies_by_the_week(web: Web, one_loop: None
         if i == 1:  # the approval letter named but not attached: submission waits
             r = ac.post(f"/api/v1/proposals/{pid}/submit", status=400)
             assert "Ethics approval letter" in r["detail"] and "approval.pdf" in r["detail"], r
-        up = ac.http.post(
-            f"/api/v1/proposals/{pid}/attachments", headers=ac.headers,
-            data={"version": str(p["version"])},
-            files={"file": ("approval.pdf", plain_pdf(), "application/pdf")},
-        )  # fmt: skip
-        assert up.status_code == 201, up.text
-        p = ac.post(f"/api/v1/proposals/{pid}/submit")
-        assert p["status"] == "submitted", p
+        p = attach_and_submit(ac, pid, p["version"], "approval.pdf")
         teams[p["code"]] = (pid, ac, iso3, protocol)
 
-    close_and_assign(web, office, slug)
-    give_reviews(reviewers)
-    calibrate_to_schedule(web, office, slug)
-    office.post(f"/api/v1/calls/{slug}/release")
-    assert office.post(f"/api/v1/calls/{slug}/publish")["status"] == "published"
+    review_and_publish(web, office, slug, reviewers)
 
     # ---- awards: whole cage- and tank-weeks, at least half of each request, within the offers
     asked = {(teams_code, u): 0.0 for teams_code in teams for u in ("cage-week", "tank-week")}

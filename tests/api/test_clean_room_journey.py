@@ -23,12 +23,10 @@ import pytest
 from sqlalchemy import select
 
 from opencall.people.models import Country
-from tests.api.test_genebank_journey import give_reviews
+from tests.api.test_genebank_journey import review_and_publish
 from tests.api.test_operator_journey import (
     Client,
     account,
-    calibrate_to_schedule,
-    close_and_assign,
     open_call,
     open_facility,
     signed_in,
@@ -53,6 +51,20 @@ FIELDS: list[dict[str, Any]] = [
 TEAMS = [("SGP", 6, False), ("JPN", 8, False), ("DEU", 6, False), ("VNM", 4, True),
          ("BGD", 6, True), ("KEN", 4, True), ("NPL", 5, True), ("USA", 8, False),
          ("IDN", 6, True), ("GBR", 6, False)]  # fmt: skip
+
+
+def attach_and_submit(ac: Client, pid: int, version: int, filename: str) -> dict[str, Any]:
+    """The file a request's file field names attached to the proposal, which is then
+    submitted; the submitted proposal."""
+    up = ac.http.post(
+        f"/api/v1/proposals/{pid}/attachments", headers=ac.headers,
+        data={"version": str(version)},
+        files={"file": (filename, plain_pdf(), "application/pdf")},
+    )  # fmt: skip
+    assert up.status_code == 201, up.text
+    p: dict[str, Any] = ac.post(f"/api/v1/proposals/{pid}/submit")
+    assert p["status"] == "submitted", p
+    return p
 
 
 def test_a_clean_room_lends_4_hour_tool_sessions_and_engineer_hours(
@@ -123,21 +135,10 @@ def test_a_clean_room_lends_4_hour_tool_sessions_and_engineer_hours(
         if i == 1:  # the certificate named but not attached: submission waits
             r = ac.post(f"/api/v1/proposals/{pid}/submit", status=400)
             assert "Cleanroom safety certificate" in r["detail"], r
-        up = ac.http.post(
-            f"/api/v1/proposals/{pid}/attachments", headers=ac.headers,
-            data={"version": str(p["version"])},
-            files={"file": ("cert.pdf", plain_pdf(), "application/pdf")},
-        )  # fmt: skip
-        assert up.status_code == 201, up.text
-        p = ac.post(f"/api/v1/proposals/{pid}/submit")
-        assert p["status"] == "submitted", p
+        p = attach_and_submit(ac, pid, p["version"], "cert.pdf")
         teams[p["code"]] = (pid, ac, iso3, sessions)
 
-    close_and_assign(web, office, slug)
-    give_reviews(reviewers)
-    calibrate_to_schedule(web, office, slug)
-    office.post(f"/api/v1/calls/{slug}/release")
-    assert office.post(f"/api/v1/calls/{slug}/publish")["status"] == "published"
+    review_and_publish(web, office, slug, reviewers)
 
     # ---- awards: whole sessions within the free ones, a team's bundle whole or nothing
     anyone = web.client()

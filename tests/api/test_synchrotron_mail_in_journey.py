@@ -23,12 +23,10 @@ import pytest
 from sqlalchemy import select
 
 from opencall.people.models import Country
-from tests.api.test_genebank_journey import give_reviews
+from tests.api.test_genebank_journey import review_and_publish
 from tests.api.test_operator_journey import (
     Client,
     account,
-    calibrate_to_schedule,
-    close_and_assign,
     open_call,
     open_facility,
     signed_in,
@@ -113,19 +111,13 @@ def test_a_beamline_books_unbroken_blocks_of_shifts_around_a_weekly_maintenance_
         assert p["status"] == "submitted", p
         teams[p["code"]] = (pid, ac, iso3, shifts, mode)
 
-    close_and_assign(web, office, slug)
-    give_reviews(reviewers)
-    calibrate_to_schedule(web, office, slug)
-
+    review_and_publish(web, office, slug, reviewers)
     # ---- the 21-shift block is never awarded: no week between two Tuesdays holds it
     decisions = {d["proposal_code"]: d for d in
                  office.get(f"/api/v1/calls/{slug}/decisions", limit=200)["items"]}  # fmt: skip
     long_one = next(c for c, t in teams.items() if t[3] == 21)
     assert decisions[long_one]["outcome"] == "not_awarded"
     assert "longest run of usable slots is 18 (21 asked)" in decisions[long_one]["explanation"]
-
-    office.post(f"/api/v1/calls/{slug}/release")
-    assert office.post(f"/api/v1/calls/{slug}/publish")["status"] == "published"
     anyone = web.client()
     awards = anyone.get(f"/api/v1/calls/{slug}/awards?limit=200").json()["items"]
     got = {a["proposal_code"]: a["amount"] for a in awards}
