@@ -884,6 +884,36 @@ def check_bundles(requests: list[tuple[str | None, int | None, set[int]]]) -> No
             )
 
 
+#: built-in units that are a length of time themselves: a slot of a resource counted in
+#: one of them is that long (one hour, one day), or every figure would count slots as units
+TIME_UNIT_HOURS = {"h": 1.0, "day": 24.0}
+
+
+def check_unit_slot(unit: str, slot_hours: Any) -> None:
+    """A resource counted in hours or days whose slots are of another length is refused:
+    its capacity, requests and awards count slots, so "8 hours" of 4-hour slots would be 32
+    hours. Such a resource counts a slot as one ``shift``, one ``session`` or a unit the
+    operator names."""
+    length = TIME_UNIT_HOURS.get(UNIT_ALIASES.get(unit, unit))
+    if length is None or slot_hours in (None, ""):
+        return
+    try:
+        hours = float(slot_hours)
+    except (TypeError, ValueError):
+        return  # the calendar's own check names a slot length that is not a number
+    if math.isfinite(hours) and hours != length:
+        raise DomainError(
+            "A resource counted in %(unit)s offers slots of %(length)s h, and its slots "
+            "here are %(h)s h long: each slot would count as one of its %(unit)s. Count it "
+            "in shifts or sessions (or a unit you name) instead, or give slots of "
+            "%(length)s h.",
+            field="slot_hours",
+            unit=unit_text(unit, None),
+            length=number_param(length),
+            h=number_param(hours),
+        )
+
+
 def check_changeover(value: Any, slot_hours: float | None) -> int:
     """The slots a resource keeps free between bookings of different proposals: a whole
     number from 0 to :data:`MAX_CHANGEOVER`, and above 0 only on a resource offered in

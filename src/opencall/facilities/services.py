@@ -413,6 +413,7 @@ def _resource_fields(
     labels = domain.check_unit(unit, unit_labels)
     if unit == "day" and slot_hours in (None, "") and period_start:
         slot_hours = 24.0
+    domain.check_unit_slot(unit, slot_hours)
     if unit in ("shift", "session") and slot_hours in (None, ""):
         raise DomainError(
             "A resource counted in %(unit)s needs the length of one %(unit2)s in hours.",

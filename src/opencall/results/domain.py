@@ -417,14 +417,26 @@ MG_IN = {"mg": 1.0, "g": 1_000.0, "kg": 1_000_000.0}
 AWARD_UNIT = "_award_unit"
 
 
-def used_amounts(kind: str, data: Mapping[str, Any], other_unit: str = "") -> dict[str, float]:
+def used_amounts(
+    kind: str,
+    data: Mapping[str, Any],
+    other_unit: str = "",
+    slot_hours: Mapping[str, float] | None = None,
+) -> dict[str, float]:
     """How much of the award one record used, by unit (:func:`unit_key`): a session's
-    observed hours, a berth boarded and its dives, a loan's mass once received (in
-    ``other_unit`` when that is a unit of mass of :data:`MG_IN`, else in mg), a course
-    seat attended, a package planted, an operator's ``used_amount`` in ``other_unit``
-    (its award's unit; nothing when unknown)."""
+    observed hours (and, when its award is counted in slots of a known length,
+    ``slot_hours`` {unit: hours of one slot}, as many of those slots: 24 hours observed of
+    an award in 8-hour shifts used 3 shifts), a berth boarded and its dives, a loan's mass
+    once received (in ``other_unit`` when that is a unit of mass of :data:`MG_IN`, else in
+    mg), a course seat attended, a package planted, an operator's ``used_amount`` in
+    ``other_unit`` (its award's unit; nothing when unknown)."""
     if kind == "session":
-        return {"h": float(data.get("observed_hours") or 0)}
+        hours = float(data.get("observed_hours") or 0)
+        unit = data.get(AWARD_UNIT) or other_unit
+        length = (slot_hours or {}).get(unit) if unit else None
+        if length and unit_key(unit) != "h":
+            return {"h": hours, unit_key(unit): hours / float(length)}
+        return {"h": hours}
     if kind == "berth":
         boarded = 1.0 if _date(data.get("arrived_on")) is not None else 0.0
         return {"berth": boarded, "dive": float(data.get("dives_made") or 0)}
@@ -453,11 +465,13 @@ def use_figures(
     awarded: Mapping[str, float],
     today: dt.date,
     other_unit: str = "",
+    slot_hours: Mapping[str, float] | None = None,
 ) -> dict[str, float]:
     """One award's use of what it was given, as flat figures that add up over awards
     (the report sums them per group; the award's page shows them): ``awarded:<unit>``
     (``awarded``: the award's amounts by pool unit) and ``used:<unit>``
-    (:func:`used_amounts`); ``lost_hours:<reason>``; ``samples_taken`` on dives; the
+    (:func:`used_amounts`, ``slot_hours`` the length of one slot of its units counted in
+    slots); ``lost_hours:<reason>``; ``samples_taken`` on dives; the
     loans (``loans``, ``loans_returned_on_time``, ``loans_returned_late``,
     ``loans_overdue``, ``loans_consumed``: destroyed in the analysis, ``mass_consumed_mg``,
     ``loans_damaged`` and ``loans_lost``: an item that came back damaged, or never);
@@ -472,7 +486,12 @@ def use_figures(
         add(f"awarded:{unit_key(unit)}", float(amount))
         out.setdefault(f"used:{unit_key(unit)}", 0.0)
     for kind, dd in records:
-        for unit, v in used_amounts(kind, dd, other_unit).items():
+        used = used_amounts(kind, dd, other_unit, slot_hours)
+        if kind == "session" and len(used) > 1 and "awarded:h" in out:
+            # the hours observed on a tool counted in slots are its slots, not the hours
+            # of the team's award in hours (a clean room's engineer hours)
+            used.pop("h", None)
+        for unit, v in used.items():
             add(f"used:{unit}", v)
         if kind == "session" and float(dd.get("lost_hours") or 0) > 0:
             add(f"lost_hours:{dd.get('lost_reason') or 'other'}", float(dd["lost_hours"]))

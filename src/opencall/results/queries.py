@@ -229,6 +229,7 @@ def stages_of_calls(
             recs[pid].append((kind, {**data, d.AWARD_UNIT: unit} if unit else data))
     outs, kinds, dois, listed = _outputs_of(session, ids, proposal_ids, dois=figures)
     awarded = _awarded_of(session, ids, proposal_ids)
+    slot_hours = _slot_hours_of(session, ids, proposal_ids) if figures else {}
     reminders = (
         {
             r.proposal_id: r
@@ -259,7 +260,13 @@ def stages_of_calls(
                 reported = bool(mine) or pid in listed
                 st.update(
                     _report_figures(
-                        mine, mine_awarded[pid], day0, reported, today, dois.get(pid, {})
+                        mine,
+                        mine_awarded[pid],
+                        day0,
+                        reported,
+                        today,
+                        dois.get(pid, {}),
+                        slot_hours.get(pid),
                     )
                 )
                 rem = reminders.get(pid)
@@ -355,6 +362,25 @@ def _awarded_of(
     return awarded
 
 
+def _slot_hours_of(
+    session: Session, ids: list[int], proposal_ids: Collection[int] | None
+) -> dict[int, dict[str, float]]:
+    """{proposal id: {unit: hours of one slot}} of its awards on resources offered in
+    slots (a unit whose resources have slots of different lengths is left out: a session's
+    hours cannot say how many of its slots they were)."""
+    seen: dict[int, dict[str, set[float]]] = defaultdict(lambda: defaultdict(set))
+    cols = select(Award.proposal_id, CapacityPool.unit, CapacityPool.slot_hours).join(
+        CapacityPool, CapacityPool.id == Award.pool_id
+    )
+    for pid, unit, hours in session.execute(_of(cols, Award, ids, proposal_ids)):
+        if hours:
+            seen[pid][unit].add(float(hours))
+    return {
+        pid: {u: next(iter(h)) for u, h in units.items() if len(h) == 1}
+        for pid, units in seen.items()
+    }
+
+
 def _report_figures(
     records: list[tuple[str, dict[str, Any]]],
     amounts: dict[str, float],
@@ -362,6 +388,7 @@ def _report_figures(
     reported: bool,
     today: dt.date,
     dois: dict[str, list[str]],
+    slot_hours: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """An awarded proposal's follow-up figures, its results' DOIs, its use figures and
     its report's state."""
@@ -370,7 +397,9 @@ def _report_figures(
         "follow_up": d.follow_up_figures(records, day0),
         "follow_up_waves": d.wave_response(records, today),
         "result_dois": {k: tuple(sorted(v)) for k, v in dois.items()},
-        "use": d.use_figures(records, dict(amounts), today, units[0] if len(units) == 1 else ""),
+        "use": d.use_figures(
+            records, dict(amounts), today, units[0] if len(units) == 1 else "", slot_hours
+        ),
         "reported": reported,
         "report_due_on": d.report_due_on(day0),
         "report_overdue": d.report_overdue(day0, reported, today),
