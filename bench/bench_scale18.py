@@ -124,6 +124,22 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def seq_scans(engine: Any, statements: list[tuple[str, Any]]) -> list[str]:
+    """The sequential scans of tables estimated above 1,000 rows in the plans of
+    ``statements`` (PostgreSQL), with the statement's start."""
+    found = []
+    with engine.connect() as conn:
+        for sql, params in statements:
+            if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                continue
+            plan = conn.exec_driver_sql("EXPLAIN " + sql, params).scalars().all()
+            for line in plan:
+                m = re.search(r"Seq Scan on (\w+).*rows=(\d+)", line)
+                if m and int(m.group(2)) > 1000:
+                    found.append(f"{m.group(1)} ({m.group(2)} rows): {' '.join(sql.split())[:160]}")
+    return found
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--database-url", required=True)
@@ -134,15 +150,23 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default="", help="read only the paths containing this text")
     ap.add_argument("--out", default="", help="write the figures as JSON lines here")
+    ap.add_argument(
+        "--explain",
+        action="store_true",
+        help="PostgreSQL: print the sequential scans of large tables in each page's plans",
+    )
     args = ap.parse_args()
     app = create_app(Settings(database_url=args.database_url))
     factory = app.state.sessions
     if args.grow:
         with factory() as s:
             grow(s, args.providers, args.calls, args.open)
-    seen: list[str] = []
+    seen: list[tuple[str, Any]] = []
     event.listen(
-        app.state.engine, "before_cursor_execute", lambda *a: seen.append(a[2]), named=False
+        app.state.engine,
+        "before_cursor_execute",
+        lambda *a: seen.append((a[2], a[3])),
+        named=False,
     )
     with factory() as s:
         reviewer = s.scalar(
@@ -230,6 +254,9 @@ def main() -> None:
         }
         out.append(row)
         print(json.dumps(row), flush=True)
+        if args.explain:
+            for scan in seq_scans(app.state.engine, list(seen)):
+                print("   ", scan, flush=True)
     if args.out:
         with open(args.out, "w") as f:
             for row in out:

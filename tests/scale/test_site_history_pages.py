@@ -145,3 +145,24 @@ def test_the_reviewers_page_loads_only_the_calls_it_names(
     assert f'href="/technical/calls/{slug}"' in r.text
     assert "Pulsar timing with FAST" in r.text
     assert n["Call"] == 2 and n["CallPool"] == 0 and n["CapacityPool"] == 0, n
+
+
+def test_the_staffs_list_of_calls_is_paged_without_resources(
+    web: Web, factory: sessionmaker[Session]
+) -> None:
+    """``/manage`` (the calls one runs: every call of the site for its administrator)
+    names each call with its facility, status and deadline, and loaded every one with
+    its resources; 25 a page now, in the same order, without their resources."""
+    slugs = archived_calls(factory, 27)
+    with factory() as s:
+        admin = F.user(s)
+        admin.is_site_admin = True
+        s.commit()
+        email = admin.email
+    c = web.login(email)
+    r, n = read(c, "/manage")
+    assert re.findall(r'<td><a href="/manage/calls/([^"]+)">', r.text) == slugs[:25]
+    assert n["Call"] == 25 and n["CallPool"] == 0, n
+    assert 'href="?page=2"' in r.text
+    r, _n = read(c, "/manage?page=2")
+    assert re.findall(r'<td><a href="/manage/calls/([^"]+)">', r.text) == slugs[25:]

@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, and_, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from opencall.calls.domain import parse_cutoffs
 from opencall.calls.models import Call, CallPartner, CallPool
@@ -33,10 +33,15 @@ def calls_query(
     *,
     statuses: tuple[str, ...] | None = None,
     where: ColumnElement[bool] | None = None,
+    resources: bool = True,
 ) -> Select[Call]:
     """:func:`list_calls`'s statement, to page it (``web.paging.paginate_query``): by
-    deadline, then id (unique, so pages neither repeat nor skip a call)."""
+    deadline, then id (unique, so pages neither repeat nor skip a call). ``resources``
+    False: without the calls' resources (read on access, if ever), for a list that
+    does not show them."""
     stmt = select(Call).order_by(Call.closes_at, Call.id)
+    if not resources:
+        stmt = stmt.options(lazyload(Call.pools))
     if statuses:
         stmt = stmt.where(Call.status.in_(statuses))
     if where is not None:
