@@ -4,7 +4,8 @@ bulk (``opencall demo build --scale N``), ``--grow`` adds the history a site gat
 ``--calls`` past calls spread over them, every one offering its facility's 24
 resources; the last ``--open`` of them open); then the pages a crowd hits most are read
 through the app (TestClient) by the account that reads them, warm, ``--rounds`` times:
-SQL statements, bytes of the answer, CPU seconds a request (the median), and a digest of
+SQL statements, the calls, call resources and resources the ORM built (``loaded``),
+bytes of the answer, CPU seconds a request (the median), and a digest of
 the answer with its per-request parts (CSRF tokens, nonces) blanked, to compare the
 pages before and after a change of code on the same database.
 
@@ -22,7 +23,6 @@ import datetime as dt
 import hashlib
 import json
 import re
-import resource
 import statistics
 import time
 from typing import Any
@@ -31,29 +31,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from bench_crowd import client_for, cpu, demo_reviewer  # this folder is on sys.path when run
 from opencall.app import create_app
 from opencall.calls.models import Call, CallPool
 from opencall.facilities.models import CapacityPool, Facility, Provider
-from opencall.people.models import RoleGrant, User
+from opencall.people.models import User
 from opencall.people.services import create_api_token
 from opencall.proposals.models import Proposal
 from opencall.settings import Settings
-
-PASSWORD = "opencall-demo"
-
-
-def cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def login(app: Any, email: str) -> TestClient:
-    c = TestClient(app, base_url="http://testserver", follow_redirects=False)
-    m = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text)
-    assert m
-    r = c.post("/login", data={"csrf_token": m.group(1), "email": email, "password": PASSWORD})
-    assert r.status_code == 303, (email, r.status_code)
-    return c
 
 
 def columns(obj: Any, **changed: Any) -> dict[str, Any]:
@@ -162,6 +147,9 @@ def main() -> None:
         with factory() as s:
             grow(s, args.providers, args.calls, args.open)
     seen: list[tuple[str, Any]] = []
+    objects: list[str] = []  # the calls, their resources and pools the ORM builds
+    for model in (Call, CallPool, CapacityPool):
+        event.listen(model, "load", lambda target, _ctx: objects.append(type(target).__name__))
     event.listen(
         app.state.engine,
         "before_cursor_execute",
@@ -169,13 +157,7 @@ def main() -> None:
         named=False,
     )
     with factory() as s:
-        reviewer = s.scalar(
-            select(User.email)
-            .join(RoleGrant, RoleGrant.user_id == User.id)
-            .where(RoleGrant.role == "reviewer", User.email.like("%@demo.example"))
-            .order_by(User.id)
-            .limit(1)
-        )
+        reviewer = demo_reviewer(s)
         archived = s.scalar(
             select(Call.slug).where(Call.status.in_(("published", "archived"))).order_by(Call.id)
         )
@@ -225,19 +207,12 @@ def main() -> None:
     for path, reader in pages:
         if args.only and args.only not in path:
             continue
-        headers = {}
-        if reader is None:
-            c = anon
-        elif reader.startswith("@"):
-            c, headers = anon, {"Authorization": f"Bearer {tok[reader[1:]]}"}
-        else:
-            if reader not in clients:
-                clients[reader] = login(app, who[reader])
-            c = clients[reader]
+        c, headers = client_for(app, reader, anon, clients, who, tok)
         c.get(path, headers=headers)  # warm
         cpus, walls = [], []
         for _ in range(args.rounds):
             seen.clear()
+            objects.clear()
             c0, t0 = cpu(), time.perf_counter()
             r = c.get(path, headers=headers)
             cpus.append(cpu() - c0)
@@ -248,6 +223,7 @@ def main() -> None:
             "status": r.status_code,
             "statements": len(seen),
             "bytes": len(r.content),
+            "loaded": {k: objects.count(k) for k in ("Call", "CallPool", "CapacityPool")},
             "cpu_s": round(statistics.median(cpus), 3),
             "wall_s": round(statistics.median(walls), 3),
             "digest": digest(r.text),

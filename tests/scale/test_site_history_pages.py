@@ -8,43 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencall.calls.models import Call, CallPool
 from opencall.facilities.models import CapacityPool
 from opencall.people.services import create_api_token
 from tests import factories as F
+from tests.scale.test_paged_lists import _loaded
 from tests.web.conftest import Web
 
 MODELS = (Call, CallPool, CapacityPool)
 
 
-@contextmanager
-def loaded() -> Iterator[Counter[str]]:
-    """The objects of :data:`MODELS` the ORM builds from rows meanwhile, by class."""
-    n: Counter[str] = Counter()
-
-    def on_load(target: Any, _context: Any) -> None:
-        n[type(target).__name__] += 1
-
-    for model in MODELS:
-        event.listen(model, "load", on_load)
-    try:
-        yield n
-    finally:
-        for model in MODELS:
-            event.remove(model, "load", on_load)
-
-
-def read(c: Any, path: str, **kw: Any) -> tuple[Any, Counter[str]]:
+def read(c: Any, path: str, **kw: Any) -> tuple[Any, dict[str, int]]:
     c.get(path, **kw)  # warm
-    with loaded() as n:
+    with _loaded(*MODELS) as n:
         r = c.get(path, **kw)
     assert r.status_code == 200, (path, r.status_code, r.text[:300])
     return r, n
