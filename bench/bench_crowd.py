@@ -44,6 +44,36 @@ def login(app: Any, email: str) -> TestClient:
     return c
 
 
+def demo_reviewer(s: Any) -> str | None:
+    """The first demo reviewer's address (the one the reviewer's pages are read as)."""
+    return s.scalar(
+        select(User.email)
+        .join(RoleGrant, RoleGrant.user_id == User.id)
+        .where(RoleGrant.role == "reviewer", User.email.like("%@demo.example"))
+        .order_by(User.id)
+        .limit(1)
+    )
+
+
+def client_for(
+    app: Any,
+    reader: str | None,
+    anon: TestClient,
+    clients: dict[str, TestClient],
+    who: dict[str, str],
+    tok: dict[str, str],
+) -> tuple[TestClient, dict[str, str]]:
+    """The client and headers of ``reader``: None anyone, ``@name`` name's API token
+    (``tok``), else the signed-in client of ``who[reader]`` (made once, in ``clients``)."""
+    if reader is None:
+        return anon, {}
+    if reader.startswith("@"):
+        return anon, {"Authorization": f"Bearer {tok[reader[1:]]}"}
+    if reader not in clients:
+        clients[reader] = login(app, who[reader])
+    return clients[reader], {}
+
+
 def to_assignment(factory: Any) -> None:
     """The FAST call closed and put to review, its conflicts, affinity and assignment
     run (as ``bench_trial.py`` does), unless that was done."""
@@ -87,13 +117,7 @@ def main() -> None:
         app.state.engine, "before_cursor_execute", lambda *a: seen.append(a[2]), named=False
     )
     with factory() as s:
-        reviewer = s.scalar(
-            select(User.email)
-            .join(RoleGrant, RoleGrant.user_id == User.id)
-            .where(RoleGrant.role == "reviewer", User.email.like("%@demo.example"))
-            .order_by(User.id)
-            .limit(1)
-        )
+        reviewer = demo_reviewer(s)
         applicant = "applicant@demo.example"
         pid = s.scalar(
             select(Proposal.id)
@@ -148,15 +172,7 @@ def main() -> None:
     for path, reader in pages:
         if args.only and args.only not in path:
             continue
-        headers = {}
-        if reader is None:
-            c = anon
-        elif reader.startswith("@"):
-            c, headers = anon, {"Authorization": f"Bearer {tok[reader[1:]]}"}
-        else:
-            if reader not in clients:
-                clients[reader] = login(app, who[reader])
-            c = clients[reader]
+        c, headers = client_for(app, reader, anon, clients, who, tok)
         c.get(path, headers=headers)  # warm
         seen.clear()
         c0, t0 = cpu(), time.perf_counter()

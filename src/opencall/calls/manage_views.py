@@ -24,7 +24,7 @@ from opencall.calls.presenters import date_error as _date_error
 from opencall.calls.presenters import parse_when as _parse_when
 from opencall.calls.queries import (
     call_by_slug,
-    list_calls,
+    calls_query,
     offerable_pools,
     open_invitations,
     partner_by_slug,
@@ -40,6 +40,7 @@ from opencall.web.forms import MSG_NUMBER, MSG_REQUIRED
 from opencall.web.i18n import N_
 from opencall.web.labels import status_labels
 from opencall.web.pages import Page, get_page
+from opencall.web.paging import paginate_query
 
 router = APIRouter()
 
@@ -53,17 +54,28 @@ MSG_CUTOFFS = N_("A call has at most %(max)s review cut-offs; this list has %(n)
 # ---------------------------------------------------------------- the calls one manages
 
 
+MANAGED_CALLS_PER_PAGE = 25
+
+
 @router.get("/manage", response_class=HTMLResponse)
 def manage_home(page: Page = Depends(get_page)) -> Response:
     user = page.require_user()
     # the calls one may manage and the providers one may create calls for, each in one
     # query (a role query a call was a statement per call of the whole site)
-    calls = list_calls(page.db, where=policies.managed_calls_clause(user))
+    # paged (a site's administrator runs every call of its history), without the
+    # calls' resources, which the list does not show (scale18)
+    calls, pager = paginate_query(
+        page.db,
+        calls_query(where=policies.managed_calls_clause(user), resources=False),
+        page.request.query_params,
+        MANAGED_CALLS_PER_PAGE,
+    )
     providers = providers_where(page.db, fac_policies.call_creating_providers_clause(user))
     return page.render(
         "manage/home.html",
         {
             "calls": calls,
+            "pager": pager,
             # the invitations into other providers' joint calls this office answers
             "invitations": open_invitations(page.db, policies.invitations_clause(user)),
             "providers": providers,

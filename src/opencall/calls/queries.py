@@ -3,8 +3,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, Row, Select, and_, or_, select
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from opencall.calls.domain import parse_cutoffs
 from opencall.calls.models import Call, CallPartner, CallPool
@@ -26,12 +26,45 @@ def list_calls(
 ) -> list[Call]:
     """The calls by deadline (of ``statuses``, and those ``where`` selects, e.g.
     ``policies.managed_calls_clause``)."""
+    return list(session.scalars(calls_query(statuses=statuses, where=where)))
+
+
+def calls_query(
+    *,
+    statuses: tuple[str, ...] | None = None,
+    where: ColumnElement[bool] | None = None,
+    resources: bool = True,
+) -> Select[Call]:
+    """:func:`list_calls`'s statement, to page it (``web.paging.paginate_query``): by
+    deadline, then id (unique, so pages neither repeat nor skip a call). ``resources``
+    False: without the calls' resources (read on access, if ever), for a list that
+    does not show them."""
     stmt = select(Call).order_by(Call.closes_at, Call.id)
+    if not resources:
+        stmt = stmt.options(lazyload(Call.pools))
     if statuses:
         stmt = stmt.where(Call.status.in_(statuses))
     if where is not None:
         stmt = stmt.where(where)
-    return list(session.scalars(stmt))
+    return stmt
+
+
+def latest_call_names(
+    session: Session, *, statuses: tuple[str, ...], limit: int
+) -> list[Row[tuple[str, str]]]:
+    """The slug and title of the ``limit`` calls of ``statuses`` that closed last,
+    oldest first (as :func:`list_calls` orders them): the home page's latest results,
+    without the calls' documents and resources (scale18: a site's whole history of
+    calls was loaded, each with its resources, to name them)."""
+    latest = (
+        select(Call.slug, Call.title, Call.closes_at, Call.id)
+        .where(Call.status.in_(statuses))
+        .order_by(Call.closes_at.desc(), Call.id.desc())
+        .limit(limit)
+        .subquery()
+    )
+    stmt = select(latest.c.slug, latest.c.title).order_by(latest.c.closes_at, latest.c.id)
+    return list(session.execute(stmt))
 
 
 def call_by_slug(session: Session, slug: str) -> Call | None:

@@ -15,8 +15,14 @@ from opencall.facilities.labels import unit_labels
 from opencall.web.labels import ANONYMITY as ANONYMITY
 from opencall.web.labels import call_labels
 from opencall.web.pages import Page, get_page
+from opencall.web.paging import paginate_query
 
 router = APIRouter()
+
+# a site's history of calls is long (years of cycles, each call with its resources):
+# the list of calls is paged, the home page names the latest results (scale18)
+CALLS_PER_PAGE = 25
+LATEST_RESULTS = 20
 
 
 def labels(page: Page) -> dict[str, object]:
@@ -27,7 +33,9 @@ def labels(page: Page) -> dict[str, object]:
 def home(page: Page = Depends(get_page)) -> Response:
     now = utcnow()
     calls = [c for c in queries.list_calls(page.db, statuses=("open",)) if c.closes_at > now]
-    published = queries.list_calls(page.db, statuses=policies.RESULTS_STATES)
+    published = queries.latest_call_names(
+        page.db, statuses=policies.RESULTS_STATES, limit=LATEST_RESULTS
+    )
     # a joint call names every provider, as its own page and the list of calls do
     joint = {c.id: joint_providers(page, c) for c in calls}
     return page.render_public(
@@ -38,9 +46,16 @@ def home(page: Page = Depends(get_page)) -> Response:
 
 @router.get("/calls", response_class=HTMLResponse)
 def calls_list(page: Page = Depends(get_page)) -> Response:
-    calls = queries.list_calls(page.db, statuses=policies.PUBLIC_STATES)
+    calls, pager = paginate_query(
+        page.db,
+        queries.calls_query(statuses=policies.PUBLIC_STATES),
+        page.request.query_params,
+        CALLS_PER_PAGE,
+    )
     joint = {c.id: joint_providers(page, c) for c in calls}
-    return page.render_public("calls/list.html", {"calls": calls, "joint": joint, **labels(page)})
+    return page.render_public(
+        "calls/list.html", {"calls": calls, "joint": joint, "pager": pager, **labels(page)}
+    )
 
 
 @router.get("/calls/{slug}", response_class=HTMLResponse)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, select, union
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, or_, select, union
+from sqlalchemy.orm import Session, lazyload
 
 from opencall.auditlog import AuditEvent
 from opencall.calls.models import Call
@@ -184,6 +184,36 @@ def may_technical_review(session: Session, user: User | None, call: Call) -> boo
     )
 
 
+TECHNICAL_STATES = ("closed", "review", "ranking")
+
+
+def technical_review_calls_of(session: Session, user: User | None) -> list[Call]:
+    """The calls of the site this person may technically review now, by id: only those
+    with their grant and in a state of technical review are read (the reviewer's page
+    read every call of the site, each with its resources: scale18), without their
+    resources; :func:`technical_review_calls` decides."""
+    if user is None:
+        return []
+    from opencall.people.models import RoleGrant
+
+    granted = select(RoleGrant.call_id, RoleGrant.provider_id).where(
+        RoleGrant.user_id == user.id, RoleGrant.role == "technical_reviewer"
+    )
+    stmt = (
+        select(Call)
+        .where(
+            Call.status.in_(TECHNICAL_STATES),
+            or_(
+                Call.id.in_(granted.with_only_columns(RoleGrant.call_id)),
+                Call.provider_id.in_(granted.with_only_columns(RoleGrant.provider_id)),
+            ),
+        )
+        .order_by(Call.id)
+        .options(lazyload(Call.pools))
+    )
+    return technical_review_calls(session, user, list(session.scalars(stmt)))
+
+
 def technical_review_calls(session: Session, user: User | None, calls: list[Call]) -> list[Call]:
     """The calls of ``calls`` this person may technically review now: what
     :func:`may_technical_review` says of each, from one query of their grants."""
@@ -201,8 +231,7 @@ def technical_review_calls(session: Session, user: User | None, calls: list[Call
     return [
         c
         for c in calls
-        if (c.id in on_calls or c.provider_id in on_providers)
-        and c.status in ("closed", "review", "ranking")
+        if (c.id in on_calls or c.provider_id in on_providers) and c.status in TECHNICAL_STATES
     ]
 
 

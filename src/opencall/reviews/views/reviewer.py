@@ -18,6 +18,7 @@ from sqlalchemy import select
 from opencall.calls.models import Call
 from opencall.calls.schemas import review_settings
 from opencall.proposals.models import Proposal
+from opencall.proposals.queries import as_listed
 from opencall.reviews import policies, services
 from opencall.reviews import queries as q
 from opencall.reviews.models import Conflict, Review, ReviewAssignment
@@ -110,7 +111,12 @@ def _workspace(page: Page, status: int = 200, **extra: Any) -> Response:
         else set()
     )
     props = (
-        {p.id: p for p in page.db.scalars(select(Proposal).where(Proposal.id.in_(ids)))}
+        {
+            p.id: p
+            for p in page.db.scalars(
+                select(Proposal).where(Proposal.id.in_(ids)).options(*as_listed())
+            )
+        }
         if ids
         else {}
     )
@@ -122,9 +128,7 @@ def _workspace(page: Page, status: int = 200, **extra: Any) -> Response:
         p = props[a.proposal_id]
         due = review_deadline(p.call, page.received_at, extended.get(p.call_id))
         rows.append({"a": a, "p": p, "call": p.call, "deadline": due})
-    technical = policies.technical_review_calls(
-        page.db, user, list(page.db.scalars(select(Call).order_by(Call.id)))
-    )
+    technical = policies.technical_review_calls_of(page.db, user)
     roles: set[str] = getattr(user, "nav_roles", set())
     manages = bool(roles & {"call_manager", "provider_admin", "chair", "site_admin"})
     # the reader's own limit across calls and the reviews they still have to write in
