@@ -20,20 +20,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 from tests import factories as F
 from tests.security import test_leak_oracle as oracle
-from tests.web.conftest import Web, web_settings
+from tests.web.conftest import Web, sqlite_world
 
-from opencall import migrate
-from opencall.app import create_app
-from opencall.db import make_engine, make_sessionmaker
-from opencall.people.services import load_countries
 from opencall.scheduling import slot_services
 
 
@@ -84,21 +78,12 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     slot_services.utcnow = lambda: F.NOW  # as the test does
-    tmp = Path(tempfile.mkdtemp(prefix="bench-inloop-"))
-    engine = make_engine(f"sqlite:///{tmp}/db.sqlite3")
-    migrate.upgrade(engine)
-    factory = make_sessionmaker(engine)
-    with factory() as s:
-        load_countries(s)
-        w = oracle.build_open(s)
-        s.commit()
-    settings = web_settings(engine, tmp)
-    web = Web(create_app(settings), settings, factory, tmp)
+    web, w = sqlite_world("bench-inloop-", oracle.build_open)
     with web.one_loop():
         by = oracle.clients(web, w)
         for stage in oracle.STAGES[: oracle.STAGES.index(args.stage) + 1]:
             if stage in oracle.ADVANCE:
-                with factory() as s:
+                with web.factory() as s:
                     oracle.ADVANCE[stage](s, w)
                     s.commit()
         testclient_walk(web, w, by)  # (each persona's token used once before: see WHEN)
