@@ -17,21 +17,17 @@ before speed15 and as now, alternating in one process:
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
-from tests.web.conftest import Web, build_world, web_settings
+from tests.web.conftest import Web, build_world, sqlite_world
 
-from opencall import inputs, migrate
+from opencall import inputs
 from opencall.app import create_app
-from opencall.db import make_engine, make_sessionmaker
-from opencall.people.services import load_countries
 from opencall.settings import cookies_secure
 from opencall.web import pages as web_pages
 from opencall.web import security
@@ -125,17 +121,8 @@ def main() -> None:
         same = {k: f() for k, f in fmt.items()}
     assert same == {k: f() for k, f in fmt.items()}, "not the same words"
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-request-"))
-    engine = make_engine(f"sqlite:///{tmp}/db.sqlite3")
-    migrate.upgrade(engine)
-    factory = make_sessionmaker(engine)
-    with factory() as s:
-        load_countries(s)
-        world = build_world(s)
-        s.commit()
-    settings = web_settings(engine, tmp)
-    web = Web(create_app(settings), settings, factory, tmp)
-    old = Web(with_main_layer(create_app(settings)), settings, factory, tmp)
+    web, world = sqlite_world("bench-request-", build_world)
+    old = Web(with_main_layer(create_app(web.settings)), web.settings, web.factory, web.tmp)
     pages = [
         f"/calls/{world.slugs['call']}",
         "/calls",

@@ -125,7 +125,13 @@ def pinned_clock() -> Iterator[dt.datetime]:
 # of tests, which put the longest file near the end). pytest-xdist's own
 # `--dist loadgroup` is not used: with pytest 9 its group suffix on the node id has no
 # effect (it sets ``item._nodeid``, which pytest 9 no longer reads).
-SPREAD = ("tests/diagnostics/test_cycle_repeat.py::test_whole_cycle_repeatedly_without_a_crash[",)
+SPREAD = (
+    "tests/diagnostics/test_cycle_repeat.py::test_whole_cycle_repeatedly_without_a_crash[",
+    # one stage of the cycle a test (speed18): whole, a backend's walk took 488 s of wall
+    "tests/security/test_leak_oracle.py::test_no_route_shows_a_persona_what_it_may_not_see[",
+    # a seed a test, with no module fixture to build twice (speed18): 62 s of CPU in all
+    "tests/api/test_random_facilities.py::test_a_random_facility_through_a_whole_cycle[",
+)
 
 
 @pytest.hookimpl(optionalhook=True)  # a run with -p no:xdist has no such hook

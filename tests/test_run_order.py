@@ -68,3 +68,37 @@ def test_the_heaviest_other_files_start_before_the_rest() -> None:
         f"{heavy}::t1",
         "tests/a.py::t1",
     ]
+
+
+class Config:
+    """What xdist's load-file scheduler reads of the run's configuration (``-n 2``)."""
+
+    def getvalue(self, name: str) -> Any:
+        return {"dist": "loadfile", "tx": ["2*popen"]}[name]
+
+
+def test_each_stage_of_the_leak_oracle_goes_alone_to_a_free_worker() -> None:
+    """The leak oracle's walk is one test per stage of the cycle and backend, each sent
+    alone (``tests.conftest.SPREAD``): whole, its PostgreSQL case took 488 s of wall under
+    load against pytest-timeout's 300 s, the last test of its worker."""
+    from tests.conftest import pytest_xdist_make_scheduler
+    from tests.security.test_leak_oracle import STAGES
+
+    scheduler = pytest_xdist_make_scheduler(Config(), None)  # type: ignore[arg-type]
+    test = "tests/security/test_leak_oracle.py::test_no_route_shows_a_persona_what_it_may_not_see"
+    ids = [f"{test}[{engine}-{stage}]" for engine in ("sqlite", "postgresql") for stage in STAGES]
+    assert len({scheduler._split_scope(i) for i in ids}) == len(ids) == 10
+    # the other files' tests stay together
+    other = ["tests/a.py::t1[sqlite]", "tests/a.py::t2[postgresql]"]
+    assert {scheduler._split_scope(i) for i in other} == {"tests/a.py"}
+
+
+def test_the_random_facilities_go_one_by_one() -> None:
+    """Each seed of the random facilities (62 s of CPU in all in the last whole run, no
+    module fixture) is sent alone, so that the two workers share the file."""
+    from tests.conftest import pytest_xdist_make_scheduler
+
+    scheduler = pytest_xdist_make_scheduler(Config(), None)  # type: ignore[arg-type]
+    test = "tests/api/test_random_facilities.py::test_a_random_facility_through_a_whole_cycle"
+    ids = [f"{test}[{engine}-seed_{n}]" for engine in ("sqlite", "postgresql") for n in range(3)]
+    assert len({scheduler._split_scope(i) for i in ids}) == 6

@@ -496,9 +496,45 @@ def _the_others_slots_stay(w: Leaky, stage: str, chair: Any) -> list[str]:
     return wrong
 
 
+# what the walk of each stage reaches that its persona may see: the oracle is not blind
+# (the pairs the whole walk asserted, each at the stages where it was seen)
+_REVIEWED = {("reviewer_other", D1_TITLE), ("reviewer_other", R_TITLE)}
+_FROZEN = {("chair_conf", D1_PI[0]), *_REVIEWED}  # D's ranking frozen: its teams the chair's
+SEEN_AT: dict[str, set[tuple[str, str]]] = {
+    "open": {("chair_team", P_TITLE)},
+    "review": {("chair_team", P_TITLE), ("technical", P_TITLE), *_REVIEWED},
+    "scheduled": {("chair_team", P_TITLE), *_FROZEN},
+    "released": {("chair_team", P_TITLE), *_FROZEN},
+    "published": {
+        ("chair_team", P_TITLE),
+        ("technical", P_TITLE),
+        ("anonymous", P_TITLE),
+        *_FROZEN,
+    },
+}
+
+
+def test_the_stages_together_reach_what_the_whole_walk_did() -> None:
+    assert set().union(*SEEN_AT.values()) == {
+        ("chair_team", P_TITLE),
+        ("chair_conf", D1_PI[0]),
+        ("reviewer_other", D1_TITLE),
+        ("reviewer_other", R_TITLE),
+        ("technical", P_TITLE),
+        ("anonymous", P_TITLE),
+    }
+    assert set(SEEN_AT) == set(STAGES)
+
+
+@pytest.mark.parametrize("stage", STAGES)
 def test_no_route_shows_a_persona_what_it_may_not_see(
-    web: Web, one_loop: None, monkeypatch: pytest.MonkeyPatch
+    stage: str, web: Web, one_loop: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """One stage of the cycle a test: the world is taken through the stages before it,
+    their e-mails read and searched as they come, then every route is walked by every
+    persona at ``stage``. Each test is sent alone to a free worker (tests/conftest.py
+    ``SPREAD``): whole, the walk of the five stages was one test of 100 s of CPU a
+    backend, which took 488 s of wall under load against the timeout's 300 s."""
     # slots are booked from the factories' clock (the resource's period is in 2027)
     monkeypatch.setattr(slot_services, "utcnow", lambda: F.NOW)
     with web.factory() as s:
@@ -506,29 +542,22 @@ def test_no_route_shows_a_persona_what_it_may_not_see(
         s.commit()
     by = clients(web, w)
     found: list[str] = []
-    seen: set[tuple[str, str]] = set()
     read: set[str] = set()
-    kept: list[str] = []
-    for stage in STAGES:
-        if stage in ADVANCE:
+    for before in STAGES[: STAGES.index(stage) + 1]:
+        if before in ADVANCE:
             with web.factory() as s:
-                ADVANCE[stage](s, w)
+                ADVANCE[before](s, w)
                 s.commit()
-        found += mails(web, w, stage, read)
-        found += walk(web, w, stage, by, seen)
-        if stage in ("scheduled", "released"):
-            kept += _the_others_slots_stay(w, stage, by["chair_team"][0])
+        found += mails(web, w, before, read)
+    seen: set[tuple[str, str]] = set()
+    found += walk(web, w, stage, by, seen)
+    kept: list[str] = []
+    if stage in ("scheduled", "released"):
+        kept = _the_others_slots_stay(w, stage, by["chair_team"][0])
     assert not found, "\n".join(found)
     assert not kept, kept
-    # the mails were read: the invitations (the conflicted reviewer's declined since) and
-    # the decisions to P's team (its PI and the chair on it) and the others'
-    assert len(read) >= 7, len(read)
-    # the walk reaches what each may see: the oracle is not blind
-    assert {
-        ("chair_team", P_TITLE),
-        ("chair_conf", D1_PI[0]),
-        ("reviewer_other", D1_TITLE),
-        ("reviewer_other", R_TITLE),
-        ("technical", P_TITLE),
-        ("anonymous", P_TITLE),
-    } <= seen, seen
+    if stage == "published":
+        # the mails were read: the invitations (the conflicted reviewer's declined since)
+        # and the decisions to P's team (its PI and the chair on it) and the others'
+        assert len(read) >= 7, len(read)
+    assert SEEN_AT[stage] <= seen, seen

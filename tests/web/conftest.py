@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,6 +24,8 @@ from opencall.people import services as people_services
 from opencall.proposals import services as prop_services
 from opencall.settings import Settings
 from tests import factories as F
+
+T = TypeVar("T")
 
 PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -267,6 +269,26 @@ def web_settings(engine: Engine, tmp: Path, **kw: Any) -> Settings:
         inline_jobs=kw.pop("inline_jobs", True),
         **kw,
     )
+
+
+def sqlite_world(prefix: str, build: Callable[[Session], T]) -> tuple[Web, T]:
+    """For a bench, outside pytest: a migrated SQLite database in a new temporary folder
+    (``prefix``), with the countries and ``build``'s world, and the app over it."""
+    import tempfile
+
+    from opencall import migrate
+    from opencall.db import make_engine, make_sessionmaker
+
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    engine = make_engine(f"sqlite:///{tmp}/db.sqlite3")
+    migrate.upgrade(engine)
+    factory = make_sessionmaker(engine)
+    with factory() as s:
+        people_services.load_countries(s)
+        world = build(s)
+        s.commit()
+    settings = web_settings(engine, tmp)
+    return Web(create_app(settings), settings, factory, tmp), world
 
 
 @pytest.fixture
