@@ -463,7 +463,6 @@ API: list[Case] = [
     Case("GET", "/api/v1/calls/{slug}/decisions", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/unreviewed", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/tac", STAFF, S, api=True),
-    # (the staff get a 400 here: no ranking to allocate from in this world)
     Case("GET", "/api/v1/calls/{slug}/tac/preview", STAFF, S, api=True),
     # public once published, so an anonymous visitor is told "not found", not "sign in"
     Case("GET", "/api/v1/calls/{slug}/awards", STAFF, S, api=True, anonymous="404"),
@@ -1238,6 +1237,11 @@ TAC_PHASE = (
     "review: the staff are refused by the phase with 400 and nothing changes; "
     "tests/allocation/test_tac.py moves, bands and locks in phase"
 )
+STRICT[("GET", "/api/v1/calls/{slug}/tac/preview")] = {
+    "phase": "the preview runs the allocation from the calibrated ranking, and the cycle's "
+    "call has none (in review): the staff get 400; tests/allocation/test_tac.py previews "
+    "in phase",
+}
 STRICT[("POST", "/manage/calls/{slug}/tac/lock")] = {"data": {"confirm": "yes"}, "phase": TAC_PHASE}
 STRICT[("POST", "/manage/calls/{slug}/tac/{proposal_id}")] = {
     "data": {"action": "move", "direction": "up", "places": "1", "reason": "Rare target."},
