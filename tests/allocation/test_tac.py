@@ -291,6 +291,16 @@ def test_the_page_and_the_api(web: Web) -> None:
     assert r.status_code == 400 and "locked" in r.json()["detail"]
     r = c.get(f"/manage/calls/{slug}/tac")
     assert 'id="tac-locked"' in r.text and f'action="/manage/calls/{slug}/tac/' not in r.text
+    # every change is on the call's audit log, which the provider's administrator reads
+    with web.factory() as s:
+        call = s.scalars(select(Call).where(Call.slug == slug)).one()
+        admin = F.user(s, email=f"admin-{call.id}@example.org")
+        people_services.grant_role(s, admin.id, "provider_admin", provider_id=call.provider_id)
+        s.commit()
+    r = web.login(f"admin-{call.id}@example.org").get(f"/manage/calls/{slug}/audit")
+    assert r.status_code == 200
+    assert "TAC list changed (a move or a band)" in r.text and "TAC list locked" in r.text
+    assert "Unique timing window." in r.text and "Waits a season." in r.text
 
 
 def test_the_applicant_reads_the_reason_and_no_reviewer(web: Web) -> None:

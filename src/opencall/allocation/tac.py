@@ -54,17 +54,18 @@ def _require_clean(session: Session, call: Call, proposal: Proposal, reason: str
     proposals (by code): the applicant reads it. The refusal says neither which."""
     low = reason.casefold()
     reviewers = select(ReviewAssignment.reviewer_id).where(ReviewAssignment.call_id == call.id)
-    for name, email in session.execute(select(User.name, User.email).where(User.id.in_(reviewers))):
-        for word in (name or "", email or ""):
-            if len(word.strip()) >= _MIN_NAME and word.strip().casefold() in low:
-                raise DomainError(
-                    "A reason may name no reviewer and no other proposal: the applicant reads it.",
-                    field="reason",
-                )
-    codes = session.scalars(
+    words = [
+        w.strip()
+        for name, email in session.execute(
+            select(User.name, User.email).where(User.id.in_(reviewers))
+        )
+        for w in (name or "", email or "")
+        if len(w.strip()) >= _MIN_NAME
+    ]
+    words += session.scalars(
         select(Proposal.code).where(Proposal.call_id == call.id, Proposal.id != proposal.id)
     )
-    if any(code and code.casefold() in low for code in codes):
+    if any(w and w.casefold() in low for w in words):
         raise DomainError(
             "A reason may name no reviewer and no other proposal: the applicant reads it.",
             field="reason",
