@@ -138,6 +138,19 @@ def test_the_preview_says_who_gains_who_loses_and_who_benefits(db: Session) -> N
     assert groups[("ldc", "non-LDC")] == (2, 2)
 
 
+def test_no_figures_about_the_teams_before_a_dual_anonymous_ranking_is_frozen(
+    db: Session,
+) -> None:
+    s = db
+    call, props, _ = _ranked(s)
+    call.anonymity, call.ranking_frozen_at = "dual", None
+    s.flush()
+    with pytest.raises(DomainError, match="Freeze the ranking"):
+        tac.preview(s, call, frozenset())
+    # the list itself (codes and places, no team) is the chair's to change
+    tac.adjust(s, call, props[3], move=1, reason="Rare target.")
+
+
 @pytest.mark.parametrize(
     "kw, match",
     [

@@ -28,6 +28,7 @@ from opencall.proposals.models import Proposal
 from opencall.reviews import queries as rq
 from opencall.reviews.models import ReviewAssignment
 from opencall.reviews.policies import require_hands_off
+from opencall.reviews.services import ranking_is_current
 
 #: the call states in which the chair changes the list (after the grades, before the release)
 TAC_STATES = ("ranking", "allocation")
@@ -253,7 +254,18 @@ def preview(session: Session, call: Call, hidden: Collection[int]) -> ChairList:
     """:func:`chair_list` with the allocation run twice, in the calibrated order and in the
     chair's (nothing stored): what each proposal gains or loses, and who benefits by income
     group, UN region and LDC status (the proposals in ``hidden`` left out of both)."""
+    if call.anonymity == "dual" and call.ranking_frozen_at is None:
+        # the figures by income group, region and LDC tell about the teams
+        raise DomainError(
+            "Freeze the ranking before allocating: in a dual-anonymous call the allocation "
+            "uses and explains facts about the teams."
+        )
     base = chair_list(session, call, hidden)
+    if base.places and not ranking_is_current(session, call):
+        raise DomainError(
+            "The grades changed since the last calibration; calibrate again before "
+            "allocating (unfreeze the ranking first if it is frozen)."
+        )
     if not base.places:
         raise DomainError("Calibrate and rank the proposals before allocating.")
     last = rq.latest_run(session, call, "allocation")
