@@ -12,6 +12,8 @@ from sqlalchemy.exc import DBAPIError
 from opencall import logging_setup, migrate
 from opencall.allocation import api as allocation_api
 from opencall.allocation import api_write as allocation_api_write
+from opencall.allocation import tac_api as allocation_tac_api
+from opencall.allocation import tac_views as allocation_tac_views
 from opencall.allocation import views as allocation_views
 from opencall.calls import api as call_api
 from opencall.calls import api_write as call_api_write
@@ -73,6 +75,7 @@ ROUTERS: list[APIRouter] = [
     review_views.router,
     review_recruitment_views.router,
     allocation_views.router,
+    allocation_tac_views.router,
     scheduling_views.router,
     scheduling_slot_views.router,
     results_views.router,
@@ -94,6 +97,7 @@ ROUTERS: list[APIRouter] = [
     proposal_api_write.router,
     review_api_write.router,
     allocation_api_write.router,
+    allocation_tac_api.router,
     scheduling_api_write.router,
 ]
 

@@ -295,6 +295,26 @@ CASES: list[Case] = [
         phase="the cycle's ranking is not frozen (400, nothing changes); "
         "tests/reviews/test_unfreeze.py unfreezes a frozen one",
     ),
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/tac/{proposal_id}",
+        STAFF,
+        SP,
+        json={"move": 1, "reason": "Rare target."},
+        scope="manage",
+        phase="the TAC chair's list changes in ranking or allocation; the cycle's call is in "
+        "review (400, nothing changes); tests/allocation/test_tac.py moves it in phase",
+    ),
+    Case(
+        "POST",
+        "/api/v1/calls/{slug}/tac/lock",
+        STAFF,
+        S,
+        json={},
+        scope="manage",
+        phase="the TAC chair's list is locked in ranking or allocation; the cycle's call is "
+        "in review (400, nothing changes); tests/allocation/test_tac.py locks it in phase",
+    ),
     Case("POST", "/api/v1/calls/{slug}/release", set(), S, scope="manage"),  # still in review
     Case("POST", "/api/v1/calls/{slug}/publish", set(), S, scope="manage"),  # nothing released
     Case("GET", "/api/v1/proposals/{proposal_id}/outcome", set(), P),  # nothing released

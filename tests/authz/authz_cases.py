@@ -258,6 +258,10 @@ HTML: list[Case] = [
     Case("POST", "/manage/calls/{slug}/ranking/unfreeze", STAFF, S),
     Case("POST", "/manage/calls/{slug}/unreviewed/{proposal_id}", STAFF, SP),
     Case("GET", "/manage/calls/{slug}/decisions", STAFF, S),
+    # the TAC chair's list (trialtac18): its writes wait for the ranking (phase, below)
+    Case("GET", "/manage/calls/{slug}/tac", STAFF, S),
+    Case("POST", "/manage/calls/{slug}/tac/lock", STAFF, S),
+    Case("POST", "/manage/calls/{slug}/tac/{proposal_id}", STAFF, SP),
     Case(
         "POST",
         "/manage/calls/{slug}/decisions/{proposal_id}/override",
@@ -458,6 +462,8 @@ API: list[Case] = [
     Case("GET", "/api/v1/calls/{slug}/ranking", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/decisions", STAFF, S, api=True),
     Case("GET", "/api/v1/calls/{slug}/unreviewed", STAFF, S, api=True),
+    Case("GET", "/api/v1/calls/{slug}/tac", STAFF, S, api=True),
+    Case("GET", "/api/v1/calls/{slug}/tac/preview", STAFF, S, api=True),
     # public once published, so an anonymous visitor is told "not found", not "sign in"
     Case("GET", "/api/v1/calls/{slug}/awards", STAFF, S, api=True, anonymous="404"),
     Case("GET", "/api/v1/calls/{slug}/schedule", STAFF, S, api=True),
@@ -1225,6 +1231,21 @@ STRICT[("POST", "/manage/calls/{slug}/unreviewed/{proposal_id}")] = {
 STRICT[("POST", "/manage/calls/{slug}/decisions/{proposal_id}/override")] = {
     "data": {"outcome": "awarded", "reason": "Strong science."},
     "phase": PHASE,
+}
+TAC_PHASE = (
+    "the TAC chair's list changes in ranking or allocation, and the cycle's call is in "
+    "review: the staff are refused by the phase with 400 and nothing changes; "
+    "tests/allocation/test_tac.py moves, bands and locks in phase"
+)
+STRICT[("GET", "/api/v1/calls/{slug}/tac/preview")] = {
+    "phase": "the preview runs the allocation from the calibrated ranking, and the cycle's "
+    "call has none (in review): the staff get 400; tests/allocation/test_tac.py previews "
+    "in phase",
+}
+STRICT[("POST", "/manage/calls/{slug}/tac/lock")] = {"data": {"confirm": "yes"}, "phase": TAC_PHASE}
+STRICT[("POST", "/manage/calls/{slug}/tac/{proposal_id}")] = {
+    "data": {"action": "move", "direction": "up", "places": "1", "reason": "Rare target."},
+    "phase": TAC_PHASE,
 }
 STRICT[("POST", "/manage/calls/{slug}/audit/verify")] = {"writes": False}
 STRICT[("POST", "/api/v1/providers/{slug}/roles")] = {

@@ -147,6 +147,8 @@ SCOPED = {
     ("GET", "/api/v1/calls/{slug}/ranking"): "manage",
     ("GET", "/api/v1/calls/{slug}/decisions"): "manage",
     ("GET", "/api/v1/calls/{slug}/unreviewed"): "manage",
+    ("GET", "/api/v1/calls/{slug}/tac"): "manage",
+    ("GET", "/api/v1/calls/{slug}/tac/preview"): "manage",
     ("GET", "/api/v1/calls/{slug}/awards"): "manage",
     ("GET", "/api/v1/calls/{slug}/schedule"): "manage",
     ("GET", "/api/v1/calls/{slug}/report"): "manage",

@@ -83,3 +83,35 @@ class AwardDecline(PerProposal, Base):
     entries_released: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     declined_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+#: the bands a TAC chair may set a proposal in (``""`` takes it out of any band)
+TAC_BANDS = ("accept", "reserve", "reject")
+
+
+class TacAdjustment(PerProposal, Base):
+    """One change the TAC chair made to the calibrated ranked list (trialtac18), kept in
+    the order made: a move (``kind`` "move", ``steps`` places up, negative down) or a band
+    (``kind`` "band", ``band`` one of :data:`TAC_BANDS`, "" to clear it), each with the
+    reason the applicant reads in the decision's explanation. The allocation reads the
+    chair's order from these rows (``allocation.tac_order``); none for a call: unchanged."""
+
+    __tablename__ = "tac_adjustments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)  # move | band
+    steps: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    band: Mapped[str] = mapped_column(String(10), nullable=False, default="")
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class TacLock(Base):
+    """The TAC chair's list of a call, locked: no more moves or bands."""
+
+    __tablename__ = "tac_locks"
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), primary_key=True)
+    locked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    locked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

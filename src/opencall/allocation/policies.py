@@ -18,6 +18,16 @@ def may_override(session: Session, user: User | None, call: Call) -> bool:
     return may_chair(session, user, call) and call.decisions_released_at is None
 
 
+def may_adjust_list(session: Session, user: User | None, call: Call) -> bool:
+    """The TAC chair's moves, bands and lock (``allocation.tac``): the call's staff, while
+    the call is in ranking or allocation and its decisions are not released."""
+    return (
+        may_chair(session, user, call)
+        and call.status in ("ranking", "allocation")
+        and call.decisions_released_at is None
+    )
+
+
 def may_release(session: Session, user: User | None, call: Call) -> bool:
     return may_chair(session, user, call) and call.status in ("allocation", "scheduling")
 

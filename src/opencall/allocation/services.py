@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from opencall import auditlog
+from opencall.allocation import tac_order
 from opencall.allocation.models import Award, AwardDecline, Decision, UnreviewedResolution
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
@@ -536,7 +537,12 @@ def same_time_windows(
     return out
 
 
-def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, dict[str, Any]]:
+def build_problem(
+    session: Session, call: Call, *, seed: int = 0, chair_order: bool = True
+) -> tuple[Any, dict[str, Any]]:
+    """The allocation problem of ``call``: its ranked proposals' requests, pools and policy,
+    in the TAC chair's order (``allocation.tac_order``; ``chair_order=False``: the
+    calibrated order, as the chair's preview compares)."""
     from opencall.optim import allocation as al
 
     policy_doc = allocation_policy(call.allocation_policy)
@@ -553,6 +559,9 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
     if not ranked:
         raise DomainError("Calibrate and rank the proposals before allocating.")
     merit = allocation_merit(session, call, ranked, rs)
+    set_aside: dict[int, Message] = {}
+    if chair_order:
+        merit, set_aside = tac_order.chair_merit(session, call, merit, rs.lower_is_better)
     tech = rq.technical_reviews(session, call)
     proposals = [p for p in rq.proposals_for_review(session, call) if p.id in merit]
     _held = load_revisions(session, proposals)  # held: revision_content reads them
@@ -594,7 +603,7 @@ def build_problem(session: Session, call: Call, *, seed: int = 0) -> tuple[Any, 
         }
         for i, req in enumerate(content["requests"]):
             demand = _demand(call, req, pool_key, lst_pool_by_hour)
-            why = _feasibility(session, call, p, req, tech) or apart.get(i)
+            why = set_aside.get(p.id) or _feasibility(session, call, p, req, tech) or apart.get(i)
             if req["kind"] == "fast" and not demand:
                 why = M_("no target is ever visible from the telescope")
             parts.append(([i], demand, why, req["kind"]))
@@ -949,6 +958,8 @@ def run_allocation(
         for i, pid in enumerate(awarded_order)
     }
     proposals = {p.id: p for p in rq.proposals_for_review(session, call)}
+    # the TAC chair's moves and accept band, said after the allocation's own sentences
+    chair_notes = tac_order.notes(session, call)
     for pid, rids in by_proposal.items():
         fr = [res.fractions.get(r, 0.0) for r in rids]
         expl = [res.explanations[r] for r in rids]
@@ -959,7 +970,7 @@ def run_allocation(
         else:
             outcome = "not_awarded"
         session.add(
-            Decision(
+            decision := Decision(
                 call_id=call.id,
                 proposal_id=pid,
                 outcome=outcome,
@@ -977,6 +988,8 @@ def run_allocation(
                 run_id=run.id,
             )
         )
+        if pid in chair_notes:
+            _add_notes(decision, chair_notes[pid])
         for rid in rids:
             f = res.fractions.get(rid, 0.0)
             if f <= 0:
@@ -1014,6 +1027,13 @@ def _parts(
     if any(m is None for _, m in said):
         return None
     return [{"kind": kind, "message": dict(m or {})} for kind, m in said]
+
+
+def _add_notes(d: Decision, said: Sequence[Message]) -> None:
+    """``said`` (the TAC chair's sentences) after ``d``'s explanation."""
+    d.explanation = "; ".join([d.explanation, *(render(m) for m in said)])
+    if d.explanation_msg is not None:
+        d.explanation_msg = [*d.explanation_msg, *({"kind": None, "message": m} for m in said)]
 
 
 def _explain_as(d: Decision, said: dict[str, Any]) -> None:

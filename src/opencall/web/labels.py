@@ -171,6 +171,8 @@ AUDIT_ACTIONS = {
     "role.invitation_revoked": N_("Role invitation revoked"),
     "role.invited": N_("Invited to a role"),
     "role.revoked": N_("Role revoked"),
+    "tac.adjusted": N_("TAC list changed (a move or a band)"),
+    "tac.locked": N_("TAC list locked"),
     "team.invited": N_("Co-investigator invited"),
     "team.removed": N_("Team member removed"),
     "technical_review.saved": N_("Technical review saved"),

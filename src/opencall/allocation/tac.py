@@ -1,0 +1,321 @@
+"""The TAC chair's work after the grades (trialtac18): move a proposal of the calibrated
+ranked list up or down, or set it in a band (accept, reserve, reject), each change with a
+reason that is audited and that the applicant reads in the decision's explanation; preview
+what the chair's order does to the allocation (who gains and who loses capacity, and the
+who-benefits figures by income group, UN region and LDC status); lock the list.
+
+A chair withheld from a proposal (their team's, a recorded conflict) neither sees it here
+nor moves it (``reviews.policies.require_hands_off``); the reasons may name no reviewer of
+the call and no other proposal, since the applicant reads them. The allocation reads the
+chair's order through ``allocation.tac_order`` (also when run as the cycle's step)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opencall import auditlog
+from opencall.allocation import services, tac_order
+from opencall.allocation.models import TAC_BANDS, TacAdjustment, TacLock
+from opencall.calls.models import Call
+from opencall.calls.schemas import review_settings
+from opencall.errors import DomainError
+from opencall.people.models import Country, User
+from opencall.proposals.models import Proposal
+from opencall.reviews import queries as rq
+from opencall.reviews.models import ReviewAssignment
+from opencall.reviews.policies import require_hands_off
+from opencall.reviews.services import ranking_is_current
+
+#: the call states in which the chair changes the list (after the grades, before the release)
+TAC_STATES = ("ranking", "allocation")
+MAX_REASON = 2000
+#: a reviewer's name or e-mail shorter than this is not looked for in a reason
+_MIN_NAME = 4
+#: the time each of the preview's two solves may take
+PREVIEW_TIME_LIMIT_S = 20.0
+
+
+def _require_open(session: Session, call: Call) -> None:
+    if call.status not in TAC_STATES:
+        raise DomainError(
+            "The TAC chair changes the ranked list while the call is in ranking or allocation."
+        )
+    if call.decisions_released_at is not None:
+        raise DomainError("Decisions were already released; the list can no longer change.")
+    if tac_order.lock_of(session, call) is not None:
+        raise DomainError("The TAC list of this call is locked.")
+
+
+def _require_clean(session: Session, call: Call, proposal: Proposal, reason: str) -> None:
+    """Refuse a reason that names a reviewer of the call (name or e-mail) or another of its
+    proposals (by code): the applicant reads it. The refusal says neither which."""
+    low = reason.casefold()
+    reviewers = select(ReviewAssignment.reviewer_id).where(ReviewAssignment.call_id == call.id)
+    words = [
+        w.strip()
+        for name, email in session.execute(
+            select(User.name, User.email).where(User.id.in_(reviewers))
+        )
+        for w in (name or "", email or "")
+        if len(w.strip()) >= _MIN_NAME
+    ]
+    words += session.scalars(
+        select(Proposal.code).where(Proposal.call_id == call.id, Proposal.id != proposal.id)
+    )
+    if any(w and w.casefold() in low for w in words):
+        raise DomainError(
+            "A reason may name no reviewer and no other proposal: the applicant reads it.",
+            field="reason",
+        )
+
+
+def adjust(
+    session: Session,
+    call: Call,
+    proposal: Proposal,
+    *,
+    move: int | None = None,
+    band: str | None = None,
+    reason: str,
+    actor_id: int | None = None,
+) -> TacAdjustment:
+    """Move ``proposal`` ``move`` places up (down when negative), or set it in ``band``
+    ("" takes it out of its band), with ``reason``; audited as ``tac.adjusted``. Every
+    input is checked before anything is written."""
+    require_hands_off(session, proposal, actor_id)
+    _require_open(session, call)
+    ranked = [r.proposal_id for r in rq.ranking(session, call)]
+    if proposal.call_id != call.id or proposal.id not in ranked:
+        raise DomainError("This proposal is not in the call's ranked list.")
+    if (move is None) == (band is None):
+        raise DomainError("Give either a move (places up or down) or a band.", field="move")
+    if move is not None and (move == 0 or abs(move) >= len(ranked)):
+        raise DomainError(
+            "A move is a number of places up (or down, negative) between 1 and %(n)s.",
+            field="move",
+            n=max(len(ranked) - 1, 1),
+        )
+    if band is not None and band not in (*TAC_BANDS, ""):
+        raise DomainError("A band is accept, reserve or reject (or none).", field="band")
+    said = reason.strip()
+    if not said:
+        raise DomainError("Every change to the list needs a reason.", field="reason")
+    if len(said) > MAX_REASON:
+        raise DomainError(
+            "A reason is at most %(n)s characters long.", field="reason", n=MAX_REASON
+        )
+    _require_clean(session, call, proposal, said)
+    row = TacAdjustment(
+        call_id=call.id,
+        proposal_id=proposal.id,
+        kind="move" if move is not None else "band",
+        steps=move or 0,
+        band=band or "",
+        reason=said,
+        actor_id=actor_id,
+    )
+    session.add(row)
+    session.flush()
+    auditlog.record(
+        session,
+        "tac.adjusted",
+        "proposal",
+        proposal.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        reason=said,
+        data={"kind": row.kind, "steps": row.steps, "band": row.band},
+    )
+    return row
+
+
+def lock(session: Session, call: Call, *, actor_id: int | None = None) -> TacLock:
+    """Lock the chair's list: no more moves or bands (audited as ``tac.locked``)."""
+    _require_open(session, call)
+    if not rq.ranking(session, call):
+        raise DomainError("Calibrate and rank the proposals before locking the list.")
+    row = TacLock(call_id=call.id, locked_by=actor_id)
+    session.add(row)
+    session.flush()
+    auditlog.record(
+        session,
+        "tac.locked",
+        "call",
+        call.id,
+        actor_id=actor_id,
+        call_id=call.id,
+        data={"adjustments": len(tac_order.adjustments(session, call))},
+    )
+    return row
+
+
+@dataclass(frozen=True)
+class Place:
+    """One proposal of the list: its place in the calibrated and in the chair's order,
+    its band, and (in a preview) what the allocation awards it in each (pool id: amount)."""
+
+    proposal_id: int
+    calibrated: int
+    chair: int
+    band: str = ""
+    before: dict[int, float] = field(default_factory=dict)
+    after: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def change(self) -> str:
+        """ "gains", "loses", "shifts" (the same amount, of other resources) or "same"
+        capacity under the chair's order."""
+        pools = set(self.before) | set(self.after)
+        delta = sum(self.after.get(p, 0.0) - self.before.get(p, 0.0) for p in pools)
+        if delta > 1e-6:
+            return "gains"
+        if delta < -1e-6:
+            return "loses"
+        moved = any(abs(self.after.get(p, 0.0) - self.before.get(p, 0.0)) > 1e-6 for p in pools)
+        return "shifts" if moved else "same"
+
+
+@dataclass(frozen=True)
+class GroupFigure:
+    """Who benefits, before and after the chair's changes: the awards (proposals awarded)
+    and the amount of the call's first resource (and those of its type and unit) to one
+    group of one grouping (``income_group``, ``un_region``, ``ldc``)."""
+
+    cut: str
+    group: str
+    awards_before: int
+    awards_after: int
+    amount_before: float
+    amount_after: float
+
+
+@dataclass(frozen=True)
+class ChairList:
+    places: list[Place]
+    locked: TacLock | None
+    adjustments: list[TacAdjustment]
+    groups: list[GroupFigure] = field(default_factory=list)
+    #: the pool whose unit the groups' amounts are in (None: no preview)
+    unit_pool_id: int | None = None
+    #: proposals withheld from the reader, left out of the rows and of the figures
+    left_out: int = 0
+
+
+def chair_list(session: Session, call: Call, hidden: Collection[int]) -> ChairList:
+    """The list as the chair sees it (none of ``hidden``): each proposal's place in the
+    calibrated order and in theirs, its band, and their changes so far."""
+    rs = review_settings(call.review_settings)
+    ranked = rq.ranking(session, call)
+    merit = services.allocation_merit(session, call, ranked, rs) if ranked else {}
+    before = tac_order.calibrated_order(merit, rs.lower_is_better)
+    rows = tac_order.adjustments(session, call)
+    after, band = tac_order.chair_order(before, rows)
+    at = {pid: i + 1 for i, pid in enumerate(after)}
+    places = [
+        Place(pid, i + 1, at[pid], band.get(pid, ""))
+        for i, pid in enumerate(before)
+        if pid not in hidden
+    ]
+    places.sort(key=lambda x: x.chair)
+    return ChairList(
+        places=places,
+        locked=tac_order.lock_of(session, call),
+        adjustments=[a for a in rows if a.proposal_id not in hidden],
+        left_out=sum(1 for pid in before if pid in hidden),
+    )
+
+
+def _awarded(
+    session: Session, call: Call, *, chair_order: bool, seed: int
+) -> dict[int, dict[int, float]]:
+    from opencall.optim import allocation as al
+
+    try:
+        problem, meta = services.build_problem(session, call, seed=seed, chair_order=chair_order)
+    except (al.PolicyError, al.ProblemError) as exc:
+        raise DomainError("The allocation problem is invalid: %(error)s", error=exc) from exc
+    res = al.solve_allocation(problem, seed=seed, time_limit_s=PREVIEW_TIME_LIMIT_S)
+    out: dict[int, dict[int, float]] = {}
+    for rid, per_pool in res.amounts.items():
+        pid = meta["index"][rid][0]
+        for name, amount in per_pool.items():
+            if amount > 1e-9:
+                pool = meta["pool_id"][name]
+                out.setdefault(pid, {})
+                out[pid][pool] = out[pid].get(pool, 0.0) + float(amount)
+    return out
+
+
+def preview(session: Session, call: Call, hidden: Collection[int]) -> ChairList:
+    """:func:`chair_list` with the allocation run twice, in the calibrated order and in the
+    chair's (nothing stored): what each proposal gains or loses, and who benefits by income
+    group, UN region and LDC status (the proposals in ``hidden`` left out of both)."""
+    if call.anonymity == "dual" and call.ranking_frozen_at is None:
+        # the figures by income group, region and LDC tell about the teams
+        raise DomainError(
+            "Freeze the ranking before allocating: in a dual-anonymous call the allocation "
+            "uses and explains facts about the teams."
+        )
+    base = chair_list(session, call, hidden)
+    if base.places and not ranking_is_current(session, call):
+        raise DomainError(
+            "The grades changed since the last calibration; calibrate again before "
+            "allocating (unfreeze the ranking first if it is frozen)."
+        )
+    if not base.places:
+        raise DomainError("Calibrate and rank the proposals before allocating.")
+    last = rq.latest_run(session, call, "allocation")
+    seed = last.seed if last is not None else 0
+    before = _awarded(session, call, chair_order=False, seed=seed)
+    after = _awarded(session, call, chair_order=True, seed=seed)
+    places = [
+        Place(
+            x.proposal_id,
+            x.calibrated,
+            x.chair,
+            x.band,
+            before.get(x.proposal_id, {}),
+            after.get(x.proposal_id, {}),
+        )
+        for x in base.places
+    ]
+    first = (call.pools[0].pool.pool_type, call.pools[0].pool.unit) if call.pools else None
+    counted = {cp.pool_id for cp in call.pools if (cp.pool.pool_type, cp.pool.unit) == first}
+    return ChairList(
+        places=places,
+        locked=base.locked,
+        adjustments=base.adjustments,
+        groups=_groups(session, places, counted),
+        unit_pool_id=call.pools[0].pool_id if call.pools else None,
+        left_out=base.left_out,
+    )
+
+
+def _groups(session: Session, places: list[Place], counted: set[int]) -> list[GroupFigure]:
+    ids = [x.proposal_id for x in places]
+    props = {p.id: p for p in session.scalars(select(Proposal).where(Proposal.id.in_(ids)))}
+    countries = {c.iso3: c for c in session.scalars(select(Country))}
+    tally: dict[tuple[str, str], list[float]] = {}
+    for x in places:
+        p = props[x.proposal_id]
+        c = countries.get((p.pi_member.country_iso3 or "") if p.pi_member else "")
+        keys = (
+            ("income_group", (c.income_group if c else "") or "unknown"),
+            ("un_region", (c.un_region if c else "") or "Unknown"),
+            ("ldc", ("LDC" if c.ldc else "non-LDC") if c else "Unknown"),
+        )
+        for key in keys:
+            t = tally.setdefault(key, [0, 0, 0.0, 0.0])
+            t[0] += 1 if x.before else 0
+            t[1] += 1 if x.after else 0
+            t[2] += sum(v for k, v in x.before.items() if k in counted)
+            t[3] += sum(v for k, v in x.after.items() if k in counted)
+    order = {"income_group": 0, "un_region": 1, "ldc": 2}
+    return [
+        GroupFigure(cut, g, int(t[0]), int(t[1]), t[2], t[3])
+        for (cut, g), t in sorted(tally.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))
+    ]

@@ -1,0 +1,138 @@
+"""The TAC chair's list page (trialtac18): the calibrated ranked list in the chair's order,
+a move or a band with a reason for each proposal, the preview of what the chair's order does
+to the allocation (who gains, who loses, who benefits by income group, UN region and LDC
+status), the changes so far, and the lock. ``allocation.tac`` does the work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from opencall.allocation import policies, tac
+from opencall.calls.access import signed_in_call
+from opencall.calls.models import Call
+from opencall.errors import DomainError
+from opencall.facilities.labels import unit_labels
+from opencall.proposals.models import Proposal
+from opencall.reviews import policies as review_policies
+from opencall.reviews.presenters import proposal_rows
+from opencall.web.forms import MSG_CONFIRM
+from opencall.web.i18n import N_
+from opencall.web.labels import CUT_LABELS, group_label
+from opencall.web.pages import Page, get_page
+
+router = APIRouter()
+
+BAND_LABELS = {
+    "accept": N_("accept"),
+    "reserve": N_("reserve"),
+    "reject": N_("reject"),
+    "": N_("no band"),
+}
+CHANGE_LABELS = {
+    "gains": N_("gains capacity"),
+    "loses": N_("loses capacity"),
+    "shifts": N_("other resources"),
+    "same": N_("no change"),
+}
+
+
+def _call(page: Page, slug: str) -> Call:
+    return signed_in_call(page, slug, policies.may_see_decisions)
+
+
+def _page(
+    page: Page, call: Call, status: int = 200, error: str = "", want_preview: bool = False
+) -> Response:
+    db = page.db
+    hidden = review_policies.withheld(db, page.user, call)
+    listed: tac.ChairList
+    if want_preview and not error:
+        try:
+            listed = tac.preview(db, call, hidden)
+        except DomainError as exc:
+            error, listed = page.t.error(exc), tac.chair_list(db, call, hidden)
+            status = 400
+    else:
+        listed = tac.chair_list(db, call, hidden)
+    ids = [x.proposal_id for x in listed.places]
+    rows = proposal_rows(page, call, list(db.scalars(select(Proposal).where(Proposal.id.in_(ids)))))
+    pools = {cp.pool_id: cp.pool for cp in call.pools}
+    return page.render(
+        "allocation/tac.html",
+        {
+            "call": call,
+            "listed": listed,
+            "rows": rows,
+            "pools": pools,
+            "withheld": hidden,
+            "may_adjust": policies.may_adjust_list(db, page.user, call) and listed.locked is None,
+            "error": error,
+            "band_label": lambda b: page._(BAND_LABELS.get(b) or b),
+            "change_label": lambda c: page._(CHANGE_LABELS.get(c) or c),
+            "cut_label": lambda c: page._(CUT_LABELS.get(c) or c),
+            "group_label": lambda g: group_label(page._, g),
+            "unit_pool": pools.get(listed.unit_pool_id) if listed.unit_pool_id else None,
+            **unit_labels(page),
+        },
+        status=status,
+    )
+
+
+@router.get("/manage/calls/{slug}/tac", response_class=HTMLResponse)
+def tac_list(slug: str, page: Page = Depends(get_page)) -> Response:
+    """The chair's list; ``?preview=1`` runs the allocation in both orders (nothing kept)."""
+    call = _call(page, slug)
+    return _page(page, call, want_preview=page.request.query_params.get("preview") == "1")
+
+
+def _places(page: Page) -> int:
+    raw = page.form.get("places", "").strip()
+    try:
+        n = int(raw)
+    except ValueError:
+        raise DomainError("The number of places is a whole number.", field="places") from None
+    return n if page.form.get("direction", "up") == "up" else -n
+
+
+@router.post("/manage/calls/{slug}/tac/lock", response_class=HTMLResponse)
+def lock(slug: str, page: Page = Depends(get_page)) -> Response:
+    call = _call(page, slug)
+    if not page.confirmed:
+        return _page(page, call, 400, page._(MSG_CONFIRM))
+    with page.attempt() as refused:
+        tac.lock(page.db, call, actor_id=page.user.id)
+    if refused:
+        return _page(page, call, 400, refused.message)
+    return page.redirect(f"/manage/calls/{call.slug}/tac", "saved")
+
+
+@router.post("/manage/calls/{slug}/tac/{proposal_id}", response_class=HTMLResponse)
+def adjust(slug: str, proposal_id: int, page: Page = Depends(get_page)) -> Response:
+    """A move (``action=move``: ``places``, ``direction`` up or down) or a band
+    (``action=band``: ``band``), with its ``reason``."""
+    call = _call(page, slug)
+    hidden = review_policies.withheld(page.db, page.user, call)
+    p = page.get_visible(
+        Proposal, proposal_id, lambda x: x.call_id == call.id and x.id not in hidden
+    )
+    with page.attempt() as refused:
+        kw: dict[str, Any] = (
+            {"move": _places(page)}
+            if page.form.get("action") == "move"
+            else {"band": page.form.get("band", "")}
+        )
+        tac.adjust(
+            page.db,
+            call,
+            p,
+            reason=page.form.get("reason", "")[: tac.MAX_REASON + 1],
+            actor_id=page.user.id,
+            **kw,
+        )
+    if refused:
+        return _page(page, call, 400, refused.message)
+    return page.redirect(f"/manage/calls/{call.slug}/tac#t{p.id}", "saved")
