@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.optim import trial18 as t18
 
+from opencall.optim import allocation as al
 from opencall.optim import slots as sl
 
 T0 = t18.T0
@@ -56,3 +57,39 @@ def test_random_slot_instances_against_cp_sat(seed: int) -> None:
     assert greedy.value <= best + 1e-9
     again = sl.solve_slots(problem, time_limit_s=20)
     assert again.starts == exact.starts and again.unplaced == exact.unplaced
+
+
+@pytest.mark.parametrize("backend", ["highspy", "scipy"])
+def test_a_whole_pool_award_is_not_lost_to_the_solvers_tolerance(backend: str) -> None:
+    # a pool of 1e6 whole units: a 1-unit request (r5) beside a bundle asking all of it
+    # (r10) fit within the solver's tolerance (1e-6 of the row scaled by the capacity); the
+    # repair took the bundle back and kept r5, worth 0.85, where r4 alone (the best ranked,
+    # the same PI as r5, capped at one award) is worth 1.1: main awarded r5 only
+    pools = (al.Pool("p0", 1e6, whole=True), al.Pool("p1", 1.0, whole=True), al.Pool("p2", 2.5))
+    reqs = (
+        al.Request("r4", "P2", "pi0", 5.0, {"p0": 1e6, "p1": 1.0, "p2": 1.0}),
+        al.Request("r5", "P0", "pi0", 4.0, {"p0": 1.0}),
+        al.Request("r9", "P4", "pi0", 1.0, {"p0": 2.0, "p1": 2.0, "p2": 1.0}),
+        al.Request("r10", "P5", "pi1", 2.0, {"p0": 1e6, "p1": 1.0}, bundle="b"),
+    )
+    problem = al.AllocationProblem(pools, reqs, al.AllocationPolicy(max_awards_per_pi=1))
+    res = al.solve_allocation(problem, backend=backend)
+    assert t18.alloc_violations(problem, res.fractions) == [] and res.check(problem) == []
+    assert {k for k, f in res.fractions.items() if f > 0} == {"r4"}, res.fractions
+    assert t18.alloc_peer(problem) == pytest.approx(1.1)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(min_value=0, max_value=10**6))
+def test_random_allocation_instances_against_milp(seed: int) -> None:
+    # pools of 0, 1, 2.5, 3, 7 and 1e6 units (whole and divisible), one-unit requests beside
+    # whole-pool ones, tied merits, bundles, PI caps; seed 528 of range(800) is the one above
+    problem = t18.alloc_instance(seed)
+    res = al.solve_allocation(problem)
+    assert t18.alloc_violations(problem, res.fractions) == [], seed
+    assert res.check(problem) == []
+    w = t18.alloc_weights(problem)
+    ours = sum(wi * res.fractions[r.id] for wi, r in zip(w, problem.requests, strict=True))
+    best = t18.alloc_peer(problem)
+    assert best * (1 - 1e-4) - 1e-6 <= ours <= best + 1e-6, (seed, ours, best)
+    assert al.solve_allocation(problem).fractions == res.fractions

@@ -16,6 +16,9 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from opencall.optim import allocation as al
 from opencall.optim import slots as sl
 
 T0 = dt.datetime(2027, 3, 1, tzinfo=dt.UTC)
@@ -305,3 +308,150 @@ def as_lists(starts: Mapping[str, Sequence[dt.datetime]]) -> dict[str, list[dt.d
 
 
 __all__ = ["as_lists", "grid", "instance", "peer_value", "runs", "units", "value", "violations"]
+
+
+# --- allocation -------------------------------------------------------------------------
+
+
+def alloc_instance(seed: int) -> al.AllocationProblem:
+    """Pools of extreme skew (0, 1, 3 and 1e6 units; whole and divisible), many one-unit
+    requests beside requests of a whole pool, tied merits, bundles, PI caps that bind,
+    one-row instances."""
+    rng = random.Random(seed)
+    n_pools = rng.choice([1, 1, 2, 3])
+    pools = []
+    for p in range(n_pools):
+        cap = rng.choice([0.0, 1.0, 3.0, 7.0, 1e6, 2.5])
+        pools.append(al.Pool(f"p{p}", cap, whole=rng.random() < 0.5 and cap == int(cap)))
+    n_req = rng.choice([1, 2, 5, 9, 14])
+    tie = rng.random() < 0.4
+    reqs = []
+    for i in range(n_req):
+        dem = {}
+        for pl in pools:
+            if rng.random() < 0.7 or not dem:
+                big = rng.random() < 0.2
+                d = pl.capacity if big and pl.capacity > 0 else rng.choice([1.0, 1.0, 2.0, 3.0])
+                dem[pl.id] = d
+        k = rng.randrange(max(1, n_req // 2 + 1))
+        reqs.append(
+            al.Request(
+                f"r{i}",
+                f"P{k}",
+                f"pi{k % 3}",  # one PI a proposal, some PIs with several proposals
+                rng.choice([3.0, 3.0]) if tie else float(rng.randint(1, 5)),
+                dem,
+                min_fraction=rng.choice([1.0, 0.5, 0.25]),
+                bundle=rng.choice([None, None, "b"]),
+            )
+        )
+    policy = al.AllocationPolicy(
+        allow_partial=rng.random() < 0.5,
+        min_fraction=rng.choice([0.25, 0.5]),
+        max_awards_per_pi=rng.choice([None, None, 1, 2]),
+    )
+    return al.AllocationProblem(tuple(pools), tuple(reqs), policy)
+
+
+def _units(problem: al.AllocationProblem) -> list[list[int]]:
+    out: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(problem.requests):
+        key = (r.proposal_id, r.bundle) if r.bundle is not None else ("\0", r.id)
+        out.setdefault(key, []).append(i)
+    return list(out.values())
+
+
+def _low(problem: al.AllocationProblem, r: al.Request) -> float:
+    if r.bundle is not None or not problem.policy.allow_partial:
+        return 1.0
+    return max(r.min_fraction, problem.policy.min_fraction)
+
+
+def alloc_weights(problem: al.AllocationProblem) -> list[float]:
+    """Merit rescaled affinely to [floor, 1 + floor] (the package doc's "Objective weights")."""
+    ms = [r.merit for r in problem.requests]
+    lo, hi = min(ms), max(ms)
+    f = problem.policy.merit_floor
+    return [f + ((m - lo) / (hi - lo) if hi > lo else 1.0) for m in ms]
+
+
+def alloc_violations(problem: al.AllocationProblem, fr: Mapping[str, float]) -> list[str]:
+    """Every rule an award breaks: capacities (exact, 1e-9 relative), fractions 0 or in
+    [min, 1], whole units whole, bundles whole or nothing, the PI's count cap."""
+    errs = []
+    pools = {p.id: p for p in problem.pools}
+    for p in problem.pools:
+        used = sum(r.demand.get(p.id, 0.0) * fr.get(r.id, 0.0) for r in problem.requests)
+        if used > p.capacity * (1 + 1e-9) + 1e-9:
+            errs.append(f"{p.id}: {used} used of {p.capacity}")
+    for r in problem.requests:
+        f = fr.get(r.id, 0.0)
+        if f > 1e-12 and not (_low(problem, r) - 1e-9 <= f <= 1 + 1e-9):
+            errs.append(f"{r.id}: fraction {f}")
+        for pid, d in r.demand.items():
+            if f > 1e-12 and pools[pid].whole and abs(d * f - round(d * f)) > 1e-6:
+                errs.append(f"{r.id}: {d * f} units of whole pool {pid}")
+    for unit in _units(problem):
+        fs = [fr.get(problem.requests[i].id, 0.0) for i in unit]
+        if len(unit) > 1 and any(f > 1e-12 for f in fs) and not all(f > 1 - 1e-9 for f in fs):
+            errs.append(f"bundle {unit} in part: {fs}")
+    cap = problem.policy.max_awards_per_pi
+    if cap is not None:
+        count: dict[str, int] = {}
+        for unit in _units(problem):
+            r = problem.requests[unit[0]]
+            if fr.get(r.id, 0.0) > 1e-12:
+                count[r.pi_id] = count.get(r.pi_id, 0) + 1
+        errs += [f"PI {k}: {n} awards" for k, n in count.items() if n > cap]
+    return errs
+
+
+def alloc_peer(problem: al.AllocationProblem) -> float:
+    """The best ``sum w f`` by ``scipy.optimize.milp`` on the model written from the doc."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    reqs = problem.requests
+    n = len(reqs)
+    w = alloc_weights(problem)
+    whole = [
+        (i, p.id) for i, r in enumerate(reqs) for p in problem.pools if p.whole and p.id in r.demand
+    ]
+    # columns: f (n), y (n), z (integer units of whole pools)
+    nz = len(whole)
+    nv = 2 * n + nz
+    c = np.zeros(nv)
+    c[:n] = -np.asarray(w)
+    rows, lo, hi = [], [], []
+
+    def row(coefs: dict[int, float], a: float, b: float) -> None:
+        v = np.zeros(nv)
+        for k, x in coefs.items():
+            v[k] += x
+        rows.append(v)
+        lo.append(a)
+        hi.append(b)
+
+    for p in problem.pools:
+        row({i: r.demand.get(p.id, 0.0) for i, r in enumerate(reqs)}, -np.inf, p.capacity)
+    for i, r in enumerate(reqs):
+        row({i: 1.0, n + i: -_low(problem, r)}, 0.0, np.inf)
+        row({i: 1.0, n + i: -1.0}, -np.inf, 0.0)
+    for k, (i, pid) in enumerate(whole):
+        row({i: reqs[i].demand[pid], 2 * n + k: -1.0}, 0.0, 0.0)
+    for unit in _units(problem):
+        for j in unit[1:]:
+            row({unit[0]: 1.0, j: -1.0}, 0.0, 0.0)
+            row({n + unit[0]: 1.0, n + j: -1.0}, 0.0, 0.0)
+    cap = problem.policy.max_awards_per_pi
+    if cap is not None:
+        by_pi: dict[str, list[int]] = {}
+        for unit in _units(problem):
+            by_pi.setdefault(reqs[unit[0]].pi_id, []).append(unit[0])
+        for heads in by_pi.values():
+            row({n + i: 1.0 for i in heads}, -np.inf, cap)
+    integrality = np.r_[np.zeros(n), np.ones(n), np.ones(nz)]
+    ub = np.r_[np.ones(2 * n), np.full(nz, np.inf)]
+    res = milp(c, constraints=LinearConstraint(np.array(rows), lo, hi), integrality=integrality,
+               bounds=Bounds(np.zeros(nv), ub), options={"mip_rel_gap": 0})  # fmt: skip
+    assert res.success, res.message
+    return float(-res.fun)
