@@ -151,6 +151,17 @@ def runs(problem: sl.SlotProblem, starts: Mapping[str, Sequence[dt.datetime]]) -
 
 def peer_value(problem: sl.SlotProblem) -> float:
     """The most value any feasible placement holds, by CP-SAT (exact, integer weights x 1000)."""
+    return peer(problem)[0]
+
+
+def together(problem: sl.SlotProblem) -> bool:
+    """Whether a bundle of two awards or more asks to be kept together (a span to minimise)."""
+    return any(len(u) > 1 and any(a.together for a in u) for u in units(problem))
+
+
+def peer(problem: sl.SlotProblem, fewest_runs: bool = False) -> tuple[float, int]:
+    """The most value, and with ``fewest_runs`` the fewest runs at that value (the third
+    level; for problems without together-bundles, whose span level is then empty)."""
     from ortools.sat.python import cp_model
 
     m = cp_model.CpModel()
@@ -218,24 +229,46 @@ def peer_value(problem: sl.SlotProblem) -> float:
                             m.Add(x[(a.id, k)] == 0)  # type: ignore[arg-type]
                         else:
                             m.Add(x[(a.id, k)] == x[(b.id, j)])  # type: ignore[arg-type]
-    m.Maximize(sum(round(a.weight * 1000) * a.slots * y[a.id] for a in problem.awards))  # type: ignore[arg-type]
+    val = sum(round(a.weight * 1000) * a.slots * y[a.id] for a in problem.awards)
+    m.Maximize(val)  # type: ignore[arg-type]
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = 0
     st = solver.Solve(m)
     assert st == cp_model.OPTIMAL, solver.StatusName(st)
-    return float(solver.ObjectiveValue()) / 1000.0
+    best = round(solver.ObjectiveValue())
+    if not fewest_runs:
+        return best / 1000.0, -1
+    m.Add(val == best)  # type: ignore[arg-type]
+    starts = []
+    for a in problem.awards:
+        if a.resource not in res:
+            continue
+        n = len(grids[a.resource].starts)
+        for k in range(n):
+            b = m.NewBoolVar(f"run_{a.id}_{k}")
+            prev = x[(a.id, k - 1)] if k > 0 else None
+            if prev is None:
+                m.Add(b >= x[(a.id, k)])  # type: ignore[operator]
+            else:
+                m.Add(b >= x[(a.id, k)] - prev)  # type: ignore[operator]
+            starts.append(b)
+    m.Minimize(sum(starts))  # type: ignore[arg-type]
+    st = solver.Solve(m)
+    assert st == cp_model.OPTIMAL, solver.StatusName(st)
+    return best / 1000.0, round(solver.ObjectiveValue())
 
 
-def instance(seed: int) -> sl.SlotProblem:
-    """A small random instance of this round's shapes."""
+def instance(seed: int, big: bool = False) -> sl.SlotProblem:
+    """A small random instance of this round's shapes (``big``: 1-3 resources of 40-160
+    slots and 8-40 awards of 1-30 slots)."""
     rng = random.Random(seed)
     n_res = rng.choice([1, 1, 2, 3])
     hours = rng.choice([8.0, 24.0])
     step = dt.timedelta(hours=hours)
     resources = []
     for i in range(n_res):
-        n = rng.choice([1, 2, 3, 5, 8, 12])
+        n = rng.randint(40, 160) if big else rng.choice([1, 2, 3, 5, 8, 12])
         off = rng.choice([0, 0, 0, 1])
         start = T0 + off * step
         unav = tuple(
@@ -260,21 +293,23 @@ def instance(seed: int) -> sl.SlotProblem:
                 not_before=start + step if rng.random() < 0.1 else None,
             )
         )
-    n_aw = rng.randint(1, 7)
+    n_aw = rng.randint(8, 40) if big else rng.randint(1, 7)
     collide = rng.random() < 0.3
     awards = []
     for j in range(n_aw):
         r = rng.choice(resources)
         n_slots = int((r.end - r.start) / step)
         k = rng.choice([1, 1, 2, 3, 4, max(1, n_slots), n_slots + 1])
+        if big:
+            k = rng.choice([1, 1, 2, 3, 5, 8, 13, 30])
         imp: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
         if collide:
             # everyone may use only the first two slots
             imp = ((r.start + 2 * step, r.end + 3 * step),)
         elif rng.random() < 0.3:
             q = rng.randrange(max(1, n_slots))
-            imp = ((r.start + q * step, r.start + (q + 1) * step),)
-        prop = rng.choice(["p0", "p1", "p2", "p3", ""])
+            imp = ((r.start + q * step, r.start + (q + 1 + 3 * big) * step),)
+        prop = rng.choice(["p0", "p1", "p2", "p3", ""] + [f"q{j}"] * (3 * big))
         bundle = rng.choice([None, None, "b"]) if prop else None
         awards.append(
             sl.SlotAward(
@@ -307,7 +342,18 @@ def as_lists(starts: Mapping[str, Sequence[dt.datetime]]) -> dict[str, list[dt.d
     return {k: sorted(v) for k, v in starts.items()}
 
 
-__all__ = ["as_lists", "grid", "instance", "peer_value", "runs", "units", "value", "violations"]
+__all__ = [
+    "as_lists",
+    "grid",
+    "instance",
+    "peer",
+    "peer_value",
+    "together",
+    "runs",
+    "units",
+    "value",
+    "violations",
+]
 
 
 # --- allocation -------------------------------------------------------------------------
