@@ -24,7 +24,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 # ``--src <main checkout>/src`` (first argument pair) runs main's code as "ours"
@@ -38,6 +40,14 @@ from opencall.optim import allocation as al  # noqa: E402
 from opencall.optim import slots as sl  # noqa: E402
 
 
+def _timed(out: dict[str, float], key: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, its CPU seconds added to ``out[key]``."""
+    t = time.process_time()
+    value = fn(*args)
+    out[key] += time.process_time() - t
+    return value
+
+
 def _slots(n: int) -> dict[str, float]:
     out = dict.fromkeys(
         ("broken", "below", "crash", "nondet", "greedy_broken", "ours", "greedy", "peer"), 0.0
@@ -45,9 +55,7 @@ def _slots(n: int) -> dict[str, float]:
     out.update(cpu_ours=0.0, cpu_greedy=0.0, cpu_peer=0.0)
     for seed in range(n):
         p = t18.instance(seed)
-        t = time.process_time()
-        best = t18.peer_value(p)
-        out["cpu_peer"] += time.process_time() - t
+        best = _timed(out, "cpu_peer", t18.peer_value, p)
         out["peer"] += best
         for exact, key in ((True, "ours"), (False, "greedy")):
             t = time.process_time()
@@ -76,9 +84,7 @@ def _big(n: int, limit: float) -> dict[str, float]:
     out.update(cpu_ours=0.0, cpu_greedy=0.0, cpu_peer=0.0)
     for seed in range(n):
         p = t18.instance(seed, big=True)
-        t = time.process_time()
-        best = t18.peer_value(p)
-        out["cpu_peer"] += time.process_time() - t
+        best = _timed(out, "cpu_peer", t18.peer_value, p)
         out["peer"] += best
         for exact, key in ((True, "ours"), (False, "greedy")):
             t = time.process_time()
@@ -101,9 +107,7 @@ def _alloc(n: int) -> dict[str, float]:
     out.update(cpu_ours=0.0, cpu_peer=0.0)
     for seed in range(n):
         p = t18.alloc_instance(seed)
-        t = time.process_time()
-        best = t18.alloc_peer(p)
-        out["cpu_peer"] += time.process_time() - t
+        best = _timed(out, "cpu_peer", t18.alloc_peer, p)
         out["peer"] += best
         t = time.process_time()
         try:
@@ -135,26 +139,25 @@ def main() -> None:
     args = ap.parse_args()
     print(f"code: {SRC}")
     if args.slots:
-        s = _slots(args.slots)
-        print(f"slots, {args.slots} instances:")
-        for k, v in s.items():
-            print(f"  {k:14s} {v:.3f}")
-        print(f"  value ours / peer {s['ours'] / s['peer']:.4f}, greedy / peer "
-              f"{s['greedy'] / s['peer']:.4f}, CPU ours / peer {s['cpu_ours'] / s['cpu_peer']:.2f}")  # fmt: skip
+        _report(f"slots, {args.slots} instances", _slots(args.slots), "greedy")
     if args.big:
         b = _big(args.big, args.limit)
-        print(f"slots, {args.big} larger instances, ours limited to {args.limit:g} s:")
-        for k, v in b.items():
-            print(f"  {k:14s} {v:.3f}")
-        print(f"  value ours / peer {b['ours'] / b['peer']:.4f}, greedy / peer "
-              f"{b['greedy'] / b['peer']:.4f}, CPU ours / peer {b['cpu_ours'] / b['cpu_peer']:.2f}")  # fmt: skip
+        _report(
+            f"slots, {args.big} larger instances, ours limited to {args.limit:g} s", b, "greedy"
+        )
     if args.alloc:
-        a = _alloc(args.alloc)
-        print(f"allocation, {args.alloc} instances:")
-        for k, v in a.items():
-            print(f"  {k:14s} {v:.3f}")
-        print(f"  objective ours / peer {a['ours'] / a['peer']:.5f}, "
-              f"CPU ours / peer {a['cpu_ours'] / a['cpu_peer']:.2f}")  # fmt: skip
+        _report(f"allocation, {args.alloc} instances", _alloc(args.alloc), "")
+
+
+def _report(title: str, out: dict[str, float], other: str) -> None:
+    """Every count, then ours (and ``other``) against the peer, value and CPU."""
+    print(f"{title}:")
+    for k, v in out.items():
+        print(f"  {k:14s} {v:.3f}")
+    ratios = f"  value ours / peer {out['ours'] / out['peer']:.5f}"
+    if other:
+        ratios += f", {other} / peer {out[other] / out['peer']:.5f}"
+    print(ratios + f", CPU ours / peer {out['cpu_ours'] / out['cpu_peer']:.2f}")
 
 
 if __name__ == "__main__":
