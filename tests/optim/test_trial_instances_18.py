@@ -130,3 +130,21 @@ def test_the_programs_relaxation_holds_unbroken_awards_to_one_run() -> None:
     problem = sl.SlotProblem((r,), crops)
     assert t18.peer_value(problem) == 2.0
     assert _lp_value(problem) == pytest.approx(2.0)
+
+
+def test_a_term_at_a_millionth_of_its_row_does_not_hide_the_best_award() -> None:
+    # the pool row scaled by its capacity of 1e6 holds the 1-unit requests at 1e-6, the
+    # edge of HiGHS's tolerance: its presolve then proved r3 + r5 (0.95) optimal and r4
+    # alone (1.1, the same PI as r5, capped at one award) never came up. main: {r3, r5}
+    pools = (al.Pool("p0", 1e6, whole=True), al.Pool("p1", 1.0, whole=True), al.Pool("p2", 2.5))
+    reqs = (
+        al.Request("r3", "P3", "pi1", 1.0, {"p0": 1.0, "p2": 1.0}),
+        al.Request("r4", "P2", "pi0", 5.0, {"p0": 1e6, "p1": 1.0, "p2": 1.0}),
+        al.Request("r5", "P0", "pi0", 4.0, {"p0": 1.0}),
+        al.Request("r10", "P5", "pi1", 2.0, {"p0": 1e6, "p1": 1.0}, bundle="b"),
+    )
+    problem = al.AllocationProblem(pools, reqs, al.AllocationPolicy(max_awards_per_pi=1))
+    for backend in ("highspy", "scipy"):
+        res = al.solve_allocation(problem, backend=backend)  # type: ignore[arg-type]
+        assert res.check(problem) == [] and t18.alloc_violations(problem, res.fractions) == []
+        assert {k for k, f in res.fractions.items() if f > 0} == {"r4"}, (backend, res.fractions)

@@ -482,12 +482,14 @@ def solve_allocation(
         min(target, merit_amounts[k]) for k, (_, _, target, _) in enumerate(model.group_terms)
     ]
     if not model.group_terms:
-        tight = _withdrawn_rows(problem, model, x0, order)
+        tight = _withdrawn_rows(problem, model, x0, order) | _tiny_term_rows(model)
         if tight:
             # the solver's tolerance let an award in that the capacity cannot hold, and the
             # repair must take a whole one back (a pool of 1e6 units filled by one request,
-            # a second of 1 unit beside it): solved again with those rows in units of their
-            # smallest term, where the tolerance is below any award, and the better kept
+            # a second of 1 unit beside it), or a row holds a term at 1e-5 of its bound or
+            # less (at 1e-6, HiGHS's presolve proved a worse answer optimal): solved again
+            # with those rows in units of their smallest term, where the tolerance is below
+            # any award, and the better answer kept (the first where they are equal)
             rows_t = [
                 _in_small_units(row) if k in tight else row for k, row in enumerate(model.rows)
             ]
@@ -643,6 +645,18 @@ def _withdrawn_rows(
         if math.isfinite(hi) and hi > 0:
             act = math.fsum(v * float(x[c]) for c, v in terms.items())
             if act > hi * (1 + 1e-12):
+                out.add(k)
+    return out
+
+
+def _tiny_term_rows(model: _Model) -> set[int]:
+    """The capacity rows (``<=`` a positive bound) holding a positive term of at most 1e-5
+    of the bound, that :func:`_in_small_units` would rescale."""
+    out = set()
+    for k, (terms, _lo, hi) in enumerate(model.rows):
+        if math.isfinite(hi) and hi > 0:
+            pos = [v for v in terms.values() if v > 0]
+            if pos and min(pos) <= 1e-5 * hi and _in_small_units((terms, _lo, hi))[0] != terms:
                 out.add(k)
     return out
 
