@@ -53,6 +53,10 @@ REASONS = {
     "time_limit": N_("the time limit passed before it was tried"),
     "no_common_slots": N_("not enough slots usable on every resource of its bundle at once"),
     "same_time_lengths": N_("its bundle's requests at the same times differ in length"),
+    "same_time_one_resource": N_(
+        "two requests of its bundle at the same times are on one resource"
+    ),
+    "no_unbroken_run": N_("no unbroken run of usable slots is long enough"),
 }
 
 

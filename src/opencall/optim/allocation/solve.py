@@ -481,6 +481,25 @@ def solve_allocation(
     required = [
         min(target, merit_amounts[k]) for k, (_, _, target, _) in enumerate(model.group_terms)
     ]
+    if not model.group_terms:
+        tight = _withdrawn_rows(problem, model, x0, order) | _tiny_term_rows(model)
+        if tight:
+            # the solver's tolerance let an award in that the capacity cannot hold, and the
+            # repair must take a whole one back (a pool of 1e6 units filled by one request,
+            # a second of 1 unit beside it), or a row holds a term at 1e-5 of its bound or
+            # less (at 1e-6, HiGHS's presolve proved a worse answer optimal): solved again
+            # with those rows in units of their smallest term, where the tolerance is below
+            # any award, and the better answer kept (the first where they are equal)
+            rows_t = [
+                _in_small_units(row) if k in tight else row for k, row in enumerate(model.rows)
+            ]
+            sol_t = run(model.weights, rows_t, model.integer, col_lo, model.col_hi, None, 1.0, True,
+                        model.tie_step)  # fmt: skip
+            x_t = _clean(sol_t.x, model.integer, model.col_hi)
+            first = _result(problem, model, seed, backend, sol0, x0, x0, sol0, [], [], 1, 0.0)
+            again = _result(problem, model, seed, backend, sol_t, x_t, x_t, sol_t, [], [], 1, 0.0)
+            best = again if again.objective > first.objective else first
+            return replace(best, solve_time_s=time.perf_counter() - t0)
     # (a rule is unmet, and binds, by a shortfall relative to its target: an absolute one
     # let every rule over pools of 1e-12 units pass as met)
     if unmet:
@@ -607,6 +626,68 @@ def _own(model: _Model, i: int) -> list[int]:
     """The proposal's own award column of request ``i``, if it has one."""
     c = model.proposal_col.get(i)
     return [] if c is None else [c]
+
+
+def _withdrawn_rows(
+    problem: AllocationProblem, model: _Model, x: FloatArray, order: Sequence[int]
+) -> set[int]:
+    """The rows (of ``model.rows``, at most) that ``x`` overdraws, when holding the
+    capacities (:func:`_hold_capacities`, after :func:`_trim_partial`) takes a whole award
+    back; empty when it takes none (the repair then only trims partial awards)."""
+    fractions = _fractions(problem, model, x)
+    _trim_partial(problem, fractions)
+    before = {k for k, f in fractions.items() if f > 0}
+    _hold_capacities(problem, model, fractions, order)
+    if all(fractions[k] > 0 for k in before):
+        return set()
+    out = set()
+    for k, (terms, _lo, hi) in enumerate(model.rows):
+        if math.isfinite(hi) and hi > 0:
+            act = math.fsum(v * float(x[c]) for c, v in terms.items())
+            if act > hi * (1 + 1e-12):
+                out.add(k)
+    return out
+
+
+def _tiny_term_rows(model: _Model) -> set[int]:
+    """The capacity rows (``<=`` a positive bound) holding a positive term of at most 1e-5
+    of the bound, that :func:`_in_small_units` would rescale."""
+    out = set()
+    for k, (terms, _lo, hi) in enumerate(model.rows):
+        if math.isfinite(hi) and hi > 0:
+            pos = [v for v in terms.values() if v > 0]
+            if pos and min(pos) <= 1e-5 * hi and _in_small_units((terms, _lo, hi))[0] != terms:
+                out.add(k)
+    return out
+
+
+def _in_small_units(
+    row: tuple[dict[int, float], float, float],
+) -> tuple[dict[int, float], float, float]:
+    """``row`` (``sum(terms) <= hi``) divided by its smallest positive term (a blow-up of at
+    most 1e6, and none beyond a largest term of 1e9): the solver's tolerance of 1e-6 of a
+    unit is then below the smallest award, not 1e-6 of the capacity."""
+    terms, lo, hi = row
+    pos = [v for v in terms.values() if v > 0]
+    if not pos:
+        return row
+    k = min(1.0 / min(pos), 1e6, 1e9 / max(pos))
+    if k <= 1.0:
+        return row
+    return ({c: v * k for c, v in terms.items()}, lo * k, hi * k)
+
+
+def _fractions(problem: AllocationProblem, model: _Model, x: FloatArray) -> dict[str, float]:
+    """Each request's awarded fraction in the solver's point ``x`` (0 where its award
+    column is off; else within its bounds, 1 within 1e-9 of it)."""
+    fractions: dict[str, float] = {}
+    for i, r in enumerate(problem.requests):
+        if i in model.f_col and x[model.y_col[i]] > 0.5:
+            f = float(np.clip(x[model.f_col[i]], _min_fraction(r, problem.policy), 1.0))
+            fractions[r.id] = 1.0 if f > 1.0 - 1e-9 else f
+        else:
+            fractions[r.id] = 0.0
+    return fractions
 
 
 def _clean(x: FloatArray, integer: npt.NDArray[np.bool_], hi: FloatArray) -> FloatArray:
@@ -838,17 +919,11 @@ def _result(
     elapsed: float,
 ) -> AllocationResult:
     reqs = problem.requests
-    policy = problem.policy
-    fractions: dict[str, float] = {}
-    f0: dict[int, float] = {}
-    for i, r in enumerate(reqs):
-        if i in model.f_col and x[model.y_col[i]] > 0.5:
-            lo = _min_fraction(r, policy)
-            f = float(np.clip(x[model.f_col[i]], lo, 1.0))
-            fractions[r.id] = 1.0 if f > 1.0 - 1e-9 else f
-        else:
-            fractions[r.id] = 0.0
-        f0[i] = float(x0[model.f_col[i]]) if i in model.f_col and x0[model.y_col[i]] > 0.5 else 0.0
+    fractions = _fractions(problem, model, x)
+    f0: dict[int, float] = {
+        i: float(x0[model.f_col[i]]) if i in model.f_col and x0[model.y_col[i]] > 0.5 else 0.0
+        for i in range(len(reqs))
+    }
     _trim_partial(problem, fractions)
     order = [i for i in seeded_rank(problem, seed) if i in model.f_col]
     protected = frozenset(

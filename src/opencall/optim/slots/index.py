@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -215,6 +216,20 @@ def _same_time(
     length or fewer slots than it needs are common to all."""
     if any(a.id in pre for a in unit):
         return  # the bundle is left out with the award that cannot be placed
+    twice = [r for r, n in Counter(a.resource for a in unit).items() if n > 1]
+    if twice:
+        # each slot of one award would be the other's too: one slot cannot be given twice
+        _leave_out(
+            unit,
+            pre,
+            "same_time_one_resource",
+            M_(
+                "its bundle is to be placed at the same times on every resource, but two of "
+                "its awards are on the same resource (%(resource)s)",
+                resource=twice[0],
+            ),
+        )
+        return
     if len({a.slots for a in unit}) > 1:
         _leave_out(
             unit,
