@@ -491,6 +491,63 @@ def follow_up_response(
     return out
 
 
+#: the disjoint columns of a public follow-up wave's table
+RESPONSE_STATES = ("answered", "not_answered")
+
+
+def public_follow_up_response(
+    rows: Sequence[AfterAwardRow],
+    bys: Sequence[str],
+    order: Mapping[str, Sequence[str]] | None = None,
+    min_cell: int = 5,
+) -> dict[str, list[dict[str, Any]]]:
+    """:func:`follow_up_response` by each grouping of ``bys``, safe to publish side by side
+    (outcomes18): for each wave, the disjoint tables groups x (answered, not answered) of
+    the participants due, suppressed together (``domain.suppress_linked``, its row totals,
+    the participants due, audited as known): a count under ``min_cell`` is hidden, and
+    enough others that none can be worked out from the rest, the "All" row or another
+    grouping's table. A hidden count is None (``answered``, ``not_answered``, and then the
+    rate); ``due`` is the row's total (the page shows it "<5" where small). A column
+    nobody is in (no one answered the 12-month wave yet) is left out of the suppression:
+    its zeros are known."""
+    order = order or {}
+    out: dict[str, list[dict[str, Any]]] = {by: [] for by in bys}
+    for months in sorted({m for r in rows for m, (n, _k) in r.follow_up_waves.items() if n}):
+        atoms: dict[tuple[str, ...], dict[str, int]] = {}
+        for r in rows:
+            n, k = r.follow_up_waves.get(months, (0, 0))
+            if n:
+                key = tuple(r.groups.get(by, "unknown") for by in bys)
+                cells = atoms.setdefault(key, dict.fromkeys(RESPONSE_STATES, 0))
+                cells["answered"] += k
+                cells["not_answered"] += n - k
+        states = [s for s in RESPONSE_STATES if any(c[s] for c in atoms.values())]
+        kept = {key: {s: c[s] for s in states} for key, c in atoms.items()}
+        sups = suppress_linked(kept, bys, min_cell, order) if states else {}
+        for by in bys:
+            sup = sups.get(by)
+            for full in follow_up_response(rows, by, order.get(by)):
+                if full.months != months:
+                    continue
+                line = TOTAL if full.group == "all" else full.group
+                yes, no = (
+                    sup.values[(line, s)] if sup and s in states else 0 for s in RESPONSE_STATES
+                )
+                hidden = yes is None or no is None
+                out[by].append(
+                    {
+                        "group": full.group,
+                        "months": months,
+                        "due": full.due,
+                        "answered": yes,
+                        "not_answered": no,
+                        "rate_low": None if hidden else full.rate_low,
+                        "rate_high": None if hidden else full.rate_high,
+                    }
+                )
+    return out
+
+
 def distinct_results(rows: Sequence[AfterAwardRow], kind: str) -> int:
     """The awards' results of ``kind``, a DOI counted once however many of them list it
     (a paper of two awards is one paper); results without a DOI each count."""

@@ -39,6 +39,7 @@ from opencall.proposals.domain import counted_choices
 from opencall.proposals.models import Proposal, Request, TeamMember
 from opencall.readcache import ReadCache
 from opencall.reference import loader
+from opencall.results import queries as results_queries
 from opencall.reviews import queries as rq
 from opencall.scheduling.models import ScheduleEntry
 
@@ -815,11 +816,23 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
         # first and repeat access (the office report's table), its small counts hidden
         firsts = after_award_data.first_access(reader, calls)[call_id]
         access = aa.public_access(rows, firsts, PUBLIC_BYS, order, PUBLIC_MIN_CELL)
+        # the course follow-up waves' response (outcomes18), its small counts hidden
+        waves = results_queries.wave_responses(reader, [call_id], today)
+        follow = aa.public_follow_up_response(
+            [
+                dataclasses.replace(r, follow_up_waves=waves.get(int(r.proposal_id), {}))
+                for r in rows
+            ],
+            PUBLIC_BYS,
+            order,
+            PUBLIC_MIN_CELL,
+        )
         return {
             "funnels": funnels,
             "times": times,
             "cycles": cycles,
             "access": access,
+            "follow_up_response": follow,
             "new_releases": new,
         }
 

@@ -422,6 +422,26 @@ def _of(
     return stmt if proposal_ids is None else stmt.where(model.proposal_id.in_(proposal_ids))
 
 
+def wave_responses(
+    session: Session, call_ids: Sequence[int], today: dt.date
+) -> dict[int, dict[int, tuple[int, int]]]:
+    """{proposal id: ``domain.wave_response``} of the calls' awards with a course
+    follow-up wave due by ``today``: their course and follow-up records alone (one
+    statement), for the public after-award page, which reads no other figure."""
+    recs: dict[int, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    if not call_ids:
+        return {}
+    stmt = select(PostAwardRecord.proposal_id, PostAwardRecord.kind, PostAwardRecord.data).where(
+        PostAwardRecord.kind.in_(("course", "followup"))
+    )
+    for pid, kind, data in session.execute(
+        _of(stmt, PostAwardRecord, call_ids, None).order_by(PostAwardRecord.id)
+    ):
+        recs[pid].append((kind, data))
+    out = {pid: d.wave_response(mine, today) for pid, mine in recs.items()}
+    return {pid: waves for pid, waves in out.items() if waves}
+
+
 def reported_clause() -> Any:
     """A proposal whose team reported after the award: a record of its use, or a result
     (a retracted one too). The one rule of the overview, its filter and the reminders."""
