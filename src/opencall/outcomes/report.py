@@ -397,6 +397,8 @@ def use_label(tr: Tr, key: str, data: dict[str, Any] | None = None) -> str:
         return tr(N_("Used (%(unit)s)"), unit=_unit(tr, part, data))
     if head == "lost_hours":
         return tr(N_("Hours lost: %(reason)s"), reason=tr(LOST_LABELS.get(part, part)))
+    if key == "lost_weeks:outage":  # a lost item's weeks after its loss (outcomes18)
+        return tr(N_("Weeks lost: item lost (outage)"))
     if head == "participants" and part:
         return tr(N_("Participants: %(gender)s"), gender=tr(GENDER_LABELS.get(part, part)))
     return tr(USE_LABELS[key]) if key in USE_LABELS else key
