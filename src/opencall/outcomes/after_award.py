@@ -912,6 +912,86 @@ def result_shares(
 
 
 @dataclass(frozen=True)
+class PerAwardRow:
+    """A group's results per award (outcomes18): of ``awards`` awards, ``results`` (a
+    result of k awards credited 1/k to each, :func:`result_credits`), ``per_award`` with a
+    bootstrap 95 % interval over the group's awards, and the difference from the rest of
+    the call's awards with its own; ``judged`` where the group and the rest each hold
+    :data:`MIN_JUDGED_AWARDS` awards (the "all" row has no rest: no difference)."""
+
+    group: str
+    awards: int
+    results: float
+    per_award: float | None
+    per_award_low: float | None
+    per_award_high: float | None
+    difference: float | None
+    difference_low: float | None
+    difference_high: float | None
+    judged: bool
+
+
+def _boot_means(values: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarray:
+    """``n_boot`` bootstrap means of ``values`` (awards resampled), 100 replicates at a
+    time."""
+    out = []
+    for start in range(0, n_boot, 100):
+        k = min(100, n_boot - start)
+        out.append(values[rng.integers(0, len(values), (k, len(values)))].mean(axis=1))
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def results_per_award(
+    rows: Sequence[AfterAwardRow],
+    by: str,
+    order: Sequence[str] | None = None,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> list[PerAwardRow]:
+    """Per group (and "all"): the results per award, the credits of
+    :func:`result_credits` (so that the groups' results add up to the call's distinct
+    results), with a seeded bootstrap 95 % interval that resamples the group's awards
+    (one award's papers are not independent of one another), and the difference from the
+    rest of the call's awards, the two resampled apart."""
+    credits = dict(zip((r.proposal_id for r in rows), result_credits(rows), strict=True))
+    out = []
+    for g, members in _grouped(rows, by, order).items():
+        rng = np.random.default_rng(seed)
+        mine = np.array([credits[r.proposal_id] for r in members], dtype=float)
+        ids = {r.proposal_id for r in members}
+        rest = np.array([c for pid, c in credits.items() if pid not in ids], dtype=float)
+        total = float(mine.sum())
+        mean = float(mine.mean()) if len(mine) else None
+        lo = hi = diff = d_lo = d_hi = None
+        if len(mine):
+            boot = _boot_means(mine, rng, n_boot)
+            lo, hi = (float(x) for x in np.quantile(boot, [0.025, 0.975]))
+            if g != "all" and len(rest):
+                diff = float(mine.mean() - rest.mean())
+                other = _boot_means(rest, rng, n_boot)
+                d_lo, d_hi = (float(x) for x in np.quantile(boot - other, [0.025, 0.975]))
+        out.append(
+            PerAwardRow(
+                group=g,
+                awards=len(members),
+                results=int(total) if total.is_integer() else round(total, 6),
+                per_award=mean,
+                per_award_low=lo,
+                per_award_high=hi,
+                difference=diff,
+                difference_low=d_lo,
+                difference_high=d_hi,
+                judged=g != "all"
+                and min(len(mine), len(rest)) >= MIN_JUDGED_AWARDS
+                and bool(credits)
+                and any(credits.values()),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
 class ShareChange:
     """A group's share of a cycle's awards (or of its awards with results) beside its
     share over the facility's earlier cycles pooled (outcomes16): ``count`` of ``total``

@@ -158,6 +158,7 @@ def section(
         "results": {},
         "use": {},
         "result_shares": {},
+        "results_per_award": {},
     }
     for by in BYS:
         if any(r.follow_up for r in rows):
@@ -172,6 +173,9 @@ def section(
         out["use"][by] = [dataclasses.asdict(r) for r in aa.use_by_group(rows, by, ORDER.get(by))]
         out["result_shares"][by] = [
             dataclasses.asdict(r) for r in aa.result_shares(rows, by, ORDER.get(by), seed=seed)
+        ]
+        out["results_per_award"][by] = [
+            dataclasses.asdict(r) for r in aa.results_per_award(rows, by, ORDER.get(by), seed=seed)
         ]
         out["results"][by] = [
             dataclasses.asdict(r) for r in aa.results_by_kind(rows, by, ORDER.get(by))

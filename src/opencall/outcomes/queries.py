@@ -1027,6 +1027,16 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
                 [by, x["group"], "result_share:difference", x["judged"], x["awards"],
                  x["difference"], x["difference_low"], x["difference_high"]]
             )  # fmt: skip
+        for x in (aa.get("results_per_award") or {}).get(by, []):
+            out.append(
+                [by, x["group"], "results_per_award", x["results"], x["awards"], x["per_award"],
+                 x["per_award_low"], x["per_award_high"]]
+            )  # fmt: skip
+            if x["group"] != "all":
+                out.append(
+                    [by, x["group"], "results_per_award:difference", x["judged"], x["awards"],
+                     x["difference"], x["difference_low"], x["difference_high"]]
+                )  # fmt: skip
         for x in (aa.get("access") or {}).get(by, []):
             out += [
                 [by, x["group"], "access:first_time", x["first_time"], x["awarded"],

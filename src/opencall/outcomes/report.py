@@ -531,6 +531,73 @@ def result_share_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     }
 
 
+RESULTS_PER_AWARD_TITLES = {
+    "income_group": N_("Results per award, by income group"),
+    "un_region": N_("Results per award, by UN region"),
+    "ldc": N_("Results per award: least developed countries"),
+}
+
+
+def results_per_award_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """A grouping's results per award with 95 % intervals and the difference from the
+    rest of the call (``after_award.results_per_award``, outcomes18), judged as the share
+    of results is."""
+    rows, lang = [], _lang(tr)
+
+    def dec(v: float | None, lo: float | None, hi: float | None) -> str:
+        if v is None:
+            return "–"
+        text = _dec(v, lang)
+        return (
+            text
+            if lo is None or hi is None
+            else f"{text} {_interval(_dec(lo, lang), _dec(hi, lang), lang)}"
+        )
+
+    for x in data["after_award"].get("results_per_award", {}).get(by, []):
+        if x["group"] == "all":
+            flag = ""
+        elif not x["judged"]:
+            flag = tr(FLAG_LABELS["too few"])
+        elif x["difference_low"] is not None and x["difference_low"] > 0:
+            flag = tr(N_("More results per award than the rest"))
+        elif x["difference_high"] is not None and x["difference_high"] < 0:
+            flag = tr(N_("Fewer results per award than the rest"))
+        else:
+            flag = tr(FLAG_LABELS["tested"])
+        rows.append(
+            [
+                _group(tr, x["group"]),
+                str(x["awards"]),
+                local_number(x["results"], lang, 1),
+                dec(x["per_award"], x["per_award_low"], x["per_award_high"]),
+                dec(x["difference"], x["difference_low"], x["difference_high"]),
+                flag,
+            ]
+        )
+    return {
+        "title": tr(RESULTS_PER_AWARD_TITLES[by]),
+        "columns": [
+            tr(N_("Group")),
+            tr(N_("Awarded")),
+            tr(N_("Results")),
+            tr(N_("Results per award")),
+            tr(N_("Difference from the rest")),
+            tr(N_("Judgement")),
+        ],
+        "rows": rows,
+        "note": tr(
+            N_(
+                "Results (publications, datasets, software, patents) per award, a result of "
+                "several awards counting as a part of one for each; 95 %% intervals from a "
+                "bootstrap that resamples awards. No judgement where the group or the rest "
+                "has fewer than %(n)s awards."
+            ),
+            n=MIN_JUDGED_AWARDS,
+        ),
+    }
+
+
 USE_TITLES = {
     "income_group": N_("What the awards used, by income group"),
     "un_region": N_("What the awards used, by UN region"),
@@ -1086,6 +1153,11 @@ def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
             for by in ("ldc", "income_group", "un_region")
             if data.get("after_award", {}).get("result_shares", {}).get(by)
         ],
+        "results_per_award": [
+            results_per_award_table(tr, data, by)
+            for by in ("ldc", "income_group", "un_region")
+            if data.get("after_award", {}).get("results_per_award", {}).get(by)
+        ],
         # the page's own tables after these (its template draws them from the JSON): the
         # PDF prints them from here
         "access": [
@@ -1207,6 +1279,7 @@ def report_pdf(
         *doc["after_award"],
         *doc["declines"],
         *doc["result_shares"],
+        *doc["results_per_award"],
         *doc["access"],
         *doc["after_award_more"],
         *doc["change"],
