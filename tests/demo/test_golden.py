@@ -229,6 +229,8 @@ def digest(s: Session) -> dict[str, Any]:
         # results per award with their intervals (outcomes18) are computed from the same
         # rows' credits as the share of results, added beside the figures: digest unchanged
         report["after_award_on_anchor"].pop("results_per_award", None)
+        # results listed by several awards (outcomes18): a list for the office, no figure
+        report["after_award_on_anchor"].pop("shared_results", None)
         parts[f"report {call.code}"] = _plain(report)
     return parts
 

@@ -159,6 +159,13 @@ def section(
         "use": {},
         "result_shares": {},
         "results_per_award": {},
+        # results listed by several awards of the facility, this call's among them
+        # (outcomes18): for the office to check a claim or a programme's renewal
+        "shared_results": [
+            x
+            for x in resq.shared_results(session, facility_cycles(session, call))
+            if any(a["call"] == call.code and a["cycle"] == call.cycle for a in x["awards"])
+        ],
     }
     for by in BYS:
         if any(r.follow_up for r in rows):

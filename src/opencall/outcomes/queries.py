@@ -966,6 +966,12 @@ def report_csv(data: dict[str, Any]) -> str:
             )
     for row in after_award_csv_rows(data.get("after_award") or {}):
         w.writerow(row + [""] * (6 + len(units)))
+    # results listed by several awards of the facility (outcomes18): the identifier in
+    # ``group``, the number of awards in ``count``, their codes in ``applied``
+    for x in (data.get("after_award") or {}).get("shared_results", []):
+        codes = " ".join(a["award"] for a in x["awards"])
+        w.writerow(["", x["id"], f"shared_result:{x['kind']}", len(x["awards"]), codes]
+                   + [""] * (8 + len(units)))  # fmt: skip
     # awards declined by their applicants: stage ``declined:<reason>`` (and ``declined``),
     # the count of the group's awarded in ``applied``
     for by, rows in (data.get("declines") or {}).get("by", {}).items():
