@@ -100,3 +100,38 @@ def test_no_follow_up_table_before_a_wave_is_due(web: Web) -> None:
     assert page.status_code == 200 and 'id="follow-up-response"' not in page.text
     rows = _csv(web.client("en").get(f"/calls/{slug}/after-award?format=csv").text)
     assert not [x for x in rows if x["table"] == "follow_up_response"]
+
+
+def test_each_wave_s_release_is_kept_and_audited_with_the_earlier_ones(web: Web) -> None:
+    """A reader who keeps the page sees participants answer between two visits: each
+    wave's tables are kept as releases (``public_releases``, page ``follow_up_<months>``)
+    and a new one is suppressed with the earlier ones standing, as the funnel's are."""
+    from sqlalchemy import select
+
+    from opencall.outcomes.models import PublicRelease
+
+    slug, _names = _world(web)
+    oq.PUBLIC_AFTER_AWARD.clear()
+    assert web.client("en").get(f"/calls/{slug}/after-award").status_code == 200
+    with web.factory() as s:
+        pages = sorted(s.scalars(select(PublicRelease.page)).all())
+    assert "follow_up_6" in pages and "follow_up_12" in pages, pages
+    # one more answer from Nepal: a new release of the 6-month wave, the earlier kept
+    with web.factory() as s:
+        from opencall.calls.models import Call
+        from opencall.proposals.models import Proposal
+
+        call = s.scalars(select(Call).where(Call.slug == slug)).one()
+        nepal = [p for p in s.scalars(select(Proposal).where(Proposal.call_id == call.id))
+                 if "NPL" in p.title][0]  # fmt: skip
+        rs.add_record(s, nepal, "followup", {"participant": "ParticipantNPL1x",
+                      "followed_up_on": ANSWER.isoformat(), "people_trained": 1},
+                      actor_id=None)  # fmt: skip
+        s.commit()
+    oq.PUBLIC_AFTER_AWARD.clear()
+    assert web.client("en").get(f"/calls/{slug}/after-award").status_code == 200
+    with web.factory() as s:
+        six = s.scalars(
+            select(PublicRelease.number).where(PublicRelease.page == "follow_up_6")
+        ).all()
+    assert sorted(six) == [1, 2]

@@ -495,35 +495,72 @@ def follow_up_response(
 RESPONSE_STATES = ("answered", "not_answered")
 
 
+def answered_forward(before: str, after: str) -> bool:
+    """A participant who answered a wave has answered it at every later release (a
+    reader who kept an earlier page knows it); one not yet heard from may answer."""
+    return before == after or (before, after) == ("not_answered", "answered")
+
+
+def wave_release(
+    rows: Sequence[AfterAwardRow],
+    months: int,
+    bys: Sequence[str],
+    order: Mapping[str, Sequence[str]] | None = None,
+    min_cell: int = 5,
+    earlier: Sequence[Release] = (),
+) -> Release | None:
+    """The suppressed disjoint tables groups x (answered, not answered) of the
+    participants due at the ``months`` wave (columns nobody is in left out), audited with
+    the page's ``earlier`` releases of that wave (``domain.suppress_linked``: participants
+    move only :func:`answered_forward`, and join a group as they fall due). None where
+    nobody is due."""
+    atoms: dict[tuple[str, ...], dict[str, int]] = {}
+    for r in rows:
+        n, k = r.follow_up_waves.get(months, (0, 0))
+        if n:
+            key = tuple(r.groups.get(by, "unknown") for by in bys)
+            cells = atoms.setdefault(key, dict.fromkeys(RESPONSE_STATES, 0))
+            cells["answered"] += k
+            cells["not_answered"] += n - k
+    if not atoms:
+        return None
+    states = [s for s in RESPONSE_STATES if any(c[s] for c in atoms.values())]
+    kept = {key: {s: c[s] for s in states} for key, c in atoms.items()}
+    truth = truth_digest(kept)
+    if earlier and earlier[-1].truth == truth:
+        return earlier[-1]  # nothing changed: the page stands as it was published
+    sups = suppress_linked(kept, bys, min_cell, order, earlier=earlier, moves=answered_forward)
+    return Release(sups, {k: sum(v.values()) for k, v in kept.items()}, truth)
+
+
+def wave_months(rows: Sequence[AfterAwardRow]) -> list[int]:
+    """The follow-up waves (months) at which someone of ``rows`` is due."""
+    return sorted({m for r in rows for m, (n, _k) in r.follow_up_waves.items() if n})
+
+
 def public_follow_up_response(
     rows: Sequence[AfterAwardRow],
     bys: Sequence[str],
     order: Mapping[str, Sequence[str]] | None = None,
     min_cell: int = 5,
+    releases: Mapping[int, Release] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """:func:`follow_up_response` by each grouping of ``bys``, safe to publish side by side
     (outcomes18): for each wave, the disjoint tables groups x (answered, not answered) of
     the participants due, suppressed together (``domain.suppress_linked``, its row totals,
-    the participants due, audited as known): a count under ``min_cell`` is hidden, and
-    enough others that none can be worked out from the rest, the "All" row or another
-    grouping's table. A hidden count is None (``answered``, ``not_answered``, and then the
+    the participants due, audited as known), each wave's kept as a release and audited
+    with the earlier ones (:func:`wave_release`; ``releases`` by months, computed here
+    when not given): a count under ``min_cell`` is hidden, and enough others that none can
+    be worked out from the rest, the "All" row, another grouping's table or a saved
+    earlier page. A hidden count is None (``answered``, ``not_answered``, and then the
     rate); ``due`` is the row's total (the page shows it "<5" where small). A column
     nobody is in (no one answered the 12-month wave yet) is left out of the suppression:
     its zeros are known."""
     order = order or {}
     out: dict[str, list[dict[str, Any]]] = {by: [] for by in bys}
-    for months in sorted({m for r in rows for m, (n, _k) in r.follow_up_waves.items() if n}):
-        atoms: dict[tuple[str, ...], dict[str, int]] = {}
-        for r in rows:
-            n, k = r.follow_up_waves.get(months, (0, 0))
-            if n:
-                key = tuple(r.groups.get(by, "unknown") for by in bys)
-                cells = atoms.setdefault(key, dict.fromkeys(RESPONSE_STATES, 0))
-                cells["answered"] += k
-                cells["not_answered"] += n - k
-        states = [s for s in RESPONSE_STATES if any(c[s] for c in atoms.values())]
-        kept = {key: {s: c[s] for s in states} for key, c in atoms.items()}
-        sups = suppress_linked(kept, bys, min_cell, order) if states else {}
+    for months in wave_months(rows):
+        rel = (releases or {}).get(months) or wave_release(rows, months, bys, order, min_cell)
+        sups = rel.tables if rel is not None else {}
         for by in bys:
             sup = sups.get(by)
             for full in follow_up_response(rows, by, order.get(by)):
@@ -531,7 +568,8 @@ def public_follow_up_response(
                     continue
                 line = TOTAL if full.group == "all" else full.group
                 yes, no = (
-                    sup.values[(line, s)] if sup and s in states else 0 for s in RESPONSE_STATES
+                    sup.values[(line, s)] if sup and s in sup.columns else 0
+                    for s in RESPONSE_STATES
                 )
                 hidden = yes is None or no is None
                 out[by].append(

@@ -56,10 +56,13 @@ def published_after_award(page: Page, call: Any) -> dict[str, Any]:
     read the releases), so that the next reader finds them kept."""
     for _attempt in range(5):
         data = oq.public_after_award(page.db, call)
-        if not data["new_releases"]:
+        waves = data.get("new_wave_releases") or {}
+        if not data["new_releases"] and not waves:
             return data
         try:
             services.record_releases(page.db, oq.AFTER_AWARD_PAGE, data["new_releases"])
+            for wave, new in sorted(waves.items()):  # the follow-up waves' (outcomes18)
+                services.record_releases(page.db, wave, new)
             page.commit()
         except IntegrityError:
             page.db.rollback()

@@ -817,15 +817,26 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
         firsts = after_award_data.first_access(reader, calls)[call_id]
         access = aa.public_access(rows, firsts, PUBLIC_BYS, order, PUBLIC_MIN_CELL)
         # the course follow-up waves' response (outcomes18), its small counts hidden
+        # each wave's tables kept as releases of their own page and audited with them
         waves = results_queries.wave_responses(reader, [call_id], today)
+        wave_rows = [
+            dataclasses.replace(r, follow_up_waves=waves.get(int(r.proposal_id), {})) for r in rows
+        ]
+        wave_releases: dict[int, od.Release] = {}
+        new_waves: dict[str, dict[int, dict[str, Any]]] = {}
+        for months in aa.wave_months(wave_rows):
+            page = wave_page(months)
+            kept_w = releases(reader, [call_id], page).get(call_id, [])
+            rel = aa.wave_release(
+                wave_rows, months, PUBLIC_BYS, order, PUBLIC_MIN_CELL, [r for _n, r in kept_w]
+            )
+            if rel is None:
+                continue
+            wave_releases[months] = rel
+            if not kept_w or kept_w[-1][1] != rel:
+                new_waves[page] = {call_id: {"number": len(kept_w) + 1, "body": rel.to_data()}}
         follow = aa.public_follow_up_response(
-            [
-                dataclasses.replace(r, follow_up_waves=waves.get(int(r.proposal_id), {}))
-                for r in rows
-            ],
-            PUBLIC_BYS,
-            order,
-            PUBLIC_MIN_CELL,
+            wave_rows, PUBLIC_BYS, order, PUBLIC_MIN_CELL, wave_releases
         )
         return {
             "funnels": funnels,
@@ -833,6 +844,7 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
             "cycles": cycles,
             "access": access,
             "follow_up_response": follow,
+            "new_wave_releases": new_waves,
             "new_releases": new,
         }
 
@@ -842,6 +854,14 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
 
 #: the public page whose releases ``public_releases`` keeps (``outcomes.models``)
 AFTER_AWARD_PAGE = "after_award"
+
+
+def wave_page(months: int) -> str:
+    """The page under which the public after-award page's tables of one course follow-up
+    wave are kept as releases (outcomes18): ``follow_up_6``, ``follow_up_12``."""
+    return f"follow_up_{months}"
+
+
 #: the public figures page's declines table split by reason (``outcomes.figures``)
 FIGURES_DECLINES_PAGE = "figures_declines"
 
