@@ -473,6 +473,18 @@ def _span(
     return text if lo is None or hi is None else f"{text} {_interval(f(lo), f(hi), lang)}"
 
 
+def _judged(tr: Tr, x: dict[str, Any], higher: str, lower: str) -> str:
+    """A difference's judgement: too few to judge, ``higher`` or ``lower`` where its 95 %
+    interval excludes zero, else no clear difference."""
+    if not x["judged"]:
+        return tr(FLAG_LABELS["too few"])
+    if x["difference_low"] is not None and x["difference_low"] > 0:
+        return tr(higher)
+    if x["difference_high"] is not None and x["difference_high"] < 0:
+        return tr(lower)
+    return tr(FLAG_LABELS["tested"])
+
+
 def result_share_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     """A grouping's share of the results (publications, datasets, software) beside its
     share of the awards (``after_award.result_shares``), with 95 % intervals and the
@@ -480,14 +492,12 @@ def result_share_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     enough awards and the interval excludes zero."""
     rows, lang = [], _lang(tr)
     for x in data["after_award"].get("result_shares", {}).get(by, []):
-        if not x["judged"]:
-            flag = tr(FLAG_LABELS["too few"])
-        elif x["difference_low"] is not None and x["difference_low"] > 0:
-            flag = tr(N_("More than its share of the awards"))
-        elif x["difference_high"] is not None and x["difference_high"] < 0:
-            flag = tr(N_("Less than its share of the awards"))
-        else:
-            flag = tr(FLAG_LABELS["tested"])
+        flag = _judged(
+            tr,
+            x,
+            N_("More than its share of the awards"),
+            N_("Less than its share of the awards"),
+        )
         rows.append(
             [
                 _group(tr, x["group"]),
@@ -555,16 +565,16 @@ def results_per_award_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, 
         )
 
     for x in data["after_award"].get("results_per_award", {}).get(by, []):
-        if x["group"] == "all":
-            flag = ""
-        elif not x["judged"]:
-            flag = tr(FLAG_LABELS["too few"])
-        elif x["difference_low"] is not None and x["difference_low"] > 0:
-            flag = tr(N_("More results per award than the rest"))
-        elif x["difference_high"] is not None and x["difference_high"] < 0:
-            flag = tr(N_("Fewer results per award than the rest"))
-        else:
-            flag = tr(FLAG_LABELS["tested"])
+        flag = (
+            ""
+            if x["group"] == "all"
+            else _judged(
+                tr,
+                x,
+                N_("More results per award than the rest"),
+                N_("Fewer results per award than the rest"),
+            )
+        )
         rows.append(
             [
                 _group(tr, x["group"]),
