@@ -14,7 +14,9 @@ After the award the pool records what it lends: a glider is an item, not a sampl
 of a glider waits for its return: recording it while the glider is still out is refused,
 naming the loan it waits for. A glider comes back damaged (``condition``: it is returned,
 the damage recorded) or is lost at sea (``condition: "lost"``: the loan is closed, never
-overdue, and the lost glider cannot be lent again). What it does not do yet: the lost
+overdue, and the lost glider cannot be lent again; the loan's weeks from the day it was
+lost, ``lost_on``, to its due day count as lost to an outage in the award's use figures,
+outcomes18). What it does not do yet: the lost
 glider's later weeks cannot be closed as an outage, since an unavailable period that
 leaves less room than the capacity the calls hold is refused (docs/testing.md, trialfac17).
 """
@@ -124,11 +126,13 @@ def test_an_ocean_glider_pool_lends_each_glider_to_one_team_at_a_time(
     # SG-517 is lost at sea with the Bangladeshi team: the loan is closed, not overdue
     lost = office.post(f"/api/v1/awards/{pid_of['BGD']}/records", loan(
         "BGD", shipped_on="2027-02-15", received_on="2027-02-25", due_on="2027-04-20",
-        condition="lost", condition_note="lost off the Sundarbans, 2027-04-02"))  # fmt: skip
+        condition="lost", condition_note="lost off the Sundarbans", lost_on="2027-04-02"))  # fmt: skip
     assert lost["data"]["condition"] == "lost"
     summary = office.get(f"/api/v1/awards/{pid_of['BGD']}")["summary"]
     assert summary["loans_out"] == 0 and summary["loans_closed"] == 1, summary
     assert summary["use"]["loans_lost"] == 1, summary["use"]
+    # the 18 days from its loss to its due day are capacity lost to an outage (outcomes18)
+    assert summary["use"]["lost_weeks:outage"] == pytest.approx(18 / 7), summary["use"]
     # a lost glider cannot be lent again
     gone = office.post(f"/api/v1/awards/{pid_of['FJI']}/records",
                        loan("FJI", shipped_on="2027-05-01"), status=400)  # fmt: skip

@@ -226,6 +226,11 @@ def digest(s: Session) -> dict[str, Any]:
         # the change across cycles (outcomes16) is computed from the trend's rows, added
         # beside the figures: the digest stays the one before it (tests/results/test_public_ldc.py)
         report["after_award_on_anchor"].pop("share_change", None)
+        # results per award with their intervals (outcomes18) are computed from the same
+        # rows' credits as the share of results, added beside the figures: digest unchanged
+        report["after_award_on_anchor"].pop("results_per_award", None)
+        # results listed by several awards (outcomes18): a list for the office, no figure
+        report["after_award_on_anchor"].pop("shared_results", None)
         parts[f"report {call.code}"] = _plain(report)
     return parts
 

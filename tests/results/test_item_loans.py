@@ -52,3 +52,46 @@ def test_a_damaged_item_is_returned_and_counted() -> None:
 def test_a_condition_that_cannot_be_is_refused(bad: dict[str, object]) -> None:
     with pytest.raises(Exception, match="loan"):
         validate_record("loan", {**GLIDER, **bad})
+
+
+def _fr(s: str, **k: object) -> str:
+    from opencall.web.i18n import translations
+
+    t = translations("fr").gettext(s)
+    return t % k if k else t
+
+
+def test_a_lost_item_s_remaining_weeks_count_as_lost_to_an_outage() -> None:
+    """outcomes18: the weeks from the day an item was lost to its loan's due day are
+    capacity lost (an outage) in the award's use figures, beside ``loans_lost``."""
+    lost = validate_record("loan", {**GLIDER, "condition": "lost", "lost_on": "2027-04-06"})
+    assert lost["lost_on"] == "2027-04-06"
+    figures = d.use_figures([("loan", lost)], {"gliderweek": 8}, TODAY)
+    assert figures["lost_weeks:outage"] == 2.0 and figures["loans_lost"] == 1, figures
+    # lost on or after its due day: nothing of the loan's time was left to lose
+    late = validate_record("loan", {**GLIDER, "condition": "lost", "lost_on": "2027-04-25"})
+    assert "lost_weeks:outage" not in d.use_figures([("loan", late)], {}, TODAY)
+    # lost without the day: the weeks are not known, none counted (a loan kept before)
+    old = validate_record("loan", {**GLIDER, "condition": "lost"})
+    assert "lost_on" not in old
+    assert "lost_weeks:outage" not in d.use_figures([("loan", old)], {}, TODAY)
+    # the office's report names the figure in the reader's language
+    from opencall.outcomes.report import use_label
+
+    assert use_label(lambda s, **k: s % k if k else s, "lost_weeks:outage") == (
+        "Weeks lost: item lost (outage)"
+    )
+    assert use_label(_fr, "lost_weeks:outage") == "Semaines perdues : matériel perdu (panne)"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"lost_on": "2027-04-06"},  # a day lost needs the item lost
+        {"condition": "lost", "lost_on": "2027-02-20"},  # before the team received it
+        {"condition": "lost", "lost_on": "2027-02-10"},  # before it was shipped
+    ],
+)
+def test_a_day_lost_that_cannot_be_is_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(Exception, match="lost"):
+        validate_record("loan", {**GLIDER, **bad})

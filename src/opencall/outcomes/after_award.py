@@ -491,6 +491,101 @@ def follow_up_response(
     return out
 
 
+#: the disjoint columns of a public follow-up wave's table
+RESPONSE_STATES = ("answered", "not_answered")
+
+
+def answered_forward(before: str, after: str) -> bool:
+    """A participant who answered a wave has answered it at every later release (a
+    reader who kept an earlier page knows it); one not yet heard from may answer."""
+    return before == after or (before, after) == ("not_answered", "answered")
+
+
+def wave_release(
+    rows: Sequence[AfterAwardRow],
+    months: int,
+    bys: Sequence[str],
+    order: Mapping[str, Sequence[str]] | None = None,
+    min_cell: int = 5,
+    earlier: Sequence[Release] = (),
+) -> Release | None:
+    """The suppressed disjoint tables groups x (answered, not answered) of the
+    participants due at the ``months`` wave (columns nobody is in left out), audited with
+    the page's ``earlier`` releases of that wave (``domain.suppress_linked``: participants
+    move only :func:`answered_forward`, and join a group as they fall due). None where
+    nobody is due."""
+    atoms: dict[tuple[str, ...], dict[str, int]] = {}
+    for r in rows:
+        n, k = r.follow_up_waves.get(months, (0, 0))
+        if n:
+            key = tuple(r.groups.get(by, "unknown") for by in bys)
+            cells = atoms.setdefault(key, dict.fromkeys(RESPONSE_STATES, 0))
+            cells["answered"] += k
+            cells["not_answered"] += n - k
+    if not atoms:
+        return None
+    states = [s for s in RESPONSE_STATES if any(c[s] for c in atoms.values())]
+    kept = {key: {s: c[s] for s in states} for key, c in atoms.items()}
+    truth = truth_digest(kept)
+    if earlier and earlier[-1].truth == truth:
+        return earlier[-1]  # nothing changed: the page stands as it was published
+    sups = suppress_linked(kept, bys, min_cell, order, earlier=earlier, moves=answered_forward)
+    return Release(sups, {k: sum(v.values()) for k, v in kept.items()}, truth)
+
+
+def wave_months(rows: Sequence[AfterAwardRow]) -> list[int]:
+    """The follow-up waves (months) at which someone of ``rows`` is due."""
+    return sorted({m for r in rows for m, (n, _k) in r.follow_up_waves.items() if n})
+
+
+def public_follow_up_response(
+    rows: Sequence[AfterAwardRow],
+    bys: Sequence[str],
+    order: Mapping[str, Sequence[str]] | None = None,
+    min_cell: int = 5,
+    releases: Mapping[int, Release] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """:func:`follow_up_response` by each grouping of ``bys``, safe to publish side by side
+    (outcomes18): for each wave, the disjoint tables groups x (answered, not answered) of
+    the participants due, suppressed together (``domain.suppress_linked``, its row totals,
+    the participants due, audited as known), each wave's kept as a release and audited
+    with the earlier ones (:func:`wave_release`; ``releases`` by months, computed here
+    when not given): a count under ``min_cell`` is hidden, and enough others that none can
+    be worked out from the rest, the "All" row, another grouping's table or a saved
+    earlier page. A hidden count is None (``answered``, ``not_answered``, and then the
+    rate); ``due`` is the row's total (the page shows it "<5" where small). A column
+    nobody is in (no one answered the 12-month wave yet) is left out of the suppression:
+    its zeros are known."""
+    order = order or {}
+    out: dict[str, list[dict[str, Any]]] = {by: [] for by in bys}
+    for months in wave_months(rows):
+        rel = (releases or {}).get(months) or wave_release(rows, months, bys, order, min_cell)
+        sups = rel.tables if rel is not None else {}
+        for by in bys:
+            sup = sups.get(by)
+            for full in follow_up_response(rows, by, order.get(by)):
+                if full.months != months:
+                    continue
+                line = TOTAL if full.group == "all" else full.group
+                yes, no = (
+                    sup.values[(line, s)] if sup and s in sup.columns else 0
+                    for s in RESPONSE_STATES
+                )
+                hidden = yes is None or no is None
+                out[by].append(
+                    {
+                        "group": full.group,
+                        "months": months,
+                        "due": full.due,
+                        "answered": yes,
+                        "not_answered": no,
+                        "rate_low": None if hidden else full.rate_low,
+                        "rate_high": None if hidden else full.rate_high,
+                    }
+                )
+    return out
+
+
 def distinct_results(rows: Sequence[AfterAwardRow], kind: str) -> int:
     """The awards' results of ``kind``, a DOI counted once however many of them list it
     (a paper of two awards is one paper); results without a DOI each count."""
@@ -849,6 +944,86 @@ def result_shares(
                 difference_low=d_lo,
                 difference_high=d_hi,
                 judged=bool(total) and min(k, n - k) >= MIN_JUDGED_AWARDS,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class PerAwardRow:
+    """A group's results per award (outcomes18): of ``awards`` awards, ``results`` (a
+    result of k awards credited 1/k to each, :func:`result_credits`), ``per_award`` with a
+    bootstrap 95 % interval over the group's awards, and the difference from the rest of
+    the call's awards with its own; ``judged`` where the group and the rest each hold
+    :data:`MIN_JUDGED_AWARDS` awards (the "all" row has no rest: no difference)."""
+
+    group: str
+    awards: int
+    results: float
+    per_award: float | None
+    per_award_low: float | None
+    per_award_high: float | None
+    difference: float | None
+    difference_low: float | None
+    difference_high: float | None
+    judged: bool
+
+
+def _boot_means(values: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarray:
+    """``n_boot`` bootstrap means of ``values`` (awards resampled), 100 replicates at a
+    time."""
+    out = []
+    for start in range(0, n_boot, 100):
+        k = min(100, n_boot - start)
+        out.append(values[rng.integers(0, len(values), (k, len(values)))].mean(axis=1))
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def results_per_award(
+    rows: Sequence[AfterAwardRow],
+    by: str,
+    order: Sequence[str] | None = None,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> list[PerAwardRow]:
+    """Per group (and "all"): the results per award, the credits of
+    :func:`result_credits` (so that the groups' results add up to the call's distinct
+    results), with a seeded bootstrap 95 % interval that resamples the group's awards
+    (one award's papers are not independent of one another), and the difference from the
+    rest of the call's awards, the two resampled apart."""
+    credits = dict(zip((r.proposal_id for r in rows), result_credits(rows), strict=True))
+    out = []
+    for g, members in _grouped(rows, by, order).items():
+        rng = np.random.default_rng(seed)
+        mine = np.array([credits[r.proposal_id] for r in members], dtype=float)
+        ids = {r.proposal_id for r in members}
+        rest = np.array([c for pid, c in credits.items() if pid not in ids], dtype=float)
+        total = float(mine.sum())
+        mean = float(mine.mean()) if len(mine) else None
+        lo = hi = diff = d_lo = d_hi = None
+        if len(mine):
+            boot = _boot_means(mine, rng, n_boot)
+            lo, hi = (float(x) for x in np.quantile(boot, [0.025, 0.975]))
+            if g != "all" and len(rest):
+                diff = float(mine.mean() - rest.mean())
+                other = _boot_means(rest, rng, n_boot)
+                d_lo, d_hi = (float(x) for x in np.quantile(boot - other, [0.025, 0.975]))
+        out.append(
+            PerAwardRow(
+                group=g,
+                awards=len(members),
+                results=int(total) if total.is_integer() else round(total, 6),
+                per_award=mean,
+                per_award_low=lo,
+                per_award_high=hi,
+                difference=diff,
+                difference_low=d_lo,
+                difference_high=d_hi,
+                judged=g != "all"
+                and min(len(mine), len(rest)) >= MIN_JUDGED_AWARDS
+                and bool(credits)
+                and any(credits.values()),
             )
         )
     return out

@@ -158,6 +158,14 @@ def section(
         "results": {},
         "use": {},
         "result_shares": {},
+        "results_per_award": {},
+        # results listed by several awards of the facility, this call's among them
+        # (outcomes18): for the office to check a claim or a programme's renewal
+        "shared_results": [
+            x
+            for x in resq.shared_results(session, facility_cycles(session, call))
+            if any(a["call"] == call.code and a["cycle"] == call.cycle for a in x["awards"])
+        ],
     }
     for by in BYS:
         if any(r.follow_up for r in rows):
@@ -172,6 +180,9 @@ def section(
         out["use"][by] = [dataclasses.asdict(r) for r in aa.use_by_group(rows, by, ORDER.get(by))]
         out["result_shares"][by] = [
             dataclasses.asdict(r) for r in aa.result_shares(rows, by, ORDER.get(by), seed=seed)
+        ]
+        out["results_per_award"][by] = [
+            dataclasses.asdict(r) for r in aa.results_per_award(rows, by, ORDER.get(by), seed=seed)
         ]
         out["results"][by] = [
             dataclasses.asdict(r) for r in aa.results_by_kind(rows, by, ORDER.get(by))

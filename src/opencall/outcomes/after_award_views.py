@@ -56,10 +56,13 @@ def published_after_award(page: Page, call: Any) -> dict[str, Any]:
     read the releases), so that the next reader finds them kept."""
     for _attempt in range(5):
         data = oq.public_after_award(page.db, call)
-        if not data["new_releases"]:
+        waves = data.get("new_wave_releases") or {}
+        if not data["new_releases"] and not waves:
             return data
         try:
             services.record_releases(page.db, oq.AFTER_AWARD_PAGE, data["new_releases"])
+            for wave, new in sorted(waves.items()):  # the follow-up waves' (outcomes18)
+                services.record_releases(page.db, wave, new)
             page.commit()
         except IntegrityError:
             page.db.rollback()
@@ -132,6 +135,21 @@ def public_tables(page: Page, call: Any) -> dict[str, Any]:
         ]
         for by in oq.PUBLIC_BYS
     }
+    follow_up_response = {
+        by: [
+            {
+                "group": label(r["group"]),
+                "months": r["months"],
+                "due": shown(r["due"]),
+                "answered": shown(r["answered"]),
+                "not_answered": shown(r["not_answered"]),
+                "share": share(r["answered"], r["due"], r["rate_low"], r["rate_high"]),
+            }
+            for r in rows
+        ]
+        for by, rows in data.get("follow_up_response", {}).items()
+        if rows
+    }
     measures = CHANGE_MEASURE_LABELS
     change = {
         by: [
@@ -161,6 +179,7 @@ def public_tables(page: Page, call: Any) -> dict[str, Any]:
         "cycles": cycles,
         "access": access,
         "change": change,
+        "follow_up_response": follow_up_response,
     }
 
 
@@ -190,6 +209,13 @@ def public_csv_rows(page: Page, call: Any) -> list[tuple[str, str, str, str, str
         for r in data["access"][by]:
             for measure in ("awarded", "first_time", "repeat"):
                 rows.append(("access", by, r["group"], measure, shown(r[measure])))
+    for by, waves in data.get("follow_up_response", {}).items():
+        for r in waves:
+            for measure in ("due", "answered", "not_answered"):
+                value = shown(r[measure])
+                rows.append(
+                    ("follow_up_response", by, r["group"], f"{r['months']}:{measure}", value)
+                )
     public = {
         c.id for c in aad.facility_cycles(page.db, call) if result_policies.may_see_aggregates(c)
     }

@@ -39,6 +39,7 @@ from opencall.proposals.domain import counted_choices
 from opencall.proposals.models import Proposal, Request, TeamMember
 from opencall.readcache import ReadCache
 from opencall.reference import loader
+from opencall.results import queries as results_queries
 from opencall.reviews import queries as rq
 from opencall.scheduling.models import ScheduleEntry
 
@@ -815,11 +816,35 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
         # first and repeat access (the office report's table), its small counts hidden
         firsts = after_award_data.first_access(reader, calls)[call_id]
         access = aa.public_access(rows, firsts, PUBLIC_BYS, order, PUBLIC_MIN_CELL)
+        # the course follow-up waves' response (outcomes18), its small counts hidden
+        # each wave's tables kept as releases of their own page and audited with them
+        waves = results_queries.wave_responses(reader, [call_id], today)
+        wave_rows = [
+            dataclasses.replace(r, follow_up_waves=waves.get(int(r.proposal_id), {})) for r in rows
+        ]
+        wave_releases: dict[int, od.Release] = {}
+        new_waves: dict[str, dict[int, dict[str, Any]]] = {}
+        for months in aa.wave_months(wave_rows):
+            page = wave_page(months)
+            kept_w = releases(reader, [call_id], page).get(call_id, [])
+            rel = aa.wave_release(
+                wave_rows, months, PUBLIC_BYS, order, PUBLIC_MIN_CELL, [r for _n, r in kept_w]
+            )
+            if rel is None:
+                continue
+            wave_releases[months] = rel
+            if not kept_w or kept_w[-1][1] != rel:
+                new_waves[page] = {call_id: {"number": len(kept_w) + 1, "body": rel.to_data()}}
+        follow = aa.public_follow_up_response(
+            wave_rows, PUBLIC_BYS, order, PUBLIC_MIN_CELL, wave_releases
+        )
         return {
             "funnels": funnels,
             "times": times,
             "cycles": cycles,
             "access": access,
+            "follow_up_response": follow,
+            "new_wave_releases": new_waves,
             "new_releases": new,
         }
 
@@ -829,6 +854,14 @@ def public_after_award(session: Session, call: Call) -> dict[str, Any]:
 
 #: the public page whose releases ``public_releases`` keeps (``outcomes.models``)
 AFTER_AWARD_PAGE = "after_award"
+
+
+def wave_page(months: int) -> str:
+    """The page under which the public after-award page's tables of one course follow-up
+    wave are kept as releases (outcomes18): ``follow_up_6``, ``follow_up_12``."""
+    return f"follow_up_{months}"
+
+
 #: the public figures page's declines table split by reason (``outcomes.figures``)
 FIGURES_DECLINES_PAGE = "figures_declines"
 
@@ -953,6 +986,12 @@ def report_csv(data: dict[str, Any]) -> str:
             )
     for row in after_award_csv_rows(data.get("after_award") or {}):
         w.writerow(row + [""] * (6 + len(units)))
+    # results listed by several awards of the facility (outcomes18): the identifier in
+    # ``group``, the number of awards in ``count``, their codes in ``applied``
+    for x in (data.get("after_award") or {}).get("shared_results", []):
+        codes = " ".join(a["award"] for a in x["awards"])
+        w.writerow(["", x["id"], f"shared_result:{x['kind']}", len(x["awards"]), codes]
+                   + [""] * (8 + len(units)))  # fmt: skip
     # awards declined by their applicants: stage ``declined:<reason>`` (and ``declined``),
     # the count of the group's awarded in ``applied``
     for by, rows in (data.get("declines") or {}).get("by", {}).items():
@@ -1014,6 +1053,16 @@ def after_award_csv_rows(aa: dict[str, Any]) -> list[list[Any]]:
                 [by, x["group"], "result_share:difference", x["judged"], x["awards"],
                  x["difference"], x["difference_low"], x["difference_high"]]
             )  # fmt: skip
+        for x in (aa.get("results_per_award") or {}).get(by, []):
+            out.append(
+                [by, x["group"], "results_per_award", x["results"], x["awards"], x["per_award"],
+                 x["per_award_low"], x["per_award_high"]]
+            )  # fmt: skip
+            if x["group"] != "all":
+                out.append(
+                    [by, x["group"], "results_per_award:difference", x["judged"], x["awards"],
+                     x["difference"], x["difference_low"], x["difference_high"]]
+                )  # fmt: skip
         for x in (aa.get("access") or {}).get(by, []):
             out += [
                 [by, x["group"], "access:first_time", x["first_time"], x["awarded"],

@@ -397,6 +397,8 @@ def use_label(tr: Tr, key: str, data: dict[str, Any] | None = None) -> str:
         return tr(N_("Used (%(unit)s)"), unit=_unit(tr, part, data))
     if head == "lost_hours":
         return tr(N_("Hours lost: %(reason)s"), reason=tr(LOST_LABELS.get(part, part)))
+    if key == "lost_weeks:outage":  # a lost item's weeks after its loss (outcomes18)
+        return tr(N_("Weeks lost: item lost (outage)"))
     if head == "participants" and part:
         return tr(N_("Participants: %(gender)s"), gender=tr(GENDER_LABELS.get(part, part)))
     return tr(USE_LABELS[key]) if key in USE_LABELS else key
@@ -471,6 +473,18 @@ def _span(
     return text if lo is None or hi is None else f"{text} {_interval(f(lo), f(hi), lang)}"
 
 
+def _judged(tr: Tr, x: dict[str, Any], higher: str, lower: str) -> str:
+    """A difference's judgement: too few to judge, ``higher`` or ``lower`` where its 95 %
+    interval excludes zero, else no clear difference."""
+    if not x["judged"]:
+        return tr(FLAG_LABELS["too few"])
+    if x["difference_low"] is not None and x["difference_low"] > 0:
+        return tr(higher)
+    if x["difference_high"] is not None and x["difference_high"] < 0:
+        return tr(lower)
+    return tr(FLAG_LABELS["tested"])
+
+
 def result_share_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     """A grouping's share of the results (publications, datasets, software) beside its
     share of the awards (``after_award.result_shares``), with 95 % intervals and the
@@ -478,14 +492,12 @@ def result_share_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
     enough awards and the interval excludes zero."""
     rows, lang = [], _lang(tr)
     for x in data["after_award"].get("result_shares", {}).get(by, []):
-        if not x["judged"]:
-            flag = tr(FLAG_LABELS["too few"])
-        elif x["difference_low"] is not None and x["difference_low"] > 0:
-            flag = tr(N_("More than its share of the awards"))
-        elif x["difference_high"] is not None and x["difference_high"] < 0:
-            flag = tr(N_("Less than its share of the awards"))
-        else:
-            flag = tr(FLAG_LABELS["tested"])
+        flag = _judged(
+            tr,
+            x,
+            N_("More than its share of the awards"),
+            N_("Less than its share of the awards"),
+        )
         rows.append(
             [
                 _group(tr, x["group"]),
@@ -525,6 +537,73 @@ def result_share_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
                 "A result of several awards counts as a part of one for each (a half for "
                 "two), so that the groups' results add up to the call's."
             )
+        ),
+    }
+
+
+RESULTS_PER_AWARD_TITLES = {
+    "income_group": N_("Results per award, by income group"),
+    "un_region": N_("Results per award, by UN region"),
+    "ldc": N_("Results per award: least developed countries"),
+}
+
+
+def results_per_award_table(tr: Tr, data: dict[str, Any], by: str) -> dict[str, Any]:
+    """A grouping's results per award with 95 % intervals and the difference from the
+    rest of the call (``after_award.results_per_award``, outcomes18), judged as the share
+    of results is."""
+    rows, lang = [], _lang(tr)
+
+    def dec(v: float | None, lo: float | None, hi: float | None) -> str:
+        if v is None:
+            return "–"
+        text = _dec(v, lang)
+        return (
+            text
+            if lo is None or hi is None
+            else f"{text} {_interval(_dec(lo, lang), _dec(hi, lang), lang)}"
+        )
+
+    for x in data["after_award"].get("results_per_award", {}).get(by, []):
+        flag = (
+            ""
+            if x["group"] == "all"
+            else _judged(
+                tr,
+                x,
+                N_("More results per award than the rest"),
+                N_("Fewer results per award than the rest"),
+            )
+        )
+        rows.append(
+            [
+                _group(tr, x["group"]),
+                str(x["awards"]),
+                local_number(x["results"], lang, 1),
+                dec(x["per_award"], x["per_award_low"], x["per_award_high"]),
+                dec(x["difference"], x["difference_low"], x["difference_high"]),
+                flag,
+            ]
+        )
+    return {
+        "title": tr(RESULTS_PER_AWARD_TITLES[by]),
+        "columns": [
+            tr(N_("Group")),
+            tr(N_("Awarded")),
+            tr(N_("Results")),
+            tr(N_("Results per award")),
+            tr(N_("Difference from the rest")),
+            tr(N_("Judgement")),
+        ],
+        "rows": rows,
+        "note": tr(
+            N_(
+                "Results (publications, datasets, software, patents) per award, a result of "
+                "several awards counting as a part of one for each; 95 %% intervals from a "
+                "bootstrap that resamples awards. No judgement where the group or the rest "
+                "has fewer than %(n)s awards."
+            ),
+            n=MIN_JUDGED_AWARDS,
         ),
     }
 
@@ -1084,6 +1163,11 @@ def report_document(data: dict[str, Any], tr: Tr) -> dict[str, Any]:
             for by in ("ldc", "income_group", "un_region")
             if data.get("after_award", {}).get("result_shares", {}).get(by)
         ],
+        "results_per_award": [
+            results_per_award_table(tr, data, by)
+            for by in ("ldc", "income_group", "un_region")
+            if data.get("after_award", {}).get("results_per_award", {}).get(by)
+        ],
         # the page's own tables after these (its template draws them from the JSON): the
         # PDF prints them from here
         "access": [
@@ -1205,6 +1289,7 @@ def report_pdf(
         *doc["after_award"],
         *doc["declines"],
         *doc["result_shares"],
+        *doc["results_per_award"],
         *doc["access"],
         *doc["after_award_more"],
         *doc["change"],

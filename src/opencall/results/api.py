@@ -142,7 +142,8 @@ class StageOut(BaseModel):
         default_factory=dict,
         description="what the award was given and used (results.domain.use_figures): "
         "awarded:<unit>, used:<unit>, lost_hours:<reason>, loans, loans_returned_on_time, "
-        "loans_returned_late, loans_overdue, loans_consumed, samples_taken, participants...",
+        "loans_returned_late, loans_overdue, loans_consumed, loans_lost, lost_weeks:outage "
+        "(a lost item's weeks from lost_on to its due day), samples_taken, participants...",
     )
 
 

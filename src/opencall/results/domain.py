@@ -474,7 +474,8 @@ def use_figures(
     slots); ``lost_hours:<reason>``; ``samples_taken`` on dives; the
     loans (``loans``, ``loans_returned_on_time``, ``loans_returned_late``,
     ``loans_overdue``, ``loans_consumed``: destroyed in the analysis, ``mass_consumed_mg``,
-    ``loans_damaged`` and ``loans_lost``: an item that came back damaged, or never);
+    ``loans_damaged`` and ``loans_lost``: an item that came back damaged, or never, and
+    ``lost_weeks:outage``: a lost item's weeks from its loss to its due day, :func:`lost_weeks`);
     course ``participants``, ``attended`` and ``completed``, and ``participants:<gender>``
     where the gender was collected."""
     out: dict[str, float] = {}
@@ -505,6 +506,9 @@ def use_figures(
                 add("loans_returned_on_time" if on_time else "loans_returned_late", 1)
             if dd.get("condition") in ("damaged", "lost"):
                 add(f"loans_{dd['condition']}", 1)
+            weeks = lost_weeks(dd)
+            if weeks:
+                add("lost_weeks:outage", weeks)
             if dd.get("consumed"):
                 add("loans_consumed", 1)
                 add("mass_consumed_mg", float(dd.get("mass_mg") or 0))
@@ -517,6 +521,16 @@ def use_figures(
             if dd.get("gender") in GENDERS:
                 add(f"participants:{dd['gender']}", 1)
     return out
+
+
+def lost_weeks(data: Mapping[str, Any]) -> float:
+    """A lost item's loan: the weeks from the day it was lost (``lost_on``) to its due day,
+    capacity the facility lost to an outage (outcomes18); 0 for any other loan, one lost
+    on or after its due day, or one whose day lost or due day is not recorded."""
+    lost, due = _date(data.get("lost_on")), _date(data.get("due_on"))
+    if data.get("condition") != "lost" or lost is None or due is None:
+        return 0.0
+    return max(0, (due - lost).days) / 7
 
 
 def days_to_first_result(awarded_on: dt.date, result_dates: Iterable[dt.date]) -> int | None:

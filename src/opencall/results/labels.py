@@ -18,6 +18,7 @@ FIELD_LABELS = {
     "item": N_("Item (serial number; one loan of it at a time)"),
     "condition": N_("Condition it came back in"),
     "condition_note": N_("What happened to it"),
+    "lost_on": N_("Lost on (if lost)"),
     "schedule_entry_id": N_("Planned shipment (schedule entry)"),
     "description": N_("Description"),
     "planned_on": N_("Planned for"),

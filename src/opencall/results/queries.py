@@ -451,6 +451,76 @@ def _of(
     return stmt if proposal_ids is None else stmt.where(model.proposal_id.in_(proposal_ids))
 
 
+def wave_responses(
+    session: Session, call_ids: Sequence[int], today: dt.date
+) -> dict[int, dict[int, tuple[int, int]]]:
+    """{proposal id: ``domain.wave_response``} of the calls' awards with a course
+    follow-up wave due by ``today``: their course and follow-up records alone (one
+    statement), for the public after-award page, which reads no other figure."""
+    recs: dict[int, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    if not call_ids:
+        return {}
+    stmt = select(PostAwardRecord.proposal_id, PostAwardRecord.kind, PostAwardRecord.data).where(
+        PostAwardRecord.kind.in_(("course", "followup"))
+    )
+    for pid, kind, data in session.execute(
+        _of(stmt, PostAwardRecord, call_ids, None).order_by(PostAwardRecord.id)
+    ):
+        recs[pid].append((kind, data))
+    out = {pid: d.wave_response(mine, today) for pid, mine in recs.items()}
+    return {pid: waves for pid, waves in out.items() if waves}
+
+
+def shared_results(session: Session, calls: Sequence[Call]) -> list[dict[str, Any]]:
+    """The results (a DOI, a patent's publication number) that more than one award of
+    ``calls`` lists (a facility's cycles: a multi-year programme's paper on each year's
+    award, or a paper claimed by a team that did not write it), each with its kind, its
+    identifier as stored (a DOI normalised) and the awards listing it, oldest cycle first
+    (``calls``' order): {"kind", "id", "awards": [{"call", "cycle", "award"}]}. A
+    retracted result is left out; one statement (outcomes18)."""
+    if not calls:
+        return []
+    rank = {c.id: i for i, c in enumerate(calls)}
+    of_call = {c.id: c for c in calls}
+    awarded = select(Award.proposal_id).where(Award.call_id.in_(list(rank)))
+    stmt = (
+        select(
+            ResearchOutput.kind,
+            ResearchOutput.doi,
+            ResearchOutput.number,
+            ResearchOutput.call_id,
+            Proposal.code,
+        )
+        .join(Proposal, Proposal.id == ResearchOutput.proposal_id)
+        .where(
+            ResearchOutput.call_id.in_(list(rank)),
+            ResearchOutput.proposal_id.in_(awarded),
+            ResearchOutput.retracted_on.is_(None),
+        )
+    )
+    found: dict[tuple[str, str], dict[str, tuple[int, int]]] = defaultdict(dict)
+    for kind, doi, number, call_id, code in session.execute(stmt):
+        ident = number if kind == "patent" and number else normalise_doi(doi) if doi else ""
+        if ident:
+            found[(kind, ident)][code] = (rank[call_id], call_id)
+    out = []
+    for (kind, ident), awards in sorted(found.items()):
+        if len(awards) < 2:
+            continue
+        listed = sorted(awards.items(), key=lambda a: (a[1][0], a[0]))
+        out.append(
+            {
+                "kind": kind,
+                "id": ident,
+                "awards": [
+                    {"call": of_call[cid].code, "cycle": of_call[cid].cycle, "award": code}
+                    for code, (_r, cid) in listed
+                ],
+            }
+        )
+    return out
+
+
 def reported_clause() -> Any:
     """A proposal whose team reported after the award: a record of its use, or a result
     (a retracted one too). The one rule of the overview, its filter and the reminders."""

@@ -88,13 +88,17 @@ class LoanData(_Strict):
     consumed: bool = False
     condition: Literal["", "good", "damaged", "lost"] = ""
     condition_note: str = Field(default="", max_length=500)
-    #: fields added after records were kept (trialfac17): stored only when given, so a
-    #: sample's loan is stored as before
+    #: the day a lost item was lost (outcomes18): the loan's weeks after it, to its due
+    #: day, are capacity lost to an outage (``domain.use_figures``, ``lost_weeks:outage``)
+    lost_on: dt.date | None = None
+    #: fields added after records were kept (trialfac17, outcomes18): stored only when
+    #: given, so a sample's loan is stored as before
     OMIT_WHEN_DEFAULT: ClassVar[tuple[str, ...]] = (
         "mass_mg",
         "item",
         "condition",
         "condition_note",
+        "lost_on",
     )
 
     @model_validator(mode="after")
@@ -112,6 +116,9 @@ class LoanData(_Strict):
             raise ValueError("a lost loan cannot also be returned or consumed")
         if self.condition in ("good", "damaged") and self.returned_on is None:
             raise ValueError("the condition it came back in needs the day it was returned")
+        if self.lost_on is not None and self.condition != "lost":
+            raise ValueError("lost_on needs the condition lost")
+        _order(self, ("shipped_on", "lost_on"), ("received_on", "lost_on"))
         _needs(self, "received_on", "shipped_on")
         return self
 
