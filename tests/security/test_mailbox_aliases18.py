@@ -1,0 +1,132 @@
+"""One mailbox, one person (trialcrowd18). Round 17 stopped an alias of a mailbox from
+registering a second account ("pi+2@" for pi@'s), but left two gaps:
+
+- providers whose sub-addresses take a "-" ("pi-2@yahoo.com" reaches pi@yahoo.com's
+  mailbox): now read as aliases at the domains of ``people.domain.DASH_TAG_DOMAINS``,
+  where a "-" is never part of an account's own name;
+- accounts made before the rule, aliases of one mailbox: each was its own PI for the
+  call's caps on awards and amounts per PI. Now the allocation counts the accounts of one
+  mailbox as one PI (``people.queries.persons``), in a call and across a continuous
+  call's batches; the site admin lists them (``opencall accounts aliases``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from opencall.allocation import services as al
+from opencall.allocation.models import Decision
+from opencall.cycle import batches
+from opencall.cycle import services as cycle
+from opencall.people.domain import mailbox_key
+from opencall.people.models import User
+from opencall.proposals import services as ps
+from opencall.proposals.models import Proposal
+from tests import factories as f
+from tests.cycle.test_batch_pi_cap import _decide, _panel
+from tests.cycle.test_batches import C1, continuous_call
+from tests.web.conftest import Web, World, register_on_site
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("pi-2@yahoo.com", "pi@yahoo.com"),
+        ("Pi-Lab@YMail.com", "pi@ymail.com"),
+        ("pi-a-b+c@yahoo.co.uk", "pi@yahoo.co.uk"),
+        ("-x@yahoo.com", "-x@yahoo.com"),  # nothing before the tag: the whole part
+        ("mary-jane@example.org", "mary-jane@example.org"),  # a name's "-" elsewhere
+        ("mary-jane+x@example.org", "mary-jane@example.org"),
+    ],
+)
+def test_a_dash_tag_at_the_domains_that_use_one(typed: str, key: str) -> None:
+    assert mailbox_key(typed) == key
+
+
+def _accounts(web: Web) -> list[str]:
+    with web.factory() as s:
+        return list(s.scalars(select(User.email).order_by(User.id)))
+
+
+def test_a_dash_alias_of_a_mailbox_with_an_account_makes_no_account(web: Web, world: World) -> None:
+    r = register_on_site(web.client(), "someone@yahoo.com", "Dash Person")
+    assert r.status_code == 303, r.text[:300]
+    fresh = r.headers["location"]
+    with web.factory() as s:  # verified: not a double click of its registration
+        s.execute(update(User).values(email_verified_at=f.NOW))
+        s.commit()
+    before = _accounts(web)
+    for alias in ("someone-2@yahoo.com", "Someone-lab+x@Yahoo.com"):
+        r = register_on_site(web.client(), alias, "Dash Person")
+        assert (r.status_code, r.headers.get("location")) == (303, fresh), alias
+    assert _accounts(web) == before
+    # and a "-" in an address elsewhere is a letter: its own mailbox
+    r = register_on_site(web.client(), "someone-2@example.org", "Dash Elsewhere")
+    assert r.status_code == 303
+    assert len(_accounts(web)) == len(before) + 1
+
+
+def _alias_of(s: Session, owner: User, alias: str, **kw: Any) -> User:
+    """An account at ``alias``, an alias of ``owner``'s mailbox, as it was made before
+    round 17 refused them (written straight to the table)."""
+    u = f.user(s, **kw)
+    s.execute(update(User).where(User.id == u.id).values(email=alias))
+    s.flush()
+    s.refresh(u)
+    assert mailbox_key(u.email) == mailbox_key(owner.email)
+    return u
+
+
+def _outcome(s: Session, p: Proposal) -> str:
+    d = s.scalar(select(Decision).where(Decision.proposal_id == p.id))
+    assert d is not None
+    return d.outcome
+
+
+def test_accounts_of_one_mailbox_share_the_cap_on_awards_per_pi(db: Session) -> None:
+    s = db
+    call = continuous_call(s)
+    call.allocation_policy = {**(call.allocation_policy or {}), "pi_cap_awards": 1}
+    reviewers = _panel(s, call)
+    pi = f.user(s, institution="Capped institute", country="BRA", email="capped@example.org")
+    alias = _alias_of(s, pi, "capped+second@example.org", institution="Capped institute")
+    mine = [f.full_proposal(s, call, who) for who in (pi, alias)]
+    other = f.full_proposal(s, call, f.user(s, institution="Other institute", country="BRA"))
+    for p in (*mine, other):
+        ps.submit(s, p, now=f.NOW)
+    (b1,) = batches.cut(s, call, now=C1)
+    _decide(s, b1, reviewers)
+    outcomes = sorted(_outcome(s, p) for p in mine)
+    assert outcomes.count("awarded") == 1, outcomes
+    assert _outcome(s, other) == "awarded"  # room there was: the cap alone refused it
+
+
+def test_accounts_of_one_mailbox_share_the_cap_across_batches(db: Session) -> None:
+    s = db
+    call = continuous_call(s)
+    call.allocation_policy = {**(call.allocation_policy or {}), "pi_cap_awards": 1}
+    reviewers = _panel(s, call)
+    pi = f.user(s, institution="Capped institute", country="BRA", email="dotted@gmail.com")
+    first = f.full_proposal(s, call, pi)
+    ps.submit(s, first, now=f.NOW)
+    (b1,) = batches.cut(s, call, now=C1)
+    _decide(s, b1, reviewers)
+    assert _outcome(s, first) == "awarded"
+    al.release_decisions(s, b1)
+
+    alias = _alias_of(s, pi, "d.otted+b2@googlemail.com", institution="Capped institute")
+    again = f.full_proposal(s, call, alias)
+    ps.submit(s, again, now=C1 + dt.timedelta(days=1))
+    other = f.full_proposal(s, call, f.user(s, institution="Other institute", country="BRA"))
+    ps.submit(s, other, now=C1 + dt.timedelta(days=1))
+    cycle.transition_call(s, call, "closed", now=call.closes_at + dt.timedelta(hours=1))
+    b2 = batches.batches_of(s, call)[-1]
+    _decide(s, b2, reviewers)
+    d = s.scalar(select(Decision).where(Decision.proposal_id == again.id))
+    assert d is not None and d.outcome != "awarded", "the mailbox's second award"
+    assert "PI already holds 1 award" in d.explanation
+    assert _outcome(s, other) == "awarded"
