@@ -130,3 +130,33 @@ def test_accounts_of_one_mailbox_share_the_cap_across_batches(db: Session) -> No
     assert d is not None and d.outcome != "awarded", "the mailbox's second award"
     assert "PI already holds 1 award" in d.explanation
     assert _outcome(s, other) == "awarded"
+
+
+def test_a_reviewer_at_an_alias_of_a_team_members_mailbox_is_conflicted(db: Session) -> None:
+    """The conflicts step found a reviewer on a team by account or by the address as
+    typed: a reviewer's account at "pi+rev@" (made before round 17) was no conflict of a
+    proposal of pi@ (at another institution typed), and could be assigned to grade it."""
+    from opencall.reviews import queries as rq
+    from opencall.reviews import services as rv
+    from opencall.reviews.models import Conflict
+
+    call, proposals, reviewers = f.call_in_review(db, 3, 3, reviewers_per_proposal=2)
+    target, reviewer = proposals[1], reviewers[0]
+    rv.compute_conflicts(db, call)
+    assert (target.id, reviewer.id) not in rq.conflict_pairs(db, call)
+    pi = db.get(User, target.members[0].user_id)
+    assert pi is not None
+    local, _, domain = pi.email.partition("@")
+    # the reviewer's account, at its own institution, is an alias of the PI's mailbox
+    db.execute(update(User).where(User.id == reviewer.id).values(email=f"{local}+rev@{domain}"))
+    db.flush()
+    db.expire_all()
+    rv.compute_conflicts(db, call)
+    sources = set(
+        db.scalars(
+            select(Conflict.source).where(
+                Conflict.proposal_id == target.id, Conflict.reviewer_id == reviewer.id
+            )
+        )
+    )
+    assert sources == {"team"}
