@@ -160,3 +160,39 @@ def test_a_reviewer_at_an_alias_of_a_team_members_mailbox_is_conflicted(db: Sess
         )
     )
     assert sources == {"team"}
+
+
+def test_the_site_admin_lists_the_accounts_of_one_mailbox(db: Session) -> None:
+    from opencall.people.queries import alias_groups
+
+    owner = f.user(db, email="owner@example.org")
+    _alias_of(db, owner, "owner+old@example.org")
+    yahoo = f.user(db, email="ya@yahoo.com")
+    _alias_of(db, yahoo, "ya-old@yahoo.com")
+    f.user(db, email="owner.other@example.org")
+    groups = [[u.email for u in g] for g in alias_groups(db)]
+    assert ["owner@example.org", "owner+old@example.org"] in groups
+    assert ["ya@yahoo.com", "ya-old@yahoo.com"] in groups
+    assert all("owner.other@example.org" not in g for g in groups)
+
+
+def test_the_aliases_command(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import create_engine
+    from typer.testing import CliRunner
+
+    from opencall.cli import app as cli_app
+
+    url = f"sqlite:///{tmp_path / 'aliases.sqlite3'}"
+    monkeypatch.setenv("OPENCALL_DATABASE_URL", url)
+    runner = CliRunner()
+    assert runner.invoke(cli_app, ["db", "upgrade"]).exit_code == 0
+    r = runner.invoke(cli_app, ["admin", "aliases"])
+    assert r.exit_code == 0 and "0 mailboxes with more than one account" in r.output
+    with Session(create_engine(url)) as s:
+        for email in ("pi@example.org", "pi+2@example.org", "solo@example.org"):
+            s.add(User(email=email, name="P I", password_hash="x"))
+        s.commit()
+    r = runner.invoke(cli_app, ["admin", "aliases"])
+    assert r.exit_code == 0, r.output
+    assert "mailbox of pi@example.org" in r.output and "pi+2@example.org" in r.output
+    assert "solo@" not in r.output and "1 mailboxes with more than one account" in r.output

@@ -69,6 +69,25 @@ def persons(session: Session, user_ids: Iterable[int]) -> dict[int, int]:
     return {uid: out.get(uid, uid) for uid in ids}
 
 
+def alias_groups(session: Session) -> list[list[User]]:
+    """The accounts whose addresses reach one mailbox, a list a mailbox with more than one
+    (each in the order made), the mailboxes in the order of their first account: accounts
+    made before round 17 refused an alias of a mailbox with an account ("pi@" and
+    "pi+2@"), or before round 18 read "pi-2@yahoo.com" as one. The site admin's
+    ``opencall admin aliases``; a scan of the accounts (an operator's command)."""
+    groups: dict[str, list[int]] = {}
+    for uid, email in session.execute(select(User.id, User.email).order_by(User.id)):
+        groups.setdefault(mailbox_key(email), []).append(int(uid))
+    wanted = [ids for ids in groups.values() if len(ids) > 1]
+    users = {
+        u.id: u
+        for u in session.scalars(
+            select(User).where(User.id.in_([i for ids in wanted for i in ids]))
+        )
+    }
+    return [[users[i] for i in ids] for ids in wanted]
+
+
 def countries(session: Session) -> list[Country]:
     return list(session.scalars(select(Country).order_by(Country.name)))
 
