@@ -196,3 +196,15 @@ def test_the_aliases_command(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> 
     assert r.exit_code == 0, r.output
     assert "mailbox of pi@example.org" in r.output and "pi+2@example.org" in r.output
     assert "solo@" not in r.output and "1 mailboxes with more than one account" in r.output
+
+
+def test_the_mail_throttle_counts_a_dash_tagged_mailbox_once(db: Any) -> None:
+    from opencall.people.services import may_send_email
+
+    sent = [
+        may_send_email(db, address, "team_invite", per_hour=2)
+        for address in ("victim-1@yahoo.com", "Victim-2@yahoo.com", "victim@yahoo.com")
+    ]
+    assert sent == [True, True, False]
+    # a "-" elsewhere is a letter: another mailbox, its own allowance
+    assert may_send_email(db, "victim-1@example.org", "team_invite", per_hour=1)
