@@ -208,3 +208,25 @@ def test_the_mail_throttle_counts_a_dash_tagged_mailbox_once(db: Any) -> None:
     assert sent == [True, True, False]
     # a "-" elsewhere is a letter: another mailbox, its own allowance
     assert may_send_email(db, "victim-1@example.org", "team_invite", per_hour=1)
+
+
+def test_accounts_of_one_mailbox_share_the_bound_on_drafts(db: Session, monkeypatch: Any) -> None:
+    """The bound of drafts never submitted a call per PI counted an account: each alias
+    account made before round 17 started its own."""
+    from opencall.errors import DomainError
+    from opencall.proposals.services import lifecycle
+
+    monkeypatch.setattr(lifecycle, "MAX_UNSUBMITTED", 2)
+    call = f.fast_call(db)
+    pi = f.user(db, email="drafts@yahoo.com")
+    alias = _alias_of(db, pi, "drafts-old@yahoo.com")
+    ps.create_proposal(db, call, pi, title="Mine 1", now=f.NOW, reuse_recent=True)
+    ps.create_proposal(db, call, alias, title="Mine 2", now=f.NOW, reuse_recent=True)
+    before = f.table_counts(db)
+    for who in (pi, alias):
+        with pytest.raises(DomainError, match="never submitted"):
+            ps.create_proposal(db, call, who, title="Mine 3", now=f.NOW, reuse_recent=True)
+    assert f.table_counts(db) == before
+    # another mailbox at the domain starts its own
+    other = f.user(db, email="drafts2@yahoo.com")
+    ps.create_proposal(db, call, other, title="Theirs", now=f.NOW, reuse_recent=True)
