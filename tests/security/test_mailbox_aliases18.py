@@ -11,7 +11,6 @@ registering a second account ("pi+2@" for pi@'s), but left two gaps:
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
@@ -20,14 +19,14 @@ from sqlalchemy.orm import Session
 
 from opencall.allocation import services as al
 from opencall.allocation.models import Decision
+from opencall.calls.models import Call
 from opencall.cycle import batches
-from opencall.cycle import services as cycle
 from opencall.people.domain import mailbox_key
 from opencall.people.models import User
 from opencall.proposals import services as ps
 from opencall.proposals.models import Proposal
 from tests import factories as f
-from tests.cycle.test_batch_pi_cap import _decide, _panel
+from tests.cycle.test_batch_pi_cap import _decide, _panel, second_batch
 from tests.cycle.test_batches import C1, continuous_call
 from tests.web.conftest import Web, World, register_on_site
 
@@ -87,12 +86,17 @@ def _outcome(s: Session, p: Proposal) -> str:
     return d.outcome
 
 
-def test_accounts_of_one_mailbox_share_the_cap_on_awards_per_pi(db: Session) -> None:
-    s = db
+def _capped(s: Session, email: str) -> tuple[Call, list[User], User]:
+    """A continuous call with a cap of one award per PI, its panel, and a PI at ``email``."""
     call = continuous_call(s)
     call.allocation_policy = {**(call.allocation_policy or {}), "pi_cap_awards": 1}
     reviewers = _panel(s, call)
-    pi = f.user(s, institution="Capped institute", country="BRA", email="capped@example.org")
+    return call, reviewers, f.user(s, institution="Capped institute", country="BRA", email=email)
+
+
+def test_accounts_of_one_mailbox_share_the_cap_on_awards_per_pi(db: Session) -> None:
+    s = db
+    call, reviewers, pi = _capped(s, "capped@example.org")
     alias = _alias_of(s, pi, "capped+second@example.org", institution="Capped institute")
     mine = [f.full_proposal(s, call, who) for who in (pi, alias)]
     other = f.full_proposal(s, call, f.user(s, institution="Other institute", country="BRA"))
@@ -107,10 +111,7 @@ def test_accounts_of_one_mailbox_share_the_cap_on_awards_per_pi(db: Session) -> 
 
 def test_accounts_of_one_mailbox_share_the_cap_across_batches(db: Session) -> None:
     s = db
-    call = continuous_call(s)
-    call.allocation_policy = {**(call.allocation_policy or {}), "pi_cap_awards": 1}
-    reviewers = _panel(s, call)
-    pi = f.user(s, institution="Capped institute", country="BRA", email="dotted@gmail.com")
+    call, reviewers, pi = _capped(s, "dotted@gmail.com")
     first = f.full_proposal(s, call, pi)
     ps.submit(s, first, now=f.NOW)
     (b1,) = batches.cut(s, call, now=C1)
@@ -119,13 +120,7 @@ def test_accounts_of_one_mailbox_share_the_cap_across_batches(db: Session) -> No
     al.release_decisions(s, b1)
 
     alias = _alias_of(s, pi, "d.otted+b2@googlemail.com", institution="Capped institute")
-    again = f.full_proposal(s, call, alias)
-    ps.submit(s, again, now=C1 + dt.timedelta(days=1))
-    other = f.full_proposal(s, call, f.user(s, institution="Other institute", country="BRA"))
-    ps.submit(s, other, now=C1 + dt.timedelta(days=1))
-    cycle.transition_call(s, call, "closed", now=call.closes_at + dt.timedelta(hours=1))
-    b2 = batches.batches_of(s, call)[-1]
-    _decide(s, b2, reviewers)
+    again, other = second_batch(s, call, alias, reviewers)
     d = s.scalar(select(Decision).where(Decision.proposal_id == again.id))
     assert d is not None and d.outcome != "awarded", "the mailbox's second award"
     assert "PI already holds 1 award" in d.explanation
