@@ -22,9 +22,10 @@ def _like(text: str) -> str:
 def same_mailbox(column: Any, email: str) -> ColumnElement[bool]:
     """A condition on the address ``column`` true of every address that reaches the
     mailbox ``email`` reaches (:func:`opencall.people.domain.mailbox_key`: "pi+2@x.org"
-    and "pi@x.org"; "pi-2@yahoo.com" and "pi@yahoo.com"; at Gmail, dots and "googlemail.com" too), and of few others: a LIKE
-    pattern (at Gmail, on the address with its dots removed: no index serves it), so the
-    rows it finds are judged again with ``mailbox_key``."""
+    and "pi@x.org"; "pi-2@yahoo.com" and "pi@yahoo.com"; at Gmail, dots and
+    "googlemail.com" too), and of few others: a LIKE pattern (at Gmail, on the address
+    with its dots removed: no index serves it), so the rows it finds are judged again
+    with ``mailbox_key``."""
     local, _, domain = mailbox_key(email).rpartition("@")
     address: Any = column
     domains = [domain]
