@@ -172,25 +172,32 @@ def test_the_site_admin_lists_the_accounts_of_one_mailbox(db: Session) -> None:
 
 
 def test_the_aliases_command(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``opencall admin aliases`` prints a block a shared mailbox, and nothing else."""
     from sqlalchemy import create_engine
     from typer.testing import CliRunner
 
+    from opencall import migrate
     from opencall.cli import app as cli_app
 
-    url = f"sqlite:///{tmp_path / 'aliases.sqlite3'}"
-    monkeypatch.setenv("OPENCALL_DATABASE_URL", url)
-    runner = CliRunner()
-    assert runner.invoke(cli_app, ["db", "upgrade"]).exit_code == 0
-    r = runner.invoke(cli_app, ["admin", "aliases"])
-    assert r.exit_code == 0 and "0 mailboxes with more than one account" in r.output
-    with Session(create_engine(url)) as s:
-        for email in ("pi@example.org", "pi+2@example.org", "solo@example.org"):
-            s.add(User(email=email, name="P I", password_hash="x"))
+    engine = create_engine(f"sqlite:///{tmp_path / 'aliases.sqlite3'}")
+    migrate.upgrade(engine)
+    monkeypatch.setenv("OPENCALL_DATABASE_URL", str(engine.url))
+
+    def listed() -> str:
+        r = CliRunner().invoke(cli_app, ["admin", "aliases"])
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    assert "0 mailboxes with more than one account" in listed()
+    with Session(engine) as s:
+        s.add_all(
+            User(email=email, name="P I", password_hash="x")
+            for email in ("pi@example.org", "pi+2@example.org", "solo@example.org")
+        )
         s.commit()
-    r = runner.invoke(cli_app, ["admin", "aliases"])
-    assert r.exit_code == 0, r.output
-    assert "mailbox of pi@example.org" in r.output and "pi+2@example.org" in r.output
-    assert "solo@" not in r.output and "1 mailboxes with more than one account" in r.output
+    out = listed()
+    assert "mailbox of pi@example.org" in out and "pi+2@example.org" in out
+    assert "solo@" not in out and "1 mailboxes with more than one account" in out
 
 
 def test_the_mail_throttle_counts_a_dash_tagged_mailbox_once(db: Any) -> None:
