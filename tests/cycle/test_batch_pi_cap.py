@@ -49,6 +49,20 @@ def _panel(s: Session, call: Call) -> list[User]:
     return reviewers
 
 
+def second_batch(s: Session, call: Call, pi: User, reviewers: list[User]) -> tuple[Proposal, ...]:
+    """A proposal of ``pi`` and one of another applicant in the call's second (last)
+    batch, decided: (``pi``'s, the other's)."""
+    again = f.full_proposal(s, call, pi)
+    ps.submit(s, again, now=C1 + dt.timedelta(days=1))
+    other = f.full_proposal(s, call, f.user(s, institution="Other institute", country="BRA"))
+    ps.submit(s, other, now=C1 + dt.timedelta(days=1))
+    cycle.transition_call(s, call, "closed", now=call.closes_at + dt.timedelta(hours=1))
+    b2 = batches.batches_of(s, call)[-1]
+    assert b2.batch_number == 2 and again.call_id == b2.id
+    _decide(s, b2, reviewers)
+    return again, other
+
+
 def _outcome(s: Session, p: Proposal) -> tuple[str, str]:
     d = s.scalar(select(Decision).where(Decision.proposal_id == p.id))
     assert d is not None
@@ -68,14 +82,7 @@ def test_the_pi_cap_counts_the_awards_of_the_calls_earlier_batches(db: Session) 
     assert _outcome(s, first)[0] == "awarded"
     al.release_decisions(s, b1)
 
-    again = f.full_proposal(s, call, pi)
-    ps.submit(s, again, now=C1 + dt.timedelta(days=1))
-    other = f.full_proposal(s, call, f.user(s, institution="Other institute", country="BRA"))
-    ps.submit(s, other, now=C1 + dt.timedelta(days=1))
-    cycle.transition_call(s, call, "closed", now=call.closes_at + dt.timedelta(hours=1))
-    b2 = batches.batches_of(s, call)[-1]
-    assert b2.id != b1.id and again.call_id == b2.id
-    _decide(s, b2, reviewers)
+    again, other = second_batch(s, call, pi, reviewers)
     outcome, why = _outcome(s, again)
     assert outcome != "awarded", "the PI's second award in the call's period, past its cap"
     assert "PI already holds 1 award" in why

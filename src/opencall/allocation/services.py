@@ -33,6 +33,7 @@ from opencall.inputs import plain_number
 from opencall.jobs import Job, enqueue
 from opencall.optim.messages import M_, Message, composed, listing, number, render
 from opencall.people.models import Country
+from opencall.people.queries import persons
 from opencall.proposals.models import Proposal
 from opencall.proposals.services import lock_call_for_close
 from opencall.reviews import queries as rq
@@ -580,9 +581,17 @@ def build_problem(
     same_time_requests: dict[int, list[dict[str, Any]]] = {}
     countries = {c.iso3: c for c in session.scalars(select(Country))}
     now = utcnow()
+    capped = policy_doc.pi_cap_awards is not None or policy_doc.pi_cap_amount is not None
+    # the accounts of one mailbox (aliases made before round 17 refused them) are one PI
+    # for the caps per PI, here and in the continuous call's earlier batches (trialcrowd18)
+    person = persons(
+        session,
+        {p.pi_user_id for p in proposals}
+        | (holders_in_earlier_batches(session, call) if capped else set()),
+    )
     for p in proposals:
         content = revision_content(session, p)
-        pi = str(p.pi_user_id)
+        pi = str(person[p.pi_user_id])
         parts: list[_Part] = []
         bundle_of: dict[int, str | None] = {}
         apart = _same_time_apart(pools, content["requests"])
@@ -668,17 +677,17 @@ def build_problem(
         for s in policy_doc.group_shares
     )
     cap = policy_doc.pi_cap_amount
-    held = (
-        awards_held_in_earlier_batches(session, call, {p.pi_user_id for p in proposals})
-        if policy_doc.pi_cap_awards is not None
-        else {}
-    )
+    held: dict[int, int] = {}
+    if policy_doc.pi_cap_awards is not None:
+        for uid, n in awards_held_in_earlier_batches(session, call, set(person)).items():
+            held[person[uid]] = held.get(person[uid], 0) + n
     # the amount cap per PI holds across a continuous call's batches too
-    held_amounts = (
-        amounts_held_in_earlier_batches(session, call, {p.pi_user_id for p in proposals})
-        if cap is not None
-        else {}
-    )
+    held_amounts: dict[int, dict[int, float]] = {}
+    if cap is not None:
+        for uid, per_pool in amounts_held_in_earlier_batches(session, call, set(person)).items():
+            mine = held_amounts.setdefault(person[uid], {})
+            for pid, v in per_pool.items():
+                mine[pid] = mine.get(pid, 0.0) + v
     # a limit on the total awarded of a resource holds across a continuous call's batches:
     # what the earlier batches awarded of it comes off (the rest bounds the batch's room)
     earlier = {
@@ -774,6 +783,15 @@ def awards_held_in_earlier_batches(session: Session, call: Call, pis: set[int]) 
     return {int(pi): int(n) for pi, n in rows if pi is not None}
 
 
+def holders_in_earlier_batches(session: Session, call: Call) -> set[int]:
+    """The PIs who hold awards in the batches of ``call``'s continuous call before
+    ``call`` (empty for a call that is not a batch)."""
+    if call.parent_id is None or call.batch_number is None:
+        return set()
+    stmt = select(Proposal.pi_user_id).distinct()
+    return {int(pi) for pi in session.scalars(_in_earlier_batches(stmt, call)) if pi is not None}
+
+
 def awarded_in_earlier_batches(session: Session, call: Call) -> dict[int, float]:
     """What the batches of ``call``'s continuous call before ``call`` awarded of each
     resource (``{pool id: amount}``; empty for a call that is not a batch): a limit on
@@ -790,18 +808,16 @@ def awarded_in_earlier_batches(session: Session, call: Call) -> dict[int, float]
     return {int(pid): float(amount) for pid, amount in rows if pid is not None and amount}
 
 
-def _in_earlier_batches(stmt: Any, call: Call, pis: set[int]) -> Any:
-    """``stmt`` over the awards of ``pis`` in the batches of ``call``'s continuous call
-    before ``call``."""
-    return (
-        stmt.join(Proposal, Proposal.id == Award.proposal_id)
+def _in_earlier_batches(stmt: Any, call: Call, pis: set[int] | None = None) -> Any:
+    """``stmt`` over the awards of ``pis`` (of anyone: None) in the batches of ``call``'s
+    continuous call before ``call``."""
+    stmt = (
+        stmt.select_from(Award)
+        .join(Proposal, Proposal.id == Award.proposal_id)
         .join(Call, Call.id == Award.call_id)
-        .where(
-            Call.parent_id == call.parent_id,
-            Call.batch_number < call.batch_number,
-            Proposal.pi_user_id.in_(pis),
-        )
+        .where(Call.parent_id == call.parent_id, Call.batch_number < call.batch_number)
     )
+    return stmt if pis is None else stmt.where(Proposal.pi_user_id.in_(pis))
 
 
 def amounts_held_in_earlier_batches(

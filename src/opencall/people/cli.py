@@ -13,7 +13,7 @@ from rich.console import Console
 
 from opencall.db import unit_of_work
 from opencall.errors import DomainError
-from opencall.people import services
+from opencall.people import queries, services
 
 # soft_wrap: a message is one line off a terminal too (a journal, a script, grep);
 # rich cut every line at 80 columns there, paths and addresses included (trialop18)
@@ -67,3 +67,23 @@ def create(
             highlight=False,
             markup=False,
         )
+
+
+@admin_app.command("aliases")
+def aliases(ctx: typer.Context) -> None:
+    """List the accounts that share one mailbox ("pi@" and "pi+2@", "p.i@gmail.com" and
+    "pi@googlemail.com", "pi-2@yahoo.com"), made before registration refused them.
+
+    One block a mailbox: each account's id, address, whether verified, when made. The
+    allocation counts them as one PI for the caps per PI and the conflicts step as one
+    person on a team; nothing is merged (read only)."""
+    c: Any = ctx.obj
+    with c.factory() as s:
+        groups = queries.alias_groups(s)
+        for group in groups:
+            console.print(f"mailbox of {group[0].email}", highlight=False, markup=False)
+            for u in group:
+                verified = "verified" if u.email_verified_at else "not verified"
+                line = f"  user {u.id}  {u.email}  {verified}  made {u.created_at:%Y-%m-%d}"
+                console.print(line, highlight=False, markup=False)
+    console.print(f"{len(groups)} mailboxes with more than one account")

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from opencall.people.domain import DOTLESS_DOMAINS, mailbox_key, normalise_email
+from opencall.people.domain import DASH_TAG_DOMAINS, DOTLESS_DOMAINS, mailbox_key, normalise_email
 from opencall.people.models import Country, ReviewerPublication, RoleGrant, RoleInvitation, User
 
 
@@ -21,16 +22,18 @@ def _like(text: str) -> str:
 def same_mailbox(column: Any, email: str) -> ColumnElement[bool]:
     """A condition on the address ``column`` true of every address that reaches the
     mailbox ``email`` reaches (:func:`opencall.people.domain.mailbox_key`: "pi+2@x.org"
-    and "pi@x.org"; at Gmail, dots and "googlemail.com" too), and of few others: a LIKE
-    pattern (at Gmail, on the address with its dots removed: no index serves it), so the
-    rows it finds are judged again with ``mailbox_key``."""
+    and "pi@x.org"; "pi-2@yahoo.com" and "pi@yahoo.com"; at Gmail, dots and
+    "googlemail.com" too), and of few others: a LIKE pattern (at Gmail, on the address
+    with its dots removed: no index serves it), so the rows it finds are judged again
+    with ``mailbox_key``."""
     local, _, domain = mailbox_key(email).rpartition("@")
     address: Any = column
     domains = [domain]
     if domain in DOTLESS_DOMAINS.values():
         address = func.replace(column, ".", "")
         domains = [d.replace(".", "") for d, to in DOTLESS_DOMAINS.items() if to == domain]
-    patterns = [f"{_like(local)}{tail}@{_like(d)}" for d in domains for tail in ("", "+%")]
+    tails = ("", "+%", "-%") if domain in DASH_TAG_DOMAINS else ("", "+%")
+    patterns = [f"{_like(local)}{tail}@{_like(d)}" for d in domains for tail in tails]
     return or_(*(address.like(p, escape="\\") for p in patterns))
 
 
@@ -49,6 +52,41 @@ def account_of_mailbox(session: Session, email: str) -> User | None:
     key = mailbox_key(email)
     found = session.scalars(select(User).where(same_mailbox(User.email, email)).order_by(User.id))
     return next((u for u in found if mailbox_key(u.email) == key), None)
+
+
+def persons(session: Session, user_ids: Iterable[int]) -> dict[int, int]:
+    """Each of ``user_ids`` mapped to the person it is: the first (least id) of those
+    accounts among ``user_ids`` whose addresses reach the same mailbox
+    (:func:`opencall.people.domain.mailbox_key`). Accounts made before round 17 refused
+    aliases ("pi@" and "pi+2@", both verified in one mailbox) are one person for the
+    limits a call puts on a PI (trialcrowd18); any other account is itself."""
+    ids = sorted(set(user_ids))
+    first: dict[str, int] = {}
+    out: dict[int, int] = {}
+    for uid, email in session.execute(
+        select(User.id, User.email).where(User.id.in_(ids)).order_by(User.id)
+    ):
+        out[int(uid)] = first.setdefault(mailbox_key(email), int(uid))
+    return {uid: out.get(uid, uid) for uid in ids}
+
+
+def alias_groups(session: Session) -> list[list[User]]:
+    """The accounts whose addresses reach one mailbox, a list a mailbox with more than one
+    (each in the order made), the mailboxes in the order of their first account: accounts
+    made before round 17 refused an alias of a mailbox with an account ("pi@" and
+    "pi+2@"), or before round 18 read "pi-2@yahoo.com" as one. The site admin's
+    ``opencall admin aliases``; a scan of the accounts (an operator's command)."""
+    groups: dict[str, list[int]] = {}
+    for uid, email in session.execute(select(User.id, User.email).order_by(User.id)):
+        groups.setdefault(mailbox_key(email), []).append(int(uid))
+    wanted = [ids for ids in groups.values() if len(ids) > 1]
+    users = {
+        u.id: u
+        for u in session.scalars(
+            select(User).where(User.id.in_([i for ids in wanted for i in ids]))
+        )
+    }
+    return [[users[i] for i in ids] for ids in wanted]
 
 
 def countries(session: Session) -> list[Country]:

@@ -17,6 +17,7 @@ from opencall.calls.policies import STAFF_ROLES
 from opencall.errors import DomainError
 from opencall.people.queries import grants_in_scope_query
 from opencall.proposals.models import Proposal
+from opencall.proposals.services import lock_for_write
 from opencall.results.models import PostAwardRecord, ReportReminder
 from opencall.reviews.policies import withheld
 from opencall.scheduling.models import ScheduleEntry
@@ -49,6 +50,9 @@ def decline_award(
         for m in proposal.members
     ):
         raise DomainError("Not found", code="not_found")
+    # a record kept on the award at the same moment (trialcrowd18): both lock the
+    # proposal's row first, so the second reads what the first wrote
+    lock_for_write(session, proposal)
     done = declined(session, proposal.id)
     if done is not None:
         return done, False

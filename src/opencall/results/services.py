@@ -21,6 +21,7 @@ from opencall.facilities.models import CapacityPool
 from opencall.inputs import shown
 from opencall.people.models import User
 from opencall.proposals.models import Proposal, TeamMember
+from opencall.proposals.services import lock_for_write
 from opencall.results import domain as d
 from opencall.results import importers, policies
 from opencall.results import queries as q
@@ -33,6 +34,9 @@ MAX_IMPORT_BYTES = 2 * 1024 * 1024
 
 
 def _require_awarded(session: Session, proposal: Proposal) -> None:
+    # the proposal's row first: a decline at the same moment either came first (its
+    # awards gone: refused here) or waits, and then finds this record (trialcrowd18)
+    lock_for_write(session, proposal)
     if not policies.is_awarded(session, proposal):
         raise DomainError("Records can be kept only for an awarded proposal.")
 

@@ -26,6 +26,9 @@ class TeamFacts:
     rors: frozenset[str]
     # (family name, first initial) of every member, to match publication authors
     name_keys: frozenset[tuple[str, str]] = frozenset()
+    # the mailboxes the members' addresses reach (``people.domain.mailbox_key``): a
+    # reviewer's account at an alias of a member's mailbox is that member (trialcrowd18)
+    mailboxes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class PersonFacts:
     user_id: int
     email: str
     institution_key: str | None = None
+    mailbox: str = ""  # the mailbox ``email`` reaches (``people.domain.mailbox_key``)
     ror: str | None = None
     # co-authors in the person's publication list: ((family, initial), year or None)
     coauthors: tuple[tuple[tuple[str, str], int | None], ...] = ()
@@ -60,7 +64,11 @@ def conflict_sources(
     """{source: detail} for ``team`` (member of the team), ``institution`` (same
     institution by ROR id or name key), ``coauthor`` (declared co-authorship or
     advising within ``coauthor_years``) and ``personal`` (declared by either side)."""
-    if person.user_id in team.user_ids or person.email in team.emails:
+    if (
+        person.user_id in team.user_ids
+        or person.email in team.emails
+        or (person.mailbox and person.mailbox in team.mailboxes)
+    ):
         return {"team": "the reviewer is a member of the team"}
     found: dict[str, str] = {}
     if (person.ror and person.ror in team.rors) or (
@@ -92,7 +100,7 @@ class ConflictIndex:
     """:func:`conflict_sources` for every person against a team, without testing every pair.
 
     A person can be conflicted with a team only through a fact they share with it: an
-    account or e-mail on the team, a ROR id or institution key, a declared relation
+    account, e-mail or mailbox on the team, a ROR id or institution key, a declared relation
     naming one side or the other, or a co-author's name key. The index maps each fact to
     the people who have it, so :meth:`sources` tests only those people, each against the
     relations that name them (in their original order), and returns exactly what calling
@@ -103,12 +111,15 @@ class ConflictIndex:
         self.people = people
         self.by_uid: dict[int, list[int]] = {}
         self.by_email: dict[str, list[int]] = {}
+        self.by_mailbox: dict[str, list[int]] = {}
         self.by_ror: dict[str, list[int]] = {}
         self.by_inst: dict[str, list[int]] = {}
         self.by_coauthor: dict[tuple[str, str], list[int]] = {}
         for i, p in enumerate(people):
             self.by_uid.setdefault(p.user_id, []).append(i)
             self.by_email.setdefault(p.email, []).append(i)
+            if p.mailbox:
+                self.by_mailbox.setdefault(p.mailbox, []).append(i)
             if p.ror:
                 self.by_ror.setdefault(p.ror, []).append(i)
             if p.institution_key:
@@ -135,6 +146,8 @@ class ConflictIndex:
             # relations declared by a person about a team member's e-mail
             for k in self.rel_by_email.get(email, ()):
                 found.update(self.by_uid.get(self.relations[k].user_id, ()))
+        for mailbox in team.mailboxes:
+            found.update(self.by_mailbox.get(mailbox, ()))
         for ror in team.rors:
             found.update(self.by_ror.get(ror, ()))
         for key in team.institution_keys:

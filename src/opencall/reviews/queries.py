@@ -11,7 +11,7 @@ from opencall.calls.models import Call
 from opencall.calls.policies import STAFF_ROLES
 from opencall.calls.schemas import review_settings
 from opencall.people.bibliography import author_key
-from opencall.people.domain import institution_key
+from opencall.people.domain import institution_key, mailbox_key
 from opencall.people.models import Country, Institution, ReviewerPublication, RoleGrant, User
 from opencall.proposals.domain import name_fact
 from opencall.proposals.models import (
@@ -103,6 +103,7 @@ def person_facts(user: User, publications: Sequence[ReviewerPublication] = ()) -
     return PersonFacts(
         user_id=user.id,
         email=user.email,
+        mailbox=mailbox_key(user.email),
         # from the name, as the team's keys are (a key stored before names in every
         # script had one was empty: such a reviewer would be in conflict with no one)
         institution_key=institution_key(inst.name) if inst is not None else None,
@@ -136,11 +137,11 @@ def team_facts(
         inst = institutions.get(t.get("institution_id") or -1)
         if inst is not None and inst.ror_id:
             rors.add(inst.ror_id)
+    emails = {m.email for m in members} | {t["email"] for t in content.get("team", [])}
     return TeamFacts(
         user_ids=frozenset(m.user_id for m in members if m.user_id),
-        emails=frozenset(
-            {m.email for m in members} | {t["email"] for t in content.get("team", [])}
-        ),
+        emails=frozenset(emails),
+        mailboxes=frozenset(mailbox_key(e) for e in emails if e),
         institution_keys=frozenset(keys),
         rors=frozenset(rors),
         name_keys=frozenset(
