@@ -812,6 +812,26 @@ def _sent_files(request: Request) -> bool:
     return request.headers.get("content-type", "").startswith("multipart/")
 
 
+def _resume_page(
+    request: Request, mode: str, carry: dict[str, str], proven: bool, status: int
+) -> Response:
+    """The page that keeps a form its session or its token let down (``resume.html``):
+    sign in again (``mode`` "login") or send it again ("resend"), with the text fields of
+    ``carry``, back to the path it was sent to."""
+    return render(
+        request,
+        "resume.html",
+        {
+            "mode": mode,
+            "carry": carry,
+            "target": request.url.path,
+            "proven": proven,
+            "had_files": _sent_files(request),
+        },
+        status=status,
+    )
+
+
 def _carry(form: dict[str, str]) -> dict[str, str]:
     """Text fields worth carrying back to the visitor (never passwords or tokens)."""
     return {
@@ -959,18 +979,7 @@ def install(
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         proven = guard.same_origin_proven(_headers(request), settings)
         form = getattr(request.state, "posted", {}) if proven else {}
-        return render(
-            request,
-            "resume.html",
-            {
-                "mode": "login",
-                "carry": form,
-                "target": request.url.path,
-                "proven": proven,
-                "had_files": _sent_files(request),
-            },
-            status=401,
-        )
+        return _resume_page(request, "login", form, proven, 401)
 
     @app.exception_handler(CsrfFailed)
     async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
@@ -982,17 +991,12 @@ def install(
         sess = security.read_session(request)
         expired = not signed_in and (sess is None or sess.sid is not None)
         login = expired and request.url.path not in ("/login", "/register")
-        return render(
+        return _resume_page(
             request,
-            "resume.html",
-            {
-                "mode": "login" if login else "resend",
-                "carry": carry if proven or not login else {},
-                "target": request.url.path,
-                "proven": proven,
-                "had_files": _sent_files(request),
-            },
-            status=403,
+            "login" if login else "resend",
+            carry if proven or not login else {},
+            proven,
+            403,
         )
 
     @app.exception_handler(HTTPException)
