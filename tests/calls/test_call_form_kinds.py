@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from opencall.calls import services as call_services
 from opencall.calls.models import Call
 from opencall.facilities import services as fac_services
+from opencall.facilities.models import Facility
 from opencall.people import services as people_services
 from tests import factories as F
 from tests.web.conftest import Web, session_cookie
@@ -126,3 +127,49 @@ def test_the_offer_fields_come_from_the_kind() -> None:
     assert call_services.offer_fields("telescope") == ("receivers", "modes")
     for kind in OTHER_KINDS:
         assert call_services.offer_fields(kind) == ()
+
+
+def test_the_apply_form_of_another_kind_has_no_telescope_inputs(web: Web) -> None:
+    """The applicant's form offers the request forms of the call's facility kind only
+    (``proposals.services.KIND_FOR_FACILITY``): a samples call asks for no receiver,
+    observing mode or targets. (Checked: it was already so.)"""
+    from opencall.proposals import services as prop_services
+    from tests.web.conftest import make_open
+
+    with web.factory() as s:
+        call, _pool = F.samples_call(s)
+        make_open(call)
+        pi = F.user(s, email="pi@kinds.example")
+        p = prop_services.create_proposal(s, call, pi, title="Regolith grains")
+        s.commit()
+        pid = p.id
+    c = web.client("en")
+    c.cookies.set("oc_session", session_cookie(web, "pi@kinds.example", "kinds-csrf"))
+    page = c.get(f"/proposals/{pid}").text
+    assert 'name="sample_type"' in page
+    for name in ('name="receiver"', 'name="mode"', 'name="targets-0-name"', "Receiver"):
+        assert name not in page, name
+
+
+def test_the_service_refuses_them_too(web: Web) -> None:
+    """The API and every other caller of ``create_call``: the same error, nothing made."""
+    import datetime as dt
+
+    from opencall.errors import DomainError
+
+    _operator(web, "samples")
+    with web.factory() as s:
+        fac = s.scalars(select(Facility).where(Facility.kind == "samples")).one()
+        doc = {
+            "slug": "by-api",
+            "code": "BA",
+            "title": "By the API",
+            "cycle": "2027",
+            "opens_at": dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
+            "closes_at": dt.datetime(2027, 6, 1, tzinfo=dt.UTC),
+            "form": {"modes": ["Tracking"]},
+        }
+        with pytest.raises(DomainError, match="does not offer observing modes"):
+            call_services.create_call(s, fac, doc)
+        s.rollback()
+        assert s.scalar(select(func.count(Call.id))) == 0

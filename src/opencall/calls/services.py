@@ -62,10 +62,6 @@ def check_title_bound(form: CallForm) -> None:
 #: telescope's receivers and observing modes); a kind has those its attributes have
 #: (``facilities.schemas.FACILITY_ATTRS``): the call form shows only these (trialop18b)
 OFFER_FIELDS = ("receivers", "modes")
-_NOT_OFFERED = {
-    "receivers": "A %(kind)s facility does not offer receivers: leave this field empty.",
-    "modes": "A %(kind)s facility does not offer observing modes: leave this field empty.",
-}
 
 
 def offer_fields(kind: str) -> tuple[str, ...]:
@@ -76,7 +72,17 @@ def offer_fields(kind: str) -> tuple[str, ...]:
 
 def not_offered(kind: str, name: str) -> DomainError:
     """The error for a value of the offer field ``name`` that a ``kind`` facility lacks."""
-    return DomainError(_NOT_OFFERED[name], field=f"form.{name}", kind=kind)
+    if name == "receivers":
+        return DomainError(
+            "A %(kind)s facility does not offer receivers: leave this field empty.",
+            field="form.receivers",
+            kind=kind,
+        )
+    return DomainError(
+        "A %(kind)s facility does not offer observing modes: leave this field empty.",
+        field="form.modes",
+        kind=kind,
+    )
 
 
 def _check_kind_fields(facility: Facility, form: CallForm, names: set[str]) -> None:
