@@ -100,6 +100,15 @@ def _options(facilities: list[Facility]) -> list[tuple[str, str]]:
     return [(str(f.id), f"{f.name} ({f.provider.name})") for f in facilities]
 
 
+def _offer_fields(facilities: list[Facility], chosen: str = "") -> tuple[str, ...]:
+    """The offer fields (``services.OFFER_FIELDS``) the new-call page shows: those of the
+    chosen facility's kind, or, before one is chosen, of any kind among ``facilities``."""
+    kinds = {f.kind for f in facilities if str(f.id) == chosen} or {f.kind for f in facilities}
+    return tuple(
+        n for n in services.OFFER_FIELDS if any(n in services.offer_fields(k) for k in kinds)
+    )
+
+
 def _num(raw: str, kind: type = float) -> Any:
     raw = raw.strip()
     if raw == "":
@@ -187,13 +196,13 @@ def call_document(
         except ValueError:
             errors["group_caps"] = page._(MSG_NUMBER)
     ap["group_caps"] = caps
-    if facility.kind == "telescope":
-        form["receivers"] = [
-            x.strip() for x in f.get("receivers", "").split(",") if x.strip()
-        ] or list(facility.attributes.get("receivers", []))
-        form["modes"] = [x.strip() for x in f.get("modes", "").split(",") if x.strip()] or list(
-            facility.attributes.get("modes", [])
-        )
+    offered = services.offer_fields(facility.kind)
+    for name in services.OFFER_FIELDS:  # a telescope's receivers and modes (empty: all)
+        given = [x.strip() for x in f.get(name, "").split(",") if x.strip()]
+        if name in offered:
+            form[name] = given or list(facility.attributes.get(name, []))
+        elif given:  # an input the kind's page does not show: said, nothing made
+            errors[name] = page.t.error(services.not_offered(facility.kind, name))
     eligibility: dict[str, Any] = {}
     groups = [x.strip() for x in f.get("eligible_income_groups", "").split(",") if x.strip()]
     if groups:
@@ -245,9 +254,15 @@ def new_call_form(page: Page = Depends(get_page)) -> Response:
     facilities = _facilities(page)
     if not facilities:
         page.not_found()
+    chosen = page.request.query_params.get("facility_id", "")  # (a facility's own link)
     return page.render(
         "manage/new_call.html",
-        {"facility_options": _options(facilities), "form": {"anonymity": "dual"}, "errors": {}},
+        {
+            "facility_options": _options(facilities),
+            "form": {"anonymity": "dual", "facility_id": chosen},
+            "errors": {},
+            "offer_fields": _offer_fields(facilities, chosen),
+        },
     )
 
 
@@ -275,7 +290,12 @@ def new_call(page: Page = Depends(get_page)) -> Response:
             errors[refused.field if refused.field in f else "form"] = refused.message
     return page.render(
         "manage/new_call.html",
-        {"facility_options": _options(list(facilities.values())), "form": f, "errors": errors},
+        {
+            "facility_options": _options(list(facilities.values())),
+            "form": f,
+            "errors": errors,
+            "offer_fields": _offer_fields(list(facilities.values()), f.get("facility_id", "")),
+        },
         status=400,
     )
 
@@ -392,6 +412,7 @@ def _edit_page(
             "errors": errors,
             "editing": True,
             "office": True,
+            "offer_fields": services.offer_fields(call.facility.kind),
             **status_labels(page),
         },
         status=status,

@@ -29,6 +29,7 @@ from opencall.facilities import services as fac_services
 from opencall.facilities.domain import amount_text, number_param, require_whole, unit_text
 from opencall.facilities.models import CapacityPool, Facility
 from opencall.facilities.queries import pools_of
+from opencall.facilities.schemas import FACILITY_ATTRS
 from opencall.inputs import error_text, first_error
 from opencall.people import services as people_services
 from opencall.people.models import RoleGrant
@@ -55,6 +56,41 @@ def check_title_bound(form: CallForm) -> None:
             max=TITLE_MAX_CHARS,
             n=form.title_max_chars,
         )
+
+
+#: the settings of a call's form that offer some of its facility's own attributes (a
+#: telescope's receivers and observing modes); a kind has those its attributes have
+#: (``facilities.schemas.FACILITY_ATTRS``): the call form shows only these (trialop18b)
+OFFER_FIELDS = ("receivers", "modes")
+
+
+def offer_fields(kind: str) -> tuple[str, ...]:
+    """The :data:`OFFER_FIELDS` a facility of ``kind`` has (none for an unknown kind)."""
+    attrs = FACILITY_ATTRS.get(kind)
+    return tuple(n for n in OFFER_FIELDS if attrs is not None and n in attrs.model_fields)
+
+
+def not_offered(kind: str, name: str) -> DomainError:
+    """The error for a value of the offer field ``name`` that a ``kind`` facility lacks."""
+    if name == "receivers":
+        return DomainError(
+            "A %(kind)s facility does not offer receivers: leave this field empty.",
+            field="form.receivers",
+            kind=kind,
+        )
+    return DomainError(
+        "A %(kind)s facility does not offer observing modes: leave this field empty.",
+        field="form.modes",
+        kind=kind,
+    )
+
+
+def _check_kind_fields(facility: Facility, form: CallForm, names: set[str]) -> None:
+    """A call offers nothing of what its facility's kind does not have (``names``: the
+    offer fields to check)."""
+    for name in OFFER_FIELDS:
+        if name in names and getattr(form, name) and name not in offer_fields(facility.kind):
+            raise not_offered(facility.kind, name)
 
 
 def _check_telescope_offer(facility: Facility, form: CallForm) -> None:
@@ -85,6 +121,7 @@ def create_call(
     form = call_form(doc.form)
     check_title_bound(form)
     check_policy(ap, rs, policy_pools(session, None, facility))
+    _check_kind_fields(facility, form, set(OFFER_FIELDS))
     if facility.kind == "telescope":
         _check_telescope_offer(facility, form)
     cutoffs = cutoff_list(doc.mode, _utc(doc.opens_at), _utc(doc.closes_at), doc.cutoffs)
@@ -799,6 +836,7 @@ def _check_documents(
     form = call_form(docs["form"])
     if "form.title_max_chars" in changed:  # a call stored above the bound stays editable
         check_title_bound(form)
+    _check_kind_fields(facility, form, {c.removeprefix("form.") for c in changed})
     if facility.kind == "telescope" and ({"form.receivers", "form.modes"} & set(changed)):
         _check_telescope_offer(facility, form)
     if any(f.startswith(("allocation_policy.", "review_settings.")) for f in changed):

@@ -6,6 +6,7 @@ the settings and the session factory.
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -19,6 +20,22 @@ from opencall.people import queries, services
 # rich cut every line at 80 columns there, paths and addresses included (trialop18)
 console = Console(soft_wrap=True)
 admin_app = typer.Typer(help="Site administrators.", no_args_is_help=True)
+
+
+def _password() -> str:
+    """The password: asked twice, hidden, at a terminal; piped (not a terminal), its first
+    line, read as it is, with no prompt and none of getpass's warnings that it cannot hide
+    what it reads (a second line, if any, must repeat it)."""
+    if sys.stdin.isatty():
+        return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+    line, again = (sys.stdin.readline().removesuffix("\n").removesuffix("\r") for _ in "12")
+    if not line:
+        console.print("[red]Error:[/red] no password on the standard input (one line).")
+        raise typer.Exit(2)
+    if again and again != line:  # a second line is its confirmation (as at a terminal)
+        console.print("[red]Error:[/red] the two passwords piped in differ.")
+        raise typer.Exit(2)
+    return line
 
 
 @admin_app.command("create")
@@ -39,11 +56,12 @@ def create(
 
     Asks for the password (twice, hidden) unless ``--link`` is given, in which
     case it prints a one-time link, valid three days, where the person chooses it.
+    A password piped in (no terminal) is read from the first line of the input.
     """
     c: Any = ctx.obj
     password = None
     if not link:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = _password()
     try:
         with unit_of_work(c.factory) as s:
             user, raw = services.create_site_admin(
