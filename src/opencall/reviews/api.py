@@ -296,3 +296,17 @@ def load_out(api: Api, user_id: int) -> LoadLimitOut:
 def review_load(api: Api = Depends(get_api)) -> LoadLimitOut:
     """Your limit on the proposals you review at once across calls (``PUT`` sets it)."""
     return load_out(api, api.require_user().id)
+
+
+class ReviewLanguagesOut(BaseModel):
+    languages: list[str] = Field(
+        description="the languages you review in (ISO 639 codes, sorted); empty: not"
+        " restricted (every proposal's language is assumed readable)"
+    )
+
+
+@router.get("/me/review-languages", response_model=ReviewLanguagesOut)
+def review_languages(api: Api = Depends(get_api)) -> ReviewLanguagesOut:
+    """The languages you review in (``PUT`` sets them): no call gives you a proposal
+    whose stated language is not among them."""
+    return ReviewLanguagesOut(languages=q.review_languages(api.db, api.require_user().id))

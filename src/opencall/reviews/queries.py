@@ -31,6 +31,7 @@ from opencall.reviews.models import (
     Review,
     ReviewAssignment,
     ReviewDeadlineExtension,
+    ReviewerLanguages,
     ReviewerLoadLimit,
     ReviewInvitation,
     SolverRun,
@@ -833,6 +834,33 @@ def load_left(session: Session, call: Call, *, reviewer_id: int | None = None) -
         u: max(0, limit - n)
         for u, (limit, n) in reviews_at_once(session, reviewer_id=reviewer_id, besides=call).items()
     }
+
+
+def review_languages(session: Session, user_id: int) -> list[str]:
+    """The languages ``user_id`` declared they review in (sorted ISO 639 codes), or []
+    when they declared none (not restricted)."""
+    row = session.get(ReviewerLanguages, user_id)
+    return row.languages.split(",") if row is not None else []
+
+
+def unreadable_pairs(
+    session: Session, proposals: list[Proposal], reviewers: list[User]
+) -> list[tuple[int, int]]:
+    """(proposal position, reviewer position) of each reviewer who declared the languages
+    they review in and a proposal whose stated language is not among them (trialrev18).
+    A proposal with no stated language, or a reviewer who declared none, makes no pair.
+    One query (the declared languages, a row per reviewer who declared any)."""
+    stated = [(i, p.language) for i, p in enumerate(proposals) if p.language]
+    if not stated or not reviewers:
+        return []
+    declared = {
+        int(u): set(langs.split(","))
+        for u, langs in session.execute(
+            select(ReviewerLanguages.user_id, ReviewerLanguages.languages)
+        )
+    }
+    readers = [(j, declared[r.id]) for j, r in enumerate(reviewers) if r.id in declared]
+    return [(i, j) for i, lang in stated for j, langs in readers if lang not in langs]
 
 
 # --------------------------------------------------------------------------- bias model inputs

@@ -9,7 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from opencall.proposals.models import Proposal
 from opencall.reviews import services
-from opencall.reviews.api import AssignmentOut, LoadLimitOut, assignment_fields, load_out
+from opencall.reviews.api import (
+    AssignmentOut,
+    LoadLimitOut,
+    ReviewLanguagesOut,
+    assignment_fields,
+    load_out,
+)
 from opencall.reviews.models import Conflict
 from opencall.reviews.presenters import CONFLICT_MASKED, open_assignment
 from opencall.web.api import REVIEW, WRITE_ERRORS, Api, get_api, id_param
@@ -99,3 +105,27 @@ def set_review_load(body: LoadLimitIn, api: Api = Depends(get_api)) -> LoadLimit
         services.set_load_limit(api.db, user, body.max_at_once)
         out = load_out(api, user.id)
     return out
+
+
+class ReviewLanguagesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    languages: list[str] = Field(
+        max_length=20,
+        description="the languages you review in, ISO 639 codes (e.g. en, es, zh); empty:"
+        " not restricted",
+    )
+
+
+@router.put("/me/review-languages", response_model=ReviewLanguagesOut)
+def set_review_languages(
+    body: ReviewLanguagesIn, api: Api = Depends(get_api)
+) -> ReviewLanguagesOut:
+    """Set the languages you review in (an empty list lifts the restriction): no call's
+    assignment, automatic or by hand, gives you a proposal whose stated language is not
+    among them. Assignments already made stay. A code that is not a language: 422,
+    nothing changed."""
+    user = api.require_user()
+    with api.refusing(commit=True):
+        langs = services.set_review_languages(api.db, user, body.languages)
+    return ReviewLanguagesOut(languages=langs)

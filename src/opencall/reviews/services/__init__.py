@@ -43,6 +43,7 @@ from opencall.reviews.services.conflicts import (
     declare_conflict,
     declare_relation,
 )
+from opencall.reviews.services.languages import set_review_languages
 from opencall.reviews.services.load import set_load_limit
 from opencall.reviews.services.reviewing import (
     ReviewInput,
@@ -58,6 +59,7 @@ from opencall.reviews.services.triage import return_to_review, set_aside, triage
 from opencall.runs import VERSION, inputs_hash  # importable here as before
 
 __all__ = [
+    "set_review_languages",
     "AFFINITY_TOP_K",
     "VERSION",
     "ReviewInput",
