@@ -492,7 +492,8 @@ class Uncovered:
     #: "pool" (the call has fewer reviewers than it needs), "conflicts" (fewer
     #: reviewers free of conflicts than it needs), "capacity" (those
     #: reviewers have no room left), "diversity" (the institution and region rules leave
-    #: too few), "no_expertise" (covered, but no reviewer has any affinity with it) or
+    #: too few), "language" (too few of the reviewers free of conflicts review in its
+    #: language), "no_expertise" (covered, but no reviewer has any affinity with it) or
     #: "withdrawn" (a reviewer declined, declared a conflict or was removed since) or
     #: "overdue" (a reviewer invited or accepted is silent past their review deadline)
     reason: str
