@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from opencall.calls.models import Call
 from opencall.calls.policies import STAFF_ROLES
 from opencall.calls.schemas import review_settings
+from opencall.db import utcnow
 from opencall.people.bibliography import author_key
 from opencall.people.domain import institution_key
 from opencall.people.models import Country, Institution, ReviewerPublication, RoleGrant, User
@@ -33,6 +34,7 @@ from opencall.reviews.models import (
     ReviewDeadlineExtension,
     ReviewerLanguages,
     ReviewerLoadLimit,
+    ReviewerYearLimit,
     ReviewInvitation,
     SolverRun,
     TechnicalReview,
@@ -833,6 +835,58 @@ def load_left(session: Session, call: Call, *, reviewer_id: int | None = None) -
     return {
         u: max(0, limit - n)
         for u, (limit, n) in reviews_at_once(session, reviewer_id=reviewer_id, besides=call).items()
+    }
+
+
+def reviews_this_year(
+    session: Session,
+    *,
+    reviewer_id: int | None = None,
+    besides: Call | None = None,
+    now: dt.datetime | None = None,
+) -> dict[int, tuple[int, int]]:
+    """reviewer id -> (the most reviews they take in a calendar year, the assignments made
+    to them in ``now``'s year, UTC, not declined, removed or found conflicted) for the
+    reviewers who set a limit per year (``ReviewerYearLimit``, trialrev18), or that one;
+    ``besides``: that call's assignments not counted. Two queries."""
+    year = (now or utcnow()).astimezone(dt.UTC).year
+    start = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
+    end = dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC)
+    limits = select(ReviewerYearLimit.user_id, ReviewerYearLimit.max_per_year)
+    taken = (
+        select(ReviewAssignment.reviewer_id, func.count(ReviewAssignment.id))
+        .join(ReviewerYearLimit, ReviewerYearLimit.user_id == ReviewAssignment.reviewer_id)
+        .where(
+            ReviewAssignment.status.in_(("assigned", "accepted", "submitted")),
+            ReviewAssignment.created_at >= start,
+            ReviewAssignment.created_at < end,
+            ~select(Conflict.id)
+            .where(
+                Conflict.proposal_id == ReviewAssignment.proposal_id,
+                Conflict.reviewer_id == ReviewAssignment.reviewer_id,
+            )
+            .exists(),
+        )
+        .group_by(ReviewAssignment.reviewer_id)
+    )
+    if reviewer_id is not None:
+        limits = limits.where(ReviewerYearLimit.user_id == reviewer_id)
+        taken = taken.where(ReviewAssignment.reviewer_id == reviewer_id)
+    if besides is not None:
+        taken = taken.where(ReviewAssignment.call_id != besides.id)
+    counts = {int(u): int(n) for u, n in session.execute(taken)}
+    return {int(u): (int(n), counts.get(int(u), 0)) for u, n in session.execute(limits)}
+
+
+def year_left(session: Session, call: Call, *, reviewer_id: int | None = None) -> dict[int, int]:
+    """reviewer id -> how many proposals of ``call`` they may still be given under their
+    limit per calendar year (less those given them this year in other calls; never below
+    0), for the reviewers who set one."""
+    return {
+        u: max(0, limit - n)
+        for u, (limit, n) in reviews_this_year(
+            session, reviewer_id=reviewer_id, besides=call
+        ).items()
     }
 
 

@@ -44,7 +44,7 @@ from opencall.reviews.services.conflicts import (
     declare_relation,
 )
 from opencall.reviews.services.languages import set_review_languages
-from opencall.reviews.services.load import set_load_limit
+from opencall.reviews.services.load import set_load_limit, set_year_limit
 from opencall.reviews.services.reviewing import (
     ReviewInput,
     ask_for_more_time,
@@ -86,6 +86,7 @@ __all__ = [
     "run_assignment",
     "run_calibration",
     "set_load_limit",
+    "set_year_limit",
     "submit_review",
     "submit_reviews",
     "submitted_as",

@@ -210,6 +210,11 @@ def build_assignment_problem(
     # still write in the other calls in review are counted; never below the pairs this
     # call keeps for them (accepted, submitted, by hand), which would make the run fail
     left = {u: n for u, n in q.load_left(session, call).items() if u in ridx}
+    # and their limit per calendar year (trialrev18), counted the same way
+    per_year = {u: n for u, n in q.year_left(session, call).items() if u in ridx}
+    shown_left = dict(left)
+    for uid, n in per_year.items():
+        left[uid] = min(left.get(uid, n), n)
     min_loads: int | npt.NDArray[np.int64] = rs.min_load
     if left:
         kept = np.bincount(
@@ -267,8 +272,10 @@ def build_assignment_problem(
     }
     if declared:
         params["declared_max_loads"] = {str(k): v for k, v in sorted(declared.items())}
-    if left:
-        params["load_left"] = {str(k): v for k, v in sorted(left.items())}
+    if shown_left:
+        params["load_left"] = {str(k): v for k, v in sorted(shown_left.items())}
+    if per_year:
+        params["year_left"] = {str(k): v for k, v in sorted(per_year.items())}
     if unreadable:
         params["language_forbidden"] = len(unreadable)
     return problem, proposals, reviewers, params
@@ -711,6 +718,14 @@ def add_assignment(
             "This reviewer reviews at most %(n)s proposals at once across calls, and has"
             " that many to review already.",
             n=at_once[0],
+        )
+    # and their limit per calendar year (trialrev18): a count, naming no call or proposal
+    this_year = q.reviews_this_year(session, reviewer_id=reviewer.id).get(reviewer.id)
+    if this_year is not None and this_year[1] >= this_year[0]:
+        raise DomainError(
+            "This reviewer takes at most %(n)s reviews a year across calls, and has been"
+            " given that many this year already.",
+            n=this_year[0],
         )
     existing = session.scalar(
         select(ReviewAssignment).where(

@@ -9,7 +9,7 @@ from opencall import auditlog
 from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.people.models import User
-from opencall.reviews.models import ReviewerLoadLimit
+from opencall.reviews.models import ReviewerLoadLimit, ReviewerYearLimit
 
 #: the bounds of the limit, as those of the load accepted with an invitation
 #: (``recruitment.respond``)
@@ -47,3 +47,40 @@ def set_load_limit(session: Session, user: User, max_at_once: int | None) -> int
             data={"before": before, "after": max_at_once},
         )
     return max_at_once
+
+
+#: the bounds of the limit per calendar year
+MAX_PER_YEAR = 1000
+
+
+def set_year_limit(session: Session, user: User, max_per_year: int | None) -> int | None:
+    """Set (or with ``None`` lift) ``user``'s limit on the reviews they take in a calendar
+    year across calls (trialrev18); audited as ``review.year_limit_set``. Refused outside
+    1 to 1000, nothing changed. Assignments already made stay."""
+    if max_per_year is not None and not 1 <= max_per_year <= MAX_PER_YEAR:
+        raise DomainError(
+            "The most reviews you take in a year must be between 1 and %(n)s.",
+            n=MAX_PER_YEAR,
+            field="max_per_year",
+        )
+    row = session.get(ReviewerYearLimit, user.id)
+    before = row.max_per_year if row is not None else None
+    if max_per_year is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(ReviewerYearLimit(user_id=user.id, max_per_year=max_per_year))
+    else:
+        row.max_per_year = max_per_year
+        row.updated_at = utcnow()
+    session.flush()
+    if before != max_per_year:
+        auditlog.record(
+            session,
+            "review.year_limit_set",
+            "user",
+            user.id,
+            actor_id=user.id,
+            data={"before": before, "after": max_per_year},
+        )
+    return max_per_year
