@@ -505,6 +505,8 @@ API: list[Case] = [
     Case("GET", "/api/v1/me/review-load", SIGNED, api=True),
     Case("PUT", "/api/v1/me/review-load", SIGNED, api=True, json={"max_at_once": 7}),
     Case("GET", "/api/v1/me/review-languages", SIGNED, api=True),
+    Case("GET", "/api/v1/me/review-year", SIGNED, api=True),
+    Case("PUT", "/api/v1/me/review-year", SIGNED, api=True, json={"max_per_year": 20}),
     Case("PUT", "/api/v1/me/review-languages", SIGNED, api=True, json={"languages": ["es"]}),
     Case("PUT", "/api/v1/me/expertise", SIGNED, api=True, json={"keywords": "pulsars"}),
     Case("POST", "/api/v1/me/publications", SIGNED, api=True, json={"title": "A paper"}),
@@ -1015,6 +1017,22 @@ def _review_languages_set(ctx: Ctx) -> bool:
     )
 
 
+def _year_limit_set(ctx: Ctx) -> bool:
+    from opencall.people.models import User
+    from opencall.reviews.models import ReviewerYearLimit
+
+    email = ctx.c.emails.get(ctx.persona)
+    return email is not None and bool(
+        _count(
+            ctx,
+            ReviewerYearLimit.user_id,
+            ReviewerYearLimit.user_id
+            == select(User.id).where(User.email == email).scalar_subquery(),
+            ReviewerYearLimit.max_per_year == ctx.params["load"],
+        )
+    )
+
+
 def _load_limit_set(ctx: Ctx) -> bool:
     from opencall.people.models import User
     from opencall.reviews.models import ReviewerLoadLimit
@@ -1320,6 +1338,10 @@ STRICT[("PUT", "/api/v1/me/expertise")] = {"json": _expertise_form, "done": _exp
 STRICT[("PUT", "/api/v1/me/review-load")] = {
     "json": lambda ctx: {"max_at_once": _load_limit(ctx)},
     "done": _load_limit_set,
+}
+STRICT[("PUT", "/api/v1/me/review-year")] = {
+    "json": lambda ctx: {"max_per_year": _load_limit(ctx)},
+    "done": _year_limit_set,
 }
 STRICT[("PUT", "/api/v1/me/review-languages")] = {
     "json": lambda ctx: {"languages": _review_languages(ctx)},

@@ -15,7 +15,9 @@ from opencall.reviews import queries as rq
 from opencall.reviews import recruitment
 from opencall.reviews import services as rv
 from tests import factories as F
+from tests.review_cycle import Cycle
 from tests.reviews.test_recruitment import _accept, _call_in_review
+from tests.web.conftest import Web, api_bearer
 
 
 def test_a_limit_per_year_holds_in_each_call_even_after_the_reviews_are_done(
@@ -61,3 +63,20 @@ def test_the_year_limit_is_checked_audited_and_lifted(db: Session) -> None:
         select(auditlog.AuditEvent).where(auditlog.AuditEvent.action == "review.year_limit_set")
     ).all()
     assert [(e.data or {}).get("after") for e in events] == [20, None]
+
+
+def test_the_reviewer_sets_it_through_the_api(web: Web, cycle: Cycle) -> None:
+    email = cycle.emails["assigned"]
+    headers = api_bearer(web, email, scopes=("review",))
+    api = web.client()
+    assert api.get("/api/v1/me/review-year", headers=headers).json() == {
+        "max_per_year": None,
+        "this_year": None,
+    }
+    r = api.put("/api/v1/me/review-year", headers=headers, json={"max_per_year": 1001})
+    assert r.status_code in (400, 422) and "between 1 and 1000" in r.text
+    r = api.put("/api/v1/me/review-year", headers=headers, json={"max_per_year": 20})
+    assert r.status_code == 200 and r.json()["max_per_year"] == 20
+    assert r.json()["this_year"] >= 1
+    r = api.put("/api/v1/me/review-year", headers=headers, json={"max_per_year": None})
+    assert r.json() == {"max_per_year": None, "this_year": None}

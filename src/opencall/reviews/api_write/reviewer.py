@@ -13,8 +13,10 @@ from opencall.reviews.api import (
     AssignmentOut,
     LoadLimitOut,
     ReviewLanguagesOut,
+    YearLimitOut,
     assignment_fields,
     load_out,
+    year_out,
 )
 from opencall.reviews.models import Conflict
 from opencall.reviews.presenters import CONFLICT_MASKED, open_assignment
@@ -129,3 +131,24 @@ def set_review_languages(
     with api.refusing(commit=True):
         langs = services.set_review_languages(api.db, user, body.languages)
     return ReviewLanguagesOut(languages=langs)
+
+
+class YearLimitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_per_year: int | None = Field(
+        description="the most reviews you take in a calendar year across every call, 1 to"
+        " 1000; null: no limit per year"
+    )
+
+
+@router.put("/me/review-year", response_model=YearLimitOut)
+def set_review_year(body: YearLimitIn, api: Api = Depends(get_api)) -> YearLimitOut:
+    """Set (or, with null, lift) your limit on the reviews you take in a calendar year:
+    no call's assignment, automatic or by hand, gives you more in the year. Assignments
+    already made stay."""
+    user = api.require_user()
+    with api.refusing(commit=True):
+        services.set_year_limit(api.db, user, body.max_per_year)
+        out = year_out(api, user.id)
+    return out
