@@ -800,27 +800,52 @@ def reviews_at_once(
     (``ReviewerLoadLimit``), or that one; ``besides``: that call's reviews not counted.
     Two queries whatever the number of reviewers (the limits join the assignments: no
     list of ids)."""
-    limits = select(ReviewerLoadLimit.user_id, ReviewerLoadLimit.max_at_once)
-    pending = (
-        select(ReviewAssignment.reviewer_id, func.count(ReviewAssignment.id))
-        .join(ReviewerLoadLimit, ReviewerLoadLimit.user_id == ReviewAssignment.reviewer_id)
-        .join(Call, Call.id == ReviewAssignment.call_id)
-        .where(
+    return _own_limits(
+        session,
+        ReviewerLoadLimit.max_at_once,
+        (
             ReviewAssignment.status.in_(("assigned", "accepted")),
             Call.status.in_(REVIEWING_STATES),
-            # a pair found conflicted after it was accepted is hidden from its reviewer
-            # and no longer counted in its call: it takes no place under the limit
-            ~select(Conflict.id)
-            .where(
-                Conflict.proposal_id == ReviewAssignment.proposal_id,
-                Conflict.reviewer_id == ReviewAssignment.reviewer_id,
-            )
-            .exists(),
-        )
-        .group_by(ReviewAssignment.reviewer_id)
+        ),
+        reviewer_id=reviewer_id,
+        besides=besides,
+        in_calls=True,
     )
+
+
+def _own_limits(
+    session: Session,
+    limit: Any,
+    counted: tuple[Any, ...],
+    *,
+    reviewer_id: int | None,
+    besides: Call | None,
+    in_calls: bool = False,
+) -> dict[int, tuple[int, int]]:
+    """reviewer id -> (their own ``limit`` column, the assignments meeting ``counted``),
+    for the reviewers with a row of the limit's table, or that one; ``besides``: that
+    call's assignments not counted; ``in_calls``: ``counted`` reads the call. Two
+    queries (the limits join the assignments: no list of ids)."""
+    model = limit.class_
+    limits = select(model.user_id, limit)
+    pending = select(ReviewAssignment.reviewer_id, func.count(ReviewAssignment.id)).join(
+        model, model.user_id == ReviewAssignment.reviewer_id
+    )
+    if in_calls:
+        pending = pending.join(Call, Call.id == ReviewAssignment.call_id)
+    pending = pending.where(
+        *counted,
+        # a pair found conflicted after it was accepted is hidden from its reviewer
+        # and no longer counted in its call: it takes no place under a limit
+        ~select(Conflict.id)
+        .where(
+            Conflict.proposal_id == ReviewAssignment.proposal_id,
+            Conflict.reviewer_id == ReviewAssignment.reviewer_id,
+        )
+        .exists(),
+    ).group_by(ReviewAssignment.reviewer_id)
     if reviewer_id is not None:
-        limits = limits.where(ReviewerLoadLimit.user_id == reviewer_id)
+        limits = limits.where(model.user_id == reviewer_id)
         pending = pending.where(ReviewAssignment.reviewer_id == reviewer_id)
     if besides is not None:
         pending = pending.where(ReviewAssignment.call_id != besides.id)
@@ -828,14 +853,16 @@ def reviews_at_once(
     return {int(u): (int(n), counts.get(int(u), 0)) for u, n in session.execute(limits)}
 
 
+def _left(limits: dict[int, tuple[int, int]]) -> dict[int, int]:
+    """reviewer id -> their limit less what counts against it, never below 0."""
+    return {u: max(0, limit - n) for u, (limit, n) in limits.items()}
+
+
 def load_left(session: Session, call: Call, *, reviewer_id: int | None = None) -> dict[int, int]:
     """reviewer id -> how many proposals of ``call`` they may still be given under their
     own limit across calls (their limit less the reviews they still have to write in the
     other calls in review; never below 0), for the reviewers who set one."""
-    return {
-        u: max(0, limit - n)
-        for u, (limit, n) in reviews_at_once(session, reviewer_id=reviewer_id, besides=call).items()
-    }
+    return _left(reviews_at_once(session, reviewer_id=reviewer_id, besides=call))
 
 
 def reviews_this_year(
@@ -852,42 +879,24 @@ def reviews_this_year(
     year = (now or utcnow()).astimezone(dt.UTC).year
     start = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
     end = dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC)
-    limits = select(ReviewerYearLimit.user_id, ReviewerYearLimit.max_per_year)
-    taken = (
-        select(ReviewAssignment.reviewer_id, func.count(ReviewAssignment.id))
-        .join(ReviewerYearLimit, ReviewerYearLimit.user_id == ReviewAssignment.reviewer_id)
-        .where(
+    return _own_limits(
+        session,
+        ReviewerYearLimit.max_per_year,
+        (
             ReviewAssignment.status.in_(("assigned", "accepted", "submitted")),
             ReviewAssignment.created_at >= start,
             ReviewAssignment.created_at < end,
-            ~select(Conflict.id)
-            .where(
-                Conflict.proposal_id == ReviewAssignment.proposal_id,
-                Conflict.reviewer_id == ReviewAssignment.reviewer_id,
-            )
-            .exists(),
-        )
-        .group_by(ReviewAssignment.reviewer_id)
+        ),
+        reviewer_id=reviewer_id,
+        besides=besides,
     )
-    if reviewer_id is not None:
-        limits = limits.where(ReviewerYearLimit.user_id == reviewer_id)
-        taken = taken.where(ReviewAssignment.reviewer_id == reviewer_id)
-    if besides is not None:
-        taken = taken.where(ReviewAssignment.call_id != besides.id)
-    counts = {int(u): int(n) for u, n in session.execute(taken)}
-    return {int(u): (int(n), counts.get(int(u), 0)) for u, n in session.execute(limits)}
 
 
 def year_left(session: Session, call: Call, *, reviewer_id: int | None = None) -> dict[int, int]:
     """reviewer id -> how many proposals of ``call`` they may still be given under their
     limit per calendar year (less those given them this year in other calls; never below
     0), for the reviewers who set one."""
-    return {
-        u: max(0, limit - n)
-        for u, (limit, n) in reviews_this_year(
-            session, reviewer_id=reviewer_id, besides=call
-        ).items()
-    }
+    return _left(reviews_this_year(session, reviewer_id=reviewer_id, besides=call))
 
 
 def review_languages(session: Session, user_id: int) -> list[str]:

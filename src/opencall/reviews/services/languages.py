@@ -8,12 +8,11 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
-from opencall import auditlog
-from opencall.db import utcnow
 from opencall.errors import DomainError
 from opencall.inputs import language_code, shown
 from opencall.people.models import User
 from opencall.reviews.models import ReviewerLanguages
+from opencall.reviews.services.load import save_own_row
 
 #: the most languages one reviewer declares
 MAX_LANGUAGES = 20
@@ -45,24 +44,14 @@ def set_review_languages(session: Session, user: User, languages: Iterable[str])
     ``review.languages_set`` when they change. A code that is not a language is refused,
     nothing changed. Assignments already made stay: the languages hold for later ones."""
     after = checked_languages(languages)
-    row = session.get(ReviewerLanguages, user.id)
-    before = row.languages.split(",") if row is not None else []
-    if not after:
-        if row is not None:
-            session.delete(row)
-    elif row is None:
-        session.add(ReviewerLanguages(user_id=user.id, languages=",".join(after)))
-    else:
-        row.languages = ",".join(after)
-        row.updated_at = utcnow()
-    session.flush()
-    if before != after:
-        auditlog.record(
-            session,
-            "review.languages_set",
-            "user",
-            user.id,
-            actor_id=user.id,
-            data={"before": before, "after": after},
-        )
+    # stored joined ("en,es"), audited as lists
+    save_own_row(
+        session,
+        user,
+        ReviewerLanguages,
+        "languages",
+        ",".join(after) or None,
+        "review.languages_set",
+        audited=lambda v: v.split(",") if v else [],
+    )
     return after
